@@ -1,0 +1,245 @@
+#!/usr/bin/env bash
+# bench/run.sh: govhall beside nginx serving the same bytes, measured with wrk in the same run.
+#
+#   bench/run.sh                  (or: make bench)
+#
+# Settings (environment):
+#   BENCH_SECONDS=10      duration of each wrk run
+#   BENCH_WARMUP=2        seconds of warm-up per endpoint and server (0: none)
+#   BENCH_CONNS=64        wrk connections; BENCH_WRK_THREADS=2 wrk threads
+#   BENCH_THREADS=nproc   govhall worker threads (nginx gets the same number of workers)
+#   BENCH_DB=URL          benchmark on this database instead of a fresh SQLite file (it is
+#                         initialised with `init --demo`; use a throwaway postgresql:// URL)
+#   BENCH_LOG_LEVEL=warn  govhall's log level (nginx runs with access_log off; see README)
+#   BENCH_BUILD=build/release   build folder; BENCH_STRICT=1: exit 1 when a target is missed
+#
+# Prints one table (endpoint | govhall req/s p50 p99 | nginx req/s p50 p99 | ratio | target |
+# verdict) and govhall's resident memory after the run. Everything it starts or creates is
+# stopped and removed on exit, also on Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+SECONDS_PER_RUN=${BENCH_SECONDS:-10}
+WARMUP=${BENCH_WARMUP:-2}
+CONNS=${BENCH_CONNS:-64}
+WRK_THREADS=${BENCH_WRK_THREADS:-2}
+NPROC=$(nproc)
+THREADS=${BENCH_THREADS:-$NPROC}
+BUILD=${BENCH_BUILD:-build/release}
+LOG_LEVEL=${BENCH_LOG_LEVEL:-warn}
+
+say() { echo "bench: $*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+for c in wrk nginx python3 meson ninja; do
+  if ! command -v "$c" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$c" ]; then
+    say "$c is missing: installing the bench dependencies"
+    scripts/deps.sh bench
+    break
+  fi
+done
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+# ---- build -------------------------------------------------------------------------------
+if [ ! -f "$BUILD/build.ninja" ]; then
+  meson setup "$BUILD" --buildtype=release -Dtests=false >/dev/null || die "meson setup failed"
+fi
+ninja -C "$BUILD" govhall >/dev/null || die "build failed (ninja -C $BUILD govhall)"
+BIN=$root/$BUILD/govhall
+
+# ---- temp area and cleanup ---------------------------------------------------------------
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/govhall-bench-XXXXXX")
+gh_pid="" ng_pid=""
+cleanup() {
+  local rc=$?
+  if [ -n "$gh_pid" ] && kill -0 "$gh_pid" 2>/dev/null; then
+    kill -TERM "$gh_pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$gh_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$gh_pid" 2>/dev/null || true
+  fi
+  if [ -n "$ng_pid" ] && kill -0 "$ng_pid" 2>/dev/null; then
+    kill -QUIT "$ng_pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$ng_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$ng_pid" 2>/dev/null || true
+  fi
+  wait 2>/dev/null || true
+  rm -rf "$tmp"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# ---- govhall -----------------------------------------------------------------------------
+DB=${BENCH_DB:-$tmp/govhall.db}
+"$BIN" init --demo --db "$DB" >"$tmp/init.log" 2>&1 || { cat "$tmp/init.log" >&2; die "govhall init --demo failed"; }
+
+"$BIN" serve --db "$DB" --listen 127.0.0.1:0 --threads "$THREADS" --log-level "$LOG_LEVEL" \
+  >"$tmp/govhall.out" 2>"$tmp/govhall.err" &
+gh_pid=$!
+gh_url=""
+for _ in $(seq 300); do
+  gh_url=$(sed -n 's/^listening on \(http:\/\/[^ ]*\).*/\1/p' "$tmp/govhall.out" | head -1)
+  [ -n "$gh_url" ] && break
+  kill -0 "$gh_pid" 2>/dev/null || { tail -n 20 "$tmp/govhall.err" >&2; die "govhall exited at start"; }
+  sleep 0.1
+done
+[ -n "$gh_url" ] || die "govhall did not start listening"
+gh_url=${gh_url%/}
+
+# ---- the same bytes for nginx ------------------------------------------------------------
+ENDPOINTS=(/healthz /services /services/psb-0001 /api/v1/services/psb-0001)
+NAMES=("healthz" "catalog page" "guide page" "JSON item")
+TARGETS=(0.7 - 0.5 0.6)
+
+docroot=$tmp/docroot
+mkdir -p "$docroot"
+# Saves each endpoint's body as docroot/N and prints "N<TAB>Content-Type"; also the
+# security and cache headers govhall sends, which nginx then sends too (same bytes on the wire).
+python3 - "$gh_url" "$docroot" "${ENDPOINTS[@]}" >"$tmp/fetched" <<'PY'
+import sys, urllib.request
+base, docroot, paths = sys.argv[1], sys.argv[2], sys.argv[3:]
+extra = {}
+for i, p in enumerate(paths):
+    with urllib.request.urlopen(base + p) as r:
+        if r.status != 200:
+            sys.exit(f"{p}: HTTP {r.status}")
+        body = r.read()
+        with open(f"{docroot}/{i}", "wb") as f:
+            f.write(body)
+        print(f"{i}\t{r.headers['Content-Type']}\t{len(body)}")
+        for h in ("Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options"):
+            if r.headers.get(h):
+                extra[h] = r.headers[h]
+for h, v in extra.items():
+    print(f"H\t{h}\t{v}")
+PY
+chmod 755 "$tmp" "$docroot"
+chmod 644 "$docroot"/*
+
+ng_port=$(free_port)
+{
+  echo "worker_processes $THREADS;"
+  echo "pid $tmp/nginx.pid;"
+  echo "error_log $tmp/nginx-error.log warn;"
+  echo "events { worker_connections 4096; }"
+  echo "http {"
+  echo "  access_log off;"
+  echo "  client_body_temp_path $tmp/client_body;"
+  echo "  proxy_temp_path $tmp/proxy;"
+  echo "  fastcgi_temp_path $tmp/fastcgi;"
+  echo "  uwsgi_temp_path $tmp/uwsgi;"
+  echo "  scgi_temp_path $tmp/scgi;"
+  echo "  sendfile on; tcp_nopush on; tcp_nodelay on;"
+  echo "  keepalive_timeout 65; keepalive_requests 1000000;"
+  echo "  open_file_cache max=64 inactive=60s; open_file_cache_valid 60s;"
+  echo "  server_tokens off; etag off;"
+  echo "  types { }"
+  echo "  server {"
+  echo "    listen 127.0.0.1:$ng_port reuseport;"
+  while IFS=$'\t' read -r a b c; do
+    if [ "$a" = H ]; then printf '    add_header %s "%s" always;\n' "$b" "$c"; fi
+  done <"$tmp/fetched"
+  while IFS=$'\t' read -r i ctype _; do
+    if [ "$i" = H ]; then continue; fi
+    echo "    location = ${ENDPOINTS[$i]} { default_type \"$ctype\"; alias $docroot/$i; }"
+  done <"$tmp/fetched"
+  echo "  }"
+  echo "}"
+} >"$tmp/nginx.conf"
+"$NGINX" -p "$tmp" -e "$tmp/nginx-error.log" -c "$tmp/nginx.conf" -g 'daemon off;' 2>>"$tmp/nginx-error.log" &
+ng_pid=$!
+ng_url=http://127.0.0.1:$ng_port
+for _ in $(seq 100); do
+  python3 -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1]+'/healthz')" "$ng_url" 2>/dev/null && break
+  kill -0 "$ng_pid" 2>/dev/null || { cat "$tmp/nginx-error.log" >&2; die "nginx exited at start"; }
+  sleep 0.1
+done
+
+# Same bytes and type from both?
+for i in "${!ENDPOINTS[@]}"; do
+  python3 - "$gh_url${ENDPOINTS[$i]}" "$ng_url${ENDPOINTS[$i]}" <<'PY' || say "warning: the bytes differ between two fetches of ${ENDPOINTS[$i]} (per-request content?)"
+import sys, urllib.request
+a, b = (urllib.request.urlopen(u) for u in sys.argv[1:3])
+ba, bb = a.read(), b.read()
+if ba != bb or a.headers["Content-Type"] != b.headers["Content-Type"]:
+    sys.exit(f"{sys.argv[1]}: {len(ba)} vs {len(bb)} bytes, {a.headers['Content-Type']} vs {b.headers['Content-Type']}")
+PY
+done
+
+# ---- measure -----------------------------------------------------------------------------
+# wrk_run URL SECONDS -> "req/s p50_ms p99_ms errors"
+to_ms() {
+  awk -v v="$1" 'BEGIN {
+    n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+    if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
+    printf "%.3f", n }'
+}
+wrk_run() {
+  local out
+  out=$(wrk -t"$WRK_THREADS" -c"$CONNS" -d"$2"s --latency "$1" 2>&1) || { echo "wrk failed: $out" >&2; echo "0 0 0 1"; return; }
+  local rps p50 p99 errs
+  rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+  p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  errs=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {gsub(/,/, ""); n += $4 + $6 + $8 + $10} END {print n + 0}' <<<"$out")
+  echo "${rps:-0} $(to_ms "${p50:-0}") $(to_ms "${p99:-0}") $errs"
+}
+
+say "govhall $gh_url (threads $THREADS) vs nginx $ng_url (workers $THREADS); wrk -t$WRK_THREADS -c$CONNS -d${SECONDS_PER_RUN}s on $NPROC cores"
+rows=()
+below=0
+for i in "${!ENDPOINTS[@]}"; do
+  p=${ENDPOINTS[$i]}
+  if [ "$WARMUP" != 0 ]; then
+    wrk -t1 -c8 -d"$WARMUP"s "$gh_url$p" >/dev/null 2>&1 || true
+    wrk -t1 -c8 -d"$WARMUP"s "$ng_url$p" >/dev/null 2>&1 || true
+  fi
+  say "measuring $p"
+  read -r g_rps g_p50 g_p99 g_err < <(wrk_run "$gh_url$p" "$SECONDS_PER_RUN")
+  read -r n_rps n_p50 n_p99 n_err < <(wrk_run "$ng_url$p" "$SECONDS_PER_RUN")
+  ratio=$(awk -v a="$g_rps" -v b="$n_rps" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
+  t=${TARGETS[$i]}
+  if [ "$g_err" != 0 ] || [ "$n_err" != 0 ]; then
+    verdict="ERRORS(gh $g_err, nginx $n_err)"
+    below=1
+  elif [ "$t" = - ]; then
+    verdict="report"
+    t="-"
+  elif awk -v r="$ratio" -v t="$t" 'BEGIN { exit !(r + 0 >= t + 0) }'; then
+    verdict=PASS
+    t=">=${t}x"
+  else
+    verdict=BELOW
+    t=">=${t}x"
+    below=1
+  fi
+  rows+=("$(printf '%s|%s|%.0f|%s|%s|%.0f|%s|%s|%sx|%s|%s' "${NAMES[$i]}" "$p" "$g_rps" "$g_p50" "$g_p99" "$n_rps" "$n_p50" "$n_p99" "$ratio" "$t" "$verdict")")
+done
+
+rss=$(awk '/^VmRSS:/ {printf "%.1f MiB", $2 / 1024}' "/proc/$gh_pid/status" 2>/dev/null || echo "?")
+hwm=$(awk '/^VmHWM:/ {printf "%.1f MiB", $2 / 1024}' "/proc/$gh_pid/status" 2>/dev/null || echo "?")
+
+echo
+printf '%-13s %-26s | %-28s | %-28s | %-6s | %-7s | %s\n' "" "" "govhall" "nginx" "ratio" "target" "verdict"
+printf '%-13s %-26s | %12s %7s %7s | %12s %7s %7s | %-6s | %-7s |\n' "endpoint" "path" "req/s" "p50 ms" "p99 ms" "req/s" "p50 ms" "p99 ms" "" ""
+printf '%s\n' "$(printf -- '-%.0s' $(seq 140))"
+for row in "${rows[@]}"; do
+  IFS='|' read -r name p grps gp50 gp99 nrps np50 np99 ratio t verdict <<<"$row"
+  printf '%-13s %-26s | %12s %7s %7s | %12s %7s %7s | %-6s | %-7s | %s\n' \
+    "$name" "$p" "$grps" "$gp50" "$gp99" "$nrps" "$np50" "$np99" "$ratio" "$t" "$verdict"
+done
+echo
+echo "govhall RSS after the run: $rss (peak $hwm); threads $THREADS; database ${BENCH_DB:+$BENCH_DB}${BENCH_DB:-SQLite (temp file)}"
+if grep -q '"level":"error"' "$tmp/govhall.err" 2>/dev/null; then
+  say "govhall logged errors during the run:"
+  grep '"level":"error"' "$tmp/govhall.err" | head -5 >&2
+fi
+if [ "$below" = 1 ] && [ "${BENCH_STRICT:-0}" = 1 ]; then
+  exit 1
+fi
+exit 0

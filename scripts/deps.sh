@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that build, run and test govhall need, only when missing.
+# Usage: scripts/deps.sh [build|test|bench|all]   (default: all)
+set -euo pipefail
+what=${1:-all}
+
+build_pkgs=(build-essential pkg-config meson ninja-build
+  libevent-dev libsqlite3-dev libpq-dev libsodium-dev libjansson-dev libinih-dev
+  libicu-dev libcmark-dev)
+test_pkgs=(clang libclang-rt-14-dev libcmocka-dev postgresql nodejs npm chromium
+  fonts-noto-cjk)
+bench_pkgs=(wrk nginx-light)
+
+case "$what" in
+  build) pkgs=("${build_pkgs[@]}") ;;
+  test) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+  bench) pkgs=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
+  all) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+  *) echo "usage: scripts/deps.sh [build|test|bench|all]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${pkgs[@]}"; do
+  # nodejs/npm may come from elsewhere on a machine: accept working commands too.
+  case "$p" in
+    nodejs) command -v node >/dev/null && continue ;;
+    npm) command -v npm >/dev/null && continue ;;
+  esac
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}" >&2
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

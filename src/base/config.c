@@ -1,0 +1,210 @@
+#include "base/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+
+enum kind { K_STR, K_LONG, K_BOOL };
+
+struct setting {
+	const char *name, *section, *def, *help;
+	enum kind kind;
+	size_t off;
+	long min, max;
+};
+
+#define S(field) offsetof(struct config, field)
+static const struct setting settings[] = {
+	{ "listen", "server", "127.0.0.1:8080", "address and port to listen on (host:port)", K_STR, S(listen), 0, 0 },
+	{ "threads", "server", "0", "HTTP worker threads, each with its own event loop (0 = number of cores)", K_LONG, S(threads), 0, 256 },
+	{ "max-body", "server", "10485760", "largest request body in bytes", K_LONG, S(max_body), 1024, 1L << 30 },
+	{ "max-headers", "server", "16384", "largest total size of request headers in bytes", K_LONG, S(max_headers), 1024, 1L << 20 },
+	{ "max-uri", "server", "4096", "longest request target (path and query) in bytes", K_LONG, S(max_uri), 256, 65536 },
+	{ "max-conns", "server", "4096", "open connections per worker thread", K_LONG, S(max_conns), 1, 1000000 },
+	{ "idle-timeout", "server", "30", "seconds before an idle or slow connection is closed", K_LONG, S(idle_timeout), 1, 3600 },
+	{ "job-threads", "server", "2", "threads of the job pool for slow work (hashing, PDF, delivery)", K_LONG, S(job_threads), 1, 256 },
+	{ "job-queue", "server", "256", "jobs that may wait; beyond this requests get 503 with Retry-After", K_LONG, S(job_queue), 1, 1000000 },
+	{ "public-url", "server", "http://127.0.0.1:8080", "the address users reach the hall at (links, QR codes)", K_STR, S(public_url), 0, 0 },
+	{ "behind-tls", "server", "false", "set when a TLS proxy is in front: cookies get Secure", K_BOOL, S(behind_tls), 0, 0 },
+	{ "db", "database", "govhall.db", "SQLite file path, or a postgresql:// URL", K_STR, S(db), 0, 0 },
+	{ "static-dir", "paths", "static", "directory of static files served under /static/", K_STR, S(static_dir), 0, 0 },
+	{ "templates-dir", "paths", "templates", "directory of page templates (*.mustache)", K_STR, S(templates_dir), 0, 0 },
+	{ "data-dir", "paths", "data", "directory of data files (catalog, holidays, i18n)", K_STR, S(data_dir), 0, 0 },
+	{ "log-level", "log", "info", "debug, info, warn or error", K_STR, S(log_level), 0, 0 },
+};
+#undef S
+
+static const struct setting *find(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_LEN(settings); i++)
+		if (strcmp(settings[i].name, name) == 0)
+			return &settings[i];
+	/* INI keys may use '_' for '-'. */
+	char buf[64];
+	size_t n = strlen(name);
+	if (n >= sizeof(buf))
+		return NULL;
+	for (size_t i = 0; i <= n; i++)
+		buf[i] = name[i] == '_' ? '-' : name[i];
+	for (size_t i = 0; i < ARRAY_LEN(settings); i++)
+		if (strcmp(settings[i].name, buf) == 0)
+			return &settings[i];
+	return NULL;
+}
+
+static int apply(struct config *c, const struct setting *s, const char *value, char *err, size_t errlen)
+{
+	char *base = (char *)c;
+	switch (s->kind) {
+	case K_STR: {
+		char **p = (char **)(base + s->off);
+		if (strcmp(s->name, "log-level") == 0 && strcmp(value, "debug") && strcmp(value, "info") &&
+		    strcmp(value, "warn") && strcmp(value, "error")) {
+			snprintf(err, errlen, "%s: expected debug, info, warn or error, got '%s'", s->name, value);
+			return -1;
+		}
+		if (strcmp(s->name, "listen") == 0 && !strchr(value, ':')) {
+			snprintf(err, errlen, "listen: expected host:port, e.g. 127.0.0.1:8080, got '%s'", value);
+			return -1;
+		}
+		free(*p);
+		*p = xstrdup(value);
+		return 0;
+	}
+	case K_LONG: {
+		char *end;
+		errno = 0;
+		long v = strtol(value, &end, 10);
+		if (errno || end == value || *end || v < s->min || v > s->max) {
+			snprintf(err, errlen, "%s: expected a whole number from %ld to %ld, got '%s'", s->name,
+				 s->min, s->max, value);
+			return -1;
+		}
+		*(long *)(base + s->off) = v;
+		return 0;
+	}
+	case K_BOOL: {
+		bool *p = (bool *)(base + s->off);
+		if (!strcmp(value, "true") || !strcmp(value, "1") || !strcmp(value, "yes") || !strcmp(value, "on"))
+			*p = true;
+		else if (!strcmp(value, "false") || !strcmp(value, "0") || !strcmp(value, "no") || !strcmp(value, "off"))
+			*p = false;
+		else {
+			snprintf(err, errlen, "%s: expected true or false, got '%s'", s->name, value);
+			return -1;
+		}
+		return 0;
+	}
+	}
+	return -1;
+}
+
+void config_defaults(struct config *c)
+{
+	char err[256];
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < ARRAY_LEN(settings); i++)
+		if (apply(c, &settings[i], settings[i].def, err, sizeof(err)))
+			die("config default: %s", err);
+}
+
+void config_release(struct config *c)
+{
+	for (size_t i = 0; i < ARRAY_LEN(settings); i++)
+		if (settings[i].kind == K_STR) {
+			char **p = (char **)((char *)c + settings[i].off);
+			free(*p);
+			*p = NULL;
+		}
+}
+
+int config_set(struct config *c, const char *name, const char *value, char *err, size_t errlen)
+{
+	const struct setting *s = find(name);
+	if (!s) {
+		snprintf(err, errlen, "unknown setting '%s' (see govhall serve --help)", name);
+		return -1;
+	}
+	return apply(c, s, value, err, errlen);
+}
+
+struct ini_ctx {
+	struct config *c;
+	char *err;
+	size_t errlen;
+	int failed;
+};
+
+static int on_ini(void *user, const char *section, const char *name, const char *value)
+{
+	struct ini_ctx *x = user;
+	if (x->failed)
+		return 0;
+	const struct setting *s = find(name);
+	if (!s || strcmp(s->section, section) != 0) {
+		snprintf(x->err, x->errlen, "[%s] %s: unknown setting", section, name);
+		x->failed = 1;
+		return 0;
+	}
+	if (apply(x->c, s, value, x->err, x->errlen)) {
+		x->failed = 1;
+		return 0;
+	}
+	return 1;
+}
+
+int config_load_file(struct config *c, const char *path, bool required, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		if (!required && errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	struct ini_ctx x = { c, err, errlen, 0 };
+	char inner[256] = "";
+	x.err = inner;
+	x.errlen = sizeof(inner);
+	int line = ini_parse_file(f, on_ini, &x);
+	fclose(f);
+	if (line != 0 || x.failed) {
+		snprintf(err, errlen, "%s:%d: %s", path, line, inner[0] ? inner : "syntax error");
+		return -1;
+	}
+	return 0;
+}
+
+int config_load_env(struct config *c, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < ARRAY_LEN(settings); i++) {
+		char var[64] = "GOVHALL_";
+		size_t n = strlen(var);
+		for (const char *p = settings[i].name; *p && n + 1 < sizeof(var); p++)
+			var[n++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+		var[n] = 0;
+		const char *v = getenv(var);
+		if (v && apply(c, &settings[i], v, err, errlen))
+			return -1;
+	}
+	return 0;
+}
+
+void config_print_help(FILE *f)
+{
+	fprintf(f, "Settings (flag / environment variable / [section] key in the config file; default):\n");
+	for (size_t i = 0; i < ARRAY_LEN(settings); i++) {
+		const struct setting *s = &settings[i];
+		char var[64] = "GOVHALL_";
+		size_t n = strlen(var);
+		for (const char *p = s->name; *p && n + 1 < sizeof(var); p++)
+			var[n++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+		var[n] = 0;
+		fprintf(f, "  --%-14s %-22s [%s] %s\n      %s (default: %s)\n", s->name, var, s->section,
+			s->name, s->help, s->def);
+	}
+}

@@ -1,0 +1,43 @@
+/* config.h: settings, from (lowest to highest precedence) built-in defaults, the INI file
+ * (govhall.conf or --config FILE), GOVHALL_* environment variables, and command-line flags.
+ * Every setting is listed once in config.c's table, which also produces the --help text, so
+ * the documentation cannot drift from the code. Strings are owned by the struct. */
+#ifndef GH_CONFIG_H
+#define GH_CONFIG_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+struct config {
+	char *listen;          /* host:port */
+	char *db;              /* SQLite path or postgresql:// URL */
+	long threads;          /* HTTP workers; 0 = number of cores */
+	long job_threads;      /* job pool threads */
+	long job_queue;        /* job queue capacity */
+	long max_body;         /* bytes */
+	long max_headers;      /* bytes of all request headers */
+	long max_uri;          /* bytes of the request target */
+	long max_conns;        /* open connections per worker */
+	long idle_timeout;     /* seconds */
+	char *static_dir;
+	char *templates_dir;
+	char *data_dir;
+	char *log_level;       /* debug, info, warn, error */
+	char *public_url;      /* how users reach us, e.g. https://hall.example.gov.cn */
+	bool behind_tls;
+};
+
+void config_defaults(struct config *c);
+void config_release(struct config *c);
+/* Sets one setting by its INI/flag name ("listen", "max-body", ...). Returns 0, or -1 with a
+ * message in err for an unknown name or a bad value. */
+int config_set(struct config *c, const char *name, const char *value, char *err, size_t errlen);
+/* Reads an INI file ([server], [database], [paths], [log] sections; keys as in --help). A
+ * missing file is fine when required is false. */
+int config_load_file(struct config *c, const char *path, bool required, char *err, size_t errlen);
+/* Applies GOVHALL_<NAME> variables (GOVHALL_LISTEN, GOVHALL_DB, GOVHALL_MAX_BODY, ...). */
+int config_load_env(struct config *c, char *err, size_t errlen);
+/* Prints every setting with its flag, variable, default and meaning. */
+void config_print_help(FILE *f);
+
+#endif

@@ -1,0 +1,23 @@
+/* log.h: one JSON object per line on stderr. Levels are chosen by cause: error = our fault
+ * and needs an operator, warn = degraded or suspicious, info = normal events, debug = detail.
+ * Never log passwords, tokens, or full ID numbers; messages are JSON-escaped here. */
+#ifndef GH_LOG_H
+#define GH_LOG_H
+#include "base/sb.h"
+
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+void log_set_level(const char *name);
+int log_enabled(enum log_level l);
+void log_msg(enum log_level l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Writes a finished JSON object line (without newline) atomically. */
+void log_line(struct sb *json);
+/* Appends the current UTC time as ISO 8601 with milliseconds. */
+void log_add_time(struct sb *sb);
+
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,51 @@
+/* str.h: non-owning string views.
+ * Invariant: a struct str never owns its bytes; p may be NULL only when len is 0.
+ * Nothing here allocates. */
+#ifndef GH_STR_H
+#define GH_STR_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+
+struct str {
+	const char *p;
+	size_t len;
+};
+
+#define STR_LIT(s) ((struct str){ (s), sizeof(s) - 1 })
+#define STR_NULL ((struct str){ NULL, 0 })
+#define STR_FMT(s) (int)(s).len, (s).p
+
+static inline struct str str_c(const char *s)
+{
+	return (struct str){ s, s ? strlen(s) : 0 };
+}
+
+static inline struct str str_n(const char *s, size_t n)
+{
+	return (struct str){ s, n };
+}
+
+static inline bool str_eq(struct str a, struct str b)
+{
+	return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
+}
+
+static inline bool str_eq_c(struct str a, const char *b)
+{
+	return str_eq(a, str_c(b));
+}
+
+static inline bool str_starts_with(struct str a, struct str prefix)
+{
+	return a.len >= prefix.len && memcmp(a.p, prefix.p, prefix.len) == 0;
+}
+
+/* Returns true when [p, p+len) is well-formed UTF-8 (no overlongs, no surrogates,
+ * nothing above U+10FFFF). NUL bytes count as invalid: no text we accept carries them. */
+bool str_utf8_valid(const char *p, size_t len);
+
+/* Parses a decimal integer in [min, max] from the whole of s. Returns 0 or -1. */
+int str_to_long(struct str s, long min, long max, long *out);
+
+#endif

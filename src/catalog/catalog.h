@@ -1,0 +1,40 @@
+/* catalog.h: departments, regions, service items (versioned), bundles; their import, their
+ * guide pages and their JSON API.
+ *
+ * Invariants: the catalog is read-only to citizens; it changes only through import (and, in a
+ * later issue, administrators' pages). An item's change creates a new version; the current
+ * version is served; older versions stay readable by (code, version). Import is all or
+ * nothing: one bad record and nothing is written. */
+#ifndef GH_CATALOG_H
+#define GH_CATALOG_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "http/http.h"
+
+struct db;
+
+struct catalog_import_report {
+	size_t departments, regions, items_new, items_changed, items_unchanged, bundles;
+	size_t errors; /* records rejected (nothing imported when > 0) */
+};
+
+/* Imports a catalog file. The file is either a JSON object with any of the keys
+ * "departments", "regions", "services", "bundles" (arrays in the formats of
+ * data/catalog/ files), or a bare array of service items. Every record is validated; each bad
+ * one is reported on `errors` as "PATH: reason" (e.g. "services[3].materials[0].required:
+ * expected true or false"). progress: print a progress line on stderr (for terminals).
+ * Returns 0, GH_EVALIDATION when any record is bad (nothing written), GH_EINVAL for a file
+ * that is not JSON (reported with line and column), or a database error. */
+int catalog_import_file(struct db *db, const char *path, bool progress, FILE *errors,
+			struct catalog_import_report *rep);
+
+/* Loads the demo catalog from data_dir/catalog/ (departments, regions, services, bundles). */
+int catalog_import_demo(struct db *db, const char *data_dir, FILE *errors,
+			struct catalog_import_report *rep);
+
+extern const struct route catalog_routes[];
+extern const size_t catalog_routes_n;
+
+#endif

@@ -1,0 +1,138 @@
+/* http.h: requests, responses and routes as handlers see them.
+ *
+ * A handler is `int fn(struct req *r)`. It either produces a response (resp_*) and returns 0,
+ * or returns a GH_E* code and produces nothing: the server then answers with that code's
+ * status and public message, as JSON under /api/ and as an HTML page elsewhere (an optional
+ * detail string set with req_error_detail() is shown to the client). Handlers never see
+ * libevent.
+ *
+ * Memory: everything reachable from a struct req (decoded path, parameters, query, form,
+ * cookies) lives in r->arena and dies with the request. Handlers allocate from r->arena too.
+ *
+ * Routes are data: each domain exports a table of struct route; main.c hands the tables to
+ * the router. A route declares who may call it (roles) and whether it changes state (CSRF).
+ */
+#ifndef GH_HTTP_H
+#define GH_HTTP_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "base/arena.h"
+#include "base/sb.h"
+#include "base/str.h"
+
+enum http_method {
+	HTTP_GET = 1 << 0,
+	HTTP_HEAD = 1 << 1,
+	HTTP_POST = 1 << 2,
+	HTTP_PUT = 1 << 3,
+	HTTP_DELETE = 1 << 4,
+	HTTP_PATCH = 1 << 5,
+	HTTP_OPTIONS = 1 << 6,
+};
+
+/* Who may call a route. Identity arrives with its own issue; until then every caller is
+ * anonymous and only ROLE_ANON / ROLE_PUBLIC routes are reachable. */
+enum role {
+	ROLE_ANON = 1 << 0,
+	ROLE_CITIZEN = 1 << 1,
+	ROLE_AGENT = 1 << 2,
+	ROLE_ENTERPRISE = 1 << 3,
+	ROLE_STAFF = 1 << 4,
+	ROLE_ADMIN = 1 << 5,
+	ROLE_SYSTEM = 1 << 6, /* other systems with API keys */
+};
+#define ROLE_PUBLIC (ROLE_ANON | ROLE_CITIZEN | ROLE_AGENT | ROLE_ENTERPRISE | ROLE_STAFF | ROLE_ADMIN | ROLE_SYSTEM)
+
+enum route_flag {
+	ROUTE_CSRF = 1 << 0,     /* state-changing form: requires the CSRF token */
+	ROUTE_NOLOG = 1 << 1,    /* health probes: not logged per request */
+};
+
+struct req;
+typedef int (*route_fn)(struct req *r);
+
+struct route {
+	unsigned methods;    /* HTTP_* bits; GET implies HEAD */
+	const char *pattern; /* "/services/{code}"; a final "{rest*}" matches the remaining path */
+	route_fn fn;
+	unsigned roles;      /* ROLE_* bits; 0 is a programming error (refused at start) */
+	unsigned flags;      /* ROUTE_* bits */
+	const char *name;    /* stable name for logs and metrics, e.g. "catalog.item" */
+};
+
+struct kv {
+	const char *key, *val;
+	size_t val_len;
+};
+
+struct kvlist {
+	struct kv *v;
+	size_t n;
+};
+
+struct app;
+struct db;
+struct worker;
+
+struct req {
+	struct arena *arena;
+	struct app *app;
+	struct db *db;          /* this worker's connection */
+	struct worker *worker;
+	unsigned method;        /* one HTTP_* bit */
+	const char *path;       /* percent-decoded, valid UTF-8, starts with '/' */
+	const char *raw_query;  /* undecoded, may be NULL */
+	struct kvlist query;    /* decoded */
+	struct kvlist params;   /* route parameters, decoded */
+	struct kvlist cookies;
+	const char *lang;       /* "zh" or "en" */
+	bool api;               /* path under /api/: errors answer in JSON */
+	unsigned role;          /* ROLE_* bit of the caller */
+	char id[20];            /* request id (also sent as X-Request-Id) */
+	const struct route *route;
+	/* response, filled by resp_* */
+	int status;
+	bool responded;
+	const char *error_detail;
+	void *_ev;              /* the libevent request; server.c only */
+	uint64_t _start_ns;
+};
+
+/* Parameter access: NULL when absent. */
+const char *req_param(const struct req *r, const char *name);
+const char *req_query(const struct req *r, const char *name);
+const char *req_cookie(const struct req *r, const char *name);
+const char *req_header(const struct req *r, const char *name);
+
+/* Reads query parameter name as an integer in [min, max]; absent gives def. A present but
+ * malformed or out-of-range value returns GH_EINVAL and sets a client-facing detail. */
+int req_query_long(struct req *r, const char *name, long def, long min, long max, long *out);
+
+/* Sets the client-facing detail for the error the handler is about to return. */
+void req_error_detail(struct req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Responses. Each returns 0 so handlers can `return resp_...(...)`. */
+void resp_header(struct req *r, const char *name, const char *value);
+int resp_body(struct req *r, int status, const char *content_type, const char *body, size_t len);
+int resp_json(struct req *r, int status, json_t *j); /* steals j */
+int resp_html(struct req *r, int status, struct sb *html); /* releases html */
+/* Renders template tpl of the app's view with ctx (stolen) as an HTML page. */
+int resp_page(struct req *r, int status, const char *tpl, json_t *ctx);
+int resp_redirect(struct req *r, int status, const char *location);
+/* Answers with the error page or JSON error of code (GH_E*). */
+int resp_error(struct req *r, int code);
+
+/* Decoding (http/form.c). All are strict: bad percent escapes, invalid UTF-8 or NUL bytes
+ * give GH_EINVAL; more than max_pairs pairs gives GH_ETOOBIG. Results live in arena. */
+int form_decode(struct arena *a, const char *s, size_t len, size_t max_pairs, struct kvlist *out);
+/* Percent-decodes a path; '+' stays '+'. Rejects NUL, invalid UTF-8, and ".." segments. */
+int path_decode(struct arena *a, const char *s, size_t len, char **out);
+/* Parses a Cookie header (RFC 6265 cookie-string, lenient about spaces). */
+int cookie_parse(struct arena *a, const char *s, size_t len, size_t max_pairs, struct kvlist *out);
+const char *kv_get(const struct kvlist *l, const char *key);
+
+#endif

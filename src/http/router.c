@@ -1,0 +1,196 @@
+#include "http/router.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/util.h"
+
+struct router {
+	const struct route **routes;
+	size_t n, alloc;
+};
+
+struct router *router_new(void)
+{
+	return xcalloc(1, sizeof(struct router));
+}
+
+void router_free(struct router *rt)
+{
+	if (!rt)
+		return;
+	free(rt->routes);
+	free(rt);
+}
+
+static bool pattern_ok(const char *p)
+{
+	if (p[0] != '/')
+		return false;
+	const char *s = p + 1;
+	while (*s) {
+		const char *e = strchr(s, '/');
+		size_t n = e ? (size_t)(e - s) : strlen(s);
+		if (n > 0 && s[0] == '{') {
+			if (n < 3 || s[n - 1] != '}')
+				return false;
+			if (s[n - 2] == '*' && e)
+				return false; /* a rest parameter must be last */
+		}
+		if (!e)
+			break;
+		s = e + 1;
+	}
+	return true;
+}
+
+int router_add(struct router *rt, const struct route *routes, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct route *r = &routes[i];
+		if (!r->name || !r->fn || !r->methods || !r->pattern || !pattern_ok(r->pattern)) {
+			fprintf(stderr, "router: malformed route %s\n", r->pattern ? r->pattern : "?");
+			return GH_EINVAL;
+		}
+		if (!r->roles) {
+			fprintf(stderr, "router: route %s declares no roles\n", r->name);
+			return GH_EINVAL;
+		}
+		if (rt->n == rt->alloc) {
+			rt->alloc = rt->alloc ? rt->alloc * 2 : 32;
+			rt->routes = xrealloc(rt->routes, rt->alloc * sizeof(*rt->routes));
+		}
+		rt->routes[rt->n++] = r;
+	}
+	return 0;
+}
+
+size_t router_count(const struct router *rt)
+{
+	return rt->n;
+}
+
+const struct route *router_at(const struct router *rt, size_t i)
+{
+	return i < rt->n ? rt->routes[i] : NULL;
+}
+
+/* Specificity: literal segments count more than parameters; used to pick among matches. */
+static int specificity(const char *pattern)
+{
+	int score = 0;
+	for (const char *s = pattern; *s; s++)
+		if (*s == '/')
+			score += s[1] == '{' ? 1 : 3;
+	return score;
+}
+
+bool route_match(struct arena *a, const char *pattern, const char *path, struct kvlist *params)
+{
+	struct kv tmp[16];
+	size_t np = 0;
+	const char *p = pattern, *s = path;
+	if (*p != '/' || *s != '/')
+		return false;
+	while (*p == '/' && *s == '/') {
+		p++, s++;
+		const char *pe = strchr(p, '/');
+		size_t pn = pe ? (size_t)(pe - p) : strlen(p);
+		const char *se = strchr(s, '/');
+		size_t sn = se ? (size_t)(se - s) : strlen(s);
+		if (pn >= 3 && p[0] == '{' && p[pn - 1] == '}') {
+			bool rest = p[pn - 2] == '*';
+			size_t keylen = pn - 2 - (rest ? 1 : 0);
+			size_t vn = rest ? strlen(s) : sn;
+			if (vn == 0 || np == ARRAY_LEN(tmp))
+				return false;
+			tmp[np].key = arena_strndup(a, p + 1, keylen);
+			tmp[np].val = arena_strndup(a, s, vn);
+			tmp[np].val_len = vn;
+			np++;
+			if (rest) {
+				p += pn;
+				s += vn;
+				break;
+			}
+		} else if (pn != sn || memcmp(p, s, pn) != 0) {
+			return false;
+		}
+		p += pn;
+		s += sn;
+	}
+	if (*p || *s)
+		return false;
+	if (params) {
+		params->v = arena_array(a, np ? np : 1, sizeof(struct kv));
+		memcpy(params->v, tmp, np * sizeof(struct kv));
+		params->n = np;
+	}
+	return true;
+}
+
+enum router_result router_match(const struct router *rt, struct arena *a, unsigned method,
+				const char *path, const struct route **out, struct kvlist *params,
+				unsigned *allowed)
+{
+	const struct route *best = NULL;
+	int best_score = -1;
+	unsigned allow = 0;
+	for (size_t i = 0; i < rt->n; i++) {
+		const struct route *r = rt->routes[i];
+		unsigned m = r->methods;
+		if (m & HTTP_GET)
+			m |= HTTP_HEAD;
+		if (!route_match(a, r->pattern, path, NULL))
+			continue;
+		allow |= m;
+		if (!(m & method))
+			continue;
+		int sc = specificity(r->pattern);
+		if (sc > best_score) {
+			best = r;
+			best_score = sc;
+		}
+	}
+	if (best) {
+		route_match(a, best->pattern, path, params);
+		*out = best;
+		return ROUTER_FOUND;
+	}
+	if (allow) {
+		*allowed = allow | HTTP_OPTIONS;
+		return ROUTER_METHOD;
+	}
+	return ROUTER_NOT_FOUND;
+}
+
+const char *http_method_name(unsigned m)
+{
+	switch (m) {
+	case HTTP_GET: return "GET";
+	case HTTP_HEAD: return "HEAD";
+	case HTTP_POST: return "POST";
+	case HTTP_PUT: return "PUT";
+	case HTTP_DELETE: return "DELETE";
+	case HTTP_PATCH: return "PATCH";
+	case HTTP_OPTIONS: return "OPTIONS";
+	default: return "?";
+	}
+}
+
+const char *http_methods_str(unsigned methods, char *buf, size_t len)
+{
+	size_t off = 0;
+	buf[0] = 0;
+	for (unsigned bit = 1; bit <= HTTP_OPTIONS; bit <<= 1) {
+		if (!(methods & bit))
+			continue;
+		int n = snprintf(buf + off, len - off, "%s%s", off ? ", " : "", http_method_name(bit));
+		if (n < 0 || (size_t)n >= len - off)
+			break;
+		off += (size_t)n;
+	}
+	return buf;
+}

@@ -1,0 +1,37 @@
+/* router.h: matches a method and decoded path against the route tables.
+ * Invariants: tables are registered before the server starts and never change afterwards, so
+ * lookups need no lock. Patterns are literal segments and "{name}" segments; a final
+ * "{name*}" matches the rest of the path (at least one segment). Literal matches win over
+ * parameters when several routes match one path (the most specific route wins). */
+#ifndef GH_ROUTER_H
+#define GH_ROUTER_H
+#include "http/http.h"
+
+struct router;
+
+struct router *router_new(void);
+void router_free(struct router *rt);
+/* Adds a table of n routes. Returns GH_EINVAL (with a message on stderr) for a route without
+ * roles, without a name or with a malformed pattern. */
+int router_add(struct router *rt, const struct route *routes, size_t n);
+
+enum router_result { ROUTER_FOUND, ROUTER_NOT_FOUND, ROUTER_METHOD };
+
+/* Finds the route for method+path. ROUTER_FOUND fills *out and params (in arena);
+ * ROUTER_METHOD sets *allowed to the methods the path accepts. */
+enum router_result router_match(const struct router *rt, struct arena *a, unsigned method,
+				const char *path, const struct route **out, struct kvlist *params,
+				unsigned *allowed);
+
+/* Matches one pattern against a path; returns true and fills params on a match. */
+bool route_match(struct arena *a, const char *pattern, const char *path, struct kvlist *params);
+
+/* Iterates the registered routes (for docs, metrics and the authorisation matrix). */
+size_t router_count(const struct router *rt);
+const struct route *router_at(const struct router *rt, size_t i);
+
+/* "GET, HEAD, POST" for a method mask, into a static string. */
+const char *http_methods_str(unsigned methods, char *buf, size_t len);
+const char *http_method_name(unsigned method);
+
+#endif

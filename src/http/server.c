@@ -1,0 +1,813 @@
+/* server.c: libevent evhttp glue. Everything libevent-specific lives here; handlers see only
+ * struct req (http.h). */
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/err.h"
+#include "base/jobs.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "http/metrics.h"
+#include "http/router.h"
+#include "store/db.h"
+#include "view/view.h"
+
+#define GRACE_SECONDS 10
+#define MAX_QUERY_PAIRS 64
+#define MAX_COOKIES 32
+
+struct worker {
+	int index;
+	struct app *app;
+	struct event_base *base;
+	struct evhttp *http;
+	struct evhttp_bound_socket *bound;
+	struct db *db;
+	struct arena *spare; /* reused by synchronous requests */
+	pthread_t thread;
+	int fd;
+	long conns;
+	long inflight;
+	bool stopping;
+	struct event *stop_ev, *drain_ev;
+	time_t stop_deadline;
+	/* connections seen, for the connection limit (open addressing over pointers) */
+	void **conn_set;
+	size_t conn_cap;
+};
+
+struct deferred {
+	struct req *r;
+	int (*done)(struct req *, void *);
+	void *arg;
+};
+
+static _Atomic uint64_t request_seq;
+static uint64_t boot_id;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static struct evhttp_request *ev_of(const struct req *r)
+{
+	return r->_ev;
+}
+
+/* ---- connection tracking ---- */
+
+static size_t conn_slot(struct worker *w, void *c)
+{
+	uintptr_t h = (uintptr_t)c;
+	h ^= h >> 17;
+	h *= 0x9E3779B97F4A7C15ull;
+	return (size_t)(h >> 20) & (w->conn_cap - 1);
+}
+
+static bool conn_has(struct worker *w, void *c)
+{
+	for (size_t i = conn_slot(w, c);; i = (i + 1) & (w->conn_cap - 1)) {
+		if (w->conn_set[i] == c)
+			return true;
+		if (!w->conn_set[i])
+			return false;
+	}
+}
+
+static void conn_rehash(struct worker *w, size_t cap);
+
+static void conn_add(struct worker *w, void *c)
+{
+	if ((size_t)(w->conns + 1) * 2 > w->conn_cap)
+		conn_rehash(w, w->conn_cap * 2);
+	size_t i = conn_slot(w, c);
+	while (w->conn_set[i])
+		i = (i + 1) & (w->conn_cap - 1);
+	w->conn_set[i] = c;
+	w->conns++;
+}
+
+static void conn_del(struct worker *w, void *c)
+{
+	size_t i = conn_slot(w, c);
+	while (w->conn_set[i] != c) {
+		if (!w->conn_set[i])
+			return;
+		i = (i + 1) & (w->conn_cap - 1);
+	}
+	w->conn_set[i] = NULL;
+	w->conns--;
+	/* Re-insert the rest of the cluster (linear probing deletion). */
+	for (i = (i + 1) & (w->conn_cap - 1); w->conn_set[i]; i = (i + 1) & (w->conn_cap - 1)) {
+		void *x = w->conn_set[i];
+		w->conn_set[i] = NULL;
+		w->conns--;
+		conn_add(w, x);
+	}
+}
+
+static void conn_rehash(struct worker *w, size_t cap)
+{
+	void **old = w->conn_set;
+	size_t oldcap = w->conn_cap;
+	w->conn_set = xcalloc(cap, sizeof(void *));
+	w->conn_cap = cap;
+	w->conns = 0;
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i])
+			conn_add(w, old[i]);
+	free(old);
+}
+
+static void on_conn_close(struct evhttp_connection *evcon, void *p)
+{
+	struct worker *w = p;
+	conn_del(w, evcon);
+	metrics_conn(w->app->metrics, -1);
+	if (w->bound && !w->stopping && w->conns < w->app->cfg.max_conns)
+		evconnlistener_enable(evhttp_bound_socket_get_listener(w->bound));
+}
+
+/* ---- request accessors ---- */
+
+const char *req_param(const struct req *r, const char *name)
+{
+	return kv_get(&r->params, name);
+}
+
+const char *req_query(const struct req *r, const char *name)
+{
+	return kv_get(&r->query, name);
+}
+
+const char *req_cookie(const struct req *r, const char *name)
+{
+	return kv_get(&r->cookies, name);
+}
+
+const char *req_header(const struct req *r, const char *name)
+{
+	return evhttp_find_header(evhttp_request_get_input_headers(ev_of(r)), name);
+}
+
+void req_error_detail(struct req *r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	r->error_detail = arena_vprintf(r->arena, fmt, ap);
+	va_end(ap);
+}
+
+int req_query_long(struct req *r, const char *name, long def, long min, long max, long *out)
+{
+	const char *v = req_query(r, name);
+	if (!v || !*v) {
+		*out = def;
+		return 0;
+	}
+	if (str_to_long(str_c(v), min, max, out)) {
+		if (strcmp(r->lang, "en") == 0)
+			req_error_detail(r, "Parameter '%s' must be a whole number from %ld to %ld.", name, min, max);
+		else
+			req_error_detail(r, "参数 %s 应为 %ld 到 %ld 之间的整数。", name, min, max);
+		return GH_EINVAL;
+	}
+	return 0;
+}
+
+const char *req_body(struct req *r, size_t *len)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(ev_of(r));
+	size_t n = evbuffer_get_length(in);
+	char *p = arena_alloc(r->arena, n + 1);
+	evbuffer_copyout(in, p, n);
+	p[n] = 0;
+	if (len)
+		*len = n;
+	return p;
+}
+
+int req_form(struct req *r, struct kvlist *out)
+{
+	const char *ct = req_header(r, "Content-Type");
+	if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0)
+		return GH_EUNSUPPORTED;
+	size_t n;
+	const char *b = req_body(r, &n);
+	int rc = form_decode(r->arena, b, n, 256, out);
+	if (rc == GH_EINVAL)
+		req_error_detail(r, strcmp(r->lang, "en") == 0 ? "The form data is not valid UTF-8 or is malformed."
+							      : "表单数据格式有误。");
+	return rc;
+}
+
+/* ---- responses ---- */
+
+void resp_header(struct req *r, const char *name, const char *value)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(ev_of(r)), name, value);
+}
+
+static const char *reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 301: return "Moved Permanently";
+	case 302: return "Found";
+	case 303: return "See Other";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 414: return "URI Too Long";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Entity";
+	case 429: return "Too Many Requests";
+	case 503: return "Service Unavailable";
+	default: return status >= 500 ? "Internal Server Error" : "OK";
+	}
+}
+
+static void security_headers(struct evkeyvalq *h)
+{
+	evhttp_add_header(h, "Content-Security-Policy",
+			  "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+			  "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'");
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(h, "Referrer-Policy", "strict-origin-when-cross-origin");
+	evhttp_add_header(h, "X-Frame-Options", "DENY");
+}
+
+int resp_body(struct req *r, int status, const char *content_type, const char *body, size_t len)
+{
+	struct evhttp_request *ev = ev_of(r);
+	struct evkeyvalq *h = evhttp_request_get_output_headers(ev);
+	if (content_type)
+		evhttp_add_header(h, "Content-Type", content_type);
+	struct evbuffer *out = evhttp_request_get_output_buffer(ev);
+	if (len)
+		evbuffer_add(out, body, len);
+	r->status = status;
+	r->responded = true;
+	return 0;
+}
+
+static void free_json(void *p)
+{
+	json_decref(p);
+}
+
+int resp_json(struct req *r, int status, json_t *j)
+{
+	if (!j)
+		return GH_EINTERNAL;
+	arena_cleanup(r->arena, free_json, j);
+	char *s = json_dumps(j, JSON_COMPACT);
+	if (!s)
+		return GH_EINTERNAL;
+	arena_cleanup(r->arena, free, s);
+	return resp_body(r, status, "application/json; charset=utf-8", s, strlen(s));
+}
+
+int resp_html(struct req *r, int status, struct sb *html)
+{
+	resp_body(r, status, "text/html; charset=utf-8", html->buf, html->len);
+	sb_release(html);
+	return 0;
+}
+
+int resp_page(struct req *r, int status, const char *tpl, json_t *ctx)
+{
+	if (!ctx)
+		return GH_EINTERNAL;
+	arena_cleanup(r->arena, free_json, ctx);
+	struct sb out = SB_INIT;
+	int rc = view_render(r->app->view, tpl, r->lang, ctx, &out);
+	if (rc) {
+		sb_release(&out);
+		log_error("template %s failed to render (%s)", tpl, err_name(rc));
+		return GH_EINTERNAL;
+	}
+	return resp_html(r, status, &out);
+}
+
+int resp_redirect(struct req *r, int status, const char *location)
+{
+	resp_header(r, "Location", location);
+	return resp_body(r, status, NULL, NULL, 0);
+}
+
+int resp_error(struct req *r, int code)
+{
+	int status = err_status(code);
+	const char *msg = err_message(code, r->lang);
+	if (code == GH_EBUSY || code == GH_EUNAVAILABLE)
+		resp_header(r, "Retry-After", "5");
+	if (r->api || !r->app->view) {
+		json_t *j = json_pack("{s:{s:s,s:s,s:s*}}", "error", "code", err_slug(code), "message", msg,
+				      "detail", r->error_detail);
+		return resp_json(r, status, j);
+	}
+	json_t *ctx = json_pack("{s:i,s:s,s:s*,s:s}", "status", status, "message", msg, "detail",
+				r->error_detail, "request_id", r->id);
+	struct sb out = SB_INIT;
+	int rc = view_render(r->app->view, "layout/error", r->lang, ctx, &out);
+	json_decref(ctx);
+	if (rc) {
+		sb_release(&out);
+		return resp_body(r, status, "text/plain; charset=utf-8", msg, strlen(msg));
+	}
+	return resp_html(r, status, &out);
+}
+
+/* ---- the request cycle ---- */
+
+static unsigned method_bit(enum evhttp_cmd_type t)
+{
+	switch (t) {
+	case EVHTTP_REQ_GET: return HTTP_GET;
+	case EVHTTP_REQ_HEAD: return HTTP_HEAD;
+	case EVHTTP_REQ_POST: return HTTP_POST;
+	case EVHTTP_REQ_PUT: return HTTP_PUT;
+	case EVHTTP_REQ_DELETE: return HTTP_DELETE;
+	case EVHTTP_REQ_PATCH: return HTTP_PATCH;
+	case EVHTTP_REQ_OPTIONS: return HTTP_OPTIONS;
+	default: return 0;
+	}
+}
+
+static const char *pick_lang(struct req *r)
+{
+	const char *q = req_query(r, "lang");
+	if (q && (strcmp(q, "en") == 0 || strcmp(q, "zh") == 0)) {
+		char cookie[64];
+		snprintf(cookie, sizeof(cookie), "lang=%s; Path=/; Max-Age=31536000; SameSite=Lax", q);
+		resp_header(r, "Set-Cookie", cookie);
+		return strcmp(q, "en") == 0 ? "en" : "zh";
+	}
+	const char *c = req_cookie(r, "lang");
+	if (c && strcmp(c, "en") == 0)
+		return "en";
+	if (c && strcmp(c, "zh") == 0)
+		return "zh";
+	const char *al = req_header(r, "Accept-Language");
+	if (al && strncasecmp(al, "en", 2) == 0)
+		return "en";
+	return "zh";
+}
+
+static void log_request(struct req *r, uint64_t dur_ns, size_t bytes)
+{
+	if (r->route && (r->route->flags & ROUTE_NOLOG) && r->status < 400)
+		return;
+	int lvl = r->status >= 500 ? LOG_ERROR : LOG_INFO;
+	if (!log_enabled(lvl))
+		return;
+	static const char *lvls[] = { "debug", "info", "warn", "error" };
+	struct sb sb = SB_INIT;
+	sb_adds(&sb, "{\"ts\":\"");
+	log_add_time(&sb);
+	sb_addf(&sb, "\",\"level\":\"%s\",\"req\":\"%s\",\"method\":\"%s\",\"path\":", lvls[lvl], r->id,
+		http_method_name(r->method ? r->method : HTTP_GET));
+	/* The path only: query strings may carry personal data. */
+	const char *path = r->path ? r->path : "?";
+	sb_add_json_str(&sb, path, strnlen(path, 256));
+	sb_addf(&sb, ",\"route\":\"%s\",\"status\":%d,\"ms\":%.3f,\"bytes\":%zu,\"worker\":%d",
+		r->route ? r->route->name : "-", r->status, (double)dur_ns / 1e6, bytes, r->worker->index);
+	if (r->error_detail && r->status >= 500) {
+		sb_adds(&sb, ",\"detail\":");
+		sb_add_json_str(&sb, r->error_detail, strlen(r->error_detail));
+	}
+	sb_addch(&sb, '}');
+	log_line(&sb);
+	sb_release(&sb);
+}
+
+static void on_complete(struct evhttp_request *ev, void *p)
+{
+	struct worker *w = p;
+	(void)ev;
+	w->inflight--;
+}
+
+static void finish(struct req *r)
+{
+	struct worker *w = r->worker;
+	struct evhttp_request *ev = ev_of(r);
+	if (!r->responded) {
+		log_error("handler %s returned without a response", r->route ? r->route->name : "-");
+		resp_error(r, GH_EINTERNAL);
+	}
+	struct evkeyvalq *h = evhttp_request_get_output_headers(ev);
+	security_headers(h);
+	evhttp_add_header(h, "X-Request-Id", r->id);
+	if (w->stopping)
+		evhttp_add_header(h, "Connection", "close");
+	size_t bytes = evbuffer_get_length(evhttp_request_get_output_buffer(ev));
+	evhttp_request_set_on_complete_cb(ev, on_complete, w);
+	evhttp_send_reply(ev, r->status, reason(r->status), NULL);
+	uint64_t dur = now_ns() - r->_start_ns;
+	size_t ri = router_count(w->app->router);
+	if (r->route)
+		for (size_t i = 0; i < ri; i++)
+			if (router_at(w->app->router, i) == r->route) {
+				ri = i;
+				break;
+			}
+	metrics_observe(w->app->metrics, ri, r->status, dur);
+	log_request(r, dur, bytes);
+	struct arena *a = r->arena;
+	if (!w->spare) {
+		arena_reset(a);
+		w->spare = a;
+	} else {
+		arena_free(a);
+	}
+}
+
+static int csrf_check(struct req *r)
+{
+	/* Double-submit token: the form field or header must equal the csrf cookie. Identity
+	 * replaces this with per-session synchronizer tokens. */
+	const char *cookie = req_cookie(r, "csrf");
+	const char *sent = req_header(r, "X-CSRF-Token");
+	if (!sent) {
+		struct kvlist form;
+		if (req_form(r, &form) == 0)
+			sent = kv_get(&form, "_csrf");
+	}
+	if (!cookie || !sent || strlen(cookie) < 16 || strcmp(cookie, sent) != 0)
+		return GH_ECSRF;
+	return 0;
+}
+
+static int dispatch(struct req *r, struct evhttp_request *ev)
+{
+	struct worker *w = r->worker;
+	const char *uri = evhttp_request_get_uri(ev);
+	if (strlen(uri) > (size_t)w->app->cfg.max_uri)
+		return GH_EURITOOLONG;
+	r->method = method_bit(evhttp_request_get_command(ev));
+	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(ev);
+	const char *rawpath = u ? evhttp_uri_get_path(u) : NULL;
+	if (!rawpath || !*rawpath)
+		rawpath = "/";
+	char *path;
+	if (path_decode(r->arena, rawpath, strlen(rawpath), &path)) {
+		r->api = strncmp(rawpath, "/api/", 5) == 0;
+		req_error_detail(r, "Malformed path / 网址格式有误");
+		return GH_EINVAL;
+	}
+	r->path = path;
+	r->api = strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0;
+	r->raw_query = u ? evhttp_uri_get_query(u) : NULL;
+	int rc = 0;
+	if (r->raw_query)
+		rc = form_decode(r->arena, r->raw_query, strlen(r->raw_query), MAX_QUERY_PAIRS, &r->query);
+	const char *cookie = req_header(r, "Cookie");
+	if (!rc && cookie && cookie_parse(r->arena, cookie, strlen(cookie), MAX_COOKIES, &r->cookies))
+		r->cookies.n = 0; /* a broken Cookie header is ignored, not fatal */
+	r->lang = pick_lang(r);
+	if (rc) {
+		req_error_detail(r, strcmp(r->lang, "en") == 0 ? "The query string is malformed."
+							      : "查询参数格式有误。");
+		return rc == GH_ETOOBIG ? GH_EINVAL : rc;
+	}
+	if (!r->method)
+		return GH_EMETHOD;
+
+	const struct route *route;
+	unsigned allowed = 0;
+	switch (router_match(w->app->router, r->arena, r->method, path, &route, &r->params, &allowed)) {
+	case ROUTER_NOT_FOUND:
+		return GH_ENOTFOUND;
+	case ROUTER_METHOD: {
+		char buf[96];
+		resp_header(r, "Allow", http_methods_str(allowed, buf, sizeof(buf)));
+		if (r->method == HTTP_OPTIONS)
+			return resp_body(r, 204, NULL, NULL, 0);
+		return GH_EMETHOD;
+	}
+	case ROUTER_FOUND:
+		break;
+	}
+	r->route = route;
+	if (!(route->roles & r->role))
+		return r->role == ROLE_ANON ? GH_EUNAUTH : GH_EFORBIDDEN;
+	if ((route->flags & ROUTE_CSRF) && r->method != HTTP_GET && r->method != HTTP_HEAD &&
+	    (rc = csrf_check(r)))
+		return rc;
+	return route->fn(r);
+}
+
+static void on_request(struct evhttp_request *ev, void *p)
+{
+	struct worker *w = p;
+	uint64_t start = now_ns();
+	w->inflight++;
+
+	struct evhttp_connection *evcon = evhttp_request_get_connection(ev);
+	bool over = false;
+	if (evcon && !conn_has(w, evcon)) {
+		conn_add(w, evcon);
+		metrics_conn(w->app->metrics, 1);
+		evhttp_connection_set_closecb(evcon, on_conn_close, w);
+		if (w->conns >= w->app->cfg.max_conns && w->bound)
+			evconnlistener_disable(evhttp_bound_socket_get_listener(w->bound));
+		over = w->conns > w->app->cfg.max_conns;
+	}
+
+	struct arena *a = w->spare ? w->spare : arena_new(8192);
+	w->spare = NULL;
+	struct req *r = arena_zalloc(a, sizeof(*r));
+	r->arena = a;
+	r->app = w->app;
+	r->db = w->db;
+	r->worker = w;
+	r->role = ROLE_ANON;
+	r->lang = "zh";
+	r->status = 500;
+	r->_ev = ev;
+	r->_start_ns = start;
+	snprintf(r->id, sizeof(r->id), "%08llx%08llx", (unsigned long long)(boot_id & 0xffffffffu),
+		 (unsigned long long)atomic_fetch_add(&request_seq, 1));
+
+	int rc = over ? GH_EBUSY : dispatch(r, ev);
+	if (rc == REQ_DEFERRED)
+		return;
+	if (rc) {
+		if (r->responded) {
+			/* A handler that responded and then failed: keep its response. */
+		} else {
+			if (err_status(rc) >= 500 && rc != GH_EBUSY)
+				log_error("request %s failed: %s", r->id, err_name(rc));
+			resp_error(r, rc);
+		}
+	}
+	finish(r);
+}
+
+/* ---- deferred work ---- */
+
+static void deferred_done(void *p)
+{
+	struct deferred *d = p;
+	struct req *r = d->r;
+	int rc = d->done(r, d->arg);
+	if (rc && !r->responded)
+		resp_error(r, rc);
+	finish(r);
+}
+
+struct job_thunk {
+	struct deferred d;
+	void (*work)(void *);
+};
+
+static void thunk_work(void *p)
+{
+	struct job_thunk *t = p;
+	t->work(t->d.arg);
+}
+
+static void thunk_done(void *p)
+{
+	struct job_thunk *t = p;
+	deferred_done(&t->d);
+}
+
+int req_job(struct req *r, void (*work)(void *), int (*done)(struct req *, void *), void *arg)
+{
+	/* The request arena must outlive this call: it is not returned to the worker's spare
+	 * slot, because finish() runs later from thunk_done. */
+	struct job_thunk *t = arena_zalloc(r->arena, sizeof(*t));
+	t->d.r = r;
+	t->d.done = done;
+	t->d.arg = arg;
+	t->work = work;
+	int rc = jobs_submit(r->app->jobs, r->worker->base, thunk_work, thunk_done, t);
+	return rc ? rc : REQ_DEFERRED;
+}
+
+/* ---- workers ---- */
+
+static int listen_socket(const char *host, const char *port, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo *res;
+	int e = getaddrinfo(*host ? host : NULL, port, &hints, &res);
+	if (e) {
+		snprintf(err, errlen, "cannot resolve %s: %s", host, gai_strerror(e));
+		return -1;
+	}
+	int fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) || listen(fd, 1024)) {
+		snprintf(err, errlen, "cannot listen on %s:%s: %s", host, port, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(res);
+		return -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+static void on_drain(evutil_socket_t fd, short what, void *p)
+{
+	struct worker *w = p;
+	(void)fd, (void)what;
+	if (w->inflight <= 0 || time(NULL) >= w->stop_deadline)
+		event_base_loopbreak(w->base);
+}
+
+static void on_stop(evutil_socket_t fd, short what, void *p)
+{
+	struct worker *w = p;
+	(void)fd, (void)what;
+	w->stopping = true;
+	if (w->bound) {
+		evhttp_del_accept_socket(w->http, w->bound);
+		w->bound = NULL;
+	}
+	w->stop_deadline = time(NULL) + GRACE_SECONDS;
+	struct timeval tv = { 0, 20000 };
+	w->drain_ev = event_new(w->base, -1, EV_PERSIST, on_drain, w);
+	event_add(w->drain_ev, &tv);
+}
+
+static void *worker_main(void *p)
+{
+	struct worker *w = p;
+	event_base_dispatch(w->base);
+	return NULL;
+}
+
+static int worker_init(struct worker *w, struct app *app, int index, int fd, char *err, size_t errlen)
+{
+	w->index = index;
+	w->app = app;
+	w->fd = fd;
+	w->conn_cap = 64;
+	w->conn_set = xcalloc(w->conn_cap, sizeof(void *));
+	w->base = event_base_new();
+	w->http = evhttp_new(w->base);
+	if (!w->base || !w->http)
+		die("libevent: cannot create event base");
+	evhttp_set_max_headers_size(w->http, app->cfg.max_headers);
+	evhttp_set_max_body_size(w->http, app->cfg.max_body);
+	evhttp_set_timeout(w->http, (int)app->cfg.idle_timeout);
+	evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+						    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
+						    EVHTTP_REQ_OPTIONS);
+	evhttp_set_default_content_type(w->http, "text/plain; charset=utf-8");
+	evhttp_set_gencb(w->http, on_request, w);
+	w->bound = evhttp_accept_socket_with_handle(w->http, fd);
+	if (!w->bound) {
+		snprintf(err, errlen, "cannot accept on socket");
+		return GH_EUNAVAILABLE;
+	}
+	int rc = db_open(app->cfg.db, &w->db, err, errlen);
+	if (rc)
+		return rc;
+	w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
+	return 0;
+}
+
+static void worker_release(struct worker *w)
+{
+	if (w->drain_ev)
+		event_free(w->drain_ev);
+	if (w->stop_ev)
+		event_free(w->stop_ev);
+	if (w->http)
+		evhttp_free(w->http);
+	if (w->base)
+		event_base_free(w->base);
+	if (w->db)
+		db_close(w->db);
+	arena_free(w->spare);
+	free(w->conn_set);
+}
+
+int server_run(struct app *app)
+{
+	char err[512];
+	evthread_use_pthreads();
+	boot_id = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
+
+	char host[256];
+	const char *colon = strrchr(app->cfg.listen, ':');
+	size_t hl = (size_t)(colon - app->cfg.listen);
+	if (hl >= sizeof(host)) {
+		fprintf(stderr, "govhall: listen address too long\n");
+		return GH_EINVAL;
+	}
+	memcpy(host, app->cfg.listen, hl);
+	host[hl] = 0;
+	if (host[0] == '[' && hl > 1 && host[hl - 1] == ']') {
+		memmove(host, host + 1, hl - 2);
+		host[hl - 2] = 0;
+	}
+	char port[16];
+	snprintf(port, sizeof(port), "%s", colon + 1);
+
+	long n = app->cfg.threads > 0 ? app->cfg.threads : sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		n = 1;
+
+	/* Block the stop signals in every thread; the main thread waits for them. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct worker *ws = xcalloc((size_t)n, sizeof(*ws));
+	int rc = 0;
+	long started = 0;
+	for (long i = 0; i < n; i++) {
+		int fd = listen_socket(host, port, err, sizeof(err));
+		if (fd < 0) {
+			fprintf(stderr, "govhall: %s\n", err);
+			rc = GH_EUNAVAILABLE;
+			break;
+		}
+		if (i == 0) {
+			/* With port 0 the kernel picks one; the other workers share it. */
+			struct sockaddr_storage ss;
+			socklen_t sl = sizeof(ss);
+			getsockname(fd, (struct sockaddr *)&ss, &sl);
+			int p = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+							       : ((struct sockaddr_in *)&ss)->sin_port);
+			snprintf(port, sizeof(port), "%d", p);
+		}
+		rc = worker_init(&ws[i], app, (int)i, fd, err, sizeof(err));
+		started = i + 1;
+		if (rc) {
+			fprintf(stderr, "govhall: %s\n", err);
+			break;
+		}
+	}
+	if (rc) {
+		for (long i = 0; i < started; i++)
+			worker_release(&ws[i]);
+		free(ws);
+		return rc;
+	}
+	for (long i = 0; i < n; i++)
+		if (pthread_create(&ws[i].thread, NULL, worker_main, &ws[i]))
+			die("cannot start worker thread");
+
+	printf("listening on http://%s%s%s:%s\n", strchr(host, ':') ? "[" : "", host,
+	       strchr(host, ':') ? "]" : "", port);
+	fflush(stdout);
+	log_info("govhall %s serving on %s:%s with %ld workers, database %s", GOVHALL_VERSION, host, port,
+		 n, db_kind_name(ws[0].db));
+
+	int sig = 0;
+	sigwait(&set, &sig);
+	log_info("signal %d: stopping (finishing requests in flight)", sig);
+	for (long i = 0; i < n; i++)
+		event_active(ws[i].stop_ev, 0, 0);
+	for (long i = 0; i < n; i++)
+		pthread_join(ws[i].thread, NULL);
+	for (long i = 0; i < n; i++)
+		worker_release(&ws[i]);
+	free(ws);
+	log_info("stopped");
+	return 0;
+}

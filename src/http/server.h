@@ -1,0 +1,28 @@
+/* server.h: the HTTP server: N worker threads, each with its own libevent loop, evhttp
+ * instance, SO_REUSEPORT listening socket and database connection.
+ *
+ * server_run() blocks until SIGTERM or SIGINT, then stops accepting, lets in-flight requests
+ * finish (up to a grace period), closes connections and database handles, and returns. */
+#ifndef GH_SERVER_H
+#define GH_SERVER_H
+#include "app.h"
+
+/* Runs the server. Prints "listening on http://HOST:PORT" to stdout (with the real port when
+ * the configured one is 0) once every worker is ready. Returns 0 after a clean shutdown, or a
+ * GH_E code when it could not start (message on stderr). */
+int server_run(struct app *app);
+
+/* Deferred responses: a handler that has slow work calls req_job() and returns its result.
+ * work(arg) runs on the job pool; then done(r, arg) runs on the request's event loop and must
+ * respond (or return a GH_E code). When the pool is full, req_job returns GH_EBUSY, which
+ * becomes 503 with Retry-After. */
+#include "http/http.h"
+#define REQ_DEFERRED 1
+int req_job(struct req *r, void (*work)(void *arg), int (*done)(struct req *r, void *arg), void *arg);
+
+/* The request body (NUL-terminated copy in r->arena); *len may be NULL. */
+const char *req_body(struct req *r, size_t *len);
+/* Decodes an application/x-www-form-urlencoded body; GH_EUNSUPPORTED for another type. */
+int req_form(struct req *r, struct kvlist *out);
+
+#endif

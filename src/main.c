@@ -1,0 +1,288 @@
+/* main.c: the command line. Wires the modules together; owns no logic of its own. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "base/config.h"
+#include "base/err.h"
+#include "base/jobs.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "catalog/catalog.h"
+#include "http/metrics.h"
+#include "http/ops.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "store/db.h"
+#include "view/view.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"govhall %s: an integrated online government service hall\n"
+		"\n"
+		"Usage: govhall COMMAND [OPTIONS]\n"
+		"\n"
+		"Commands:\n"
+		"  serve                      run the web server (applies pending migrations first)\n"
+		"  init [--demo]              create or upgrade the database; --demo loads the demo catalog\n"
+		"  import catalog FILE.json   import or update a catalog; nothing is imported if any record is bad\n"
+		"  routes                     list every route with its methods, roles and flags\n"
+		"  version                    print the version\n"
+		"\n"
+		"Common options (any command): --config FILE, --db URL, and the settings below.\n"
+		"`govhall serve --help` lists every setting.\n",
+		GOVHALL_VERSION);
+}
+
+static void serve_help(void)
+{
+	printf("Usage: govhall serve [--config FILE] [--SETTING VALUE ...]\n\n"
+	       "Serves the hall over HTTP/1.1 until SIGTERM or SIGINT, then finishes requests in\n"
+	       "flight and stops. Settings come from defaults, then the config file (govhall.conf\n"
+	       "in the current directory, or --config FILE), then GOVHALL_* environment variables,\n"
+	       "then flags.\n\n");
+	config_print_help(stdout);
+}
+
+/* Parses --config, then applies file, environment and flags in that order. Non-option
+ * arguments are left in argv[optind..]. Returns 0, 1 for --help, or -1. */
+static int load_config(struct config *cfg, int argc, char **argv, int *first_arg, bool *help, bool *demo)
+{
+	char err[512];
+	const char *conf = NULL;
+	bool conf_required = false;
+	config_defaults(cfg);
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			conf = argv[i + 1];
+			conf_required = true;
+		} else if (strncmp(argv[i], "--config=", 9) == 0) {
+			conf = argv[i] + 9;
+			conf_required = true;
+		}
+	}
+	if (config_load_file(cfg, conf ? conf : "govhall.conf", conf_required, err, sizeof(err)) ||
+	    config_load_env(cfg, err, sizeof(err))) {
+		fprintf(stderr, "govhall: %s\n", err);
+		return -1;
+	}
+	int nargs = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			*help = true;
+			continue;
+		}
+		if (strcmp(a, "--demo") == 0) {
+			*demo = true;
+			continue;
+		}
+		if (strncmp(a, "--", 2) != 0) {
+			argv[1 + nargs++] = argv[i];
+			continue;
+		}
+		const char *name = a + 2, *val = NULL;
+		char namebuf[64];
+		const char *eq = strchr(name, '=');
+		if (eq) {
+			snprintf(namebuf, sizeof(namebuf), "%.*s", (int)(eq - name), name);
+			name = namebuf;
+			val = eq + 1;
+		} else if (i + 1 < argc) {
+			val = argv[++i];
+		} else {
+			fprintf(stderr, "govhall: --%s needs a value\n", name);
+			return -1;
+		}
+		if (strcmp(name, "config") == 0)
+			continue;
+		if (config_set(cfg, name, val, err, sizeof(err))) {
+			fprintf(stderr, "govhall: %s\n", err);
+			return -1;
+		}
+	}
+	*first_arg = nargs;
+	return 0;
+}
+
+static int open_db(struct config *cfg, struct db **db)
+{
+	char err[512];
+	if (db_open(cfg->db, db, err, sizeof(err))) {
+		fprintf(stderr, "govhall: cannot open database %s: %s\n", cfg->db, err);
+		return -1;
+	}
+	if (db_migrate(*db, err, sizeof(err))) {
+		fprintf(stderr, "govhall: %s\n", err);
+		db_close(*db);
+		return -1;
+	}
+	return 0;
+}
+
+static void print_report(const struct catalog_import_report *rep)
+{
+	printf("imported: %zu departments, %zu regions, %zu items new, %zu changed, %zu unchanged, %zu bundles\n",
+	       rep->departments, rep->regions, rep->items_new, rep->items_changed, rep->items_unchanged,
+	       rep->bundles);
+}
+
+static int cmd_init(struct config *cfg, bool demo)
+{
+	struct db *db;
+	if (open_db(cfg, &db))
+		return 1;
+	printf("database ready: %s (schema version %d)\n", cfg->db, db_schema_version(db));
+	int rc = 0;
+	if (demo) {
+		struct catalog_import_report rep = { 0 };
+		if (catalog_import_demo(db, cfg->data_dir, stderr, &rep)) {
+			fprintf(stderr, "govhall: the demo catalog in %s/catalog could not be loaded\n", cfg->data_dir);
+			rc = 1;
+		} else {
+			print_report(&rep);
+		}
+	}
+	db_close(db);
+	return rc;
+}
+
+static int cmd_import(struct config *cfg, int nargs, char **args)
+{
+	if (nargs != 2 || strcmp(args[0], "catalog") != 0) {
+		fprintf(stderr, "usage: govhall import catalog FILE.json\n");
+		return 2;
+	}
+	struct db *db;
+	if (open_db(cfg, &db))
+		return 1;
+	struct catalog_import_report rep = { 0 };
+	int rc = catalog_import_file(db, args[1], isatty(STDERR_FILENO), stderr, &rep);
+	db_close(db);
+	if (rc == GH_EVALIDATION) {
+		fprintf(stderr, "govhall: %zu bad record(s) in %s; nothing was imported. Fix them and run again.\n",
+			rep.errors, args[1]);
+		return 1;
+	}
+	if (rc) {
+		fprintf(stderr, "govhall: %s was not imported\n", args[1]);
+		return 1;
+	}
+	print_report(&rep);
+	return 0;
+}
+
+static int build_router(struct router *rt)
+{
+	if (router_add(rt, ops_routes, ops_routes_n) || router_add(rt, static_routes, static_routes_n) ||
+	    router_add(rt, catalog_routes, catalog_routes_n))
+		return -1;
+	return 0;
+}
+
+static int cmd_routes(void)
+{
+	struct router *rt = router_new();
+	if (build_router(rt))
+		return 1;
+	for (size_t i = 0; i < router_count(rt); i++) {
+		const struct route *r = router_at(rt, i);
+		char m[96];
+		printf("%-18s %-40s roles=0x%02x%s  %s\n", http_methods_str(r->methods, m, sizeof(m)),
+		       r->pattern, r->roles, r->flags & ROUTE_CSRF ? " csrf" : "", r->name);
+	}
+	router_free(rt);
+	return 0;
+}
+
+static int cmd_serve(struct config *cfg)
+{
+	struct app app = { .cfg = *cfg, .started = time(NULL) };
+	char err[512];
+	log_set_level(cfg->log_level);
+	struct db *db;
+	if (open_db(cfg, &db))
+		return 1;
+	db_close(db);
+	char i18n[4096];
+	snprintf(i18n, sizeof(i18n), "%s/i18n", cfg->data_dir);
+	if (view_load(cfg->templates_dir, i18n, &app.view, err, sizeof(err))) {
+		fprintf(stderr, "govhall: templates: %s\n", err);
+		return 1;
+	}
+	app.router = router_new();
+	if (build_router(app.router))
+		return 1;
+	app.metrics = metrics_new(router_count(app.router));
+	app.jobs = jobs_new((size_t)cfg->job_threads, (size_t)cfg->job_queue);
+	int rc = server_run(&app);
+	jobs_free(app.jobs);
+	metrics_free(app.metrics);
+	router_free(app.router);
+	view_free(app.view);
+	return rc ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+		printf("govhall %s\n", GOVHALL_VERSION);
+		return 0;
+	}
+	struct config cfg;
+	int nargs = 0;
+	bool help = false, demo = false;
+	if (load_config(&cfg, argc - 1, argv + 1, &nargs, &help, &demo)) {
+		config_release(&cfg);
+		return 2;
+	}
+	char **args = argv + 2;
+	int rc;
+	if (!strcmp(cmd, "serve")) {
+		if (help) {
+			serve_help();
+			rc = 0;
+		} else {
+			rc = cmd_serve(&cfg);
+		}
+	} else if (!strcmp(cmd, "init")) {
+		if (help) {
+			printf("Usage: govhall init [--demo] [--db URL]\n\nCreates or upgrades the database "
+			       "schema.\n--demo also loads the demo catalog from DATA-DIR/catalog.\n");
+			rc = 0;
+		} else {
+			rc = cmd_init(&cfg, demo);
+		}
+	} else if (!strcmp(cmd, "import")) {
+		if (help) {
+			printf("Usage: govhall import catalog FILE.json [--db URL]\n\nValidates every record "
+			       "and reports each bad one with its path and reason;\nimports nothing when any "
+			       "record is bad. Unchanged items keep their version.\n");
+			rc = 0;
+		} else {
+			rc = cmd_import(&cfg, nargs - 0, args);
+		}
+	} else if (!strcmp(cmd, "routes")) {
+		rc = cmd_routes();
+	} else {
+		fprintf(stderr, "govhall: unknown command '%s'\n\n", cmd);
+		usage(stderr);
+		rc = 2;
+	}
+	config_release(&cfg);
+	return rc;
+}

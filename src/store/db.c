@@ -1,0 +1,314 @@
+/* db.c: the backend-independent half of db.h: URL dispatch, statement ids, counters, row
+ * copying, cell accessors, error recording and the '?' -> $n rewriter for PostgreSQL. */
+#include "store/db_impl.h"
+
+#include <ctype.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/sb.h"
+#include "base/util.h"
+
+static atomic_int next_sql_id;
+static _Atomic uint64_t stat_queries, stat_errors, stat_prepares;
+
+static bool has_prefix(const char *s, const char *p)
+{
+	return strncmp(s, p, strlen(p)) == 0;
+}
+
+int db_open(const char *url, struct db **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (!url || !*url) {
+		db_set_err(err, errlen, "no database URL configured");
+		return GH_EUNAVAILABLE;
+	}
+	if (has_prefix(url, "postgresql://") || has_prefix(url, "postgres://"))
+		return db_pg_open(url, out, err, errlen);
+	if (has_prefix(url, "sqlite:")) {
+		const char *path = url + strlen("sqlite:");
+		if (has_prefix(path, "//"))
+			path += 2; /* sqlite:///abs/path and sqlite://rel/path */
+		if (!*path) {
+			db_set_err(err, errlen, "sqlite: URL without a file path");
+			return GH_EUNAVAILABLE;
+		}
+		return db_sqlite_open(path, out, err, errlen);
+	}
+	const char *sep = strstr(url, "://");
+	if (sep) {
+		char msg[160];
+		snprintf(msg, sizeof(msg),
+			 "unsupported database URL scheme '%.*s' (use sqlite:PATH or postgresql://...)",
+			 (int)(sep - url > 32 ? 32 : sep - url), url);
+		db_set_err(err, errlen, msg);
+		return GH_EUNAVAILABLE;
+	}
+	return db_sqlite_open(url, out, err, errlen);
+}
+
+void db_close(struct db *db)
+{
+	if (db)
+		db->_be->close(db);
+}
+
+enum db_kind db_kind(const struct db *db)
+{
+	return db->_be->kind;
+}
+
+const char *db_kind_name(const struct db *db)
+{
+	return db->_be->name;
+}
+
+const char *db_last_error(const struct db *db)
+{
+	return db->_errmsg;
+}
+
+static int count(int rc)
+{
+	atomic_fetch_add_explicit(&stat_queries, 1, memory_order_relaxed);
+	if (rc < 0)
+		atomic_fetch_add_explicit(&stat_errors, 1, memory_order_relaxed);
+	return rc;
+}
+
+int db_query(struct db *db, struct arena *arena, struct db_sql *q, const struct db_val *params,
+	     size_t nparams, struct db_rows *out)
+{
+	memset(out, 0, sizeof(*out));
+	return count(db->_be->run(db, q, params, nparams, arena, out, NULL));
+}
+
+int db_exec(struct db *db, struct db_sql *q, const struct db_val *params, size_t nparams,
+	    int64_t *changes)
+{
+	if (changes)
+		*changes = 0;
+	return count(db->_be->run(db, q, params, nparams, NULL, NULL, changes));
+}
+
+int db_exec_script(struct db *db, const char *sql)
+{
+	return count(db->_be->script(db, sql));
+}
+
+int db_begin(struct db *db)
+{
+	return count(db->_be->begin(db));
+}
+
+int db_commit(struct db *db)
+{
+	return count(db->_be->commit(db));
+}
+
+int db_rollback(struct db *db)
+{
+	return count(db->_be->rollback(db));
+}
+
+int db_ping(struct db *db)
+{
+	return count(db->_be->ping(db));
+}
+
+const char *db_cell(const struct db_rows *rows, size_t r, size_t c)
+{
+	if (r >= rows->nrows || c >= rows->ncols)
+		return NULL;
+	return rows->cells[r * rows->ncols + c];
+}
+
+int64_t db_cell_int(const struct db_rows *rows, size_t r, size_t c)
+{
+	const char *s = db_cell(rows, r, c);
+	return s ? strtoll(s, NULL, 10) : 0;
+}
+
+void db_stats_get(struct db_stats *out)
+{
+	out->queries = atomic_load_explicit(&stat_queries, memory_order_relaxed);
+	out->errors = atomic_load_explicit(&stat_errors, memory_order_relaxed);
+	out->prepares = atomic_load_explicit(&stat_prepares, memory_order_relaxed);
+}
+
+void db_stat_prepare(void)
+{
+	atomic_fetch_add_explicit(&stat_prepares, 1, memory_order_relaxed);
+}
+
+int db_sql_id(struct db_sql *q)
+{
+	int id = __atomic_load_n(&q->_id, __ATOMIC_ACQUIRE);
+	if (id)
+		return id;
+	int fresh = atomic_fetch_add(&next_sql_id, 1) + 1;
+	int expected = 0;
+	if (__atomic_compare_exchange_n(&q->_id, &expected, fresh, false, __ATOMIC_ACQ_REL,
+					__ATOMIC_ACQUIRE))
+		return fresh;
+	return expected; /* another thread won; its id stands (ours is simply unused) */
+}
+
+const char *db_sql_text(enum db_kind kind, const struct db_sql *q)
+{
+	return kind == DB_POSTGRES && q->pg_sql ? q->pg_sql : q->sql;
+}
+
+void db_set_err(char *err, size_t errlen, const char *msg)
+{
+	if (!err || !errlen)
+		return;
+	size_t j = 0;
+	for (size_t i = 0; msg && msg[i] && j + 1 < errlen; i++) {
+		char c = msg[i];
+		if (c == '\n' || c == '\r' || c == '\t')
+			c = ' ';
+		if (c == ' ' && (j == 0 || err[j - 1] == ' '))
+			continue;
+		err[j++] = c;
+	}
+	while (j > 0 && err[j - 1] == ' ')
+		j--;
+	err[j] = 0;
+}
+
+int db_fail(struct db *db, int code, const char *what, const struct db_sql *q, const char *msg)
+{
+	db_set_err(db->_errmsg, sizeof(db->_errmsg), msg ? msg : "unknown error");
+	if (code == GH_ECONFLICT)
+		return code;
+	char sql[64] = "";
+	if (q)
+		db_set_err(sql, sizeof(sql), db_sql_text(db->_be->kind, q));
+	/* The SQL text carries placeholders only, never values, so a prefix is safe to log. */
+	fprintf(stderr, "govhall: db %s %s failed (%s, statement %d: %s): %s\n", db->_be->name,
+		what, err_name(code), q ? q->_id : 0, q ? sql : "-", db->_errmsg);
+	return code;
+}
+
+void db_rowbuf_init(struct db_rowbuf *rb, struct arena *arena, size_t ncols)
+{
+	memset(rb, 0, sizeof(*rb));
+	rb->arena = arena;
+	rb->ncols = ncols;
+}
+
+void db_rowbuf_add(struct db_rowbuf *rb, const void *p, size_t len)
+{
+	if (rb->n == rb->cap) {
+		rb->cap = rb->cap ? rb->cap * 2 : 64;
+		if (rb->cap > SIZE_MAX / sizeof(char *))
+			die("db: too many result cells");
+		rb->cells = xrealloc(rb->cells, rb->cap * sizeof(*rb->cells));
+		rb->lens = xrealloc(rb->lens, rb->cap * sizeof(*rb->lens));
+	}
+	rb->cells[rb->n] = p ? arena_strndup(rb->arena, p, len) : NULL;
+	rb->lens[rb->n] = p ? len : 0;
+	rb->n++;
+}
+
+void db_rowbuf_finish(struct db_rowbuf *rb, struct db_rows *out)
+{
+	out->ncols = rb->ncols;
+	out->nrows = rb->ncols ? rb->n / rb->ncols : 0;
+	out->cells = arena_array(rb->arena, rb->n, sizeof(char *));
+	out->lens = arena_array(rb->arena, rb->n, sizeof(size_t));
+	if (rb->n) {
+		memcpy(out->cells, rb->cells, rb->n * sizeof(char *));
+		memcpy(out->lens, rb->lens, rb->n * sizeof(size_t));
+	}
+	db_rowbuf_release(rb);
+}
+
+void db_rowbuf_release(struct db_rowbuf *rb)
+{
+	free(rb->cells);
+	free(rb->lens);
+	rb->cells = NULL;
+	rb->lens = NULL;
+	rb->n = rb->cap = 0;
+}
+
+static bool ident_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' || (unsigned char)c >= 0x80;
+}
+
+/* At s[i] == '$': returns the length of a dollar-quote tag ($$ or $tag$), or 0. */
+static size_t dollar_tag(const char *s, size_t i)
+{
+	if (i > 0 && ident_char(s[i - 1]))
+		return 0; /* part of an identifier like a$b */
+	size_t j = i + 1;
+	if (s[j] && !isdigit((unsigned char)s[j]))
+		while (s[j] && s[j] != '$' && (isalnum((unsigned char)s[j]) || s[j] == '_' ||
+						(unsigned char)s[j] >= 0x80))
+			j++;
+	return s[j] == '$' ? j - i + 1 : 0;
+}
+
+int db_pg_rewrite(const char *s, struct sb *out)
+{
+	int n = 0;
+	size_t i = 0, start = 0;
+	while (s[i]) {
+		char c = s[i];
+		if (c == '?') {
+			sb_add(out, s + start, i - start);
+			sb_addf(out, "$%d", ++n);
+			start = ++i;
+		} else if (c == '\'' || c == '"') {
+			/* E'...' strings honour backslash escapes; '' and "" are doubled quotes,
+			 * which this loop handles as a close followed by an open. */
+			bool esc = c == '\'' && i > 0 && (s[i - 1] == 'E' || s[i - 1] == 'e') &&
+				   (i < 2 || !ident_char(s[i - 2]));
+			i++;
+			while (s[i] && s[i] != c) {
+				if (esc && s[i] == '\\' && s[i + 1])
+					i++;
+				i++;
+			}
+			if (s[i])
+				i++;
+		} else if (c == '-' && s[i + 1] == '-') {
+			while (s[i] && s[i] != '\n')
+				i++;
+		} else if (c == '/' && s[i + 1] == '*') {
+			int depth = 1; /* PostgreSQL block comments nest */
+			i += 2;
+			while (s[i] && depth) {
+				if (s[i] == '/' && s[i + 1] == '*')
+					depth++, i += 2;
+				else if (s[i] == '*' && s[i + 1] == '/')
+					depth--, i += 2;
+				else
+					i++;
+			}
+		} else if (c == '$') {
+			size_t tl = dollar_tag(s, i);
+			if (!tl) {
+				i++;
+				continue;
+			}
+			const char *tag = s + i;
+			i += tl;
+			while (s[i] && strncmp(s + i, tag, tl) != 0)
+				i++;
+			if (s[i])
+				i += tl;
+		} else {
+			i++;
+		}
+	}
+	sb_add(out, s + start, i - start);
+	return n;
+}

@@ -1,0 +1,139 @@
+/* db.h: one storage interface, two backends (SQLite, PostgreSQL).
+ *
+ * Invariants:
+ * - A struct db is one connection, used by one thread at a time. Each worker thread opens
+ *   its own; nodes share nothing but the database.
+ * - SQL is written once with '?' placeholders; the PostgreSQL backend rewrites them to $1..$n.
+ *   Write portable SQL (both dialects accept it); where they differ, struct db_sql carries a
+ *   PostgreSQL variant. Parameters are always bound, never spliced into the text.
+ * - Each struct db_sql is prepared once per connection and cached (keyed by the statement's
+ *   lazily assigned id), so statements must be static or otherwise live forever (DB_SQL()).
+ * - Result rows are copied into the caller's arena as NUL-terminated text (NULL for SQL NULL);
+ *   nothing returned points into backend memory.
+ * - Backend errors become GH_E* codes: a unique or primary-key violation is GH_ECONFLICT on
+ *   both backends, a busy/locked database GH_EBUSY, anything else GH_EDB (details logged).
+ *
+ * Backend differences callers should know (the store tests pin these down):
+ * - Values come back as text. Integers print the same on both; use INTEGER 0/1 rather than
+ *   boolean (PostgreSQL prints booleans as t/f). Floating point: SQLite prints 1.0 as "1.0",
+ *   PostgreSQL as "1"; parse with strtod rather than comparing text.
+ * - BLOB results: SQLite BLOB and PostgreSQL bytea columns both come back as the raw bytes
+ *   (the PostgreSQL backend decodes bytea's hex text output), with the length in lens[].
+ * - Parameters go to PostgreSQL as text (integers printed in decimal, BLOBs in binary
+ *   format), and the server infers each placeholder's type from its context; write
+ *   CAST(? AS bigint) where the context does not say (e.g. SELECT ? + ?).
+ * - '?' is always a placeholder outside quotes and comments, so PostgreSQL's jsonb ?, ?| and
+ *   ?& operators cannot be used: call jsonb_exists() and friends instead.
+ * - db_begin() is BEGIN IMMEDIATE on SQLite (takes the write lock up front, so busy_timeout
+ *   can wait for it instead of failing a lock upgrade) and BEGIN on PostgreSQL.
+ * - PostgreSQL: a dropped connection is reset once and the statement retried, but only
+ *   outside a transaction; inside one the call fails with GH_EUNAVAILABLE (the transaction
+ *   is gone) and the next call starts on the fresh connection.
+ */
+#ifndef GH_DB_H
+#define GH_DB_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+
+struct db;
+
+enum db_kind { DB_SQLITE = 1, DB_POSTGRES = 2 };
+
+struct db_sql {
+	const char *sql;    /* portable SQL with ? placeholders */
+	const char *pg_sql; /* optional PostgreSQL variant (also with ?) */
+	int _id;            /* assigned on first use; 0 = not yet */
+};
+#define DB_SQL(name, text) static struct db_sql name = { .sql = (text) }
+#define DB_SQL2(name, text, pgtext) static struct db_sql name = { .sql = (text), .pg_sql = (pgtext) }
+
+enum db_type { DB_T_NULL, DB_T_INT, DB_T_TEXT, DB_T_BLOB };
+
+struct db_val {
+	enum db_type type;
+	int64_t i;
+	const char *s; /* TEXT or BLOB */
+	size_t len;    /* for TEXT: (size_t)-1 means strlen(s) */
+};
+#define DB_NULL ((struct db_val){ .type = DB_T_NULL })
+#define DB_INT(v) ((struct db_val){ .type = DB_T_INT, .i = (int64_t)(v) })
+/* DB_TEXT(NULL) binds SQL NULL. An inline function rather than a ?: on the argument, so a
+ * char array argument does not trip -Waddress. */
+static inline struct db_val db_text_(const char *s)
+{
+	struct db_val v = { .type = s ? DB_T_TEXT : DB_T_NULL, .s = s, .len = (size_t)-1 };
+	return v;
+}
+#define DB_TEXT(v) db_text_(v)
+#define DB_TEXTN(v, n) ((struct db_val){ .type = DB_T_TEXT, .s = (v), .len = (n) })
+#define DB_BLOB(v, n) ((struct db_val){ .type = DB_T_BLOB, .s = (const char *)(v), .len = (n) })
+#define DB_ARGS(...) ((const struct db_val[]){ __VA_ARGS__ }), \
+	(sizeof((const struct db_val[]){ __VA_ARGS__ }) / sizeof(struct db_val))
+#define DB_NOARGS NULL, 0
+
+struct db_rows {
+	size_t nrows, ncols;
+	char **cells;  /* nrows * ncols, row-major; NULL = SQL NULL */
+	size_t *lens;  /* byte length of each cell (BLOBs may hold NULs) */
+	char **names;  /* ncols column names */
+};
+
+/* Opens a connection. url: a file path or "sqlite:PATH" for SQLite, "postgresql://..." or
+ * "postgres://..." for PostgreSQL. On failure returns GH_EUNAVAILABLE and writes a message
+ * for the operator into err (may be NULL). */
+int db_open(const char *url, struct db **out, char *err, size_t errlen);
+void db_close(struct db *db);
+enum db_kind db_kind(const struct db *db);
+const char *db_kind_name(const struct db *db);
+
+/* Runs a query and copies every row into arena. */
+int db_query(struct db *db, struct arena *arena, struct db_sql *q, const struct db_val *params,
+	     size_t nparams, struct db_rows *out);
+/* Runs a statement that returns no rows; *changes (may be NULL) gets the affected row count. */
+int db_exec(struct db *db, struct db_sql *q, const struct db_val *params, size_t nparams,
+	    int64_t *changes);
+/* Runs a script of several statements without parameters (migrations only). */
+int db_exec_script(struct db *db, const char *sql);
+
+/* The last backend error message on this connection ("" if none); for operators and tests,
+ * never for citizens. Valid until the next call on db. */
+const char *db_last_error(const struct db *db);
+
+/* Transactions do not nest. db_commit() of a transaction PostgreSQL already aborted returns
+ * GH_EDB. db_rollback() outside a transaction is a no-op returning 0, so an error path can
+ * always call it. */
+int db_begin(struct db *db);
+int db_commit(struct db *db);
+int db_rollback(struct db *db);
+
+/* Returns 0 when the database answers a trivial query. */
+int db_ping(struct db *db);
+
+/* Cell accessors: r row, c column. */
+const char *db_cell(const struct db_rows *rows, size_t r, size_t c);
+int64_t db_cell_int(const struct db_rows *rows, size_t r, size_t c);
+
+/* Counters for /metrics (process-wide, thread-safe). */
+struct db_stats {
+	uint64_t queries, errors, prepares;
+};
+void db_stats_get(struct db_stats *out);
+
+/* Migrations (migrate.c): brings the schema to the version this binary knows. Refuses a
+ * database whose schema is newer than the binary (GH_EUNAVAILABLE, message in err). */
+int db_migrate(struct db *db, char *err, size_t errlen);
+/* The highest applied migration (0 for an empty database), or a negative GH_E* code. */
+int db_schema_version(struct db *db);
+/* The highest migration this binary carries. */
+int db_schema_version_known(void);
+
+struct sb;
+/* Appends sql to out with each '?' placeholder rewritten to $1..$n, leaving '?' inside
+ * string literals ('...', E'...', $tag$...$tag$), quoted identifiers and comments alone.
+ * Returns n. Used by the PostgreSQL backend; exported for tests. Does not fail. */
+int db_pg_rewrite(const char *sql, struct sb *out);
+
+#endif

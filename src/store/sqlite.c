@@ -1,0 +1,277 @@
+/* sqlite.c: the SQLite backend. One connection per thread (SQLITE_OPEN_NOMUTEX), WAL,
+ * foreign keys on, a 5 s busy timeout. Prepared statements are cached per connection in an
+ * array indexed by the statement id, and reset and cleared after every use. */
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/util.h"
+#include "store/db_impl.h"
+
+struct sqlite_db {
+	struct db base;
+	sqlite3 *h;
+	sqlite3_stmt **stmts; /* indexed by db_sql id; NULL = not prepared yet */
+	size_t nstmts;
+};
+
+static int map_rc(int rc)
+{
+	if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+		return GH_ECONFLICT;
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return GH_EBUSY;
+	default:
+		return GH_EDB;
+	}
+}
+
+static int fail(struct sqlite_db *s, int rc, const char *what, const struct db_sql *q)
+{
+	return db_fail(&s->base, map_rc(rc), what, q, sqlite3_errmsg(s->h));
+}
+
+static void sq_close(struct db *db)
+{
+	struct sqlite_db *s = (struct sqlite_db *)db;
+	for (size_t i = 0; i < s->nstmts; i++)
+		sqlite3_finalize(s->stmts[i]);
+	free(s->stmts);
+	sqlite3_close(s->h);
+	free(s);
+}
+
+static bool only_space(const char *p)
+{
+	for (; p && *p; p++)
+		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r' && *p != ';')
+			return false;
+	return true;
+}
+
+static int get_stmt(struct sqlite_db *s, struct db_sql *q, sqlite3_stmt **out)
+{
+	size_t id = (size_t)db_sql_id(q);
+	if (id >= s->nstmts) {
+		size_t n = s->nstmts ? s->nstmts : 16;
+		while (n <= id)
+			n *= 2;
+		s->stmts = xrealloc(s->stmts, n * sizeof(*s->stmts));
+		memset(s->stmts + s->nstmts, 0, (n - s->nstmts) * sizeof(*s->stmts));
+		s->nstmts = n;
+	}
+	if (!s->stmts[id]) {
+		const char *tail = NULL;
+		int rc = sqlite3_prepare_v3(s->h, db_sql_text(DB_SQLITE, q), -1,
+					    SQLITE_PREPARE_PERSISTENT, &s->stmts[id], &tail);
+		if (rc != SQLITE_OK)
+			return fail(s, rc, "prepare", q);
+		db_stat_prepare();
+		if (!s->stmts[id])
+			return db_fail(&s->base, GH_EDB, "prepare", q, "empty statement");
+		if (!only_space(tail)) {
+			sqlite3_finalize(s->stmts[id]);
+			s->stmts[id] = NULL;
+			return db_fail(&s->base, GH_EDB, "prepare", q,
+				       "more than one statement (use db_exec_script)");
+		}
+	}
+	*out = s->stmts[id];
+	return 0;
+}
+
+static int bind(struct sqlite_db *s, sqlite3_stmt *st, struct db_sql *q,
+		const struct db_val *params, size_t nparams)
+{
+	int want = sqlite3_bind_parameter_count(st);
+	if ((size_t)want != nparams) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "statement has %d parameters, %zu given", want, nparams);
+		return db_fail(&s->base, GH_EDB, "bind", q, msg);
+	}
+	for (size_t i = 0; i < nparams; i++) {
+		const struct db_val *v = &params[i];
+		int k = (int)i + 1, rc;
+		switch (v->type) {
+		case DB_T_INT:
+			rc = sqlite3_bind_int64(st, k, v->i);
+			break;
+		case DB_T_TEXT:
+			if (!v->s)
+				rc = sqlite3_bind_null(st, k);
+			else
+				rc = sqlite3_bind_text64(st, k, v->s,
+							 v->len == (size_t)-1 ? strlen(v->s) : v->len,
+							 SQLITE_STATIC, SQLITE_UTF8);
+			break;
+		case DB_T_BLOB:
+			if (!v->s)
+				rc = sqlite3_bind_null(st, k);
+			else if (!v->len)
+				rc = sqlite3_bind_zeroblob(st, k, 0);
+			else
+				rc = sqlite3_bind_blob64(st, k, v->s, v->len, SQLITE_STATIC);
+			break;
+		default:
+			rc = sqlite3_bind_null(st, k);
+			break;
+		}
+		if (rc != SQLITE_OK)
+			return fail(s, rc, "bind", q);
+	}
+	return 0;
+}
+
+static int sq_run(struct db *db, struct db_sql *q, const struct db_val *params, size_t nparams,
+		  struct arena *arena, struct db_rows *out, int64_t *changes)
+{
+	struct sqlite_db *s = (struct sqlite_db *)db;
+	sqlite3_stmt *st;
+	int ret = get_stmt(s, q, &st);
+	if (ret)
+		return ret;
+	ret = bind(s, st, q, params, nparams);
+	struct db_rowbuf rb;
+	int ncols = sqlite3_column_count(st);
+	if (out)
+		db_rowbuf_init(&rb, arena, (size_t)ncols);
+	while (!ret) {
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW) {
+			ret = fail(s, rc, "step", q);
+			break;
+		}
+		if (!out)
+			continue;
+		for (int c = 0; c < ncols; c++) {
+			int t = sqlite3_column_type(st, c);
+			const void *p;
+			if (t == SQLITE_NULL) {
+				db_rowbuf_add(&rb, NULL, 0);
+				continue;
+			}
+			if (t == SQLITE_BLOB) {
+				p = sqlite3_column_blob(st, c);
+				if (!p)
+					p = ""; /* a zero-length blob */
+			} else {
+				p = sqlite3_column_text(st, c);
+			}
+			db_rowbuf_add(&rb, p, (size_t)sqlite3_column_bytes(st, c));
+		}
+	}
+	if (!ret && changes)
+		*changes = sqlite3_changes64(s->h);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (!out)
+		return ret;
+	if (ret) {
+		db_rowbuf_release(&rb);
+		return ret;
+	}
+	db_rowbuf_finish(&rb, out);
+	out->names = arena_array(arena, (size_t)ncols, sizeof(char *));
+	for (int c = 0; c < ncols; c++) {
+		const char *name = sqlite3_column_name(st, c);
+		out->names[c] = arena_strdup(arena, name ? name : "");
+	}
+	return 0;
+}
+
+static int sq_script(struct db *db, const char *sql)
+{
+	struct sqlite_db *s = (struct sqlite_db *)db;
+	char *msg = NULL;
+	int rc = sqlite3_exec(s->h, sql, NULL, NULL, &msg);
+	if (rc == SQLITE_OK)
+		return 0;
+	int ret = db_fail(db, map_rc(rc), "script", NULL, msg ? msg : sqlite3_errstr(rc));
+	sqlite3_free(msg);
+	return ret;
+}
+
+static int sq_begin(struct db *db)
+{
+	return sq_script(db, "BEGIN IMMEDIATE");
+}
+
+static int sq_commit(struct db *db)
+{
+	return sq_script(db, "COMMIT");
+}
+
+static int sq_rollback(struct db *db)
+{
+	struct sqlite_db *s = (struct sqlite_db *)db;
+	if (sqlite3_get_autocommit(s->h))
+		return 0; /* no transaction open (or SQLite already rolled it back) */
+	return sq_script(db, "ROLLBACK");
+}
+
+static int sq_ping(struct db *db)
+{
+	return sq_script(db, "SELECT 1");
+}
+
+static const struct db_backend sqlite_backend = {
+	.kind = DB_SQLITE,
+	.name = "sqlite",
+	.close = sq_close,
+	.run = sq_run,
+	.script = sq_script,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.ping = sq_ping,
+};
+
+int db_sqlite_open(const char *path, struct db **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	sqlite3 *h = NULL;
+	int rc = sqlite3_open_v2(path, &h,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+					 SQLITE_OPEN_URI,
+				 NULL);
+	char msg[512];
+	if (rc != SQLITE_OK) {
+		snprintf(msg, sizeof(msg), "cannot open SQLite database '%s': %s", path,
+			 h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_extended_result_codes(h, 1);
+	/* busy_timeout first, so the WAL switch itself waits for other connections. */
+	static const char *const pragmas[] = {
+		"PRAGMA busy_timeout = 5000",
+		"PRAGMA journal_mode = WAL",
+		"PRAGMA foreign_keys = ON",
+		"PRAGMA synchronous = NORMAL",
+	};
+	for (size_t i = 0; i < ARRAY_LEN(pragmas); i++) {
+		char *emsg = NULL;
+		rc = sqlite3_exec(h, pragmas[i], NULL, NULL, &emsg);
+		if (rc != SQLITE_OK) {
+			snprintf(msg, sizeof(msg), "cannot set up SQLite database '%s' (%s): %s", path,
+				 pragmas[i], emsg ? emsg : sqlite3_errstr(rc));
+			sqlite3_free(emsg);
+			goto fail;
+		}
+	}
+	struct sqlite_db *s = xcalloc(1, sizeof(*s));
+	s->base._be = &sqlite_backend;
+	s->h = h;
+	*out = &s->base;
+	return 0;
+fail:
+	db_set_err(err, errlen, msg);
+	sqlite3_close(h);
+	return GH_EUNAVAILABLE;
+}

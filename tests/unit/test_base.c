@@ -1,0 +1,242 @@
+/* Unit tests for src/base: arena, string builder and escapers, UTF-8, integers, errors,
+ * config, job pool. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/arena.h"
+#include "base/config.h"
+#include "base/err.h"
+#include "base/jobs.h"
+#include "base/sb.h"
+#include "base/str.h"
+#include "base/util.h"
+
+static int cleaned;
+static void count_cleanup(void *p)
+{
+	cleaned += *(int *)p;
+}
+
+static void test_arena(void **state)
+{
+	(void)state;
+	struct arena *a = arena_new(1024);
+	char *s = arena_strdup(a, "清河");
+	assert_string_equal(s, "清河");
+	void *p = arena_alloc(a, 3);
+	assert_int_equal((uintptr_t)p % 16, 0);
+	/* A large block does not disturb small ones. */
+	char *big = arena_alloc(a, 100000);
+	memset(big, 'x', 100000);
+	char *t = arena_printf(a, "%d-%s", 42, "x");
+	assert_string_equal(t, "42-x");
+	assert_string_equal(s, "清河");
+	int *z = arena_array(a, 10, sizeof(int));
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(z[i], 0);
+	static int one = 1, two = 2;
+	cleaned = 0;
+	arena_cleanup(a, count_cleanup, &one);
+	arena_cleanup(a, count_cleanup, &two);
+	assert_true(arena_used(a) >= 100000);
+	arena_reset(a);
+	assert_int_equal(cleaned, 3);
+	assert_int_equal(arena_used(a), 0);
+	for (int i = 0; i < 1000; i++)
+		arena_alloc(a, 100);
+	arena_cleanup(a, count_cleanup, &one);
+	arena_free(a);
+	assert_int_equal(cleaned, 4);
+}
+
+static void test_sb(void **state)
+{
+	(void)state;
+	struct sb sb = SB_INIT;
+	assert_string_equal(sb.buf, "");
+	sb_adds(&sb, "a");
+	sb_addf(&sb, "%d%s", 12, "b");
+	sb_addch(&sb, '!');
+	assert_string_equal(sb.buf, "a12b!");
+	assert_int_equal(sb.len, 5);
+	for (int i = 0; i < 1000; i++)
+		sb_adds(&sb, "0123456789");
+	assert_int_equal(sb.len, 10005);
+	size_t len;
+	char *d = sb_detach(&sb, &len);
+	assert_int_equal(len, 10005);
+	free(d);
+	assert_int_equal(sb.len, 0);
+
+	/* A cap makes the error sticky and drops what does not fit. */
+	sb_set_cap(&sb, 8);
+	sb_adds(&sb, "12345");
+	assert_false(sb_failed(&sb));
+	sb_adds(&sb, "6789");
+	assert_true(sb_failed(&sb));
+	sb_adds(&sb, "x");
+	assert_string_equal(sb.buf, "12345");
+	sb_release(&sb);
+}
+
+static void test_escapers(void **state)
+{
+	(void)state;
+	struct sb sb = SB_INIT;
+	const char *in = "<a href=\"x\">'&`</a>";
+	sb_add_html(&sb, in, strlen(in));
+	assert_string_equal(sb.buf, "&lt;a href&#61;&quot;x&quot;&gt;&#39;&amp;&#96;&lt;/a&gt;");
+	sb_reset(&sb);
+	sb_add_json_str(&sb, "a\"b\\\n\x01<", 7);
+	assert_string_equal(sb.buf, "\"a\\\"b\\\\\\n\\u0001\\u003c\"");
+	sb_reset(&sb);
+	sb_add_urlenc(&sb, "a b/清", strlen("a b/清"));
+	assert_string_equal(sb.buf, "a%20b%2F%E6%B8%85");
+	sb_release(&sb);
+}
+
+static void test_utf8(void **state)
+{
+	(void)state;
+	assert_true(str_utf8_valid("清河 abc", strlen("清河 abc")));
+	assert_true(str_utf8_valid("\xF0\x9F\x98\x80", 4)); /* emoji */
+	assert_false(str_utf8_valid("\xff", 1));
+	assert_false(str_utf8_valid("\xC0\xAF", 2));         /* overlong '/' */
+	assert_false(str_utf8_valid("\xED\xA0\x80", 3));     /* surrogate */
+	assert_false(str_utf8_valid("\xF4\x90\x80\x80", 4)); /* > U+10FFFF */
+	assert_false(str_utf8_valid("\xE6\xB8", 2));         /* truncated */
+	assert_false(str_utf8_valid("a\0b", 3));             /* NUL */
+}
+
+static void test_str_to_long(void **state)
+{
+	(void)state;
+	long v;
+	assert_int_equal(str_to_long(str_c("42"), 1, 100, &v), 0);
+	assert_int_equal(v, 42);
+	assert_int_equal(str_to_long(str_c("-3"), -5, 5, &v), 0);
+	assert_int_equal(v, -3);
+	assert_int_equal(str_to_long(str_c("0"), 1, 100, &v), -1);
+	assert_int_equal(str_to_long(str_c("abc"), 1, 100, &v), -1);
+	assert_int_equal(str_to_long(str_c("1e3"), 1, 10000, &v), -1);
+	assert_int_equal(str_to_long(str_c(""), 0, 1, &v), -1);
+	assert_int_equal(str_to_long(str_c("99999999999999999999"), 0, 1, &v), -1);
+}
+
+static void test_err(void **state)
+{
+	(void)state;
+	assert_int_equal(err_status(GH_ENOTFOUND), 404);
+	assert_int_equal(err_status(GH_ECONFLICT), 409);
+	assert_int_equal(err_status(GH_EBUSY), 503);
+	assert_int_equal(err_status(12345), 500);
+	assert_string_equal(err_slug(GH_EINVAL), "bad_request");
+	assert_non_null(strstr(err_message(GH_ENOTFOUND, "en"), "could not find"));
+	assert_non_null(strstr(err_message(GH_ENOTFOUND, "zh"), "找不到"));
+}
+
+static void test_config(void **state)
+{
+	(void)state;
+	struct config c;
+	char err[256];
+	config_defaults(&c);
+	assert_string_equal(c.listen, "127.0.0.1:8080");
+	assert_string_equal(c.db, "govhall.db");
+	assert_int_equal(config_set(&c, "max-body", "2048", err, sizeof(err)), 0);
+	assert_int_equal(c.max_body, 2048);
+	assert_int_equal(config_set(&c, "max-body", "12x", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "max-body"));
+	assert_int_equal(config_set(&c, "nope", "1", err, sizeof(err)), -1);
+	assert_int_equal(config_set(&c, "listen", "8080", err, sizeof(err)), -1);
+
+	char path[] = "/tmp/govhall-conf-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	FILE *f = fdopen(fd, "w");
+	fputs("[server]\nlisten = 127.0.0.1:9999\nthreads = 3\n[database]\ndb = /tmp/x.db\n", f);
+	fclose(f);
+	assert_int_equal(config_load_file(&c, path, true, err, sizeof(err)), 0);
+	assert_string_equal(c.listen, "127.0.0.1:9999");
+	assert_int_equal(c.threads, 3);
+	assert_string_equal(c.db, "/tmp/x.db");
+
+	setenv("GOVHALL_LISTEN", "127.0.0.1:7000", 1);
+	assert_int_equal(config_load_env(&c, err, sizeof(err)), 0);
+	assert_string_equal(c.listen, "127.0.0.1:7000");
+	setenv("GOVHALL_THREADS", "many", 1);
+	assert_int_equal(config_load_env(&c, err, sizeof(err)), -1);
+	unsetenv("GOVHALL_THREADS");
+	unsetenv("GOVHALL_LISTEN");
+
+	f = fopen(path, "w");
+	fputs("[server]\nbogus = 1\n", f);
+	fclose(f);
+	assert_int_equal(config_load_file(&c, path, true, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "bogus"));
+	unlink(path);
+	assert_int_equal(config_load_file(&c, path, false, err, sizeof(err)), 0);
+	assert_int_equal(config_load_file(&c, path, true, err, sizeof(err)), -1);
+	config_release(&c);
+}
+
+static _Atomic int work_done;
+static pthread_mutex_t gate = PTHREAD_MUTEX_INITIALIZER;
+
+static void slow_work(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&gate);
+	pthread_mutex_unlock(&gate);
+	atomic_fetch_add(&work_done, 1);
+}
+
+static void test_jobs_bounded(void **state)
+{
+	(void)state;
+	/* One thread, queue of 2: with the thread blocked, at most 1 running + 2 queued. */
+	pthread_mutex_lock(&gate);
+	struct jobs *j = jobs_new(1, 2);
+	int accepted = 0, rejected = 0;
+	for (int i = 0; i < 10; i++) {
+		int rc = jobs_submit(j, NULL, slow_work, NULL, NULL);
+		if (rc == 0)
+			accepted++;
+		else if (rc == GH_EBUSY)
+			rejected++;
+	}
+	assert_true(accepted >= 2 && accepted <= 3);
+	assert_int_equal(accepted + rejected, 10);
+	struct jobs_stats st;
+	jobs_stats_get(j, &st);
+	assert_int_equal(st.rejected, (uint64_t)rejected);
+	assert_int_equal(st.capacity, 2);
+	pthread_mutex_unlock(&gate);
+	jobs_free(j); /* finishes queued work */
+	assert_int_equal(atomic_load(&work_done), accepted);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_arena),
+		cmocka_unit_test(test_sb),
+		cmocka_unit_test(test_escapers),
+		cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_str_to_long),
+		cmocka_unit_test(test_err),
+		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_jobs_bounded),
+	};
+	return cmocka_run_group_tests_name("base", tests, NULL, NULL);
+}

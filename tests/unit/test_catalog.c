@@ -1,0 +1,547 @@
+/* test_catalog.c: catalog import (validation, versioning, all-or-nothing) and the typed read
+ * queries, against SQLite in a temporary file and, when GOVHALL_TEST_PG holds a
+ * postgresql:// URL of a throwaway database, against PostgreSQL too (each test starts from an
+ * empty public schema); without it the PostgreSQL runs are skipped. Runs from the project
+ * root (data/catalog holds the demo catalog). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "base/arena.h"
+#include "base/err.h"
+#include "base/util.h"
+#include "catalog/catalog.h"
+#include "catalog/catalog_impl.h"
+#include "store/db.h"
+
+struct fx {
+	enum db_kind kind;
+	char url[512];
+	char tmpdir[64];
+	struct db *db;
+	struct arena *a;
+	char *errbuf;
+	size_t errlen;
+	FILE *errors;
+};
+
+static int setup(void **state, enum db_kind kind)
+{
+	struct fx *f = xcalloc(1, sizeof(*f));
+	*state = f;
+	f->kind = kind;
+	if (kind == DB_SQLITE) {
+		snprintf(f->tmpdir, sizeof(f->tmpdir), "/tmp/test_catalog.XXXXXX");
+		if (!mkdtemp(f->tmpdir))
+			return -1;
+		snprintf(f->url, sizeof(f->url), "%s/cat.db", f->tmpdir);
+	} else {
+		const char *url = getenv("GOVHALL_TEST_PG");
+		if (!url || !*url)
+			return 0; /* the tests skip when f->db is NULL */
+		snprintf(f->url, sizeof(f->url), "%s", url);
+	}
+	char err[256];
+	if (db_open(f->url, &f->db, err, sizeof(err))) {
+		fprintf(stderr, "db_open(%s): %s\n", f->url, err);
+		return -1;
+	}
+	if (kind == DB_POSTGRES &&
+	    db_exec_script(f->db, "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;"))
+		return -1;
+	if (db_migrate(f->db, err, sizeof(err))) {
+		fprintf(stderr, "db_migrate: %s\n", err);
+		return -1;
+	}
+	f->a = arena_new(4096);
+	f->errors = open_memstream(&f->errbuf, &f->errlen);
+	return 0;
+}
+
+static int setup_sqlite(void **state)
+{
+	return setup(state, DB_SQLITE);
+}
+
+static int setup_pg(void **state)
+{
+	return setup(state, DB_POSTGRES);
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	if (f->errors)
+		fclose(f->errors);
+	free(f->errbuf);
+	if (f->db)
+		db_close(f->db);
+	if (f->a)
+		arena_free(f->a);
+	if (f->tmpdir[0]) {
+		char p[600];
+		const char *sfx[] = { "", "-wal", "-shm", "-journal" };
+		for (size_t i = 0; i < ARRAY_LEN(sfx); i++) {
+			snprintf(p, sizeof(p), "%s/cat.db%s", f->tmpdir, sfx[i]);
+			unlink(p);
+		}
+		snprintf(p, sizeof(p), "%s/in.json", f->tmpdir);
+		unlink(p);
+		rmdir(f->tmpdir);
+	}
+	free(f);
+	return 0;
+}
+
+#define NEED_DB(f)                                                                           \
+	do {                                                                                 \
+		if (!(f)->db)                                                                \
+			skip();                                                              \
+	} while (0)
+
+/* The text written to the errors stream so far. */
+static const char *errors_text(struct fx *f)
+{
+	fflush(f->errors);
+	return f->errbuf ? f->errbuf : "";
+}
+
+static long count(struct fx *f, const char *table)
+{
+	/* Statements must live forever (db.h): one per table, chosen here. */
+	DB_SQL(q_items, "SELECT COUNT(*) FROM service_items");
+	DB_SQL(q_depts, "SELECT COUNT(*) FROM departments");
+	DB_SQL(q_bundles, "SELECT COUNT(*) FROM bundles");
+	DB_SQL(q_bitems, "SELECT COUNT(*) FROM bundle_items");
+	DB_SQL(q_regions, "SELECT COUNT(*) FROM regions");
+	struct db_sql *q = !strcmp(table, "service_items") ? &q_items :
+			   !strcmp(table, "departments")   ? &q_depts :
+			   !strcmp(table, "bundles")       ? &q_bundles :
+			   !strcmp(table, "bundle_items")  ? &q_bitems : &q_regions;
+	struct db_rows rows;
+	assert_int_equal(db_query(f->db, f->a, q, DB_NOARGS, &rows), 0);
+	return (long)db_cell_int(&rows, 0, 0);
+}
+
+static long generation(struct fx *f)
+{
+	DB_SQL(q, "SELECT value FROM catalog_meta WHERE key = 'catalog_generation'");
+	struct db_rows rows;
+	assert_int_equal(db_query(f->db, f->a, &q, DB_NOARGS, &rows), 0);
+	return atol(db_cell(&rows, 0, 0));
+}
+
+/* Writes j (stolen) to the fixture's temporary file and returns its path. */
+static const char *write_tmp(struct fx *f, json_t *j)
+{
+	static char path[600];
+	if (f->tmpdir[0])
+		snprintf(path, sizeof(path), "%s/in.json", f->tmpdir);
+	else
+		snprintf(path, sizeof(path), "/tmp/test_catalog_pg_%d.json", (int)getpid());
+	assert_int_equal(json_dump_file(j, path, JSON_INDENT(2)), 0);
+	json_decref(j);
+	return path;
+}
+
+static void import_demo(struct fx *f, struct catalog_import_report *rep)
+{
+	int rc = catalog_import_demo(f->db, "data", f->errors, rep);
+	if (rc)
+		fprintf(stderr, "%s", errors_text(f));
+	assert_int_equal(rc, 0);
+}
+
+/* ---- tests ---------------------------------------------------------------------------- */
+
+static void test_demo_import(void **state)
+{
+	struct fx *f = *state;
+	struct catalog_import_report rep;
+	NEED_DB(f);
+	import_demo(f, &rep);
+	assert_int_equal(rep.items_new, 172);
+	assert_int_equal(rep.items_changed, 0);
+	assert_int_equal(rep.items_unchanged, 0);
+	assert_int_equal(rep.departments, 22);
+	assert_int_equal(rep.regions, 4);
+	assert_int_equal(rep.bundles, 10);
+	assert_int_equal(rep.errors, 0);
+	assert_int_equal(count(f, "service_items"), 172);
+	assert_int_equal(count(f, "departments"), 22);
+	assert_int_equal(count(f, "bundles"), 10);
+	assert_int_equal(count(f, "regions"), 4);
+	assert_int_equal(generation(f), 1);
+
+	/* the guide of one item reads back what was imported */
+	struct catalog_item it;
+	assert_int_equal(catalog_item_get(f->db, f->a, "psb-0001", 0, &it), 0);
+	assert_int_equal(it.version, 1);
+	assert_true(it.is_current);
+	assert_string_equal(it.name_zh, "居民身份证首次申领");
+	assert_string_equal(it.dept_name_zh, "清河市公安局");
+	assert_int_equal(it.legal_limit_days, 60);
+	assert_int_equal(it.promised_limit_days, 15);
+	assert_true(it.fee_yuan == 20.0);
+	assert_string_equal(it.outcome_ecert, "resident_id");
+	json_t *m = json_loads(it.materials, 0, NULL);
+	assert_non_null(m);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(m, 0), "ecert")),
+			    "household_register");
+	json_decref(m);
+	assert_int_equal(catalog_item_get(f->db, f->a, "psb-9999", 0, &it), GH_ENOTFOUND);
+}
+
+static void test_reimport_idempotent(void **state)
+{
+	struct fx *f = *state;
+	struct catalog_import_report rep;
+	NEED_DB(f);
+	import_demo(f, &rep);
+	long bundle_items = count(f, "bundle_items"), gen = generation(f);
+	import_demo(f, &rep);
+	assert_int_equal(rep.items_new, 0);
+	assert_int_equal(rep.items_changed, 0);
+	assert_int_equal(rep.items_unchanged, 172);
+	assert_int_equal(count(f, "service_items"), 172);
+	assert_int_equal(count(f, "bundle_items"), bundle_items); /* replaced, not doubled */
+	assert_int_equal(generation(f), gen + 1);
+	struct catalog_item *v;
+	size_t n;
+	assert_int_equal(catalog_item_versions(f->db, f->a, "hrss-0001", &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].version, 1);
+}
+
+/* The demo services file with one item changed, imported as a bare array. */
+static void test_change_creates_version(void **state)
+{
+	struct fx *f = *state;
+	struct catalog_import_report rep;
+	NEED_DB(f);
+	import_demo(f, &rep);
+	long bundle_items = count(f, "bundle_items");
+	json_t *services = json_load_file("data/catalog/services.json", 0, NULL);
+	assert_non_null(services);
+	size_t i;
+	json_t *it;
+	json_array_foreach(services, i, it) {
+		if (!strcmp(json_string_value(json_object_get(it, "code")), "psb-0001"))
+			json_object_set_new(it, "fee_yuan", json_integer(30));
+	}
+	/* key order must not matter: re-dumping with sorted keys keeps every other hash */
+	char *s = json_dumps(services, JSON_SORT_KEYS);
+	json_decref(services);
+	services = json_loads(s, 0, NULL);
+	free(s);
+	const char *path = write_tmp(f, services);
+	assert_int_equal(catalog_import_file(f->db, path, false, f->errors, &rep), 0);
+	assert_int_equal(rep.items_changed, 1);
+	assert_int_equal(rep.items_unchanged, 171);
+	assert_int_equal(rep.items_new, 0);
+	assert_int_equal(rep.departments, 0);
+	assert_int_equal(count(f, "service_items"), 173);
+	assert_int_equal(count(f, "bundle_items"), bundle_items);
+
+	struct catalog_item cur, old;
+	assert_int_equal(catalog_item_get(f->db, f->a, "psb-0001", 0, &cur), 0);
+	assert_int_equal(cur.version, 2);
+	assert_true(cur.is_current);
+	assert_true(cur.fee_yuan == 30.0);
+	assert_int_equal(catalog_item_get(f->db, f->a, "psb-0001", 1, &old), 0);
+	assert_int_equal(old.version, 1);
+	assert_false(old.is_current);
+	assert_true(old.fee_yuan == 20.0);
+	assert_string_not_equal(old.content_hash, cur.content_hash);
+	assert_int_equal(catalog_item_get(f->db, f->a, "psb-0001", 3, &old), GH_ENOTFOUND);
+	struct catalog_item *v;
+	size_t n;
+	assert_int_equal(catalog_item_versions(f->db, f->a, "psb-0001", &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(v[0].version, 2);
+	assert_true(v[0].is_current);
+	assert_int_equal(v[1].version, 1);
+	/* the list shows the current version only */
+	struct catalog_filter flt = { .q = "居民身份证首次申领" };
+	struct catalog_item *items;
+	long total;
+	assert_int_equal(catalog_items_list(f->db, f->a, &flt, 1, 20, &items, &n, &total), 0);
+	assert_int_equal(total, 1);
+	assert_int_equal(items[0].version, 2);
+}
+
+static json_t *good_item(const char *code, const char *dept)
+{
+	return json_pack(
+		"{s:s,s:s,s:s,s:s,s:[s],s:s,s:s,s:s,s:i,s:i,s:i,s:i,s:i,s:s,s:s,s:s,"
+		"s:[{s:s,s:s,s:b,s:s}],s:[{s:s,s:s,s:s,s:s,s:b}],s:[s]}",
+		"code", code, "name_zh", "测试事项", "name_en", "Test item", "department", dept,
+		"audience", "individual", "theme", "housing", "item_type", "licensing", "level", "city",
+		"legal_limit_days", 20, "promised_limit_days", 10, "fee_yuan", 0, "online_depth", 4,
+		"visits_required", 0, "conditions_zh", "无", "conditions_en", "None", "legal_basis_zh",
+		"《测试条例》", "materials", "name_zh", "身份证", "name_en", "ID card", "required", 1,
+		"form", "original", "form", "key", "name", "label_zh", "姓名", "label_en", "Name", "type",
+		"text", "required", 1, "keywords_zh", "测试");
+}
+
+static void test_bad_records(void **state)
+{
+	struct fx *f = *state;
+	struct catalog_import_report rep;
+	NEED_DB(f);
+	json_t *items = json_array(), *it;
+
+	it = good_item("nope-0001", "nope"); /* unknown department */
+	json_array_append_new(items, it);
+	it = good_item("dx-0002", "dx"); /* bad type in a form field */
+	json_object_set_new(json_array_get(json_object_get(it, "form"), 0), "type", json_integer(42));
+	json_array_append_new(items, it);
+	it = good_item("dx-0003", "dx"); /* select without options */
+	json_object_set_new(json_array_get(json_object_get(it, "form"), 0), "type", json_string("select"));
+	json_array_append_new(items, it);
+	it = good_item("dx-0004", "dx"); /* promised > legal */
+	json_object_set_new(it, "promised_limit_days", json_integer(30));
+	json_array_append_new(items, it);
+	it = good_item("dx-0004", "dx"); /* duplicate code */
+	json_array_append_new(items, it);
+	it = good_item("dx-0006", "dx"); /* unknown theme, bad required, missing name_zh */
+	json_object_set_new(it, "theme", json_string("space_travel"));
+	json_object_set_new(json_array_get(json_object_get(it, "materials"), 0), "required", json_string("yes"));
+	json_object_del(it, "name_zh");
+	json_array_append_new(items, it);
+	it = good_item("dx-0007", "dx"); /* fine */
+	json_array_append_new(items, it);
+
+	json_t *root = json_pack(
+		"{s:[{s:s,s:s}],s:o,s:[{s:s,s:s,s:s,s:s,s:s,s:[s,s]}]}", "departments", "code", "dx",
+		"name_en", "Department X", "services", items, "bundles", "code", "b-test", "name_zh",
+		"测试一件事", "name_en", "Test bundle", "description_zh", "测试", "description_en", "Test",
+		"items", "dx-0007", "zz-9999");
+	const char *path = write_tmp(f, root);
+	assert_int_equal(catalog_import_file(f->db, path, false, f->errors, &rep), GH_EVALIDATION);
+	const char *e = errors_text(f);
+	static const char *const expect[] = {
+		"departments[0].name_zh: required\n",
+		"services[0].department: unknown department \"nope\"\n",
+		"services[1].form[0].type: expected a string, got an integer\n",
+		"services[2].form[0].options: select fields need at least one option\n",
+		"services[3].promised_limit_days: the promised limit (30) exceeds the legal limit (20)\n",
+		"services[4].code: duplicate service item code \"dx-0004\"\n",
+		"services[5].name_zh: required\n",
+		"services[5].theme: unknown theme \"space_travel\"\n",
+		"services[5].materials[0].required: expected true or false\n",
+		"bundles[0].items[1]: unknown service item \"zz-9999\"\n",
+	};
+	for (size_t i = 0; i < ARRAY_LEN(expect); i++) {
+		if (!strstr(e, expect[i]))
+			fail_msg("missing error line: %s\nin:\n%s", expect[i], e);
+	}
+	assert_null(strstr(e, "services[6]"));
+	assert_int_equal(rep.errors, 8); /* records: 1 department, 6 services, 1 bundle */
+	/* nothing was written */
+	assert_int_equal(count(f, "departments"), 0);
+	assert_int_equal(count(f, "service_items"), 0);
+	assert_int_equal(count(f, "bundles"), 0);
+	assert_int_equal(generation(f), 0);
+}
+
+/* A file that only adds items to departments already in the database is fine. */
+static void test_dept_from_db(void **state)
+{
+	struct fx *f = *state;
+	struct catalog_import_report rep;
+	NEED_DB(f);
+	import_demo(f, &rep);
+	json_t *root = json_pack("[o]", good_item("psb-0900", "psb"));
+	const char *path = write_tmp(f, root);
+	assert_int_equal(catalog_import_file(f->db, path, false, f->errors, &rep), 0);
+	assert_int_equal(rep.items_new, 1);
+	assert_int_equal(rep.items_unchanged, 0);
+	assert_int_equal(count(f, "service_items"), 173);
+}
+
+static void test_not_json(void **state)
+{
+	struct fx *f = *state;
+	struct catalog_import_report rep;
+	NEED_DB(f);
+	const char *path = f->tmpdir[0] ? "/tmp/test_catalog_bad.json" : "/tmp/test_catalog_bad_pg.json";
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("{\n  \"services\": [\n    {\"code\": \"psb-0001\",}\n  ]\n}\n", fp);
+	fclose(fp);
+	assert_int_equal(catalog_import_file(f->db, path, false, f->errors, &rep), GH_EINVAL);
+	unlink(path);
+	const char *e = errors_text(f);
+	char want[128];
+	snprintf(want, sizeof(want), "%s:3:", path);
+	if (!strstr(e, want))
+		fail_msg("expected line 3 in: %s", e);
+	assert_non_null(strstr(e, "not valid JSON"));
+	assert_int_equal(catalog_import_file(f->db, "/nonexistent/x.json", false, f->errors, &rep), GH_EIO);
+	assert_int_equal(count(f, "service_items"), 0);
+}
+
+static void test_queries(void **state)
+{
+	struct fx *f = *state;
+	struct catalog_import_report rep;
+	struct catalog_item *items;
+	size_t n;
+	long total;
+	NEED_DB(f);
+	import_demo(f, &rep);
+
+	struct catalog_filter all = { 0 };
+	assert_int_equal(catalog_items_list(f->db, f->a, &all, 1, 20, &items, &n, &total), 0);
+	assert_int_equal(total, 172);
+	assert_int_equal(n, 20);
+	assert_int_equal(catalog_items_list(f->db, f->a, &all, 9, 20, &items, &n, &total), 0);
+	assert_int_equal(n, 12);
+	assert_int_equal(catalog_items_list(f->db, f->a, &all, 10, 20, &items, &n, &total), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(total, 172);
+
+	struct catalog_filter th = { .theme = "household", .department = "psb" };
+	assert_int_equal(catalog_items_list(f->db, f->a, &th, 1, 100, &items, &n, &total), 0);
+	assert_true(total > 0);
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(items[i].theme, "household");
+		assert_string_equal(items[i].department, "psb");
+	}
+	long ind, ent;
+	struct catalog_filter a1 = { .audience = "individual" }, a2 = { .audience = "enterprise" };
+	assert_int_equal(catalog_items_list(f->db, f->a, &a1, 1, 1, &items, &n, &ind), 0);
+	assert_int_equal(catalog_items_list(f->db, f->a, &a2, 1, 1, &items, &n, &ent), 0);
+	assert_true(ind > 0 && ent > 0 && ind + ent >= 172);
+
+	/* case-insensitive substring on the English name; LIKE wildcards are literal */
+	struct catalog_filter q1 = { .q = "RESIDENT IDENTITY" }, q2 = { .q = "%" }, q3 = { .q = "身份证" };
+	assert_int_equal(catalog_items_list(f->db, f->a, &q1, 1, 100, &items, &n, &total), 0);
+	assert_true(total >= 2);
+	assert_int_equal(catalog_items_list(f->db, f->a, &q2, 1, 100, &items, &n, &total), 0);
+	assert_int_equal(total, 0);
+	assert_int_equal(catalog_items_list(f->db, f->a, &q3, 1, 100, &items, &n, &total), 0);
+	assert_true(total >= 2);
+
+	struct catalog_dept *d;
+	assert_int_equal(catalog_depts_list(f->db, f->a, &d, &n), 0);
+	assert_int_equal(n, 22);
+	assert_string_equal(d[0].code, "gsa"); /* file order */
+	long sum = 0;
+	for (size_t i = 0; i < n; i++)
+		sum += d[i].items;
+	assert_int_equal(sum, 172);
+	bool exists;
+	assert_int_equal(catalog_dept_exists(f->db, f->a, "psb", &exists), 0);
+	assert_true(exists);
+	assert_int_equal(catalog_dept_exists(f->db, f->a, "zzz", &exists), 0);
+	assert_false(exists);
+
+	struct catalog_bundle *b, one;
+	assert_int_equal(catalog_bundles_list(f->db, f->a, &b, &n), 0);
+	assert_int_equal(n, 10);
+	assert_int_equal(catalog_bundle_get(f->db, f->a, "bundle-birth", &one), 0);
+	assert_int_equal(catalog_bundle_items(f->db, f->a, "bundle-birth", &items, &n), 0);
+	assert_int_equal(n, 8);
+	assert_string_equal(items[0].code, "hlth-0001"); /* bundle order */
+	assert_string_equal(items[2].code, "psb-0005");
+	assert_int_equal(catalog_item_bundles(f->db, f->a, "psb-0005", &b, &n), 0);
+	assert_true(n >= 1);
+	assert_int_equal(catalog_bundle_get(f->db, f->a, "nope", &one), GH_ENOTFOUND);
+
+	struct catalog_region *g;
+	assert_int_equal(catalog_regions_list(f->db, f->a, &g, &n), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(g[0].code, "qinghe");
+	assert_null(g[0].parent);
+}
+
+/* data/catalog/themes.json and ecert_types.json publish the compiled-in vocabularies. */
+static void test_vocabularies_match(void **state)
+{
+	(void)state;
+	json_t *themes = json_load_file("data/catalog/themes.json", 0, NULL);
+	json_t *ecerts = json_load_file("data/catalog/ecert_types.json", 0, NULL);
+	assert_non_null(themes);
+	assert_non_null(ecerts);
+	assert_int_equal(json_array_size(themes), catalog_themes_n);
+	assert_int_equal(catalog_themes_n, 20);
+	for (size_t i = 0; i < catalog_themes_n; i++) {
+		json_t *t = json_array_get(themes, i);
+		assert_string_equal(json_string_value(json_object_get(t, "code")), catalog_themes[i].code);
+		assert_string_equal(json_string_value(json_object_get(t, "name_zh")), catalog_themes[i].name_zh);
+		assert_string_equal(json_string_value(json_object_get(t, "name_en")), catalog_themes[i].name_en);
+		unsigned aud = 0;
+		size_t j;
+		json_t *x;
+		json_array_foreach(json_object_get(t, "audience"), j, x)
+			aud |= !strcmp(json_string_value(x), "individual") ? CATALOG_AUD_INDIVIDUAL : CATALOG_AUD_ENTERPRISE;
+		assert_int_equal(aud, catalog_themes[i].audience);
+	}
+	assert_int_equal(json_array_size(ecerts), catalog_ecerts_n);
+	assert_int_equal(catalog_ecerts_n, 17);
+	for (size_t i = 0; i < catalog_ecerts_n; i++)
+		assert_string_equal(json_string_value(json_object_get(json_array_get(ecerts, i), "code")),
+				    catalog_ecerts[i].code);
+	json_decref(themes);
+	json_decref(ecerts);
+}
+
+/* The validator alone (what the fuzzer drives): odd roots and deep junk are reported. */
+static void test_validate_no_db(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {
+		"42", "\"x\"", "null", "{\"services\": 1}", "{\"extra\": []}", "[1, [2], {}]",
+		"{\"services\": [{\"code\": \"a-1\", \"form\": [{\"key\": \"Bad Key\"}]}]}",
+		"{\"regions\": [{\"code\": \"r\", \"parent\": \"r\", \"level\": \"x\"}]}",
+	};
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+		json_t *j = json_loads(bad[i], JSON_DECODE_ANY, NULL);
+		assert_non_null(j);
+		size_t nerr = 0, nrec = 0;
+		struct catalog_set set;
+		assert_int_equal(catalog_validate(j, NULL, NULL, &nerr, &nrec, &set), GH_EVALIDATION);
+		assert_true(nerr > 0 && nrec > 0);
+		json_decref(j);
+	}
+	json_t *empty = json_object();
+	struct catalog_set set;
+	size_t nerr, nrec;
+	assert_int_equal(catalog_validate(empty, NULL, NULL, &nerr, &nrec, &set), 0);
+	assert_int_equal(json_array_size(set.services), 0);
+	catalog_set_release(&set);
+	json_decref(empty);
+}
+
+#define BOTH(fn)                                                                             \
+	cmocka_unit_test_setup_teardown(fn, setup_sqlite, teardown),                         \
+		cmocka_unit_test_setup_teardown(fn, setup_pg, teardown)
+
+int main(void)
+{
+	if (!getenv("GOVHALL_TEST_PG"))
+		fprintf(stderr, "test_catalog: GOVHALL_TEST_PG not set; PostgreSQL tests are skipped\n");
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_vocabularies_match),
+		cmocka_unit_test(test_validate_no_db),
+		BOTH(test_demo_import),
+		BOTH(test_reimport_idempotent),
+		BOTH(test_change_creates_version),
+		BOTH(test_bad_records),
+		BOTH(test_dept_from_db),
+		BOTH(test_not_json),
+		BOTH(test_queries),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,156 @@
+/* Unit tests for src/http: route patterns and the router, form/query/path/cookie decoding. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "base/err.h"
+#include "http/http.h"
+#include "http/router.h"
+
+static int h_dummy(struct req *r)
+{
+	(void)r;
+	return 0;
+}
+
+static void test_route_match(void **state)
+{
+	(void)state;
+	struct arena *a = arena_new(4096);
+	struct kvlist p;
+	assert_true(route_match(a, "/", "/", &p));
+	assert_int_equal(p.n, 0);
+	assert_true(route_match(a, "/services/{code}", "/services/psb-0001", &p));
+	assert_int_equal(p.n, 1);
+	assert_string_equal(kv_get(&p, "code"), "psb-0001");
+	assert_false(route_match(a, "/services/{code}", "/services/", &p));
+	assert_false(route_match(a, "/services/{code}", "/services/a/b", &p));
+	assert_false(route_match(a, "/services/{code}", "/services", &p));
+	assert_false(route_match(a, "/services", "/services/", &p));
+	assert_true(route_match(a, "/a/{x}/b/{y}", "/a/1/b/清河", &p));
+	assert_string_equal(kv_get(&p, "y"), "清河");
+	assert_true(route_match(a, "/static/{path*}", "/static/css/site.css", &p));
+	assert_string_equal(kv_get(&p, "path"), "css/site.css");
+	assert_false(route_match(a, "/static/{path*}", "/static/", &p));
+	assert_false(route_match(a, "/x", "x", &p));
+	arena_free(a);
+}
+
+static const struct route table[] = {
+	{ HTTP_GET, "/services", h_dummy, ROLE_PUBLIC, 0, "list" },
+	{ HTTP_GET, "/services/{code}", h_dummy, ROLE_PUBLIC, 0, "item" },
+	{ HTTP_GET, "/services/new", h_dummy, ROLE_ADMIN, 0, "new" },
+	{ HTTP_POST, "/services/{code}/apply", h_dummy, ROLE_CITIZEN, ROUTE_CSRF, "apply" },
+};
+
+static void test_router(void **state)
+{
+	(void)state;
+	struct router *rt = router_new();
+	assert_int_equal(router_add(rt, table, 4), 0);
+	assert_int_equal(router_count(rt), 4);
+	struct arena *a = arena_new(4096);
+	const struct route *r;
+	struct kvlist p;
+	unsigned allowed = 0;
+	assert_int_equal(router_match(rt, a, HTTP_GET, "/services/psb-0001", &r, &p, &allowed), ROUTER_FOUND);
+	assert_string_equal(r->name, "item");
+	/* A literal segment beats a parameter. */
+	assert_int_equal(router_match(rt, a, HTTP_GET, "/services/new", &r, &p, &allowed), ROUTER_FOUND);
+	assert_string_equal(r->name, "new");
+	/* HEAD is implied by GET. */
+	assert_int_equal(router_match(rt, a, HTTP_HEAD, "/services", &r, &p, &allowed), ROUTER_FOUND);
+	assert_int_equal(router_match(rt, a, HTTP_DELETE, "/services", &r, &p, &allowed), ROUTER_METHOD);
+	assert_true(allowed & HTTP_GET);
+	assert_true(allowed & HTTP_HEAD);
+	assert_false(allowed & HTTP_POST);
+	char buf[96];
+	assert_string_equal(http_methods_str(allowed, buf, sizeof(buf)), "GET, HEAD, OPTIONS");
+	assert_int_equal(router_match(rt, a, HTTP_GET, "/services/x/apply", &r, &p, &allowed), ROUTER_METHOD);
+	assert_true(allowed & HTTP_POST);
+	assert_int_equal(router_match(rt, a, HTTP_GET, "/nothing", &r, &p, &allowed), ROUTER_NOT_FOUND);
+
+	/* A route must declare who may call it. */
+	static const struct route bad[] = { { HTTP_GET, "/x", h_dummy, 0, 0, "x" } };
+	assert_int_equal(router_add(rt, bad, 1), GH_EINVAL);
+	static const struct route bad2[] = { { HTTP_GET, "/x/{a*}/y", h_dummy, ROLE_PUBLIC, 0, "x" } };
+	assert_int_equal(router_add(rt, bad2, 1), GH_EINVAL);
+	arena_free(a);
+	router_free(rt);
+}
+
+static void test_form_decode(void **state)
+{
+	(void)state;
+	struct arena *a = arena_new(4096);
+	struct kvlist l;
+	const char *q = "a=1&b=hello+world&c=%E6%B8%85%E6%B2%B3&d&=e&&f=";
+	assert_int_equal(form_decode(a, q, strlen(q), 64, &l), 0);
+	assert_string_equal(kv_get(&l, "a"), "1");
+	assert_string_equal(kv_get(&l, "b"), "hello world");
+	assert_string_equal(kv_get(&l, "c"), "清河");
+	assert_string_equal(kv_get(&l, "d"), "");
+	assert_string_equal(kv_get(&l, "f"), "");
+	assert_null(kv_get(&l, "g"));
+	assert_int_equal(form_decode(a, "a=%zz", 5, 64, &l), GH_EINVAL);
+	assert_int_equal(form_decode(a, "a=%f", 4, 64, &l), GH_EINVAL);
+	assert_int_equal(form_decode(a, "a=%", 3, 64, &l), GH_EINVAL);
+	assert_int_equal(form_decode(a, "a=%ff", 5, 64, &l), GH_EINVAL);   /* not UTF-8 */
+	assert_int_equal(form_decode(a, "a=%00", 5, 64, &l), GH_EINVAL);   /* NUL */
+	assert_int_equal(form_decode(a, "a&b&c", 5, 2, &l), GH_ETOOBIG);
+	assert_int_equal(form_decode(a, "", 0, 2, &l), 0);
+	assert_int_equal(l.n, 0);
+	arena_free(a);
+}
+
+static void test_path_decode(void **state)
+{
+	(void)state;
+	struct arena *a = arena_new(4096);
+	char *p;
+	assert_int_equal(path_decode(a, "/services/psb-0001", 18, &p), 0);
+	assert_string_equal(p, "/services/psb-0001");
+	assert_int_equal(path_decode(a, "/a%20b+c", 8, &p), 0);
+	assert_string_equal(p, "/a b+c");
+	const char *bad[] = { "/../etc/passwd", "/static/%2e%2e/x", "/a/..", "/a/./b", "/%ff", "/%00",
+			      "/a\\b", "relative", "/%2", "" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(path_decode(a, bad[i], strlen(bad[i]), &p), GH_EINVAL);
+	/* Dots inside names are fine. */
+	assert_int_equal(path_decode(a, "/static/site.v2.css", 19, &p), 0);
+	assert_int_equal(path_decode(a, "/a/...b", 7, &p), 0);
+	arena_free(a);
+}
+
+static void test_cookie_parse(void **state)
+{
+	(void)state;
+	struct arena *a = arena_new(4096);
+	struct kvlist l;
+	const char *c = "lang=en; sid=abc123;  theme=\"dark\"; junk; bad=a,b; x=";
+	assert_int_equal(cookie_parse(a, c, strlen(c), 32, &l), 0);
+	assert_string_equal(kv_get(&l, "lang"), "en");
+	assert_string_equal(kv_get(&l, "sid"), "abc123");
+	assert_string_equal(kv_get(&l, "theme"), "dark");
+	assert_null(kv_get(&l, "junk"));
+	assert_null(kv_get(&l, "bad"));
+	assert_string_equal(kv_get(&l, "x"), "");
+	assert_int_equal(cookie_parse(a, "a=1;b=2;c=3", 11, 2, &l), GH_ETOOBIG);
+	arena_free(a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_route_match),
+		cmocka_unit_test(test_router),
+		cmocka_unit_test(test_form_decode),
+		cmocka_unit_test(test_path_decode),
+		cmocka_unit_test(test_cookie_parse),
+	};
+	return cmocka_run_group_tests_name("http", tests, NULL, NULL);
+}
