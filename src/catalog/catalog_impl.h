@@ -85,6 +85,11 @@ void catalog_set_release(struct catalog_set *set);
 
 /* ---- reads (store.c) ------------------------------------------------------------------ */
 
+struct req;
+/* The catalog's change counter, bumped by every import: the generation of cached catalog
+ * pages (struct route.cache). */
+int catalog_generation(struct req *r, uint64_t *gen);
+
 struct catalog_dept {
 	const char *code, *name_zh, *name_en, *phone, *address_zh, *address_en;
 	long items; /* current items (only from catalog_depts_list) */

@@ -3,11 +3,13 @@
 #include "catalog/catalog_impl.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
 #include "base/sb.h"
+#include "http/http.h"
 #include "store/db.h"
 
 #define ITEM_COLS                                                                                  \
@@ -310,5 +312,23 @@ int catalog_regions_list(struct db *db, struct arena *a, struct catalog_region *
 	}
 	*out = v;
 	*n = rows.nrows;
+	return 0;
+}
+
+DB_SQL(q_generation, "SELECT value FROM catalog_meta WHERE key = 'catalog_generation'");
+
+int catalog_generation(struct req *r, uint64_t *gen)
+{
+	struct db_rows rows;
+	int rc = db_query(r->db, r->arena, &q_generation, DB_NOARGS, &rows);
+	if (rc)
+		return rc;
+	if (rows.nrows != 1)
+		return GH_ENOTFOUND;
+	long v;
+	const char *s = db_cell(&rows, 0, 0);
+	if (!s || str_to_long(str_c(s), 0, LONG_MAX, &v))
+		return GH_EDB;
+	*gen = (uint64_t)v;
 	return 0;
 }

@@ -47,7 +47,10 @@ static int pct_decode(struct arena *a, const char *s, size_t len, bool plus_spac
 	return 0;
 }
 
-int form_decode(struct arena *a, const char *s, size_t len, size_t max_pairs, struct kvlist *out)
+/* Empties out, counts the sep-separated pairs of s against max_pairs and allocates room for
+ * them (out->v stays NULL for empty input). */
+static int kv_prepare(struct arena *a, const char *s, size_t len, char sep, size_t max_pairs,
+		      struct kvlist *out)
 {
 	out->v = NULL;
 	out->n = 0;
@@ -55,11 +58,19 @@ int form_decode(struct arena *a, const char *s, size_t len, size_t max_pairs, st
 		return 0;
 	size_t pairs = 1;
 	for (size_t i = 0; i < len; i++)
-		if (s[i] == '&')
+		if (s[i] == sep)
 			pairs++;
 	if (pairs > max_pairs)
 		return GH_ETOOBIG;
 	out->v = arena_array(a, pairs, sizeof(struct kv));
+	return 0;
+}
+
+int form_decode(struct arena *a, const char *s, size_t len, size_t max_pairs, struct kvlist *out)
+{
+	int rc = kv_prepare(a, s, len, '&', max_pairs, out);
+	if (rc || !out->v)
+		return rc;
 	size_t start = 0;
 	while (start <= len) {
 		const char *amp = memchr(s + start, '&', len - start);
@@ -69,7 +80,7 @@ int form_decode(struct arena *a, const char *s, size_t len, size_t max_pairs, st
 			size_t klen = eq ? (size_t)(eq - (s + start)) : end - start;
 			char *k, *v;
 			size_t vlen = 0;
-			int rc = pct_decode(a, s + start, klen, true, &k, NULL);
+			rc = pct_decode(a, s + start, klen, true, &k, NULL);
 			if (rc)
 				return rc;
 			if (eq)
@@ -125,17 +136,9 @@ static bool token_char(unsigned char c)
 
 int cookie_parse(struct arena *a, const char *s, size_t len, size_t max_pairs, struct kvlist *out)
 {
-	out->v = NULL;
-	out->n = 0;
-	if (!s || len == 0)
-		return 0;
-	size_t pairs = 1;
-	for (size_t i = 0; i < len; i++)
-		if (s[i] == ';')
-			pairs++;
-	if (pairs > max_pairs)
-		return GH_ETOOBIG;
-	out->v = arena_array(a, pairs, sizeof(struct kv));
+	int rc = kv_prepare(a, s, len, ';', max_pairs, out);
+	if (rc || !out->v)
+		return rc;
 	size_t i = 0;
 	while (i < len) {
 		while (i < len && (s[i] == ' ' || s[i] == '\t'))

@@ -62,6 +62,10 @@ struct route {
 	unsigned roles;      /* ROLE_* bits; 0 is a programming error (refused at start) */
 	unsigned flags;      /* ROUTE_* bits */
 	const char *name;    /* stable name for logs and metrics, e.g. "catalog.item" */
+	/* Optional: makes GET responses cacheable on each node (http/cache.h). Sets *gen to the
+	 * current generation of the data the page shows; returns 0, or a GH_E code to bypass
+	 * the cache. The response must not depend on anything but language, path and query. */
+	int (*cache)(struct req *r, uint64_t *gen);
 };
 
 struct kv {

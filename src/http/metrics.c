@@ -7,6 +7,7 @@
 #include "base/jobs.h"
 #include "base/util.h"
 #include "http/router.h"
+#include "http/server.h"
 #include "store/db.h"
 
 static const int statuses[] = { 200, 201, 204, 301, 302, 303, 304, 400, 401, 403, 404, 405,
@@ -139,6 +140,13 @@ void metrics_render(struct metrics *m, const struct app *app, struct sb *out)
 			js.queued, js.capacity, (unsigned long long)js.completed,
 			(unsigned long long)js.rejected);
 	}
+	uint64_t hits, misses;
+	server_cache_stats(&hits, &misses);
+	sb_addf(out, "# HELP govhall_cache_hits_total Responses served from a node-local cache.\n"
+		     "# TYPE govhall_cache_hits_total counter\ngovhall_cache_hits_total %llu\n"
+		     "# HELP govhall_cache_misses_total Cacheable responses that had to be rendered.\n"
+		     "# TYPE govhall_cache_misses_total counter\ngovhall_cache_misses_total %llu\n",
+		(unsigned long long)hits, (unsigned long long)misses);
 	sb_addf(out, "# HELP govhall_uptime_seconds Seconds since the process started.\n"
 		     "# TYPE govhall_uptime_seconds gauge\ngovhall_uptime_seconds %lld\n",
 		(long long)(time(NULL) - app->started));

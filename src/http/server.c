@@ -27,6 +27,7 @@
 #include "base/jobs.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "http/cache.h"
 #include "http/metrics.h"
 #include "http/router.h"
 #include "store/db.h"
@@ -44,6 +45,7 @@ struct worker {
 	struct evhttp_bound_socket *bound;
 	struct db *db;
 	struct arena *spare; /* reused by synchronous requests */
+	struct cache *cache; /* responses of routes that declare a generation */
 	pthread_t thread;
 	int fd;
 	long conns;
@@ -63,6 +65,7 @@ struct deferred {
 };
 
 static _Atomic uint64_t request_seq;
+static _Atomic uint64_t cache_hits, cache_misses;
 static uint64_t boot_id;
 
 static uint64_t now_ns(void)
@@ -432,7 +435,16 @@ static void finish(struct req *r)
 	evhttp_add_header(h, "X-Request-Id", r->id);
 	if (w->stopping)
 		evhttp_add_header(h, "Connection", "close");
-	size_t bytes = evbuffer_get_length(evhttp_request_get_output_buffer(ev));
+	struct evbuffer *out = evhttp_request_get_output_buffer(ev);
+	size_t bytes = evbuffer_get_length(out);
+	if (r->method == HTTP_HEAD && bytes) {
+		/* libevent 2.1 sends a HEAD body if there is one: keep the length, drop the bytes. */
+		char len[32];
+		snprintf(len, sizeof(len), "%zu", bytes);
+		evhttp_remove_header(h, "Content-Length");
+		evhttp_add_header(h, "Content-Length", len);
+		evbuffer_drain(out, bytes);
+	}
 	evhttp_request_set_on_complete_cb(ev, on_complete, w);
 	evhttp_send_reply(ev, r->status, reason(r->status), NULL);
 	uint64_t dur = now_ns() - r->_start_ns;
@@ -468,6 +480,64 @@ static int csrf_check(struct req *r)
 	if (!cookie || !sent || strlen(cookie) < 16 || strcmp(cookie, sent) != 0)
 		return GH_ECSRF;
 	return 0;
+}
+
+void server_cache_stats(uint64_t *hits, uint64_t *misses)
+{
+	*hits = atomic_load_explicit(&cache_hits, memory_order_relaxed);
+	*misses = atomic_load_explicit(&cache_misses, memory_order_relaxed);
+}
+
+static int serve_entry(struct req *r, const struct cache_entry *e)
+{
+	resp_header(r, "ETag", e->etag);
+	resp_header(r, "Cache-Control", "no-cache");
+	const char *inm = req_header(r, "If-None-Match");
+	if (inm && strcmp(inm, e->etag) == 0)
+		return resp_body(r, 304, NULL, NULL, 0);
+	return resp_body(r, 200, e->content_type, e->body, e->len);
+}
+
+/* Runs a cacheable route: serves the stored response of this generation, or runs the handler
+ * and stores what it produced. */
+static int cached(struct req *r, const struct route *route)
+{
+	uint64_t gen;
+	if (route->cache(r, &gen))
+		return route->fn(r);
+	struct sb key = SB_INIT;
+	sb_adds(&key, r->lang);
+	sb_addch(&key, '\x1f');
+	sb_adds(&key, r->path);
+	if (r->raw_query) {
+		sb_addch(&key, '?');
+		sb_adds(&key, r->raw_query);
+	}
+	struct cache *c = r->worker->cache;
+	struct cache_entry e;
+	int rc;
+	if (cache_get(c, key.buf, key.len, gen, &e) == 0) {
+		atomic_fetch_add_explicit(&cache_hits, 1, memory_order_relaxed);
+		rc = serve_entry(r, &e);
+		goto out;
+	}
+	atomic_fetch_add_explicit(&cache_misses, 1, memory_order_relaxed);
+	rc = route->fn(r);
+	if (rc || !r->responded || r->status != 200)
+		goto out;
+	struct evhttp_request *ev = ev_of(r);
+	struct evbuffer *outbuf = evhttp_request_get_output_buffer(ev);
+	size_t len = evbuffer_get_length(outbuf);
+	const char *body = (const char *)evbuffer_pullup(outbuf, -1);
+	const char *ct = evhttp_find_header(evhttp_request_get_output_headers(ev), "Content-Type");
+	cache_put(c, key.buf, key.len, gen, body ? body : "", len, ct);
+	if (cache_get(c, key.buf, key.len, gen, &e) == 0) {
+		resp_header(r, "ETag", e.etag);
+		resp_header(r, "Cache-Control", "no-cache");
+	}
+out:
+	sb_release(&key);
+	return rc;
 }
 
 static int dispatch(struct req *r, struct evhttp_request *ev)
@@ -526,6 +596,8 @@ static int dispatch(struct req *r, struct evhttp_request *ev)
 	if ((route->flags & ROUTE_CSRF) && r->method != HTTP_GET && r->method != HTTP_HEAD &&
 	    (rc = csrf_check(r)))
 		return rc;
+	if (route->cache && (r->method & (HTTP_GET | HTTP_HEAD)))
+		return cached(r, route);
 	return route->fn(r);
 }
 
@@ -682,6 +754,7 @@ static int worker_init(struct worker *w, struct app *app, int index, int fd, cha
 	w->fd = fd;
 	w->conn_cap = 64;
 	w->conn_set = xcalloc(w->conn_cap, sizeof(void *));
+	w->cache = cache_new(1024, 64u << 20);
 	w->base = event_base_new();
 	w->http = evhttp_new(w->base);
 	if (!w->base || !w->http)
@@ -719,6 +792,7 @@ static void worker_release(struct worker *w)
 	if (w->db)
 		db_close(w->db);
 	arena_free(w->spare);
+	cache_free(w->cache);
 	free(w->conn_set);
 }
 

@@ -20,6 +20,9 @@ int server_run(struct app *app);
 #define REQ_DEFERRED 1
 int req_job(struct req *r, void (*work)(void *arg), int (*done)(struct req *r, void *arg), void *arg);
 
+/* Hits and misses of the response caches of all workers (for /metrics). */
+void server_cache_stats(uint64_t *hits, uint64_t *misses);
+
 /* The request body (NUL-terminated copy in r->arena); *len may be NULL. */
 const char *req_body(struct req *r, size_t *len);
 /* Decodes an application/x-www-form-urlencoded body; GH_EUNSUPPORTED for another type. */

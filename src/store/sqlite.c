@@ -131,7 +131,7 @@ static int sq_run(struct db *db, struct db_sql *q, const struct db_val *params, 
 		  struct arena *arena, struct db_rows *out, int64_t *changes)
 {
 	struct sqlite_db *s = (struct sqlite_db *)db;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
 	int ret = get_stmt(s, q, &st);
 	if (ret)
 		return ret;

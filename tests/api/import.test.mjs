@@ -155,4 +155,34 @@ describe('import catalog', () => {
       assert.ok(newPage.body.includes('(revised)'), 'current page shows the old name');
     });
   });
+
+  test('an import while the server runs is served at once (no stale cached pages)', { skip: !demo && 'demo catalog not found' }, async () => {
+    const orig = demo.services.find((s) => s.code === 'psb-0002');
+    const urls = (u) => ({
+      api: `${u}/api/v1/services/psb-0002`,
+      en: `${u}/services/psb-0002?lang=en`,
+      zh: `${u}/services/psb-0002?lang=zh`,
+      list: `${u}/api/v1/services?department=psb&per_page=100`,
+      listPage: `${u}/services?department=psb&per_page=100&lang=en`,
+    });
+    await withServer(async (s) => {
+      const u = urls(s.url);
+      // Fill whatever caches there are, on both workers.
+      for (let i = 0; i < 4; i++) for (const x of Object.values(u)) assert.equal((await get(x)).status, 200, x);
+      const changed = { ...orig, name_zh: `${orig.name_zh}（新）`, name_en: `${orig.name_en} (new)` };
+      const file = await writeJsonFile(tmp.path, 'live.json', { services: [changed] });
+      const r = await govhall(['import', 'catalog', file, '--db', db.url]);
+      assert.equal(r.code, 0, r.stderr);
+      for (let i = 0; i < 4; i++) {
+        const api = await getJson(u.api);
+        assert.equal(api.json.name_en, changed.name_en, 'API item is stale');
+        assert.equal(api.json.version, 2);
+        assert.ok(htmlText((await get(u.en)).body).includes(changed.name_en), 'English guide page is stale');
+        assert.ok(htmlText((await get(u.zh)).body).includes(changed.name_zh), 'Chinese guide page is stale');
+        const list = await getJson(u.list);
+        assert.equal(list.json.items.find((x) => x.code === 'psb-0002')?.name_en, changed.name_en, 'API list is stale');
+        assert.ok(htmlText((await get(u.listPage)).body).includes(changed.name_en), 'list page is stale');
+      }
+    });
+  });
 });
