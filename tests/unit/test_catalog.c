@@ -22,12 +22,12 @@
 #include "catalog/catalog.h"
 #include "catalog/catalog_impl.h"
 #include "store/db.h"
+#include "testdb.h"
 
 struct fx {
 	enum db_kind kind;
-	char url[512];
-	char tmpdir[64];
-	struct db *db;
+	struct testdb t;
+	char tmpdir[64]; /* for input files */
 	struct arena *a;
 	char *errbuf;
 	size_t errlen;
@@ -39,26 +39,16 @@ static int setup(void **state, enum db_kind kind)
 	struct fx *f = xcalloc(1, sizeof(*f));
 	*state = f;
 	f->kind = kind;
-	if (kind == DB_SQLITE) {
-		snprintf(f->tmpdir, sizeof(f->tmpdir), "/tmp/test_catalog.XXXXXX");
-		if (!mkdtemp(f->tmpdir))
-			return -1;
-		snprintf(f->url, sizeof(f->url), "%s/cat.db", f->tmpdir);
-	} else {
-		const char *url = getenv("GOVHALL_TEST_PG");
-		if (!url || !*url)
-			return 0; /* the tests skip when f->db is NULL */
-		snprintf(f->url, sizeof(f->url), "%s", url);
-	}
+	snprintf(f->tmpdir, sizeof(f->tmpdir), "/tmp/test_catalog.XXXXXX");
+	if (!mkdtemp(f->tmpdir))
+		return -1;
+	int rc = testdb_open(&f->t, kind, "catalog");
+	if (rc == 1)
+		return 0; /* the tests skip when f->t.db is NULL */
+	if (rc)
+		return -1;
 	char err[256];
-	if (db_open(f->url, &f->db, err, sizeof(err))) {
-		fprintf(stderr, "db_open(%s): %s\n", f->url, err);
-		return -1;
-	}
-	if (kind == DB_POSTGRES &&
-	    db_exec_script(f->db, "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;"))
-		return -1;
-	if (db_migrate(f->db, err, sizeof(err))) {
+	if (db_migrate(f->t.db, err, sizeof(err))) {
 		fprintf(stderr, "db_migrate: %s\n", err);
 		return -1;
 	}
@@ -83,17 +73,11 @@ static int teardown(void **state)
 	if (f->errors)
 		fclose(f->errors);
 	free(f->errbuf);
-	if (f->db)
-		db_close(f->db);
+	testdb_close(&f->t);
 	if (f->a)
 		arena_free(f->a);
 	if (f->tmpdir[0]) {
 		char p[600];
-		const char *sfx[] = { "", "-wal", "-shm", "-journal" };
-		for (size_t i = 0; i < ARRAY_LEN(sfx); i++) {
-			snprintf(p, sizeof(p), "%s/cat.db%s", f->tmpdir, sfx[i]);
-			unlink(p);
-		}
 		snprintf(p, sizeof(p), "%s/in.json", f->tmpdir);
 		unlink(p);
 		rmdir(f->tmpdir);
@@ -104,7 +88,7 @@ static int teardown(void **state)
 
 #define NEED_DB(f)                                                                           \
 	do {                                                                                 \
-		if (!(f)->db)                                                                \
+		if (!(f)->t.db)                                                                \
 			skip();                                                              \
 	} while (0)
 
@@ -128,7 +112,7 @@ static long count(struct fx *f, const char *table)
 			   !strcmp(table, "bundles")       ? &q_bundles :
 			   !strcmp(table, "bundle_items")  ? &q_bitems : &q_regions;
 	struct db_rows rows;
-	assert_int_equal(db_query(f->db, f->a, q, DB_NOARGS, &rows), 0);
+	assert_int_equal(db_query(f->t.db, f->a, q, DB_NOARGS, &rows), 0);
 	return (long)db_cell_int(&rows, 0, 0);
 }
 
@@ -136,7 +120,7 @@ static long generation(struct fx *f)
 {
 	DB_SQL(q, "SELECT value FROM catalog_meta WHERE key = 'catalog_generation'");
 	struct db_rows rows;
-	assert_int_equal(db_query(f->db, f->a, &q, DB_NOARGS, &rows), 0);
+	assert_int_equal(db_query(f->t.db, f->a, &q, DB_NOARGS, &rows), 0);
 	return atol(db_cell(&rows, 0, 0));
 }
 
@@ -144,10 +128,7 @@ static long generation(struct fx *f)
 static const char *write_tmp(struct fx *f, json_t *j)
 {
 	static char path[600];
-	if (f->tmpdir[0])
-		snprintf(path, sizeof(path), "%s/in.json", f->tmpdir);
-	else
-		snprintf(path, sizeof(path), "/tmp/test_catalog_pg_%d.json", (int)getpid());
+	snprintf(path, sizeof(path), "%s/in.json", f->tmpdir);
 	assert_int_equal(json_dump_file(j, path, JSON_INDENT(2)), 0);
 	json_decref(j);
 	return path;
@@ -155,7 +136,7 @@ static const char *write_tmp(struct fx *f, json_t *j)
 
 static void import_demo(struct fx *f, struct catalog_import_report *rep)
 {
-	int rc = catalog_import_demo(f->db, "data", f->errors, rep);
+	int rc = catalog_import_demo(f->t.db, "data", f->errors, rep);
 	if (rc)
 		fprintf(stderr, "%s", errors_text(f));
 	assert_int_equal(rc, 0);
@@ -184,7 +165,7 @@ static void test_demo_import(void **state)
 
 	/* the guide of one item reads back what was imported */
 	struct catalog_item it;
-	assert_int_equal(catalog_item_get(f->db, f->a, "psb-0001", 0, &it), 0);
+	assert_int_equal(catalog_item_get(f->t.db, f->a, "psb-0001", 0, &it), 0);
 	assert_int_equal(it.version, 1);
 	assert_true(it.is_current);
 	assert_string_equal(it.name_zh, "居民身份证首次申领");
@@ -198,7 +179,7 @@ static void test_demo_import(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_array_get(m, 0), "ecert")),
 			    "household_register");
 	json_decref(m);
-	assert_int_equal(catalog_item_get(f->db, f->a, "psb-9999", 0, &it), GH_ENOTFOUND);
+	assert_int_equal(catalog_item_get(f->t.db, f->a, "psb-9999", 0, &it), GH_ENOTFOUND);
 }
 
 static void test_reimport_idempotent(void **state)
@@ -217,7 +198,7 @@ static void test_reimport_idempotent(void **state)
 	assert_int_equal(generation(f), gen + 1);
 	struct catalog_item *v;
 	size_t n;
-	assert_int_equal(catalog_item_versions(f->db, f->a, "hrss-0001", &v, &n), 0);
+	assert_int_equal(catalog_item_versions(f->t.db, f->a, "hrss-0001", &v, &n), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(v[0].version, 1);
 }
@@ -244,7 +225,7 @@ static void test_change_creates_version(void **state)
 	services = json_loads(s, 0, NULL);
 	free(s);
 	const char *path = write_tmp(f, services);
-	assert_int_equal(catalog_import_file(f->db, path, false, f->errors, &rep), 0);
+	assert_int_equal(catalog_import_file(f->t.db, path, false, f->errors, &rep), 0);
 	assert_int_equal(rep.items_changed, 1);
 	assert_int_equal(rep.items_unchanged, 171);
 	assert_int_equal(rep.items_new, 0);
@@ -253,19 +234,19 @@ static void test_change_creates_version(void **state)
 	assert_int_equal(count(f, "bundle_items"), bundle_items);
 
 	struct catalog_item cur, old;
-	assert_int_equal(catalog_item_get(f->db, f->a, "psb-0001", 0, &cur), 0);
+	assert_int_equal(catalog_item_get(f->t.db, f->a, "psb-0001", 0, &cur), 0);
 	assert_int_equal(cur.version, 2);
 	assert_true(cur.is_current);
 	assert_true(cur.fee_yuan == 30.0);
-	assert_int_equal(catalog_item_get(f->db, f->a, "psb-0001", 1, &old), 0);
+	assert_int_equal(catalog_item_get(f->t.db, f->a, "psb-0001", 1, &old), 0);
 	assert_int_equal(old.version, 1);
 	assert_false(old.is_current);
 	assert_true(old.fee_yuan == 20.0);
 	assert_string_not_equal(old.content_hash, cur.content_hash);
-	assert_int_equal(catalog_item_get(f->db, f->a, "psb-0001", 3, &old), GH_ENOTFOUND);
+	assert_int_equal(catalog_item_get(f->t.db, f->a, "psb-0001", 3, &old), GH_ENOTFOUND);
 	struct catalog_item *v;
 	size_t n;
-	assert_int_equal(catalog_item_versions(f->db, f->a, "psb-0001", &v, &n), 0);
+	assert_int_equal(catalog_item_versions(f->t.db, f->a, "psb-0001", &v, &n), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(v[0].version, 2);
 	assert_true(v[0].is_current);
@@ -274,7 +255,7 @@ static void test_change_creates_version(void **state)
 	struct catalog_filter flt = { .q = "居民身份证首次申领" };
 	struct catalog_item *items;
 	long total;
-	assert_int_equal(catalog_items_list(f->db, f->a, &flt, 1, 20, &items, &n, &total), 0);
+	assert_int_equal(catalog_items_list(f->t.db, f->a, &flt, 1, 20, &items, &n, &total), 0);
 	assert_int_equal(total, 1);
 	assert_int_equal(items[0].version, 2);
 }
@@ -327,7 +308,7 @@ static void test_bad_records(void **state)
 		"测试一件事", "name_en", "Test bundle", "description_zh", "测试", "description_en", "Test",
 		"items", "dx-0007", "zz-9999");
 	const char *path = write_tmp(f, root);
-	assert_int_equal(catalog_import_file(f->db, path, false, f->errors, &rep), GH_EVALIDATION);
+	assert_int_equal(catalog_import_file(f->t.db, path, false, f->errors, &rep), GH_EVALIDATION);
 	const char *e = errors_text(f);
 	static const char *const expect[] = {
 		"departments[0].name_zh: required\n",
@@ -363,7 +344,7 @@ static void test_dept_from_db(void **state)
 	import_demo(f, &rep);
 	json_t *root = json_pack("[o]", good_item("psb-0900", "psb"));
 	const char *path = write_tmp(f, root);
-	assert_int_equal(catalog_import_file(f->db, path, false, f->errors, &rep), 0);
+	assert_int_equal(catalog_import_file(f->t.db, path, false, f->errors, &rep), 0);
 	assert_int_equal(rep.items_new, 1);
 	assert_int_equal(rep.items_unchanged, 0);
 	assert_int_equal(count(f, "service_items"), 173);
@@ -374,20 +355,21 @@ static void test_not_json(void **state)
 	struct fx *f = *state;
 	struct catalog_import_report rep;
 	NEED_DB(f);
-	const char *path = f->tmpdir[0] ? "/tmp/test_catalog_bad.json" : "/tmp/test_catalog_bad_pg.json";
+	char path[600];
+	snprintf(path, sizeof(path), "%s/in.json", f->tmpdir);
 	FILE *fp = fopen(path, "w");
 	assert_non_null(fp);
 	fputs("{\n  \"services\": [\n    {\"code\": \"psb-0001\",}\n  ]\n}\n", fp);
 	fclose(fp);
-	assert_int_equal(catalog_import_file(f->db, path, false, f->errors, &rep), GH_EINVAL);
+	assert_int_equal(catalog_import_file(f->t.db, path, false, f->errors, &rep), GH_EINVAL);
 	unlink(path);
 	const char *e = errors_text(f);
-	char want[128];
+	char want[700];
 	snprintf(want, sizeof(want), "%s:3:", path);
 	if (!strstr(e, want))
 		fail_msg("expected line 3 in: %s", e);
 	assert_non_null(strstr(e, "not valid JSON"));
-	assert_int_equal(catalog_import_file(f->db, "/nonexistent/x.json", false, f->errors, &rep), GH_EIO);
+	assert_int_equal(catalog_import_file(f->t.db, "/nonexistent/x.json", false, f->errors, &rep), GH_EIO);
 	assert_int_equal(count(f, "service_items"), 0);
 }
 
@@ -402,17 +384,17 @@ static void test_queries(void **state)
 	import_demo(f, &rep);
 
 	struct catalog_filter all = { 0 };
-	assert_int_equal(catalog_items_list(f->db, f->a, &all, 1, 20, &items, &n, &total), 0);
+	assert_int_equal(catalog_items_list(f->t.db, f->a, &all, 1, 20, &items, &n, &total), 0);
 	assert_int_equal(total, 172);
 	assert_int_equal(n, 20);
-	assert_int_equal(catalog_items_list(f->db, f->a, &all, 9, 20, &items, &n, &total), 0);
+	assert_int_equal(catalog_items_list(f->t.db, f->a, &all, 9, 20, &items, &n, &total), 0);
 	assert_int_equal(n, 12);
-	assert_int_equal(catalog_items_list(f->db, f->a, &all, 10, 20, &items, &n, &total), 0);
+	assert_int_equal(catalog_items_list(f->t.db, f->a, &all, 10, 20, &items, &n, &total), 0);
 	assert_int_equal(n, 0);
 	assert_int_equal(total, 172);
 
 	struct catalog_filter th = { .theme = "household", .department = "psb" };
-	assert_int_equal(catalog_items_list(f->db, f->a, &th, 1, 100, &items, &n, &total), 0);
+	assert_int_equal(catalog_items_list(f->t.db, f->a, &th, 1, 100, &items, &n, &total), 0);
 	assert_true(total > 0);
 	for (size_t i = 0; i < n; i++) {
 		assert_string_equal(items[i].theme, "household");
@@ -420,21 +402,21 @@ static void test_queries(void **state)
 	}
 	long ind, ent;
 	struct catalog_filter a1 = { .audience = "individual" }, a2 = { .audience = "enterprise" };
-	assert_int_equal(catalog_items_list(f->db, f->a, &a1, 1, 1, &items, &n, &ind), 0);
-	assert_int_equal(catalog_items_list(f->db, f->a, &a2, 1, 1, &items, &n, &ent), 0);
+	assert_int_equal(catalog_items_list(f->t.db, f->a, &a1, 1, 1, &items, &n, &ind), 0);
+	assert_int_equal(catalog_items_list(f->t.db, f->a, &a2, 1, 1, &items, &n, &ent), 0);
 	assert_true(ind > 0 && ent > 0 && ind + ent >= 172);
 
 	/* case-insensitive substring on the English name; LIKE wildcards are literal */
 	struct catalog_filter q1 = { .q = "RESIDENT IDENTITY" }, q2 = { .q = "%" }, q3 = { .q = "身份证" };
-	assert_int_equal(catalog_items_list(f->db, f->a, &q1, 1, 100, &items, &n, &total), 0);
+	assert_int_equal(catalog_items_list(f->t.db, f->a, &q1, 1, 100, &items, &n, &total), 0);
 	assert_true(total >= 2);
-	assert_int_equal(catalog_items_list(f->db, f->a, &q2, 1, 100, &items, &n, &total), 0);
+	assert_int_equal(catalog_items_list(f->t.db, f->a, &q2, 1, 100, &items, &n, &total), 0);
 	assert_int_equal(total, 0);
-	assert_int_equal(catalog_items_list(f->db, f->a, &q3, 1, 100, &items, &n, &total), 0);
+	assert_int_equal(catalog_items_list(f->t.db, f->a, &q3, 1, 100, &items, &n, &total), 0);
 	assert_true(total >= 2);
 
 	struct catalog_dept *d;
-	assert_int_equal(catalog_depts_list(f->db, f->a, &d, &n), 0);
+	assert_int_equal(catalog_depts_list(f->t.db, f->a, &d, &n), 0);
 	assert_int_equal(n, 22);
 	assert_string_equal(d[0].code, "gsa"); /* file order */
 	long sum = 0;
@@ -442,25 +424,25 @@ static void test_queries(void **state)
 		sum += d[i].items;
 	assert_int_equal(sum, 172);
 	bool exists;
-	assert_int_equal(catalog_dept_exists(f->db, f->a, "psb", &exists), 0);
+	assert_int_equal(catalog_dept_exists(f->t.db, f->a, "psb", &exists), 0);
 	assert_true(exists);
-	assert_int_equal(catalog_dept_exists(f->db, f->a, "zzz", &exists), 0);
+	assert_int_equal(catalog_dept_exists(f->t.db, f->a, "zzz", &exists), 0);
 	assert_false(exists);
 
 	struct catalog_bundle *b, one;
-	assert_int_equal(catalog_bundles_list(f->db, f->a, &b, &n), 0);
+	assert_int_equal(catalog_bundles_list(f->t.db, f->a, &b, &n), 0);
 	assert_int_equal(n, 10);
-	assert_int_equal(catalog_bundle_get(f->db, f->a, "bundle-birth", &one), 0);
-	assert_int_equal(catalog_bundle_items(f->db, f->a, "bundle-birth", &items, &n), 0);
+	assert_int_equal(catalog_bundle_get(f->t.db, f->a, "bundle-birth", &one), 0);
+	assert_int_equal(catalog_bundle_items(f->t.db, f->a, "bundle-birth", &items, &n), 0);
 	assert_int_equal(n, 8);
 	assert_string_equal(items[0].code, "hlth-0001"); /* bundle order */
 	assert_string_equal(items[2].code, "psb-0005");
-	assert_int_equal(catalog_item_bundles(f->db, f->a, "psb-0005", &b, &n), 0);
+	assert_int_equal(catalog_item_bundles(f->t.db, f->a, "psb-0005", &b, &n), 0);
 	assert_true(n >= 1);
-	assert_int_equal(catalog_bundle_get(f->db, f->a, "nope", &one), GH_ENOTFOUND);
+	assert_int_equal(catalog_bundle_get(f->t.db, f->a, "nope", &one), GH_ENOTFOUND);
 
 	struct catalog_region *g;
-	assert_int_equal(catalog_regions_list(f->db, f->a, &g, &n), 0);
+	assert_int_equal(catalog_regions_list(f->t.db, f->a, &g, &n), 0);
 	assert_int_equal(n, 4);
 	assert_string_equal(g[0].code, "qinghe");
 	assert_null(g[0].parent);

@@ -18,12 +18,11 @@
 #include "base/sb.h"
 #include "base/util.h"
 #include "store/db.h"
+#include "testdb.h"
 
 struct fx {
 	enum db_kind kind;
-	char dir[64];
-	char url[512];
-	struct db *db;
+	struct testdb t;
 	struct arena *a;
 };
 
@@ -35,24 +34,10 @@ static int setup(void **state)
 	struct fx *f = xcalloc(1, sizeof(*f));
 	f->kind = kind;
 	*state = f;
-	if (kind == DB_SQLITE) {
-		snprintf(f->dir, sizeof(f->dir), "/tmp/govhall-test-store-XXXXXX");
-		if (!mkdtemp(f->dir))
-			return -1;
-		snprintf(f->url, sizeof(f->url), "sqlite:%s/test.db", f->dir);
-	} else {
-		const char *url = getenv("GOVHALL_TEST_PG");
-		if (!url || !*url)
-			return 0; /* tests skip when f->db is NULL */
-		snprintf(f->url, sizeof(f->url), "%s", url);
-	}
-	char err[256];
-	if (db_open(f->url, &f->db, err, sizeof(err))) {
-		fprintf(stderr, "db_open(%s): %s\n", f->url, err);
-		return -1;
-	}
-	if (kind == DB_POSTGRES &&
-	    db_exec_script(f->db, "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;"))
+	int rc = testdb_open(&f->t, kind, "store");
+	if (rc == 1)
+		return 0; /* tests skip when f->t.db is NULL */
+	if (rc)
 		return -1;
 	f->a = arena_new(4096);
 	return 0;
@@ -63,25 +48,16 @@ static int teardown(void **state)
 	struct fx *f = *state;
 	if (!f)
 		return 0;
-	db_close(f->db);
+	testdb_close(&f->t);
 	if (f->a)
 		arena_free(f->a);
-	if (f->dir[0]) {
-		static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
-		for (size_t i = 0; i < ARRAY_LEN(suffix); i++) {
-			char p[128];
-			snprintf(p, sizeof(p), "%s/test.db%s", f->dir, suffix[i]);
-			unlink(p);
-		}
-		rmdir(f->dir);
-	}
 	free(f);
 	return 0;
 }
 
 #define FX()                          \
 	struct fx *f = *state;        \
-	if (!f->db)                   \
+	if (!f->t.db)                   \
 		skip();               \
 	(void)f
 
@@ -97,13 +73,13 @@ static void make_table(struct fx *f)
 		 "CREATE TABLE t (id INTEGER PRIMARY KEY, i BIGINT, s TEXT, b %s,"
 		 " u TEXT UNIQUE)",
 		 blob_type(f));
-	assert_int_equal(db_exec_script(f->db, sql), 0);
+	assert_int_equal(db_exec_script(f->t.db, sql), 0);
 }
 
 static void migrate_ok(struct fx *f)
 {
 	char err[256] = "x";
-	int rc = db_migrate(f->db, err, sizeof(err));
+	int rc = db_migrate(f->t.db, err, sizeof(err));
 	if (rc)
 		fprintf(stderr, "db_migrate: %s\n", err);
 	assert_int_equal(rc, 0);
@@ -114,11 +90,11 @@ static void migrate_ok(struct fx *f)
 static void test_open_close(void **state)
 {
 	FX();
-	assert_int_equal(db_kind(f->db), f->kind);
-	assert_string_equal(db_kind_name(f->db), f->kind == DB_SQLITE ? "sqlite" : "postgres");
+	assert_int_equal(db_kind(f->t.db), f->kind);
+	assert_string_equal(db_kind_name(f->t.db), f->kind == DB_SQLITE ? "sqlite" : "postgres");
 	struct db *second = NULL;
 	char err[256];
-	assert_int_equal(db_open(f->url, &second, err, sizeof(err)), 0);
+	assert_int_equal(db_open(f->t.url, &second, err, sizeof(err)), 0);
 	assert_non_null(second);
 	db_close(second);
 	db_close(NULL); /* allowed */
@@ -128,25 +104,25 @@ static void test_migrate_idempotent(void **state)
 {
 	FX();
 	assert_true(db_schema_version_known() >= 1);
-	assert_int_equal(db_schema_version(f->db), 0);
+	assert_int_equal(db_schema_version(f->t.db), 0);
 	migrate_ok(f);
-	assert_int_equal(db_schema_version(f->db), db_schema_version_known());
+	assert_int_equal(db_schema_version(f->t.db), db_schema_version_known());
 	migrate_ok(f);
-	assert_int_equal(db_schema_version(f->db), db_schema_version_known());
+	assert_int_equal(db_schema_version(f->t.db), db_schema_version_known());
 
 	DB_SQL(q_count, "SELECT count(*) FROM schema_migrations");
 	DB_SQL(q_gen, "SELECT value FROM catalog_meta WHERE key = ?");
 	struct db_rows rows;
-	assert_int_equal(db_query(f->db, f->a, &q_count, DB_NOARGS, &rows), 0);
+	assert_int_equal(db_query(f->t.db, f->a, &q_count, DB_NOARGS, &rows), 0);
 	assert_int_equal(db_cell_int(&rows, 0, 0), db_schema_version_known());
-	assert_int_equal(db_query(f->db, f->a, &q_gen, DB_ARGS(DB_TEXT("catalog_generation")), &rows),
+	assert_int_equal(db_query(f->t.db, f->a, &q_gen, DB_ARGS(DB_TEXT("catalog_generation")), &rows),
 			 0);
 	assert_int_equal(rows.nrows, 1);
 	assert_string_equal(db_cell(&rows, 0, 0), "0");
 	/* a second connection sees the same version */
 	struct db *other;
 	char err[256];
-	assert_int_equal(db_open(f->url, &other, err, sizeof(err)), 0);
+	assert_int_equal(db_open(f->t.url, &other, err, sizeof(err)), 0);
 	assert_int_equal(db_schema_version(other), db_schema_version_known());
 	db_close(other);
 }
@@ -157,19 +133,19 @@ static void test_refuses_newer_schema(void **state)
 	migrate_ok(f);
 	int newer = db_schema_version_known() + 6;
 	DB_SQL(q_bump, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)");
-	assert_int_equal(db_exec(f->db, &q_bump, DB_ARGS(DB_INT(newer), DB_TEXT("2099-01-01T00:00:00Z")),
+	assert_int_equal(db_exec(f->t.db, &q_bump, DB_ARGS(DB_INT(newer), DB_TEXT("2099-01-01T00:00:00Z")),
 				 NULL),
 			 0);
-	assert_int_equal(db_schema_version(f->db), newer);
+	assert_int_equal(db_schema_version(f->t.db), newer);
 	char err[256] = "", want[160];
-	assert_int_equal(db_migrate(f->db, err, sizeof(err)), GH_EUNAVAILABLE);
+	assert_int_equal(db_migrate(f->t.db, err, sizeof(err)), GH_EUNAVAILABLE);
 	snprintf(want, sizeof(want),
 		 "database schema version %d is newer than this govhall (knows up to %d); "
 		 "upgrade govhall",
 		 newer, db_schema_version_known());
 	assert_string_equal(err, want);
 	/* err may be NULL */
-	assert_int_equal(db_migrate(f->db, NULL, 0), GH_EUNAVAILABLE);
+	assert_int_equal(db_migrate(f->t.db, NULL, 0), GH_EUNAVAILABLE);
 }
 
 static void test_param_types(void **state)
@@ -181,26 +157,26 @@ static void test_param_types(void **state)
 	static const char textn[] = "abcdef";
 	DB_SQL(q_ins, "INSERT INTO t (id, i, s, b) VALUES (?, ?, ?, ?)");
 	int64_t changes = -1;
-	assert_int_equal(db_exec(f->db, &q_ins,
+	assert_int_equal(db_exec(f->t.db, &q_ins,
 				 DB_ARGS(DB_INT(1), DB_INT(INT64_MAX), DB_TEXT(zh),
 					 DB_BLOB(blob, sizeof(blob))),
 				 &changes),
 			 0);
 	assert_int_equal(changes, 1);
-	assert_int_equal(db_exec(f->db, &q_ins,
+	assert_int_equal(db_exec(f->t.db, &q_ins,
 				 DB_ARGS(DB_INT(2), DB_INT(INT64_MIN), DB_TEXTN(textn, 3), DB_NULL),
 				 NULL),
 			 0);
-	assert_int_equal(db_exec(f->db, &q_ins,
+	assert_int_equal(db_exec(f->t.db, &q_ins,
 				 DB_ARGS(DB_INT(3), DB_NULL, DB_TEXT(NULL), DB_BLOB("", 0)), NULL),
 			 0);
-	assert_int_equal(db_exec(f->db, &q_ins,
+	assert_int_equal(db_exec(f->t.db, &q_ins,
 				 DB_ARGS(DB_INT(4), DB_INT(-42), DB_TEXT(""), DB_BLOB(NULL, 0)), NULL),
 			 0);
 
 	DB_SQL(q_sel, "SELECT id, i, s, b FROM t WHERE id >= ? ORDER BY id");
 	struct db_rows r;
-	assert_int_equal(db_query(f->db, f->a, &q_sel, DB_ARGS(DB_INT(1)), &r), 0);
+	assert_int_equal(db_query(f->t.db, f->a, &q_sel, DB_ARGS(DB_INT(1)), &r), 0);
 	assert_int_equal(r.nrows, 4);
 	assert_int_equal(r.ncols, 4);
 	assert_string_equal(r.names[0], "id");
@@ -234,27 +210,27 @@ static void test_param_types(void **state)
 
 	/* Chinese text as a parameter in a WHERE clause, and LIKE */
 	DB_SQL(q_find, "SELECT id FROM t WHERE s = ? OR s LIKE ?");
-	assert_int_equal(db_query(f->db, f->a, &q_find, DB_ARGS(DB_TEXT(zh), DB_TEXT("%一网通办%")),
+	assert_int_equal(db_query(f->t.db, f->a, &q_find, DB_ARGS(DB_TEXT(zh), DB_TEXT("%一网通办%")),
 				  &r),
 			 0);
 	assert_int_equal(r.nrows, 1);
 	assert_int_equal(db_cell_int(&r, 0, 0), 1);
 
 	/* no rows: still has columns */
-	assert_int_equal(db_query(f->db, f->a, &q_sel, DB_ARGS(DB_INT(100)), &r), 0);
+	assert_int_equal(db_query(f->t.db, f->a, &q_sel, DB_ARGS(DB_INT(100)), &r), 0);
 	assert_int_equal(r.nrows, 0);
 	assert_int_equal(r.ncols, 4);
 
 	/* changes for UPDATE and DELETE */
 	DB_SQL(q_upd, "UPDATE t SET s = ? WHERE id <= ?");
-	assert_int_equal(db_exec(f->db, &q_upd, DB_ARGS(DB_TEXT("x"), DB_INT(2)), &changes), 0);
+	assert_int_equal(db_exec(f->t.db, &q_upd, DB_ARGS(DB_TEXT("x"), DB_INT(2)), &changes), 0);
 	assert_int_equal(changes, 2);
 	DB_SQL(q_del, "DELETE FROM t WHERE id = ?");
-	assert_int_equal(db_exec(f->db, &q_del, DB_ARGS(DB_INT(99)), &changes), 0);
+	assert_int_equal(db_exec(f->t.db, &q_del, DB_ARGS(DB_INT(99)), &changes), 0);
 	assert_int_equal(changes, 0);
 
 	/* wrong parameter count is an error, not a crash */
-	assert_int_equal(db_exec(f->db, &q_del, DB_NOARGS, NULL), GH_EDB);
+	assert_int_equal(db_exec(f->t.db, &q_del, DB_NOARGS, NULL), GH_EDB);
 }
 
 static void test_unique_conflict(void **state)
@@ -262,18 +238,18 @@ static void test_unique_conflict(void **state)
 	FX();
 	make_table(f);
 	DB_SQL(q_ins, "INSERT INTO t (id, u) VALUES (?, ?)");
-	assert_int_equal(db_exec(f->db, &q_ins, DB_ARGS(DB_INT(1), DB_TEXT("a")), NULL), 0);
+	assert_int_equal(db_exec(f->t.db, &q_ins, DB_ARGS(DB_INT(1), DB_TEXT("a")), NULL), 0);
 	/* primary key */
-	assert_int_equal(db_exec(f->db, &q_ins, DB_ARGS(DB_INT(1), DB_TEXT("b")), NULL), GH_ECONFLICT);
+	assert_int_equal(db_exec(f->t.db, &q_ins, DB_ARGS(DB_INT(1), DB_TEXT("b")), NULL), GH_ECONFLICT);
 	/* unique column */
-	assert_int_equal(db_exec(f->db, &q_ins, DB_ARGS(DB_INT(2), DB_TEXT("a")), NULL), GH_ECONFLICT);
-	assert_true(strlen(db_last_error(f->db)) > 0);
+	assert_int_equal(db_exec(f->t.db, &q_ins, DB_ARGS(DB_INT(2), DB_TEXT("a")), NULL), GH_ECONFLICT);
+	assert_true(strlen(db_last_error(f->t.db)) > 0);
 	/* the connection is still fine */
-	assert_int_equal(db_exec(f->db, &q_ins, DB_ARGS(DB_INT(2), DB_TEXT("b")), NULL), 0);
+	assert_int_equal(db_exec(f->t.db, &q_ins, DB_ARGS(DB_INT(2), DB_TEXT("b")), NULL), 0);
 	/* a syntax error is GH_EDB */
 	DB_SQL(q_bad, "SELEKT 1");
 	struct db_rows r;
-	assert_int_equal(db_query(f->db, f->a, &q_bad, DB_NOARGS, &r), GH_EDB);
+	assert_int_equal(db_query(f->t.db, f->a, &q_bad, DB_NOARGS, &r), GH_EDB);
 }
 
 static void test_catalog_schema(void **state)
@@ -288,59 +264,59 @@ static void test_catalog_schema(void **state)
 	       " content_hash, created_at)"
 	       " VALUES (?, ?, ?, ?, 'individual', 'birth', 'admin_permit', 'city', ?, 'Item',"
 	       " 20, 5, ?, 4, 0, '[]', '[]', '[\"出生\"]', 'h', '2024-01-01T00:00:00Z')");
-	assert_int_equal(db_exec(f->db, &q_dep, DB_ARGS(DB_TEXT("gov"), DB_TEXT("政务服务管理局"),
+	assert_int_equal(db_exec(f->t.db, &q_dep, DB_ARGS(DB_TEXT("gov"), DB_TEXT("政务服务管理局"),
 						       DB_TEXT("Government Services Bureau")),
 				 NULL),
 			 0);
-	assert_int_equal(db_exec(f->db, &q_item,
+	assert_int_equal(db_exec(f->t.db, &q_item,
 				 DB_ARGS(DB_TEXT("A1"), DB_INT(1), DB_INT(0), DB_TEXT("gov"),
 					 DB_TEXT("出生医学证明"), DB_TEXT("12.5")),
 				 NULL),
 			 0);
-	assert_int_equal(db_exec(f->db, &q_item,
+	assert_int_equal(db_exec(f->t.db, &q_item,
 				 DB_ARGS(DB_TEXT("A1"), DB_INT(2), DB_INT(1), DB_TEXT("gov"),
 					 DB_TEXT("出生医学证明"), DB_INT(0)),
 				 NULL),
 			 0);
 	/* a second current version violates the partial unique index */
-	assert_int_equal(db_exec(f->db, &q_item,
+	assert_int_equal(db_exec(f->t.db, &q_item,
 				 DB_ARGS(DB_TEXT("A1"), DB_INT(3), DB_INT(1), DB_TEXT("gov"),
 					 DB_TEXT("x"), DB_INT(0)),
 				 NULL),
 			 GH_ECONFLICT);
 	/* foreign keys are enforced (SQLite: PRAGMA foreign_keys) */
-	assert_int_equal(db_exec(f->db, &q_item,
+	assert_int_equal(db_exec(f->t.db, &q_item,
 				 DB_ARGS(DB_TEXT("B1"), DB_INT(1), DB_INT(1), DB_TEXT("nope"),
 					 DB_TEXT("x"), DB_INT(0)),
 				 NULL),
 			 GH_EDB);
 	DB_SQL(q_fee, "SELECT fee_yuan, name_zh FROM service_items WHERE code = ? ORDER BY version");
 	struct db_rows r;
-	assert_int_equal(db_query(f->db, f->a, &q_fee, DB_ARGS(DB_TEXT("A1")), &r), 0);
+	assert_int_equal(db_query(f->t.db, f->a, &q_fee, DB_ARGS(DB_TEXT("A1")), &r), 0);
 	assert_int_equal(r.nrows, 2);
 	assert_true(strtod(db_cell(&r, 0, 0), NULL) == 12.5);
 	assert_string_equal(db_cell(&r, 0, 1), "出生医学证明");
 	/* regions: level is checked */
 	DB_SQL(q_reg, "INSERT INTO regions (code, parent, level, name_zh, name_en) VALUES (?, ?, ?, ?, ?)");
-	assert_int_equal(db_exec(f->db, &q_reg,
+	assert_int_equal(db_exec(f->t.db, &q_reg,
 				 DB_ARGS(DB_TEXT("310000"), DB_NULL, DB_TEXT("city"), DB_TEXT("上海市"),
 					 DB_TEXT("Shanghai")),
 				 NULL),
 			 0);
-	assert_int_equal(db_exec(f->db, &q_reg,
+	assert_int_equal(db_exec(f->t.db, &q_reg,
 				 DB_ARGS(DB_TEXT("310101"), DB_TEXT("310000"), DB_TEXT("town"),
 					 DB_TEXT("黄浦区"), DB_TEXT("Huangpu")),
 				 NULL),
 			 GH_EDB);
 	/* bundle items cascade */
-	assert_int_equal(db_exec_script(f->db,
+	assert_int_equal(db_exec_script(f->t.db,
 					"INSERT INTO bundles (code, name_zh, name_en, description_zh,"
 					" description_en) VALUES ('b', '出生一件事', 'Birth', '', '');"
 					"INSERT INTO bundle_items (bundle, item, position) VALUES ('b', 'A1', 1);"
 					"DELETE FROM bundles WHERE code = 'b';"),
 			 0);
 	DB_SQL(q_bi, "SELECT count(*) FROM bundle_items");
-	assert_int_equal(db_query(f->db, f->a, &q_bi, DB_NOARGS, &r), 0);
+	assert_int_equal(db_query(f->t.db, f->a, &q_bi, DB_NOARGS, &r), 0);
 	assert_int_equal(db_cell_int(&r, 0, 0), 0);
 }
 
@@ -352,34 +328,34 @@ static void test_transactions(void **state)
 	DB_SQL(q_count, "SELECT count(*) FROM t");
 	struct db_rows r;
 
-	assert_int_equal(db_rollback(f->db), 0); /* no-op outside a transaction */
+	assert_int_equal(db_rollback(f->t.db), 0); /* no-op outside a transaction */
 
-	assert_int_equal(db_begin(f->db), 0);
-	assert_int_equal(db_exec(f->db, &q_ins, DB_ARGS(DB_INT(1), DB_TEXT("rolled back")), NULL), 0);
-	assert_int_equal(db_query(f->db, f->a, &q_count, DB_NOARGS, &r), 0);
+	assert_int_equal(db_begin(f->t.db), 0);
+	assert_int_equal(db_exec(f->t.db, &q_ins, DB_ARGS(DB_INT(1), DB_TEXT("rolled back")), NULL), 0);
+	assert_int_equal(db_query(f->t.db, f->a, &q_count, DB_NOARGS, &r), 0);
 	assert_int_equal(db_cell_int(&r, 0, 0), 1);
-	assert_int_equal(db_rollback(f->db), 0);
-	assert_int_equal(db_query(f->db, f->a, &q_count, DB_NOARGS, &r), 0);
+	assert_int_equal(db_rollback(f->t.db), 0);
+	assert_int_equal(db_query(f->t.db, f->a, &q_count, DB_NOARGS, &r), 0);
 	assert_int_equal(db_cell_int(&r, 0, 0), 0);
 
-	assert_int_equal(db_begin(f->db), 0);
-	assert_int_equal(db_exec(f->db, &q_ins, DB_ARGS(DB_INT(1), DB_TEXT("kept")), NULL), 0);
-	assert_int_equal(db_exec(f->db, &q_ins, DB_ARGS(DB_INT(2), DB_TEXT("kept")), NULL), 0);
-	assert_int_equal(db_commit(f->db), 0);
+	assert_int_equal(db_begin(f->t.db), 0);
+	assert_int_equal(db_exec(f->t.db, &q_ins, DB_ARGS(DB_INT(1), DB_TEXT("kept")), NULL), 0);
+	assert_int_equal(db_exec(f->t.db, &q_ins, DB_ARGS(DB_INT(2), DB_TEXT("kept")), NULL), 0);
+	assert_int_equal(db_commit(f->t.db), 0);
 
 	/* another connection sees the committed rows */
 	struct db *other;
 	char err[256];
-	assert_int_equal(db_open(f->url, &other, err, sizeof(err)), 0);
+	assert_int_equal(db_open(f->t.url, &other, err, sizeof(err)), 0);
 	assert_int_equal(db_query(other, f->a, &q_count, DB_NOARGS, &r), 0);
 	assert_int_equal(db_cell_int(&r, 0, 0), 2);
 
 	/* a failed statement inside a transaction, then rollback keeps the connection usable */
-	assert_int_equal(db_begin(f->db), 0);
-	assert_int_equal(db_exec(f->db, &q_ins, DB_ARGS(DB_INT(3), DB_TEXT("x")), NULL), 0);
-	assert_int_equal(db_exec(f->db, &q_ins, DB_ARGS(DB_INT(1), DB_TEXT("dup")), NULL), GH_ECONFLICT);
-	assert_int_equal(db_rollback(f->db), 0);
-	assert_int_equal(db_query(f->db, f->a, &q_count, DB_NOARGS, &r), 0);
+	assert_int_equal(db_begin(f->t.db), 0);
+	assert_int_equal(db_exec(f->t.db, &q_ins, DB_ARGS(DB_INT(3), DB_TEXT("x")), NULL), 0);
+	assert_int_equal(db_exec(f->t.db, &q_ins, DB_ARGS(DB_INT(1), DB_TEXT("dup")), NULL), GH_ECONFLICT);
+	assert_int_equal(db_rollback(f->t.db), 0);
+	assert_int_equal(db_query(f->t.db, f->a, &q_count, DB_NOARGS, &r), 0);
 	assert_int_equal(db_cell_int(&r, 0, 0), 2);
 
 	/* busy: another connection holds the write lock (SQLite) or the row lock (PostgreSQL) */
@@ -387,19 +363,19 @@ static void test_transactions(void **state)
 	assert_int_equal(db_begin(other), 0);
 	assert_int_equal(db_exec(other, &q_upd, DB_ARGS(DB_TEXT("locked"), DB_INT(1)), NULL), 0);
 	if (f->kind == DB_SQLITE) {
-		assert_int_equal(db_exec_script(f->db, "PRAGMA busy_timeout = 0"), 0);
-		assert_int_equal(db_begin(f->db), GH_EBUSY);
-		assert_int_equal(db_exec(f->db, &q_upd, DB_ARGS(DB_TEXT("me"), DB_INT(1)), NULL),
+		assert_int_equal(db_exec_script(f->t.db, "PRAGMA busy_timeout = 0"), 0);
+		assert_int_equal(db_begin(f->t.db), GH_EBUSY);
+		assert_int_equal(db_exec(f->t.db, &q_upd, DB_ARGS(DB_TEXT("me"), DB_INT(1)), NULL),
 				 GH_EBUSY);
 	} else {
-		assert_int_equal(db_exec_script(f->db, "SET lock_timeout = '50ms'"), 0);
-		assert_int_equal(db_begin(f->db), 0);
-		assert_int_equal(db_exec(f->db, &q_upd, DB_ARGS(DB_TEXT("me"), DB_INT(1)), NULL),
+		assert_int_equal(db_exec_script(f->t.db, "SET lock_timeout = '50ms'"), 0);
+		assert_int_equal(db_begin(f->t.db), 0);
+		assert_int_equal(db_exec(f->t.db, &q_upd, DB_ARGS(DB_TEXT("me"), DB_INT(1)), NULL),
 				 GH_EBUSY);
 		/* the transaction is aborted now: commit reports it */
-		assert_int_equal(db_commit(f->db), GH_EDB);
+		assert_int_equal(db_commit(f->t.db), GH_EDB);
 	}
-	assert_int_equal(db_rollback(f->db), 0);
+	assert_int_equal(db_rollback(f->t.db), 0);
 	assert_int_equal(db_commit(other), 0);
 	db_close(other);
 }
@@ -412,27 +388,27 @@ static void test_statement_cache(void **state)
 	DB_SQL(q_get, "SELECT s FROM t WHERE id = ?");
 	struct db_stats before, after;
 	struct db_rows r;
-	assert_int_equal(db_exec(f->db, &q_ins, DB_ARGS(DB_INT(1), DB_TEXT("one")), NULL), 0);
-	assert_int_equal(db_query(f->db, f->a, &q_get, DB_ARGS(DB_INT(1)), &r), 0);
+	assert_int_equal(db_exec(f->t.db, &q_ins, DB_ARGS(DB_INT(1), DB_TEXT("one")), NULL), 0);
+	assert_int_equal(db_query(f->t.db, f->a, &q_get, DB_ARGS(DB_INT(1)), &r), 0);
 	assert_true(q_get._id > 0);
 	assert_true(q_ins._id != q_get._id);
 	db_stats_get(&before);
 	for (int i = 2; i < 50; i++) {
-		assert_int_equal(db_exec(f->db, &q_ins, DB_ARGS(DB_INT(i), DB_TEXT("n")), NULL), 0);
-		assert_int_equal(db_query(f->db, f->a, &q_get, DB_ARGS(DB_INT(i)), &r), 0);
+		assert_int_equal(db_exec(f->t.db, &q_ins, DB_ARGS(DB_INT(i), DB_TEXT("n")), NULL), 0);
+		assert_int_equal(db_query(f->t.db, f->a, &q_get, DB_ARGS(DB_INT(i)), &r), 0);
 		assert_string_equal(db_cell(&r, 0, 0), "n");
 	}
 	db_stats_get(&after);
 	assert_int_equal(after.prepares, before.prepares);
 	assert_true(after.queries >= before.queries + 96);
 	/* errors are counted */
-	assert_int_equal(db_exec(f->db, &q_ins, DB_ARGS(DB_INT(1), DB_TEXT("dup")), NULL), GH_ECONFLICT);
+	assert_int_equal(db_exec(f->t.db, &q_ins, DB_ARGS(DB_INT(1), DB_TEXT("dup")), NULL), GH_ECONFLICT);
 	db_stats_get(&after);
 	assert_int_equal(after.errors, before.errors + 1);
 	/* a new connection prepares again, once */
 	struct db *other;
 	char err[256];
-	assert_int_equal(db_open(f->url, &other, err, sizeof(err)), 0);
+	assert_int_equal(db_open(f->t.url, &other, err, sizeof(err)), 0);
 	db_stats_get(&before);
 	assert_int_equal(db_query(other, f->a, &q_get, DB_ARGS(DB_INT(1)), &r), 0);
 	assert_int_equal(db_query(other, f->a, &q_get, DB_ARGS(DB_INT(2)), &r), 0);
@@ -447,7 +423,7 @@ static void test_qmark_in_literals(void **state)
 	/* Only the bare ? is a parameter; the others are text, an identifier and comments. */
 	DB_SQL(q, "SELECT '?' AS a, 'it''s ?' AS \"b?\", ? AS c /* ? */ -- ?\n, '?''?' AS d");
 	struct db_rows r;
-	assert_int_equal(db_query(f->db, f->a, &q, DB_ARGS(DB_TEXT("p")), &r), 0);
+	assert_int_equal(db_query(f->t.db, f->a, &q, DB_ARGS(DB_TEXT("p")), &r), 0);
 	assert_int_equal(r.nrows, 1);
 	assert_string_equal(db_cell(&r, 0, 0), "?");
 	assert_string_equal(db_cell(&r, 0, 1), "it's ?");
@@ -456,24 +432,24 @@ static void test_qmark_in_literals(void **state)
 	assert_string_equal(db_cell(&r, 0, 3), "?'?");
 	if (f->kind == DB_POSTGRES) {
 		DB_SQL(q_pg, "SELECT $x$?$x$ AS a, E'\\'?' AS b, CAST(? AS bigint) + 1 AS c");
-		assert_int_equal(db_query(f->db, f->a, &q_pg, DB_ARGS(DB_INT(41)), &r), 0);
+		assert_int_equal(db_query(f->t.db, f->a, &q_pg, DB_ARGS(DB_INT(41)), &r), 0);
 		assert_string_equal(db_cell(&r, 0, 0), "?");
 		assert_string_equal(db_cell(&r, 0, 1), "'?");
 		assert_string_equal(db_cell(&r, 0, 2), "42");
 	}
 	/* pg_sql variant is used on PostgreSQL only */
 	DB_SQL2(q2, "SELECT 'sqlite' WHERE ? = 1", "SELECT 'postgres' WHERE ? = 1");
-	assert_int_equal(db_query(f->db, f->a, &q2, DB_ARGS(DB_INT(1)), &r), 0);
+	assert_int_equal(db_query(f->t.db, f->a, &q2, DB_ARGS(DB_INT(1)), &r), 0);
 	assert_string_equal(db_cell(&r, 0, 0), f->kind == DB_POSTGRES ? "postgres" : "sqlite");
 }
 
 static void test_ping(void **state)
 {
 	FX();
-	assert_int_equal(db_ping(f->db), 0);
-	assert_int_equal(db_exec_script(f->db, ""), 0);
-	assert_int_equal(db_exec_script(f->db, "NOT SQL AT ALL"), GH_EDB);
-	assert_int_equal(db_ping(f->db), 0);
+	assert_int_equal(db_ping(f->t.db), 0);
+	assert_int_equal(db_exec_script(f->t.db, ""), 0);
+	assert_int_equal(db_exec_script(f->t.db, "NOT SQL AT ALL"), GH_EDB);
+	assert_int_equal(db_ping(f->t.db), 0);
 }
 
 static void test_reconnect(void **state)
@@ -487,32 +463,32 @@ static void test_reconnect(void **state)
 	struct db_rows r;
 	struct db *killer;
 	char err[256];
-	assert_int_equal(db_open(f->url, &killer, err, sizeof(err)), 0);
+	assert_int_equal(db_open(f->t.url, &killer, err, sizeof(err)), 0);
 
 	/* outside a transaction: reset and retried transparently, statements re-prepared */
-	assert_int_equal(db_query(f->db, f->a, &q_one, DB_ARGS(DB_TEXT("before")), &r), 0);
-	assert_int_equal(db_query(f->db, f->a, &q_pid, DB_NOARGS, &r), 0);
+	assert_int_equal(db_query(f->t.db, f->a, &q_one, DB_ARGS(DB_TEXT("before")), &r), 0);
+	assert_int_equal(db_query(f->t.db, f->a, &q_pid, DB_NOARGS, &r), 0);
 	int64_t pid = db_cell_int(&r, 0, 0);
 	assert_int_equal(db_query(killer, f->a, &q_kill, DB_ARGS(DB_INT(pid)), &r), 0);
 	assert_string_equal(db_cell(&r, 0, 0), "t");
-	assert_int_equal(db_query(f->db, f->a, &q_one, DB_ARGS(DB_TEXT("after")), &r), 0);
+	assert_int_equal(db_query(f->t.db, f->a, &q_one, DB_ARGS(DB_TEXT("after")), &r), 0);
 	assert_string_equal(db_cell(&r, 0, 0), "after");
 
 	/* inside a transaction: the call fails, the next one works */
-	assert_int_equal(db_query(f->db, f->a, &q_pid, DB_NOARGS, &r), 0);
+	assert_int_equal(db_query(f->t.db, f->a, &q_pid, DB_NOARGS, &r), 0);
 	pid = db_cell_int(&r, 0, 0);
-	assert_int_equal(db_begin(f->db), 0);
+	assert_int_equal(db_begin(f->t.db), 0);
 	assert_int_equal(db_query(killer, f->a, &q_kill, DB_ARGS(DB_INT(pid)), &r), 0);
-	assert_int_equal(db_query(f->db, f->a, &q_one, DB_ARGS(DB_TEXT("x")), &r), GH_EUNAVAILABLE);
-	assert_int_equal(db_rollback(f->db), 0);
-	assert_int_equal(db_query(f->db, f->a, &q_one, DB_ARGS(DB_TEXT("again")), &r), 0);
+	assert_int_equal(db_query(f->t.db, f->a, &q_one, DB_ARGS(DB_TEXT("x")), &r), GH_EUNAVAILABLE);
+	assert_int_equal(db_rollback(f->t.db), 0);
+	assert_int_equal(db_query(f->t.db, f->a, &q_one, DB_ARGS(DB_TEXT("again")), &r), 0);
 	assert_string_equal(db_cell(&r, 0, 0), "again");
 
 	/* db_ping also recovers */
-	assert_int_equal(db_query(f->db, f->a, &q_pid, DB_NOARGS, &r), 0);
+	assert_int_equal(db_query(f->t.db, f->a, &q_pid, DB_NOARGS, &r), 0);
 	pid = db_cell_int(&r, 0, 0);
 	assert_int_equal(db_query(killer, f->a, &q_kill, DB_ARGS(DB_INT(pid)), &r), 0);
-	assert_int_equal(db_ping(f->db), 0);
+	assert_int_equal(db_ping(f->t.db), 0);
 	db_close(killer);
 }
 
