@@ -26,6 +26,7 @@ static const struct setting settings[] = {
 	{ "max-uri", "server", "4096", "longest request target (path and query) in bytes", K_LONG, S(max_uri), 256, 65536 },
 	{ "max-conns", "server", "4096", "open connections per worker thread", K_LONG, S(max_conns), 1, 1000000 },
 	{ "idle-timeout", "server", "30", "seconds before an idle or slow connection is closed", K_LONG, S(idle_timeout), 1, 3600 },
+	{ "cache-recheck", "server", "250", "milliseconds a node may serve a cached catalog page before asking the database whether the catalog changed (0 = ask every time)", K_LONG, S(cache_recheck_ms), 0, 60000 },
 	{ "job-threads", "server", "2", "threads of the job pool for slow work (hashing, PDF, delivery)", K_LONG, S(job_threads), 1, 256 },
 	{ "job-queue", "server", "256", "jobs that may wait; beyond this requests get 503 with Retry-After", K_LONG, S(job_queue), 1, 1000000 },
 	{ "public-url", "server", "http://127.0.0.1:8080", "the address users reach the hall at (links, QR codes)", K_STR, S(public_url), 0, 0 },

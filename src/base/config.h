@@ -19,6 +19,7 @@ struct config {
 	long max_uri;          /* bytes of the request target */
 	long max_conns;        /* open connections per worker */
 	long idle_timeout;     /* seconds */
+	long cache_recheck_ms; /* how stale a cached page may be, at most */
 	char *static_dir;
 	char *templates_dir;
 	char *data_dir;

@@ -46,6 +46,10 @@ struct worker {
 	struct db *db;
 	struct arena *spare; /* reused by synchronous requests */
 	struct cache *cache; /* responses of routes that declare a generation */
+	struct gen_memo {
+		int (*fn)(struct req *, uint64_t *);
+		uint64_t gen, checked_ns;
+	} gens[8]; /* last generation seen per generation function */
 	pthread_t thread;
 	int fd;
 	long conns;
@@ -498,12 +502,36 @@ static int serve_entry(struct req *r, const struct cache_entry *e)
 	return resp_body(r, 200, e->content_type, e->body, e->len);
 }
 
+/* The route's data generation, asked of the database at most once per cache-recheck
+ * milliseconds per worker (so a page served from the cache costs no query), and always when
+ * the recheck interval is 0. */
+static int current_gen(struct req *r, const struct route *route, uint64_t *gen)
+{
+	struct worker *w = r->worker;
+	uint64_t now = r->_start_ns, ttl = (uint64_t)w->app->cfg.cache_recheck_ms * 1000000u;
+	struct gen_memo *m = NULL;
+	for (size_t i = 0; i < ARRAY_LEN(w->gens); i++) {
+		if (w->gens[i].fn == route->cache || !w->gens[i].fn) {
+			m = &w->gens[i];
+			break;
+		}
+	}
+	if (m && m->fn && ttl && now - m->checked_ns < ttl) {
+		*gen = m->gen;
+		return 0;
+	}
+	int rc = route->cache(r, gen);
+	if (!rc && m)
+		*m = (struct gen_memo){ route->cache, *gen, now };
+	return rc;
+}
+
 /* Runs a cacheable route: serves the stored response of this generation, or runs the handler
  * and stores what it produced. */
 static int cached(struct req *r, const struct route *route)
 {
 	uint64_t gen;
-	if (route->cache(r, &gen))
+	if (current_gen(r, route, &gen))
 		return route->fn(r);
 	struct sb key = SB_INIT;
 	sb_adds(&key, r->lang);

@@ -20,8 +20,8 @@ after(async () => {
 });
 
 /** Starts a server on the database, runs fn(server), always stops it. */
-async function withServer(fn) {
-  const s = await serve(db.url);
+async function withServer(fn, opts = {}) {
+  const s = await serve(db.url, opts);
   try {
     return await fn(s);
   } finally {
@@ -156,7 +156,9 @@ describe('import catalog', () => {
     });
   });
 
-  test('an import while the server runs is served at once (no stale cached pages)', { skip: !demo && 'demo catalog not found' }, async () => {
+  // Cached pages may be served for at most --cache-recheck milliseconds after a change.
+  test('an import while the server runs is served once the cache recheck interval has passed', { skip: !demo && 'demo catalog not found' }, async () => {
+    const recheckMs = 100;
     const orig = demo.services.find((s) => s.code === 'psb-0002');
     const urls = (u) => ({
       api: `${u}/api/v1/services/psb-0002`,
@@ -173,6 +175,8 @@ describe('import catalog', () => {
       const file = await writeJsonFile(tmp.path, 'live.json', { services: [changed] });
       const r = await govhall(['import', 'catalog', file, '--db', db.url]);
       assert.equal(r.code, 0, r.stderr);
+      // Any request later than the recheck interval after the import must see it.
+      await new Promise((res) => setTimeout(res, 2 * recheckMs));
       for (let i = 0; i < 4; i++) {
         const api = await getJson(u.api);
         assert.equal(api.json.name_en, changed.name_en, 'API item is stale');
@@ -183,6 +187,6 @@ describe('import catalog', () => {
         assert.equal(list.json.items.find((x) => x.code === 'psb-0002')?.name_en, changed.name_en, 'API list is stale');
         assert.ok(htmlText((await get(u.listPage)).body).includes(changed.name_en), 'list page is stale');
       }
-    });
+    }, { extraArgs: ['--cache-recheck', String(recheckMs)] });
   });
 });
