@@ -260,20 +260,26 @@ static int api_departments(struct req *r)
 	return resp_json(r, 200, json_pack("{s:o}", "departments", arr));
 }
 
-static int api_department(struct req *r)
+int catalog_dept_load(struct req *r, struct catalog_dept *d, struct catalog_item **items, size_t *n)
 {
 	const char *code = req_param(r, "code");
-	struct catalog_dept d;
-	struct catalog_item *items;
-	size_t n;
 	long total;
-	int rc = catalog_dept_get(r->db, r->arena, code, &d);
+	int rc = catalog_dept_get(r->db, r->arena, code, d);
 	if (rc == GH_ENOTFOUND)
 		return catalog_not_found(r, "部门", "department", code);
 	if (rc)
 		return rc;
 	struct catalog_filter f = { .department = code };
-	if ((rc = catalog_items_list(r->db, r->arena, &f, 1, 10000, &items, &n, &total)))
+	return catalog_items_list(r->db, r->arena, &f, 1, 10000, items, n, &total);
+}
+
+static int api_department(struct req *r)
+{
+	struct catalog_dept d;
+	struct catalog_item *items;
+	size_t n;
+	int rc = catalog_dept_load(r, &d, &items, &n);
+	if (rc)
 		return rc;
 	json_t *j = catalog_dept_json(&d);
 	json_t *arr = json_array();

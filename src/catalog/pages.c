@@ -511,18 +511,11 @@ int catalog_page_departments(struct req *r)
 
 int catalog_page_department(struct req *r)
 {
-	const char *code = req_param(r, "code");
 	struct catalog_dept d;
 	struct catalog_item *items;
 	size_t n;
-	long total;
-	int rc = catalog_dept_get(r->db, r->arena, code, &d);
-	if (rc == GH_ENOTFOUND)
-		return catalog_not_found(r, "部门", "department", code);
+	int rc = catalog_dept_load(r, &d, &items, &n);
 	if (rc)
-		return rc;
-	struct catalog_filter f = { .department = code };
-	if ((rc = catalog_items_list(r->db, r->arena, &f, 1, 10000, &items, &n, &total)))
 		return rc;
 	const char *name = PICK(r, &d, name);
 	json_t *ctx = page_ctx(r, name, "nav_departments");
@@ -530,7 +523,7 @@ int catalog_page_department(struct req *r)
 	jset(ctx, "href", arena_printf(r->arena, "/departments/%s", d.code));
 	jset(ctx, "phone", d.phone);
 	jset(ctx, "address", PICK(r, &d, address));
-	jset(ctx, "count", fmt_long(r, "results_fmt", total));
+	jset(ctx, "count", fmt_long(r, "results_fmt", (long)n));
 	json_object_set_new(ctx, "items", item_cards(r, items, n));
 	return resp_page(r, 200, "catalog/department", ctx);
 }
