@@ -12,6 +12,8 @@ struct view;
 struct router;
 struct jobs;
 struct metrics;
+struct keyring;
+struct req;
 
 struct app {
 	struct config cfg;
@@ -19,7 +21,16 @@ struct app {
 	struct router *router;
 	struct jobs *jobs;
 	struct metrics *metrics;
+	struct keyring *keys;
 	time_t started;
+	/* Hooks the identity module provides (main.c wires them; NULL = everyone anonymous).
+	 * authenticate fills r->role and r->who from the session cookie or bearer token, and may
+	 * set cookies; it returns 0 or a GH_E code (e.g. a revoked token on /api/ = GH_EUNAUTH).
+	 * csrf_check returns 0 when a state-changing form carries the caller's CSRF token. */
+	int (*authenticate)(struct req *r);
+	int (*csrf_check)(struct req *r);
+	/* The CSRF token for forms on r's page (pages of logged-in callers get it in "me"). */
+	const char *(*csrf_token)(struct req *r);
 };
 
 #endif

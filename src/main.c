@@ -1,5 +1,6 @@
 /* main.c: the command line. Wires the modules together; owns no logic of its own. */
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,8 @@
 #include "base/util.h"
 #include "catalog/catalog.h"
 #include "http/metrics.h"
+#include "identity/crypto.h"
+#include "identity/identity.h"
 #include "http/ops.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -31,7 +34,9 @@ static void usage(FILE *f)
 		"  serve                      run the web server (applies pending migrations first)\n"
 		"  init [--demo]              create or upgrade the database; --demo loads the demo catalog\n"
 		"  import catalog FILE.json   import or update a catalog; nothing is imported if any record is bad\n"
-		"  routes                     list every route with its methods, roles and flags\n"
+		"  user add|list|disable|enable|roles ...   accounts of staff and administrators\n"
+		"  key list|rotate|reseal     the key that encrypts personal data\n"
+		"  routes [--json]            list every route with its methods, roles and flags\n"
 		"  version                    print the version\n"
 		"\n"
 		"Common options (any command): --config FILE, --db URL, and the settings below.\n"
@@ -93,6 +98,13 @@ static int load_config(struct config *cfg, int argc, char **argv, int *first_arg
 			snprintf(namebuf, sizeof(namebuf), "%.*s", (int)(eq - name), name);
 			name = namebuf;
 			val = eq + 1;
+		}
+		if (strcmp(name, "config") != 0 && !config_known(name)) {
+			/* A command's own option (user add --kind ...): left for the command. */
+			argv[1 + nargs++] = argv[i];
+			continue;
+		}
+		if (eq) {
 		} else if (i + 1 < argc) {
 			val = argv[++i];
 		} else {
@@ -132,23 +144,67 @@ static void print_report(const struct catalog_import_report *rep)
 	       rep->bundles);
 }
 
+/* Loads what identity needs (keys, password list) for commands that touch accounts. */
+static int open_identity(struct config *cfg, struct app *app)
+{
+	char err[512];
+	*app = (struct app){ .cfg = *cfg, .started = time(NULL) };
+	if (identity_init(app, err, sizeof(err))) {
+		fprintf(stderr, "govhall: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
 static int cmd_init(struct config *cfg, bool demo)
 {
+	char err[512];
+	if (keyring_create(cfg->key_file, err, sizeof(err))) {
+		fprintf(stderr, "govhall: %s\n", err);
+		return 1;
+	}
 	struct db *db;
 	if (open_db(cfg, &db))
 		return 1;
-	printf("database ready: %s (schema version %d)\n", cfg->db, db_schema_version(db));
+	printf("database ready: %s (schema version %d); key file %s\n", cfg->db, db_schema_version(db),
+	       cfg->key_file);
 	int rc = 0;
 	if (demo) {
 		struct catalog_import_report rep = { 0 };
+		struct app app;
 		if (catalog_import_demo(db, cfg->data_dir, stderr, &rep)) {
 			fprintf(stderr, "govhall: the demo catalog in %s/catalog could not be loaded\n", cfg->data_dir);
 			rc = 1;
 		} else {
 			print_report(&rep);
+			if (open_identity(cfg, &app) == 0) {
+				if (identity_demo_accounts(&app, db)) {
+					fprintf(stderr, "govhall: the demo accounts could not be created\n");
+					rc = 1;
+				}
+				identity_release(&app);
+			} else {
+				rc = 1;
+			}
 		}
 	}
 	db_close(db);
+	return rc;
+}
+
+static int cmd_identity(struct config *cfg, const char *cmd, int nargs, char **args)
+{
+	struct app app;
+	struct db *db;
+	if (open_identity(cfg, &app))
+		return 1;
+	if (open_db(cfg, &db)) {
+		identity_release(&app);
+		return 1;
+	}
+	int rc = !strcmp(cmd, "user") ? identity_cli_user(&app, db, nargs, args) : identity_cli_key(&app, db, nargs, args);
+	db_close(db);
+	identity_release(&app);
 	return rc;
 }
 
@@ -180,16 +236,56 @@ static int cmd_import(struct config *cfg, int nargs, char **args)
 static int build_router(struct router *rt)
 {
 	if (router_add(rt, ops_routes, ops_routes_n) || router_add(rt, static_routes, static_routes_n) ||
-	    router_add(rt, catalog_routes, catalog_routes_n))
+	    router_add(rt, catalog_routes, catalog_routes_n) || identity_add_routes(rt))
 		return -1;
 	return 0;
 }
 
-static int cmd_routes(void)
+static const struct {
+	unsigned bit;
+	const char *name;
+} role_names[] = {
+	{ ROLE_ANON, "anonymous" }, { ROLE_CITIZEN, "citizen" }, { ROLE_AGENT, "agent" },
+	{ ROLE_ENTERPRISE, "enterprise" }, { ROLE_STAFF, "staff" }, { ROLE_ADMIN, "admin" },
+	{ ROLE_SYSTEM, "system" },
+};
+
+/* The route table as JSON, for documentation and the authorisation-matrix test. */
+static int routes_json(struct router *rt)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < router_count(rt); i++) {
+		const struct route *r = router_at(rt, i);
+		json_t *methods = json_array(), *roles = json_array();
+		for (unsigned bit = HTTP_GET; bit <= HTTP_OPTIONS; bit <<= 1)
+			if (r->methods & bit)
+				json_array_append_new(methods, json_string(http_method_name(bit)));
+		for (size_t k = 0; k < ARRAY_LEN(role_names); k++)
+			if (r->roles & role_names[k].bit)
+				json_array_append_new(roles, json_string(role_names[k].name));
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:o,s:o,s:b,s:i}", "name", r->name, "pattern",
+						     r->pattern, "methods", methods, "roles", roles, "csrf",
+						     (r->flags & ROUTE_CSRF) != 0, "scopes", (int)r->scopes));
+	}
+	char *s = json_dumps(arr, JSON_INDENT(1));
+	json_decref(arr);
+	if (!s)
+		return 1;
+	puts(s);
+	free(s);
+	return 0;
+}
+
+static int cmd_routes(bool json)
 {
 	struct router *rt = router_new();
 	if (build_router(rt))
 		return 1;
+	if (json) {
+		int rc = routes_json(rt);
+		router_free(rt);
+		return rc;
+	}
 	for (size_t i = 0; i < router_count(rt); i++) {
 		const struct route *r = router_at(rt, i);
 		char m[96];
@@ -215,6 +311,10 @@ static int cmd_serve(struct config *cfg)
 		fprintf(stderr, "govhall: templates: %s\n", err);
 		return 1;
 	}
+	if (identity_init(&app, err, sizeof(err))) {
+		fprintf(stderr, "govhall: %s\n", err);
+		return 1;
+	}
 	app.router = router_new();
 	if (build_router(app.router))
 		return 1;
@@ -224,6 +324,7 @@ static int cmd_serve(struct config *cfg)
 	jobs_free(app.jobs);
 	metrics_free(app.metrics);
 	router_free(app.router);
+	identity_release(&app);
 	view_free(app.view);
 	return rc ? 1 : 0;
 }
@@ -252,6 +353,13 @@ int main(int argc, char **argv)
 	}
 	char **args = argv + 2;
 	int rc;
+	if (strcmp(cmd, "user") && strcmp(cmd, "key") && strcmp(cmd, "routes"))
+		for (int i = 0; i < nargs; i++)
+			if (strncmp(args[i], "--", 2) == 0) {
+				fprintf(stderr, "govhall: unknown option %s (see govhall %s --help)\n", args[i], cmd);
+				config_release(&cfg);
+				return 2;
+			}
 	if (!strcmp(cmd, "serve")) {
 		if (help) {
 			serve_help();
@@ -276,8 +384,10 @@ int main(int argc, char **argv)
 		} else {
 			rc = cmd_import(&cfg, nargs - 0, args);
 		}
+	} else if (!strcmp(cmd, "user") || !strcmp(cmd, "key")) {
+		rc = cmd_identity(&cfg, cmd, nargs, args);
 	} else if (!strcmp(cmd, "routes")) {
-		rc = cmd_routes();
+		rc = cmd_routes(nargs > 0 && strcmp(args[0], "--json") == 0);
 	} else {
 		fprintf(stderr, "govhall: unknown command '%s'\n\n", cmd);
 		usage(stderr);

@@ -31,6 +31,10 @@ static const struct setting settings[] = {
 	{ "job-queue", "server", "256", "jobs that may wait; beyond this requests get 503 with Retry-After", K_LONG, S(job_queue), 1, 1000000 },
 	{ "public-url", "server", "http://127.0.0.1:8080", "the address users reach the hall at (links, QR codes)", K_STR, S(public_url), 0, 0 },
 	{ "behind-tls", "server", "false", "set when a TLS proxy is in front: cookies get Secure", K_BOOL, S(behind_tls), 0, 0 },
+	{ "trust-proxy", "server", "false", "take the client address from the last X-Forwarded-For hop (only behind your own proxy)", K_BOOL, S(trust_proxy), 0, 0 },
+	{ "session-idle", "security", "1800", "seconds of inactivity after which a session ends", K_LONG, S(session_idle), 60, 86400 },
+	{ "session-max", "security", "43200", "seconds after log-in at which a session ends regardless", K_LONG, S(session_max), 300, 2592000 },
+	{ "key-file", "security", "govhall.key", "key file for personal data, tokens and CSRF (created by `govhall init`, mode 0600)", K_STR, S(key_file), 0, 0 },
 	{ "db", "database", "govhall.db", "SQLite file path, or a postgresql:// URL", K_STR, S(db), 0, 0 },
 	{ "static-dir", "paths", "static", "directory of static files served under /static/", K_STR, S(static_dir), 0, 0 },
 	{ "templates-dir", "paths", "templates", "directory of page templates (*.mustache)", K_STR, S(templates_dir), 0, 0 },
@@ -121,6 +125,11 @@ void config_release(struct config *c)
 			free(*p);
 			*p = NULL;
 		}
+}
+
+bool config_known(const char *name)
+{
+	return find(name) != NULL;
 }
 
 int config_set(struct config *c, const char *name, const char *value, char *err, size_t errlen)

@@ -26,6 +26,10 @@ struct config {
 	char *log_level;       /* debug, info, warn, error */
 	char *public_url;      /* how users reach us, e.g. https://hall.example.gov.cn */
 	bool behind_tls;
+	bool trust_proxy;      /* take the client address from X-Forwarded-For */
+	char *key_file;        /* keys for personal data, tokens and CSRF */
+	long session_idle;     /* seconds of inactivity that end a session */
+	long session_max;      /* seconds after which a session ends regardless */
 };
 
 void config_defaults(struct config *c);
@@ -33,6 +37,8 @@ void config_release(struct config *c);
 /* Sets one setting by its INI/flag name ("listen", "max-body", ...). Returns 0, or -1 with a
  * message in err for an unknown name or a bad value. */
 int config_set(struct config *c, const char *name, const char *value, char *err, size_t errlen);
+/* True when name is a setting ("listen", "max-body", ...). */
+bool config_known(const char *name);
 /* Reads an INI file ([server], [database], [paths], [log] sections; keys as in --help). A
  * missing file is fine when required is false. */
 int config_load_file(struct config *c, const char *path, bool required, char *err, size_t errlen);

@@ -75,21 +75,6 @@ static const char *key_msg(struct req *r, const char *prefix, const char *code)
 	return M(r, arena_printf(r->arena, "%s%s", prefix, code ? code : ""));
 }
 
-/* Appends "/a/b" with each segment percent-encoded. */
-static void add_path(struct sb *sb, const char *path)
-{
-	const char *p = path;
-	while (*p) {
-		if (*p == '/') {
-			sb_addch(sb, '/');
-			p++;
-			continue;
-		}
-		size_t n = strcspn(p, "/");
-		sb_add_urlenc(sb, p, n);
-		p += n;
-	}
-}
 
 static void add_qparam(struct sb *sb, const char *key, const char *val)
 {
@@ -107,16 +92,6 @@ static const char *sb_to_arena(struct req *r, struct sb *sb)
 }
 
 /* The current address with lang switched to the other language. */
-static const char *lang_href(struct req *r)
-{
-	struct sb sb = SB_INIT;
-	add_path(&sb, r->path);
-	for (size_t i = 0; i < r->query.n; i++)
-		if (strcmp(r->query.v[i].key, "lang") != 0)
-			add_qparam(&sb, r->query.v[i].key, r->query.v[i].val);
-	add_qparam(&sb, "lang", IS_EN(r) ? "zh" : "en");
-	return sb_to_arena(r, &sb);
-}
 
 /* The context every page starts from: title, current navigation entry, language switch. */
 static json_t *page_ctx(struct req *r, const char *title, const char *nav)
@@ -125,7 +100,6 @@ static json_t *page_ctx(struct req *r, const char *title, const char *nav)
 	jset(ctx, "title", title);
 	if (nav)
 		json_object_set_new(ctx, nav, json_true());
-	jset(ctx, "lang_href", lang_href(r));
 	return ctx;
 }
 

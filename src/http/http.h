@@ -34,8 +34,8 @@ enum http_method {
 	HTTP_OPTIONS = 1 << 6,
 };
 
-/* Who may call a route. Identity arrives with its own issue; until then every caller is
- * anonymous and only ROLE_ANON / ROLE_PUBLIC routes are reachable. */
+/* Who may call a route. The identity module (app->authenticate) sets the caller's role from
+ * the session cookie (pages) or the bearer token (/api/); everyone else is ROLE_ANON. */
 enum role {
 	ROLE_ANON = 1 << 0,
 	ROLE_CITIZEN = 1 << 1,
@@ -46,10 +46,36 @@ enum role {
 	ROLE_SYSTEM = 1 << 6, /* other systems with API keys */
 };
 #define ROLE_PUBLIC (ROLE_ANON | ROLE_CITIZEN | ROLE_AGENT | ROLE_ENTERPRISE | ROLE_STAFF | ROLE_ADMIN | ROLE_SYSTEM)
+/* Anyone logged in as a person or an enterprise. */
+#define ROLE_USER (ROLE_CITIZEN | ROLE_AGENT | ROLE_ENTERPRISE | ROLE_STAFF | ROLE_ADMIN)
+
+/* Staff duties within a department (struct caller.staff_roles). */
+enum staff_role {
+	STAFF_COUNTER = 1 << 0,  /* 窗口受理: counter clerk */
+	STAFF_REVIEWER = 1 << 1, /* 审核: reviewer */
+	STAFF_HEAD = 1 << 2,     /* 部门负责人: department head */
+};
+
+/* The authenticated caller (all zero for anonymous visitors). Ownership checks use these
+ * fields: a citizen owns rows with their account id, an agent and an enterprise those of
+ * `enterprise`, staff those of `department`, administrators everything. */
+struct caller {
+	int64_t account;        /* the account logged in */
+	int64_t enterprise;     /* the enterprise acted for (enterprise account, or agent) */
+	const char *kind;       /* "individual", "enterprise", "staff", "admin" */
+	const char *name;       /* display name */
+	const char *department; /* staff: department code */
+	unsigned staff_roles;   /* STAFF_* bits */
+	unsigned scopes;        /* bearer tokens: SCOPE_* bits granted; sessions: all */
+	int64_t session;        /* id of the session or API token */
+	bool token;             /* authenticated by a bearer token (/api/) */
+	bool mfa_pending;       /* password accepted, second factor still due */
+};
 
 enum route_flag {
 	ROUTE_CSRF = 1 << 0,     /* state-changing form: requires the CSRF token */
 	ROUTE_NOLOG = 1 << 1,    /* health probes: not logged per request */
+	ROUTE_NOAUTH = 1 << 2,   /* no session look-up (static files, probes) */
 };
 
 struct req;
@@ -66,7 +92,18 @@ struct route {
 	 * current generation of the data the page shows; returns 0, or a GH_E code to bypass
 	 * the cache. The response must not depend on anything but language, path and query. */
 	int (*cache)(struct req *r, uint64_t *gen);
+	/* SCOPE_* bits a bearer token must carry to call this route (0 = any token). */
+	unsigned scopes;
 };
+
+/* Scopes of API tokens: what an app, mini-program or kiosk may do with a token. */
+enum scope {
+	SCOPE_PROFILE = 1 << 0,      /* read the account's own profile */
+	SCOPE_ACCOUNT = 1 << 1,      /* change the account: password, agents, tokens */
+	SCOPE_APPLY = 1 << 2,        /* file and follow applications */
+	SCOPE_ADMIN = 1 << 3,        /* administrators' API */
+};
+#define SCOPE_ALL (SCOPE_PROFILE | SCOPE_ACCOUNT | SCOPE_APPLY | SCOPE_ADMIN)
 
 struct kv {
 	const char *key, *val;
@@ -96,6 +133,8 @@ struct req {
 	const char *lang;       /* "zh" or "en" */
 	bool api;               /* path under /api/: errors answer in JSON */
 	unsigned role;          /* ROLE_* bit of the caller */
+	struct caller who;      /* who the caller is (zero for anonymous) */
+	const char *ip;         /* peer address */
 	char id[20];            /* request id (also sent as X-Request-Id) */
 	const struct route *route;
 	/* response, filled by resp_* */

@@ -34,8 +34,8 @@ static int metrics(struct req *r)
 
 /* /metrics is public here like on most exporters; deploy/nginx.conf keeps it internal. */
 const struct route ops_routes[] = {
-	{ HTTP_GET, "/healthz", healthz, ROLE_PUBLIC, ROUTE_NOLOG, "ops.healthz" },
-	{ HTTP_GET, "/readyz", readyz, ROLE_PUBLIC, ROUTE_NOLOG, "ops.readyz" },
-	{ HTTP_GET, "/metrics", metrics, ROLE_PUBLIC, ROUTE_NOLOG, "ops.metrics" },
+	{ HTTP_GET, "/healthz", healthz, ROLE_PUBLIC, ROUTE_NOLOG | ROUTE_NOAUTH, "ops.healthz" },
+	{ HTTP_GET, "/readyz", readyz, ROLE_PUBLIC, ROUTE_NOLOG | ROUTE_NOAUTH, "ops.readyz" },
+	{ HTTP_GET, "/metrics", metrics, ROLE_PUBLIC, ROUTE_NOLOG | ROUTE_NOAUTH, "ops.metrics" },
 };
 const size_t ops_routes_n = ARRAY_LEN(ops_routes);

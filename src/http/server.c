@@ -312,11 +312,61 @@ int resp_html(struct req *r, int status, struct sb *html)
 	return 0;
 }
 
+/* The address of this page in the other language: path and query kept, lang flipped. */
+static const char *other_lang_href(struct req *r)
+{
+	struct sb sb = SB_INIT;
+	for (const char *p = r->path; *p; p++) {
+		/* The path was decoded: encode what is not plain again, keeping the slashes. */
+		unsigned char c = (unsigned char)*p;
+		if (c == '/' || c == '-' || c == '_' || c == '.' || c == '~' || (c >= '0' && c <= '9') ||
+		    (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+			sb_addch(&sb, (char)c);
+		else
+			sb_add_urlenc(&sb, p, 1);
+	}
+	char sep = '?';
+	for (size_t i = 0; i < r->query.n; i++) {
+		if (strcmp(r->query.v[i].key, "lang") == 0)
+			continue;
+		sb_addch(&sb, sep);
+		sep = '&';
+		sb_add_urlenc(&sb, r->query.v[i].key, strlen(r->query.v[i].key));
+		sb_addch(&sb, '=');
+		sb_add_urlenc(&sb, r->query.v[i].val, strlen(r->query.v[i].val));
+	}
+	sb_addch(&sb, sep);
+	sb_adds(&sb, strcmp(r->lang, "en") == 0 ? "lang=zh" : "lang=en");
+	char *out = arena_strndup(r->arena, sb.buf, sb.len);
+	sb_release(&sb);
+	return out;
+}
+
+/* What every page may show: the other-language link, and who is logged in (with the CSRF
+ * token for the log-out form). Pages of anonymous visitors carry nothing personal, so they
+ * can be cached and shared. */
+static void page_common(struct req *r, json_t *ctx)
+{
+	if (!json_object_get(ctx, "lang_href"))
+		json_object_set_new(ctx, "lang_href", json_string(other_lang_href(r)));
+	if (!r->who.account || json_object_get(ctx, "me"))
+		return;
+	const char *kind = r->who.kind ? r->who.kind : "";
+	json_t *me = json_pack("{s:s?,s:s,s:b,s:b,s:b,s:b,s:b}", "name", r->who.name, "kind", kind,
+			       "is_admin", r->role == ROLE_ADMIN, "is_staff", r->role == ROLE_STAFF,
+			       "is_enterprise", r->role == ROLE_ENTERPRISE, "is_agent", r->role == ROLE_AGENT,
+			       "is_citizen", r->role == ROLE_CITIZEN);
+	if (r->app->csrf_token)
+		json_object_set_new(me, "csrf", json_string(r->app->csrf_token(r)));
+	json_object_set_new(ctx, "me", me);
+}
+
 int resp_page(struct req *r, int status, const char *tpl, json_t *ctx)
 {
 	if (!ctx)
 		return GH_EINTERNAL;
 	arena_cleanup(r->arena, free_json, ctx);
+	page_common(r, ctx);
 	struct sb out = SB_INIT;
 	int rc = view_render(r->app->view, tpl, r->lang, ctx, &out);
 	if (rc) {
@@ -346,6 +396,8 @@ int resp_error(struct req *r, int code)
 	}
 	json_t *ctx = json_pack("{s:i,s:s,s:s*,s:s}", "status", status, "message", msg, "detail",
 				r->error_detail, "request_id", r->id);
+	if (r->path)
+		page_common(r, ctx);
 	struct sb out = SB_INIT;
 	int rc = view_render(r->app->view, "layout/error", r->lang, ctx, &out);
 	json_decref(ctx);
@@ -468,22 +520,6 @@ static void finish(struct req *r)
 	} else {
 		arena_free(a);
 	}
-}
-
-static int csrf_check(struct req *r)
-{
-	/* Double-submit token: the form field or header must equal the csrf cookie. Identity
-	 * replaces this with per-session synchronizer tokens. */
-	const char *cookie = req_cookie(r, "csrf");
-	const char *sent = req_header(r, "X-CSRF-Token");
-	if (!sent) {
-		struct kvlist form;
-		if (req_form(r, &form) == 0)
-			sent = kv_get(&form, "_csrf");
-	}
-	if (!cookie || !sent || strlen(cookie) < 16 || strcmp(cookie, sent) != 0)
-		return GH_ECSRF;
-	return 0;
 }
 
 void server_cache_stats(uint64_t *hits, uint64_t *misses)
@@ -619,14 +655,47 @@ static int dispatch(struct req *r, struct evhttp_request *ev)
 		break;
 	}
 	r->route = route;
+	const struct app *app = w->app;
+	if (app->authenticate && !(route->flags & ROUTE_NOAUTH) && (rc = app->authenticate(r)))
+		return rc;
 	if (!(route->roles & r->role))
 		return r->role == ROLE_ANON ? GH_EUNAUTH : GH_EFORBIDDEN;
-	if ((route->flags & ROUTE_CSRF) && r->method != HTTP_GET && r->method != HTTP_HEAD &&
-	    (rc = csrf_check(r)))
-		return rc;
-	if (route->cache && (r->method & (HTTP_GET | HTTP_HEAD)))
+	if (r->who.token && (route->scopes & ~r->who.scopes)) {
+		req_error_detail(r, "This token lacks a scope the request needs / 令牌权限不足");
+		return GH_EFORBIDDEN;
+	}
+	if ((route->flags & ROUTE_CSRF) && !(r->method & (HTTP_GET | HTTP_HEAD))) {
+		if (!app->csrf_check)
+			return GH_ECSRF;
+		if ((rc = app->csrf_check(r)))
+			return rc;
+	}
+	/* Pages are shared between visitors only when nobody is logged in. */
+	if (route->cache && !r->who.account && (r->method & (HTTP_GET | HTTP_HEAD)))
 		return cached(r, route);
 	return route->fn(r);
+}
+
+/* The client's address: the peer, or behind a trusted proxy the last X-Forwarded-For hop. */
+static const char *peer_address(struct req *r, struct evhttp_request *ev, struct evhttp_connection *evcon)
+{
+	if (r->app->cfg.trust_proxy) {
+		const char *xff = evhttp_find_header(evhttp_request_get_input_headers(ev), "X-Forwarded-For");
+		if (xff && *xff) {
+			const char *last = strrchr(xff, ',');
+			last = last ? last + 1 : xff;
+			while (*last == ' ')
+				last++;
+			size_t n = strcspn(last, " ,");
+			if (n > 0 && n < 64)
+				return arena_strndup(r->arena, last, n);
+		}
+	}
+	char *addr = NULL;
+	ev_uint16_t port = 0;
+	if (evcon)
+		evhttp_connection_get_peer(evcon, &addr, &port);
+	return arena_strdup(r->arena, addr ? addr : "-");
 }
 
 static void on_request(struct evhttp_request *ev, void *p)
@@ -658,6 +727,7 @@ static void on_request(struct evhttp_request *ev, void *p)
 	r->status = 500;
 	r->_ev = ev;
 	r->_start_ns = start;
+	r->ip = peer_address(r, ev, evcon);
 	snprintf(r->id, sizeof(r->id), "%08llx%08llx", (unsigned long long)(boot_id & 0xffffffffu),
 		 (unsigned long long)atomic_fetch_add(&request_seq, 1));
 

@@ -103,6 +103,6 @@ static int static_file(struct req *r)
 }
 
 const struct route static_routes[] = {
-	{ HTTP_GET, "/static/{path*}", static_file, ROLE_PUBLIC, ROUTE_NOLOG, "static.file" },
+	{ HTTP_GET, "/static/{path*}", static_file, ROLE_PUBLIC, ROUTE_NOLOG | ROUTE_NOAUTH, "static.file" },
 };
 const size_t static_routes_n = ARRAY_LEN(static_routes);

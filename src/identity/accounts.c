@@ -1,0 +1,339 @@
+/* accounts.c: the accounts table. Personal data is sealed, indexed and masked here and
+ * nowhere else. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/sb.h"
+#include "base/util.h"
+#include "identity/identity_impl.h"
+#include "store/db.h"
+
+#define ACCOUNT_COLS                                                                              \
+	"id, kind, name, id_mask, phone_mask, legal_rep, department, staff_roles, password_hash, " \
+	"totp_enc, totp_enabled, status, created_at, password_changed_at "
+
+DB_SQL(q_insert,
+       "INSERT INTO accounts (kind, name, id_enc, id_index, id_mask, phone_enc, phone_index, phone_mask, "
+       "legal_rep, department, staff_roles, password_hash, totp_enc, totp_enabled, key_id, created_at, "
+       "password_changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+DB_SQL(q_get, "SELECT " ACCOUNT_COLS "FROM accounts WHERE id = ?");
+DB_SQL(q_by_id_index, "SELECT " ACCOUNT_COLS "FROM accounts WHERE id_index = ?");
+DB_SQL(q_by_phone_index, "SELECT " ACCOUNT_COLS "FROM accounts WHERE phone_index = ?");
+DB_SQL(q_set_password, "UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE id = ?");
+DB_SQL(q_set_totp, "UPDATE accounts SET totp_enc = ?, totp_enabled = ? WHERE id = ?");
+DB_SQL(q_set_status, "UPDATE accounts SET status = ? WHERE id = ?");
+DB_SQL(q_set_staff, "UPDATE accounts SET department = ?, staff_roles = ? WHERE id = ? AND kind = 'staff'");
+DB_SQL(q_list_all, "SELECT " ACCOUNT_COLS "FROM accounts ORDER BY id DESC LIMIT ? OFFSET ?");
+DB_SQL(q_list_kind, "SELECT " ACCOUNT_COLS "FROM accounts WHERE kind = ? ORDER BY id DESC LIMIT ? OFFSET ?");
+DB_SQL(q_count_all, "SELECT COUNT(*) FROM accounts");
+DB_SQL(q_count_kind, "SELECT COUNT(*) FROM accounts WHERE kind = ?");
+DB_SQL(q_agent_add, "INSERT INTO enterprise_agents (enterprise_id, agent_id, granted_at) VALUES (?, ?, ?)");
+DB_SQL(q_agent_remove, "DELETE FROM enterprise_agents WHERE enterprise_id = ? AND agent_id = ?");
+DB_SQL(q_agent_list, "SELECT a.id, a.kind, a.name, a.id_mask, a.phone_mask, a.legal_rep, a.department, "
+		     "a.staff_roles, a.password_hash, a.totp_enc, a.totp_enabled, a.status, a.created_at, "
+		     "a.password_changed_at FROM enterprise_agents g JOIN accounts a ON a.id = g.agent_id "
+		     "WHERE g.enterprise_id = ? ORDER BY g.granted_at, a.id");
+DB_SQL(q_agent_enterprises, "SELECT a.id, a.kind, a.name, a.id_mask, a.phone_mask, a.legal_rep, a.department, "
+			    "a.staff_roles, a.password_hash, a.totp_enc, a.totp_enabled, a.status, a.created_at, "
+			    "a.password_changed_at FROM enterprise_agents g JOIN accounts a ON a.id = g.enterprise_id "
+			    "WHERE g.agent_id = ? AND a.status = 'active' ORDER BY a.name, a.id");
+DB_SQL(q_agent_may, "SELECT 1 FROM enterprise_agents g JOIN accounts a ON a.id = g.enterprise_id "
+		    "WHERE g.agent_id = ? AND g.enterprise_id = ? AND a.status = 'active'");
+
+static const struct {
+	const char *word;
+	unsigned bit;
+} staff_words[] = {
+	{ "counter", STAFF_COUNTER },
+	{ "reviewer", STAFF_REVIEWER },
+	{ "head", STAFF_HEAD },
+};
+
+int account_parse_staff_roles(const char *s, unsigned *out)
+{
+	unsigned bits = 0;
+	while (s && *s) {
+		size_t n = strcspn(s, ",");
+		bool known = false;
+		for (size_t i = 0; i < ARRAY_LEN(staff_words); i++)
+			if (strlen(staff_words[i].word) == n && strncmp(staff_words[i].word, s, n) == 0) {
+				bits |= staff_words[i].bit;
+				known = true;
+			}
+		if (!known && n > 0)
+			return -1;
+		s += n;
+		if (*s == ',')
+			s++;
+	}
+	*out = bits;
+	return 0;
+}
+
+const char *account_staff_roles_str(struct arena *a, unsigned roles)
+{
+	struct sb sb = SB_INIT;
+	for (size_t i = 0; i < ARRAY_LEN(staff_words); i++)
+		if (roles & staff_words[i].bit) {
+			if (sb.len)
+				sb_addch(&sb, ',');
+			sb_adds(&sb, staff_words[i].word);
+		}
+	char *r = arena_strndup(a, sb.buf, sb.len);
+	sb_release(&sb);
+	return r;
+}
+
+static void from_row(const struct db_rows *rows, size_t i, struct account *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->id = db_cell_int(rows, i, 0);
+	out->kind = db_cell(rows, i, 1);
+	out->name = db_cell(rows, i, 2);
+	out->id_mask = db_cell(rows, i, 3);
+	out->phone_mask = db_cell(rows, i, 4);
+	out->legal_rep = db_cell(rows, i, 5);
+	out->department = db_cell(rows, i, 6);
+	unsigned roles = 0;
+	if (account_parse_staff_roles(db_cell(rows, i, 7), &roles) == 0)
+		out->staff_roles = roles;
+	out->password_hash = db_cell(rows, i, 8);
+	out->totp_enc = (const unsigned char *)db_cell(rows, i, 9);
+	out->totp_enc_len = rows->lens[i * rows->ncols + 9];
+	out->totp_enabled = db_cell_int(rows, i, 10) != 0;
+	out->status = db_cell(rows, i, 11);
+	out->created_at = db_cell_int(rows, i, 12);
+	out->password_changed_at = db_cell_int(rows, i, 13);
+}
+
+static int one(struct db *db, struct arena *a, struct db_sql *q, const struct db_val *args, size_t n,
+	       struct account *out)
+{
+	struct db_rows rows;
+	int rc = db_query(db, a, q, args, n, &rows);
+	if (rc)
+		return rc;
+	if (rows.nrows == 0)
+		return GH_ENOTFOUND;
+	from_row(&rows, 0, out);
+	return 0;
+}
+
+/* Seals value for field and computes its index and mask; all NULL when value is NULL. */
+struct sealed {
+	unsigned char *enc;
+	size_t enc_len;
+	char index[CRYPTO_HASH_HEX + 1];
+	char *mask;
+};
+
+static int seal(const struct keyring *k, struct arena *a, const char *field, const char *value,
+		struct sealed *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (!value || !*value)
+		return 0;
+	size_t n = strlen(value);
+	int rc = crypto_seal(k, a, field, value, n, &s->enc, &s->enc_len);
+	if (rc)
+		return rc;
+	crypto_blind_index(k, field, value, n, s->index);
+	s->mask = arena_alloc(a, n + 1);
+	idcheck_mask(value, n, s->mask, n + 1);
+	return 0;
+}
+
+static struct db_val blob_or_null(const struct sealed *s)
+{
+	return s->enc ? DB_BLOB(s->enc, s->enc_len) : DB_NULL;
+}
+
+static struct db_val index_or_null(const struct sealed *s)
+{
+	return s->enc ? DB_TEXT(s->index) : DB_NULL;
+}
+
+int account_create(struct db *db, const struct keyring *k, struct arena *a, const struct account_new *in,
+		   int64_t *id)
+{
+	struct sealed idn, phone, totp;
+	const char *ident = in->uscc ? in->uscc : in->id_number;
+	int rc = seal(k, a, "id", ident, &idn);
+	if (!rc)
+		rc = seal(k, a, "phone", in->phone, &phone);
+	if (!rc)
+		rc = seal(k, a, "totp", in->totp_secret, &totp);
+	if (rc)
+		return rc;
+	int64_t now = identity_now();
+	struct db_rows rows;
+	rc = db_query(db, a, &q_insert,
+		      DB_ARGS(DB_TEXT(in->kind), DB_TEXT(in->name), blob_or_null(&idn), index_or_null(&idn),
+			      DB_TEXT(idn.mask), blob_or_null(&phone), index_or_null(&phone), DB_TEXT(phone.mask),
+			      DB_TEXT(in->legal_rep), DB_TEXT(in->department),
+			      DB_TEXT(account_staff_roles_str(a, in->staff_roles)), DB_TEXT(in->password_hash),
+			      blob_or_null(&totp), DB_INT(in->totp_secret ? 1 : 0), DB_INT(keyring_current_id(k)),
+			      DB_INT(now), DB_INT(now)),
+		      &rows);
+	if (rc)
+		return rc;
+	if (rows.nrows != 1)
+		return GH_EDB;
+	*id = db_cell_int(&rows, 0, 0);
+	return 0;
+}
+
+int account_get(struct db *db, struct arena *a, int64_t id, struct account *out)
+{
+	return one(db, a, &q_get, DB_ARGS(DB_INT(id)), out);
+}
+
+int account_find_login(struct db *db, const struct keyring *k, struct arena *a, const char *login,
+		       struct account *out, char index[CRYPTO_HASH_HEX + 1])
+{
+	char norm[64];
+	size_t n = idcheck_normalize(login, strlen(login), norm, sizeof(norm));
+	char idx[CRYPTO_HASH_HEX + 1];
+	const char *field = NULL;
+	if (n && idcheck_phone(norm, n) == IDCHECK_OK)
+		field = "phone";
+	else if (n && (idcheck_id_number(norm, n) == IDCHECK_OK || idcheck_uscc(norm, n) == IDCHECK_OK))
+		field = "id";
+	/* Unknown shapes still get a stable key, so rate limits apply to them too. */
+	crypto_blind_index(k, field ? field : "login", n ? norm : login, n ? n : strlen(login), idx);
+	if (index)
+		memcpy(index, idx, sizeof(idx));
+	if (!field)
+		return GH_ENOTFOUND;
+	return one(db, a, strcmp(field, "phone") == 0 ? &q_by_phone_index : &q_by_id_index,
+		   DB_ARGS(DB_TEXT(idx)), out);
+}
+
+int account_find_individual(struct db *db, const struct keyring *k, struct arena *a, const char *id_number,
+			    struct account *out)
+{
+	char norm[64];
+	size_t n = idcheck_normalize(id_number, strlen(id_number), norm, sizeof(norm));
+	if (!n || idcheck_id_number(norm, n) != IDCHECK_OK)
+		return GH_ENOTFOUND;
+	char idx[CRYPTO_HASH_HEX + 1];
+	crypto_blind_index(k, "id", norm, n, idx);
+	int rc = one(db, a, &q_by_id_index, DB_ARGS(DB_TEXT(idx)), out);
+	if (!rc && strcmp(out->kind, "individual") != 0)
+		return GH_ENOTFOUND;
+	return rc;
+}
+
+int account_set_password(struct db *db, int64_t id, const char *hash, int64_t now)
+{
+	return db_exec(db, &q_set_password, DB_ARGS(DB_TEXT(hash), DB_INT(now), DB_INT(id)), NULL);
+}
+
+int account_set_totp(struct db *db, const struct keyring *k, struct arena *a, int64_t id, const char *secret,
+		     bool enabled)
+{
+	struct sealed s;
+	int rc = seal(k, a, "totp", secret, &s);
+	if (rc)
+		return rc;
+	return db_exec(db, &q_set_totp, DB_ARGS(blob_or_null(&s), DB_INT(enabled ? 1 : 0), DB_INT(id)), NULL);
+}
+
+int account_totp_secret(const struct keyring *k, struct arena *a, const struct account *acc, char **secret)
+{
+	if (!acc->totp_enc || !acc->totp_enc_len)
+		return GH_ENOTFOUND;
+	return crypto_open(k, a, "totp", acc->totp_enc, acc->totp_enc_len, secret, NULL, NULL);
+}
+
+int account_set_status(struct db *db, int64_t id, const char *status)
+{
+	int64_t changed = 0;
+	int rc = db_exec(db, &q_set_status, DB_ARGS(DB_TEXT(status), DB_INT(id)), &changed);
+	return rc ? rc : changed ? 0 : GH_ENOTFOUND;
+}
+
+int account_set_staff(struct db *db, int64_t id, const char *department, unsigned staff_roles)
+{
+	struct arena *a = arena_new(1024);
+	int64_t changed = 0;
+	int rc = db_exec(db, &q_set_staff,
+			 DB_ARGS(DB_TEXT(department), DB_TEXT(account_staff_roles_str(a, staff_roles)), DB_INT(id)),
+			 &changed);
+	arena_free(a);
+	return rc ? rc : changed ? 0 : GH_ENOTFOUND;
+}
+
+static int many(struct db *db, struct arena *a, struct db_sql *q, const struct db_val *args, size_t nargs,
+		struct account **out, size_t *n)
+{
+	struct db_rows rows;
+	int rc = db_query(db, a, q, args, nargs, &rows);
+	if (rc)
+		return rc;
+	struct account *v = arena_array(a, rows.nrows ? rows.nrows : 1, sizeof(*v));
+	for (size_t i = 0; i < rows.nrows; i++)
+		from_row(&rows, i, &v[i]);
+	*out = v;
+	*n = rows.nrows;
+	return 0;
+}
+
+int account_list(struct db *db, struct arena *a, const char *kind, long page, long per_page,
+		 struct account **out, size_t *n, long *total)
+{
+	struct db_rows rows;
+	int64_t off = (int64_t)(page - 1) * per_page;
+	int rc = kind ? db_query(db, a, &q_count_kind, DB_ARGS(DB_TEXT(kind)), &rows)
+		      : db_query(db, a, &q_count_all, DB_NOARGS, &rows);
+	if (rc)
+		return rc;
+	*total = (long)db_cell_int(&rows, 0, 0);
+	if (kind)
+		return many(db, a, &q_list_kind, DB_ARGS(DB_TEXT(kind), DB_INT(per_page), DB_INT(off)), out, n);
+	return many(db, a, &q_list_all, DB_ARGS(DB_INT(per_page), DB_INT(off)), out, n);
+}
+
+json_t *account_json(const struct account *acc)
+{
+	struct arena *a = arena_new(1024);
+	json_t *j = json_pack("{s:I,s:s,s:s,s:s?,s:s?,s:s?,s:s?,s:s,s:b,s:s,s:I}", "id", (json_int_t)acc->id,
+			      "kind", acc->kind, "name", acc->name, "id_masked", acc->id_mask, "phone_masked",
+			      acc->phone_mask, "legal_representative", acc->legal_rep, "department",
+			      acc->department, "staff_roles", account_staff_roles_str(a, acc->staff_roles),
+			      "totp_enabled", acc->totp_enabled, "status", acc->status, "created_at",
+			      (json_int_t)acc->created_at);
+	arena_free(a);
+	return j;
+}
+
+int agent_add(struct db *db, int64_t enterprise, int64_t agent, int64_t now)
+{
+	return db_exec(db, &q_agent_add, DB_ARGS(DB_INT(enterprise), DB_INT(agent), DB_INT(now)), NULL);
+}
+
+int agent_remove(struct db *db, int64_t enterprise, int64_t agent)
+{
+	int64_t changed = 0;
+	int rc = db_exec(db, &q_agent_remove, DB_ARGS(DB_INT(enterprise), DB_INT(agent)), &changed);
+	return rc ? rc : changed ? 0 : GH_ENOTFOUND;
+}
+
+int agent_list(struct db *db, struct arena *a, int64_t enterprise, struct account **out, size_t *n)
+{
+	return many(db, a, &q_agent_list, DB_ARGS(DB_INT(enterprise)), out, n);
+}
+
+int agent_enterprises(struct db *db, struct arena *a, int64_t agent, struct account **out, size_t *n)
+{
+	return many(db, a, &q_agent_enterprises, DB_ARGS(DB_INT(agent)), out, n);
+}
+
+bool agent_may_act(struct db *db, struct arena *a, int64_t agent, int64_t enterprise)
+{
+	struct db_rows rows;
+	return db_query(db, a, &q_agent_may, DB_ARGS(DB_INT(agent), DB_INT(enterprise)), &rows) == 0 &&
+	       rows.nrows == 1;
+}

@@ -1,0 +1,54 @@
+/* identity.h: unified identity and access — accounts of citizens, enterprises (and their
+ * agents), staff and administrators; sessions and API tokens; CSRF; rate limits; security
+ * events. Other domains use only this header.
+ *
+ * Invariants:
+ * - Personal data (ID numbers, credit codes, phones, TOTP secrets) is stored sealed
+ *   (crypto.h) with a blind index for look-up; pages and API responses only ever show masks.
+ * - Password hashing runs on the job pool (req_job), never on an event loop.
+ * - Cookie sessions serve pages; bearer tokens serve /api/. A page request never
+ *   authenticates by token, an API request never by cookie (so the API needs no CSRF).
+ */
+#ifndef GH_IDENTITY_H
+#define GH_IDENTITY_H
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "app.h"
+#include "http/http.h"
+
+struct db;
+
+/* Loads the key file and the common-password list, initialises TOTP, and installs the
+ * authenticate / csrf_check hooks in app. Returns 0 or a GH_E code with a message in err. */
+int identity_init(struct app *app, char *err, size_t errlen);
+void identity_release(struct app *app);
+
+/* app->authenticate and app->csrf_check (see app.h). */
+int identity_authenticate(struct req *r);
+int identity_csrf_check(struct req *r);
+
+/* The CSRF token to put in this page's forms as _csrf (for anonymous visitors this sets a
+ * pre-session cookie, so call it only on pages that carry forms). */
+const char *identity_csrf_token(struct req *r);
+
+/* Records a security event (log-in, failure, password or role change, key use, token issue
+ * or revoke...). detail must not hold secrets or full ID numbers. Errors are logged, not
+ * returned: an event that cannot be written never blocks the action. */
+void identity_event(struct db *db, const char *kind, int64_t account, int64_t actor, const char *ip,
+		    const char *detail);
+
+/* Command line: `govhall user ...` and `govhall key ...` (argv after the command word). */
+int identity_cli_user(struct app *app, struct db *db, int argc, char **argv);
+int identity_cli_key(struct app *app, struct db *db, int argc, char **argv);
+/* Creates the demo hall's accounts (one of each kind, published passwords) unless present. */
+int identity_demo_accounts(struct app *app, struct db *db);
+
+/* Adds every identity route table to the router. */
+struct router;
+int identity_add_routes(struct router *rt);
+
+#endif

@@ -1,0 +1,165 @@
+/* identity_impl.h: the identity module's private interface, shared by its files only.
+ *
+ * - accounts.c: the accounts table (seal, index, mask personal data), agents.
+ * - session.c: sessions, API tokens, the authenticate and CSRF hooks, cookies.
+ * - ratelimit.c: counters for failed log-ins and registrations, shared by all nodes.
+ * - events.c: security events.
+ * - login.c: log-in, second factor, log-out and registration (pages and API), whose password
+ *   work runs on the job pool.
+ * - account_pages.c / admin_pages.c / api.c: profile, password, agents, tokens, TOTP
+ *   enrolment, administrators' pages, and their JSON twins.
+ * - cli.c: `govhall user` and `govhall key`.
+ */
+#ifndef GH_IDENTITY_IMPL_H
+#define GH_IDENTITY_IMPL_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "app.h"
+#include "base/arena.h"
+#include "http/http.h"
+#include "identity/crypto.h"
+#include "identity/idcheck.h"
+#include "identity/identity.h"
+#include "identity/password.h"
+#include "identity/totp.h"
+
+struct db;
+
+/* ---- accounts (accounts.c) ------------------------------------------------------------ */
+
+struct account {
+	int64_t id;
+	const char *kind;       /* individual, enterprise, staff, admin */
+	const char *name;
+	const char *id_mask;    /* masked ID number or credit code (may be NULL for staff) */
+	const char *phone_mask;
+	const char *legal_rep;  /* enterprise */
+	const char *department; /* staff */
+	unsigned staff_roles;   /* STAFF_* */
+	const char *password_hash;
+	const unsigned char *totp_enc;
+	size_t totp_enc_len;
+	bool totp_enabled;
+	const char *status;     /* active, disabled */
+	int64_t created_at;
+	int64_t password_changed_at;
+};
+
+/* What registration or `govhall user add` gives. Plain values; they are sealed here. */
+struct account_new {
+	const char *kind;
+	const char *name;
+	const char *id_number;  /* individual (required), staff/admin (optional): normalised */
+	const char *uscc;       /* enterprise: normalised */
+	const char *phone;      /* required for individuals, staff, admins */
+	const char *legal_rep;  /* enterprise */
+	const char *department; /* staff */
+	unsigned staff_roles;
+	const char *password_hash; /* already hashed (job pool) */
+	const char *totp_secret;   /* base32, or NULL */
+};
+
+/* Inserts an account. GH_ECONFLICT when the ID number, credit code or phone is taken. */
+int account_create(struct db *db, const struct keyring *k, struct arena *a, const struct account_new *in,
+		   int64_t *id);
+int account_get(struct db *db, struct arena *a, int64_t id, struct account *out);
+/* Finds the account a log-in name designates: an ID number, a credit code or a phone
+ * number (normalised here). GH_ENOTFOUND when none (or when the text is none of these).
+ * *index (may be NULL) gets the blind index used, for rate-limit keys. */
+int account_find_login(struct db *db, const struct keyring *k, struct arena *a, const char *login,
+		       struct account *out, char index[CRYPTO_HASH_HEX + 1]);
+/* Finds an individual by ID number (for adding an agent). */
+int account_find_individual(struct db *db, const struct keyring *k, struct arena *a, const char *id_number,
+			    struct account *out);
+int account_set_password(struct db *db, int64_t id, const char *hash, int64_t now);
+int account_set_totp(struct db *db, const struct keyring *k, struct arena *a, int64_t id, const char *secret,
+		     bool enabled);
+/* The account's TOTP secret (base32, arena), or GH_ENOTFOUND when it has none. */
+int account_totp_secret(const struct keyring *k, struct arena *a, const struct account *acc, char **secret);
+int account_set_status(struct db *db, int64_t id, const char *status);
+int account_set_staff(struct db *db, int64_t id, const char *department, unsigned staff_roles);
+/* Lists accounts (administrators): kind may be NULL (all); newest first. */
+int account_list(struct db *db, struct arena *a, const char *kind, long page, long per_page,
+		 struct account **out, size_t *n, long *total);
+/* "counter,reviewer" <-> STAFF_* bits; unknown words give -1. */
+int account_parse_staff_roles(const char *s, unsigned *out);
+const char *account_staff_roles_str(struct arena *a, unsigned roles);
+/* The account as JSON for pages and the API: masked values only. */
+json_t *account_json(const struct account *acc);
+
+/* Agents: individuals an enterprise authorised to act for it. */
+int agent_add(struct db *db, int64_t enterprise, int64_t agent, int64_t now);
+int agent_remove(struct db *db, int64_t enterprise, int64_t agent);
+int agent_list(struct db *db, struct arena *a, int64_t enterprise, struct account **out, size_t *n);
+/* The enterprises an individual may act for. */
+int agent_enterprises(struct db *db, struct arena *a, int64_t agent, struct account **out, size_t *n);
+bool agent_may_act(struct db *db, struct arena *a, int64_t agent, int64_t enterprise);
+
+/* ---- sessions and tokens (session.c) --------------------------------------------------- */
+
+#define SESSION_COOKIE "gh_sid"
+#define PRESESSION_COOKIE "gh_pre"
+
+/* Starts a session for account and sets the session cookie on r (a new token every time:
+ * no fixation). mfa_pending sessions only reach the second-factor page. */
+int session_start(struct req *r, int64_t account, int64_t acting_for, bool mfa_pending);
+/* Marks the current session's second factor as done (and issues a new token). */
+int session_mfa_done(struct req *r);
+/* Switches the acting-for enterprise of the current session (0 = act as oneself). */
+int session_act_for(struct req *r, int64_t enterprise);
+/* Ends the current session (cookie cleared); end_all also ends every other session and
+ * revokes every API token of the account. */
+int session_end(struct req *r, bool all);
+/* Ends every session and revokes every token of account (password change, disabling). */
+int session_end_account(struct db *db, int64_t account, int64_t keep_session);
+
+struct api_token {
+	int64_t id;
+	const char *name, *channel, *scopes_str;
+	unsigned scopes;
+	int64_t created_at, expires_at, last_used, revoked_at;
+};
+/* Issues a bearer token for account (token returned once, only its hash is kept). */
+int token_issue(struct req *r, int64_t account, int64_t acting_for, const char *name, const char *channel,
+		unsigned scopes, int64_t ttl, char token[CRYPTO_TOKEN_LEN + 1], int64_t *id);
+int token_revoke(struct db *db, int64_t account, int64_t id, int64_t now);
+int token_list(struct db *db, struct arena *a, int64_t account, struct api_token **out, size_t *n);
+/* "profile,account" <-> SCOPE_* bits; unknown words give -1. */
+int scopes_parse(const char *s, unsigned *out);
+const char *scopes_str(struct arena *a, unsigned scopes);
+/* The scopes an account kind may hold at most. */
+unsigned scopes_allowed(const char *kind);
+/* ROLE_* for an account kind (and acting-for). */
+unsigned role_of(const char *kind, int64_t acting_for);
+
+/* ---- rate limits (ratelimit.c) --------------------------------------------------------- */
+
+/* GH_ERATELIMIT (with Retry-After set on r) while key is blocked. */
+int ratelimit_check(struct req *r, const char *key);
+/* Counts a failure: from the 5th within 15 minutes the key is blocked for 30 s, doubling
+ * with each further failure up to 15 minutes. */
+int ratelimit_fail(struct db *db, const char *key, int64_t now);
+void ratelimit_clear(struct db *db, const char *key);
+/* Counts one event against a budget of max per window seconds; GH_ERATELIMIT when over. */
+int ratelimit_hit(struct req *r, const char *key, long max, long window);
+
+/* ---- helpers shared by the handlers ---------------------------------------------------- */
+
+int64_t identity_now(void);
+/* A safe local redirect target from a "next" parameter ("/..." but not "//..."), or dflt. */
+const char *identity_safe_next(const char *next, const char *dflt);
+/* Reads the posted form (pages) or JSON object (API) into a flat string object: both
+ * shapes reach the same validation. GH_EINVAL / GH_EUNSUPPORTED with a detail. */
+int identity_read_input(struct req *r, json_t **out);
+/* Sets a validation message for field on errs (object field -> message). */
+void identity_field_error(json_t *errs, const char *field, const char *msg);
+/* Answers a validation failure: the form page again (with values kept, passwords never) or
+ * a 422 JSON error listing the fields. */
+int identity_invalid(struct req *r, const char *tpl, json_t *ctx, json_t *errs);
+
+#endif

@@ -1,0 +1,475 @@
+/* login.c: registration, log-in (password, then TOTP for staff and administrators), log-out,
+ * for pages and for the API. Password hashing and verification run on the job pool: the
+ * handler reads what it needs from the database, hands the slow part to req_job(), and
+ * finishes on its event loop. Answers never tell whether an account exists. */
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/log.h"
+#include "http/server.h"
+#include "identity/identity_impl.h"
+#include "store/db.h"
+
+#define TOKEN_TTL (30 * 86400)
+#define REGISTRATIONS_PER_HOUR 10
+
+static bool en(const struct req *r)
+{
+	return strcmp(r->lang, "en") == 0;
+}
+
+#define T(r, zh, en_) (en(r) ? (en_) : (zh))
+
+static const char *field(json_t *in, const char *key)
+{
+	const char *s = json_string_value(json_object_get(in, key));
+	return s ? s : "";
+}
+
+/* A copy of the form's values for re-display, passwords left out. */
+static json_t *kept_values(json_t *in)
+{
+	json_t *v = json_object();
+	const char *k;
+	json_t *x;
+	json_object_foreach(in, k, x)
+	{
+		if (strstr(k, "password") || strcmp(k, "_csrf") == 0 || strcmp(k, "totp") == 0)
+			continue;
+		json_object_set(v, k, x);
+	}
+	return v;
+}
+
+static size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xC0) != 0x80)
+			n++;
+	return n;
+}
+
+/* ---- log-in --------------------------------------------------------------------------- */
+
+struct login_job {
+	/* read on the loop */
+	struct account acc;
+	bool found;
+	char index[CRYPTO_HASH_HEX + 1];
+	char *login, *password, *totp, *next;
+	char *token_name, *channel;
+	unsigned scopes;
+	/* computed on the pool */
+	bool ok;
+	bool rehashed;
+	char newhash[PASSWORD_HASH_MAX];
+};
+
+static void login_work(void *p)
+{
+	struct login_job *j = p;
+	if (j->found) {
+		j->ok = password_verify(j->acc.password_hash, j->password);
+		if (j->ok && password_needs_rehash(j->acc.password_hash))
+			j->rehashed = password_hash(j->password, j->newhash) == 0;
+	} else {
+		password_dummy_verify(j->password);
+	}
+	sodium_memzero(j->password, strlen(j->password));
+}
+
+static json_t *login_ctx(struct req *r, json_t *values)
+{
+	json_t *ctx = json_pack("{s:s,s:s,s:o}", "title", T(r, "登录", "Log in"), "csrf", identity_csrf_token(r), "v",
+				values ? values : json_object());
+	json_object_set_new(ctx, "nav_login", json_true());
+	return ctx;
+}
+
+static int login_failed(struct req *r, struct login_job *j, const char *why)
+{
+	int64_t now = identity_now();
+	char key[128];
+	snprintf(key, sizeof(key), "login:acct:%s", j->index);
+	ratelimit_fail(r->db, key, now);
+	snprintf(key, sizeof(key), "login:ip:%s", r->ip);
+	ratelimit_fail(r->db, key, now);
+	identity_event(r->db, "login.fail", j->found ? j->acc.id : 0, 0, r->ip, why);
+	const char *msg = T(r, "账号或密码不正确。", "The account or password is not correct.");
+	if (r->api) {
+		req_error_detail(r, "%s", msg);
+		return GH_EUNAUTH;
+	}
+	json_t *v = json_object();
+	json_object_set_new(v, "login", json_string(j->login));
+	json_t *ctx = login_ctx(r, v);
+	json_object_set_new(ctx, "error", json_string(msg));
+	return resp_page(r, 401, "identity/login", ctx);
+}
+
+static int login_done(struct req *r, void *p)
+{
+	struct login_job *j = p;
+	if (!j->ok)
+		return login_failed(r, j, j->found ? "wrong password" : "unknown account");
+	if (strcmp(j->acc.status, "active") != 0)
+		return login_failed(r, j, "account disabled");
+	char key[128];
+	snprintf(key, sizeof(key), "login:acct:%s", j->index);
+	ratelimit_clear(r->db, key);
+	int64_t now = identity_now();
+	if (j->rehashed && account_set_password(r->db, j->acc.id, j->newhash, now) == 0)
+		identity_event(r->db, "password.rehash", j->acc.id, j->acc.id, r->ip, "");
+	bool second = j->acc.totp_enabled;
+	bool is_admin = strcmp(j->acc.kind, "admin") == 0;
+	if (is_admin && !second)
+		return login_failed(r, j, "administrator without a second factor");
+
+	if (r->api) {
+		if (second) {
+			char *secret;
+			if (!*j->totp || account_totp_secret(r->app->keys, r->arena, &j->acc, &secret) ||
+			    totp_verify(secret, j->totp, (time_t)now, NULL))
+				return login_failed(r, j, "second factor missing or wrong");
+		}
+		unsigned allowed = scopes_allowed(j->acc.kind);
+		unsigned scopes = j->scopes ? j->scopes : (allowed & ~SCOPE_ADMIN) | (is_admin ? SCOPE_ADMIN : 0);
+		scopes &= allowed;
+		char token[CRYPTO_TOKEN_LEN + 1];
+		int64_t id;
+		int rc = token_issue(r, j->acc.id, 0, j->token_name, j->channel, scopes, TOKEN_TTL, token, &id);
+		if (rc)
+			return rc;
+		identity_event(r->db, "token.issue", j->acc.id, j->acc.id, r->ip, j->channel);
+		json_t *out = json_pack("{s:s,s:s,s:I,s:I,s:s,s:o}", "token", token, "token_type", "Bearer", "id",
+					(json_int_t)id, "expires_at", (json_int_t)(now + TOKEN_TTL), "scopes",
+					scopes_str(r->arena, scopes), "account", account_json(&j->acc));
+		sodium_memzero(token, sizeof(token));
+		resp_header(r, "Cache-Control", "no-store");
+		return resp_json(r, 201, out);
+	}
+
+	int rc = session_start(r, j->acc.id, 0, second);
+	if (rc)
+		return rc;
+	if (second) {
+		identity_event(r->db, "login.password_ok", j->acc.id, j->acc.id, r->ip, "second factor due");
+		const char *next = identity_safe_next(j->next, "");
+		return resp_redirect(r, 303, *next ? arena_printf(r->arena, "/login/totp?next=%s", next) : "/login/totp");
+	}
+	identity_event(r->db, "login.ok", j->acc.id, j->acc.id, r->ip, "");
+	return resp_redirect(r, 303, identity_safe_next(j->next, "/account"));
+}
+
+static int login_get(struct req *r)
+{
+	if (r->who.account)
+		return resp_redirect(r, 303, identity_safe_next(req_query(r, "next"), "/account"));
+	json_t *v = json_object();
+	const char *next = req_query(r, "next");
+	if (next)
+		json_object_set_new(v, "next", json_string(identity_safe_next(next, "")));
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_page(r, 200, "identity/login", login_ctx(r, v));
+}
+
+static int login_post(struct req *r)
+{
+	json_t *in;
+	int rc = identity_read_input(r, &in);
+	if (rc)
+		return rc;
+	const char *login = field(in, "login"), *pw = field(in, "password");
+	json_t *errs = json_object();
+	arena_cleanup(r->arena, (void (*)(void *))json_decref, errs);
+	if (!*login || strlen(login) > 64)
+		identity_field_error(errs, "login", T(r, "请输入身份证号码、统一社会信用代码或手机号。",
+						      "Enter your ID number, credit code or mobile number."));
+	if (!*pw || strlen(pw) > PASSWORD_MAX_BYTES)
+		identity_field_error(errs, "password", T(r, "请输入密码。", "Enter your password."));
+	unsigned scopes = 0;
+	const char *channel = "app";
+	if (r->api) {
+		const char *sc = field(in, "scopes"), *ch = field(in, "channel");
+		if (*sc && scopes_parse(sc, &scopes))
+			identity_field_error(errs, "scopes", "Unknown scope (profile, account, apply, admin) / 未知权限");
+		if (*ch) {
+			if (strcmp(ch, "app") && strcmp(ch, "miniprogram") && strcmp(ch, "kiosk") && strcmp(ch, "other"))
+				identity_field_error(errs, "channel", "channel: app, miniprogram, kiosk or other / 渠道无效");
+			channel = ch;
+		}
+		if (strlen(field(in, "name")) > 100)
+			identity_field_error(errs, "name", "At most 100 characters / 最多 100 个字符");
+	}
+	if (json_object_size(errs))
+		return identity_invalid(r, "identity/login", login_ctx(r, kept_values(in)), errs);
+
+	struct login_job *j = arena_zalloc(r->arena, sizeof(*j));
+	j->login = arena_strdup(r->arena, login);
+	j->password = arena_strdup(r->arena, pw);
+	j->totp = arena_strdup(r->arena, field(in, "totp"));
+	j->next = arena_strdup(r->arena, field(in, "next"));
+	j->token_name = arena_strdup(r->arena, *field(in, "name") ? field(in, "name") : channel);
+	j->channel = arena_strdup(r->arena, channel);
+	j->scopes = scopes;
+	rc = account_find_login(r->db, r->app->keys, r->arena, login, &j->acc, j->index);
+	if (rc && rc != GH_ENOTFOUND)
+		return rc;
+	j->found = rc == 0;
+
+	char key[128];
+	snprintf(key, sizeof(key), "login:ip:%s", r->ip);
+	if ((rc = ratelimit_check(r, key)))
+		return rc;
+	snprintf(key, sizeof(key), "login:acct:%s", j->index);
+	if ((rc = ratelimit_check(r, key)))
+		return rc;
+	return req_job(r, login_work, login_done, j);
+}
+
+/* ---- second factor -------------------------------------------------------------------- */
+
+DB_SQL(q_pending_account, "SELECT account_id FROM sessions WHERE id = ? AND mfa_pending = 1");
+
+static int pending_account(struct req *r, struct account *acc)
+{
+	struct db_rows rows;
+	int rc = db_query(r->db, r->arena, &q_pending_account, DB_ARGS(DB_INT(r->who.session)), &rows);
+	if (rc)
+		return rc;
+	if (rows.nrows != 1)
+		return GH_ENOTFOUND;
+	return account_get(r->db, r->arena, db_cell_int(&rows, 0, 0), acc);
+}
+
+static json_t *totp_ctx(struct req *r)
+{
+	json_t *v = json_object();
+	const char *next = req_query(r, "next");
+	if (next)
+		json_object_set_new(v, "next", json_string(identity_safe_next(next, "")));
+	return json_pack("{s:s,s:s,s:o}", "title", T(r, "动态验证码", "One-time code"), "csrf", identity_csrf_token(r),
+			 "v", v);
+}
+
+static int totp_get(struct req *r)
+{
+	if (!r->who.mfa_pending)
+		return resp_redirect(r, 303, "/login");
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_page(r, 200, "identity/totp", totp_ctx(r));
+}
+
+static int totp_post(struct req *r)
+{
+	if (!r->who.mfa_pending)
+		return resp_redirect(r, 303, "/login");
+	json_t *in;
+	int rc = identity_read_input(r, &in);
+	if (rc)
+		return rc;
+	struct account acc;
+	if ((rc = pending_account(r, &acc)))
+		return rc == GH_ENOTFOUND ? resp_redirect(r, 303, "/login") : rc;
+	char key[64];
+	snprintf(key, sizeof(key), "totp:%lld", (long long)acc.id);
+	if ((rc = ratelimit_check(r, key)))
+		return rc;
+	char *secret;
+	const char *code = field(in, "totp");
+	if (account_totp_secret(r->app->keys, r->arena, &acc, &secret) ||
+	    totp_verify(secret, code, time(NULL), NULL)) {
+		ratelimit_fail(r->db, key, identity_now());
+		identity_event(r->db, "login.totp_fail", acc.id, acc.id, r->ip, "");
+		json_t *errs = json_object();
+		arena_cleanup(r->arena, (void (*)(void *))json_decref, errs);
+		identity_field_error(errs, "totp", T(r, "验证码不正确或已过期。", "The code is wrong or has expired."));
+		json_t *ctx = totp_ctx(r);
+		json_object_set_new(json_object_get(ctx, "v"), "next", json_string(field(in, "next")));
+		return identity_invalid(r, "identity/totp", ctx, errs);
+	}
+	ratelimit_clear(r->db, key);
+	if ((rc = session_mfa_done(r)))
+		return rc;
+	identity_event(r->db, "login.ok", acc.id, acc.id, r->ip, "with second factor");
+	return resp_redirect(r, 303, identity_safe_next(field(in, "next"), "/account"));
+}
+
+/* ---- log-out -------------------------------------------------------------------------- */
+
+static int logout_post(struct req *r)
+{
+	int64_t who = r->who.account;
+	int rc = session_end(r, false);
+	if (rc)
+		return rc;
+	identity_event(r->db, "logout", who, who, r->ip, "");
+	return resp_redirect(r, 303, "/");
+}
+
+static int api_logout(struct req *r)
+{
+	int rc = token_revoke(r->db, r->who.account, r->who.session, identity_now());
+	if (rc)
+		return rc;
+	identity_event(r->db, "token.revoke", r->who.account, r->who.account, r->ip, "log-out");
+	return resp_body(r, 204, NULL, NULL, 0);
+}
+
+/* ---- registration --------------------------------------------------------------------- */
+
+struct register_job {
+	struct account_new acc;
+	char *password;
+	int rc;
+	char hash[PASSWORD_HASH_MAX];
+};
+
+static void register_work(void *p)
+{
+	struct register_job *j = p;
+	j->rc = password_hash(j->password, j->hash);
+	sodium_memzero(j->password, strlen(j->password));
+}
+
+static int register_done(struct req *r, void *p)
+{
+	struct register_job *j = p;
+	if (j->rc)
+		return j->rc;
+	j->acc.password_hash = j->hash;
+	int64_t id = 0;
+	int rc = account_create(r->db, r->app->keys, r->arena, &j->acc, &id);
+	sodium_memzero(j->hash, sizeof(j->hash));
+	if (rc && rc != GH_ECONFLICT)
+		return rc;
+	/* The same answer whether the account is new or existed: nothing is revealed. */
+	identity_event(r->db, rc ? "register.duplicate" : "register", rc ? 0 : id, 0, r->ip, j->acc.kind);
+	const char *msg = T(r, "注册申请已受理。如果这些信息此前未注册过，您的账号已经开通，请登录；如果已注册，请直接登录或联系客服找回密码。",
+			    "Your registration has been received. If these details were not registered before, your account is ready: "
+			    "please log in. If they were, log in with your existing account or contact the help desk.");
+	if (r->api)
+		return resp_json(r, 202, json_pack("{s:s,s:s}", "status", "accepted", "message", msg));
+	json_t *ctx = json_pack("{s:s,s:s}", "title", T(r, "注册", "Register"), "message", msg);
+	return resp_page(r, 200, "identity/registered", ctx);
+}
+
+static json_t *register_ctx(struct req *r, const char *kind, json_t *values)
+{
+	json_t *ctx = json_pack("{s:s,s:s,s:o}", "title",
+				strcmp(kind, "enterprise") == 0 ? T(r, "法人注册", "Register an enterprise")
+								: T(r, "个人注册", "Register as an individual"),
+				"csrf", identity_csrf_token(r), "v", values ? values : json_object());
+	json_object_set_new(ctx, strcmp(kind, "enterprise") == 0 ? "is_enterprise" : "is_individual", json_true());
+	json_object_set_new(ctx, "nav_register", json_true());
+	return ctx;
+}
+
+static void check_name(struct req *r, json_t *errs, const char *key, const char *v, size_t max)
+{
+	size_t n = utf8_chars(v);
+	if (n < 2 || n > max)
+		identity_field_error(errs, key, en(r) ? "Enter the full name as on the certificate (2 to 50 characters)."
+						      : "请填写与证件一致的名称（2 至 50 个字）。");
+}
+
+static void check_password(struct req *r, json_t *errs, const char *pw, const char *pw2, const char *const *avoid)
+{
+	enum password_problem p = password_check(pw, avoid);
+	if (p != PASSWORD_OK)
+		identity_field_error(errs, "password", password_problem_text(p, r->lang));
+	else if (strcmp(pw, pw2) != 0)
+		identity_field_error(errs, "password2", T(r, "两次输入的密码不一致。", "The two passwords do not match."));
+}
+
+static int do_register(struct req *r, const char *kind)
+{
+	json_t *in;
+	int rc = identity_read_input(r, &in);
+	if (rc)
+		return rc;
+	const char *tpl = "identity/register";
+	json_t *errs = json_object();
+	arena_cleanup(r->arena, (void (*)(void *))json_decref, errs);
+	struct register_job *j = arena_zalloc(r->arena, sizeof(*j));
+	bool ent = strcmp(kind, "enterprise") == 0;
+	const char *name = field(in, "name"), *phone_in = field(in, "phone");
+	const char *ident_in = field(in, ent ? "uscc" : "id_number");
+	const char *pw = field(in, "password"), *pw2 = field(in, r->api ? "password" : "password2");
+	check_name(r, errs, "name", name, ent ? 100 : 50);
+	char ident[32], phone[32];
+	size_t il = idcheck_normalize(ident_in, strlen(ident_in), ident, sizeof(ident));
+	enum idcheck_err ie = il ? (ent ? idcheck_uscc(ident, il) : idcheck_id_number(ident, il)) : IDCHECK_LENGTH;
+	if (ie != IDCHECK_OK)
+		identity_field_error(errs, ent ? "uscc" : "id_number", idcheck_reason(ie, ent ? "uscc" : "id_number", r->lang));
+	size_t pl = idcheck_normalize(phone_in, strlen(phone_in), phone, sizeof(phone));
+	enum idcheck_err pe = pl ? idcheck_phone(phone, pl) : IDCHECK_LENGTH;
+	if (pe != IDCHECK_OK)
+		identity_field_error(errs, "phone", idcheck_reason(pe, "phone", r->lang));
+	if (ent)
+		check_name(r, errs, "legal_rep", field(in, "legal_rep"), 50);
+	const char *avoid[] = { ident, phone, NULL };
+	check_password(r, errs, pw, pw2, avoid);
+	if (json_object_size(errs))
+		return identity_invalid(r, tpl, register_ctx(r, kind, kept_values(in)), errs);
+
+	char key[96];
+	snprintf(key, sizeof(key), "register:ip:%s", r->ip);
+	if ((rc = ratelimit_hit(r, key, REGISTRATIONS_PER_HOUR, 3600)))
+		return rc;
+	j->acc.kind = ent ? "enterprise" : "individual";
+	j->acc.name = arena_strdup(r->arena, name);
+	if (ent) {
+		j->acc.uscc = arena_strdup(r->arena, ident);
+		j->acc.legal_rep = arena_strdup(r->arena, field(in, "legal_rep"));
+	} else {
+		j->acc.id_number = arena_strdup(r->arena, ident);
+	}
+	j->acc.phone = arena_strdup(r->arena, phone);
+	j->password = arena_strdup(r->arena, pw);
+	return req_job(r, register_work, register_done, j);
+}
+
+static int register_get(struct req *r)
+{
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_page(r, 200, "identity/register", register_ctx(r, "individual", NULL));
+}
+
+static int register_enterprise_get(struct req *r)
+{
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_page(r, 200, "identity/register", register_ctx(r, "enterprise", NULL));
+}
+
+static int register_post(struct req *r)
+{
+	return do_register(r, "individual");
+}
+
+static int register_enterprise_post(struct req *r)
+{
+	return do_register(r, "enterprise");
+}
+
+const struct route identity_login_routes[] = {
+	{ HTTP_GET, "/login", login_get, ROLE_PUBLIC, 0, "identity.login" },
+	{ HTTP_POST, "/login", login_post, ROLE_PUBLIC, ROUTE_CSRF, "identity.login_post" },
+	{ HTTP_GET, "/login/totp", totp_get, ROLE_ANON, 0, "identity.totp" },
+	{ HTTP_POST, "/login/totp", totp_post, ROLE_ANON, ROUTE_CSRF, "identity.totp_post" },
+	{ HTTP_POST, "/logout", logout_post, ROLE_USER, ROUTE_CSRF, "identity.logout" },
+	{ HTTP_GET, "/register", register_get, ROLE_PUBLIC, 0, "identity.register" },
+	{ HTTP_POST, "/register", register_post, ROLE_PUBLIC, ROUTE_CSRF, "identity.register_post" },
+	{ HTTP_GET, "/register/enterprise", register_enterprise_get, ROLE_PUBLIC, 0, "identity.register_enterprise" },
+	{ HTTP_POST, "/register/enterprise", register_enterprise_post, ROLE_PUBLIC, ROUTE_CSRF,
+	  "identity.register_enterprise_post" },
+	{ HTTP_POST, "/api/v1/auth/token", login_post, ROLE_PUBLIC, 0, "identity.api_token" },
+	{ HTTP_DELETE, "/api/v1/auth/token", api_logout, ROLE_USER, 0, "identity.api_logout" },
+	{ HTTP_POST, "/api/v1/accounts/individual", register_post, ROLE_PUBLIC, 0, "identity.api_register" },
+	{ HTTP_POST, "/api/v1/accounts/enterprise", register_enterprise_post, ROLE_PUBLIC, 0,
+	  "identity.api_register_enterprise" },
+};
+const size_t identity_login_routes_n = sizeof(identity_login_routes) / sizeof(identity_login_routes[0]);

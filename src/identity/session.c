@@ -1,0 +1,375 @@
+/* session.c: cookie sessions for pages, bearer tokens for the API, the authenticate and CSRF
+ * hooks. Only keyed hashes of tokens are stored, so a copy of the database gives no session. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/err.h"
+#include "base/log.h"
+#include "base/sb.h"
+#include "base/util.h"
+#include "http/server.h"
+#include "identity/identity_impl.h"
+#include "store/db.h"
+
+/* last_seen is written at most this often, so most page views do not write. */
+#define TOUCH_SECONDS 60
+
+DB_SQL(q_session_insert,
+       "INSERT INTO sessions (token_hash, account_id, acting_for, mfa_pending, created_at, last_seen, "
+       "expires_at, ip) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+DB_SQL(q_session_get,
+       "SELECT s.id, s.account_id, s.acting_for, s.mfa_pending, s.last_seen, s.expires_at, a.kind, a.name, "
+       "a.department, a.staff_roles, a.status FROM sessions s JOIN accounts a ON a.id = s.account_id "
+       "WHERE s.token_hash = ?");
+DB_SQL(q_session_touch, "UPDATE sessions SET last_seen = ? WHERE id = ?");
+DB_SQL(q_session_delete, "DELETE FROM sessions WHERE id = ?");
+DB_SQL(q_session_rekey, "UPDATE sessions SET token_hash = ?, mfa_pending = 0, last_seen = ? WHERE id = ?");
+DB_SQL(q_session_act, "UPDATE sessions SET acting_for = ? WHERE id = ?");
+DB_SQL(q_session_delete_account, "DELETE FROM sessions WHERE account_id = ? AND id <> ?");
+DB_SQL(q_tokens_revoke_account,
+       "UPDATE api_tokens SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL");
+DB_SQL(q_token_insert,
+       "INSERT INTO api_tokens (token_hash, account_id, acting_for, name, channel, scopes, created_at, "
+       "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+DB_SQL(q_token_get,
+       "SELECT t.id, t.account_id, t.acting_for, t.scopes, t.expires_at, t.revoked_at, t.last_used, a.kind, "
+       "a.name, a.department, a.staff_roles, a.status FROM api_tokens t JOIN accounts a ON a.id = t.account_id "
+       "WHERE t.token_hash = ?");
+DB_SQL(q_token_touch, "UPDATE api_tokens SET last_used = ? WHERE id = ?");
+DB_SQL(q_token_revoke, "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND account_id = ? AND revoked_at IS NULL");
+DB_SQL(q_token_list,
+       "SELECT id, name, channel, scopes, created_at, expires_at, last_used, revoked_at FROM api_tokens "
+       "WHERE account_id = ? ORDER BY id DESC LIMIT 100");
+
+static const struct {
+	const char *word;
+	unsigned bit;
+} scope_words[] = {
+	{ "profile", SCOPE_PROFILE },
+	{ "account", SCOPE_ACCOUNT },
+	{ "apply", SCOPE_APPLY },
+	{ "admin", SCOPE_ADMIN },
+};
+
+int scopes_parse(const char *s, unsigned *out)
+{
+	unsigned bits = 0;
+	while (s && *s) {
+		while (*s == ' ' || *s == ',')
+			s++;
+		size_t n = strcspn(s, ", ");
+		if (!n)
+			break;
+		bool known = false;
+		for (size_t i = 0; i < ARRAY_LEN(scope_words); i++)
+			if (strlen(scope_words[i].word) == n && strncmp(scope_words[i].word, s, n) == 0) {
+				bits |= scope_words[i].bit;
+				known = true;
+			}
+		if (!known)
+			return -1;
+		s += n;
+	}
+	*out = bits;
+	return 0;
+}
+
+const char *scopes_str(struct arena *a, unsigned scopes)
+{
+	struct sb sb = SB_INIT;
+	for (size_t i = 0; i < ARRAY_LEN(scope_words); i++)
+		if (scopes & scope_words[i].bit) {
+			if (sb.len)
+				sb_addch(&sb, ',');
+			sb_adds(&sb, scope_words[i].word);
+		}
+	char *r = arena_strndup(a, sb.buf, sb.len);
+	sb_release(&sb);
+	return r;
+}
+
+unsigned scopes_allowed(const char *kind)
+{
+	if (strcmp(kind, "admin") == 0)
+		return SCOPE_ALL;
+	return SCOPE_PROFILE | SCOPE_ACCOUNT | SCOPE_APPLY;
+}
+
+unsigned role_of(const char *kind, int64_t acting_for)
+{
+	if (strcmp(kind, "individual") == 0)
+		return acting_for ? ROLE_AGENT : ROLE_CITIZEN;
+	if (strcmp(kind, "enterprise") == 0)
+		return ROLE_ENTERPRISE;
+	if (strcmp(kind, "staff") == 0)
+		return ROLE_STAFF;
+	if (strcmp(kind, "admin") == 0)
+		return ROLE_ADMIN;
+	return ROLE_ANON;
+}
+
+int64_t identity_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static void set_cookie(struct req *r, const char *name, const char *value, long max_age)
+{
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s=%s; Path=/; HttpOnly; SameSite=Lax%s; Max-Age=%ld", name, value,
+		 r->app->cfg.behind_tls ? "; Secure" : "", max_age);
+	resp_header(r, "Set-Cookie", buf);
+}
+
+/* Fills r->who and r->role from an account row of a session or token query (columns from
+ * `kindcol` on: kind, name, department, staff_roles, status). Returns false for a disabled
+ * account. */
+static bool fill_caller(struct req *r, const struct db_rows *rows, size_t kindcol, int64_t account,
+			int64_t acting_for, int64_t id)
+{
+	const char *status = db_cell(rows, 0, kindcol + 4);
+	if (!status || strcmp(status, "active") != 0)
+		return false;
+	struct caller *w = &r->who;
+	w->account = account;
+	w->kind = db_cell(rows, 0, kindcol);
+	w->name = db_cell(rows, 0, kindcol + 1);
+	w->department = db_cell(rows, 0, kindcol + 2);
+	unsigned roles = 0;
+	if (account_parse_staff_roles(db_cell(rows, 0, kindcol + 3), &roles) == 0)
+		w->staff_roles = roles;
+	w->session = id;
+	if (strcmp(w->kind, "enterprise") == 0)
+		w->enterprise = account;
+	else if (acting_for)
+		w->enterprise = acting_for;
+	r->role = role_of(w->kind, acting_for);
+	return true;
+}
+
+static int auth_token(struct req *r)
+{
+	const char *h = req_header(r, "Authorization");
+	if (!h)
+		return 0;
+	if (strncasecmp(h, "Bearer ", 7) != 0 || strlen(h + 7) != CRYPTO_TOKEN_LEN) {
+		req_error_detail(r, "Malformed Authorization header: expected \"Bearer <token>\" / 授权头格式有误");
+		return GH_EUNAUTH;
+	}
+	char hash[CRYPTO_HASH_HEX + 1];
+	crypto_token_hash(r->app->keys, h + 7, hash);
+	struct db_rows rows;
+	int rc = db_query(r->db, r->arena, &q_token_get, DB_ARGS(DB_TEXT(hash)), &rows);
+	if (rc)
+		return rc;
+	int64_t now = identity_now();
+	if (rows.nrows != 1 || db_cell(&rows, 0, 5) || db_cell_int(&rows, 0, 4) <= now) {
+		req_error_detail(r, "The token is unknown, expired or revoked / 令牌无效、已过期或已撤销");
+		return GH_EUNAUTH;
+	}
+	int64_t id = db_cell_int(&rows, 0, 0);
+	unsigned scopes = 0;
+	scopes_parse(db_cell(&rows, 0, 3), &scopes);
+	if (!fill_caller(r, &rows, 7, db_cell_int(&rows, 0, 1), db_cell_int(&rows, 0, 2), id)) {
+		req_error_detail(r, "The account is disabled / 账号已停用");
+		return GH_EUNAUTH;
+	}
+	r->who.token = true;
+	r->who.scopes = scopes;
+	const char *last = db_cell(&rows, 0, 6);
+	if (!last || now - db_cell_int(&rows, 0, 6) >= TOUCH_SECONDS)
+		db_exec(r->db, &q_token_touch, DB_ARGS(DB_INT(now), DB_INT(id)), NULL);
+	return 0;
+}
+
+static int auth_cookie(struct req *r)
+{
+	const char *tok = req_cookie(r, SESSION_COOKIE);
+	if (!tok || strlen(tok) != CRYPTO_TOKEN_LEN)
+		return 0;
+	char hash[CRYPTO_HASH_HEX + 1];
+	crypto_token_hash(r->app->keys, tok, hash);
+	struct db_rows rows;
+	int rc = db_query(r->db, r->arena, &q_session_get, DB_ARGS(DB_TEXT(hash)), &rows);
+	if (rc)
+		return rc;
+	if (rows.nrows != 1) {
+		set_cookie(r, SESSION_COOKIE, "", 0); /* a stale cookie: forget it */
+		return 0;
+	}
+	int64_t id = db_cell_int(&rows, 0, 0), now = identity_now();
+	int64_t last = db_cell_int(&rows, 0, 4), expires = db_cell_int(&rows, 0, 5);
+	if (now - last >= r->app->cfg.session_idle || now >= expires) {
+		db_exec(r->db, &q_session_delete, DB_ARGS(DB_INT(id)), NULL);
+		set_cookie(r, SESSION_COOKIE, "", 0);
+		return 0;
+	}
+	if (db_cell_int(&rows, 0, 3)) {
+		/* Password accepted, second factor due: anonymous everywhere but that page. */
+		r->who.mfa_pending = true;
+		r->who.session = id;
+		r->who.account = 0;
+		return 0;
+	}
+	if (!fill_caller(r, &rows, 6, db_cell_int(&rows, 0, 1), db_cell_int(&rows, 0, 2), id)) {
+		db_exec(r->db, &q_session_delete, DB_ARGS(DB_INT(id)), NULL);
+		set_cookie(r, SESSION_COOKIE, "", 0);
+		return 0;
+	}
+	r->who.scopes = SCOPE_ALL;
+	if (now - last >= TOUCH_SECONDS)
+		db_exec(r->db, &q_session_touch, DB_ARGS(DB_INT(now), DB_INT(id)), NULL);
+	return 0;
+}
+
+int identity_authenticate(struct req *r)
+{
+	return r->api ? auth_token(r) : auth_cookie(r);
+}
+
+const char *identity_csrf_token(struct req *r)
+{
+	char *out = arena_alloc(r->arena, CRYPTO_CSRF_LEN + 1);
+	const char *base = req_cookie(r, SESSION_COOKIE);
+	if (!base || strlen(base) != CRYPTO_TOKEN_LEN || !(r->who.account || r->who.mfa_pending)) {
+		base = req_cookie(r, PRESESSION_COOKIE);
+		if (!base || strlen(base) != CRYPTO_TOKEN_LEN) {
+			char *fresh = arena_alloc(r->arena, CRYPTO_TOKEN_LEN + 1);
+			crypto_new_token(fresh);
+			set_cookie(r, PRESESSION_COOKIE, fresh, 86400);
+			base = fresh;
+		}
+	}
+	crypto_csrf_token(r->app->keys, base, out);
+	return out;
+}
+
+int identity_csrf_check(struct req *r)
+{
+	if (r->who.token)
+		return 0; /* bearer tokens are never sent by a browser on its own */
+	const char *base = (r->who.account || r->who.mfa_pending) ? req_cookie(r, SESSION_COOKIE)
+								  : req_cookie(r, PRESESSION_COOKIE);
+	const char *sent = req_header(r, "X-CSRF-Token");
+	if (!sent) {
+		struct kvlist form;
+		if (req_form(r, &form) == 0)
+			sent = kv_get(&form, "_csrf");
+	}
+	if (!base || !sent || strlen(base) != CRYPTO_TOKEN_LEN)
+		return GH_ECSRF;
+	char want[CRYPTO_CSRF_LEN + 1];
+	crypto_csrf_token(r->app->keys, base, want);
+	return crypto_str_equal(want, sent) ? 0 : GH_ECSRF;
+}
+
+int session_start(struct req *r, int64_t account, int64_t acting_for, bool mfa_pending)
+{
+	/* A log-in replaces whatever session the browser had. */
+	if (r->who.session && !r->who.token)
+		db_exec(r->db, &q_session_delete, DB_ARGS(DB_INT(r->who.session)), NULL);
+	char tok[CRYPTO_TOKEN_LEN + 1], hash[CRYPTO_HASH_HEX + 1];
+	crypto_new_token(tok);
+	crypto_token_hash(r->app->keys, tok, hash);
+	int64_t now = identity_now();
+	struct db_rows rows;
+	int rc = db_query(r->db, r->arena, &q_session_insert,
+			  DB_ARGS(DB_TEXT(hash), DB_INT(account), acting_for ? DB_INT(acting_for) : DB_NULL,
+				  DB_INT(mfa_pending ? 1 : 0), DB_INT(now), DB_INT(now),
+				  DB_INT(now + r->app->cfg.session_max), DB_TEXT(r->ip)),
+			  &rows);
+	if (rc)
+		return rc;
+	r->who.session = db_cell_int(&rows, 0, 0);
+	set_cookie(r, SESSION_COOKIE, tok, r->app->cfg.session_max);
+	return 0;
+}
+
+int session_mfa_done(struct req *r)
+{
+	char tok[CRYPTO_TOKEN_LEN + 1], hash[CRYPTO_HASH_HEX + 1];
+	crypto_new_token(tok);
+	crypto_token_hash(r->app->keys, tok, hash);
+	int rc = db_exec(r->db, &q_session_rekey,
+			 DB_ARGS(DB_TEXT(hash), DB_INT(identity_now()), DB_INT(r->who.session)), NULL);
+	if (rc)
+		return rc;
+	set_cookie(r, SESSION_COOKIE, tok, r->app->cfg.session_max);
+	return 0;
+}
+
+int session_act_for(struct req *r, int64_t enterprise)
+{
+	return db_exec(r->db, &q_session_act,
+		       DB_ARGS(enterprise ? DB_INT(enterprise) : DB_NULL, DB_INT(r->who.session)), NULL);
+}
+
+int session_end_account(struct db *db, int64_t account, int64_t keep_session)
+{
+	int rc = db_exec(db, &q_session_delete_account, DB_ARGS(DB_INT(account), DB_INT(keep_session)), NULL);
+	if (!rc)
+		rc = db_exec(db, &q_tokens_revoke_account, DB_ARGS(DB_INT(identity_now()), DB_INT(account)), NULL);
+	return rc;
+}
+
+int session_end(struct req *r, bool all)
+{
+	int rc = 0;
+	if (all && r->who.account)
+		rc = session_end_account(r->db, r->who.account, r->who.session);
+	if (!rc && r->who.session)
+		rc = db_exec(r->db, &q_session_delete, DB_ARGS(DB_INT(r->who.session)), NULL);
+	set_cookie(r, SESSION_COOKIE, "", 0);
+	return rc;
+}
+
+int token_issue(struct req *r, int64_t account, int64_t acting_for, const char *name, const char *channel,
+		unsigned scopes, int64_t ttl, char token[CRYPTO_TOKEN_LEN + 1], int64_t *id)
+{
+	char hash[CRYPTO_HASH_HEX + 1];
+	crypto_new_token(token);
+	crypto_token_hash(r->app->keys, token, hash);
+	int64_t now = identity_now();
+	struct db_rows rows;
+	int rc = db_query(r->db, r->arena, &q_token_insert,
+			  DB_ARGS(DB_TEXT(hash), DB_INT(account), acting_for ? DB_INT(acting_for) : DB_NULL,
+				  DB_TEXT(name), DB_TEXT(channel), DB_TEXT(scopes_str(r->arena, scopes)), DB_INT(now),
+				  DB_INT(now + ttl)),
+			  &rows);
+	if (rc)
+		return rc;
+	*id = db_cell_int(&rows, 0, 0);
+	return 0;
+}
+
+int token_revoke(struct db *db, int64_t account, int64_t id, int64_t now)
+{
+	int64_t changed = 0;
+	int rc = db_exec(db, &q_token_revoke, DB_ARGS(DB_INT(now), DB_INT(id), DB_INT(account)), &changed);
+	return rc ? rc : changed ? 0 : GH_ENOTFOUND;
+}
+
+int token_list(struct db *db, struct arena *a, int64_t account, struct api_token **out, size_t *n)
+{
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_token_list, DB_ARGS(DB_INT(account)), &rows);
+	if (rc)
+		return rc;
+	struct api_token *v = arena_array(a, rows.nrows ? rows.nrows : 1, sizeof(*v));
+	for (size_t i = 0; i < rows.nrows; i++) {
+		v[i].id = db_cell_int(&rows, i, 0);
+		v[i].name = db_cell(&rows, i, 1);
+		v[i].channel = db_cell(&rows, i, 2);
+		v[i].scopes_str = db_cell(&rows, i, 3);
+		scopes_parse(v[i].scopes_str, &v[i].scopes);
+		v[i].created_at = db_cell_int(&rows, i, 4);
+		v[i].expires_at = db_cell_int(&rows, i, 5);
+		v[i].last_used = db_cell(&rows, i, 6) ? db_cell_int(&rows, i, 6) : 0;
+		v[i].revoked_at = db_cell(&rows, i, 7) ? db_cell_int(&rows, i, 7) : 0;
+	}
+	*out = v;
+	*n = rows.nrows;
+	return 0;
+}
