@@ -4,9 +4,14 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "base/err.h"
 #include "base/util.h"
+
+#define JOBS_NICE 5
 
 struct job {
 	void (*work)(void *);
@@ -38,6 +43,8 @@ static void on_done(evutil_socket_t fd, short what, void *p)
 static void *run(void *p)
 {
 	struct jobs *j = p;
+	/* Slow work yields to the event loops: a flood of log-ins must not delay other pages. */
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), JOBS_NICE);
 	for (;;) {
 		pthread_mutex_lock(&j->mu);
 		while (j->count == 0 && !j->stopping)

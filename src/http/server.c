@@ -462,6 +462,8 @@ static void log_request(struct req *r, uint64_t dur_ns, size_t bytes)
 	sb_add_json_str(&sb, path, strnlen(path, 256));
 	sb_addf(&sb, ",\"route\":\"%s\",\"status\":%d,\"ms\":%.3f,\"bytes\":%zu,\"worker\":%d",
 		r->route ? r->route->name : "-", r->status, (double)dur_ns / 1e6, bytes, r->worker->index);
+	if (r->who.account)
+		sb_addf(&sb, ",\"user\":%lld%s", (long long)r->who.account, r->who.token ? ",\"via\":\"token\"" : "");
 	if (r->error_detail && r->status >= 500) {
 		sb_adds(&sb, ",\"detail\":");
 		sb_add_json_str(&sb, r->error_detail, strlen(r->error_detail));

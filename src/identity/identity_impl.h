@@ -141,9 +141,14 @@ unsigned role_of(const char *kind, int64_t acting_for);
 
 /* GH_ERATELIMIT (with Retry-After set on r) while key is blocked. */
 int ratelimit_check(struct req *r, const char *key);
-/* Counts a failure: from the 5th within 15 minutes the key is blocked for 30 s, doubling
- * with each further failure up to 15 minutes. */
-int ratelimit_fail(struct db *db, const char *key, int64_t now);
+/* Counts a failure: past free_failures within 15 minutes the key is blocked for 30 s,
+ * doubling with each further failure up to 15 minutes. */
+int ratelimit_fail(struct db *db, const char *key, int64_t now, int64_t free_failures);
+/* Failures allowed before blocking: per account (guessing one password), per address (many
+ * people share an office's or a mobile carrier's address), per second-factor session. */
+#define RATELIMIT_FREE_ACCOUNT 4
+#define RATELIMIT_FREE_ADDRESS 50
+#define RATELIMIT_FREE_TOTP 4
 void ratelimit_clear(struct db *db, const char *key);
 /* Counts one event against a budget of max per window seconds; GH_ERATELIMIT when over. */
 int ratelimit_hit(struct req *r, const char *key, long max, long window);
@@ -156,6 +161,9 @@ const char *identity_safe_next(const char *next, const char *dflt);
 /* Reads the posted form (pages) or JSON object (API) into a flat string object: both
  * shapes reach the same validation. GH_EINVAL / GH_EUNSUPPORTED with a detail. */
 int identity_read_input(struct req *r, json_t **out);
+/* The JSON half of identity_read_input, without a request (fuzzed): adds the members of the
+ * object in body to o as strings. GH_EINVAL / GH_ETOOBIG with a message in detail. */
+int identity_input_from_json(const char *body, size_t len, json_t *o, char *detail, size_t detail_len);
 /* Sets a validation message for field on errs (object field -> message). */
 void identity_field_error(json_t *errs, const char *field, const char *msg);
 /* Answers a validation failure: the form page again (with values kept, passwords never) or

@@ -1,9 +1,12 @@
 /* input.c: what the identity handlers share: reading a form or a JSON object into one shape,
  * field errors, answering a validation failure, safe redirects. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "base/err.h"
+#include "base/sb.h"
 #include "http/server.h"
 #include "identity/identity_impl.h"
 
@@ -30,15 +33,25 @@ int identity_read_input(struct req *r, json_t **out)
 	}
 	size_t len;
 	const char *body = req_body(r, &len);
+	char detail[160];
+	int rc = identity_input_from_json(body, len, o, detail, sizeof(detail));
+	if (rc)
+		req_error_detail(r, "%s", detail);
+	return rc;
+}
+
+int identity_input_from_json(const char *body, size_t len, json_t *o, char *detail, size_t detail_len)
+{
 	json_error_t jerr;
 	json_t *in = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!in || !json_is_object(in)) {
-		req_error_detail(r, "The body is not a JSON object (line %d, column %d) / 请求体不是 JSON 对象",
-				 in ? 1 : jerr.line, in ? 1 : jerr.column);
+		snprintf(detail, detail_len, "The body is not a JSON object (line %d, column %d) / 请求体不是 JSON 对象",
+			 in ? 1 : jerr.line, in ? 1 : jerr.column);
 		json_decref(in);
 		return GH_EINVAL;
 	}
 	if (json_object_size(in) > MAX_INPUT_FIELDS) {
+		snprintf(detail, detail_len, "Too many fields (at most %d) / 字段过多", MAX_INPUT_FIELDS);
 		json_decref(in);
 		return GH_ETOOBIG;
 	}
@@ -46,23 +59,27 @@ int identity_read_input(struct req *r, json_t **out)
 	json_t *v;
 	json_object_foreach(in, k, v)
 	{
-		if (json_is_string(v))
+		if (json_is_string(v)) {
 			json_object_set(o, k, v);
-		else if (json_is_integer(v) || json_is_boolean(v) || json_is_null(v)) {
+		} else if (json_is_integer(v) || json_is_boolean(v) || json_is_null(v)) {
 			/* Numbers and booleans become text, so forms and JSON validate the same way. */
 			char *s = json_dumps(v, JSON_ENCODE_ANY);
 			if (s)
 				json_object_set_new(o, k, json_string(json_is_null(v) ? "" : s));
 			free(s);
 		} else if (json_is_array(v)) {
-			/* Lists of words (scopes) become "a,b,c". */
+			/* Lists of words (scopes) become "a,b,c"; anything but strings is refused. */
 			struct sb sb = SB_INIT;
 			size_t i;
 			json_t *e;
 			json_array_foreach(v, i, e)
 			{
-				if (!json_is_string(e))
-					continue;
+				if (!json_is_string(e) || i >= MAX_INPUT_FIELDS) {
+					sb_release(&sb);
+					snprintf(detail, detail_len, "Field '%.40s' must be a list of strings / 字段应为字符串列表", k);
+					json_decref(in);
+					return GH_EINVAL;
+				}
 				if (sb.len)
 					sb_addch(&sb, ',');
 				sb_adds(&sb, json_string_value(e));
@@ -70,8 +87,8 @@ int identity_read_input(struct req *r, json_t **out)
 			json_object_set_new(o, k, json_stringn(sb.buf, sb.len));
 			sb_release(&sb);
 		} else {
+			snprintf(detail, detail_len, "Field '%.40s' must be a string / 字段应为字符串", k);
 			json_decref(in);
-			req_error_detail(r, "Field '%s' must be a string / 字段 %s 应为字符串", k, k);
 			return GH_EINVAL;
 		}
 	}

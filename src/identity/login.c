@@ -94,9 +94,9 @@ static int login_failed(struct req *r, struct login_job *j, const char *why)
 	int64_t now = identity_now();
 	char key[128];
 	snprintf(key, sizeof(key), "login:acct:%s", j->index);
-	ratelimit_fail(r->db, key, now);
+	ratelimit_fail(r->db, key, now, RATELIMIT_FREE_ACCOUNT);
 	snprintf(key, sizeof(key), "login:ip:%s", r->ip);
-	ratelimit_fail(r->db, key, now);
+	ratelimit_fail(r->db, key, now, RATELIMIT_FREE_ADDRESS);
 	identity_event(r->db, "login.fail", j->found ? j->acc.id : 0, 0, r->ip, why);
 	const char *msg = T(r, "账号或密码不正确。", "The account or password is not correct.");
 	if (r->api) {
@@ -282,7 +282,7 @@ static int totp_post(struct req *r)
 	const char *code = field(in, "totp");
 	if (account_totp_secret(r->app->keys, r->arena, &acc, &secret) ||
 	    totp_verify(secret, code, time(NULL), NULL)) {
-		ratelimit_fail(r->db, key, identity_now());
+		ratelimit_fail(r->db, key, identity_now(), RATELIMIT_FREE_TOTP);
 		identity_event(r->db, "login.totp_fail", acc.id, acc.id, r->ip, "");
 		json_t *errs = json_object();
 		arena_cleanup(r->arena, (void (*)(void *))json_decref, errs);

@@ -8,7 +8,6 @@
 #include "store/db.h"
 
 #define FAIL_WINDOW 900   /* failures older than this are forgotten */
-#define FAIL_FREE 4       /* failures allowed before blocking starts */
 #define BLOCK_FIRST 30    /* seconds of the first block, doubled per further failure */
 #define BLOCK_MAX 900
 
@@ -40,7 +39,7 @@ int ratelimit_check(struct req *r, const char *key)
 	return 0;
 }
 
-int ratelimit_fail(struct db *db, const char *key, int64_t now)
+int ratelimit_fail(struct db *db, const char *key, int64_t now, int64_t free_failures)
 {
 	struct arena *a = arena_new(1024);
 	struct db_rows rows;
@@ -55,9 +54,9 @@ int ratelimit_fail(struct db *db, const char *key, int64_t now)
 		return rc;
 	count++;
 	int64_t blocked = 0;
-	if (count > FAIL_FREE) {
+	if (count > free_failures) {
 		int64_t secs = BLOCK_FIRST;
-		for (int64_t i = FAIL_FREE + 1; i < count && secs < BLOCK_MAX; i++)
+		for (int64_t i = free_failures + 1; i < count && secs < BLOCK_MAX; i++)
 			secs *= 2;
 		blocked = now + (secs > BLOCK_MAX ? BLOCK_MAX : secs);
 	}
