@@ -12,9 +12,14 @@
 #                         initialised with `init --demo`; use a throwaway postgresql:// URL)
 #   BENCH_LOG_LEVEL=warn  govhall's log level (nginx runs with access_log off; see README)
 #   BENCH_BUILD=build/release   build folder; BENCH_STRICT=1: exit 1 when a target is missed
+#   BENCH_LOGIN_SECONDS=10  duration of the login flood and of the hash loop (0: skip both)
+#   BENCH_LOGIN_CONNS=16    wrk connections of the login flood
+#   BENCH_KEY_FILE=PATH     govhall key file (default: in the temp folder, never the project root)
 #
 # Prints one table (endpoint | govhall req/s p50 p99 | nginx req/s p50 p99 | ratio | target |
-# verdict) and govhall's resident memory after the run. Everything it starts or creates is
+# verdict) and govhall's resident memory after the run; then the login flood: successful
+# log-ins per second against the bare Argon2id verification loop (bench/hashloop.c) on the
+# same cores, and /healthz's p99 latency during the flood. Everything it starts or creates is
 # stopped and removed on exit, also on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,14 +55,16 @@ BIN=$root/$BUILD/govhall
 
 # ---- temp area and cleanup ---------------------------------------------------------------
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/govhall-bench-XXXXXX")
-gh_pid="" ng_pid=""
+gh_pid="" ng_pid="" lf_pid=""
 cleanup() {
   local rc=$?
-  if [ -n "$gh_pid" ] && kill -0 "$gh_pid" 2>/dev/null; then
-    kill -TERM "$gh_pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$gh_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$gh_pid" 2>/dev/null || true
-  fi
+  for p in "$gh_pid" "$lf_pid"; do
+    if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
+      kill -TERM "$p" 2>/dev/null || true
+      for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL "$p" 2>/dev/null || true
+    fi
+  done
   if [ -n "$ng_pid" ] && kill -0 "$ng_pid" 2>/dev/null; then
     kill -QUIT "$ng_pid" 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$ng_pid" 2>/dev/null || break; sleep 0.1; done
@@ -76,9 +83,11 @@ free_port() {
 
 # ---- govhall -----------------------------------------------------------------------------
 DB=${BENCH_DB:-$tmp/govhall.db}
-"$BIN" init --demo --db "$DB" >"$tmp/init.log" 2>&1 || { cat "$tmp/init.log" >&2; die "govhall init --demo failed"; }
+# The key file lives with the temporary database, never in the project root.
+KEY_FILE=${BENCH_KEY_FILE:-$tmp/govhall.key}
+"$BIN" init --demo --db "$DB" --key-file "$KEY_FILE" >"$tmp/init.log" 2>&1 || { cat "$tmp/init.log" >&2; die "govhall init --demo failed"; }
 
-"$BIN" serve --db "$DB" --listen 127.0.0.1:0 --threads "$THREADS" --log-level "$LOG_LEVEL" \
+"$BIN" serve --db "$DB" --key-file "$KEY_FILE" --listen 127.0.0.1:0 --threads "$THREADS" --log-level "$LOG_LEVEL" \
   >"$tmp/govhall.out" 2>"$tmp/govhall.err" &
 gh_pid=$!
 gh_url=""
@@ -239,6 +248,78 @@ if grep -q '"level":"error"' "$tmp/govhall.err" 2>/dev/null; then
   say "govhall logged errors during the run:"
   grep '"level":"error"' "$tmp/govhall.err" | head -5 >&2
 fi
+# ---- login flood -------------------------------------------------------------------------
+# Log-ins are bound by Argon2id (m=19 MiB, t=2, p=1) on the job pool. The ceiling is a bare
+# libsodium verification loop on as many threads as cores (bench/hashloop.c), measured first
+# and alone; then wrk floods POST /api/v1/auth/token with a valid demo log-in on a second
+# govhall (--trust-proxy true, one X-Forwarded-For address per request, job pool = cores)
+# while a light probe (bench/probe.lua) measures /healthz's latency: the event loop must stay
+# responsive while every core hashes.
+LOGIN_SECONDS=${BENCH_LOGIN_SECONDS:-10}
+LOGIN_CONNS=${BENCH_LOGIN_CONNS:-16}
+if [ "$LOGIN_SECONDS" != 0 ]; then
+  cc -O2 -std=c11 -pthread bench/hashloop.c -lsodium -o "$tmp/hashloop" || die "cannot build bench/hashloop.c (libsodium-dev?)"
+  say "hash loop: $NPROC threads, ${LOGIN_SECONDS}s"
+  hl_out=$("$tmp/hashloop" "$NPROC" "$LOGIN_SECONDS") || die "hashloop failed"
+  hl_rate=$(sed -n 's/.* \([0-9.]*\) hashes\/s$/\1/p' <<<"$hl_out")
+
+  "$BIN" serve --db "$DB" --key-file "$KEY_FILE" --listen 127.0.0.1:0 --threads "$THREADS" --job-threads "$NPROC" --trust-proxy true \
+    --log-level "$LOG_LEVEL" >"$tmp/flood.out" 2>"$tmp/flood.err" &
+  lf_pid=$!
+  lf_url=""
+  for _ in $(seq 300); do
+    lf_url=$(sed -n 's/^listening on \(http:\/\/[^ ]*\).*/\1/p' "$tmp/flood.out" | head -1)
+    [ -n "$lf_url" ] && break
+    kill -0 "$lf_pid" 2>/dev/null || { tail -n 20 "$tmp/flood.err" >&2; die "govhall (login flood) exited at start"; }
+    sleep 0.1
+  done
+  [ -n "$lf_url" ] || die "govhall (login flood) did not start listening"
+  lf_url=${lf_url%/}
+  probe=$(python3 - "$lf_url" <<'PY'
+import json, sys, urllib.error, urllib.request
+req = urllib.request.Request(sys.argv[1] + "/api/v1/auth/token", method="POST",
+    data=json.dumps({"login": "13800000001", "password": "Qinghe-demo-2026", "channel": "other", "scopes": "profile"}).encode(),
+    headers={"Content-Type": "application/json", "X-Forwarded-For": "10.255.0.1"})
+try:
+    print(urllib.request.urlopen(req).status)
+except urllib.error.HTTPError as e:
+    print(e.code)
+PY
+)
+  [ "$probe" = 201 ] || die "a demo log-in answered $probe instead of 201 (is init --demo creating the demo accounts?)"
+
+  say "login flood: wrk -t$WRK_THREADS -c$LOGIN_CONNS -d${LOGIN_SECONDS}s, with /healthz probed at the same time"
+  wrk -t"$WRK_THREADS" -c"$LOGIN_CONNS" -d"$LOGIN_SECONDS"s -s bench/login.lua "$lf_url/api/v1/auth/token" >"$tmp/login.wrk" 2>&1 &
+  login_wrk=$!
+  sleep 1 # let the flood fill the job pool first
+  wrk -t1 -c4 -d"$((LOGIN_SECONDS > 2 ? LOGIN_SECONDS - 2 : 1))"s --latency -s bench/probe.lua "$lf_url/healthz" >"$tmp/probe.wrk" 2>&1 || true
+  wait "$login_wrk" || true
+  l_rps=$(awk '/^Requests\/sec:/ {print $2}' "$tmp/login.wrk")
+  l_errs=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {gsub(/,/, ""); n += $4 + $6 + $8 + $10} END {print n + 0}' "$tmp/login.wrk")
+  h_p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$tmp/probe.wrk")")
+  h_p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$tmp/probe.wrk")")
+  l_ratio=$(awk -v a="${l_rps:-0}" -v b="${hl_rate:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
+  if [ "$l_errs" != 0 ]; then
+    l_verdict="ERRORS($l_errs non-201 or socket errors)"; below=1
+  elif awk -v r="$l_ratio" 'BEGIN { exit !(r + 0 >= 0.9) }'; then
+    l_verdict=PASS
+  else
+    l_verdict=BELOW; below=1
+  fi
+  if awk -v p="$h_p99" 'BEGIN { exit !(p + 0 > 0 && p + 0 < 10) }'; then h_verdict=PASS; else h_verdict=BELOW; below=1; fi
+
+  echo
+  echo "login flood (POST /api/v1/auth/token, Argon2id m=19 MiB t=2 p=1; $NPROC cores, job pool $NPROC, wrk -c$LOGIN_CONNS, ${LOGIN_SECONDS}s)"
+  printf '  %-34s %10.1f   %s\n' "logins/s (govhall)" "${l_rps:-0}" "$(printf '(%s non-201 answers or socket errors)' "$l_errs")"
+  printf '  %-34s %10.1f   %s\n' "hashes/s (bench/hashloop.c)" "${hl_rate:-0}" "(bare crypto_pwhash_str_verify, $NPROC threads)"
+  printf '  %-34s %9sx   target >= 0.9x   %s\n' "ratio" "$l_ratio" "$l_verdict"
+  printf '  %-34s %10s   target < 10 ms   %s   (p50 %s ms)\n' "/healthz p99 ms during the flood" "$h_p99" "$h_verdict" "$h_p50"
+  if grep -q '"level":"error"' "$tmp/flood.err" 2>/dev/null; then
+    say "govhall logged errors during the login flood:"
+    grep '"level":"error"' "$tmp/flood.err" | head -5 >&2
+  fi
+fi
+
 if [ "$below" = 1 ] && [ "${BENCH_STRICT:-0}" = 1 ]; then
   exit 1
 fi

@@ -31,6 +31,8 @@ struct app {
 	int (*csrf_check)(struct req *r);
 	/* The CSRF token for forms on r's page (pages of logged-in callers get it in "me"). */
 	const char *(*csrf_token)(struct req *r);
+	/* Where anonymous visitors of a page that needs a log-in are sent (with ?next=). */
+	const char *login_path;
 };
 
 #endif

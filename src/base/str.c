@@ -38,6 +38,14 @@ bool str_utf8_valid(const char *s, size_t len)
 	return true;
 }
 
+size_t str_utf8_chars(const char *p, size_t len)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++)
+		n += ((unsigned char)p[i] & 0xC0) != 0x80;
+	return n;
+}
+
 int str_to_long(struct str s, long min, long max, long *out)
 {
 	if (s.len == 0 || s.len > 19)

@@ -45,6 +45,10 @@ static inline bool str_starts_with(struct str a, struct str prefix)
  * nothing above U+10FFFF). NUL bytes count as invalid: no text we accept carries them. */
 bool str_utf8_valid(const char *p, size_t len);
 
+/* The number of characters (code points) in the UTF-8 text [p, p+len); bytes that are not
+ * continuation bytes are counted, so it is meant for text already checked as valid. */
+size_t str_utf8_chars(const char *p, size_t len);
+
 /* Parses a decimal integer in [min, max] from the whole of s. Returns 0 or -1. */
 int str_to_long(struct str s, long min, long max, long *out);
 

@@ -81,15 +81,6 @@ static const char *type_name(const json_t *j)
 	}
 }
 
-static size_t utf8_chars(const char *s, size_t len)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < len; i++)
-		if (((unsigned char)s[i] & 0xc0) != 0x80)
-			n++;
-	return n;
-}
-
 /* Paths are bounded by the nesting of the format (a few levels), far below the buffers; a
  * longer one would only be cut short in the message. */
 static void sub(char *out, size_t size, const char *base, const char *key)
@@ -149,7 +140,7 @@ static const char *get_str(struct vctx *v, json_t *obj, const char *path, const 
 			verr(v, p, "must not be empty");
 		return NULL;
 	}
-	size_t n = utf8_chars(s, len);
+	size_t n = str_utf8_chars(s, len);
 	if (n > maxchars) {
 		verr(v, p, "too long (%zu characters, at most %zu)", n, maxchars);
 		return NULL;
@@ -550,7 +541,7 @@ static void check_item(struct vctx *v, json_t *rec, const char *path, json_t *se
 				verr(v, kp, "expected a non-empty string");
 			else if (!str_utf8_valid(json_string_value(e), json_string_length(e)))
 				verr(v, kp, "not valid UTF-8 text");
-			else if (utf8_chars(json_string_value(e), json_string_length(e)) > 100)
+			else if (str_utf8_chars(json_string_value(e), json_string_length(e)) > 100)
 				verr(v, kp, "too long (at most 100 characters)");
 		}
 	}

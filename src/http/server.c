@@ -606,6 +606,22 @@ out:
 	return rc;
 }
 
+/* login_path?next=<this page's path and query>, percent-encoded. */
+static const char *login_redirect(struct req *r, const char *login_path)
+{
+	struct sb sb = SB_INIT;
+	sb_adds(&sb, login_path);
+	sb_adds(&sb, "?next=");
+	sb_add_urlenc(&sb, r->path, strlen(r->path));
+	if (r->raw_query) {
+		sb_add_urlenc(&sb, "?", 1);
+		sb_add_urlenc(&sb, r->raw_query, strlen(r->raw_query));
+	}
+	char *out = arena_strndup(r->arena, sb.buf, sb.len);
+	sb_release(&sb);
+	return out;
+}
+
 static int dispatch(struct req *r, struct evhttp_request *ev)
 {
 	struct worker *w = r->worker;
@@ -660,8 +676,14 @@ static int dispatch(struct req *r, struct evhttp_request *ev)
 	const struct app *app = w->app;
 	if (app->authenticate && !(route->flags & ROUTE_NOAUTH) && (rc = app->authenticate(r)))
 		return rc;
-	if (!(route->roles & r->role))
-		return r->role == ROLE_ANON ? GH_EUNAUTH : GH_EFORBIDDEN;
+	if (!(route->roles & r->role)) {
+		if (r->role != ROLE_ANON)
+			return GH_EFORBIDDEN;
+		/* A page that needs a log-in: go there and come back. */
+		if (!r->api && (r->method & (HTTP_GET | HTTP_HEAD)) && app->login_path && !(route->roles & ROLE_ANON))
+			return resp_redirect(r, 303, login_redirect(r, app->login_path));
+		return GH_EUNAUTH;
+	}
 	if (r->who.token && (route->scopes & ~r->who.scopes)) {
 		req_error_detail(r, "This token lacks a scope the request needs / 令牌权限不足");
 		return GH_EFORBIDDEN;

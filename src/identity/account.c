@@ -1,27 +1,881 @@
 /* account.c: self-service for a logged-in account — profile, password, sessions, API tokens,
- * second factor, agents and acting for an enterprise — as pages and as /api/v1/me. */
+ * second factor, agents and acting for an enterprise — as pages and as /api/v1/me.
+ *
+ * Every action works on r->who.account only. The only ids a client names are those of its
+ * tokens, its agents and the enterprises it may act for, and each is checked against this
+ * account (token_revoke and agent_remove take the owner; agent_may_act checks the grant).
+ * Each action is one handler for its page route and its API route (branching on r->api).
+ * Page actions answer with a redirect to /account carrying a fixed notice word (?done=...),
+ * so a reload never repeats them. Password work runs on the job pool. */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/err.h"
+#include "base/util.h"
 #include "http/server.h"
 #include "identity/identity_impl.h"
 
-static int profile(struct req *r)
+#define TOKEN_TTL (30 * 86400)
+#define TOKEN_NAME_MAX 100
+#define TOKENS_PER_HOUR 30
+#define AGENT_LOOKUPS_PER_HOUR 20
+
+static bool en(const struct req *r)
+{
+	return strcmp(r->lang, "en") == 0;
+}
+
+#define T(r, zh, en_) (en(r) ? (en_) : (zh))
+
+/* s without surrounding ASCII spaces, in the arena. */
+static const char *trimmed(struct req *r, const char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	return arena_strndup(r->arena, s, n);
+}
+
+/* "2026-03-01 14:05" in China Standard Time (UTC+8), or NULL for 0. */
+static const char *when(struct req *r, int64_t t)
+{
+	if (!t)
+		return NULL;
+	time_t x = (time_t)(t + 8 * 3600);
+	struct tm tm;
+	char buf[32];
+	if (!gmtime_r(&x, &tm) || !strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M", &tm))
+		return NULL;
+	return arena_strdup(r->arena, buf);
+}
+
+/* A positive decimal id: the route parameter name, or GH_ENOTFOUND. */
+static int param_id(struct req *r, const char *name, int64_t *out)
+{
+	const char *s = req_param(r, name);
+	if (!s || *s < '1' || *s > '9' || strlen(s) > 18)
+		return GH_ENOTFOUND;
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	if (*end)
+		return GH_ENOTFOUND;
+	*out = v;
+	return 0;
+}
+
+/* A form or JSON value naming an enterprise: "" and "0" give 0; -1 when malformed. */
+static int64_t value_id(const char *s)
+{
+	if (!*s || strcmp(s, "0") == 0)
+		return 0;
+	if (*s < '1' || *s > '9' || strlen(s) > 18)
+		return -1;
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	return *end ? -1 : v;
+}
+
+static void event_id(struct req *r, const char *kind, const char *what, int64_t id)
+{
+	char detail[64];
+	snprintf(detail, sizeof(detail), "%s %lld", what, (long long)id);
+	identity_event(r->db, kind, r->who.account, r->who.account, r->ip, detail);
+}
+
+/* identity_invalid for this file's pages, whose error summary shows when has_errors is set. */
+static int invalid(struct req *r, const char *tpl, json_t *ctx, json_t *errs)
+{
+	if (ctx)
+		json_object_set_new(ctx, "has_errors", json_true());
+	return identity_invalid(r, tpl, ctx, errs);
+}
+
+static json_t *new_errors(struct req *r)
+{
+	json_t *errs = json_object();
+	arena_cleanup(r->arena, (void (*)(void *))json_decref, errs);
+	return errs;
+}
+
+/* ---- labels --------------------------------------------------------------------------- */
+
+static const char *kind_label(const struct req *r, const char *kind)
+{
+	if (strcmp(kind, "individual") == 0)
+		return T(r, "个人（自然人）", "Individual");
+	if (strcmp(kind, "enterprise") == 0)
+		return T(r, "法人", "Enterprise (legal person)");
+	if (strcmp(kind, "staff") == 0)
+		return T(r, "部门工作人员", "Department staff");
+	if (strcmp(kind, "admin") == 0)
+		return T(r, "管理员", "Administrator");
+	return kind;
+}
+
+static json_t *staff_role_labels(const struct req *r, unsigned roles)
+{
+	json_t *a = json_array();
+	if (roles & STAFF_COUNTER)
+		json_array_append_new(a, json_string(T(r, "窗口受理", "Counter clerk")));
+	if (roles & STAFF_REVIEWER)
+		json_array_append_new(a, json_string(T(r, "审核", "Reviewer")));
+	if (roles & STAFF_HEAD)
+		json_array_append_new(a, json_string(T(r, "部门负责人", "Department head")));
+	return a;
+}
+
+static const struct {
+	const char *word, *zh, *en;
+} channels[] = {
+	{ "app", "手机 App", "Mobile app" },
+	{ "miniprogram", "小程序", "Mini-program" },
+	{ "kiosk", "自助终端", "Self-service kiosk" },
+	{ "other", "其他系统", "Other system" },
+};
+
+static const char *channel_label(const struct req *r, const char *word)
+{
+	for (size_t i = 0; i < ARRAY_LEN(channels); i++)
+		if (word && strcmp(channels[i].word, word) == 0)
+			return T(r, channels[i].zh, channels[i].en);
+	return word ? word : "";
+}
+
+static bool channel_known(const char *word)
+{
+	for (size_t i = 0; i < ARRAY_LEN(channels); i++)
+		if (strcmp(channels[i].word, word) == 0)
+			return true;
+	return false;
+}
+
+static const struct {
+	unsigned bit;
+	const char *word, *zh, *en, *zh_hint, *en_hint;
+} scope_info[] = {
+	{ SCOPE_PROFILE, "profile", "查看账户资料", "Read the profile", "姓名、账户类型和打码后的证件号、手机号。",
+	  "Name, kind of account, masked ID and phone numbers." },
+	{ SCOPE_APPLY, "apply", "办事", "Apply for services", "提交申请、查询办件进度。",
+	  "File applications and follow their progress." },
+	{ SCOPE_ACCOUNT, "account", "管理账户", "Manage the account",
+	  "修改密码、管理令牌和经办人。请只授予您完全信任的应用。",
+	  "Change the password, manage tokens and agents. Grant it only to apps you fully trust." },
+	{ SCOPE_ADMIN, "admin", "管理接口", "Administrators' API", "管理员的接口：账户、角色和安全事件。",
+	  "The administrators' API: accounts, roles and security events." },
+};
+
+static json_t *scope_labels(const struct req *r, unsigned scopes)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < ARRAY_LEN(scope_info); i++)
+		if (scopes & scope_info[i].bit)
+			json_array_append_new(a, json_string(T(r, scope_info[i].zh, scope_info[i].en)));
+	return a;
+}
+
+/* The scopes this caller may put on a new token: what its kind may hold, and no more than the
+ * caller itself holds (a token cannot mint a stronger token). */
+static unsigned scopes_grantable(const struct req *r)
+{
+	return scopes_allowed(r->who.kind) & r->who.scopes;
+}
+
+/* ---- JSON shapes ---------------------------------------------------------------------- */
+
+static const char *token_status(const struct api_token *t, int64_t now)
+{
+	return t->revoked_at ? "revoked" : t->expires_at <= now ? "expired" : "active";
+}
+
+static json_t *token_json(const struct api_token *t, int64_t now)
+{
+	json_t *j = json_pack("{s:I,s:s?,s:s?,s:s?,s:s,s:I,s:I}", "id", (json_int_t)t->id, "name", t->name, "channel",
+			      t->channel, "scopes", t->scopes_str, "status", token_status(t, now), "created_at",
+			      (json_int_t)t->created_at, "expires_at", (json_int_t)t->expires_at);
+	json_object_set_new(j, "last_used", t->last_used ? json_integer(t->last_used) : json_null());
+	json_object_set_new(j, "revoked_at", t->revoked_at ? json_integer(t->revoked_at) : json_null());
+	return j;
+}
+
+/* token_json plus what the page shows. */
+static json_t *token_row(struct req *r, const struct api_token *t, int64_t now)
+{
+	json_t *j = token_json(t, now);
+	const char *status = token_status(t, now);
+	bool active = strcmp(status, "active") == 0;
+	json_object_set_new(j, "active", json_boolean(active));
+	json_object_set_new(j, "status_label", json_string(active ? T(r, "有效", "Active")
+							     : t->revoked_at ? T(r, "已撤销", "Revoked")
+									     : T(r, "已过期", "Expired")));
+	json_object_set_new(j, "channel_label", json_string(channel_label(r, t->channel)));
+	json_object_set_new(j, "scope_labels", scope_labels(r, t->scopes));
+	json_object_set_new(j, "created", json_string(when(r, t->created_at)));
+	json_object_set_new(j, "expires", json_string(when(r, t->expires_at)));
+	if (t->last_used)
+		json_object_set_new(j, "last_used_label", json_string(when(r, t->last_used)));
+	return j;
+}
+
+/* An agent or an enterprise as another account sees it: masked values only. */
+static json_t *party_json(const struct account *a)
+{
+	return json_pack("{s:I,s:s?,s:s?,s:s?}", "id", (json_int_t)a->id, "name", a->name, "id_masked", a->id_mask,
+			 "phone_masked", a->phone_mask);
+}
+
+/* ---- the account page ----------------------------------------------------------------- */
+
+static const struct {
+	const char *word, *zh, *en;
+} notices[] = {
+	{ "password", "密码已修改。其他设备上的登录和全部接口令牌已失效。",
+	  "Your password has been changed. You have been logged out on other devices and every API token has "
+	  "been revoked." },
+	{ "token_revoked", "令牌已撤销。", "The token has been revoked." },
+	{ "agent_added", "经办人已授权。", "The agent has been authorised." },
+	{ "agent_removed", "已取消该经办人的授权。", "The agent's authorisation has been withdrawn." },
+	{ "acting", "您现在以企业经办人的身份办事。", "You are now acting for the enterprise." },
+	{ "acting_self", "您现在以个人身份办事。", "You are now acting for yourself." },
+	{ "totp", "动态验证码已启用。今后登录时需要输入验证码。",
+	  "Two-step verification is on. You will be asked for a code each time you log in." },
+};
+
+static const char *notice_text(const struct req *r, const char *word)
+{
+	for (size_t i = 0; word && i < ARRAY_LEN(notices); i++)
+		if (strcmp(notices[i].word, word) == 0)
+			return T(r, notices[i].zh, notices[i].en);
+	return NULL;
+}
+
+/* The whole /account page for the caller into *out (owned by the caller). */
+static int account_ctx(struct req *r, json_t **out)
 {
 	struct account acc;
 	int rc = account_get(r->db, r->arena, r->who.account, &acc);
 	if (rc)
 		return rc;
-	if (r->api)
-		return resp_json(r, 200, account_json(&acc));
-	json_t *ctx = json_pack("{s:s,s:o}", "title", strcmp(r->lang, "en") == 0 ? "My account" : "我的账户",
-				"account", account_json(&acc));
+	int64_t now = identity_now();
+	bool individual = strcmp(acc.kind, "individual") == 0, enterprise = strcmp(acc.kind, "enterprise") == 0;
+	bool staff = strcmp(acc.kind, "staff") == 0, admin = strcmp(acc.kind, "admin") == 0;
+	json_t *ctx = json_pack("{s:s,s:s,s:o,s:s,s:b,s:b,s:b,s:b,s:s?}", "title", T(r, "我的账户", "My account"), "csrf",
+				identity_csrf_token(r), "account", account_json(&acc), "kind_label",
+				kind_label(r, acc.kind), "is_individual", individual, "is_enterprise", enterprise,
+				"is_staff", staff, "is_admin", admin, "created", when(r, acc.created_at));
+	json_object_set_new(ctx, "nav_account", json_true());
+	if (staff)
+		json_object_set_new(ctx, "staff_role_labels", staff_role_labels(r, acc.staff_roles));
+	if (staff || admin)
+		json_object_set_new(ctx, "may_totp", json_true());
+	if (acc.password_changed_at)
+		json_object_set_new(ctx, "password_changed", json_string(when(r, acc.password_changed_at)));
+
+	struct api_token *toks;
+	size_t nt;
+	if ((rc = token_list(r->db, r->arena, acc.id, &toks, &nt)))
+		goto out;
+	json_t *active = json_array(), *inactive = json_array();
+	json_object_set_new(ctx, "tokens", active);
+	json_object_set_new(ctx, "old_tokens", inactive);
+	for (size_t i = 0; i < nt; i++)
+		json_array_append_new(strcmp(token_status(&toks[i], now), "active") == 0 ? active : inactive,
+				      token_row(r, &toks[i], now));
+
+	json_t *chs = json_array();
+	for (size_t i = 0; i < ARRAY_LEN(channels); i++)
+		json_array_append_new(chs, json_pack("{s:s,s:s}", "value", channels[i].word, "label",
+						     T(r, channels[i].zh, channels[i].en)));
+	json_object_set_new(ctx, "channels", chs);
+	json_t *scs = json_array();
+	unsigned grantable = scopes_grantable(r);
+	for (size_t i = 0; i < ARRAY_LEN(scope_info); i++)
+		if (grantable & scope_info[i].bit)
+			json_array_append_new(scs, json_pack("{s:s,s:s,s:s,s:b}", "word", scope_info[i].word, "label",
+							     T(r, scope_info[i].zh, scope_info[i].en), "hint",
+							     T(r, scope_info[i].zh_hint, scope_info[i].en_hint), "checked",
+							     scope_info[i].bit == SCOPE_PROFILE));
+	json_object_set_new(ctx, "scope_choices", scs);
+
+	struct account *list;
+	size_t n;
+	if (enterprise) {
+		if ((rc = agent_list(r->db, r->arena, acc.id, &list, &n)))
+			goto out;
+		json_t *agents = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(agents, party_json(&list[i]));
+		json_object_set_new(ctx, "agents", agents);
+	}
+	if (individual) {
+		if ((rc = agent_enterprises(r->db, r->arena, acc.id, &list, &n)))
+			goto out;
+		json_t *ents = json_array();
+		for (size_t i = 0; i < n; i++) {
+			json_t *e = party_json(&list[i]);
+			if (list[i].id == r->who.enterprise) {
+				json_object_set_new(e, "current", json_true());
+				json_object_set_new(ctx, "acting", json_pack("{s:I,s:s?}", "id", (json_int_t)list[i].id,
+									     "name", list[i].name));
+			}
+			json_array_append_new(ents, e);
+		}
+		json_object_set_new(ctx, "enterprises", ents);
+		if (n)
+			json_object_set_new(ctx, "has_enterprises", json_true());
+	}
+out:
+	if (rc) {
+		json_decref(ctx);
+		return rc;
+	}
+	*out = ctx;
+	return 0;
+}
+
+/* The account page with field errors of one of its forms (422), values kept. */
+static int account_invalid(struct req *r, json_t *errs, const char *form, json_t *values)
+{
+	json_t *ctx;
+	int rc = account_ctx(r, &ctx);
+	if (rc) {
+		json_decref(values);
+		return rc;
+	}
+	json_object_set_new(ctx, "v", values ? values : json_object());
+	json_object_set_new(ctx, form, json_true());
+	resp_header(r, "Cache-Control", "no-store");
+	return invalid(r, "identity/account", ctx, errs);
+}
+
+/* GET /account, GET /api/v1/me */
+static int profile(struct req *r)
+{
+	if (r->api) {
+		struct account acc;
+		int rc = account_get(r->db, r->arena, r->who.account, &acc);
+		if (rc)
+			return rc;
+		json_t *j = account_json(&acc);
+		if (r->who.enterprise && r->who.enterprise != acc.id) {
+			struct account ent;
+			if ((rc = account_get(r->db, r->arena, r->who.enterprise, &ent))) {
+				json_decref(j);
+				return rc;
+			}
+			json_object_set_new(j, "acting_for", party_json(&ent));
+		}
+		json_object_set_new(j, "scopes", json_string(scopes_str(r->arena, r->who.scopes)));
+		resp_header(r, "Cache-Control", "no-store");
+		return resp_json(r, 200, j);
+	}
+	json_t *ctx;
+	int rc = account_ctx(r, &ctx);
+	if (rc)
+		return rc;
+	const char *notice = notice_text(r, req_query(r, "done"));
+	if (notice)
+		json_object_set_new(ctx, "notice", json_string(notice));
 	resp_header(r, "Cache-Control", "no-store");
 	return resp_page(r, 200, "identity/account", ctx);
 }
 
+/* GET /api/v1/me/enterprises: the enterprises an individual may act for. */
+static int enterprises_list(struct req *r)
+{
+	struct account *list;
+	size_t n;
+	int rc = agent_enterprises(r->db, r->arena, r->who.account, &list, &n);
+	if (rc)
+		return rc;
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, party_json(&list[i]));
+	return resp_json(r, 200, json_pack("{s:o}", "enterprises", arr));
+}
+
+/* ---- password ------------------------------------------------------------------------- */
+
+static json_t *password_ctx(struct req *r)
+{
+	json_t *ctx = json_pack("{s:s,s:s}", "title", T(r, "修改密码", "Change your password"), "csrf",
+				identity_csrf_token(r));
+	json_object_set_new(ctx, "nav_account", json_true());
+	return ctx;
+}
+
+static int password_get(struct req *r)
+{
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_page(r, 200, "identity/password", password_ctx(r));
+}
+
+struct password_job {
+	int64_t account;
+	char *hash, *current, *password;
+	/* computed on the pool */
+	bool ok;
+	int rc;
+	char newhash[PASSWORD_HASH_MAX];
+};
+
+/* Verifies the current password and hashes the new one: both slow, so one job. */
+static void password_work(void *p)
+{
+	struct password_job *j = p;
+	j->ok = password_verify(j->hash, j->current);
+	if (j->ok)
+		j->rc = password_hash(j->password, j->newhash);
+	sodium_memzero(j->current, strlen(j->current));
+	sodium_memzero(j->password, strlen(j->password));
+}
+
+static int password_done(struct req *r, void *p)
+{
+	struct password_job *j = p;
+	char key[64];
+	snprintf(key, sizeof(key), "pwchange:%lld", (long long)j->account);
+	if (!j->ok) {
+		ratelimit_fail(r->db, key, identity_now(), RATELIMIT_FREE_ACCOUNT);
+		identity_event(r->db, "password.change_fail", j->account, j->account, r->ip, "wrong current password");
+		json_t *errs = new_errors(r);
+		identity_field_error(errs, "current_password",
+				     T(r, "当前密码不正确。", "The current password is not correct."));
+		return invalid(r, "identity/password", r->api ? NULL : password_ctx(r), errs);
+	}
+	int rc = j->rc;
+	if (!rc)
+		rc = account_set_password(r->db, j->account, j->newhash, identity_now());
+	sodium_memzero(j->newhash, sizeof(j->newhash));
+	if (rc)
+		return rc;
+	ratelimit_clear(r->db, key);
+	/* Every other session and every token ends; a page keeps the session it came from. */
+	if ((rc = session_end_account(r->db, j->account, r->who.token ? 0 : r->who.session)))
+		return rc;
+	identity_event(r->db, "password.change", j->account, j->account, r->ip, r->api ? "api" : "page");
+	if (r->api)
+		return resp_body(r, 204, NULL, NULL, 0);
+	return resp_redirect(r, 303, "/account?done=password");
+}
+
+/* POST /account/password, POST /api/v1/me/password */
+static int password_post(struct req *r)
+{
+	json_t *in;
+	int rc = identity_read_input(r, &in);
+	if (rc)
+		return rc;
+	const char *cur = identity_field(in, "current_password"), *pw = identity_field(in, "password");
+	const char *pw2 = r->api && !json_object_get(in, "password2") ? pw : identity_field(in, "password2");
+	json_t *errs = new_errors(r);
+	if (!*cur || strlen(cur) > PASSWORD_MAX_BYTES)
+		identity_field_error(errs, "current_password",
+				     T(r, "请输入当前密码。", "Enter your current password."));
+	enum password_problem pp = password_check(pw, NULL);
+	if (pp != PASSWORD_OK)
+		identity_field_error(errs, "password", password_problem_text(pp, r->lang));
+	else if (strcmp(pw, cur) == 0)
+		identity_field_error(errs, "password",
+				     T(r, "新密码不能与当前密码相同。", "The new password must differ from the current one."));
+	else if (strcmp(pw, pw2) != 0)
+		identity_field_error(errs, "password2", T(r, "两次输入的新密码不一致。", "The two new passwords do not match."));
+	if (json_object_size(errs))
+		return invalid(r, "identity/password", r->api ? NULL : password_ctx(r), errs);
+
+	char key[64];
+	snprintf(key, sizeof(key), "pwchange:%lld", (long long)r->who.account);
+	if ((rc = ratelimit_check(r, key)))
+		return rc;
+	struct account acc;
+	if ((rc = account_get(r->db, r->arena, r->who.account, &acc)))
+		return rc;
+	struct password_job *j = arena_zalloc(r->arena, sizeof(*j));
+	j->account = acc.id;
+	j->hash = arena_strdup(r->arena, acc.password_hash ? acc.password_hash : "");
+	j->current = arena_strdup(r->arena, cur);
+	j->password = arena_strdup(r->arena, pw);
+	return req_job(r, password_work, password_done, j);
+}
+
+/* ---- sessions ------------------------------------------------------------------------- */
+
+/* POST /account/logout-all: this session, every other one and every API token end. */
+static int logout_all(struct req *r)
+{
+	int64_t who = r->who.account;
+	int rc = session_end(r, true);
+	if (rc)
+		return rc;
+	identity_event(r->db, "logout.all", who, who, r->ip, "");
+	return resp_redirect(r, 303, "/login");
+}
+
+/* ---- API tokens ----------------------------------------------------------------------- */
+
+/* GET /api/v1/me/tokens */
+static int tokens_list(struct req *r)
+{
+	struct api_token *toks;
+	size_t n;
+	int rc = token_list(r->db, r->arena, r->who.account, &toks, &n);
+	if (rc)
+		return rc;
+	int64_t now = identity_now();
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, token_json(&toks[i], now));
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_json(r, 200, json_pack("{s:o}", "tokens", arr));
+}
+
+/* POST /account/tokens, POST /api/v1/me/tokens: issues a token, shown once. */
+static int tokens_issue(struct req *r)
+{
+	json_t *in;
+	int rc = identity_read_input(r, &in);
+	if (rc)
+		return rc;
+	json_t *errs = new_errors(r);
+	const char *name = trimmed(r, identity_field(in, "name")), *channel = identity_field(in, "channel");
+	size_t nc = str_utf8_chars(name, strlen(name));
+	if (nc < 1 || nc > TOKEN_NAME_MAX)
+		identity_field_error(errs, r->api ? "name" : "token_name",
+				     T(r, "请为令牌起个名字（最多 100 个字），例如使用它的应用或设备。",
+				       "Name the token (at most 100 characters), e.g. after the app or device that uses it."));
+	if (!*channel && r->api)
+		channel = "app";
+	if (!channel_known(channel))
+		identity_field_error(errs, "channel",
+				     T(r, "请选择渠道：手机 App、小程序、自助终端或其他系统。",
+				       "Choose the channel: app, miniprogram, kiosk or other."));
+	unsigned scopes = 0, grantable = scopes_grantable(r);
+	if (r->api) {
+		const char *sc = identity_field(in, "scopes");
+		if (!*sc)
+			scopes = grantable & ~SCOPE_ADMIN;
+		else if (scopes_parse(sc, &scopes))
+			identity_field_error(errs, "scopes", "Unknown scope (profile, account, apply, admin) / 未知权限");
+	} else {
+		for (size_t i = 0; i < ARRAY_LEN(scope_info); i++) {
+			char key[32];
+			snprintf(key, sizeof(key), "scope_%s", scope_info[i].word);
+			if (*identity_field(in, key))
+				scopes |= scope_info[i].bit;
+		}
+	}
+	if (!json_object_get(errs, "scopes")) {
+		if (!scopes)
+			identity_field_error(errs, "scopes", T(r, "请至少选择一项权限。", "Choose at least one permission."));
+		else if (scopes & ~grantable)
+			identity_field_error(errs, "scopes",
+					     T(r, "您不能授予这项权限。", "You may not grant this permission."));
+	}
+	int64_t acting = value_id(identity_field(in, "acting_for"));
+	if (acting < 0 || (acting && (strcmp(r->who.kind, "individual") != 0 ||
+				      !agent_may_act(r->db, r->arena, r->who.account, acting))))
+		identity_field_error(errs, "acting_for",
+				     T(r, "您不是该企业的经办人。", "You are not an agent of this enterprise."));
+	else if (r->who.token && r->role == ROLE_AGENT && acting != r->who.enterprise)
+		/* A token acting for an enterprise mints only tokens acting for it. */
+		identity_field_error(errs, "acting_for",
+				     T(r, "此令牌只能签发代表同一企业的令牌。",
+				       "This token can only issue tokens acting for the same enterprise."));
+	if (json_object_size(errs)) {
+		if (r->api)
+			return invalid(r, NULL, NULL, errs);
+		return account_invalid(r, errs, "token_form_error", json_pack("{s:s}", "token_name", name));
+	}
+
+	char key[64];
+	snprintf(key, sizeof(key), "tokenissue:%lld", (long long)r->who.account);
+	if ((rc = ratelimit_hit(r, key, TOKENS_PER_HOUR, 3600)))
+		return rc;
+	char token[CRYPTO_TOKEN_LEN + 1];
+	int64_t id;
+	if ((rc = token_issue(r, r->who.account, acting, name, channel, scopes, TOKEN_TTL, token, &id)))
+		return rc;
+	identity_event(r->db, "token.issue", r->who.account, r->who.account, r->ip, channel);
+	int64_t expires = identity_now() + TOKEN_TTL;
+	resp_header(r, "Cache-Control", "no-store");
+	if (r->api) {
+		json_t *out = json_pack("{s:s,s:s,s:I,s:s,s:s,s:I,s:s}", "token", token, "token_type", "Bearer", "id",
+					(json_int_t)id, "name", name, "channel", channel, "expires_at",
+					(json_int_t)expires, "scopes", scopes_str(r->arena, scopes));
+		if (acting)
+			json_object_set_new(out, "acting_for", json_integer(acting));
+		sodium_memzero(token, sizeof(token));
+		return resp_json(r, 201, out);
+	}
+	json_t *ctx = json_pack("{s:s,s:s,s:s,s:s,s:s?,s:o}", "title", T(r, "新令牌", "Your new token"), "token", token,
+				"name", name, "channel_label", channel_label(r, channel), "expires", when(r, expires),
+				"scope_labels", scope_labels(r, scopes));
+	json_object_set_new(ctx, "nav_account", json_true());
+	sodium_memzero(token, sizeof(token));
+	return resp_page(r, 201, "identity/token_issued", ctx);
+}
+
+/* POST /account/tokens/{id}/revoke, DELETE /api/v1/me/tokens/{id}: only the owner's. */
+static int tokens_revoke(struct req *r)
+{
+	int64_t id;
+	int rc = param_id(r, "id", &id);
+	if (!rc)
+		rc = token_revoke(r->db, r->who.account, id, identity_now());
+	if (rc)
+		return rc;
+	event_id(r, "token.revoke", "token", id);
+	if (r->api)
+		return resp_body(r, 204, NULL, NULL, 0);
+	return resp_redirect(r, 303, "/account?done=token_revoked#tokens");
+}
+
+/* ---- agents (enterprises) ------------------------------------------------------------- */
+
+/* GET /api/v1/me/agents */
+static int agents_list(struct req *r)
+{
+	struct account *list;
+	size_t n;
+	int rc = agent_list(r->db, r->arena, r->who.account, &list, &n);
+	if (rc)
+		return rc;
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, party_json(&list[i]));
+	return resp_json(r, 200, json_pack("{s:o}", "agents", arr));
+}
+
+/* POST /account/agents, POST /api/v1/me/agents: authorises an individual, named by ID number
+ * and name. An unknown number and a name that does not match get the same answer. */
+static int agents_add(struct req *r)
+{
+	json_t *in;
+	int rc = identity_read_input(r, &in);
+	if (rc)
+		return rc;
+	json_t *errs = new_errors(r);
+	const char *f_id = r->api ? "id_number" : "agent_id_number", *f_name = r->api ? "name" : "agent_name";
+	const char *idn = identity_field(in, "id_number"), *name = trimmed(r, identity_field(in, "name"));
+	char norm[32];
+	size_t nl = idcheck_normalize(idn, strlen(idn), norm, sizeof(norm));
+	enum idcheck_err ie = nl ? idcheck_id_number(norm, nl) : IDCHECK_LENGTH;
+	if (ie != IDCHECK_OK)
+		identity_field_error(errs, f_id, idcheck_reason(ie, "id_number", r->lang));
+	size_t nc = str_utf8_chars(name, strlen(name));
+	if (nc < 2 || nc > 50)
+		identity_field_error(errs, f_name,
+				     T(r, "请填写经办人身份证上的姓名。", "Enter the agent's name as on their ID card."));
+	struct account ag;
+	if (!json_object_size(errs)) {
+		char key[64];
+		snprintf(key, sizeof(key), "agentadd:%lld", (long long)r->who.account);
+		if ((rc = ratelimit_hit(r, key, AGENT_LOOKUPS_PER_HOUR, 3600)))
+			return rc;
+		rc = account_find_individual(r->db, r->app->keys, r->arena, norm, &ag);
+		if (rc && rc != GH_ENOTFOUND)
+			return rc;
+		if (rc || strcmp(ag.name, name) != 0 || strcmp(ag.status, "active") != 0) {
+			identity_field_error(errs, f_id,
+					     T(r, "没有找到与该身份证号码和姓名相符的个人账户。请核对，或请经办人先注册个人账户。",
+					       "No individual account matches this ID number and name. Check them, or ask the "
+					       "agent to register first."));
+		} else if ((rc = agent_add(r->db, r->who.account, ag.id, identity_now()))) {
+			if (rc != GH_ECONFLICT)
+				return rc;
+			identity_field_error(errs, f_id, T(r, "此人已经是本企业的经办人。", "This person is already an agent."));
+		}
+	}
+	if (json_object_size(errs)) {
+		if (r->api)
+			return invalid(r, NULL, NULL, errs);
+		/* The name is kept; the ID number is not shown again. */
+		return account_invalid(r, errs, "agent_form_error", json_pack("{s:s}", "agent_name", name));
+	}
+	event_id(r, "agent.add", "agent", ag.id);
+	if (r->api)
+		return resp_json(r, 201, party_json(&ag));
+	return resp_redirect(r, 303, "/account?done=agent_added#agents");
+}
+
+/* POST /account/agents/{id}/remove, DELETE /api/v1/me/agents/{id} */
+static int agents_remove(struct req *r)
+{
+	int64_t id;
+	int rc = param_id(r, "id", &id);
+	if (!rc)
+		rc = agent_remove(r->db, r->who.account, id);
+	/* The former agent stops acting for us at once, in sessions and tokens. */
+	if (!rc)
+		rc = session_end_acting(r->db, id, r->who.account);
+	if (rc)
+		return rc;
+	event_id(r, "agent.remove", "agent", id);
+	if (r->api)
+		return resp_body(r, 204, NULL, NULL, 0);
+	return resp_redirect(r, 303, "/account?done=agent_removed#agents");
+}
+
+/* ---- acting for an enterprise (individuals) ------------------------------------------- */
+
+/* POST /account/act-as: enterprise = an id the caller is an agent of, or 0 for oneself. */
+static int act_as(struct req *r)
+{
+	json_t *in;
+	int rc = identity_read_input(r, &in);
+	if (rc)
+		return rc;
+	int64_t ent = value_id(identity_field(in, "enterprise"));
+	if (ent < 0)
+		return GH_EINVAL;
+	if (ent && !agent_may_act(r->db, r->arena, r->who.account, ent))
+		return GH_EFORBIDDEN;
+	if ((rc = session_act_for(r, ent)))
+		return rc;
+	event_id(r, "agent.act_as", "enterprise", ent);
+	return resp_redirect(r, 303, ent ? "/account?done=acting" : "/account?done=acting_self");
+}
+
+/* ---- second factor (staff and administrators) ----------------------------------------- */
+
+/* "ABCD EFGH ..." for reading aloud and typing. */
+static char *grouped(struct arena *a, const char *s)
+{
+	size_t n = strlen(s);
+	char *out = arena_alloc(a, n + n / 4 + 1), *p = out;
+	for (size_t i = 0; i < n; i++) {
+		if (i && i % 4 == 0)
+			*p++ = ' ';
+		*p++ = s[i];
+	}
+	*p = 0;
+	return out;
+}
+
+static int totp_page(struct req *r, const struct account *acc, json_t *errs)
+{
+	json_t *ctx = json_pack("{s:s,s:s}", "title", T(r, "动态验证码", "Two-step verification"), "csrf",
+				identity_csrf_token(r));
+	json_object_set_new(ctx, "nav_account", json_true());
+	if (acc->totp_enabled) {
+		json_object_set_new(ctx, "enabled", json_true());
+		resp_header(r, "Cache-Control", "no-store");
+		return resp_page(r, 200, "identity/totp_enrol", ctx);
+	}
+	/* The secret waits, sealed, until a code proves the app has it; a reload shows the same. */
+	char *secret = NULL, fresh[TOTP_BASE32_LEN + 1];
+	int rc = account_totp_secret(r->app->keys, r->arena, acc, &secret);
+	if (rc == GH_ENOTFOUND || (!rc && strlen(secret) != TOTP_BASE32_LEN)) {
+		totp_new_secret(fresh);
+		if ((rc = account_set_totp(r->db, r->app->keys, r->arena, acc->id, fresh, false)))
+			goto out;
+		secret = arena_strdup(r->arena, fresh);
+		sodium_memzero(fresh, sizeof(fresh));
+	} else if (rc) {
+		goto out;
+	}
+	json_object_set_new(ctx, "secret", json_string(grouped(r->arena, secret)));
+	json_object_set_new(ctx, "uri", json_string(totp_uri(r->arena, secret, acc->name)));
+	resp_header(r, "Cache-Control", "no-store");
+	if (errs)
+		return invalid(r, "identity/totp_enrol", ctx, errs);
+	return resp_page(r, 200, "identity/totp_enrol", ctx);
+out:
+	json_decref(ctx);
+	return rc;
+}
+
+/* GET /account/totp */
+static int totp_enrol_get(struct req *r)
+{
+	struct account acc;
+	int rc = account_get(r->db, r->arena, r->who.account, &acc);
+	if (rc)
+		return rc;
+	return totp_page(r, &acc, NULL);
+}
+
+/* POST /account/totp: a code from the app turns the stored secret on. */
+static int totp_enrol_post(struct req *r)
+{
+	json_t *in;
+	int rc = identity_read_input(r, &in);
+	if (rc)
+		return rc;
+	struct account acc;
+	if ((rc = account_get(r->db, r->arena, r->who.account, &acc)))
+		return rc;
+	if (acc.totp_enabled)
+		return resp_redirect(r, 303, "/account/totp");
+	char key[64];
+	snprintf(key, sizeof(key), "totpenrol:%lld", (long long)acc.id);
+	if ((rc = ratelimit_check(r, key)))
+		return rc;
+	char *secret;
+	if ((rc = account_totp_secret(r->app->keys, r->arena, &acc, &secret)))
+		return rc == GH_ENOTFOUND ? resp_redirect(r, 303, "/account/totp") : rc;
+	/* Digits only: people type "123 456". */
+	const char *typed = identity_field(in, "code");
+	char code[8];
+	size_t n = 0;
+	for (const char *p = typed; *p && n < sizeof(code); p++)
+		if (*p >= '0' && *p <= '9')
+			code[n++] = *p;
+		else if (*p != ' ')
+			n = sizeof(code); /* anything else: wrong */
+	if (n <= 6)
+		code[n] = 0;
+	if (n != 6 || totp_verify(secret, code, time(NULL), NULL)) {
+		ratelimit_fail(r->db, key, identity_now(), RATELIMIT_FREE_TOTP);
+		json_t *errs = new_errors(r);
+		identity_field_error(errs, "code",
+				     T(r, "验证码不正确或已过期，请输入应用中当前显示的 6 位数字。",
+				       "The code is wrong or has expired. Enter the 6 digits the app shows now."));
+		return totp_page(r, &acc, errs);
+	}
+	ratelimit_clear(r->db, key);
+	if ((rc = account_set_totp(r->db, r->app->keys, r->arena, acc.id, secret, true)))
+		return rc;
+	identity_event(r->db, "totp.enable", acc.id, acc.id, r->ip, "");
+	return resp_redirect(r, 303, "/account?done=totp");
+}
+
+#define ROLE_INDIVIDUAL (ROLE_CITIZEN | ROLE_AGENT)
+#define ROLE_SECOND_FACTOR (ROLE_STAFF | ROLE_ADMIN)
+
 const struct route identity_account_routes[] = {
 	{ HTTP_GET, "/account", profile, ROLE_USER, 0, "identity.account" },
+	{ HTTP_GET, "/account/password", password_get, ROLE_USER, 0, "identity.password" },
+	{ HTTP_POST, "/account/password", password_post, ROLE_USER, ROUTE_CSRF, "identity.password_post" },
+	{ HTTP_POST, "/account/logout-all", logout_all, ROLE_USER, ROUTE_CSRF, "identity.logout_all" },
+	{ HTTP_POST, "/account/tokens", tokens_issue, ROLE_USER, ROUTE_CSRF, "identity.token_issue" },
+	{ HTTP_POST, "/account/tokens/{id}/revoke", tokens_revoke, ROLE_USER, ROUTE_CSRF, "identity.token_revoke" },
+	{ HTTP_POST, "/account/agents", agents_add, ROLE_ENTERPRISE, ROUTE_CSRF, "identity.agent_add" },
+	{ HTTP_POST, "/account/agents/{id}/remove", agents_remove, ROLE_ENTERPRISE, ROUTE_CSRF,
+	  "identity.agent_remove" },
+	{ HTTP_POST, "/account/act-as", act_as, ROLE_INDIVIDUAL, ROUTE_CSRF, "identity.act_as" },
+	{ HTTP_GET, "/account/totp", totp_enrol_get, ROLE_SECOND_FACTOR, 0, "identity.totp_enrol" },
+	{ HTTP_POST, "/account/totp", totp_enrol_post, ROLE_SECOND_FACTOR, ROUTE_CSRF, "identity.totp_enrol_post" },
+
 	{ HTTP_GET, "/api/v1/me", profile, ROLE_USER, 0, "identity.api_me", NULL, SCOPE_PROFILE },
+	{ HTTP_POST, "/api/v1/me/password", password_post, ROLE_USER, 0, "identity.api_password", NULL,
+	  SCOPE_ACCOUNT },
+	{ HTTP_GET, "/api/v1/me/tokens", tokens_list, ROLE_USER, 0, "identity.api_tokens", NULL, SCOPE_ACCOUNT },
+	{ HTTP_POST, "/api/v1/me/tokens", tokens_issue, ROLE_USER, 0, "identity.api_token_issue", NULL,
+	  SCOPE_ACCOUNT },
+	{ HTTP_DELETE, "/api/v1/me/tokens/{id}", tokens_revoke, ROLE_USER, 0, "identity.api_token_revoke", NULL,
+	  SCOPE_ACCOUNT },
+	{ HTTP_GET, "/api/v1/me/agents", agents_list, ROLE_ENTERPRISE, 0, "identity.api_agents", NULL,
+	  SCOPE_ACCOUNT },
+	{ HTTP_POST, "/api/v1/me/agents", agents_add, ROLE_ENTERPRISE, 0, "identity.api_agent_add", NULL,
+	  SCOPE_ACCOUNT },
+	{ HTTP_DELETE, "/api/v1/me/agents/{id}", agents_remove, ROLE_ENTERPRISE, 0, "identity.api_agent_remove", NULL,
+	  SCOPE_ACCOUNT },
+	{ HTTP_GET, "/api/v1/me/enterprises", enterprises_list, ROLE_INDIVIDUAL, 0, "identity.api_enterprises", NULL,
+	  SCOPE_PROFILE },
 };
 const size_t identity_account_routes_n = sizeof(identity_account_routes) / sizeof(identity_account_routes[0]);

@@ -1,5 +1,6 @@
 /* accounts.c: the accounts table. Personal data is sealed, indexed and masked here and
  * nowhere else. */
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@ DB_SQL(q_by_id_index, "SELECT " ACCOUNT_COLS "FROM accounts WHERE id_index = ?")
 DB_SQL(q_by_phone_index, "SELECT " ACCOUNT_COLS "FROM accounts WHERE phone_index = ?");
 DB_SQL(q_set_password, "UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE id = ?");
 DB_SQL(q_set_totp, "UPDATE accounts SET totp_enc = ?, totp_enabled = ? WHERE id = ?");
+DB_SQL(q_totp_use, "UPDATE accounts SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?");
 DB_SQL(q_set_status, "UPDATE accounts SET status = ? WHERE id = ?");
 DB_SQL(q_set_staff, "UPDATE accounts SET department = ?, staff_roles = ? WHERE id = ? AND kind = 'staff'");
 DB_SQL(q_list_all, "SELECT " ACCOUNT_COLS "FROM accounts ORDER BY id DESC LIMIT ? OFFSET ?");
@@ -50,6 +52,14 @@ static const struct {
 	{ "reviewer", STAFF_REVIEWER },
 	{ "head", STAFF_HEAD },
 };
+
+void account_random_password(char out[ACCOUNT_INITIAL_PASSWORD_LEN + 1])
+{
+	static const char alphabet[] = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+	for (int i = 0; i < ACCOUNT_INITIAL_PASSWORD_LEN; i++)
+		out[i] = alphabet[randombytes_uniform(sizeof(alphabet) - 1)];
+	out[ACCOUNT_INITIAL_PASSWORD_LEN] = 0;
+}
 
 int account_parse_staff_roles(const char *s, unsigned *out)
 {
@@ -246,6 +256,13 @@ int account_totp_secret(const struct keyring *k, struct arena *a, const struct a
 	if (!acc->totp_enc || !acc->totp_enc_len)
 		return GH_ENOTFOUND;
 	return crypto_open(k, a, "totp", acc->totp_enc, acc->totp_enc_len, secret, NULL, NULL);
+}
+
+int account_totp_use(struct db *db, int64_t id, int64_t step)
+{
+	int64_t changed = 0;
+	int rc = db_exec(db, &q_totp_use, DB_ARGS(DB_INT(step), DB_INT(id), DB_INT(step)), &changed);
+	return rc ? rc : changed ? 0 : GH_ECONFLICT;
 }
 
 int account_set_status(struct db *db, int64_t id, const char *status)

@@ -34,14 +34,6 @@ static void user_usage(void)
 		"  govhall user roles ID --department CODE --roles counter,reviewer,head\n");
 }
 
-/* A random password of 16 characters from an alphabet without look-alikes. */
-static void random_password(char out[17])
-{
-	static const char alphabet[] = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-	for (int i = 0; i < 16; i++)
-		out[i] = alphabet[randombytes_uniform(sizeof(alphabet) - 1)];
-	out[16] = 0;
-}
 
 static int user_add(struct app *app, struct db *db, int argc, char **argv)
 {
@@ -77,10 +69,10 @@ static int user_add(struct app *app, struct db *db, int argc, char **argv)
 			return 2;
 		}
 	}
-	char pw[PASSWORD_MAX_BYTES + 2], gen[17];
+	char pw[PASSWORD_MAX_BYTES + 2], gen[ACCOUNT_INITIAL_PASSWORD_LEN + 1];
 	bool generated = isatty(STDIN_FILENO);
 	if (generated) {
-		random_password(gen);
+		account_random_password(gen);
 		snprintf(pw, sizeof(pw), "%s", gen);
 	} else {
 		if (!fgets(pw, sizeof(pw), stdin)) {
@@ -120,7 +112,7 @@ static int user_add(struct app *app, struct db *db, int argc, char **argv)
 			printf("initial password (shown once): %s\n", gen);
 		if (in.totp_secret)
 			printf("second factor (add to an authenticator app, shown once):\n  %s\n",
-			       totp_uri(a, secret, phone));
+			       totp_uri(a, secret, name));
 	}
 	sodium_memzero(gen, sizeof(gen));
 	sodium_memzero(secret, sizeof(secret));

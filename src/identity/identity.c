@@ -29,6 +29,7 @@ int identity_init(struct app *app, char *err, size_t errlen)
 	app->authenticate = identity_authenticate;
 	app->csrf_check = identity_csrf_check;
 	app->csrf_token = identity_csrf_token;
+	app->login_path = "/login";
 	return 0;
 }
 

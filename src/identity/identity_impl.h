@@ -81,11 +81,18 @@ int account_set_totp(struct db *db, const struct keyring *k, struct arena *a, in
 		     bool enabled);
 /* The account's TOTP secret (base32, arena), or GH_ENOTFOUND when it has none. */
 int account_totp_secret(const struct keyring *k, struct arena *a, const struct account *acc, char **secret);
+/* Records that the code of TOTP time step `step` was used; GH_ECONFLICT when this or a later
+ * step was used already (a code works once, on every node). */
+int account_totp_use(struct db *db, int64_t id, int64_t step);
 int account_set_status(struct db *db, int64_t id, const char *status);
 int account_set_staff(struct db *db, int64_t id, const char *department, unsigned staff_roles);
 /* Lists accounts (administrators): kind may be NULL (all); newest first. */
 int account_list(struct db *db, struct arena *a, const char *kind, long page, long per_page,
 		 struct account **out, size_t *n, long *total);
+/* An initial password for accounts that administrators create: 16 random characters from an
+ * alphabet without look-alikes (no 0/O, 1/l/I). */
+#define ACCOUNT_INITIAL_PASSWORD_LEN 16
+void account_random_password(char out[ACCOUNT_INITIAL_PASSWORD_LEN + 1]);
 /* "counter,reviewer" <-> STAFF_* bits; unknown words give -1. */
 int account_parse_staff_roles(const char *s, unsigned *out);
 const char *account_staff_roles_str(struct arena *a, unsigned roles);
@@ -117,6 +124,9 @@ int session_act_for(struct req *r, int64_t enterprise);
 int session_end(struct req *r, bool all);
 /* Ends every session and revokes every token of account (password change, disabling). */
 int session_end_account(struct db *db, int64_t account, int64_t keep_session);
+/* An agent whose authorisation was withdrawn stops acting for enterprise: its sessions go
+ * back to acting for itself and its tokens acting for the enterprise are revoked. */
+int session_end_acting(struct db *db, int64_t agent, int64_t enterprise);
 
 struct api_token {
 	int64_t id;
@@ -164,6 +174,8 @@ int identity_read_input(struct req *r, json_t **out);
 /* The JSON half of identity_read_input, without a request (fuzzed): adds the members of the
  * object in body to o as strings. GH_EINVAL / GH_ETOOBIG with a message in detail. */
 int identity_input_from_json(const char *body, size_t len, json_t *o, char *detail, size_t detail_len);
+/* The string value of key in an input object, "" when absent. */
+const char *identity_field(json_t *in, const char *key);
 /* Sets a validation message for field on errs (object field -> message). */
 void identity_field_error(json_t *errs, const char *field, const char *msg);
 /* Answers a validation failure: the form page again (with values kept, passwords never) or

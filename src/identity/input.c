@@ -96,6 +96,12 @@ int identity_input_from_json(const char *body, size_t len, json_t *o, char *deta
 	return 0;
 }
 
+const char *identity_field(json_t *in, const char *key)
+{
+	const char *s = json_string_value(json_object_get(in, key));
+	return s ? s : "";
+}
+
 void identity_field_error(json_t *errs, const char *field, const char *msg)
 {
 	if (!json_object_get(errs, field))
@@ -122,6 +128,7 @@ int identity_invalid(struct req *r, const char *tpl, json_t *ctx, json_t *errs)
 		json_object_set(ctx, key, v);
 	}
 	json_object_set_new(ctx, "errors", list);
+	json_object_set_new(ctx, "has_errors", json_true());
 	return resp_page(r, err_status(GH_EVALIDATION), tpl, ctx);
 }
 

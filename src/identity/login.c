@@ -22,12 +22,6 @@ static bool en(const struct req *r)
 
 #define T(r, zh, en_) (en(r) ? (en_) : (zh))
 
-static const char *field(json_t *in, const char *key)
-{
-	const char *s = json_string_value(json_object_get(in, key));
-	return s ? s : "";
-}
-
 /* A copy of the form's values for re-display, passwords left out. */
 static json_t *kept_values(json_t *in)
 {
@@ -41,15 +35,6 @@ static json_t *kept_values(json_t *in)
 		json_object_set(v, k, x);
 	}
 	return v;
-}
-
-static size_t utf8_chars(const char *s)
-{
-	size_t n = 0;
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xC0) != 0x80)
-			n++;
-	return n;
 }
 
 /* ---- log-in --------------------------------------------------------------------------- */
@@ -67,6 +52,16 @@ struct login_job {
 	bool rehashed;
 	char newhash[PASSWORD_HASH_MAX];
 };
+
+/* The rate-limit key of the account a log-in names: the account itself when it exists (so
+ * its phone and its ID number share one counter), else the name typed. */
+static void account_key(const struct login_job *j, char *key, size_t len)
+{
+	if (j->found)
+		snprintf(key, len, "login:acct:%lld", (long long)j->acc.id);
+	else
+		snprintf(key, len, "login:name:%s", j->index);
+}
 
 static void login_work(void *p)
 {
@@ -93,7 +88,7 @@ static int login_failed(struct req *r, struct login_job *j, const char *why)
 {
 	int64_t now = identity_now();
 	char key[128];
-	snprintf(key, sizeof(key), "login:acct:%s", j->index);
+	account_key(j, key, sizeof(key));
 	ratelimit_fail(r->db, key, now, RATELIMIT_FREE_ACCOUNT);
 	snprintf(key, sizeof(key), "login:ip:%s", r->ip);
 	ratelimit_fail(r->db, key, now, RATELIMIT_FREE_ADDRESS);
@@ -118,7 +113,7 @@ static int login_done(struct req *r, void *p)
 	if (strcmp(j->acc.status, "active") != 0)
 		return login_failed(r, j, "account disabled");
 	char key[128];
-	snprintf(key, sizeof(key), "login:acct:%s", j->index);
+	account_key(j, key, sizeof(key));
 	ratelimit_clear(r->db, key);
 	int64_t now = identity_now();
 	if (j->rehashed && account_set_password(r->db, j->acc.id, j->newhash, now) == 0)
@@ -131,9 +126,12 @@ static int login_done(struct req *r, void *p)
 	if (r->api) {
 		if (second) {
 			char *secret;
+			int64_t step;
 			if (!*j->totp || account_totp_secret(r->app->keys, r->arena, &j->acc, &secret) ||
-			    totp_verify(secret, j->totp, (time_t)now, NULL))
+			    totp_verify(secret, j->totp, (time_t)now, &step))
 				return login_failed(r, j, "second factor missing or wrong");
+			if (account_totp_use(r->db, j->acc.id, step))
+				return login_failed(r, j, "second factor code used twice");
 		}
 		unsigned allowed = scopes_allowed(j->acc.kind);
 		unsigned scopes = j->scopes ? j->scopes : (allowed & ~SCOPE_ADMIN) | (is_admin ? SCOPE_ADMIN : 0);
@@ -182,7 +180,7 @@ static int login_post(struct req *r)
 	int rc = identity_read_input(r, &in);
 	if (rc)
 		return rc;
-	const char *login = field(in, "login"), *pw = field(in, "password");
+	const char *login = identity_field(in, "login"), *pw = identity_field(in, "password");
 	json_t *errs = json_object();
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, errs);
 	if (!*login || strlen(login) > 64)
@@ -193,7 +191,7 @@ static int login_post(struct req *r)
 	unsigned scopes = 0;
 	const char *channel = "app";
 	if (r->api) {
-		const char *sc = field(in, "scopes"), *ch = field(in, "channel");
+		const char *sc = identity_field(in, "scopes"), *ch = identity_field(in, "channel");
 		if (*sc && scopes_parse(sc, &scopes))
 			identity_field_error(errs, "scopes", "Unknown scope (profile, account, apply, admin) / 未知权限");
 		if (*ch) {
@@ -201,7 +199,7 @@ static int login_post(struct req *r)
 				identity_field_error(errs, "channel", "channel: app, miniprogram, kiosk or other / 渠道无效");
 			channel = ch;
 		}
-		if (strlen(field(in, "name")) > 100)
+		if (strlen(identity_field(in, "name")) > 100)
 			identity_field_error(errs, "name", "At most 100 characters / 最多 100 个字符");
 	}
 	if (json_object_size(errs))
@@ -210,9 +208,9 @@ static int login_post(struct req *r)
 	struct login_job *j = arena_zalloc(r->arena, sizeof(*j));
 	j->login = arena_strdup(r->arena, login);
 	j->password = arena_strdup(r->arena, pw);
-	j->totp = arena_strdup(r->arena, field(in, "totp"));
-	j->next = arena_strdup(r->arena, field(in, "next"));
-	j->token_name = arena_strdup(r->arena, *field(in, "name") ? field(in, "name") : channel);
+	j->totp = arena_strdup(r->arena, identity_field(in, "totp"));
+	j->next = arena_strdup(r->arena, identity_field(in, "next"));
+	j->token_name = arena_strdup(r->arena, *identity_field(in, "name") ? identity_field(in, "name") : channel);
 	j->channel = arena_strdup(r->arena, channel);
 	j->scopes = scopes;
 	rc = account_find_login(r->db, r->app->keys, r->arena, login, &j->acc, j->index);
@@ -224,7 +222,7 @@ static int login_post(struct req *r)
 	snprintf(key, sizeof(key), "login:ip:%s", r->ip);
 	if ((rc = ratelimit_check(r, key)))
 		return rc;
-	snprintf(key, sizeof(key), "login:acct:%s", j->index);
+	account_key(j, key, sizeof(key));
 	if ((rc = ratelimit_check(r, key)))
 		return rc;
 	return req_job(r, login_work, login_done, j);
@@ -279,23 +277,24 @@ static int totp_post(struct req *r)
 	if ((rc = ratelimit_check(r, key)))
 		return rc;
 	char *secret;
-	const char *code = field(in, "totp");
+	const char *code = identity_field(in, "totp");
+	int64_t step = 0;
 	if (account_totp_secret(r->app->keys, r->arena, &acc, &secret) ||
-	    totp_verify(secret, code, time(NULL), NULL)) {
+	    totp_verify(secret, code, time(NULL), &step) || account_totp_use(r->db, acc.id, step)) {
 		ratelimit_fail(r->db, key, identity_now(), RATELIMIT_FREE_TOTP);
 		identity_event(r->db, "login.totp_fail", acc.id, acc.id, r->ip, "");
 		json_t *errs = json_object();
 		arena_cleanup(r->arena, (void (*)(void *))json_decref, errs);
 		identity_field_error(errs, "totp", T(r, "验证码不正确或已过期。", "The code is wrong or has expired."));
 		json_t *ctx = totp_ctx(r);
-		json_object_set_new(json_object_get(ctx, "v"), "next", json_string(field(in, "next")));
+		json_object_set_new(json_object_get(ctx, "v"), "next", json_string(identity_field(in, "next")));
 		return identity_invalid(r, "identity/totp", ctx, errs);
 	}
 	ratelimit_clear(r->db, key);
 	if ((rc = session_mfa_done(r)))
 		return rc;
 	identity_event(r->db, "login.ok", acc.id, acc.id, r->ip, "with second factor");
-	return resp_redirect(r, 303, identity_safe_next(field(in, "next"), "/account"));
+	return resp_redirect(r, 303, identity_safe_next(identity_field(in, "next"), "/account"));
 }
 
 /* ---- log-out -------------------------------------------------------------------------- */
@@ -370,7 +369,7 @@ static json_t *register_ctx(struct req *r, const char *kind, json_t *values)
 
 static void check_name(struct req *r, json_t *errs, const char *key, const char *v, size_t max)
 {
-	size_t n = utf8_chars(v);
+	size_t n = str_utf8_chars(v, strlen(v));
 	if (n < 2 || n > max)
 		identity_field_error(errs, key, en(r) ? "Enter the full name as on the certificate (2 to 50 characters)."
 						      : "请填写与证件一致的名称（2 至 50 个字）。");
@@ -396,9 +395,9 @@ static int do_register(struct req *r, const char *kind)
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, errs);
 	struct register_job *j = arena_zalloc(r->arena, sizeof(*j));
 	bool ent = strcmp(kind, "enterprise") == 0;
-	const char *name = field(in, "name"), *phone_in = field(in, "phone");
-	const char *ident_in = field(in, ent ? "uscc" : "id_number");
-	const char *pw = field(in, "password"), *pw2 = field(in, r->api ? "password" : "password2");
+	const char *name = identity_field(in, "name"), *phone_in = identity_field(in, "phone");
+	const char *ident_in = identity_field(in, ent ? "uscc" : "id_number");
+	const char *pw = identity_field(in, "password"), *pw2 = identity_field(in, r->api ? "password" : "password2");
 	check_name(r, errs, "name", name, ent ? 100 : 50);
 	char ident[32], phone[32];
 	size_t il = idcheck_normalize(ident_in, strlen(ident_in), ident, sizeof(ident));
@@ -410,7 +409,7 @@ static int do_register(struct req *r, const char *kind)
 	if (pe != IDCHECK_OK)
 		identity_field_error(errs, "phone", idcheck_reason(pe, "phone", r->lang));
 	if (ent)
-		check_name(r, errs, "legal_rep", field(in, "legal_rep"), 50);
+		check_name(r, errs, "legal_rep", identity_field(in, "legal_rep"), 50);
 	const char *avoid[] = { ident, phone, NULL };
 	check_password(r, errs, pw, pw2, avoid);
 	if (json_object_size(errs))
@@ -424,7 +423,7 @@ static int do_register(struct req *r, const char *kind)
 	j->acc.name = arena_strdup(r->arena, name);
 	if (ent) {
 		j->acc.uscc = arena_strdup(r->arena, ident);
-		j->acc.legal_rep = arena_strdup(r->arena, field(in, "legal_rep"));
+		j->acc.legal_rep = arena_strdup(r->arena, identity_field(in, "legal_rep"));
 	} else {
 		j->acc.id_number = arena_strdup(r->arena, ident);
 	}

@@ -187,9 +187,7 @@ enum password_problem password_check(const char *pw, const char *const *avoid)
 		return PASSWORD_TOO_LONG;
 	if (!str_utf8_valid(pw, len))
 		return PASSWORD_BAD_UTF8;
-	size_t chars = 0;
-	for (size_t i = 0; i < len; i++)
-		chars += ((unsigned char)pw[i] & 0xc0) != 0x80;
+	size_t chars = str_utf8_chars(pw, len);
 	if (chars < PASSWORD_MIN_CHARS)
 		return PASSWORD_TOO_SHORT;
 	for (size_t i = 0; avoid && avoid[i]; i++) {

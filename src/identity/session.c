@@ -373,3 +373,16 @@ int token_list(struct db *db, struct arena *a, int64_t account, struct api_token
 	*n = rows.nrows;
 	return 0;
 }
+
+DB_SQL(q_session_stop_acting, "UPDATE sessions SET acting_for = NULL WHERE account_id = ? AND acting_for = ?");
+DB_SQL(q_tokens_revoke_acting,
+       "UPDATE api_tokens SET revoked_at = ? WHERE account_id = ? AND acting_for = ? AND revoked_at IS NULL");
+
+int session_end_acting(struct db *db, int64_t agent, int64_t enterprise)
+{
+	int rc = db_exec(db, &q_session_stop_acting, DB_ARGS(DB_INT(agent), DB_INT(enterprise)), NULL);
+	if (!rc)
+		rc = db_exec(db, &q_tokens_revoke_acting,
+			     DB_ARGS(DB_INT(identity_now()), DB_INT(agent), DB_INT(enterprise)), NULL);
+	return rc;
+}

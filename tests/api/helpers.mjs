@@ -8,6 +8,15 @@
 //
 // Every process and temporary folder made here is tracked and removed when the test process
 // exits, even when a test fails or a hook throws.
+//
+// Key files: every command gets `--key-file` inside a temporary folder (the one of its
+// database when it has one), so tests never write govhall.key into the project root.
+//
+// Identity helpers (below startServer): a cookie jar, a page client that keeps cookies and
+// reads _csrf from forms, log-in through the pages and the API, RFC 6238 TOTP, direct SQL on
+// the test database, `govhall routes --json`, and generators of valid ID numbers, credit codes
+// and phone numbers.
+import { createHmac } from 'node:crypto';
 import { spawn, execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -80,7 +89,23 @@ async function psql(url, sql) {
   if (r.code !== 0) throw new Error(`psql ${sql}: ${r.stderr}`);
 }
 
-/** A fresh, empty database. Returns {url, drop()}. */
+// Key file per database URL (freshDb registers it); commands on other databases share one
+// key file in a per-process temporary folder.
+const keyFiles = new Map();
+let defaultKeyDir = null;
+async function keyFileFor(dbUrl) {
+  if (dbUrl && keyFiles.has(dbUrl)) return keyFiles.get(dbUrl);
+  defaultKeyDir ??= tempDir('govhall-key-');
+  return path.join((await defaultKeyDir).path, 'govhall.key');
+}
+async function withKeyFile(args, keyFile) {
+  if (args.some((a) => a === '--key-file' || a.startsWith('--key-file='))) return args;
+  const i = args.indexOf('--db');
+  const kf = keyFile ?? await keyFileFor(i >= 0 ? args[i + 1] : null);
+  return [...args, '--key-file', kf];
+}
+
+/** A fresh, empty database. Returns {url, keyFile, drop()}. */
 export async function freshDb(name = 'api') {
   if (backend === 'postgres') {
     const base = process.env.GOVHALL_TEST_PG;
@@ -89,26 +114,42 @@ export async function freshDb(name = 'api') {
     await psql(base, `CREATE DATABASE ${dbname}`);
     const u = new URL(base);
     u.pathname = `/${dbname}`;
+    const keyDir = await tempDir(`govhall-${name}-key-`);
+    const url = u.toString();
+    const keyFile = path.join(keyDir.path, 'govhall.key');
+    keyFiles.set(url, keyFile);
     return {
-      url: u.toString(),
+      url,
+      keyFile,
       async drop() {
+        keyFiles.delete(url);
         await psql(base, `DROP DATABASE IF EXISTS ${dbname} WITH (FORCE)`);
+        await keyDir.remove();
       },
     };
   }
   if (backend !== 'sqlite') throw new Error(`unknown GOVHALL_TEST_BACKEND ${backend}`);
   const dir = await tempDir(`govhall-${name}-`);
-  return { url: path.join(dir.path, 'govhall.db'), drop: () => dir.remove() };
+  const url = path.join(dir.path, 'govhall.db');
+  const keyFile = path.join(dir.path, 'govhall.key');
+  keyFiles.set(url, keyFile);
+  return { url, keyFile, drop: () => { keyFiles.delete(url); return dir.remove(); } };
 }
 
-/** Runs the binary to completion with cwd = project root. Resolves {code, signal, stdout, stderr}. */
-export function govhall(args, opts = {}) {
-  return execP(bin, args, { cwd: root, env: childEnv(opts.env), timeout: opts.timeout ?? 120_000 });
+/**
+ * Runs the binary to completion with cwd = project root. Resolves {code, signal, stdout, stderr}.
+ * Adds `--key-file` (the database's, see freshDb) unless args has one or opts.keyFile is
+ * false; commands that take no settings (version, help) get none.
+ */
+export async function govhall(args, opts = {}) {
+  const plain = args.length === 0 || ['version', '--version', 'help', '--help', '-h'].includes(args[0]);
+  const full = plain || opts.keyFile === false ? args : await withKeyFile(args, opts.keyFile);
+  return execP(bin, full, { cwd: root, env: childEnv(opts.env), timeout: opts.timeout ?? 120_000 });
 }
 
-/** `govhall init [--demo] --db URL`; throws with its output when it fails. */
-export async function initDb(url, { demo = true } = {}) {
-  const r = await govhall(['init', ...(demo ? ['--demo'] : []), '--db', url]);
+/** `govhall init [--demo] --db URL --key-file K`; throws with its output when it fails. */
+export async function initDb(url, { demo = true, keyFile } = {}) {
+  const r = await govhall(['init', ...(demo ? ['--demo'] : []), '--db', url], { keyFile });
   if (r.code !== 0) throw new Error(`govhall init failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
   return r;
 }
@@ -119,8 +160,9 @@ export async function initDb(url, { demo = true } = {}) {
  * stop()}. stop() sends SIGTERM and resolves the exit code; it rejects unless the server
  * exits 0 (so sanitizer reports and unclean shutdowns fail the test file).
  */
-export async function serve(db, { threads = 2, extraArgs = [], readyTimeout = 60_000 } = {}) {
-  const proc = spawn(bin, ['serve', '--db', db, '--listen', '127.0.0.1:0', '--threads', String(threads), ...extraArgs], {
+export async function serve(db, { threads = 2, extraArgs = [], readyTimeout = 60_000, keyFile } = {}) {
+  const args = await withKeyFile(['serve', '--db', db, '--listen', '127.0.0.1:0', '--threads', String(threads), ...extraArgs], keyFile);
+  const proc = spawn(bin, args, {
     cwd: root, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'],
   });
   liveProcs.add(proc);
@@ -215,8 +257,8 @@ export async function startServer({ name = 'api', demo = true, ...opts } = {}) {
   const db = await freshDb(name);
   let srv;
   try {
-    await initDb(db.url, { demo });
-    srv = await serve(db.url, opts);
+    srv = { init: await initDb(db.url, { demo, keyFile: db.keyFile }) };
+    srv = Object.assign(await serve(db.url, { keyFile: db.keyFile, ...opts }), srv);
   } catch (e) {
     await db.drop().catch(() => {});
     throw e;
@@ -224,6 +266,7 @@ export async function startServer({ name = 'api', demo = true, ...opts } = {}) {
   const stopServer = srv.stop;
   let done = null;
   srv.db = db.url;
+  srv.keyFile = db.keyFile;
   srv.stop = () => {
     done ??= (async () => {
       try {
@@ -348,4 +391,267 @@ export async function writeJsonFile(dir, name, value) {
   const f = path.join(dir, name);
   await writeFile(f, typeof value === 'string' ? value : JSON.stringify(value, null, 2));
   return f;
+}
+
+// ---- identity helpers --------------------------------------------------------------------
+
+/** The demo accounts `init --demo` creates (log in with the phone). */
+export const DEMO_PASSWORD = 'Qinghe-demo-2026';
+export const DEMO_TOTP_SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
+export const DEMO = {
+  citizen: { phone: '13800000001', name: '张三', id_number: '11010519491231002X' },
+  agent: { phone: '13800000002', name: '李四', id_number: '440524188001010014' },
+  enterprise: { phone: '13800000003', name: '清河示范科技有限公司', uscc: '91310110666007217T' },
+  staffA: { phone: '13800000004', department: 'psb' },
+  staffB: { phone: '13800000005', department: 'civ' },
+  admin: { phone: '13800000006', totp: DEMO_TOTP_SECRET },
+};
+
+function base32Decode(s) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let value = 0;
+  const out = [];
+  for (const c of s.replace(/[=\s]/g, '').toUpperCase()) {
+    const v = alphabet.indexOf(c);
+    if (v < 0) throw new Error(`not base32: ${c}`);
+    value = (value << 5) | v;
+    bits += 5;
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(out);
+}
+
+/** RFC 6238 TOTP (SHA-1, 30 s, 6 digits) of a base32 secret at time t (ms). */
+export function totp(secret, t = Date.now()) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(t / 1000 / 30)));
+  const h = createHmac('sha1', base32Decode(secret)).update(counter).digest();
+  const o = h[h.length - 1] & 0xf;
+  const n = ((h[o] & 0x7f) << 24) | (h[o + 1] << 16) | (h[o + 2] << 8) | h[o + 3];
+  return String(n % 1_000_000).padStart(6, '0');
+}
+
+/**
+ * A TOTP code that the server has not seen yet: the server accepts the previous, current and
+ * next 30-second step, each once per account. Steps are handed out in increasing order per
+ * secret (each test file has its own server and database); when all three are used this
+ * waits for the next step.
+ */
+const lastStep = new Map();
+export async function freshTotp(secret) {
+  for (;;) {
+    const now = Math.floor(Date.now() / 1000 / 30);
+    const step = Math.max(now - 1, (lastStep.get(secret) ?? -Infinity) + 1);
+    if (step <= now + 1) {
+      lastStep.set(secret, step);
+      return totp(secret, step * 30_000 + 1000);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** A distinct client address per caller (servers run with --trust-proxy true in these tests). */
+let ipSeq = 0;
+export function freshIp() {
+  ipSeq++;
+  return `10.${(process.pid >> 8) & 0xff}.${(ipSeq >> 8) & 0xff}.${ipSeq & 0xff}`;
+}
+
+/** A minimal cookie jar: name -> value, fed by Set-Cookie (Max-Age=0 deletes). */
+export class CookieJar {
+  constructor() { this.cookies = new Map(); this.raw = []; }
+  update(headers) {
+    const list = typeof headers.getSetCookie === 'function' ? headers.getSetCookie() : [];
+    for (const sc of list) {
+      this.raw.push(sc);
+      const [pair, ...attrs] = sc.split(';');
+      const i = pair.indexOf('=');
+      const name = pair.slice(0, i).trim();
+      const value = pair.slice(i + 1).trim();
+      const maxAge = attrs.map((a) => a.trim()).find((a) => /^max-age=/i.test(a));
+      if (value === '' || (maxAge && Number(maxAge.split('=')[1]) <= 0)) this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+  get(name) { return this.cookies.get(name); }
+  set(name, value) { this.cookies.set(name, value); }
+  delete(name) { this.cookies.delete(name); }
+  header() { return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '); }
+  clone() { const j = new CookieJar(); j.cookies = new Map(this.cookies); return j; }
+}
+
+/** The _csrf value of the first form on a page (or of the form whose action is `action`). */
+export function csrfOf(html, action) {
+  let scope = html;
+  if (action) {
+    const m = new RegExp(`<form[^>]*action="${action.replace(/[.?*+^$()[\]{}|\\/]/g, '\\$&')}"[\\s\\S]*?</form>`).exec(html);
+    if (m) scope = m[0];
+  }
+  for (const m of scope.matchAll(/<input\b[^>]*>/g)) {
+    if (/\bname="_csrf"/.test(m[0])) {
+      const v = /\bvalue="([^"]*)"/.exec(m[0]);
+      if (v) return htmlText(v[1]);
+    }
+  }
+  return null;
+}
+
+/**
+ * A browser-like client: keeps cookies, sends one X-Forwarded-For address, never follows
+ * redirects. get/post resolve {status, headers, body, location}.
+ */
+export class Client {
+  constructor(baseUrl, { ip = freshIp(), lang } = {}) {
+    this.base = baseUrl;
+    this.ip = ip;
+    this.jar = new CookieJar();
+    if (lang) this.jar.set('lang', lang);
+    this.csrf = null;
+  }
+  async request(method, p, { form, json, headers = {}, cookies = true } = {}) {
+    const h = { 'x-forwarded-for': this.ip, ...headers };
+    if (cookies && this.jar.cookies.size) h.cookie = this.jar.header();
+    let body;
+    if (form) {
+      h['content-type'] = 'application/x-www-form-urlencoded';
+      body = new URLSearchParams(form).toString();
+    } else if (json !== undefined) {
+      h['content-type'] = 'application/json';
+      body = JSON.stringify(json);
+    }
+    const res = await fetch(this.base + p, { method, headers: h, body, redirect: 'manual' });
+    const text = method === 'HEAD' ? '' : await res.text();
+    if (cookies) this.jar.update(res.headers);
+    const r = { status: res.status, headers: res.headers, body: text, location: res.headers.get('location') };
+    const c = csrfOf(text);
+    if (c) this.csrf = c;
+    return r;
+  }
+  get(p, opts) { return this.request('GET', p, opts); }
+  /** Posts a form; _csrf defaults to the last one seen on a page of this client. */
+  post(p, form = {}, opts = {}) {
+    const f = { ...form };
+    if (!('_csrf' in f) && this.csrf) f._csrf = this.csrf;
+    return this.request('POST', p, { form: f, ...opts });
+  }
+  get sid() { return this.jar.get('gh_sid'); }
+}
+
+/**
+ * Logs in through the pages (GET /login, POST /login, and the TOTP step when asked) and
+ * returns the Client holding the session. Throws with the answer when it fails.
+ */
+export async function pageLogin(baseUrl, login, password = DEMO_PASSWORD, { totpSecret, ip, lang } = {}) {
+  const c = new Client(baseUrl, { ip, lang });
+  const form = await c.get('/login');
+  if (form.status !== 200) throw new Error(`GET /login: ${form.status} ${form.body.slice(0, 200)}`);
+  const csrf = csrfOf(form.body);
+  if (!csrf) throw new Error('GET /login: no _csrf in the form');
+  let r = await c.post('/login', { login, password, next: '', _csrf: csrf });
+  if (r.status !== 303) throw new Error(`POST /login ${login}: ${r.status} ${r.body.slice(0, 300)}`);
+  if (/^\/login\/totp/.test(r.location ?? '')) {
+    if (!totpSecret) throw new Error(`POST /login ${login}: asks for a second factor`);
+    const t = await c.get(r.location);
+    if (t.status !== 200) throw new Error(`GET ${r.location}: ${t.status} ${t.body.slice(0, 200)}`);
+    r = await c.post('/login/totp', { totp: await freshTotp(totpSecret), _csrf: csrfOf(t.body) ?? '' });
+    if (r.status !== 303) throw new Error(`POST /login/totp: ${r.status} ${r.body.slice(0, 300)}`);
+  }
+  c.landing = r.location;
+  // The CSRF token of the logged-in session (the log-out form in every page's header).
+  const home = await c.get('/');
+  c.csrf = csrfOf(home.body);
+  return c;
+}
+
+/** POST /api/v1/auth/token; resolves the full answer {status, headers, json, body}. */
+export async function apiToken(baseUrl, body, { ip = freshIp(), headers = {} } = {}) {
+  const res = await fetch(`${baseUrl}/api/v1/auth/token`, {
+    method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': ip, ...headers },
+    body: JSON.stringify(body), redirect: 'manual',
+  });
+  const text = await res.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: res.status, headers: res.headers, body: text, json };
+}
+
+/** Logs in through the API and returns the 201 answer's JSON; throws otherwise. */
+export async function apiLogin(baseUrl, login, password = DEMO_PASSWORD, extra = {}) {
+  const { ip, ...rest } = extra;
+  const r = await apiToken(baseUrl, { login, password, ...rest }, { ip });
+  if (r.status !== 201) throw new Error(`POST /api/v1/auth/token ${login}: ${r.status} ${r.body.slice(0, 300)}`);
+  return r.json;
+}
+
+/** fetch with a bearer token; resolves {status, headers, body, json}. */
+export async function bearer(url, token, init = {}) {
+  const headers = { ...(init.headers ?? {}) };
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (!headers['x-forwarded-for']) headers['x-forwarded-for'] = freshIp();
+  let body = init.body;
+  if (init.json !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(init.json);
+  }
+  const res = await fetch(url, { method: init.method ?? 'GET', headers, body, redirect: 'manual' });
+  const text = await res.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: res.status, headers: res.headers, body: text, json };
+}
+
+/** Runs one SQL statement on a test database (sqlite3 CLI or psql); resolves its stdout. */
+export async function sql(dbUrl, statement) {
+  const r = backend === 'postgres'
+    ? await execP('psql', ['-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', dbUrl, '-c', statement])
+    : await execP('sqlite3', ['-cmd', '.timeout 5000', dbUrl, statement]);
+  if (r.code !== 0) throw new Error(`sql ${statement}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+/** `govhall routes --json`, parsed. */
+export async function routes() {
+  const r = await govhall(['routes', '--json']);
+  if (r.code !== 0) throw new Error(`govhall routes --json: exit ${r.code}\n${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+/** A valid resident ID number (GB 11643) born in Beijing's Chaoyang district; n picks it. */
+export function newIdNumber(n) {
+  const year = 1950 + (n % 50);
+  const month = String(1 + (Math.floor(n / 50) % 12)).padStart(2, '0');
+  const day = String(1 + (Math.floor(n / 600) % 28)).padStart(2, '0');
+  const seq = String(Math.floor(n / 16800) % 1000).padStart(3, '0');
+  const body = `110105${year}${month}${day}${seq}`;
+  const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+  const sum = [...body].reduce((s, c, i) => s + Number(c) * w[i], 0);
+  return body + '10X98765432'[sum % 11];
+}
+
+/** A valid unified social credit code (GB 32100 with its GB 11714 organisation code). */
+export function newUscc(n) {
+  const org = String(10000000 + (n % 89999999)).slice(-8);
+  const ow = [3, 7, 9, 10, 5, 8, 4, 2];
+  const c9 = 11 - ([...org].reduce((s, c, i) => s + Number(c) * ow[i], 0) % 11);
+  const orgCode = org + (c9 === 10 ? 'X' : c9 === 11 ? '0' : String(c9));
+  const body = `91310110${orgCode}`;
+  const alphabet = '0123456789ABCDEFGHJKLMNPQRTUWXY';
+  let sum = 0;
+  let w = 1;
+  for (const c of body) {
+    sum += alphabet.indexOf(c) * w;
+    w = (w * 3) % 31;
+  }
+  return body + alphabet[(31 - (sum % 31)) % 31];
+}
+
+/** A mobile number unlikely to collide with other tests' numbers. */
+let phoneSeq = 0;
+export function newPhone() {
+  phoneSeq++;
+  return `139${String((process.pid * 97 + phoneSeq) % 100_000_000).padStart(8, '0')}`;
 }

@@ -20,6 +20,7 @@ CREATE TABLE accounts (
   password_hash TEXT NOT NULL,
   totp_enc BYTEA,
   totp_enabled INTEGER NOT NULL DEFAULT 0 CHECK (totp_enabled IN (0, 1)),
+  totp_last_step BIGINT NOT NULL DEFAULT 0,  -- the last time step used: a code works once
   status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'disabled')),
   key_id BIGINT NOT NULL,
   created_at BIGINT NOT NULL,
