@@ -2,6 +2,7 @@
 
 #include <event2/event.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -43,6 +44,10 @@ static void on_done(evutil_socket_t fd, short what, void *p)
 static void *run(void *p)
 {
 	struct jobs *j = p;
+	/* Signals are for the main thread (server_run waits for SIGTERM/SIGINT there). */
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	/* Slow work yields to the event loops: a flood of log-ins must not delay other pages. */
 	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), JOBS_NICE);
 	for (;;) {
