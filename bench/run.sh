@@ -259,9 +259,13 @@ LOGIN_SECONDS=${BENCH_LOGIN_SECONDS:-10}
 LOGIN_CONNS=${BENCH_LOGIN_CONNS:-16}
 if [ "$LOGIN_SECONDS" != 0 ]; then
   cc -O2 -std=c11 -pthread bench/hashloop.c -lsodium -o "$tmp/hashloop" || die "cannot build bench/hashloop.c (libsodium-dev?)"
-  say "hash loop: $NPROC threads, ${LOGIN_SECONDS}s"
-  hl_out=$("$tmp/hashloop" "$NPROC" "$LOGIN_SECONDS") || die "hashloop failed"
-  hl_rate=$(sed -n 's/.* \([0-9.]*\) hashes\/s$/\1/p' <<<"$hl_out")
+  # The ceiling is measured right before and right after the flood and averaged: on a shared
+  # machine the rate drifts by more than the margin the target allows.
+  hashloop() {
+    say "hash loop: $NPROC threads, ${LOGIN_SECONDS}s"
+    "$tmp/hashloop" "$NPROC" "$LOGIN_SECONDS" | sed -n 's/.* \([0-9.]*\) hashes\/s$/\1/p'
+  }
+  hl_before=$(hashloop) || die "hashloop failed"
 
   "$BIN" serve --db "$DB" --key-file "$KEY_FILE" --listen 127.0.0.1:0 --threads "$THREADS" --job-threads "$NPROC" --trust-proxy true \
     --log-level "$LOG_LEVEL" >"$tmp/flood.out" 2>"$tmp/flood.err" &
@@ -294,6 +298,9 @@ PY
   sleep 1 # let the flood fill the job pool first
   wrk -t1 -c4 -d"$((LOGIN_SECONDS > 2 ? LOGIN_SECONDS - 2 : 1))"s --latency -s bench/probe.lua "$lf_url/healthz" >"$tmp/probe.wrk" 2>&1 || true
   wait "$login_wrk" || true
+  kill "$lf_pid" 2>/dev/null; wait "$lf_pid" 2>/dev/null || true
+  hl_after=$(hashloop) || die "hashloop failed"
+  hl_rate=$(awk -v a="$hl_before" -v b="$hl_after" 'BEGIN { printf "%.1f", (a + b) / 2 }')
   l_rps=$(awk '/^Requests\/sec:/ {print $2}' "$tmp/login.wrk")
   l_errs=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {gsub(/,/, ""); n += $4 + $6 + $8 + $10} END {print n + 0}' "$tmp/login.wrk")
   h_p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$tmp/probe.wrk")")
@@ -311,7 +318,7 @@ PY
   echo
   echo "login flood (POST /api/v1/auth/token, Argon2id m=19 MiB t=2 p=1; $NPROC cores, job pool $NPROC, wrk -c$LOGIN_CONNS, ${LOGIN_SECONDS}s)"
   printf '  %-34s %10.1f   %s\n' "logins/s (govhall)" "${l_rps:-0}" "$(printf '(%s non-201 answers or socket errors)' "$l_errs")"
-  printf '  %-34s %10.1f   %s\n' "hashes/s (bench/hashloop.c)" "${hl_rate:-0}" "(bare crypto_pwhash_str_verify, $NPROC threads)"
+  printf '  %-34s %10.1f   %s\n' "hashes/s (bench/hashloop.c)" "${hl_rate:-0}" "(bare crypto_pwhash_str_verify, $NPROC threads; mean of before and after: $hl_before, $hl_after)"
   printf '  %-34s %9sx   target >= 0.9x   %s\n' "ratio" "$l_ratio" "$l_verdict"
   printf '  %-34s %10s   target < 10 ms   %s   (p50 %s ms)\n' "/healthz p99 ms during the flood" "$h_p99" "$h_verdict" "$h_p50"
   if grep -q '"level":"error"' "$tmp/flood.err" 2>/dev/null; then
