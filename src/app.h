@@ -13,6 +13,7 @@ struct router;
 struct jobs;
 struct metrics;
 struct keyring;
+struct calendar;
 struct req;
 
 struct app {
@@ -22,6 +23,7 @@ struct app {
 	struct jobs *jobs;
 	struct metrics *metrics;
 	struct keyring *keys;
+	struct calendar *calendar; /* working days (cases_init) */
 	time_t started;
 	/* Hooks the identity module provides (main.c wires them; NULL = everyone anonymous).
 	 * authenticate fills r->role and r->who from the session cookie or bearer token, and may

@@ -13,6 +13,7 @@
 #include "base/jobs.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "cases/cases.h"
 #include "catalog/catalog.h"
 #include "http/metrics.h"
 #include "identity/crypto.h"
@@ -236,7 +237,7 @@ static int cmd_import(struct config *cfg, int nargs, char **args)
 static int build_router(struct router *rt)
 {
 	if (router_add(rt, ops_routes, ops_routes_n) || router_add(rt, static_routes, static_routes_n) ||
-	    router_add(rt, catalog_routes, catalog_routes_n) || identity_add_routes(rt))
+	    router_add(rt, catalog_routes, catalog_routes_n) || identity_add_routes(rt) || cases_add_routes(rt))
 		return -1;
 	return 0;
 }
@@ -311,7 +312,7 @@ static int cmd_serve(struct config *cfg)
 		fprintf(stderr, "govhall: templates: %s\n", err);
 		return 1;
 	}
-	if (identity_init(&app, err, sizeof(err))) {
+	if (identity_init(&app, err, sizeof(err)) || cases_init(&app, err, sizeof(err))) {
 		fprintf(stderr, "govhall: %s\n", err);
 		return 1;
 	}
@@ -324,6 +325,7 @@ static int cmd_serve(struct config *cfg)
 	jobs_free(app.jobs);
 	metrics_free(app.metrics);
 	router_free(app.router);
+	cases_release(&app);
 	identity_release(&app);
 	view_free(app.view);
 	return rc ? 1 : 0;

@@ -30,6 +30,9 @@ struct config {
 	char *key_file;        /* keys for personal data, tokens and CSRF */
 	long session_idle;     /* seconds of inactivity that end a session */
 	long session_max;      /* seconds after which a session ends regardless */
+	char *upload_dir;      /* attachments, outside the web root (cases/attach.h) */
+	long max_upload;       /* bytes of one uploaded file */
+	long max_upload_total; /* bytes of all files of one application */
 };
 
 void config_defaults(struct config *c);

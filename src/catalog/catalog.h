@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "base/arena.h"
 #include "http/http.h"
 
 struct db;
@@ -33,6 +34,19 @@ int catalog_import_file(struct db *db, const char *path, bool progress, FILE *er
 /* Loads the demo catalog from data_dir/catalog/ (departments, regions, services, bundles). */
 int catalog_import_demo(struct db *db, const char *data_dir, FILE *errors,
 			struct catalog_import_report *rep);
+
+/* What other domains need of a service item (applications are filed under a version). */
+struct catalog_service {
+	const char *code;
+	long version;
+	const char *department, *name_zh, *name_en, *audience; /* audience: "individual,enterprise" */
+	long legal_limit_days, promised_limit_days, online_depth;
+	const char *materials, *form; /* JSON arrays as text */
+	const char *outcome_ecert;    /* NULL when none */
+};
+/* The current version of an item (version 0) or a given one; GH_ENOTFOUND when unknown. */
+int catalog_service_get(struct db *db, struct arena *a, const char *code, long version,
+			struct catalog_service *out);
 
 extern const struct route catalog_routes[];
 extern const size_t catalog_routes_n;

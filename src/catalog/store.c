@@ -1,5 +1,6 @@
 /* store.c: the catalog's read queries, one typed function per question. Rows are copied into
  * the caller's arena (db.h), so results live as long as the request. */
+#include "catalog/catalog.h"
 #include "catalog/catalog_impl.h"
 
 #include <ctype.h>
@@ -330,5 +331,20 @@ int catalog_generation(struct req *r, uint64_t *gen)
 	if (!s || str_to_long(str_c(s), 0, LONG_MAX, &v))
 		return GH_EDB;
 	*gen = (uint64_t)v;
+	return 0;
+}
+
+int catalog_service_get(struct db *db, struct arena *a, const char *code, long version,
+			struct catalog_service *out)
+{
+	struct catalog_item it;
+	int rc = catalog_item_get(db, a, code, version, &it);
+	if (rc)
+		return rc;
+	*out = (struct catalog_service){ .code = it.code, .version = it.version, .department = it.department,
+					 .name_zh = it.name_zh, .name_en = it.name_en, .audience = it.audience,
+					 .legal_limit_days = it.legal_limit_days,
+					 .promised_limit_days = it.promised_limit_days, .online_depth = it.online_depth,
+					 .materials = it.materials, .form = it.form, .outcome_ecert = it.outcome_ecert };
 	return 0;
 }

@@ -41,6 +41,10 @@ const char *identity_csrf_token(struct req *r);
 void identity_event(struct db *db, const char *kind, int64_t account, int64_t actor, const char *ip,
 		    const char *detail);
 
+/* Counts one request against a budget of max per window seconds under key (shared by all
+ * nodes); GH_ERATELIMIT with Retry-After set when over. For other domains' limits. */
+int identity_rate_limit(struct req *r, const char *key, long max, long window);
+
 /* Command line: `govhall user ...` and `govhall key ...` (argv after the command word). */
 int identity_cli_user(struct app *app, struct db *db, int argc, char **argv);
 int identity_cli_key(struct app *app, struct db *db, int argc, char **argv);

@@ -85,3 +85,8 @@ int ratelimit_hit(struct req *r, const char *key, long max, long window)
 	}
 	return db_exec(r->db, &q_upsert, DB_ARGS(DB_TEXT(key), DB_INT(count + 1), DB_INT(start), DB_INT(0)), NULL);
 }
+
+int identity_rate_limit(struct req *r, const char *key, long max, long window)
+{
+	return ratelimit_hit(r, key, max, window);
+}

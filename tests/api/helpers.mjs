@@ -161,7 +161,9 @@ export async function initDb(url, { demo = true, keyFile } = {}) {
  * exits 0 (so sanitizer reports and unclean shutdowns fail the test file).
  */
 export async function serve(db, { threads = 2, extraArgs = [], readyTimeout = 60_000, keyFile } = {}) {
-  const args = await withKeyFile(['serve', '--db', db, '--listen', '127.0.0.1:0', '--threads', String(threads), ...extraArgs], keyFile);
+  let args = await withKeyFile(['serve', '--db', db, '--listen', '127.0.0.1:0', '--threads', String(threads), ...extraArgs], keyFile);
+  // Uploads go to a folder of the test's own, never into the project.
+  if (!args.includes('--upload-dir')) args = [...args, '--upload-dir', path.join((await tempDir('govhall-uploads-')).path, 'uploads')];
   const proc = spawn(bin, args, {
     cwd: root, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,0 +1,323 @@
+/* api.c: the JSON API of applications, for apps, mini-programs and kiosks (bearer tokens). */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/calendar.h"
+#include "base/err.h"
+#include "base/util.h"
+#include "cases/attach.h"
+#include "cases/cases_impl.h"
+#include "http/multipart.h"
+#include "http/server.h"
+#include "store/db.h"
+
+static bool en(const struct req *r)
+{
+	return strcmp(r->lang, "en") == 0;
+}
+
+/* The request body as a JSON object (borrowed by the arena). */
+static int body_object(struct req *r, json_t **out)
+{
+	const char *ct = req_header(r, "Content-Type");
+	if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
+		req_error_detail(r, "Send a JSON object with Content-Type: application/json / 请以 JSON 提交");
+		return GH_EUNSUPPORTED;
+	}
+	size_t len;
+	const char *body = req_body(r, &len);
+	json_error_t e;
+	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &e);
+	if (!j || !json_is_object(j)) {
+		json_decref(j);
+		req_error_detail(r, "The body is not a JSON object / 请求体不是 JSON 对象");
+		return GH_EINVAL;
+	}
+	arena_cleanup(r->arena, (void (*)(void *))json_decref, j);
+	*out = j;
+	return 0;
+}
+
+static int validation_error(struct req *r, json_t *errors)
+{
+	json_t *j = json_pack("{s:{s:s,s:s,s:O}}", "error", "code", err_slug(GH_EVALIDATION), "message",
+			      err_message(GH_EVALIDATION, r->lang), "fields", errors);
+	return resp_json(r, err_status(GH_EVALIDATION), j);
+}
+
+/* POST /api/v1/services/{code}/applications: {form: {...}, materials: [...], submit: bool,
+ * idempotency_key, channel: app|miniprogram|kiosk} */
+static int api_apply(struct req *r)
+{
+	json_t *in;
+	int rc = body_object(r, &in);
+	if (rc)
+		return rc;
+	json_t *form = json_object_get(in, "form"), *mats = json_object_get(in, "materials");
+	const char *key = json_string_value(json_object_get(in, "idempotency_key"));
+	const char *channel = json_string_value(json_object_get(in, "channel"));
+	if ((form && !json_is_object(form)) || (mats && !json_is_array(mats)) || (key && strlen(key) > 64) ||
+	    (channel && strcmp(channel, "app") && strcmp(channel, "miniprogram") && strcmp(channel, "kiosk"))) {
+		req_error_detail(r, "form must be an object, materials an array, idempotency_key at most 64 characters, "
+				    "channel app, miniprogram or kiosk / 参数格式有误");
+		return GH_EINVAL;
+	}
+	/* Form values arrive as JSON: numbers become text, as from a web form. */
+	json_t *flat = json_object();
+	arena_cleanup(r->arena, (void (*)(void *))json_decref, flat);
+	const char *k;
+	json_t *v;
+	json_object_foreach(form, k, v)
+	{
+		if (json_is_string(v))
+			json_object_set(flat, k, v);
+		else if (json_is_integer(v))
+			json_object_set_new(flat, k, json_sprintf("%lld", (long long)json_integer_value(v)));
+		else if (json_is_real(v))
+			json_object_set_new(flat, k, json_sprintf("%.2f", json_real_value(v)));
+	}
+	struct case_apply_in ai = { .item_code = req_param(r, "code"), .input = flat,
+				    .materials = mats ? mats : json_array(), .submit = json_is_true(json_object_get(in, "submit")),
+				    .idempotency_key = key, .channel = channel ? channel : "app",
+				    .applicant_id = r->who.account, .enterprise_id = r->who.enterprise };
+	if (!mats)
+		arena_cleanup(r->arena, (void (*)(void *))json_decref, ai.materials);
+	struct application app;
+	json_t *errors;
+	rc = case_apply(r, &ai, &app, &errors);
+	if (rc == GH_EVALIDATION)
+		return validation_error(r, errors);
+	if (rc)
+		return rc;
+	json_t *j = case_json(&app, r->app->calendar, cases_today(), r->lang);
+	if (app.query_code)
+		json_object_set_new(j, "query_code", json_string(app.query_code));
+	return resp_json(r, ai.submit ? 201 : 200, j);
+}
+
+/* POST /api/v1/attachments: multipart/form-data with one part "file". */
+static int api_upload(struct req *r)
+{
+	const char *boundary;
+	int rc = multipart_boundary(r->arena, req_header(r, "Content-Type"), &boundary);
+	if (rc)
+		return rc;
+	size_t len;
+	const char *body = req_body(r, &len);
+	struct multipart mp;
+	const char *why = NULL;
+	if ((rc = multipart_parse(r->arena, body, len, boundary, &mp, &why))) {
+		if (why)
+			req_error_detail(r, "%s", why);
+		return rc;
+	}
+	const struct multipart_part *f = multipart_get(&mp, "file");
+	if (!f || !f->filename) {
+		req_error_detail(r, en(r) ? "Send the file in a part named \"file\"." : "请在名为 file 的字段中上传文件。");
+		return GH_EINVAL;
+	}
+	struct attach_info info;
+	if ((rc = attach_store(r->app->cfg.upload_dir, r->arena, f->data, f->len, (size_t)r->app->cfg.max_upload, &info))) {
+		if (rc == GH_EUNSUPPORTED)
+			req_error_detail(r, en(r) ? "Only PDF, JPEG and PNG files are accepted." : "只接受 PDF、JPEG、PNG 文件。");
+		else if (rc == GH_ETOOBIG)
+			req_error_detail(r, en(r) ? "The file is too large." : "文件过大。");
+		return rc;
+	}
+	struct attachment at = { .sha256 = info.sha256, .mime = info.mime, .size = (int64_t)info.size,
+				 .filename = f->filename, .owner_id = r->who.account, .slot = -1 };
+	int64_t id;
+	if ((rc = attachment_add(r->db, r->arena, &at, &id)))
+		return rc;
+	return resp_json(r, 201, json_pack("{s:I,s:s,s:s,s:I}", "id", (json_int_t)id, "filename", f->filename, "mime",
+					   info.mime, "size", (json_int_t)info.size));
+}
+
+static int list_response(struct req *r, const struct case_filter *f)
+{
+	long page, per;
+	int rc = req_query_long(r, "page", 1, 1, 100000, &page);
+	if (!rc)
+		rc = req_query_long(r, "per_page", 20, 1, 100, &per);
+	if (rc)
+		return rc;
+	struct application *v;
+	size_t n;
+	long total;
+	if ((rc = case_list(r->db, r->arena, f, page, per, &v, &n, &total)))
+		return rc;
+	json_t *arr = json_array();
+	int32_t today = cases_today();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, case_json(&v[i], r->app->calendar, today, r->lang));
+	return resp_json(r, 200, json_pack("{s:o,s:i,s:i,s:i}", "items", arr, "page", (int)page, "per_page", (int)per,
+					   "total", (int)total));
+}
+
+/* GET /api/v1/applications: the caller's own (or the enterprise's, when acting for one). */
+static int api_mine(struct req *r)
+{
+	struct case_filter f = { .today = cases_today() };
+	if (r->who.enterprise)
+		f.enterprise_id = r->who.enterprise;
+	else
+		f.applicant_id = r->who.account;
+	return list_response(r, &f);
+}
+
+static int check_light(struct req *r, const char *light)
+{
+	if (light && strcmp(light, "green") && strcmp(light, "yellow") && strcmp(light, "red")) {
+		req_error_detail(r, "light: green, yellow or red / 灯色参数有误");
+		return GH_EINVAL;
+	}
+	return 0;
+}
+
+static int check_state(struct req *r, const char *state)
+{
+	if (state && !wf_state(state)) {
+		req_error_detail(r, "Unknown state / 未知的状态");
+		return GH_EINVAL;
+	}
+	return 0;
+}
+
+/* GET /api/v1/staff/queue: the department's applications (not drafts), by due day. */
+static int api_queue(struct req *r)
+{
+	struct case_filter f = { .department = r->who.department, .state = req_query(r, "state"),
+				 .light = req_query(r, "light"), .item_code = req_query(r, "item"), .today = cases_today() };
+	int rc = check_light(r, f.light);
+	if (!rc)
+		rc = check_state(r, f.state);
+	return rc ? rc : list_response(r, &f);
+}
+
+/* GET /api/v1/overdue: administrators see every department, staff their own. */
+static int api_overdue(struct req *r)
+{
+	struct case_filter f = { .overdue = true, .today = cases_today(),
+				 .department = r->role == ROLE_STAFF ? r->who.department : NULL };
+	return list_response(r, &f);
+}
+
+static json_t *events_json(struct req *r, const struct application *app)
+{
+	struct app_event *ev;
+	size_t n;
+	json_t *arr = json_array();
+	if (case_events(r->db, r->arena, app->id, &ev, &n))
+		return arr;
+	for (size_t i = 0; i < n; i++) {
+		const struct wf_action *a = wf_action(ev[i].action);
+		const struct wf_state *s = wf_state(ev[i].to_state);
+		json_t *detail = json_loads(ev[i].detail ? ev[i].detail : "{}", 0, NULL);
+		json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:s,s:s?,s:s,s:s?,s:o}", "at", (json_int_t)ev[i].at,
+						     "action", ev[i].action, "action_name",
+						     a ? (en(r) ? a->name_en : a->name_zh) : ev[i].action, "state", ev[i].to_state,
+						     "state_name", s ? (en(r) ? s->name_en : s->name_zh) : NULL, "reason",
+						     ev[i].reason ? ev[i].reason : "", "actor", ev[i].actor_name,
+						     "detail", detail ? detail : json_object()));
+	}
+	return arr;
+}
+
+/* GET /api/v1/applications/{number} */
+static int api_get(struct req *r)
+{
+	struct application app;
+	int rc = case_load_visible(r, req_param(r, "number"), &app);
+	if (rc)
+		return rc;
+	json_t *j = case_json(&app, r->app->calendar, cases_today(), r->lang);
+	if (case_is_applicant(r, &app) && app.query_code)
+		json_object_set_new(j, "query_code", json_string(app.query_code));
+	json_object_set_new(j, "events", events_json(r, &app));
+	json_t *acts = json_array();
+	unsigned bits = case_actor_bits(r, &app);
+	for (size_t i = 0; i < wf_actions_n; i++)
+		if ((wf_actions[i].actors & bits) && wf_allows(&wf_actions[i], app.state))
+			json_array_append_new(acts, json_string(wf_actions[i].code));
+	json_object_set_new(j, "actions", acts);
+	return resp_json(r, 200, j);
+}
+
+/* POST /api/v1/applications/{number}/actions/{action}: {reason, detail: {...}} */
+static int api_act(struct req *r)
+{
+	json_t *in;
+	int rc = body_object(r, &in);
+	if (rc)
+		return rc;
+	struct application app;
+	if ((rc = case_load_visible(r, req_param(r, "number"), &app)))
+		return rc;
+	json_t *detail = json_object_get(in, "detail");
+	char *detail_s = NULL;
+	if (detail) {
+		if (!json_is_object(detail)) {
+			req_error_detail(r, "detail must be an object / detail 应为对象");
+			return GH_EINVAL;
+		}
+		detail_s = json_dumps(detail, JSON_COMPACT);
+		arena_cleanup(r->arena, free, detail_s);
+		if (strlen(detail_s) > 8000)
+			return GH_ETOOBIG;
+	}
+	rc = case_act(r, &app, req_param(r, "action"), json_string_value(json_object_get(in, "reason")), detail_s);
+	if (rc)
+		return rc;
+	return resp_json(r, 200, case_json(&app, r->app->calendar, cases_today(), r->lang));
+}
+
+/* GET /api/v1/progress?number=&code=: progress without logging in. */
+static int api_progress(struct req *r)
+{
+	const char *number = req_query(r, "number"), *code = req_query(r, "code");
+	struct application app;
+	int rc = cases_progress_lookup(r, number, code, &app);
+	if (rc)
+		return rc;
+	json_t *j = case_json(&app, r->app->calendar, cases_today(), r->lang);
+	/* Anyone with the number and code sees progress, not the content. */
+	json_object_del(j, "form");
+	json_object_del(j, "materials");
+	json_object_del(j, "applicant_name");
+	json_object_set_new(j, "events", events_json(r, &app));
+	return resp_json(r, 200, j);
+}
+
+/* GET /api/v1/applications/{number}/attachments/{id} */
+static int api_attachment(struct req *r)
+{
+	struct application app;
+	int rc = case_load_visible(r, req_param(r, "number"), &app);
+	if (rc)
+		return rc;
+	long id;
+	struct attachment at;
+	if (str_to_long(str_c(req_param(r, "id")), 1, 1L << 62, &id) || attachment_get(r->db, r->arena, id, &at) ||
+	    at.application_id != app.id)
+		return GH_ENOTFOUND;
+	return attach_send(r, r->app->cfg.upload_dir, at.sha256, at.mime, at.filename);
+}
+
+#define APPLICANTS (ROLE_CITIZEN | ROLE_AGENT | ROLE_ENTERPRISE)
+#define CASE_VIEWERS (APPLICANTS | ROLE_STAFF | ROLE_ADMIN)
+
+const struct route cases_api_routes[] = {
+	{ HTTP_POST, "/api/v1/services/{code}/applications", api_apply, APPLICANTS, 0, "cases.api_apply", NULL, SCOPE_APPLY },
+	{ HTTP_POST, "/api/v1/attachments", api_upload, APPLICANTS | ROLE_STAFF, 0, "cases.api_upload", NULL, SCOPE_APPLY },
+	{ HTTP_GET, "/api/v1/applications", api_mine, APPLICANTS, 0, "cases.api_mine", NULL, SCOPE_APPLY },
+	{ HTTP_GET, "/api/v1/applications/{number}", api_get, CASE_VIEWERS, 0, "cases.api_get", NULL, SCOPE_APPLY },
+	{ HTTP_POST, "/api/v1/applications/{number}/actions/{action}", api_act, APPLICANTS | ROLE_STAFF, 0, "cases.api_act",
+	  NULL, SCOPE_APPLY },
+	{ HTTP_GET, "/api/v1/applications/{number}/attachments/{id}", api_attachment, CASE_VIEWERS, 0,
+	  "cases.api_attachment", NULL, SCOPE_APPLY },
+	{ HTTP_GET, "/api/v1/progress", api_progress, ROLE_PUBLIC, 0, "cases.api_progress" },
+	{ HTTP_GET, "/api/v1/staff/queue", api_queue, ROLE_STAFF, 0, "cases.api_queue", NULL, SCOPE_APPLY },
+	{ HTTP_GET, "/api/v1/overdue", api_overdue, ROLE_STAFF | ROLE_ADMIN, 0, "cases.api_overdue", NULL, SCOPE_APPLY },
+};
+const size_t cases_api_routes_n = ARRAY_LEN(cases_api_routes);

@@ -1,0 +1,143 @@
+/* cases_impl.h: the cases module's private interface.
+ *
+ * - workflow.c: states and actions as data; deadline.c: working-day limits and lights;
+ *   forms.c: form validation; attach.c: files on disk.
+ * - store.c: the applications, events and attachments tables; transitions run in one
+ *   transaction guarded by the row's version, so two concurrent actions on one application
+ *   serialise and the loser gets GH_ECONFLICT.
+ * - pages.c / api.c: citizens' and staff's pages and the JSON API.
+ */
+#ifndef GH_CASES_IMPL_H
+#define GH_CASES_IMPL_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "base/arena.h"
+#include "base/calendar.h"
+#include "cases/cases.h"
+#include "cases/deadline.h"
+#include "cases/workflow.h"
+#include "http/http.h"
+
+struct db;
+
+struct application {
+	int64_t id;
+	const char *number;       /* NULL for drafts */
+	const char *query_code;
+	const char *item_code;
+	int64_t item_version;
+	const char *department;
+	int64_t applicant_id, enterprise_id, filed_by, assigned_to;
+	const char *channel, *state, *return_state;
+	const char *form;         /* JSON object text */
+	const char *materials;    /* JSON array text */
+	int64_t submitted_at, accepted_at, decided_at, completed_at, created_at, updated_at;
+	struct clock_state clock;
+	int32_t due_day, legal_due_day, yellow_day;
+	int64_t version;
+	/* joined for display */
+	const char *item_name_zh, *item_name_en, *applicant_name, *dept_name_zh, *dept_name_en;
+};
+
+struct app_event {
+	int64_t id, at, actor_id;
+	const char *action, *from_state, *to_state, *reason, *detail, *actor_name;
+};
+
+/* What a new draft is filed under. */
+struct case_new {
+	const char *item_code;
+	int64_t item_version;
+	const char *department;
+	int limit_days, legal_limit_days;
+	int64_t applicant_id, enterprise_id, filed_by;
+	const char *channel;
+	const char *form;      /* JSON text */
+	const char *materials; /* JSON text */
+	const char *idempotency_key; /* may be NULL */
+};
+
+/* Creates a draft. With an idempotency key already used by this applicant, returns the id of
+ * the existing application and sets *existed (a double submit creates one application). */
+int case_create(struct db *db, struct arena *a, const struct case_new *in, int64_t *id, bool *existed);
+int case_update_draft(struct db *db, int64_t id, int64_t version, const char *form, const char *materials);
+int case_get(struct db *db, struct arena *a, int64_t id, struct application *out);
+int case_get_by_number(struct db *db, struct arena *a, const char *number, struct application *out);
+
+/* Applies action to app (as loaded, with its version) on day `today`, in one transaction:
+ * state, clock, number and query code at submission, the event with reason and detail (JSON
+ * text or NULL). GH_ECONFLICT when the application changed meanwhile or the action does not
+ * apply to its state. app is updated in place. */
+int case_transition(struct db *db, const struct calendar *cal, struct arena *a, struct application *app,
+		    const struct wf_action *action, int64_t actor, const char *reason, const char *detail,
+		    int32_t today, int64_t *event_id);
+
+int case_events(struct db *db, struct arena *a, int64_t id, struct app_event **out, size_t *n);
+
+struct case_filter {
+	int64_t applicant_id;  /* with enterprise_id 0: the applicant's own */
+	int64_t enterprise_id; /* an enterprise's applications (by it or its agents) */
+	const char *department;
+	const char *state;     /* NULL = any (drafts excluded from queues) */
+	const char *light;     /* "green", "yellow", "red" or NULL */
+	const char *item_code;
+	bool overdue;          /* red only, any department when department is NULL */
+	int32_t today;
+};
+int case_list(struct db *db, struct arena *a, const struct case_filter *f, long page, long per_page,
+	      struct application **out, size_t *n, long *total);
+
+/* Attachments (table attachments; files via attach.h). */
+struct attachment {
+	int64_t id, owner_id, application_id, size, created_at;
+	int slot;
+	const char *sha256, *mime, *filename;
+};
+int attachment_add(struct db *db, struct arena *a, const struct attachment *in, int64_t *id);
+int attachment_get(struct db *db, struct arena *a, int64_t id, struct attachment *out);
+int attachment_link(struct db *db, int64_t id, int64_t owner, int64_t application, int slot, int64_t event);
+int attachments_of(struct db *db, struct arena *a, int64_t application, struct attachment **out, size_t *n);
+
+/* ---- the service layer (cases.c), shared by pages and API ------------------------------ */
+
+int32_t cases_today(void);
+bool case_is_applicant(const struct req *r, const struct application *app);
+bool case_is_department_staff(const struct req *r, const struct application *app);
+/* Applicant (or agent of the applying enterprise), staff of its department, administrators. */
+bool case_can_view(const struct req *r, const struct application *app);
+/* The WF_* roles the caller holds for this application. */
+unsigned case_actor_bits(const struct req *r, const struct application *app);
+/* Loads an application by number if the caller may see it; GH_ENOTFOUND (with a detail)
+ * otherwise, the same for someone else's application as for none. */
+int case_load_visible(struct req *r, const char *number, struct application *app);
+/* Takes an action as the caller: checks the role, the state and the reason; app is updated.
+ * GH_EFORBIDDEN, GH_ECONFLICT (state, or changed meanwhile), GH_EVALIDATION, with details. */
+int case_act(struct req *r, struct application *app, const char *action_code, const char *reason,
+	     const char *detail);
+
+struct case_apply_in {
+	const char *item_code;
+	json_t *input;         /* flat object of strings: the form fields */
+	json_t *materials;     /* array of {slot, attachments: [ids]} or {slot, ecert} */
+	bool submit;           /* false: save as a draft */
+	const char *idempotency_key;
+	const char *channel;
+	int64_t applicant_id, enterprise_id, filed_by;
+	int64_t draft_id;      /* continue this draft (0: a new application) */
+};
+/* Validates and saves (and with submit, submits) an application. GH_EVALIDATION with *errors
+ * (field -> message; material_<i> for missing materials) when something is wrong. */
+int case_apply(struct req *r, const struct case_apply_in *in, struct application *app, json_t **errors);
+
+/* The application a number and query code designate, for anonymous progress queries (rate
+ * limited per address; a wrong code answers like an unknown number). */
+int cases_progress_lookup(struct req *r, const char *number, const char *code, struct application *app);
+
+/* JSON of an application for pages and the API (lang picks names; today for the light). */
+json_t *case_json(const struct application *app, const struct calendar *cal, int32_t today, const char *lang);
+
+#endif

@@ -1,0 +1,1352 @@
+/* pages.c: citizens' and staff's pages for applications: apply (form + uploads, drafts), my
+ * applications, the detail page with the timeline and the action forms, the staff queue, the
+ * overdue list and the public progress query.
+ *
+ * Every decision goes through the service layer shared with the JSON API (cases.c): case_apply,
+ * case_act, case_load_visible, case_actor_bits, case_list, case_json, cases_progress_lookup.
+ * This file only reads forms, stores uploaded files, and builds template contexts.
+ *
+ * Forms with files are multipart/form-data (http/multipart.h): the server's max-body bounds
+ * the body, cfg.max_upload each file and cfg.max_upload_total all files of one request. Files
+ * already uploaded when a form comes back with errors are offered again (kept_<slot> fields
+ * naming the caller's attachments, which case_apply checks again), so nobody uploads twice.
+ * Page actions answer with a redirect carrying a fixed notice word (?done=...), so a reload
+ * never repeats them. */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "base/calendar.h"
+#include "base/err.h"
+#include "base/util.h"
+#include "cases/attach.h"
+#include "cases/cases_impl.h"
+#include "cases/forms.h"
+#include "catalog/catalog.h"
+#include "http/multipart.h"
+#include "http/server.h"
+#include "identity/identity.h"
+#include "view/view.h"
+
+#define APPLICANTS (ROLE_CITIZEN | ROLE_AGENT | ROLE_ENTERPRISE)
+#define CASE_VIEWERS (APPLICANTS | ROLE_STAFF | ROLE_ADMIN)
+#define PER_PAGE 20
+#define MAX_SLOTS 50         /* material slots an item may have (the catalog allows fewer) */
+#define MAX_KEPT 10          /* files per material slot (case_apply's limit) */
+#define DETAIL_MAX 8000      /* bytes of an action's detail JSON (as the API) */
+#define TEXT_MAX 2000        /* characters of a legal basis */
+
+static bool en(const struct req *r)
+{
+	return strcmp(r->lang, "en") == 0;
+}
+
+#define T(r, zh, en_) (en(r) ? (en_) : (zh))
+
+static void jset(json_t *o, const char *k, const char *v)
+{
+	if (v)
+		json_object_set_new(o, k, json_string(v));
+}
+
+static json_t *arena_json(struct req *r, json_t *j)
+{
+	if (j)
+		arena_cleanup(r->arena, (void (*)(void *))json_decref, j);
+	return j;
+}
+
+static json_t *page_ctx(struct req *r, const char *title)
+{
+	json_t *ctx = json_object();
+	jset(ctx, "title", title);
+	jset(ctx, "csrf", identity_csrf_token(r));
+	return ctx;
+}
+
+/* "2026-03-01 14:05" in China Standard Time (UTC+8), or NULL for 0. */
+static const char *when(struct req *r, int64_t t)
+{
+	if (!t)
+		return NULL;
+	time_t x = (time_t)(t + 8 * 3600);
+	struct tm tm;
+	char buf[32];
+	if (!gmtime_r(&x, &tm) || !strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M", &tm))
+		return NULL;
+	return arena_strdup(r->arena, buf);
+}
+
+/* The same instant for <time datetime>: "2026-03-01T14:05+08:00". */
+static const char *when_iso(struct req *r, int64_t t)
+{
+	const char *w = when(r, t);
+	if (!w)
+		return NULL;
+	char *s = arena_printf(r->arena, "%s+08:00", w);
+	s[10] = 'T';
+	return s;
+}
+
+/* A positive decimal id, or 0 when s is absent or malformed. */
+static int64_t parse_id(const char *s)
+{
+	long v;
+	if (!s || str_to_long(str_c(s), 1, (1L << 53), &v))
+		return 0;
+	return v;
+}
+
+/* The text of message key in the request's language, or NULL when the catalog lacks it. */
+static const char *msg_or_null(struct req *r, const char *key)
+{
+	const char *m = view_msg(r->app->view, r->lang, key);
+	return m && strcmp(m, key) != 0 ? m : NULL;
+}
+
+static const char *ecert_name(struct req *r, const char *code)
+{
+	const char *m = msg_or_null(r, arena_printf(r->arena, "cases_ecert_%s", code));
+	return m ? m : code;
+}
+
+static const char *material_form_label(struct req *r, const char *form)
+{
+	if (!form)
+		return NULL;
+	if (strcmp(form, "original") == 0)
+		return T(r, "原件", "Original");
+	if (strcmp(form, "copy") == 0)
+		return T(r, "复印件", "Copy");
+	if (strcmp(form, "electronic") == 0)
+		return T(r, "电子文件", "Electronic file");
+	return form;
+}
+
+static const char *material_name(struct req *r, json_t *mdefs, json_int_t slot)
+{
+	json_t *m = slot >= 0 ? json_array_get(mdefs, (size_t)slot) : NULL;
+	const char *n = json_string_value(json_object_get(m, en(r) ? "name_en" : "name_zh"));
+	if (!n)
+		n = json_string_value(json_object_get(m, "name_zh"));
+	return n ? n : arena_printf(r->arena, "#%lld", (long long)slot + 1);
+}
+
+static const struct {
+	const char *word, *zh, *en;
+} deliveries[] = {
+	{ "window", "窗口领取", "Collect at the service counter" },
+	{ "post", "邮寄送达", "By post" },
+	{ "electronic", "电子送达（电子证照）", "Electronic delivery (e-certificate)" },
+};
+
+static const char *delivery_label(struct req *r, const char *word)
+{
+	for (size_t i = 0; word && i < ARRAY_LEN(deliveries); i++)
+		if (strcmp(deliveries[i].word, word) == 0)
+			return T(r, deliveries[i].zh, deliveries[i].en);
+	return NULL;
+}
+
+/* The light of a case as words and a class: "绿灯 — 剩余 5 个工作日" / "Green — 5 working days
+ * left". Reads case_json's light and working_days_left (the service layer's arithmetic). */
+static void light_view(struct req *r, json_t *cj, json_t *out)
+{
+	const char *light = json_string_value(json_object_get(cj, "light"));
+	json_t *left = json_object_get(cj, "working_days_left");
+	bool paused = json_is_true(json_object_get(cj, "paused"));
+	if (!light || !*light || !json_is_integer(left)) {
+		jset(out, "light_text", T(r, "未计时", "Not running"));
+		jset(out, "light", "none");
+		return;
+	}
+	long n = (long)json_integer_value(left);
+	const char *pause = paused ? T(r, "（计时暂停）", " (clock paused)") : "";
+	const char *text;
+	if (strcmp(light, "red") == 0)
+		text = en(r) ? arena_printf(r->arena, "Red — %ld working day%s overdue%s", -n, -n == 1 ? "" : "s", pause)
+			     : arena_printf(r->arena, "红灯 — 已超期 %ld 个工作日%s", -n, pause);
+	else if (strcmp(light, "yellow") == 0)
+		text = en(r) ? arena_printf(r->arena, "Yellow — %ld working day%s left%s", n, n == 1 ? "" : "s", pause)
+			     : arena_printf(r->arena, "黄灯 — 剩余 %ld 个工作日%s", n, pause);
+	else
+		text = en(r) ? arena_printf(r->arena, "Green — %ld working day%s left%s", n, n == 1 ? "" : "s", pause)
+			     : arena_printf(r->arena, "绿灯 — 剩余 %ld 个工作日%s", n, pause);
+	jset(out, "light_text", text);
+	jset(out, "light", light);
+}
+
+/* One application as a row of a list (mine, queue, overdue). */
+static json_t *row_json(struct req *r, const struct application *app, int32_t today)
+{
+	json_t *cj = arena_json(r, case_json(app, r->app->calendar, today, r->lang));
+	json_t *o = json_object();
+	jset(o, "number", app->number);
+	jset(o, "item_name", json_string_value(json_object_get(cj, "item_name")));
+	jset(o, "item_code", app->item_code);
+	jset(o, "state", app->state);
+	jset(o, "state_name", json_string_value(json_object_get(cj, "state_name")));
+	jset(o, "applicant_name", app->applicant_name);
+	jset(o, "due_day", json_string_value(json_object_get(cj, "due_day")));
+	jset(o, "submitted", when(r, app->submitted_at));
+	jset(o, "created", when(r, app->created_at));
+	if (app->number)
+		jset(o, "href", arena_printf(r->arena, "/applications/%s", app->number));
+	else
+		jset(o, "draft_href", arena_printf(r->arena, "/services/%s/apply?draft=%lld", app->item_code,
+						   (long long)app->id));
+	json_object_set_new(o, "is_draft", json_boolean(!app->number));
+	light_view(r, cj, o);
+	return o;
+}
+
+/* Previous / next links keeping the other query parameters. */
+static json_t *pagination(struct req *r, const char *base, long page, long per, long total)
+{
+	long pages = (total + per - 1) / per;
+	if (pages <= 1)
+		return json_false();
+	struct sb q = SB_INIT;
+	for (size_t i = 0; i < r->query.n; i++) {
+		if (strcmp(r->query.v[i].key, "page") == 0 || strcmp(r->query.v[i].key, "lang") == 0)
+			continue;
+		sb_addch(&q, '&');
+		sb_add_urlenc(&q, r->query.v[i].key, strlen(r->query.v[i].key));
+		sb_addch(&q, '=');
+		sb_add_urlenc(&q, r->query.v[i].val, strlen(r->query.v[i].val));
+	}
+	const char *rest = arena_strndup(r->arena, q.buf ? q.buf : "", q.len);
+	sb_release(&q);
+	json_t *p = json_object();
+	jset(p, "status", en(r) ? arena_printf(r->arena, "Page %ld of %ld", page, pages)
+				: arena_printf(r->arena, "第 %ld 页，共 %ld 页", page, pages));
+	if (page > 1)
+		jset(p, "prev_href", arena_printf(r->arena, "%s?page=%ld%s", base, page - 1, rest));
+	if (page < pages)
+		jset(p, "next_href", arena_printf(r->arena, "%s?page=%ld%s", base, page + 1, rest));
+	return p;
+}
+
+/* Turns field -> message into the error summary's [{field (an element id), message}] and
+ * sets has_errors. anchor maps an error key to the id of the element it is about. */
+static void set_errors(json_t *ctx, json_t *list)
+{
+	json_object_set_new(ctx, "errors", list);
+	json_object_set_new(ctx, "has_errors", json_boolean(json_array_size(list) > 0));
+}
+
+static void add_error(json_t *list, const char *anchor, const char *message)
+{
+	json_array_append_new(list, json_pack("{s:s,s:s}", "field", anchor, "message", message));
+}
+
+/* ---- uploads ------------------------------------------------------------------------- */
+
+/* The parsed multipart body of the request. GH_EUNSUPPORTED for another content type. */
+static int read_multipart(struct req *r, struct multipart *mp)
+{
+	const char *boundary;
+	int rc = multipart_boundary(r->arena, req_header(r, "Content-Type"), &boundary);
+	if (rc) {
+		if (rc == GH_EUNSUPPORTED)
+			req_error_detail(r, "%s", T(r, "请通过页面上的表单提交（multipart/form-data）。",
+						    "Please send the form from the page (multipart/form-data)."));
+		return rc;
+	}
+	size_t len;
+	const char *body = req_body(r, &len);
+	const char *why = NULL;
+	rc = multipart_parse(r->arena, body, len, boundary, mp, &why);
+	if (rc == GH_EINVAL)
+		req_error_detail(r, "%s", T(r, "表单数据格式有误。", "The form data is malformed."));
+	else if (rc == GH_ETOOBIG)
+		req_error_detail(r, "%s", T(r, "表单字段或文件过多。", "Too many fields or files in the form."));
+	return rc;
+}
+
+/* The slot a part name "material_<i>" designates, or -1. */
+static long slot_of(const char *name, const char *prefix, size_t nslots)
+{
+	size_t pl = strlen(prefix);
+	long v;
+	if (strncmp(name, prefix, pl) != 0 || str_to_long(str_c(name + pl), 0, MAX_SLOTS - 1, &v) || (size_t)v >= nslots)
+		return -1;
+	return v;
+}
+
+struct upload {
+	long slot;
+	int64_t id;
+	const char *filename;
+};
+
+/* Stores every non-empty file part named material_<slot> (slot < nslots) as an attachment of
+ * the caller. Limits: cfg.max_upload per file, cfg.max_upload_total over all. On a refused
+ * file returns GH_ETOOBIG or GH_EUNSUPPORTED with errs[material_<slot>] set (and stores
+ * nothing more); on success *ups lists what was stored. */
+static int store_uploads(struct req *r, const struct multipart *mp, size_t nslots, json_t *errs, struct upload **ups,
+			 size_t *nups)
+{
+	size_t total = 0, n = 0;
+	for (size_t i = 0; i < mp->n; i++) {
+		const struct multipart_part *p = &mp->parts[i];
+		if (p->filename && p->len > 0 && slot_of(p->name, "material_", nslots) >= 0) {
+			total += p->len;
+			n++;
+		}
+	}
+	*ups = arena_array(r->arena, n ? n : 1, sizeof(**ups));
+	*nups = 0;
+	if (r->app->cfg.max_upload_total > 0 && total > (size_t)r->app->cfg.max_upload_total) {
+		json_object_set_new(errs, "materials",
+				    json_string(en(r) ? arena_printf(r->arena, "The files together are too large (at most %ld MB).",
+								     r->app->cfg.max_upload_total >> 20)
+						      : arena_printf(r->arena, "文件总大小超出限制（最多 %ld MB）。",
+								     r->app->cfg.max_upload_total >> 20)));
+		return GH_ETOOBIG;
+	}
+	for (size_t i = 0; i < mp->n; i++) {
+		const struct multipart_part *p = &mp->parts[i];
+		long slot = p->filename && p->len > 0 ? slot_of(p->name, "material_", nslots) : -1;
+		if (slot < 0)
+			continue;
+		char key[32];
+		snprintf(key, sizeof(key), "material_%ld", slot);
+		struct attach_info info;
+		int rc = attach_store(r->app->cfg.upload_dir, r->arena, p->data, p->len, (size_t)r->app->cfg.max_upload, &info);
+		if (rc == GH_ETOOBIG) {
+			json_object_set_new(errs, key,
+					    json_string(en(r) ? arena_printf(r->arena, "The file %s is too large (at most %ld MB).",
+									     p->filename, r->app->cfg.max_upload >> 20)
+							      : arena_printf(r->arena, "文件 %s 过大（最多 %ld MB）。", p->filename,
+									     r->app->cfg.max_upload >> 20)));
+			return rc;
+		}
+		if (rc == GH_EUNSUPPORTED) {
+			json_object_set_new(errs, key,
+					    json_string(en(r) ? arena_printf(r->arena, "%s: only PDF, JPEG and PNG files are accepted.",
+									     p->filename)
+							      : arena_printf(r->arena, "%s：只接受 PDF、JPEG、PNG 文件。", p->filename)));
+			return rc;
+		}
+		if (rc)
+			return rc;
+		struct attachment at = { .sha256 = info.sha256, .mime = info.mime, .size = (int64_t)info.size,
+					 .filename = p->filename, .owner_id = r->who.account, .slot = (int)slot };
+		int64_t id;
+		if ((rc = attachment_add(r->db, r->arena, &at, &id)))
+			return rc;
+		(*ups)[*nups] = (struct upload){ slot, id, p->filename };
+		(*nups)++;
+	}
+	return 0;
+}
+
+/* ---- the apply form ------------------------------------------------------------------- */
+
+struct apply_view {
+	struct catalog_service svc;
+	json_t *def, *mdefs;  /* the item's form and materials (borrowed) */
+	json_t *values;       /* what to show in the fields (borrowed; may be NULL) */
+	json_t *errors;       /* key -> message (borrowed; may be NULL) */
+	json_t *kept;         /* per slot: array of {id, filename} (borrowed; may be NULL) */
+	json_t *ecerts;       /* per slot: e-certificate chosen (string) or null (borrowed; may be NULL) */
+	int64_t draft_id;
+	const char *key;      /* idempotency key */
+	const char *notice;
+};
+
+static const char *new_idempotency_key(struct req *r)
+{
+	unsigned char raw[16];
+	randombytes_buf(raw, sizeof(raw));
+	char *hex = arena_alloc(r->arena, 2 * sizeof(raw) + 1);
+	sodium_bin2hex(hex, 2 * sizeof(raw) + 1, raw, sizeof(raw));
+	return hex;
+}
+
+/* Loads the item and its form and material definitions. */
+static int apply_load(struct req *r, const char *code, struct apply_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	int rc = catalog_service_get(r->db, r->arena, code, 0, &v->svc);
+	if (rc == GH_ENOTFOUND)
+		req_error_detail(r, "%s", T(r, "没有这个事项。", "There is no such service."));
+	if (rc)
+		return rc;
+	v->def = arena_json(r, json_loads(v->svc.form ? v->svc.form : "[]", 0, NULL));
+	v->mdefs = arena_json(r, json_loads(v->svc.materials ? v->svc.materials : "[]", 0, NULL));
+	if (!json_is_array(v->def) || !json_is_array(v->mdefs))
+		return GH_EINTERNAL;
+	return 0;
+}
+
+static const char *item_name(struct req *r, const struct catalog_service *s)
+{
+	return en(r) && s->name_en && *s->name_en ? s->name_en : s->name_zh;
+}
+
+/* The page saying that the item cannot be applied for online. */
+static int not_online(struct req *r, const struct apply_view *v)
+{
+	json_t *ctx = page_ctx(r, T(r, "不支持网上申请", "Not available online"));
+	jset(ctx, "code", v->svc.code);
+	jset(ctx, "item_name", item_name(r, &v->svc));
+	json_object_set_new(ctx, "nav_services", json_true());
+	return resp_page(r, 409, "cases/not_online", ctx);
+}
+
+static const char *error_anchor(struct req *r, json_t *def, const char *key)
+{
+	size_t i;
+	json_t *f;
+	json_array_foreach(def, i, f)
+	{
+		const char *k = json_string_value(json_object_get(f, "key"));
+		if (k && strcmp(k, key) == 0)
+			return arena_printf(r->arena, "f_%s", key);
+	}
+	if (strncmp(key, "material_", 9) == 0)
+		return key;
+	return "materials";
+}
+
+static int apply_render(struct req *r, int status, const struct apply_view *v)
+{
+	const char *name = item_name(r, &v->svc);
+	json_t *ctx = page_ctx(r, en(r) ? arena_printf(r->arena, "Apply: %s", name) : arena_printf(r->arena, "在线申请：%s", name));
+	json_object_set_new(ctx, "nav_services", json_true());
+	jset(ctx, "code", v->svc.code);
+	jset(ctx, "item_name", name);
+	jset(ctx, "idempotency_key", v->key);
+	jset(ctx, "notice", v->notice);
+	if (v->draft_id)
+		jset(ctx, "draft_id", arena_printf(r->arena, "%lld", (long long)v->draft_id));
+	jset(ctx, "promised_limit", en(r) ? arena_printf(r->arena, "%ld working days", v->svc.promised_limit_days)
+					  : arena_printf(r->arena, "%ld 个工作日", v->svc.promised_limit_days));
+
+	json_t *fields = forms_view(v->def, v->values, v->errors, r->lang);
+	if (!fields)
+		return GH_EINTERNAL;
+	size_t i;
+	json_t *f;
+	json_array_foreach(fields, i, f)
+	{
+		const char *id = json_string_value(json_object_get(f, "id"));
+		struct sb d = SB_INIT;
+		if (json_object_get(f, "hint"))
+			sb_addf(&d, "%s-hint ", id);
+		if (json_is_true(json_object_get(f, "has_error")))
+			sb_addf(&d, "%s-error", id);
+		if (d.len)
+			json_object_set_new(f, "describedby", json_stringn(d.buf, d.len));
+		sb_release(&d);
+	}
+	json_object_set_new(ctx, "fields", fields);
+
+	json_t *mats = json_array();
+	json_t *m;
+	json_array_foreach(v->mdefs, i, m)
+	{
+		json_t *o = json_object();
+		const char *input = arena_printf(r->arena, "material_%zu", i);
+		jset(o, "slot", arena_printf(r->arena, "%zu", i));
+		jset(o, "input_id", input);
+		jset(o, "name", material_name(r, v->mdefs, (json_int_t)i));
+		json_object_set_new(o, "required", json_boolean(json_is_true(json_object_get(m, "required"))));
+		jset(o, "form_label", material_form_label(r, json_string_value(json_object_get(m, "form"))));
+		const char *ec = json_string_value(json_object_get(m, "ecert"));
+		if (ec && *ec) {
+			jset(o, "ecert", ec);
+			const char *en_ = ecert_name(r, ec);
+			jset(o, "ecert_label", en(r) ? arena_printf(r->arena, "Use my e-certificate \"%s\" instead of uploading", en_)
+						     : arena_printf(r->arena, "使用我的电子证照“%s”，不再上传", en_));
+			const char *chosen = json_string_value(json_array_get(v->ecerts, i));
+			json_object_set_new(o, "ecert_checked", json_boolean(chosen && strcmp(chosen, ec) == 0));
+		}
+		json_t *kept = json_array_get(v->kept, i);
+		if (json_array_size(kept)) {
+			json_t *k = json_deep_copy(kept);
+			size_t ki;
+			json_t *ke;
+			json_array_foreach(k, ki, ke)
+			{
+				json_object_set_new(ke, "slot", json_sprintf("%zu", i));
+				json_object_set_new(ke, "kept_id", json_sprintf("kept_%zu_%lld", i,
+										 (long long)json_integer_value(json_object_get(ke, "id"))));
+			}
+			json_object_set_new(o, "kept", k);
+			json_object_set_new(o, "has_kept", json_true());
+		}
+		json_t *err = json_object_get(v->errors, input);
+		struct sb d = SB_INIT;
+		sb_addf(&d, "%s-hint", input);
+		if (json_is_string(err)) {
+			json_object_set(o, "error", err);
+			json_object_set_new(o, "has_error", json_true());
+			sb_addf(&d, " %s-error", input);
+		}
+		json_object_set_new(o, "describedby", json_stringn(d.buf, d.len));
+		sb_release(&d);
+		json_array_append_new(mats, o);
+	}
+	json_object_set_new(ctx, "has_materials", json_boolean(json_array_size(mats) > 0));
+	json_object_set_new(ctx, "materials", mats);
+	const char *merr = json_string_value(json_object_get(v->errors, "materials"));
+	jset(ctx, "materials_error", merr);
+
+	json_t *list = json_array();
+	const char *k;
+	json_t *e;
+	json_object_foreach(v->errors, k, e)
+	{
+		if (json_is_string(e))
+			add_error(list, error_anchor(r, v->def, k), json_string_value(e));
+	}
+	set_errors(ctx, list);
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_page(r, status, "cases/apply", ctx);
+}
+
+/* Kept files and e-certificates of a draft's (or a posted form's) materials array. */
+static void materials_to_view(struct req *r, json_t *materials, size_t nslots, json_t **kept, json_t **ecerts)
+{
+	*kept = arena_json(r, json_array());
+	*ecerts = arena_json(r, json_array());
+	for (size_t i = 0; i < nslots; i++) {
+		json_array_append_new(*kept, json_array());
+		json_array_append_new(*ecerts, json_null());
+	}
+	size_t i;
+	json_t *m;
+	json_array_foreach(materials, i, m)
+	{
+		json_t *s = json_object_get(m, "slot");
+		if (!json_is_integer(s) || json_integer_value(s) < 0 || (size_t)json_integer_value(s) >= nslots)
+			continue;
+		size_t slot = (size_t)json_integer_value(s);
+		const char *ec = json_string_value(json_object_get(m, "ecert"));
+		if (ec)
+			json_array_set_new(*ecerts, slot, json_string(ec));
+		size_t k;
+		json_t *a;
+		json_array_foreach(json_object_get(m, "attachments"), k, a)
+		{
+			json_t *id = json_is_object(a) ? json_object_get(a, "id") : a;
+			const char *fn = json_string_value(json_object_get(a, "filename"));
+			if (json_is_integer(id))
+				json_array_append_new(json_array_get(*kept, slot),
+						      json_pack("{s:I,s:s}", "id", json_integer_value(id), "filename", fn ? fn : "file"));
+		}
+	}
+}
+
+/* GET /services/{code}/apply[?draft=<id>] */
+static int apply_get(struct req *r)
+{
+	struct apply_view v;
+	int rc = apply_load(r, req_param(r, "code"), &v);
+	if (rc)
+		return rc;
+	if (v.svc.online_depth < 3)
+		return not_online(r, &v);
+	v.key = new_idempotency_key(r);
+	const char *draft = req_query(r, "draft");
+	if (draft) {
+		struct application app;
+		v.draft_id = parse_id(draft);
+		rc = v.draft_id ? case_get(r->db, r->arena, v.draft_id, &app) : GH_ENOTFOUND;
+		if (rc == GH_ENOTFOUND || (!rc && (!case_is_applicant(r, &app) || strcmp(app.state, "draft") != 0 ||
+						   strcmp(app.item_code, v.svc.code) != 0))) {
+			req_error_detail(r, "%s", T(r, "没有您可以继续填写的草稿。", "There is no draft of yours to continue."));
+			return GH_ENOTFOUND;
+		}
+		if (rc)
+			return rc;
+		v.values = arena_json(r, json_loads(app.form ? app.form : "{}", 0, NULL));
+		materials_to_view(r, arena_json(r, json_loads(app.materials ? app.materials : "[]", 0, NULL)),
+				  json_array_size(v.mdefs), &v.kept, &v.ecerts);
+		if (req_query(r, "done") && strcmp(req_query(r, "done"), "draft") == 0)
+			v.notice = T(r, "草稿已保存。您可以稍后在“我的办件”中继续填写。",
+				     "The draft is saved. You can continue it later from “My applications”.");
+	}
+	return apply_render(r, 200, &v);
+}
+
+/* POST /services/{code}/apply (multipart/form-data) */
+static int apply_post(struct req *r)
+{
+	struct apply_view v;
+	int rc = apply_load(r, req_param(r, "code"), &v);
+	if (rc)
+		return rc;
+	if (v.svc.online_depth < 3)
+		return not_online(r, &v);
+	struct multipart mp;
+	if ((rc = read_multipart(r, &mp)))
+		return rc;
+	size_t nslots = json_array_size(v.mdefs);
+	if (nslots > MAX_SLOTS)
+		nslots = MAX_SLOTS;
+
+	/* Ordinary fields: the form's values, the buttons and the bookkeeping. */
+	json_t *input = arena_json(r, json_object());
+	json_t *materials = arena_json(r, json_array());
+	const char *action = "", *key = NULL;
+	json_t *kept_ids = arena_json(r, json_array()), *ecerts = arena_json(r, json_array());
+	for (size_t i = 0; i < nslots; i++) {
+		json_array_append_new(kept_ids, json_array());
+		json_array_append_new(ecerts, json_null());
+	}
+	for (size_t i = 0; i < mp.n; i++) {
+		const struct multipart_part *p = &mp.parts[i];
+		if (p->filename || !p->value)
+			continue;
+		long slot;
+		if (strcmp(p->name, "action") == 0)
+			action = p->value;
+		else if (strcmp(p->name, "idempotency_key") == 0)
+			key = p->value;
+		else if (strcmp(p->name, "draft") == 0)
+			v.draft_id = parse_id(p->value);
+		else if ((slot = slot_of(p->name, "kept_", nslots)) >= 0) {
+			int64_t id = parse_id(p->value);
+			json_t *arr = json_array_get(kept_ids, (size_t)slot);
+			if (id && json_array_size(arr) < MAX_KEPT)
+				json_array_append_new(arr, json_integer(id));
+		} else if ((slot = slot_of(p->name, "ecert_", nslots)) >= 0) {
+			json_array_set_new(ecerts, (size_t)slot, json_string(p->value));
+		} else if (strcmp(p->name, "_csrf") != 0 && strncmp(p->name, "material_", 9) != 0)
+			json_object_set_new(input, p->name, json_string(p->value));
+	}
+	if (key && (!*key || strlen(key) > 64))
+		key = NULL;
+	v.key = key ? key : new_idempotency_key(r);
+	bool submit = strcmp(action, "draft") != 0;
+
+	json_t *errs = arena_json(r, json_object());
+	struct upload *ups;
+	size_t nups;
+	int up_rc = store_uploads(r, &mp, nslots, errs, &ups, &nups);
+	if (up_rc && up_rc != GH_ETOOBIG && up_rc != GH_EUNSUPPORTED)
+		return up_rc;
+
+	/* The files of each slot: kept ones (if still the caller's) and new ones. */
+	json_t *kept_view = arena_json(r, json_array());
+	for (size_t s = 0; s < nslots; s++) {
+		json_t *ids = json_array(), *shown = json_array();
+		size_t k;
+		json_t *id;
+		json_array_foreach(json_array_get(kept_ids, s), k, id)
+		{
+			struct attachment at;
+			if (attachment_get(r->db, r->arena, json_integer_value(id), &at) || at.owner_id != r->who.account)
+				continue;
+			json_array_append(ids, id);
+			json_array_append_new(shown, json_pack("{s:I,s:s}", "id", (json_int_t)at.id, "filename", at.filename));
+		}
+		for (size_t u = 0; u < nups; u++) {
+			if ((size_t)ups[u].slot != s)
+				continue;
+			json_array_append_new(ids, json_integer(ups[u].id));
+			json_array_append_new(shown, json_pack("{s:I,s:s}", "id", (json_int_t)ups[u].id, "filename", ups[u].filename));
+		}
+		json_array_append_new(kept_view, shown);
+		json_t *entry = json_pack("{s:I}", "slot", (json_int_t)s);
+		if (json_array_size(ids))
+			json_object_set(entry, "attachments", ids);
+		const char *ec = json_string_value(json_array_get(ecerts, s));
+		if (ec && *ec)
+			json_object_set_new(entry, "ecert", json_string(ec));
+		json_decref(ids);
+		if (json_object_size(entry) > 1)
+			json_array_append_new(materials, entry);
+		else
+			json_decref(entry);
+	}
+	v.values = input;
+	v.kept = kept_view;
+	v.ecerts = ecerts;
+	if (up_rc) {
+		v.errors = errs;
+		return apply_render(r, err_status(up_rc), &v);
+	}
+
+	struct case_apply_in ai = { .item_code = v.svc.code, .input = input, .materials = materials, .submit = submit,
+				    .idempotency_key = v.draft_id ? NULL : v.key, .channel = "web",
+				    .applicant_id = r->who.account, .enterprise_id = r->who.enterprise,
+				    .draft_id = v.draft_id };
+	struct application app;
+	json_t *errors = NULL;
+	rc = case_apply(r, &ai, &app, &errors);
+	if (rc == GH_EVALIDATION) {
+		v.errors = errors;
+		return apply_render(r, 422, &v);
+	}
+	if (rc == GH_ENOTFOUND && v.draft_id) {
+		req_error_detail(r, "%s", T(r, "没有您可以继续填写的草稿。", "There is no draft of yours to continue."));
+		return rc;
+	}
+	if (rc == GH_ECONFLICT && v.draft_id) {
+		req_error_detail(r, "%s", T(r, "该草稿已经提交。", "This draft was submitted already."));
+		return rc;
+	}
+	if (rc)
+		return rc;
+	if (!app.number) /* a draft saved (or a key that made a draft before) */
+		return resp_redirect(r, 303, arena_printf(r->arena, "/services/%s/apply?draft=%lld&done=draft", v.svc.code,
+							  (long long)app.id));
+	return resp_redirect(r, 303, arena_printf(r->arena, "/applications/%s?done=submitted", app.number));
+}
+
+/* ---- my applications ------------------------------------------------------------------ */
+
+/* GET /applications: the caller's applications (or the enterprise's when acting for one). */
+static int mine_page(struct req *r)
+{
+	long page;
+	int rc = req_query_long(r, "page", 1, 1, 100000, &page);
+	if (rc)
+		return rc;
+	struct case_filter f = { .today = cases_today() };
+	if (r->who.enterprise)
+		f.enterprise_id = r->who.enterprise;
+	else
+		f.applicant_id = r->who.account;
+	struct application *v;
+	size_t n;
+	long total;
+	if ((rc = case_list(r->db, r->arena, &f, page, PER_PAGE, &v, &n, &total)))
+		return rc;
+	json_t *ctx = page_ctx(r, T(r, "我的办件", "My applications"));
+	json_object_set_new(ctx, "nav_mine", json_true());
+	json_t *rows = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(rows, row_json(r, &v[i], f.today));
+	json_object_set_new(ctx, "rows", rows);
+	json_object_set_new(ctx, "has_rows", json_boolean(n > 0));
+	jset(ctx, "count", en(r) ? arena_printf(r->arena, "%ld application%s", total, total == 1 ? "" : "s")
+				 : arena_printf(r->arena, "共 %ld 件", total));
+	json_object_set_new(ctx, "pagination", pagination(r, "/applications", page, PER_PAGE, total));
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_page(r, 200, "cases/mine", ctx);
+}
+
+/* ---- the detail page ------------------------------------------------------------------ */
+
+/* An event's detail as words: missing materials, legal basis, delivery, supplied materials. */
+static void event_detail(struct req *r, const char *text, json_t *mdefs, json_t *out)
+{
+	json_t *d = arena_json(r, json_loads(text ? text : "{}", 0, NULL));
+	if (!json_is_object(d))
+		return;
+	json_t *missing = json_object_get(d, "missing");
+	if (json_array_size(missing)) {
+		json_t *names = json_array();
+		size_t i;
+		json_t *s;
+		json_array_foreach(missing, i, s)
+		{
+			if (json_is_integer(s))
+				json_array_append_new(names, json_string(material_name(r, mdefs, json_integer_value(s))));
+		}
+		json_object_set_new(out, "missing", names);
+	}
+	json_t *supplied = json_object_get(d, "supplied");
+	if (json_array_size(supplied)) {
+		json_t *names = json_array();
+		size_t i;
+		json_t *s;
+		json_array_foreach(supplied, i, s)
+		{
+			if (json_is_integer(s))
+				json_array_append_new(names, json_string(material_name(r, mdefs, json_integer_value(s))));
+		}
+		json_object_set_new(out, "supplied", names);
+	}
+	jset(out, "legal_basis", json_string_value(json_object_get(d, "legal_basis")));
+	const char *dl = json_string_value(json_object_get(d, "delivery"));
+	jset(out, "delivery", delivery_label(r, dl) ? delivery_label(r, dl) : dl);
+}
+
+/* The form values with their labels, from the form definition the application was filed
+ * under. */
+static json_t *form_values(struct req *r, json_t *def, const char *form_text)
+{
+	json_t *vals = arena_json(r, json_loads(form_text ? form_text : "{}", 0, NULL));
+	json_t *out = json_array();
+	size_t i;
+	json_t *f;
+	json_array_foreach(def, i, f)
+	{
+		const char *key = json_string_value(json_object_get(f, "key"));
+		const char *val = key ? json_string_value(json_object_get(vals, key)) : NULL;
+		if (!val || !*val)
+			continue;
+		const char *label = json_string_value(json_object_get(f, en(r) ? "label_en" : "label_zh"));
+		if (!label)
+			label = json_string_value(json_object_get(f, "label_zh"));
+		size_t k;
+		json_t *op;
+		json_array_foreach(json_object_get(f, "options"), k, op)
+		{
+			const char *ov = json_string_value(json_object_get(op, "value"));
+			const char *ol = json_string_value(json_object_get(op, en(r) ? "label_en" : "label_zh"));
+			if (ov && ol && strcmp(ov, val) == 0)
+				val = ol;
+		}
+		json_array_append_new(out, json_pack("{s:s,s:s}", "label", label ? label : key, "value", val));
+	}
+	return out;
+}
+
+struct act_error {
+	int status;
+	const char *action;   /* the form the error is about (NULL: none) */
+	const char *message;
+	json_t *input;        /* the posted values (borrowed; may be NULL) */
+};
+
+static const char *act_button_class(const char *code)
+{
+	if (strcmp(code, "refuse") == 0 || strcmp(code, "deny") == 0 || strcmp(code, "withdraw") == 0)
+		return "button-danger";
+	if (strcmp(code, "start_special") == 0 || strcmp(code, "request_supplement") == 0)
+		return "button-secondary";
+	return "";
+}
+
+static int detail_render(struct req *r, struct application *app, const char *notice, const struct act_error *err)
+{
+	int32_t today = cases_today();
+	json_t *cj = arena_json(r, case_json(app, r->app->calendar, today, r->lang));
+	struct catalog_service svc;
+	int rc = catalog_service_get(r->db, r->arena, app->item_code, app->item_version, &svc);
+	if (rc)
+		return rc;
+	json_t *def = arena_json(r, json_loads(svc.form ? svc.form : "[]", 0, NULL));
+	json_t *mdefs = arena_json(r, json_loads(svc.materials ? svc.materials : "[]", 0, NULL));
+	bool applicant = case_is_applicant(r, app);
+	bool staff = case_is_department_staff(r, app) || r->role == ROLE_ADMIN;
+
+	const char *iname = json_string_value(json_object_get(cj, "item_name"));
+	json_t *ctx = page_ctx(r, en(r) ? arena_printf(r->arena, "Application %s", app->number)
+					: arena_printf(r->arena, "办件 %s", app->number));
+	jset(ctx, "number", app->number);
+	jset(ctx, "item_name", iname);
+	jset(ctx, "item_code", app->item_code);
+	jset(ctx, "department_name", json_string_value(json_object_get(cj, "department_name")));
+	jset(ctx, "state", app->state);
+	jset(ctx, "state_name", json_string_value(json_object_get(cj, "state_name")));
+	jset(ctx, "applicant_name", app->applicant_name);
+	jset(ctx, "submitted", when(r, app->submitted_at));
+	jset(ctx, "accepted", when(r, app->accepted_at));
+	jset(ctx, "completed", when(r, app->completed_at));
+	jset(ctx, "due_day", json_string_value(json_object_get(cj, "due_day")));
+	jset(ctx, "legal_due_day", json_string_value(json_object_get(cj, "legal_due_day")));
+	jset(ctx, "promised_limit", en(r) ? arena_printf(r->arena, "%d working days", app->clock.limit_days)
+					  : arena_printf(r->arena, "%d 个工作日", app->clock.limit_days));
+	light_view(r, cj, ctx);
+	if (applicant)
+		jset(ctx, "query_code", app->query_code);
+	json_object_set_new(ctx, "is_applicant", json_boolean(applicant));
+	json_object_set_new(ctx, "is_staff_view", json_boolean(staff));
+	if (applicant)
+		json_object_set_new(ctx, "nav_mine", json_true());
+	else if (r->role == ROLE_STAFF)
+		json_object_set_new(ctx, "nav_queue", json_true());
+	jset(ctx, "notice", notice);
+
+	/* The timeline. */
+	struct app_event *ev;
+	size_t nev;
+	if ((rc = case_events(r->db, r->arena, app->id, &ev, &nev)))
+		return rc;
+	json_t *events = json_array();
+	for (size_t i = 0; i < nev; i++) {
+		const struct wf_action *a = wf_action(ev[i].action);
+		const struct wf_state *s = wf_state(ev[i].to_state);
+		json_t *o = json_object();
+		jset(o, "action_name", a ? (en(r) ? a->name_en : a->name_zh) : ev[i].action);
+		jset(o, "state_name", s ? (en(r) ? s->name_en : s->name_zh) : ev[i].to_state);
+		jset(o, "at", when(r, ev[i].at));
+		jset(o, "at_iso", when_iso(r, ev[i].at));
+		if (ev[i].reason && *ev[i].reason)
+			jset(o, "reason", ev[i].reason);
+		if (staff)
+			jset(o, "actor", ev[i].actor_name);
+		event_detail(r, ev[i].detail, mdefs, o);
+		json_array_append_new(events, o);
+	}
+	json_object_set_new(ctx, "events", events);
+
+	json_object_set_new(ctx, "form_values", form_values(r, def, app->form));
+
+	/* Materials: the files linked to the application per slot, and e-certificates used. */
+	struct attachment *atts;
+	size_t natt;
+	if ((rc = attachments_of(r->db, r->arena, app->id, &atts, &natt)))
+		return rc;
+	json_t *given = arena_json(r, json_loads(app->materials ? app->materials : "[]", 0, NULL));
+	json_t *mats = json_array();
+	size_t i;
+	json_t *m;
+	json_array_foreach(mdefs, i, m)
+	{
+		json_t *o = json_object();
+		jset(o, "name", material_name(r, mdefs, (json_int_t)i));
+		jset(o, "slot", arena_printf(r->arena, "%zu", i));
+		json_object_set_new(o, "required", json_boolean(json_is_true(json_object_get(m, "required"))));
+		json_t *files = json_array();
+		for (size_t k = 0; k < natt; k++) {
+			if (atts[k].slot != (int)i)
+				continue;
+			json_array_append_new(files,
+					      json_pack("{s:s,s:s,s:s}", "filename", atts[k].filename, "href",
+							arena_printf(r->arena, "/applications/%s/attachments/%lld", app->number,
+								     (long long)atts[k].id),
+							"size", arena_printf(r->arena, "%.1f KB", (double)atts[k].size / 1024.0)));
+		}
+		size_t g;
+		json_t *ge;
+		json_array_foreach(given, g, ge)
+		{
+			json_t *s = json_object_get(ge, "slot");
+			const char *ec = json_string_value(json_object_get(ge, "ecert"));
+			if (json_is_integer(s) && json_integer_value(s) == (json_int_t)i && ec)
+				jset(o, "ecert", ecert_name(r, ec));
+		}
+		json_object_set_new(o, "has_files", json_boolean(json_array_size(files) > 0));
+		json_object_set_new(o, "files", files);
+		json_array_append_new(mats, o);
+	}
+	json_object_set_new(ctx, "has_materials", json_boolean(json_array_size(mats) > 0));
+	json_object_set_new(ctx, "materials", json_deep_copy(mats));
+
+	/* The actions the caller may take now. */
+	json_t *acts = json_array();
+	unsigned bits = case_actor_bits(r, app);
+	for (size_t k = 0; k < wf_actions_n; k++) {
+		const struct wf_action *a = &wf_actions[k];
+		if (!(a->actors & bits) || !wf_allows(a, app->state) || strcmp(a->code, "submit") == 0)
+			continue;
+		json_t *o = json_object();
+		jset(o, "code", a->code);
+		jset(o, "name", en(r) ? a->name_en : a->name_zh);
+		jset(o, "href", arena_printf(r->arena, "/applications/%s/actions/%s", app->number, a->code));
+		jset(o, "button_class", act_button_class(a->code));
+		json_object_set_new(o, "needs_reason", json_boolean(a->needs_reason));
+		json_object_set_new(o, arena_printf(r->arena, "is_%s", a->code), json_true());
+		bool mine = err && err->action && strcmp(err->action, a->code) == 0;
+		if (mine && err->input) {
+			jset(o, "reason", json_string_value(json_object_get(err->input, "reason")));
+			jset(o, "legal_basis_value", json_string_value(json_object_get(err->input, "legal_basis")));
+		}
+		if (mine && err->message) {
+			jset(o, "error", err->message);
+			json_object_set_new(o, "has_error", json_true());
+		}
+		if (strcmp(a->code, "request_supplement") == 0 || strcmp(a->code, "resubmit") == 0)
+			json_object_set_new(o, "materials", json_deep_copy(mats));
+		if (strcmp(a->code, "complete") == 0) {
+			json_t *opts = json_array();
+			for (size_t d = 0; d < ARRAY_LEN(deliveries); d++)
+				json_array_append_new(opts, json_pack("{s:s,s:s}", "value", deliveries[d].word, "label",
+								      T(r, deliveries[d].zh, deliveries[d].en)));
+			json_object_set_new(o, "deliveries", opts);
+		}
+		json_array_append_new(acts, o);
+	}
+	json_decref(mats);
+	json_object_set_new(ctx, "has_actions", json_boolean(json_array_size(acts) > 0));
+	json_object_set_new(ctx, "actions", acts);
+	jset(ctx, "version", arena_printf(r->arena, "%lld", (long long)app->version));
+
+	json_t *list = json_array();
+	if (err && err->message)
+		add_error(list, err->action ? arena_printf(r->arena, "act-%s", err->action) : "actions", err->message);
+	set_errors(ctx, list);
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_page(r, err ? err->status : 200, "cases/detail", ctx);
+}
+
+static const char *done_notice(struct req *r, const struct application *app, const char *done)
+{
+	if (!done)
+		return NULL;
+	if (strcmp(done, "submitted") == 0)
+		return en(r) ? arena_printf(r->arena,
+					    "Your application is submitted. Its number is %s%s%s. Keep the query code to follow "
+					    "its progress without logging in.",
+					    app->number, case_is_applicant(r, app) && app->query_code ? ", query code " : "",
+					    case_is_applicant(r, app) && app->query_code ? app->query_code : "")
+			     : arena_printf(r->arena, "申请已提交，办件编号 %s%s%s。凭查询码可免登录查询进度，请妥善保存。",
+					    app->number, case_is_applicant(r, app) && app->query_code ? "，查询码 " : "",
+					    case_is_applicant(r, app) && app->query_code ? app->query_code : "");
+	const struct wf_action *a = wf_action(done);
+	if (!a)
+		return NULL;
+	return en(r) ? arena_printf(r->arena, "Done: %s.", a->name_en) : arena_printf(r->arena, "已完成操作：%s。", a->name_zh);
+}
+
+/* GET /applications/{number} */
+static int detail_page(struct req *r)
+{
+	struct application app;
+	int rc = case_load_visible(r, req_param(r, "number"), &app);
+	if (rc)
+		return rc;
+	return detail_render(r, &app, done_notice(r, &app, req_query(r, "done")), NULL);
+}
+
+/* GET /applications/{number}/attachments/{id}: for those who may see the application. */
+static int attachment_page(struct req *r)
+{
+	struct application app;
+	int rc = case_load_visible(r, req_param(r, "number"), &app);
+	if (rc)
+		return rc;
+	struct attachment at;
+	int64_t id = parse_id(req_param(r, "id"));
+	if (!id || attachment_get(r->db, r->arena, id, &at) || at.application_id != app.id)
+		return GH_ENOTFOUND;
+	return attach_send(r, r->app->cfg.upload_dir, at.sha256, at.mime, at.filename);
+}
+
+/* POST /applications/{number}/actions/{action}: a form (multipart for resubmit). */
+static int act_post(struct req *r)
+{
+	struct application app;
+	int rc = case_load_visible(r, req_param(r, "number"), &app);
+	if (rc)
+		return rc;
+	const char *code = req_param(r, "action");
+	const struct wf_action *a = wf_action(code);
+	if (!a)
+		return GH_ENOTFOUND;
+
+	/* The posted values, from either encoding. */
+	json_t *in = arena_json(r, json_object());
+	json_t *missing = arena_json(r, json_array());
+	struct multipart mp = { 0 };
+	const char *ct = req_header(r, "Content-Type");
+	bool multi = ct && strncasecmp(ct, "multipart/form-data", 19) == 0;
+	if (multi) {
+		if ((rc = read_multipart(r, &mp)))
+			return rc;
+		for (size_t i = 0; i < mp.n; i++) {
+			if (mp.parts[i].filename || !mp.parts[i].value)
+				continue;
+			if (strcmp(mp.parts[i].name, "missing") == 0)
+				json_array_append_new(missing, json_string(mp.parts[i].value));
+			else
+				json_object_set_new(in, mp.parts[i].name, json_string(mp.parts[i].value));
+		}
+	} else {
+		struct kvlist form;
+		if ((rc = req_form(r, &form)))
+			return rc;
+		for (size_t i = 0; i < form.n; i++) {
+			if (strcmp(form.v[i].key, "missing") == 0)
+				json_array_append_new(missing, json_string(form.v[i].val));
+			else
+				json_object_set_new(in, form.v[i].key, json_string(form.v[i].val));
+		}
+	}
+	const char *reason = json_string_value(json_object_get(in, "reason"));
+	const char *version = json_string_value(json_object_get(in, "version"));
+	struct act_error err = { .action = code, .input = in };
+
+	/* A form shown before somebody else acted is stale: say so rather than act on it. */
+	if (version && *version && (strcmp(version, "0") == 0 ? 0 : parse_id(version)) != app.version) {
+		err.status = 409;
+		err.message = T(r, "办件已被他人处理，请刷新后重试。", "The application was changed meanwhile; please reload it.");
+		return detail_render(r, &app, NULL, &err);
+	}
+
+	json_t *mdefs = NULL;
+	struct catalog_service svc;
+	if ((rc = catalog_service_get(r->db, r->arena, app.item_code, app.item_version, &svc)))
+		return rc;
+	mdefs = arena_json(r, json_loads(svc.materials ? svc.materials : "[]", 0, NULL));
+	size_t nslots = json_array_size(mdefs);
+	if (nslots > MAX_SLOTS)
+		nslots = MAX_SLOTS;
+
+	json_t *detail = arena_json(r, json_object());
+	if (strcmp(code, "request_supplement") == 0) {
+		json_t *slots = json_array();
+		size_t i;
+		json_t *s;
+		json_array_foreach(missing, i, s)
+		{
+			long v;
+			if (!str_to_long(str_c(json_string_value(s)), 0, (long)nslots - 1, &v) && (size_t)v < nslots)
+				json_array_append_new(slots, json_integer(v));
+		}
+		json_object_set_new(detail, "missing", slots);
+	} else if (strcmp(code, "deny") == 0) {
+		const char *lb = json_string_value(json_object_get(in, "legal_basis"));
+		if (lb && *lb) {
+			if (str_utf8_chars(lb, strlen(lb)) > TEXT_MAX) {
+				err.status = 422;
+				err.message = T(r, "法律依据过长（最多 2000 字）。", "The legal basis is too long (at most 2000 characters).");
+				return detail_render(r, &app, NULL, &err);
+			}
+			json_object_set_new(detail, "legal_basis", json_string(lb));
+		}
+	} else if (strcmp(code, "complete") == 0) {
+		const char *dl = json_string_value(json_object_get(in, "delivery"));
+		if (dl && *dl) {
+			if (!delivery_label(r, dl)) {
+				err.status = 422;
+				err.message = T(r, "请选择送达方式。", "Please choose how the result is delivered.");
+				return detail_render(r, &app, NULL, &err);
+			}
+			json_object_set_new(detail, "delivery", json_string(dl));
+		}
+	}
+
+	/* Resubmission: the new files first (they are the caller's until linked). */
+	struct upload *ups = NULL;
+	size_t nups = 0;
+	if (strcmp(code, "resubmit") == 0 && multi && (case_actor_bits(r, &app) & a->actors) && wf_allows(a, app.state)) {
+		json_t *errs = arena_json(r, json_object());
+		rc = store_uploads(r, &mp, nslots, errs, &ups, &nups);
+		if (rc == GH_ETOOBIG || rc == GH_EUNSUPPORTED) {
+			err.status = err_status(rc);
+			const char *k;
+			json_t *e;
+			json_object_foreach(errs, k, e) err.message = json_string_value(e);
+			return detail_render(r, &app, NULL, &err);
+		}
+		if (rc)
+			return rc;
+		json_t *slots = json_array();
+		for (size_t u = 0; u < nups; u++)
+			json_array_append_new(slots, json_integer(ups[u].slot));
+		json_object_set_new(detail, "supplied", slots);
+	}
+
+	char *detail_s = NULL;
+	if (json_object_size(detail)) {
+		detail_s = json_dumps(detail, JSON_COMPACT);
+		arena_cleanup(r->arena, free, detail_s);
+		if (!detail_s || strlen(detail_s) > DETAIL_MAX)
+			return GH_ETOOBIG;
+	}
+	rc = case_act(r, &app, code, reason && *reason ? reason : NULL, detail_s);
+	if (rc == GH_EFORBIDDEN || rc == GH_ECONFLICT || rc == GH_EVALIDATION) {
+		err.status = err_status(rc);
+		err.message = r->error_detail ? r->error_detail : err_message(rc, r->lang);
+		r->error_detail = NULL;
+		/* The page as it is now (a conflict means it changed). */
+		struct application cur;
+		if (rc == GH_ECONFLICT && case_load_visible(r, req_param(r, "number"), &cur) == 0)
+			app = cur;
+		return detail_render(r, &app, NULL, &err);
+	}
+	if (rc)
+		return rc;
+	if (nups) {
+		struct app_event *ev;
+		size_t nev;
+		int64_t event = 0;
+		if (case_events(r->db, r->arena, app.id, &ev, &nev) == 0 && nev)
+			event = ev[nev - 1].id;
+		for (size_t u = 0; u < nups; u++)
+			attachment_link(r->db, ups[u].id, r->who.account, app.id, (int)ups[u].slot, event);
+	}
+	return resp_redirect(r, 303, arena_printf(r->arena, "/applications/%s?done=%s", app.number, a->code));
+}
+
+/* ---- staff: the queue and the overdue list -------------------------------------------- */
+
+static json_t *choice_list(struct req *r, const char *selected, bool states)
+{
+	json_t *out = json_array();
+	if (states) {
+		for (size_t i = 0; i < wf_states_n; i++) {
+			if (strcmp(wf_states[i].code, "draft") == 0)
+				continue;
+			json_array_append_new(out, json_pack("{s:s,s:s,s:b}", "value", wf_states[i].code, "label",
+							     en(r) ? wf_states[i].name_en : wf_states[i].name_zh, "selected",
+							     selected && strcmp(selected, wf_states[i].code) == 0));
+		}
+		return out;
+	}
+	static const struct {
+		const char *code, *zh, *en;
+	} lights[] = { { "green", "绿灯（正常）", "Green (on time)" },
+		       { "yellow", "黄灯（临近期限）", "Yellow (due soon)" },
+		       { "red", "红灯（已超期）", "Red (overdue)" } };
+	for (size_t i = 0; i < ARRAY_LEN(lights); i++)
+		json_array_append_new(out, json_pack("{s:s,s:s,s:b}", "value", lights[i].code, "label",
+						     T(r, lights[i].zh, lights[i].en), "selected",
+						     selected && strcmp(selected, lights[i].code) == 0));
+	return out;
+}
+
+static int list_page(struct req *r, struct case_filter *f, bool overdue)
+{
+	long page;
+	int rc = req_query_long(r, "page", 1, 1, 100000, &page);
+	if (rc)
+		return rc;
+	struct application *v;
+	size_t n;
+	long total;
+	if ((rc = case_list(r->db, r->arena, f, page, PER_PAGE, &v, &n, &total)))
+		return rc;
+	json_t *ctx = page_ctx(r, overdue ? T(r, "超期办件", "Overdue applications") : T(r, "办件队列", "Queue"));
+	json_object_set_new(ctx, overdue ? "nav_overdue" : "nav_queue", json_true());
+	json_object_set_new(ctx, "is_overdue", json_boolean(overdue));
+	json_t *rows = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(rows, row_json(r, &v[i], f->today));
+	json_object_set_new(ctx, "rows", rows);
+	json_object_set_new(ctx, "has_rows", json_boolean(n > 0));
+	jset(ctx, "count", en(r) ? arena_printf(r->arena, "%ld application%s", total, total == 1 ? "" : "s")
+				 : arena_printf(r->arena, "共 %ld 件", total));
+	if (!overdue) {
+		/* How many of the department's applications (with the other filters) show each light. */
+		json_t *counts = json_array();
+		static const char *const lights[] = { "green", "yellow", "red" };
+		for (size_t i = 0; i < ARRAY_LEN(lights); i++) {
+			struct case_filter cf = *f;
+			cf.light = lights[i];
+			struct application *cv;
+			size_t cn;
+			long ct;
+			if ((rc = case_list(r->db, r->arena, &cf, 1, 1, &cv, &cn, &ct)))
+				return rc;
+			json_t *o = json_object();
+			jset(o, "light", lights[i]);
+			jset(o, "label", i == 0 ? T(r, "绿灯", "Green") : i == 1 ? T(r, "黄灯", "Yellow") : T(r, "红灯", "Red"));
+			json_object_set_new(o, "n", json_integer(ct));
+			json_array_append_new(counts, o);
+		}
+		json_object_set_new(ctx, "light_counts", counts);
+		json_object_set_new(ctx, "states", choice_list(r, f->state, true));
+		json_object_set_new(ctx, "lights", choice_list(r, f->light, false));
+		jset(ctx, "item", f->item_code);
+		json_object_set_new(ctx, "filtered", json_boolean(f->state || f->light || f->item_code));
+	}
+	json_object_set_new(ctx, "pagination", pagination(r, overdue ? "/overdue" : "/staff/queue", page, PER_PAGE, total));
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_page(r, 200, "cases/queue", ctx);
+}
+
+static const char *empty_null(const char *s)
+{
+	return s && *s ? s : NULL;
+}
+
+/* GET /staff/queue?state=&light=&item= */
+static int queue_page(struct req *r)
+{
+	struct case_filter f = { .department = r->who.department, .state = empty_null(req_query(r, "state")),
+				 .light = empty_null(req_query(r, "light")), .item_code = empty_null(req_query(r, "item")),
+				 .today = cases_today() };
+	if (!f.department)
+		return GH_EFORBIDDEN;
+	if (f.state && (!wf_state(f.state) || strcmp(f.state, "draft") == 0)) {
+		req_error_detail(r, "%s", T(r, "未知的状态。", "Unknown state."));
+		return GH_EINVAL;
+	}
+	if (f.light && strcmp(f.light, "green") && strcmp(f.light, "yellow") && strcmp(f.light, "red")) {
+		req_error_detail(r, "%s", T(r, "灯色应为绿、黄或红。", "The light is green, yellow or red."));
+		return GH_EINVAL;
+	}
+	if (f.item_code && strlen(f.item_code) > 64) {
+		req_error_detail(r, "%s", T(r, "事项编码过长。", "The item code is too long."));
+		return GH_EINVAL;
+	}
+	return list_page(r, &f, false);
+}
+
+/* GET /overdue: department heads (their department) and administrators (all). */
+static int overdue_page(struct req *r)
+{
+	if (r->role == ROLE_STAFF && !(r->who.staff_roles & STAFF_HEAD)) {
+		req_error_detail(r, "%s", T(r, "超期办件列表仅供部门负责人和管理员查看。",
+					    "The overdue list is for department heads and administrators."));
+		return GH_EFORBIDDEN;
+	}
+	struct case_filter f = { .overdue = true, .today = cases_today(),
+				 .department = r->role == ROLE_STAFF ? r->who.department : NULL };
+	return list_page(r, &f, true);
+}
+
+/* ---- the public progress query -------------------------------------------------------- */
+
+/* GET /progress?number=&code= */
+static int progress_page(struct req *r)
+{
+	const char *number = req_query(r, "number"), *code = req_query(r, "code");
+	json_t *ctx = page_ctx(r, T(r, "办件进度查询", "Check progress"));
+	json_object_set_new(ctx, "nav_progress", json_true());
+	json_t *v = json_object();
+	jset(v, "number", number && strlen(number) <= 64 ? number : NULL);
+	json_object_set_new(ctx, "v", v);
+	resp_header(r, "Cache-Control", "no-store");
+	resp_header(r, "Referrer-Policy", "no-referrer");
+	if (!number && !code)
+		return resp_page(r, 200, "cases/progress", ctx);
+	struct application app;
+	int rc = cases_progress_lookup(r, number, code, &app);
+	if (rc == GH_EINVAL || rc == GH_ENOTFOUND) {
+		json_t *list = json_array();
+		const char *msg = r->error_detail ? r->error_detail : err_message(rc, r->lang);
+		add_error(list, number && *number ? "code" : "number", msg);
+		jset(ctx, number && *number ? "err_code" : "err_number", msg);
+		r->error_detail = NULL;
+		set_errors(ctx, list);
+		return resp_page(r, rc == GH_EINVAL ? 400 : 404, "cases/progress", ctx);
+	}
+	if (rc)
+		return rc;
+	int32_t today = cases_today();
+	json_t *cj = arena_json(r, case_json(&app, r->app->calendar, today, r->lang));
+	json_t *res = json_object();
+	jset(res, "number", app.number);
+	jset(res, "item_name", json_string_value(json_object_get(cj, "item_name")));
+	jset(res, "department_name", json_string_value(json_object_get(cj, "department_name")));
+	jset(res, "state", app.state);
+	jset(res, "state_name", json_string_value(json_object_get(cj, "state_name")));
+	jset(res, "due_day", json_string_value(json_object_get(cj, "due_day")));
+	light_view(r, cj, res);
+	/* Progress only: no names, reasons nor form content for whoever holds the code. */
+	struct app_event *ev;
+	size_t nev;
+	if ((rc = case_events(r->db, r->arena, app.id, &ev, &nev)))
+		return rc;
+	json_t *events = json_array();
+	for (size_t i = 0; i < nev; i++) {
+		const struct wf_action *a = wf_action(ev[i].action);
+		const struct wf_state *s = wf_state(ev[i].to_state);
+		json_array_append_new(events, json_pack("{s:s,s:s,s:s?,s:s?}", "action_name",
+							a ? (en(r) ? a->name_en : a->name_zh) : ev[i].action, "state_name",
+							s ? (en(r) ? s->name_en : s->name_zh) : ev[i].to_state, "at",
+							when(r, ev[i].at), "at_iso", when_iso(r, ev[i].at)));
+	}
+	json_object_set_new(res, "events", events);
+	json_object_set_new(ctx, "result", res);
+	return resp_page(r, 200, "cases/progress", ctx);
+}
+
+const struct route cases_page_routes[] = {
+	{ HTTP_GET, "/services/{code}/apply", apply_get, APPLICANTS, 0, "cases.apply" },
+	{ HTTP_POST, "/services/{code}/apply", apply_post, APPLICANTS, ROUTE_CSRF, "cases.apply_post" },
+	{ HTTP_GET, "/applications", mine_page, APPLICANTS, 0, "cases.mine" },
+	{ HTTP_GET, "/applications/{number}", detail_page, CASE_VIEWERS, 0, "cases.detail" },
+	{ HTTP_GET, "/applications/{number}/attachments/{id}", attachment_page, CASE_VIEWERS, 0, "cases.attachment" },
+	{ HTTP_POST, "/applications/{number}/actions/{action}", act_post, APPLICANTS | ROLE_STAFF, ROUTE_CSRF, "cases.act" },
+	{ HTTP_GET, "/staff/queue", queue_page, ROLE_STAFF, 0, "cases.queue" },
+	{ HTTP_GET, "/overdue", overdue_page, ROLE_STAFF | ROLE_ADMIN, 0, "cases.overdue" },
+	{ HTTP_GET, "/progress", progress_page, ROLE_PUBLIC, 0, "cases.progress" },
+};
+const size_t cases_page_routes_n = ARRAY_LEN(cases_page_routes);

@@ -1,0 +1,423 @@
+/* store.c: applications, their events and attachments in the database. */
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/util.h"
+#include "cases/cases_impl.h"
+#include "store/db.h"
+
+#define APP_COLS                                                                                   \
+	"a.id, a.number, a.query_code, a.item_code, a.item_version, a.department, a.applicant_id, "   \
+	"a.enterprise_id, a.filed_by, a.assigned_to, a.channel, a.state, a.return_state, a.form, "     \
+	"a.materials, a.submitted_at, a.accepted_at, a.decided_at, a.completed_at, a.created_at, "     \
+	"a.updated_at, a.limit_days, a.legal_limit_days, a.accepted_day, a.paused_since, "             \
+	"a.paused_workdays, a.due_day, a.legal_due_day, a.yellow_day, a.version, s.name_zh, s.name_en, " \
+	"acc.name, d.name_zh, d.name_en "
+#define APP_FROM                                                                                   \
+	"FROM applications a JOIN service_items s ON s.code = a.item_code AND s.version = a.item_version " \
+	"JOIN accounts acc ON acc.id = a.applicant_id JOIN departments d ON d.code = a.department "
+
+DB_SQL(q_insert,
+       "INSERT INTO applications (item_code, item_version, department, applicant_id, enterprise_id, filed_by, "
+       "channel, state, form, materials, idempotency_key, limit_days, legal_limit_days, created_at, updated_at) "
+       "VALUES (?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+DB_SQL(q_by_idem, "SELECT id FROM applications WHERE applicant_id = ? AND idempotency_key = ?");
+DB_SQL(q_update_draft,
+       "UPDATE applications SET form = ?, materials = ?, updated_at = ?, version = version + 1 "
+       "WHERE id = ? AND version = ? AND state = 'draft'");
+DB_SQL(q_get, "SELECT " APP_COLS APP_FROM "WHERE a.id = ?");
+DB_SQL(q_get_number, "SELECT " APP_COLS APP_FROM "WHERE a.number = ?");
+DB_SQL(q_next_seq,
+       "INSERT INTO application_seq (day, last) VALUES (?, 1) "
+       "ON CONFLICT (day) DO UPDATE SET last = application_seq.last + 1 RETURNING last");
+DB_SQL(q_transition,
+       "UPDATE applications SET state = ?, return_state = ?, number = COALESCE(number, ?), "
+       "query_code = COALESCE(query_code, ?), submitted_at = COALESCE(submitted_at, ?), accepted_at = ?, "
+       "decided_at = ?, completed_at = ?, accepted_day = ?, paused_since = ?, paused_workdays = ?, "
+       "due_day = ?, legal_due_day = ?, yellow_day = ?, updated_at = ?, version = version + 1 "
+       "WHERE id = ? AND version = ?");
+DB_SQL(q_event,
+       "INSERT INTO application_events (application_id, at, actor_id, action, from_state, to_state, reason, "
+       "detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+DB_SQL(q_events,
+       "SELECT e.id, e.at, e.actor_id, e.action, e.from_state, e.to_state, e.reason, e.detail, acc.name "
+       "FROM application_events e LEFT JOIN accounts acc ON acc.id = e.actor_id "
+       "WHERE e.application_id = ? ORDER BY e.id");
+DB_SQL(q_att_insert,
+       "INSERT INTO attachments (sha256, mime, size, filename, owner_id, application_id, slot, created_at) "
+       "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+DB_SQL(q_att_get, "SELECT id, sha256, mime, size, filename, owner_id, application_id, slot, created_at "
+		  "FROM attachments WHERE id = ?");
+DB_SQL(q_att_link, "UPDATE attachments SET application_id = ?, slot = ?, event_id = ? "
+		   "WHERE id = ? AND owner_id = ? AND (application_id IS NULL OR application_id = ?)");
+DB_SQL(q_att_of, "SELECT id, sha256, mime, size, filename, owner_id, application_id, slot, created_at "
+		 "FROM attachments WHERE application_id = ? ORDER BY id");
+
+static void from_row(const struct db_rows *r, size_t i, struct application *o)
+{
+	memset(o, 0, sizeof(*o));
+	size_t c = 0;
+	o->id = db_cell_int(r, i, c++);
+	o->number = db_cell(r, i, c++);
+	o->query_code = db_cell(r, i, c++);
+	o->item_code = db_cell(r, i, c++);
+	o->item_version = db_cell_int(r, i, c++);
+	o->department = db_cell(r, i, c++);
+	o->applicant_id = db_cell_int(r, i, c++);
+	o->enterprise_id = db_cell_int(r, i, c++);
+	o->filed_by = db_cell_int(r, i, c++);
+	o->assigned_to = db_cell_int(r, i, c++);
+	o->channel = db_cell(r, i, c++);
+	o->state = db_cell(r, i, c++);
+	o->return_state = db_cell(r, i, c++);
+	o->form = db_cell(r, i, c++);
+	o->materials = db_cell(r, i, c++);
+	o->submitted_at = db_cell_int(r, i, c++);
+	o->accepted_at = db_cell_int(r, i, c++);
+	o->decided_at = db_cell_int(r, i, c++);
+	o->completed_at = db_cell_int(r, i, c++);
+	o->created_at = db_cell_int(r, i, c++);
+	o->updated_at = db_cell_int(r, i, c++);
+	o->clock.limit_days = (int)db_cell_int(r, i, c++);
+	o->clock.legal_limit_days = (int)db_cell_int(r, i, c++);
+	o->clock.accepted_day = (int32_t)db_cell_int(r, i, c++);
+	o->clock.paused_since = (int32_t)db_cell_int(r, i, c++);
+	o->clock.paused_workdays = (int)db_cell_int(r, i, c++);
+	o->due_day = (int32_t)db_cell_int(r, i, c++);
+	o->legal_due_day = (int32_t)db_cell_int(r, i, c++);
+	o->yellow_day = (int32_t)db_cell_int(r, i, c++);
+	o->version = db_cell_int(r, i, c++);
+	o->item_name_zh = db_cell(r, i, c++);
+	o->item_name_en = db_cell(r, i, c++);
+	o->applicant_name = db_cell(r, i, c++);
+	o->dept_name_zh = db_cell(r, i, c++);
+	o->dept_name_en = db_cell(r, i, c++);
+}
+
+int case_create(struct db *db, struct arena *a, const struct case_new *in, int64_t *id, bool *existed)
+{
+	struct db_rows rows;
+	*existed = false;
+	if (in->idempotency_key) {
+		int rc = db_query(db, a, &q_by_idem, DB_ARGS(DB_INT(in->applicant_id), DB_TEXT(in->idempotency_key)), &rows);
+		if (rc)
+			return rc;
+		if (rows.nrows == 1) {
+			*id = db_cell_int(&rows, 0, 0);
+			*existed = true;
+			return 0;
+		}
+	}
+	int64_t now = (int64_t)time(NULL);
+	int rc = db_query(db, a, &q_insert,
+			  DB_ARGS(DB_TEXT(in->item_code), DB_INT(in->item_version), DB_TEXT(in->department),
+				  DB_INT(in->applicant_id), in->enterprise_id ? DB_INT(in->enterprise_id) : DB_NULL,
+				  in->filed_by ? DB_INT(in->filed_by) : DB_NULL, DB_TEXT(in->channel), DB_TEXT(in->form),
+				  DB_TEXT(in->materials), DB_TEXT(in->idempotency_key), DB_INT(in->limit_days),
+				  DB_INT(in->legal_limit_days), DB_INT(now), DB_INT(now)),
+			  &rows);
+	if (rc == GH_ECONFLICT && in->idempotency_key) {
+		/* The same key raced in from another request: that one wins. */
+		rc = db_query(db, a, &q_by_idem, DB_ARGS(DB_INT(in->applicant_id), DB_TEXT(in->idempotency_key)), &rows);
+		if (!rc && rows.nrows == 1) {
+			*id = db_cell_int(&rows, 0, 0);
+			*existed = true;
+			return 0;
+		}
+		return rc ? rc : GH_ECONFLICT;
+	}
+	if (rc)
+		return rc;
+	*id = db_cell_int(&rows, 0, 0);
+	return 0;
+}
+
+int case_update_draft(struct db *db, int64_t id, int64_t version, const char *form, const char *materials)
+{
+	int64_t changed = 0;
+	int rc = db_exec(db, &q_update_draft,
+			 DB_ARGS(DB_TEXT(form), DB_TEXT(materials), DB_INT((int64_t)time(NULL)), DB_INT(id), DB_INT(version)),
+			 &changed);
+	return rc ? rc : changed ? 0 : GH_ECONFLICT;
+}
+
+static int get_one(struct db *db, struct arena *a, struct db_sql *q, struct db_val v, struct application *out)
+{
+	struct db_rows rows;
+	int rc = db_query(db, a, q, &v, 1, &rows);
+	if (rc)
+		return rc;
+	if (rows.nrows != 1)
+		return GH_ENOTFOUND;
+	from_row(&rows, 0, out);
+	return 0;
+}
+
+int case_get(struct db *db, struct arena *a, int64_t id, struct application *out)
+{
+	return get_one(db, a, &q_get, DB_INT(id), out);
+}
+
+int case_get_by_number(struct db *db, struct arena *a, const char *number, struct application *out)
+{
+	if (!number || strlen(number) > 32)
+		return GH_ENOTFOUND;
+	return get_one(db, a, &q_get_number, DB_TEXT(number), out);
+}
+
+/* 办件编号: "QH" + YYYYMMDD (China Standard Time) + a 6-digit sequence of that day. */
+static int new_number(struct db *db, struct arena *a, int32_t today, char **out)
+{
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_next_seq, DB_ARGS(DB_INT(today)), &rows);
+	if (rc)
+		return rc;
+	char day[11];
+	calendar_format_day(today, day);
+	*out = arena_printf(a, "QH%.4s%.2s%.2s%06lld", day, day + 5, day + 8, (long long)db_cell_int(&rows, 0, 0));
+	return 0;
+}
+
+/* A query code of 8 characters from an alphabet without look-alikes (31^8 ≈ 8.5e11). */
+static char *new_query_code(struct arena *a)
+{
+	static const char alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZ2345679";
+	char *s = arena_alloc(a, 9);
+	for (int i = 0; i < 8; i++)
+		s[i] = alphabet[randombytes_uniform(sizeof(alphabet) - 1)];
+	s[8] = 0;
+	return s;
+}
+
+int case_transition(struct db *db, const struct calendar *cal, struct arena *a, struct application *app,
+		    const struct wf_action *action, int64_t actor, const char *reason, const char *detail,
+		    int32_t today, int64_t *event_id)
+{
+	if (!wf_allows(action, app->state))
+		return GH_ECONFLICT;
+	const char *to = action->to ? action->to : app->return_state;
+	if (!to || !wf_state(to))
+		return GH_ECONFLICT;
+	int64_t now = (int64_t)time(NULL);
+	struct application next = *app;
+	next.state = to;
+	next.return_state = NULL;
+	const struct wf_state *target = wf_state(to);
+	if (target->paused)
+		next.return_state = app->state;
+	char *number = NULL, *code = NULL;
+	switch (action->clock) {
+	case WF_CLOCK_START:
+		next.accepted_at = now;
+		next.clock.accepted_day = today;
+		break;
+	case WF_CLOCK_PAUSE:
+		if (next.clock.accepted_day)
+			next.clock.paused_since = today;
+		break;
+	case WF_CLOCK_RESUME:
+		deadline_resume(cal, &next.clock, today);
+		break;
+	case WF_CLOCK_STOP:
+		if (target->decided)
+			next.decided_at = now;
+		deadline_resume(cal, &next.clock, today);
+		break;
+	case WF_CLOCK_NONE:
+		break;
+	}
+	if (target->terminal)
+		next.completed_at = now;
+	if (next.clock.accepted_day) {
+		next.due_day = deadline_due(cal, &next.clock);
+		next.legal_due_day = deadline_legal_due(cal, &next.clock);
+		next.yellow_day = deadline_yellow_day(cal, &next.clock);
+	}
+	int rc = db_begin(db);
+	if (rc)
+		return rc;
+	if (strcmp(action->code, "submit") == 0 && !app->number) {
+		if ((rc = new_number(db, a, today, &number)))
+			goto fail;
+		code = new_query_code(a);
+	}
+	int64_t changed = 0;
+	rc = db_exec(db, &q_transition,
+		     DB_ARGS(DB_TEXT(next.state), DB_TEXT(next.return_state), DB_TEXT(number), DB_TEXT(code),
+			     number ? DB_INT(now) : DB_NULL, next.accepted_at ? DB_INT(next.accepted_at) : DB_NULL,
+			     next.decided_at ? DB_INT(next.decided_at) : DB_NULL,
+			     next.completed_at ? DB_INT(next.completed_at) : DB_NULL,
+			     next.clock.accepted_day ? DB_INT(next.clock.accepted_day) : DB_NULL,
+			     next.clock.paused_since ? DB_INT(next.clock.paused_since) : DB_NULL,
+			     DB_INT(next.clock.paused_workdays), next.due_day ? DB_INT(next.due_day) : DB_NULL,
+			     next.legal_due_day ? DB_INT(next.legal_due_day) : DB_NULL,
+			     next.yellow_day ? DB_INT(next.yellow_day) : DB_NULL, DB_INT(now), DB_INT(app->id),
+			     DB_INT(app->version)),
+		     &changed);
+	if (!rc && changed != 1)
+		rc = GH_ECONFLICT;
+	if (rc)
+		goto fail;
+	struct db_rows rows;
+	rc = db_query(db, a, &q_event,
+		      DB_ARGS(DB_INT(app->id), DB_INT(now), actor ? DB_INT(actor) : DB_NULL, DB_TEXT(action->code),
+			      DB_TEXT(app->state), DB_TEXT(to), DB_TEXT(reason ? reason : ""),
+			      DB_TEXT(detail ? detail : "{}")),
+		      &rows);
+	if (rc)
+		goto fail;
+	if (event_id)
+		*event_id = db_cell_int(&rows, 0, 0);
+	if ((rc = db_commit(db)))
+		goto fail;
+	if (number) {
+		next.number = number;
+		next.query_code = code;
+		next.submitted_at = now;
+	}
+	next.version = app->version + 1;
+	next.updated_at = now;
+	*app = next;
+	return 0;
+fail:
+	db_rollback(db);
+	return rc;
+}
+
+int case_events(struct db *db, struct arena *a, int64_t id, struct app_event **out, size_t *n)
+{
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_events, DB_ARGS(DB_INT(id)), &rows);
+	if (rc)
+		return rc;
+	struct app_event *v = arena_array(a, rows.nrows ? rows.nrows : 1, sizeof(*v));
+	for (size_t i = 0; i < rows.nrows; i++) {
+		v[i].id = db_cell_int(&rows, i, 0);
+		v[i].at = db_cell_int(&rows, i, 1);
+		v[i].actor_id = db_cell_int(&rows, i, 2);
+		v[i].action = db_cell(&rows, i, 3);
+		v[i].from_state = db_cell(&rows, i, 4);
+		v[i].to_state = db_cell(&rows, i, 5);
+		v[i].reason = db_cell(&rows, i, 6);
+		v[i].detail = db_cell(&rows, i, 7);
+		v[i].actor_name = db_cell(&rows, i, 8);
+	}
+	*out = v;
+	*n = rows.nrows;
+	return 0;
+}
+
+/* Lists with optional filters: each filter is "? IS NULL OR column = ?" so one prepared
+ * statement serves every combination. */
+#define LIST_WHERE                                                                                  \
+	"WHERE (CAST(? AS BIGINT) IS NULL OR a.applicant_id = ?) "                                    \
+	"AND (CAST(? AS BIGINT) IS NULL OR a.enterprise_id = ?) "                                     \
+	"AND (CAST(? AS TEXT) IS NULL OR a.department = ?) "                                          \
+	"AND (CAST(? AS TEXT) IS NULL OR a.state = ?) "                                               \
+	"AND (CAST(? AS TEXT) IS NULL OR a.item_code = ?) "                                           \
+	"AND (CAST(? AS BIGINT) IS NULL OR a.state <> 'draft') "                                      \
+	"AND (CAST(? AS TEXT) IS NULL "                                                               \
+	"  OR (? = 'red' AND a.due_day < ? AND a.completed_at IS NULL) "                            \
+	"  OR (? = 'yellow' AND a.yellow_day <= ? AND a.due_day >= ? AND a.completed_at IS NULL) "  \
+	"  OR (? = 'green' AND a.yellow_day > ? AND a.completed_at IS NULL)) "
+DB_SQL(q_list, "SELECT " APP_COLS APP_FROM LIST_WHERE
+	       "ORDER BY CASE WHEN a.due_day IS NULL THEN 1 ELSE 0 END, a.due_day, a.id DESC LIMIT ? OFFSET ?");
+DB_SQL(q_count, "SELECT COUNT(*) FROM applications a " LIST_WHERE);
+
+int case_list(struct db *db, struct arena *a, const struct case_filter *f, long page, long per_page,
+	      struct application **out, size_t *n, long *total)
+{
+	const char *light = f->overdue ? "red" : f->light;
+	bool staff_view = f->department || f->overdue;
+	struct db_val args[] = {
+		f->applicant_id ? DB_INT(f->applicant_id) : DB_NULL, DB_INT(f->applicant_id),
+		f->enterprise_id ? DB_INT(f->enterprise_id) : DB_NULL, DB_INT(f->enterprise_id),
+		DB_TEXT(f->department), DB_TEXT(f->department),
+		DB_TEXT(f->state), DB_TEXT(f->state),
+		DB_TEXT(f->item_code), DB_TEXT(f->item_code),
+		staff_view ? DB_INT(1) : DB_NULL,
+		DB_TEXT(light),
+		DB_TEXT(light), DB_INT(f->today),
+		DB_TEXT(light), DB_INT(f->today), DB_INT(f->today),
+		DB_TEXT(light), DB_INT(f->today),
+		DB_INT(per_page), DB_INT((int64_t)(page - 1) * per_page),
+	};
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_count, args, ARRAY_LEN(args) - 2, &rows);
+	if (rc)
+		return rc;
+	*total = (long)db_cell_int(&rows, 0, 0);
+	if ((rc = db_query(db, a, &q_list, args, ARRAY_LEN(args), &rows)))
+		return rc;
+	struct application *v = arena_array(a, rows.nrows ? rows.nrows : 1, sizeof(*v));
+	for (size_t i = 0; i < rows.nrows; i++)
+		from_row(&rows, i, &v[i]);
+	*out = v;
+	*n = rows.nrows;
+	return 0;
+}
+
+static void att_row(const struct db_rows *r, size_t i, struct attachment *o)
+{
+	o->id = db_cell_int(r, i, 0);
+	o->sha256 = db_cell(r, i, 1);
+	o->mime = db_cell(r, i, 2);
+	o->size = db_cell_int(r, i, 3);
+	o->filename = db_cell(r, i, 4);
+	o->owner_id = db_cell_int(r, i, 5);
+	o->application_id = db_cell_int(r, i, 6);
+	o->slot = db_cell(r, i, 7) ? (int)db_cell_int(r, i, 7) : -1;
+	o->created_at = db_cell_int(r, i, 8);
+}
+
+int attachment_add(struct db *db, struct arena *a, const struct attachment *in, int64_t *id)
+{
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_att_insert,
+			  DB_ARGS(DB_TEXT(in->sha256), DB_TEXT(in->mime), DB_INT(in->size), DB_TEXT(in->filename),
+				  DB_INT(in->owner_id), in->application_id ? DB_INT(in->application_id) : DB_NULL,
+				  in->slot >= 0 ? DB_INT(in->slot) : DB_NULL, DB_INT((int64_t)time(NULL))),
+			  &rows);
+	if (rc)
+		return rc;
+	*id = db_cell_int(&rows, 0, 0);
+	return 0;
+}
+
+int attachment_get(struct db *db, struct arena *a, int64_t id, struct attachment *out)
+{
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_att_get, DB_ARGS(DB_INT(id)), &rows);
+	if (rc)
+		return rc;
+	if (rows.nrows != 1)
+		return GH_ENOTFOUND;
+	att_row(&rows, 0, out);
+	return 0;
+}
+
+int attachment_link(struct db *db, int64_t id, int64_t owner, int64_t application, int slot, int64_t event)
+{
+	int64_t changed = 0;
+	int rc = db_exec(db, &q_att_link,
+			 DB_ARGS(DB_INT(application), slot >= 0 ? DB_INT(slot) : DB_NULL, event ? DB_INT(event) : DB_NULL,
+				 DB_INT(id), DB_INT(owner), DB_INT(application)),
+			 &changed);
+	return rc ? rc : changed ? 0 : GH_ENOTFOUND;
+}
+
+int attachments_of(struct db *db, struct arena *a, int64_t application, struct attachment **out, size_t *n)
+{
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_att_of, DB_ARGS(DB_INT(application)), &rows);
+	if (rc)
+		return rc;
+	struct attachment *v = arena_array(a, rows.nrows ? rows.nrows : 1, sizeof(*v));
+	for (size_t i = 0; i < rows.nrows; i++)
+		att_row(&rows, i, &v[i]);
+	*out = v;
+	*n = rows.nrows;
+	return 0;
+}

@@ -1,0 +1,368 @@
+/* Unit tests for src/cases: the workflow table, deadlines on the real 2025-2026 calendar, and
+ * the store's transitions (numbers, clock, pauses, concurrency) on SQLite and PostgreSQL. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/calendar.h"
+#include "base/err.h"
+#include "base/util.h"
+#include "cases/cases_impl.h"
+#include "store/db.h"
+#include "testdb.h"
+
+static struct calendar *cal;
+
+static int32_t D(const char *s)
+{
+	int32_t d;
+	if (calendar_parse_day(s, strlen(s), &d))
+		fail_msg("bad date %s", s);
+	return d;
+}
+
+static void test_workflow_sound(void **state)
+{
+	(void)state;
+	char err[256];
+	assert_int_equal(workflow_check(wf_states, wf_states_n, wf_actions, wf_actions_n, err, sizeof(err)), 0);
+	/* Every action's from-states exist and lead somewhere. */
+	assert_non_null(wf_action("accept"));
+	assert_true(wf_allows(wf_action("accept"), "submitted"));
+	assert_false(wf_allows(wf_action("accept"), "draft"));
+	assert_true(wf_state("completed")->terminal);
+	assert_true(wf_state("supplement")->paused);
+}
+
+static void test_workflow_broken(void **state)
+{
+	(void)state;
+	char err[256];
+	const struct wf_state st[] = {
+		{ "a", "", "", false, false, false },
+		{ "b", "", "", false, false, false },
+		{ "end", "", "", true, false, false },
+		{ "island", "", "", true, false, false },
+	};
+	/* "island" cannot be reached. */
+	const struct wf_action ok[] = {
+		{ "go", "", "", { "a", NULL }, "b", WF_APPLICANT, WF_CLOCK_NONE, false, false },
+		{ "finish", "", "", { "b", NULL }, "end", WF_APPLICANT, WF_CLOCK_NONE, false, false },
+	};
+	assert_int_equal(workflow_check(st, 4, ok, 2, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "island"));
+	/* "b" is a dead end. */
+	assert_int_equal(workflow_check(st, 3, ok, 1, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "dead end"));
+	/* An action nobody may take. */
+	const struct wf_action nobody[] = {
+		{ "go", "", "", { "a", NULL }, "b", WF_APPLICANT, WF_CLOCK_NONE, false, false },
+		{ "finish", "", "", { "b", NULL }, "end", 0, WF_CLOCK_NONE, false, false },
+	};
+	assert_int_equal(workflow_check(st, 3, nobody, 2, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "nobody"));
+	/* Leaving a terminal state. */
+	const struct wf_action out[] = {
+		{ "go", "", "", { "a", NULL }, "end", WF_APPLICANT, WF_CLOCK_NONE, false, false },
+		{ "back", "", "", { "end", NULL }, "a", WF_APPLICANT, WF_CLOCK_NONE, false, false },
+	};
+	assert_int_equal(workflow_check(st, 3, out, 2, err, sizeof(err)), -1);
+}
+
+static void test_deadline_holidays(void **state)
+{
+	(void)state;
+	/* Accepted Monday 2025-09-29, 5 working days: 30 Sep, then the National Day holiday
+	 * (1-8 Oct), then Thu 9, Fri 10 Oct, Sat 11 Oct is an adjusted working day, Mon 13. */
+	struct clock_state s = { .accepted_day = D("2025-09-29"), .limit_days = 5, .legal_limit_days = 20 };
+	int32_t due = deadline_due(cal, &s);
+	int n = 0;
+	for (int32_t d = s.accepted_day + 1; d <= due; d++)
+		n += calendar_is_workday(cal, d);
+	assert_int_equal(n, 5);
+	assert_true(calendar_is_workday(cal, due));
+	assert_true(due > D("2025-10-08"));
+	/* Left and lights along the way. */
+	assert_int_equal(deadline_left(cal, &s, s.accepted_day), 5);
+	assert_int_equal(deadline_light(cal, &s, s.accepted_day), LIGHT_GREEN);
+	assert_int_equal(deadline_light(cal, &s, due), LIGHT_YELLOW); /* 0 left */
+	assert_int_equal(deadline_light(cal, &s, due + 1), LIGHT_RED);
+	assert_true(deadline_left(cal, &s, due + 3) < 0);
+	/* The legal limit counts the same way. */
+	assert_int_equal(calendar_workdays_between(cal, s.accepted_day, deadline_legal_due(cal, &s)), 20);
+	/* On the spot: due the day of acceptance. */
+	struct clock_state now = { .accepted_day = D("2026-03-02"), .limit_days = 0, .legal_limit_days = 0 };
+	assert_int_equal(deadline_due(cal, &now), D("2026-03-02"));
+}
+
+static void test_deadline_yellow_day(void **state)
+{
+	(void)state;
+	/* For every acceptance day of 2025-2026 and several limits, the stored yellow day agrees
+	 * with the light computed day by day. */
+	int limits[] = { 1, 3, 5, 10, 15, 20, 60 };
+	for (int32_t acc = D("2025-01-02"); acc < D("2026-11-01"); acc += 7) {
+		for (size_t k = 0; k < ARRAY_LEN(limits); k++) {
+			struct clock_state s = { .accepted_day = acc, .limit_days = limits[k], .legal_limit_days = limits[k] };
+			int32_t yd = deadline_yellow_day(cal, &s), due = deadline_due(cal, &s);
+			for (int32_t d = acc; d <= due; d++) {
+				enum light l = deadline_light(cal, &s, d);
+				if ((d >= yd) != (l == LIGHT_YELLOW))
+					fail_msg("accepted %d limit %d day %d: yellow day %d, light %d", acc, limits[k], d, yd, l);
+			}
+		}
+	}
+}
+
+static void test_deadline_pause(void **state)
+{
+	(void)state;
+	/* 10 working days from Mon 2026-03-02; a supplement requested on Wed 4 March and supplied
+	 * on Wed 11 March: the 5 working days in between do not count. */
+	struct clock_state s = { .accepted_day = D("2026-03-02"), .limit_days = 10, .legal_limit_days = 20 };
+	int32_t due0 = deadline_due(cal, &s);
+	s.paused_since = D("2026-03-04");
+	/* Paused: seen from the pause, the light and days left stand still. */
+	int left_at_pause = deadline_left(cal, &s, D("2026-03-04"));
+	assert_int_equal(deadline_left(cal, &s, D("2026-03-20")), left_at_pause);
+	deadline_resume(cal, &s, D("2026-03-11"));
+	assert_int_equal(s.paused_since, 0);
+	assert_int_equal(s.paused_workdays, 5);
+	assert_int_equal(calendar_workdays_between(cal, due0, deadline_due(cal, &s)), 5);
+}
+
+/* ---- the store, on both backends ---- */
+
+struct fx {
+	struct testdb t;
+	struct arena *a;
+	int64_t citizen, staff;
+};
+
+DB_SQL(q_dept, "INSERT INTO departments (code, name_zh, name_en) VALUES ('psb', '公安局', 'Police')");
+DB_SQL(q_item, "INSERT INTO service_items (code, version, department, audience, theme, item_type, level, name_zh, "
+	       "name_en, legal_limit_days, promised_limit_days, fee_yuan, online_depth, visits_required, materials, "
+	       "form, keywords_zh, content_hash, created_at) VALUES ('psb-0001', 1, 'psb', 'individual', 'household', "
+	       "'licensing', 'city', '事项', 'Item', 20, 10, 0, 4, 0, '[]', '[]', '[]', 'h', '2026-01-01')");
+DB_SQL(q_acct, "INSERT INTO accounts (kind, name, password_hash, key_id, created_at, password_changed_at) "
+	       "VALUES (?, ?, 'x', 1, 0, 0) RETURNING id");
+
+static int setup(void **state, enum db_kind kind)
+{
+	struct fx *f = xcalloc(1, sizeof(*f));
+	*state = f;
+	int rc = testdb_open(&f->t, kind, "cases");
+	if (rc == 1)
+		return 0;
+	if (rc)
+		return -1;
+	char err[256];
+	if (db_migrate(f->t.db, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	f->a = arena_new(4096);
+	struct db_rows rows;
+	if (db_exec(f->t.db, &q_dept, DB_NOARGS, NULL) || db_exec(f->t.db, &q_item, DB_NOARGS, NULL) ||
+	    db_query(f->t.db, f->a, &q_acct, DB_ARGS(DB_TEXT("individual"), DB_TEXT("张三")), &rows))
+		return -1;
+	f->citizen = db_cell_int(&rows, 0, 0);
+	if (db_query(f->t.db, f->a, &q_acct, DB_ARGS(DB_TEXT("staff"), DB_TEXT("赵六")), &rows))
+		return -1;
+	f->staff = db_cell_int(&rows, 0, 0);
+	return 0;
+}
+
+static int setup_sqlite(void **state)
+{
+	return setup(state, DB_SQLITE);
+}
+
+static int setup_pg(void **state)
+{
+	return setup(state, DB_POSTGRES);
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	testdb_close(&f->t);
+	arena_free(f->a);
+	free(f);
+	return 0;
+}
+
+static int64_t new_app(struct fx *f, const char *key, bool *existed)
+{
+	struct case_new n = { .item_code = "psb-0001", .item_version = 1, .department = "psb", .limit_days = 10,
+			      .legal_limit_days = 20, .applicant_id = f->citizen, .channel = "web", .form = "{}",
+			      .materials = "[]", .idempotency_key = key };
+	int64_t id;
+	assert_int_equal(case_create(f->t.db, f->a, &n, &id, existed), 0);
+	return id;
+}
+
+static void act(struct fx *f, struct application *app, const char *action, int32_t day)
+{
+	int rc = case_transition(f->t.db, cal, f->a, app, wf_action(action), f->staff, "reason", NULL, day, NULL);
+	if (rc)
+		fail_msg("%s from %s: %d", action, app->state, rc);
+}
+
+static void test_store_lifecycle(void **state)
+{
+	struct fx *f = *state;
+	if (!f->t.db)
+		skip();
+	bool existed;
+	int64_t id = new_app(f, "key-1", &existed);
+	assert_false(existed);
+	/* The same key: the same application. */
+	assert_int_equal(new_app(f, "key-1", &existed), id);
+	assert_true(existed);
+	struct application app;
+	assert_int_equal(case_get(f->t.db, f->a, id, &app), 0);
+	assert_string_equal(app.state, "draft");
+	assert_null(app.number);
+	int32_t day = D("2026-03-02");
+	act(f, &app, "submit", day);
+	assert_non_null(app.number);
+	assert_string_equal(app.number, "QH20260302000001");
+	assert_int_equal(strlen(app.query_code), 8);
+	/* A second submission the same day gets the next number. */
+	struct application other;
+	assert_int_equal(case_get(f->t.db, f->a, new_app(f, "key-2", &existed), &other), 0);
+	act(f, &other, "submit", day);
+	assert_string_equal(other.number, "QH20260302000002");
+
+	act(f, &app, "accept", day);
+	assert_int_equal(app.clock.accepted_day, day);
+	assert_int_equal(app.due_day, deadline_due(cal, &app.clock));
+	act(f, &app, "start_review", day);
+	act(f, &app, "request_supplement", D("2026-03-04"));
+	assert_string_equal(app.state, "supplement");
+	assert_string_equal(app.return_state, "under_review");
+	assert_int_equal(app.clock.paused_since, D("2026-03-04"));
+	act(f, &app, "resubmit", D("2026-03-11"));
+	assert_string_equal(app.state, "under_review");
+	assert_int_equal(app.clock.paused_workdays, 5);
+	act(f, &app, "approve", D("2026-03-12"));
+	act(f, &app, "complete", D("2026-03-12"));
+	assert_string_equal(app.state, "completed");
+	assert_true(app.completed_at > 0);
+	/* What is stored is what we hold. */
+	struct application again;
+	assert_int_equal(case_get_by_number(f->t.db, f->a, app.number, &again), 0);
+	assert_string_equal(again.state, "completed");
+	assert_int_equal(again.clock.paused_workdays, 5);
+	assert_int_equal(again.version, app.version);
+	struct app_event *ev;
+	size_t n;
+	assert_int_equal(case_events(f->t.db, f->a, id, &ev, &n), 0);
+	assert_int_equal(n, 7);
+	assert_string_equal(ev[0].action, "submit");
+	assert_string_equal(ev[6].to_state, "completed");
+	/* An action that does not apply to the state. */
+	assert_int_equal(case_transition(f->t.db, cal, f->a, &app, wf_action("accept"), f->staff, NULL, NULL, day, NULL),
+			 GH_ECONFLICT);
+}
+
+static void test_store_concurrent(void **state)
+{
+	struct fx *f = *state;
+	if (!f->t.db)
+		skip();
+	bool existed;
+	int64_t id = new_app(f, NULL, &existed);
+	struct application a1, a2;
+	assert_int_equal(case_get(f->t.db, f->a, id, &a1), 0);
+	act(f, &a1, "submit", D("2026-03-02"));
+	/* Two clerks load the same submitted application; the first accept wins, the second
+	 * (holding the old version) is refused and nothing is lost. */
+	assert_int_equal(case_get(f->t.db, f->a, id, &a1), 0);
+	a2 = a1;
+	act(f, &a1, "accept", D("2026-03-02"));
+	assert_int_equal(case_transition(f->t.db, cal, f->a, &a2, wf_action("refuse"), f->staff, "no", NULL,
+					 D("2026-03-02"), NULL),
+			 GH_ECONFLICT);
+	struct application now;
+	assert_int_equal(case_get(f->t.db, f->a, id, &now), 0);
+	assert_string_equal(now.state, "accepted");
+	struct app_event *ev;
+	size_t n;
+	assert_int_equal(case_events(f->t.db, f->a, id, &ev, &n), 0);
+	assert_int_equal(n, 2);
+}
+
+static void test_store_queue(void **state)
+{
+	struct fx *f = *state;
+	if (!f->t.db)
+		skip();
+	bool existed;
+	struct application app;
+	int32_t day = D("2026-03-02");
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(case_get(f->t.db, f->a, new_app(f, NULL, &existed), &app), 0);
+		act(f, &app, "submit", day);
+		if (i > 0)
+			act(f, &app, "accept", day);
+	}
+	struct application *v;
+	size_t n;
+	long total;
+	struct case_filter q = { .department = "psb", .today = day };
+	assert_int_equal(case_list(f->t.db, f->a, &q, 1, 20, &v, &n, &total), 0);
+	assert_int_equal(total, 3);
+	q.state = "accepted";
+	assert_int_equal(case_list(f->t.db, f->a, &q, 1, 20, &v, &n, &total), 0);
+	assert_int_equal(total, 2);
+	/* Green on the day of acceptance; red after the due day. */
+	q.state = NULL;
+	q.light = "green";
+	assert_int_equal(case_list(f->t.db, f->a, &q, 1, 20, &v, &n, &total), 0);
+	assert_int_equal(total, 2);
+	q.light = "red";
+	q.today = v[0].due_day + 1;
+	assert_int_equal(case_list(f->t.db, f->a, &q, 1, 20, &v, &n, &total), 0);
+	assert_int_equal(total, 2);
+	struct case_filter overdue = { .overdue = true, .today = q.today };
+	assert_int_equal(case_list(f->t.db, f->a, &overdue, 1, 20, &v, &n, &total), 0);
+	assert_int_equal(total, 2);
+	/* The applicant's own list includes everything they filed. */
+	struct case_filter mine = { .applicant_id = f->citizen, .today = day };
+	assert_int_equal(case_list(f->t.db, f->a, &mine, 1, 20, &v, &n, &total), 0);
+	assert_int_equal(total, 3);
+}
+
+int main(void)
+{
+	char err[256];
+	cal = calendar_load_json("data/catalog/holidays.json", err, sizeof(err));
+	if (!cal) {
+		fprintf(stderr, "test_cases: %s\n", err);
+		return 1;
+	}
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_workflow_sound),
+		cmocka_unit_test(test_workflow_broken),
+		cmocka_unit_test(test_deadline_holidays),
+		cmocka_unit_test(test_deadline_yellow_day),
+		cmocka_unit_test(test_deadline_pause),
+		cmocka_unit_test_setup_teardown(test_store_lifecycle, setup_sqlite, teardown),
+		cmocka_unit_test_setup_teardown(test_store_concurrent, setup_sqlite, teardown),
+		cmocka_unit_test_setup_teardown(test_store_queue, setup_sqlite, teardown),
+		cmocka_unit_test_setup_teardown(test_store_lifecycle, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_store_concurrent, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_store_queue, setup_pg, teardown),
+	};
+	int rc = cmocka_run_group_tests_name("cases", tests, NULL, NULL);
+	calendar_free(cal);
+	return rc;
+}
