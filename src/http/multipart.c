@@ -104,6 +104,43 @@ static int param_value(struct arena *a, const char *s, size_t *i, size_t end, ch
 	return 0;
 }
 
+/* Reads the next "; name=value" of a header's parameter list from s[*i..end). Returns 1 with
+ * the name at [*ns, *ne) of s and the value in the arena, 0 at the end of the list, -1 when
+ * the list is malformed. */
+static int next_param(struct arena *a, const char *s, size_t *pi, size_t end, size_t *ns, size_t *ne, char **v,
+		      size_t *vlen)
+{
+	size_t i = *pi;
+	while (i < end && is_ows(s[i]))
+		i++;
+	if (i >= end)
+		return 0;
+	if (s[i] != ';')
+		return -1;
+	i++;
+	while (i < end && is_ows(s[i]))
+		i++;
+	if (i >= end) {
+		*pi = i;
+		return 0; /* a trailing ';' is tolerated */
+	}
+	*ns = i;
+	while (i < end && is_tchar((unsigned char)s[i]))
+		i++;
+	*ne = i;
+	while (i < end && is_ows(s[i]))
+		i++;
+	if (*ne == *ns || i >= end || s[i] != '=')
+		return -1;
+	i++;
+	while (i < end && is_ows(s[i]))
+		i++;
+	if (i >= end || param_value(a, s, &i, end, v, vlen))
+		return -1;
+	*pi = i;
+	return 1;
+}
+
 /* ---- boundary from the Content-Type header ---- */
 
 int multipart_boundary(struct arena *a, const char *content_type, const char **boundary)
@@ -122,35 +159,15 @@ int multipart_boundary(struct arena *a, const char *content_type, const char **b
 		return GH_EUNSUPPORTED;
 	char *found = NULL;
 	size_t flen = 0;
-	while (i < end) {
-		while (i < end && is_ows(s[i]))
-			i++;
-		if (i >= end)
-			break;
-		if (s[i] != ';')
-			return GH_EINVAL;
-		i++;
-		while (i < end && is_ows(s[i]))
-			i++;
-		if (i >= end)
-			break;
-		size_t ns = i;
-		while (i < end && is_tchar((unsigned char)s[i]))
-			i++;
-		size_t ne = i;
-		while (i < end && is_ows(s[i]))
-			i++;
-		if (ne == ns || i >= end || s[i] != '=')
-			return GH_EINVAL;
-		i++;
-		while (i < end && is_ows(s[i]))
-			i++;
-		if (i >= end)
-			return GH_EINVAL;
+	for (;;) {
+		size_t ns, ne;
 		char *v;
 		size_t vlen;
-		if (param_value(a, s, &i, end, &v, &vlen))
+		int more = next_param(a, s, &i, end, &ns, &ne, &v, &vlen);
+		if (more < 0)
 			return GH_EINVAL;
+		if (!more)
+			break;
 		if (ieq(s + ns, ne - ns, "boundary")) {
 			if (found)
 				return GH_EINVAL; /* two boundaries: which one? */
@@ -296,35 +313,15 @@ static int parse_disposition(struct arena *a, const char *s, size_t end, struct 
 		*why = "part is not form-data";
 		return GH_EINVAL;
 	}
-	while (i < end) {
-		while (i < end && is_ows(s[i]))
-			i++;
-		if (i >= end)
-			break;
-		if (s[i] != ';')
-			goto bad;
-		i++;
-		while (i < end && is_ows(s[i]))
-			i++;
-		if (i >= end)
-			break;
-		size_t ns = i;
-		while (i < end && is_tchar((unsigned char)s[i]))
-			i++;
-		size_t ne = i;
-		while (i < end && is_ows(s[i]))
-			i++;
-		if (ne == ns || i >= end || s[i] != '=')
-			goto bad;
-		i++;
-		while (i < end && is_ows(s[i]))
-			i++;
-		if (i >= end)
-			goto bad;
+	for (;;) {
+		size_t ns, ne;
 		char *v;
 		size_t vlen;
-		if (param_value(a, s, &i, end, &v, &vlen))
+		int more = next_param(a, s, &i, end, &ns, &ne, &v, &vlen);
+		if (more < 0)
 			goto bad;
+		if (!more)
+			break;
 		char **slot = NULL;
 		size_t *slot_len = NULL;
 		if (ieq(s + ns, ne - ns, "name"))
