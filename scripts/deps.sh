@@ -6,7 +6,7 @@ what=${1:-all}
 
 build_pkgs=(build-essential pkg-config meson ninja-build
   libevent-dev libsqlite3-dev libpq-dev libsodium-dev libjansson-dev libinih-dev
-  libicu-dev libcmark-dev liboath-dev libmagic-dev)
+  libicu-dev libcmark-dev liboath-dev libmagic-dev libcurl4-openssl-dev)
 test_pkgs=(clang libclang-rt-14-dev libcmocka-dev postgresql sqlite3 nodejs npm chromium
   fonts-noto-cjk)
 bench_pkgs=(wrk nginx-light)

@@ -1,5 +1,7 @@
 /* main.c: the command line. Wires the modules together; owns no logic of its own. */
 #include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "cases/cases.h"
+#include "cases/notify.h"
 #include "catalog/catalog.h"
 #include "http/metrics.h"
 #include "identity/crypto.h"
@@ -237,7 +240,8 @@ static int cmd_import(struct config *cfg, int nargs, char **args)
 static int build_router(struct router *rt)
 {
 	if (router_add(rt, ops_routes, ops_routes_n) || router_add(rt, static_routes, static_routes_n) ||
-	    router_add(rt, catalog_routes, catalog_routes_n) || identity_add_routes(rt) || cases_add_routes(rt))
+	    router_add(rt, catalog_routes, catalog_routes_n) || identity_add_routes(rt) || cases_add_routes(rt) ||
+	    notify_add_routes(rt))
 		return -1;
 	return 0;
 }
@@ -301,6 +305,13 @@ static int cmd_serve(struct config *cfg)
 {
 	struct app app = { .cfg = *cfg, .started = time(NULL) };
 	char err[512];
+	/* Before any thread starts: SIGTERM and SIGINT are for server_run's sigwait alone, so
+	 * every thread created from here on inherits them blocked. */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	log_set_level(cfg->log_level);
 	struct db *db;
 	if (open_db(cfg, &db))
@@ -321,7 +332,13 @@ static int cmd_serve(struct config *cfg)
 		return 1;
 	app.metrics = metrics_new(router_count(app.router));
 	app.jobs = jobs_new((size_t)cfg->job_threads, (size_t)cfg->job_queue);
+	if (notify_start(&app, err, sizeof(err))) {
+		fprintf(stderr, "govhall: %s\n", err);
+		jobs_free(app.jobs);
+		return 1;
+	}
 	int rc = server_run(&app);
+	notify_stop();
 	jobs_free(app.jobs);
 	metrics_free(app.metrics);
 	router_free(app.router);

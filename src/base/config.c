@@ -43,6 +43,9 @@ static const struct setting settings[] = {
 	{ "max-upload", "server", "10485760", "largest uploaded file in bytes (also bounded by max-body)", K_LONG, S(max_upload), 1024, 1L << 30 },
 	{ "max-upload-total", "server", "52428800", "largest total of the files attached to one application, in bytes", K_LONG, S(max_upload_total), 1024, 1L << 34 },
 	{ "log-level", "log", "info", "debug, info, warn or error", K_STR, S(log_level), 0, 0 },
+	{ "notify-webhook-url", "notify", "", "send every notification to applicants as a signed JSON POST to this http(s) URL (empty = off; the site inbox always works)", K_STR, S(notify_webhook_url), 0, 0 },
+	{ "notify-webhook-secret", "notify", "", "key of the HMAC-SHA256 signature (X-Govhall-Signature) on webhook and SMS gateway requests; required when either is on", K_STR, S(notify_webhook_secret), 0, 0 },
+	{ "notify-sms-url", "notify", "", "SMS gateway: POST {phone, text} as signed JSON to this http(s) URL for every notification (empty = off)", K_STR, S(notify_sms_url), 0, 0 },
 };
 #undef S
 

@@ -33,6 +33,9 @@ struct config {
 	char *upload_dir;      /* attachments, outside the web root (cases/attach.h) */
 	long max_upload;       /* bytes of one uploaded file */
 	long max_upload_total; /* bytes of all files of one application */
+	char *notify_webhook_url;    /* POST each notification here ("" = off) */
+	char *notify_webhook_secret; /* HMAC-SHA256 key signing webhook and SMS requests */
+	char *notify_sms_url;        /* SMS gateway: POST {phone, text} ("" = off) */
 };
 
 void config_defaults(struct config *c);
@@ -42,8 +45,8 @@ void config_release(struct config *c);
 int config_set(struct config *c, const char *name, const char *value, char *err, size_t errlen);
 /* True when name is a setting ("listen", "max-body", ...). */
 bool config_known(const char *name);
-/* Reads an INI file ([server], [database], [paths], [log] sections; keys as in --help). A
- * missing file is fine when required is false. */
+/* Reads an INI file ([server], [security], [database], [paths], [log], [notify] sections;
+ * keys as in --help). A missing file is fine when required is false. */
 int config_load_file(struct config *c, const char *path, bool required, char *err, size_t errlen);
 /* Applies GOVHALL_<NAME> variables (GOVHALL_LISTEN, GOVHALL_DB, GOVHALL_MAX_BODY, ...). */
 int config_load_env(struct config *c, char *err, size_t errlen);

@@ -100,6 +100,15 @@ static int64_t parse_id(const char *s)
 	return v;
 }
 
+static const char *size_label(struct req *r, int64_t size)
+{
+	if (size < 1024)
+		return arena_printf(r->arena, en(r) ? "%lld bytes" : "%lld 字节", (long long)size);
+	if (size < 1024 * 1024)
+		return arena_printf(r->arena, "%.1f KB", (double)size / 1024.0);
+	return arena_printf(r->arena, "%.1f MB", (double)size / (1024.0 * 1024.0));
+}
+
 /* The text of message key in the request's language, or NULL when the catalog lacks it. */
 static const char *msg_or_null(struct req *r, const char *key)
 {
@@ -302,10 +311,10 @@ static int store_uploads(struct req *r, const struct multipart *mp, size_t nslot
 	*nups = 0;
 	if (r->app->cfg.max_upload_total > 0 && total > (size_t)r->app->cfg.max_upload_total) {
 		json_object_set_new(errs, "materials",
-				    json_string(en(r) ? arena_printf(r->arena, "The files together are too large (at most %ld MB).",
-								     r->app->cfg.max_upload_total >> 20)
-						      : arena_printf(r->arena, "文件总大小超出限制（最多 %ld MB）。",
-								     r->app->cfg.max_upload_total >> 20)));
+				    json_string(en(r) ? arena_printf(r->arena, "The files together are too large (at most %s).",
+								     size_label(r, r->app->cfg.max_upload_total))
+						      : arena_printf(r->arena, "文件总大小超出限制（最多 %s）。",
+								     size_label(r, r->app->cfg.max_upload_total))));
 		return GH_ETOOBIG;
 	}
 	for (size_t i = 0; i < mp->n; i++) {
@@ -319,10 +328,10 @@ static int store_uploads(struct req *r, const struct multipart *mp, size_t nslot
 		int rc = attach_store(r->app->cfg.upload_dir, r->arena, p->data, p->len, (size_t)r->app->cfg.max_upload, &info);
 		if (rc == GH_ETOOBIG) {
 			json_object_set_new(errs, key,
-					    json_string(en(r) ? arena_printf(r->arena, "The file %s is too large (at most %ld MB).",
-									     p->filename, r->app->cfg.max_upload >> 20)
-							      : arena_printf(r->arena, "文件 %s 过大（最多 %ld MB）。", p->filename,
-									     r->app->cfg.max_upload >> 20)));
+					    json_string(en(r) ? arena_printf(r->arena, "The file %s is too large (at most %s).",
+									     p->filename, size_label(r, r->app->cfg.max_upload))
+							      : arena_printf(r->arena, "文件 %s 过大（最多 %s）。", p->filename,
+									     size_label(r, r->app->cfg.max_upload))));
 			return rc;
 		}
 		if (rc == GH_EUNSUPPORTED) {
@@ -425,8 +434,10 @@ static int apply_render(struct req *r, int status, const struct apply_view *v)
 	jset(ctx, "notice", v->notice);
 	if (v->draft_id)
 		jset(ctx, "draft_id", arena_printf(r->arena, "%lld", (long long)v->draft_id));
-	jset(ctx, "promised_limit", en(r) ? arena_printf(r->arena, "%ld working days", v->svc.promised_limit_days)
-					  : arena_printf(r->arena, "%ld 个工作日", v->svc.promised_limit_days));
+	jset(ctx, "promised_limit",
+	     en(r) ? arena_printf(r->arena, "Promised time limit: %ld working day%s.", v->svc.promised_limit_days,
+				  v->svc.promised_limit_days == 1 ? "" : "s")
+		   : arena_printf(r->arena, "承诺办结时限：%ld 个工作日。", v->svc.promised_limit_days));
 
 	json_t *fields = forms_view(v->def, v->values, v->errors, r->lang);
 	if (!fields)
@@ -753,6 +764,7 @@ static void event_detail(struct req *r, const char *text, json_t *mdefs, json_t 
 			if (json_is_integer(s))
 				json_array_append_new(names, json_string(material_name(r, mdefs, json_integer_value(s))));
 		}
+		json_object_set_new(out, "has_missing", json_boolean(json_array_size(names) > 0));
 		json_object_set_new(out, "missing", names);
 	}
 	json_t *supplied = json_object_get(d, "supplied");
@@ -765,6 +777,7 @@ static void event_detail(struct req *r, const char *text, json_t *mdefs, json_t 
 			if (json_is_integer(s))
 				json_array_append_new(names, json_string(material_name(r, mdefs, json_integer_value(s))));
 		}
+		json_object_set_new(out, "has_supplied", json_boolean(json_array_size(names) > 0));
 		json_object_set_new(out, "supplied", names);
 	}
 	jset(out, "legal_basis", json_string_value(json_object_get(d, "legal_basis")));
@@ -772,9 +785,20 @@ static void event_detail(struct req *r, const char *text, json_t *mdefs, json_t 
 	jset(out, "delivery", delivery_label(r, dl) ? delivery_label(r, dl) : dl);
 }
 
+/* An ID number as pages show it to the applicant: the first and last four characters. */
+static const char *mask_id(struct req *r, const char *v)
+{
+	size_t n = strlen(v);
+	if (n < 10)
+		return v;
+	char *m = arena_strdup(r->arena, v);
+	memset(m + 4, '*', n - 8);
+	return m;
+}
+
 /* The form values with their labels, from the form definition the application was filed
  * under. */
-static json_t *form_values(struct req *r, json_t *def, const char *form_text)
+static json_t *form_values(struct req *r, json_t *def, const char *form_text, bool full)
 {
 	json_t *vals = arena_json(r, json_loads(form_text ? form_text : "{}", 0, NULL));
 	json_t *out = json_array();
@@ -798,6 +822,9 @@ static json_t *form_values(struct req *r, json_t *def, const char *form_text)
 			if (ov && ol && strcmp(ov, val) == 0)
 				val = ol;
 		}
+		const char *type = json_string_value(json_object_get(f, "type"));
+		if (!full && type && strcmp(type, "id_number") == 0)
+			val = mask_id(r, val);
 		json_array_append_new(out, json_pack("{s:s,s:s}", "label", label ? label : key, "value", val));
 	}
 	return out;
@@ -883,7 +910,7 @@ static int detail_render(struct req *r, struct application *app, const char *not
 	}
 	json_object_set_new(ctx, "events", events);
 
-	json_object_set_new(ctx, "form_values", form_values(r, def, app->form));
+	json_object_set_new(ctx, "form_values", form_values(r, def, app->form, staff));
 
 	/* Materials: the files linked to the application per slot, and e-certificates used. */
 	struct attachment *atts;
@@ -908,7 +935,7 @@ static int detail_render(struct req *r, struct application *app, const char *not
 					      json_pack("{s:s,s:s,s:s}", "filename", atts[k].filename, "href",
 							arena_printf(r->arena, "/applications/%s/attachments/%lld", app->number,
 								     (long long)atts[k].id),
-							"size", arena_printf(r->arena, "%.1f KB", (double)atts[k].size / 1024.0)));
+							"size", size_label(r, atts[k].size)));
 		}
 		size_t g;
 		json_t *ge;
@@ -1268,14 +1295,10 @@ static int queue_page(struct req *r)
 	return list_page(r, &f, false);
 }
 
-/* GET /overdue: department heads (their department) and administrators (all). */
+/* GET /overdue: staff see their department's, administrators every department's (as the
+ * API's /api/v1/overdue; the route's roles say who may call it). */
 static int overdue_page(struct req *r)
 {
-	if (r->role == ROLE_STAFF && !(r->who.staff_roles & STAFF_HEAD)) {
-		req_error_detail(r, "%s", T(r, "超期办件列表仅供部门负责人和管理员查看。",
-					    "The overdue list is for department heads and administrators."));
-		return GH_EFORBIDDEN;
-	}
 	struct case_filter f = { .overdue = true, .today = cases_today(),
 				 .department = r->role == ROLE_STAFF ? r->who.department : NULL };
 	return list_page(r, &f, true);

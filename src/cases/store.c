@@ -6,6 +6,7 @@
 #include "base/err.h"
 #include "base/util.h"
 #include "cases/cases_impl.h"
+#include "cases/notify.h"
 #include "store/db.h"
 
 #define APP_COLS                                                                                   \
@@ -270,8 +271,19 @@ int case_transition(struct db *db, const struct calendar *cal, struct arena *a, 
 		goto fail;
 	if (event_id)
 		*event_id = db_cell_int(&rows, 0, 0);
+	/* The applicant hears of every change but their own drafts being submitted by themselves
+	 * (which the page already shows); the message is queued in the same transaction. */
+	if (strcmp(action->code, "submit") != 0 || (actor && actor != app->applicant_id)) {
+		const struct wf_state *ts = wf_state(to);
+		rc = notify_application_event(db, a, app->enterprise_id ? app->enterprise_id : app->applicant_id, app->id,
+					      number ? number : app->number, action->code, app->item_name_zh,
+					      app->item_name_en, ts->name_zh, ts->name_en, reason);
+		if (rc)
+			goto fail;
+	}
 	if ((rc = db_commit(db)))
 		goto fail;
+	notify_nudge();
 	if (number) {
 		next.number = number;
 		next.query_code = code;

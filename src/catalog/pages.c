@@ -430,6 +430,8 @@ int catalog_page_service(struct req *r)
 	}
 	json_object_set_new(ctx, "depth", json_integer(it.online_depth));
 	const char *depth = arena_printf(r->arena, "%ld", it.online_depth);
+	if (it.online_depth >= 3) /* applications are filed online from depth 3 on */
+		json_object_set_new(ctx, "can_apply", json_true());
 	jset(ctx, "depth_label", key_msg(r, "depth_", depth));
 	jset(ctx, "depth_desc", key_msg(r, "depth_desc_", depth));
 	jset(ctx, "visits", key_msg(r, "visits_", arena_printf(r->arena, "%ld", it.visits_required)));

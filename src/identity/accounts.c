@@ -22,6 +22,7 @@ DB_SQL(q_insert,
 DB_SQL(q_get, "SELECT " ACCOUNT_COLS "FROM accounts WHERE id = ?");
 DB_SQL(q_by_id_index, "SELECT " ACCOUNT_COLS "FROM accounts WHERE id_index = ?");
 DB_SQL(q_by_phone_index, "SELECT " ACCOUNT_COLS "FROM accounts WHERE phone_index = ?");
+DB_SQL(q_contact, "SELECT name, phone_enc FROM accounts WHERE id = ?");
 DB_SQL(q_set_password, "UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE id = ?");
 DB_SQL(q_set_totp, "UPDATE accounts SET totp_enc = ?, totp_enabled = ? WHERE id = ?");
 DB_SQL(q_totp_use, "UPDATE accounts SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?");
@@ -234,6 +235,25 @@ int account_find_individual(struct db *db, const struct keyring *k, struct arena
 	if (!rc && strcmp(out->kind, "individual") != 0)
 		return GH_ENOTFOUND;
 	return rc;
+}
+
+int identity_contact(struct db *db, const struct keyring *k, struct arena *a, int64_t account, char **phone,
+		     char **name)
+{
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_contact, DB_ARGS(DB_INT(account)), &rows);
+	if (rc)
+		return rc;
+	if (rows.nrows == 0)
+		return GH_ENOTFOUND;
+	*name = (char *)db_cell(&rows, 0, 0);
+	*phone = NULL;
+	const unsigned char *enc = (const unsigned char *)db_cell(&rows, 0, 1);
+	size_t enc_len = rows.lens[1];
+	if (!enc || !enc_len)
+		return 0;
+	size_t len;
+	return crypto_open(k, a, "phone", enc, enc_len, phone, &len, NULL);
 }
 
 int account_set_password(struct db *db, int64_t id, const char *hash, int64_t now)

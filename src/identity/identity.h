@@ -51,6 +51,14 @@ int identity_cli_key(struct app *app, struct db *db, int argc, char **argv);
 /* Creates the demo hall's accounts (one of each kind, published passwords) unless present. */
 int identity_demo_accounts(struct app *app, struct db *db);
 
+/* How to reach an account, for delivering notifications (cases/notify.c): its plain phone
+ * number (unsealed with k; *phone = NULL when the account has none) and its name, both in a.
+ * GH_ENOTFOUND for no such account, GH_EINVAL when the sealed phone cannot be opened (wrong
+ * key file). The phone is personal data: never log it or store it elsewhere. */
+struct keyring;
+int identity_contact(struct db *db, const struct keyring *k, struct arena *a, int64_t account, char **phone,
+		     char **name);
+
 /* Adds every identity route table to the router. */
 struct router;
 int identity_add_routes(struct router *rt);

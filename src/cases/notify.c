@@ -1,0 +1,889 @@
+/* notify.c: the applicants' inbox, the outbox, and its delivery thread (see notify.h).
+ *
+ * Texts: one row per workflow action in `texts` below, with {number}, {item} and {state}
+ * placeholders, in Chinese and English; an action whose decision has a reason appends it
+ * after a label. Both languages are stored with the message, so the inbox shows the
+ * language the reader chooses, not the one of the person who acted.
+ *
+ * Delivery: a pass (notify_deliver_due) reads due rows, sends each with libcurl and records
+ * the outcome row by row, outside any transaction (a transfer may take seconds). Webhook and
+ * SMS gateway requests carry X-Govhall-Signature: sha256=<hex HMAC-SHA256 of the exact body
+ * under notify-webhook-secret>, X-Govhall-Timestamp (also in the signed body as
+ * "timestamp", so a receiver can refuse replays) and X-Govhall-Delivery (the outbox id).
+ * Logs name outbox ids, channels and errors, never phone numbers, secrets or texts. */
+#include "cases/notify.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/config.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "base/sb.h"
+#include "base/util.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "identity/identity.h"
+#include "store/db.h"
+
+#define REASON_MAX 2000          /* bytes of a reason kept in a message */
+#define NEVER INT64_C(253402300799) /* 9999-12-31: next_at of rows given up on */
+#define RETRY_BASE 30            /* seconds before the first retry */
+#define RETRY_MAX (6 * 3600)     /* longest wait between attempts */
+#define TIMEOUT_S 10L
+#define ERROR_MAX 300            /* bytes of last_error */
+#define PER_PAGE 20
+#define LOCK_KEY "4711020401"    /* pg advisory lock of the delivery pass ("notify") */
+
+/* ---- texts ----------------------------------------------------------------------------- */
+
+static const struct text {
+	const char *kind;
+	const char *title_zh, *title_en, *body_zh, *body_en;
+	const char *reason_zh, *reason_en; /* label before the reason; NULL = no reason shown */
+} texts[] = {
+	{ "submit", "办件已提交", "Application submitted", "您的办件 {number}（{item}）已提交，请等待受理。",
+	  "Your application {number} ({item}) has been submitted and is waiting to be accepted.", NULL, NULL },
+	{ "accept", "办件已受理", "Application accepted", "您的办件 {number}（{item}）已受理。",
+	  "Your application {number} ({item}) has been accepted.", NULL, NULL },
+	{ "refuse", "办件不予受理", "Application not accepted",
+	  "您的办件 {number}（{item}）不予受理。如对决定不服，可依法申请行政复议或者提起行政诉讼。",
+	  "Your application {number} ({item}) has not been accepted. If you disagree with the decision, you "
+	  "may apply for administrative reconsideration or bring an administrative lawsuit.",
+	  "理由：", "Reason: " },
+	{ "request_supplement", "请补正材料", "Missing material requested",
+	  "您的办件 {number}（{item}）需要补正材料，办理时限暂停计算，请尽快补正。",
+	  "Your application {number} ({item}) needs more material. The time limit is paused until you supply it.",
+	  "需补正：", "What is missing: " },
+	{ "resubmit", "补正材料已提交", "Material supplied",
+	  "您为办件 {number}（{item}）补正的材料已提交，办理时限恢复计算。",
+	  "The material you supplied for application {number} ({item}) has been received. The time limit runs "
+	  "again.",
+	  NULL, NULL },
+	{ "start_review", "办件审查中", "Application under review", "您的办件 {number}（{item}）已进入审查。",
+	  "Your application {number} ({item}) is now under review.", NULL, NULL },
+	{ "start_special", "办件进入特别程序", "Special procedure started",
+	  "您的办件 {number}（{item}）进入特别程序（如听证、检验、专家评审），所需时间不计入办理时限。",
+	  "Your application {number} ({item}) has entered a special procedure (such as a hearing, an inspection "
+	  "or an expert review). Its time does not count towards the time limit.",
+	  "说明：", "Details: " },
+	{ "end_special", "特别程序结束", "Special procedure ended",
+	  "您的办件 {number}（{item}）的特别程序已结束，继续审查。",
+	  "The special procedure of your application {number} ({item}) has ended. The review continues.", NULL,
+	  NULL },
+	{ "approve", "准予许可", "Application approved", "您的办件 {number}（{item}）已准予许可。",
+	  "Your application {number} ({item}) has been approved.", NULL, NULL },
+	{ "deny", "不予许可", "Application denied",
+	  "您的办件 {number}（{item}）不予许可。如对决定不服，可依法申请行政复议或者提起行政诉讼。",
+	  "Your application {number} ({item}) has been denied. If you disagree with the decision, you may apply "
+	  "for administrative reconsideration or bring an administrative lawsuit.",
+	  "理由：", "Reason: " },
+	{ "complete", "办件已办结", "Application completed", "您的办件 {number}（{item}）已办结。",
+	  "Your application {number} ({item}) has been completed.", NULL, NULL },
+	{ "withdraw", "办件已撤回", "Application withdrawn", "您的办件 {number}（{item}）已撤回。",
+	  "Your application {number} ({item}) has been withdrawn.", NULL, NULL },
+};
+
+static const struct text other_text = { NULL, "办件状态更新", "Application updated",
+					 "您的办件 {number}（{item}）当前状态：{state}。",
+					 "Your application {number} ({item}) is now: {state}.", NULL, NULL };
+
+static const struct text *text_of(const char *kind)
+{
+	for (size_t i = 0; kind && i < ARRAY_LEN(texts); i++)
+		if (strcmp(texts[i].kind, kind) == 0)
+			return &texts[i];
+	return &other_text;
+}
+
+/* tpl with {number}, {item} and {state} replaced, into a. */
+static char *render(struct arena *a, const char *tpl, const char *number, const char *item, const char *state)
+{
+	static const char *names[] = { "{number}", "{item}", "{state}" };
+	const char *vals[] = { number, item, state };
+	struct sb sb = SB_INIT;
+	while (*tpl) {
+		size_t k;
+		for (k = 0; k < ARRAY_LEN(names); k++)
+			if (strncmp(tpl, names[k], strlen(names[k])) == 0)
+				break;
+		if (k < ARRAY_LEN(names)) {
+			sb_adds(&sb, vals[k] ? vals[k] : "");
+			tpl += strlen(names[k]);
+		} else
+			sb_addch(&sb, *tpl++);
+	}
+	char *s = arena_strndup(a, sb.buf, sb.len);
+	sb_release(&sb);
+	return s;
+}
+
+/* At most max bytes of s, cut at a UTF-8 character boundary, into a. */
+static char *clip(struct arena *a, const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (n <= max)
+		return arena_strndup(a, s, n);
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	return arena_strndup(a, s, n);
+}
+
+/* ---- queueing ------------------------------------------------------------------------- */
+
+static atomic_bool want_webhook, want_sms;
+
+void notify_configure(const struct config *cfg)
+{
+	atomic_store(&want_webhook, cfg->notify_webhook_url && *cfg->notify_webhook_url);
+	atomic_store(&want_sms, cfg->notify_sms_url && *cfg->notify_sms_url);
+}
+
+DB_SQL(q_inbox_add, "INSERT INTO inbox (account_id, application_id, kind, title_zh, title_en, body_zh, body_en, "
+		    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+DB_SQL(q_outbox_webhook, "INSERT INTO outbox (channel, account_id, inbox_id, payload, next_at, created_at) "
+			 "VALUES ('webhook', ?, ?, ?, ?, ?)");
+/* Only for accounts with a phone number: an SMS row that can never be delivered is noise. */
+DB_SQL(q_outbox_sms, "INSERT INTO outbox (channel, account_id, inbox_id, payload, next_at, created_at) "
+		     "SELECT 'sms', id, CAST(? AS bigint), ?, CAST(? AS bigint), CAST(? AS bigint) FROM accounts "
+		     "WHERE id = ? AND phone_enc IS NOT NULL");
+
+int notify_application_event(struct db *db, struct arena *a, int64_t account, int64_t application_id,
+			     const char *number, const char *kind, const char *item_zh, const char *item_en,
+			     const char *state_zh, const char *state_en, const char *reason)
+{
+	const struct text *t = text_of(kind);
+	if (!item_en || !*item_en)
+		item_en = item_zh;
+	if (!state_en || !*state_en)
+		state_en = state_zh;
+	char *body_zh = render(a, t->body_zh, number, item_zh, state_zh);
+	char *body_en = render(a, t->body_en, number, item_en, state_en);
+	if (t->reason_zh && reason && *reason) {
+		const char *r = clip(a, reason, REASON_MAX);
+		body_zh = arena_printf(a, "%s\n%s%s", body_zh, t->reason_zh, r);
+		body_en = arena_printf(a, "%s\n%s%s", body_en, t->reason_en, r);
+	}
+	int64_t now = (int64_t)time(NULL);
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_inbox_add,
+			  DB_ARGS(DB_INT(account), application_id > 0 ? DB_INT(application_id) : DB_NULL,
+				  DB_TEXT(kind ? kind : "update"), DB_TEXT(t->title_zh), DB_TEXT(t->title_en),
+				  DB_TEXT(body_zh), DB_TEXT(body_en), DB_INT(now)),
+			  &rows);
+	if (rc)
+		return rc;
+	if (rows.nrows != 1)
+		return GH_EDB;
+	int64_t inbox_id = db_cell_int(&rows, 0, 0);
+	bool webhook = atomic_load(&want_webhook), sms = atomic_load(&want_sms);
+	if (!webhook && !sms)
+		return 0;
+
+	json_t *p = json_pack("{s:I,s:I,s:s?,s:s,s:s,s:s,s:s,s:s,s:I}", "to", (json_int_t)account, "inbox_id",
+			      (json_int_t)inbox_id, "number", number, "kind", kind ? kind : "update", "title_zh",
+			      t->title_zh, "title_en", t->title_en, "body_zh", body_zh, "body_en", body_en,
+			      "created_at", (json_int_t)now);
+	if (!p)
+		return GH_EINTERNAL;
+	json_object_set_new(p, "application_id", application_id > 0 ? json_integer(application_id) : json_null());
+	char *payload = json_dumps(p, JSON_COMPACT);
+	json_decref(p);
+	if (!payload)
+		return GH_EINTERNAL;
+	if (webhook)
+		rc = db_exec(db, &q_outbox_webhook,
+			     DB_ARGS(DB_INT(account), DB_INT(inbox_id), DB_TEXT(payload), DB_INT(now), DB_INT(now)),
+			     NULL);
+	if (!rc && sms)
+		rc = db_exec(db, &q_outbox_sms,
+			     DB_ARGS(DB_INT(inbox_id), DB_TEXT(payload), DB_INT(now), DB_INT(now), DB_INT(account)),
+			     NULL);
+	free(payload);
+	return rc;
+}
+
+/* ---- delivery ------------------------------------------------------------------------- */
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static atomic_bool stopping;
+
+static void curl_init_once(void)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		die("curl_global_init failed");
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *arg)
+{
+	(void)p;
+	(void)arg;
+	return size * n;
+}
+
+/* Aborts a transfer in progress when the server stops. */
+static int progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	(void)arg;
+	(void)dt;
+	(void)dn;
+	(void)ut;
+	(void)un;
+	return atomic_load(&stopping) ? 1 : 0;
+}
+
+/* "sha256=" + hex HMAC-SHA256 of body under secret (any length) into out. */
+static void sign(const char *secret, const char *body, size_t len, char out[7 + 64 + 1])
+{
+	crypto_auth_hmacsha256_state st;
+	unsigned char mac[crypto_auth_hmacsha256_BYTES];
+	crypto_auth_hmacsha256_init(&st, (const unsigned char *)secret, strlen(secret));
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)body, len);
+	crypto_auth_hmacsha256_final(&st, mac);
+	memcpy(out, "sha256=", 7);
+	sodium_bin2hex(out + 7, 65, mac, sizeof(mac));
+	sodium_memzero(&st, sizeof(st));
+}
+
+enum outcome { SENT, FAILED, GIVE_UP, ABORTED };
+
+/* POSTs body to url, signed. FAILED / ABORTED with a message in err. */
+static enum outcome post(CURL *c, const char *url, const char *secret, int64_t id, int64_t now, const char *body,
+			 char *err, size_t errlen)
+{
+	char sig[7 + 64 + 1], h_sig[128], h_ts[64], h_id[64], curl_err[CURL_ERROR_SIZE] = "";
+	sign(secret, body, strlen(body), sig);
+	snprintf(h_sig, sizeof(h_sig), "X-Govhall-Signature: %s", sig);
+	snprintf(h_ts, sizeof(h_ts), "X-Govhall-Timestamp: %lld", (long long)now);
+	snprintf(h_id, sizeof(h_id), "X-Govhall-Delivery: %lld", (long long)id);
+	struct curl_slist *h = NULL;
+	h = curl_slist_append(h, "Content-Type: application/json; charset=utf-8");
+	h = curl_slist_append(h, "Expect:");
+	h = curl_slist_append(h, h_sig);
+	h = curl_slist_append(h, h_ts);
+	h = curl_slist_append(h, h_id);
+	if (!h)
+		die("out of memory");
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, TIMEOUT_S);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, TIMEOUT_S);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "govhall/" GOVHALL_VERSION);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_POST, 1L);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err);
+	CURLcode cc = curl_easy_perform(c);
+	long status = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(h);
+	if (cc == CURLE_ABORTED_BY_CALLBACK) {
+		snprintf(err, errlen, "aborted: server stopping");
+		return ABORTED;
+	}
+	if (cc != CURLE_OK) {
+		/* curl's messages name the host, never the path or query, where a gateway key may be. */
+		snprintf(err, errlen, "%s", curl_err[0] ? curl_err : curl_easy_strerror(cc));
+		return FAILED;
+	}
+	if (status < 200 || status > 299) {
+		snprintf(err, errlen, "HTTP %ld", status);
+		return FAILED;
+	}
+	return SENT;
+}
+
+struct row {
+	int64_t id, account;
+	const char *channel, *payload;
+	int attempts;
+};
+
+/* Builds and sends one row's request. */
+static enum outcome deliver(struct app *app, struct db *db, struct arena *a, CURL *c, const struct row *o,
+			    int64_t now, char *err, size_t errlen)
+{
+	const struct config *cfg = &app->cfg;
+	json_error_t je;
+	json_t *p = json_loads(o->payload, 0, &je);
+	if (!json_is_object(p)) {
+		json_decref(p);
+		snprintf(err, errlen, "malformed payload");
+		return GIVE_UP;
+	}
+	json_t *body = NULL;
+	const char *url = NULL;
+	if (strcmp(o->channel, "webhook") == 0) {
+		url = cfg->notify_webhook_url;
+		body = json_deep_copy(p);
+		json_object_set_new(body, "id", json_integer(o->id));
+		json_object_set_new(body, "channel", json_string("webhook"));
+		json_object_set_new(body, "timestamp", json_integer(now));
+	} else if (strcmp(o->channel, "sms") == 0) {
+		url = cfg->notify_sms_url;
+		char *phone = NULL, *name = NULL;
+		int rc = app->keys ? identity_contact(db, app->keys, a, o->account, &phone, &name) : GH_EINVAL;
+		if (rc == GH_ENOTFOUND || (rc == 0 && !phone)) {
+			json_decref(p);
+			snprintf(err, errlen, rc ? "no such account" : "the account has no phone number");
+			return GIVE_UP;
+		}
+		if (rc) {
+			json_decref(p);
+			snprintf(err, errlen, rc == GH_EINVAL ? "cannot unseal the phone number (key file?)"
+							      : "database error looking up the account");
+			return FAILED;
+		}
+		const char *text = json_string_value(json_object_get(p, "body_zh"));
+		body = json_pack("{s:I,s:s,s:s,s:I}", "id", (json_int_t)o->id, "phone", phone, "text", text ? text : "",
+				 "timestamp", (json_int_t)now);
+		sodium_memzero(phone, strlen(phone));
+	} else {
+		json_decref(p);
+		snprintf(err, errlen, "channel %s is not available", o->channel);
+		return GIVE_UP;
+	}
+	json_decref(p);
+	if (!url || !*url) {
+		json_decref(body);
+		snprintf(err, errlen, "channel %s is not configured", o->channel);
+		return FAILED;
+	}
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	if (!text) {
+		snprintf(err, errlen, "cannot encode the request");
+		return GIVE_UP;
+	}
+	enum outcome out = post(c, url, cfg->notify_webhook_secret ? cfg->notify_webhook_secret : "", o->id, now,
+				text, err, errlen);
+	sodium_memzero(text, strlen(text)); /* an SMS body holds the phone number */
+	free(text);
+	return out;
+}
+
+DB_SQL(q_lock, "SELECT CASE WHEN pg_try_advisory_lock(" LOCK_KEY ") THEN 1 ELSE 0 END");
+DB_SQL(q_unlock, "SELECT CASE WHEN pg_advisory_unlock(" LOCK_KEY ") THEN 1 ELSE 0 END");
+DB_SQL(q_due, "SELECT id, channel, account_id, payload, attempts FROM outbox WHERE sent_at IS NULL AND next_at <= ? "
+	      "AND attempts < ? AND (channel = ? OR channel = ?) ORDER BY next_at, id LIMIT ?");
+DB_SQL(q_sent, "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?");
+DB_SQL(q_failed, "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE id = ?");
+DB_SQL(q_later, "UPDATE outbox SET next_at = ? WHERE id = ?");
+
+/* Seconds to wait after the failure of attempt number `before` + 1. */
+static int64_t backoff(int before)
+{
+	int64_t d = RETRY_BASE;
+	for (int i = 0; i < before && d < RETRY_MAX; i++)
+		d *= 2;
+	return d < RETRY_MAX ? d : RETRY_MAX;
+}
+
+static int pass(struct app *app, struct db *db, struct arena *a, int64_t now, int *sent)
+{
+	const struct config *cfg = &app->cfg;
+	bool webhook = cfg->notify_webhook_url && *cfg->notify_webhook_url;
+	bool sms = cfg->notify_sms_url && *cfg->notify_sms_url;
+	if (!webhook && !sms)
+		return 0;
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_due,
+			  DB_ARGS(DB_INT(now), DB_INT(NOTIFY_MAX_ATTEMPTS), DB_TEXT(webhook ? "webhook" : NULL),
+				  DB_TEXT(sms ? "sms" : NULL), DB_INT(NOTIFY_BATCH)),
+			  &rows);
+	if (rc || rows.nrows == 0)
+		return rc;
+	pthread_once(&curl_once, curl_init_once);
+	CURL *c = curl_easy_init();
+	if (!c)
+		return GH_EINTERNAL;
+	for (size_t i = 0; i < rows.nrows && !rc; i++) {
+		struct row o = { .id = db_cell_int(&rows, i, 0), .channel = db_cell(&rows, i, 1),
+				 .account = db_cell_int(&rows, i, 2), .payload = db_cell(&rows, i, 3),
+				 .attempts = (int)db_cell_int(&rows, i, 4) };
+		char err[ERROR_MAX];
+		err[0] = 0;
+		enum outcome out = atomic_load(&stopping) ? ABORTED : deliver(app, db, a, c, &o, now, err, sizeof(err));
+		switch (out) {
+		case SENT:
+			rc = db_exec(db, &q_sent, DB_ARGS(DB_INT(now), DB_INT(o.id)), NULL);
+			if (!rc && sent)
+				(*sent)++;
+			log_debug("notify: delivered outbox %lld (%s)", (long long)o.id, o.channel);
+			break;
+		case ABORTED:
+			/* Not the receiver's fault: try again soon, without counting an attempt. */
+			rc = db_exec(db, &q_later, DB_ARGS(DB_INT(now + 1), DB_INT(o.id)), NULL);
+			i = rows.nrows; /* stop the pass */
+			break;
+		case FAILED:
+		case GIVE_UP: {
+			bool last = out == GIVE_UP || o.attempts + 1 >= NOTIFY_MAX_ATTEMPTS;
+			int64_t next = last ? NEVER : now + backoff(o.attempts);
+			rc = db_exec(db, &q_failed, DB_ARGS(DB_INT(next), DB_TEXT(err), DB_INT(o.id)), NULL);
+			if (last)
+				log_warn("notify: gave up on outbox %lld (%s) after %d attempt%s: %s", (long long)o.id,
+					 o.channel, o.attempts + 1, o.attempts ? "s" : "", err);
+			else
+				log_info("notify: outbox %lld (%s) attempt %d failed, retry in %llds: %s",
+					 (long long)o.id, o.channel, o.attempts + 1, (long long)(next - now), err);
+			break;
+		}
+		}
+	}
+	curl_easy_cleanup(c);
+	return rc;
+}
+
+int notify_deliver_due(struct app *app, struct db *db, int64_t now, int *sent)
+{
+	if (sent)
+		*sent = 0;
+	struct arena *a = arena_new(16384);
+	struct db_rows rows;
+	int rc = 0;
+	bool pg = db_kind(db) == DB_POSTGRES;
+	if (pg) {
+		/* A lock per pass rather than per connection: it survives no reconnect unnoticed,
+		 * and another node takes over as soon as this one stops. */
+		if ((rc = db_query(db, a, &q_lock, DB_NOARGS, &rows)))
+			goto out;
+		if (rows.nrows != 1 || db_cell_int(&rows, 0, 0) != 1)
+			goto out; /* another node delivers */
+	}
+	rc = pass(app, db, a, now, sent);
+	if (pg) {
+		int urc = db_query(db, a, &q_unlock, DB_NOARGS, &rows);
+		if (!rc)
+			rc = urc;
+	}
+out:
+	arena_free(a);
+	return rc;
+}
+
+/* ---- the thread ----------------------------------------------------------------------- */
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv;
+static bool nudged, running;
+static pthread_t thread;
+static struct db *thread_db;
+static struct app *thread_app;
+
+void notify_nudge(void)
+{
+	pthread_mutex_lock(&mu);
+	nudged = true;
+	if (running)
+		pthread_cond_signal(&cv);
+	pthread_mutex_unlock(&mu);
+}
+
+static void *loop(void *arg)
+{
+	(void)arg;
+	int failures = 0;
+	while (!atomic_load(&stopping)) {
+		int sent = 0;
+		int rc = notify_deliver_due(thread_app, thread_db, (int64_t)time(NULL), &sent);
+		if (rc) {
+			/* Once per streak at warn, then quietly: the database may be down for a while. */
+			if (failures++ == 0)
+				log_warn("notify: delivery pass failed: %s", db_last_error(thread_db));
+		} else {
+			if (failures)
+				log_info("notify: delivery passes work again");
+			failures = 0;
+		}
+		pthread_mutex_lock(&mu);
+		if (!atomic_load(&stopping) && !nudged && sent < NOTIFY_BATCH) {
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_sec += failures ? (failures < 30 ? failures : 30) : 1;
+			pthread_cond_timedwait(&cv, &mu, &ts);
+		}
+		nudged = false;
+		pthread_mutex_unlock(&mu);
+	}
+	return NULL;
+}
+
+static bool http_url(const char *s)
+{
+	return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
+}
+
+int notify_start(struct app *app, char *err, size_t errlen)
+{
+	const struct config *cfg = &app->cfg;
+	notify_configure(cfg);
+	bool webhook = cfg->notify_webhook_url && *cfg->notify_webhook_url;
+	bool sms = cfg->notify_sms_url && *cfg->notify_sms_url;
+	if (!webhook && !sms) {
+		log_info("notify: no delivery channel configured; messages go to the site inbox only");
+		return 0;
+	}
+	if ((webhook && !http_url(cfg->notify_webhook_url)) || (sms && !http_url(cfg->notify_sms_url))) {
+		snprintf(err, errlen, "notify-webhook-url and notify-sms-url must start with http:// or https://");
+		return GH_EINVAL;
+	}
+	if (!cfg->notify_webhook_secret || strlen(cfg->notify_webhook_secret) < 16) {
+		snprintf(err, errlen, "notify-webhook-secret must be set (at least 16 characters) when notify-webhook-url "
+				      "or notify-sms-url is");
+		return GH_EINVAL;
+	}
+	if (sms && !app->keys) {
+		snprintf(err, errlen, "notify-sms-url needs the key file (phone numbers are sealed)");
+		return GH_EINVAL;
+	}
+	pthread_mutex_lock(&mu);
+	bool already = running;
+	pthread_mutex_unlock(&mu);
+	if (already)
+		return 0;
+	pthread_once(&curl_once, curl_init_once);
+	int rc = db_open(cfg->db, &thread_db, err, errlen);
+	if (rc)
+		return rc;
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&cv, &ca);
+	pthread_condattr_destroy(&ca);
+	thread_app = app;
+	atomic_store(&stopping, false);
+	pthread_mutex_lock(&mu);
+	running = true;
+	pthread_mutex_unlock(&mu);
+	if (pthread_create(&thread, NULL, loop, NULL)) {
+		pthread_mutex_lock(&mu);
+		running = false;
+		pthread_mutex_unlock(&mu);
+		pthread_cond_destroy(&cv);
+		db_close(thread_db);
+		thread_db = NULL;
+		snprintf(err, errlen, "notify: cannot start the delivery thread");
+		return GH_EINTERNAL;
+	}
+	log_info("notify: delivering by%s%s", webhook ? " webhook" : "", sms ? " sms" : "");
+	return 0;
+}
+
+void notify_stop(void)
+{
+	pthread_mutex_lock(&mu);
+	bool was = running;
+	if (was) {
+		atomic_store(&stopping, true);
+		pthread_cond_signal(&cv);
+	}
+	pthread_mutex_unlock(&mu);
+	if (!was)
+		return;
+	pthread_join(thread, NULL);
+	pthread_mutex_lock(&mu);
+	running = false;
+	pthread_mutex_unlock(&mu);
+	pthread_cond_destroy(&cv);
+	db_close(thread_db);
+	thread_db = NULL;
+	thread_app = NULL;
+	atomic_store(&stopping, false);
+}
+
+/* ---- the inbox ------------------------------------------------------------------------- */
+
+DB_SQL(q_list, "SELECT i.id, i.application_id, p.number, i.kind, i.title_zh, i.title_en, i.body_zh, i.body_en, "
+	       "i.created_at, i.read_at FROM inbox i LEFT JOIN applications p ON p.id = i.application_id "
+	       "WHERE i.account_id = ? ORDER BY i.id DESC LIMIT ? OFFSET ?");
+DB_SQL(q_counts, "SELECT COUNT(*), COALESCE(SUM(CASE WHEN read_at IS NULL THEN 1 ELSE 0 END), 0) FROM inbox "
+		 "WHERE account_id = ?");
+DB_SQL(q_unread, "SELECT COUNT(*) FROM inbox WHERE account_id = ? AND read_at IS NULL");
+DB_SQL(q_read, "UPDATE inbox SET read_at = ? WHERE id = ? AND account_id = ? AND read_at IS NULL");
+DB_SQL(q_read_at, "SELECT read_at FROM inbox WHERE id = ? AND account_id = ?");
+DB_SQL(q_read_all, "UPDATE inbox SET read_at = ? WHERE account_id = ? AND read_at IS NULL");
+
+int notify_unread_count(struct db *db, struct arena *a, int64_t account, long *n)
+{
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_unread, DB_ARGS(DB_INT(account)), &rows);
+	if (rc)
+		return rc;
+	*n = rows.nrows ? (long)db_cell_int(&rows, 0, 0) : 0;
+	return 0;
+}
+
+static bool en(const struct req *r)
+{
+	return strcmp(r->lang, "en") == 0;
+}
+
+#define T(r, zh, en_) (en(r) ? (en_) : (zh))
+
+static void jset(json_t *o, const char *k, const char *v)
+{
+	if (v)
+		json_object_set_new(o, k, json_string(v));
+}
+
+/* "2026-03-01 14:05" in China Standard Time (UTC+8), or NULL for 0. */
+static const char *when(struct req *r, int64_t t)
+{
+	if (!t)
+		return NULL;
+	time_t x = (time_t)(t + 8 * 3600);
+	struct tm tm;
+	char buf[32];
+	if (!gmtime_r(&x, &tm) || !strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M", &tm))
+		return NULL;
+	return arena_strdup(r->arena, buf);
+}
+
+/* The same instant for <time datetime>: "2026-03-01T14:05+08:00". */
+static const char *when_iso(struct req *r, int64_t t)
+{
+	const char *w = when(r, t);
+	if (!w)
+		return NULL;
+	char *s = arena_printf(r->arena, "%s+08:00", w);
+	s[10] = 'T';
+	return s;
+}
+
+/* A positive decimal id from the route parameter, or GH_ENOTFOUND. */
+static int param_id(struct req *r, int64_t *out)
+{
+	const char *s = req_param(r, "id");
+	if (!s || *s < '1' || *s > '9' || strlen(s) > 18)
+		return GH_ENOTFOUND;
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	if (*end)
+		return GH_ENOTFOUND;
+	*out = v;
+	return 0;
+}
+
+struct message {
+	int64_t id, application_id, created_at, read_at;
+	const char *number, *kind, *title_zh, *title_en, *body_zh, *body_en;
+};
+
+static int list(struct req *r, long page, long per, struct message **out, size_t *n, long *total, long *unread)
+{
+	struct db_rows rows;
+	int rc = db_query(r->db, r->arena, &q_counts, DB_ARGS(DB_INT(r->who.account)), &rows);
+	if (rc)
+		return rc;
+	*total = rows.nrows ? (long)db_cell_int(&rows, 0, 0) : 0;
+	*unread = rows.nrows ? (long)db_cell_int(&rows, 0, 1) : 0;
+	if ((rc = db_query(r->db, r->arena, &q_list,
+			   DB_ARGS(DB_INT(r->who.account), DB_INT(per), DB_INT((int64_t)(page - 1) * per)), &rows)))
+		return rc;
+	struct message *v = arena_array(r->arena, rows.nrows ? rows.nrows : 1, sizeof(*v));
+	for (size_t i = 0; i < rows.nrows; i++) {
+		v[i].id = db_cell_int(&rows, i, 0);
+		v[i].application_id = db_cell(&rows, i, 1) ? db_cell_int(&rows, i, 1) : 0;
+		v[i].number = db_cell(&rows, i, 2);
+		v[i].kind = db_cell(&rows, i, 3);
+		v[i].title_zh = db_cell(&rows, i, 4);
+		v[i].title_en = db_cell(&rows, i, 5);
+		v[i].body_zh = db_cell(&rows, i, 6);
+		v[i].body_en = db_cell(&rows, i, 7);
+		v[i].created_at = db_cell_int(&rows, i, 8);
+		v[i].read_at = db_cell(&rows, i, 9) ? db_cell_int(&rows, i, 9) : 0;
+	}
+	*out = v;
+	*n = rows.nrows;
+	return 0;
+}
+
+static json_t *message_json(struct req *r, const struct message *m)
+{
+	json_t *j = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "id", (json_int_t)m->id, "kind", m->kind,
+			      "title", T(r, m->title_zh, m->title_en), "body", T(r, m->body_zh, m->body_en), "title_zh",
+			      m->title_zh, "title_en", m->title_en, "body_zh", m->body_zh, "body_en", m->body_en,
+			      "created_at", (json_int_t)m->created_at);
+	json_object_set_new(j, "application_id", m->application_id ? json_integer(m->application_id) : json_null());
+	json_object_set_new(j, "number", m->number ? json_string(m->number) : json_null());
+	json_object_set_new(j, "read_at", m->read_at ? json_integer(m->read_at) : json_null());
+	return j;
+}
+
+/* Previous / next links. */
+static json_t *pagination(struct req *r, long page, long per, long total)
+{
+	long pages = (total + per - 1) / per;
+	if (pages <= 1)
+		return json_false();
+	json_t *p = json_object();
+	jset(p, "status", en(r) ? arena_printf(r->arena, "Page %ld of %ld", page, pages)
+				: arena_printf(r->arena, "第 %ld 页，共 %ld 页", page, pages));
+	if (page > 1)
+		jset(p, "prev_href", arena_printf(r->arena, "/inbox?page=%ld", page - 1));
+	if (page < pages)
+		jset(p, "next_href", arena_printf(r->arena, "/inbox?page=%ld", page + 1));
+	return p;
+}
+
+/* Splits a body into its lines (the reason comes after a line break). */
+static json_t *lines(const char *s)
+{
+	json_t *a = json_array();
+	while (s && *s) {
+		size_t n = strcspn(s, "\n");
+		json_array_append_new(a, json_stringn(s, n));
+		s += n;
+		if (*s == '\n')
+			s++;
+	}
+	return a;
+}
+
+/* GET /inbox, GET /api/v1/me/inbox */
+static int inbox_get(struct req *r)
+{
+	long page, per = PER_PAGE;
+	int rc = req_query_long(r, "page", 1, 1, 100000, &page);
+	if (!rc && r->api)
+		rc = req_query_long(r, "per_page", PER_PAGE, 1, 100, &per);
+	if (rc)
+		return rc;
+	struct message *v;
+	size_t n;
+	long total, unread;
+	if ((rc = list(r, page, per, &v, &n, &total, &unread)))
+		return rc;
+	resp_header(r, "Cache-Control", "no-store");
+	if (r->api) {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(arr, message_json(r, &v[i]));
+		return resp_json(r, 200, json_pack("{s:o,s:I,s:I,s:I,s:I}", "messages", arr, "total", (json_int_t)total,
+						   "unread", (json_int_t)unread, "page", (json_int_t)page, "per_page",
+						   (json_int_t)per));
+	}
+	json_t *ctx = json_object();
+	jset(ctx, "title", T(r, "消息中心", "Messages"));
+	jset(ctx, "csrf", identity_csrf_token(r));
+	json_object_set_new(ctx, "nav_inbox", json_true());
+	json_t *rows = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = json_object();
+		json_object_set_new(o, "id", json_integer(v[i].id));
+		jset(o, "title", T(r, v[i].title_zh, v[i].title_en));
+		json_object_set_new(o, "lines", lines(T(r, v[i].body_zh, v[i].body_en)));
+		jset(o, "created", when(r, v[i].created_at));
+		jset(o, "created_iso", when_iso(r, v[i].created_at));
+		json_object_set_new(o, "unread", json_boolean(!v[i].read_at));
+		if (v[i].number) {
+			jset(o, "href", arena_printf(r->arena, "/applications/%s", v[i].number));
+			jset(o, "number", v[i].number);
+		}
+		json_array_append_new(rows, o);
+	}
+	json_object_set_new(ctx, "rows", rows);
+	json_object_set_new(ctx, "has_rows", json_boolean(n > 0));
+	json_object_set_new(ctx, "has_unread", json_boolean(unread > 0));
+	json_object_set_new(ctx, "page", json_integer(page));
+	jset(ctx, "count", en(r) ? arena_printf(r->arena, "%ld message%s, %ld unread", total, total == 1 ? "" : "s",
+						unread)
+				 : arena_printf(r->arena, "共 %ld 条，未读 %ld 条", total, unread));
+	const char *done = req_query(r, "done");
+	if (done && strcmp(done, "read") == 0)
+		jset(ctx, "notice", T(r, "已标记为已读。", "Marked as read."));
+	else if (done && strcmp(done, "read_all") == 0)
+		jset(ctx, "notice", T(r, "全部消息已标记为已读。", "All messages are marked as read."));
+	json_object_set_new(ctx, "pagination", pagination(r, page, per, total));
+	return resp_page(r, 200, "cases/inbox", ctx);
+}
+
+/* The page to go back to after a page action: the form's "page" when it is a small number. */
+static long back_page(struct req *r)
+{
+	struct kvlist form;
+	if (req_form(r, &form))
+		return 1;
+	const char *s = kv_get(&form, "page");
+	if (!s || *s < '1' || *s > '9' || strlen(s) > 6)
+		return 1;
+	char *end;
+	long v = strtol(s, &end, 10);
+	return *end ? 1 : v;
+}
+
+static const char *back(struct req *r, const char *done)
+{
+	long page = back_page(r);
+	return page > 1 ? arena_printf(r->arena, "/inbox?page=%ld&done=%s", page, done)
+			: arena_printf(r->arena, "/inbox?done=%s", done);
+}
+
+/* POST /inbox/{id}/read, POST /api/v1/me/inbox/{id}/read: idempotent. */
+static int read_one(struct req *r)
+{
+	int64_t id;
+	int rc = param_id(r, &id);
+	if (rc)
+		return rc;
+	int64_t now = (int64_t)time(NULL);
+	if ((rc = db_exec(r->db, &q_read, DB_ARGS(DB_INT(now), DB_INT(id), DB_INT(r->who.account)), NULL)))
+		return rc;
+	struct db_rows rows;
+	if ((rc = db_query(r->db, r->arena, &q_read_at, DB_ARGS(DB_INT(id), DB_INT(r->who.account)), &rows)))
+		return rc;
+	if (rows.nrows == 0)
+		return GH_ENOTFOUND; /* none, or someone else's: the same answer */
+	if (!r->api)
+		return resp_redirect(r, 303, back(r, "read"));
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_json(r, 200, json_pack("{s:I,s:I}", "id", (json_int_t)id, "read_at",
+					   (json_int_t)db_cell_int(&rows, 0, 0)));
+}
+
+/* POST /inbox/read-all, POST /api/v1/me/inbox/read-all */
+static int read_all(struct req *r)
+{
+	int64_t changed = 0;
+	int rc = db_exec(r->db, &q_read_all, DB_ARGS(DB_INT((int64_t)time(NULL)), DB_INT(r->who.account)), &changed);
+	if (rc)
+		return rc;
+	if (!r->api)
+		return resp_redirect(r, 303, back(r, "read_all"));
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_json(r, 200, json_pack("{s:I}", "marked", (json_int_t)changed));
+}
+
+const struct route notify_routes[] = {
+	{ HTTP_GET, "/inbox", inbox_get, ROLE_USER, 0, "notify.inbox" },
+	{ HTTP_POST, "/inbox/read-all", read_all, ROLE_USER, ROUTE_CSRF, "notify.read_all" },
+	{ HTTP_POST, "/inbox/{id}/read", read_one, ROLE_USER, ROUTE_CSRF, "notify.read" },
+	{ HTTP_GET, "/api/v1/me/inbox", inbox_get, ROLE_USER, 0, "notify.api_inbox", NULL, SCOPE_PROFILE },
+	{ HTTP_POST, "/api/v1/me/inbox/read-all", read_all, ROLE_USER, 0, "notify.api_read_all", NULL,
+	  SCOPE_PROFILE },
+	{ HTTP_POST, "/api/v1/me/inbox/{id}/read", read_one, ROLE_USER, 0, "notify.api_read", NULL, SCOPE_PROFILE },
+};
+const size_t notify_routes_n = ARRAY_LEN(notify_routes);
+
+int notify_add_routes(struct router *rt)
+{
+	return router_add(rt, notify_routes, notify_routes_n) ? GH_EINVAL : 0;
+}

@@ -1,0 +1,85 @@
+/* notify.h: messages to applicants about their applications.
+ *
+ * Every state change of an application creates a message for its applicant: always in the
+ * site inbox, and by SMS gateway or webhook (HTTP POST signed with HMAC-SHA256) when
+ * configured. (E-mail: accounts hold no e-mail address, so e-mail is left to a webhook
+ * receiver that knows one; the outbox accepts the channel for later.) Messages are written
+ * to a durable outbox in the same transaction as the change that causes them, and delivered
+ * by a background thread with retries and exponential back-off, so nothing is lost when the
+ * server restarts; only one node delivers at a time (PostgreSQL advisory lock; trivially on
+ * SQLite).
+ *
+ * Invariants:
+ * - The outbox holds no plain personal data: a row names the account; the phone number is
+ *   unsealed (identity_contact) only at the moment an SMS is handed to the gateway.
+ * - Delivery is at least once: a crash between a gateway's answer and the update of the row
+ *   sends the row again. Receivers deduplicate by the outbox id (X-Govhall-Delivery, "id").
+ * - The inbox shows an account only its own messages.
+ */
+#ifndef GH_NOTIFY_H
+#define GH_NOTIFY_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "app.h"
+#include "http/http.h"
+
+struct db;
+struct arena;
+struct router;
+struct config;
+
+/* Give up on an outbox row after this many failed attempts (the row stays, for operators). */
+#define NOTIFY_MAX_ATTEMPTS 10
+/* Rows one delivery pass takes at most. */
+#define NOTIFY_BATCH 20
+
+/* Decides which channels notify_application_event queues for, from cfg (non-empty
+ * notify-webhook-url, notify-sms-url). notify_start calls it; tests and commands that record
+ * events without serving may call it themselves. Without it only the inbox is written.
+ * Thread-safe. */
+void notify_configure(const struct config *cfg);
+
+/* Queues the messages for one event of an application (call inside the transaction that
+ * records the event): the inbox row, and one outbox row per configured channel (the SMS row
+ * only when the account has a phone number). kind is the workflow action ("accept",
+ * "approve", ...); number the application number; item names in both languages; state names
+ * are used by kinds without a text of their own; reason (may be NULL) is added to the texts
+ * of refuse, request_supplement, start_special and deny. application_id 0 = none. Allocates
+ * in a. Returns 0 or a database error. */
+int notify_application_event(struct db *db, struct arena *a, int64_t account, int64_t application_id,
+			     const char *number, const char *kind, const char *item_zh, const char *item_en,
+			     const char *state_zh, const char *state_en, const char *reason);
+
+/* Wakes the delivery thread (call after committing a transaction that queued messages);
+ * without it delivery starts within a second. Safe to call from any thread, also when no
+ * thread runs. */
+void notify_nudge(void);
+
+/* One delivery pass on db (a connection of the caller's thread): on PostgreSQL only when
+ * this connection wins the advisory lock (otherwise returns 0 with *sent = 0); takes up to
+ * NOTIFY_BATCH due rows of the configured channels (sent_at IS NULL, next_at <= now), sends
+ * each (libcurl, 10 s timeouts) and records the outcome: sent_at = now, or attempts + 1,
+ * last_error and next_at = now + min(30 s * 2^(attempts before), 6 h); after
+ * NOTIFY_MAX_ATTEMPTS failures the row is kept but no longer tried (warning logged). *sent
+ * (may be NULL) gets the number of rows delivered. Returns 0 or a database error. */
+int notify_deliver_due(struct app *app, struct db *db, int64_t now, int *sent);
+
+/* Starts / stops the delivery thread (serve). notify_start configures the channels, checks
+ * the settings (a channel needs an http(s) URL and notify-webhook-secret) and opens the
+ * thread's own database connection; with no channel configured it starts nothing and
+ * returns 0. GH_E code with a message in err. notify_stop aborts a transfer in progress
+ * (the row is tried again later, not counted as a failure) and joins the thread. */
+int notify_start(struct app *app, char *err, size_t errlen);
+void notify_stop(void);
+
+/* Unread messages of account into *n (for a badge). */
+int notify_unread_count(struct db *db, struct arena *a, int64_t account, long *n);
+
+/* The inbox pages and API: GET /inbox, POST /inbox/{id}/read, POST /inbox/read-all,
+ * GET /api/v1/me/inbox, POST /api/v1/me/inbox/{id}/read, POST /api/v1/me/inbox/read-all. */
+extern const struct route notify_routes[];
+extern const size_t notify_routes_n;
+int notify_add_routes(struct router *rt);
+
+#endif
