@@ -22,8 +22,8 @@ DB_SQL(q_session_insert,
        "expires_at, ip) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
 DB_SQL(q_session_get,
        "SELECT s.id, s.account_id, s.acting_for, s.mfa_pending, s.last_seen, s.expires_at, a.kind, a.name, "
-       "a.department, a.staff_roles, a.status FROM sessions s JOIN accounts a ON a.id = s.account_id "
-       "WHERE s.token_hash = ?");
+       "a.department, a.staff_roles, a.status, (SELECT e.status FROM accounts e WHERE e.id = s.acting_for) "
+       "FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ?");
 DB_SQL(q_session_touch, "UPDATE sessions SET last_seen = ? WHERE id = ?");
 DB_SQL(q_session_delete, "DELETE FROM sessions WHERE id = ?");
 DB_SQL(q_session_rekey, "UPDATE sessions SET token_hash = ?, mfa_pending = 0, last_seen = ? WHERE id = ?");
@@ -36,8 +36,8 @@ DB_SQL(q_token_insert,
        "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
 DB_SQL(q_token_get,
        "SELECT t.id, t.account_id, t.acting_for, t.scopes, t.expires_at, t.revoked_at, t.last_used, a.kind, "
-       "a.name, a.department, a.staff_roles, a.status FROM api_tokens t JOIN accounts a ON a.id = t.account_id "
-       "WHERE t.token_hash = ?");
+       "a.name, a.department, a.staff_roles, a.status, (SELECT e.status FROM accounts e WHERE e.id = t.acting_for) "
+       "FROM api_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.token_hash = ?");
 DB_SQL(q_token_touch, "UPDATE api_tokens SET last_used = ? WHERE id = ?");
 DB_SQL(q_token_revoke, "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND account_id = ? AND revoked_at IS NULL");
 DB_SQL(q_token_list,
@@ -132,6 +132,10 @@ static bool fill_caller(struct req *r, const struct db_rows *rows, size_t kindco
 {
 	const char *status = db_cell(rows, 0, kindcol + 4);
 	if (!status || strcmp(status, "active") != 0)
+		return false;
+	/* Acting for an enterprise that was disabled meanwhile: the credential ends. */
+	const char *ent_status = db_cell(rows, 0, kindcol + 5);
+	if (acting_for && (!ent_status || strcmp(ent_status, "active") != 0))
 		return false;
 	struct caller *w = &r->who;
 	w->account = account;
