@@ -1,6 +1,7 @@
 /* app.h: what every handler can reach: the settings, the templates, the routes, the job pool.
  * main.c builds one struct app at start; it is read-only while the server runs (worker
- * threads share it), except for the counters inside the modules that own them. */
+ * threads share it), except for the counters inside the modules that own them and the
+ * calendar pointer. */
 #ifndef GH_APP_H
 #define GH_APP_H
 #include <stdint.h>
@@ -11,6 +12,7 @@
 struct view;
 struct router;
 struct jobs;
+struct group;
 struct metrics;
 struct keyring;
 struct calendar;
@@ -21,9 +23,12 @@ struct app {
 	struct view *view;
 	struct router *router;
 	struct jobs *jobs;
+	struct group *group; /* group commit of submissions (store/group.h); NULL = write inline */
 	struct metrics *metrics;
 	struct keyring *keys;
-	struct calendar *calendar; /* working days (cases_init) */
+	/* Working days (cases_init). Swapped atomically when administrators change the calendar;
+	 * load it once per use, never free it (src/cases/calendar_admin.h). */
+	struct calendar *_Atomic calendar;
 	time_t started;
 	/* Hooks the identity module provides (main.c wires them; NULL = everyone anonymous).
 	 * authenticate fills r->role and r->who from the session cookie or bearer token, and may

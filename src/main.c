@@ -15,6 +15,7 @@
 #include "base/jobs.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "cases/calendar_admin.h"
 #include "cases/cases.h"
 #include "cases/notify.h"
 #include "catalog/catalog.h"
@@ -25,6 +26,7 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "store/db.h"
+#include "store/group.h"
 #include "view/view.h"
 
 static void usage(FILE *f)
@@ -172,7 +174,7 @@ static int cmd_init(struct config *cfg, bool demo)
 		return 1;
 	printf("database ready: %s (schema version %d); key file %s\n", cfg->db, db_schema_version(db),
 	       cfg->key_file);
-	int rc = 0;
+	int rc = cases_calendar_seed(db, cfg->data_dir, stdout) ? 1 : 0;
 	if (demo) {
 		struct catalog_import_report rep = { 0 };
 		struct app app;
@@ -313,6 +315,7 @@ static int cmd_serve(struct config *cfg)
 	sigaddset(&stop, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	log_set_level(cfg->log_level);
+	db_sqlite_set_synchronous(strcmp(cfg->sqlite_synchronous, "normal") != 0);
 	struct db *db;
 	if (open_db(cfg, &db))
 		return 1;
@@ -332,13 +335,22 @@ static int cmd_serve(struct config *cfg)
 		return 1;
 	app.metrics = metrics_new(router_count(app.router));
 	app.jobs = jobs_new((size_t)cfg->job_threads, (size_t)cfg->job_queue);
+	/* Group commit: one writer thread and connection batches submissions (store/group.h). */
+	app.group = group_new(cfg->db, (size_t)cfg->write_queue, (size_t)cfg->write_batch, err, sizeof(err));
+	if (!app.group) {
+		fprintf(stderr, "govhall: %s\n", err);
+		jobs_free(app.jobs);
+		return 1;
+	}
 	if (notify_start(&app, err, sizeof(err))) {
 		fprintf(stderr, "govhall: %s\n", err);
+		group_free(app.group);
 		jobs_free(app.jobs);
 		return 1;
 	}
 	int rc = server_run(&app);
 	notify_stop();
+	group_free(app.group);
 	jobs_free(app.jobs);
 	metrics_free(app.metrics);
 	router_free(app.router);

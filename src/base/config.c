@@ -36,6 +36,9 @@ static const struct setting settings[] = {
 	{ "session-max", "security", "43200", "seconds after log-in at which a session ends regardless", K_LONG, S(session_max), 300, 2592000 },
 	{ "key-file", "security", "govhall.key", "key file for personal data, tokens and CSRF (created by `govhall init`, mode 0600)", K_STR, S(key_file), 0, 0 },
 	{ "db", "database", "govhall.db", "SQLite file path, or a postgresql:// URL", K_STR, S(db), 0, 0 },
+	{ "sqlite-synchronous", "database", "full", "full: a submission that was answered survives a power cut (one fsync per group commit); normal: faster, the last moments may be lost on power loss (WAL keeps the file consistent either way)", K_STR, S(sqlite_synchronous), 0, 0 },
+	{ "write-queue", "database", "4096", "submissions that may wait for the group-commit writer; beyond this they get 503 with Retry-After", K_LONG, S(write_queue), 1, 1000000 },
+	{ "write-batch", "database", "256", "submissions committed together in one transaction, at most (group commit)", K_LONG, S(write_batch), 1, 100000 },
 	{ "static-dir", "paths", "static", "directory of static files served under /static/", K_STR, S(static_dir), 0, 0 },
 	{ "templates-dir", "paths", "templates", "directory of page templates (*.mustache)", K_STR, S(templates_dir), 0, 0 },
 	{ "data-dir", "paths", "data", "directory of data files (catalog, holidays, i18n)", K_STR, S(data_dir), 0, 0 },
@@ -76,6 +79,10 @@ static int apply(struct config *c, const struct setting *s, const char *value, c
 		if (strcmp(s->name, "log-level") == 0 && strcmp(value, "debug") && strcmp(value, "info") &&
 		    strcmp(value, "warn") && strcmp(value, "error")) {
 			snprintf(err, errlen, "%s: expected debug, info, warn or error, got '%s'", s->name, value);
+			return -1;
+		}
+		if (strcmp(s->name, "sqlite-synchronous") == 0 && strcmp(value, "full") && strcmp(value, "normal")) {
+			snprintf(err, errlen, "sqlite-synchronous: expected full or normal, got '%s'", value);
 			return -1;
 		}
 		if (strcmp(s->name, "listen") == 0 && !strchr(value, ':')) {

@@ -11,6 +11,9 @@
 struct config {
 	char *listen;          /* host:port */
 	char *db;              /* SQLite path or postgresql:// URL */
+	char *sqlite_synchronous; /* "full" (durable, the default) or "normal" */
+	long write_queue;      /* submissions waiting for the group-commit writer, at most */
+	long write_batch;      /* submissions per group-commit transaction, at most */
 	long threads;          /* HTTP workers; 0 = number of cores */
 	long job_threads;      /* job pool threads */
 	long job_queue;        /* job queue capacity */

@@ -46,6 +46,19 @@ static int validation_error(struct req *r, json_t *errors)
 	return resp_json(r, err_status(GH_EVALIDATION), j);
 }
 
+static int api_apply_done(struct req *r, const struct case_apply_in *in, struct application *app, json_t *errors,
+			  int rc)
+{
+	if (rc == GH_EVALIDATION && errors)
+		return validation_error(r, errors);
+	if (rc)
+		return rc;
+	json_t *j = case_json(app, r->app->calendar, cases_today(), r->lang);
+	if (app->query_code)
+		json_object_set_new(j, "query_code", json_string(app->query_code));
+	return resp_json(r, in->submit ? 201 : 200, j);
+}
+
 /* POST /api/v1/services/{code}/applications: {form: {...}, materials: [...], submit: bool,
  * idempotency_key, channel: app|miniprogram|kiosk} */
 static int api_apply(struct req *r)
@@ -83,17 +96,9 @@ static int api_apply(struct req *r)
 				    .applicant_id = r->who.account, .enterprise_id = r->who.enterprise };
 	if (!mats)
 		arena_cleanup(r->arena, (void (*)(void *))json_decref, ai.materials);
-	struct application app;
-	json_t *errors;
-	rc = case_apply(r, &ai, &app, &errors);
-	if (rc == GH_EVALIDATION)
-		return validation_error(r, errors);
-	if (rc)
-		return rc;
-	json_t *j = case_json(&app, r->app->calendar, cases_today(), r->lang);
-	if (app.query_code)
-		json_object_set_new(j, "query_code", json_string(app.query_code));
-	return resp_json(r, ai.submit ? 201 : 200, j);
+	/* A submission is written by the group-commit writer; the response follows in
+	 * api_apply_done. */
+	return case_apply_async(r, &ai, api_apply_done);
 }
 
 /* POST /api/v1/attachments: multipart/form-data with one part "file". */

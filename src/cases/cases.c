@@ -7,27 +7,27 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "cases/calendar_admin.h"
 #include "cases/cases_impl.h"
 #include "cases/forms.h"
 #include "catalog/catalog.h"
 #include "http/router.h"
 #include "identity/identity.h"
 #include "store/db.h"
+#include "store/group.h"
 
 int cases_init(struct app *app, char *err, size_t errlen)
 {
 	if (workflow_check(wf_states, wf_states_n, wf_actions, wf_actions_n, err, errlen))
 		return GH_EINTERNAL;
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/catalog/holidays.json", app->cfg.data_dir);
-	app->calendar = calendar_load_json(path, err, errlen);
-	return app->calendar ? 0 : GH_EIO;
+	/* From the database (seeded from data/catalog/holidays.json the first time), or from
+	 * the file when the database cannot be read; kept fresh by the duties thread. */
+	return cases_calendar_load(app, err, errlen);
 }
 
 void cases_release(struct app *app)
 {
-	calendar_free(app->calendar);
-	app->calendar = NULL;
+	cases_calendar_release(app);
 }
 
 extern const struct route cases_api_routes[];
@@ -37,7 +37,8 @@ extern const size_t cases_page_routes_n;
 
 int cases_add_routes(struct router *rt)
 {
-	if (router_add(rt, cases_api_routes, cases_api_routes_n) || router_add(rt, cases_page_routes, cases_page_routes_n))
+	if (router_add(rt, cases_api_routes, cases_api_routes_n) || router_add(rt, cases_page_routes, cases_page_routes_n) ||
+	    router_add(rt, calendar_admin_routes, calendar_admin_routes_n))
 		return GH_EINVAL;
 	return 0;
 }
@@ -254,20 +255,33 @@ static json_t *check_materials(struct req *r, json_t *defs, json_t *given, json_
 	return out;
 }
 
-int case_apply(struct req *r, const struct case_apply_in *in, struct application *app, json_t **errors)
-{
+/* What case_apply checked, ready to be written. */
+struct apply_ready {
 	struct catalog_service svc;
+	char *form_s, *mats_s;    /* JSON text of the form and the materials */
+	struct apply_link {
+		int64_t id;
+		int slot;
+	} *links;                 /* attachments to link to the application on submission */
+	size_t nlinks;
+};
+
+/* Validates in against the item (on r->db): GH_EVALIDATION with *errors filled, or 0 with p
+ * ready. Everything it makes lives in r's arena. */
+static int apply_prepare(struct req *r, const struct case_apply_in *in, struct apply_ready *p, json_t **errors)
+{
 	*errors = json_object();
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, *errors);
-	int rc = catalog_service_get(r->db, r->arena, in->item_code, 0, &svc);
+	int rc = catalog_service_get(r->db, r->arena, in->item_code, 0, &p->svc);
 	if (rc)
 		return rc;
-	if (svc.online_depth < 3) {
+	/* Online from depth 3; at the counter anything with a guide (depth 1 on) is taken in. */
+	if (p->svc.online_depth < (in->channel && strcmp(in->channel, "counter") == 0 ? 1 : 3)) {
 		req_error_detail(r, strcmp(r->lang, "en") == 0 ? "This service cannot be applied for online; see its guide."
 							      : "该事项不支持网上申请，请查看办事指南。");
 		return GH_ECONFLICT;
 	}
-	json_t *def = json_loads(svc.form, 0, NULL), *mdefs = json_loads(svc.materials, 0, NULL);
+	json_t *def = json_loads(p->svc.form, 0, NULL), *mdefs = json_loads(p->svc.materials, 0, NULL);
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, def);
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, mdefs);
 	json_t *values = NULL, *ferrs = NULL;
@@ -281,51 +295,143 @@ int case_apply(struct req *r, const struct case_apply_in *in, struct application
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, mats);
 	if (json_object_size(*errors))
 		return GH_EVALIDATION;
-	char *form_s = json_dumps(values, JSON_COMPACT | JSON_SORT_KEYS), *mats_s = json_dumps(mats, JSON_COMPACT);
-	arena_cleanup(r->arena, free, form_s);
-	arena_cleanup(r->arena, free, mats_s);
+	p->form_s = json_dumps(values, JSON_COMPACT | JSON_SORT_KEYS);
+	p->mats_s = json_dumps(mats, JSON_COMPACT);
+	arena_cleanup(r->arena, free, p->form_s);
+	arena_cleanup(r->arena, free, p->mats_s);
+	/* The attachments as plain data, so the writes need no JSON (they may run on the
+	 * group-commit writer's thread). */
+	size_t n = 0, i, k;
+	json_t *m, *att;
+	json_array_foreach(mats, i, m)
+		n += json_array_size(json_object_get(m, "attachments"));
+	p->links = arena_array(r->arena, n ? n : 1, sizeof(*p->links));
+	p->nlinks = 0;
+	json_array_foreach(mats, i, m)
+		json_array_foreach(json_object_get(m, "attachments"), k, att)
+			p->links[p->nlinks++] = (struct apply_link){ json_integer_value(json_object_get(att, "id")), (int)i };
+	return 0;
+}
+
+/* The writes of a new submission: files the application (or finds the one its idempotency
+ * key made), submits it and links its attachments. Runs on the db it is given: a worker's
+ * connection, or the group-commit writer's (then in one transaction, and possibly more than
+ * once: outputs are overwritten, never accumulated). */
+struct apply_write {
+	/* in */
+	const struct case_apply_in *in;
+	const struct apply_ready *p;
+	const struct calendar *cal;
+	struct arena *arena;
+	int64_t actor;
+	int32_t today;
+	/* out */
+	struct application app;
+	/* for the deferred response */
+	int (*done)(struct req *r, const struct case_apply_in *in, struct application *app, json_t *errors, int rc);
+};
+
+static int apply_write_new(struct db *db, void *arg)
+{
+	struct apply_write *w = arg;
+	const struct case_apply_in *in = w->in;
+	const struct apply_ready *p = w->p;
+	struct case_new n = { .item_code = p->svc.code, .item_version = p->svc.version, .department = p->svc.department,
+			      .limit_days = (int)p->svc.promised_limit_days, .legal_limit_days = (int)p->svc.legal_limit_days,
+			      .applicant_id = in->applicant_id, .enterprise_id = in->enterprise_id,
+			      .filed_by = in->filed_by, .channel = in->channel, .form = p->form_s, .materials = p->mats_s,
+			      .idempotency_key = in->idempotency_key };
 	int64_t id;
 	bool existed = false;
-	if (in->draft_id) {
-		id = in->draft_id;
-		struct application cur;
-		if ((rc = case_get(r->db, r->arena, id, &cur)))
-			return rc;
-		if (!case_is_applicant(r, &cur) && !(in->filed_by && cur.filed_by == in->filed_by))
-			return GH_ENOTFOUND;
-		if (strcmp(cur.state, "draft") != 0)
-			return GH_ECONFLICT;
-		if ((rc = case_update_draft(r->db, id, cur.version, form_s, mats_s)))
-			return rc;
-	} else {
-		struct case_new n = { .item_code = svc.code, .item_version = svc.version, .department = svc.department,
-				      .limit_days = (int)svc.promised_limit_days, .legal_limit_days = (int)svc.legal_limit_days,
-				      .applicant_id = in->applicant_id, .enterprise_id = in->enterprise_id,
-				      .filed_by = in->filed_by, .channel = in->channel, .form = form_s, .materials = mats_s,
-				      .idempotency_key = in->idempotency_key };
-		if ((rc = case_create(r->db, r->arena, &n, &id, &existed)))
-			return rc;
-	}
-	if ((rc = case_get(r->db, r->arena, id, app)))
-		return rc;
-	if (existed || !in->submit || strcmp(app->state, "draft") != 0)
-		return 0; /* a repeated submission answers with the application it made */
-	const struct wf_action *submit = wf_action("submit");
+	int rc = case_create(db, w->arena, &n, &id, &existed);
+	if (!rc)
+		rc = case_get(db, w->arena, id, &w->app);
+	if (rc || existed || !in->submit || strcmp(w->app.state, "draft") != 0)
+		return rc; /* a repeated submission answers with the application it made */
 	int64_t ev = 0;
-	if ((rc = case_transition(r->db, r->app->calendar, r->arena, app, submit, r->who.account, NULL, NULL,
-				  cases_today(), &ev)))
+	if ((rc = case_transition(db, w->cal, w->arena, &w->app, wf_action("submit"), w->actor, NULL, NULL, w->today, &ev)))
 		return rc;
 	/* Attach the files to the application for good. */
-	size_t i;
-	json_t *m;
-	json_array_foreach(mats, i, m)
-	{
-		size_t k;
-		json_t *att;
-		json_array_foreach(json_object_get(m, "attachments"), k, att)
-			attachment_link(r->db, json_integer_value(json_object_get(att, "id")), r->who.account, app->id, (int)i, ev);
-	}
+	for (size_t i = 0; i < p->nlinks; i++)
+		attachment_link(db, p->links[i].id, w->actor, w->app.id, p->links[i].slot, ev);
 	return 0;
+}
+
+int case_apply(struct req *r, const struct case_apply_in *in, struct application *app, json_t **errors)
+{
+	struct apply_ready p;
+	int rc = apply_prepare(r, in, &p, errors);
+	if (rc)
+		return rc;
+	if (!in->draft_id) {
+		struct apply_write w = { .in = in, .p = &p, .cal = r->app->calendar, .arena = r->arena,
+					 .actor = r->who.account, .today = cases_today() };
+		rc = apply_write_new(r->db, &w);
+		*app = w.app;
+		return rc;
+	}
+	int64_t id = in->draft_id;
+	struct application cur;
+	if ((rc = case_get(r->db, r->arena, id, &cur)))
+		return rc;
+	if (!case_is_applicant(r, &cur) && !(in->filed_by && cur.filed_by == in->filed_by))
+		return GH_ENOTFOUND;
+	if (strcmp(cur.state, "draft") != 0)
+		return GH_ECONFLICT;
+	if ((rc = case_update_draft(r->db, id, cur.version, p.form_s, p.mats_s)))
+		return rc;
+	if ((rc = case_get(r->db, r->arena, id, app)))
+		return rc;
+	if (!in->submit || strcmp(app->state, "draft") != 0)
+		return 0;
+	int64_t ev = 0;
+	if ((rc = case_transition(r->db, r->app->calendar, r->arena, app, wf_action("submit"), r->who.account, NULL, NULL,
+				  cases_today(), &ev)))
+		return rc;
+	for (size_t i = 0; i < p.nlinks; i++)
+		attachment_link(r->db, p.links[i].id, r->who.account, app->id, p.links[i].slot, ev);
+	return 0;
+}
+
+static int apply_done(struct req *r, void *arg, int rc)
+{
+	struct apply_write *w = arg;
+	if (rc == GH_ECONFLICT || rc == GH_EDB) {
+		/* Another node raced in with the same idempotency key (PostgreSQL aborts the
+		 * transaction on the duplicate, so the writer could not look the winner up): now
+		 * that it has committed, the key finds it. */
+		if (w->in->idempotency_key) {
+			w->arena = r->arena;
+			rc = apply_write_new(r->db, w);
+		}
+	}
+	return w->done(r, w->in, &w->app, NULL, rc);
+}
+
+int case_apply_async(struct req *r, const struct case_apply_in *in,
+		     int (*done)(struct req *r, const struct case_apply_in *in, struct application *app, json_t *errors, int rc))
+{
+	struct apply_write *w = arena_zalloc(r->arena, sizeof(*w));
+	struct case_apply_in *copy = arena_alloc(r->arena, sizeof(*copy));
+	*copy = *in;
+	w->in = copy;
+	w->done = done;
+	if (!in->submit || in->draft_id || !r->app->group) {
+		json_t *errors = NULL;
+		int rc = case_apply(r, in, &w->app, &errors);
+		return done(r, in, &w->app, errors, rc);
+	}
+	struct apply_ready *p = arena_zalloc(r->arena, sizeof(*p));
+	json_t *errors = NULL;
+	int rc = apply_prepare(r, in, p, &errors);
+	if (rc)
+		return done(r, in, &w->app, errors, rc);
+	w->p = p;
+	w->cal = r->app->calendar;
+	w->arena = r->arena; /* the writer allocates in it while the request is parked */
+	w->actor = r->who.account;
+	w->today = cases_today();
+	return req_group(r, apply_write_new, apply_done, w);
 }
 
 /* Progress queries per address and hour: the number is easy to guess, the code is not. */

@@ -132,6 +132,14 @@ struct case_apply_in {
 /* Validates and saves (and with submit, submits) an application. GH_EVALIDATION with *errors
  * (field -> message; material_<i> for missing materials) when something is wrong. */
 int case_apply(struct req *r, const struct case_apply_in *in, struct application *app, json_t **errors);
+/* The same, but a new submission's writes (filing and submitting it, in one transaction) go
+ * through the group-commit writer (app->group, store/group.h) when there is one: then it
+ * returns REQ_DEFERRED, or GH_EBUSY when the writer's queue is full, and done runs later on
+ * r's event loop. Otherwise (a draft, a continued draft, a validation error, no group) done
+ * runs before it returns and its result is returned. done gets rc (0, GH_EVALIDATION with
+ * errors, or another GH_E code); it must respond or return a GH_E code. in is copied. */
+int case_apply_async(struct req *r, const struct case_apply_in *in,
+		     int (*done)(struct req *r, const struct case_apply_in *in, struct application *app, json_t *errors, int rc));
 
 /* The application a number and query code designate, for anonymous progress queries (rate
  * limited per address; a wrong code answers like an unknown number). */

@@ -28,6 +28,7 @@
 #include "base/log.h"
 #include "base/sb.h"
 #include "base/util.h"
+#include "cases/warnings.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "identity/identity.h"
@@ -209,6 +210,51 @@ int notify_application_event(struct db *db, struct arena *a, int64_t account, in
 			     NULL);
 	free(payload);
 	return rc;
+}
+
+/* Deadline warnings to staff: {number}, {item} and {n} (working days). */
+static const struct text warn_yellow = { "warn_yellow", "办件即将到期", "Application due soon",
+					 "办件 {number}（{item}）剩余 {n} 个工作日，请尽快办理。",
+					 "Application {number} ({item}) has {n} working days left. Please deal with it "
+					 "soon.",
+					 NULL, NULL };
+static const struct text warn_red = { "warn_red", "办件已超期", "Application overdue",
+				      "办件 {number}（{item}）已超期 {n} 个工作日，请立即办理。",
+				      "Application {number} ({item}) is overdue by {n} working days. Please deal "
+				      "with it now.",
+				      NULL, NULL };
+
+/* tpl rendered, then {n} replaced by days. */
+static char *render_n(struct arena *a, const char *tpl, const char *number, const char *item, int days)
+{
+	char *s = render(a, tpl, number, item, NULL);
+	char *at = strstr(s, "{n}");
+	if (!at)
+		return s;
+	*at = 0;
+	return arena_printf(a, "%s%d%s", s, days, at + 3);
+}
+
+int notify_staff_warning(struct db *db, struct arena *a, int64_t account, int64_t application_id,
+			 const char *number, const char *colour, const char *item_zh, const char *item_en, int days)
+{
+	const struct text *t = NULL;
+	if (colour && strcmp(colour, "yellow") == 0)
+		t = &warn_yellow;
+	else if (colour && strcmp(colour, "red") == 0)
+		t = &warn_red;
+	if (!t)
+		return GH_EINVAL;
+	if (!item_en || !*item_en)
+		item_en = item_zh;
+	char *body_zh = render_n(a, t->body_zh, number, item_zh, days);
+	char *body_en = render_n(a, t->body_en, number, item_en, days);
+	struct db_rows rows;
+	return db_query(db, a, &q_inbox_add,
+			DB_ARGS(DB_INT(account), application_id > 0 ? DB_INT(application_id) : DB_NULL,
+				DB_TEXT(t->kind), DB_TEXT(t->title_zh), DB_TEXT(t->title_en), DB_TEXT(body_zh),
+				DB_TEXT(body_en), DB_INT((int64_t)time(NULL))),
+			&rows);
 }
 
 /* ---- delivery ------------------------------------------------------------------------- */
@@ -539,7 +585,7 @@ int notify_start(struct app *app, char *err, size_t errlen)
 	bool sms = cfg->notify_sms_url && *cfg->notify_sms_url;
 	if (!webhook && !sms) {
 		log_info("notify: no delivery channel configured; messages go to the site inbox only");
-		return 0;
+		return warnings_start(app, err, errlen);
 	}
 	if ((webhook && !http_url(cfg->notify_webhook_url)) || (sms && !http_url(cfg->notify_sms_url))) {
 		snprintf(err, errlen, "notify-webhook-url and notify-sms-url must start with http:// or https://");
@@ -554,15 +600,19 @@ int notify_start(struct app *app, char *err, size_t errlen)
 		snprintf(err, errlen, "notify-sms-url needs the key file (phone numbers are sealed)");
 		return GH_EINVAL;
 	}
+	int rc;
 	pthread_mutex_lock(&mu);
 	bool already = running;
 	pthread_mutex_unlock(&mu);
 	if (already)
 		return 0;
-	pthread_once(&curl_once, curl_init_once);
-	int rc = db_open(cfg->db, &thread_db, err, errlen);
-	if (rc)
+	if ((rc = warnings_start(app, err, errlen)))
 		return rc;
+	pthread_once(&curl_once, curl_init_once);
+	if ((rc = db_open(cfg->db, &thread_db, err, errlen))) {
+		warnings_stop();
+		return rc;
+	}
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -580,6 +630,7 @@ int notify_start(struct app *app, char *err, size_t errlen)
 		pthread_cond_destroy(&cv);
 		db_close(thread_db);
 		thread_db = NULL;
+		warnings_stop();
 		snprintf(err, errlen, "notify: cannot start the delivery thread");
 		return GH_EINTERNAL;
 	}
@@ -589,6 +640,7 @@ int notify_start(struct app *app, char *err, size_t errlen)
 
 void notify_stop(void)
 {
+	warnings_stop();
 	pthread_mutex_lock(&mu);
 	bool was = running;
 	if (was) {

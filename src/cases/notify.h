@@ -51,6 +51,14 @@ int notify_application_event(struct db *db, struct arena *a, int64_t account, in
 			     const char *number, const char *kind, const char *item_zh, const char *item_en,
 			     const char *state_zh, const char *state_en, const char *reason);
 
+/* Writes a deadline warning into the inbox of a staff account (kind "warn_yellow" or
+ * "warn_red"; site inbox only, no outbox row). colour is "yellow" (days = working days left,
+ * >= 0) or "red" (days = working days overdue, >= 0). number, item names as for
+ * notify_application_event. Call inside the transaction that records the warning (see
+ * warnings.h). Allocates in a. Returns 0, GH_EINVAL for another colour, or a database error. */
+int notify_staff_warning(struct db *db, struct arena *a, int64_t account, int64_t application_id,
+			 const char *number, const char *colour, const char *item_zh, const char *item_en, int days);
+
 /* Wakes the delivery thread (call after committing a transaction that queued messages);
  * without it delivery starts within a second. Safe to call from any thread, also when no
  * thread runs. */
@@ -67,8 +75,9 @@ int notify_deliver_due(struct app *app, struct db *db, int64_t now, int *sent);
 
 /* Starts / stops the delivery thread (serve). notify_start configures the channels, checks
  * the settings (a channel needs an http(s) URL and notify-webhook-secret) and opens the
- * thread's own database connection; with no channel configured it starts nothing and
- * returns 0. GH_E code with a message in err. notify_stop aborts a transfer in progress
+ * thread's own database connection; with no channel configured it starts no delivery thread
+ * and returns 0. Either way (settings accepted) it also starts the cases duties thread
+ * (warnings.h: deadline warnings, calendar refresh), which notify_stop stops. GH_E code with a message in err. notify_stop aborts a transfer in progress
  * (the row is tried again later, not counted as a failure) and joins the thread. */
 int notify_start(struct app *app, char *err, size_t errlen);
 void notify_stop(void);

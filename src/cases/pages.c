@@ -11,7 +11,10 @@
  * already uploaded when a form comes back with errors are offered again (kept_<slot> fields
  * naming the caller's attachments, which case_apply checks again), so nobody uploads twice.
  * Page actions answer with a redirect carrying a fixed notice word (?done=...), so a reload
- * never repeats them. */
+ * never repeats them.
+ *
+ * The helpers counter.c shares (the page context with the kiosk flag, the apply form's
+ * renderer and reader) are declared in pages_impl.h. */
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +28,7 @@
 #include "cases/attach.h"
 #include "cases/cases_impl.h"
 #include "cases/forms.h"
+#include "cases/pages_impl.h"
 #include "catalog/catalog.h"
 #include "http/multipart.h"
 #include "http/server.h"
@@ -39,36 +43,23 @@
 #define DETAIL_MAX 8000      /* bytes of an action's detail JSON (as the API) */
 #define TEXT_MAX 2000        /* characters of a legal basis */
 
-static bool en(const struct req *r)
+bool cases_kiosk(const struct req *r)
 {
-	return strcmp(r->lang, "en") == 0;
+	const char *k = req_cookie(r, KIOSK_COOKIE);
+	return k && strcmp(k, "1") == 0;
 }
 
-#define T(r, zh, en_) (en(r) ? (en_) : (zh))
-
-static void jset(json_t *o, const char *k, const char *v)
-{
-	if (v)
-		json_object_set_new(o, k, json_string(v));
-}
-
-static json_t *arena_json(struct req *r, json_t *j)
-{
-	if (j)
-		arena_cleanup(r->arena, (void (*)(void *))json_decref, j);
-	return j;
-}
-
-static json_t *page_ctx(struct req *r, const char *title)
+json_t *cases_page_ctx(struct req *r, const char *title)
 {
 	json_t *ctx = json_object();
 	jset(ctx, "title", title);
 	jset(ctx, "csrf", identity_csrf_token(r));
+	if (cases_kiosk(r))
+		json_object_set_new(ctx, "kiosk", json_true());
 	return ctx;
 }
 
-/* "2026-03-01 14:05" in China Standard Time (UTC+8), or NULL for 0. */
-static const char *when(struct req *r, int64_t t)
+const char *cases_when(struct req *r, int64_t t)
 {
 	if (!t)
 		return NULL;
@@ -83,7 +74,7 @@ static const char *when(struct req *r, int64_t t)
 /* The same instant for <time datetime>: "2026-03-01T14:05+08:00". */
 static const char *when_iso(struct req *r, int64_t t)
 {
-	const char *w = when(r, t);
+	const char *w = cases_when(r, t);
 	if (!w)
 		return NULL;
 	char *s = arena_printf(r->arena, "%s+08:00", w);
@@ -200,8 +191,8 @@ static json_t *row_json(struct req *r, const struct application *app, int32_t to
 	jset(o, "state_name", json_string_value(json_object_get(cj, "state_name")));
 	jset(o, "applicant_name", app->applicant_name);
 	jset(o, "due_day", json_string_value(json_object_get(cj, "due_day")));
-	jset(o, "submitted", when(r, app->submitted_at));
-	jset(o, "created", when(r, app->created_at));
+	jset(o, "submitted", cases_when(r, app->submitted_at));
+	jset(o, "created", cases_when(r, app->created_at));
 	if (app->number)
 		jset(o, "href", arena_printf(r->arena, "/applications/%s", app->number));
 	else
@@ -241,13 +232,13 @@ static json_t *pagination(struct req *r, const char *base, long page, long per, 
 
 /* Turns field -> message into the error summary's [{field (an element id), message}] and
  * sets has_errors. anchor maps an error key to the id of the element it is about. */
-static void set_errors(json_t *ctx, json_t *list)
+void cases_set_errors(json_t *ctx, json_t *list)
 {
 	json_object_set_new(ctx, "errors", list);
 	json_object_set_new(ctx, "has_errors", json_boolean(json_array_size(list) > 0));
 }
 
-static void add_error(json_t *list, const char *anchor, const char *message)
+void cases_add_error(json_t *list, const char *anchor, const char *message)
 {
 	json_array_append_new(list, json_pack("{s:s,s:s}", "field", anchor, "message", message));
 }
@@ -356,19 +347,9 @@ static int store_uploads(struct req *r, const struct multipart *mp, size_t nslot
 
 /* ---- the apply form ------------------------------------------------------------------- */
 
-struct apply_view {
-	struct catalog_service svc;
-	json_t *def, *mdefs;  /* the item's form and materials (borrowed) */
-	json_t *values;       /* what to show in the fields (borrowed; may be NULL) */
-	json_t *errors;       /* key -> message (borrowed; may be NULL) */
-	json_t *kept;         /* per slot: array of {id, filename} (borrowed; may be NULL) */
-	json_t *ecerts;       /* per slot: e-certificate chosen (string) or null (borrowed; may be NULL) */
-	int64_t draft_id;
-	const char *key;      /* idempotency key */
-	const char *notice;
-};
+/* struct apply_view: pages_impl.h. */
 
-static const char *new_idempotency_key(struct req *r)
+const char *cases_new_key(struct req *r)
 {
 	unsigned char raw[16];
 	randombytes_buf(raw, sizeof(raw));
@@ -377,8 +358,7 @@ static const char *new_idempotency_key(struct req *r)
 	return hex;
 }
 
-/* Loads the item and its form and material definitions. */
-static int apply_load(struct req *r, const char *code, struct apply_view *v)
+int cases_apply_load(struct req *r, const char *code, struct apply_view *v)
 {
 	memset(v, 0, sizeof(*v));
 	int rc = catalog_service_get(r->db, r->arena, code, 0, &v->svc);
@@ -393,7 +373,7 @@ static int apply_load(struct req *r, const char *code, struct apply_view *v)
 	return 0;
 }
 
-static const char *item_name(struct req *r, const struct catalog_service *s)
+const char *cases_item_name(struct req *r, const struct catalog_service *s)
 {
 	return en(r) && s->name_en && *s->name_en ? s->name_en : s->name_zh;
 }
@@ -401,9 +381,9 @@ static const char *item_name(struct req *r, const struct catalog_service *s)
 /* The page saying that the item cannot be applied for online. */
 static int not_online(struct req *r, const struct apply_view *v)
 {
-	json_t *ctx = page_ctx(r, T(r, "不支持网上申请", "Not available online"));
+	json_t *ctx = cases_page_ctx(r, T(r, "不支持网上申请", "Not available online"));
 	jset(ctx, "code", v->svc.code);
-	jset(ctx, "item_name", item_name(r, &v->svc));
+	jset(ctx, "item_name", cases_item_name(r, &v->svc));
 	json_object_set_new(ctx, "nav_services", json_true());
 	return resp_page(r, 409, "cases/not_online", ctx);
 }
@@ -423,15 +403,22 @@ static const char *error_anchor(struct req *r, json_t *def, const char *key)
 	return "materials";
 }
 
-static int apply_render(struct req *r, int status, const struct apply_view *v)
+int cases_apply_render(struct req *r, int status, const struct apply_view *v)
 {
-	const char *name = item_name(r, &v->svc);
-	json_t *ctx = page_ctx(r, en(r) ? arena_printf(r->arena, "Apply: %s", name) : arena_printf(r->arena, "在线申请：%s", name));
-	json_object_set_new(ctx, "nav_services", json_true());
+	const char *name = cases_item_name(r, &v->svc);
+	json_t *ctx = cases_page_ctx(r, v->intake ? (en(r) ? arena_printf(r->arena, "Counter intake: %s", name)
+							 : arena_printf(r->arena, "窗口收件：%s", name))
+					 : (en(r) ? arena_printf(r->arena, "Apply: %s", name)
+						  : arena_printf(r->arena, "在线申请：%s", name)));
 	jset(ctx, "code", v->svc.code);
 	jset(ctx, "item_name", name);
 	jset(ctx, "idempotency_key", v->key);
 	jset(ctx, "notice", v->notice);
+	jset(ctx, "form_action", v->action ? v->action : arena_printf(r->arena, "/services/%s/apply", v->svc.code));
+	if (v->intake)
+		json_object_set(ctx, "intake", v->intake);
+	else
+		json_object_set_new(ctx, "nav_services", json_true());
 	if (v->draft_id)
 		jset(ctx, "draft_id", arena_printf(r->arena, "%lld", (long long)v->draft_id));
 	jset(ctx, "promised_limit",
@@ -515,9 +502,9 @@ static int apply_render(struct req *r, int status, const struct apply_view *v)
 	json_object_foreach(v->errors, k, e)
 	{
 		if (json_is_string(e))
-			add_error(list, error_anchor(r, v->def, k), json_string_value(e));
+			cases_add_error(list, error_anchor(r, v->def, k), json_string_value(e));
 	}
-	set_errors(ctx, list);
+	cases_set_errors(ctx, list);
 	resp_header(r, "Cache-Control", "no-store");
 	return resp_page(r, status, "cases/apply", ctx);
 }
@@ -559,12 +546,12 @@ static void materials_to_view(struct req *r, json_t *materials, size_t nslots, j
 static int apply_get(struct req *r)
 {
 	struct apply_view v;
-	int rc = apply_load(r, req_param(r, "code"), &v);
+	int rc = cases_apply_load(r, req_param(r, "code"), &v);
 	if (rc)
 		return rc;
 	if (v.svc.online_depth < 3)
 		return not_online(r, &v);
-	v.key = new_idempotency_key(r);
+	v.key = cases_new_key(r);
 	const char *draft = req_query(r, "draft");
 	if (draft) {
 		struct application app;
@@ -584,28 +571,23 @@ static int apply_get(struct req *r)
 			v.notice = T(r, "草稿已保存。您可以稍后在“我的办件”中继续填写。",
 				     "The draft is saved. You can continue it later from “My applications”.");
 	}
-	return apply_render(r, 200, &v);
+	return cases_apply_render(r, 200, &v);
 }
 
-/* POST /services/{code}/apply (multipart/form-data) */
-static int apply_post(struct req *r)
+int cases_apply_read(struct req *r, struct apply_view *v, json_t **materials, bool *submit, int *refused)
 {
-	struct apply_view v;
-	int rc = apply_load(r, req_param(r, "code"), &v);
+	*refused = 0;
+	struct multipart mp;
+	int rc = read_multipart(r, &mp);
 	if (rc)
 		return rc;
-	if (v.svc.online_depth < 3)
-		return not_online(r, &v);
-	struct multipart mp;
-	if ((rc = read_multipart(r, &mp)))
-		return rc;
-	size_t nslots = json_array_size(v.mdefs);
+	size_t nslots = json_array_size(v->mdefs);
 	if (nslots > MAX_SLOTS)
 		nslots = MAX_SLOTS;
 
 	/* Ordinary fields: the form's values, the buttons and the bookkeeping. */
 	json_t *input = arena_json(r, json_object());
-	json_t *materials = arena_json(r, json_array());
+	*materials = arena_json(r, json_array());
 	const char *action = "", *key = NULL;
 	json_t *kept_ids = arena_json(r, json_array()), *ecerts = arena_json(r, json_array());
 	for (size_t i = 0; i < nslots; i++) {
@@ -622,7 +604,7 @@ static int apply_post(struct req *r)
 		else if (strcmp(p->name, "idempotency_key") == 0)
 			key = p->value;
 		else if (strcmp(p->name, "draft") == 0)
-			v.draft_id = parse_id(p->value);
+			v->draft_id = parse_id(p->value);
 		else if ((slot = slot_of(p->name, "kept_", nslots)) >= 0) {
 			int64_t id = parse_id(p->value);
 			json_t *arr = json_array_get(kept_ids, (size_t)slot);
@@ -635,8 +617,8 @@ static int apply_post(struct req *r)
 	}
 	if (key && (!*key || strlen(key) > 64))
 		key = NULL;
-	v.key = key ? key : new_idempotency_key(r);
-	bool submit = strcmp(action, "draft") != 0;
+	v->key = key ? key : cases_new_key(r);
+	*submit = strcmp(action, "draft") != 0;
 
 	json_t *errs = arena_json(r, json_object());
 	struct upload *ups;
@@ -674,20 +656,42 @@ static int apply_post(struct req *r)
 			json_object_set_new(entry, "ecert", json_string(ec));
 		json_decref(ids);
 		if (json_object_size(entry) > 1)
-			json_array_append_new(materials, entry);
+			json_array_append_new(*materials, entry);
 		else
 			json_decref(entry);
 	}
-	v.values = input;
-	v.kept = kept_view;
-	v.ecerts = ecerts;
+	v->values = input;
+	v->kept = kept_view;
+	v->ecerts = ecerts;
 	if (up_rc) {
-		v.errors = errs;
-		return apply_render(r, err_status(up_rc), &v);
+		v->errors = errs;
+		*refused = up_rc;
 	}
+	return 0;
+}
+
+/* POST /services/{code}/apply (multipart/form-data). In kiosk mode the application is filed
+ * through the kiosk channel and a submission ends on the printable receipt. */
+static int apply_post(struct req *r)
+{
+	struct apply_view v;
+	int rc = cases_apply_load(r, req_param(r, "code"), &v);
+	if (rc)
+		return rc;
+	if (v.svc.online_depth < 3)
+		return not_online(r, &v);
+	json_t *materials;
+	bool submit;
+	int refused;
+	if ((rc = cases_apply_read(r, &v, &materials, &submit, &refused)))
+		return rc;
+	if (refused)
+		return cases_apply_render(r, err_status(refused), &v);
+	bool kiosk = cases_kiosk(r);
+	json_t *input = v.values;
 
 	struct case_apply_in ai = { .item_code = v.svc.code, .input = input, .materials = materials, .submit = submit,
-				    .idempotency_key = v.draft_id ? NULL : v.key, .channel = "web",
+				    .idempotency_key = v.draft_id ? NULL : v.key, .channel = kiosk ? "kiosk" : "web",
 				    .applicant_id = r->who.account, .enterprise_id = r->who.enterprise,
 				    .draft_id = v.draft_id };
 	struct application app;
@@ -695,7 +699,7 @@ static int apply_post(struct req *r)
 	rc = case_apply(r, &ai, &app, &errors);
 	if (rc == GH_EVALIDATION) {
 		v.errors = errors;
-		return apply_render(r, 422, &v);
+		return cases_apply_render(r, 422, &v);
 	}
 	if (rc == GH_ENOTFOUND && v.draft_id) {
 		req_error_detail(r, "%s", T(r, "没有您可以继续填写的草稿。", "There is no draft of yours to continue."));
@@ -710,7 +714,8 @@ static int apply_post(struct req *r)
 	if (!app.number) /* a draft saved (or a key that made a draft before) */
 		return resp_redirect(r, 303, arena_printf(r->arena, "/services/%s/apply?draft=%lld&done=draft", v.svc.code,
 							  (long long)app.id));
-	return resp_redirect(r, 303, arena_printf(r->arena, "/applications/%s?done=submitted", app.number));
+	return resp_redirect(r, 303, arena_printf(r->arena, kiosk ? "/applications/%s/receipt?done=submitted"
+								  : "/applications/%s?done=submitted", app.number));
 }
 
 /* ---- my applications ------------------------------------------------------------------ */
@@ -732,7 +737,7 @@ static int mine_page(struct req *r)
 	long total;
 	if ((rc = case_list(r->db, r->arena, &f, page, PER_PAGE, &v, &n, &total)))
 		return rc;
-	json_t *ctx = page_ctx(r, T(r, "我的办件", "My applications"));
+	json_t *ctx = cases_page_ctx(r, T(r, "我的办件", "My applications"));
 	json_object_set_new(ctx, "nav_mine", json_true());
 	json_t *rows = json_array();
 	for (size_t i = 0; i < n; i++)
@@ -860,7 +865,7 @@ static int detail_render(struct req *r, struct application *app, const char *not
 	bool staff = case_is_department_staff(r, app) || r->role == ROLE_ADMIN;
 
 	const char *iname = json_string_value(json_object_get(cj, "item_name"));
-	json_t *ctx = page_ctx(r, en(r) ? arena_printf(r->arena, "Application %s", app->number)
+	json_t *ctx = cases_page_ctx(r, en(r) ? arena_printf(r->arena, "Application %s", app->number)
 					: arena_printf(r->arena, "办件 %s", app->number));
 	jset(ctx, "number", app->number);
 	jset(ctx, "item_name", iname);
@@ -869,9 +874,9 @@ static int detail_render(struct req *r, struct application *app, const char *not
 	jset(ctx, "state", app->state);
 	jset(ctx, "state_name", json_string_value(json_object_get(cj, "state_name")));
 	jset(ctx, "applicant_name", app->applicant_name);
-	jset(ctx, "submitted", when(r, app->submitted_at));
-	jset(ctx, "accepted", when(r, app->accepted_at));
-	jset(ctx, "completed", when(r, app->completed_at));
+	jset(ctx, "submitted", cases_when(r, app->submitted_at));
+	jset(ctx, "accepted", cases_when(r, app->accepted_at));
+	jset(ctx, "completed", cases_when(r, app->completed_at));
 	jset(ctx, "due_day", json_string_value(json_object_get(cj, "due_day")));
 	jset(ctx, "legal_due_day", json_string_value(json_object_get(cj, "legal_due_day")));
 	jset(ctx, "promised_limit", en(r) ? arena_printf(r->arena, "%d working days", app->clock.limit_days)
@@ -881,6 +886,8 @@ static int detail_render(struct req *r, struct application *app, const char *not
 		jset(ctx, "query_code", app->query_code);
 	json_object_set_new(ctx, "is_applicant", json_boolean(applicant));
 	json_object_set_new(ctx, "is_staff_view", json_boolean(staff));
+	if (applicant || staff)
+		jset(ctx, "receipt_href", arena_printf(r->arena, "/applications/%s/receipt", app->number));
 	if (applicant)
 		json_object_set_new(ctx, "nav_mine", json_true());
 	else if (r->role == ROLE_STAFF)
@@ -899,7 +906,7 @@ static int detail_render(struct req *r, struct application *app, const char *not
 		json_t *o = json_object();
 		jset(o, "action_name", a ? (en(r) ? a->name_en : a->name_zh) : ev[i].action);
 		jset(o, "state_name", s ? (en(r) ? s->name_en : s->name_zh) : ev[i].to_state);
-		jset(o, "at", when(r, ev[i].at));
+		jset(o, "at", cases_when(r, ev[i].at));
 		jset(o, "at_iso", when_iso(r, ev[i].at));
 		if (ev[i].reason && *ev[i].reason)
 			jset(o, "reason", ev[i].reason);
@@ -994,8 +1001,8 @@ static int detail_render(struct req *r, struct application *app, const char *not
 
 	json_t *list = json_array();
 	if (err && err->message)
-		add_error(list, err->action ? arena_printf(r->arena, "act-%s", err->action) : "actions", err->message);
-	set_errors(ctx, list);
+		cases_add_error(list, err->action ? arena_printf(r->arena, "act-%s", err->action) : "actions", err->message);
+	cases_set_errors(ctx, list);
 	resp_header(r, "Cache-Control", "no-store");
 	return resp_page(r, err ? err->status : 200, "cases/detail", ctx);
 }
@@ -1004,6 +1011,13 @@ static const char *done_notice(struct req *r, const struct application *app, con
 {
 	if (!done)
 		return NULL;
+	if (strcmp(done, "intake") == 0)
+		return en(r) ? arena_printf(r->arena,
+					    "Taken in at the counter for %s: application %s. Print the receipt for the "
+					    "applicant; you can accept the application below.",
+					    app->applicant_name ? app->applicant_name : "the applicant", app->number)
+			     : arena_printf(r->arena, "已为%s窗口收件，办件编号 %s。请打印受理回执交申请人；可在下方直接受理。",
+					    app->applicant_name ? app->applicant_name : "申请人", app->number);
 	if (strcmp(done, "submitted") == 0)
 		return en(r) ? arena_printf(r->arena,
 					    "Your application is submitted. Its number is %s%s%s. Keep the query code to follow "
@@ -1228,9 +1242,10 @@ static int list_page(struct req *r, struct case_filter *f, bool overdue)
 	long total;
 	if ((rc = case_list(r->db, r->arena, f, page, PER_PAGE, &v, &n, &total)))
 		return rc;
-	json_t *ctx = page_ctx(r, overdue ? T(r, "超期办件", "Overdue applications") : T(r, "办件队列", "Queue"));
+	json_t *ctx = cases_page_ctx(r, overdue ? T(r, "超期办件", "Overdue applications") : T(r, "办件队列", "Queue"));
 	json_object_set_new(ctx, overdue ? "nav_overdue" : "nav_queue", json_true());
 	json_object_set_new(ctx, "is_overdue", json_boolean(overdue));
+	json_object_set_new(ctx, "can_intake", json_boolean(r->role == ROLE_STAFF && (r->who.staff_roles & STAFF_COUNTER)));
 	json_t *rows = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(rows, row_json(r, &v[i], f->today));
@@ -1310,7 +1325,7 @@ static int overdue_page(struct req *r)
 static int progress_page(struct req *r)
 {
 	const char *number = req_query(r, "number"), *code = req_query(r, "code");
-	json_t *ctx = page_ctx(r, T(r, "办件进度查询", "Check progress"));
+	json_t *ctx = cases_page_ctx(r, T(r, "办件进度查询", "Check progress"));
 	json_object_set_new(ctx, "nav_progress", json_true());
 	json_t *v = json_object();
 	jset(v, "number", number && strlen(number) <= 64 ? number : NULL);
@@ -1324,10 +1339,10 @@ static int progress_page(struct req *r)
 	if (rc == GH_EINVAL || rc == GH_ENOTFOUND) {
 		json_t *list = json_array();
 		const char *msg = r->error_detail ? r->error_detail : err_message(rc, r->lang);
-		add_error(list, number && *number ? "code" : "number", msg);
+		cases_add_error(list, number && *number ? "code" : "number", msg);
 		jset(ctx, number && *number ? "err_code" : "err_number", msg);
 		r->error_detail = NULL;
-		set_errors(ctx, list);
+		cases_set_errors(ctx, list);
 		return resp_page(r, rc == GH_EINVAL ? 400 : 404, "cases/progress", ctx);
 	}
 	if (rc)
@@ -1354,7 +1369,7 @@ static int progress_page(struct req *r)
 		json_array_append_new(events, json_pack("{s:s,s:s,s:s?,s:s?}", "action_name",
 							a ? (en(r) ? a->name_en : a->name_zh) : ev[i].action, "state_name",
 							s ? (en(r) ? s->name_en : s->name_zh) : ev[i].to_state, "at",
-							when(r, ev[i].at), "at_iso", when_iso(r, ev[i].at)));
+							cases_when(r, ev[i].at), "at_iso", when_iso(r, ev[i].at)));
 	}
 	json_object_set_new(res, "events", events);
 	json_object_set_new(ctx, "result", res);
@@ -1371,5 +1386,12 @@ const struct route cases_page_routes[] = {
 	{ HTTP_GET, "/staff/queue", queue_page, ROLE_STAFF, 0, "cases.queue" },
 	{ HTTP_GET, "/overdue", overdue_page, ROLE_STAFF | ROLE_ADMIN, 0, "cases.overdue" },
 	{ HTTP_GET, "/progress", progress_page, ROLE_PUBLIC, 0, "cases.progress" },
+	/* counter.c */
+	{ HTTP_GET, "/staff/intake", cases_intake_start, ROLE_STAFF, 0, "cases.intake" },
+	{ HTTP_GET, "/staff/intake/{code}", cases_intake_form, ROLE_STAFF, 0, "cases.intake_form" },
+	{ HTTP_POST, "/staff/intake/{code}", cases_intake_post, ROLE_STAFF, ROUTE_CSRF, "cases.intake_post" },
+	{ HTTP_GET, "/applications/{number}/receipt", cases_receipt_page, CASE_VIEWERS, 0, "cases.receipt" },
+	{ HTTP_GET, "/kiosk", cases_kiosk_start, ROLE_PUBLIC, 0, "cases.kiosk" },
+	{ HTTP_GET, "/kiosk/exit", cases_kiosk_exit, ROLE_PUBLIC, 0, "cases.kiosk_exit" },
 };
 const size_t cases_page_routes_n = ARRAY_LEN(cases_page_routes);

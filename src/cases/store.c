@@ -321,35 +321,58 @@ int case_events(struct db *db, struct arena *a, int64_t id, struct app_event **o
 	return 0;
 }
 
-/* Lists with optional filters: each filter is "? IS NULL OR column = ?" so one prepared
- * statement serves every combination. */
-#define LIST_WHERE                                                                                  \
-	"WHERE (CAST(? AS BIGINT) IS NULL OR a.applicant_id = ?) "                                    \
-	"AND (CAST(? AS BIGINT) IS NULL OR a.enterprise_id = ?) "                                     \
+/* Lists. The first condition picks the rows by an index (the department's queue, the
+ * applicant's or the enterprise's own, or every overdue one); the optional filters after it
+ * are "? IS NULL OR column = ?", so one prepared statement per kind of list serves every
+ * combination. The queue's order, COALESCE(due_day, ...), id, is the order of the
+ * applications_queue index, so a page of a department with a million applications is read
+ * without sorting them. */
+#define NO_DUE "2147483647"
+#define LIST_FILTERS                                                                                \
 	"AND (CAST(? AS TEXT) IS NULL OR a.department = ?) "                                          \
 	"AND (CAST(? AS TEXT) IS NULL OR a.state = ?) "                                               \
 	"AND (CAST(? AS TEXT) IS NULL OR a.item_code = ?) "                                           \
-	"AND (CAST(? AS BIGINT) IS NULL OR a.state <> 'draft') "                                      \
 	"AND (CAST(? AS TEXT) IS NULL "                                                               \
 	"  OR (? = 'red' AND a.due_day < ? AND a.completed_at IS NULL) "                            \
 	"  OR (? = 'yellow' AND a.yellow_day <= ? AND a.due_day >= ? AND a.completed_at IS NULL) "  \
 	"  OR (? = 'green' AND a.yellow_day > ? AND a.completed_at IS NULL)) "
-DB_SQL(q_list, "SELECT " APP_COLS APP_FROM LIST_WHERE
-	       "ORDER BY CASE WHEN a.due_day IS NULL THEN 1 ELSE 0 END, a.due_day, a.id DESC LIMIT ? OFFSET ?");
-DB_SQL(q_count, "SELECT COUNT(*) FROM applications a " LIST_WHERE);
+#define QUEUE_WHERE "WHERE a.department = ? AND a.state <> 'draft' " LIST_FILTERS
+#define QUEUE_ORDER "ORDER BY COALESCE(a.due_day, " NO_DUE "), a.id LIMIT ? OFFSET ?"
+#define OVERDUE_WHERE "WHERE a.due_day < ? AND a.completed_at IS NULL AND a.state <> 'draft' " LIST_FILTERS
+#define MINE_WHERE "WHERE a.applicant_id = ? " LIST_FILTERS
+#define ENTERPRISE_WHERE "WHERE a.enterprise_id = ? " LIST_FILTERS
+#define OWN_ORDER "ORDER BY a.id DESC LIMIT ? OFFSET ?"
+DB_SQL(q_queue, "SELECT " APP_COLS APP_FROM QUEUE_WHERE QUEUE_ORDER);
+DB_SQL(q_queue_count, "SELECT COUNT(*) FROM applications a " QUEUE_WHERE);
+DB_SQL(q_overdue, "SELECT " APP_COLS APP_FROM OVERDUE_WHERE QUEUE_ORDER);
+DB_SQL(q_overdue_count, "SELECT COUNT(*) FROM applications a " OVERDUE_WHERE);
+DB_SQL(q_mine, "SELECT " APP_COLS APP_FROM MINE_WHERE OWN_ORDER);
+DB_SQL(q_mine_count, "SELECT COUNT(*) FROM applications a " MINE_WHERE);
+DB_SQL(q_ent, "SELECT " APP_COLS APP_FROM ENTERPRISE_WHERE OWN_ORDER);
+DB_SQL(q_ent_count, "SELECT COUNT(*) FROM applications a " ENTERPRISE_WHERE);
 
 int case_list(struct db *db, struct arena *a, const struct case_filter *f, long page, long per_page,
 	      struct application **out, size_t *n, long *total)
 {
-	const char *light = f->overdue ? "red" : f->light;
-	bool staff_view = f->department || f->overdue;
+	const char *light = f->light;
+	struct db_sql *list, *count;
+	struct db_val first;
+	if (f->department && !f->overdue) {
+		list = &q_queue, count = &q_queue_count, first = DB_TEXT(f->department);
+	} else if (f->overdue) {
+		/* Every department's overdue applications, or one department's. */
+		list = &q_overdue, count = &q_overdue_count, first = DB_INT(f->today);
+	} else if (f->enterprise_id) {
+		list = &q_ent, count = &q_ent_count, first = DB_INT(f->enterprise_id);
+	} else {
+		list = &q_mine, count = &q_mine_count, first = DB_INT(f->applicant_id);
+	}
+	const char *dept = f->overdue ? f->department : NULL; /* the queue picks it already */
 	struct db_val args[] = {
-		f->applicant_id ? DB_INT(f->applicant_id) : DB_NULL, DB_INT(f->applicant_id),
-		f->enterprise_id ? DB_INT(f->enterprise_id) : DB_NULL, DB_INT(f->enterprise_id),
-		DB_TEXT(f->department), DB_TEXT(f->department),
+		first,
+		DB_TEXT(dept), DB_TEXT(dept),
 		DB_TEXT(f->state), DB_TEXT(f->state),
 		DB_TEXT(f->item_code), DB_TEXT(f->item_code),
-		staff_view ? DB_INT(1) : DB_NULL,
 		DB_TEXT(light),
 		DB_TEXT(light), DB_INT(f->today),
 		DB_TEXT(light), DB_INT(f->today), DB_INT(f->today),
@@ -357,11 +380,11 @@ int case_list(struct db *db, struct arena *a, const struct case_filter *f, long 
 		DB_INT(per_page), DB_INT((int64_t)(page - 1) * per_page),
 	};
 	struct db_rows rows;
-	int rc = db_query(db, a, &q_count, args, ARRAY_LEN(args) - 2, &rows);
+	int rc = db_query(db, a, count, args, ARRAY_LEN(args) - 2, &rows);
 	if (rc)
 		return rc;
 	*total = (long)db_cell_int(&rows, 0, 0);
-	if ((rc = db_query(db, a, &q_list, args, ARRAY_LEN(args), &rows)))
+	if ((rc = db_query(db, a, list, args, ARRAY_LEN(args), &rows)))
 		return rc;
 	struct application *v = arena_array(a, rows.nrows ? rows.nrows : 1, sizeof(*v));
 	for (size_t i = 0; i < rows.nrows; i++)

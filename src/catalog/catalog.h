@@ -48,6 +48,15 @@ struct catalog_service {
 int catalog_service_get(struct db *db, struct arena *a, const char *code, long version,
 			struct catalog_service *out);
 
+/* A department, for other domains' pages (receipts, intake). */
+struct catalog_department {
+	const char *code, *name_zh, *name_en, *phone, *address_zh, *address_en;
+};
+int catalog_department_get(struct db *db, struct arena *a, const char *code, struct catalog_department *out);
+/* The current services of a department (at most max, by code). */
+int catalog_department_services(struct db *db, struct arena *a, const char *dept, long max,
+				struct catalog_service **out, size_t *n);
+
 extern const struct route catalog_routes[];
 extern const size_t catalog_routes_n;
 

@@ -348,3 +348,36 @@ int catalog_service_get(struct db *db, struct arena *a, const char *code, long v
 					 .materials = it.materials, .form = it.form, .outcome_ecert = it.outcome_ecert };
 	return 0;
 }
+
+int catalog_department_get(struct db *db, struct arena *a, const char *code, struct catalog_department *out)
+{
+	struct catalog_dept d;
+	int rc = catalog_dept_get(db, a, code, &d);
+	if (rc)
+		return rc;
+	*out = (struct catalog_department){ .code = d.code, .name_zh = d.name_zh, .name_en = d.name_en, .phone = d.phone,
+					    .address_zh = d.address_zh, .address_en = d.address_en };
+	return 0;
+}
+
+int catalog_department_services(struct db *db, struct arena *a, const char *dept, long max,
+				struct catalog_service **out, size_t *n)
+{
+	struct catalog_filter f = { .department = dept };
+	struct catalog_item *items;
+	long total;
+	int rc = catalog_items_list(db, a, &f, 1, max, &items, n, &total);
+	if (rc)
+		return rc;
+	struct catalog_service *v = arena_array(a, *n ? *n : 1, sizeof(*v));
+	for (size_t i = 0; i < *n; i++)
+		v[i] = (struct catalog_service){ .code = items[i].code, .version = items[i].version,
+						 .department = items[i].department, .name_zh = items[i].name_zh,
+						 .name_en = items[i].name_en, .audience = items[i].audience,
+						 .legal_limit_days = items[i].legal_limit_days,
+						 .promised_limit_days = items[i].promised_limit_days,
+						 .online_depth = items[i].online_depth, .materials = items[i].materials,
+						 .form = items[i].form, .outcome_ecert = items[i].outcome_ecert };
+	*out = v;
+	return 0;
+}

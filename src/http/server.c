@@ -812,6 +812,17 @@ int req_job(struct req *r, void (*work)(void *), int (*done)(struct req *, void 
 	return rc ? rc : REQ_DEFERRED;
 }
 
+int req_defer(struct req *r, int (*submit)(void *, struct event_base *, void (*)(void *), void *), void *ctx,
+	      int (*done)(struct req *, void *), void *arg)
+{
+	struct deferred *d = arena_zalloc(r->arena, sizeof(*d));
+	d->r = r;
+	d->done = done;
+	d->arg = arg;
+	int rc = submit(ctx, r->worker->base, deferred_done, d);
+	return rc ? rc : REQ_DEFERRED;
+}
+
 /* ---- workers ---- */
 
 static int listen_socket(const char *host, const char *port, char *err, size_t errlen)

@@ -19,6 +19,14 @@ int server_run(struct app *app);
 #include "http/http.h"
 #define REQ_DEFERRED 1
 int req_job(struct req *r, void (*work)(void *arg), int (*done)(struct req *r, void *arg), void *arg);
+/* The same for modules with a queue of their own (store/group.c's req_group): calls
+ * submit(ctx, base, resume, token) with r's event loop; submit queues the work and returns 0
+ * (then it must make resume(token) run once on base when the work is done) or a GH_E code
+ * (nothing is deferred). After resume, done(r, arg) runs as with req_job. Returns
+ * REQ_DEFERRED or submit's error. */
+struct event_base;
+int req_defer(struct req *r, int (*submit)(void *ctx, struct event_base *base, void (*resume)(void *token), void *token),
+	      void *ctx, int (*done)(struct req *r, void *arg), void *arg);
 
 /* Hits and misses of the response caches of all workers (for /metrics). */
 void server_cache_stats(uint64_t *hits, uint64_t *misses);

@@ -374,3 +374,14 @@ bool agent_may_act(struct db *db, struct arena *a, int64_t agent, int64_t enterp
 	return db_query(db, a, &q_agent_may, DB_ARGS(DB_INT(agent), DB_INT(enterprise)), &rows) == 0 &&
 	       rows.nrows == 1;
 }
+
+int identity_find_individual(struct app *app, struct db *db, struct arena *a, const char *id_number,
+			     struct identity_person *out)
+{
+	struct account acc;
+	int rc = account_find_individual(db, app->keys, a, id_number, &acc);
+	if (rc)
+		return rc;
+	*out = (struct identity_person){ .id = acc.id, .name = acc.name, .id_mask = acc.id_mask, .status = acc.status };
+	return 0;
+}

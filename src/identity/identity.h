@@ -41,6 +41,16 @@ const char *identity_csrf_token(struct req *r);
 void identity_event(struct db *db, const char *kind, int64_t account, int64_t actor, const char *ip,
 		    const char *detail);
 
+/* An individual's account as other domains may see it: masked values only. */
+struct identity_person {
+	int64_t id;
+	const char *name, *id_mask, *status;
+};
+/* Finds the individual registered with this resident ID number (any case, spaces trimmed).
+ * GH_ENOTFOUND when there is none. */
+int identity_find_individual(struct app *app, struct db *db, struct arena *a, const char *id_number,
+			     struct identity_person *out);
+
 /* Counts one request against a budget of max per window seconds under key (shared by all
  * nodes); GH_ERATELIMIT with Retry-After set when over. For other domains' limits. */
 int identity_rate_limit(struct req *r, const char *key, long max, long window);

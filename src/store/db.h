@@ -122,6 +122,11 @@ struct db_stats {
 };
 void db_stats_get(struct db_stats *out);
 
+/* SQLite durability for connections opened from now on: full (every commit reaches the disk
+ * before it is answered) or normal (WAL keeps the file consistent; the last commits may be
+ * lost on power loss). Call before opening connections. */
+void db_sqlite_set_synchronous(bool full);
+
 /* Migrations (migrate.c): brings the schema to the version this binary knows. Refuses a
  * database whose schema is newer than the binary (GH_EUNAVAILABLE, message in err). */
 int db_migrate(struct db *db, char *err, size_t errlen);

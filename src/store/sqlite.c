@@ -1,8 +1,11 @@
 /* sqlite.c: the SQLite backend. One connection per thread (SQLITE_OPEN_NOMUTEX), WAL,
- * foreign keys on, a 5 s busy timeout. Prepared statements are cached per connection in an
- * array indexed by the statement id, and reset and cleared after every use. */
+ * foreign keys on, a 5 s busy timeout, synchronous FULL unless set to NORMAL. Prepared
+ * statements are cached per connection in an array indexed by the statement id, and reset
+ * and cleared after every use. */
 #include <limits.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +13,7 @@
 #include "base/err.h"
 #include "base/util.h"
 #include "store/db_impl.h"
+#include "store/group.h"
 
 struct sqlite_db {
 	struct db base;
@@ -233,6 +237,15 @@ static const struct db_backend sqlite_backend = {
 	.ping = sq_ping,
 };
 
+/* FULL: every COMMIT waits for the WAL to reach the disk (survives power loss); group commit
+ * (group.h) pays that once per batch. NORMAL syncs only at checkpoints. */
+static atomic_bool sync_full = true;
+
+void db_sqlite_set_synchronous(bool full)
+{
+	atomic_store(&sync_full, full);
+}
+
 int db_sqlite_open(const char *path, struct db **out, char *err, size_t errlen)
 {
 	*out = NULL;
@@ -249,11 +262,11 @@ int db_sqlite_open(const char *path, struct db **out, char *err, size_t errlen)
 	}
 	sqlite3_extended_result_codes(h, 1);
 	/* busy_timeout first, so the WAL switch itself waits for other connections. */
-	static const char *const pragmas[] = {
+	const char *const pragmas[] = {
 		"PRAGMA busy_timeout = 5000",
 		"PRAGMA journal_mode = WAL",
 		"PRAGMA foreign_keys = ON",
-		"PRAGMA synchronous = NORMAL",
+		atomic_load(&sync_full) ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
 	};
 	for (size_t i = 0; i < ARRAY_LEN(pragmas); i++) {
 		char *emsg = NULL;

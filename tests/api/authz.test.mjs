@@ -151,6 +151,11 @@ function paramValue(name, pattern, p) {
   const n = name.replace(/\*$/, '');
   if (/path|rest/.test(n)) return 'css/site.css';
   if (/services/.test(pattern) && /code|service|item/.test(n)) return 'psb-0001';
+  // Counter intake takes items of the clerk's own department (another's is refused, 403).
+  if (/^\/staff\/intake\//.test(pattern) && /code/.test(n)) {
+    const dept = p.key === 'staffB' ? DEMO.staffB.department : DEMO.staffA.department;
+    return demo?.services?.find((s) => s.department === dept && s.online_depth >= 3)?.code ?? 'psb-0001';
+  }
   if (/departments/.test(pattern) || /dep/.test(n)) return p.dept ?? 'psb';
   if (/bundles/.test(pattern)) return demo?.bundles?.[0]?.code ?? 'b-0001';
   if (/enterprise/.test(n)) return String(enterpriseId);

@@ -37,7 +37,10 @@ CREATE TABLE applications (
   FOREIGN KEY (item_code, item_version) REFERENCES service_items(code, version),
   UNIQUE (applicant_id, idempotency_key)
 );
-CREATE INDEX applications_queue ON applications(department, state, due_day);
+-- A department's queue in due-day order (the order of case_list's queue statement).
+CREATE INDEX applications_queue ON applications(department, COALESCE(due_day, 2147483647), id)
+  WHERE state <> 'draft';
+CREATE INDEX applications_due ON applications(due_day) WHERE completed_at IS NULL;
 CREATE INDEX applications_applicant ON applications(applicant_id, created_at);
 CREATE INDEX applications_enterprise ON applications(enterprise_id, created_at);
 

@@ -1,0 +1,384 @@
+/* counter.c: the hall's in-person channels and the printable receipt.
+ *
+ * - Counter intake (窗口收件): a clerk with the counter duty takes in a walk-in citizen's
+ *   application for an item of the clerk's own department. GET /staff/intake picks the item
+ *   and the citizen's ID number; GET /staff/intake/{code}?id_number= finds the citizen's
+ *   account (never creates one: the citizen registers at a kiosk or online first), shows the
+ *   masked ID number and name to confirm, and the item's apply form; POST files it through
+ *   case_apply with the citizen as applicant, the clerk as filer and channel "counter". The
+ *   uploaded scans belong to the clerk until linked, which is what case_apply checks.
+ * - Kiosk mode (自助终端): GET /kiosk sets the kiosk cookie (a session cookie, so a kiosk's
+ *   browser sets it again from its start address) and shows the start page; pages built with
+ *   cases_page_ctx then carry the kiosk flag (large targets, the idle log-out script);
+ *   applications filed from a kiosk get channel "kiosk" (pages.c). GET /kiosk/exit clears it.
+ * - The receipt (受理回执): GET /applications/{number}/receipt, for the applicant and staff
+ *   of the department (administrators too, as the detail page); print stylesheet in site.css.
+ *
+ * The ID number travels in the intake's query string (a GET form: the look-up changes
+ * nothing): request logs carry the path only, and the server-wide Referrer-Policy
+ * (strict-origin-when-cross-origin) keeps it from other sites.
+ *
+ * Other domains are reached through their public headers only (identity_find_individual,
+ * catalog_department_get, catalog_department_services). */
+#include <stdio.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/sb.h"
+#include "base/util.h"
+#include "cases/cases_impl.h"
+#include "cases/pages_impl.h"
+#include "catalog/catalog.h"
+#include "catalog/catalog.h"
+#include "identity/idcheck.h"
+#include "identity/identity.h"
+#include "view/view.h"
+
+#define INTAKE_LOOKUPS_PER_HOUR 600 /* ID-number look-ups per clerk: a busy counter, not a scraper */
+#define INTAKE_ITEMS_MAX 500        /* items listed in the picker (a department has far fewer) */
+#define ID_FIELD "intake_id_number" /* the hidden field of the intake form */
+
+static void no_store(struct req *r)
+{
+	resp_header(r, "Cache-Control", "no-store");
+}
+
+/* ---- counter intake ------------------------------------------------------------------- */
+
+/* 0 when the caller is a clerk with the counter duty; GH_EFORBIDDEN with a detail else. */
+static int clerk_check(struct req *r)
+{
+	if (r->role == ROLE_STAFF && r->who.department && (r->who.staff_roles & STAFF_COUNTER))
+		return 0;
+	req_error_detail(r, "%s", T(r, "窗口收件需要“窗口受理”职责。请联系部门负责人或管理员。",
+				    "Counter intake needs the counter duty. Ask your department head or an administrator."));
+	return GH_EFORBIDDEN;
+}
+
+/* Loads item code into v; GH_ENOTFOUND, or GH_EFORBIDDEN when it is another department's
+ * (both with a detail). */
+static int intake_item(struct req *r, const char *code, struct apply_view *v)
+{
+	if (!code || !*code || strlen(code) > 64) {
+		req_error_detail(r, "%s", T(r, "没有这个事项。", "There is no such service."));
+		return GH_ENOTFOUND;
+	}
+	int rc = cases_apply_load(r, code, v);
+	if (rc)
+		return rc;
+	if (!v->svc.department || strcmp(v->svc.department, r->who.department) != 0) {
+		req_error_detail(r, "%s", T(r, "该事项不属于本部门，不能在本部门窗口收件。",
+					    "This service belongs to another department; it cannot be taken in at your counter."));
+		return GH_EFORBIDDEN;
+	}
+	return 0;
+}
+
+/* The citizen an ID number designates. norm gets the normalised number. GH_EINVAL (not a
+ * valid ID number), GH_ENOTFOUND (no individual account) or GH_ECONFLICT (account disabled),
+ * each with *why set for the form; other codes are errors. */
+static int intake_citizen(struct req *r, const char *idn, char norm[32], struct identity_person *acc, const char **why)
+{
+	size_t n = idn ? idcheck_normalize(idn, strlen(idn), norm, 32) : 0;
+	enum idcheck_err ie = n ? idcheck_id_number(norm, n) : IDCHECK_LENGTH;
+	if (!idn || !*idn) {
+		*why = T(r, "请输入申请人的居民身份证号码。", "Enter the applicant's resident ID number.");
+		return GH_EINVAL;
+	}
+	if (ie != IDCHECK_OK) {
+		*why = idcheck_reason(ie, "id_number", r->lang);
+		return GH_EINVAL;
+	}
+	char key[64];
+	snprintf(key, sizeof(key), "intake:%lld", (long long)r->who.account);
+	int rc = identity_rate_limit(r, key, INTAKE_LOOKUPS_PER_HOUR, 3600);
+	if (rc)
+		return rc;
+	rc = identity_find_individual(r->app, r->db, r->arena, norm, acc);
+	if (rc == GH_ENOTFOUND) {
+		*why = T(r, "没有使用该身份证号码注册的个人账户。窗口不代为注册：请申请人先在自助终端或网上实名注册，再来办理。",
+			 "No individual account is registered with this ID number. The counter does not create accounts: "
+			 "the applicant registers first, at a self-service kiosk or online, and then comes back.");
+		return rc;
+	}
+	if (rc)
+		return rc;
+	if (!acc->status || strcmp(acc->status, "active") != 0) {
+		*why = T(r, "该申请人的账户已停用，不能收件。请申请人联系平台管理员。",
+			 "The applicant's account is disabled, so nothing can be taken in for it. The applicant should "
+			 "contact the platform's administrators.");
+		return GH_ECONFLICT;
+	}
+	return 0;
+}
+
+struct intake_start {
+	const char *item, *id_number;  /* what was entered (may be NULL) */
+	const char *err_item, *err_id; /* messages (NULL: none) */
+};
+
+/* The start page: the department's items and the citizen's ID number. */
+static int intake_start_render(struct req *r, int status, const struct intake_start *f)
+{
+	json_t *ctx = cases_page_ctx(r, T(r, "窗口收件", "Counter intake"));
+	json_object_set_new(ctx, "nav_intake", json_true());
+	struct catalog_department d;
+	int rc = catalog_department_get(r->db, r->arena, r->who.department, &d);
+	if (rc && rc != GH_ENOTFOUND) {
+		json_decref(ctx);
+		return rc;
+	}
+	if (!rc)
+		jset(ctx, "department_name", en(r) && d.name_en && *d.name_en ? d.name_en : d.name_zh);
+	struct catalog_service *items;
+	size_t n;
+	if ((rc = catalog_department_services(r->db, r->arena, r->who.department, INTAKE_ITEMS_MAX, &items, &n))) {
+		json_decref(ctx);
+		return rc;
+	}
+	json_t *opts = json_array();
+	for (size_t i = 0; i < n; i++) {
+		if (items[i].online_depth < 1)
+			continue;
+		const char *name = en(r) && items[i].name_en && *items[i].name_en ? items[i].name_en : items[i].name_zh;
+		json_array_append_new(opts, json_pack("{s:s,s:s,s:b}", "value", items[i].code, "label",
+						      arena_printf(r->arena, "%s（%s）", name, items[i].code), "selected",
+						      f->item && strcmp(f->item, items[i].code) == 0));
+	}
+	json_object_set_new(ctx, "has_items", json_boolean(json_array_size(opts) > 0));
+	json_object_set_new(ctx, "items", opts);
+	jset(ctx, "err_item", f->err_item);
+	jset(ctx, "err_id", f->err_id);
+	json_t *v = json_object();
+	jset(v, "id_number", f->id_number && strlen(f->id_number) <= 32 ? f->id_number : NULL);
+	json_object_set_new(ctx, "v", v);
+	json_t *list = json_array();
+	if (f->err_item)
+		cases_add_error(list, "item", f->err_item);
+	if (f->err_id)
+		cases_add_error(list, "id_number", f->err_id);
+	cases_set_errors(ctx, list);
+	no_store(r);
+	return resp_page(r, status, "cases/intake", ctx);
+}
+
+/* The status a look-up failure shows the start page with. */
+static int lookup_status(int rc)
+{
+	return rc == GH_EINVAL ? 422 : err_status(rc);
+}
+
+/* GET /staff/intake[?item=&id_number=]: the form; with both, checks them and goes on to the
+ * item's intake form. */
+int cases_intake_start(struct req *r)
+{
+	int rc = clerk_check(r);
+	if (rc)
+		return rc;
+	const char *item = req_query(r, "item"), *idn = req_query(r, "id_number");
+	struct intake_start f = { .item = item, .id_number = idn };
+	if (!item && !idn)
+		return intake_start_render(r, 200, &f);
+	int status = 422;
+	struct apply_view v;
+	if (!item || !*item) {
+		f.err_item = T(r, "请选择要收件的事项。", "Choose the service to take in.");
+	} else if ((rc = intake_item(r, item, &v))) {
+		if (rc != GH_ENOTFOUND && rc != GH_EFORBIDDEN)
+			return rc;
+		f.err_item = r->error_detail;
+		r->error_detail = NULL;
+		status = err_status(rc);
+	}
+	char norm[32];
+	size_t n = idn ? idcheck_normalize(idn, strlen(idn), norm, sizeof(norm)) : 0;
+	enum idcheck_err ie = n ? idcheck_id_number(norm, n) : IDCHECK_LENGTH;
+	if (!idn || !*idn)
+		f.err_id = T(r, "请输入申请人的居民身份证号码。", "Enter the applicant's resident ID number.");
+	else if (ie != IDCHECK_OK)
+		f.err_id = idcheck_reason(ie, "id_number", r->lang);
+	if (f.err_item || f.err_id)
+		return intake_start_render(r, f.err_item ? status : 422, &f);
+	struct sb loc = SB_INIT;
+	sb_adds(&loc, "/staff/intake/");
+	sb_add_urlenc(&loc, v.svc.code, strlen(v.svc.code));
+	sb_adds(&loc, "?id_number=");
+	sb_add_urlenc(&loc, norm, n);
+	const char *to = arena_strndup(r->arena, loc.buf, loc.len);
+	sb_release(&loc);
+	no_store(r);
+	return resp_redirect(r, 303, to);
+}
+
+/* The intake bits of the apply form: whom it is for, where it posts. */
+static void intake_view(struct req *r, struct apply_view *v, const struct identity_person *acc, const char *norm)
+{
+	v->action = arena_printf(r->arena, "/staff/intake/%s", v->svc.code);
+	v->intake = arena_json(r, json_pack("{s:s,s:s,s:s,s:s}", "applicant_name", acc->name ? acc->name : "", "id_mask",
+					    acc->id_mask ? acc->id_mask : "", "id_number", norm, "code", v->svc.code));
+}
+
+/* GET /staff/intake/{code}?id_number=: confirms the citizen, shows the form. */
+int cases_intake_form(struct req *r)
+{
+	int rc = clerk_check(r);
+	if (rc)
+		return rc;
+	struct apply_view v;
+	if ((rc = intake_item(r, req_param(r, "code"), &v)))
+		return rc;
+	const char *idn = req_query(r, "id_number");
+	struct intake_start f = { .item = v.svc.code, .id_number = idn };
+	if (!idn)
+		return intake_start_render(r, 200, &f);
+	char norm[32];
+	struct identity_person acc;
+	if ((rc = intake_citizen(r, idn, norm, &acc, &f.err_id))) {
+		if (rc != GH_EINVAL && rc != GH_ENOTFOUND && rc != GH_ECONFLICT)
+			return rc;
+		return intake_start_render(r, lookup_status(rc), &f);
+	}
+	v.key = cases_new_key(r);
+	intake_view(r, &v, &acc, norm);
+	no_store(r);
+	return cases_apply_render(r, 200, &v);
+}
+
+/* POST /staff/intake/{code} (multipart/form-data): files the application for the citizen. */
+int cases_intake_post(struct req *r)
+{
+	int rc = clerk_check(r);
+	if (rc)
+		return rc;
+	struct apply_view v;
+	if ((rc = intake_item(r, req_param(r, "code"), &v)))
+		return rc;
+	json_t *materials;
+	bool submit;
+	int refused;
+	if ((rc = cases_apply_read(r, &v, &materials, &submit, &refused)))
+		return rc;
+	/* Whom it is for: the hidden field, checked again (it is only what the page sent). */
+	const char *idn = json_string_value(json_object_get(v.values, ID_FIELD));
+	idn = idn ? arena_strdup(r->arena, idn) : NULL;
+	json_object_del(v.values, ID_FIELD);
+	struct intake_start f = { .item = v.svc.code, .id_number = idn };
+	char norm[32];
+	struct identity_person acc;
+	if ((rc = intake_citizen(r, idn, norm, &acc, &f.err_id))) {
+		if (rc != GH_EINVAL && rc != GH_ENOTFOUND && rc != GH_ECONFLICT)
+			return rc;
+		return intake_start_render(r, lookup_status(rc), &f);
+	}
+	intake_view(r, &v, &acc, norm);
+	if (refused)
+		return cases_apply_render(r, err_status(refused), &v);
+
+	/* The counter files complete applications only: no drafts in somebody else's name. */
+	struct case_apply_in ai = { .item_code = v.svc.code, .input = v.values, .materials = materials, .submit = true,
+				    .idempotency_key = v.key, .channel = "counter", .applicant_id = acc.id,
+				    .filed_by = r->who.account };
+	struct application app;
+	json_t *errors = NULL;
+	rc = case_apply(r, &ai, &app, &errors);
+	if (rc == GH_EVALIDATION) {
+		v.errors = errors;
+		return cases_apply_render(r, 422, &v);
+	}
+	if (rc == GH_ECONFLICT && r->error_detail) {
+		/* The service layer refuses the item through this channel (e.g. not applicable
+		 * online): say why on the form rather than on an error page. */
+		v.errors = arena_json(r, json_pack("{s:s}", "materials", r->error_detail));
+		r->error_detail = NULL;
+		return cases_apply_render(r, 409, &v);
+	}
+	if (rc)
+		return rc;
+	if (!app.number)
+		return GH_ECONFLICT;
+	return resp_redirect(r, 303, arena_printf(r->arena, "/applications/%s?done=intake", app.number));
+}
+
+/* ---- kiosk mode ----------------------------------------------------------------------- */
+
+static void kiosk_cookie(struct req *r, bool on)
+{
+	resp_header(r, "Set-Cookie",
+		    arena_printf(r->arena, "%s=%s; Path=/; HttpOnly; SameSite=Strict%s%s", KIOSK_COOKIE, on ? "1" : "",
+				 r->app->cfg.behind_tls ? "; Secure" : "", on ? "" : "; Max-Age=0"));
+}
+
+/* GET /kiosk: turns this browser into a kiosk and shows the start page. */
+int cases_kiosk_start(struct req *r)
+{
+	kiosk_cookie(r, true);
+	json_t *ctx = cases_page_ctx(r, T(r, "自助服务终端", "Self-service kiosk"));
+	json_object_set_new(ctx, "kiosk", json_true()); /* the cookie arrives with the next request */
+	json_object_set_new(ctx, "logged_in", json_boolean(r->who.account != 0));
+	no_store(r);
+	return resp_page(r, 200, "cases/kiosk", ctx);
+}
+
+/* GET /kiosk/exit: back to an ordinary browser. */
+int cases_kiosk_exit(struct req *r)
+{
+	kiosk_cookie(r, false);
+	no_store(r);
+	return resp_redirect(r, 303, "/");
+}
+
+/* ---- the receipt ---------------------------------------------------------------------- */
+
+/* GET /applications/{number}/receipt */
+int cases_receipt_page(struct req *r)
+{
+	struct application app;
+	int rc = case_load_visible(r, req_param(r, "number"), &app);
+	if (rc)
+		return rc;
+	bool applicant = case_is_applicant(r, &app);
+	bool staff = case_is_department_staff(r, &app) || r->role == ROLE_ADMIN;
+	json_t *cj = arena_json(r, case_json(&app, r->app->calendar, cases_today(), r->lang));
+	json_t *ctx = cases_page_ctx(r, en(r) ? arena_printf(r->arena, "Receipt %s", app.number)
+					      : arena_printf(r->arena, "受理回执 %s", app.number));
+	jset(ctx, "number", app.number);
+	/* The query code lets its holder follow the progress: the applicant's, and the counter's
+	 * to hand over on the printed receipt. */
+	if (applicant || staff)
+		jset(ctx, "query_code", app.query_code);
+	jset(ctx, "item_name", json_string_value(json_object_get(cj, "item_name")));
+	jset(ctx, "item_code", app.item_code);
+	jset(ctx, "applicant_name", app.applicant_name);
+	jset(ctx, "state_name", json_string_value(json_object_get(cj, "state_name")));
+	jset(ctx, "submitted", cases_when(r, app.submitted_at));
+	jset(ctx, "department_name", json_string_value(json_object_get(cj, "department_name")));
+	jset(ctx, "promised_limit", en(r) ? arena_printf(r->arena, "%d working day%s", app.clock.limit_days,
+							 app.clock.limit_days == 1 ? "" : "s")
+					  : arena_printf(r->arena, "%d 个工作日", app.clock.limit_days));
+	const char *ch = app.channel;
+	jset(ctx, "channel_name", !ch ? NULL
+				  : strcmp(ch, "counter") == 0 ? T(r, "窗口收件", "At the counter")
+				  : strcmp(ch, "kiosk") == 0   ? T(r, "自助终端", "Self-service kiosk")
+							       : T(r, "网上申请", "Online"));
+	struct catalog_department d;
+	if ((rc = catalog_department_get(r->db, r->arena, app.department, &d)) && rc != GH_ENOTFOUND) {
+		json_decref(ctx);
+		return rc;
+	}
+	if (!rc) {
+		jset(ctx, "department_phone", d.phone && *d.phone ? d.phone : NULL);
+		jset(ctx, "department_address", en(r) && d.address_en && *d.address_en ? d.address_en : d.address_zh);
+	}
+	jset(ctx, "detail_href", arena_printf(r->arena, "/applications/%s", app.number));
+	json_object_set_new(ctx, "is_applicant", json_boolean(applicant));
+	json_object_set_new(ctx, "is_staff_view", json_boolean(staff));
+	const char *done = req_query(r, "done");
+	if (done && strcmp(done, "submitted") == 0)
+		jset(ctx, "notice", T(r, "申请已提交。请打印或拍下本回执，凭办件编号和查询码查询进度。",
+				      "Your application is submitted. Print or photograph this receipt: its number and "
+				      "query code let you check the progress."));
+	if (applicant)
+		json_object_set_new(ctx, "nav_mine", json_true());
+	no_store(r);
+	return resp_page(r, 200, "cases/receipt", ctx);
+}

@@ -1,0 +1,109 @@
+/* pages_impl.h: what the cases module's page files share (pages.c: citizens' and staff's
+ * pages; counter.c: counter intake, kiosk mode and the printable receipt).
+ *
+ * - Every page context starts with cases_page_ctx(): the title, the CSRF token for forms and,
+ *   in kiosk mode (the kiosk cookie), "kiosk": true, which the layout turns into a "kiosk"
+ *   class on <body> and the idle log-out script (static/js/kiosk.js).
+ * - The apply form is one renderer (cases_apply_render) and one reader of its posted
+ *   multipart body (cases_apply_read) for both the citizen's own application and the counter
+ *   clerk's intake on a citizen's behalf; struct apply_view says which.
+ * - JSON values made here are owned by r->arena (arena_json) unless said otherwise.
+ */
+#ifndef GH_CASES_PAGES_IMPL_H
+#define GH_CASES_PAGES_IMPL_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "catalog/catalog.h"
+#include "http/http.h"
+
+#define KIOSK_COOKIE "kiosk"
+
+static inline bool en(const struct req *r)
+{
+	return strcmp(r->lang, "en") == 0;
+}
+
+#define T(r, zh, en_) (en(r) ? (en_) : (zh))
+
+static inline void jset(json_t *o, const char *k, const char *v)
+{
+	if (v)
+		json_object_set_new(o, k, json_string(v));
+}
+
+/* Hands j to the request's arena (decref when the request ends); returns j. */
+static inline json_t *arena_json(struct req *r, json_t *j)
+{
+	if (j)
+		arena_cleanup(r->arena, (void (*)(void *))json_decref, j);
+	return j;
+}
+
+/* True when the browser is a self-service kiosk (the kiosk cookie set by GET /kiosk). */
+bool cases_kiosk(const struct req *r);
+
+/* A new page context (owned by the caller, stolen by resp_page): title, csrf, kiosk. */
+json_t *cases_page_ctx(struct req *r, const char *title);
+
+/* "2026-03-01 14:05" in China Standard Time, or NULL for 0 (arena). */
+const char *cases_when(struct req *r, int64_t t);
+
+/* The error summary: ctx.errors [{field, message}] and ctx.has_errors. set steals list. */
+void cases_set_errors(json_t *ctx, json_t *list);
+void cases_add_error(json_t *list, const char *anchor, const char *message);
+
+/* The item's name in the request's language. */
+const char *cases_item_name(struct req *r, const struct catalog_service *s);
+
+/* The apply form of one item, as shown and as posted. */
+struct apply_view {
+	struct catalog_service svc;
+	json_t *def, *mdefs;  /* the item's form and materials (borrowed) */
+	json_t *values;       /* what to show in the fields (borrowed; may be NULL) */
+	json_t *errors;       /* key -> message (borrowed; may be NULL) */
+	json_t *kept;         /* per slot: array of {id, filename} (borrowed; may be NULL) */
+	json_t *ecerts;       /* per slot: e-certificate chosen (string) or null (borrowed; may be NULL) */
+	int64_t draft_id;
+	const char *key;      /* idempotency key */
+	const char *notice;
+	/* Counter intake (counter.c): the form posts to `action` and carries `intake` (borrowed:
+	 * {applicant_name, id_mask, id_number, code}) into the template; no drafts. NULL for a
+	 * citizen's own application (posts to /services/{code}/apply). */
+	const char *action;
+	json_t *intake;
+};
+
+/* Loads the current version of item code and its form and material definitions into v
+ * (zeroed first). GH_ENOTFOUND (with a detail) for an unknown item. */
+int cases_apply_load(struct req *r, const char *code, struct apply_view *v);
+
+/* A fresh idempotency key for one rendering of the form (32 hex digits, arena). */
+const char *cases_new_key(struct req *r);
+
+/* Renders the apply form (templates/cases/apply) with status. */
+int cases_apply_render(struct req *r, int status, const struct apply_view *v);
+
+/* Reads the posted apply form (multipart/form-data) for v's item: the fields into v->values,
+ * the idempotency key into v->key, a draft id into v->draft_id, kept files (still the
+ * caller's) and new uploads (stored as attachments owned by the caller) into v->kept and
+ * *materials (case_apply's shape), e-certificates into v->ecerts; *submit is false for the
+ * "save as draft" button. A refused file (too large, wrong type) is not an error: *refused
+ * gets GH_ETOOBIG or GH_EUNSUPPORTED and v->errors says which, for the caller to show the
+ * form again with err_status(*refused); else *refused is 0. Returns 0, or a code (with a
+ * detail) for a body that is not a well-formed multipart form, or a store error. Field names
+ * other than the item's (_csrf aside: intake_* ...) are left in v->values for the caller. */
+int cases_apply_read(struct req *r, struct apply_view *v, json_t **materials, bool *submit, int *refused);
+
+/* Handlers of counter.c (routes: pages.c's table). */
+int cases_intake_start(struct req *r);
+int cases_intake_form(struct req *r);
+int cases_intake_post(struct req *r);
+int cases_kiosk_start(struct req *r);
+int cases_kiosk_exit(struct req *r);
+int cases_receipt_page(struct req *r);
+
+#endif

@@ -1,0 +1,367 @@
+/* group.c: group commit (see group.h). One writer thread takes everything queued (up to
+ * max_batch items), runs it in one transaction with a savepoint around each item, commits
+ * once and completes every item on its submitter's event loop.
+ *
+ * Nesting: while an item's fn runs, the writer's connection has its backend table swapped
+ * for a copy whose begin/commit/rollback are savepoint operations (the backend's own
+ * statements, queries and errors are untouched). The connection belongs to the writer
+ * thread alone, so the swap is invisible to every other connection. */
+#include "store/group.h"
+
+#include <event2/event.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "app.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "http/server.h"
+#include "store/db_impl.h"
+
+struct gitem {
+	int (*fn)(struct db *, void *);
+	void (*done)(void *, int);
+	void *arg;
+	struct event *ev; /* on the submitter's loop; NULL = done runs on the writer thread */
+	int rc;
+};
+
+struct group {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct gitem **ring;
+	size_t cap, head, count, max_batch;
+	bool stopping;
+	pthread_t thread;
+	struct db *db;                   /* the writer's connection */
+	const struct db_backend *real;   /* its backend */
+	struct db_backend nested;        /* the same with savepoint begin/commit/rollback */
+	int depth;                       /* savepoints the running fn opened (writer thread only) */
+	struct group_stats st;           /* under mu */
+};
+
+/* The group whose writer is the calling thread (for the nested backend functions). */
+static _Thread_local struct group *writer_of;
+
+/* ---- savepoints ---- */
+
+/* Prepared once per connection like any statement (both backends accept these through their
+ * prepared-statement path), so a savepoint costs no parsing. */
+DB_SQL(q_item, "SAVEPOINT gh_item");
+DB_SQL(q_item_release, "RELEASE gh_item");
+DB_SQL(q_item_undo, "ROLLBACK TO gh_item");
+DB_SQL(q_nested, "SAVEPOINT gh_nested");
+DB_SQL(q_nested_release, "RELEASE gh_nested");
+DB_SQL(q_nested_undo, "ROLLBACK TO gh_nested");
+
+/* Runs q on the writer's connection with its real backend. */
+static int sp(struct group *g, struct db_sql *q)
+{
+	return g->real->run(g->db, q, NULL, 0, NULL, NULL, NULL);
+}
+
+/* ROLLBACK TO keeps the savepoint open: release it too. */
+static int sp_undo(struct group *g, struct db_sql *undo, struct db_sql *release)
+{
+	int rc = sp(g, undo);
+	return rc ? rc : sp(g, release);
+}
+
+/* ---- nested transactions inside an item ---- */
+
+static int nested_begin(struct db *db)
+{
+	(void)db;
+	int rc = sp(writer_of, &q_nested);
+	if (!rc)
+		writer_of->depth++;
+	return rc;
+}
+
+static int nested_commit(struct db *db)
+{
+	if (writer_of->depth == 0)
+		return db_fail(db, GH_EDB, "commit", NULL, "commit without a transaction inside a group item");
+	writer_of->depth--;
+	return sp(writer_of, &q_nested_release);
+}
+
+static int nested_rollback(struct db *db)
+{
+	(void)db;
+	if (writer_of->depth == 0)
+		return 0; /* as db_rollback outside a transaction */
+	writer_of->depth--;
+	return sp_undo(writer_of, &q_nested_undo, &q_nested_release);
+}
+
+/* Runs one item's fn with nesting on. A fn that returns with a nested transaction still open
+ * is a bug: it fails (the caller rolls the item back). */
+static int call_fn(struct group *g, struct gitem *it)
+{
+	g->depth = 0;
+	g->db->_be = &g->nested;
+	int rc = it->fn(g->db, it->arg);
+	g->db->_be = g->real;
+	if (g->depth) {
+		log_error("group: an item returned with %d transaction(s) open", g->depth);
+		g->depth = 0;
+		if (!rc)
+			rc = GH_EINTERNAL;
+	}
+	return rc;
+}
+
+/* ---- the writer ---- */
+
+/* One item in a transaction of its own. */
+static void run_alone(struct group *g, struct gitem *it)
+{
+	int rc = db_begin(g->db);
+	if (rc) {
+		it->rc = rc;
+		return;
+	}
+	it->rc = call_fn(g, it);
+	if (it->rc) {
+		db_rollback(g->db);
+		return;
+	}
+	if ((rc = db_commit(g->db))) {
+		db_rollback(g->db);
+		it->rc = rc;
+	}
+}
+
+/* Returns true when the batch committed; false when it was rolled back and re-run alone. */
+static bool run_batch(struct group *g, struct gitem **items, size_t n)
+{
+	if (n == 1) {
+		run_alone(g, items[0]);
+		return true;
+	}
+	int rc = db_begin(g->db);
+	if (rc)
+		goto fallback;
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = sp(g, &q_item)))
+			goto abort;
+		items[i]->rc = call_fn(g, items[i]);
+		/* A failed item: undo just its writes. If that is impossible (SQLite rolls back the
+		 * whole transaction on some errors; a PostgreSQL connection may be gone), the batch
+		 * is lost and every item is re-run alone. */
+		rc = items[i]->rc ? sp_undo(g, &q_item_undo, &q_item_release) : sp(g, &q_item_release);
+		if (rc)
+			goto abort;
+	}
+	if ((rc = db_commit(g->db)))
+		goto abort;
+	return true;
+abort:
+	db_rollback(g->db);
+fallback:
+	log_warn("group: a batch of %zu failed (%s); running its items one by one", n, err_name(rc));
+	for (size_t i = 0; i < n; i++)
+		run_alone(g, items[i]);
+	return false;
+}
+
+static void on_done(evutil_socket_t fd, short what, void *p)
+{
+	struct gitem *it = p;
+	(void)fd, (void)what;
+	it->done(it->arg, it->rc);
+	event_free(it->ev);
+	free(it);
+}
+
+static void *writer_main(void *p)
+{
+	struct group *g = p;
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	writer_of = g;
+	struct gitem **batch = xcalloc(g->max_batch, sizeof(*batch));
+	for (;;) {
+		pthread_mutex_lock(&g->mu);
+		while (g->count == 0 && !g->stopping)
+			pthread_cond_wait(&g->cv, &g->mu);
+		if (g->count == 0) {
+			pthread_mutex_unlock(&g->mu);
+			break;
+		}
+		/* Everything that queued up while the last batch was committing goes in this one:
+		 * the batch grows with the load, and a lone request waits for no one. */
+		size_t n = g->count < g->max_batch ? g->count : g->max_batch;
+		for (size_t i = 0; i < n; i++)
+			batch[i] = g->ring[(g->head + i) % g->cap];
+		g->head = (g->head + n) % g->cap;
+		g->count -= n;
+		pthread_mutex_unlock(&g->mu);
+
+		bool committed = run_batch(g, batch, n);
+
+		size_t failed = 0;
+		for (size_t i = 0; i < n; i++)
+			failed += batch[i]->rc != 0;
+		pthread_mutex_lock(&g->mu);
+		g->st.batches++;
+		g->st.commits += committed ? 1 : n;
+		g->st.fallbacks += !committed;
+		g->st.completed += n;
+		g->st.failed += failed;
+		if (n > g->st.largest_batch)
+			g->st.largest_batch = n;
+		pthread_mutex_unlock(&g->mu);
+		for (size_t i = 0; i < n; i++) {
+			struct gitem *it = batch[i];
+			if (it->ev) {
+				event_active(it->ev, 0, 0); /* the loop frees it; do not touch it after this */
+			} else {
+				if (it->done)
+					it->done(it->arg, it->rc);
+				free(it);
+			}
+		}
+	}
+	free(batch);
+	return NULL;
+}
+
+struct group *group_new(const char *url, size_t queue_cap, size_t max_batch, char *err, size_t errlen)
+{
+	struct db *db;
+	if (db_open(url, &db, err, errlen))
+		return NULL;
+	/* SQLite keeps a savepoint's undo pages in a sub-journal that spills to a temporary file
+	 * past 64 KiB: a batch of a few hundred items always spills, and the writer would spend
+	 * a third of its time writing that file. In memory it is bounded by max_batch items. */
+	if (db_kind(db) == DB_SQLITE && db_exec_script(db, "PRAGMA temp_store = MEMORY")) {
+		snprintf(err, errlen, "group: cannot set up the writer's connection: %s", db_last_error(db));
+		db_close(db);
+		return NULL;
+	}
+	struct group *g = xcalloc(1, sizeof(*g));
+	pthread_mutex_init(&g->mu, NULL);
+	pthread_cond_init(&g->cv, NULL);
+	g->cap = queue_cap ? queue_cap : 1;
+	g->max_batch = max_batch ? max_batch : 1;
+	g->ring = xcalloc(g->cap, sizeof(*g->ring));
+	g->db = db;
+	g->real = db->_be;
+	g->nested = *db->_be;
+	g->nested.begin = nested_begin;
+	g->nested.commit = nested_commit;
+	g->nested.rollback = nested_rollback;
+	if (pthread_create(&g->thread, NULL, writer_main, g))
+		die("group: cannot start the writer thread");
+	return g;
+}
+
+void group_free(struct group *g)
+{
+	if (!g)
+		return;
+	pthread_mutex_lock(&g->mu);
+	g->stopping = true;
+	pthread_cond_signal(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+	pthread_join(g->thread, NULL);
+	db_close(g->db);
+	pthread_mutex_destroy(&g->mu);
+	pthread_cond_destroy(&g->cv);
+	free(g->ring);
+	free(g);
+}
+
+int group_submit(struct group *g, struct event_base *base, int (*fn)(struct db *, void *),
+		 void (*done)(void *, int), void *arg)
+{
+	struct gitem *it = xcalloc(1, sizeof(*it));
+	it->fn = fn;
+	it->done = done;
+	it->arg = arg;
+	if (base && done)
+		it->ev = event_new(base, -1, 0, on_done, it);
+	pthread_mutex_lock(&g->mu);
+	if (g->count == g->cap || g->stopping) {
+		g->st.rejected++;
+		pthread_mutex_unlock(&g->mu);
+		if (it->ev)
+			event_free(it->ev);
+		free(it);
+		return GH_EBUSY;
+	}
+	g->ring[(g->head + g->count) % g->cap] = it;
+	g->count++;
+	g->st.submitted++;
+	pthread_cond_signal(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+	return 0;
+}
+
+void group_stats_get(struct group *g, struct group_stats *out)
+{
+	pthread_mutex_lock(&g->mu);
+	*out = g->st;
+	out->queued = g->count;
+	out->capacity = g->cap;
+	out->max_batch = g->max_batch;
+	pthread_mutex_unlock(&g->mu);
+}
+
+/* ---- deferred HTTP responses ---- */
+
+struct req_thunk {
+	struct group *g;
+	int (*fn)(struct db *, void *);
+	int (*done)(struct req *, void *, int);
+	void *arg;
+	int rc;
+	void (*resume)(void *);
+	void *token;
+};
+
+static int thunk_fn(struct db *db, void *p)
+{
+	struct req_thunk *t = p;
+	return t->fn(db, t->arg);
+}
+
+static void thunk_done(void *p, int rc)
+{
+	struct req_thunk *t = p;
+	t->rc = rc;
+	t->resume(t->token);
+}
+
+static int thunk_submit(void *ctx, struct event_base *base, void (*resume)(void *), void *token)
+{
+	struct req_thunk *t = ctx;
+	t->resume = resume;
+	t->token = token;
+	return group_submit(t->g, base, thunk_fn, thunk_done, t);
+}
+
+static int thunk_finish(struct req *r, void *p)
+{
+	struct req_thunk *t = p;
+	return t->done(r, t->arg, t->rc);
+}
+
+int req_group(struct req *r, int (*fn)(struct db *, void *), int (*done)(struct req *, void *, int), void *arg)
+{
+	if (!r->app->group)
+		return GH_EUNAVAILABLE;
+	/* In the request arena: it lives until the deferred response is finished. */
+	struct req_thunk *t = arena_zalloc(r->arena, sizeof(*t));
+	t->g = r->app->group;
+	t->fn = fn;
+	t->done = done;
+	t->arg = arg;
+	return req_defer(r, thunk_submit, t, thunk_finish, t);
+}
