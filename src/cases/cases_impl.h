@@ -90,6 +90,8 @@ struct case_filter {
 };
 int case_list(struct db *db, struct arena *a, const struct case_filter *f, long page, long per_page,
 	      struct application **out, size_t *n, long *total);
+/* Only the number of applications f's list would show (a covering index answers it). */
+int case_count(struct db *db, struct arena *a, const struct case_filter *f, long *total);
 
 /* Attachments (table attachments; files via attach.h). */
 struct attachment {

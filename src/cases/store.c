@@ -351,8 +351,9 @@ DB_SQL(q_mine_count, "SELECT COUNT(*) FROM applications a " MINE_WHERE);
 DB_SQL(q_ent, "SELECT " APP_COLS APP_FROM ENTERPRISE_WHERE OWN_ORDER);
 DB_SQL(q_ent_count, "SELECT COUNT(*) FROM applications a " ENTERPRISE_WHERE);
 
-int case_list(struct db *db, struct arena *a, const struct case_filter *f, long page, long per_page,
-	      struct application **out, size_t *n, long *total)
+/* Runs the count (and, when out is not NULL, the page) of f's list. */
+static int list_or_count(struct db *db, struct arena *a, const struct case_filter *f, long page, long per_page,
+			 struct application **out, size_t *n, long *total)
 {
 	const char *light = f->light;
 	struct db_sql *list, *count;
@@ -384,6 +385,8 @@ int case_list(struct db *db, struct arena *a, const struct case_filter *f, long 
 	if (rc)
 		return rc;
 	*total = (long)db_cell_int(&rows, 0, 0);
+	if (!out)
+		return 0;
 	if ((rc = db_query(db, a, list, args, ARRAY_LEN(args), &rows)))
 		return rc;
 	struct application *v = arena_array(a, rows.nrows ? rows.nrows : 1, sizeof(*v));
@@ -392,6 +395,17 @@ int case_list(struct db *db, struct arena *a, const struct case_filter *f, long 
 	*out = v;
 	*n = rows.nrows;
 	return 0;
+}
+
+int case_list(struct db *db, struct arena *a, const struct case_filter *f, long page, long per_page,
+	      struct application **out, size_t *n, long *total)
+{
+	return list_or_count(db, a, f, page, per_page, out, n, total);
+}
+
+int case_count(struct db *db, struct arena *a, const struct case_filter *f, long *total)
+{
+	return list_or_count(db, a, f, 1, 1, NULL, NULL, total);
 }
 
 static void att_row(const struct db_rows *r, size_t i, struct attachment *o)
