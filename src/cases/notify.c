@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "base/config.h"
+#include "base/duty.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/sb.h"
@@ -525,51 +526,26 @@ out:
 	return rc;
 }
 
-/* ---- the thread ----------------------------------------------------------------------- */
+/* ---- the delivery duty ------------------------------------------------------------------ */
 
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv;
-static bool nudged, running;
-static pthread_t thread;
-static struct db *thread_db;
-static struct app *thread_app;
+static struct duty *duty;
+static struct db *duty_db;
+static struct app *duty_app;
 
 void notify_nudge(void)
 {
-	pthread_mutex_lock(&mu);
-	nudged = true;
-	if (running)
-		pthread_cond_signal(&cv);
-	pthread_mutex_unlock(&mu);
+	duty_nudge(duty);
 }
 
-static void *loop(void *arg)
+static int deliver_pass(void *arg, bool *more)
 {
 	(void)arg;
-	int failures = 0;
-	while (!atomic_load(&stopping)) {
-		int sent = 0;
-		int rc = notify_deliver_due(thread_app, thread_db, (int64_t)time(NULL), &sent);
-		if (rc) {
-			/* Once per streak at warn, then quietly: the database may be down for a while. */
-			if (failures++ == 0)
-				log_warn("notify: delivery pass failed: %s", db_last_error(thread_db));
-		} else {
-			if (failures)
-				log_info("notify: delivery passes work again");
-			failures = 0;
-		}
-		pthread_mutex_lock(&mu);
-		if (!atomic_load(&stopping) && !nudged && sent < NOTIFY_BATCH) {
-			struct timespec ts;
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_sec += failures ? (failures < 30 ? failures : 30) : 1;
-			pthread_cond_timedwait(&cv, &mu, &ts);
-		}
-		nudged = false;
-		pthread_mutex_unlock(&mu);
-	}
-	return NULL;
+	int sent = 0;
+	int rc = notify_deliver_due(duty_app, duty_db, (int64_t)time(NULL), &sent);
+	if (rc)
+		log_debug("notify: delivery pass failed: %s", db_last_error(duty_db));
+	*more = sent >= NOTIFY_BATCH;
+	return rc;
 }
 
 static bool http_url(const char *s)
@@ -601,35 +577,20 @@ int notify_start(struct app *app, char *err, size_t errlen)
 		return GH_EINVAL;
 	}
 	int rc;
-	pthread_mutex_lock(&mu);
-	bool already = running;
-	pthread_mutex_unlock(&mu);
-	if (already)
+	if (duty)
 		return 0;
 	if ((rc = warnings_start(app, err, errlen)))
 		return rc;
 	pthread_once(&curl_once, curl_init_once);
-	if ((rc = db_open(cfg->db, &thread_db, err, errlen))) {
+	if ((rc = db_open(cfg->db, &duty_db, err, errlen))) {
 		warnings_stop();
 		return rc;
 	}
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&cv, &ca);
-	pthread_condattr_destroy(&ca);
-	thread_app = app;
+	duty_app = app;
 	atomic_store(&stopping, false);
-	pthread_mutex_lock(&mu);
-	running = true;
-	pthread_mutex_unlock(&mu);
-	if (pthread_create(&thread, NULL, loop, NULL)) {
-		pthread_mutex_lock(&mu);
-		running = false;
-		pthread_mutex_unlock(&mu);
-		pthread_cond_destroy(&cv);
-		db_close(thread_db);
-		thread_db = NULL;
+	if (!(duty = duty_start("notify", deliver_pass, NULL, 1))) {
+		db_close(duty_db);
+		duty_db = NULL;
 		warnings_stop();
 		snprintf(err, errlen, "notify: cannot start the delivery thread");
 		return GH_EINTERNAL;
@@ -641,23 +602,15 @@ int notify_start(struct app *app, char *err, size_t errlen)
 void notify_stop(void)
 {
 	warnings_stop();
-	pthread_mutex_lock(&mu);
-	bool was = running;
-	if (was) {
-		atomic_store(&stopping, true);
-		pthread_cond_signal(&cv);
-	}
-	pthread_mutex_unlock(&mu);
-	if (!was)
+	if (!duty)
 		return;
-	pthread_join(thread, NULL);
-	pthread_mutex_lock(&mu);
-	running = false;
-	pthread_mutex_unlock(&mu);
-	pthread_cond_destroy(&cv);
-	db_close(thread_db);
-	thread_db = NULL;
-	thread_app = NULL;
+	/* Deliveries in progress give up at once (curl's progress callback reads this). */
+	atomic_store(&stopping, true);
+	duty_stop(duty);
+	duty = NULL;
+	db_close(duty_db);
+	duty_db = NULL;
+	duty_app = NULL;
 	atomic_store(&stopping, false);
 }
 

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "base/calendar.h"
+#include "base/duty.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "cases/calendar_admin.h"
@@ -187,85 +188,47 @@ out:
 	return rc;
 }
 
-/* ---- the duties thread ---------------------------------------------------------------- */
+/* ---- the duty --------------------------------------------------------------------------- */
 
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv;
-static bool running, stopping;
-static pthread_t thread;
-static struct db *thread_db;
-static struct app *thread_app;
+static struct duty *duty;
+static struct db *duty_db;
+static struct app *duty_app;
+static time_t next_warn;
 
-static void *loop(void *arg)
+/* Every WARNINGS_CALENDAR_S: the calendar; every WARNINGS_PERIOD_S: the warnings. */
+static int warnings_pass(void *arg, bool *more)
 {
 	(void)arg;
-	time_t next_warn = 0;
-	int failures = 0, cal_failures = 0;
-	pthread_mutex_lock(&mu);
-	while (!stopping) {
-		pthread_mutex_unlock(&mu);
-		if (cases_calendar_refresh(thread_app, thread_db)) {
-			if (cal_failures++ == 0)
-				log_warn("calendar: refresh failed: %s", db_last_error(thread_db));
-		} else {
-			cal_failures = 0;
-		}
-		time_t now = time(NULL);
-		if (now >= next_warn) {
-			int sent = 0;
-			int rc = warnings_run(thread_app, thread_db, calendar_day_of(now), &sent);
-			if (rc) {
-				if (failures++ == 0)
-					log_warn("warnings: pass failed: %s", db_last_error(thread_db));
-			} else {
-				if (failures)
-					log_info("warnings: passes work again");
-				failures = 0;
-				if (sent)
-					log_info("warnings: %d message%s to staff", sent, sent == 1 ? "" : "s");
-			}
-			/* A full batch: more are waiting, go on at the next tick. */
-			next_warn = now + (!rc && sent >= WARNINGS_BATCH ? WARNINGS_CALENDAR_S : WARNINGS_PERIOD_S);
-		}
-		pthread_mutex_lock(&mu);
-		if (!stopping) {
-			struct timespec ts;
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_sec += WARNINGS_CALENDAR_S;
-			pthread_cond_timedwait(&cv, &mu, &ts);
-		}
-	}
-	pthread_mutex_unlock(&mu);
-	return NULL;
+	int rc = cases_calendar_refresh(duty_app, duty_db);
+	if (rc)
+		log_debug("calendar: refresh failed: %s", db_last_error(duty_db));
+	time_t now = time(NULL);
+	if (now < next_warn)
+		return rc;
+	int sent = 0;
+	int wrc = warnings_run(duty_app, duty_db, calendar_day_of(now), &sent);
+	if (wrc)
+		log_debug("warnings: pass failed: %s", db_last_error(duty_db));
+	else if (sent)
+		log_info("warnings: %d message%s to staff", sent, sent == 1 ? "" : "s");
+	/* A full batch: more are waiting, go on at once. */
+	*more = !wrc && sent >= WARNINGS_BATCH;
+	next_warn = *more ? now : now + WARNINGS_PERIOD_S;
+	return wrc ? wrc : rc;
 }
 
 int warnings_start(struct app *app, char *err, size_t errlen)
 {
-	pthread_mutex_lock(&mu);
-	bool already = running;
-	pthread_mutex_unlock(&mu);
-	if (already)
+	if (duty)
 		return 0;
-	int rc = db_open(app->cfg.db, &thread_db, err, errlen);
+	int rc = db_open(app->cfg.db, &duty_db, err, errlen);
 	if (rc)
 		return rc;
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&cv, &ca);
-	pthread_condattr_destroy(&ca);
-	thread_app = app;
-	pthread_mutex_lock(&mu);
-	stopping = false;
-	running = true;
-	pthread_mutex_unlock(&mu);
-	if (pthread_create(&thread, NULL, loop, NULL)) {
-		pthread_mutex_lock(&mu);
-		running = false;
-		pthread_mutex_unlock(&mu);
-		pthread_cond_destroy(&cv);
-		db_close(thread_db);
-		thread_db = NULL;
+	duty_app = app;
+	next_warn = 0;
+	if (!(duty = duty_start("warnings", warnings_pass, NULL, WARNINGS_CALENDAR_S))) {
+		db_close(duty_db);
+		duty_db = NULL;
 		snprintf(err, errlen, "warnings: cannot start the duties thread");
 		return GH_EINTERNAL;
 	}
@@ -274,22 +237,9 @@ int warnings_start(struct app *app, char *err, size_t errlen)
 
 void warnings_stop(void)
 {
-	pthread_mutex_lock(&mu);
-	bool was = running;
-	if (was) {
-		stopping = true;
-		pthread_cond_signal(&cv);
-	}
-	pthread_mutex_unlock(&mu);
-	if (!was)
-		return;
-	pthread_join(thread, NULL);
-	pthread_mutex_lock(&mu);
-	running = false;
-	stopping = false;
-	pthread_mutex_unlock(&mu);
-	pthread_cond_destroy(&cv);
-	db_close(thread_db);
-	thread_db = NULL;
-	thread_app = NULL;
+	duty_stop(duty);
+	duty = NULL;
+	db_close(duty_db);
+	duty_db = NULL;
+	duty_app = NULL;
 }

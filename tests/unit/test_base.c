@@ -15,6 +15,7 @@
 
 #include "base/arena.h"
 #include "base/config.h"
+#include "base/duty.h"
 #include "base/err.h"
 #include "base/jobs.h"
 #include "base/sb.h"
@@ -226,6 +227,58 @@ static void test_jobs_bounded(void **state)
 	assert_int_equal(atomic_load(&work_done), accepted);
 }
 
+struct duty_probe {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int passes;
+	int more_until; /* passes that report more work waiting */
+};
+
+static int probe_pass(void *arg, bool *more)
+{
+	struct duty_probe *p = arg;
+	pthread_mutex_lock(&p->mu);
+	p->passes++;
+	*more = p->passes < p->more_until;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	return 0;
+}
+
+/* Waits (bounded) until the probe has run at least n passes; returns the count. */
+static int wait_passes(struct duty_probe *p, int n)
+{
+	pthread_mutex_lock(&p->mu);
+	for (int i = 0; i < 50 && p->passes < n; i++) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+	}
+	int got = p->passes;
+	pthread_mutex_unlock(&p->mu);
+	return got;
+}
+
+static void test_duty(void **state)
+{
+	(void)state;
+	struct duty_probe p = { .more_until = 5 };
+	pthread_mutex_init(&p.mu, NULL);
+	pthread_cond_init(&p.cv, NULL);
+	/* A long period: every pass after the first comes from "more" or a nudge. */
+	struct duty *d = duty_start("test", probe_pass, &p, 3600);
+	assert_non_null(d);
+	assert_true(wait_passes(&p, 5) >= 5);      /* the first pass, then four "more" passes */
+	duty_nudge(d);
+	assert_true(wait_passes(&p, 6) >= 6);      /* the nudge */
+	duty_stop(d); /* must wake the hour-long wait and join, or the test times out */
+	duty_nudge(NULL);
+	duty_stop(NULL);
+	pthread_cond_destroy(&p.cv);
+	pthread_mutex_destroy(&p.mu);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -237,6 +290,7 @@ int main(void)
 		cmocka_unit_test(test_err),
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_jobs_bounded),
+		cmocka_unit_test(test_duty),
 	};
 	return cmocka_run_group_tests_name("base", tests, NULL, NULL);
 }
