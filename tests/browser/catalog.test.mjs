@@ -4,15 +4,11 @@
 // scrolling on a phone-sized screen.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { demoCatalog, root, startServer, tempDir } from '../api/helpers.mjs';
+import { demoCatalog, startServer, tempDir } from '../api/helpers.mjs';
+import { CHROMIUM, haveChromium, skip, axeCheck } from './browser.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-const skip = haveChromium ? false : `${CHROMIUM} not installed`;
 const demo = demoCatalog();
-const axeSource = readFileSync(path.join(root, 'node_modules/axe-core/axe.min.js'), 'utf8');
 
 let srv;
 let profile;
@@ -64,24 +60,6 @@ function takeProblems() {
 async function newPage() {
   const page = await context.newPage();
   return page;
-}
-
-async function axeCheck(page, what) {
-  if (!(await page.evaluate(() => typeof window.axe === 'object'))) {
-    // Evaluated through the DevTools protocol, so the page's CSP (script-src 'self') stays on.
-    await page.evaluate(axeSource);
-  }
-  const result = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
-    const r = await axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
-      nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ')) }));
-  });
-  const bad = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  if (bad.length) console.log(`axe violations on ${what}:\n${JSON.stringify(bad, null, 2)}`);
-  const minor = result.filter((v) => !bad.includes(v));
-  if (minor.length) console.log(`axe (moderate/minor) on ${what}: ${minor.map((v) => `${v.id}(${v.impact})`).join(', ')}`);
-  return bad;
 }
 
 const htmlLang = (page) => page.evaluate(() => document.documentElement.lang);

@@ -5,14 +5,10 @@
 // showing its error messages.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { newIdNumber, newPhone, root, startServer, tempDir } from '../api/helpers.mjs';
+import { newIdNumber, newPhone, startServer, tempDir } from '../api/helpers.mjs';
+import { CHROMIUM, haveChromium, skip, axeCheck, submit } from './browser.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-const skip = haveChromium ? false : `${CHROMIUM} not installed`;
-const axeSource = readFileSync(path.join(root, 'node_modules/axe-core/axe.min.js'), 'utf8');
 
 let srv;
 let profile;
@@ -57,24 +53,8 @@ function takeProblems() {
   return p;
 }
 
-async function axeCheck(page, what) {
-  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(axeSource);
-  const result = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
-    const r = await axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
-      nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ')) }));
-  });
-  const bad = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  if (bad.length) console.log(`axe violations on ${what}:\n${JSON.stringify(bad, null, 2)}`);
-  return bad;
-}
 
 /** Submits the form holding `button` and waits for the page it leads to. */
-async function submit(page, button) {
-  const [res] = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), button.click()]);
-  return res;
-}
 
 const person = { name: '浏览器测试', id_number: newIdNumber(555_001), phone: newPhone(), password: 'Browser test willow path 7' };
 

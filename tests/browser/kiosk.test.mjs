@@ -6,17 +6,11 @@
 // the kiosk back to its start page. Also axe on the counter intake pages (390px wide).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DEMO, DEMO_PASSWORD, demoCatalog, root, startServer } from '../api/helpers.mjs';
+import { DEMO, DEMO_PASSWORD, demoCatalog, startServer } from '../api/helpers.mjs';
+import { CHROMIUM, ARGS, haveChromium, skip, axeCheck, submit } from './browser.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-const skip = haveChromium ? false : `${CHROMIUM} not installed`;
-const axeSource = readFileSync(path.join(root, 'node_modules/axe-core/axe.min.js'), 'utf8');
 const ITEM = demoCatalog().services.find((s) => s.code === 'psb-0001');
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run', '--disable-quic'];
 const KIOSK = { width: 1080, height: 1920 };
 
 let srv;
@@ -54,23 +48,7 @@ function takeProblems() {
   return p;
 }
 
-async function axeCheck(page, what) {
-  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(axeSource);
-  const result = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
-    const r = await axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
-      nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ')) }));
-  });
-  const bad = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  if (bad.length) console.log(`axe violations on ${what}:\n${JSON.stringify(bad, null, 2)}`);
-  return bad;
-}
 
-async function submit(page, button) {
-  const [res] = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), button.click()]);
-  return res;
-}
 
 async function login(page, phone) {
   await page.goto(`${srv.url}/login`);

@@ -1,0 +1,39 @@
+// What the browser tests share: Debian's chromium driven by playwright-core (never a
+// downloaded browser), the flags it needs here, axe-core run inside the page (loaded through
+// page.evaluate, so the page's CSP stays on), and form submission that waits for the next page.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { root } from '../api/helpers.mjs';
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const haveChromium = existsSync(CHROMIUM);
+export const skip = haveChromium ? false : `${CHROMIUM} not installed`;
+export const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--no-first-run', '--disable-quic'];
+const axeSource = readFileSync(path.join(root, 'node_modules/axe-core/axe.min.js'), 'utf8');
+
+/** Launches headless chromium (playwright-core's chromium.launch with our flags). */
+export async function launchBrowser() {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS, timeout: 60_000 });
+}
+
+/** Runs axe-core on the page; returns (and prints) the serious and critical violations. */
+export async function axeCheck(page, what) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(axeSource);
+  const result = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+      nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ')) }));
+  });
+  const bad = result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  if (bad.length) console.log(`axe violations on ${what}:\n${JSON.stringify(bad, null, 2)}`);
+  return bad;
+}
+
+/** Clicks a submit button and waits for the page it leads to. */
+export async function submit(page, button) {
+  const [res] = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), button.click()]);
+  return res;
+}
