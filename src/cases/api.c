@@ -189,6 +189,23 @@ static int check_state(struct req *r, const char *state)
 	return 0;
 }
 
+/* ?assigned=me (mine) or none (nobody's yet). */
+static int check_assigned(struct req *r, struct case_filter *f)
+{
+	const char *a = req_query(r, "assigned");
+	if (!a || !*a)
+		return 0;
+	if (strcmp(a, "me") == 0)
+		f->assigned_to = r->who.account;
+	else if (strcmp(a, "none") == 0)
+		f->unassigned = true;
+	else {
+		req_error_detail(r, "assigned: me or none / 参数 assigned 应为 me 或 none");
+		return GH_EINVAL;
+	}
+	return 0;
+}
+
 /* GET /api/v1/staff/queue: the department's applications (not drafts), by due day. */
 static int api_queue(struct req *r)
 {
@@ -197,6 +214,8 @@ static int api_queue(struct req *r)
 	int rc = check_light(r, f.light);
 	if (!rc)
 		rc = check_state(r, f.state);
+	if (!rc && (rc = check_assigned(r, &f)))
+		return rc;
 	return rc ? rc : list_response(r, &f);
 }
 
@@ -245,6 +264,13 @@ static int api_get(struct req *r)
 	for (size_t i = 0; i < wf_actions_n; i++)
 		if ((wf_actions[i].actors & bits) && wf_allows(&wf_actions[i], app.state))
 			json_array_append_new(acts, json_string(wf_actions[i].code));
+	const struct wf_state *st = wf_state(app.state);
+	if (case_is_department_staff(r, &app) && st && !st->terminal && strcmp(app.state, "draft") != 0) {
+		if (app.assigned_to != r->who.account)
+			json_array_append_new(acts, json_string("claim"));
+		if (r->who.staff_roles & STAFF_HEAD)
+			json_array_append_new(acts, json_string("assign"));
+	}
 	json_object_set_new(j, "actions", acts);
 	return resp_json(r, 200, j);
 }

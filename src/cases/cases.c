@@ -96,9 +96,56 @@ int case_load_visible(struct req *r, const char *number, struct application *app
 	return rc;
 }
 
+int case_claim(struct req *r, struct application *app, const char *action, int64_t assignee)
+{
+	bool en = strcmp(r->lang, "en") == 0;
+	const struct wf_state *st = wf_state(app->state);
+	if (!case_is_department_staff(r, app)) {
+		req_error_detail(r, en ? "Only staff of the department may take this application."
+				       : "只有本部门工作人员可以认领或分派该办件。");
+		return GH_EFORBIDDEN;
+	}
+	if (!st || st->terminal || strcmp(app->state, "draft") == 0) {
+		req_error_detail(r, en ? "This application is not open for work." : "该办件当前不能认领或分派。");
+		return GH_ECONFLICT;
+	}
+	if (strcmp(action, "claim") == 0) {
+		assignee = r->who.account;
+	} else {
+		if (!(r->who.staff_roles & STAFF_HEAD)) {
+			req_error_detail(r, en ? "Only the department head assigns work." : "只有部门负责人可以分派办件。");
+			return GH_EFORBIDDEN;
+		}
+		struct identity_staff *staff;
+		size_t n;
+		int rc = identity_department_staff(r->db, r->arena, app->department, &staff, &n);
+		if (rc)
+			return rc;
+		bool ok = assignee == 0;
+		for (size_t i = 0; i < n; i++)
+			ok |= staff[i].id == assignee;
+		if (!ok) {
+			req_error_detail(r, en ? "Choose a staff member of the department." : "请选择本部门的工作人员。");
+			return GH_EVALIDATION;
+		}
+	}
+	int rc = case_assign(r->db, r->arena, app, assignee, r->who.account, action);
+	if (rc == GH_ECONFLICT)
+		req_error_detail(r, en ? "The application was changed meanwhile; please reload it."
+				       : "办件已被他人处理，请刷新后重试。");
+	return rc;
+}
+
 int case_act(struct req *r, struct application *app, const char *action_code, const char *reason,
 	     const char *detail)
 {
+	if (action_code && (strcmp(action_code, "claim") == 0 || strcmp(action_code, "assign") == 0)) {
+		json_t *d = detail ? json_loads(detail, 0, NULL) : NULL;
+		json_t *who = json_object_get(d, "assignee");
+		int64_t assignee = json_is_integer(who) ? json_integer_value(who) : 0;
+		json_decref(d);
+		return case_claim(r, app, action_code, assignee);
+	}
 	const struct wf_action *a = wf_action(action_code);
 	bool en = strcmp(r->lang, "en") == 0;
 	if (!a) {
@@ -168,6 +215,8 @@ json_t *case_json(const struct application *app, const struct calendar *cal, int
 	json_object_set_new(j, "promised_limit_days", json_integer(app->clock.limit_days));
 	json_object_set_new(j, "legal_limit_days", json_integer(app->clock.legal_limit_days));
 	json_object_set_new(j, "version", json_integer(app->version));
+	json_object_set_new(j, "assigned_to", app->assigned_to ? json_integer(app->assigned_to) : json_null());
+	json_object_set_new(j, "assigned_name", app->assigned_name ? json_string(app->assigned_name) : json_null());
 	if (app->clock.accepted_day && !app->completed_at) {
 		enum light l = deadline_light(cal, &app->clock, today);
 		json_object_set_new(j, "due_day", day_json(deadline_due(cal, &app->clock)));

@@ -41,6 +41,7 @@ struct application {
 	int64_t version;
 	/* joined for display */
 	const char *item_name_zh, *item_name_en, *applicant_name, *dept_name_zh, *dept_name_en;
+	const char *assigned_name; /* NULL when nobody has it */
 };
 
 struct app_event {
@@ -77,6 +78,10 @@ int case_transition(struct db *db, const struct calendar *cal, struct arena *a, 
 		    int32_t today, int64_t *event_id);
 
 int case_events(struct db *db, struct arena *a, int64_t id, struct app_event **out, size_t *n);
+/* Gives the application to a staff member (0: to nobody), recording action ("claim" or
+ * "assign") in its history; version-guarded like a transition (GH_ECONFLICT). */
+int case_assign(struct db *db, struct arena *a, struct application *app, int64_t assignee, int64_t actor,
+		const char *action);
 
 struct case_filter {
 	int64_t applicant_id;  /* with enterprise_id 0: the applicant's own */
@@ -86,6 +91,8 @@ struct case_filter {
 	const char *light;     /* "green", "yellow", "red" or NULL */
 	const char *item_code;
 	bool overdue;          /* red only, any department when department is NULL */
+	int64_t assigned_to;   /* only those assigned to this staff member */
+	bool unassigned;       /* only those nobody has claimed */
 	int32_t today;
 };
 int case_list(struct db *db, struct arena *a, const struct case_filter *f, long page, long per_page,
@@ -116,6 +123,10 @@ unsigned case_actor_bits(const struct req *r, const struct application *app);
 /* Loads an application by number if the caller may see it; GH_ENOTFOUND (with a detail)
  * otherwise, the same for someone else's application as for none. */
 int case_load_visible(struct req *r, const char *number, struct application *app);
+/* Claim ("claim": the caller takes it) or assign ("assign": a department head gives it to
+ * assignee, a staff member of the same department). GH_EFORBIDDEN / GH_ECONFLICT / GH_EVALIDATION
+ * with details. */
+int case_claim(struct req *r, struct application *app, const char *action, int64_t assignee);
 /* Takes an action as the caller: checks the role, the state and the reason; app is updated.
  * GH_EFORBIDDEN, GH_ECONFLICT (state, or changed meanwhile), GH_EVALIDATION, with details. */
 int case_act(struct req *r, struct application *app, const char *action_code, const char *reason,

@@ -190,6 +190,7 @@ static json_t *row_json(struct req *r, const struct application *app, int32_t to
 	jset(o, "state", app->state);
 	jset(o, "state_name", json_string_value(json_object_get(cj, "state_name")));
 	jset(o, "applicant_name", app->applicant_name);
+	jset(o, "assigned_name", app->assigned_name);
 	jset(o, "due_day", json_string_value(json_object_get(cj, "due_day")));
 	jset(o, "submitted", cases_when(r, app->submitted_at));
 	jset(o, "created", cases_when(r, app->created_at));
@@ -995,6 +996,38 @@ static int detail_render(struct req *r, struct application *app, const char *not
 		json_array_append_new(acts, o);
 	}
 	json_decref(mats);
+	/* Work allocation: staff take an open application; the head gives it to someone. */
+	const struct wf_state *st = wf_state(app->state);
+	if (case_is_department_staff(r, app) && st && !st->terminal && strcmp(app->state, "draft") != 0) {
+		if (app->assigned_to != r->who.account) {
+			json_t *o = json_pack("{s:s,s:s,s:s,s:b}", "code", "claim", "name", T(r, "认领", "Take it"), "href",
+					      arena_printf(r->arena, "/applications/%s/actions/claim", app->number),
+					      "is_claim", 1);
+			if (err && err->action && strcmp(err->action, "claim") == 0 && err->message) {
+				json_object_set_new(o, "error", json_string(err->message));
+				json_object_set_new(o, "has_error", json_true());
+			}
+			json_array_append_new(acts, o);
+		}
+		struct identity_staff *people;
+		size_t ns;
+		if ((r->who.staff_roles & STAFF_HEAD) &&
+		    identity_department_staff(r->db, r->arena, app->department, &people, &ns) == 0) {
+			json_t *opts = json_array();
+			for (size_t k = 0; k < ns; k++)
+				json_array_append_new(opts, json_pack("{s:I,s:s,s:b}", "value", (json_int_t)people[k].id, "label",
+								      people[k].name, "selected", people[k].id == app->assigned_to));
+			json_t *o = json_pack("{s:s,s:s,s:s,s:b,s:o}", "code", "assign", "name", T(r, "分派", "Assign"), "href",
+					      arena_printf(r->arena, "/applications/%s/actions/assign", app->number),
+					      "is_assign", 1, "staff", opts);
+			if (err && err->action && strcmp(err->action, "assign") == 0 && err->message) {
+				json_object_set_new(o, "error", json_string(err->message));
+				json_object_set_new(o, "has_error", json_true());
+			}
+			json_array_append_new(acts, o);
+		}
+	}
+	jset(ctx, "assigned_name", app->assigned_name);
 	json_object_set_new(ctx, "has_actions", json_boolean(json_array_size(acts) > 0));
 	json_object_set_new(ctx, "actions", acts);
 	jset(ctx, "version", arena_printf(r->arena, "%lld", (long long)app->version));
@@ -1027,6 +1060,10 @@ static const char *done_notice(struct req *r, const struct application *app, con
 			     : arena_printf(r->arena, "申请已提交，办件编号 %s%s%s。凭查询码可免登录查询进度，请妥善保存。",
 					    app->number, case_is_applicant(r, app) && app->query_code ? "，查询码 " : "",
 					    case_is_applicant(r, app) && app->query_code ? app->query_code : "");
+	if (strcmp(done, "claim") == 0)
+		return T(r, "您已认领该办件。", "You have taken this application.");
+	if (strcmp(done, "assign") == 0)
+		return T(r, "已分派。", "Assigned.");
 	const struct wf_action *a = wf_action(done);
 	if (!a)
 		return NULL;
@@ -1057,6 +1094,36 @@ static int attachment_page(struct req *r)
 	return attach_send(r, r->app->cfg.upload_dir, at.sha256, at.mime, at.filename);
 }
 
+/* POST /applications/{number}/actions/claim|assign: staff take an application, or the head
+ * gives it to one of them (form field assignee; empty = nobody). */
+static int assign_post(struct req *r, struct application *app, const char *code)
+{
+	struct kvlist form;
+	int rc = req_form(r, &form);
+	if (rc)
+		return rc;
+	const char *who = kv_get(&form, "assignee");
+	long assignee = 0;
+	if (who && *who && str_to_long(str_c(who), 1, 1L << 62, &assignee))
+		assignee = -1;
+	const char *version = kv_get(&form, "version");
+	struct act_error err = { .action = code };
+	if (version && *version && parse_id(version) != app->version) {
+		err.status = 409;
+		err.message = T(r, "办件已被他人处理，请刷新后重试。", "The application was changed meanwhile; please reload it.");
+		return detail_render(r, app, NULL, &err);
+	}
+	rc = assignee < 0 ? GH_EVALIDATION : case_claim(r, app, code, assignee);
+	if (rc == GH_EFORBIDDEN || rc == GH_ECONFLICT || rc == GH_EVALIDATION) {
+		err.status = err_status(rc);
+		err.message = r->error_detail ? r->error_detail : T(r, "请选择本部门的工作人员。", "Choose a staff member of the department.");
+		return detail_render(r, app, NULL, &err);
+	}
+	if (rc)
+		return rc;
+	return resp_redirect(r, 303, arena_printf(r->arena, "/applications/%s?done=%s", app->number, code));
+}
+
 /* POST /applications/{number}/actions/{action}: a form (multipart for resubmit). */
 static int act_post(struct req *r)
 {
@@ -1065,6 +1132,8 @@ static int act_post(struct req *r)
 	if (rc)
 		return rc;
 	const char *code = req_param(r, "action");
+	if (strcmp(code, "claim") == 0 || strcmp(code, "assign") == 0)
+		return assign_post(r, &app, code);
 	const struct wf_action *a = wf_action(code);
 	if (!a)
 		return GH_ENOTFOUND;
@@ -1273,7 +1342,10 @@ static int list_page(struct req *r, struct case_filter *f, bool overdue)
 		json_object_set_new(ctx, "states", choice_list(r, f->state, true));
 		json_object_set_new(ctx, "lights", choice_list(r, f->light, false));
 		jset(ctx, "item", f->item_code);
-		json_object_set_new(ctx, "filtered", json_boolean(f->state || f->light || f->item_code));
+		json_object_set_new(ctx, "assigned_me", json_boolean(f->assigned_to != 0));
+		json_object_set_new(ctx, "assigned_none", json_boolean(f->unassigned));
+		json_object_set_new(ctx, "filtered",
+				    json_boolean(f->state || f->light || f->item_code || f->assigned_to || f->unassigned));
 	}
 	json_object_set_new(ctx, "pagination", pagination(r, overdue ? "/overdue" : "/staff/queue", page, PER_PAGE, total));
 	resp_header(r, "Cache-Control", "no-store");
@@ -1303,6 +1375,15 @@ static int queue_page(struct req *r)
 	}
 	if (f.item_code && strlen(f.item_code) > 64) {
 		req_error_detail(r, "%s", T(r, "事项编码过长。", "The item code is too long."));
+		return GH_EINVAL;
+	}
+	const char *assigned = empty_null(req_query(r, "assigned"));
+	if (assigned && strcmp(assigned, "me") == 0) {
+		f.assigned_to = r->who.account;
+	} else if (assigned && strcmp(assigned, "none") == 0) {
+		f.unassigned = true;
+	} else if (assigned) {
+		req_error_detail(r, "%s", T(r, "经办人筛选应为“我的”或“未认领”。", "assigned is me or none."));
 		return GH_EINVAL;
 	}
 	return list_page(r, &f, false);

@@ -15,10 +15,11 @@
 	"a.materials, a.submitted_at, a.accepted_at, a.decided_at, a.completed_at, a.created_at, "     \
 	"a.updated_at, a.limit_days, a.legal_limit_days, a.accepted_day, a.paused_since, "             \
 	"a.paused_workdays, a.due_day, a.legal_due_day, a.yellow_day, a.version, s.name_zh, s.name_en, " \
-	"acc.name, d.name_zh, d.name_en "
+	"acc.name, d.name_zh, d.name_en, asg.name "
 #define APP_FROM                                                                                   \
 	"FROM applications a JOIN service_items s ON s.code = a.item_code AND s.version = a.item_version " \
-	"JOIN accounts acc ON acc.id = a.applicant_id JOIN departments d ON d.code = a.department "
+	"JOIN accounts acc ON acc.id = a.applicant_id JOIN departments d ON d.code = a.department "       \
+	"LEFT JOIN accounts asg ON asg.id = a.assigned_to "
 
 DB_SQL(q_insert,
        "INSERT INTO applications (item_code, item_version, department, applicant_id, enterprise_id, filed_by, "
@@ -95,6 +96,7 @@ static void from_row(const struct db_rows *r, size_t i, struct application *o)
 	o->applicant_name = db_cell(r, i, c++);
 	o->dept_name_zh = db_cell(r, i, c++);
 	o->dept_name_en = db_cell(r, i, c++);
+	o->assigned_name = db_cell(r, i, c++);
 }
 
 int case_create(struct db *db, struct arena *a, const struct case_new *in, int64_t *id, bool *existed)
@@ -298,6 +300,39 @@ fail:
 	return rc;
 }
 
+DB_SQL(q_assign, "UPDATE applications SET assigned_to = ?, updated_at = ?, version = version + 1 "
+		 "WHERE id = ? AND version = ?");
+
+int case_assign(struct db *db, struct arena *a, struct application *app, int64_t assignee, int64_t actor,
+		const char *action)
+{
+	int64_t now = (int64_t)time(NULL), changed = 0;
+	int rc = db_begin(db);
+	if (rc)
+		return rc;
+	rc = db_exec(db, &q_assign, DB_ARGS(assignee ? DB_INT(assignee) : DB_NULL, DB_INT(now), DB_INT(app->id),
+					   DB_INT(app->version)), &changed);
+	if (!rc && changed != 1)
+		rc = GH_ECONFLICT;
+	struct db_rows rows;
+	char *detail = arena_printf(a, "{\"assigned_to\":%lld}", (long long)assignee);
+	if (!rc)
+		rc = db_query(db, a, &q_event,
+			      DB_ARGS(DB_INT(app->id), DB_INT(now), DB_INT(actor), DB_TEXT(action), DB_TEXT(app->state),
+				      DB_TEXT(app->state), DB_TEXT(""), DB_TEXT(detail)),
+			      &rows);
+	if (!rc)
+		rc = db_commit(db);
+	if (rc) {
+		db_rollback(db);
+		return rc;
+	}
+	app->assigned_to = assignee;
+	app->version++;
+	app->updated_at = now;
+	return 0;
+}
+
 int case_events(struct db *db, struct arena *a, int64_t id, struct app_event **out, size_t *n)
 {
 	struct db_rows rows;
@@ -330,6 +365,8 @@ int case_events(struct db *db, struct arena *a, int64_t id, struct app_event **o
 #define NO_DUE "2147483647"
 #define LIST_FILTERS                                                                                \
 	"AND (CAST(? AS TEXT) IS NULL OR a.department = ?) "                                          \
+	"AND (CAST(? AS BIGINT) IS NULL OR a.assigned_to = ?) "                                       \
+	"AND (CAST(? AS BIGINT) IS NULL OR a.assigned_to IS NULL) "                                   \
 	"AND (CAST(? AS TEXT) IS NULL OR a.state = ?) "                                               \
 	"AND (CAST(? AS TEXT) IS NULL OR a.item_code = ?) "                                           \
 	"AND (CAST(? AS TEXT) IS NULL "                                                               \
@@ -372,6 +409,8 @@ static int list_or_count(struct db *db, struct arena *a, const struct case_filte
 	struct db_val args[] = {
 		first,
 		DB_TEXT(dept), DB_TEXT(dept),
+		f->assigned_to ? DB_INT(f->assigned_to) : DB_NULL, DB_INT(f->assigned_to),
+		f->unassigned ? DB_INT(1) : DB_NULL,
 		DB_TEXT(f->state), DB_TEXT(f->state),
 		DB_TEXT(f->item_code), DB_TEXT(f->item_code),
 		DB_TEXT(light),

@@ -385,3 +385,26 @@ int identity_find_individual(struct app *app, struct db *db, struct arena *a, co
 	*out = (struct identity_person){ .id = acc.id, .name = acc.name, .id_mask = acc.id_mask, .status = acc.status };
 	return 0;
 }
+
+DB_SQL(q_dept_staff, "SELECT id, name, staff_roles FROM accounts WHERE kind = 'staff' AND status = 'active' "
+		     "AND department = ? ORDER BY name, id");
+
+int identity_department_staff(struct db *db, struct arena *a, const char *department, struct identity_staff **out,
+			      size_t *n)
+{
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_dept_staff, DB_ARGS(DB_TEXT(department)), &rows);
+	if (rc)
+		return rc;
+	struct identity_staff *v = arena_array(a, rows.nrows ? rows.nrows : 1, sizeof(*v));
+	for (size_t i = 0; i < rows.nrows; i++) {
+		v[i].id = db_cell_int(&rows, i, 0);
+		v[i].name = db_cell(&rows, i, 1);
+		unsigned roles = 0;
+		if (account_parse_staff_roles(db_cell(&rows, i, 2), &roles) == 0)
+			v[i].staff_roles = roles;
+	}
+	*out = v;
+	*n = rows.nrows;
+	return 0;
+}

@@ -51,6 +51,15 @@ struct identity_person {
 int identity_find_individual(struct app *app, struct db *db, struct arena *a, const char *id_number,
 			     struct identity_person *out);
 
+/* The active staff accounts of a department (id and name), for assigning work. */
+struct identity_staff {
+	int64_t id;
+	const char *name;
+	unsigned staff_roles;
+};
+int identity_department_staff(struct db *db, struct arena *a, const char *department, struct identity_staff **out,
+			      size_t *n);
+
 /* Counts one request against a budget of max per window seconds under key (shared by all
  * nodes); GH_ERATELIMIT with Retry-After set when over. For other domains' limits. */
 int identity_rate_limit(struct req *r, const char *key, long max, long window);

@@ -239,6 +239,32 @@ describe('workflow', () => {
   });
 });
 
+describe('work allocation', () => {
+  test('staff claim an application; the queue filters by who has it; only a head assigns', async () => {
+    const app = await applied();
+    let seen = await show(tok.psb, app.number);
+    assert.equal(seen.json.assigned_to, null);
+    assert.ok(seen.json.actions.includes('claim'));
+    assert.ok(!seen.json.actions.includes('assign'), 'a clerk who is not the head was offered assign');
+    const unassigned = await bearer(`${srv.url}/api/v1/staff/queue?assigned=none&per_page=100`, tok.psb);
+    assert.ok(unassigned.json.items.some((x) => x.number === app.number));
+    const claimed = await ok(tok.psb, app.number, 'claim');
+    assert.ok(claimed.assigned_to > 0);
+    seen = await show(tok.psb, app.number);
+    assert.ok(seen.json.assigned_name, 'the detail names who has it');
+    assert.ok(!seen.json.actions.includes('claim'), 'claim offered to the one who has it');
+    assert.equal(seen.json.events.at(-1).action, 'claim');
+    const mine = await bearer(`${srv.url}/api/v1/staff/queue?assigned=me&per_page=100`, tok.psb);
+    assert.ok(mine.json.items.some((x) => x.number === app.number));
+    const none = await bearer(`${srv.url}/api/v1/staff/queue?assigned=none&per_page=100`, tok.psb);
+    assert.ok(!none.json.items.some((x) => x.number === app.number));
+    assert.equal((await bearer(`${srv.url}/api/v1/staff/queue?assigned=someone`, tok.psb)).status, 400);
+    // A clerk is not a head: assigning is refused; the applicant may not claim.
+    assert.equal((await act(tok.psb, app.number, 'assign', { detail: { assignee: claimed.assigned_to } })).status, 403);
+    assert.equal((await act(tok.a, app.number, 'claim')).status, 403);
+  });
+});
+
 describe('who sees what', () => {
   let app;
   let attId;

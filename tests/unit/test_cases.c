@@ -300,6 +300,40 @@ static void test_store_concurrent(void **state)
 	assert_int_equal(n, 2);
 }
 
+static void test_store_assign(void **state)
+{
+	struct fx *f = *state;
+	if (!f->t.db)
+		skip();
+	bool existed;
+	struct application app, stale;
+	assert_int_equal(case_get(f->t.db, f->a, new_app(f, NULL, &existed), &app), 0);
+	act(f, &app, "submit", D("2026-03-02"));
+	stale = app;
+	assert_int_equal(case_assign(f->t.db, f->a, &app, f->staff, f->staff, "claim"), 0);
+	struct application now;
+	assert_int_equal(case_get(f->t.db, f->a, app.id, &now), 0);
+	assert_int_equal(now.assigned_to, f->staff);
+	assert_string_equal(now.assigned_name, "赵六");
+	assert_string_equal(now.state, "submitted"); /* taking work is not a transition */
+	/* Someone holding the old version is refused. */
+	assert_int_equal(case_assign(f->t.db, f->a, &stale, 0, f->staff, "assign"), GH_ECONFLICT);
+	/* The queue of what nobody has, and of what this staff member has. */
+	struct application *v;
+	size_t n;
+	long total;
+	struct case_filter mine = { .department = "psb", .assigned_to = f->staff, .today = D("2026-03-02") };
+	assert_int_equal(case_list(f->t.db, f->a, &mine, 1, 20, &v, &n, &total), 0);
+	assert_int_equal(total, 1);
+	struct case_filter none = { .department = "psb", .unassigned = true, .today = D("2026-03-02") };
+	assert_int_equal(case_list(f->t.db, f->a, &none, 1, 20, &v, &n, &total), 0);
+	assert_int_equal(total, 0);
+	/* Given back to nobody. */
+	assert_int_equal(case_assign(f->t.db, f->a, &app, 0, f->staff, "assign"), 0);
+	assert_int_equal(case_list(f->t.db, f->a, &none, 1, 20, &v, &n, &total), 0);
+	assert_int_equal(total, 1);
+}
+
 static void test_store_queue(void **state)
 {
 	struct fx *f = *state;
@@ -358,9 +392,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_store_lifecycle, setup_sqlite, teardown),
 		cmocka_unit_test_setup_teardown(test_store_concurrent, setup_sqlite, teardown),
 		cmocka_unit_test_setup_teardown(test_store_queue, setup_sqlite, teardown),
+		cmocka_unit_test_setup_teardown(test_store_assign, setup_sqlite, teardown),
 		cmocka_unit_test_setup_teardown(test_store_lifecycle, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_store_concurrent, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_store_queue, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_store_assign, setup_pg, teardown),
 	};
 	int rc = cmocka_run_group_tests_name("cases", tests, NULL, NULL);
 	calendar_free(cal);
