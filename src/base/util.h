@@ -18,24 +18,25 @@ _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * failure or when the file exceeds max bytes (errno = EFBIG). */
 char *read_file(const char *path, size_t max, size_t *len);
 
-#define BANNED(func) sorry_##func##_is_banned
+/* A banned function's name turns into an undeclared one: any call fails to compile (implicit
+ * declarations are errors in this build) and names the reason. */
 #undef strcpy
-#define strcpy(x, y) BANNED(strcpy)
+#define strcpy sorry_strcpy_is_banned
 #undef strcat
-#define strcat(x, y) BANNED(strcat)
+#define strcat sorry_strcat_is_banned
 #undef sprintf
-#define sprintf(...) BANNED(sprintf)
+#define sprintf sorry_sprintf_is_banned
 #undef vsprintf
-#define vsprintf(...) BANNED(vsprintf)
+#define vsprintf sorry_vsprintf_is_banned
 #undef strtok
-#define strtok(x, y) BANNED(strtok)
+#define strtok sorry_strtok_is_banned
 #undef gmtime
-#define gmtime(t) BANNED(gmtime)
+#define gmtime sorry_gmtime_is_banned
 #undef localtime
-#define localtime(t) BANNED(localtime)
+#define localtime sorry_localtime_is_banned
 #undef ctime
-#define ctime(t) BANNED(ctime)
+#define ctime sorry_ctime_is_banned
 #undef asctime
-#define asctime(t) BANNED(asctime)
+#define asctime sorry_asctime_is_banned
 
 #endif
