@@ -34,11 +34,14 @@ extern const struct route cases_api_routes[];
 extern const size_t cases_api_routes_n;
 extern const struct route cases_page_routes[];
 extern const size_t cases_page_routes_n;
+extern const struct route cases_bundle_routes[];
+extern const size_t cases_bundle_routes_n;
 
 int cases_add_routes(struct router *rt)
 {
 	if (router_add(rt, cases_api_routes, cases_api_routes_n) || router_add(rt, cases_page_routes, cases_page_routes_n) ||
-	    router_add(rt, calendar_admin_routes, calendar_admin_routes_n))
+	    router_add(rt, calendar_admin_routes, calendar_admin_routes_n) ||
+	    router_add(rt, cases_bundle_routes, cases_bundle_routes_n))
 		return GH_EINVAL;
 	return 0;
 }
@@ -404,6 +407,12 @@ static int apply_write_new(struct db *db, void *arg)
 	for (size_t i = 0; i < p->nlinks; i++)
 		attachment_link(db, p->links[i].id, w->actor, w->app.id, p->links[i].slot, ev);
 	return 0;
+}
+
+int case_apply_check(struct req *r, const struct case_apply_in *in, json_t **errors)
+{
+	struct apply_ready p;
+	return apply_prepare(r, in, &p, errors);
 }
 
 int case_apply(struct req *r, const struct case_apply_in *in, struct application *app, json_t **errors)

@@ -145,6 +145,12 @@ struct case_apply_in {
 /* Validates and saves (and with submit, submits) an application. GH_EVALIDATION with *errors
  * (field -> message; material_<i> for missing materials) when something is wrong. */
 int case_apply(struct req *r, const struct case_apply_in *in, struct application *app, json_t **errors);
+/* Only the checks of case_apply (form, materials, whether the item is online), nothing
+ * written: 0, or GH_EVALIDATION with *errors (owned by r's arena), or another code. */
+int case_apply_check(struct req *r, const struct case_apply_in *in, json_t **errors);
+/* Links application id to bundle application bundle_id (bundles.c); GH_ECONFLICT when it
+ * belongs to another bundle. */
+int case_set_bundle(struct db *db, int64_t id, int64_t bundle_id);
 /* The same, but a new submission's writes (filing and submitting it, in one transaction) go
  * through the group-commit writer (app->group, store/group.h) when there is one: then it
  * returns REQ_DEFERRED, or GH_EBUSY when the writer's queue is full, and done runs later on

@@ -204,6 +204,11 @@ static json_t *row_json(struct req *r, const struct application *app, int32_t to
 	return o;
 }
 
+json_t *cases_row_view(struct req *r, const struct application *app, int32_t today)
+{
+	return row_json(r, app, today);
+}
+
 /* Previous / next links keeping the other query parameters. */
 static json_t *pagination(struct req *r, const char *base, long page, long per, long total)
 {
@@ -411,6 +416,8 @@ int cases_apply_render(struct req *r, int status, const struct apply_view *v)
 							 : arena_printf(r->arena, "窗口收件：%s", name))
 					 : (en(r) ? arena_printf(r->arena, "Apply: %s", name)
 						  : arena_printf(r->arena, "在线申请：%s", name)));
+	if (v->bundle)
+		json_object_set(ctx, "bundle", v->bundle);
 	jset(ctx, "code", v->svc.code);
 	jset(ctx, "item_name", name);
 	jset(ctx, "idempotency_key", v->key);
@@ -422,10 +429,11 @@ int cases_apply_render(struct req *r, int status, const struct apply_view *v)
 		json_object_set_new(ctx, "nav_services", json_true());
 	if (v->draft_id)
 		jset(ctx, "draft_id", arena_printf(r->arena, "%lld", (long long)v->draft_id));
-	jset(ctx, "promised_limit",
-	     en(r) ? arena_printf(r->arena, "Promised time limit: %ld working day%s.", v->svc.promised_limit_days,
-				  v->svc.promised_limit_days == 1 ? "" : "s")
-		   : arena_printf(r->arena, "承诺办结时限：%ld 个工作日。", v->svc.promised_limit_days));
+	if (!v->bundle) /* a bundle's items have limits of their own */
+		jset(ctx, "promised_limit",
+		     en(r) ? arena_printf(r->arena, "Promised time limit: %ld working day%s.", v->svc.promised_limit_days,
+					  v->svc.promised_limit_days == 1 ? "" : "s")
+			   : arena_printf(r->arena, "承诺办结时限：%ld 个工作日。", v->svc.promised_limit_days));
 
 	json_t *fields = forms_view(v->def, v->values, v->errors, r->lang);
 	if (!fields)
@@ -448,9 +456,15 @@ int cases_apply_render(struct req *r, int status, const struct apply_view *v)
 
 	json_t *mats = json_array();
 	json_t *m;
+	const char *prev_item = NULL;
 	json_array_foreach(v->mdefs, i, m)
 	{
 		json_t *o = json_object();
+		/* A bundle's materials come item after item: a heading where the item changes. */
+		const char *item = json_string_value(json_object_get(m, "_item"));
+		if (item && (!prev_item || strcmp(item, prev_item) != 0))
+			jset(o, "item_heading", item);
+		prev_item = item;
 		const char *input = arena_printf(r->arena, "material_%zu", i);
 		jset(o, "slot", arena_printf(r->arena, "%zu", i));
 		jset(o, "input_id", input);
@@ -745,6 +759,13 @@ static int mine_page(struct req *r)
 		json_array_append_new(rows, row_json(r, &v[i], f.today));
 	json_object_set_new(ctx, "rows", rows);
 	json_object_set_new(ctx, "has_rows", json_boolean(n > 0));
+	json_t *bundles = NULL;
+	if ((rc = bundles_mine_rows(r, &bundles))) {
+		json_decref(ctx);
+		return rc;
+	}
+	json_object_set_new(ctx, "has_bundles", json_boolean(json_array_size(bundles) > 0));
+	json_object_set_new(ctx, "bundles", bundles);
 	jset(ctx, "count", en(r) ? arena_printf(r->arena, "%ld application%s", total, total == 1 ? "" : "s")
 				 : arena_printf(r->arena, "共 %ld 件", total));
 	json_object_set_new(ctx, "pagination", pagination(r, "/applications", page, PER_PAGE, total));

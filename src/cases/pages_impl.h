@@ -75,6 +75,11 @@ struct apply_view {
 	 * citizen's own application (posts to /services/{code}/apply). */
 	const char *action;
 	json_t *intake;
+	/* A bundle's one form (bundles.c): `bundle` (borrowed: {code, counter_items: [{name,
+	 * href}]}) goes into the template; svc carries the bundle's code and names; def is the
+	 * union of the items' fields and mdefs their materials one after the other, each with
+	 * "_item" (the item's name) for a heading; the form posts to `action`; no drafts. */
+	json_t *bundle;
 };
 
 /* Loads the current version of item code and its form and material definitions into v
@@ -97,6 +102,14 @@ int cases_apply_render(struct req *r, int status, const struct apply_view *v);
  * detail) for a body that is not a well-formed multipart form, or a store error. Field names
  * other than the item's (_csrf aside: intake_* ...) are left in v->values for the caller. */
 int cases_apply_read(struct req *r, struct apply_view *v, json_t **materials, bool *submit, int *refused);
+
+/* One application as a row of a list ("My applications", a bundle's progress): number, href,
+ * item_name, state, state_name, due_day, submitted, light, light_text ... (new reference). */
+json_t *cases_row_view(struct req *r, const struct application *app, int32_t today);
+
+/* The caller's bundle applications (the enterprise's when acting for one), newest first, at
+ * most 20, as rows {number, href, name, status, status_text, progress} (new reference). */
+int bundles_mine_rows(struct req *r, json_t **out);
 
 /* Handlers of counter.c (routes: pages.c's table). */
 int cases_intake_start(struct req *r);

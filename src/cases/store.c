@@ -300,6 +300,15 @@ fail:
 	return rc;
 }
 
+DB_SQL(q_set_bundle, "UPDATE applications SET bundle_id = ? WHERE id = ? AND (bundle_id IS NULL OR bundle_id = ?)");
+
+int case_set_bundle(struct db *db, int64_t id, int64_t bundle_id)
+{
+	int64_t changed = 0;
+	int rc = db_exec(db, &q_set_bundle, DB_ARGS(DB_INT(bundle_id), DB_INT(id), DB_INT(bundle_id)), &changed);
+	return rc ? rc : changed ? 0 : GH_ECONFLICT;
+}
+
 DB_SQL(q_assign, "UPDATE applications SET assigned_to = ?, updated_at = ?, version = version + 1 "
 		 "WHERE id = ? AND version = ?");
 

@@ -48,6 +48,12 @@ struct catalog_service {
 int catalog_service_get(struct db *db, struct arena *a, const char *code, long version,
 			struct catalog_service *out);
 
+/* A bundle (一件事) for other domains: its names and its current items in order, as services
+ * (items the catalog no longer has are skipped). Everything lives in a. GH_ENOTFOUND for an
+ * unknown bundle. */
+int catalog_bundle_services(struct db *db, struct arena *a, const char *bundle_code, const char **name_zh,
+			    const char **name_en, struct catalog_service **out, size_t *n);
+
 /* A department, for other domains' pages (receipts, intake). */
 struct catalog_department {
 	const char *code, *name_zh, *name_en, *phone, *address_zh, *address_en;

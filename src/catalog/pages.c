@@ -541,5 +541,11 @@ int catalog_page_bundle(struct req *r)
 	jset(ctx, "description", PICK(r, &b, description));
 	jset(ctx, "count", fmt_long(r, "bundle_items_fmt", (long)n));
 	json_object_set_new(ctx, "items", item_cards(r, items, n));
+	/* One application for all: offered when at least one item is applied for online. */
+	bool online = false;
+	for (size_t i = 0; i < n; i++)
+		online |= items[i].online_depth >= 3;
+	if (online)
+		jset(ctx, "apply_href", arena_printf(r->arena, "/bundles/%s/apply", b.code));
 	return resp_page(r, 200, "catalog/bundle", ctx);
 }

@@ -349,6 +349,35 @@ int catalog_service_get(struct db *db, struct arena *a, const char *code, long v
 	return 0;
 }
 
+int catalog_bundle_services(struct db *db, struct arena *a, const char *bundle_code, const char **name_zh,
+			    const char **name_en, struct catalog_service **out, size_t *n)
+{
+	struct catalog_bundle b;
+	struct catalog_item *items;
+	size_t ni;
+	int rc = catalog_bundle_get(db, a, bundle_code, &b);
+	if (!rc)
+		rc = catalog_bundle_items(db, a, bundle_code, &items, &ni);
+	if (rc)
+		return rc;
+	struct catalog_service *v = arena_array(a, ni ? ni : 1, sizeof(*v));
+	for (size_t i = 0; i < ni; i++)
+		v[i] = (struct catalog_service){ .code = items[i].code, .version = items[i].version,
+						 .department = items[i].department, .name_zh = items[i].name_zh,
+						 .name_en = items[i].name_en, .audience = items[i].audience,
+						 .legal_limit_days = items[i].legal_limit_days,
+						 .promised_limit_days = items[i].promised_limit_days,
+						 .online_depth = items[i].online_depth, .materials = items[i].materials,
+						 .form = items[i].form, .outcome_ecert = items[i].outcome_ecert };
+	if (name_zh)
+		*name_zh = b.name_zh;
+	if (name_en)
+		*name_en = b.name_en;
+	*out = v;
+	*n = ni;
+	return 0;
+}
+
 int catalog_department_get(struct db *db, struct arena *a, const char *code, struct catalog_department *out)
 {
 	struct catalog_dept d;

@@ -1,0 +1,732 @@
+/* bundles.c: bundle applications (一件事一次办). One form for all the items of a catalog bundle
+ * (shared fields asked once), fanned out into one child application per item applied for
+ * online; the bundle shows the children's combined progress.
+ *
+ * - The form: the union of the online items' fields by key (the first item's definition of a
+ *   key is shown; required when any item requires it); a key two items define differently
+ *   (another type, other options) is asked again for the later item as "<item code>__<key>",
+ *   labelled with the item's name. Then every online item's materials one
+ *   after the other (global slot = the item's first slot + its own slot). Items below online
+ *   depth 3 are listed as handled at the counter and get no child.
+ * - Submission: every child is checked first (case_apply_check on the shared values, each
+ *   item reading only its own fields); any error shows the whole form again with all errors.
+ *   Then the bundle row (idempotent: applicant + key), then one child per online item through
+ *   case_apply with the key "b<bundle id>:<item code>", linked by applications.bundle_id. A
+ *   repeated submission finds the bundle and its children again (and completes a fan-out that
+ *   an earlier request could not finish).
+ * - Who sees a bundle: its applicant (or the applying enterprise's agents) and administrators.
+ *   Department staff see only their own child applications, through the normal pages.
+ * - Overall status: in_progress while a child is open; completed when every child is;
+ *   partly_refused when all are closed and some were not accepted, denied or withdrawn (with
+ *   each one's reason). */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/err.h"
+#include "base/util.h"
+#include "cases/cases_impl.h"
+#include "cases/pages_impl.h"
+#include "catalog/catalog.h"
+#include "http/server.h"
+#include "identity/identity.h"
+#include "store/db.h"
+#include "view/view.h"
+
+#define APPLICANTS (ROLE_CITIZEN | ROLE_AGENT | ROLE_ENTERPRISE)
+#define MAX_BUNDLE_SLOTS 50 /* materials of all the items of a bundle (the apply reader's limit) */
+#define MINE_MAX 20
+
+/* ---- the table ------------------------------------------------------------------------- */
+
+struct bundle_app {
+	int64_t id, applicant_id, enterprise_id, created_at;
+	const char *code, *number;
+};
+
+DB_SQL(q_b_insert, "INSERT INTO bundle_applications (bundle_code, applicant_id, enterprise_id, idempotency_key, "
+		   "created_at) VALUES (?, ?, ?, ?, ?) RETURNING id");
+DB_SQL(q_b_by_idem, "SELECT id FROM bundle_applications WHERE applicant_id = ? AND idempotency_key = ?");
+DB_SQL(q_b_get, "SELECT id, bundle_code, applicant_id, enterprise_id, number, created_at "
+		"FROM bundle_applications WHERE id = ?");
+DB_SQL(q_b_number, "UPDATE bundle_applications SET number = ? WHERE id = ? AND number IS NULL");
+DB_SQL(q_b_children, "SELECT id FROM applications WHERE bundle_id = ? ORDER BY id");
+DB_SQL(q_b_mine, "SELECT id, bundle_code, applicant_id, enterprise_id, number, created_at "
+		 "FROM bundle_applications WHERE applicant_id = ? AND enterprise_id IS NULL ORDER BY id DESC LIMIT ?");
+DB_SQL(q_b_ent, "SELECT id, bundle_code, applicant_id, enterprise_id, number, created_at "
+		"FROM bundle_applications WHERE enterprise_id = ? ORDER BY id DESC LIMIT ?");
+
+static void b_row(const struct db_rows *rows, size_t i, struct bundle_app *o)
+{
+	o->id = db_cell_int(rows, i, 0);
+	o->code = db_cell(rows, i, 1);
+	o->applicant_id = db_cell_int(rows, i, 2);
+	o->enterprise_id = db_cell_int(rows, i, 3);
+	o->number = db_cell(rows, i, 4);
+	o->created_at = db_cell_int(rows, i, 5);
+}
+
+/* Creates the bundle row, or finds the one this applicant's key made (*existed). */
+static int b_create(struct db *db, struct arena *a, const char *code, int64_t applicant, int64_t enterprise,
+		    const char *key, int64_t *id, bool *existed)
+{
+	struct db_rows rows;
+	*existed = false;
+	int rc;
+	if (key) {
+		if ((rc = db_query(db, a, &q_b_by_idem, DB_ARGS(DB_INT(applicant), DB_TEXT(key)), &rows)))
+			return rc;
+		if (rows.nrows == 1) {
+			*id = db_cell_int(&rows, 0, 0);
+			*existed = true;
+			return 0;
+		}
+	}
+	rc = db_query(db, a, &q_b_insert,
+		      DB_ARGS(DB_TEXT(code), DB_INT(applicant), enterprise ? DB_INT(enterprise) : DB_NULL, DB_TEXT(key),
+			      DB_INT((int64_t)time(NULL))),
+		      &rows);
+	if (rc == GH_ECONFLICT && key) {
+		/* The same key raced in from another request: that one wins. */
+		rc = db_query(db, a, &q_b_by_idem, DB_ARGS(DB_INT(applicant), DB_TEXT(key)), &rows);
+		if (!rc && rows.nrows == 1) {
+			*id = db_cell_int(&rows, 0, 0);
+			*existed = true;
+			return 0;
+		}
+		return rc ? rc : GH_ECONFLICT;
+	}
+	if (rc)
+		return rc;
+	*id = db_cell_int(&rows, 0, 0);
+	return 0;
+}
+
+static int b_get(struct db *db, struct arena *a, int64_t id, struct bundle_app *out)
+{
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_b_get, DB_ARGS(DB_INT(id)), &rows);
+	if (rc)
+		return rc;
+	if (rows.nrows != 1)
+		return GH_ENOTFOUND;
+	b_row(&rows, 0, out);
+	return 0;
+}
+
+static int b_children(struct db *db, struct arena *a, int64_t id, struct application **out, size_t *n)
+{
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_b_children, DB_ARGS(DB_INT(id)), &rows);
+	if (rc)
+		return rc;
+	struct application *v = arena_array(a, rows.nrows ? rows.nrows : 1, sizeof(*v));
+	for (size_t i = 0; i < rows.nrows; i++)
+		if ((rc = case_get(db, a, db_cell_int(&rows, i, 0), &v[i])))
+			return rc;
+	*out = v;
+	*n = rows.nrows;
+	return 0;
+}
+
+/* ---- the bundle's form ------------------------------------------------------------------ */
+
+struct bundle_item {
+	struct catalog_service svc;
+	json_t *def, *mdefs; /* borrowed from the arena */
+	size_t slot0;        /* its first slot in the bundle's materials */
+	json_t *alias;       /* its keys asked under another name: key -> form name (NULL: none) */
+	bool online;
+};
+
+struct bundle_form {
+	const char *code, *name_zh, *name_en;
+	struct bundle_item *items;
+	size_t n, nonline;
+	json_t *def, *mdefs; /* the union of the fields, the materials one item after another */
+};
+
+static const char *pick(const struct req *r, const char *zh, const char *en_)
+{
+	return en(r) && en_ && *en_ ? en_ : zh;
+}
+
+/* True when two field definitions can share one answer: same type and, for a select, the
+ * same option values. */
+static bool same_field(json_t *a, json_t *b)
+{
+	if (!json_equal(json_object_get(a, "type"), json_object_get(b, "type")))
+		return false;
+	json_t *oa = json_object_get(a, "options"), *ob = json_object_get(b, "options");
+	if (json_array_size(oa) != json_array_size(ob))
+		return false;
+	for (size_t i = 0; i < json_array_size(oa); i++)
+		if (!json_equal(json_object_get(json_array_get(oa, i), "value"), json_object_get(json_array_get(ob, i), "value")))
+			return false;
+	return true;
+}
+
+/* Loads bundle code and builds its form. GH_ENOTFOUND with a detail for an unknown bundle. */
+static int bundle_load(struct req *r, const char *code, struct bundle_form *b)
+{
+	memset(b, 0, sizeof(*b));
+	struct catalog_service *svcs;
+	int rc = catalog_bundle_services(r->db, r->arena, code, &b->name_zh, &b->name_en, &svcs, &b->n);
+	if (rc == GH_ENOTFOUND)
+		req_error_detail(r, "%s", T(r, "没有这个“一件事”。", "There is no such bundle."));
+	if (rc)
+		return rc;
+	b->code = code;
+	b->items = arena_array(r->arena, b->n ? b->n : 1, sizeof(*b->items));
+	b->def = arena_json(r, json_array());
+	b->mdefs = arena_json(r, json_array());
+	json_t *seen = arena_json(r, json_object()); /* key -> its field in def */
+	for (size_t i = 0; i < b->n; i++) {
+		struct bundle_item *it = &b->items[i];
+		it->svc = svcs[i];
+		it->online = svcs[i].online_depth >= 3;
+		if (!it->online)
+			continue;
+		it->def = arena_json(r, json_loads(it->svc.form ? it->svc.form : "[]", 0, NULL));
+		it->mdefs = arena_json(r, json_loads(it->svc.materials ? it->svc.materials : "[]", 0, NULL));
+		if (!json_is_array(it->def) || !json_is_array(it->mdefs))
+			return GH_EINTERNAL;
+		if (json_array_size(b->mdefs) + json_array_size(it->mdefs) > MAX_BUNDLE_SLOTS)
+			return GH_EINTERNAL; /* the catalog's bundles are far below */
+		b->nonline++;
+		size_t k;
+		json_t *f;
+		json_array_foreach(it->def, k, f)
+		{
+			const char *key = json_string_value(json_object_get(f, "key"));
+			if (!key)
+				continue;
+			json_t *had = json_object_get(seen, key);
+			if (had && same_field(had, f)) {
+				if (json_is_true(json_object_get(f, "required")))
+					json_object_set_new(had, "required", json_true());
+				continue;
+			}
+			json_t *copy = json_deep_copy(f);
+			if (had) {
+				/* The same key meaning something else here: asked again for this item. */
+				const char *alias = arena_printf(r->arena, "%s__%s", it->svc.code, key);
+				if (!it->alias)
+					it->alias = arena_json(r, json_object());
+				json_object_set_new(it->alias, key, json_string(alias));
+				json_object_set_new(copy, "key", json_string(alias));
+				const char *lz = json_string_value(json_object_get(f, "label_zh"));
+				const char *le = json_string_value(json_object_get(f, "label_en"));
+				json_object_set_new(copy, "label_zh", json_sprintf("%s（%s）", lz ? lz : key, it->svc.name_zh));
+				json_object_set_new(copy, "label_en", json_sprintf("%s (%s)", le ? le : key,
+										   it->svc.name_en ? it->svc.name_en : it->svc.name_zh));
+				json_array_append_new(b->def, copy);
+				continue;
+			}
+			json_array_append(b->def, copy);
+			json_object_set_new(seen, key, copy);
+		}
+		it->slot0 = json_array_size(b->mdefs);
+		const char *name = cases_item_name(r, &it->svc);
+		json_t *m;
+		json_array_foreach(it->mdefs, k, m)
+		{
+			json_t *copy = json_deep_copy(m);
+			json_object_set_new(copy, "_item", json_string(name));
+			json_array_append_new(b->mdefs, copy);
+		}
+	}
+	return 0;
+}
+
+/* The apply view of the bundle's form (for cases_apply_render and cases_apply_read). */
+static void bundle_view(struct req *r, const struct bundle_form *b, struct apply_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->svc = (struct catalog_service){ .code = b->code, .name_zh = b->name_zh, .name_en = b->name_en };
+	v->def = b->def;
+	v->mdefs = b->mdefs;
+	v->action = arena_printf(r->arena, "/bundles/%s/apply", b->code);
+	json_t *bundle = arena_json(r, json_object());
+	jset(bundle, "code", b->code);
+	json_t *online = json_array(), *counter = json_array();
+	for (size_t i = 0; i < b->n; i++) {
+		json_t *o = json_pack("{s:s,s:s}", "name", cases_item_name(r, &b->items[i].svc), "href",
+				      arena_printf(r->arena, "/services/%s", b->items[i].svc.code));
+		json_array_append_new(b->items[i].online ? online : counter, o);
+	}
+	json_object_set_new(bundle, "online_items", online);
+	json_object_set_new(bundle, "counter_items", counter);
+	json_object_set_new(bundle, "has_counter_items", json_boolean(json_array_size(counter) > 0));
+	v->bundle = bundle;
+}
+
+/* ---- applying --------------------------------------------------------------------------- */
+
+struct bundle_apply_in {
+	json_t *input;      /* flat object of strings: the shared fields */
+	json_t **materials; /* per item of the bundle (NULL for counter items): case_apply's array */
+	const char *key;    /* idempotency key; may be NULL */
+	const char *channel;
+};
+
+/* The values item it reads: the shared ones, with its own answers to keys it asks under
+ * another name (borrowed or owned by r's arena). */
+static json_t *child_input(struct req *r, const struct bundle_item *it, json_t *input)
+{
+	if (!it->alias)
+		return input;
+	json_t *own = arena_json(r, json_copy(input));
+	const char *k;
+	json_t *alias;
+	json_object_foreach(it->alias, k, alias)
+	{
+		json_t *v = json_object_get(input, json_string_value(alias));
+		if (v)
+			json_object_set(own, k, v);
+		else
+			json_object_del(own, k);
+	}
+	return own;
+}
+
+/* Checks every child, then files the bundle and its children. GH_EVALIDATION with *errors
+ * (field key -> message; material_<global slot>) when any child has an error. */
+static int bundle_apply(struct req *r, const struct bundle_form *b, const struct bundle_apply_in *in, int64_t *bundle_id,
+			bool *existed, json_t **errors)
+{
+	*errors = arena_json(r, json_object());
+	if (!b->nonline) {
+		req_error_detail(r, "%s", T(r, "该“一件事”的事项均需到窗口办理，请查看办事指南。",
+					    "Every item of this bundle is handled at the counter; see the guides."));
+		return GH_ECONFLICT;
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		const struct bundle_item *it = &b->items[i];
+		if (!it->online)
+			continue;
+		struct case_apply_in ai = { .item_code = it->svc.code, .input = child_input(r, it, in->input),
+					    .materials = in->materials[i], .submit = true, .channel = in->channel,
+					    .applicant_id = r->who.account, .enterprise_id = r->who.enterprise };
+		json_t *e = NULL;
+		int rc = case_apply_check(r, &ai, &e);
+		if (rc && rc != GH_EVALIDATION)
+			return rc;
+		const char *k;
+		json_t *msg;
+		json_object_foreach(e, k, msg)
+		{
+			long slot;
+			if (strncmp(k, "material_", 9) == 0 && !str_to_long(str_c(k + 9), 0, MAX_BUNDLE_SLOTS, &slot))
+				json_object_set(*errors, arena_printf(r->arena, "material_%zu", it->slot0 + (size_t)slot), msg);
+			else if (strcmp(k, "materials") == 0)
+				json_object_set_new(*errors, "materials",
+						    json_sprintf("%s: %s", cases_item_name(r, &it->svc), json_string_value(msg)));
+			else if (json_is_string(json_object_get(it->alias, k)))
+				json_object_set(*errors, json_string_value(json_object_get(it->alias, k)), msg);
+			else if (!json_object_get(*errors, k))
+				json_object_set(*errors, k, msg);
+		}
+	}
+	if (json_object_size(*errors))
+		return GH_EVALIDATION;
+
+	int rc = b_create(r->db, r->arena, b->code, r->who.account, r->who.enterprise, in->key, bundle_id, existed);
+	if (rc)
+		return rc;
+	const char *first = NULL;
+	for (size_t i = 0; i < b->n; i++) {
+		const struct bundle_item *it = &b->items[i];
+		if (!it->online)
+			continue;
+		struct case_apply_in ai = { .item_code = it->svc.code, .input = child_input(r, it, in->input),
+					    .materials = in->materials[i], .submit = true, .channel = in->channel,
+					    .applicant_id = r->who.account, .enterprise_id = r->who.enterprise,
+					    .idempotency_key = arena_printf(r->arena, "b%lld:%s", (long long)*bundle_id, it->svc.code) };
+		struct application app;
+		json_t *e = NULL;
+		if ((rc = case_apply(r, &ai, &app, &e)))
+			return rc;
+		if ((rc = case_set_bundle(r->db, app.id, *bundle_id)))
+			return rc;
+		if (!first && app.number)
+			first = app.number;
+	}
+	if (first && strlen(first) > 2) {
+		int64_t changed = 0;
+		if ((rc = db_exec(r->db, &q_b_number, DB_ARGS(DB_TEXT(arena_printf(r->arena, "QB%s", first + 2)),
+							     DB_INT(*bundle_id)), &changed)))
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- progress --------------------------------------------------------------------------- */
+
+static bool bundle_is_applicant(const struct req *r, const struct bundle_app *b)
+{
+	if (!r->who.account)
+		return false;
+	if (b->enterprise_id)
+		return r->who.enterprise == b->enterprise_id;
+	return r->who.account == b->applicant_id && !r->who.enterprise;
+}
+
+/* Loads bundle application id if the caller may see it (GH_ENOTFOUND with a detail, the same
+ * for someone else's as for none). */
+static int bundle_load_visible(struct req *r, const char *id_s, struct bundle_app *b)
+{
+	long id = 0;
+	int rc = id_s && !str_to_long(str_c(id_s), 1, (1L << 53), &id) ? b_get(r->db, r->arena, id, b) : GH_ENOTFOUND;
+	if (rc == GH_ENOTFOUND || (!rc && r->role != ROLE_ADMIN && !bundle_is_applicant(r, b))) {
+		req_error_detail(r, "%s", T(r, "没有您可查看的“一件事”申请。", "There is no bundle application that you can see."));
+		return GH_ENOTFOUND;
+	}
+	return rc;
+}
+
+/* Why a closed child was not granted: the reason of the event that closed it. */
+static const char *closing_reason(struct req *r, const struct application *app)
+{
+	struct app_event *ev;
+	size_t n;
+	if (case_events(r->db, r->arena, app->id, &ev, &n))
+		return NULL;
+	for (size_t i = n; i-- > 0;)
+		if (ev[i].to_state && strcmp(ev[i].to_state, app->state) == 0)
+			return ev[i].reason && *ev[i].reason ? ev[i].reason : NULL;
+	return NULL;
+}
+
+/* The bundle as JSON (for the API and, with its words, the page). New reference. */
+static json_t *bundle_json(struct req *r, const struct bundle_app *b, const struct application *kids, size_t n)
+{
+	const char *name_zh = NULL, *name_en = NULL;
+	struct catalog_service *svcs;
+	size_t ns;
+	if (catalog_bundle_services(r->db, r->arena, b->code, &name_zh, &name_en, &svcs, &ns))
+		name_zh = name_en = b->code;
+	int32_t today = cases_today();
+	size_t open = 0, completed = 0;
+	json_t *children = json_array(), *refused = json_array();
+	for (size_t i = 0; i < n; i++) {
+		const struct application *a = &kids[i];
+		const struct wf_state *st = wf_state(a->state);
+		json_t *cj = case_json(a, r->app->calendar, today, r->lang);
+		json_object_del(cj, "form");
+		json_object_del(cj, "materials");
+		if (!st || !st->terminal)
+			open++;
+		else if (strcmp(a->state, "completed") == 0)
+			completed++;
+		else {
+			const char *why = closing_reason(r, a);
+			json_object_set_new(cj, "reason", why ? json_string(why) : json_null());
+			json_array_append_new(refused, json_pack("{s:s?,s:s?,s:s,s:s?,s:s?}", "number", a->number, "item_name",
+								 pick(r, a->item_name_zh, a->item_name_en), "state", a->state,
+								 "state_name", st ? pick(r, st->name_zh, st->name_en) : a->state,
+								 "reason", why));
+		}
+		json_array_append_new(children, cj);
+	}
+	const char *status = open ? "in_progress" : completed == n ? "completed" : "partly_refused";
+	json_t *j = json_object();
+	json_object_set_new(j, "id", json_integer(b->id));
+	json_object_set_new(j, "number", b->number ? json_string(b->number) : json_null());
+	json_object_set_new(j, "bundle_code", json_string(b->code));
+	json_object_set_new(j, "name", json_string(pick(r, name_zh, name_en)));
+	json_object_set_new(j, "status", json_string(status));
+	json_object_set_new(j, "completed", json_integer((json_int_t)completed));
+	json_object_set_new(j, "total", json_integer((json_int_t)n));
+	json_object_set_new(j, "created_at", json_integer(b->created_at));
+	json_object_set_new(j, "children", children);
+	json_object_set_new(j, "refused", refused);
+	return j;
+}
+
+static const char *status_text(struct req *r, const char *status)
+{
+	if (strcmp(status, "completed") == 0)
+		return view_msg(r->app->view, r->lang, "bundle_status_completed");
+	if (strcmp(status, "partly_refused") == 0)
+		return view_msg(r->app->view, r->lang, "bundle_status_partly_refused");
+	return view_msg(r->app->view, r->lang, "bundle_status_in_progress");
+}
+
+static const char *progress_text(struct req *r, json_t *bj)
+{
+	long done = (long)json_integer_value(json_object_get(bj, "completed"));
+	long total = (long)json_integer_value(json_object_get(bj, "total"));
+	return en(r) ? arena_printf(r->arena, "%ld of %ld completed", done, total)
+		     : arena_printf(r->arena, "已办结 %ld / %ld 件", done, total);
+}
+
+int bundles_mine_rows(struct req *r, json_t **out)
+{
+	struct db_rows rows;
+	int rc = r->who.enterprise
+			 ? db_query(r->db, r->arena, &q_b_ent, DB_ARGS(DB_INT(r->who.enterprise), DB_INT(MINE_MAX)), &rows)
+			 : db_query(r->db, r->arena, &q_b_mine, DB_ARGS(DB_INT(r->who.account), DB_INT(MINE_MAX)), &rows);
+	if (rc)
+		return rc;
+	json_t *list = json_array();
+	for (size_t i = 0; i < rows.nrows; i++) {
+		struct bundle_app b;
+		struct application *kids;
+		size_t n;
+		b_row(&rows, i, &b);
+		if ((rc = b_children(r->db, r->arena, b.id, &kids, &n))) {
+			json_decref(list);
+			return rc;
+		}
+		json_t *bj = arena_json(r, bundle_json(r, &b, kids, n));
+		const char *status = json_string_value(json_object_get(bj, "status"));
+		json_array_append_new(list, json_pack("{s:s?,s:s,s:s,s:s,s:s,s:s}", "number", b.number, "href",
+						      arena_printf(r->arena, "/bundles/applications/%lld", (long long)b.id),
+						      "name", json_string_value(json_object_get(bj, "name")), "status", status,
+						      "status_text", status_text(r, status), "progress", progress_text(r, bj)));
+	}
+	*out = list;
+	return 0;
+}
+
+/* ---- pages ------------------------------------------------------------------------------ */
+
+/* GET /bundles/{code}/apply */
+static int page_apply_get(struct req *r)
+{
+	struct bundle_form b;
+	int rc = bundle_load(r, req_param(r, "code"), &b);
+	if (rc)
+		return rc;
+	if (!b.nonline) {
+		req_error_detail(r, "%s", T(r, "该“一件事”的事项均需到窗口办理，请查看办事指南。",
+					    "Every item of this bundle is handled at the counter; see the guides."));
+		return GH_ECONFLICT;
+	}
+	struct apply_view v;
+	bundle_view(r, &b, &v);
+	v.key = cases_new_key(r);
+	return cases_apply_render(r, 200, &v);
+}
+
+/* POST /bundles/{code}/apply (multipart/form-data, as the item's apply form). */
+static int page_apply_post(struct req *r)
+{
+	struct bundle_form b;
+	int rc = bundle_load(r, req_param(r, "code"), &b);
+	if (rc)
+		return rc;
+	struct apply_view v;
+	bundle_view(r, &b, &v);
+	json_t *materials;
+	bool submit;
+	int refused;
+	if ((rc = cases_apply_read(r, &v, &materials, &submit, &refused)))
+		return rc;
+	if (refused)
+		return cases_apply_render(r, err_status(refused), &v);
+	/* The posted materials (global slots) split per item (its own slots). */
+	json_t **per = arena_array(r->arena, b.n ? b.n : 1, sizeof(*per));
+	for (size_t i = 0; i < b.n; i++) {
+		if (!b.items[i].online)
+			continue;
+		per[i] = arena_json(r, json_array());
+		size_t k;
+		json_t *m;
+		size_t lo = b.items[i].slot0, hi = lo + json_array_size(b.items[i].mdefs);
+		json_array_foreach(materials, k, m)
+		{
+			json_int_t s = json_integer_value(json_object_get(m, "slot"));
+			if (s < (json_int_t)lo || s >= (json_int_t)hi)
+				continue;
+			json_t *c = json_copy(m);
+			json_object_set_new(c, "slot", json_integer(s - (json_int_t)lo));
+			json_array_append_new(per[i], c);
+		}
+	}
+	struct bundle_apply_in in = { .input = v.values, .materials = per, .key = v.key,
+				      .channel = cases_kiosk(r) ? "kiosk" : "web" };
+	int64_t id;
+	bool existed;
+	json_t *errors;
+	rc = bundle_apply(r, &b, &in, &id, &existed, &errors);
+	if (rc == GH_EVALIDATION) {
+		v.errors = errors;
+		return cases_apply_render(r, 422, &v);
+	}
+	if (rc)
+		return rc;
+	return resp_redirect(r, 303, arena_printf(r->arena, "/bundles/applications/%lld?done=submitted", (long long)id));
+}
+
+/* GET /bundles/applications/{id} */
+static int page_progress(struct req *r)
+{
+	struct bundle_app b;
+	int rc = bundle_load_visible(r, req_param(r, "id"), &b);
+	if (rc)
+		return rc;
+	struct application *kids;
+	size_t n;
+	if ((rc = b_children(r->db, r->arena, b.id, &kids, &n)))
+		return rc;
+	json_t *bj = arena_json(r, bundle_json(r, &b, kids, n));
+	const char *name = json_string_value(json_object_get(bj, "name"));
+	const char *status = json_string_value(json_object_get(bj, "status"));
+	json_t *ctx = cases_page_ctx(r, name);
+	json_object_set_new(ctx, "nav_mine", json_true());
+	jset(ctx, "name", name);
+	jset(ctx, "code", b.code);
+	jset(ctx, "number", b.number);
+	jset(ctx, "status", status);
+	jset(ctx, "status_text", status_text(r, status));
+	jset(ctx, "progress", progress_text(r, bj));
+	json_object_set_new(ctx, "is_partly_refused", json_boolean(strcmp(status, "partly_refused") == 0));
+	json_object_set(ctx, "refused", json_object_get(bj, "refused"));
+	int32_t today = cases_today();
+	json_t *rows = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(rows, cases_row_view(r, &kids[i], today));
+	json_object_set_new(ctx, "rows", rows);
+	const char *done = req_query(r, "done");
+	if (done && strcmp(done, "submitted") == 0)
+		jset(ctx, "notice", view_msg(r->app->view, r->lang, "bundle_submitted_notice"));
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_page(r, 200, "cases/bundle_progress", ctx);
+}
+
+/* ---- API -------------------------------------------------------------------------------- */
+
+static int body_object(struct req *r, json_t **out)
+{
+	const char *ct = req_header(r, "Content-Type");
+	if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
+		req_error_detail(r, "Send a JSON object with Content-Type: application/json / 请以 JSON 提交");
+		return GH_EUNSUPPORTED;
+	}
+	size_t len;
+	const char *body = req_body(r, &len);
+	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+	if (!j || !json_is_object(j)) {
+		json_decref(j);
+		req_error_detail(r, "The body is not a JSON object / 请求体不是 JSON 对象");
+		return GH_EINVAL;
+	}
+	*out = arena_json(r, j);
+	return 0;
+}
+
+/* POST /api/v1/bundles/{code}/applications: {form: {...}, materials: [{item, slot,
+ * attachments: [ids]} or {item, slot, ecert}], submit: true, idempotency_key}. 201 with the
+ * bundle (200 when the key made it before); 422 with fields (material_<item>_<slot>). */
+static int api_apply(struct req *r)
+{
+	json_t *in;
+	int rc = body_object(r, &in);
+	if (rc)
+		return rc;
+	json_t *form = json_object_get(in, "form"), *mats = json_object_get(in, "materials");
+	json_t *submit = json_object_get(in, "submit");
+	const char *key = json_string_value(json_object_get(in, "idempotency_key"));
+	if ((form && !json_is_object(form)) || (mats && !json_is_array(mats)) || (key && (!*key || strlen(key) > 64)) ||
+	    (submit && !json_is_true(submit))) {
+		req_error_detail(r, "form must be an object, materials an array, idempotency_key 1 to 64 characters; a "
+				    "bundle is submitted at once (submit: true, no drafts) / 参数格式有误");
+		return GH_EINVAL;
+	}
+	struct bundle_form b;
+	if ((rc = bundle_load(r, req_param(r, "code"), &b)))
+		return rc;
+	json_t *flat = arena_json(r, json_object());
+	const char *k;
+	json_t *v;
+	json_object_foreach(form, k, v)
+	{
+		if (json_is_string(v))
+			json_object_set(flat, k, v);
+		else if (json_is_integer(v))
+			json_object_set_new(flat, k, json_sprintf("%lld", (long long)json_integer_value(v)));
+		else if (json_is_real(v))
+			json_object_set_new(flat, k, json_sprintf("%.2f", json_real_value(v)));
+	}
+	json_t **per = arena_array(r->arena, b.n ? b.n : 1, sizeof(*per));
+	for (size_t i = 0; i < b.n; i++)
+		per[i] = b.items[i].online ? arena_json(r, json_array()) : NULL;
+	size_t i;
+	json_t *m;
+	json_array_foreach(mats, i, m)
+	{
+		const char *item = json_string_value(json_object_get(m, "item"));
+		size_t at = b.n;
+		for (size_t j = 0; item && j < b.n; j++)
+			if (b.items[j].online && strcmp(b.items[j].svc.code, item) == 0)
+				at = j;
+		if (at == b.n || i >= 200) {
+			req_error_detail(r, "materials[%zu].item must be the code of an online item of the bundle / 材料所属事项有误", i);
+			return GH_EINVAL;
+		}
+		json_t *c = json_copy(m);
+		json_object_del(c, "item");
+		json_array_append_new(per[at], c);
+	}
+	struct bundle_apply_in bi = { .input = flat, .materials = per, .key = key, .channel = "app" };
+	int64_t id;
+	bool existed;
+	json_t *errors;
+	rc = bundle_apply(r, &b, &bi, &id, &existed, &errors);
+	if (rc == GH_EVALIDATION) {
+		/* Materials by item and slot, as they were sent. */
+		json_t *fields = json_object();
+		const char *ek;
+		json_t *ev;
+		json_object_foreach(errors, ek, ev)
+		{
+			long slot;
+			const char *name = ek;
+			if (strncmp(ek, "material_", 9) == 0 && !str_to_long(str_c(ek + 9), 0, MAX_BUNDLE_SLOTS, &slot))
+				for (size_t j = 0; j < b.n; j++)
+					if (b.items[j].online && (size_t)slot >= b.items[j].slot0 &&
+					    (size_t)slot < b.items[j].slot0 + json_array_size(b.items[j].mdefs))
+						name = arena_printf(r->arena, "material_%s_%zu", b.items[j].svc.code,
+								    (size_t)slot - b.items[j].slot0);
+			json_object_set(fields, name, ev);
+		}
+		json_t *j = json_pack("{s:{s:s,s:s,s:o}}", "error", "code", err_slug(GH_EVALIDATION), "message",
+				      err_message(GH_EVALIDATION, r->lang), "fields", fields);
+		return resp_json(r, err_status(GH_EVALIDATION), j);
+	}
+	if (rc)
+		return rc;
+	struct bundle_app ba;
+	struct application *kids;
+	size_t n;
+	if ((rc = b_get(r->db, r->arena, id, &ba)) || (rc = b_children(r->db, r->arena, id, &kids, &n)))
+		return rc;
+	return resp_json(r, existed ? 200 : 201, bundle_json(r, &ba, kids, n));
+}
+
+/* GET /api/v1/bundles/applications/{id} */
+static int api_get(struct req *r)
+{
+	struct bundle_app b;
+	int rc = bundle_load_visible(r, req_param(r, "id"), &b);
+	if (rc)
+		return rc;
+	struct application *kids;
+	size_t n;
+	if ((rc = b_children(r->db, r->arena, b.id, &kids, &n)))
+		return rc;
+	return resp_json(r, 200, bundle_json(r, &b, kids, n));
+}
+
+const struct route cases_bundle_routes[] = {
+	{ HTTP_GET, "/bundles/{code}/apply", page_apply_get, APPLICANTS, 0, "cases.bundle_apply" },
+	{ HTTP_POST, "/bundles/{code}/apply", page_apply_post, APPLICANTS, ROUTE_CSRF, "cases.bundle_apply_post" },
+	{ HTTP_GET, "/bundles/applications/{id}", page_progress, APPLICANTS | ROLE_ADMIN, 0, "cases.bundle_progress" },
+	{ HTTP_POST, "/api/v1/bundles/{code}/applications", api_apply, APPLICANTS, 0, "cases.api_bundle_apply", NULL,
+	  SCOPE_APPLY },
+	{ HTTP_GET, "/api/v1/bundles/applications/{id}", api_get, APPLICANTS | ROLE_ADMIN, 0, "cases.api_bundle_get", NULL,
+	  SCOPE_APPLY },
+};
+const size_t cases_bundle_routes_n = ARRAY_LEN(cases_bundle_routes);
