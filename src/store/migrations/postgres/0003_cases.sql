@@ -41,7 +41,7 @@ CREATE TABLE applications (
 CREATE INDEX applications_queue ON applications(department, COALESCE(due_day, 2147483647), id)
   WHERE state <> 'draft';
 -- Counts of a queue by state, item and light, answered from the index alone.
-CREATE INDEX applications_queue_counts ON applications(department, state, item_code, due_day, yellow_day, completed_at)
+CREATE INDEX applications_queue_counts ON applications(department, state, item_code, due_day, yellow_day, completed_at, assigned_to)
   WHERE state <> 'draft';
 CREATE INDEX applications_due ON applications(due_day) WHERE completed_at IS NULL;
 CREATE INDEX applications_applicant ON applications(applicant_id, created_at);
