@@ -99,6 +99,9 @@ int case_list(struct db *db, struct arena *a, const struct case_filter *f, long 
 	      struct application **out, size_t *n, long *total);
 /* Only the number of applications f's list would show (a covering index answers it). */
 int case_count(struct db *db, struct arena *a, const struct case_filter *f, long *total);
+/* A department's queue (f->department, ignoring f->light) counted by light in one pass over
+ * the covering index: counts[0] green, [1] yellow, [2] red. */
+int case_queue_lights(struct db *db, struct arena *a, const struct case_filter *f, long counts[3]);
 
 /* Attachments (table attachments; files via attach.h). */
 struct attachment {

@@ -1347,12 +1347,11 @@ static int list_page(struct req *r, struct case_filter *f, bool overdue)
 		/* How many of the department's applications (with the other filters) show each light. */
 		json_t *counts = json_array();
 		static const char *const lights[] = { "green", "yellow", "red" };
+		long by_light[3];
+		if ((rc = case_queue_lights(r->db, r->arena, f, by_light)))
+			return rc;
 		for (size_t i = 0; i < ARRAY_LEN(lights); i++) {
-			struct case_filter cf = *f;
-			cf.light = lights[i];
-			long ct;
-			if ((rc = case_count(r->db, r->arena, &cf, &ct)))
-				return rc;
+			long ct = by_light[i];
 			json_t *o = json_object();
 			jset(o, "light", lights[i]);
 			jset(o, "label", i == 0 ? T(r, "绿灯", "Green") : i == 1 ? T(r, "黄灯", "Yellow") : T(r, "红灯", "Red"));

@@ -451,6 +451,33 @@ int case_list(struct db *db, struct arena *a, const struct case_filter *f, long 
 	return list_or_count(db, a, f, page, per_page, out, n, total);
 }
 
+DB_SQL(q_queue_lights,
+       "SELECT COALESCE(SUM(CASE WHEN a.completed_at IS NULL AND a.yellow_day > ? THEN 1 ELSE 0 END), 0), "
+       "COALESCE(SUM(CASE WHEN a.completed_at IS NULL AND a.yellow_day <= ? AND a.due_day >= ? THEN 1 ELSE 0 END), 0), "
+       "COALESCE(SUM(CASE WHEN a.completed_at IS NULL AND a.due_day < ? THEN 1 ELSE 0 END), 0) "
+       "FROM applications a " QUEUE_WHERE);
+
+int case_queue_lights(struct db *db, struct arena *a, const struct case_filter *f, long counts[3])
+{
+	struct db_val args[] = {
+		DB_INT(f->today), DB_INT(f->today), DB_INT(f->today), DB_INT(f->today),
+		DB_TEXT(f->department),
+		DB_NULL, DB_NULL,
+		f->assigned_to ? DB_INT(f->assigned_to) : DB_NULL, DB_INT(f->assigned_to),
+		f->unassigned ? DB_INT(1) : DB_NULL,
+		DB_TEXT(f->state), DB_TEXT(f->state),
+		DB_TEXT(f->item_code), DB_TEXT(f->item_code),
+		DB_NULL, DB_NULL, DB_INT(f->today), DB_NULL, DB_INT(f->today), DB_INT(f->today), DB_NULL, DB_INT(f->today),
+	};
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_queue_lights, args, ARRAY_LEN(args), &rows);
+	if (rc)
+		return rc;
+	for (int i = 0; i < 3; i++)
+		counts[i] = (long)db_cell_int(&rows, 0, (size_t)i);
+	return 0;
+}
+
 int case_count(struct db *db, struct arena *a, const struct case_filter *f, long *total)
 {
 	return list_or_count(db, a, f, 1, 1, NULL, NULL, total);
