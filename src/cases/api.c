@@ -76,20 +76,7 @@ static int api_apply(struct req *r)
 				    "channel app, miniprogram or kiosk / 参数格式有误");
 		return GH_EINVAL;
 	}
-	/* Form values arrive as JSON: numbers become text, as from a web form. */
-	json_t *flat = json_object();
-	arena_cleanup(r->arena, (void (*)(void *))json_decref, flat);
-	const char *k;
-	json_t *v;
-	json_object_foreach(form, k, v)
-	{
-		if (json_is_string(v))
-			json_object_set(flat, k, v);
-		else if (json_is_integer(v))
-			json_object_set_new(flat, k, json_sprintf("%lld", (long long)json_integer_value(v)));
-		else if (json_is_real(v))
-			json_object_set_new(flat, k, json_sprintf("%.2f", json_real_value(v)));
-	}
+	json_t *flat = cases_form_values(r, form);
 	struct case_apply_in ai = { .item_code = req_param(r, "code"), .input = flat,
 				    .materials = mats ? mats : json_array(), .submit = json_is_true(json_object_get(in, "submit")),
 				    .idempotency_key = key, .channel = channel ? channel : "app",

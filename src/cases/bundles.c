@@ -638,18 +638,7 @@ static int api_apply(struct req *r)
 	struct bundle_form b;
 	if ((rc = bundle_load(r, req_param(r, "code"), &b)))
 		return rc;
-	json_t *flat = arena_json(r, json_object());
-	const char *k;
-	json_t *v;
-	json_object_foreach(form, k, v)
-	{
-		if (json_is_string(v))
-			json_object_set(flat, k, v);
-		else if (json_is_integer(v))
-			json_object_set_new(flat, k, json_sprintf("%lld", (long long)json_integer_value(v)));
-		else if (json_is_real(v))
-			json_object_set_new(flat, k, json_sprintf("%.2f", json_real_value(v)));
-	}
+	json_t *flat = cases_form_values(r, form);
 	json_t **per = arena_array(r->arena, b.n ? b.n : 1, sizeof(*per));
 	for (size_t i = 0; i < b.n; i++)
 		per[i] = b.items[i].online ? arena_json(r, json_array()) : NULL;

@@ -520,3 +520,21 @@ int cases_progress_lookup(struct req *r, const char *number, const char *code, s
 	}
 	return 0;
 }
+
+json_t *cases_form_values(struct req *r, json_t *form)
+{
+	json_t *flat = json_object();
+	arena_cleanup(r->arena, (void (*)(void *))json_decref, flat);
+	const char *k;
+	json_t *v;
+	json_object_foreach(form, k, v)
+	{
+		if (json_is_string(v))
+			json_object_set(flat, k, v);
+		else if (json_is_integer(v))
+			json_object_set_new(flat, k, json_sprintf("%lld", (long long)json_integer_value(v)));
+		else if (json_is_real(v))
+			json_object_set_new(flat, k, json_sprintf("%.2f", json_real_value(v)));
+	}
+	return flat;
+}

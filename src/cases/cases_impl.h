@@ -145,6 +145,11 @@ struct case_apply_in {
 	int64_t applicant_id, enterprise_id, filed_by;
 	int64_t draft_id;      /* continue this draft (0: a new application) */
 };
+/* The form values of a JSON request ({"key": value}) as a flat object of strings, as a web
+ * form sends them: numbers become text; other kinds are left out (and then reported missing
+ * or invalid by the validation). Lives in r's arena. */
+json_t *cases_form_values(struct req *r, json_t *form);
+
 /* Validates and saves (and with submit, submits) an application. GH_EVALIDATION with *errors
  * (field -> message; material_<i> for missing materials) when something is wrong. */
 int case_apply(struct req *r, const struct case_apply_in *in, struct application *app, json_t **errors);
