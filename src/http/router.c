@@ -1,5 +1,6 @@
 #include "http/router.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,10 +8,59 @@
 #include "base/err.h"
 #include "base/util.h"
 
+/* A route with its first path segment, so most routes are passed over by one comparison. */
+struct entry {
+	const char *first; /* the first segment of the pattern (into the pattern) */
+	size_t first_len;
+	bool first_param;  /* "{...}": matches any first segment */
+};
+
 struct router {
 	const struct route **routes;
+	struct entry *entries;
 	size_t n, alloc;
+	const struct route **slots; /* pointer -> index, open addressing, for router_index */
+	size_t *slot_index;
+	size_t nslots;
 };
+
+static size_t slot_of(const struct router *rt, const struct route *r)
+{
+	uintptr_t h = (uintptr_t)r;
+	h ^= h >> 17;
+	h *= 0x9E3779B97F4A7C15ull;
+	return (size_t)(h >> 16) & (rt->nslots - 1);
+}
+
+static void index_rebuild(struct router *rt)
+{
+	free(rt->slots);
+	free(rt->slot_index);
+	rt->nslots = 16;
+	while (rt->nslots < rt->n * 2)
+		rt->nslots *= 2;
+	rt->slots = xcalloc(rt->nslots, sizeof(*rt->slots));
+	rt->slot_index = xcalloc(rt->nslots, sizeof(*rt->slot_index));
+	for (size_t i = 0; i < rt->n; i++) {
+		size_t k = slot_of(rt, rt->routes[i]);
+		while (rt->slots[k] && rt->slots[k] != rt->routes[i])
+			k = (k + 1) & (rt->nslots - 1);
+		if (!rt->slots[k]) {
+			rt->slots[k] = rt->routes[i];
+			rt->slot_index[k] = i;
+		}
+	}
+}
+
+size_t router_index(const struct router *rt, const struct route *r)
+{
+	if (!r || !rt->nslots)
+		return rt->n;
+	for (size_t k = slot_of(rt, r); rt->slots[k]; k = (k + 1) & (rt->nslots - 1))
+		if (rt->slots[k] == r)
+			return rt->slot_index[k];
+	return rt->n;
+}
 
 struct router *router_new(void)
 {
@@ -22,6 +72,9 @@ void router_free(struct router *rt)
 	if (!rt)
 		return;
 	free(rt->routes);
+	free(rt->entries);
+	free(rt->slots);
+	free(rt->slot_index);
 	free(rt);
 }
 
@@ -61,9 +114,15 @@ int router_add(struct router *rt, const struct route *routes, size_t n)
 		if (rt->n == rt->alloc) {
 			rt->alloc = rt->alloc ? rt->alloc * 2 : 32;
 			rt->routes = xrealloc(rt->routes, rt->alloc * sizeof(*rt->routes));
+			rt->entries = xrealloc(rt->entries, rt->alloc * sizeof(*rt->entries));
 		}
+		struct entry *e = &rt->entries[rt->n];
+		e->first = r->pattern + 1;
+		e->first_len = strcspn(e->first, "/");
+		e->first_param = e->first_len > 0 && e->first[0] == '{';
 		rt->routes[rt->n++] = r;
 	}
+	index_rebuild(rt);
 	return 0;
 }
 
@@ -138,8 +197,13 @@ enum router_result router_match(const struct router *rt, struct arena *a, unsign
 	const struct route *best = NULL;
 	int best_score = -1;
 	unsigned allow = 0;
+	const char *first = path[0] == '/' ? path + 1 : path;
+	size_t first_len = strcspn(first, "/");
 	for (size_t i = 0; i < rt->n; i++) {
 		const struct route *r = rt->routes[i];
+		const struct entry *e = &rt->entries[i];
+		if (!e->first_param && (e->first_len != first_len || memcmp(e->first, first, first_len) != 0))
+			continue;
 		unsigned m = r->methods;
 		if (m & HTTP_GET)
 			m |= HTTP_HEAD;

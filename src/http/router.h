@@ -26,6 +26,10 @@ enum router_result router_match(const struct router *rt, struct arena *a, unsign
 /* Matches one pattern against a path; returns true and fills params on a match. */
 bool route_match(struct arena *a, const char *pattern, const char *path, struct kvlist *params);
 
+/* The position of a registered route in the table (for per-route metrics), or
+ * router_count() for NULL or an unknown route. O(1). */
+size_t router_index(const struct router *rt, const struct route *r);
+
 /* Iterates the registered routes (for docs, metrics and the authorisation matrix). */
 size_t router_count(const struct router *rt);
 const struct route *router_at(const struct router *rt, size_t i);

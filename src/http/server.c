@@ -506,14 +506,7 @@ static void finish(struct req *r)
 	evhttp_request_set_on_complete_cb(ev, on_complete, w);
 	evhttp_send_reply(ev, r->status, reason(r->status), NULL);
 	uint64_t dur = now_ns() - r->_start_ns;
-	size_t ri = router_count(w->app->router);
-	if (r->route)
-		for (size_t i = 0; i < ri; i++)
-			if (router_at(w->app->router, i) == r->route) {
-				ri = i;
-				break;
-			}
-	metrics_observe(w->app->metrics, ri, r->status, dur);
+	metrics_observe(w->app->metrics, router_index(w->app->router, r->route), r->status, dur);
 	log_request(r, dur, bytes);
 	struct arena *a = r->arena;
 	if (!w->spare) {

@@ -73,6 +73,12 @@ static void test_router(void **state)
 	assert_int_equal(router_match(rt, a, HTTP_GET, "/services/x/apply", &r, &p, &allowed), ROUTER_METHOD);
 	assert_true(allowed & HTTP_POST);
 	assert_int_equal(router_match(rt, a, HTTP_GET, "/nothing", &r, &p, &allowed), ROUTER_NOT_FOUND);
+	/* Each route knows its place in the table (metrics count per route). */
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(router_index(rt, &table[i]), i);
+	assert_int_equal(router_index(rt, NULL), router_count(rt));
+	static const struct route stranger = { HTTP_GET, "/x", h_dummy, ROLE_PUBLIC, 0, "x" };
+	assert_int_equal(router_index(rt, &stranger), router_count(rt));
 
 	/* A route must declare who may call it. */
 	static const struct route bad[] = { { HTTP_GET, "/x", h_dummy, 0, 0, "x" } };
