@@ -270,7 +270,9 @@ static void security_headers(struct evkeyvalq *h)
 			  "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
 			  "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'");
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-	evhttp_add_header(h, "Referrer-Policy", "strict-origin-when-cross-origin");
+	/* A page may ask for less (no-referrer on pages whose address carries a code). */
+	if (!evhttp_find_header(h, "Referrer-Policy"))
+		evhttp_add_header(h, "Referrer-Policy", "strict-origin-when-cross-origin");
 	evhttp_add_header(h, "X-Frame-Options", "DENY");
 }
 

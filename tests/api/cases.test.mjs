@@ -385,6 +385,14 @@ describe('pages', () => {
   before(async () => { citizen = await pageLogin(srv.url, DEMO.citizen.phone); });
   const required = () => Object.fromEntries(ITEM.materials.map((m, i) => [i, m]).filter(([, m]) => m.required).map(([i]) => [i, pdf()]));
 
+  test('the progress page keeps its address (with the query code) out of Referer headers', async () => {
+    const r = await fetch(`${srv.url}/progress`);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('referrer-policy'), 'no-referrer');
+    const other = await fetch(`${srv.url}/services`);
+    assert.equal(other.headers.get('referrer-policy'), 'strict-origin-when-cross-origin');
+  });
+
   test('the guide page offers to apply online', async () => {
     const r = await citizen.get(`/services/${ITEM.code}`);
     assert.equal(r.status, 200);
