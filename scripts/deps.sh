@@ -9,7 +9,7 @@ build_pkgs=(build-essential pkg-config meson ninja-build
   libicu-dev libcmark-dev liboath-dev libmagic-dev libcurl4-openssl-dev)
 test_pkgs=(clang libclang-rt-14-dev libcmocka-dev postgresql sqlite3 nodejs npm chromium
   fonts-noto-cjk)
-bench_pkgs=(wrk nginx-light)
+bench_pkgs=(wrk nginx-light sqlite3)
 
 case "$what" in
   build) pkgs=("${build_pkgs[@]}") ;;
