@@ -91,20 +91,15 @@ static int api_apply(struct req *r)
 /* POST /api/v1/attachments: multipart/form-data with one part "file". */
 static int api_upload(struct req *r)
 {
-	const char *boundary;
-	int rc = multipart_boundary(r->arena, req_header(r, "Content-Type"), &boundary);
-	if (rc)
-		return rc;
-	size_t len;
-	const char *body = req_body(r, &len);
-	struct multipart mp;
+	const struct multipart *mp;
 	const char *why = NULL;
-	if ((rc = multipart_parse(r->arena, body, len, boundary, &mp, &why))) {
+	int rc = req_multipart(r, &mp, &why);
+	if (rc) {
 		if (why)
 			req_error_detail(r, "%s", why);
 		return rc;
 	}
-	const struct multipart_part *f = multipart_get(&mp, "file");
+	const struct multipart_part *f = multipart_get(mp, "file");
 	if (!f || !f->filename) {
 		req_error_detail(r, en(r) ? "Send the file in a part named \"file\"." : "请在名为 file 的字段中上传文件。");
 		return GH_EINVAL;

@@ -254,19 +254,14 @@ void cases_add_error(json_t *list, const char *anchor, const char *message)
 /* The parsed multipart body of the request. GH_EUNSUPPORTED for another content type. */
 static int read_multipart(struct req *r, struct multipart *mp)
 {
-	const char *boundary;
-	int rc = multipart_boundary(r->arena, req_header(r, "Content-Type"), &boundary);
-	if (rc) {
-		if (rc == GH_EUNSUPPORTED)
-			req_error_detail(r, "%s", T(r, "请通过页面上的表单提交（multipart/form-data）。",
-						    "Please send the form from the page (multipart/form-data)."));
-		return rc;
-	}
-	size_t len;
-	const char *body = req_body(r, &len);
-	const char *why = NULL;
-	rc = multipart_parse(r->arena, body, len, boundary, mp, &why);
-	if (rc == GH_EINVAL)
+	const struct multipart *parsed;
+	int rc = req_multipart(r, &parsed, NULL);
+	if (!rc)
+		*mp = *parsed; /* the parts live in the request's arena */
+	if (rc == GH_EUNSUPPORTED)
+		req_error_detail(r, "%s", T(r, "请通过页面上的表单提交（multipart/form-data）。",
+					    "Please send the form from the page (multipart/form-data)."));
+	else if (rc == GH_EINVAL)
 		req_error_detail(r, "%s", T(r, "表单数据格式有误。", "The form data is malformed."));
 	else if (rc == GH_ETOOBIG)
 		req_error_detail(r, "%s", T(r, "表单字段或文件过多。", "Too many fields or files in the form."));

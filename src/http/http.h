@@ -110,6 +110,8 @@ struct kv {
 	size_t val_len;
 };
 
+struct multipart;
+
 struct kvlist {
 	struct kv *v;
 	size_t n;
@@ -142,6 +144,11 @@ struct req {
 	bool responded;
 	const char *error_detail;
 	void *_ev;              /* the libevent request; server.c only */
+	const char *_body;      /* req_body's copy, made once */
+	size_t _body_len;
+	struct multipart *_mp;  /* req_multipart's result, parsed once */
+	int _mp_rc;
+	const char *_mp_why;
 	uint64_t _start_ns;
 };
 

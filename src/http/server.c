@@ -29,6 +29,7 @@
 #include "base/util.h"
 #include "http/cache.h"
 #include "http/metrics.h"
+#include "http/multipart.h"
 #include "http/router.h"
 #include "store/db.h"
 #include "view/view.h"
@@ -207,14 +208,36 @@ int req_query_long(struct req *r, const char *name, long def, long min, long max
 
 const char *req_body(struct req *r, size_t *len)
 {
-	struct evbuffer *in = evhttp_request_get_input_buffer(ev_of(r));
-	size_t n = evbuffer_get_length(in);
-	char *p = arena_alloc(r->arena, n + 1);
-	evbuffer_copyout(in, p, n);
-	p[n] = 0;
+	if (!r->_body) {
+		struct evbuffer *in = evhttp_request_get_input_buffer(ev_of(r));
+		size_t n = evbuffer_get_length(in);
+		char *p = arena_alloc(r->arena, n + 1);
+		evbuffer_copyout(in, p, n);
+		p[n] = 0;
+		r->_body = p;
+		r->_body_len = n;
+	}
 	if (len)
-		*len = n;
-	return p;
+		*len = r->_body_len;
+	return r->_body;
+}
+
+int req_multipart(struct req *r, const struct multipart **out, const char **why)
+{
+	if (!r->_mp) {
+		r->_mp = arena_zalloc(r->arena, sizeof(*r->_mp));
+		const char *boundary;
+		r->_mp_rc = multipart_boundary(r->arena, req_header(r, "Content-Type"), &boundary);
+		if (!r->_mp_rc) {
+			size_t len;
+			const char *body = req_body(r, &len);
+			r->_mp_rc = multipart_parse(r->arena, body, len, boundary, r->_mp, &r->_mp_why);
+		}
+	}
+	if (why)
+		*why = r->_mp_why;
+	*out = r->_mp;
+	return r->_mp_rc;
 }
 
 int req_form(struct req *r, struct kvlist *out)

@@ -31,8 +31,14 @@ int req_defer(struct req *r, int (*submit)(void *ctx, struct event_base *base, v
 /* Hits and misses of the response caches of all workers (for /metrics). */
 void server_cache_stats(uint64_t *hits, uint64_t *misses);
 
-/* The request body (NUL-terminated copy in r->arena); *len may be NULL. */
+/* The request body (NUL-terminated copy in r->arena, made once per request); *len may be
+ * NULL. */
 const char *req_body(struct req *r, size_t *len);
+/* The multipart/form-data body, parsed once per request however often it is asked for (the
+ * CSRF check and the handler both read it). GH_EUNSUPPORTED for another content type,
+ * GH_EINVAL / GH_ETOOBIG for a malformed or oversized one (*why, may be NULL: a short reason). */
+struct multipart;
+int req_multipart(struct req *r, const struct multipart **out, const char **why);
 /* Decodes an application/x-www-form-urlencoded body; GH_EUNSUPPORTED for another type. */
 int req_form(struct req *r, struct kvlist *out);
 

@@ -258,21 +258,14 @@ int identity_csrf_check(struct req *r)
 	const char *base = (r->who.account || r->who.mfa_pending) ? req_cookie(r, SESSION_COOKIE)
 								  : req_cookie(r, PRESESSION_COOKIE);
 	const char *sent = req_header(r, "X-CSRF-Token");
-	const char *boundary;
 	if (!sent) {
 		struct kvlist form;
-		struct multipart mp;
+		const struct multipart *mp;
 		const struct multipart_part *p;
-		if (req_form(r, &form) == 0) {
+		if (req_form(r, &form) == 0)
 			sent = kv_get(&form, "_csrf");
-		} else if (multipart_boundary(r->arena, req_header(r, "Content-Type"), &boundary) == 0) {
-			/* Forms with files: the token is one of the fields. */
-			size_t len;
-			const char *body = req_body(r, &len);
-			if (multipart_parse(r->arena, body, len, boundary, &mp, NULL) == 0 &&
-			    (p = multipart_get(&mp, "_csrf")) && !p->filename)
-				sent = p->value;
-		}
+		else if (req_multipart(r, &mp, NULL) == 0 && (p = multipart_get(mp, "_csrf")) && !p->filename)
+			sent = p->value; /* forms with files: the token is one of the fields */
 	}
 	if (!base || !sent || strlen(base) != CRYPTO_TOKEN_LEN)
 		return GH_ECSRF;
