@@ -42,6 +42,20 @@ LOG_LEVEL=${BENCH_LOG_LEVEL:-warn}
 say() { echo "bench: $*" >&2; }
 die() { say "error: $*"; exit 1; }
 
+# listening NAME PID OUT ERR: waits (up to 30 s) for "listening on URL" in OUT and prints URL;
+# dies with the end of ERR when the server exits first.
+listening() {
+  local url=""
+  for _ in $(seq 300); do
+    url=$(sed -n 's/^listening on \(http:\/\/[^ ]*\).*/\1/p' "$3" | head -1)
+    [ -n "$url" ] && break
+    kill -0 "$2" 2>/dev/null || { tail -n 20 "$4" >&2; die "$1 exited at start"; }
+    sleep 0.1
+  done
+  [ -n "$url" ] || die "$1 did not start listening"
+  echo "${url%/}"
+}
+
 for c in wrk nginx python3 meson ninja; do
   if ! command -v "$c" >/dev/null 2>&1 && ! [ -x "/usr/sbin/$c" ]; then
     say "$c is missing: installing the bench dependencies"
@@ -95,15 +109,7 @@ KEY_FILE=${BENCH_KEY_FILE:-$tmp/govhall.key}
 "$BIN" serve --db "$DB" --key-file "$KEY_FILE" --listen 127.0.0.1:0 --threads "$THREADS" --log-level "$LOG_LEVEL" \
   >"$tmp/govhall.out" 2>"$tmp/govhall.err" &
 gh_pid=$!
-gh_url=""
-for _ in $(seq 300); do
-  gh_url=$(sed -n 's/^listening on \(http:\/\/[^ ]*\).*/\1/p' "$tmp/govhall.out" | head -1)
-  [ -n "$gh_url" ] && break
-  kill -0 "$gh_pid" 2>/dev/null || { tail -n 20 "$tmp/govhall.err" >&2; die "govhall exited at start"; }
-  sleep 0.1
-done
-[ -n "$gh_url" ] || die "govhall did not start listening"
-gh_url=${gh_url%/}
+gh_url=$(listening "govhall" "$gh_pid" "$tmp/govhall.out" "$tmp/govhall.err")
 
 # ---- the same bytes for nginx ------------------------------------------------------------
 ENDPOINTS=(/healthz /services /services/psb-0001 /api/v1/services/psb-0001)
@@ -275,15 +281,7 @@ if [ "$LOGIN_SECONDS" != 0 ]; then
   "$BIN" serve --db "$DB" --key-file "$KEY_FILE" --listen 127.0.0.1:0 --threads "$THREADS" --job-threads "$NPROC" --trust-proxy true \
     --log-level "$LOG_LEVEL" >"$tmp/flood.out" 2>"$tmp/flood.err" &
   lf_pid=$!
-  lf_url=""
-  for _ in $(seq 300); do
-    lf_url=$(sed -n 's/^listening on \(http:\/\/[^ ]*\).*/\1/p' "$tmp/flood.out" | head -1)
-    [ -n "$lf_url" ] && break
-    kill -0 "$lf_pid" 2>/dev/null || { tail -n 20 "$tmp/flood.err" >&2; die "govhall (login flood) exited at start"; }
-    sleep 0.1
-  done
-  [ -n "$lf_url" ] || die "govhall (login flood) did not start listening"
-  lf_url=${lf_url%/}
+  lf_url=$(listening "govhall (login flood)" "$lf_pid" "$tmp/flood.out" "$tmp/flood.err")
   probe=$(python3 - "$lf_url" <<'PY'
 import json, sys, urllib.error, urllib.request
 req = urllib.request.Request(sys.argv[1] + "/api/v1/auth/token", method="POST",
@@ -358,15 +356,7 @@ if [ "$SUBMIT_SECONDS" != 0 ]; then
   "$BIN" serve --db "$sdb" --key-file "$KEY_FILE" --listen 127.0.0.1:0 --threads "$THREADS" --sqlite-synchronous full \
     --log-level "$LOG_LEVEL" >"$tmp/durable.out" 2>"$tmp/durable.err" &
   ds_pid=$!
-  ds_url=""
-  for _ in $(seq 300); do
-    ds_url=$(sed -n 's/^listening on \(http:\/\/[^ ]*\).*/\1/p' "$tmp/durable.out" | head -1)
-    [ -n "$ds_url" ] && break
-    kill -0 "$ds_pid" 2>/dev/null || { tail -n 20 "$tmp/durable.err" >&2; die "govhall (submissions) exited at start"; }
-    sleep 0.1
-  done
-  [ -n "$ds_url" ] || die "govhall (submissions) did not start listening"
-  ds_url=${ds_url%/}
+  ds_url=$(listening "govhall (submissions)" "$ds_pid" "$tmp/durable.out" "$tmp/durable.err")
   token=$(python3 - "$ds_url" <<'PY'
 import json, sys, urllib.request
 req = urllib.request.Request(sys.argv[1] + "/api/v1/auth/token", method="POST",
@@ -437,15 +427,7 @@ if [ "$QUEUE_SECONDS" != 0 ]; then
   "$BIN" serve --db "$qdb" --key-file "$KEY_FILE" --listen 127.0.0.1:0 --threads "$THREADS" \
     --log-level "$LOG_LEVEL" >"$tmp/queue.out" 2>"$tmp/queue.err" &
   qs_pid=$!
-  qs_url=""
-  for _ in $(seq 300); do
-    qs_url=$(sed -n 's/^listening on \(http:\/\/[^ ]*\).*/\1/p' "$tmp/queue.out" | head -1)
-    [ -n "$qs_url" ] && break
-    kill -0 "$qs_pid" 2>/dev/null || { tail -n 20 "$tmp/queue.err" >&2; die "govhall (queue) exited at start"; }
-    sleep 0.1
-  done
-  [ -n "$qs_url" ] || die "govhall (queue) did not start listening"
-  qs_url=${qs_url%/}
+  qs_url=$(listening "govhall (queue)" "$qs_pid" "$tmp/queue.out" "$tmp/queue.err")
   # Log in through the pages: GET /login sets gh_pre and carries _csrf; POST /login answers
   # 303 with the session cookie gh_sid.
   jar=$tmp/queue.cookies
