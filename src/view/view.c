@@ -120,27 +120,12 @@ static int tpl_cmp(const void *a, const void *b)
 	return strcmp(((const struct view_tpl *)a)->name, ((const struct view_tpl *)b)->name);
 }
 
-/* Loads i18n_dir/<lang>.json into *out: a flat object of strings. A missing file is an
- * empty catalog; anything else that is wrong is an error naming the file. */
-static int load_catalog(const char *i18n_dir, const char *lang, json_t **out, char *err,
-			size_t errlen)
+/* Loads one catalog file into *out: a flat object of strings. */
+static int load_file(const char *path, json_t **out, char *err, size_t errlen)
 {
-	char path[4096];
-	*out = NULL;
-	if (!i18n_dir) {
-		*out = json_object();
-		return 0;
-	}
-	int n = snprintf(path, sizeof(path), "%s/%s.json", i18n_dir, lang);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return verr(err, errlen, GH_EINVAL, "%s: path too long", i18n_dir);
-	struct stat st;
-	if (stat(path, &st) != 0 && errno == ENOENT) {
-		*out = json_object();
-		return 0;
-	}
 	json_error_t je;
 	json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	*out = NULL;
 	if (!j)
 		return verr(err, errlen, GH_EINVAL, "%s: line %d: %s", path, je.line, je.text);
 	if (!json_is_object(j)) {
@@ -159,6 +144,87 @@ static int load_catalog(const char *i18n_dir, const char *lang, json_t **out, ch
 	}
 	*out = j;
 	return 0;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Loads i18n_dir/<lang>.json and then every i18n_dir/<lang>/<domain>.json (in name order)
+ * into *out: one flat object of strings. Each domain keeps its messages in its own file; a
+ * key defined in two files is an error naming the second. Missing files are empty. */
+static int load_catalog(const char *i18n_dir, const char *lang, json_t **out, char *err,
+			size_t errlen)
+{
+	char path[4096];
+	int rc = 0;
+	*out = json_object();
+	if (!*out)
+		die("view: out of memory");
+	if (!i18n_dir)
+		return 0;
+	int n = snprintf(path, sizeof(path), "%s/%s.json", i18n_dir, lang);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return verr(err, errlen, GH_EINVAL, "%s: path too long", i18n_dir);
+	struct stat st;
+	if (stat(path, &st) == 0 || errno != ENOENT) {
+		json_decref(*out);
+		rc = load_file(path, out, err, errlen);
+		if (rc)
+			return rc;
+	}
+	snprintf(path, sizeof(path), "%s/%s", i18n_dir, lang);
+	DIR *d = opendir(path);
+	if (!d)
+		return 0;
+	char **names = NULL;
+	size_t nn = 0, alloc = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		if (len < 6 || e->d_name[0] == '.' || strcmp(e->d_name + len - 5, ".json") != 0)
+			continue;
+		if (nn == alloc) {
+			alloc = alloc ? alloc * 2 : 8;
+			names = xrealloc(names, alloc * sizeof(*names));
+		}
+		names[nn++] = xstrdup(e->d_name);
+	}
+	closedir(d);
+	if (nn)
+		qsort(names, nn, sizeof(*names), name_cmp);
+	for (size_t i = 0; i < nn && !rc; i++) {
+		char file[4096];
+		n = snprintf(file, sizeof(file), "%s/%s/%s", i18n_dir, lang, names[i]);
+		if (n < 0 || (size_t)n >= sizeof(file)) {
+			rc = verr(err, errlen, GH_EINVAL, "%s: path too long", i18n_dir);
+			break;
+		}
+		json_t *j;
+		rc = load_file(file, &j, err, errlen);
+		if (rc)
+			break;
+		const char *key;
+		json_t *val;
+		json_object_foreach(j, key, val) {
+			if (json_object_get(*out, key)) {
+				rc = verr(err, errlen, GH_EINVAL, "%s: message \"%.64s\" is already defined",
+					  file, key);
+				break;
+			}
+			json_object_set(*out, key, val);
+		}
+		json_decref(j);
+	}
+	for (size_t i = 0; i < nn; i++)
+		free(names[i]);
+	free(names);
+	if (rc) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
 int view_load(const char *tpl_dir, const char *i18n_dir, struct view **out, char *err, size_t errlen)

@@ -484,6 +484,27 @@ static void test_view_bad_catalog(void **state)
 	assert_non_null(strstr(err, "en.json"));
 }
 
+/* Each domain keeps its messages in <lang>/<domain>.json; they join the main catalog, and a
+ * key defined twice is refused with the file that repeats it. */
+static void test_view_domain_catalogs(void **state)
+{
+	struct fixture *fx = *state;
+	char err[512];
+	struct view *v;
+	write_file(fx->i18n, "zh/search.json", "{\"search.box\": \"搜索\"}");
+	write_file(fx->i18n, "en/search.json", "{\"search.box\": \"Search\"}");
+	write_file(fx->i18n, "zh/notes.txt", "not json");
+	v = load_ok(fx);
+	assert_string_equal(view_msg(v, "zh", "search.box"), "搜索");
+	assert_string_equal(view_msg(v, "en", "search.box"), "Search");
+	assert_string_equal(view_msg(v, "en", "hello"), "Hello");
+	view_free(v);
+	write_file(fx->i18n, "zh/ledger.json", "{\"hello\": \"又一个\"}");
+	assert_int_equal(view_load(fx->tpl, fx->i18n, &v, err, sizeof(err)), GH_EINVAL);
+	if (!strstr(err, "zh/ledger.json") || !strstr(err, "hello"))
+		fail_msg("unexpected error: %s", err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -507,6 +528,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_view_compile_error, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_view_bad_catalog, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_view_domain_catalogs, fixture_setup,
 						fixture_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
