@@ -2,16 +2,48 @@
  * and other domains. */
 #ifndef GH_CASES_H
 #define GH_CASES_H
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "app.h"
 
 struct router;
+struct db;
+struct arena;
 
 /* Loads the working-day calendar (data/catalog/holidays.json) into app and checks the
  * workflow table. GH_E code with a message in err. */
 int cases_init(struct app *app, char *err, size_t errlen);
 void cases_release(struct app *app);
 int cases_add_routes(struct router *rt);
+
+/* One state change of an application, as other domains (the transparency log, statistics,
+ * evaluations) learn of it. Strings live at least as long as the observer call. */
+struct case_change {
+	int64_t application_id, event_id;
+	int64_t actor_id;                    /* 0: the system */
+	int64_t applicant_id, enterprise_id; /* enterprise_id 0: filed by a person for themself */
+	const char *number;                  /* 办件编号 (set from the submission on) */
+	const char *item_code, *department, *channel;
+	const char *action, *from_state, *to_state;
+	const char *reason;                  /* "" when none was given */
+	const char *detail;                  /* JSON object text, "{}" when none */
+	int64_t at;                          /* unix seconds */
+	int64_t submitted_at, accepted_at;   /* 0 = not yet */
+	int32_t today;                       /* days since 1970-01-01, China Standard Time */
+	int32_t accepted_day, due_day;       /* 0 = the clock has not started */
+	int32_t paused_workdays;
+	bool terminal, decided, paused;      /* of the new state */
+};
+
+/* Called inside the transition's transaction, after its event is recorded, with the same
+ * connection: what an observer writes commits or rolls back with the transition, and a
+ * non-zero return (a GH_E code) rolls the transition back and is returned to its caller.
+ * Observers must be quick and must not open transactions of their own. */
+typedef int (*case_observer_fn)(struct db *db, struct arena *a, const struct case_change *c);
+
+/* Registers fn; call at start, before any transition (not thread-safe). At most 8. */
+void cases_observe(case_observer_fn fn);
 
 #endif

@@ -194,6 +194,43 @@ static char *new_query_code(struct arena *a)
 	return s;
 }
 
+#define CASES_MAX_OBSERVERS 8
+static case_observer_fn observers[CASES_MAX_OBSERVERS];
+static size_t n_observers;
+
+void cases_observe(case_observer_fn fn)
+{
+	if (n_observers == CASES_MAX_OBSERVERS)
+		die("cases: more than %d transition observers", CASES_MAX_OBSERVERS);
+	observers[n_observers++] = fn;
+}
+
+static int tell_observers(struct db *db, struct arena *a, const struct application *app,
+			  const struct application *next, const struct wf_action *action,
+			  const struct wf_state *target, int64_t actor, const char *reason,
+			  const char *detail, int64_t event_id, int64_t now, int32_t today)
+{
+	if (!n_observers)
+		return 0;
+	struct case_change c = {
+		.application_id = app->id, .event_id = event_id, .actor_id = actor,
+		.applicant_id = app->applicant_id, .enterprise_id = app->enterprise_id,
+		.number = next->number, .item_code = app->item_code, .department = app->department,
+		.channel = app->channel, .action = action->code, .from_state = app->state,
+		.to_state = next->state, .reason = reason ? reason : "", .detail = detail ? detail : "{}",
+		.at = now, .submitted_at = next->submitted_at, .accepted_at = next->accepted_at,
+		.today = today, .accepted_day = next->clock.accepted_day, .due_day = next->due_day,
+		.paused_workdays = next->clock.paused_workdays, .terminal = target->terminal,
+		.decided = target->decided, .paused = target->paused,
+	};
+	for (size_t i = 0; i < n_observers; i++) {
+		int rc = observers[i](db, a, &c);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 int case_transition(struct db *db, const struct calendar *cal, struct arena *a, struct application *app,
 		    const struct wf_action *action, int64_t actor, const char *reason, const char *detail,
 		    int32_t today, int64_t *event_id)
@@ -283,14 +320,18 @@ int case_transition(struct db *db, const struct calendar *cal, struct arena *a, 
 		if (rc)
 			goto fail;
 	}
-	if ((rc = db_commit(db)))
-		goto fail;
-	notify_nudge();
 	if (number) {
 		next.number = number;
 		next.query_code = code;
 		next.submitted_at = now;
 	}
+	rc = tell_observers(db, a, app, &next, action, target, actor, reason, detail,
+			    event_id ? *event_id : db_cell_int(&rows, 0, 0), now, today);
+	if (rc)
+		goto fail;
+	if ((rc = db_commit(db)))
+		goto fail;
+	notify_nudge();
 	next.version = app->version + 1;
 	next.updated_at = now;
 	*app = next;

@@ -273,6 +273,66 @@ static void test_store_lifecycle(void **state)
 			 GH_ECONFLICT);
 }
 
+/* Observers see every transition inside its transaction; one that fails rolls it back. */
+static struct {
+	bool on, fail;
+	char seen[256];
+	int32_t due_day;
+	int64_t event_id;
+} obs;
+
+static int observer(struct db *db, struct arena *a, const struct case_change *c)
+{
+	if (!obs.on)
+		return 0;
+	if (obs.fail)
+		return GH_EINVAL;
+	size_t len = strlen(obs.seen);
+	snprintf(obs.seen + len, sizeof(obs.seen) - len, "%s%s:%s>%s", len ? "," : "", c->action,
+		 c->from_state, c->to_state);
+	obs.due_day = c->due_day;
+	obs.event_id = c->event_id;
+	assert_non_null(c->number);
+	assert_string_equal(c->department, "psb");
+	return 0;
+}
+
+static void test_store_observers(void **state)
+{
+	struct fx *f = *state;
+	if (!f->t.db)
+		skip();
+	static bool registered;
+	if (!registered)
+		cases_observe(observer);
+	registered = true;
+	memset(&obs, 0, sizeof(obs));
+	obs.on = true;
+	bool existed;
+	struct application app;
+	assert_int_equal(case_get(f->t.db, f->a, new_app(f, NULL, &existed), &app), 0);
+	act(f, &app, "submit", D("2026-03-02"));
+	act(f, &app, "accept", D("2026-03-02"));
+	assert_string_equal(obs.seen, "submit:draft>submitted,accept:submitted>accepted");
+	assert_int_equal(obs.due_day, app.due_day);
+	struct app_event *ev;
+	size_t n;
+	assert_int_equal(case_events(f->t.db, f->a, app.id, &ev, &n), 0);
+	assert_int_equal(obs.event_id, ev[n - 1].id);
+	obs.fail = true;
+	struct application before = app;
+	assert_int_equal(case_transition(f->t.db, cal, f->a, &app, wf_action("start_review"), f->staff, NULL,
+					 NULL, D("2026-03-03"), NULL),
+			 GH_EINVAL);
+	assert_int_equal(app.version, before.version);
+	struct application now;
+	assert_int_equal(case_get(f->t.db, f->a, app.id, &now), 0);
+	assert_string_equal(now.state, "accepted");
+	assert_int_equal(case_events(f->t.db, f->a, app.id, &ev, &n), 0);
+	assert_int_equal(n, 2);
+	obs.on = false;
+}
+
 static void test_store_concurrent(void **state)
 {
 	struct fx *f = *state;
@@ -393,6 +453,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_store_concurrent, setup_sqlite, teardown),
 		cmocka_unit_test_setup_teardown(test_store_queue, setup_sqlite, teardown),
 		cmocka_unit_test_setup_teardown(test_store_assign, setup_sqlite, teardown),
+		cmocka_unit_test_setup_teardown(test_store_observers, setup_sqlite, teardown),
+		cmocka_unit_test_setup_teardown(test_store_observers, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_store_lifecycle, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_store_concurrent, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_store_queue, setup_pg, teardown),
