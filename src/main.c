@@ -274,9 +274,10 @@ static int routes_json(struct router *rt)
 		for (size_t k = 0; k < ARRAY_LEN(role_names); k++)
 			if (r->roles & role_names[k].bit)
 				json_array_append_new(roles, json_string(role_names[k].name));
-		json_array_append_new(arr, json_pack("{s:s,s:s,s:o,s:o,s:b,s:i}", "name", r->name, "pattern",
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:o,s:o,s:b,s:b,s:i}", "name", r->name, "pattern",
 						     r->pattern, "methods", methods, "roles", roles, "csrf",
-						     (r->flags & ROUTE_CSRF) != 0, "scopes", (int)r->scopes));
+						     (r->flags & ROUTE_CSRF) != 0, "noauth", (r->flags & ROUTE_NOAUTH) != 0,
+						     "scopes", (int)r->scopes));
 	}
 	char *s = json_dumps(arr, JSON_INDENT(1));
 	json_decref(arr);
