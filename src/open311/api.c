@@ -549,7 +549,7 @@ static int post_request(struct req *r, enum open311_fmt fmt)
 	if (rc)
 		return fail(r, fmt, 400, T(r, "表单数据格式有误。", "The form data is malformed."));
 	int64_t key_id;
-	rc = open311_key_check(r->db, r->app->keys, kv_get(&form, "api_key"), &key_id);
+	rc = open311_key_check(r->db, r->arena, r->app->keys, kv_get(&form, "api_key"), &key_id);
 	if (rc == GH_ENOTFOUND)
 		return fail(r, fmt, 403, T(r, "api_key 缺失、无效或已撤销，无法创建服务请求。",
 					    "Invalid api_key received -- can't proceed with create_request."));

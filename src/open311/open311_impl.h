@@ -71,7 +71,7 @@ void open311_render(struct sb *sb, enum open311_fmt fmt, const char *root, json_
 /* ---- store.c ------------------------------------------------------------------------ */
 
 /* A key's row by the keyed hash of the key. GH_ENOTFOUND for no key or a revoked one. */
-int open311_key_check(struct db *db, const struct keyring *k, const char *key, int64_t *key_id);
+int open311_key_check(struct db *db, struct arena *a, const struct keyring *k, const char *key, int64_t *key_id);
 /* The applicant account Open311 requests are filed for; GH_ENOTFOUND when no key was ever
  * added (`govhall open311 key add` creates it). */
 int open311_applicant(struct db *db, struct arena *a, int64_t *account);

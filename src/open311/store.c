@@ -43,13 +43,12 @@ DB_SQL(q_req_follow,
        "UPDATE open311_requests SET state = ?, closed = ?, status_notes = ?, expected_day = ?, updated_at = ? "
        "WHERE application_id = ?");
 
-int open311_key_check(struct db *db, const struct keyring *k, const char *key, int64_t *key_id)
+int open311_key_check(struct db *db, struct arena *a, const struct keyring *k, const char *key, int64_t *key_id)
 {
 	if (!key || strlen(key) != CRYPTO_TOKEN_LEN)
 		return GH_ENOTFOUND;
 	char hash[CRYPTO_HASH_HEX + 1];
 	crypto_token_hash(k, key, hash);
-	struct arena *a = arena_new(1024);
 	struct db_rows rows;
 	int rc = db_query(db, a, &q_key_by_hash, DB_ARGS(DB_TEXT(hash)), &rows);
 	if (!rc && (rows.nrows != 1 || db_cell(&rows, 0, 1)))
@@ -61,7 +60,6 @@ int open311_key_check(struct db *db, const struct keyring *k, const char *key, i
 		if (!db_cell(&rows, 0, 2) || now - db_cell_int(&rows, 0, 2) >= 60)
 			db_exec(db, &q_key_touch, DB_ARGS(DB_INT(now), DB_INT(*key_id)), NULL);
 	}
-	arena_free(a);
 	return rc;
 }
 
