@@ -784,7 +784,7 @@ static const struct route open311_routes[] = {
 
 int open311_add_routes(struct router *rt)
 {
-	return router_add(rt, open311_routes, ARRAY_LEN(open311_routes));
+	return router_add(rt, open311_routes, ARRAY_LEN(open311_routes)) || open311_add_admin_routes(rt) ? GH_EINVAL : 0;
 }
 
 int open311_init(struct app *app)

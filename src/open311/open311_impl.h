@@ -122,6 +122,10 @@ int open311_key_revoke(struct db *db, int64_t id, int64_t now);
 /* Creates the applicant account (in one transaction) unless it exists. */
 int open311_applicant_ensure(struct db *db, struct arena *a, int64_t now, int64_t *account);
 
+/* admin.c: the keys page and API. */
+struct router;
+int open311_add_admin_routes(struct router *rt);
+
 /* The cases observer (registered by open311_init). */
 struct case_change;
 int open311_observe(struct db *db, struct arena *a, const struct case_change *c);

@@ -5,7 +5,7 @@
 // staff's actions until it is closed. Runs on both backends.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { apiLogin, bearer, DEMO, demoCatalog, govhall, htmlText, pageLogin, startServer, tempDir, writeJsonFile } from './helpers.mjs';
+import { apiLogin, bearer, csrfOf, DEMO, demoCatalog, freshTotp, govhall, htmlText, pageLogin, startServer, tempDir, writeJsonFile } from './helpers.mjs';
 
 let srv;
 let key;
@@ -390,4 +390,57 @@ describe('the status follows the application', () => {
     const x = await get(`/requests/${id}.xml`);
     assert.match(x.body, /<status>closed<\/status><status_notes>不属于本部门职责，已转交城管部门<\/status_notes>/);
   });
+});
+
+describe('administrators manage keys on a page and through the API', () => {
+  test('API: issue (shown once), list, use, revoke; only administrators', async () => {
+    const admin = (await apiLogin(srv.url, DEMO.admin.phone, undefined, { totp: await freshTotp(DEMO.admin.totp) })).token;
+    const citizen = (await apiLogin(srv.url, DEMO.citizen.phone)).token;
+    const url = `${srv.url}/api/v1/admin/open311/keys`;
+    assert.equal((await bearer(url, citizen)).status, 403);
+    assert.equal((await bearer(url, citizen, { method: 'POST', json: { name: 'x' } })).status, 403);
+    const bad = await bearer(url, admin, { method: 'POST', json: { name: '' } });
+    assert.equal(bad.status, 422, bad.body);
+    const made = await bearer(url, admin, { method: 'POST', json: { name: 'API client' } });
+    assert.equal(made.status, 201, made.body);
+    assert.match(made.json.key, /^[A-Za-z0-9_-]{43}$/);
+    const list = await bearer(url, admin);
+    assert.equal(list.status, 200);
+    const row = list.json.items.find((k) => k.id === made.json.id);
+    assert.equal(row.status, 'active');
+    assert.equal(row.hint, made.json.key.slice(0, 6));
+    assert.ok(!list.body.includes(made.json.key), 'the list never shows a key');
+    assert.equal((await post('/requests.json', report({ api_key: made.json.key }))).status, 200);
+    const del = await bearer(`${url}/${made.json.id}`, admin, { method: 'DELETE' });
+    assert.equal(del.status, 200, del.body);
+    assert.equal((await bearer(`${url}/${made.json.id}`, admin, { method: 'DELETE' })).status, 404, 'revoked already');
+    assertJsonErrors(await post('/requests.json', report({ api_key: made.json.key })), 403);
+  });
+
+  for (const lang of ['zh', 'en']) {
+    test(`page (${lang}): issue a key, see it once, revoke it`, async () => {
+      const c = await pageLogin(srv.url, DEMO.admin.phone, undefined, { totpSecret: DEMO.admin.totp, lang });
+      const page = await c.get('/admin/open311/keys');
+      assert.equal(page.status, 200, page.body.slice(0, 300));
+      assert.match(htmlText(page.body), lang === 'en' ? /Open311 API keys/ : /Open311 接口密钥/);
+      const csrf = csrfOf(page.body, '/admin/open311/keys');
+      const refused = await c.post('/admin/open311/keys', { _csrf: csrf, name: '' });
+      assert.equal(refused.status, 422);
+      assert.match(refused.body, /aria-invalid="true"/);
+      const made = await c.post('/admin/open311/keys', { _csrf: csrf, name: `Page client ${lang}` });
+      assert.equal(made.status, 201, made.body.slice(0, 300));
+      const k = /id="c-key" type="text" value="([A-Za-z0-9_-]{43})"/.exec(made.body)[1];
+      assert.equal((await post('/requests.json', report({ api_key: k }))).status, 200);
+      const again = await c.get('/admin/open311/keys');
+      assert.ok(!again.body.includes(k), 'shown only once');
+      const id = new RegExp(`<tr><td>(\\d+)</td><td>Page client ${lang}</td>`).exec(again.body)[1];
+      const rev = await c.post(`/admin/open311/keys/${id}/revoke`, { _csrf: csrfOf(again.body, `/admin/open311/keys/${id}/revoke`) });
+      assert.equal(rev.status, 303);
+      const after = await c.get(rev.location);
+      assert.match(htmlText(after.body), lang === 'en' ? /The key was revoked/ : /密钥已撤销/);
+      assertJsonErrors(await post('/requests.json', report({ api_key: k })), 403);
+      // Without the CSRF token the page refuses.
+      assert.equal((await c.post('/admin/open311/keys', { _csrf: 'x', name: 'forged' })).status, 403);
+    });
+  }
 });
