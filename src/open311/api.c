@@ -23,6 +23,7 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "identity/crypto.h"
+#include "identity/identity.h"
 #include "open311/open311.h"
 #include "open311/open311_impl.h"
 #include "store/db.h"
@@ -150,8 +151,11 @@ static const char *dept_name(struct req *r, struct names *memo, const char *code
 	const char *name = code;
 	if (catalog_department_get(r->db, r->arena, code, &d) == 0)
 		name = strcmp(r->lang, "en") == 0 && d.name_en ? d.name_en : d.name_zh;
-	if (memo->n < ARRAY_LEN(memo->v))
-		memo->v[memo->n++] = (typeof(memo->v[0])){ code, name };
+	if (memo->n < ARRAY_LEN(memo->v)) {
+		memo->v[memo->n].code = code;
+		memo->v[memo->n].name = name;
+		memo->n++;
+	}
 	return name;
 }
 
@@ -553,6 +557,13 @@ static int post_request(struct req *r, enum open311_fmt fmt)
 	if (rc == GH_ENOTFOUND)
 		return fail(r, fmt, 403, T(r, "api_key 缺失、无效或已撤销，无法创建服务请求。",
 					    "Invalid api_key received -- can't proceed with create_request."));
+	if (rc)
+		return rc;
+	/* A client that floods is slowed down, whatever it sends (shared by all nodes). */
+	char limit_key[64];
+	snprintf(limit_key, sizeof(limit_key), "open311:key:%lld", (long long)key_id);
+	if ((rc = identity_rate_limit(r, limit_key, OPEN311_POSTS_PER_HOUR, 3600)) == GH_ERATELIMIT)
+		return fail(r, fmt, 429, T(r, "提交过于频繁，请稍后再试。", "Too many requests with this api_key; try again later."));
 	if (rc)
 		return rc;
 	if (check_jurisdiction(r, fmt, kv_get(&form, "jurisdiction_id")))

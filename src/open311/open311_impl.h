@@ -29,6 +29,7 @@ enum open311_fmt { OPEN311_JSON = 1, OPEN311_XML = 2 };
 #define OPEN311_TEXT_MAX 2000      /* characters of description */
 #define OPEN311_FIELD_MAX 200      /* characters of names, address_string, address_id, email, phone */
 #define OPEN311_URL_MAX 1000       /* bytes of media_url */
+#define OPEN311_POSTS_PER_HOUR 3600 /* requests one api_key may post per hour (then 429) */
 
 /* Splits "name.json" / "name.xml" (a path segment) into name (in a) and format. Returns 0,
  * or GH_EINVAL when the segment has no such suffix or the name is empty. */
