@@ -5,7 +5,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  DEMO, apiLogin, bearer, csrfOf, demoCatalog, freshIp, htmlText, pageLogin, sql, startServer,
+  DEMO, apiLogin, bearer, csrfOf, demoCatalog, demoFieldValue, htmlText, pageLogin, sql, startServer,
+  samplePdf, uploadAttachment,
 } from './helpers.mjs';
 
 let srv;
@@ -58,21 +59,7 @@ function unionFields(items) {
   return out;
 }
 
-function valueFor(f) {
-  switch (f.type) {
-    case 'id_number': return DEMO.citizen.id_number;
-    case 'phone': return DEMO.citizen.phone;
-    case 'uscc': return DEMO.enterprise.uscc;
-    case 'select': return f.options[0].value;
-    case 'date': return '2026-01-05';
-    case 'number': return '3';
-    case 'email': return 'zhang@example.com';
-    case 'address': return '清河市和平路 1 号';
-    case 'textarea': return '情况说明';
-    case 'file': return undefined;
-    default: return '张三';
-  }
-}
+const valueFor = demoFieldValue;
 
 function formFor(items) {
   const v = {};
@@ -83,18 +70,10 @@ function formFor(items) {
   return v;
 }
 
-function pdf(tag = Math.random().toString(36).slice(2)) {
-  return Buffer.from(`%PDF-1.4\n% ${tag}\n1 0 obj <</Type /Catalog>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n`);
-}
-
 async function upload(token) {
-  const fd = new FormData();
-  fd.append('file', new Blob([pdf()], { type: 'application/pdf' }), 'scan.pdf');
-  const res = await fetch(`${srv.url}/api/v1/attachments`, {
-    method: 'POST', body: fd, headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': freshIp() },
-  });
-  assert.equal(res.status, 201);
-  return (await res.json()).id;
+  const up = await uploadAttachment(srv.url, token);
+  assert.equal(up.status, 201);
+  return up.json.id;
 }
 
 /** One fresh PDF for every required material of every online item: [{item, slot, attachments}]. */
@@ -260,7 +239,7 @@ describe('bundle applications', () => {
     let slot = 0;
     for (const it of ONLINE) {
       for (const m of it.materials) {
-        if (m.required) fd.append(`material_${slot}`, new Blob([pdf()], { type: 'application/pdf' }), `m${slot}.pdf`);
+        if (m.required) fd.append(`material_${slot}`, new Blob([samplePdf()], { type: 'application/pdf' }), `m${slot}.pdf`);
         slot++;
       }
     }
