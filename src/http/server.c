@@ -32,6 +32,7 @@
 #include "http/multipart.h"
 #include "http/router.h"
 #include "store/db.h"
+#include "store/group.h"
 #include "view/view.h"
 
 #define GRACE_SECONDS 10
@@ -1030,6 +1031,16 @@ int server_run(struct app *app)
 		event_active(ws[i].stop_ev, 0, 0);
 	for (long i = 0; i < n; i++)
 		pthread_join(ws[i].thread, NULL);
+	/* Requests still waiting for the job pool or the writer when the grace period ended: let
+	 * that work finish and run its completions on the (stopped) loops from here, so nothing
+	 * signals a freed loop and every accepted submission is answered or at least written.
+	 * A completion may queue more work, hence the rounds. */
+	for (int round = 0; round < 4; round++) {
+		jobs_drain(app->jobs);
+		group_drain(app->group);
+		for (long i = 0; i < n; i++)
+			event_base_loop(ws[i].base, EVLOOP_NONBLOCK);
+	}
 	for (long i = 0; i < n; i++)
 		worker_release(&ws[i]);
 	free(ws);
