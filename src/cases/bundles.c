@@ -582,7 +582,8 @@ static int page_progress(struct req *r)
 	jset(ctx, "status", status);
 	jset(ctx, "status_text", status_text(r, status));
 	jset(ctx, "progress", progress_text(r, bj));
-	json_object_set_new(ctx, "is_partly_refused", json_boolean(strcmp(status, "partly_refused") == 0));
+	/* A refusal is shown as soon as it happens, not only when the last item closes. */
+	json_object_set_new(ctx, "has_refused", json_boolean(json_array_size(json_object_get(bj, "refused")) > 0));
 	json_object_set(ctx, "refused", json_object_get(bj, "refused"));
 	int32_t today = cases_today();
 	json_t *rows = json_array();
