@@ -6,8 +6,8 @@
 // checks the bundle's form and progress pages in both languages.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEMO, DEMO_PASSWORD, demoCatalog, demoFieldValue, samplePdf, startServer } from '../api/helpers.mjs';
-import { CHROMIUM, ARGS, haveChromium, skip, axeCheck, submit } from './browser.mjs';
+import { DEMO, demoCatalog, demoFieldValue, samplePdf, startServer } from '../api/helpers.mjs';
+import { CHROMIUM, ARGS, haveChromium, skip, axeCheck, submit, logIn } from './browser.mjs';
 
 const catalog = demoCatalog();
 const byCode = new Map(catalog.services.map((s) => [s.code, s]));
@@ -58,13 +58,7 @@ function takeProblems() {
 }
 
 async function login(ctx, phone) {
-  const page = await ctx.newPage();
-  await page.goto(`${srv.url}/login`);
-  await page.locator('#login').fill(phone);
-  await page.locator('#password').fill(DEMO_PASSWORD);
-  const res = await submit(page, page.locator('form[action="/login"] button[type="submit"]'));
-  assert.equal(res.status(), 200, `log-in of ${phone}: ${res.status()} ${page.url()}`);
-  return page;
+  return logIn(await ctx.newPage(), srv.url, phone);
 }
 
 /** The definition behind a form control's name ("key", or "<item code>__<key>" for a key an
