@@ -25,6 +25,7 @@
 #include "http/ops.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "open311/open311.h"
 #include "store/db.h"
 #include "store/group.h"
 #include "view/view.h"
@@ -42,6 +43,7 @@ static void usage(FILE *f)
 		"  import catalog FILE.json   import or update a catalog; nothing is imported if any record is bad\n"
 		"  user add|list|disable|enable|roles ...   accounts of staff and administrators\n"
 		"  key list|rotate|reseal     the key that encrypts personal data\n"
+		"  open311 key add|list|revoke ...   API keys of Open311 GeoReport v2 clients\n"
 		"  routes [--json]            list every route with its methods, roles and flags\n"
 		"  version                    print the version\n"
 		"\n"
@@ -208,7 +210,9 @@ static int cmd_identity(struct config *cfg, const char *cmd, int nargs, char **a
 		identity_release(&app);
 		return 1;
 	}
-	int rc = !strcmp(cmd, "user") ? identity_cli_user(&app, db, nargs, args) : identity_cli_key(&app, db, nargs, args);
+	int rc = !strcmp(cmd, "user")	 ? identity_cli_user(&app, db, nargs, args)
+		 : !strcmp(cmd, "open311") ? open311_cli(&app, db, nargs, args)
+					   : identity_cli_key(&app, db, nargs, args);
 	db_close(db);
 	identity_release(&app);
 	return rc;
@@ -243,7 +247,7 @@ static int build_router(struct router *rt)
 {
 	if (router_add(rt, ops_routes, ops_routes_n) || router_add(rt, static_routes, static_routes_n) ||
 	    router_add(rt, catalog_routes, catalog_routes_n) || identity_add_routes(rt) || cases_add_routes(rt) ||
-	    notify_add_routes(rt))
+	    notify_add_routes(rt) || open311_add_routes(rt))
 		return -1;
 	return 0;
 }
@@ -270,9 +274,10 @@ static int routes_json(struct router *rt)
 		for (size_t k = 0; k < ARRAY_LEN(role_names); k++)
 			if (r->roles & role_names[k].bit)
 				json_array_append_new(roles, json_string(role_names[k].name));
-		json_array_append_new(arr, json_pack("{s:s,s:s,s:o,s:o,s:b,s:i}", "name", r->name, "pattern",
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:o,s:o,s:b,s:b,s:i}", "name", r->name, "pattern",
 						     r->pattern, "methods", methods, "roles", roles, "csrf",
-						     (r->flags & ROUTE_CSRF) != 0, "scopes", (int)r->scopes));
+						     (r->flags & ROUTE_CSRF) != 0, "noauth", (r->flags & ROUTE_NOAUTH) != 0,
+						     "scopes", (int)r->scopes));
 	}
 	char *s = json_dumps(arr, JSON_INDENT(1));
 	json_decref(arr);
@@ -326,7 +331,7 @@ static int cmd_serve(struct config *cfg)
 		fprintf(stderr, "govhall: templates: %s\n", err);
 		return 1;
 	}
-	if (identity_init(&app, err, sizeof(err)) || cases_init(&app, err, sizeof(err))) {
+	if (identity_init(&app, err, sizeof(err)) || cases_init(&app, err, sizeof(err)) || open311_init(&app)) {
 		fprintf(stderr, "govhall: %s\n", err);
 		return 1;
 	}
@@ -384,7 +389,7 @@ int main(int argc, char **argv)
 	}
 	char **args = argv + 2;
 	int rc;
-	if (strcmp(cmd, "user") && strcmp(cmd, "key") && strcmp(cmd, "routes"))
+	if (strcmp(cmd, "user") && strcmp(cmd, "key") && strcmp(cmd, "routes") && strcmp(cmd, "open311"))
 		for (int i = 0; i < nargs; i++)
 			if (strncmp(args[i], "--", 2) == 0) {
 				fprintf(stderr, "govhall: unknown option %s (see govhall %s --help)\n", args[i], cmd);
@@ -415,7 +420,7 @@ int main(int argc, char **argv)
 		} else {
 			rc = cmd_import(&cfg, nargs - 0, args);
 		}
-	} else if (!strcmp(cmd, "user") || !strcmp(cmd, "key")) {
+	} else if (!strcmp(cmd, "user") || !strcmp(cmd, "key") || !strcmp(cmd, "open311")) {
 		rc = cmd_identity(&cfg, cmd, nargs, args);
 	} else if (!strcmp(cmd, "routes")) {
 		rc = cmd_routes(nargs > 0 && strcmp(args[0], "--json") == 0);

@@ -561,3 +561,21 @@ json_t *cases_form_values(struct req *r, json_t *form)
 	}
 	return flat;
 }
+
+int cases_file_for(struct req *r, const char *item_code, json_t *form, const char *channel, int64_t applicant_id,
+		   int64_t *id, const char **number, const char **state, json_t **errors)
+{
+	json_t *none = json_array();
+	arena_cleanup(r->arena, (void (*)(void *))json_decref, none);
+	struct case_apply_in in = { .item_code = item_code, .input = form, .materials = none, .submit = true,
+				    .channel = channel, .applicant_id = applicant_id };
+	struct application app;
+	*errors = NULL;
+	int rc = case_apply(r, &in, &app, errors);
+	if (rc)
+		return rc;
+	*id = app.id;
+	*number = app.number;
+	*state = app.state;
+	return 0;
+}

@@ -77,7 +77,7 @@ struct catalog_department {
 	const char *code, *name_zh, *name_en, *phone, *address_zh, *address_en;
 };
 int catalog_department_get(struct db *db, struct arena *a, const char *code, struct catalog_department *out);
-/* The current services of a department (at most max, by code). */
+/* The current services of a department (at most max, by code); dept NULL: of every department. */
 int catalog_department_services(struct db *db, struct arena *a, const char *dept, long max,
 				struct catalog_service **out, size_t *n);
 
