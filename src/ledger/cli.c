@@ -199,15 +199,16 @@ static int ledger_cmd(const struct config *cfg, int nargs, char **args)
 			if (!rc)
 				fputs(note, stdout);
 		} else {
-			size_t added = 0;
+			size_t items = 0, decisions = 0;
 			rc = db_begin(db);
 			if (!rc)
-				rc = ledger_backfill_catalog(db, a, &added);
+				rc = ledger_backfill(db, a, &items, &decisions);
 			rc = rc ? rc : db_commit(db);
 			if (rc)
 				db_rollback(db);
 			else
-				printf("logged %zu catalog item version(s) stored before the log existed\n", added);
+				printf("logged %zu catalog item version(s) and %zu decision(s) stored before the log existed\n",
+				       items, decisions);
 		}
 		if (rc)
 			fprintf(stderr, "govhall: ledger %s failed: %s (%s)\n", args[0], err_name(rc), db_last_error(db));
