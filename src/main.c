@@ -27,6 +27,7 @@
 #include "http/server.h"
 #include "store/db.h"
 #include "store/group.h"
+#include "publish/publish.h"
 #include "stats/stats.h"
 #include "view/view.h"
 
@@ -262,7 +263,7 @@ static int build_router(struct router *rt)
 {
 	if (router_add(rt, ops_routes, ops_routes_n) || router_add(rt, static_routes, static_routes_n) ||
 	    router_add(rt, catalog_routes, catalog_routes_n) || identity_add_routes(rt) || cases_add_routes(rt) ||
-	    notify_add_routes(rt) || stats_add_routes(rt))
+	    notify_add_routes(rt) || stats_add_routes(rt) || publish_add_routes(rt))
 		return -1;
 	return 0;
 }
