@@ -100,7 +100,7 @@ static const char *const dashes[] = { "", "6 4", "2 3", "10 3 2 3" };
 void stats_svg_lines(struct sb *out, const char *id, const char *title, const char *desc, const char **labels,
 		     size_t n, const struct stats_series_def *series, size_t nseries)
 {
-	const double w = 640, h = 280, left = 48, right = 16, top = 16, bottom = 70;
+	const double w = 640, h = 280, left = 48, right = 40, top = 16, bottom = 70;
 	open_svg(out, id, title, desc, w, h);
 	double max = 0;
 	for (size_t s = 0; s < nseries; s++)
