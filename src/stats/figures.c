@@ -128,6 +128,10 @@ DB_SQL(q_by_dims, "SELECT item_code, department, channel, metric, SUM(value) FRO
 		  "day <= ? GROUP BY item_code, department, channel, metric ORDER BY item_code, department");
 DB_SQL(q_by_day, "SELECT day, metric, SUM(value) FROM stats_daily WHERE day >= ? AND day <= ? GROUP BY day, metric "
 		 "ORDER BY day");
+/* Registered users as of a day: the registration rollups from the first day on (one row per
+ * day and kind, so this stays small). */
+DB_SQL(q_registered, "SELECT metric, SUM(value) FROM stats_daily WHERE day <= ? AND metric IN ('reg_individual', "
+		     "'reg_enterprise') GROUP BY metric");
 DB_SQL(q_departments, "SELECT code, name_zh, name_en FROM departments ORDER BY code");
 DB_SQL(q_items, "SELECT code, name_zh, name_en, department FROM service_items WHERE is_current = 1 ORDER BY code");
 
@@ -189,8 +193,17 @@ int stats_figures(struct db *db, struct arena *a, const struct stats_range *rang
 		rc = db_query(db, a, &q_departments, DB_NOARGS, &depts);
 	if (!rc)
 		rc = db_query(db, a, &q_items, DB_NOARGS, &items);
+	struct db_rows regs;
+	if (!rc)
+		rc = db_query(db, a, &q_registered, DB_ARGS(DB_INT(range->to)), &regs);
 	if (rc)
 		return rc;
+	for (size_t i = 0; i < regs.nrows; i++) {
+		if (!strcmp(db_cell(&regs, i, 0), M_REG_INDIVIDUAL))
+			out->registered_individual = db_cell_int(&regs, i, 1);
+		else
+			out->registered_enterprise = db_cell_int(&regs, i, 1);
+	}
 	/* Channels: every known one, in a fixed order, zero or not. */
 	out->nchannels = sizeof(channel_order) / sizeof(channel_order[0]);
 	out->channels = arena_array(a, out->nchannels, sizeof(struct stats_row));
@@ -332,6 +345,10 @@ json_t *stats_figures_json(const struct stats_figures *f, const char *lang)
 	json_object_set_new(o, "range", json_pack("{s:s,s:s,s:s}", "from", from, "to", to, "period",
 						  stats_period_name(f->range.period)));
 	json_object_set_new(o, "totals", counts_json(&f->total, true));
+	json_object_set_new(o, "registered",
+			    json_pack("{s:I,s:I,s:I,s:s}", "individual", (json_int_t)f->registered_individual, "enterprise",
+				      (json_int_t)f->registered_enterprise, "total",
+				      (json_int_t)(f->registered_individual + f->registered_enterprise), "as_of", to));
 	json_object_set_new(o, "by_channel", rows_json(f->channels, f->nchannels, lang, false));
 	json_object_set_new(o, "by_department", rows_json(f->departments, f->ndepartments, lang, true));
 	json_object_set_new(o, "by_item", rows_json(f->items, f->nitems, lang, true));

@@ -182,6 +182,8 @@ static int page_stats(struct req *r)
 	double v;
 	json_t *cards = json_array();
 #define CARD(key, text) json_array_append_new(cards, json_pack("{s:s,s:s}", "label", msg_of(r, key), "value", text))
+	CARD("stats_registered_individual", arena_printf(r->arena, "%lld", (long long)f.registered_individual));
+	CARD("stats_registered_enterprise", arena_printf(r->arena, "%lld", (long long)f.registered_enterprise));
 	CARD("stats_reg_individual", arena_printf(r->arena, "%lld", (long long)c->reg_individual));
 	CARD("stats_reg_enterprise", arena_printf(r->arena, "%lld", (long long)c->reg_enterprise));
 	CARD("stats_col_submitted", arena_printf(r->arena, "%lld", (long long)c->submitted));
@@ -244,14 +246,14 @@ static int export_table(struct req *r)
 	char from[11], to[11];
 	calendar_format_day(range.from, from);
 	calendar_format_day(range.to, to);
-	resp_header(r, "Content-Disposition",
-		    arena_printf(r->arena, "attachment; filename=\"govhall-%s-%s-%s.%s\"", t.name, from, to,
-				 xlsx ? "xlsx" : "csv"));
+	const char *disposition = arena_printf(r->arena, "attachment; filename=\"govhall-%s-%s-%s.%s\"", t.name, from,
+					       to, xlsx ? "xlsx" : "csv");
 	if (xlsx) {
 		char *data;
 		size_t len;
 		if ((rc = stats_xlsx(r->arena, &t, EXPORT_MAX, &data, &len)))
 			return rc;
+		resp_header(r, "Content-Disposition", disposition);
 		return resp_body(r, 200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", data, len);
 	}
 	struct sb out = SB_INIT;
@@ -260,6 +262,7 @@ static int export_table(struct req *r)
 		sb_release(&out);
 		return rc;
 	}
+	resp_header(r, "Content-Disposition", disposition);
 	rc = resp_body(r, 200, "text/csv; charset=utf-8", out.buf, out.len);
 	sb_release(&out);
 	return rc;

@@ -77,6 +77,7 @@ struct stats_figures {
 	size_t nchannels, ndepartments, nitems;
 	struct stats_bucket *series;
 	size_t nseries;
+	int64_t registered_individual, registered_enterprise; /* all accounts up to range.to */
 };
 
 /* Reads the figures of range from the rollups (two grouped queries over stats_daily and the

@@ -101,8 +101,12 @@ int stats_table(struct arena *a, const struct stats_figures *f, const char *name
 		static const char *const k[] = { "stats_col_indicator", "stats_col_value" };
 		static const bool nm[] = { false, true };
 		head(&b, 2, k, nm);
-		rows(&b, 12);
+		rows(&b, 14);
 		const struct stats_counts *c = &f->total;
+		cell(&b, msg(msgctx, "stats_registered_individual"));
+		num(&b, f->registered_individual);
+		cell(&b, msg(msgctx, "stats_registered_enterprise"));
+		num(&b, f->registered_enterprise);
 		cell(&b, msg(msgctx, "stats_reg_individual"));
 		num(&b, c->reg_individual);
 		cell(&b, msg(msgctx, "stats_reg_enterprise"));

@@ -111,6 +111,8 @@ async function expected(from, to) {
     bump(d, i, c, 'online', Number(online));
   }
   for (const [kind, n] of await rows(`SELECT kind, COUNT(*) FROM accounts WHERE kind IN ('individual', 'enterprise') AND created_at >= ${t0} AND created_at < ${t1} GROUP BY kind`)) x.regs[kind] = Number(n);
+  x.registered = { individual: 0, enterprise: 0 };
+  for (const [kind, n] of await rows(`SELECT kind, COUNT(*) FROM accounts WHERE kind IN ('individual', 'enterprise') AND created_at < ${t1} GROUP BY kind`)) x.registered[kind] = Number(n);
   return x;
 }
 
@@ -132,6 +134,7 @@ async function checkAll(query) {
     x.regs,
   );
   assert.equal(j.totals.registrations.total, x.regs.individual + x.regs.enterprise);
+  assert.deepEqual(j.registered, { ...x.registered, total: x.registered.individual + x.registered.enterprise, as_of: j.range.to });
   for (const [list, map] of [[j.by_department, x.dept], [j.by_item, x.item], [j.by_channel, x.channel]]) {
     for (const row of list) checkCounts(row, map[row.code], row.code);
     for (const code of Object.keys(map)) assert.ok(list.some((row) => row.code === code), `row for ${code}`);

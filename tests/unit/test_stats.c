@@ -292,6 +292,7 @@ DB_SQL(x_concluded, "SELECT a.department, a.item_code, a.channel, COUNT(*), SUM(
 		    "< ? GROUP BY a.department, a.item_code, a.channel");
 DB_SQL(x_workdays, "SELECT department, item_code, channel, accepted_day, completed_at, paused_workdays FROM "
 		   "applications WHERE state IN ('completed', 'denied') AND completed_at >= ? AND completed_at < ?");
+DB_SQL(x_registered, "SELECT COUNT(*) FROM accounts WHERE kind = ? AND created_at < ?");
 DB_SQL(x_regs, "SELECT kind, COUNT(*) FROM accounts WHERE kind IN ('individual', 'enterprise') AND created_at >= ? "
 	       "AND created_at < ? GROUP BY kind");
 
@@ -450,6 +451,18 @@ static json_t *check_figures(struct fx *f, int32_t from, int32_t to, enum stats_
 	check_int(regs, "individual", x.total.reg_individual, "registrations");
 	check_int(regs, "enterprise", x.total.reg_enterprise, "registrations");
 	check_int(regs, "total", x.total.reg_individual + x.total.reg_enterprise, "registrations");
+	/* Registered users as of the end of the range: every account created before its end. */
+	json_t *reg = json_object_get(j, "registered");
+	int64_t total = 0;
+	for (int k = 0; k < 2; k++) {
+		const char *kind = k ? "enterprise" : "individual";
+		struct db_rows rr;
+		assert_int_equal(db_query(f->t.db, f->a, &x_registered,
+					  DB_ARGS(DB_TEXT(kind), DB_INT(((int64_t)to + 1) * 86400 - 28800)), &rr), 0);
+		check_int(reg, kind, db_cell_int(&rr, 0, 0), "registered");
+		total += db_cell_int(&rr, 0, 0);
+	}
+	check_int(reg, "total", total, "registered");
 	check_rows(json_object_get(j, "by_department"), x.depts, x.ndepts, "by_department");
 	check_rows(json_object_get(j, "by_item"), x.items, x.nitems, "by_item");
 	check_rows(json_object_get(j, "by_channel"), x.channels, x.nchannels, "by_channel");
