@@ -118,6 +118,7 @@ static int page_list(struct req *r)
 	json_t *ctx = json_object();
 	jset(ctx, "title", M(r, "publish_title"));
 	json_object_set_new(ctx, "nav_publish", json_true());
+	jset(ctx, "feed_href", "/publish/feed.atom");
 	json_t *items = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(items, doc_card(r, &v[i], false));

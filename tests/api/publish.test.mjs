@@ -248,6 +248,7 @@ describe('the pages', () => {
     assert.match(en.body, /available in Chinese only/);
     const listPage = await get(`${srv.url}/publish?department=civ`);
     assert.match(listPage.body, /婚姻登记节假日安排/);
+    assert.match(listPage.body, /<link rel="alternate" type="application\/atom\+xml" href="\/publish\/feed.atom"/);
     const listEn = await get(`${srv.url}/publish?lang=en&category=announcement`);
     assert.match(listEn.body, /Published information/);
     // Without the CSRF token nothing changes.
