@@ -310,7 +310,8 @@ static int manage_page(struct req *r, struct pub_doc *d, int status, json_t *for
 	json_t *ctx = json_object();
 	doc_view(r, d, ctx);
 	json_object_del(ctx, "nav_publish");
-	jset(ctx, "title", arena_printf(r->arena, "%s: %s", M(r, "publish_manage_title"), d->title_zh));
+	const char *tl;
+	jset(ctx, "title", arena_printf(r->arena, "%s: %s", M(r, "publish_manage_title"), pub_title(d, r->lang, &tl)));
 	jset(ctx, "state", M(r, arena_printf(r->arena, "publish_state_%s", d->state)));
 	jset(ctx, "state_code", d->state);
 	jset(ctx, "author", d->author_name);
