@@ -6,7 +6,7 @@
  *   and metric), never by scanning applications or accounts per page view.
  * - Every rollup row changes in the same transaction as the event it counts: application
  *   transitions through the cases observer (stats_init registers it), registrations through a
- *   database trigger on accounts (migration 0007), evaluations and rectifications through
+ *   database trigger on accounts (migration 0009), evaluations and rectifications through
  *   stats_evaluation / stats_rectification, which their caller runs inside its own
  *   transaction. So the figures survive restarts and never count an event that rolled back.
  * - Days are China Standard Time day numbers (base/calendar.h), of the moment of the event.

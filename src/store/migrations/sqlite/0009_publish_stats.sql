@@ -1,5 +1,5 @@
--- 0007_publish_stats (SQLite): statistics rollups (public supervision) and published
--- information (信息公开). Keep the same logical shape as migrations/postgres/0007_publish_stats.sql.
+-- 0009_publish_stats (SQLite): statistics rollups (public supervision) and published
+-- information (信息公开). Keep the same logical shape as migrations/postgres/0009_publish_stats.sql.
 
 -- One row per day (China Standard Time day number), department, item, channel and metric;
 -- '' where a dimension does not apply (registrations have none). Kept up to date by upserts

@@ -1,5 +1,5 @@
--- 0007_publish_stats (PostgreSQL): statistics rollups (public supervision) and published
--- information (信息公开). Keep the same logical shape as migrations/sqlite/0007_publish_stats.sql.
+-- 0009_publish_stats (PostgreSQL): statistics rollups (public supervision) and published
+-- information (信息公开). Keep the same logical shape as migrations/sqlite/0009_publish_stats.sql.
 
 CREATE TABLE stats_daily (
   day INTEGER NOT NULL,
