@@ -29,6 +29,8 @@
 #include "open311/open311.h"
 #include "store/db.h"
 #include "store/group.h"
+#include "publish/publish.h"
+#include "stats/stats.h"
 #include "view/view.h"
 
 static void usage(FILE *f)
@@ -48,6 +50,7 @@ static void usage(FILE *f)
 		"  ledger key list|rotate | checkpoint | backfill   the transparency log's keys and tree heads\n"
 		"  verify FILE --keys KEYS.json   check a receipt offline against the published keys\n"
 		"  audit                      recompute every leaf and the log's tree; report tampering\n"
+		"  stats rebuild              recompute the public statistics' rollups from the stored rows\n"
 		"  routes [--json]            list every route with its methods, roles and flags\n"
 		"  version                    print the version\n"
 		"\n"
@@ -247,11 +250,30 @@ static int cmd_import(struct config *cfg, int nargs, char **args)
 	return 0;
 }
 
+static int cmd_stats(struct config *cfg, int nargs, char **args)
+{
+	char err[512];
+	struct app app = { .cfg = *cfg, .started = time(NULL) };
+	struct db *db;
+	if (open_db(cfg, &db))
+		return 1;
+	if (cases_init(&app, err, sizeof(err))) {
+		fprintf(stderr, "govhall: %s\n", err);
+		db_close(db);
+		return 1;
+	}
+	int rc = stats_cli(&app, db, nargs, args);
+	cases_release(&app);
+	db_close(db);
+	return rc;
+}
+
 static int build_router(struct router *rt)
 {
 	if (router_add(rt, ops_routes, ops_routes_n) || router_add(rt, static_routes, static_routes_n) ||
 	    router_add(rt, catalog_routes, catalog_routes_n) || identity_add_routes(rt) || cases_add_routes(rt) ||
-	    notify_add_routes(rt) || open311_add_routes(rt) || ledger_add_routes(rt))
+	    notify_add_routes(rt) || open311_add_routes(rt) || ledger_add_routes(rt) ||
+	    stats_add_routes(rt) || publish_add_routes(rt))
 		return -1;
 	return 0;
 }
@@ -335,8 +357,8 @@ static int cmd_serve(struct config *cfg)
 		fprintf(stderr, "govhall: templates: %s\n", err);
 		return 1;
 	}
-	if (identity_init(&app, err, sizeof(err)) || cases_init(&app, err, sizeof(err)) || open311_init(&app) ||
-	    ledger_init(&app, err, sizeof(err))) {
+	if (identity_init(&app, err, sizeof(err)) || cases_init(&app, err, sizeof(err)) ||
+	    open311_init(&app) || ledger_init(&app, err, sizeof(err)) || stats_init(&app)) {
 		fprintf(stderr, "govhall: %s\n", err);
 		return 1;
 	}
@@ -440,6 +462,8 @@ int main(int argc, char **argv)
 		rc = cmd_identity(&cfg, cmd, nargs, args);
 	} else if (!strcmp(cmd, "ledger") || !strcmp(cmd, "verify") || !strcmp(cmd, "audit")) {
 		rc = ledger_cli(&cfg, cmd, nargs, args);
+	} else if (!strcmp(cmd, "stats")) {
+		rc = cmd_stats(&cfg, nargs, args);
 	} else if (!strcmp(cmd, "routes")) {
 		rc = cmd_routes(nargs > 0 && strcmp(args[0], "--json") == 0);
 	} else {
