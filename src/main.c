@@ -19,6 +19,7 @@
 #include "cases/cases.h"
 #include "cases/notify.h"
 #include "catalog/catalog.h"
+#include "certs/certs.h"
 #include "http/metrics.h"
 #include "identity/crypto.h"
 #include "identity/identity.h"
@@ -42,6 +43,7 @@ static void usage(FILE *f)
 		"  import catalog FILE.json   import or update a catalog; nothing is imported if any record is bad\n"
 		"  user add|list|disable|enable|roles ...   accounts of staff and administrators\n"
 		"  key list|rotate|reseal     the key that encrypts personal data\n"
+		"  cert key generate|rotate|list [--department CODE]   departments' certificate signing keys\n"
 		"  routes [--json]            list every route with its methods, roles and flags\n"
 		"  version                    print the version\n"
 		"\n"
@@ -208,7 +210,9 @@ static int cmd_identity(struct config *cfg, const char *cmd, int nargs, char **a
 		identity_release(&app);
 		return 1;
 	}
-	int rc = !strcmp(cmd, "user") ? identity_cli_user(&app, db, nargs, args) : identity_cli_key(&app, db, nargs, args);
+	int rc = !strcmp(cmd, "cert")	? certs_cli(&app, db, nargs, args)
+		 : !strcmp(cmd, "user") ? identity_cli_user(&app, db, nargs, args)
+					: identity_cli_key(&app, db, nargs, args);
 	db_close(db);
 	identity_release(&app);
 	return rc;
@@ -243,7 +247,7 @@ static int build_router(struct router *rt)
 {
 	if (router_add(rt, ops_routes, ops_routes_n) || router_add(rt, static_routes, static_routes_n) ||
 	    router_add(rt, catalog_routes, catalog_routes_n) || identity_add_routes(rt) || cases_add_routes(rt) ||
-	    notify_add_routes(rt))
+	    notify_add_routes(rt) || certs_add_routes(rt))
 		return -1;
 	return 0;
 }
@@ -330,6 +334,7 @@ static int cmd_serve(struct config *cfg)
 		fprintf(stderr, "govhall: %s\n", err);
 		return 1;
 	}
+	certs_init(&app);
 	app.router = router_new();
 	if (build_router(app.router))
 		return 1;
@@ -384,7 +389,8 @@ int main(int argc, char **argv)
 	}
 	char **args = argv + 2;
 	int rc;
-	if (strcmp(cmd, "user") && strcmp(cmd, "key") && strcmp(cmd, "routes"))
+	certs_register();
+	if (strcmp(cmd, "user") && strcmp(cmd, "key") && strcmp(cmd, "routes") && strcmp(cmd, "cert"))
 		for (int i = 0; i < nargs; i++)
 			if (strncmp(args[i], "--", 2) == 0) {
 				fprintf(stderr, "govhall: unknown option %s (see govhall %s --help)\n", args[i], cmd);
@@ -415,7 +421,7 @@ int main(int argc, char **argv)
 		} else {
 			rc = cmd_import(&cfg, nargs - 0, args);
 		}
-	} else if (!strcmp(cmd, "user") || !strcmp(cmd, "key")) {
+	} else if (!strcmp(cmd, "user") || !strcmp(cmd, "key") || !strcmp(cmd, "cert")) {
 		rc = cmd_identity(&cfg, cmd, nargs, args);
 	} else if (!strcmp(cmd, "routes")) {
 		rc = cmd_routes(nargs > 0 && strcmp(args[0], "--json") == 0);
