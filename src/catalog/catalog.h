@@ -31,6 +31,12 @@ struct catalog_import_report {
 int catalog_import_file(struct db *db, const char *path, bool progress, FILE *errors,
 			struct catalog_import_report *rep);
 
+/* Called inside the import's transaction, with its connection, for each new item version
+ * after its row is written (the transparency log); a non-zero GH_E code rolls the import
+ * back. Register at start, before any import (not thread-safe); one observer. */
+typedef int (*catalog_version_fn)(struct db *db, struct arena *a, const char *code, long version);
+void catalog_observe_versions(catalog_version_fn fn);
+
 /* Loads the demo catalog from data_dir/catalog/ (departments, regions, services, bundles). */
 int catalog_import_demo(struct db *db, const char *data_dir, FILE *errors,
 			struct catalog_import_report *rep);

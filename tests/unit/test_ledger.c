@@ -14,11 +14,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/arena.h"
 #include "base/err.h"
 #include "ledger/ledger.h"
+#include "ledger/ledger_ext.h"
 #include "ledger/ledger_impl.h"
+#include "ledger/log_impl.h"
 #include "store/db.h"
 #include "testdb.h"
 
@@ -321,6 +324,162 @@ static void test_generated_proofs(void **state)
 	}
 }
 
+/* ---- the stored log ---- */
+
+static char *leaf_text(struct arena *a, int i)
+{
+	json_t *o = json_pack("{s:s,s:i,s:s}", "kind", "test", "n", i, "text", "记录 / record");
+	char *s = ledger_canonical(a, o);
+	json_decref(o);
+	return s;
+}
+
+static void stored_log(enum db_kind kind)
+{
+	struct testdb t;
+	int o = testdb_open(&t, kind, "test_ledger");
+	if (o == 1)
+		skip();
+	assert_int_equal(o, 0);
+	char err[256];
+	assert_int_equal(db_migrate(t.db, err, sizeof(err)), 0);
+	struct arena *a = arena_new(1 << 16);
+	enum { N = 100 };
+	unsigned char hashes[N][H32];
+
+	/* refused leaves: nothing written */
+	assert_int_equal(db_begin(t.db), 0);
+	assert_int_equal(ledger_append(t.db, a, "test", "{\"n\":1, \"kind\":\"test\"}", NULL), GH_EINVAL);
+	assert_int_equal(ledger_append(t.db, a, "test", "{\"kind\":\"other\"}", NULL), GH_EINVAL);
+	assert_int_equal(ledger_append(t.db, a, "test", "{\"kind\":\"test\",\"x\":1.5}", NULL), GH_EINVAL);
+	assert_int_equal(ledger_append(t.db, a, "Bad kind", "{\"kind\":\"Bad kind\"}", NULL), GH_EINVAL);
+	assert_int_equal(ledger_append(t.db, a, "test", "[1]", NULL), GH_EINVAL);
+	assert_int_equal(ledger_append(t.db, a, "test", "{\"kind\":\"test\"", NULL), GH_EINVAL);
+	assert_int_equal(db_commit(t.db), 0);
+
+	for (int i = 0; i < N; i++) {
+		char *leaf = leaf_text(a, i);
+		ledger_leaf_hash(leaf, strlen(leaf), hashes[i]);
+		int64_t idx = -1;
+		assert_int_equal(db_begin(t.db), 0);
+		assert_int_equal(ledger_append(t.db, a, "test", leaf, &idx), 0);
+		assert_int_equal(db_commit(t.db), 0);
+		assert_int_equal(idx, i);
+	}
+	/* a rolled-back append leaves no trace */
+	assert_int_equal(db_begin(t.db), 0);
+	assert_int_equal(ledger_append(t.db, a, "test", leaf_text(a, 999), NULL), 0);
+	assert_int_equal(db_rollback(t.db), 0);
+
+	struct merkle_frontier f;
+	unsigned char root[H32], want[H32];
+	assert_int_equal(ledger_head_read(t.db, a, false, &f, root), 0);
+	assert_int_equal(f.size, N);
+	merkle_root_of((const unsigned char(*)[H32])hashes, N, want);
+	assert_memory_equal(root, want, H32);
+
+	unsigned char path[LEDGER_PROOF_MAX][H32];
+	size_t n;
+	unsigned reads;
+	for (uint64_t size = 1; size <= N; size += 7) {
+		unsigned char r[H32];
+		merkle_root_of((const unsigned char(*)[H32])hashes, size, r);
+		unsigned char got[H32];
+		assert_int_equal(ledger_root_at(t.db, a, size, got), 0);
+		assert_memory_equal(got, r, H32);
+		for (uint64_t i = 0; i < size; i += 3) {
+			arena_reset(a);
+			assert_int_equal(ledger_inclusion_at(t.db, a, i, size, path, &n, &reads), 0);
+			assert_true(reads <= 2 * 7 + 2); /* O(log n): never more than 2 log2(size) + 2 */
+			assert_int_equal(ledger_verify_inclusion(i, size, hashes[i], (const unsigned char(*)[H32])path, n, r), 0);
+		}
+		assert_int_equal(ledger_consistency_at(t.db, a, size, N, path, &n, &reads), 0);
+		assert_true(reads <= 4 * 7 + 2);
+		assert_int_equal(merkle_verify_consistency(size, N, r, want, (const unsigned char(*)[H32])path, n), 0);
+	}
+	struct ledger_leaf l;
+	assert_int_equal(ledger_leaf_read(t.db, a, 5, &l), 0);
+	assert_string_equal(l.kind, "test");
+	assert_memory_equal(l.hash, hashes[5], H32);
+	assert_int_equal(ledger_leaf_read(t.db, a, N, &l), GH_ENOTFOUND);
+
+	/* checkpoints: signed, parsed, verified against the published keys; tampering refused */
+	char dir[] = "/tmp/ledger-keys-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char kp[128];
+	snprintf(kp, sizeof(kp), "%s/log.key", dir);
+	assert_int_equal(ledger_keys_create(kp, err, sizeof(err)), 0);
+	struct ledger_keys *keys;
+	assert_int_equal(ledger_keys_load(kp, "hall.example/ledger", &keys, err, sizeof(err)), 0);
+	ledger_use_keys(keys);
+	int64_t cps;
+	assert_int_equal(ledger_checkpoint_now(t.db, a, keys, &cps), 0);
+	assert_int_equal(cps, N);
+	int64_t size;
+	const char *note;
+	assert_int_equal(ledger_checkpoint_latest(t.db, a, &size, root, &note), 0);
+	assert_int_equal(size, N);
+	assert_memory_equal(root, want, H32);
+	json_t *kd = json_pack("{s:o}", "log", ledger_keys_json(keys));
+	const char *origin;
+	unsigned char r2[H32];
+	int64_t s2;
+	assert_int_equal(ledger_checkpoint_verify(a, note, kd, &origin, &s2, r2, err, sizeof(err)), 0);
+	assert_string_equal(origin, "hall.example/ledger");
+	assert_int_equal(s2, N);
+	assert_memory_equal(r2, want, H32);
+	char *bad = arena_strdup(a, note);
+	bad[strlen("hall.example/ledger\n")] = '9'; /* size 100 -> 900 */
+	assert_int_not_equal(ledger_checkpoint_verify(a, bad, kd, NULL, NULL, r2, err, sizeof(err)), 0);
+	/* receipts verify offline; an altered leaf does not */
+	json_t *rcpt;
+	assert_int_equal(ledger_receipt(t.db, a, 42, &rcpt), 0);
+	int64_t ri, rs;
+	assert_int_equal(ledger_receipt_check(a, rcpt, kd, err, sizeof(err), &ri, &rs), 0);
+	assert_int_equal(ri, 42);
+	json_object_set_new(rcpt, "leaf", json_string("{\"kind\":\"test\",\"n\":43}"));
+	assert_int_not_equal(ledger_receipt_check(a, rcpt, kd, err, sizeof(err), &ri, &rs), 0);
+	json_decref(rcpt);
+	/* a rotated key signs the next checkpoint; both stay published */
+	uint32_t nid;
+	assert_int_equal(ledger_keys_rotate(kp, &nid, err, sizeof(err)), 0);
+	assert_int_equal(nid, 2);
+	struct ledger_keys *k2;
+	assert_int_equal(ledger_keys_load(kp, "hall.example/ledger", &k2, err, sizeof(err)), 0);
+	assert_int_equal(k2->n, 2);
+	assert_memory_equal(k2->k[0].pk, keys->k[0].pk, 32);
+	assert_int_equal(db_begin(t.db), 0);
+	assert_int_equal(ledger_append(t.db, a, "test", leaf_text(a, 1000), NULL), 0);
+	assert_int_equal(db_commit(t.db), 0);
+	assert_int_equal(ledger_checkpoint_now(t.db, a, k2, &cps), 0);
+	assert_int_equal(cps, N + 1);
+	assert_int_equal(ledger_checkpoint_latest(t.db, a, &size, root, &note), 0);
+	json_t *kd2 = json_pack("{s:o}", "log", ledger_keys_json(k2));
+	assert_int_equal(ledger_checkpoint_verify(a, note, kd2, NULL, NULL, r2, err, sizeof(err)), 0);
+	assert_int_not_equal(ledger_checkpoint_verify(a, note, kd, NULL, NULL, r2, err, sizeof(err)), 0);
+	json_decref(kd);
+	json_decref(kd2);
+	ledger_use_keys(NULL);
+	ledger_keys_free(keys);
+	ledger_keys_free(k2);
+	unlink(kp);
+	rmdir(dir);
+	arena_free(a);
+	testdb_close(&t);
+}
+
+static void test_stored_sqlite(void **state)
+{
+	(void)state;
+	stored_log(DB_SQLITE);
+}
+
+static void test_stored_postgres(void **state)
+{
+	(void)state;
+	stored_log(DB_POSTGRES);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -330,6 +489,8 @@ int main(void)
 		cmocka_unit_test(test_vectors_consistency),
 		cmocka_unit_test(test_tree_vectors),
 		cmocka_unit_test(test_generated_proofs),
+		cmocka_unit_test(test_stored_sqlite),
+		cmocka_unit_test(test_stored_postgres),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
