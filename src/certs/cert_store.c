@@ -77,8 +77,14 @@ DB_SQL(q_shares_of, "SELECT s.id, s.application_id, s.department, s.slot, s.shar
 		    "FROM cert_shares s JOIN applications a ON a.id = s.application_id WHERE s.certificate_id = ? "
 		    "ORDER BY s.id");
 DB_SQL(q_shared_dept, "SELECT 1 FROM cert_shares WHERE certificate_id = ? AND department = ? LIMIT 1");
-DB_SQL(q_all_numbers, "SELECT number, revoked_at FROM certificates ORDER BY id");
-DB_SQL(q_all_shares, "SELECT id FROM cert_shares ORDER BY id");
+/* Rows that should have a leaf and have none (audit). */
+DB_SQL(q_missing_certs, "SELECT c.number FROM certificates c WHERE NOT EXISTS (SELECT 1 FROM ledger_leaves l "
+			"WHERE l.ref = 'certificate:' || c.number) ORDER BY c.id");
+DB_SQL(q_missing_revocations, "SELECT c.number FROM certificates c WHERE c.status = 'revoked' AND NOT EXISTS "
+			      "(SELECT 1 FROM ledger_leaves l WHERE l.ref = 'certificate_revocation:' || c.number) "
+			      "ORDER BY c.id");
+DB_SQL(q_missing_shares, "SELECT s.id FROM cert_shares s WHERE NOT EXISTS (SELECT 1 FROM ledger_leaves l "
+			 "WHERE l.ref = 'certificate_share:' || CAST(s.id AS TEXT)) ORDER BY s.id");
 
 static void cert_row(const struct db_rows *rows, size_t i, struct cert *c)
 {
@@ -183,11 +189,15 @@ static const char *phash(struct arena *a, const char *salt, const char *field, c
 	return out;
 }
 
+/* The hash is recomputed from the stored document (not taken from the hash column), so an
+ * altered document no longer matches its leaf. */
 char *cert_leaf(struct arena *a, const struct cert *c)
 {
-	return canonical(a, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:s}", "kind", "certificate", "number", c->number,
-				      "cert_type", c->cert_type, "department", c->department, "key_id", c->key_id,
-				      "hash", c->hash, "issued_at", (json_int_t)c->issued_at, "application",
+	char hash[65];
+	cert_sha256_hex(c->document, strlen(c->document), hash);
+	return canonical(a, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:s}", "kind", "certificate", "number",
+				      c->number, "cert_type", c->cert_type, "department", c->department, "key_id", c->key_id,
+				      "hash", hash, "signature", c->signature, "issued_at", (json_int_t)c->issued_at, "application",
 				      c->application_number, "holder",
 				      phash(a, c->salt, "holder_id", arena_printf(a, "%lld", (long long)c->holder_id))));
 }
@@ -559,38 +569,31 @@ static int audit_share(struct db *db, struct arena *a, const char *ref, const ch
 	return recompute_share(db, a, ref_id(ref), salt, json);
 }
 
-static int expect_certs(struct db *db, struct arena *a, void *ctx, void (*emit)(void *ctx, const char *ref))
+static int expect(struct db *db, struct arena *a, struct db_sql *q, const char *kind, void *ctx,
+		  void (*emit)(void *ctx, const char *ref))
 {
 	struct db_rows rows;
-	int rc = db_query(db, a, &q_all_numbers, DB_NOARGS, &rows);
+	int rc = db_query(db, a, q, DB_NOARGS, &rows);
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < rows.nrows; i++)
-		emit(ctx, arena_printf(a, "certificate:%s", db_cell(&rows, i, 0)));
+		emit(ctx, arena_printf(a, "%s:%s", kind, db_cell(&rows, i, 0)));
 	return 0;
+}
+
+static int expect_certs(struct db *db, struct arena *a, void *ctx, void (*emit)(void *ctx, const char *ref))
+{
+	return expect(db, a, &q_missing_certs, "certificate", ctx, emit);
 }
 
 static int expect_revocations(struct db *db, struct arena *a, void *ctx, void (*emit)(void *ctx, const char *ref))
 {
-	struct db_rows rows;
-	int rc = db_query(db, a, &q_all_numbers, DB_NOARGS, &rows);
-	if (rc)
-		return rc;
-	for (size_t i = 0; i < rows.nrows; i++)
-		if (db_cell(&rows, i, 1))
-			emit(ctx, arena_printf(a, "certificate_revocation:%s", db_cell(&rows, i, 0)));
-	return 0;
+	return expect(db, a, &q_missing_revocations, "certificate_revocation", ctx, emit);
 }
 
 static int expect_shares(struct db *db, struct arena *a, void *ctx, void (*emit)(void *ctx, const char *ref))
 {
-	struct db_rows rows;
-	int rc = db_query(db, a, &q_all_shares, DB_NOARGS, &rows);
-	if (rc)
-		return rc;
-	for (size_t i = 0; i < rows.nrows; i++)
-		emit(ctx, arena_printf(a, "certificate_share:%s", db_cell(&rows, i, 0)));
-	return 0;
+	return expect(db, a, &q_missing_shares, "certificate_share", ctx, emit);
 }
 
 void cert_store_register(void)

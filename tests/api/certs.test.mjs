@@ -280,6 +280,52 @@ describe('revocation and keys', () => {
   });
 });
 
+describe('govhall audit', () => {
+  test('altered certificate, revocation and sharing rows are reported; restored, the log is clean', async () => {
+    const audit = () => govhall(['audit', '--db', srv.db]);
+    const clean = async () => {
+      const r = await audit();
+      assert.equal(r.code, 0, `${r.stdout}${r.stderr}`);
+    };
+    async function detects(name, alter, restore, re) {
+      await alter();
+      const r = await audit();
+      assert.equal(r.code, 1, `${name} not detected:\n${r.stdout}`);
+      assert.match(r.stdout, re, `${name}:\n${r.stdout}`);
+      await restore();
+      await clean();
+    }
+    await clean();
+    const docText = await sql(srv.db, `SELECT document FROM certificates WHERE number = '${cert.number}'`);
+    const q = (t) => t.replace(/'/g, "''");
+    await detects('document altered',
+      () => sql(srv.db, `UPDATE certificates SET document = '${q(docText.replace('张三', '李四'))}' WHERE number = '${cert.number}'`),
+      () => sql(srv.db, `UPDATE certificates SET document = '${q(docText)}' WHERE number = '${cert.number}'`),
+      new RegExp(`certificate:${cert.number}\\): the source row no longer matches its leaf`));
+    await detects('holder changed',
+      () => sql(srv.db, `UPDATE certificates SET holder_id = holder_id + 1 WHERE number = '${cert.number}'`),
+      () => sql(srv.db, `UPDATE certificates SET holder_id = holder_id - 1 WHERE number = '${cert.number}'`),
+      /certificate:[A-Z0-9-]+\): the source row no longer matches its leaf/);
+    await detects('revocation undone',
+      () => sql(srv.db, `UPDATE certificates SET status = 'valid' WHERE number = '${cert.number}'`),
+      () => sql(srv.db, `UPDATE certificates SET status = 'revoked' WHERE number = '${cert.number}'`),
+      new RegExp(`certificate_revocation:${cert.number}\\): the source row is gone`));
+    await detects('revocation reason rewritten',
+      () => sql(srv.db, `UPDATE certificates SET revoke_reason = 'x' WHERE number = '${cert.number}'`),
+      () => sql(srv.db, `UPDATE certificates SET revoke_reason = '登记信息有误，已重新办理' WHERE number = '${cert.number}'`),
+      /certificate_revocation:[A-Z0-9-]+\): the source row no longer matches its leaf/);
+    await detects('sharing moved to another department',
+      () => sql(srv.db, `UPDATE cert_shares SET department = 'civ' WHERE department = 'psb'`),
+      () => sql(srv.db, `UPDATE cert_shares SET department = 'psb' WHERE department = 'civ'`),
+      /certificate_share:\d+\): the source row no longer matches its leaf/);
+    const ref = await sql(srv.db, `SELECT ref FROM ledger_leaves WHERE ref LIKE 'certificate:%' ORDER BY idx LIMIT 1`);
+    await detects('certificate row without its leaf (leaf ref rewritten)',
+      () => sql(srv.db, `UPDATE ledger_leaves SET ref = 'x${ref}' WHERE ref = '${ref}'`),
+      () => sql(srv.db, `UPDATE ledger_leaves SET ref = '${ref}' WHERE ref = 'x${ref}'`),
+      new RegExp(`${ref}: no leaf in the log for this row`));
+  });
+});
+
 describe('pages', () => {
   test('wallet, certificate page, and public verification by upload and by QR link', async () => {
     const c = await pageLogin(srv.url, DEMO.citizen.phone);
