@@ -142,7 +142,7 @@ int cert_pdf_render(const char *doc_json, const char *lang, unsigned char **pdf,
 		const char *label, *value;
 	} rows[] = {
 		{ "持证人 Holder", jstr(h, "name") },
-		{ "证件号码 ID number", jstr(h, "id_masked") },
+		{ "证件号码 ID / credit code", jstr(h, "id_masked") },
 		{ "签发部门 Issued by", jstr(iss, "name_zh") },
 		{ "", jstr(iss, "name_en") },
 		{ "签发日期 Issued on", jstr(c, "issued_on") },

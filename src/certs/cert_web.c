@@ -73,6 +73,12 @@ static int load_visible(struct req *r, const char *number, struct cert *c)
 	return GH_ENOTFOUND;
 }
 
+/* Staff of the issuing department (who also see where it was shared). */
+static bool issuing_staff(const struct req *r, const struct cert *c)
+{
+	return r->role == ROLE_STAFF && r->who.department && strcmp(r->who.department, c->department) == 0;
+}
+
 static bool may_revoke(const struct req *r, const struct cert *c)
 {
 	return r->role == ROLE_STAFF && (r->who.staff_roles & STAFF_HEAD) && r->who.department &&
@@ -223,7 +229,7 @@ static int cert_page(struct req *r)
 									 arena_printf(r->arena, "/applications/%s", app)));
 	if (may_revoke(r, &c))
 		json_object_set_new(ctx, "may_revoke", json_true());
-	if (is_holder(r, &c) || r->role == ROLE_ADMIN || (r->role == ROLE_STAFF && !strcmp(r->who.department, c.department))) {
+	if (is_holder(r, &c) || r->role == ROLE_ADMIN || issuing_staff(r, &c)) {
 		struct cert_share *s;
 		size_t n;
 		if ((rc = cert_shares_of(r->db, r->arena, c.id, &s, &n)))
@@ -253,7 +259,7 @@ static int api_cert(struct req *r)
 	json_t *res = cert_verify_online(r, c.number, c.hash, NULL);
 	json_object_set(out, "verification", json_object_get(res, "checks"));
 	json_decref(res);
-	if (is_holder(r, &c) || r->role == ROLE_ADMIN || (r->role == ROLE_STAFF && !strcmp(r->who.department, c.department))) {
+	if (is_holder(r, &c) || r->role == ROLE_ADMIN || issuing_staff(r, &c)) {
 		struct cert_share *s;
 		size_t n;
 		if ((rc = cert_shares_of(r->db, r->arena, c.id, &s, &n))) {

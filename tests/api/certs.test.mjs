@@ -354,5 +354,19 @@ describe('pages', () => {
     fd2.append('file', new Blob(['hello'], { type: 'text/plain' }), 'x.txt');
     const bad = await fetch(`${srv.url}/verify`, { method: 'POST', body: fd2, headers: { cookie: c.jar.header(), 'x-forwarded-for': c.ip } });
     assert.equal(bad.status, 422);
+    // The revoke form: staff of the issuing department only, a reason required; without the
+    // CSRF token refused.
+    const civ = await pageLogin(srv.url, DEMO.staffB.phone);
+    const cp = await civ.get(`/certs/${cert.number}`);
+    assert.equal(cp.status, 200);
+    const empty = await civ.post(`/certs/${cert.number}/revoke`, { reason: '' });
+    assert.equal(empty.status, 303);
+    assert.match(empty.location, /error=reason/);
+    const again = await civ.post(`/certs/${cert.number}/revoke`, { reason: 'twice' });
+    assert.equal(again.status, 409);
+    const noCsrf = await civ.post(`/certs/${cert.number}/revoke`, { reason: 'x', _csrf: 'nope' });
+    assert.equal(noCsrf.status, 403);
+    const citizenTry = await c.post(`/certs/${cert.number}/revoke`, { reason: 'x' });
+    assert.equal(citizenTry.status, 403);
   });
 });

@@ -155,6 +155,21 @@ describe('certificate journey', { skip }, () => {
     assert.ok(text.includes(number), 'the application it came with');
   });
 
+  test('the issuing department head revokes it with a reason; the QR URL then says revoked', async () => {
+    const page = await civCtx.newPage();
+    await page.goto(`${srv.url}/certs/${certNumber}`);
+    assert.deepEqual(await axeCheck(page, 'certificate page with the revoke form'), []);
+    await page.locator('#reason').fill('证照信息登记有误');
+    const res = await submit(page, page.locator(`form[action="/certs/${certNumber}/revoke"] button[type="submit"]`));
+    assert.equal(res.status(), 200);
+    assert.match(await page.locator('main').innerText(), /已注销/);
+    assert.match(await page.locator('main').innerText(), /证照信息登记有误/);
+    const anon = await anonCtx.newPage();
+    const u = new URL(qrUrl);
+    await anon.goto(`${srv.url}${u.pathname}${u.search}`);
+    assert.equal(await anon.locator('.verify-status').getAttribute('data-status'), 'revoked');
+  });
+
   for (const lang of ['zh', 'en']) {
     test(`accessibility of the wallet, certificate and verify pages (${lang})`, async () => {
       const page = await citizenCtx.newPage();
