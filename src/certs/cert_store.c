@@ -231,7 +231,9 @@ static json_t *type_name(const char *code)
 	{
 		const char *c = json_string_value(json_object_get(t, "code"));
 		if (c && strcmp(c, code) == 0)
-			return json_pack("{s:O,s:O}", "zh", json_object_get(t, "name_zh"), "en", json_object_get(t, "name_en"));
+			/* copies: the table is shared by every thread, so no reference counts are touched */
+			return json_pack("{s:s?,s:s?}", "zh", json_string_value(json_object_get(t, "name_zh")), "en",
+					 json_string_value(json_object_get(t, "name_en")));
 	}
 	return json_pack("{s:s,s:s}", "zh", code, "en", code);
 }
