@@ -20,6 +20,10 @@
 #define PAGE_W 595.0 /* A4 in points */
 #define PAGE_H 842.0
 #define MARGIN 56.0
+#define LABEL_W 190.0            /* label column */
+#define VALUE_X 205.0            /* values start here (from the margin) */
+#define QR_SIZE 118.0
+#define QR_Y (PAGE_H - 180.0)    /* top of the verification block; it ends above the border */
 
 struct membuf {
 	unsigned char *p;
@@ -77,7 +81,7 @@ static void qr(cairo_t *cr, const char *payload, double x, double y, double size
 	QRcode *q = QRcode_encodeString(payload, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
 	if (!q)
 		return;
-	double quiet = 2, cell = size / (q->width + 2 * quiet);
+	double quiet = 4, cell = size / (q->width + 2 * quiet);
 	cairo_set_source_rgb(cr, 1, 1, 1);
 	cairo_rectangle(cr, x, y, size, size);
 	cairo_fill(cr);
@@ -135,7 +139,7 @@ int cert_pdf_render(const char *doc_json, const char *lang, unsigned char **pdf,
 	cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
 	struct sb line = SB_INIT;
 	sb_addf(&line, "电子证照编号 Certificate No.  %s", jstr(c, "number"));
-	y += text(cr, "Noto Sans CJK SC 11", MARGIN, y, w, line.buf, PANGO_ALIGN_CENTER) + 18;
+	y += text(cr, "Noto Sans CJK SC 11", MARGIN, y, w, line.buf, PANGO_ALIGN_CENTER) + 12;
 
 	json_t *h = json_object_get(c, "holder"), *iss = json_object_get(c, "issuer"), *item = json_object_get(c, "item");
 	struct {
@@ -152,8 +156,9 @@ int cert_pdf_render(const char *doc_json, const char *lang, unsigned char **pdf,
 	for (size_t i = 0; i < ARRAY_LEN(rows); i++) {
 		if (!*rows[i].value)
 			continue;
-		text(cr, "Noto Sans CJK SC 10", MARGIN + 10, y + 1, 150, rows[i].label, PANGO_ALIGN_LEFT);
-		y += text(cr, "Noto Serif CJK SC 12", MARGIN + 170, y, w - 180, rows[i].value, PANGO_ALIGN_LEFT) + 6;
+		double lh = text(cr, "Noto Sans CJK SC 10", MARGIN + 10, y + 1, LABEL_W, rows[i].label, PANGO_ALIGN_LEFT);
+		double vh = text(cr, "Noto Serif CJK SC 12", MARGIN + VALUE_X, y, w - VALUE_X - 10, rows[i].value, PANGO_ALIGN_LEFT);
+		y += (lh > vh ? lh : vh) + 3;
 	}
 	json_t *content = json_object_get(c, "content");
 	if (json_array_size(content)) {
@@ -165,42 +170,47 @@ int cert_pdf_render(const char *doc_json, const char *lang, unsigned char **pdf,
 		json_t *f;
 		json_array_foreach(content, i, f)
 		{
-			if (y > PAGE_H - 260)
+			if (y > QR_Y - 24) {
+				/* the rest is in the embedded document and on the verification page */
+				text(cr, "Noto Sans CJK SC 8", MARGIN + 10, y, w, "……（其余内容见电子数据 more in the electronic data）",
+				     PANGO_ALIGN_LEFT);
 				break;
+			}
 			sb_reset(&line);
 			sb_addf(&line, "%s %s", jstr(f, "label_zh"), jstr(f, "label_en"));
-			text(cr, "Noto Sans CJK SC 9", MARGIN + 10, y + 1, 150, line.buf, PANGO_ALIGN_LEFT);
+			double lh = text(cr, "Noto Sans CJK SC 9", MARGIN + 10, y + 1, LABEL_W, line.buf, PANGO_ALIGN_LEFT);
 			sb_reset(&line);
 			sb_adds(&line, jstr(f, "value"));
 			if (*jstr(f, "value_en"))
 				sb_addf(&line, " (%s)", jstr(f, "value_en"));
-			y += text(cr, "Noto Serif CJK SC 11", MARGIN + 170, y, w - 180, line.buf, PANGO_ALIGN_LEFT) + 5;
+			double vh = text(cr, "Noto Serif CJK SC 11", MARGIN + VALUE_X, y, w - VALUE_X - 10, line.buf, PANGO_ALIGN_LEFT);
+			y += (lh > vh ? lh : vh) + 3;
 		}
 	}
 
 	/* The verification block: QR code of the URL with the hash, and the same in words. */
-	double qs = 130, qy = PAGE_H - MARGIN - qs - 10;
+	double qs = QR_SIZE, qy = QR_Y;
 	sb_reset(&line);
 	sb_addf(&line, "%s?h=%s", jstr(c, "verify_url"), jstr(doc, "hash"));
 	qr(cr, line.buf, PAGE_W - MARGIN - qs, qy, qs);
 	cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
 	double ty = qy;
 	ty += text(cr, "Noto Sans CJK SC Bold 10", MARGIN + 10, ty, w - qs - 30, "扫码核验 Scan to verify", PANGO_ALIGN_LEFT) + 4;
-	ty += text(cr, "DejaVu Sans Mono 7", MARGIN + 10, ty, w - qs - 30, line.buf, PANGO_ALIGN_LEFT) + 6;
+	ty += text(cr, "DejaVu Sans Mono 6.5", MARGIN + 10, ty, w - qs - 30, line.buf, PANGO_ALIGN_LEFT) + 5;
 	json_t *sig = json_object_get(doc, "signature"), *log = json_object_get(doc, "log");
 	sb_reset(&line);
 	sb_addf(&line, "本证照由签发部门以 Ed25519 密钥 %s 签名", jstr(sig, "key_id"));
 	if (json_is_integer(json_object_get(log, "leaf_index")))
 		sb_addf(&line, "，记入透明日志第 %lld 条", (long long)json_integer_value(json_object_get(log, "leaf_index")));
 	sb_adds(&line, "。可在本厅网站核验，或用 govhall verify 离线核验。");
-	ty += text(cr, "Noto Sans CJK SC 8", MARGIN + 10, ty, w - qs - 30, line.buf, PANGO_ALIGN_LEFT) + 2;
+	ty += text(cr, "Noto Sans CJK SC 7.5", MARGIN + 10, ty, w - qs - 30, line.buf, PANGO_ALIGN_LEFT) + 2;
 	sb_reset(&line);
 	sb_addf(&line, "Signed by the issuing department with Ed25519 key %s", jstr(sig, "key_id"));
 	if (json_is_integer(json_object_get(log, "leaf_index")))
 		sb_addf(&line, "; leaf %lld of the transparency log",
 			(long long)json_integer_value(json_object_get(log, "leaf_index")));
 	sb_adds(&line, ". Verify on the hall's website, or offline with govhall verify.");
-	text(cr, "Noto Sans CJK SC 8", MARGIN + 10, ty, w - qs - 30, line.buf, PANGO_ALIGN_LEFT);
+	text(cr, "Noto Sans CJK SC 7.5", MARGIN + 10, ty, w - qs - 30, line.buf, PANGO_ALIGN_LEFT);
 
 	cairo_show_page(cr);
 	cairo_destroy(cr);
