@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "base/arena.h"
 #include "http/http.h"
 
@@ -53,6 +55,22 @@ struct catalog_service {
 /* The current version of an item (version 0) or a given one; GH_ENOTFOUND when unknown. */
 int catalog_service_get(struct db *db, struct arena *a, const char *code, long version,
 			struct catalog_service *out);
+
+/* The current version of an item as catalog_service_get gives it, with its form and material
+ * lists parsed and its department's names, from a cache kept per worker thread and dropped
+ * when the catalog changes (src/catalog/cached.c). Read-only, valid until the request ends,
+ * for the worker's thread only: copy what other threads need. GH_ENOTFOUND when unknown. */
+struct catalog_service_parsed {
+	struct catalog_service svc;
+	json_t *def, *mdefs; /* the form's fields and the materials (JSON arrays; borrowed) */
+	const char *dept_name_zh, *dept_name_en;
+};
+struct req;
+int catalog_service_cached(struct req *r, const char *code, const struct catalog_service_parsed **out);
+
+/* The catalog's generation: it changes whenever items, departments or bundles change (an
+ * import on any node). Shape of a route's cache function (http/router.h). */
+int catalog_generation(struct req *r, uint64_t *gen);
 
 /* A bundle (一件事) for other domains: its names and its current items in order, as services
  * (items the catalog no longer has are skipped). Everything lives in a. GH_ENOTFOUND for an

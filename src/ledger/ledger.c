@@ -117,12 +117,12 @@ int ledger_wellknown_extend(struct db *db, struct arena *a, json_t *keys)
 
 /* ---- decisions ---- */
 
-static const char *const decisions[] = { "accept", "refuse", "approve", "deny", "complete" };
+static const char *const decision_actions[] = { "accept", "refuse", "approve", "deny", "complete" };
 
 bool ledger_is_decision(const char *action)
 {
-	for (size_t i = 0; i < ARRAY_LEN(decisions); i++)
-		if (action && strcmp(action, decisions[i]) == 0)
+	for (size_t i = 0; i < ARRAY_LEN(decision_actions); i++)
+		if (action && strcmp(action, decision_actions[i]) == 0)
 			return true;
 	return false;
 }
@@ -318,15 +318,27 @@ static int item_expect(struct db *db, struct arena *a, void *ctx, void (*emit)(v
 	return 0;
 }
 
-int ledger_backfill_catalog(struct db *db, struct arena *a, size_t *added)
+int ledger_backfill(struct db *db, struct arena *a, size_t *items, size_t *decisions)
 {
 	struct db_rows r;
-	*added = 0;
+	*items = *decisions = 0;
 	int rc = db_query(db, a, &q_item_missing, DB_NOARGS, &r);
 	for (size_t i = 0; !rc && i < r.nrows; i++) {
 		rc = on_item_version(db, a, db_cell(&r, i, 0), (long)db_cell_int(&r, i, 1));
 		if (!rc)
-			(*added)++;
+			(*items)++;
+	}
+	if (!rc)
+		rc = db_query(db, a, &q_decision_missing, DB_NOARGS, &r);
+	for (size_t i = 0; !rc && i < r.nrows; i++) {
+		char salt[LEDGER_SALT_HEX + 1], *leaf;
+		ledger_salt_new(salt);
+		const char *ref = arena_printf(a, "decision:%s", db_cell(&r, i, 0));
+		rc = decision_recompute(db, a, ref, salt, &leaf);
+		if (!rc)
+			rc = ledger_append_ref(db, a, "decision", ref, salt, leaf, NULL);
+		if (!rc)
+			(*decisions)++;
 	}
 	return rc;
 }

@@ -147,6 +147,9 @@ void ledger_leaf_hash(const void *data, size_t len, unsigned char out[LEDGER_HAS
  * handler prints what it checked to out and returns 0 when valid, 1 when not. keys is the
  * keys document (may be NULL when none was given). */
 typedef int (*ledger_verify_fn)(struct arena *a, const json_t *doc, const json_t *keys, FILE *out);
+/* Registers fn for documents of type (at most 8 types; not thread-safe). Register from a
+ * function main() calls at its start for every command (as it calls
+ * ledger_register_observers), so `govhall verify` knows the type. */
 void ledger_verify_type(const char *type, ledger_verify_fn fn);
 
 /* ---- Published keys --------------------------------------------------------------------- */

@@ -15,8 +15,9 @@ ledger_recompute_fn ledger_source_of(const char *kind);
 size_t ledger_expects(const char **kinds, ledger_expect_fn *fns, size_t max);
 ledger_verify_fn ledger_verifier_of(const char *type);
 int ledger_wellknown_extend(struct db *db, struct arena *a, json_t *keys);
-/* Logs catalog item versions that have no leaf (stored before the log existed). */
-int ledger_backfill_catalog(struct db *db, struct arena *a, size_t *added);
+/* Logs the catalog item versions and decisions that have no leaf (stored before the log
+ * existed), in the caller's transaction. */
+int ledger_backfill(struct db *db, struct arena *a, size_t *items, size_t *decisions);
 /* Uses k as this process's keys (commands and tests without ledger_init). */
 void ledger_use_keys(const struct ledger_keys *k);
 json_t *ledger_hashes_json(const unsigned char (*path)[H32], size_t n);

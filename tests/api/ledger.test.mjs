@@ -7,8 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createPublicKey, verify as edVerify } from 'node:crypto';
 import {
-  DEMO, apiLogin, backend, bearer, demoCatalog, freshIp, get, govhall, pageLogin, sql, startServer, tempDir,
-  writeJsonFile,
+  DEMO, apiLogin, backend, bearer, demoCatalog, freshDb, freshIp, get, govhall, initDb, pageLogin, sql, startServer,
+  tempDir, writeJsonFile,
 } from './helpers.mjs';
 
 let srv;
@@ -485,5 +485,64 @@ describe('govhall audit', () => {
       () => sql(srv.db, `INSERT INTO ledger_leaves (idx, kind, ref, salt, leaf, hash, created_at) VALUES (${leafIdx}, '${kind}', '${ref}',
         '${salt}', '${leafText.replace(/'/g, "''")}', ${blob(leafHex)}, ${created})`),
       new RegExp(`leaves ${leafIdx}\\.\\.${leafIdx}: missing from ledger_leaves`));
+  });
+});
+
+describe('command line', () => {
+  test('ledger key list and rotate; checkpoints are signed by the current key', async () => {
+    const db = await freshDb('ledger_cli');
+    try {
+      await initDb(db.url, { demo: false, keyFile: db.keyFile });
+      let r = await govhall(['ledger', 'key', 'list', '--db', db.url], { keyFile: db.keyFile });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^1\s.*Ed25519 \S+ .*\(current/m);
+      const first = await govhall(['ledger', 'checkpoint', '--db', db.url], { keyFile: db.keyFile });
+      assert.equal(first.code, 0, first.stderr);
+      r = await govhall(['ledger', 'key', 'rotate', '--db', db.url], { keyFile: db.keyFile });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /log key 2 added/);
+      r = await govhall(['ledger', 'key', 'list', '--db', db.url], { keyFile: db.keyFile });
+      assert.match(r.stdout, /^1\s/m);
+      assert.match(r.stdout, /^2\s.*\(current/m);
+      const key1 = /^1\s+\S+\s+Ed25519 (\S+)/m.exec(r.stdout)[1];
+      const key2 = /^2\s+\S+\s+Ed25519 (\S+)/m.exec(r.stdout)[1];
+      // a new checkpoint (the tree grows by a catalog import) is signed by key 2
+      const file = await writeJsonFile(tmp.path, 'cli-catalog.json', { departments: catalog.departments, services: catalog.services.slice(0, 2) });
+      assert.equal((await govhall(['import', 'catalog', file, '--db', db.url], { keyFile: db.keyFile })).code, 0);
+      const second = await govhall(['ledger', 'checkpoint', '--db', db.url], { keyFile: db.keyFile });
+      assert.equal(second.code, 0, second.stderr);
+      const name = second.stdout.split('\n')[0];
+      const doc = (pk) => ({ log: { origin: name, keys: [{ id: 1, name, algorithm: 'Ed25519', public_key: pk }] } });
+      assert.equal(checkCheckpoint(second.stdout, doc(key2)).size, 2);
+      assert.throws(() => checkCheckpoint(second.stdout, doc(key1)));
+      assert.equal(checkCheckpoint(first.stdout, doc(key1)).size, 0);
+      // usage errors
+      assert.equal((await govhall(['ledger', 'key', 'burn', '--db', db.url], { keyFile: db.keyFile })).code, 2);
+      assert.equal((await govhall(['verify'], { keyFile: false })).code, 2);
+    } finally {
+      await db.drop();
+    }
+  });
+
+  test('rows stored before the log existed are reported by audit, then logged by backfill', async () => {
+    const db = await freshDb('ledger_backfill');
+    try {
+      await initDb(db.url, { demo: true, keyFile: db.keyFile });
+      const EMPTY = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'; // SHA-256 of nothing
+      const [noBytes, emptyRoot] = backend === 'postgres'
+        ? ["decode('', 'hex')", `decode('${EMPTY}', 'hex')`] : ["X''", `X'${EMPTY}'`];
+      for (const q of ['DELETE FROM ledger_leaves', 'DELETE FROM ledger_nodes', 'DELETE FROM ledger_checkpoints']) await sql(db.url, q);
+      await sql(db.url, `UPDATE ledger_head SET size = 0, frontier = ${noBytes}, root = ${emptyRoot}`);
+      let r = await govhall(['audit', '--db', db.url], { keyFile: db.keyFile });
+      assert.equal(r.code, 1, r.stdout);
+      assert.match(r.stdout, /catalog_item:psb-0001:1: no leaf in the log/);
+      r = await govhall(['ledger', 'backfill', '--db', db.url], { keyFile: db.keyFile });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /logged \d+ catalog item version/);
+      r = await govhall(['audit', '--db', db.url], { keyFile: db.keyFile });
+      assert.equal(r.code, 0, r.stdout);
+    } finally {
+      await db.drop();
+    }
   });
 });

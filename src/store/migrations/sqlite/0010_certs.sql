@@ -1,6 +1,6 @@
--- 0008_certs (SQLite): e-certificates (电子证照), the departments' signing keys, and each
+-- 0010_certs (SQLite): e-certificates (电子证照), the departments' signing keys, and each
 -- sharing of a certificate with a department (src/certs). Keep the same logical shape as
--- migrations/postgres/0008_certs.sql.
+-- migrations/postgres/0010_certs.sql.
 
 -- A department's Ed25519 signing keys. The current key has valid_until NULL; rotation sets
 -- valid_until of the old key (it stays published, so older certificates still verify). The

@@ -1,5 +1,5 @@
--- 0007_ledger (PostgreSQL): the transparency log (src/ledger). Keep the same logical shape as
--- migrations/sqlite/0007_ledger.sql. Hashes are 32-byte bytea (SHA-256); times Unix seconds.
+-- 0009_ledger (PostgreSQL): the transparency log (src/ledger). Keep the same logical shape as
+-- migrations/sqlite/0009_ledger.sql. Hashes are 32-byte bytea (SHA-256); times Unix seconds.
 
 -- The log head: one row, locked by every append (SELECT ... FOR UPDATE), so appends from all
 -- nodes are totally ordered. frontier: the roots of the perfect subtrees of the tree's binary

@@ -1,5 +1,5 @@
--- 0007_ledger (SQLite): the transparency log (src/ledger). Keep the same logical shape as
--- migrations/postgres/0007_ledger.sql. Hashes are 32-byte BLOBs (SHA-256); times Unix seconds.
+-- 0009_ledger (SQLite): the transparency log (src/ledger). Keep the same logical shape as
+-- migrations/postgres/0009_ledger.sql. Hashes are 32-byte BLOBs (SHA-256); times Unix seconds.
 
 -- The log head: one row, locked by every append (appends are totally ordered). frontier holds
 -- the roots of the perfect subtrees of the tree's binary decomposition, largest first
