@@ -19,6 +19,10 @@ DB_SQL(q_current, "SELECT " KEY_COLS ", secret_sealed FROM cert_keys WHERE depar
 DB_SQL(q_end, "UPDATE cert_keys SET valid_until = ? WHERE department = ? AND valid_until IS NULL");
 DB_SQL(q_insert, "INSERT INTO cert_keys (key_id, department, public_key, secret_sealed, valid_from, created_at) "
 		 "VALUES (?, ?, ?, ?, ?, ?)");
+/* A department's first key, unless another transaction made one meanwhile (two first
+ * approvals at once on PostgreSQL: the second waits for the first, then inserts nothing). */
+DB_SQL(q_insert_first, "INSERT INTO cert_keys (key_id, department, public_key, secret_sealed, valid_from, created_at) "
+		       "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (department) WHERE valid_until IS NULL DO NOTHING");
 DB_SQL(q_list_all, "SELECT " KEY_COLS " FROM cert_keys ORDER BY department, id");
 DB_SQL(q_list_dept, "SELECT " KEY_COLS " FROM cert_keys WHERE department = ? ORDER BY id");
 DB_SQL(q_get, "SELECT " KEY_COLS " FROM cert_keys WHERE key_id = ?");
@@ -34,8 +38,8 @@ static void key_row(const struct db_rows *rows, size_t i, struct cert_key *k)
 	k->created_at = db_cell_int(rows, i, 5);
 }
 
-int cert_key_new(struct db *db, const struct keyring *k, struct arena *a, const char *department,
-		 struct cert_key *out)
+static int key_make(struct db *db, const struct keyring *k, struct arena *a, const char *department, bool first,
+		    struct cert_key *out)
 {
 	if (!k)
 		return GH_EUNAVAILABLE;
@@ -56,10 +60,10 @@ int cert_key_new(struct db *db, const struct keyring *k, struct arena *a, const 
 	crypto_seal(k, a, "cert_key", sk, sizeof(sk), &sealed, &slen);
 	sodium_memzero(sk, sizeof(sk));
 	int64_t now = (int64_t)time(NULL);
-	if ((rc = db_exec(db, &q_end, DB_ARGS(DB_INT(now), DB_TEXT(department)), NULL)))
+	if (!first && (rc = db_exec(db, &q_end, DB_ARGS(DB_INT(now), DB_TEXT(department)), NULL)))
 		return rc;
 	const char *pub = cert_b64(a, pk, sizeof(pk));
-	if ((rc = db_exec(db, &q_insert,
+	if ((rc = db_exec(db, first ? &q_insert_first : &q_insert,
 			  DB_ARGS(DB_TEXT(id), DB_TEXT(department), DB_TEXT(pub), DB_BLOB(sealed, slen), DB_INT(now),
 				  DB_INT(now)),
 			  NULL)))
@@ -67,6 +71,12 @@ int cert_key_new(struct db *db, const struct keyring *k, struct arena *a, const 
 	*out = (struct cert_key){ .key_id = arena_strdup(a, id), .department = arena_strdup(a, department),
 				  .public_key = pub, .valid_from = now, .created_at = now };
 	return 0;
+}
+
+int cert_key_new(struct db *db, const struct keyring *k, struct arena *a, const char *department,
+		 struct cert_key *out)
+{
+	return key_make(db, k, a, department, false, out);
 }
 
 int cert_key_current(struct db *db, const struct keyring *k, struct arena *a, const char *department,
@@ -81,7 +91,7 @@ int cert_key_current(struct db *db, const struct keyring *k, struct arena *a, co
 	if (rows.nrows == 0) {
 		/* A department's first certificate: it gets its key now (the operator may have made
 		 * one beforehand with `govhall cert key generate`). */
-		if ((rc = cert_key_new(db, k, a, department, out)))
+		if ((rc = key_make(db, k, a, department, true, out)))
 			return rc;
 		if ((rc = db_query(db, a, &q_current, DB_ARGS(DB_TEXT(department)), &rows)))
 			return rc;

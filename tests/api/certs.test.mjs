@@ -132,6 +132,25 @@ describe('issuance', () => {
   });
 });
 
+describe('a department\'s first key', () => {
+  test('two first approvals at once in a department without a key both issue, under one key', async () => {
+    const item = catalog.services.find((x) => x.code === 'psb-0001');
+    assert.equal(await sql(srv.db, "SELECT count(*) FROM cert_keys WHERE department = 'psb'"), '0');
+    const numbers = [];
+    for (let i = 0; i < 2; i++) {
+      const r = await apply(tok.a, item);
+      assert.equal(r.status, 201, r.body);
+      for (const a of ['accept', 'start_review']) await act(tok.psb, r.json.number, a);
+      numbers.push(r.json.number);
+    }
+    const res = await Promise.all(numbers.map((n) => bearer(`${srv.url}/api/v1/applications/${n}/actions/approve`, tok.psb, { method: 'POST', json: {} })));
+    for (const r of res) assert.equal(r.status, 200, r.body);
+    assert.equal(await sql(srv.db, "SELECT count(*) FROM cert_keys WHERE department = 'psb'"), '1');
+    const keys = await sql(srv.db, "SELECT count(DISTINCT key_id) || ':' || count(*) FROM certificates WHERE department = 'psb'");
+    assert.equal(keys, '1:2');
+  });
+});
+
 describe('verification', () => {
   test('the JSON document verifies as valid, with the inclusion proof checked', async () => {
     const r = await verifyJson(doc);
