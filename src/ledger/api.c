@@ -180,7 +180,6 @@ static int api_inclusion(struct req *r)
 	if (idx >= head)
 		return no_leaf(r, idx);
 	unsigned char root[H32];
-	const char *note = NULL;
 	if (size == 0) {
 		struct ledger_proof p;
 		if ((rc = ledger_prove(r->db, r->arena, idx, &p)))
@@ -205,7 +204,6 @@ static int api_inclusion(struct req *r)
 	size_t n;
 	if ((rc = ledger_inclusion_at(r->db, r->arena, (uint64_t)idx, (uint64_t)size, path, &n, NULL)))
 		return rc;
-	(void)note;
 	return resp_json(r, 200,
 			 json_pack("{s:I,s:I,s:s,s:s,s:o}", "index", (json_int_t)idx, "tree_size", (json_int_t)size,
 				   "leaf_hash", b64(r, l.hash), "root", b64(r, root), "proof",

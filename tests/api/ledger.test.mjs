@@ -171,6 +171,19 @@ async function keysDoc() {
 let approved; // {number, receipts}
 
 describe('decisions in the log and receipts', () => {
+  test('the background duty signs a tree head of the demo catalog without being asked', async () => {
+    // init --demo logged every catalog version; nothing has asked for a checkpoint yet, so one
+    // of the head's size can only come from the duty's first pass at start.
+    const head = Number(await sql(srv.db, 'SELECT size FROM ledger_head'));
+    assert.ok(head > 100);
+    let n = 0;
+    for (let i = 0; i < 300 && n === 0; i++) {
+      n = Number(await sql(srv.db, `SELECT COUNT(*) FROM ledger_checkpoints WHERE size = ${head}`));
+      if (n === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(n, 1, 'no checkpoint was signed by the duty');
+  });
+
   test('accept, approve and complete each append a leaf; the applicant gets three receipts', async () => {
     const app = await applied();
     await act(app.number, 'accept');
