@@ -19,6 +19,7 @@
 #include "cases/cases.h"
 #include "cases/notify.h"
 #include "catalog/catalog.h"
+#include "certs/certs.h"
 #include "http/metrics.h"
 #include "identity/crypto.h"
 #include "identity/identity.h"
@@ -47,8 +48,9 @@ static void usage(FILE *f)
 		"  user add|list|disable|enable|roles ...   accounts of staff and administrators\n"
 		"  key list|rotate|reseal     the key that encrypts personal data\n"
 		"  open311 key add|list|revoke ...   API keys of Open311 GeoReport v2 clients\n"
+		"  cert key generate|rotate|list [--department CODE]   departments' certificate signing keys\n"
 		"  ledger key list|rotate | checkpoint | backfill   the transparency log's keys and tree heads\n"
-		"  verify FILE --keys KEYS.json   check a receipt offline against the published keys\n"
+		"  verify FILE --keys KEYS.json   check a receipt or a certificate (JSON or PDF) offline\n"
 		"  audit                      recompute every leaf and the log's tree; report tampering\n"
 		"  stats rebuild              recompute the public statistics' rollups from the stored rows\n"
 		"  routes [--json]            list every route with its methods, roles and flags\n"
@@ -217,8 +219,9 @@ static int cmd_identity(struct config *cfg, const char *cmd, int nargs, char **a
 		identity_release(&app);
 		return 1;
 	}
-	int rc = !strcmp(cmd, "user")	 ? identity_cli_user(&app, db, nargs, args)
+	int rc = !strcmp(cmd, "user")	   ? identity_cli_user(&app, db, nargs, args)
 		 : !strcmp(cmd, "open311") ? open311_cli(&app, db, nargs, args)
+		 : !strcmp(cmd, "cert")	   ? certs_cli(&app, db, nargs, args)
 					   : identity_cli_key(&app, db, nargs, args);
 	db_close(db);
 	identity_release(&app);
@@ -272,8 +275,8 @@ static int build_router(struct router *rt)
 {
 	if (router_add(rt, ops_routes, ops_routes_n) || router_add(rt, static_routes, static_routes_n) ||
 	    router_add(rt, catalog_routes, catalog_routes_n) || identity_add_routes(rt) || cases_add_routes(rt) ||
-	    notify_add_routes(rt) || open311_add_routes(rt) || ledger_add_routes(rt) ||
-	    stats_add_routes(rt) || publish_add_routes(rt))
+	    notify_add_routes(rt) || open311_add_routes(rt) || ledger_add_routes(rt) || stats_add_routes(rt) ||
+	    publish_add_routes(rt) || certs_add_routes(rt))
 		return -1;
 	return 0;
 }
@@ -362,6 +365,7 @@ static int cmd_serve(struct config *cfg)
 		fprintf(stderr, "govhall: %s\n", err);
 		return 1;
 	}
+	certs_init(&app);
 	app.router = router_new();
 	if (build_router(app.router))
 		return 1;
@@ -426,8 +430,9 @@ int main(int argc, char **argv)
 	}
 	char **args = argv + 2;
 	int rc;
+	certs_register();
 	if (strcmp(cmd, "user") && strcmp(cmd, "key") && strcmp(cmd, "routes") && strcmp(cmd, "open311") &&
-	    strcmp(cmd, "verify"))
+	    strcmp(cmd, "verify") && strcmp(cmd, "cert"))
 		for (int i = 0; i < nargs; i++)
 			if (strncmp(args[i], "--", 2) == 0) {
 				fprintf(stderr, "govhall: unknown option %s (see govhall %s --help)\n", args[i], cmd);
@@ -458,8 +463,10 @@ int main(int argc, char **argv)
 		} else {
 			rc = cmd_import(&cfg, nargs - 0, args);
 		}
-	} else if (!strcmp(cmd, "user") || !strcmp(cmd, "key") || !strcmp(cmd, "open311")) {
+	} else if (!strcmp(cmd, "user") || !strcmp(cmd, "key") || !strcmp(cmd, "open311") || !strcmp(cmd, "cert")) {
 		rc = cmd_identity(&cfg, cmd, nargs, args);
+	} else if (!strcmp(cmd, "verify") && certs_verify_pdf_cli(nargs, args, &rc) == 0) {
+		/* a certificate's PDF: verified from the document it embeds */
 	} else if (!strcmp(cmd, "ledger") || !strcmp(cmd, "verify") || !strcmp(cmd, "audit")) {
 		rc = ledger_cli(&cfg, cmd, nargs, args);
 	} else if (!strcmp(cmd, "stats")) {

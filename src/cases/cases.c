@@ -243,8 +243,10 @@ json_t *case_json(const struct application *app, const struct calendar *cal, int
  * {"slot": i, "attachments": [ids]} or {"slot": i, "ecert": "<type>"}; attachments must be the
  * caller's own; required materials must be given. Returns the normalised array (new ref) or
  * NULL with errors set (object "materials" -> message). */
-static json_t *check_materials(struct req *r, json_t *defs, json_t *given, json_t *errors, bool submit)
+static json_t *check_materials(struct req *r, const struct case_apply_in *in, json_t *defs, json_t *given,
+			       json_t *errors, bool submit)
 {
+	case_ecert_held_fn held = cases_ecert_held();
 	bool en = strcmp(r->lang, "en") == 0;
 	size_t nd = json_array_size(defs);
 	json_t *out = json_array();
@@ -270,8 +272,20 @@ static json_t *check_materials(struct req *r, json_t *defs, json_t *given, json_
 						    json_string(en ? "An e-certificate was given for a material that does not accept it."
 								   : "该材料不能用电子证照代替。"));
 			} else {
-				json_object_set_new(entry, "ecert", json_string(ecert));
-				given_any = true;
+				/* The wallet is the source: the applicant must hold one (its number goes
+				 * with the slot, and the department sees that certificate). */
+				const char *number = NULL;
+				int hrc = held ? held(r->db, r->arena, in->applicant_id, in->enterprise_id, ecert, &number) : 0;
+				if (hrc) {
+					json_object_set_new(errors, "materials",
+							    json_string(en ? "You do not hold a valid e-certificate of this kind; please upload the document."
+									   : "您的卡包中没有有效的该类电子证照，请上传材料。"));
+				} else {
+					json_object_set_new(entry, "ecert", json_string(ecert));
+					if (number)
+						json_object_set_new(entry, "ecert_number", json_string(number));
+					given_any = true;
+				}
 			}
 		}
 		if (json_is_array(atts) && json_array_size(atts) > 0) {
@@ -353,7 +367,7 @@ static int apply_prepare(struct req *r, const struct case_apply_in *in, struct a
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, ferrs);
 	if (in->submit)
 		json_object_update(*errors, ferrs);
-	json_t *mats = check_materials(r, mdefs, in->materials, *errors, in->submit);
+	json_t *mats = check_materials(r, in, mdefs, in->materials, *errors, in->submit);
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, mats);
 	if (json_object_size(*errors))
 		return GH_EVALIDATION;

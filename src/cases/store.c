@@ -201,6 +201,18 @@ void cases_observe(case_observer_fn fn)
 	observers[n_observers++] = fn;
 }
 
+static case_ecert_held_fn ecert_held;
+
+void cases_ecert_source(case_ecert_held_fn held)
+{
+	ecert_held = held;
+}
+
+case_ecert_held_fn cases_ecert_held(void)
+{
+	return ecert_held;
+}
+
 static int tell_observers(struct db *db, struct arena *a, const struct application *app,
 			  const struct application *next, const struct wf_action *action,
 			  const struct wf_state *target, int64_t actor, const char *reason,
@@ -218,6 +230,8 @@ static int tell_observers(struct db *db, struct arena *a, const struct applicati
 		.today = today, .accepted_day = next->clock.accepted_day, .due_day = next->due_day,
 		.paused_workdays = next->clock.paused_workdays, .terminal = target->terminal,
 		.decided = target->decided, .paused = target->paused,
+		.item_version = app->item_version, .applicant_name = app->applicant_name,
+		.form = app->form ? app->form : "{}", .materials = app->materials ? app->materials : "[]",
 	};
 	for (size_t i = 0; i < n_observers; i++) {
 		int rc = observers[i](db, a, &c);

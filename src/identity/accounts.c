@@ -421,6 +421,16 @@ int identity_find_individual(struct app *app, struct db *db, struct arena *a, co
 	return 0;
 }
 
+int identity_person_get(struct db *db, struct arena *a, int64_t id, struct identity_person *out)
+{
+	struct account acc;
+	int rc = account_get(db, a, id, &acc);
+	if (rc)
+		return rc;
+	*out = (struct identity_person){ .id = acc.id, .name = acc.name, .id_mask = acc.id_mask, .status = acc.status };
+	return 0;
+}
+
 DB_SQL(q_dept_staff, "SELECT id, name, staff_roles FROM accounts WHERE kind = 'staff' AND status = 'active' "
 		     "AND department = ? ORDER BY name, id");
 

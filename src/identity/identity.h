@@ -51,6 +51,10 @@ struct identity_person {
 int identity_find_individual(struct app *app, struct db *db, struct arena *a, const char *id_number,
 			     struct identity_person *out);
 
+/* Any account's name and masked ID number (or credit code) by id, for documents issued to
+ * it (e-certificates). GH_ENOTFOUND for no such account. */
+int identity_person_get(struct db *db, struct arena *a, int64_t id, struct identity_person *out);
+
 /* The active staff accounts of a department (id and name), for assigning work. */
 struct identity_staff {
 	int64_t id;
