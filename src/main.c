@@ -25,6 +25,7 @@
 #include "http/ops.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "search/search.h"
 #include "store/db.h"
 #include "store/group.h"
 #include "view/view.h"
@@ -42,6 +43,8 @@ static void usage(FILE *f)
 		"  import catalog FILE.json   import or update a catalog; nothing is imported if any record is bad\n"
 		"  user add|list|disable|enable|roles ...   accounts of staff and administrators\n"
 		"  key list|rotate|reseal     the key that encrypts personal data\n"
+		"  search-eval FILE.json      search quality (MRR@10, Recall@1) beside an SQLite FTS5 baseline\n"
+		"  search-bench [--items N]   search index build time and queries/s beside FTS5\n"
 		"  routes [--json]            list every route with its methods, roles and flags\n"
 		"  version                    print the version\n"
 		"\n"
@@ -243,7 +246,7 @@ static int build_router(struct router *rt)
 {
 	if (router_add(rt, ops_routes, ops_routes_n) || router_add(rt, static_routes, static_routes_n) ||
 	    router_add(rt, catalog_routes, catalog_routes_n) || identity_add_routes(rt) || cases_add_routes(rt) ||
-	    notify_add_routes(rt))
+	    notify_add_routes(rt) || search_add_routes(rt))
 		return -1;
 	return 0;
 }
@@ -326,7 +329,8 @@ static int cmd_serve(struct config *cfg)
 		fprintf(stderr, "govhall: templates: %s\n", err);
 		return 1;
 	}
-	if (identity_init(&app, err, sizeof(err)) || cases_init(&app, err, sizeof(err))) {
+	if (identity_init(&app, err, sizeof(err)) || cases_init(&app, err, sizeof(err)) ||
+	    search_init(&app, err, sizeof(err))) {
 		fprintf(stderr, "govhall: %s\n", err);
 		return 1;
 	}
@@ -354,6 +358,7 @@ static int cmd_serve(struct config *cfg)
 	jobs_free(app.jobs);
 	metrics_free(app.metrics);
 	router_free(app.router);
+	search_release(&app);
 	cases_release(&app);
 	identity_release(&app);
 	view_free(app.view);
@@ -384,7 +389,8 @@ int main(int argc, char **argv)
 	}
 	char **args = argv + 2;
 	int rc;
-	if (strcmp(cmd, "user") && strcmp(cmd, "key") && strcmp(cmd, "routes"))
+	if (strcmp(cmd, "user") && strcmp(cmd, "key") && strcmp(cmd, "routes") && strcmp(cmd, "search-eval") &&
+	    strcmp(cmd, "search-bench"))
 		for (int i = 0; i < nargs; i++)
 			if (strncmp(args[i], "--", 2) == 0) {
 				fprintf(stderr, "govhall: unknown option %s (see govhall %s --help)\n", args[i], cmd);
@@ -417,6 +423,10 @@ int main(int argc, char **argv)
 		}
 	} else if (!strcmp(cmd, "user") || !strcmp(cmd, "key")) {
 		rc = cmd_identity(&cfg, cmd, nargs, args);
+	} else if (!strcmp(cmd, "search-eval")) {
+		rc = search_cli_eval(cfg.db, cfg.data_dir, nargs, args);
+	} else if (!strcmp(cmd, "search-bench")) {
+		rc = search_cli_bench(cfg.data_dir, nargs, args);
 	} else if (!strcmp(cmd, "routes")) {
 		rc = cmd_routes(nargs > 0 && strcmp(args[0], "--json") == 0);
 	} else {
