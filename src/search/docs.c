@@ -67,7 +67,8 @@ static unsigned audience_bits(const char *s)
 
 DB_SQL(q_items,
        "SELECT s.code, s.name_zh, s.name_en, s.department, d.name_zh, d.name_en, s.audience, s.theme, "
-       "s.conditions_zh, s.conditions_en, s.materials, s.outcome_ecert, s.keywords_zh, COALESCE(u.n, 0) "
+       "s.conditions_zh, s.conditions_en, s.materials, s.outcome_ecert, s.keywords_zh, COALESCE(u.n, 0), "
+       "s.item_type, s.online_depth "
        "FROM service_items s JOIN departments d ON d.code = s.department "
        "LEFT JOIN (SELECT item_code, count(*) AS n FROM applications GROUP BY item_code) u ON u.item_code = s.code "
        "WHERE s.is_current = 1 ORDER BY s.code");
@@ -87,7 +88,8 @@ static int source_items(struct db *db, struct arena *a, const struct search_labe
 			.dept_name_zh = db_cell(&rows, r, 4), .dept_name_en = db_cell(&rows, r, 5),
 			.audience = audience_bits(db_cell(&rows, r, 6)), .theme = theme,
 			.summary_zh = db_cell(&rows, r, 8), .summary_en = db_cell(&rows, r, 9),
-			.usage = (double)db_cell_int(&rows, r, 13),
+			.usage = (double)db_cell_int(&rows, r, 13), .item_type = db_cell(&rows, r, 14),
+			.outcome = ecert, .online_depth = (int)db_cell_int(&rows, r, 15),
 		};
 		d.text[F_KEYWORDS][0] = join(a, db_cell(&rows, r, 12), NULL);
 		d.text[F_OUTCOME][0] = label(lb->ecerts, ecert, false);

@@ -11,6 +11,7 @@
  * the query that is such a key becomes those words; a run of Chinese characters of the query
  * that is not a known word but sounds like one (身分证, 营业执招) adds that word. */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,8 @@ struct sdoc {
 	unsigned audience;
 	float prior;
 	bool secondary; /* its name says it replaces, renews or changes (补领, 换发, 变更 ...) */
+	const char *item_type, *outcome;
+	int online_depth;
 };
 
 struct sindex {
@@ -65,6 +68,8 @@ struct sindex {
 	size_t nchain, chaincap;
 	size_t bytes;
 	struct lex *rules; /* administrators' synonyms (may be NULL) */
+	struct sdept *depts;
+	size_t ndepts, deptcap;
 };
 
 struct rawpost {
@@ -215,9 +220,23 @@ void sindex_builder_add(struct sindex_builder *b, const struct sdoc_in *d)
 		.dept_name_zh = dup(ix, d->dept_name_zh), .dept_name_en = dup(ix, d->dept_name_en),
 		.theme = dup(ix, d->theme), .summary_zh = dup(ix, d->summary_zh),
 		.summary_en = dup(ix, d->summary_en), .audience = d->audience,
-		.prior = (float)log1p(d->usage > 0 ? d->usage : 0),
+		.prior = (float)log1p(d->usage > 0 ? d->usage : 0), .item_type = dup(ix, d->item_type),
+		.outcome = dup(ix, d->outcome), .online_depth = d->online_depth,
 	};
 	ix->docs[doc].secondary = lex_has_action(b->lx, d->name_zh);
+	if (d->department && d->kind == SDOC_ITEM) {
+		bool seen = false;
+		for (size_t i = 0; i < ix->ndepts && !seen; i++)
+			seen = !strcmp(ix->depts[i].code, d->department);
+		if (!seen) {
+			if (ix->ndepts == ix->deptcap) {
+				ix->deptcap = ix->deptcap ? ix->deptcap * 2 : 32;
+				ix->depts = xrealloc(ix->depts, ix->deptcap * sizeof(*ix->depts));
+			}
+			ix->depts[ix->ndepts++] = (struct sdept){ dup(ix, d->department), dup(ix, d->dept_name_zh),
+								  dup(ix, d->dept_name_en) };
+		}
+	}
 	b->nocc = 0;
 	analyze_field(b, F_NAME, d->name_zh);
 	analyze_field(b, F_NAME, d->name_en);
@@ -325,6 +344,11 @@ static void emit_vocab(void *ctx, const char *w, size_t n)
 	}
 }
 
+static int dept_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct sdept *)a)->code, ((const struct sdept *)b)->code);
+}
+
 struct sindex *sindex_builder_finish(struct sindex_builder *b, uint64_t generation)
 {
 	struct sindex *ix = b->ix;
@@ -390,6 +414,8 @@ struct sindex *sindex_builder_finish(struct sindex_builder *b, uint64_t generati
 		    smap_bytes(&ix->terms) + nterms * (sizeof(float) + sizeof(uint32_t)) +
 		    ix->npost * (sizeof(uint32_t) + sizeof(float)) + smap_bytes(&ix->vocab) +
 		    smap_bytes(&ix->pyfull) + smap_bytes(&ix->pyinit) + ix->chaincap * sizeof(struct pychain);
+	if (ix->ndepts)
+		qsort(ix->depts, ix->ndepts, sizeof(*ix->depts), dept_cmp);
 	free(b->raw);
 	free(b->flen);
 	free(b->occ);
@@ -398,10 +424,17 @@ struct sindex *sindex_builder_finish(struct sindex_builder *b, uint64_t generati
 	return ix;
 }
 
+size_t sindex_departments(const struct sindex *ix, const struct sdept **out)
+{
+	*out = ix ? ix->depts : NULL;
+	return ix ? ix->ndepts : 0;
+}
+
 void sindex_free(struct sindex *ix)
 {
 	if (!ix)
 		return;
+	free(ix->depts);
 	arena_free(ix->strings);
 	free(ix->docs);
 	smap_release(&ix->terms);
@@ -433,7 +466,9 @@ void sindex_doc(const struct sindex *ix, uint32_t doc, struct sdoc_view *out)
 	*out = (struct sdoc_view){ .kind = d->kind, .code = d->code, .name_zh = d->name_zh, .name_en = d->name_en,
 				   .department = d->department, .dept_name_zh = d->dept_name_zh,
 				   .dept_name_en = d->dept_name_en, .theme = d->theme, .summary_zh = d->summary_zh,
-				   .summary_en = d->summary_en, .audience = d->audience };
+				   .summary_en = d->summary_en, .audience = d->audience, .item_type = d->item_type,
+				   .outcome = d->outcome, .online_depth = d->online_depth, .secondary = d->secondary,
+				   .prior = d->prior };
 }
 
 /* ---- queries ------------------------------------------------------------------------------ */
@@ -848,10 +883,54 @@ void squery_describe(const struct squery *sq, struct sb *out)
 		sb_adds(out, " [action]");
 }
 
-/* Per-thread accumulators, grown to the largest index seen. */
-static _Thread_local float *acc, *gmax, *gsum;
-static _Thread_local uint32_t *touched, *gtouched;
-static _Thread_local size_t acc_cap;
+/* Per-thread accumulators, grown to the largest index seen, freed when the thread ends. */
+struct scratch {
+	float *acc, *gmax, *gsum;
+	uint32_t *touched, *gtouched;
+	size_t cap;
+};
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_free(void *p)
+{
+	struct scratch *s = p;
+	free(s->acc);
+	free(s->gmax);
+	free(s->gsum);
+	free(s->touched);
+	free(s->gtouched);
+	free(s);
+}
+
+static void scratch_key_make(void)
+{
+	pthread_key_create(&scratch_key, scratch_free);
+}
+
+static struct scratch *scratch_get(size_t n)
+{
+	pthread_once(&scratch_once, scratch_key_make);
+	struct scratch *s = pthread_getspecific(scratch_key);
+	if (!s) {
+		s = xcalloc(1, sizeof(*s));
+		pthread_setspecific(scratch_key, s);
+	}
+	if (s->cap < n) {
+		free(s->acc);
+		free(s->gmax);
+		free(s->gsum);
+		free(s->touched);
+		free(s->gtouched);
+		s->cap = n;
+		s->acc = xcalloc(n, sizeof(float));
+		s->gmax = xcalloc(n, sizeof(float));
+		s->gsum = xcalloc(n, sizeof(float));
+		s->touched = xmalloc(n * sizeof(uint32_t));
+		s->gtouched = xmalloc(n * sizeof(uint32_t));
+	}
+	return s;
+}
 
 static bool filter_ok(const struct sdoc *d, const struct squery_filter *f)
 {
@@ -882,19 +961,9 @@ size_t sindex_search(const struct sindex *ix, const struct squery *sq, const str
 	*total = 0;
 	if (!ix || !sq || !sq->n || !ix->ndocs)
 		return 0;
-	if (acc_cap < ix->ndocs) {
-		free(acc);
-		free(gmax);
-		free(gsum);
-		free(touched);
-		free(gtouched);
-		acc_cap = ix->ndocs;
-		acc = xcalloc(acc_cap, sizeof(float));
-		gmax = xcalloc(acc_cap, sizeof(float));
-		gsum = xcalloc(acc_cap, sizeof(float));
-		touched = xmalloc(acc_cap * sizeof(uint32_t));
-		gtouched = xmalloc(acc_cap * sizeof(uint32_t));
-	}
+	struct scratch *sc = scratch_get(ix->ndocs);
+	float *acc = sc->acc, *gmax = sc->gmax, *gsum = sc->gsum;
+	uint32_t *touched = sc->touched, *gtouched = sc->gtouched;
 	size_t nt = 0;
 	for (size_t g = 0; g < sq->ngroups; g++) {
 		size_t ng = 0;

@@ -14,6 +14,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "http/metrics.h"
 #include "http/router.h"
 #include "search/search_impl.h"
 #include "store/db.h"
@@ -141,6 +142,8 @@ int search_init(struct app *app, char *err, size_t errlen)
 	db_close(db);
 	if (rc)
 		snprintf(err, errlen, "the search index could not be built (%s)", err_name(rc));
+	else
+		metrics_add_source(search_metrics);
 	return rc;
 }
 
@@ -178,7 +181,8 @@ void search_metrics(struct sb *out)
 
 int search_add_routes(struct router *rt)
 {
-	if (router_add(rt, search_routes, search_routes_n) || router_add(rt, guide_routes, guide_routes_n))
+	if (router_add(rt, search_routes, search_routes_n) || router_add(rt, guide_routes, guide_routes_n) ||
+	    router_add(rt, search_admin_routes, search_admin_routes_n))
 		return GH_EINVAL;
 	return 0;
 }

@@ -124,6 +124,8 @@ struct sdoc_in {
 	const char *text[F_N][2]; /* per field: zh, en (NULL = none); F_NAME is taken from names */
 	const char *summary_zh, *summary_en; /* shown under the title */
 	double usage;           /* applications filed (the prior) */
+	const char *item_type, *outcome; /* codes, may be NULL (the guided service asks about them) */
+	int online_depth;
 };
 
 struct sindex;
@@ -166,6 +168,10 @@ struct sdoc_view {
 	const char *code, *name_zh, *name_en, *department, *dept_name_zh, *dept_name_en, *theme;
 	const char *summary_zh, *summary_en;
 	unsigned audience;
+	const char *item_type, *outcome;
+	int online_depth;
+	bool secondary;
+	float prior;
 };
 
 /* The analysed query: terms with weights and the surface strings to highlight. */
@@ -179,6 +185,11 @@ void squery_describe(const struct squery *sq, struct sb *out);
 size_t sindex_search(const struct sindex *ix, const struct squery *sq, const struct squery_filter *f,
 		     struct shit *out, size_t max, size_t *total);
 void sindex_doc(const struct sindex *ix, uint32_t doc, struct sdoc_view *out);
+/* The departments of the indexed documents, by code. */
+struct sdept {
+	const char *code, *name_zh, *name_en;
+};
+size_t sindex_departments(const struct sindex *ix, const struct sdept **out);
 /* Appends text HTML-escaped with the query's matches in <mark>. */
 void squery_highlight(const struct squery *sq, const char *text, struct sb *out);
 
@@ -222,5 +233,7 @@ extern const struct route search_routes[];
 extern const size_t search_routes_n;
 extern const struct route guide_routes[];
 extern const size_t guide_routes_n;
+extern const struct route search_admin_routes[];
+extern const size_t search_admin_routes_n;
 
 #endif
