@@ -3,8 +3,8 @@
  * Terms carry a one-byte kind: 'w' a Chinese word (jieba's segmentation, search mode), 'b' a
  * Chinese character bigram, 'e' an English (or other Latin-script) stem. Each posting stores
  * the document and its BM25F pseudo-frequency (field frequencies weighted and normalised by
- * field length), computed once at build time, so a query only adds
- * idf * tf (k1 + 1) / (k1 + tf) per posting.
+ * field length) already saturated, tf (k1 + 1) / (k1 + tf), computed once at build time, so
+ * a query only adds weight * idf * that per posting.
  *
  * Pinyin and homophones: every Chinese word of the documents and of the synonym dictionary is
  * filed under its toneless pinyin ("shenfenzheng") and its initials ("sfz"). A Latin token of
@@ -91,9 +91,13 @@ struct sindex_builder {
 	} *occ;
 	size_t nocc, occcap;
 	int cur_field;
+	bool bigrams; /* the current field gets character bigrams */
 	struct sb tmp;
 	sdoc_tap_fn tap;
 	void *tapctx;
+	struct smap memo; /* field text -> offset in memo_terms */
+	uint32_t *memo_terms;
+	size_t nmemo, memocap;
 };
 
 void sindex_builder_set_tap(struct sindex_builder *b, sdoc_tap_fn tap, void *ctx)
@@ -150,7 +154,8 @@ static void analyze_doc_text(struct sindex_builder *b, const char *t, size_t n)
 				uint32_t d = u8_next(t, n, &k);
 				if (!cp_is_han(d))
 					break;
-				occ_add(b, term_id(b->ix, 'b', t + prev, k - prev));
+				if (b->bigrams)
+					occ_add(b, term_id(b->ix, 'b', t + prev, k - prev));
 				prev = e;
 				e = k;
 			}
@@ -170,15 +175,49 @@ static void analyze_doc_text(struct sindex_builder *b, const char *t, size_t n)
 	}
 }
 
+/* Field texts recur (materials such as 居民身份证 in most items, shared conditions): the
+ * terms of a text already analysed are reused (memo: text -> its term ids in memo_terms, as
+ * a count followed by the ids). */
 static void analyze_field(struct sindex_builder *b, int field, const char *text)
 {
 	if (!text || !*text)
 		return;
-	struct sb norm = SB_INIT;
-	lex_normalize(b->lx, text, strlen(text), false, &norm);
+	size_t n = strlen(text);
 	b->cur_field = field;
+	/* Character bigrams (for partial matches and typos) where a document says what it is:
+	 * names, keywords, outcome, bundle descriptions; the long texts (materials, conditions)
+	 * give words only, which keeps posting lists short. */
+	b->bigrams = field == F_NAME || field == F_KEYWORDS || field == F_OUTCOME || field == F_BODY;
+	char key[4096];
+	int64_t m = -1;
+	if (n < sizeof(key) - 1) {
+		key[0] = b->bigrams ? 'B' : 'W';
+		memcpy(key + 1, text, n);
+		m = smap_find(&b->memo, key, n + 1);
+	}
+	if (m >= 0) {
+		const uint32_t *t = b->memo_terms + b->memo.ent[m].val;
+		for (uint32_t i = 1; i <= t[0]; i++)
+			occ_add(b, t[i]);
+		return;
+	}
+	size_t first = b->nocc;
+	struct sb norm = SB_INIT;
+	lex_normalize(b->lx, text, n, false, &norm);
 	analyze_doc_text(b, norm.buf, norm.len);
 	sb_release(&norm);
+	if (n >= sizeof(key) - 1)
+		return;
+	size_t k = b->nocc - first;
+	if (b->nmemo + k + 1 > b->memocap) {
+		while (b->nmemo + k + 1 > b->memocap)
+			b->memocap = b->memocap ? b->memocap * 2 : 65536;
+		b->memo_terms = xrealloc(b->memo_terms, b->memocap * sizeof(uint32_t));
+	}
+	smap_put(&b->memo, key, n + 1, (uint32_t)b->nmemo, NULL);
+	b->memo_terms[b->nmemo++] = (uint32_t)k;
+	for (size_t i = first; i < b->nocc; i++)
+		b->memo_terms[b->nmemo++] = b->occ[i].term;
 }
 
 struct sindex_builder *sindex_builder_new(const struct lex *lx)
@@ -287,6 +326,8 @@ static void chain_add(struct sindex *ix, struct smap *m, const char *key, size_t
 static void vocab_add(struct sindex *ix, const struct lex *lx, const char *w, size_t n)
 {
 	bool existed;
+	if (smap_find(&ix->vocab, w, n) >= 0)
+		return;
 	char full[128], init[32];
 	size_t fl = 0, il = 0, nc = 0;
 	for (size_t i = 0; i < n;) {
@@ -364,18 +405,38 @@ struct sindex *sindex_builder_finish(struct sindex_builder *b, uint64_t generati
 			avg[f] += b->flen[d * F_N + (size_t)f];
 	for (int f = 0; f < F_N; f++)
 		avg[f] = ix->ndocs ? avg[f] / (double)ix->ndocs : 1;
+	/* Document frequencies: in all fields, and where a term says what a document is about
+	 * (name, keywords, outcome, bundle text). */
+	uint32_t *dfall = xcalloc(nterms + 1, sizeof(uint32_t)), *dfp = xcalloc(nterms + 1, sizeof(uint32_t));
+	for (size_t i = 0; i < b->nraw; i++) {
+		const struct rawpost *p = &b->raw[i];
+		dfall[p->term]++;
+		if (p->tf[F_NAME] || p->tf[F_KEYWORDS] || p->tf[F_OUTCOME] || p->tf[F_BODY])
+			dfp[p->term]++;
+	}
+	/* A term in more than a fifth of the documents keeps only its postings where it says
+	 * what a document is about: its mentions in long texts (居民身份证 among the materials of
+	 * most items) hardly move a ranking but would make every query walk them. */
+	size_t common = ix->ndocs / 5 > 20 ? ix->ndocs / 5 : 20;
+#define KEEP(p) ((p)->tf[F_NAME] || (p)->tf[F_KEYWORDS] || (p)->tf[F_OUTCOME] || (p)->tf[F_BODY] || dfall[(p)->term] <= common)
 	ix->start = xcalloc(nterms + 1, sizeof(uint32_t));
+	size_t kept = 0;
 	for (size_t i = 0; i < b->nraw; i++)
-		ix->start[b->raw[i].term + 1]++;
+		if (KEEP(&b->raw[i])) {
+			ix->start[b->raw[i].term + 1]++;
+			kept++;
+		}
 	for (size_t t = 0; t < nterms; t++)
 		ix->start[t + 1] += ix->start[t];
-	ix->npost = b->nraw;
-	ix->pdoc = xmalloc((b->nraw ? b->nraw : 1) * sizeof(uint32_t));
-	ix->pwtf = xmalloc((b->nraw ? b->nraw : 1) * sizeof(float));
+	ix->npost = kept;
+	ix->pdoc = xmalloc((kept ? kept : 1) * sizeof(uint32_t));
+	ix->pwtf = xmalloc((kept ? kept : 1) * sizeof(float));
 	uint32_t *fill = xmalloc((nterms + 1) * sizeof(uint32_t));
 	memcpy(fill, ix->start, (nterms + 1) * sizeof(uint32_t));
 	for (size_t i = 0; i < b->nraw; i++) {
 		const struct rawpost *p = &b->raw[i];
+		if (!KEEP(p))
+			continue;
 		double wtf = 0;
 		for (int f = 0; f < F_N; f++) {
 			if (!p->tf[f])
@@ -386,24 +447,20 @@ struct sindex *sindex_builder_finish(struct sindex_builder *b, uint64_t generati
 		}
 		uint32_t at = fill[p->term]++;
 		ix->pdoc[at] = p->doc;
-		ix->pwtf[at] = (float)wtf;
+		ix->pwtf[at] = (float)(wtf * (BM25_K1 + 1) / (BM25_K1 + wtf)); /* saturated once, here */
 	}
+#undef KEEP
 	free(fill);
-	/* A term's rarity is judged where it says what a document is about (name, keywords,
-	 * outcome): 居民身份证 is among the materials of half the items but names four. Terms
-	 * found only elsewhere count all their documents. */
-	uint32_t *dfp = xcalloc(nterms + 1, sizeof(uint32_t));
-	for (size_t i = 0; i < b->nraw; i++) {
-		const struct rawpost *p = &b->raw[i];
-		if (p->tf[F_NAME] || p->tf[F_KEYWORDS] || p->tf[F_OUTCOME])
-			dfp[p->term]++;
-	}
+	/* A term's rarity is judged where it says what a document is about: 居民身份证 is among
+	 * the materials of half the items but names four. Terms found only elsewhere count all
+	 * their documents. */
 	ix->idf = xmalloc((nterms ? nterms : 1) * sizeof(float));
 	for (size_t t = 0; t < nterms; t++) {
-		double df = dfp[t] ? dfp[t] : ix->start[t + 1] - ix->start[t];
+		double df = dfp[t] ? dfp[t] : dfall[t];
 		ix->idf[t] = (float)log(1.0 + ((double)ix->ndocs - df + 0.5) / (df + 0.5));
 	}
 	free(dfp);
+	free(dfall);
 	float maxprior = 0;
 	for (size_t d = 0; d < ix->ndocs; d++)
 		if (ix->docs[d].prior > maxprior)
@@ -416,6 +473,8 @@ struct sindex *sindex_builder_finish(struct sindex_builder *b, uint64_t generati
 		    smap_bytes(&ix->pyfull) + smap_bytes(&ix->pyinit) + ix->chaincap * sizeof(struct pychain);
 	if (ix->ndepts)
 		qsort(ix->depts, ix->ndepts, sizeof(*ix->depts), dept_cmp);
+	smap_release(&b->memo);
+	free(b->memo_terms);
 	free(b->raw);
 	free(b->flen);
 	free(b->occ);
@@ -974,8 +1033,7 @@ size_t sindex_search(const struct sindex *ix, const struct squery *sq, const str
 			float qw = sq->t[i].w * ix->idf[t];
 			for (uint32_t p = ix->start[t]; p < ix->start[t + 1]; p++) {
 				uint32_t d = ix->pdoc[p];
-				float tf = ix->pwtf[p];
-				float c = qw * tf * (BM25_K1 + 1) / (BM25_K1 + tf);
+				float c = qw * ix->pwtf[p];
 				if (gsum[d] == 0)
 					gtouched[ng++] = d;
 				gsum[d] += c;

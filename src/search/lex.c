@@ -25,7 +25,8 @@ struct syn_ent {
 };
 
 struct lex {
-	struct smap dict; /* jieba word -> frequency */
+	struct smap dict; /* jieba word -> frequency; proper prefixes of words -> 0 */
+	float *logp;      /* per dict entry: log(frequency / total) */
 	double log_total;
 	struct smap stop;
 	struct smap syn; /* phrase -> index + 1 of its first rule */
@@ -38,6 +39,10 @@ struct lex {
 	struct smap actions;
 	struct smap syll; /* pinyin syllables */
 	uint16_t *py;     /* per code point PY_FIRST..PY_LAST: syllable index + 1 (0 = none) */
+	opencc_t cc_tw, cc_hk;
+	pthread_mutex_t cc_mu;
+	bool cc_ready;
+	uint8_t *trad; /* bitmap TRAD_FIRST..TRAD_LAST: characters OpenCC changes */
 };
 
 /* ---- loading ------------------------------------------------------------------------------ */
@@ -91,6 +96,24 @@ static int load_dict(struct lex *lx, const char *path, char *err, size_t errlen)
 	}
 	free(buf);
 	lx->log_total = log(total > 1 ? total : 1);
+	/* Every proper prefix of a word, so segmentation stops extending a candidate as soon as
+	 * no word starts that way. */
+	size_t nwords = lx->dict.n;
+	for (size_t e = 0; e < nwords; e++) {
+		char w[256];
+		size_t n = lx->dict.ent[e].len, i = 0;
+		if (n >= sizeof(w))
+			continue;
+		memcpy(w, smap_key(&lx->dict, (uint32_t)e), n); /* smap_put may move the pool */
+		u8_next(w, n, &i);
+		while (i < n) {
+			smap_put(&lx->dict, w, i, 0, NULL);
+			u8_next(w, n, &i);
+		}
+	}
+	lx->logp = xmalloc((lx->dict.n ? lx->dict.n : 1) * sizeof(float));
+	for (size_t e = 0; e < lx->dict.n; e++)
+		lx->logp[e] = (float)(log(lx->dict.ent[e].val ? (double)lx->dict.ent[e].val : 1.0) - lx->log_total);
 	return 0;
 }
 
@@ -168,6 +191,9 @@ static void parse_rules(struct lex *lx, char *text)
 	}
 }
 
+static int load_opencc(struct lex *lx, char *err, size_t errlen);
+static bool needs_cc(const struct lex *lx, const char *s, size_t n);
+
 static int load_pinyin(struct lex *lx, char *err, size_t errlen)
 {
 	UErrorCode e = U_ZERO_ERROR;
@@ -212,7 +238,8 @@ int lex_load(const char *data_dir, const char *extra_synonyms, struct lex **out,
 	char path[4096];
 	int rc;
 	snprintf(path, sizeof(path), "%s/search/dict.txt", data_dir);
-	if ((rc = load_dict(lx, path, err, errlen)) || (rc = load_pinyin(lx, err, errlen))) {
+	if ((rc = load_dict(lx, path, err, errlen)) || (rc = load_pinyin(lx, err, errlen)) ||
+	    (rc = load_opencc(lx, err, errlen))) {
 		lex_free(lx);
 		return rc;
 	}
@@ -265,6 +292,13 @@ void lex_free(struct lex *lx)
 	free(lx->owned);
 	free(lx->rules);
 	free(lx->py);
+	free(lx->logp);
+	free(lx->trad);
+	if (lx->cc_ready) {
+		opencc_close(lx->cc_tw);
+		opencc_close(lx->cc_hk);
+		pthread_mutex_destroy(&lx->cc_mu);
+	}
 	free(lx);
 }
 
@@ -279,26 +313,11 @@ size_t lex_bytes(const struct lex *lx)
 
 /* ---- normalisation ------------------------------------------------------------------------ */
 
-struct cc_pair {
-	opencc_t tw, hk;
-};
-static pthread_key_t cc_key;
-static pthread_once_t cc_once = PTHREAD_ONCE_INIT;
-
-static void cc_close(void *p)
-{
-	struct cc_pair *c = p;
-	if (c->tw != (opencc_t)-1)
-		opencc_close(c->tw);
-	if (c->hk != (opencc_t)-1)
-		opencc_close(c->hk);
-	free(c);
-}
-
-static void cc_key_make(void)
-{
-	pthread_key_create(&cc_key, cc_close);
-}
+/* OpenCC: the two converters are opened once and shared under a mutex; they run only for
+ * text holding a character they would change (a bitmap made at load time), so Simplified
+ * queries never wait for them. */
+#define TRAD_FIRST 0x3400
+#define TRAD_LAST 0xFAFF
 
 static opencc_t cc_open(const char *name)
 {
@@ -309,21 +328,6 @@ static opencc_t cc_open(const char *name)
 		o = opencc_open(path);
 	}
 	return o;
-}
-
-static struct cc_pair *cc_get(void)
-{
-	pthread_once(&cc_once, cc_key_make);
-	struct cc_pair *c = pthread_getspecific(cc_key);
-	if (!c) {
-		c = xcalloc(1, sizeof(*c));
-		/* Taiwan phrases and variants first (身分證 → 身份证, 計程車 → 出租车), then Hong
-		 * Kong variants; both end in Simplified. */
-		c->tw = cc_open("tw2sp.json");
-		c->hk = cc_open("hk2s.json");
-		pthread_setspecific(cc_key, c);
-	}
-	return c;
 }
 
 static void cc_convert(opencc_t o, struct sb *s)
@@ -338,9 +342,65 @@ static void cc_convert(opencc_t o, struct sb *s)
 	opencc_convert_utf8_free(r);
 }
 
+static int load_opencc(struct lex *lx, char *err, size_t errlen)
+{
+	/* Taiwan phrases and variants first (身分證 → 身分证, 計程車 → 出租车), then Hong Kong
+	 * variants; both end in Simplified. */
+	lx->cc_tw = cc_open("tw2sp.json");
+	lx->cc_hk = cc_open("hk2s.json");
+	if (lx->cc_tw == (opencc_t)-1 || lx->cc_hk == (opencc_t)-1) {
+		snprintf(err, errlen, "OpenCC configurations tw2sp.json and hk2s.json not found");
+		return GH_EIO;
+	}
+	pthread_mutex_init(&lx->cc_mu, NULL);
+	lx->cc_ready = true;
+	lx->trad = xcalloc((TRAD_LAST - TRAD_FIRST) / 8 + 1, 1);
+	struct sb all = SB_INIT;
+	for (uint32_t c = TRAD_FIRST; c <= TRAD_LAST; c++)
+		if (cp_is_han(c)) {
+			u8_put(&all, c);
+			sb_addch(&all, '\n');
+		}
+	struct sb conv = SB_INIT;
+	sb_add(&conv, all.buf, all.len);
+	cc_convert(lx->cc_tw, &conv);
+	cc_convert(lx->cc_hk, &conv);
+	/* Line by line: a character whose line changed is one the converters act on. */
+	size_t i = 0, j = 0;
+	while (i < all.len && j < conv.len) {
+		size_t ie = i, je = j;
+		while (ie < all.len && all.buf[ie] != '\n')
+			ie++;
+		while (je < conv.len && conv.buf[je] != '\n')
+			je++;
+		if (ie - i != je - j || memcmp(all.buf + i, conv.buf + j, ie - i)) {
+			size_t k = i;
+			uint32_t c = u8_next(all.buf, all.len, &k);
+			if (c >= TRAD_FIRST && c <= TRAD_LAST)
+				lx->trad[(c - TRAD_FIRST) / 8] |= (uint8_t)(1u << ((c - TRAD_FIRST) % 8));
+		}
+		i = ie + 1;
+		j = je + 1;
+	}
+	sb_release(&all);
+	sb_release(&conv);
+	return 0;
+}
+
+static bool needs_cc(const struct lex *lx, const char *s, size_t n)
+{
+	if (!lx->trad)
+		return false;
+	for (size_t i = 0; i < n;) {
+		uint32_t c = u8_next(s, n, &i);
+		if (c >= TRAD_FIRST && c <= TRAD_LAST && (lx->trad[(c - TRAD_FIRST) / 8] >> ((c - TRAD_FIRST) % 8) & 1))
+			return true;
+	}
+	return false;
+}
+
 void lex_normalize(const struct lex *lx, const char *s, size_t n, bool convert_traditional, struct sb *out)
 {
-	(void)lx;
 	bool ascii = true;
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)s[i] >= 0x80 || !s[i]) {
@@ -393,23 +453,17 @@ void lex_normalize(const struct lex *lx, const char *s, size_t n, bool convert_t
 	for (size_t i = 0; i < t.len; i++)
 		if ((unsigned char)t.buf[i] < 0x20)
 			t.buf[i] = ' ';
-	if (convert_traditional) {
-		struct cc_pair *c = cc_get();
-		cc_convert(c->tw, &t);
-		cc_convert(c->hk, &t);
+	if (convert_traditional && lx && lx->cc_ready && needs_cc(lx, t.buf, t.len)) {
+		pthread_mutex_lock((pthread_mutex_t *)&lx->cc_mu);
+		cc_convert(lx->cc_tw, &t);
+		cc_convert(lx->cc_hk, &t);
+		pthread_mutex_unlock((pthread_mutex_t *)&lx->cc_mu);
 	}
 	sb_add(out, t.buf, t.len);
 	sb_release(&t);
 }
 
 /* ---- segmentation ------------------------------------------------------------------------- */
-
-static double word_logp(const struct lex *lx, const char *w, size_t n, bool *known)
-{
-	int64_t e = smap_find(&lx->dict, w, n);
-	*known = e >= 0;
-	return log(e >= 0 ? (double)lx->dict.ent[e].val : 1.0) - lx->log_total;
-}
 
 uint32_t lex_dict_freq(const struct lex *lx, const char *w, size_t n)
 {
@@ -441,7 +495,7 @@ bool lex_has_action(const struct lex *lx, const char *s)
 
 bool lex_in_dict(const struct lex *lx, const char *w, size_t n)
 {
-	return smap_find(&lx->dict, w, n) >= 0;
+	return lex_dict_freq(lx, w, n) > 0;
 }
 
 void lex_segment(const struct lex *lx, const char *s, size_t n, bool search_mode, lex_emit_fn emit, void *ctx)
@@ -463,11 +517,19 @@ void lex_segment(const struct lex *lx, const char *s, size_t n, bool search_mode
 		for (size_t i = nc; i-- > 0;) {
 			double best = -1e300;
 			size_t bj = i + 1;
+			double single = -lx->log_total; /* an unknown character: frequency 1 */
 			for (size_t j = i + 1; j <= nc && j - i <= SEG_MAXW; j++) {
-				bool known;
-				double lp = word_logp(lx, s + off[i], off[j] - off[i], &known);
-				if (!known && j > i + 1)
-					continue;
+				int64_t e = smap_find(&lx->dict, s + off[i], off[j] - off[i]);
+				double lp;
+				if (e < 0 && j > i + 1)
+					break; /* no word starts this way */
+				if (e < 0 || !lx->dict.ent[e].val) {
+					if (j > i + 1)
+						continue; /* a prefix only */
+					lp = single;
+				} else {
+					lp = lx->logp[e];
+				}
 				double v = lp + route[j];
 				if (v >= best) {
 					best = v;

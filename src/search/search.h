@@ -25,7 +25,7 @@ void search_metrics(struct sb *out);
 /* `govhall search-eval FILE.json`: MRR@10 and Recall@1 of the index and of an SQLite FTS5
  * baseline over the same documents, overall and per query kind. Returns the exit status. */
 int search_cli_eval(const char *db_url, const char *data_dir, int nargs, char **args);
-/* `govhall search-bench [--items N] [--clients N] [--seconds S]`: build time for N generated
+/* `govhall search-bench [--items N] [--clients N] [--threads N] [--seconds S]`: build time for N generated
  * items, queries/s and p99 with concurrent clients, beside FTS5. Returns the exit status. */
 int search_cli_bench(const char *data_dir, int nargs, char **args);
 
