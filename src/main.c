@@ -22,9 +22,11 @@
 #include "http/metrics.h"
 #include "identity/crypto.h"
 #include "identity/identity.h"
+#include "ledger/ledger.h"
 #include "http/ops.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "open311/open311.h"
 #include "search/search.h"
 #include "store/db.h"
 #include "store/group.h"
@@ -43,6 +45,10 @@ static void usage(FILE *f)
 		"  import catalog FILE.json   import or update a catalog; nothing is imported if any record is bad\n"
 		"  user add|list|disable|enable|roles ...   accounts of staff and administrators\n"
 		"  key list|rotate|reseal     the key that encrypts personal data\n"
+		"  open311 key add|list|revoke ...   API keys of Open311 GeoReport v2 clients\n"
+		"  ledger key list|rotate | checkpoint | backfill   the transparency log's keys and tree heads\n"
+		"  verify FILE --keys KEYS.json   check a receipt offline against the published keys\n"
+		"  audit                      recompute every leaf and the log's tree; report tampering\n"
 		"  search-eval FILE.json      search quality (MRR@10, Recall@1) beside an SQLite FTS5 baseline\n"
 		"  search-bench [--items N]   search index build time and queries/s beside FTS5\n"
 		"  routes [--json]            list every route with its methods, roles and flags\n"
@@ -168,7 +174,7 @@ static int open_identity(struct config *cfg, struct app *app)
 static int cmd_init(struct config *cfg, bool demo)
 {
 	char err[512];
-	if (keyring_create(cfg->key_file, err, sizeof(err))) {
+	if (keyring_create(cfg->key_file, err, sizeof(err)) || ledger_key_create(cfg, err, sizeof(err))) {
 		fprintf(stderr, "govhall: %s\n", err);
 		return 1;
 	}
@@ -211,7 +217,9 @@ static int cmd_identity(struct config *cfg, const char *cmd, int nargs, char **a
 		identity_release(&app);
 		return 1;
 	}
-	int rc = !strcmp(cmd, "user") ? identity_cli_user(&app, db, nargs, args) : identity_cli_key(&app, db, nargs, args);
+	int rc = !strcmp(cmd, "user")	 ? identity_cli_user(&app, db, nargs, args)
+		 : !strcmp(cmd, "open311") ? open311_cli(&app, db, nargs, args)
+					   : identity_cli_key(&app, db, nargs, args);
 	db_close(db);
 	identity_release(&app);
 	return rc;
@@ -246,7 +254,8 @@ static int build_router(struct router *rt)
 {
 	if (router_add(rt, ops_routes, ops_routes_n) || router_add(rt, static_routes, static_routes_n) ||
 	    router_add(rt, catalog_routes, catalog_routes_n) || identity_add_routes(rt) || cases_add_routes(rt) ||
-	    notify_add_routes(rt) || search_add_routes(rt))
+	    notify_add_routes(rt) || open311_add_routes(rt) || ledger_add_routes(rt) ||
+	    search_add_routes(rt))
 		return -1;
 	return 0;
 }
@@ -273,9 +282,10 @@ static int routes_json(struct router *rt)
 		for (size_t k = 0; k < ARRAY_LEN(role_names); k++)
 			if (r->roles & role_names[k].bit)
 				json_array_append_new(roles, json_string(role_names[k].name));
-		json_array_append_new(arr, json_pack("{s:s,s:s,s:o,s:o,s:b,s:i}", "name", r->name, "pattern",
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:o,s:o,s:b,s:b,s:i}", "name", r->name, "pattern",
 						     r->pattern, "methods", methods, "roles", roles, "csrf",
-						     (r->flags & ROUTE_CSRF) != 0, "scopes", (int)r->scopes));
+						     (r->flags & ROUTE_CSRF) != 0, "noauth", (r->flags & ROUTE_NOAUTH) != 0,
+						     "scopes", (int)r->scopes));
 	}
 	char *s = json_dumps(arr, JSON_INDENT(1));
 	json_decref(arr);
@@ -329,7 +339,8 @@ static int cmd_serve(struct config *cfg)
 		fprintf(stderr, "govhall: templates: %s\n", err);
 		return 1;
 	}
-	if (identity_init(&app, err, sizeof(err)) || cases_init(&app, err, sizeof(err)) ||
+	if (identity_init(&app, err, sizeof(err)) || cases_init(&app, err, sizeof(err)) || open311_init(&app) ||
+	    ledger_init(&app, err, sizeof(err)) ||
 	    search_init(&app, err, sizeof(err))) {
 		fprintf(stderr, "govhall: %s\n", err);
 		return 1;
@@ -352,13 +363,22 @@ static int cmd_serve(struct config *cfg)
 		jobs_free(app.jobs);
 		return 1;
 	}
+	if (ledger_start(&app, err, sizeof(err))) {
+		fprintf(stderr, "govhall: %s\n", err);
+		notify_stop();
+		group_free(app.group);
+		jobs_free(app.jobs);
+		return 1;
+	}
 	int rc = server_run(&app);
+	ledger_stop();
 	notify_stop();
 	group_free(app.group);
 	jobs_free(app.jobs);
 	metrics_free(app.metrics);
 	router_free(app.router);
 	search_release(&app);
+	ledger_release(&app);
 	cases_release(&app);
 	identity_release(&app);
 	view_free(app.view);
@@ -372,6 +392,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *cmd = argv[1];
+	ledger_register_observers();
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage(stdout);
 		return 0;
@@ -389,8 +410,8 @@ int main(int argc, char **argv)
 	}
 	char **args = argv + 2;
 	int rc;
-	if (strcmp(cmd, "user") && strcmp(cmd, "key") && strcmp(cmd, "routes") && strcmp(cmd, "search-eval") &&
-	    strcmp(cmd, "search-bench"))
+	if (strcmp(cmd, "user") && strcmp(cmd, "key") && strcmp(cmd, "routes") && strcmp(cmd, "open311") &&
+	    strcmp(cmd, "verify") && strcmp(cmd, "search-eval") && strcmp(cmd, "search-bench"))
 		for (int i = 0; i < nargs; i++)
 			if (strncmp(args[i], "--", 2) == 0) {
 				fprintf(stderr, "govhall: unknown option %s (see govhall %s --help)\n", args[i], cmd);
@@ -421,12 +442,14 @@ int main(int argc, char **argv)
 		} else {
 			rc = cmd_import(&cfg, nargs - 0, args);
 		}
-	} else if (!strcmp(cmd, "user") || !strcmp(cmd, "key")) {
+	} else if (!strcmp(cmd, "user") || !strcmp(cmd, "key") || !strcmp(cmd, "open311")) {
 		rc = cmd_identity(&cfg, cmd, nargs, args);
 	} else if (!strcmp(cmd, "search-eval")) {
 		rc = search_cli_eval(cfg.db, cfg.data_dir, nargs, args);
 	} else if (!strcmp(cmd, "search-bench")) {
 		rc = search_cli_bench(cfg.data_dir, nargs, args);
+	} else if (!strcmp(cmd, "ledger") || !strcmp(cmd, "verify") || !strcmp(cmd, "audit")) {
+		rc = ledger_cli(&cfg, cmd, nargs, args);
 	} else if (!strcmp(cmd, "routes")) {
 		rc = cmd_routes(nargs > 0 && strcmp(args[0], "--json") == 0);
 	} else {

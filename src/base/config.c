@@ -48,6 +48,10 @@ static const struct setting settings[] = {
 	{ "log-level", "log", "info", "debug, info, warn or error", K_STR, S(log_level), 0, 0 },
 	{ "notify-webhook-url", "notify", "", "send every notification to applicants as a signed JSON POST to this http(s) URL (empty = off; the site inbox always works)", K_STR, S(notify_webhook_url), 0, 0 },
 	{ "notify-webhook-secret", "notify", "", "key of the HMAC-SHA256 signature (X-Govhall-Signature) on webhook and SMS gateway requests; required when either is on", K_STR, S(notify_webhook_secret), 0, 0 },
+	{ "notify-smtp-url", "notify", "", "e-mail every notification to applicants who gave an address, through this SMTP server: smtp://host:port (STARTTLS when offered, required with a user) or smtps://host:port (empty = off)", K_STR, S(notify_smtp_url), 0, 0 },
+	{ "notify-smtp-from", "notify", "", "sender address of notification e-mail, e.g. noreply@hall.example.gov.cn; required with notify-smtp-url", K_STR, S(notify_smtp_from), 0, 0 },
+	{ "notify-smtp-user", "notify", "", "SMTP user name (empty = no authentication)", K_STR, S(notify_smtp_user), 0, 0 },
+	{ "notify-smtp-password", "notify", "", "SMTP password; prefer the GOVHALL_NOTIFY_SMTP_PASSWORD environment variable", K_STR, S(notify_smtp_password), 0, 0 },
 	{ "notify-sms-url", "notify", "", "SMS gateway: POST {phone, text} as signed JSON to this http(s) URL for every notification (empty = off)", K_STR, S(notify_sms_url), 0, 0 },
 };
 #undef S

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "app.h"
 
 struct router;
@@ -45,5 +47,16 @@ typedef int (*case_observer_fn)(struct db *db, struct arena *a, const struct cas
 
 /* Registers fn; call at start, before any transition (not thread-safe). At most 8. */
 void cases_observe(case_observer_fn fn);
+
+/* Files and submits an application on behalf of another system (Open311): for applicant
+ * applicant_id, through channel, with form (a flat object of strings keyed by field key, as a
+ * web form sends them) and no materials; the actor of its events is the system (0). On
+ * success *id, *number and *state (in r's arena) describe it. GH_EVALIDATION with *errors
+ * (field key or material_<i> -> message in r->lang, owned by r's arena) when the form or a
+ * required material is missing; GH_ECONFLICT when the item cannot be applied for online;
+ * GH_ENOTFOUND for an unknown item. */
+struct req;
+int cases_file_for(struct req *r, const char *item_code, json_t *form, const char *channel, int64_t applicant_id,
+		   int64_t *id, const char **number, const char **state, json_t **errors);
 
 #endif

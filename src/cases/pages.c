@@ -520,7 +520,7 @@ int cases_apply_render(struct req *r, int status, const struct apply_view *v)
 }
 
 /* Kept files and e-certificates of a draft's (or a posted form's) materials array. */
-static void materials_to_view(struct req *r, json_t *materials, size_t nslots, json_t **kept, json_t **ecerts)
+static void materials_view(struct req *r, json_t *materials, size_t nslots, json_t **kept, json_t **ecerts)
 {
 	*kept = arena_json(r, json_array());
 	*ecerts = arena_json(r, json_array());
@@ -552,6 +552,16 @@ static void materials_to_view(struct req *r, json_t *materials, size_t nslots, j
 	}
 }
 
+void cases_apply_resume(struct req *r, struct apply_view *v, const char *form, const char *materials)
+{
+	v->values = arena_json(r, json_loads(form ? form : "{}", 0, NULL));
+	materials_view(r, arena_json(r, json_loads(materials ? materials : "[]", 0, NULL)), json_array_size(v->mdefs),
+		       &v->kept, &v->ecerts);
+	if (req_query(r, "done") && strcmp(req_query(r, "done"), "draft") == 0)
+		v->notice = T(r, "草稿已保存。您可以稍后在“我的办件”中继续填写。",
+			      "The draft is saved. You can continue it later from “My applications”.");
+}
+
 /* GET /services/{code}/apply[?draft=<id>] */
 static int apply_get(struct req *r)
 {
@@ -574,12 +584,7 @@ static int apply_get(struct req *r)
 		}
 		if (rc)
 			return rc;
-		v.values = arena_json(r, json_loads(app.form ? app.form : "{}", 0, NULL));
-		materials_to_view(r, arena_json(r, json_loads(app.materials ? app.materials : "[]", 0, NULL)),
-				  json_array_size(v.mdefs), &v.kept, &v.ecerts);
-		if (req_query(r, "done") && strcmp(req_query(r, "done"), "draft") == 0)
-			v.notice = T(r, "草稿已保存。您可以稍后在“我的办件”中继续填写。",
-				     "The draft is saved. You can continue it later from “My applications”.");
+		cases_apply_resume(r, &v, app.form, app.materials);
 	}
 	return cases_apply_render(r, 200, &v);
 }

@@ -71,12 +71,13 @@ int identity_cli_key(struct app *app, struct db *db, int argc, char **argv);
 int identity_demo_accounts(struct app *app, struct db *db);
 
 /* How to reach an account, for delivering notifications (cases/notify.c): its plain phone
- * number (unsealed with k; *phone = NULL when the account has none) and its name, both in a.
- * GH_ENOTFOUND for no such account, GH_EINVAL when the sealed phone cannot be opened (wrong
- * key file). The phone is personal data: never log it or store it elsewhere. */
+ * number and e-mail address (unsealed with k; NULL when the account has none; pass NULL for
+ * what you do not need) and its name, all in a. GH_ENOTFOUND for no such account, GH_EINVAL
+ * when a sealed value cannot be opened (wrong key file). Both are personal data: never log
+ * them or store them elsewhere. */
 struct keyring;
 int identity_contact(struct db *db, const struct keyring *k, struct arena *a, int64_t account, char **phone,
-		     char **name);
+		     char **email, char **name);
 
 /* Adds every identity route table to the router. */
 struct router;

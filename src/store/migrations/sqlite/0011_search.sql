@@ -1,7 +1,7 @@
--- 0007_search (SQLite): synonyms and colloquial phrases added by administrators, on top of
+-- 0011_search (SQLite): synonyms and colloquial phrases added by administrators, on top of
 -- data/search/synonyms.txt (src/search/synonyms.c). search_generation counts their changes;
 -- every node rebuilds its search index when it moves. Keep the same logical shape as
--- migrations/postgres/0007_search.sql.
+-- migrations/postgres/0011_search.sql.
 
 CREATE TABLE search_synonyms (
   id INTEGER PRIMARY KEY,
