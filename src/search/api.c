@@ -189,9 +189,15 @@ int search_run(struct req *r, const struct sparams *p, size_t offset, size_t lim
 	return 0;
 }
 
+/* The generation of the index a search would use now (rebuilt first when the database moved
+ * on and no other thread is already rebuilding): a response cached under it never shows an
+ * older index than its key says. */
 int search_cache_gen(struct req *r, uint64_t *gen)
 {
-	return search_db_generation(r->db, r->arena, gen);
+	const struct sindex *ix = search_acquire(r->db, r->arena);
+	*gen = sindex_generation(ix);
+	search_unlock();
+	return ix ? 0 : GH_EUNAVAILABLE;
 }
 
 /* ---- JSON ------------------------------------------------------------------------------- */
@@ -246,7 +252,6 @@ static int api_search(struct req *r)
 	}
 	json_t *j = json_pack("{s:s,s:I,s:I,s:I,s:o}", "query", p.q, "total", (json_int_t)res.total, "offset",
 			      (json_int_t)offset, "limit", (json_int_t)p.limit, "results", arr);
-	resp_header(r, "Cache-Control", "public, max-age=60");
 	return resp_json(r, 200, j);
 }
 
@@ -278,7 +283,6 @@ static int api_suggest(struct req *r)
 							     IS_EN(r) ? s->name_en : s->name_zh, "href", s->href));
 		}
 	}
-	resp_header(r, "Cache-Control", "public, max-age=60");
 	return resp_json(r, 200, json_pack("{s:s,s:o}", "query", q ? q : "", "suggestions", arr));
 }
 

@@ -494,7 +494,6 @@ static int guide_api(struct req *r)
 		rc = guide_run(r, &g);
 	if (rc)
 		return rc;
-	resp_header(r, "Cache-Control", "public, max-age=60");
 	return resp_json(r, 200, step_json(r, &g, false));
 }
 

@@ -64,10 +64,15 @@ int search_db_generation(struct db *db, struct arena *a, uint64_t *gen)
 	return 0;
 }
 
-int search_rebuild(struct db *db, uint64_t gen)
+int search_rebuild(struct db *db, uint64_t gen, bool wait)
 {
 	struct search_state *S = &search_state;
-	pthread_mutex_lock(&S->build_mu);
+	if (!wait) {
+		if (pthread_mutex_trylock(&S->build_mu))
+			return 0; /* another thread is building: keep using the current index */
+	} else {
+		pthread_mutex_lock(&S->build_mu);
+	}
 	int rc = 0;
 	if (S->cur && sindex_generation(S->cur) == gen && S->built_once)
 		goto out;
@@ -109,7 +114,7 @@ const struct sindex *search_acquire(struct db *db, struct arena *a)
 		bool stale = !S->cur || sindex_generation(S->cur) != gen;
 		pthread_rwlock_unlock(&S->lock);
 		if (stale)
-			search_rebuild(db, gen);
+			search_rebuild(db, gen, false);
 	}
 	pthread_rwlock_rdlock(&S->lock);
 	return S->cur;
@@ -137,7 +142,7 @@ int search_init(struct app *app, char *err, size_t errlen)
 	uint64_t gen = 0;
 	rc = search_db_generation(db, a, &gen);
 	if (!rc)
-		rc = search_rebuild(db, gen);
+		rc = search_rebuild(db, gen, true);
 	arena_free(a);
 	db_close(db);
 	if (rc)

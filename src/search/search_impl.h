@@ -218,8 +218,9 @@ int search_labels_load(const char *data_dir, struct search_labels *lb);
 void search_labels_release(struct search_labels *lb);
 /* The sum of catalog_generation and search_generation (both only grow). */
 int search_db_generation(struct db *db, struct arena *a, uint64_t *gen);
-/* Builds a new index from db and swaps it in (once per generation; concurrent callers wait). */
-int search_rebuild(struct db *db, uint64_t gen);
+/* Builds a new index from db and swaps it in (once per generation). When another thread is
+ * already building, wait = false returns at once (the caller keeps the current index). */
+int search_rebuild(struct db *db, uint64_t gen, bool wait);
 /* The current index, rebuilt first when db's generation moved (db may be NULL: no check).
  * Returns with the read lock held (the index may be NULL): call search_unlock() when done
  * with it and everything that points into it. */
