@@ -223,7 +223,7 @@ int search_cli_eval(const char *db_url, const char *data_dir, int nargs, char **
 	struct sindex *ix = NULL;
 	int rc = fts_open(&f, ":memory:", lx);
 	if (!rc)
-		rc = search_rules_load(db, a, &rules);
+		rc = search_rules_load(db, a, lx, &rules);
 	double t0 = search_now_ms();
 	if (!rc)
 		rc = search_docs_build(db, lx, rules, &lb, 0, fts_tap, &f, &ix);

@@ -150,7 +150,7 @@ static void add_rule(struct lex *lx, const char *phrase, size_t n, const char *t
 /* One rule line: "phrase, phrase ... => term term ..."; phrases are normalised like queries.
  * Phrases are separated by commas, tabs, or a space not followed by a Latin letter (so
  * "housing fund" stays one phrase while "驾照 驾驶本" are two). */
-static void parse_rules(struct lex *lx, char *text)
+static void parse_rules(struct lex *lx, const struct lex *norm, char *text)
 {
 	char *p = text, *line;
 	while ((line = next_line(&p))) {
@@ -166,7 +166,7 @@ static void parse_rules(struct lex *lx, char *text)
 		if (!*rhs)
 			continue;
 		struct sb t = SB_INIT;
-		lex_normalize(lx, rhs, strlen(rhs), true, &t);
+		lex_normalize(norm, rhs, strlen(rhs), true, &t);
 		char *terms = sb_detach(&t, NULL);
 		lx->owned = xrealloc(lx->owned, (lx->nowned + 1) * sizeof(char *));
 		lx->owned[lx->nowned++] = terms;
@@ -180,7 +180,7 @@ static void parse_rules(struct lex *lx, char *text)
 				e++;
 			if (e > s) {
 				struct sb ph = SB_INIT;
-				lex_normalize(lx, s, (size_t)(e - s), true, &ph);
+				lex_normalize(norm, s, (size_t)(e - s), true, &ph);
 				while (ph.len && ph.buf[ph.len - 1] == ' ')
 					ph.buf[--ph.len] = 0;
 				add_rule(lx, ph.buf, ph.len, terms);
@@ -257,22 +257,22 @@ int lex_load(const char *data_dir, const char *extra_synonyms, struct lex **out,
 		lex_free(lx);
 		return GH_EIO;
 	}
-	parse_rules(lx, buf);
+	parse_rules(lx, lx, buf);
 	free(buf);
 	if (extra_synonyms) {
 		char *x = xstrdup(extra_synonyms);
-		parse_rules(lx, x);
+		parse_rules(lx, lx, x);
 		free(x);
 	}
 	*out = lx;
 	return 0;
 }
 
-struct lex *lex_rules_new(const char *text)
+struct lex *lex_rules_new(const struct lex *base, const char *text)
 {
 	struct lex *lx = xcalloc(1, sizeof(*lx));
 	char *x = xstrdup(text ? text : "");
-	parse_rules(lx, x);
+	parse_rules(lx, base ? base : lx, x);
 	free(x);
 	return lx;
 }

@@ -79,7 +79,7 @@ int search_rebuild(struct db *db, uint64_t gen, bool wait)
 	double t0 = now_ms();
 	struct arena *a = arena_new(4096);
 	struct lex *rules = NULL;
-	rc = search_rules_load(db, a, &rules);
+	rc = search_rules_load(db, a, S->lx, &rules);
 	arena_free(a);
 	struct sindex *ix = NULL;
 	if (!rc)

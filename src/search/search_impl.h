@@ -197,8 +197,9 @@ void squery_highlight(const struct squery *sq, const char *text, struct sb *out)
 
 /* Administrators' synonym rules (a lex with rules only, may be NULL): the index owns them. */
 void sindex_builder_set_rules(struct sindex_builder *b, struct lex *rules);
-/* A lex holding only the rules of text (the synonyms.txt line format). */
-struct lex *lex_rules_new(const char *text);
+/* A lex holding only the rules of text (the synonyms.txt line format), normalised with base's
+ * converters (base may be NULL: no Traditional conversion). */
+struct lex *lex_rules_new(const struct lex *base, const char *text);
 
 /* ---- module state (search.c) -------------------------------------------------------------- */
 
@@ -226,8 +227,9 @@ int search_rebuild(struct db *db, uint64_t gen, bool wait);
  * with it and everything that points into it. */
 const struct sindex *search_acquire(struct db *db, struct arena *a);
 void search_unlock(void);
-/* Administrators' synonyms from the database as a rules-only lex (NULL when none). */
-int search_rules_load(struct db *db, struct arena *a, struct lex **out);
+/* Administrators' synonyms from the database as a rules-only lex (NULL when none), normalised
+ * with base. */
+int search_rules_load(struct db *db, struct arena *a, const struct lex *base, struct lex **out);
 
 #include "http/http.h"
 extern const struct route search_routes[];

@@ -16,7 +16,7 @@
 
 DB_SQL(q_rules, "SELECT phrases, terms FROM search_synonyms ORDER BY id");
 
-int search_rules_load(struct db *db, struct arena *a, struct lex **out)
+int search_rules_load(struct db *db, struct arena *a, const struct lex *base, struct lex **out)
 {
 	struct db_rows rows;
 	*out = NULL;
@@ -28,7 +28,7 @@ int search_rules_load(struct db *db, struct arena *a, struct lex **out)
 	struct sb text = SB_INIT;
 	for (size_t i = 0; i < rows.nrows; i++)
 		sb_addf(&text, "%s => %s\n", db_cell(&rows, i, 0), db_cell(&rows, i, 1));
-	*out = lex_rules_new(text.buf);
+	*out = lex_rules_new(base, text.buf);
 	sb_release(&text);
 	return 0;
 }

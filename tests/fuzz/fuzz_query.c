@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	sb_release(&out);
 	char *text = xstrndup((const char *)data, size);
-	struct lex *rules = lex_rules_new(text);
+	struct lex *rules = lex_rules_new(lx, text);
 	const char *terms[4];
 	lex_synonyms(rules, text, strlen(text), terms, 4);
 	lex_free(rules);

@@ -103,10 +103,14 @@ static void test_pinyin_and_stem(void **state)
 	assert_int_equal(lex_synonyms(lx, "驾照", strlen("驾照"), terms, 4), 1);
 	assert_non_null(strstr(terms[0], "驾驶证"));
 	/* administrators' rules parse the same way */
-	struct lex *r = lex_rules_new("# comment\n小本本, 红本本 => 结婚证\nbad line\n");
+	struct lex *r = lex_rules_new(lx, "# comment\n小本本, 红本本 => 结婚证\nbad line\n");
 	assert_int_equal(lex_synonyms(r, "红本本", strlen("红本本"), terms, 4), 1);
 	assert_string_equal(terms[0], "结婚证");
 	assert_int_equal(lex_synonyms(r, "bad line", 8, terms, 4), 0);
+	lex_free(r);
+	/* a rule written in Traditional characters meets the Simplified query */
+	r = lex_rules_new(lx, "結婚證書 => 结婚登记\n");
+	assert_int_equal(lex_synonyms(r, "结婚证书", strlen("结婚证书"), terms, 4), 1);
 	lex_free(r);
 }
 
@@ -240,7 +244,7 @@ static void ranking(enum db_kind kind)
 			 0);
 	struct arena *ra = arena_new(4096);
 	struct lex *rules = NULL;
-	assert_int_equal(search_rules_load(t.db, ra, &rules), 0);
+	assert_int_equal(search_rules_load(t.db, ra, lx, &rules), 0);
 	assert_non_null(rules);
 	struct sindex *ix2 = NULL;
 	assert_int_equal(search_docs_build(t.db, lx, rules, &labels, 2, NULL, NULL, &ix2), 0);
