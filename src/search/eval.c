@@ -203,9 +203,10 @@ int search_cli_eval(const char *db_url, const char *data_dir, int nargs, char **
 		return 1;
 	}
 	char err[512];
-	struct db *db;
+	struct db *db = NULL;
 	if (db_open(db_url, &db, err, sizeof(err)) || db_migrate(db, err, sizeof(err))) {
 		fprintf(stderr, "govhall: %s\n", err);
+		db_close(db);
 		json_decref(qs);
 		return 1;
 	}

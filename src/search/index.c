@@ -648,18 +648,39 @@ static void q_word(struct squery *q, const char *w, size_t n, float weight, uint
 				q_mark(q, w + off[a], off[a + 2] - off[a]);
 }
 
+struct qspan {
+	size_t from, to; /* bytes of a phrase of the synonym dictionary */
+	uint16_t group;
+};
+#define QMAX_SPANS 32
+
 struct qseg_ctx {
 	struct squery *q;
 	float w;
-	int group; /* -1: a group per word */
+	int group; /* -1: a group per word (or the phrase it lies in) */
 	bool fallback;
+	const char *base; /* the text segmented, for spans */
+	const struct qspan *spans;
+	size_t nspans;
 };
 
 static void emit_q_word(void *ctx, const char *w, size_t n)
 {
 	struct qseg_ctx *c = ctx;
-	uint16_t g = c->group >= 0 ? (uint16_t)c->group : q_group(c->q, 'w', w, n);
-	q_word(c->q, w, n, c->w, g, c->fallback);
+	int g = c->group;
+	if (g < 0) {
+		size_t from = (size_t)(w - c->base);
+		for (size_t i = 0; c->base && i < c->nspans; i++) {
+			const struct qspan *sp = &c->spans[i];
+			if (sp->from == from && sp->to == from + n)
+				g = sp->group; /* the word is a phrase itself: one concept with its synonyms */
+			else if (sp->from <= from && from + n <= sp->to)
+				return; /* inside a longer phrase (租房 in 公租房): the phrase's words stand for it */
+		}
+		if (g < 0)
+			g = q_group(c->q, 'w', w, n);
+	}
+	q_word(c->q, w, n, c->w, (uint16_t)g, c->fallback);
 }
 
 /* Expansion text (synonym terms) into group g: Chinese words and English stems. */
@@ -846,13 +867,16 @@ static void q_han(struct squery *q, const char *t, size_t n, float w, unsigned f
 	size_t maxsyn = lex_syn_maxchars(q->lx);
 	if (lex_syn_maxchars(q->ix->rules) > maxsyn)
 		maxsyn = lex_syn_maxchars(q->ix->rules);
+	struct qspan spans[QMAX_SPANS];
+	size_t nspans = 0;
 	for (size_t a = 0; a < nc; a++)
 		for (size_t b = a + 1; b <= nc && b - a <= maxsyn; b++) {
-			q_synonyms(q, t + off[a], off[b] - off[a], w);
+			if (q_synonyms(q, t + off[a], off[b] - off[a], w) && nspans < QMAX_SPANS)
+				spans[nspans++] = (struct qspan){ off[a], off[b], q_group(q, 'w', t + off[a], off[b] - off[a]) };
 			if (b - a >= 2 && lex_bundle_cue(q->lx, t + off[a], off[b] - off[a]))
 				q->bundle_cue = true;
 		}
-	struct qseg_ctx c = { q, w, -1, (flags & QH_BIGRAMS) == 0 };
+	struct qseg_ctx c = { q, w, -1, (flags & QH_BIGRAMS) == 0, t, spans, nspans };
 	lex_segment(q->lx, t, n, false, emit_q_word, &c);
 	if (flags & QH_SOUND)
 		q_sound(q, t, n, off, nc, w);
@@ -916,8 +940,10 @@ struct squery *squery_parse(const struct sindex *ix, const struct lex *lx, struc
 		size_t e = k;
 		while (e < extra.len && extra.buf[e] != ' ')
 			e++;
+		/* A word of the documents is a likelier reading than one only the dictionary knows
+		 * (jsz: 驾驶证 before 教师证). */
 		if (e > k)
-			q_han(q, extra.buf + k, e - k, QW_PINYIN, 0);
+			q_han(q, extra.buf + k, e - k, q_term(q, 'w', extra.buf + k, e - k) >= 0 ? QW_PINYIN : QW_PINYIN * 0.8f, 0);
 		k = e;
 	}
 	sb_release(&t);
