@@ -1,6 +1,6 @@
 /* test_search.c: the search's text analysis (segmentation, pinyin, Traditional and regional
  * wording, stemming, typo tolerance), the index and a ranking regression over the demo catalog
- * on a small fixed query set; the guided service's rules. Runs from the project root (data/
+ * on a small fixed query set, administrators' rules. Runs from the project root (data/
  * holds the dictionaries and the demo catalog) on SQLite, and on PostgreSQL when
  * GOVHALL_TEST_PG is set. */
 #include <setjmp.h>
