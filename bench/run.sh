@@ -19,6 +19,7 @@
 #   BENCH_QUEUE_SECONDS=10  staff queue run (0: skip); BENCH_QUEUE_ROWS=1000000; BENCH_QUEUE_CONNS=8
 #   BENCH_LEDGER_SECONDS=10 transparency log runs (0: skip); BENCH_LEDGER_LEAVES=10000000;
 #                           BENCH_LEDGER_CONNS=16
+#   BENCH_SEARCH_SECONDS=10 search run per engine (0: skip); BENCH_SEARCH_ITEMS=10000; BENCH_SEARCH_CLIENTS=64
 #
 # Prints one table (endpoint | govhall req/s p50 p99 | nginx req/s p50 p99 | ratio | target |
 # verdict) and govhall's resident memory after the run; then the login flood: successful
@@ -28,7 +29,8 @@
 # the same rows one transaction each (bench/sqlite_loop.c), and the staff queue page's latency
 # with a million applications (bench/seed_queue.sql); then the transparency log with ten
 # million leaves: appends per second (one transaction each, as decisions append) and inclusion
-# proofs per second over HTTP for random leaves (bench/ledger_proof.lua). Everything it starts or creates is
+# proofs per second over HTTP for random leaves (bench/ledger_proof.lua); then the search index beside SQLite FTS5 over 10,000 generated
+# items (`govhall search-bench`). Everything it starts or creates is
 # stopped and removed on exit, also on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -504,6 +506,35 @@ if [ "$LEDGER_SECONDS" != 0 ]; then
   echo "transparency log ($LEDGER_LEAVES leaves seeded in ${l_seed}s; SQLite)"
   printf '  %-34s %10.1f   %s\n' "appends/s" "${l_rate:-0}" "(one transaction each, synchronous=FULL, head row locked)"
   printf '  %-34s %10.1f   %s\n' "inclusion proofs/s (HTTP)" "${p_rps:-0}" "(p50 $p_p50 ms, p99 $p_p99 ms; $p_errs errors; one alone ${one#* } s)"
+fi
+
+# ---- search: the in-memory index beside SQLite FTS5 --------------------------------------------
+# `govhall search-bench` generates BENCH_SEARCH_ITEMS items (the demo catalog's, cloned with
+# varied names and codes) into a fresh database, builds the index from it (timed; budget one
+# second for 10,000 items), fills an FTS5 table (trigram tokenizer) with the same documents,
+# and runs the same query mix (every kind: colloquial, pinyin, Traditional, English, typos)
+# from BENCH_SEARCH_CLIENTS concurrent clients served by one thread per core, first against
+# the index, then against FTS5. Targets: >= 20,000 queries/s and p99 < 2 ms.
+SEARCH_SECONDS=${BENCH_SEARCH_SECONDS:-10}
+SEARCH_ITEMS=${BENCH_SEARCH_ITEMS:-10000}
+SEARCH_CLIENTS=${BENCH_SEARCH_CLIENTS:-64}
+if [ "$SEARCH_SECONDS" != 0 ]; then
+  say "search: $SEARCH_ITEMS items, $SEARCH_CLIENTS clients, ${SEARCH_SECONDS}s per engine"
+  "$BIN" search-bench --items "$SEARCH_ITEMS" --clients "$SEARCH_CLIENTS" --seconds "$SEARCH_SECONDS" >"$tmp/search.out" 2>"$tmp/search.err" \
+    || { cat "$tmp/search.err" >&2; die "govhall search-bench failed"; }
+  read -r sb_build sb_mem < <(sed -n 's/^index build \([0-9.]*\) ms .*memory \([0-9.]*\) MiB$/\1 \2/p' "$tmp/search.out")
+  read -r g_qps g_p50 g_p99 < <(sed -n 's/^govhall q\/s \([0-9.]*\) p50 \([0-9.]*\) ms p99 \([0-9.]*\) ms.*/\1 \2 \3/p' "$tmp/search.out")
+  read -r f_qps f_p50 f_p99 < <(sed -n 's/^fts5 q\/s \([0-9.]*\) p50 \([0-9.]*\) ms p99 \([0-9.]*\) ms.*/\1 \2 \3/p' "$tmp/search.out")
+  s_ratio=$(awk -v a="${g_qps:-0}" -v b="${f_qps:-0}" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "n/a" }')
+  if awk -v q="${g_qps:-0}" -v p="${g_p99:-99}" 'BEGIN { exit !(q + 0 >= 20000 && p + 0 < 2) }'; then s_verdict=PASS; else s_verdict=BELOW; below=1; fi
+  if awk -v b="${sb_build:-99999}" -v n="$SEARCH_ITEMS" 'BEGIN { exit !(b + 0 < 1000 * n / 10000) }'; then b_verdict=PASS; else b_verdict=OVER; below=1; fi
+  echo
+  echo "search ($SEARCH_ITEMS items; $SEARCH_CLIENTS clients on $NPROC cores; ${SEARCH_SECONDS}s per engine; load average $(cut -d' ' -f1 /proc/loadavg))"
+  printf '  %-34s %10s   %10s   %10s\n' "" "queries/s" "p50 ms" "p99 ms"
+  printf '  %-34s %10.0f   %10s   %10s\n' "govhall index" "${g_qps:-0}" "${g_p50:-?}" "${g_p99:-?}"
+  printf '  %-34s %10.0f   %10s   %10s\n' "SQLite FTS5 (trigram, bm25)" "${f_qps:-0}" "${f_p50:-?}" "${f_p99:-?}"
+  printf '  %-34s %9sx   target >= 20000 q/s and p99 < 2 ms   %s\n' "ratio (index / FTS5)" "$s_ratio" "$s_verdict"
+  printf '  %-34s %10s   budget < 1000 ms per 10000 items   %s   (index memory %s MiB)\n' "index build ms" "${sb_build:-?}" "$b_verdict" "${sb_mem:-?}"
 fi
 
 if [ "$below" = 1 ] && [ "${BENCH_STRICT:-0}" = 1 ]; then

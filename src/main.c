@@ -28,6 +28,7 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "open311/open311.h"
+#include "search/search.h"
 #include "store/db.h"
 #include "store/group.h"
 #include "publish/publish.h"
@@ -53,6 +54,8 @@ static void usage(FILE *f)
 		"  verify FILE --keys KEYS.json   check a receipt or a certificate (JSON or PDF) offline\n"
 		"  audit                      recompute every leaf and the log's tree; report tampering\n"
 		"  stats rebuild              recompute the public statistics' rollups from the stored rows\n"
+		"  search-eval FILE.json      search quality (MRR@10, Recall@1) beside an SQLite FTS5 baseline\n"
+		"  search-bench [--items N]   search index build time and queries/s beside FTS5\n"
 		"  routes [--json]            list every route with its methods, roles and flags\n"
 		"  version                    print the version\n"
 		"\n"
@@ -276,7 +279,7 @@ static int build_router(struct router *rt)
 	if (router_add(rt, ops_routes, ops_routes_n) || router_add(rt, static_routes, static_routes_n) ||
 	    router_add(rt, catalog_routes, catalog_routes_n) || identity_add_routes(rt) || cases_add_routes(rt) ||
 	    notify_add_routes(rt) || open311_add_routes(rt) || ledger_add_routes(rt) || stats_add_routes(rt) ||
-	    publish_add_routes(rt) || certs_add_routes(rt))
+	    publish_add_routes(rt) || certs_add_routes(rt) || search_add_routes(rt))
 		return -1;
 	return 0;
 }
@@ -361,7 +364,8 @@ static int cmd_serve(struct config *cfg)
 		return 1;
 	}
 	if (identity_init(&app, err, sizeof(err)) || cases_init(&app, err, sizeof(err)) ||
-	    open311_init(&app) || ledger_init(&app, err, sizeof(err)) || stats_init(&app)) {
+	    open311_init(&app) || ledger_init(&app, err, sizeof(err)) || stats_init(&app) ||
+	    search_init(&app, err, sizeof(err))) {
 		fprintf(stderr, "govhall: %s\n", err);
 		return 1;
 	}
@@ -398,6 +402,7 @@ static int cmd_serve(struct config *cfg)
 	jobs_free(app.jobs);
 	metrics_free(app.metrics);
 	router_free(app.router);
+	search_release(&app);
 	ledger_release(&app);
 	cases_release(&app);
 	identity_release(&app);
@@ -432,7 +437,7 @@ int main(int argc, char **argv)
 	int rc;
 	certs_register();
 	if (strcmp(cmd, "user") && strcmp(cmd, "key") && strcmp(cmd, "routes") && strcmp(cmd, "open311") &&
-	    strcmp(cmd, "verify") && strcmp(cmd, "cert"))
+	    strcmp(cmd, "verify") && strcmp(cmd, "cert") && strcmp(cmd, "search-eval") && strcmp(cmd, "search-bench"))
 		for (int i = 0; i < nargs; i++)
 			if (strncmp(args[i], "--", 2) == 0) {
 				fprintf(stderr, "govhall: unknown option %s (see govhall %s --help)\n", args[i], cmd);
@@ -467,6 +472,10 @@ int main(int argc, char **argv)
 		rc = cmd_identity(&cfg, cmd, nargs, args);
 	} else if (!strcmp(cmd, "verify") && certs_verify_pdf_cli(nargs, args, &rc) == 0) {
 		/* a certificate's PDF: verified from the document it embeds */
+	} else if (!strcmp(cmd, "search-eval")) {
+		rc = search_cli_eval(cfg.db, cfg.data_dir, nargs, args);
+	} else if (!strcmp(cmd, "search-bench")) {
+		rc = search_cli_bench(cfg.data_dir, nargs, args);
 	} else if (!strcmp(cmd, "ledger") || !strcmp(cmd, "verify") || !strcmp(cmd, "audit")) {
 		rc = ledger_cli(&cfg, cmd, nargs, args);
 	} else if (!strcmp(cmd, "stats")) {

@@ -70,6 +70,18 @@ void metrics_conn(struct metrics *m, int delta)
 	atomic_fetch_add_explicit(&m->conns, delta, memory_order_relaxed);
 }
 
+static void (*sources[8])(struct sb *out);
+static size_t nsources;
+
+void metrics_add_source(void (*fn)(struct sb *out))
+{
+	for (size_t i = 0; i < nsources; i++)
+		if (sources[i] == fn)
+			return;
+	if (nsources < ARRAY_LEN(sources))
+		sources[nsources++] = fn;
+}
+
 void metrics_render(struct metrics *m, const struct app *app, struct sb *out)
 {
 	sb_adds(out, "# HELP govhall_http_requests_total HTTP requests by route and status.\n"
@@ -147,6 +159,8 @@ void metrics_render(struct metrics *m, const struct app *app, struct sb *out)
 		     "# HELP govhall_cache_misses_total Cacheable responses that had to be rendered.\n"
 		     "# TYPE govhall_cache_misses_total counter\ngovhall_cache_misses_total %llu\n",
 		(unsigned long long)hits, (unsigned long long)misses);
+	for (size_t i = 0; i < nsources; i++)
+		sources[i](out);
 	sb_addf(out, "# HELP govhall_uptime_seconds Seconds since the process started.\n"
 		     "# TYPE govhall_uptime_seconds gauge\ngovhall_uptime_seconds %lld\n",
 		(long long)(time(NULL) - app->started));

@@ -14,6 +14,10 @@ struct metrics *metrics_new(size_t nroutes);
 void metrics_free(struct metrics *m);
 void metrics_observe(struct metrics *m, size_t route, int status, uint64_t dur_ns);
 void metrics_conn(struct metrics *m, int delta);
+/* Registers a domain's own gauges (e.g. the search index's memory): fn appends Prometheus
+ * text to out at every render. At start only, before the server runs; at most 8; a function
+ * registered twice is kept once. */
+void metrics_add_source(void (*fn)(struct sb *out));
 /* Appends the exposition text for the whole process. */
 void metrics_render(struct metrics *m, const struct app *app, struct sb *out);
 

@@ -1,0 +1,322 @@
+/* eval.c: `govhall search-eval FILE.json` — the quality of the search on a query set, beside
+ * SQLite FTS5 over the same documents.
+ *
+ * The baseline: one FTS5 table (trigram tokenizer, so Chinese needs no segmenter) holding,
+ * per document, the same text the index reads (every field, both languages). A query is
+ * normalised the same way (NFKC case-fold, Traditional -> Simplified), cut into the trigrams of
+ * its Chinese runs and its Latin words of three letters or more, OR-ed, and ranked by bm25(). */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "base/err.h"
+#include "base/util.h"
+#include "search/search.h"
+#include "search/search_eval.h"
+#include "search/search_impl.h"
+#include "store/db.h"
+
+double search_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* ---- FTS5 baseline ------------------------------------------------------------------------ */
+
+static void fts_tap(void *ctx, const struct sdoc_in *d)
+{
+	struct fts *f = ctx;
+	struct sb body = SB_INIT;
+	const char *parts[] = { d->name_zh, d->name_en, d->dept_name_zh, d->dept_name_en };
+	for (size_t i = 0; i < ARRAY_LEN(parts); i++)
+		if (parts[i]) {
+			sb_adds(&body, parts[i]);
+			sb_addch(&body, '\n');
+		}
+	for (int k = 0; k < F_N; k++)
+		for (int l = 0; l < 2; l++)
+			if (d->text[k][l]) {
+				sb_adds(&body, d->text[k][l]);
+				sb_addch(&body, '\n');
+			}
+	struct sb norm = SB_INIT;
+	lex_normalize(f->lx, body.buf, body.len, false, &norm);
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(f->db, "INSERT INTO docs(code, body) VALUES (?, ?)", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, d->code, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, norm.buf, (int)norm.len, SQLITE_TRANSIENT);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	sb_release(&norm);
+	sb_release(&body);
+}
+
+int fts_open(struct fts *f, const char *path, const struct lex *lx)
+{
+	memset(f, 0, sizeof(*f));
+	f->lx = lx;
+	if (sqlite3_open(path, &f->db) != SQLITE_OK)
+		return GH_EIO;
+	char *msg = NULL;
+	if (sqlite3_exec(f->db,
+			 "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; DROP TABLE IF EXISTS docs; "
+			 "CREATE VIRTUAL TABLE docs USING fts5(code UNINDEXED, body, tokenize='trigram'); BEGIN;",
+			 NULL, NULL, &msg) != SQLITE_OK) {
+		fprintf(stderr, "govhall: FTS5: %s\n", msg ? msg : "?");
+		sqlite3_free(msg);
+		return GH_EIO;
+	}
+	return 0;
+}
+
+void fts_finish(struct fts *f)
+{
+	sqlite3_exec(f->db, "COMMIT", NULL, NULL, NULL);
+}
+
+void fts_close(struct fts *f)
+{
+	if (f->db)
+		sqlite3_close(f->db);
+	f->db = NULL;
+}
+
+sdoc_tap_fn fts_tap_fn(void)
+{
+	return fts_tap;
+}
+
+/* The FTS5 MATCH expression for q: its trigrams and long Latin words, OR-ed. */
+void fts_match(const struct lex *lx, const char *q, struct sb *out)
+{
+	struct sb t = SB_INIT;
+	lex_normalize(lx, q, strlen(q) > SEARCH_QUERY_MAX ? SEARCH_QUERY_MAX : strlen(q), true, &t);
+	size_t i = 0;
+	while (i < t.len) {
+		size_t s = i;
+		uint32_t c = u8_next(t.buf, t.len, &i);
+		if (cp_is_han(c)) {
+			size_t off[SEARCH_QUERY_MAX + 1], nc = 0, e = s;
+			off[0] = s;
+			while (e < t.len && nc < SEARCH_QUERY_MAX) {
+				size_t k = e;
+				if (!cp_is_han(u8_next(t.buf, t.len, &k)))
+					break;
+				e = k;
+				off[++nc] = e;
+			}
+			for (size_t a = 0; a + 3 <= nc; a++) {
+				sb_adds(out, out->len ? " OR \"" : "\"");
+				sb_add(out, t.buf + off[a], off[a + 3] - off[a]);
+				sb_addch(out, '"');
+			}
+			i = e;
+		} else if (cp_is_alnum_ascii(c)) {
+			size_t e = i;
+			while (e < t.len && cp_is_alnum_ascii((unsigned char)t.buf[e]))
+				e++;
+			if (e - s >= 3 && !lex_stopword(lx, t.buf + s, e - s)) {
+				sb_adds(out, out->len ? " OR \"" : "\"");
+				sb_add(out, t.buf + s, e - s);
+				sb_addch(out, '"');
+			}
+			i = e;
+		}
+	}
+	sb_release(&t);
+}
+
+/* Runs the baseline on connection db; codes[] gets up to max codes, best first. */
+size_t fts_search(sqlite3 *db, sqlite3_stmt **stp, const struct lex *lx, const char *q, char codes[][32], size_t max)
+{
+	struct sb m = SB_INIT;
+	fts_match(lx, q, &m);
+	size_t n = 0;
+	if (!m.len) {
+		sb_release(&m);
+		return 0;
+	}
+	if (!*stp && sqlite3_prepare_v2(db, "SELECT code FROM docs WHERE docs MATCH ? ORDER BY bm25(docs) LIMIT 10", -1,
+					stp, NULL) != SQLITE_OK) {
+		sb_release(&m);
+		return 0;
+	}
+	sqlite3_bind_text(*stp, 1, m.buf, (int)m.len, SQLITE_TRANSIENT);
+	while (n < max && sqlite3_step(*stp) == SQLITE_ROW)
+		snprintf(codes[n++], 32, "%s", (const char *)sqlite3_column_text(*stp, 0));
+	sqlite3_reset(*stp);
+	sb_release(&m);
+	return n;
+}
+
+/* ---- metrics ------------------------------------------------------------------------------ */
+
+struct kindstat {
+	char kind[32];
+	size_t n;
+	double rr[2], r1[2];
+};
+
+static double rank_rr(json_t *expect, char codes[][32], size_t n, bool *first)
+{
+	*first = false;
+	for (size_t i = 0; i < n && i < 10; i++) {
+		size_t k;
+		json_t *e;
+		json_array_foreach(expect, k, e)
+		{
+			const char *c = json_string_value(e);
+			if (c && !strcmp(c, codes[i])) {
+				*first = i == 0;
+				return 1.0 / (double)(i + 1);
+			}
+		}
+	}
+	return 0;
+}
+
+int search_cli_eval(const char *db_url, const char *data_dir, int nargs, char **args)
+{
+	bool verbose = false;
+	const char *file = NULL;
+	for (int i = 0; i < nargs; i++) {
+		if (!strcmp(args[i], "-v") || !strcmp(args[i], "--verbose"))
+			verbose = true;
+		else
+			file = args[i];
+	}
+	if (!file) {
+		fprintf(stderr, "usage: govhall search-eval [-v] FILE.json\n");
+		return 2;
+	}
+	json_error_t jerr;
+	json_t *qs = json_load_file(file, 0, &jerr);
+	if (!json_is_array(qs)) {
+		fprintf(stderr, "govhall: %s: not a JSON array of queries (%s, line %d)\n", file, jerr.text, jerr.line);
+		json_decref(qs);
+		return 1;
+	}
+	char err[512];
+	struct db *db = NULL;
+	if (db_open(db_url, &db, err, sizeof(err)) || db_migrate(db, err, sizeof(err))) {
+		fprintf(stderr, "govhall: %s\n", err);
+		db_close(db);
+		json_decref(qs);
+		return 1;
+	}
+	struct lex *lx;
+	struct search_labels lb = { 0 };
+	if (lex_load(data_dir, NULL, &lx, err, sizeof(err)) || search_labels_load(data_dir, &lb)) {
+		fprintf(stderr, "govhall: %s\n", err);
+		db_close(db);
+		json_decref(qs);
+		return 1;
+	}
+	struct fts f;
+	struct arena *a = arena_new(64 * 1024);
+	struct lex *rules = NULL;
+	struct sindex *ix = NULL;
+	int rc = fts_open(&f, ":memory:", lx);
+	if (!rc)
+		rc = search_rules_load(db, a, lx, &rules);
+	double t0 = search_now_ms();
+	if (!rc)
+		rc = search_docs_build(db, lx, rules, &lb, 0, fts_tap, &f, &ix);
+	double build_ms = search_now_ms() - t0;
+	fts_finish(&f);
+	if (rc) {
+		fprintf(stderr, "govhall: the documents could not be read (%s)\n", err_name(rc));
+		goto done;
+	}
+	printf("documents: %zu; index built in %.1f ms (with the FTS5 copy), %.1f KiB\n", sindex_ndocs(ix), build_ms,
+	       (double)sindex_bytes(ix) / 1024.0);
+	struct kindstat ks[32];
+	size_t nk = 0;
+	struct kindstat all = { "overall", 0, { 0, 0 }, { 0, 0 } };
+	sqlite3_stmt *st = NULL;
+	size_t qi;
+	json_t *q;
+	json_array_foreach(qs, qi, q)
+	{
+		const char *text = json_string_value(json_object_get(q, "q"));
+		const char *kind = json_string_value(json_object_get(q, "kind"));
+		json_t *expect = json_object_get(q, "expect");
+		if (!text || !json_is_array(expect))
+			continue;
+		if (!kind)
+			kind = "-";
+		char codes[2][10][32];
+		size_t n[2];
+		struct shit hits[10];
+		size_t total;
+		struct squery *sq = squery_parse(ix, lx, a, text, strlen(text));
+		n[0] = sindex_search(ix, sq, NULL, hits, 10, &total);
+		for (size_t i = 0; i < n[0]; i++) {
+			struct sdoc_view v;
+			sindex_doc(ix, hits[i].doc, &v);
+			snprintf(codes[0][i], 32, "%s", v.code);
+		}
+		n[1] = fts_search(f.db, &st, lx, text, codes[1], 10);
+		struct kindstat *k = NULL;
+		for (size_t i = 0; i < nk; i++)
+			if (!strcmp(ks[i].kind, kind))
+				k = &ks[i];
+		if (!k && nk < ARRAY_LEN(ks)) {
+			k = &ks[nk++];
+			memset(k, 0, sizeof(*k));
+			snprintf(k->kind, sizeof(k->kind), "%s", kind);
+		}
+		for (int s = 0; s < 2; s++) {
+			bool first;
+			double rr = rank_rr(expect, codes[s], n[s], &first);
+			all.rr[s] += rr;
+			all.r1[s] += first;
+			if (k) {
+				k->rr[s] += rr;
+				k->r1[s] += first;
+			}
+			if (verbose && s == 0 && !first) {
+				struct sb d = SB_INIT;
+				squery_describe(sq, &d);
+				printf("  miss rr=%.2f [%s] %s -> %s %s %s | %s\n", rr, kind, text, n[0] ? codes[0][0] : "-",
+				       n[0] > 1 ? codes[0][1] : "", n[0] > 2 ? codes[0][2] : "", d.buf);
+				sb_release(&d);
+			}
+		}
+		all.n++;
+		if (k)
+			k->n++;
+		arena_reset(a);
+	}
+	if (st)
+		sqlite3_finalize(st);
+	printf("\n%-14s %5s | %-17s | %-17s\n", "", "", "govhall", "SQLite FTS5");
+	printf("%-14s %5s | %8s %8s | %8s %8s\n", "kind", "n", "MRR@10", "R@1", "MRR@10", "R@1");
+	printf("---------------------------------------------------------------\n");
+	for (size_t i = 0; i <= nk; i++) {
+		struct kindstat *k = i < nk ? &ks[i] : &all;
+		if (i == nk)
+			printf("---------------------------------------------------------------\n");
+		double d = k->n ? (double)k->n : 1;
+		printf("%-14s %5zu | %8.3f %8.3f | %8.3f %8.3f\n", k->kind, k->n, k->rr[0] / d, k->r1[0] / d, k->rr[1] / d,
+		       k->r1[1] / d);
+	}
+	double d = all.n ? (double)all.n : 1;
+	printf("\ntargets: MRR@10 >= 0.90 (%s), Recall@1 >= 0.85 (%s)\n", all.rr[0] / d >= 0.90 ? "met" : "NOT met",
+	       all.r1[0] / d >= 0.85 ? "met" : "NOT met");
+done:
+	sindex_free(ix);
+	fts_close(&f);
+	arena_free(a);
+	lex_free(lx);
+	search_labels_release(&lb);
+	db_close(db);
+	json_decref(qs);
+	return rc ? 1 : 0;
+}

@@ -1,0 +1,1159 @@
+/* index.c: the in-memory inverted index, query analysis and BM25F ranking.
+ *
+ * Terms carry a one-byte kind: 'w' a Chinese word (jieba's segmentation, search mode), 'b' a
+ * Chinese character bigram, 'e' an English (or other Latin-script) stem. Each posting stores
+ * the document and its BM25F pseudo-frequency (field frequencies weighted and normalised by
+ * field length) already saturated, tf (k1 + 1) / (k1 + tf), computed once at build time, so
+ * a query only adds weight * idf * that per posting.
+ *
+ * Pinyin and homophones: every Chinese word of the documents and of the synonym dictionary is
+ * filed under its toneless pinyin ("shenfenzheng") and its initials ("sfz"). A Latin token of
+ * the query that is such a key becomes those words; a run of Chinese characters of the query
+ * that is not a known word but sounds like one (身分证, 营业执招) adds that word. */
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "search/search_impl.h"
+
+static const float field_weight[F_N] = {
+	[F_NAME] = 4.0f, [F_KEYWORDS] = 2.5f, [F_OUTCOME] = 3.0f, [F_MATERIALS] = 0.4f,
+	[F_CONDITIONS] = 0.6f, [F_DEPT] = 0.4f, [F_BODY] = 1.0f,
+};
+#define BM25_B 0.6f
+#define BM25_K1 1.2f
+
+/* Query term weights by origin. */
+#define QW_WORD 1.0f
+#define QW_SYN 0.9f
+#define QW_PINYIN 1.0f
+#define QW_SOUND 0.9f
+#define QW_BIGRAM 0.3f
+#define QW_EN 1.0f
+#define BUNDLE_CUE_BOOST 2.5f
+#define GROUP_REST 0.25f    /* share of a group's other terms beside its best */
+#define SECONDARY 0.7f      /* replacing / renewing items when the query does not say so */
+
+struct sdoc {
+	int kind;
+	const char *code, *name_zh, *name_en, *department, *dept_name_zh, *dept_name_en, *theme;
+	const char *summary_zh, *summary_en;
+	unsigned audience;
+	float prior;
+	bool secondary; /* its name says it replaces, renews or changes (补领, 换发, 变更 ...) */
+	const char *item_type, *outcome;
+	int online_depth;
+};
+
+struct sindex {
+	uint64_t generation;
+	struct arena *strings;
+	struct sdoc *docs;
+	size_t ndocs;
+	struct smap terms; /* kind byte + text -> term id */
+	float *idf;
+	uint32_t *start; /* nterms + 1 */
+	uint32_t *pdoc;
+	float *pwtf;
+	size_t npost;
+	/* pinyin vocabulary */
+	struct smap vocab;  /* Chinese word -> id */
+	struct smap pyfull; /* pinyin -> chain head + 1 */
+	struct smap pyinit; /* initials -> chain head + 1 */
+	struct pychain {
+		uint32_t word, next;
+	} *chain;
+	size_t nchain, chaincap;
+	size_t bytes;
+	struct lex *rules; /* administrators' synonyms (may be NULL) */
+	struct sdept *depts;
+	size_t ndepts, deptcap;
+};
+
+struct rawpost {
+	uint32_t term, doc;
+	uint16_t tf[F_N];
+};
+
+struct sindex_builder {
+	const struct lex *lx;
+	struct sindex *ix;
+	size_t doccap;
+	struct rawpost *raw;
+	size_t nraw, rawcap;
+	uint32_t *flen; /* ndocs * F_N */
+	/* the document being analysed */
+	struct occ {
+		uint32_t term;
+		uint8_t field;
+	} *occ;
+	size_t nocc, occcap;
+	int cur_field;
+	bool bigrams; /* the current field gets character bigrams */
+	struct sb tmp;
+	sdoc_tap_fn tap;
+	void *tapctx;
+	struct smap memo; /* field text -> offset in memo_terms */
+	uint32_t *memo_terms;
+	size_t nmemo, memocap;
+};
+
+void sindex_builder_set_tap(struct sindex_builder *b, sdoc_tap_fn tap, void *ctx)
+{
+	b->tap = tap;
+	b->tapctx = ctx;
+}
+
+/* ---- building ------------------------------------------------------------------------------ */
+
+static uint32_t term_id(struct sindex *ix, char kind, const char *w, size_t n)
+{
+	char buf[256];
+	if (n > sizeof(buf) - 1)
+		n = sizeof(buf) - 1;
+	buf[0] = kind;
+	memcpy(buf + 1, w, n);
+	return smap_put(&ix->terms, buf, n + 1, 0, NULL);
+}
+
+static void occ_add(struct sindex_builder *b, uint32_t t)
+{
+	if (b->nocc == b->occcap) {
+		b->occcap = b->occcap ? b->occcap * 2 : 1024;
+		b->occ = xrealloc(b->occ, b->occcap * sizeof(*b->occ));
+	}
+	b->occ[b->nocc++] = (struct occ){ t, (uint8_t)b->cur_field };
+}
+
+static void vocab_add(struct sindex *ix, const struct lex *lx, const char *w, size_t n);
+
+static void emit_doc_word(void *ctx, const char *w, size_t n)
+{
+	struct sindex_builder *b = ctx;
+	size_t i = 0;
+	u8_next(w, n, &i);
+	if (i >= n) /* single characters are left to the bigrams */
+		return;
+	occ_add(b, term_id(b->ix, 'w', w, n));
+	vocab_add(b->ix, b->lx, w, n);
+}
+
+/* Splits normalised text into Han runs (segmented, plus bigrams) and Latin words (stemmed). */
+static void analyze_doc_text(struct sindex_builder *b, const char *t, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		size_t s = i;
+		uint32_t c = u8_next(t, n, &i);
+		if (cp_is_han(c)) {
+			size_t e = i, prev = s;
+			while (e < n) {
+				size_t k = e;
+				uint32_t d = u8_next(t, n, &k);
+				if (!cp_is_han(d))
+					break;
+				if (b->bigrams)
+					occ_add(b, term_id(b->ix, 'b', t + prev, k - prev));
+				prev = e;
+				e = k;
+			}
+			lex_segment(b->lx, t + s, e - s, true, emit_doc_word, b);
+			i = e;
+		} else if (cp_is_alnum_ascii(c)) {
+			size_t e = i;
+			while (e < n && cp_is_alnum_ascii((unsigned char)t[e]))
+				e++;
+			if (!lex_stopword(b->lx, t + s, e - s)) {
+				sb_reset(&b->tmp);
+				lex_stem(t + s, e - s, &b->tmp);
+				occ_add(b, term_id(b->ix, 'e', b->tmp.buf, b->tmp.len));
+			}
+			i = e;
+		}
+	}
+}
+
+/* Field texts recur (materials such as 居民身份证 in most items, shared conditions): the
+ * terms of a text already analysed are reused (memo: text -> its term ids in memo_terms, as
+ * a count followed by the ids). */
+static void analyze_field(struct sindex_builder *b, int field, const char *text)
+{
+	if (!text || !*text)
+		return;
+	size_t n = strlen(text);
+	b->cur_field = field;
+	/* Character bigrams (for partial matches and typos) where a document says what it is:
+	 * names, keywords, outcome, bundle descriptions; the long texts (materials, conditions)
+	 * give words only, which keeps posting lists short. */
+	b->bigrams = field == F_NAME || field == F_KEYWORDS || field == F_OUTCOME || field == F_BODY;
+	char key[4096];
+	int64_t m = -1;
+	if (n < sizeof(key) - 1) {
+		key[0] = b->bigrams ? 'B' : 'W';
+		memcpy(key + 1, text, n);
+		m = smap_find(&b->memo, key, n + 1);
+	}
+	if (m >= 0) {
+		const uint32_t *t = b->memo_terms + b->memo.ent[m].val;
+		for (uint32_t i = 1; i <= t[0]; i++)
+			occ_add(b, t[i]);
+		return;
+	}
+	size_t first = b->nocc;
+	struct sb norm = SB_INIT;
+	lex_normalize(b->lx, text, n, false, &norm);
+	analyze_doc_text(b, norm.buf, norm.len);
+	sb_release(&norm);
+	if (n >= sizeof(key) - 1)
+		return;
+	size_t k = b->nocc - first;
+	if (b->nmemo + k + 1 > b->memocap) {
+		while (b->nmemo + k + 1 > b->memocap)
+			b->memocap = b->memocap ? b->memocap * 2 : 65536;
+		b->memo_terms = xrealloc(b->memo_terms, b->memocap * sizeof(uint32_t));
+	}
+	smap_put(&b->memo, key, n + 1, (uint32_t)b->nmemo, NULL);
+	b->memo_terms[b->nmemo++] = (uint32_t)k;
+	for (size_t i = first; i < b->nocc; i++)
+		b->memo_terms[b->nmemo++] = b->occ[i].term;
+}
+
+struct sindex_builder *sindex_builder_new(const struct lex *lx)
+{
+	struct sindex_builder *b = xcalloc(1, sizeof(*b));
+	b->lx = lx;
+	b->ix = xcalloc(1, sizeof(*b->ix));
+	b->ix->strings = arena_new(64 * 1024);
+	smap_init(&b->ix->terms);
+	b->tmp = (struct sb)SB_INIT;
+	return b;
+}
+
+static const char *dup(struct sindex *ix, const char *s)
+{
+	return s ? arena_strdup(ix->strings, s) : NULL;
+}
+
+static int occ_cmp(const void *a, const void *b)
+{
+	const struct occ *x = a, *y = b;
+	return x->term < y->term ? -1 : x->term > y->term;
+}
+
+void sindex_builder_add(struct sindex_builder *b, const struct sdoc_in *d)
+{
+	struct sindex *ix = b->ix;
+	if (b->tap)
+		b->tap(b->tapctx, d);
+	if (ix->ndocs == b->doccap) {
+		b->doccap = b->doccap ? b->doccap * 2 : 256;
+		ix->docs = xrealloc(ix->docs, b->doccap * sizeof(*ix->docs));
+		b->flen = xrealloc(b->flen, b->doccap * F_N * sizeof(*b->flen));
+	}
+	uint32_t doc = (uint32_t)ix->ndocs++;
+	ix->docs[doc] = (struct sdoc){
+		.kind = d->kind, .code = dup(ix, d->code), .name_zh = dup(ix, d->name_zh),
+		.name_en = dup(ix, d->name_en), .department = dup(ix, d->department),
+		.dept_name_zh = dup(ix, d->dept_name_zh), .dept_name_en = dup(ix, d->dept_name_en),
+		.theme = dup(ix, d->theme), .summary_zh = dup(ix, d->summary_zh),
+		.summary_en = dup(ix, d->summary_en), .audience = d->audience,
+		.prior = (float)log1p(d->usage > 0 ? d->usage : 0), .item_type = dup(ix, d->item_type),
+		.outcome = dup(ix, d->outcome), .online_depth = d->online_depth,
+	};
+	ix->docs[doc].secondary = lex_has_action(b->lx, d->name_zh);
+	if (d->department && d->kind == SDOC_ITEM) {
+		bool seen = false;
+		for (size_t i = 0; i < ix->ndepts && !seen; i++)
+			seen = !strcmp(ix->depts[i].code, d->department);
+		if (!seen) {
+			if (ix->ndepts == ix->deptcap) {
+				ix->deptcap = ix->deptcap ? ix->deptcap * 2 : 32;
+				ix->depts = xrealloc(ix->depts, ix->deptcap * sizeof(*ix->depts));
+			}
+			ix->depts[ix->ndepts++] = (struct sdept){ dup(ix, d->department), dup(ix, d->dept_name_zh),
+								  dup(ix, d->dept_name_en) };
+		}
+	}
+	b->nocc = 0;
+	analyze_field(b, F_NAME, d->name_zh);
+	analyze_field(b, F_NAME, d->name_en);
+	analyze_field(b, F_DEPT, d->dept_name_zh);
+	analyze_field(b, F_DEPT, d->dept_name_en);
+	for (int f = 0; f < F_N; f++)
+		for (int l = 0; l < 2; l++)
+			analyze_field(b, f, d->text[f][l]);
+	for (int f = 0; f < F_N; f++)
+		b->flen[doc * F_N + (size_t)f] = 0;
+	for (size_t i = 0; i < b->nocc; i++)
+		b->flen[doc * F_N + b->occ[i].field]++;
+	qsort(b->occ, b->nocc, sizeof(*b->occ), occ_cmp);
+	for (size_t i = 0; i < b->nocc;) {
+		if (b->nraw == b->rawcap) {
+			b->rawcap = b->rawcap ? b->rawcap * 2 : 4096;
+			b->raw = xrealloc(b->raw, b->rawcap * sizeof(*b->raw));
+		}
+		struct rawpost *p = &b->raw[b->nraw++];
+		memset(p, 0, sizeof(*p));
+		p->term = b->occ[i].term;
+		p->doc = doc;
+		size_t j = i;
+		for (; j < b->nocc && b->occ[j].term == p->term; j++)
+			if (p->tf[b->occ[j].field] < UINT16_MAX)
+				p->tf[b->occ[j].field]++;
+		i = j;
+	}
+}
+
+/* ---- pinyin vocabulary -------------------------------------------------------------------- */
+
+static void chain_add(struct sindex *ix, struct smap *m, const char *key, size_t keylen, uint32_t word)
+{
+	bool existed;
+	uint32_t e = smap_put(m, key, keylen, 0, &existed);
+	for (uint32_t c = m->ent[e].val; c; c = ix->chain[c - 1].next)
+		if (ix->chain[c - 1].word == word)
+			return;
+	if (ix->nchain == ix->chaincap) {
+		ix->chaincap = ix->chaincap ? ix->chaincap * 2 : 1024;
+		ix->chain = xrealloc(ix->chain, ix->chaincap * sizeof(*ix->chain));
+	}
+	ix->chain[ix->nchain] = (struct pychain){ word, m->ent[e].val };
+	m->ent[e].val = (uint32_t)++ix->nchain;
+}
+
+static void vocab_add(struct sindex *ix, const struct lex *lx, const char *w, size_t n)
+{
+	bool existed;
+	if (smap_find(&ix->vocab, w, n) >= 0)
+		return;
+	char full[128], init[32];
+	size_t fl = 0, il = 0, nc = 0;
+	for (size_t i = 0; i < n;) {
+		uint32_t c = u8_next(w, n, &i);
+		const char *py = lex_pinyin(lx, c);
+		if (!py)
+			return; /* only all-Han words */
+		size_t pl = strlen(py);
+		if (fl + pl >= sizeof(full) || il + 1 >= sizeof(init))
+			return;
+		memcpy(full + fl, py, pl);
+		fl += pl;
+		init[il++] = py[0];
+		nc++;
+	}
+	if (nc < 2)
+		return;
+	uint32_t id = smap_put(&ix->vocab, w, n, 0, &existed);
+	if (existed)
+		return;
+	chain_add(ix, &ix->pyfull, full, fl, id);
+	chain_add(ix, &ix->pyinit, init, il, id);
+}
+
+struct vocab_ctx {
+	struct sindex *ix;
+	const struct lex *lx;
+};
+
+static void emit_vocab_seg(void *ctx, const char *w, size_t n)
+{
+	struct vocab_ctx *v = ctx;
+	vocab_add(v->ix, v->lx, w, n);
+}
+
+static void emit_vocab(void *ctx, const char *w, size_t n)
+{
+	struct vocab_ctx *v = ctx;
+	/* The phrase itself and, for longer ones, its words. */
+	vocab_add(v->ix, v->lx, w, n);
+	size_t i = 0;
+	while (i < n) {
+		size_t s = i;
+		if (!cp_is_han(u8_next(w, n, &i)))
+			continue;
+		size_t e = i;
+		while (e < n) {
+			size_t k = e;
+			if (!cp_is_han(u8_next(w, n, &k)))
+				break;
+			e = k;
+		}
+		lex_segment(v->lx, w + s, e - s, false, emit_vocab_seg, v);
+		i = e;
+	}
+}
+
+static int dept_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct sdept *)a)->code, ((const struct sdept *)b)->code);
+}
+
+struct sindex *sindex_builder_finish(struct sindex_builder *b, uint64_t generation)
+{
+	struct sindex *ix = b->ix;
+	ix->generation = generation;
+	struct vocab_ctx vc = { ix, b->lx };
+	lex_each_syn_word(b->lx, emit_vocab, &vc);
+	if (ix->rules)
+		lex_each_syn_word(ix->rules, emit_vocab, &vc);
+	size_t nterms = ix->terms.n;
+	double avg[F_N] = { 0 };
+	for (size_t d = 0; d < ix->ndocs; d++)
+		for (int f = 0; f < F_N; f++)
+			avg[f] += b->flen[d * F_N + (size_t)f];
+	for (int f = 0; f < F_N; f++)
+		avg[f] = ix->ndocs ? avg[f] / (double)ix->ndocs : 1;
+	/* Document frequencies: in all fields, and where a term says what a document is about
+	 * (name, keywords, outcome, bundle text). */
+	uint32_t *dfall = xcalloc(nterms + 1, sizeof(uint32_t)), *dfp = xcalloc(nterms + 1, sizeof(uint32_t));
+	for (size_t i = 0; i < b->nraw; i++) {
+		const struct rawpost *p = &b->raw[i];
+		dfall[p->term]++;
+		if (p->tf[F_NAME] || p->tf[F_KEYWORDS] || p->tf[F_OUTCOME] || p->tf[F_BODY])
+			dfp[p->term]++;
+	}
+	/* A term in more than a fifth of the documents keeps only its postings where it says
+	 * what a document is about: its mentions in long texts (居民身份证 among the materials of
+	 * most items) hardly move a ranking but would make every query walk them. */
+	size_t common = ix->ndocs / 5 > 20 ? ix->ndocs / 5 : 20;
+#define KEEP(p) ((p)->tf[F_NAME] || (p)->tf[F_KEYWORDS] || (p)->tf[F_OUTCOME] || (p)->tf[F_BODY] || dfall[(p)->term] <= common)
+	ix->start = xcalloc(nterms + 1, sizeof(uint32_t));
+	size_t kept = 0;
+	for (size_t i = 0; i < b->nraw; i++)
+		if (KEEP(&b->raw[i])) {
+			ix->start[b->raw[i].term + 1]++;
+			kept++;
+		}
+	for (size_t t = 0; t < nterms; t++)
+		ix->start[t + 1] += ix->start[t];
+	ix->npost = kept;
+	ix->pdoc = xmalloc((kept ? kept : 1) * sizeof(uint32_t));
+	ix->pwtf = xmalloc((kept ? kept : 1) * sizeof(float));
+	uint32_t *fill = xmalloc((nterms + 1) * sizeof(uint32_t));
+	memcpy(fill, ix->start, (nterms + 1) * sizeof(uint32_t));
+	for (size_t i = 0; i < b->nraw; i++) {
+		const struct rawpost *p = &b->raw[i];
+		if (!KEEP(p))
+			continue;
+		double wtf = 0;
+		for (int f = 0; f < F_N; f++) {
+			if (!p->tf[f])
+				continue;
+			double len = b->flen[(size_t)p->doc * F_N + (size_t)f];
+			double norm = 1.0 - BM25_B + BM25_B * (avg[f] > 0 ? len / avg[f] : 1.0);
+			wtf += field_weight[f] * p->tf[f] / norm;
+		}
+		uint32_t at = fill[p->term]++;
+		ix->pdoc[at] = p->doc;
+		ix->pwtf[at] = (float)(wtf * (BM25_K1 + 1) / (BM25_K1 + wtf)); /* saturated once, here */
+	}
+#undef KEEP
+	free(fill);
+	/* A term's rarity is judged where it says what a document is about: 居民身份证 is among
+	 * the materials of half the items but names four. Terms found only elsewhere count all
+	 * their documents. */
+	ix->idf = xmalloc((nterms ? nterms : 1) * sizeof(float));
+	for (size_t t = 0; t < nterms; t++) {
+		double df = dfp[t] ? dfp[t] : dfall[t];
+		ix->idf[t] = (float)log(1.0 + ((double)ix->ndocs - df + 0.5) / (df + 0.5));
+	}
+	free(dfp);
+	free(dfall);
+	float maxprior = 0;
+	for (size_t d = 0; d < ix->ndocs; d++)
+		if (ix->docs[d].prior > maxprior)
+			maxprior = ix->docs[d].prior;
+	for (size_t d = 0; d < ix->ndocs; d++)
+		ix->docs[d].prior = maxprior > 0 ? ix->docs[d].prior / maxprior : 0;
+	ix->bytes = sizeof(*ix) + arena_used(ix->strings) + ix->ndocs * sizeof(struct sdoc) +
+		    smap_bytes(&ix->terms) + nterms * (sizeof(float) + sizeof(uint32_t)) +
+		    ix->npost * (sizeof(uint32_t) + sizeof(float)) + smap_bytes(&ix->vocab) +
+		    smap_bytes(&ix->pyfull) + smap_bytes(&ix->pyinit) + ix->chaincap * sizeof(struct pychain);
+	if (ix->ndepts)
+		qsort(ix->depts, ix->ndepts, sizeof(*ix->depts), dept_cmp);
+	smap_release(&b->memo);
+	free(b->memo_terms);
+	free(b->raw);
+	free(b->flen);
+	free(b->occ);
+	sb_release(&b->tmp);
+	free(b);
+	return ix;
+}
+
+size_t sindex_departments(const struct sindex *ix, const struct sdept **out)
+{
+	*out = ix ? ix->depts : NULL;
+	return ix ? ix->ndepts : 0;
+}
+
+void sindex_free(struct sindex *ix)
+{
+	if (!ix)
+		return;
+	free(ix->depts);
+	arena_free(ix->strings);
+	free(ix->docs);
+	smap_release(&ix->terms);
+	free(ix->idf);
+	free(ix->start);
+	free(ix->pdoc);
+	free(ix->pwtf);
+	smap_release(&ix->vocab);
+	smap_release(&ix->pyfull);
+	smap_release(&ix->pyinit);
+	free(ix->chain);
+	lex_free(ix->rules);
+	free(ix);
+}
+
+void sindex_builder_set_rules(struct sindex_builder *b, struct lex *rules)
+{
+	lex_free(b->ix->rules);
+	b->ix->rules = rules;
+}
+
+size_t sindex_bytes(const struct sindex *ix) { return ix ? ix->bytes : 0; }
+size_t sindex_ndocs(const struct sindex *ix) { return ix ? ix->ndocs : 0; }
+uint64_t sindex_generation(const struct sindex *ix) { return ix ? ix->generation : 0; }
+
+void sindex_doc(const struct sindex *ix, uint32_t doc, struct sdoc_view *out)
+{
+	const struct sdoc *d = &ix->docs[doc];
+	*out = (struct sdoc_view){ .kind = d->kind, .code = d->code, .name_zh = d->name_zh, .name_en = d->name_en,
+				   .department = d->department, .dept_name_zh = d->dept_name_zh,
+				   .dept_name_en = d->dept_name_en, .theme = d->theme, .summary_zh = d->summary_zh,
+				   .summary_en = d->summary_en, .audience = d->audience, .item_type = d->item_type,
+				   .outcome = d->outcome, .online_depth = d->online_depth, .secondary = d->secondary,
+				   .prior = d->prior };
+}
+
+/* ---- queries ------------------------------------------------------------------------------ */
+
+#define QMAX_TERMS 256
+#define QMAX_MARKS 64
+#define QMAX_GROUPS 128
+#define SOUND_MAX_FREQ 100 /* a window this common in jieba's dictionary is a word, not a typo */
+
+/* A query is a set of concepts (groups): a word the citizen wrote with its sub-words, a
+ * phrase with its synonyms, a bigram. A document scores, per group, its best term plus a
+ * quarter of the others, so a concept said three ways does not count three times. */
+struct qterm {
+	uint32_t term;
+	float w;
+	uint16_t group;
+};
+
+struct squery {
+	struct qterm t[QMAX_TERMS];
+	size_t n;
+	const char *gkey[QMAX_GROUPS]; /* surface of each group */
+	size_t ngroups;
+	const char *marks[QMAX_MARKS]; /* strings to highlight (normalised) */
+	size_t nmarks;
+	bool bundle_cue, has_action;
+	struct arena *a;
+	const struct sindex *ix;
+	const struct lex *lx;
+};
+
+static void q_mark(struct squery *q, const char *s, size_t n)
+{
+	if (q->nmarks == QMAX_MARKS || !n)
+		return;
+	for (size_t i = 0; i < q->nmarks; i++)
+		if (strlen(q->marks[i]) == n && memcmp(q->marks[i], s, n) == 0)
+			return;
+	q->marks[q->nmarks++] = arena_strndup(q->a, s, n);
+}
+
+/* The group of a surface string (the same words from two routes are one concept). */
+static uint16_t q_group(struct squery *q, char kind, const char *s, size_t n)
+{
+	for (size_t i = 0; i < q->ngroups; i++)
+		if (q->gkey[i][0] == kind && strlen(q->gkey[i] + 1) == n && memcmp(q->gkey[i] + 1, s, n) == 0)
+			return (uint16_t)i;
+	if (q->ngroups == QMAX_GROUPS)
+		return QMAX_GROUPS - 1;
+	char *k = arena_alloc(q->a, n + 2);
+	k[0] = kind;
+	memcpy(k + 1, s, n);
+	k[n + 1] = 0;
+	q->gkey[q->ngroups] = k;
+	return (uint16_t)q->ngroups++;
+}
+
+static int64_t q_term(const struct squery *q, char kind, const char *w, size_t n)
+{
+	char buf[256];
+	if (n + 1 > sizeof(buf))
+		return -1;
+	buf[0] = kind;
+	memcpy(buf + 1, w, n);
+	return smap_find(&q->ix->terms, buf, n + 1);
+}
+
+/* Adds a term to a group if the index knows it; returns true then. */
+static bool q_add(struct squery *q, char kind, const char *w, size_t n, float weight, uint16_t g)
+{
+	if (kind == 'w' && lex_action(q->lx, w, n))
+		q->has_action = true;
+	int64_t t = q_term(q, kind, w, n);
+	if (t < 0)
+		return false;
+	for (size_t i = 0; i < q->n; i++)
+		if (q->t[i].term == (uint32_t)t) {
+			if (q->t[i].w < weight)
+				q->t[i].w = weight;
+			return true;
+		}
+	if (q->n < QMAX_TERMS)
+		q->t[q->n++] = (struct qterm){ (uint32_t)t, weight, g };
+	if (kind != 'b')
+		q_mark(q, w, n);
+	return true;
+}
+
+static size_t utf8_offsets(const char *t, size_t n, size_t *off, size_t max)
+{
+	size_t nc = 0, i = 0;
+	off[0] = 0;
+	while (i < n && nc < max) {
+		u8_next(t, n, &i);
+		off[++nc] = i;
+	}
+	return nc;
+}
+
+/* A Chinese word into group g: the word, its dictionary sub-words, and when the index does
+ * not know it as a word, its bigrams (养犬登记 → 养犬, 犬登, 登记). */
+static void q_word(struct squery *q, const char *w, size_t n, float weight, uint16_t g, bool bigram_fallback)
+{
+	size_t off[64];
+	size_t nc = utf8_offsets(w, n, off, 63);
+	if (nc < 2 || lex_stopword(q->lx, w, n))
+		return;
+	bool known = q_add(q, 'w', w, n, weight, g);
+	if (nc > 2)
+		for (size_t len = 2; len <= 3 && len < nc; len++)
+			for (size_t a = 0; a + len <= nc; a++)
+				if (lex_in_dict(q->lx, w + off[a], off[a + len] - off[a]) &&
+				    !lex_stopword(q->lx, w + off[a], off[a + len] - off[a]))
+					q_add(q, 'w', w + off[a], off[a + len] - off[a], weight * 0.7f, g);
+	if (!known && bigram_fallback)
+		for (size_t a = 0; a + 2 <= nc; a++)
+			if (q_add(q, 'b', w + off[a], off[a + 2] - off[a], weight * 0.6f, g))
+				q_mark(q, w + off[a], off[a + 2] - off[a]);
+}
+
+struct qspan {
+	size_t from, to; /* bytes of a phrase of the synonym dictionary */
+	uint16_t group;
+};
+#define QMAX_SPANS 32
+
+struct qseg_ctx {
+	struct squery *q;
+	float w;
+	int group; /* -1: a group per word (or the phrase it lies in) */
+	bool fallback;
+	const char *base; /* the text segmented, for spans */
+	const struct qspan *spans;
+	size_t nspans;
+};
+
+static void emit_q_word(void *ctx, const char *w, size_t n)
+{
+	struct qseg_ctx *c = ctx;
+	int g = c->group;
+	if (g < 0) {
+		size_t from = (size_t)(w - c->base);
+		for (size_t i = 0; c->base && i < c->nspans; i++) {
+			const struct qspan *sp = &c->spans[i];
+			if (sp->from == from && sp->to == from + n)
+				g = sp->group; /* the word is a phrase itself: one concept with its synonyms */
+			else if (sp->from <= from && from + n <= sp->to)
+				return; /* inside a longer phrase (租房 in 公租房): the phrase's words stand for it */
+		}
+		if (g < 0)
+			g = q_group(c->q, 'w', w, n);
+	}
+	q_word(c->q, w, n, c->w, (uint16_t)g, c->fallback);
+}
+
+/* Expansion text (synonym terms) into group g: Chinese words and English stems. */
+static void q_expand_text(struct squery *q, const char *t, size_t n, float w, uint16_t g)
+{
+	struct qseg_ctx c = { q, w, g, true };
+	struct sb st = SB_INIT;
+	size_t i = 0;
+	while (i < n) {
+		size_t s = i;
+		uint32_t ch = u8_next(t, n, &i);
+		if (cp_is_han(ch)) {
+			size_t e = i;
+			while (e < n) {
+				size_t k = e;
+				if (!cp_is_han(u8_next(t, n, &k)))
+					break;
+				e = k;
+			}
+			/* The whole expansion word (it may be an index word as such); else its words
+			 * and its bigrams, which reward the phrase where it occurs whole. */
+			if (q_term(q, 'w', t + s, e - s) >= 0) {
+				q_word(q, t + s, e - s, w, g, false);
+			} else {
+				lex_segment(q->lx, t + s, e - s, false, emit_q_word, &c);
+				size_t off[64];
+				size_t nc = utf8_offsets(t + s, e - s, off, 63);
+				for (size_t k = 0; k + 2 <= nc; k++)
+					q_add(q, 'b', t + s + off[k], off[k + 2] - off[k], w * 0.6f, g);
+			}
+			i = e;
+		} else if (cp_is_alnum_ascii(ch)) {
+			size_t e = i;
+			while (e < n && cp_is_alnum_ascii((unsigned char)t[e]))
+				e++;
+			sb_reset(&st);
+			lex_stem(t + s, e - s, &st);
+			q_add(q, 'e', st.buf, st.len, w, g);
+			i = e;
+		}
+	}
+	sb_release(&st);
+}
+
+static bool q_synonyms(struct squery *q, const char *w, size_t n, float weight)
+{
+	const char *terms[8];
+	size_t k = lex_synonyms(q->lx, w, n, terms, 8);
+	k += lex_synonyms(q->ix->rules, w, n, terms + k, 8 - k);
+	if (!k)
+		return false;
+	uint16_t g = q_group(q, cp_is_alnum_ascii((unsigned char)w[0]) ? 'e' : 'w', w, n);
+	for (size_t i = 0; i < k; i++)
+		q_expand_text(q, terms[i], strlen(terms[i]), QW_SYN * weight, g);
+	return true;
+}
+
+/* Chinese words of the vocabulary filed under a pinyin key; appended to out separated by
+ * spaces. Returns how many. */
+static size_t py_words(const struct squery *q, const struct smap *m, const char *key, size_t n, size_t max,
+		       struct sb *out)
+{
+	int64_t e = smap_find(m, key, n);
+	size_t k = 0;
+	if (e < 0)
+		return 0;
+	for (uint32_t c = m->ent[e].val; c && k < max; c = q->ix->chain[c - 1].next, k++) {
+		uint32_t wid = q->ix->chain[c - 1].word;
+		sb_addch(out, ' ');
+		sb_add(out, smap_key(&q->ix->vocab, wid), q->ix->vocab.ent[wid].len);
+	}
+	return k;
+}
+
+/* Splits a Latin token into full-pinyin words of the vocabulary (shebaokaguashi), longest
+ * first with backtracking; appends the words found. */
+static bool py_split(const struct squery *q, const char *s, size_t n, struct sb *out, int depth)
+{
+	if (!n)
+		return true;
+	if (depth > 6)
+		return false;
+	for (size_t k = n; k >= 2; k--) {
+		if (smap_find(&q->ix->pyfull, s, k) < 0)
+			continue;
+		size_t mark = out->len;
+		py_words(q, &q->ix->pyfull, s, k, 2, out);
+		if (py_split(q, s + k, n - k, out, depth + 1))
+			return true;
+		out->len = mark;
+		out->buf[mark] = 0;
+	}
+	return false;
+}
+
+static void q_latin(struct squery *q, const char *t, size_t s, size_t e, size_t prev_s, bool has_prev,
+		    struct sb *han_extra)
+{
+	const char *w = t + s;
+	size_t n = e - s;
+	struct sb st = SB_INIT;
+	bool stop = lex_stopword(q->lx, w, n), english = false;
+	if (!stop) {
+		lex_stem(w, n, &st);
+		english = q_add(q, 'e', st.buf, st.len, QW_EN, q_group(q, 'e', w, n));
+		if (!q_synonyms(q, w, n, 1.0f) && (st.len != n || memcmp(st.buf, w, n)))
+			q_synonyms(q, st.buf, st.len, 1.0f);
+	}
+	if (has_prev) /* two-word phrases ("housing fund", "id card") */
+		q_synonyms(q, t + prev_s, e - prev_s, 1.0f);
+	/* Pinyin: a whole word, words run together, or initials (three letters or more, and
+	 * not an English word of the documents). */
+	bool letters = true;
+	for (size_t i = 0; i < n; i++)
+		if (w[i] < 'a' || w[i] > 'z')
+			letters = false;
+	if (letters && n >= 2 && !stop) {
+		size_t mark = han_extra->len;
+		if (!py_words(q, &q->ix->pyfull, w, n, 3, han_extra) && !py_split(q, w, n, han_extra, 0)) {
+			han_extra->len = mark;
+			han_extra->buf[mark] = 0;
+			if (n >= 3 && n <= 6 && !english)
+				py_words(q, &q->ix->pyinit, w, n, 3, han_extra);
+		}
+	}
+	sb_release(&st);
+}
+
+enum { QH_BIGRAMS = 1, QH_SOUND = 2 };
+
+static void q_han(struct squery *q, const char *t, size_t n, float w, unsigned flags);
+
+/* Sound-alike words: a window of 2-5 characters that is neither a word of the vocabulary nor a
+ * common word, and sounds exactly like a vocabulary word differing in one character
+ * (身分证 → 身份证, 营业执招 → 营业执照, 公基金 → 公积金). */
+static void q_sound(struct squery *q, const char *t, size_t n, const size_t *off, size_t nc, float w)
+{
+	for (size_t a = 0; a + 2 <= nc; a++)
+		for (size_t b = a + 2; b <= nc && b - a <= 5; b++) {
+			const char *ws = t + off[a];
+			size_t wl = off[b] - off[a];
+			if (smap_find(&q->ix->vocab, ws, wl) >= 0 || lex_dict_freq(q->lx, ws, wl) >= SOUND_MAX_FREQ)
+				continue;
+			char key[128];
+			size_t kl = 0;
+			bool ok = true;
+			for (size_t k = a; k < b && ok; k++) {
+				size_t p = off[k];
+				const char *py = lex_pinyin(q->lx, u8_next(t, n, &p));
+				size_t pl = py ? strlen(py) : 0;
+				if (!py || kl + pl >= sizeof(key))
+					ok = false;
+				else {
+					memcpy(key + kl, py, pl);
+					kl += pl;
+				}
+			}
+			if (!ok)
+				continue;
+			int64_t e = smap_find(&q->ix->pyfull, key, kl);
+			if (e < 0)
+				continue;
+			for (uint32_t c = q->ix->pyfull.ent[e].val; c; c = q->ix->chain[c - 1].next) {
+				uint32_t wid = q->ix->chain[c - 1].word;
+				const char *cand = smap_key(&q->ix->vocab, wid);
+				size_t cl = q->ix->vocab.ent[wid].len, diff = 0, i = 0, j = 0;
+				while (i < wl && j < cl) {
+					if (u8_next(ws, wl, &i) != u8_next(cand, cl, &j))
+						diff++;
+				}
+				if (diff == 1 && i == wl && j == cl)
+					q_han(q, cand, cl, w * QW_SOUND, 0);
+			}
+		}
+}
+
+/* A run of Chinese characters: synonyms of every substring, words (with sub-words), sound-alike
+ * words and bigrams. */
+static void q_han(struct squery *q, const char *t, size_t n, float w, unsigned flags)
+{
+	size_t off[SEARCH_QUERY_MAX + 1];
+	size_t nc = utf8_offsets(t, n, off, SEARCH_QUERY_MAX);
+	n = off[nc];
+	size_t maxsyn = lex_syn_maxchars(q->lx);
+	if (lex_syn_maxchars(q->ix->rules) > maxsyn)
+		maxsyn = lex_syn_maxchars(q->ix->rules);
+	struct qspan spans[QMAX_SPANS];
+	size_t nspans = 0;
+	for (size_t a = 0; a < nc; a++)
+		for (size_t b = a + 1; b <= nc && b - a <= maxsyn; b++) {
+			if (q_synonyms(q, t + off[a], off[b] - off[a], w) && nspans < QMAX_SPANS)
+				spans[nspans++] = (struct qspan){ off[a], off[b], q_group(q, 'w', t + off[a], off[b] - off[a]) };
+			if (b - a >= 2 && lex_bundle_cue(q->lx, t + off[a], off[b] - off[a]))
+				q->bundle_cue = true;
+		}
+	struct qseg_ctx c = { q, w, -1, (flags & QH_BIGRAMS) == 0, t, spans, nspans };
+	lex_segment(q->lx, t, n, false, emit_q_word, &c);
+	if (flags & QH_SOUND)
+		q_sound(q, t, n, off, nc, w);
+	if (flags & QH_BIGRAMS)
+		for (size_t a = 0; a + 2 <= nc; a++)
+			q_add(q, 'b', t + off[a], off[a + 2] - off[a], QW_BIGRAM * w, q_group(q, 'b', t + off[a], off[a + 2] - off[a]));
+}
+
+struct squery *squery_parse(const struct sindex *ix, const struct lex *lx, struct arena *a, const char *q0, size_t n0)
+{
+	struct squery *q = arena_zalloc(a, sizeof(*q));
+	q->a = a;
+	q->ix = ix;
+	q->lx = lx;
+	if (!ix)
+		return q;
+	size_t n = 0;
+	while (n < n0 && n < SEARCH_QUERY_MAX) {
+		size_t k = n;
+		u8_next(q0, n0, &k);
+		if (k > SEARCH_QUERY_MAX)
+			break;
+		n = k;
+	}
+	struct sb t = SB_INIT, extra = SB_INIT;
+	lex_normalize(lx, q0, n, true, &t);
+	if (t.len > SEARCH_QUERY_MAX * 2)
+		t.len = SEARCH_QUERY_MAX * 2; /* NFKC may expand; cut (a partial character is skipped) */
+	size_t i = 0, prev_s = 0;
+	bool has_prev = false;
+	while (i < t.len) {
+		size_t s = i;
+		uint32_t c = u8_next(t.buf, t.len, &i);
+		if (cp_is_han(c)) {
+			size_t e = i;
+			while (e < t.len) {
+				size_t k = e;
+				if (!cp_is_han(u8_next(t.buf, t.len, &k)))
+					break;
+				e = k;
+			}
+			q_han(q, t.buf + s, e - s, 1.0f, QH_BIGRAMS | QH_SOUND);
+			i = e;
+			has_prev = false;
+		} else if (cp_is_alnum_ascii(c)) {
+			size_t e = i;
+			while (e < t.len && cp_is_alnum_ascii((unsigned char)t.buf[e]))
+				e++;
+			q_latin(q, t.buf, s, e, prev_s, has_prev, &extra);
+			prev_s = s;
+			has_prev = true;
+			i = e;
+		} else if (c != ' ' && c != '\'' && c != '-') {
+			has_prev = false;
+		}
+	}
+	/* Words recognised from pinyin go through the Chinese analysis (synonyms included). */
+	for (size_t k = 0; k < extra.len;) {
+		while (k < extra.len && extra.buf[k] == ' ')
+			k++;
+		size_t e = k;
+		while (e < extra.len && extra.buf[e] != ' ')
+			e++;
+		/* A word of the documents is a likelier reading than one only the dictionary knows
+		 * (jsz: 驾驶证 before 教师证). */
+		if (e > k)
+			q_han(q, extra.buf + k, e - k, q_term(q, 'w', extra.buf + k, e - k) >= 0 ? QW_PINYIN : QW_PINYIN * 0.8f, 0);
+		k = e;
+	}
+	sb_release(&t);
+	sb_release(&extra);
+	return q;
+}
+
+size_t squery_nterms(const struct squery *sq)
+{
+	return sq->n;
+}
+
+void squery_describe(const struct squery *sq, struct sb *out)
+{
+	for (size_t i = 0; i < sq->n; i++) {
+		const char *k = smap_key(&sq->ix->terms, sq->t[i].term);
+		sb_addf(out, "%s%u%c:%s:%.2f", i ? " " : "", sq->t[i].group, k[0], k + 1, (double)sq->t[i].w);
+	}
+	if (sq->bundle_cue)
+		sb_adds(out, " [bundle-cue]");
+	if (sq->has_action)
+		sb_adds(out, " [action]");
+}
+
+/* Per-thread accumulators, grown to the largest index seen, freed when the thread ends. */
+struct scratch {
+	float *acc, *gmax, *gsum;
+	uint32_t *touched, *gtouched;
+	size_t cap;
+};
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_free(void *p)
+{
+	struct scratch *s = p;
+	free(s->acc);
+	free(s->gmax);
+	free(s->gsum);
+	free(s->touched);
+	free(s->gtouched);
+	free(s);
+}
+
+static void scratch_key_make(void)
+{
+	pthread_key_create(&scratch_key, scratch_free);
+}
+
+static struct scratch *scratch_get(size_t n)
+{
+	pthread_once(&scratch_once, scratch_key_make);
+	struct scratch *s = pthread_getspecific(scratch_key);
+	if (!s) {
+		s = xcalloc(1, sizeof(*s));
+		pthread_setspecific(scratch_key, s);
+	}
+	if (s->cap < n) {
+		free(s->acc);
+		free(s->gmax);
+		free(s->gsum);
+		free(s->touched);
+		free(s->gtouched);
+		s->cap = n;
+		s->acc = xcalloc(n, sizeof(float));
+		s->gmax = xcalloc(n, sizeof(float));
+		s->gsum = xcalloc(n, sizeof(float));
+		s->touched = xmalloc(n * sizeof(uint32_t));
+		s->gtouched = xmalloc(n * sizeof(uint32_t));
+	}
+	return s;
+}
+
+static bool filter_ok(const struct sdoc *d, const struct squery_filter *f)
+{
+	if (!f)
+		return true;
+	if (f->kind && d->kind != f->kind)
+		return false;
+	if (f->audience && !(d->audience & f->audience))
+		return false;
+	if (f->department && (!d->department || strcmp(f->department, d->department)))
+		return false;
+	if (f->theme && (!d->theme || strcmp(f->theme, d->theme)))
+		return false;
+	return true;
+}
+
+static int hit_cmp(const void *a, const void *b)
+{
+	const struct shit *x = a, *y = b;
+	if (x->score != y->score)
+		return x->score < y->score ? 1 : -1;
+	return x->doc < y->doc ? -1 : x->doc > y->doc;
+}
+
+size_t sindex_search(const struct sindex *ix, const struct squery *sq, const struct squery_filter *f,
+		     struct shit *out, size_t max, size_t *total)
+{
+	*total = 0;
+	if (!ix || !sq || !sq->n || !ix->ndocs)
+		return 0;
+	struct scratch *sc = scratch_get(ix->ndocs);
+	float *acc = sc->acc, *gmax = sc->gmax, *gsum = sc->gsum;
+	uint32_t *touched = sc->touched, *gtouched = sc->gtouched;
+	size_t nt = 0;
+	for (size_t g = 0; g < sq->ngroups; g++) {
+		size_t ng = 0;
+		for (size_t i = 0; i < sq->n; i++) {
+			if (sq->t[i].group != g)
+				continue;
+			uint32_t t = sq->t[i].term;
+			float qw = sq->t[i].w * ix->idf[t];
+			for (uint32_t p = ix->start[t]; p < ix->start[t + 1]; p++) {
+				uint32_t d = ix->pdoc[p];
+				float c = qw * ix->pwtf[p];
+				if (gsum[d] == 0)
+					gtouched[ng++] = d;
+				gsum[d] += c;
+				if (c > gmax[d])
+					gmax[d] = c;
+			}
+		}
+		for (size_t k = 0; k < ng; k++) {
+			uint32_t d = gtouched[k];
+			if (acc[d] == 0)
+				touched[nt++] = d;
+			acc[d] += gmax[d] + GROUP_REST * (gsum[d] - gmax[d]);
+			gmax[d] = gsum[d] = 0;
+		}
+	}
+	/* Keep the best max in out (an insertion buffer; max is at most a few dozen). */
+	size_t nout = 0;
+	for (size_t i = 0; i < nt; i++) {
+		uint32_t d = touched[i];
+		float s = acc[d];
+		acc[d] = 0;
+		const struct sdoc *doc = &ix->docs[d];
+		if (!filter_ok(doc, f))
+			continue;
+		if (doc->kind == SDOC_BUNDLE)
+			s *= sq->bundle_cue ? BUNDLE_CUE_BOOST : 0.8f;
+		/* Replacing, renewing or changing a document is what one asks for by saying so;
+		 * otherwise the first issuance comes first. */
+		if (doc->secondary && !sq->has_action)
+			s *= SECONDARY;
+		s *= 1.0f + 0.1f * doc->prior;
+		(*total)++;
+		struct shit h = { d, s };
+		if (nout < max) {
+			out[nout++] = h;
+		} else if (max && hit_cmp(&h, &out[nout - 1]) < 0) {
+			out[nout - 1] = h;
+		} else {
+			continue;
+		}
+		for (size_t k = nout - 1; k > 0 && hit_cmp(&out[k], &out[k - 1]) < 0; k--) {
+			struct shit tmp = out[k];
+			out[k] = out[k - 1];
+			out[k - 1] = tmp;
+		}
+	}
+	return nout;
+}
+
+/* ---- highlighting ------------------------------------------------------------------------- */
+
+void squery_highlight(const struct squery *sq, const char *text, struct sb *out)
+{
+	if (!text)
+		return;
+	size_t n = strlen(text);
+	if (!sq || !sq->nmarks || n > 4096) {
+		sb_add_html(out, text, n);
+		return;
+	}
+	uint8_t stackmask[1024], *mask = n <= sizeof(stackmask) ? stackmask : xmalloc(n);
+	memset(mask, 0, n);
+	for (size_t m = 0; m < sq->nmarks; m++) {
+		const char *needle = sq->marks[m];
+		size_t nl = strlen(needle);
+		if (!nl || nl > n)
+			continue;
+		bool latin = cp_is_alnum_ascii((unsigned char)needle[0]);
+		for (size_t i = 0; i + nl <= n; i++) {
+			if (latin) {
+				if (i > 0 && cp_is_alnum_ascii((unsigned char)text[i - 1]))
+					continue;
+				if (strncasecmp(text + i, needle, nl) != 0)
+					continue;
+				size_t e = i + nl;
+				while (e < n && cp_is_alnum_ascii((unsigned char)text[e]))
+					e++;
+				memset(mask + i, 1, e - i);
+			} else if (memcmp(text + i, needle, nl) == 0) {
+				memset(mask + i, 1, nl);
+			}
+		}
+	}
+	for (size_t i = 0; i < n;) {
+		size_t e = i;
+		while (e < n && mask[e] == mask[i])
+			e++;
+		if (mask[i])
+			sb_adds(out, "<mark>");
+		sb_add_html(out, text + i, e - i);
+		if (mask[i])
+			sb_adds(out, "</mark>");
+		i = e;
+	}
+	if (mask != stackmask)
+		free(mask);
+}

@@ -1,0 +1,32 @@
+/* search.h: one search over service items and bundles (and, as they arrive, FAQ answers and
+ * published information), its pages and JSON API, the guided service (智能导办), and the
+ * search-eval / search-bench commands.
+ *
+ * Invariants: the index lives in memory on each node; it is built from the database at start
+ * (search_init) and rebuilt when the catalog generation or the administrators' synonyms change
+ * (checked on each search request against catalog_meta; the rebuild happens once, the other
+ * requests keep using the previous index meanwhile). Search routes are public and GET only. */
+#ifndef GH_SEARCH_H
+#define GH_SEARCH_H
+#include <stddef.h>
+
+struct app;
+struct router;
+struct sb;
+
+/* Loads the dictionaries (data_dir/search) and builds the first index. err gets a message for
+ * the operator. */
+int search_init(struct app *app, char *err, size_t errlen);
+void search_release(struct app *app);
+int search_add_routes(struct router *rt);
+/* Appends the search gauges (index bytes, documents, builds) in the Prometheus format. */
+void search_metrics(struct sb *out);
+
+/* `govhall search-eval FILE.json`: MRR@10 and Recall@1 of the index and of an SQLite FTS5
+ * baseline over the same documents, overall and per query kind. Returns the exit status. */
+int search_cli_eval(const char *db_url, const char *data_dir, int nargs, char **args);
+/* `govhall search-bench [--items N] [--clients N] [--threads N] [--seconds S]`: build time for N generated
+ * items, queries/s and p99 with concurrent clients, beside FTS5. Returns the exit status. */
+int search_cli_bench(const char *data_dir, int nargs, char **args);
+
+#endif
