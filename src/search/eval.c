@@ -234,6 +234,12 @@ int search_cli_eval(const char *db_url, const char *data_dir, int nargs, char **
 		fprintf(stderr, "govhall: the documents could not be read (%s)\n", err_name(rc));
 		goto done;
 	}
+	if (!sindex_ndocs(ix)) {
+		fprintf(stderr, "govhall: the database has no service items to search; load a catalog first "
+				"(govhall init --demo, or govhall import catalog FILE) or name the database with --db URL\n");
+		rc = GH_ENOTFOUND;
+		goto done;
+	}
 	printf("documents: %zu; index built in %.1f ms (with the FTS5 copy), %.1f KiB\n", sindex_ndocs(ix), build_ms,
 	       (double)sindex_bytes(ix) / 1024.0);
 	struct kindstat ks[32];
