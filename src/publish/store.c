@@ -9,6 +9,7 @@
 #include "base/util.h"
 #include "catalog/catalog.h"
 #include "publish/publish_impl.h"
+#include "search/search.h"
 #include "store/db.h"
 
 const char *const pub_categories[] = { "announcement", "policy", "interpretation", "news" };
@@ -331,7 +332,20 @@ int pub_act(struct req *r, struct pub_doc *d, const char *code, const char *note
 		req_error_detail(r, en ? "Please give a reason." : "请填写理由。");
 		return GH_EVALIDATION;
 	}
-	int rc = pub_move(r->db, d->id, d->version, act->from, act->to, r->who.account, note);
+	/* Publishing and withdrawing change what search finds: every node's index is rebuilt. */
+	bool searchable = !strcmp(act->to, "published") || !strcmp(act->from, "published");
+	int rc = searchable ? db_begin(r->db) : 0;
+	if (rc)
+		return rc;
+	rc = pub_move(r->db, d->id, d->version, act->from, act->to, r->who.account, note);
+	if (!rc && searchable)
+		rc = search_content_changed(r->db);
+	if (searchable) {
+		if (!rc)
+			rc = db_commit(r->db);
+		else
+			db_rollback(r->db);
+	}
 	if (rc)
 		return rc;
 	return pub_get(r->db, r->arena, d->id, d);

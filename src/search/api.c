@@ -75,9 +75,11 @@ int search_read_params(struct req *r, struct sparams *p)
 			p->f.kind = SDOC_ITEM;
 		else if (!strcmp(kind, "bundle"))
 			p->f.kind = SDOC_BUNDLE;
+		else if (!strcmp(kind, "info"))
+			p->f.kind = SDOC_INFO;
 		else {
-			req_error_detail(r, IS_EN(r) ? "Parameter 'kind' must be item or bundle."
-						     : "参数 kind 应为 item（事项）或 bundle（一件事）。");
+			req_error_detail(r, IS_EN(r) ? "Parameter 'kind' must be item, bundle or info."
+						     : "参数 kind 应为 item（事项）、bundle（一件事）或 info（信息公开）。");
 			return GH_EINVAL;
 		}
 		p->kind = kind;
@@ -98,12 +100,13 @@ int search_read_params(struct req *r, struct sparams *p)
 
 static const char *kind_name(int kind)
 {
-	return kind == SDOC_BUNDLE ? "bundle" : "item";
+	return kind == SDOC_BUNDLE ? "bundle" : kind == SDOC_INFO ? "info" : "item";
 }
 
 const char *search_doc_href(struct req *r, int kind, const char *code)
 {
-	return arena_printf(r->arena, "%s/%s", kind == SDOC_BUNDLE ? "/bundles" : "/services", code);
+	const char *base = kind == SDOC_BUNDLE ? "/bundles" : kind == SDOC_INFO ? "/publish" : "/services";
+	return arena_printf(r->arena, "%s/%s", base, code);
 }
 
 /* The first ~120 characters of s. */

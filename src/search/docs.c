@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "base/err.h"
+#include "base/sb.h"
 #include "base/util.h"
 #include "search/search.h"
 #include "search/search_impl.h"
@@ -157,9 +158,68 @@ static int source_bundles(struct db *db, struct arena *a, const struct search_la
 	return 0;
 }
 
+DB_SQL(q_published, "SELECT p.id, p.title_zh, p.title_en, p.body_zh, p.body_en, p.department, d.name_zh, d.name_en "
+		   "FROM publish_documents p JOIN departments d ON d.code = p.department "
+		   "WHERE p.state = 'published' ORDER BY p.id");
+
+/* Markdown as plain words for a summary: marks of emphasis, headings, quotes, lists and the
+ * link syntax dropped (the text is escaped when shown). */
+static const char *plain(struct arena *a, const char *md)
+{
+	if (!md)
+		return NULL;
+	struct sb out = SB_INIT;
+	bool line_start = true;
+	for (const char *p = md; *p; p++) {
+		char c = *p;
+		if (line_start && (c == '#' || c == '>' || c == '-' || c == '+' || c == ' '))
+			continue;
+		line_start = c == '\n';
+		if (c == '*' || c == '_' || c == '`' || c == '[' || c == ']')
+			continue;
+		if (c == '(' && p > md && p[-1] == ']') { /* a link's address */
+			const char *e = strchr(p, ')');
+			if (e) {
+				p = e;
+				continue;
+			}
+		}
+		sb_addch(&out, c == '\n' || c == '\r' ? ' ' : c);
+	}
+	char *r = arena_strndup(a, out.buf, out.len);
+	sb_release(&out);
+	return r;
+}
+
+/* Published information (信息公开): announcements and policy documents, for everyone. */
+static int source_published(struct db *db, struct arena *a, const struct search_labels *lb, struct sindex_builder *b)
+{
+	(void)lb;
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_published, DB_NOARGS, &rows);
+	if (rc)
+		return rc;
+	for (size_t r = 0; r < rows.nrows; r++) {
+		const char *en_title = db_cell(&rows, r, 2), *en_body = db_cell(&rows, r, 4);
+		struct sdoc_in d = {
+			.kind = SDOC_INFO, .code = db_cell(&rows, r, 0), .name_zh = db_cell(&rows, r, 1),
+			.name_en = en_title && *en_title ? en_title : NULL, .department = db_cell(&rows, r, 5),
+			.dept_name_zh = db_cell(&rows, r, 6), .dept_name_en = db_cell(&rows, r, 7), .audience = 1 | 2,
+		};
+		d.summary_zh = plain(a, db_cell(&rows, r, 3));
+		d.summary_en = en_body && *en_body ? plain(a, en_body) : NULL;
+		d.text[F_BODY][0] = d.summary_zh;
+		d.text[F_BODY][1] = d.summary_en;
+		d.text[F_DEPT][0] = d.dept_name_zh;
+		d.text[F_DEPT][1] = d.dept_name_en;
+		sindex_builder_add(b, &d);
+	}
+	return 0;
+}
+
 typedef int (*source_fn)(struct db *db, struct arena *a, const struct search_labels *lb, struct sindex_builder *b);
-/* Document sources, in order. FAQ answers and published information join here. */
-static const source_fn sources[] = { source_items, source_bundles };
+/* Document sources, in order. */
+static const source_fn sources[] = { source_items, source_bundles, source_published };
 
 int search_docs_build(struct db *db, const struct lex *lx, struct lex *rules, const struct search_labels *lb,
 		      uint64_t generation, sdoc_tap_fn tap, void *tapctx, struct sindex **out)

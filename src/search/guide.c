@@ -194,7 +194,8 @@ static int guide_run(struct req *r, struct guide *g)
 	for (size_t i = 0; i < n; i++) {
 		struct sdoc_view v;
 		sindex_doc(ix, (uint32_t)i, &v);
-		if (!(v.audience & g->aud) || !v.theme || strcmp(v.theme, g->theme))
+		if ((v.kind != SDOC_ITEM && v.kind != SDOC_BUNDLE) || !(v.audience & g->aud) || !v.theme ||
+		    strcmp(v.theme, g->theme))
 			continue;
 		bool ok = true;
 		for (size_t k = 0; k < g->nans && ok; k++)

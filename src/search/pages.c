@@ -87,7 +87,9 @@ int search_page(struct req *r)
 		jset(o, "summary_html", s->summary_html);
 		jset(o, "department", s->dept_name);
 		jset(o, "code", s->code);
-		jset(o, "kind_label", M(r, !strcmp(s->kind, "bundle") ? "search_kind_bundle" : "search_kind_item"));
+		jset(o, "kind_label", M(r, !strcmp(s->kind, "bundle") ? "search_kind_bundle"
+					   : !strcmp(s->kind, "info") ? "search_kind_info"
+								      : "search_kind_item"));
 		if (!strcmp(s->kind, "bundle"))
 			json_object_set_new(o, "is_bundle", json_true());
 		const char *th = search_theme_name(s->theme, en);
@@ -116,6 +118,7 @@ int search_page(struct req *r)
 	json_array_append_new(aud, option("enterprise", M(r, "search_audience_enterprise"), p.audience));
 	json_array_append_new(kinds, option("item", M(r, "search_kind_item"), p.kind));
 	json_array_append_new(kinds, option("bundle", M(r, "search_kind_bundle"), p.kind));
+	json_array_append_new(kinds, option("info", M(r, "search_kind_info"), p.kind));
 	size_t i;
 	json_t *v;
 	json_array_foreach(search_state.labels.themes, i, v)

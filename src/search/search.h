@@ -19,6 +19,12 @@ struct sb;
 int search_init(struct app *app, char *err, size_t errlen);
 void search_release(struct app *app);
 int search_add_routes(struct router *rt);
+
+/* Searchable content outside the catalog changed (a document published or withdrawn): bumps
+ * catalog_meta.search_generation on db, inside the caller's transaction when there is one,
+ * so that every node rebuilds its index at its next search. */
+struct db;
+int search_content_changed(struct db *db);
 /* Appends the search gauges (index bytes, documents, builds) in the Prometheus format. */
 void search_metrics(struct sb *out);
 

@@ -8,9 +8,11 @@
 #include "base/err.h"
 #include "http/server.h"
 #include "identity/identity.h"
+#include "search/search.h"
 #include "search/search_pages.h"
 #include "view/view.h"
 #include "base/util.h"
+#include "search/search.h"
 #include "search/search_impl.h"
 #include "store/db.h"
 
@@ -50,6 +52,11 @@ DB_SQL(q_insert, "INSERT INTO search_synonyms (phrases, terms, created_by, creat
 DB_SQL(q_last, "SELECT max(id) FROM search_synonyms WHERE created_at = ? AND phrases = ?");
 DB_SQL(q_delete, "DELETE FROM search_synonyms WHERE id = ?");
 DB_SQL(q_bump, "UPDATE catalog_meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'search_generation'");
+
+int search_content_changed(struct db *db)
+{
+	return db_exec(db, &q_bump, DB_NOARGS, NULL);
+}
 
 static const char *M(struct req *r, const char *key)
 {

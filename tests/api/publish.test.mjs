@@ -27,6 +27,19 @@ const api = (p, token, init) => bearer(`${srv.url}${p}`, token, init);
 const create = (token, json) => api('/api/v1/publish', token, { method: 'POST', json });
 const act = (id, token, action, json = {}) => api(`/api/v1/publish/${id}/actions/${action}`, token, { method: 'POST', json });
 
+/** The search results for q among published information, once the index has caught up with
+ * pred (every node re-checks the content's generation within --cache-recheck ms). */
+async function searchInfo(q, pred) {
+  let r;
+  for (let i = 0; i < 40; i++) {
+    r = await getJson(`${srv.url}/api/v1/search?q=${encodeURIComponent(q)}&kind=info`);
+    assert.equal(r.status, 200, r.body);
+    if (pred(r.json.results)) return r.json.results;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  return r.json.results;
+}
+
 const DOC = {
   category: 'policy',
   title_zh: '关于优化营业执照办理流程的通知 <b>&</b>',
@@ -172,6 +185,19 @@ describe('writing and publishing through the API', () => {
     assert.equal((await getJson(`${srv.url}/api/v1/publish?page=0`)).status, 400);
   });
 
+  test('search finds published information, and only that', async () => {
+    const hits = await searchInfo('营业执照办理流程', (res) => res.some((x) => x.href === `/publish/${id}`));
+    const hit = hits.find((x) => x.href === `/publish/${id}`);
+    assert.ok(hit, JSON.stringify(hits));
+    assert.equal(hit.kind, 'info');
+    assert.ok(!/<script|<img/i.test(hit.summary_html ?? ''), 'the summary is escaped text');
+    // Drafts are never found.
+    const draft = await create(tok.psb, { ...DOC, title_zh: '尚未发布的草稿通知甲乙丙' });
+    assert.equal(draft.status, 201, draft.body);
+    const none = await getJson(`${srv.url}/api/v1/search?q=${encodeURIComponent('尚未发布的草稿通知甲乙丙')}&kind=info`);
+    assert.ok(!none.json.results.some((x) => x.href === `/publish/${draft.json.id}`));
+  });
+
   test('the Atom feed is valid and escaped', async () => {
     const r = await get(`${srv.url}/publish/feed.atom`);
     assert.equal(r.status, 200);
@@ -209,6 +235,8 @@ print(json.dumps(out))`;
     assert.equal(r.json.state, 'withdrawn');
     assert.equal((await api(`/api/v1/publish/${id}`, null)).status, 404);
     assert.ok(!(await get(`${srv.url}/publish/feed.atom`)).body.includes(`/publish/${id}<`));
+    const hits = await searchInfo('营业执照办理流程', (res) => !res.some((x) => x.href === `/publish/${id}`));
+    assert.ok(!hits.some((x) => x.href === `/publish/${id}`), 'a withdrawn document is no longer found');
   });
 });
 
