@@ -22,6 +22,7 @@
 #include "http/metrics.h"
 #include "identity/crypto.h"
 #include "identity/identity.h"
+#include "interact/interact.h"
 #include "http/ops.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -43,6 +44,8 @@ static void usage(FILE *f)
 		"  user add|list|disable|enable|roles ...   accounts of staff and administrators\n"
 		"  key list|rotate|reseal     the key that encrypts personal data\n"
 		"  routes [--json]            list every route with its methods, roles and flags\n"
+		"  interact-duties [DAY]      one pass of the evaluation/complaint duties (invitations, overdue\n"
+		"                             warnings, escalation) as on DAY (YYYY-MM-DD, default today)\n"
 		"  version                    print the version\n"
 		"\n"
 		"Common options (any command): --config FILE, --db URL, and the settings below.\n"
@@ -243,7 +246,7 @@ static int build_router(struct router *rt)
 {
 	if (router_add(rt, ops_routes, ops_routes_n) || router_add(rt, static_routes, static_routes_n) ||
 	    router_add(rt, catalog_routes, catalog_routes_n) || identity_add_routes(rt) || cases_add_routes(rt) ||
-	    notify_add_routes(rt))
+	    notify_add_routes(rt) || interact_add_routes(rt))
 		return -1;
 	return 0;
 }
@@ -303,6 +306,20 @@ static int cmd_routes(bool json)
 	return 0;
 }
 
+static int cmd_interact_duties(struct config *cfg, int nargs, char **args)
+{
+	struct app app = { .cfg = *cfg, .started = time(NULL) };
+	char err[512];
+	log_set_level(cfg->log_level);
+	if (cases_init(&app, err, sizeof(err))) {
+		fprintf(stderr, "govhall: %s\n", err);
+		return 1;
+	}
+	int rc = interact_cli_duties(&app, nargs, args);
+	cases_release(&app);
+	return rc;
+}
+
 static int cmd_serve(struct config *cfg)
 {
 	struct app app = { .cfg = *cfg, .started = time(NULL) };
@@ -326,7 +343,8 @@ static int cmd_serve(struct config *cfg)
 		fprintf(stderr, "govhall: templates: %s\n", err);
 		return 1;
 	}
-	if (identity_init(&app, err, sizeof(err)) || cases_init(&app, err, sizeof(err))) {
+	if (identity_init(&app, err, sizeof(err)) || cases_init(&app, err, sizeof(err)) ||
+	    interact_init(&app, err, sizeof(err))) {
 		fprintf(stderr, "govhall: %s\n", err);
 		return 1;
 	}
@@ -348,7 +366,15 @@ static int cmd_serve(struct config *cfg)
 		jobs_free(app.jobs);
 		return 1;
 	}
+	if (interact_start(&app, err, sizeof(err))) {
+		fprintf(stderr, "govhall: %s\n", err);
+		notify_stop();
+		group_free(app.group);
+		jobs_free(app.jobs);
+		return 1;
+	}
 	int rc = server_run(&app);
+	interact_stop();
 	notify_stop();
 	group_free(app.group);
 	jobs_free(app.jobs);
@@ -417,6 +443,8 @@ int main(int argc, char **argv)
 		}
 	} else if (!strcmp(cmd, "user") || !strcmp(cmd, "key")) {
 		rc = cmd_identity(&cfg, cmd, nargs, args);
+	} else if (!strcmp(cmd, "interact-duties")) {
+		rc = cmd_interact_duties(&cfg, nargs, args);
 	} else if (!strcmp(cmd, "routes")) {
 		rc = cmd_routes(nargs > 0 && strcmp(args[0], "--json") == 0);
 	} else {

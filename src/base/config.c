@@ -49,6 +49,11 @@ static const struct setting settings[] = {
 	{ "notify-webhook-url", "notify", "", "send every notification to applicants as a signed JSON POST to this http(s) URL (empty = off; the site inbox always works)", K_STR, S(notify_webhook_url), 0, 0 },
 	{ "notify-webhook-secret", "notify", "", "key of the HMAC-SHA256 signature (X-Govhall-Signature) on webhook and SMS gateway requests; required when either is on", K_STR, S(notify_webhook_secret), 0, 0 },
 	{ "notify-sms-url", "notify", "", "SMS gateway: POST {phone, text} as signed JSON to this http(s) URL for every notification (empty = off)", K_STR, S(notify_sms_url), 0, 0 },
+	{ "rectify-days", "interact", "5", "working days a department has to rectify a bad review (return visit, rectification, feedback)", K_LONG, S(rectify_days), 1, 365 },
+	{ "consult-days", "interact", "3", "working days staff have to answer a consultation", K_LONG, S(consult_days), 1, 365 },
+	{ "complaint-days", "interact", "5", "working days a department has to answer a complaint or suggestion; when overdue it goes to the department heads", K_LONG, S(complaint_days), 1, 365 },
+	{ "complaint-escalate-days", "interact", "2", "working days a complaint may stay overdue with the department heads before administrators are told", K_LONG, S(complaint_escalate_days), 0, 365 },
+	{ "evaluate-invite-days", "interact", "3", "days after an application ends that an invitation to rate it goes to the applicant, if still unrated", K_LONG, S(evaluate_invite_days), 0, 365 },
 };
 #undef S
 

@@ -39,6 +39,11 @@ struct config {
 	char *notify_webhook_url;    /* POST each notification here ("" = off) */
 	char *notify_webhook_secret; /* HMAC-SHA256 key signing webhook and SMS requests */
 	char *notify_sms_url;        /* SMS gateway: POST {phone, text} ("" = off) */
+	long rectify_days;           /* working days to rectify a bad review (src/interact) */
+	long consult_days;           /* working days to answer a consultation */
+	long complaint_days;         /* working days to answer a complaint or suggestion */
+	long complaint_escalate_days; /* working days overdue before administrators are told */
+	long evaluate_invite_days;   /* days after completion an unrated case gets an invitation */
 };
 
 void config_defaults(struct config *c);
