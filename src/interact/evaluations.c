@@ -414,13 +414,19 @@ static const char *tags_json(const struct ia_rating *in)
 	return s;
 }
 
-int ia_rate(struct req *r, const char *kind, const char *ref, const struct ia_rating *in, int64_t *id)
+/* What is rated, by whom, on which channel: the checks of ia_rate before anything is written. */
+struct subject {
+	int64_t subject_id, rater, entered_by;
+	const char *department, *item, *subject_ref, *channel;
+};
+
+static int resolve(struct req *r, const char *kind, const char *ref, const char *channel_in, struct subject *out)
 {
 	struct db_rows rows;
 	int rc;
 	int64_t subject_id = 0, rater = r->who.account, entered_by = 0;
 	const char *department = NULL, *item = NULL, *subject_ref = ref;
-	const char *channel = in->channel;
+	const char *channel = channel_in;
 	bool counter = r->role == ROLE_STAFF;
 	if (!ref || !*ref || strlen(ref) > 64)
 		return GH_ENOTFOUND;
@@ -494,6 +500,38 @@ int ia_rate(struct req *r, const char *kind, const char *ref, const struct ia_ra
 		req_error_detail(r, IA_T(r, "只有窗口评价器可以使用 counter 渠道。", "Only a counter rating device uses the channel counter."));
 		return GH_EINVAL;
 	}
+	*out = (struct subject){ .subject_id = subject_id, .rater = rater, .entered_by = entered_by, .department = department,
+				 .item = item, .subject_ref = subject_ref, .channel = channel };
+	return 0;
+}
+
+DB_SQL(q_rated, "SELECT id FROM evaluations WHERE subject_kind = ? AND subject_id = ?");
+
+int ia_rate_precheck(struct req *r, const char *kind, const char *ref)
+{
+	struct subject x;
+	int rc = resolve(r, kind, ref, r->role == ROLE_STAFF ? "counter" : NULL, &x);
+	if (rc)
+		return rc;
+	struct db_rows rows;
+	if ((rc = db_query(r->db, r->arena, &q_rated, DB_ARGS(DB_TEXT(kind), DB_INT(x.subject_id)), &rows)))
+		return rc;
+	if (rows.nrows) {
+		req_error_detail(r, IA_T(r, "已经评价过了，每件事只能评价一次。", "This has already been rated; each case is rated once."));
+		return GH_ECONFLICT;
+	}
+	return 0;
+}
+
+int ia_rate(struct req *r, const char *kind, const char *ref, const struct ia_rating *in, int64_t *id)
+{
+	struct subject x;
+	int rc = resolve(r, kind, ref, in->channel, &x);
+	if (rc)
+		return rc;
+	struct db_rows rows;
+	int64_t subject_id = x.subject_id, rater = x.rater, entered_by = x.entered_by;
+	const char *department = x.department, *item = x.item, *subject_ref = x.subject_ref, *channel = x.channel;
 	struct ia_eval e = { .subject_kind = kind, .subject_id = subject_id, .subject_ref = subject_ref, .rater_id = rater,
 			     .entered_by = entered_by, .department = department, .item_code = item, .channel = channel,
 			     .level = in->level, .bad = in->level <= 2, .day = ia_today(), .created_at = (int64_t)time(NULL),

@@ -163,6 +163,9 @@ static int rate_get(struct req *r)
 	const char *kind = req_param(r, "kind"), *ref = req_param(r, "ref");
 	if (!kind_ok(kind) || strlen(ref) > 64)
 		return GH_ENOTFOUND;
+	int rc = ia_rate_precheck(r, kind, ref);
+	if (rc)
+		return rc; /* the error page with the reason: not yours, not ended yet, rated already */
 	return rate_render(r, 200, kind, ref, NULL, NULL);
 }
 

@@ -214,6 +214,11 @@ describe('pages, in both languages', () => {
     r = await a.post(`/evaluate/consultation/${id}`, { level: '4', tags: 'clear_guide' });
     assert.equal(r.status, 303, r.body);
     assert.match(r.location, /^\/evaluations\/\d+\?done=rated$/);
+    r = await a.get(`/evaluate/consultation/${id}`);
+    assert.equal(r.status, 409, 'the form says it is rated already');
+    assert.match(htmlText(r.body), /只能评价一次|each case is rated once/);
+    const b = await pageLogin(base, DEMO.agent.phone);
+    assert.equal((await b.get(`/evaluate/consultation/${id}`)).status, 404, "not another citizen's");
   });
 
   test('a complaint through the page; an administrator decides an appeal through the page', async () => {
