@@ -53,7 +53,7 @@ void config_release(struct config *c);
 int config_set(struct config *c, const char *name, const char *value, char *err, size_t errlen);
 /* True when name is a setting ("listen", "max-body", ...). */
 bool config_known(const char *name);
-/* Reads an INI file ([server], [security], [database], [paths], [log], [notify] sections;
+/* Reads an INI file ([server], [security], [database], [paths], [log], [notify], [interact] sections;
  * keys as in --help). A missing file is fine when required is false. */
 int config_load_file(struct config *c, const char *path, bool required, char *err, size_t errlen);
 /* Applies GOVHALL_<NAME> variables (GOVHALL_LISTEN, GOVHALL_DB, GOVHALL_MAX_BODY, ...). */
