@@ -13,6 +13,7 @@
 #include "base/err.h"
 #include "base/util.h"
 #include "cases/notify.h"
+#include "identity/identity.h"
 #include "interact/interact_impl.h"
 #include "store/db.h"
 
@@ -48,6 +49,9 @@ int ia_complaint_create(struct req *r, const struct ia_thread_in *in0, int64_t *
 	int rc = ia_thread_texts(r, &in);
 	if (!rc)
 		rc = ia_thread_target(r, &in);
+	/* A person asks a few questions a day, not hundreds: a budget per account. */
+	if (!rc)
+		rc = identity_rate_limit(r, arena_printf(r->arena, "%s:%lld", "complaint", (long long)r->who.account), 30, 3600);
 	if (rc)
 		return rc;
 	int64_t now = (int64_t)time(NULL);
