@@ -132,3 +132,39 @@ describe('a bad review, its rectification and the citizen rating it', { skip }, 
     assert.deepEqual(problems.filter((p) => !/status of 422/.test(p)), []);
   });
 });
+
+describe('the other pages pass axe in both languages', { skip }, () => {
+  test('consultations, complaints, the staff queues and the appeals', async () => {
+    const ctx = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1280, height: 900 } });
+    ctx.setDefaultTimeout(20_000);
+    const citizen = await (async () => {
+      const page = await ctx.newPage();
+      await page.goto(`${srv.url}/login`);
+      await page.locator('#login').fill(DEMO.citizen.phone);
+      await page.locator('#password').fill(DEMO_PASSWORD);
+      await submit(page, page.locator('form[action="/login"] button[type="submit"]'));
+      return page;
+    })();
+    await citizen.goto(`${srv.url}/consultations/new?department=civ`);
+    await noAxe(citizen, 'ask a question (zh)');
+    await citizen.locator('#subject').fill('办公时间');
+    await citizen.locator('#text').fill('周六上班吗？');
+    await citizen.locator('#public').check();
+    await submit(citizen, citizen.locator('form[action="/consultations/new"] button[type="submit"]'));
+    assert.match(citizen.url(), /\/consultations\/\d+\?done=sent$/);
+    await noAxe(citizen, 'a consultation (zh)');
+    for (const p of ['/consultations?lang=en', '/complaints/new?lang=en', '/complaints', '/evaluations']) {
+      await citizen.goto(`${srv.url}${p}`);
+      await noAxe(citizen, p);
+    }
+    const staff = await staffCtx.newPage();
+    for (const p of ['/staff/consultations', '/staff/complaints?lang=en', '/staff/rectifications?lang=zh']) {
+      await staff.goto(`${srv.url}${p}`);
+      await noAxe(staff, p);
+    }
+    await staff.goto(`${srv.url}/staff/consultations`);
+    await submit(staff, staff.locator('a[href^="/consultations/"]').first());
+    await noAxe(staff, 'a consultation with the answer form');
+    await ctx.close();
+  });
+});
