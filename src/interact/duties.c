@@ -38,6 +38,10 @@ DB_SQL(q_rect_due, "SELECT t.id, t.evaluation_id, t.department, t.due_day FROM r
 DB_SQL(q_rect_claim, "UPDATE rectifications SET warned_at = ? WHERE id = ? AND warned_at IS NULL "
 		     "AND state IN ('open', 'visited', 'rectified')");
 
+DB_SQL(q_consult_due, "SELECT id, department, due_day, subject FROM consultations WHERE state = 'open' AND due_day < ? "
+		      "AND warned_at IS NULL ORDER BY due_day, id LIMIT ?");
+DB_SQL(q_consult_claim, "UPDATE consultations SET warned_at = ? WHERE id = ? AND warned_at IS NULL AND state = 'open'");
+
 DB_SQL(q_complaint_due, "SELECT id, department, due_day, escalation, subject FROM complaints WHERE state = 'open' "
 			"AND due_day < ? AND escalation < 2 ORDER BY due_day, id LIMIT ?");
 DB_SQL(q_complaint_claim, "UPDATE complaints SET escalation = ?, escalated_at = ? WHERE id = ? AND escalation = ? "
@@ -111,6 +115,23 @@ static int send_rect_warning(struct app *app, struct db *db, struct arena *a, st
 	return rc;
 }
 
+static int send_consult_warning(struct app *app, struct db *db, struct arena *a, struct db_rows *rows, size_t i,
+				int32_t today, int *n)
+{
+	(void)app;
+	(void)today;
+	const char *id = db_cell(rows, i, 0), *subject = db_cell(rows, i, 3);
+	int rc = ia_tell_department(db, a, db_cell(rows, i, 1), false, "consult_overdue", "咨询超期未答复", "A consultation is overdue",
+				    arena_printf(a, "「%s」已超过答复期限，请尽快答复：/consultations/%s", subject, id),
+				    arena_printf(a, "\"%s\" is past its answer deadline; please answer it: /consultations/%s", subject, id), n);
+	if (!rc)
+		rc = db_exec(db, &q_event_sys,
+			     DB_ARGS(DB_TEXT("consultation"), DB_INT(db_cell_int(rows, i, 0)), DB_INT((int64_t)time(NULL)),
+				     DB_TEXT("overdue_warning"), DB_TEXT("{}")),
+			     NULL);
+	return rc;
+}
+
 static int send_escalation(struct app *app, struct db *db, struct arena *a, struct db_rows *rows, size_t i, int32_t today,
 			   int *n)
 {
@@ -170,6 +191,13 @@ int interact_duties_run(struct app *app, struct db *db, int32_t today, int *sent
 		if (one(app, db, a, &q_rect_claim, DB_ARGS(DB_INT(now), DB_INT(db_cell_int(&rows, i, 0))), send_rect_warning, &rows, i,
 			today, &total) && !failed++)
 			log_warn("interact: rectification warning %s: %s", db_cell(&rows, i, 0), db_last_error(db));
+	/* Consultations not answered by the due day: the department's staff, once. */
+	if ((rc = db_query(db, a, &q_consult_due, DB_ARGS(DB_INT(today), DB_INT(BATCH)), &rows)))
+		goto out;
+	for (size_t i = 0; i < rows.nrows; i++)
+		if (one(app, db, a, &q_consult_claim, DB_ARGS(DB_INT(now), DB_INT(db_cell_int(&rows, i, 0))), send_consult_warning, &rows,
+			i, today, &total) && !failed++)
+			log_warn("interact: consultation warning %s: %s", db_cell(&rows, i, 0), db_last_error(db));
 	/* Complaints: overdue -> heads; escalate-days working days later still open -> admins. */
 	if ((rc = db_query(db, a, &q_complaint_due, DB_ARGS(DB_INT(today), DB_INT(BATCH)), &rows)))
 		goto out;

@@ -41,7 +41,8 @@ json_t *interact_item_faq(struct db *db, struct arena *a, const char *item_code,
 
 /* One pass of the duties on db for day `today` (China Standard Time day number): invitations
  * to rate cases ended evaluate-invite-days ago and still unrated (once per case), overdue
- * warnings of rectification tasks to department heads (once per task), escalation of overdue
+ * warnings of rectification tasks to department heads (once per task) and of consultations to
+ * the department's staff (once per consultation), escalation of overdue
  * complaints to the department heads and then to administrators (once per level). On
  * PostgreSQL only when this connection wins the duties' advisory lock. *sent (may be NULL)
  * gets the number of inbox messages written. Returns 0 or a database error. */

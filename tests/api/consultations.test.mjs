@@ -116,6 +116,20 @@ describe('consultations', () => {
     assert.equal((await post(`/api/v1/consultations/${q.json.id}/publish`, tok.civ, { publish: true, public_question: 'q', public_answer: 'a' })).status, 409);
   });
 
+  test('an unanswered consultation past its due day warns the department once', async () => {
+    const q = await post('/api/v1/consultations', tok.a, { department: 'psb', subject: '没人回', question: '多久答复？' });
+    assert.equal(q.status, 201, q.body);
+    const warned = async () => (await inbox(base, tok.psb)).filter((m) => m.kind === 'consult_overdue' && m.body.includes(`/consultations/${q.json.id}`));
+    await runDuties(srv, dayFromNow(1));
+    assert.equal((await warned()).length, 0);
+    await runDuties(srv, dayFromNow(20));
+    assert.equal((await warned()).length, 1);
+    await runDuties(srv, dayFromNow(21));
+    assert.equal((await warned()).length, 1, 'once');
+    const c = await bearer(`${base}/api/v1/consultations/${q.json.id}`, tok.psb);
+    assert.ok(c.json.events.some((e) => e.action === 'overdue_warning'));
+  });
+
   test('a bad rating of an answer opens a rectification task for the department', async () => {
     const q = await post('/api/v1/consultations', tok.a, { department: 'civ', subject: '答复太慢', question: '问题' });
     await post(`/api/v1/consultations/${q.json.id}/answer`, tok.civ, { answer: '答复' });

@@ -90,6 +90,7 @@ CREATE TABLE consultations (
   answer TEXT, answered_by BIGINT REFERENCES accounts(id), answered_at BIGINT,
   public_question TEXT, public_answer TEXT,   -- staff's edited version, without personal data
   published BIGINT NOT NULL DEFAULT 0 CHECK (published IN (0, 1)),
+  warned_at BIGINT,                 -- the overdue warning went to the department's staff
   created_at BIGINT NOT NULL
 );
 CREATE INDEX consultations_asker ON consultations(asker_id, id);

@@ -90,6 +90,7 @@ CREATE TABLE consultations (
   answer TEXT, answered_by INTEGER REFERENCES accounts(id), answered_at INTEGER,
   public_question TEXT, public_answer TEXT,   -- staff's edited version, without personal data
   published INTEGER NOT NULL DEFAULT 0 CHECK (published IN (0, 1)),
+  warned_at INTEGER,                 -- the overdue warning went to the department's staff
   created_at INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX consultations_asker ON consultations(asker_id, id);
