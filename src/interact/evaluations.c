@@ -689,6 +689,9 @@ json_t *ia_eval_json(struct req *r, const struct ia_eval *e)
 			      ia_level_name(e->level, ia_en(r)), "tags", tags, "comment", e->comment ? e->comment : "", "bad",
 			      e->bad, "excluded", e->excluded, "day", ia_day_str(r->arena, e->day), "created",
 			      ia_when(r->arena, e->created_at), "href", arena_printf(r->arena, "/evaluations/%lld", (long long)e->id));
+	char ckey[48];
+	snprintf(ckey, sizeof(ckey), "interact_channel_%s", e->channel ? e->channel : "");
+	ia_set(j, "channel_name", ia_msg(r, ckey, e->channel));
 	if (e->rect_id)
 		ia_set(j, "rectification_state", e->rect_state);
 	if (e->appeal_id)
