@@ -13,6 +13,7 @@
 #include "base/duty.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "base/util.h"
 #include "cases/cases.h"
 #include "cases/notify.h"
 #include "interact/interact_impl.h"

@@ -21,6 +21,14 @@ CREATE TABLE rateable_cases (
 ) STRICT;
 CREATE INDEX rateable_cases_invite ON rateable_cases(closed_day) WHERE invited_at IS NULL;
 CREATE INDEX rateable_cases_applicant ON rateable_cases(applicant_id);
+-- Applications that ended before this migration may be rated too; they get no invitation (it
+-- would come late), so invited_at is set.
+INSERT INTO rateable_cases (application_id, number, applicant_id, enterprise_id, department, item_code, channel,
+                            state, closed_at, closed_day, invited_at)
+  SELECT id, number, applicant_id, enterprise_id, department, item_code, channel, state,
+         COALESCE(completed_at, decided_at, updated_at), (COALESCE(completed_at, decided_at, updated_at) + 28800) / 86400,
+         COALESCE(completed_at, decided_at, updated_at)
+  FROM applications WHERE state IN ('completed', 'not_accepted', 'denied') AND number IS NOT NULL;
 
 CREATE TABLE evaluations (
   id INTEGER PRIMARY KEY,
