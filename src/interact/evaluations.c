@@ -320,6 +320,7 @@ int ia_rating_parse(struct arena *a, const char *text, size_t len, struct ia_rat
 	json_array_foreach(tags, i, t) {
 		if (!json_is_string(t) || i >= 32) {
 			*why = "tags must be an array of at most 6 reason codes. / 原因格式有误。";
+			rc = GH_EINVAL; /* rc may hold the 0 of an earlier tag */
 			goto out;
 		}
 		const struct ia_tag *tag = ia_tag_find(json_string_value(t), json_string_length(t));

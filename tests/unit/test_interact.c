@@ -57,6 +57,7 @@ static void test_parse(void **state)
 		{ "{\"level\":5,\"level\":4}", GH_EINVAL },
 		{ "{\"level\":5,\"tags\":\"efficient\"}", GH_EINVAL },
 		{ "{\"level\":5,\"tags\":[1]}", GH_EINVAL },
+		{ "{\"level\":-1,\"tags\":[\"too_slow\",{}]}", GH_EINVAL }, /* found by fuzzing */
 		{ "{\"level\":5,\"comment\":5}", GH_EINVAL },
 		{ "{\"level\":0}", GH_EVALIDATION },
 		{ "{\"level\":6}", GH_EVALIDATION },
