@@ -527,8 +527,13 @@ int ia_rate_precheck(struct req *r, const char *kind, const char *ref)
 int ia_rate(struct req *r, const char *kind, const char *ref, const struct ia_rating *in, int64_t *id)
 {
 	struct subject x;
-	int rc = resolve(r, kind, ref, in->channel, &x);
-	if (rc)
+	const char *why = NULL;
+	int rc = ia_rating_check(in, &why); /* callers checked already; a rating is never stored unchecked */
+	if (rc) {
+		req_error_detail(r, "%s", why);
+		return rc;
+	}
+	if ((rc = resolve(r, kind, ref, in->channel, &x)))
 		return rc;
 	struct db_rows rows;
 	int64_t subject_id = x.subject_id, rater = x.rater, entered_by = x.entered_by;
