@@ -17,6 +17,8 @@
 #   BENCH_KEY_FILE=PATH     govhall key file (default: in the temp folder, never the project root)
 #   BENCH_SUBMIT_SECONDS=10 durable submissions run and SQLite loop (0: skip); BENCH_SUBMIT_CONNS=64
 #   BENCH_QUEUE_SECONDS=10  staff queue run (0: skip); BENCH_QUEUE_ROWS=1000000; BENCH_QUEUE_CONNS=8
+#   BENCH_LEDGER_SECONDS=10 transparency log runs (0: skip); BENCH_LEDGER_LEAVES=10000000;
+#                           BENCH_LEDGER_CONNS=16
 #
 # Prints one table (endpoint | govhall req/s p50 p99 | nginx req/s p50 p99 | ratio | target |
 # verdict) and govhall's resident memory after the run; then the login flood: successful
@@ -24,7 +26,9 @@
 # same cores, and /healthz's p99 latency during the flood; then durable submissions per second
 # with 64 clients (SQLite synchronous=FULL, group commit) against a bare SQLite loop committing
 # the same rows one transaction each (bench/sqlite_loop.c), and the staff queue page's latency
-# with a million applications (bench/seed_queue.sql). Everything it starts or creates is
+# with a million applications (bench/seed_queue.sql); then the transparency log with ten
+# million leaves: appends per second (one transaction each, as decisions append) and inclusion
+# proofs per second over HTTP for random leaves (bench/ledger_proof.lua). Everything it starts or creates is
 # stopped and removed on exit, also on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -74,10 +78,10 @@ BIN=$root/$BUILD/govhall
 
 # ---- temp area and cleanup ---------------------------------------------------------------
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/govhall-bench-XXXXXX")
-gh_pid="" ng_pid="" lf_pid="" ds_pid="" qs_pid=""
+gh_pid="" ng_pid="" lf_pid="" ds_pid="" qs_pid="" ls_pid=""
 cleanup() {
   local rc=$?
-  for p in "$gh_pid" "$lf_pid" "$ds_pid" "$qs_pid"; do
+  for p in "$gh_pid" "$lf_pid" "$ds_pid" "$qs_pid" "$ls_pid"; do
     if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
       kill -TERM "$p" 2>/dev/null || true
       for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
@@ -458,6 +462,48 @@ if [ "$QUEUE_SECONDS" != 0 ]; then
   echo "staff queue (GET /staff/queue as staff of psb; $QUEUE_ROWS applications, seeded in ${seed_secs}s; wrk -c$QUEUE_CONNS, ${QUEUE_SECONDS}s)"
   printf '  %-34s %10.1f\n' "req/s" "${q_rps:-0}"
   printf '  %-34s %10s   budget < 100 ms   %s   (p50 %s ms; one request alone %s s)\n' "p99 ms" "$q_p99" "$q_verdict" "$q_p50" "${one#* }"
+fi
+
+# ---- transparency log with ten million leaves ---------------------------------------------
+# A fresh database gets BENCH_LEDGER_LEAVES leaves from `govhall ledger bench-seed` (a
+# benchmark-only command writing leaves and perfect subtrees in large transactions), then
+# `govhall ledger bench-append` appends one leaf per transaction (SQLite synchronous=FULL, as the
+# server runs) for BENCH_LEDGER_SECONDS, and wrk asks for inclusion proofs of random leaves
+# against the full tree (each proof reads O(log n) stored hashes). Reported only.
+LEDGER_SECONDS=${BENCH_LEDGER_SECONDS:-10}
+LEDGER_LEAVES=${BENCH_LEDGER_LEAVES:-10000000}
+LEDGER_CONNS=${BENCH_LEDGER_CONNS:-16}
+if [ "$LEDGER_SECONDS" != 0 ]; then
+  command -v curl >/dev/null 2>&1 || die "curl is missing"
+  ldb=$tmp/ledger.db
+  "$BIN" init --db "$ldb" --key-file "$KEY_FILE" >"$tmp/ledger-init.log" 2>&1 || { cat "$tmp/ledger-init.log" >&2; die "govhall init (ledger) failed"; }
+  say "seeding $LEDGER_LEAVES log leaves"
+  seed_start=$(date +%s.%N)
+  "$BIN" ledger bench-seed "$LEDGER_LEAVES" --db "$ldb" --key-file "$KEY_FILE" >"$tmp/ledger-seed.log" 2>&1 || { cat "$tmp/ledger-seed.log" >&2; die "seeding the log failed"; }
+  l_seed=$(awk -v a="$seed_start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+  say "appending for ${LEDGER_SECONDS}s"
+  l_append=$("$BIN" ledger bench-append "$LEDGER_SECONDS" --db "$ldb" --key-file "$KEY_FILE" 2>&1) || die "appending failed: $l_append"
+  l_rate=$(echo "$l_append" | awk '{print $1}')
+  l_size=$(sqlite3 "$ldb" 'SELECT size FROM ledger_head' 2>/dev/null || echo "$LEDGER_LEAVES")
+  "$BIN" serve --db "$ldb" --key-file "$KEY_FILE" --listen 127.0.0.1:0 --threads "$THREADS" \
+    --log-level "$LOG_LEVEL" >"$tmp/ledger.out" 2>"$tmp/ledger.err" &
+  ls_pid=$!
+  ls_url=$(listening "govhall (ledger)" "$ls_pid" "$tmp/ledger.out" "$tmp/ledger.err")
+  one=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' "$ls_url/api/v1/ledger/proofs/inclusion?index=12345&size=$l_size")
+  [ "${one%% *}" = 200 ] || die "GET /api/v1/ledger/proofs/inclusion answered ${one%% *}"
+  say "inclusion proofs: wrk -t$WRK_THREADS -c$LEDGER_CONNS -d${LEDGER_SECONDS}s, random leaves of $l_size"
+  LEDGER_LEAVES=$l_size wrk -t"$WRK_THREADS" -c"$LEDGER_CONNS" -d"$LEDGER_SECONDS"s --latency -s bench/ledger_proof.lua \
+    "$ls_url" >"$tmp/ledger.wrk" 2>&1 || true
+  kill "$ls_pid" 2>/dev/null; wait "$ls_pid" 2>/dev/null || true
+  ls_pid=""
+  p_rps=$(awk '/^Requests\/sec:/ {print $2}' "$tmp/ledger.wrk")
+  p_errs=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {gsub(/,/, ""); n += $4 + $6 + $8 + $10} END {print n + 0}' "$tmp/ledger.wrk")
+  p_p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$tmp/ledger.wrk")")
+  p_p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$tmp/ledger.wrk")")
+  echo
+  echo "transparency log ($LEDGER_LEAVES leaves seeded in ${l_seed}s; SQLite)"
+  printf '  %-34s %10.1f   %s\n' "appends/s" "${l_rate:-0}" "(one transaction each, synchronous=FULL, head row locked)"
+  printf '  %-34s %10.1f   %s\n' "inclusion proofs/s (HTTP)" "${p_rps:-0}" "(p50 $p_p50 ms, p99 $p_p99 ms; $p_errs errors; one alone ${one#* } s)"
 fi
 
 if [ "$below" = 1 ] && [ "${BENCH_STRICT:-0}" = 1 ]; then

@@ -19,15 +19,20 @@
 #include "cases/cases.h"
 #include "cases/notify.h"
 #include "catalog/catalog.h"
+#include "certs/certs.h"
 #include "http/metrics.h"
 #include "identity/crypto.h"
 #include "identity/identity.h"
 #include "interact/interact.h"
+#include "ledger/ledger.h"
 #include "http/ops.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "open311/open311.h"
 #include "store/db.h"
 #include "store/group.h"
+#include "publish/publish.h"
+#include "stats/stats.h"
 #include "view/view.h"
 
 static void usage(FILE *f)
@@ -43,6 +48,12 @@ static void usage(FILE *f)
 		"  import catalog FILE.json   import or update a catalog; nothing is imported if any record is bad\n"
 		"  user add|list|disable|enable|roles ...   accounts of staff and administrators\n"
 		"  key list|rotate|reseal     the key that encrypts personal data\n"
+		"  open311 key add|list|revoke ...   API keys of Open311 GeoReport v2 clients\n"
+		"  cert key generate|rotate|list [--department CODE]   departments' certificate signing keys\n"
+		"  ledger key list|rotate | checkpoint | backfill   the transparency log's keys and tree heads\n"
+		"  verify FILE --keys KEYS.json   check a receipt or a certificate (JSON or PDF) offline\n"
+		"  audit                      recompute every leaf and the log's tree; report tampering\n"
+		"  stats rebuild              recompute the public statistics' rollups from the stored rows\n"
 		"  routes [--json]            list every route with its methods, roles and flags\n"
 		"  interact-duties [DAY]      one pass of the evaluation/complaint duties (invitations, overdue\n"
 		"                             warnings, escalation) as on DAY (YYYY-MM-DD, default today)\n"
@@ -168,7 +179,7 @@ static int open_identity(struct config *cfg, struct app *app)
 static int cmd_init(struct config *cfg, bool demo)
 {
 	char err[512];
-	if (keyring_create(cfg->key_file, err, sizeof(err))) {
+	if (keyring_create(cfg->key_file, err, sizeof(err)) || ledger_key_create(cfg, err, sizeof(err))) {
 		fprintf(stderr, "govhall: %s\n", err);
 		return 1;
 	}
@@ -211,7 +222,10 @@ static int cmd_identity(struct config *cfg, const char *cmd, int nargs, char **a
 		identity_release(&app);
 		return 1;
 	}
-	int rc = !strcmp(cmd, "user") ? identity_cli_user(&app, db, nargs, args) : identity_cli_key(&app, db, nargs, args);
+	int rc = !strcmp(cmd, "user")	   ? identity_cli_user(&app, db, nargs, args)
+		 : !strcmp(cmd, "open311") ? open311_cli(&app, db, nargs, args)
+		 : !strcmp(cmd, "cert")	   ? certs_cli(&app, db, nargs, args)
+					   : identity_cli_key(&app, db, nargs, args);
 	db_close(db);
 	identity_release(&app);
 	return rc;
@@ -242,11 +256,30 @@ static int cmd_import(struct config *cfg, int nargs, char **args)
 	return 0;
 }
 
+static int cmd_stats(struct config *cfg, int nargs, char **args)
+{
+	char err[512];
+	struct app app = { .cfg = *cfg, .started = time(NULL) };
+	struct db *db;
+	if (open_db(cfg, &db))
+		return 1;
+	if (cases_init(&app, err, sizeof(err))) {
+		fprintf(stderr, "govhall: %s\n", err);
+		db_close(db);
+		return 1;
+	}
+	int rc = stats_cli(&app, db, nargs, args);
+	cases_release(&app);
+	db_close(db);
+	return rc;
+}
+
 static int build_router(struct router *rt)
 {
 	if (router_add(rt, ops_routes, ops_routes_n) || router_add(rt, static_routes, static_routes_n) ||
 	    router_add(rt, catalog_routes, catalog_routes_n) || identity_add_routes(rt) || cases_add_routes(rt) ||
-	    notify_add_routes(rt) || interact_add_routes(rt))
+	    notify_add_routes(rt) || open311_add_routes(rt) || ledger_add_routes(rt) || stats_add_routes(rt) ||
+	    publish_add_routes(rt) || certs_add_routes(rt) || interact_add_routes(rt))
 		return -1;
 	return 0;
 }
@@ -273,9 +306,10 @@ static int routes_json(struct router *rt)
 		for (size_t k = 0; k < ARRAY_LEN(role_names); k++)
 			if (r->roles & role_names[k].bit)
 				json_array_append_new(roles, json_string(role_names[k].name));
-		json_array_append_new(arr, json_pack("{s:s,s:s,s:o,s:o,s:b,s:i}", "name", r->name, "pattern",
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:o,s:o,s:b,s:b,s:i}", "name", r->name, "pattern",
 						     r->pattern, "methods", methods, "roles", roles, "csrf",
-						     (r->flags & ROUTE_CSRF) != 0, "scopes", (int)r->scopes));
+						     (r->flags & ROUTE_CSRF) != 0, "noauth", (r->flags & ROUTE_NOAUTH) != 0,
+						     "scopes", (int)r->scopes));
 	}
 	char *s = json_dumps(arr, JSON_INDENT(1));
 	json_decref(arr);
@@ -344,10 +378,12 @@ static int cmd_serve(struct config *cfg)
 		return 1;
 	}
 	if (identity_init(&app, err, sizeof(err)) || cases_init(&app, err, sizeof(err)) ||
+	    open311_init(&app) || ledger_init(&app, err, sizeof(err)) || stats_init(&app) ||
 	    interact_init(&app, err, sizeof(err))) {
 		fprintf(stderr, "govhall: %s\n", err);
 		return 1;
 	}
+	certs_init(&app);
 	app.router = router_new();
 	if (build_router(app.router))
 		return 1;
@@ -366,8 +402,16 @@ static int cmd_serve(struct config *cfg)
 		jobs_free(app.jobs);
 		return 1;
 	}
+	if (ledger_start(&app, err, sizeof(err))) {
+		fprintf(stderr, "govhall: %s\n", err);
+		notify_stop();
+		group_free(app.group);
+		jobs_free(app.jobs);
+		return 1;
+	}
 	if (interact_start(&app, err, sizeof(err))) {
 		fprintf(stderr, "govhall: %s\n", err);
+		ledger_stop();
 		notify_stop();
 		group_free(app.group);
 		jobs_free(app.jobs);
@@ -375,11 +419,13 @@ static int cmd_serve(struct config *cfg)
 	}
 	int rc = server_run(&app);
 	interact_stop();
+	ledger_stop();
 	notify_stop();
 	group_free(app.group);
 	jobs_free(app.jobs);
 	metrics_free(app.metrics);
 	router_free(app.router);
+	ledger_release(&app);
 	cases_release(&app);
 	identity_release(&app);
 	view_free(app.view);
@@ -393,6 +439,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *cmd = argv[1];
+	ledger_register_observers();
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage(stdout);
 		return 0;
@@ -410,7 +457,9 @@ int main(int argc, char **argv)
 	}
 	char **args = argv + 2;
 	int rc;
-	if (strcmp(cmd, "user") && strcmp(cmd, "key") && strcmp(cmd, "routes"))
+	certs_register();
+	if (strcmp(cmd, "user") && strcmp(cmd, "key") && strcmp(cmd, "routes") && strcmp(cmd, "open311") &&
+	    strcmp(cmd, "verify") && strcmp(cmd, "cert"))
 		for (int i = 0; i < nargs; i++)
 			if (strncmp(args[i], "--", 2) == 0) {
 				fprintf(stderr, "govhall: unknown option %s (see govhall %s --help)\n", args[i], cmd);
@@ -441,10 +490,16 @@ int main(int argc, char **argv)
 		} else {
 			rc = cmd_import(&cfg, nargs - 0, args);
 		}
-	} else if (!strcmp(cmd, "user") || !strcmp(cmd, "key")) {
+	} else if (!strcmp(cmd, "user") || !strcmp(cmd, "key") || !strcmp(cmd, "open311") || !strcmp(cmd, "cert")) {
 		rc = cmd_identity(&cfg, cmd, nargs, args);
 	} else if (!strcmp(cmd, "interact-duties")) {
 		rc = cmd_interact_duties(&cfg, nargs, args);
+	} else if (!strcmp(cmd, "verify") && certs_verify_pdf_cli(nargs, args, &rc) == 0) {
+		/* a certificate's PDF: verified from the document it embeds */
+	} else if (!strcmp(cmd, "ledger") || !strcmp(cmd, "verify") || !strcmp(cmd, "audit")) {
+		rc = ledger_cli(&cfg, cmd, nargs, args);
+	} else if (!strcmp(cmd, "stats")) {
+		rc = cmd_stats(&cfg, nargs, args);
 	} else if (!strcmp(cmd, "routes")) {
 		rc = cmd_routes(nargs > 0 && strcmp(args[0], "--json") == 0);
 	} else {

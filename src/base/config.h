@@ -39,6 +39,9 @@ struct config {
 	char *notify_webhook_url;    /* POST each notification here ("" = off) */
 	char *notify_webhook_secret; /* HMAC-SHA256 key signing webhook and SMS requests */
 	char *notify_sms_url;        /* SMS gateway: POST {phone, text} ("" = off) */
+	char *notify_smtp_url;       /* e-mail through this SMTP server ("" = off) */
+	char *notify_smtp_from;      /* sender address */
+	char *notify_smtp_user, *notify_smtp_password; /* "" = no authentication */
 	long rectify_days;           /* working days to rectify a bad review (src/interact) */
 	long consult_days;           /* working days to answer a consultation */
 	long complaint_days;         /* working days to answer a complaint or suggestion */

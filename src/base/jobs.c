@@ -24,6 +24,7 @@ struct job {
 struct jobs {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	pthread_cond_t idle; /* signalled when a job completes (jobs_drain) */
 	struct job *ring;
 	size_t cap, head, count;
 	pthread_t *threads;
@@ -75,6 +76,7 @@ static void *run(void *p)
 		}
 		pthread_mutex_lock(&j->mu);
 		j->completed++;
+		pthread_cond_broadcast(&j->idle);
 		pthread_mutex_unlock(&j->mu);
 	}
 }
@@ -84,6 +86,7 @@ struct jobs *jobs_new(size_t threads, size_t queue_cap)
 	struct jobs *j = xcalloc(1, sizeof(*j));
 	pthread_mutex_init(&j->mu, NULL);
 	pthread_cond_init(&j->cv, NULL);
+	pthread_cond_init(&j->idle, NULL);
 	j->cap = queue_cap ? queue_cap : 1;
 	j->ring = xcalloc(j->cap, sizeof(*j->ring));
 	j->nthreads = threads ? threads : 1;
@@ -106,9 +109,20 @@ void jobs_free(struct jobs *j)
 		pthread_join(j->threads[i], NULL);
 	pthread_mutex_destroy(&j->mu);
 	pthread_cond_destroy(&j->cv);
+	pthread_cond_destroy(&j->idle);
 	free(j->threads);
 	free(j->ring);
 	free(j);
+}
+
+void jobs_drain(struct jobs *j)
+{
+	if (!j)
+		return;
+	pthread_mutex_lock(&j->mu);
+	while (j->completed < j->submitted)
+		pthread_cond_wait(&j->idle, &j->mu);
+	pthread_mutex_unlock(&j->mu);
 }
 
 int jobs_submit(struct jobs *j, struct event_base *base, void (*work)(void *),

@@ -17,6 +17,10 @@ struct jobs *jobs_new(size_t threads, size_t queue_cap);
 /* Finishes queued jobs, then joins the threads. */
 void jobs_free(struct jobs *j);
 
+/* Waits until every job submitted so far has run and its completion has been handed to its
+ * loop (the loop runs it when it next turns). Used at shutdown, after the loops stopped and
+ * before they are freed. */
+void jobs_drain(struct jobs *j);
 /* base may be NULL: done then runs on the pool thread. Returns 0 or GH_EBUSY. */
 int jobs_submit(struct jobs *j, struct event_base *base, void (*work)(void *arg),
 		void (*done)(void *arg), void *arg);

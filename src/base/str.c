@@ -72,3 +72,44 @@ int str_to_long(struct str s, long min, long max, long *out)
 	*out = v;
 	return 0;
 }
+
+static bool email_label_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+bool str_email_norm(char *s, size_t len)
+{
+	if (len > STR_EMAIL_MAX)
+		return false;
+	char *at = memchr(s, '@', len);
+	if (!at || memchr(at + 1, '@', len - (size_t)(at - s) - 1))
+		return false;
+	size_t local = (size_t)(at - s);
+	if (local < 1 || local > 64)
+		return false;
+	for (size_t i = 0; i < local; i++)
+		if (s[i] <= ' ' || s[i] > '~')
+			return false;
+	char *d = at + 1, *end = s + len;
+	bool dot = false;
+	while (d <= end) {
+		char *lb = d;
+		while (d < end && *d != '.')
+			d++;
+		size_t ll = (size_t)(d - lb);
+		if (ll < 1 || ll > 63 || lb[0] == '-' || lb[ll - 1] == '-')
+			return false;
+		for (size_t i = 0; i < ll; i++) {
+			if (!email_label_char(lb[i]))
+				return false;
+			if (lb[i] >= 'A' && lb[i] <= 'Z')
+				lb[i] = (char)(lb[i] - 'A' + 'a');
+		}
+		if (d == end)
+			break;
+		dot = true;
+		d++; /* past the dot; a trailing dot leaves an empty label, refused above */
+	}
+	return dot;
+}

@@ -52,4 +52,11 @@ size_t str_utf8_chars(const char *p, size_t len);
 /* Parses a decimal integer in [min, max] from the whole of s. Returns 0 or -1. */
 int str_to_long(struct str s, long min, long max, long *out);
 
+#define STR_EMAIL_MAX 254 /* characters of an e-mail address (RFC 5321 path limit) */
+/* A practical e-mail check: one '@', a local part of 1..64 printable ASCII characters
+ * without spaces, a domain of dot-separated labels [A-Za-z0-9-] (1..63, no hyphen at either
+ * end) with at least one dot, at most STR_EMAIL_MAX in all. Lower-cases the domain of s in
+ * place. Does not allocate. */
+bool str_email_norm(char *s, size_t len);
+
 #endif

@@ -14,6 +14,9 @@
  *   case_apply with the key "b<bundle id>:<item code>", linked by applications.bundle_id. A
  *   repeated submission finds the bundle and its children again (and completes a fan-out that
  *   an earlier request could not finish).
+ * - Drafts: "save as draft" keeps the form's values and the materials (over the bundle's
+ *   global slots) in the bundle row (submitted_at NULL), found again by the form's key or by
+ *   ?draft=<id>; submitting the draft files the children and clears it.
  * - Who sees a bundle: its applicant (or the applying enterprise's agents) and administrators.
  *   Department staff see only their own child applications, through the normal pages.
  * - Overall status: in_progress while a child is open; completed when every child is;
@@ -40,21 +43,25 @@
 /* ---- the table ------------------------------------------------------------------------- */
 
 struct bundle_app {
-	int64_t id, applicant_id, enterprise_id, created_at;
+	int64_t id, applicant_id, enterprise_id, created_at, submitted_at; /* submitted_at 0: a draft */
 	const char *code, *number;
+	const char *draft_form, *draft_materials; /* JSON text of a draft (NULL once submitted) */
 };
 
 DB_SQL(q_b_insert, "INSERT INTO bundle_applications (bundle_code, applicant_id, enterprise_id, idempotency_key, "
 		   "created_at) VALUES (?, ?, ?, ?, ?) RETURNING id");
 DB_SQL(q_b_by_idem, "SELECT id FROM bundle_applications WHERE applicant_id = ? AND idempotency_key = ?");
-DB_SQL(q_b_get, "SELECT id, bundle_code, applicant_id, enterprise_id, number, created_at "
-		"FROM bundle_applications WHERE id = ?");
+#define B_COLS "id, bundle_code, applicant_id, enterprise_id, number, created_at, submitted_at, draft_form, draft_materials "
+DB_SQL(q_b_get, "SELECT " B_COLS "FROM bundle_applications WHERE id = ?");
+DB_SQL(q_b_draft, "UPDATE bundle_applications SET draft_form = ?, draft_materials = ? "
+		  "WHERE id = ? AND submitted_at IS NULL");
+DB_SQL(q_b_submitted, "UPDATE bundle_applications SET submitted_at = ?, draft_form = NULL, draft_materials = NULL "
+		      "WHERE id = ? AND submitted_at IS NULL");
 DB_SQL(q_b_number, "UPDATE bundle_applications SET number = ? WHERE id = ? AND number IS NULL");
 DB_SQL(q_b_children, "SELECT id FROM applications WHERE bundle_id = ? ORDER BY id");
-DB_SQL(q_b_mine, "SELECT id, bundle_code, applicant_id, enterprise_id, number, created_at "
-		 "FROM bundle_applications WHERE applicant_id = ? AND enterprise_id IS NULL ORDER BY id DESC LIMIT ?");
-DB_SQL(q_b_ent, "SELECT id, bundle_code, applicant_id, enterprise_id, number, created_at "
-		"FROM bundle_applications WHERE enterprise_id = ? ORDER BY id DESC LIMIT ?");
+DB_SQL(q_b_mine, "SELECT " B_COLS "FROM bundle_applications WHERE applicant_id = ? AND enterprise_id IS NULL "
+		 "ORDER BY id DESC LIMIT ?");
+DB_SQL(q_b_ent, "SELECT " B_COLS "FROM bundle_applications WHERE enterprise_id = ? ORDER BY id DESC LIMIT ?");
 
 static void b_row(const struct db_rows *rows, size_t i, struct bundle_app *o)
 {
@@ -64,6 +71,9 @@ static void b_row(const struct db_rows *rows, size_t i, struct bundle_app *o)
 	o->enterprise_id = db_cell_int(rows, i, 3);
 	o->number = db_cell(rows, i, 4);
 	o->created_at = db_cell_int(rows, i, 5);
+	o->submitted_at = db_cell_int(rows, i, 6);
+	o->draft_form = db_cell(rows, i, 7);
+	o->draft_materials = db_cell(rows, i, 8);
 }
 
 /* Creates the bundle row, or finds the one this applicant's key made (*existed). */
@@ -127,6 +137,15 @@ static int b_children(struct db *db, struct arena *a, int64_t id, struct applica
 	*out = v;
 	*n = rows.nrows;
 	return 0;
+}
+
+static bool bundle_is_applicant(const struct req *r, const struct bundle_app *b)
+{
+	if (!r->who.account)
+		return false;
+	if (b->enterprise_id)
+		return r->who.enterprise == b->enterprise_id;
+	return r->who.account == b->applicant_id && !r->who.enterprise;
 }
 
 /* ---- the bundle's form ------------------------------------------------------------------ */
@@ -265,6 +284,9 @@ static void bundle_view(struct req *r, const struct bundle_form *b, struct apply
 
 struct bundle_apply_in {
 	json_t *input;      /* flat object of strings: the shared fields */
+	json_t *global;     /* the materials over the bundle's slots (kept with a draft) */
+	int64_t draft_id;   /* the draft this continues (0: none; then key finds one) */
+	bool submit;        /* false: save as a draft, nothing is checked or filed */
 	json_t **materials; /* per item of the bundle (NULL for counter items): case_apply's array */
 	const char *key;    /* idempotency key; may be NULL */
 	const char *channel;
@@ -290,16 +312,66 @@ static json_t *child_input(struct req *r, const struct bundle_item *it, json_t *
 	return own;
 }
 
-/* Checks every child, then files the bundle and its children. GH_EVALIDATION with *errors
- * (field key -> message; material_<global slot>) when any child has an error. */
+/* The draft id of the caller's for bundle b, still a draft; GH_ENOTFOUND (with a detail) for
+ * none of theirs, GH_ECONFLICT when it was submitted meanwhile. */
+static int draft_of(struct req *r, const struct bundle_form *b, int64_t id, struct bundle_app *out)
+{
+	int rc = b_get(r->db, r->arena, id, out);
+	if (rc == GH_ENOTFOUND || (!rc && (!bundle_is_applicant(r, out) || strcmp(out->code, b->code) != 0))) {
+		req_error_detail(r, "%s", T(r, "没有您可以继续填写的草稿。", "There is no draft of yours to continue."));
+		return GH_ENOTFOUND;
+	}
+	if (!rc && out->submitted_at) {
+		req_error_detail(r, "%s", T(r, "该草稿已经提交。", "This draft was submitted already."));
+		return GH_ECONFLICT;
+	}
+	return rc;
+}
+
+/* Keeps what was typed and attached in draft id (nothing is checked: a draft may be
+ * incomplete; its size is bounded by the request's). */
+static int save_draft(struct req *r, int64_t id, const struct bundle_apply_in *in)
+{
+	char *form = json_dumps(in->input ? in->input : json_object(), JSON_COMPACT);
+	char *mats = json_dumps(in->global ? in->global : json_array(), JSON_COMPACT);
+	if (!form || !mats) {
+		free(form);
+		free(mats);
+		return GH_EINTERNAL;
+	}
+	int64_t changed = 0;
+	int rc = db_exec(r->db, &q_b_draft, DB_ARGS(DB_TEXT(form), DB_TEXT(mats), DB_INT(id)), &changed);
+	free(form);
+	free(mats);
+	return rc ? rc : changed ? 0 : GH_ECONFLICT;
+}
+
+/* Checks every child, then files the bundle and its children; or, with in->submit false,
+ * saves a draft. GH_EVALIDATION with *errors (field key -> message; material_<global slot>)
+ * when any child has an error. *existed: the key (or draft) had been submitted before. */
 static int bundle_apply(struct req *r, const struct bundle_form *b, const struct bundle_apply_in *in, int64_t *bundle_id,
 			bool *existed, json_t **errors)
 {
 	*errors = arena_json(r, json_object());
+	*existed = false;
 	if (!b->nonline) {
 		req_error_detail(r, "%s", T(r, "该“一件事”的事项均需到窗口办理，请查看办事指南。",
 					    "Every item of this bundle is handled at the counter; see the guides."));
 		return GH_ECONFLICT;
+	}
+	struct bundle_app draft;
+	int rc;
+	if (in->draft_id && (rc = draft_of(r, b, in->draft_id, &draft)))
+		return rc;
+	if (!in->submit) {
+		bool had = false;
+		*bundle_id = in->draft_id;
+		if (!*bundle_id &&
+		    (rc = b_create(r->db, r->arena, b->code, r->who.account, r->who.enterprise, in->key, bundle_id, &had)))
+			return rc;
+		if (had && (rc = draft_of(r, b, *bundle_id, &draft)))
+			return rc;
+		return save_draft(r, *bundle_id, in);
 	}
 	for (size_t i = 0; i < b->n; i++) {
 		const struct bundle_item *it = &b->items[i];
@@ -309,7 +381,7 @@ static int bundle_apply(struct req *r, const struct bundle_form *b, const struct
 					    .materials = in->materials[i], .submit = true, .channel = in->channel,
 					    .applicant_id = r->who.account, .enterprise_id = r->who.enterprise };
 		json_t *e = NULL;
-		int rc = case_apply_check(r, &ai, &e);
+		rc = case_apply_check(r, &ai, &e);
 		if (rc && rc != GH_EVALIDATION)
 			return rc;
 		const char *k;
@@ -331,9 +403,18 @@ static int bundle_apply(struct req *r, const struct bundle_form *b, const struct
 	if (json_object_size(*errors))
 		return GH_EVALIDATION;
 
-	int rc = b_create(r->db, r->arena, b->code, r->who.account, r->who.enterprise, in->key, bundle_id, existed);
-	if (rc)
-		return rc;
+	if (in->draft_id) {
+		*bundle_id = in->draft_id;
+	} else {
+		bool had = false;
+		if ((rc = b_create(r->db, r->arena, b->code, r->who.account, r->who.enterprise, in->key, bundle_id, &had)))
+			return rc;
+		/* The key may have made a draft, or the whole bundle, before. */
+		struct bundle_app before;
+		if (had && (rc = b_get(r->db, r->arena, *bundle_id, &before)))
+			return rc;
+		*existed = had && before.submitted_at;
+	}
 	const char *first = NULL;
 	for (size_t i = 0; i < b->n; i++) {
 		const struct bundle_item *it = &b->items[i];
@@ -358,19 +439,10 @@ static int bundle_apply(struct req *r, const struct bundle_form *b, const struct
 							     DB_INT(*bundle_id)), &changed)))
 			return rc;
 	}
-	return 0;
+	return db_exec(r->db, &q_b_submitted, DB_ARGS(DB_INT((int64_t)time(NULL)), DB_INT(*bundle_id)), NULL);
 }
 
 /* ---- progress --------------------------------------------------------------------------- */
-
-static bool bundle_is_applicant(const struct req *r, const struct bundle_app *b)
-{
-	if (!r->who.account)
-		return false;
-	if (b->enterprise_id)
-		return r->who.enterprise == b->enterprise_id;
-	return r->who.account == b->applicant_id && !r->who.enterprise;
-}
 
 /* Loads bundle application id if the caller may see it (GH_ENOTFOUND with a detail, the same
  * for someone else's as for none). */
@@ -429,7 +501,7 @@ static json_t *bundle_json(struct req *r, const struct bundle_app *b, const stru
 		}
 		json_array_append_new(children, cj);
 	}
-	const char *status = open ? "in_progress" : completed == n ? "completed" : "partly_refused";
+	const char *status = !b->submitted_at ? "draft" : open ? "in_progress" : completed == n ? "completed" : "partly_refused";
 	json_t *j = json_object();
 	json_object_set_new(j, "id", json_integer(b->id));
 	json_object_set_new(j, "number", b->number ? json_string(b->number) : json_null());
@@ -441,11 +513,18 @@ static json_t *bundle_json(struct req *r, const struct bundle_app *b, const stru
 	json_object_set_new(j, "created_at", json_integer(b->created_at));
 	json_object_set_new(j, "children", children);
 	json_object_set_new(j, "refused", refused);
+	if (!b->submitted_at) {
+		/* What the draft holds, to continue it. */
+		json_object_set_new(j, "form", json_loads(b->draft_form ? b->draft_form : "{}", 0, NULL));
+		json_object_set_new(j, "materials", json_loads(b->draft_materials ? b->draft_materials : "[]", 0, NULL));
+	}
 	return j;
 }
 
 static const char *status_text(struct req *r, const char *status)
 {
+	if (strcmp(status, "draft") == 0)
+		return view_msg(r->app->view, r->lang, "bundle_status_draft");
 	if (strcmp(status, "completed") == 0)
 		return view_msg(r->app->view, r->lang, "bundle_status_completed");
 	if (strcmp(status, "partly_refused") == 0)
@@ -481,10 +560,15 @@ int bundles_mine_rows(struct req *r, json_t **out)
 		}
 		json_t *bj = arena_json(r, bundle_json(r, &b, kids, n));
 		const char *status = json_string_value(json_object_get(bj, "status"));
-		json_array_append_new(list, json_pack("{s:s?,s:s,s:s,s:s,s:s,s:s}", "number", b.number, "href",
-						      arena_printf(r->arena, "/bundles/applications/%lld", (long long)b.id),
-						      "name", json_string_value(json_object_get(bj, "name")), "status", status,
-						      "status_text", status_text(r, status), "progress", progress_text(r, bj)));
+		json_t *row = json_pack("{s:s?,s:s,s:s,s:s,s:s}", "number", b.number, "href",
+					arena_printf(r->arena, "/bundles/applications/%lld", (long long)b.id), "name",
+					json_string_value(json_object_get(bj, "name")), "status", status, "status_text",
+					status_text(r, status));
+		if (b.submitted_at)
+			jset(row, "progress", progress_text(r, bj));
+		else
+			jset(row, "draft_href", arena_printf(r->arena, "/bundles/%s/apply?draft=%lld", b.code, (long long)b.id));
+		json_array_append_new(list, row);
 	}
 	*out = list;
 	return 0;
@@ -507,6 +591,19 @@ static int page_apply_get(struct req *r)
 	struct apply_view v;
 	bundle_view(r, &b, &v);
 	v.key = cases_new_key(r);
+	const char *draft = req_query(r, "draft");
+	if (draft) {
+		long id = 0;
+		struct bundle_app d;
+		if (str_to_long(str_c(draft), 1, (1L << 53), &id)) {
+			req_error_detail(r, "%s", T(r, "没有您可以继续填写的草稿。", "There is no draft of yours to continue."));
+			return GH_ENOTFOUND;
+		}
+		if ((rc = draft_of(r, &b, id, &d)))
+			return rc;
+		v.draft_id = id;
+		cases_apply_resume(r, &v, d.draft_form, d.draft_materials);
+	}
 	return cases_apply_render(r, 200, &v);
 }
 
@@ -545,8 +642,20 @@ static int page_apply_post(struct req *r)
 			json_array_append_new(per[i], c);
 		}
 	}
-	struct bundle_apply_in in = { .input = v.values, .materials = per, .key = v.key,
-				      .channel = cases_kiosk(r) ? "kiosk" : "web" };
+	/* A draft keeps the files with their names, to show them when it is continued. */
+	json_t *global = arena_json(r, json_array());
+	for (size_t slot = 0; slot < json_array_size(v.kept); slot++) {
+		json_t *files = json_array_get(v.kept, slot);
+		const char *ec = json_string_value(json_array_get(v.ecerts, slot));
+		if (!json_array_size(files) && !(ec && *ec))
+			continue;
+		json_t *e = json_pack("{s:I,s:O}", "slot", (json_int_t)slot, "attachments", files);
+		if (ec && *ec)
+			json_object_set_new(e, "ecert", json_string(ec));
+		json_array_append_new(global, e);
+	}
+	struct bundle_apply_in in = { .input = v.values, .materials = per, .global = global, .key = v.key,
+				      .draft_id = v.draft_id, .submit = submit, .channel = cases_kiosk(r) ? "kiosk" : "web" };
 	int64_t id;
 	bool existed;
 	json_t *errors;
@@ -557,6 +666,9 @@ static int page_apply_post(struct req *r)
 	}
 	if (rc)
 		return rc;
+	if (!submit)
+		return resp_redirect(r, 303, arena_printf(r->arena, "/bundles/%s/apply?draft=%lld&done=draft", b.code,
+							 (long long)id));
 	return resp_redirect(r, 303, arena_printf(r->arena, "/bundles/applications/%lld?done=submitted", (long long)id));
 }
 
@@ -567,6 +679,8 @@ static int page_progress(struct req *r)
 	int rc = bundle_load_visible(r, req_param(r, "id"), &b);
 	if (rc)
 		return rc;
+	if (!b.submitted_at)
+		return resp_redirect(r, 303, arena_printf(r->arena, "/bundles/%s/apply?draft=%lld", b.code, (long long)b.id));
 	struct application *kids;
 	size_t n;
 	if ((rc = b_children(r->db, r->arena, b.id, &kids, &n)))
@@ -582,7 +696,8 @@ static int page_progress(struct req *r)
 	jset(ctx, "status", status);
 	jset(ctx, "status_text", status_text(r, status));
 	jset(ctx, "progress", progress_text(r, bj));
-	json_object_set_new(ctx, "is_partly_refused", json_boolean(strcmp(status, "partly_refused") == 0));
+	/* A refusal is shown as soon as it happens, not only when the last item closes. */
+	json_object_set_new(ctx, "has_refused", json_boolean(json_array_size(json_object_get(bj, "refused")) > 0));
 	json_object_set(ctx, "refused", json_object_get(bj, "refused"));
 	int32_t today = cases_today();
 	json_t *rows = json_array();
@@ -618,8 +733,10 @@ static int body_object(struct req *r, json_t **out)
 }
 
 /* POST /api/v1/bundles/{code}/applications: {form: {...}, materials: [{item, slot,
- * attachments: [ids]} or {item, slot, ecert}], submit: true, idempotency_key}. 201 with the
- * bundle (200 when the key made it before); 422 with fields (material_<item>_<slot>). */
+ * attachments: [ids]} or {item, slot, ecert}], submit (default true), idempotency_key}. 201 with
+ * the bundle (200 when the key submitted it before); 422 with fields (material_<item>_<slot>).
+ * submit: false saves (or updates) the draft the key names, unchecked: 200 with status
+ * "draft", its form and materials; the same key with submit: true files it. */
 static int api_apply(struct req *r)
 {
 	json_t *in;
@@ -630,9 +747,9 @@ static int api_apply(struct req *r)
 	json_t *submit = json_object_get(in, "submit");
 	const char *key = json_string_value(json_object_get(in, "idempotency_key"));
 	if ((form && !json_is_object(form)) || (mats && !json_is_array(mats)) || (key && (!*key || strlen(key) > 64)) ||
-	    (submit && !json_is_true(submit))) {
-		req_error_detail(r, "form must be an object, materials an array, idempotency_key 1 to 64 characters; a "
-				    "bundle is submitted at once (submit: true, no drafts) / 参数格式有误");
+	    (submit && !json_is_boolean(submit)) || (json_is_false(submit) && !key)) {
+		req_error_detail(r, "form must be an object, materials an array, submit true or false, idempotency_key 1 to "
+				    "64 characters (required for a draft: it is how the draft is found again) / 参数格式有误");
 		return GH_EINVAL;
 	}
 	struct bundle_form b;
@@ -642,6 +759,7 @@ static int api_apply(struct req *r)
 	json_t **per = arena_array(r->arena, b.n ? b.n : 1, sizeof(*per));
 	for (size_t i = 0; i < b.n; i++)
 		per[i] = b.items[i].online ? arena_json(r, json_array()) : NULL;
+	json_t *global = arena_json(r, json_array());
 	size_t i;
 	json_t *m;
 	json_array_foreach(mats, i, m)
@@ -658,8 +776,18 @@ static int api_apply(struct req *r)
 		json_t *c = json_copy(m);
 		json_object_del(c, "item");
 		json_array_append_new(per[at], c);
+		/* A draft keeps them over the bundle's slots, as the page does. */
+		json_t *g = json_copy(c);
+		json_t *slot = json_object_get(g, "slot");
+		if (json_is_integer(slot) && json_integer_value(slot) >= 0 &&
+		    (size_t)json_integer_value(slot) < json_array_size(b.items[at].mdefs))
+			json_object_set_new(g, "slot", json_integer(json_integer_value(slot) + (json_int_t)b.items[at].slot0));
+		else
+			json_object_del(g, "slot");
+		json_array_append_new(global, g);
 	}
-	struct bundle_apply_in bi = { .input = flat, .materials = per, .key = key, .channel = "app" };
+	struct bundle_apply_in bi = { .input = flat, .materials = per, .global = global, .key = key,
+				      .submit = !json_is_false(submit), .channel = "app" };
 	int64_t id;
 	bool existed;
 	json_t *errors;
@@ -692,7 +820,7 @@ static int api_apply(struct req *r)
 	size_t n;
 	if ((rc = b_get(r->db, r->arena, id, &ba)) || (rc = b_children(r->db, r->arena, id, &kids, &n)))
 		return rc;
-	return resp_json(r, existed ? 200 : 201, bundle_json(r, &ba, kids, n));
+	return resp_json(r, existed || !bi.submit ? 200 : 201, bundle_json(r, &ba, kids, n));
 }
 
 /* GET /api/v1/bundles/applications/{id} */

@@ -243,8 +243,10 @@ json_t *case_json(const struct application *app, const struct calendar *cal, int
  * {"slot": i, "attachments": [ids]} or {"slot": i, "ecert": "<type>"}; attachments must be the
  * caller's own; required materials must be given. Returns the normalised array (new ref) or
  * NULL with errors set (object "materials" -> message). */
-static json_t *check_materials(struct req *r, json_t *defs, json_t *given, json_t *errors, bool submit)
+static json_t *check_materials(struct req *r, const struct case_apply_in *in, json_t *defs, json_t *given,
+			       json_t *errors, bool submit)
 {
+	case_ecert_held_fn held = cases_ecert_held();
 	bool en = strcmp(r->lang, "en") == 0;
 	size_t nd = json_array_size(defs);
 	json_t *out = json_array();
@@ -270,8 +272,20 @@ static json_t *check_materials(struct req *r, json_t *defs, json_t *given, json_
 						    json_string(en ? "An e-certificate was given for a material that does not accept it."
 								   : "该材料不能用电子证照代替。"));
 			} else {
-				json_object_set_new(entry, "ecert", json_string(ecert));
-				given_any = true;
+				/* The wallet is the source: the applicant must hold one (its number goes
+				 * with the slot, and the department sees that certificate). */
+				const char *number = NULL;
+				int hrc = held ? held(r->db, r->arena, in->applicant_id, in->enterprise_id, ecert, &number) : 0;
+				if (hrc) {
+					json_object_set_new(errors, "materials",
+							    json_string(en ? "You do not hold a valid e-certificate of this kind; please upload the document."
+									   : "您的卡包中没有有效的该类电子证照，请上传材料。"));
+				} else {
+					json_object_set_new(entry, "ecert", json_string(ecert));
+					if (number)
+						json_object_set_new(entry, "ecert_number", json_string(number));
+					given_any = true;
+				}
 			}
 		}
 		if (json_is_array(atts) && json_array_size(atts) > 0) {
@@ -309,7 +323,8 @@ static json_t *check_materials(struct req *r, json_t *defs, json_t *given, json_
 
 /* What case_apply checked, ready to be written. */
 struct apply_ready {
-	struct catalog_service svc;
+	struct catalog_service svc;  /* without form, materials, audience (not needed) */
+	const char *dept_name_zh, *dept_name_en;
 	char *form_s, *mats_s;    /* JSON text of the form and the materials */
 	struct apply_link {
 		int64_t id;
@@ -324,18 +339,27 @@ static int apply_prepare(struct req *r, const struct case_apply_in *in, struct a
 {
 	*errors = json_object();
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, *errors);
-	int rc = catalog_service_get(r->db, r->arena, in->item_code, 0, &p->svc);
+	const struct catalog_service_parsed *item;
+	int rc = catalog_service_cached(r, in->item_code, &item);
 	if (rc)
 		return rc;
+	/* What the writes need, copied: they may run on the writer's thread, and the worker's
+	 * cache is not theirs. */
+	p->svc = item->svc;
+	p->svc.code = arena_strdup(r->arena, item->svc.code);
+	p->svc.department = arena_strdup(r->arena, item->svc.department);
+	p->svc.name_zh = arena_strdup(r->arena, item->svc.name_zh);
+	p->svc.name_en = item->svc.name_en ? arena_strdup(r->arena, item->svc.name_en) : NULL;
+	p->svc.audience = p->svc.outcome_ecert = p->svc.form = p->svc.materials = NULL;
+	p->dept_name_zh = arena_strdup(r->arena, item->dept_name_zh);
+	p->dept_name_en = item->dept_name_en ? arena_strdup(r->arena, item->dept_name_en) : NULL;
 	/* Online from depth 3; at the counter anything with a guide (depth 1 on) is taken in. */
 	if (p->svc.online_depth < (in->channel && strcmp(in->channel, "counter") == 0 ? 1 : 3)) {
 		req_error_detail(r, strcmp(r->lang, "en") == 0 ? "This service cannot be applied for online; see its guide."
 							      : "该事项不支持网上申请，请查看办事指南。");
 		return GH_ECONFLICT;
 	}
-	json_t *def = json_loads(p->svc.form, 0, NULL), *mdefs = json_loads(p->svc.materials, 0, NULL);
-	arena_cleanup(r->arena, (void (*)(void *))json_decref, def);
-	arena_cleanup(r->arena, (void (*)(void *))json_decref, mdefs);
+	json_t *def = item->def, *mdefs = item->mdefs;
 	json_t *values = NULL, *ferrs = NULL;
 	if (!def || !mdefs || forms_validate(def, in->input, r->lang, &values, &ferrs))
 		return GH_EINTERNAL;
@@ -343,7 +367,7 @@ static int apply_prepare(struct req *r, const struct case_apply_in *in, struct a
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, ferrs);
 	if (in->submit)
 		json_object_update(*errors, ferrs);
-	json_t *mats = check_materials(r, mdefs, in->materials, *errors, in->submit);
+	json_t *mats = check_materials(r, in, mdefs, in->materials, *errors, in->submit);
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, mats);
 	if (json_object_size(*errors))
 		return GH_EVALIDATION;
@@ -396,10 +420,22 @@ static int apply_write_new(struct db *db, void *arg)
 	int64_t id;
 	bool existed = false;
 	int rc = case_create(db, w->arena, &n, &id, &existed);
-	if (!rc)
-		rc = case_get(db, w->arena, id, &w->app);
-	if (rc || existed || !in->submit || strcmp(w->app.state, "draft") != 0)
-		return rc; /* a repeated submission answers with the application it made */
+	if (rc)
+		return rc;
+	if (existed || !in->submit) {
+		/* A repeated submission answers with the application it made. */
+		return case_get(db, w->arena, id, &w->app);
+	}
+	/* The new draft as case_create wrote it (no query: this runs on the one writer). */
+	int64_t now = (int64_t)time(NULL);
+	w->app = (struct application){ .id = id, .item_code = n.item_code, .item_version = n.item_version,
+				       .department = n.department, .applicant_id = n.applicant_id,
+				       .enterprise_id = n.enterprise_id, .filed_by = n.filed_by, .channel = n.channel,
+				       .state = "draft", .form = n.form, .materials = n.materials, .created_at = now,
+				       .updated_at = now, .item_name_zh = p->svc.name_zh, .item_name_en = p->svc.name_en,
+				       .dept_name_zh = p->dept_name_zh, .dept_name_en = p->dept_name_en };
+	w->app.clock.limit_days = n.limit_days;
+	w->app.clock.legal_limit_days = n.legal_limit_days;
 	int64_t ev = 0;
 	if ((rc = case_transition(db, w->cal, w->arena, &w->app, wf_action("submit"), w->actor, NULL, NULL, w->today, &ev)))
 		return rc;
@@ -426,7 +462,8 @@ int case_apply(struct req *r, const struct case_apply_in *in, struct application
 					 .actor = r->who.account, .today = cases_today() };
 		rc = apply_write_new(r->db, &w);
 		*app = w.app;
-		return rc;
+		/* Callers here show the application: all of it, joins included. */
+		return rc ? rc : case_get(r->db, r->arena, w.app.id, app);
 	}
 	int64_t id = in->draft_id;
 	struct application cur;
@@ -537,4 +574,22 @@ json_t *cases_form_values(struct req *r, json_t *form)
 			json_object_set_new(flat, k, json_sprintf("%.2f", json_real_value(v)));
 	}
 	return flat;
+}
+
+int cases_file_for(struct req *r, const char *item_code, json_t *form, const char *channel, int64_t applicant_id,
+		   int64_t *id, const char **number, const char **state, json_t **errors)
+{
+	json_t *none = json_array();
+	arena_cleanup(r->arena, (void (*)(void *))json_decref, none);
+	struct case_apply_in in = { .item_code = item_code, .input = form, .materials = none, .submit = true,
+				    .channel = channel, .applicant_id = applicant_id };
+	struct application app;
+	*errors = NULL;
+	int rc = case_apply(r, &in, &app, errors);
+	if (rc)
+		return rc;
+	*id = app.id;
+	*number = app.number;
+	*state = app.state;
+	return 0;
 }

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "app.h"
 
 struct router;
@@ -35,6 +37,10 @@ struct case_change {
 	int32_t accepted_day, due_day;       /* 0 = the clock has not started */
 	int32_t paused_workdays;
 	bool terminal, decided, paused;      /* of the new state */
+	int64_t item_version;                /* the item version the application was filed under */
+	const char *applicant_name;
+	const char *form;                    /* JSON object text of the form values */
+	const char *materials;               /* JSON array text: {slot, attachments} or {slot, ecert, ecert_number} */
 };
 
 /* Called inside the transition's transaction, after its event is recorded, with the same
@@ -45,5 +51,28 @@ typedef int (*case_observer_fn)(struct db *db, struct arena *a, const struct cas
 
 /* Registers fn; call at start, before any transition (not thread-safe). At most 8. */
 void cases_observe(case_observer_fn fn);
+
+/* Files and submits an application on behalf of another system (Open311): for applicant
+ * applicant_id, through channel, with form (a flat object of strings keyed by field key, as a
+ * web form sends them) and no materials; the actor of its events is the system (0). On
+ * success *id, *number and *state (in r's arena) describe it. GH_EVALIDATION with *errors
+ * (field key or material_<i> -> message in r->lang, owned by r's arena) when the form or a
+ * required material is missing; GH_ECONFLICT when the item cannot be applied for online;
+ * GH_ENOTFOUND for an unknown item. */
+struct req;
+int cases_file_for(struct req *r, const char *item_code, json_t *form, const char *channel, int64_t applicant_id,
+		   int64_t *id, const char **number, const char **state, json_t **errors);
+
+/* Where e-certificates that replace materials (免提交) come from: the citizen's wallet, kept by
+ * another domain, which installs the function at start (not thread-safe; NULL: none). held
+ * finds the newest valid certificate of `type` held by the applicant (enterprise_id 0) or by
+ * the enterprise (enterprise_id != 0) and sets *number (in a); GH_ENOTFOUND when there is none.
+ * When installed, a material slot's e-certificate must be held, and the slot records its
+ * number ("ecert_number") beside the type. */
+typedef int (*case_ecert_held_fn)(struct db *db, struct arena *a, int64_t applicant_id, int64_t enterprise_id,
+				  const char *type, const char **number);
+void cases_ecert_source(case_ecert_held_fn held);
+/* The installed function, or NULL. */
+case_ecert_held_fn cases_ecert_held(void);
 
 #endif

@@ -397,51 +397,6 @@ static int date_check(const char *s, size_t len)
 	return 0;
 }
 
-static bool email_label_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '-';
-}
-
-/* A practical e-mail check: one '@', a local part of 1..64 printable ASCII characters
- * without spaces, a domain of dot-separated labels [A-Za-z0-9-] (1..63, no hyphen at either
- * end) with at least one dot, at most FORMS_EMAIL_MAX in all. Lower-cases the domain in
- * place. */
-static bool email_norm(char *s, size_t len)
-{
-	if (len > FORMS_EMAIL_MAX)
-		return false;
-	char *at = memchr(s, '@', len);
-	if (!at || memchr(at + 1, '@', len - (size_t)(at - s) - 1))
-		return false;
-	size_t local = (size_t)(at - s);
-	if (local < 1 || local > 64)
-		return false;
-	for (size_t i = 0; i < local; i++)
-		if (s[i] <= ' ' || s[i] > '~')
-			return false;
-	char *d = at + 1, *end = s + len;
-	bool dot = false;
-	while (d <= end) {
-		char *lb = d;
-		while (d < end && *d != '.')
-			d++;
-		size_t ll = (size_t)(d - lb);
-		if (ll < 1 || ll > 63 || lb[0] == '-' || lb[ll - 1] == '-')
-			return false;
-		for (size_t i = 0; i < ll; i++) {
-			if (!email_label_char(lb[i]))
-				return false;
-			if (lb[i] >= 'A' && lb[i] <= 'Z')
-				lb[i] = (char)(lb[i] - 'A' + 'a');
-		}
-		if (d == end)
-			break;
-		dot = true;
-		d++; /* past the dot; a trailing dot leaves an empty label, refused above */
-	}
-	return dot;
-}
-
 static bool file_ref_ok(const char *s, size_t len)
 {
 	if (len != FILE_REF_LEN)
@@ -586,7 +541,7 @@ static void field_validate(const struct field *fd, json_t *in, int l, json_t *va
 	case FT_EMAIL:
 		if (s.len > 4 * FORMS_EMAIL_MAX ||
 		    (n = fold_ascii(s, buf, FORMS_EMAIL_MAX + 1, NULL)) < 0 ||
-		    !email_norm(buf, (size_t)n)) {
+		    !str_email_norm(buf, (size_t)n)) {
 			set_error(errors, fd, l, M_EMAIL, NULL);
 			return;
 		}

@@ -12,9 +12,11 @@
 #define GH_FORMS_H
 #include <jansson.h>
 
+#include "base/str.h"
+
 #define FORMS_TEXT_MAX 200      /* characters of a text or address field */
 #define FORMS_TEXTAREA_MAX 2000 /* characters of a textarea */
-#define FORMS_EMAIL_MAX 254     /* characters of an e-mail address (RFC 5321 path limit) */
+#define FORMS_EMAIL_MAX STR_EMAIL_MAX
 
 /* Checks a definition: an array of at most 100 objects, each with a key ([A-Za-z0-9_-],
  * 1..64, unique), a known type, required absent or boolean, and for select a non-empty

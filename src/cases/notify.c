@@ -10,7 +10,10 @@
  * SMS gateway requests carry X-Govhall-Signature: sha256=<hex HMAC-SHA256 of the exact body
  * under notify-webhook-secret>, X-Govhall-Timestamp (also in the signed body as
  * "timestamp", so a receiver can refuse replays) and X-Govhall-Delivery (the outbox id).
- * Logs name outbox ids, channels and errors, never phone numbers, secrets or texts. */
+ * E-mail goes through an SMTP server (notify-smtp-url) as a plain-text UTF-8 message with the
+ * Chinese text first and the English after it; the address is unsealed only while the message
+ * is handed over.
+ * Logs name outbox ids, channels and errors, never phone numbers, addresses, secrets or texts. */
 #include "cases/notify.h"
 
 #include <curl/curl.h>
@@ -141,12 +144,18 @@ static char *clip(struct arena *a, const char *s, size_t max)
 
 /* ---- queueing ------------------------------------------------------------------------- */
 
-static atomic_bool want_webhook, want_sms;
+static atomic_bool want_webhook, want_sms, want_email;
+
+static bool on(const char *setting)
+{
+	return setting && *setting;
+}
 
 void notify_configure(const struct config *cfg)
 {
-	atomic_store(&want_webhook, cfg->notify_webhook_url && *cfg->notify_webhook_url);
-	atomic_store(&want_sms, cfg->notify_sms_url && *cfg->notify_sms_url);
+	atomic_store(&want_webhook, on(cfg->notify_webhook_url));
+	atomic_store(&want_sms, on(cfg->notify_sms_url));
+	atomic_store(&want_email, on(cfg->notify_smtp_url));
 }
 
 DB_SQL(q_inbox_add, "INSERT INTO inbox (account_id, application_id, kind, title_zh, title_en, body_zh, body_en, "
@@ -157,6 +166,9 @@ DB_SQL(q_outbox_webhook, "INSERT INTO outbox (channel, account_id, inbox_id, pay
 DB_SQL(q_outbox_sms, "INSERT INTO outbox (channel, account_id, inbox_id, payload, next_at, created_at) "
 		     "SELECT 'sms', id, CAST(? AS bigint), ?, CAST(? AS bigint), CAST(? AS bigint) FROM accounts "
 		     "WHERE id = ? AND phone_enc IS NOT NULL");
+DB_SQL(q_outbox_email, "INSERT INTO outbox (channel, account_id, inbox_id, payload, next_at, created_at) "
+		       "SELECT 'email', id, CAST(? AS bigint), ?, CAST(? AS bigint), CAST(? AS bigint) FROM accounts "
+		       "WHERE id = ? AND email_enc IS NOT NULL");
 
 int notify_application_event(struct db *db, struct arena *a, int64_t account, int64_t application_id,
 			     const char *number, const char *kind, const char *item_zh, const char *item_en,
@@ -186,8 +198,8 @@ int notify_application_event(struct db *db, struct arena *a, int64_t account, in
 	if (rows.nrows != 1)
 		return GH_EDB;
 	int64_t inbox_id = db_cell_int(&rows, 0, 0);
-	bool webhook = atomic_load(&want_webhook), sms = atomic_load(&want_sms);
-	if (!webhook && !sms)
+	bool webhook = atomic_load(&want_webhook), sms = atomic_load(&want_sms), email = atomic_load(&want_email);
+	if (!webhook && !sms && !email)
 		return 0;
 
 	json_t *p = json_pack("{s:I,s:I,s:s?,s:s,s:s,s:s,s:s,s:s,s:I}", "to", (json_int_t)account, "inbox_id",
@@ -207,6 +219,10 @@ int notify_application_event(struct db *db, struct arena *a, int64_t account, in
 			     NULL);
 	if (!rc && sms)
 		rc = db_exec(db, &q_outbox_sms,
+			     DB_ARGS(DB_INT(inbox_id), DB_TEXT(payload), DB_INT(now), DB_INT(now), DB_INT(account)),
+			     NULL);
+	if (!rc && email)
+		rc = db_exec(db, &q_outbox_email,
 			     DB_ARGS(DB_INT(inbox_id), DB_TEXT(payload), DB_INT(now), DB_INT(now), DB_INT(account)),
 			     NULL);
 	free(payload);
@@ -313,6 +329,45 @@ static void sign(const char *secret, const char *body, size_t len, char out[7 + 
 
 enum outcome { SENT, FAILED, GIVE_UP, ABORTED };
 
+/* Sets what every transfer shares (reset, no signals, time-outs, abort on stop), performs it
+ * after setup(c, arg) and returns curl's code with the response code in *status. */
+static CURLcode perform(CURL *c, const char *url, const char *protocols, long timeout,
+			void (*setup)(CURL *c, void *arg), void *arg, char curl_err[CURL_ERROR_SIZE], long *status)
+{
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, protocols);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, TIMEOUT_S);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err);
+	setup(c, arg);
+	CURLcode cc = curl_easy_perform(c);
+	*status = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	curl_easy_reset(c); /* drops the pointers to the caller's buffers and lists */
+	return cc;
+}
+
+struct post_args {
+	struct curl_slist *headers;
+	const char *body;
+};
+
+static void post_setup(CURL *c, void *arg)
+{
+	struct post_args *p = arg;
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "govhall/" GOVHALL_VERSION);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, p->headers);
+	curl_easy_setopt(c, CURLOPT_POST, 1L);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, p->body);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(p->body));
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+}
+
 /* POSTs body to url, signed. FAILED / ABORTED with a message in err. */
 static enum outcome post(CURL *c, const char *url, const char *secret, int64_t id, int64_t now, const char *body,
 			 char *err, size_t errlen)
@@ -330,27 +385,9 @@ static enum outcome post(CURL *c, const char *url, const char *secret, int64_t i
 	h = curl_slist_append(h, h_id);
 	if (!h)
 		die("out of memory");
-	curl_easy_reset(c);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, TIMEOUT_S);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, TIMEOUT_S);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "govhall/" GOVHALL_VERSION);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_POST, 1L);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err);
-	CURLcode cc = curl_easy_perform(c);
-	long status = 0;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	struct post_args args = { h, body };
+	long status;
+	CURLcode cc = perform(c, url, "http,https", TIMEOUT_S, post_setup, &args, curl_err, &status);
 	curl_slist_free_all(h);
 	if (cc == CURLE_ABORTED_BY_CALLBACK) {
 		snprintf(err, errlen, "aborted: server stopping");
@@ -363,6 +400,134 @@ static enum outcome post(CURL *c, const char *url, const char *secret, int64_t i
 	}
 	if (status < 200 || status > 299) {
 		snprintf(err, errlen, "HTTP %ld", status);
+		return FAILED;
+	}
+	return SENT;
+}
+
+/* ---- e-mail ---------------------------------------------------------------------------- */
+
+/* "=?UTF-8?B?...?=" for a header value that may hold any UTF-8 text (RFC 2047). Encoded words
+ * are at most 75 characters: the text is cut into pieces of whole characters. */
+static void header_words(struct sb *out, const char *s)
+{
+	size_t n = strlen(s), i = 0;
+	while (i < n) {
+		size_t take = 0;
+		while (i + take < n && take < 42) {
+			size_t c = 1;
+			while (i + take + c < n && ((unsigned char)s[i + take + c] & 0xC0) == 0x80)
+				c++;
+			if (take + c > 42 && take)
+				break;
+			take += c;
+		}
+		char b64[sodium_base64_ENCODED_LEN(48, sodium_base64_VARIANT_ORIGINAL)];
+		sodium_bin2base64(b64, sizeof(b64), (const unsigned char *)s + i, take, sodium_base64_VARIANT_ORIGINAL);
+		sb_addf(out, "%s=?UTF-8?B?%s?=", i ? "\r\n " : "", b64);
+		i += take;
+	}
+}
+
+/* True when s is safe inside a header or an SMTP path: printable ASCII, no '<' '>'. */
+static bool plain_address(const char *s)
+{
+	for (; *s; s++)
+		if (*s <= ' ' || *s > '~' || *s == '<' || *s == '>')
+			return false;
+	return true;
+}
+
+/* The whole message: headers, then the body in base64 lines of 76 characters. */
+static void email_message(struct sb *m, const char *from, const char *to, const char *subject, const char *body,
+			  int64_t id, int64_t now)
+{
+	char date[64];
+	time_t t = (time_t)now;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	const char *domain = strchr(from, '@');
+	sb_addf(m, "From: %s\r\nTo: %s\r\nSubject: ", from, to);
+	header_words(m, subject);
+	sb_addf(m, "\r\nDate: %s\r\nMessage-ID: <outbox-%lld.%lld%s>\r\nMIME-Version: 1.0\r\n"
+		   "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n"
+		   "Auto-Submitted: auto-generated\r\n\r\n",
+		date, (long long)id, (long long)now, domain ? domain : "@govhall.invalid");
+	size_t n = strlen(body);
+	for (size_t i = 0; i < n; i += 57) {
+		size_t take = n - i < 57 ? n - i : 57;
+		char line[sodium_base64_ENCODED_LEN(57, sodium_base64_VARIANT_ORIGINAL)];
+		sodium_bin2base64(line, sizeof(line), (const unsigned char *)body + i, take,
+				  sodium_base64_VARIANT_ORIGINAL);
+		sb_addf(m, "%s\r\n", line);
+	}
+}
+
+struct upload {
+	const char *p;
+	size_t left;
+};
+
+static size_t read_message(char *buf, size_t size, size_t nitems, void *arg)
+{
+	struct upload *u = arg;
+	size_t n = size * nitems < u->left ? size * nitems : u->left;
+	memcpy(buf, u->p, n);
+	u->p += n;
+	u->left -= n;
+	return n;
+}
+
+struct smtp_args {
+	const struct config *cfg;
+	const char *from_path;
+	struct curl_slist *rcpt;
+	struct upload u;
+};
+
+static void smtp_setup(CURL *c, void *arg)
+{
+	struct smtp_args *s = arg;
+	curl_easy_setopt(c, CURLOPT_MAIL_FROM, s->from_path);
+	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, s->rcpt);
+	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(c, CURLOPT_READFUNCTION, read_message);
+	curl_easy_setopt(c, CURLOPT_READDATA, &s->u);
+	curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)s->u.left);
+	if (on(s->cfg->notify_smtp_user)) {
+		/* A password never crosses the network in clear. */
+		curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+		curl_easy_setopt(c, CURLOPT_USERNAME, s->cfg->notify_smtp_user);
+		curl_easy_setopt(c, CURLOPT_PASSWORD, s->cfg->notify_smtp_password ? s->cfg->notify_smtp_password : "");
+	} else {
+		curl_easy_setopt(c, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
+	}
+}
+
+/* Hands message to the SMTP server for one recipient. FAILED / ABORTED with a message. */
+static enum outcome smtp_send(CURL *c, const struct config *cfg, const char *to, const char *message, char *err,
+			      size_t errlen)
+{
+	char curl_err[CURL_ERROR_SIZE] = "", from_path[320], to_path[320];
+	snprintf(from_path, sizeof(from_path), "<%s>", cfg->notify_smtp_from);
+	snprintf(to_path, sizeof(to_path), "<%s>", to);
+	struct curl_slist *rcpt = curl_slist_append(NULL, to_path);
+	if (!rcpt)
+		die("out of memory");
+	struct smtp_args args = { cfg, from_path, rcpt, { message, strlen(message) } };
+	long status;
+	CURLcode cc = perform(c, cfg->notify_smtp_url, "smtp,smtps", TIMEOUT_S * 3, smtp_setup, &args, curl_err,
+			      &status);
+	curl_slist_free_all(rcpt);
+	if (cc == CURLE_ABORTED_BY_CALLBACK) {
+		snprintf(err, errlen, "aborted: server stopping");
+		return ABORTED;
+	}
+	if (cc != CURLE_OK) {
+		/* Not curl's detailed message: it may quote the server's reply, which may repeat the
+		 * address. A refusal is retried like any failure (a mailbox may be full today). */
+		snprintf(err, errlen, "%s (SMTP %ld)", curl_easy_strerror(cc), status);
 		return FAILED;
 	}
 	return SENT;
@@ -397,7 +562,7 @@ static enum outcome deliver(struct app *app, struct db *db, struct arena *a, CUR
 	} else if (strcmp(o->channel, "sms") == 0) {
 		url = cfg->notify_sms_url;
 		char *phone = NULL, *name = NULL;
-		int rc = app->keys ? identity_contact(db, app->keys, a, o->account, &phone, &name) : GH_EINVAL;
+		int rc = app->keys ? identity_contact(db, app->keys, a, o->account, &phone, NULL, &name) : GH_EINVAL;
 		if (rc == GH_ENOTFOUND || (rc == 0 && !phone)) {
 			json_decref(p);
 			snprintf(err, errlen, rc ? "no such account" : "the account has no phone number");
@@ -413,6 +578,46 @@ static enum outcome deliver(struct app *app, struct db *db, struct arena *a, CUR
 		body = json_pack("{s:I,s:s,s:s,s:I}", "id", (json_int_t)o->id, "phone", phone, "text", text ? text : "",
 				 "timestamp", (json_int_t)now);
 		sodium_memzero(phone, strlen(phone));
+	} else if (strcmp(o->channel, "email") == 0) {
+		if (!on(cfg->notify_smtp_url)) {
+			json_decref(p);
+			snprintf(err, errlen, "channel email is not configured");
+			return FAILED;
+		}
+		char *email = NULL, *name = NULL;
+		int rc = app->keys ? identity_contact(db, app->keys, a, o->account, NULL, &email, &name) : GH_EINVAL;
+		if (rc == GH_ENOTFOUND || (rc == 0 && !email)) {
+			json_decref(p);
+			snprintf(err, errlen, rc ? "no such account" : "the account has no e-mail address");
+			return GIVE_UP;
+		}
+		if (rc) {
+			json_decref(p);
+			snprintf(err, errlen, rc == GH_EINVAL ? "cannot unseal the e-mail address (key file?)"
+							      : "database error looking up the account");
+			return FAILED;
+		}
+		if (!plain_address(email)) {
+			json_decref(p);
+			snprintf(err, errlen, "the stored e-mail address is not plain ASCII");
+			return GIVE_UP;
+		}
+		const char *tz = json_string_value(json_object_get(p, "title_zh")),
+			   *te = json_string_value(json_object_get(p, "title_en")),
+			   *bz = json_string_value(json_object_get(p, "body_zh")),
+			   *be = json_string_value(json_object_get(p, "body_en"));
+		char *subject = arena_printf(a, "%s / %s", tz ? tz : "", te ? te : "");
+		char *text = arena_printf(a, "%s\n\n%s\n\n-- \n%s\n", bz ? bz : "", be ? be : "",
+					  "此邮件由政务服务平台自动发送，请勿回复。 / This message was sent automatically; "
+					  "please do not reply.");
+		struct sb m = SB_INIT;
+		email_message(&m, cfg->notify_smtp_from, email, subject, text, o->id, now);
+		json_decref(p);
+		enum outcome out = smtp_send(c, cfg, email, m.buf, err, errlen);
+		sodium_memzero(email, strlen(email));
+		sodium_memzero(m.buf, m.len); /* the To: header holds the address */
+		sb_release(&m);
+		return out;
 	} else {
 		json_decref(p);
 		snprintf(err, errlen, "channel %s is not available", o->channel);
@@ -440,7 +645,7 @@ static enum outcome deliver(struct app *app, struct db *db, struct arena *a, CUR
 DB_SQL(q_lock, "SELECT CASE WHEN pg_try_advisory_lock(" LOCK_KEY ") THEN 1 ELSE 0 END");
 DB_SQL(q_unlock, "SELECT CASE WHEN pg_advisory_unlock(" LOCK_KEY ") THEN 1 ELSE 0 END");
 DB_SQL(q_due, "SELECT id, channel, account_id, payload, attempts FROM outbox WHERE sent_at IS NULL AND next_at <= ? "
-	      "AND attempts < ? AND (channel = ? OR channel = ?) ORDER BY next_at, id LIMIT ?");
+	      "AND attempts < ? AND (channel = ? OR channel = ? OR channel = ?) ORDER BY next_at, id LIMIT ?");
 DB_SQL(q_sent, "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?");
 DB_SQL(q_failed, "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE id = ?");
 DB_SQL(q_later, "UPDATE outbox SET next_at = ? WHERE id = ?");
@@ -457,14 +662,13 @@ static int64_t backoff(int before)
 static int pass(struct app *app, struct db *db, struct arena *a, int64_t now, int *sent)
 {
 	const struct config *cfg = &app->cfg;
-	bool webhook = cfg->notify_webhook_url && *cfg->notify_webhook_url;
-	bool sms = cfg->notify_sms_url && *cfg->notify_sms_url;
-	if (!webhook && !sms)
+	bool webhook = on(cfg->notify_webhook_url), sms = on(cfg->notify_sms_url), email = on(cfg->notify_smtp_url);
+	if (!webhook && !sms && !email)
 		return 0;
 	struct db_rows rows;
 	int rc = db_query(db, a, &q_due,
 			  DB_ARGS(DB_INT(now), DB_INT(NOTIFY_MAX_ATTEMPTS), DB_TEXT(webhook ? "webhook" : NULL),
-				  DB_TEXT(sms ? "sms" : NULL), DB_INT(NOTIFY_BATCH)),
+				  DB_TEXT(sms ? "sms" : NULL), DB_TEXT(email ? "email" : NULL), DB_INT(NOTIFY_BATCH)),
 			  &rows);
 	if (rc || rows.nrows == 0)
 		return rc;
@@ -568,9 +772,8 @@ int notify_start(struct app *app, char *err, size_t errlen)
 {
 	const struct config *cfg = &app->cfg;
 	notify_configure(cfg);
-	bool webhook = cfg->notify_webhook_url && *cfg->notify_webhook_url;
-	bool sms = cfg->notify_sms_url && *cfg->notify_sms_url;
-	if (!webhook && !sms) {
+	bool webhook = on(cfg->notify_webhook_url), sms = on(cfg->notify_sms_url), email = on(cfg->notify_smtp_url);
+	if (!webhook && !sms && !email) {
 		log_info("notify: no delivery channel configured; messages go to the site inbox only");
 		return warnings_start(app, err, errlen);
 	}
@@ -578,7 +781,21 @@ int notify_start(struct app *app, char *err, size_t errlen)
 		snprintf(err, errlen, "notify-webhook-url and notify-sms-url must start with http:// or https://");
 		return GH_EINVAL;
 	}
-	if (!cfg->notify_webhook_secret || strlen(cfg->notify_webhook_secret) < 16) {
+	if (email && strncmp(cfg->notify_smtp_url, "smtp://", 7) != 0 && strncmp(cfg->notify_smtp_url, "smtps://", 8) != 0) {
+		snprintf(err, errlen, "notify-smtp-url must start with smtp:// or smtps://");
+		return GH_EINVAL;
+	}
+	if (email && (!on(cfg->notify_smtp_from) || strlen(cfg->notify_smtp_from) > STR_EMAIL_MAX ||
+		      !plain_address(cfg->notify_smtp_from) || !strchr(cfg->notify_smtp_from, '@'))) {
+		snprintf(err, errlen, "notify-smtp-from must be set to a plain e-mail address (like noreply@hall.example.gov.cn) "
+				      "when notify-smtp-url is");
+		return GH_EINVAL;
+	}
+	if (email && !app->keys) {
+		snprintf(err, errlen, "notify-smtp-url needs the key file (e-mail addresses are sealed)");
+		return GH_EINVAL;
+	}
+	if ((webhook || sms) && (!cfg->notify_webhook_secret || strlen(cfg->notify_webhook_secret) < 16)) {
 		snprintf(err, errlen, "notify-webhook-secret must be set (at least 16 characters) when notify-webhook-url "
 				      "or notify-sms-url is");
 		return GH_EINVAL;
@@ -606,7 +823,7 @@ int notify_start(struct app *app, char *err, size_t errlen)
 		snprintf(err, errlen, "notify: cannot start the delivery thread");
 		return GH_EINTERNAL;
 	}
-	log_info("notify: delivering by%s%s", webhook ? " webhook" : "", sms ? " sms" : "");
+	log_info("notify: delivering by%s%s%s", webhook ? " webhook" : "", sms ? " sms" : "", email ? " e-mail" : "");
 	return 0;
 }
 

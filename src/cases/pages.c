@@ -467,11 +467,20 @@ int cases_apply_render(struct req *r, int status, const struct apply_view *v)
 		json_object_set_new(o, "required", json_boolean(json_is_true(json_object_get(m, "required"))));
 		jset(o, "form_label", material_form_label(r, json_string_value(json_object_get(m, "form"))));
 		const char *ec = json_string_value(json_object_get(m, "ecert"));
+		/* With a wallet, offered only when the applicant holds one (intake: checked on
+		 * submission, for the citizen at the counter). */
+		const char *held_no = NULL;
+		case_ecert_held_fn held = cases_ecert_held();
+		if (ec && *ec && held && !v->intake &&
+		    held(r->db, r->arena, r->who.account, r->who.enterprise, ec, &held_no))
+			ec = NULL;
 		if (ec && *ec) {
 			jset(o, "ecert", ec);
 			const char *en_ = ecert_name(r, ec);
-			jset(o, "ecert_label", en(r) ? arena_printf(r->arena, "Use my e-certificate \"%s\" instead of uploading", en_)
-						     : arena_printf(r->arena, "使用我的电子证照“%s”，不再上传", en_));
+			jset(o, "ecert_label", en(r) ? arena_printf(r->arena, "Use my e-certificate \"%s\"%s%s instead of uploading", en_,
+								    held_no ? " No. " : "", held_no ? held_no : "")
+						     : arena_printf(r->arena, "使用我的电子证照“%s”%s%s，不再上传", en_,
+								    held_no ? "（编号 " : "", held_no ? arena_printf(r->arena, "%s）", held_no) : ""));
 			const char *chosen = json_string_value(json_array_get(v->ecerts, i));
 			json_object_set_new(o, "ecert_checked", json_boolean(chosen && strcmp(chosen, ec) == 0));
 		}
@@ -520,7 +529,7 @@ int cases_apply_render(struct req *r, int status, const struct apply_view *v)
 }
 
 /* Kept files and e-certificates of a draft's (or a posted form's) materials array. */
-static void materials_to_view(struct req *r, json_t *materials, size_t nslots, json_t **kept, json_t **ecerts)
+static void materials_view(struct req *r, json_t *materials, size_t nslots, json_t **kept, json_t **ecerts)
 {
 	*kept = arena_json(r, json_array());
 	*ecerts = arena_json(r, json_array());
@@ -552,6 +561,16 @@ static void materials_to_view(struct req *r, json_t *materials, size_t nslots, j
 	}
 }
 
+void cases_apply_resume(struct req *r, struct apply_view *v, const char *form, const char *materials)
+{
+	v->values = arena_json(r, json_loads(form ? form : "{}", 0, NULL));
+	materials_view(r, arena_json(r, json_loads(materials ? materials : "[]", 0, NULL)), json_array_size(v->mdefs),
+		       &v->kept, &v->ecerts);
+	if (req_query(r, "done") && strcmp(req_query(r, "done"), "draft") == 0)
+		v->notice = T(r, "草稿已保存。您可以稍后在“我的办件”中继续填写。",
+			      "The draft is saved. You can continue it later from “My applications”.");
+}
+
 /* GET /services/{code}/apply[?draft=<id>] */
 static int apply_get(struct req *r)
 {
@@ -574,12 +593,7 @@ static int apply_get(struct req *r)
 		}
 		if (rc)
 			return rc;
-		v.values = arena_json(r, json_loads(app.form ? app.form : "{}", 0, NULL));
-		materials_to_view(r, arena_json(r, json_loads(app.materials ? app.materials : "[]", 0, NULL)),
-				  json_array_size(v.mdefs), &v.kept, &v.ecerts);
-		if (req_query(r, "done") && strcmp(req_query(r, "done"), "draft") == 0)
-			v.notice = T(r, "草稿已保存。您可以稍后在“我的办件”中继续填写。",
-				     "The draft is saved. You can continue it later from “My applications”.");
+		cases_apply_resume(r, &v, app.form, app.materials);
 	}
 	return cases_apply_render(r, 200, &v);
 }
@@ -967,8 +981,14 @@ static int detail_render(struct req *r, struct application *app, const char *not
 		{
 			json_t *s = json_object_get(ge, "slot");
 			const char *ec = json_string_value(json_object_get(ge, "ecert"));
-			if (json_is_integer(s) && json_integer_value(s) == (json_int_t)i && ec)
+			if (json_is_integer(s) && json_integer_value(s) == (json_int_t)i && ec) {
 				jset(o, "ecert", ecert_name(r, ec));
+				/* The certificate itself, verified, on the wallet's page. */
+				const char *no = json_string_value(json_object_get(ge, "ecert_number"));
+				if (no)
+					jset(o, "ecert_href", arena_printf(r->arena, "/certs/%s?application=%s", no, app->number));
+				jset(o, "ecert_number", no);
+			}
 		}
 		json_object_set_new(o, "has_files", json_boolean(json_array_size(files) > 0));
 		json_object_set_new(o, "files", files);

@@ -78,7 +78,8 @@ struct apply_view {
 	/* A bundle's one form (bundles.c): `bundle` (borrowed: {code, counter_items: [{name,
 	 * href}]}) goes into the template; svc carries the bundle's code and names; def is the
 	 * union of the items' fields and mdefs their materials one after the other, each with
-	 * "_item" (the item's name) for a heading; the form posts to `action`; no drafts. */
+	 * "_item" (the item's name) for a heading; the form posts to `action`; drafts are kept in the
+	 * bundle's row (draft_id is then the bundle application's id). */
 	json_t *bundle;
 };
 
@@ -88,6 +89,10 @@ int cases_apply_load(struct req *r, const char *code, struct apply_view *v);
 
 /* A fresh idempotency key for one rendering of the form (32 hex digits, arena). */
 const char *cases_new_key(struct req *r);
+
+/* Fills v with a draft's form values and materials (JSON texts, NULL = none): the values, the
+ * kept files and e-certificates per slot, and the "draft saved" notice after ?done=draft. */
+void cases_apply_resume(struct req *r, struct apply_view *v, const char *form, const char *materials);
 
 /* Renders the apply form (templates/cases/apply) with status. */
 int cases_apply_render(struct req *r, int status, const struct apply_view *v);

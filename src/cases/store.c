@@ -24,7 +24,8 @@
 DB_SQL(q_insert,
        "INSERT INTO applications (item_code, item_version, department, applicant_id, enterprise_id, filed_by, "
        "channel, state, form, materials, idempotency_key, limit_days, legal_limit_days, created_at, updated_at) "
-       "VALUES (?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+       "VALUES (?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?) "
+       "ON CONFLICT (applicant_id, idempotency_key) DO NOTHING RETURNING id");
 DB_SQL(q_by_idem, "SELECT id FROM applications WHERE applicant_id = ? AND idempotency_key = ?");
 DB_SQL(q_update_draft,
        "UPDATE applications SET form = ?, materials = ?, updated_at = ?, version = version + 1 "
@@ -103,16 +104,8 @@ int case_create(struct db *db, struct arena *a, const struct case_new *in, int64
 {
 	struct db_rows rows;
 	*existed = false;
-	if (in->idempotency_key) {
-		int rc = db_query(db, a, &q_by_idem, DB_ARGS(DB_INT(in->applicant_id), DB_TEXT(in->idempotency_key)), &rows);
-		if (rc)
-			return rc;
-		if (rows.nrows == 1) {
-			*id = db_cell_int(&rows, 0, 0);
-			*existed = true;
-			return 0;
-		}
-	}
+	/* The insert comes first: a key used before is the rare case, and the unique constraint
+	 * finds it without an error that would abort a PostgreSQL transaction. */
 	int64_t now = (int64_t)time(NULL);
 	int rc = db_query(db, a, &q_insert,
 			  DB_ARGS(DB_TEXT(in->item_code), DB_INT(in->item_version), DB_TEXT(in->department),
@@ -121,19 +114,22 @@ int case_create(struct db *db, struct arena *a, const struct case_new *in, int64
 				  DB_TEXT(in->materials), DB_TEXT(in->idempotency_key), DB_INT(in->limit_days),
 				  DB_INT(in->legal_limit_days), DB_INT(now), DB_INT(now)),
 			  &rows);
-	if (rc == GH_ECONFLICT && in->idempotency_key) {
-		/* The same key raced in from another request: that one wins. */
-		rc = db_query(db, a, &q_by_idem, DB_ARGS(DB_INT(in->applicant_id), DB_TEXT(in->idempotency_key)), &rows);
-		if (!rc && rows.nrows == 1) {
-			*id = db_cell_int(&rows, 0, 0);
-			*existed = true;
-			return 0;
-		}
-		return rc ? rc : GH_ECONFLICT;
-	}
 	if (rc)
 		return rc;
+	if (rows.nrows == 1) {
+		*id = db_cell_int(&rows, 0, 0);
+		return 0;
+	}
+	if (!in->idempotency_key)
+		return GH_EDB;
+	/* The key made an application before (or another request with it just did). */
+	rc = db_query(db, a, &q_by_idem, DB_ARGS(DB_INT(in->applicant_id), DB_TEXT(in->idempotency_key)), &rows);
+	if (rc)
+		return rc;
+	if (rows.nrows != 1)
+		return GH_ECONFLICT; /* a concurrent insert not yet visible: the caller retries */
 	*id = db_cell_int(&rows, 0, 0);
+	*existed = true;
 	return 0;
 }
 
@@ -205,6 +201,18 @@ void cases_observe(case_observer_fn fn)
 	observers[n_observers++] = fn;
 }
 
+static case_ecert_held_fn ecert_held;
+
+void cases_ecert_source(case_ecert_held_fn held)
+{
+	ecert_held = held;
+}
+
+case_ecert_held_fn cases_ecert_held(void)
+{
+	return ecert_held;
+}
+
 static int tell_observers(struct db *db, struct arena *a, const struct application *app,
 			  const struct application *next, const struct wf_action *action,
 			  const struct wf_state *target, int64_t actor, const char *reason,
@@ -222,6 +230,8 @@ static int tell_observers(struct db *db, struct arena *a, const struct applicati
 		.today = today, .accepted_day = next->clock.accepted_day, .due_day = next->due_day,
 		.paused_workdays = next->clock.paused_workdays, .terminal = target->terminal,
 		.decided = target->decided, .paused = target->paused,
+		.item_version = app->item_version, .applicant_name = app->applicant_name,
+		.form = app->form ? app->form : "{}", .materials = app->materials ? app->materials : "[]",
 	};
 	for (size_t i = 0; i < n_observers; i++) {
 		int rc = observers[i](db, a, &c);

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "base/arena.h"
 #include "http/http.h"
 
@@ -31,6 +33,12 @@ struct catalog_import_report {
 int catalog_import_file(struct db *db, const char *path, bool progress, FILE *errors,
 			struct catalog_import_report *rep);
 
+/* Called inside the import's transaction, with its connection, for each new item version
+ * after its row is written (the transparency log); a non-zero GH_E code rolls the import
+ * back. Register at start, before any import (not thread-safe); one observer. */
+typedef int (*catalog_version_fn)(struct db *db, struct arena *a, const char *code, long version);
+void catalog_observe_versions(catalog_version_fn fn);
+
 /* Loads the demo catalog from data_dir/catalog/ (departments, regions, services, bundles). */
 int catalog_import_demo(struct db *db, const char *data_dir, FILE *errors,
 			struct catalog_import_report *rep);
@@ -48,6 +56,22 @@ struct catalog_service {
 int catalog_service_get(struct db *db, struct arena *a, const char *code, long version,
 			struct catalog_service *out);
 
+/* The current version of an item as catalog_service_get gives it, with its form and material
+ * lists parsed and its department's names, from a cache kept per worker thread and dropped
+ * when the catalog changes (src/catalog/cached.c). Read-only, valid until the request ends,
+ * for the worker's thread only: copy what other threads need. GH_ENOTFOUND when unknown. */
+struct catalog_service_parsed {
+	struct catalog_service svc;
+	json_t *def, *mdefs; /* the form's fields and the materials (JSON arrays; borrowed) */
+	const char *dept_name_zh, *dept_name_en;
+};
+struct req;
+int catalog_service_cached(struct req *r, const char *code, const struct catalog_service_parsed **out);
+
+/* The catalog's generation: it changes whenever items, departments or bundles change (an
+ * import on any node). Shape of a route's cache function (http/router.h). */
+int catalog_generation(struct req *r, uint64_t *gen);
+
 /* A bundle (一件事) for other domains: its names and its current items in order, as services
  * (items the catalog no longer has are skipped). Everything lives in a. GH_ENOTFOUND for an
  * unknown bundle. */
@@ -59,7 +83,7 @@ struct catalog_department {
 	const char *code, *name_zh, *name_en, *phone, *address_zh, *address_en;
 };
 int catalog_department_get(struct db *db, struct arena *a, const char *code, struct catalog_department *out);
-/* The current services of a department (at most max, by code). */
+/* The current services of a department (at most max, by code); dept NULL: of every department. */
 int catalog_department_services(struct db *db, struct arena *a, const char *dept, long max,
 				struct catalog_service **out, size_t *n);
 

@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "base/arena.h"
+#include "catalog/catalog.h"
 
 struct db;
 
@@ -84,11 +85,6 @@ void catalog_set_release(struct catalog_set *set);
 #define CATALOG_MAX_RECORDS 100000
 
 /* ---- reads (store.c) ------------------------------------------------------------------ */
-
-struct req;
-/* The catalog's change counter, bumped by every import: the generation of cached catalog
- * pages (struct route.cache). */
-int catalog_generation(struct req *r, uint64_t *gen);
 
 struct catalog_dept {
 	const char *code, *name_zh, *name_en, *phone, *address_zh, *address_en;

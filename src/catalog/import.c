@@ -110,6 +110,13 @@ static void now_iso(char *buf, size_t size)
 	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+static catalog_version_fn version_observer;
+
+void catalog_observe_versions(catalog_version_fn fn)
+{
+	version_observer = fn;
+}
+
 static int write_item(struct db *db, struct arena *a, json_t *it, json_t *current, const char *now,
 		      struct catalog_import_report *rep)
 {
@@ -157,6 +164,8 @@ static int write_item(struct db *db, struct arena *a, json_t *it, json_t *curren
 			     DB_TEXT(sget(it, "outcome_ecert")), DB_TEXT(dump(a, kw)), DB_TEXT(hash),
 			     DB_TEXT(now)),
 		     NULL);
+	if (!rc && version_observer)
+		rc = version_observer(db, a, code, version);
 	if (rc)
 		return rc;
 	if (cur)

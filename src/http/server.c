@@ -32,6 +32,7 @@
 #include "http/multipart.h"
 #include "http/router.h"
 #include "store/db.h"
+#include "store/group.h"
 #include "view/view.h"
 
 #define GRACE_SECONDS 10
@@ -51,6 +52,11 @@ struct worker {
 		int (*fn)(struct req *, uint64_t *);
 		uint64_t gen, checked_ns;
 	} gens[8]; /* last generation seen per generation function */
+	struct worker_local {
+		void *(*make)(void);
+		void (*release)(void *);
+		void *p;
+	} locals[8]; /* domains' per-worker state (req_worker_local) */
 	pthread_t thread;
 	int fd;
 	long conns;
@@ -561,13 +567,13 @@ static int serve_entry(struct req *r, const struct cache_entry *e)
 /* The route's data generation, asked of the database at most once per cache-recheck
  * milliseconds per worker (so a page served from the cache costs no query), and always when
  * the recheck interval is 0. */
-static int current_gen(struct req *r, const struct route *route, uint64_t *gen)
+int req_generation(struct req *r, int (*fn)(struct req *r, uint64_t *gen), uint64_t *gen)
 {
 	struct worker *w = r->worker;
 	uint64_t now = r->_start_ns, ttl = (uint64_t)w->app->cfg.cache_recheck_ms * 1000000u;
 	struct gen_memo *m = NULL;
 	for (size_t i = 0; i < ARRAY_LEN(w->gens); i++) {
-		if (w->gens[i].fn == route->cache || !w->gens[i].fn) {
+		if (w->gens[i].fn == fn || !w->gens[i].fn) {
 			m = &w->gens[i];
 			break;
 		}
@@ -576,10 +582,25 @@ static int current_gen(struct req *r, const struct route *route, uint64_t *gen)
 		*gen = m->gen;
 		return 0;
 	}
-	int rc = route->cache(r, gen);
+	int rc = fn(r, gen);
 	if (!rc && m)
-		*m = (struct gen_memo){ route->cache, *gen, now };
+		*m = (struct gen_memo){ fn, *gen, now };
 	return rc;
+}
+
+void *req_worker_local(struct req *r, void *(*make)(void), void (*release)(void *))
+{
+	struct worker *w = r->worker;
+	for (size_t i = 0; i < ARRAY_LEN(w->locals); i++) {
+		struct worker_local *l = &w->locals[i];
+		if (l->make == make)
+			return l->p;
+		if (!l->make) {
+			*l = (struct worker_local){ make, release, make() };
+			return l->p;
+		}
+	}
+	die("server: more than %zu kinds of per-worker state", ARRAY_LEN(w->locals));
 }
 
 /* Runs a cacheable route: serves the stored response of this generation, or runs the handler
@@ -587,7 +608,7 @@ static int current_gen(struct req *r, const struct route *route, uint64_t *gen)
 static int cached(struct req *r, const struct route *route)
 {
 	uint64_t gen;
-	if (current_gen(r, route, &gen))
+	if (req_generation(r, route->cache, &gen))
 		return route->fn(r);
 	struct sb key = SB_INIT;
 	sb_adds(&key, r->lang);
@@ -944,6 +965,9 @@ static void worker_release(struct worker *w)
 		db_close(w->db);
 	arena_free(w->spare);
 	cache_free(w->cache);
+	for (size_t i = 0; i < ARRAY_LEN(w->locals); i++)
+		if (w->locals[i].make && w->locals[i].release)
+			w->locals[i].release(w->locals[i].p);
 	free(w->conn_set);
 }
 
@@ -1030,6 +1054,16 @@ int server_run(struct app *app)
 		event_active(ws[i].stop_ev, 0, 0);
 	for (long i = 0; i < n; i++)
 		pthread_join(ws[i].thread, NULL);
+	/* Requests still waiting for the job pool or the writer when the grace period ended: let
+	 * that work finish and run its completions on the (stopped) loops from here, so nothing
+	 * signals a freed loop and every accepted submission is answered or at least written.
+	 * A completion may queue more work, hence the rounds. */
+	for (int round = 0; round < 4; round++) {
+		jobs_drain(app->jobs);
+		group_drain(app->group);
+		for (long i = 0; i < n; i++)
+			event_base_loop(ws[i].base, EVLOOP_NONBLOCK);
+	}
 	for (long i = 0; i < n; i++)
 		worker_release(&ws[i]);
 	free(ws);

@@ -28,6 +28,17 @@ struct event_base;
 int req_defer(struct req *r, int (*submit)(void *ctx, struct event_base *base, void (*resume)(void *token), void *token),
 	      void *ctx, int (*done)(struct req *r, void *arg), void *arg);
 
+/* A domain's data generation (fn asks the database, e.g. catalog_generation), asked at most
+ * once per cache-recheck milliseconds per worker and memoised with the response cache's:
+ * for node-local caches of database rows. 0 or fn's error. */
+int req_generation(struct req *r, int (*fn)(struct req *r, uint64_t *gen), uint64_t *gen);
+
+/* State a domain keeps per worker thread (a cache of parsed rows, say), made by make() on
+ * the worker's first call with this make and freed by release(p) when the worker stops. Only
+ * the worker's own thread may use it: nothing there may be handed to the job pool or the
+ * group-commit writer (copy what they need into the request's arena). */
+void *req_worker_local(struct req *r, void *(*make)(void), void (*release)(void *p));
+
 /* Hits and misses of the response caches of all workers (for /metrics). */
 void server_cache_stats(uint64_t *hits, uint64_t *misses);
 

@@ -241,6 +241,9 @@ static const struct {
 	{ "agent_removed", "已取消该经办人的授权。", "The agent's authorisation has been withdrawn." },
 	{ "acting", "您现在以企业经办人的身份办事。", "You are now acting for the enterprise." },
 	{ "acting_self", "您现在以个人身份办事。", "You are now acting for yourself." },
+	{ "email", "电子邮箱已保存。办件进展将同时发送到该邮箱。",
+	  "Your e-mail address has been saved. News of your applications will also be sent there." },
+	{ "email_removed", "已删除电子邮箱，今后不再发送邮件通知。", "Your e-mail address has been removed; no more e-mail will be sent." },
 	{ "totp", "动态验证码已启用。今后登录时需要输入验证码。",
 	  "Two-step verification is on. You will be asked for a code each time you log in." },
 };
@@ -720,6 +723,46 @@ static int agents_remove(struct req *r)
 	return resp_redirect(r, 303, "/account?done=agent_removed#agents");
 }
 
+/* ---- e-mail for notifications --------------------------------------------------------- */
+
+/* POST /account/email, PUT /api/v1/me/email: sets the address notifications are e-mailed
+ * to (sealed like the phone number), or removes it when "email" is empty. */
+static int email_set(struct req *r)
+{
+	json_t *in;
+	int rc = identity_read_input(r, &in);
+	if (rc)
+		return rc;
+	const char *v = trimmed(r, identity_field(in, "email"));
+	size_t n = strlen(v);
+	char *email = NULL;
+	if (n) {
+		email = arena_strndup(r->arena, v, n);
+		if (n > STR_EMAIL_MAX || !str_email_norm(email, n)) {
+			json_t *errs = new_errors(r);
+			identity_field_error(errs, "email",
+					     T(r, "请填写有效的电子邮箱地址，例如 name@example.com；留空则不发送邮件。",
+					       "Enter a valid e-mail address, such as name@example.com, or leave it "
+					       "empty to receive no e-mail."));
+			if (r->api)
+				return invalid(r, NULL, NULL, errs);
+			return account_invalid(r, errs, "email_form_error",
+					       json_pack("{s:s}", "email", n > 4 * STR_EMAIL_MAX ? "" : v));
+		}
+	}
+	if ((rc = account_set_email(r->db, r->app->keys, r->arena, r->who.account, email)))
+		return rc;
+	identity_event(r->db, email ? "account.email_set" : "account.email_removed", r->who.account, r->who.account,
+		       r->ip, "");
+	if (r->api) {
+		struct account acc;
+		if ((rc = account_get(r->db, r->arena, r->who.account, &acc)))
+			return rc;
+		return resp_json(r, 200, account_json(&acc));
+	}
+	return resp_redirect(r, 303, email ? "/account?done=email#notifications" : "/account?done=email_removed#notifications");
+}
+
 /* ---- acting for an enterprise (individuals) ------------------------------------------- */
 
 /* POST /account/act-as: enterprise = an id the caller is an agent of, or 0 for oneself. */
@@ -857,6 +900,7 @@ const struct route identity_account_routes[] = {
 	{ HTTP_POST, "/account/agents", agents_add, ROLE_ENTERPRISE, ROUTE_CSRF, "identity.agent_add" },
 	{ HTTP_POST, "/account/agents/{id}/remove", agents_remove, ROLE_ENTERPRISE, ROUTE_CSRF,
 	  "identity.agent_remove" },
+	{ HTTP_POST, "/account/email", email_set, ROLE_USER, ROUTE_CSRF, "identity.email_set" },
 	{ HTTP_POST, "/account/act-as", act_as, ROLE_INDIVIDUAL, ROUTE_CSRF, "identity.act_as" },
 	{ HTTP_GET, "/account/totp", totp_enrol_get, ROLE_SECOND_FACTOR, 0, "identity.totp_enrol" },
 	{ HTTP_POST, "/account/totp", totp_enrol_post, ROLE_SECOND_FACTOR, ROUTE_CSRF, "identity.totp_enrol_post" },
@@ -864,6 +908,7 @@ const struct route identity_account_routes[] = {
 	{ HTTP_GET, "/api/v1/me", profile, ROLE_USER, 0, "identity.api_me", NULL, SCOPE_PROFILE },
 	{ HTTP_POST, "/api/v1/me/password", password_post, ROLE_USER, 0, "identity.api_password", NULL,
 	  SCOPE_ACCOUNT },
+	{ HTTP_PUT, "/api/v1/me/email", email_set, ROLE_USER, 0, "identity.api_email", NULL, SCOPE_ACCOUNT },
 	{ HTTP_GET, "/api/v1/me/tokens", tokens_list, ROLE_USER, 0, "identity.api_tokens", NULL, SCOPE_ACCOUNT },
 	{ HTTP_POST, "/api/v1/me/tokens", tokens_issue, ROLE_USER, 0, "identity.api_token_issue", NULL,
 	  SCOPE_ACCOUNT },

@@ -13,7 +13,7 @@
 
 #define ACCOUNT_COLS                                                                              \
 	"id, kind, name, id_mask, phone_mask, legal_rep, department, staff_roles, password_hash, " \
-	"totp_enc, totp_enabled, status, created_at, password_changed_at "
+	"totp_enc, totp_enabled, status, created_at, password_changed_at, email_mask "
 
 DB_SQL(q_insert,
        "INSERT INTO accounts (kind, name, id_enc, id_index, id_mask, phone_enc, phone_index, phone_mask, "
@@ -22,7 +22,8 @@ DB_SQL(q_insert,
 DB_SQL(q_get, "SELECT " ACCOUNT_COLS "FROM accounts WHERE id = ?");
 DB_SQL(q_by_id_index, "SELECT " ACCOUNT_COLS "FROM accounts WHERE id_index = ?");
 DB_SQL(q_by_phone_index, "SELECT " ACCOUNT_COLS "FROM accounts WHERE phone_index = ?");
-DB_SQL(q_contact, "SELECT name, phone_enc FROM accounts WHERE id = ?");
+DB_SQL(q_contact, "SELECT name, phone_enc, email_enc FROM accounts WHERE id = ?");
+DB_SQL(q_set_email, "UPDATE accounts SET email_enc = ?, email_mask = ? WHERE id = ?");
 DB_SQL(q_set_password, "UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE id = ?");
 DB_SQL(q_set_totp, "UPDATE accounts SET totp_enc = ?, totp_enabled = ? WHERE id = ?");
 DB_SQL(q_totp_use, "UPDATE accounts SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?");
@@ -36,11 +37,11 @@ DB_SQL(q_agent_add, "INSERT INTO enterprise_agents (enterprise_id, agent_id, gra
 DB_SQL(q_agent_remove, "DELETE FROM enterprise_agents WHERE enterprise_id = ? AND agent_id = ?");
 DB_SQL(q_agent_list, "SELECT a.id, a.kind, a.name, a.id_mask, a.phone_mask, a.legal_rep, a.department, "
 		     "a.staff_roles, a.password_hash, a.totp_enc, a.totp_enabled, a.status, a.created_at, "
-		     "a.password_changed_at FROM enterprise_agents g JOIN accounts a ON a.id = g.agent_id "
+		     "a.password_changed_at, a.email_mask FROM enterprise_agents g JOIN accounts a ON a.id = g.agent_id "
 		     "WHERE g.enterprise_id = ? ORDER BY g.granted_at, a.id");
 DB_SQL(q_agent_enterprises, "SELECT a.id, a.kind, a.name, a.id_mask, a.phone_mask, a.legal_rep, a.department, "
 			    "a.staff_roles, a.password_hash, a.totp_enc, a.totp_enabled, a.status, a.created_at, "
-			    "a.password_changed_at FROM enterprise_agents g JOIN accounts a ON a.id = g.enterprise_id "
+			    "a.password_changed_at, a.email_mask FROM enterprise_agents g JOIN accounts a ON a.id = g.enterprise_id "
 			    "WHERE g.agent_id = ? AND a.status = 'active' ORDER BY a.name, a.id");
 DB_SQL(q_agent_may, "SELECT 1 FROM enterprise_agents g JOIN accounts a ON a.id = g.enterprise_id "
 		    "WHERE g.agent_id = ? AND g.enterprise_id = ? AND a.status = 'active'");
@@ -117,6 +118,7 @@ static void from_row(const struct db_rows *rows, size_t i, struct account *out)
 	out->status = db_cell(rows, i, 11);
 	out->created_at = db_cell_int(rows, i, 12);
 	out->password_changed_at = db_cell_int(rows, i, 13);
+	out->email_mask = db_cell(rows, i, 14);
 }
 
 static int one(struct db *db, struct arena *a, struct db_sql *q, const struct db_val *args, size_t n,
@@ -238,7 +240,7 @@ int account_find_individual(struct db *db, const struct keyring *k, struct arena
 }
 
 int identity_contact(struct db *db, const struct keyring *k, struct arena *a, int64_t account, char **phone,
-		     char **name)
+		     char **email, char **name)
 {
 	struct db_rows rows;
 	int rc = db_query(db, a, &q_contact, DB_ARGS(DB_INT(account)), &rows);
@@ -247,13 +249,44 @@ int identity_contact(struct db *db, const struct keyring *k, struct arena *a, in
 	if (rows.nrows == 0)
 		return GH_ENOTFOUND;
 	*name = (char *)db_cell(&rows, 0, 0);
-	*phone = NULL;
-	const unsigned char *enc = (const unsigned char *)db_cell(&rows, 0, 1);
-	size_t enc_len = rows.lens[1];
-	if (!enc || !enc_len)
-		return 0;
-	size_t len;
-	return crypto_open(k, a, "phone", enc, enc_len, phone, &len, NULL);
+	if (phone)
+		*phone = NULL;
+	if (email)
+		*email = NULL;
+	static const char *const fields[] = { NULL, "phone", "email" };
+	for (size_t col = 1; col <= 2; col++) {
+		char **out = col == 1 ? phone : email;
+		const unsigned char *enc = (const unsigned char *)db_cell(&rows, 0, col);
+		size_t enc_len = rows.lens[col];
+		if (!out || !enc || !enc_len)
+			continue;
+		size_t len;
+		if ((rc = crypto_open(k, a, fields[col], enc, enc_len, out, &len, NULL)))
+			return rc;
+	}
+	return 0;
+}
+
+/* "z***@example.com": the first character of the local part and the domain. */
+static char *email_mask(struct arena *a, const char *email)
+{
+	const char *at = strchr(email, '@');
+	if (!at || at == email)
+		return arena_strdup(a, "***");
+	return arena_printf(a, "%c***%s", email[0], at);
+}
+
+int account_set_email(struct db *db, const struct keyring *k, struct arena *a, int64_t id, const char *email)
+{
+	if (!email || !*email)
+		return db_exec(db, &q_set_email, DB_ARGS(DB_NULL, DB_NULL, DB_INT(id)), NULL);
+	unsigned char *enc;
+	size_t enc_len;
+	int rc = crypto_seal(k, a, "email", email, strlen(email), &enc, &enc_len);
+	if (rc)
+		return rc;
+	return db_exec(db, &q_set_email, DB_ARGS(DB_BLOB(enc, enc_len), DB_TEXT(email_mask(a, email)), DB_INT(id)),
+		       NULL);
 }
 
 int account_set_password(struct db *db, int64_t id, const char *hash, int64_t now)
@@ -342,6 +375,8 @@ json_t *account_json(const struct account *acc)
 			      acc->department, "staff_roles", account_staff_roles_str(a, acc->staff_roles),
 			      "totp_enabled", acc->totp_enabled, "status", acc->status, "created_at",
 			      (json_int_t)acc->created_at);
+	if (j && acc->email_mask)
+		json_object_set_new(j, "email_masked", json_string(acc->email_mask));
 	arena_free(a);
 	return j;
 }
@@ -380,6 +415,16 @@ int identity_find_individual(struct app *app, struct db *db, struct arena *a, co
 {
 	struct account acc;
 	int rc = account_find_individual(db, app->keys, a, id_number, &acc);
+	if (rc)
+		return rc;
+	*out = (struct identity_person){ .id = acc.id, .name = acc.name, .id_mask = acc.id_mask, .status = acc.status };
+	return 0;
+}
+
+int identity_person_get(struct db *db, struct arena *a, int64_t id, struct identity_person *out)
+{
+	struct account acc;
+	int rc = account_get(db, a, id, &acc);
 	if (rc)
 		return rc;
 	*out = (struct identity_person){ .id = acc.id, .name = acc.name, .id_mask = acc.id_mask, .status = acc.status };

@@ -197,8 +197,8 @@ int identity_cli_user(struct app *app, struct db *db, int argc, char **argv)
 
 /* ---- keys ----------------------------------------------------------------------------- */
 
-DB_SQL(q_sealed, "SELECT id, id_enc, phone_enc, totp_enc FROM accounts WHERE key_id <> ? ORDER BY id");
-DB_SQL(q_reseal, "UPDATE accounts SET id_enc = ?, phone_enc = ?, totp_enc = ?, key_id = ? WHERE id = ?");
+DB_SQL(q_sealed, "SELECT id, id_enc, phone_enc, totp_enc, email_enc FROM accounts WHERE key_id <> ? ORDER BY id");
+DB_SQL(q_reseal, "UPDATE accounts SET id_enc = ?, phone_enc = ?, totp_enc = ?, email_enc = ?, key_id = ? WHERE id = ?");
 DB_SQL(q_key_counts, "SELECT key_id, COUNT(*) FROM accounts GROUP BY key_id ORDER BY key_id");
 
 /* Re-seals one column value under the current key (NULL stays NULL). */
@@ -233,14 +233,17 @@ static int reseal_all(struct app *app, struct db *db, size_t *count)
 	if (!rc)
 		rc = db_query(db, a, &q_sealed, DB_ARGS(DB_INT(cur)), &rows);
 	for (size_t i = 0; !rc && i < rows.nrows; i++) {
-		struct db_val idv, phv, tov;
+		struct db_val idv, phv, tov, emv;
 		rc = reseal(app->keys, a, "id", &rows, i, 1, &idv);
 		if (!rc)
 			rc = reseal(app->keys, a, "phone", &rows, i, 2, &phv);
 		if (!rc)
 			rc = reseal(app->keys, a, "totp", &rows, i, 3, &tov);
 		if (!rc)
-			rc = db_exec(db, &q_reseal, DB_ARGS(idv, phv, tov, DB_INT(cur), DB_INT(db_cell_int(&rows, i, 0))), NULL);
+			rc = reseal(app->keys, a, "email", &rows, i, 4, &emv);
+		if (!rc)
+			rc = db_exec(db, &q_reseal,
+				     DB_ARGS(idv, phv, tov, emv, DB_INT(cur), DB_INT(db_cell_int(&rows, i, 0))), NULL);
 	}
 	if (!rc) {
 		rc = db_commit(db);

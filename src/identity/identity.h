@@ -51,6 +51,10 @@ struct identity_person {
 int identity_find_individual(struct app *app, struct db *db, struct arena *a, const char *id_number,
 			     struct identity_person *out);
 
+/* Any account's name and masked ID number (or credit code) by id, for documents issued to
+ * it (e-certificates). GH_ENOTFOUND for no such account. */
+int identity_person_get(struct db *db, struct arena *a, int64_t id, struct identity_person *out);
+
 /* The active staff accounts of a department (id and name), for assigning work. */
 struct identity_staff {
 	int64_t id;
@@ -71,12 +75,13 @@ int identity_cli_key(struct app *app, struct db *db, int argc, char **argv);
 int identity_demo_accounts(struct app *app, struct db *db);
 
 /* How to reach an account, for delivering notifications (cases/notify.c): its plain phone
- * number (unsealed with k; *phone = NULL when the account has none) and its name, both in a.
- * GH_ENOTFOUND for no such account, GH_EINVAL when the sealed phone cannot be opened (wrong
- * key file). The phone is personal data: never log it or store it elsewhere. */
+ * number and e-mail address (unsealed with k; NULL when the account has none; pass NULL for
+ * what you do not need) and its name, all in a. GH_ENOTFOUND for no such account, GH_EINVAL
+ * when a sealed value cannot be opened (wrong key file). Both are personal data: never log
+ * them or store them elsewhere. */
 struct keyring;
 int identity_contact(struct db *db, const struct keyring *k, struct arena *a, int64_t account, char **phone,
-		     char **name);
+		     char **email, char **name);
 
 /* Adds every identity route table to the router. */
 struct router;

@@ -38,6 +38,7 @@ struct account {
 	const char *name;
 	const char *id_mask;    /* masked ID number or credit code (may be NULL for staff) */
 	const char *phone_mask;
+	const char *email_mask; /* NULL: no e-mail address for notifications */
 	const char *legal_rep;  /* enterprise */
 	const char *department; /* staff */
 	unsigned staff_roles;   /* STAFF_* */
@@ -77,6 +78,9 @@ int account_find_login(struct db *db, const struct keyring *k, struct arena *a, 
 int account_find_individual(struct db *db, const struct keyring *k, struct arena *a, const char *id_number,
 			    struct account *out);
 int account_set_password(struct db *db, int64_t id, const char *hash, int64_t now);
+/* Sets (sealed, with a masked copy) or, with email NULL or "", removes the address
+ * notifications are e-mailed to. email must already be checked (str_email_norm). */
+int account_set_email(struct db *db, const struct keyring *k, struct arena *a, int64_t id, const char *email);
 int account_set_totp(struct db *db, const struct keyring *k, struct arena *a, int64_t id, const char *secret,
 		     bool enabled);
 /* The account's TOTP secret (base32, arena), or GH_ENOTFOUND when it has none. */

@@ -17,6 +17,8 @@
 #include "cases/cases.h"
 #include "cases/notify.h"
 #include "identity/identity.h"
+#include "ledger/ledger.h"
+#include "stats/stats.h"
 #include "interact/interact_impl.h"
 #include "store/db.h"
 #include "view/view.h"
@@ -195,51 +197,43 @@ json_t *ia_events_json(struct req *r, const char *kind, int64_t id)
 
 /* ---- the hooks: figures and the transparency log ---------------------------------------- */
 
-/* The one place statistics learn of an evaluation (called inside the transaction that records
- * it, or that excludes it after an upheld appeal). Wiring for the integrator: when src/stats
- * is present, call
- *   stats_evaluation(db, a, e->department, e->item_code, e->channel, e->level, e->day, e->bad)
- * for a new evaluation (excluded == false); for an excluded one the statistics must take the
- * same evaluation out again (the rollups need a way to subtract, e.g. the same call with a
- * negative weight). Returns 0 or a GH_E code (which rolls the transaction back). */
+/* The one place statistics learn of an evaluation, inside the transaction that records it
+ * (excluded == false) or that excludes it after an upheld appeal (excluded == true: the same
+ * evaluation is taken out of the rollups again, on its own day). Returns 0 or a GH_E code
+ * (which rolls the transaction back). */
 int interact_figures_evaluation(struct db *db, struct arena *a, const struct ia_eval *e, bool excluded)
 {
-	(void)db;
-	(void)a;
-	(void)e;
-	(void)excluded;
-	return 0;
+	const char *item = e->item_code ? e->item_code : "";
+	if (excluded)
+		return stats_evaluation_exclude(db, a, e->department, item, e->channel, e->level, e->day, e->bad);
+	return stats_evaluation(db, a, e->department, item, e->channel, e->level, e->day, e->bad);
 }
 
-/* The one place statistics learn of rectification tasks: called with rectified == false when
- * a bad review opens a task, and with rectified == true when the citizen accepts the
- * rectification (rates it 满意 or 基本满意). Wiring: stats_rectification(db, a, department,
- * item_code, day, rectified). */
+/* The one place statistics learn of rectification tasks: called once, when the citizen rates
+ * the rectification and the task closes, with rectified == true for 满意 or 基本满意 (the
+ * problem was put right) and false for 不满意. A task cancelled by an upheld appeal is not
+ * counted (stats.h). */
 int interact_figures_rectification(struct db *db, struct arena *a, const char *department, const char *item_code,
 				   int32_t day, bool rectified)
 {
-	(void)db;
-	(void)a;
-	(void)department;
-	(void)item_code;
-	(void)day;
-	(void)rectified;
-	return 0;
+	return stats_rectification(db, a, department, item_code ? item_code : "", day, rectified);
 }
 
 /* The one place the transparency log learns of evaluations ("evaluation", when one is
- * recorded) and of appeal decisions ("evaluation_appeal"), inside their transactions.
- * canonical holds no personal data (no rater, no comment). Wiring: serialise canonical with
- * json_dumps(canonical, JSON_COMPACT | JSON_SORT_KEYS) and call
- *   ledger_append(db, a, kind, text, &index)
- * Steals canonical. Returns 0 or a GH_E code. */
+ * recorded) and of appeal decisions ("evaluation_appeal"), inside their transactions, as
+ * ledger leaves referring to the row ("<kind>:<id>"). canonical holds no personal data (no
+ * rater, no comment); its "kind" member is set here. Steals canonical. Returns 0 or a GH_E
+ * code. */
 int interact_ledger(struct db *db, struct arena *a, const char *kind, json_t *canonical)
 {
-	(void)db;
-	(void)a;
-	(void)kind;
+	json_object_set_new(canonical, "kind", json_string(kind));
+	const char *ref = arena_printf(a, "%s:%lld", kind,
+				       (long long)json_integer_value(json_object_get(canonical, !strcmp(kind, "evaluation") ? "id" : "appeal")));
+	char *text = ledger_canonical(a, canonical);
 	json_decref(canonical);
-	return 0;
+	if (!text)
+		return GH_EINVAL;
+	return ledger_append_ref(db, a, kind, ref, NULL, text, NULL);
 }
 
 /* ---- the rating parser ---------------------------------------------------------------- */

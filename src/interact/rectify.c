@@ -51,8 +51,6 @@ int ia_rect_open(struct req *r, const struct ia_eval *e)
 	if ((rc = ia_event(r->db, "rectification", id, 0, "open",
 			   json_pack("{s:I,s:s}", "evaluation", (json_int_t)e->id, "due_day", ia_day_str(r->arena, due)))))
 		return rc;
-	if ((rc = interact_figures_rectification(r->db, r->arena, e->department, e->item_code, e->day, false)))
-		return rc;
 	const char *due_s = ia_day_str(r->arena, due);
 	return ia_tell_department(
 		r->db, r->arena, e->department, false, "rectify_task", "差评整改任务", "A bad review to put right",

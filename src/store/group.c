@@ -32,6 +32,7 @@ struct gitem {
 struct group {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	pthread_cond_t idle;             /* signalled after each batch (group_drain) */
 	struct gitem **ring;
 	size_t cap, head, count, max_batch;
 	bool stopping;
@@ -41,6 +42,7 @@ struct group {
 	struct db_backend nested;        /* the same with savepoint begin/commit/rollback */
 	int depth;                       /* savepoints the running fn opened (writer thread only) */
 	struct group_stats st;           /* under mu */
+	uint64_t handed;                 /* items whose completion was handed over (under mu) */
 };
 
 /* The group whose writer is the calling thread (for the nested backend functions). */
@@ -227,6 +229,10 @@ static void *writer_main(void *p)
 				free(it);
 			}
 		}
+		pthread_mutex_lock(&g->mu);
+		g->handed += n;
+		pthread_cond_broadcast(&g->idle);
+		pthread_mutex_unlock(&g->mu);
 	}
 	free(batch);
 	return NULL;
@@ -248,6 +254,7 @@ struct group *group_new(const char *url, size_t queue_cap, size_t max_batch, cha
 	struct group *g = xcalloc(1, sizeof(*g));
 	pthread_mutex_init(&g->mu, NULL);
 	pthread_cond_init(&g->cv, NULL);
+	pthread_cond_init(&g->idle, NULL);
 	g->cap = queue_cap ? queue_cap : 1;
 	g->max_batch = max_batch ? max_batch : 1;
 	g->ring = xcalloc(g->cap, sizeof(*g->ring));
@@ -274,8 +281,19 @@ void group_free(struct group *g)
 	db_close(g->db);
 	pthread_mutex_destroy(&g->mu);
 	pthread_cond_destroy(&g->cv);
+	pthread_cond_destroy(&g->idle);
 	free(g->ring);
 	free(g);
+}
+
+void group_drain(struct group *g)
+{
+	if (!g)
+		return;
+	pthread_mutex_lock(&g->mu);
+	while (g->handed < g->st.submitted)
+		pthread_cond_wait(&g->idle, &g->mu);
+	pthread_mutex_unlock(&g->mu);
 }
 
 int group_submit(struct group *g, struct event_base *base, int (*fn)(struct db *, void *),

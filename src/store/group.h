@@ -43,6 +43,9 @@ struct group *group_new(const char *url, size_t queue_cap, size_t max_batch, cha
  * base with items in flight must still be dispatched afterwards for their done to run. */
 void group_free(struct group *g);
 
+/* Waits until every item submitted so far has been written and its completion handed to its
+ * loop. Used at shutdown, after the loops stopped and before they are freed. */
+void group_drain(struct group *g);
 /* Queues fn(db, arg) for the next batch; done(arg, rc) follows on base's loop. Returns 0,
  * or GH_EBUSY when the queue is full or the group is stopping (done is then not called). */
 int group_submit(struct group *g, struct event_base *base, int (*fn)(struct db *db, void *arg),

@@ -5,7 +5,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  DEMO, apiLogin, bearer, csrfOf, demoCatalog, freshIp, htmlText, pageLogin, sql, startServer,
+  DEMO, apiLogin, bearer, csrfOf, demoCatalog, demoFieldValue, htmlText, pageLogin, sql, startServer,
+  samplePdf, uploadAttachment,
 } from './helpers.mjs';
 
 let srv;
@@ -58,21 +59,7 @@ function unionFields(items) {
   return out;
 }
 
-function valueFor(f) {
-  switch (f.type) {
-    case 'id_number': return DEMO.citizen.id_number;
-    case 'phone': return DEMO.citizen.phone;
-    case 'uscc': return DEMO.enterprise.uscc;
-    case 'select': return f.options[0].value;
-    case 'date': return '2026-01-05';
-    case 'number': return '3';
-    case 'email': return 'zhang@example.com';
-    case 'address': return '清河市和平路 1 号';
-    case 'textarea': return '情况说明';
-    case 'file': return undefined;
-    default: return '张三';
-  }
-}
+const valueFor = demoFieldValue;
 
 function formFor(items) {
   const v = {};
@@ -83,18 +70,10 @@ function formFor(items) {
   return v;
 }
 
-function pdf(tag = Math.random().toString(36).slice(2)) {
-  return Buffer.from(`%PDF-1.4\n% ${tag}\n1 0 obj <</Type /Catalog>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n`);
-}
-
 async function upload(token) {
-  const fd = new FormData();
-  fd.append('file', new Blob([pdf()], { type: 'application/pdf' }), 'scan.pdf');
-  const res = await fetch(`${srv.url}/api/v1/attachments`, {
-    method: 'POST', body: fd, headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': freshIp() },
-  });
-  assert.equal(res.status, 201);
-  return (await res.json()).id;
+  const up = await uploadAttachment(srv.url, token);
+  assert.equal(up.status, 201);
+  return up.json.id;
 }
 
 /** One fresh PDF for every required material of every online item: [{item, slot, attachments}]. */
@@ -260,7 +239,7 @@ describe('bundle applications', () => {
     let slot = 0;
     for (const it of ONLINE) {
       for (const m of it.materials) {
-        if (m.required) fd.append(`material_${slot}`, new Blob([pdf()], { type: 'application/pdf' }), `m${slot}.pdf`);
+        if (m.required) fd.append(`material_${slot}`, new Blob([samplePdf()], { type: 'application/pdf' }), `m${slot}.pdf`);
         slot++;
       }
     }
@@ -288,6 +267,77 @@ describe('bundle applications', () => {
       method: 'POST', body: bad, redirect: 'manual', headers: { cookie: page.jar.header(), 'x-forwarded-for': page.ip },
     });
     assert.equal(res.status, 422);
+  });
+
+  test('a draft is saved incomplete, resumed and then submitted (API)', async () => {
+    const key = 'bundle-draft-api';
+    const partial = { [unionFields(ONLINE)[0].key]: formFor(ONLINE)[unionFields(ONLINE)[0].key] };
+    const before = Number(await sql(srv.db, 'SELECT count(*) FROM applications'));
+    const noKey = await applyBundle(tok.a, { form: partial, submit: false });
+    assert.equal(noKey.status, 400, 'a draft needs a key to be found again');
+    const d = await applyBundle(tok.a, { form: partial, materials: [], submit: false, idempotency_key: key });
+    assert.equal(d.status, 200, d.body);
+    assert.equal(d.json.status, 'draft');
+    assert.deepEqual(d.json.form, partial);
+    assert.equal(d.json.children.length, 0);
+    assert.equal(Number(await sql(srv.db, 'SELECT count(*) FROM applications')), before, 'a draft files nothing');
+    // Saved again with more: the same draft.
+    const mats = await materialsFor(tok.a, ONLINE);
+    const d2 = await applyBundle(tok.a, { form: { ...partial, extra_note: 'x' }, materials: mats, submit: false, idempotency_key: key });
+    assert.equal(d2.status, 200, d2.body);
+    assert.equal(d2.json.id, d.json.id);
+    assert.equal(d2.json.materials.length, mats.length);
+    // Another account cannot see it; its owner can.
+    assert.equal((await showBundle(tok.b, d.json.id)).status, 404);
+    const seen = await showBundle(tok.a, d.json.id);
+    assert.equal(seen.json.status, 'draft');
+    // Submitted with the same key: checked, filed, no longer a draft.
+    const sub = await applyBundle(tok.a, { form: formFor(ONLINE), materials: mats, submit: true, idempotency_key: key });
+    assert.equal(sub.status, 201, sub.body);
+    assert.equal(sub.json.id, d.json.id);
+    assert.equal(sub.json.status, 'in_progress');
+    assert.equal(sub.json.children.length, ONLINE.length);
+    assert.equal(sub.json.form, undefined);
+    // Once submitted, it cannot become a draft again.
+    const late = await applyBundle(tok.a, { form: partial, submit: false, idempotency_key: key });
+    assert.equal(late.status, 409, late.body);
+  });
+
+  test('the bundle form saves a draft, which "My applications" offers to continue', async () => {
+    const page = await pageLogin(srv.url, DEMO.citizen.phone);
+    const action = `/bundles/${BUNDLE.code}/apply`;
+    const form = await page.get(action);
+    const first = unionFields(ONLINE).find((f) => f.type !== 'select');
+    const fd = new FormData();
+    fd.append('_csrf', csrfOf(form.body, action) ?? '');
+    for (const m of form.body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)) {
+      if (m[1] !== '_csrf') fd.append(m[1], htmlText(m[2]));
+    }
+    fd.append(first.key, '草稿里的值');
+    fd.append('material_0', new Blob([samplePdf()], { type: 'application/pdf' }), '草稿材料.pdf');
+    fd.append('action', 'draft');
+    const res = await fetch(page.base + action, {
+      method: 'POST', body: fd, redirect: 'manual', headers: { cookie: page.jar.header(), 'x-forwarded-for': page.ip },
+    });
+    assert.equal(res.status, 303, await res.text());
+    const loc = res.headers.get('location');
+    const m = /^\/bundles\/[^/]+\/apply\?draft=(\d+)&done=draft$/.exec(loc);
+    assert.ok(m, loc);
+    const resumed = await page.get(loc);
+    assert.equal(resumed.status, 200);
+    assert.ok(resumed.body.includes('草稿里的值'), 'the value typed is back');
+    assert.ok(resumed.body.includes('草稿材料.pdf'), 'the file attached is kept');
+    assert.match(htmlText(resumed.body), /草稿已保存/);
+    assert.ok(resumed.body.includes(`name="draft" value="${m[1]}"`));
+    const mine = await page.get('/applications');
+    assert.ok(htmlText(mine.body).includes(`/bundles/${BUNDLE.code}/apply?draft=${m[1]}`), 'listed with a link to continue');
+    assert.match(htmlText(mine.body), /草稿（未提交）/);
+    // Its progress page leads back to the form; nobody else may open it.
+    const prog = await page.get(`/bundles/applications/${m[1]}`);
+    assert.equal(prog.status, 303);
+    const other = await pageLogin(srv.url, DEMO.agent.phone);
+    assert.equal((await other.get(`/bundles/${BUNDLE.code}/apply?draft=${m[1]}`)).status, 404);
+    assert.equal((await page.get(`/bundles/${BUNDLE.code}/apply?draft=abc`)).status, 404);
   });
 
   test('items handled at the counter are listed and get no child', { skip: !MIXED }, async () => {

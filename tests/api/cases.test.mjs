@@ -6,7 +6,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  DEMO, Client, apiLogin, bearer, csrfOf, demoCatalog, freshIp, htmlText, pageLogin, startServer,
+  DEMO, Client, apiLogin, bearer, csrfOf, demoCatalog, demoForm, demoMaterials, freshIp, htmlText, pageLogin,
+  samplePdf, startServer, uploadAttachment,
 } from './helpers.mjs';
 
 const MAX_UPLOAD = 4096;
@@ -26,57 +27,10 @@ const catalog = demoCatalog();
 const ITEM = catalog.services.find((s) => s.code === 'psb-0001')
   ?? catalog.services.find((s) => s.department === 'psb' && s.online_depth >= 3 && s.promised_limit_days >= 10);
 
-/** Valid values for an item's form definition (required fields and selects). */
-function formFor(item) {
-  const v = {};
-  for (const f of item.form) {
-    switch (f.type) {
-      case 'id_number': v[f.key] = DEMO.citizen.id_number; break;
-      case 'phone': v[f.key] = DEMO.citizen.phone; break;
-      case 'uscc': v[f.key] = DEMO.enterprise.uscc; break;
-      case 'select': v[f.key] = f.options[0].value; break;
-      case 'date': v[f.key] = '2026-01-05'; break;
-      case 'number': v[f.key] = '3'; break;
-      case 'email': v[f.key] = 'zhang@example.com'; break;
-      case 'address': v[f.key] = '清河市和平路 1 号'; break;
-      case 'textarea': v[f.key] = '情况说明'; break;
-      case 'file': break;
-      default: v[f.key] = '张三';
-    }
-  }
-  return v;
-}
-
-/** A small valid PDF (padded to at least `size` bytes). */
-function pdf(size = 0, tag = Math.random().toString(36).slice(2)) {
-  const head = `%PDF-1.4\n% ${tag}\n1 0 obj <</Type /Catalog>> endobj\ntrailer <</Root 1 0 R>>\n`;
-  const pad = size > head.length + 6 ? `%${'x'.repeat(size - head.length - 8)}\n` : '';
-  return Buffer.from(`${head}${pad}%%EOF\n`);
-}
-
-async function upload(token, buf, { name = 'scan.pdf', type = 'application/pdf' } = {}) {
-  const fd = new FormData();
-  fd.append('file', new Blob([buf], { type }), name);
-  const res = await fetch(`${srv.url}/api/v1/attachments`, {
-    method: 'POST', body: fd, headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': freshIp() },
-  });
-  const text = await res.text();
-  let json = null;
-  try { json = JSON.parse(text); } catch { /* not JSON */ }
-  return { status: res.status, json, body: text };
-}
-
-/** The materials array with one fresh PDF for each required material. */
-async function materialsFor(token, item) {
-  const out = [];
-  for (const [i, m] of item.materials.entries()) {
-    if (!m.required) continue;
-    const up = await upload(token, pdf());
-    assert.equal(up.status, 201, `upload: ${up.body}`);
-    out.push({ slot: i, attachments: [up.json.id] });
-  }
-  return out;
-}
+const formFor = demoForm;
+const pdf = samplePdf;
+const upload = (token, buf, opts) => uploadAttachment(srv.url, token, buf, opts);
+const materialsFor = (token, item) => demoMaterials(srv.url, token, item);
 
 let keySeq = 0;
 async function apply(token = tok.a, { item = ITEM, submit = true, key = `k-${process.pid}-${++keySeq}`, materials, form } = {}) {

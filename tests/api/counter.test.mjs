@@ -7,7 +7,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  DEMO, apiLogin, bearer, csrfOf, demoCatalog, htmlText, newIdNumber, pageLogin, sql, startServer,
+  DEMO, apiLogin, bearer, csrfOf, demoCatalog, demoForm, htmlText, newIdNumber, pageLogin, samplePdf, sql,
+  startServer,
 } from './helpers.mjs';
 
 let srv;
@@ -27,30 +28,8 @@ const ITEM = catalog.services.find((s) => s.code === 'psb-0001')
   ?? catalog.services.find((s) => s.department === 'psb' && s.online_depth >= 3);
 const CIV_ITEM = catalog.services.find((s) => s.department === 'civ' && s.online_depth >= 3);
 
-/** Valid values for an item's form definition. */
-function formFor(item) {
-  const v = {};
-  for (const f of item.form) {
-    switch (f.type) {
-      case 'id_number': v[f.key] = DEMO.citizen.id_number; break;
-      case 'phone': v[f.key] = DEMO.citizen.phone; break;
-      case 'uscc': v[f.key] = DEMO.enterprise.uscc; break;
-      case 'select': v[f.key] = f.options[0].value; break;
-      case 'date': v[f.key] = '2026-01-05'; break;
-      case 'number': v[f.key] = '3'; break;
-      case 'email': v[f.key] = 'zhang@example.com'; break;
-      case 'address': v[f.key] = '清河市和平路 1 号'; break;
-      case 'textarea': v[f.key] = '情况说明'; break;
-      case 'file': break;
-      default: v[f.key] = '张三';
-    }
-  }
-  return v;
-}
-
-function pdf(tag = Math.random().toString(36).slice(2)) {
-  return Buffer.from(`%PDF-1.4\n% ${tag}\n1 0 obj <</Type /Catalog>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n`);
-}
+const formFor = demoForm;
+const pdf = (tag) => samplePdf(0, tag);
 
 /** Posts a multipart form as the page client (cookies, address), without following. */
 async function postMultipart(c, p, fd) {

@@ -260,6 +260,30 @@ describe('invitations', () => {
   });
 });
 
+describe('figures and the transparency log', () => {
+  test('the public statistics count the evaluations that stand and the closed rectifications', async () => {
+    const r = await bearer(`${base}/api/v1/stats`, null);
+    assert.equal(r.status, 200, r.body);
+    const t = r.json.totals;
+    const n = async (q) => Number(await sql(srv.db, q));
+    assert.equal(t.evaluations, await n('SELECT COUNT(*) FROM evaluations WHERE excluded = 0'));
+    assert.equal(t.bad_reviews, await n('SELECT COUNT(*) FROM evaluations WHERE excluded = 0 AND bad = 1'));
+    assert.ok(await n('SELECT COUNT(*) FROM evaluations WHERE excluded = 1') >= 1, 'an upheld appeal took one out');
+    assert.equal(t.rectifications_closed, await n("SELECT COUNT(*) FROM rectifications WHERE state = 'closed'"));
+    assert.equal(t.rectified, await n("SELECT COUNT(*) FROM rectifications WHERE state = 'closed' AND citizen_level >= 2"));
+  });
+
+  test('every evaluation and appeal decision is a leaf of the transparency log, without personal data', async () => {
+    const evals = Number(await sql(srv.db, 'SELECT COUNT(*) FROM evaluations'));
+    const leaves = Number(await sql(srv.db, "SELECT COUNT(*) FROM ledger_leaves WHERE kind = 'evaluation'"));
+    assert.equal(leaves, evals);
+    const decided = Number(await sql(srv.db, "SELECT COUNT(*) FROM appeals WHERE state <> 'pending'"));
+    assert.equal(Number(await sql(srv.db, "SELECT COUNT(*) FROM ledger_leaves WHERE kind = 'evaluation_appeal'")), decided);
+    const text = await sql(srv.db, "SELECT leaf FROM ledger_leaves WHERE kind = 'evaluation' ORDER BY idx LIMIT 5");
+    assert.ok(!/恶意差评测试|跑了三次|张三/.test(text), 'no comment or name in the leaves');
+  });
+});
+
 test('CIV_ITEM is an online civ item', () => {
   assert.ok(CIV_ITEM && CIV_ITEM.department === 'civ');
 });

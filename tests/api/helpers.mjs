@@ -657,3 +657,78 @@ export function newPhone() {
   phoneSeq++;
   return `139${String((process.pid * 97 + phoneSeq) % 100_000_000).padStart(8, '0')}`;
 }
+
+// ---- applications ------------------------------------------------------------------------
+
+/** A valid value for one form field of a demo item, for the demo citizen (undefined: a file). */
+export function demoFieldValue(f) {
+  switch (f.type) {
+    case 'id_number': return DEMO.citizen.id_number;
+    case 'phone': return DEMO.citizen.phone;
+    case 'uscc': return DEMO.enterprise.uscc;
+    case 'select': return f.options[0].value;
+    case 'date': return '2026-01-05';
+    case 'number': return '3';
+    case 'email': return 'zhang@example.com';
+    case 'address': return '清河市和平路 1 号';
+    case 'textarea': return '情况说明';
+    case 'file': return undefined;
+    default: return '张三';
+  }
+}
+
+/** Valid values for every field of an item's form definition. */
+export function demoForm(item) {
+  const v = {};
+  for (const f of item.form) {
+    const x = demoFieldValue(f);
+    if (x !== undefined) v[f.key] = x;
+  }
+  return v;
+}
+
+/** A small valid PDF (padded to at least `size` bytes; a random tag makes each one new). */
+export function samplePdf(size = 0, tag = Math.random().toString(36).slice(2)) {
+  const head = `%PDF-1.4\n% ${tag}\n1 0 obj <</Type /Catalog>> endobj\ntrailer <</Root 1 0 R>>\n`;
+  const pad = size > head.length + 6 ? `%${'x'.repeat(size - head.length - 8)}\n` : '';
+  return Buffer.from(`${head}${pad}%%EOF\n`);
+}
+
+/** POST /api/v1/attachments; resolves {status, json, body}. */
+export async function uploadAttachment(baseUrl, token, buf = samplePdf(), { name = 'scan.pdf', type = 'application/pdf' } = {}) {
+  const fd = new FormData();
+  fd.append('file', new Blob([buf], { type }), name);
+  const res = await fetch(`${baseUrl}/api/v1/attachments`, {
+    method: 'POST', body: fd, headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': freshIp() },
+  });
+  const text = await res.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: res.status, json, body: text };
+}
+
+/** One fresh PDF for each required material of item: [{slot, attachments}]; throws on failure. */
+export async function demoMaterials(baseUrl, token, item) {
+  const out = [];
+  for (const [i, m] of item.materials.entries()) {
+    if (!m.required) continue;
+    const up = await uploadAttachment(baseUrl, token);
+    if (up.status !== 201) throw new Error(`upload: ${up.status} ${up.body}`);
+    out.push({ slot: i, attachments: [up.json.id] });
+  }
+  return out;
+}
+
+/** Applies for item through the API (valid form and materials unless given); the answer. */
+export async function applyOnline(baseUrl, token, item, { submit = true, key = `k-${process.pid}-${Math.random()}`, form, materials } = {}) {
+  const body = {
+    form: form ?? demoForm(item), materials: materials ?? await demoMaterials(baseUrl, token, item), submit,
+    idempotency_key: key,
+  };
+  return bearer(`${baseUrl}/api/v1/services/${item.code}/applications`, token, { method: 'POST', json: body });
+}
+
+/** Takes a workflow action through the API; resolves the answer. */
+export function actOn(baseUrl, token, number, action, body = {}) {
+  return bearer(`${baseUrl}/api/v1/applications/${number}/actions/${action}`, token, { method: 'POST', json: body });
+}

@@ -4,7 +4,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { demoCatalog, freshDb, get, getJson, govhall, htmlText, initDb, serve, tempDir, writeJsonFile } from './helpers.mjs';
+import {
+  DEMO, apiLogin, applyOnline, demoCatalog, freshDb, get, getJson, govhall, htmlText, initDb, serve, tempDir, writeJsonFile,
+} from './helpers.mjs';
 
 const demo = demoCatalog();
 let db;
@@ -169,8 +171,15 @@ describe('import catalog', () => {
     });
     await withServer(async (s) => {
       const u = urls(s.url);
-      // Fill whatever caches there are, on both workers.
+      // Fill whatever caches there are, on both workers: pages, and the items applications
+      // are filed under.
       for (let i = 0; i < 4; i++) for (const x of Object.values(u)) assert.equal((await get(x)).status, 200, x);
+      const token = (await apiLogin(s.url, DEMO.citizen.phone)).token;
+      for (let i = 0; i < 4; i++) {
+        const a = await applyOnline(s.url, token, orig);
+        assert.equal(a.status, 201, a.body);
+        assert.equal(a.json.item_version, 1);
+      }
       const changed = { ...orig, name_zh: `${orig.name_zh}（新）`, name_en: `${orig.name_en} (new)` };
       const file = await writeJsonFile(tmp.path, 'live.json', { services: [changed] });
       const r = await govhall(['import', 'catalog', file, '--db', db.url]);
@@ -186,6 +195,10 @@ describe('import catalog', () => {
         const list = await getJson(u.list);
         assert.equal(list.json.items.find((x) => x.code === 'psb-0002')?.name_en, changed.name_en, 'API list is stale');
         assert.ok(htmlText((await get(u.listPage)).body).includes(changed.name_en), 'list page is stale');
+        const a = await applyOnline(s.url, token, changed);
+        assert.equal(a.status, 201, a.body);
+        assert.equal(a.json.item_version, 2, 'filed under a stale version of the item');
+        assert.equal(a.json.item_name, changed.name_zh);
       }
     }, { extraArgs: ['--cache-recheck', String(recheckMs)] });
   });

@@ -1,9 +1,11 @@
 // What the browser tests share: Debian's chromium driven by playwright-core (never a
 // downloaded browser), the flags it needs here, axe-core run inside the page (loaded through
-// page.evaluate, so the page's CSP stays on), and form submission that waits for the next page.
+// page.evaluate, so the page's CSP stays on), form submission that waits for the next page,
+// and logging in through the log-in form.
+import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { root } from '../api/helpers.mjs';
+import { DEMO_PASSWORD, root } from '../api/helpers.mjs';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const haveChromium = existsSync(CHROMIUM);
@@ -36,4 +38,14 @@ export async function axeCheck(page, what) {
 export async function submit(page, button) {
   const [res] = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), button.click()]);
   return res;
+}
+
+/** Logs in on page through the log-in form (demo password unless given); asserts it worked. */
+export async function logIn(page, baseUrl, login, password = DEMO_PASSWORD) {
+  await page.goto(`${baseUrl}/login`);
+  await page.locator('#login').fill(login);
+  await page.locator('#password').fill(password);
+  const res = await submit(page, page.locator('form[action="/login"] button[type="submit"]'));
+  assert.equal(res.status(), 200, `log-in of ${login}: ${res.status()} ${page.url()}`);
+  return page;
 }

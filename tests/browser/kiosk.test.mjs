@@ -7,8 +7,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { DEMO, DEMO_PASSWORD, demoCatalog, startServer } from '../api/helpers.mjs';
-import { CHROMIUM, ARGS, haveChromium, skip, axeCheck, submit } from './browser.mjs';
+import { DEMO, demoCatalog, samplePdf, startServer } from '../api/helpers.mjs';
+import { CHROMIUM, ARGS, haveChromium, skip, axeCheck, submit, logIn } from './browser.mjs';
 
 const ITEM = demoCatalog().services.find((s) => s.code === 'psb-0001');
 const KIOSK = { width: 1080, height: 1920 };
@@ -51,14 +51,8 @@ function takeProblems() {
 
 
 async function login(page, phone) {
-  await page.goto(`${srv.url}/login`);
-  await page.locator('#login').fill(phone);
-  await page.locator('#password').fill(DEMO_PASSWORD);
-  const res = await submit(page, page.locator('form[action="/login"] button[type="submit"]'));
-  assert.equal(res.status(), 200, `log-in of ${phone}: ${res.status()} ${page.url()}`);
+  await logIn(page, srv.url, phone);
 }
-
-const samplePdf = () => Buffer.from('%PDF-1.4\n1 0 obj <</Type /Catalog>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n');
 
 function formValue(f) {
   switch (f.type) {

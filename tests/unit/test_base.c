@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <event2/event.h>
+#include <event2/thread.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -227,6 +229,34 @@ static void test_jobs_bounded(void **state)
 	assert_int_equal(atomic_load(&work_done), accepted);
 }
 
+static int dones;
+
+static void count_done(void *arg)
+{
+	(void)arg;
+	dones++;
+}
+
+/* Shutdown: jobs_drain returns once every job ran and its completion was handed to the
+ * (stopped) loop; one non-blocking turn of the loop runs them all. */
+static void test_jobs_drain(void **state)
+{
+	(void)state;
+	struct event_base *base = event_base_new();
+	struct jobs *j = jobs_new(2, 16);
+	atomic_store(&work_done, 0);
+	dones = 0;
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(jobs_submit(j, base, slow_work, count_done, NULL), 0);
+	jobs_drain(j);
+	assert_int_equal(atomic_load(&work_done), 8);
+	assert_int_equal(dones, 0);
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	assert_int_equal(dones, 8);
+	jobs_free(j);
+	event_base_free(base);
+}
+
 struct duty_probe {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -281,6 +311,7 @@ static void test_duty(void **state)
 
 int main(void)
 {
+	evthread_use_pthreads(); /* the pool hands completions to a loop from its threads */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_arena),
 		cmocka_unit_test(test_sb),
@@ -290,6 +321,7 @@ int main(void)
 		cmocka_unit_test(test_err),
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_jobs_bounded),
+		cmocka_unit_test(test_jobs_drain),
 		cmocka_unit_test(test_duty),
 	};
 	return cmocka_run_group_tests_name("base", tests, NULL, NULL);

@@ -383,6 +383,37 @@ static void test_done_on_loop(void **state)
 	assert_int_equal(count_where(f, "SELECT COUNT(*) FROM gt"), N);
 }
 
+/* Shutdown: with the loop not running, group_drain waits until every item is written and its
+ * completion handed over; one non-blocking turn of the loop then runs every done. */
+static void test_drain_then_turn(void **state)
+{
+	FX();
+	atomic_store(&done_total, 0);
+	struct event_base *base = event_base_new();
+	assert_non_null(base);
+	struct group *g = new_group(f, 64, 4);
+	enum { N = 20 };
+	struct loop_item items[N];
+	memset(items, 0, sizeof(items));
+	int left = N;
+	for (int i = 0; i < N; i++) {
+		items[i].it.id = items[i].it.v = i + 1;
+		items[i].base = base;
+		items[i].left = &left;
+		assert_int_equal(group_submit(g, base, item_fn, loop_done, &items[i]), 0);
+	}
+	group_drain(g);
+	assert_int_equal(count_where(f, "SELECT COUNT(*) FROM gt"), N);
+	assert_int_equal(left, N); /* nothing ran on the loop yet */
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	assert_int_equal(left, 0);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(atomic_load(&items[i].it.rc), 0);
+	group_drain(g); /* nothing left: returns at once */
+	group_free(g);
+	event_base_free(base);
+}
+
 #define BOTH(fn)                                                      \
 	{ #fn " [sqlite]", fn, setup, teardown, &kind_sqlite },       \
 	{                                                             \
@@ -400,6 +431,7 @@ int main(void)
 		BOTH(test_queue_bound),
 		BOTH(test_broken_batch_reruns),
 		BOTH(test_done_on_loop),
+		BOTH(test_drain_then_turn),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

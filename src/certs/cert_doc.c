@@ -1,0 +1,287 @@
+/* cert_doc.c: the certificate document — parsing (JSON or a PDF rendition), hashing,
+ * signature and log checks, offline verification. No database, no I/O but the FILE given to
+ * cert_verify_offline: this is what `govhall verify` and the fuzz target run. */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/util.h"
+#include "certs/certs_impl.h"
+
+#define FAIL(...)                                  \
+	do {                                       \
+		snprintf(err, errlen, __VA_ARGS__); \
+		return GH_EINVAL;                  \
+	} while (0)
+
+const char *cert_msg(struct arena *a, const char *lang, const char *msg)
+{
+	const char *bar = msg ? strchr(msg, '|') : NULL;
+	if (!bar)
+		return msg ? msg : "";
+	if (lang && strcmp(lang, "en") == 0)
+		return bar + 1;
+	char *s = arena_alloc(a, (size_t)(bar - msg) + 1);
+	memcpy(s, msg, (size_t)(bar - msg));
+	s[bar - msg] = 0;
+	return s;
+}
+
+void cert_sha256_hex(const char *s, size_t len, char out[65])
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(h, (const unsigned char *)s, len);
+	sodium_bin2hex(out, 65, h, sizeof(h));
+}
+
+char *cert_b64(struct arena *a, const unsigned char *p, size_t n)
+{
+	size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+	char *s = arena_alloc(a, cap);
+	sodium_bin2base64(s, cap, p, n, sodium_base64_VARIANT_ORIGINAL);
+	return s;
+}
+
+int cert_unb64(const char *s, unsigned char *out, size_t n)
+{
+	size_t got = 0;
+	const char *end = NULL;
+	if (!s || sodium_base642bin(out, n, s, strlen(s), NULL, &got, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    got != n || (end && *end))
+		return GH_EINVAL;
+	return 0;
+}
+
+static void *memfind(const void *hay, size_t hlen, const char *needle)
+{
+	size_t nlen = strlen(needle);
+	if (nlen == 0 || hlen < nlen)
+		return NULL;
+	return memmem(hay, hlen, needle, nlen);
+}
+
+int cert_pdf_extract(struct arena *a, const char *buf, size_t len, char **json, size_t *jlen)
+{
+	if (len < 5 || memcmp(buf, "%PDF-", 5) != 0)
+		return GH_ENOTFOUND;
+	const char *p = memfind(buf, len, CERT_PDF_MARK);
+	if (!p)
+		return GH_EINVAL;
+	p += strlen(CERT_PDF_MARK);
+	const char *end = buf + len, *q = p;
+	while (q < end && ((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') ||
+			   *q == '-' || *q == '_'))
+		q++;
+	size_t n = (size_t)(q - p);
+	if (n == 0 || n > CERT_DOC_MAX)
+		return GH_EINVAL;
+	unsigned char *out = arena_alloc(a, n + 1);
+	size_t got = 0;
+	if (sodium_base642bin(out, n, p, n, NULL, &got, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+		return GH_EINVAL;
+	out[got] = 0;
+	*json = (char *)out;
+	*jlen = got;
+	return 0;
+}
+
+static const char *str_member(json_t *o, const char *k, size_t max)
+{
+	json_t *v = json_object_get(o, k);
+	if (!json_is_string(v))
+		return NULL;
+	size_t n = json_string_length(v);
+	if (n == 0 || n > max || strlen(json_string_value(v)) != n)
+		return NULL;
+	return json_string_value(v);
+}
+
+static bool number_ok(const char *s)
+{
+	if (!s || !*s || strlen(s) > CERT_NUMBER_MAX)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z') || *p == '-'))
+			return false;
+	return true;
+}
+
+int cert_doc_parse(struct arena *a, const char *buf, size_t len, struct cert_doc *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	if (len > CERT_DOC_MAX * 8)
+		FAIL("文件过大，不是本厅签发的电子证照。|The file is too large to be a certificate issued by this hall.");
+	char *text = NULL;
+	size_t tlen = 0;
+	int rc = cert_pdf_extract(a, buf, len, &text, &tlen);
+	if (rc == GH_EINVAL)
+		FAIL("这个 PDF 不含本厅签发的电子证照数据。|This PDF carries no certificate issued by this hall.");
+	if (rc) {
+		text = (char *)buf;
+		tlen = len;
+	}
+	if (tlen > CERT_DOC_MAX)
+		FAIL("文件过大，不是本厅签发的电子证照。|The file is too large to be a certificate issued by this hall.");
+	json_error_t je;
+	json_t *root = json_loadb(text, tlen, JSON_REJECT_DUPLICATES, &je);
+	if (!root)
+		FAIL("文件不是电子证照（无法读取）。|The file is not a certificate (it cannot be read).");
+	arena_cleanup(a, (void (*)(void *))json_decref, root);
+	out->root = root;
+	const char *type = str_member(root, "type", 64);
+	if (!json_is_object(root) || !type || strcmp(type, CERT_DOC_TYPE) != 0)
+		FAIL("文件不是电子证照（类型不符）。|The file is not a certificate (wrong type).");
+	json_t *cert = json_object_get(root, "certificate");
+	if (!json_is_object(cert))
+		FAIL("电子证照缺少证照内容。|The certificate's content is missing.");
+	out->cert = cert;
+	out->number = str_member(cert, "number", CERT_NUMBER_MAX);
+	out->cert_type = str_member(cert, "cert_type", 64);
+	json_t *issuer = json_object_get(cert, "issuer");
+	out->department = json_is_object(issuer) ? str_member(issuer, "code", 32) : NULL;
+	json_t *at = json_object_get(cert, "issued_at");
+	if (!number_ok(out->number) || !out->cert_type || !out->department || !json_is_integer(at) ||
+	    json_integer_value(at) <= 0)
+		FAIL("电子证照的编号、类型、签发部门或签发时间不完整。|The certificate's number, type, issuer or date is missing.");
+	out->issued_at = json_integer_value(at);
+	char *canon = json_dumps(cert, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!canon)
+		FAIL("电子证照内容含有不允许的数值。|The certificate's content holds values that are not allowed.");
+	arena_cleanup(a, free, canon);
+	out->canonical = canon;
+	cert_sha256_hex(canon, strlen(canon), out->hash);
+	const char *hash = str_member(root, "hash", 64);
+	if (hash && strcmp(hash, out->hash) != 0)
+		FAIL("电子证照的摘要与内容不符，内容可能被改动过。|The certificate's hash does not match its content: it may have been altered.");
+	json_t *sig = json_object_get(root, "signature");
+	const char *alg = json_is_object(sig) ? str_member(sig, "algorithm", 16) : NULL;
+	out->key_id = json_is_object(sig) ? str_member(sig, "key_id", 64) : NULL;
+	const char *value = json_is_object(sig) ? str_member(sig, "value", 128) : NULL;
+	if (!alg || strcmp(alg, "Ed25519") != 0 || !out->key_id || cert_unb64(value, out->sig, sizeof(out->sig)))
+		FAIL("电子证照没有有效格式的签名。|The certificate has no well-formed signature.");
+	json_t *log = json_object_get(root, "log");
+	if (log && !json_is_null(log)) {
+		json_t *li = json_object_get(log, "leaf_index"), *ts = json_object_get(log, "tree_size");
+		json_t *proof = json_object_get(log, "inclusion_proof");
+		out->leaf = str_member(log, "leaf", LEDGER_LEAF_MAX);
+		out->checkpoint = str_member(log, "checkpoint", 8192);
+		if (!json_is_integer(li) || !json_is_integer(ts) || json_integer_value(li) < 0 ||
+		    json_integer_value(ts) <= json_integer_value(li) || !json_is_array(proof) ||
+		    json_array_size(proof) > CERT_PROOF_MAX || !out->leaf || !out->checkpoint)
+			FAIL("电子证照的存证证明格式不正确。|The certificate's log proof is malformed.");
+		out->leaf_index = json_integer_value(li);
+		out->tree_size = json_integer_value(ts);
+		out->nproof = json_array_size(proof);
+		out->proof = arena_array(a, out->nproof ? out->nproof : 1, LEDGER_HASH_LEN);
+		for (size_t i = 0; i < out->nproof; i++)
+			if (cert_unb64(json_string_value(json_array_get(proof, i)), out->proof[i], LEDGER_HASH_LEN))
+				FAIL("电子证照的存证证明格式不正确。|The certificate's log proof is malformed.");
+		out->has_log = true;
+	}
+	return 0;
+}
+
+int cert_doc_check_signature(const struct cert_doc *d, const unsigned char pk[32])
+{
+	return crypto_sign_verify_detached(d->sig, (const unsigned char *)d->canonical, strlen(d->canonical), pk) == 0
+		       ? 0
+		       : GH_EINVAL;
+}
+
+int cert_keys_find(const json_t *keys, const struct cert_doc *d, unsigned char pk[32], char *err, size_t errlen)
+{
+	json_t *list = json_object_get(keys, "departments");
+	size_t i;
+	json_t *k;
+	json_array_foreach(list, i, k)
+	{
+		const char *id = str_member(k, "key_id", 64);
+		if (!id || strcmp(id, d->key_id) != 0)
+			continue;
+		const char *dept = str_member(k, "department", 32);
+		if (!dept || strcmp(dept, d->department) != 0)
+			FAIL("签名密钥不属于签发部门。|The signing key does not belong to the issuing department.");
+		json_t *from = json_object_get(k, "valid_from"), *until = json_object_get(k, "valid_until");
+		if (!json_is_integer(from) || d->issued_at < json_integer_value(from) ||
+		    (json_is_integer(until) && d->issued_at > json_integer_value(until)))
+			FAIL("签发时该密钥不在有效期内。|The key was not valid when the certificate was issued.");
+		if (cert_unb64(str_member(k, "public_key", 64), pk, 32))
+			FAIL("公布的密钥格式不正确。|The published key is malformed.");
+		return 0;
+	}
+	FAIL("签名密钥未公布（%s）。|The signing key (%s) is not published.", d->key_id, d->key_id);
+}
+
+int cert_doc_check_log(struct arena *a, const struct cert_doc *d, const json_t *keys, char *err, size_t errlen)
+{
+	if (!d->has_log)
+		FAIL("电子证照不含存证证明。|The certificate carries no proof of logging.");
+	json_t *leaf = json_loads(d->leaf, JSON_REJECT_DUPLICATES, NULL);
+	if (!leaf)
+		FAIL("存证记录无法读取。|The log leaf cannot be read.");
+	const char *kind = json_string_value(json_object_get(leaf, "kind"));
+	const char *no = json_string_value(json_object_get(leaf, "number"));
+	const char *h = json_string_value(json_object_get(leaf, "hash"));
+	bool match = kind && no && h && strcmp(kind, "certificate") == 0 && strcmp(no, d->number) == 0 &&
+		     strcmp(h, d->hash) == 0;
+	json_decref(leaf);
+	if (!match)
+		FAIL("存证记录与电子证照不符。|The log leaf does not match the certificate.");
+	const char *origin = NULL;
+	int64_t size = 0;
+	unsigned char root[LEDGER_HASH_LEN];
+	char why[256];
+	if (ledger_checkpoint_verify(a, d->checkpoint, keys, &origin, &size, root, why, sizeof(why)))
+		FAIL("树头签名无效：%s|The tree head is not validly signed: %s", why, why);
+	if (size != d->tree_size)
+		FAIL("存证证明与树头的大小不一致。|The proof and the tree head disagree on the tree size.");
+	unsigned char lh[LEDGER_HASH_LEN];
+	ledger_leaf_hash(d->leaf, strlen(d->leaf), lh);
+	if (ledger_verify_inclusion((uint64_t)d->leaf_index, (uint64_t)d->tree_size, lh,
+				    (const unsigned char(*)[LEDGER_HASH_LEN])d->proof, d->nproof, root))
+		FAIL("包含证明不成立：证照不在该树头的日志中。|The inclusion proof fails: the certificate is not in the log at that tree head.");
+	return 0;
+}
+
+int cert_verify_offline(struct arena *a, const json_t *doc, const json_t *keys, FILE *out)
+{
+	char *text = json_dumps(doc, JSON_COMPACT);
+	if (!text) {
+		fprintf(out, "certificate: cannot be read\n");
+		return 1;
+	}
+	arena_cleanup(a, free, text);
+	struct cert_doc d;
+	char err[512];
+	if (cert_doc_parse(a, text, strlen(text), &d, err, sizeof(err))) {
+		fprintf(out, "certificate: INVALID: %s\n", cert_msg(a, "en", err));
+		return 1;
+	}
+	fprintf(out, "certificate %s (%s), issued by %s at %lld\n", d.number, d.cert_type, d.department,
+		(long long)d.issued_at);
+	fprintf(out, "hash: %s\n", d.hash);
+	if (!keys) {
+		fprintf(out, "INVALID: the published keys are needed (--keys govhall-keys.json)\n");
+		return 1;
+	}
+	unsigned char pk[32];
+	if (cert_keys_find(keys, &d, pk, err, sizeof(err))) {
+		fprintf(out, "signature: INVALID: %s\n", cert_msg(a, "en", err));
+		return 1;
+	}
+	if (cert_doc_check_signature(&d, pk)) {
+		fprintf(out, "signature: INVALID: the signature does not match the content\n");
+		return 1;
+	}
+	fprintf(out, "signature: ok (Ed25519, key %s of %s)\n", d.key_id, d.department);
+	if (cert_doc_check_log(a, &d, keys, err, sizeof(err))) {
+		fprintf(out, "log: INVALID: %s\n", cert_msg(a, "en", err));
+		return 1;
+	}
+	fprintf(out, "log: ok (leaf %lld in a tree of %lld, tree head signed by the log key)\n", (long long)d.leaf_index,
+		(long long)d.tree_size);
+	fprintf(out, "valid (revocation is checked online: the hall's verification page)\n");
+	return 0;
+}

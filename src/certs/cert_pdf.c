@@ -1,0 +1,230 @@
+/* cert_pdf.c: the printable rendition of a certificate — an A4 PDF drawn with cairo and pango
+ * (Noto CJK, embedded as subsets by cairo), with a QR code (libqrencode) of the verification
+ * URL and the certificate's hash, and the whole signed document embedded in the Keywords
+ * metadata (CERT_PDF_MARK + base64url) so the PDF alone verifies, online or offline. Slow
+ * (font loading, subsetting): called on the job pool only. Thread-safe: pango's cairo font
+ * map is per thread, everything else is local. */
+#include <cairo-pdf.h>
+#include <cairo.h>
+#include <pango/pangocairo.h>
+#include <qrencode.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/sb.h"
+#include "base/util.h"
+#include "certs/certs_impl.h"
+
+#define PAGE_W 595.0 /* A4 in points */
+#define PAGE_H 842.0
+#define MARGIN 56.0
+#define LABEL_W 190.0            /* label column */
+#define VALUE_X 205.0            /* values start here (from the margin) */
+#define QR_SIZE 118.0
+#define QR_Y (PAGE_H - 180.0)    /* top of the verification block; it ends above the border */
+
+struct membuf {
+	unsigned char *p;
+	size_t len, cap;
+	bool failed;
+};
+
+static cairo_status_t write_mem(void *closure, const unsigned char *data, unsigned int n)
+{
+	struct membuf *m = closure;
+	if (m->len + n > m->cap) {
+		size_t cap = m->cap ? m->cap : 65536;
+		while (cap < m->len + n)
+			cap *= 2;
+		unsigned char *p = realloc(m->p, cap);
+		if (!p) {
+			m->failed = true;
+			return CAIRO_STATUS_WRITE_ERROR;
+		}
+		m->p = p;
+		m->cap = cap;
+	}
+	memcpy(m->p + m->len, data, n);
+	m->len += n;
+	return CAIRO_STATUS_SUCCESS;
+}
+
+/* Draws text (UTF-8, plain) at x,y in width w; returns the height used. */
+static double text(cairo_t *cr, const char *font, double x, double y, double w, const char *s, PangoAlignment align)
+{
+	PangoLayout *l = pango_cairo_create_layout(cr);
+	PangoFontDescription *fd = pango_font_description_from_string(font);
+	pango_layout_set_font_description(l, fd);
+	pango_layout_set_width(l, (int)(w * PANGO_SCALE));
+	pango_layout_set_wrap(l, PANGO_WRAP_WORD_CHAR);
+	pango_layout_set_alignment(l, align);
+	pango_layout_set_text(l, s ? s : "", -1);
+	cairo_move_to(cr, x, y);
+	pango_cairo_show_layout(cr, l);
+	int pw, ph;
+	pango_layout_get_size(l, &pw, &ph);
+	pango_font_description_free(fd);
+	g_object_unref(l);
+	return (double)ph / PANGO_SCALE;
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s ? s : "";
+}
+
+static void qr(cairo_t *cr, const char *payload, double x, double y, double size)
+{
+	QRcode *q = QRcode_encodeString(payload, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+	if (!q)
+		return;
+	double quiet = 4, cell = size / (q->width + 2 * quiet);
+	cairo_set_source_rgb(cr, 1, 1, 1);
+	cairo_rectangle(cr, x, y, size, size);
+	cairo_fill(cr);
+	cairo_set_source_rgb(cr, 0, 0, 0);
+	for (int r = 0; r < q->width; r++)
+		for (int c = 0; c < q->width; c++)
+			if (q->data[r * q->width + c] & 1)
+				cairo_rectangle(cr, x + (c + quiet) * cell, y + (r + quiet) * cell, cell, cell);
+	cairo_fill(cr);
+	QRcode_free(q);
+}
+
+int cert_pdf_render(const char *doc_json, const char *lang, unsigned char **pdf, size_t *len)
+{
+	(void)lang; /* the certificate is bilingual whatever the reader's language */
+	json_t *doc = json_loads(doc_json, 0, NULL);
+	json_t *c = json_object_get(doc, "certificate");
+	if (!json_is_object(c)) {
+		json_decref(doc);
+		return GH_EINTERNAL;
+	}
+	struct membuf m = { 0 };
+	cairo_surface_t *s = cairo_pdf_surface_create_for_stream(write_mem, &m, PAGE_W, PAGE_H);
+	json_t *tn = json_object_get(c, "cert_type_name");
+	struct sb title = SB_INIT;
+	sb_addf(&title, "%s %s", jstr(tn, "zh"), jstr(c, "number"));
+	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_TITLE, title.buf ? title.buf : "");
+	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATOR, "govhall");
+	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_SUBJECT, "Electronic certificate (电子证照)");
+	/* The signed document itself, for verification from the file alone. */
+	size_t dl = strlen(doc_json), cap = sodium_base64_ENCODED_LEN(dl, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	char *kw = malloc(strlen(CERT_PDF_MARK) + cap);
+	if (!kw)
+		abort();
+	memcpy(kw, CERT_PDF_MARK, strlen(CERT_PDF_MARK));
+	sodium_bin2base64(kw + strlen(CERT_PDF_MARK), cap, (const unsigned char *)doc_json, dl,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_KEYWORDS, kw);
+	free(kw);
+
+	cairo_t *cr = cairo_create(s);
+	double w = PAGE_W - 2 * MARGIN, y = MARGIN;
+	/* A border like a printed certificate's. */
+	cairo_set_source_rgb(cr, 0.62, 0.11, 0.11);
+	cairo_set_line_width(cr, 3);
+	cairo_rectangle(cr, 28, 28, PAGE_W - 56, PAGE_H - 56);
+	cairo_stroke(cr);
+	cairo_set_line_width(cr, 0.8);
+	cairo_rectangle(cr, 34, 34, PAGE_W - 68, PAGE_H - 68);
+	cairo_stroke(cr);
+
+	cairo_set_source_rgb(cr, 0.62, 0.11, 0.11);
+	y += text(cr, "Noto Serif CJK SC Bold 26", MARGIN, y, w, jstr(tn, "zh"), PANGO_ALIGN_CENTER);
+	y += text(cr, "Noto Sans CJK SC 13", MARGIN, y, w, jstr(tn, "en"), PANGO_ALIGN_CENTER) + 6;
+	cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+	struct sb line = SB_INIT;
+	sb_addf(&line, "电子证照编号 Certificate No.  %s", jstr(c, "number"));
+	y += text(cr, "Noto Sans CJK SC 11", MARGIN, y, w, line.buf, PANGO_ALIGN_CENTER) + 12;
+
+	json_t *h = json_object_get(c, "holder"), *iss = json_object_get(c, "issuer"), *item = json_object_get(c, "item");
+	struct {
+		const char *label, *value;
+	} rows[] = {
+		{ "持证人 Holder", jstr(h, "name") },
+		{ "证件号码 ID / credit code", jstr(h, "id_masked") },
+		{ "签发部门 Issued by", jstr(iss, "name_zh") },
+		{ "", jstr(iss, "name_en") },
+		{ "签发日期 Issued on", jstr(c, "issued_on") },
+		{ "办理事项 Service", jstr(item, "name_zh") },
+		{ "办件编号 Application", jstr(c, "application") },
+	};
+	for (size_t i = 0; i < ARRAY_LEN(rows); i++) {
+		if (!*rows[i].value)
+			continue;
+		double lh = text(cr, "Noto Sans CJK SC 10", MARGIN + 10, y + 1, LABEL_W, rows[i].label, PANGO_ALIGN_LEFT);
+		double vh = text(cr, "Noto Serif CJK SC 12", MARGIN + VALUE_X, y, w - VALUE_X - 10, rows[i].value, PANGO_ALIGN_LEFT);
+		y += (lh > vh ? lh : vh) + 3;
+	}
+	json_t *content = json_object_get(c, "content");
+	if (json_array_size(content)) {
+		y += 8;
+		cairo_set_source_rgb(cr, 0.62, 0.11, 0.11);
+		y += text(cr, "Noto Sans CJK SC Bold 11", MARGIN + 10, y, w, "登记内容 Particulars", PANGO_ALIGN_LEFT) + 4;
+		cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+		size_t i;
+		json_t *f;
+		json_array_foreach(content, i, f)
+		{
+			if (y > QR_Y - 24) {
+				/* the rest is in the embedded document and on the verification page */
+				text(cr, "Noto Sans CJK SC 8", MARGIN + 10, y, w, "……（其余内容见电子数据 more in the electronic data）",
+				     PANGO_ALIGN_LEFT);
+				break;
+			}
+			sb_reset(&line);
+			sb_addf(&line, "%s %s", jstr(f, "label_zh"), jstr(f, "label_en"));
+			double lh = text(cr, "Noto Sans CJK SC 9", MARGIN + 10, y + 1, LABEL_W, line.buf, PANGO_ALIGN_LEFT);
+			sb_reset(&line);
+			sb_adds(&line, jstr(f, "value"));
+			if (*jstr(f, "value_en"))
+				sb_addf(&line, " (%s)", jstr(f, "value_en"));
+			double vh = text(cr, "Noto Serif CJK SC 11", MARGIN + VALUE_X, y, w - VALUE_X - 10, line.buf, PANGO_ALIGN_LEFT);
+			y += (lh > vh ? lh : vh) + 3;
+		}
+	}
+
+	/* The verification block: QR code of the URL with the hash, and the same in words. */
+	double qs = QR_SIZE, qy = QR_Y;
+	sb_reset(&line);
+	sb_addf(&line, "%s?h=%s", jstr(c, "verify_url"), jstr(doc, "hash"));
+	qr(cr, line.buf, PAGE_W - MARGIN - qs, qy, qs);
+	cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+	double ty = qy;
+	ty += text(cr, "Noto Sans CJK SC Bold 10", MARGIN + 10, ty, w - qs - 30, "扫码核验 Scan to verify", PANGO_ALIGN_LEFT) + 4;
+	ty += text(cr, "DejaVu Sans Mono 6.5", MARGIN + 10, ty, w - qs - 30, line.buf, PANGO_ALIGN_LEFT) + 5;
+	json_t *sig = json_object_get(doc, "signature"), *log = json_object_get(doc, "log");
+	sb_reset(&line);
+	sb_addf(&line, "本证照由签发部门以 Ed25519 密钥 %s 签名", jstr(sig, "key_id"));
+	if (json_is_integer(json_object_get(log, "leaf_index")))
+		sb_addf(&line, "，记入透明日志第 %lld 条", (long long)json_integer_value(json_object_get(log, "leaf_index")));
+	sb_adds(&line, "。可在本厅网站核验，或用 govhall verify 离线核验。");
+	ty += text(cr, "Noto Sans CJK SC 7.5", MARGIN + 10, ty, w - qs - 30, line.buf, PANGO_ALIGN_LEFT) + 2;
+	sb_reset(&line);
+	sb_addf(&line, "Signed by the issuing department with Ed25519 key %s", jstr(sig, "key_id"));
+	if (json_is_integer(json_object_get(log, "leaf_index")))
+		sb_addf(&line, "; leaf %lld of the transparency log",
+			(long long)json_integer_value(json_object_get(log, "leaf_index")));
+	sb_adds(&line, ". Verify on the hall's website, or offline with govhall verify.");
+	text(cr, "Noto Sans CJK SC 7.5", MARGIN + 10, ty, w - qs - 30, line.buf, PANGO_ALIGN_LEFT);
+
+	cairo_show_page(cr);
+	cairo_destroy(cr);
+	cairo_surface_finish(s);
+	cairo_status_t st = cairo_surface_status(s);
+	cairo_surface_destroy(s);
+	sb_release(&line);
+	sb_release(&title);
+	json_decref(doc);
+	if (st != CAIRO_STATUS_SUCCESS || m.failed) {
+		free(m.p);
+		return GH_EINTERNAL;
+	}
+	*pdf = m.p;
+	*len = m.len;
+	return 0;
+}

@@ -1,0 +1,566 @@
+/* cert_web.c: pages and JSON API of e-certificates and the wallet — the wallet, a
+ * certificate's page (holder, issuing department, departments it was shared with), its PDF
+ * (rendered on the job pool) and JSON document, revocation by the issuing department's heads,
+ * and the public verification page and API (upload a PDF or JSON, or follow the QR code).
+ *
+ * Who sees a certificate: its holder (the person, or the enterprise and its agents), staff of
+ * the issuing department, staff of a department it was shared with through an application,
+ * administrators. Anyone else gets the same 404 as for an unknown number. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/err.h"
+#include "base/util.h"
+#include "certs/certs.h"
+#include "certs/certs_impl.h"
+#include "http/multipart.h"
+#include "http/server.h"
+#include "identity/identity.h"
+#include "store/db.h"
+#include "view/view.h"
+
+#define APPLICANTS (ROLE_CITIZEN | ROLE_AGENT | ROLE_ENTERPRISE)
+#define REASON_MAX 500
+#define VERIFY_PER_HOUR 600 /* verifications per address and hour */
+
+static bool en(const struct req *r)
+{
+	return strcmp(r->lang, "en") == 0;
+}
+
+#define T(r, zh, en_) (en(r) ? (en_) : (zh))
+
+static json_t *aj(struct req *r, json_t *j)
+{
+	arena_cleanup(r->arena, (void (*)(void *))json_decref, j);
+	return j;
+}
+
+static const char *when(struct req *r, int64_t t)
+{
+	if (!t)
+		return NULL;
+	time_t x = (time_t)(t + 8 * 3600);
+	struct tm tm;
+	char buf[32];
+	if (!gmtime_r(&x, &tm) || !strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M", &tm))
+		return NULL;
+	return arena_strdup(r->arena, buf);
+}
+
+static int64_t holder_of(const struct req *r)
+{
+	return r->who.enterprise ? r->who.enterprise : r->who.account;
+}
+
+static bool is_holder(const struct req *r, const struct cert *c)
+{
+	return r->who.account && (r->role & APPLICANTS) && holder_of(r) == c->holder_id;
+}
+
+/* Loads certificate number if the caller may see it (see the file comment). */
+static int load_visible(struct req *r, const char *number, struct cert *c)
+{
+	int rc = cert_get(r->db, r->arena, number, c);
+	if (rc == 0 && (is_holder(r, c) || r->role == ROLE_ADMIN ||
+			(r->role == ROLE_STAFF && cert_shared_with(r->db, r->arena, c, r->who.department))))
+		return 0;
+	if (rc && rc != GH_ENOTFOUND)
+		return rc;
+	req_error_detail(r, "%s", T(r, "找不到这张电子证照，或您无权查看。", "No such certificate, or you may not see it."));
+	return GH_ENOTFOUND;
+}
+
+/* Staff of the issuing department (who also see where it was shared). */
+static bool issuing_staff(const struct req *r, const struct cert *c)
+{
+	return r->role == ROLE_STAFF && r->who.department && strcmp(r->who.department, c->department) == 0;
+}
+
+static bool may_revoke(const struct req *r, const struct cert *c)
+{
+	return r->role == ROLE_STAFF && (r->who.staff_roles & STAFF_HEAD) && r->who.department &&
+	       strcmp(r->who.department, c->department) == 0 && strcmp(c->status, "valid") == 0;
+}
+
+/* A certificate as a summary (wallet rows, API lists). */
+static json_t *cert_summary(struct req *r, const struct cert *c)
+{
+	json_t *doc = aj(r, json_loads(c->document, 0, NULL));
+	json_t *tn = json_object_get(doc, "cert_type_name"), *iss = json_object_get(doc, "issuer");
+	json_t *o = json_pack("{s:s,s:s,s:O,s:O,s:s,s:O,s:I,s:O,s:s,s:s}", "number", c->number, "cert_type", c->cert_type,
+			      "cert_type_name", json_object_get(tn, en(r) ? "en" : "zh"), "issuer_name",
+			      json_object_get(iss, en(r) ? "name_en" : "name_zh"), "department", c->department, "issued_on",
+			      json_object_get(doc, "issued_on"), "issued_at", (json_int_t)c->issued_at, "holder_name",
+			      json_object_get(json_object_get(doc, "holder"), "name"), "status", c->status, "application",
+			      c->application_number);
+	if (!o)
+		o = json_pack("{s:s,s:s,s:s}", "number", c->number, "cert_type", c->cert_type, "status", c->status);
+	json_object_set_new(o, "hash", json_string(c->hash));
+	json_object_set_new(o, "leaf_index", c->leaf_index >= 0 ? json_integer(c->leaf_index) : json_null());
+	if (c->revoked_at) {
+		json_object_set_new(o, "revoked_at", json_integer(c->revoked_at));
+		json_object_set_new(o, "revoke_reason", json_string(c->revoke_reason ? c->revoke_reason : ""));
+	}
+	return o;
+}
+
+static json_t *page_ctx(struct req *r, const char *title)
+{
+	json_t *ctx = json_object();
+	json_object_set_new(ctx, "title", json_string(title));
+	const char *csrf = identity_csrf_token(r);
+	if (csrf)
+		json_object_set_new(ctx, "csrf", json_string(csrf));
+	return ctx;
+}
+
+/* ---- wallet ----------------------------------------------------------------------------- */
+
+static json_t *wallet_rows(struct req *r, int *rc)
+{
+	struct cert *v;
+	size_t n;
+	json_t *rows = aj(r, json_array());
+	if ((*rc = cert_list_held(r->db, r->arena, holder_of(r), &v, &n)))
+		return rows;
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(rows, cert_summary(r, &v[i]));
+	return rows;
+}
+
+static int wallet_page(struct req *r)
+{
+	int rc;
+	json_t *rows = wallet_rows(r, &rc);
+	if (rc)
+		return rc;
+	size_t i;
+	json_t *o;
+	json_array_foreach(rows, i, o)
+	{
+		const char *no = json_string_value(json_object_get(o, "number"));
+		json_object_set_new(o, "href", json_sprintf("/certs/%s", no));
+		json_object_set_new(o, "pdf_href", json_sprintf("/certs/%s/pdf", no));
+		json_object_set_new(o, "json_href", json_sprintf("/certs/%s/json", no));
+		json_object_set_new(o, "is_revoked", json_boolean(!strcmp(json_string_value(json_object_get(o, "status")), "revoked")));
+	}
+	json_t *ctx = page_ctx(r, T(r, "我的卡包", "My wallet"));
+	json_object_set_new(ctx, "nav_wallet", json_true());
+	json_object_set(ctx, "rows", rows);
+	json_object_set_new(ctx, "has_rows", json_boolean(json_array_size(rows) > 0));
+	return resp_page(r, 200, "certs/wallet", ctx);
+}
+
+static int api_wallet(struct req *r)
+{
+	int rc;
+	json_t *rows = wallet_rows(r, &rc);
+	if (rc)
+		return rc;
+	return resp_json(r, 200, json_pack("{s:O,s:I}", "items", rows, "total", (json_int_t)json_array_size(rows)));
+}
+
+/* ---- one certificate -------------------------------------------------------------------- */
+
+static const char *status_text(struct req *r, const char *status)
+{
+	if (!strcmp(status, "valid"))
+		return T(r, "有效", "Valid");
+	if (!strcmp(status, "revoked"))
+		return T(r, "已注销", "Revoked");
+	return T(r, "无法确认", "Unknown");
+}
+
+/* The verification result as template context (shared by the certificate and verify pages). */
+static json_t *result_view(struct req *r, json_t *res)
+{
+	json_t *v = json_deep_copy(res);
+	const char *st = json_string_value(json_object_get(res, "status"));
+	json_object_set_new(v, "status_text", json_string(status_text(r, st)));
+	json_object_set_new(v, "is_valid", json_boolean(!strcmp(st, "valid")));
+	json_object_set_new(v, "is_revoked", json_boolean(!strcmp(st, "revoked")));
+	json_object_set_new(v, "is_unknown", json_boolean(!strcmp(st, "unknown")));
+	json_t *c = json_object_get(res, "certificate");
+	if (c) {
+		json_t *tn = json_object_get(c, "cert_type_name"), *iss = json_object_get(c, "issuer");
+		json_object_set(v, "type_name", json_object_get(tn, en(r) ? "en" : "zh"));
+		json_object_set(v, "issuer_name", json_object_get(iss, en(r) ? "name_en" : "name_zh"));
+		json_t *fields = json_array();
+		size_t i;
+		json_t *f;
+		json_array_foreach(json_object_get(c, "content"), i, f)
+		{
+			const char *val = json_string_value(json_object_get(f, en(r) && json_object_get(f, "value_en") ? "value_en" : "value"));
+			json_array_append_new(fields, json_pack("{s:O,s:s}", "label", json_object_get(f, en(r) ? "label_en" : "label_zh"),
+								"value", val ? val : ""));
+		}
+		json_object_set_new(v, "fields", fields);
+	}
+	json_t *checks = json_object_get(res, "checks");
+	json_object_set_new(v, "sig_ok", json_boolean(json_is_true(json_object_get(checks, "signature"))));
+	json_object_set_new(v, "log_ok", json_boolean(json_is_true(json_object_get(checks, "inclusion"))));
+	if (json_object_get(res, "revoked_at"))
+		json_object_set_new(v, "revoked_when", json_string(when(r, json_integer_value(json_object_get(res, "revoked_at")))));
+	return aj(r, v);
+}
+
+static int cert_page(struct req *r)
+{
+	struct cert c;
+	int rc = load_visible(r, req_param(r, "number"), &c);
+	if (rc)
+		return rc;
+	json_t *res = aj(r, cert_verify_online(r, c.number, c.hash, NULL));
+	json_t *ctx = page_ctx(r, T(r, "电子证照", "E-certificate"));
+	json_object_set(ctx, "cert", result_view(r, res));
+	json_object_set_new(ctx, "number", json_string(c.number));
+	json_object_set_new(ctx, "pdf_href", json_sprintf("/certs/%s/pdf", c.number));
+	json_object_set_new(ctx, "json_href", json_sprintf("/certs/%s/json", c.number));
+	json_object_set_new(ctx, "verify_href", json_sprintf("/verify/certificates/%s?h=%s", c.number, c.hash));
+	json_object_set_new(ctx, "hash", json_string(c.hash));
+	json_object_set_new(ctx, "is_holder", json_boolean(is_holder(r, &c)));
+	json_object_set_new(ctx, "nav_wallet", json_boolean(is_holder(r, &c)));
+	const char *app = req_query(r, "application");
+	if (app && strlen(app) <= 32)
+		json_object_set_new(ctx, "from_application", json_pack("{s:s,s:s}", "number", app, "href",
+									 arena_printf(r->arena, "/applications/%s", app)));
+	if (may_revoke(r, &c))
+		json_object_set_new(ctx, "may_revoke", json_true());
+	if (is_holder(r, &c) || r->role == ROLE_ADMIN || issuing_staff(r, &c)) {
+		struct cert_share *s;
+		size_t n;
+		if ((rc = cert_shares_of(r->db, r->arena, c.id, &s, &n)))
+			return rc;
+		json_t *shares = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(shares, json_pack("{s:s,s:s,s:s}", "application", s[i].application_number,
+								"department", s[i].department, "at", when(r, s[i].shared_at)));
+		json_object_set_new(ctx, "has_shares", json_boolean(n > 0));
+		json_object_set_new(ctx, "shares", shares);
+	}
+	const char *err = req_query(r, "error");
+	if (err && !strcmp(err, "reason"))
+		json_object_set_new(ctx, "revoke_error", json_string(T(r, "请填写注销原因。", "Please give the reason for revoking.")));
+	return resp_page(r, 200, "certs/view", ctx);
+}
+
+static int api_cert(struct req *r)
+{
+	struct cert c;
+	int rc = load_visible(r, req_param(r, "number"), &c);
+	if (rc)
+		return rc;
+	json_t *doc = cert_document(r->db, r->arena, &c);
+	json_t *out = cert_summary(r, &c);
+	json_object_set_new(out, "document", doc);
+	json_t *res = cert_verify_online(r, c.number, c.hash, NULL);
+	json_object_set(out, "verification", json_object_get(res, "checks"));
+	json_decref(res);
+	if (is_holder(r, &c) || r->role == ROLE_ADMIN || issuing_staff(r, &c)) {
+		struct cert_share *s;
+		size_t n;
+		if ((rc = cert_shares_of(r->db, r->arena, c.id, &s, &n))) {
+			json_decref(out);
+			return rc;
+		}
+		json_t *shares = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(shares, json_pack("{s:s,s:s,s:i,s:I,s:o}", "application", s[i].application_number,
+								"department", s[i].department, "slot", s[i].slot, "shared_at",
+								(json_int_t)s[i].shared_at, "leaf_index",
+								s[i].leaf_index >= 0 ? json_integer(s[i].leaf_index) : json_null()));
+		json_object_set_new(out, "shares", shares);
+	}
+	return resp_json(r, 200, out);
+}
+
+static int json_download(struct req *r)
+{
+	struct cert c;
+	int rc = load_visible(r, req_param(r, "number"), &c);
+	if (rc)
+		return rc;
+	json_t *doc = cert_document(r->db, r->arena, &c);
+	char *s = json_dumps(doc, JSON_INDENT(2));
+	json_decref(doc);
+	if (!s)
+		return GH_EINTERNAL;
+	arena_cleanup(r->arena, free, s);
+	resp_header(r, "Content-Disposition", arena_printf(r->arena, "attachment; filename=\"certificate-%s.json\"", c.number));
+	resp_header(r, "Cache-Control", "private, no-store");
+	return resp_body(r, 200, "application/json", s, strlen(s));
+}
+
+/* PDF: the document is read here, drawn on the job pool, sent back on the loop. */
+struct pdf_job {
+	char *doc;
+	const char *lang, *number;
+	unsigned char *pdf;
+	size_t len;
+	int rc;
+};
+
+static void pdf_work(void *arg)
+{
+	struct pdf_job *j = arg;
+	j->rc = cert_pdf_render(j->doc, j->lang, &j->pdf, &j->len);
+}
+
+static int pdf_done(struct req *r, void *arg)
+{
+	struct pdf_job *j = arg;
+	if (j->rc)
+		return j->rc;
+	arena_cleanup(r->arena, free, j->pdf);
+	resp_header(r, "Content-Disposition", arena_printf(r->arena, "attachment; filename=\"certificate-%s.pdf\"", j->number));
+	resp_header(r, "Cache-Control", "private, no-store");
+	return resp_body(r, 200, "application/pdf", (const char *)j->pdf, j->len);
+}
+
+static int pdf_download(struct req *r)
+{
+	struct cert c;
+	int rc = load_visible(r, req_param(r, "number"), &c);
+	if (rc)
+		return rc;
+	json_t *doc = cert_document(r->db, r->arena, &c);
+	struct pdf_job *j = arena_zalloc(r->arena, sizeof(*j));
+	j->doc = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	if (!j->doc)
+		return GH_EINTERNAL;
+	arena_cleanup(r->arena, free, j->doc);
+	j->lang = r->lang;
+	j->number = c.number;
+	return req_job(r, pdf_work, pdf_done, j);
+}
+
+/* ---- revocation ------------------------------------------------------------------------- */
+
+static int revoke(struct req *r, const char *reason)
+{
+	struct cert c;
+	int rc = load_visible(r, req_param(r, "number"), &c);
+	if (rc)
+		return rc;
+	if (!may_revoke(r, &c)) {
+		if (strcmp(c.status, "valid") != 0) {
+			req_error_detail(r, "%s", T(r, "这张电子证照已经注销。", "This certificate is already revoked."));
+			return GH_ECONFLICT;
+		}
+		req_error_detail(r, "%s", T(r, "只有签发部门的负责人可以注销电子证照。",
+					    "Only a head of the issuing department may revoke a certificate."));
+		return GH_EFORBIDDEN;
+	}
+	size_t n = reason ? strlen(reason) : 0;
+	while (n && (reason[n - 1] == ' ' || reason[n - 1] == '\n' || reason[n - 1] == '\r'))
+		n--;
+	if (n == 0 || n > REASON_MAX) {
+		req_error_detail(r, "%s", T(r, "请填写注销原因（不超过 500 字节）。", "Give the reason for revoking (at most 500 bytes)."));
+		return GH_EVALIDATION;
+	}
+	const char *why = arena_printf(r->arena, "%.*s", (int)n, reason);
+	if ((rc = cert_revoke(r->db, r->arena, &c, r->who.account, why)))
+		return rc;
+	identity_event(r->db, "cert_revoke", c.holder_id, r->who.account, r->ip, arena_printf(r->arena, "{\"number\":\"%s\"}", c.number));
+	if (r->api)
+		return resp_json(r, 200, cert_summary(r, &c));
+	return resp_redirect(r, 303, arena_printf(r->arena, "/certs/%s", c.number));
+}
+
+static int revoke_post(struct req *r)
+{
+	struct kvlist f;
+	int rc = req_form(r, &f);
+	if (rc == GH_EUNSUPPORTED) {
+		const struct multipart *m;
+		if ((rc = req_multipart(r, &m, NULL)))
+			return rc;
+		const struct multipart_part *p = multipart_get(m, "reason");
+		const char *reason = p ? p->value : NULL;
+		if (!reason || !*reason)
+			return resp_redirect(r, 303, arena_printf(r->arena, "/certs/%s?error=reason", req_param(r, "number")));
+		return revoke(r, reason);
+	}
+	if (rc)
+		return rc;
+	const char *reason = kv_get(&f, "reason");
+	if (!reason || !*reason) {
+		struct cert c;
+		if ((rc = load_visible(r, req_param(r, "number"), &c)))
+			return rc;
+		return resp_redirect(r, 303, arena_printf(r->arena, "/certs/%s?error=reason", c.number));
+	}
+	return revoke(r, reason);
+}
+
+static int api_revoke(struct req *r)
+{
+	size_t len;
+	const char *body = req_body(r, &len);
+	json_t *in = body && len ? json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+	if (!json_is_object(in)) {
+		json_decref(in);
+		req_error_detail(r, "%s", T(r, "请求体应为 JSON 对象：{\"reason\": \"...\"}。", "The body must be a JSON object: {\"reason\": \"...\"}."));
+		return GH_EINVAL;
+	}
+	aj(r, in);
+	return revoke(r, json_string_value(json_object_get(in, "reason")));
+}
+
+/* ---- verification ----------------------------------------------------------------------- */
+
+static int verify_limit(struct req *r)
+{
+	return identity_rate_limit(r, arena_printf(r->arena, "certverify:ip:%s", r->ip), VERIFY_PER_HOUR, 3600);
+}
+
+static bool hex64(const char *s)
+{
+	if (!s || strlen(s) != 64)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return false;
+	return true;
+}
+
+static int verify_render(struct req *r, int status, json_t *res, const char *error)
+{
+	json_t *ctx = page_ctx(r, T(r, "核验电子证照", "Verify an e-certificate"));
+	json_object_set_new(ctx, "nav_verify", json_true());
+	if (res)
+		json_object_set(ctx, "result", result_view(r, res));
+	if (error)
+		json_object_set_new(ctx, "error", json_string(error));
+	return resp_page(r, status, "certs/verify", ctx);
+}
+
+static int verify_page(struct req *r)
+{
+	return verify_render(r, 200, NULL, NULL);
+}
+
+/* The uploaded file (multipart "file"), or the raw body for the API. */
+static int uploaded(struct req *r, const char **buf, size_t *len)
+{
+	const struct multipart *m;
+	int rc = req_multipart(r, &m, NULL);
+	if (rc == 0) {
+		const struct multipart_part *p = multipart_get(m, "file");
+		if (!p || !p->filename || p->len == 0) {
+			req_error_detail(r, "%s", T(r, "请选择要核验的电子证照文件（PDF 或 JSON）。",
+						    "Choose the certificate file to verify (PDF or JSON)."));
+			return GH_EVALIDATION;
+		}
+		*buf = p->data;
+		*len = p->len;
+		return 0;
+	}
+	if (rc != GH_EUNSUPPORTED || !r->api)
+		return rc;
+	*buf = req_body(r, len);
+	if (!*buf || !*len) {
+		req_error_detail(r, "%s", T(r, "请求体应为电子证照的 PDF 或 JSON。", "The body must be the certificate's PDF or JSON."));
+		return GH_EINVAL;
+	}
+	return 0;
+}
+
+static int verify_upload(struct req *r, json_t **res)
+{
+	int rc = verify_limit(r);
+	if (rc)
+		return rc;
+	const char *buf;
+	size_t len;
+	if ((rc = uploaded(r, &buf, &len)))
+		return rc;
+	struct cert_doc d;
+	char err[512];
+	if (cert_doc_parse(r->arena, buf, len, &d, err, sizeof(err))) {
+		req_error_detail(r, "%s", cert_msg(r->arena, r->lang, err));
+		return GH_EVALIDATION;
+	}
+	*res = cert_verify_online(r, NULL, NULL, &d);
+	return 0;
+}
+
+static int verify_post(struct req *r)
+{
+	json_t *res = NULL;
+	int rc = verify_upload(r, &res);
+	if (rc == GH_EVALIDATION)
+		return verify_render(r, 422, NULL, r->error_detail);
+	if (rc)
+		return rc;
+	aj(r, res);
+	return verify_render(r, 200, res, NULL);
+}
+
+static int api_verify(struct req *r)
+{
+	json_t *res = NULL;
+	int rc = verify_upload(r, &res);
+	if (rc)
+		return rc;
+	return resp_json(r, 200, res);
+}
+
+static int verify_link(struct req *r, json_t **res)
+{
+	int rc = verify_limit(r);
+	if (rc)
+		return rc;
+	const char *number = req_param(r, "number"), *h = req_query(r, "h");
+	if (!hex64(h)) {
+		req_error_detail(r, "%s", T(r, "核验链接不完整：缺少证照摘要（h）。请扫描证照上的二维码。",
+					    "The verification link is incomplete: the certificate's hash (h) is missing. Scan the QR code on the certificate."));
+		return GH_EVALIDATION;
+	}
+	*res = cert_verify_online(r, number, h, NULL);
+	return 0;
+}
+
+static int verify_link_page(struct req *r)
+{
+	json_t *res = NULL;
+	int rc = verify_link(r, &res);
+	if (rc == GH_EVALIDATION)
+		return verify_render(r, 422, NULL, r->error_detail);
+	if (rc)
+		return rc;
+	aj(r, res);
+	resp_header(r, "Referrer-Policy", "no-referrer");
+	return verify_render(r, 200, res, NULL);
+}
+
+static int api_verify_link(struct req *r)
+{
+	json_t *res = NULL;
+	int rc = verify_link(r, &res);
+	if (rc)
+		return rc;
+	return resp_json(r, 200, res);
+}
+
+const struct route cert_routes[] = {
+	{ HTTP_GET, "/wallet", wallet_page, APPLICANTS, 0, "certs.wallet" },
+	{ HTTP_GET, "/certs/{number}", cert_page, ROLE_USER, 0, "certs.view" },
+	{ HTTP_GET, "/certs/{number}/pdf", pdf_download, ROLE_USER, 0, "certs.pdf" },
+	{ HTTP_GET, "/certs/{number}/json", json_download, ROLE_USER, 0, "certs.json" },
+	{ HTTP_POST, "/certs/{number}/revoke", revoke_post, ROLE_STAFF, ROUTE_CSRF, "certs.revoke" },
+	{ HTTP_GET, "/verify", verify_page, ROLE_PUBLIC, 0, "certs.verify" },
+	{ HTTP_POST, "/verify", verify_post, ROLE_PUBLIC, ROUTE_CSRF, "certs.verify_post" },
+	{ HTTP_GET, "/verify/certificates/{number}", verify_link_page, ROLE_PUBLIC, 0, "certs.verify_link" },
+	{ HTTP_GET, "/api/v1/wallet", api_wallet, APPLICANTS, 0, "certs.api_wallet", NULL, SCOPE_APPLY },
+	{ HTTP_GET, "/api/v1/certs/{number}", api_cert, ROLE_USER, 0, "certs.api_get", NULL, SCOPE_APPLY },
+	{ HTTP_GET, "/api/v1/certs/{number}/pdf", pdf_download, ROLE_USER, 0, "certs.api_pdf", NULL, SCOPE_APPLY },
+	{ HTTP_POST, "/api/v1/certs/{number}/revoke", api_revoke, ROLE_STAFF, 0, "certs.api_revoke", NULL, SCOPE_APPLY },
+	{ HTTP_POST, "/api/v1/verify", api_verify, ROLE_PUBLIC, 0, "certs.api_verify" },
+	{ HTTP_GET, "/api/v1/verify/certificates/{number}", api_verify_link, ROLE_PUBLIC, 0, "certs.api_verify_link" },
+};
+const size_t cert_routes_n = ARRAY_LEN(cert_routes);

@@ -1,0 +1,509 @@
+/* api.c: the log's HTTP surface — the JSON API (latest signed tree head, leaf by index,
+ * inclusion and consistency proofs), the published keys (/.well-known/govhall-keys.json), the
+ * public pages in both languages, and applicants' receipts (pages and API). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/err.h"
+#include "base/util.h"
+#include "http/http.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "identity/identity.h"
+#include "ledger/ledger_ext.h"
+#include "store/db.h"
+#include "view/view.h"
+
+#define APPLICANTS (ROLE_CITIZEN | ROLE_AGENT | ROLE_ENTERPRISE)
+#define CASE_VIEWERS (APPLICANTS | ROLE_STAFF | ROLE_ADMIN)
+#define RECENT 20
+
+DB_SQL(q_recent, "SELECT idx, kind, created_at FROM ledger_leaves ORDER BY idx DESC LIMIT 20");
+DB_SQL(q_app, "SELECT id, applicant_id, enterprise_id, department FROM applications WHERE number = ?");
+DB_SQL(q_app_leaves,
+       "SELECT l.idx, e.action, e.at FROM application_events e JOIN ledger_leaves l "
+       "ON l.ref = 'decision:' || CAST(e.id AS TEXT) WHERE e.application_id = ? ORDER BY l.idx");
+
+static bool en(const struct req *r)
+{
+	return strcmp(r->lang, "en") == 0;
+}
+
+static const char *M(struct req *r, const char *key)
+{
+	return view_msg(r->app->view, r->lang, key);
+}
+
+static json_t *owned(struct req *r, json_t *j)
+{
+	arena_cleanup(r->arena, (void (*)(void *))json_decref, j);
+	return j;
+}
+
+static void jset(json_t *o, const char *k, const char *v)
+{
+	if (v)
+		json_object_set_new(o, k, json_string(v));
+}
+
+static const char *b64(struct req *r, const unsigned char h[H32])
+{
+	char *s = arena_alloc(r->arena, 64);
+	ledger_b64(h, H32, s, 64);
+	return s;
+}
+
+static const char *when(struct req *r, int64_t t)
+{
+	time_t x = (time_t)(t + 8 * 3600);
+	struct tm tm;
+	char buf[32];
+	if (!gmtime_r(&x, &tm) || !strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M", &tm))
+		return "";
+	return arena_strdup(r->arena, buf);
+}
+
+/* A path parameter holding a leaf index: decimal, no sign, at most 18 digits. */
+static int index_param(struct req *r, const char *name, int64_t *out)
+{
+	const char *s = req_param(r, name);
+	size_t n = s ? strlen(s) : 0;
+	bool ok = n > 0 && n <= 18 && !(s[0] == '0' && n > 1);
+	for (size_t i = 0; ok && i < n; i++)
+		ok = s[i] >= '0' && s[i] <= '9';
+	if (!ok) {
+		req_error_detail(r, en(r) ? "A leaf index is a whole number from 0." : "叶子序号应为从 0 开始的整数。");
+		return GH_EINVAL;
+	}
+	*out = strtoll(s, NULL, 10);
+	return 0;
+}
+
+static int no_leaf(struct req *r, int64_t idx)
+{
+	req_error_detail(r, en(r) ? "The log has no leaf %lld." : "日志中没有序号为 %lld 的叶子。", (long long)idx);
+	return GH_ENOTFOUND;
+}
+
+/* The latest checkpoint, signing one first when there is none (or the tree grew and
+ * fresh is set). */
+static int latest(struct req *r, bool fresh, int64_t *size, unsigned char root[H32], const char **note)
+{
+	int rc = ledger_checkpoint_latest(r->db, r->arena, size, root, note);
+	if (rc == GH_ENOTFOUND || fresh) {
+		if ((rc = ledger_checkpoint_now(r->db, r->arena, ledger_loaded_keys, NULL)))
+			return rc;
+		rc = ledger_checkpoint_latest(r->db, r->arena, size, root, note);
+	}
+	return rc;
+}
+
+static json_t *checkpoint_json(struct req *r, int64_t size, const unsigned char root[H32], const char *note)
+{
+	return json_pack("{s:s%,s:I,s:s,s:s}", "origin", note, strcspn(note, "\n"), "tree_size", (json_int_t)size,
+			 "root", b64(r, root), "checkpoint", note);
+}
+
+/* GET /api/v1/ledger/checkpoint[?fresh=1] */
+static int api_checkpoint(struct req *r)
+{
+	long fresh;
+	int rc = req_query_long(r, "fresh", 0, 0, 1, &fresh);
+	if (rc)
+		return rc;
+	int64_t size;
+	unsigned char root[H32];
+	const char *note;
+	if ((rc = latest(r, fresh != 0, &size, root, &note)))
+		return rc;
+	return resp_json(r, 200, checkpoint_json(r, size, root, note));
+}
+
+/* GET /ledger/checkpoint: the note itself, for note tooling. */
+static int text_checkpoint(struct req *r)
+{
+	int64_t size;
+	unsigned char root[H32];
+	const char *note;
+	int rc = latest(r, false, &size, root, &note);
+	if (rc)
+		return rc;
+	return resp_body(r, 200, "text/plain; charset=utf-8", note, strlen(note));
+}
+
+static json_t *leaf_json(struct req *r, const struct ledger_leaf *l)
+{
+	return json_pack("{s:I,s:s,s:s,s:s,s:I}", "index", (json_int_t)l->index, "kind", l->kind, "leaf", l->leaf,
+			 "leaf_hash", b64(r, l->hash), "created_at", (json_int_t)l->created_at);
+}
+
+/* GET /api/v1/ledger/leaves/{index} */
+static int api_leaf(struct req *r)
+{
+	int64_t idx;
+	int rc = index_param(r, "index", &idx);
+	if (rc)
+		return rc;
+	struct ledger_leaf l;
+	rc = ledger_leaf_read(r->db, r->arena, idx, &l);
+	if (rc == GH_ENOTFOUND)
+		return no_leaf(r, idx);
+	if (rc)
+		return rc;
+	return resp_json(r, 200, leaf_json(r, &l));
+}
+
+static int tree_size(struct req *r, int64_t *size)
+{
+	struct merkle_frontier *f = arena_alloc(r->arena, sizeof(*f));
+	int rc = ledger_head_read(r->db, r->arena, false, f, NULL);
+	*size = (int64_t)f->size;
+	return rc;
+}
+
+/* GET /api/v1/ledger/proofs/inclusion?index=I[&size=N]: N defaults to the latest
+ * checkpoint's size (a new checkpoint is signed when it does not cover I). */
+static int api_inclusion(struct req *r)
+{
+	long idx, size;
+	int64_t head;
+	int rc;
+	if ((rc = req_query_long(r, "index", -1, 0, INT64_MAX / 2, &idx)) ||
+	    (rc = req_query_long(r, "size", 0, 1, INT64_MAX / 2, &size)) || (rc = tree_size(r, &head)))
+		return rc;
+	if (idx < 0) {
+		req_error_detail(r, en(r) ? "Give the leaf's index: ?index=N." : "请给出叶子序号：?index=N。");
+		return GH_EINVAL;
+	}
+	if (idx >= head)
+		return no_leaf(r, idx);
+	unsigned char root[H32];
+	if (size == 0) {
+		struct ledger_proof p;
+		if ((rc = ledger_prove(r->db, r->arena, idx, &p)))
+			return rc;
+		return resp_json(r, 200,
+				 json_pack("{s:I,s:I,s:s,s:s,s:s,s:o}", "index", (json_int_t)idx, "tree_size",
+					   (json_int_t)p.tree_size, "leaf_hash", b64(r, p.leaf_hash), "root",
+					   b64(r, p.root), "checkpoint", p.checkpoint, "proof",
+					   ledger_hashes_json((const unsigned char(*)[H32])p.path, p.n)));
+	}
+	if (size > head || idx >= size) {
+		req_error_detail(r, en(r) ? "size must be larger than index and at most the tree's size (%lld)."
+				       : "size 应大于 index，且不超过树的大小（%lld）。",
+				 (long long)head);
+		return GH_EINVAL;
+	}
+	struct ledger_leaf l;
+	if ((rc = ledger_leaf_read(r->db, r->arena, idx, &l)) ||
+	    (rc = ledger_root_at(r->db, r->arena, (uint64_t)size, root)))
+		return rc;
+	unsigned char(*path)[H32] = arena_alloc(r->arena, LEDGER_PROOF_MAX * H32);
+	size_t n;
+	if ((rc = ledger_inclusion_at(r->db, r->arena, (uint64_t)idx, (uint64_t)size, path, &n, NULL)))
+		return rc;
+	return resp_json(r, 200,
+			 json_pack("{s:I,s:I,s:s,s:s,s:o}", "index", (json_int_t)idx, "tree_size", (json_int_t)size,
+				   "leaf_hash", b64(r, l.hash), "root", b64(r, root), "proof",
+				   ledger_hashes_json((const unsigned char(*)[H32])path, n)));
+}
+
+/* GET /api/v1/ledger/proofs/consistency?first=A[&second=B]: B defaults to the latest
+ * checkpoint's size. */
+static int api_consistency(struct req *r)
+{
+	long first, second;
+	int64_t head;
+	int rc;
+	if ((rc = req_query_long(r, "first", 0, 1, INT64_MAX / 2, &first)) ||
+	    (rc = req_query_long(r, "second", 0, 1, INT64_MAX / 2, &second)) || (rc = tree_size(r, &head)))
+		return rc;
+	if (first == 0) {
+		req_error_detail(r, en(r) ? "Give the older tree size: ?first=A (at least 1)." : "请给出较早的树大小：?first=A（至少为 1）。");
+		return GH_EINVAL;
+	}
+	if (second == 0) {
+		int64_t s;
+		unsigned char rt[H32];
+		const char *note;
+		if ((rc = latest(r, false, &s, rt, &note)))
+			return rc;
+		second = (long)s;
+	}
+	if (first > second || second > head) {
+		req_error_detail(r, en(r) ? "Sizes must satisfy 1 <= first <= second <= %lld (the tree's size)."
+				       : "树大小须满足 1 <= first <= second <= %lld（当前树的大小）。",
+				 (long long)head);
+		return GH_EINVAL;
+	}
+	unsigned char r1[H32], r2[H32];
+	unsigned char(*path)[H32] = arena_alloc(r->arena, LEDGER_PROOF_MAX * H32);
+	size_t n;
+	if ((rc = ledger_root_at(r->db, r->arena, (uint64_t)first, r1)) ||
+	    (rc = ledger_root_at(r->db, r->arena, (uint64_t)second, r2)) ||
+	    (rc = ledger_consistency_at(r->db, r->arena, (uint64_t)first, (uint64_t)second, path, &n, NULL)))
+		return rc;
+	return resp_json(r, 200,
+			 json_pack("{s:I,s:I,s:s,s:s,s:o}", "first", (json_int_t)first, "second", (json_int_t)second,
+				   "first_root", b64(r, r1), "second_root", b64(r, r2), "proof",
+				   ledger_hashes_json((const unsigned char(*)[H32])path, n)));
+}
+
+/* GET /.well-known/govhall-keys.json */
+static int wellknown_keys(struct req *r)
+{
+	if (!ledger_loaded_keys)
+		return GH_EUNAVAILABLE;
+	json_t *doc = owned(r, json_object());
+	json_object_set_new(doc, "log", ledger_keys_json(ledger_loaded_keys));
+	int rc = ledger_wellknown_extend(r->db, r->arena, doc);
+	if (rc)
+		return rc;
+	resp_header(r, "Cache-Control", "public, max-age=300");
+	resp_header(r, "Access-Control-Allow-Origin", "*");
+	return resp_json(r, 200, json_incref(doc));
+}
+
+/* ---- pages ---- */
+
+static json_t *page_ctx(struct req *r, const char *title)
+{
+	json_t *ctx = json_object();
+	jset(ctx, "title", title);
+	json_object_set_new(ctx, "nav_ledger", json_true());
+	return ctx;
+}
+
+static const char *kind_name(struct req *r, const char *kind)
+{
+	char key[64];
+	snprintf(key, sizeof(key), "ledger_kind_%s", kind);
+	const char *m = M(r, key);
+	return strcmp(m, key) == 0 ? kind : m;
+}
+
+/* GET /ledger: the latest signed tree head, the keys, the newest leaves, a look-up form. */
+static int ledger_page(struct req *r)
+{
+	json_t *ctx = page_ctx(r, M(r, "ledger_title"));
+	int64_t size;
+	unsigned char root[H32];
+	const char *note;
+	int rc = latest(r, false, &size, root, &note);
+	if (rc)
+		return rc;
+	json_t *head = json_object();
+	json_object_set_new(head, "size", json_integer(size));
+	jset(head, "root", b64(r, root));
+	jset(head, "note", note);
+	json_object_set_new(ctx, "head", head);
+	json_t *keys = json_array();
+	for (size_t i = 0; ledger_loaded_keys && i < ledger_loaded_keys->n; i++) {
+		const struct ledger_key *k = &ledger_loaded_keys->k[ledger_loaded_keys->n - 1 - i];
+		char pk[64];
+		ledger_b64(k->pk, 32, pk, sizeof(pk));
+		json_array_append_new(keys, json_pack("{s:I,s:s,s:s,s:b}", "id", (json_int_t)k->id, "public_key", pk,
+						      "created", when(r, k->created), "current", i == 0));
+	}
+	json_object_set_new(ctx, "keys", keys);
+	struct db_rows rows;
+	if ((rc = db_query(r->db, r->arena, &q_recent, DB_NOARGS, &rows)))
+		return rc;
+	json_t *leaves = json_array();
+	for (size_t i = 0; i < rows.nrows; i++)
+		json_array_append_new(leaves, json_pack("{s:s,s:s,s:s}", "index", db_cell(&rows, i, 0), "kind",
+							kind_name(r, db_cell(&rows, i, 1)), "at",
+							when(r, db_cell_int(&rows, i, 2))));
+	json_object_set_new(ctx, "leaves", leaves);
+	json_object_set_new(ctx, "has_leaves", json_boolean(rows.nrows > 0));
+	resp_header(r, "Cache-Control", "no-cache");
+	return resp_page(r, 200, "ledger/index", ctx);
+}
+
+/* GET /ledger/leaves/{index} (also ?index=N from the look-up form on /ledger/leaf) */
+static int leaf_page_of(struct req *r, int64_t idx)
+{
+	struct ledger_proof p;
+	int rc = ledger_prove(r->db, r->arena, idx, &p);
+	if (rc == GH_ENOTFOUND)
+		return no_leaf(r, idx);
+	if (rc)
+		return rc;
+	struct ledger_leaf l;
+	if ((rc = ledger_leaf_read(r->db, r->arena, idx, &l)))
+		return rc;
+	json_t *ctx = page_ctx(r, arena_printf(r->arena, "%s %lld", M(r, "ledger_leaf_title"), (long long)idx));
+	json_t *lj = json_object();
+	json_object_set_new(lj, "index", json_integer(idx));
+	jset(lj, "kind", kind_name(r, l.kind));
+	jset(lj, "leaf", l.leaf);
+	jset(lj, "hash", b64(r, l.hash));
+	jset(lj, "at", when(r, l.created_at));
+	json_object_set_new(ctx, "leaf", lj);
+	json_object_set_new(ctx, "tree_size", json_integer(p.tree_size));
+	jset(ctx, "root", b64(r, p.root));
+	jset(ctx, "note", p.checkpoint);
+	json_t *proof = json_array();
+	for (size_t i = 0; i < p.n; i++)
+		json_array_append_new(proof, json_string(b64(r, p.path[i])));
+	json_object_set_new(ctx, "proof", proof);
+	return resp_page(r, 200, "ledger/leaf", ctx);
+}
+
+static int leaf_page(struct req *r)
+{
+	int64_t idx;
+	int rc = index_param(r, "index", &idx);
+	return rc ? rc : leaf_page_of(r, idx);
+}
+
+static int leaf_lookup(struct req *r)
+{
+	long idx;
+	int rc = req_query_long(r, "index", -1, 0, INT64_MAX / 2, &idx);
+	if (rc)
+		return rc;
+	if (idx < 0)
+		return resp_redirect(r, 303, "/ledger");
+	return resp_redirect(r, 303, arena_printf(r->arena, "/ledger/leaves/%ld", idx));
+}
+
+/* ---- receipts ---- */
+
+/* The application numbered by the path, if the caller may see it (the rule of the cases
+ * module: administrators, the applicant — or the enterprise it was filed for — and staff of
+ * the handling department). Someone else's application answers like none. */
+static int visible_app(struct req *r, int64_t *id)
+{
+	const char *number = req_param(r, "number");
+	struct db_rows rows;
+	int rc = number && strlen(number) <= 64 ? db_query(r->db, r->arena, &q_app, DB_ARGS(DB_TEXT(number)), &rows) : 0;
+	if (rc)
+		return rc;
+	bool ok = false;
+	if (number && strlen(number) <= 64 && rows.nrows == 1) {
+		int64_t applicant = db_cell_int(&rows, 0, 1);
+		int64_t enterprise = db_cell(&rows, 0, 2) ? db_cell_int(&rows, 0, 2) : 0;
+		const char *dept = db_cell(&rows, 0, 3);
+		if (r->role == ROLE_ADMIN)
+			ok = true;
+		else if (r->who.account && enterprise)
+			ok = r->who.enterprise == enterprise;
+		else if (r->who.account)
+			ok = r->who.account == applicant && !r->who.enterprise;
+		if (!ok && r->role == ROLE_STAFF && r->who.department && dept)
+			ok = strcmp(r->who.department, dept) == 0;
+		*id = db_cell_int(&rows, 0, 0);
+	}
+	if (!ok) {
+		req_error_detail(r, en(r) ? "There is no application %.32s that you can see." : "没有您可查看的办件 %.32s。",
+				 number ? number : "");
+		return GH_ENOTFOUND;
+	}
+	return 0;
+}
+
+static int app_receipts(struct req *r, int64_t app_id, struct db_rows *rows)
+{
+	return db_query(r->db, r->arena, &q_app_leaves, DB_ARGS(DB_INT(app_id)), rows);
+}
+
+static const char *action_name(struct req *r, const char *action)
+{
+	char key[64];
+	snprintf(key, sizeof(key), "ledger_action_%s", action);
+	const char *m = M(r, key);
+	return strcmp(m, key) == 0 ? action : m;
+}
+
+/* GET /api/v1/applications/{number}/receipts */
+static int api_receipts(struct req *r)
+{
+	int64_t id;
+	struct db_rows rows;
+	int rc = visible_app(r, &id);
+	if (rc || (rc = app_receipts(r, id, &rows)))
+		return rc;
+	const char *number = req_param(r, "number");
+	json_t *arr = json_array();
+	for (size_t i = 0; i < rows.nrows; i++)
+		json_array_append_new(arr, json_pack("{s:I,s:s,s:I,s:s}", "leaf_index", (json_int_t)db_cell_int(&rows, i, 0),
+						     "action", db_cell(&rows, i, 1), "at", (json_int_t)db_cell_int(&rows, i, 2),
+						     "href", arena_printf(r->arena, "/api/v1/applications/%s/receipts/%s", number,
+									  db_cell(&rows, i, 0))));
+	return resp_json(r, 200, json_pack("{s:s,s:o}", "number", number, "receipts", arr));
+}
+
+/* The receipt of leaf {index} of application {number}, as a JSON download. */
+static int receipt_download(struct req *r)
+{
+	int64_t id, idx;
+	struct db_rows rows;
+	int rc = visible_app(r, &id);
+	if (rc || (rc = index_param(r, "index", &idx)) || (rc = app_receipts(r, id, &rows)))
+		return rc;
+	bool mine = false;
+	for (size_t i = 0; i < rows.nrows; i++)
+		mine |= db_cell_int(&rows, i, 0) == idx;
+	if (!mine) {
+		req_error_detail(r, en(r) ? "This application has no receipt %lld." : "该办件没有序号为 %lld 的回执。", (long long)idx);
+		return GH_ENOTFOUND;
+	}
+	json_t *doc;
+	if ((rc = ledger_receipt(r->db, r->arena, idx, &doc)))
+		return rc;
+	resp_header(r, "Content-Disposition",
+		    arena_printf(r->arena, "attachment; filename=\"receipt-%s-%lld.json\"", req_param(r, "number"),
+				 (long long)idx));
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_json(r, 200, doc);
+}
+
+/* GET /applications/{number}/receipts: the receipts of an application, to download. */
+static int receipts_page(struct req *r)
+{
+	int64_t id;
+	struct db_rows rows;
+	int rc = visible_app(r, &id);
+	if (rc || (rc = app_receipts(r, id, &rows)))
+		return rc;
+	const char *number = req_param(r, "number");
+	json_t *ctx = page_ctx(r, arena_printf(r->arena, "%s %s", M(r, "ledger_receipts_title"), number));
+	jset(ctx, "number", number);
+	json_t *arr = json_array();
+	for (size_t i = 0; i < rows.nrows; i++)
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s}", "index", db_cell(&rows, i, 0), "action",
+						     action_name(r, db_cell(&rows, i, 1)), "at",
+						     when(r, db_cell_int(&rows, i, 2)), "href",
+						     arena_printf(r->arena, "/applications/%s/receipts/%s", number,
+								  db_cell(&rows, i, 0))));
+	json_object_set_new(ctx, "receipts", arr);
+	json_object_set_new(ctx, "has_receipts", json_boolean(rows.nrows > 0));
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_page(r, 200, "ledger/receipts", ctx);
+}
+
+static const struct route ledger_routes[] = {
+	{ HTTP_GET, "/api/v1/ledger/checkpoint", api_checkpoint, ROLE_PUBLIC, 0, "ledger.api_checkpoint" },
+	{ HTTP_GET, "/api/v1/ledger/leaves/{index}", api_leaf, ROLE_PUBLIC, 0, "ledger.api_leaf" },
+	{ HTTP_GET, "/api/v1/ledger/proofs/inclusion", api_inclusion, ROLE_PUBLIC, 0, "ledger.api_inclusion" },
+	{ HTTP_GET, "/api/v1/ledger/proofs/consistency", api_consistency, ROLE_PUBLIC, 0, "ledger.api_consistency" },
+	{ HTTP_GET, "/.well-known/govhall-keys.json", wellknown_keys, ROLE_PUBLIC, 0, "ledger.keys" },
+	{ HTTP_GET, "/ledger", ledger_page, ROLE_PUBLIC, 0, "ledger.page" },
+	{ HTTP_GET, "/ledger/checkpoint", text_checkpoint, ROLE_PUBLIC, 0, "ledger.checkpoint_text" },
+	{ HTTP_GET, "/ledger/leaf", leaf_lookup, ROLE_PUBLIC, 0, "ledger.leaf_lookup" },
+	{ HTTP_GET, "/ledger/leaves/{index}", leaf_page, ROLE_PUBLIC, 0, "ledger.leaf" },
+	{ HTTP_GET, "/applications/{number}/receipts", receipts_page, CASE_VIEWERS, 0, "ledger.receipts" },
+	{ HTTP_GET, "/applications/{number}/receipts/{index}", receipt_download, CASE_VIEWERS, 0, "ledger.receipt" },
+	{ HTTP_GET, "/api/v1/applications/{number}/receipts", api_receipts, CASE_VIEWERS, 0, "ledger.api_receipts", NULL,
+	  SCOPE_APPLY },
+	{ HTTP_GET, "/api/v1/applications/{number}/receipts/{index}", receipt_download, CASE_VIEWERS, 0,
+	  "ledger.api_receipt", NULL, SCOPE_APPLY },
+};
+
+int ledger_add_routes(struct router *rt)
+{
+	return router_add(rt, ledger_routes, ARRAY_LEN(ledger_routes)) ? GH_EINVAL : 0;
+}

@@ -1,0 +1,539 @@
+/* ledger.c: what goes into the log — application decisions (a cases observer) and catalog item
+ * versions (a catalog observer), how their leaves are built (the same code rebuilds them for
+ * audit) — the registries other domains use (audit sources, verify types, keys document
+ * sections), and receipts. */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/config.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "cases/cases.h"
+#include "catalog/catalog.h"
+#include "ledger/ledger_ext.h"
+#include "ledger/log_impl.h"
+#include "store/db.h"
+
+/* ---- registries ---- */
+
+#define MAX_HOOKS 8
+
+static struct {
+	const char *kind;
+	ledger_recompute_fn fn;
+	ledger_expect_fn expect;
+} sources[MAX_HOOKS];
+static size_t n_sources;
+
+static struct {
+	const char *type;
+	ledger_verify_fn fn;
+} verifiers[MAX_HOOKS];
+static size_t n_verifiers;
+
+static ledger_wellknown_fn wellknown[MAX_HOOKS];
+static size_t n_wellknown;
+
+static size_t source_slot(const char *kind)
+{
+	for (size_t i = 0; i < n_sources; i++)
+		if (strcmp(sources[i].kind, kind) == 0)
+			return i;
+	if (n_sources == MAX_HOOKS)
+		die("ledger: more than %d audit sources", MAX_HOOKS);
+	sources[n_sources].kind = kind;
+	return n_sources++;
+}
+
+void ledger_audit_source(const char *kind, ledger_recompute_fn fn)
+{
+	sources[source_slot(kind)].fn = fn;
+}
+
+void ledger_audit_expect(const char *kind, ledger_expect_fn fn)
+{
+	sources[source_slot(kind)].expect = fn;
+}
+
+ledger_recompute_fn ledger_source_of(const char *kind)
+{
+	for (size_t i = 0; i < n_sources; i++)
+		if (strcmp(sources[i].kind, kind) == 0)
+			return sources[i].fn;
+	return NULL;
+}
+
+size_t ledger_expects(const char **kinds, ledger_expect_fn *fns, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < n_sources && n < max; i++)
+		if (sources[i].expect) {
+			kinds[n] = sources[i].kind;
+			fns[n++] = sources[i].expect;
+		}
+	return n;
+}
+
+void ledger_verify_type(const char *type, ledger_verify_fn fn)
+{
+	for (size_t i = 0; i < n_verifiers; i++)
+		if (strcmp(verifiers[i].type, type) == 0) {
+			verifiers[i].fn = fn;
+			return;
+		}
+	if (n_verifiers == MAX_HOOKS)
+		die("ledger: more than %d document types to verify", MAX_HOOKS);
+	verifiers[n_verifiers].type = type;
+	verifiers[n_verifiers++].fn = fn;
+}
+
+ledger_verify_fn ledger_verifier_of(const char *type)
+{
+	for (size_t i = 0; i < n_verifiers; i++)
+		if (strcmp(verifiers[i].type, type) == 0)
+			return verifiers[i].fn;
+	return NULL;
+}
+
+void ledger_wellknown_add(ledger_wellknown_fn fn)
+{
+	if (n_wellknown == MAX_HOOKS)
+		die("ledger: more than %d keys document sections", MAX_HOOKS);
+	wellknown[n_wellknown++] = fn;
+}
+
+int ledger_wellknown_extend(struct db *db, struct arena *a, json_t *keys)
+{
+	for (size_t i = 0; i < n_wellknown; i++) {
+		int rc = wellknown[i](db, a, keys);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- decisions ---- */
+
+static const char *const decision_actions[] = { "accept", "refuse", "approve", "deny", "complete" };
+
+bool ledger_is_decision(const char *action)
+{
+	for (size_t i = 0; i < ARRAY_LEN(decision_actions); i++)
+		if (action && strcmp(action, decision_actions[i]) == 0)
+			return true;
+	return false;
+}
+
+static void set_hash(json_t *o, const char *salt, const char *field, const char *value)
+{
+	char h[65];
+	ledger_personal_hash(salt, field, value, h);
+	json_object_set_new(o, field, json_string(h));
+}
+
+char *ledger_decision_leaf(struct arena *a, const char *salt, const struct ledger_decision *d)
+{
+	char buf[32];
+	json_t *o = json_object();
+	json_object_set_new(o, "kind", json_string("decision"));
+	json_object_set_new(o, "event", json_integer(d->event_id));
+	json_object_set_new(o, "application", d->number ? json_string(d->number) : json_null());
+	json_object_set_new(o, "item", json_string(d->item_code ? d->item_code : ""));
+	json_object_set_new(o, "department", json_string(d->department ? d->department : ""));
+	json_object_set_new(o, "action", json_string(d->action ? d->action : ""));
+	json_object_set_new(o, "from", json_string(d->from_state ? d->from_state : ""));
+	json_object_set_new(o, "to", json_string(d->to_state ? d->to_state : ""));
+	json_object_set_new(o, "at", json_integer(d->at));
+	snprintf(buf, sizeof(buf), "%lld", (long long)d->applicant_id);
+	set_hash(o, salt, "applicant", buf);
+	if (d->enterprise_id) {
+		snprintf(buf, sizeof(buf), "%lld", (long long)d->enterprise_id);
+		set_hash(o, salt, "enterprise", buf);
+	}
+	snprintf(buf, sizeof(buf), "%lld", (long long)d->actor_id);
+	set_hash(o, salt, "actor", buf);
+	set_hash(o, salt, "reason", d->reason ? d->reason : "");
+	set_hash(o, salt, "detail", d->detail ? d->detail : "{}");
+	char *s = ledger_canonical(a, o);
+	json_decref(o);
+	return s;
+}
+
+static int on_transition(struct db *db, struct arena *a, const struct case_change *c)
+{
+	if (!ledger_is_decision(c->action))
+		return 0;
+	struct ledger_decision d = {
+		.event_id = c->event_id, .number = c->number, .item_code = c->item_code,
+		.department = c->department, .action = c->action, .from_state = c->from_state,
+		.to_state = c->to_state, .at = c->at, .applicant_id = c->applicant_id,
+		.enterprise_id = c->enterprise_id, .actor_id = c->actor_id, .reason = c->reason,
+		.detail = c->detail,
+	};
+	char salt[LEDGER_SALT_HEX + 1];
+	ledger_salt_new(salt);
+	char *leaf = ledger_decision_leaf(a, salt, &d);
+	if (!leaf)
+		return GH_EINTERNAL;
+	char *ref = arena_printf(a, "decision:%lld", (long long)c->event_id);
+	int rc = ledger_append_ref(db, a, "decision", ref, salt, leaf, NULL);
+	if (rc)
+		log_error("ledger: the decision %s of application %s could not be logged: %s", c->action,
+			  c->number ? c->number : "-", err_name(rc));
+	return rc;
+}
+
+DB_SQL(q_decision_src,
+       "SELECT e.id, a.number, a.item_code, a.department, e.action, e.from_state, e.to_state, e.at, "
+       "a.applicant_id, a.enterprise_id, e.actor_id, e.reason, e.detail "
+       "FROM application_events e JOIN applications a ON a.id = e.application_id WHERE e.id = ?");
+DB_SQL(q_decision_missing,
+       "SELECT e.id FROM application_events e WHERE e.action IN ('accept', 'refuse', 'approve', 'deny', 'complete') "
+       "AND NOT EXISTS (SELECT 1 FROM ledger_leaves l WHERE l.ref = 'decision:' || CAST(e.id AS TEXT)) ORDER BY e.id");
+
+static int decision_recompute(struct db *db, struct arena *a, const char *ref, const char *salt, char **json)
+{
+	char *end;
+	if (strncmp(ref, "decision:", 9) != 0)
+		return GH_EINVAL;
+	long long id = strtoll(ref + 9, &end, 10);
+	if (*end || id <= 0)
+		return GH_EINVAL;
+	struct db_rows r;
+	int rc = db_query(db, a, &q_decision_src, DB_ARGS(DB_INT(id)), &r);
+	if (rc)
+		return rc;
+	if (r.nrows != 1)
+		return GH_ENOTFOUND;
+	struct ledger_decision d = {
+		.event_id = db_cell_int(&r, 0, 0), .number = db_cell(&r, 0, 1), .item_code = db_cell(&r, 0, 2),
+		.department = db_cell(&r, 0, 3), .action = db_cell(&r, 0, 4), .from_state = db_cell(&r, 0, 5),
+		.to_state = db_cell(&r, 0, 6), .at = db_cell_int(&r, 0, 7), .applicant_id = db_cell_int(&r, 0, 8),
+		.enterprise_id = db_cell(&r, 0, 9) ? db_cell_int(&r, 0, 9) : 0,
+		.actor_id = db_cell(&r, 0, 10) ? db_cell_int(&r, 0, 10) : 0, .reason = db_cell(&r, 0, 11),
+		.detail = db_cell(&r, 0, 12),
+	};
+	*json = ledger_decision_leaf(a, salt, &d);
+	return *json ? 0 : GH_EINTERNAL;
+}
+
+static int decision_expect(struct db *db, struct arena *a, void *ctx, void (*emit)(void *, const char *))
+{
+	struct db_rows r;
+	int rc = db_query(db, a, &q_decision_missing, DB_NOARGS, &r);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < r.nrows; i++)
+		emit(ctx, arena_printf(a, "decision:%s", db_cell(&r, i, 0)));
+	return 0;
+}
+
+/* ---- catalog item versions ---- */
+
+DB_SQL(q_item_src,
+       "SELECT code, version, department, audience, theme, item_type, level, name_zh, name_en, "
+       "legal_limit_days, promised_limit_days, fee_yuan, online_depth, visits_required, conditions_zh, "
+       "conditions_en, legal_basis_zh, materials, form, outcome_ecert, keywords_zh, content_hash, created_at "
+       "FROM service_items WHERE code = ? AND version = ?");
+DB_SQL(q_item_missing,
+       "SELECT s.code, s.version FROM service_items s WHERE NOT EXISTS (SELECT 1 FROM ledger_leaves l "
+       "WHERE l.ref = 'catalog_item:' || s.code || ':' || CAST(s.version AS TEXT)) ORDER BY s.code, s.version");
+
+/* The leaf of one stored item version: its identity in clear, and a digest of every column
+ * (is_current excepted: it changes when a newer version arrives). */
+static int item_leaf(struct db *db, struct arena *a, const char *code, long version, char **json)
+{
+	struct db_rows r;
+	int rc = db_query(db, a, &q_item_src, DB_ARGS(DB_TEXT(code), DB_INT(version)), &r);
+	if (rc)
+		return rc;
+	if (r.nrows != 1)
+		return GH_ENOTFOUND;
+	json_t *cols = json_array();
+	for (size_t c = 0; c < r.ncols; c++) {
+		const char *v = db_cell(&r, 0, c);
+		if (c == 11 && v) { /* REAL prints differently on the two backends */
+			char buf[64];
+			snprintf(buf, sizeof(buf), "%.15g", strtod(v, NULL));
+			json_array_append_new(cols, json_string(buf));
+		} else {
+			json_array_append_new(cols, v ? json_string(v) : json_null());
+		}
+	}
+	char *text = ledger_canonical(a, cols);
+	json_decref(cols);
+	if (!text)
+		return GH_EINTERNAL;
+	unsigned char h[32];
+	char hex[65];
+	crypto_hash_sha256(h, (const unsigned char *)text, strlen(text));
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	json_t *o = json_pack("{s:s,s:s,s:I,s:s,s:s,s:s,s:s,s:s}", "kind", "catalog_item", "code", code, "version",
+			      (json_int_t)version, "department", db_cell(&r, 0, 2), "name_zh", db_cell(&r, 0, 7),
+			      "name_en", db_cell(&r, 0, 8), "content_hash", db_cell(&r, 0, 21), "row_sha256", hex);
+	if (!o)
+		return GH_EINTERNAL;
+	*json = ledger_canonical(a, o);
+	json_decref(o);
+	return *json ? 0 : GH_EINTERNAL;
+}
+
+static int on_item_version(struct db *db, struct arena *a, const char *code, long version)
+{
+	char *leaf;
+	int rc = item_leaf(db, a, code, version, &leaf);
+	if (!rc)
+		rc = ledger_append_ref(db, a, "catalog_item", arena_printf(a, "catalog_item:%s:%ld", code, version), NULL,
+				       leaf, NULL);
+	if (rc)
+		log_error("ledger: the catalog item %s version %ld could not be logged: %s", code, version, err_name(rc));
+	return rc;
+}
+
+static int item_recompute(struct db *db, struct arena *a, const char *ref, const char *salt, char **json)
+{
+	(void)salt;
+	const char *p = strncmp(ref, "catalog_item:", 13) == 0 ? ref + 13 : NULL;
+	const char *colon = p ? strrchr(p, ':') : NULL;
+	if (!colon)
+		return GH_EINVAL;
+	char *end;
+	long v = strtol(colon + 1, &end, 10);
+	if (*end || v <= 0)
+		return GH_EINVAL;
+	return item_leaf(db, a, arena_strndup(a, p, (size_t)(colon - p)), v, json);
+}
+
+static int item_expect(struct db *db, struct arena *a, void *ctx, void (*emit)(void *, const char *))
+{
+	struct db_rows r;
+	int rc = db_query(db, a, &q_item_missing, DB_NOARGS, &r);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < r.nrows; i++)
+		emit(ctx, arena_printf(a, "catalog_item:%s:%s", db_cell(&r, i, 0), db_cell(&r, i, 1)));
+	return 0;
+}
+
+int ledger_backfill(struct db *db, struct arena *a, size_t *items, size_t *decisions)
+{
+	struct db_rows r;
+	*items = *decisions = 0;
+	int rc = db_query(db, a, &q_item_missing, DB_NOARGS, &r);
+	for (size_t i = 0; !rc && i < r.nrows; i++) {
+		rc = on_item_version(db, a, db_cell(&r, i, 0), (long)db_cell_int(&r, i, 1));
+		if (!rc)
+			(*items)++;
+	}
+	if (!rc)
+		rc = db_query(db, a, &q_decision_missing, DB_NOARGS, &r);
+	for (size_t i = 0; !rc && i < r.nrows; i++) {
+		char salt[LEDGER_SALT_HEX + 1], *leaf;
+		ledger_salt_new(salt);
+		const char *ref = arena_printf(a, "decision:%s", db_cell(&r, i, 0));
+		rc = decision_recompute(db, a, ref, salt, &leaf);
+		if (!rc)
+			rc = ledger_append_ref(db, a, "decision", ref, salt, leaf, NULL);
+		if (!rc)
+			(*decisions)++;
+	}
+	return rc;
+}
+
+void ledger_register_observers(void)
+{
+	static bool done;
+	if (done)
+		return;
+	done = true;
+	cases_observe(on_transition);
+	catalog_observe_versions(on_item_version);
+	ledger_audit_source("decision", decision_recompute);
+	ledger_audit_expect("decision", decision_expect);
+	ledger_audit_source("catalog_item", item_recompute);
+	ledger_audit_expect("catalog_item", item_expect);
+	ledger_verify_type(LEDGER_RECEIPT_TYPE, ledger_verify_receipt);
+}
+
+/* ---- start ---- */
+
+static struct ledger_keys *keys;
+static char public_url[512];
+
+int ledger_init(struct app *app, char *err, size_t errlen)
+{
+	char path[4096], origin[300];
+	ledger_key_path(&app->cfg, path, sizeof(path));
+	ledger_origin(&app->cfg, origin, sizeof(origin));
+	int rc = ledger_keys_load(path, origin, &keys, err, errlen);
+	if (rc)
+		return rc;
+	snprintf(public_url, sizeof(public_url), "%s", app->cfg.public_url ? app->cfg.public_url : "");
+	size_t l = strlen(public_url);
+	while (l && public_url[l - 1] == '/')
+		public_url[--l] = 0;
+	ledger_loaded_keys = keys;
+	ledger_register_observers();
+	return 0;
+}
+
+void ledger_release(struct app *app)
+{
+	(void)app;
+	ledger_loaded_keys = NULL;
+	ledger_keys_free(keys);
+	keys = NULL;
+}
+
+void ledger_use_keys(const struct ledger_keys *k)
+{
+	ledger_loaded_keys = k;
+}
+
+/* ---- proofs and receipts ---- */
+
+int ledger_prove(struct db *db, struct arena *a, int64_t index, struct ledger_proof *out)
+{
+	if (index < 0)
+		return GH_ENOTFOUND;
+	struct ledger_leaf leaf;
+	int rc = ledger_leaf_read(db, a, index, &leaf);
+	if (rc)
+		return rc;
+	int64_t size;
+	unsigned char root[H32];
+	const char *note;
+	rc = ledger_checkpoint_latest(db, a, &size, root, &note);
+	if (rc == GH_ENOTFOUND || (!rc && size <= index)) {
+		if ((rc = ledger_checkpoint_now(db, a, ledger_loaded_keys, NULL)))
+			return rc;
+		rc = ledger_checkpoint_latest(db, a, &size, root, &note);
+	}
+	if (rc)
+		return rc;
+	if (size <= index)
+		return GH_EINTERNAL;
+	out->index = index;
+	out->tree_size = size;
+	memcpy(out->leaf_hash, leaf.hash, H32);
+	memcpy(out->root, root, H32);
+	out->checkpoint = note;
+	out->path = arena_alloc(a, LEDGER_PROOF_MAX * H32);
+	struct ledger_dbctx c = { db, a, 0 };
+	return merkle_inclusion_proof(ledger_db_get, &c, (uint64_t)index, (uint64_t)size, out->path, &out->n);
+}
+
+json_t *ledger_hashes_json(const unsigned char (*path)[H32], size_t n)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		char b[64];
+		ledger_b64(path[i], H32, b, sizeof(b));
+		json_array_append_new(arr, json_string(b));
+	}
+	return arr;
+}
+
+int ledger_receipt(struct db *db, struct arena *a, int64_t index, json_t **out)
+{
+	struct ledger_proof p;
+	int rc = ledger_prove(db, a, index, &p);
+	if (rc)
+		return rc;
+	struct ledger_leaf leaf;
+	if ((rc = ledger_leaf_read(db, a, index, &leaf)))
+		return rc;
+	char lh[64], root[64];
+	ledger_b64(p.leaf_hash, H32, lh, sizeof(lh));
+	ledger_b64(p.root, H32, root, sizeof(root));
+	size_t ol = strcspn(p.checkpoint, "\n");
+	*out = json_pack("{s:s,s:s%,s:I,s:s,s:s,s:s,s:I,s:s,s:s,s:o,s:s}", "type", LEDGER_RECEIPT_TYPE, "origin",
+			 p.checkpoint, ol, "leaf_index", (json_int_t)index, "kind", leaf.kind, "leaf", leaf.leaf,
+			 "leaf_hash", lh, "tree_size", (json_int_t)p.tree_size, "root", root, "checkpoint", p.checkpoint,
+			 "inclusion_proof", ledger_hashes_json((const unsigned char(*)[H32])p.path, p.n), "keys_url",
+			 arena_printf(a, "%s/.well-known/govhall-keys.json", public_url));
+	return *out ? 0 : GH_EINTERNAL;
+}
+
+/* ---- verifying a receipt (no database) ---- */
+
+int ledger_receipt_check(struct arena *a, const json_t *doc, const json_t *keys_doc, char *err, size_t errlen,
+			 int64_t *index_out, int64_t *size_out)
+{
+#define BAD(...)                                    \
+	do {                                        \
+		snprintf(err, errlen, __VA_ARGS__); \
+		return GH_EINVAL;                   \
+	} while (0)
+	if (!json_is_object(doc))
+		BAD("the receipt is not a JSON object");
+	const char *type = json_string_value(json_object_get(doc, "type"));
+	if (!type || strcmp(type, LEDGER_RECEIPT_TYPE) != 0)
+		BAD("the document is not a receipt (type %s)", LEDGER_RECEIPT_TYPE);
+	json_t *ji = json_object_get(doc, "leaf_index"), *js = json_object_get(doc, "tree_size");
+	const char *leaf = json_string_value(json_object_get(doc, "leaf"));
+	const char *lh64 = json_string_value(json_object_get(doc, "leaf_hash"));
+	const char *note = json_string_value(json_object_get(doc, "checkpoint"));
+	json_t *proof = json_object_get(doc, "inclusion_proof");
+	if (!json_is_integer(ji) || json_integer_value(ji) < 0 || !json_is_integer(js) || !leaf || !lh64 || !note ||
+	    !json_is_array(proof))
+		BAD("the receipt lacks leaf_index, tree_size, leaf, leaf_hash, checkpoint or inclusion_proof");
+	if (json_array_size(proof) > LEDGER_PROOF_MAX)
+		BAD("the inclusion proof is too long");
+	unsigned char lh[H32], computed[H32];
+	if (ledger_unb64_hash(lh64, lh))
+		BAD("leaf_hash is not a base64 SHA-256 hash");
+	if (strlen(leaf) > LEDGER_LEAF_MAX)
+		BAD("the leaf is too long");
+	ledger_leaf_hash(leaf, strlen(leaf), computed);
+	if (sodium_memcmp(lh, computed, H32) != 0)
+		BAD("the leaf does not hash to leaf_hash: the record was altered");
+	if (!keys_doc)
+		BAD("no keys document to check the checkpoint's signature against (give --keys FILE)");
+	const char *origin;
+	int64_t size;
+	unsigned char root[H32];
+	char cerr[256];
+	if (ledger_checkpoint_verify(a, note, keys_doc, &origin, &size, root, cerr, sizeof(cerr)))
+		BAD("the checkpoint is not valid: %s", cerr);
+	if (size != json_integer_value(js))
+		BAD("tree_size is not the checkpoint's size");
+	const char *r64 = json_string_value(json_object_get(doc, "root"));
+	unsigned char r2[H32];
+	if (r64 && (ledger_unb64_hash(r64, r2) || sodium_memcmp(r2, root, H32) != 0))
+		BAD("root is not the checkpoint's root");
+	unsigned char(*path)[H32] = arena_alloc(a, (json_array_size(proof) + 1) * H32);
+	size_t i;
+	json_t *e;
+	json_array_foreach(proof, i, e) {
+		if (ledger_unb64_hash(json_string_value(e), path[i]))
+			BAD("inclusion_proof[%zu] is not a base64 SHA-256 hash", i);
+	}
+	if (ledger_verify_inclusion((uint64_t)json_integer_value(ji), (uint64_t)size, lh,
+				    (const unsigned char(*)[H32])path, json_array_size(proof), root))
+		BAD("the inclusion proof does not lead to the checkpoint's root");
+	if (index_out)
+		*index_out = json_integer_value(ji);
+	if (size_out)
+		*size_out = size;
+	return 0;
+#undef BAD
+}
+
+int ledger_verify_receipt(struct arena *a, const json_t *doc, const json_t *keys_doc, FILE *out)
+{
+	char err[512];
+	int64_t idx, size;
+	if (ledger_receipt_check(a, doc, keys_doc, err, sizeof(err), &idx, &size)) {
+		fprintf(out, "INVALID receipt: %s\n", err);
+		return 1;
+	}
+	fprintf(out, "valid receipt: leaf %lld (%s) is in the log %s of %lld leaves, signed by a published log key\n",
+		(long long)idx, json_string_value(json_object_get(doc, "kind")) ? json_string_value(json_object_get(doc, "kind")) : "?",
+		json_string_value(json_object_get(doc, "origin")) ? json_string_value(json_object_get(doc, "origin")) : "?",
+		(long long)size);
+	return 0;
+}

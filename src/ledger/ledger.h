@@ -1,0 +1,164 @@
+/* ledger.h: the transparency log — an append-only Merkle log (RFC 6962 / RFC 9162 hashing)
+ * of the hall's decisions, catalog versions, certificates and evaluations, with tree heads
+ * signed as C2SP tlog-checkpoint notes (Ed25519), receipts for applicants, and the published
+ * keys at /.well-known/govhall-keys.json. The public interface for main.c and other domains.
+ *
+ * Leaves. A leaf is the canonical JSON text of one record (see ledger_canonical): an object
+ * whose member "kind" names the record's kind, with personal fields (account ids, names, ID
+ * numbers, free-text reasons) replaced by salted hashes (ledger_personal_hash) under a salt
+ * that is stored with the leaf, never published, so `govhall audit` can recompute the leaf
+ * from the source rows. leaf hash = SHA-256(0x00 || leaf text); node = SHA-256(0x01 || l || r).
+ *
+ * Kinds in use: "decision" (application decisions, written by this module as a cases
+ * observer), "catalog_item" (catalog item versions, written by this module during imports),
+ * "certificate", "certificate_revocation", "certificate_share" (the certificates domain),
+ * "evaluation" (the evaluations domain). A kind is 1..32 characters [a-z0-9_].
+ */
+#ifndef GH_LEDGER_H
+#define GH_LEDGER_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "app.h"
+
+struct router;
+struct db;
+struct arena;
+struct config;
+
+#define LEDGER_HASH_LEN 32          /* bytes of a leaf or node hash (SHA-256) */
+#define LEDGER_SALT_HEX 32          /* hex characters of a leaf's salt (16 random bytes) */
+#define LEDGER_LEAF_MAX (64 * 1024) /* bytes of one leaf's canonical JSON, at most */
+
+/* ---- Start and stop (main.c) ---------------------------------------------------------- */
+
+/* Registers the observers that log application decisions (cases_observe) and catalog item
+ * versions. Needs no keys; call once at the start of every command, before any transition
+ * or import (not thread-safe). */
+void ledger_register_observers(void);
+/* Loads the log signing keys (LEDGER key file, see ledger_key_path) into app for serve.
+ * GH_EUNAVAILABLE with a message in err when the file is missing or malformed. */
+int ledger_init(struct app *app, char *err, size_t errlen);
+void ledger_release(struct app *app);
+/* Starts / stops the background duty that signs a checkpoint when the tree grew (one node
+ * at a time: the checkpoint row is written under the log head's lock). */
+int ledger_start(struct app *app, char *err, size_t errlen);
+void ledger_stop(void);
+int ledger_add_routes(struct router *rt);
+
+/* Creates the log signing key file next to cfg->key_file (used by `govhall init`); 0 when it
+ * exists already or was created, GH_EIO with a message. */
+int ledger_key_create(const struct config *cfg, char *err, size_t errlen);
+/* The path of the log key file: cfg->key_file with ".ledger" appended, into buf. */
+void ledger_key_path(const struct config *cfg, char *buf, size_t size);
+
+/* Commands: `ledger key list|rotate`, `ledger checkpoint`, `ledger bench-seed N`,
+ * `verify FILE [--keys KEYS.json]`, `audit`. cmd is "ledger", "verify" or "audit"; args as
+ * left by main's option parser. Returns the process exit status. */
+int ledger_cli(const struct config *cfg, const char *cmd, int nargs, char **args);
+
+/* ---- Appending (other domains) ---------------------------------------------------------- */
+
+/* Appends one leaf. Contract:
+ * - call inside the caller's own open transaction (db_begin ... db_commit) on db: the leaf
+ *   commits or rolls back with the caller's rows. The call locks the log head row (SELECT ...
+ *   FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers), so
+ *   appends from every node are totally ordered; keep the rest of the transaction short;
+ * - canonical_json must already be canonical (ledger_canonical output): a JSON object whose
+ *   "kind" member equals kind, at most LEDGER_LEAF_MAX bytes, no real numbers; anything else is
+ *   GH_EINVAL and nothing is written;
+ * - ref (may be NULL) names the source row so audit can recompute the leaf, as
+ *   "<kind>:<id>" (e.g. "certificate:CN-2026-000001"); salt (may be NULL) is the hex salt
+ *   used for the leaf's personal hashes (LEDGER_SALT_HEX characters);
+ * - *index (may be NULL) gets the leaf's index (0-based, dense).
+ * Returns 0 or a GH_E code (GH_EDB, GH_EBUSY, GH_EINVAL). */
+int ledger_append(struct db *db, struct arena *a, const char *kind, const char *canonical_json,
+		  int64_t *index);
+int ledger_append_ref(struct db *db, struct arena *a, const char *kind, const char *ref,
+		      const char *salt, const char *canonical_json, int64_t *index);
+
+/* Canonical JSON of v: object keys sorted by bytes, no insignificant white space, UTF-8 not
+ * escaped, '/' not escaped (jansson JSON_COMPACT | JSON_SORT_KEYS). The text lives in a. NULL
+ * when v holds a real number (leaves carry integers and strings only). */
+char *ledger_canonical(struct arena *a, const json_t *v);
+
+/* A new random salt: LEDGER_SALT_HEX hex characters and a NUL into out. */
+void ledger_salt_new(char out[LEDGER_SALT_HEX + 1]);
+/* Salted hash of one personal field: hex SHA-256 of (salt hex text, 0x00, field, 0x00,
+ * value), 64 characters and a NUL into out. */
+void ledger_personal_hash(const char *salt, const char *field, const char *value, char out[65]);
+
+/* ---- Audit hooks (other domains) -------------------------------------------------------- */
+
+/* Recomputes the canonical JSON of the leaf whose ref is ref from the rows its domain owns,
+ * using salt. Returns 0 with *json set, GH_ENOTFOUND when the source row is gone, or another
+ * GH_E code. */
+typedef int (*ledger_recompute_fn)(struct db *db, struct arena *a, const char *ref, const char *salt,
+				   char **json);
+/* Names the function that recomputes leaves of kind (at most 8 kinds; call at start). Leaves of
+ * a kind without one are checked against their stored text only. */
+void ledger_audit_source(const char *kind, ledger_recompute_fn fn);
+/* Lists the refs a domain expects to be logged (so audit can report rows with no leaf): calls
+ * emit(ctx, ref) for each. Optional, one per kind. */
+typedef int (*ledger_expect_fn)(struct db *db, struct arena *a, void *ctx,
+				void (*emit)(void *ctx, const char *ref));
+void ledger_audit_expect(const char *kind, ledger_expect_fn fn);
+
+/* ---- Reading (other domains) ------------------------------------------------------------ */
+
+struct ledger_proof {
+	int64_t index, tree_size;
+	unsigned char leaf_hash[LEDGER_HASH_LEN], root[LEDGER_HASH_LEN];
+	size_t n;                          /* hashes in path */
+	unsigned char (*path)[LEDGER_HASH_LEN]; /* in the arena */
+	const char *checkpoint;            /* the signed note whose size is tree_size */
+};
+/* An inclusion proof of leaf index against the latest signed checkpoint, signing a new
+ * checkpoint first when the latest does not cover index (needs ledger_init's keys; from a
+ * request handler outside any transaction). GH_ENOTFOUND for an index not in the log. */
+int ledger_prove(struct db *db, struct arena *a, int64_t index, struct ledger_proof *out);
+/* The receipt document (type "govhall.receipt/v1") for leaf index, as a new JSON object:
+ * {type, origin, leaf_index, leaf_hash, leaf, tree_size, root, checkpoint, inclusion_proof,
+ * key_url}. Hashes base64 (standard alphabet, padded). */
+int ledger_receipt(struct db *db, struct arena *a, int64_t index, json_t **out);
+/* Indexes of the leaves whose ref is ref (oldest first), in the arena. */
+int ledger_find_ref(struct db *db, struct arena *a, const char *ref, int64_t **idx, size_t *n);
+
+/* ---- Offline verification (verify command, certificates) -------------------------------- */
+
+/* Checks a checkpoint note against the keys document (the JSON of
+ * /.well-known/govhall-keys.json): the "log" key that signed it must be listed and its
+ * signature valid. On success fills origin (in a), size and root. GH_EINVAL with a message. */
+int ledger_checkpoint_verify(struct arena *a, const char *note, const json_t *keys, const char **origin,
+			     int64_t *size, unsigned char root[LEDGER_HASH_LEN], char *err, size_t errlen);
+/* Verifies an inclusion proof (RFC 9162 2.1.3.2). 0 when valid, GH_EINVAL otherwise. */
+int ledger_verify_inclusion(uint64_t index, uint64_t size, const unsigned char leaf_hash[LEDGER_HASH_LEN],
+			    const unsigned char (*path)[LEDGER_HASH_LEN], size_t n,
+			    const unsigned char root[LEDGER_HASH_LEN]);
+/* SHA-256(0x00 || data). */
+void ledger_leaf_hash(const void *data, size_t len, unsigned char out[LEDGER_HASH_LEN]);
+
+/* `govhall verify` dispatches on the document's "type": one handler per type. The receipt
+ * type is this module's; the certificates domain registers "govhall.certificate/v1". The
+ * handler prints what it checked to out and returns 0 when valid, 1 when not. keys is the
+ * keys document (may be NULL when none was given). */
+typedef int (*ledger_verify_fn)(struct arena *a, const json_t *doc, const json_t *keys, FILE *out);
+/* Registers fn for documents of type (at most 8 types; not thread-safe). Register from a
+ * function main() calls at its start for every command (as it calls
+ * ledger_register_observers), so `govhall verify` knows the type. */
+void ledger_verify_type(const char *type, ledger_verify_fn fn);
+
+/* ---- Published keys --------------------------------------------------------------------- */
+
+/* /.well-known/govhall-keys.json is {"log": {origin, keys: [{id, name, algorithm, public_key,
+ * key_hash, created, current}]}, ...}. Other domains add their sections: fn is called for
+ * every request of that document with the object to extend (e.g. set "departments"). At most
+ * 8; call at start. */
+typedef int (*ledger_wellknown_fn)(struct db *db, struct arena *a, json_t *keys);
+void ledger_wellknown_add(ledger_wellknown_fn fn);
+
+#endif

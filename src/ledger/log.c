@@ -1,0 +1,258 @@
+/* log.c: the log's storage. Appends lock the head row (one row: size, frontier, root) inside
+ * the caller's transaction, write the leaf and the perfect subtrees it completes, and update
+ * the head: O(1) reads amortised. Proofs read O(log n) perfect subtrees (ledger_nodes, and
+ * ledger_leaves for level 0). */
+#include <jansson.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/err.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "ledger/ledger_impl.h"
+#include "ledger/log_impl.h"
+#include "store/db.h"
+
+DB_SQL2(q_head_lock, "SELECT size, frontier, root FROM ledger_head WHERE id = 1",
+	"SELECT size, frontier, root FROM ledger_head WHERE id = 1 FOR UPDATE");
+DB_SQL(q_head, "SELECT size, frontier, root FROM ledger_head WHERE id = 1");
+DB_SQL(q_head_set, "UPDATE ledger_head SET size = ?, frontier = ?, root = ? WHERE id = 1");
+DB_SQL(q_leaf_ins, "INSERT INTO ledger_leaves (idx, kind, ref, salt, leaf, hash, created_at) "
+		   "VALUES (?, ?, ?, ?, ?, ?, ?)");
+DB_SQL(q_node_ins, "INSERT INTO ledger_nodes (level, idx, hash) VALUES (?, ?, ?)");
+DB_SQL(q_leaf_hash, "SELECT hash FROM ledger_leaves WHERE idx = ?");
+DB_SQL(q_node_hash, "SELECT hash FROM ledger_nodes WHERE level = ? AND idx = ?");
+DB_SQL(q_leaf_get, "SELECT idx, kind, ref, salt, leaf, hash, created_at FROM ledger_leaves WHERE idx = ?");
+DB_SQL(q_leaf_ref, "SELECT idx FROM ledger_leaves WHERE ref = ? ORDER BY idx LIMIT 1000");
+
+void ledger_salt_new(char out[LEDGER_SALT_HEX + 1])
+{
+	unsigned char b[LEDGER_SALT_HEX / 2];
+	randombytes_buf(b, sizeof(b));
+	sodium_bin2hex(out, LEDGER_SALT_HEX + 1, b, sizeof(b));
+}
+
+void ledger_personal_hash(const char *salt, const char *field, const char *value, char out[65])
+{
+	crypto_hash_sha256_state st;
+	unsigned char z = 0, h[32];
+	crypto_hash_sha256_init(&st);
+	crypto_hash_sha256_update(&st, (const unsigned char *)salt, strlen(salt));
+	crypto_hash_sha256_update(&st, &z, 1);
+	crypto_hash_sha256_update(&st, (const unsigned char *)field, strlen(field));
+	crypto_hash_sha256_update(&st, &z, 1);
+	crypto_hash_sha256_update(&st, (const unsigned char *)value, strlen(value));
+	crypto_hash_sha256_final(&st, h);
+	sodium_bin2hex(out, 65, h, sizeof(h));
+}
+
+static bool has_real(const json_t *v)
+{
+	if (json_is_real(v))
+		return true;
+	const char *k;
+	json_t *e;
+	size_t i;
+	if (json_is_object(v)) {
+		json_object_foreach((json_t *)v, k, e)
+			if (has_real(e))
+				return true;
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, e)
+			if (has_real(e))
+				return true;
+	}
+	return false;
+}
+
+char *ledger_canonical(struct arena *a, const json_t *v)
+{
+	if (!v || has_real(v))
+		return NULL;
+	char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	if (!s)
+		return NULL;
+	char *out = arena_strdup(a, s);
+	free(s);
+	return out;
+}
+
+static bool kind_ok(const char *kind)
+{
+	size_t n = kind ? strlen(kind) : 0;
+	if (n == 0 || n > 32)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((kind[i] >= 'a' && kind[i] <= 'z') || (kind[i] >= '0' && kind[i] <= '9') || kind[i] == '_'))
+			return false;
+	return true;
+}
+
+/* The leaf must be its own canonical form, an object whose "kind" is kind. */
+static int check_leaf(struct arena *a, const char *kind, const char *json)
+{
+	if (!kind_ok(kind) || !json)
+		return GH_EINVAL;
+	size_t len = strlen(json);
+	if (len == 0 || len > LEDGER_LEAF_MAX)
+		return GH_EINVAL;
+	json_error_t e;
+	json_t *v = json_loadb(json, len, JSON_REJECT_DUPLICATES, &e);
+	if (!v)
+		return GH_EINVAL;
+	int rc = 0;
+	const char *k = json_string_value(json_object_get(v, "kind"));
+	char *c = json_is_object(v) ? ledger_canonical(a, v) : NULL;
+	if (!k || strcmp(k, kind) != 0 || !c || strcmp(c, json) != 0)
+		rc = GH_EINVAL;
+	json_decref(v);
+	return rc;
+}
+
+int ledger_head_read(struct db *db, struct arena *a, bool lock, struct merkle_frontier *f,
+		     unsigned char root[H32])
+{
+	struct db_rows rows;
+	int rc = db_query(db, a, lock ? &q_head_lock : &q_head, DB_NOARGS, &rows);
+	if (rc)
+		return rc;
+	if (rows.nrows != 1)
+		return GH_EINTERNAL;
+	int64_t size = db_cell_int(&rows, 0, 0);
+	size_t flen = rows.lens[1];
+	if (size < 0 || flen % H32 || flen / H32 != (size_t)__builtin_popcountll((unsigned long long)size) ||
+	    rows.lens[2] != H32) {
+		log_error("ledger: the log head is corrupt (size %lld, frontier %zu bytes)", (long long)size, flen);
+		return GH_EINTERNAL;
+	}
+	f->size = (uint64_t)size;
+	f->n = flen / H32;
+	memcpy(f->h, rows.cells[1], flen);
+	if (root)
+		memcpy(root, rows.cells[2], H32);
+	return 0;
+}
+
+struct put_ctx {
+	struct db *db;
+};
+
+static int put_node(void *ctx, unsigned level, uint64_t idx, const unsigned char h[H32])
+{
+	struct put_ctx *p = ctx;
+	return db_exec(p->db, &q_node_ins, DB_ARGS(DB_INT(level), DB_INT((int64_t)idx), DB_BLOB(h, H32)), NULL);
+}
+
+int ledger_append_ref(struct db *db, struct arena *a, const char *kind, const char *ref, const char *salt,
+		      const char *canonical_json, int64_t *index)
+{
+	int rc = check_leaf(a, kind, canonical_json);
+	if (rc)
+		return rc;
+	if ((ref && (strlen(ref) == 0 || strlen(ref) > 200)) || (salt && strlen(salt) != LEDGER_SALT_HEX))
+		return GH_EINVAL;
+	struct merkle_frontier *f = arena_alloc(a, sizeof(*f));
+	if ((rc = ledger_head_read(db, a, true, f, NULL)))
+		return rc;
+	unsigned char h[H32], root[H32];
+	ledger_leaf_hash(canonical_json, strlen(canonical_json), h);
+	int64_t idx = (int64_t)f->size;
+	if ((rc = db_exec(db, &q_leaf_ins,
+			  DB_ARGS(DB_INT(idx), DB_TEXT(kind), DB_TEXT(ref), DB_TEXT(salt), DB_TEXT(canonical_json),
+				  DB_BLOB(h, H32), DB_INT(time(NULL))),
+			  NULL)))
+		return rc;
+	struct put_ctx pc = { db };
+	if ((rc = merkle_frontier_push(f, h, put_node, &pc)))
+		return rc;
+	merkle_frontier_root(f, root);
+	if ((rc = db_exec(db, &q_head_set, DB_ARGS(DB_INT((int64_t)f->size), DB_BLOB(f->h, f->n * H32), DB_BLOB(root, H32)),
+			  NULL)))
+		return rc;
+	if (index)
+		*index = idx;
+	return 0;
+}
+
+int ledger_append(struct db *db, struct arena *a, const char *kind, const char *canonical_json, int64_t *index)
+{
+	return ledger_append_ref(db, a, kind, NULL, NULL, canonical_json, index);
+}
+
+int ledger_db_get(void *ctx, unsigned level, uint64_t idx, unsigned char out[H32])
+{
+	struct ledger_dbctx *c = ctx;
+	struct db_rows rows;
+	int rc = level == 0 ? db_query(c->db, c->a, &q_leaf_hash, DB_ARGS(DB_INT((int64_t)idx)), &rows)
+			    : db_query(c->db, c->a, &q_node_hash, DB_ARGS(DB_INT(level), DB_INT((int64_t)idx)), &rows);
+	if (rc)
+		return rc;
+	c->reads++;
+	if (rows.nrows != 1 || rows.lens[0] != H32) {
+		log_error("ledger: the stored node (%u, %llu) is missing or corrupt", level, (unsigned long long)idx);
+		return GH_EINTERNAL;
+	}
+	memcpy(out, rows.cells[0], H32);
+	return 0;
+}
+
+int ledger_root_at(struct db *db, struct arena *a, uint64_t size, unsigned char root[H32])
+{
+	struct ledger_dbctx c = { db, a, 0 };
+	return merkle_range_hash(ledger_db_get, &c, 0, size, root);
+}
+
+int ledger_leaf_read(struct db *db, struct arena *a, int64_t index, struct ledger_leaf *out)
+{
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_leaf_get, DB_ARGS(DB_INT(index)), &rows);
+	if (rc)
+		return rc;
+	if (rows.nrows != 1)
+		return GH_ENOTFOUND;
+	out->index = db_cell_int(&rows, 0, 0);
+	out->kind = db_cell(&rows, 0, 1);
+	out->ref = db_cell(&rows, 0, 2);
+	out->salt = db_cell(&rows, 0, 3);
+	out->leaf = db_cell(&rows, 0, 4);
+	if (rows.lens[5] != H32)
+		return GH_EINTERNAL;
+	memcpy(out->hash, rows.cells[5], H32);
+	out->created_at = db_cell_int(&rows, 0, 6);
+	return 0;
+}
+
+int ledger_find_ref(struct db *db, struct arena *a, const char *ref, int64_t **idx, size_t *n)
+{
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_leaf_ref, DB_ARGS(DB_TEXT(ref)), &rows);
+	if (rc)
+		return rc;
+	*n = rows.nrows;
+	*idx = arena_array(a, rows.nrows ? rows.nrows : 1, sizeof(int64_t));
+	for (size_t i = 0; i < rows.nrows; i++)
+		(*idx)[i] = db_cell_int(&rows, i, 0);
+	return 0;
+}
+
+int ledger_inclusion_at(struct db *db, struct arena *a, uint64_t index, uint64_t size, unsigned char (*path)[H32],
+			size_t *n, unsigned *reads)
+{
+	struct ledger_dbctx c = { db, a, 0 };
+	int rc = merkle_inclusion_proof(ledger_db_get, &c, index, size, path, n);
+	if (reads)
+		*reads = c.reads;
+	return rc;
+}
+
+int ledger_consistency_at(struct db *db, struct arena *a, uint64_t size1, uint64_t size2, unsigned char (*path)[H32],
+			  size_t *n, unsigned *reads)
+{
+	struct ledger_dbctx c = { db, a, 0 };
+	int rc = merkle_consistency_proof(ledger_db_get, &c, size1, size2, path, n);
+	if (reads)
+		*reads = c.reads;
+	return rc;
+}

@@ -1,0 +1,61 @@
+/* stats.h: public supervision (社会监督) — statistics kept as daily rollups, the public
+ * statistics page and its JSON, SVG charts, CSV and XLSX exports.
+ *
+ * Invariants:
+ * - Figures are read from the table stats_daily (one row per day, department, item, channel
+ *   and metric), never by scanning applications or accounts per page view.
+ * - Every rollup row changes in the same transaction as the event it counts: application
+ *   transitions through the cases observer (stats_init registers it), registrations through a
+ *   database trigger on accounts (migration 0009), evaluations and rectifications through
+ *   stats_evaluation / stats_rectification, which their caller runs inside its own
+ *   transaction. So the figures survive restarts and never count an event that rolled back.
+ * - Days are China Standard Time day numbers (base/calendar.h), of the moment of the event.
+ */
+#ifndef GH_STATS_H
+#define GH_STATS_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "app.h"
+
+struct db;
+struct arena;
+struct router;
+struct calendar;
+
+/* Registers the transition observer (cases_observe) and keeps app for its calendar. Call
+ * once at start, before any transition. */
+int stats_init(struct app *app);
+int stats_add_routes(struct router *rt);
+
+/* One evaluation (好差评) of a case handled by department for item_code (either may be "" when
+ * not about an item, e.g. a complaint), given through channel ("web", "app", "kiosk",
+ * "counter"...), at level 5 (非常满意) .. 1 (非常不满意), on day; bad = level <= 2 (a bad
+ * review). Adds to the rollups; call it inside the transaction that records the evaluation.
+ * GH_EINVAL for a level outside 1..5 or a bad that disagrees with it. */
+int stats_evaluation(struct db *db, struct arena *a, const char *department, const char *item_code,
+		     const char *channel, int level, int32_t day, bool bad);
+
+/* Takes one evaluation given with stats_evaluation out of the rollups again (an appeal against
+ * it was upheld: the review no longer counts): the same arguments as the call that added it.
+ * Inside the caller's transaction. GH_EINVAL as stats_evaluation. */
+int stats_evaluation_exclude(struct db *db, struct arena *a, const char *department, const char *item_code,
+			     const char *channel, int level, int32_t day, bool bad);
+
+/* One rectification task (整改) closed on day: rectified = the citizen's problem was fixed
+ * (the task was completed), false = closed without a fix (e.g. overdue and closed, or an
+ * appeal upheld is not counted at all — do not call). Inside the caller's transaction. */
+int stats_rectification(struct db *db, struct arena *a, const char *department, const char *item_code, int32_t day,
+			bool rectified);
+
+/* Recomputes the application and registration metrics of every day from the raw rows
+ * (applications, application_events, accounts) in one transaction; evaluation and
+ * rectification metrics are left as they are. cal: the working-day calendar. Prints a
+ * summary on out (may be NULL). */
+int stats_rebuild(struct db *db, const struct calendar *cal, FILE *out);
+
+/* `govhall stats rebuild` (argv after the command word). */
+int stats_cli(struct app *app, struct db *db, int argc, char **argv);
+
+#endif

@@ -1,0 +1,607 @@
+/* Unit tests for src/ledger: RFC 6962 / 9162 hashing and proofs against the transparency-dev
+ * vectors (every happy path accepted, every wantErr case rejected, roots equal
+ * tree-vectors.json), proofs built from perfect subtrees checked against the verifiers for
+ * every index and size up to 70, and the stored log on SQLite and PostgreSQL. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <pthread.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/arena.h"
+#include "base/err.h"
+#include "ledger/ledger.h"
+#include "ledger/ledger_ext.h"
+#include "ledger/ledger_impl.h"
+#include "ledger/log_impl.h"
+#include "store/db.h"
+#include "testdb.h"
+
+/* ---- the vectors ---- */
+
+static const char *vector_dir(void)
+{
+	const char *d = getenv("GOVHALL_MERKLE_TESTDATA");
+	if (!d || !*d)
+		d = getenv("GOVHALL_MERKLE_TESTDATA_DEFAULT");
+	if (!d || !*d)
+		d = "../shared/testdata/merkle";
+	DIR *dd = opendir(d);
+	if (!dd)
+		return NULL;
+	closedir(dd);
+	return d;
+}
+
+/* A decoded field: bytes of any length (NULL p when absent or not base64). */
+struct field {
+	unsigned char buf[512];
+	struct merkle_bytes b;
+};
+
+static void b64_field(const json_t *v, struct field *f)
+{
+	size_t len = 0;
+	const char *s = json_string_value(v);
+	f->b.p = NULL;
+	f->b.len = 0;
+	if (!s || sodium_base642bin(f->buf, sizeof(f->buf), s, strlen(s), NULL, &len, NULL,
+				    sodium_base64_VARIANT_ORIGINAL) != 0)
+		return;
+	f->b.p = f->buf;
+	f->b.len = len;
+}
+
+/* Unsigned 64-bit members (some vectors hold 2^64 - 1, beyond jansson's json_int_t) are read
+ * from the file's text: "key": digits. */
+static int u64_member(const char *text, const char *key, uint64_t *out)
+{
+	char pat[64];
+	snprintf(pat, sizeof(pat), "\"%s\"", key);
+	const char *p = strstr(text, pat);
+	if (!p)
+		return -1;
+	p += strlen(pat);
+	while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
+		p++;
+	if (*p++ != ':')
+		return -1;
+	while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
+		p++;
+	if (*p < '0' || *p > '9')
+		return -1;
+	char *end;
+	*out = strtoull(p, &end, 10);
+	return 0;
+}
+
+static size_t proof_fields(const json_t *c, struct field *path)
+{
+	json_t *p = json_object_get(c, "proof");
+	size_t n = 0, i;
+	json_t *e;
+	json_array_foreach(p, i, e) {
+		if (n == LEDGER_PROOF_MAX + 1)
+			break;
+		b64_field(e, &path[n++]);
+	}
+	return n;
+}
+
+/* 0 when the verifier accepts the case. */
+static int check_inclusion_case(const json_t *c, const char *text)
+{
+	static struct field leaf, root, path[LEDGER_PROOF_MAX + 1];
+	static struct merkle_bytes pb[LEDGER_PROOF_MAX + 1];
+	uint64_t idx, size;
+	if (u64_member(text, "leafIdx", &idx) || u64_member(text, "treeSize", &size))
+		return -1;
+	b64_field(json_object_get(c, "leafHash"), &leaf);
+	b64_field(json_object_get(c, "root"), &root);
+	size_t n = proof_fields(c, path);
+	for (size_t i = 0; i < n; i++)
+		pb[i] = path[i].b;
+	return merkle_verify_inclusion_bytes(idx, size, &leaf.b, pb, n, &root.b);
+}
+
+static int check_consistency_case(const json_t *c, const char *text)
+{
+	static struct field r1, r2, path[LEDGER_PROOF_MAX + 1];
+	static struct merkle_bytes pb[LEDGER_PROOF_MAX + 1];
+	uint64_t s1, s2;
+	if (u64_member(text, "size1", &s1) || u64_member(text, "size2", &s2))
+		return -1;
+	b64_field(json_object_get(c, "root1"), &r1);
+	b64_field(json_object_get(c, "root2"), &r2);
+	size_t n = proof_fields(c, path);
+	for (size_t i = 0; i < n; i++)
+		pb[i] = path[i].b;
+	return merkle_verify_consistency_bytes(s1, s2, &r1.b, &r2.b, pb, n);
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *buf = malloc(1 << 16);
+	size_t n = fread(buf, 1, (1 << 16) - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return buf;
+}
+
+/* Checks every .json file under path (any depth); returns how many. */
+static int walk_dir(const char *path, int (*check)(const json_t *, const char *), int *happy, int *bad)
+{
+	DIR *d = opendir(path);
+	assert_non_null(d);
+	struct dirent *e;
+	int files = 0;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char fp[2048];
+		snprintf(fp, sizeof(fp), "%s/%s", path, e->d_name);
+		size_t l = strlen(e->d_name);
+		if (l < 6 || strcmp(e->d_name + l - 5, ".json") != 0) {
+			DIR *sub = opendir(fp);
+			if (sub) {
+				closedir(sub);
+				files += walk_dir(fp, check, happy, bad);
+			}
+			continue;
+		}
+		json_error_t je;
+		char *text = slurp(fp);
+		assert_non_null(text);
+		json_t *c = json_loads(text, JSON_DECODE_INT_AS_REAL, &je);
+		if (!c)
+			fail_msg("%s: %s", fp, je.text);
+		bool want_err = json_is_true(json_object_get(c, "wantErr"));
+		int rc = check(c, text);
+		free(text);
+		if (want_err && rc == 0)
+			fail_msg("accepted a wantErr case: %s (%s)", fp, json_string_value(json_object_get(c, "desc")));
+		if (!want_err && rc != 0)
+			fail_msg("rejected a happy path: %s (%s)", fp, json_string_value(json_object_get(c, "desc")));
+		if (want_err)
+			(*bad)++;
+		else
+			(*happy)++;
+		files++;
+		json_decref(c);
+	}
+	closedir(d);
+	return files;
+}
+
+static int walk(const char *root, const char *sub, int (*check)(const json_t *, const char *), int *happy,
+		int *bad)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/%s", root, sub);
+	return walk_dir(path, check, happy, bad);
+}
+
+static void test_vectors_inclusion(void **state)
+{
+	(void)state;
+	const char *dir = vector_dir();
+	if (!dir)
+		skip();
+	int happy = 0, bad = 0;
+	int n = walk(dir, "inclusion", check_inclusion_case, &happy, &bad);
+	assert_true(n > 0);
+	assert_true(happy > 0 && bad > 0);
+	printf("inclusion vectors: %d accepted, %d rejected\n", happy, bad);
+}
+
+static void test_vectors_consistency(void **state)
+{
+	(void)state;
+	const char *dir = vector_dir();
+	if (!dir)
+		skip();
+	int happy = 0, bad = 0;
+	int n = walk(dir, "consistency", check_consistency_case, &happy, &bad);
+	assert_true(n > 0);
+	assert_true(happy > 0 && bad > 0);
+	printf("consistency vectors: %d accepted, %d rejected\n", happy, bad);
+}
+
+/* An in-memory tree: perfect subtrees computed from the leaf hashes. */
+struct memtree {
+	unsigned char (*leaves)[H32];
+	uint64_t n;
+	unsigned gets;
+};
+
+static int mem_get(void *ctx, unsigned level, uint64_t idx, unsigned char out[H32])
+{
+	struct memtree *t = ctx;
+	uint64_t b = idx << level, e = (idx + 1) << level;
+	if (e > t->n)
+		return GH_EINTERNAL;
+	t->gets++;
+	merkle_root_of((const unsigned char(*)[H32])t->leaves + b, e - b, out);
+	return 0;
+}
+
+static void test_tree_vectors(void **state)
+{
+	(void)state;
+	const char *dir = vector_dir();
+	if (!dir)
+		skip();
+	char p[1024];
+	snprintf(p, sizeof(p), "%s/tree-vectors.json", dir);
+	json_error_t je;
+	json_t *v = json_load_file(p, 0, &je);
+	assert_non_null(v);
+	json_t *inputs = json_object_get(v, "leaf_inputs_hex"), *roots = json_object_get(v, "root_by_size_hex");
+	size_t nl = json_array_size(inputs);
+	assert_int_equal(json_array_size(roots), nl + 1);
+	unsigned char leaves[16][H32];
+	struct merkle_frontier f = { 0 };
+	for (size_t size = 0; size <= nl; size++) {
+		unsigned char want[H32], got[H32], fr[H32];
+		assert_int_equal(sodium_hex2bin(want, H32, json_string_value(json_array_get(roots, size)), 64, NULL,
+						NULL, NULL),
+				 0);
+		merkle_root_of((const unsigned char(*)[H32])leaves, size, got);
+		assert_memory_equal(got, want, H32);
+		merkle_frontier_root(&f, fr);
+		assert_memory_equal(fr, want, H32);
+		struct memtree t = { .leaves = leaves, .n = size };
+		unsigned char rh[H32];
+		assert_int_equal(merkle_range_hash(mem_get, &t, 0, size, rh), 0);
+		assert_memory_equal(rh, want, H32);
+		if (size == nl)
+			break;
+		const char *hex = json_string_value(json_array_get(inputs, size));
+		unsigned char data[64];
+		size_t dl = 0;
+		assert_int_equal(sodium_hex2bin(data, sizeof(data), hex, strlen(hex), NULL, &dl, NULL), 0);
+		ledger_leaf_hash(data, dl, leaves[size]);
+		assert_int_equal(merkle_frontier_push(&f, leaves[size], NULL, NULL), 0);
+	}
+	json_decref(v);
+}
+
+/* Every proof the generator builds is accepted; tampered ones are refused; reads are O(log n). */
+static void test_generated_proofs(void **state)
+{
+	(void)state;
+	enum { N = 70 };
+	unsigned char leaves[N][H32];
+	for (int i = 0; i < N; i++) {
+		char buf[16];
+		int l = snprintf(buf, sizeof(buf), "leaf %d", i);
+		ledger_leaf_hash(buf, (size_t)l, leaves[i]);
+	}
+	unsigned char path[LEDGER_PROOF_MAX][H32];
+	size_t n;
+	for (uint64_t size = 1; size <= N; size++) {
+		unsigned char root[H32];
+		merkle_root_of((const unsigned char(*)[H32])leaves, size, root);
+		struct memtree t = { .leaves = leaves, .n = size };
+		for (uint64_t i = 0; i < size; i++) {
+			t.gets = 0;
+			assert_int_equal(merkle_inclusion_proof(mem_get, &t, i, size, path, &n), 0);
+			assert_true(t.gets <= 2 * 7 + 2);
+			assert_int_equal(ledger_verify_inclusion(i, size, leaves[i], (const unsigned char(*)[H32])path, n, root), 0);
+			if (n) {
+				path[0][3] ^= 1;
+				assert_int_not_equal(
+					ledger_verify_inclusion(i, size, leaves[i], (const unsigned char(*)[H32])path, n, root), 0);
+				path[0][3] ^= 1;
+			}
+			assert_int_not_equal(ledger_verify_inclusion(i + 1, size, leaves[i], (const unsigned char(*)[H32])path, n, root), 0);
+		}
+		for (uint64_t s1 = 1; s1 <= size; s1++) {
+			unsigned char r1[H32];
+			merkle_root_of((const unsigned char(*)[H32])leaves, s1, r1);
+			t.gets = 0;
+			assert_int_equal(merkle_consistency_proof(mem_get, &t, s1, size, path, &n), 0);
+			assert_true(t.gets <= 4 * 7 + 2);
+			assert_int_equal(merkle_verify_consistency(s1, size, r1, root, (const unsigned char(*)[H32])path, n), 0);
+			if (s1 < size) {
+				path[n - 1][0] ^= 0x80;
+				assert_int_not_equal(merkle_verify_consistency(s1, size, r1, root, (const unsigned char(*)[H32])path, n), 0);
+				path[n - 1][0] ^= 0x80;
+				assert_int_not_equal(merkle_verify_consistency(s1, size, root, r1, (const unsigned char(*)[H32])path, n), 0);
+			}
+		}
+	}
+}
+
+/* ---- the stored log ---- */
+
+static char *leaf_text(struct arena *a, int i)
+{
+	json_t *o = json_pack("{s:s,s:i,s:s}", "kind", "test", "n", i, "text", "记录 / record");
+	char *s = ledger_canonical(a, o);
+	json_decref(o);
+	return s;
+}
+
+static void stored_log(enum db_kind kind)
+{
+	struct testdb t;
+	int o = testdb_open(&t, kind, "test_ledger");
+	if (o == 1)
+		skip();
+	assert_int_equal(o, 0);
+	char err[256];
+	assert_int_equal(db_migrate(t.db, err, sizeof(err)), 0);
+	struct arena *a = arena_new(1 << 16);
+	enum { N = 100 };
+	unsigned char hashes[N][H32];
+
+	/* refused leaves: nothing written */
+	assert_int_equal(db_begin(t.db), 0);
+	assert_int_equal(ledger_append(t.db, a, "test", "{\"n\":1, \"kind\":\"test\"}", NULL), GH_EINVAL);
+	assert_int_equal(ledger_append(t.db, a, "test", "{\"kind\":\"other\"}", NULL), GH_EINVAL);
+	assert_int_equal(ledger_append(t.db, a, "test", "{\"kind\":\"test\",\"x\":1.5}", NULL), GH_EINVAL);
+	assert_int_equal(ledger_append(t.db, a, "Bad kind", "{\"kind\":\"Bad kind\"}", NULL), GH_EINVAL);
+	assert_int_equal(ledger_append(t.db, a, "test", "[1]", NULL), GH_EINVAL);
+	assert_int_equal(ledger_append(t.db, a, "test", "{\"kind\":\"test\"", NULL), GH_EINVAL);
+	assert_int_equal(db_commit(t.db), 0);
+
+	for (int i = 0; i < N; i++) {
+		char *leaf = leaf_text(a, i);
+		ledger_leaf_hash(leaf, strlen(leaf), hashes[i]);
+		int64_t idx = -1;
+		assert_int_equal(db_begin(t.db), 0);
+		assert_int_equal(ledger_append(t.db, a, "test", leaf, &idx), 0);
+		assert_int_equal(db_commit(t.db), 0);
+		assert_int_equal(idx, i);
+	}
+	/* a rolled-back append leaves no trace */
+	assert_int_equal(db_begin(t.db), 0);
+	assert_int_equal(ledger_append(t.db, a, "test", leaf_text(a, 999), NULL), 0);
+	assert_int_equal(db_rollback(t.db), 0);
+
+	struct merkle_frontier f;
+	unsigned char root[H32], want[H32];
+	assert_int_equal(ledger_head_read(t.db, a, false, &f, root), 0);
+	assert_int_equal(f.size, N);
+	merkle_root_of((const unsigned char(*)[H32])hashes, N, want);
+	assert_memory_equal(root, want, H32);
+
+	unsigned char path[LEDGER_PROOF_MAX][H32];
+	size_t n;
+	unsigned reads;
+	for (uint64_t size = 1; size <= N; size += 7) {
+		unsigned char r[H32];
+		merkle_root_of((const unsigned char(*)[H32])hashes, size, r);
+		unsigned char got[H32];
+		assert_int_equal(ledger_root_at(t.db, a, size, got), 0);
+		assert_memory_equal(got, r, H32);
+		for (uint64_t i = 0; i < size; i += 3) {
+			arena_reset(a);
+			assert_int_equal(ledger_inclusion_at(t.db, a, i, size, path, &n, &reads), 0);
+			assert_true(reads <= 2 * 7 + 2); /* O(log n): never more than 2 log2(size) + 2 */
+			assert_int_equal(ledger_verify_inclusion(i, size, hashes[i], (const unsigned char(*)[H32])path, n, r), 0);
+		}
+		assert_int_equal(ledger_consistency_at(t.db, a, size, N, path, &n, &reads), 0);
+		assert_true(reads <= 4 * 7 + 2);
+		assert_int_equal(merkle_verify_consistency(size, N, r, want, (const unsigned char(*)[H32])path, n), 0);
+	}
+	struct ledger_leaf l;
+	assert_int_equal(ledger_leaf_read(t.db, a, 5, &l), 0);
+	assert_string_equal(l.kind, "test");
+	assert_memory_equal(l.hash, hashes[5], H32);
+	assert_int_equal(ledger_leaf_read(t.db, a, N, &l), GH_ENOTFOUND);
+
+	/* checkpoints: signed, parsed, verified against the published keys; tampering refused */
+	char dir[] = "/tmp/ledger-keys-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char kp[128];
+	snprintf(kp, sizeof(kp), "%s/log.key", dir);
+	assert_int_equal(ledger_keys_create(kp, err, sizeof(err)), 0);
+	struct ledger_keys *keys;
+	assert_int_equal(ledger_keys_load(kp, "hall.example/ledger", &keys, err, sizeof(err)), 0);
+	ledger_use_keys(keys);
+	int64_t cps;
+	assert_int_equal(ledger_checkpoint_now(t.db, a, keys, &cps), 0);
+	assert_int_equal(cps, N);
+	int64_t size;
+	const char *note;
+	assert_int_equal(ledger_checkpoint_latest(t.db, a, &size, root, &note), 0);
+	assert_int_equal(size, N);
+	assert_memory_equal(root, want, H32);
+	json_t *kd = json_pack("{s:o}", "log", ledger_keys_json(keys));
+	const char *origin;
+	unsigned char r2[H32];
+	int64_t s2;
+	assert_int_equal(ledger_checkpoint_verify(a, note, kd, &origin, &s2, r2, err, sizeof(err)), 0);
+	assert_string_equal(origin, "hall.example/ledger");
+	assert_int_equal(s2, N);
+	assert_memory_equal(r2, want, H32);
+	char *bad = arena_strdup(a, note);
+	bad[strlen("hall.example/ledger\n")] = '9'; /* size 100 -> 900 */
+	assert_int_not_equal(ledger_checkpoint_verify(a, bad, kd, NULL, NULL, r2, err, sizeof(err)), 0);
+	/* receipts verify offline; an altered leaf does not */
+	json_t *rcpt;
+	assert_int_equal(ledger_receipt(t.db, a, 42, &rcpt), 0);
+	int64_t ri, rs;
+	assert_int_equal(ledger_receipt_check(a, rcpt, kd, err, sizeof(err), &ri, &rs), 0);
+	assert_int_equal(ri, 42);
+	json_object_set_new(rcpt, "leaf", json_string("{\"kind\":\"test\",\"n\":43}"));
+	assert_int_not_equal(ledger_receipt_check(a, rcpt, kd, err, sizeof(err), &ri, &rs), 0);
+	json_decref(rcpt);
+	/* a rotated key signs the next checkpoint; both stay published */
+	uint32_t nid;
+	assert_int_equal(ledger_keys_rotate(kp, &nid, err, sizeof(err)), 0);
+	assert_int_equal(nid, 2);
+	struct ledger_keys *k2;
+	assert_int_equal(ledger_keys_load(kp, "hall.example/ledger", &k2, err, sizeof(err)), 0);
+	assert_int_equal(k2->n, 2);
+	assert_memory_equal(k2->k[0].pk, keys->k[0].pk, 32);
+	assert_int_equal(db_begin(t.db), 0);
+	assert_int_equal(ledger_append(t.db, a, "test", leaf_text(a, 1000), NULL), 0);
+	assert_int_equal(db_commit(t.db), 0);
+	assert_int_equal(ledger_checkpoint_now(t.db, a, k2, &cps), 0);
+	assert_int_equal(cps, N + 1);
+	assert_int_equal(ledger_checkpoint_latest(t.db, a, &size, root, &note), 0);
+	json_t *kd2 = json_pack("{s:o}", "log", ledger_keys_json(k2));
+	assert_int_equal(ledger_checkpoint_verify(a, note, kd2, NULL, NULL, r2, err, sizeof(err)), 0);
+	assert_int_not_equal(ledger_checkpoint_verify(a, note, kd, NULL, NULL, r2, err, sizeof(err)), 0);
+	json_decref(kd);
+	json_decref(kd2);
+	ledger_use_keys(NULL);
+	ledger_keys_free(keys);
+	ledger_keys_free(k2);
+	unlink(kp);
+	rmdir(dir);
+	arena_free(a);
+	testdb_close(&t);
+}
+
+/* Appends from several connections at once (as from several nodes): every append waits for the
+ * head lock instead of colliding, gets its own index, no index twice, and the head's root is the root of all leaves in index order. */
+struct writer {
+	const char *url;
+	int id, n, failures, retries;
+};
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	struct db *db;
+	char err[256];
+	if (db_open(w->url, &db, err, sizeof(err))) {
+		w->failures = w->n;
+		return NULL;
+	}
+	struct arena *a = arena_new(1 << 14);
+	for (int i = 0; i < w->n; i++) {
+		arena_reset(a);
+		json_t *o = json_pack("{s:s,s:i,s:i}", "kind", "test", "writer", w->id, "n", i);
+		char *leaf = ledger_canonical(a, o);
+		json_decref(o);
+		for (int attempt = 0;; attempt++) {
+			int rc = db_begin(db);
+			if (!rc)
+				rc = ledger_append(db, a, "test", leaf, NULL);
+			if (!rc)
+				rc = db_commit(db);
+			if (!rc)
+				break;
+			db_rollback(db);
+			w->retries++;
+			if (attempt == 20) {
+				w->failures++;
+				break;
+			}
+		}
+	}
+	arena_free(a);
+	db_close(db);
+	return NULL;
+}
+
+static void concurrent(enum db_kind kind)
+{
+	struct testdb t;
+	int o = testdb_open(&t, kind, "test_ledger");
+	if (o == 1)
+		skip();
+	assert_int_equal(o, 0);
+	char err[256];
+	assert_int_equal(db_migrate(t.db, err, sizeof(err)), 0);
+	enum { W = 4, N = 40 };
+	struct writer w[W];
+	pthread_t th[W];
+	for (int i = 0; i < W; i++) {
+		w[i] = (struct writer){ .url = t.url, .id = i, .n = N };
+		assert_int_equal(pthread_create(&th[i], NULL, writer_main, &w[i]), 0);
+	}
+	for (int i = 0; i < W; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(w[i].failures, 0);
+		/* the head lock makes writers wait for each other: no append ever collides */
+		assert_int_equal(w[i].retries, 0);
+	}
+	struct arena *a = arena_new(1 << 16);
+	struct merkle_frontier f;
+	unsigned char root[H32], want[H32];
+	assert_int_equal(ledger_head_read(t.db, a, false, &f, root), 0);
+	assert_int_equal(f.size, W * N);
+	unsigned char(*h)[H32] = calloc(W * N, H32);
+	int seen[W][N];
+	memset(seen, 0, sizeof(seen));
+	for (int i = 0; i < W * N; i++) {
+		struct ledger_leaf l;
+		arena_reset(a);
+		assert_int_equal(ledger_leaf_read(t.db, a, i, &l), 0);
+		memcpy(h[i], l.hash, H32);
+		json_t *j = json_loads(l.leaf, 0, NULL);
+		seen[json_integer_value(json_object_get(j, "writer"))][json_integer_value(json_object_get(j, "n"))]++;
+		json_decref(j);
+	}
+	for (int i = 0; i < W; i++)
+		for (int k = 0; k < N; k++)
+			assert_int_equal(seen[i][k], 1);
+	merkle_root_of((const unsigned char(*)[H32])h, W * N, want);
+	assert_memory_equal(root, want, H32);
+	unsigned char path[LEDGER_PROOF_MAX][H32];
+	size_t n;
+	assert_int_equal(ledger_inclusion_at(t.db, a, 77, W * N, path, &n, NULL), 0);
+	assert_int_equal(ledger_verify_inclusion(77, W * N, h[77], (const unsigned char(*)[H32])path, n, want), 0);
+	free(h);
+	arena_free(a);
+	testdb_close(&t);
+}
+
+static void test_concurrent_sqlite(void **state)
+{
+	(void)state;
+	concurrent(DB_SQLITE);
+}
+
+static void test_concurrent_postgres(void **state)
+{
+	(void)state;
+	concurrent(DB_POSTGRES);
+}
+
+static void test_stored_sqlite(void **state)
+{
+	(void)state;
+	stored_log(DB_SQLITE);
+}
+
+static void test_stored_postgres(void **state)
+{
+	(void)state;
+	stored_log(DB_POSTGRES);
+}
+
+int main(void)
+{
+	if (sodium_init() < 0)
+		return 1;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_vectors_inclusion),
+		cmocka_unit_test(test_vectors_consistency),
+		cmocka_unit_test(test_tree_vectors),
+		cmocka_unit_test(test_generated_proofs),
+		cmocka_unit_test(test_stored_sqlite),
+		cmocka_unit_test(test_stored_postgres),
+		cmocka_unit_test(test_concurrent_sqlite),
+		cmocka_unit_test(test_concurrent_postgres),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
