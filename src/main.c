@@ -23,6 +23,7 @@
 #include "http/metrics.h"
 #include "identity/crypto.h"
 #include "identity/identity.h"
+#include "interact/interact.h"
 #include "ledger/ledger.h"
 #include "http/ops.h"
 #include "http/router.h"
@@ -56,6 +57,8 @@ static void usage(FILE *f)
 		"  stats rebuild              recompute the public statistics' rollups from the stored rows\n"
 		"  search-eval FILE.json      search quality (MRR@10, Recall@1) beside an SQLite FTS5 baseline\n"
 		"  search-bench [--items N]   search index build time and queries/s beside FTS5\n"
+		"  interact-duties [DAY]      one pass of the evaluation/complaint duties (invitations, overdue\n"
+		"                             warnings, escalation) as on DAY (YYYY-MM-DD, default today)\n"
 		"  routes [--json]            list every route with its methods, roles and flags\n"
 		"  version                    print the version\n"
 		"\n"
@@ -279,7 +282,7 @@ static int build_router(struct router *rt)
 	if (router_add(rt, ops_routes, ops_routes_n) || router_add(rt, static_routes, static_routes_n) ||
 	    router_add(rt, catalog_routes, catalog_routes_n) || identity_add_routes(rt) || cases_add_routes(rt) ||
 	    notify_add_routes(rt) || open311_add_routes(rt) || ledger_add_routes(rt) || stats_add_routes(rt) ||
-	    publish_add_routes(rt) || certs_add_routes(rt) || search_add_routes(rt))
+	    publish_add_routes(rt) || certs_add_routes(rt) || search_add_routes(rt) || interact_add_routes(rt))
 		return -1;
 	return 0;
 }
@@ -340,6 +343,20 @@ static int cmd_routes(bool json)
 	return 0;
 }
 
+static int cmd_interact_duties(struct config *cfg, int nargs, char **args)
+{
+	struct app app = { .cfg = *cfg, .started = time(NULL) };
+	char err[512];
+	log_set_level(cfg->log_level);
+	if (cases_init(&app, err, sizeof(err))) {
+		fprintf(stderr, "govhall: %s\n", err);
+		return 1;
+	}
+	int rc = interact_cli_duties(&app, nargs, args);
+	cases_release(&app);
+	return rc;
+}
+
 static int cmd_serve(struct config *cfg)
 {
 	struct app app = { .cfg = *cfg, .started = time(NULL) };
@@ -365,7 +382,7 @@ static int cmd_serve(struct config *cfg)
 	}
 	if (identity_init(&app, err, sizeof(err)) || cases_init(&app, err, sizeof(err)) ||
 	    open311_init(&app) || ledger_init(&app, err, sizeof(err)) || stats_init(&app) ||
-	    search_init(&app, err, sizeof(err))) {
+	    search_init(&app, err, sizeof(err)) || interact_init(&app, err, sizeof(err))) {
 		fprintf(stderr, "govhall: %s\n", err);
 		return 1;
 	}
@@ -395,7 +412,16 @@ static int cmd_serve(struct config *cfg)
 		jobs_free(app.jobs);
 		return 1;
 	}
+	if (interact_start(&app, err, sizeof(err))) {
+		fprintf(stderr, "govhall: %s\n", err);
+		ledger_stop();
+		notify_stop();
+		group_free(app.group);
+		jobs_free(app.jobs);
+		return 1;
+	}
 	int rc = server_run(&app);
+	interact_stop();
 	ledger_stop();
 	notify_stop();
 	group_free(app.group);
@@ -470,6 +496,8 @@ int main(int argc, char **argv)
 		}
 	} else if (!strcmp(cmd, "user") || !strcmp(cmd, "key") || !strcmp(cmd, "open311") || !strcmp(cmd, "cert")) {
 		rc = cmd_identity(&cfg, cmd, nargs, args);
+	} else if (!strcmp(cmd, "interact-duties")) {
+		rc = cmd_interact_duties(&cfg, nargs, args);
 	} else if (!strcmp(cmd, "verify") && certs_verify_pdf_cli(nargs, args, &rc) == 0) {
 		/* a certificate's PDF: verified from the document it embeds */
 	} else if (!strcmp(cmd, "search-eval")) {

@@ -53,6 +53,11 @@ static const struct setting settings[] = {
 	{ "notify-smtp-user", "notify", "", "SMTP user name (empty = no authentication)", K_STR, S(notify_smtp_user), 0, 0 },
 	{ "notify-smtp-password", "notify", "", "SMTP password; prefer the GOVHALL_NOTIFY_SMTP_PASSWORD environment variable", K_STR, S(notify_smtp_password), 0, 0 },
 	{ "notify-sms-url", "notify", "", "SMS gateway: POST {phone, text} as signed JSON to this http(s) URL for every notification (empty = off)", K_STR, S(notify_sms_url), 0, 0 },
+	{ "rectify-days", "interact", "5", "working days a department has to rectify a bad review (return visit, rectification, feedback)", K_LONG, S(rectify_days), 1, 365 },
+	{ "consult-days", "interact", "3", "working days staff have to answer a consultation", K_LONG, S(consult_days), 1, 365 },
+	{ "complaint-days", "interact", "5", "working days a department has to answer a complaint or suggestion; when overdue it goes to the department heads", K_LONG, S(complaint_days), 1, 365 },
+	{ "complaint-escalate-days", "interact", "2", "working days a complaint may stay overdue with the department heads before administrators are told", K_LONG, S(complaint_escalate_days), 0, 365 },
+	{ "evaluate-invite-days", "interact", "3", "days after an application ends that an invitation to rate it goes to the applicant, if still unrated", K_LONG, S(evaluate_invite_days), 0, 365 },
 };
 #undef S
 

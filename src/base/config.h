@@ -42,6 +42,11 @@ struct config {
 	char *notify_smtp_url;       /* e-mail through this SMTP server ("" = off) */
 	char *notify_smtp_from;      /* sender address */
 	char *notify_smtp_user, *notify_smtp_password; /* "" = no authentication */
+	long rectify_days;           /* working days to rectify a bad review (src/interact) */
+	long consult_days;           /* working days to answer a consultation */
+	long complaint_days;         /* working days to answer a complaint or suggestion */
+	long complaint_escalate_days; /* working days overdue before administrators are told */
+	long evaluate_invite_days;   /* days after completion an unrated case gets an invitation */
 };
 
 void config_defaults(struct config *c);
@@ -51,7 +56,7 @@ void config_release(struct config *c);
 int config_set(struct config *c, const char *name, const char *value, char *err, size_t errlen);
 /* True when name is a setting ("listen", "max-body", ...). */
 bool config_known(const char *name);
-/* Reads an INI file ([server], [security], [database], [paths], [log], [notify] sections;
+/* Reads an INI file ([server], [security], [database], [paths], [log], [notify], [interact] sections;
  * keys as in --help). A missing file is fine when required is false. */
 int config_load_file(struct config *c, const char *path, bool required, char *err, size_t errlen);
 /* Applies GOVHALL_<NAME> variables (GOVHALL_LISTEN, GOVHALL_DB, GOVHALL_MAX_BODY, ...). */

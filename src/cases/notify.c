@@ -274,6 +274,17 @@ int notify_staff_warning(struct db *db, struct arena *a, int64_t account, int64_
 			&rows);
 }
 
+int notify_inbox_message(struct db *db, struct arena *a, int64_t account, int64_t application_id, const char *kind,
+			 const char *title_zh, const char *title_en, const char *body_zh, const char *body_en)
+{
+	struct db_rows rows;
+	return db_query(db, a, &q_inbox_add,
+			DB_ARGS(DB_INT(account), application_id > 0 ? DB_INT(application_id) : DB_NULL,
+				DB_TEXT(kind ? kind : "update"), DB_TEXT(title_zh), DB_TEXT(title_en ? title_en : title_zh),
+				DB_TEXT(body_zh), DB_TEXT(body_en ? body_en : body_zh), DB_INT((int64_t)time(NULL))),
+			&rows);
+}
+
 /* ---- delivery ------------------------------------------------------------------------- */
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;

@@ -59,6 +59,13 @@ int notify_application_event(struct db *db, struct arena *a, int64_t account, in
 int notify_staff_warning(struct db *db, struct arena *a, int64_t account, int64_t application_id,
 			 const char *number, const char *colour, const char *item_zh, const char *item_en, int days);
 
+/* Writes one message with the given texts into the site inbox of account (no outbox row), for
+ * other domains' messages (evaluation invitations, answers, rectification tasks). kind names
+ * the message ("evaluate_invite", ...); application_id 0 = none. Call inside the transaction
+ * that records what the message is about. Returns 0 or a database error. */
+int notify_inbox_message(struct db *db, struct arena *a, int64_t account, int64_t application_id, const char *kind,
+			 const char *title_zh, const char *title_en, const char *body_zh, const char *body_en);
+
 /* Wakes the delivery thread (call after committing a transaction that queued messages);
  * without it delivery starts within a second. Safe to call from any thread, also when no
  * thread runs. */

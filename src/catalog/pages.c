@@ -13,6 +13,7 @@
 #include "base/sb.h"
 #include "base/util.h"
 #include "http/http.h"
+#include "interact/interact.h"
 #include "store/db.h"
 #include "view/view.h"
 
@@ -459,6 +460,11 @@ int catalog_page_service(struct req *r)
 		json_array_append_new(arr, bundle_card(r, &b[i]));
 	json_object_set_new(ctx, "has_bundles", json_boolean(nb > 0));
 	json_object_set_new(ctx, "bundles", arr);
+	/* The FAQ from answered public consultations (publishing bumps catalog_generation). */
+	json_t *faq = interact_item_faq(r->db, r->arena, it.code, r->lang, 20);
+	json_object_set_new(ctx, "has_faq", json_boolean(faq && json_array_size(faq) > 0));
+	if (faq)
+		json_object_set_new(ctx, "faq", faq);
 	return resp_page(r, 200, "catalog/service", ctx);
 }
 

@@ -96,6 +96,18 @@ int stats_evaluation(struct db *db, struct arena *a, const char *department, con
 	return rc;
 }
 
+int stats_evaluation_exclude(struct db *db, struct arena *a, const char *department, const char *item_code,
+			     const char *channel, int level, int32_t day, bool bad)
+{
+	(void)a;
+	if (level < 1 || level > 5 || bad != (level <= 2))
+		return GH_EINVAL;
+	int rc = stats_add(db, day, department, item_code, channel, M_EVAL, -1);
+	if (!rc && bad)
+		rc = stats_add(db, day, department, item_code, channel, M_EVAL_BAD, -1);
+	return rc;
+}
+
 int stats_rectification(struct db *db, struct arena *a, const char *department, const char *item_code, int32_t day,
 			bool rectified)
 {

@@ -37,6 +37,12 @@ int stats_add_routes(struct router *rt);
 int stats_evaluation(struct db *db, struct arena *a, const char *department, const char *item_code,
 		     const char *channel, int level, int32_t day, bool bad);
 
+/* Takes one evaluation given with stats_evaluation out of the rollups again (an appeal against
+ * it was upheld: the review no longer counts): the same arguments as the call that added it.
+ * Inside the caller's transaction. GH_EINVAL as stats_evaluation. */
+int stats_evaluation_exclude(struct db *db, struct arena *a, const char *department, const char *item_code,
+			     const char *channel, int level, int32_t day, bool bad);
+
 /* One rectification task (整改) closed on day: rectified = the citizen's problem was fixed
  * (the task was completed), false = closed without a fix (e.g. overdue and closed, or an
  * appeal upheld is not counted at all — do not call). Inside the caller's transaction. */

@@ -1,0 +1,472 @@
+/* api.c: the JSON API of evaluations, rectifications, appeals, consultations and complaints
+ * (bearer tokens; see docs/api.md). Every decision is made by the functions of
+ * interact_impl.h, shared with the pages. */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/err.h"
+#include "base/str.h"
+#include "base/util.h"
+#include "http/server.h"
+#include "interact/interact_impl.h"
+#include "store/db.h"
+
+#define APPLICANTS (ROLE_CITIZEN | ROLE_AGENT | ROLE_ENTERPRISE)
+#define VIEWERS (APPLICANTS | ROLE_STAFF | ROLE_ADMIN)
+
+/* The request body as a JSON object (owned by the arena) and its text. */
+static int body_object(struct req *r, json_t **out, const char **text, size_t *len)
+{
+	const char *ct = req_header(r, "Content-Type");
+	if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
+		req_error_detail(r, "Send a JSON object with Content-Type: application/json / 请以 JSON 提交");
+		return GH_EUNSUPPORTED;
+	}
+	size_t n;
+	const char *body = req_body(r, &n);
+	json_error_t e;
+	json_t *j = json_loadb(body ? body : "", n, JSON_REJECT_DUPLICATES, &e);
+	if (!j || !json_is_object(j)) {
+		json_decref(j);
+		req_error_detail(r, "The body is not a JSON object / 请求体不是 JSON 对象");
+		return GH_EINVAL;
+	}
+	arena_cleanup(r->arena, (void (*)(void *))json_decref, j);
+	*out = j;
+	if (text)
+		*text = body;
+	if (len)
+		*len = n;
+	return 0;
+}
+
+/* A string member (NULL when absent); GH_EINVAL when present but not a string. */
+static int member_str(struct req *r, json_t *o, const char *key, const char **out)
+{
+	json_t *v = json_object_get(o, key);
+	*out = NULL;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
+		req_error_detail(r, "%s must be a string / %s 应为字符串", key, key);
+		return GH_EINVAL;
+	}
+	*out = json_string_value(v);
+	return 0;
+}
+
+static int member_bool(struct req *r, json_t *o, const char *key, bool *out)
+{
+	json_t *v = json_object_get(o, key);
+	*out = false;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_boolean(v)) {
+		req_error_detail(r, "%s must be true or false / %s 应为布尔值", key, key);
+		return GH_EINVAL;
+	}
+	*out = json_is_true(v);
+	return 0;
+}
+
+static int64_t param_id(struct req *r)
+{
+	long v;
+	const char *s = req_param(r, "id");
+	if (!s || str_to_long(str_c(s), 1, 1L << 53, &v))
+		return 0;
+	return v;
+}
+
+static int error_why(struct req *r, int rc, const char *why)
+{
+	if (why)
+		req_error_detail(r, "%s", why);
+	return rc;
+}
+
+/* ---- evaluations ------------------------------------------------------------------------ */
+
+static int api_tags(struct req *r)
+{
+	json_t *levels = json_array(), *tags = json_array();
+	for (int l = 5; l >= 1; l--)
+		json_array_append_new(levels, json_pack("{s:i,s:s,s:s,s:b}", "level", l, "name", ia_level_name(l, ia_en(r)), "name_zh",
+							ia_level_name(l, false), "bad", l <= 2));
+	static const char *const groups[] = { "", "bad", "fair", "good" };
+	for (size_t i = 0; i < ia_tags_n; i++)
+		json_array_append_new(tags, json_pack("{s:s,s:s,s:s,s:s}", "code", ia_tags[i].code, "name_zh", ia_tags[i].zh, "name_en",
+						      ia_tags[i].en, "group", groups[ia_tags[i].group]));
+	return resp_json(r, 200, json_pack("{s:o,s:o,s:{s:[i,i],s:[i],s:[i,i]}}", "levels", levels, "tags", tags, "groups",
+					   "good", 5, 4, "fair", 3, "bad", 2, 1));
+}
+
+DB_SQL(q_appeal_of, "SELECT id, state, reason, decision_note, filed_at, decided_at FROM appeals WHERE evaluation_id = ?");
+
+json_t *ia_eval_detail_json(struct req *r, const struct ia_eval *e)
+{
+	json_t *j = ia_eval_json(r, e);
+	bool staff = ia_is_staff_of(r, e->department), rater = r->role != ROLE_STAFF && r->role != ROLE_ADMIN &&
+							      e->rater_id == r->who.account;
+	json_t *acts = json_array(), *events = ia_events_json(r, "evaluation", e->id);
+	struct ia_rect t;
+	if (!ia_rect_get(r->db, r->arena, e->id, &t)) {
+		json_object_set_new(j, "rectification", ia_rect_json(r, &t));
+		json_t *more = ia_events_json(r, "rectification", t.id);
+		json_array_extend(events, more);
+		json_decref(more);
+		const char *next = !strcmp(t.state, "open") ? "visit" : !strcmp(t.state, "visited") ? "rectify"
+								: !strcmp(t.state, "rectified") ? "feedback" : NULL;
+		if (staff && next)
+			json_array_append_new(acts, json_string(next));
+		if (rater && !strcmp(t.state, "awaiting_rating"))
+			json_array_append_new(acts, json_string("rate"));
+	}
+	struct db_rows rows;
+	if (!db_query(r->db, r->arena, &q_appeal_of, DB_ARGS(DB_INT(e->id)), &rows) && rows.nrows == 1) {
+		if (staff || r->role == ROLE_ADMIN) {
+			const char *s = db_cell(&rows, 0, 1);
+			char key[64];
+			snprintf(key, sizeof(key), "interact_appeal_%s", s);
+			json_object_set_new(j, "appeal", json_pack("{s:I,s:s,s:s,s:s,s:s?,s:s?}", "id", (json_int_t)db_cell_int(&rows, 0, 0),
+								   "state", s, "state_name", ia_msg(r, key, s), "reason",
+								   db_cell(&rows, 0, 2), "note", db_cell(&rows, 0, 3), "filed",
+								   ia_when(r->arena, db_cell_int(&rows, 0, 4))));
+		}
+	} else if (e->bad && ia_is_head_of(r, e->department)) {
+		json_array_append_new(acts, json_string("appeal"));
+	}
+	if (rater || staff || r->role == ROLE_ADMIN)
+		json_object_set_new(j, "events", events);
+	else
+		json_decref(events);
+	json_object_set_new(j, "actions", acts);
+	return j;
+}
+
+static int api_rate(struct req *r)
+{
+	json_t *in;
+	const char *text, *why = NULL;
+	size_t len;
+	int rc = body_object(r, &in, &text, &len);
+	if (rc)
+		return rc;
+	const char *subject, *ref = NULL;
+	if ((rc = member_str(r, in, "subject", &subject)))
+		return rc;
+	json_t *rv = json_object_get(in, "ref");
+	if (json_is_string(rv))
+		ref = json_string_value(rv);
+	else if (json_is_integer(rv))
+		ref = arena_printf(r->arena, "%lld", (long long)json_integer_value(rv));
+	if (!subject)
+		subject = "application";
+	if ((strcmp(subject, "application") && strcmp(subject, "consultation") && strcmp(subject, "complaint")) || !ref) {
+		req_error_detail(r, "subject: application, consultation or complaint; ref: the application number or the id / "
+				    "请给出评价对象（subject）和编号（ref）");
+		return GH_EINVAL;
+	}
+	struct ia_rating rating;
+	if ((rc = ia_rating_parse(r->arena, text, len, &rating, &why)))
+		return error_why(r, rc, why);
+	int64_t id;
+	if ((rc = ia_rate(r, subject, ref, &rating, &id)))
+		return rc;
+	struct ia_eval e;
+	if ((rc = ia_eval_get(r->db, r->arena, id, &e)))
+		return rc;
+	return resp_json(r, 201, ia_eval_detail_json(r, &e));
+}
+
+static int api_my_evaluations(struct req *r)
+{
+	struct ia_eval *v;
+	size_t n;
+	int rc = ia_evals_of_rater(r->db, r->arena, r->who.account, &v, &n);
+	if (rc)
+		return rc;
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, ia_eval_json(r, &v[i]));
+	return resp_json(r, 200, json_pack("{s:o,s:o}", "items", arr, "pending", ia_pending_json(r)));
+}
+
+static int api_evaluation(struct req *r)
+{
+	struct ia_eval e;
+	int rc = ia_eval_load_visible(r, param_id(r), &e);
+	if (rc)
+		return rc;
+	return resp_json(r, 200, ia_eval_detail_json(r, &e));
+}
+
+static int api_rect_step(struct req *r)
+{
+	json_t *in;
+	int rc = body_object(r, &in, NULL, NULL);
+	if (rc)
+		return rc;
+	const char *method, *notes;
+	if ((rc = member_str(r, in, "method", &method)) || (rc = member_str(r, in, "notes", &notes)))
+		return rc;
+	json_t *lv = json_object_get(in, "level"), *at = json_object_get(in, "at");
+	if ((lv && !json_is_integer(lv)) || (at && !json_is_integer(at))) {
+		req_error_detail(r, "level and at must be whole numbers / level、at 应为整数");
+		return GH_EINVAL;
+	}
+	json_int_t level = lv ? json_integer_value(lv) : 0, when = at ? json_integer_value(at) : 0;
+	if (level < 0 || level > 3 || when < 0 || when > (json_int_t)1 << 40) {
+		req_error_detail(r, "level: 1..3; at: unix seconds / 参数超出范围");
+		return GH_EVALIDATION;
+	}
+	const char *step = req_param(r, "step");
+	if (strcmp(step, "visit") && strcmp(step, "rectify") && strcmp(step, "feedback") && strcmp(step, "rate"))
+		return GH_ENOTFOUND;
+	int64_t id = param_id(r);
+	if ((rc = ia_rect_step(r, id, step, method, notes, (int64_t)when, (int)level)))
+		return rc;
+	struct ia_eval e;
+	if ((rc = ia_eval_get(r->db, r->arena, id, &e)))
+		return rc;
+	return resp_json(r, 200, ia_eval_detail_json(r, &e));
+}
+
+static int api_appeal(struct req *r)
+{
+	json_t *in;
+	const char *reason;
+	int rc = body_object(r, &in, NULL, NULL);
+	if (!rc)
+		rc = member_str(r, in, "reason", &reason);
+	if (!rc)
+		rc = ia_appeal_file(r, param_id(r), reason);
+	if (rc)
+		return rc;
+	struct ia_eval e;
+	if ((rc = ia_eval_get(r->db, r->arena, param_id(r), &e)))
+		return rc;
+	return resp_json(r, 201, ia_eval_detail_json(r, &e));
+}
+
+static int api_rectifications(struct req *r)
+{
+	json_t *arr;
+	int rc = ia_rect_list(r, r->role == ROLE_STAFF ? r->who.department : NULL, req_query(r, "state"), &arr);
+	if (rc)
+		return rc;
+	return resp_json(r, 200, json_pack("{s:o}", "items", arr));
+}
+
+static int api_appeals(struct req *r)
+{
+	json_t *arr;
+	const char *st = req_query(r, "state");
+	int rc = ia_appeal_list(r, st ? st : "pending", &arr);
+	if (rc)
+		return rc;
+	return resp_json(r, 200, json_pack("{s:o}", "items", arr));
+}
+
+static int api_decide(struct req *r)
+{
+	json_t *in;
+	const char *decision, *note;
+	int rc = body_object(r, &in, NULL, NULL);
+	if (!rc)
+		rc = member_str(r, in, "decision", &decision);
+	if (!rc)
+		rc = member_str(r, in, "note", &note);
+	if (!rc)
+		rc = ia_appeal_decide(r, param_id(r), decision, note);
+	if (rc)
+		return rc;
+	json_t *arr;
+	if ((rc = ia_appeal_list(r, "", &arr)))
+		return rc;
+	size_t i;
+	json_t *x;
+	json_array_foreach(arr, i, x) {
+		if (json_integer_value(json_object_get(x, "id")) == (json_int_t)param_id(r)) {
+			json_t *one = json_incref(x);
+			json_decref(arr);
+			return resp_json(r, 200, one);
+		}
+	}
+	return resp_json(r, 200, arr);
+}
+
+/* ---- consultations and complaints -------------------------------------------------------- */
+
+static int read_thread(struct req *r, json_t *in, struct ia_thread_in *t, const char *text_key)
+{
+	memset(t, 0, sizeof(*t));
+	int rc;
+	if ((rc = member_str(r, in, "kind", &t->kind)) || (rc = member_str(r, in, "department", &t->department)) ||
+	    (rc = member_str(r, in, "item_code", &t->item_code)) || (rc = member_str(r, in, "subject", &t->subject)) ||
+	    (rc = member_str(r, in, text_key, &t->text)) || (rc = member_str(r, in, "channel", &t->channel)) ||
+	    (rc = member_bool(r, in, "public", &t->consent_public)))
+		return rc;
+	return 0;
+}
+
+static int api_consult_new(struct req *r)
+{
+	json_t *in, *j;
+	struct ia_thread_in t;
+	int64_t id;
+	int rc = body_object(r, &in, NULL, NULL);
+	if (!rc)
+		rc = read_thread(r, in, &t, "question");
+	if (!rc)
+		rc = ia_consult_create(r, &t, &id);
+	if (!rc)
+		rc = ia_consult_json(r, id, &j);
+	return rc ? rc : resp_json(r, 201, j);
+}
+
+static int list_reply(struct req *r, int rc, json_t *arr)
+{
+	return rc ? rc : resp_json(r, 200, json_pack("{s:o}", "items", arr));
+}
+
+static int api_my_consults(struct req *r)
+{
+	json_t *arr = NULL;
+	int rc = ia_consult_list(r, true, req_query(r, "state"), &arr);
+	return list_reply(r, rc, arr);
+}
+
+static int api_staff_consults(struct req *r)
+{
+	json_t *arr = NULL;
+	int rc = ia_consult_list(r, false, req_query(r, "state"), &arr);
+	return list_reply(r, rc, arr);
+}
+
+static int api_consult(struct req *r)
+{
+	json_t *j;
+	int rc = ia_consult_json(r, param_id(r), &j);
+	return rc ? rc : resp_json(r, 200, j);
+}
+
+static int api_consult_answer(struct req *r)
+{
+	json_t *in, *j;
+	const char *answer, *pq, *pa;
+	bool publish;
+	int rc = body_object(r, &in, NULL, NULL);
+	if (!rc && !(rc = member_str(r, in, "answer", &answer)) && !(rc = member_str(r, in, "public_question", &pq)) &&
+	    !(rc = member_str(r, in, "public_answer", &pa)) && !(rc = member_bool(r, in, "publish", &publish)))
+		rc = ia_consult_answer(r, param_id(r), answer, publish, pq, pa);
+	if (!rc)
+		rc = ia_consult_json(r, param_id(r), &j);
+	return rc ? rc : resp_json(r, 200, j);
+}
+
+static int api_consult_publish(struct req *r)
+{
+	json_t *in, *j;
+	const char *pq, *pa;
+	bool publish;
+	int rc = body_object(r, &in, NULL, NULL);
+	if (!rc && !(rc = member_str(r, in, "public_question", &pq)) && !(rc = member_str(r, in, "public_answer", &pa)) &&
+	    !(rc = member_bool(r, in, "publish", &publish)))
+		rc = ia_consult_publish(r, param_id(r), publish, pq, pa);
+	if (!rc)
+		rc = ia_consult_json(r, param_id(r), &j);
+	return rc ? rc : resp_json(r, 200, j);
+}
+
+static int api_faq(struct req *r)
+{
+	const char *code = req_param(r, "code");
+	if (!code || strlen(code) > 64)
+		return GH_ENOTFOUND;
+	json_t *arr = interact_item_faq(r->db, r->arena, code, r->lang, 50);
+	if (!arr)
+		return GH_EDB;
+	return resp_json(r, 200, json_pack("{s:s,s:o}", "item_code", code, "items", arr));
+}
+
+static int api_complaint_new(struct req *r)
+{
+	json_t *in, *j;
+	struct ia_thread_in t;
+	int64_t id;
+	int rc = body_object(r, &in, NULL, NULL);
+	if (!rc)
+		rc = read_thread(r, in, &t, "body");
+	if (!rc)
+		rc = ia_complaint_create(r, &t, &id);
+	if (!rc)
+		rc = ia_complaint_json(r, id, &j);
+	return rc ? rc : resp_json(r, 201, j);
+}
+
+static int api_my_complaints(struct req *r)
+{
+	json_t *arr = NULL;
+	int rc = ia_complaint_list(r, true, req_query(r, "state"), &arr);
+	return list_reply(r, rc, arr);
+}
+
+static int api_staff_complaints(struct req *r)
+{
+	json_t *arr = NULL;
+	int rc = ia_complaint_list(r, false, req_query(r, "state"), &arr);
+	return list_reply(r, rc, arr);
+}
+
+static int api_complaint(struct req *r)
+{
+	json_t *j;
+	int rc = ia_complaint_json(r, param_id(r), &j);
+	return rc ? rc : resp_json(r, 200, j);
+}
+
+static int api_complaint_answer(struct req *r)
+{
+	json_t *in, *j;
+	const char *answer;
+	int rc = body_object(r, &in, NULL, NULL);
+	if (!rc && !(rc = member_str(r, in, "answer", &answer)))
+		rc = ia_complaint_answer(r, param_id(r), answer);
+	if (!rc)
+		rc = ia_complaint_json(r, param_id(r), &j);
+	return rc ? rc : resp_json(r, 200, j);
+}
+
+const struct route interact_api_routes[] = {
+	{ HTTP_GET, "/api/v1/evaluation-tags", api_tags, ROLE_PUBLIC, 0, "interact.api_tags" },
+	{ HTTP_POST, "/api/v1/evaluations", api_rate, APPLICANTS | ROLE_STAFF, 0, "interact.api_rate", NULL, SCOPE_APPLY },
+	{ HTTP_GET, "/api/v1/me/evaluations", api_my_evaluations, APPLICANTS, 0, "interact.api_my_evaluations", NULL, SCOPE_APPLY },
+	{ HTTP_GET, "/api/v1/evaluations/{id}", api_evaluation, VIEWERS, 0, "interact.api_evaluation", NULL, SCOPE_APPLY },
+	{ HTTP_POST, "/api/v1/evaluations/{id}/rectification/{step}", api_rect_step, APPLICANTS | ROLE_STAFF, 0,
+	  "interact.api_rect_step", NULL, SCOPE_APPLY },
+	{ HTTP_POST, "/api/v1/evaluations/{id}/appeal", api_appeal, ROLE_STAFF, 0, "interact.api_appeal", NULL, SCOPE_APPLY },
+	{ HTTP_GET, "/api/v1/staff/rectifications", api_rectifications, ROLE_STAFF | ROLE_ADMIN, 0, "interact.api_rectifications",
+	  NULL, SCOPE_APPLY },
+	{ HTTP_GET, "/api/v1/admin/appeals", api_appeals, ROLE_ADMIN, 0, "interact.api_appeals", NULL, SCOPE_ADMIN },
+	{ HTTP_POST, "/api/v1/admin/appeals/{id}/decision", api_decide, ROLE_ADMIN, 0, "interact.api_decide", NULL, SCOPE_ADMIN },
+	{ HTTP_POST, "/api/v1/consultations", api_consult_new, APPLICANTS, 0, "interact.api_consult_new", NULL, SCOPE_APPLY },
+	{ HTTP_GET, "/api/v1/me/consultations", api_my_consults, APPLICANTS, 0, "interact.api_my_consults", NULL, SCOPE_APPLY },
+	{ HTTP_GET, "/api/v1/consultations/{id}", api_consult, VIEWERS, 0, "interact.api_consult", NULL, SCOPE_APPLY },
+	{ HTTP_POST, "/api/v1/consultations/{id}/answer", api_consult_answer, ROLE_STAFF, 0, "interact.api_consult_answer", NULL,
+	  SCOPE_APPLY },
+	{ HTTP_POST, "/api/v1/consultations/{id}/publish", api_consult_publish, ROLE_STAFF, 0, "interact.api_consult_publish",
+	  NULL, SCOPE_APPLY },
+	{ HTTP_GET, "/api/v1/staff/consultations", api_staff_consults, ROLE_STAFF | ROLE_ADMIN, 0, "interact.api_staff_consults",
+	  NULL, SCOPE_APPLY },
+	{ HTTP_GET, "/api/v1/services/{code}/faq", api_faq, ROLE_PUBLIC, 0, "interact.api_faq" },
+	{ HTTP_POST, "/api/v1/complaints", api_complaint_new, APPLICANTS, 0, "interact.api_complaint_new", NULL, SCOPE_APPLY },
+	{ HTTP_GET, "/api/v1/me/complaints", api_my_complaints, APPLICANTS, 0, "interact.api_my_complaints", NULL, SCOPE_APPLY },
+	{ HTTP_GET, "/api/v1/complaints/{id}", api_complaint, VIEWERS, 0, "interact.api_complaint", NULL, SCOPE_APPLY },
+	{ HTTP_POST, "/api/v1/complaints/{id}/answer", api_complaint_answer, ROLE_STAFF | ROLE_ADMIN, 0,
+	  "interact.api_complaint_answer", NULL, SCOPE_APPLY },
+	{ HTTP_GET, "/api/v1/staff/complaints", api_staff_complaints, ROLE_STAFF | ROLE_ADMIN, 0, "interact.api_staff_complaints",
+	  NULL, SCOPE_APPLY },
+};
+const size_t interact_api_routes_n = ARRAY_LEN(interact_api_routes);

@@ -1,0 +1,299 @@
+/* duties.c: the interact module's background duties (see interact.h), its thread, and the
+ * `govhall interact-duties` command.
+ *
+ * Each duty claims its row with a guarded UPDATE (invited_at IS NULL, warned_at IS NULL,
+ * escalation = n) in the same transaction as the messages it writes, and sends only when its
+ * UPDATE changed the row: once per case, task and level across passes, restarts and nodes.
+ * Passes run on one node at a time (a PostgreSQL advisory lock; trivially on SQLite). */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/calendar.h"
+#include "base/duty.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "cases/cases.h"
+#include "cases/notify.h"
+#include "interact/interact_impl.h"
+#include "store/db.h"
+
+#define LOCK_KEY "4711020410" /* pg advisory lock of the interact duties */
+#define BATCH 200
+#define PERIOD_S 60
+
+DB_SQL(q_lock, "SELECT CASE WHEN pg_try_advisory_lock(" LOCK_KEY ") THEN 1 ELSE 0 END");
+DB_SQL(q_unlock, "SELECT CASE WHEN pg_advisory_unlock(" LOCK_KEY ") THEN 1 ELSE 0 END");
+
+DB_SQL(q_invite_due, "SELECT c.application_id, c.number, c.applicant_id, s.name_zh, s.name_en FROM rateable_cases c "
+		     "LEFT JOIN service_items s ON s.code = c.item_code AND s.is_current = 1 "
+		     "WHERE c.invited_at IS NULL AND c.closed_day <= ? AND NOT EXISTS (SELECT 1 FROM evaluations e "
+		     "WHERE e.subject_kind = 'application' AND e.subject_id = c.application_id) "
+		     "ORDER BY c.closed_day, c.application_id LIMIT ?");
+DB_SQL(q_invite_claim, "UPDATE rateable_cases SET invited_at = ? WHERE application_id = ? AND invited_at IS NULL");
+
+DB_SQL(q_rect_due, "SELECT t.id, t.evaluation_id, t.department, t.due_day FROM rectifications t "
+		   "WHERE t.warned_at IS NULL AND t.due_day < ? AND t.state IN ('open', 'visited', 'rectified') "
+		   "ORDER BY t.due_day, t.id LIMIT ?");
+DB_SQL(q_rect_claim, "UPDATE rectifications SET warned_at = ? WHERE id = ? AND warned_at IS NULL "
+		     "AND state IN ('open', 'visited', 'rectified')");
+
+DB_SQL(q_consult_due, "SELECT id, department, due_day, subject FROM consultations WHERE state = 'open' AND due_day < ? "
+		      "AND warned_at IS NULL ORDER BY due_day, id LIMIT ?");
+DB_SQL(q_consult_claim, "UPDATE consultations SET warned_at = ? WHERE id = ? AND warned_at IS NULL AND state = 'open'");
+
+DB_SQL(q_complaint_due, "SELECT id, department, due_day, escalation, subject FROM complaints WHERE state = 'open' "
+			"AND due_day < ? AND escalation < 2 ORDER BY due_day, id LIMIT ?");
+DB_SQL(q_complaint_claim, "UPDATE complaints SET escalation = ?, escalated_at = ? WHERE id = ? AND escalation = ? "
+			  "AND state = 'open'");
+DB_SQL(q_event_sys, "INSERT INTO interact_events (subject_kind, subject_id, at, actor_id, action, detail) "
+		    "VALUES (?, ?, ?, NULL, ?, ?)");
+
+/* Runs one claimed step in its own transaction: claim (changes == 1) then send. */
+typedef int (*send_fn)(struct app *app, struct db *db, struct arena *a, struct db_rows *rows, size_t i, int32_t today, int *n);
+
+static int one(struct app *app, struct db *db, struct arena *a, struct db_sql *claim, const struct db_val *args, size_t nargs,
+	       send_fn send, struct db_rows *rows, size_t i, int32_t today, int *sent)
+{
+	int rc = db_begin(db), n = 0;
+	if (rc)
+		return rc;
+	int64_t changes = 0;
+	rc = db_exec(db, claim, args, nargs, &changes);
+	if (!rc && changes == 1)
+		rc = send(app, db, a, rows, i, today, &n);
+	if (!rc)
+		rc = db_commit(db);
+	if (rc) {
+		db_rollback(db);
+		return rc;
+	}
+	*sent += n;
+	return 0;
+}
+
+static int send_invite(struct app *app, struct db *db, struct arena *a, struct db_rows *rows, size_t i, int32_t today, int *n)
+{
+	(void)app;
+	(void)today;
+	const char *num = db_cell(rows, i, 1);
+	const char *zh = db_cell(rows, i, 3) ? db_cell(rows, i, 3) : num, *en = db_cell(rows, i, 4) ? db_cell(rows, i, 4) : zh;
+	int rc = notify_inbox_message(db, a, db_cell_int(rows, i, 2), db_cell_int(rows, i, 0), "evaluate_invite",
+				      "请评价您办理的事项", "Please rate the service you received",
+				      arena_printf(a, "办件 %s（%s）已办结，欢迎您对服务进行评价：/evaluate/application/%s", num, zh, num),
+				      arena_printf(a, "Application %s (%s) is concluded. Please tell us how we did: /evaluate/application/%s",
+						   num, en, num));
+	if (!rc) {
+		*n = 1;
+		rc = db_exec(db, &q_event_sys,
+			     DB_ARGS(DB_TEXT("application"), DB_INT(db_cell_int(rows, i, 0)), DB_INT((int64_t)time(NULL)),
+				     DB_TEXT("invite"), DB_TEXT("{}")),
+			     NULL);
+	}
+	return rc;
+}
+
+static int send_rect_warning(struct app *app, struct db *db, struct arena *a, struct db_rows *rows, size_t i, int32_t today,
+			     int *n)
+{
+	const struct calendar *cal = app ? app->calendar : NULL;
+	int32_t due = (int32_t)db_cell_int(rows, i, 3);
+	int days = cal ? calendar_workdays_between(cal, due, today) : today - due;
+	if (days < 1)
+		days = 1;
+	const char *ev = db_cell(rows, i, 1);
+	int rc = ia_tell_department(db, a, db_cell(rows, i, 2), true, "rectify_overdue", "差评整改已超期", "A rectification is overdue",
+				    arena_printf(a, "差评整改任务已超期 %d 个工作日，请督促办理：/evaluations/%s", days, ev),
+				    arena_printf(a, "A rectification task is %d working day%s overdue; please see to it: /evaluations/%s",
+						 days, days == 1 ? "" : "s", ev),
+				    n);
+	if (!rc)
+		rc = db_exec(db, &q_event_sys,
+			     DB_ARGS(DB_TEXT("rectification"), DB_INT(db_cell_int(rows, i, 0)), DB_INT((int64_t)time(NULL)),
+				     DB_TEXT("overdue_warning"), DB_TEXT("{}")),
+			     NULL);
+	return rc;
+}
+
+static int send_consult_warning(struct app *app, struct db *db, struct arena *a, struct db_rows *rows, size_t i,
+				int32_t today, int *n)
+{
+	(void)app;
+	(void)today;
+	const char *id = db_cell(rows, i, 0), *subject = db_cell(rows, i, 3);
+	int rc = ia_tell_department(db, a, db_cell(rows, i, 1), false, "consult_overdue", "咨询超期未答复", "A consultation is overdue",
+				    arena_printf(a, "「%s」已超过答复期限，请尽快答复：/consultations/%s", subject, id),
+				    arena_printf(a, "\"%s\" is past its answer deadline; please answer it: /consultations/%s", subject, id), n);
+	if (!rc)
+		rc = db_exec(db, &q_event_sys,
+			     DB_ARGS(DB_TEXT("consultation"), DB_INT(db_cell_int(rows, i, 0)), DB_INT((int64_t)time(NULL)),
+				     DB_TEXT("overdue_warning"), DB_TEXT("{}")),
+			     NULL);
+	return rc;
+}
+
+static int send_escalation(struct app *app, struct db *db, struct arena *a, struct db_rows *rows, size_t i, int32_t today,
+			   int *n)
+{
+	(void)app;
+	(void)today;
+	int level = (int)db_cell_int(rows, i, 3) + 1;
+	const char *id = db_cell(rows, i, 0), *subject = db_cell(rows, i, 4);
+	int rc;
+	if (level == 1)
+		rc = ia_tell_department(db, a, db_cell(rows, i, 1), true, "complaint_escalated", "投诉建议超期未答复",
+					"A complaint is overdue",
+					arena_printf(a, "「%s」已超过答复期限，请部门负责人督办：/complaints/%s", subject, id),
+					arena_printf(a, "\"%s\" is past its answer deadline; please see to it: /complaints/%s", subject, id), n);
+	else
+		rc = ia_tell_admins(db, a, "complaint_escalated", "投诉建议超期升级", "A complaint escalated to you",
+				    arena_printf(a, "「%s」超期仍未答复，已升级至管理员：/complaints/%s", subject, id),
+				    arena_printf(a, "\"%s\" is still unanswered past its deadline and is escalated to administrators: /complaints/%s",
+						 subject, id),
+				    n);
+	if (!rc)
+		rc = db_exec(db, &q_event_sys,
+			     DB_ARGS(DB_TEXT("complaint"), DB_INT(db_cell_int(rows, i, 0)), DB_INT((int64_t)time(NULL)),
+				     DB_TEXT(level == 1 ? "escalate_head" : "escalate_admin"), DB_TEXT("{}")),
+			     NULL);
+	return rc;
+}
+
+int interact_duties_run(struct app *app, struct db *db, int32_t today, int *sent)
+{
+	int total = 0;
+	if (sent)
+		*sent = 0;
+	struct arena *a = arena_new(16384);
+	struct db_rows rows;
+	int rc = 0, failed = 0;
+	bool locked = false;
+	if (db_kind(db) == DB_POSTGRES) {
+		if ((rc = db_query(db, a, &q_lock, DB_NOARGS, &rows)))
+			goto out;
+		if (rows.nrows != 1 || db_cell_int(&rows, 0, 0) != 1)
+			goto out;
+		locked = true;
+	}
+	int64_t now = (int64_t)time(NULL);
+	long invite_days = app ? app->cfg.evaluate_invite_days : 3;
+	/* Invitations: cases ended on or before today - invite_days, still unrated. */
+	if ((rc = db_query(db, a, &q_invite_due, DB_ARGS(DB_INT(today - (int32_t)invite_days), DB_INT(BATCH)), &rows)))
+		goto out;
+	for (size_t i = 0; i < rows.nrows; i++)
+		if (one(app, db, a, &q_invite_claim, DB_ARGS(DB_INT(now), DB_INT(db_cell_int(&rows, i, 0))), send_invite, &rows, i,
+			today, &total) && !failed++)
+			log_warn("interact: invitation for application %s: %s", db_cell(&rows, i, 1), db_last_error(db));
+	/* Overdue rectifications: the department's part not done by the due day. */
+	if ((rc = db_query(db, a, &q_rect_due, DB_ARGS(DB_INT(today), DB_INT(BATCH)), &rows)))
+		goto out;
+	for (size_t i = 0; i < rows.nrows; i++)
+		if (one(app, db, a, &q_rect_claim, DB_ARGS(DB_INT(now), DB_INT(db_cell_int(&rows, i, 0))), send_rect_warning, &rows, i,
+			today, &total) && !failed++)
+			log_warn("interact: rectification warning %s: %s", db_cell(&rows, i, 0), db_last_error(db));
+	/* Consultations not answered by the due day: the department's staff, once. */
+	if ((rc = db_query(db, a, &q_consult_due, DB_ARGS(DB_INT(today), DB_INT(BATCH)), &rows)))
+		goto out;
+	for (size_t i = 0; i < rows.nrows; i++)
+		if (one(app, db, a, &q_consult_claim, DB_ARGS(DB_INT(now), DB_INT(db_cell_int(&rows, i, 0))), send_consult_warning, &rows,
+			i, today, &total) && !failed++)
+			log_warn("interact: consultation warning %s: %s", db_cell(&rows, i, 0), db_last_error(db));
+	/* Complaints: overdue -> heads; escalate-days working days later still open -> admins. */
+	if ((rc = db_query(db, a, &q_complaint_due, DB_ARGS(DB_INT(today), DB_INT(BATCH)), &rows)))
+		goto out;
+	long esc_days = app ? app->cfg.complaint_escalate_days : 2;
+	for (size_t i = 0; i < rows.nrows; i++) {
+		int level = (int)db_cell_int(&rows, i, 3);
+		int32_t due = (int32_t)db_cell_int(&rows, i, 2);
+		if (level == 1 && today <= ia_add_workdays(app, due, (int)esc_days))
+			continue;
+		if (one(app, db, a, &q_complaint_claim,
+			DB_ARGS(DB_INT(level + 1), DB_INT(now), DB_INT(db_cell_int(&rows, i, 0)), DB_INT(level)), send_escalation,
+			&rows, i, today, &total) &&
+		    !failed++)
+			log_warn("interact: complaint escalation %s: %s", db_cell(&rows, i, 0), db_last_error(db));
+	}
+out:
+	if (locked)
+		db_query(db, a, &q_unlock, DB_NOARGS, &rows);
+	arena_free(a);
+	if (sent)
+		*sent = total;
+	if (total)
+		notify_nudge();
+	return rc;
+}
+
+/* ---- the thread and the command ------------------------------------------------------ */
+
+static struct duty *duty;
+static struct db *duty_db;
+static struct app *duty_app;
+
+static int pass(void *arg, bool *more)
+{
+	(void)arg;
+	int sent = 0;
+	int rc = interact_duties_run(duty_app, duty_db, calendar_day_of(time(NULL)), &sent);
+	if (rc)
+		log_debug("interact: duties pass failed: %s", db_last_error(duty_db));
+	else if (sent)
+		log_info("interact: %d message%s (invitations, warnings, escalations)", sent, sent == 1 ? "" : "s");
+	*more = false;
+	return rc;
+}
+
+int interact_start(struct app *app, char *err, size_t errlen)
+{
+	if (duty)
+		return 0;
+	int rc = db_open(app->cfg.db, &duty_db, err, errlen);
+	if (rc)
+		return rc;
+	duty_app = app;
+	if (!(duty = duty_start("interact", pass, NULL, PERIOD_S))) {
+		db_close(duty_db);
+		duty_db = NULL;
+		snprintf(err, errlen, "interact: cannot start the duties thread");
+		return GH_EINTERNAL;
+	}
+	return 0;
+}
+
+void interact_stop(void)
+{
+	duty_stop(duty);
+	duty = NULL;
+	db_close(duty_db);
+	duty_db = NULL;
+	duty_app = NULL;
+}
+
+int interact_cli_duties(struct app *app, int argc, char **argv)
+{
+	int32_t today = calendar_day_of(time(NULL));
+	if (argc > 1 || (argc == 1 && calendar_parse_day(argv[0], strlen(argv[0]), &today))) {
+		fprintf(stderr, "usage: govhall interact-duties [YYYY-MM-DD]\n");
+		return 2;
+	}
+	struct db *db;
+	char err[512];
+	if (db_open(app->cfg.db, &db, err, sizeof(err))) {
+		fprintf(stderr, "govhall: %s\n", err);
+		return 1;
+	}
+	if (db_migrate(db, err, sizeof(err))) {
+		fprintf(stderr, "govhall: %s\n", err);
+		db_close(db);
+		return 1;
+	}
+	int sent = 0;
+	int rc = interact_duties_run(app, db, today, &sent);
+	if (rc)
+		fprintf(stderr, "govhall: interact duties: %s\n", db_last_error(db));
+	else
+		printf("%d message%s written\n", sent, sent == 1 ? "" : "s");
+	db_close(db);
+	return rc ? 1 : 0;
+}

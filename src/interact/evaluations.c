@@ -1,0 +1,740 @@
+/* evaluations.c: rating a case (好差评): reason tags, the rating parser, the rule "the person
+ * served rates once", the cases observer that makes ended applications rateable, and the one
+ * place each where figures (statistics) and the transparency log are told.
+ *
+ * Levels are stored as numbers: 5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意; 2 and 1
+ * are bad reviews. Reason tags come from a fixed bilingual list in three groups (good for 5
+ * and 4, fair for 3, bad for 2 and 1); a rating's tags must belong to its level's group, and
+ * a bad review needs at least one (the department must know what to put right). */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/calendar.h"
+#include "base/err.h"
+#include "base/str.h"
+#include "base/util.h"
+#include "cases/cases.h"
+#include "cases/notify.h"
+#include "identity/identity.h"
+#include "ledger/ledger.h"
+#include "stats/stats.h"
+#include "interact/interact_impl.h"
+#include "store/db.h"
+#include "view/view.h"
+
+const struct ia_tag ia_tags[] = {
+	{ "efficient", "办理高效", "Quick service", 3 },
+	{ "courteous", "态度热情", "Courteous staff", 3 },
+	{ "clear_guide", "指南清晰", "Clear guidance", 3 },
+	{ "fewer_trips", "少跑腿", "Fewer trips", 3 },
+	{ "online_easy", "网上办理便捷", "Easy to do online", 3 },
+	{ "mostly_met", "基本满足需求", "Mostly met my needs", 2 },
+	{ "a_bit_slow", "速度稍慢", "A little slow", 2 },
+	{ "guide_vague", "指南不够清楚", "Guidance could be clearer", 2 },
+	{ "too_slow", "办理超时", "Took too long", 1 },
+	{ "many_trips", "多次跑腿", "Had to come back several times", 1 },
+	{ "unhelpful", "服务态度差", "Unhelpful staff", 1 },
+	{ "not_told_once", "未一次性告知", "Not told everything at once", 1 },
+	{ "extra_materials", "要求额外材料", "Asked for extra documents", 1 },
+	{ "system_fault", "系统故障", "System problems", 1 },
+};
+const size_t ia_tags_n = ARRAY_LEN(ia_tags);
+
+const struct ia_tag *ia_tag_find(const char *code, size_t len)
+{
+	for (size_t i = 0; i < ia_tags_n; i++)
+		if (strlen(ia_tags[i].code) == len && memcmp(ia_tags[i].code, code, len) == 0)
+			return &ia_tags[i];
+	return NULL;
+}
+
+int ia_level_group(int level)
+{
+	return level >= 4 ? 3 : level == 3 ? 2 : 1;
+}
+
+const char *ia_level_name(int level, bool en)
+{
+	static const char *const zh[] = { "", "非常不满意", "不满意", "基本满意", "满意", "非常满意" };
+	static const char *const e[] = { "", "Very dissatisfied", "Dissatisfied", "Fairly satisfied", "Satisfied",
+					 "Very satisfied" };
+	if (level < 1 || level > 5)
+		return "";
+	return en ? e[level] : zh[level];
+}
+
+const char *ia_rect_level_name(int level, bool en)
+{
+	static const char *const zh[] = { "", "不满意", "基本满意", "满意" };
+	static const char *const e[] = { "", "Dissatisfied", "Fairly satisfied", "Satisfied" };
+	if (level < 1 || level > 3)
+		return "";
+	return en ? e[level] : zh[level];
+}
+
+/* ---- small shared helpers ------------------------------------------------------------- */
+
+bool ia_text_ok(const char *s, size_t max_chars, bool required)
+{
+	if (!s)
+		return !required;
+	size_t len = strlen(s);
+	if (required) {
+		size_t i = 0;
+		while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n'))
+			i++;
+		if (i == len)
+			return false;
+	}
+	return str_utf8_valid(s, len) && str_utf8_chars(s, len) <= max_chars;
+}
+
+int32_t ia_today(void)
+{
+	return calendar_day_of(time(NULL));
+}
+
+const char *ia_day_str(struct arena *a, int32_t day)
+{
+	char buf[11];
+	calendar_format_day(day, buf);
+	return arena_strdup(a, buf);
+}
+
+const char *ia_when(struct arena *a, int64_t t)
+{
+	if (!t)
+		return NULL;
+	time_t x = (time_t)(t + 8 * 3600);
+	struct tm tm;
+	char buf[32];
+	if (!gmtime_r(&x, &tm) || !strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M", &tm))
+		return NULL;
+	return arena_strdup(a, buf);
+}
+
+int32_t ia_add_workdays(const struct app *app, int32_t from, int n)
+{
+	const struct calendar *cal = app ? app->calendar : NULL;
+	if (cal)
+		return calendar_add_workdays(cal, from, n);
+	struct calendar *own = calendar_new(NULL, 0, NULL, 0);
+	int32_t d = calendar_add_workdays(own, from, n);
+	calendar_free(own);
+	return d;
+}
+
+bool ia_is_staff_of(const struct req *r, const char *department)
+{
+	return r->role == ROLE_STAFF && r->who.department && department && strcmp(r->who.department, department) == 0;
+}
+
+bool ia_is_head_of(const struct req *r, const char *department)
+{
+	return ia_is_staff_of(r, department) && (r->who.staff_roles & STAFF_HEAD);
+}
+
+int ia_tell_department(struct db *db, struct arena *a, const char *department, bool heads_only, const char *kind,
+		       const char *title_zh, const char *title_en, const char *body_zh, const char *body_en, int *n)
+{
+	struct identity_staff *st;
+	size_t ns;
+	int rc = identity_department_staff(db, a, department, &st, &ns);
+	for (size_t i = 0; i < ns && !rc; i++) {
+		if (heads_only && !(st[i].staff_roles & STAFF_HEAD))
+			continue;
+		rc = notify_inbox_message(db, a, st[i].id, 0, kind, title_zh, title_en, body_zh, body_en);
+		if (!rc && n)
+			(*n)++;
+	}
+	return rc;
+}
+
+const char *ia_msg(struct req *r, const char *key, const char *fallback)
+{
+	const char *m = view_msg(r->app->view, r->lang, key);
+	return m && strcmp(m, key) != 0 ? m : fallback;
+}
+
+DB_SQL(q_event, "INSERT INTO interact_events (subject_kind, subject_id, at, actor_id, action, detail) "
+		"VALUES (?, ?, ?, ?, ?, ?)");
+
+int ia_event(struct db *db, const char *kind, int64_t id, int64_t actor, const char *action, json_t *detail)
+{
+	char *d = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	int rc = db_exec(db, &q_event,
+			 DB_ARGS(DB_TEXT(kind), DB_INT(id), DB_INT((int64_t)time(NULL)), actor ? DB_INT(actor) : DB_NULL,
+				 DB_TEXT(action), DB_TEXT(d ? d : "{}")),
+			 NULL);
+	free(d);
+	json_decref(detail);
+	return rc;
+}
+
+DB_SQL(q_events, "SELECT e.at, e.action, e.detail, a.name FROM interact_events e "
+		 "LEFT JOIN accounts a ON a.id = e.actor_id WHERE e.subject_kind = ? AND e.subject_id = ? ORDER BY e.id");
+
+json_t *ia_events_json(struct req *r, const char *kind, int64_t id)
+{
+	json_t *arr = json_array();
+	struct db_rows rows;
+	if (db_query(r->db, r->arena, &q_events, DB_ARGS(DB_TEXT(kind), DB_INT(id)), &rows))
+		return arr;
+	for (size_t i = 0; i < rows.nrows; i++) {
+		json_t *d = json_loads(db_cell(&rows, i, 2), 0, NULL);
+		int64_t at = db_cell_int(&rows, i, 0);
+		const char *action = db_cell(&rows, i, 1);
+		char key[64];
+		snprintf(key, sizeof(key), "interact_event_%s", action);
+		const char *name = ia_msg(r, key, action);
+		json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:s?,s:s?,s:o}", "at", (json_int_t)at, "when",
+						     ia_when(r->arena, at), "action", action, "action_name", name,
+						     "actor", db_cell(&rows, i, 3), "detail", d ? d : json_object()));
+	}
+	return arr;
+}
+
+/* ---- the hooks: figures and the transparency log ---------------------------------------- */
+
+/* The one place statistics learn of an evaluation, inside the transaction that records it
+ * (excluded == false) or that excludes it after an upheld appeal (excluded == true: the same
+ * evaluation is taken out of the rollups again, on its own day). Returns 0 or a GH_E code
+ * (which rolls the transaction back). */
+int interact_figures_evaluation(struct db *db, struct arena *a, const struct ia_eval *e, bool excluded)
+{
+	const char *item = e->item_code ? e->item_code : "";
+	if (excluded)
+		return stats_evaluation_exclude(db, a, e->department, item, e->channel, e->level, e->day, e->bad);
+	return stats_evaluation(db, a, e->department, item, e->channel, e->level, e->day, e->bad);
+}
+
+/* The one place statistics learn of rectification tasks: called once, when the citizen rates
+ * the rectification and the task closes, with rectified == true for 满意 or 基本满意 (the
+ * problem was put right) and false for 不满意. A task cancelled by an upheld appeal is not
+ * counted (stats.h). */
+int interact_figures_rectification(struct db *db, struct arena *a, const char *department, const char *item_code,
+				   int32_t day, bool rectified)
+{
+	return stats_rectification(db, a, department, item_code ? item_code : "", day, rectified);
+}
+
+/* The one place the transparency log learns of evaluations ("evaluation", when one is
+ * recorded) and of appeal decisions ("evaluation_appeal"), inside their transactions, as
+ * ledger leaves referring to the row ("<kind>:<id>"). canonical holds no personal data (no
+ * rater, no comment); its "kind" member is set here. Steals canonical. Returns 0 or a GH_E
+ * code. */
+int interact_ledger(struct db *db, struct arena *a, const char *kind, json_t *canonical)
+{
+	json_object_set_new(canonical, "kind", json_string(kind));
+	const char *ref = arena_printf(a, "%s:%lld", kind,
+				       (long long)json_integer_value(json_object_get(canonical, !strcmp(kind, "evaluation") ? "id" : "appeal")));
+	char *text = ledger_canonical(a, canonical);
+	json_decref(canonical);
+	if (!text)
+		return GH_EINVAL;
+	return ledger_append_ref(db, a, kind, ref, NULL, text, NULL);
+}
+
+/* ---- the rating parser ---------------------------------------------------------------- */
+
+static bool channel_ok(const char *c)
+{
+	return !strcmp(c, "web") || !strcmp(c, "app") || !strcmp(c, "kiosk") || !strcmp(c, "counter");
+}
+
+int ia_rating_add_tag(struct ia_rating *in, const char *code, const char **why)
+{
+	for (size_t i = 0; i < in->ntags; i++)
+		if (strcmp(in->tags[i], code) == 0)
+			return 0;
+	if (in->ntags == INTERACT_TAGS_MAX) {
+		*why = "Choose at most 6 reasons. / 最多选择 6 个原因。";
+		return GH_EVALIDATION;
+	}
+	in->tags[in->ntags++] = code;
+	return 0;
+}
+
+int ia_rating_check(const struct ia_rating *in, const char **why)
+{
+	if (in->level < 1 || in->level > 5) {
+		*why = "Choose a level from 1 (very dissatisfied) to 5 (very satisfied). / 请选择评价等级。";
+		return GH_EVALIDATION;
+	}
+	int group = ia_level_group(in->level);
+	for (size_t i = 0; i < in->ntags; i++) {
+		const struct ia_tag *t = ia_tag_find(in->tags[i], strlen(in->tags[i]));
+		if (!t) {
+			*why = "Unknown reason. / 未知的评价原因。";
+			return GH_EVALIDATION;
+		}
+		if (t->group != group) {
+			*why = "A reason does not fit the level chosen. / 所选原因与评价等级不符。";
+			return GH_EVALIDATION;
+		}
+	}
+	if (in->level <= 2 && in->ntags == 0) {
+		*why = "Please choose at least one reason for a dissatisfied rating. / 不满意评价请至少选择一个原因。";
+		return GH_EVALIDATION;
+	}
+	if (!ia_text_ok(in->comment, INTERACT_COMMENT_MAX, false)) {
+		*why = "The comment may have at most 500 characters. / 评价内容不能超过 500 字。";
+		return GH_EVALIDATION;
+	}
+	if (in->channel && !channel_ok(in->channel)) {
+		*why = "channel: web, app, kiosk or counter. / 渠道应为 web、app、kiosk 或 counter。";
+		return GH_EINVAL;
+	}
+	return 0;
+}
+
+int ia_rating_parse(struct arena *a, const char *text, size_t len, struct ia_rating *out, const char **why)
+{
+	memset(out, 0, sizeof(*out));
+	out->comment = "";
+	json_error_t e;
+	json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &e);
+	int rc = GH_EINVAL;
+	if (!j || !json_is_object(j)) {
+		*why = "The body is not a JSON object. / 请求体不是 JSON 对象。";
+		goto out;
+	}
+	json_t *lv = json_object_get(j, "level"), *tags = json_object_get(j, "tags");
+	json_t *cm = json_object_get(j, "comment"), *ch = json_object_get(j, "channel");
+	if (!json_is_integer(lv) || (tags && !json_is_array(tags)) || (cm && !json_is_string(cm) && !json_is_null(cm)) ||
+	    (ch && !json_is_string(ch))) {
+		*why = "level must be a whole number, tags an array of strings, comment and channel strings. / 参数格式有误。";
+		goto out;
+	}
+	json_int_t l = json_integer_value(lv);
+	out->level = l >= 0 && l <= 100 ? (int)l : -1;
+	size_t i;
+	json_t *t;
+	json_array_foreach(tags, i, t) {
+		if (!json_is_string(t) || i >= 32) {
+			*why = "tags must be an array of at most 6 reason codes. / 原因格式有误。";
+			rc = GH_EINVAL; /* rc may hold the 0 of an earlier tag */
+			goto out;
+		}
+		const struct ia_tag *tag = ia_tag_find(json_string_value(t), json_string_length(t));
+		if (!tag) {
+			*why = "Unknown reason. / 未知的评价原因。";
+			rc = GH_EVALIDATION;
+			goto out;
+		}
+		if ((rc = ia_rating_add_tag(out, tag->code, why)))
+			goto out;
+	}
+	if (json_is_string(cm)) {
+		if (json_string_length(cm) > INTERACT_COMMENT_MAX * 4) {
+			*why = "The comment may have at most 500 characters. / 评价内容不能超过 500 字。";
+			rc = GH_EVALIDATION;
+			goto out;
+		}
+		out->comment = arena_strndup(a, json_string_value(cm), json_string_length(cm));
+		if (strlen(out->comment) != json_string_length(cm)) {
+			*why = "The comment contains a NUL character. / 评价内容含有非法字符。";
+			rc = GH_EVALIDATION;
+			goto out;
+		}
+	}
+	if (ch)
+		out->channel = arena_strndup(a, json_string_value(ch), json_string_length(ch) > 16 ? 16 : json_string_length(ch));
+	rc = ia_rating_check(out, why);
+out:
+	json_decref(j);
+	return rc;
+}
+
+/* ---- the cases observer ------------------------------------------------------------------ */
+
+DB_SQL(q_rateable_add, "INSERT INTO rateable_cases (application_id, number, applicant_id, enterprise_id, department, "
+		       "item_code, channel, state, closed_at, closed_day) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+		       "ON CONFLICT (application_id) DO NOTHING");
+
+/* An application reaching a decided terminal state (completed, not accepted, denied) may be
+ * rated by its applicant from now on; a withdrawn one may not (nobody served it). */
+static int on_case_change(struct db *db, struct arena *a, const struct case_change *c)
+{
+	(void)a;
+	if (!c->terminal || !c->decided || !c->number)
+		return 0;
+	return db_exec(db, &q_rateable_add,
+		       DB_ARGS(DB_INT(c->application_id), DB_TEXT(c->number), DB_INT(c->applicant_id),
+			       c->enterprise_id ? DB_INT(c->enterprise_id) : DB_NULL, DB_TEXT(c->department),
+			       DB_TEXT(c->item_code), DB_TEXT(c->channel), DB_TEXT(c->to_state), DB_INT(c->at),
+			       DB_INT(c->today)),
+		       NULL);
+}
+
+int interact_init(struct app *app, char *err, size_t errlen)
+{
+	(void)app;
+	(void)err;
+	(void)errlen;
+	cases_observe(on_case_change);
+	return 0;
+}
+
+/* ---- rating ------------------------------------------------------------------------------ */
+
+DB_SQL(q_rateable_by_number, "SELECT application_id, applicant_id, COALESCE(enterprise_id, 0), department, item_code, "
+			     "channel FROM rateable_cases WHERE number = ?");
+DB_SQL(q_app_owner, "SELECT applicant_id, COALESCE(enterprise_id, 0), department FROM applications WHERE number = ?");
+DB_SQL(q_consult_for_rating, "SELECT asker_id, department, item_code, state FROM consultations WHERE id = ?");
+DB_SQL(q_complaint_for_rating, "SELECT complainant_id, department, item_code, state FROM complaints WHERE id = ?");
+DB_SQL(q_eval_add, "INSERT INTO evaluations (subject_kind, subject_id, subject_ref, rater_id, entered_by, department, "
+		   "item_code, channel, level, tags, comment, bad, day, created_at) "
+		   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+
+/* Whether the caller owns an application: the person who filed it for themself, or the
+ * enterprise (or its agent acting for it) it was filed for. */
+static bool owns_application(const struct req *r, int64_t applicant, int64_t enterprise)
+{
+	if (!r->who.account || r->role == ROLE_STAFF || r->role == ROLE_ADMIN)
+		return false;
+	if (enterprise)
+		return r->who.enterprise == enterprise;
+	return r->who.enterprise == 0 && r->who.account == applicant;
+}
+
+static const char *tags_json(const struct ia_rating *in)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < in->ntags; i++)
+		json_array_append_new(arr, json_string(in->tags[i]));
+	char *s = json_dumps(arr, JSON_COMPACT);
+	json_decref(arr);
+	return s;
+}
+
+/* What is rated, by whom, on which channel: the checks of ia_rate before anything is written. */
+struct subject {
+	int64_t subject_id, rater, entered_by;
+	const char *department, *item, *subject_ref, *channel;
+};
+
+static int resolve(struct req *r, const char *kind, const char *ref, const char *channel_in, struct subject *out)
+{
+	struct db_rows rows;
+	int rc;
+	int64_t subject_id = 0, rater = r->who.account, entered_by = 0;
+	const char *department = NULL, *item = NULL, *subject_ref = ref;
+	const char *channel = channel_in;
+	bool counter = r->role == ROLE_STAFF;
+	if (!ref || !*ref || strlen(ref) > 64)
+		return GH_ENOTFOUND;
+	if (counter && strcmp(kind, "application") != 0)
+		return GH_EFORBIDDEN;
+	if (!strcmp(kind, "application")) {
+		if ((rc = db_query(r->db, r->arena, &q_rateable_by_number, DB_ARGS(DB_TEXT(ref)), &rows)))
+			return rc;
+		if (rows.nrows == 0) {
+			/* Not rateable: someone else's (or no) application is "not found"; the caller's
+			 * own still in progress is a conflict they can understand. */
+			if ((rc = db_query(r->db, r->arena, &q_app_owner, DB_ARGS(DB_TEXT(ref)), &rows)))
+				return rc;
+			if (rows.nrows == 1 && (owns_application(r, db_cell_int(&rows, 0, 0), db_cell_int(&rows, 0, 1)) ||
+						(counter && ia_is_staff_of(r, db_cell(&rows, 0, 2))))) {
+				req_error_detail(r, IA_T(r, "办件办结后才能评价。", "An application can be rated once it has been concluded."));
+				return GH_ECONFLICT;
+			}
+			req_error_detail(r, IA_T(r, "找不到该办件。", "No such application of yours."));
+			return GH_ENOTFOUND;
+		}
+		subject_id = db_cell_int(&rows, 0, 0);
+		department = db_cell(&rows, 0, 3);
+		item = db_cell(&rows, 0, 4);
+		int64_t applicant = db_cell_int(&rows, 0, 1), enterprise = db_cell_int(&rows, 0, 2);
+		if (counter) {
+			/* A counter rating device: staff of the department that handled a walk-in
+			 * application enter the applicant's own rating, on the channel counter. */
+			if (!ia_is_staff_of(r, department)) {
+				req_error_detail(r, IA_T(r, "找不到该办件。", "No such application of your department."));
+				return GH_ENOTFOUND;
+			}
+			if (strcmp(db_cell(&rows, 0, 5), "counter") != 0 || (channel && strcmp(channel, "counter") != 0)) {
+				req_error_detail(r, IA_T(r, "评价器只能评价窗口受理的办件，渠道为 counter。",
+							 "A counter rating device rates applications taken in at the counter, with channel counter."));
+				return GH_EFORBIDDEN;
+			}
+			channel = "counter";
+			entered_by = r->who.account;
+			rater = applicant;
+		} else if (!owns_application(r, applicant, enterprise)) {
+			req_error_detail(r, IA_T(r, "找不到该办件。", "No such application of yours."));
+			return GH_ENOTFOUND;
+		}
+	} else if (!strcmp(kind, "consultation") || !strcmp(kind, "complaint")) {
+		long v;
+		if (str_to_long(str_c(ref), 1, 1L << 53, &v))
+			return GH_ENOTFOUND;
+		subject_id = v;
+		bool consult = strcmp(kind, "consultation") == 0;
+		if ((rc = db_query(r->db, r->arena, consult ? &q_consult_for_rating : &q_complaint_for_rating,
+				   DB_ARGS(DB_INT(v)), &rows)))
+			return rc;
+		if (rows.nrows == 0 || db_cell_int(&rows, 0, 0) != r->who.account) {
+			req_error_detail(r, IA_T(r, "找不到该记录。", "Nothing of yours by that number."));
+			return GH_ENOTFOUND;
+		}
+		if (strcmp(db_cell(&rows, 0, 3), "answered") != 0) {
+			req_error_detail(r, IA_T(r, "答复后才能评价。", "It can be rated once it has been answered."));
+			return GH_ECONFLICT;
+		}
+		department = db_cell(&rows, 0, 1);
+		item = db_cell(&rows, 0, 2);
+		subject_ref = arena_printf(r->arena, "%lld", (long long)v);
+	} else {
+		return GH_ENOTFOUND;
+	}
+	if (!channel)
+		channel = r->api ? "app" : "web";
+	if (!counter && !strcmp(channel, "counter")) {
+		req_error_detail(r, IA_T(r, "只有窗口评价器可以使用 counter 渠道。", "Only a counter rating device uses the channel counter."));
+		return GH_EINVAL;
+	}
+	*out = (struct subject){ .subject_id = subject_id, .rater = rater, .entered_by = entered_by, .department = department,
+				 .item = item, .subject_ref = subject_ref, .channel = channel };
+	return 0;
+}
+
+DB_SQL(q_rated, "SELECT id FROM evaluations WHERE subject_kind = ? AND subject_id = ?");
+
+int ia_rate_precheck(struct req *r, const char *kind, const char *ref)
+{
+	struct subject x;
+	int rc = resolve(r, kind, ref, r->role == ROLE_STAFF ? "counter" : NULL, &x);
+	if (rc)
+		return rc;
+	struct db_rows rows;
+	if ((rc = db_query(r->db, r->arena, &q_rated, DB_ARGS(DB_TEXT(kind), DB_INT(x.subject_id)), &rows)))
+		return rc;
+	if (rows.nrows) {
+		req_error_detail(r, IA_T(r, "已经评价过了，每件事只能评价一次。", "This has already been rated; each case is rated once."));
+		return GH_ECONFLICT;
+	}
+	return 0;
+}
+
+int ia_rate(struct req *r, const char *kind, const char *ref, const struct ia_rating *in, int64_t *id)
+{
+	struct subject x;
+	const char *why = NULL;
+	int rc = ia_rating_check(in, &why); /* callers checked already; a rating is never stored unchecked */
+	if (rc) {
+		req_error_detail(r, "%s", why);
+		return rc;
+	}
+	if ((rc = resolve(r, kind, ref, in->channel, &x)))
+		return rc;
+	struct db_rows rows;
+	int64_t subject_id = x.subject_id, rater = x.rater, entered_by = x.entered_by;
+	const char *department = x.department, *item = x.item, *subject_ref = x.subject_ref, *channel = x.channel;
+	struct ia_eval e = { .subject_kind = kind, .subject_id = subject_id, .subject_ref = subject_ref, .rater_id = rater,
+			     .entered_by = entered_by, .department = department, .item_code = item, .channel = channel,
+			     .level = in->level, .bad = in->level <= 2, .day = ia_today(), .created_at = (int64_t)time(NULL),
+			     .comment = in->comment ? in->comment : "" };
+	char *tags = (char *)tags_json(in);
+	arena_cleanup(r->arena, free, tags);
+	e.tags = tags;
+	if ((rc = db_begin(r->db)))
+		return rc;
+	rc = db_query(r->db, r->arena, &q_eval_add,
+		      DB_ARGS(DB_TEXT(kind), DB_INT(subject_id), DB_TEXT(subject_ref), DB_INT(rater),
+			      entered_by ? DB_INT(entered_by) : DB_NULL, DB_TEXT(department), DB_TEXT(item), DB_TEXT(channel),
+			      DB_INT(e.level), DB_TEXT(tags), DB_TEXT(e.comment), DB_INT(e.bad ? 1 : 0), DB_INT(e.day),
+			      DB_INT(e.created_at)),
+		      &rows);
+	if (rc == GH_ECONFLICT)
+		req_error_detail(r, IA_T(r, "已经评价过了，每件事只能评价一次。", "This has already been rated; each case is rated once."));
+	if (!rc)
+		e.id = db_cell_int(&rows, 0, 0);
+	if (!rc)
+		rc = ia_event(r->db, "evaluation", e.id, r->who.account, "rate",
+			      json_pack("{s:i,s:s,s:o}", "level", e.level, "channel", channel, "tags", json_loads(tags, 0, NULL)));
+	if (!rc && e.bad)
+		rc = ia_rect_open(r, &e);
+	if (!rc)
+		rc = interact_figures_evaluation(r->db, r->arena, &e, false);
+	if (!rc)
+		rc = interact_ledger(r->db, r->arena, "evaluation",
+				     json_pack("{s:I,s:s,s:s,s:s,s:s?,s:s,s:i,s:s}", "id", (json_int_t)e.id, "subject", kind,
+					       "ref", subject_ref, "department", department, "item", item, "channel", channel,
+					       "level", e.level, "day", ia_day_str(r->arena, e.day)));
+	if (!rc)
+		rc = db_commit(r->db);
+	if (rc) {
+		db_rollback(r->db);
+		return rc;
+	}
+	notify_nudge();
+	*id = e.id;
+	return 0;
+}
+
+/* ---- reading ----------------------------------------------------------------------------- */
+
+#define EVAL_COLS                                                                                         \
+	"SELECT e.id, e.subject_kind, e.subject_id, e.subject_ref, e.rater_id, COALESCE(e.entered_by, 0), "     \
+	"e.department, e.item_code, e.channel, e.level, e.tags, e.comment, e.bad, e.excluded, e.day, "          \
+	"e.created_at, d.name_zh, d.name_en, s.name_zh, s.name_en, a.name, COALESCE(t.id, 0), t.state, "       \
+	"COALESCE(p.id, 0), p.state FROM evaluations e "                                                         \
+	"LEFT JOIN departments d ON d.code = e.department "                                                     \
+	"LEFT JOIN service_items s ON s.code = e.item_code AND s.is_current = 1 "                               \
+	"LEFT JOIN accounts a ON a.id = e.rater_id "                                                             \
+	"LEFT JOIN rectifications t ON t.evaluation_id = e.id LEFT JOIN appeals p ON p.evaluation_id = e.id "
+
+DB_SQL(q_eval_get, EVAL_COLS "WHERE e.id = ?");
+DB_SQL(q_eval_rater, EVAL_COLS "WHERE e.rater_id = ? ORDER BY e.id DESC LIMIT 200");
+
+static void eval_row(const struct db_rows *rows, size_t i, struct ia_eval *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->id = db_cell_int(rows, i, 0);
+	e->subject_kind = db_cell(rows, i, 1);
+	e->subject_id = db_cell_int(rows, i, 2);
+	e->subject_ref = db_cell(rows, i, 3);
+	e->rater_id = db_cell_int(rows, i, 4);
+	e->entered_by = db_cell_int(rows, i, 5);
+	e->department = db_cell(rows, i, 6);
+	e->item_code = db_cell(rows, i, 7);
+	e->channel = db_cell(rows, i, 8);
+	e->level = (int)db_cell_int(rows, i, 9);
+	e->tags = db_cell(rows, i, 10);
+	e->comment = db_cell(rows, i, 11);
+	e->bad = db_cell_int(rows, i, 12) == 1;
+	e->excluded = db_cell_int(rows, i, 13) == 1;
+	e->day = (int)db_cell_int(rows, i, 14);
+	e->created_at = db_cell_int(rows, i, 15);
+	e->dept_zh = db_cell(rows, i, 16);
+	e->dept_en = db_cell(rows, i, 17);
+	e->item_zh = db_cell(rows, i, 18);
+	e->item_en = db_cell(rows, i, 19);
+	e->rater_name = db_cell(rows, i, 20);
+	e->rect_id = db_cell_int(rows, i, 21);
+	e->rect_state = db_cell(rows, i, 22);
+	e->appeal_id = db_cell_int(rows, i, 23);
+	e->appeal_state = db_cell(rows, i, 24);
+}
+
+int ia_eval_get(struct db *db, struct arena *a, int64_t id, struct ia_eval *out)
+{
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_eval_get, DB_ARGS(DB_INT(id)), &rows);
+	if (rc)
+		return rc;
+	if (rows.nrows == 0)
+		return GH_ENOTFOUND;
+	eval_row(&rows, 0, out);
+	return 0;
+}
+
+int ia_eval_load_visible(struct req *r, int64_t id, struct ia_eval *out)
+{
+	int rc = ia_eval_get(r->db, r->arena, id, out);
+	if (rc && rc != GH_ENOTFOUND)
+		return rc;
+	if (!rc && (r->role == ROLE_ADMIN || ia_is_staff_of(r, out->department) ||
+		    (r->role != ROLE_STAFF && out->rater_id == r->who.account)))
+		return 0;
+	req_error_detail(r, IA_T(r, "找不到该评价。", "No such evaluation."));
+	return GH_ENOTFOUND;
+}
+
+int ia_evals_of_rater(struct db *db, struct arena *a, int64_t rater, struct ia_eval **out, size_t *n)
+{
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_eval_rater, DB_ARGS(DB_INT(rater)), &rows);
+	if (rc)
+		return rc;
+	*out = arena_array(a, rows.nrows ? rows.nrows : 1, sizeof(**out));
+	for (size_t i = 0; i < rows.nrows; i++)
+		eval_row(&rows, i, &(*out)[i]);
+	*n = rows.nrows;
+	return 0;
+}
+
+static const char *pick(const struct req *r, const char *zh, const char *en)
+{
+	return ia_en(r) && en && *en ? en : zh;
+}
+
+/* Where a subject is seen on the pages. */
+static const char *subject_href(struct req *r, const char *kind, const char *ref)
+{
+	if (!strcmp(kind, "application"))
+		return arena_printf(r->arena, "/applications/%s", ref);
+	return arena_printf(r->arena, "/%ss/%s", kind, ref);
+}
+
+json_t *ia_eval_json(struct req *r, const struct ia_eval *e)
+{
+	json_t *tags = json_array(), *raw = json_loads(e->tags ? e->tags : "[]", 0, NULL);
+	size_t i;
+	json_t *t;
+	json_array_foreach(raw, i, t) {
+		const char *c = json_string_value(t);
+		const struct ia_tag *tag = c ? ia_tag_find(c, strlen(c)) : NULL;
+		if (tag)
+			json_array_append_new(tags, json_pack("{s:s,s:s}", "code", tag->code, "name", ia_en(r) ? tag->en : tag->zh));
+	}
+	json_decref(raw);
+	json_t *j = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s?,s:s?,s:s?,s:s,s:i,s:s,s:o,s:s,s:b,s:b,s:s,s:s?,s:s}", "id",
+			      (json_int_t)e->id, "subject", e->subject_kind, "ref", e->subject_ref, "subject_href",
+			      subject_href(r, e->subject_kind, e->subject_ref), "department", e->department, "department_name",
+			      pick(r, e->dept_zh, e->dept_en), "item_code", e->item_code, "item_name",
+			      pick(r, e->item_zh, e->item_en), "channel", e->channel, "level", e->level, "level_name",
+			      ia_level_name(e->level, ia_en(r)), "tags", tags, "comment", e->comment ? e->comment : "", "bad",
+			      e->bad, "excluded", e->excluded, "day", ia_day_str(r->arena, e->day), "created",
+			      ia_when(r->arena, e->created_at), "href", arena_printf(r->arena, "/evaluations/%lld", (long long)e->id));
+	char ckey[48];
+	snprintf(ckey, sizeof(ckey), "interact_channel_%s", e->channel ? e->channel : "");
+	ia_set(j, "channel_name", ia_msg(r, ckey, e->channel));
+	if (e->rect_id)
+		ia_set(j, "rectification_state", e->rect_state);
+	if (e->appeal_id)
+		ia_set(j, "appeal_state", e->appeal_state);
+	return j;
+}
+
+DB_SQL(q_pending_apps, "SELECT c.number, c.department, c.closed_at, s.name_zh, s.name_en FROM rateable_cases c "
+		       "LEFT JOIN service_items s ON s.code = c.item_code AND s.is_current = 1 "
+		       "WHERE ((? = 0 AND c.applicant_id = ? AND c.enterprise_id IS NULL) OR (? <> 0 AND c.enterprise_id = ?)) "
+		       "AND NOT EXISTS (SELECT 1 FROM evaluations e WHERE e.subject_kind = 'application' "
+		       "AND e.subject_id = c.application_id) ORDER BY c.closed_at DESC LIMIT 50");
+DB_SQL(q_pending_consults, "SELECT c.id, c.subject, c.answered_at FROM consultations c WHERE c.asker_id = ? "
+			   "AND c.state = 'answered' AND NOT EXISTS (SELECT 1 FROM evaluations e WHERE "
+			   "e.subject_kind = 'consultation' AND e.subject_id = c.id) ORDER BY c.id DESC LIMIT 50");
+DB_SQL(q_pending_complaints, "SELECT c.id, c.subject, c.answered_at FROM complaints c WHERE c.complainant_id = ? "
+			     "AND c.state = 'answered' AND NOT EXISTS (SELECT 1 FROM evaluations e WHERE "
+			     "e.subject_kind = 'complaint' AND e.subject_id = c.id) ORDER BY c.id DESC LIMIT 50");
+
+json_t *ia_pending_json(struct req *r)
+{
+	json_t *arr = json_array();
+	struct db_rows rows;
+	int64_t ent = r->who.enterprise, me = r->who.account;
+	if (!db_query(r->db, r->arena, &q_pending_apps, DB_ARGS(DB_INT(ent), DB_INT(me), DB_INT(ent), DB_INT(ent)), &rows))
+		for (size_t i = 0; i < rows.nrows; i++) {
+			const char *num = db_cell(&rows, i, 0);
+			json_array_append_new(arr, json_pack("{s:s,s:s,s:s?,s:s?,s:s}", "kind", "application", "ref", num, "title",
+							     pick(r, db_cell(&rows, i, 3), db_cell(&rows, i, 4)), "closed",
+							     ia_when(r->arena, db_cell_int(&rows, i, 2)), "rate_href",
+							     arena_printf(r->arena, "/evaluate/application/%s", num)));
+		}
+	struct db_sql *qs[2] = { &q_pending_consults, &q_pending_complaints };
+	const char *kinds[2] = { "consultation", "complaint" };
+	for (int k = 0; k < 2; k++) {
+		if (db_query(r->db, r->arena, qs[k], DB_ARGS(DB_INT(me)), &rows))
+			continue;
+		for (size_t i = 0; i < rows.nrows; i++) {
+			const char *id = db_cell(&rows, i, 0);
+			json_array_append_new(arr, json_pack("{s:s,s:s,s:s?,s:s?,s:s}", "kind", kinds[k], "ref", id, "title",
+							     db_cell(&rows, i, 1), "closed", ia_when(r->arena, db_cell_int(&rows, i, 2)),
+							     "rate_href", arena_printf(r->arena, "/evaluate/%s/%s", kinds[k], id)));
+		}
+	}
+	return arr;
+}

@@ -1,0 +1,60 @@
+/* interact.h: evaluations (好差评) with the rectification of bad reviews and appeals,
+ * consultations (咨询) with the items' FAQ, and complaints and suggestions (投诉建议) — the
+ * public interface for main.c and other domains.
+ *
+ * Invariants:
+ * - A case (an application in a decided terminal state, an answered consultation or complaint)
+ *   is rated once, by the person served: UNIQUE (subject_kind, subject_id) in `evaluations`.
+ * - Every state change of an evaluation, rectification, appeal, consultation or complaint is an
+ *   `interact_events` row written in the same transaction as the change.
+ * - A bad review (level 2 不满意 or 1 非常不满意) opens exactly one rectification task for the
+ *   department that handled the case, in the rating's transaction.
+ * - The FAQ shows only the staff's public version of an answer the asker consented to publish:
+ *   never the asker, the original question or the original answer.
+ */
+#ifndef GH_INTERACT_H
+#define GH_INTERACT_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "app.h"
+
+struct router;
+struct db;
+struct arena;
+
+/* Registers the cases observer that records applications as rateable when they end (call at
+ * start, before any transition: serve calls it). Returns 0. */
+int interact_init(struct app *app, char *err, size_t errlen);
+
+/* The pages and the JSON API (see docs/api.md). */
+int interact_add_routes(struct router *rt);
+
+/* The published FAQ of an item (answers to public consultations), newest first, at most max
+ * entries: a JSON array of {question, answer, answered} owned by the caller, or NULL on a
+ * database error. For the catalog's guide page (templates/interact/faq.mustache). Publishing
+ * an entry bumps catalog_generation, so cached guide pages refresh. Allocates in a. */
+json_t *interact_item_faq(struct db *db, struct arena *a, const char *item_code, const char *lang, int max);
+
+/* One pass of the duties on db for day `today` (China Standard Time day number): invitations
+ * to rate cases ended evaluate-invite-days ago and still unrated (once per case), overdue
+ * warnings of rectification tasks to department heads (once per task) and of consultations to
+ * the department's staff (once per consultation), escalation of overdue
+ * complaints to the department heads and then to administrators (once per level). On
+ * PostgreSQL only when this connection wins the duties' advisory lock. *sent (may be NULL)
+ * gets the number of inbox messages written. Returns 0 or a database error. */
+int interact_duties_run(struct app *app, struct db *db, int32_t today, int *sent);
+
+/* Starts / stops the duties thread (serve): a pass at start and every 60 s. GH_E code with a
+ * message in err. */
+int interact_start(struct app *app, char *err, size_t errlen);
+void interact_stop(void);
+
+/* `govhall interact-duties [YYYY-MM-DD]`: one pass of the duties for that day (default
+ * today), for operators and tests. Returns the process exit code. */
+int interact_cli_duties(struct app *app, int argc, char **argv);
+
+#endif

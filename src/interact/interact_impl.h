@@ -1,0 +1,207 @@
+/* interact_impl.h: the interact module's private interface.
+ *
+ * - evaluations.c: reason tags, the rating parser, rating a case, the cases observer, and the
+ *   one place each for figures (statistics) and the transparency log.
+ * - rectify.c: rectification tasks of bad reviews, the citizen's rating of them, appeals.
+ * - consult.c: consultations and the items' FAQ. complaints.c: complaints and suggestions.
+ * - duties.c: invitations, overdue warnings, escalation; the thread and the command.
+ * - api.c / pages.c: the JSON API and the pages, both thin over the functions below, which
+ *   check who may do what and return GH_E codes with a client detail (req_error_detail).
+ */
+#ifndef GH_INTERACT_IMPL_H
+#define GH_INTERACT_IMPL_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "http/http.h"
+#include "interact/interact.h"
+
+struct db;
+struct calendar;
+
+/* Sizes a client controls, in characters (UTF-8 code points). */
+#define INTERACT_COMMENT_MAX 500
+#define INTERACT_TAGS_MAX 6
+#define INTERACT_SUBJECT_MAX 100
+#define INTERACT_TEXT_MAX 2000
+#define INTERACT_ANSWER_MAX 4000
+#define INTERACT_NOTES_MAX 2000
+#define INTERACT_PER_PAGE 20
+
+static inline bool ia_en(const struct req *r)
+{
+	return strcmp(r->lang, "en") == 0;
+}
+#define IA_T(r, zh, en_) (ia_en(r) ? (en_) : (zh))
+
+static inline void ia_set(json_t *o, const char *k, const char *v)
+{
+	if (v)
+		json_object_set_new(o, k, json_string(v));
+}
+
+/* ---- evaluations.c -------------------------------------------------------------------- */
+
+struct ia_tag {
+	const char *code, *zh, *en;
+	int group; /* 3 good (5, 4), 2 fair (3), 1 bad (2, 1) */
+};
+extern const struct ia_tag ia_tags[];
+extern const size_t ia_tags_n;
+const struct ia_tag *ia_tag_find(const char *code, size_t len);
+/* The tag group of a level: 3 for 5 and 4, 2 for 3, 1 for 2 and 1. */
+int ia_level_group(int level);
+const char *ia_level_name(int level, bool en);
+/* Names of the citizen's rating of a rectification (3 满意, 2 基本满意, 1 不满意). */
+const char *ia_rect_level_name(int level, bool en);
+
+/* A rating as the API or a form sends it. */
+struct ia_rating {
+	int level;                          /* 1..5 */
+	const char *tags[INTERACT_TAGS_MAX];
+	size_t ntags;
+	const char *comment;                /* "" when none */
+	const char *channel;                /* NULL: the caller's default */
+};
+/* Parses a rating from a JSON object's text ({level, tags: [..], comment, channel}) into out
+ * (strings in a) and checks it with ia_rating_check. Returns 0, or GH_EINVAL / GH_EVALIDATION
+ * with *why a message in both languages (static). Never reads beyond len. */
+int ia_rating_parse(struct arena *a, const char *text, size_t len, struct ia_rating *out, const char **why);
+/* Checks level 1..5, tags known, distinct, at most INTERACT_TAGS_MAX and of the level's group,
+ * a bad review with at least one tag, the comment's size and UTF-8, the channel's name. */
+int ia_rating_check(const struct ia_rating *in, const char **why);
+/* Adds one tag to in (deduplicated); GH_EVALIDATION when full. */
+int ia_rating_add_tag(struct ia_rating *in, const char *code, const char **why);
+
+struct ia_eval {
+	int64_t id, subject_id, rater_id, entered_by, created_at;
+	const char *subject_kind, *subject_ref, *department, *item_code, *channel, *tags, *comment;
+	int level, day;
+	bool bad, excluded;
+	/* joined */
+	const char *dept_zh, *dept_en, *item_zh, *item_en, *rater_name;
+	int64_t rect_id, appeal_id;
+	const char *rect_state, *appeal_state;
+};
+
+/* Rates a case as the caller. kind "application" (ref = number), "consultation" or
+ * "complaint" (ref = id). Checks: the case exists and belongs to the caller (GH_ENOTFOUND
+ * otherwise), or the caller is staff of the handling department rating on a counter device
+ * for a walk-in application (channel counter); it is finished or answered (GH_ECONFLICT);
+ * not rated yet (GH_ECONFLICT). A bad review opens the rectification task. *id gets the
+ * evaluation. */
+int ia_rate(struct req *r, const char *kind, const char *ref, const struct ia_rating *in, int64_t *id);
+/* The checks of ia_rate alone (nothing written): 0 when the caller may rate the case now;
+ * GH_ENOTFOUND, GH_ECONFLICT (not ended or answered yet, or rated already), GH_EFORBIDDEN
+ * with a detail otherwise. For the rating form. */
+int ia_rate_precheck(struct req *r, const char *kind, const char *ref);
+int ia_eval_get(struct db *db, struct arena *a, int64_t id, struct ia_eval *out);
+/* The evaluation if the caller may see it (rater, staff of its department, administrators);
+ * GH_ENOTFOUND otherwise. */
+int ia_eval_load_visible(struct req *r, int64_t id, struct ia_eval *out);
+int ia_evals_of_rater(struct db *db, struct arena *a, int64_t rater, struct ia_eval **out, size_t *n);
+json_t *ia_eval_json(struct req *r, const struct ia_eval *e);
+/* Cases the caller may still rate: [{kind, ref, title, department, closed}] (applications
+ * ended, consultations and complaints answered, not rated yet). */
+json_t *ia_pending_json(struct req *r);
+/* The history of a subject as a JSON array [{at, action, actor, detail}]. */
+json_t *ia_events_json(struct req *r, const char *kind, int64_t id);
+int ia_event(struct db *db, const char *kind, int64_t id, int64_t actor, const char *action, json_t *detail);
+
+/* The hooks for other modules, each the one place that calls them (see evaluations.c). */
+int interact_figures_evaluation(struct db *db, struct arena *a, const struct ia_eval *e, bool excluded);
+int interact_figures_rectification(struct db *db, struct arena *a, const char *department, const char *item_code,
+				   int32_t day, bool rectified);
+int interact_ledger(struct db *db, struct arena *a, const char *kind, json_t *canonical);
+
+/* Whether the caller is active staff of department (any duty) / a head of it. */
+bool ia_is_staff_of(const struct req *r, const char *department);
+bool ia_is_head_of(const struct req *r, const char *department);
+/* Inbox messages to a department's active staff (heads_only: only its heads). */
+int ia_tell_department(struct db *db, struct arena *a, const char *department, bool heads_only, const char *kind,
+		       const char *title_zh, const char *title_en, const char *body_zh, const char *body_en, int *n);
+/* Inbox messages to every active administrator. */
+int ia_tell_admins(struct db *db, struct arena *a, const char *kind, const char *title_zh, const char *title_en,
+		   const char *body_zh, const char *body_en, int *n);
+/* Working day n after from on app's calendar (weekends only when none is loaded). */
+int32_t ia_add_workdays(const struct app *app, int32_t from, int n);
+int32_t ia_today(void);
+/* The message key in the request's language, or fallback when the catalogs lack it. */
+const char *ia_msg(struct req *r, const char *key, const char *fallback);
+const char *ia_day_str(struct arena *a, int32_t day);
+const char *ia_when(struct arena *a, int64_t t);
+/* Text of at most max characters, valid UTF-8, without NUL; GH_EVALIDATION otherwise. */
+bool ia_text_ok(const char *s, size_t max_chars, bool required);
+
+/* The evaluation with its rectification task, appeal, history and the actions the caller may
+ * take (api.c; the detail page shares it). */
+json_t *ia_eval_detail_json(struct req *r, const struct ia_eval *e);
+
+/* ---- rectify.c ------------------------------------------------------------------------ */
+
+struct ia_rect {
+	int64_t id, evaluation_id, visit_at, visited_by, rectified_at, feedback_at, citizen_rated_at, created_at;
+	const char *department, *state, *visit_method, *visit_notes, *rectify_notes, *feedback;
+	int32_t due_day;
+	int citizen_level;
+};
+/* Opens the task of bad review e (inside the rating's transaction) and tells the department. */
+int ia_rect_open(struct req *r, const struct ia_eval *e);
+int ia_rect_get(struct db *db, struct arena *a, int64_t evaluation_id, struct ia_rect *out);
+json_t *ia_rect_json(struct req *r, const struct ia_rect *t);
+/* step "visit" (method, notes, when: unix seconds or 0 for now), "rectify" (notes), "feedback"
+ * (notes = the text to the citizen) by staff of the department; "rate" (level 1..3) by the
+ * rater. GH_EFORBIDDEN / GH_ECONFLICT (wrong order) / GH_EVALIDATION with details. */
+int ia_rect_step(struct req *r, int64_t evaluation_id, const char *step, const char *method, const char *notes,
+		 int64_t when, int level);
+/* Tasks of a department (NULL: all, for administrators) in state (NULL: not closed). */
+int ia_rect_list(struct req *r, const char *department, const char *state, json_t **out);
+/* Appeal by a head of the department (reason); decision by an administrator ("upheld" or
+ * "rejected", note). */
+int ia_appeal_file(struct req *r, int64_t evaluation_id, const char *reason);
+int ia_appeal_decide(struct req *r, int64_t appeal_id, const char *decision, const char *note);
+int ia_appeal_list(struct req *r, const char *state, json_t **out);
+
+/* ---- consult.c ------------------------------------------------------------------------ */
+
+struct ia_thread_in {
+	const char *kind;        /* complaints: "complaint" or "suggestion" */
+	const char *department;  /* or derived from item_code */
+	const char *item_code;
+	const char *subject, *text;
+	bool consent_public;     /* consultations */
+	const char *channel;
+};
+/* Checks subject, text and channel; resolves the department (the item's when an item is
+ * named). GH_EVALIDATION / GH_EINVAL with a detail. */
+int ia_thread_texts(struct req *r, const struct ia_thread_in *in);
+int ia_thread_target(struct req *r, struct ia_thread_in *in);
+int ia_consult_create(struct req *r, const struct ia_thread_in *in, int64_t *id);
+/* The consultation if the caller may see it (asker, staff of its department, administrators). */
+int ia_consult_json(struct req *r, int64_t id, json_t **out);
+/* Staff of the department answer (once); publish (only with the asker's consent) puts the
+ * public version (both texts required, staff remove personal data) into the item's FAQ. */
+int ia_consult_answer(struct req *r, int64_t id, const char *answer, bool publish, const char *pub_q, const char *pub_a);
+int ia_consult_publish(struct req *r, int64_t id, bool publish, const char *pub_q, const char *pub_a);
+/* mine: the caller's; otherwise the department's (state NULL = all). */
+int ia_consult_list(struct req *r, bool mine, const char *state, json_t **out);
+
+/* ---- complaints.c --------------------------------------------------------------------- */
+
+int ia_complaint_create(struct req *r, const struct ia_thread_in *in, int64_t *id);
+int ia_complaint_json(struct req *r, int64_t id, json_t **out);
+int ia_complaint_answer(struct req *r, int64_t id, const char *answer);
+/* mine: the caller's; staff: the department's; administrators: those escalated to them. */
+int ia_complaint_list(struct req *r, bool mine, const char *state, json_t **out);
+
+/* Route tables. */
+extern const struct route interact_api_routes[];
+extern const size_t interact_api_routes_n;
+extern const struct route interact_page_routes[];
+extern const size_t interact_page_routes_n;
+
+#endif
