@@ -77,9 +77,11 @@ int search_read_params(struct req *r, struct sparams *p)
 			p->f.kind = SDOC_BUNDLE;
 		else if (!strcmp(kind, "info"))
 			p->f.kind = SDOC_INFO;
+		else if (!strcmp(kind, "faq"))
+			p->f.kind = SDOC_FAQ;
 		else {
-			req_error_detail(r, IS_EN(r) ? "Parameter 'kind' must be item, bundle or info."
-						     : "参数 kind 应为 item（事项）、bundle（一件事）或 info（信息公开）。");
+			req_error_detail(r, IS_EN(r) ? "Parameter 'kind' must be item, bundle, info or faq."
+						     : "参数 kind 应为 item（事项）、bundle（一件事）、info（信息公开）或 faq（常见问答）。");
 			return GH_EINVAL;
 		}
 		p->kind = kind;
@@ -100,13 +102,13 @@ int search_read_params(struct req *r, struct sparams *p)
 
 static const char *kind_name(int kind)
 {
-	return kind == SDOC_BUNDLE ? "bundle" : kind == SDOC_INFO ? "info" : "item";
+	return kind == SDOC_BUNDLE ? "bundle" : kind == SDOC_INFO ? "info" : kind == SDOC_FAQ ? "faq" : "item";
 }
 
 const char *search_doc_href(struct req *r, int kind, const char *code)
 {
 	const char *base = kind == SDOC_BUNDLE ? "/bundles" : kind == SDOC_INFO ? "/publish" : "/services";
-	return arena_printf(r->arena, "%s/%s", base, code);
+	return arena_printf(r->arena, "%s/%s%s", base, code, kind == SDOC_FAQ ? "#faq" : "");
 }
 
 /* The first ~120 characters of s. */

@@ -217,9 +217,41 @@ static int source_published(struct db *db, struct arena *a, const struct search_
 	return 0;
 }
 
+DB_SQL(q_faq, "SELECT c.item_code, c.public_question, c.public_answer, s.name_zh, s.name_en, s.department, "
+	      "d.name_zh, d.name_en, s.audience, s.theme FROM consultations c "
+	      "JOIN service_items s ON s.code = c.item_code AND s.is_current = 1 "
+	      "JOIN departments d ON d.code = s.department WHERE c.published = 1 ORDER BY c.id");
+
+/* FAQ answers (a consultation's public version, published on its item's guide page): found by
+ * the question and the answer, and by the item's name. */
+static int source_faq(struct db *db, struct arena *a, const struct search_labels *lb, struct sindex_builder *b)
+{
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_faq, DB_NOARGS, &rows);
+	if (rc)
+		return rc;
+	for (size_t r = 0; r < rows.nrows; r++) {
+		const char *question = db_cell(&rows, r, 1), *answer = db_cell(&rows, r, 2);
+		const char *theme = db_cell(&rows, r, 9);
+		struct sdoc_in d = {
+			.kind = SDOC_FAQ, .code = db_cell(&rows, r, 0), .name_zh = question, .name_en = NULL,
+			.department = db_cell(&rows, r, 5), .dept_name_zh = db_cell(&rows, r, 6),
+			.dept_name_en = db_cell(&rows, r, 7), .theme = theme,
+			.audience = audience_bits(db_cell(&rows, r, 8)), .summary_zh = answer,
+		};
+		d.text[F_BODY][0] = answer;
+		d.text[F_MATERIALS][0] = db_cell(&rows, r, 3); /* the item's name */
+		d.text[F_MATERIALS][1] = db_cell(&rows, r, 4);
+		d.text[F_DEPT][0] = label(lb->themes, theme, false);
+		d.text[F_DEPT][1] = label(lb->themes, theme, true);
+		sindex_builder_add(b, &d);
+	}
+	return 0;
+}
+
 typedef int (*source_fn)(struct db *db, struct arena *a, const struct search_labels *lb, struct sindex_builder *b);
 /* Document sources, in order. */
-static const source_fn sources[] = { source_items, source_bundles, source_published };
+static const source_fn sources[] = { source_items, source_bundles, source_published, source_faq };
 
 int search_docs_build(struct db *db, const struct lex *lx, struct lex *rules, const struct search_labels *lb,
 		      uint64_t generation, sdoc_tap_fn tap, void *tapctx, struct sindex **out)

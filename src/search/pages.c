@@ -89,6 +89,7 @@ int search_page(struct req *r)
 		jset(o, "code", s->code);
 		jset(o, "kind_label", M(r, !strcmp(s->kind, "bundle") ? "search_kind_bundle"
 					   : !strcmp(s->kind, "info") ? "search_kind_info"
+					   : !strcmp(s->kind, "faq")  ? "search_kind_faq"
 								      : "search_kind_item"));
 		if (!strcmp(s->kind, "bundle"))
 			json_object_set_new(o, "is_bundle", json_true());
@@ -119,6 +120,7 @@ int search_page(struct req *r)
 	json_array_append_new(kinds, option("item", M(r, "search_kind_item"), p.kind));
 	json_array_append_new(kinds, option("bundle", M(r, "search_kind_bundle"), p.kind));
 	json_array_append_new(kinds, option("info", M(r, "search_kind_info"), p.kind));
+	json_array_append_new(kinds, option("faq", M(r, "search_kind_faq"), p.kind));
 	size_t i;
 	json_t *v;
 	json_array_foreach(search_state.labels.themes, i, v)

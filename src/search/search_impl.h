@@ -111,8 +111,9 @@ bool lex_bundle_cue(const struct lex *lx, const char *w, size_t n);
 
 enum sfield { F_NAME, F_KEYWORDS, F_OUTCOME, F_MATERIALS, F_CONDITIONS, F_DEPT, F_BODY, F_N };
 
-/* What a document is; SDOC_INFO: a published announcement or policy document (src/publish). */
-enum sdoc_kind { SDOC_ITEM = 1, SDOC_BUNDLE = 2, SDOC_INFO = 3 };
+/* What a document is; SDOC_INFO: a published announcement or policy document (src/publish);
+ * SDOC_FAQ: a consultation's public answer (src/interact), whose code is its item's. */
+enum sdoc_kind { SDOC_ITEM = 1, SDOC_BUNDLE = 2, SDOC_INFO = 3, SDOC_FAQ = 4 };
 
 /* A document as a source hands it over (strings copied by the builder). */
 struct sdoc_in {

@@ -8,6 +8,19 @@ import assert from 'node:assert/strict';
 import { DEMO, apiLogin, bearer, freshTotp, get, htmlText, pageLogin, startServer } from './helpers.mjs';
 import { CIV_ITEM, dayFromNow, inbox, rate, runDuties } from './interact-fixtures.mjs';
 
+/** Search results among FAQ answers for q, once the index has caught up with pred (each node
+ * re-checks the catalog's generation within --cache-recheck ms). */
+async function searchFaq(q, pred) {
+  let r;
+  for (let i = 0; i < 40; i++) {
+    r = await bearer(`${base}/api/v1/search?q=${encodeURIComponent(q)}&kind=faq`, null);
+    assert.equal(r.status, 200, r.body);
+    if (pred(r.json.results)) return r.json.results;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  return r.json.results;
+}
+
 let srv;
 let base;
 const tok = {};
@@ -92,6 +105,12 @@ describe('consultations', () => {
     const text = htmlText(guide.body);
     assert.ok(text.includes('办理时需要带户口本吗？') && text.includes('需要带户口本原件。'), 'on the guide page');
     assert.ok(!text.includes('11010519491231002X') && !text.includes('张三您好'), 'the guide shows the public version only');
+    // Search finds the answer and leads to the item's FAQ.
+    const found = await searchFaq('户口本', (res) => res.some((x) => x.name_zh === '办理时需要带户口本吗？'));
+    const hit = found.find((x) => x.name_zh === '办理时需要带户口本吗？');
+    assert.ok(hit, JSON.stringify(found));
+    assert.equal(hit.kind, 'faq');
+    assert.equal(hit.href, `/services/${CIV_ITEM.code}#faq`);
 
     r = await rate(base, tok.a, { subject: 'consultation', ref: id, level: 4, tags: ['clear_guide'] });
     assert.equal(r.status, 201, r.body);
@@ -103,6 +122,8 @@ describe('consultations', () => {
     assert.equal(r.status, 200, r.body);
     const after = await bearer(`${base}/api/v1/services/${CIV_ITEM.code}/faq`, null);
     assert.ok(!after.json.items.some((x) => x.question === '办理时需要带户口本吗？'), 'withdrawn from the FAQ');
+    const gone = await searchFaq('户口本', (res) => !res.some((x) => x.name_zh === '办理时需要带户口本吗？'));
+    assert.ok(!gone.some((x) => x.name_zh === '办理时需要带户口本吗？'), 'no longer found by search');
   });
 
   test('without the asker consent nothing is published', async () => {

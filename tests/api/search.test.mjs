@@ -94,7 +94,7 @@ describe('search API', () => {
       ['/api/v1/search?q=x&audience=aliens', /audience/],
       ['/api/v1/search?q=x&department=nope', /nope/],
       ['/api/v1/search?q=x&theme=nope', /nope/],
-      ['/api/v1/search?q=x&kind=faq', /kind/],
+      ['/api/v1/search?q=x&kind=rumour', /kind/],
       ['/api/v1/search?q=x&limit=1000', /limit/],
       ['/api/v1/search?q=x&offset=-1', /offset/],
       [`/api/v1/search?q=${'长'.repeat(200)}`, /long|长/],
