@@ -919,6 +919,11 @@ static int detail_render(struct req *r, struct application *app, const char *not
 	json_object_set_new(ctx, "is_staff_view", json_boolean(staff));
 	if (applicant || staff)
 		jset(ctx, "receipt_href", arena_printf(r->arena, "/applications/%s/receipt", app->number));
+	/* A case that ended (but was not withdrawn) may be rated by its applicant (好差评; the
+	 * evaluation pages say when it has been rated already). */
+	const struct wf_state *ended = wf_state(app->state);
+	if (applicant && ended && ended->terminal && strcmp(app->state, "withdrawn") != 0)
+		jset(ctx, "rate_href", arena_printf(r->arena, "/evaluate/application/%s", app->number));
 	if (applicant)
 		json_object_set_new(ctx, "nav_mine", json_true());
 	else if (r->role == ROLE_STAFF)

@@ -6,7 +6,7 @@
 // duties command for a later day, once per case) and the overdue warning of a task.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEMO, apiLogin, bearer, freshTotp, sql, startServer } from './helpers.mjs';
+import { DEMO, apiLogin, bearer, freshTotp, pageLogin, sql, startServer } from './helpers.mjs';
 import {
   CIV_ITEM, complete, completedApplication, dayFromNow, fileApplication, inbox, rate, runDuties, step,
 } from './interact-fixtures.mjs';
@@ -40,7 +40,11 @@ describe('rating an application', () => {
     const app = await fileApplication(base, tok.a);
     let r = await rate(base, tok.a, { subject: 'application', ref: app.number, level: 5, tags: ['efficient'] });
     assert.equal(r.status, 409, r.body);
+    const citizen = await pageLogin(base, DEMO.citizen.phone);
+    const rateLink = `href="/evaluate/application/${app.number}"`;
+    assert.ok(!(await citizen.get(`/applications/${app.number}`)).body.includes(rateLink), 'no rating before the end');
     await complete(base, tok.civ, app.number);
+    assert.ok((await citizen.get(`/applications/${app.number}`)).body.includes(rateLink), 'the applicant is offered the rating');
     r = await rate(base, tok.b, { subject: 'application', ref: app.number, level: 1, tags: ['too_slow'] });
     assert.equal(r.status, 404, `someone else's application: ${r.body}`);
     r = await rate(base, tok.a, { subject: 'application', ref: 'QH0000000000000', level: 5 });

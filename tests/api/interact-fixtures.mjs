@@ -3,62 +3,22 @@
 // its end with the civ department's demo staff (counter, reviewer and head), and reading an
 // account's inbox.
 import assert from 'node:assert/strict';
-import { DEMO, bearer, demoCatalog, freshIp, govhall } from './helpers.mjs';
+import { applyOnline, bearer, demoCatalog, demoForm, govhall } from './helpers.mjs';
 
 const catalog = demoCatalog();
 export const CIV_ITEM = catalog.services.find((s) => s.code === 'civ-0006')
   ?? catalog.services.find((s) => s.department === 'civ' && s.online_depth >= 3);
 
-export function formFor(item) {
-  const v = {};
-  for (const f of item.form) {
-    switch (f.type) {
-      case 'id_number': v[f.key] = DEMO.citizen.id_number; break;
-      case 'phone': v[f.key] = DEMO.citizen.phone; break;
-      case 'uscc': v[f.key] = DEMO.enterprise.uscc; break;
-      case 'select': v[f.key] = f.options[0].value; break;
-      case 'date': v[f.key] = '2026-01-05'; break;
-      case 'number': v[f.key] = '3'; break;
-      case 'email': v[f.key] = 'zhang@example.com'; break;
-      case 'address': v[f.key] = '清河市和平路 1 号'; break;
-      case 'textarea': v[f.key] = '情况说明'; break;
-      case 'file': break;
-      default: v[f.key] = '张三';
-    }
-  }
-  return v;
-}
-
-function pdf(tag = Math.random().toString(36).slice(2)) {
-  return Buffer.from(`%PDF-1.4\n% ${tag}\n1 0 obj <</Type /Catalog>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n`);
-}
-
-async function upload(base, token) {
-  const fd = new FormData();
-  fd.append('file', new Blob([pdf()], { type: 'application/pdf' }), 'scan.pdf');
-  const res = await fetch(`${base}/api/v1/attachments`, {
-    method: 'POST', body: fd, headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': freshIp() },
-  });
-  const j = await res.json();
-  assert.equal(res.status, 201, JSON.stringify(j));
-  return j.id;
-}
+export const formFor = demoForm;
 
 let seq = 0;
 /** Files an application for item as the token's owner; resolves its JSON (number, ...). */
 export async function fileApplication(base, token, item = CIV_ITEM) {
-  const materials = [];
-  for (const [i, m] of item.materials.entries()) {
-    if (m.required) materials.push({ slot: i, attachments: [await upload(base, token)] });
-  }
-  const r = await bearer(`${base}/api/v1/services/${item.code}/applications`, token, {
-    method: 'POST', json: { form: formFor(item), materials, submit: true, idempotency_key: `ia-${process.pid}-${++seq}` },
-  });
+  const r = await applyOnline(base, token, item, { key: `ia-${process.pid}-${++seq}` });
   assert.equal(r.status, 201, r.body);
   return r.json;
 }
 
-/** Takes an application through accept, review, approval and completion as civ staff. */
 export async function complete(base, staffToken, number, upTo = 'complete') {
   for (const action of ['accept', 'start_review', 'approve', 'complete']) {
     const r = await bearer(`${base}/api/v1/applications/${number}/actions/${action}`, staffToken, { method: 'POST', json: {} });
