@@ -138,7 +138,8 @@ char *ledger_decision_leaf(struct arena *a, const char *salt, const struct ledge
 {
 	char buf[32];
 	json_t *o = json_object();
-	json_object_set_new(o, "kind", json_string("decision"));
+	/* The five decisions, and the other steps (submission, supplement, withdrawal...). */
+	json_object_set_new(o, "kind", json_string(ledger_is_decision(d->action) ? "decision" : "transition"));
 	json_object_set_new(o, "event", json_integer(d->event_id));
 	json_object_set_new(o, "application", d->number ? json_string(d->number) : json_null());
 	json_object_set_new(o, "item", json_string(d->item_code ? d->item_code : ""));
@@ -162,10 +163,10 @@ char *ledger_decision_leaf(struct arena *a, const char *salt, const struct ledge
 	return s;
 }
 
+/* Every transition is logged, so that each gives the applicant a receipt: the five decisions
+ * as kind "decision", the other steps as "transition" (both with the ref "decision:<event>"). */
 static int on_transition(struct db *db, struct arena *a, const struct case_change *c)
 {
-	if (!ledger_is_decision(c->action))
-		return 0;
 	struct ledger_decision d = {
 		.event_id = c->event_id, .number = c->number, .item_code = c->item_code,
 		.department = c->department, .action = c->action, .from_state = c->from_state,
@@ -179,7 +180,8 @@ static int on_transition(struct db *db, struct arena *a, const struct case_chang
 	if (!leaf)
 		return GH_EINTERNAL;
 	char *ref = arena_printf(a, "decision:%lld", (long long)c->event_id);
-	int rc = ledger_append_ref(db, a, "decision", ref, salt, leaf, NULL);
+	int rc = ledger_append_built(db, a, ledger_is_decision(c->action) ? "decision" : "transition", ref, salt, leaf,
+				     NULL);
 	if (rc)
 		log_error("ledger: the decision %s of application %s could not be logged: %s", c->action,
 			  c->number ? c->number : "-", err_name(rc));
@@ -191,7 +193,7 @@ DB_SQL(q_decision_src,
        "a.applicant_id, a.enterprise_id, e.actor_id, e.reason, e.detail "
        "FROM application_events e JOIN applications a ON a.id = e.application_id WHERE e.id = ?");
 DB_SQL(q_decision_missing,
-       "SELECT e.id FROM application_events e WHERE e.action IN ('accept', 'refuse', 'approve', 'deny', 'complete') "
+       "SELECT e.id FROM application_events e WHERE e.action NOT IN ('claim', 'assign') "
        "AND NOT EXISTS (SELECT 1 FROM ledger_leaves l WHERE l.ref = 'decision:' || CAST(e.id AS TEXT)) ORDER BY e.id");
 
 static int decision_recompute(struct db *db, struct arena *a, const char *ref, const char *salt, char **json)
@@ -335,8 +337,10 @@ int ledger_backfill(struct db *db, struct arena *a, size_t *items, size_t *decis
 		ledger_salt_new(salt);
 		const char *ref = arena_printf(a, "decision:%s", db_cell(&r, i, 0));
 		rc = decision_recompute(db, a, ref, salt, &leaf);
+		/* The leaf names its kind: "decision" for the five decisions, else "transition". */
+		const char *kind = leaf && strstr(leaf, "\"kind\":\"decision\"") ? "decision" : "transition";
 		if (!rc)
-			rc = ledger_append_ref(db, a, "decision", ref, salt, leaf, NULL);
+			rc = ledger_append_ref(db, a, kind, ref, salt, leaf, NULL);
 		if (!rc)
 			(*decisions)++;
 	}
@@ -352,6 +356,7 @@ void ledger_register_observers(void)
 	cases_observe(on_transition);
 	catalog_observe_versions(on_item_version);
 	ledger_audit_source("decision", decision_recompute);
+	ledger_audit_source("transition", decision_recompute);
 	ledger_audit_expect("decision", decision_expect);
 	ledger_audit_source("catalog_item", item_recompute);
 	ledger_audit_expect("catalog_item", item_expect);

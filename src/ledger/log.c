@@ -151,6 +151,13 @@ int ledger_append_ref(struct db *db, struct arena *a, const char *kind, const ch
 	int rc = check_leaf(a, kind, canonical_json);
 	if (rc)
 		return rc;
+	return ledger_append_built(db, a, kind, ref, salt, canonical_json, index);
+}
+
+int ledger_append_built(struct db *db, struct arena *a, const char *kind, const char *ref, const char *salt,
+			const char *canonical_json, int64_t *index)
+{
+	int rc;
 	if ((ref && (strlen(ref) == 0 || strlen(ref) > 200)) || (salt && strlen(salt) != LEDGER_SALT_HEX))
 		return GH_EINVAL;
 	struct merkle_frontier *f = arena_alloc(a, sizeof(*f));

@@ -90,4 +90,10 @@ struct note_key {
 int ledger_note_parse(struct arena *a, const char *note, const struct note_key *keys, size_t nkeys,
 		      const char **origin, uint64_t *size, unsigned char root[H32], char *err, size_t errlen);
 
+/* ledger_append_ref without its check of the leaf (parsed and re-serialised to prove it is
+ * canonical and of its kind): for leaves this module built itself with ledger_canonical(), on
+ * the hot path of every transition. */
+int ledger_append_built(struct db *db, struct arena *a, const char *kind, const char *ref, const char *salt,
+			const char *canonical_json, int64_t *index);
+
 #endif

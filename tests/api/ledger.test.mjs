@@ -184,7 +184,7 @@ describe('decisions in the log and receipts', () => {
     assert.equal(n, 1, 'no checkpoint was signed by the duty');
   });
 
-  test('accept, approve and complete each append a leaf; the applicant gets three receipts', async () => {
+  test('every step appends a leaf; the applicant gets a receipt for each', async () => {
     const app = await applied();
     await act(app.number, 'accept');
     await act(app.number, 'start_review');
@@ -192,9 +192,9 @@ describe('decisions in the log and receipts', () => {
     await act(app.number, 'complete');
     const list = await bearer(`${srv.url}/api/v1/applications/${app.number}/receipts`, tok.a);
     assert.equal(list.status, 200, list.body);
-    assert.deepEqual(list.json.receipts.map((x) => x.action), ['accept', 'approve', 'complete']);
+    assert.deepEqual(list.json.receipts.map((x) => x.action), ['submit', 'accept', 'start_review', 'approve', 'complete']);
     const idx = list.json.receipts.map((x) => x.leaf_index);
-    assert.ok(idx[0] < idx[1] && idx[1] < idx[2]);
+    for (let i = 1; i < idx.length; i++) assert.ok(idx[i - 1] < idx[i], 'in the order they happened');
     approved = { number: app.number, receipts: list.json.receipts };
   });
 
@@ -210,7 +210,8 @@ describe('decisions in the log and receipts', () => {
       assert.equal(d.leaf_index, rc.leaf_index);
       assert.ok(leafHash(d.leaf).equals(b64(d.leaf_hash)), 'leaf_hash = SHA-256(0x00 || leaf)');
       const leaf = JSON.parse(d.leaf);
-      assert.equal(leaf.kind, 'decision');
+      // The five decisions say so; submission and the start of review are other steps.
+      assert.equal(leaf.kind, ['submit', 'start_review'].includes(rc.action) ? 'transition' : 'decision');
       assert.equal(leaf.action, rc.action);
       assert.equal(leaf.application, approved.number);
       // personal fields are salted hashes: no account id, name or ID number in clear
@@ -226,7 +227,8 @@ describe('decisions in the log and receipts', () => {
 
   test('govhall verify accepts the receipt offline and refuses tampered ones', async () => {
     const keysFile = await writeJsonFile(tmp.path, 'keys.json', await keysDoc());
-    const r = await bearer(`${srv.url}${approved.receipts[1].href}`, tok.a);
+    const approval = approved.receipts.find((x) => x.action === 'approve');
+    const r = await bearer(`${srv.url}${approval.href}`, tok.a);
     const good = await writeJsonFile(tmp.path, 'receipt.json', r.json);
     let v = await govhall(['verify', good, '--keys', keysFile], { keyFile: false });
     assert.equal(v.code, 0, v.stdout + v.stderr);
@@ -262,7 +264,7 @@ describe('decisions in the log and receipts', () => {
     await act(a2.number, 'accept');
     await act(a2.number, 'start_review');
     await act(a2.number, 'deny', { reason: '不符合申领条件', detail: { legal_basis: '《居民身份证法》第八条' } });
-    for (const [number, actions] of [[a1.number, ['refuse']], [a2.number, ['accept', 'deny']]]) {
+    for (const [number, actions] of [[a1.number, ['submit', 'refuse']], [a2.number, ['submit', 'accept', 'start_review', 'deny']]]) {
       const list = await bearer(`${srv.url}/api/v1/applications/${number}/receipts`, tok.a);
       assert.deepEqual(list.json.receipts.map((x) => x.action), actions);
       const last = list.json.receipts.at(-1);
@@ -368,10 +370,13 @@ describe('public API', () => {
     assert.match(zh.body, /最新签名树头/);
     const en = await get(`${srv.url}/ledger?lang=en`);
     assert.match(en.body, /Transparency log/);
-    const leaf = await get(`${srv.url}/ledger/leaves/${approved.receipts[0].leaf_index}?lang=en`);
+    const decision = approved.receipts.find((x) => x.action === 'approve');
+    const leaf = await get(`${srv.url}/ledger/leaves/${decision.leaf_index}?lang=en`);
     assert.equal(leaf.status, 200);
     assert.match(leaf.body, /Inclusion proof/);
     assert.match(leaf.body, /Decision on an application/);
+    const submitted = await get(`${srv.url}/ledger/leaves/${approved.receipts[0].leaf_index}?lang=en`);
+    assert.match(submitted.body, /Step of an application/);
     const look = await fetch(`${srv.url}/ledger/leaf?index=3`, { redirect: 'manual' });
     assert.equal(look.status, 303);
     assert.equal(look.headers.get('location'), '/ledger/leaves/3');

@@ -57,7 +57,7 @@ describe('receipts and the public log', { skip }, () => {
       const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
       const receipt = JSON.parse(await readFile(await download.path(), 'utf8'));
       assert.equal(receipt.type, 'govhall.receipt/v1');
-      assert.equal(JSON.parse(receipt.leaf).action, 'accept');
+      assert.equal(JSON.parse(receipt.leaf).action, 'submit'); // the first step: its submission
       assert.match(download.suggestedFilename(), new RegExp(`^receipt-${number}-\\d+\\.json$`));
       await page.goto(`${srv.url}/applications/${number}/receipts?lang=en`);
       assert.match(await page.locator('h1').innerText(), /Receipts/);
