@@ -419,25 +419,33 @@ static int apply_write_new(struct db *db, void *arg)
 			      .idempotency_key = in->idempotency_key };
 	int64_t id;
 	bool existed = false;
-	int rc = case_create(db, w->arena, &n, &id, &existed);
-	if (rc)
-		return rc;
-	if (existed || !in->submit) {
-		/* A repeated submission answers with the application it made. */
+	int rc;
+	if (!in->submit) {
+		if ((rc = case_create(db, w->arena, &n, &id, &existed)))
+			return rc;
 		return case_get(db, w->arena, id, &w->app);
 	}
-	/* The new draft as case_create wrote it (no query: this runs on the one writer). */
+	/* Filed and submitted at once (case_transition inserts the row already submitted; no
+	 * query reads it back: this runs on the one writer). */
 	int64_t now = (int64_t)time(NULL);
-	w->app = (struct application){ .id = id, .item_code = n.item_code, .item_version = n.item_version,
+	w->app = (struct application){ .item_code = n.item_code, .item_version = n.item_version,
 				       .department = n.department, .applicant_id = n.applicant_id,
 				       .enterprise_id = n.enterprise_id, .filed_by = n.filed_by, .channel = n.channel,
 				       .state = "draft", .form = n.form, .materials = n.materials, .created_at = now,
 				       .updated_at = now, .item_name_zh = p->svc.name_zh, .item_name_en = p->svc.name_en,
-				       .dept_name_zh = p->dept_name_zh, .dept_name_en = p->dept_name_en };
+				       .dept_name_zh = p->dept_name_zh, .dept_name_en = p->dept_name_en,
+				       .idempotency_key = n.idempotency_key };
 	w->app.clock.limit_days = n.limit_days;
 	w->app.clock.legal_limit_days = n.legal_limit_days;
 	int64_t ev = 0;
-	if ((rc = case_transition(db, w->cal, w->arena, &w->app, wf_action("submit"), w->actor, NULL, NULL, w->today, &ev)))
+	rc = case_transition(db, w->cal, w->arena, &w->app, wf_action("submit"), w->actor, NULL, NULL, w->today, &ev);
+	if (rc == GH_ECONFLICT && !w->app.id && n.idempotency_key) {
+		/* A repeated submission answers with the application it made. */
+		if ((rc = case_create(db, w->arena, &n, &id, &existed)))
+			return rc;
+		return case_get(db, w->arena, id, &w->app);
+	}
+	if (rc)
 		return rc;
 	/* Attach the files to the application for good. */
 	for (size_t i = 0; i < p->nlinks; i++)

@@ -42,6 +42,9 @@ struct application {
 	/* joined for display */
 	const char *item_name_zh, *item_name_en, *applicant_name, *dept_name_zh, *dept_name_en;
 	const char *assigned_name; /* NULL when nobody has it */
+	/* Only for an application not stored yet (id 0) that case_transition files and submits
+	 * at once: the key of its idempotent submission (may be NULL). */
+	const char *idempotency_key;
 };
 
 struct app_event {
@@ -72,7 +75,10 @@ int case_get_by_number(struct db *db, struct arena *a, const char *number, struc
 /* Applies action to app (as loaded, with its version) on day `today`, in one transaction:
  * state, clock, number and query code at submission, the event with reason and detail (JSON
  * text or NULL). GH_ECONFLICT when the application changed meanwhile or the action does not
- * apply to its state. app is updated in place. */
+ * apply to its state. app is updated in place.
+ * An application with id 0 is one not stored yet, submitted as it is filed: "submit" then
+ * inserts the row already submitted (one write instead of an insert and an update);
+ * GH_ECONFLICT with app->id still 0 when its idempotency key was used before. */
 int case_transition(struct db *db, const struct calendar *cal, struct arena *a, struct application *app,
 		    const struct wf_action *action, int64_t actor, const char *reason, const char *detail,
 		    int32_t today, int64_t *event_id);

@@ -27,6 +27,12 @@ DB_SQL(q_insert,
        "VALUES (?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?) "
        "ON CONFLICT (applicant_id, idempotency_key) DO NOTHING RETURNING id");
 DB_SQL(q_by_idem, "SELECT id FROM applications WHERE applicant_id = ? AND idempotency_key = ?");
+DB_SQL(q_insert_submitted,
+       "INSERT INTO applications (item_code, item_version, department, applicant_id, enterprise_id, filed_by, "
+       "channel, state, number, query_code, submitted_at, form, materials, idempotency_key, limit_days, "
+       "legal_limit_days, created_at, updated_at, version) "
+       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1) "
+       "ON CONFLICT (applicant_id, idempotency_key) DO NOTHING RETURNING id");
 DB_SQL(q_update_draft,
        "UPDATE applications SET form = ?, materials = ?, updated_at = ?, version = version + 1 "
        "WHERE id = ? AND version = ? AND state = 'draft'");
@@ -221,7 +227,7 @@ static int tell_observers(struct db *db, struct arena *a, const struct applicati
 	if (!n_observers)
 		return 0;
 	struct case_change c = {
-		.application_id = app->id, .event_id = event_id, .actor_id = actor,
+		.application_id = next->id, .event_id = event_id, .actor_id = actor,
 		.applicant_id = app->applicant_id, .enterprise_id = app->enterprise_id,
 		.number = next->number, .item_code = app->item_code, .department = app->department,
 		.channel = app->channel, .action = action->code, .from_state = app->state,
@@ -294,6 +300,29 @@ int case_transition(struct db *db, const struct calendar *cal, struct arena *a, 
 		code = new_query_code(a);
 	}
 	int64_t changed = 0;
+	if (!app->id) {
+		/* Filed and submitted at once: the row is written once, already submitted. */
+		struct db_rows ins;
+		if (!number || strcmp(action->code, "submit") != 0) {
+			rc = GH_EINVAL;
+			goto fail;
+		}
+		rc = db_query(db, a, &q_insert_submitted,
+			      DB_ARGS(DB_TEXT(app->item_code), DB_INT(app->item_version), DB_TEXT(app->department),
+				      DB_INT(app->applicant_id), app->enterprise_id ? DB_INT(app->enterprise_id) : DB_NULL,
+				      app->filed_by ? DB_INT(app->filed_by) : DB_NULL, DB_TEXT(app->channel),
+				      DB_TEXT(next.state), DB_TEXT(number), DB_TEXT(code), DB_INT(now), DB_TEXT(app->form),
+				      DB_TEXT(app->materials), DB_TEXT(app->idempotency_key), DB_INT(app->clock.limit_days),
+				      DB_INT(app->clock.legal_limit_days), DB_INT(now), DB_INT(now)),
+			      &ins);
+		if (!rc && ins.nrows != 1)
+			rc = GH_ECONFLICT; /* the key was used before: the caller finds what it made */
+		if (rc)
+			goto fail;
+		next.id = db_cell_int(&ins, 0, 0);
+		next.created_at = now;
+		goto stored;
+	}
 	rc = db_exec(db, &q_transition,
 		     DB_ARGS(DB_TEXT(next.state), DB_TEXT(next.return_state), DB_TEXT(number), DB_TEXT(code),
 			     number ? DB_INT(now) : DB_NULL, next.accepted_at ? DB_INT(next.accepted_at) : DB_NULL,
@@ -310,9 +339,10 @@ int case_transition(struct db *db, const struct calendar *cal, struct arena *a, 
 		rc = GH_ECONFLICT;
 	if (rc)
 		goto fail;
+stored:;
 	struct db_rows rows;
 	rc = db_query(db, a, &q_event,
-		      DB_ARGS(DB_INT(app->id), DB_INT(now), actor ? DB_INT(actor) : DB_NULL, DB_TEXT(action->code),
+		      DB_ARGS(DB_INT(next.id), DB_INT(now), actor ? DB_INT(actor) : DB_NULL, DB_TEXT(action->code),
 			      DB_TEXT(app->state), DB_TEXT(to), DB_TEXT(reason ? reason : ""),
 			      DB_TEXT(detail ? detail : "{}")),
 		      &rows);
@@ -324,7 +354,7 @@ int case_transition(struct db *db, const struct calendar *cal, struct arena *a, 
 	 * (which the page already shows); the message is queued in the same transaction. */
 	if (strcmp(action->code, "submit") != 0 || (actor && actor != app->applicant_id)) {
 		const struct wf_state *ts = wf_state(to);
-		rc = notify_application_event(db, a, app->enterprise_id ? app->enterprise_id : app->applicant_id, app->id,
+		rc = notify_application_event(db, a, app->enterprise_id ? app->enterprise_id : app->applicant_id, next.id,
 					      number ? number : app->number, action->code, app->item_name_zh,
 					      app->item_name_en, ts->name_zh, ts->name_en, reason);
 		if (rc)
