@@ -175,27 +175,13 @@ int ia_complaint_answer(struct req *r, int64_t id, const char *answer)
 					 "Only staff of the department (or administrators, once escalated to them) answer."));
 		return GH_EFORBIDDEN;
 	}
-	if (!ia_text_ok(answer, INTERACT_ANSWER_MAX, true)) {
-		req_error_detail(r, IA_T(r, "请填写答复（不超过 4000 字）。", "Please write the answer (at most 4000 characters)."));
-		return GH_EVALIDATION;
-	}
-	if ((rc = db_begin(r->db)))
+	if ((rc = ia_answer_begin(r, &q_answer, "complaint", id, answer, "已经答复。", "This has been answered already.")))
 		return rc;
-	int64_t changes = 0, now = (int64_t)time(NULL);
-	rc = db_exec(r->db, &q_answer, DB_ARGS(DB_TEXT(answer), DB_INT(r->who.account), DB_INT(now), DB_INT(id)), &changes);
-	if (!rc && changes != 1) {
-		db_rollback(r->db);
-		req_error_detail(r, IA_T(r, "已经答复。", "This has been answered already."));
-		return GH_ECONFLICT;
-	}
-	if (!rc)
-		rc = ia_event(r->db, "complaint", id, r->who.account, "answer", NULL);
-	if (!rc)
-		rc = notify_inbox_message(r->db, r->arena, c.complainant_id, 0, "complaint_answered", "您的投诉建议已答复",
-					  "Your complaint or suggestion was answered",
-					  arena_printf(r->arena, "「%s」已答复，欢迎评价：/complaints/%lld", c.subject, (long long)id),
-					  arena_printf(r->arena, "\"%s\" was answered; please rate the answer: /complaints/%lld", c.subject,
-						       (long long)id));
+	rc = notify_inbox_message(r->db, r->arena, c.complainant_id, 0, "complaint_answered", "您的投诉建议已答复",
+				  "Your complaint or suggestion was answered",
+				  arena_printf(r->arena, "「%s」已答复，欢迎评价：/complaints/%lld", c.subject, (long long)id),
+				  arena_printf(r->arena, "\"%s\" was answered; please rate the answer: /complaints/%lld", c.subject,
+					       (long long)id));
 	if (!rc)
 		rc = db_commit(r->db);
 	if (rc) {

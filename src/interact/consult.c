@@ -261,21 +261,9 @@ int ia_consult_answer(struct req *r, int64_t id, const char *answer, bool publis
 		req_error_detail(r, IA_T(r, "只有该部门的工作人员可以答复。", "Only staff of the department answer."));
 		return GH_EFORBIDDEN;
 	}
-	if (!ia_text_ok(answer, INTERACT_ANSWER_MAX, true)) {
-		req_error_detail(r, IA_T(r, "请填写答复（不超过 4000 字）。", "Please write the answer (at most 4000 characters)."));
-		return GH_EVALIDATION;
-	}
-	if ((rc = db_begin(r->db)))
+	if ((rc = ia_answer_begin(r, &q_consult_answer, "consultation", id, answer, "该咨询已经答复。",
+				  "This consultation has been answered already.")))
 		return rc;
-	int64_t changes = 0, now = (int64_t)time(NULL);
-	rc = db_exec(r->db, &q_consult_answer, DB_ARGS(DB_TEXT(answer), DB_INT(r->who.account), DB_INT(now), DB_INT(id)), &changes);
-	if (!rc && changes != 1) {
-		db_rollback(r->db);
-		req_error_detail(r, IA_T(r, "该咨询已经答复。", "This consultation has been answered already."));
-		return GH_ECONFLICT;
-	}
-	if (!rc)
-		rc = ia_event(r->db, "consultation", id, r->who.account, "answer", NULL);
 	c.state = "answered";
 	if (!rc && publish)
 		rc = publish_in_tx(r, &c, true, pq, pa);

@@ -172,6 +172,29 @@ int ia_event(struct db *db, const char *kind, int64_t id, int64_t actor, const c
 	return rc;
 }
 
+int ia_answer_begin(struct req *r, struct db_sql *q, const char *kind, int64_t id, const char *answer,
+		    const char *answered_zh, const char *answered_en)
+{
+	if (!ia_text_ok(answer, INTERACT_ANSWER_MAX, true)) {
+		req_error_detail(r, IA_T(r, "请填写答复（不超过 4000 字）。", "Please write the answer (at most 4000 characters)."));
+		return GH_EVALIDATION;
+	}
+	int rc = db_begin(r->db);
+	if (rc)
+		return rc;
+	int64_t changes = 0, now = (int64_t)time(NULL);
+	rc = db_exec(r->db, q, DB_ARGS(DB_TEXT(answer), DB_INT(r->who.account), DB_INT(now), DB_INT(id)), &changes);
+	if (!rc && changes != 1) {
+		req_error_detail(r, "%s", IA_T(r, answered_zh, answered_en));
+		rc = GH_ECONFLICT;
+	}
+	if (!rc)
+		rc = ia_event(r->db, kind, id, r->who.account, "answer", NULL);
+	if (rc)
+		db_rollback(r->db);
+	return rc;
+}
+
 DB_SQL(q_events, "SELECT e.at, e.action, e.detail, a.name FROM interact_events e "
 		 "LEFT JOIN accounts a ON a.id = e.actor_id WHERE e.subject_kind = ? AND e.subject_id = ? ORDER BY e.id");
 
