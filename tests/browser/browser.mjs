@@ -20,6 +20,18 @@ export async function launchBrowser() {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS, timeout: 60_000 });
 }
 
+/** A persistent chromium context (a profile folder of its own) with our flags, zh-CN, a
+ * desktop viewport and a 20 s default timeout. */
+export async function launchProfile(profilePath) {
+  const { chromium } = await import('playwright-core');
+  const context = await chromium.launchPersistentContext(profilePath, {
+    executablePath: CHROMIUM, headless: true, args: ARGS, locale: 'zh-CN',
+    viewport: { width: 1280, height: 900 }, timeout: 60_000,
+  });
+  context.setDefaultTimeout(20_000);
+  return context;
+}
+
 /** Runs axe-core on the page; returns (and prints) the serious and critical violations. */
 export async function axeCheck(page, what) {
   if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(axeSource);

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { demoCatalog, startServer, tempDir } from '../api/helpers.mjs';
-import { CHROMIUM, haveChromium, skip, axeCheck } from './browser.mjs';
+import { haveChromium, skip, axeCheck, launchProfile } from './browser.mjs';
 
 const demo = demoCatalog();
 
@@ -19,19 +19,9 @@ let problems = [];
 
 before(async () => {
   if (!haveChromium) return;
-  const { chromium } = await import('playwright-core');
   srv = await startServer({ name: 'browser' });
   profile = await tempDir('govhall-chromium-');
-  context = await chromium.launchPersistentContext(profile.path, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--disable-quic'],
-    locale: 'zh-CN',
-    viewport: { width: 1280, height: 900 },
-    timeout: 60_000,
-  });
-  context.setDefaultTimeout(20_000);
+  context = await launchProfile(profile.path);
   context.on('page', watch);
   for (const p of context.pages()) watch(p);
 });

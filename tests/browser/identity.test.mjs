@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { newIdNumber, newPhone, startServer, tempDir } from '../api/helpers.mjs';
-import { CHROMIUM, haveChromium, skip, axeCheck, submit } from './browser.mjs';
+import { haveChromium, skip, axeCheck, submit, launchProfile } from './browser.mjs';
 
 
 let srv;
@@ -17,19 +17,9 @@ let problems = [];
 
 before(async () => {
   if (!haveChromium) return;
-  const { chromium } = await import('playwright-core');
   srv = await startServer({ name: 'browser_identity' });
   profile = await tempDir('govhall-chromium-');
-  browser = await chromium.launchPersistentContext(profile.path, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--disable-quic'],
-    locale: 'zh-CN',
-    viewport: { width: 1280, height: 900 },
-    timeout: 60_000,
-  });
-  browser.setDefaultTimeout(20_000);
+  browser = await launchProfile(profile.path);
   browser.on('page', watch);
 });
 
