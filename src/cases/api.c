@@ -53,8 +53,6 @@ static int api_apply_done(struct req *r, const struct case_apply_in *in, struct 
 		return validation_error(r, errors);
 	if (rc)
 		return rc;
-	if (!app->applicant_name && app->applicant_id == r->who.account)
-		app->applicant_name = r->who.name; /* filed by the writer, which read nothing back */
 	json_t *j = case_json(app, r->app->calendar, cases_today(), r->lang);
 	if (app->query_code)
 		json_object_set_new(j, "query_code", json_string(app->query_code));

@@ -325,6 +325,7 @@ static json_t *check_materials(struct req *r, const struct case_apply_in *in, js
 struct apply_ready {
 	struct catalog_service svc;  /* without form, materials, audience (not needed) */
 	const char *dept_name_zh, *dept_name_en;
+	const char *applicant_name; /* NULL when the caller files for someone else */
 	char *form_s, *mats_s;    /* JSON text of the form and the materials */
 	struct apply_link {
 		int64_t id;
@@ -352,6 +353,8 @@ static int apply_prepare(struct req *r, const struct case_apply_in *in, struct a
 	p->svc.name_en = item->svc.name_en ? arena_strdup(r->arena, item->svc.name_en) : NULL;
 	p->svc.audience = p->svc.outcome_ecert = p->svc.form = p->svc.materials = NULL;
 	p->dept_name_zh = arena_strdup(r->arena, item->dept_name_zh);
+	/* The applicant's name when it is the caller's (the writer reads nothing back). */
+	p->applicant_name = in->applicant_id == r->who.account && r->who.name ? arena_strdup(r->arena, r->who.name) : NULL;
 	p->dept_name_en = item->dept_name_en ? arena_strdup(r->arena, item->dept_name_en) : NULL;
 	/* Online from depth 3; at the counter anything with a guide (depth 1 on) is taken in. */
 	if (p->svc.online_depth < (in->channel && strcmp(in->channel, "counter") == 0 ? 1 : 3)) {
@@ -434,7 +437,7 @@ static int apply_write_new(struct db *db, void *arg)
 				       .state = "draft", .form = n.form, .materials = n.materials, .created_at = now,
 				       .updated_at = now, .item_name_zh = p->svc.name_zh, .item_name_en = p->svc.name_en,
 				       .dept_name_zh = p->dept_name_zh, .dept_name_en = p->dept_name_en,
-				       .idempotency_key = n.idempotency_key };
+				       .applicant_name = p->applicant_name, .idempotency_key = n.idempotency_key };
 	w->app.clock.limit_days = n.limit_days;
 	w->app.clock.legal_limit_days = n.legal_limit_days;
 	int64_t ev = 0;

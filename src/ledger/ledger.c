@@ -193,7 +193,7 @@ DB_SQL(q_decision_src,
        "a.applicant_id, a.enterprise_id, e.actor_id, e.reason, e.detail "
        "FROM application_events e JOIN applications a ON a.id = e.application_id WHERE e.id = ?");
 DB_SQL(q_decision_missing,
-       "SELECT e.id FROM application_events e WHERE e.action NOT IN ('claim', 'assign') "
+       "SELECT e.id, e.action FROM application_events e WHERE e.action NOT IN ('claim', 'assign') "
        "AND NOT EXISTS (SELECT 1 FROM ledger_leaves l WHERE l.ref = 'decision:' || CAST(e.id AS TEXT)) ORDER BY e.id");
 
 static int decision_recompute(struct db *db, struct arena *a, const char *ref, const char *salt, char **json)
@@ -337,10 +337,9 @@ int ledger_backfill(struct db *db, struct arena *a, size_t *items, size_t *decis
 		ledger_salt_new(salt);
 		const char *ref = arena_printf(a, "decision:%s", db_cell(&r, i, 0));
 		rc = decision_recompute(db, a, ref, salt, &leaf);
-		/* The leaf names its kind: "decision" for the five decisions, else "transition". */
-		const char *kind = leaf && strstr(leaf, "\"kind\":\"decision\"") ? "decision" : "transition";
 		if (!rc)
-			rc = ledger_append_ref(db, a, kind, ref, salt, leaf, NULL);
+			rc = ledger_append_ref(db, a, ledger_is_decision(db_cell(&r, i, 1)) ? "decision" : "transition", ref,
+					       salt, leaf, NULL);
 		if (!rc)
 			(*decisions)++;
 	}
