@@ -184,19 +184,22 @@ static double rank_rr(json_t *expect, char codes[][32], size_t n, bool *first)
 int search_cli_eval(const char *db_url, const char *data_dir, int nargs, char **args)
 {
 	bool verbose = false;
-	const char *file = NULL;
+	const char *file = NULL, *explain = NULL;
 	for (int i = 0; i < nargs; i++) {
 		if (!strcmp(args[i], "-v") || !strcmp(args[i], "--verbose"))
 			verbose = true;
+		else if (!strcmp(args[i], "--query") && i + 1 < nargs)
+			explain = args[++i];
 		else
 			file = args[i];
 	}
-	if (!file) {
-		fprintf(stderr, "usage: govhall search-eval [-v] FILE.json\n");
+	if (!file && !explain) {
+		fprintf(stderr, "usage: govhall search-eval [-v] FILE.json | --query TEXT\n");
 		return 2;
 	}
 	json_error_t jerr;
-	json_t *qs = json_load_file(file, 0, &jerr);
+	json_t *qs = explain ? json_pack("[{s:s,s:s,s:[]}]", "q", explain, "kind", "query", "expect")
+			     : json_load_file(file, 0, &jerr);
 	if (!json_is_array(qs)) {
 		fprintf(stderr, "govhall: %s: not a JSON array of queries (%s, line %d)\n", file, jerr.text, jerr.line);
 		json_decref(qs);
@@ -269,6 +272,17 @@ int search_cli_eval(const char *db_url, const char *data_dir, int nargs, char **
 			snprintf(codes[0][i], 32, "%s", v.code);
 		}
 		n[1] = fts_search(f.db, &st, lx, text, codes[1], 10);
+		if (explain) {
+			struct sb d = SB_INIT;
+			squery_describe(sq, &d);
+			printf("%s\n", d.buf);
+			sb_release(&d);
+			for (size_t i = 0; i < n[0]; i++) {
+				struct sdoc_view v;
+				sindex_doc(ix, hits[i].doc, &v);
+				printf("%2zu %-22s %8.3f ops %#04x %s\n", i + 1, v.code, (double)hits[i].score, v.ops, v.name_zh);
+			}
+		}
 		struct kindstat *k = NULL;
 		for (size_t i = 0; i < nk; i++)
 			if (!strcmp(ks[i].kind, kind))

@@ -19,9 +19,11 @@
 #include "search/search_impl.h"
 
 static const float field_weight[F_N] = {
-	[F_NAME] = 4.0f, [F_KEYWORDS] = 2.5f, [F_OUTCOME] = 3.0f, [F_MATERIALS] = 0.4f,
+	[F_NAME] = 4.0f, [F_KEYWORDS] = 2.5f, [F_ALIAS] = 3.0f, [F_OUTCOME] = 3.0f, [F_MATERIALS] = 0.4f,
 	[F_CONDITIONS] = 0.6f, [F_DEPT] = 0.4f, [F_BODY] = 1.0f,
 };
+/* Fields that say what a document is (rather than what it asks for). */
+#define PRIMARY(tf) ((tf)[F_NAME] || (tf)[F_KEYWORDS] || (tf)[F_ALIAS] || (tf)[F_OUTCOME] || (tf)[F_BODY])
 #define BM25_B 0.6f
 #define BM25_K1 1.2f
 
@@ -32,9 +34,14 @@ static const float field_weight[F_N] = {
 #define QW_SOUND 0.9f
 #define QW_BIGRAM 0.3f
 #define QW_EN 1.0f
-#define BUNDLE_CUE_BOOST 2.5f
+#define BUNDLE_CUE_BOOST 2.5f /* bundles when the query asks for everything a situation takes */
+#define BUNDLE_NOCUE 0.8f     /* bundles otherwise */
 #define GROUP_REST 0.25f    /* share of a group's other terms beside its best */
 #define SECONDARY 0.7f      /* replacing / renewing items when the query does not say so */
+#define OPS_OTHER 0.5f      /* an item doing another thing than the query asks */
+#define OPS_DEFAULT 0.6f    /* an item issuing the thing when the query replaces, closes ... it */
+#define OPS_QUERY_BONUS 1.2f /* looking something up, and an item that does */
+#define COVERAGE 0.0f       /* how much the share of the query's concepts a document answers counts */
 
 struct sdoc {
 	int kind;
@@ -42,7 +49,7 @@ struct sdoc {
 	const char *summary_zh, *summary_en;
 	unsigned audience;
 	float prior;
-	bool secondary; /* its name says it replaces, renews or changes (补领, 换发, 变更 ...) */
+	unsigned ops;   /* SOP_* its name says (补领, 换发, 变更, 注销, 转移 ...) */
 	const char *item_type, *outcome;
 	int online_depth;
 };
@@ -57,6 +64,7 @@ struct sindex {
 	uint32_t *start; /* nterms + 1 */
 	uint32_t *pdoc;
 	float *pwtf;
+	uint8_t *pprim; /* the term is in a primary field of the document */
 	size_t npost;
 	/* pinyin vocabulary */
 	struct smap vocab;  /* Chinese word -> id */
@@ -175,6 +183,33 @@ static void analyze_doc_text(struct sindex_builder *b, const char *t, size_t n)
 	}
 }
 
+/* Aliases and keywords are phrases people type whole (狗证, 二手房过户): each piece of two to
+ * ten Chinese characters that the dictionary does not know as one word is also a term, which
+ * a query meets when its words, run together, spell it. */
+static void analyze_phrases(struct sindex_builder *b, const char *t, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		size_t s = i, chars = 0;
+		bool han = true;
+		while (i < n) {
+			size_t k = i;
+			uint32_t c = u8_next(t, n, &k);
+			if (c == 0xFF1B || c == ';' || c == ',' || c == 0xFF0C || c == 0x3001 || c == ' ')
+				break;
+			han = han && cp_is_han(c);
+			chars++;
+			i = k;
+		}
+		if (han && chars >= 2 && chars <= 10 && !lex_in_dict(b->lx, t + s, i - s)) {
+			occ_add(b, term_id(b->ix, 'w', t + s, i - s));
+			vocab_add(b->ix, b->lx, t + s, i - s);
+		}
+		if (i < n)
+			u8_next(t, n, &i);
+	}
+}
+
 /* Field texts recur (materials such as 居民身份证 in most items, shared conditions): the
  * terms of a text already analysed are reused (memo: text -> its term ids in memo_terms, as
  * a count followed by the ids). */
@@ -187,7 +222,7 @@ static void analyze_field(struct sindex_builder *b, int field, const char *text)
 	/* Character bigrams (for partial matches and typos) where a document says what it is:
 	 * names, keywords, outcome, bundle descriptions; the long texts (materials, conditions)
 	 * give words only, which keeps posting lists short. */
-	b->bigrams = field == F_NAME || field == F_KEYWORDS || field == F_OUTCOME || field == F_BODY;
+	b->bigrams = field == F_NAME || field == F_KEYWORDS || field == F_ALIAS || field == F_OUTCOME || field == F_BODY;
 	char key[4096];
 	int64_t m = -1;
 	if (n < sizeof(key) - 1) {
@@ -202,10 +237,14 @@ static void analyze_field(struct sindex_builder *b, int field, const char *text)
 		return;
 	}
 	size_t first = b->nocc;
-	struct sb norm = SB_INIT;
+	struct sb norm = SB_INIT, en = SB_INIT;
 	lex_normalize(b->lx, text, n, false, &norm);
-	analyze_doc_text(b, norm.buf, norm.len);
+	lex_contractions(norm.buf, norm.len, &en);
+	analyze_doc_text(b, en.buf, en.len);
+	if (field == F_ALIAS || field == F_KEYWORDS)
+		analyze_phrases(b, en.buf, en.len);
 	sb_release(&norm);
+	sb_release(&en);
 	if (n >= sizeof(key) - 1)
 		return;
 	size_t k = b->nocc - first;
@@ -262,7 +301,7 @@ void sindex_builder_add(struct sindex_builder *b, const struct sdoc_in *d)
 		.prior = (float)log1p(d->usage > 0 ? d->usage : 0), .item_type = dup(ix, d->item_type),
 		.outcome = dup(ix, d->outcome), .online_depth = d->online_depth,
 	};
-	ix->docs[doc].secondary = lex_has_action(b->lx, d->name_zh);
+	ix->docs[doc].ops = lex_text_ops(b->lx, d->name_zh);
 	if (d->department && d->kind == SDOC_ITEM) {
 		bool seen = false;
 		for (size_t i = 0; i < ix->ndepts && !seen; i++)
@@ -411,14 +450,14 @@ struct sindex *sindex_builder_finish(struct sindex_builder *b, uint64_t generati
 	for (size_t i = 0; i < b->nraw; i++) {
 		const struct rawpost *p = &b->raw[i];
 		dfall[p->term]++;
-		if (p->tf[F_NAME] || p->tf[F_KEYWORDS] || p->tf[F_OUTCOME] || p->tf[F_BODY])
+		if (PRIMARY(p->tf))
 			dfp[p->term]++;
 	}
 	/* A term in more than a fifth of the documents keeps only its postings where it says
 	 * what a document is about: its mentions in long texts (居民身份证 among the materials of
 	 * most items) hardly move a ranking but would make every query walk them. */
 	size_t common = ix->ndocs / 5 > 20 ? ix->ndocs / 5 : 20;
-#define KEEP(p) ((p)->tf[F_NAME] || (p)->tf[F_KEYWORDS] || (p)->tf[F_OUTCOME] || (p)->tf[F_BODY] || dfall[(p)->term] <= common)
+#define KEEP(p) (PRIMARY((p)->tf) || dfall[(p)->term] <= common)
 	ix->start = xcalloc(nterms + 1, sizeof(uint32_t));
 	size_t kept = 0;
 	for (size_t i = 0; i < b->nraw; i++)
@@ -431,6 +470,7 @@ struct sindex *sindex_builder_finish(struct sindex_builder *b, uint64_t generati
 	ix->npost = kept;
 	ix->pdoc = xmalloc((kept ? kept : 1) * sizeof(uint32_t));
 	ix->pwtf = xmalloc((kept ? kept : 1) * sizeof(float));
+	ix->pprim = xmalloc(kept ? kept : 1);
 	uint32_t *fill = xmalloc((nterms + 1) * sizeof(uint32_t));
 	memcpy(fill, ix->start, (nterms + 1) * sizeof(uint32_t));
 	for (size_t i = 0; i < b->nraw; i++) {
@@ -448,6 +488,7 @@ struct sindex *sindex_builder_finish(struct sindex_builder *b, uint64_t generati
 		uint32_t at = fill[p->term]++;
 		ix->pdoc[at] = p->doc;
 		ix->pwtf[at] = (float)(wtf * (BM25_K1 + 1) / (BM25_K1 + wtf)); /* saturated once, here */
+		ix->pprim[at] = PRIMARY(p->tf) ? 1 : 0;
 	}
 #undef KEEP
 	free(fill);
@@ -469,7 +510,7 @@ struct sindex *sindex_builder_finish(struct sindex_builder *b, uint64_t generati
 		ix->docs[d].prior = maxprior > 0 ? ix->docs[d].prior / maxprior : 0;
 	ix->bytes = sizeof(*ix) + arena_used(ix->strings) + ix->ndocs * sizeof(struct sdoc) +
 		    smap_bytes(&ix->terms) + nterms * (sizeof(float) + sizeof(uint32_t)) +
-		    ix->npost * (sizeof(uint32_t) + sizeof(float)) + smap_bytes(&ix->vocab) +
+		    ix->npost * (sizeof(uint32_t) + sizeof(float) + 1) + smap_bytes(&ix->vocab) +
 		    smap_bytes(&ix->pyfull) + smap_bytes(&ix->pyinit) + ix->chaincap * sizeof(struct pychain);
 	if (ix->ndepts)
 		qsort(ix->depts, ix->ndepts, sizeof(*ix->depts), dept_cmp);
@@ -501,6 +542,7 @@ void sindex_free(struct sindex *ix)
 	free(ix->start);
 	free(ix->pdoc);
 	free(ix->pwtf);
+	free(ix->pprim);
 	smap_release(&ix->vocab);
 	smap_release(&ix->pyfull);
 	smap_release(&ix->pyinit);
@@ -526,7 +568,8 @@ void sindex_doc(const struct sindex *ix, uint32_t doc, struct sdoc_view *out)
 				   .department = d->department, .dept_name_zh = d->dept_name_zh,
 				   .dept_name_en = d->dept_name_en, .theme = d->theme, .summary_zh = d->summary_zh,
 				   .summary_en = d->summary_en, .audience = d->audience, .item_type = d->item_type,
-				   .outcome = d->outcome, .online_depth = d->online_depth, .secondary = d->secondary,
+				   .outcome = d->outcome, .online_depth = d->online_depth,
+				   .secondary = (d->ops & (SOP_REPLACE | SOP_RENEW | SOP_CHANGE)) != 0, .ops = d->ops,
 				   .prior = d->prior };
 }
 
@@ -535,6 +578,7 @@ void sindex_doc(const struct sindex *ix, uint32_t doc, struct sdoc_view *out)
 #define QMAX_TERMS 256
 #define QMAX_MARKS 64
 #define QMAX_GROUPS 128
+#define QMAX_WORDS 160
 #define SOUND_MAX_FREQ 100 /* a window this common in jieba's dictionary is a word, not a typo */
 
 /* A query is a set of concepts (groups): a word the citizen wrote with its sub-words, a
@@ -549,11 +593,13 @@ struct qterm {
 struct squery {
 	struct qterm t[QMAX_TERMS];
 	size_t n;
-	const char *gkey[QMAX_GROUPS]; /* surface of each group */
+	const char *gkey[QMAX_GROUPS]; /* surface of each group, kind byte first */
+	float gw[QMAX_GROUPS];         /* the group's weight in the query's coverage (0: a bigram) */
 	size_t ngroups;
 	const char *marks[QMAX_MARKS]; /* strings to highlight (normalised) */
 	size_t nmarks;
-	bool bundle_cue, has_action;
+	bool bundle_cue;
+	unsigned ops; /* SOP_* the query names */
 	struct arena *a;
 	const struct sindex *ix;
 	const struct lex *lx;
@@ -582,6 +628,7 @@ static uint16_t q_group(struct squery *q, char kind, const char *s, size_t n)
 	memcpy(k + 1, s, n);
 	k[n + 1] = 0;
 	q->gkey[q->ngroups] = k;
+	q->gw[q->ngroups] = 0;
 	return (uint16_t)q->ngroups++;
 }
 
@@ -598,13 +645,17 @@ static int64_t q_term(const struct squery *q, char kind, const char *w, size_t n
 /* Adds a term to a group if the index knows it; returns true then. */
 static bool q_add(struct squery *q, char kind, const char *w, size_t n, float weight, uint16_t g)
 {
-	if (kind == 'w' && lex_action(q->lx, w, n))
-		q->has_action = true;
 	int64_t t = q_term(q, kind, w, n);
 	if (t < 0)
 		return false;
+	if (kind != 'b') {
+		/* A concept weighs what its most telling term does (weight x rarity). */
+		float cw = weight * q->ix->idf[t];
+		if (cw > q->gw[g])
+			q->gw[g] = cw;
+	}
 	for (size_t i = 0; i < q->n; i++)
-		if (q->t[i].term == (uint32_t)t) {
+		if (q->t[i].term == (uint32_t)t && q->t[i].group == g) {
 			if (q->t[i].w < weight)
 				q->t[i].w = weight;
 			return true;
@@ -648,45 +699,26 @@ static void q_word(struct squery *q, const char *w, size_t n, float weight, uint
 				q_mark(q, w + off[a], off[a + 2] - off[a]);
 }
 
-struct qspan {
-	size_t from, to; /* bytes of a phrase of the synonym dictionary */
-	uint16_t group;
-};
-#define QMAX_SPANS 32
-
-struct qseg_ctx {
-	struct squery *q;
-	float w;
-	int group; /* -1: a group per word (or the phrase it lies in) */
-	bool fallback;
-	const char *base; /* the text segmented, for spans */
-	const struct qspan *spans;
-	size_t nspans;
+/* The words of a Chinese run, as byte offsets. */
+struct qwords {
+	size_t from[QMAX_WORDS], to[QMAX_WORDS];
+	size_t n;
+	const char *base;
 };
 
-static void emit_q_word(void *ctx, const char *w, size_t n)
+static void emit_qw(void *ctx, const char *w, size_t n)
 {
-	struct qseg_ctx *c = ctx;
-	int g = c->group;
-	if (g < 0) {
-		size_t from = (size_t)(w - c->base);
-		for (size_t i = 0; c->base && i < c->nspans; i++) {
-			const struct qspan *sp = &c->spans[i];
-			if (sp->from == from && sp->to == from + n)
-				g = sp->group; /* the word is a phrase itself: one concept with its synonyms */
-			else if (sp->from <= from && from + n <= sp->to)
-				return; /* inside a longer phrase (租房 in 公租房): the phrase's words stand for it */
-		}
-		if (g < 0)
-			g = q_group(c->q, 'w', w, n);
+	struct qwords *c = ctx;
+	if (c->n < QMAX_WORDS) {
+		c->from[c->n] = (size_t)(w - c->base);
+		c->to[c->n++] = (size_t)(w - c->base) + n;
 	}
-	q_word(c->q, w, n, c->w, (uint16_t)g, c->fallback);
 }
 
-/* Expansion text (synonym terms) into group g: Chinese words and English stems. */
+/* Expansion text (a rule's official wording) into group g: Chinese words and English stems.
+ * The operations it names count as the query's. */
 static void q_expand_text(struct squery *q, const char *t, size_t n, float w, uint16_t g)
 {
-	struct qseg_ctx c = { q, w, g, true };
 	struct sb st = SB_INIT;
 	size_t i = 0;
 	while (i < n) {
@@ -700,12 +732,16 @@ static void q_expand_text(struct squery *q, const char *t, size_t n, float w, ui
 					break;
 				e = k;
 			}
+			q->ops |= lex_ops(q->lx, t + s, e - s);
 			/* The whole expansion word (it may be an index word as such); else its words
 			 * and its bigrams, which reward the phrase where it occurs whole. */
 			if (q_term(q, 'w', t + s, e - s) >= 0) {
 				q_word(q, t + s, e - s, w, g, false);
 			} else {
-				lex_segment(q->lx, t + s, e - s, false, emit_q_word, &c);
+				struct qwords ws = { .base = t };
+				lex_segment(q->lx, t + s, e - s, false, emit_qw, &ws);
+				for (size_t k = 0; k < ws.n; k++)
+					q_word(q, t + ws.from[k], ws.to[k] - ws.from[k], w, g, true);
 				size_t off[64];
 				size_t nc = utf8_offsets(t + s, e - s, off, 63);
 				for (size_t k = 0; k + 2 <= nc; k++)
@@ -718,6 +754,7 @@ static void q_expand_text(struct squery *q, const char *t, size_t n, float w, ui
 				e++;
 			sb_reset(&st);
 			lex_stem(t + s, e - s, &st);
+			q->ops |= lex_ops(q->lx, st.buf, st.len);
 			q_add(q, 'e', st.buf, st.len, w, g);
 			i = e;
 		}
@@ -725,6 +762,8 @@ static void q_expand_text(struct squery *q, const char *t, size_t n, float w, ui
 	sb_release(&st);
 }
 
+/* The rules (shipped, then administrators') whose phrase is exactly w: their wording joins
+ * w's group. Returns whether there was one. */
 static bool q_synonyms(struct squery *q, const char *w, size_t n, float weight)
 {
 	const char *terms[8];
@@ -776,21 +815,33 @@ static bool py_split(const struct squery *q, const char *s, size_t n, struct sb 
 	return false;
 }
 
+/* A Latin word: its stem, rules on it and on the two-word phrase it ends (pinyin readings
+ * into han_extra). */
 static void q_latin(struct squery *q, const char *t, size_t s, size_t e, size_t prev_s, bool has_prev,
-		    struct sb *han_extra)
+		    struct sb *prev_stem, struct sb *han_extra)
 {
 	const char *w = t + s;
 	size_t n = e - s;
 	struct sb st = SB_INIT;
 	bool stop = lex_stopword(q->lx, w, n), english = false;
+	lex_stem(w, n, &st);
+	q->ops |= lex_ops(q->lx, st.buf, st.len);
 	if (!stop) {
-		lex_stem(w, n, &st);
 		english = q_add(q, 'e', st.buf, st.len, QW_EN, q_group(q, 'e', w, n));
-		if (!q_synonyms(q, w, n, 1.0f) && (st.len != n || memcmp(st.buf, w, n)))
-			q_synonyms(q, st.buf, st.len, 1.0f);
+		q_synonyms(q, st.buf, st.len, 1.0f); /* English rules are kept by stem */
 	}
-	if (has_prev) /* two-word phrases ("housing fund", "id card") */
-		q_synonyms(q, t + prev_s, e - prev_s, 1.0f);
+	if (has_prev) { /* two-word phrases ("housing fund", "id card", "sole trader") */
+		sb_addch(prev_stem, ' ');
+		sb_add(prev_stem, st.buf, st.len);
+		q_synonyms(q, prev_stem->buf, prev_stem->len, 1.0f);
+		if (lex_bundle_cue(q->lx, t + prev_s, e - prev_s))
+			q->bundle_cue = true;
+		q->ops |= lex_ops(q->lx, t + prev_s, e - prev_s);
+	}
+	sb_reset(prev_stem);
+	sb_add(prev_stem, st.buf, st.len);
+	if (lex_bundle_cue(q->lx, w, n))
+		q->bundle_cue = true;
 	/* Pinyin: a whole word, words run together, or initials (three letters or more, and
 	 * not an English word of the documents). */
 	bool letters = true;
@@ -822,6 +873,10 @@ static void q_sound(struct squery *q, const char *t, size_t n, const size_t *off
 		for (size_t b = a + 2; b <= nc && b - a <= 5; b++) {
 			const char *ws = t + off[a];
 			size_t wl = off[b] - off[a];
+			/* grammar is not mistyped meaning (不办 is not 补办) */
+			if (lex_stopword(q->lx, t + off[b - 1], off[b] - off[b - 1]) ||
+			    (b == a + 2 && lex_stopword(q->lx, ws, off[a + 1] - off[a])))
+				break;
 			if (smap_find(&q->ix->vocab, ws, wl) >= 0 || lex_dict_freq(q->lx, ws, wl) >= SOUND_MAX_FREQ)
 				continue;
 			char key[128];
@@ -857,32 +912,83 @@ static void q_sound(struct squery *q, const char *t, size_t n, const size_t *off
 		}
 }
 
-/* A run of Chinese characters: synonyms of every substring, words (with sub-words), sound-alike
- * words and bigrams. */
+/* A run of Chinese characters. It is segmented into words first (jieba's dictionary); every
+ * rule, operation word, life-event cue and index phrase is looked up on whole words and on
+ * runs of consecutive words, never on a part of a word: 领养 is not read inside 领养老金,
+ * nor 交房 inside 交房租. Then each word the citizen wrote is a concept of its own unless a
+ * rule's phrase covers it, with sound-alike words for typos and bigrams for partial matches. */
 static void q_han(struct squery *q, const char *t, size_t n, float w, unsigned flags)
 {
-	size_t off[SEARCH_QUERY_MAX + 1];
-	size_t nc = utf8_offsets(t, n, off, SEARCH_QUERY_MAX);
-	n = off[nc];
+	struct qwords ws = { .base = t };
+	lex_segment(q->lx, t, n, false, emit_qw, &ws);
 	size_t maxsyn = lex_syn_maxchars(q->lx);
 	if (lex_syn_maxchars(q->ix->rules) > maxsyn)
 		maxsyn = lex_syn_maxchars(q->ix->rules);
-	struct qspan spans[QMAX_SPANS];
-	size_t nspans = 0;
-	for (size_t a = 0; a < nc; a++)
-		for (size_t b = a + 1; b <= nc && b - a <= maxsyn; b++) {
-			if (q_synonyms(q, t + off[a], off[b] - off[a], w) && nspans < QMAX_SPANS)
-				spans[nspans++] = (struct qspan){ off[a], off[b], q_group(q, 'w', t + off[a], off[b] - off[a]) };
-			if (b - a >= 2 && lex_bundle_cue(q->lx, t + off[a], off[b] - off[a]))
+	if (maxsyn < 10)
+		maxsyn = 10; /* index phrases are up to ten characters */
+	/* covered[i]: the group of the longest rule phrase covering word i and more (-1: none) */
+	int covered[QMAX_WORDS];
+	size_t cover_len[QMAX_WORDS];
+	for (size_t i = 0; i < ws.n; i++) {
+		covered[i] = -1;
+		cover_len[i] = 0;
+	}
+	for (size_t a = 0; a < ws.n; a++) {
+		size_t chars = 0;
+		for (size_t b = a; b < ws.n && b < a + 6; b++) {
+			chars += str_utf8_chars(t + ws.from[b], ws.to[b] - ws.from[b]);
+			if (chars > maxsyn)
+				break;
+			const char *ph = t + ws.from[a];
+			size_t pl = ws.to[b] - ws.from[a];
+			if (b < a + 3)
+				q->ops |= lex_ops(q->lx, ph, pl);
+			if (lex_bundle_cue(q->lx, ph, pl))
 				q->bundle_cue = true;
+			if (lex_stopword(q->lx, ph, pl))
+				continue;
+			bool rule = q_synonyms(q, ph, pl, w);
+			if (b > a && q_term(q, 'w', ph, pl) >= 0) {
+				/* words run together that the documents hold as one phrase */
+				q_add(q, 'w', ph, pl, w, q_group(q, 'w', ph, pl));
+				rule = true;
+			}
+			if (rule && b > a) {
+				uint16_t g = q_group(q, 'w', ph, pl);
+				for (size_t k = a; k <= b; k++)
+					if (pl > cover_len[k]) {
+						covered[k] = g;
+						cover_len[k] = pl;
+					}
+			}
 		}
-	struct qseg_ctx c = { q, w, -1, (flags & QH_BIGRAMS) == 0, t, spans, nspans };
-	lex_segment(q->lx, t, n, false, emit_q_word, &c);
-	if (flags & QH_SOUND)
+	}
+	for (size_t i = 0; i < ws.n; i++) {
+		const char *wd = t + ws.from[i];
+		size_t wl = ws.to[i] - ws.from[i];
+		/* A word inside a phrase of a rule: the phrase's concept stands for it (租房 in
+		 * 公租房), though the word itself still counts there. */
+		int g = covered[i] >= 0 ? covered[i] : q_group(q, 'w', wd, wl);
+		q_word(q, wd, wl, w, (uint16_t)g, (flags & QH_BIGRAMS) == 0);
+	}
+	if (flags & QH_SOUND) {
+		size_t off[SEARCH_QUERY_MAX + 1];
+		size_t nc = utf8_offsets(t, n, off, SEARCH_QUERY_MAX);
 		q_sound(q, t, n, off, nc, w);
+	}
 	if (flags & QH_BIGRAMS)
-		for (size_t a = 0; a + 2 <= nc; a++)
-			q_add(q, 'b', t + off[a], off[a + 2] - off[a], QW_BIGRAM * w, q_group(q, 'b', t + off[a], off[a + 2] - off[a]));
+		for (size_t i = 0; i < ws.n; i++) {
+			/* Bigrams within the words a citizen wrote (stop words say nothing). */
+			const char *wd = t + ws.from[i];
+			size_t wl = ws.to[i] - ws.from[i];
+			if (lex_stopword(q->lx, wd, wl))
+				continue;
+			size_t off[64];
+			size_t nc = utf8_offsets(wd, wl, off, 63);
+			for (size_t a = 0; a + 2 <= nc; a++)
+				q_add(q, 'b', wd + off[a], off[a + 2] - off[a], QW_BIGRAM * w,
+				      q_group(q, 'b', wd + off[a], off[a + 2] - off[a]));
+		}
 }
 
 struct squery *squery_parse(const struct sindex *ix, const struct lex *lx, struct arena *a, const char *q0, size_t n0)
@@ -901,8 +1007,10 @@ struct squery *squery_parse(const struct sindex *ix, const struct lex *lx, struc
 			break;
 		n = k;
 	}
-	struct sb t = SB_INIT, extra = SB_INIT;
-	lex_normalize(lx, q0, n, true, &t);
+	struct sb t0 = SB_INIT, t = SB_INIT, extra = SB_INIT, prev_stem = SB_INIT;
+	lex_normalize(lx, q0, n, true, &t0);
+	lex_contractions(t0.buf, t0.len, &t);
+	sb_release(&t0);
 	if (t.len > SEARCH_QUERY_MAX * 2)
 		t.len = SEARCH_QUERY_MAX * 2; /* NFKC may expand; cut (a partial character is skipped) */
 	size_t i = 0, prev_s = 0;
@@ -925,11 +1033,11 @@ struct squery *squery_parse(const struct sindex *ix, const struct lex *lx, struc
 			size_t e = i;
 			while (e < t.len && cp_is_alnum_ascii((unsigned char)t.buf[e]))
 				e++;
-			q_latin(q, t.buf, s, e, prev_s, has_prev, &extra);
+			q_latin(q, t.buf, s, e, prev_s, has_prev, &prev_stem, &extra);
 			prev_s = s;
 			has_prev = true;
 			i = e;
-		} else if (c != ' ' && c != '\'' && c != '-') {
+		} else if (c != ' ' && c != '-') {
 			has_prev = false;
 		}
 	}
@@ -948,6 +1056,7 @@ struct squery *squery_parse(const struct sindex *ix, const struct lex *lx, struc
 	}
 	sb_release(&t);
 	sb_release(&extra);
+	sb_release(&prev_stem);
 	return q;
 }
 
@@ -964,13 +1073,14 @@ void squery_describe(const struct squery *sq, struct sb *out)
 	}
 	if (sq->bundle_cue)
 		sb_adds(out, " [bundle-cue]");
-	if (sq->has_action)
-		sb_adds(out, " [action]");
+	if (sq->ops)
+		sb_addf(out, " [ops %#x]", sq->ops);
 }
 
 /* Per-thread accumulators, grown to the largest index seen, freed when the thread ends. */
 struct scratch {
-	float *acc, *gmax, *gsum;
+	float *acc, *gmax, *gsum, *cov;
+	uint8_t *gprim, *prim;
 	uint32_t *touched, *gtouched;
 	size_t cap;
 };
@@ -983,6 +1093,9 @@ static void scratch_free(void *p)
 	free(s->acc);
 	free(s->gmax);
 	free(s->gsum);
+	free(s->cov);
+	free(s->gprim);
+	free(s->prim);
 	free(s->touched);
 	free(s->gtouched);
 	free(s);
@@ -1005,12 +1118,18 @@ static struct scratch *scratch_get(size_t n)
 		free(s->acc);
 		free(s->gmax);
 		free(s->gsum);
+		free(s->cov);
+		free(s->gprim);
+		free(s->prim);
 		free(s->touched);
 		free(s->gtouched);
 		s->cap = n;
 		s->acc = xcalloc(n, sizeof(float));
 		s->gmax = xcalloc(n, sizeof(float));
 		s->gsum = xcalloc(n, sizeof(float));
+		s->cov = xcalloc(n, sizeof(float));
+		s->gprim = xcalloc(n, 1);
+		s->prim = xcalloc(n, 1);
 		s->touched = xmalloc(n * sizeof(uint32_t));
 		s->gtouched = xmalloc(n * sizeof(uint32_t));
 	}
@@ -1040,6 +1159,25 @@ static int hit_cmp(const void *a, const void *b)
 	return x->doc < y->doc ? -1 : x->doc > y->doc;
 }
 
+/* The direction of the request against the item's: an item that does something else to the
+ * thing (issuing it when the citizen lost it, replacing it when the citizen sells it) ranks
+ * lower; so does an item that replaces, renews or changes when the query says nothing of the
+ * kind ("营业执照怎么办" asks for a first licence). */
+static float ops_factor(unsigned q, unsigned d)
+{
+	unsigned qd = q & SOP_DERIVED, dd = d & SOP_DERIVED;
+	float f = 1.0f;
+	if (qd) {
+		if (!(dd & qd))
+			f = dd ? OPS_OTHER : OPS_DEFAULT;
+	} else if (dd & (SOP_REPLACE | SOP_RENEW | SOP_CHANGE)) {
+		f = q & SOP_NEW ? OPS_OTHER : SECONDARY;
+	}
+	if ((q & SOP_QUERY) && (d & SOP_QUERY))
+		f *= OPS_QUERY_BONUS;
+	return f;
+}
+
 size_t sindex_search(const struct sindex *ix, const struct squery *sq, const struct squery_filter *f,
 		     struct shit *out, size_t max, size_t *total)
 {
@@ -1047,11 +1185,14 @@ size_t sindex_search(const struct sindex *ix, const struct squery *sq, const str
 	if (!ix || !sq || !sq->n || !ix->ndocs)
 		return 0;
 	struct scratch *sc = scratch_get(ix->ndocs);
-	float *acc = sc->acc, *gmax = sc->gmax, *gsum = sc->gsum;
+	float *acc = sc->acc, *gmax = sc->gmax, *gsum = sc->gsum, *cov = sc->cov;
+	uint8_t *gprim = sc->gprim, *prim = sc->prim;
 	uint32_t *touched = sc->touched, *gtouched = sc->gtouched;
 	size_t nt = 0;
+	float gwtotal = 0;
 	for (size_t g = 0; g < sq->ngroups; g++) {
 		size_t ng = 0;
+		gwtotal += sq->gw[g];
 		for (size_t i = 0; i < sq->n; i++) {
 			if (sq->t[i].group != g)
 				continue;
@@ -1065,6 +1206,7 @@ size_t sindex_search(const struct sindex *ix, const struct squery *sq, const str
 				gsum[d] += c;
 				if (c > gmax[d])
 					gmax[d] = c;
+				gprim[d] |= ix->pprim[p];
 			}
 		}
 		for (size_t k = 0; k < ng; k++) {
@@ -1072,24 +1214,31 @@ size_t sindex_search(const struct sindex *ix, const struct squery *sq, const str
 			if (acc[d] == 0)
 				touched[nt++] = d;
 			acc[d] += gmax[d] + GROUP_REST * (gsum[d] - gmax[d]);
+			/* Coverage: the concepts a document answers, fully where it says what it is. */
+			cov[d] += sq->gw[g] * (gprim[d] ? 1.0f : 0.5f);
+			prim[d] |= gprim[d] && sq->gw[g] > 0;
 			gmax[d] = gsum[d] = 0;
+			gprim[d] = 0;
 		}
 	}
 	/* Keep the best max in out (an insertion buffer; max is at most a few dozen). */
 	size_t nout = 0;
 	for (size_t i = 0; i < nt; i++) {
 		uint32_t d = touched[i];
-		float s = acc[d];
-		acc[d] = 0;
+		float s = acc[d], c = gwtotal > 0 ? cov[d] / gwtotal : 1.0f;
+		bool pr = prim[d];
+		acc[d] = cov[d] = 0;
+		prim[d] = 0;
 		const struct sdoc *doc = &ix->docs[d];
 		if (!filter_ok(doc, f))
 			continue;
+		s *= 1.0f - COVERAGE + COVERAGE * c;
+		/* A life event asked for as such ("生孩子要办哪些手续") wants the bundle first, when the
+		 * bundle itself speaks of it; otherwise an item answers the question. */
 		if (doc->kind == SDOC_BUNDLE)
-			s *= sq->bundle_cue ? BUNDLE_CUE_BOOST : 0.8f;
-		/* Replacing, renewing or changing a document is what one asks for by saying so;
-		 * otherwise the first issuance comes first. */
-		if (doc->secondary && !sq->has_action)
-			s *= SECONDARY;
+			s *= sq->bundle_cue && pr ? BUNDLE_CUE_BOOST : BUNDLE_NOCUE;
+		else
+			s *= ops_factor(sq->ops, doc->ops);
 		s *= 1.0f + 0.1f * doc->prior;
 		(*total)++;
 		struct shit h = { d, s };

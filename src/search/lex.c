@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <libstemmer.h>
 #include <opencc/opencc.h>
 #include <unicode/unorm2.h>
 #include <unicode/ustring.h>
@@ -36,7 +37,7 @@ struct lex {
 	char **owned; /* the rules' term strings */
 	size_t nowned;
 	struct smap cues;
-	struct smap actions;
+	struct smap ops; /* word (Chinese, or an English stem) -> SOP_* bits */
 	struct smap syll; /* pinyin syllables */
 	uint16_t *py;     /* per code point PY_FIRST..PY_LAST: syllable index + 1 (0 = none) */
 	opencc_t cc_tw, cc_hk;
@@ -117,16 +118,83 @@ static int load_dict(struct lex *lx, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-static void add_words(struct smap *m, const char *path)
+/* Loads a word list: one entry per line, or (split) several per line separated by spaces. */
+static void add_words(struct smap *m, const char *path, bool split)
 {
 	size_t len;
 	char *buf = read_file(path, 4u << 20, &len);
 	if (!buf)
 		return;
 	char *p = buf, *line;
-	while ((line = next_line(&p)))
-		if (*line && *line != '#')
+	while ((line = next_line(&p))) {
+		if (!*line || *line == '#')
+			continue;
+		if (!split) {
 			smap_put(m, line, strlen(line), 1, NULL);
+			continue;
+		}
+		for (char *s = line; *s;) {
+			while (*s == ' ' || *s == '\t')
+				s++;
+			char *e = s;
+			while (*e && *e != ' ' && *e != '\t')
+				e++;
+			if (e > s)
+				smap_put(m, s, (size_t)(e - s), 1, NULL);
+			s = e;
+		}
+	}
+	free(buf);
+}
+
+/* data/search/actions.txt: "operation: word word ..." lines. English words are stored as
+ * their stems, so "renewing" and "renewal" meet "renew". */
+static void load_ops(struct lex *lx, const char *path)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} names[] = { { "new", SOP_NEW },	    { "replace", SOP_REPLACE },   { "renew", SOP_RENEW },
+		      { "change", SOP_CHANGE },	    { "close", SOP_CLOSE },	  { "transfer", SOP_TRANSFER },
+		      { "query", SOP_QUERY } };
+	size_t len;
+	char *buf = read_file(path, 4u << 20, &len);
+	if (!buf)
+		return;
+	char *p = buf, *line;
+	struct sb w = SB_INIT;
+	while ((line = next_line(&p))) {
+		char *colon = strchr(line, ':');
+		if (!*line || *line == '#' || !colon)
+			continue;
+		*colon = 0;
+		unsigned bit = 0;
+		for (size_t i = 0; i < ARRAY_LEN(names); i++)
+			if (!strcmp(line, names[i].name))
+				bit = names[i].bit;
+		if (!bit)
+			continue;
+		for (char *s = colon + 1; *s;) {
+			while (*s == ' ' || *s == '\t')
+				s++;
+			char *e = s;
+			while (*e && *e != ' ' && *e != '\t')
+				e++;
+			if (e > s) {
+				sb_reset(&w);
+				if (cp_is_alnum_ascii((unsigned char)*s))
+					lex_stem(s, (size_t)(e - s), &w);
+				else
+					lex_normalize(lx, s, (size_t)(e - s), true, &w);
+				bool existed;
+				uint32_t k = smap_put(&lx->ops, w.buf, w.len, bit, &existed);
+				if (existed)
+					lx->ops.ent[k].val |= bit;
+			}
+			s = e;
+		}
+	}
+	sb_release(&w);
 	free(buf);
 }
 
@@ -179,12 +247,20 @@ static void parse_rules(struct lex *lx, const struct lex *norm, char *text)
 			       !(*e == ' ' && (e[1] == ' ' || !cp_is_alnum_ascii((unsigned char)e[1]))))
 				e++;
 			if (e > s) {
-				struct sb ph = SB_INIT;
+				struct sb ph = SB_INIT, st = SB_INIT;
 				lex_normalize(norm, s, (size_t)(e - s), true, &ph);
 				while (ph.len && ph.buf[ph.len - 1] == ' ')
 					ph.buf[--ph.len] = 0;
-				add_rule(lx, ph.buf, ph.len, terms);
+				if (ph.len && cp_is_alnum_ascii((unsigned char)ph.buf[0])) {
+					/* English phrases are matched by their words' stems ("marry" meets
+					 * "married" and "marrying"). */
+					lex_stem_words(ph.buf, ph.len, &st);
+					add_rule(lx, st.buf, st.len, terms);
+				} else {
+					add_rule(lx, ph.buf, ph.len, terms);
+				}
 				sb_release(&ph);
+				sb_release(&st);
 			}
 			s = e;
 		}
@@ -244,21 +320,25 @@ int lex_load(const char *data_dir, const char *extra_synonyms, struct lex **out,
 		return rc;
 	}
 	snprintf(path, sizeof(path), "%s/search/stopwords.txt", data_dir);
-	add_words(&lx->stop, path);
+	add_words(&lx->stop, path, true);
 	snprintf(path, sizeof(path), "%s/search/life_events.txt", data_dir);
-	add_words(&lx->cues, path);
+	add_words(&lx->cues, path, false);
 	snprintf(path, sizeof(path), "%s/search/actions.txt", data_dir);
-	add_words(&lx->actions, path);
-	snprintf(path, sizeof(path), "%s/search/synonyms.txt", data_dir);
-	size_t len;
-	char *buf = read_file(path, 4u << 20, &len);
-	if (!buf) {
-		snprintf(err, errlen, "cannot read the synonym dictionary %s", path);
-		lex_free(lx);
-		return GH_EIO;
+	load_ops(lx, path);
+	/* General rules, then Taiwan and Hong Kong wording: the same format. */
+	static const char *const rule_files[] = { "synonyms.txt", "regional.txt" };
+	for (size_t f = 0; f < ARRAY_LEN(rule_files); f++) {
+		snprintf(path, sizeof(path), "%s/search/%s", data_dir, rule_files[f]);
+		size_t len;
+		char *buf = read_file(path, 4u << 20, &len);
+		if (!buf) {
+			snprintf(err, errlen, "cannot read the rule dictionary %s", path);
+			lex_free(lx);
+			return GH_EIO;
+		}
+		parse_rules(lx, lx, buf);
+		free(buf);
 	}
-	parse_rules(lx, lx, buf);
-	free(buf);
 	if (extra_synonyms) {
 		char *x = xstrdup(extra_synonyms);
 		parse_rules(lx, lx, x);
@@ -285,7 +365,7 @@ void lex_free(struct lex *lx)
 	smap_release(&lx->stop);
 	smap_release(&lx->syn);
 	smap_release(&lx->cues);
-	smap_release(&lx->actions);
+	smap_release(&lx->ops);
 	smap_release(&lx->syll);
 	for (size_t i = 0; i < lx->nowned; i++)
 		free(lx->owned[i]);
@@ -307,6 +387,7 @@ size_t lex_bytes(const struct lex *lx)
 	if (!lx)
 		return 0;
 	return smap_bytes(&lx->dict) + smap_bytes(&lx->stop) + smap_bytes(&lx->syn) + smap_bytes(&lx->cues) +
+	       smap_bytes(&lx->ops) +
 	       smap_bytes(&lx->syll) + (PY_LAST - PY_FIRST + 1) * sizeof(uint16_t) +
 	       lx->rulecap * sizeof(struct syn_ent);
 }
@@ -471,26 +552,73 @@ uint32_t lex_dict_freq(const struct lex *lx, const char *w, size_t n)
 	return e >= 0 ? lx->dict.ent[e].val : 0;
 }
 
-bool lex_action(const struct lex *lx, const char *w, size_t n)
+/* Aspect particles and resultative or directional complements that may follow a verb
+ * inside one word (丢了, 卖掉, 转过去, 迁回来): the verb says the operation. */
+static const char *const complements[] = { "过来", "过去", "回来", "回去", "出来", "出去", "了", "掉", "给",
+					   "到", "回", "出", "走", "过", "完", "好", "去", "来" };
+
+unsigned lex_ops(const struct lex *lx, const char *w, size_t n)
 {
-	return lx && smap_find(&lx->actions, w, n) >= 0;
+	if (!lx || !n)
+		return 0;
+	int64_t e = smap_find(&lx->ops, w, n);
+	if (e >= 0)
+		return lx->ops.ent[e].val;
+	if (cp_is_alnum_ascii((unsigned char)w[0]))
+		return 0;
+	for (size_t i = 0; i < ARRAY_LEN(complements); i++) {
+		size_t k = strlen(complements[i]);
+		if (n > k && !memcmp(w + n - k, complements[i], k) && (e = smap_find(&lx->ops, w, n - k)) >= 0)
+			return lx->ops.ent[e].val;
+	}
+	return 0;
 }
 
-bool lex_has_action(const struct lex *lx, const char *s)
+struct ops_ctx {
+	const struct lex *lx;
+	const char *base;
+	size_t from[64], to[64];
+	size_t n;
+};
+
+static void ops_word(void *ctx, const char *w, size_t n)
+{
+	struct ops_ctx *c = ctx;
+	if (c->n < ARRAY_LEN(c->from)) {
+		c->from[c->n] = (size_t)(w - c->base);
+		c->to[c->n++] = (size_t)(w - c->base) + n;
+	}
+}
+
+unsigned lex_text_ops(const struct lex *lx, const char *s)
 {
 	if (!s)
-		return false;
-	size_t n = strlen(s);
-	for (size_t i = 0; i < n;) {
+		return 0;
+	struct sb t = SB_INIT;
+	lex_normalize(lx, s, strlen(s), true, &t);
+	unsigned ops = 0;
+	for (size_t i = 0; i < t.len;) {
+		size_t st = i;
+		uint32_t c = u8_next(t.buf, t.len, &i);
+		if (!cp_is_han(c))
+			continue;
 		size_t e = i;
-		for (int k = 0; k < 3 && e < n; k++) {
-			u8_next(s, n, &e);
-			if (k >= 1 && lex_action(lx, s + i, e - i))
-				return true;
+		while (e < t.len) {
+			size_t k = e;
+			if (!cp_is_han(u8_next(t.buf, t.len, &k)))
+				break;
+			e = k;
 		}
-		u8_next(s, n, &i);
+		/* Whole words and runs of up to three words, never part of a word. */
+		struct ops_ctx oc = { .lx = lx, .base = t.buf };
+		lex_segment(lx, t.buf + st, e - st, false, ops_word, &oc);
+		for (size_t a = 0; a < oc.n; a++)
+			for (size_t b = a; b < oc.n && b < a + 3; b++)
+				ops |= lex_ops(lx, t.buf + oc.from[a], oc.to[b] - oc.from[a]);
+		i = e;
 	}
-	return false;
+	sb_release(&t);
+	return ops;
 }
 
 bool lex_in_dict(const struct lex *lx, const char *w, size_t n)
@@ -613,44 +741,120 @@ void lex_each_syn_word(const struct lex *lx, lex_emit_fn emit, void *ctx)
 	}
 }
 
-/* ---- English stemming --------------------------------------------------------------------- */
+/* ---- English ------------------------------------------------------------------------------ */
 
-static bool ends(const char *w, size_t n, const char *suf, size_t *stem)
+/* Snowball's English stemmer (libstemmer); a stemmer is not thread-safe, so each thread has
+ * its own, freed when the thread ends. */
+static pthread_key_t stem_key;
+static pthread_once_t stem_once = PTHREAD_ONCE_INIT;
+
+static void stem_free(void *p)
 {
-	size_t k = strlen(suf);
-	if (n < k + 3 || memcmp(w + n - k, suf, k) != 0)
-		return false;
-	*stem = n - k;
-	return true;
+	sb_stemmer_delete(p);
 }
 
-/* A light suffix stripper (plural, -ing, -ed, -ly, -ment, -ation, -er): enough to meet
- * "licence"/"licences", "renew"/"renewing"/"renewal"; irregular pairs belong in the synonym
- * dictionary. */
+static void stem_key_make(void)
+{
+	pthread_key_create(&stem_key, stem_free);
+}
+
 void lex_stem(const char *w, size_t n, struct sb *out)
 {
-	size_t m = n;
-	if (n <= 3) {
+	pthread_once(&stem_once, stem_key_make);
+	struct sb_stemmer *st = pthread_getspecific(stem_key);
+	if (!st) {
+		st = sb_stemmer_new("english", "UTF_8");
+		if (!st) {
+			sb_add(out, w, n);
+			return;
+		}
+		pthread_setspecific(stem_key, st);
+	}
+	if (n > 64) {
 		sb_add(out, w, n);
 		return;
 	}
-	if (ends(w, n, "ies", &m)) {
-		sb_add(out, w, m);
-		sb_addch(out, 'y');
+	const sb_symbol *r = sb_stemmer_stem(st, (const sb_symbol *)w, (int)n);
+	if (!r) {
+		sb_add(out, w, n);
 		return;
 	}
-	if (n > 3 && w[n - 1] == 's' && w[n - 2] != 's' && w[n - 2] != 'u' && w[n - 2] != 'i')
-		n--;
-	static const char *const suf[] = { "ations", "ation", "ments", "ment", "ings", "ing", "ness", "edly",
-					   "ed", "ly", "al", "er" };
-	for (size_t i = 0; i < ARRAY_LEN(suf); i++)
-		if (ends(w, n, suf[i], &m)) {
-			n = m;
-			break;
+	sb_add(out, (const char *)r, (size_t)sb_stemmer_length(st));
+}
+
+void lex_stem_words(const char *s, size_t n, struct sb *out)
+{
+	struct sb t0 = SB_INIT;
+	lex_contractions(s, n, &t0);
+	bool first = true;
+	for (size_t i = 0; i < t0.len;) {
+		while (i < t0.len && !cp_is_alnum_ascii((unsigned char)t0.buf[i]))
+			i++;
+		size_t e = i;
+		while (e < t0.len && cp_is_alnum_ascii((unsigned char)t0.buf[e]))
+			e++;
+		if (e > i) {
+			if (!first)
+				sb_addch(out, ' ');
+			lex_stem(t0.buf + i, e - i, out);
+			first = false;
 		}
-	if (n > 3 && w[n - 1] == w[n - 2] && w[n - 1] != 'l' && w[n - 1] != 's')
-		n--;
-	if (n > 3 && w[n - 1] == 'e')
-		n--;
-	sb_add(out, w, n);
+		i = e;
+	}
+	sb_release(&t0);
+}
+
+/* English contractions spelled out (normalised, lower-case text): n't -> not, 're -> are,
+ * 've -> have, 'm -> am, 'll -> will, 'd -> would; the possessive or "is" 's is dropped;
+ * can't and won't become can not and will not. Curly apostrophes count as straight ones. */
+void lex_contractions(const char *s, size_t n, struct sb *out)
+{
+	static const struct {
+		const char *suf, *rep;
+	} tails[] = { { "n't", " not" }, { "'re", " are" }, { "'ve", " have" }, { "'m", " am" },
+		      { "'ll", " will" }, { "'d", " would" }, { "'s", "" } };
+	for (size_t i = 0; i < n;) {
+		size_t k = i;
+		uint32_t c = u8_next(s, n, &k);
+		bool apos = c == '\'' || c == 0x2019 || c == 0x2018 || c == 0x02BC;
+		bool word_before = i > 0 && cp_is_alnum_ascii((unsigned char)s[i - 1]);
+		if (!apos || !word_before) {
+			sb_add(out, s + i, k - i);
+			i = k;
+			continue;
+		}
+		/* the letters after the apostrophe */
+		size_t e = k;
+		while (e < n && cp_is_alnum_ascii((unsigned char)s[e]))
+			e++;
+		size_t tl = e - k;
+		bool done = false;
+		if (tl == 1 && s[k] == 't' && out->len && out->buf[out->len - 1] == 'n') {
+			/* n't: "can't" -> "can not", "won't" -> "will not", "don't" -> "do not" */
+			out->len--;
+			if (out->len >= 2 && !memcmp(out->buf + out->len - 2, "wo", 2)) {
+				out->len -= 2;
+				sb_adds(out, "will");
+			} else if (out->len >= 2 && !memcmp(out->buf + out->len - 2, "ca", 2)) {
+				sb_adds(out, "n");
+			}
+			out->buf[out->len] = 0;
+			sb_adds(out, " not");
+			done = true;
+		} else {
+			for (size_t t = 1; t < ARRAY_LEN(tails) && !done; t++) {
+				size_t sl = strlen(tails[t].suf) - 1;
+				if (tl == sl && !memcmp(s + k, tails[t].suf + 1, sl)) {
+					sb_adds(out, tails[t].rep);
+					done = true;
+				}
+			}
+		}
+		if (!done) {
+			sb_addch(out, ' '); /* any other apostrophe separates words */
+			i = k;
+			continue;
+		}
+		i = e;
+	}
 }

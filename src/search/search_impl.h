@@ -93,11 +93,33 @@ bool lex_stopword(const struct lex *lx, const char *w, size_t n);
 bool lex_in_dict(const struct lex *lx, const char *w, size_t n);
 /* jieba's frequency of w (0 when not a dictionary word). */
 uint32_t lex_dict_freq(const struct lex *lx, const char *w, size_t n);
-/* Action words (data/search/actions.txt: 补领, 换发, 变更 ...): is w one, does s contain one. */
-bool lex_action(const struct lex *lx, const char *w, size_t n);
-bool lex_has_action(const struct lex *lx, const char *s);
-/* English: lower-case ASCII word -> stem (appended to out). */
+/* Operations (data/search/actions.txt): what is to be done — getting something for the first
+ * time, replacing a lost one, renewing, changing, closing, transferring or moving, looking
+ * up. */
+enum {
+	SOP_NEW = 1,
+	SOP_REPLACE = 2,
+	SOP_RENEW = 4,
+	SOP_CHANGE = 8,
+	SOP_CLOSE = 16,
+	SOP_TRANSFER = 32,
+	SOP_QUERY = 64,
+};
+/* Operations done to something one already has (the "direction" of a request). */
+#define SOP_DERIVED (SOP_REPLACE | SOP_RENEW | SOP_CHANGE | SOP_CLOSE | SOP_TRANSFER)
+/* The operations a word names (normalised Chinese, or an English stem); a Chinese verb
+ * followed by a particle or complement in the same word (丢了, 卖掉, 转过去) counts. */
+unsigned lex_ops(const struct lex *lx, const char *w, size_t n);
+/* The operations a text names: its words and runs of up to three words, never part of a
+ * word (an item's name). */
+unsigned lex_text_ops(const struct lex *lx, const char *s);
+/* English: lower-case ASCII word -> Snowball stem (appended to out). */
 void lex_stem(const char *w, size_t n, struct sb *out);
+/* Latin words of s (normalised) stemmed, joined by single spaces, appended to out. */
+void lex_stem_words(const char *s, size_t n, struct sb *out);
+/* English contractions spelled out in normalised text (can't -> can not, I'm -> i am, the
+ * possessive 's dropped), appended to out. */
+void lex_contractions(const char *s, size_t n, struct sb *out);
 /* Synonym rules whose phrase is exactly w (normalised); returns the number found (<= max). */
 size_t lex_synonyms(const struct lex *lx, const char *w, size_t n, const char **terms, size_t max);
 /* Longest synonym phrase in characters (to bound substring look-ups). */
@@ -109,7 +131,8 @@ bool lex_bundle_cue(const struct lex *lx, const char *w, size_t n);
 
 /* ---- documents and index (docs.c, index.c) ------------------------------------------------ */
 
-enum sfield { F_NAME, F_KEYWORDS, F_OUTCOME, F_MATERIALS, F_CONDITIONS, F_DEPT, F_BODY, F_N };
+/* F_ALIAS: what people call a thing (the catalog's aliases: 俗称, 常用名). */
+enum sfield { F_NAME, F_KEYWORDS, F_ALIAS, F_OUTCOME, F_MATERIALS, F_CONDITIONS, F_DEPT, F_BODY, F_N };
 
 /* What a document is; SDOC_INFO: a published announcement or policy document (src/publish);
  * SDOC_FAQ: a consultation's public answer (src/interact), whose code is its item's. */
@@ -172,7 +195,8 @@ struct sdoc_view {
 	unsigned audience;
 	const char *item_type, *outcome;
 	int online_depth;
-	bool secondary;
+	bool secondary; /* replaces, renews or changes something one has */
+	unsigned ops;   /* SOP_* its name says */
 	float prior;
 };
 
@@ -195,7 +219,7 @@ size_t sindex_departments(const struct sindex *ix, const struct sdept **out);
 /* Appends text HTML-escaped with the query's matches in <mark>. */
 void squery_highlight(const struct squery *sq, const char *text, struct sb *out);
 
-#define SEARCH_QUERY_MAX 200 /* bytes of a query that are analysed */
+#define SEARCH_QUERY_MAX 400 /* bytes of a query that are analysed (about 130 Chinese characters) */
 
 /* Administrators' synonym rules (a lex with rules only, may be NULL): the index owns them. */
 void sindex_builder_set_rules(struct sindex_builder *b, struct lex *rules);
