@@ -280,7 +280,11 @@ int search_cli_eval(const char *db_url, const char *data_dir, int nargs, char **
 			for (size_t i = 0; i < n[0]; i++) {
 				struct sdoc_view v;
 				sindex_doc(ix, hits[i].doc, &v);
-				printf("%2zu %-22s %8.3f ops %#04x %s\n", i + 1, v.code, (double)hits[i].score, v.ops, v.name_zh);
+				struct sb x = SB_INIT;
+				squery_explain(ix, sq, hits[i].doc, &x);
+				printf("%2zu %-22s %8.3f ops %#04x %s |%s\n", i + 1, v.code, (double)hits[i].score, v.ops, v.name_zh,
+				       x.buf ? x.buf : "");
+				sb_release(&x);
 			}
 		}
 		struct kindstat *k = NULL;

@@ -29,10 +29,11 @@ static const float field_weight[F_N] = {
 
 /* Query term weights by origin. */
 #define QW_WORD 1.0f
-#define QW_SYN 0.9f
+#define QW_SYN LEX_RULE_WEIGHT
 #define QW_PINYIN 1.0f
 #define QW_SOUND 0.9f
 #define QW_BIGRAM 0.3f
+#define QW_PART 0.8f /* a character's meaning in a compound nobody knows */
 #define QW_EN 1.0f
 #define BUNDLE_CUE_BOOST 2.5f /* bundles when the query asks for everything a situation takes */
 #define BUNDLE_NOCUE 0.8f     /* bundles otherwise */
@@ -186,6 +187,34 @@ static void analyze_doc_text(struct sindex_builder *b, const char *t, size_t n)
 /* Aliases and keywords are phrases people type whole (狗证, 二手房过户): each piece of two to
  * ten Chinese characters that the dictionary does not know as one word is also a term, which
  * a query meets when its words, run together, spell it. */
+struct runs_ctx {
+	struct sindex_builder *b;
+	const char *w[8];
+	size_t n[8], k;
+};
+
+/* Runs of two and three consecutive words of a phrase (个人/交/社保: 个人交, 交社保,
+ * 个人交社保), so a query meets a part of a phrase when its own words spell that part. */
+static void emit_run_word(void *ctx, const char *w, size_t n)
+{
+	struct runs_ctx *c = ctx;
+	if (c->k == 8) {
+		memmove(c->w, c->w + 1, 7 * sizeof(c->w[0]));
+		memmove(c->n, c->n + 1, 7 * sizeof(c->n[0]));
+		c->k = 7;
+	}
+	c->w[c->k] = w;
+	c->n[c->k++] = n;
+	if (lex_stopword(c->b->lx, w, n))
+		return; /* a phrase does not end on a function word (开个) */
+	for (size_t len = 2; len <= 3 && len <= c->k; len++) {
+		const char *s = c->w[c->k - len];
+		size_t l = (size_t)(w + n - s);
+		if (str_utf8_chars(s, l) <= 8 && !lex_stopword(c->b->lx, s, c->n[c->k - len]))
+			occ_add(c->b, term_id(c->b->ix, 'w', s, l));
+	}
+}
+
 static void analyze_phrases(struct sindex_builder *b, const char *t, size_t n)
 {
 	size_t i = 0;
@@ -201,9 +230,14 @@ static void analyze_phrases(struct sindex_builder *b, const char *t, size_t n)
 			chars++;
 			i = k;
 		}
-		if (han && chars >= 2 && chars <= 10 && !lex_in_dict(b->lx, t + s, i - s)) {
-			occ_add(b, term_id(b->ix, 'w', t + s, i - s));
-			vocab_add(b->ix, b->lx, t + s, i - s);
+		if (han && chars >= 2 && chars <= 10) {
+			struct runs_ctx rc = { .b = b };
+			lex_segment(b->lx, t + s, i - s, false, emit_run_word, &rc);
+			if (rc.k > 1 || !lex_in_dict(b->lx, t + s, i - s)) {
+				if (rc.k > 3 || chars > 8) /* not one of the runs above */
+					occ_add(b, term_id(b->ix, 'w', t + s, i - s));
+				vocab_add(b->ix, b->lx, t + s, i - s);
+			}
 		}
 		if (i < n)
 			u8_next(t, n, &i);
@@ -488,7 +522,10 @@ struct sindex *sindex_builder_finish(struct sindex_builder *b, uint64_t generati
 		uint32_t at = fill[p->term]++;
 		ix->pdoc[at] = p->doc;
 		ix->pwtf[at] = (float)(wtf * (BM25_K1 + 1) / (BM25_K1 + wtf)); /* saturated once, here */
-		ix->pprim[at] = PRIMARY(p->tf) ? 1 : 0;
+		/* 1: where the document says what it is; 2: its name, keywords or aliases (a
+		 * bundle's situation, not the member items its description lists) */
+		ix->pprim[at] = (uint8_t)((PRIMARY(p->tf) ? 1 : 0) |
+					  (p->tf[F_NAME] || p->tf[F_KEYWORDS] || p->tf[F_ALIAS] ? 2 : 0));
 	}
 #undef KEEP
 	free(fill);
@@ -579,6 +616,7 @@ void sindex_doc(const struct sindex *ix, uint32_t doc, struct sdoc_view *out)
 #define QMAX_MARKS 64
 #define QMAX_GROUPS 128
 #define QMAX_WORDS 160
+#define QMAX_SPANS 96
 #define SOUND_MAX_FREQ 100 /* a window this common in jieba's dictionary is a word, not a typo */
 
 /* A query is a set of concepts (groups): a word the citizen wrote with its sub-words, a
@@ -598,7 +636,7 @@ struct squery {
 	size_t ngroups;
 	const char *marks[QMAX_MARKS]; /* strings to highlight (normalised) */
 	size_t nmarks;
-	bool bundle_cue;
+	unsigned cue; /* LEX_CUE_*: how the query asks for everything a situation takes */
 	unsigned ops; /* SOP_* the query names */
 	struct arena *a;
 	const struct sindex *ix;
@@ -767,13 +805,14 @@ static void q_expand_text(struct squery *q, const char *t, size_t n, float w, ui
 static bool q_synonyms(struct squery *q, const char *w, size_t n, float weight)
 {
 	const char *terms[8];
-	size_t k = lex_synonyms(q->lx, w, n, terms, 8);
-	k += lex_synonyms(q->ix->rules, w, n, terms + k, 8 - k);
+	float rw[8];
+	size_t k = lex_rules(q->lx, w, n, terms, rw, 8);
+	k += lex_rules(q->ix->rules, w, n, terms + k, rw + k, 8 - k);
 	if (!k)
 		return false;
 	uint16_t g = q_group(q, cp_is_alnum_ascii((unsigned char)w[0]) ? 'e' : 'w', w, n);
 	for (size_t i = 0; i < k; i++)
-		q_expand_text(q, terms[i], strlen(terms[i]), QW_SYN * weight, g);
+		q_expand_text(q, terms[i], strlen(terms[i]), rw[i] * weight, g);
 	return true;
 }
 
@@ -834,14 +873,12 @@ static void q_latin(struct squery *q, const char *t, size_t s, size_t e, size_t 
 		sb_addch(prev_stem, ' ');
 		sb_add(prev_stem, st.buf, st.len);
 		q_synonyms(q, prev_stem->buf, prev_stem->len, 1.0f);
-		if (lex_bundle_cue(q->lx, t + prev_s, e - prev_s))
-			q->bundle_cue = true;
-		q->ops |= lex_ops(q->lx, t + prev_s, e - prev_s);
+		q->cue |= lex_cue(q->lx, t + prev_s, e - prev_s);
+		q->ops |= lex_ops(q->lx, prev_stem->buf, prev_stem->len);
 	}
 	sb_reset(prev_stem);
 	sb_add(prev_stem, st.buf, st.len);
-	if (lex_bundle_cue(q->lx, w, n))
-		q->bundle_cue = true;
+	q->cue |= lex_cue(q->lx, w, n);
 	/* Pinyin: a whole word, words run together, or initials (three letters or more, and
 	 * not an English word of the documents). */
 	bool letters = true;
@@ -864,13 +901,14 @@ enum { QH_BIGRAMS = 1, QH_SOUND = 2 };
 
 static void q_han(struct squery *q, const char *t, size_t n, float w, unsigned flags);
 
-/* Sound-alike words: a window of 2-5 characters that is neither a word of the vocabulary nor a
- * common word, and sounds exactly like a vocabulary word differing in one character
- * (身分证 → 身份证, 营业执招 → 营业执照, 公基金 → 公积金). */
-static void q_sound(struct squery *q, const char *t, size_t n, const size_t *off, size_t nc, float w)
+/* Sound-alike words: a window of 2-5 characters starting where a word starts, that is neither
+ * a word of the vocabulary nor a common word, and sounds exactly like a vocabulary word
+ * differing in one character (身分证 → 身份证, 营业执招 → 营业执照, 公基金 → 公积金; not 工证
+ * inside 焊工证). */
+static void q_sound(struct squery *q, const char *t, size_t n, const size_t *off, size_t nc, const bool *start, float w)
 {
 	for (size_t a = 0; a + 2 <= nc; a++)
-		for (size_t b = a + 2; b <= nc && b - a <= 5; b++) {
+		for (size_t b = a + 2; b <= nc && b - a <= 5 && start[a]; b++) {
 			const char *ws = t + off[a];
 			size_t wl = off[b] - off[a];
 			/* grammar is not mistyped meaning (不办 is not 补办) */
@@ -926,13 +964,13 @@ static void q_han(struct squery *q, const char *t, size_t n, float w, unsigned f
 		maxsyn = lex_syn_maxchars(q->ix->rules);
 	if (maxsyn < 10)
 		maxsyn = 10; /* index phrases are up to ten characters */
-	/* covered[i]: the group of the longest rule phrase covering word i and more (-1: none) */
-	int covered[QMAX_WORDS];
-	size_t cover_len[QMAX_WORDS];
-	for (size_t i = 0; i < ws.n; i++) {
-		covered[i] = -1;
-		cover_len[i] = 0;
-	}
+	/* Phrases: runs of up to six whole words. A rule's phrase inside a longer rule's
+	 * phrase gives way to it (育儿津贴 is one concept, not 育儿津贴 and 津贴). */
+	struct qspan {
+		uint16_t a, b; /* words a..b */
+		bool rule, phrase;
+	} sp[QMAX_SPANS];
+	size_t nsp = 0;
 	for (size_t a = 0; a < ws.n; a++) {
 		size_t chars = 0;
 		for (size_t b = a; b < ws.n && b < a + 6; b++) {
@@ -943,38 +981,75 @@ static void q_han(struct squery *q, const char *t, size_t n, float w, unsigned f
 			size_t pl = ws.to[b] - ws.from[a];
 			if (b < a + 3)
 				q->ops |= lex_ops(q->lx, ph, pl);
-			if (lex_bundle_cue(q->lx, ph, pl))
-				q->bundle_cue = true;
+			q->cue |= lex_cue(q->lx, ph, pl);
 			if (lex_stopword(q->lx, ph, pl))
 				continue;
-			bool rule = q_synonyms(q, ph, pl, w);
-			if (b > a && q_term(q, 'w', ph, pl) >= 0) {
-				/* words run together that the documents hold as one phrase */
-				q_add(q, 'w', ph, pl, w, q_group(q, 'w', ph, pl));
-				rule = true;
-			}
-			if (rule && b > a) {
-				uint16_t g = q_group(q, 'w', ph, pl);
-				for (size_t k = a; k <= b; k++)
-					if (pl > cover_len[k]) {
-						covered[k] = g;
-						cover_len[k] = pl;
-					}
-			}
+			const char *terms[1];
+			bool rule = lex_synonyms(q->lx, ph, pl, terms, 1) || lex_synonyms(q->ix->rules, ph, pl, terms, 1);
+			/* words run together that the documents hold as one phrase */
+			bool phrase = b > a && q_term(q, 'w', ph, pl) >= 0;
+			if ((rule || phrase) && nsp < QMAX_SPANS)
+				sp[nsp++] = (struct qspan){ (uint16_t)a, (uint16_t)b, rule, phrase };
 		}
+	}
+	/* covered[i]: the group of the longest phrase covering word i and more (-1: none) */
+	int covered[QMAX_WORDS];
+	size_t cover_len[QMAX_WORDS];
+	for (size_t i = 0; i < ws.n; i++) {
+		covered[i] = -1;
+		cover_len[i] = 0;
+	}
+	for (size_t s = 0; s < nsp; s++) {
+		bool inner = false;
+		for (size_t o = 0; o < nsp && !inner; o++)
+			inner = o != s && sp[o].rule && sp[o].a <= sp[s].a && sp[s].b <= sp[o].b &&
+				sp[o].b - sp[o].a > sp[s].b - sp[s].a;
+		if (inner)
+			continue;
+		const char *ph = t + ws.from[sp[s].a];
+		size_t pl = ws.to[sp[s].b] - ws.from[sp[s].a];
+		uint16_t g = q_group(q, 'w', ph, pl);
+		if (sp[s].rule)
+			q_synonyms(q, ph, pl, w);
+		if (sp[s].phrase)
+			q_add(q, 'w', ph, pl, w, g);
+		if (sp[s].b > sp[s].a)
+			for (size_t k = sp[s].a; k <= sp[s].b; k++)
+				if (pl > cover_len[k]) {
+					covered[k] = g;
+					cover_len[k] = pl;
+				}
 	}
 	for (size_t i = 0; i < ws.n; i++) {
 		const char *wd = t + ws.from[i];
 		size_t wl = ws.to[i] - ws.from[i];
-		/* A word inside a phrase of a rule: the phrase's concept stands for it (租房 in
-		 * 公租房), though the word itself still counts there. */
+		/* A word inside a phrase: the phrase's concept stands for it (租房 in 公租房),
+		 * though the word itself still counts there. */
 		int g = covered[i] >= 0 ? covered[i] : q_group(q, 'w', wd, wl);
 		q_word(q, wd, wl, w, (uint16_t)g, (flags & QH_BIGRAMS) == 0);
+		/* A compound neither the documents nor the rules know is read through its
+		 * characters' everyday meanings (狗牌: 狗; 套房: 房). */
+		const char *terms[1];
+		if (covered[i] < 0 && wl > 3 && q_term(q, 'w', wd, wl) < 0 && !lex_stopword(q->lx, wd, wl) &&
+		    !lex_synonyms(q->lx, wd, wl, terms, 1))
+			for (size_t k = 0; k < wl;) {
+				size_t c0 = k;
+				u8_next(wd, wl, &k);
+				if (lex_synonyms(q->lx, wd + c0, k - c0, terms, 1))
+					q_synonyms(q, wd + c0, k - c0, w * QW_PART);
+			}
 	}
 	if (flags & QH_SOUND) {
 		size_t off[SEARCH_QUERY_MAX + 1];
 		size_t nc = utf8_offsets(t, n, off, SEARCH_QUERY_MAX);
-		q_sound(q, t, n, off, nc, w);
+		bool start[SEARCH_QUERY_MAX + 1] = { false };
+		for (size_t i = 0, c = 0; i < ws.n; i++) {
+			while (c < nc && off[c] < ws.from[i])
+				c++;
+			if (c < nc && off[c] == ws.from[i])
+				start[c] = true;
+		}
+		q_sound(q, t, n, off, nc, start, w);
 	}
 	if (flags & QH_BIGRAMS)
 		for (size_t i = 0; i < ws.n; i++) {
@@ -1071,10 +1146,23 @@ void squery_describe(const struct squery *sq, struct sb *out)
 		const char *k = smap_key(&sq->ix->terms, sq->t[i].term);
 		sb_addf(out, "%s%u%c:%s:%.2f", i ? " " : "", sq->t[i].group, k[0], k + 1, (double)sq->t[i].w);
 	}
-	if (sq->bundle_cue)
-		sb_adds(out, " [bundle-cue]");
+	if (sq->cue)
+		sb_addf(out, " [cue %#x]", sq->cue);
 	if (sq->ops)
 		sb_addf(out, " [ops %#x]", sq->ops);
+}
+
+void squery_explain(const struct sindex *ix, const struct squery *sq, uint32_t doc, struct sb *out)
+{
+	for (size_t i = 0; i < sq->n; i++) {
+		uint32_t t = sq->t[i].term;
+		for (uint32_t p = ix->start[t]; p < ix->start[t + 1]; p++)
+			if (ix->pdoc[p] == doc) {
+				const char *k = smap_key(&ix->terms, t);
+				sb_addf(out, " %u%c:%s=%.2f%s", sq->t[i].group, k[0], k + 1,
+					(double)(sq->t[i].w * ix->idf[t] * ix->pwtf[p]), ix->pprim[p] & 2 ? "*" : "");
+			}
+	}
 }
 
 /* Per-thread accumulators, grown to the largest index seen, freed when the thread ends. */
@@ -1215,8 +1303,9 @@ size_t sindex_search(const struct sindex *ix, const struct squery *sq, const str
 				touched[nt++] = d;
 			acc[d] += gmax[d] + GROUP_REST * (gsum[d] - gmax[d]);
 			/* Coverage: the concepts a document answers, fully where it says what it is. */
-			cov[d] += sq->gw[g] * (gprim[d] ? 1.0f : 0.5f);
-			prim[d] |= gprim[d] && sq->gw[g] > 0;
+			cov[d] += sq->gw[g] * (gprim[d] & 1 ? 1.0f : 0.5f);
+			if (sq->gw[g] > 0)
+				prim[d] |= gprim[d];
 			gmax[d] = gsum[d] = 0;
 			gprim[d] = 0;
 		}
@@ -1226,7 +1315,7 @@ size_t sindex_search(const struct sindex *ix, const struct squery *sq, const str
 	for (size_t i = 0; i < nt; i++) {
 		uint32_t d = touched[i];
 		float s = acc[d], c = gwtotal > 0 ? cov[d] / gwtotal : 1.0f;
-		bool pr = prim[d];
+		bool pr = (prim[d] & 2) != 0;
 		acc[d] = cov[d] = 0;
 		prim[d] = 0;
 		const struct sdoc *doc = &ix->docs[d];
@@ -1236,7 +1325,7 @@ size_t sindex_search(const struct sindex *ix, const struct squery *sq, const str
 		/* A life event asked for as such ("生孩子要办哪些手续") wants the bundle first, when the
 		 * bundle itself speaks of it; otherwise an item answers the question. */
 		if (doc->kind == SDOC_BUNDLE)
-			s *= sq->bundle_cue && pr ? BUNDLE_CUE_BOOST : BUNDLE_NOCUE;
+			s *= lex_cue_is_life_event(sq->cue) && pr ? BUNDLE_CUE_BOOST : BUNDLE_NOCUE;
 		else
 			s *= ops_factor(sq->ops, doc->ops);
 		s *= 1.0f + 0.1f * doc->prior;

@@ -22,6 +22,7 @@
 
 struct syn_ent {
 	const char *terms;
+	float w; /* 1 for an equivalence (another form of the same word), else QW_SYN */
 	uint32_t next; /* index + 1 of the next rule of the same phrase; 0 = none */
 };
 
@@ -147,8 +148,78 @@ static void add_words(struct smap *m, const char *path, bool split)
 	free(buf);
 }
 
-/* data/search/actions.txt: "operation: word word ..." lines. English words are stored as
- * their stems, so "renewing" and "renewal" meet "renew". */
+/* A "kind: word word ..." line's words: Chinese normalised, English stemmed ("renewing" and
+ * "renewal" meet "renew"; '_' joins the words of an English phrase: can_not_find). Calls fn
+ * for each. */
+static void each_entry(struct lex *lx, char *s, bool stem, void (*fn)(struct lex *lx, const char *w, size_t n, unsigned v),
+		       unsigned v)
+{
+	struct sb w = SB_INIT;
+	while (*s) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		char *e = s;
+		while (*e && *e != ' ' && *e != '\t')
+			e++;
+		if (e > s) {
+			sb_reset(&w);
+			if (cp_is_alnum_ascii((unsigned char)*s)) {
+				for (char *c = s; c < e; c++)
+					if (*c == '_')
+						*c = ' ';
+				if (stem)
+					lex_stem_words(s, (size_t)(e - s), &w);
+				else
+					lex_normalize(lx, s, (size_t)(e - s), false, &w);
+			} else {
+				lex_normalize(lx, s, (size_t)(e - s), true, &w);
+			}
+			fn(lx, w.buf, w.len, v);
+		}
+		s = e;
+	}
+	sb_release(&w);
+}
+
+static void put_op(struct lex *lx, const char *w, size_t n, unsigned bit)
+{
+	bool existed;
+	uint32_t k = smap_put(&lx->ops, w, n, bit, &existed);
+	if (existed)
+		lx->ops.ent[k].val |= bit;
+}
+
+static void put_cue(struct lex *lx, const char *w, size_t n, unsigned bit)
+{
+	bool existed;
+	uint32_t k = smap_put(&lx->cues, w, n, bit, &existed);
+	if (existed)
+		lx->cues.ent[k].val |= bit;
+}
+
+/* data/search/life_events.txt: "phrase: ...", "noun: ...", "marker: ..." lines. */
+static void load_cues(struct lex *lx, const char *path)
+{
+	size_t len;
+	char *buf = read_file(path, 4u << 20, &len);
+	if (!buf)
+		return;
+	char *p = buf, *line;
+	while ((line = next_line(&p))) {
+		char *colon = strchr(line, ':');
+		if (!*line || *line == '#' || !colon)
+			continue;
+		*colon = 0;
+		unsigned bit = !strcmp(line, "phrase") ? LEX_CUE_PHRASE :
+			       !strcmp(line, "noun")   ? LEX_CUE_NOUN :
+			       !strcmp(line, "marker") ? LEX_CUE_MARKER : 0;
+		if (bit)
+			each_entry(lx, colon + 1, false, put_cue, bit);
+	}
+	free(buf);
+}
+
+/* data/search/actions.txt: "operation: word word ..." lines. */
 static void load_ops(struct lex *lx, const char *path)
 {
 	static const struct {
@@ -162,7 +233,6 @@ static void load_ops(struct lex *lx, const char *path)
 	if (!buf)
 		return;
 	char *p = buf, *line;
-	struct sb w = SB_INIT;
 	while ((line = next_line(&p))) {
 		char *colon = strchr(line, ':');
 		if (!*line || *line == '#' || !colon)
@@ -172,33 +242,13 @@ static void load_ops(struct lex *lx, const char *path)
 		for (size_t i = 0; i < ARRAY_LEN(names); i++)
 			if (!strcmp(line, names[i].name))
 				bit = names[i].bit;
-		if (!bit)
-			continue;
-		for (char *s = colon + 1; *s;) {
-			while (*s == ' ' || *s == '\t')
-				s++;
-			char *e = s;
-			while (*e && *e != ' ' && *e != '\t')
-				e++;
-			if (e > s) {
-				sb_reset(&w);
-				if (cp_is_alnum_ascii((unsigned char)*s))
-					lex_stem(s, (size_t)(e - s), &w);
-				else
-					lex_normalize(lx, s, (size_t)(e - s), true, &w);
-				bool existed;
-				uint32_t k = smap_put(&lx->ops, w.buf, w.len, bit, &existed);
-				if (existed)
-					lx->ops.ent[k].val |= bit;
-			}
-			s = e;
-		}
+		if (bit)
+			each_entry(lx, colon + 1, true, put_op, bit);
 	}
-	sb_release(&w);
 	free(buf);
 }
 
-static void add_rule(struct lex *lx, const char *phrase, size_t n, const char *terms)
+static void add_rule(struct lex *lx, const char *phrase, size_t n, const char *terms, float w)
 {
 	if (!n)
 		return;
@@ -208,7 +258,7 @@ static void add_rule(struct lex *lx, const char *phrase, size_t n, const char *t
 	}
 	bool existed;
 	uint32_t e = smap_put(&lx->syn, phrase, n, 0, &existed);
-	lx->rules[lx->nrules] = (struct syn_ent){ .terms = terms, .next = lx->syn.ent[e].val };
+	lx->rules[lx->nrules] = (struct syn_ent){ .terms = terms, .w = w, .next = lx->syn.ent[e].val };
 	lx->syn.ent[e].val = (uint32_t)++lx->nrules;
 	size_t chars = str_utf8_chars(phrase, n);
 	if (chars > lx->syn_maxchars)
@@ -217,7 +267,8 @@ static void add_rule(struct lex *lx, const char *phrase, size_t n, const char *t
 
 /* One rule line: "phrase, phrase ... => term term ..."; phrases are normalised like queries.
  * Phrases are separated by commas, tabs, or a space not followed by a Latin letter (so
- * "housing fund" stays one phrase while "驾照 驾驶本" are two). */
+ * "housing fund" stays one phrase while "驾照 驾驶本" are two). "phrase = term" says the two
+ * are forms of one word (register = registration): searched at full weight. */
 static void parse_rules(struct lex *lx, const struct lex *norm, char *text)
 {
 	char *p = text, *line;
@@ -225,10 +276,16 @@ static void parse_rules(struct lex *lx, const struct lex *norm, char *text)
 		if (!*line || *line == '#')
 			continue;
 		char *arrow = strstr(line, "=>");
+		float w = LEX_RULE_WEIGHT;
+		size_t alen = 2;
+		if (!arrow && (arrow = strstr(line, " = "))) {
+			w = 1.0f;
+			alen = 3;
+		}
 		if (!arrow)
 			continue;
 		*arrow = 0;
-		const char *rhs = arrow + 2;
+		const char *rhs = arrow + alen;
 		while (*rhs == ' ' || *rhs == '\t')
 			rhs++;
 		if (!*rhs)
@@ -255,9 +312,9 @@ static void parse_rules(struct lex *lx, const struct lex *norm, char *text)
 					/* English phrases are matched by their words' stems ("marry" meets
 					 * "married" and "marrying"). */
 					lex_stem_words(ph.buf, ph.len, &st);
-					add_rule(lx, st.buf, st.len, terms);
+					add_rule(lx, st.buf, st.len, terms, w);
 				} else {
-					add_rule(lx, ph.buf, ph.len, terms);
+					add_rule(lx, ph.buf, ph.len, terms, w);
 				}
 				sb_release(&ph);
 				sb_release(&st);
@@ -322,7 +379,7 @@ int lex_load(const char *data_dir, const char *extra_synonyms, struct lex **out,
 	snprintf(path, sizeof(path), "%s/search/stopwords.txt", data_dir);
 	add_words(&lx->stop, path, true);
 	snprintf(path, sizeof(path), "%s/search/life_events.txt", data_dir);
-	add_words(&lx->cues, path, false);
+	load_cues(lx, path);
 	snprintf(path, sizeof(path), "%s/search/actions.txt", data_dir);
 	load_ops(lx, path);
 	/* General rules, then Taiwan and Hong Kong wording: the same format. */
@@ -697,12 +754,18 @@ bool lex_stopword(const struct lex *lx, const char *w, size_t n)
 	return smap_find(&lx->stop, w, n) >= 0;
 }
 
-bool lex_bundle_cue(const struct lex *lx, const char *w, size_t n)
+unsigned lex_cue(const struct lex *lx, const char *w, size_t n)
 {
-	return smap_find(&lx->cues, w, n) >= 0;
+	int64_t e = smap_find(&lx->cues, w, n);
+	return e >= 0 ? lx->cues.ent[e].val : 0;
 }
 
 size_t lex_synonyms(const struct lex *lx, const char *w, size_t n, const char **terms, size_t max)
+{
+	return lex_rules(lx, w, n, terms, NULL, max);
+}
+
+size_t lex_rules(const struct lex *lx, const char *w, size_t n, const char **terms, float *weights, size_t max)
 {
 	if (!lx)
 		return 0;
@@ -710,8 +773,11 @@ size_t lex_synonyms(const struct lex *lx, const char *w, size_t n, const char **
 	size_t k = 0;
 	if (e < 0)
 		return 0;
-	for (uint32_t r = lx->syn.ent[e].val; r && k < max; r = lx->rules[r - 1].next)
-		terms[k++] = lx->rules[r - 1].terms;
+	for (uint32_t r = lx->syn.ent[e].val; r && k < max; r = lx->rules[r - 1].next, k++) {
+		terms[k] = lx->rules[r - 1].terms;
+		if (weights)
+			weights[k] = lx->rules[r - 1].w;
+	}
 	return k;
 }
 
@@ -726,6 +792,10 @@ void lex_each_syn_word(const struct lex *lx, lex_emit_fn emit, void *ctx)
 {
 	for (size_t i = 0; i < lx->syn.n; i++)
 		emit(ctx, smap_key(&lx->syn, (uint32_t)i), lx->syn.ent[i].len);
+	/* operation words, so pinyin reaches them too (guoqi: 过期) */
+	for (size_t i = 0; i < lx->ops.n; i++)
+		if (!cp_is_alnum_ascii((unsigned char)smap_key(&lx->ops, (uint32_t)i)[0]))
+			emit(ctx, smap_key(&lx->ops, (uint32_t)i), lx->ops.ent[i].len);
 	for (size_t i = 0; i < lx->nrules; i++) {
 		const char *t = lx->rules[i].terms;
 		while (*t) {

@@ -122,12 +122,22 @@ void lex_stem_words(const char *s, size_t n, struct sb *out);
 void lex_contractions(const char *s, size_t n, struct sb *out);
 /* Synonym rules whose phrase is exactly w (normalised); returns the number found (<= max). */
 size_t lex_synonyms(const struct lex *lx, const char *w, size_t n, const char **terms, size_t max);
+/* The same with each rule's weight: LEX_RULE_WEIGHT, or 1 for an equivalence ("a = b"). */
+#define LEX_RULE_WEIGHT 0.9f
+size_t lex_rules(const struct lex *lx, const char *w, size_t n, const char **terms, float *weights, size_t max);
 /* Longest synonym phrase in characters (to bound substring look-ups). */
 size_t lex_syn_maxchars(const struct lex *lx);
 /* Every synonym phrase and term, for the pinyin vocabulary. */
 void lex_each_syn_word(const struct lex *lx, lex_emit_fn emit, void *ctx);
-/* Query cue phrases meaning "everything for this life event" (bundles first). */
-bool lex_bundle_cue(const struct lex *lx, const char *w, size_t n);
+/* How a query asks for everything a life event takes (data/search/life_events.txt): a phrase
+ * that says so (一件事, 一起办), or a word for procedures (手续, 流程, paperwork) together with
+ * one asking for their whole (哪些, 全部, what). lex_cue gives the kinds w is. */
+enum { LEX_CUE_PHRASE = 1, LEX_CUE_NOUN = 2, LEX_CUE_MARKER = 4 };
+unsigned lex_cue(const struct lex *lx, const char *w, size_t n);
+static inline bool lex_cue_is_life_event(unsigned cue)
+{
+	return (cue & LEX_CUE_PHRASE) || ((cue & LEX_CUE_NOUN) && (cue & LEX_CUE_MARKER));
+}
 
 /* ---- documents and index (docs.c, index.c) ------------------------------------------------ */
 
@@ -207,6 +217,8 @@ struct squery *squery_parse(const struct sindex *ix, const struct lex *lx, struc
 size_t squery_nterms(const struct squery *sq);
 /* Debug listing of the terms ("term:weight ..."). */
 void squery_describe(const struct squery *sq, struct sb *out);
+/* Debug listing of what each term of sq adds to doc's score. */
+void squery_explain(const struct sindex *ix, const struct squery *sq, uint32_t doc, struct sb *out);
 /* Ranks documents: up to max hits, best first, *total = all matches. */
 size_t sindex_search(const struct sindex *ix, const struct squery *sq, const struct squery_filter *f,
 		     struct shit *out, size_t max, size_t *total);
