@@ -160,25 +160,50 @@ size_t fts_search(sqlite3 *db, sqlite3_stmt **stp, const struct lex *lx, const c
 struct kindstat {
 	char kind[32];
 	size_t n;
-	double rr[2], r1[2];
+	double rr[2], r1[2], r10[2]; /* per engine: govhall, FTS5 */
 };
 
-static double rank_rr(json_t *expect, char codes[][32], size_t n, bool *first)
+/* The rank (1-10) of the first code of codes in expect, 0 when none. */
+static size_t first_hit(json_t *expect, char codes[][32], size_t n)
 {
-	*first = false;
 	for (size_t i = 0; i < n && i < 10; i++) {
 		size_t k;
 		json_t *e;
 		json_array_foreach(expect, k, e)
 		{
 			const char *c = json_string_value(e);
-			if (c && !strcmp(c, codes[i])) {
-				*first = i == 0;
-				return 1.0 / (double)(i + 1);
-			}
+			if (c && !strcmp(c, codes[i]))
+				return i + 1;
 		}
 	}
 	return 0;
+}
+
+static void stat_add(struct kindstat *k, int engine, size_t rank)
+{
+	k->rr[engine] += rank ? 1.0 / (double)rank : 0;
+	k->r1[engine] += rank == 1;
+	k->r10[engine] += rank >= 1;
+}
+
+static void stat_print(const struct kindstat *k)
+{
+	double d = k->n ? (double)k->n : 1;
+	printf("%-12s %5zu | %7.3f %6.3f %6.3f | %7.3f %6.3f %6.3f\n", k->kind, k->n, k->rr[0] / d, k->r1[0] / d,
+	       k->r10[0] / d, k->rr[1] / d, k->r1[1] / d, k->r10[1] / d);
+}
+
+static struct kindstat *kind_get(struct kindstat *ks, size_t *nk, size_t max, const char *kind)
+{
+	for (size_t i = 0; i < *nk; i++)
+		if (!strcmp(ks[i].kind, kind))
+			return &ks[i];
+	if (*nk == max)
+		return NULL;
+	struct kindstat *k = &ks[(*nk)++];
+	memset(k, 0, sizeof(*k));
+	snprintf(k->kind, sizeof(k->kind), "%s", kind);
+	return k;
 }
 
 int search_cli_eval(const char *db_url, const char *data_dir, int nargs, char **args)
@@ -225,6 +250,8 @@ int search_cli_eval(const char *db_url, const char *data_dir, int nargs, char **
 	struct arena *a = arena_new(64 * 1024);
 	struct lex *rules = NULL;
 	struct sindex *ix = NULL;
+	struct leak_set *leaks = NULL;
+	struct sb misses = SB_INIT, close = SB_INIT;
 	int rc = fts_open(&f, ":memory:", lx);
 	if (!rc)
 		rc = search_rules_load(db, a, lx, &rules);
@@ -245,9 +272,10 @@ int search_cli_eval(const char *db_url, const char *data_dir, int nargs, char **
 	}
 	printf("documents: %zu; index built in %.1f ms (with the FTS5 copy), %.1f KiB\n", sindex_ndocs(ix), build_ms,
 	       (double)sindex_bytes(ix) / 1024.0);
-	struct kindstat ks[32];
-	size_t nk = 0;
-	struct kindstat all = { "overall", 0, { 0, 0 }, { 0, 0 } };
+	if (!explain)
+		leaks = search_leak_load(lx, data_dir);
+	struct kindstat ks[32], all = { .kind = "overall" }, clean = { .kind = "overall*" };
+	size_t nk = 0, nclose = 0;
 	sqlite3_stmt *st = NULL;
 	size_t qi;
 	json_t *q;
@@ -275,7 +303,7 @@ int search_cli_eval(const char *db_url, const char *data_dir, int nargs, char **
 		if (explain) {
 			struct sb d = SB_INIT;
 			squery_describe(sq, &d);
-			printf("%s\n", d.buf);
+			printf("%s\n", d.buf ? d.buf : "");
 			sb_release(&d);
 			for (size_t i = 0; i < n[0]; i++) {
 				struct sdoc_view v;
@@ -286,55 +314,71 @@ int search_cli_eval(const char *db_url, const char *data_dir, int nargs, char **
 				       x.buf ? x.buf : "");
 				sb_release(&x);
 			}
+			arena_reset(a);
+			continue;
 		}
-		struct kindstat *k = NULL;
-		for (size_t i = 0; i < nk; i++)
-			if (!strcmp(ks[i].kind, kind))
-				k = &ks[i];
-		if (!k && nk < ARRAY_LEN(ks)) {
-			k = &ks[nk++];
-			memset(k, 0, sizeof(*k));
-			snprintf(k->kind, sizeof(k->kind), "%s", kind);
+		struct kindstat *k = kind_get(ks, &nk, ARRAY_LEN(ks), kind);
+		struct leak_hit lh[3];
+		size_t nl = search_leak_find(leaks, text, lh, 3);
+		for (int e = 0; e < 2; e++) {
+			size_t rank = first_hit(expect, codes[e], n[e]);
+			stat_add(&all, e, rank);
+			if (k)
+				stat_add(k, e, rank);
+			if (!nl)
+				stat_add(&clean, e, rank);
+			if (e == 0 && rank != 1) {
+				struct sdoc_view v = { 0 };
+				if (n[0])
+					sindex_doc(ix, hits[0].doc, &v);
+				sb_addf(&misses, "  %-11s %s -> %s; first: %s %s\n", kind, text,
+					rank ? (const char *)arena_printf(a, "rank %zu", rank) : "not in the top 10",
+					n[0] ? v.code : "-", n[0] && v.name_zh ? v.name_zh : "");
+				if (verbose) {
+					struct sb d = SB_INIT;
+					squery_describe(sq, &d);
+					sb_addf(&misses, "              terms: %s\n", d.buf ? d.buf : "");
+					sb_release(&d);
+				}
+			}
 		}
-		for (int s = 0; s < 2; s++) {
-			bool first;
-			double rr = rank_rr(expect, codes[s], n[s], &first);
-			all.rr[s] += rr;
-			all.r1[s] += first;
-			if (k) {
-				k->rr[s] += rr;
-				k->r1[s] += first;
-			}
-			if (verbose && s == 0 && !first) {
-				struct sb d = SB_INIT;
-				squery_describe(sq, &d);
-				printf("  miss rr=%.2f [%s] %s -> %s %s %s | %s\n", rr, kind, text, n[0] ? codes[0][0] : "-",
-				       n[0] > 1 ? codes[0][1] : "", n[0] > 2 ? codes[0][2] : "", d.buf);
-				sb_release(&d);
-			}
+		if (nl) {
+			nclose++;
+			sb_addf(&close, "  %-11s %s ~ %s (%s)%s\n", kind, text, lh[0].entry, lh[0].source,
+				nl > 1 ? arena_printf(a, " and %zu more", nl - 1) : "");
 		}
 		all.n++;
 		if (k)
 			k->n++;
+		if (!nl)
+			clean.n++;
 		arena_reset(a);
 	}
 	if (st)
 		sqlite3_finalize(st);
-	printf("\n%-14s %5s | %-17s | %-17s\n", "", "", "govhall", "SQLite FTS5");
-	printf("%-14s %5s | %8s %8s | %8s %8s\n", "kind", "n", "MRR@10", "R@1", "MRR@10", "R@1");
-	printf("---------------------------------------------------------------\n");
-	for (size_t i = 0; i <= nk; i++) {
-		struct kindstat *k = i < nk ? &ks[i] : &all;
-		if (i == nk)
-			printf("---------------------------------------------------------------\n");
-		double d = k->n ? (double)k->n : 1;
-		printf("%-14s %5zu | %8.3f %8.3f | %8.3f %8.3f\n", k->kind, k->n, k->rr[0] / d, k->r1[0] / d, k->rr[1] / d,
-		       k->r1[1] / d);
-	}
+	if (explain)
+		goto done;
+	printf("\n%-12s %5s | %-22s | %-22s\n", "", "", "govhall", "SQLite FTS5 (trigram)");
+	printf("%-12s %5s | %7s %6s %6s | %7s %6s %6s\n", "kind", "n", "MRR@10", "R@1", "R@10", "MRR@10", "R@1", "R@10");
+	printf("--------------------------------------------------------------------\n");
+	for (size_t i = 0; i < nk; i++)
+		stat_print(&ks[i]);
+	printf("--------------------------------------------------------------------\n");
+	stat_print(&all);
+	if (nclose)
+		stat_print(&clean);
 	double d = all.n ? (double)all.n : 1;
 	printf("\ntargets: MRR@10 >= 0.90 (%s), Recall@1 >= 0.85 (%s)\n", all.rr[0] / d >= 0.90 ? "met" : "NOT met",
 	       all.r1[0] / d >= 0.85 ? "met" : "NOT met");
+	printf("\nqueries not ranked first by govhall: %zu of %zu\n%s", (size_t)(all.n - all.r1[0]), all.n,
+	       misses.buf ? misses.buf : "");
+	printf("\nqueries close to a rule, word list or alias under %s (%zu entries compared): %zu%s\n%s", data_dir,
+	       search_leak_size(leaks), nclose, nclose ? "; overall* above leaves them out" : "",
+	       close.buf ? close.buf : "");
 done:
+	sb_release(&misses);
+	sb_release(&close);
+	search_leak_free(leaks);
 	sindex_free(ix);
 	fts_close(&f);
 	arena_free(a);

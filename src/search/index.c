@@ -39,6 +39,7 @@ static const float field_weight[F_N] = {
 #define BUNDLE_NOCUE 0.8f     /* bundles otherwise */
 #define GROUP_REST 0.25f    /* share of a group's other terms beside its best */
 #define SECONDARY 0.7f      /* replacing / renewing items when the query does not say so */
+#define SECONDARY_END 0.85f /* closing / transferring items when the query does not say so */
 #define OPS_OTHER 0.5f      /* an item doing another thing than the query asks */
 #define OPS_DEFAULT 0.6f    /* an item issuing the thing when the query replaces, closes ... it */
 #define OPS_QUERY_BONUS 1.2f /* looking something up, and an item that does */
@@ -1260,6 +1261,8 @@ static float ops_factor(unsigned q, unsigned d)
 			f = dd ? OPS_OTHER : OPS_DEFAULT;
 	} else if (dd & (SOP_REPLACE | SOP_RENEW | SOP_CHANGE)) {
 		f = q & SOP_NEW ? OPS_OTHER : SECONDARY;
+	} else if (dd) { /* closing or transferring, when the query says nothing of it */
+		f = q & SOP_NEW ? OPS_OTHER : SECONDARY_END;
 	}
 	if ((q & SOP_QUERY) && (d & SOP_QUERY))
 		f *= OPS_QUERY_BONUS;

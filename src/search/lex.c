@@ -45,6 +45,10 @@ struct lex {
 	pthread_mutex_t cc_mu;
 	bool cc_ready;
 	uint8_t *trad; /* bitmap TRAD_FIRST..TRAD_LAST: characters OpenCC changes */
+	/* Standard Simplified characters the Taiwan and Hong Kong converters would still change
+	 * (tw2sp takes 么 for a variant of 幺): kept as they are through a conversion. */
+	uint32_t keep[16];
+	size_t nkeep;
 };
 
 /* ---- loading ------------------------------------------------------------------------------ */
@@ -499,30 +503,86 @@ static int load_opencc(struct lex *lx, char *err, size_t errlen)
 			u8_put(&all, c);
 			sb_addch(&all, '\n');
 		}
-	struct sb conv = SB_INIT;
+	/* Each character on its own line through: the two converters; the standard
+	 * Traditional -> Simplified one (t2s) and its reverse (s2t), which tell a standard
+	 * Simplified character (kept by t2s, changed by s2t). */
+	opencc_t t2s = cc_open("t2s.json"), s2t = cc_open("s2t.json");
+	struct sb conv = SB_INIT, ts = SB_INIT, st = SB_INIT;
 	sb_add(&conv, all.buf, all.len);
 	cc_convert(lx->cc_tw, &conv);
 	cc_convert(lx->cc_hk, &conv);
-	/* Line by line: a character whose line changed is one the converters act on. */
-	size_t i = 0, j = 0;
+	sb_add(&ts, all.buf, all.len);
+	cc_convert(t2s, &ts);
+	sb_add(&st, all.buf, all.len);
+	cc_convert(s2t, &st);
+	if (t2s != (opencc_t)-1)
+		opencc_close(t2s);
+	if (s2t != (opencc_t)-1)
+		opencc_close(s2t);
+	size_t i = 0, j = 0, a = 0, b = 0;
 	while (i < all.len && j < conv.len) {
-		size_t ie = i, je = j;
+		size_t ie = i, je = j, ae = a, be = b;
 		while (ie < all.len && all.buf[ie] != '\n')
 			ie++;
 		while (je < conv.len && conv.buf[je] != '\n')
 			je++;
-		if (ie - i != je - j || memcmp(all.buf + i, conv.buf + j, ie - i)) {
-			size_t k = i;
-			uint32_t c = u8_next(all.buf, all.len, &k);
-			if (c >= TRAD_FIRST && c <= TRAD_LAST)
-				lx->trad[(c - TRAD_FIRST) / 8] |= (uint8_t)(1u << ((c - TRAD_FIRST) % 8));
-		}
+		while (ae < ts.len && ts.buf[ae] != '\n')
+			ae++;
+		while (be < st.len && st.buf[be] != '\n')
+			be++;
+		size_t k = i;
+		uint32_t c = u8_next(all.buf, all.len, &k);
+		bool changed = ie - i != je - j || memcmp(all.buf + i, conv.buf + j, ie - i);
+		bool simplified = a < ts.len && b < st.len && ae - a == ie - i && !memcmp(all.buf + i, ts.buf + a, ie - i) &&
+				  (be - b != ie - i || memcmp(all.buf + i, st.buf + b, ie - i));
+		if (changed && simplified && lx->nkeep < ARRAY_LEN(lx->keep))
+			lx->keep[lx->nkeep++] = c;
+		else if (changed && c >= TRAD_FIRST && c <= TRAD_LAST)
+			lx->trad[(c - TRAD_FIRST) / 8] |= (uint8_t)(1u << ((c - TRAD_FIRST) % 8));
 		i = ie + 1;
 		j = je + 1;
+		a = ae + 1;
+		b = be + 1;
 	}
 	sb_release(&all);
 	sb_release(&conv);
+	sb_release(&ts);
+	sb_release(&st);
 	return 0;
+}
+
+/* Converts t to Simplified (Taiwan phrases and variants, then Hong Kong variants), keeping
+ * the standard Simplified characters the converters would change: each is parked on a
+ * private-use code point, which OpenCC leaves alone, and put back afterwards. */
+static void cc_to_simplified(const struct lex *lx, struct sb *t)
+{
+	struct sb p = SB_INIT;
+	bool parked = false;
+	for (size_t i = 0; i < t->len;) {
+		size_t s = i;
+		uint32_t c = u8_next(t->buf, t->len, &i);
+		size_t k = 0;
+		while (k < lx->nkeep && lx->keep[k] != c)
+			k++;
+		if (k < lx->nkeep) {
+			u8_put(&p, 0xE000 + (uint32_t)k);
+			parked = true;
+		} else {
+			sb_add(&p, t->buf + s, i - s);
+		}
+	}
+	cc_convert(lx->cc_tw, &p);
+	cc_convert(lx->cc_hk, &p);
+	sb_reset(t);
+	for (size_t i = 0; i < p.len;) {
+		size_t s = i;
+		uint32_t c = u8_next(p.buf, p.len, &i);
+		if (parked && c >= 0xE000 && c < 0xE000 + lx->nkeep)
+			u8_put(t, lx->keep[c - 0xE000]);
+		else
+			sb_add(t, p.buf + s, i - s);
+	}
+	sb_release(&p);
 }
 
 static bool needs_cc(const struct lex *lx, const char *s, size_t n)
@@ -593,8 +653,7 @@ void lex_normalize(const struct lex *lx, const char *s, size_t n, bool convert_t
 			t.buf[i] = ' ';
 	if (convert_traditional && lx && lx->cc_ready && needs_cc(lx, t.buf, t.len)) {
 		pthread_mutex_lock((pthread_mutex_t *)&lx->cc_mu);
-		cc_convert(lx->cc_tw, &t);
-		cc_convert(lx->cc_hk, &t);
+		cc_to_simplified(lx, &t);
 		pthread_mutex_unlock((pthread_mutex_t *)&lx->cc_mu);
 	}
 	sb_add(out, t.buf, t.len);
@@ -920,8 +979,8 @@ void lex_contractions(const char *s, size_t n, struct sb *out)
 				}
 			}
 		}
-		if (!done) {
-			sb_addch(out, ' '); /* any other apostrophe separates words */
+		if (!done) { /* any other apostrophe stays (it separates words anyway) */
+			sb_add(out, s + i, k - i);
 			i = k;
 			continue;
 		}

@@ -239,19 +239,57 @@ void sindex_builder_set_rules(struct sindex_builder *b, struct lex *rules);
  * converters (base may be NULL: no Traditional conversion). */
 struct lex *lex_rules_new(const struct lex *base, const char *text);
 
+/* ---- evaluation sets against the rules (leak.c) --------------------------------------------- */
+
+/* Every entry people wrote for the search (rule files, word lists, the catalog's aliases),
+ * normalised for comparing with queries. */
+struct leak_set;
+#define SEARCH_LEAK_JACCARD 0.75 /* bigram overlap from which a query and an entry are close */
+struct leak_hit {
+	const char *entry, *source;
+	double jaccard;
+};
+/* Loads data_dir's entries (NULL: none). */
+struct leak_set *search_leak_load(const struct lex *lx, const char *data_dir);
+void search_leak_add(struct leak_set *ls, const char *text, const char *source);
+size_t search_leak_size(const struct leak_set *ls);
+void search_leak_free(struct leak_set *ls);
+/* Entries close to query: returns how many, the first max in hits (pointing into ls). */
+size_t search_leak_find(const struct leak_set *ls, const char *query, struct leak_hit *hits, size_t max);
+/* The comparison form of s: normalised, stop words dropped, letters and Chinese only. */
+void search_leak_normalize(const struct lex *lx, const char *s, struct sb *out);
+
 /* ---- module state (search.c) -------------------------------------------------------------- */
 
+/* The current index and the requests reading it: each search_acquire takes a reference, each
+ * search_unlock drops it, and the state holds one of its own until the next swap. A swap
+ * replaces the pointer under a mutex held for a few instructions; the replaced index is freed
+ * by whoever drops its last reference, so no reader waits for a build and the builder never
+ * waits for readers. */
+struct sindex_ref {
+	struct sindex *ix;
+	_Atomic int refs;
+};
+
 struct search_state {
-	pthread_rwlock_t lock; /* guards cur: readers search, the rebuild swaps */
-	pthread_mutex_t build_mu;
+	pthread_mutex_t mu;       /* guards cur (the pointer and taking a reference) */
+	pthread_mutex_t build_mu; /* one build at a time */
 	struct lex *lx;
 	struct search_labels labels;
-	struct sindex *cur;
+	struct sindex_ref *cur;
 	bool built_once;
+	_Atomic bool rebuild_pending; /* a rebuild job is queued or running */
+	struct app *app;
+	struct jobs *jobs; /* NULL until the server starts: builds then happen on the caller */
+	char db_url[1024];
 	uint64_t builds;
 	double last_build_ms;
 };
 extern struct search_state search_state;
+/* Makes ix (may be NULL) the current index; the state owns it from now on. */
+void search_swap(struct sindex *ix);
+/* The generation of the current index (UINT64_MAX when there is none). */
+uint64_t search_current_generation(void);
 
 int search_labels_load(const char *data_dir, struct search_labels *lb);
 void search_labels_release(struct search_labels *lb);
