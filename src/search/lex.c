@@ -710,8 +710,13 @@ unsigned lex_text_ops(const struct lex *lx, const char *s)
 {
 	if (!s)
 		return 0;
+	/* Names are already Simplified text: normalise only what is not plain Simplified. */
 	struct sb t = SB_INIT;
-	lex_normalize(lx, s, strlen(s), true, &t);
+	size_t n = strlen(s);
+	if (needs_cc(lx, s, n))
+		lex_normalize(lx, s, n, true, &t);
+	else
+		sb_add(&t, s, n);
 	unsigned ops = 0;
 	for (size_t i = 0; i < t.len;) {
 		size_t st = i;
