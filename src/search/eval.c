@@ -5,6 +5,7 @@
  * per document, the same text the index reads (every field, both languages). A query is
  * normalised the same way (NFKC case-fold, Traditional -> Simplified), cut into the trigrams of
  * its Chinese runs and its Latin words of three letters or more, OR-ed, and ranked by bm25(). */
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -206,20 +207,176 @@ static struct kindstat *kind_get(struct kindstat *ks, size_t *nk, size_t max, co
 	return k;
 }
 
+/* ---- fitting the ranking's factors, with k-fold cross-validation --------------------------- */
+
+#define FIT_DIMS 4
+#define FIT_VALUES 8
+
+struct fit {
+	size_t ndims, nvals[FIT_DIMS], ncombos;
+	char names[FIT_DIMS][32];
+	double vals[FIT_DIMS][FIT_VALUES];
+};
+
+/* "name=v,v,...;name=v,..." */
+static int fit_parse(const char *spec, struct fit *f)
+{
+	memset(f, 0, sizeof(*f));
+	char buf[512];
+	snprintf(buf, sizeof(buf), "%s", spec);
+	for (char *p = buf; *p && f->ndims < FIT_DIMS;) {
+		char *end = strchr(p, ';'), *eq = strchr(p, '=');
+		if (end)
+			*end = 0;
+		if (!eq || (end && eq > end))
+			return -1;
+		*eq = 0;
+		snprintf(f->names[f->ndims], sizeof(f->names[0]), "%.31s", p);
+		if (sindex_param(p, NAN, NULL))
+			return -1;
+		for (char *v = eq + 1; *v && f->nvals[f->ndims] < FIT_VALUES;) {
+			char *e;
+			f->vals[f->ndims][f->nvals[f->ndims]++] = strtod(v, &e);
+			if (e == v)
+				return -1;
+			v = *e == ',' ? e + 1 : e;
+		}
+		f->ndims++;
+		p = end ? end + 1 : p + strlen(p);
+	}
+	f->ncombos = 1;
+	for (size_t d = 0; d < f->ndims; d++)
+		f->ncombos *= f->nvals[d];
+	return f->ndims ? 0 : -1;
+}
+
+static void fit_set(const struct fit *f, size_t c, struct sb *desc)
+{
+	for (size_t d = 0; d < f->ndims; d++) {
+		double v = f->vals[d][c % f->nvals[d]];
+		c /= f->nvals[d];
+		sindex_param(f->names[d], v, NULL);
+		if (desc)
+			sb_addf(desc, "%s%s=%g", d ? " " : "", f->names[d], v);
+	}
+}
+
+/* Every combination of the grid on every query, then per fold: the combination best on the
+ * other folds, scored on this one. The held-out figures estimate how the fitted factors do
+ * on queries they were not fitted on. */
+static void fit_run(const struct fit *f, size_t folds, const struct sindex *ix, const struct lex *lx, struct arena *a,
+		    json_t *qs)
+{
+	size_t nq = json_array_size(qs);
+	double *rr = xcalloc(f->ncombos * (nq ? nq : 1), sizeof(double));
+	for (size_t c = 0; c < f->ncombos; c++) {
+		fit_set(f, c, NULL);
+		for (size_t i = 0; i < nq; i++) {
+			json_t *q = json_array_get(qs, i);
+			const char *text = json_string_value(json_object_get(q, "q"));
+			json_t *expect = json_object_get(q, "expect");
+			if (!text || !json_is_array(expect))
+				continue;
+			struct shit hits[10];
+			size_t total;
+			char codes[10][32];
+			struct squery *sq = squery_parse(ix, lx, a, text, strlen(text));
+			size_t n = sindex_search(ix, sq, NULL, hits, 10, &total);
+			for (size_t k = 0; k < n; k++) {
+				struct sdoc_view v;
+				sindex_doc(ix, hits[k].doc, &v);
+				snprintf(codes[k], 32, "%s", v.code);
+			}
+			size_t rank = first_hit(expect, codes, n);
+			rr[c * nq + i] = rank ? 1.0 / (double)rank : 0;
+			arena_reset(a);
+		}
+	}
+	printf("fitting %zu combinations on %zu queries, %zu folds (query i in fold i mod %zu)\n", f->ncombos, nq, folds,
+	       folds);
+	double cv_rr = 0, cv_r1 = 0;
+	size_t cv_n = 0;
+	for (size_t fo = 0; fo < folds; fo++) {
+		size_t best = 0;
+		double bestv = -1;
+		for (size_t c = 0; c < f->ncombos; c++) {
+			double s = 0;
+			for (size_t i = 0; i < nq; i++)
+				if (i % folds != fo)
+					s += rr[c * nq + i];
+			if (s > bestv + 1e-9) {
+				bestv = s;
+				best = c;
+			}
+		}
+		double h = 0, h1 = 0;
+		size_t hn = 0;
+		for (size_t i = fo; i < nq; i += folds) {
+			h += rr[best * nq + i];
+			h1 += rr[best * nq + i] >= 1.0;
+			hn++;
+		}
+		struct sb d = SB_INIT;
+		fit_set(f, best, &d);
+		printf("  fold %zu: fitted %s; held out %zu: MRR@10 %.3f R@1 %.3f\n", fo + 1, d.buf, hn, hn ? h / (double)hn : 0,
+		       hn ? h1 / (double)hn : 0);
+		sb_release(&d);
+		cv_rr += h;
+		cv_r1 += h1;
+		cv_n += hn;
+	}
+	size_t best = 0;
+	double bestv = -1;
+	for (size_t c = 0; c < f->ncombos; c++) {
+		double s = 0;
+		for (size_t i = 0; i < nq; i++)
+			s += rr[c * nq + i];
+		if (s > bestv + 1e-9) {
+			bestv = s;
+			best = c;
+		}
+	}
+	struct sb d = SB_INIT;
+	fit_set(f, best, &d);
+	printf("cross-validated (held-out) MRR@10 %.3f R@1 %.3f; fitted on all: %s, MRR@10 %.3f\n",
+	       cv_n ? cv_rr / (double)cv_n : 0, cv_n ? cv_r1 / (double)cv_n : 0, d.buf, nq ? bestv / (double)nq : 0);
+	sb_release(&d);
+	free(rr);
+}
+
 int search_cli_eval(const char *db_url, const char *data_dir, int nargs, char **args)
 {
 	bool verbose = false;
-	const char *file = NULL, *explain = NULL;
+	const char *file = NULL, *explain = NULL, *fitspec = NULL;
+	long folds = 5;
 	for (int i = 0; i < nargs; i++) {
-		if (!strcmp(args[i], "-v") || !strcmp(args[i], "--verbose"))
+		if (!strcmp(args[i], "-v") || !strcmp(args[i], "--verbose")) {
 			verbose = true;
-		else if (!strcmp(args[i], "--query") && i + 1 < nargs)
+		} else if (!strcmp(args[i], "--query") && i + 1 < nargs) {
 			explain = args[++i];
-		else
+		} else if (!strcmp(args[i], "--fit") && i + 1 < nargs) {
+			fitspec = args[++i];
+		} else if (!strcmp(args[i], "--folds") && i + 1 < nargs) {
+			folds = strtol(args[++i], NULL, 10);
+		} else if (!strcmp(args[i], "--param") && i + 1 < nargs) {
+			char *eq = strchr(args[++i], '=');
+			if (!eq)
+				goto usage;
+			*eq = 0;
+			if (sindex_param(args[i], strtod(eq + 1, NULL), NULL)) {
+				fprintf(stderr, "govhall: no ranking factor \"%s\"\n", args[i]);
+				return 2;
+			}
+		} else {
 			file = args[i];
+		}
 	}
-	if (!file && !explain) {
-		fprintf(stderr, "usage: govhall search-eval [-v] FILE.json | --query TEXT\n");
+	struct fit fit;
+	if ((!file && !explain) || folds < 2 || folds > 20 || (fitspec && (!file || fit_parse(fitspec, &fit)))) {
+	usage:
+		fprintf(stderr, "usage: govhall search-eval [-v] [--param NAME=V]... FILE.json\n"
+				"       govhall search-eval --query TEXT\n"
+				"       govhall search-eval --fit 'NAME=V,V...;NAME=V,...' [--folds K] FILE.json\n");
 		return 2;
 	}
 	json_error_t jerr;
@@ -272,8 +429,18 @@ int search_cli_eval(const char *db_url, const char *data_dir, int nargs, char **
 	}
 	printf("documents: %zu; index built in %.1f ms (with the FTS5 copy), %.1f KiB\n", sindex_ndocs(ix), build_ms,
 	       (double)sindex_bytes(ix) / 1024.0);
+	if (fitspec) {
+		fit_run(&fit, (size_t)folds, ix, lx, a, qs);
+		goto done;
+	}
 	if (!explain)
 		leaks = search_leak_load(lx, data_dir);
+	{
+		struct sb pd = SB_INIT;
+		sindex_params_describe(&pd);
+		printf("ranking factors: %s\n", pd.buf);
+		sb_release(&pd);
+	}
 	struct kindstat ks[32], all = { .kind = "overall" }, clean = { .kind = "overall*" };
 	size_t nk = 0, nclose = 0;
 	sqlite3_stmt *st = NULL;

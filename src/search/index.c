@@ -35,15 +35,49 @@ static const float field_weight[F_N] = {
 #define QW_BIGRAM 0.3f
 #define QW_PART 0.8f /* a character's meaning in a compound nobody knows */
 #define QW_EN 1.0f
-#define BUNDLE_CUE_BOOST 2.5f /* bundles when the query asks for everything a situation takes */
-#define BUNDLE_NOCUE 0.8f     /* bundles otherwise */
-#define GROUP_REST 0.25f    /* share of a group's other terms beside its best */
-#define SECONDARY 0.7f      /* replacing / renewing items when the query does not say so */
-#define SECONDARY_END 0.85f /* closing / transferring items when the query does not say so */
-#define OPS_OTHER 0.5f      /* an item doing another thing than the query asks */
-#define OPS_DEFAULT 0.6f    /* an item issuing the thing when the query replaces, closes ... it */
-#define OPS_QUERY_BONUS 1.2f /* looking something up, and an item that does */
-#define COVERAGE 0.0f       /* how much the share of the query's concepts a document answers counts */
+/* The ranking's factors. Set once at start (search-eval --param and --fit change them for
+ * measuring; the server never does), read by every search. */
+static struct {
+	float bundle_cue;     /* bundles when the query asks for everything a situation takes */
+	float bundle_nocue;   /* bundles otherwise */
+	float group_rest;     /* share of a group's other terms beside its best */
+	float secondary;      /* replacing / renewing items when the query does not say so */
+	float secondary_end;  /* closing / transferring items when the query does not say so */
+	float ops_other;      /* an item doing another thing than the query asks */
+	float ops_default;    /* an item issuing the thing when the query replaces, closes ... it */
+	float ops_query;      /* looking something up, and an item that does */
+	float coverage;       /* how much the share of the query's concepts a document answers counts */
+} rank = { 2.5f, 0.8f, 0.25f, 0.7f, 0.85f, 0.5f, 0.6f, 1.2f, 0.0f };
+
+static const struct {
+	const char *name;
+	float *v;
+} rank_params[] = {
+	{ "bundle_cue", &rank.bundle_cue },	  { "bundle_nocue", &rank.bundle_nocue },
+	{ "group_rest", &rank.group_rest },	  { "secondary", &rank.secondary },
+	{ "secondary_end", &rank.secondary_end }, { "ops_other", &rank.ops_other },
+	{ "ops_default", &rank.ops_default },	  { "ops_query", &rank.ops_query },
+	{ "coverage", &rank.coverage },
+};
+
+int sindex_param(const char *name, double v, double *old)
+{
+	for (size_t i = 0; i < ARRAY_LEN(rank_params); i++)
+		if (!strcmp(rank_params[i].name, name)) {
+			if (old)
+				*old = *rank_params[i].v;
+			if (v == v) /* NaN: read only */
+				*rank_params[i].v = (float)v;
+			return 0;
+		}
+	return -1;
+}
+
+void sindex_params_describe(struct sb *out)
+{
+	for (size_t i = 0; i < ARRAY_LEN(rank_params); i++)
+		sb_addf(out, "%s%s=%g", i ? " " : "", rank_params[i].name, (double)*rank_params[i].v);
+}
 
 struct sdoc {
 	int kind;
@@ -1258,14 +1292,14 @@ static float ops_factor(unsigned q, unsigned d)
 	float f = 1.0f;
 	if (qd) {
 		if (!(dd & qd))
-			f = dd ? OPS_OTHER : OPS_DEFAULT;
+			f = dd ? rank.ops_other : rank.ops_default;
 	} else if (dd & (SOP_REPLACE | SOP_RENEW | SOP_CHANGE)) {
-		f = q & SOP_NEW ? OPS_OTHER : SECONDARY;
+		f = q & SOP_NEW ? rank.ops_other : rank.secondary;
 	} else if (dd) { /* closing or transferring, when the query says nothing of it */
-		f = q & SOP_NEW ? OPS_OTHER : SECONDARY_END;
+		f = q & SOP_NEW ? rank.ops_other : rank.secondary_end;
 	}
 	if ((q & SOP_QUERY) && (d & SOP_QUERY))
-		f *= OPS_QUERY_BONUS;
+		f *= rank.ops_query;
 	return f;
 }
 
@@ -1304,7 +1338,7 @@ size_t sindex_search(const struct sindex *ix, const struct squery *sq, const str
 			uint32_t d = gtouched[k];
 			if (acc[d] == 0)
 				touched[nt++] = d;
-			acc[d] += gmax[d] + GROUP_REST * (gsum[d] - gmax[d]);
+			acc[d] += gmax[d] + rank.group_rest * (gsum[d] - gmax[d]);
 			/* Coverage: the concepts a document answers, fully where it says what it is. */
 			cov[d] += sq->gw[g] * (gprim[d] & 1 ? 1.0f : 0.5f);
 			if (sq->gw[g] > 0)
@@ -1324,11 +1358,11 @@ size_t sindex_search(const struct sindex *ix, const struct squery *sq, const str
 		const struct sdoc *doc = &ix->docs[d];
 		if (!filter_ok(doc, f))
 			continue;
-		s *= 1.0f - COVERAGE + COVERAGE * c;
+		s *= 1.0f - rank.coverage + rank.coverage * c;
 		/* A life event asked for as such ("生孩子要办哪些手续") wants the bundle first, when the
 		 * bundle itself speaks of it; otherwise an item answers the question. */
 		if (doc->kind == SDOC_BUNDLE)
-			s *= lex_cue_is_life_event(sq->cue) && pr ? BUNDLE_CUE_BOOST : BUNDLE_NOCUE;
+			s *= lex_cue_is_life_event(sq->cue) && pr ? rank.bundle_cue : rank.bundle_nocue;
 		else
 			s *= ops_factor(sq->ops, doc->ops);
 		s *= 1.0f + 0.1f * doc->prior;

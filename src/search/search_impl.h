@@ -219,6 +219,11 @@ size_t squery_nterms(const struct squery *sq);
 void squery_describe(const struct squery *sq, struct sb *out);
 /* Debug listing of what each term of sq adds to doc's score. */
 void squery_explain(const struct sindex *ix, const struct squery *sq, uint32_t doc, struct sb *out);
+/* The ranking's factors by name (bundle_cue, ops_default, coverage ...): sets one to v (NaN:
+ * leaves it) and gives the old value; -1 for an unknown name. Not thread-safe: for
+ * search-eval, before any search runs. */
+int sindex_param(const char *name, double v, double *old);
+void sindex_params_describe(struct sb *out);
 /* Ranks documents: up to max hits, best first, *total = all matches. */
 size_t sindex_search(const struct sindex *ix, const struct squery *sq, const struct squery_filter *f,
 		     struct shit *out, size_t max, size_t *total);
