@@ -798,13 +798,7 @@ static void q_expand_text(struct squery *q, const char *t, size_t n, float w, ui
 		size_t s = i;
 		uint32_t ch = u8_next(t, n, &i);
 		if (cp_is_han(ch)) {
-			size_t e = i;
-			while (e < n) {
-				size_t k = e;
-				if (!cp_is_han(u8_next(t, n, &k)))
-					break;
-				e = k;
-			}
+			size_t e = u8_han_run_end(t, n, i);
 			q->ops |= lex_ops(q->lx, t + s, e - s);
 			/* The whole expansion word (it may be an index word as such); else its words
 			 * and its bigrams, which reward the phrase where it occurs whole. */
@@ -1129,13 +1123,7 @@ struct squery *squery_parse(const struct sindex *ix, const struct lex *lx, struc
 		size_t s = i;
 		uint32_t c = u8_next(t.buf, t.len, &i);
 		if (cp_is_han(c)) {
-			size_t e = i;
-			while (e < t.len) {
-				size_t k = e;
-				if (!cp_is_han(u8_next(t.buf, t.len, &k)))
-					break;
-				e = k;
-			}
+			size_t e = u8_han_run_end(t.buf, t.len, i);
 			q_han(q, t.buf + s, e - s, 1.0f, QH_BIGRAMS | QH_SOUND);
 			i = e;
 			has_prev = false;

@@ -56,13 +56,7 @@ void search_leak_normalize(const struct lex *lx, const char *s, struct sb *out)
 		size_t st = i;
 		uint32_t cp = u8_next(t.buf, t.len, &i);
 		if (cp_is_han(cp)) {
-			size_t e = i;
-			while (e < t.len) {
-				size_t k = e;
-				if (!cp_is_han(u8_next(t.buf, t.len, &k)))
-					break;
-				e = k;
-			}
+			size_t e = u8_han_run_end(t.buf, t.len, i);
 			lex_segment(lx, t.buf + st, e - st, false, keep_word, &c);
 			i = e;
 		} else if (cp_is_alnum_ascii(cp)) {

@@ -123,21 +123,15 @@ static int load_dict(struct lex *lx, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-/* Loads a word list: one entry per line, or (split) several per line separated by spaces. */
-static void add_words(struct smap *m, const char *path, bool split)
+/* Loads a word list: words separated by spaces or lines. */
+static void add_words(struct smap *m, const char *path)
 {
 	size_t len;
 	char *buf = read_file(path, 4u << 20, &len);
-	if (!buf)
-		return;
 	char *p = buf, *line;
-	while ((line = next_line(&p))) {
-		if (!*line || *line == '#')
+	while (buf && (line = next_line(&p))) {
+		if (*line == '#')
 			continue;
-		if (!split) {
-			smap_put(m, line, strlen(line), 1, NULL);
-			continue;
-		}
 		for (char *s = line; *s;) {
 			while (*s == ' ' || *s == '\t')
 				s++;
@@ -201,8 +195,15 @@ static void put_cue(struct lex *lx, const char *w, size_t n, unsigned bit)
 		lx->cues.ent[k].val |= bit;
 }
 
-/* data/search/life_events.txt: "phrase: ...", "noun: ...", "marker: ..." lines. */
-static void load_cues(struct lex *lx, const char *path)
+struct kind_name {
+	const char *name;
+	unsigned bit;
+};
+
+/* A "kind: word word ..." file (life_events.txt, actions.txt): each word of a line whose kind
+ * is in kinds goes to put with the kind's bit. */
+static void load_kinds(struct lex *lx, const char *path, const struct kind_name *kinds, size_t nkinds, bool stem,
+		       void (*put)(struct lex *lx, const char *w, size_t n, unsigned bit))
 {
 	size_t len;
 	char *buf = read_file(path, 4u << 20, &len);
@@ -214,42 +215,29 @@ static void load_cues(struct lex *lx, const char *path)
 		if (!*line || *line == '#' || !colon)
 			continue;
 		*colon = 0;
-		unsigned bit = !strcmp(line, "phrase") ? LEX_CUE_PHRASE :
-			       !strcmp(line, "noun")   ? LEX_CUE_NOUN :
-			       !strcmp(line, "marker") ? LEX_CUE_MARKER : 0;
-		if (bit)
-			each_entry(lx, colon + 1, false, put_cue, bit);
+		for (size_t i = 0; i < nkinds; i++)
+			if (!strcmp(line, kinds[i].name))
+				each_entry(lx, colon + 1, stem, put, kinds[i].bit);
 	}
 	free(buf);
+}
+
+/* data/search/life_events.txt: "phrase: ...", "noun: ...", "marker: ..." lines. */
+static void load_cues(struct lex *lx, const char *path)
+{
+	static const struct kind_name kinds[] = { { "phrase", LEX_CUE_PHRASE }, { "noun", LEX_CUE_NOUN },
+						  { "marker", LEX_CUE_MARKER } };
+	load_kinds(lx, path, kinds, ARRAY_LEN(kinds), false, put_cue);
 }
 
 /* data/search/actions.txt: "operation: word word ..." lines. */
 static void load_ops(struct lex *lx, const char *path)
 {
-	static const struct {
-		const char *name;
-		unsigned bit;
-	} names[] = { { "new", SOP_NEW },	    { "replace", SOP_REPLACE },   { "renew", SOP_RENEW },
-		      { "change", SOP_CHANGE },	    { "close", SOP_CLOSE },	  { "transfer", SOP_TRANSFER },
-		      { "query", SOP_QUERY } };
-	size_t len;
-	char *buf = read_file(path, 4u << 20, &len);
-	if (!buf)
-		return;
-	char *p = buf, *line;
-	while ((line = next_line(&p))) {
-		char *colon = strchr(line, ':');
-		if (!*line || *line == '#' || !colon)
-			continue;
-		*colon = 0;
-		unsigned bit = 0;
-		for (size_t i = 0; i < ARRAY_LEN(names); i++)
-			if (!strcmp(line, names[i].name))
-				bit = names[i].bit;
-		if (bit)
-			each_entry(lx, colon + 1, true, put_op, bit);
-	}
-	free(buf);
+	static const struct kind_name kinds[] = { { "new", SOP_NEW },	    { "replace", SOP_REPLACE },
+						  { "renew", SOP_RENEW },	    { "change", SOP_CHANGE },
+						  { "close", SOP_CLOSE },	    { "transfer", SOP_TRANSFER },
+						  { "query", SOP_QUERY } };
+	load_kinds(lx, path, kinds, ARRAY_LEN(kinds), true, put_op);
 }
 
 static void add_rule(struct lex *lx, const char *phrase, size_t n, const char *terms, float w)
@@ -381,7 +369,7 @@ int lex_load(const char *data_dir, const char *extra_synonyms, struct lex **out,
 		return rc;
 	}
 	snprintf(path, sizeof(path), "%s/search/stopwords.txt", data_dir);
-	add_words(&lx->stop, path, true);
+	add_words(&lx->stop, path);
 	snprintf(path, sizeof(path), "%s/search/life_events.txt", data_dir);
 	load_cues(lx, path);
 	snprintf(path, sizeof(path), "%s/search/actions.txt", data_dir);
@@ -723,13 +711,7 @@ unsigned lex_text_ops(const struct lex *lx, const char *s)
 		uint32_t c = u8_next(t.buf, t.len, &i);
 		if (!cp_is_han(c))
 			continue;
-		size_t e = i;
-		while (e < t.len) {
-			size_t k = e;
-			if (!cp_is_han(u8_next(t.buf, t.len, &k)))
-				break;
-			e = k;
-		}
+		size_t e = u8_han_run_end(t.buf, t.len, i);
 		/* Whole words and runs of up to three words, never part of a word. */
 		struct ops_ctx oc = { .lx = lx, .base = t.buf };
 		lex_segment(lx, t.buf + st, e - st, false, ops_word, &oc);

@@ -63,6 +63,8 @@ static inline bool cp_is_alnum_ascii(uint32_t c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
 }
+/* The end (byte offset) of the run of Han characters of s (n bytes) going on at i. */
+size_t u8_han_run_end(const char *s, size_t n, size_t i);
 
 /* ---- lexical resources (lex.c) ------------------------------------------------------------ */
 
