@@ -226,7 +226,7 @@ static void load_kinds(struct lex *lx, const char *path, const struct kind_name 
 static void load_cues(struct lex *lx, const char *path)
 {
 	static const struct kind_name kinds[] = { { "phrase", LEX_CUE_PHRASE }, { "noun", LEX_CUE_NOUN },
-						  { "marker", LEX_CUE_MARKER } };
+						  { "marker", LEX_CUE_MARKER }, { "material", LEX_CUE_MATERIAL } };
 	load_kinds(lx, path, kinds, ARRAY_LEN(kinds), false, put_cue);
 }
 

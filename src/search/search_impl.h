@@ -134,11 +134,13 @@ void lex_each_syn_word(const struct lex *lx, lex_emit_fn emit, void *ctx);
 /* How a query asks for everything a life event takes (data/search/life_events.txt): a phrase
  * that says so (一件事, 一起办), or a word for procedures (手续, 流程, paperwork) together with
  * one asking for their whole (哪些, 全部, what). lex_cue gives the kinds w is. */
-enum { LEX_CUE_PHRASE = 1, LEX_CUE_NOUN = 2, LEX_CUE_MARKER = 4 };
+enum { LEX_CUE_PHRASE = 1, LEX_CUE_NOUN = 2, LEX_CUE_MARKER = 4, LEX_CUE_MATERIAL = 8 };
 unsigned lex_cue(const struct lex *lx, const char *w, size_t n);
+/* Asking which documents to bring (证件, 材料, documents) is a question about one item. */
 static inline bool lex_cue_is_life_event(unsigned cue)
 {
-	return (cue & LEX_CUE_PHRASE) || ((cue & LEX_CUE_NOUN) && (cue & LEX_CUE_MARKER));
+	return (cue & LEX_CUE_PHRASE) ||
+	       ((cue & LEX_CUE_NOUN) && (cue & LEX_CUE_MARKER) && !(cue & LEX_CUE_MATERIAL));
 }
 
 /* ---- documents and index (docs.c, index.c) ------------------------------------------------ */
