@@ -209,7 +209,6 @@ int search_init(struct app *app, char *err, size_t errlen)
 		return GH_EIO;
 	}
 	struct db *db;
-	S->app = app;
 	snprintf(S->db_url, sizeof(S->db_url), "%s", app->cfg.db);
 	if ((rc = db_open(app->cfg.db, &db, err, errlen)))
 		return rc;

@@ -288,7 +288,6 @@ struct search_state {
 	struct sindex_ref *cur;
 	bool built_once;
 	_Atomic bool rebuild_pending; /* a rebuild job is queued or running */
-	struct app *app;
 	struct jobs *jobs; /* NULL until the server starts: builds then happen on the caller */
 	char db_url[1024];
 	uint64_t builds;
