@@ -392,6 +392,7 @@ static int cmd_serve(struct config *cfg)
 		return 1;
 	app.metrics = metrics_new(router_count(app.router));
 	app.jobs = jobs_new((size_t)cfg->job_threads, (size_t)cfg->job_queue);
+	search_start(&app);
 	/* Group commit: one writer thread and connection batches submissions (store/group.h). */
 	app.group = group_new(cfg->db, (size_t)cfg->write_queue, (size_t)cfg->write_batch, err, sizeof(err));
 	if (!app.group) {

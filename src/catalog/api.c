@@ -79,6 +79,8 @@ json_t *catalog_item_full_json(const struct catalog_item *it)
 	json_object_set_new(j, "form", jparse(it->form));
 	json_object_set_new(j, "outcome_ecert", jstr(it->outcome_ecert));
 	json_object_set_new(j, "keywords_zh", jparse(it->keywords_zh));
+	json_object_set_new(j, "aliases_zh", jparse(it->aliases_zh));
+	json_object_set_new(j, "aliases_en", jparse(it->aliases_en));
 	json_object_set_new(j, "content_hash", jstr(it->content_hash));
 	json_object_set_new(j, "created_at", jstr(it->created_at));
 	return j;
@@ -105,6 +107,8 @@ json_t *catalog_bundle_json(const struct catalog_bundle *b)
 	json_object_set_new(j, "name_en", jstr(b->name_en));
 	json_object_set_new(j, "description_zh", jstr(b->description_zh));
 	json_object_set_new(j, "description_en", jstr(b->description_en));
+	json_object_set_new(j, "aliases_zh", jparse(b->aliases_zh));
+	json_object_set_new(j, "aliases_en", jparse(b->aliases_en));
 	json_object_set_new(j, "item_count", json_integer(b->items));
 	return j;
 }

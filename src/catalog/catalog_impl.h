@@ -82,6 +82,8 @@ void catalog_set_release(struct catalog_set *set);
 /* Limits on strings, in code points. */
 #define CATALOG_MAX_NAME 500
 #define CATALOG_MAX_TEXT 4000
+#define CATALOG_MAX_ALIASES 60 /* aliases per language of an item or bundle */
+#define CATALOG_MAX_ALIAS 60   /* characters of one alias */
 #define CATALOG_MAX_RECORDS 100000
 
 /* ---- reads (store.c) ------------------------------------------------------------------ */
@@ -104,12 +106,14 @@ struct catalog_item {
 	long online_depth, visits_required;
 	const char *conditions_zh, *conditions_en, *legal_basis_zh;
 	const char *materials, *form, *keywords_zh; /* JSON text */
+	const char *aliases_zh, *aliases_en;        /* JSON text: what people call it */
 	const char *outcome_ecert;                 /* NULL when none */
 	const char *content_hash, *created_at;
 };
 
 struct catalog_bundle {
 	const char *code, *name_zh, *name_en, *description_zh, *description_en;
+	const char *aliases_zh, *aliases_en; /* JSON text */
 	long items;
 };
 

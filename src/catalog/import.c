@@ -39,13 +39,14 @@ DB_SQL(q_insert_item,
        "INSERT INTO service_items (code, version, is_current, department, audience, theme, "
        "item_type, level, name_zh, name_en, legal_limit_days, promised_limit_days, fee_yuan, "
        "online_depth, visits_required, conditions_zh, conditions_en, legal_basis_zh, materials, "
-       "form, outcome_ecert, keywords_zh, content_hash, created_at) "
-       "VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+       "form, outcome_ecert, keywords_zh, content_hash, created_at, aliases_zh, aliases_en) "
+       "VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 DB_SQL(q_upsert_bundle,
-       "INSERT INTO bundles (code, name_zh, name_en, description_zh, description_en, position) "
-       "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (code) DO UPDATE SET name_zh = excluded.name_zh, "
+       "INSERT INTO bundles (code, name_zh, name_en, description_zh, description_en, position, aliases_zh, "
+       "aliases_en) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (code) DO UPDATE SET name_zh = excluded.name_zh, "
        "name_en = excluded.name_en, description_zh = excluded.description_zh, "
-       "description_en = excluded.description_en, position = excluded.position");
+       "description_en = excluded.description_en, position = excluded.position, "
+       "aliases_zh = excluded.aliases_zh, aliases_en = excluded.aliases_en");
 DB_SQL(q_clear_bundle, "DELETE FROM bundle_items WHERE bundle = ?");
 DB_SQL(q_add_bundle_item, "INSERT INTO bundle_items (bundle, item, position) VALUES (?, ?, ?)");
 DB_SQL(q_bump_generation,
@@ -162,7 +163,8 @@ static int write_item(struct db *db, struct arena *a, json_t *it, json_t *curren
 			     DB_TEXT(dump(a, json_object_get(it, "materials"))),
 			     DB_TEXT(dump(a, json_object_get(it, "form"))),
 			     DB_TEXT(sget(it, "outcome_ecert")), DB_TEXT(dump(a, kw)), DB_TEXT(hash),
-			     DB_TEXT(now)),
+			     DB_TEXT(now), DB_TEXT(dump(a, json_object_get(it, "aliases_zh"))),
+			     DB_TEXT(dump(a, json_object_get(it, "aliases_en")))),
 		     NULL);
 	if (!rc && version_observer)
 		rc = version_observer(db, a, code, version);
@@ -233,7 +235,9 @@ static int write_all(struct db *db, struct arena *a, const struct catalog_set *s
 		rc = db_exec(db, &q_upsert_bundle,
 			     DB_ARGS(DB_TEXT(code), DB_TEXT(sget(e, "name_zh")), DB_TEXT(sget(e, "name_en")),
 				     DB_TEXT(sget(e, "description_zh")),
-				     DB_TEXT(sget(e, "description_en")), DB_INT(i)),
+				     DB_TEXT(sget(e, "description_en")), DB_INT(i),
+				     DB_TEXT(dump(a, json_object_get(e, "aliases_zh"))),
+				     DB_TEXT(dump(a, json_object_get(e, "aliases_en")))),
 			     NULL);
 		if (!rc)
 			rc = db_exec(db, &q_clear_bundle, DB_ARGS(DB_TEXT(code)), NULL);

@@ -155,6 +155,27 @@ static json_t *theme_links(struct req *r, unsigned audience)
 	return arr;
 }
 
+/* What people call an item or a bundle, in the page's language, as one line ("又称" / "Also
+ * called"): the aliases joined; NULL when there are none. */
+static const char *also_called(struct req *r, const char *zh_json, const char *en_json)
+{
+	json_t *a = json_loads(IS_EN(r) ? (en_json ? en_json : "[]") : (zh_json ? zh_json : "[]"), 0, NULL);
+	struct sb sb = SB_INIT;
+	size_t i;
+	json_t *e;
+	json_array_foreach(a, i, e) {
+		if (!json_is_string(e))
+			continue;
+		if (sb.len)
+			sb_adds(&sb, IS_EN(r) ? ", " : "、");
+		sb_adds(&sb, json_string_value(e));
+	}
+	json_decref(a);
+	const char *s = sb.len ? arena_strndup(r->arena, sb.buf, sb.len) : NULL;
+	sb_release(&sb);
+	return s;
+}
+
 static json_t *bundle_card(struct req *r, const struct catalog_bundle *b)
 {
 	json_t *o = json_object();
@@ -410,6 +431,7 @@ int catalog_page_service(struct req *r)
 	json_t *ctx = page_ctx(r, name, "nav_services");
 	jset(ctx, "name", name);
 	jset(ctx, "name_other", IS_EN(r) ? it.name_zh : it.name_en);
+	jset(ctx, "also_called", also_called(r, it.aliases_zh, it.aliases_en));
 	jset(ctx, "code", it.code);
 	if (it.version != cur.version) {
 		json_object_set_new(ctx, "old_version", json_true());
@@ -545,6 +567,7 @@ int catalog_page_bundle(struct req *r)
 	jset(ctx, "name", name);
 	jset(ctx, "code", b.code);
 	jset(ctx, "description", PICK(r, &b, description));
+	jset(ctx, "also_called", also_called(r, b.aliases_zh, b.aliases_en));
 	jset(ctx, "count", fmt_long(r, "bundle_items_fmt", (long)n));
 	json_object_set_new(ctx, "items", item_cards(r, items, n));
 	/* One application for all: offered when at least one item is applied for online. */

@@ -18,7 +18,7 @@
 	"d.address_zh, d.address_en, s.audience, s.theme, s.item_type, s.level, s.name_zh, "       \
 	"s.name_en, s.legal_limit_days, s.promised_limit_days, s.fee_yuan, s.online_depth, "       \
 	"s.visits_required, s.conditions_zh, s.conditions_en, s.legal_basis_zh, s.materials, "     \
-	"s.form, s.outcome_ecert, s.keywords_zh, s.content_hash, s.created_at "
+	"s.form, s.outcome_ecert, s.keywords_zh, s.content_hash, s.created_at, s.aliases_zh, s.aliases_en "
 #define ITEM_FROM " FROM service_items s JOIN departments d ON d.code = s.department "
 
 /* Each filter is "(NULL or matches)"; the CAST tells PostgreSQL the type of a lone NULL. */
@@ -48,7 +48,7 @@ DB_SQL(q_dept_get,
        "FROM departments d WHERE d.code = ?");
 #define BUNDLE_COLS                                                                                \
 	"b.code, b.name_zh, b.name_en, b.description_zh, b.description_en, "                       \
-	"(SELECT COUNT(*) FROM bundle_items i WHERE i.bundle = b.code) "
+	"(SELECT COUNT(*) FROM bundle_items i WHERE i.bundle = b.code), b.aliases_zh, b.aliases_en "
 DB_SQL(q_bundles_list, "SELECT " BUNDLE_COLS "FROM bundles b ORDER BY b.position, b.code");
 DB_SQL(q_bundle_get, "SELECT " BUNDLE_COLS "FROM bundles b WHERE b.code = ?");
 DB_SQL(q_bundle_items, "SELECT " ITEM_COLS ITEM_FROM
@@ -100,6 +100,8 @@ static void item_from_row(const struct db_rows *rows, size_t r, struct catalog_i
 	it->keywords_zh = db_cell(rows, r, c++);
 	it->content_hash = db_cell(rows, r, c++);
 	it->created_at = db_cell(rows, r, c++);
+	it->aliases_zh = db_cell(rows, r, c++);
+	it->aliases_en = db_cell(rows, r, c++);
 }
 
 static struct catalog_item *items_from_rows(struct arena *a, const struct db_rows *rows)
@@ -246,6 +248,8 @@ static struct catalog_bundle *bundles_from_rows(struct arena *a, const struct db
 		v[i].description_zh = db_cell(rows, i, 3);
 		v[i].description_en = db_cell(rows, i, 4);
 		v[i].items = cell_long(rows, i, 5);
+		v[i].aliases_zh = db_cell(rows, i, 6);
+		v[i].aliases_en = db_cell(rows, i, 7);
 	}
 	return v;
 }

@@ -393,13 +393,53 @@ static void check_field(struct vctx *v, json_t *f, const char *path, json_t *key
 	json_decref(values);
 }
 
+/* aliases_zh / aliases_en: what people call the thing (俗称, 常用名), searched and shown on
+ * the guide page; optional, at most CATALOG_MAX_ALIASES distinct non-empty strings of at
+ * most CATALOG_MAX_ALIAS characters. */
+static void check_aliases(struct vctx *v, json_t *rec, const char *path, const char *key)
+{
+	char p[600], q[80];
+	size_t i;
+	json_t *e, *a = json_object_get(rec, key);
+	sub(p, sizeof(p), path, key);
+	if (!a || json_is_null(a))
+		return;
+	if (!json_is_array(a)) {
+		verr(v, p, "expected an array of strings, got %s", type_name(a));
+		return;
+	}
+	if (json_array_size(a) > CATALOG_MAX_ALIASES) {
+		verr(v, p, "too many aliases (at most %d)", CATALOG_MAX_ALIASES);
+		return;
+	}
+	json_t *seen = json_object();
+	json_array_foreach(a, i, e) {
+		char ap[600];
+		idx(ap, sizeof(ap), p, i);
+		const char *s = json_string_value(e);
+		if (!s || !*s)
+			verr(v, ap, "expected a non-empty string");
+		else if (!str_utf8_valid(s, json_string_length(e)))
+			verr(v, ap, "not valid UTF-8 text");
+		else if (str_utf8_chars(s, json_string_length(e)) > CATALOG_MAX_ALIAS)
+			verr(v, ap, "too long (at most %d characters)", CATALOG_MAX_ALIAS);
+		else if (strpbrk(s, ";\n\r\t") || strstr(s, "；"))
+			verr(v, ap, "one alias per string (no ';', tabs or line breaks)");
+		else if (json_object_get(seen, s))
+			verr(v, ap, "\"%s\" is listed twice", quote(s, q, sizeof(q)));
+		else
+			json_object_set_new(seen, s, json_true());
+	}
+	json_decref(seen);
+}
+
 static void check_item(struct vctx *v, json_t *rec, const char *path, json_t *seen)
 {
 	static const char *const keys[] = {
 		"code", "name_zh", "name_en", "department", "audience", "theme", "item_type", "level",
 		"legal_limit_days", "promised_limit_days", "fee_yuan", "online_depth",
 		"visits_required", "conditions_zh", "conditions_en", "legal_basis_zh", "materials",
-		"form", "outcome_ecert", "keywords_zh", NULL,
+		"form", "outcome_ecert", "keywords_zh", "aliases_zh", "aliases_en", NULL,
 	};
 	static const char *const levels[] = { "city", "district", NULL };
 	static const char *const types[] = { "licensing", "confirmation", "payment",
@@ -545,12 +585,14 @@ static void check_item(struct vctx *v, json_t *rec, const char *path, json_t *se
 				verr(v, kp, "too long (at most 100 characters)");
 		}
 	}
+	check_aliases(v, rec, path, "aliases_zh");
+	check_aliases(v, rec, path, "aliases_en");
 }
 
 static void check_bundle(struct vctx *v, json_t *rec, const char *path, json_t *seen)
 {
 	static const char *const keys[] = { "code", "name_zh", "name_en", "items", "description_zh",
-					    "description_en", NULL };
+					    "description_en", "aliases_zh", "aliases_en", NULL };
 	char p[600], q[80];
 	if (!get_obj(v, rec, path))
 		return;
@@ -566,6 +608,8 @@ static void check_bundle(struct vctx *v, json_t *rec, const char *path, json_t *
 	get_str(v, rec, path, "name_en", false, CATALOG_MAX_NAME);
 	get_str(v, rec, path, "description_zh", false, CATALOG_MAX_TEXT);
 	get_str(v, rec, path, "description_en", false, CATALOG_MAX_TEXT);
+	check_aliases(v, rec, path, "aliases_zh");
+	check_aliases(v, rec, path, "aliases_en");
 	json_t *items = json_object_get(rec, "items");
 	sub(p, sizeof(p), path, "items");
 	if (!items) {

@@ -69,7 +69,7 @@ static unsigned audience_bits(const char *s)
 DB_SQL(q_items,
        "SELECT s.code, s.name_zh, s.name_en, s.department, d.name_zh, d.name_en, s.audience, s.theme, "
        "s.conditions_zh, s.conditions_en, s.materials, s.outcome_ecert, s.keywords_zh, COALESCE(u.n, 0), "
-       "s.item_type, s.online_depth "
+       "s.item_type, s.online_depth, s.aliases_zh, s.aliases_en "
        "FROM service_items s JOIN departments d ON d.code = s.department "
        "LEFT JOIN (SELECT item_code, count(*) AS n FROM applications GROUP BY item_code) u ON u.item_code = s.code "
        "WHERE s.is_current = 1 ORDER BY s.code");
@@ -93,6 +93,8 @@ static int source_items(struct db *db, struct arena *a, const struct search_labe
 			.outcome = ecert, .online_depth = (int)db_cell_int(&rows, r, 15),
 		};
 		d.text[F_KEYWORDS][0] = join(a, db_cell(&rows, r, 12), NULL);
+		d.text[F_ALIAS][0] = join(a, db_cell(&rows, r, 16), NULL);
+		d.text[F_ALIAS][1] = join(a, db_cell(&rows, r, 17), NULL);
 		d.text[F_OUTCOME][0] = label(lb->ecerts, ecert, false);
 		d.text[F_OUTCOME][1] = label(lb->ecerts, ecert, true);
 		d.text[F_MATERIALS][0] = join(a, materials, "name_zh");
@@ -106,7 +108,8 @@ static int source_items(struct db *db, struct arena *a, const struct search_labe
 	return 0;
 }
 
-DB_SQL(q_bundles, "SELECT code, name_zh, name_en, description_zh, description_en FROM bundles ORDER BY position, code");
+DB_SQL(q_bundles, "SELECT code, name_zh, name_en, description_zh, description_en, aliases_zh, aliases_en "
+		  "FROM bundles ORDER BY position, code");
 DB_SQL(q_bundle_items,
        "SELECT bi.bundle, s.name_zh, s.name_en, s.department, s.audience, s.theme, d.name_zh, d.name_en "
        "FROM bundle_items bi JOIN service_items s ON s.code = bi.item AND s.is_current = 1 "
@@ -147,6 +150,8 @@ static int source_bundles(struct db *db, struct arena *a, const struct search_la
 		}
 		d.text[F_BODY][0] = d.summary_zh;
 		d.text[F_BODY][1] = d.summary_en;
+		d.text[F_ALIAS][0] = join(a, db_cell(&rows, r, 5), NULL);
+		d.text[F_ALIAS][1] = join(a, db_cell(&rows, r, 6), NULL);
 		d.text[F_MATERIALS][0] = arena_strndup(a, zh.buf, zh.len);
 		d.text[F_MATERIALS][1] = arena_strndup(a, en.buf, en.len);
 		d.text[F_DEPT][0] = label(lb->themes, d.theme, false);

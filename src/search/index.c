@@ -19,22 +19,65 @@
 #include "search/search_impl.h"
 
 static const float field_weight[F_N] = {
-	[F_NAME] = 4.0f, [F_KEYWORDS] = 2.5f, [F_OUTCOME] = 3.0f, [F_MATERIALS] = 0.4f,
+	[F_NAME] = 4.0f, [F_KEYWORDS] = 2.5f, [F_ALIAS] = 3.0f, [F_OUTCOME] = 3.0f, [F_MATERIALS] = 0.4f,
 	[F_CONDITIONS] = 0.6f, [F_DEPT] = 0.4f, [F_BODY] = 1.0f,
 };
+/* Fields that say what a document is (rather than what it asks for). */
+#define PRIMARY(tf) ((tf)[F_NAME] || (tf)[F_KEYWORDS] || (tf)[F_ALIAS] || (tf)[F_OUTCOME] || (tf)[F_BODY])
 #define BM25_B 0.6f
 #define BM25_K1 1.2f
 
 /* Query term weights by origin. */
 #define QW_WORD 1.0f
-#define QW_SYN 0.9f
+#define QW_SYN LEX_RULE_WEIGHT
 #define QW_PINYIN 1.0f
 #define QW_SOUND 0.9f
 #define QW_BIGRAM 0.3f
+#define QW_PART 0.8f /* a character's meaning in a compound nobody knows */
 #define QW_EN 1.0f
-#define BUNDLE_CUE_BOOST 2.5f
-#define GROUP_REST 0.25f    /* share of a group's other terms beside its best */
-#define SECONDARY 0.7f      /* replacing / renewing items when the query does not say so */
+/* The ranking's factors. Set once at start (search-eval --param and --fit change them for
+ * measuring; the server never does), read by every search. */
+static struct {
+	float bundle_cue;     /* bundles when the query asks for everything a situation takes */
+	float bundle_nocue;   /* bundles otherwise */
+	float group_rest;     /* share of a group's other terms beside its best */
+	float secondary;      /* replacing / renewing items when the query does not say so */
+	float secondary_end;  /* closing / transferring items when the query does not say so */
+	float ops_other;      /* an item doing another thing than the query asks */
+	float ops_default;    /* an item issuing the thing when the query replaces, closes ... it */
+	float ops_query;      /* looking something up, and an item that does */
+	float coverage;       /* how much the share of the query's concepts a document answers counts */
+} rank = { 2.5f, 0.8f, 0.25f, 0.7f, 0.85f, 0.5f, 0.6f, 1.2f, 0.0f };
+
+static const struct {
+	const char *name;
+	float *v;
+} rank_params[] = {
+	{ "bundle_cue", &rank.bundle_cue },	  { "bundle_nocue", &rank.bundle_nocue },
+	{ "group_rest", &rank.group_rest },	  { "secondary", &rank.secondary },
+	{ "secondary_end", &rank.secondary_end }, { "ops_other", &rank.ops_other },
+	{ "ops_default", &rank.ops_default },	  { "ops_query", &rank.ops_query },
+	{ "coverage", &rank.coverage },
+};
+
+int sindex_param(const char *name, double v, double *old)
+{
+	for (size_t i = 0; i < ARRAY_LEN(rank_params); i++)
+		if (!strcmp(rank_params[i].name, name)) {
+			if (old)
+				*old = *rank_params[i].v;
+			if (v == v) /* NaN: read only */
+				*rank_params[i].v = (float)v;
+			return 0;
+		}
+	return -1;
+}
+
+void sindex_params_describe(struct sb *out)
+{
+	for (size_t i = 0; i < ARRAY_LEN(rank_params); i++)
+		sb_addf(out, "%s%s=%g", i ? " " : "", rank_params[i].name, (double)*rank_params[i].v);
+}
 
 struct sdoc {
 	int kind;
@@ -42,7 +85,7 @@ struct sdoc {
 	const char *summary_zh, *summary_en;
 	unsigned audience;
 	float prior;
-	bool secondary; /* its name says it replaces, renews or changes (补领, 换发, 变更 ...) */
+	unsigned ops;   /* SOP_* its name says (补领, 换发, 变更, 注销, 转移 ...) */
 	const char *item_type, *outcome;
 	int online_depth;
 };
@@ -57,6 +100,7 @@ struct sindex {
 	uint32_t *start; /* nterms + 1 */
 	uint32_t *pdoc;
 	float *pwtf;
+	uint8_t *pprim; /* the term is in a primary field of the document */
 	size_t npost;
 	/* pinyin vocabulary */
 	struct smap vocab;  /* Chinese word -> id */
@@ -175,6 +219,66 @@ static void analyze_doc_text(struct sindex_builder *b, const char *t, size_t n)
 	}
 }
 
+/* Aliases and keywords are phrases people type whole (狗证, 二手房过户): each piece of two to
+ * ten Chinese characters that the dictionary does not know as one word is also a term, which
+ * a query meets when its words, run together, spell it. */
+struct runs_ctx {
+	struct sindex_builder *b;
+	const char *w[8];
+	size_t n[8], k;
+};
+
+/* Runs of two and three consecutive words of a phrase (个人/交/社保: 个人交, 交社保,
+ * 个人交社保), so a query meets a part of a phrase when its own words spell that part. */
+static void emit_run_word(void *ctx, const char *w, size_t n)
+{
+	struct runs_ctx *c = ctx;
+	if (c->k == 8) {
+		memmove(c->w, c->w + 1, 7 * sizeof(c->w[0]));
+		memmove(c->n, c->n + 1, 7 * sizeof(c->n[0]));
+		c->k = 7;
+	}
+	c->w[c->k] = w;
+	c->n[c->k++] = n;
+	if (lex_stopword(c->b->lx, w, n))
+		return; /* a phrase does not end on a function word (开个) */
+	for (size_t len = 2; len <= 3 && len <= c->k; len++) {
+		const char *s = c->w[c->k - len];
+		size_t l = (size_t)(w + n - s);
+		if (str_utf8_chars(s, l) <= 8 && !lex_stopword(c->b->lx, s, c->n[c->k - len]))
+			occ_add(c->b, term_id(c->b->ix, 'w', s, l));
+	}
+}
+
+static void analyze_phrases(struct sindex_builder *b, const char *t, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		size_t s = i, chars = 0;
+		bool han = true;
+		while (i < n) {
+			size_t k = i;
+			uint32_t c = u8_next(t, n, &k);
+			if (c == 0xFF1B || c == ';' || c == ',' || c == 0xFF0C || c == 0x3001 || c == ' ')
+				break;
+			han = han && cp_is_han(c);
+			chars++;
+			i = k;
+		}
+		if (han && chars >= 2 && chars <= 10) {
+			struct runs_ctx rc = { .b = b };
+			lex_segment(b->lx, t + s, i - s, false, emit_run_word, &rc);
+			if (rc.k > 1 || !lex_in_dict(b->lx, t + s, i - s)) {
+				if (rc.k > 3 || chars > 8) /* not one of the runs above */
+					occ_add(b, term_id(b->ix, 'w', t + s, i - s));
+				vocab_add(b->ix, b->lx, t + s, i - s);
+			}
+		}
+		if (i < n)
+			u8_next(t, n, &i);
+	}
+}
+
 /* Field texts recur (materials such as 居民身份证 in most items, shared conditions): the
  * terms of a text already analysed are reused (memo: text -> its term ids in memo_terms, as
  * a count followed by the ids). */
@@ -187,7 +291,7 @@ static void analyze_field(struct sindex_builder *b, int field, const char *text)
 	/* Character bigrams (for partial matches and typos) where a document says what it is:
 	 * names, keywords, outcome, bundle descriptions; the long texts (materials, conditions)
 	 * give words only, which keeps posting lists short. */
-	b->bigrams = field == F_NAME || field == F_KEYWORDS || field == F_OUTCOME || field == F_BODY;
+	b->bigrams = field == F_NAME || field == F_KEYWORDS || field == F_ALIAS || field == F_OUTCOME || field == F_BODY;
 	char key[4096];
 	int64_t m = -1;
 	if (n < sizeof(key) - 1) {
@@ -202,10 +306,14 @@ static void analyze_field(struct sindex_builder *b, int field, const char *text)
 		return;
 	}
 	size_t first = b->nocc;
-	struct sb norm = SB_INIT;
+	struct sb norm = SB_INIT, en = SB_INIT;
 	lex_normalize(b->lx, text, n, false, &norm);
-	analyze_doc_text(b, norm.buf, norm.len);
+	lex_contractions(norm.buf, norm.len, &en);
+	analyze_doc_text(b, en.buf, en.len);
+	if (field == F_ALIAS || field == F_KEYWORDS)
+		analyze_phrases(b, en.buf, en.len);
 	sb_release(&norm);
+	sb_release(&en);
 	if (n >= sizeof(key) - 1)
 		return;
 	size_t k = b->nocc - first;
@@ -262,7 +370,7 @@ void sindex_builder_add(struct sindex_builder *b, const struct sdoc_in *d)
 		.prior = (float)log1p(d->usage > 0 ? d->usage : 0), .item_type = dup(ix, d->item_type),
 		.outcome = dup(ix, d->outcome), .online_depth = d->online_depth,
 	};
-	ix->docs[doc].secondary = lex_has_action(b->lx, d->name_zh);
+	ix->docs[doc].ops = lex_text_ops(b->lx, d->name_zh);
 	if (d->department && d->kind == SDOC_ITEM) {
 		bool seen = false;
 		for (size_t i = 0; i < ix->ndepts && !seen; i++)
@@ -411,14 +519,14 @@ struct sindex *sindex_builder_finish(struct sindex_builder *b, uint64_t generati
 	for (size_t i = 0; i < b->nraw; i++) {
 		const struct rawpost *p = &b->raw[i];
 		dfall[p->term]++;
-		if (p->tf[F_NAME] || p->tf[F_KEYWORDS] || p->tf[F_OUTCOME] || p->tf[F_BODY])
+		if (PRIMARY(p->tf))
 			dfp[p->term]++;
 	}
 	/* A term in more than a fifth of the documents keeps only its postings where it says
 	 * what a document is about: its mentions in long texts (居民身份证 among the materials of
 	 * most items) hardly move a ranking but would make every query walk them. */
 	size_t common = ix->ndocs / 5 > 20 ? ix->ndocs / 5 : 20;
-#define KEEP(p) ((p)->tf[F_NAME] || (p)->tf[F_KEYWORDS] || (p)->tf[F_OUTCOME] || (p)->tf[F_BODY] || dfall[(p)->term] <= common)
+#define KEEP(p) (PRIMARY((p)->tf) || dfall[(p)->term] <= common)
 	ix->start = xcalloc(nterms + 1, sizeof(uint32_t));
 	size_t kept = 0;
 	for (size_t i = 0; i < b->nraw; i++)
@@ -431,6 +539,7 @@ struct sindex *sindex_builder_finish(struct sindex_builder *b, uint64_t generati
 	ix->npost = kept;
 	ix->pdoc = xmalloc((kept ? kept : 1) * sizeof(uint32_t));
 	ix->pwtf = xmalloc((kept ? kept : 1) * sizeof(float));
+	ix->pprim = xmalloc(kept ? kept : 1);
 	uint32_t *fill = xmalloc((nterms + 1) * sizeof(uint32_t));
 	memcpy(fill, ix->start, (nterms + 1) * sizeof(uint32_t));
 	for (size_t i = 0; i < b->nraw; i++) {
@@ -448,6 +557,10 @@ struct sindex *sindex_builder_finish(struct sindex_builder *b, uint64_t generati
 		uint32_t at = fill[p->term]++;
 		ix->pdoc[at] = p->doc;
 		ix->pwtf[at] = (float)(wtf * (BM25_K1 + 1) / (BM25_K1 + wtf)); /* saturated once, here */
+		/* 1: where the document says what it is; 2: its name, keywords or aliases (a
+		 * bundle's situation, not the member items its description lists) */
+		ix->pprim[at] = (uint8_t)((PRIMARY(p->tf) ? 1 : 0) |
+					  (p->tf[F_NAME] || p->tf[F_KEYWORDS] || p->tf[F_ALIAS] ? 2 : 0));
 	}
 #undef KEEP
 	free(fill);
@@ -469,7 +582,7 @@ struct sindex *sindex_builder_finish(struct sindex_builder *b, uint64_t generati
 		ix->docs[d].prior = maxprior > 0 ? ix->docs[d].prior / maxprior : 0;
 	ix->bytes = sizeof(*ix) + arena_used(ix->strings) + ix->ndocs * sizeof(struct sdoc) +
 		    smap_bytes(&ix->terms) + nterms * (sizeof(float) + sizeof(uint32_t)) +
-		    ix->npost * (sizeof(uint32_t) + sizeof(float)) + smap_bytes(&ix->vocab) +
+		    ix->npost * (sizeof(uint32_t) + sizeof(float) + 1) + smap_bytes(&ix->vocab) +
 		    smap_bytes(&ix->pyfull) + smap_bytes(&ix->pyinit) + ix->chaincap * sizeof(struct pychain);
 	if (ix->ndepts)
 		qsort(ix->depts, ix->ndepts, sizeof(*ix->depts), dept_cmp);
@@ -501,6 +614,7 @@ void sindex_free(struct sindex *ix)
 	free(ix->start);
 	free(ix->pdoc);
 	free(ix->pwtf);
+	free(ix->pprim);
 	smap_release(&ix->vocab);
 	smap_release(&ix->pyfull);
 	smap_release(&ix->pyinit);
@@ -526,7 +640,8 @@ void sindex_doc(const struct sindex *ix, uint32_t doc, struct sdoc_view *out)
 				   .department = d->department, .dept_name_zh = d->dept_name_zh,
 				   .dept_name_en = d->dept_name_en, .theme = d->theme, .summary_zh = d->summary_zh,
 				   .summary_en = d->summary_en, .audience = d->audience, .item_type = d->item_type,
-				   .outcome = d->outcome, .online_depth = d->online_depth, .secondary = d->secondary,
+				   .outcome = d->outcome, .online_depth = d->online_depth,
+				   .secondary = (d->ops & (SOP_REPLACE | SOP_RENEW | SOP_CHANGE)) != 0, .ops = d->ops,
 				   .prior = d->prior };
 }
 
@@ -535,6 +650,8 @@ void sindex_doc(const struct sindex *ix, uint32_t doc, struct sdoc_view *out)
 #define QMAX_TERMS 256
 #define QMAX_MARKS 64
 #define QMAX_GROUPS 128
+#define QMAX_WORDS 160
+#define QMAX_SPANS 96
 #define SOUND_MAX_FREQ 100 /* a window this common in jieba's dictionary is a word, not a typo */
 
 /* A query is a set of concepts (groups): a word the citizen wrote with its sub-words, a
@@ -549,11 +666,13 @@ struct qterm {
 struct squery {
 	struct qterm t[QMAX_TERMS];
 	size_t n;
-	const char *gkey[QMAX_GROUPS]; /* surface of each group */
+	const char *gkey[QMAX_GROUPS]; /* surface of each group, kind byte first */
+	float gw[QMAX_GROUPS];         /* the group's weight in the query's coverage (0: a bigram) */
 	size_t ngroups;
 	const char *marks[QMAX_MARKS]; /* strings to highlight (normalised) */
 	size_t nmarks;
-	bool bundle_cue, has_action;
+	unsigned cue; /* LEX_CUE_*: how the query asks for everything a situation takes */
+	unsigned ops; /* SOP_* the query names */
 	struct arena *a;
 	const struct sindex *ix;
 	const struct lex *lx;
@@ -582,6 +701,7 @@ static uint16_t q_group(struct squery *q, char kind, const char *s, size_t n)
 	memcpy(k + 1, s, n);
 	k[n + 1] = 0;
 	q->gkey[q->ngroups] = k;
+	q->gw[q->ngroups] = 0;
 	return (uint16_t)q->ngroups++;
 }
 
@@ -598,13 +718,17 @@ static int64_t q_term(const struct squery *q, char kind, const char *w, size_t n
 /* Adds a term to a group if the index knows it; returns true then. */
 static bool q_add(struct squery *q, char kind, const char *w, size_t n, float weight, uint16_t g)
 {
-	if (kind == 'w' && lex_action(q->lx, w, n))
-		q->has_action = true;
 	int64_t t = q_term(q, kind, w, n);
 	if (t < 0)
 		return false;
+	if (kind != 'b') {
+		/* A concept weighs what its most telling term does (weight x rarity). */
+		float cw = weight * q->ix->idf[t];
+		if (cw > q->gw[g])
+			q->gw[g] = cw;
+	}
 	for (size_t i = 0; i < q->n; i++)
-		if (q->t[i].term == (uint32_t)t) {
+		if (q->t[i].term == (uint32_t)t && q->t[i].group == g) {
 			if (q->t[i].w < weight)
 				q->t[i].w = weight;
 			return true;
@@ -648,64 +772,43 @@ static void q_word(struct squery *q, const char *w, size_t n, float weight, uint
 				q_mark(q, w + off[a], off[a + 2] - off[a]);
 }
 
-struct qspan {
-	size_t from, to; /* bytes of a phrase of the synonym dictionary */
-	uint16_t group;
-};
-#define QMAX_SPANS 32
-
-struct qseg_ctx {
-	struct squery *q;
-	float w;
-	int group; /* -1: a group per word (or the phrase it lies in) */
-	bool fallback;
-	const char *base; /* the text segmented, for spans */
-	const struct qspan *spans;
-	size_t nspans;
+/* The words of a Chinese run, as byte offsets. */
+struct qwords {
+	size_t from[QMAX_WORDS], to[QMAX_WORDS];
+	size_t n;
+	const char *base;
 };
 
-static void emit_q_word(void *ctx, const char *w, size_t n)
+static void emit_qw(void *ctx, const char *w, size_t n)
 {
-	struct qseg_ctx *c = ctx;
-	int g = c->group;
-	if (g < 0) {
-		size_t from = (size_t)(w - c->base);
-		for (size_t i = 0; c->base && i < c->nspans; i++) {
-			const struct qspan *sp = &c->spans[i];
-			if (sp->from == from && sp->to == from + n)
-				g = sp->group; /* the word is a phrase itself: one concept with its synonyms */
-			else if (sp->from <= from && from + n <= sp->to)
-				return; /* inside a longer phrase (租房 in 公租房): the phrase's words stand for it */
-		}
-		if (g < 0)
-			g = q_group(c->q, 'w', w, n);
+	struct qwords *c = ctx;
+	if (c->n < QMAX_WORDS) {
+		c->from[c->n] = (size_t)(w - c->base);
+		c->to[c->n++] = (size_t)(w - c->base) + n;
 	}
-	q_word(c->q, w, n, c->w, (uint16_t)g, c->fallback);
 }
 
-/* Expansion text (synonym terms) into group g: Chinese words and English stems. */
+/* Expansion text (a rule's official wording) into group g: Chinese words and English stems.
+ * The operations it names count as the query's. */
 static void q_expand_text(struct squery *q, const char *t, size_t n, float w, uint16_t g)
 {
-	struct qseg_ctx c = { q, w, g, true };
 	struct sb st = SB_INIT;
 	size_t i = 0;
 	while (i < n) {
 		size_t s = i;
 		uint32_t ch = u8_next(t, n, &i);
 		if (cp_is_han(ch)) {
-			size_t e = i;
-			while (e < n) {
-				size_t k = e;
-				if (!cp_is_han(u8_next(t, n, &k)))
-					break;
-				e = k;
-			}
+			size_t e = u8_han_run_end(t, n, i);
+			q->ops |= lex_ops(q->lx, t + s, e - s);
 			/* The whole expansion word (it may be an index word as such); else its words
 			 * and its bigrams, which reward the phrase where it occurs whole. */
 			if (q_term(q, 'w', t + s, e - s) >= 0) {
 				q_word(q, t + s, e - s, w, g, false);
 			} else {
-				lex_segment(q->lx, t + s, e - s, false, emit_q_word, &c);
+				struct qwords ws = { .base = t };
+				lex_segment(q->lx, t + s, e - s, false, emit_qw, &ws);
+				for (size_t k = 0; k < ws.n; k++)
+					q_word(q, t + ws.from[k], ws.to[k] - ws.from[k], w, g, true);
 				size_t off[64];
 				size_t nc = utf8_offsets(t + s, e - s, off, 63);
 				for (size_t k = 0; k + 2 <= nc; k++)
@@ -718,6 +821,7 @@ static void q_expand_text(struct squery *q, const char *t, size_t n, float w, ui
 				e++;
 			sb_reset(&st);
 			lex_stem(t + s, e - s, &st);
+			q->ops |= lex_ops(q->lx, st.buf, st.len);
 			q_add(q, 'e', st.buf, st.len, w, g);
 			i = e;
 		}
@@ -725,16 +829,19 @@ static void q_expand_text(struct squery *q, const char *t, size_t n, float w, ui
 	sb_release(&st);
 }
 
+/* The rules (shipped, then administrators') whose phrase is exactly w: their wording joins
+ * w's group. Returns whether there was one. */
 static bool q_synonyms(struct squery *q, const char *w, size_t n, float weight)
 {
 	const char *terms[8];
-	size_t k = lex_synonyms(q->lx, w, n, terms, 8);
-	k += lex_synonyms(q->ix->rules, w, n, terms + k, 8 - k);
+	float rw[8];
+	size_t k = lex_rules(q->lx, w, n, terms, rw, 8);
+	k += lex_rules(q->ix->rules, w, n, terms + k, rw + k, 8 - k);
 	if (!k)
 		return false;
 	uint16_t g = q_group(q, cp_is_alnum_ascii((unsigned char)w[0]) ? 'e' : 'w', w, n);
 	for (size_t i = 0; i < k; i++)
-		q_expand_text(q, terms[i], strlen(terms[i]), QW_SYN * weight, g);
+		q_expand_text(q, terms[i], strlen(terms[i]), rw[i] * weight, g);
 	return true;
 }
 
@@ -776,21 +883,31 @@ static bool py_split(const struct squery *q, const char *s, size_t n, struct sb 
 	return false;
 }
 
+/* A Latin word: its stem, rules on it and on the two-word phrase it ends (pinyin readings
+ * into han_extra). */
 static void q_latin(struct squery *q, const char *t, size_t s, size_t e, size_t prev_s, bool has_prev,
-		    struct sb *han_extra)
+		    struct sb *prev_stem, struct sb *han_extra)
 {
 	const char *w = t + s;
 	size_t n = e - s;
 	struct sb st = SB_INIT;
 	bool stop = lex_stopword(q->lx, w, n), english = false;
+	lex_stem(w, n, &st);
+	q->ops |= lex_ops(q->lx, st.buf, st.len);
 	if (!stop) {
-		lex_stem(w, n, &st);
 		english = q_add(q, 'e', st.buf, st.len, QW_EN, q_group(q, 'e', w, n));
-		if (!q_synonyms(q, w, n, 1.0f) && (st.len != n || memcmp(st.buf, w, n)))
-			q_synonyms(q, st.buf, st.len, 1.0f);
+		q_synonyms(q, st.buf, st.len, 1.0f); /* English rules are kept by stem */
 	}
-	if (has_prev) /* two-word phrases ("housing fund", "id card") */
-		q_synonyms(q, t + prev_s, e - prev_s, 1.0f);
+	if (has_prev) { /* two-word phrases ("housing fund", "id card", "sole trader") */
+		sb_addch(prev_stem, ' ');
+		sb_add(prev_stem, st.buf, st.len);
+		q_synonyms(q, prev_stem->buf, prev_stem->len, 1.0f);
+		q->cue |= lex_cue(q->lx, t + prev_s, e - prev_s);
+		q->ops |= lex_ops(q->lx, prev_stem->buf, prev_stem->len);
+	}
+	sb_reset(prev_stem);
+	sb_add(prev_stem, st.buf, st.len);
+	q->cue |= lex_cue(q->lx, w, n);
 	/* Pinyin: a whole word, words run together, or initials (three letters or more, and
 	 * not an English word of the documents). */
 	bool letters = true;
@@ -813,15 +930,20 @@ enum { QH_BIGRAMS = 1, QH_SOUND = 2 };
 
 static void q_han(struct squery *q, const char *t, size_t n, float w, unsigned flags);
 
-/* Sound-alike words: a window of 2-5 characters that is neither a word of the vocabulary nor a
- * common word, and sounds exactly like a vocabulary word differing in one character
- * (身分证 → 身份证, 营业执招 → 营业执照, 公基金 → 公积金). */
-static void q_sound(struct squery *q, const char *t, size_t n, const size_t *off, size_t nc, float w)
+/* Sound-alike words: a window of 2-5 characters starting where a word starts, that is neither
+ * a word of the vocabulary nor a common word, and sounds exactly like a vocabulary word
+ * differing in one character (身分证 → 身份证, 营业执招 → 营业执照, 公基金 → 公积金; not 工证
+ * inside 焊工证). */
+static void q_sound(struct squery *q, const char *t, size_t n, const size_t *off, size_t nc, const bool *start, float w)
 {
 	for (size_t a = 0; a + 2 <= nc; a++)
-		for (size_t b = a + 2; b <= nc && b - a <= 5; b++) {
+		for (size_t b = a + 2; b <= nc && b - a <= 5 && start[a]; b++) {
 			const char *ws = t + off[a];
 			size_t wl = off[b] - off[a];
+			/* grammar is not mistyped meaning (不办 is not 补办) */
+			if (lex_stopword(q->lx, t + off[b - 1], off[b] - off[b - 1]) ||
+			    (b == a + 2 && lex_stopword(q->lx, ws, off[a + 1] - off[a])))
+				break;
 			if (smap_find(&q->ix->vocab, ws, wl) >= 0 || lex_dict_freq(q->lx, ws, wl) >= SOUND_MAX_FREQ)
 				continue;
 			char key[128];
@@ -857,32 +979,120 @@ static void q_sound(struct squery *q, const char *t, size_t n, const size_t *off
 		}
 }
 
-/* A run of Chinese characters: synonyms of every substring, words (with sub-words), sound-alike
- * words and bigrams. */
+/* A run of Chinese characters. It is segmented into words first (jieba's dictionary); every
+ * rule, operation word, life-event cue and index phrase is looked up on whole words and on
+ * runs of consecutive words, never on a part of a word: 领养 is not read inside 领养老金,
+ * nor 交房 inside 交房租. Then each word the citizen wrote is a concept of its own unless a
+ * rule's phrase covers it, with sound-alike words for typos and bigrams for partial matches. */
 static void q_han(struct squery *q, const char *t, size_t n, float w, unsigned flags)
 {
-	size_t off[SEARCH_QUERY_MAX + 1];
-	size_t nc = utf8_offsets(t, n, off, SEARCH_QUERY_MAX);
-	n = off[nc];
+	struct qwords ws = { .base = t };
+	lex_segment(q->lx, t, n, false, emit_qw, &ws);
 	size_t maxsyn = lex_syn_maxchars(q->lx);
 	if (lex_syn_maxchars(q->ix->rules) > maxsyn)
 		maxsyn = lex_syn_maxchars(q->ix->rules);
-	struct qspan spans[QMAX_SPANS];
-	size_t nspans = 0;
-	for (size_t a = 0; a < nc; a++)
-		for (size_t b = a + 1; b <= nc && b - a <= maxsyn; b++) {
-			if (q_synonyms(q, t + off[a], off[b] - off[a], w) && nspans < QMAX_SPANS)
-				spans[nspans++] = (struct qspan){ off[a], off[b], q_group(q, 'w', t + off[a], off[b] - off[a]) };
-			if (b - a >= 2 && lex_bundle_cue(q->lx, t + off[a], off[b] - off[a]))
-				q->bundle_cue = true;
+	if (maxsyn < 10)
+		maxsyn = 10; /* index phrases are up to ten characters */
+	/* Phrases: runs of up to six whole words. A rule's phrase inside a longer rule's
+	 * phrase gives way to it (育儿津贴 is one concept, not 育儿津贴 and 津贴). */
+	struct qspan {
+		uint16_t a, b; /* words a..b */
+		bool rule, phrase;
+	} sp[QMAX_SPANS];
+	size_t nsp = 0;
+	for (size_t a = 0; a < ws.n; a++) {
+		size_t chars = 0;
+		for (size_t b = a; b < ws.n && b < a + 6; b++) {
+			chars += str_utf8_chars(t + ws.from[b], ws.to[b] - ws.from[b]);
+			if (chars > maxsyn)
+				break;
+			const char *ph = t + ws.from[a];
+			size_t pl = ws.to[b] - ws.from[a];
+			if (b < a + 3)
+				q->ops |= lex_ops(q->lx, ph, pl);
+			q->cue |= lex_cue(q->lx, ph, pl);
+			if (lex_stopword(q->lx, ph, pl))
+				continue;
+			const char *terms[1];
+			bool rule = lex_synonyms(q->lx, ph, pl, terms, 1) || lex_synonyms(q->ix->rules, ph, pl, terms, 1);
+			/* words run together that the documents hold as one phrase */
+			bool phrase = b > a && q_term(q, 'w', ph, pl) >= 0;
+			if ((rule || phrase) && nsp < QMAX_SPANS)
+				sp[nsp++] = (struct qspan){ (uint16_t)a, (uint16_t)b, rule, phrase };
 		}
-	struct qseg_ctx c = { q, w, -1, (flags & QH_BIGRAMS) == 0, t, spans, nspans };
-	lex_segment(q->lx, t, n, false, emit_q_word, &c);
-	if (flags & QH_SOUND)
-		q_sound(q, t, n, off, nc, w);
+	}
+	/* covered[i]: the group of the longest phrase covering word i and more (-1: none) */
+	int covered[QMAX_WORDS];
+	size_t cover_len[QMAX_WORDS];
+	for (size_t i = 0; i < ws.n; i++) {
+		covered[i] = -1;
+		cover_len[i] = 0;
+	}
+	for (size_t s = 0; s < nsp; s++) {
+		bool inner = false;
+		for (size_t o = 0; o < nsp && !inner; o++)
+			inner = o != s && sp[o].rule && sp[o].a <= sp[s].a && sp[s].b <= sp[o].b &&
+				sp[o].b - sp[o].a > sp[s].b - sp[s].a;
+		if (inner)
+			continue;
+		const char *ph = t + ws.from[sp[s].a];
+		size_t pl = ws.to[sp[s].b] - ws.from[sp[s].a];
+		uint16_t g = q_group(q, 'w', ph, pl);
+		if (sp[s].rule)
+			q_synonyms(q, ph, pl, w);
+		if (sp[s].phrase)
+			q_add(q, 'w', ph, pl, w, g);
+		if (sp[s].b > sp[s].a)
+			for (size_t k = sp[s].a; k <= sp[s].b; k++)
+				if (pl > cover_len[k]) {
+					covered[k] = g;
+					cover_len[k] = pl;
+				}
+	}
+	for (size_t i = 0; i < ws.n; i++) {
+		const char *wd = t + ws.from[i];
+		size_t wl = ws.to[i] - ws.from[i];
+		/* A word inside a phrase: the phrase's concept stands for it (租房 in 公租房),
+		 * though the word itself still counts there. */
+		int g = covered[i] >= 0 ? covered[i] : q_group(q, 'w', wd, wl);
+		q_word(q, wd, wl, w, (uint16_t)g, (flags & QH_BIGRAMS) == 0);
+		/* A compound neither the documents nor the rules know is read through its
+		 * characters' everyday meanings (狗牌: 狗; 套房: 房). */
+		const char *terms[1];
+		if (covered[i] < 0 && wl > 3 && q_term(q, 'w', wd, wl) < 0 && !lex_stopword(q->lx, wd, wl) &&
+		    !lex_synonyms(q->lx, wd, wl, terms, 1))
+			for (size_t k = 0; k < wl;) {
+				size_t c0 = k;
+				u8_next(wd, wl, &k);
+				if (lex_synonyms(q->lx, wd + c0, k - c0, terms, 1))
+					q_synonyms(q, wd + c0, k - c0, w * QW_PART);
+			}
+	}
+	if (flags & QH_SOUND) {
+		size_t off[SEARCH_QUERY_MAX + 1];
+		size_t nc = utf8_offsets(t, n, off, SEARCH_QUERY_MAX);
+		bool start[SEARCH_QUERY_MAX + 1] = { false };
+		for (size_t i = 0, c = 0; i < ws.n; i++) {
+			while (c < nc && off[c] < ws.from[i])
+				c++;
+			if (c < nc && off[c] == ws.from[i])
+				start[c] = true;
+		}
+		q_sound(q, t, n, off, nc, start, w);
+	}
 	if (flags & QH_BIGRAMS)
-		for (size_t a = 0; a + 2 <= nc; a++)
-			q_add(q, 'b', t + off[a], off[a + 2] - off[a], QW_BIGRAM * w, q_group(q, 'b', t + off[a], off[a + 2] - off[a]));
+		for (size_t i = 0; i < ws.n; i++) {
+			/* Bigrams within the words a citizen wrote (stop words say nothing). */
+			const char *wd = t + ws.from[i];
+			size_t wl = ws.to[i] - ws.from[i];
+			if (lex_stopword(q->lx, wd, wl))
+				continue;
+			size_t off[64];
+			size_t nc = utf8_offsets(wd, wl, off, 63);
+			for (size_t a = 0; a + 2 <= nc; a++)
+				q_add(q, 'b', wd + off[a], off[a + 2] - off[a], QW_BIGRAM * w,
+				      q_group(q, 'b', wd + off[a], off[a + 2] - off[a]));
+		}
 }
 
 struct squery *squery_parse(const struct sindex *ix, const struct lex *lx, struct arena *a, const char *q0, size_t n0)
@@ -901,8 +1111,10 @@ struct squery *squery_parse(const struct sindex *ix, const struct lex *lx, struc
 			break;
 		n = k;
 	}
-	struct sb t = SB_INIT, extra = SB_INIT;
-	lex_normalize(lx, q0, n, true, &t);
+	struct sb t0 = SB_INIT, t = SB_INIT, extra = SB_INIT, prev_stem = SB_INIT;
+	lex_normalize(lx, q0, n, true, &t0);
+	lex_contractions(t0.buf, t0.len, &t);
+	sb_release(&t0);
 	if (t.len > SEARCH_QUERY_MAX * 2)
 		t.len = SEARCH_QUERY_MAX * 2; /* NFKC may expand; cut (a partial character is skipped) */
 	size_t i = 0, prev_s = 0;
@@ -911,13 +1123,7 @@ struct squery *squery_parse(const struct sindex *ix, const struct lex *lx, struc
 		size_t s = i;
 		uint32_t c = u8_next(t.buf, t.len, &i);
 		if (cp_is_han(c)) {
-			size_t e = i;
-			while (e < t.len) {
-				size_t k = e;
-				if (!cp_is_han(u8_next(t.buf, t.len, &k)))
-					break;
-				e = k;
-			}
+			size_t e = u8_han_run_end(t.buf, t.len, i);
 			q_han(q, t.buf + s, e - s, 1.0f, QH_BIGRAMS | QH_SOUND);
 			i = e;
 			has_prev = false;
@@ -925,11 +1131,11 @@ struct squery *squery_parse(const struct sindex *ix, const struct lex *lx, struc
 			size_t e = i;
 			while (e < t.len && cp_is_alnum_ascii((unsigned char)t.buf[e]))
 				e++;
-			q_latin(q, t.buf, s, e, prev_s, has_prev, &extra);
+			q_latin(q, t.buf, s, e, prev_s, has_prev, &prev_stem, &extra);
 			prev_s = s;
 			has_prev = true;
 			i = e;
-		} else if (c != ' ' && c != '\'' && c != '-') {
+		} else if (c != ' ' && c != '-') {
 			has_prev = false;
 		}
 	}
@@ -948,6 +1154,7 @@ struct squery *squery_parse(const struct sindex *ix, const struct lex *lx, struc
 	}
 	sb_release(&t);
 	sb_release(&extra);
+	sb_release(&prev_stem);
 	return q;
 }
 
@@ -962,15 +1169,29 @@ void squery_describe(const struct squery *sq, struct sb *out)
 		const char *k = smap_key(&sq->ix->terms, sq->t[i].term);
 		sb_addf(out, "%s%u%c:%s:%.2f", i ? " " : "", sq->t[i].group, k[0], k + 1, (double)sq->t[i].w);
 	}
-	if (sq->bundle_cue)
-		sb_adds(out, " [bundle-cue]");
-	if (sq->has_action)
-		sb_adds(out, " [action]");
+	if (sq->cue)
+		sb_addf(out, " [cue %#x]", sq->cue);
+	if (sq->ops)
+		sb_addf(out, " [ops %#x]", sq->ops);
+}
+
+void squery_explain(const struct sindex *ix, const struct squery *sq, uint32_t doc, struct sb *out)
+{
+	for (size_t i = 0; i < sq->n; i++) {
+		uint32_t t = sq->t[i].term;
+		for (uint32_t p = ix->start[t]; p < ix->start[t + 1]; p++)
+			if (ix->pdoc[p] == doc) {
+				const char *k = smap_key(&ix->terms, t);
+				sb_addf(out, " %u%c:%s=%.2f%s", sq->t[i].group, k[0], k + 1,
+					(double)(sq->t[i].w * ix->idf[t] * ix->pwtf[p]), ix->pprim[p] & 2 ? "*" : "");
+			}
+	}
 }
 
 /* Per-thread accumulators, grown to the largest index seen, freed when the thread ends. */
 struct scratch {
-	float *acc, *gmax, *gsum;
+	float *acc, *gmax, *gsum, *cov;
+	uint8_t *gprim, *prim;
 	uint32_t *touched, *gtouched;
 	size_t cap;
 };
@@ -983,6 +1204,9 @@ static void scratch_free(void *p)
 	free(s->acc);
 	free(s->gmax);
 	free(s->gsum);
+	free(s->cov);
+	free(s->gprim);
+	free(s->prim);
 	free(s->touched);
 	free(s->gtouched);
 	free(s);
@@ -1005,12 +1229,18 @@ static struct scratch *scratch_get(size_t n)
 		free(s->acc);
 		free(s->gmax);
 		free(s->gsum);
+		free(s->cov);
+		free(s->gprim);
+		free(s->prim);
 		free(s->touched);
 		free(s->gtouched);
 		s->cap = n;
 		s->acc = xcalloc(n, sizeof(float));
 		s->gmax = xcalloc(n, sizeof(float));
 		s->gsum = xcalloc(n, sizeof(float));
+		s->cov = xcalloc(n, sizeof(float));
+		s->gprim = xcalloc(n, 1);
+		s->prim = xcalloc(n, 1);
 		s->touched = xmalloc(n * sizeof(uint32_t));
 		s->gtouched = xmalloc(n * sizeof(uint32_t));
 	}
@@ -1040,6 +1270,27 @@ static int hit_cmp(const void *a, const void *b)
 	return x->doc < y->doc ? -1 : x->doc > y->doc;
 }
 
+/* The direction of the request against the item's: an item that does something else to the
+ * thing (issuing it when the citizen lost it, replacing it when the citizen sells it) ranks
+ * lower; so does an item that replaces, renews or changes when the query says nothing of the
+ * kind ("营业执照怎么办" asks for a first licence). */
+static float ops_factor(unsigned q, unsigned d)
+{
+	unsigned qd = q & SOP_DERIVED, dd = d & SOP_DERIVED;
+	float f = 1.0f;
+	if (qd) {
+		if (!(dd & qd))
+			f = dd ? rank.ops_other : rank.ops_default;
+	} else if (dd & (SOP_REPLACE | SOP_RENEW | SOP_CHANGE)) {
+		f = q & SOP_NEW ? rank.ops_other : rank.secondary;
+	} else if (dd) { /* closing or transferring, when the query says nothing of it */
+		f = q & SOP_NEW ? rank.ops_other : rank.secondary_end;
+	}
+	if ((q & SOP_QUERY) && (d & SOP_QUERY))
+		f *= rank.ops_query;
+	return f;
+}
+
 size_t sindex_search(const struct sindex *ix, const struct squery *sq, const struct squery_filter *f,
 		     struct shit *out, size_t max, size_t *total)
 {
@@ -1047,11 +1298,14 @@ size_t sindex_search(const struct sindex *ix, const struct squery *sq, const str
 	if (!ix || !sq || !sq->n || !ix->ndocs)
 		return 0;
 	struct scratch *sc = scratch_get(ix->ndocs);
-	float *acc = sc->acc, *gmax = sc->gmax, *gsum = sc->gsum;
+	float *acc = sc->acc, *gmax = sc->gmax, *gsum = sc->gsum, *cov = sc->cov;
+	uint8_t *gprim = sc->gprim, *prim = sc->prim;
 	uint32_t *touched = sc->touched, *gtouched = sc->gtouched;
 	size_t nt = 0;
+	float gwtotal = 0;
 	for (size_t g = 0; g < sq->ngroups; g++) {
 		size_t ng = 0;
+		gwtotal += sq->gw[g];
 		for (size_t i = 0; i < sq->n; i++) {
 			if (sq->t[i].group != g)
 				continue;
@@ -1065,31 +1319,40 @@ size_t sindex_search(const struct sindex *ix, const struct squery *sq, const str
 				gsum[d] += c;
 				if (c > gmax[d])
 					gmax[d] = c;
+				gprim[d] |= ix->pprim[p];
 			}
 		}
 		for (size_t k = 0; k < ng; k++) {
 			uint32_t d = gtouched[k];
 			if (acc[d] == 0)
 				touched[nt++] = d;
-			acc[d] += gmax[d] + GROUP_REST * (gsum[d] - gmax[d]);
+			acc[d] += gmax[d] + rank.group_rest * (gsum[d] - gmax[d]);
+			/* Coverage: the concepts a document answers, fully where it says what it is. */
+			cov[d] += sq->gw[g] * (gprim[d] & 1 ? 1.0f : 0.5f);
+			if (sq->gw[g] > 0)
+				prim[d] |= gprim[d];
 			gmax[d] = gsum[d] = 0;
+			gprim[d] = 0;
 		}
 	}
 	/* Keep the best max in out (an insertion buffer; max is at most a few dozen). */
 	size_t nout = 0;
 	for (size_t i = 0; i < nt; i++) {
 		uint32_t d = touched[i];
-		float s = acc[d];
-		acc[d] = 0;
+		float s = acc[d], c = gwtotal > 0 ? cov[d] / gwtotal : 1.0f;
+		bool pr = (prim[d] & 2) != 0;
+		acc[d] = cov[d] = 0;
+		prim[d] = 0;
 		const struct sdoc *doc = &ix->docs[d];
 		if (!filter_ok(doc, f))
 			continue;
+		s *= 1.0f - rank.coverage + rank.coverage * c;
+		/* A life event asked for as such ("生孩子要办哪些手续") wants the bundle first, when the
+		 * bundle itself speaks of it; otherwise an item answers the question. */
 		if (doc->kind == SDOC_BUNDLE)
-			s *= sq->bundle_cue ? BUNDLE_CUE_BOOST : 0.8f;
-		/* Replacing, renewing or changing a document is what one asks for by saying so;
-		 * otherwise the first issuance comes first. */
-		if (doc->secondary && !sq->has_action)
-			s *= SECONDARY;
+			s *= lex_cue_is_life_event(sq->cue) && pr ? rank.bundle_cue : rank.bundle_nocue;
+		else
+			s *= ops_factor(sq->ops, doc->ops);
 		s *= 1.0f + 0.1f * doc->prior;
 		(*total)++;
 		struct shit h = { d, s };

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <libstemmer.h>
 #include <opencc/opencc.h>
 #include <unicode/unorm2.h>
 #include <unicode/ustring.h>
@@ -21,6 +22,7 @@
 
 struct syn_ent {
 	const char *terms;
+	float w; /* 1 for an equivalence (another form of the same word), else QW_SYN */
 	uint32_t next; /* index + 1 of the next rule of the same phrase; 0 = none */
 };
 
@@ -36,13 +38,17 @@ struct lex {
 	char **owned; /* the rules' term strings */
 	size_t nowned;
 	struct smap cues;
-	struct smap actions;
+	struct smap ops; /* word (Chinese, or an English stem) -> SOP_* bits */
 	struct smap syll; /* pinyin syllables */
 	uint16_t *py;     /* per code point PY_FIRST..PY_LAST: syllable index + 1 (0 = none) */
 	opencc_t cc_tw, cc_hk;
 	pthread_mutex_t cc_mu;
 	bool cc_ready;
 	uint8_t *trad; /* bitmap TRAD_FIRST..TRAD_LAST: characters OpenCC changes */
+	/* Standard Simplified characters the Taiwan and Hong Kong converters would still change
+	 * (tw2sp takes 么 for a variant of 幺): kept as they are through a conversion. */
+	uint32_t keep[16];
+	size_t nkeep;
 };
 
 /* ---- loading ------------------------------------------------------------------------------ */
@@ -117,20 +123,124 @@ static int load_dict(struct lex *lx, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/* Loads a word list: words separated by spaces or lines. */
 static void add_words(struct smap *m, const char *path)
+{
+	size_t len;
+	char *buf = read_file(path, 4u << 20, &len);
+	char *p = buf, *line;
+	while (buf && (line = next_line(&p))) {
+		if (*line == '#')
+			continue;
+		for (char *s = line; *s;) {
+			while (*s == ' ' || *s == '\t')
+				s++;
+			char *e = s;
+			while (*e && *e != ' ' && *e != '\t')
+				e++;
+			if (e > s)
+				smap_put(m, s, (size_t)(e - s), 1, NULL);
+			s = e;
+		}
+	}
+	free(buf);
+}
+
+/* A "kind: word word ..." line's words: Chinese normalised, English stemmed ("renewing" and
+ * "renewal" meet "renew"; '_' joins the words of an English phrase: can_not_find). Calls fn
+ * for each. */
+static void each_entry(struct lex *lx, char *s, bool stem, void (*fn)(struct lex *lx, const char *w, size_t n, unsigned v),
+		       unsigned v)
+{
+	struct sb w = SB_INIT;
+	while (*s) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		char *e = s;
+		while (*e && *e != ' ' && *e != '\t')
+			e++;
+		if (e > s) {
+			sb_reset(&w);
+			if (cp_is_alnum_ascii((unsigned char)*s)) {
+				for (char *c = s; c < e; c++)
+					if (*c == '_')
+						*c = ' ';
+				if (stem)
+					lex_stem_words(s, (size_t)(e - s), &w);
+				else
+					lex_normalize(lx, s, (size_t)(e - s), false, &w);
+			} else {
+				lex_normalize(lx, s, (size_t)(e - s), true, &w);
+			}
+			fn(lx, w.buf, w.len, v);
+		}
+		s = e;
+	}
+	sb_release(&w);
+}
+
+static void put_op(struct lex *lx, const char *w, size_t n, unsigned bit)
+{
+	bool existed;
+	uint32_t k = smap_put(&lx->ops, w, n, bit, &existed);
+	if (existed)
+		lx->ops.ent[k].val |= bit;
+}
+
+static void put_cue(struct lex *lx, const char *w, size_t n, unsigned bit)
+{
+	bool existed;
+	uint32_t k = smap_put(&lx->cues, w, n, bit, &existed);
+	if (existed)
+		lx->cues.ent[k].val |= bit;
+}
+
+struct kind_name {
+	const char *name;
+	unsigned bit;
+};
+
+/* A "kind: word word ..." file (life_events.txt, actions.txt): each word of a line whose kind
+ * is in kinds goes to put with the kind's bit. */
+static void load_kinds(struct lex *lx, const char *path, const struct kind_name *kinds, size_t nkinds, bool stem,
+		       void (*put)(struct lex *lx, const char *w, size_t n, unsigned bit))
 {
 	size_t len;
 	char *buf = read_file(path, 4u << 20, &len);
 	if (!buf)
 		return;
 	char *p = buf, *line;
-	while ((line = next_line(&p)))
-		if (*line && *line != '#')
-			smap_put(m, line, strlen(line), 1, NULL);
+	while ((line = next_line(&p))) {
+		char *colon = strchr(line, ':');
+		if (!*line || *line == '#' || !colon)
+			continue;
+		*colon = 0;
+		for (size_t i = 0; i < nkinds; i++)
+			if (!strcmp(line, kinds[i].name))
+				each_entry(lx, colon + 1, stem, put, kinds[i].bit);
+	}
 	free(buf);
 }
 
-static void add_rule(struct lex *lx, const char *phrase, size_t n, const char *terms)
+/* data/search/life_events.txt: "phrase: ...", "noun: ...", "marker: ..." lines. */
+static void load_cues(struct lex *lx, const char *path)
+{
+	static const struct kind_name kinds[] = { { "phrase", LEX_CUE_PHRASE }, { "noun", LEX_CUE_NOUN },
+						  { "marker", LEX_CUE_MARKER }, { "material", LEX_CUE_MATERIAL } };
+	load_kinds(lx, path, kinds, ARRAY_LEN(kinds), false, put_cue);
+}
+
+/* data/search/actions.txt: "operation: word word ..." lines. */
+static void load_ops(struct lex *lx, const char *path)
+{
+	static const struct kind_name kinds[] = { { "new", SOP_NEW },	    { "replace", SOP_REPLACE },
+						  { "renew", SOP_RENEW },	    { "change", SOP_CHANGE },
+						  { "close", SOP_CLOSE },	    { "transfer", SOP_TRANSFER },
+						  { "query", SOP_QUERY } };
+	load_kinds(lx, path, kinds, ARRAY_LEN(kinds), true, put_op);
+}
+
+static void add_rule(struct lex *lx, const char *phrase, size_t n, const char *terms, float w)
 {
 	if (!n)
 		return;
@@ -140,7 +250,7 @@ static void add_rule(struct lex *lx, const char *phrase, size_t n, const char *t
 	}
 	bool existed;
 	uint32_t e = smap_put(&lx->syn, phrase, n, 0, &existed);
-	lx->rules[lx->nrules] = (struct syn_ent){ .terms = terms, .next = lx->syn.ent[e].val };
+	lx->rules[lx->nrules] = (struct syn_ent){ .terms = terms, .w = w, .next = lx->syn.ent[e].val };
 	lx->syn.ent[e].val = (uint32_t)++lx->nrules;
 	size_t chars = str_utf8_chars(phrase, n);
 	if (chars > lx->syn_maxchars)
@@ -149,7 +259,8 @@ static void add_rule(struct lex *lx, const char *phrase, size_t n, const char *t
 
 /* One rule line: "phrase, phrase ... => term term ..."; phrases are normalised like queries.
  * Phrases are separated by commas, tabs, or a space not followed by a Latin letter (so
- * "housing fund" stays one phrase while "驾照 驾驶本" are two). */
+ * "housing fund" stays one phrase while "驾照 驾驶本" are two). "phrase = term" says the two
+ * are forms of one word (register = registration): searched at full weight. */
 static void parse_rules(struct lex *lx, const struct lex *norm, char *text)
 {
 	char *p = text, *line;
@@ -157,10 +268,16 @@ static void parse_rules(struct lex *lx, const struct lex *norm, char *text)
 		if (!*line || *line == '#')
 			continue;
 		char *arrow = strstr(line, "=>");
+		float w = LEX_RULE_WEIGHT;
+		size_t alen = 2;
+		if (!arrow && (arrow = strstr(line, " = "))) {
+			w = 1.0f;
+			alen = 3;
+		}
 		if (!arrow)
 			continue;
 		*arrow = 0;
-		const char *rhs = arrow + 2;
+		const char *rhs = arrow + alen;
 		while (*rhs == ' ' || *rhs == '\t')
 			rhs++;
 		if (!*rhs)
@@ -179,12 +296,20 @@ static void parse_rules(struct lex *lx, const struct lex *norm, char *text)
 			       !(*e == ' ' && (e[1] == ' ' || !cp_is_alnum_ascii((unsigned char)e[1]))))
 				e++;
 			if (e > s) {
-				struct sb ph = SB_INIT;
+				struct sb ph = SB_INIT, st = SB_INIT;
 				lex_normalize(norm, s, (size_t)(e - s), true, &ph);
 				while (ph.len && ph.buf[ph.len - 1] == ' ')
 					ph.buf[--ph.len] = 0;
-				add_rule(lx, ph.buf, ph.len, terms);
+				if (ph.len && cp_is_alnum_ascii((unsigned char)ph.buf[0])) {
+					/* English phrases are matched by their words' stems ("marry" meets
+					 * "married" and "marrying"). */
+					lex_stem_words(ph.buf, ph.len, &st);
+					add_rule(lx, st.buf, st.len, terms, w);
+				} else {
+					add_rule(lx, ph.buf, ph.len, terms, w);
+				}
 				sb_release(&ph);
+				sb_release(&st);
 			}
 			s = e;
 		}
@@ -246,19 +371,23 @@ int lex_load(const char *data_dir, const char *extra_synonyms, struct lex **out,
 	snprintf(path, sizeof(path), "%s/search/stopwords.txt", data_dir);
 	add_words(&lx->stop, path);
 	snprintf(path, sizeof(path), "%s/search/life_events.txt", data_dir);
-	add_words(&lx->cues, path);
+	load_cues(lx, path);
 	snprintf(path, sizeof(path), "%s/search/actions.txt", data_dir);
-	add_words(&lx->actions, path);
-	snprintf(path, sizeof(path), "%s/search/synonyms.txt", data_dir);
-	size_t len;
-	char *buf = read_file(path, 4u << 20, &len);
-	if (!buf) {
-		snprintf(err, errlen, "cannot read the synonym dictionary %s", path);
-		lex_free(lx);
-		return GH_EIO;
+	load_ops(lx, path);
+	/* General rules, then Taiwan and Hong Kong wording: the same format. */
+	static const char *const rule_files[] = { "synonyms.txt", "regional.txt" };
+	for (size_t f = 0; f < ARRAY_LEN(rule_files); f++) {
+		snprintf(path, sizeof(path), "%s/search/%s", data_dir, rule_files[f]);
+		size_t len;
+		char *buf = read_file(path, 4u << 20, &len);
+		if (!buf) {
+			snprintf(err, errlen, "cannot read the rule dictionary %s", path);
+			lex_free(lx);
+			return GH_EIO;
+		}
+		parse_rules(lx, lx, buf);
+		free(buf);
 	}
-	parse_rules(lx, lx, buf);
-	free(buf);
 	if (extra_synonyms) {
 		char *x = xstrdup(extra_synonyms);
 		parse_rules(lx, lx, x);
@@ -285,7 +414,7 @@ void lex_free(struct lex *lx)
 	smap_release(&lx->stop);
 	smap_release(&lx->syn);
 	smap_release(&lx->cues);
-	smap_release(&lx->actions);
+	smap_release(&lx->ops);
 	smap_release(&lx->syll);
 	for (size_t i = 0; i < lx->nowned; i++)
 		free(lx->owned[i]);
@@ -307,6 +436,7 @@ size_t lex_bytes(const struct lex *lx)
 	if (!lx)
 		return 0;
 	return smap_bytes(&lx->dict) + smap_bytes(&lx->stop) + smap_bytes(&lx->syn) + smap_bytes(&lx->cues) +
+	       smap_bytes(&lx->ops) +
 	       smap_bytes(&lx->syll) + (PY_LAST - PY_FIRST + 1) * sizeof(uint16_t) +
 	       lx->rulecap * sizeof(struct syn_ent);
 }
@@ -361,30 +491,86 @@ static int load_opencc(struct lex *lx, char *err, size_t errlen)
 			u8_put(&all, c);
 			sb_addch(&all, '\n');
 		}
-	struct sb conv = SB_INIT;
+	/* Each character on its own line through: the two converters; the standard
+	 * Traditional -> Simplified one (t2s) and its reverse (s2t), which tell a standard
+	 * Simplified character (kept by t2s, changed by s2t). */
+	opencc_t t2s = cc_open("t2s.json"), s2t = cc_open("s2t.json");
+	struct sb conv = SB_INIT, ts = SB_INIT, st = SB_INIT;
 	sb_add(&conv, all.buf, all.len);
 	cc_convert(lx->cc_tw, &conv);
 	cc_convert(lx->cc_hk, &conv);
-	/* Line by line: a character whose line changed is one the converters act on. */
-	size_t i = 0, j = 0;
+	sb_add(&ts, all.buf, all.len);
+	cc_convert(t2s, &ts);
+	sb_add(&st, all.buf, all.len);
+	cc_convert(s2t, &st);
+	if (t2s != (opencc_t)-1)
+		opencc_close(t2s);
+	if (s2t != (opencc_t)-1)
+		opencc_close(s2t);
+	size_t i = 0, j = 0, a = 0, b = 0;
 	while (i < all.len && j < conv.len) {
-		size_t ie = i, je = j;
+		size_t ie = i, je = j, ae = a, be = b;
 		while (ie < all.len && all.buf[ie] != '\n')
 			ie++;
 		while (je < conv.len && conv.buf[je] != '\n')
 			je++;
-		if (ie - i != je - j || memcmp(all.buf + i, conv.buf + j, ie - i)) {
-			size_t k = i;
-			uint32_t c = u8_next(all.buf, all.len, &k);
-			if (c >= TRAD_FIRST && c <= TRAD_LAST)
-				lx->trad[(c - TRAD_FIRST) / 8] |= (uint8_t)(1u << ((c - TRAD_FIRST) % 8));
-		}
+		while (ae < ts.len && ts.buf[ae] != '\n')
+			ae++;
+		while (be < st.len && st.buf[be] != '\n')
+			be++;
+		size_t k = i;
+		uint32_t c = u8_next(all.buf, all.len, &k);
+		bool changed = ie - i != je - j || memcmp(all.buf + i, conv.buf + j, ie - i);
+		bool simplified = a < ts.len && b < st.len && ae - a == ie - i && !memcmp(all.buf + i, ts.buf + a, ie - i) &&
+				  (be - b != ie - i || memcmp(all.buf + i, st.buf + b, ie - i));
+		if (changed && simplified && lx->nkeep < ARRAY_LEN(lx->keep))
+			lx->keep[lx->nkeep++] = c;
+		else if (changed && c >= TRAD_FIRST && c <= TRAD_LAST)
+			lx->trad[(c - TRAD_FIRST) / 8] |= (uint8_t)(1u << ((c - TRAD_FIRST) % 8));
 		i = ie + 1;
 		j = je + 1;
+		a = ae + 1;
+		b = be + 1;
 	}
 	sb_release(&all);
 	sb_release(&conv);
+	sb_release(&ts);
+	sb_release(&st);
 	return 0;
+}
+
+/* Converts t to Simplified (Taiwan phrases and variants, then Hong Kong variants), keeping
+ * the standard Simplified characters the converters would change: each is parked on a
+ * private-use code point, which OpenCC leaves alone, and put back afterwards. */
+static void cc_to_simplified(const struct lex *lx, struct sb *t)
+{
+	struct sb p = SB_INIT;
+	bool parked = false;
+	for (size_t i = 0; i < t->len;) {
+		size_t s = i;
+		uint32_t c = u8_next(t->buf, t->len, &i);
+		size_t k = 0;
+		while (k < lx->nkeep && lx->keep[k] != c)
+			k++;
+		if (k < lx->nkeep) {
+			u8_put(&p, 0xE000 + (uint32_t)k);
+			parked = true;
+		} else {
+			sb_add(&p, t->buf + s, i - s);
+		}
+	}
+	cc_convert(lx->cc_tw, &p);
+	cc_convert(lx->cc_hk, &p);
+	sb_reset(t);
+	for (size_t i = 0; i < p.len;) {
+		size_t s = i;
+		uint32_t c = u8_next(p.buf, p.len, &i);
+		if (parked && c >= 0xE000 && c < 0xE000 + lx->nkeep)
+			u8_put(t, lx->keep[c - 0xE000]);
+		else
+			sb_add(t, p.buf + s, i - s);
+	}
+	sb_release(&p);
 }
 
 static bool needs_cc(const struct lex *lx, const char *s, size_t n)
@@ -455,8 +641,7 @@ void lex_normalize(const struct lex *lx, const char *s, size_t n, bool convert_t
 			t.buf[i] = ' ';
 	if (convert_traditional && lx && lx->cc_ready && needs_cc(lx, t.buf, t.len)) {
 		pthread_mutex_lock((pthread_mutex_t *)&lx->cc_mu);
-		cc_convert(lx->cc_tw, &t);
-		cc_convert(lx->cc_hk, &t);
+		cc_to_simplified(lx, &t);
 		pthread_mutex_unlock((pthread_mutex_t *)&lx->cc_mu);
 	}
 	sb_add(out, t.buf, t.len);
@@ -471,26 +656,72 @@ uint32_t lex_dict_freq(const struct lex *lx, const char *w, size_t n)
 	return e >= 0 ? lx->dict.ent[e].val : 0;
 }
 
-bool lex_action(const struct lex *lx, const char *w, size_t n)
+/* Aspect particles and resultative or directional complements that may follow a verb
+ * inside one word (丢了, 卖掉, 转过去, 迁回来): the verb says the operation. */
+static const char *const complements[] = { "过来", "过去", "回来", "回去", "出来", "出去", "了", "掉", "给",
+					   "到", "回", "出", "走", "过", "完", "好", "去", "来" };
+
+unsigned lex_ops(const struct lex *lx, const char *w, size_t n)
 {
-	return lx && smap_find(&lx->actions, w, n) >= 0;
+	if (!lx || !n)
+		return 0;
+	int64_t e = smap_find(&lx->ops, w, n);
+	if (e >= 0)
+		return lx->ops.ent[e].val;
+	if (cp_is_alnum_ascii((unsigned char)w[0]))
+		return 0;
+	for (size_t i = 0; i < ARRAY_LEN(complements); i++) {
+		size_t k = strlen(complements[i]);
+		if (n > k && !memcmp(w + n - k, complements[i], k) && (e = smap_find(&lx->ops, w, n - k)) >= 0)
+			return lx->ops.ent[e].val;
+	}
+	return 0;
 }
 
-bool lex_has_action(const struct lex *lx, const char *s)
+struct ops_ctx {
+	const struct lex *lx;
+	const char *base;
+	size_t from[64], to[64];
+	size_t n;
+};
+
+static void ops_word(void *ctx, const char *w, size_t n)
+{
+	struct ops_ctx *c = ctx;
+	if (c->n < ARRAY_LEN(c->from)) {
+		c->from[c->n] = (size_t)(w - c->base);
+		c->to[c->n++] = (size_t)(w - c->base) + n;
+	}
+}
+
+unsigned lex_text_ops(const struct lex *lx, const char *s)
 {
 	if (!s)
-		return false;
+		return 0;
+	/* Names are already Simplified text: normalise only what is not plain Simplified. */
+	struct sb t = SB_INIT;
 	size_t n = strlen(s);
-	for (size_t i = 0; i < n;) {
-		size_t e = i;
-		for (int k = 0; k < 3 && e < n; k++) {
-			u8_next(s, n, &e);
-			if (k >= 1 && lex_action(lx, s + i, e - i))
-				return true;
-		}
-		u8_next(s, n, &i);
+	if (needs_cc(lx, s, n))
+		lex_normalize(lx, s, n, true, &t);
+	else
+		sb_add(&t, s, n);
+	unsigned ops = 0;
+	for (size_t i = 0; i < t.len;) {
+		size_t st = i;
+		uint32_t c = u8_next(t.buf, t.len, &i);
+		if (!cp_is_han(c))
+			continue;
+		size_t e = u8_han_run_end(t.buf, t.len, i);
+		/* Whole words and runs of up to three words, never part of a word. */
+		struct ops_ctx oc = { .lx = lx, .base = t.buf };
+		lex_segment(lx, t.buf + st, e - st, false, ops_word, &oc);
+		for (size_t a = 0; a < oc.n; a++)
+			for (size_t b = a; b < oc.n && b < a + 3; b++)
+				ops |= lex_ops(lx, t.buf + oc.from[a], oc.to[b] - oc.from[a]);
+		i = e;
 	}
-	return false;
+	sb_release(&t);
+	return ops;
 }
 
 bool lex_in_dict(const struct lex *lx, const char *w, size_t n)
@@ -569,12 +800,18 @@ bool lex_stopword(const struct lex *lx, const char *w, size_t n)
 	return smap_find(&lx->stop, w, n) >= 0;
 }
 
-bool lex_bundle_cue(const struct lex *lx, const char *w, size_t n)
+unsigned lex_cue(const struct lex *lx, const char *w, size_t n)
 {
-	return smap_find(&lx->cues, w, n) >= 0;
+	int64_t e = smap_find(&lx->cues, w, n);
+	return e >= 0 ? lx->cues.ent[e].val : 0;
 }
 
 size_t lex_synonyms(const struct lex *lx, const char *w, size_t n, const char **terms, size_t max)
+{
+	return lex_rules(lx, w, n, terms, NULL, max);
+}
+
+size_t lex_rules(const struct lex *lx, const char *w, size_t n, const char **terms, float *weights, size_t max)
 {
 	if (!lx)
 		return 0;
@@ -582,8 +819,11 @@ size_t lex_synonyms(const struct lex *lx, const char *w, size_t n, const char **
 	size_t k = 0;
 	if (e < 0)
 		return 0;
-	for (uint32_t r = lx->syn.ent[e].val; r && k < max; r = lx->rules[r - 1].next)
-		terms[k++] = lx->rules[r - 1].terms;
+	for (uint32_t r = lx->syn.ent[e].val; r && k < max; r = lx->rules[r - 1].next, k++) {
+		terms[k] = lx->rules[r - 1].terms;
+		if (weights)
+			weights[k] = lx->rules[r - 1].w;
+	}
 	return k;
 }
 
@@ -598,6 +838,10 @@ void lex_each_syn_word(const struct lex *lx, lex_emit_fn emit, void *ctx)
 {
 	for (size_t i = 0; i < lx->syn.n; i++)
 		emit(ctx, smap_key(&lx->syn, (uint32_t)i), lx->syn.ent[i].len);
+	/* operation words, so pinyin reaches them too (guoqi: 过期) */
+	for (size_t i = 0; i < lx->ops.n; i++)
+		if (!cp_is_alnum_ascii((unsigned char)smap_key(&lx->ops, (uint32_t)i)[0]))
+			emit(ctx, smap_key(&lx->ops, (uint32_t)i), lx->ops.ent[i].len);
 	for (size_t i = 0; i < lx->nrules; i++) {
 		const char *t = lx->rules[i].terms;
 		while (*t) {
@@ -613,44 +857,120 @@ void lex_each_syn_word(const struct lex *lx, lex_emit_fn emit, void *ctx)
 	}
 }
 
-/* ---- English stemming --------------------------------------------------------------------- */
+/* ---- English ------------------------------------------------------------------------------ */
 
-static bool ends(const char *w, size_t n, const char *suf, size_t *stem)
+/* Snowball's English stemmer (libstemmer); a stemmer is not thread-safe, so each thread has
+ * its own, freed when the thread ends. */
+static pthread_key_t stem_key;
+static pthread_once_t stem_once = PTHREAD_ONCE_INIT;
+
+static void stem_free(void *p)
 {
-	size_t k = strlen(suf);
-	if (n < k + 3 || memcmp(w + n - k, suf, k) != 0)
-		return false;
-	*stem = n - k;
-	return true;
+	sb_stemmer_delete(p);
 }
 
-/* A light suffix stripper (plural, -ing, -ed, -ly, -ment, -ation, -er): enough to meet
- * "licence"/"licences", "renew"/"renewing"/"renewal"; irregular pairs belong in the synonym
- * dictionary. */
+static void stem_key_make(void)
+{
+	pthread_key_create(&stem_key, stem_free);
+}
+
 void lex_stem(const char *w, size_t n, struct sb *out)
 {
-	size_t m = n;
-	if (n <= 3) {
+	pthread_once(&stem_once, stem_key_make);
+	struct sb_stemmer *st = pthread_getspecific(stem_key);
+	if (!st) {
+		st = sb_stemmer_new("english", "UTF_8");
+		if (!st) {
+			sb_add(out, w, n);
+			return;
+		}
+		pthread_setspecific(stem_key, st);
+	}
+	if (n > 64) {
 		sb_add(out, w, n);
 		return;
 	}
-	if (ends(w, n, "ies", &m)) {
-		sb_add(out, w, m);
-		sb_addch(out, 'y');
+	const sb_symbol *r = sb_stemmer_stem(st, (const sb_symbol *)w, (int)n);
+	if (!r) {
+		sb_add(out, w, n);
 		return;
 	}
-	if (n > 3 && w[n - 1] == 's' && w[n - 2] != 's' && w[n - 2] != 'u' && w[n - 2] != 'i')
-		n--;
-	static const char *const suf[] = { "ations", "ation", "ments", "ment", "ings", "ing", "ness", "edly",
-					   "ed", "ly", "al", "er" };
-	for (size_t i = 0; i < ARRAY_LEN(suf); i++)
-		if (ends(w, n, suf[i], &m)) {
-			n = m;
-			break;
+	sb_add(out, (const char *)r, (size_t)sb_stemmer_length(st));
+}
+
+void lex_stem_words(const char *s, size_t n, struct sb *out)
+{
+	struct sb t0 = SB_INIT;
+	lex_contractions(s, n, &t0);
+	bool first = true;
+	for (size_t i = 0; i < t0.len;) {
+		while (i < t0.len && !cp_is_alnum_ascii((unsigned char)t0.buf[i]))
+			i++;
+		size_t e = i;
+		while (e < t0.len && cp_is_alnum_ascii((unsigned char)t0.buf[e]))
+			e++;
+		if (e > i) {
+			if (!first)
+				sb_addch(out, ' ');
+			lex_stem(t0.buf + i, e - i, out);
+			first = false;
 		}
-	if (n > 3 && w[n - 1] == w[n - 2] && w[n - 1] != 'l' && w[n - 1] != 's')
-		n--;
-	if (n > 3 && w[n - 1] == 'e')
-		n--;
-	sb_add(out, w, n);
+		i = e;
+	}
+	sb_release(&t0);
+}
+
+/* English contractions spelled out (normalised, lower-case text): n't -> not, 're -> are,
+ * 've -> have, 'm -> am, 'll -> will, 'd -> would; the possessive or "is" 's is dropped;
+ * can't and won't become can not and will not. Curly apostrophes count as straight ones. */
+void lex_contractions(const char *s, size_t n, struct sb *out)
+{
+	static const struct {
+		const char *suf, *rep;
+	} tails[] = { { "n't", " not" }, { "'re", " are" }, { "'ve", " have" }, { "'m", " am" },
+		      { "'ll", " will" }, { "'d", " would" }, { "'s", "" } };
+	for (size_t i = 0; i < n;) {
+		size_t k = i;
+		uint32_t c = u8_next(s, n, &k);
+		bool apos = c == '\'' || c == 0x2019 || c == 0x2018 || c == 0x02BC;
+		bool word_before = i > 0 && cp_is_alnum_ascii((unsigned char)s[i - 1]);
+		if (!apos || !word_before) {
+			sb_add(out, s + i, k - i);
+			i = k;
+			continue;
+		}
+		/* the letters after the apostrophe */
+		size_t e = k;
+		while (e < n && cp_is_alnum_ascii((unsigned char)s[e]))
+			e++;
+		size_t tl = e - k;
+		bool done = false;
+		if (tl == 1 && s[k] == 't' && out->len && out->buf[out->len - 1] == 'n') {
+			/* n't: "can't" -> "can not", "won't" -> "will not", "don't" -> "do not" */
+			out->len--;
+			if (out->len >= 2 && !memcmp(out->buf + out->len - 2, "wo", 2)) {
+				out->len -= 2;
+				sb_adds(out, "will");
+			} else if (out->len >= 2 && !memcmp(out->buf + out->len - 2, "ca", 2)) {
+				sb_adds(out, "n");
+			}
+			out->buf[out->len] = 0;
+			sb_adds(out, " not");
+			done = true;
+		} else {
+			for (size_t t = 1; t < ARRAY_LEN(tails) && !done; t++) {
+				size_t sl = strlen(tails[t].suf) - 1;
+				if (tl == sl && !memcmp(s + k, tails[t].suf + 1, sl)) {
+					sb_adds(out, tails[t].rep);
+					done = true;
+				}
+			}
+		}
+		if (!done) { /* any other apostrophe stays (it separates words anyway) */
+			sb_add(out, s + i, k - i);
+			i = k;
+			continue;
+		}
+		i = e;
+	}
 }

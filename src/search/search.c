@@ -12,6 +12,7 @@
 
 #include "app.h"
 #include "base/err.h"
+#include "base/jobs.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "http/metrics.h"
@@ -19,8 +20,48 @@
 #include "search/search_impl.h"
 #include "store/db.h"
 
-/* Writers first: a rebuild must not wait behind a steady stream of searches. */
-struct search_state search_state = { .lock = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP, .build_mu = PTHREAD_MUTEX_INITIALIZER };
+struct search_state search_state = { .mu = PTHREAD_MUTEX_INITIALIZER, .build_mu = PTHREAD_MUTEX_INITIALIZER };
+
+/* The index a request holds, from search_acquire to search_unlock (one at a time per thread:
+ * a request acquires, reads and releases before it acquires again). */
+static __thread struct sindex_ref *held;
+
+/* Drops one reference; the last one frees the index (a replaced index lives on until the
+ * last request reading it is done). */
+static void ref_put(struct sindex_ref *r)
+{
+	if (r && atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) == 1) {
+		sindex_free(r->ix);
+		free(r);
+	}
+}
+
+void search_swap(struct sindex *ix)
+{
+	struct search_state *S = &search_state;
+	struct sindex_ref *r = NULL;
+	if (ix) {
+		r = xcalloc(1, sizeof(*r));
+		r->ix = ix;
+		atomic_init(&r->refs, 1); /* the state's own reference */
+	}
+	pthread_mutex_lock(&S->mu);
+	struct sindex_ref *old = S->cur;
+	S->cur = r;
+	S->built_once = true;
+	pthread_mutex_unlock(&S->mu);
+	ref_put(old);
+}
+
+uint64_t search_current_generation(void)
+{
+	struct search_state *S = &search_state;
+	pthread_mutex_lock(&S->mu);
+	uint64_t g = S->cur ? sindex_generation(S->cur->ix) : 0;
+	bool none = !S->cur;
+	pthread_mutex_unlock(&S->mu);
+	return none ? UINT64_MAX : g;
+}
 
 static double now_ms(void)
 {
@@ -74,7 +115,7 @@ int search_rebuild(struct db *db, uint64_t gen, bool wait)
 		pthread_mutex_lock(&S->build_mu);
 	}
 	int rc = 0;
-	if (S->cur && sindex_generation(S->cur) == gen && S->built_once)
+	if (S->built_once && search_current_generation() == gen)
 		goto out;
 	double t0 = now_ms();
 	struct arena *a = arena_new(4096);
@@ -90,12 +131,7 @@ int search_rebuild(struct db *db, uint64_t gen, bool wait)
 		log_warn("search: the index could not be rebuilt (%s); the previous one stays", err_name(rc));
 		goto out;
 	}
-	pthread_rwlock_wrlock(&S->lock);
-	struct sindex *old = S->cur;
-	S->cur = ix;
-	S->built_once = true;
-	pthread_rwlock_unlock(&S->lock);
-	sindex_free(old);
+	search_swap(ix);
 	S->builds++;
 	S->last_build_ms = now_ms() - t0;
 	log_info("search: index of %zu documents built in %.1f ms (generation %llu)", sindex_ndocs(ix),
@@ -105,24 +141,61 @@ out:
 	return rc;
 }
 
+/* The rebuild job: on a pool thread, with its own connection. */
+static void rebuild_work(void *arg)
+{
+	struct search_state *S = &search_state;
+	(void)arg;
+	char err[256];
+	struct db *db = NULL;
+	if (db_open(S->db_url, &db, err, sizeof(err))) {
+		log_warn("search: no connection for rebuilding the index (%s); the previous one stays", err);
+	} else {
+		struct arena *a = arena_new(4096);
+		uint64_t gen;
+		if (search_db_generation(db, a, &gen) == 0)
+			search_rebuild(db, gen, true);
+		arena_free(a);
+		db_close(db);
+	}
+	atomic_store(&S->rebuild_pending, false);
+}
+
+static void rebuild_done(void *arg)
+{
+	(void)arg;
+}
+
 const struct sindex *search_acquire(struct db *db, struct arena *a)
 {
 	struct search_state *S = &search_state;
 	uint64_t gen;
-	if (db && search_db_generation(db, a, &gen) == 0) {
-		pthread_rwlock_rdlock(&S->lock);
-		bool stale = !S->cur || sindex_generation(S->cur) != gen;
-		pthread_rwlock_unlock(&S->lock);
-		if (stale)
+	if (db && search_db_generation(db, a, &gen) == 0 && search_current_generation() != gen) {
+		/* Stale: the job pool builds the next index while this request, and every other
+		 * until the swap, reads the current one. Without a pool (commands, tests) or a
+		 * first index, the build happens here. */
+		bool idle = false;
+		if (S->jobs && S->cur && atomic_compare_exchange_strong(&S->rebuild_pending, &idle, true)) {
+			if (jobs_submit(S->jobs, NULL, rebuild_work, rebuild_done, NULL))
+				atomic_store(&S->rebuild_pending, false); /* queue full: the next request asks again */
+		} else if (!S->jobs || !S->cur) {
 			search_rebuild(db, gen, false);
+		}
 	}
-	pthread_rwlock_rdlock(&S->lock);
-	return S->cur;
+	pthread_mutex_lock(&S->mu);
+	struct sindex_ref *r = S->cur;
+	if (r)
+		atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed);
+	pthread_mutex_unlock(&S->mu);
+	held = r;
+	return r ? r->ix : NULL;
 }
 
 void search_unlock(void)
 {
-	pthread_rwlock_unlock(&search_state.lock);
+	struct sindex_ref *r = held;
+	held = NULL;
+	ref_put(r);
 }
 
 int search_init(struct app *app, char *err, size_t errlen)
@@ -136,6 +209,7 @@ int search_init(struct app *app, char *err, size_t errlen)
 		return GH_EIO;
 	}
 	struct db *db;
+	snprintf(S->db_url, sizeof(S->db_url), "%s", app->cfg.db);
 	if ((rc = db_open(app->cfg.db, &db, err, errlen)))
 		return rc;
 	struct arena *a = arena_new(4096);
@@ -156,8 +230,9 @@ void search_release(struct app *app)
 {
 	(void)app;
 	struct search_state *S = &search_state;
-	sindex_free(S->cur);
+	ref_put(S->cur);
 	S->cur = NULL;
+	S->jobs = NULL;
 	S->built_once = false;
 	lex_free(S->lx);
 	S->lx = NULL;
@@ -166,10 +241,10 @@ void search_release(struct app *app)
 
 void search_metrics(struct sb *out)
 {
+	const struct sindex *ix = search_acquire(NULL, NULL);
+	size_t bytes = sindex_bytes(ix), docs = sindex_ndocs(ix);
+	search_unlock();
 	struct search_state *S = &search_state;
-	pthread_rwlock_rdlock(&S->lock);
-	size_t bytes = sindex_bytes(S->cur), docs = sindex_ndocs(S->cur);
-	pthread_rwlock_unlock(&S->lock);
 	sb_addf(out,
 		"# HELP govhall_search_index_bytes Memory held by the search index of this node.\n"
 		"# TYPE govhall_search_index_bytes gauge\ngovhall_search_index_bytes %zu\n"
@@ -182,6 +257,11 @@ void search_metrics(struct sb *out)
 		"# HELP govhall_search_last_build_seconds Duration of the last index build.\n"
 		"# TYPE govhall_search_last_build_seconds gauge\ngovhall_search_last_build_seconds %.4f\n",
 		bytes, S->lx ? lex_bytes(S->lx) : 0, docs, (unsigned long long)S->builds, S->last_build_ms / 1e3);
+}
+
+void search_start(struct app *app)
+{
+	search_state.jobs = app->jobs;
 }
 
 int search_add_routes(struct router *rt)

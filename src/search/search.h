@@ -18,6 +18,8 @@ struct sb;
  * the operator. */
 int search_init(struct app *app, char *err, size_t errlen);
 void search_release(struct app *app);
+/* From now on the index is rebuilt in app->jobs (the job pool), off the event loops. */
+void search_start(struct app *app);
 int search_add_routes(struct router *rt);
 
 /* Searchable content outside the catalog changed (a document published or withdrawn): bumps

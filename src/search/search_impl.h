@@ -63,6 +63,8 @@ static inline bool cp_is_alnum_ascii(uint32_t c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
 }
+/* The end (byte offset) of the run of Han characters of s (n bytes) going on at i. */
+size_t u8_han_run_end(const char *s, size_t n, size_t i);
 
 /* ---- lexical resources (lex.c) ------------------------------------------------------------ */
 
@@ -93,23 +95,58 @@ bool lex_stopword(const struct lex *lx, const char *w, size_t n);
 bool lex_in_dict(const struct lex *lx, const char *w, size_t n);
 /* jieba's frequency of w (0 when not a dictionary word). */
 uint32_t lex_dict_freq(const struct lex *lx, const char *w, size_t n);
-/* Action words (data/search/actions.txt: 补领, 换发, 变更 ...): is w one, does s contain one. */
-bool lex_action(const struct lex *lx, const char *w, size_t n);
-bool lex_has_action(const struct lex *lx, const char *s);
-/* English: lower-case ASCII word -> stem (appended to out). */
+/* Operations (data/search/actions.txt): what is to be done — getting something for the first
+ * time, replacing a lost one, renewing, changing, closing, transferring or moving, looking
+ * up. */
+enum {
+	SOP_NEW = 1,
+	SOP_REPLACE = 2,
+	SOP_RENEW = 4,
+	SOP_CHANGE = 8,
+	SOP_CLOSE = 16,
+	SOP_TRANSFER = 32,
+	SOP_QUERY = 64,
+};
+/* Operations done to something one already has (the "direction" of a request). */
+#define SOP_DERIVED (SOP_REPLACE | SOP_RENEW | SOP_CHANGE | SOP_CLOSE | SOP_TRANSFER)
+/* The operations a word names (normalised Chinese, or an English stem); a Chinese verb
+ * followed by a particle or complement in the same word (丢了, 卖掉, 转过去) counts. */
+unsigned lex_ops(const struct lex *lx, const char *w, size_t n);
+/* The operations a text names: its words and runs of up to three words, never part of a
+ * word (an item's name). */
+unsigned lex_text_ops(const struct lex *lx, const char *s);
+/* English: lower-case ASCII word -> Snowball stem (appended to out). */
 void lex_stem(const char *w, size_t n, struct sb *out);
+/* Latin words of s (normalised) stemmed, joined by single spaces, appended to out. */
+void lex_stem_words(const char *s, size_t n, struct sb *out);
+/* English contractions spelled out in normalised text (can't -> can not, I'm -> i am, the
+ * possessive 's dropped), appended to out. */
+void lex_contractions(const char *s, size_t n, struct sb *out);
 /* Synonym rules whose phrase is exactly w (normalised); returns the number found (<= max). */
 size_t lex_synonyms(const struct lex *lx, const char *w, size_t n, const char **terms, size_t max);
+/* The same with each rule's weight: LEX_RULE_WEIGHT, or 1 for an equivalence ("a = b"). */
+#define LEX_RULE_WEIGHT 0.9f
+size_t lex_rules(const struct lex *lx, const char *w, size_t n, const char **terms, float *weights, size_t max);
 /* Longest synonym phrase in characters (to bound substring look-ups). */
 size_t lex_syn_maxchars(const struct lex *lx);
 /* Every synonym phrase and term, for the pinyin vocabulary. */
 void lex_each_syn_word(const struct lex *lx, lex_emit_fn emit, void *ctx);
-/* Query cue phrases meaning "everything for this life event" (bundles first). */
-bool lex_bundle_cue(const struct lex *lx, const char *w, size_t n);
+/* How a query asks for everything a life event takes (data/search/life_events.txt): a phrase
+ * that says so (一件事, 一起办), or a word for procedures (手续, 流程, paperwork) together with
+ * one asking for their whole (哪些, 全部, what). lex_cue gives the kinds w is. */
+enum { LEX_CUE_PHRASE = 1, LEX_CUE_NOUN = 2, LEX_CUE_MARKER = 4, LEX_CUE_MATERIAL = 8 };
+unsigned lex_cue(const struct lex *lx, const char *w, size_t n);
+/* Asking which documents to bring (证件, 材料, documents) is a question about one item. */
+static inline bool lex_cue_is_life_event(unsigned cue)
+{
+	return (cue & LEX_CUE_PHRASE) ||
+	       ((cue & LEX_CUE_NOUN) && (cue & LEX_CUE_MARKER) && !(cue & LEX_CUE_MATERIAL));
+}
 
 /* ---- documents and index (docs.c, index.c) ------------------------------------------------ */
 
-enum sfield { F_NAME, F_KEYWORDS, F_OUTCOME, F_MATERIALS, F_CONDITIONS, F_DEPT, F_BODY, F_N };
+/* F_ALIAS: what people call a thing (the catalog's aliases: 俗称, 常用名). */
+enum sfield { F_NAME, F_KEYWORDS, F_ALIAS, F_OUTCOME, F_MATERIALS, F_CONDITIONS, F_DEPT, F_BODY, F_N };
 
 /* What a document is; SDOC_INFO: a published announcement or policy document (src/publish);
  * SDOC_FAQ: a consultation's public answer (src/interact), whose code is its item's. */
@@ -172,7 +209,8 @@ struct sdoc_view {
 	unsigned audience;
 	const char *item_type, *outcome;
 	int online_depth;
-	bool secondary;
+	bool secondary; /* replaces, renews or changes something one has */
+	unsigned ops;   /* SOP_* its name says */
 	float prior;
 };
 
@@ -183,6 +221,13 @@ struct squery *squery_parse(const struct sindex *ix, const struct lex *lx, struc
 size_t squery_nterms(const struct squery *sq);
 /* Debug listing of the terms ("term:weight ..."). */
 void squery_describe(const struct squery *sq, struct sb *out);
+/* Debug listing of what each term of sq adds to doc's score. */
+void squery_explain(const struct sindex *ix, const struct squery *sq, uint32_t doc, struct sb *out);
+/* The ranking's factors by name (bundle_cue, ops_default, coverage ...): sets one to v (NaN:
+ * leaves it) and gives the old value; -1 for an unknown name. Not thread-safe: for
+ * search-eval, before any search runs. */
+int sindex_param(const char *name, double v, double *old);
+void sindex_params_describe(struct sb *out);
 /* Ranks documents: up to max hits, best first, *total = all matches. */
 size_t sindex_search(const struct sindex *ix, const struct squery *sq, const struct squery_filter *f,
 		     struct shit *out, size_t max, size_t *total);
@@ -195,7 +240,7 @@ size_t sindex_departments(const struct sindex *ix, const struct sdept **out);
 /* Appends text HTML-escaped with the query's matches in <mark>. */
 void squery_highlight(const struct squery *sq, const char *text, struct sb *out);
 
-#define SEARCH_QUERY_MAX 200 /* bytes of a query that are analysed */
+#define SEARCH_QUERY_MAX 400 /* bytes of a query that are analysed (about 130 Chinese characters) */
 
 /* Administrators' synonym rules (a lex with rules only, may be NULL): the index owns them. */
 void sindex_builder_set_rules(struct sindex_builder *b, struct lex *rules);
@@ -203,19 +248,56 @@ void sindex_builder_set_rules(struct sindex_builder *b, struct lex *rules);
  * converters (base may be NULL: no Traditional conversion). */
 struct lex *lex_rules_new(const struct lex *base, const char *text);
 
+/* ---- evaluation sets against the rules (leak.c) --------------------------------------------- */
+
+/* Every entry people wrote for the search (rule files, word lists, the catalog's aliases),
+ * normalised for comparing with queries. */
+struct leak_set;
+#define SEARCH_LEAK_JACCARD 0.75 /* bigram overlap from which a query and an entry are close */
+struct leak_hit {
+	const char *entry, *source;
+	double jaccard;
+};
+/* Loads data_dir's entries (NULL: none). */
+struct leak_set *search_leak_load(const struct lex *lx, const char *data_dir);
+void search_leak_add(struct leak_set *ls, const char *text, const char *source);
+size_t search_leak_size(const struct leak_set *ls);
+void search_leak_free(struct leak_set *ls);
+/* Entries close to query: returns how many, the first max in hits (pointing into ls). */
+size_t search_leak_find(const struct leak_set *ls, const char *query, struct leak_hit *hits, size_t max);
+/* The comparison form of s: normalised, stop words dropped, letters and Chinese only. */
+void search_leak_normalize(const struct lex *lx, const char *s, struct sb *out);
+
 /* ---- module state (search.c) -------------------------------------------------------------- */
 
+/* The current index and the requests reading it: each search_acquire takes a reference, each
+ * search_unlock drops it, and the state holds one of its own until the next swap. A swap
+ * replaces the pointer under a mutex held for a few instructions; the replaced index is freed
+ * by whoever drops its last reference, so no reader waits for a build and the builder never
+ * waits for readers. */
+struct sindex_ref {
+	struct sindex *ix;
+	_Atomic int refs;
+};
+
 struct search_state {
-	pthread_rwlock_t lock; /* guards cur: readers search, the rebuild swaps */
-	pthread_mutex_t build_mu;
+	pthread_mutex_t mu;       /* guards cur (the pointer and taking a reference) */
+	pthread_mutex_t build_mu; /* one build at a time */
 	struct lex *lx;
 	struct search_labels labels;
-	struct sindex *cur;
+	struct sindex_ref *cur;
 	bool built_once;
+	_Atomic bool rebuild_pending; /* a rebuild job is queued or running */
+	struct jobs *jobs; /* NULL until the server starts: builds then happen on the caller */
+	char db_url[1024];
 	uint64_t builds;
 	double last_build_ms;
 };
 extern struct search_state search_state;
+/* Makes ix (may be NULL) the current index; the state owns it from now on. */
+void search_swap(struct sindex *ix);
+/* The generation of the current index (UINT64_MAX when there is none). */
+uint64_t search_current_generation(void);
 
 int search_labels_load(const char *data_dir, struct search_labels *lb);
 void search_labels_release(struct search_labels *lb);

@@ -96,6 +96,17 @@ size_t smap_bytes(const struct smap *m)
 	return m->cap * sizeof(uint32_t) + m->entcap * sizeof(struct smap_ent) + m->poolcap;
 }
 
+size_t u8_han_run_end(const char *s, size_t n, size_t i)
+{
+	while (i < n) {
+		size_t k = i;
+		if (!cp_is_han(u8_next(s, n, &k)))
+			break;
+		i = k;
+	}
+	return i;
+}
+
 uint32_t u8_next(const char *s, size_t n, size_t *i)
 {
 	const unsigned char *p = (const unsigned char *)s + *i;

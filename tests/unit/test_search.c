@@ -88,8 +88,9 @@ static void test_pinyin_and_stem(void **state)
 	assert_string_equal(lex_pinyin(lx, 0x79EF /* 积 */), "ji");
 	assert_null(lex_pinyin(lx, 'a'));
 	struct sb sb = SB_INIT;
-	const char *in[] = { "licences", "renewing", "registration", "benefits", "card", "bills" };
-	const char *out[] = { "licenc", "renew", "registr", "benefit", "card", "bill" };
+	/* Snowball (Porter2) */
+	const char *in[] = { "licences", "renewing", "registration", "benefits", "card", "bills", "married", "applies" };
+	const char *out[] = { "licenc", "renew", "registr", "benefit", "card", "bill", "marri", "appli" };
 	for (size_t i = 0; i < ARRAY_LEN(in); i++) {
 		sb_reset(&sb);
 		lex_stem(in[i], strlen(in[i]), &sb);
@@ -204,6 +205,215 @@ static void test_garbage_queries(void **state)
 	sindex_free(ix);
 }
 
+/* ---- the classes of the search's failures, each with cases of its own ---------------------- */
+
+struct doc {
+	const char *code, *zh, *en, *aliases;
+	int kind;
+};
+
+static struct sindex *index_of(const struct doc *d, size_t n, struct lex *rules, uint64_t gen)
+{
+	struct sindex_builder *b = sindex_builder_new(lx);
+	sindex_builder_set_rules(b, rules);
+	for (size_t i = 0; i < n; i++) {
+		struct sdoc_in in = { .kind = d[i].kind ? d[i].kind : SDOC_ITEM, .code = d[i].code, .name_zh = d[i].zh,
+				      .name_en = d[i].en, .department = "x", .theme = "household", .audience = 1 };
+		in.text[F_ALIAS][0] = d[i].aliases;
+		sindex_builder_add(b, &in);
+	}
+	return sindex_builder_finish(b, gen);
+}
+
+/* A rule applies to whole words of the query, never to a part of a word: 领养 (adopt) is not
+ * read inside 领养老金 (draw a pension), nor 交房 (hand over a flat) inside 交房租 (pay rent). */
+static void test_rules_apply_to_whole_words(void **state)
+{
+	(void)state;
+	struct lex *rules = lex_rules_new(lx, "领养 => 收养登记\n交房 => 新建商品房\n");
+	const struct doc d[] = {
+		{ "adopt", "收养登记", "Adoption registration", NULL },
+		{ "pension", "领取养老金人员待遇资格认证", "Pension eligibility", NULL },
+		{ "newflat", "新建商品房转移登记", "New flat transfer", NULL },
+		{ "rent", "租赁住房提取住房公积金", "Housing fund for rent", "房租提取" },
+	};
+	struct sindex *ix = index_of(d, ARRAY_LEN(d), rules, 1);
+	struct arena *a = arena_new(4096);
+	assert_string_equal(top(ix, a, "领养老金", NULL), "pension");
+	assert_string_equal(top(ix, a, "我想领养一个孩子", NULL), "adopt"); /* the whole word: the rule applies */
+	assert_string_equal(top(ix, a, "交房租能用公积金吗", NULL), "rent");
+	assert_string_equal(top(ix, a, "开发商交房了", NULL), "newflat");
+	arena_free(a);
+	sindex_free(ix);
+}
+
+/* The longest rule wins: 育儿津贴 is one concept, not 育儿津贴 plus a generic 津贴. */
+static void test_longest_rule_wins(void **state)
+{
+	(void)state;
+	struct lex *rules = lex_rules_new(lx, "育儿津贴 => 育儿补贴\n津贴 => 津贴 补贴\n");
+	const struct doc d[] = {
+		{ "child", "育儿补贴申领", "Childcare subsidy", NULL },
+		{ "old", "高龄津贴发放", "Old-age allowance", "老年津贴" },
+	};
+	struct sindex *ix = index_of(d, ARRAY_LEN(d), rules, 1);
+	struct arena *a = arena_new(4096);
+	assert_string_equal(top(ix, a, "育儿津贴", NULL), "child");
+	assert_string_equal(top(ix, a, "津贴", NULL), "old");
+	arena_free(a);
+	sindex_free(ix);
+}
+
+/* What is to be done: an item doing something else to the thing ranks below the one doing it. */
+static void test_operations(void **state)
+{
+	(void)state;
+	assert_true(lex_text_ops(lx, "居民身份证补领") & SOP_REPLACE);
+	assert_true(lex_text_ops(lx, "居民身份证换领") & SOP_RENEW);
+	assert_true(lex_text_ops(lx, "企业变更登记") & SOP_CHANGE);
+	assert_true(lex_text_ops(lx, "企业注销登记") & SOP_CLOSE);
+	assert_true(lex_text_ops(lx, "机动车转移登记") & SOP_TRANSFER);
+	assert_true(lex_text_ops(lx, "户口迁入") & SOP_TRANSFER);
+	assert_true(lex_text_ops(lx, "不动产登记资料查询") & SOP_QUERY);
+	assert_true(lex_text_ops(lx, "居民身份证首次申领") & SOP_NEW);
+	assert_int_equal(lex_text_ops(lx, "拆迁补偿安置"), 0);  /* 迁 inside 拆迁 is no move */
+	assert_int_equal(lex_text_ops(lx, "养老保险待遇"), 0);
+	assert_true(lex_ops(lx, "卖掉", strlen("卖掉")) & SOP_TRANSFER); /* verb + complement */
+	assert_true(lex_ops(lx, "丢了", strlen("丢了")) & SOP_REPLACE);
+	const struct doc d[] = {
+		{ "open", "企业设立登记", "Establishment registration of an enterprise", NULL },
+		{ "change", "企业变更登记", "Change registration of an enterprise", NULL },
+		{ "close", "企业注销登记", "Deregistration of an enterprise", NULL },
+		{ "cardnew", "社会保障卡申领", "Application for a social security card", NULL },
+		{ "cardlost", "社会保障卡挂失与补换", "Reporting loss and replacing a social security card", NULL },
+		{ "carnew", "机动车注册登记", "Motor vehicle registration", NULL },
+		{ "carsell", "机动车转移登记", "Transfer registration of a motor vehicle", NULL },
+	};
+	struct sindex *ix = index_of(d, ARRAY_LEN(d), NULL, 1);
+	struct arena *a = arena_new(4096);
+	assert_string_equal(top(ix, a, "企业", NULL), "open");          /* no operation: the first one */
+	assert_string_equal(top(ix, a, "企业不干了", NULL), "close");
+	assert_string_equal(top(ix, a, "企业要改名字", NULL), "change");
+	assert_string_equal(top(ix, a, "社保卡", NULL), "cardnew");
+	assert_string_equal(top(ix, a, "社保卡被偷", NULL), "cardlost");
+	assert_string_equal(top(ix, a, "车卖掉了", NULL), "carsell");
+	assert_string_equal(top(ix, a, "closing down an enterprise", NULL), "close");
+	assert_string_equal(top(ix, a, "I lost my social security card", NULL), "cardlost");
+	assert_string_equal(top(ix, a, "selling a vehicle", NULL), "carsell");
+	arena_free(a);
+	sindex_free(ix);
+}
+
+static const char *contract(const char *s, struct sb *out)
+{
+	sb_reset(out);
+	lex_contractions(s, strlen(s), out);
+	return out->buf ? out->buf : "";
+}
+
+static void test_english(void **state)
+{
+	(void)state;
+	struct sb sb = SB_INIT;
+	assert_string_equal(contract("i can't find it", &sb), "i can not find it");
+	assert_string_equal(contract("we won't, they don't", &sb), "we will not, they do not");
+	assert_string_equal(contract("i'm moving, we've moved", &sb), "i am moving, we have moved");
+	assert_string_equal(contract("the driver\u2019s licence", &sb), "the driver licence");
+	assert_string_equal(contract("'quoted'", &sb), "'quoted'");
+	const struct doc d[] = {
+		{ "marry", "内地居民结婚登记", "Marriage registration", NULL },
+		{ "reg", "企业设立登记", "Establishment registration of an enterprise", NULL },
+		{ "premar", "婚前医学检查", "Premarital medical examination", "couples preparing to marry" },
+	};
+	struct sindex *ix = index_of(d, ARRAY_LEN(d), NULL, 1);
+	struct arena *a = arena_new(4096);
+	assert_string_equal(top(ix, a, "registering an enterprise", NULL), "reg"); /* register = registration */
+	assert_string_equal(top(ix, a, "we're marrying", NULL), "marry");          /* marry = marriage */
+	arena_free(a);
+	sindex_free(ix);
+	sb_release(&sb);
+}
+
+/* Taiwan and Hong Kong wording for the same things, through OpenCC and data/search/regional.txt. */
+static void test_regional_wording(void **state)
+{
+	(void)state;
+	const struct doc d[] = {
+		{ "title", "不动产权证书补发、换发", "Reissue of a real estate title certificate", NULL },
+		{ "dibao", "最低生活保障审核确认", "Minimum living allowance", NULL },
+		{ "moto", "机动车注册登记", "Motor vehicle registration", NULL },
+		{ "med", "基本医疗保险关系转移接续", "Transfer of medical insurance", NULL },
+	};
+	struct sindex *ix = index_of(d, ARRAY_LEN(d), NULL, 1);
+	struct arena *a = arena_new(4096);
+	assert_string_equal(top(ix, a, "所有權狀不見了", NULL), "title"); /* Taiwan */
+	assert_string_equal(top(ix, a, "點樣申請綜合社會保障援助", NULL), "dibao"); /* Hong Kong */
+	assert_string_equal(top(ix, a, "電單車登記", NULL), "moto");
+	assert_string_equal(top(ix, a, "全民健保轉移", NULL), "med");
+	arena_free(a);
+	sindex_free(ix);
+}
+
+/* A life event asked for as a whole ranks its bundle first; naming one step finds the step. */
+static void test_life_event_bundle(void **state)
+{
+	(void)state;
+	const struct doc d[] = {
+		{ "bundle", "新生儿出生一件事", "Newborn birth", "宝宝出生", SDOC_BUNDLE },
+		{ "hukou", "出生登记", "Birth registration", "新生儿落户" },
+		{ "cert", "出生医学证明首次签发", "Medical certificate of birth", NULL },
+	};
+	struct sindex *ix = index_of(d, ARRAY_LEN(d), NULL, 1);
+	struct arena *a = arena_new(4096);
+	assert_string_equal(top(ix, a, "宝宝出生了要办哪些手续", NULL), "bundle");
+	assert_string_equal(top(ix, a, "宝宝出生的全部流程", NULL), "bundle");
+	assert_string_equal(top(ix, a, "宝宝出生登记", NULL), "hukou");
+	assert_string_equal(top(ix, a, "baby born, what paperwork", NULL), "bundle");
+	arena_free(a);
+	sindex_free(ix);
+}
+
+/* An unknown compound is read through its characters; a typo is sought where a word starts. */
+static void test_compounds_and_typos(void **state)
+{
+	(void)state;
+	const struct doc d[] = {
+		{ "dog", "养犬登记", "Dog registration", NULL },
+		{ "weld", "特种作业操作证申领", "Special operations certificate", "焊工证" },
+		{ "notary", "国内民事公证", "Notarisation", NULL },
+	};
+	struct sindex *ix = index_of(d, ARRAY_LEN(d), NULL, 1);
+	struct arena *a = arena_new(4096);
+	assert_string_equal(top(ix, a, "狗牌", NULL), "dog");
+	assert_string_equal(top(ix, a, "焊工证", NULL), "weld"); /* 工证 is not a typo of 公证 */
+	assert_string_equal(top(ix, a, "民事公挣", NULL), "notary"); /* 公挣 is */
+	arena_free(a);
+	sindex_free(ix);
+}
+
+/* The index is swapped while requests read the previous one: a reader keeps what it holds
+ * until it lets go, then the old index is freed (AddressSanitizer watches). */
+static void test_swap_while_reading(void **state)
+{
+	(void)state;
+	const struct doc d1[] = { { "a", "养犬登记", "Dog registration", NULL } };
+	const struct doc d2[] = { { "a", "养犬登记", "Dog registration", NULL }, { "b", "收养登记", "Adoption", NULL } };
+	search_swap(index_of(d1, 1, NULL, 1));
+	const struct sindex *held = search_acquire(NULL, NULL);
+	assert_int_equal(sindex_generation(held), 1);
+	search_swap(index_of(d2, 2, NULL, 2)); /* a rebuild finishes meanwhile */
+	assert_int_equal(search_current_generation(), 2);
+	assert_int_equal(sindex_ndocs(held), 1); /* still readable */
+	struct arena *a = arena_new(4096);
+	assert_string_equal(top(held, a, "养狗", NULL), "a");
+	search_unlock();
+	const struct sindex *now = search_acquire(NULL, NULL);
+	assert_int_equal(sindex_ndocs(now), 2);
+	search_unlock();
+	search_swap(NULL);
+	arena_free(a);
+}
+
 /* ---- ranking regression over the demo catalog ------------------------------------------- */
 
 static const struct {
@@ -279,7 +489,11 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_segmentation),     cmocka_unit_test(test_normalisation),
 		cmocka_unit_test(test_pinyin_and_stem),  cmocka_unit_test(test_index_understands),
-		cmocka_unit_test(test_garbage_queries),  cmocka_unit_test(test_ranking_sqlite),
+		cmocka_unit_test(test_garbage_queries),  cmocka_unit_test(test_rules_apply_to_whole_words),
+		cmocka_unit_test(test_longest_rule_wins), cmocka_unit_test(test_operations),
+		cmocka_unit_test(test_english),           cmocka_unit_test(test_regional_wording),
+		cmocka_unit_test(test_life_event_bundle), cmocka_unit_test(test_compounds_and_typos),
+		cmocka_unit_test(test_swap_while_reading), cmocka_unit_test(test_ranking_sqlite),
 		cmocka_unit_test(test_ranking_pg),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
