@@ -284,15 +284,9 @@ export async function startServer({ name = 'api', demo = true, ...opts } = {}) {
 
 /** The demo catalog the server loads, as parsed JSON arrays, or null when not found. */
 export function demoCatalog() {
-  const dirs = [path.resolve(root, '../shared/catalog'), path.join(root, 'data/catalog')];
-  for (const d of dirs) {
-    const f = path.join(d, 'services.json');
-    if (existsSync(f)) {
-      const read = (n) => (existsSync(path.join(d, n)) ? JSON.parse(readFileSync(path.join(d, n), 'utf8')) : null);
-      return { dir: d, services: read('services.json'), departments: read('departments.json'), bundles: read('bundles.json') };
-    }
-  }
-  return null;
+  const d = path.join(root, 'data/catalog');
+  const read = (n) => JSON.parse(readFileSync(path.join(d, n), 'utf8'));
+  return { dir: d, services: read('services.json'), departments: read('departments.json'), bundles: read('bundles.json') };
 }
 
 /** Runs fn over items with at most n at a time; resolves results in order. */
