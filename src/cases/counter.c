@@ -80,6 +80,17 @@ static int intake_item(struct req *r, const char *code, struct apply_view *v)
 	return 0;
 }
 
+/* 0 for an active account; GH_ECONFLICT with *why for a disabled one. */
+static int intake_active(struct req *r, const struct identity_person *acc, const char **why)
+{
+	if (acc->status && strcmp(acc->status, "active") == 0)
+		return 0;
+	*why = T(r, "该申请人的账户已停用，不能收件。请申请人联系平台管理员。",
+		 "The applicant's account is disabled, so nothing can be taken in for it. The applicant should "
+		 "contact the platform's administrators.");
+	return GH_ECONFLICT;
+}
+
 /* The citizen an ID number designates. norm gets the normalised number. GH_EINVAL (not a
  * valid ID number), GH_ENOTFOUND (no individual account) or GH_ECONFLICT (account disabled),
  * each with *why set for the form; other codes are errors. */
@@ -107,15 +118,7 @@ static int intake_citizen(struct req *r, const char *idn, char norm[32], struct 
 			 "the applicant registers first, at a self-service kiosk or online, and then comes back.");
 		return rc;
 	}
-	if (rc)
-		return rc;
-	if (!acc->status || strcmp(acc->status, "active") != 0) {
-		*why = T(r, "该申请人的账户已停用，不能收件。请申请人联系平台管理员。",
-			 "The applicant's account is disabled, so nothing can be taken in for it. The applicant should "
-			 "contact the platform's administrators.");
-		return GH_ECONFLICT;
-	}
-	return 0;
+	return rc ? rc : intake_active(r, acc, why);
 }
 
 /* The mac of a ticket for account, valid until expires, for the calling clerk. */
@@ -166,15 +169,7 @@ static int intake_ticket(struct req *r, const char *ticket, struct identity_pers
 		*why = T(r, "请重新输入申请人的居民身份证号码。", "Enter the applicant's resident ID number again.");
 		return GH_EINVAL;
 	}
-	if (rc)
-		return rc;
-	if (!acc->status || strcmp(acc->status, "active") != 0) {
-		*why = T(r, "该申请人的账户已停用，不能收件。请申请人联系平台管理员。",
-			 "The applicant's account is disabled, so nothing can be taken in for it. The applicant should "
-			 "contact the platform's administrators.");
-		return GH_ECONFLICT;
-	}
-	return 0;
+	return rc ? rc : intake_active(r, acc, why);
 }
 
 struct intake_start {

@@ -92,6 +92,32 @@ const char *case_form_mask(struct arena *a, json_t *field, const char *v)
 	return "****"; /* dates, numbers, choices, long texts: nothing of them */
 }
 
+/* plain sealed for field key under k's current key, as base64url text in a. */
+static char *seal_b64(const struct keyring *k, struct arena *a, const char *key, const char *plain)
+{
+	char ad[AD_MAX];
+	ad_of(key, ad);
+	unsigned char *enc;
+	size_t enc_len;
+	crypto_seal(k, a, ad, plain, strlen(plain), &enc, &enc_len);
+	size_t b64 = sodium_base64_ENCODED_LEN(enc_len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	char *text = arena_alloc(a, b64);
+	sodium_bin2base64(text, b64, enc, enc_len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	return text;
+}
+
+/* j as stored text (sorted keys, compact) in a; j is released. */
+static int dump(struct arena *a, json_t *j, const char **out)
+{
+	char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(j);
+	if (!text)
+		return GH_EINTERNAL;
+	*out = arena_strdup(a, text);
+	free(text);
+	return 0;
+}
+
 int case_form_seal(const struct keyring *k, struct arena *a, json_t *def, json_t *values, const char **stored,
 		   int64_t *key_id)
 {
@@ -112,27 +138,16 @@ int case_form_seal(const struct keyring *k, struct arena *a, json_t *def, json_t
 			rc = GH_EUNAVAILABLE;
 			break;
 		}
-		char ad[AD_MAX];
-		ad_of(key, ad);
-		unsigned char *enc;
-		size_t enc_len;
-		crypto_seal(k, a, ad, s, strlen(s), &enc, &enc_len);
-		size_t b64 = sodium_base64_ENCODED_LEN(enc_len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-		char *text = arena_alloc(a, b64);
-		sodium_bin2base64(text, b64, enc, enc_len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-		json_object_set_new(out, key, json_pack("{s:s,s:s}", "masked", case_form_mask(a, f, s), "sealed", text));
+		json_object_set_new(out, key, json_pack("{s:s,s:s}", "masked", case_form_mask(a, f, s), "sealed",
+							seal_b64(k, a, key, s)));
 		any = true;
 	}
-	char *text = rc ? NULL : json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(out);
-	if (rc)
+	if (rc) {
+		json_decref(out);
 		return rc;
-	if (!text)
-		return GH_EINTERNAL;
-	*stored = arena_strdup(a, text);
-	free(text);
+	}
 	*key_id = any ? keyring_current_id(k) : 0;
-	return 0;
+	return dump(a, out, stored);
 }
 
 /* Opens one sealed value of field key. GH_EINVAL when it cannot be opened. */
@@ -162,12 +177,13 @@ static json_t *load(const char *stored)
 	return j;
 }
 
-int case_form_plain(const struct keyring *k, struct arena *a, const char *stored, const char **out)
+/* Opens every sealed value of stored: with reseal, seals it again under k's current key;
+ * without, puts its plaintext in its place. The result in *out. */
+static int rewrite(const struct keyring *k, struct arena *a, const char *stored, bool reseal, const char **out)
 {
 	json_t *j = load(stored);
 	if (!j)
 		return GH_EINVAL;
-	int rc = 0;
 	const char *key;
 	json_t *v;
 	json_object_foreach(j, key, v)
@@ -175,20 +191,23 @@ int case_form_plain(const struct keyring *k, struct arena *a, const char *stored
 		if (!is_sealed(v))
 			continue;
 		char *plain;
-		if ((rc = open_one(k, a, key, v, &plain, NULL)))
-			break;
-		json_object_set_new(j, key, json_string(plain));
+		int rc = open_one(k, a, key, v, &plain, NULL);
+		if (rc) {
+			json_decref(j);
+			return rc;
+		}
+		if (reseal)
+			json_object_set_new(v, "sealed", json_string(seal_b64(k, a, key, plain)));
+		else
+			json_object_set_new(j, key, json_string(plain));
 		sodium_memzero(plain, strlen(plain));
 	}
-	char *text = rc ? NULL : json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(j);
-	if (rc)
-		return rc;
-	if (!text)
-		return GH_EINTERNAL;
-	*out = arena_strdup(a, text);
-	free(text);
-	return 0;
+	return dump(a, j, out);
+}
+
+int case_form_plain(const struct keyring *k, struct arena *a, const char *stored, const char **out)
+{
+	return rewrite(k, a, stored, false, out);
 }
 
 json_t *case_form_masked(const char *stored, json_t **masked_keys)
@@ -239,44 +258,6 @@ bool case_form_is_sealed(const char *stored, const char *key)
 	bool s = j && is_sealed(json_object_get(j, key));
 	json_decref(j);
 	return s;
-}
-
-/* Re-seals every sealed value of stored under k's current key into *out. */
-static int reseal_text(const struct keyring *k, struct arena *a, const char *stored, const char **out)
-{
-	json_t *j = load(stored);
-	if (!j)
-		return GH_EINVAL;
-	int rc = 0;
-	const char *key;
-	json_t *v;
-	json_object_foreach(j, key, v)
-	{
-		if (!is_sealed(v))
-			continue;
-		char *plain;
-		if ((rc = open_one(k, a, key, v, &plain, NULL)))
-			break;
-		char ad[AD_MAX];
-		ad_of(key, ad);
-		unsigned char *enc;
-		size_t enc_len;
-		crypto_seal(k, a, ad, plain, strlen(plain), &enc, &enc_len);
-		sodium_memzero(plain, strlen(plain));
-		size_t b64 = sodium_base64_ENCODED_LEN(enc_len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-		char *text = arena_alloc(a, b64);
-		sodium_bin2base64(text, b64, enc, enc_len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-		json_object_set_new(v, "sealed", json_string(text));
-	}
-	char *text = rc ? NULL : json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(j);
-	if (rc)
-		return rc;
-	if (!text)
-		return GH_EINTERNAL;
-	*out = arena_strdup(a, text);
-	free(text);
-	return 0;
 }
 
 /* ---- the definition a bundle's draft is sealed by --------------------------------------- */
@@ -345,6 +326,17 @@ static int seal_legacy(const struct keyring *k, struct arena *a, json_t *def, co
 	return rc;
 }
 
+/* Ends a pass's transaction (commit when rc is 0, else roll back) and frees its arena. */
+static int finish(struct db *db, struct arena *a, int rc)
+{
+	if (!rc)
+		rc = db_commit(db);
+	else
+		db_rollback(db);
+	arena_free(a);
+	return rc;
+}
+
 int cases_forms_seal_legacy(const struct keyring *k, struct db *db, size_t *count, bool *more)
 {
 	struct arena *a = arena_new(1 << 16);
@@ -394,12 +386,7 @@ int cases_forms_seal_legacy(const struct keyring *k, struct db *db, size_t *coun
 		if (rows.nrows < BATCH)
 			break;
 	}
-	if (!rc)
-		rc = db_commit(db);
-	else
-		db_rollback(db);
-	arena_free(a);
-	return rc;
+	return finish(db, a, rc);
 }
 
 /* One batch of re-sealing: rows of q after id *after not under the current key. */
@@ -416,19 +403,14 @@ static int reseal_batch(const struct keyring *k, struct db *db, struct db_sql *q
 		int64_t id = db_cell_int(&rows, i, 0), old = db_cell_int(&rows, i, 2);
 		const char *out;
 		*after = id;
-		if ((rc = reseal_text(k, a, db_cell(&rows, i, 1), &out)))
+		if ((rc = rewrite(k, a, db_cell(&rows, i, 1), true, &out)))
 			break;
 		int64_t changed = 0;
 		rc = db_exec(db, set, DB_ARGS(DB_TEXT(out), DB_INT(cur), DB_INT(id), DB_INT(old)), &changed);
 		*count += (size_t)changed;
 	}
 	*more = !rc && rows.nrows == BATCH;
-	if (!rc)
-		rc = db_commit(db);
-	else
-		db_rollback(db);
-	arena_free(a);
-	return rc;
+	return finish(db, a, rc);
 }
 
 int cases_forms_reseal(const struct keyring *k, struct db *db, size_t *count)
