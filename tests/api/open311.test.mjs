@@ -254,7 +254,9 @@ describe('posting requests', () => {
     assert.equal(app.json.form.name, '三 张');
     assert.equal(app.json.form.kind, 'pothole');
     assert.match(app.json.form.content, /路面塌陷/);
-    assert.equal(app.json.form.where, '31.230400,121.473700');
+    assert.equal(app.json.form.where, '31.230****', 'an address field is masked');
+    const where = await bearer(`${srv.url}/api/v1/applications/${id}/reveal`, staffTok, { method: 'POST', json: { field: 'where' } });
+    assert.equal(where.json?.value, '31.230400,121.473700');
     const page = await pageLogin(srv.url, DEMO.staffA.phone);
     assert.ok(htmlText((await page.get('/staff/queue')).body).includes(id), 'in the queue page');
     // Tokens, both formats.

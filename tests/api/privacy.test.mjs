@@ -1,5 +1,6 @@
 // Privacy as docs/security.md promises it, tested as a class:
-// - known full values (an account's ID number, phone and e-mail; in application forms an ID
+// - known full values (an account's ID number, phone and e-mail, an enterprise's credit code
+//   and phone; in application forms an ID
 //   number, a phone, an e-mail and a postal address, a credit code, and fields the catalog marks
 //   personal; in drafts, bundle drafts and bundles) are seeded, then every page and every API
 //   response that each role reaches (every GET route of `govhall routes --json` filled with the
@@ -28,6 +29,8 @@ const SEED = {
   accountId: newIdNumber(N),
   accountPhone: newPhone(),
   accountEmail: `acct${tag}@privacy.example.org`,
+  enterpriseUscc: newUscc((N + 7) % 80_000_000),
+  enterprisePhone: newPhone(),
   formId: newIdNumber(N + 1),
   formPhone: newPhone(),
   formEmail: `form${tag}@privacy.example.net`,
@@ -82,6 +85,7 @@ let srv;
 let base;
 let citizenToken;
 let citizenId;
+let enterpriseId; // the seeded enterprise
 let staffToken;
 const apps = {}; // name -> {number, query_code}
 const bundles = {}; // name -> id
@@ -146,6 +150,12 @@ before(async () => {
   const em = await bearer(`${base}/api/v1/me/email`, citizenToken, { method: 'PUT', json: { email: SEED.accountEmail } });
   assert.equal(em.status, 200, em.body);
   staffToken = (await apiLogin(base, DEMO.staffA.phone, DEMO_PASSWORD, { scopes: 'profile,account,apply' })).token;
+  // An enterprise with a seeded credit code and phone.
+  const ent = await bearer(`${base}/api/v1/accounts/enterprise`, null, { method: 'POST',
+    json: { name: '隐私测试科技有限公司', uscc: SEED.enterpriseUscc, legal_rep: '欧阳法人', phone: SEED.enterprisePhone,
+      password: PASSWORD } });
+  assert.equal(ent.status, 202, ent.body);
+  enterpriseId = (await apiLogin(base, SEED.enterprisePhone, PASSWORD)).account.id;
 
   // An application through the API, worked by the department up to its certificate.
   const a = await bearer(`${base}/api/v1/services/${ITEM.code}/applications`, citizenToken, { method: 'POST',
@@ -344,11 +354,12 @@ const skipped = (u) => SKIP.test(u) || OTHERS.test(u) || /^\/departments\/(?!psb
 
 async function principals() {
   const ps = [{ key: 'anonymous', client: new Client(base) }];
-  const enterpriseId = (await apiLogin(base, DEMO.enterprise.phone)).account.id;
+  const demoEnterprise = (await apiLogin(base, DEMO.enterprise.phone)).account.id;
   const list = [
     { key: 'citizen', phone: SEED.accountPhone, password: PASSWORD },
     { key: 'agent', phone: DEMO.agent.phone },
     { key: 'enterprise', phone: DEMO.enterprise.phone },
+    { key: 'seeded enterprise', phone: SEED.enterprisePhone, password: PASSWORD },
     { key: 'staffA', phone: DEMO.staffA.phone },
     { key: 'staffB', phone: DEMO.staffB.phone },
     { key: 'admin', phone: DEMO.admin.phone, totp: true },
@@ -357,7 +368,7 @@ async function principals() {
     p.client = await pageLogin(base, p.phone, p.password ?? DEMO_PASSWORD, p.totp ? { totpSecret: DEMO.admin.totp } : {});
     if (p.key === 'agent') {
       const acct = await p.client.get('/account');
-      const r = await p.client.post('/account/act-as', { enterprise: String(enterpriseId), _csrf: csrfOf(acct.body, '/account/act-as') });
+      const r = await p.client.post('/account/act-as', { enterprise: String(demoEnterprise), _csrf: csrfOf(acct.body, '/account/act-as') });
       assert.equal(r.status, 303);
     }
     const extra = { scopes: p.totp ? 'profile,account,apply,admin' : 'profile,account,apply' };
@@ -386,7 +397,7 @@ async function routePaths(routeList) {
     if (/departments/.test(pattern)) return ['psb'];
     if (/code/.test(name)) return [ITEM.code];
     if (/bundles\/applications/.test(pattern)) return [String(bundles.main), String(bundles.draft)];
-    if (/accounts/.test(pattern)) return [String(citizenId), '1', '3'];
+    if (/accounts/.test(pattern)) return [String(citizenId), String(enterpriseId), '1', '3'];
     if (/attachments/.test(pattern)) return attachments.length ? attachments : ['1'];
     return ['1', '2'];
   };
