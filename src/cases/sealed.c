@@ -9,7 +9,7 @@
  * Every other value is its plain text. So:
  * - showing a form (pages, API, lists) reads the masks and opens nothing;
  * - case_form_plain() is the one way to the plaintext (observers, certificates, the audit);
- * - a reveal opens one field;
+ * - a reveal shows one field of that plaintext;
  * - `govhall key rotate` / `reseal` re-seal every value under the current key (the plaintext,
  *   and so case_form_plain's text, stays the same);
  * - forms stored before sealing existed (form_key_id NULL) are sealed by a pass at start.
@@ -233,21 +233,17 @@ json_t *case_form_masked(const char *stored, json_t **masked_keys)
 
 int case_form_reveal(const struct keyring *k, struct arena *a, const char *stored, const char *key, const char **value)
 {
-	json_t *j = load(stored);
-	json_t *v = j && key ? json_object_get(j, key) : NULL;
-	int rc;
-	if (!v) {
+	/* Through case_form_plain, the one way to a form's content. */
+	const char *plain;
+	int rc = case_form_plain(k, a, stored, &plain);
+	if (rc)
+		return rc;
+	json_t *j = json_loads(plain, 0, NULL);
+	json_t *v = key ? json_object_get(j, key) : NULL;
+	if (json_is_string(v))
+		*value = arena_strdup(a, json_string_value(v));
+	else
 		rc = GH_ENOTFOUND;
-	} else if (!is_sealed(v)) {
-		rc = json_is_string(v) ? 0 : GH_ENOTFOUND;
-		if (!rc)
-			*value = arena_strdup(a, json_string_value(v));
-	} else {
-		char *plain;
-		rc = open_one(k, a, key, v, &plain, NULL);
-		if (!rc)
-			*value = plain;
-	}
 	json_decref(j);
 	return rc;
 }
