@@ -445,6 +445,7 @@ int main(int argc, char **argv)
 	}
 	const char *cmd = argv[1];
 	ledger_register_observers();
+	cases_register_sealed();
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage(stdout);
 		return 0;

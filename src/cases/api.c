@@ -216,6 +216,8 @@ static json_t *events_json(struct req *r, const struct application *app)
 	json_t *arr = json_array();
 	if (case_events(r->db, r->arena, app->id, &ev, &n))
 		return arr;
+	/* Who did it: for the department and administrators, as on the page. */
+	bool staff = case_is_department_staff(r, app) || r->role == ROLE_ADMIN;
 	for (size_t i = 0; i < n; i++) {
 		const struct wf_action *a = wf_action(ev[i].action);
 		const struct wf_state *s = wf_state(ev[i].to_state);
@@ -224,7 +226,7 @@ static json_t *events_json(struct req *r, const struct application *app)
 						     "action", ev[i].action, "action_name",
 						     a ? (en(r) ? a->name_en : a->name_zh) : ev[i].action, "state", ev[i].to_state,
 						     "state_name", s ? (en(r) ? s->name_en : s->name_zh) : NULL, "reason",
-						     ev[i].reason ? ev[i].reason : "", "actor", ev[i].actor_name,
+						     ev[i].reason ? ev[i].reason : "", "actor", staff ? ev[i].actor_name : NULL,
 						     "detail", detail ? detail : json_object()));
 	}
 	return arr;
@@ -237,6 +239,7 @@ static int api_get(struct req *r)
 	int rc = case_load_visible(r, req_param(r, "number"), &app);
 	if (rc)
 		return rc;
+	case_access_view(r, &app);
 	json_t *j = case_json(&app, r->app->calendar, cases_today(), r->lang);
 	if (case_is_applicant(r, &app) && app.query_code)
 		json_object_set_new(j, "query_code", json_string(app.query_code));
@@ -293,13 +296,9 @@ static int api_progress(struct req *r)
 	int rc = cases_progress_lookup(r, number, code, &app);
 	if (rc)
 		return rc;
-	json_t *j = case_json(&app, r->app->calendar, cases_today(), r->lang);
 	/* Anyone with the number and code sees progress, not the content. */
-	json_object_del(j, "form");
-	json_object_del(j, "materials");
-	json_object_del(j, "applicant_name");
-	json_object_set_new(j, "events", events_json(r, &app));
-	return resp_json(r, 200, j);
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_json(r, 200, case_progress_json(r, &app));
 }
 
 /* GET /api/v1/applications/{number}/attachments/{id} */
@@ -314,7 +313,32 @@ static int api_attachment(struct req *r)
 	if (str_to_long(str_c(req_param(r, "id")), 1, 1L << 62, &id) || attachment_get(r->db, r->arena, id, &at) ||
 	    at.application_id != app.id)
 		return GH_ENOTFOUND;
+	case_access_view(r, &app);
 	return attach_send(r, r->app->cfg.upload_dir, at.sha256, at.mime, at.filename);
+}
+
+/* POST /api/v1/applications/{number}/reveal: {"field": key, "reason": "..."} -> the field's full
+ * value, once; a staff member's reveal is an access event the applicant sees. */
+static int api_reveal(struct req *r)
+{
+	json_t *in;
+	int rc = body_object(r, &in);
+	if (rc)
+		return rc;
+	json_t *field = json_object_get(in, "field"), *reason = json_object_get(in, "reason");
+	if (!json_is_string(field) || (reason && !json_is_null(reason) && !json_is_string(reason))) {
+		req_error_detail(r, "field must be the key of a form field, reason a string / 请指明要显示的字段");
+		return GH_EINVAL;
+	}
+	struct application app;
+	if ((rc = case_load_visible(r, req_param(r, "number"), &app)))
+		return rc;
+	const char *label, *value;
+	if ((rc = case_reveal(r, &app, json_string_value(field), json_string_value(reason), &label, &value)))
+		return rc;
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_json(r, 200, json_pack("{s:s,s:s,s:s}", "field", json_string_value(field), "label", label, "value",
+					   value));
 }
 
 #define APPLICANTS (ROLE_CITIZEN | ROLE_AGENT | ROLE_ENTERPRISE)
@@ -326,6 +350,8 @@ const struct route cases_api_routes[] = {
 	{ HTTP_GET, "/api/v1/applications", api_mine, APPLICANTS, 0, "cases.api_mine", NULL, SCOPE_APPLY },
 	{ HTTP_GET, "/api/v1/applications/{number}", api_get, CASE_VIEWERS, 0, "cases.api_get", NULL, SCOPE_APPLY },
 	{ HTTP_POST, "/api/v1/applications/{number}/actions/{action}", api_act, APPLICANTS | ROLE_STAFF, 0, "cases.api_act",
+	  NULL, SCOPE_APPLY },
+	{ HTTP_POST, "/api/v1/applications/{number}/reveal", api_reveal, APPLICANTS | ROLE_STAFF, 0, "cases.api_reveal",
 	  NULL, SCOPE_APPLY },
 	{ HTTP_GET, "/api/v1/applications/{number}/attachments/{id}", api_attachment, CASE_VIEWERS, 0,
 	  "cases.api_attachment", NULL, SCOPE_APPLY },

@@ -53,9 +53,10 @@ DB_SQL(q_b_insert, "INSERT INTO bundle_applications (bundle_code, applicant_id, 
 DB_SQL(q_b_by_idem, "SELECT id FROM bundle_applications WHERE applicant_id = ? AND idempotency_key = ?");
 #define B_COLS "id, bundle_code, applicant_id, enterprise_id, number, created_at, submitted_at, draft_form, draft_materials "
 DB_SQL(q_b_get, "SELECT " B_COLS "FROM bundle_applications WHERE id = ?");
-DB_SQL(q_b_draft, "UPDATE bundle_applications SET draft_form = ?, draft_materials = ? "
+DB_SQL(q_b_draft, "UPDATE bundle_applications SET draft_form = ?, draft_key_id = ?, draft_materials = ? "
 		  "WHERE id = ? AND submitted_at IS NULL");
-DB_SQL(q_b_submitted, "UPDATE bundle_applications SET submitted_at = ?, draft_form = NULL, draft_materials = NULL "
+DB_SQL(q_b_submitted, "UPDATE bundle_applications SET submitted_at = ?, draft_form = NULL, draft_materials = NULL, "
+		      "draft_key_id = 0 "
 		      "WHERE id = ? AND submitted_at IS NULL");
 DB_SQL(q_b_number, "UPDATE bundle_applications SET number = ? WHERE id = ? AND number IS NULL");
 DB_SQL(q_b_children, "SELECT id FROM applications WHERE bundle_id = ? ORDER BY id");
@@ -329,21 +330,52 @@ static int draft_of(struct req *r, const struct bundle_form *b, int64_t id, stru
 }
 
 /* Keeps what was typed and attached in draft id (nothing is checked: a draft may be
- * incomplete; its size is bounded by the request's). */
-static int save_draft(struct req *r, int64_t id, const struct bundle_apply_in *in)
+ * incomplete; its size is bounded by the request's), personal fields sealed. */
+static int save_draft(struct req *r, const struct bundle_form *b, int64_t id, const struct bundle_apply_in *in)
 {
-	char *form = json_dumps(in->input ? in->input : json_object(), JSON_COMPACT);
+	json_t *def = arena_json(r, case_bundle_seal_def(r->db, r->arena, b->code));
+	const char *form;
+	int64_t key_id;
+	int rc = case_form_seal(r->app->keys, r->arena, def, in->input ? in->input : arena_json(r, json_object()), &form,
+				&key_id);
+	if (rc)
+		return rc;
 	char *mats = json_dumps(in->global ? in->global : json_array(), JSON_COMPACT);
-	if (!form || !mats) {
-		free(form);
-		free(mats);
+	if (!mats)
 		return GH_EINTERNAL;
-	}
 	int64_t changed = 0;
-	int rc = db_exec(r->db, &q_b_draft, DB_ARGS(DB_TEXT(form), DB_TEXT(mats), DB_INT(id)), &changed);
-	free(form);
+	rc = db_exec(r->db, &q_b_draft, DB_ARGS(DB_TEXT(form), DB_INT(key_id), DB_TEXT(mats), DB_INT(id)), &changed);
 	free(mats);
 	return rc ? rc : changed ? 0 : GH_ECONFLICT;
+}
+
+/* The draft this submission or save continues (by id, or the one its key saved), with its
+ * sealed personal values put back where the input leaves them blank. *in_out is replaced by a
+ * copy (in *copy) when a draft was found. */
+static int continue_draft(struct req *r, const struct bundle_form *b, const struct bundle_apply_in **in_out,
+			  struct bundle_apply_in *copy)
+{
+	const struct bundle_apply_in *in = *in_out;
+	struct bundle_app d;
+	int rc;
+	if (in->draft_id) {
+		if ((rc = draft_of(r, b, in->draft_id, &d)))
+			return rc;
+	} else {
+		struct db_rows rows;
+		if (!in->key)
+			return 0;
+		if ((rc = db_query(r->db, r->arena, &q_b_by_idem, DB_ARGS(DB_INT(r->who.account), DB_TEXT(in->key)), &rows)))
+			return rc;
+		if (rows.nrows != 1 || b_get(r->db, r->arena, db_cell_int(&rows, 0, 0), &d) || d.submitted_at ||
+		    strcmp(d.code, b->code) != 0)
+			return 0;
+	}
+	*copy = *in;
+	copy->input = cases_keep_saved(r, arena_json(r, case_bundle_seal_def(r->db, r->arena, b->code)), in->input,
+				       d.draft_form);
+	*in_out = copy;
+	return 0;
 }
 
 /* Checks every child, then files the bundle and its children; or, with in->submit false,
@@ -360,8 +392,9 @@ static int bundle_apply(struct req *r, const struct bundle_form *b, const struct
 		return GH_ECONFLICT;
 	}
 	struct bundle_app draft;
+	struct bundle_apply_in kept;
 	int rc;
-	if (in->draft_id && (rc = draft_of(r, b, in->draft_id, &draft)))
+	if ((rc = continue_draft(r, b, &in, &kept)))
 		return rc;
 	if (!in->submit) {
 		bool had = false;
@@ -371,7 +404,7 @@ static int bundle_apply(struct req *r, const struct bundle_form *b, const struct
 			return rc;
 		if (had && (rc = draft_of(r, b, *bundle_id, &draft)))
 			return rc;
-		return save_draft(r, *bundle_id, in);
+		return save_draft(r, b, *bundle_id, in);
 	}
 	for (size_t i = 0; i < b->n; i++) {
 		const struct bundle_item *it = &b->items[i];
@@ -514,8 +547,11 @@ static json_t *bundle_json(struct req *r, const struct bundle_app *b, const stru
 	json_object_set_new(j, "children", children);
 	json_object_set_new(j, "refused", refused);
 	if (!b->submitted_at) {
-		/* What the draft holds, to continue it. */
-		json_object_set_new(j, "form", json_loads(b->draft_form ? b->draft_form : "{}", 0, NULL));
+		/* What the draft holds, to continue it: personal values masked (left out or sent back
+		 * as they are, they keep the value saved). */
+		json_t *masked;
+		json_object_set_new(j, "form", case_form_masked(b->draft_form, &masked));
+		json_object_set_new(j, "masked_fields", masked);
 		json_object_set_new(j, "materials", json_loads(b->draft_materials ? b->draft_materials : "[]", 0, NULL));
 	}
 	return j;
@@ -661,7 +697,10 @@ static int page_apply_post(struct req *r)
 	json_t *errors;
 	rc = bundle_apply(r, &b, &in, &id, &existed, &errors);
 	if (rc == GH_EVALIDATION) {
+		struct bundle_app d;
 		v.errors = errors;
+		if (v.draft_id && draft_of(r, &b, v.draft_id, &d) == 0)
+			cases_apply_saved(r, &v, d.draft_form);
 		return cases_apply_render(r, 422, &v);
 	}
 	if (rc)

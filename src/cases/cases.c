@@ -36,12 +36,15 @@ extern const struct route cases_page_routes[];
 extern const size_t cases_page_routes_n;
 extern const struct route cases_bundle_routes[];
 extern const size_t cases_bundle_routes_n;
+extern const struct route cases_access_routes[];
+extern const size_t cases_access_routes_n;
 
 int cases_add_routes(struct router *rt)
 {
 	if (router_add(rt, cases_api_routes, cases_api_routes_n) || router_add(rt, cases_page_routes, cases_page_routes_n) ||
 	    router_add(rt, calendar_admin_routes, calendar_admin_routes_n) ||
-	    router_add(rt, cases_bundle_routes, cases_bundle_routes_n))
+	    router_add(rt, cases_bundle_routes, cases_bundle_routes_n) ||
+	    router_add(rt, cases_access_routes, cases_access_routes_n))
 		return GH_EINVAL;
 	return 0;
 }
@@ -173,7 +176,12 @@ int case_act(struct req *r, struct application *app, const char *action_code, co
 		return GH_EVALIDATION;
 	}
 	int64_t ev;
-	int rc = case_transition(r->db, r->app->calendar, r->arena, app, a, r->who.account, reason, detail, cases_today(), &ev);
+	int rc = case_form_plain(r->app->keys, r->arena, app->form, &app->form_plain);
+	if (rc) {
+		log_error("cases: the form of application %s cannot be opened with this key file", app->number);
+		return GH_EINTERNAL;
+	}
+	rc = case_transition(r->db, r->app->calendar, r->arena, app, a, r->who.account, reason, detail, cases_today(), &ev);
 	if (rc == GH_ECONFLICT)
 		req_error_detail(r, en ? "The application was changed meanwhile; please reload it."
 				       : "办件已被他人处理，请刷新后重试。");
@@ -232,10 +240,45 @@ json_t *case_json(const struct application *app, const struct calendar *cal, int
 		json_object_set_new(j, "working_days_left", json_null());
 		json_object_set_new(j, "light", json_null());
 	}
-	json_t *form = app->form ? json_loads(app->form, 0, NULL) : NULL;
-	json_object_set_new(j, "form", form ? form : json_object());
+	json_t *masked;
+	json_object_set_new(j, "form", case_form_masked(app->form, &masked));
+	json_object_set_new(j, "masked_fields", masked);
 	json_t *mats = app->materials ? json_loads(app->materials, 0, NULL) : NULL;
 	json_object_set_new(j, "materials", mats ? mats : json_array());
+	return j;
+}
+
+json_t *case_progress_json(struct req *r, const struct application *app)
+{
+	/* A list of what may be shown, not a list of what to hide: a field added to case_json
+	 * later stays out of here until someone decides it is progress. */
+	static const char *const keys[] = { "number", "item_code", "item_name", "department", "department_name",
+					    "state", "state_name", "terminal", "paused", "submitted_at",
+					    "accepted_at", "completed_at", "promised_limit_days", "legal_limit_days",
+					    "due_day", "legal_due_day", "working_days_left", "light" };
+	bool en = strcmp(r->lang, "en") == 0;
+	json_t *full = case_json(app, r->app->calendar, cases_today(), r->lang);
+	json_t *j = json_object();
+	for (size_t i = 0; i < ARRAY_LEN(keys); i++)
+		json_object_set(j, keys[i], json_object_get(full, keys[i]));
+	json_decref(full);
+	json_t *events = json_array();
+	struct app_event *ev;
+	size_t n = 0;
+	if (case_events(r->db, r->arena, app->id, &ev, &n) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			const struct wf_action *a = wf_action(ev[i].action);
+			const struct wf_state *st = wf_state(ev[i].to_state);
+			/* Who took a case or gave it to whom is the department's business. */
+			if (!a)
+				continue;
+			json_array_append_new(events, json_pack("{s:I,s:s,s:s,s:s,s:s}", "at", (json_int_t)ev[i].at, "action",
+								a->code, "action_name", en ? a->name_en : a->name_zh, "state",
+								ev[i].to_state, "state_name",
+								st ? (en ? st->name_en : st->name_zh) : ev[i].to_state));
+		}
+	}
+	json_object_set_new(j, "events", events);
 	return j;
 }
 
@@ -326,7 +369,9 @@ struct apply_ready {
 	struct catalog_service svc;  /* without form, materials, audience (not needed) */
 	const char *dept_name_zh, *dept_name_en;
 	const char *applicant_name; /* NULL when the caller files for someone else */
-	char *form_s, *mats_s;    /* JSON text of the form and the materials */
+	char *form_s, *mats_s;    /* JSON text of the form (plaintext) and the materials */
+	const char *form_stored;  /* the form as stored: personal fields sealed */
+	int64_t form_key_id;
 	struct apply_link {
 		int64_t id;
 		int slot;
@@ -378,6 +423,8 @@ static int apply_prepare(struct req *r, const struct case_apply_in *in, struct a
 	p->mats_s = json_dumps(mats, JSON_COMPACT);
 	arena_cleanup(r->arena, free, p->form_s);
 	arena_cleanup(r->arena, free, p->mats_s);
+	if ((rc = case_form_seal(r->app->keys, r->arena, def, values, &p->form_stored, &p->form_key_id)))
+		return rc;
 	/* The attachments as plain data, so the writes need no JSON (they may run on the
 	 * group-commit writer's thread). */
 	size_t n = 0, i, k;
@@ -418,8 +465,8 @@ static int apply_write_new(struct db *db, void *arg)
 	struct case_new n = { .item_code = p->svc.code, .item_version = p->svc.version, .department = p->svc.department,
 			      .limit_days = (int)p->svc.promised_limit_days, .legal_limit_days = (int)p->svc.legal_limit_days,
 			      .applicant_id = in->applicant_id, .enterprise_id = in->enterprise_id,
-			      .filed_by = in->filed_by, .channel = in->channel, .form = p->form_s, .materials = p->mats_s,
-			      .idempotency_key = in->idempotency_key };
+			      .filed_by = in->filed_by, .channel = in->channel, .form = p->form_stored,
+			      .form_key_id = p->form_key_id, .materials = p->mats_s, .idempotency_key = in->idempotency_key };
 	int64_t id;
 	bool existed = false;
 	int rc;
@@ -434,7 +481,8 @@ static int apply_write_new(struct db *db, void *arg)
 	w->app = (struct application){ .item_code = n.item_code, .item_version = n.item_version,
 				       .department = n.department, .applicant_id = n.applicant_id,
 				       .enterprise_id = n.enterprise_id, .filed_by = n.filed_by, .channel = n.channel,
-				       .state = "draft", .form = n.form, .materials = n.materials, .created_at = now,
+				       .state = "draft", .form = n.form, .form_key_id = n.form_key_id, .form_plain = p->form_s,
+				       .materials = n.materials, .created_at = now,
 				       .updated_at = now, .item_name_zh = p->svc.name_zh, .item_name_en = p->svc.name_en,
 				       .dept_name_zh = p->dept_name_zh, .dept_name_en = p->dept_name_en,
 				       .applicant_name = p->applicant_name, .idempotency_key = n.idempotency_key };
@@ -462,11 +510,62 @@ int case_apply_check(struct req *r, const struct case_apply_in *in, json_t **err
 	return apply_prepare(r, in, &p, errors);
 }
 
+static bool blank(json_t *v)
+{
+	const char *s = json_string_value(v);
+	if (!v || json_is_null(v))
+		return true;
+	if (!s)
+		return false;
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+		s++;
+	return !*s;
+}
+
+json_t *cases_keep_saved(struct req *r, json_t *def, json_t *input, const char *stored)
+{
+	json_t *out = json_is_object(input) ? json_copy(input) : json_object();
+	json_t *masks = case_form_masked(stored, NULL);
+	arena_cleanup(r->arena, (void (*)(void *))json_decref, out);
+	arena_cleanup(r->arena, (void (*)(void *))json_decref, masks);
+	size_t i;
+	json_t *f;
+	json_array_foreach(def, i, f)
+	{
+		const char *key = json_string_value(json_object_get(f, "key"));
+		const char *v;
+		/* Left empty, or the mask sent back as it was shown: the saved value stays. */
+		json_t *in = key ? json_object_get(out, key) : NULL;
+		if (key && forms_field_personal(f) && (blank(in) || json_equal(in, json_object_get(masks, key))) &&
+		    case_form_is_sealed(stored, key) && case_form_reveal(r->app->keys, r->arena, stored, key, &v) == 0)
+			json_object_set_new(out, key, json_string(v));
+	}
+	return out;
+}
+
 int case_apply(struct req *r, const struct case_apply_in *in, struct application *app, json_t **errors)
 {
 	struct apply_ready p;
-	int rc = apply_prepare(r, in, &p, errors);
-	if (rc)
+	struct application cur;
+	struct case_apply_in kept;
+	int rc;
+	if (in->draft_id) {
+		/* A draft continued: its sealed personal values are never sent back to the page, so
+		 * a personal field left empty keeps the value saved. */
+		if ((rc = case_get(r->db, r->arena, in->draft_id, &cur)))
+			return rc;
+		if (!case_is_applicant(r, &cur) && !(in->filed_by && cur.filed_by == in->filed_by))
+			return GH_ENOTFOUND;
+		if (strcmp(cur.state, "draft") != 0)
+			return GH_ECONFLICT;
+		const struct catalog_service_parsed *item;
+		if ((rc = catalog_service_cached(r, in->item_code, &item)))
+			return rc;
+		kept = *in;
+		kept.input = cases_keep_saved(r, item->def, in->input, cur.form);
+		in = &kept;
+	}
+	if ((rc = apply_prepare(r, in, &p, errors)))
 		return rc;
 	if (!in->draft_id) {
 		struct apply_write w = { .in = in, .p = &p, .cal = r->app->calendar, .arena = r->arena,
@@ -477,19 +576,13 @@ int case_apply(struct req *r, const struct case_apply_in *in, struct application
 		return rc ? rc : case_get(r->db, r->arena, w.app.id, app);
 	}
 	int64_t id = in->draft_id;
-	struct application cur;
-	if ((rc = case_get(r->db, r->arena, id, &cur)))
-		return rc;
-	if (!case_is_applicant(r, &cur) && !(in->filed_by && cur.filed_by == in->filed_by))
-		return GH_ENOTFOUND;
-	if (strcmp(cur.state, "draft") != 0)
-		return GH_ECONFLICT;
-	if ((rc = case_update_draft(r->db, id, cur.version, p.form_s, p.mats_s)))
+	if ((rc = case_update_draft(r->db, id, cur.version, p.form_stored, p.form_key_id, p.mats_s)))
 		return rc;
 	if ((rc = case_get(r->db, r->arena, id, app)))
 		return rc;
 	if (!in->submit || strcmp(app->state, "draft") != 0)
 		return 0;
+	app->form_plain = p.form_s;
 	int64_t ev = 0;
 	if ((rc = case_transition(r->db, r->app->calendar, r->arena, app, wf_action("submit"), r->who.account, NULL, NULL,
 				  cases_today(), &ev)))

@@ -63,6 +63,21 @@ struct req;
 int cases_file_for(struct req *r, const char *item_code, json_t *form, const char *channel, int64_t applicant_id,
 		   int64_t *id, const char **number, const char **state, json_t **errors);
 
+/* The plaintext of a stored application form (the text of applications.form, or of a bundle
+ * draft's draft_form; NULL counts as "{}"): its personal fields, which are stored sealed, opened
+ * with k (pass NULL when no key file is loaded: a form with a sealed field is then GH_EINVAL).
+ * *out is the form as a JSON object text with sorted keys and no white space, in a: the same
+ * text the form was validated into, whatever key it is sealed under now (rotating the key
+ * never changes it). This is the one way to a form's content in full; pages and the API show
+ * masks. GH_EINVAL when the text is not a JSON object or a sealed value cannot be opened
+ * (another key file). Personal data: never log it or store it elsewhere. */
+struct keyring;
+int case_form_plain(const struct keyring *k, struct arena *a, const char *stored, const char **out);
+
+/* Lets `govhall key rotate` / `reseal` re-seal application forms and bundle drafts (identity's
+ * key commands); main.c calls it at start. */
+void cases_register_sealed(void);
+
 /* Where e-certificates that replace materials (免提交) come from: the citizen's wallet, kept by
  * another domain, which installs the function at start (not thread-safe; NULL: none). held
  * finds the newest valid certificate of `type` held by the applicant (enterprise_id 0) or by

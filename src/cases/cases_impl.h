@@ -33,8 +33,10 @@ struct application {
 	const char *department;
 	int64_t applicant_id, enterprise_id, filed_by, assigned_to;
 	const char *channel, *state, *return_state;
-	const char *form;         /* JSON object text */
+	const char *form;         /* JSON object text as stored: personal fields sealed (sealed.c) */
 	const char *materials;    /* JSON array text */
+	int64_t form_key_id;      /* the key form's personal fields are sealed under (0: none) */
+	const char *form_plain;   /* when the caller has it: form's plaintext, for the observers */
 	int64_t submitted_at, accepted_at, decided_at, completed_at, created_at, updated_at;
 	struct clock_state clock;
 	int32_t due_day, legal_due_day, yellow_day;
@@ -60,7 +62,8 @@ struct case_new {
 	int limit_days, legal_limit_days;
 	int64_t applicant_id, enterprise_id, filed_by;
 	const char *channel;
-	const char *form;      /* JSON text */
+	const char *form;      /* JSON text, sealed (case_form_seal) */
+	int64_t form_key_id;   /* what case_form_seal said */
 	const char *materials; /* JSON text */
 	const char *idempotency_key; /* may be NULL */
 };
@@ -68,7 +71,8 @@ struct case_new {
 /* Creates a draft. With an idempotency key already used by this applicant, returns the id of
  * the existing application and sets *existed (a double submit creates one application). */
 int case_create(struct db *db, struct arena *a, const struct case_new *in, int64_t *id, bool *existed);
-int case_update_draft(struct db *db, int64_t id, int64_t version, const char *form, const char *materials);
+int case_update_draft(struct db *db, int64_t id, int64_t version, const char *form, int64_t form_key_id,
+		      const char *materials);
 int case_get(struct db *db, struct arena *a, int64_t id, struct application *out);
 int case_get_by_number(struct db *db, struct arena *a, const char *number, struct application *out);
 
@@ -156,6 +160,10 @@ struct case_apply_in {
  * or invalid by the validation). Lives in r's arena. */
 json_t *cases_form_values(struct req *r, json_t *form);
 
+/* A draft's input with its saved values put back: each personal field of def left blank in
+ * input takes the value sealed in stored (the draft as stored). New object owned by r's arena. */
+json_t *cases_keep_saved(struct req *r, json_t *def, json_t *input, const char *stored);
+
 /* Validates and saves (and with submit, submits) an application. GH_EVALIDATION with *errors
  * (field -> message; material_<i> for missing materials) when something is wrong. */
 int case_apply(struct req *r, const struct case_apply_in *in, struct application *app, json_t **errors);
@@ -178,7 +186,56 @@ int case_apply_async(struct req *r, const struct case_apply_in *in,
  * limited per address; a wrong code answers like an unknown number). */
 int cases_progress_lookup(struct req *r, const char *number, const char *code, struct application *app);
 
-/* JSON of an application for pages and the API (lang picks names; today for the light). */
+/* JSON of an application for pages and the API (lang picks names; today for the light). Its
+ * form shows personal fields masked ("masked_fields" lists their keys). */
 json_t *case_json(const struct application *app, const struct calendar *cal, int32_t today, const char *lang);
+/* The progress an anonymous holder of the number and query code sees: the item, the
+ * department, states and dates; no names, reasons, details nor form content. */
+json_t *case_progress_json(struct req *r, const struct application *app);
+
+/* ---- sealed personal fields (sealed.c) --------------------------------------------------- */
+
+struct keyring;
+/* Seals the personal fields (forms_field_personal, by def: the item's form definition) of
+ * values (an object of strings) into *stored, a JSON object text in a; *key_id is the key they
+ * are sealed under, 0 when there were none. GH_EUNAVAILABLE when there is something to seal and
+ * k is NULL. */
+int case_form_seal(const struct keyring *k, struct arena *a, json_t *def, json_t *values, const char **stored,
+		   int64_t *key_id);
+/* A stored form's values with masks for personal fields (new reference; {} for a malformed
+ * text); *masked_keys (may be NULL) gets the array of their keys (new reference). */
+json_t *case_form_masked(const char *stored, json_t **masked_keys);
+/* The full value of field key of a stored form, in a; GH_ENOTFOUND when it has none, GH_EINVAL
+ * when its seal cannot be opened. */
+int case_form_reveal(const struct keyring *k, struct arena *a, const char *stored, const char *key, const char **value);
+/* True when field key of the stored form is sealed. */
+bool case_form_is_sealed(const char *stored, const char *key);
+/* What pages show of a personal value of field (a definition object), in a: never the value. */
+const char *case_form_mask(struct arena *a, json_t *field, const char *value);
+/* The definition a bundle's draft is sealed by: every field of its items, under its own key
+ * and as "<item code>__<key>" (new reference). */
+json_t *case_bundle_seal_def(struct db *db, struct arena *a, const char *code);
+/* Seals up to one batch of forms stored before sealing existed (form_key_id NULL) and then
+ * the bundle drafts of that kind, in one transaction; *count grows by the rows changed, *more
+ * says whether a batch was full. */
+int cases_forms_seal_legacy(const struct keyring *k, struct db *db, size_t *count, bool *more);
+/* `govhall key rotate` and `reseal`: forms stored before sealing first, then every form and
+ * bundle draft under another key than k's current one, in transactions of a few hundred rows
+ * (an interrupted run is finished by running it again); *count: the rows changed. */
+int cases_forms_reseal(const struct keyring *k, struct db *db, size_t *count);
+
+/* ---- access to applicants' data (access.c) ----------------------------------------------- */
+
+/* Records that the caller (staff or administrator) saw the application's detail: one row per
+ * person, application and day, the first time only (later calls cost no write on this
+ * thread). Applicants viewing their own are not recorded. Errors are logged, not returned. */
+void case_access_view(struct req *r, const struct application *app);
+/* Reveals field key of the application's form to the caller: its applicant (not recorded) or
+ * department staff with a duty (recorded as an access event the applicant sees, with the
+ * reason, which may be NULL, at most 200 characters). *label and *value in r's arena.
+ * GH_EFORBIDDEN, GH_ENOTFOUND (no such personal field), GH_EVALIDATION (reason too long),
+ * GH_ERATELIMIT, with details. */
+int case_reveal(struct req *r, const struct application *app, const char *key, const char *reason, const char **label,
+		const char **value);
 
 #endif

@@ -1,10 +1,11 @@
 /* counter.c: the hall's in-person channels and the printable receipt.
  *
  * - Counter intake (窗口收件): a clerk with the counter duty takes in a walk-in citizen's
- *   application for an item of the clerk's own department. GET /staff/intake picks the item
- *   and the citizen's ID number; GET /staff/intake/{code}?id_number= finds the citizen's
- *   account (never creates one: the citizen registers at a kiosk or online first), shows the
- *   masked ID number and name to confirm, and the item's apply form; POST files it through
+ *   application for an item of the clerk's own department. GET /staff/intake shows the form
+ *   for the item and the citizen's ID number; POST /staff/intake finds the citizen's account
+ *   (never creates one: the citizen registers at a kiosk or online first) and sends the clerk
+ *   on to GET /staff/intake/{code}?applicant=<ticket>, which shows the masked ID number and
+ *   name to confirm, and the item's apply form; POST /staff/intake/{code} files it through
  *   case_apply with the citizen as applicant, the clerk as filer and channel "counter". The
  *   uploaded scans belong to the clerk until linked, which is what case_apply checks.
  * - Kiosk mode (自助终端): GET /kiosk sets the kiosk cookie (a session cookie, so a kiosk's
@@ -14,9 +15,11 @@
  * - The receipt (受理回执): GET /applications/{number}/receipt, for the applicant and staff
  *   of the department (administrators too, as the detail page); print stylesheet in site.css.
  *
- * The ID number travels in the intake's query string (a GET form: the look-up changes
- * nothing): request logs carry the path only, and the server-wide Referrer-Policy
- * (strict-origin-when-cross-origin) keeps it from other sites.
+ * The ID number is typed once, posted, and never shown back nor put in an address (where
+ * browser histories and proxies' logs would keep it): the pages after the look-up carry a
+ * ticket instead, "<account>.<expiry>.<mac>", the mac a keyed hash (crypto_blind_index, field
+ * "intake-ticket") of the clerk, the account and the expiry, so only the clerk who looked the
+ * citizen up can use it, for TICKET_TTL seconds.
  *
  * Other domains are reached through their public headers only (identity_find_individual,
  * catalog_department_get, catalog_department_services). */
@@ -29,14 +32,17 @@
 #include "cases/cases_impl.h"
 #include "cases/pages_impl.h"
 #include "catalog/catalog.h"
-#include "catalog/catalog.h"
+#include "http/server.h"
+#include "identity/crypto.h"
 #include "identity/idcheck.h"
 #include "identity/identity.h"
 #include "view/view.h"
 
 #define INTAKE_LOOKUPS_PER_HOUR 600 /* ID-number look-ups per clerk: a busy counter, not a scraper */
 #define INTAKE_ITEMS_MAX 500        /* items listed in the picker (a department has far fewer) */
-#define ID_FIELD "intake_id_number" /* the hidden field of the intake form */
+#define TICKET_FIELD "intake_applicant" /* the hidden field of the intake form */
+#define TICKET_TTL 7200                  /* seconds a look-up stays good for its form */
+#define TICKET_MAC 32                    /* hex digits of the ticket's mac */
 
 static void no_store(struct req *r)
 {
@@ -74,6 +80,17 @@ static int intake_item(struct req *r, const char *code, struct apply_view *v)
 	return 0;
 }
 
+/* 0 for an active account; GH_ECONFLICT with *why for a disabled one. */
+static int intake_active(struct req *r, const struct identity_person *acc, const char **why)
+{
+	if (acc->status && strcmp(acc->status, "active") == 0)
+		return 0;
+	*why = T(r, "该申请人的账户已停用，不能收件。请申请人联系平台管理员。",
+		 "The applicant's account is disabled, so nothing can be taken in for it. The applicant should "
+		 "contact the platform's administrators.");
+	return GH_ECONFLICT;
+}
+
 /* The citizen an ID number designates. norm gets the normalised number. GH_EINVAL (not a
  * valid ID number), GH_ENOTFOUND (no individual account) or GH_ECONFLICT (account disabled),
  * each with *why set for the form; other codes are errors. */
@@ -101,15 +118,58 @@ static int intake_citizen(struct req *r, const char *idn, char norm[32], struct 
 			 "the applicant registers first, at a self-service kiosk or online, and then comes back.");
 		return rc;
 	}
-	if (rc)
-		return rc;
-	if (!acc->status || strcmp(acc->status, "active") != 0) {
-		*why = T(r, "该申请人的账户已停用，不能收件。请申请人联系平台管理员。",
-			 "The applicant's account is disabled, so nothing can be taken in for it. The applicant should "
-			 "contact the platform's administrators.");
-		return GH_ECONFLICT;
-	}
+	return rc ? rc : intake_active(r, acc, why);
+}
+
+/* The mac of a ticket for account, valid until expires, for the calling clerk. */
+static void ticket_mac(struct req *r, int64_t account, int64_t expires, char out[CRYPTO_HASH_HEX + 1])
+{
+	char msg[96];
+	int n = snprintf(msg, sizeof(msg), "%lld.%lld.%lld", (long long)r->who.account, (long long)account,
+			 (long long)expires);
+	crypto_blind_index(r->app->keys, "intake-ticket", msg, (size_t)n, out);
+}
+
+static const char *ticket_make(struct req *r, int64_t account)
+{
+	int64_t expires = (int64_t)time(NULL) + TICKET_TTL;
+	char mac[CRYPTO_HASH_HEX + 1];
+	ticket_mac(r, account, expires, mac);
+	return arena_printf(r->arena, "%lld.%lld.%.*s", (long long)account, (long long)expires, TICKET_MAC, mac);
+}
+
+/* The account a ticket names, when it is this clerk's and still good. */
+static int ticket_check(struct req *r, const char *t, int64_t *account)
+{
+	long long acc = 0, exp = 0;
+	int used = 0;
+	if (!t || strlen(t) > 80 || sscanf(t, "%lld.%lld.%n", &acc, &exp, &used) != 2 || used <= 0 || acc <= 0 ||
+	    strlen(t + used) != TICKET_MAC || exp < (long long)time(NULL))
+		return GH_EINVAL;
+	char mac[CRYPTO_HASH_HEX + 1];
+	ticket_mac(r, acc, exp, mac);
+	mac[TICKET_MAC] = 0;
+	if (!crypto_str_equal(mac, t + used))
+		return GH_EINVAL;
+	*account = acc;
 	return 0;
+}
+
+/* The citizen a ticket names, active. GH_EINVAL (no good ticket) or GH_ECONFLICT (account
+ * disabled) with *why set for the start page; other codes are errors. */
+static int intake_ticket(struct req *r, const char *ticket, struct identity_person *acc, const char **why)
+{
+	int64_t id;
+	if (ticket_check(r, ticket, &id)) {
+		*why = T(r, "请重新输入申请人的居民身份证号码。", "Enter the applicant's resident ID number again.");
+		return GH_EINVAL;
+	}
+	int rc = identity_person_get(r->db, r->arena, id, acc);
+	if (rc == GH_ENOTFOUND) {
+		*why = T(r, "请重新输入申请人的居民身份证号码。", "Enter the applicant's resident ID number again.");
+		return GH_EINVAL;
+	}
+	return rc ? rc : intake_active(r, acc, why);
 }
 
 struct intake_start {
@@ -168,17 +228,27 @@ static int lookup_status(int rc)
 	return rc == GH_EINVAL ? 422 : err_status(rc);
 }
 
-/* GET /staff/intake[?item=&id_number=]: the form; with both, checks them and goes on to the
- * item's intake form. */
+/* GET /staff/intake[?item=]: the form (the item preselected). */
 int cases_intake_start(struct req *r)
 {
 	int rc = clerk_check(r);
 	if (rc)
 		return rc;
-	const char *item = req_query(r, "item"), *idn = req_query(r, "id_number");
+	struct intake_start f = { .item = req_query(r, "item") };
+	return intake_start_render(r, 200, &f);
+}
+
+/* POST /staff/intake: item, id_number -> the citizen looked up, on to the item's intake form. */
+int cases_intake_lookup(struct req *r)
+{
+	int rc = clerk_check(r);
+	if (rc)
+		return rc;
+	struct kvlist form;
+	if ((rc = req_form(r, &form)))
+		return rc;
+	const char *item = kv_get(&form, "item"), *idn = kv_get(&form, "id_number");
 	struct intake_start f = { .item = item, .id_number = idn };
-	if (!item && !idn)
-		return intake_start_render(r, 200, &f);
 	int status = 422;
 	struct apply_view v;
 	if (!item || !*item) {
@@ -191,19 +261,21 @@ int cases_intake_start(struct req *r)
 		status = err_status(rc);
 	}
 	char norm[32];
-	size_t n = idn ? idcheck_normalize(idn, strlen(idn), norm, sizeof(norm)) : 0;
-	enum idcheck_err ie = n ? idcheck_id_number(norm, n) : IDCHECK_LENGTH;
-	if (!idn || !*idn)
+	struct identity_person acc;
+	if (!f.err_item && (rc = intake_citizen(r, idn, norm, &acc, &f.err_id))) {
+		if (rc != GH_EINVAL && rc != GH_ENOTFOUND && rc != GH_ECONFLICT)
+			return rc;
+		status = lookup_status(rc);
+	} else if (f.err_item && (!idn || !*idn)) {
 		f.err_id = T(r, "请输入申请人的居民身份证号码。", "Enter the applicant's resident ID number.");
-	else if (ie != IDCHECK_OK)
-		f.err_id = idcheck_reason(ie, "id_number", r->lang);
+	}
 	if (f.err_item || f.err_id)
-		return intake_start_render(r, f.err_item ? status : 422, &f);
+		return intake_start_render(r, status, &f);
 	struct sb loc = SB_INIT;
 	sb_adds(&loc, "/staff/intake/");
 	sb_add_urlenc(&loc, v.svc.code, strlen(v.svc.code));
-	sb_adds(&loc, "?id_number=");
-	sb_add_urlenc(&loc, norm, n);
+	sb_adds(&loc, "?applicant=");
+	sb_adds(&loc, ticket_make(r, acc.id));
 	const char *to = arena_strndup(r->arena, loc.buf, loc.len);
 	sb_release(&loc);
 	no_store(r);
@@ -211,14 +283,14 @@ int cases_intake_start(struct req *r)
 }
 
 /* The intake bits of the apply form: whom it is for, where it posts. */
-static void intake_view(struct req *r, struct apply_view *v, const struct identity_person *acc, const char *norm)
+static void intake_view(struct req *r, struct apply_view *v, const struct identity_person *acc, const char *ticket)
 {
 	v->action = arena_printf(r->arena, "/staff/intake/%s", v->svc.code);
 	v->intake = arena_json(r, json_pack("{s:s,s:s,s:s,s:s}", "applicant_name", acc->name ? acc->name : "", "id_mask",
-					    acc->id_mask ? acc->id_mask : "", "id_number", norm, "code", v->svc.code));
+					    acc->id_mask ? acc->id_mask : "", "ticket", ticket, "code", v->svc.code));
 }
 
-/* GET /staff/intake/{code}?id_number=: confirms the citizen, shows the form. */
+/* GET /staff/intake/{code}?applicant=<ticket>: confirms the citizen, shows the form. */
 int cases_intake_form(struct req *r)
 {
 	int rc = clerk_check(r);
@@ -227,19 +299,18 @@ int cases_intake_form(struct req *r)
 	struct apply_view v;
 	if ((rc = intake_item(r, req_param(r, "code"), &v)))
 		return rc;
-	const char *idn = req_query(r, "id_number");
-	struct intake_start f = { .item = v.svc.code, .id_number = idn };
-	if (!idn)
+	const char *ticket = req_query(r, "applicant");
+	struct intake_start f = { .item = v.svc.code };
+	if (!ticket)
 		return intake_start_render(r, 200, &f);
-	char norm[32];
 	struct identity_person acc;
-	if ((rc = intake_citizen(r, idn, norm, &acc, &f.err_id))) {
-		if (rc != GH_EINVAL && rc != GH_ENOTFOUND && rc != GH_ECONFLICT)
+	if ((rc = intake_ticket(r, ticket, &acc, &f.err_id))) {
+		if (rc != GH_EINVAL && rc != GH_ECONFLICT)
 			return rc;
 		return intake_start_render(r, lookup_status(rc), &f);
 	}
 	v.key = cases_new_key(r);
-	intake_view(r, &v, &acc, norm);
+	intake_view(r, &v, &acc, ticket);
 	no_store(r);
 	return cases_apply_render(r, 200, &v);
 }
@@ -259,18 +330,17 @@ int cases_intake_post(struct req *r)
 	if ((rc = cases_apply_read(r, &v, &materials, &submit, &refused)))
 		return rc;
 	/* Whom it is for: the hidden field, checked again (it is only what the page sent). */
-	const char *idn = json_string_value(json_object_get(v.values, ID_FIELD));
-	idn = idn ? arena_strdup(r->arena, idn) : NULL;
-	json_object_del(v.values, ID_FIELD);
-	struct intake_start f = { .item = v.svc.code, .id_number = idn };
-	char norm[32];
+	const char *ticket = json_string_value(json_object_get(v.values, TICKET_FIELD));
+	ticket = ticket ? arena_strdup(r->arena, ticket) : NULL;
+	json_object_del(v.values, TICKET_FIELD);
+	struct intake_start f = { .item = v.svc.code };
 	struct identity_person acc;
-	if ((rc = intake_citizen(r, idn, norm, &acc, &f.err_id))) {
-		if (rc != GH_EINVAL && rc != GH_ENOTFOUND && rc != GH_ECONFLICT)
+	if ((rc = intake_ticket(r, ticket, &acc, &f.err_id))) {
+		if (rc != GH_EINVAL && rc != GH_ECONFLICT)
 			return rc;
 		return intake_start_render(r, lookup_status(rc), &f);
 	}
-	intake_view(r, &v, &acc, norm);
+	intake_view(r, &v, &acc, ticket);
 	if (refused)
 		return cases_apply_render(r, err_status(refused), &v);
 

@@ -172,8 +172,8 @@ static int field_get(json_t *f, struct field *out)
 	int type = type_from_name(json_string_value(t));
 	if (type < 0)
 		return GH_EINVAL;
-	json_t *req = json_object_get(f, "required");
-	if (req && !json_is_boolean(req))
+	json_t *req = json_object_get(f, "required"), *personal = json_object_get(f, "personal");
+	if ((req && !json_is_boolean(req)) || (personal && !json_is_boolean(personal)))
 		return GH_EINVAL;
 	*out = (struct field){ f, json_string_value(k), (enum ftype)type, json_is_true(req), NULL };
 	if (type != FT_SELECT)
@@ -190,6 +190,15 @@ static int field_get(json_t *f, struct field *out)
 	}
 	out->options = opts;
 	return 0;
+}
+
+bool forms_field_personal(json_t *f)
+{
+	const char *t = json_string_value(json_object_get(f, "type"));
+	if (json_is_true(json_object_get(f, "personal")))
+		return true;
+	return t && (strcmp(t, "id_number") == 0 || strcmp(t, "uscc") == 0 || strcmp(t, "phone") == 0 ||
+		     strcmp(t, "email") == 0 || strcmp(t, "address") == 0);
 }
 
 int forms_def_check(json_t *def)

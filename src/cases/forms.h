@@ -2,14 +2,16 @@
  *
  * A form definition is the item's "form" JSON array (service_items.form): objects with key,
  * label_zh, label_en, type (text, textarea, number, date, select, id_number, uscc, phone,
- * email, address, file), required, and for select a list of options {value, label_zh,
- * label_en}. Input arrives as a flat object of strings (a posted form or a JSON body, see
+ * email, address, file), required, personal (optional: true marks a field of another type as
+ * personal data), and for select a list of options {value, label_zh, label_en}. Input arrives as a flat object of strings (a posted form or a JSON body, see
  * identity_read_input) keyed by field key.
  *
  * Pure functions over jansson values: no database, no I/O. Fuzzed by tests/fuzz/fuzz_forms.c.
  */
 #ifndef GH_FORMS_H
 #define GH_FORMS_H
+#include <stdbool.h>
+
 #include <jansson.h>
 
 #include "base/str.h"
@@ -19,10 +21,15 @@
 #define FORMS_EMAIL_MAX STR_EMAIL_MAX
 
 /* Checks a definition: an array of at most 100 objects, each with a key ([A-Za-z0-9_-],
- * 1..64, unique), a known type, required absent or boolean, and for select a non-empty
+ * 1..64, unique), a known type, required and personal absent or boolean, and for select a non-empty
  * array of at most 200 options, each an object with a string value. Returns 0 or GH_EINVAL.
  * Allocates only transiently. */
 int forms_def_check(json_t *def);
+
+/* True when field (one object of a definition) holds personal data, which is sealed wherever
+ * it is stored and masked wherever it is shown: the types id_number, uscc, phone, email and
+ * address, and any field with "personal": true. */
+bool forms_field_personal(json_t *field);
 
 /* Validates input against the definition. Returns 0 and sets *values (new reference: the
  * normalised values of the known fields only — trimmed, upper-cased ID numbers and credit

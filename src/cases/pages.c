@@ -443,6 +443,12 @@ int cases_apply_render(struct req *r, int status, const struct apply_view *v)
 			sb_addf(&d, "%s-hint ", id);
 		if (json_is_true(json_object_get(f, "has_error")))
 			sb_addf(&d, "%s-error", id);
+		const char *saved = json_string_value(json_object_get(v->saved, json_string_value(json_object_get(f, "key"))));
+		const char *cur = json_string_value(json_object_get(f, "value"));
+		if (saved && (!cur || !*cur)) {
+			jset(f, "saved_mask", saved);
+			sb_addf(&d, "%s%s-saved", d.len ? " " : "", id);
+		}
 		if (d.len)
 			json_object_set_new(f, "describedby", json_stringn(d.buf, d.len));
 		sb_release(&d);
@@ -561,9 +567,27 @@ static void materials_view(struct req *r, json_t *materials, size_t nslots, json
 	}
 }
 
+void cases_apply_saved(struct req *r, struct apply_view *v, const char *form)
+{
+	json_t *masked;
+	json_t *vals = arena_json(r, case_form_masked(form, &masked));
+	arena_json(r, masked);
+	v->saved = arena_json(r, json_object());
+	size_t i;
+	json_t *k;
+	json_array_foreach(masked, i, k)
+		json_object_set(v->saved, json_string_value(k), json_object_get(vals, json_string_value(k)));
+}
+
 void cases_apply_resume(struct req *r, struct apply_view *v, const char *form, const char *materials)
 {
-	v->values = arena_json(r, json_loads(form ? form : "{}", 0, NULL));
+	/* The values as the page may show them: a sealed one never goes back into an input. */
+	cases_apply_saved(r, v, form);
+	v->values = arena_json(r, case_form_masked(form, NULL));
+	const char *k;
+	json_t *m;
+	json_object_foreach(v->saved, k, m)
+		json_object_del(v->values, k);
 	materials_view(r, arena_json(r, json_loads(materials ? materials : "[]", 0, NULL)), json_array_size(v->mdefs),
 		       &v->kept, &v->ecerts);
 	if (req_query(r, "done") && strcmp(req_query(r, "done"), "draft") == 0)
@@ -722,7 +746,10 @@ static int apply_post(struct req *r)
 	json_t *errors = NULL;
 	rc = case_apply(r, &ai, &app, &errors);
 	if (rc == GH_EVALIDATION) {
+		struct application draft;
 		v.errors = errors;
+		if (v.draft_id && case_get(r->db, r->arena, v.draft_id, &draft) == 0 && case_is_applicant(r, &draft))
+			cases_apply_saved(r, &v, draft.form);
 		return cases_apply_render(r, 422, &v);
 	}
 	if (rc == GH_ENOTFOUND && v.draft_id) {
@@ -821,22 +848,20 @@ static void event_detail(struct req *r, const char *text, json_t *mdefs, json_t 
 	jset(out, "delivery", delivery_label(r, dl) ? delivery_label(r, dl) : dl);
 }
 
-/* An ID number as pages show it to the applicant: the first and last four characters. */
-static const char *mask_id(struct req *r, const char *v)
-{
-	size_t n = strlen(v);
-	if (n < 10)
-		return v;
-	char *m = arena_strdup(r->arena, v);
-	memset(m + 4, '*', n - 8);
-	return m;
-}
+/* A field revealed on this page (POST .../reveal), or none. */
+struct shown {
+	const char *key, *value;
+};
 
 /* The form values with their labels, from the form definition the application was filed
- * under. */
-static json_t *form_values(struct req *r, json_t *def, const char *form_text, bool full)
+ * under: personal fields masked (as stored; a form stored before sealing is masked here), with
+ * a reveal form when the caller may reveal them, and the field in `shown` in full. */
+static json_t *form_values(struct req *r, json_t *def, const struct application *app, bool may_reveal,
+			   bool staff_reveal, const struct shown *shown)
 {
-	json_t *vals = arena_json(r, json_loads(form_text ? form_text : "{}", 0, NULL));
+	json_t *masked;
+	json_t *vals = arena_json(r, case_form_masked(app->form, &masked));
+	arena_json(r, masked);
 	json_t *out = json_array();
 	size_t i;
 	json_t *f;
@@ -849,19 +874,33 @@ static json_t *form_values(struct req *r, json_t *def, const char *form_text, bo
 		const char *label = json_string_value(json_object_get(f, en(r) ? "label_en" : "label_zh"));
 		if (!label)
 			label = json_string_value(json_object_get(f, "label_zh"));
+		bool is_masked = false;
 		size_t k;
+		json_t *m;
+		json_array_foreach(masked, k, m) is_masked |= strcmp(json_string_value(m), key) == 0;
+		bool revealable = may_reveal && is_masked;
+		if (!is_masked && forms_field_personal(f)) {
+			val = case_form_mask(r->arena, f, val); /* nothing sealed to open yet */
+			is_masked = true;
+		}
 		json_t *op;
-		json_array_foreach(json_object_get(f, "options"), k, op)
+		json_array_foreach(is_masked ? NULL : json_object_get(f, "options"), k, op)
 		{
 			const char *ov = json_string_value(json_object_get(op, "value"));
 			const char *ol = json_string_value(json_object_get(op, en(r) ? "label_en" : "label_zh"));
 			if (ov && ol && strcmp(ov, val) == 0)
 				val = ol;
 		}
-		const char *type = json_string_value(json_object_get(f, "type"));
-		if (!full && type && strcmp(type, "id_number") == 0)
-			val = mask_id(r, val);
-		json_array_append_new(out, json_pack("{s:s,s:s}", "label", label ? label : key, "value", val));
+		json_t *o = json_pack("{s:s,s:s,s:s,s:b}", "key", key, "label", label ? label : key, "value", val, "masked",
+				      is_masked);
+		if (is_masked && shown && shown->key && strcmp(shown->key, key) == 0) {
+			json_object_set_new(o, "value", json_string(shown->value));
+			json_object_set_new(o, "revealed", json_true());
+		} else if (revealable) {
+			jset(o, "reveal_href", arena_printf(r->arena, "/applications/%s/reveal", app->number));
+			json_object_set_new(o, "staff_reveal", json_boolean(staff_reveal));
+		}
+		json_array_append_new(out, o);
 	}
 	return out;
 }
@@ -882,8 +921,10 @@ static const char *act_button_class(const char *code)
 	return "";
 }
 
-static int detail_render(struct req *r, struct application *app, const char *notice, const struct act_error *err)
+static int detail_render_shown(struct req *r, struct application *app, const char *notice,
+			       const struct act_error *err, const struct shown *shown)
 {
+	case_access_view(r, app);
 	int32_t today = cases_today();
 	json_t *cj = arena_json(r, case_json(app, r->app->calendar, today, r->lang));
 	struct catalog_service svc;
@@ -953,7 +994,10 @@ static int detail_render(struct req *r, struct application *app, const char *not
 	}
 	json_object_set_new(ctx, "events", events);
 
-	json_object_set_new(ctx, "form_values", form_values(r, def, app->form, staff));
+	bool staff_reveal = case_is_department_staff(r, app) &&
+			    (r->who.staff_roles & (STAFF_COUNTER | STAFF_REVIEWER | STAFF_HEAD));
+	json_object_set_new(ctx, "form_values", form_values(r, def, app, applicant || staff_reveal, staff_reveal && !applicant,
+							    shown));
 
 	/* Materials: the files linked to the application per slot, and e-certificates used. */
 	struct attachment *atts;
@@ -1081,6 +1125,11 @@ static int detail_render(struct req *r, struct application *app, const char *not
 	return resp_page(r, err ? err->status : 200, "cases/detail", ctx);
 }
 
+static int detail_render(struct req *r, struct application *app, const char *notice, const struct act_error *err)
+{
+	return detail_render_shown(r, app, notice, err, NULL);
+}
+
 static const char *done_notice(struct req *r, const struct application *app, const char *done)
 {
 	if (!done)
@@ -1121,6 +1170,32 @@ static int detail_page(struct req *r)
 	return detail_render(r, &app, done_notice(r, &app, req_query(r, "done")), NULL);
 }
 
+/* POST /applications/{number}/reveal: field (a form key), reason (optional) -> the detail page
+ * with that field in full, this once (case_reveal records a staff member's reveal). */
+static int reveal_post(struct req *r)
+{
+	struct application app;
+	int rc = case_load_visible(r, req_param(r, "number"), &app);
+	if (rc)
+		return rc;
+	struct kvlist form;
+	if ((rc = req_form(r, &form)))
+		return rc;
+	const char *field = kv_get(&form, "field"), *reason = kv_get(&form, "reason");
+	const char *label, *value;
+	rc = case_reveal(r, &app, field, reason && *reason ? reason : NULL, &label, &value);
+	if (rc == GH_EFORBIDDEN || rc == GH_ENOTFOUND || rc == GH_EVALIDATION || rc == GH_ERATELIMIT) {
+		struct act_error err = { .status = err_status(rc),
+					 .message = r->error_detail ? r->error_detail : err_message(rc, r->lang) };
+		r->error_detail = NULL;
+		return detail_render(r, &app, NULL, &err);
+	}
+	if (rc)
+		return rc;
+	struct shown shown = { field, value };
+	return detail_render_shown(r, &app, NULL, NULL, &shown);
+}
+
 /* GET /applications/{number}/attachments/{id}: for those who may see the application. */
 static int attachment_page(struct req *r)
 {
@@ -1132,6 +1207,7 @@ static int attachment_page(struct req *r)
 	int64_t id = parse_id(req_param(r, "id"));
 	if (!id || attachment_get(r->db, r->arena, id, &at) || at.application_id != app.id)
 		return GH_ENOTFOUND;
+	case_access_view(r, &app);
 	return attach_send(r, r->app->cfg.upload_dir, at.sha256, at.mime, at.filename);
 }
 
@@ -1466,29 +1542,26 @@ static int progress_page(struct req *r)
 	}
 	if (rc)
 		return rc;
-	int32_t today = cases_today();
-	json_t *cj = arena_json(r, case_json(&app, r->app->calendar, today, r->lang));
+	/* Progress only: no names, reasons nor form content for whoever holds the code. */
+	json_t *pj = arena_json(r, case_progress_json(r, &app));
 	json_t *res = json_object();
 	jset(res, "number", app.number);
-	jset(res, "item_name", json_string_value(json_object_get(cj, "item_name")));
-	jset(res, "department_name", json_string_value(json_object_get(cj, "department_name")));
+	jset(res, "item_name", json_string_value(json_object_get(pj, "item_name")));
+	jset(res, "department_name", json_string_value(json_object_get(pj, "department_name")));
 	jset(res, "state", app.state);
-	jset(res, "state_name", json_string_value(json_object_get(cj, "state_name")));
-	jset(res, "due_day", json_string_value(json_object_get(cj, "due_day")));
-	light_view(r, cj, res);
-	/* Progress only: no names, reasons nor form content for whoever holds the code. */
-	struct app_event *ev;
-	size_t nev;
-	if ((rc = case_events(r->db, r->arena, app.id, &ev, &nev)))
-		return rc;
+	jset(res, "state_name", json_string_value(json_object_get(pj, "state_name")));
+	jset(res, "due_day", json_string_value(json_object_get(pj, "due_day")));
+	light_view(r, pj, res);
 	json_t *events = json_array();
-	for (size_t i = 0; i < nev; i++) {
-		const struct wf_action *a = wf_action(ev[i].action);
-		const struct wf_state *s = wf_state(ev[i].to_state);
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_object_get(pj, "events"), i, e)
+	{
+		int64_t at = json_integer_value(json_object_get(e, "at"));
 		json_array_append_new(events, json_pack("{s:s,s:s,s:s?,s:s?}", "action_name",
-							a ? (en(r) ? a->name_en : a->name_zh) : ev[i].action, "state_name",
-							s ? (en(r) ? s->name_en : s->name_zh) : ev[i].to_state, "at",
-							cases_when(r, ev[i].at), "at_iso", when_iso(r, ev[i].at)));
+							json_string_value(json_object_get(e, "action_name")), "state_name",
+							json_string_value(json_object_get(e, "state_name")), "at",
+							cases_when(r, at), "at_iso", when_iso(r, at)));
 	}
 	json_object_set_new(res, "events", events);
 	json_object_set_new(ctx, "result", res);
@@ -1502,11 +1575,13 @@ const struct route cases_page_routes[] = {
 	{ HTTP_GET, "/applications/{number}", detail_page, CASE_VIEWERS, 0, "cases.detail" },
 	{ HTTP_GET, "/applications/{number}/attachments/{id}", attachment_page, CASE_VIEWERS, 0, "cases.attachment" },
 	{ HTTP_POST, "/applications/{number}/actions/{action}", act_post, APPLICANTS | ROLE_STAFF, ROUTE_CSRF, "cases.act" },
+	{ HTTP_POST, "/applications/{number}/reveal", reveal_post, APPLICANTS | ROLE_STAFF, ROUTE_CSRF, "cases.reveal" },
 	{ HTTP_GET, "/staff/queue", queue_page, ROLE_STAFF, 0, "cases.queue" },
 	{ HTTP_GET, "/overdue", overdue_page, ROLE_STAFF | ROLE_ADMIN, 0, "cases.overdue" },
 	{ HTTP_GET, "/progress", progress_page, ROLE_PUBLIC, 0, "cases.progress" },
 	/* counter.c */
 	{ HTTP_GET, "/staff/intake", cases_intake_start, ROLE_STAFF, 0, "cases.intake" },
+	{ HTTP_POST, "/staff/intake", cases_intake_lookup, ROLE_STAFF, ROUTE_CSRF, "cases.intake_lookup" },
 	{ HTTP_GET, "/staff/intake/{code}", cases_intake_form, ROLE_STAFF, 0, "cases.intake_form" },
 	{ HTTP_POST, "/staff/intake/{code}", cases_intake_post, ROLE_STAFF, ROUTE_CSRF, "cases.intake_post" },
 	{ HTTP_GET, "/applications/{number}/receipt", cases_receipt_page, CASE_VIEWERS, 0, "cases.receipt" },

@@ -67,11 +67,13 @@ struct apply_view {
 	json_t *errors;       /* key -> message (borrowed; may be NULL) */
 	json_t *kept;         /* per slot: array of {id, filename} (borrowed; may be NULL) */
 	json_t *ecerts;       /* per slot: e-certificate chosen (string) or null (borrowed; may be NULL) */
+	json_t *saved;        /* a draft's sealed personal fields: key -> mask; left empty, a field
+			       * keeps its saved value (borrowed; may be NULL) */
 	int64_t draft_id;
 	const char *key;      /* idempotency key */
 	const char *notice;
 	/* Counter intake (counter.c): the form posts to `action` and carries `intake` (borrowed:
-	 * {applicant_name, id_mask, id_number, code}) into the template; no drafts. NULL for a
+	 * {applicant_name, id_mask, ticket, code}) into the template; no drafts. NULL for a
 	 * citizen's own application (posts to /services/{code}/apply). */
 	const char *action;
 	json_t *intake;
@@ -90,9 +92,12 @@ int cases_apply_load(struct req *r, const char *code, struct apply_view *v);
 /* A fresh idempotency key for one rendering of the form (32 hex digits, arena). */
 const char *cases_new_key(struct req *r);
 
-/* Fills v with a draft's form values and materials (JSON texts, NULL = none): the values, the
- * kept files and e-certificates per slot, and the "draft saved" notice after ?done=draft. */
+/* Fills v with a draft's form values and materials (JSON texts as stored, NULL = none): the
+ * values (sealed personal values stay out of the page: v->saved gets their masks), the kept
+ * files and e-certificates per slot, and the "draft saved" notice after ?done=draft. */
 void cases_apply_resume(struct req *r, struct apply_view *v, const char *form, const char *materials);
+/* Only v->saved, from a draft's stored form: for showing the form again after an error. */
+void cases_apply_saved(struct req *r, struct apply_view *v, const char *form);
 
 /* Renders the apply form (templates/cases/apply) with status. */
 int cases_apply_render(struct req *r, int status, const struct apply_view *v);
@@ -118,6 +123,7 @@ int bundles_mine_rows(struct req *r, json_t **out);
 
 /* Handlers of counter.c (routes: pages.c's table). */
 int cases_intake_start(struct req *r);
+int cases_intake_lookup(struct req *r);
 int cases_intake_form(struct req *r);
 int cases_intake_post(struct req *r);
 int cases_kiosk_start(struct req *r);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/log.h"
 #include "base/util.h"
 #include "cases/cases_impl.h"
 #include "cases/notify.h"
@@ -23,18 +24,18 @@
 
 DB_SQL(q_insert,
        "INSERT INTO applications (item_code, item_version, department, applicant_id, enterprise_id, filed_by, "
-       "channel, state, form, materials, idempotency_key, limit_days, legal_limit_days, created_at, updated_at) "
-       "VALUES (?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?) "
+       "channel, state, form, form_key_id, materials, idempotency_key, limit_days, legal_limit_days, created_at, "
+       "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?, ?) "
        "ON CONFLICT (applicant_id, idempotency_key) DO NOTHING RETURNING id");
 DB_SQL(q_by_idem, "SELECT id FROM applications WHERE applicant_id = ? AND idempotency_key = ?");
 DB_SQL(q_insert_submitted,
        "INSERT INTO applications (item_code, item_version, department, applicant_id, enterprise_id, filed_by, "
-       "channel, state, number, query_code, submitted_at, form, materials, idempotency_key, limit_days, "
-       "legal_limit_days, created_at, updated_at, version) "
-       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1) "
+       "channel, state, number, query_code, submitted_at, form, form_key_id, materials, idempotency_key, "
+       "limit_days, legal_limit_days, created_at, updated_at, version) "
+       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1) "
        "ON CONFLICT (applicant_id, idempotency_key) DO NOTHING RETURNING id");
 DB_SQL(q_update_draft,
-       "UPDATE applications SET form = ?, materials = ?, updated_at = ?, version = version + 1 "
+       "UPDATE applications SET form = ?, form_key_id = ?, materials = ?, updated_at = ?, version = version + 1 "
        "WHERE id = ? AND version = ? AND state = 'draft'");
 DB_SQL(q_get, "SELECT " APP_COLS APP_FROM "WHERE a.id = ?");
 DB_SQL(q_get_number, "SELECT " APP_COLS APP_FROM "WHERE a.number = ?");
@@ -117,7 +118,7 @@ int case_create(struct db *db, struct arena *a, const struct case_new *in, int64
 			  DB_ARGS(DB_TEXT(in->item_code), DB_INT(in->item_version), DB_TEXT(in->department),
 				  DB_INT(in->applicant_id), in->enterprise_id ? DB_INT(in->enterprise_id) : DB_NULL,
 				  in->filed_by ? DB_INT(in->filed_by) : DB_NULL, DB_TEXT(in->channel), DB_TEXT(in->form),
-				  DB_TEXT(in->materials), DB_TEXT(in->idempotency_key), DB_INT(in->limit_days),
+				  DB_INT(in->form_key_id), DB_TEXT(in->materials), DB_TEXT(in->idempotency_key), DB_INT(in->limit_days),
 				  DB_INT(in->legal_limit_days), DB_INT(now), DB_INT(now)),
 			  &rows);
 	if (rc)
@@ -139,11 +140,12 @@ int case_create(struct db *db, struct arena *a, const struct case_new *in, int64
 	return 0;
 }
 
-int case_update_draft(struct db *db, int64_t id, int64_t version, const char *form, const char *materials)
+int case_update_draft(struct db *db, int64_t id, int64_t version, const char *form, int64_t form_key_id,
+		      const char *materials)
 {
 	int64_t changed = 0;
 	int rc = db_exec(db, &q_update_draft,
-			 DB_ARGS(DB_TEXT(form), DB_TEXT(materials), DB_INT((int64_t)time(NULL)), DB_INT(id), DB_INT(version)),
+			 DB_ARGS(DB_TEXT(form), DB_INT(form_key_id), DB_TEXT(materials), DB_INT((int64_t)time(NULL)), DB_INT(id), DB_INT(version)),
 			 &changed);
 	return rc ? rc : changed ? 0 : GH_ECONFLICT;
 }
@@ -237,8 +239,18 @@ static int tell_observers(struct db *db, struct arena *a, const struct applicati
 		.paused_workdays = next->clock.paused_workdays, .terminal = target->terminal,
 		.decided = target->decided, .paused = target->paused,
 		.item_version = app->item_version, .applicant_name = app->applicant_name,
-		.form = app->form ? app->form : "{}", .materials = app->materials ? app->materials : "[]",
+		.form = app->form_plain, .materials = app->materials ? app->materials : "[]",
 	};
+	/* Observers get the plaintext (the caller's, or the stored form when nothing in it is
+	 * sealed); a sealed form nobody opened fails the transition rather than mislead them. */
+	if (!c.form) {
+		int rc = case_form_plain(NULL, a, app->form, &c.form);
+		if (rc) {
+			log_error("cases: a transition of application %lld came without its form's plaintext",
+				  (long long)app->id);
+			return GH_EINTERNAL;
+		}
+	}
 	for (size_t i = 0; i < n_observers; i++) {
 		int rc = observers[i](db, a, &c);
 		if (rc)
@@ -312,7 +324,7 @@ int case_transition(struct db *db, const struct calendar *cal, struct arena *a, 
 				      DB_INT(app->applicant_id), app->enterprise_id ? DB_INT(app->enterprise_id) : DB_NULL,
 				      app->filed_by ? DB_INT(app->filed_by) : DB_NULL, DB_TEXT(app->channel),
 				      DB_TEXT(next.state), DB_TEXT(number), DB_TEXT(code), DB_INT(now), DB_TEXT(app->form),
-				      DB_TEXT(app->materials), DB_TEXT(app->idempotency_key), DB_INT(app->clock.limit_days),
+				      DB_INT(app->form_key_id), DB_TEXT(app->materials), DB_TEXT(app->idempotency_key), DB_INT(app->clock.limit_days),
 				      DB_INT(app->clock.legal_limit_days), DB_INT(now), DB_INT(now)),
 			      &ins);
 		if (!rc && ins.nrows != 1)

@@ -25,6 +25,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "cases/calendar_admin.h"
+#include "cases/cases_impl.h"
 #include "cases/notify.h"
 #include "http/http.h"
 #include "store/db.h"
@@ -194,11 +195,27 @@ static struct duty *duty;
 static struct db *duty_db;
 static struct app *duty_app;
 static time_t next_warn;
+static bool forms_sealed; /* forms stored before sealing existed are sealed (sealed.c) */
 
-/* Every WARNINGS_CALENDAR_S: the calendar; every WARNINGS_PERIOD_S: the warnings. */
+/* Every WARNINGS_CALENDAR_S: the calendar; every WARNINGS_PERIOD_S: the warnings. First, in
+ * batches, the personal fields of forms stored before they were sealed. */
 static int warnings_pass(void *arg, bool *more)
 {
 	(void)arg;
+	if (!forms_sealed) {
+		size_t n = 0;
+		bool again = false;
+		int src = cases_forms_seal_legacy(duty_app->keys, duty_db, &n, &again);
+		if (src) /* not again until the next start: `govhall key reseal` does it too */
+			log_error("cases: sealing stored forms failed (%s); run `govhall key reseal`", err_name(src));
+		else if (n)
+			log_info("cases: %zu stored form%s sealed", n, n == 1 ? "" : "s");
+		forms_sealed = src || !again;
+		if (again) {
+			*more = true;
+			return 0;
+		}
+	}
 	int rc = cases_calendar_refresh(duty_app, duty_db);
 	if (rc)
 		log_debug("calendar: refresh failed: %s", db_last_error(duty_db));
@@ -226,6 +243,7 @@ int warnings_start(struct app *app, char *err, size_t errlen)
 		return rc;
 	duty_app = app;
 	next_warn = 0;
+	forms_sealed = false;
 	if (!(duty = duty_start("warnings", warnings_pass, NULL, WARNINGS_CALENDAR_S))) {
 		db_close(duty_db);
 		duty_db = NULL;

@@ -319,7 +319,7 @@ static void check_material(struct vctx *v, json_t *m, const char *path)
 static void check_field(struct vctx *v, json_t *f, const char *path, json_t *keys_seen)
 {
 	static const char *const keys[] = { "key", "label_zh", "label_en", "type", "required",
-					    "options", NULL };
+					    "personal", "options", NULL };
 	static const char *const okeys[] = { "value", "label_zh", "label_en", NULL };
 	char p[600], q[80];
 	if (!get_obj(v, f, path))
@@ -337,6 +337,10 @@ static void check_field(struct vctx *v, json_t *f, const char *path, json_t *key
 	get_str(v, f, path, "label_zh", false, CATALOG_MAX_NAME);
 	get_str(v, f, path, "label_en", false, CATALOG_MAX_NAME);
 	get_bool(v, f, path, "required");
+	/* Optional: marks a field of another type as personal data, sealed at rest and masked on
+	 * screen like an ID number (cases/forms.h). */
+	if (json_object_get(f, "personal"))
+		get_bool(v, f, path, "personal");
 	const char *type = get_str(v, f, path, "type", false, 100);
 	sub(p, sizeof(p), path, "type");
 	if (type && !catalog_field_type_ok(type)) {

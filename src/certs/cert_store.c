@@ -260,8 +260,9 @@ static void day_text(int64_t t, char out[11])
 		snprintf(out, 11, "1970-01-01");
 }
 
-/* The content fields of the certificate: the form's values, except contact details, with ID
- * numbers masked. */
+/* The content fields of the certificate: the form's values (the plaintext, cases.h
+ * case_form_plain), except contact details and fields the catalog marks personal, with ID
+ * numbers and credit codes masked (as the holder's own). */
 static json_t *content_fields(const char *form_def, const char *form_values)
 {
 	json_t *out = json_array();
@@ -276,13 +277,13 @@ static json_t *content_fields(const char *form_def, const char *form_values)
 		if (!v || !*v || !type)
 			continue;
 		if (!strcmp(type, "phone") || !strcmp(type, "email") || !strcmp(type, "address") || !strcmp(type, "file") ||
-		    !strcmp(type, "textarea"))
+		    !strcmp(type, "textarea") || json_is_true(json_object_get(f, "personal")))
 			continue;
 		json_t *o = json_pack("{s:s,s:O,s:O}", "key", key, "label_zh", json_object_get(f, "label_zh"), "label_en",
 				      json_object_get(f, "label_en"));
 		if (!o)
 			continue;
-		if (!strcmp(type, "id_number")) {
+		if (!strcmp(type, "id_number") || !strcmp(type, "uscc")) {
 			char m[64];
 			idcheck_mask(v, strlen(v), m, sizeof(m));
 			json_object_set_new(o, "value", json_string(m));

@@ -270,10 +270,8 @@ int identity_contact(struct db *db, const struct keyring *k, struct arena *a, in
 /* "z***@example.com": the first character of the local part and the domain. */
 static char *email_mask(struct arena *a, const char *email)
 {
-	const char *at = strchr(email, '@');
-	if (!at || at == email)
-		return arena_strdup(a, "***");
-	return arena_printf(a, "%c***%s", email[0], at);
+	size_t n = strlen(email);
+	return idcheck_mask_email(email, n, arena_alloc(a, n + 4), n + 4);
 }
 
 int account_set_email(struct db *db, const struct keyring *k, struct arena *a, int64_t id, const char *email)

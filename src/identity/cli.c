@@ -223,6 +223,32 @@ static int reseal(const struct keyring *k, struct arena *a, const char *field, c
 	return rc;
 }
 
+#define SEALED_STORES_MAX 8
+static const struct identity_sealed_store *sealed_stores[SEALED_STORES_MAX];
+static size_t n_sealed_stores;
+
+void identity_sealed_store_add(const struct identity_sealed_store *s)
+{
+	if (n_sealed_stores == SEALED_STORES_MAX)
+		die("identity: more than %d sealed stores", SEALED_STORES_MAX);
+	sealed_stores[n_sealed_stores++] = s;
+}
+
+/* Re-seals the other domains' stores (after the accounts); prints what each did. */
+static int reseal_stores(struct app *app, struct db *db)
+{
+	for (size_t i = 0; i < n_sealed_stores; i++) {
+		size_t n = 0;
+		int rc = sealed_stores[i]->reseal(app->keys, db, &n);
+		if (rc) {
+			fprintf(stderr, "govhall: re-encrypting the %s failed (%s)\n", sealed_stores[i]->what, err_name(rc));
+			return rc;
+		}
+		printf("%zu %s re-encrypted under key %u\n", n, sealed_stores[i]->what, keyring_current_id(app->keys));
+	}
+	return 0;
+}
+
 /* Re-encrypts every sealed value not under the current key, in one transaction. */
 static int reseal_all(struct app *app, struct db *db, size_t *count)
 {
@@ -266,6 +292,13 @@ int identity_cli_key(struct app *app, struct db *db, int argc, char **argv)
 		for (size_t i = 0; !rc && i < rows.nrows; i++)
 			printf("key %lld: %lld account(s)\n", (long long)db_cell_int(&rows, i, 0),
 			       (long long)db_cell_int(&rows, i, 1));
+		for (size_t s = 0; !rc && s < n_sealed_stores; s++) {
+			int64_t *ids, *counts;
+			size_t n;
+			rc = sealed_stores[s]->counts(db, a, &ids, &counts, &n);
+			for (size_t i = 0; !rc && i < n; i++)
+				printf("key %lld: %lld %s\n", (long long)ids[i], (long long)counts[i], sealed_stores[s]->what);
+		}
 		arena_free(a);
 		return rc ? 1 : 0;
 	}
@@ -283,13 +316,17 @@ int identity_cli_key(struct app *app, struct db *db, int argc, char **argv)
 		}
 		size_t n = 0;
 		int rc = reseal_all(app, db, &n);
+		if (!rc) {
+			printf("%zu account(s) re-encrypted under key %u\n", n, id);
+			rc = reseal_stores(app, db);
+		}
 		if (rc) {
 			fprintf(stderr, "govhall: key %u was added, but re-encryption failed (%s); run "
 					"`govhall key reseal` to finish\n", id, err_name(rc));
 			return 1;
 		}
 		identity_event(db, "key.rotate", 0, 0, "cli", "");
-		printf("new key %u is current; %zu account(s) re-encrypted. Restart every node so they load it.\n", id, n);
+		printf("new key %u is current. Restart every node so they load it.\n", id);
 		return 0;
 	}
 	if (argc >= 1 && !strcmp(argv[0], "reseal")) {
@@ -299,13 +336,16 @@ int identity_cli_key(struct app *app, struct db *db, int argc, char **argv)
 			fprintf(stderr, "govhall: re-encryption failed (%s)\n", err_name(rc));
 			return 1;
 		}
-		identity_event(db, "key.reseal", 0, 0, "cli", "");
 		printf("%zu account(s) re-encrypted under key %u\n", n, keyring_current_id(app->keys));
+		if (reseal_stores(app, db))
+			return 1;
+		identity_event(db, "key.reseal", 0, 0, "cli", "");
 		return 0;
 	}
 	fprintf(stderr, "usage: govhall key list | rotate | reseal\n"
 			"  rotate: add a new key to the key file, make it current and re-encrypt every\n"
-			"          ID number, phone and TOTP secret under it (blind indexes are kept)\n"
+			"          ID number, phone, e-mail address, TOTP secret and personal field of\n"
+			"          application forms under it (blind indexes are kept)\n"
 			"  reseal: re-encrypt what is still under an older key\n");
 	return 2;
 }

@@ -283,6 +283,28 @@ char *idcheck_mask(const char *s, size_t len, char *out, size_t outlen)
 	return out;
 }
 
+char *idcheck_mask_email(const char *s, size_t len, char *out, size_t outlen)
+{
+	const char *at = memchr(s, '@', len);
+	size_t dom = at ? len - (size_t)(at - s) : 0;
+	/* The first character whole (a UTF-8 lead byte and its continuation bytes). */
+	size_t first = 1;
+	while (at && first < (size_t)(at - s) && ((unsigned char)s[first] & 0xC0) == 0x80)
+		first++;
+	if (!at || at == s || first + 3 + dom + 1 > outlen) {
+		if (outlen >= 4)
+			memcpy(out, "***", 4);
+		else if (outlen)
+			out[0] = '\0';
+		return out;
+	}
+	memcpy(out, s, first);
+	memcpy(out + first, "***", 3);
+	memcpy(out + first + 3, at, dom);
+	out[first + 3 + dom] = '\0';
+	return out;
+}
+
 /* Sentences per field and error; NULL falls back to the field's generic sentence. */
 enum { LANG_ZH, LANG_EN };
 enum { WHAT_ID, WHAT_USCC, WHAT_PHONE, WHAT_OTHER };

@@ -94,6 +94,10 @@ char idcheck_orgcode_check_char(const char *first8);
  * (space, control, UTF-8), is masked entirely, so the output is always len printable ASCII
  * bytes and never a torn UTF-8 sequence. When outlen < len + 1, out becomes "" (if outlen > 0). */
 char *idcheck_mask(const char *s, size_t len, char *out, size_t outlen);
+/* An e-mail address for display into out: its first character and its domain
+ * (z***@example.com); "***" when it has no local part or no '@', or when out (outlen bytes)
+ * cannot hold the result. Never the whole address. Returns out. */
+char *idcheck_mask_email(const char *s, size_t len, char *out, size_t outlen);
 
 /* A sentence for citizens ("zh" or "en"; anything else gives "zh") explaining err for the
  * field named what ("id_number", "uscc" or "phone"; anything else gives a generic sentence).

@@ -71,6 +71,21 @@ int identity_rate_limit(struct req *r, const char *key, long max, long window);
 /* Command line: `govhall user ...` and `govhall key ...` (argv after the command word). */
 int identity_cli_user(struct app *app, struct db *db, int argc, char **argv);
 int identity_cli_key(struct app *app, struct db *db, int argc, char **argv);
+/* Another domain's store of values sealed with the key file (crypto.h), so that
+ * `govhall key rotate` and `govhall key reseal` re-seal it too and `govhall key list` counts
+ * it. reseal re-seals every value not under k's current key (in transactions of its own;
+ * running it again finishes an interrupted run) and says how many rows it changed; counts
+ * gives the number of rows under each key id (arrays in a). */
+struct keyring;
+struct arena;
+struct identity_sealed_store {
+	const char *what; /* "application form(s)" */
+	int (*reseal)(const struct keyring *k, struct db *db, size_t *count);
+	int (*counts)(struct db *db, struct arena *a, int64_t **key_ids, int64_t **counts, size_t *n);
+};
+/* Registers s (static storage) for the key commands; call before they run, at most 8. */
+void identity_sealed_store_add(const struct identity_sealed_store *s);
+
 /* Creates the demo hall's accounts (one of each kind, published passwords) unless present. */
 int identity_demo_accounts(struct app *app, struct db *db);
 

@@ -217,9 +217,9 @@ int open311_observe(struct db *db, struct arena *a, const struct case_change *c)
 	(void)a;
 	if (!c->channel || strcmp(c->channel, "open311") != 0)
 		return 0;
-	/* The reason of a decision (a refusal, a denial, a supplement asked for) is the status
-	 * note; a step without one clears the previous note, which no longer applies. */
-	const char *notes = c->reason && *c->reason ? c->reason : NULL;
+	/* Requests are public: the status note is the state's name (request_json), never the
+	 * reason staff wrote to the applicant, which may name people or hold personal data. */
+	const char *notes = NULL;
 	return db_exec(db, &q_req_follow,
 		       DB_ARGS(DB_TEXT(c->to_state), DB_INT(c->terminal ? 1 : 0), DB_TEXT(notes),
 			       c->due_day ? DB_INT(c->due_day) : DB_NULL, DB_INT(c->at), DB_INT(c->application_id)),

@@ -56,6 +56,19 @@ function formData(html, action, item, values, { files = true } = {}) {
   return fd;
 }
 
+/** Looks a citizen up at the counter (POST /staff/intake): the answer (303 to the form). */
+async function lookup(c, item, idNumber) {
+  const start = await c.get(`/staff/intake?item=${item}`);
+  return c.post('/staff/intake', { item, id_number: idNumber, _csrf: csrfOf(start.body, '/staff/intake') ?? c.csrf ?? '' });
+}
+
+/** The intake form of item for the citizen with idNumber (looked up first). */
+async function intakeForm(c, item, idNumber) {
+  const go = await lookup(c, item, idNumber);
+  assert.equal(go.status, 303, go.body.slice(0, 300));
+  return c.get(go.location);
+}
+
 /** The visible text of a page (tags dropped, entities decoded). */
 const visible = (html) => htmlText(html.replace(/<[^>]*>/g, ' '));
 const accounts = async () => Number(await sql(srv.db, 'SELECT count(*) FROM accounts'));
@@ -71,29 +84,40 @@ describe('counter intake', () => {
     assert.equal(start.status, 200, start.body.slice(0, 300));
     assert.match(start.body, new RegExp(`<option value="${ITEM.code}"`));
     assert.doesNotMatch(start.body, /<option value="civ-/, 'only the own department’s items');
-    // A lower-case x is normalised on the way.
-    const go = await clerk.get(`/staff/intake?item=${ITEM.code}&id_number=${DEMO.citizen.id_number.toLowerCase()}`);
+    assert.match(start.body, /<form class="form-card intake-form" method="post" action="\/staff\/intake"/);
+    // A lower-case x is normalised on the way; the number is posted and never put in an
+    // address or shown back in full (a ticket names the citizen from here on).
+    const go = await lookup(clerk, ITEM.code, DEMO.citizen.id_number.toLowerCase());
     assert.equal(go.status, 303, go.body.slice(0, 300));
-    assert.equal(go.location, `/staff/intake/${ITEM.code}?id_number=${DEMO.citizen.id_number}`);
+    assert.match(go.location, new RegExp(`^/staff/intake/${ITEM.code}\\?applicant=\\d+\\.\\d+\\.[0-9a-f]{32}$`));
     const form = await clerk.get(go.location);
     assert.equal(form.status, 200, form.body.slice(0, 300));
     const text = visible(form.body);
     assert.ok(text.includes(DEMO.citizen.name), 'the name to confirm');
-    assert.ok(!text.includes(DEMO.citizen.id_number), 'the ID number is shown masked');
+    assert.ok(!form.body.includes(DEMO.citizen.id_number), 'the ID number is on the page in full');
     assert.match(text, /1101\*+002X/);
+    // A ticket is this clerk's, unaltered, and nobody else's.
+    const ticket = /applicant=([^&"]+)/.exec(go.location)[1];
+    const forged = ticket.replace(/^\d+/, (x) => String(Number(x) + 1));
+    assert.equal((await clerk.get(`/staff/intake/${ITEM.code}?applicant=${forged}`)).status, 422);
+    const other = await pageLogin(srv.url, DEMO.staffA.phone);
+    assert.equal((await other.get(go.location)).status, 200, 'the same clerk in another session');
+    assert.equal((await clerk.get(`/staff/intake/${ITEM.code}?id_number=${DEMO.citizen.id_number}`)).status, 200);
+    assert.ok(!(await clerk.get(`/staff/intake/${ITEM.code}?id_number=${DEMO.citizen.id_number}`)).body.includes(DEMO.citizen.name),
+      'an ID number in the address looks nobody up');
     assert.match(form.body, new RegExp(`action="/staff/intake/${ITEM.code}"`));
     assert.match(form.body, /enctype="multipart\/form-data"/);
     for (const f of ITEM.form) assert.match(form.body, new RegExp(`name="${f.key}"`));
     assert.doesNotMatch(form.body, /name="action" value="draft"/, 'no drafts at the counter');
     // The start page with bad input says what is wrong, beside the field.
-    const bad = await clerk.get(`/staff/intake?item=${ITEM.code}&id_number=123`);
+    const bad = await lookup(clerk, ITEM.code, '123');
     assert.equal(bad.status, 422);
     assert.match(bad.body, /class="error-summary"/);
     assert.match(bad.body, /href="#id_number"/);
   });
 
   test('a walk-in application: channel counter, filed by the clerk, the citizen’s own', async () => {
-    const form = await clerk.get(`/staff/intake/${ITEM.code}?id_number=${DEMO.citizen.id_number}`);
+    const form = await intakeForm(clerk, ITEM.code, DEMO.citizen.id_number);
     const r = await postMultipart(clerk, `/staff/intake/${ITEM.code}`,
       formData(form.body, `/staff/intake/${ITEM.code}`, ITEM, { ...formFor(ITEM), action: 'submit' }));
     assert.equal(r.status, 303, r.body.slice(0, 600));
@@ -137,29 +161,30 @@ describe('counter intake', () => {
   });
 
   test('errors come back on the intake form, still for the same citizen', async () => {
-    const form = await clerk.get(`/staff/intake/${ITEM.code}?id_number=${DEMO.citizen.id_number}`);
+    const form = await intakeForm(clerk, ITEM.code, DEMO.citizen.id_number);
     const r = await postMultipart(clerk, `/staff/intake/${ITEM.code}`,
       formData(form.body, `/staff/intake/${ITEM.code}`, ITEM, { action: 'submit' }, { files: false }));
     assert.equal(r.status, 422, r.body.slice(0, 300));
     assert.match(r.body, /class="error-summary"/);
     assert.ok(htmlText(r.body).includes(DEMO.citizen.name));
-    assert.match(r.body, new RegExp(`name="intake_id_number" value="${DEMO.citizen.id_number}"`));
+    assert.match(r.body, /name="intake_applicant" value="\d+\.\d+\.[0-9a-f]{32}"/);
+    assert.ok(!r.body.includes(DEMO.citizen.id_number));
   });
 
   test('an ID number without an account: said plainly, no account created', async () => {
     const before = await accounts();
     const unknown = newIdNumber(777_001);
-    const r = await clerk.get(`/staff/intake/${ITEM.code}?id_number=${unknown}`);
+    const r = await lookup(clerk, ITEM.code, unknown);
     assert.equal(r.status, 404, r.body.slice(0, 300));
     const text = htmlText(r.body);
     assert.ok(text.includes('没有使用该身份证号码注册的个人账户'), text.slice(0, 400));
     assert.ok(text.includes('注册'));
-    // Posting for it is refused the same way.
-    const form = await clerk.get(`/staff/intake/${ITEM.code}?id_number=${DEMO.citizen.id_number}`);
+    // Posting a form without a good ticket is refused.
+    const form = await intakeForm(clerk, ITEM.code, DEMO.citizen.id_number);
     const fd = formData(form.body, `/staff/intake/${ITEM.code}`, ITEM, { ...formFor(ITEM), action: 'submit' });
-    fd.set('intake_id_number', unknown);
+    fd.set('intake_applicant', unknown);
     const p = await postMultipart(clerk, `/staff/intake/${ITEM.code}`, fd);
-    assert.equal(p.status, 404, p.body.slice(0, 300));
+    assert.equal(p.status, 422, p.body.slice(0, 300));
     assert.equal(await accounts(), before);
   });
 
@@ -180,16 +205,24 @@ describe('counter intake', () => {
     const start = await civ.get('/staff/intake');
     assert.equal(start.status, 200);
     assert.doesNotMatch(start.body, new RegExp(`<option value="${ITEM.code}"`));
-    const g = await civ.get(`/staff/intake/${ITEM.code}?id_number=${DEMO.citizen.id_number}`);
-    assert.equal(g.status, 403, g.body.slice(0, 300));
-    assert.equal((await civ.get(`/staff/intake?item=${ITEM.code}&id_number=${DEMO.citizen.id_number}`)).status, 403);
     const clerk2 = await pageLogin(srv.url, DEMO.staffA.phone);
-    const form = await clerk2.get(`/staff/intake/${ITEM.code}?id_number=${DEMO.citizen.id_number}`);
+    const go = await lookup(clerk2, ITEM.code, DEMO.citizen.id_number);
+    const g = await civ.get(go.location);
+    assert.equal(g.status, 403, g.body.slice(0, 300));
+    assert.equal((await lookup(civ, ITEM.code, DEMO.citizen.id_number)).status, 403);
+    const form = await clerk2.get(go.location);
     const fd = formData(form.body, `/staff/intake/${ITEM.code}`, ITEM, { ...formFor(ITEM), action: 'submit' });
     fd.set('_csrf', civ.csrf ?? '');
     const p = await postMultipart(civ, `/staff/intake/${ITEM.code}`, fd);
     assert.equal(p.status, 403, p.body.slice(0, 300));
-    if (CIV_ITEM) assert.equal((await civ.get(`/staff/intake/${CIV_ITEM.code}?id_number=${DEMO.citizen.id_number}`)).status, 200);
+    if (CIV_ITEM) {
+      const own = await lookup(civ, CIV_ITEM.code, DEMO.citizen.id_number);
+      assert.equal(own.status, 303, own.body.slice(0, 300));
+      assert.equal((await civ.get(own.location)).status, 200);
+      // Another clerk's ticket is no ticket.
+      const psbTicket = /applicant=([^&]+)/.exec(go.location)[1];
+      assert.equal((await civ.get(`/staff/intake/${CIV_ITEM.code}?applicant=${psbTicket}`)).status, 422);
+    }
     // Citizens are not staff.
     const citizen = await pageLogin(srv.url, DEMO.citizen.phone);
     assert.equal((await citizen.get('/staff/intake')).status, 403);

@@ -247,11 +247,16 @@ describe('posting requests', () => {
     assert.equal(app.status, 200, app.body);
     assert.equal(app.json.channel, 'open311');
     assert.equal(app.json.state, 'submitted');
-    assert.equal(app.json.form.phone, '13900139000');
+    // The phone is personal data: masked, and shown in full to the department on request.
+    assert.equal(app.json.form.phone, '139****9000');
+    const phone = await bearer(`${srv.url}/api/v1/applications/${id}/reveal`, staffTok, { method: 'POST', json: { field: 'phone' } });
+    assert.equal(phone.json?.value, '13900139000', phone.body);
     assert.equal(app.json.form.name, '三 张');
     assert.equal(app.json.form.kind, 'pothole');
     assert.match(app.json.form.content, /路面塌陷/);
-    assert.equal(app.json.form.where, '31.230400,121.473700');
+    assert.equal(app.json.form.where, '31.230****', 'an address field is masked');
+    const where = await bearer(`${srv.url}/api/v1/applications/${id}/reveal`, staffTok, { method: 'POST', json: { field: 'where' } });
+    assert.equal(where.json?.value, '31.230400,121.473700');
     const page = await pageLogin(srv.url, DEMO.staffA.phone);
     assert.ok(htmlText((await page.get('/staff/queue')).body).includes(id), 'in the queue page');
     // Tokens, both formats.
@@ -279,7 +284,8 @@ describe('posting requests', () => {
     assert.match(one.body, /<lat\/><long\/>/);
     const app = await bearer(`${srv.url}/api/v1/applications/${id}`, staffTok);
     assert.equal(app.json.form.count, '2');
-    assert.equal(app.json.form.where, '人民路口', 'an attribute given wins over the standard field');
+    const where = await bearer(`${srv.url}/api/v1/applications/${id}/reveal`, staffTok, { method: 'POST', json: { field: 'where' } });
+    assert.equal(where.json?.value, '人民路口', 'an attribute given wins over the standard field');
   });
 });
 
@@ -383,12 +389,16 @@ describe('the status follows the application', () => {
     assert.ok(!open.json.some((q) => q.service_request_id === id));
   });
 
-  test('a refusal closes it with the reason as the status note', async () => {
+  test('a refusal closes it; the public status note is the state, never the reason staff wrote', async () => {
     const r = await post('/requests.xml', report());
     const id = /<service_request_id>([^<]+)</.exec(r.body)[1];
-    assert.equal((await act(id, 'refuse', { reason: '不属于本部门职责，已转交城管部门' })).status, 200);
+    const reason = '不属于本部门职责，已转交城管部门，联系人王五';
+    assert.equal((await act(id, 'refuse', { reason })).status, 200);
     const x = await get(`/requests/${id}.xml`);
-    assert.match(x.body, /<status>closed<\/status><status_notes>不属于本部门职责，已转交城管部门<\/status_notes>/);
+    assert.match(x.body, /<status>closed<\/status><status_notes>不予受理<\/status_notes>/);
+    for (const list of [await get(`/requests/${id}.json`), await get('/requests.json'), await get('/requests.xml')]) {
+      assert.ok(!list.body.includes('王五') && !list.body.includes('转交城管部门'), 'a reason in a public answer');
+    }
   });
 });
 

@@ -127,6 +127,38 @@ describe('apply, work the case, see the result', { skip }, () => {
   });
 });
 
+describe('personal fields: masked, revealed once, the reveal listed for the citizen', { skip }, () => {
+  test('staff reveal the ID number with a reason; the citizen reads it at "who saw my data"', async () => {
+    assert.ok(number, 'the journey test made an application');
+    const staff = await staffCtx.newPage();
+    await staff.goto(`${srv.url}/applications/${number}`);
+    const masked = `${DEMO.citizen.id_number.slice(0, 4)}${'*'.repeat(10)}${DEMO.citizen.id_number.slice(-4)}`;
+    let text = await staff.locator('main').innerText();
+    assert.ok(text.includes(masked) && !text.includes(DEMO.citizen.id_number), 'the staff page shows the ID number masked');
+    const form = staff.locator('form.reveal-form:has(input[name="field"][value="id_number"])');
+    await form.locator('input[name="reason"]').fill('窗口核对身份');
+    const res = await submit(staff, form.locator('button[type="submit"]'));
+    assert.equal(res.status(), 200);
+    text = await staff.locator('main').innerText();
+    assert.ok(text.includes(DEMO.citizen.id_number), 'the revealed number');
+    assert.deepEqual(await axeCheck(staff, 'detail with a value revealed'), []);
+    await staff.goto(`${srv.url}/applications/${number}`);
+    assert.ok(!(await staff.locator('main').innerText()).includes(DEMO.citizen.id_number), 'shown once only');
+    await staff.close();
+
+    const page = await citizenCtx.newPage();
+    await page.goto(`${srv.url}/account`);
+    await submit(page, page.locator('a[href="/account/access"]'));
+    text = await page.locator('main').innerText();
+    assert.ok(text.includes('窗口核对身份') && text.includes(number) && text.includes('显示完整信息'));
+    assert.deepEqual(await axeCheck(page, 'who saw my data'), []);
+    await page.goto(`${srv.url}/account/access?lang=en`);
+    assert.deepEqual(await axeCheck(page, 'who saw my data (en)'), []);
+    await page.close();
+    assert.deepEqual(takeProblems(), []);
+  });
+});
+
 describe('accessibility', { skip }, () => {
   for (const lang of ['zh', 'en']) {
     test(`the apply page (${lang}), also with errors`, async () => {

@@ -9,11 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
 
 #include "base/calendar.h"
 #include "base/err.h"
 #include "base/util.h"
 #include "cases/cases_impl.h"
+#include "identity/crypto.h"
 #include "store/db.h"
 #include "testdb.h"
 
@@ -435,6 +439,169 @@ static void test_store_queue(void **state)
 	assert_int_equal(total, 3);
 }
 
+/* ---- sealed personal fields (sealed.c) ---------------------------------------------------- */
+
+static const char SEAL_DEF[] =
+	"[{\"key\":\"id_number\",\"type\":\"id_number\"},{\"key\":\"phone\",\"type\":\"phone\"},"
+	"{\"key\":\"email\",\"type\":\"email\"},{\"key\":\"home\",\"type\":\"address\"},"
+	"{\"key\":\"bank\",\"type\":\"text\",\"personal\":true},{\"key\":\"note\",\"type\":\"text\"}]";
+static const char SEAL_VALUES[] =
+	"{\"bank\":\"6222020200112233\",\"email\":\"zhang.san@example.com\",\"home\":\"清河市和平路1号院3单元\","
+	"\"id_number\":\"11010519491231002X\",\"note\":\"普通说明\",\"phone\":\"13800000001\"}";
+static const char *const SEAL_SECRETS[] = { "6222020200112233", "zhang.san@example.com", "清河市和平路1号院3单元",
+					    "11010519491231002X", "13800000001" };
+
+/* A key file in a temporary folder; its path in path (64 bytes). */
+static struct keyring *ring_new(char path[64])
+{
+	char err[256];
+	snprintf(path, 64, "/tmp/test_cases_key.XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(path);
+	assert_int_equal(keyring_create(path, err, sizeof(err)), 0);
+	struct keyring *k = NULL;
+	assert_int_equal(keyring_load(path, &k, err, sizeof(err)), 0);
+	return k;
+}
+
+static const char *seal_values(struct keyring *k, struct arena *a, int64_t *kid)
+{
+	json_t *def = json_loads(SEAL_DEF, 0, NULL), *vals = json_loads(SEAL_VALUES, 0, NULL);
+	const char *stored;
+	assert_int_equal(case_form_seal(k, a, def, vals, &stored, kid), 0);
+	json_decref(def);
+	json_decref(vals);
+	return stored;
+}
+
+static void test_form_sealing(void **state)
+{
+	(void)state;
+	char path[64];
+	struct keyring *k = ring_new(path);
+	struct arena *a = arena_new(4096);
+	int64_t kid = -1;
+	const char *stored = seal_values(k, a, &kid);
+	assert_int_equal(kid, 1);
+	for (size_t i = 0; i < ARRAY_LEN(SEAL_SECRETS); i++)
+		assert_null(strstr(stored, SEAL_SECRETS[i]));
+	assert_non_null(strstr(stored, "普通说明")); /* not personal: as it is */
+
+	json_t *keys;
+	json_t *m = case_form_masked(stored, &keys);
+	assert_string_equal(json_string_value(json_object_get(m, "id_number")), "1101**********002X");
+	assert_string_equal(json_string_value(json_object_get(m, "phone")), "138****0001");
+	assert_string_equal(json_string_value(json_object_get(m, "email")), "z***@example.com");
+	assert_string_equal(json_string_value(json_object_get(m, "home")), "清河市和****");
+	assert_string_equal(json_string_value(json_object_get(m, "bank")), "6****");
+	assert_string_equal(json_string_value(json_object_get(m, "note")), "普通说明");
+	assert_int_equal(json_array_size(keys), 5);
+	json_decref(m);
+	json_decref(keys);
+
+	/* The plaintext is the text the values were validated into; each value reveals whole. */
+	const char *plain;
+	assert_int_equal(case_form_plain(k, a, stored, &plain), 0);
+	assert_string_equal(plain, SEAL_VALUES);
+	const char *v;
+	assert_int_equal(case_form_reveal(k, a, stored, "home", &v), 0);
+	assert_string_equal(v, "清河市和平路1号院3单元");
+	assert_int_equal(case_form_reveal(k, a, stored, "note", &v), 0);
+	assert_int_equal(case_form_reveal(k, a, stored, "nothing", &v), GH_ENOTFOUND);
+	assert_true(case_form_is_sealed(stored, "phone"));
+	assert_false(case_form_is_sealed(stored, "note"));
+
+	/* A sealed value moved to another field does not open there. */
+	json_t *j = json_loads(stored, 0, NULL);
+	json_object_set(j, "id_number", json_object_get(j, "phone"));
+	char *moved = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	assert_int_equal(case_form_reveal(k, a, moved, "id_number", &v), GH_EINVAL);
+	assert_int_equal(case_form_plain(k, a, moved, &plain), GH_EINVAL);
+	free(moved);
+	/* Without the key file nothing opens, and nothing personal is stored in the clear. */
+	assert_int_equal(case_form_plain(NULL, a, stored, &plain), GH_EINVAL);
+	json_t *def = json_loads(SEAL_DEF, 0, NULL), *vals = json_loads(SEAL_VALUES, 0, NULL);
+	assert_int_equal(case_form_seal(NULL, a, def, vals, &plain, &kid), GH_EUNAVAILABLE);
+	json_object_del(vals, "bank"), json_object_del(vals, "email"), json_object_del(vals, "home");
+	json_object_del(vals, "id_number"), json_object_del(vals, "phone");
+	assert_int_equal(case_form_seal(NULL, a, def, vals, &plain, &kid), 0); /* nothing to seal */
+	assert_int_equal(kid, 0);
+	assert_int_equal(case_form_plain(NULL, a, plain, &plain), 0);
+	json_decref(def);
+	json_decref(vals);
+	assert_int_equal(case_form_plain(k, a, "[1]", &plain), GH_EINVAL);
+	keyring_free(k);
+	unlink(path);
+	arena_free(a);
+}
+
+DB_SQL(q_seal_item, "INSERT INTO service_items (code, version, department, audience, theme, item_type, level, name_zh, "
+		    "name_en, legal_limit_days, promised_limit_days, fee_yuan, online_depth, visits_required, materials, "
+		    "form, keywords_zh, content_hash, created_at) VALUES ('psb-0002', 1, 'psb', 'individual', 'household', "
+		    "'licensing', 'city', '事项', 'Item', 20, 10, 0, 4, 0, '[]', ?, '[]', 'h', '2026-01-01')");
+DB_SQL(q_seal_get, "SELECT form, form_key_id FROM applications WHERE id = ?");
+DB_SQL(q_seal_legacy, "UPDATE applications SET form = ?, form_key_id = NULL WHERE id = ?");
+
+/* Key rotation re-seals every stored form without changing its plaintext; a form stored in
+ * the clear before sealing existed is sealed by the item's definition. */
+static void test_form_reseal(void **state)
+{
+	struct fx *f = *state;
+	if (!f->t.db)
+		skip();
+	char path[64], err[256];
+	struct keyring *k = ring_new(path);
+	assert_int_equal(db_exec(f->t.db, &q_seal_item, DB_ARGS(DB_TEXT(SEAL_DEF)), NULL), 0);
+	int64_t kid;
+	const char *stored = seal_values(k, f->a, &kid);
+	struct case_new n = { .item_code = "psb-0002", .item_version = 1, .department = "psb", .limit_days = 10,
+			      .legal_limit_days = 20, .applicant_id = f->citizen, .channel = "web", .form = stored,
+			      .form_key_id = kid, .materials = "[]" };
+	int64_t id;
+	bool existed;
+	assert_int_equal(case_create(f->t.db, f->a, &n, &id, &existed), 0);
+
+	uint32_t newid;
+	assert_int_equal(keyring_add_key(path, &newid, err, sizeof(err)), 0);
+	assert_int_equal(newid, 2);
+	struct keyring *k2 = NULL;
+	assert_int_equal(keyring_load(path, &k2, err, sizeof(err)), 0);
+	size_t count = 0;
+	assert_int_equal(cases_forms_reseal(k2, f->t.db, &count), 0);
+	assert_int_equal(count, 1);
+	struct db_rows rows;
+	assert_int_equal(db_query(f->t.db, f->a, &q_seal_get, DB_ARGS(DB_INT(id)), &rows), 0);
+	const char *after = db_cell(&rows, 0, 0), *plain;
+	assert_int_equal(db_cell_int(&rows, 0, 1), 2);
+	assert_string_not_equal(after, stored);
+	assert_int_equal(case_form_plain(k2, f->a, after, &plain), 0);
+	assert_string_equal(plain, SEAL_VALUES);
+	assert_int_equal(case_form_plain(k, f->a, after, &plain), GH_EINVAL); /* not under key 1 any more */
+	count = 0;
+	assert_int_equal(cases_forms_reseal(k2, f->t.db, &count), 0);
+	assert_int_equal(count, 0); /* nothing left */
+
+	/* Stored in the clear (before sealing existed): sealed by the pass. */
+	assert_int_equal(db_exec(f->t.db, &q_seal_legacy, DB_ARGS(DB_TEXT(SEAL_VALUES), DB_INT(id)), NULL), 0);
+	bool more = true;
+	count = 0;
+	assert_int_equal(cases_forms_seal_legacy(k2, f->t.db, &count, &more), 0);
+	assert_int_equal(count, 1);
+	assert_false(more);
+	assert_int_equal(db_query(f->t.db, f->a, &q_seal_get, DB_ARGS(DB_INT(id)), &rows), 0);
+	for (size_t i = 0; i < ARRAY_LEN(SEAL_SECRETS); i++)
+		assert_null(strstr(db_cell(&rows, 0, 0), SEAL_SECRETS[i]));
+	assert_int_equal(db_cell_int(&rows, 0, 1), 2);
+	assert_int_equal(case_form_plain(k2, f->a, db_cell(&rows, 0, 0), &plain), 0);
+	assert_string_equal(plain, SEAL_VALUES);
+	keyring_free(k);
+	keyring_free(k2);
+	unlink(path);
+}
+
 int main(void)
 {
 	char err[256];
@@ -459,6 +626,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_store_concurrent, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_store_queue, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_store_assign, setup_pg, teardown),
+		cmocka_unit_test(test_form_sealing),
+		cmocka_unit_test_setup_teardown(test_form_reseal, setup_sqlite, teardown),
+		cmocka_unit_test_setup_teardown(test_form_reseal, setup_pg, teardown),
 	};
 	int rc = cmocka_run_group_tests_name("cases", tests, NULL, NULL);
 	calendar_free(cal);
