@@ -24,6 +24,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { install as checkAnswersAgainstOpenApi } from './openapi-check.mjs';
+
+// Every answer of the API that a test receives is checked against docs/openapi.yaml.
+checkAnswersAgainstOpenApi();
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const backend = process.env.GOVHALL_TEST_BACKEND || 'sqlite';
