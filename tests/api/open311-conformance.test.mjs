@@ -298,6 +298,18 @@ describe('a client that writes', () => {
     const bare = await call(`${base}/services`);
     assert.equal(bare.status, 404);
     assert.equal(bare.type, 'text/xml');
+    // A method a resource does not take: 405 in its format, with Allow; no HTML page.
+    for (const [method, resource, type, allow] of [['PUT', 'requests.json', 'application/json', /POST/],
+      ['DELETE', 'discovery.xml', 'text/xml', /GET/], ['POST', 'services.json', 'application/json', /GET/]]) {
+      const res = await fetch(`${base}/${resource}`, { method });
+      assert.equal(res.status, 405, `${method} ${resource}`);
+      assert.equal(res.headers.get('content-type').split(';')[0], type);
+      assert.match(res.headers.get('allow'), allow);
+      const body = await res.text();
+      const errors = type === 'text/xml' ? xml.parse(body).errors.error : JSON.parse(body);
+      assert.equal(Number(errors[0].code), 405);
+    }
+    assert.equal((await fetch(`${base}/no-such-resource.json`, { method: 'PUT' })).status, 404);
   });
 
   test('jurisdiction_id: the one discovery names works everywhere, any other is 404', async () => {
