@@ -154,17 +154,22 @@ describe('docs/openapi.yaml and `govhall routes --json`', () => {
   const catchAll = (p) => /\*\}/.test(p);
   let table;
   const load = async () => { table ??= await routes(); return table; };
-
-  test('every /api/ and /open311/ route of the server is documented', async () => {
-    const missing = [];
+  /** [{r, m, op}]: each method of each documented route of the server, with its operation
+   * (null when the document has none); a parameter may hold the resource's format. */
+  async function routeOps() {
+    const out = [];
     for (const r of await load()) {
       if (!isDocumented(r.pattern) || catchAll(r.pattern)) continue;
-      for (const m of r.methods) {
-        if (m === 'HEAD' || m === 'OPTIONS') continue;
-        const found = ['1', '1.json', '1.xml'].some((v) => contract.match(m, r.pattern.replace(/\{[^}]+\}/g, v)).op);
-        if (!found) missing.push(`${m} ${r.pattern} (${r.name})`);
+      for (const m of r.methods.filter((x) => x !== 'HEAD' && x !== 'OPTIONS')) {
+        const hit = ['1', '1.json', '1.xml'].map((v) => contract.match(m, r.pattern.replace(/\{[^}]+\}/g, v))).find((x) => x.op);
+        out.push({ r, m, op: hit?.op ?? null });
       }
     }
+    return out;
+  }
+
+  test('every /api/ and /open311/ route of the server is documented', async () => {
+    const missing = (await routeOps()).filter((x) => !x.op).map(({ r, m }) => `${m} ${r.pattern} (${r.name})`);
     assert.deepEqual(missing, [], 'routes the server has and docs/openapi.yaml does not');
   });
 
@@ -189,27 +194,22 @@ describe('docs/openapi.yaml and `govhall routes --json`', () => {
 
   test('each operation names the roles and scopes the router enforces', async () => {
     const problems = [];
-    for (const r of await load()) {
-      if (!isDocumented(r.pattern) || catchAll(r.pattern)) continue;
-      for (const m of r.methods) {
-        if (m === 'HEAD' || m === 'OPTIONS') continue;
-        const { op } = ['1', '1.json', '1.xml'].map((v) => contract.match(m, r.pattern.replace(/\{[^}]+\}/g, v))).find((x) => x.op) ?? {};
-        if (!op) continue;
-        const at = `${m} ${r.pattern} (${op.operationId})`;
-        const codes = Object.keys(op.responses);
-        if (r.roles.includes('anonymous')) {
-          if (op.security?.length !== 0) problems.push(`${at}: public route, but security is ${JSON.stringify(op.security)}`);
-          if (!r.noauth && !codes.includes('401')) problems.push(`${at}: a token sent to it is checked, so it can answer 401`);
-          continue;
-        }
-        const scopes = Object.entries(SCOPES).filter(([bit]) => r.scopes & Number(bit)).map(([, n]) => n);
-        if (JSON.stringify(op.security) !== JSON.stringify([{ bearer: scopes }])) {
-          problems.push(`${at}: security ${JSON.stringify(op.security)}, the router wants ${JSON.stringify([{ bearer: scopes }])}`);
-        }
-        const roles = r.roles.filter((x) => x !== 'system').sort();
-        if (JSON.stringify([...(op['x-roles'] ?? [])].sort()) !== JSON.stringify(roles)) {
-          problems.push(`${at}: x-roles ${JSON.stringify(op['x-roles'])}, the router allows ${JSON.stringify(roles)}`);
-        }
+    for (const { r, m, op } of await routeOps()) {
+      if (!op) continue;
+      const at = `${m} ${r.pattern} (${op.operationId})`;
+      const codes = Object.keys(op.responses);
+      if (r.roles.includes('anonymous')) {
+        if (op.security?.length !== 0) problems.push(`${at}: public route, but security is ${JSON.stringify(op.security)}`);
+        if (!r.noauth && !codes.includes('401')) problems.push(`${at}: a token sent to it is checked, so it can answer 401`);
+        continue;
+      }
+      const scopes = Object.entries(SCOPES).filter(([bit]) => r.scopes & Number(bit)).map(([, n]) => n);
+      if (JSON.stringify(op.security) !== JSON.stringify([{ bearer: scopes }])) {
+        problems.push(`${at}: security ${JSON.stringify(op.security)}, the router wants ${JSON.stringify([{ bearer: scopes }])}`);
+      }
+      const roles = r.roles.filter((x) => x !== 'system').sort();
+      if (JSON.stringify([...(op['x-roles'] ?? [])].sort()) !== JSON.stringify(roles)) {
+        problems.push(`${at}: x-roles ${JSON.stringify(op['x-roles'])}, the router allows ${JSON.stringify(roles)}`);
       }
     }
     assert.deepEqual(problems, []);
