@@ -19,6 +19,9 @@
 // test process exits (and makes it exit non-zero), so a test that swallowed the rejection
 // still fails.
 //
+// checkAnswer() checks one answer got another way. rawRequest (helpers.mjs) does not use it:
+// it sends deliberately malformed HTTP, whose answers come from below the API.
+//
 // GOVHALL_OPENAPI_RECORD=FILE appends one JSON line per checked answer (method, path,
 // template, operationId, status, content type, body) for looking at real answers.
 import { appendFileSync, readFileSync } from 'node:fs';
@@ -191,7 +194,8 @@ export function loadContract(file = DOC_FILE) {
     const u = new URL(url);
     const M = method.toUpperCase();
     const { route, op, method: m } = match(M, u.pathname);
-    let what = `${M} ${u.pathname}${u.search}`;
+    const target = `${u.pathname}${u.search}`;
+    let what = `${M} ${target.length > 200 ? `${target.slice(0, 200)}... (${target.length} bytes)` : target}`;
     if (!route || !op) {
       const kind = route ? 'method' : 'path';
       const { base, answers: all } = unlistedFor(u.pathname);
@@ -221,7 +225,33 @@ export function loadContract(file = DOC_FILE) {
 }
 
 let installed = false;
+let contract = null;
 const mismatches = [];
+const record = process.env.GOVHALL_OPENAPI_RECORD;
+
+/**
+ * Checks one answer ({method, url, status, contentType, body: Buffer}) of a server under test
+ * against the document; throws an OpenApiMismatch (and remembers it for the exit report) when
+ * it does not match. Answers from elsewhere, or to paths the document does not cover, pass.
+ */
+export function checkAnswer({ method, url, status, contentType, body }) {
+  const u = new URL(url);
+  if (!described(u)) return;
+  contract ??= loadContract();
+  const problem = contract.check({ method, url: u.href, status, contentType, body });
+  if (record) {
+    const { route, op } = contract.match(method, u.pathname);
+    let b = body.toString('utf8');
+    if (!/json|xml|text/.test(contentType ?? '')) b = `(${body.length} bytes)`;
+    appendFileSync(record, `${JSON.stringify({ method, path: u.pathname, search: u.search, template: route?.template ?? null,
+      operationId: op?.operationId ?? null, status, contentType, body: b.slice(0, 20000), problem })}\n`);
+  }
+  if (problem) {
+    const msg = `answer does not match docs/openapi.yaml: ${problem}`;
+    mismatches.push(msg);
+    throw new OpenApiMismatch(msg);
+  }
+}
 
 /** Is this a request to a govhall under test whose answer the document describes? */
 function described(u) {
@@ -235,31 +265,14 @@ function described(u) {
 export function install() {
   if (installed) return;
   installed = true;
-  let contract = null;
   const realFetch = globalThis.fetch;
-  const record = process.env.GOVHALL_OPENAPI_RECORD;
   globalThis.fetch = async function checkedFetch(input, init = {}) {
     const res = await realFetch(input, init);
     const href = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    const u = new URL(href);
-    if (!described(u)) return res;
+    if (!described(new URL(href))) return res;
     const method = (init?.method ?? (typeof input === 'object' && 'method' in input ? input.method : 'GET')).toUpperCase();
     const body = method === 'HEAD' ? Buffer.alloc(0) : Buffer.from(await res.clone().arrayBuffer());
-    contract ??= loadContract();
-    const contentType = res.headers.get('content-type');
-    const problem = contract.check({ method, url: u.href, status: res.status, contentType, body });
-    if (record) {
-      const { route, op } = contract.match(method, u.pathname);
-      let b = body.toString('utf8');
-      if (!/json|xml|text/.test(contentType ?? '')) b = `(${body.length} bytes)`;
-      appendFileSync(record, `${JSON.stringify({ method, path: u.pathname, search: u.search, template: route?.template ?? null,
-        operationId: op?.operationId ?? null, status: res.status, contentType, body: b.slice(0, 20000), problem })}\n`);
-    }
-    if (problem) {
-      const msg = `answer does not match docs/openapi.yaml: ${problem}`;
-      mismatches.push(msg);
-      throw new OpenApiMismatch(msg);
-    }
+    checkAnswer({ method, url: href, status: res.status, contentType: res.headers.get('content-type'), body });
     return res;
   };
   process.on('exit', (code) => {
