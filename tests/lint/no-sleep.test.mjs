@@ -5,7 +5,7 @@
 //     setTimeout(() => resolve(), ms)), timers/promises, page.waitForTimeout, Atomics.wait,
 //     sleep(N)-like calls, running `sleep`. A timer that rejects, kills or aborts is a
 //     deadline (the bound of a wait for a condition) and stays allowed.
-//   - shell (tests/**/*.sh, scripts/test.sh, scripts/pg-test.sh): `sleep`.
+//   - shell (tests/**/*.sh, scripts/test.sh, pg-test.sh, browser-under-load.sh): `sleep`.
 //   - C (tests/**/*.c and .h): sleep, usleep, nanosleep, clock_nanosleep, thrd_sleep.
 // Waiting is done by tests/api/helpers.mjs: waitFor(check) (a condition checked until it
 // holds, within a deadline), deadline(promise), server.waitForLog(pred), and event-driven
@@ -117,7 +117,7 @@ describe('no fixed sleeps in test code', () => {
   test('tests/ and the test scripts hold no sleep', () => {
     const found = [];
     const list = [...files(path.join(root, 'tests'))].map((p) => path.relative(root, p));
-    list.push('scripts/test.sh', 'scripts/pg-test.sh');
+    list.push('scripts/test.sh', 'scripts/pg-test.sh', 'scripts/browser-under-load.sh');
     for (const rel of list) {
       const kind = kindOf(rel);
       if (!kind || rel === SELF || rel.startsWith('tests/fuzz/corpus')) continue;
