@@ -34,7 +34,6 @@ import addFormats from 'ajv-formats';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const DOC_FILE = path.resolve(here, '../../docs/openapi.yaml');
 const DOC_ID = 'https://govhall.invalid/openapi.json';
-const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'];
 
 export class OpenApiMismatch extends Error {
   constructor(message) {
@@ -64,9 +63,9 @@ function short(v) {
 }
 
 /**
- * Loads the document and prepares the matcher. Returns {doc, match(method, pathname),
- * check({method, url, status, contentType, body})} where check returns null or the mismatch
- * message.
+ * Loads the document and prepares the matcher. Returns {doc, routes (the path templates with
+ * their server prefix, most literal first), match(method, pathname) -> {route, op},
+ * check({method, url, status, contentType, body}) -> null or the mismatch message}.
  */
 export function loadContract(file = DOC_FILE) {
   const doc = YAML.parse(readFileSync(file, 'utf8'), { uniqueKeys: true });
