@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that build, run and test govhall need, only when missing.
-# Usage: scripts/deps.sh [build|test|bench|all]   (default: all)
+# Usage: scripts/deps.sh [build|test|bench|load|all]   (default: all)
 set -euo pipefail
 what=${1:-all}
 
@@ -11,13 +11,15 @@ build_pkgs=(build-essential pkg-config meson ninja-build
   libxlsxwriter-dev fonts-noto-cjk)
 test_pkgs=(clang libclang-rt-14-dev libcmocka-dev postgresql sqlite3 nodejs npm chromium)
 bench_pkgs=(wrk nginx-light sqlite3)
+load_pkgs=(stress-ng) # scripts/browser-under-load.sh
 
 case "$what" in
   build) pkgs=("${build_pkgs[@]}") ;;
   test) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
   bench) pkgs=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
-  all) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
-  *) echo "usage: scripts/deps.sh [build|test|bench|all]" >&2; exit 2 ;;
+  load) pkgs=("${load_pkgs[@]}") ;;
+  all) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}" "${load_pkgs[@]}") ;;
+  *) echo "usage: scripts/deps.sh [build|test|bench|load|all]" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -3,7 +3,9 @@
 #  - unit (cmocka) and fuzz corpus replay, built with AddressSanitizer + UBSan;
 #    the storage tests run against SQLite and the throwaway PostgreSQL cluster;
 #  - API tests (node --test) against the real binary, once on SQLite and once on PostgreSQL;
-#  - browser tests (playwright-core + Debian chromium, axe-core).
+#  - browser tests (playwright-core + Debian chromium, axe-core);
+#  - lint: docs/openapi.yaml (Redocly CLI, @readme/openapi-parser, `govhall routes`) and no
+#    fixed sleeps in the tests.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -72,6 +74,9 @@ node_suite() {
 }
 
 export GOVHALL_BIN=$root/$BUILD/govhall
+# The API document against Redocly CLI, @readme/openapi-parser and the route table; no fixed
+# sleeps in the test code.
+node_suite "lint" node --test --test-reporter=tap tests/lint/
 GOVHALL_TEST_BACKEND=sqlite node_suite "api (SQLite)" node --test --test-reporter=tap tests/api/
 if [ -n "${GOVHALL_TEST_PG:-}" ]; then
   GOVHALL_TEST_BACKEND=postgres node_suite "api (PostgreSQL)" node --test --test-reporter=tap tests/api/

@@ -238,7 +238,8 @@ json_t *case_json(const struct application *app, const struct calendar *cal, int
 		json_object_set_new(j, "due_day", day_json(app->due_day));
 		json_object_set_new(j, "legal_due_day", day_json(app->legal_due_day));
 		json_object_set_new(j, "working_days_left", json_null());
-		json_object_set_new(j, "light", json_null());
+		/* No clock runs (not accepted yet, or ended): the light is "none", never null. */
+		json_object_set_new(j, "light", json_string(deadline_light_name(LIGHT_NONE)));
 	}
 	json_t *masked;
 	json_object_set_new(j, "form", case_form_masked(app->form, &masked));

@@ -58,7 +58,7 @@ const char *deadline_light_name(enum light l)
 	case LIGHT_GREEN: return "green";
 	case LIGHT_YELLOW: return "yellow";
 	case LIGHT_RED: return "red";
-	default: return "";
+	default: return "none";
 	}
 }
 

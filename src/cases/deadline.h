@@ -33,9 +33,10 @@ int32_t deadline_legal_due(const struct calendar *c, const struct clock_state *s
  * from the day the pause began). Negative when overdue. */
 int deadline_left(const struct calendar *c, const struct clock_state *s, int32_t today);
 enum light deadline_light(const struct calendar *c, const struct clock_state *s, int32_t today);
+/* "none" (no clock runs), "green", "yellow" or "red". */
 const char *deadline_light_name(enum light l);
 /* The first day on which the light is yellow (stored, so that queues filter by light in SQL). */
-int32_t deadline_yellow_day(const struct calendar *c, const struct clock_state *s); /* "green", "yellow", "red", "" */
+int32_t deadline_yellow_day(const struct calendar *c, const struct clock_state *s);
 /* Ends a pause on day `today`: adds the working days it lasted. */
 void deadline_resume(const struct calendar *c, struct clock_state *s, int32_t today);
 

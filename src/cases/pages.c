@@ -158,7 +158,7 @@ static void light_view(struct req *r, json_t *cj, json_t *out)
 	const char *light = json_string_value(json_object_get(cj, "light"));
 	json_t *left = json_object_get(cj, "working_days_left");
 	bool paused = json_is_true(json_object_get(cj, "paused"));
-	if (!light || !*light || !json_is_integer(left)) {
+	if (!light || !strcmp(light, "none") || !json_is_integer(left)) {
 		jset(out, "light_text", T(r, "未计时", "Not running"));
 		jset(out, "light", "none");
 		return;

@@ -132,7 +132,7 @@ int cert_doc_parse(struct arena *a, const char *buf, size_t len, struct cert_doc
 	out->root = root;
 	const char *type = str_member(root, "type", 64);
 	if (!json_is_object(root) || !type || strcmp(type, CERT_DOC_TYPE) != 0)
-		FAIL("文件不是电子证照（类型不符）。|The file is not a certificate (wrong type).");
+		FAIL("文件不是本厅的电子证照或回执（类型不符）。|The file is not a certificate or a receipt of this hall (wrong type).");
 	json_t *cert = json_object_get(root, "certificate");
 	if (!json_is_object(cert))
 		FAIL("电子证照缺少证照内容。|The certificate's content is missing.");
@@ -152,34 +152,48 @@ int cert_doc_parse(struct arena *a, const char *buf, size_t len, struct cert_doc
 	arena_cleanup(a, free, canon);
 	out->canonical = canon;
 	cert_sha256_hex(canon, strlen(canon), out->hash);
+	/* From here on the document is a certificate in form: what is wrong is a verdict. */
+#define PROBLEM(msg)                         \
+	do {                                 \
+		if (!out->problem)           \
+			out->problem = (msg); \
+	} while (0)
 	const char *hash = str_member(root, "hash", 64);
 	if (hash && strcmp(hash, out->hash) != 0)
-		FAIL("电子证照的摘要与内容不符，内容可能被改动过。|The certificate's hash does not match its content: it may have been altered.");
+		PROBLEM("电子证照的摘要与内容不符，内容可能被改动过。|The certificate's hash does not match its content: it may have been altered.");
 	json_t *sig = json_object_get(root, "signature");
 	const char *alg = json_is_object(sig) ? str_member(sig, "algorithm", 16) : NULL;
 	out->key_id = json_is_object(sig) ? str_member(sig, "key_id", 64) : NULL;
 	const char *value = json_is_object(sig) ? str_member(sig, "value", 128) : NULL;
-	if (!alg || strcmp(alg, "Ed25519") != 0 || !out->key_id || cert_unb64(value, out->sig, sizeof(out->sig)))
-		FAIL("电子证照没有有效格式的签名。|The certificate has no well-formed signature.");
+	if (!alg || strcmp(alg, "Ed25519") != 0 || !out->key_id || cert_unb64(value, out->sig, sizeof(out->sig))) {
+		PROBLEM("电子证照没有有效格式的签名。|The certificate has no well-formed signature.");
+		out->key_id = out->key_id ? out->key_id : "";
+	}
 	json_t *log = json_object_get(root, "log");
 	if (log && !json_is_null(log)) {
 		json_t *li = json_object_get(log, "leaf_index"), *ts = json_object_get(log, "tree_size");
 		json_t *proof = json_object_get(log, "inclusion_proof");
-		out->leaf = str_member(log, "leaf", LEDGER_LEAF_MAX);
-		out->checkpoint = str_member(log, "checkpoint", 8192);
-		if (!json_is_integer(li) || !json_is_integer(ts) || json_integer_value(li) < 0 ||
-		    json_integer_value(ts) <= json_integer_value(li) || !json_is_array(proof) ||
-		    json_array_size(proof) > CERT_PROOF_MAX || !out->leaf || !out->checkpoint)
-			FAIL("电子证照的存证证明格式不正确。|The certificate's log proof is malformed.");
-		out->leaf_index = json_integer_value(li);
-		out->tree_size = json_integer_value(ts);
-		out->nproof = json_array_size(proof);
-		out->proof = arena_array(a, out->nproof ? out->nproof : 1, LEDGER_HASH_LEN);
-		for (size_t i = 0; i < out->nproof; i++)
-			if (cert_unb64(json_string_value(json_array_get(proof, i)), out->proof[i], LEDGER_HASH_LEN))
-				FAIL("电子证照的存证证明格式不正确。|The certificate's log proof is malformed.");
-		out->has_log = true;
+		const char *leaf = str_member(log, "leaf", LEDGER_LEAF_MAX), *cp = str_member(log, "checkpoint", 8192);
+		bool ok = json_is_integer(li) && json_is_integer(ts) && json_integer_value(li) >= 0 &&
+			  json_integer_value(ts) > json_integer_value(li) && json_is_array(proof) &&
+			  json_array_size(proof) <= CERT_PROOF_MAX && leaf && cp;
+		size_t np = ok ? json_array_size(proof) : 0;
+		unsigned char(*path)[LEDGER_HASH_LEN] = arena_array(a, np ? np : 1, LEDGER_HASH_LEN);
+		for (size_t i = 0; ok && i < np; i++)
+			ok = cert_unb64(json_string_value(json_array_get(proof, i)), path[i], LEDGER_HASH_LEN) == 0;
+		if (!ok) {
+			PROBLEM("电子证照的存证证明格式不正确。|The certificate's log proof is malformed.");
+		} else {
+			out->leaf = leaf;
+			out->checkpoint = cp;
+			out->leaf_index = json_integer_value(li);
+			out->tree_size = json_integer_value(ts);
+			out->nproof = np;
+			out->proof = path;
+			out->has_log = true;
+		}
 	}
+#undef PROBLEM
 	return 0;
 }
 
@@ -257,6 +271,10 @@ int cert_verify_offline(struct arena *a, const json_t *doc, const json_t *keys, 
 	char err[512];
 	if (cert_doc_parse(a, text, strlen(text), &d, err, sizeof(err))) {
 		fprintf(out, "certificate: INVALID: %s\n", cert_msg(a, "en", err));
+		return 1;
+	}
+	if (d.problem) {
+		fprintf(out, "certificate: INVALID: %s\n", cert_msg(a, "en", d.problem));
 		return 1;
 	}
 	fprintf(out, "certificate %s (%s), issued by %s at %lld\n", d.number, d.cert_type, d.department,

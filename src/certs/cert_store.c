@@ -19,6 +19,7 @@
 #include "identity/identity.h"
 #include "identity/idcheck.h"
 #include "store/db.h"
+#include "view/view.h"
 
 static const struct keyring *ring;
 static const char *public_url = "";
@@ -640,6 +641,7 @@ json_t *cert_verify_online(struct req *r, const char *number, const char *hash, 
 	struct arena *a = r->arena;
 	bool en = strcmp(r->lang, "en") == 0;
 	json_t *out = json_object();
+	json_object_set_new(out, "kind", json_string("certificate"));
 	json_object_set_new(out, "status", json_string("unknown"));
 	json_t *checks = json_object();
 	json_object_set_new(out, "checks", checks);
@@ -648,6 +650,10 @@ json_t *cert_verify_online(struct req *r, const char *number, const char *hash, 
 		hash = d->hash;
 	}
 	json_object_set_new(out, "number", number ? json_string(number) : json_null());
+	if (d && d->problem) {
+		json_object_set_new(out, "reason", json_string(cert_msg(a, r->lang, d->problem)));
+		return out;
+	}
 	struct cert c;
 	int rc = number ? cert_get(r->db, a, number, &c) : GH_ENOTFOUND;
 	if (rc) {
@@ -668,8 +674,11 @@ json_t *cert_verify_online(struct req *r, const char *number, const char *hash, 
 	unsigned char sig[64];
 	sig_ok = sig_ok && cert_unb64(c.signature, sig, 64) == 0 &&
 		 crypto_sign_verify_detached(sig, (const unsigned char *)c.document, strlen(c.document), pk) == 0;
+	/* The copy's own signature, under the key it names: that must be the key the hall
+	 * signed this certificate with. */
+	bool key_ok = !d || strcmp(d->key_id, c.key_id) == 0;
 	if (sig_ok && d)
-		sig_ok = cert_doc_check_signature(d, pk) == 0;
+		sig_ok = key_ok && cert_doc_check_signature(d, pk) == 0;
 	json_object_set_new(checks, "signature", json_boolean(sig_ok));
 	json_object_set_new(checks, "key_id", json_string(c.key_id));
 	/* The log: an inclusion proof of the leaf this row gives, checked here. */
@@ -691,6 +700,10 @@ json_t *cert_verify_online(struct req *r, const char *number, const char *hash, 
 	if (doc)
 		json_object_set_new(out, "certificate", doc);
 	json_object_set_new(out, "hash", json_string(c.hash));
+	if (!key_ok) {
+		json_object_set_new(out, "reason", json_string(view_msg(r->app->view, r->lang, "certs_verify_key_unknown")));
+		return out;
+	}
 	if (!sig_ok || !log_ok) {
 		json_object_set_new(out, "reason",
 				    json_string(en ? "The certificate's signature or its record in the transparency log could not be confirmed."

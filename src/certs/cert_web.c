@@ -183,6 +183,26 @@ static json_t *result_view(struct req *r, json_t *res)
 	json_object_set_new(v, "is_valid", json_boolean(!strcmp(st, "valid")));
 	json_object_set_new(v, "is_revoked", json_boolean(!strcmp(st, "revoked")));
 	json_object_set_new(v, "is_unknown", json_boolean(!strcmp(st, "unknown")));
+	const char *kind = json_string_value(json_object_get(res, "kind"));
+	if (kind && !strcmp(kind, "receipt")) {
+		/* A receipt: what it records, where, and each check of the log. */
+		static const char *const names[][2] = { { "leaf_hash", "certs_check_leaf_hash" },
+							{ "origin", "certs_check_origin" },
+							{ "signature", "certs_check_checkpoint" },
+							{ "inclusion", "certs_check_inclusion" },
+							{ "in_log", "certs_check_in_log" } };
+		json_t *rc = json_object_get(res, "checks"), *list = json_array();
+		for (size_t i = 0; i < ARRAY_LEN(names); i++)
+			json_array_append_new(list, json_pack("{s:b,s:s}", "ok", json_is_true(json_object_get(rc, names[i][0])),
+							      "label", view_msg(r->app->view, r->lang, names[i][1])));
+		json_object_set_new(v, "is_receipt", json_true());
+		json_object_set_new(v, "receipt_checks", list);
+		const char *lk = json_string_value(json_object_get(res, "leaf_kind"));
+		const char *key = arena_printf(r->arena, "ledger_kind_%s", lk ? lk : "");
+		const char *name = view_msg(r->app->view, r->lang, key);
+		json_object_set_new(v, "leaf_kind_name", json_string(name && strcmp(name, key) ? name : (lk ? lk : "")));
+		return aj(r, v);
+	}
 	json_t *c = json_object_get(res, "certificate");
 	if (c) {
 		json_t *tn = json_object_get(c, "cert_type_name"), *iss = json_object_get(c, "issuer");
@@ -479,6 +499,15 @@ static int verify_upload(struct req *r, json_t **res)
 	size_t len;
 	if ((rc = uploaded(r, &buf, &len)))
 		return rc;
+	/* A receipt is JSON of the receipt type: the log checks it. Anything else is read as a
+	 * certificate (JSON or PDF), whose parser says what a file that is neither lacks. */
+	json_t *j = len <= CERT_DOC_MAX ? json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+	if (j) {
+		arena_cleanup(r->arena, (void (*)(void *))json_decref, j);
+		const char *type = json_string_value(json_object_get(j, "type"));
+		if (json_is_object(j) && type && strcmp(type, LEDGER_RECEIPT_TYPE) == 0)
+			return ledger_receipt_verdict(r, j, res);
+	}
 	struct cert_doc d;
 	char err[512];
 	if (cert_doc_parse(r->arena, buf, len, &d, err, sizeof(err))) {

@@ -46,13 +46,20 @@ struct cert_doc {
 	unsigned char root_hash[LEDGER_HASH_LEN];
 	size_t nproof;
 	unsigned char (*proof)[LEDGER_HASH_LEN];
+	/* The first problem of a document that is a certificate in form but cannot be genuine:
+	 * a stated hash that does not match the content, a signature or a log proof that is not
+	 * well-formed ("中文|English"), or NULL. A verdict ("unknown"), not a parse failure. */
+	const char *problem;
 };
 
 /* ---- cert_doc.c: the document, pure functions (fuzzed) --------------------------------- */
 
 /* Parses a certificate document from buf (JSON, or a PDF rendition carrying one). Checks the
  * shape only (types, sizes, encodings; the hash recomputed), not signatures or proofs.
- * GH_EINVAL with a message for people in err: "中文|English" (cert_msg picks one). */
+ * GH_EINVAL with a message for people in err ("中文|English", cert_msg picks one) when buf is
+ * not a certificate document at all (too large, not JSON, another type, no content, no number,
+ * type, issuer or date); a document that is one in form but whose stated hash, signature or
+ * log proof cannot be right parses, with out->problem set. */
 int cert_doc_parse(struct arena *a, const char *buf, size_t len, struct cert_doc *out, char *err, size_t errlen);
 /* The JSON document embedded in a PDF rendition: 0 with *json (arena, NUL-terminated) or
  * GH_EINVAL when buf is a PDF without one, GH_ENOTFOUND when buf is not a PDF at all. */

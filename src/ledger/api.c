@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "base/err.h"
 #include "base/util.h"
 #include "http/http.h"
@@ -249,6 +251,94 @@ static int api_consistency(struct req *r)
 			 json_pack("{s:I,s:I,s:s,s:s,s:o}", "first", (json_int_t)first, "second", (json_int_t)second,
 				   "first_root", b64(r, r1), "second_root", b64(r, r2), "proof",
 				   ledger_hashes_json((const unsigned char(*)[H32])path, n)));
+}
+
+/* ---- verifying a receipt online ---- */
+
+int ledger_receipt_verdict(struct req *r, const json_t *doc, json_t **out)
+{
+	const char *type = json_string_value(json_object_get(doc, "type"));
+	json_t *ji = json_object_get(doc, "leaf_index"), *js = json_object_get(doc, "tree_size");
+	json_t *proof = json_object_get(doc, "inclusion_proof");
+	const char *origin = json_string_value(json_object_get(doc, "origin"));
+	const char *leaf = json_string_value(json_object_get(doc, "leaf"));
+	const char *lh64 = json_string_value(json_object_get(doc, "leaf_hash"));
+	const char *r64 = json_string_value(json_object_get(doc, "root"));
+	const char *note = json_string_value(json_object_get(doc, "checkpoint"));
+	const char *kind = json_string_value(json_object_get(doc, "kind"));
+	unsigned char lh[H32], root[H32];
+	/* Not a receipt at all: 422. Everything after this is a verdict. */
+	if (!json_is_object(doc) || !type || strcmp(type, LEDGER_RECEIPT_TYPE) != 0 || !json_is_integer(ji) ||
+	    json_integer_value(ji) < 0 || !json_is_integer(js) || json_integer_value(js) <= json_integer_value(ji) ||
+	    !origin || !leaf || strlen(leaf) > LEDGER_LEAF_MAX || !lh64 || ledger_unb64_hash(lh64, lh) || !r64 ||
+	    ledger_unb64_hash(r64, root) || !note || strlen(note) > 8192 || !json_is_array(proof) ||
+	    json_array_size(proof) > LEDGER_PROOF_MAX) {
+		req_error_detail(r, "%s", M(r, "ledger_receipt_malformed"));
+		return GH_EVALIDATION;
+	}
+	size_t np = json_array_size(proof);
+	unsigned char(*path)[H32] = arena_alloc(r->arena, (np + 1) * H32);
+	for (size_t i = 0; i < np; i++)
+		if (ledger_unb64_hash(json_string_value(json_array_get(proof, i)), path[i])) {
+			req_error_detail(r, "%s", M(r, "ledger_receipt_malformed"));
+			return GH_EVALIDATION;
+		}
+	int64_t index = json_integer_value(ji), size = json_integer_value(js);
+	if (!ledger_loaded_keys)
+		return GH_EUNAVAILABLE;
+	const char *ours = ledger_loaded_keys->origin;
+	json_t *keys = owned(r, json_pack("{s:o}", "log", ledger_keys_json(ledger_loaded_keys)));
+
+	unsigned char computed[H32];
+	ledger_leaf_hash(leaf, strlen(leaf), computed);
+	bool hash_ok = sodium_memcmp(computed, lh, H32) == 0;
+	/* The receipt's origin and the first line of its checkpoint both name this hall's log. */
+	size_t ol = strcspn(note, "\n");
+	bool origin_ok = strcmp(origin, ours) == 0 && ol == strlen(ours) && strncmp(note, ours, ol) == 0;
+	const char *signed_origin = NULL;
+	int64_t signed_size = -1;
+	unsigned char signed_root[H32];
+	char err[256];
+	bool sig_ok = origin_ok &&
+		      ledger_checkpoint_verify(r->arena, note, keys, &signed_origin, &signed_size, signed_root, err, sizeof(err)) == 0 &&
+		      signed_size == size && sodium_memcmp(signed_root, root, H32) == 0;
+	bool incl_ok = ledger_verify_inclusion((uint64_t)index, (uint64_t)size, lh, (const unsigned char(*)[H32])path, np,
+					       root) == 0;
+	/* The log itself: the same leaf at index, and the same root at that size (no fork). */
+	bool in_log = false;
+	if (origin_ok) {
+		struct ledger_leaf stored;
+		unsigned char at_size[H32];
+		int rc = ledger_leaf_read(r->db, r->arena, index, &stored);
+		if (rc && rc != GH_ENOTFOUND)
+			return rc;
+		in_log = !rc && sodium_memcmp(stored.hash, lh, H32) == 0;
+		struct merkle_frontier *head = arena_alloc(r->arena, sizeof(*head));
+		if (in_log && (rc = ledger_head_read(r->db, r->arena, false, head, NULL)))
+			return rc;
+		in_log = in_log && (uint64_t)size <= head->size;
+		if (in_log) {
+			if ((rc = ledger_root_at(r->db, r->arena, (uint64_t)size, at_size)))
+				return rc;
+			in_log = sodium_memcmp(at_size, root, H32) == 0;
+		}
+	}
+	const char *why = !hash_ok	 ? "ledger_receipt_altered"
+			  : !origin_ok ? "ledger_receipt_other_log"
+			  : !sig_ok    ? "ledger_receipt_signature"
+			  : !incl_ok   ? "ledger_receipt_inclusion"
+			  : !in_log    ? "ledger_receipt_not_in_log"
+				       : NULL;
+	json_t *v = json_pack("{s:s,s:s,s:s,s:I,s:I,s:s,s:{s:b,s:b,s:b,s:b,s:b}}", "kind", "receipt", "status",
+			      why ? "unknown" : "valid", "origin", origin, "leaf_index", (json_int_t)index, "tree_size",
+			      (json_int_t)size, "leaf_kind", kind ? kind : "", "checks", "leaf_hash", hash_ok, "origin",
+			      origin_ok, "signature", sig_ok, "inclusion", incl_ok, "in_log", in_log);
+	if (!v)
+		return GH_EINTERNAL;
+	if (why)
+		json_object_set_new(v, "reason", json_string(M(r, why)));
+	*out = v;
+	return 0;
 }
 
 /* GET /.well-known/govhall-keys.json */

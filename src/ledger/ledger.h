@@ -31,6 +31,7 @@ struct arena;
 struct config;
 
 #define LEDGER_HASH_LEN 32          /* bytes of a leaf or node hash (SHA-256) */
+#define LEDGER_RECEIPT_TYPE "govhall.receipt/v1" /* the "type" of a receipt document */
 #define LEDGER_SALT_HEX 32          /* hex characters of a leaf's salt (16 random bytes) */
 #define LEDGER_LEAF_MAX (64 * 1024) /* bytes of one leaf's canonical JSON, at most */
 
@@ -127,6 +128,21 @@ int ledger_prove(struct db *db, struct arena *a, int64_t index, struct ledger_pr
 int ledger_receipt(struct db *db, struct arena *a, int64_t index, json_t **out);
 /* Indexes of the leaves whose ref is ref (oldest first), in the arena. */
 int ledger_find_ref(struct db *db, struct arena *a, const char *ref, int64_t **idx, size_t *n);
+
+/* ---- Online verification (POST /api/v1/verify, the /verify page) ------------------------ */
+
+struct req;
+/* Checks a receipt (the JSON of a receipt download) against this hall's log: the leaf
+ * hashes to leaf_hash, the receipt and its checkpoint name this hall's log (origin), the
+ * checkpoint is signed by a log key the hall publishes (current or retired) and states the
+ * receipt's size and root, the inclusion proof leads from the leaf to that root, and the log
+ * still holds this very leaf at leaf_index under that root. A document that is not a receipt
+ * at all (not an object, members missing or of the wrong type or length) is GH_EVALIDATION
+ * with r's error detail set; otherwise 0 and *out is a new object, the verdict:
+ * {kind: "receipt", status: "valid" | "unknown", reason (unknown only, in r's language),
+ * origin, leaf_index, tree_size, leaf_kind, checks: {leaf_hash, origin, signature, inclusion,
+ * in_log}}. Reads r->db; allocates in r->arena. */
+int ledger_receipt_verdict(struct req *r, const json_t *doc, json_t **out);
 
 /* ---- Offline verification (verify command, certificates) -------------------------------- */
 

@@ -3,8 +3,6 @@
 #define GH_LEDGER_EXT_H
 #include "ledger/log_impl.h"
 
-#define LEDGER_RECEIPT_TYPE "govhall.receipt/v1"
-
 struct ledger_decision {
 	int64_t event_id, at, applicant_id, enterprise_id, actor_id;
 	const char *number, *item_code, *department, *action, *from_state, *to_state, *reason, *detail;

@@ -771,9 +771,20 @@ static int h_token(struct req *r)
 		    json_pack("[{s:s,s:s}]", "service_request_id", number, "token", token));
 }
 
-/* Anything else under /open311/v2/: the spec's 404, not the hall's HTML page. */
+/* Anything else under /open311/v2/, in the spec's error format rather than the hall's HTML
+ * page: a resource that exists with other methods is 405 (with Allow), anything else 404. */
 static int h_unknown(struct req *r)
 {
+	const struct route *resource;
+	struct kvlist params = { 0 };
+	unsigned allowed = 0;
+	if (router_match(r->app->router, r->arena, HTTP_GET, r->path, &resource, &params, &allowed) == ROUTER_FOUND &&
+	    resource->fn != h_unknown) {
+		char buf[96];
+		unsigned m = resource->methods | HTTP_OPTIONS | ((resource->methods & HTTP_GET) ? HTTP_HEAD : 0);
+		resp_header(r, "Allow", http_methods_str(m, buf, sizeof(buf)));
+		return fail(r, path_format(r), 405, T(r, "该资源不支持此请求方法。", "This resource does not take this method."));
+	}
 	return fail(r, path_format(r), 404, T(r, "没有这个资源。", "No such resource."));
 }
 
@@ -790,7 +801,7 @@ static const struct route open311_routes[] = {
 	{ HTTP_GET | HTTP_POST, "/open311/v2/requests.xml", h_requests, O311, "open311.requests_xml" },
 	{ HTTP_GET, "/open311/v2/requests/{request}", h_request, O311, "open311.request" },
 	{ HTTP_GET, "/open311/v2/tokens/{token}", h_token, O311, "open311.token" },
-	{ HTTP_GET | HTTP_POST, "/open311/v2/{rest*}", h_unknown, O311, "open311.unknown" },
+	{ HTTP_GET | HTTP_POST | HTTP_PUT | HTTP_DELETE | HTTP_PATCH, "/open311/v2/{rest*}", h_unknown, O311, "open311.unknown" },
 };
 
 int open311_add_routes(struct router *rt)

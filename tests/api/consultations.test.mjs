@@ -5,20 +5,19 @@
 // the department heads and then to the administrators (the duties command run for later days).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEMO, apiLogin, bearer, freshTotp, get, htmlText, pageLogin, startServer } from './helpers.mjs';
+import {
+  apiLogin, bearer, DEMO, freshTotp, get, htmlText, pageLogin, startServer, waitFor,
+} from './helpers.mjs';
 import { CIV_ITEM, dayFromNow, inbox, rate, runDuties } from './interact-fixtures.mjs';
 
 /** Search results among FAQ answers for q, once the index has caught up with pred (each node
  * re-checks the catalog's generation within --cache-recheck ms). */
 async function searchFaq(q, pred) {
-  let r;
-  for (let i = 0; i < 40; i++) {
-    r = await bearer(`${base}/api/v1/search?q=${encodeURIComponent(q)}&kind=faq`, null);
+  return waitFor(async () => {
+    const r = await bearer(`${base}/api/v1/search?q=${encodeURIComponent(q)}&kind=faq`, null);
     assert.equal(r.status, 200, r.body);
-    if (pred(r.json.results)) return r.json.results;
-    await new Promise((res) => setTimeout(res, 100));
-  }
-  return r.json.results;
+    return pred(r.json.results) && r.json.results;
+  }, { what: `FAQ search results for ${q} to catch up` });
 }
 
 let srv;

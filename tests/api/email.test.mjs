@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import {
-  DEMO, actOn, apiLogin, applyOnline, bearer, csrfOf, demoCatalog, htmlText, pageLogin, sql, startServer,
+  DEMO, actOn, apiLogin, applyOnline, bearer, csrfOf, deadline, demoCatalog, htmlText, pageLogin, sql, startServer,
 } from './helpers.mjs';
 
 /** An SMTP receiver that accepts everything and keeps each message with its envelope. */
@@ -56,14 +56,13 @@ function smtpSink() {
     messages,
     listen: () => new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port))),
     close: () => new Promise((resolve) => server.close(resolve)),
-    /** Resolves the first message (in arrival order) for which pred holds. */
-    async waitFor(pred, timeout = 30_000) {
-      const t0 = Date.now();
+    /** Resolves the first message (in arrival order) for which pred holds, as it arrives. */
+    async waitFor(pred, timeout = 60_000) {
       for (;;) {
         const m = messages.find(pred);
         if (m) return m;
-        if (Date.now() - t0 > timeout) throw new Error(`no such e-mail after ${timeout} ms (${messages.length} received)`);
-        await new Promise((r) => { waiters.push(r); setTimeout(r, 500); });
+        const next = new Promise((r) => { waiters.push(r); });
+        await deadline(next, timeout, `such an e-mail (${messages.length} received)`);
       }
     },
   };

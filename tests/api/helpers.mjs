@@ -12,6 +12,10 @@
 // Key files: every command gets `--key-file` inside a temporary folder (the one of its
 // database when it has one), so tests never write govhall.key into the project root.
 //
+// Every answer of the API a test receives is checked against docs/openapi.yaml
+// (openapi-check.mjs). Waiting: waitFor(check) for a condition, deadline(promise, ms) to bound
+// a wait, server.waitForLog(pred) for a log line; never a fixed sleep (tests/lint/no-sleep).
+//
 // Identity helpers (below startServer): a cookie jar, a page client that keeps cookies and
 // reads _csrf from forms, log-in through the pages and the API, RFC 6238 TOTP, direct SQL on
 // the test database, `govhall routes --json`, and generators of valid ID numbers, credit codes
@@ -24,6 +28,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { install as checkAnswersAgainstOpenApi } from './openapi-check.mjs';
+
+// Every answer of the API that a test receives is checked against docs/openapi.yaml.
+checkAnswersAgainstOpenApi();
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const backend = process.env.GOVHALL_TEST_BACKEND || 'sqlite';
@@ -170,6 +178,7 @@ export async function serve(db, { threads = 2, extraArgs = [], readyTimeout = 60
   liveProcs.add(proc);
   const stderr = [];
   const stdout = [];
+  const logWaiters = new Set(); // called on every new line of stderr (waitForLog)
   let errBuf = '';
   proc.stderr.setEncoding('utf8');
   proc.stderr.on('data', (d) => {
@@ -179,6 +188,7 @@ export async function serve(db, { threads = 2, extraArgs = [], readyTimeout = 60
       stderr.push(errBuf.slice(0, i));
       errBuf = errBuf.slice(i + 1);
     }
+    for (const w of [...logWaiters]) w();
   });
   const exited = new Promise((resolve) => {
     proc.on('exit', (code, signal) => {
@@ -229,16 +239,28 @@ export async function serve(db, { threads = 2, extraArgs = [], readyTimeout = 60
     logs() {
       return stderr.flatMap((l) => { try { return [JSON.parse(l)]; } catch { return []; } });
     },
+    /**
+     * The first parsed log line for which pred holds, as soon as it is written (the server
+     * logs a request after answering it); rejects after timeout ms.
+     */
+    waitForLog(pred, { timeout = 60_000, what = 'a matching log line' } = {}) {
+      let w;
+      return deadline(new Promise((resolve) => {
+        w = () => { const l = this.logs().find(pred); if (l) resolve(l); };
+        logWaiters.add(w);
+        w();
+      }), timeout, `${what} in the server's log`).finally(() => logWaiters.delete(w));
+    },
     stop({ timeout = 30_000 } = {}) {
       stopping ??= (async () => {
         if (exitInfo === null) proc.kill('SIGTERM');
-        let timer;
-        const res = await Promise.race([exited, new Promise((r) => { timer = setTimeout(() => r(null), timeout); })]);
-        clearTimeout(timer);
-        if (res === null) {
+        let res;
+        try {
+          res = await deadline(exited, timeout, 'govhall to stop after SIGTERM');
+        } catch (e) {
           proc.kill('SIGKILL');
           await exited;
-          throw new Error(`govhall did not stop within ${timeout} ms of SIGTERM\n${stderr.slice(-30).join('\n')}`);
+          throw new Error(`${e.message}\n${stderr.slice(-30).join('\n')}`);
         }
         if (res.code !== 0) {
           throw new Error(`govhall exited with code ${res.code} signal ${res.signal} after SIGTERM\n${stderr.slice(-60).join('\n')}`);
@@ -301,6 +323,45 @@ export async function mapLimit(items, n, fn) {
   }
   await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
   return out;
+}
+
+/**
+ * promise, or a rejection naming what when it has not settled within ms: the bound on a wait
+ * for a condition (never a wait for a time).
+ */
+export function deadline(promise, ms, what) {
+  let timer;
+  const expired = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`gave up waiting for ${what} after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Waits for a condition: calls check() (sync or async) until it returns a truthy value, which
+ * it resolves. A check that throws (an assertion, say) counts as not yet. Checks at once, then
+ * after pauses growing from 10 to 250 ms; after timeout ms rejects with what and the last value
+ * or error. Tests wait for a state (of the server, a message, the clock), never for a time:
+ * this is the one place test code pauses (tests/lint/no-sleep.test.mjs).
+ */
+export async function waitFor(check, { what = 'the condition', timeout = 60_000 } = {}) {
+  const end = Date.now() + timeout;
+  let pause = 10;
+  let last;
+  for (;;) {
+    try {
+      last = await check();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() >= end) {
+      const why = last instanceof Error ? last.message : JSON.stringify(last);
+      throw new Error(`gave up waiting for ${what} after ${timeout} ms; last: ${why}`, { cause: last });
+    }
+    await new Promise((r) => setTimeout(r, pause)); // sleep-lint: allow -- the pause between two checks of a condition
+    pause = Math.min(pause * 2, 250);
+  }
 }
 
 /** fetch + body text. Never follows redirects. */
@@ -439,15 +500,13 @@ export function totp(secret, t = Date.now()) {
  */
 const lastStep = new Map();
 export async function freshTotp(secret) {
-  for (;;) {
+  const step = await waitFor(() => {
     const now = Math.floor(Date.now() / 1000 / 30);
-    const step = Math.max(now - 1, (lastStep.get(secret) ?? -Infinity) + 1);
-    if (step <= now + 1) {
-      lastStep.set(secret, step);
-      return totp(secret, step * 30_000 + 1000);
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-  }
+    const next = Math.max(now - 1, (lastStep.get(secret) ?? -Infinity) + 1);
+    return next <= now + 1 ? next : null;
+  }, { what: 'a TOTP step the server has not seen', timeout: 120_000 });
+  lastStep.set(secret, step);
+  return totp(secret, step * 30_000 + 1000);
 }
 
 /** A distinct client address per caller (servers run with --trust-proxy true in these tests). */

@@ -56,13 +56,8 @@ describe('security headers', () => {
   test('the request id is echoed in the JSON request log', async () => {
     const r = await get(`${srv.url}/no/such/page?secret=s3cr3t-token`);
     const id = r.headers.get('x-request-id');
-    // The log line is written after the response: give the server a moment.
-    let line;
-    for (let i = 0; i < 50 && !line; i++) {
-      line = srv.logs().find((l) => l.req === id);
-      if (!line) await new Promise((res) => setTimeout(res, 20));
-    }
-    assert.ok(line, `no log line for request ${id}`);
+    // The log line is written after the response: wait for it.
+    const line = await srv.waitForLog((l) => l.req === id, { what: `the log line of request ${id}` });
     assert.equal(line.status, 404);
     assert.equal(line.path, '/no/such/page');
     assert.ok(!srv.stderr.some((l) => l.includes('s3cr3t-token')), 'a query string was logged');

@@ -7,8 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createPublicKey, verify as edVerify } from 'node:crypto';
 import {
-  DEMO, apiLogin, backend, bearer, demoCatalog, freshDb, freshIp, get, govhall, initDb, pageLogin, sql, startServer,
-  tempDir, writeJsonFile,
+  apiLogin, backend, bearer, DEMO, demoCatalog, freshDb, freshIp, get, govhall, initDb, pageLogin, sql, startServer, tempDir, waitFor, writeJsonFile,
 } from './helpers.mjs';
 
 let srv;
@@ -176,12 +175,9 @@ describe('decisions in the log and receipts', () => {
     // of the head's size can only come from the duty's first pass at start.
     const head = Number(await sql(srv.db, 'SELECT size FROM ledger_head'));
     assert.ok(head > 100);
-    let n = 0;
-    for (let i = 0; i < 300 && n === 0; i++) {
-      n = Number(await sql(srv.db, `SELECT COUNT(*) FROM ledger_checkpoints WHERE size = ${head}`));
-      if (n === 0) await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.equal(n, 1, 'no checkpoint was signed by the duty');
+    const n = await waitFor(async () => Number(await sql(srv.db, `SELECT COUNT(*) FROM ledger_checkpoints WHERE size = ${head}`)),
+      { what: "the duty's checkpoint of the demo catalog" });
+    assert.equal(n, 1, 'one checkpoint of that size');
   });
 
   test('every step appends a leaf; the applicant gets a receipt for each', async () => {

@@ -77,8 +77,10 @@ describe('metrics', () => {
 
 describe('logs', () => {
   test('stderr carries JSON lines with a level', async () => {
-    assert.equal((await get(`${srv.url}/no/such/page`)).status, 404);
-    await new Promise((res) => setTimeout(res, 50));
+    const r = await get(`${srv.url}/no/such/page`);
+    assert.equal(r.status, 404);
+    const id = r.headers.get('x-request-id');
+    await srv.waitForLog((l) => l.req === id, { what: 'the log line of the 404' });
     const lines = srv.stderr.filter((l) => l.trim() !== '');
     assert.ok(lines.length > 0, 'no log lines');
     for (const l of lines) {
@@ -99,6 +101,8 @@ describe('shutdown', () => {
       s = await serve(db.url);
       const url = s.url;
       const results = [];
+      let firstAnswer;
+      const answered = new Promise((res) => { firstAnswer = res; });
       const inflight = mapLimit(Array.from({ length: 40 }, (_, i) => i), 20, async (i) => {
         let r;
         try {
@@ -112,8 +116,10 @@ describe('shutdown', () => {
         let ok = false;
         try { ok = r.status === 200 && JSON.parse(body).items.length > 0; } catch { /* cut short */ }
         results.push({ status: r.status, ok, len: body?.length ?? null });
+        firstAnswer();
       });
-      await new Promise((res) => setTimeout(res, 30));
+      // SIGTERM once the server is answering: the other requests are in flight or queued.
+      await answered;
       const code = await s.stop();
       assert.equal(code, 0);
       await inflight;

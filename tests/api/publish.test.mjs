@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import {
-  DEMO, DEMO_PASSWORD, apiLogin, bearer, freshIp, freshTotp, get, getJson, pageLogin, startServer,
+  apiLogin, bearer, DEMO, DEMO_PASSWORD, freshIp, freshTotp, get, getJson, pageLogin, startServer, waitFor,
 } from './helpers.mjs';
 
 let srv;
@@ -30,14 +30,11 @@ const act = (id, token, action, json = {}) => api(`/api/v1/publish/${id}/actions
 /** The search results for q among published information, once the index has caught up with
  * pred (every node re-checks the content's generation within --cache-recheck ms). */
 async function searchInfo(q, pred) {
-  let r;
-  for (let i = 0; i < 40; i++) {
-    r = await getJson(`${srv.url}/api/v1/search?q=${encodeURIComponent(q)}&kind=info`);
+  return waitFor(async () => {
+    const r = await getJson(`${srv.url}/api/v1/search?q=${encodeURIComponent(q)}&kind=info`);
     assert.equal(r.status, 200, r.body);
-    if (pred(r.json.results)) return r.json.results;
-    await new Promise((res) => setTimeout(res, 100));
-  }
-  return r.json.results;
+    return pred(r.json.results) && r.json.results;
+  }, { what: `search results for ${q} among published information to catch up` });
 }
 
 const DOC = {

@@ -56,9 +56,10 @@ static struct {
 	int port;
 	atomic_int status;
 	pthread_mutex_t mu;
+	pthread_cond_t arrived; /* broadcast on every request */
 	struct hit hits[64];
 	size_t n;
-} srv = { .mu = PTHREAD_MUTEX_INITIALIZER };
+} srv = { .mu = PTHREAD_MUTEX_INITIALIZER, .arrived = PTHREAD_COND_INITIALIZER };
 
 static void copy_header(struct evkeyvalq *h, const char *name, char *out, size_t len)
 {
@@ -85,6 +86,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 		h->body = body;
 	} else
 		free(body);
+	pthread_cond_broadcast(&srv.arrived);
 	pthread_mutex_unlock(&srv.mu);
 	int status = atomic_load(&srv.status);
 	evhttp_send_reply(req, status, status == 200 ? "OK" : "Internal Server Error", NULL);
@@ -128,6 +130,22 @@ static size_t hits_n(void)
 	size_t n = srv.n;
 	pthread_mutex_unlock(&srv.mu);
 	return n;
+}
+
+/* Waits until the endpoint has had at least n requests (a condition, not a time), giving up
+ * after a minute so that a delivery that never comes fails the test instead of hanging it.
+ * Returns the number of requests. */
+static size_t hits_wait(size_t n)
+{
+	struct timespec deadline;
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 60;
+	pthread_mutex_lock(&srv.mu);
+	while (srv.n < n && pthread_cond_timedwait(&srv.arrived, &srv.mu, &deadline) == 0)
+		;
+	size_t got = srv.n;
+	pthread_mutex_unlock(&srv.mu);
+	return got;
 }
 
 static void server_stop(void)
@@ -523,7 +541,7 @@ static void test_pg_lock(void **state)
 	db_close(other);
 }
 
-/* The thread: started, nudged, stopped (one delivery, no sleeping beyond the nudge). */
+/* The thread: started, nudged (the test waits for the delivery to arrive), stopped: one delivery. */
 static void test_thread(void **state)
 {
 	struct fx *f = *state;
@@ -533,8 +551,7 @@ static void test_thread(void **state)
 	assert_int_equal(notify_start(&f->app, err, sizeof(err)), 0);
 	event(f, f->citizen, "start_review", NULL);
 	notify_nudge();
-	for (int i = 0; i < 500 && hits_n() == 0; i++)
-		usleep(10000);
+	assert_int_equal(hits_wait(1), 1);
 	notify_stop();
 	assert_int_equal(hits_n(), 1);
 	/* Bad settings are refused. */
