@@ -387,6 +387,7 @@ static int cmd_serve(struct config *cfg)
 		return 1;
 	}
 	certs_init(&app);
+	identity_set_messenger(&(struct identity_messenger){ notify_inbox_message, notify_sms_sealed });
 	app.router = router_new();
 	if (build_router(app.router))
 		return 1;

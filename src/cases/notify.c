@@ -229,6 +229,27 @@ int notify_application_event(struct db *db, struct arena *a, int64_t account, in
 	return rc;
 }
 
+int notify_sms_sealed(struct db *db, struct arena *a, int64_t account, const char *kind, const char *sealed_text)
+{
+	if (!atomic_load(&want_sms))
+		return GH_EUNAVAILABLE;
+	int64_t now = (int64_t)time(NULL);
+	json_t *p = json_pack("{s:I,s:s,s:s,s:I}", "to", (json_int_t)account, "kind", kind ? kind : "sms", "sealed_text",
+			      sealed_text ? sealed_text : "", "created_at", (json_int_t)now);
+	char *payload = p ? json_dumps(p, JSON_COMPACT) : NULL;
+	json_decref(p);
+	if (!payload)
+		return GH_EINTERNAL;
+	int64_t changed = 0;
+	int rc = db_exec(db, &q_outbox_sms, DB_ARGS(DB_NULL, DB_TEXT(payload), DB_INT(now), DB_INT(now), DB_INT(account)),
+			 &changed);
+	free(payload);
+	(void)a;
+	if (!rc && changed)
+		notify_nudge(); /* in a transaction, the thread finds the row at its next pass */
+	return rc ? rc : changed ? 0 : GH_EUNAVAILABLE;
+}
+
 /* Deadline warnings to staff: {number}, {item} and {n} (working days). */
 static const struct text warn_yellow = { "warn_yellow", "办件即将到期", "Application due soon",
 					 "办件 {number}（{item}）剩余 {n} 个工作日，请尽快办理。",
@@ -575,9 +596,21 @@ static enum outcome deliver(struct app *app, struct db *db, struct arena *a, CUR
 			return FAILED;
 		}
 		const char *text = json_string_value(json_object_get(p, "body_zh"));
+		const char *sealed = json_string_value(json_object_get(p, "sealed_text"));
+		char *opened = NULL;
+		if (sealed && identity_open_text(app->keys, a, sealed, &opened)) {
+			sodium_memzero(phone, strlen(phone));
+			json_decref(p);
+			snprintf(err, errlen, "cannot open the sealed text (key file?)");
+			return GIVE_UP;
+		}
+		if (opened)
+			text = opened;
 		body = json_pack("{s:I,s:s,s:s,s:I}", "id", (json_int_t)o->id, "phone", phone, "text", text ? text : "",
 				 "timestamp", (json_int_t)now);
 		sodium_memzero(phone, strlen(phone));
+		if (opened)
+			sodium_memzero(opened, strlen(opened));
 	} else if (strcmp(o->channel, "email") == 0) {
 		if (!on(cfg->notify_smtp_url)) {
 			json_decref(p);

@@ -83,6 +83,24 @@ struct keyring;
 int identity_contact(struct db *db, const struct keyring *k, struct arena *a, int64_t account, char **phone,
 		     char **email, char **name);
 
+/* How identity reaches an account's owner: messages it cannot deliver itself (the inbox and
+ * the SMS outbox live in src/cases/notify.c, which depends on this module; main.c wires them
+ * with identity_set_messenger). Both write in the caller's transaction, if any.
+ * - inbox: a message in the account's site inbox (notify_inbox_message).
+ * - sms: one SMS to the account's registered phone through the gateway outbox; the text comes
+ *   sealed (identity_open_text opens it when the SMS is handed over), so no code is ever
+ *   stored in the clear. GH_EUNAVAILABLE when no SMS gateway is configured or the account has
+ *   no phone. */
+struct identity_messenger {
+	int (*inbox)(struct db *db, struct arena *a, int64_t account, int64_t application_id, const char *kind,
+		     const char *title_zh, const char *title_en, const char *body_zh, const char *body_en);
+	int (*sms)(struct db *db, struct arena *a, int64_t account, const char *kind, const char *sealed_text);
+};
+void identity_set_messenger(const struct identity_messenger *m);
+/* Opens a text sealed for the SMS outbox (hex, as handed to messenger.sms) into a. 0 or
+ * GH_EINVAL (corrupt, or sealed under a key no longer in the key file). */
+int identity_open_text(const struct keyring *k, struct arena *a, const char *sealed_hex, char **text);
+
 /* Adds every identity route table to the router. */
 struct router;
 int identity_add_routes(struct router *rt);
