@@ -432,8 +432,10 @@ static int totp_post(struct req *r)
 	if ((rc = factor_open(r, &acc, "totp")))
 		return rc;
 	const char *code = identity_field(in, "totp");
-	if (strlen(code) > 16 || factor_verify(r, &acc, "totp", code)) {
-		factor_failed(r, &acc, "totp", "wrong code");
+	bool typed = *code != 0; /* an empty form is not a guess */
+	if (!typed || strlen(code) > 16 || factor_verify(r, &acc, "totp", code)) {
+		if (typed)
+			factor_failed(r, &acc, "totp", "wrong code");
 		json_t *errs = json_object();
 		arena_cleanup(r->arena, (void (*)(void *))json_decref, errs);
 		identity_field_error(errs, "totp", T(r, "验证码不正确或已过期。", "The code is wrong or has expired."));
