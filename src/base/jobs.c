@@ -1,7 +1,8 @@
-/* jobs.c: the pool (see jobs.h). Jobs wait in one FIFO per key; the keys with jobs waiting
- * form a ring that the threads walk (the cursor is the key served next), so the order is
- * round robin over keys. The number of keys with jobs waiting is at most the number of jobs
- * waiting (queue_cap), so the linear walks below are bounded by it. */
+/* jobs.c: the pool (see jobs.h). Jobs wait in one FIFO per key and class; the keys of a
+ * class with jobs waiting form a ring that the threads walk (the cursor is the key served
+ * next), so the order is round robin over keys, and a class is served only while the classes
+ * before it have nothing waiting. The number of keys with jobs waiting is at most the number
+ * of jobs waiting (queue_cap), so the linear walks below are bounded by it. */
 #include "base/jobs.h"
 
 #include <event2/event.h>
@@ -38,12 +39,18 @@ struct jkey {
 	struct jkey *prev, *next;
 };
 
+/* The keys of one class with jobs waiting. */
+struct ring {
+	struct jkey *cursor; /* the key served next; NULL when nothing waits */
+	size_t nkeys, count;
+};
+
 struct jobs {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	pthread_cond_t idle; /* signalled when a job completes (jobs_drain) */
-	struct jkey *cursor; /* the key served next; NULL when nothing waits */
-	size_t count, nkeys, running;
+	struct ring ring[JOBS_CLASSES];
+	size_t count, running; /* count: waiting, all classes */
 	size_t cap, per_key_cap;
 	int64_t max_wait_ns, mean_ns;
 	bool measured; /* mean_ns comes from a measured job, not the initial guess */
@@ -75,10 +82,10 @@ static bool same_key(const struct jkey *k, const char *name)
 	return strcmp(k->name, name) == 0;
 }
 
-static struct jkey *find_key(struct jobs *j, const char *name)
+static struct jkey *find_key(struct ring *g, const char *name)
 {
-	struct jkey *k = j->cursor;
-	for (size_t i = 0; k && i < j->nkeys; i++, k = k->next)
+	struct jkey *k = g->cursor;
+	for (size_t i = 0; k && i < g->nkeys; i++, k = k->next)
 		if (same_key(k, name))
 			return k;
 	return NULL;
@@ -88,13 +95,13 @@ static struct jkey *find_key(struct jobs *j, const char *name)
  * ring just before the cursor, i.e. after every key waiting now has had its turn). Walking
  * from the cursor, the new job is k's (n+1)-th: it comes after n full turns of the ring and,
  * in the next turn, after the keys before k. */
-static size_t jobs_ahead(const struct jobs *j, const struct jkey *k)
+static size_t ring_ahead(const struct ring *g, const struct jkey *k)
 {
 	if (!k)
-		return j->nkeys;
+		return g->nkeys;
 	size_t ahead = k->n, pos = 0;
-	const struct jkey *x = j->cursor;
-	for (size_t i = 0; i < j->nkeys; i++, x = x->next) {
+	const struct jkey *x = g->cursor;
+	for (size_t i = 0; i < g->nkeys; i++, x = x->next) {
 		if (x == k) {
 			pos = 1; /* keys from here on come after k in its last turn */
 			continue;
@@ -105,33 +112,48 @@ static size_t jobs_ahead(const struct jobs *j, const struct jkey *k)
 	return ahead;
 }
 
+/* Jobs served before a new job of key k in class cls: every job of the classes before it,
+ * then its place in its own class's turns. */
+static size_t jobs_ahead(const struct jobs *j, int cls, const struct jkey *k)
+{
+	size_t ahead = ring_ahead(&j->ring[cls], k);
+	for (int c = 0; c < cls; c++)
+		ahead += j->ring[c].count;
+	return ahead;
+}
+
 static unsigned retry_seconds(int64_t wait_ns)
 {
 	int64_t s = (wait_ns + 999999999) / 1000000000;
 	return (unsigned)(s < 1 ? 1 : s > RETRY_MAX_S ? RETRY_MAX_S : s);
 }
 
-/* Takes the next job in round-robin order; the caller holds mu and knows count > 0. */
+/* Takes the next job: the first class with jobs waiting, in round-robin order of its keys.
+ * The caller holds mu and knows count > 0. */
 static struct job *take(struct jobs *j)
 {
-	struct jkey *k = j->cursor;
+	struct ring *g = &j->ring[0];
+	while (!g->count)
+		g++;
+	struct jkey *k = g->cursor;
 	struct job *job = k->head;
 	k->head = job->next;
 	if (!k->head)
 		k->tail = NULL;
 	k->n--;
+	g->count--;
 	j->count--;
 	if (k->n) {
-		j->cursor = k->next;
+		g->cursor = k->next;
 	} else {
-		if (j->nkeys == 1) {
-			j->cursor = NULL;
+		if (g->nkeys == 1) {
+			g->cursor = NULL;
 		} else {
 			k->prev->next = k->next;
 			k->next->prev = k->prev;
-			j->cursor = k->next;
+			g->cursor = k->next;
 		}
-		j->nkeys--;
+		g->nkeys--;
 		free(k->name);
 		free(k);
 	}
@@ -246,24 +268,61 @@ void jobs_drain(struct jobs *j)
 	pthread_mutex_unlock(&j->mu);
 }
 
-int jobs_submit_keyed(struct jobs *j, struct event_base *base, const char *key, void (*work)(void *),
-		      void (*done)(void *), void *arg, unsigned *retry_s)
+/* Where a new job of key in class cls goes: a key keeps one job at a time in the normal
+ * class, and its further jobs wait with the low class (a client with jobs in parallel is
+ * served after those with one). *c gets the class, the return value the key's queue in it
+ * (NULL: none yet), *waiting the key's jobs waiting in all classes. Caller holds mu. */
+static struct jkey *place(struct jobs *j, const char *key, enum jobs_class cls, int *c, size_t *waiting)
+{
+	struct jkey *in[JOBS_CLASSES];
+	*waiting = 0;
+	for (int i = 0; i < JOBS_CLASSES; i++) {
+		in[i] = find_key(&j->ring[i], key);
+		*waiting += in[i] ? in[i]->n : 0;
+	}
+	*c = cls >= 0 && cls < JOBS_CLASSES ? (int)cls : JOBS_CLASSES - 1;
+	if (*c == JOBS_NORMAL && in[JOBS_NORMAL])
+		*c = JOBS_LOW;
+	return in[*c];
+}
+
+/* The admission rule of jobs_submit_keyed (caller holds mu): 0, or GH_EBUSY with *retry_s. */
+static int admit(struct jobs *j, int cls, const struct jkey *k, size_t waiting, unsigned *retry_s)
+{
+	int64_t wait = jobs_expected_wait(jobs_ahead(j, cls, k), j->mean_ns, j->nthreads);
+	bool refuse = j->stopping || j->count >= j->cap || (j->per_key_cap && waiting >= j->per_key_cap) ||
+		      (j->max_wait_ns > 0 && wait > j->max_wait_ns);
+	if (refuse && retry_s)
+		*retry_s = retry_seconds(j->max_wait_ns > 0 && wait > j->max_wait_ns ? wait : j->mean_ns);
+	return refuse ? GH_EBUSY : 0;
+}
+
+int jobs_admissible(struct jobs *j, const char *key, enum jobs_class cls, unsigned *retry_s)
+{
+	int c;
+	size_t waiting;
+	pthread_mutex_lock(&j->mu);
+	const struct jkey *k = place(j, key, cls, &c, &waiting);
+	int rc = admit(j, c, k, waiting, retry_s);
+	pthread_mutex_unlock(&j->mu);
+	return rc;
+}
+
+int jobs_submit_keyed(struct jobs *j, struct event_base *base, const char *key, enum jobs_class cls,
+		      void (*work)(void *), void (*done)(void *), void *arg, unsigned *retry_s)
 {
 	struct job *job = xcalloc(1, sizeof(*job));
 	*job = (struct job){ work, done, arg, NULL, NULL };
 	if (base && done)
 		job->ev = event_new(base, -1, 0, on_done, NULL); /* re-assigned when the work is done */
 	pthread_mutex_lock(&j->mu);
-	struct jkey *k = find_key(j, key);
-	size_t ahead = jobs_ahead(j, k);
-	int64_t wait = jobs_expected_wait(ahead, j->mean_ns, j->nthreads);
-	bool refuse = j->stopping || j->count >= j->cap || (j->per_key_cap && k && k->n >= j->per_key_cap) ||
-		      (j->max_wait_ns > 0 && wait > j->max_wait_ns);
-	if (refuse) {
+	int c;
+	size_t waiting;
+	struct jkey *k = place(j, key, cls, &c, &waiting);
+	struct ring *g = &j->ring[c];
+	if (admit(j, c, k, waiting, retry_s)) {
 		j->rejected++;
 		pthread_mutex_unlock(&j->mu);
-		if (retry_s)
-			*retry_s = retry_seconds(wait > j->max_wait_ns ? wait : j->mean_ns);
 		if (job->ev)
 			event_free(job->ev);
 		free(job);
@@ -272,17 +331,17 @@ int jobs_submit_keyed(struct jobs *j, struct event_base *base, const char *key, 
 	if (!k) {
 		k = xcalloc(1, sizeof(*k));
 		k->name = key ? xstrdup(key) : NULL;
-		if (!j->cursor) {
+		if (!g->cursor) {
 			k->prev = k->next = k;
-			j->cursor = k;
+			g->cursor = k;
 		} else {
 			/* Last in the ring: after every key waiting now. */
-			k->next = j->cursor;
-			k->prev = j->cursor->prev;
+			k->next = g->cursor;
+			k->prev = g->cursor->prev;
 			k->prev->next = k;
-			j->cursor->prev = k;
+			g->cursor->prev = k;
 		}
-		j->nkeys++;
+		g->nkeys++;
 	}
 	if (k->tail)
 		k->tail->next = job;
@@ -290,6 +349,7 @@ int jobs_submit_keyed(struct jobs *j, struct event_base *base, const char *key, 
 		k->head = job;
 	k->tail = job;
 	k->n++;
+	g->count++;
 	j->count++;
 	j->submitted++;
 	pthread_cond_signal(&j->cv);
@@ -299,7 +359,7 @@ int jobs_submit_keyed(struct jobs *j, struct event_base *base, const char *key, 
 
 int jobs_submit(struct jobs *j, struct event_base *base, void (*work)(void *), void (*done)(void *), void *arg)
 {
-	return jobs_submit_keyed(j, base, NULL, work, done, arg, NULL);
+	return jobs_submit_keyed(j, base, NULL, JOBS_NORMAL, work, done, arg, NULL);
 }
 
 void jobs_stats_get(struct jobs *j, struct jobs_stats *out)
@@ -312,7 +372,9 @@ void jobs_stats_get(struct jobs *j, struct jobs_stats *out)
 	out->capacity = j->cap;
 	out->threads = j->nthreads;
 	out->running = j->running;
-	out->keys = j->nkeys;
+	out->keys = 0;
+	for (int c = 0; c < JOBS_CLASSES; c++)
+		out->keys += j->ring[c].nkeys;
 	out->mean_service_ns = j->mean_ns;
 	pthread_mutex_unlock(&j->mu);
 }

@@ -6,11 +6,16 @@
  * with pthreads support).
  *
  * Fairness and admission. Each job is submitted under a key (the client's address, for
- * requests; NULL is a key of its own). Every key has its own FIFO, and the threads serve the
- * keys with waiting jobs in turn (round robin), so one key with many jobs delays another
- * key's job by at most one job per key with jobs waiting, however many it queued. A
- * submission is refused at once with GH_EBUSY, and *retry_s (may be NULL) set to the seconds
- * worth waiting (1..60), when:
+ * requests; NULL is a key of its own) and a class. Every key has its own FIFO per class; the
+ * threads serve the keys of a class with waiting jobs in turn (round robin), so one key with
+ * many jobs delays another key's job by at most one job per key with jobs waiting, however
+ * many it queued; and they serve JOBS_LOW jobs only while no JOBS_NORMAL job waits. A key
+ * has at most one normal job waiting: its further jobs wait with the low class (a client with
+ * jobs in parallel is served after those with one), and callers put there every job of a
+ * client with a recent record of abuse (an address with wrong passwords, say). So a client
+ * with a clean record waits for at most one job of each other such client. A submission is
+ * refused at once with GH_EBUSY, and *retry_s (may be NULL)
+ * set to the seconds worth waiting (1..60), when:
  * - its expected wait would exceed the pool's max_wait: expected wait = the jobs that will be
  *   served before it in that order × the measured mean service time / threads (the mean is
  *   a moving average of the time work() took, measured on the pool's clock; before the first
@@ -25,6 +30,12 @@
 
 struct event_base;
 struct jobs;
+
+enum jobs_class {
+	JOBS_NORMAL = 0,
+	JOBS_LOW = 1, /* served only while no normal job waits */
+};
+#define JOBS_CLASSES 2
 
 struct jobs_config {
 	size_t threads;             /* 0 = 1 */
@@ -53,15 +64,20 @@ void jobs_free(struct jobs *j);
 void jobs_drain(struct jobs *j);
 /* base may be NULL: done then runs on the pool thread. key (may be NULL) is copied. Returns 0
  * or GH_EBUSY (then *retry_s, when not NULL, holds the seconds to wait before retrying). */
-int jobs_submit_keyed(struct jobs *j, struct event_base *base, const char *key, void (*work)(void *arg),
-		      void (*done)(void *arg), void *arg, unsigned *retry_s);
-/* jobs_submit_keyed with key NULL and no retry hint. */
+int jobs_submit_keyed(struct jobs *j, struct event_base *base, const char *key, enum jobs_class cls,
+		      void (*work)(void *arg), void (*done)(void *arg), void *arg, unsigned *retry_s);
+/* Whether a job of key would be admitted now (the same rule; nothing is submitted or
+ * counted): 0, or GH_EBUSY with *retry_s (may be NULL). Lets a caller refuse at once, before
+ * doing the work that prepares a job that would be refused anyway. */
+int jobs_admissible(struct jobs *j, const char *key, enum jobs_class cls, unsigned *retry_s);
+/* jobs_submit_keyed with key NULL, class JOBS_NORMAL and no retry hint. */
 int jobs_submit(struct jobs *j, struct event_base *base, void (*work)(void *arg),
 		void (*done)(void *arg), void *arg);
 
 struct jobs_stats {
 	uint64_t submitted, completed, rejected;
-	size_t queued, capacity, threads, running, keys;
+	size_t queued, capacity, threads, running;
+	size_t keys; /* queues with jobs waiting: one per key and class */
 	int64_t mean_service_ns; /* the moving average admission uses */
 };
 void jobs_stats_get(struct jobs *j, struct jobs_stats *out);

@@ -479,7 +479,7 @@ static void log_request(struct req *r, uint64_t dur_ns, size_t bytes)
 {
 	if (r->route && (r->route->flags & ROUTE_NOLOG) && r->status < 400)
 		return;
-	int lvl = r->status >= 500 ? LOG_ERROR : LOG_INFO;
+	int lvl = r->status >= 500 && r->status != 503 ? LOG_ERROR : LOG_INFO; /* 503: load shed on purpose */
 	if (!log_enabled(lvl))
 		return;
 	static const char *lvls[] = { "debug", "info", "warn", "error" };
@@ -848,7 +848,7 @@ int req_job(struct req *r, void (*work)(void *), int (*done)(struct req *, void 
 	t->d.arg = arg;
 	t->work = work;
 	unsigned retry = 0; /* the pool serves client addresses in turn and refuses long waits */
-	int rc = jobs_submit_keyed(r->app->jobs, r->worker->base, r->ip, thunk_work, thunk_done, t, &retry);
+	int rc = jobs_submit_keyed(r->app->jobs, r->worker->base, r->ip, JOBS_NORMAL, thunk_work, thunk_done, t, &retry);
 	if (rc == GH_EBUSY)
 		resp_header(r, "Retry-After", arena_printf(r->arena, "%u", retry));
 	return rc ? rc : REQ_DEFERRED;

@@ -207,6 +207,8 @@ void throttle_clear(struct db *db, const char *key);
 int throttle_clear_account(struct db *db, int64_t account);
 /* GH_ERATELIMIT with Retry-After set on r while key is blocked; 0 otherwise. */
 int throttle_check(struct req *r, const char *key);
+/* GH_ERATELIMIT with Retry-After: wait seconds. */
+int throttle_refuse(struct req *r, int64_t wait);
 
 /* ---- one-time codes (otp.c) ------------------------------------------------------------ */
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/jobs.h"
 #include "base/log.h"
 #include "http/server.h"
 #include "identity/identity_impl.h"
@@ -304,6 +305,47 @@ static int login_done(struct req *r, void *p)
 	return resp_redirect(r, 303, identity_safe_next(j->next, "/account"));
 }
 
+/* The hashing job of a log-in goes to the pool under the client's address and a class:
+ * JOBS_LOW for an address with recent wrong passwords, so a flood from such addresses waits
+ * behind everyone else's log-ins (src/base/jobs.h). */
+struct pool_job {
+	struct jobs *jobs;
+	const char *key;
+	enum jobs_class cls;
+	void (*work)(void *);
+	void *arg;
+	void (*resume)(void *);
+	void *token;
+	unsigned retry;
+};
+
+static void pool_work(void *p)
+{
+	struct pool_job *pj = p;
+	pj->work(pj->arg);
+}
+
+static void pool_done(void *p)
+{
+	struct pool_job *pj = p;
+	pj->resume(pj->token);
+}
+
+static int pool_submit(void *ctx, struct event_base *base, void (*resume)(void *), void *token)
+{
+	struct pool_job *pj = ctx;
+	pj->resume = resume;
+	pj->token = token;
+	return jobs_submit_keyed(pj->jobs, base, pj->key, pj->cls, pool_work, pool_done, pj, &pj->retry);
+}
+
+/* 503 with the pool's Retry-After. */
+static int pool_busy(struct req *r, const struct pool_job *pj)
+{
+	resp_header(r, "Retry-After", arena_printf(r->arena, "%u", pj->retry ? pj->retry : 1));
+	return GH_EBUSY;
+}
+
 static int login_get(struct req *r)
 {
 	if (r->who.account)
@@ -351,6 +393,25 @@ static int login_post(struct req *r)
 	if (json_object_size(errs))
 		return identity_invalid(r, "identity/login", login_ctx(r, kept_values(in)), errs);
 
+	/* A flood is refused before any look-up when the hashing queue would refuse it anyway;
+	 * then the address: throttled, or with a record of wrong passwords (its hashing then
+	 * waits behind that of clean addresses). */
+	struct pool_job *pj = arena_zalloc(r->arena, sizeof(*pj));
+	pj->jobs = r->app->jobs;
+	pj->key = r->ip;
+	pj->cls = JOBS_NORMAL;
+	if (pj->jobs && jobs_admissible(pj->jobs, pj->key, pj->cls, &pj->retry))
+		return pool_busy(r, pj);
+	int64_t addr_failures = 0, wait = 0;
+	if ((rc = throttle_state(r->db, key_address(r), identity_now(), &addr_failures, &wait)))
+		return rc;
+	if (wait > 0)
+		return throttle_refuse(r, wait);
+	if (addr_failures) {
+		pj->cls = JOBS_LOW;
+		if (pj->jobs && jobs_admissible(pj->jobs, pj->key, pj->cls, &pj->retry))
+			return pool_busy(r, pj);
+	}
 	struct login_job *j = arena_zalloc(r->arena, sizeof(*j));
 	j->login = arena_strdup(r->arena, login);
 	j->password = arena_strdup(r->arena, pw);
@@ -370,7 +431,7 @@ static int login_post(struct req *r)
 		snprintf(j->subject, sizeof(j->subject), "name:%s", index);
 
 	/* Throttled callers are answered before any hashing. */
-	if ((rc = throttle_check(r, key_address(r))) || (rc = throttle_check(r, key_pair(r, j->subject))))
+	if ((rc = throttle_check(r, key_pair(r, j->subject))))
 		return rc;
 	int64_t failures = 0;
 	if ((rc = throttle_state(r->db, key_account(r, j->subject), identity_now(), &failures, NULL)))
@@ -382,7 +443,12 @@ static int login_post(struct req *r)
 		return rc;
 	if (j->step_up && !*j->code)
 		return login_need_code(r, j);
-	return req_job(r, login_work, login_done, j);
+	if (!pj->jobs)
+		return req_job(r, login_work, login_done, j);
+	pj->work = login_work;
+	pj->arg = j;
+	rc = req_defer(r, pool_submit, pj, login_done, j);
+	return rc == GH_EBUSY ? pool_busy(r, pj) : rc;
 }
 
 /* ---- second factor -------------------------------------------------------------------- */

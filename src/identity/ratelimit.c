@@ -185,15 +185,17 @@ int throttle_clear_account(struct db *db, int64_t account)
 	return rc ? rc : n ? 0 : GH_ENOTFOUND;
 }
 
+int throttle_refuse(struct req *r, int64_t wait)
+{
+	retry_after(r, wait);
+	return GH_ERATELIMIT;
+}
+
 int throttle_check(struct req *r, const char *key)
 {
 	int64_t wait = 0;
 	int rc = throttle_state(r->db, key, identity_now(), NULL, &wait);
 	if (rc)
 		return rc;
-	if (wait > 0) {
-		retry_after(r, wait);
-		return GH_ERATELIMIT;
-	}
-	return 0;
+	return wait > 0 ? throttle_refuse(r, wait) : 0;
 }

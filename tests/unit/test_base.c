@@ -328,23 +328,23 @@ static void test_jobs_admission_and_fairness(void **state)
 	pthread_mutex_lock(&gate);
 	struct jobs *j = jobs_new_with(&c);
 	unsigned retry = 0;
-	assert_int_equal(jobs_submit_keyed(j, NULL, "10.0.0.1", keyed_work, NULL, "a", &retry), 0);
+	assert_int_equal(jobs_submit_keyed(j, NULL, "10.0.0.1", JOBS_NORMAL, keyed_work, NULL, "a", &retry), 0);
 	wait_started(1); /* running: the queue is empty again */
 	int admitted = 0, rc;
-	while ((rc = jobs_submit_keyed(j, NULL, "10.0.0.1", keyed_work, NULL, "a", &retry)) == 0)
+	while ((rc = jobs_submit_keyed(j, NULL, "10.0.0.1", JOBS_NORMAL, keyed_work, NULL, "a", &retry)) == 0)
 		admitted++;
 	assert_int_equal(rc, GH_EBUSY);
 	assert_int_equal(admitted, 21);
 	assert_int_equal(retry, 3);
 	/* Another address is not behind the flood: one job of each key waiting goes first. */
-	assert_int_equal(jobs_submit_keyed(j, NULL, "10.0.0.2", keyed_work, NULL, "b", &retry), 0);
-	assert_int_equal(jobs_submit_keyed(j, NULL, "10.0.0.2", keyed_work, NULL, "b", &retry), 0);
+	assert_int_equal(jobs_submit_keyed(j, NULL, "10.0.0.2", JOBS_NORMAL, keyed_work, NULL, "b", &retry), 0);
+	assert_int_equal(jobs_submit_keyed(j, NULL, "10.0.0.2", JOBS_NORMAL, keyed_work, NULL, "b", &retry), 0);
 	struct jobs_stats st;
 	jobs_stats_get(j, &st);
-	assert_int_equal(st.queued, 23);
-	assert_int_equal(st.keys, 2);
-	assert_int_equal(st.rejected, 1);
 	pthread_mutex_unlock(&gate);
+	assert_int_equal(st.queued, 23);
+	assert_int_equal(st.keys, 4); /* a and b: one normal job each, the others low */
+	assert_int_equal(st.rejected, 1);
 	jobs_drain(j);
 	/* a (running when b arrived), then turns: a b a b a a ... */
 	int b_at[2] = { -1, -1 }, nb = 0;
@@ -360,6 +360,52 @@ static void test_jobs_admission_and_fairness(void **state)
 	jobs_free(j);
 }
 
+/* Low-class jobs (clients with a record of abuse) wait while any normal job waits: a normal
+ * job is admitted and served next however many low ones wait, and a low job's expected wait
+ * counts every normal job before it. */
+static void test_jobs_classes(void **state)
+{
+	(void)state;
+	reset_order();
+	struct jobs_config c = { .threads = 1, .queue_cap = 1000, .max_wait_ns = 1000000000,
+				 .initial_service_ns = 100000000, .clock_ns = fake_clock };
+	pthread_mutex_lock(&gate);
+	struct jobs *j = jobs_new_with(&c);
+	assert_int_equal(jobs_submit_keyed(j, NULL, "10.0.0.9", JOBS_LOW, keyed_work, NULL, "low", NULL), 0);
+	wait_started(1);
+	int low = 0;
+	unsigned retry = 0;
+	while (jobs_submit_keyed(j, NULL, "10.0.0.9", JOBS_LOW, keyed_work, NULL, "low", &retry) == 0)
+		low++;
+	assert_int_equal(low, 11); /* 0 .. 10 ahead x 100 ms <= 1 s */
+	/* A clean address: nothing ahead of it. */
+	assert_int_equal(jobs_admissible(j, "10.0.1.0", JOBS_NORMAL, NULL), 0);
+	assert_int_equal(jobs_submit_keyed(j, NULL, "10.0.1.0", JOBS_NORMAL, keyed_work, NULL, "normal", NULL), 0);
+	/* Its second job at once waits with the low class: behind the normal one and one turn. */
+	assert_int_equal(jobs_submit_keyed(j, NULL, "10.0.1.0", JOBS_NORMAL, keyed_work, NULL, "second", NULL), 0);
+	/* Nine more clean addresses: ten normal jobs wait, and no low job fits in 1 s any more. */
+	for (int i = 1; i < 10; i++) {
+		char key[16];
+		snprintf(key, sizeof(key), "10.0.1.%d", i);
+		assert_int_equal(jobs_submit_keyed(j, NULL, key, JOBS_NORMAL, keyed_work, NULL, "normal", NULL), 0);
+	}
+	assert_int_equal(jobs_admissible(j, "10.0.0.8", JOBS_LOW, &retry), GH_EBUSY);
+	assert_int_equal(retry, 2); /* 10 normal + 1 turn of the low ring = 1.1 s */
+	assert_int_equal(jobs_admissible(j, "10.0.2.0", JOBS_NORMAL, NULL), 0);
+	pthread_mutex_unlock(&gate);
+	jobs_drain(j);
+	/* The running low job first, then the ten normal ones, then the low ones in turns (the
+	 * clean address's second job in the second turn). */
+	assert_string_equal(order[0], "low");
+	for (int i = 1; i <= 10; i++)
+		assert_string_equal(order[i], "normal");
+	assert_string_equal(order[11], "low");
+	assert_string_equal(order[12], "second");
+	for (int i = 13; i < 23; i++)
+		assert_string_equal(order[i], "low");
+	jobs_free(j);
+}
+
 /* A key may not have more than per_key_cap jobs waiting; other keys are still admitted. */
 static void test_jobs_per_key_cap(void **state)
 {
@@ -368,15 +414,15 @@ static void test_jobs_per_key_cap(void **state)
 	struct jobs_config c = { .threads = 1, .queue_cap = 100, .per_key_cap = 3, .clock_ns = fake_clock };
 	pthread_mutex_lock(&gate);
 	struct jobs *j = jobs_new_with(&c);
-	assert_int_equal(jobs_submit_keyed(j, NULL, "x", keyed_work, NULL, "x", NULL), 0);
+	assert_int_equal(jobs_submit_keyed(j, NULL, "x", JOBS_NORMAL, keyed_work, NULL, "x", NULL), 0);
 	wait_started(1);
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(jobs_submit_keyed(j, NULL, "x", keyed_work, NULL, "x", NULL), 0);
+		assert_int_equal(jobs_submit_keyed(j, NULL, "x", JOBS_NORMAL, keyed_work, NULL, "x", NULL), 0);
 	unsigned retry = 0;
-	assert_int_equal(jobs_submit_keyed(j, NULL, "x", keyed_work, NULL, "x", &retry), GH_EBUSY);
+	assert_int_equal(jobs_submit_keyed(j, NULL, "x", JOBS_NORMAL, keyed_work, NULL, "x", &retry), GH_EBUSY);
 	assert_true(retry >= 1);
-	assert_int_equal(jobs_submit_keyed(j, NULL, "y", keyed_work, NULL, "y", NULL), 0);
-	assert_int_equal(jobs_submit_keyed(j, NULL, NULL, keyed_work, NULL, "none", NULL), 0);
+	assert_int_equal(jobs_submit_keyed(j, NULL, "y", JOBS_NORMAL, keyed_work, NULL, "y", NULL), 0);
+	assert_int_equal(jobs_submit_keyed(j, NULL, NULL, JOBS_NORMAL, keyed_work, NULL, "none", NULL), 0);
 	pthread_mutex_unlock(&gate);
 	jobs_free(j);
 	assert_int_equal(finished, 6);
@@ -392,19 +438,19 @@ static void test_jobs_measured_mean(void **state)
 	struct jobs_config c = { .threads = 2, .queue_cap = 100, .max_wait_ns = 2000000000,
 				 .initial_service_ns = 10000000, .clock_ns = fake_clock };
 	struct jobs *j = jobs_new_with(&c);
-	assert_int_equal(jobs_submit_keyed(j, NULL, "m", keyed_work, NULL, "m", NULL), 0);
+	assert_int_equal(jobs_submit_keyed(j, NULL, "m", JOBS_NORMAL, keyed_work, NULL, "m", NULL), 0);
 	jobs_drain(j);
 	struct jobs_stats st;
 	jobs_stats_get(j, &st);
 	assert_int_equal(st.mean_service_ns, 400000000);
 	/* Two threads busy; then 10 waiting make 10 x 400 ms / 2 = 2 s (the 11th is refused). */
 	pthread_mutex_lock(&gate);
-	assert_int_equal(jobs_submit_keyed(j, NULL, "m", keyed_work, NULL, "m", NULL), 0);
-	assert_int_equal(jobs_submit_keyed(j, NULL, "m", keyed_work, NULL, "m", NULL), 0);
+	assert_int_equal(jobs_submit_keyed(j, NULL, "m", JOBS_NORMAL, keyed_work, NULL, "m", NULL), 0);
+	assert_int_equal(jobs_submit_keyed(j, NULL, "m", JOBS_NORMAL, keyed_work, NULL, "m", NULL), 0);
 	wait_started(3);
 	int admitted = 0;
 	unsigned retry = 0;
-	while (jobs_submit_keyed(j, NULL, "m", keyed_work, NULL, "m", &retry) == 0)
+	while (jobs_submit_keyed(j, NULL, "m", JOBS_NORMAL, keyed_work, NULL, "m", &retry) == 0)
 		admitted++;
 	assert_int_equal(admitted, 11);
 	assert_int_equal(retry, 3); /* 11 x 400 ms / 2 = 2.2 s */
@@ -480,6 +526,7 @@ int main(void)
 		cmocka_unit_test(test_jobs_expected_wait),
 		cmocka_unit_test(test_jobs_admission_and_fairness),
 		cmocka_unit_test(test_jobs_per_key_cap),
+		cmocka_unit_test(test_jobs_classes),
 		cmocka_unit_test(test_jobs_measured_mean),
 		cmocka_unit_test(test_duty),
 	};
