@@ -53,11 +53,21 @@ int32_t cases_today(void)
 
 bool case_is_applicant(const struct req *r, const struct application *app)
 {
-	if (!r->who.account)
-		return false;
-	if (app->enterprise_id)
-		return r->who.enterprise == app->enterprise_id;
-	return r->who.account == app->applicant_id && !r->who.enterprise;
+	return identity_owns(r, app->applicant_id, app->enterprise_id);
+}
+
+void case_filter_mine(const struct req *r, struct case_filter *f)
+{
+	struct identity_owner o = identity_owner_of(r);
+	f->enterprise_id = o.enterprise;
+	f->applicant_id = o.enterprise ? 0 : o.person;
+}
+
+bool case_attachment_mine(const struct req *r, const struct attachment *at)
+{
+	/* The one who uploaded it, in the capacity they uploaded it in: a file uploaded for an
+	 * enterprise is the enterprise's, for its applications only. */
+	return r->who.account && at->owner_id == r->who.account && at->enterprise_id == r->who.enterprise;
 }
 
 bool case_is_department_staff(const struct req *r, const struct application *app)
@@ -296,7 +306,7 @@ static json_t *check_materials(struct req *r, const struct case_apply_in *in, js
 			{
 				struct attachment at;
 				if (ai >= 10 || !json_is_integer(aid) ||
-				    attachment_get(r->db, r->arena, json_integer_value(aid), &at) || at.owner_id != r->who.account) {
+				    attachment_get(r->db, r->arena, json_integer_value(aid), &at) || !case_attachment_mine(r, &at)) {
 					json_object_set_new(errors, "materials",
 							    json_string(en ? "An attached file is unknown or not yours."
 									   : "附件不存在或不属于您。"));

@@ -934,6 +934,15 @@ static const char *when_iso(struct req *r, int64_t t)
 	return s;
 }
 
+/* Whose inbox the caller reads: the owner it acts as (an enterprise's messages reach its
+ * agents while their authorisation stands, identity_owner_id), staff and administrators
+ * their own. */
+static int64_t inbox_of(const struct req *r)
+{
+	int64_t owner = identity_owner_id(r);
+	return owner ? owner : r->who.account;
+}
+
 /* A positive decimal id from the route parameter, or GH_ENOTFOUND. */
 static int param_id(struct req *r, int64_t *out)
 {
@@ -956,13 +965,13 @@ struct message {
 static int list(struct req *r, long page, long per, struct message **out, size_t *n, long *total, long *unread)
 {
 	struct db_rows rows;
-	int rc = db_query(r->db, r->arena, &q_counts, DB_ARGS(DB_INT(r->who.account)), &rows);
+	int rc = db_query(r->db, r->arena, &q_counts, DB_ARGS(DB_INT(inbox_of(r))), &rows);
 	if (rc)
 		return rc;
 	*total = rows.nrows ? (long)db_cell_int(&rows, 0, 0) : 0;
 	*unread = rows.nrows ? (long)db_cell_int(&rows, 0, 1) : 0;
 	if ((rc = db_query(r->db, r->arena, &q_list,
-			   DB_ARGS(DB_INT(r->who.account), DB_INT(per), DB_INT((int64_t)(page - 1) * per)), &rows)))
+			   DB_ARGS(DB_INT(inbox_of(r)), DB_INT(per), DB_INT((int64_t)(page - 1) * per)), &rows)))
 		return rc;
 	struct message *v = arena_array(r->arena, rows.nrows ? rows.nrows : 1, sizeof(*v));
 	for (size_t i = 0; i < rows.nrows; i++) {
@@ -1111,10 +1120,10 @@ static int read_one(struct req *r)
 	if (rc)
 		return rc;
 	int64_t now = (int64_t)time(NULL);
-	if ((rc = db_exec(r->db, &q_read, DB_ARGS(DB_INT(now), DB_INT(id), DB_INT(r->who.account)), NULL)))
+	if ((rc = db_exec(r->db, &q_read, DB_ARGS(DB_INT(now), DB_INT(id), DB_INT(inbox_of(r))), NULL)))
 		return rc;
 	struct db_rows rows;
-	if ((rc = db_query(r->db, r->arena, &q_read_at, DB_ARGS(DB_INT(id), DB_INT(r->who.account)), &rows)))
+	if ((rc = db_query(r->db, r->arena, &q_read_at, DB_ARGS(DB_INT(id), DB_INT(inbox_of(r))), &rows)))
 		return rc;
 	if (rows.nrows == 0)
 		return GH_ENOTFOUND; /* none, or someone else's: the same answer */
@@ -1129,7 +1138,7 @@ static int read_one(struct req *r)
 static int read_all(struct req *r)
 {
 	int64_t changed = 0;
-	int rc = db_exec(r->db, &q_read_all, DB_ARGS(DB_INT((int64_t)time(NULL)), DB_INT(r->who.account)), &changed);
+	int rc = db_exec(r->db, &q_read_all, DB_ARGS(DB_INT((int64_t)time(NULL)), DB_INT(inbox_of(r))), &changed);
 	if (rc)
 		return rc;
 	if (!r->api)

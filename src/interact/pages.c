@@ -83,7 +83,7 @@ static int evaluations_page(struct req *r)
 {
 	struct ia_eval *v;
 	size_t n;
-	int rc = ia_evals_of_rater(r->db, r->arena, r->who.account, &v, &n);
+	int rc = ia_evals_mine(r, &v, &n);
 	if (rc)
 		return rc;
 	json_t *ctx = page_ctx(r, IA_T(r, "我的评价", "My evaluations"));

@@ -18,6 +18,7 @@
 #include "base/err.h"
 #include "base/util.h"
 #include "cases/notify.h"
+#include "identity/identity.h"
 #include "interact/interact_impl.h"
 #include "store/db.h"
 
@@ -157,7 +158,7 @@ int ia_rect_step(struct req *r, int64_t evaluation_id, const char *step, const c
 	int64_t now = (int64_t)time(NULL), changes = 0;
 	bool rate = !strcmp(step, "rate");
 	if (rate) {
-		if (r->role == ROLE_STAFF || r->role == ROLE_ADMIN || e.rater_id != r->who.account) {
+		if (!identity_owns(r, e.rater_id, e.enterprise_id)) {
 			req_error_detail(r, IA_T(r, "只有评价人可以评价整改结果。", "Only the person who wrote the review rates its rectification."));
 			return GH_EFORBIDDEN;
 		}
@@ -212,7 +213,8 @@ int ia_rect_step(struct req *r, int64_t evaluation_id, const char *step, const c
 			     DB_ARGS(DB_TEXT(notes), DB_INT(now), DB_INT(r->who.account), DB_INT(now), DB_INT(t.id)), &changes);
 		if (!rc && changes == 1)
 			rc = notify_inbox_message(
-				r->db, r->arena, e.rater_id, 0, "rectify_feedback", "差评整改反馈", "Feedback on your review",
+				r->db, r->arena, e.enterprise_id ? e.enterprise_id : e.rater_id, 0, "rectify_feedback", "差评整改反馈",
+				"Feedback on your review",
 				arena_printf(r->arena, "部门已就您的评价完成整改并反馈：%s 请评价整改结果：/evaluations/%lld", notes,
 					     (long long)e.id),
 				arena_printf(r->arena, "The department has put right what you reported: %s Please rate the rectification: /evaluations/%lld",
