@@ -80,12 +80,20 @@ bool case_can_view(const struct req *r, const struct application *app)
 	return r->role == ROLE_ADMIN || case_is_applicant(r, app) || case_is_department_staff(r, app);
 }
 
+/* Staff of the department who are not, themselves, the one who applied: no one handles
+ * their own application. */
+static bool may_handle(const struct req *r, const struct application *app)
+{
+	return case_is_department_staff(r, app) && app->applicant_id != r->who.account &&
+	       (!app->enterprise_id || app->enterprise_id != r->who.enterprise);
+}
+
 unsigned case_actor_bits(const struct req *r, const struct application *app)
 {
 	unsigned bits = 0;
 	if (case_is_applicant(r, app))
 		bits |= WF_APPLICANT;
-	if (case_is_department_staff(r, app)) {
+	if (may_handle(r, app)) {
 		if (r->who.staff_roles & STAFF_COUNTER)
 			bits |= WF_COUNTER;
 		if (r->who.staff_roles & STAFF_REVIEWER)
@@ -113,9 +121,9 @@ int case_claim(struct req *r, struct application *app, const char *action, int64
 {
 	bool en = strcmp(r->lang, "en") == 0;
 	const struct wf_state *st = wf_state(app->state);
-	if (!case_is_department_staff(r, app)) {
-		req_error_detail(r, en ? "Only staff of the department may take this application."
-				       : "只有本部门工作人员可以认领或分派该办件。");
+	if (!may_handle(r, app)) {
+		req_error_detail(r, en ? "Only staff of the department may take this application, and not their own."
+				       : "只有本部门工作人员可以认领或分派该办件，且不能办理本人的办件。");
 		return GH_EFORBIDDEN;
 	}
 	if (!st || st->terminal || strcmp(app->state, "draft") == 0) {

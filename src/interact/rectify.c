@@ -178,6 +178,13 @@ int ia_rect_step(struct req *r, int64_t evaluation_id, const char *step, const c
 			req_error_detail(r, IA_T(r, "只有承办部门的工作人员可以办理整改。", "Only staff of the department that handled the case put it right."));
 			return GH_EFORBIDDEN;
 		}
+		/* The clerk who entered the review on a counter rating device does not also put it
+		 * right: the review would be judged by the one who recorded it. */
+		if (e.entered_by && e.entered_by == r->who.account) {
+			req_error_detail(r, IA_T(r, "您录入了这条评价，整改须由部门其他工作人员办理。",
+						 "You entered this review at the counter: another member of staff puts it right."));
+			return GH_EFORBIDDEN;
+		}
 		if (!ia_text_ok(notes, INTERACT_NOTES_MAX, true)) {
 			req_error_detail(r, IA_T(r, "请填写说明（不超过 2000 字）。", "Please write the notes (at most 2000 characters)."));
 			return GH_EVALIDATION;
@@ -294,7 +301,7 @@ int ia_rect_list(struct req *r, const char *department, const char *state, json_
 
 DB_SQL(q_appeal_add, "INSERT INTO appeals (evaluation_id, department, reason, filed_by, filed_at, state) "
 		     "VALUES (?, ?, ?, ?, ?, 'pending') RETURNING id");
-DB_SQL(q_appeal_get, "SELECT evaluation_id, state FROM appeals WHERE id = ?");
+DB_SQL(q_appeal_get, "SELECT evaluation_id, state, filed_by FROM appeals WHERE id = ?");
 DB_SQL(q_appeal_decide, "UPDATE appeals SET state = ?, decided_by = ?, decided_at = ?, decision_note = ? "
 			"WHERE id = ? AND state = 'pending'");
 DB_SQL(q_eval_exclude, "UPDATE evaluations SET excluded = 1 WHERE id = ?");
@@ -389,6 +396,13 @@ int ia_appeal_decide(struct req *r, int64_t appeal_id, const char *decision, con
 	if (rows.nrows == 0) {
 		req_error_detail(r, IA_T(r, "找不到该申诉。", "No such appeal."));
 		return GH_ENOTFOUND;
+	}
+	/* No one decides their own appeal (administrators file none today; should that change,
+	 * another administrator decides). */
+	if (db_cell_int(&rows, 0, 2) == r->who.account) {
+		req_error_detail(r, IA_T(r, "不能裁定自己提出的申诉，须由其他管理员裁定。",
+					 "You filed this appeal: another administrator decides it."));
+		return GH_EFORBIDDEN;
 	}
 	struct ia_eval e;
 	if ((rc = ia_eval_get(r->db, r->arena, db_cell_int(&rows, 0, 0), &e)))

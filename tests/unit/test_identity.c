@@ -130,6 +130,37 @@ static void test_rules(void **state)
 	assert_int_equal(LOGIN_CEILING, 100);
 }
 
+/* ---- ownership -------------------------------------------------------------------------- */
+
+static void test_owns(void **state)
+{
+	(void)state;
+	struct req citizen = { .role = ROLE_CITIZEN, .who = { .account = 7 } };
+	struct req agent = { .role = ROLE_AGENT, .who = { .account = 7, .enterprise = 50 } };
+	struct req ent = { .role = ROLE_ENTERPRISE, .who = { .account = 50, .enterprise = 50 } };
+	struct req staff = { .role = ROLE_STAFF, .who = { .account = 7, .department = "psb" } };
+	struct req anon = { .role = ROLE_ANON };
+	/* What 7 filed for themself: theirs as themself only. */
+	assert_true(identity_owns(&citizen, 7, 0));
+	assert_false(identity_owns(&agent, 7, 0));
+	assert_false(identity_owns(&ent, 7, 0));
+	assert_false(identity_owns(&staff, 7, 0));
+	assert_false(identity_owns(&anon, 0, 0));
+	/* What anyone filed for enterprise 50: the enterprise's and its agent's while acting. */
+	assert_true(identity_owns(&agent, 7, 50));
+	assert_true(identity_owns(&agent, 8, 50));
+	assert_true(identity_owns(&ent, 7, 50));
+	assert_false(identity_owns(&citizen, 7, 50)); /* a former agent, or the agent as themself */
+	assert_false(identity_owns(&agent, 7, 51));
+	assert_int_equal(identity_owner_id(&citizen), 7);
+	assert_int_equal(identity_owner_id(&agent), 50);
+	assert_int_equal(identity_owner_id(&ent), 50);
+	assert_int_equal(identity_owner_id(&staff), 0);
+	struct identity_owner o = identity_owner_of(&agent);
+	assert_int_equal(o.person, 7);
+	assert_int_equal(o.enterprise, 50);
+}
+
 /* ---- the counters ---------------------------------------------------------------------- */
 
 static int64_t count_fail(struct fx *f, const char *key, const struct throttle_rule *rule, int64_t now, int64_t *blocked)
@@ -404,6 +435,7 @@ int main(void)
 	crypto_global_init();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rules),
+		cmocka_unit_test(test_owns),
 		cmocka_unit_test_setup_teardown(test_pair, setup_sqlite, teardown),
 		cmocka_unit_test_setup_teardown(test_ceiling, setup_sqlite, teardown),
 		cmocka_unit_test_setup_teardown(test_factor, setup_sqlite, teardown),
