@@ -9,7 +9,8 @@ The flood: --flood-conns connections spread over --flood-addrs loopback source a
 URL/api/v1/auth/token as fast as the answers come, whatever the answer (503, 429 and 401 alike:
 an attacker does not wait). The probes: one connection per address from --probe-addrs other
 loopback addresses (127.0.0.<probe-first> on), each logging the demo citizen in again and
-again. Linux routes all of 127.0.0.0/8 to the loopback interface, so binding the source address
+again (returning users: each address logged in once before the flood starts); after a 503
+or 429 a probe waits what Retry-After says (at most 5 s), as an app does. Linux routes all of 127.0.0.0/8 to the loopback interface, so binding the source address
 is all it takes; the server must not trust X-Forwarded-For. Prints one JSON line:
 {"probe": {"n", "ok", "miss", "p50_ms", "p99_ms", "max_ms", "by_status"},
  "flood": {"n", "by_status"}, "seconds"}. A probe answered other than 201 is a miss.
@@ -33,26 +34,30 @@ def request(host, login, password):
 
 
 async def exchange(reader, writer, data):
-    """Sends one request; returns the status (0 when the connection broke)."""
+    """Sends one request; returns (status, Retry-After seconds); status 0 when the connection
+    broke, negative when the server closes it after this answer."""
     writer.write(data)
     await writer.drain()
     line = await reader.readline()
     if not line:
-        return 0
+        return 0, 0
     status = int(line.split()[1])
-    length, close = 0, False
+    length, close, retry = 0, False, 0
     while True:
         h = await reader.readline()
         if h in (b"\r\n", b"\n", b""):
             break
         name, _, value = h.decode("latin-1").partition(":")
-        if name.strip().lower() == "content-length":
-            length = int(value.strip())
-        elif name.strip().lower() == "connection" and value.strip().lower() == "close":
+        name, value = name.strip().lower(), value.strip()
+        if name == "content-length":
+            length = int(value)
+        elif name == "connection" and value.lower() == "close":
             close = True
+        elif name == "retry-after" and value.isdigit():
+            retry = int(value)
     if length:
         await reader.readexactly(length)
-    return -status if close else status
+    return (-status if close else status), retry
 
 
 class Conn:
@@ -61,20 +66,21 @@ class Conn:
         self.reader = self.writer = None
 
     async def send(self, data):
+        """(status, Retry-After)."""
         for _ in range(2):
             if self.writer is None:
                 self.reader, self.writer = await asyncio.open_connection(
                     self.host, self.port, local_addr=(self.source, 0))
             try:
-                st = await exchange(self.reader, self.writer, data)
+                st, retry = await exchange(self.reader, self.writer, data)
             except (ConnectionError, asyncio.IncompleteReadError):
-                st = 0
+                st, retry = 0, 0
             if st <= 0:
                 self.writer.close()
                 self.writer = None
             if st != 0:
-                return abs(st)
-        return 0
+                return abs(st), retry
+        return 0, 0
 
 
 async def flood(host, port, source, stop, counts):
@@ -82,7 +88,7 @@ async def flood(host, port, source, stop, counts):
     while not stop.is_set():
         phone = "13" + "".join(random.choice("0123456789") for _ in range(9))
         try:
-            st = await c.send(request(f"{host}:{port}", phone, "wrong password %d" % random.randrange(10**9)))
+            st, _ = await c.send(request(f"{host}:{port}", phone, "wrong password %d" % random.randrange(10**9)))
         except OSError:
             st = 0
         counts[st] = counts.get(st, 0) + 1
@@ -94,11 +100,17 @@ async def probe(host, port, source, stop, lat, counts):
     while not stop.is_set():
         t0 = time.monotonic()
         try:
-            st = await c.send(data)
+            st, retry = await c.send(data)
         except OSError:
-            st = 0
+            st, retry = 0, 0
         lat.append((time.monotonic() - t0, st))
         counts[st] = counts.get(st, 0) + 1
+        if st in (429, 503) and retry:
+            # As an app does: a refused log-in waits as long as the hall asks (at most 5 s).
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=min(retry, 5))
+            except asyncio.TimeoutError:
+                pass
 
 
 def pct(values, p):
@@ -122,6 +134,13 @@ async def main():
     host, port = u.hostname, u.port
     stop = asyncio.Event()
     fcounts, pcounts, lat = {}, {}, []
+    # The probes are returning users: each address logged in once before the flood.
+    for i in range(opts["--probe-addrs"]):
+        c = Conn(host, port, "127.0.0.%d" % (opts["--probe-first"] + i))
+        st, _ = await c.send(request(f"{host}:{port}", LOGIN, PASSWORD))
+        if st != 201:
+            sys.exit(f"a log-in before the flood answered {st}")
+        c.writer.close()
     tasks = []
     for i in range(opts["--flood-conns"]):
         src = "127.0.0.%d" % (opts["--flood-first"] + i % opts["--flood-addrs"])

@@ -268,8 +268,8 @@ void jobs_drain(struct jobs *j)
 	pthread_mutex_unlock(&j->mu);
 }
 
-/* Where a new job of key in class cls goes: a key keeps one job at a time in the normal
- * class, and its further jobs wait with the low class (a client with jobs in parallel is
+/* Where a new job of key in class cls goes: a key keeps one job at a time in the high or the
+ * normal class, and its further jobs wait with the low class (a client with jobs in parallel is
  * served after those with one). *c gets the class, the return value the key's queue in it
  * (NULL: none yet), *waiting the key's jobs waiting in all classes. Caller holds mu. */
 static struct jkey *place(struct jobs *j, const char *key, enum jobs_class cls, int *c, size_t *waiting)
@@ -281,7 +281,7 @@ static struct jkey *place(struct jobs *j, const char *key, enum jobs_class cls, 
 		*waiting += in[i] ? in[i]->n : 0;
 	}
 	*c = cls >= 0 && cls < JOBS_CLASSES ? (int)cls : JOBS_CLASSES - 1;
-	if (*c == JOBS_NORMAL && in[JOBS_NORMAL])
+	if (*c != JOBS_LOW && in[*c])
 		*c = JOBS_LOW;
 	return in[*c];
 }

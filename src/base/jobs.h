@@ -9,11 +9,13 @@
  * requests; NULL is a key of its own) and a class. Every key has its own FIFO per class; the
  * threads serve the keys of a class with waiting jobs in turn (round robin), so one key with
  * many jobs delays another key's job by at most one job per key with jobs waiting, however
- * many it queued; and they serve JOBS_LOW jobs only while no JOBS_NORMAL job waits. A key
- * has at most one normal job waiting: its further jobs wait with the low class (a client with
- * jobs in parallel is served after those with one), and callers put there every job of a
- * client with a recent record of abuse (an address with wrong passwords, say). So a client
- * with a clean record waits for at most one job of each other such client. A submission is
+ * many it queued; and they serve a class only while the classes before it (JOBS_HIGH, then
+ * JOBS_NORMAL, then JOBS_LOW) have nothing waiting. A key has at most one job waiting in the
+ * high or the normal class: its further jobs wait with the low class (a client with jobs in
+ * parallel is served after those with one). Callers put in the high class the jobs of clients
+ * with a good record (an address a log-in succeeded from lately, say) and in the low class
+ * every job of a client with a recent record of abuse (an address with wrong passwords). So a
+ * client with a clean record waits for at most one job of each other such client. A submission is
  * refused at once with GH_EBUSY, and *retry_s (may be NULL)
  * set to the seconds worth waiting (1..60), when:
  * - its expected wait would exceed the pool's max_wait: expected wait = the jobs that will be
@@ -32,10 +34,11 @@ struct event_base;
 struct jobs;
 
 enum jobs_class {
-	JOBS_NORMAL = 0,
-	JOBS_LOW = 1, /* served only while no normal job waits */
+	JOBS_HIGH = 0,   /* served first */
+	JOBS_NORMAL = 1, /* served while no high job waits */
+	JOBS_LOW = 2,    /* served only while no high or normal job waits */
 };
-#define JOBS_CLASSES 2
+#define JOBS_CLASSES 3
 
 struct jobs_config {
 	size_t threads;             /* 0 = 1 */

@@ -209,6 +209,11 @@ int throttle_clear_account(struct db *db, int64_t account);
 int throttle_check(struct req *r, const char *key);
 /* GH_ERATELIMIT with Retry-After: wait seconds. */
 int throttle_refuse(struct req *r, int64_t wait);
+/* Addresses a log-in succeeded from within GOOD_ADDRESS_DAYS: their hashing goes first
+ * under a flood (unless wrong passwords came from them since). */
+#define GOOD_ADDRESS_DAYS 30
+void throttle_good_address(struct db *db, const char *address, int64_t now);
+int throttle_is_good(struct db *db, const char *address, int64_t now, bool *good);
 
 /* ---- one-time codes (otp.c) ------------------------------------------------------------ */
 

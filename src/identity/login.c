@@ -211,9 +211,11 @@ static int factor_verify(struct req *r, const struct account *acc, const char *f
 	return otp_check(r->db, r->app->keys, acc->id, "login", code, now) ? GH_EINVAL : 0;
 }
 
-/* Every factor done: the counters of this log-in are forgotten. */
+/* Every factor done: the counters of this log-in are forgotten, and the address is one a
+ * log-in succeeded from. */
 static void login_cleared(struct req *r, const struct login_job *j, const char *factor)
 {
+	throttle_good_address(r->db, r->ip, identity_now());
 	throttle_clear(r->db, key_pair(r, j->subject));
 	throttle_clear(r->db, key_account(r, j->subject));
 	if (factor)
@@ -307,7 +309,8 @@ static int login_done(struct req *r, void *p)
 
 /* The hashing job of a log-in goes to the pool under the client's address and a class:
  * JOBS_LOW for an address with recent wrong passwords, so a flood from such addresses waits
- * behind everyone else's log-ins (src/base/jobs.h). */
+ * behind everyone else's log-ins; JOBS_HIGH for an address a log-in succeeded from lately
+ * (and none failed from since), so returning users go first (src/base/jobs.h). */
 struct pool_job {
 	struct jobs *jobs;
 	const char *key;
@@ -399,7 +402,7 @@ static int login_post(struct req *r)
 	struct pool_job *pj = arena_zalloc(r->arena, sizeof(*pj));
 	pj->jobs = r->app->jobs;
 	pj->key = r->ip;
-	pj->cls = JOBS_NORMAL;
+	pj->cls = JOBS_HIGH; /* the best a log-in can hope for: refused even so, refused at once */
 	if (pj->jobs && jobs_admissible(pj->jobs, pj->key, pj->cls, &pj->retry))
 		return pool_busy(r, pj);
 	int64_t addr_failures = 0, wait = 0;
@@ -407,11 +410,12 @@ static int login_post(struct req *r)
 		return rc;
 	if (wait > 0)
 		return throttle_refuse(r, wait);
-	if (addr_failures) {
-		pj->cls = JOBS_LOW;
-		if (pj->jobs && jobs_admissible(pj->jobs, pj->key, pj->cls, &pj->retry))
-			return pool_busy(r, pj);
-	}
+	bool good = false;
+	if (!addr_failures && (rc = throttle_is_good(r->db, r->ip, identity_now(), &good)))
+		return rc;
+	pj->cls = addr_failures ? JOBS_LOW : good ? JOBS_HIGH : JOBS_NORMAL;
+	if (pj->cls != JOBS_HIGH && pj->jobs && jobs_admissible(pj->jobs, pj->key, pj->cls, &pj->retry))
+		return pool_busy(r, pj);
 	struct login_job *j = arena_zalloc(r->arena, sizeof(*j));
 	j->login = arena_strdup(r->arena, login);
 	j->password = arena_strdup(r->arena, pw);

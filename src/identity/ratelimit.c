@@ -185,6 +185,28 @@ int throttle_clear_account(struct db *db, int64_t account)
 	return rc ? rc : n ? 0 : GH_ENOTFOUND;
 }
 
+DB_SQL(q_good_set, "INSERT INTO auth_good_addresses (address, last_success) VALUES (?, ?) "
+		  "ON CONFLICT (address) DO UPDATE SET last_success = excluded.last_success");
+DB_SQL(q_good_get, "SELECT last_success FROM auth_good_addresses WHERE address = ?");
+DB_SQL(q_good_purge, "DELETE FROM auth_good_addresses WHERE last_success < ?");
+
+void throttle_good_address(struct db *db, const char *address, int64_t now)
+{
+	db_exec(db, &q_good_set, DB_ARGS(DB_TEXT(address), DB_INT(now)), NULL);
+	if (randombytes_uniform(256) == 0)
+		db_exec(db, &q_good_purge, DB_ARGS(DB_INT(now - GOOD_ADDRESS_DAYS * 86400)), NULL);
+}
+
+int throttle_is_good(struct db *db, const char *address, int64_t now, bool *good)
+{
+	struct arena *a = arena_new(256);
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_good_get, DB_ARGS(DB_TEXT(address)), &rows);
+	*good = !rc && rows.nrows == 1 && db_cell_int(&rows, 0, 0) >= now - GOOD_ADDRESS_DAYS * 86400;
+	arena_free(a);
+	return rc;
+}
+
 int throttle_refuse(struct req *r, int64_t wait)
 {
 	retry_after(r, wait);

@@ -392,16 +392,19 @@ static void test_jobs_classes(void **state)
 	assert_int_equal(jobs_admissible(j, "10.0.0.8", JOBS_LOW, &retry), GH_EBUSY);
 	assert_int_equal(retry, 2); /* 10 normal + 1 turn of the low ring = 1.1 s */
 	assert_int_equal(jobs_admissible(j, "10.0.2.0", JOBS_NORMAL, NULL), 0);
+	/* An address with a good record: ahead of every normal job. */
+	assert_int_equal(jobs_submit_keyed(j, NULL, "10.0.4.0", JOBS_HIGH, keyed_work, NULL, "high", &retry), 0);
 	pthread_mutex_unlock(&gate);
 	jobs_drain(j);
-	/* The running low job first, then the ten normal ones, then the low ones in turns (the
-	 * clean address's second job in the second turn). */
+	/* The running low job first, then the high one, the ten normal ones, then the low ones in
+	 * turns (the clean address's second job in the second turn). */
 	assert_string_equal(order[0], "low");
-	for (int i = 1; i <= 10; i++)
+	assert_string_equal(order[1], "high");
+	for (int i = 2; i <= 11; i++)
 		assert_string_equal(order[i], "normal");
-	assert_string_equal(order[11], "low");
-	assert_string_equal(order[12], "second");
-	for (int i = 13; i < 23; i++)
+	assert_string_equal(order[12], "low");
+	assert_string_equal(order[13], "second");
+	for (int i = 14; i < 24; i++)
 		assert_string_equal(order[i], "low");
 	jobs_free(j);
 }

@@ -326,6 +326,27 @@ static void test_clear_account(void **state)
 	assert_int_equal(throttle_clear_account(f->t.db, 7), GH_ENOTFOUND);
 }
 
+/* Addresses a log-in succeeded from are good for GOOD_ADDRESS_DAYS. */
+static void test_good_address(void **state)
+{
+	struct fx *f = *state;
+	SKIP_IF_NEEDED(f);
+	int64_t t = 1700000000;
+	bool good = true;
+	assert_int_equal(throttle_is_good(f->t.db, "10.1.1.1", t, &good), 0);
+	assert_false(good);
+	throttle_good_address(f->t.db, "10.1.1.1", t);
+	assert_int_equal(throttle_is_good(f->t.db, "10.1.1.1", t + GOOD_ADDRESS_DAYS * 86400, &good), 0);
+	assert_true(good);
+	assert_int_equal(throttle_is_good(f->t.db, "10.1.1.1", t + GOOD_ADDRESS_DAYS * 86400 + 1, &good), 0);
+	assert_false(good);
+	assert_int_equal(throttle_is_good(f->t.db, "10.1.1.2", t, &good), 0);
+	assert_false(good);
+	throttle_good_address(f->t.db, "10.1.1.1", t + 40 * 86400); /* renewed */
+	assert_int_equal(throttle_is_good(f->t.db, "10.1.1.1", t + 41 * 86400, &good), 0);
+	assert_true(good);
+}
+
 /* ---- one-time codes -------------------------------------------------------------------- */
 
 static void test_otp_once(void **state)
@@ -441,6 +462,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_factor, setup_sqlite, teardown),
 		cmocka_unit_test_setup_teardown(test_clear_account, setup_sqlite, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent, setup_sqlite, teardown),
+		cmocka_unit_test_setup_teardown(test_good_address, setup_sqlite, teardown),
 		cmocka_unit_test_setup_teardown(test_otp_once, setup_sqlite, teardown),
 		cmocka_unit_test_setup_teardown(test_otp_expiry_and_attempts, setup_sqlite, teardown),
 		cmocka_unit_test_setup_teardown(test_otp_resend, setup_sqlite, teardown),
@@ -450,6 +472,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_factor, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_clear_account, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_good_address, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_otp_once, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_otp_expiry_and_attempts, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_otp_resend, setup_pg, teardown),

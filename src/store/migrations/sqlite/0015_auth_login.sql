@@ -15,6 +15,14 @@ CREATE TABLE auth_throttle (
 ) STRICT;
 CREATE INDEX auth_throttle_forget ON auth_throttle(last_failure) WHERE forget_after > 0;
 
+-- Addresses a log-in succeeded from lately: under a flood, their log-ins are hashed first
+-- (unless wrong passwords came from them since). No account is named.
+CREATE TABLE auth_good_addresses (
+  address TEXT NOT NULL PRIMARY KEY,
+  last_success INTEGER NOT NULL
+) STRICT;
+CREATE INDEX auth_good_addresses_age ON auth_good_addresses(last_success);
+
 -- One-time codes sent to an account's registered phone (the log-in beyond the ceiling of
 -- failures; later password recovery). Only a keyed hash of the code is stored; a code works
 -- once, for ten minutes, and dies after a few wrong attempts.
