@@ -14,6 +14,8 @@
 #   BENCH_BUILD=build/release   build folder; BENCH_STRICT=1: exit 1 when a target is missed
 #   BENCH_LOGIN_SECONDS=10  duration of the login flood and of the hash loop (0: skip both)
 #   BENCH_LOGIN_CONNS=16    wrk connections of the login flood
+#   BENCH_FLOOD_ROUNDS=3    rounds of correct log-ins beside a flood of wrong ones (0: skip);
+#   BENCH_FLOOD_SECONDS=8   seconds of each round's flood and of its hash loop
 #   BENCH_KEY_FILE=PATH     govhall key file (default: in the temp folder, never the project root)
 #   BENCH_SUBMIT_SECONDS=10 durable submissions run and SQLite loop (0: skip); BENCH_SUBMIT_CONNS=64
 #   BENCH_QUEUE_SECONDS=10  staff queue run (0: skip); BENCH_QUEUE_ROWS=1000000; BENCH_QUEUE_CONNS=8
@@ -80,10 +82,10 @@ BIN=$root/$BUILD/govhall
 
 # ---- temp area and cleanup ---------------------------------------------------------------
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/govhall-bench-XXXXXX")
-gh_pid="" ng_pid="" lf_pid="" ds_pid="" qs_pid="" ls_pid=""
+gh_pid="" ng_pid="" lf_pid="" ds_pid="" qs_pid="" ls_pid="" wf_pid=""
 cleanup() {
   local rc=$?
-  for p in "$gh_pid" "$lf_pid" "$ds_pid" "$qs_pid" "$ls_pid"; do
+  for p in "$gh_pid" "$lf_pid" "$ds_pid" "$qs_pid" "$ls_pid" "$wf_pid"; do
     if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
       kill -TERM "$p" 2>/dev/null || true
       for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
@@ -333,6 +335,73 @@ PY
   if grep -q '"level":"error"' "$tmp/flood.err" 2>/dev/null; then
     say "govhall logged errors during the login flood:"
     grep '"level":"error"' "$tmp/flood.err" | head -5 >&2
+  fi
+fi
+
+# ---- correct log-ins outside a flood of wrong ones ----------------------------------------
+# 300 connections from 30 loopback addresses (127.0.0.2-31) post wrong log-ins without pause
+# while 5 other addresses (127.0.0.40-44) log the demo citizen in again and again
+# (bench/login_flood.py; the server trusts no proxy, so the peer address is the client's).
+# Goal: every one of those log-ins succeeds (a 503 is a miss) and their p99 stays under 3 s.
+# Rounds alternate the ceiling (the bare Argon2id loop on as many threads as cores) and the
+# flood, so a noisy machine does not decide the verdict: the median round decides, every round
+# is printed. Each round starts with empty log-in counters (auth_throttle), so every round
+# floods the hashing queue alike; the ratio is the flood's verified log-ins per second (jobs
+# completed, from /metrics) over the bare loop's hashes per second.
+FLOOD_ROUNDS=${BENCH_FLOOD_ROUNDS:-3}
+FLOOD_SECONDS=${BENCH_FLOOD_SECONDS:-8}
+if [ "$FLOOD_ROUNDS" != 0 ]; then
+  [ -x "$tmp/hashloop" ] || cc -O2 -std=c11 -pthread bench/hashloop.c -lsodium -o "$tmp/hashloop" || die "cannot build bench/hashloop.c (libsodium-dev?)"
+  "$BIN" serve --db "$DB" --key-file "$KEY_FILE" --listen 127.0.0.1:0 --threads "$THREADS" --job-threads "$NPROC" \
+    --log-level "$LOG_LEVEL" >"$tmp/wflood.out" 2>"$tmp/wflood.err" &
+  wf_pid=$!
+  wf_url=$(listening "govhall (wrong-login flood)" "$wf_pid" "$tmp/wflood.out" "$tmp/wflood.err")
+  clear_throttle() {
+    case "$DB" in
+      postgres*) psql -q -X "$DB" -c "DELETE FROM auth_throttle" >/dev/null ;;
+      *) sqlite3 -cmd ".timeout 5000" "$DB" "DELETE FROM auth_throttle" ;;
+    esac
+  }
+  jobs_done() { python3 -c 'import sys,urllib.request
+for l in urllib.request.urlopen(sys.argv[1] + "/metrics").read().decode().splitlines():
+    if l.startswith("govhall_jobs_completed_total "): print(l.split()[1])' "$wf_url"; }
+  fl_rows=()
+  for round in $(seq "$FLOOD_ROUNDS"); do
+    say "round $round/$FLOOD_ROUNDS: hash loop ${FLOOD_SECONDS}s, then the wrong-login flood ${FLOOD_SECONDS}s"
+    hl=$("$tmp/hashloop" "$NPROC" "$FLOOD_SECONDS" | sed -n 's/.* \([0-9.]*\) hashes\/s$/\1/p')
+    clear_throttle
+    j0=$(jobs_done)
+    out=$(python3 bench/login_flood.py "$wf_url" "$FLOOD_SECONDS") || die "bench/login_flood.py failed"
+    j1=$(jobs_done)
+    fl_rows+=("$(python3 - "$out" "$hl" "$j0" "$j1" "$FLOOD_SECONDS" <<'PY'
+import json, sys
+o, hl, j0, j1, secs = json.loads(sys.argv[1]), float(sys.argv[2] or 0), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+rate = (j1 - j0) / secs
+p = o["probe"]
+print(f'{p["p99_ms"]}|{p["p50_ms"]}|{p["ok"]}|{p["miss"]}|{rate:.1f}|{hl:.1f}|{(rate / hl if hl else 0):.2f}|{o["flood"]["n"]}|{json.dumps(o["flood"]["by_status"])}|{json.dumps(p["by_status"])}')
+PY
+)")
+  done
+  wf_rss=$(awk '/^VmRSS:/ {r = $2} /^VmHWM:/ {h = $2} END {printf "%.1f MiB (peak %.1f MiB)", r / 1024, h / 1024}' "/proc/$wf_pid/status" 2>/dev/null || echo "?")
+  wf_fds=$(ls "/proc/$wf_pid/fd" 2>/dev/null | wc -l)
+  kill "$wf_pid" 2>/dev/null; wait "$wf_pid" 2>/dev/null || true
+  echo
+  echo "correct log-ins during a flood of wrong ones (300 connections from 30 addresses; 5 other addresses log in; $NPROC cores, job pool $NPROC, ${FLOOD_SECONDS}s x $FLOOD_ROUNDS rounds)"
+  printf '  %-6s %10s %9s %6s %6s | %12s %12s %7s | %s\n' "round" "p99 ms" "p50 ms" "ok" "miss" "verified/s" "bare hash/s" "ratio" "flood answers"
+  for i in "${!fl_rows[@]}"; do
+    IFS='|' read -r p99 p50 ok miss rate hl ratio fn fst pst <<<"${fl_rows[$i]}"
+    printf '  %-6s %10s %9s %6s %6s | %12s %12s %6sx | %s of %s\n' "$((i + 1))" "$p99" "$p50" "$ok" "$miss" "$rate" "$hl" "$ratio" "$fst" "$fn"
+  done
+  # The median round (by p99, misses first) decides.
+  med=$(printf '%s\n' "${fl_rows[@]}" | awk -F'|' '{ print $4 * 1000000 + $1 "|" $0 }' | sort -t'|' -k1,1n | cut -d'|' -f2- | sed -n "$(( (FLOOD_ROUNDS + 1) / 2 ))p")
+  IFS='|' read -r m_p99 _ m_ok m_miss _ _ m_ratio _ _ _ <<<"$med"
+  if [ "$m_miss" = 0 ] && [ "$m_ok" -gt 0 ] && awk -v p="$m_p99" 'BEGIN { exit !(p + 0 < 3000) }'; then fl_verdict=PASS; else fl_verdict=BELOW; below=1; fi
+  printf '  %-34s %10s   target < 3000 ms, no miss   %s   (median round: %s ok, %s missed; verified/bare %sx)\n' \
+    "p99 of the outside log-ins" "$m_p99" "$fl_verdict" "$m_ok" "$m_miss" "$m_ratio"
+  echo "  govhall at the end of the flood: RSS $wf_rss, $wf_fds open file descriptors"
+  if grep -q '"level":"error"' "$tmp/wflood.err" 2>/dev/null; then
+    say "govhall logged errors during the wrong-login flood:"
+    grep '"level":"error"' "$tmp/wflood.err" | head -5 >&2
   fi
 fi
 

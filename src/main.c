@@ -387,11 +387,15 @@ static int cmd_serve(struct config *cfg)
 		return 1;
 	}
 	certs_init(&app);
+	identity_set_messenger(&(struct identity_messenger){ notify_inbox_message, notify_sms_sealed });
 	app.router = router_new();
 	if (build_router(app.router))
 		return 1;
 	app.metrics = metrics_new(router_count(app.router));
-	app.jobs = jobs_new((size_t)cfg->job_threads, (size_t)cfg->job_queue);
+	app.jobs = jobs_new_with(&(struct jobs_config){ .threads = (size_t)cfg->job_threads, .queue_cap = (size_t)cfg->job_queue,
+							.per_key_cap = (size_t)cfg->job_queue_per_address,
+							.max_wait_ns = cfg->job_max_wait_ms * 1000000LL,
+							.initial_service_ns = JOBS_INITIAL_SERVICE_NS });
 	search_start(&app);
 	/* Group commit: one writer thread and connection batches submissions (store/group.h). */
 	app.group = group_new(cfg->db, (size_t)cfg->write_queue, (size_t)cfg->write_batch, err, sizeof(err));

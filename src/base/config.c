@@ -29,6 +29,8 @@ static const struct setting settings[] = {
 	{ "cache-recheck", "server", "250", "milliseconds a node may serve a cached catalog page before asking the database whether the catalog changed (0 = ask every time)", K_LONG, S(cache_recheck_ms), 0, 60000 },
 	{ "job-threads", "server", "2", "threads of the job pool for slow work (hashing, PDF, delivery)", K_LONG, S(job_threads), 1, 256 },
 	{ "job-queue", "server", "256", "jobs that may wait; beyond this requests get 503 with Retry-After", K_LONG, S(job_queue), 1, 1000000 },
+	{ "job-max-wait", "server", "2000", "milliseconds a job may be expected to wait (jobs ahead of it x mean service time / job-threads); a request whose job would wait longer gets 503 with Retry-After at once (0 = no limit)", K_LONG, S(job_max_wait_ms), 0, 600000 },
+	{ "job-queue-per-address", "server", "16", "jobs one client address may have waiting; the pool serves addresses in turn (0 = no cap)", K_LONG, S(job_queue_per_address), 0, 1000000 },
 	{ "public-url", "server", "http://127.0.0.1:8080", "the address users reach the hall at (links, QR codes)", K_STR, S(public_url), 0, 0 },
 	{ "behind-tls", "server", "false", "set when a TLS proxy is in front: cookies get Secure", K_BOOL, S(behind_tls), 0, 0 },
 	{ "trust-proxy", "server", "false", "take the client address from the last X-Forwarded-For hop (only behind your own proxy)", K_BOOL, S(trust_proxy), 0, 0 },

@@ -17,6 +17,8 @@ struct config {
 	long threads;          /* HTTP workers; 0 = number of cores */
 	long job_threads;      /* job pool threads */
 	long job_queue;        /* job queue capacity */
+	long job_max_wait_ms;  /* admission: longest expected wait of a job (0 = no limit) */
+	long job_queue_per_address; /* jobs waiting per client address (0 = no cap) */
 	long max_body;         /* bytes */
 	long max_headers;      /* bytes of all request headers */
 	long max_uri;          /* bytes of the request target */

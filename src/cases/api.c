@@ -113,7 +113,8 @@ static int api_upload(struct req *r)
 		return rc;
 	}
 	struct attachment at = { .sha256 = info.sha256, .mime = info.mime, .size = (int64_t)info.size,
-				 .filename = f->filename, .owner_id = r->who.account, .slot = -1 };
+				 .filename = f->filename, .owner_id = r->who.account, .enterprise_id = r->who.enterprise,
+				 .slot = -1 };
 	int64_t id;
 	if ((rc = attachment_add(r->db, r->arena, &at, &id)))
 		return rc;
@@ -146,10 +147,7 @@ static int list_response(struct req *r, const struct case_filter *f)
 static int api_mine(struct req *r)
 {
 	struct case_filter f = { .today = cases_today() };
-	if (r->who.enterprise)
-		f.enterprise_id = r->who.enterprise;
-	else
-		f.applicant_id = r->who.account;
+	case_filter_mine(r, &f);
 	return list_response(r, &f);
 }
 

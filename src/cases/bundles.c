@@ -50,7 +50,9 @@ struct bundle_app {
 
 DB_SQL(q_b_insert, "INSERT INTO bundle_applications (bundle_code, applicant_id, enterprise_id, idempotency_key, "
 		   "created_at) VALUES (?, ?, ?, ?, ?) RETURNING id");
-DB_SQL(q_b_by_idem, "SELECT id FROM bundle_applications WHERE applicant_id = ? AND idempotency_key = ?");
+/* A key names one bundle of one owner (see q_by_idem in store.c). */
+DB_SQL(q_b_by_idem, "SELECT id FROM bundle_applications WHERE applicant_id = ? AND idempotency_key = ? "
+		    "AND COALESCE(enterprise_id, 0) = ?");
 #define B_COLS "id, bundle_code, applicant_id, enterprise_id, number, created_at, submitted_at, draft_form, draft_materials "
 DB_SQL(q_b_get, "SELECT " B_COLS "FROM bundle_applications WHERE id = ?");
 DB_SQL(q_b_draft, "UPDATE bundle_applications SET draft_form = ?, draft_key_id = ?, draft_materials = ? "
@@ -85,7 +87,7 @@ static int b_create(struct db *db, struct arena *a, const char *code, int64_t ap
 	*existed = false;
 	int rc;
 	if (key) {
-		if ((rc = db_query(db, a, &q_b_by_idem, DB_ARGS(DB_INT(applicant), DB_TEXT(key)), &rows)))
+		if ((rc = db_query(db, a, &q_b_by_idem, DB_ARGS(DB_INT(applicant), DB_TEXT(key), DB_INT(enterprise)), &rows)))
 			return rc;
 		if (rows.nrows == 1) {
 			*id = db_cell_int(&rows, 0, 0);
@@ -99,7 +101,7 @@ static int b_create(struct db *db, struct arena *a, const char *code, int64_t ap
 		      &rows);
 	if (rc == GH_ECONFLICT && key) {
 		/* The same key raced in from another request: that one wins. */
-		rc = db_query(db, a, &q_b_by_idem, DB_ARGS(DB_INT(applicant), DB_TEXT(key)), &rows);
+		rc = db_query(db, a, &q_b_by_idem, DB_ARGS(DB_INT(applicant), DB_TEXT(key), DB_INT(enterprise)), &rows);
 		if (!rc && rows.nrows == 1) {
 			*id = db_cell_int(&rows, 0, 0);
 			*existed = true;
@@ -142,11 +144,7 @@ static int b_children(struct db *db, struct arena *a, int64_t id, struct applica
 
 static bool bundle_is_applicant(const struct req *r, const struct bundle_app *b)
 {
-	if (!r->who.account)
-		return false;
-	if (b->enterprise_id)
-		return r->who.enterprise == b->enterprise_id;
-	return r->who.account == b->applicant_id && !r->who.enterprise;
+	return identity_owns(r, b->applicant_id, b->enterprise_id);
 }
 
 /* ---- the bundle's form ------------------------------------------------------------------ */
@@ -579,9 +577,9 @@ static const char *progress_text(struct req *r, json_t *bj)
 int bundles_mine_rows(struct req *r, json_t **out)
 {
 	struct db_rows rows;
-	int rc = r->who.enterprise
-			 ? db_query(r->db, r->arena, &q_b_ent, DB_ARGS(DB_INT(r->who.enterprise), DB_INT(MINE_MAX)), &rows)
-			 : db_query(r->db, r->arena, &q_b_mine, DB_ARGS(DB_INT(r->who.account), DB_INT(MINE_MAX)), &rows);
+	struct identity_owner o = identity_owner_of(r);
+	int rc = o.enterprise ? db_query(r->db, r->arena, &q_b_ent, DB_ARGS(DB_INT(o.enterprise), DB_INT(MINE_MAX)), &rows)
+			      : db_query(r->db, r->arena, &q_b_mine, DB_ARGS(DB_INT(o.person), DB_INT(MINE_MAX)), &rows);
 	if (rc)
 		return rc;
 	json_t *list = json_array();

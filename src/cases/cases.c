@@ -56,11 +56,21 @@ int32_t cases_today(void)
 
 bool case_is_applicant(const struct req *r, const struct application *app)
 {
-	if (!r->who.account)
-		return false;
-	if (app->enterprise_id)
-		return r->who.enterprise == app->enterprise_id;
-	return r->who.account == app->applicant_id && !r->who.enterprise;
+	return identity_owns(r, app->applicant_id, app->enterprise_id);
+}
+
+void case_filter_mine(const struct req *r, struct case_filter *f)
+{
+	struct identity_owner o = identity_owner_of(r);
+	f->enterprise_id = o.enterprise;
+	f->applicant_id = o.enterprise ? 0 : o.person;
+}
+
+bool case_attachment_mine(const struct req *r, const struct attachment *at)
+{
+	/* The one who uploaded it, in the capacity they uploaded it in: a file uploaded for an
+	 * enterprise is the enterprise's, for its applications only. */
+	return r->who.account && at->owner_id == r->who.account && at->enterprise_id == r->who.enterprise;
 }
 
 bool case_is_department_staff(const struct req *r, const struct application *app)
@@ -73,12 +83,20 @@ bool case_can_view(const struct req *r, const struct application *app)
 	return r->role == ROLE_ADMIN || case_is_applicant(r, app) || case_is_department_staff(r, app);
 }
 
+/* Staff of the department who are not, themselves, the one who applied: no one handles
+ * their own application. */
+static bool may_handle(const struct req *r, const struct application *app)
+{
+	return case_is_department_staff(r, app) && app->applicant_id != r->who.account &&
+	       (!app->enterprise_id || app->enterprise_id != r->who.enterprise);
+}
+
 unsigned case_actor_bits(const struct req *r, const struct application *app)
 {
 	unsigned bits = 0;
 	if (case_is_applicant(r, app))
 		bits |= WF_APPLICANT;
-	if (case_is_department_staff(r, app)) {
+	if (may_handle(r, app)) {
 		if (r->who.staff_roles & STAFF_COUNTER)
 			bits |= WF_COUNTER;
 		if (r->who.staff_roles & STAFF_REVIEWER)
@@ -106,9 +124,9 @@ int case_claim(struct req *r, struct application *app, const char *action, int64
 {
 	bool en = strcmp(r->lang, "en") == 0;
 	const struct wf_state *st = wf_state(app->state);
-	if (!case_is_department_staff(r, app)) {
-		req_error_detail(r, en ? "Only staff of the department may take this application."
-				       : "只有本部门工作人员可以认领或分派该办件。");
+	if (!may_handle(r, app)) {
+		req_error_detail(r, en ? "Only staff of the department may take this application, and not their own."
+				       : "只有本部门工作人员可以认领或分派该办件，且不能办理本人的办件。");
 		return GH_EFORBIDDEN;
 	}
 	if (!st || st->terminal || strcmp(app->state, "draft") == 0) {
@@ -340,7 +358,7 @@ static json_t *check_materials(struct req *r, const struct case_apply_in *in, js
 			{
 				struct attachment at;
 				if (ai >= 10 || !json_is_integer(aid) ||
-				    attachment_get(r->db, r->arena, json_integer_value(aid), &at) || at.owner_id != r->who.account) {
+				    attachment_get(r->db, r->arena, json_integer_value(aid), &at) || !case_attachment_mine(r, &at)) {
 					json_object_set_new(errors, "materials",
 							    json_string(en ? "An attached file is unknown or not yours."
 									   : "附件不存在或不属于您。"));

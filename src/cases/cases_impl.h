@@ -116,6 +116,7 @@ int case_queue_lights(struct db *db, struct arena *a, const struct case_filter *
 /* Attachments (table attachments; files via attach.h). */
 struct attachment {
 	int64_t id, owner_id, application_id, size, created_at;
+	int64_t enterprise_id; /* uploaded while acting for this enterprise (0: for oneself) */
 	int slot;
 	const char *sha256, *mime, *filename;
 };
@@ -128,6 +129,10 @@ int attachments_of(struct db *db, struct arena *a, int64_t application, struct a
 
 int32_t cases_today(void);
 bool case_is_applicant(const struct req *r, const struct application *app);
+/* Fills f's applicant_id / enterprise_id with the caller's "mine" (identity_owner_of). */
+void case_filter_mine(const struct req *r, struct case_filter *f);
+/* An upload the caller may attach: their own, made in the capacity they act in now. */
+bool case_attachment_mine(const struct req *r, const struct attachment *at);
 bool case_is_department_staff(const struct req *r, const struct application *app);
 /* Applicant (or agent of the applying enterprise), staff of its department, administrators. */
 bool case_can_view(const struct req *r, const struct application *app);

@@ -229,6 +229,27 @@ int notify_application_event(struct db *db, struct arena *a, int64_t account, in
 	return rc;
 }
 
+int notify_sms_sealed(struct db *db, struct arena *a, int64_t account, const char *kind, const char *sealed_text)
+{
+	if (!atomic_load(&want_sms))
+		return GH_EUNAVAILABLE;
+	int64_t now = (int64_t)time(NULL);
+	json_t *p = json_pack("{s:I,s:s,s:s,s:I}", "to", (json_int_t)account, "kind", kind ? kind : "sms", "sealed_text",
+			      sealed_text ? sealed_text : "", "created_at", (json_int_t)now);
+	char *payload = p ? json_dumps(p, JSON_COMPACT) : NULL;
+	json_decref(p);
+	if (!payload)
+		return GH_EINTERNAL;
+	int64_t changed = 0;
+	int rc = db_exec(db, &q_outbox_sms, DB_ARGS(DB_NULL, DB_TEXT(payload), DB_INT(now), DB_INT(now), DB_INT(account)),
+			 &changed);
+	free(payload);
+	(void)a;
+	if (!rc && changed)
+		notify_nudge(); /* in a transaction, the thread finds the row at its next pass */
+	return rc ? rc : changed ? 0 : GH_EUNAVAILABLE;
+}
+
 /* Deadline warnings to staff: {number}, {item} and {n} (working days). */
 static const struct text warn_yellow = { "warn_yellow", "办件即将到期", "Application due soon",
 					 "办件 {number}（{item}）剩余 {n} 个工作日，请尽快办理。",
@@ -575,9 +596,21 @@ static enum outcome deliver(struct app *app, struct db *db, struct arena *a, CUR
 			return FAILED;
 		}
 		const char *text = json_string_value(json_object_get(p, "body_zh"));
+		const char *sealed = json_string_value(json_object_get(p, "sealed_text"));
+		char *opened = NULL;
+		if (sealed && identity_open_text(app->keys, a, sealed, &opened)) {
+			sodium_memzero(phone, strlen(phone));
+			json_decref(p);
+			snprintf(err, errlen, "cannot open the sealed text (key file?)");
+			return GIVE_UP;
+		}
+		if (opened)
+			text = opened;
 		body = json_pack("{s:I,s:s,s:s,s:I}", "id", (json_int_t)o->id, "phone", phone, "text", text ? text : "",
 				 "timestamp", (json_int_t)now);
 		sodium_memzero(phone, strlen(phone));
+		if (opened)
+			sodium_memzero(opened, strlen(opened));
 	} else if (strcmp(o->channel, "email") == 0) {
 		if (!on(cfg->notify_smtp_url)) {
 			json_decref(p);
@@ -901,6 +934,15 @@ static const char *when_iso(struct req *r, int64_t t)
 	return s;
 }
 
+/* Whose inbox the caller reads: the owner it acts as (an enterprise's messages reach its
+ * agents while their authorisation stands, identity_owner_id), staff and administrators
+ * their own. */
+static int64_t inbox_of(const struct req *r)
+{
+	int64_t owner = identity_owner_id(r);
+	return owner ? owner : r->who.account;
+}
+
 /* A positive decimal id from the route parameter, or GH_ENOTFOUND. */
 static int param_id(struct req *r, int64_t *out)
 {
@@ -923,13 +965,13 @@ struct message {
 static int list(struct req *r, long page, long per, struct message **out, size_t *n, long *total, long *unread)
 {
 	struct db_rows rows;
-	int rc = db_query(r->db, r->arena, &q_counts, DB_ARGS(DB_INT(r->who.account)), &rows);
+	int rc = db_query(r->db, r->arena, &q_counts, DB_ARGS(DB_INT(inbox_of(r))), &rows);
 	if (rc)
 		return rc;
 	*total = rows.nrows ? (long)db_cell_int(&rows, 0, 0) : 0;
 	*unread = rows.nrows ? (long)db_cell_int(&rows, 0, 1) : 0;
 	if ((rc = db_query(r->db, r->arena, &q_list,
-			   DB_ARGS(DB_INT(r->who.account), DB_INT(per), DB_INT((int64_t)(page - 1) * per)), &rows)))
+			   DB_ARGS(DB_INT(inbox_of(r)), DB_INT(per), DB_INT((int64_t)(page - 1) * per)), &rows)))
 		return rc;
 	struct message *v = arena_array(r->arena, rows.nrows ? rows.nrows : 1, sizeof(*v));
 	for (size_t i = 0; i < rows.nrows; i++) {
@@ -1078,10 +1120,10 @@ static int read_one(struct req *r)
 	if (rc)
 		return rc;
 	int64_t now = (int64_t)time(NULL);
-	if ((rc = db_exec(r->db, &q_read, DB_ARGS(DB_INT(now), DB_INT(id), DB_INT(r->who.account)), NULL)))
+	if ((rc = db_exec(r->db, &q_read, DB_ARGS(DB_INT(now), DB_INT(id), DB_INT(inbox_of(r))), NULL)))
 		return rc;
 	struct db_rows rows;
-	if ((rc = db_query(r->db, r->arena, &q_read_at, DB_ARGS(DB_INT(id), DB_INT(r->who.account)), &rows)))
+	if ((rc = db_query(r->db, r->arena, &q_read_at, DB_ARGS(DB_INT(id), DB_INT(inbox_of(r))), &rows)))
 		return rc;
 	if (rows.nrows == 0)
 		return GH_ENOTFOUND; /* none, or someone else's: the same answer */
@@ -1096,7 +1138,7 @@ static int read_one(struct req *r)
 static int read_all(struct req *r)
 {
 	int64_t changed = 0;
-	int rc = db_exec(r->db, &q_read_all, DB_ARGS(DB_INT((int64_t)time(NULL)), DB_INT(r->who.account)), &changed);
+	int rc = db_exec(r->db, &q_read_all, DB_ARGS(DB_INT((int64_t)time(NULL)), DB_INT(inbox_of(r))), &changed);
 	if (rc)
 		return rc;
 	if (!r->api)

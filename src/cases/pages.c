@@ -336,7 +336,8 @@ static int store_uploads(struct req *r, const struct multipart *mp, size_t nslot
 		if (rc)
 			return rc;
 		struct attachment at = { .sha256 = info.sha256, .mime = info.mime, .size = (int64_t)info.size,
-					 .filename = p->filename, .owner_id = r->who.account, .slot = (int)slot };
+					 .filename = p->filename, .owner_id = r->who.account,
+					 .enterprise_id = r->who.enterprise, .slot = (int)slot };
 		int64_t id;
 		if ((rc = attachment_add(r->db, r->arena, &at, &id)))
 			return rc;
@@ -684,7 +685,7 @@ int cases_apply_read(struct req *r, struct apply_view *v, json_t **materials, bo
 		json_array_foreach(json_array_get(kept_ids, s), k, id)
 		{
 			struct attachment at;
-			if (attachment_get(r->db, r->arena, json_integer_value(id), &at) || at.owner_id != r->who.account)
+			if (attachment_get(r->db, r->arena, json_integer_value(id), &at) || !case_attachment_mine(r, &at))
 				continue;
 			json_array_append(ids, id);
 			json_array_append_new(shown, json_pack("{s:I,s:s}", "id", (json_int_t)at.id, "filename", at.filename));
@@ -779,10 +780,7 @@ static int mine_page(struct req *r)
 	if (rc)
 		return rc;
 	struct case_filter f = { .today = cases_today() };
-	if (r->who.enterprise)
-		f.enterprise_id = r->who.enterprise;
-	else
-		f.applicant_id = r->who.account;
+	case_filter_mine(r, &f);
 	struct application *v;
 	size_t n;
 	long total;

@@ -27,7 +27,10 @@ DB_SQL(q_insert,
        "channel, state, form, form_key_id, materials, idempotency_key, limit_days, legal_limit_days, created_at, "
        "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?, ?) "
        "ON CONFLICT (applicant_id, idempotency_key) DO NOTHING RETURNING id");
-DB_SQL(q_by_idem, "SELECT id FROM applications WHERE applicant_id = ? AND idempotency_key = ?");
+/* A key names one submission of one owner: replayed by the same person for another owner
+ * (an agent whose authorisation ended, acting as themself), it finds nothing. */
+DB_SQL(q_by_idem, "SELECT id FROM applications WHERE applicant_id = ? AND idempotency_key = ? "
+		  "AND COALESCE(enterprise_id, 0) = ?");
 DB_SQL(q_insert_submitted,
        "INSERT INTO applications (item_code, item_version, department, applicant_id, enterprise_id, filed_by, "
        "channel, state, number, query_code, submitted_at, form, form_key_id, materials, idempotency_key, "
@@ -56,14 +59,14 @@ DB_SQL(q_events,
        "FROM application_events e LEFT JOIN accounts acc ON acc.id = e.actor_id "
        "WHERE e.application_id = ? ORDER BY e.id");
 DB_SQL(q_att_insert,
-       "INSERT INTO attachments (sha256, mime, size, filename, owner_id, application_id, slot, created_at) "
-       "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
-DB_SQL(q_att_get, "SELECT id, sha256, mime, size, filename, owner_id, application_id, slot, created_at "
-		  "FROM attachments WHERE id = ?");
+       "INSERT INTO attachments (sha256, mime, size, filename, owner_id, application_id, slot, created_at, "
+       "enterprise_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+DB_SQL(q_att_get, "SELECT id, sha256, mime, size, filename, owner_id, application_id, slot, created_at, "
+		  "enterprise_id FROM attachments WHERE id = ?");
 DB_SQL(q_att_link, "UPDATE attachments SET application_id = ?, slot = ?, event_id = ? "
 		   "WHERE id = ? AND owner_id = ? AND (application_id IS NULL OR application_id = ?)");
-DB_SQL(q_att_of, "SELECT id, sha256, mime, size, filename, owner_id, application_id, slot, created_at "
-		 "FROM attachments WHERE application_id = ? ORDER BY id");
+DB_SQL(q_att_of, "SELECT id, sha256, mime, size, filename, owner_id, application_id, slot, created_at, "
+		 "enterprise_id FROM attachments WHERE application_id = ? ORDER BY id");
 
 static void from_row(const struct db_rows *r, size_t i, struct application *o)
 {
@@ -130,11 +133,13 @@ int case_create(struct db *db, struct arena *a, const struct case_new *in, int64
 	if (!in->idempotency_key)
 		return GH_EDB;
 	/* The key made an application before (or another request with it just did). */
-	rc = db_query(db, a, &q_by_idem, DB_ARGS(DB_INT(in->applicant_id), DB_TEXT(in->idempotency_key)), &rows);
+	rc = db_query(db, a, &q_by_idem,
+		      DB_ARGS(DB_INT(in->applicant_id), DB_TEXT(in->idempotency_key), DB_INT(in->enterprise_id)), &rows);
 	if (rc)
 		return rc;
 	if (rows.nrows != 1)
-		return GH_ECONFLICT; /* a concurrent insert not yet visible: the caller retries */
+		return GH_ECONFLICT; /* a concurrent insert not yet visible (the caller retries), or the key
+				      * made another owner's application */
 	*id = db_cell_int(&rows, 0, 0);
 	*existed = true;
 	return 0;
@@ -478,7 +483,7 @@ int case_events(struct db *db, struct arena *a, int64_t id, struct app_event **o
 #define QUEUE_WHERE "WHERE a.department = ? AND a.state <> 'draft' " LIST_FILTERS
 #define QUEUE_ORDER "ORDER BY COALESCE(a.due_day, " NO_DUE "), a.id LIMIT ? OFFSET ?"
 #define OVERDUE_WHERE "WHERE a.due_day < ? AND a.completed_at IS NULL AND a.state <> 'draft' " LIST_FILTERS
-#define MINE_WHERE "WHERE a.applicant_id = ? " LIST_FILTERS
+#define MINE_WHERE "WHERE a.applicant_id = ? AND a.enterprise_id IS NULL " LIST_FILTERS
 #define ENTERPRISE_WHERE "WHERE a.enterprise_id = ? " LIST_FILTERS
 #define OWN_ORDER "ORDER BY a.id DESC LIMIT ? OFFSET ?"
 DB_SQL(q_queue, "SELECT " APP_COLS APP_FROM QUEUE_WHERE QUEUE_ORDER);
@@ -587,6 +592,7 @@ static void att_row(const struct db_rows *r, size_t i, struct attachment *o)
 	o->application_id = db_cell_int(r, i, 6);
 	o->slot = db_cell(r, i, 7) ? (int)db_cell_int(r, i, 7) : -1;
 	o->created_at = db_cell_int(r, i, 8);
+	o->enterprise_id = db_cell_int(r, i, 9);
 }
 
 int attachment_add(struct db *db, struct arena *a, const struct attachment *in, int64_t *id)
@@ -595,7 +601,8 @@ int attachment_add(struct db *db, struct arena *a, const struct attachment *in, 
 	int rc = db_query(db, a, &q_att_insert,
 			  DB_ARGS(DB_TEXT(in->sha256), DB_TEXT(in->mime), DB_INT(in->size), DB_TEXT(in->filename),
 				  DB_INT(in->owner_id), in->application_id ? DB_INT(in->application_id) : DB_NULL,
-				  in->slot >= 0 ? DB_INT(in->slot) : DB_NULL, DB_INT((int64_t)time(NULL))),
+				  in->slot >= 0 ? DB_INT(in->slot) : DB_NULL, DB_INT((int64_t)time(NULL)),
+				  in->enterprise_id ? DB_INT(in->enterprise_id) : DB_NULL),
 			  &rows);
 	if (rc)
 		return rc;

@@ -50,14 +50,17 @@ static const char *when(struct req *r, int64_t t)
 	return arena_strdup(r->arena, buf);
 }
 
+/* The holder the caller acts as: the enterprise acted for (while its authorisation stands),
+ * else the person; 0 for staff and administrators (identity_owner_id). */
 static int64_t holder_of(const struct req *r)
 {
-	return r->who.enterprise ? r->who.enterprise : r->who.account;
+	return identity_owner_id(r);
 }
 
 static bool is_holder(const struct req *r, const struct cert *c)
 {
-	return r->who.account && (r->role & APPLICANTS) && holder_of(r) == c->holder_id;
+	int64_t me = holder_of(r);
+	return me && me == c->holder_id;
 }
 
 /* Loads certificate number if the caller may see it (see the file comment). */

@@ -147,10 +147,12 @@ void metrics_render(struct metrics *m, const struct app *app, struct sb *out)
 			     "# TYPE govhall_jobs_capacity gauge\ngovhall_jobs_capacity %zu\n"
 			     "# HELP govhall_jobs_completed_total Jobs completed.\n"
 			     "# TYPE govhall_jobs_completed_total counter\ngovhall_jobs_completed_total %llu\n"
-			     "# HELP govhall_jobs_rejected_total Jobs refused because the queue was full.\n"
-			     "# TYPE govhall_jobs_rejected_total counter\ngovhall_jobs_rejected_total %llu\n",
+			     "# HELP govhall_jobs_rejected_total Jobs refused: queue full, per-address cap, or expected wait too long.\n"
+			     "# TYPE govhall_jobs_rejected_total counter\ngovhall_jobs_rejected_total %llu\n"
+			     "# HELP govhall_jobs_service_seconds Moving mean of a job's service time (admission uses it).\n"
+			     "# TYPE govhall_jobs_service_seconds gauge\ngovhall_jobs_service_seconds %.4f\n",
 			js.queued, js.capacity, (unsigned long long)js.completed,
-			(unsigned long long)js.rejected);
+			(unsigned long long)js.rejected, (double)js.mean_service_ns / 1e9);
 	}
 	uint64_t hits, misses;
 	server_cache_stats(&hits, &misses);

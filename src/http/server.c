@@ -418,7 +418,7 @@ int resp_error(struct req *r, int code)
 {
 	int status = err_status(code);
 	const char *msg = err_message(code, r->lang);
-	if (code == GH_EBUSY || code == GH_EUNAVAILABLE)
+	if ((code == GH_EBUSY || code == GH_EUNAVAILABLE) && !evhttp_find_header(evhttp_request_get_output_headers(ev_of(r)), "Retry-After"))
 		resp_header(r, "Retry-After", "5");
 	if (r->api || !r->app->view) {
 		json_t *j = json_pack("{s:{s:s,s:s,s:s*}}", "error", "code", err_slug(code), "message", msg,
@@ -479,7 +479,7 @@ static void log_request(struct req *r, uint64_t dur_ns, size_t bytes)
 {
 	if (r->route && (r->route->flags & ROUTE_NOLOG) && r->status < 400)
 		return;
-	int lvl = r->status >= 500 ? LOG_ERROR : LOG_INFO;
+	int lvl = r->status >= 500 && r->status != 503 ? LOG_ERROR : LOG_INFO; /* 503: load shed on purpose */
 	if (!log_enabled(lvl))
 		return;
 	static const char *lvls[] = { "debug", "info", "warn", "error" };
@@ -847,7 +847,10 @@ int req_job(struct req *r, void (*work)(void *), int (*done)(struct req *, void 
 	t->d.done = done;
 	t->d.arg = arg;
 	t->work = work;
-	int rc = jobs_submit(r->app->jobs, r->worker->base, thunk_work, thunk_done, t);
+	unsigned retry = 0; /* the pool serves client addresses in turn and refuses long waits */
+	int rc = jobs_submit_keyed(r->app->jobs, r->worker->base, r->ip, JOBS_NORMAL, thunk_work, thunk_done, t, &retry);
+	if (rc == GH_EBUSY)
+		resp_header(r, "Retry-After", arena_printf(r->arena, "%u", retry));
 	return rc ? rc : REQ_DEFERRED;
 }
 

@@ -973,7 +973,7 @@ static int events_page(struct req *r)
 	if (per != EVENTS_PER_PAGE)
 		json_object_set_new(ctx, "per_page", json_integer(per));
 	json_object_set_new(ctx, "filtered", json_boolean(lower || account));
-	static const char *const common_kinds[] = { "login", "login.fail", "login.totp_fail", "logout", "register",
+	static const char *const common_kinds[] = { "login", "login.fail", "login.factor_fail", "login.factor_locked", "login.ceiling", "logout", "register",
 						    "account.", "account.create", "account.roles", "account.disable",
 						    "account.enable", "password.", "token.", "key." };
 	json_t *kinds = json_array();

@@ -31,6 +31,9 @@ static void user_usage(void)
 		"      secret is printed once as an otpauth:// URI for an authenticator app.\n"
 		"  govhall user list [--kind KIND]\n"
 		"  govhall user disable ID | enable ID\n"
+		"  govhall user unblock ID\n"
+		"      Forgets the account's failed log-ins (the ceiling past which a code is needed, wrong\n"
+		"      codes, per-address counts): for an owner who can receive no code.\n"
 		"  govhall user roles ID --department CODE --roles counter,reviewer,head\n");
 }
 
@@ -172,6 +175,20 @@ int identity_cli_user(struct app *app, struct db *db, int argc, char **argv)
 		}
 		identity_event(db, off ? "account.disable" : "account.enable", id, 0, "cli", "");
 		printf("account %lld %sd\n", (long long)id, sub);
+		return 0;
+	}
+	if (!strcmp(sub, "unblock")) {
+		if (argc < 2 || parse_id(argv[1], &id))
+			return 2;
+		int rc = throttle_clear_account(db, id);
+		if (rc && rc != GH_ENOTFOUND) {
+			fprintf(stderr, "govhall: account %lld: %s\n", (long long)id, err_name(rc));
+			return 1;
+		}
+		if (!rc)
+			identity_event(db, "login.unblock", id, 0, "cli", "");
+		printf(rc ? "account %lld: no failed log-ins to forget\n" : "account %lld: failed log-ins forgotten\n",
+		       (long long)id);
 		return 0;
 	}
 	if (!strcmp(sub, "roles")) {

@@ -11,6 +11,7 @@
  */
 #ifndef GH_IDENTITY_H
 #define GH_IDENTITY_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,6 +35,34 @@ int identity_csrf_check(struct req *r);
 /* The CSRF token to put in this page's forms as _csrf (for anonymous visitors this sets a
  * pre-session cookie, so call it only on pages that carry forms). */
 const char *identity_csrf_token(struct req *r);
+
+/* Ownership: the one rule for "is this the caller's own" (applications, bundles, drafts,
+ * attachments, receipts, certificates, evaluations, consultations, complaints, messages).
+ * A thing is filed by a person for themself (enterprise 0) or for an enterprise. The
+ * enterprise owns what is filed for it: the enterprise's own account sees it, and so does an
+ * individual acting for it as its agent, for exactly as long as the enterprise's
+ * authorisation stands (identity_authenticate checks it on every request; a credential whose
+ * authorisation ended acts for nobody). A person owns what they filed for themself, and sees
+ * it only when acting as themself. Staff and administrators own nothing this way: they reach
+ * things by department or role. */
+struct identity_owner {
+	int64_t person;     /* the account logged in (0: the caller owns nothing) */
+	int64_t enterprise; /* the enterprise acted for, 0 when acting as oneself */
+};
+/* Whose the caller's new things are, and whose "mine" lists show. */
+struct identity_owner identity_owner_of(const struct req *r);
+/* The account that owns for the caller: the enterprise acted for, else the person (0 for
+ * staff, administrators and anonymous callers). Holders of certificates, recipients of
+ * messages. */
+int64_t identity_owner_id(const struct req *r);
+/* Whether the caller owns what person filed for enterprise (0: for person themself). */
+bool identity_owns(const struct req *r, int64_t person, int64_t enterprise);
+/* The same rule in SQL for "mine" lists, over a row's person and enterprise columns: bind
+ * IDENTITY_OWNER_ARGS(identity_owner_of(r)) at its four placeholders. */
+#define IDENTITY_OWNER_SQL(person_col, enterprise_col)                                              \
+	"((CAST(? AS BIGINT) <> 0 AND " enterprise_col " = ?) OR (CAST(? AS BIGINT) = 0 AND " person_col \
+	" = ? AND " enterprise_col " IS NULL))"
+#define IDENTITY_OWNER_ARGS(o) DB_INT((o).enterprise), DB_INT((o).enterprise), DB_INT((o).enterprise), DB_INT((o).person)
 
 /* Records a security event (log-in, failure, password or role change, key use, token issue
  * or revoke...). detail must not hold secrets or full ID numbers. Errors are logged, not
@@ -97,6 +126,24 @@ int identity_demo_accounts(struct app *app, struct db *db);
 struct keyring;
 int identity_contact(struct db *db, const struct keyring *k, struct arena *a, int64_t account, char **phone,
 		     char **email, char **name);
+
+/* How identity reaches an account's owner: messages it cannot deliver itself (the inbox and
+ * the SMS outbox live in src/cases/notify.c, which depends on this module; main.c wires them
+ * with identity_set_messenger). Both write in the caller's transaction, if any.
+ * - inbox: a message in the account's site inbox (notify_inbox_message).
+ * - sms: one SMS to the account's registered phone through the gateway outbox; the text comes
+ *   sealed (identity_open_text opens it when the SMS is handed over), so no code is ever
+ *   stored in the clear. GH_EUNAVAILABLE when no SMS gateway is configured or the account has
+ *   no phone. */
+struct identity_messenger {
+	int (*inbox)(struct db *db, struct arena *a, int64_t account, int64_t application_id, const char *kind,
+		     const char *title_zh, const char *title_en, const char *body_zh, const char *body_en);
+	int (*sms)(struct db *db, struct arena *a, int64_t account, const char *kind, const char *sealed_text);
+};
+void identity_set_messenger(const struct identity_messenger *m);
+/* Opens a text sealed for the SMS outbox (hex, as handed to messenger.sms) into a. 0 or
+ * GH_EINVAL (corrupt, or sealed under a key no longer in the key file). */
+int identity_open_text(const struct keyring *k, struct arena *a, const char *sealed_hex, char **text);
 
 /* Adds every identity route table to the router. */
 struct router;

@@ -167,6 +167,87 @@ void ratelimit_clear(struct db *db, const char *key);
 /* Counts one event against a budget of max per window seconds; GH_ERATELIMIT when over. */
 int ratelimit_hit(struct req *r, const char *key, long max, long window);
 
+/* The log-in throttle (table auth_throttle). A rule: the first `free` failures of a key cost
+ * nothing; the failure after them blocks the key for `first` seconds and each further one
+ * doubles that, up to `max`; a key whose last failure is more than `forget` seconds old
+ * starts again from zero (forget 0: the count is of consecutive failures, ended only by a
+ * success, which clears the key). first 0: the key is counted, never blocked. The figures are
+ * in docs/security.md; tests/unit/test_identity.c checks them. */
+struct throttle_rule {
+	int64_t free, first, max, forget;
+};
+/* Password failures per (account, address): 5 free, then 30 s doubling to 15 min, forgotten
+ * after a day without failure. The owner elsewhere is never slowed by someone else's. */
+extern const struct throttle_rule throttle_pair;
+/* Password failures per address, any account: 50 free, then 30 s doubling to 15 min,
+ * forgotten after 15 min without failure. */
+extern const struct throttle_rule throttle_address;
+/* Wrong second-factor codes per account and factor, from anywhere: 9 free; the 10th refuses
+ * that factor for 15 min, each further one doubles it, up to a day; consecutive. */
+extern const struct throttle_rule throttle_factor;
+/* Consecutive password failures per account, from anywhere: never blocks; at
+ * LOGIN_CEILING a log-in also needs the owner's second factor. */
+extern const struct throttle_rule throttle_account;
+#define LOGIN_CEILING 100
+
+/* Seconds a key is blocked after its failures-th failure under rule (0: not blocked). */
+int64_t throttle_delay(const struct throttle_rule *rule, int64_t failures);
+/* Counts a failure of key at now (atomically, so concurrent failures on several nodes all
+ * count): *failures (may be NULL) gets the count after it, *blocked_for (may be NULL) the
+ * seconds the key is now blocked (0: not). 0 or a database error. */
+int throttle_fail(struct db *db, const char *key, const struct throttle_rule *rule, int64_t now, int64_t *failures,
+		  int64_t *blocked_for);
+/* The failures counted for key at now (forgotten ones not) and the seconds it stays blocked
+ * (0: not blocked); either may be NULL. 0 or a database error. */
+int throttle_state(struct db *db, const char *key, int64_t now, int64_t *failures, int64_t *retry);
+/* A success: the key's failures are forgotten. */
+void throttle_clear(struct db *db, const char *key);
+/* Forgets every log-in counter of account (its ceiling, its factors, its pairs): an
+ * administrator's `govhall user unblock`. GH_ENOTFOUND when there was none. */
+int throttle_clear_account(struct db *db, int64_t account);
+/* GH_ERATELIMIT with Retry-After set on r while key is blocked; 0 otherwise. */
+int throttle_check(struct req *r, const char *key);
+/* GH_ERATELIMIT with Retry-After: wait seconds. */
+int throttle_refuse(struct req *r, int64_t wait);
+/* Addresses a log-in succeeded from within GOOD_ADDRESS_DAYS: their hashing goes first
+ * under a flood (unless wrong passwords came from them since). */
+#define GOOD_ADDRESS_DAYS 30
+void throttle_good_address(struct db *db, const char *address, int64_t now);
+int throttle_is_good(struct db *db, const char *address, int64_t now, bool *good);
+
+/* ---- one-time codes (otp.c) ------------------------------------------------------------ */
+
+/* Codes sent to an account's registered phone: OTP_DIGITS random digits, stored as a keyed
+ * hash (BLAKE2b under the key file's token key, with a salt of their own), valid OTP_TTL
+ * seconds, used once, dead after OTP_ATTEMPTS wrong tries; a new code of the same purpose
+ * ends the earlier ones. purpose names the use ("login"; later "recovery"). */
+#define OTP_DIGITS 6
+#define OTP_TTL 600
+#define OTP_ATTEMPTS 5
+#define OTP_RESEND_AFTER 60  /* a new code is made at most this often per account and purpose */
+#define OTP_PER_HOUR 5       /* and at most this many per hour */
+/* Makes a code for (account, purpose) at now into code (OTP_DIGITS + 1 bytes). GH_ERATELIMIT
+ * when one was made less than OTP_RESEND_AFTER seconds ago or OTP_PER_HOUR in the last hour
+ * (the earlier code stays valid), else 0 or a database error. */
+int otp_issue(struct db *db, const struct keyring *k, int64_t account, const char *purpose, int64_t now,
+	      char code[OTP_DIGITS + 1]);
+/* Checks code against the live code of (account, purpose) at now: 0 (the code is used up),
+ * GH_EINVAL for a wrong code (its attempt counted), GH_ENOTFOUND when no code is live
+ * (none made, expired, used or tried too often). */
+int otp_check(struct db *db, const struct keyring *k, int64_t account, const char *purpose, const char *code,
+	      int64_t now);
+/* Makes a code and sends it by SMS to the account's registered phone, with the text of
+ * message key text_key ({code} replaced) in both languages. GH_ERATELIMIT as otp_issue,
+ * GH_EUNAVAILABLE when no SMS can be sent (no messenger, no gateway or no phone). */
+int otp_send(struct req *r, int64_t account, const char *purpose, const char *text_key);
+
+/* ---- telling an account's owner (main.c wires cases/notify.h through identity.h) -------- */
+
+/* An inbox message to account with the texts of message keys title_key and body_key in both
+ * languages (body: {detail} replaced by detail); no-op without a messenger. Errors logged. */
+void identity_tell(struct req *r, int64_t account, const char *kind, const char *title_key, const char *body_key,
+		   const char *detail_zh, const char *detail_en);
+
 /* ---- helpers shared by the handlers ---------------------------------------------------- */
 
 int64_t identity_now(void);

@@ -7,10 +7,12 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/jobs.h"
 #include "base/log.h"
 #include "http/server.h"
 #include "identity/identity_impl.h"
 #include "store/db.h"
+#include "view/view.h"
 
 #define TOKEN_TTL (30 * 86400)
 #define REGISTRATIONS_PER_HOUR 10
@@ -30,7 +32,7 @@ static json_t *kept_values(json_t *in)
 	json_t *x;
 	json_object_foreach(in, k, x)
 	{
-		if (strstr(k, "password") || strcmp(k, "_csrf") == 0 || strcmp(k, "totp") == 0)
+		if (strstr(k, "password") || strcmp(k, "_csrf") == 0 || strcmp(k, "totp") == 0 || strcmp(k, "code") == 0)
 			continue;
 		json_object_set(v, k, x);
 	}
@@ -39,28 +41,63 @@ static json_t *kept_values(json_t *in)
 
 /* ---- log-in --------------------------------------------------------------------------- */
 
+/* The throttle (docs/security.md, "Log-in throttle"), keyed by <subject>: "acct:<id>" for an
+ * account, "name:<blind index>" for a name without one, so unknown names behave exactly like
+ * accounts:
+ * - login:pair:<subject>:<address> (throttle_pair): wrong passwords for one account from one
+ *   address. This is what slows a guesser down; the owner at another address is not slowed.
+ * - login:ip:<address> (throttle_address): wrong passwords from one address, any account.
+ * - login:acct:<subject> (throttle_account): consecutive wrong passwords from anywhere. From
+ *   LOGIN_CEILING on, the password alone no longer logs in: the second factor's code must
+ *   come with it (TOTP, or a code sent by SMS to the registered phone), checked only after
+ *   the password, with one answer for every failure, so guessing the password further gains
+ *   nothing and the owner, who has the phone, still logs in.
+ * - login:2fa:<factor>:<account> (throttle_factor): wrong codes of a factor ("totp", "sms"),
+ *   counted whatever the address and never cleared by the password; the 10th refuses the
+ *   factor for a growing delay, tells the owner (inbox) and records login.factor_locked,
+ *   which administrators see among the security events.
+ * A log-in completed with every factor it needed clears its pair, account and factor
+ * counters. Only a caller who knows the password can reach (and so lock) a second factor. */
+
 struct login_job {
 	/* read on the loop */
 	struct account acc;
 	bool found;
-	char index[CRYPTO_HASH_HEX + 1];
-	char *login, *password, *totp, *next;
+	char subject[96];
+	char *login, *password, *code, *next;
 	char *token_name, *channel;
 	unsigned scopes;
+	bool step_up; /* past the ceiling: the second factor's code comes with the password */
 	/* computed on the pool */
 	bool ok;
 	bool rehashed;
 	char newhash[PASSWORD_HASH_MAX];
 };
 
-/* The rate-limit key of the account a log-in names: the account itself when it exists (so
- * its phone and its ID number share one counter), else the name typed. */
-static void account_key(const struct login_job *j, char *key, size_t len)
+static const char *key_pair(struct req *r, const char *subject)
 {
-	if (j->found)
-		snprintf(key, len, "login:acct:%lld", (long long)j->acc.id);
-	else
-		snprintf(key, len, "login:name:%s", j->index);
+	return arena_printf(r->arena, "login:pair:%s:%s", subject, r->ip);
+}
+
+static const char *key_address(struct req *r)
+{
+	return arena_printf(r->arena, "login:ip:%s", r->ip);
+}
+
+static const char *key_account(struct req *r, const char *subject)
+{
+	return arena_printf(r->arena, "login:acct:%s", subject);
+}
+
+static const char *key_factor(struct req *r, int64_t account, const char *factor)
+{
+	return arena_printf(r->arena, "login:2fa:%s:%lld", factor, (long long)account);
+}
+
+/* The second factor of an account: its authenticator app, else a code by SMS. */
+static const char *factor_of(const struct account *acc)
+{
+	return acc->totp_enabled ? "totp" : "sms";
 }
 
 static void login_work(void *p)
@@ -84,64 +121,173 @@ static json_t *login_ctx(struct req *r, json_t *values)
 	return ctx;
 }
 
-static int login_failed(struct req *r, struct login_job *j, const char *why)
+/* The log-in form again (status), with the name kept, an error, and the code field when the
+ * account is past the ceiling. */
+static int login_form_again(struct req *r, struct login_job *j, int status, const char *error)
 {
-	int64_t now = identity_now();
-	char key[128];
-	account_key(j, key, sizeof(key));
-	ratelimit_fail(r->db, key, now, RATELIMIT_FREE_ACCOUNT);
-	snprintf(key, sizeof(key), "login:ip:%s", r->ip);
-	ratelimit_fail(r->db, key, now, RATELIMIT_FREE_ADDRESS);
-	identity_event(r->db, "login.fail", j->found ? j->acc.id : 0, 0, r->ip, why);
-	const char *msg = T(r, "账号或密码不正确。", "The account or password is not correct.");
+	json_t *v = json_object();
+	json_object_set_new(v, "login", json_string(j->login));
+	if (j->next && *j->next)
+		json_object_set_new(v, "next", json_string(identity_safe_next(j->next, "")));
+	json_t *ctx = login_ctx(r, v);
+	if (error)
+		json_object_set_new(ctx, "error", json_string(error));
+	if (j->step_up)
+		json_object_set_new(ctx, "need_code", json_true());
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_page(r, status, "identity/login", ctx);
+}
+
+static const char *wrong_message(struct req *r, const struct login_job *j)
+{
+	return j->step_up ? view_msg(r->app->view, r->lang, "auth_wrong_with_code")
+			  : T(r, "账号或密码不正确。", "The account or password is not correct.");
+}
+
+/* Every failed log-in answers alike, whatever failed. */
+static int login_refused(struct req *r, struct login_job *j)
+{
+	const char *msg = wrong_message(r, j);
 	if (r->api) {
 		req_error_detail(r, "%s", msg);
 		return GH_EUNAUTH;
 	}
-	json_t *v = json_object();
-	json_object_set_new(v, "login", json_string(j->login));
-	json_t *ctx = login_ctx(r, v);
-	json_object_set_new(ctx, "error", json_string(msg));
-	return resp_page(r, 401, "identity/login", ctx);
+	return login_form_again(r, j, 401, msg);
+}
+
+/* A wrong password (or an unknown name, or a disabled account): counted per pair, address
+ * and account. The owner is told once, when the account reaches the ceiling. */
+static int password_failed(struct req *r, struct login_job *j, const char *why)
+{
+	int64_t now = identity_now(), n = 0;
+	throttle_fail(r->db, key_pair(r, j->subject), &throttle_pair, now, NULL, NULL);
+	throttle_fail(r->db, key_address(r), &throttle_address, now, NULL, NULL);
+	throttle_fail(r->db, key_account(r, j->subject), &throttle_account, now, &n, NULL);
+	identity_event(r->db, "login.fail", j->found ? j->acc.id : 0, 0, r->ip, why);
+	if (n == LOGIN_CEILING && j->found) {
+		identity_event(r->db, "login.ceiling", j->acc.id, 0, r->ip,
+			       arena_printf(r->arena, "{\"failures\":%d}", LOGIN_CEILING));
+		identity_tell(r, j->acc.id, "security_ceiling", "auth_ceiling_title", "auth_ceiling_body", NULL, NULL);
+	}
+	return login_refused(r, j);
+}
+
+/* A wrong code of factor: counted for the account whatever the address; at the 10th the
+ * factor is refused for a while, the owner is told and administrators see the event. */
+static void factor_failed(struct req *r, const struct account *acc, const char *factor, const char *why)
+{
+	int64_t n = 0, blocked = 0;
+	throttle_fail(r->db, key_factor(r, acc->id, factor), &throttle_factor, identity_now(), &n, &blocked);
+	identity_event(r->db, "login.factor_fail", acc->id, 0, r->ip,
+		       arena_printf(r->arena, "{\"factor\":\"%s\",\"failures\":%lld,\"why\":\"%s\"}", factor, (long long)n, why));
+	if (!blocked)
+		return;
+	identity_event(r->db, "login.factor_locked", acc->id, 0, r->ip,
+		       arena_printf(r->arena, "{\"factor\":\"%s\",\"failures\":%lld,\"seconds\":%lld}", factor, (long long)n,
+				    (long long)blocked));
+	long minutes = (long)((blocked + 59) / 60);
+	identity_tell(r, acc->id, "security_factor_locked", "auth_factor_locked_title", "auth_factor_locked_body",
+		      arena_printf(r->arena, "%lld 次错误验证码，%ld 分钟内不能用验证码登录", (long long)n, minutes),
+		      arena_printf(r->arena, "%lld wrong codes; codes are refused for %ld minutes", (long long)n, minutes));
+}
+
+/* 0 while factor may be tried; GH_ERATELIMIT with Retry-After while it is refused. */
+static int factor_open(struct req *r, const struct account *acc, const char *factor)
+{
+	return throttle_check(r, key_factor(r, acc->id, factor));
+}
+
+/* Checks a code of factor for acc: 0 when right (and used up). */
+static int factor_verify(struct req *r, const struct account *acc, const char *factor, const char *code)
+{
+	int64_t now = identity_now();
+	if (strcmp(factor, "totp") == 0) {
+		char *secret;
+		int64_t step;
+		if (account_totp_secret(r->app->keys, r->arena, acc, &secret) || totp_verify(secret, code, (time_t)now, &step))
+			return GH_EINVAL;
+		return account_totp_use(r->db, acc->id, step) ? GH_EINVAL : 0; /* a code works once */
+	}
+	return otp_check(r->db, r->app->keys, acc->id, "login", code, now) ? GH_EINVAL : 0;
+}
+
+/* Every factor done: the counters of this log-in are forgotten, and the address is one a
+ * log-in succeeded from. */
+static void login_cleared(struct req *r, const struct login_job *j, const char *factor)
+{
+	throttle_good_address(r->db, r->ip, identity_now());
+	throttle_clear(r->db, key_pair(r, j->subject));
+	throttle_clear(r->db, key_account(r, j->subject));
+	if (factor)
+		throttle_clear(r->db, key_factor(r, j->acc.id, factor));
+}
+
+/* Past the ceiling without a code: ask for it (and send one by SMS to an account without an
+ * authenticator app). Nothing is verified, so nothing is counted; no hashing either. */
+static int login_need_code(struct req *r, struct login_job *j)
+{
+	if (j->found && strcmp(j->acc.status, "active") == 0 && !j->acc.totp_enabled) {
+		int rc = otp_send(r, j->acc.id, "login", "auth_otp_sms_login");
+		if (rc == 0)
+			identity_event(r->db, "login.code_sent", j->acc.id, 0, r->ip, "sms");
+		else if (rc != GH_ERATELIMIT)
+			log_warn("identity: no log-in code could be sent to account %lld (%s)", (long long)j->acc.id,
+				 err_name(rc));
+	}
+	const char *msg = view_msg(r->app->view, r->lang, "auth_code_required");
+	if (r->api) {
+		resp_header(r, "Cache-Control", "no-store");
+		return resp_json(r, 401, json_pack("{s:{s:s,s:s,s:s}}", "error", "code", "second_factor_required", "message",
+						   msg, "detail", view_msg(r->app->view, r->lang, "auth_code_required_detail")));
+	}
+	return login_form_again(r, j, 401, msg);
 }
 
 static int login_done(struct req *r, void *p)
 {
 	struct login_job *j = p;
 	if (!j->ok)
-		return login_failed(r, j, j->found ? "wrong password" : "unknown account");
+		return password_failed(r, j, j->found ? "wrong password" : "unknown account");
 	if (strcmp(j->acc.status, "active") != 0)
-		return login_failed(r, j, "account disabled");
-	char key[128];
-	account_key(j, key, sizeof(key));
-	ratelimit_clear(r->db, key);
+		return password_failed(r, j, "account disabled");
+	bool is_admin = strcmp(j->acc.kind, "admin") == 0;
+	if (is_admin && !j->acc.totp_enabled)
+		return password_failed(r, j, "administrator without a second factor");
+	/* The password is right. Which second factor does this log-in need, if any? */
+	const char *factor = j->acc.totp_enabled || j->step_up ? factor_of(&j->acc) : NULL;
+	int rc;
+	if (factor && (rc = factor_open(r, &j->acc, factor))) {
+		identity_event(r->db, "login.factor_refused", j->acc.id, 0, r->ip, factor);
+		return rc;
+	}
+	bool pending = factor && !r->api && !j->step_up; /* pages: the code on the next page */
+	if (factor && !pending) {
+		if (!*j->code) {
+			identity_event(r->db, "login.fail", j->acc.id, 0, r->ip, "second factor missing");
+			return login_refused(r, j);
+		}
+		if (factor_verify(r, &j->acc, factor, j->code)) {
+			factor_failed(r, &j->acc, factor, "wrong code");
+			return login_refused(r, j);
+		}
+	}
+	if (!pending)
+		login_cleared(r, j, factor);
 	int64_t now = identity_now();
 	if (j->rehashed && account_set_password(r->db, j->acc.id, j->newhash, now) == 0)
 		identity_event(r->db, "password.rehash", j->acc.id, j->acc.id, r->ip, "");
-	bool second = j->acc.totp_enabled;
-	bool is_admin = strcmp(j->acc.kind, "admin") == 0;
-	if (is_admin && !second)
-		return login_failed(r, j, "administrator without a second factor");
 
 	if (r->api) {
-		if (second) {
-			char *secret;
-			int64_t step;
-			if (!*j->totp || account_totp_secret(r->app->keys, r->arena, &j->acc, &secret) ||
-			    totp_verify(secret, j->totp, (time_t)now, &step))
-				return login_failed(r, j, "second factor missing or wrong");
-			if (account_totp_use(r->db, j->acc.id, step))
-				return login_failed(r, j, "second factor code used twice");
-		}
 		unsigned allowed = scopes_allowed(j->acc.kind);
 		unsigned scopes = j->scopes ? j->scopes : (allowed & ~SCOPE_ADMIN) | (is_admin ? SCOPE_ADMIN : 0);
 		scopes &= allowed;
 		char token[CRYPTO_TOKEN_LEN + 1];
 		int64_t id;
-		int rc = token_issue(r, j->acc.id, 0, j->token_name, j->channel, scopes, TOKEN_TTL, token, &id);
-		if (rc)
+		if ((rc = token_issue(r, j->acc.id, 0, j->token_name, j->channel, scopes, TOKEN_TTL, token, &id)))
 			return rc;
 		identity_event(r->db, "token.issue", j->acc.id, j->acc.id, r->ip, j->channel);
+		if (factor)
+			identity_event(r->db, "login.ok", j->acc.id, j->acc.id, r->ip, arena_printf(r->arena, "with %s", factor));
 		json_t *out = json_pack("{s:s,s:s,s:I,s:I,s:s,s:o}", "token", token, "token_type", "Bearer", "id",
 					(json_int_t)id, "expires_at", (json_int_t)(now + TOKEN_TTL), "scopes",
 					scopes_str(r->arena, scopes), "account", account_json(&j->acc));
@@ -150,16 +296,57 @@ static int login_done(struct req *r, void *p)
 		return resp_json(r, 201, out);
 	}
 
-	int rc = session_start(r, j->acc.id, 0, second);
-	if (rc)
+	if ((rc = session_start(r, j->acc.id, 0, pending)))
 		return rc;
-	if (second) {
+	if (pending) {
 		identity_event(r->db, "login.password_ok", j->acc.id, j->acc.id, r->ip, "second factor due");
 		const char *next = identity_safe_next(j->next, "");
 		return resp_redirect(r, 303, *next ? arena_printf(r->arena, "/login/totp?next=%s", next) : "/login/totp");
 	}
-	identity_event(r->db, "login.ok", j->acc.id, j->acc.id, r->ip, "");
+	identity_event(r->db, "login.ok", j->acc.id, j->acc.id, r->ip, factor ? arena_printf(r->arena, "with %s", factor) : "");
 	return resp_redirect(r, 303, identity_safe_next(j->next, "/account"));
+}
+
+/* The hashing job of a log-in goes to the pool under the client's address and a class:
+ * JOBS_LOW for an address with recent wrong passwords, so a flood from such addresses waits
+ * behind everyone else's log-ins; JOBS_HIGH for an address a log-in succeeded from lately
+ * (and none failed from since), so returning users go first (src/base/jobs.h). */
+struct pool_job {
+	struct jobs *jobs;
+	const char *key;
+	enum jobs_class cls;
+	void (*work)(void *);
+	void *arg;
+	void (*resume)(void *);
+	void *token;
+	unsigned retry;
+};
+
+static void pool_work(void *p)
+{
+	struct pool_job *pj = p;
+	pj->work(pj->arg);
+}
+
+static void pool_done(void *p)
+{
+	struct pool_job *pj = p;
+	pj->resume(pj->token);
+}
+
+static int pool_submit(void *ctx, struct event_base *base, void (*resume)(void *), void *token)
+{
+	struct pool_job *pj = ctx;
+	pj->resume = resume;
+	pj->token = token;
+	return jobs_submit_keyed(pj->jobs, base, pj->key, pj->cls, pool_work, pool_done, pj, &pj->retry);
+}
+
+/* 503 with the pool's Retry-After. */
+static int pool_busy(struct req *r, const struct pool_job *pj)
+{
+	resp_header(r, "Retry-After", arena_printf(r->arena, "%u", pj->retry ? pj->retry : 1));
+	return GH_EBUSY;
 }
 
 static int login_get(struct req *r)
@@ -181,6 +368,8 @@ static int login_post(struct req *r)
 	if (rc)
 		return rc;
 	const char *login = identity_field(in, "login"), *pw = identity_field(in, "password");
+	/* The second factor's code: "code" (the form's field), or "totp" as API clients send it. */
+	const char *code = *identity_field(in, "code") ? identity_field(in, "code") : identity_field(in, "totp");
 	json_t *errs = json_object();
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, errs);
 	if (!*login || strlen(login) > 64)
@@ -188,6 +377,8 @@ static int login_post(struct req *r)
 						      "Enter your ID number, credit code or mobile number."));
 	if (!*pw || strlen(pw) > PASSWORD_MAX_BYTES)
 		identity_field_error(errs, "password", T(r, "请输入密码。", "Enter your password."));
+	if (strlen(code) > 16)
+		identity_field_error(errs, "code", view_msg(r->app->view, r->lang, "auth_code_invalid"));
 	unsigned scopes = 0;
 	const char *channel = "app";
 	if (r->api) {
@@ -205,27 +396,63 @@ static int login_post(struct req *r)
 	if (json_object_size(errs))
 		return identity_invalid(r, "identity/login", login_ctx(r, kept_values(in)), errs);
 
+	/* A flood is refused before any look-up when the hashing queue would refuse it anyway;
+	 * then the address: throttled, or with a record of wrong passwords (its hashing then
+	 * waits behind that of clean addresses). */
+	struct pool_job *pj = arena_zalloc(r->arena, sizeof(*pj));
+	pj->jobs = r->app->jobs;
+	pj->key = r->ip;
+	pj->cls = JOBS_HIGH; /* the best a log-in can hope for: refused even so, refused at once */
+	if (pj->jobs && jobs_admissible(pj->jobs, pj->key, pj->cls, &pj->retry))
+		return pool_busy(r, pj);
+	int64_t addr_failures = 0, wait = 0;
+	if ((rc = throttle_state(r->db, key_address(r), identity_now(), &addr_failures, &wait)))
+		return rc;
+	if (wait > 0)
+		return throttle_refuse(r, wait);
+	bool good = false;
+	if (!addr_failures && (rc = throttle_is_good(r->db, r->ip, identity_now(), &good)))
+		return rc;
+	pj->cls = addr_failures ? JOBS_LOW : good ? JOBS_HIGH : JOBS_NORMAL;
+	if (pj->cls != JOBS_HIGH && pj->jobs && jobs_admissible(pj->jobs, pj->key, pj->cls, &pj->retry))
+		return pool_busy(r, pj);
 	struct login_job *j = arena_zalloc(r->arena, sizeof(*j));
 	j->login = arena_strdup(r->arena, login);
 	j->password = arena_strdup(r->arena, pw);
-	j->totp = arena_strdup(r->arena, identity_field(in, "totp"));
+	j->code = arena_strdup(r->arena, code);
 	j->next = arena_strdup(r->arena, identity_field(in, "next"));
 	j->token_name = arena_strdup(r->arena, *identity_field(in, "name") ? identity_field(in, "name") : channel);
 	j->channel = arena_strdup(r->arena, channel);
 	j->scopes = scopes;
-	rc = account_find_login(r->db, r->app->keys, r->arena, login, &j->acc, j->index);
+	char index[CRYPTO_HASH_HEX + 1];
+	rc = account_find_login(r->db, r->app->keys, r->arena, login, &j->acc, index);
 	if (rc && rc != GH_ENOTFOUND)
 		return rc;
 	j->found = rc == 0;
+	if (j->found)
+		snprintf(j->subject, sizeof(j->subject), "acct:%lld", (long long)j->acc.id);
+	else
+		snprintf(j->subject, sizeof(j->subject), "name:%s", index);
 
-	char key[128];
-	snprintf(key, sizeof(key), "login:ip:%s", r->ip);
-	if ((rc = ratelimit_check(r, key)))
+	/* Throttled callers are answered before any hashing. */
+	if ((rc = throttle_check(r, key_pair(r, j->subject))))
 		return rc;
-	account_key(j, key, sizeof(key));
-	if ((rc = ratelimit_check(r, key)))
+	int64_t failures = 0;
+	if ((rc = throttle_state(r->db, key_account(r, j->subject), identity_now(), &failures, NULL)))
 		return rc;
-	return req_job(r, login_work, login_done, j);
+	j->step_up = failures >= LOGIN_CEILING;
+	/* Past the ceiling a refused factor is said before the password is looked at, so the
+	 * answer never depends on the password. */
+	if (j->step_up && j->found && (rc = factor_open(r, &j->acc, factor_of(&j->acc))))
+		return rc;
+	if (j->step_up && !*j->code)
+		return login_need_code(r, j);
+	if (!pj->jobs)
+		return req_job(r, login_work, login_done, j);
+	pj->work = login_work;
+	pj->arg = j;
+	rc = req_defer(r, pool_submit, pj, login_done, j);
+	return rc == GH_EBUSY ? pool_busy(r, pj) : rc;
 }
 
 /* ---- second factor -------------------------------------------------------------------- */
@@ -272,17 +499,13 @@ static int totp_post(struct req *r)
 	struct account acc;
 	if ((rc = pending_account(r, &acc)))
 		return rc == GH_ENOTFOUND ? resp_redirect(r, 303, "/login") : rc;
-	char key[64];
-	snprintf(key, sizeof(key), "totp:%lld", (long long)acc.id);
-	if ((rc = ratelimit_check(r, key)))
+	if ((rc = factor_open(r, &acc, "totp")))
 		return rc;
-	char *secret;
 	const char *code = identity_field(in, "totp");
-	int64_t step = 0;
-	if (account_totp_secret(r->app->keys, r->arena, &acc, &secret) ||
-	    totp_verify(secret, code, time(NULL), &step) || account_totp_use(r->db, acc.id, step)) {
-		ratelimit_fail(r->db, key, identity_now(), RATELIMIT_FREE_TOTP);
-		identity_event(r->db, "login.totp_fail", acc.id, acc.id, r->ip, "");
+	bool typed = *code != 0; /* an empty form is not a guess */
+	if (!typed || strlen(code) > 16 || factor_verify(r, &acc, "totp", code)) {
+		if (typed)
+			factor_failed(r, &acc, "totp", "wrong code");
 		json_t *errs = json_object();
 		arena_cleanup(r->arena, (void (*)(void *))json_decref, errs);
 		identity_field_error(errs, "totp", T(r, "验证码不正确或已过期。", "The code is wrong or has expired."));
@@ -290,10 +513,12 @@ static int totp_post(struct req *r)
 		json_object_set_new(json_object_get(ctx, "v"), "next", json_string(identity_field(in, "next")));
 		return identity_invalid(r, "identity/totp", ctx, errs);
 	}
-	ratelimit_clear(r->db, key);
+	struct login_job done = { .acc = acc };
+	snprintf(done.subject, sizeof(done.subject), "acct:%lld", (long long)acc.id);
+	login_cleared(r, &done, "totp");
 	if ((rc = session_mfa_done(r)))
 		return rc;
-	identity_event(r->db, "login.ok", acc.id, acc.id, r->ip, "with second factor");
+	identity_event(r->db, "login.ok", acc.id, acc.id, r->ip, "with totp");
 	return resp_redirect(r, 303, identity_safe_next(identity_field(in, "next"), "/account"));
 }
 

@@ -22,7 +22,8 @@ DB_SQL(q_session_insert,
        "expires_at, ip) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
 DB_SQL(q_session_get,
        "SELECT s.id, s.account_id, s.acting_for, s.mfa_pending, s.last_seen, s.expires_at, a.kind, a.name, "
-       "a.department, a.staff_roles, a.status, (SELECT e.status FROM accounts e WHERE e.id = s.acting_for) "
+       "a.department, a.staff_roles, a.status, (SELECT e.status FROM accounts e WHERE e.id = s.acting_for), "
+       "(SELECT COUNT(*) FROM enterprise_agents g WHERE g.enterprise_id = s.acting_for AND g.agent_id = s.account_id) "
        "FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ?");
 DB_SQL(q_session_touch, "UPDATE sessions SET last_seen = ? WHERE id = ?");
 DB_SQL(q_session_delete, "DELETE FROM sessions WHERE id = ?");
@@ -36,7 +37,8 @@ DB_SQL(q_token_insert,
        "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
 DB_SQL(q_token_get,
        "SELECT t.id, t.account_id, t.acting_for, t.scopes, t.expires_at, t.revoked_at, t.last_used, a.kind, "
-       "a.name, a.department, a.staff_roles, a.status, (SELECT e.status FROM accounts e WHERE e.id = t.acting_for) "
+       "a.name, a.department, a.staff_roles, a.status, (SELECT e.status FROM accounts e WHERE e.id = t.acting_for), "
+       "(SELECT COUNT(*) FROM enterprise_agents g WHERE g.enterprise_id = t.acting_for AND g.agent_id = t.account_id) "
        "FROM api_tokens t JOIN accounts a ON a.id = t.account_id WHERE t.token_hash = ?");
 DB_SQL(q_token_touch, "UPDATE api_tokens SET last_used = ? WHERE id = ?");
 DB_SQL(q_token_revoke, "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND account_id = ? AND revoked_at IS NULL");
@@ -124,18 +126,28 @@ static void set_cookie(struct req *r, const char *name, const char *value, long 
 	resp_header(r, "Set-Cookie", buf);
 }
 
+/* Whether an individual's credential acting for an enterprise still rests on a current
+ * authorisation (columns from `kindcol` on, see fill_caller). */
+static bool authorised(const struct db_rows *rows, size_t kindcol)
+{
+	const char *kind = db_cell(rows, 0, kindcol);
+	return !kind || strcmp(kind, "individual") != 0 || db_cell_int(rows, 0, kindcol + 6) == 1;
+}
+
 /* Fills r->who and r->role from an account row of a session or token query (columns from
- * `kindcol` on: kind, name, department, staff_roles, status). Returns false for a disabled
- * account. */
+ * `kindcol` on: kind, name, department, staff_roles, status, the status of the enterprise
+ * acted for, whether the agent's authorisation for it stands). Returns false for a disabled
+ * account, an enterprise disabled meanwhile, or an authorisation that ended. */
 static bool fill_caller(struct req *r, const struct db_rows *rows, size_t kindcol, int64_t account,
 			int64_t acting_for, int64_t id)
 {
 	const char *status = db_cell(rows, 0, kindcol + 4);
 	if (!status || strcmp(status, "active") != 0)
 		return false;
-	/* Acting for an enterprise that was disabled meanwhile: the credential ends. */
+	/* Acting for an enterprise that was disabled meanwhile, or whose authorisation of this
+	 * agent ended: the credential acts for it no more. */
 	const char *ent_status = db_cell(rows, 0, kindcol + 5);
-	if (acting_for && (!ent_status || strcmp(ent_status, "active") != 0))
+	if (acting_for && (!ent_status || strcmp(ent_status, "active") != 0 || !authorised(rows, kindcol)))
 		return false;
 	struct caller *w = &r->who;
 	w->account = account;
@@ -178,7 +190,8 @@ static int auth_token(struct req *r)
 	unsigned scopes = 0;
 	scopes_parse(db_cell(&rows, 0, 3), &scopes);
 	if (!fill_caller(r, &rows, 7, db_cell_int(&rows, 0, 1), db_cell_int(&rows, 0, 2), id)) {
-		req_error_detail(r, "The account is disabled / 账号已停用");
+		req_error_detail(r, "The account is disabled, or the authorisation to act for the enterprise ended / "
+				    "账号已停用，或代理企业的授权已结束");
 		return GH_EUNAUTH;
 	}
 	r->who.token = true;
@@ -218,7 +231,14 @@ static int auth_cookie(struct req *r)
 		r->who.account = 0;
 		return 0;
 	}
-	if (!fill_caller(r, &rows, 6, db_cell_int(&rows, 0, 1), db_cell_int(&rows, 0, 2), id)) {
+	int64_t acting_for = db_cell_int(&rows, 0, 2);
+	if (acting_for && !authorised(&rows, 6)) {
+		/* The enterprise's authorisation ended (agent_remove also does this at once): the
+		 * session goes on for the person alone. */
+		db_exec(r->db, &q_session_act, DB_ARGS(DB_NULL, DB_INT(id)), NULL);
+		acting_for = 0;
+	}
+	if (!fill_caller(r, &rows, 6, db_cell_int(&rows, 0, 1), acting_for, id)) {
 		db_exec(r->db, &q_session_delete, DB_ARGS(DB_INT(id)), NULL);
 		set_cookie(r, SESSION_COOKIE, "", 0);
 		return 0;
@@ -394,4 +414,31 @@ int session_end_acting(struct db *db, int64_t agent, int64_t enterprise)
 		rc = db_exec(db, &q_tokens_revoke_acting,
 			     DB_ARGS(DB_INT(identity_now()), DB_INT(agent), DB_INT(enterprise)), NULL);
 	return rc;
+}
+
+/* ---- ownership ---------------------------------------------------------------------------- */
+
+#define OWNERS (ROLE_CITIZEN | ROLE_AGENT | ROLE_ENTERPRISE)
+
+struct identity_owner identity_owner_of(const struct req *r)
+{
+	if (!r->who.account || !(r->role & OWNERS))
+		return (struct identity_owner){ 0, 0 };
+	return (struct identity_owner){ r->who.account, r->who.enterprise };
+}
+
+int64_t identity_owner_id(const struct req *r)
+{
+	struct identity_owner o = identity_owner_of(r);
+	return o.enterprise ? o.enterprise : o.person;
+}
+
+bool identity_owns(const struct req *r, int64_t person, int64_t enterprise)
+{
+	struct identity_owner o = identity_owner_of(r);
+	if (!o.person)
+		return false;
+	if (enterprise)
+		return o.enterprise == enterprise;
+	return !o.enterprise && o.person == person;
 }

@@ -9,6 +9,7 @@
 #include "base/str.h"
 #include "base/util.h"
 #include "http/server.h"
+#include "identity/identity.h"
 #include "interact/interact_impl.h"
 #include "store/db.h"
 
@@ -107,8 +108,7 @@ DB_SQL(q_appeal_of, "SELECT id, state, reason, decision_note, filed_at, decided_
 json_t *ia_eval_detail_json(struct req *r, const struct ia_eval *e)
 {
 	json_t *j = ia_eval_json(r, e);
-	bool staff = ia_is_staff_of(r, e->department), rater = r->role != ROLE_STAFF && r->role != ROLE_ADMIN &&
-							      e->rater_id == r->who.account;
+	bool staff = ia_is_staff_of(r, e->department), rater = identity_owns(r, e->rater_id, e->enterprise_id);
 	json_t *acts = json_array(), *events = ia_events_json(r, "evaluation", e->id);
 	struct ia_rect t;
 	if (!ia_rect_get(r->db, r->arena, e->id, &t)) {
@@ -184,7 +184,7 @@ static int api_my_evaluations(struct req *r)
 {
 	struct ia_eval *v;
 	size_t n;
-	int rc = ia_evals_of_rater(r->db, r->arena, r->who.account, &v, &n);
+	int rc = ia_evals_mine(r, &v, &n);
 	if (rc)
 		return rc;
 	json_t *arr = json_array();

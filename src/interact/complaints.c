@@ -18,10 +18,10 @@
 #include "store/db.h"
 
 DB_SQL(q_add, "INSERT INTO complaints (complainant_id, kind, department, item_code, subject, body, channel, state, "
-	      "due_day, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?) RETURNING id");
+	      "due_day, created_at, enterprise_id) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?) RETURNING id");
 DB_SQL(q_get, "SELECT c.id, c.complainant_id, c.kind, c.department, c.item_code, c.subject, c.body, c.state, c.due_day, "
 	      "c.escalation, c.answer, c.answered_at, c.created_at, d.name_zh, d.name_en, s.name_zh, s.name_en, a.name, "
-	      "(SELECT e.id FROM evaluations e WHERE e.subject_kind = 'complaint' AND e.subject_id = c.id) "
+	      "(SELECT e.id FROM evaluations e WHERE e.subject_kind = 'complaint' AND e.subject_id = c.id), c.enterprise_id "
 	      "FROM complaints c LEFT JOIN departments d ON d.code = c.department "
 	      "LEFT JOIN service_items s ON s.code = c.item_code AND s.is_current = 1 "
 	      "LEFT JOIN accounts a ON a.id = c.complainant_id WHERE c.id = ?");
@@ -29,7 +29,8 @@ DB_SQL(q_answer, "UPDATE complaints SET state = 'answered', answer = ?, answered
 		 "WHERE id = ? AND state = 'open'");
 DB_SQL(q_list, "SELECT c.id, c.kind, c.subject, c.state, c.due_day, c.escalation, c.created_at, c.department, d.name_zh, "
 	       "d.name_en FROM complaints c LEFT JOIN departments d ON d.code = c.department "
-	       "WHERE ((? <> 0 AND c.complainant_id = ?) OR (? = 0 AND (? = '' OR c.department = ?) AND c.escalation >= ?)) "
+	       "WHERE ((CAST(? AS BIGINT) = 1 AND " IDENTITY_OWNER_SQL("c.complainant_id", "c.enterprise_id") ") "
+	       "OR (CAST(? AS BIGINT) = 0 AND (? = '' OR c.department = ?) AND c.escalation >= ?)) "
 	       "AND (? = '' OR c.state = ?) ORDER BY CASE WHEN c.state = 'open' THEN 0 ELSE 1 END, c.due_day, c.id DESC "
 	       "LIMIT 200");
 
@@ -62,7 +63,8 @@ int ia_complaint_create(struct req *r, const struct ia_thread_in *in0, int64_t *
 	struct db_rows rows;
 	rc = db_query(r->db, r->arena, &q_add,
 		      DB_ARGS(DB_INT(r->who.account), DB_TEXT(kind), DB_TEXT(in.department), DB_TEXT(in.item_code),
-			      DB_TEXT(in.subject), DB_TEXT(in.text), DB_TEXT(channel), DB_INT(due), DB_INT(now)),
+			      DB_TEXT(in.subject), DB_TEXT(in.text), DB_TEXT(channel), DB_INT(due), DB_INT(now),
+			      r->who.enterprise ? DB_INT(r->who.enterprise) : DB_NULL),
 		      &rows);
 	if (!rc) {
 		*id = db_cell_int(&rows, 0, 0);
@@ -84,6 +86,7 @@ int ia_complaint_create(struct req *r, const struct ia_thread_in *in0, int64_t *
 
 struct complaint {
 	int64_t id, complainant_id, answered_at, created_at, evaluation_id;
+	int64_t enterprise_id; /* filed for this enterprise (0: for the complainant) */
 	const char *kind, *department, *item_code, *subject, *body, *state, *answer;
 	const char *dept_zh, *dept_en, *item_zh, *item_en, *name;
 	int32_t due_day;
@@ -117,7 +120,8 @@ static int complaint_get(struct req *r, int64_t id, struct complaint *c)
 		c->item_en = db_cell(&rows, 0, 16);
 		c->name = db_cell(&rows, 0, 17);
 		c->evaluation_id = db_cell(&rows, 0, 18) ? db_cell_int(&rows, 0, 18) : 0;
-		bool mine = r->role != ROLE_STAFF && r->role != ROLE_ADMIN && c->complainant_id == r->who.account;
+		c->enterprise_id = db_cell_int(&rows, 0, 19);
+		bool mine = identity_owns(r, c->complainant_id, c->enterprise_id);
 		if (mine || r->role == ROLE_ADMIN || ia_is_staff_of(r, c->department))
 			return 0;
 	}
@@ -138,7 +142,7 @@ int ia_complaint_json(struct req *r, int64_t id, json_t **out)
 	if (rc)
 		return rc;
 	bool open = !strcmp(c.state, "open");
-	bool mine = c.complainant_id == r->who.account && r->role != ROLE_STAFF && r->role != ROLE_ADMIN;
+	bool mine = identity_owns(r, c.complainant_id, c.enterprise_id);
 	char key[64], ekey[64], kkey[64];
 	snprintf(key, sizeof(key), "interact_thread_%s", c.state);
 	snprintf(ekey, sizeof(ekey), "interact_escalation_%d", c.escalation);
@@ -177,7 +181,8 @@ int ia_complaint_answer(struct req *r, int64_t id, const char *answer)
 	}
 	if ((rc = ia_answer_begin(r, &q_answer, "complaint", id, answer, "已经答复。", "This has been answered already.")))
 		return rc;
-	rc = notify_inbox_message(r->db, r->arena, c.complainant_id, 0, "complaint_answered", "您的投诉建议已答复",
+	rc = notify_inbox_message(r->db, r->arena, c.enterprise_id ? c.enterprise_id : c.complainant_id, 0, "complaint_answered",
+				  "您的投诉建议已答复",
 				  "Your complaint or suggestion was answered",
 				  arena_printf(r->arena, "「%s」已答复，欢迎评价：/complaints/%lld", c.subject, (long long)id),
 				  arena_printf(r->arena, "\"%s\" was answered; please rate the answer: /complaints/%lld", c.subject,
@@ -201,11 +206,11 @@ int ia_complaint_list(struct req *r, bool mine, const char *state, json_t **out)
 	}
 	bool admin = !mine && r->role == ROLE_ADMIN;
 	const char *dept = !mine && r->role == ROLE_STAFF ? r->who.department : "";
-	int64_t me = mine ? r->who.account : 0;
+	struct identity_owner o = identity_owner_of(r);
 	struct db_rows rows;
 	int rc = db_query(r->db, r->arena, &q_list,
-			  DB_ARGS(DB_INT(me), DB_INT(me), DB_INT(me), DB_TEXT(dept), DB_TEXT(dept), DB_INT(admin ? 2 : 0),
-				  DB_TEXT(st), DB_TEXT(st)),
+			  DB_ARGS(DB_INT(mine), IDENTITY_OWNER_ARGS(o), DB_INT(mine), DB_TEXT(dept), DB_TEXT(dept),
+				  DB_INT(admin ? 2 : 0), DB_TEXT(st), DB_TEXT(st)),
 			  &rows);
 	if (rc)
 		return rc;

@@ -23,12 +23,13 @@
 DB_SQL(q_item_dept, "SELECT department FROM service_items WHERE code = ? AND is_current = 1");
 DB_SQL(q_dept_exists, "SELECT 1 FROM departments WHERE code = ?");
 DB_SQL(q_consult_add, "INSERT INTO consultations (asker_id, department, item_code, subject, question, consent_public, "
-		      "channel, state, due_day, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?) RETURNING id");
+		      "channel, state, due_day, created_at, enterprise_id) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?) "
+		      "RETURNING id");
 DB_SQL(q_consult_get, "SELECT c.id, c.asker_id, c.department, c.item_code, c.subject, c.question, c.consent_public, "
 		      "c.state, c.due_day, c.answer, c.answered_at, c.public_question, c.public_answer, c.published, "
 		      "c.created_at, d.name_zh, d.name_en, s.name_zh, s.name_en, a.name, "
-		      "(SELECT e.id FROM evaluations e WHERE e.subject_kind = 'consultation' AND e.subject_id = c.id) "
-		      "FROM consultations c LEFT JOIN departments d ON d.code = c.department "
+		      "(SELECT e.id FROM evaluations e WHERE e.subject_kind = 'consultation' AND e.subject_id = c.id), "
+		      "c.enterprise_id FROM consultations c LEFT JOIN departments d ON d.code = c.department "
 		      "LEFT JOIN service_items s ON s.code = c.item_code AND s.is_current = 1 "
 		      "LEFT JOIN accounts a ON a.id = c.asker_id WHERE c.id = ?");
 DB_SQL(q_consult_answer, "UPDATE consultations SET state = 'answered', answer = ?, answered_by = ?, answered_at = ? "
@@ -41,7 +42,8 @@ DB_SQL(q_faq, "SELECT public_question, public_answer, answered_at FROM consultat
 	      "AND published = 1 ORDER BY answered_at DESC, id DESC LIMIT ?");
 DB_SQL(q_consult_list, "SELECT c.id, c.subject, c.state, c.due_day, c.created_at, c.department, d.name_zh, d.name_en, "
 		       "c.consent_public, c.published FROM consultations c LEFT JOIN departments d ON d.code = c.department "
-		       "WHERE ((? <> 0 AND c.asker_id = ?) OR (? = 0 AND (? = '' OR c.department = ?))) "
+		       "WHERE ((CAST(? AS BIGINT) = 1 AND " IDENTITY_OWNER_SQL("c.asker_id", "c.enterprise_id") ") "
+		       "OR (CAST(? AS BIGINT) = 0 AND (? = '' OR c.department = ?))) "
 		       "AND (? = '' OR c.state = ?) ORDER BY CASE WHEN c.state = 'open' THEN 0 ELSE 1 END, c.due_day, c.id DESC "
 		       "LIMIT 200");
 
@@ -115,7 +117,8 @@ int ia_consult_create(struct req *r, const struct ia_thread_in *in0, int64_t *id
 	struct db_rows rows;
 	rc = db_query(r->db, r->arena, &q_consult_add,
 		      DB_ARGS(DB_INT(r->who.account), DB_TEXT(in.department), DB_TEXT(in.item_code), DB_TEXT(in.subject),
-			      DB_TEXT(in.text), DB_INT(in.consent_public ? 1 : 0), DB_TEXT(channel), DB_INT(due), DB_INT(now)),
+			      DB_TEXT(in.text), DB_INT(in.consent_public ? 1 : 0), DB_TEXT(channel), DB_INT(due), DB_INT(now),
+			      r->who.enterprise ? DB_INT(r->who.enterprise) : DB_NULL),
 		      &rows);
 	if (!rc) {
 		*id = db_cell_int(&rows, 0, 0);
@@ -136,6 +139,7 @@ int ia_consult_create(struct req *r, const struct ia_thread_in *in0, int64_t *id
 
 struct consult {
 	int64_t id, asker_id, answered_at, created_at, evaluation_id;
+	int64_t enterprise_id; /* asked for this enterprise (0: for the asker) */
 	const char *department, *item_code, *subject, *question, *state, *answer, *pub_q, *pub_a;
 	const char *dept_zh, *dept_en, *item_zh, *item_en, *asker_name;
 	int32_t due_day;
@@ -171,7 +175,8 @@ static int consult_get(struct req *r, int64_t id, struct consult *c)
 		c->item_en = db_cell(&rows, 0, 18);
 		c->asker_name = db_cell(&rows, 0, 19);
 		c->evaluation_id = db_cell(&rows, 0, 20) ? db_cell_int(&rows, 0, 20) : 0;
-		bool mine = r->role != ROLE_STAFF && r->role != ROLE_ADMIN && c->asker_id == r->who.account;
+		c->enterprise_id = db_cell_int(&rows, 0, 21);
+		bool mine = identity_owns(r, c->asker_id, c->enterprise_id);
 		if (mine || r->role == ROLE_ADMIN || ia_is_staff_of(r, c->department))
 			return 0;
 	}
@@ -190,7 +195,7 @@ int ia_consult_json(struct req *r, int64_t id, json_t **out)
 	int rc = consult_get(r, id, &c);
 	if (rc)
 		return rc;
-	bool staff = ia_is_staff_of(r, c.department), mine = c.asker_id == r->who.account && r->role != ROLE_STAFF;
+	bool staff = ia_is_staff_of(r, c.department), mine = identity_owns(r, c.asker_id, c.enterprise_id);
 	bool open = !strcmp(c.state, "open");
 	char key[64];
 	snprintf(key, sizeof(key), "interact_thread_%s", c.state);
@@ -268,7 +273,8 @@ int ia_consult_answer(struct req *r, int64_t id, const char *answer, bool publis
 	if (!rc && publish)
 		rc = publish_in_tx(r, &c, true, pq, pa);
 	if (!rc)
-		rc = notify_inbox_message(r->db, r->arena, c.asker_id, 0, "consult_answered", "您的咨询已答复",
+		rc = notify_inbox_message(r->db, r->arena, c.enterprise_id ? c.enterprise_id : c.asker_id, 0, "consult_answered",
+					  "您的咨询已答复",
 					  "Your question was answered",
 					  arena_printf(r->arena, "「%s」已答复，欢迎评价：/consultations/%lld", c.subject, (long long)id),
 					  arena_printf(r->arena, "\"%s\" was answered; please rate the answer: /consultations/%lld", c.subject,
@@ -311,10 +317,12 @@ int ia_consult_list(struct req *r, bool mine, const char *state, json_t **out)
 		return GH_EINVAL;
 	}
 	const char *dept = !mine && r->role == ROLE_STAFF ? r->who.department : "";
-	int64_t me = mine ? r->who.account : 0;
+	struct identity_owner o = identity_owner_of(r);
 	struct db_rows rows;
 	int rc = db_query(r->db, r->arena, &q_consult_list,
-			  DB_ARGS(DB_INT(me), DB_INT(me), DB_INT(me), DB_TEXT(dept), DB_TEXT(dept), DB_TEXT(st), DB_TEXT(st)), &rows);
+			  DB_ARGS(DB_INT(mine), IDENTITY_OWNER_ARGS(o), DB_INT(mine), DB_TEXT(dept), DB_TEXT(dept), DB_TEXT(st),
+				  DB_TEXT(st)),
+			  &rows);
 	if (rc)
 		return rc;
 	json_t *arr = json_array();

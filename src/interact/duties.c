@@ -26,7 +26,7 @@
 DB_SQL(q_lock, "SELECT CASE WHEN pg_try_advisory_lock(" LOCK_KEY ") THEN 1 ELSE 0 END");
 DB_SQL(q_unlock, "SELECT CASE WHEN pg_advisory_unlock(" LOCK_KEY ") THEN 1 ELSE 0 END");
 
-DB_SQL(q_invite_due, "SELECT c.application_id, c.number, c.applicant_id, s.name_zh, s.name_en FROM rateable_cases c "
+DB_SQL(q_invite_due, "SELECT c.application_id, c.number, COALESCE(c.enterprise_id, c.applicant_id), s.name_zh, s.name_en FROM rateable_cases c "
 		     "LEFT JOIN service_items s ON s.code = c.item_code AND s.is_current = 1 "
 		     "WHERE c.invited_at IS NULL AND c.closed_day <= ? AND NOT EXISTS (SELECT 1 FROM evaluations e "
 		     "WHERE e.subject_kind = 'application' AND e.subject_id = c.application_id) "

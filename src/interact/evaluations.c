@@ -405,21 +405,19 @@ int interact_init(struct app *app, char *err, size_t errlen)
 DB_SQL(q_rateable_by_number, "SELECT application_id, applicant_id, COALESCE(enterprise_id, 0), department, item_code, "
 			     "channel FROM rateable_cases WHERE number = ?");
 DB_SQL(q_app_owner, "SELECT applicant_id, COALESCE(enterprise_id, 0), department FROM applications WHERE number = ?");
-DB_SQL(q_consult_for_rating, "SELECT asker_id, department, item_code, state FROM consultations WHERE id = ?");
-DB_SQL(q_complaint_for_rating, "SELECT complainant_id, department, item_code, state FROM complaints WHERE id = ?");
+DB_SQL(q_consult_for_rating, "SELECT asker_id, department, item_code, state, COALESCE(enterprise_id, 0) "
+			     "FROM consultations WHERE id = ?");
+DB_SQL(q_complaint_for_rating, "SELECT complainant_id, department, item_code, state, COALESCE(enterprise_id, 0) "
+			       "FROM complaints WHERE id = ?");
 DB_SQL(q_eval_add, "INSERT INTO evaluations (subject_kind, subject_id, subject_ref, rater_id, entered_by, department, "
-		   "item_code, channel, level, tags, comment, bad, day, created_at) "
-		   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+		   "item_code, channel, level, tags, comment, bad, day, created_at, enterprise_id) "
+		   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
 
 /* Whether the caller owns an application: the person who filed it for themself, or the
- * enterprise (or its agent acting for it) it was filed for. */
+ * enterprise (or its agent, while authorised) it was filed for. */
 static bool owns_application(const struct req *r, int64_t applicant, int64_t enterprise)
 {
-	if (!r->who.account || r->role == ROLE_STAFF || r->role == ROLE_ADMIN)
-		return false;
-	if (enterprise)
-		return r->who.enterprise == enterprise;
-	return r->who.enterprise == 0 && r->who.account == applicant;
+	return identity_owns(r, applicant, enterprise);
 }
 
 static const char *tags_json(const struct ia_rating *in)
@@ -434,7 +432,7 @@ static const char *tags_json(const struct ia_rating *in)
 
 /* What is rated, by whom, on which channel: the checks of ia_rate before anything is written. */
 struct subject {
-	int64_t subject_id, rater, entered_by;
+	int64_t subject_id, rater, entered_by, enterprise;
 	const char *department, *item, *subject_ref, *channel;
 };
 
@@ -442,7 +440,7 @@ static int resolve(struct req *r, const char *kind, const char *ref, const char 
 {
 	struct db_rows rows;
 	int rc;
-	int64_t subject_id = 0, rater = r->who.account, entered_by = 0;
+	int64_t subject_id = 0, rater = r->who.account, entered_by = 0, owner_enterprise = 0;
 	const char *department = NULL, *item = NULL, *subject_ref = ref;
 	const char *channel = channel_in;
 	bool counter = r->role == ROLE_STAFF;
@@ -470,6 +468,7 @@ static int resolve(struct req *r, const char *kind, const char *ref, const char 
 		department = db_cell(&rows, 0, 3);
 		item = db_cell(&rows, 0, 4);
 		int64_t applicant = db_cell_int(&rows, 0, 1), enterprise = db_cell_int(&rows, 0, 2);
+		owner_enterprise = enterprise;
 		if (counter) {
 			/* A counter rating device: staff of the department that handled a walk-in
 			 * application enter the applicant's own rating, on the channel counter. */
@@ -498,7 +497,7 @@ static int resolve(struct req *r, const char *kind, const char *ref, const char 
 		if ((rc = db_query(r->db, r->arena, consult ? &q_consult_for_rating : &q_complaint_for_rating,
 				   DB_ARGS(DB_INT(v)), &rows)))
 			return rc;
-		if (rows.nrows == 0 || db_cell_int(&rows, 0, 0) != r->who.account) {
+		if (rows.nrows == 0 || !identity_owns(r, db_cell_int(&rows, 0, 0), db_cell_int(&rows, 0, 4))) {
 			req_error_detail(r, IA_T(r, "找不到该记录。", "Nothing of yours by that number."));
 			return GH_ENOTFOUND;
 		}
@@ -508,6 +507,7 @@ static int resolve(struct req *r, const char *kind, const char *ref, const char 
 		}
 		department = db_cell(&rows, 0, 1);
 		item = db_cell(&rows, 0, 2);
+		owner_enterprise = db_cell_int(&rows, 0, 4);
 		subject_ref = arena_printf(r->arena, "%lld", (long long)v);
 	} else {
 		return GH_ENOTFOUND;
@@ -518,7 +518,8 @@ static int resolve(struct req *r, const char *kind, const char *ref, const char 
 		req_error_detail(r, IA_T(r, "只有窗口评价器可以使用 counter 渠道。", "Only a counter rating device uses the channel counter."));
 		return GH_EINVAL;
 	}
-	*out = (struct subject){ .subject_id = subject_id, .rater = rater, .entered_by = entered_by, .department = department,
+	*out = (struct subject){ .subject_id = subject_id, .rater = rater, .entered_by = entered_by,
+				 .enterprise = owner_enterprise, .department = department,
 				 .item = item, .subject_ref = subject_ref, .channel = channel };
 	return 0;
 }
@@ -558,7 +559,7 @@ int ia_rate(struct req *r, const char *kind, const char *ref, const struct ia_ra
 	struct ia_eval e = { .subject_kind = kind, .subject_id = subject_id, .subject_ref = subject_ref, .rater_id = rater,
 			     .entered_by = entered_by, .department = department, .item_code = item, .channel = channel,
 			     .level = in->level, .bad = in->level <= 2, .day = ia_today(), .created_at = (int64_t)time(NULL),
-			     .comment = in->comment ? in->comment : "" };
+			     .comment = in->comment ? in->comment : "", .enterprise_id = x.enterprise };
 	char *tags = (char *)tags_json(in);
 	arena_cleanup(r->arena, free, tags);
 	e.tags = tags;
@@ -568,7 +569,7 @@ int ia_rate(struct req *r, const char *kind, const char *ref, const struct ia_ra
 		      DB_ARGS(DB_TEXT(kind), DB_INT(subject_id), DB_TEXT(subject_ref), DB_INT(rater),
 			      entered_by ? DB_INT(entered_by) : DB_NULL, DB_TEXT(department), DB_TEXT(item), DB_TEXT(channel),
 			      DB_INT(e.level), DB_TEXT(tags), DB_TEXT(e.comment), DB_INT(e.bad ? 1 : 0), DB_INT(e.day),
-			      DB_INT(e.created_at)),
+			      DB_INT(e.created_at), e.enterprise_id ? DB_INT(e.enterprise_id) : DB_NULL),
 		      &rows);
 	if (rc == GH_ECONFLICT)
 		req_error_detail(r, IA_T(r, "已经评价过了，每件事只能评价一次。", "This has already been rated; each case is rated once."));
@@ -603,14 +604,14 @@ int ia_rate(struct req *r, const char *kind, const char *ref, const struct ia_ra
 	"SELECT e.id, e.subject_kind, e.subject_id, e.subject_ref, e.rater_id, COALESCE(e.entered_by, 0), "     \
 	"e.department, e.item_code, e.channel, e.level, e.tags, e.comment, e.bad, e.excluded, e.day, "          \
 	"e.created_at, d.name_zh, d.name_en, s.name_zh, s.name_en, a.name, COALESCE(t.id, 0), t.state, "       \
-	"COALESCE(p.id, 0), p.state FROM evaluations e "                                                         \
+	"COALESCE(p.id, 0), p.state, COALESCE(e.enterprise_id, 0) FROM evaluations e "                           \
 	"LEFT JOIN departments d ON d.code = e.department "                                                     \
 	"LEFT JOIN service_items s ON s.code = e.item_code AND s.is_current = 1 "                               \
 	"LEFT JOIN accounts a ON a.id = e.rater_id "                                                             \
 	"LEFT JOIN rectifications t ON t.evaluation_id = e.id LEFT JOIN appeals p ON p.evaluation_id = e.id "
 
 DB_SQL(q_eval_get, EVAL_COLS "WHERE e.id = ?");
-DB_SQL(q_eval_rater, EVAL_COLS "WHERE e.rater_id = ? ORDER BY e.id DESC LIMIT 200");
+DB_SQL(q_eval_mine, EVAL_COLS "WHERE " IDENTITY_OWNER_SQL("e.rater_id", "e.enterprise_id") " ORDER BY e.id DESC LIMIT 200");
 
 static void eval_row(const struct db_rows *rows, size_t i, struct ia_eval *e)
 {
@@ -640,6 +641,7 @@ static void eval_row(const struct db_rows *rows, size_t i, struct ia_eval *e)
 	e->rect_state = db_cell(rows, i, 22);
 	e->appeal_id = db_cell_int(rows, i, 23);
 	e->appeal_state = db_cell(rows, i, 24);
+	e->enterprise_id = db_cell_int(rows, i, 25);
 }
 
 int ia_eval_get(struct db *db, struct arena *a, int64_t id, struct ia_eval *out)
@@ -660,19 +662,19 @@ int ia_eval_load_visible(struct req *r, int64_t id, struct ia_eval *out)
 	if (rc && rc != GH_ENOTFOUND)
 		return rc;
 	if (!rc && (r->role == ROLE_ADMIN || ia_is_staff_of(r, out->department) ||
-		    (r->role != ROLE_STAFF && out->rater_id == r->who.account)))
+		    identity_owns(r, out->rater_id, out->enterprise_id)))
 		return 0;
 	req_error_detail(r, IA_T(r, "找不到该评价。", "No such evaluation."));
 	return GH_ENOTFOUND;
 }
 
-int ia_evals_of_rater(struct db *db, struct arena *a, int64_t rater, struct ia_eval **out, size_t *n)
+int ia_evals_mine(struct req *r, struct ia_eval **out, size_t *n)
 {
 	struct db_rows rows;
-	int rc = db_query(db, a, &q_eval_rater, DB_ARGS(DB_INT(rater)), &rows);
+	int rc = db_query(r->db, r->arena, &q_eval_mine, DB_ARGS(IDENTITY_OWNER_ARGS(identity_owner_of(r))), &rows);
 	if (rc)
 		return rc;
-	*out = arena_array(a, rows.nrows ? rows.nrows : 1, sizeof(**out));
+	*out = arena_array(r->arena, rows.nrows ? rows.nrows : 1, sizeof(**out));
 	for (size_t i = 0; i < rows.nrows; i++)
 		eval_row(&rows, i, &(*out)[i]);
 	*n = rows.nrows;
@@ -727,10 +729,12 @@ DB_SQL(q_pending_apps, "SELECT c.number, c.department, c.closed_at, s.name_zh, s
 		       "WHERE ((? = 0 AND c.applicant_id = ? AND c.enterprise_id IS NULL) OR (? <> 0 AND c.enterprise_id = ?)) "
 		       "AND NOT EXISTS (SELECT 1 FROM evaluations e WHERE e.subject_kind = 'application' "
 		       "AND e.subject_id = c.application_id) ORDER BY c.closed_at DESC LIMIT 50");
-DB_SQL(q_pending_consults, "SELECT c.id, c.subject, c.answered_at FROM consultations c WHERE c.asker_id = ? "
+DB_SQL(q_pending_consults, "SELECT c.id, c.subject, c.answered_at FROM consultations c WHERE "
+			   IDENTITY_OWNER_SQL("c.asker_id", "c.enterprise_id") " "
 			   "AND c.state = 'answered' AND NOT EXISTS (SELECT 1 FROM evaluations e WHERE "
 			   "e.subject_kind = 'consultation' AND e.subject_id = c.id) ORDER BY c.id DESC LIMIT 50");
-DB_SQL(q_pending_complaints, "SELECT c.id, c.subject, c.answered_at FROM complaints c WHERE c.complainant_id = ? "
+DB_SQL(q_pending_complaints, "SELECT c.id, c.subject, c.answered_at FROM complaints c WHERE "
+			     IDENTITY_OWNER_SQL("c.complainant_id", "c.enterprise_id") " "
 			     "AND c.state = 'answered' AND NOT EXISTS (SELECT 1 FROM evaluations e WHERE "
 			     "e.subject_kind = 'complaint' AND e.subject_id = c.id) ORDER BY c.id DESC LIMIT 50");
 
@@ -738,7 +742,8 @@ json_t *ia_pending_json(struct req *r)
 {
 	json_t *arr = json_array();
 	struct db_rows rows;
-	int64_t ent = r->who.enterprise, me = r->who.account;
+	struct identity_owner o = identity_owner_of(r);
+	int64_t ent = o.enterprise, me = o.person;
 	if (!db_query(r->db, r->arena, &q_pending_apps, DB_ARGS(DB_INT(ent), DB_INT(me), DB_INT(ent), DB_INT(ent)), &rows))
 		for (size_t i = 0; i < rows.nrows; i++) {
 			const char *num = db_cell(&rows, i, 0);
@@ -750,7 +755,7 @@ json_t *ia_pending_json(struct req *r)
 	struct db_sql *qs[2] = { &q_pending_consults, &q_pending_complaints };
 	const char *kinds[2] = { "consultation", "complaint" };
 	for (int k = 0; k < 2; k++) {
-		if (db_query(r->db, r->arena, qs[k], DB_ARGS(DB_INT(me)), &rows))
+		if (db_query(r->db, r->arena, qs[k], DB_ARGS(IDENTITY_OWNER_ARGS(identity_owner_of(r))), &rows))
 			continue;
 		for (size_t i = 0; i < rows.nrows; i++) {
 			const char *id = db_cell(&rows, i, 0);

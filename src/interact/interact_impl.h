@@ -79,6 +79,7 @@ int ia_rating_add_tag(struct ia_rating *in, const char *code, const char **why);
 
 struct ia_eval {
 	int64_t id, subject_id, rater_id, entered_by, created_at;
+	int64_t enterprise_id; /* the rated case was the enterprise's (0: the rater's own) */
 	const char *subject_kind, *subject_ref, *department, *item_code, *channel, *tags, *comment;
 	int level, day;
 	bool bad, excluded;
@@ -103,7 +104,9 @@ int ia_eval_get(struct db *db, struct arena *a, int64_t id, struct ia_eval *out)
 /* The evaluation if the caller may see it (rater, staff of its department, administrators);
  * GH_ENOTFOUND otherwise. */
 int ia_eval_load_visible(struct req *r, int64_t id, struct ia_eval *out);
-int ia_evals_of_rater(struct db *db, struct arena *a, int64_t rater, struct ia_eval **out, size_t *n);
+/* The caller's own evaluations (identity_owner_of: an enterprise's for its agents while
+ * authorised), newest first. */
+int ia_evals_mine(struct req *r, struct ia_eval **out, size_t *n);
 json_t *ia_eval_json(struct req *r, const struct ia_eval *e);
 /* Cases the caller may still rate: [{kind, ref, title, department, closed}] (applications
  * ended, consultations and complaints answered, not rated yet). */

@@ -83,7 +83,7 @@ static int evaluations_page(struct req *r)
 {
 	struct ia_eval *v;
 	size_t n;
-	int rc = ia_evals_of_rater(r->db, r->arena, r->who.account, &v, &n);
+	int rc = ia_evals_mine(r, &v, &n);
 	if (rc)
 		return rc;
 	json_t *ctx = page_ctx(r, IA_T(r, "我的评价", "My evaluations"));
@@ -174,9 +174,12 @@ static int rate_post(struct req *r)
 	const char *kind = req_param(r, "kind"), *ref = req_param(r, "ref");
 	if (!kind_ok(kind) || strlen(ref) > 64)
 		return GH_ENOTFOUND;
+	/* Someone else's case answers like none, before the form is looked at. */
+	int rc = ia_rate_precheck(r, kind, ref);
+	if (rc == GH_ENOTFOUND || rc == GH_EFORBIDDEN || rc == GH_EDB || rc == GH_EBUSY || rc == GH_EUNAVAILABLE)
+		return rc;
 	struct kvlist f;
-	int rc = req_form(r, &f);
-	if (rc)
+	if ((rc = req_form(r, &f)))
 		return rc;
 	struct ia_rating in = { .comment = "" };
 	const char *why = NULL;

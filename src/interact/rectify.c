@@ -18,6 +18,7 @@
 #include "base/err.h"
 #include "base/util.h"
 #include "cases/notify.h"
+#include "identity/identity.h"
 #include "interact/interact_impl.h"
 #include "store/db.h"
 
@@ -157,7 +158,7 @@ int ia_rect_step(struct req *r, int64_t evaluation_id, const char *step, const c
 	int64_t now = (int64_t)time(NULL), changes = 0;
 	bool rate = !strcmp(step, "rate");
 	if (rate) {
-		if (r->role == ROLE_STAFF || r->role == ROLE_ADMIN || e.rater_id != r->who.account) {
+		if (!identity_owns(r, e.rater_id, e.enterprise_id)) {
 			req_error_detail(r, IA_T(r, "只有评价人可以评价整改结果。", "Only the person who wrote the review rates its rectification."));
 			return GH_EFORBIDDEN;
 		}
@@ -175,6 +176,13 @@ int ia_rect_step(struct req *r, int64_t evaluation_id, const char *step, const c
 	} else {
 		if (!ia_is_staff_of(r, e.department)) {
 			req_error_detail(r, IA_T(r, "只有承办部门的工作人员可以办理整改。", "Only staff of the department that handled the case put it right."));
+			return GH_EFORBIDDEN;
+		}
+		/* The clerk who entered the review on a counter rating device does not also put it
+		 * right: the review would be judged by the one who recorded it. */
+		if (e.entered_by && e.entered_by == r->who.account) {
+			req_error_detail(r, IA_T(r, "您录入了这条评价，整改须由部门其他工作人员办理。",
+						 "You entered this review at the counter: another member of staff puts it right."));
 			return GH_EFORBIDDEN;
 		}
 		if (!ia_text_ok(notes, INTERACT_NOTES_MAX, true)) {
@@ -212,7 +220,8 @@ int ia_rect_step(struct req *r, int64_t evaluation_id, const char *step, const c
 			     DB_ARGS(DB_TEXT(notes), DB_INT(now), DB_INT(r->who.account), DB_INT(now), DB_INT(t.id)), &changes);
 		if (!rc && changes == 1)
 			rc = notify_inbox_message(
-				r->db, r->arena, e.rater_id, 0, "rectify_feedback", "差评整改反馈", "Feedback on your review",
+				r->db, r->arena, e.enterprise_id ? e.enterprise_id : e.rater_id, 0, "rectify_feedback", "差评整改反馈",
+				"Feedback on your review",
 				arena_printf(r->arena, "部门已就您的评价完成整改并反馈：%s 请评价整改结果：/evaluations/%lld", notes,
 					     (long long)e.id),
 				arena_printf(r->arena, "The department has put right what you reported: %s Please rate the rectification: /evaluations/%lld",
@@ -292,7 +301,7 @@ int ia_rect_list(struct req *r, const char *department, const char *state, json_
 
 DB_SQL(q_appeal_add, "INSERT INTO appeals (evaluation_id, department, reason, filed_by, filed_at, state) "
 		     "VALUES (?, ?, ?, ?, ?, 'pending') RETURNING id");
-DB_SQL(q_appeal_get, "SELECT evaluation_id, state FROM appeals WHERE id = ?");
+DB_SQL(q_appeal_get, "SELECT evaluation_id, state, filed_by FROM appeals WHERE id = ?");
 DB_SQL(q_appeal_decide, "UPDATE appeals SET state = ?, decided_by = ?, decided_at = ?, decision_note = ? "
 			"WHERE id = ? AND state = 'pending'");
 DB_SQL(q_eval_exclude, "UPDATE evaluations SET excluded = 1 WHERE id = ?");
@@ -387,6 +396,13 @@ int ia_appeal_decide(struct req *r, int64_t appeal_id, const char *decision, con
 	if (rows.nrows == 0) {
 		req_error_detail(r, IA_T(r, "找不到该申诉。", "No such appeal."));
 		return GH_ENOTFOUND;
+	}
+	/* No one decides their own appeal (administrators file none today; should that change,
+	 * another administrator decides). */
+	if (db_cell_int(&rows, 0, 2) == r->who.account) {
+		req_error_detail(r, IA_T(r, "不能裁定自己提出的申诉，须由其他管理员裁定。",
+					 "You filed this appeal: another administrator decides it."));
+		return GH_EFORBIDDEN;
 	}
 	struct ia_eval e;
 	if ((rc = ia_eval_get(r->db, r->arena, db_cell_int(&rows, 0, 0), &e)))

@@ -479,10 +479,8 @@ static int visible_app(struct req *r, int64_t *id)
 		const char *dept = db_cell(&rows, 0, 3);
 		if (r->role == ROLE_ADMIN)
 			ok = true;
-		else if (r->who.account && enterprise)
-			ok = r->who.enterprise == enterprise;
-		else if (r->who.account)
-			ok = r->who.account == applicant && !r->who.enterprise;
+		else
+			ok = identity_owns(r, applicant, enterprise);
 		if (!ok && r->role == ROLE_STAFF && r->who.department && dept)
 			ok = strcmp(r->who.department, dept) == 0;
 		*id = db_cell_int(&rows, 0, 0);

@@ -321,7 +321,7 @@ static int api_update(struct req *r)
 		req_error_detail(r, en(r) ? "Only drafts can be edited." : "只有草稿可以修改。");
 		return GH_ECONFLICT;
 	}
-	if ((rc = pub_update(r->db, d.id, version, &in)) || (rc = pub_get(r->db, r->arena, d.id, &d)))
+	if ((rc = pub_update(r->db, d.id, version, &in, r->who.account)) || (rc = pub_get(r->db, r->arena, d.id, &d)))
 		return rc;
 	return resp_json(r, 200, pub_doc_json(r, &d, true));
 }
@@ -377,7 +377,7 @@ int pub_upload(struct req *r, struct pub_doc *d, int64_t *id)
 			req_error_detail(r, "%s", M(r, "publish_err_file_big"));
 		return rc;
 	}
-	rc = pub_attach_add(r->db, d->id, info.sha256, info.mime, (int64_t)info.size, f->filename, id);
+	rc = pub_attach_add(r->db, d->id, info.sha256, info.mime, (int64_t)info.size, f->filename, r->who.account, id);
 	if (rc == GH_ETOOBIG)
 		req_error_detail(r, "%s", M(r, "publish_err_too_many"));
 	return rc;

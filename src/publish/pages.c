@@ -337,10 +337,18 @@ static int manage_page(struct req *r, struct pub_doc *d, int status, json_t *for
 	}
 	json_t *actions = json_array();
 	static const char *const codes[] = { "submit", "approve", "return", "withdraw" };
+	bool contributed = true;
+	if (head && !strcmp(d->state, "review"))
+		pub_contributed(r->db, d->id, r->who.account, &contributed);
 	for (size_t i = 0; i < ARRAY_LEN(codes); i++) {
 		const struct pub_action *a = pub_action(codes[i]);
 		if (strcmp(d->state, a->from) != 0 || !(a->head ? head : writer))
 			continue;
+		if (!strcmp(a->code, "approve") && contributed) {
+			/* Not one's own work: another head or an administrator approves it. */
+			jset(ctx, "approve_elsewhere", M(r, "publish_sod_hint"));
+			continue;
+		}
 		json_array_append_new(actions, json_pack("{s:s,s:s,s:b,s:s}", "label",
 							 M(r, arena_printf(r->arena, "publish_act_%s", a->code)), "href",
 							 arena_printf(r->arena, "/staff/publish/%lld/actions/%s",
@@ -387,7 +395,7 @@ static int staff_update(struct req *r)
 				   NULL);
 	if (!pub_can_write(r, in.department))
 		return GH_EFORBIDDEN;
-	if ((rc = pub_update(r->db, d.id, version, &in))) {
+	if ((rc = pub_update(r->db, d.id, version, &in, r->who.account))) {
 		if (rc == GH_ECONFLICT)
 			req_error_detail(r, "%s", M(r, "publish_err_conflict"));
 		return rc;

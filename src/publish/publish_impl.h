@@ -39,8 +39,14 @@ bool pub_category_ok(const char *c);
 int pub_validate(struct db *db, struct arena *a, struct pub_input *in, json_t **errors);
 
 int pub_create(struct db *db, struct arena *a, const struct pub_input *in, int64_t author, int64_t *id);
-/* Only a draft at version `version`: GH_ECONFLICT otherwise. */
-int pub_update(struct db *db, int64_t id, int64_t version, const struct pub_input *in);
+/* Only a draft at version `version`: GH_ECONFLICT otherwise. editor is recorded among the
+ * document's contributors. */
+int pub_update(struct db *db, int64_t id, int64_t version, const struct pub_input *in, int64_t editor);
+/* Contributors: the author and whoever edited the document, added a file or sent it for
+ * review. None of them may approve it (pub_act). pub_contributed answers true also when the
+ * database cannot say (and returns its error). */
+int pub_contributor_add(struct db *db, int64_t doc, int64_t account);
+int pub_contributed(struct db *db, int64_t doc, int64_t account, bool *out);
 int pub_get(struct db *db, struct arena *a, int64_t id, struct pub_doc *out);
 /* from -> to at version; note stored (may be ""). GH_ECONFLICT when the state or version moved. */
 int pub_move(struct db *db, int64_t id, int64_t version, const char *from, const char *to, int64_t actor,
@@ -54,7 +60,7 @@ int pub_list(struct db *db, struct arena *a, const struct pub_filter *f, long pa
 	     struct pub_doc **out, size_t *n, long *total);
 
 int pub_attach_add(struct db *db, int64_t doc, const char *sha256, const char *mime, int64_t size,
-		   const char *filename, int64_t *id);
+		   const char *filename, int64_t uploader, int64_t *id);
 int pub_attachments(struct db *db, struct arena *a, int64_t doc, struct pub_attachment **out, size_t *n);
 int pub_attachment_get(struct db *db, struct arena *a, int64_t doc, int64_t id, struct pub_attachment *out);
 #define PUB_MAX_ATTACHMENTS 20

@@ -129,10 +129,33 @@ int pub_create(struct db *db, struct arena *a, const struct pub_input *in, int64
 	return 0;
 }
 
-int pub_update(struct db *db, int64_t id, int64_t version, const struct pub_input *in)
+DB_SQL(q_contrib_add, "INSERT INTO publish_contributors (document_id, account_id) VALUES (?, ?) ON CONFLICT DO NOTHING");
+DB_SQL(q_contributed, "SELECT 1 FROM publish_documents d WHERE d.id = ? AND (d.author_id = ? OR EXISTS "
+		      "(SELECT 1 FROM publish_contributors c WHERE c.document_id = d.id AND c.account_id = ?))");
+
+int pub_contributor_add(struct db *db, int64_t doc, int64_t account)
 {
+	return db_exec(db, &q_contrib_add, DB_ARGS(DB_INT(doc), DB_INT(account)), NULL);
+}
+
+int pub_contributed(struct db *db, int64_t doc, int64_t account, bool *out)
+{
+	struct arena *a = arena_new(256);
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_contributed, DB_ARGS(DB_INT(doc), DB_INT(account), DB_INT(account)), &rows);
+	*out = rc || rows.nrows > 0; /* in doubt, a contributor */
+	arena_free(a);
+	return rc;
+}
+
+int pub_update(struct db *db, int64_t id, int64_t version, const struct pub_input *in, int64_t editor)
+{
+	/* The editor is recorded first: should the edit then fail, they merely may not approve. */
+	int rc = pub_contributor_add(db, id, editor);
+	if (rc)
+		return rc;
 	int64_t changed = 0;
-	int rc = db_exec(db, &q_update,
+	rc = db_exec(db, &q_update,
 			 DB_ARGS(DB_TEXT(in->category), DB_TEXT(in->department), DB_TEXT(in->title_zh),
 				 DB_TEXT(in->title_en), DB_TEXT(in->body_zh), DB_TEXT(in->body_en),
 				 DB_INT((int64_t)time(NULL)), DB_INT(id), DB_INT(version)),
@@ -209,11 +232,13 @@ int pub_list(struct db *db, struct arena *a, const struct pub_filter *f, long pa
 }
 
 int pub_attach_add(struct db *db, int64_t doc, const char *sha256, const char *mime, int64_t size,
-		   const char *filename, int64_t *id)
+		   const char *filename, int64_t uploader, int64_t *id)
 {
 	struct arena *a = arena_new(1024);
 	struct db_rows rows;
 	int rc = db_begin(db);
+	if (!rc)
+		rc = pub_contributor_add(db, doc, uploader);
 	if (!rc)
 		rc = db_query(db, a, &q_att_count, DB_ARGS(DB_INT(doc)), &rows);
 	if (!rc && db_cell_int(&rows, 0, 0) >= PUB_MAX_ATTACHMENTS)
@@ -332,9 +357,25 @@ int pub_act(struct req *r, struct pub_doc *d, const char *code, const char *note
 		req_error_detail(r, en ? "Please give a reason." : "请填写理由。");
 		return GH_EVALIDATION;
 	}
+	/* Separation of duties: no one approves what they wrote any part of, administrators
+	 * included; another head of the department, or an administrator, does. */
+	int rc;
+	if (!strcmp(act->code, "approve")) {
+		bool contributed = true;
+		if ((rc = pub_contributed(r->db, d->id, r->who.account, &contributed)))
+			return rc;
+		if (contributed) {
+			req_error_detail(r, en ? "You wrote or edited this document: another head of the department or an administrator approves it."
+					       : "您撰写或修改过该文件，须由部门其他负责人或管理员审核发布。");
+			return GH_EFORBIDDEN;
+		}
+	}
+	/* Whoever sends it for review answers for its content. */
+	if (!strcmp(act->code, "submit") && (rc = pub_contributor_add(r->db, d->id, r->who.account)))
+		return rc;
 	/* Publishing and withdrawing change what search finds: every node's index is rebuilt. */
 	bool searchable = !strcmp(act->to, "published") || !strcmp(act->from, "published");
-	int rc = searchable ? db_begin(r->db) : 0;
+	rc = searchable ? db_begin(r->db) : 0;
 	if (rc)
 		return rc;
 	rc = pub_move(r->db, d->id, d->version, act->from, act->to, r->who.account, note);

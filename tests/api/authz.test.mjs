@@ -14,8 +14,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   freshTotp,
-  apiLogin, bearer, Client, csrfOf, DEMO, DEMO_PASSWORD, demoCatalog, newIdNumber, newPhone,
-  pageLogin, routes, startServer, totp,
+  apiLogin, bearer, bundleFields, Client, csrfOf, DEMO, DEMO_PASSWORD, demoBundleForm, demoCatalog, demoForm,
+  newIdNumber, newPhone, pageLogin, routes, samplePdf, startServer, totp, uploadAttachment,
 } from './helpers.mjs';
 
 const STATE = ['POST', 'PUT', 'PATCH', 'DELETE'];
@@ -312,5 +312,216 @@ describe('authorisation matrix', () => {
       const r = await call(route, method, { ...staffA, dept: 'civ' });
       assert.ok([403, 404].includes(r.status), `${method} ${r.path} as psb staff: ${r.status}`);
     }
+  });
+});
+
+// ---- a former agent ------------------------------------------------------------------------
+// An individual authorised by the demo enterprise files, while acting for it, everything an
+// agent can: an application (with an idempotency key and uploads) that ends with a
+// certificate, a bad review of it, a consultation and a complaint, a bundle, and an upload
+// not yet used; the enterprise's inbox fills. Then the enterprise withdraws the
+// authorisation. From that moment the former agent (a citizen again, through the page
+// session and the API token it had) gets nothing of the enterprise's: every route, called with
+// the enterprise's resources as targets, answers 401, 403 or 404, no answer contains anything
+// the enterprise owns, no list of theirs shows it, and replaying the old idempotency keys
+// brings none of it back.
+describe('a former agent', () => {
+  const uid = Math.random().toString(36).slice(2, 10);
+  const mark = (what) => `FA${uid}${what}`;
+  const person = { name: '钱七', id_number: newIdNumber(515_151), phone: newPhone(), password: `Former agent ${uid} key` };
+  const fa = {};   // the former agent: id, own token, acting token, page client
+  const ent = {};  // the enterprise's resources
+  const secrets = []; // strings only the enterprise's own answers may contain
+  let entToken;
+
+  const marriage = demo.services.find((x) => x.code === 'civ-0001');
+  const byCode = new Map(demo.services.map((x) => [x.code, x]));
+  const bundle = demo.bundles.map((b) => ({ b, online: b.items.map((c) => byCode.get(c)).filter((x) => x && x.online_depth >= 3) }))
+    .filter(({ b, online }) => online.length > 0 && b.items.every((c) => byCode.get(c)?.audience?.includes('individual')))
+    .sort((x, y) => x.online.length - y.online.length)[0];
+
+  async function materialsFor(token, items, tag) {
+    const out = [];
+    for (const it of items) {
+      for (const [i, m] of it.materials.entries()) {
+        if (!m.required) continue;
+        const up = await uploadAttachment(base, token, samplePdf(), { name: `${mark(tag)}-${it.code}-${i}.pdf` });
+        assert.equal(up.status, 201, up.body);
+        out.push(items.length > 1 ? { item: it.code, slot: i, attachments: [up.json.id] } : { slot: i, attachments: [up.json.id] });
+      }
+    }
+    return out;
+  }
+  const post = (path, token, json) => bearer(`${base}${path}`, token, { method: 'POST', json });
+
+  before(async () => {
+    entToken = (await apiLogin(base, DEMO.enterprise.phone)).token;
+    const reg = await post('/api/v1/accounts/individual', null, person);
+    assert.equal(reg.status, 202, reg.body);
+    const own = await apiLogin(base, person.phone, person.password);
+    fa.id = own.account.id;
+    fa.token = own.token;
+    const add = await post('/api/v1/me/agents', entToken, { id_number: person.id_number, name: person.name });
+    assert.ok([200, 201].includes(add.status), add.body);
+    const acting = await post('/api/v1/me/tokens', fa.token, { name: 'acting', channel: 'app', scopes: 'profile,account,apply', acting_for: enterpriseId });
+    assert.equal(acting.status, 201, acting.body);
+    fa.acting = acting.json.token;
+    // A page session acting for the enterprise too.
+    fa.client = await pageLogin(base, person.phone, person.password);
+    const acct = await fa.client.get('/account');
+    const act = await fa.client.post('/account/act-as', { enterprise: String(enterpriseId), _csrf: csrfOf(acct.body, '/account/act-as') ?? fa.client.csrf });
+    assert.ok([200, 303].includes(act.status), `act-as: ${act.status}`);
+    fa.client.csrf = csrfOf((await fa.client.get('/')).body) ?? fa.client.csrf;
+
+    const staff = (await apiLogin(base, DEMO.staffB.phone)).token; // civ: counter, reviewer, head
+    // The application, filed for the enterprise, taken to its end: a certificate is issued.
+    ent.key = mark('key');
+    let r = await post(`/api/v1/services/${marriage.code}/applications`, fa.acting,
+      { form: demoForm(marriage), materials: await materialsFor(fa.acting, [marriage], 'file'), submit: true, idempotency_key: ent.key });
+    assert.equal(r.status, 201, r.body);
+    ent.number = r.json.number;
+    ent.code = r.json.query_code;
+    secrets.push(ent.code);
+    const detail = await bearer(`${base}/api/v1/applications/${ent.number}`, fa.acting);
+    ent.attachment = detail.json.materials.flatMap((m) => m.attachments ?? [])[0]?.id;
+    assert.ok(ent.attachment, detail.body);
+    secrets.push(mark('file'));
+    for (const a of ['accept', 'start_review', 'approve', 'complete']) {
+      r = await post(`/api/v1/applications/${ent.number}/actions/${a}`, staff, {});
+      assert.equal(r.status, 200, `${a}: ${r.body}`);
+    }
+    const wallet = await bearer(`${base}/api/v1/wallet`, entToken);
+    ent.cert = wallet.json.items.find((c) => c.application === ent.number)?.number;
+    assert.ok(ent.cert, wallet.body);
+    secrets.push(ent.cert);
+    // A bad review of it (a rectification task opens).
+    r = await post('/api/v1/evaluations', fa.acting, { subject: 'application', ref: ent.number, level: 1, tags: ['too_slow'], comment: mark('review') });
+    assert.equal(r.status, 201, r.body);
+    ent.evaluation = r.json.id;
+    secrets.push(mark('review'));
+    // A consultation (answered) and a complaint, for the enterprise.
+    r = await post('/api/v1/consultations', fa.acting, { department: 'civ', subject: mark('ask'), question: mark('question') });
+    assert.equal(r.status, 201, r.body);
+    ent.consultation = r.json.id;
+    r = await post(`/api/v1/consultations/${ent.consultation}/answer`, staff, { answer: mark('answer') });
+    assert.equal(r.status, 200, r.body);
+    r = await post('/api/v1/complaints', fa.acting, { department: 'civ', kind: 'complaint', subject: mark('complain'), body: mark('complaint') });
+    assert.equal(r.status, 201, r.body);
+    ent.complaint = r.json.id;
+    secrets.push(mark('ask'), mark('question'), mark('answer'), mark('complain'));
+    // A bundle.
+    ent.bundleKey = mark('bundle');
+    r = await post(`/api/v1/bundles/${bundle.b.code}/applications`, fa.acting,
+      { form: demoBundleForm(bundle.online), materials: await materialsFor(fa.acting, bundle.online, 'bfile'), submit: true, idempotency_key: ent.bundleKey });
+    assert.equal(r.status, 201, r.body);
+    ent.bundle = r.json.id;
+    ent.bundleNumber = r.json.number;
+    secrets.push(ent.bundleNumber, mark('bfile'));
+    // An upload not used yet.
+    const up = await uploadAttachment(base, fa.acting, samplePdf(), { name: `${mark('spare')}.pdf` });
+    assert.equal(up.status, 201, up.body);
+    ent.spare = up.json.id;
+    secrets.push(mark('spare'));
+    // The enterprise's inbox.
+    const box = await bearer(`${base}/api/v1/me/inbox?per_page=100`, entToken);
+    ent.message = (box.json.messages ?? box.json.items).find((m) => m.number === ent.number)?.id;
+    assert.ok(ent.message, box.body);
+
+    // The authorisation ends.
+    const del = await bearer(`${base}/api/v1/me/agents/${fa.id}`, entToken, { method: 'DELETE' });
+    assert.ok([200, 204].includes(del.status), del.body);
+  });
+
+  test('the enterprise itself still has everything (the targets are real)', async () => {
+    const has = async (path, what) => {
+      const r = await bearer(`${base}${path}`, entToken);
+      assert.equal(r.status, 200, `${path}: ${r.body}`);
+      assert.ok(r.body.includes(what), `${path} lacks ${what}`);
+    };
+    await has('/api/v1/applications', ent.number);
+    await has(`/api/v1/applications/${ent.number}`, ent.code);
+    await has('/api/v1/wallet', ent.cert);
+    await has('/api/v1/me/evaluations', mark('review'));
+    await has('/api/v1/me/consultations', mark('ask'));
+    await has('/api/v1/me/complaints', mark('complain'));
+    await has(`/api/v1/bundles/applications/${ent.bundle}`, ent.bundleNumber);
+    await has('/api/v1/me/inbox?per_page=100', ent.number);
+  });
+
+  test('the credential that acted for the enterprise acts no more; the page session is the person\'s', async () => {
+    assert.equal((await bearer(`${base}/api/v1/me`, fa.acting)).status, 401);
+    assert.equal((await bearer(`${base}/api/v1/applications`, fa.acting)).status, 401);
+    const me = await bearer(`${base}/api/v1/me`, fa.token);
+    assert.equal(me.status, 200, me.body);
+    const page = await fa.client.get('/applications');
+    assert.equal(page.status, 200);
+    assert.ok(!page.body.includes(ent.number), 'the page session still lists the enterprise\'s application');
+  });
+
+  test('replaying the idempotency keys brings back nothing of the enterprise\'s', async () => {
+    const r = await post(`/api/v1/services/${marriage.code}/applications`, fa.token,
+      { form: demoForm(marriage), materials: [], submit: true, idempotency_key: ent.key });
+    assert.ok(![200, 201].includes(r.status) || r.json?.number !== ent.number, `replay: ${r.status} ${r.body.slice(0, 200)}`);
+    for (const x of [...secrets, ent.number]) assert.ok(!r.body.includes(x), `the replay answered with ${x}`);
+    const b = await post(`/api/v1/bundles/${bundle.b.code}/applications`, fa.token,
+      { form: demoBundleForm(bundle.online), materials: [], submit: true, idempotency_key: ent.bundleKey });
+    assert.ok(!(b.status === 201 && b.json?.id === ent.bundle), `bundle replay: ${b.status} ${b.body.slice(0, 200)}`);
+    for (const x of [...secrets, ent.number]) assert.ok(!b.body.includes(x), `the bundle replay answered with ${x}`);
+    // Nor can the upload made for the enterprise be used for the person's own application.
+    const own = await post(`/api/v1/services/${marriage.code}/applications`, fa.token,
+      { form: demoForm(marriage), materials: [{ slot: 0, attachments: [ent.spare] }], submit: false, idempotency_key: mark('own') });
+    assert.equal(own.status, 422, own.body);
+  });
+
+  /** The value of a route parameter: the enterprise's resource of that kind. */
+  function target(name, pattern) {
+    const n = name.replace(/\*$/, '');
+    if (/path|rest/.test(n)) return 'css/site.css';
+    if (/^\/(api\/v1\/)?applications\/\{number\}\/attachments/.test(pattern) && n === 'id') return String(ent.attachment);
+    if (/number/.test(n)) return /certs|verify/.test(pattern) ? ent.cert : ent.number;
+    if (/bundles\/applications/.test(pattern)) return String(ent.bundle);
+    if (/evaluations|appeals/.test(pattern) && /id/.test(n)) return String(ent.evaluation);
+    if (/consultations/.test(pattern) && n === 'id') return String(ent.consultation);
+    if (/complaints/.test(pattern) && n === 'id') return String(ent.complaint);
+    if (/inbox/.test(pattern)) return String(ent.message);
+    if (/evaluate/.test(pattern)) return n === 'kind' ? 'application' : ent.number;
+    if (/agents/.test(pattern)) return String(fa.id);
+    if (n === 'enterprise') return String(enterpriseId);
+    if (/receipts/.test(pattern)) return '0';
+    if (/services|intake/.test(pattern)) return marriage.code;
+    if (/bundles/.test(pattern)) return bundle.b.code;
+    if (/action|step/.test(n)) return n === 'step' ? 'rate' : 'withdraw';
+    if (/departments/.test(pattern) || /dep/.test(n)) return 'civ';
+    return '999999';
+  }
+  const ENTERPRISE_PARAM = /\{(number|id|ref)\}/;
+
+  test('every route, called with the enterprise\'s resources, answers nothing of theirs', async () => {
+    const bad = [];
+    let calls = 0;
+    for (const route of routeList) {
+      if (route.roles.includes('anonymous') || route.noauth) continue; // public: the same as for anyone
+      for (const method of route.methods.filter((m) => m !== 'HEAD' && m !== 'OPTIONS')) {
+        if (DISRUPTIVE.test(route.pattern) && method !== 'GET') continue;
+        const api = route.pattern.startsWith('/api/');
+        const path = route.pattern.replace(/\{([^}]+)\}/g, (_, name) => encodeURI(target(name, route.pattern)));
+        const r = api
+          ? await bearer(`${base}${path}`, fa.token, { method, json: STATE.includes(method) ? {} : undefined })
+          : await fa.client.request(method, path, STATE.includes(method) ? { form: { _csrf: fa.client.csrf ?? '' } } : {});
+        calls++;
+        // What the caller typed in the path may come back (a link to change language); nothing else.
+        const leaked = [...secrets, ...(ENTERPRISE_PARAM.test(route.pattern) ? [] : [ent.number])]
+          .filter((x) => !path.includes(x) && r.body.includes(x));
+        if (leaked.length) bad.push(`${method} ${path}: ${r.status} contains ${leaked.join(', ')}`);
+        const asCitizen = route.roles.includes('citizen');
+        if (!asCitizen && ![401, 403].includes(r.status) && !(r.status === 303 && /^\/login/.test(r.location ?? ''))) {
+          bad.push(`${method} ${path}: ${r.status}, but a former agent is a citizen (roles ${route.roles})`);
+        } else if (asCitizen && ENTERPRISE_PARAM.test(route.pattern) && ![401, 403, 404].includes(r.status)) {
+          bad.push(`${method} ${path}: ${r.status} for the enterprise's resource`);
+        }
+      }
+    }
+    assert.ok(calls > 50, `only ${calls} calls`);
+    assert.deepEqual(bad, []);
   });
 });

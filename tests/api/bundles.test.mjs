@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  DEMO, apiLogin, bearer, csrfOf, demoCatalog, demoFieldValue, htmlText, pageLogin, sql, startServer,
+  DEMO, apiLogin, bearer, bundleFields, csrfOf, demoBundleForm, demoCatalog, htmlText, pageLogin, sql, startServer,
   samplePdf, uploadAttachment,
 } from './helpers.mjs';
 
@@ -39,36 +39,8 @@ const ONLINE = BUNDLE.items.map((c) => byCode.get(c)).filter((s) => s.online_dep
 const MIXED = catalog.bundles.find((b) => b.items.some((c) => byCode.get(c)?.online_depth < 3)
   && b.items.some((c) => byCode.get(c)?.online_depth >= 3));
 
-const sameField = (a, b) => a.type === b.type
-  && JSON.stringify((a.options ?? []).map((o) => o.value)) === JSON.stringify((b.options ?? []).map((o) => o.value));
-
-/** The union of the online items' fields by key (first definition wins); a key another item
- * defines differently is asked again as "<item code>__<key>". */
-function unionFields(items) {
-  const seen = new Map();
-  const out = [];
-  for (const it of items) {
-    for (const f of it.form) {
-      const had = seen.get(f.key);
-      if (had && sameField(had, f)) continue;
-      const g = had ? { ...f, key: `${it.code}__${f.key}` } : f;
-      if (!had) seen.set(f.key, f);
-      out.push(g);
-    }
-  }
-  return out;
-}
-
-const valueFor = demoFieldValue;
-
-function formFor(items) {
-  const v = {};
-  for (const f of unionFields(items)) {
-    const x = valueFor(f);
-    if (x !== undefined) v[f.key] = x;
-  }
-  return v;
-}
+const unionFields = bundleFields;
+const formFor = demoBundleForm;
 
 async function upload(token) {
   const up = await uploadAttachment(srv.url, token);

@@ -291,3 +291,37 @@ describe('figures and the transparency log', () => {
 test('CIV_ITEM is an online civ item', () => {
   assert.ok(CIV_ITEM && CIV_ITEM.department === 'civ');
 });
+
+describe('no one judges their own', () => {
+  test('the clerk who entered a bad review at the counter does not put it right; a colleague does', async () => {
+    const app = await fileApplication(base, tok.a);
+    await sql(srv.db, `UPDATE applications SET channel = 'counter' WHERE number = '${app.number}'`);
+    await complete(base, tok.civ, app.number);
+    const r = await rate(base, tok.civ, { subject: 'application', ref: app.number, level: 1, tags: ['unhelpful'], channel: 'counter' });
+    assert.equal(r.status, 201, r.body);
+    assert.equal(r.json.rectification?.state, 'open', r.body);
+    let s = await step(base, tok.civ, r.json.id, 'visit', { method: 'phone', notes: '回访' });
+    assert.equal(s.status, 403, `the clerk who entered it: ${s.body}`);
+    // Another member of the department's staff does the return visit.
+    const phone = `139${String((Date.now() + 7) % 100_000_000).padStart(8, '0')}`;
+    const made = await bearer(`${base}/api/v1/admin/accounts`, tok.admin, { method: 'POST', json: { kind: 'staff', name: '吴十', phone, department: 'civ', staff_roles: 'reviewer' } });
+    assert.equal(made.status, 201, made.body);
+    const colleague = (await apiLogin(base, phone, made.json.initial_password)).token;
+    s = await step(base, colleague, r.json.id, 'visit', { method: 'phone', notes: '电话回访' });
+    assert.equal(s.status, 200, s.body);
+  });
+
+  test('appeals: a head files, only an administrator decides, and administrators file none', async () => {
+    const number = await completedApplication(base, tok.a, tok.civ);
+    const r = await rate(base, tok.a, { subject: 'application', ref: number, level: 1, tags: ['unhelpful'] });
+    assert.equal(r.status, 201, r.body);
+    const byAdmin = await bearer(`${base}/api/v1/evaluations/${r.json.id}/appeal`, tok.admin, { method: 'POST', json: { reason: '自己申诉' } });
+    assert.ok([403, 404].includes(byAdmin.status), `an administrator filed an appeal: ${byAdmin.body}`);
+    const filed = await bearer(`${base}/api/v1/evaluations/${r.json.id}/appeal`, tok.civ, { method: 'POST', json: { reason: '评价与事实不符' } });
+    assert.equal(filed.status, 201, filed.body);
+    const id = filed.json.id ?? filed.json.appeal?.id;
+    assert.ok(id, filed.body);
+    const byHead = await bearer(`${base}/api/v1/admin/appeals/${id}/decision`, tok.civ, { method: 'POST', json: { decision: 'upheld' } });
+    assert.equal(byHead.status, 403, 'the head who filed it decided it');
+  });
+});

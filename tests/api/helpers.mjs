@@ -740,6 +740,32 @@ export function demoForm(item) {
   return v;
 }
 
+const sameField = (a, b) => a.type === b.type
+  && JSON.stringify((a.options ?? []).map((o) => o.value)) === JSON.stringify((b.options ?? []).map((o) => o.value));
+
+/** The fields of a bundle's one form over its online items: the union by key (first
+ * definition wins); a key another item defines differently is asked again as
+ * "<item code>__<key>". */
+export function bundleFields(items) {
+  const seen = new Map();
+  const out = [];
+  for (const it of items) {
+    for (const f of it.form) {
+      const had = seen.get(f.key);
+      if (had && sameField(had, f)) continue;
+      const g = had ? { ...f, key: `${it.code}__${f.key}` } : f;
+      if (!had) seen.set(f.key, f);
+      out.push(g);
+    }
+  }
+  return out;
+}
+
+/** Valid values for every field of a bundle's form over items. */
+export function demoBundleForm(items) {
+  return demoForm({ form: bundleFields(items) });
+}
+
 /** A small valid PDF (padded to at least `size` bytes; a random tag makes each one new). */
 export function samplePdf(size = 0, tag = Math.random().toString(36).slice(2)) {
   const head = `%PDF-1.4\n% ${tag}\n1 0 obj <</Type /Catalog>> endobj\ntrailer <</Root 1 0 R>>\n`;

@@ -238,7 +238,7 @@ print(json.dumps(out))`;
 });
 
 describe('the pages', () => {
-  test('a head writes, sends for review and publishes on the pages', async () => {
+  test('a head writes and sends for review on the pages; an administrator publishes it', async () => {
     const c = await pageLogin(srv.url, DEMO.staffB.phone, DEMO_PASSWORD, { ip: freshIp() });
     const list = await c.get('/staff/publish');
     assert.equal(list.status, 200);
@@ -263,7 +263,16 @@ describe('the pages', () => {
     const inReview = await c.get(manage);
     assert.match(inReview.body, /待审核/);
     const v2 = /name="version" value="(\d+)"/.exec(inReview.body)[1];
+    // The head wrote it, so he may not approve it (separation of duties): the page says who
+    // does, and the action is refused.
+    assert.ok(!inReview.body.includes(`${manage}/actions/approve`), 'the author is offered the approval');
+    assert.match(inReview.body, /须由部门其他负责人或管理员审核发布/);
     r = await c.post(`${manage}/actions/approve`, { version: v2 });
+    assert.equal(r.status, 403);
+    const admin = await pageLogin(srv.url, DEMO.admin.phone, DEMO_PASSWORD, { ip: freshIp(), totpSecret: DEMO.admin.totp });
+    const adminView = await admin.get(manage);
+    assert.ok(adminView.body.includes(`${manage}/actions/approve`), 'the administrator is not offered the approval');
+    r = await admin.post(`${manage}/actions/approve`, { version: v2 });
     assert.equal(r.status, 303);
     assert.match(r.location, /^\/publish\/\d+$/);
     const pub = await get(`${srv.url}${r.location}`);
@@ -285,5 +294,62 @@ describe('the pages', () => {
     const c = await pageLogin(srv.url, DEMO.citizen.phone, DEMO_PASSWORD, { ip: freshIp() });
     assert.equal((await c.get('/staff/publish')).status, 403);
     assert.equal((await get(`${srv.url}/staff/publish`)).status, 303);
+  });
+});
+
+describe('separation of duties: no one approves what they wrote', () => {
+  const newsFor = (dept) => ({ category: 'news', department: dept, title_zh: `分工测试 ${Math.random().toString(36).slice(2, 8)}`, body_zh: '正文。' });
+  let head2; // a second head of civ
+  before(async () => {
+    const phone = `139${String(Date.now() % 100_000_000).padStart(8, '0')}`;
+    const r = await api('/api/v1/admin/accounts', tok.admin, { method: 'POST', json: { kind: 'staff', name: '孙九', phone, department: 'civ', staff_roles: 'head' } });
+    assert.equal(r.status, 201, r.body);
+    head2 = (await apiLogin(srv.url, phone, r.json.initial_password)).token;
+  });
+
+  test('a head\'s own document: refused to him, approved by another head of the department', async () => {
+    const d = await create(tok.civ, newsFor('civ'));
+    assert.equal(d.status, 201, d.body);
+    assert.equal((await act(d.json.id, tok.civ, 'submit')).status, 200);
+    const self = await act(d.json.id, tok.civ, 'approve');
+    assert.equal(self.status, 403, self.body);
+    assert.match(self.json.error.detail, /部门其他负责人或管理员/);
+    assert.equal((await api(`/api/v1/publish/${d.json.id}`, tok.civ)).json.state, 'review', 'still in review');
+    const other = await act(d.json.id, head2, 'approve');
+    assert.equal(other.status, 200, other.body);
+    assert.equal(other.json.state, 'published');
+  });
+
+  test('administrators are no exception; where the only head wrote it, an administrator approves', async () => {
+    const d = await create(tok.admin, newsFor('psb'));
+    assert.equal(d.status, 201, d.body);
+    assert.equal((await act(d.json.id, tok.admin, 'submit')).status, 200);
+    assert.equal((await act(d.json.id, tok.admin, 'approve')).status, 403, 'an administrator approved his own document');
+    // A reviewer of psb writes it; he may not approve (not a head), an administrator does.
+    const p = await create(tok.psb, newsFor('psb'));
+    assert.equal((await act(p.json.id, tok.psb, 'submit')).status, 200);
+    assert.equal((await act(p.json.id, tok.psb, 'approve')).status, 403);
+    const ok = await act(p.json.id, tok.admin, 'approve');
+    assert.equal(ok.status, 200, ok.body);
+  });
+
+  test('whoever edited it, added a file or sent it for review may not approve it either', async () => {
+    // head2 edits the civ head's draft: neither of them may approve it now.
+    const d = await create(tok.civ, newsFor('civ'));
+    const e = await api(`/api/v1/publish/${d.json.id}`, head2, { method: 'PATCH', json: { version: d.json.version, body_zh: '改过的正文。' } });
+    assert.equal(e.status, 200, e.body);
+    assert.equal((await act(d.json.id, tok.civ, 'submit')).status, 200);
+    assert.equal((await act(d.json.id, head2, 'approve')).status, 403, 'the editor approved');
+    assert.equal((await act(d.json.id, tok.civ, 'approve')).status, 403, 'the author approved');
+    assert.equal((await act(d.json.id, tok.admin, 'approve')).status, 200);
+    // A file added by head2 makes him a contributor too.
+    const f = await create(tok.civ, newsFor('civ'));
+    assert.equal((await upload(f.json.id, head2, pdf())).status, 201);
+    assert.equal((await act(f.json.id, head2, 'submit')).status, 200);
+    assert.equal((await act(f.json.id, head2, 'approve')).status, 403);
+    // Sending back and resubmitting changes nothing: the author still may not approve.
+    assert.equal((await act(f.json.id, tok.admin, 'return', { note: '请补充' })).status, 200);
+    assert.equal((await act(f.json.id, tok.civ, 'submit')).status, 200);
+    assert.equal((await act(f.json.id, tok.civ, 'approve')).status, 403);
   });
 });

@@ -4,7 +4,7 @@
 // inside their own box).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEMO, apiLogin, bearer, startServer, tempDir } from '../api/helpers.mjs';
+import { DEMO, DEMO_PASSWORD, apiLogin, bearer, freshTotp, startServer, tempDir } from '../api/helpers.mjs';
 import { CHROMIUM, haveChromium, skip, axeCheck } from './browser.mjs';
 
 let srv;
@@ -17,12 +17,14 @@ before(async () => {
   if (!haveChromium) return;
   const { chromium } = await import('playwright-core');
   srv = await startServer({ name: 'browser-stats' });
-  // One published document (staffB is the civ head).
+  // One published document: staffB (the civ head) writes it, an administrator approves it (no
+  // one approves their own).
   const t = (await apiLogin(srv.url, DEMO.staffB.phone)).token;
+  const admin = (await apiLogin(srv.url, DEMO.admin.phone, DEMO_PASSWORD, { totp: await freshTotp(DEMO.admin.totp) })).token;
   const d = await bearer(`${srv.url}/api/v1/publish`, t, { method: 'POST', json: { category: 'announcement', title_zh: '婚姻登记节假日安排', body_zh: '## 安排\n\n- 国庆期间**正常办理**\n- 详见[指南](https://example.gov.cn)\n', title_en: 'Marriage registration over the holidays', body_en: 'Open as usual.' } });
   docId = d.json.id;
   await bearer(`${srv.url}/api/v1/publish/${docId}/actions/submit`, t, { method: 'POST', json: {} });
-  await bearer(`${srv.url}/api/v1/publish/${docId}/actions/approve`, t, { method: 'POST', json: {} });
+  await bearer(`${srv.url}/api/v1/publish/${docId}/actions/approve`, admin, { method: 'POST', json: {} });
   profile = await tempDir('govhall-chromium-');
   context = await chromium.launchPersistentContext(profile.path, {
     executablePath: CHROMIUM,

@@ -257,6 +257,210 @@ static void test_jobs_drain(void **state)
 	event_base_free(base);
 }
 
+/* ---- admission by expected wait and fairness between keys (fake clock) ---------------- */
+
+static _Atomic uint64_t fake_now;
+static uint64_t fake_clock(void)
+{
+	return atomic_load(&fake_now);
+}
+
+static pthread_mutex_t order_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t order_cv = PTHREAD_COND_INITIALIZER;
+static const char *order[256];
+static int started, finished;
+static uint64_t fake_service = 100000000; /* what one job takes on the fake clock */
+
+/* Records that it started (for the test to wait on), waits at the gate, records its key in
+ * the order jobs ran, and takes fake_service ns of the fake clock. */
+static void keyed_work(void *arg)
+{
+	pthread_mutex_lock(&order_mu);
+	started++;
+	pthread_cond_broadcast(&order_cv);
+	pthread_mutex_unlock(&order_mu);
+	pthread_mutex_lock(&gate);
+	pthread_mutex_unlock(&gate);
+	atomic_fetch_add(&fake_now, fake_service);
+	pthread_mutex_lock(&order_mu);
+	if (finished < (int)ARRAY_LEN(order))
+		order[finished] = arg;
+	finished++;
+	pthread_cond_broadcast(&order_cv);
+	pthread_mutex_unlock(&order_mu);
+}
+
+static void wait_started(int n)
+{
+	pthread_mutex_lock(&order_mu);
+	while (started < n)
+		pthread_cond_wait(&order_cv, &order_mu);
+	pthread_mutex_unlock(&order_mu);
+}
+
+static void reset_order(void)
+{
+	pthread_mutex_lock(&order_mu);
+	started = finished = 0;
+	memset(order, 0, sizeof(order));
+	pthread_mutex_unlock(&order_mu);
+	atomic_store(&fake_now, 1000000000);
+	fake_service = 100000000;
+}
+
+static void test_jobs_expected_wait(void **state)
+{
+	(void)state;
+	assert_int_equal(jobs_expected_wait(40, 50000000, 2), 1000000000);
+	assert_int_equal(jobs_expected_wait(0, 50000000, 2), 0);
+	assert_int_equal(jobs_expected_wait(3, 100000000, 0), 300000000); /* 0 threads counts as 1 */
+}
+
+/* One thread, a mean service time of 100 ms, 2 s allowed: behind a running job, the 21st job
+ * of one key waits 20 x 100 ms = 2 s (admitted), the 22nd 2.1 s (refused, retry in 3 s). A
+ * second key is admitted at once and served after at most one job of the first per turn. */
+static void test_jobs_admission_and_fairness(void **state)
+{
+	(void)state;
+	reset_order();
+	struct jobs_config c = { .threads = 1, .queue_cap = 1000, .max_wait_ns = 2000000000,
+				 .initial_service_ns = 100000000, .clock_ns = fake_clock };
+	pthread_mutex_lock(&gate);
+	struct jobs *j = jobs_new_with(&c);
+	unsigned retry = 0;
+	assert_int_equal(jobs_submit_keyed(j, NULL, "10.0.0.1", JOBS_NORMAL, keyed_work, NULL, "a", &retry), 0);
+	wait_started(1); /* running: the queue is empty again */
+	int admitted = 0, rc;
+	while ((rc = jobs_submit_keyed(j, NULL, "10.0.0.1", JOBS_NORMAL, keyed_work, NULL, "a", &retry)) == 0)
+		admitted++;
+	assert_int_equal(rc, GH_EBUSY);
+	assert_int_equal(admitted, 21);
+	assert_int_equal(retry, 3);
+	/* Another address is not behind the flood: one job of each key waiting goes first. */
+	assert_int_equal(jobs_submit_keyed(j, NULL, "10.0.0.2", JOBS_NORMAL, keyed_work, NULL, "b", &retry), 0);
+	assert_int_equal(jobs_submit_keyed(j, NULL, "10.0.0.2", JOBS_NORMAL, keyed_work, NULL, "b", &retry), 0);
+	struct jobs_stats st;
+	jobs_stats_get(j, &st);
+	pthread_mutex_unlock(&gate);
+	assert_int_equal(st.queued, 23);
+	assert_int_equal(st.keys, 4); /* a and b: one normal job each, the others low */
+	assert_int_equal(st.rejected, 1);
+	jobs_drain(j);
+	/* a (running when b arrived), then turns: a b a b a a ... */
+	int b_at[2] = { -1, -1 }, nb = 0;
+	for (int i = 0; i < 24; i++)
+		if (order[i] && strcmp(order[i], "b") == 0 && nb < 2)
+			b_at[nb++] = i;
+	assert_int_equal(nb, 2);
+	assert_true(b_at[0] <= 2);
+	assert_true(b_at[1] <= 4);
+	jobs_stats_get(j, &st);
+	assert_int_equal(st.mean_service_ns, 100000000);
+	assert_int_equal(st.completed, 24);
+	jobs_free(j);
+}
+
+/* Low-class jobs (clients with a record of abuse) wait while any normal job waits: a normal
+ * job is admitted and served next however many low ones wait, and a low job's expected wait
+ * counts every normal job before it. */
+static void test_jobs_classes(void **state)
+{
+	(void)state;
+	reset_order();
+	struct jobs_config c = { .threads = 1, .queue_cap = 1000, .max_wait_ns = 1000000000,
+				 .initial_service_ns = 100000000, .clock_ns = fake_clock };
+	pthread_mutex_lock(&gate);
+	struct jobs *j = jobs_new_with(&c);
+	assert_int_equal(jobs_submit_keyed(j, NULL, "10.0.0.9", JOBS_LOW, keyed_work, NULL, "low", NULL), 0);
+	wait_started(1);
+	int low = 0;
+	unsigned retry = 0;
+	while (jobs_submit_keyed(j, NULL, "10.0.0.9", JOBS_LOW, keyed_work, NULL, "low", &retry) == 0)
+		low++;
+	assert_int_equal(low, 11); /* 0 .. 10 ahead x 100 ms <= 1 s */
+	/* A clean address: nothing ahead of it. */
+	assert_int_equal(jobs_admissible(j, "10.0.1.0", JOBS_NORMAL, NULL), 0);
+	assert_int_equal(jobs_submit_keyed(j, NULL, "10.0.1.0", JOBS_NORMAL, keyed_work, NULL, "normal", NULL), 0);
+	/* Its second job at once waits with the low class: behind the normal one and one turn. */
+	assert_int_equal(jobs_submit_keyed(j, NULL, "10.0.1.0", JOBS_NORMAL, keyed_work, NULL, "second", NULL), 0);
+	/* Nine more clean addresses: ten normal jobs wait, and no low job fits in 1 s any more. */
+	for (int i = 1; i < 10; i++) {
+		char key[16];
+		snprintf(key, sizeof(key), "10.0.1.%d", i);
+		assert_int_equal(jobs_submit_keyed(j, NULL, key, JOBS_NORMAL, keyed_work, NULL, "normal", NULL), 0);
+	}
+	assert_int_equal(jobs_admissible(j, "10.0.0.8", JOBS_LOW, &retry), GH_EBUSY);
+	assert_int_equal(retry, 2); /* 10 normal + 1 turn of the low ring = 1.1 s */
+	assert_int_equal(jobs_admissible(j, "10.0.2.0", JOBS_NORMAL, NULL), 0);
+	/* An address with a good record: ahead of every normal job. */
+	assert_int_equal(jobs_submit_keyed(j, NULL, "10.0.4.0", JOBS_HIGH, keyed_work, NULL, "high", &retry), 0);
+	pthread_mutex_unlock(&gate);
+	jobs_drain(j);
+	/* The running low job first, then the high one, the ten normal ones, then the low ones in
+	 * turns (the clean address's second job in the second turn). */
+	assert_string_equal(order[0], "low");
+	assert_string_equal(order[1], "high");
+	for (int i = 2; i <= 11; i++)
+		assert_string_equal(order[i], "normal");
+	assert_string_equal(order[12], "low");
+	assert_string_equal(order[13], "second");
+	for (int i = 14; i < 24; i++)
+		assert_string_equal(order[i], "low");
+	jobs_free(j);
+}
+
+/* A key may not have more than per_key_cap jobs waiting; other keys are still admitted. */
+static void test_jobs_per_key_cap(void **state)
+{
+	(void)state;
+	reset_order();
+	struct jobs_config c = { .threads = 1, .queue_cap = 100, .per_key_cap = 3, .clock_ns = fake_clock };
+	pthread_mutex_lock(&gate);
+	struct jobs *j = jobs_new_with(&c);
+	assert_int_equal(jobs_submit_keyed(j, NULL, "x", JOBS_NORMAL, keyed_work, NULL, "x", NULL), 0);
+	wait_started(1);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(jobs_submit_keyed(j, NULL, "x", JOBS_NORMAL, keyed_work, NULL, "x", NULL), 0);
+	unsigned retry = 0;
+	assert_int_equal(jobs_submit_keyed(j, NULL, "x", JOBS_NORMAL, keyed_work, NULL, "x", &retry), GH_EBUSY);
+	assert_true(retry >= 1);
+	assert_int_equal(jobs_submit_keyed(j, NULL, "y", JOBS_NORMAL, keyed_work, NULL, "y", NULL), 0);
+	assert_int_equal(jobs_submit_keyed(j, NULL, NULL, JOBS_NORMAL, keyed_work, NULL, "none", NULL), 0);
+	pthread_mutex_unlock(&gate);
+	jobs_free(j);
+	assert_int_equal(finished, 6);
+}
+
+/* The mean is measured: the first job replaces the initial guess, later ones move it by an
+ * eighth. Admission follows the measurement. */
+static void test_jobs_measured_mean(void **state)
+{
+	(void)state;
+	reset_order();
+	fake_service = 400000000; /* 400 ms a job */
+	struct jobs_config c = { .threads = 2, .queue_cap = 100, .max_wait_ns = 2000000000,
+				 .initial_service_ns = 10000000, .clock_ns = fake_clock };
+	struct jobs *j = jobs_new_with(&c);
+	assert_int_equal(jobs_submit_keyed(j, NULL, "m", JOBS_NORMAL, keyed_work, NULL, "m", NULL), 0);
+	jobs_drain(j);
+	struct jobs_stats st;
+	jobs_stats_get(j, &st);
+	assert_int_equal(st.mean_service_ns, 400000000);
+	/* Two threads busy; then 10 waiting make 10 x 400 ms / 2 = 2 s (the 11th is refused). */
+	pthread_mutex_lock(&gate);
+	assert_int_equal(jobs_submit_keyed(j, NULL, "m", JOBS_NORMAL, keyed_work, NULL, "m", NULL), 0);
+	assert_int_equal(jobs_submit_keyed(j, NULL, "m", JOBS_NORMAL, keyed_work, NULL, "m", NULL), 0);
+	wait_started(3);
+	int admitted = 0;
+	unsigned retry = 0;
+	while (jobs_submit_keyed(j, NULL, "m", JOBS_NORMAL, keyed_work, NULL, "m", &retry) == 0)
+		admitted++;
+	assert_int_equal(admitted, 11);
+	assert_int_equal(retry, 3); /* 11 x 400 ms / 2 = 2.2 s */
+	pthread_mutex_unlock(&gate);
+	jobs_free(j);
+}
+
 struct duty_probe {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -322,6 +526,11 @@ int main(void)
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_jobs_bounded),
 		cmocka_unit_test(test_jobs_drain),
+		cmocka_unit_test(test_jobs_expected_wait),
+		cmocka_unit_test(test_jobs_admission_and_fairness),
+		cmocka_unit_test(test_jobs_per_key_cap),
+		cmocka_unit_test(test_jobs_classes),
+		cmocka_unit_test(test_jobs_measured_mean),
 		cmocka_unit_test(test_duty),
 	};
 	return cmocka_run_group_tests_name("base", tests, NULL, NULL);

@@ -602,6 +602,36 @@ static void test_form_reseal(void **state)
 	unlink(path);
 }
 
+/* Who may act on an application: its owner as applicant (an enterprise's agent only while
+ * acting for it), staff of its department for their duties, and no one on their own. */
+static void test_actor_bits(void **state)
+{
+	(void)state;
+	struct application app = { .department = "psb", .applicant_id = 7 };
+	struct req r = { .role = ROLE_STAFF, .who = { .account = 9, .department = "psb",
+						      .staff_roles = STAFF_REVIEWER | STAFF_HEAD } };
+	assert_int_equal(case_actor_bits(&r, &app), WF_REVIEWER | WF_HEAD);
+	r.who.department = "civ";
+	assert_int_equal(case_actor_bits(&r, &app), 0);
+	/* Staff whose own application it is get no duty on it. */
+	r.who.department = "psb";
+	r.who.account = 7;
+	assert_int_equal(case_actor_bits(&r, &app), 0);
+	/* The applicant, as themself. */
+	struct req c = { .role = ROLE_CITIZEN, .who = { .account = 7 } };
+	assert_int_equal(case_actor_bits(&c, &app), WF_APPLICANT);
+	/* Filed for an enterprise: its agent while acting for it, not as themself. */
+	app.enterprise_id = 50;
+	assert_int_equal(case_actor_bits(&c, &app), 0);
+	struct req agent = { .role = ROLE_AGENT, .who = { .account = 7, .enterprise = 50 } };
+	assert_int_equal(case_actor_bits(&agent, &app), WF_APPLICANT);
+	struct req ent = { .role = ROLE_ENTERPRISE, .who = { .account = 50, .enterprise = 50 } };
+	assert_int_equal(case_actor_bits(&ent, &app), WF_APPLICANT);
+	struct req other = { .role = ROLE_AGENT, .who = { .account = 7, .enterprise = 51 } };
+	assert_int_equal(case_actor_bits(&other, &app), 0);
+	assert_false(case_can_view(&other, &app));
+}
+
 int main(void)
 {
 	char err[256];
@@ -612,6 +642,7 @@ int main(void)
 	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_workflow_sound),
+		cmocka_unit_test(test_actor_bits),
 		cmocka_unit_test(test_workflow_broken),
 		cmocka_unit_test(test_deadline_holidays),
 		cmocka_unit_test(test_deadline_yellow_day),
