@@ -319,18 +319,19 @@ static int api_attachment(struct req *r)
  * value, once; a staff member's reveal is an access event the applicant sees. */
 static int api_reveal(struct req *r)
 {
-	json_t *in;
-	int rc = body_object(r, &in);
+	/* Whose application it is comes first: to anyone else it does not exist, whatever they send. */
+	struct application app;
+	int rc = case_load_visible(r, req_param(r, "number"), &app);
 	if (rc)
+		return rc;
+	json_t *in;
+	if ((rc = body_object(r, &in)))
 		return rc;
 	json_t *field = json_object_get(in, "field"), *reason = json_object_get(in, "reason");
 	if (!json_is_string(field) || (reason && !json_is_null(reason) && !json_is_string(reason))) {
 		req_error_detail(r, "field must be the key of a form field, reason a string / 请指明要显示的字段");
 		return GH_EINVAL;
 	}
-	struct application app;
-	if ((rc = case_load_visible(r, req_param(r, "number"), &app)))
-		return rc;
 	const char *label, *value;
 	if ((rc = case_reveal(r, &app, json_string_value(field), json_string_value(reason), &label, &value)))
 		return rc;

@@ -363,7 +363,7 @@ static int continue_draft(struct req *r, const struct bundle_form *b, const stru
 		struct db_rows rows;
 		if (!in->key)
 			return 0;
-		if ((rc = db_query(r->db, r->arena, &q_b_by_idem, DB_ARGS(DB_INT(r->who.account), DB_TEXT(in->key)), &rows)))
+		if ((rc = db_query(r->db, r->arena, &q_b_by_idem, DB_ARGS(DB_INT(r->who.account), DB_TEXT(in->key), DB_INT(r->who.enterprise)), &rows)))
 			return rc;
 		if (rows.nrows != 1 || b_get(r->db, r->arena, db_cell_int(&rows, 0, 0), &d) || d.submitted_at ||
 		    strcmp(d.code, b->code) != 0)

@@ -61,3 +61,22 @@ export async function logIn(page, baseUrl, login, password = DEMO_PASSWORD) {
   assert.equal(res.status(), 200, `log-in of ${login}: ${res.status()} ${page.url()}`);
   return page;
 }
+
+/**
+ * Records what goes wrong on a page into problems: console errors, uncaught exceptions and,
+ * with network (the default), failed requests and 4xx/5xx answers to subresources. A request
+ * the page itself cancels (net::ERR_ABORTED: a navigation started while a fetch was in flight)
+ * is not a problem.
+ */
+export function watchProblems(page, problems, { network = true } = {}) {
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  if (!network) return;
+  page.on('requestfailed', (r) => {
+    const why = r.failure()?.errorText ?? '';
+    if (!/ERR_ABORTED/.test(why)) problems.push(`request failed: ${r.url()} ${why}`);
+  });
+  page.on('response', (r) => {
+    if (r.status() >= 400 && r.request().resourceType() !== 'document') problems.push(`HTTP ${r.status()} for ${r.url()}`);
+  });
+}

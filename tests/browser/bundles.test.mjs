@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEMO, demoCatalog, demoFieldValue, samplePdf, startServer } from '../api/helpers.mjs';
-import { CHROMIUM, ARGS, haveChromium, skip, axeCheck, submit, logIn } from './browser.mjs';
+import { CHROMIUM, ARGS, haveChromium, skip, axeCheck, submit, logIn, watchProblems } from './browser.mjs';
 
 const catalog = demoCatalog();
 const byCode = new Map(catalog.services.map((s) => [s.code, s]));
@@ -36,8 +36,7 @@ before(async () => {
     const c = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1280, height: 900 } });
     c.setDefaultTimeout(20_000);
     c.on('page', (page) => {
-      page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-      page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+      watchProblems(page, problems, { network: false });
     });
     return c;
   };

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { demoCatalog, startServer, tempDir } from '../api/helpers.mjs';
-import { haveChromium, skip, axeCheck, launchProfile } from './browser.mjs';
+import { haveChromium, skip, axeCheck, launchProfile, watchProblems } from './browser.mjs';
 
 const demo = demoCatalog();
 
@@ -33,12 +33,7 @@ after(async () => {
 });
 
 function watch(page) {
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
-  page.on('response', (r) => {
-    if (r.status() >= 400 && r.request().resourceType() !== 'document') problems.push(`HTTP ${r.status()} for ${r.url()}`);
-  });
+  watchProblems(page, problems);
 }
 
 function takeProblems() {

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEMO, DEMO_PASSWORD, apiLogin, startServer } from '../api/helpers.mjs';
 import { completedApplication } from '../api/interact-fixtures.mjs';
-import { CHROMIUM, ARGS, haveChromium, skip, axeCheck, submit } from './browser.mjs';
+import { CHROMIUM, ARGS, haveChromium, skip, axeCheck, submit, watchProblems } from './browser.mjs';
 
 let srv;
 let browser;
@@ -39,12 +39,7 @@ after(async () => {
 });
 
 function watch(page) {
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('requestfailed', (r) => { if (!/ERR_ABORTED/.test(r.failure()?.errorText ?? '')) problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`); });
-  page.on('response', (r) => {
-    if (r.status() >= 400 && r.request().resourceType() !== 'document') problems.push(`HTTP ${r.status()} for ${r.url()}`);
-  });
+  watchProblems(page, problems);
 }
 
 async function login(ctx, phone) {

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { DEMO, demoCatalog, samplePdf, startServer } from '../api/helpers.mjs';
-import { CHROMIUM, ARGS, haveChromium, skip, axeCheck, submit, logIn } from './browser.mjs';
+import { CHROMIUM, ARGS, haveChromium, skip, axeCheck, submit, logIn, watchProblems } from './browser.mjs';
 
 const ITEM = demoCatalog().services.find((s) => s.code === 'psb-0001');
 const KIOSK = { width: 1080, height: 1920 };
@@ -33,12 +33,7 @@ async function newContext(viewport) {
   const ctx = await browser.newContext({ locale: 'zh-CN', viewport });
   ctx.setDefaultTimeout(20_000);
   ctx.on('page', (page) => {
-    page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('requestfailed', (r) => { if (!/ERR_ABORTED/.test(r.failure()?.errorText ?? '')) problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`); });
-    page.on('response', (r) => {
-      if (r.status() >= 400 && r.request().resourceType() !== 'document') problems.push(`HTTP ${r.status()} for ${r.url()}`);
-    });
+    watchProblems(page, problems);
   });
   return ctx;
 }

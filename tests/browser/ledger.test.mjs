@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { DEMO, apiLogin, applyOnline, bearer, demoCatalog, startServer } from '../api/helpers.mjs';
-import { CHROMIUM, ARGS, haveChromium, skip, axeCheck, submit, logIn } from './browser.mjs';
+import { CHROMIUM, ARGS, haveChromium, skip, axeCheck, submit, logIn, watchProblems } from './browser.mjs';
 
 const ITEM = demoCatalog().services.find((s) => s.code === 'psb-0001');
 
@@ -38,8 +38,7 @@ async function newPage(lang = 'zh') {
   const ctx = await browser.newContext({ locale: lang === 'en' ? 'en-GB' : 'zh-CN', acceptDownloads: true });
   ctx.setDefaultTimeout(20_000);
   const page = await ctx.newPage();
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  watchProblems(page, problems, { network: false });
   return page;
 }
 

@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from '../api/helpers.mjs';
-import { axeCheck, launchBrowser, skip, submit } from './browser.mjs';
+import { axeCheck, launchBrowser, skip, submit, watchProblems } from './browser.mjs';
 
 let srv;
 let browser;
@@ -26,12 +26,7 @@ after(async () => {
 async function newPage(opts = {}) {
   const ctx = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1280, height: 900 }, ...opts });
   const page = await ctx.newPage();
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
-  page.on('response', (r) => {
-    if (r.status() >= 400 && r.request().resourceType() !== 'document') problems.push(`HTTP ${r.status()} for ${r.url()}`);
-  });
+  watchProblems(page, problems);
   return page;
 }
 

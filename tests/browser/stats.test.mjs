@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEMO, DEMO_PASSWORD, apiLogin, bearer, freshTotp, startServer, tempDir } from '../api/helpers.mjs';
-import { CHROMIUM, haveChromium, skip, axeCheck } from './browser.mjs';
+import { CHROMIUM, haveChromium, skip, axeCheck, watchProblems } from './browser.mjs';
 
 let srv;
 let profile;
@@ -37,12 +37,7 @@ before(async () => {
   });
   context.setDefaultTimeout(20_000);
   context.on('page', (page) => {
-    page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
-    page.on('response', (r) => {
-      if (r.status() >= 400 && r.request().resourceType() !== 'document') problems.push(`HTTP ${r.status()} for ${r.url()}`);
-    });
+    watchProblems(page, problems);
   });
 });
 
