@@ -17,10 +17,11 @@
  *   until the caller ends it (db_rollback; or db_commit, which fails too), so no statement of
  *   it can run, or commit, on the next session. A COMMIT whose connection went while it ran
  *   has an unknown outcome: GH_EUNAVAILABLE, and callers must not run it again (group.c).
- * Failed reconnections back off (BACKOFF_MIN_MS doubling to BACKOFF_MAX_MS; calls in between
- * fail at once without logging), except that a connection made anywhere in the process lets
- * every session try again at once. A reconnection blocks the calling thread for at most
- * connect_timeout per host that does not answer. */
+ * Reconnection attempts are the process's, not each connection's: one at a time, and after a
+ * failed one none for a backoff (BACKOFF_MIN_MS doubling to BACKOFF_MAX_MS), calls meanwhile
+ * failing at once without logging; the first that gets through lets every connection reconnect
+ * at its next call. An attempt blocks its thread for at most connect_timeout per host that does
+ * not answer. */
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <poll.h>
@@ -38,7 +39,7 @@
 
 #define BYTEAOID 17
 #define BACKOFF_MIN_MS 50
-#define BACKOFF_MAX_MS 1000
+#define BACKOFF_MAX_MS 500
 
 struct pg_db {
 	struct db base;
@@ -47,14 +48,14 @@ struct pg_db {
 	size_t nstmts;
 	bool lost_tx;       /* a transaction lost its session: calls fail until it is ended */
 	bool read_only;     /* the session accepts no writes: reconnect before the next call */
-	int backoff_ms;     /* wait after the last failed reconnection (0: none failed) */
-	int64_t retry_at;   /* monotonic ms: no reconnection attempt before this ... */
-	uint64_t seen;      /* ... unless pg_connects moved on from this */
 };
 
-/* Successful connections made by this process, any session: after a failover the first
- * session that reaches the new primary lets every other one try at once. */
-static _Atomic uint64_t pg_connects;
+/* Reconnection attempts, for the whole process (all its connections go to one database):
+ * after a failed attempt, no other before pg_next_attempt (monotonic ms), pg_backoff_ms later.
+ * One connection attempts while the others fail at once; the first that gets through resets
+ * both, and every other connection then reconnects at its next call. */
+static _Atomic int64_t pg_next_attempt;
+static _Atomic int pg_backoff_ms;
 
 static int64_t mono_ms(void)
 {
@@ -123,28 +124,41 @@ static bool session_read_only(PGconn *conn)
 	return (hs && !strcmp(hs, "on")) || (ro && !strcmp(ro, "on"));
 }
 
-/* A failed reconnection: records msg (logging only the first of a streak) and backs off. */
+/* A failed reconnection: records msg (logged for the first failure of a streak only) and
+ * sets the process's next attempt a backoff later. */
 static bool reconnect_failed(struct pg_db *p, const char *msg)
 {
-	if (!p->backoff_ms)
+	int b = atomic_load(&pg_backoff_ms);
+	if (!b)
 		db_fail(&p->base, GH_EUNAVAILABLE, "reconnect", NULL, msg);
 	else
 		db_set_err(p->base._errmsg, sizeof(p->base._errmsg), msg);
-	p->backoff_ms = p->backoff_ms ? p->backoff_ms * 2 : BACKOFF_MIN_MS;
-	if (p->backoff_ms > BACKOFF_MAX_MS)
-		p->backoff_ms = BACKOFF_MAX_MS;
-	p->retry_at = mono_ms() + p->backoff_ms;
-	p->seen = atomic_load(&pg_connects);
+	b = b ? b * 2 : BACKOFF_MIN_MS;
+	if (b > BACKOFF_MAX_MS)
+		b = BACKOFF_MAX_MS;
+	atomic_store(&pg_backoff_ms, b);
+	atomic_store(&pg_next_attempt, mono_ms() + b);
 	return false;
 }
 
+/* The process connected: every waiting connection may try again at once. */
+static void connected(void)
+{
+	atomic_store(&pg_backoff_ms, 0);
+	atomic_store(&pg_next_attempt, 0);
+}
+
 /* Replaces a lost or read-only session with a new one (PQreset: the URL's hosts in order),
- * unless the last attempt failed less than its backoff ago and no session of this process has
- * connected since. A session replacing a read-only one must accept writes. Returns true when
+ * unless the process's last attempt failed less than its backoff ago or another connection is
+ * attempting now. A session replacing a read-only one must accept writes. Returns true when
  * the new session is usable; its prepared statements are then prepared again on first use. */
 static bool reconnect(struct pg_db *p)
 {
-	if (p->backoff_ms && mono_ms() < p->retry_at && atomic_load(&pg_connects) == p->seen) {
+	int64_t now = mono_ms(), next = atomic_load(&pg_next_attempt);
+	/* Claim the attempt: while it runs (up to connect_timeout per silent host) the others
+	 * wait as after a failure. */
+	if (now < next || !atomic_compare_exchange_strong(&pg_next_attempt, &next,
+							  now + atomic_load(&pg_backoff_ms))) {
 		db_set_err(p->base._errmsg, sizeof(p->base._errmsg),
 			   "no writable PostgreSQL server reached yet; waiting before the next attempt");
 		return false;
@@ -161,10 +175,9 @@ static bool reconnect(struct pg_db *p)
 			 PQhost(p->conn), PQport(p->conn));
 		return reconnect_failed(p, msg);
 	}
-	atomic_fetch_add(&pg_connects, 1);
+	connected();
 	log_info("db: reconnected to PostgreSQL at %s:%s", PQhost(p->conn), PQport(p->conn));
 	p->read_only = false;
-	p->backoff_ms = 0;
 	return true;
 }
 
@@ -513,7 +526,7 @@ int db_pg_open(const char *url, struct db **out, char *err, size_t errlen)
 		PQfinish(conn);
 		return GH_EUNAVAILABLE;
 	}
-	atomic_fetch_add(&pg_connects, 1);
+	connected();
 	PQsetNoticeProcessor(conn, quiet_notice, NULL);
 	struct pg_db *p = xcalloc(1, sizeof(*p));
 	p->base._be = &pg_backend;

@@ -9,7 +9,8 @@
 //     a client retries the same key after a 503 (or a broken connection) until it gets a 201,
 //     and records the number that 201 acknowledged;
 //  4. after `before` acknowledged submissions the primary is stopped at once (as a crash);
-//     /readyz must say 503 while /healthz stays 200; then the standby is promoted;
+//     /readyz must say 503 while /healthz stays 200, and a few reads are tried (OUTAGE_PROBES);
+//     then the standby is promoted;
 //  5. the load goes on for `after` more acknowledged submissions, then stops;
 //  6. on the new primary: every acknowledged key is there with the acknowledged number, no
 //     number twice, no application that no answer acknowledged, and `govhall audit` passes.
@@ -30,6 +31,12 @@ import {
 
 const ITEM = 'gsa-0001'; // online, no required materials: the submission is the write alone
 const FORM = { phone: DEMO.citizen.phone, type: 'consult', content: 'Street light out (failover drill)' };
+// Read during the outage (path, with the citizen's token): a page, the statistics, a search,
+// the citizen's own list and inbox. Each must answer 200 (from a node-local cache) or 503.
+const OUTAGE_PROBES = [
+  ['/services/gsa-0001', false], ['/stats', false], ['/search?q=%E8%BA%AB%E4%BB%BD%E8%AF%81', false],
+  ['/api/v1/applications', true], ['/api/v1/me/inbox', true],
+];
 
 function run(cmd, args, { timeout = 120_000 } = {}) {
   return new Promise((resolve) => {
@@ -53,9 +60,9 @@ async function psql(url, sql) {
   return r.stdout.split('\n').filter((l) => l !== '').map((l) => l.split('\t'));
 }
 
-async function status(url) {
+async function status(url, headers = {}) {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+    const res = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) });
     await res.arrayBuffer();
     return res.status;
   } catch {
@@ -81,7 +88,7 @@ export async function failoverDrill({
   let pgUp = false;
   const out = {
     acknowledged: 0, lost: [], duplicates: [], strays: [], answers: {}, unexpected: [],
-    readyzDuringOutage: null, healthzDuringOutage: null, readyzAfter: null,
+    readyzDuringOutage: null, healthzDuringOutage: null, duringOutage: {}, readyzAfter: null,
     recoveryMs: null, promoteMs: null, audit: null,
   };
   try {
@@ -152,6 +159,9 @@ export async function failoverDrill({
       await until('/readyz to say 503', deadline, async () => (await status(`${srv.url}/readyz`)) === 503);
       out.readyzDuringOutage = 503;
       out.healthzDuringOutage = await status(`${srv.url}/healthz`);
+      for (const [p, auth] of OUTAGE_PROBES) {
+        out.duringOutage[p] = await status(`${srv.url}${p}`, auth ? { authorization: `Bearer ${token}` } : {});
+      }
       const promoteStart = Date.now();
       await pg('promote', state);
       out.promoteMs = Date.now() - promoteStart;

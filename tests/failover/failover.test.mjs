@@ -17,6 +17,7 @@ test('a node on a multi-host URL survives the loss of its primary', { timeout: 2
   assert.ok(r.answers[503] > 0, 'the outage was seen by clients (503 with Retry-After)');
   assert.equal(r.readyzDuringOutage, 503);
   assert.equal(r.healthzDuringOutage, 200);
+  for (const [p, st] of Object.entries(r.duringOutage)) assert.ok(st === 200 || st === 503, `${p} during the outage: ${st}`);
   assert.equal(r.readyzAfter, 200);
   assert.ok(r.acknowledged >= 80, `${r.acknowledged} acknowledged`);
   assert.deepEqual(r.lost, [], 'every acknowledged submission is on the new primary, with its number');
