@@ -8,7 +8,9 @@
 //  3. `clients` concurrent API clients submit applications, each with its own idempotency key;
 //     a client retries the same key after a 503 (or a broken connection) until it gets a 201,
 //     and records the number that 201 acknowledged;
-//  4. after `before` acknowledged submissions the primary is stopped at once (as a crash);
+//  4. after `before` acknowledged submissions, every session of the node is ended by the
+//     server (pg_terminate_backend) `terminations` times while the primary stays up, each time
+//     until 10 more are acknowledged; then the primary is stopped at once (as a crash);
 //     /readyz must say 503 while /healthz stays 200, and a few reads are tried (OUTAGE_PROBES);
 //     then the standby is promoted;
 //  5. the load goes on for `after` more acknowledged submissions, then stops;
@@ -79,7 +81,8 @@ async function until(what, deadline, pred, every = 20) {
 }
 
 export async function failoverDrill({
-  clients = 8, before = 40, after = 40, retryMs = 50, guardMs = 150_000, threads = 2, log = () => {},
+  clients = 8, before = 40, after = 40, terminations = 3, retryMs = 50, guardMs = 150_000, threads = 2,
+  log = () => {},
 } = {}) {
   const deadline = Date.now() + guardMs;
   const work = await tempDir('govhall-failover-');
@@ -87,7 +90,7 @@ export async function failoverDrill({
   let srv = null;
   let pgUp = false;
   const out = {
-    acknowledged: 0, lost: [], duplicates: [], strays: [], answers: {}, unexpected: [],
+    acknowledged: 0, terminated: 0, lost: [], duplicates: [], strays: [], answers: {}, unexpected: [],
     readyzDuringOutage: null, healthzDuringOutage: null, duringOutage: {}, readyzAfter: null,
     recoveryMs: null, promoteMs: null, audit: null,
   };
@@ -96,8 +99,9 @@ export async function failoverDrill({
       .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
     pgUp = true;
     const multi = lines.GOVHALL_TEST_PG;
+    const primary = lines.GOVHALL_TEST_PG_PRIMARY;
     const standby = lines.GOVHALL_TEST_PG_STANDBY;
-    log(`primary ${lines.GOVHALL_TEST_PG_PRIMARY}, standby ${standby}`);
+    log(`primary ${primary}, standby ${standby}`);
     const keyFile = path.join(work.path, 'govhall.key');
     await initDb(multi, { demo: true, keyFile });
     srv = await serve(multi, { keyFile, threads });
@@ -151,6 +155,15 @@ export async function failoverDrill({
     running.catch(() => { stopping = true; });
     try {
       await until(`${before} acknowledged submissions`, deadline, () => acked.size >= before);
+
+      // ---- sessions ended under the node while the primary stays up ----
+      for (let i = 0; i < terminations; i++) {
+        const [[n]] = await psql(primary, "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity "
+          + "WHERE application_name = 'govhall' AND pid <> pg_backend_pid()");
+        out.terminated += Number(n);
+        const at = acked.size;
+        await until('submissions acknowledged after the sessions ended', deadline, () => acked.size >= at + 10);
+      }
 
       // ---- the failover ----
       await pg('kill-primary', state);
