@@ -307,18 +307,16 @@ static void test_queue_bound(void **state)
 	assert_int_equal(count_where(f, "SELECT COUNT(*) FROM gt"), 4);
 }
 
-/* A batch whose transaction breaks is rolled back and each item re-run alone: every row
- * lands exactly once. */
-static void test_broken_batch_reruns(void **state)
+/* Six items in one batch, item `at` with fail = kind; every item must complete once with 0.
+ * Returns how many times item `at` ran. */
+static int batch_of_six(struct fx *f, int at, int kind)
 {
-	FX();
-	atomic_store(&done_total, 0);
 	struct group *g = new_group(f, 64, 64);
 	hold_writer(g);
 	struct item items[6] = { 0 };
 	for (int i = 0; i < 6; i++) {
 		items[i].id = items[i].v = i + 1;
-		items[i].fail = i == 2 ? 3 : 0;
+		items[i].fail = i == at ? kind : 0;
 		assert_int_equal(group_submit(g, NULL, item_fn, item_done, &items[i]), 0);
 	}
 	release_writer();
@@ -327,7 +325,16 @@ static void test_broken_batch_reruns(void **state)
 		assert_int_equal(atomic_load(&items[i].rc), 0);
 		assert_int_equal(atomic_load(&items[i].done), 1);
 	}
-	assert_true(atomic_load(&items[2].runs) >= 2);
+	return atomic_load(&items[at].runs);
+}
+
+/* A batch whose transaction breaks is rolled back and each item re-run alone: every row
+ * lands exactly once. */
+static void test_broken_batch_reruns(void **state)
+{
+	FX();
+	atomic_store(&done_total, 0);
+	assert_true(batch_of_six(f, 2, 3) >= 2);
 	assert_int_equal(count_where(f, "SELECT COUNT(*) FROM gt"), 6);
 }
 
@@ -339,21 +346,7 @@ static void test_lost_mid_batch_reruns(void **state)
 	FX();
 	if (f->kind != DB_POSTGRES)
 		skip(); /* SQLite has no connection to lose */
-	struct group *g = new_group(f, 64, 64);
-	hold_writer(g);
-	struct item items[6] = { 0 };
-	for (int i = 0; i < 6; i++) {
-		items[i].id = items[i].v = i + 1;
-		items[i].fail = i == 3 ? 4 : 0;
-		assert_int_equal(group_submit(g, NULL, item_fn, item_done, &items[i]), 0);
-	}
-	release_writer();
-	group_free(g);
-	for (int i = 0; i < 6; i++) {
-		assert_int_equal(atomic_load(&items[i].rc), 0);
-		assert_int_equal(atomic_load(&items[i].done), 1);
-	}
-	assert_int_equal(atomic_load(&items[3].runs), 2);
+	assert_int_equal(batch_of_six(f, 3, 4), 2);
 	assert_int_equal(count_where(f, "SELECT COUNT(*) FROM gt"), 6);
 }
 
