@@ -22,7 +22,7 @@
 // is the server's, not the clients' patience. Everything started is stopped and removed,
 // also when a step fails. A hang guard (`guardMs` for the whole drill) turns a hang into an
 // error; it asserts nothing about speed.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -89,6 +89,13 @@ export async function failoverDrill({
   const state = path.join(os.tmpdir(), `govhall-failover-${process.pid}-${Date.now()}.state`);
   let srv = null;
   let pgUp = false;
+  // Should the process end before the finally below (an uncaught error, the test runner's
+  // timeout), the clusters go with it.
+  const stopAtExit = () => {
+    try {
+      execFileSync(path.join(root, 'scripts/pg-test.sh'), ['stop', '--state', state], { stdio: 'ignore' });
+    } catch { /* best effort */ }
+  };
   const out = {
     acknowledged: 0, terminated: 0, lost: [], duplicates: [], strays: [], answers: {}, unexpected: [],
     readyzDuringOutage: null, healthzDuringOutage: null, duringOutage: {}, readyzAfter: null,
@@ -98,6 +105,7 @@ export async function failoverDrill({
     const lines = Object.fromEntries((await pg('start', state, ['--standby'])).trim().split('\n')
       .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
     pgUp = true;
+    process.on('exit', stopAtExit);
     const multi = lines.GOVHALL_TEST_PG;
     const primary = lines.GOVHALL_TEST_PG_PRIMARY;
     const standby = lines.GOVHALL_TEST_PG_STANDBY;
@@ -214,7 +222,10 @@ export async function failoverDrill({
     return out;
   } finally {
     if (srv) await srv.stop().catch(() => {});
-    if (pgUp) await pg('stop', state).catch(() => {});
+    if (pgUp) {
+      await pg('stop', state).catch(() => {});
+      process.off('exit', stopAtExit);
+    }
     await rm(state, { force: true });
     await work.remove();
   }
