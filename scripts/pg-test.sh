@@ -34,7 +34,7 @@ say() { echo "pg-test: $*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 usage() {
-  sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
