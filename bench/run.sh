@@ -22,6 +22,8 @@
 #   BENCH_LEDGER_SECONDS=10 transparency log runs (0: skip); BENCH_LEDGER_LEAVES=10000000;
 #                           BENCH_LEDGER_CONNS=16
 #   BENCH_SEARCH_SECONDS=10 search run per engine (0: skip); BENCH_SEARCH_ITEMS=1720; BENCH_SEARCH_CLIENTS=64
+#   BENCH_FAILOVER_ROUNDS=3 PostgreSQL failover drills (0: skip); BENCH_FAILOVER_CLIENTS=16;
+#                           BENCH_FAILOVER_SUBMISSIONS=200
 #
 # Prints one table (endpoint | govhall req/s p50 p99 | nginx req/s p50 p99 | ratio | target |
 # verdict) and govhall's resident memory after the run; then the login flood: successful
@@ -32,7 +34,9 @@
 # with a million applications (bench/seed_queue.sql); then the transparency log with ten
 # million leaves: appends per second (one transaction each, as decisions append) and inclusion
 # proofs per second over HTTP for random leaves (bench/ledger_proof.lua); then the search index beside SQLite FTS5 over 10,000 generated
-# items (`govhall search-bench`). Everything it starts or creates is
+# items (`govhall search-bench`); then PostgreSQL failover: the time from the primary's
+# death to the first acknowledged submission on the promoted standby, and the submissions
+# lost (bench/failover.mjs). Everything it starts or creates is
 # stopped and removed on exit, also on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -605,6 +609,35 @@ if [ "$SEARCH_SECONDS" != 0 ]; then
   printf '  %-34s %10.0f   %10s   %10s\n' "SQLite FTS5 (trigram, bm25)" "${f_qps:-0}" "${f_p50:-?}" "${f_p99:-?}"
   printf '  %-34s %9sx   target >= 20000 q/s and p99 < 2 ms   %s\n' "ratio (index / FTS5)" "$s_ratio" "$s_verdict"
   printf '  %-34s %10s   budget < 1000 ms per 10000 items   %s   (index memory %s MiB)\n' "index (re)build ms" "${sb_build:-?}" "$b_verdict" "${sb_mem:-?}"
+fi
+
+# ---- PostgreSQL failover -------------------------------------------------------------------
+# The test suite's drill (tests/failover/drill.mjs) on the release build, BENCH_FAILOVER_ROUNDS
+# times: a primary and a synchronous standby (scripts/pg-test.sh start --standby), one node on
+# the multi-host URL, BENCH_FAILOVER_CLIENTS clients submitting with idempotency keys (a 503 is
+# retried after 50 ms with the same key); after BENCH_FAILOVER_SUBMISSIONS acknowledged, the
+# primary is stopped at once, /readyz waited for to say 503, the standby promoted, and the load
+# goes on for as many more. Recovery: from the kill to the first 201 of a request sent after
+# it. Lost: acknowledged submissions missing on the new primary (must be 0).
+FAILOVER_ROUNDS=${BENCH_FAILOVER_ROUNDS:-3}
+if [ "$FAILOVER_ROUNDS" != 0 ]; then
+  command -v node >/dev/null 2>&1 || die "node is missing (Debian: nodejs)"
+  [ -x /usr/lib/postgresql/15/bin/initdb ] || die "PostgreSQL 15 is missing (Debian: postgresql)"
+  say "failover: $FAILOVER_ROUNDS rounds"
+  GOVHALL_BIN=$BIN node bench/failover.mjs >"$tmp/failover.out" 2>"$tmp/failover.err" \
+    || { tail -n 20 "$tmp/failover.err" >&2; die "the failover drill failed"; }
+  read -r f_med f_max f_lost f_dup f_stray f_audit < <(sed -n \
+    's/^failover rounds [0-9]* recovery_ms_median \([0-9]*\) recovery_ms_max \([0-9]*\) lost \([0-9]*\) duplicated \([0-9]*\) strays \([0-9]*\) audit_failed \([0-9]*\)$/\1 \2 \3 \4 \5 \6/p' "$tmp/failover.out")
+  if [ "${f_lost:-1}" = 0 ] && [ "${f_dup:-1}" = 0 ] && [ "${f_stray:-1}" = 0 ] && [ "${f_audit:-1}" = 0 ]; then
+    f_verdict=PASS
+  else
+    f_verdict=FAIL; below=1
+  fi
+  echo
+  echo "PostgreSQL failover ($FAILOVER_ROUNDS rounds; primary + synchronous standby, 1 node with 2 workers, ${BENCH_FAILOVER_CLIENTS:-16} clients)"
+  sed -n 's/^round \([0-9]*\) recovery_ms \([0-9]*\) promote_ms \([0-9]*\) acknowledged \([0-9]*\) lost \([0-9]*\).*/  round \1: recovery \2 ms (promotion \3 ms), \4 acknowledged, \5 lost/p' "$tmp/failover.out"
+  printf '  %-34s %10s   %s\n' "recovery ms (kill -> first 201)" "${f_med:-?}" "(median; max ${f_max:-?} ms)"
+  printf '  %-34s %10s   target 0   %s   (duplicated %s, unacknowledged %s, audit failures %s)\n' "submissions lost" "${f_lost:-?}" "$f_verdict" "${f_dup:-?}" "${f_stray:-?}" "${f_audit:-?}"
 fi
 
 if [ "$below" = 1 ] && [ "${BENCH_STRICT:-0}" = 1 ]; then

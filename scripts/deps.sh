@@ -10,7 +10,7 @@ build_pkgs=(build-essential pkg-config meson ninja-build
   libopencc-dev opencc python3-jieba libstemmer-dev libcairo2-dev libpango1.0-dev libqrencode-dev
   libxlsxwriter-dev fonts-noto-cjk)
 test_pkgs=(clang libclang-rt-14-dev libcmocka-dev postgresql sqlite3 nodejs npm chromium)
-bench_pkgs=(wrk nginx-light sqlite3)
+bench_pkgs=(wrk nginx-light sqlite3 postgresql nodejs)
 load_pkgs=(stress-ng) # scripts/browser-under-load.sh
 
 case "$what" in

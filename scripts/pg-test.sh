@@ -4,14 +4,23 @@
 #   scripts/pg-test.sh start [--state FILE]   start a cluster; prints
 #                                            GOVHALL_TEST_PG=postgresql://postgres@127.0.0.1:PORT/govhall_test
 #   scripts/pg-test.sh stop  [--state FILE]   stop it and remove its folder
-#   scripts/pg-test.sh run [--state FILE] -- CMD [ARGS...]
+#   scripts/pg-test.sh run [--state FILE] [--standby] -- CMD [ARGS...]
 #                                            start, export GOVHALL_TEST_PG, run CMD, stop
 #                                            (always), exit with CMD's status
+#   scripts/pg-test.sh start --standby [--state FILE]
+#                                            a primary and a streaming standby (pg_basebackup
+#                                            -R) that every commit waits for; prints
+#                                            GOVHALL_TEST_PG=postgresql://postgres@127.0.0.1:P1,127.0.0.1:P2/govhall_test?target_session_attrs=read-write
+#                                            GOVHALL_TEST_PG_PRIMARY=... GOVHALL_TEST_PG_STANDBY=...
+#   scripts/pg-test.sh kill-primary [--state FILE]  stops the primary at once (as a crash)
+#   scripts/pg-test.sh promote [--state FILE]       promotes the standby; waits until it writes
 #
 # The cluster lives in a fresh ${TMPDIR:-/tmp}/govhall-pg-XXXXXX owned by the `postgres` user
 # (PostgreSQL refuses to run as root; Debian's postgresql package creates that user), listens
 # on a free port on 127.0.0.1 only (unix socket inside the folder), trusts local connections
-# and runs with fsync off. `start` records the folder in the state file (default
+# and runs with fsync off (with --standby: synchronous_commit on and synchronous_standby_names
+# naming the standby, so an answered commit is on both; the standby runs alone once promoted).
+# `start` records the folder in the state file (default
 # ${TMPDIR:-/tmp}/govhall-pg-test.state, or $GOVHALL_PG_STATE) so `stop` can find it; `run`
 # uses a private state file, so several runs can go on at once.
 # Always the binaries in /usr/lib/postgresql/15/bin: other pg_ctl programs may be on PATH.
@@ -25,7 +34,7 @@ say() { echo "pg-test: $*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 usage() {
-  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -66,31 +75,25 @@ start() {
     stop_dir "$dir"
     die "initdb failed"
   fi
-  local port tries=0
-  while :; do
-    port=$(free_port)
-    cat >"$dir/data/postgresql.auto.conf" <<CONF
+  local sync=off
+  [ "$standby" = 1 ] && sync=on
+  cat >"$dir/data/postgresql.auto.conf" <<CONF
 listen_addresses = '127.0.0.1'
-port = $port
 unix_socket_directories = '$dir'
 fsync = off
-synchronous_commit = off
+synchronous_commit = $sync
 full_page_writes = off
 max_connections = 50
 shared_buffers = 32MB
 log_min_messages = warning
 CONF
-    [ "$(id -u)" = 0 ] && chown postgres:postgres "$dir/data/postgresql.auto.conf"
-    if as_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null 2>&1; then
-      break
-    fi
-    tries=$((tries + 1))
-    if [ "$tries" -ge 5 ]; then
-      tail -n 20 "$dir/server.log" >&2 || true
-      stop_dir "$dir"
-      die "could not start PostgreSQL"
-    fi
-  done
+  [ "$(id -u)" = 0 ] && chown postgres:postgres "$dir/data/postgresql.auto.conf"
+  local port
+  if ! port=$(launch "$dir/data" "$dir/server.log"); then
+    tail -n 20 "$dir/server.log" >&2 || true
+    stop_dir "$dir"
+    die "could not start PostgreSQL"
+  fi
   printf 'port=%s\n' "$port" >>"$state"
   if ! as_pg "$PGBIN/createdb" -h 127.0.0.1 -p "$port" -U postgres govhall_test; then
     stop_dir "$dir"
@@ -98,15 +101,98 @@ CONF
   fi
   url="postgresql://postgres@127.0.0.1:$port/govhall_test"
   printf 'url=%s\n' "$url" >>"$state"
+  if [ "$standby" = 1 ]; then
+    start_standby "$dir" "$port"
+    return
+  fi
   say "PostgreSQL running in $dir on 127.0.0.1:$port"
   echo "GOVHALL_TEST_PG=$url"
 }
 
-stop_dir() {
-  local d=$1
-  if [ -f "$d/data/postmaster.pid" ]; then
-    as_pg "$PGBIN/pg_ctl" -D "$d/data" -m immediate -w -t 30 stop >/dev/null 2>&1 || true
+# launch DATA LOG: starts the cluster in DATA on a free port (appended to its
+# postgresql.auto.conf: the last setting wins), trying a few ports; prints the port.
+launch() {
+  local data=$1 log=$2 port tries=0
+  while :; do
+    port=$(free_port)
+    echo "port = $port" >>"$data/postgresql.auto.conf"
+    if as_pg "$PGBIN/pg_ctl" -D "$data" -l "$log" -w -t 60 start >/dev/null 2>&1; then
+      echo "$port"
+      return 0
+    fi
+    tries=$((tries + 1))
+    [ "$tries" -ge 5 ] && return 1
+  done
+}
+
+# start_standby DIR PRIMARY_PORT: a standby of the primary in DIR/standby, streaming through
+# a replication slot; then makes the primary wait for it at every commit.
+start_standby() {
+  local dir=$1 pport=$2 sport
+  if ! as_pg "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$pport" -U postgres -D "$dir/standby" -R \
+      -C -S govhall_standby -X stream -c fast --no-sync >"$dir/basebackup.log" 2>&1; then
+    cat "$dir/basebackup.log" >&2
+    stop_dir "$dir"
+    die "pg_basebackup failed"
   fi
+  # The copy carries the primary's settings; the standby's own come after them.
+  cat >>"$dir/standby/postgresql.auto.conf" <<CONF
+cluster_name = 'govhall_standby'
+synchronous_standby_names = ''
+CONF
+  if ! sport=$(launch "$dir/standby" "$dir/standby.log"); then
+    tail -n 20 "$dir/standby.log" >&2 || true
+    stop_dir "$dir"
+    die "could not start the standby"
+  fi
+  printf 'standby_port=%s\n' "$sport" >>"$state"
+  echo "synchronous_standby_names = 'govhall_standby'" >>"$dir/data/postgresql.auto.conf"
+  as_pg "$PGBIN/pg_ctl" -D "$dir/data" reload >/dev/null
+  local q="SELECT sync_state FROM pg_stat_replication WHERE application_name = 'govhall_standby'"
+  local st="" i
+  for i in $(seq 600); do
+    st=$(psql -X -At -h 127.0.0.1 -p "$pport" -U postgres -d postgres -c "$q" 2>/dev/null || true)
+    [ "$st" = sync ] && break
+    sleep 0.1
+  done
+  if [ "$st" != sync ]; then
+    tail -n 20 "$dir/standby.log" >&2 || true
+    stop_dir "$dir"
+    die "the standby did not become synchronous (state '${st:-none}')"
+  fi
+  say "PostgreSQL primary 127.0.0.1:$pport and synchronous standby 127.0.0.1:$sport in $dir"
+  echo "GOVHALL_TEST_PG=postgresql://postgres@127.0.0.1:$pport,127.0.0.1:$sport/govhall_test?target_session_attrs=read-write"
+  echo "GOVHALL_TEST_PG_PRIMARY=postgresql://postgres@127.0.0.1:$pport/govhall_test"
+  echo "GOVHALL_TEST_PG_STANDBY=postgresql://postgres@127.0.0.1:$sport/govhall_test"
+}
+
+state_dir() {
+  [ -f "$state" ] || die "no cluster recorded in $state"
+  sed -n 's/^dir=//p' "$state"
+}
+
+kill_primary() {
+  local d
+  d=$(state_dir)
+  as_pg "$PGBIN/pg_ctl" -D "$d/data" -m immediate -w -t 30 stop >/dev/null
+  say "primary stopped (immediate)"
+}
+
+promote() {
+  local d
+  d=$(state_dir)
+  [ -d "$d/standby" ] || die "no standby in $d (start --standby)"
+  as_pg "$PGBIN/pg_ctl" -D "$d/standby" -w -t 60 promote >/dev/null
+  say "standby promoted"
+}
+
+stop_dir() {
+  local d=$1 data
+  for data in "$d/standby" "$d/data"; do
+    if [ -f "$data/postmaster.pid" ]; then
+      as_pg "$PGBIN/pg_ctl" -D "$data" -m immediate -w -t 30 stop >/dev/null 2>&1 || true
+    fi
+  done
   case "$d" in
     "$TMP"/govhall-pg-*) rm -rf "$d" ;;
     *) say "not removing unexpected folder $d" ;;
@@ -126,9 +212,11 @@ stop() {
 cmd=${1:-}
 [ -n "$cmd" ] || usage
 shift
+standby=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --state) [ $# -ge 2 ] || usage; state=$2; shift 2 ;;
+    --standby) standby=1; shift ;;
     --) shift; break ;;
     *) break ;;
   esac
@@ -137,6 +225,8 @@ done
 case "$cmd" in
   start) start ;;
   stop) stop ;;
+  kill-primary) kill_primary ;;
+  promote) promote ;;
   run)
     [ $# -gt 0 ] || usage
     if [ -z "${GOVHALL_PG_STATE:-}" ] && [ "$state" = "$TMP/govhall-pg-test.state" ]; then
@@ -145,8 +235,8 @@ case "$cmd" in
     fi
     trap 'stop' EXIT
     trap 'exit 130' INT TERM
-    line=$(start)
-    export "${line?}"
+    lines=$(start)
+    while IFS= read -r line; do export "${line?}"; done <<<"$lines"
     set +e
     "$@"
     rc=$?

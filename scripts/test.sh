@@ -3,6 +3,7 @@
 #  - unit (cmocka) and fuzz corpus replay, built with AddressSanitizer + UBSan;
 #    the storage tests run against SQLite and the throwaway PostgreSQL cluster;
 #  - API tests (node --test) against the real binary, once on SQLite and once on PostgreSQL;
+#  - the PostgreSQL failover drill (tests/failover: the primary dies under load);
 #  - browser tests (playwright-core + Debian chromium, axe-core);
 #  - lint: docs/openapi.yaml (Redocly CLI, @readme/openapi-parser, `govhall routes`) and no
 #    fixed sleeps in the tests.
@@ -80,6 +81,8 @@ node_suite "lint" node --test --test-reporter=tap tests/lint/
 GOVHALL_TEST_BACKEND=sqlite node_suite "api (SQLite)" node --test --test-reporter=tap tests/api/
 if [ -n "${GOVHALL_TEST_PG:-}" ]; then
   GOVHALL_TEST_BACKEND=postgres node_suite "api (PostgreSQL)" node --test --test-reporter=tap tests/api/
+  # A primary and a synchronous standby of its own (scripts/pg-test.sh start --standby).
+  node_suite "failover (PostgreSQL)" node --test --test-reporter=tap tests/failover/
 fi
 node_suite "browser" node --test --test-reporter=tap --test-concurrency=1 tests/browser/
 

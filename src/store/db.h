@@ -26,9 +26,12 @@
  *   ?& operators cannot be used: call jsonb_exists() and friends instead.
  * - db_begin() is BEGIN IMMEDIATE on SQLite (takes the write lock up front, so busy_timeout
  *   can wait for it instead of failing a lock upgrade) and BEGIN on PostgreSQL.
- * - PostgreSQL: a dropped connection is reset once and the statement retried, but only
- *   outside a transaction; inside one the call fails with GH_EUNAVAILABLE (the transaction
- *   is gone) and the next call starts on the fresh connection.
+ * - PostgreSQL: the URL may list several hosts (failover: see postgres.c). A connection the
+ *   server closed while idle is replaced before the next call, which then runs there. A call
+ *   whose connection goes while it runs fails with GH_EUNAVAILABLE and is not run again (it
+ *   may have committed); inside a transaction every call, db_commit included, then fails with
+ *   GH_EUNAVAILABLE until db_rollback (or db_commit) ends it. db_commit's GH_EUNAVAILABLE
+ *   means the outcome is unknown: do not write the same thing again unless it is idempotent.
  */
 #ifndef GH_DB_H
 #define GH_DB_H
@@ -109,7 +112,9 @@ int db_begin(struct db *db);
 int db_commit(struct db *db);
 int db_rollback(struct db *db);
 
-/* Returns 0 when the database answers a trivial query. */
+/* Readiness: 0 when the database answers and accepts writes on this connection; otherwise
+ * GH_EUNAVAILABLE (PostgreSQL: no server reached, or a read-only one, e.g. a standby: the
+ * connection then looks for a writable server at its next call). */
 int db_ping(struct db *db);
 
 /* Cell accessors: r row, c column. */

@@ -8,6 +8,8 @@
  *   db.c counts queries and errors in its dispatch functions.
  * - db_fail() is the one way a backend reports an error: it records the message for
  *   db_last_error(), logs one line to stderr (never parameter values) and returns the code.
+ *   (Only repeats of one condition are recorded without a log line: reconnection attempts
+ *   after the first failed one, calls refused meanwhile, a read-only readiness probe.)
  */
 #ifndef GH_DB_IMPL_H
 #define GH_DB_IMPL_H

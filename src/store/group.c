@@ -138,12 +138,18 @@ static void run_alone(struct group *g, struct gitem *it)
 	}
 }
 
-/* Returns true when the batch committed; false when it was rolled back and re-run alone. */
-static bool run_batch(struct group *g, struct gitem **items, size_t n)
+enum batch_end { BATCH_COMMITTED, BATCH_RERUN, BATCH_IN_DOUBT };
+
+/* Runs a batch in one transaction; when that fails before its COMMIT, rolls it back and runs
+ * every item again alone. A COMMIT whose connection was lost while it ran (GH_EUNAVAILABLE)
+ * may have committed, so then nothing is run again: every item fails with GH_EUNAVAILABLE
+ * (a 503 with Retry-After; a client retrying with its idempotency key gets the application
+ * the batch made, or a new one if it made none). */
+static enum batch_end run_batch(struct group *g, struct gitem **items, size_t n)
 {
 	if (n == 1) {
 		run_alone(g, items[0]);
-		return true;
+		return BATCH_COMMITTED;
 	}
 	int rc = db_begin(g->db);
 	if (rc)
@@ -159,16 +165,24 @@ static bool run_batch(struct group *g, struct gitem **items, size_t n)
 		if (rc)
 			goto abort;
 	}
-	if ((rc = db_commit(g->db)))
+	if ((rc = db_commit(g->db)) == GH_EUNAVAILABLE) {
+		db_rollback(g->db);
+		log_warn("group: the connection was lost during the COMMIT of a batch of %zu; its "
+			 "outcome is unknown, so its items are answered as unavailable", n);
+		for (size_t i = 0; i < n; i++)
+			items[i]->rc = GH_EUNAVAILABLE;
+		return BATCH_IN_DOUBT;
+	}
+	if (rc)
 		goto abort;
-	return true;
+	return BATCH_COMMITTED;
 abort:
 	db_rollback(g->db);
 fallback:
 	log_warn("group: a batch of %zu failed (%s); running its items one by one", n, err_name(rc));
 	for (size_t i = 0; i < n; i++)
 		run_alone(g, items[i]);
-	return false;
+	return BATCH_RERUN;
 }
 
 static void on_done(evutil_socket_t fd, short what, void *p)
@@ -205,15 +219,15 @@ static void *writer_main(void *p)
 		g->count -= n;
 		pthread_mutex_unlock(&g->mu);
 
-		bool committed = run_batch(g, batch, n);
+		enum batch_end end = run_batch(g, batch, n);
 
 		size_t failed = 0;
 		for (size_t i = 0; i < n; i++)
 			failed += batch[i]->rc != 0;
 		pthread_mutex_lock(&g->mu);
 		g->st.batches++;
-		g->st.commits += committed ? 1 : n;
-		g->st.fallbacks += !committed;
+		g->st.commits += end == BATCH_COMMITTED ? 1 : end == BATCH_RERUN ? n : 0;
+		g->st.fallbacks += end == BATCH_RERUN;
 		g->st.completed += n;
 		g->st.failed += failed;
 		if (n > g->st.largest_batch)

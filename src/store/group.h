@@ -17,7 +17,10 @@
  * - fn may run more than once: when the batch transaction itself fails (BEGIN, a savepoint,
  *   COMMIT, a dropped PostgreSQL connection), it is rolled back and every item is run again
  *   alone, in a transaction of its own. So fn derives everything from its inputs and
- *   overwrites (never accumulates into) its outputs.
+ *   overwrites (never accumulates into) its outputs. Except when the connection was lost
+ *   during the COMMIT itself: the batch may have committed, so nothing runs again and every
+ *   item completes with GH_EUNAVAILABLE (the client retries; with an idempotency key it
+ *   gets what the batch made, if it made it).
  * - done(arg, rc) runs exactly once per accepted item, on the event loop of base (through
  *   event_active; libevent must be set up with evthread_use_pthreads()), or on the writer
  *   thread when base is NULL. rc is fn's result, or the COMMIT's failure.

@@ -1,27 +1,68 @@
 /* postgres.c: the PostgreSQL backend (libpq, synchronous). Each struct db_sql is prepared
  * once per connection as "s<id>" after its '?' placeholders are rewritten to $n; parameters
  * are sent as text (BLOBs in binary format) and results read as text, bytea decoded back to
- * bytes. A connection found broken is reset once (prepared statements are then re-prepared
- * lazily); the failed statement is retried only outside a transaction. */
+ * bytes.
+ *
+ * Failover. The URL may name several hosts (postgresql://h1:p1,h2:p2/db?target_session_attrs=
+ * read-write): libpq tries them in order at every (re)connection and keeps the first that
+ * qualifies. A session is replaced (PQreset; prepared statements are prepared again on first
+ * use) when it is found lost or read-only (SQLSTATE 25006, or the readiness probe: a standby,
+ * or default_transaction_read_only). What becomes of the call that found it:
+ * - lost before the call (the server closed it while it was idle: noticed by a poll of the
+ *   socket before anything is sent), or refused as read-only: the call runs on the new
+ *   session, outside a transaction;
+ * - lost while the call ran: it may have run (a write may have committed), so it is not run
+ *   again; GH_EUNAVAILABLE (an HTTP 503 with Retry-After), and the next call reconnects;
+ * - inside a transaction: the transaction is gone, and every call fails with GH_EUNAVAILABLE
+ *   until the caller ends it (db_rollback; or db_commit, which fails too), so no statement of
+ *   it can run, or commit, on the next session. A COMMIT whose connection went while it ran
+ *   has an unknown outcome: GH_EUNAVAILABLE, and callers must not run it again (group.c).
+ * Reconnection attempts are the process's, not each connection's: one at a time, and after a
+ * failed one none for a backoff (BACKOFF_MIN_MS doubling to BACKOFF_MAX_MS), calls meanwhile
+ * failing at once without logging; the first that gets through lets every connection reconnect
+ * at its next call. An attempt blocks its thread for at most connect_timeout per host that does
+ * not answer. */
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/err.h"
+#include "base/log.h"
 #include "base/sb.h"
 #include "base/util.h"
 #include "store/db_impl.h"
 
 #define BYTEAOID 17
+#define BACKOFF_MIN_MS 50
+#define BACKOFF_MAX_MS 500
 
 struct pg_db {
 	struct db base;
 	PGconn *conn;
 	int *nparams;  /* indexed by db_sql id: placeholder count, -1 = not prepared here */
 	size_t nstmts;
+	bool lost_tx;       /* a transaction lost its session: calls fail until it is ended */
+	bool read_only;     /* the session accepts no writes: reconnect before the next call */
 };
+
+/* Reconnection attempts, for the whole process (all its connections go to one database):
+ * after a failed attempt, no other before pg_next_attempt (monotonic ms), pg_backoff_ms later.
+ * One connection attempts while the others fail at once; the first that gets through resets
+ * both, and every other connection then reconnects at its next call. */
+static _Atomic int64_t pg_next_attempt;
+static _Atomic int pg_backoff_ms;
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void quiet_notice(void *arg, const char *message)
 {
@@ -37,7 +78,10 @@ static int map_state(const char *state)
 		return GH_ECONFLICT;
 	if (!strcmp(state, "40001") || !strcmp(state, "40P01") || !strcmp(state, "55P03"))
 		return GH_EBUSY;
-	if (!strncmp(state, "08", 2) || !strcmp(state, "57P01") || !strcmp(state, "57P03"))
+	/* 08: connection exceptions; 57P01-57P03: the server shuts down, crashed or is
+	 * starting; 25006: a write on a read-only session (the server is, or became, a standby) */
+	if (!strncmp(state, "08", 2) || !strcmp(state, "57P01") || !strcmp(state, "57P02") ||
+	    !strcmp(state, "57P03") || !strcmp(state, "25006"))
 		return GH_EUNAVAILABLE;
 	return GH_EDB;
 }
@@ -70,17 +114,130 @@ static void forget_prepared(struct pg_db *p)
 		p->nparams[i] = -1;
 }
 
-/* Resets a broken connection. Returns true when it is usable again. */
+/* Whether the server says this session accepts no writes: in_hot_standby and
+ * default_transaction_read_only are reported at connection start and on change by servers
+ * 14 and later (older ones report neither: taken as writable). */
+static bool session_read_only(PGconn *conn)
+{
+	const char *hs = PQparameterStatus(conn, "in_hot_standby");
+	const char *ro = PQparameterStatus(conn, "default_transaction_read_only");
+	return (hs && !strcmp(hs, "on")) || (ro && !strcmp(ro, "on"));
+}
+
+/* A failed reconnection: records msg (logged for the first failure of a streak only) and
+ * sets the process's next attempt a backoff later. */
+static bool reconnect_failed(struct pg_db *p, const char *msg)
+{
+	int b = atomic_load(&pg_backoff_ms);
+	if (!b)
+		db_fail(&p->base, GH_EUNAVAILABLE, "reconnect", NULL, msg);
+	else
+		db_set_err(p->base._errmsg, sizeof(p->base._errmsg), msg);
+	b = b ? b * 2 : BACKOFF_MIN_MS;
+	if (b > BACKOFF_MAX_MS)
+		b = BACKOFF_MAX_MS;
+	atomic_store(&pg_backoff_ms, b);
+	atomic_store(&pg_next_attempt, mono_ms() + b);
+	return false;
+}
+
+/* The process connected: every waiting connection may try again at once. */
+static void connected(void)
+{
+	atomic_store(&pg_backoff_ms, 0);
+	atomic_store(&pg_next_attempt, 0);
+}
+
+/* Replaces a lost or read-only session with a new one (PQreset: the URL's hosts in order),
+ * unless the process's last attempt failed less than its backoff ago or another connection is
+ * attempting now. A session replacing a read-only one must accept writes. Returns true when
+ * the new session is usable; its prepared statements are then prepared again on first use. */
 static bool reconnect(struct pg_db *p)
 {
+	int64_t now = mono_ms(), next = atomic_load(&pg_next_attempt);
+	/* Claim the attempt: while it runs (up to connect_timeout per silent host) the others
+	 * wait as after a failure. */
+	if (now < next || !atomic_compare_exchange_strong(&pg_next_attempt, &next,
+							  now + atomic_load(&pg_backoff_ms))) {
+		db_set_err(p->base._errmsg, sizeof(p->base._errmsg),
+			   "no writable PostgreSQL server reached yet; waiting before the next attempt");
+		return false;
+	}
 	forget_prepared(p);
 	PQreset(p->conn);
-	if (PQstatus(p->conn) == CONNECTION_OK)
-		return true;
 	char msg[300];
-	snprintf(msg, sizeof(msg), "reconnect failed: %s", PQerrorMessage(p->conn));
-	db_fail(&p->base, GH_EUNAVAILABLE, "reset", NULL, msg);
+	if (PQstatus(p->conn) != CONNECTION_OK) {
+		snprintf(msg, sizeof(msg), "reconnect failed: %s", PQerrorMessage(p->conn));
+		return reconnect_failed(p, msg);
+	}
+	if (p->read_only && session_read_only(p->conn)) {
+		snprintf(msg, sizeof(msg), "%s:%s accepts no writes (a standby, or default_transaction_read_only)",
+			 PQhost(p->conn), PQport(p->conn));
+		return reconnect_failed(p, msg);
+	}
+	connected();
+	log_info("db: reconnected to PostgreSQL at %s:%s", PQhost(p->conn), PQport(p->conn));
+	p->read_only = false;
+	return true;
+}
+
+/* Before a call. A session the server closed while it was idle (a failover, a restart) is
+ * noticed here, before anything is sent, by a poll of its socket: then the call can go to a
+ * new session, as it certainly did not run on the old one. Refuses every call while a
+ * transaction that lost its session is not ended. 0 or GH_EUNAVAILABLE. */
+static int usable(struct pg_db *p)
+{
+	if (!p->lost_tx && PQstatus(p->conn) == CONNECTION_OK) {
+		bool in_tx = PQtransactionStatus(p->conn) != PQTRANS_IDLE;
+		/* Whatever waits (a notice, the server's last FATAL message, then the end of the
+		 * stream, which libpq sees only on a read of its own) is read; a few rounds at most. */
+		struct pollfd pfd = { .fd = PQsocket(p->conn), .events = POLLIN };
+		for (int i = 0; i < 4 && pfd.fd >= 0 && poll(&pfd, 1, 0) > 0; i++) {
+			if (!PQconsumeInput(p->conn)) {
+				p->lost_tx = in_tx; /* the session is gone, and its transaction with it */
+				break;
+			}
+		}
+	}
+	if (p->lost_tx) {
+		db_set_err(p->base._errmsg, sizeof(p->base._errmsg),
+			   "the transaction lost its connection to PostgreSQL; it must be rolled back");
+		return GH_EUNAVAILABLE;
+	}
+	if ((PQstatus(p->conn) == CONNECTION_BAD || p->read_only) && !reconnect(p))
+		return GH_EUNAVAILABLE;
+	return 0;
+}
+
+/* After a failed call: whether the session failed rather than the statement (it was lost,
+ * or it is read-only: SQLSTATE 25006). */
+static bool session_failed(struct pg_db *p, PGresult *res)
+{
+	if (PQstatus(p->conn) == CONNECTION_BAD)
+		return true;
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	if (state && !strcmp(state, "25006")) {
+		p->read_only = true;
+		return true;
+	}
 	return false;
+}
+
+/* The session failed during a call. Inside a transaction, the transaction is lost. Outside
+ * one, reconnects and says whether to run the call again (once: *retried) — only when it
+ * certainly changed nothing: refused as read-only, or `safe` (BEGIN, ROLLBACK, a probe). A
+ * statement whose connection went while it ran may have committed, so it is not run again:
+ * the caller gets GH_EUNAVAILABLE (503 with Retry-After) and the next call reconnects. */
+static bool recover(struct pg_db *p, bool in_tx, bool safe, bool *retried)
+{
+	if (in_tx) {
+		p->lost_tx = true;
+		return false;
+	}
+	if (*retried || !(safe || p->read_only))
+		return false;
+	*retried = true;
+	return reconnect(p);
 }
 
 static void pg_close(struct db *db)
@@ -201,10 +358,8 @@ static int pg_run(struct db *db, struct db_sql *q, const struct db_val *params, 
 	int ret = 0;
 	bool retried = false;
 again:
-	if (PQstatus(p->conn) == CONNECTION_BAD && !reconnect(p)) {
-		ret = GH_EUNAVAILABLE;
+	if ((ret = usable(p)))
 		goto out;
-	}
 	bool in_tx = PQtransactionStatus(p->conn) != PQTRANS_IDLE;
 	ret = prepare(p, q, id, name);
 	if (!ret && (size_t)p->nparams[id] != nparams) {
@@ -214,9 +369,11 @@ again:
 		ret = db_fail(db, GH_EDB, "bind", q, msg);
 		goto out;
 	}
-	PGresult *res = NULL;
-	if (!ret) {
-		res = PQexecPrepared(p->conn, name, (int)nparams, vals, lens, fmts, 0);
+	bool failed_session = false;
+	if (ret) {
+		failed_session = session_failed(p, NULL); /* prepare() kept no result to look at */
+	} else {
+		PGresult *res = PQexecPrepared(p->conn, name, (int)nparams, vals, lens, fmts, 0);
 		ExecStatusType st = PQresultStatus(res);
 		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
 			if (out)
@@ -225,17 +382,13 @@ again:
 				*changes = strtoll(PQcmdTuples(res), NULL, 10);
 		} else {
 			ret = fail_res(p, res, "exec", q);
+			failed_session = session_failed(p, res);
 		}
 		PQclear(res);
 	}
-	if (ret && PQstatus(p->conn) == CONNECTION_BAD) {
-		if (!in_tx && !retried) {
-			retried = true;
-			if (reconnect(p))
-				goto again;
-		} else if (in_tx) {
-			reconnect(p); /* the transaction is gone; the next call gets a fresh start */
-		}
+	if (failed_session) {
+		if (recover(p, in_tx, false, &retried))
+			goto again;
 		ret = GH_EUNAVAILABLE;
 	}
 out:
@@ -244,13 +397,15 @@ out:
 	return ret;
 }
 
-/* Runs sql with the simple protocol (several statements allowed, no parameters). */
-static int simple(struct pg_db *p, const char *sql, const char *what, PGresult **keep)
+/* Runs sql with the simple protocol (several statements allowed, no parameters). safe: the
+ * SQL changes nothing, so it may be sent again after its session was lost while it ran. */
+static int simple(struct pg_db *p, const char *sql, const char *what, bool safe, PGresult **keep)
 {
 	bool retried = false;
+	int ret;
 again:
-	if (PQstatus(p->conn) == CONNECTION_BAD && !reconnect(p))
-		return GH_EUNAVAILABLE;
+	if ((ret = usable(p)))
+		return ret;
 	bool in_tx = PQtransactionStatus(p->conn) != PQTRANS_IDLE;
 	PGresult *res = PQexec(p->conn, sql);
 	ExecStatusType st = PQresultStatus(res);
@@ -261,16 +416,12 @@ again:
 			PQclear(res);
 		return 0;
 	}
-	int ret = fail_res(p, res, what, NULL);
+	ret = fail_res(p, res, what, NULL);
+	bool failed_session = session_failed(p, res);
 	PQclear(res);
-	if (PQstatus(p->conn) == CONNECTION_BAD) {
-		if (!in_tx && !retried) {
-			retried = true;
-			if (reconnect(p))
-				goto again;
-		} else if (in_tx) {
-			reconnect(p);
-		}
+	if (failed_session) {
+		if (recover(p, in_tx, safe, &retried))
+			goto again;
 		return GH_EUNAVAILABLE;
 	}
 	return ret;
@@ -278,19 +429,29 @@ again:
 
 static int pg_script(struct db *db, const char *sql)
 {
-	return simple((struct pg_db *)db, sql, "script", NULL);
+	return simple((struct pg_db *)db, sql, "script", false, NULL);
 }
 
 static int pg_begin(struct db *db)
 {
-	return simple((struct pg_db *)db, "BEGIN", "begin", NULL);
+	struct pg_db *p = (struct pg_db *)db;
+	p->lost_tx = false; /* a new transaction: whatever was lost before is over */
+	return simple(p, "BEGIN", "begin", true, NULL);
 }
 
 static int pg_commit(struct db *db)
 {
 	struct pg_db *p = (struct pg_db *)db;
+	if (p->lost_tx) {
+		p->lost_tx = false;
+		return db_fail(db, GH_EUNAVAILABLE, "commit", NULL,
+			       "the transaction lost its connection before COMMIT; nothing was committed");
+	}
 	PGresult *res = NULL;
-	int ret = simple(p, "COMMIT", "commit", &res);
+	/* A connection lost during COMMIT leaves the outcome unknown (GH_EUNAVAILABLE): the
+	 * transaction may have committed. Either way COMMIT ends it. */
+	int ret = simple(p, "COMMIT", "commit", false, &res);
+	p->lost_tx = false;
 	if (ret)
 		return ret;
 	/* COMMIT of a transaction that already failed succeeds with the tag ROLLBACK. */
@@ -304,15 +465,31 @@ static int pg_commit(struct db *db)
 static int pg_rollback(struct db *db)
 {
 	struct pg_db *p = (struct pg_db *)db;
-	if (PQstatus(p->conn) == CONNECTION_OK &&
+	p->lost_tx = false;
+	/* A lost or read-only session is replaced at the next call, its transaction with it. */
+	if (PQstatus(p->conn) != CONNECTION_OK || p->read_only ||
 	    PQtransactionStatus(p->conn) == PQTRANS_IDLE)
 		return 0;
-	return simple(p, "ROLLBACK", "rollback", NULL);
+	return simple(p, "ROLLBACK", "rollback", true, NULL);
 }
 
+/* Readiness: the database answers and this session accepts writes (a read-only one is
+ * replaced at the next call, by a writable one or none). */
 static int pg_ping(struct db *db)
 {
-	return simple((struct pg_db *)db, "SELECT 1", "ping", NULL);
+	struct pg_db *p = (struct pg_db *)db;
+	PGresult *res = NULL;
+	int ret = simple(p, "SHOW transaction_read_only", "ping", true, &res);
+	if (ret)
+		return ret;
+	if (PQntuples(res) == 1 && !strcmp(PQgetvalue(res, 0, 0), "on")) {
+		p->read_only = true;
+		db_set_err(db->_errmsg, sizeof(db->_errmsg),
+			   "the server accepts no writes (a standby, or default_transaction_read_only)");
+		ret = GH_EUNAVAILABLE;
+	}
+	PQclear(res);
+	return ret;
 }
 
 static const struct db_backend pg_backend = {
@@ -330,10 +507,13 @@ static const struct db_backend pg_backend = {
 int db_pg_open(const char *url, struct db **out, char *err, size_t errlen)
 {
 	*out = NULL;
-	/* Defaults first: with expand_dbname the URL's own settings override them. */
-	const char *const keys[] = { "connect_timeout", "application_name", "client_encoding",
+	/* Defaults first: with expand_dbname the URL's own settings override them. A (re)connection
+	 * waits connect_timeout for each host of the URL that does not answer; keepalives notice a
+	 * server that vanished without closing its connections (about a minute). */
+	const char *const keys[] = { "connect_timeout", "keepalives_idle", "keepalives_interval",
+				     "keepalives_count", "application_name", "client_encoding",
 				     "dbname", NULL };
-	const char *const vals[] = { "10", "govhall", "UTF8", url, NULL };
+	const char *const vals[] = { "5", "30", "10", "3", "govhall", "UTF8", url, NULL };
 	PGconn *conn = PQconnectdbParams(keys, vals, 1);
 	if (!conn) {
 		db_set_err(err, errlen, "PostgreSQL: out of memory");
@@ -346,6 +526,7 @@ int db_pg_open(const char *url, struct db **out, char *err, size_t errlen)
 		PQfinish(conn);
 		return GH_EUNAVAILABLE;
 	}
+	connected();
 	PQsetNoticeProcessor(conn, quiet_notice, NULL);
 	struct pg_db *p = xcalloc(1, sizeof(*p));
 	p->base._be = &pg_backend;

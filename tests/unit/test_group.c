@@ -1,7 +1,8 @@
 /* test_group.c: group commit (src/store/group.c), on SQLite and (with GOVHALL_TEST_PG) on
  * PostgreSQL: many threads submitting through one writer, a failing item rolled back alone,
- * nested transactions inside an item, a batch whose transaction breaks, the queue bound, and
- * done on the submitter's event loop. No timings: throughput is for `make bench`. */
+ * nested transactions inside an item, a batch whose transaction breaks, a session lost in the
+ * middle of a batch and during its COMMIT, the queue bound, and done on the submitter's event
+ * loop. No timings: throughput is for `make bench`. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -100,7 +101,8 @@ DB_SQL(q_ins, "INSERT INTO gt (id, v, note) VALUES (?, ?, ?)");
 
 struct item {
 	int64_t id, v;
-	int fail;     /* 1: insert, then fail; 2: nested rollback of a second row; 3: break the batch once */
+	int fail;     /* 1: insert, then fail; 2: nested rollback of a second row; 3: break the batch once;
+		       * 4: lose the writer's connection once (PostgreSQL), ignoring the error */
 	atomic_int runs;
 	atomic_int done, rc;
 };
@@ -136,6 +138,13 @@ static int item_fn(struct db *db, void *p)
 		/* Ends the batch's transaction behind the writer's back: the batch is lost and
 		 * every item must run again alone. */
 		db_exec_script(db, "ROLLBACK");
+	}
+	if (it->fail == 4 && atomic_load(&it->runs) == 1) {
+		/* The server ends the writer's session in the middle of the batch; the item goes on
+		 * as if nothing happened (its next statement must still fail, not autocommit). */
+		db_exec_script(db, "SELECT pg_terminate_backend(pg_backend_pid())");
+		return db_exec(db, &q_ins, DB_ARGS(DB_INT(it->id + 3000000), DB_INT(it->v + 3000000), DB_TEXT("after")),
+			       NULL) == GH_EUNAVAILABLE ? 0 : GH_EINTERNAL;
 	}
 	return 0;
 }
@@ -298,18 +307,16 @@ static void test_queue_bound(void **state)
 	assert_int_equal(count_where(f, "SELECT COUNT(*) FROM gt"), 4);
 }
 
-/* A batch whose transaction breaks is rolled back and each item re-run alone: every row
- * lands exactly once. */
-static void test_broken_batch_reruns(void **state)
+/* Six items in one batch, item `at` with fail = kind; every item must complete once with 0.
+ * Returns how many times item `at` ran. */
+static int batch_of_six(struct fx *f, int at, int kind)
 {
-	FX();
-	atomic_store(&done_total, 0);
 	struct group *g = new_group(f, 64, 64);
 	hold_writer(g);
 	struct item items[6] = { 0 };
 	for (int i = 0; i < 6; i++) {
 		items[i].id = items[i].v = i + 1;
-		items[i].fail = i == 2 ? 3 : 0;
+		items[i].fail = i == at ? kind : 0;
 		assert_int_equal(group_submit(g, NULL, item_fn, item_done, &items[i]), 0);
 	}
 	release_writer();
@@ -318,8 +325,67 @@ static void test_broken_batch_reruns(void **state)
 		assert_int_equal(atomic_load(&items[i].rc), 0);
 		assert_int_equal(atomic_load(&items[i].done), 1);
 	}
-	assert_true(atomic_load(&items[2].runs) >= 2);
+	return atomic_load(&items[at].runs);
+}
+
+/* A batch whose transaction breaks is rolled back and each item re-run alone: every row
+ * lands exactly once. */
+static void test_broken_batch_reruns(void **state)
+{
+	FX();
+	atomic_store(&done_total, 0);
+	assert_true(batch_of_six(f, 2, 3) >= 2);
 	assert_int_equal(count_where(f, "SELECT COUNT(*) FROM gt"), 6);
+}
+
+/* PostgreSQL: the writer's session is lost in the middle of a batch. Nothing of the batch
+ * committed, so every item runs again alone on a new session (its statements prepared again)
+ * and each row is written exactly once; nothing written after the loss survives. */
+static void test_lost_mid_batch_reruns(void **state)
+{
+	FX();
+	if (f->kind != DB_POSTGRES)
+		skip(); /* SQLite has no connection to lose */
+	assert_int_equal(batch_of_six(f, 3, 4), 2);
+	assert_int_equal(count_where(f, "SELECT COUNT(*) FROM gt"), 6);
+}
+
+/* PostgreSQL: the session is lost during the batch's COMMIT (a deferred trigger ends it, once).
+ * The outcome is unknown to the writer, so no item may run again (it could be written twice):
+ * each completes once with GH_EUNAVAILABLE, and here, where the COMMIT did not happen, nothing
+ * is written. The writer's next batch runs on a new session. */
+static void test_commit_in_doubt(void **state)
+{
+	FX();
+	if (f->kind != DB_POSTGRES)
+		skip();
+	assert_int_equal(db_exec_script(f->t.db,
+		"CREATE SEQUENCE gt_kill;"
+		"CREATE FUNCTION gt_kill_once() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+		"IF nextval('gt_kill') = 1 THEN PERFORM pg_terminate_backend(pg_backend_pid()); END IF; "
+		"RETURN NULL; END $$;"
+		"CREATE CONSTRAINT TRIGGER gt_kill_at_commit AFTER INSERT ON gt DEFERRABLE INITIALLY DEFERRED "
+		"FOR EACH ROW EXECUTE FUNCTION gt_kill_once()"), 0);
+	struct group *g = new_group(f, 64, 64);
+	hold_writer(g);
+	struct item items[5] = { 0 };
+	for (int i = 0; i < 5; i++) {
+		items[i].id = items[i].v = i + 1;
+		assert_int_equal(group_submit(g, NULL, item_fn, item_done, &items[i]), 0);
+	}
+	release_writer();
+	group_drain(g);
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(atomic_load(&items[i].rc), GH_EUNAVAILABLE);
+		assert_int_equal(atomic_load(&items[i].done), 1);
+		assert_int_equal(atomic_load(&items[i].runs), 1);
+	}
+	assert_int_equal(count_where(f, "SELECT COUNT(*) FROM gt"), 0);
+	struct item again = { .id = 10, .v = 10 };
+	assert_int_equal(group_submit(g, NULL, item_fn, item_done, &again), 0);
+	group_free(g);
+	assert_int_equal(atomic_load(&again.rc), 0);
+	assert_int_equal(count_where(f, "SELECT COUNT(*) FROM gt"), 1);
 }
 
 /* ---- done on the submitter's loop ---- */
@@ -430,6 +496,8 @@ int main(void)
 		BOTH(test_savepoint_isolates),
 		BOTH(test_queue_bound),
 		BOTH(test_broken_batch_reruns),
+		BOTH(test_lost_mid_batch_reruns),
+		BOTH(test_commit_in_doubt),
 		BOTH(test_done_on_loop),
 		BOTH(test_drain_then_turn),
 	};

@@ -452,44 +452,172 @@ static void test_ping(void **state)
 	assert_int_equal(db_ping(f->t.db), 0);
 }
 
+/* The server ends victim's session (from killer's) and waits until its process is gone. */
+static void end_session(struct fx *f, struct db *victim, struct db *killer)
+{
+	DB_SQL(q_pid, "SELECT pg_backend_pid()");
+	DB_SQL(q_kill, "SELECT pg_terminate_backend(CAST(? AS integer), 5000)");
+	struct db_rows r;
+	assert_int_equal(db_query(victim, f->a, &q_pid, DB_NOARGS, &r), 0);
+	int64_t pid = db_cell_int(&r, 0, 0);
+	assert_int_equal(db_query(killer, f->a, &q_kill, DB_ARGS(DB_INT(pid)), &r), 0);
+	assert_string_equal(db_cell(&r, 0, 0), "t");
+}
+
+static struct db *open_killer(struct fx *f)
+{
+	struct db *killer;
+	char err[256];
+	assert_int_equal(db_open(f->t.url, &killer, err, sizeof(err)), 0);
+	return killer;
+}
+
 static void test_reconnect(void **state)
 {
 	FX();
 	if (f->kind != DB_POSTGRES)
 		skip(); /* SQLite has no connection to lose */
-	DB_SQL(q_pid, "SELECT pg_backend_pid()");
-	DB_SQL(q_kill, "SELECT pg_terminate_backend(CAST(? AS integer), 5000)");
 	DB_SQL(q_one, "SELECT ? AS x");
 	struct db_rows r;
-	struct db *killer;
-	char err[256];
-	assert_int_equal(db_open(f->t.url, &killer, err, sizeof(err)), 0);
+	struct db *killer = open_killer(f);
 
 	/* outside a transaction: reset and retried transparently, statements re-prepared */
 	assert_int_equal(db_query(f->t.db, f->a, &q_one, DB_ARGS(DB_TEXT("before")), &r), 0);
-	assert_int_equal(db_query(f->t.db, f->a, &q_pid, DB_NOARGS, &r), 0);
-	int64_t pid = db_cell_int(&r, 0, 0);
-	assert_int_equal(db_query(killer, f->a, &q_kill, DB_ARGS(DB_INT(pid)), &r), 0);
-	assert_string_equal(db_cell(&r, 0, 0), "t");
+	end_session(f, f->t.db, killer);
 	assert_int_equal(db_query(f->t.db, f->a, &q_one, DB_ARGS(DB_TEXT("after")), &r), 0);
 	assert_string_equal(db_cell(&r, 0, 0), "after");
 
 	/* inside a transaction: the call fails, the next one works */
-	assert_int_equal(db_query(f->t.db, f->a, &q_pid, DB_NOARGS, &r), 0);
-	pid = db_cell_int(&r, 0, 0);
 	assert_int_equal(db_begin(f->t.db), 0);
-	assert_int_equal(db_query(killer, f->a, &q_kill, DB_ARGS(DB_INT(pid)), &r), 0);
+	end_session(f, f->t.db, killer);
 	assert_int_equal(db_query(f->t.db, f->a, &q_one, DB_ARGS(DB_TEXT("x")), &r), GH_EUNAVAILABLE);
 	assert_int_equal(db_rollback(f->t.db), 0);
 	assert_int_equal(db_query(f->t.db, f->a, &q_one, DB_ARGS(DB_TEXT("again")), &r), 0);
 	assert_string_equal(db_cell(&r, 0, 0), "again");
 
 	/* db_ping also recovers */
-	assert_int_equal(db_query(f->t.db, f->a, &q_pid, DB_NOARGS, &r), 0);
-	pid = db_cell_int(&r, 0, 0);
-	assert_int_equal(db_query(killer, f->a, &q_kill, DB_ARGS(DB_INT(pid)), &r), 0);
+	end_session(f, f->t.db, killer);
 	assert_int_equal(db_ping(f->t.db), 0);
 	db_close(killer);
+}
+
+/* PostgreSQL only (the cases below lose sessions), with the table t. */
+DB_SQL(q_t_ins, "INSERT INTO t (id, s) VALUES (?, ?)");
+DB_SQL(q_t_count, "SELECT COUNT(*) FROM t");
+
+static void pg_with_table(struct fx *f)
+{
+	if (f->kind != DB_POSTGRES)
+		skip();
+	make_table(f);
+}
+
+/* The rows of t as db sees them. */
+static int64_t t_rows(struct fx *f, struct db *db)
+{
+	struct db_rows r;
+	assert_int_equal(db_query(db, f->a, &q_t_count, DB_NOARGS, &r), 0);
+	return db_cell_int(&r, 0, 0);
+}
+
+/* A transaction whose session is lost: no statement after the loss runs (on the next session
+ * it would commit on its own), the COMMIT fails, nothing of it is written; after the rollback
+ * the connection works again on a new session, its statements prepared again. */
+static void test_lost_transaction(void **state)
+{
+	FX();
+	pg_with_table(f);
+	struct db_rows r;
+	struct db *killer = open_killer(f);
+
+	assert_int_equal(db_begin(f->t.db), 0);
+	assert_int_equal(db_exec(f->t.db, &q_t_ins, DB_ARGS(DB_INT(1), DB_TEXT("before")), NULL), 0);
+	end_session(f, f->t.db, killer);
+	assert_int_equal(db_exec(f->t.db, &q_t_ins, DB_ARGS(DB_INT(2), DB_TEXT("lost")), NULL), GH_EUNAVAILABLE);
+	/* a caller that ignores the failure and goes on: still refused */
+	assert_int_equal(db_exec(f->t.db, &q_t_ins, DB_ARGS(DB_INT(3), DB_TEXT("after")), NULL), GH_EUNAVAILABLE);
+	assert_int_equal(db_query(f->t.db, f->a, &q_t_count, DB_NOARGS, &r), GH_EUNAVAILABLE);
+	assert_int_equal(db_commit(f->t.db), GH_EUNAVAILABLE);
+	assert_int_equal(db_rollback(f->t.db), 0);
+
+	struct db_stats before, after;
+	db_stats_get(&before);
+	assert_int_equal(t_rows(f, f->t.db), 0);
+	assert_int_equal(db_exec(f->t.db, &q_t_ins, DB_ARGS(DB_INT(4), DB_TEXT("new session")), NULL), 0);
+	db_stats_get(&after);
+	assert_true(after.prepares >= before.prepares + 2); /* other threads may prepare too */
+	assert_int_equal(t_rows(f, killer), 1);
+
+	/* A caller that ends the lost transaction with db_commit alone (no db_rollback): the
+	 * commit fails and ends it, and the next statement runs. */
+	assert_int_equal(db_begin(f->t.db), 0);
+	end_session(f, f->t.db, killer);
+	assert_int_equal(db_exec(f->t.db, &q_t_ins, DB_ARGS(DB_INT(5), DB_TEXT("lost")), NULL), GH_EUNAVAILABLE);
+	assert_int_equal(db_commit(f->t.db), GH_EUNAVAILABLE);
+	assert_int_equal(db_exec(f->t.db, &q_t_ins, DB_ARGS(DB_INT(6), DB_TEXT("next")), NULL), 0);
+	assert_int_equal(t_rows(f, killer), 2);
+	db_close(killer);
+}
+
+/* A session that accepts no writes (as on a standby, or with default_transaction_read_only):
+ * the readiness probe says so and the connection replaces the session; a write refused as
+ * read-only outside a transaction runs again on a new session; inside one it loses the
+ * transaction. */
+static void test_read_only_session(void **state)
+{
+	FX();
+	pg_with_table(f);
+	assert_int_equal(db_ping(f->t.db), 0);
+	assert_int_equal(db_exec_script(f->t.db, "SET default_transaction_read_only = on"), 0);
+	assert_int_equal(db_ping(f->t.db), GH_EUNAVAILABLE);
+	assert_int_equal(db_ping(f->t.db), 0); /* a new, writable session */
+
+	assert_int_equal(db_exec_script(f->t.db, "SET default_transaction_read_only = on"), 0);
+	assert_int_equal(db_exec(f->t.db, &q_t_ins, DB_ARGS(DB_INT(1), DB_TEXT("retried")), NULL), 0);
+
+	assert_int_equal(db_exec_script(f->t.db, "SET default_transaction_read_only = on"), 0);
+	assert_int_equal(db_begin(f->t.db), 0);
+	assert_int_equal(db_exec(f->t.db, &q_t_ins, DB_ARGS(DB_INT(2), DB_TEXT("refused")), NULL), GH_EUNAVAILABLE);
+	assert_int_equal(db_exec(f->t.db, &q_t_ins, DB_ARGS(DB_INT(3), DB_TEXT("refused")), NULL), GH_EUNAVAILABLE);
+	assert_int_equal(db_commit(f->t.db), GH_EUNAVAILABLE);
+	assert_int_equal(t_rows(f, f->t.db), 1);
+}
+
+/* The database turns read-only (here: ALTER DATABASE ... default_transaction_read_only, as a
+ * demoted primary would be) under a connection whose URL lists two hosts, the first of which
+ * answers nothing, and asks for target_session_attrs=read-write: once its session is gone it
+ * finds no writable server (not ready), and finds it again when the database is writable. */
+static void test_multi_host_read_write(void **state)
+{
+	FX();
+	if (f->kind != DB_POSTGRES)
+		skip();
+	const char *at = strchr(f->t.url, '@'), *slash = at ? strchr(at, '/') : NULL;
+	if (!at || !slash || strchr(f->t.url, '?'))
+		skip(); /* a URL of another shape: nothing to build a host list from */
+	char url[600], dbname[128];
+	snprintf(url, sizeof(url), "%.*s127.0.0.1:1,%.*s?target_session_attrs=read-write", (int)(at + 1 - f->t.url),
+		 f->t.url, (int)strlen(at + 1), at + 1);
+	snprintf(dbname, sizeof(dbname), "%s", slash + 1);
+	struct db *db, *other;
+	char err[256], sql[256];
+	assert_int_equal(db_open(url, &db, err, sizeof(err)), 0);
+	assert_int_equal(db_ping(db), 0);
+
+	snprintf(sql, sizeof(sql), "ALTER DATABASE \"%s\" SET default_transaction_read_only = on", dbname);
+	assert_int_equal(db_exec_script(f->t.db, sql), 0);
+	end_session(f, db, f->t.db);
+	assert_int_equal(db_ping(db), GH_EUNAVAILABLE);
+	assert_int_equal(db_ping(db), GH_EUNAVAILABLE);
+	assert_int_equal(db_open(url, &other, err, sizeof(err)), GH_EUNAVAILABLE);
+
+	snprintf(sql, sizeof(sql), "ALTER DATABASE \"%s\" RESET default_transaction_read_only", dbname);
+	assert_int_equal(db_exec_script(f->t.db, sql), 0);
+	/* A new connection anywhere in the process lets the waiting one try at once. */
+	assert_int_equal(db_open(url, &other, err, sizeof(err)), 0);
+	assert_int_equal(db_ping(db), 0);
+	db_close(other);
+	db_close(db);
 }
 
 /* ---- backend-independent tests ---- */
@@ -587,6 +715,9 @@ int main(void)
 		BOTH(test_qmark_in_literals),
 		BOTH(test_ping),
 		BOTH(test_reconnect),
+		BOTH(test_lost_transaction),
+		BOTH(test_read_only_session),
+		BOTH(test_multi_host_read_write),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
