@@ -29,6 +29,7 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "open311/open311.h"
+#include "ops/ops.h"
 #include "search/search.h"
 #include "store/db.h"
 #include "store/group.h"
@@ -54,6 +55,10 @@ static void usage(FILE *f)
 		"  ledger key list|rotate | checkpoint | backfill   the transparency log's keys and tree heads\n"
 		"  verify FILE --keys KEYS.json   check a receipt or a certificate (JSON or PDF) offline\n"
 		"  audit                      recompute every leaf and the log's tree; report tampering\n"
+		"  backup FILE                copy the SQLite database into FILE while it serves (PostgreSQL: pg_dump)\n"
+		"  restore FILE [--force]     replace the SQLite database with a backup (stopped hall; --force\n"
+		"                             when the target holds data)\n"
+		"  uploads status | import [DIR]   stored files; import those an earlier version kept in DIR\n"
 		"  stats rebuild              recompute the public statistics' rollups from the stored rows\n"
 		"  search-eval FILE.json      search quality (MRR@10, Recall@1) beside an SQLite FTS5 baseline\n"
 		"  search-bench [--items N]   search index build time and queries/s beside FTS5\n"
@@ -179,18 +184,30 @@ static int open_identity(struct config *cfg, struct app *app)
 	return 0;
 }
 
+/* Opens the database for a command that uses the keys (ops_open_db). */
+static int open_checked(struct config *cfg, enum ops_open mode, struct db **db)
+{
+	char err[2048];
+	if (ops_open_db(cfg, mode, db, err, sizeof(err))) {
+		fprintf(stderr, "govhall: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
 static int cmd_init(struct config *cfg, bool demo)
 {
-	char err[512];
-	if (keyring_create(cfg->key_file, err, sizeof(err)) || ledger_key_create(cfg, err, sizeof(err))) {
-		fprintf(stderr, "govhall: %s\n", err);
-		return 1;
-	}
 	struct db *db;
-	if (open_db(cfg, &db))
+	/* Keys are made only for a database never initialised; an initialised one is upgraded,
+	 * and only with the key files that match it. */
+	if (open_checked(cfg, OPS_INIT, &db))
 		return 1;
-	printf("database ready: %s (schema version %d); key file %s\n", cfg->db, db_schema_version(db),
-	       cfg->key_file);
+	printf("database ready: schema version %d; key files %s and %s.ledger\n", db_schema_version(db),
+	       cfg->key_file, cfg->key_file);
+	long missing = ops_files_missing(db);
+	if (missing > 0)
+		printf("%ld attachment(s) are kept on disk by an earlier version: run `govhall uploads import DIR` "
+		       "(DIR: their folder, the setting upload-dir) to move them into the database\n", missing);
 	int rc = cases_calendar_seed(db, cfg->data_dir, stdout) ? 1 : 0;
 	if (demo) {
 		struct catalog_import_report rep = { 0 };
@@ -221,7 +238,7 @@ static int cmd_identity(struct config *cfg, const char *cmd, int nargs, char **a
 	struct db *db;
 	if (open_identity(cfg, &app))
 		return 1;
-	if (open_db(cfg, &db)) {
+	if (open_checked(cfg, OPS_NODE, &db)) {
 		identity_release(&app);
 		return 1;
 	}
@@ -275,6 +292,23 @@ static int cmd_stats(struct config *cfg, int nargs, char **args)
 	cases_release(&app);
 	db_close(db);
 	return rc;
+}
+
+/* `ledger checkpoint`, `ledger backfill` and `ledger key rotate` sign or publish with the log
+ * key file: like serve, they run only with the key files the database publishes. */
+static bool ledger_needs_keys(int nargs, char **args)
+{
+	return nargs >= 1 && (!strcmp(args[0], "checkpoint") || !strcmp(args[0], "backfill") ||
+			      (nargs >= 2 && !strcmp(args[0], "key") && !strcmp(args[1], "rotate")));
+}
+
+static int keys_ok(struct config *cfg)
+{
+	struct db *db;
+	if (open_checked(cfg, OPS_NODE, &db))
+		return -1;
+	db_close(db);
+	return 0;
 }
 
 static int build_router(struct router *rt)
@@ -371,7 +405,7 @@ static int cmd_serve(struct config *cfg)
 	log_set_level(cfg->log_level);
 	db_sqlite_set_synchronous(strcmp(cfg->sqlite_synchronous, "normal") != 0);
 	struct db *db;
-	if (open_db(cfg, &db))
+	if (open_checked(cfg, OPS_NODE, &db))
 		return 1;
 	db_close(db);
 	char i18n[4096];
@@ -399,8 +433,19 @@ static int cmd_serve(struct config *cfg)
 		jobs_free(app.jobs);
 		return 1;
 	}
+	/* The duties thread's connection, shared by its duties (base/duty.h). */
+	if (db_open_named(cfg->db, "govhall duties", &app.duty_db, err, sizeof(err)) ||
+	    ops_start(&app, err, sizeof(err))) {
+		fprintf(stderr, "govhall: %s\n", err);
+		db_close(app.duty_db);
+		group_free(app.group);
+		jobs_free(app.jobs);
+		return 1;
+	}
 	if (notify_start(&app, err, sizeof(err))) {
 		fprintf(stderr, "govhall: %s\n", err);
+		ops_stop();
+		db_close(app.duty_db);
 		group_free(app.group);
 		jobs_free(app.jobs);
 		return 1;
@@ -408,6 +453,8 @@ static int cmd_serve(struct config *cfg)
 	if (ledger_start(&app, err, sizeof(err))) {
 		fprintf(stderr, "govhall: %s\n", err);
 		notify_stop();
+		ops_stop();
+		db_close(app.duty_db);
 		group_free(app.group);
 		jobs_free(app.jobs);
 		return 1;
@@ -416,6 +463,8 @@ static int cmd_serve(struct config *cfg)
 		fprintf(stderr, "govhall: %s\n", err);
 		ledger_stop();
 		notify_stop();
+		ops_stop();
+		db_close(app.duty_db);
 		group_free(app.group);
 		jobs_free(app.jobs);
 		return 1;
@@ -424,6 +473,8 @@ static int cmd_serve(struct config *cfg)
 	interact_stop();
 	ledger_stop();
 	notify_stop();
+	ops_stop();
+	db_close(app.duty_db);
 	group_free(app.group);
 	jobs_free(app.jobs);
 	metrics_free(app.metrics);
@@ -463,7 +514,8 @@ int main(int argc, char **argv)
 	int rc;
 	certs_register();
 	if (strcmp(cmd, "user") && strcmp(cmd, "key") && strcmp(cmd, "routes") && strcmp(cmd, "open311") &&
-	    strcmp(cmd, "verify") && strcmp(cmd, "cert") && strcmp(cmd, "search-eval") && strcmp(cmd, "search-bench"))
+	    strcmp(cmd, "verify") && strcmp(cmd, "cert") && strcmp(cmd, "search-eval") && strcmp(cmd, "search-bench") &&
+	    strcmp(cmd, "restore"))
 		for (int i = 0; i < nargs; i++)
 			if (strncmp(args[i], "--", 2) == 0) {
 				fprintf(stderr, "govhall: unknown option %s (see govhall %s --help)\n", args[i], cmd);
@@ -504,8 +556,12 @@ int main(int argc, char **argv)
 		rc = search_cli_eval(cfg.db, cfg.data_dir, nargs, args);
 	} else if (!strcmp(cmd, "search-bench")) {
 		rc = search_cli_bench(cfg.data_dir, nargs, args);
+	} else if (!strcmp(cmd, "ledger") && ledger_needs_keys(nargs, args) && !help && keys_ok(&cfg) != 0) {
+		rc = 1; /* the log's key file does not match the database: refused, with the advice */
 	} else if (!strcmp(cmd, "ledger") || !strcmp(cmd, "verify") || !strcmp(cmd, "audit")) {
 		rc = ledger_cli(&cfg, cmd, nargs, args);
+	} else if (!strcmp(cmd, "backup") || !strcmp(cmd, "restore") || !strcmp(cmd, "uploads")) {
+		rc = ops_cli(&cfg, cmd, nargs, args);
 	} else if (!strcmp(cmd, "stats")) {
 		rc = cmd_stats(&cfg, nargs, args);
 	} else if (!strcmp(cmd, "routes")) {

@@ -83,6 +83,11 @@ struct keyring;
 int identity_contact(struct db *db, const struct keyring *k, struct arena *a, int64_t account, char **phone,
 		     char **email, char **name);
 
+/* Whether the key ring k opens what the database sealed: 0 when it opens the latest sealed
+ * phone number (or nothing is sealed yet), GH_EINVAL when it does not (another hall's key
+ * file), database codes otherwise. For databases that publish no keys yet (src/ops). */
+int identity_keys_fit(const struct keyring *k, struct db *db);
+
 /* Adds every identity route table to the router. */
 struct router;
 int identity_add_routes(struct router *rt);

@@ -20,7 +20,25 @@ static bool has_prefix(const char *s, const char *p)
 	return strncmp(s, p, strlen(p)) == 0;
 }
 
+const char *db_url_sqlite_path(const char *url)
+{
+	if (!url || !*url || has_prefix(url, "postgresql://") || has_prefix(url, "postgres://"))
+		return NULL;
+	if (has_prefix(url, "sqlite:")) {
+		const char *path = url + strlen("sqlite:");
+		if (has_prefix(path, "//"))
+			path += 2; /* sqlite:///abs/path and sqlite://rel/path */
+		return *path ? path : NULL;
+	}
+	return strstr(url, "://") ? NULL : url;
+}
+
 int db_open(const char *url, struct db **out, char *err, size_t errlen)
+{
+	return db_open_named(url, "govhall", out, err, errlen);
+}
+
+int db_open_named(const char *url, const char *name, struct db **out, char *err, size_t errlen)
 {
 	*out = NULL;
 	if (!url || !*url) {
@@ -28,7 +46,7 @@ int db_open(const char *url, struct db **out, char *err, size_t errlen)
 		return GH_EUNAVAILABLE;
 	}
 	if (has_prefix(url, "postgresql://") || has_prefix(url, "postgres://"))
-		return db_pg_open(url, out, err, errlen);
+		return db_pg_open(url, name, out, err, errlen);
 	if (has_prefix(url, "sqlite:")) {
 		const char *path = url + strlen("sqlite:");
 		if (has_prefix(path, "//"))

@@ -327,13 +327,14 @@ static const struct db_backend pg_backend = {
 	.ping = pg_ping,
 };
 
-int db_pg_open(const char *url, struct db **out, char *err, size_t errlen)
+int db_pg_open(const char *url, const char *name, struct db **out, char *err, size_t errlen)
 {
 	*out = NULL;
-	/* Defaults first: with expand_dbname the URL's own settings override them. */
+	/* Defaults first: with expand_dbname the URL's own settings override them. The
+	 * application_name says what the connection is for (pg_stat_activity). */
 	const char *const keys[] = { "connect_timeout", "application_name", "client_encoding",
 				     "dbname", NULL };
-	const char *const vals[] = { "10", "govhall", "UTF8", url, NULL };
+	const char *const vals[] = { "10", name, "UTF8", url, NULL };
 	PGconn *conn = PQconnectdbParams(keys, vals, 1);
 	if (!conn) {
 		db_set_err(err, errlen, "PostgreSQL: out of memory");

@@ -530,12 +530,16 @@ static void test_thread(void **state)
 	SKIP_IF_NEEDED(f);
 	char err[256];
 	configure(f, url("/hook"), "");
+	/* The duties thread's connection (the warnings duty runs there), as serve opens it. */
+	assert_int_equal(db_open(f->t.url, &f->app.duty_db, err, sizeof(err)), 0);
 	assert_int_equal(notify_start(&f->app, err, sizeof(err)), 0);
 	event(f, f->citizen, "start_review", NULL);
 	notify_nudge();
 	for (int i = 0; i < 500 && hits_n() == 0; i++)
 		usleep(10000);
 	notify_stop();
+	db_close(f->app.duty_db);
+	f->app.duty_db = NULL;
 	assert_int_equal(hits_n(), 1);
 	/* Bad settings are refused. */
 	assert_int_equal(config_set(&f->app.cfg, "notify-webhook-secret", "", err, sizeof(err)), 0);
