@@ -3,7 +3,9 @@
 #  - unit (cmocka) and fuzz corpus replay, built with AddressSanitizer + UBSan;
 #    the storage tests run against SQLite and the throwaway PostgreSQL cluster;
 #  - API tests (node --test) against the real binary, once on SQLite and once on PostgreSQL;
-#  - browser tests (playwright-core + Debian chromium, axe-core).
+#  - browser tests (playwright-core + Debian chromium, axe-core);
+#  - the Debian package (built by scripts/deb.sh unless one newer than the sources exists,
+#    checked with lintian, unpacked and run) and `meson install`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -77,6 +79,7 @@ if [ -n "${GOVHALL_TEST_PG:-}" ]; then
   GOVHALL_TEST_BACKEND=postgres node_suite "api (PostgreSQL)" node --test --test-reporter=tap tests/api/
 fi
 node_suite "browser" node --test --test-reporter=tap --test-concurrency=1 tests/browser/
+node_suite "package" node --test --test-reporter=tap --test-concurrency=1 tests/deploy/
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
