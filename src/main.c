@@ -1,5 +1,7 @@
 /* main.c: the command line. Wires the modules together; owns no logic of its own. */
+#include <event2/event.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <signal.h>
 #include <jansson.h>
@@ -82,6 +84,23 @@ static void serve_help(void)
 	config_print_help(stdout);
 }
 
+/* serve's stderr is its log: while it starts, complaints are JSON log lines too. */
+static bool serving;
+
+static void complain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void complain(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (serving)
+		log_error("%s", msg);
+	else
+		fprintf(stderr, "govhall: %s\n", msg);
+}
+
 /* Parses --config, then applies file, environment and flags in that order. Non-option
  * arguments are left in argv[optind..]. Returns 0, 1 for --help, or -1. */
 static int load_config(struct config *cfg, int argc, char **argv, int *first_arg, bool *help, bool *demo)
@@ -101,7 +120,7 @@ static int load_config(struct config *cfg, int argc, char **argv, int *first_arg
 	}
 	if (config_load_file(cfg, conf ? conf : "govhall.conf", conf_required, err, sizeof(err)) ||
 	    config_load_env(cfg, err, sizeof(err))) {
-		fprintf(stderr, "govhall: %s\n", err);
+		complain("%s", err);
 		return -1;
 	}
 	int nargs = 0;
@@ -136,13 +155,13 @@ static int load_config(struct config *cfg, int argc, char **argv, int *first_arg
 		} else if (i + 1 < argc) {
 			val = argv[++i];
 		} else {
-			fprintf(stderr, "govhall: --%s needs a value\n", name);
+			complain("--%s needs a value", name);
 			return -1;
 		}
 		if (strcmp(name, "config") == 0)
 			continue;
 		if (config_set(cfg, name, val, err, sizeof(err))) {
-			fprintf(stderr, "govhall: %s\n", err);
+			complain("%s", err);
 			return -1;
 		}
 	}
@@ -391,6 +410,14 @@ static int cmd_interact_duties(struct config *cfg, int nargs, char **args)
 	return rc;
 }
 
+/* libevent's messages, as JSON log lines. */
+static void libevent_log(int severity, const char *msg)
+{
+	enum log_level l = severity >= EVENT_LOG_ERR ? LOG_ERROR : severity == EVENT_LOG_WARN ? LOG_WARN
+					       : severity == EVENT_LOG_MSG ? LOG_INFO : LOG_DEBUG;
+	log_msg(l, "libevent: %s", msg);
+}
+
 static int cmd_serve(struct config *cfg)
 {
 	struct app app = { .cfg = *cfg, .started = time(NULL) };
@@ -404,46 +431,54 @@ static int cmd_serve(struct config *cfg)
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	log_set_level(cfg->log_level);
 	db_sqlite_set_synchronous(strcmp(cfg->sqlite_synchronous, "normal") != 0);
+	/* Everything serve says goes to the JSON log, its failures too (docs/operations.md, Logs);
+	 * libevent's own messages as well. */
+	event_set_log_callback(libevent_log);
 	struct db *db;
-	if (open_checked(cfg, OPS_NODE, &db))
+	char kerr[2048];
+	if (ops_open_db(cfg, OPS_NODE, &db, kerr, sizeof(kerr))) {
+		log_error("%s", kerr);
 		return 1;
+	}
 	db_close(db);
 	char i18n[4096];
 	snprintf(i18n, sizeof(i18n), "%s/i18n", cfg->data_dir);
 	if (view_load(cfg->templates_dir, i18n, &app.view, err, sizeof(err))) {
-		fprintf(stderr, "govhall: templates: %s\n", err);
+		log_error("templates: %s", err);
 		return 1;
 	}
 	if (identity_init(&app, err, sizeof(err)) || cases_init(&app, err, sizeof(err)) ||
 	    open311_init(&app) || ledger_init(&app, err, sizeof(err)) || stats_init(&app) ||
 	    search_init(&app, err, sizeof(err)) || interact_init(&app, err, sizeof(err))) {
-		fprintf(stderr, "govhall: %s\n", err);
+		log_error("%s", err);
 		return 1;
 	}
 	certs_init(&app);
 	app.router = router_new();
-	if (build_router(app.router))
+	if (build_router(app.router)) {
+		log_error("the route tables are malformed");
 		return 1;
+	}
 	app.metrics = metrics_new(router_count(app.router));
 	app.jobs = jobs_new((size_t)cfg->job_threads, (size_t)cfg->job_queue);
 	/* Group commit: one writer thread and connection batches submissions (store/group.h). */
 	app.group = group_new(cfg->db, (size_t)cfg->write_queue, (size_t)cfg->write_batch, err, sizeof(err));
 	if (!app.group) {
-		fprintf(stderr, "govhall: %s\n", err);
+		log_error("%s", err);
 		jobs_free(app.jobs);
 		return 1;
 	}
 	/* The duties thread's connection, shared by its duties (base/duty.h). */
 	if (db_open_named(cfg->db, "govhall duties", &app.duty_db, err, sizeof(err)) ||
 	    ops_start(&app, err, sizeof(err))) {
-		fprintf(stderr, "govhall: %s\n", err);
+		log_error("%s", err);
 		db_close(app.duty_db);
 		group_free(app.group);
 		jobs_free(app.jobs);
 		return 1;
 	}
 	if (notify_start(&app, err, sizeof(err))) {
-		fprintf(stderr, "govhall: %s\n", err);
+		log_error("%s", err);
 		ops_stop();
 		db_close(app.duty_db);
 		group_free(app.group);
@@ -451,7 +486,7 @@ static int cmd_serve(struct config *cfg)
 		return 1;
 	}
 	if (ledger_start(&app, err, sizeof(err))) {
-		fprintf(stderr, "govhall: %s\n", err);
+		log_error("%s", err);
 		notify_stop();
 		ops_stop();
 		db_close(app.duty_db);
@@ -460,7 +495,7 @@ static int cmd_serve(struct config *cfg)
 		return 1;
 	}
 	if (interact_start(&app, err, sizeof(err))) {
-		fprintf(stderr, "govhall: %s\n", err);
+		log_error("%s", err);
 		ledger_stop();
 		notify_stop();
 		ops_stop();
@@ -506,6 +541,7 @@ int main(int argc, char **argv)
 	struct config cfg;
 	int nargs = 0;
 	bool help = false, demo = false;
+	serving = !strcmp(cmd, "serve");
 	if (load_config(&cfg, argc - 1, argv + 1, &nargs, &help, &demo)) {
 		config_release(&cfg);
 		return 2;
@@ -518,7 +554,7 @@ int main(int argc, char **argv)
 	    strcmp(cmd, "restore"))
 		for (int i = 0; i < nargs; i++)
 			if (strncmp(args[i], "--", 2) == 0) {
-				fprintf(stderr, "govhall: unknown option %s (see govhall %s --help)\n", args[i], cmd);
+				complain("unknown option %s (see govhall %s --help)", args[i], cmd);
 				config_release(&cfg);
 				return 2;
 			}

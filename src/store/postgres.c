@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/log.h"
 #include "base/sb.h"
 #include "base/util.h"
 #include "store/db_impl.h"
@@ -23,10 +24,16 @@ struct pg_db {
 	size_t nstmts;
 };
 
-static void quiet_notice(void *arg, const char *message)
+/* libpq prints the server's notices and warnings to stderr unless told otherwise: they go to
+ * the JSON log instead (WARNINGs at warn; NOTICEs such as "relation exists, skipping" are not
+ * errors, so at debug). */
+static void log_notice(void *arg, const char *message)
 {
 	(void)arg;
-	(void)message; /* NOTICEs ("relation exists, skipping"...) are not errors */
+	size_t n = strlen(message);
+	while (n && (message[n - 1] == '\n' || message[n - 1] == ' '))
+		n--;
+	log_msg(strncmp(message, "WARNING", 7) == 0 ? LOG_WARN : LOG_DEBUG, "db: postgres says: %.*s", (int)n, message);
 }
 
 static int map_state(const char *state)
@@ -347,7 +354,7 @@ int db_pg_open(const char *url, const char *name, struct db **out, char *err, si
 		PQfinish(conn);
 		return GH_EUNAVAILABLE;
 	}
-	PQsetNoticeProcessor(conn, quiet_notice, NULL);
+	PQsetNoticeProcessor(conn, log_notice, NULL);
 	struct pg_db *p = xcalloc(1, sizeof(*p));
 	p->base._be = &pg_backend;
 	p->conn = conn;
