@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   DEMO, DEMO_PASSWORD, apiLogin, backend, bearer, demoCatalog, demoForm, freshDb, freshIp, freshTotp, get, govhall,
@@ -190,6 +190,27 @@ describe('keys', () => {
     const node = await serve(d.url, { keyFile: d.keyFile, threads: 1 });
     assert.equal((await get(`${node.url}/readyz`)).status, 200);
     await node.stop();
+
+    // A third key: the key file may leave out key 2, which seals nothing any more, but never
+    // the first key (blind indexes, tokens) nor the current one.
+    assert.equal((await govhall(['key', 'rotate', '--db', d.url], { keyFile: d.keyFile })).code, 0);
+    const lines = (await readFile(d.keyFile, 'utf8')).split('\n').filter((l) => /^\d+ /.test(l));
+    assert.equal(lines.length, 3);
+    const trimmed = async (keep) => {
+      const kf = path.join(dir.path, `k-${keep.join('')}`, 'govhall.key');
+      await mkdir(path.dirname(kf));
+      await writeFile(kf, `${lines.filter((l) => keep.includes(Number(l.split(' ')[0]))).join('\n')}\n`, { mode: 0o600 });
+      await copyFile(`${d.keyFile}.ledger`, `${kf}.ledger`);
+      return kf;
+    };
+    const without2 = await serve(d.url, { keyFile: await trimmed([1, 3]), threads: 1 });
+    assert.equal((await get(`${without2.url}/readyz`)).status, 200);
+    await without2.stop();
+    for (const keep of [[2, 3], [1, 2]]) {
+      const r2 = await govhall(['serve', '--db', d.url, '--listen', '127.0.0.1:0', '--threads', '1'], { keyFile: await trimmed(keep), timeout: 60_000 });
+      assert.notEqual(r2.code, 0, `key file with keys ${keep}`);
+      assert.match(r2.stderr, /lacks key [13], which the database publishes/);
+    }
     await dir.remove();
     await d.drop();
   });
