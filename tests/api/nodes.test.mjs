@@ -253,7 +253,7 @@ describe('connections', { skip: backend !== 'postgres' && 'PostgreSQL only' }, (
    * index, the calendar), which may linger in pg_stat_activity for a moment, are gone. */
   async function settled(url, n) {
     let got;
-    for (let i = 0; i < 200; i++) {
+    for (let i = 0; i < 600; i++) {
       got = (await names(url)).split('\n').filter(Boolean);
       if (got.length === n) break;
       await new Promise((r) => setTimeout(r, 50));

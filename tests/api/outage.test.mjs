@@ -24,7 +24,7 @@ after(async () => {
 
 const dbName = () => new URL(db.url).pathname.slice(1);
 const until = async (cond, what) => {
-  for (let i = 0; i < 600; i++) {
+  for (let i = 0; i < 1200; i++) {
     if (await cond()) return;
     await new Promise((r) => setTimeout(r, 50));
   }
