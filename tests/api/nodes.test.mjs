@@ -216,6 +216,26 @@ describe('keys', () => {
   });
 });
 
+describe('a database initialised before it published keys', () => {
+  test('the first node to open it must hold the key that opens its personal data; its keys are then published', async () => {
+    const d = await freshDb('nodes_legacy');
+    await initDb(d.url, { keyFile: d.keyFile }); // --demo: accounts with sealed phone numbers
+    await sql(d.url, 'DELETE FROM hall_keys');
+    const other = await freshDb('nodes_legacy_other');
+    await initDb(other.url, { demo: false, keyFile: other.keyFile });
+    const r = await govhall(['serve', '--db', d.url, '--listen', '127.0.0.1:0', '--threads', '1'], { keyFile: other.keyFile, timeout: 60_000 });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /does not open the personal data this database holds/);
+    assert.equal(await sql(d.url, 'SELECT COUNT(*) FROM hall_keys'), '0');
+    const node = await serve(d.url, { keyFile: d.keyFile, threads: 1 });
+    assert.equal(await sql(d.url, 'SELECT COUNT(*) FROM hall_keys'), '2');
+    assert.equal((await apiLogin(node.url, DEMO.citizen.phone)).token.length > 0, true);
+    await node.stop();
+    await other.drop();
+    await d.drop();
+  });
+});
+
 describe('files an earlier version kept on disk', () => {
   test('govhall uploads import moves them into the database; init says when some are missing', async () => {
     const file = samplePdf(1000);
