@@ -22,10 +22,16 @@ else
   find . -path ./build -prune -o -path ./node_modules -prune -o -path ./.git -prune -o -type f -print0 >"$list"
 fi
 
-if [ "${1:-}" = "--if-stale" ] && [ -f "$deb" ] &&
-   ! xargs -0 -r find -L <"$list" -maxdepth 0 -newer "$deb" -print 2>/dev/null | grep -q .; then
-  echo "$deb"
-  exit 0
+if [ "${1:-}" = "--if-stale" ] && [ -f "$deb" ]; then
+  stale=
+  while IFS= read -r -d '' f; do
+    if [ "$f" -nt "$deb" ]; then stale=$f; break; fi
+  done <"$list"
+  if [ -z "$stale" ]; then
+    echo "$deb"
+    exit 0
+  fi
+  echo "deb: $stale is newer than $deb" >&2
 fi
 
 src=$out/src/govhall-$version
