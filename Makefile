@@ -3,12 +3,17 @@
 #   make test    every suite (unit, fuzz corpus replay, API and browser; SQLite and PostgreSQL)
 #   make bench   wrk against the server beside nginx serving the same bytes
 #   make fuzz    build the libFuzzer targets with clang and run each for FUZZ_SECONDS
+#   make install PREFIX=/usr/local DESTDIR=   binary, man page, templates, static files, data
+#   make deb     the Debian package (build/deb/govhall_VERSION_ARCH.deb), checked with lintian
 
 BUILD ?= build/release
 FUZZ_SECONDS ?= 60
 DB ?= govhall.db
+PREFIX ?= /usr/local
+DESTDIR ?=
+INSTALL_BUILD ?= build/install
 
-.PHONY: all build run test bench fuzz clean deps
+.PHONY: all build run test bench fuzz clean deps install deb
 
 all: build
 
@@ -29,6 +34,15 @@ test:
 bench:
 	@scripts/deps.sh bench
 	@bench/run.sh
+
+install: deps
+	@[ -f $(INSTALL_BUILD)/build.ninja ] || meson setup $(INSTALL_BUILD) --buildtype=release -Dtests=false -Ddevtree=false >/dev/null
+	@meson configure $(INSTALL_BUILD) -Dprefix=$(PREFIX)
+	@ninja -C $(INSTALL_BUILD)
+	DESTDIR=$(DESTDIR) meson install -C $(INSTALL_BUILD) --no-rebuild
+
+deb:
+	@scripts/deb.sh
 
 fuzz:
 	@scripts/fuzz.sh $(FUZZ_SECONDS)

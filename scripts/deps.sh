@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that build, run and test govhall need, only when missing.
-# Usage: scripts/deps.sh [build|test|bench|load|all]   (default: all)
+# Usage: scripts/deps.sh [build|test|bench|load|deb|all]   (default: all)
 set -euo pipefail
 what=${1:-all}
 
@@ -9,7 +9,9 @@ build_pkgs=(build-essential pkg-config meson ninja-build
   libicu-dev libcmark-dev liboath-dev libmagic-dev libcurl4-openssl-dev
   libopencc-dev opencc python3-jieba libstemmer-dev libcairo2-dev libpango1.0-dev libqrencode-dev
   libxlsxwriter-dev fonts-noto-cjk)
-test_pkgs=(clang libclang-rt-14-dev libcmocka-dev postgresql sqlite3 nodejs npm chromium)
+# make deb: the Debian tools that build and check the package (the build's own packages too)
+deb_pkgs=(debhelper dpkg-dev fakeroot lintian)
+test_pkgs=(clang libclang-rt-14-dev libcmocka-dev postgresql sqlite3 nodejs npm chromium systemd "${deb_pkgs[@]}")
 bench_pkgs=(wrk nginx-light sqlite3 postgresql nodejs)
 load_pkgs=(stress-ng) # scripts/browser-under-load.sh
 
@@ -18,8 +20,9 @@ case "$what" in
   test) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
   bench) pkgs=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
   load) pkgs=("${load_pkgs[@]}") ;;
+  deb) pkgs=("${build_pkgs[@]}" "${deb_pkgs[@]}") ;;
   all) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}" "${load_pkgs[@]}") ;;
-  *) echo "usage: scripts/deps.sh [build|test|bench|load|all]" >&2; exit 2 ;;
+  *) echo "usage: scripts/deps.sh [build|test|bench|load|deb|all]" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -6,7 +6,9 @@
 #  - the PostgreSQL failover drill (tests/failover: the primary dies under load);
 #  - browser tests (playwright-core + Debian chromium, axe-core);
 #  - lint: docs/openapi.yaml (Redocly CLI, @readme/openapi-parser, `govhall routes`) and no
-#    fixed sleeps in the tests.
+#    fixed sleeps in the tests;
+#  - the Debian package (built by scripts/deb.sh unless one newer than the sources exists,
+#    checked with lintian, unpacked and run) and `meson install`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -85,6 +87,7 @@ if [ -n "${GOVHALL_TEST_PG:-}" ]; then
   node_suite "failover (PostgreSQL)" node --test --test-reporter=tap tests/failover/
 fi
 node_suite "browser" node --test --test-reporter=tap --test-concurrency=1 tests/browser/
+node_suite "package" node --test --test-reporter=tap --test-concurrency=1 tests/deploy/
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

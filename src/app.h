@@ -13,6 +13,7 @@ struct view;
 struct router;
 struct jobs;
 struct group;
+struct db;
 struct metrics;
 struct keyring;
 struct calendar;
@@ -24,6 +25,7 @@ struct app {
 	struct router *router;
 	struct jobs *jobs;
 	struct group *group; /* group commit of submissions (store/group.h); NULL = write inline */
+	struct db *duty_db;  /* the connection of the duties thread (base/duty.h): its duties only */
 	struct metrics *metrics;
 	struct keyring *keys;
 	/* Working days (cases_init). Swapped atomically when administrators change the calendar;

@@ -1,5 +1,7 @@
 /* main.c: the command line. Wires the modules together; owns no logic of its own. */
+#include <event2/event.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <signal.h>
 #include <jansson.h>
@@ -29,6 +31,7 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "open311/open311.h"
+#include "ops/ops.h"
 #include "search/search.h"
 #include "store/db.h"
 #include "store/group.h"
@@ -54,6 +57,10 @@ static void usage(FILE *f)
 		"  ledger key list|rotate | checkpoint | backfill   the transparency log's keys and tree heads\n"
 		"  verify FILE --keys KEYS.json   check a receipt or a certificate (JSON or PDF) offline\n"
 		"  audit                      recompute every leaf and the log's tree; report tampering\n"
+		"  backup FILE                copy the SQLite database into FILE while it serves (PostgreSQL: pg_dump)\n"
+		"  restore FILE [--force]     replace the SQLite database with a backup (stopped hall; --force\n"
+		"                             when the target holds data)\n"
+		"  uploads status | import [DIR]   stored files; import those an earlier version kept in DIR\n"
 		"  stats rebuild              recompute the public statistics' rollups from the stored rows\n"
 		"  search-eval FILE.json      search quality (MRR@10, Recall@1) beside an SQLite FTS5 baseline\n"
 		"  search-bench [--items N]   search index build time and queries/s beside FTS5\n"
@@ -77,6 +84,23 @@ static void serve_help(void)
 	config_print_help(stdout);
 }
 
+/* serve's stderr is its log: while it starts, complaints are JSON log lines too. */
+static bool serving;
+
+static void complain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void complain(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (serving)
+		log_error("%s", msg);
+	else
+		fprintf(stderr, "govhall: %s\n", msg);
+}
+
 /* Parses --config, then applies file, environment and flags in that order. Non-option
  * arguments are left in argv[optind..]. Returns 0, 1 for --help, or -1. */
 static int load_config(struct config *cfg, int argc, char **argv, int *first_arg, bool *help, bool *demo)
@@ -96,7 +120,7 @@ static int load_config(struct config *cfg, int argc, char **argv, int *first_arg
 	}
 	if (config_load_file(cfg, conf ? conf : "govhall.conf", conf_required, err, sizeof(err)) ||
 	    config_load_env(cfg, err, sizeof(err))) {
-		fprintf(stderr, "govhall: %s\n", err);
+		complain("%s", err);
 		return -1;
 	}
 	int nargs = 0;
@@ -131,13 +155,13 @@ static int load_config(struct config *cfg, int argc, char **argv, int *first_arg
 		} else if (i + 1 < argc) {
 			val = argv[++i];
 		} else {
-			fprintf(stderr, "govhall: --%s needs a value\n", name);
+			complain("--%s needs a value", name);
 			return -1;
 		}
 		if (strcmp(name, "config") == 0)
 			continue;
 		if (config_set(cfg, name, val, err, sizeof(err))) {
-			fprintf(stderr, "govhall: %s\n", err);
+			complain("%s", err);
 			return -1;
 		}
 	}
@@ -179,18 +203,30 @@ static int open_identity(struct config *cfg, struct app *app)
 	return 0;
 }
 
+/* Opens the database for a command that uses the keys (ops_open_db). */
+static int open_checked(struct config *cfg, enum ops_open mode, struct db **db)
+{
+	char err[2048];
+	if (ops_open_db(cfg, mode, db, err, sizeof(err))) {
+		fprintf(stderr, "govhall: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
 static int cmd_init(struct config *cfg, bool demo)
 {
-	char err[512];
-	if (keyring_create(cfg->key_file, err, sizeof(err)) || ledger_key_create(cfg, err, sizeof(err))) {
-		fprintf(stderr, "govhall: %s\n", err);
-		return 1;
-	}
 	struct db *db;
-	if (open_db(cfg, &db))
+	/* Keys are made only for a database never initialised; an initialised one is upgraded,
+	 * and only with the key files that match it. */
+	if (open_checked(cfg, OPS_INIT, &db))
 		return 1;
-	printf("database ready: %s (schema version %d); key file %s\n", cfg->db, db_schema_version(db),
-	       cfg->key_file);
+	printf("database ready: schema version %d; key files %s and %s.ledger\n", db_schema_version(db),
+	       cfg->key_file, cfg->key_file);
+	long missing = ops_files_missing(db);
+	if (missing > 0)
+		printf("%ld attachment(s) are kept on disk by an earlier version: run `govhall uploads import DIR` "
+		       "(DIR: their folder, the setting upload-dir) to move them into the database\n", missing);
 	int rc = cases_calendar_seed(db, cfg->data_dir, stdout) ? 1 : 0;
 	if (demo) {
 		struct catalog_import_report rep = { 0 };
@@ -221,7 +257,7 @@ static int cmd_identity(struct config *cfg, const char *cmd, int nargs, char **a
 	struct db *db;
 	if (open_identity(cfg, &app))
 		return 1;
-	if (open_db(cfg, &db)) {
+	if (open_checked(cfg, OPS_NODE, &db)) {
 		identity_release(&app);
 		return 1;
 	}
@@ -275,6 +311,23 @@ static int cmd_stats(struct config *cfg, int nargs, char **args)
 	cases_release(&app);
 	db_close(db);
 	return rc;
+}
+
+/* `ledger checkpoint`, `ledger backfill` and `ledger key rotate` sign or publish with the log
+ * key file: like serve, they run only with the key files the database publishes. */
+static bool ledger_needs_keys(int nargs, char **args)
+{
+	return nargs >= 1 && (!strcmp(args[0], "checkpoint") || !strcmp(args[0], "backfill") ||
+			      (nargs >= 2 && !strcmp(args[0], "key") && !strcmp(args[1], "rotate")));
+}
+
+static int keys_ok(struct config *cfg)
+{
+	struct db *db;
+	if (open_checked(cfg, OPS_NODE, &db))
+		return -1;
+	db_close(db);
+	return 0;
 }
 
 static int build_router(struct router *rt)
@@ -357,6 +410,14 @@ static int cmd_interact_duties(struct config *cfg, int nargs, char **args)
 	return rc;
 }
 
+/* libevent's messages, as JSON log lines. */
+static void libevent_log(int severity, const char *msg)
+{
+	enum log_level l = severity >= EVENT_LOG_ERR ? LOG_ERROR : severity == EVENT_LOG_WARN ? LOG_WARN
+					       : severity == EVENT_LOG_MSG ? LOG_INFO : LOG_DEBUG;
+	log_msg(l, "libevent: %s", msg);
+}
+
 static int cmd_serve(struct config *cfg)
 {
 	struct app app = { .cfg = *cfg, .started = time(NULL) };
@@ -370,27 +431,35 @@ static int cmd_serve(struct config *cfg)
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	log_set_level(cfg->log_level);
 	db_sqlite_set_synchronous(strcmp(cfg->sqlite_synchronous, "normal") != 0);
+	/* Everything serve says goes to the JSON log, its failures too (docs/operations.md, Logs);
+	 * libevent's own messages as well. */
+	event_set_log_callback(libevent_log);
 	struct db *db;
-	if (open_db(cfg, &db))
+	char kerr[2048];
+	if (ops_open_db(cfg, OPS_NODE, &db, kerr, sizeof(kerr))) {
+		log_error("%s", kerr);
 		return 1;
+	}
 	db_close(db);
 	char i18n[4096];
 	snprintf(i18n, sizeof(i18n), "%s/i18n", cfg->data_dir);
 	if (view_load(cfg->templates_dir, i18n, &app.view, err, sizeof(err))) {
-		fprintf(stderr, "govhall: templates: %s\n", err);
+		log_error("templates: %s", err);
 		return 1;
 	}
 	if (identity_init(&app, err, sizeof(err)) || cases_init(&app, err, sizeof(err)) ||
 	    open311_init(&app) || ledger_init(&app, err, sizeof(err)) || stats_init(&app) ||
 	    search_init(&app, err, sizeof(err)) || interact_init(&app, err, sizeof(err))) {
-		fprintf(stderr, "govhall: %s\n", err);
+		log_error("%s", err);
 		return 1;
 	}
 	certs_init(&app);
 	identity_set_messenger(&(struct identity_messenger){ notify_inbox_message, notify_sms_sealed });
 	app.router = router_new();
-	if (build_router(app.router))
+	if (build_router(app.router)) {
+		log_error("the route tables are malformed");
 		return 1;
+	}
 	app.metrics = metrics_new(router_count(app.router));
 	app.jobs = jobs_new_with(&(struct jobs_config){ .threads = (size_t)cfg->job_threads, .queue_cap = (size_t)cfg->job_queue,
 							.per_key_cap = (size_t)cfg->job_queue_per_address,
@@ -400,27 +469,42 @@ static int cmd_serve(struct config *cfg)
 	/* Group commit: one writer thread and connection batches submissions (store/group.h). */
 	app.group = group_new(cfg->db, (size_t)cfg->write_queue, (size_t)cfg->write_batch, err, sizeof(err));
 	if (!app.group) {
-		fprintf(stderr, "govhall: %s\n", err);
+		log_error("%s", err);
+		jobs_free(app.jobs);
+		return 1;
+	}
+	/* The duties thread's connection, shared by its duties (base/duty.h). */
+	if (db_open_named(cfg->db, "govhall duties", &app.duty_db, err, sizeof(err)) ||
+	    ops_start(&app, err, sizeof(err))) {
+		log_error("%s", err);
+		db_close(app.duty_db);
+		group_free(app.group);
 		jobs_free(app.jobs);
 		return 1;
 	}
 	if (notify_start(&app, err, sizeof(err))) {
-		fprintf(stderr, "govhall: %s\n", err);
+		log_error("%s", err);
+		ops_stop();
+		db_close(app.duty_db);
 		group_free(app.group);
 		jobs_free(app.jobs);
 		return 1;
 	}
 	if (ledger_start(&app, err, sizeof(err))) {
-		fprintf(stderr, "govhall: %s\n", err);
+		log_error("%s", err);
 		notify_stop();
+		ops_stop();
+		db_close(app.duty_db);
 		group_free(app.group);
 		jobs_free(app.jobs);
 		return 1;
 	}
 	if (interact_start(&app, err, sizeof(err))) {
-		fprintf(stderr, "govhall: %s\n", err);
+		log_error("%s", err);
 		ledger_stop();
 		notify_stop();
+		ops_stop();
+		db_close(app.duty_db);
 		group_free(app.group);
 		jobs_free(app.jobs);
 		return 1;
@@ -429,6 +513,8 @@ static int cmd_serve(struct config *cfg)
 	interact_stop();
 	ledger_stop();
 	notify_stop();
+	ops_stop();
+	db_close(app.duty_db);
 	group_free(app.group);
 	jobs_free(app.jobs);
 	metrics_free(app.metrics);
@@ -461,6 +547,7 @@ int main(int argc, char **argv)
 	struct config cfg;
 	int nargs = 0;
 	bool help = false, demo = false;
+	serving = !strcmp(cmd, "serve");
 	if (load_config(&cfg, argc - 1, argv + 1, &nargs, &help, &demo)) {
 		config_release(&cfg);
 		return 2;
@@ -469,10 +556,11 @@ int main(int argc, char **argv)
 	int rc;
 	certs_register();
 	if (strcmp(cmd, "user") && strcmp(cmd, "key") && strcmp(cmd, "routes") && strcmp(cmd, "open311") &&
-	    strcmp(cmd, "verify") && strcmp(cmd, "cert") && strcmp(cmd, "search-eval") && strcmp(cmd, "search-bench"))
+	    strcmp(cmd, "verify") && strcmp(cmd, "cert") && strcmp(cmd, "search-eval") && strcmp(cmd, "search-bench") &&
+	    strcmp(cmd, "restore"))
 		for (int i = 0; i < nargs; i++)
 			if (strncmp(args[i], "--", 2) == 0) {
-				fprintf(stderr, "govhall: unknown option %s (see govhall %s --help)\n", args[i], cmd);
+				complain("unknown option %s (see govhall %s --help)", args[i], cmd);
 				config_release(&cfg);
 				return 2;
 			}
@@ -510,8 +598,12 @@ int main(int argc, char **argv)
 		rc = search_cli_eval(cfg.db, cfg.data_dir, nargs, args);
 	} else if (!strcmp(cmd, "search-bench")) {
 		rc = search_cli_bench(cfg.data_dir, nargs, args);
+	} else if (!strcmp(cmd, "ledger") && ledger_needs_keys(nargs, args) && !help && keys_ok(&cfg) != 0) {
+		rc = 1; /* the log's key file does not match the database: refused, with the advice */
 	} else if (!strcmp(cmd, "ledger") || !strcmp(cmd, "verify") || !strcmp(cmd, "audit")) {
 		rc = ledger_cli(&cfg, cmd, nargs, args);
+	} else if (!strcmp(cmd, "backup") || !strcmp(cmd, "restore") || !strcmp(cmd, "uploads")) {
+		rc = ops_cli(&cfg, cmd, nargs, args);
 	} else if (!strcmp(cmd, "stats")) {
 		rc = cmd_stats(&cfg, nargs, args);
 	} else if (!strcmp(cmd, "routes")) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/paths.h"
 #include "base/util.h"
 
 enum kind { K_STR, K_LONG, K_BOOL };
@@ -40,11 +41,12 @@ static const struct setting settings[] = {
 	{ "db", "database", "govhall.db", "SQLite file path, or a postgresql:// URL", K_STR, S(db), 0, 0 },
 	{ "sqlite-synchronous", "database", "full", "full: a submission that was answered survives a power cut (one fsync per group commit); normal: faster, the last moments may be lost on power loss (WAL keeps the file consistent either way)", K_STR, S(sqlite_synchronous), 0, 0 },
 	{ "write-queue", "database", "4096", "submissions that may wait for the group-commit writer; beyond this they get 503 with Retry-After", K_LONG, S(write_queue), 1, 1000000 },
+	{ "blob-grace", "database", "86400", "seconds a stored file that no application or published document names is kept before the collection removes it", K_LONG, S(blob_grace), 60, 31536000 },
 	{ "write-batch", "database", "256", "submissions committed together in one transaction, at most (group commit)", K_LONG, S(write_batch), 1, 100000 },
 	{ "static-dir", "paths", "static", "directory of static files served under /static/", K_STR, S(static_dir), 0, 0 },
 	{ "templates-dir", "paths", "templates", "directory of page templates (*.mustache)", K_STR, S(templates_dir), 0, 0 },
 	{ "data-dir", "paths", "data", "directory of data files (catalog, holidays, i18n)", K_STR, S(data_dir), 0, 0 },
-	{ "upload-dir", "paths", "uploads", "directory of uploaded attachments, stored by SHA-256; keep it outside static-dir and the web root", K_STR, S(upload_dir), 0, 0 },
+	{ "upload-dir", "paths", "uploads", "where earlier versions kept uploaded attachments (now in the database); read by `govhall uploads import`", K_STR, S(upload_dir), 0, 0 },
 	{ "max-upload", "server", "10485760", "largest uploaded file in bytes (also bounded by max-body)", K_LONG, S(max_upload), 1024, 1L << 30 },
 	{ "max-upload-total", "server", "52428800", "largest total of the files attached to one application, in bytes", K_LONG, S(max_upload_total), 1024, 1L << 34 },
 	{ "log-level", "log", "info", "debug, info, warn or error", K_STR, S(log_level), 0, 0 },
@@ -132,12 +134,27 @@ static int apply(struct config *c, const struct setting *s, const char *value, c
 	return -1;
 }
 
+/* The read-only files govhall ships default to the share directory (base/paths.h), so the
+ * binary runs from any working directory; the table's default is the name inside it. */
+static bool in_share(const struct setting *s)
+{
+	return !strcmp(s->name, "static-dir") || !strcmp(s->name, "templates-dir") || !strcmp(s->name, "data-dir");
+}
+
+static const char *default_of(const struct setting *s, char *buf, size_t size)
+{
+	if (!in_share(s))
+		return s->def;
+	snprintf(buf, size, "%s/%s", paths_share_dir(), s->def);
+	return buf;
+}
+
 void config_defaults(struct config *c)
 {
-	char err[256];
+	char err[256], buf[4200];
 	memset(c, 0, sizeof(*c));
 	for (size_t i = 0; i < ARRAY_LEN(settings); i++)
-		if (apply(c, &settings[i], settings[i].def, err, sizeof(err)))
+		if (apply(c, &settings[i], default_of(&settings[i], buf, sizeof(buf)), err, sizeof(err)))
 			die("config default: %s", err);
 }
 
@@ -238,7 +255,8 @@ void config_print_help(FILE *f)
 		for (const char *p = s->name; *p && n + 1 < sizeof(var); p++)
 			var[n++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
 		var[n] = 0;
+		char buf[4200];
 		fprintf(f, "  --%-14s %-22s [%s] %s\n      %s (default: %s)\n", s->name, var, s->section,
-			s->name, s->help, s->def);
+			s->name, s->help, default_of(s, buf, sizeof(buf)));
 	}
 }

@@ -14,6 +14,7 @@ struct config {
 	char *sqlite_synchronous; /* "full" (durable, the default) or "normal" */
 	long write_queue;      /* submissions waiting for the group-commit writer, at most */
 	long write_batch;      /* submissions per group-commit transaction, at most */
+	long blob_grace;       /* seconds an unnamed stored file is kept (store/blob.h) */
 	long threads;          /* HTTP workers; 0 = number of cores */
 	long job_threads;      /* job pool threads */
 	long job_queue;        /* job queue capacity */
@@ -35,7 +36,7 @@ struct config {
 	char *key_file;        /* keys for personal data, tokens and CSRF */
 	long session_idle;     /* seconds of inactivity that end a session */
 	long session_max;      /* seconds after which a session ends regardless */
-	char *upload_dir;      /* attachments, outside the web root (cases/attach.h) */
+	char *upload_dir;      /* where earlier versions kept attachments (govhall uploads import) */
 	long max_upload;       /* bytes of one uploaded file */
 	long max_upload_total; /* bytes of all files of one application */
 	char *notify_webhook_url;    /* POST each notification here ("" = off) */

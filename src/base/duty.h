@@ -1,11 +1,17 @@
-/* duty.h: background duties — a thread that runs a pass now and then, off every event loop
- * (notification delivery, deadline warnings, calendar refresh).
+/* duty.h: background duties — passes run now and then, off every event loop (deadline
+ * warnings, calendar refresh, checkpoints, evaluation duties, collection of unnamed files,
+ * notification delivery).
+ *
+ * Every duty started with duty_start runs on one shared thread, "the duties thread", one pass
+ * at a time, so the duties can share one database connection (struct app's duty_db). A duty
+ * whose passes may block for long (notification delivery waits on other servers) gets a thread
+ * of its own with duty_start_alone, and then needs a connection of its own too.
  *
  * A pass runs at start, then every period seconds; sooner when nudged; at once again when it
  * says more is waiting; and after a failure it waits longer each time (up to 30 s), logging the
- * first failure of a streak and the recovery. Passes never overlap. duty_stop wakes the thread
- * and joins it; a pass in progress finishes first. Whatever the pass needs (its own database
- * connection) lives in arg and belongs to the caller. */
+ * first failure of a streak and the recovery. Passes of one duty never overlap. duty_stop
+ * waits for a pass in progress, removes the duty and, when it was the last, stops the thread.
+ * Whatever the pass needs lives in arg and belongs to the caller. */
 #ifndef GH_DUTY_H
 #define GH_DUTY_H
 #include <stdbool.h>
@@ -15,11 +21,15 @@ struct duty;
 /* One pass: returns 0 or a GH_E code; sets *more when work is left for an immediate pass. */
 typedef int (*duty_pass)(void *arg, bool *more);
 
-/* Starts the thread. name is for the log. Returns NULL when the thread cannot start. */
+/* Adds the duty to the duties thread (starting it with the first duty). name is for the log.
+ * Returns NULL when the thread cannot start. */
 struct duty *duty_start(const char *name, duty_pass pass, void *arg, int period_s);
-/* Asks for a pass as soon as the current one (if any) is over. Thread-safe; d may be NULL. */
+/* The same on a thread of the duty's own. */
+struct duty *duty_start_alone(const char *name, duty_pass pass, void *arg, int period_s);
+/* Asks for a pass as soon as possible (after the pass in progress). Thread-safe; d may be NULL. */
 void duty_nudge(struct duty *d);
-/* Stops and joins the thread, and frees d (may be NULL). */
+/* Removes the duty (waiting for its pass in progress) and frees d (may be NULL); stops and
+ * joins the thread when no duty is left on it. Not from a pass. */
 void duty_stop(struct duty *d);
 
 #endif

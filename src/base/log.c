@@ -60,3 +60,30 @@ void log_msg(enum log_level l, const char *fmt, ...)
 	log_line(&sb);
 	sb_release(&sb);
 }
+
+void log_fatal(const char *msg)
+{
+	char line[3072];
+	size_t n = 0;
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	int k = snprintf(line, sizeof(line),
+			 "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"level\":\"error\",\"msg\":\"fatal: ",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+	n = k > 0 ? (size_t)k : 0;
+	for (const unsigned char *p = (const unsigned char *)msg; *p && n + 8 < sizeof(line); p++) {
+		if (*p == '"' || *p == '\\') {
+			line[n++] = '\\';
+			line[n++] = (char)*p;
+		} else if (*p < 0x20) {
+			n += (size_t)snprintf(line + n, sizeof(line) - n, "\\u%04x", *p);
+		} else {
+			line[n++] = (char)*p; /* UTF-8 passes through; die's messages are ours */
+		}
+	}
+	memcpy(line + n, "\"}\n", 3);
+	ssize_t w = write(STDERR_FILENO, line, n + 3);
+	(void)w;
+}

@@ -10,6 +10,9 @@ enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 void log_set_level(const char *name);
 int log_enabled(enum log_level l);
 void log_msg(enum log_level l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Writes {"ts", "level": "error", "msg": "fatal: <msg>"} without allocating (die's last
+ * words, also when memory ran out). */
+void log_fatal(const char *msg);
 /* Writes a finished JSON object line (without newline) atomically. */
 void log_line(struct sb *json);
 /* Appends the current UTC time as ISO 8601 with milliseconds. */

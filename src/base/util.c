@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
+
 void *xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);
@@ -45,12 +47,14 @@ char *xstrndup(const char *s, size_t n)
 
 void die(const char *fmt, ...)
 {
+	/* A JSON log line like every other, written without allocating (this may be out of
+	 * memory). */
+	char msg[1024];
 	va_list ap;
-	fputs("govhall: fatal: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	log_fatal(msg);
 	abort();
 }
 

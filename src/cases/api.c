@@ -105,7 +105,7 @@ static int api_upload(struct req *r)
 		return GH_EINVAL;
 	}
 	struct attach_info info;
-	if ((rc = attach_store(r->app->cfg.upload_dir, r->arena, f->data, f->len, (size_t)r->app->cfg.max_upload, &info))) {
+	if ((rc = attach_store(r->db, r->arena, f->data, f->len, (size_t)r->app->cfg.max_upload, &info))) {
 		if (rc == GH_EUNSUPPORTED)
 			req_error_detail(r, en(r) ? "Only PDF, JPEG and PNG files are accepted." : "只接受 PDF、JPEG、PNG 文件。");
 		else if (rc == GH_ETOOBIG)
@@ -312,7 +312,7 @@ static int api_attachment(struct req *r)
 	    at.application_id != app.id)
 		return GH_ENOTFOUND;
 	case_access_view(r, &app);
-	return attach_send(r, r->app->cfg.upload_dir, at.sha256, at.mime, at.filename);
+	return attach_send(r, at.sha256, at.mime, at.filename);
 }
 
 /* POST /api/v1/applications/{number}/reveal: {"field": key, "reason": "..."} -> the field's full

@@ -1,6 +1,7 @@
-/* attach.c: attachment files on disk, content-addressed by SHA-256 (see attach.h). */
+/* attach.c: attachment files in the database, content-addressed by SHA-256 (see attach.h). */
 #include "cases/attach.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/err.h"
@@ -18,6 +20,7 @@
 #include "base/util.h"
 #include "http/http.h"
 #include "http/multipart.h"
+#include "store/blob.h"
 
 #define SNIFF_BYTES (256u << 10) /* libmagic looks at no more than this */
 #define SEND_MAX (1ul << 30)     /* the largest max-upload; anything bigger is not ours */
@@ -48,6 +51,9 @@ static void init_once(void)
 		die("attach: libsodium failed to initialise");
 	if (pthread_key_create(&magic_key, magic_release))
 		die("attach: pthread_key_create failed");
+	/* The rows that name stored files: the collection keeps what they name. */
+	blob_ref_table("attachments");
+	blob_ref_table("publish_attachments");
 }
 
 void attach_global_init(void)
@@ -111,7 +117,12 @@ int attach_sniff(struct arena *a, const void *data, size_t len, const char **mim
 	return GH_EUNSUPPORTED;
 }
 
-/* ---- names and paths ---- */
+/* ---- names and storage ---- */
+
+static bool hex_digit(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
 
 bool attach_name_valid(const char *s)
 {
@@ -119,90 +130,18 @@ bool attach_name_valid(const char *s)
 		return false;
 	size_t i = 0;
 	for (; i < 64; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+		if (!hex_digit(s[i]))
 			return false; /* also stops at the NUL of a short name */
 	return s[64] == 0;
 }
 
-/* dir/ab/cd/<hex> into buf; false when it does not fit. */
-static bool file_path(char *buf, size_t size, const char *dir, const char *hex)
-{
-	int n = snprintf(buf, size, "%s/%.2s/%.2s/%s", dir, hex, hex + 2, hex);
-	return n > 0 && (size_t)n < size;
-}
-
-static int mkdir_one(const char *path)
-{
-	if (mkdir(path, 0750) == 0 || errno == EEXIST)
-		return 0;
-	log_error("attach: mkdir %s: %s", path, strerror(errno));
-	return GH_EIO;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t k = write(fd, p, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return -1;
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
-/* Writes the file atomically into directory sub as final. */
-static int write_file(struct arena *a, const char *sub, const char *final, const char *hex, const void *data,
-		      size_t len)
-{
-	char *tmp = arena_printf(a, "%s/.%s.XXXXXX", sub, hex);
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		log_error("attach: cannot create a file in %s: %s", sub, strerror(errno));
-		return GH_EIO;
-	}
-	const char *step = "fchmod";
-	int rc, dfd;
-	if (fchmod(fd, 0640))
-		goto fail;
-	step = "write";
-	if (write_all(fd, data, len))
-		goto fail;
-	step = "fsync";
-	if (fsync(fd))
-		goto fail;
-	step = "close";
-	rc = close(fd);
-	fd = -1;
-	if (rc)
-		goto fail;
-	step = "rename";
-	if (rename(tmp, final))
-		goto fail;
-	/* Make the rename itself durable. */
-	dfd = open(sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		if (fsync(dfd))
-			log_warn("attach: fsync of %s: %s", sub, strerror(errno));
-		close(dfd);
-	}
-	return 0;
-fail:
-	log_error("attach: %s of %s: %s", step, tmp, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return GH_EIO;
-}
-
-int attach_store(const char *dir, struct arena *a, const void *data, size_t len, size_t max,
+int attach_store(struct db *db, struct arena *a, const void *data, size_t len, size_t max,
 		 struct attach_info *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (len > max)
 		return GH_ETOOBIG;
+	attach_global_init();
 	const char *mime, *detected;
 	int rc = attach_sniff(a, data, len, &mime, &detected);
 	out->detected = detected;
@@ -211,53 +150,117 @@ int attach_store(const char *dir, struct arena *a, const void *data, size_t len,
 			log_info("attach: refused a file of %zu bytes, type %s", len, detected ? detected : "?");
 		return rc;
 	}
-	unsigned char hash[crypto_hash_sha256_BYTES];
-	crypto_hash_sha256(hash, data, len);
-	sodium_bin2hex(out->sha256, sizeof(out->sha256), hash, sizeof(hash));
+	if ((rc = blob_put(db, data, len, (int64_t)time(NULL), out->sha256, &out->existed)))
+		return rc;
 	out->mime = mime;
 	out->size = len;
-
-	const char *hex = out->sha256;
-	char *d1 = arena_printf(a, "%s/%.2s", dir, hex);
-	char *d2 = arena_printf(a, "%s/%.2s", d1, hex + 2);
-	char *final = arena_printf(a, "%s/%s", d2, hex);
-	struct stat st;
-	if (lstat(final, &st) == 0) {
-		if (S_ISREG(st.st_mode) && (size_t)st.st_size == len) {
-			out->existed = true;
-			return 0;
-		}
-		/* Cannot happen unless someone touched the directory: replace it with good bytes. */
-		log_error("attach: %s is not a regular file of %zu bytes; rewriting it", final, len);
-	} else if (errno != ENOENT) {
-		log_error("attach: stat %s: %s", final, strerror(errno));
-		return GH_EIO;
-	}
-	if ((rc = mkdir_one(dir)) || (rc = mkdir_one(d1)) || (rc = mkdir_one(d2)))
-		return rc;
-	return write_file(a, d2, final, hex, data, len);
+	return 0;
 }
 
-int attach_open(const char *dir, const char *sha256, int *fd, size_t *size)
+/* Reads a whole regular file of at most max bytes (O_NOFOLLOW). NULL with errno set. */
+static char *read_regular(int dirfd, const char *name, size_t max, size_t *len)
 {
-	*fd = -1;
-	*size = 0;
-	if (!attach_name_valid(sha256))
-		return GH_EINVAL;
-	char path[PATH_MAX];
-	if (!dir || !file_path(path, sizeof(path), dir, sha256))
-		return GH_EIO;
-	int f = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (f < 0)
-		return errno == ENOENT || errno == ENOTDIR ? GH_ENOTFOUND : GH_EIO;
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return NULL;
 	struct stat st;
-	if (fstat(f, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(f);
-		return GH_ENOTFOUND;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
+		close(fd);
+		errno = EFBIG;
+		return NULL;
 	}
-	*fd = f;
-	*size = (size_t)st.st_size;
-	return 0;
+	size_t n = (size_t)st.st_size, got = 0;
+	char *buf = xmalloc(n ? n : 1);
+	while (got < n) {
+		ssize_t k = read(fd, buf + got, n - got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			free(buf);
+			close(fd);
+			errno = EIO;
+			return NULL;
+		}
+		got += (size_t)k;
+	}
+	close(fd);
+	*len = n;
+	return buf;
+}
+
+/* Imports the files of one leaf directory dir/ab/cd. */
+static int import_leaf(struct db *db, const char *path, FILE *err_out, long *copied, long *present, long *bad)
+{
+	DIR *d = opendir(path);
+	if (!d)
+		return 0;
+	int rc = 0;
+	struct dirent *e;
+	while (!rc && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue; /* ".", "..", and temporary files of interrupted writes */
+		size_t len = 0;
+		char *buf = attach_name_valid(e->d_name) ? read_regular(dirfd(d), e->d_name, SEND_MAX, &len) : NULL;
+		char hex[65] = "";
+		if (buf) {
+			unsigned char h[crypto_hash_sha256_BYTES];
+			crypto_hash_sha256(h, (const unsigned char *)buf, len);
+			sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+		}
+		if (!buf || strcmp(hex, e->d_name) != 0) {
+			fprintf(err_out, "govhall: %s/%s: not a stored attachment (name or content), skipped\n", path,
+				e->d_name);
+			(*bad)++;
+			free(buf);
+			continue;
+		}
+		bool existed = false;
+		rc = blob_put(db, buf, len, (int64_t)time(NULL), hex, &existed);
+		free(buf);
+		if (!rc)
+			(*(existed ? present : copied))++;
+	}
+	closedir(d);
+	return rc;
+}
+
+/* A directory level of the old layout: two lower-case hex digits. */
+static bool two_hex(const char *s)
+{
+	return hex_digit(s[0]) && hex_digit(s[1]) && !s[2];
+}
+
+int attach_import_dir(struct db *db, const char *dir, FILE *err_out, long *copied, long *present, long *bad)
+{
+	attach_global_init();
+	*copied = *present = *bad = 0;
+	DIR *top = opendir(dir);
+	if (!top) {
+		fprintf(err_out, "govhall: cannot read %s: %s\n", dir, strerror(errno));
+		return GH_EIO;
+	}
+	int rc = 0;
+	struct dirent *a;
+	while (!rc && (a = readdir(top))) {
+		if (!two_hex(a->d_name))
+			continue;
+		char p1[PATH_MAX];
+		snprintf(p1, sizeof(p1), "%s/%.2s", dir, a->d_name);
+		DIR *mid = opendir(p1);
+		if (!mid)
+			continue;
+		struct dirent *b;
+		while (!rc && (b = readdir(mid))) {
+			if (!two_hex(b->d_name))
+				continue;
+			char p2[PATH_MAX + 8];
+			snprintf(p2, sizeof(p2), "%s/%.2s", p1, b->d_name);
+			rc = import_leaf(db, p2, err_out, copied, present, bad);
+		}
+		closedir(mid);
+	}
+	closedir(top);
+	return rc;
 }
 
 /* ---- downloads ---- */
@@ -303,43 +306,47 @@ const char *attach_disposition(struct arena *a, const char *filename)
 	return s;
 }
 
-int attach_send(struct req *r, const char *dir, const char *sha256, const char *mime, const char *filename)
+struct sendbuf {
+	char *buf;
+	size_t len, cap;
+};
+
+static int append_chunk(void *ctx, const void *p, size_t n)
+{
+	struct sendbuf *b = ctx;
+	if (n > b->cap - b->len)
+		return GH_EIO; /* more than the stored size said: blob_read reports it */
+	memcpy(b->buf + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+int attach_send(struct req *r, const char *sha256, const char *mime, const char *filename)
 {
 	if (!attach_name_valid(sha256)) {
 		log_error("attach: malformed stored name for request %s", r->id);
 		return GH_ENOTFOUND;
 	}
-	int fd;
 	size_t n;
-	int rc = attach_open(dir, sha256, &fd, &n);
+	int rc = blob_size(r->db, r->arena, sha256, &n);
 	if (rc == GH_ENOTFOUND)
-		log_error("attach: %s is recorded but missing from %s", sha256, dir);
+		log_error("attach: %s is named by a row but not stored (run `govhall uploads import`?)", sha256);
 	if (rc)
 		return rc;
 	if (n > SEND_MAX) {
-		close(fd);
 		log_error("attach: %s has %zu bytes, more than any upload may", sha256, n);
 		return GH_EIO;
 	}
-	char *buf = arena_alloc(r->arena, n ? n : 1);
-	size_t got = 0;
-	while (got < n) {
-		ssize_t k = read(fd, buf + got, n - got);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			log_error("attach: read %s: %s", sha256, k < 0 ? strerror(errno) : "short file");
-			close(fd);
-			return GH_EIO;
-		}
-		got += (size_t)k;
-	}
-	close(fd);
+	struct sendbuf b = { arena_alloc(r->arena, n ? n : 1), 0, n };
+	if ((rc = blob_read(r->db, sha256, append_chunk, &b)))
+		return rc == GH_ENOTFOUND ? GH_ENOTFOUND : rc;
+	if (b.len != n)
+		return GH_EIO;
 	const char *type = "application/octet-stream";
 	for (size_t i = 0; mime && i < ARRAY_LEN(allowed); i++)
 		if (strcmp(mime, allowed[i].mime) == 0)
 			type = allowed[i].mime;
 	resp_header(r, "Content-Disposition", attach_disposition(r->arena, filename));
 	resp_header(r, "Cache-Control", "private, no-store");
-	return resp_body(r, 200, type, buf, n);
+	return resp_body(r, 200, type, b.buf, n);
 }

@@ -1,16 +1,15 @@
-/* attach.h: attachment files (申请材料) on disk, content-addressed.
+/* attach.h: attachment files (申请材料 and the files of published information), kept in the
+ * database so that any node serves any file.
  *
  * Invariants:
- * - A stored file is named by the lower-case hex SHA-256 of its bytes: dir/ab/cd/<64 hex>,
- *   where ab and cd are the first two byte pairs of the name. The same bytes stored twice
- *   are one file; a file is never changed once written.
- * - Files are written atomically: a temporary file ".<hex>.XXXXXX" in the final directory,
- *   fsync, rename, fsync of the directory. A crash leaves at worst a stale temporary file
- *   (safe to delete when older than a day). Files have mode 0640, directories 0750 (less the
- *   umask). dir is the setting upload-dir, which must lie outside the web root.
+ * - A stored file is a blob (store/blob.h): named by the lower-case hex SHA-256 of its bytes,
+ *   chunked, written in one transaction; the same bytes stored twice are one blob, never
+ *   changed once written. Unnamed blobs are collected after a grace period; the tables that
+ *   name them (attachments, publish_attachments) are registered by attach_global_init.
  * - Only PDF, JPEG and PNG are stored, judged by the content (libmagic, and the type's
  *   signature at offset 0), never by the file name or the type a client claims.
- * - No database here: the cases module records who attached what (table attachments).
+ * - The cases module records who attached what (table attachments), publish what a document
+ *   carries (publish_attachments).
  *
  * Threads: libmagic handles are not thread-safe, so each thread gets its own, opened on first
  * use and closed when the thread exits (a pthread key with a destructor). Everything else is
@@ -20,6 +19,7 @@
 #define GH_ATTACH_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "base/arena.h"
 
@@ -37,9 +37,11 @@ struct attach_info {
 };
 
 struct req;
+struct db;
 
-/* Initialises libsodium and the per-thread libmagic key. Idempotent and thread-safe; the
- * functions below call it themselves, main.c may call it at start to fail early. */
+/* Initialises libsodium and the per-thread libmagic key, and registers the tables that name
+ * blobs. Idempotent and thread-safe; the functions below call it themselves, main.c may call
+ * it at start to fail early. */
 void attach_global_init(void);
 
 /* Sniffs the type of [data, data+len). Returns 0 with *mime set to the allowed type (a static
@@ -47,23 +49,24 @@ void attach_global_init(void);
  * (logged). *detected (may be NULL) gets what libmagic said, in a, for logs. No I/O. */
 int attach_sniff(struct arena *a, const void *data, size_t len, const char **mime, const char **detected);
 
-/* Stores [data, data+len) under dir: checks the size (len > max: GH_ETOOBIG, before anything
+/* Stores [data, data+len) in db: checks the size (len > max: GH_ETOOBIG, before anything
  * else), the type (GH_EUNSUPPORTED, logged at info with the detected type; callers show
- * ATTACH_TYPES_*), hashes it and writes the file unless the same bytes are there already.
- * Creates dir and its subdirectories as needed. GH_EIO (logged) when the disk fails.
+ * ATTACH_TYPES_*), then writes the blob unless the same bytes are there already (blob_put, in
+ * a transaction of its own: db must not be in one). Database failures give their GH_E code.
  * out is filled on success; out->detected also on GH_EUNSUPPORTED. Temporary strings live in
  * a. */
-int attach_store(const char *dir, struct arena *a, const void *data, size_t len, size_t max,
+int attach_store(struct db *db, struct arena *a, const void *data, size_t len, size_t max,
 		 struct attach_info *out);
 
 /* True when s is a well-formed stored name: exactly 64 lower-case hex digits. */
 bool attach_name_valid(const char *sha256);
 
-/* Opens the file named sha256 under dir for reading. The name is checked with
- * attach_name_valid before the file system is touched (GH_EINVAL otherwise). Returns 0 with
- * *fd (O_CLOEXEC; the caller closes it) and *size, GH_ENOTFOUND when there is no such
- * regular file, GH_EIO for other failures. */
-int attach_open(const char *dir, const char *sha256, int *fd, size_t *size);
+/* Copies the attachment files stored on disk by earlier versions (dir/ab/cd/<64 hex>, the
+ * setting upload-dir) into db: every file whose name is well formed and whose bytes hash to it
+ * (others are counted in *bad and named on err_out). *copied gets the files stored now,
+ * *present those already in the database. The files are left in place. GH_EIO when dir cannot
+ * be read, database codes otherwise. */
+int attach_import_dir(struct db *db, const char *dir, FILE *err_out, long *copied, long *present, long *bad);
 
 /* The Content-Disposition value for downloading a file called filename (any text; NULL,
  * invalid or empty names become "file"): attachment; filename="<ASCII fallback>";
@@ -72,10 +75,11 @@ const char *attach_disposition(struct arena *a, const char *filename);
 
 /* Answers r with the stored file as a download only: Content-Disposition as above,
  * Content-Type mime when it is one of the allowed types (else application/octet-stream),
- * Cache-Control: private, no-store (the server adds X-Content-Type-Options: nosniff). The file
- * is read into r->arena. Returns 0, GH_ENOTFOUND for a malformed or missing name (a missing
- * file that the database knows is logged as an error), GH_EIO. Authorisation is the caller's
- * job. */
-int attach_send(struct req *r, const char *dir, const char *sha256, const char *mime, const char *filename);
+ * Cache-Control: private, no-store (the server adds X-Content-Type-Options: nosniff). The blob
+ * is read from r->db chunk by chunk into one response buffer in r->arena (the HTTP layer
+ * sends whole bodies). Returns 0, GH_ENOTFOUND for a malformed or missing name (a missing
+ * blob that the database names is logged as an error), GH_EIO for a damaged one. Authorisation
+ * is the caller's job. */
+int attach_send(struct req *r, const char *sha256, const char *mime, const char *filename);
 
 #endif

@@ -6,6 +6,8 @@ int32_t deadline_due(const struct calendar *c, const struct clock_state *s)
 {
 	if (!s->accepted_day)
 		return 0;
+	if (s->due_day)
+		return s->due_day;
 	return calendar_add_workdays(c, s->accepted_day, s->limit_days + s->paused_workdays);
 }
 
@@ -13,6 +15,8 @@ int32_t deadline_legal_due(const struct calendar *c, const struct clock_state *s
 {
 	if (!s->accepted_day)
 		return 0;
+	if (s->legal_due_day)
+		return s->legal_due_day;
 	return calendar_add_workdays(c, s->accepted_day, s->legal_limit_days + s->paused_workdays);
 }
 
@@ -28,16 +32,24 @@ static int yellow_threshold(const struct clock_state *s)
 	return fifth > 1 ? fifth : 1;
 }
 
-int32_t deadline_yellow_day(const struct calendar *c, const struct clock_state *s)
+/* The first day with at most the threshold of working days left before due, on c. */
+static int32_t yellow_from(const struct calendar *c, const struct clock_state *s, int32_t due)
 {
-	if (!s->accepted_day)
-		return 0;
-	int32_t due = deadline_due(c, s), d = due;
+	int32_t d = due;
 	int limit = yellow_threshold(s);
 	/* Walk back while at most `limit` working days would be left. */
 	while (d > s->accepted_day && calendar_workdays_between(c, d - 1, due) <= limit)
 		d--;
 	return d;
+}
+
+int32_t deadline_yellow_day(const struct calendar *c, const struct clock_state *s)
+{
+	if (!s->accepted_day)
+		return 0;
+	if (s->yellow_day)
+		return s->yellow_day;
+	return yellow_from(c, s, deadline_due(c, s));
 }
 
 enum light deadline_light(const struct calendar *c, const struct clock_state *s, int32_t today)
@@ -47,7 +59,7 @@ enum light deadline_light(const struct calendar *c, const struct clock_state *s,
 	int32_t seen = s->paused_since ? s->paused_since : today;
 	if (seen > deadline_due(c, s))
 		return LIGHT_RED;
-	if (deadline_left(c, s, today) <= yellow_threshold(s))
+	if (seen >= deadline_yellow_day(c, s))
 		return LIGHT_YELLOW;
 	return LIGHT_GREEN;
 }
@@ -62,12 +74,33 @@ const char *deadline_light_name(enum light l)
 	}
 }
 
+void deadline_start(const struct calendar *c, struct clock_state *s, int32_t today)
+{
+	s->accepted_day = today;
+	s->paused_since = 0;
+	s->due_day = s->legal_due_day = s->yellow_day = 0;
+	s->due_day = deadline_due(c, s);
+	s->legal_due_day = deadline_legal_due(c, s);
+	s->yellow_day = yellow_from(c, s, s->due_day);
+}
+
 void deadline_resume(const struct calendar *c, struct clock_state *s, int32_t today)
 {
 	if (!s->paused_since)
 		return;
 	int n = calendar_workdays_between(c, s->paused_since, today);
-	if (n > 0)
-		s->paused_workdays += n;
 	s->paused_since = 0;
+	if (n <= 0)
+		return;
+	s->paused_workdays += n;
+	if (!s->accepted_day)
+		return;
+	/* The stored days move by the days paused, counted from themselves: the rest of the
+	 * promise is kept as it was made. */
+	if (s->due_day)
+		s->due_day = calendar_add_workdays(c, s->due_day, n);
+	if (s->legal_due_day)
+		s->legal_due_day = calendar_add_workdays(c, s->legal_due_day, n);
+	if (s->due_day)
+		s->yellow_day = yellow_from(c, s, s->due_day);
 }

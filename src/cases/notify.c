@@ -843,13 +843,15 @@ int notify_start(struct app *app, char *err, size_t errlen)
 	if ((rc = warnings_start(app, err, errlen)))
 		return rc;
 	pthread_once(&curl_once, curl_init_once);
-	if ((rc = db_open(cfg->db, &duty_db, err, errlen))) {
+	/* Deliveries wait on other servers (up to TIMEOUT_S each), so they have a thread and a
+	 * connection of their own rather than holding up the duties thread. */
+	if ((rc = db_open_named(cfg->db, "govhall notify", &duty_db, err, errlen))) {
 		warnings_stop();
 		return rc;
 	}
 	duty_app = app;
 	atomic_store(&stopping, false);
-	if (!(duty = duty_start("notify", deliver_pass, NULL, 1))) {
+	if (!(duty = duty_start_alone("notify", deliver_pass, NULL, 1))) {
 		db_close(duty_db);
 		duty_db = NULL;
 		warnings_stop();

@@ -317,7 +317,7 @@ static int store_uploads(struct req *r, const struct multipart *mp, size_t nslot
 		char key[32];
 		snprintf(key, sizeof(key), "material_%ld", slot);
 		struct attach_info info;
-		int rc = attach_store(r->app->cfg.upload_dir, r->arena, p->data, p->len, (size_t)r->app->cfg.max_upload, &info);
+		int rc = attach_store(r->db, r->arena, p->data, p->len, (size_t)r->app->cfg.max_upload, &info);
 		if (rc == GH_ETOOBIG) {
 			json_object_set_new(errs, key,
 					    json_string(en(r) ? arena_printf(r->arena, "The file %s is too large (at most %s).",
@@ -1206,7 +1206,7 @@ static int attachment_page(struct req *r)
 	if (!id || attachment_get(r->db, r->arena, id, &at) || at.application_id != app.id)
 		return GH_ENOTFOUND;
 	case_access_view(r, &app);
-	return attach_send(r, r->app->cfg.upload_dir, at.sha256, at.mime, at.filename);
+	return attach_send(r, at.sha256, at.mime, at.filename);
 }
 
 /* POST /applications/{number}/actions/claim|assign: staff take an application, or the head

@@ -101,6 +101,10 @@ static void from_row(const struct db_rows *r, size_t i, struct application *o)
 	o->due_day = (int32_t)db_cell_int(r, i, c++);
 	o->legal_due_day = (int32_t)db_cell_int(r, i, c++);
 	o->yellow_day = (int32_t)db_cell_int(r, i, c++);
+	/* The clock works from the stored due days: a calendar changed since does not move them. */
+	o->clock.due_day = o->due_day;
+	o->clock.legal_due_day = o->legal_due_day;
+	o->clock.yellow_day = o->yellow_day;
 	o->version = db_cell_int(r, i, c++);
 	o->item_name_zh = db_cell(r, i, c++);
 	o->item_name_en = db_cell(r, i, c++);
@@ -284,7 +288,7 @@ int case_transition(struct db *db, const struct calendar *cal, struct arena *a, 
 	switch (action->clock) {
 	case WF_CLOCK_START:
 		next.accepted_at = now;
-		next.clock.accepted_day = today;
+		deadline_start(cal, &next.clock, today);
 		break;
 	case WF_CLOCK_PAUSE:
 		if (next.clock.accepted_day)
@@ -304,6 +308,7 @@ int case_transition(struct db *db, const struct calendar *cal, struct arena *a, 
 	if (target->terminal)
 		next.completed_at = now;
 	if (next.clock.accepted_day) {
+		/* Fixed at acceptance, moved only by the end of a pause (cases/deadline.h). */
 		next.due_day = deadline_due(cal, &next.clock);
 		next.legal_due_day = deadline_legal_due(cal, &next.clock);
 		next.yellow_day = deadline_yellow_day(cal, &next.clock);

@@ -238,14 +238,15 @@ int warnings_start(struct app *app, char *err, size_t errlen)
 {
 	if (duty)
 		return 0;
-	int rc = db_open(app->cfg.db, &duty_db, err, errlen);
-	if (rc)
-		return rc;
+	if (!app->duty_db) {
+		snprintf(err, errlen, "warnings: the duties' database connection is not open");
+		return GH_EINTERNAL;
+	}
+	duty_db = app->duty_db; /* the duties thread's connection, shared by its duties */
 	duty_app = app;
 	next_warn = 0;
 	forms_sealed = false;
 	if (!(duty = duty_start("warnings", warnings_pass, NULL, WARNINGS_CALENDAR_S))) {
-		db_close(duty_db);
 		duty_db = NULL;
 		snprintf(err, errlen, "warnings: cannot start the duties thread");
 		return GH_EINTERNAL;
@@ -257,7 +258,6 @@ void warnings_stop(void)
 {
 	duty_stop(duty);
 	duty = NULL;
-	db_close(duty_db);
 	duty_db = NULL;
 	duty_app = NULL;
 }

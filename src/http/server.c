@@ -947,7 +947,7 @@ static int worker_init(struct worker *w, struct app *app, int index, int fd, cha
 		snprintf(err, errlen, "cannot accept on socket");
 		return GH_EUNAVAILABLE;
 	}
-	int rc = db_open(app->cfg.db, &w->db, err, errlen);
+	int rc = db_open_named(app->cfg.db, "govhall worker", &w->db, err, errlen);
 	if (rc)
 		return rc;
 	w->stop_ev = event_new(w->base, -1, 0, on_stop, w);

@@ -451,3 +451,21 @@ int identity_department_staff(struct db *db, struct arena *a, const char *depart
 	*n = rows.nrows;
 	return 0;
 }
+
+DB_SQL(q_latest_sealed, "SELECT phone_enc FROM accounts WHERE phone_enc IS NOT NULL ORDER BY id DESC LIMIT 1");
+
+int identity_keys_fit(const struct keyring *k, struct db *db)
+{
+	struct arena *a = arena_new(1024);
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_latest_sealed, DB_NOARGS, &rows);
+	if (!rc && rows.nrows == 1) {
+		char *plain;
+		size_t n;
+		rc = crypto_open(k, a, "phone", (const unsigned char *)rows.cells[0], rows.lens[0], &plain, &n, NULL)
+			     ? GH_EINVAL
+			     : 0;
+	}
+	arena_free(a);
+	return rc;
+}

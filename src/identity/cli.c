@@ -4,12 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/err.h"
 #include "base/util.h"
 #include "identity/identity_impl.h"
 #include "store/db.h"
+#include "store/hallkeys.h"
 
 static const char *opt(int argc, char **argv, const char *name)
 {
@@ -329,6 +331,16 @@ int identity_cli_key(struct app *app, struct db *db, int argc, char **argv)
 		app->keys = NULL;
 		if (keyring_load(app->cfg.key_file, &app->keys, err, sizeof(err))) {
 			fprintf(stderr, "govhall: %s\n", err);
+			return 1;
+		}
+		/* The database publishes the new key's check value first: nodes still on the old
+		 * file refuse to start rather than seal under a key the others lack. */
+		char check[65];
+		uint32_t cid = keyring_check(app->keys, keyring_count(app->keys) - 1, check);
+		if (hallkeys_record(db, "data", cid, check, (int64_t)time(NULL))) {
+			fprintf(stderr, "govhall: key %u was added to %s, but the database did not record it (%s); run "
+					"`govhall init` with this key file to record it, then `govhall key reseal`\n",
+				id, app->cfg.key_file, db_last_error(db));
 			return 1;
 		}
 		size_t n = 0;

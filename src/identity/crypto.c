@@ -38,6 +38,7 @@ static const char CTX_FIELD[] = "ghfield_";
 static const char CTX_INDEX[] = "ghindex_";
 static const char CTX_TOKEN[] = "ghtoken_";
 static const char CTX_CSRF[] = "ghcsrf__";
+static const char CTX_CHECK[] = "ghcheck_";
 
 /* Subkeys of one master key; the master key itself is wiped once they are derived. Lives in
  * sodium_malloc'd memory, read-only after loading. */
@@ -47,6 +48,7 @@ struct ring_key {
 	unsigned char index[SUBKEY_BYTES];
 	unsigned char token[SUBKEY_BYTES];
 	unsigned char csrf[SUBKEY_BYTES];
+	unsigned char check[32]; /* BLAKE2b-256 of the "ghcheck_" subkey: public (keyring_check) */
 };
 
 struct keyring {
@@ -272,6 +274,10 @@ int keyring_load(const char *path, struct keyring **out, char *err, size_t errle
 		derive(keys[i].index, CTX_INDEX, lines[i].key);
 		derive(keys[i].token, CTX_TOKEN, lines[i].key);
 		derive(keys[i].csrf, CTX_CSRF, lines[i].key);
+		unsigned char sub[SUBKEY_BYTES];
+		derive(sub, CTX_CHECK, lines[i].key);
+		crypto_generichash(keys[i].check, sizeof(keys[i].check), sub, sizeof(sub), NULL, 0);
+		sodium_memzero(sub, sizeof(sub));
 	}
 	sodium_free(lines); /* wipes the master keys */
 	sodium_mprotect_readonly(keys);
@@ -294,6 +300,17 @@ void keyring_free(struct keyring *k)
 uint32_t keyring_current_id(const struct keyring *k)
 {
 	return k->keys[k->n - 1].id;
+}
+
+size_t keyring_count(const struct keyring *k)
+{
+	return k->n;
+}
+
+uint32_t keyring_check(const struct keyring *k, size_t i, char hex[65])
+{
+	sodium_bin2hex(hex, 65, k->keys[i].check, sizeof(k->keys[i].check));
+	return k->keys[i].id;
 }
 
 /* Writes all of buf to fd. Returns 0 or -1 (errno set). */

@@ -54,6 +54,12 @@ int keyring_create(const char *path, char *err, size_t errlen);
 int keyring_add_key(const char *path, uint32_t *new_id, char *err, size_t errlen);
 void keyring_free(struct keyring *k);
 uint32_t keyring_current_id(const struct keyring *k);
+/* The number of keys in the ring (>= 1). */
+size_t keyring_count(const struct keyring *k);
+/* The check value of the i-th key (ascending ids, i < keyring_count): 64 hex digits of the
+ * BLAKE2b-256 of its "ghcheck_" subkey, into hex. It shows that two key files hold the same key
+ * without revealing anything of it, so the database may publish it. Returns the key's id. */
+uint32_t keyring_check(const struct keyring *k, size_t i, char hex[65]);
 
 /* Seals plaintext (len bytes) for column `field` under the current key into arena memory
  * (*outlen = len + CRYPTO_SEAL_OVERHEAD). Returns 0. */

@@ -144,6 +144,10 @@ void identity_set_messenger(const struct identity_messenger *m);
 /* Opens a text sealed for the SMS outbox (hex, as handed to messenger.sms) into a. 0 or
  * GH_EINVAL (corrupt, or sealed under a key no longer in the key file). */
 int identity_open_text(const struct keyring *k, struct arena *a, const char *sealed_hex, char **text);
+/* Whether the key ring k opens what the database sealed: 0 when it opens the latest sealed
+ * phone number (or nothing is sealed yet), GH_EINVAL when it does not (another hall's key
+ * file), database codes otherwise. For databases that publish no keys yet (src/ops). */
+int identity_keys_fit(const struct keyring *k, struct db *db);
 
 /* Adds every identity route table to the router. */
 struct router;

@@ -248,12 +248,13 @@ int interact_start(struct app *app, char *err, size_t errlen)
 {
 	if (duty)
 		return 0;
-	int rc = db_open(app->cfg.db, &duty_db, err, errlen);
-	if (rc)
-		return rc;
+	if (!app->duty_db) {
+		snprintf(err, errlen, "interact: the duties' database connection is not open");
+		return GH_EINTERNAL;
+	}
+	duty_db = app->duty_db; /* the duties thread's connection, shared by its duties */
 	duty_app = app;
 	if (!(duty = duty_start("interact", pass, NULL, PERIOD_S))) {
-		db_close(duty_db);
 		duty_db = NULL;
 		snprintf(err, errlen, "interact: cannot start the duties thread");
 		return GH_EINTERNAL;
@@ -265,7 +266,6 @@ void interact_stop(void)
 {
 	duty_stop(duty);
 	duty = NULL;
-	db_close(duty_db);
 	duty_db = NULL;
 	duty_app = NULL;
 }

@@ -272,12 +272,13 @@ int ledger_start(struct app *app, char *err, size_t errlen)
 		snprintf(err, errlen, "ledger: the log keys are not loaded");
 		return GH_EINTERNAL;
 	}
-	int rc = db_open(app->cfg.db, &duty_db, err, errlen);
-	if (rc)
-		return rc;
+	if (!app->duty_db) {
+		snprintf(err, errlen, "ledger: the duties' database connection is not open");
+		return GH_EINTERNAL;
+	}
+	duty_db = app->duty_db; /* the duties thread's connection, shared by its duties */
 	duty_arena = arena_new(64 * 1024);
 	if (!(duty = duty_start("ledger", sign_pass, NULL, LEDGER_CHECKPOINT_PERIOD))) {
-		db_close(duty_db);
 		duty_db = NULL;
 		arena_free(duty_arena);
 		duty_arena = NULL;
@@ -291,8 +292,6 @@ void ledger_stop(void)
 {
 	duty_stop(duty);
 	duty = NULL;
-	if (duty_db)
-		db_close(duty_db);
 	duty_db = NULL;
 	arena_free(duty_arena);
 	duty_arena = NULL;

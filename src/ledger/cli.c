@@ -13,6 +13,7 @@
 #include "base/err.h"
 #include "ledger/ledger_ext.h"
 #include "store/db.h"
+#include "store/hallkeys.h"
 
 #define DOC_MAX (4 * 1024 * 1024)
 
@@ -68,10 +69,30 @@ static int key_cmd(const struct config *cfg, int nargs, char **args)
 	}
 	if (nargs == 1 && strcmp(args[0], "rotate") == 0) {
 		uint32_t id;
+		struct db *db;
+		if (open_db(cfg, &db))
+			return 1;
 		if (ledger_keys_rotate(path, &id, err, sizeof(err))) {
 			fprintf(stderr, "govhall: %s\n", err);
+			db_close(db);
 			return 1;
 		}
+		/* The database publishes the new public key: nodes still on the old file refuse to
+		 * start until they have the new one. */
+		struct ledger_keys *k;
+		int rc = load_keys(cfg, &k);
+		if (!rc) {
+			char hex[65];
+			sodium_bin2hex(hex, sizeof(hex), k->k[k->n - 1].pk, 32);
+			rc = hallkeys_record(db, "ledger", id, hex, (int64_t)time(NULL));
+			ledger_keys_free(k);
+			if (rc)
+				fprintf(stderr, "govhall: the database did not record log key %u (%s); run `govhall init` "
+						"with this key file to record it\n", id, db_last_error(db));
+		}
+		db_close(db);
+		if (rc)
+			return 1;
 		printf("log key %u added to %s; it signs checkpoints once the hall is restarted with it (every node).\n"
 		       "Older keys stay published so the checkpoints they signed keep verifying.\n",
 		       id, path);

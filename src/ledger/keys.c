@@ -233,6 +233,25 @@ int ledger_key_create(const struct config *cfg, char *err, size_t errlen)
 	return ledger_keys_create(path, err, errlen);
 }
 
+int ledger_key_publics(const struct config *cfg, void (*fn)(void *ctx, uint32_t id, const char *pk_hex), void *ctx,
+		       char *err, size_t errlen)
+{
+	char path[4096], origin[300];
+	ledger_key_path(cfg, path, sizeof(path));
+	ledger_origin(cfg, origin, sizeof(origin));
+	struct ledger_keys *k;
+	int rc = ledger_keys_load(path, origin, &k, err, errlen);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < k->n; i++) {
+		char hex[65];
+		sodium_bin2hex(hex, sizeof(hex), k->k[i].pk, 32);
+		fn(ctx, k->k[i].id, hex);
+	}
+	ledger_keys_free(k);
+	return 0;
+}
+
 int ledger_keys_rotate(const char *path, uint32_t *new_id, char *err, size_t errlen)
 {
 	struct ledger_keys *k;

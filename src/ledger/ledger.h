@@ -56,6 +56,10 @@ int ledger_add_routes(struct router *rt);
 int ledger_key_create(const struct config *cfg, char *err, size_t errlen);
 /* The path of the log key file: cfg->key_file with ".ledger" appended, into buf. */
 void ledger_key_path(const struct config *cfg, char *buf, size_t size);
+/* Calls fn(ctx, id, public key as 64 hex digits) for each key of cfg's log key file, in
+ * ascending id order. GH_EUNAVAILABLE with a message when the file is missing or bad. */
+int ledger_key_publics(const struct config *cfg, void (*fn)(void *ctx, uint32_t id, const char *pk_hex), void *ctx,
+		       char *err, size_t errlen);
 
 /* Commands: `ledger key list|rotate`, `ledger checkpoint`, `ledger bench-seed N`,
  * `verify FILE [--keys KEYS.json]`, `audit`. cmd is "ledger", "verify" or "audit"; args as

@@ -370,7 +370,7 @@ int pub_upload(struct req *r, struct pub_doc *d, int64_t *id)
 		return GH_EINVAL;
 	}
 	struct attach_info info;
-	if ((rc = attach_store(r->app->cfg.upload_dir, r->arena, f->data, f->len, (size_t)r->app->cfg.max_upload, &info))) {
+	if ((rc = attach_store(r->db, r->arena, f->data, f->len, (size_t)r->app->cfg.max_upload, &info))) {
 		if (rc == GH_EUNSUPPORTED)
 			req_error_detail(r, "%s", en(r) ? ATTACH_TYPES_EN : ATTACH_TYPES_ZH);
 		else if (rc == GH_ETOOBIG)
@@ -414,7 +414,7 @@ static int attachment_download(struct req *r)
 	struct pub_attachment at;
 	if ((rc = pub_attachment_get(r->db, r->arena, d.id, aid, &at)))
 		return rc;
-	return attach_send(r, r->app->cfg.upload_dir, at.sha256, at.mime, at.filename);
+	return attach_send(r, at.sha256, at.mime, at.filename);
 }
 
 /* ---- Atom 1.0 (RFC 4287) -------------------------------------------------------------- */

@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/err.h"
+#include "base/log.h"
 #include "base/sb.h"
 #include "base/util.h"
 
@@ -20,7 +22,25 @@ static bool has_prefix(const char *s, const char *p)
 	return strncmp(s, p, strlen(p)) == 0;
 }
 
+const char *db_url_sqlite_path(const char *url)
+{
+	if (!url || !*url || has_prefix(url, "postgresql://") || has_prefix(url, "postgres://"))
+		return NULL;
+	if (has_prefix(url, "sqlite:")) {
+		const char *path = url + strlen("sqlite:");
+		if (has_prefix(path, "//"))
+			path += 2; /* sqlite:///abs/path and sqlite://rel/path */
+		return *path ? path : NULL;
+	}
+	return strstr(url, "://") ? NULL : url;
+}
+
 int db_open(const char *url, struct db **out, char *err, size_t errlen)
+{
+	return db_open_named(url, "govhall", out, err, errlen);
+}
+
+int db_open_named(const char *url, const char *name, struct db **out, char *err, size_t errlen)
 {
 	*out = NULL;
 	if (!url || !*url) {
@@ -28,7 +48,7 @@ int db_open(const char *url, struct db **out, char *err, size_t errlen)
 		return GH_EUNAVAILABLE;
 	}
 	if (has_prefix(url, "postgresql://") || has_prefix(url, "postgres://"))
-		return db_pg_open(url, out, err, errlen);
+		return db_pg_open(url, name, out, err, errlen);
 	if (has_prefix(url, "sqlite:")) {
 		const char *path = url + strlen("sqlite:");
 		if (has_prefix(path, "//"))
@@ -189,8 +209,25 @@ int db_fail(struct db *db, int code, const char *what, const struct db_sql *q, c
 	char sql[64] = "";
 	if (q)
 		db_set_err(sql, sizeof(sql), db_sql_text(db->_be->kind, q));
-	/* The SQL text carries placeholders only, never values, so a prefix is safe to log. */
-	fprintf(stderr, "govhall: db %s %s failed (%s, statement %d: %s): %s\n", db->_be->name,
+	/* While the database is away every request and duty fails the same way: one line a
+	 * second says so, with how many more there were. */
+	if (code == GH_EUNAVAILABLE) {
+		static _Atomic int64_t last_s, quiet;
+		int64_t now = (int64_t)time(NULL), prev = atomic_load(&last_s);
+		if (prev == now || !atomic_compare_exchange_strong(&last_s, &prev, now)) {
+			atomic_fetch_add(&quiet, 1);
+			return code;
+		}
+		int64_t n = atomic_exchange(&quiet, 0);
+		/* The SQL text carries placeholders only, never values, so a prefix is safe to log. */
+		char more[64] = "";
+		if (n)
+			snprintf(more, sizeof(more), " (and %lld more not logged since)", (long long)n);
+		log_error("db: %s %s failed (%s, statement %d: %s): %s%s", db->_be->name, what, err_name(code),
+			  q ? q->_id : 0, q ? sql : "-", db->_errmsg, more);
+		return code;
+	}
+	log_msg(code == GH_EBUSY ? LOG_WARN : LOG_ERROR, "db: %s %s failed (%s, statement %d: %s): %s", db->_be->name,
 		what, err_name(code), q ? q->_id : 0, q ? sql : "-", db->_errmsg);
 	return code;
 }

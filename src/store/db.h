@@ -88,7 +88,26 @@ struct db_rows {
  * "postgres://..." for PostgreSQL. On failure returns GH_EUNAVAILABLE and writes a message
  * for the operator into err (may be NULL). */
 int db_open(const char *url, struct db **out, char *err, size_t errlen);
+/* The same, naming what the connection is for: PostgreSQL shows name as the connection's
+ * application_name in pg_stat_activity (unless the URL sets one); SQLite ignores it. */
+int db_open_named(const char *url, const char *name, struct db **out, char *err, size_t errlen);
 void db_close(struct db *db);
+/* The file path of a SQLite database URL (a plain path or sqlite:PATH, pointing into url), or
+ * NULL for PostgreSQL and anything else. */
+const char *db_url_sqlite_path(const char *url);
+
+/* Backups of SQLite databases (backup.c); PostgreSQL has pg_dump and pg_basebackup.
+ * db_sqlite_backup copies the database at path into a new file dest, consistently while other
+ * connections read and write (SQLite's online backup API, one read transaction), as a single
+ * file (rollback-journal mode), checked with quick_check; written to a temporary file beside
+ * dest and renamed, so dest is whole or absent. Refuses (GH_ECONFLICT) when dest exists.
+ * db_sqlite_restore replaces the database at target with the backup file: the backup must pass
+ * quick_check and have a schema version this binary knows (else GH_EINVAL); the target must
+ * not be open anywhere else (GH_EBUSY: a server uses it), and must be empty unless force
+ * (GH_ECONFLICT). The copy is one transaction of the target, so the target is either the old
+ * database or the restored one. Both give *schema (may be NULL) and a message in err. */
+int db_sqlite_backup(const char *path, const char *dest, int *schema, int64_t *bytes, char *err, size_t errlen);
+int db_sqlite_restore(const char *backup, const char *target, bool force, int *schema, char *err, size_t errlen);
 enum db_kind db_kind(const struct db *db);
 const char *db_kind_name(const struct db *db);
 

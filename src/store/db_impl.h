@@ -41,7 +41,7 @@ struct db {
 
 /* Backend constructors (sqlite.c, postgres.c). Same contract as db_open(). */
 int db_sqlite_open(const char *path, struct db **out, char *err, size_t errlen);
-int db_pg_open(const char *url, struct db **out, char *err, size_t errlen);
+int db_pg_open(const char *url, const char *name, struct db **out, char *err, size_t errlen);
 
 /* Returns q's statement id (>= 1), assigning one from a process-wide atomic counter on first
  * use. Safe to call from several threads on the same static struct db_sql. */

@@ -255,7 +255,7 @@ static void *writer_main(void *p)
 struct group *group_new(const char *url, size_t queue_cap, size_t max_batch, char *err, size_t errlen)
 {
 	struct db *db;
-	if (db_open(url, &db, err, errlen))
+	if (db_open_named(url, "govhall writer", &db, err, errlen))
 		return NULL;
 	/* SQLite keeps a savepoint's undo pages in a sub-journal that spills to a temporary file
 	 * past 64 KiB: a batch of a few hundred items always spills, and the writer would spend

@@ -64,10 +64,16 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void quiet_notice(void *arg, const char *message)
+/* libpq prints the server's notices and warnings to stderr unless told otherwise: they go to
+ * the JSON log instead (WARNINGs at warn; NOTICEs such as "relation exists, skipping" are not
+ * errors, so at debug). */
+static void log_notice(void *arg, const char *message)
 {
 	(void)arg;
-	(void)message; /* NOTICEs ("relation exists, skipping"...) are not errors */
+	size_t n = strlen(message);
+	while (n && (message[n - 1] == '\n' || message[n - 1] == ' '))
+		n--;
+	log_msg(strncmp(message, "WARNING", 7) == 0 ? LOG_WARN : LOG_DEBUG, "db: postgres says: %.*s", (int)n, message);
 }
 
 static int map_state(const char *state)
@@ -504,16 +510,17 @@ static const struct db_backend pg_backend = {
 	.ping = pg_ping,
 };
 
-int db_pg_open(const char *url, struct db **out, char *err, size_t errlen)
+int db_pg_open(const char *url, const char *name, struct db **out, char *err, size_t errlen)
 {
 	*out = NULL;
 	/* Defaults first: with expand_dbname the URL's own settings override them. A (re)connection
 	 * waits connect_timeout for each host of the URL that does not answer; keepalives notice a
-	 * server that vanished without closing its connections (about a minute). */
+	 * server that vanished without closing its connections (about a minute). The
+	 * application_name says what the connection is for (pg_stat_activity). */
 	const char *const keys[] = { "connect_timeout", "keepalives_idle", "keepalives_interval",
 				     "keepalives_count", "application_name", "client_encoding",
 				     "dbname", NULL };
-	const char *const vals[] = { "5", "30", "10", "3", "govhall", "UTF8", url, NULL };
+	const char *const vals[] = { "5", "30", "10", "3", name, "UTF8", url, NULL };
 	PGconn *conn = PQconnectdbParams(keys, vals, 1);
 	if (!conn) {
 		db_set_err(err, errlen, "PostgreSQL: out of memory");
@@ -527,7 +534,7 @@ int db_pg_open(const char *url, struct db **out, char *err, size_t errlen)
 		return GH_EUNAVAILABLE;
 	}
 	connected();
-	PQsetNoticeProcessor(conn, quiet_notice, NULL);
+	PQsetNoticeProcessor(conn, log_notice, NULL);
 	struct pg_db *p = xcalloc(1, sizeof(*p));
 	p->base._be = &pg_backend;
 	p->conn = conn;

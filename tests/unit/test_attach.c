@@ -1,11 +1,12 @@
-/* Unit tests for src/cases/attach.c: type sniffing, content-addressed storage, names. */
+/* Unit tests for src/cases/attach.c and src/store/blob.c: type sniffing, content-addressed
+ * storage in the database (chunks, damage, collection, import of the old on-disk layout) on
+ * SQLite and PostgreSQL, names. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <ftw.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -17,6 +18,9 @@
 
 #include "base/err.h"
 #include "cases/attach.h"
+#include "store/blob.h"
+#include "store/db.h"
+#include "testdb.h"
 
 static const char pdf[] = "%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
 			  "trailer\n<< /Root 1 0 R >>\n%%EOF\n";
@@ -90,24 +94,80 @@ static void test_sniff(void **state)
 	assert_int_equal(attach_sniff(f->a, svg, sizeof(svg) - 1, &mime, NULL), GH_EUNSUPPORTED);
 }
 
-static size_t count_files(const char *dir)
+/* ---- storage in the database, on both backends ---- */
+
+struct dbfx {
+	struct testdb t;
+	struct arena *a;
+	char dir[64];
+};
+
+static enum db_kind kind_sqlite = DB_SQLITE, kind_pg = DB_POSTGRES;
+
+static int db_setup(void **state)
 {
-	DIR *d = opendir(dir);
-	size_t n = 0;
-	struct dirent *e;
-	while (d && (e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			n++;
-	if (d)
-		closedir(d);
-	return n;
+	enum db_kind kind = *(enum db_kind *)*state;
+	struct dbfx *f = calloc(1, sizeof(*f));
+	*state = f;
+	int rc = testdb_open(&f->t, kind, "attach");
+	if (rc == 1)
+		return 0;
+	char err[256];
+	if (rc || db_migrate(f->t.db, err, sizeof(err)))
+		return -1;
+	f->a = arena_new(4096);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/gh-attach-XXXXXX");
+	return mkdtemp(f->dir) ? 0 : -1;
+}
+
+static int db_teardown(void **state)
+{
+	struct dbfx *f = *state;
+	if (f->t.db)
+		testdb_close(&f->t);
+	if (f->dir[0])
+		nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	if (f->a)
+		arena_free(f->a);
+	free(f);
+	return 0;
+}
+
+#define DBFX()                   \
+	struct dbfx *f = *state; \
+	if (!f->t.db)            \
+		skip();          \
+	(void)f
+
+static int64_t count(struct dbfx *f, const char *sql)
+{
+	struct db_sql q = { .sql = sql };
+	struct db_rows rows;
+	assert_int_equal(db_query(f->t.db, f->a, &q, DB_NOARGS, &rows), 0);
+	return db_cell_int(&rows, 0, 0);
+}
+
+struct collect {
+	unsigned char *buf;
+	size_t len, cap, calls;
+};
+
+static int collect(void *ctx, const void *p, size_t n)
+{
+	struct collect *c = ctx;
+	if (n > c->cap - c->len)
+		return GH_ETOOBIG;
+	memcpy(c->buf + c->len, p, n);
+	c->len += n;
+	c->calls++;
+	return 0;
 }
 
 static void test_store(void **state)
 {
-	struct fixture *f = *state;
+	DBFX();
 	struct attach_info info;
-	assert_int_equal(attach_store(f->dir, f->a, pdf, sizeof(pdf) - 1, 1 << 20, &info), 0);
+	assert_int_equal(attach_store(f->t.db, f->a, pdf, sizeof(pdf) - 1, 1 << 20, &info), 0);
 	assert_string_equal(info.mime, "application/pdf");
 	assert_int_equal(info.size, sizeof(pdf) - 1);
 	assert_false(info.existed);
@@ -118,87 +178,220 @@ static void test_store(void **state)
 	crypto_hash_sha256(h, (const unsigned char *)pdf, sizeof(pdf) - 1);
 	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
 	assert_string_equal(info.sha256, hex);
-	/* dir/ab/cd/<hex>, mode 0640, directories 0750, the same bytes. */
-	char path[512], sub[256];
-	snprintf(sub, sizeof(sub), "%s/%.2s/%.2s", f->dir, hex, hex + 2);
-	snprintf(path, sizeof(path), "%s/%s", sub, hex);
-	struct stat st;
-	assert_int_equal(lstat(path, &st), 0);
-	assert_true(S_ISREG(st.st_mode));
-	assert_int_equal(st.st_mode & 0777, 0640);
-	assert_int_equal(st.st_size, sizeof(pdf) - 1);
-	assert_int_equal(stat(sub, &st), 0);
-	assert_int_equal(st.st_mode & 0777, 0750);
-	FILE *fp = fopen(path, "rb");
-	char buf[512];
-	size_t n = fread(buf, 1, sizeof(buf), fp);
-	fclose(fp);
-	assert_int_equal(n, sizeof(pdf) - 1);
-	assert_memory_equal(buf, pdf, n);
 
-	/* Twice: one file, nothing written, no temporary left behind. */
+	/* The same bytes again: one blob. */
 	struct attach_info again;
-	assert_int_equal(attach_store(f->dir, f->a, pdf, sizeof(pdf) - 1, 1 << 20, &again), 0);
+	assert_int_equal(attach_store(f->t.db, f->a, pdf, sizeof(pdf) - 1, 1 << 20, &again), 0);
 	assert_true(again.existed);
 	assert_string_equal(again.sha256, info.sha256);
-	assert_int_equal(count_files(sub), 1);
-	assert_int_equal(count_files(f->dir), 1);
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM blobs"), 1);
 
-	/* The other types. */
-	assert_int_equal(attach_store(f->dir, f->a, png, sizeof(png), 1 << 20, &info), 0);
+	assert_int_equal(attach_store(f->t.db, f->a, png, sizeof(png), 1 << 20, &info), 0);
 	assert_string_equal(info.mime, "image/png");
-	assert_int_equal(attach_store(f->dir, f->a, jpeg, sizeof(jpeg), 1 << 20, &info), 0);
+	assert_int_equal(attach_store(f->t.db, f->a, jpeg, sizeof(jpeg), 1 << 20, &info), 0);
 	assert_string_equal(info.mime, "image/jpeg");
 
-	/* Refused types and sizes write nothing. */
-	size_t before = count_files(f->dir);
-	assert_int_equal(attach_store(f->dir, f->a, text, sizeof(text) - 1, 1 << 20, &info), GH_EUNSUPPORTED);
+	/* Refused: nothing is stored. */
+	assert_int_equal(attach_store(f->t.db, f->a, text, sizeof(text) - 1, 1 << 20, &info), GH_EUNSUPPORTED);
 	assert_non_null(info.detected);
-	assert_int_equal(attach_store(f->dir, f->a, html, sizeof(html) - 1, 1 << 20, &info), GH_EUNSUPPORTED);
-	assert_int_equal(attach_store(f->dir, f->a, pdf, sizeof(pdf) - 1, sizeof(pdf) - 2, &info), GH_ETOOBIG);
-	assert_int_equal(attach_store(f->dir, f->a, pdf, sizeof(pdf) - 1, sizeof(pdf) - 1, &again), 0);
-	assert_int_equal(count_files(f->dir), before);
-
-	/* A directory that cannot be created. */
-	assert_int_equal(attach_store("/proc/nonexistent/x", f->a, png, sizeof(png), 1 << 20, &info), GH_EIO);
+	assert_int_equal(attach_store(f->t.db, f->a, html, sizeof(html) - 1, 1 << 20, &info), GH_EUNSUPPORTED);
+	assert_int_equal(attach_store(f->t.db, f->a, pdf, sizeof(pdf) - 1, sizeof(pdf) - 2, &info), GH_ETOOBIG);
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM blobs"), 3);
 }
 
-static void test_open(void **state)
+/* A file larger than a chunk: cut into rows of at most BLOB_CHUNK bytes, read back in order,
+ * byte for byte, one chunk at a time. */
+static void test_chunks(void **state)
 {
-	struct fixture *f = *state;
+	DBFX();
+	size_t n = 2 * BLOB_CHUNK + 12345;
+	unsigned char *big = malloc(n);
+	memcpy(big, "%PDF-1.7\n", 9);
+	for (size_t i = 9; i < n; i++)
+		big[i] = (unsigned char)(i * 2654435761u >> 13);
 	struct attach_info info;
-	assert_int_equal(attach_store(f->dir, f->a, png, sizeof(png), 1 << 20, &info), 0);
-	int fd;
-	size_t size;
-	assert_int_equal(attach_open(f->dir, info.sha256, &fd, &size), 0);
-	assert_true(fd >= 0);
-	assert_int_equal(size, sizeof(png));
-	unsigned char buf[64];
-	assert_int_equal(read(fd, buf, sizeof(buf)), sizeof(png));
-	assert_memory_equal(buf, png, sizeof(png));
-	close(fd);
+	assert_int_equal(attach_store(f->t.db, f->a, big, n, n, &info), 0);
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM blob_chunks"), 3);
+	assert_int_equal(count(f, "SELECT MAX(LENGTH(data)) FROM blob_chunks"), BLOB_CHUNK);
+	size_t size = 0;
+	assert_int_equal(blob_size(f->t.db, f->a, info.sha256, &size), 0);
+	assert_int_equal(size, n);
+	struct collect c = { malloc(n), 0, n, 0 };
+	assert_int_equal(blob_read(f->t.db, info.sha256, collect, &c), 0);
+	assert_int_equal(c.len, n);
+	assert_int_equal(c.calls, 3);
+	assert_memory_equal(c.buf, big, n);
 
+	/* A damaged chunk is found by the hash, not served. */
+	struct db_sql q = { .sql = "UPDATE blob_chunks SET data = ? WHERE seq = 1" };
+	memset(big + BLOB_CHUNK, 'x', BLOB_CHUNK);
+	assert_int_equal(db_exec(f->t.db, &q, DB_ARGS(DB_BLOB(big + BLOB_CHUNK, BLOB_CHUNK)), NULL), 0);
+	c.len = c.calls = 0;
+	assert_int_equal(blob_read(f->t.db, info.sha256, collect, &c), GH_EIO);
+	/* A missing chunk too. */
+	struct db_sql del = { .sql = "DELETE FROM blob_chunks WHERE seq = 2" };
+	assert_int_equal(db_exec(f->t.db, &del, DB_NOARGS, NULL), 0);
+	c.len = c.calls = 0;
+	assert_int_equal(blob_read(f->t.db, info.sha256, collect, &c), GH_EIO);
+	assert_int_equal(blob_read(f->t.db, "0000000000000000000000000000000000000000000000000000000000000000",
+				   collect, &c), GH_ENOTFOUND);
+	free(c.buf);
+	free(big);
+}
+
+/* The collection removes blobs no row names, and only after the grace period. */
+static void test_gc(void **state)
+{
+	DBFX();
+	struct attach_info named, pub, loose, young;
+	assert_int_equal(attach_store(f->t.db, f->a, pdf, sizeof(pdf) - 1, 1 << 20, &named), 0);
+	assert_int_equal(attach_store(f->t.db, f->a, png, sizeof(png), 1 << 20, &pub), 0);
+	assert_int_equal(attach_store(f->t.db, f->a, jpeg, sizeof(jpeg), 1 << 20, &loose), 0);
+	struct db_sql acc = { .sql = "INSERT INTO accounts (kind, name, password_hash, key_id, created_at, "
+				     "password_changed_at) VALUES ('individual', 'x', '', 1, 0, 0)" };
+	assert_int_equal(db_exec(f->t.db, &acc, DB_NOARGS, NULL), 0);
+	struct db_sql att = { .sql = "INSERT INTO attachments (sha256, mime, size, filename, owner_id, created_at) "
+				     "VALUES (?, 'application/pdf', 1, 'a.pdf', (SELECT MIN(id) FROM accounts), 0)" };
+	assert_int_equal(db_exec(f->t.db, &att, DB_ARGS(DB_TEXT(named.sha256)), NULL), 0);
+	struct db_sql doc = { .sql = "INSERT INTO publish_documents (category, department, title_zh, body_zh, state, "
+				     "author_id, created_at, updated_at) VALUES ('news', 'd1', 't', 'b', 'draft', "
+				     "(SELECT MIN(id) FROM accounts), 0, 0)" };
+	struct db_sql dep = { .sql = "INSERT INTO departments (code, name_zh, name_en) VALUES ('d1', '部门', 'Dept')" };
+	assert_int_equal(db_exec(f->t.db, &dep, DB_NOARGS, NULL), 0);
+	assert_int_equal(db_exec(f->t.db, &doc, DB_NOARGS, NULL), 0);
+	struct db_sql patt = { .sql = "INSERT INTO publish_attachments (document_id, sha256, mime, size, filename, "
+				      "created_at) VALUES ((SELECT MIN(id) FROM publish_documents), ?, 'image/png', 1, "
+				      "'p.png', 0)" };
+	assert_int_equal(db_exec(f->t.db, &patt, DB_ARGS(DB_TEXT(pub.sha256)), NULL), 0);
+
+	/* Within the grace period nothing goes, named or not. */
+	long removed = -1;
+	assert_int_equal(blob_gc(f->t.db, 0, 100, &removed), 0);
+	assert_int_equal(removed, 0);
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM blobs"), 3);
+
+	/* A fourth blob stored "now", then the cutoff between the first three and it. */
+	struct db_sql age = { .sql = "UPDATE blobs SET touched_at = 1000" };
+	assert_int_equal(db_exec(f->t.db, &age, DB_NOARGS, NULL), 0);
+	static const unsigned char png2[] = {
+		0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R',
+		0, 0, 0, 2, 0, 0, 0, 2, 8, 6, 0, 0, 0, 0x72, 0xb6, 0x0d, 0x24,
+	};
+	assert_int_equal(attach_store(f->t.db, f->a, png2, sizeof(png2), 1 << 20, &young), 0);
+	assert_int_equal(blob_gc(f->t.db, 2000, 100, &removed), 0);
+	assert_int_equal(removed, 1);
+	size_t size;
+	assert_int_equal(blob_size(f->t.db, f->a, loose.sha256, &size), GH_ENOTFOUND);
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM blob_chunks c WHERE NOT EXISTS "
+				  "(SELECT 1 FROM blobs b WHERE b.sha256 = c.sha256)"), 0);
+	assert_int_equal(blob_size(f->t.db, f->a, named.sha256, &size), 0);
+	assert_int_equal(blob_size(f->t.db, f->a, pub.sha256, &size), 0);
+	assert_int_equal(blob_size(f->t.db, f->a, young.sha256, &size), 0);
+
+	/* Storing a blob again touches it: an old unnamed blob about to be named stays. */
+	assert_int_equal(db_exec(f->t.db, &age, DB_NOARGS, NULL), 0);
+	assert_int_equal(attach_store(f->t.db, f->a, png2, sizeof(png2), 1 << 20, &young), 0);
+	assert_true(young.existed);
+	assert_int_equal(blob_gc(f->t.db, 2000, 100, &removed), 0);
+	assert_int_equal(removed, 0);
+	/* And stored again after it was collected, it is complete again. */
+	assert_int_equal(blob_gc(f->t.db, INT64_MAX, 100, &removed), 0);
+	assert_int_equal(removed, 1);
+	assert_int_equal(attach_store(f->t.db, f->a, png2, sizeof(png2), 1 << 20, &young), 0);
+	assert_false(young.existed);
+	struct collect c = { malloc(64), 0, 64, 0 };
+	assert_int_equal(blob_read(f->t.db, young.sha256, collect, &c), 0);
+	assert_int_equal(c.len, sizeof(png2));
+	free(c.buf);
+}
+
+static void write_old(const char *dir, const char *hex, const void *data, size_t n)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s/%.2s", dir, hex);
+	mkdir(p, 0750);
+	snprintf(p, sizeof(p), "%s/%.2s/%.2s", dir, hex, hex + 2);
+	mkdir(p, 0750);
+	snprintf(p, sizeof(p), "%s/%.2s/%.2s/%s", dir, hex, hex + 2, hex);
+	FILE *fp = fopen(p, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(data, 1, n, fp), n);
+	fclose(fp);
+}
+
+/* Files an earlier version kept on disk move into the database; damaged or foreign files
+ * are named and skipped. */
+static void test_import(void **state)
+{
+	DBFX();
+	unsigned char h[32];
+	char hpdf[65], hpng[65];
+	crypto_hash_sha256(h, (const unsigned char *)pdf, sizeof(pdf) - 1);
+	sodium_bin2hex(hpdf, sizeof(hpdf), h, sizeof(h));
+	crypto_hash_sha256(h, png, sizeof(png));
+	sodium_bin2hex(hpng, sizeof(hpng), h, sizeof(h));
+	write_old(f->dir, hpdf, pdf, sizeof(pdf) - 1);
+	write_old(f->dir, hpng, png, sizeof(png));
+	/* A file whose bytes no longer match its name, and a stray temporary file. */
+	char wrong[65];
+	memcpy(wrong, hpng, 65);
+	wrong[63] = wrong[63] == '0' ? '1' : '0';
+	write_old(f->dir, wrong, pdf, sizeof(pdf) - 1);
+	char tmp[512];
+	snprintf(tmp, sizeof(tmp), "%s/%.2s/%.2s/.%s.abc123", f->dir, hpdf, hpdf + 2, hpdf);
+	FILE *fp = fopen(tmp, "w");
+	fputs("half", fp);
+	fclose(fp);
+
+	/* The PNG is in the database already. */
+	struct attach_info info;
+	assert_int_equal(attach_store(f->t.db, f->a, png, sizeof(png), 1 << 20, &info), 0);
+	long copied, present, bad;
+	FILE *errs = tmpfile();
+	assert_int_equal(attach_import_dir(f->t.db, f->dir, errs, &copied, &present, &bad), 0);
+	assert_int_equal(copied, 1);
+	assert_int_equal(present, 1);
+	assert_int_equal(bad, 1);
+	fclose(errs);
+	struct collect c = { malloc(4096), 0, 4096, 0 };
+	assert_int_equal(blob_read(f->t.db, hpdf, collect, &c), 0);
+	assert_int_equal(c.len, sizeof(pdf) - 1);
+	assert_memory_equal(c.buf, pdf, c.len);
+	free(c.buf);
+	size_t size;
+	assert_int_equal(blob_size(f->t.db, f->a, wrong, &size), GH_ENOTFOUND);
+	/* Twice is harmless. */
+	errs = tmpfile();
+	assert_int_equal(attach_import_dir(f->t.db, f->dir, errs, &copied, &present, &bad), 0);
+	assert_int_equal(copied, 0);
+	assert_int_equal(present, 2);
+	fclose(errs);
+	errs = tmpfile();
+	assert_int_equal(attach_import_dir(f->t.db, "/proc/nonexistent", errs, &copied, &present, &bad), GH_EIO);
+	fclose(errs);
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	char ok[65];
+	memset(ok, 'a', 64);
+	ok[64] = 0;
+	assert_true(attach_name_valid(ok));
 	char upper[65];
-	memcpy(upper, info.sha256, 65);
-	for (int i = 0; i < 64; i++)
-		if (upper[i] >= 'a')
-			upper[i] = (char)(upper[i] - 'a' + 'A');
+	memcpy(upper, ok, 65);
+	upper[3] = 'A';
 	char longer[70];
-	snprintf(longer, sizeof(longer), "%s0", info.sha256);
+	snprintf(longer, sizeof(longer), "%s0", ok);
 	char slash[65];
-	memcpy(slash, info.sha256, 65);
+	memcpy(slash, ok, 65);
 	slash[10] = '/';
 	const char *bad[] = { "../x", "", "abc", upper, longer, slash,
 			      "../../../../../../../../../../../../../../../../../../../../etc/passwd",
 			      "0000000000000000000000000000000000000000000000000000000000000g00" };
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_false(attach_name_valid(bad[i]));
-		assert_int_equal(attach_open(f->dir, bad[i], &fd, &size), GH_EINVAL);
-		assert_int_equal(fd, -1);
-	}
 	assert_false(attach_name_valid(NULL));
-	assert_int_equal(attach_open(f->dir, "0000000000000000000000000000000000000000000000000000000000000000", &fd, &size),
-			 GH_ENOTFOUND);
 }
 
 static void test_disposition(void **state)
@@ -245,13 +438,22 @@ static void test_threads(void **state)
 	}
 }
 
+#define BOTH(fn)                                                       \
+	{ #fn " [sqlite]", fn, db_setup, db_teardown, &kind_sqlite },  \
+	{                                                              \
+		#fn " [postgres]", fn, db_setup, db_teardown, &kind_pg \
+	}
+
 int main(void)
 {
 	attach_global_init();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_sniff, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_open, setup, teardown),
+		BOTH(test_store),
+		BOTH(test_chunks),
+		BOTH(test_gc),
+		BOTH(test_import),
+		cmocka_unit_test(test_names),
 		cmocka_unit_test_setup_teardown(test_disposition, setup, teardown),
 		cmocka_unit_test(test_threads),
 	};

@@ -141,6 +141,48 @@ static void test_deadline_pause(void **state)
 	assert_int_equal(calendar_workdays_between(cal, due0, deadline_due(cal, &s)), 5);
 }
 
+/* Due days are fixed at acceptance: a holiday added afterwards does not move them (nor the
+ * yellow day); the end of a pause moves them by the days paused, counted on the calendar of
+ * that day; and only clocks started on the new calendar count with its holidays. */
+static void test_deadline_stored(void **state)
+{
+	(void)state;
+	/* Plain weekdays and weekends only: no official holiday in March 2026 (Mon 2 March). */
+	struct calendar *before = calendar_new(NULL, 0, NULL, 0);
+	struct clock_state s = { .limit_days = 10, .legal_limit_days = 20 };
+	deadline_start(before, &s, D("2026-03-02"));
+	int32_t due = s.due_day, legal = s.legal_due_day, yellow = s.yellow_day;
+	assert_int_equal(due, D("2026-03-16"));
+	assert_int_equal(legal, D("2026-03-30"));
+	assert_true(yellow > s.accepted_day && yellow <= due);
+	/* Administrators add a holiday week inside the limit. */
+	int32_t hol[] = { D("2026-03-09"), D("2026-03-10"), D("2026-03-11"), D("2026-03-12"), D("2026-03-13") };
+	struct calendar *after = calendar_new(hol, ARRAY_LEN(hol), NULL, 0);
+	assert_int_equal(deadline_due(after, &s), due);
+	assert_int_equal(deadline_legal_due(after, &s), legal);
+	assert_int_equal(deadline_yellow_day(after, &s), yellow);
+	assert_int_equal(deadline_light(after, &s, due), LIGHT_YELLOW);
+	assert_int_equal(deadline_light(after, &s, due + 1), LIGHT_RED);
+	assert_int_equal(deadline_light(after, &s, yellow - 1), LIGHT_GREEN);
+	/* An application accepted on the new calendar counts its holidays. */
+	struct clock_state t = { .limit_days = 10, .legal_limit_days = 20 };
+	deadline_start(after, &t, D("2026-03-02"));
+	assert_int_equal(t.due_day, D("2026-03-23"));
+	/* A pause from Wed 4 to Wed 18 March: its working days are counted on the calendar of
+	 * the day it ends (the holiday week does not count), and the stored days move by them,
+	 * counted from themselves. */
+	s.paused_since = D("2026-03-04");
+	int n = calendar_workdays_between(after, D("2026-03-04"), D("2026-03-18"));
+	deadline_resume(after, &s, D("2026-03-18"));
+	assert_int_equal(s.paused_since, 0);
+	assert_int_equal(s.paused_workdays, n);
+	assert_int_equal(s.due_day, calendar_add_workdays(after, due, n));
+	assert_int_equal(s.legal_due_day, calendar_add_workdays(after, legal, n));
+	assert_true(s.yellow_day > yellow && s.yellow_day <= s.due_day);
+	calendar_free(before);
+	calendar_free(after);
+}
+
 /* ---- the store, on both backends ---- */
 
 struct fx {
@@ -647,6 +689,7 @@ int main(void)
 		cmocka_unit_test(test_deadline_holidays),
 		cmocka_unit_test(test_deadline_yellow_day),
 		cmocka_unit_test(test_deadline_pause),
+		cmocka_unit_test(test_deadline_stored),
 		cmocka_unit_test_setup_teardown(test_store_lifecycle, setup_sqlite, teardown),
 		cmocka_unit_test_setup_teardown(test_store_concurrent, setup_sqlite, teardown),
 		cmocka_unit_test_setup_teardown(test_store_queue, setup_sqlite, teardown),

@@ -548,11 +548,15 @@ static void test_thread(void **state)
 	SKIP_IF_NEEDED(f);
 	char err[256];
 	configure(f, url("/hook"), "");
+	/* The duties thread's connection (the warnings duty runs there), as serve opens it. */
+	assert_int_equal(db_open(f->t.url, &f->app.duty_db, err, sizeof(err)), 0);
 	assert_int_equal(notify_start(&f->app, err, sizeof(err)), 0);
 	event(f, f->citizen, "start_review", NULL);
 	notify_nudge();
 	assert_int_equal(hits_wait(1), 1);
 	notify_stop();
+	db_close(f->app.duty_db);
+	f->app.duty_db = NULL;
 	assert_int_equal(hits_n(), 1);
 	/* Bad settings are refused. */
 	assert_int_equal(config_set(&f->app.cfg, "notify-webhook-secret", "", err, sizeof(err)), 0);
