@@ -31,6 +31,16 @@ TMP=${TMPDIR:-/tmp}
 state=${GOVHALL_PG_STATE:-$TMP/govhall-pg-test.state}
 
 say() { echo "pg-test: $*" >&2; }
+
+# wait_until SECONDS CMD...: runs CMD until it succeeds, at most SECONDS long (a condition, not
+# a time: it returns as soon as CMD holds). Status 1 when it never did.
+wait_until() {
+  local end=$((SECONDS + $1)); shift
+  until "$@"; do
+    [ "$SECONDS" -lt "$end" ] || return 1
+    sleep 0.1 # sleep-lint: allow -- the pause between two checks of the condition
+  done
+}
 die() { say "error: $*"; exit 1; }
 
 usage() {
@@ -149,12 +159,12 @@ CONF
   echo "synchronous_standby_names = 'govhall_standby'" >>"$dir/data/postgresql.auto.conf"
   as_pg "$PGBIN/pg_ctl" -D "$dir/data" reload >/dev/null
   local q="SELECT sync_state FROM pg_stat_replication WHERE application_name = 'govhall_standby'"
-  local st="" i
-  for i in $(seq 600); do
+  local st=""
+  sync_state() {
     st=$(psql -X -At -h 127.0.0.1 -p "$pport" -U postgres -d postgres -c "$q" 2>/dev/null || true)
-    [ "$st" = sync ] && break
-    sleep 0.1
-  done
+    [ "$st" = sync ]
+  }
+  wait_until 60 sync_state || true
   if [ "$st" != sync ]; then
     tail -n 20 "$dir/standby.log" >&2 || true
     stop_dir "$dir"

@@ -12,7 +12,7 @@ import { copyFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import {
-  DEMO, apiLogin, applyOnline, backend, demoCatalog, freshDb, get, govhall, serve, sql, startServer, tempDir,
+  DEMO, apiLogin, applyOnline, backend, demoCatalog, freshDb, get, govhall, serve, sql, startServer, tempDir, waitFor,
 } from './helpers.mjs';
 
 let srv;
@@ -54,7 +54,7 @@ function load(workers = 4) {
     failures,
     /** Resolves once n submissions were acknowledged. */
     async until(n) {
-      while (acked.length < n && failures.length === 0) await new Promise((r) => setTimeout(r, 20));
+      await waitFor(() => acked.length >= n || failures.length > 0, { what: `${n} acknowledged submissions` });
     },
     async stop() {
       stopping = true;

@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  DEMO, DEMO_PASSWORD, DEMO_TOTP_SECRET, actOn, apiLogin, applyOnline, bearer, demoCatalog, freshTotp, sql, startServer,
+  DEMO, DEMO_PASSWORD, DEMO_TOTP_SECRET, actOn, apiLogin, applyOnline, bearer, demoCatalog, freshTotp, sql, startServer, waitFor,
 } from './helpers.mjs';
 
 let srv;
@@ -67,8 +67,7 @@ describe('a calendar change after acceptance', () => {
       const m = /^calendar: reloaded \(generation (\d+)\)$/.exec(l.msg ?? '');
       return m && Number(m[1]) >= generation;
     });
-    for (let i = 0; i < 400 && !reloaded(); i++) await new Promise((r) => setTimeout(r, 50));
-    assert.ok(reloaded(), 'the node did not reload the calendar');
+    await waitFor(reloaded, { what: 'the node to reload the calendar', timeout: 20_000 });
 
     // Shown: the same due days.
     const shown = await detail(first.number);

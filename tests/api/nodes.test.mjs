@@ -14,7 +14,7 @@ import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   DEMO, DEMO_PASSWORD, apiLogin, backend, bearer, demoCatalog, demoForm, freshDb, freshIp, freshTotp, get, govhall,
-  initDb, samplePdf, serve, sql, tempDir, uploadAttachment,
+  initDb, samplePdf, serve, sql, tempDir, uploadAttachment, waitFor,
 } from './helpers.mjs';
 
 let db;
@@ -273,11 +273,12 @@ describe('connections', { skip: backend !== 'postgres' && 'PostgreSQL only' }, (
    * index, the calendar), which may linger in pg_stat_activity for a moment, are gone. */
   async function settled(url, n) {
     let got;
-    for (let i = 0; i < 600; i++) {
-      got = (await names(url)).split('\n').filter(Boolean);
-      if (got.length === n) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    try {
+      await waitFor(async () => {
+        got = (await names(url)).split('\n').filter(Boolean);
+        return got.length === n;
+      }, { what: `${n} connections`, timeout: 30_000 });
+    } catch { /* the caller's assertion shows what was there */ }
     return got;
   }
 

@@ -5,7 +5,7 @@
 // once the database is back (it reconnects by itself), and stops cleanly.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backend, freshDb, get, initDb, serve, sql } from './helpers.mjs';
+import { backend, freshDb, get, initDb, serve, sql, waitFor } from './helpers.mjs';
 
 const pg = backend === 'postgres';
 let db;
@@ -23,13 +23,7 @@ after(async () => {
 });
 
 const dbName = () => new URL(db.url).pathname.slice(1);
-const until = async (cond, what) => {
-  for (let i = 0; i < 1200; i++) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`gave up waiting for ${what}`);
-};
+const until = (cond, what) => waitFor(cond, { what, timeout: 60_000 });
 
 describe('a PostgreSQL outage', { skip: !pg && 'PostgreSQL only' }, () => {
   test('every line on stderr is JSON, during the outage and after it', async () => {

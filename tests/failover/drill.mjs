@@ -18,8 +18,8 @@
 //     number twice, no application that no answer acknowledged, and `govhall audit` passes.
 //
 // The recovery time is from the kill (pg_ctl returned) to the first 201 of a request sent
-// after it. Clients retry every `retryMs` rather than after Retry-After's 5 s, so the figure
-// is the server's, not the clients' patience. Everything started is stopped and removed,
+// after it. Clients retry at once and then at growing pauses up to 250 ms (waitFor) rather
+// than after Retry-After's 5 s, so the figure is the server's, not the clients' patience. Everything started is stopped and removed,
 // also when a step fails. A hang guard (`guardMs` for the whole drill) turns a hang into an
 // error; it asserts nothing about speed.
 import { execFile, execFileSync } from 'node:child_process';
@@ -28,7 +28,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import {
-  DEMO, apiLogin, govhall, initDb, root, serve, tempDir,
+  DEMO, apiLogin, govhall, initDb, root, serve, tempDir, waitFor,
 } from '../api/helpers.mjs';
 
 const ITEM = 'gsa-0001'; // online, no required materials: the submission is the write alone
@@ -47,8 +47,6 @@ function run(cmd, args, { timeout = 120_000 } = {}) {
     });
   });
 }
-
-const sleep = (ms) => new Promise((r) => { setTimeout(r, ms); });
 
 async function pg(cmd, state, extra = []) {
   const r = await run(path.join(root, 'scripts/pg-test.sh'), [cmd, '--state', state, ...extra]);
@@ -72,16 +70,17 @@ async function status(url, headers = {}) {
   }
 }
 
-/** Waits until pred() is true, checking every `every` ms, until the drill's deadline. */
-async function until(what, deadline, pred, every = 20) {
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`failover drill: hang guard: still waiting for ${what}`);
-    await sleep(every);
+/** Waits until pred() is true, until the drill's deadline (the hang guard). */
+async function until(what, deadline, pred) {
+  try {
+    return await waitFor(pred, { what, timeout: Math.max(0, deadline - Date.now()) });
+  } catch {
+    throw new Error(`failover drill: hang guard: still waiting for ${what}`);
   }
 }
 
 export async function failoverDrill({
-  clients = 8, before = 40, after = 40, terminations = 3, retryMs = 50, guardMs = 150_000, threads = 2,
+  clients = 8, before = 40, after = 40, terminations = 3, guardMs = 150_000, threads = 2,
   log = () => {},
 } = {}) {
   const deadline = Date.now() + guardMs;
@@ -148,15 +147,9 @@ export async function failoverDrill({
     const client = async (c) => {
       for (let i = 0; !stopping; i++) {
         const key = `fo-${c}-${i}`;
-        for (;;) {
-          const number = await submitOnce(key);
-          if (number) {
-            acked.set(key, number);
-            break;
-          }
-          if (Date.now() > deadline) throw new Error(`failover drill: hang guard: ${key} never acknowledged`);
-          await sleep(retryMs);
-        }
+        // Retried (a 503 says when) until acknowledged, within the hang guard.
+        const number = await until(`${key} acknowledged`, deadline, () => submitOnce(key));
+        acked.set(key, number);
       }
     };
     const running = Promise.all(Array.from({ length: clients }, (_, c) => client(c)));

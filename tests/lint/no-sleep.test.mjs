@@ -9,7 +9,8 @@
 //   - C (tests/**/*.c and .h): sleep, usleep, nanosleep, clock_nanosleep, thrd_sleep.
 // Waiting is done by tests/api/helpers.mjs: waitFor(check) (a condition checked until it
 // holds, within a deadline), deadline(promise), server.waitForLog(pred), and event-driven
-// waits. The one pause between two checks of a condition, inside waitFor, carries the marker
+// waits. The one pause between two checks of a condition, inside waitFor (and pg-test.sh's
+// wait_until), carries the marker
 // `sleep-lint: allow -- <reason>`, which only the shared helpers may use.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -20,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SELF = path.relative(root, fileURLToPath(import.meta.url));
 /** The only files where the allow marker counts (shared waiting helpers, not tests). */
-const MARKER_FILES = new Set(['tests/api/helpers.mjs', 'tests/browser/browser.mjs']);
+const MARKER_FILES = new Set(['tests/api/helpers.mjs', 'tests/browser/browser.mjs', 'scripts/pg-test.sh']);
 const MARKER = /sleep-lint: allow -- \S/;
 /** Names of callbacks that end a wait instead of resolving it after a time: deadlines. */
 const DEADLINE = /reject|fail|abort|kill|destroy|expire|timeout|cancel|close|finish/i;
