@@ -652,9 +652,13 @@ static void add_field(struct sb *sb, const char *name, const char *value)
 {
 	sb_adds(sb, name);
 	sb_add(sb, ": ", 2);
-	for (const char *p = value; *p; p++)
-		if (*p != '\r' && *p != '\n')
-			sb_addch(sb, *p);
+	for (const char *p = value;;) {
+		size_t n = strcspn(p, "\r\n");
+		sb_add(sb, p, n);
+		if (!p[n])
+			break;
+		p += n + 1;
+	}
 	sb_add(sb, "\r\n", 2);
 }
 
