@@ -759,9 +759,15 @@ enum h1_status h1_feed(struct h1 *h, const char *data, size_t len, size_t *used)
 			continue;
 		case PH_HEAD: {
 			if (scan(h, (const unsigned char *)data + off, n, &n, &end)) {
-				/* Let llhttp read the good bytes before the bad one, for the target. */
-				if (n && !h->target_done)
-					(void)llhttp_execute(&h->p, data + off, n);
+				/* llhttp reads the good bytes before the bad one: for the target (an error
+				 * under /api/ answers in JSON), and because an error it finds there comes
+				 * first in the stream. The earliest error decides, so the verdict does not
+				 * depend on how the bytes were cut into reads. */
+				llhttp_errno_t e = n ? llhttp_execute(&h->p, data + off, n) : HPE_OK;
+				if (e != HPE_OK && e != HPE_PAUSED) {
+					h->status = llhttp_status(e);
+					h->why = llhttp_get_error_reason(&h->p);
+				}
 				*used = off + n;
 				return H1_ERROR;
 			}
