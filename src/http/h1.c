@@ -53,6 +53,8 @@ struct scan {
 	char target[16];      /* the target's first bytes, NUL-terminated */
 	size_t bytes;         /* bytes after the request line (leading empty lines included) */
 	size_t fields;
+	bool line_done;       /* the request line ended well */
+	bool stop_at_line;    /* return as soon as it does */
 };
 
 struct field_off {
@@ -180,6 +182,14 @@ static int scan(struct h1 *h, const unsigned char *d, size_t len, size_t *n, boo
 		case S_CR:
 			if (c != '\n')
 				goto bare_cr;
+			if (s->state == S_RL_CR) {
+				s->line_done = true;
+				if (s->stop_at_line) {
+					s->state = S_LINE;
+					*n = i + 1;
+					return 0;
+				}
+			}
 			s->state = s->state == S_START_CR ? S_START : S_LINE;
 			break;
 		case S_LINE:
@@ -758,13 +768,26 @@ enum h1_status h1_feed(struct h1 *h, const char *data, size_t len, size_t *used)
 			h->phase = PH_HEAD;
 			continue;
 		case PH_HEAD: {
+			if (h->sc.stop_at_line) {
+				/* llhttp knows no such method: whether that is a 501 (a well-formed
+				 * request with a method we do not implement) or a 400 depends on the rest
+				 * of the request line, which only the scanner reads now. */
+				int rc = scan(h, (const unsigned char *)data + off, n, &n, &end);
+				*used = off + n;
+				if (rc)
+					return H1_ERROR;
+				if (h->sc.line_done)
+					return fail(h, 501, "method not implemented"), H1_ERROR;
+				return H1_MORE;
+			}
 			if (scan(h, (const unsigned char *)data + off, n, &n, &end)) {
 				/* llhttp reads the good bytes before the bad one: for the target (an error
 				 * under /api/ answers in JSON), and because an error it finds there comes
 				 * first in the stream. The earliest error decides, so the verdict does not
-				 * depend on how the bytes were cut into reads. */
+				 * depend on how the bytes were cut into reads; an unknown method only once
+				 * the request line is known to be well formed. */
 				llhttp_errno_t e = n ? llhttp_execute(&h->p, data + off, n) : HPE_OK;
-				if (e != HPE_OK && e != HPE_PAUSED) {
+				if (e != HPE_OK && e != HPE_PAUSED && (e != HPE_INVALID_METHOD || h->sc.line_done)) {
 					h->status = llhttp_status(e);
 					h->why = llhttp_get_error_reason(&h->p);
 				}
@@ -772,6 +795,12 @@ enum h1_status h1_feed(struct h1 *h, const char *data, size_t len, size_t *used)
 				return H1_ERROR;
 			}
 			llhttp_errno_t e = llhttp_execute(&h->p, data + off, n);
+			if (e == HPE_INVALID_METHOD && !h->sc.line_done) {
+				h->sc.stop_at_line = true; /* the verdict waits for the end of the line */
+				off += n;
+				*used = off;
+				return H1_MORE;
+			}
 			if (e == HPE_PAUSED && h->head_done) {
 				size_t consumed = (size_t)(llhttp_get_error_pos(&h->p) - (data + off));
 				off += consumed;

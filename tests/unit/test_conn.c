@@ -203,6 +203,11 @@ static void test_h1_refuses(void **state)
 		{ "GET /\x01 HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
 		{ "get / HTTP/1.1\r\nHost: a\r\n\r\n", 501 },
 		{ "BREW / HTTP/1.1\r\nHost: a\r\n\r\n", 501 },
+		{ "BREW / HTTP/1.1\r\nHost: a\r\n\r\x03", 501 }, /* the method comes first */
+		{ "GARBAGE\r\n\r\n", 400 },                          /* not a request line at all */
+		{ "BREW /\r\n\r\n", 400 },
+		{ "BREW / HTTP/1.1 x\r\nHost: a\r\n\r\n", 400 },
+		{ "PROXY TCP4 203.0.113.7 10.0.0.1 51234 443\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
 		{ "CONNECT a:443 HTTP/1.1\r\nHost: a\r\n\r\n", 501 },
 		{ "TRACE / HTTP/1.1\r\nHost: a\r\n\r\n", 501 },
 		{ "G(T / HTTP/1.1\r\nHost: a\r\n\r\n", 400 },
