@@ -1360,7 +1360,9 @@ static void conn_input(struct conn *c, const char *data, size_t n)
 			if (n)
 				sb_add(&c->pending, data, n);
 			c->close_after = !h1_request(c->h1)->keep_alive;
-			event_del(&c->rev);
+			/* Reading stops while the handler has the request: conn_pump takes the read
+			 * event off only if the answer is not out by then (a deferred handler, a slow
+			 * reader), so the usual request costs no epoll_ctl. */
 			conn_enter(c, C_BUSY);
 			request_run(c);
 			return;
