@@ -77,7 +77,7 @@ struct repeat {
 
 static struct repeat repeats[REPEAT_SLOTS];
 static pthread_mutex_t repeat_lock = PTHREAD_MUTEX_INITIALIZER;
-static long repeat_seconds = LOG_REPEAT_SECONDS;
+static const long repeat_seconds = LOG_REPEAT_SECONDS;
 
 static uint64_t mono_ns(void)
 {
@@ -154,13 +154,6 @@ void log_repeats_flush(bool all)
 			e->count = 0;
 		}
 	}
-	pthread_mutex_unlock(&repeat_lock);
-}
-
-void log_set_repeat_seconds(long seconds)
-{
-	pthread_mutex_lock(&repeat_lock);
-	repeat_seconds = seconds > 0 ? seconds : LOG_REPEAT_SECONDS;
 	pthread_mutex_unlock(&repeat_lock);
 }
 

@@ -28,8 +28,6 @@ void log_add_time(struct sb *sb);
 /* Writes the counts of repeated messages whose interval is over (all = every pending count,
  * at exit). The server calls it once a second; thread-safe. */
 void log_repeats_flush(bool all);
-/* The repeat interval in seconds (tests; default LOG_REPEAT_SECONDS). */
-void log_set_repeat_seconds(long seconds);
 
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)

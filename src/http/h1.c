@@ -463,23 +463,17 @@ static int on_headers_complete(llhttp_t *p)
 	return HPE_PAUSED; /* llhttp's part ends here; the body is read below */
 }
 
-static llhttp_settings_t settings;
-
-static void settings_init(void)
-{
-	static bool done;
-	if (done)
-		return;
-	llhttp_settings_init(&settings);
-	settings.on_url = on_url;
-	settings.on_url_complete = on_url_complete;
-	settings.on_header_field = on_header_field;
-	settings.on_header_field_complete = on_header_field_complete;
-	settings.on_header_value = on_header_value;
-	settings.on_header_value_complete = on_header_value_complete;
-	settings.on_headers_complete = on_headers_complete;
-	done = true;
-}
+/* Callbacks not named are NULL (what llhttp_settings_init sets); read-only, so shared by
+ * every parser on every thread. */
+static const llhttp_settings_t settings = {
+	.on_url = on_url,
+	.on_url_complete = on_url_complete,
+	.on_header_field = on_header_field,
+	.on_header_field_complete = on_header_field_complete,
+	.on_header_value = on_header_value,
+	.on_header_value_complete = on_header_value_complete,
+	.on_headers_complete = on_headers_complete,
+};
 
 /* ---- the parser ---- */
 
@@ -509,9 +503,6 @@ static void reset(struct h1 *h)
 
 struct h1 *h1_new(const struct h1_limits *lim)
 {
-	/* Settings are process-wide and filled once; the first parser is made before any worker
-	 * thread starts (and the fuzzers are single-threaded). */
-	settings_init();
 	struct h1 *h = xcalloc(1, sizeof(*h));
 	h->lim = *lim;
 	h->buf = (struct sb)SB_INIT;
