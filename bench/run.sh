@@ -14,13 +14,13 @@
 #   BENCH_BUILD=build/release   build folder; BENCH_STRICT=1: exit 1 when a target is missed
 #   BENCH_LOGIN_SECONDS=10  duration of the login flood and of the hash loop (0: skip both)
 #   BENCH_LOGIN_CONNS=16    wrk connections of the login flood
+#   BENCH_SLOW_SECONDS=20   slow-clients run per descriptor limit (0: skip); BENCH_SLOW_CONNS=3000; BENCH_SLOW_ADDRS=10
 #   BENCH_KEY_FILE=PATH     govhall key file (default: in the temp folder, never the project root)
 #   BENCH_SUBMIT_SECONDS=10 durable submissions run and SQLite loop (0: skip); BENCH_SUBMIT_CONNS=64
 #   BENCH_QUEUE_SECONDS=10  staff queue run (0: skip); BENCH_QUEUE_ROWS=1000000; BENCH_QUEUE_CONNS=8
 #   BENCH_LEDGER_SECONDS=10 transparency log runs (0: skip); BENCH_LEDGER_LEAVES=10000000;
 #                           BENCH_LEDGER_CONNS=16
 #   BENCH_SEARCH_SECONDS=10 search run per engine (0: skip); BENCH_SEARCH_ITEMS=10000; BENCH_SEARCH_CLIENTS=64
-#   BENCH_SLOW_SECONDS=20   slow-clients run per descriptor limit (0: skip); BENCH_SLOW_CONNS=3000; BENCH_SLOW_ADDRS=10
 #
 # Prints one table (endpoint | govhall req/s p50 p99 | nginx req/s p50 p99 | ratio | target |
 # verdict | p99 ratio) and govhall's resident memory after the run; then /healthz's latency

@@ -4,11 +4,11 @@
 set -euo pipefail
 what=${1:-all}
 
-build_pkgs=(build-essential pkg-config meson ninja-build
+build_pkgs=(build-essential pkg-config meson ninja-build node-llhttp
   libevent-dev libsqlite3-dev libpq-dev libsodium-dev libjansson-dev libinih-dev
   libicu-dev libcmark-dev liboath-dev libmagic-dev libcurl4-openssl-dev
   libopencc-dev opencc python3-jieba libcairo2-dev libpango1.0-dev libqrencode-dev
-  libxlsxwriter-dev fonts-noto-cjk node-llhttp)
+  libxlsxwriter-dev fonts-noto-cjk)
 test_pkgs=(clang libclang-rt-14-dev libcmocka-dev postgresql sqlite3 nodejs npm chromium)
 bench_pkgs=(wrk nginx-light sqlite3)
 
