@@ -4,7 +4,7 @@
 set -euo pipefail
 what=${1:-all}
 
-build_pkgs=(build-essential pkg-config meson ninja-build
+build_pkgs=(build-essential pkg-config meson ninja-build node-llhttp
   libevent-dev libsqlite3-dev libpq-dev libsodium-dev libjansson-dev libinih-dev
   libicu-dev libcmark-dev liboath-dev libmagic-dev libcurl4-openssl-dev
   libopencc-dev opencc python3-jieba libstemmer-dev libcairo2-dev libpango1.0-dev libqrencode-dev

@@ -24,7 +24,11 @@ struct config {
 	long max_headers;      /* bytes of all request headers */
 	long max_uri;          /* bytes of the request target */
 	long max_conns;        /* open connections per worker */
-	long idle_timeout;     /* seconds */
+	long idle_timeout;     /* seconds a kept-alive connection may wait for its next request */
+	long header_timeout;   /* seconds to receive a request's headers, in total */
+	long body_timeout;     /* seconds to receive a request's body, or to send a response, in total */
+	long max_conns_per_ip; /* open connections per client address, per node */
+	long max_open_files;   /* RLIMIT_NOFILE to run with; 0 = the hard limit */
 	long cache_recheck_ms; /* how stale a cached page may be, at most */
 	char *static_dir;
 	char *templates_dir;
@@ -32,7 +36,9 @@ struct config {
 	char *log_level;       /* debug, info, warn, error */
 	char *public_url;      /* how users reach us, e.g. https://hall.example.gov.cn */
 	bool behind_tls;
-	bool trust_proxy;      /* take the client address from X-Forwarded-For */
+	bool trust_proxy;      /* older switch: trusted_proxies = this machine (loopback) */
+	char *trusted_proxies; /* addresses/CIDRs whose X-Forwarded-For / PROXY header is believed */
+	bool proxy_protocol;   /* trusted proxies open each connection with a PROXY header (v1/v2) */
 	char *key_file;        /* keys for personal data, tokens and CSRF */
 	long session_idle;     /* seconds of inactivity that end a session */
 	long session_max;      /* seconds after which a session ends regardless */

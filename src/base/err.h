@@ -23,6 +23,15 @@
 	  "This already exists or was changed meanwhile. Please reload and try again.")           \
 	X(TOOBIG, 413, "too_large", "提交的内容过大。", "What you sent is too large.")          \
 	X(URITOOLONG, 414, "uri_too_long", "网址过长。", "The address is too long.")             \
+	X(TIMEOUT, 408, "request_timeout", "请求未能及时送达，请重试。",                        \
+	  "The request did not arrive in time. Please try again.")                                \
+	X(HEADERS, 431, "headers_too_large", "请求头过大。", "The request headers are too large.") \
+	X(EXPECT, 417, "expectation_failed", "不支持该 Expect 请求头。",                         \
+	  "This expectation is not supported.")                                                   \
+	X(NOTIMPL, 501, "not_implemented", "服务器不支持该请求方式。",                           \
+	  "The server does not support this kind of request.")                                    \
+	X(VERSION, 505, "http_version_not_supported", "不支持该 HTTP 版本。",                    \
+	  "This HTTP version is not supported.")                                                  \
 	X(UNSUPPORTED, 415, "unsupported_media_type", "不支持该内容格式。",                      \
 	  "This content type is not supported.")                                                  \
 	X(RATELIMIT, 429, "rate_limited", "操作过于频繁，请稍后再试。",                          \

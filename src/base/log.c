@@ -1,6 +1,8 @@
 #include "base/log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -42,6 +44,119 @@ void log_line(struct sb *json)
 	(void)w;
 }
 
+static void emit(enum log_level l, const char *msg, uint64_t repeated, long seconds)
+{
+	struct sb sb = SB_INIT;
+	sb_adds(&sb, "{\"ts\":\"");
+	log_add_time(&sb);
+	sb_addf(&sb, "\",\"level\":\"%s\",\"msg\":", names[l]);
+	sb_add_json_str(&sb, msg, strlen(msg));
+	if (repeated)
+		sb_addf(&sb, ",\"repeated\":%llu,\"seconds\":%ld", (unsigned long long)repeated, seconds);
+	sb_addch(&sb, '}');
+	log_line(&sb);
+	sb_release(&sb);
+}
+
+/* ---- repeated lines ----
+ * A message logged again with the same level and text within LOG_REPEAT_SECONDS of the first
+ * is counted, not written; when the interval is over, one line with the message and the count
+ * ("repeated": N) stands for all of them, and a new interval begins. A flood of the same line
+ * (a client hammering a broken path, descriptors running out) costs one line per interval:
+ * the first, then at most one per interval carrying the count held back before it.
+ * A small table of recent messages, searched linearly: log_msg is never on a hot path. */
+#define REPEAT_SLOTS 64
+
+struct repeat {
+	uint64_t hash;
+	uint64_t since_ns; /* start of the current interval; 0 = free slot */
+	uint64_t count;    /* lines counted, not written, in this interval */
+	enum log_level level;
+	char msg[256];
+};
+
+static struct repeat repeats[REPEAT_SLOTS];
+static pthread_mutex_t repeat_lock = PTHREAD_MUTEX_INITIALIZER;
+static const long repeat_seconds = LOG_REPEAT_SECONDS;
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t hash_msg(enum log_level l, const char *s)
+{
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)l; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h | 1;
+}
+
+/* Decides for a message about to be logged: returns -1 when it is to be counted, not
+ * written (its interval is still running), else the number of identical lines it stands for
+ * besides itself (held back in the interval that just ended; 0 for a fresh message). */
+static long long repeat_admit(enum log_level l, const char *msg)
+{
+	uint64_t h = hash_msg(l, msg), now = mono_ns(), window = (uint64_t)repeat_seconds * 1000000000u;
+	long long verdict = 0;
+	pthread_mutex_lock(&repeat_lock);
+	struct repeat *e = NULL, *oldest = NULL; /* oldest: a free slot, else the oldest interval */
+	for (size_t i = 0; i < REPEAT_SLOTS; i++) {
+		struct repeat *s = &repeats[i];
+		if (s->since_ns && s->hash == h && s->level == l && strncmp(s->msg, msg, sizeof(s->msg) - 1) == 0) {
+			e = s;
+			break;
+		}
+		if (!oldest || (oldest->since_ns && (!s->since_ns || s->since_ns < oldest->since_ns)))
+			oldest = s;
+	}
+	if (e && now - e->since_ns < window) {
+		e->count++;
+		verdict = -1;
+	} else if (e) {
+		verdict = (long long)e->count; /* this line carries the count of the interval before */
+		e->since_ns = now;
+		e->count = 0;
+	} else {
+		if (oldest->since_ns && oldest->count)
+			emit(oldest->level, oldest->msg, oldest->count, (long)((now - oldest->since_ns) / 1000000000u));
+		oldest->hash = h;
+		oldest->level = l;
+		oldest->since_ns = now;
+		oldest->count = 0;
+		size_t ml = strnlen(msg, sizeof(oldest->msg) - 1);
+		memcpy(oldest->msg, msg, ml);
+		oldest->msg[ml] = 0;
+	}
+	pthread_mutex_unlock(&repeat_lock);
+	return verdict;
+}
+
+void log_repeats_flush(bool all)
+{
+	uint64_t now = mono_ns(), window = (uint64_t)repeat_seconds * 1000000000u;
+	pthread_mutex_lock(&repeat_lock);
+	for (size_t i = 0; i < REPEAT_SLOTS; i++) {
+		struct repeat *e = &repeats[i];
+		if (!e->since_ns || (!all && now - e->since_ns < window))
+			continue;
+		if (e->count)
+			emit(e->level, e->msg, e->count, (long)((now - e->since_ns) / 1000000000u));
+		/* A message still repeating starts a new interval with this line; a quiet one is
+		 * forgotten. */
+		if (e->count && !all) {
+			e->since_ns = now;
+			e->count = 0;
+		} else {
+			e->since_ns = 0;
+			e->count = 0;
+		}
+	}
+	pthread_mutex_unlock(&repeat_lock);
+}
+
 void log_msg(enum log_level l, const char *fmt, ...)
 {
 	if (!log_enabled(l))
@@ -51,14 +166,9 @@ void log_msg(enum log_level l, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	struct sb sb = SB_INIT;
-	sb_adds(&sb, "{\"ts\":\"");
-	log_add_time(&sb);
-	sb_addf(&sb, "\",\"level\":\"%s\",\"msg\":", names[l]);
-	sb_add_json_str(&sb, msg, strlen(msg));
-	sb_addch(&sb, '}');
-	log_line(&sb);
-	sb_release(&sb);
+	long long repeated = repeat_admit(l, msg);
+	if (repeated >= 0)
+		emit(l, msg, (uint64_t)repeated, repeat_seconds);
 }
 
 void log_fatal(const char *msg)

@@ -11,7 +11,7 @@
 #include "store/db.h"
 
 static const int statuses[] = { 200, 201, 204, 301, 302, 303, 304, 400, 401, 403, 404, 405,
-				 409, 413, 414, 415, 422, 429, 500, 503, 0 /* other */ };
+				 408, 409, 413, 414, 415, 417, 422, 429, 431, 500, 501, 503, 505, 0 /* other */ };
 #define NSTATUS ARRAY_LEN(statuses)
 static const double buckets[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5 };
 #define NBUCKET ARRAY_LEN(buckets)
@@ -126,6 +126,20 @@ void metrics_render(struct metrics *m, const struct app *app, struct sb *out)
 	sb_addf(out, "# HELP govhall_http_connections Open client connections.\n"
 		     "# TYPE govhall_http_connections gauge\ngovhall_http_connections %ld\n",
 		atomic_load_explicit(&m->conns, memory_order_relaxed));
+	struct server_conn_stats cs;
+	server_conn_stats(&cs);
+	sb_addf(out, "# HELP govhall_http_connections_shed_total Connections answered 503 and closed on arrival.\n"
+		     "# TYPE govhall_http_connections_shed_total counter\n"
+		     "govhall_http_connections_shed_total{reason=\"per_address\"} %llu\n"
+		     "govhall_http_connections_shed_total{reason=\"limit\"} %llu\n"
+		     "govhall_http_connections_shed_total{reason=\"descriptors\"} %llu\n"
+		     "# HELP govhall_http_connections_evicted_total Connections holding no request closed to admit others.\n"
+		     "# TYPE govhall_http_connections_evicted_total counter\ngovhall_http_connections_evicted_total %llu\n"
+		     "# HELP govhall_http_connection_timeouts_total Connections whose deadline passed.\n"
+		     "# TYPE govhall_http_connection_timeouts_total counter\ngovhall_http_connection_timeouts_total %llu\n",
+		(unsigned long long)cs.shed_per_address, (unsigned long long)cs.shed_limit,
+		(unsigned long long)cs.shed_descriptors, (unsigned long long)cs.evicted,
+		(unsigned long long)cs.timeouts);
 
 	struct db_stats ds;
 	db_stats_get(&ds);

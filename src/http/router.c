@@ -8,11 +8,18 @@
 #include "base/err.h"
 #include "base/util.h"
 
-/* A route with its first path segment, so most routes are passed over by one comparison. */
+/* A route with what most paths can be told apart by cheaply: its first two segments and its
+ * number of segments, so most routes are passed over without matching the whole pattern. */
+struct segment {
+	const char *p; /* into the pattern */
+	size_t len;
+	bool param;    /* "{...}": matches any segment */
+};
+
 struct entry {
-	const char *first; /* the first segment of the pattern (into the pattern) */
-	size_t first_len;
-	bool first_param;  /* "{...}": matches any first segment */
+	struct segment seg[2]; /* the first two segments (len 0 and !param when absent) */
+	unsigned nseg;         /* segments: '/' in the pattern */
+	bool rest;             /* ends in "{name*}": the path may have more segments */
 };
 
 struct router {
@@ -117,9 +124,17 @@ int router_add(struct router *rt, const struct route *routes, size_t n)
 			rt->entries = xrealloc(rt->entries, rt->alloc * sizeof(*rt->entries));
 		}
 		struct entry *e = &rt->entries[rt->n];
-		e->first = r->pattern + 1;
-		e->first_len = strcspn(e->first, "/");
-		e->first_param = e->first_len > 0 && e->first[0] == '{';
+		memset(e, 0, sizeof(*e));
+		for (const char *s = r->pattern; *s; s++)
+			e->nseg += *s == '/';
+		const char *s = r->pattern + 1;
+		for (size_t k = 0; k < ARRAY_LEN(e->seg) && k < e->nseg; k++) {
+			e->seg[k].p = s;
+			e->seg[k].len = strcspn(s, "/");
+			e->seg[k].param = e->seg[k].len > 0 && s[0] == '{';
+			s += e->seg[k].len + (s[e->seg[k].len] == '/');
+		}
+		e->rest = strstr(r->pattern, "*}") != NULL;
 		rt->routes[rt->n++] = r;
 	}
 	index_rebuild(rt);
@@ -165,9 +180,11 @@ bool route_match(struct arena *a, const char *pattern, const char *path, struct 
 			size_t vn = rest ? strlen(s) : sn;
 			if (vn == 0 || np == ARRAY_LEN(tmp))
 				return false;
-			tmp[np].key = arena_strndup(a, p + 1, keylen);
-			tmp[np].val = arena_strndup(a, s, vn);
-			tmp[np].val_len = vn;
+			if (params) { /* only the match kept needs its parameters */
+				tmp[np].key = arena_strndup(a, p + 1, keylen);
+				tmp[np].val = arena_strndup(a, s, vn);
+				tmp[np].val_len = vn;
+			}
 			np++;
 			if (rest) {
 				p += pn;
@@ -197,12 +214,27 @@ enum router_result router_match(const struct router *rt, struct arena *a, unsign
 	const struct route *best = NULL;
 	int best_score = -1;
 	unsigned allow = 0;
-	const char *first = path[0] == '/' ? path + 1 : path;
-	size_t first_len = strcspn(first, "/");
+	/* The path's first two segments and its number of segments. */
+	unsigned nseg = 0;
+	for (const char *s = path; *s; s++)
+		nseg += *s == '/';
+	struct segment ps[2] = { { 0 } };
+	const char *s = path[0] == '/' ? path + 1 : path;
+	for (size_t k = 0; k < ARRAY_LEN(ps) && k < nseg; k++) {
+		ps[k].p = s;
+		ps[k].len = strcspn(s, "/");
+		s += ps[k].len + (s[ps[k].len] == '/');
+	}
 	for (size_t i = 0; i < rt->n; i++) {
 		const struct route *r = rt->routes[i];
 		const struct entry *e = &rt->entries[i];
-		if (!e->first_param && (e->first_len != first_len || memcmp(e->first, first, first_len) != 0))
+		if (e->rest ? nseg < e->nseg : nseg != e->nseg)
+			continue;
+		bool differ = false;
+		for (size_t k = 0; k < ARRAY_LEN(ps) && k < e->nseg && !differ; k++)
+			differ = !e->seg[k].param && !(e->rest && k + 1 == e->nseg) &&
+				 (e->seg[k].len != ps[k].len || memcmp(e->seg[k].p, ps[k].p, ps[k].len) != 0);
+		if (differ)
 			continue;
 		unsigned m = r->methods;
 		if (m & HTTP_GET)

@@ -1,17 +1,42 @@
-/* server.c: libevent evhttp glue. Everything libevent-specific lives here; handlers see only
- * struct req (http.h). */
+/* server.c: the HTTP/1.1 server on libevent. Everything libevent-specific lives here;
+ * handlers see only struct req (http.h).
+ *
+ * Each worker thread has its own event loop, SO_REUSEPORT listening socket and database
+ * connection. A connection is a non-blocking socket with three events (readable, writable, a
+ * deadline); bytes are parsed by http/h1.c (llhttp behind a strict line scanner), one request
+ * at a time per connection, so pipelined requests are answered in order. A connection is
+ * always in one state, and the state decides its deadline:
+ *
+ *   PROXY  waiting for the PROXY header (trusted proxies with proxy-protocol on)   header-timeout
+ *   HEAD   waiting for a request's line and fields (from its first byte, or from
+ *          the connection's opening for the first request)                         header-timeout
+ *   BODY   reading the body                                                       body-timeout
+ *   BUSY   the handler has the request (perhaps on the job pool): no reading      none
+ *   WRITE  the response waits for the client to read it                           body-timeout
+ *   IDLE   kept alive, waiting for the next request                               idle-timeout
+ *   LINGER answered with close while the client may still send: read and drop     LINGER_SECONDS
+ *
+ * Deadlines are total: they are set when a state begins and no byte moves them. Every open
+ * connection counts against the worker's limit, which is also bounded by the descriptors the
+ * process may open (RLIMIT_NOFILE, raised to the hard limit at start). At the limit the oldest
+ * connection that holds no request (IDLE, HEAD, PROXY, LINGER) is closed to admit the new one;
+ * when there is none the new one gets a 503 and is closed. Connections per client address are
+ * capped across the workers. If accept() runs out of descriptors anyway, a descriptor held in
+ * reserve is given up to accept and shed the waiting connections, and accepting pauses with a
+ * growing back-off instead of spinning. */
 #include "http/server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
-#include <event2/listener.h>
+#include <event2/event_struct.h>
 #include <event2/thread.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -19,6 +44,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,23 +55,60 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "http/cache.h"
+#include "http/h1.h"
 #include "http/metrics.h"
 #include "http/multipart.h"
+#include "http/proxy.h"
 #include "http/router.h"
 #include "store/db.h"
 #include "store/group.h"
 #include "view/view.h"
 
 #define GRACE_SECONDS 10
+#define LINGER_SECONDS 2
 #define MAX_QUERY_PAIRS 64
 #define MAX_COOKIES 32
+#define MAX_FIELDS 100
+#define READ_CHUNK (64u << 10)
+#define ACCEPT_BATCH 64
+#define BACKOFF_MIN_MS 10
+#define BACKOFF_MAX_MS 1000
+
+enum conn_state { C_PROXY, C_HEAD, C_BODY, C_BUSY, C_WRITE, C_IDLE, C_LINGER };
+
+struct conn {
+	struct worker *w;
+	int fd;
+	enum conn_state state;
+	struct event rev, wev, tev;
+	struct h1 *h1;
+	struct evbuffer *out;   /* bytes on their way to the client */
+	struct evbuffer *body;  /* the response body being built */
+	struct sb pending;      /* bytes read but not parsed yet (a pipelined request, the rest
+				 * after a PROXY header) */
+	struct net_addr peer;   /* the TCP peer */
+	struct net_addr client; /* the peer, or the client a PROXY header named */
+	struct net_addr key;    /* counted under this key per address, if counted */
+	bool counted;
+	bool trusted;           /* client is a trusted proxy: X-Forwarded-For is believed */
+	char client_text[48];
+	bool close_after;       /* close once the current response is out */
+	bool linger;            /* ... after reading what the client still sends */
+	bool pumping, resume, dead;
+	struct req *r;          /* the request in BUSY */
+	TAILQ_ENTRY(conn) idle;  /* in the worker's list of connections holding no request */
+	bool listed;
+	LIST_ENTRY(conn) all;    /* in the worker's list of every connection */
+};
 
 struct worker {
 	int index;
 	struct app *app;
 	struct event_base *base;
-	struct evhttp *http;
-	struct evhttp_bound_socket *bound;
+	int lfd;                  /* listening socket (-1 once closed) */
+	struct event lev, backoff_ev, tick_ev;
+	int backoff_ms;
+	int reserve_fd;           /* given up to accept() when descriptors run out */
 	struct db *db;
 	struct arena *spare; /* reused by synchronous requests */
 	struct cache *cache; /* responses of routes that declare a generation */
@@ -58,15 +122,26 @@ struct worker {
 		void *p;
 	} locals[8]; /* domains' per-worker state (req_worker_local) */
 	pthread_t thread;
-	int fd;
-	long conns;
+	long conns, max_conns;
 	long inflight;
 	bool stopping;
 	struct event *stop_ev, *drain_ev;
 	time_t stop_deadline;
-	/* connections seen, for the connection limit (open addressing over pointers) */
-	void **conn_set;
-	size_t conn_cap;
+	TAILQ_HEAD(, conn) idle; /* connections holding no request, oldest first */
+	LIST_HEAD(, conn) all;   /* every connection */
+	const struct timeval *tv_header, *tv_body, *tv_idle, *tv_linger;
+	char *rbuf;               /* READ_CHUNK bytes for recv() */
+	struct sb head;           /* a response head being composed */
+	char date[40];
+	time_t date_sec;
+	struct h1_limits limits;
+};
+
+/* Per request, in its arena: what the handler has answered so far. */
+struct exchange {
+	struct conn *c;
+	struct kv *hdrs; /* response header fields */
+	size_t nh, caph;
 };
 
 struct deferred {
@@ -77,7 +152,10 @@ struct deferred {
 
 static _Atomic uint64_t request_seq;
 static _Atomic uint64_t cache_hits, cache_misses;
+static _Atomic uint64_t conn_shed[3], conn_evicted, conn_timeouts;
 static uint64_t boot_id;
+static struct net_cidr *trusted;
+static size_t ntrusted;
 
 static uint64_t now_ns(void)
 {
@@ -86,83 +164,94 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static struct evhttp_request *ev_of(const struct req *r)
+static struct exchange *x_of(const struct req *r)
 {
 	return r->_ev;
 }
 
-/* ---- connection tracking ---- */
+/* ---- connections per client address, across workers ---- */
 
-static size_t conn_slot(struct worker *w, void *c)
+struct addr_slot {
+	struct net_addr key;
+	uint32_t n; /* 0 = free */
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct addr_slot *v;
+	size_t cap, used;
+} addrs = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static size_t addr_hash(const struct net_addr *a)
 {
-	uintptr_t h = (uintptr_t)c;
-	h ^= h >> 17;
-	h *= 0x9E3779B97F4A7C15ull;
-	return (size_t)(h >> 20) & (w->conn_cap - 1);
+	uint64_t h = 1469598103934665603ull ^ a->family;
+	for (size_t i = 0; i < 16; i++)
+		h = (h ^ a->a[i]) * 1099511628211ull;
+	return (size_t)(h ^ (h >> 29));
 }
 
-static bool conn_has(struct worker *w, void *c)
+static struct addr_slot *addr_find(const struct net_addr *k, bool add)
 {
-	for (size_t i = conn_slot(w, c);; i = (i + 1) & (w->conn_cap - 1)) {
-		if (w->conn_set[i] == c)
-			return true;
-		if (!w->conn_set[i])
-			return false;
+	if (add && (addrs.used + 1) * 2 > addrs.cap) {
+		struct addr_slot *old = addrs.v;
+		size_t oldcap = addrs.cap;
+		addrs.cap = oldcap ? oldcap * 2 : 256;
+		addrs.v = xcalloc(addrs.cap, sizeof(*addrs.v));
+		for (size_t i = 0; i < oldcap; i++)
+			if (old[i].n) {
+				size_t j = addr_hash(&old[i].key) & (addrs.cap - 1);
+				while (addrs.v[j].n)
+					j = (j + 1) & (addrs.cap - 1);
+				addrs.v[j] = old[i];
+			}
+		free(old);
+	}
+	if (!addrs.cap)
+		return NULL;
+	for (size_t i = addr_hash(k) & (addrs.cap - 1);; i = (i + 1) & (addrs.cap - 1)) {
+		if (!addrs.v[i].n) {
+			if (!add)
+				return NULL;
+			addrs.v[i].key = *k;
+			addrs.used++;
+			return &addrs.v[i];
+		}
+		if (net_addr_equal(&addrs.v[i].key, k))
+			return &addrs.v[i];
 	}
 }
 
-static void conn_rehash(struct worker *w, size_t cap);
-
-static void conn_add(struct worker *w, void *c)
+/* Counts one more connection of client a; false (nothing counted) when it has max already. */
+static bool addr_acquire(const struct net_addr *a, long max, struct net_addr *key)
 {
-	if ((size_t)(w->conns + 1) * 2 > w->conn_cap)
-		conn_rehash(w, w->conn_cap * 2);
-	size_t i = conn_slot(w, c);
-	while (w->conn_set[i])
-		i = (i + 1) & (w->conn_cap - 1);
-	w->conn_set[i] = c;
-	w->conns++;
+	*key = net_addr_client_key(a);
+	pthread_mutex_lock(&addrs.lock);
+	struct addr_slot *s = addr_find(key, true);
+	bool ok = (long)s->n < max; /* max >= 1: a new slot always takes its first connection */
+	if (ok)
+		s->n++;
+	pthread_mutex_unlock(&addrs.lock);
+	return ok;
 }
 
-static void conn_del(struct worker *w, void *c)
+static void addr_release(const struct net_addr *key)
 {
-	size_t i = conn_slot(w, c);
-	while (w->conn_set[i] != c) {
-		if (!w->conn_set[i])
-			return;
-		i = (i + 1) & (w->conn_cap - 1);
+	pthread_mutex_lock(&addrs.lock);
+	struct addr_slot *s = addr_find(key, false);
+	if (s && s->n && --s->n == 0) {
+		/* Free the slot and re-insert the rest of its cluster (linear probing). */
+		size_t i = (size_t)(s - addrs.v);
+		addrs.used--;
+		for (i = (i + 1) & (addrs.cap - 1); addrs.v[i].n; i = (i + 1) & (addrs.cap - 1)) {
+			struct addr_slot x = addrs.v[i];
+			addrs.v[i].n = 0;
+			size_t j = addr_hash(&x.key) & (addrs.cap - 1);
+			while (addrs.v[j].n)
+				j = (j + 1) & (addrs.cap - 1);
+			addrs.v[j] = x;
+		}
 	}
-	w->conn_set[i] = NULL;
-	w->conns--;
-	/* Re-insert the rest of the cluster (linear probing deletion). */
-	for (i = (i + 1) & (w->conn_cap - 1); w->conn_set[i]; i = (i + 1) & (w->conn_cap - 1)) {
-		void *x = w->conn_set[i];
-		w->conn_set[i] = NULL;
-		w->conns--;
-		conn_add(w, x);
-	}
-}
-
-static void conn_rehash(struct worker *w, size_t cap)
-{
-	void **old = w->conn_set;
-	size_t oldcap = w->conn_cap;
-	w->conn_set = xcalloc(cap, sizeof(void *));
-	w->conn_cap = cap;
-	w->conns = 0;
-	for (size_t i = 0; i < oldcap; i++)
-		if (old[i])
-			conn_add(w, old[i]);
-	free(old);
-}
-
-static void on_conn_close(struct evhttp_connection *evcon, void *p)
-{
-	struct worker *w = p;
-	conn_del(w, evcon);
-	metrics_conn(w->app->metrics, -1);
-	if (w->bound && !w->stopping && w->conns < w->app->cfg.max_conns)
-		evconnlistener_enable(evhttp_bound_socket_get_listener(w->bound));
+	pthread_mutex_unlock(&addrs.lock);
 }
 
 /* ---- request accessors ---- */
@@ -184,7 +273,8 @@ const char *req_cookie(const struct req *r, const char *name)
 
 const char *req_header(const struct req *r, const char *name)
 {
-	return evhttp_find_header(evhttp_request_get_input_headers(ev_of(r)), name);
+	const struct exchange *x = x_of(r);
+	return x && x->c->h1 ? h1_field(x->c->h1, name) : NULL;
 }
 
 void req_error_detail(struct req *r, const char *fmt, ...)
@@ -215,13 +305,10 @@ int req_query_long(struct req *r, const char *name, long def, long min, long max
 const char *req_body(struct req *r, size_t *len)
 {
 	if (!r->_body) {
-		struct evbuffer *in = evhttp_request_get_input_buffer(ev_of(r));
-		size_t n = evbuffer_get_length(in);
-		char *p = arena_alloc(r->arena, n + 1);
-		evbuffer_copyout(in, p, n);
-		p[n] = 0;
-		r->_body = p;
-		r->_body_len = n;
+		/* The parser keeps the body, NUL-terminated, until the response is sent. */
+		const struct h1_request *q = h1_request(x_of(r)->c->h1);
+		r->_body = q->body ? q->body : "";
+		r->_body_len = q->body ? q->body_len : 0;
 	}
 	if (len)
 		*len = r->_body_len;
@@ -262,16 +349,44 @@ int req_form(struct req *r, struct kvlist *out)
 
 /* ---- responses ---- */
 
+static const char *resp_find(const struct exchange *x, const char *name)
+{
+	for (size_t i = 0; i < x->nh; i++)
+		if (strcasecmp(x->hdrs[i].key, name) == 0)
+			return x->hdrs[i].val;
+	return NULL;
+}
+
+static void resp_remove(struct exchange *x, const char *name)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < x->nh; i++)
+		if (strcasecmp(x->hdrs[i].key, name) != 0)
+			x->hdrs[k++] = x->hdrs[i];
+	x->nh = k;
+}
+
 void resp_header(struct req *r, const char *name, const char *value)
 {
-	evhttp_add_header(evhttp_request_get_output_headers(ev_of(r)), name, value);
+	struct exchange *x = x_of(r);
+	if (x->nh == x->caph) {
+		size_t cap = x->caph ? x->caph * 2 : 16;
+		struct kv *v = arena_alloc(r->arena, cap * sizeof(*v));
+		if (x->nh)
+			memcpy(v, x->hdrs, x->nh * sizeof(*v));
+		x->hdrs = v;
+		x->caph = cap;
+	}
+	x->hdrs[x->nh++] = (struct kv){ arena_strdup(r->arena, name), arena_strdup(r->arena, value), 0 };
 }
 
 static const char *reason(int status)
 {
 	switch (status) {
+	case 100: return "Continue";
 	case 200: return "OK";
 	case 201: return "Created";
+	case 202: return "Accepted";
 	case 204: return "No Content";
 	case 301: return "Moved Permanently";
 	case 302: return "Found";
@@ -282,38 +397,43 @@ static const char *reason(int status)
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
 	case 409: return "Conflict";
-	case 413: return "Payload Too Large";
+	case 410: return "Gone";
+	case 413: return "Content Too Large";
 	case 414: return "URI Too Long";
 	case 415: return "Unsupported Media Type";
-	case 422: return "Unprocessable Entity";
+	case 417: return "Expectation Failed";
+	case 422: return "Unprocessable Content";
 	case 429: return "Too Many Requests";
+	case 431: return "Request Header Fields Too Large";
+	case 501: return "Not Implemented";
 	case 503: return "Service Unavailable";
-	default: return status >= 500 ? "Internal Server Error" : "OK";
+	case 505: return "HTTP Version Not Supported";
+	default: return status >= 500 ? "Internal Server Error" : status >= 400 ? "Bad Request" : "OK";
 	}
 }
 
-static void security_headers(struct evkeyvalq *h)
+#define CSP "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; " \
+	    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+
+static void security_headers(struct req *r)
 {
-	evhttp_add_header(h, "Content-Security-Policy",
-			  "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-			  "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'");
-	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	resp_header(r, "Content-Security-Policy", CSP);
+	resp_header(r, "X-Content-Type-Options", "nosniff");
 	/* A page may ask for less (no-referrer on pages whose address carries a code). */
-	if (!evhttp_find_header(h, "Referrer-Policy"))
-		evhttp_add_header(h, "Referrer-Policy", "strict-origin-when-cross-origin");
-	evhttp_add_header(h, "X-Frame-Options", "DENY");
+	if (!resp_find(x_of(r), "Referrer-Policy"))
+		resp_header(r, "Referrer-Policy", "strict-origin-when-cross-origin");
+	resp_header(r, "X-Frame-Options", "DENY");
 }
 
 int resp_body(struct req *r, int status, const char *content_type, const char *body, size_t len)
 {
-	struct evhttp_request *ev = ev_of(r);
-	struct evkeyvalq *h = evhttp_request_get_output_headers(ev);
+	struct exchange *x = x_of(r);
 	if (content_type)
-		evhttp_add_header(h, "Content-Type", content_type);
-	struct evbuffer *out = evhttp_request_get_output_buffer(ev);
+		resp_header(r, "Content-Type", content_type);
 	if (len)
-		evbuffer_add(out, body, len);
+		evbuffer_add(x->c->body, body, len);
 	r->status = status;
 	r->responded = true;
 	return 0;
@@ -441,18 +561,17 @@ int resp_error(struct req *r, int code)
 
 /* ---- the request cycle ---- */
 
-static unsigned method_bit(enum evhttp_cmd_type t)
+static unsigned method_bit(const char *m)
 {
-	switch (t) {
-	case EVHTTP_REQ_GET: return HTTP_GET;
-	case EVHTTP_REQ_HEAD: return HTTP_HEAD;
-	case EVHTTP_REQ_POST: return HTTP_POST;
-	case EVHTTP_REQ_PUT: return HTTP_PUT;
-	case EVHTTP_REQ_DELETE: return HTTP_DELETE;
-	case EVHTTP_REQ_PATCH: return HTTP_PATCH;
-	case EVHTTP_REQ_OPTIONS: return HTTP_OPTIONS;
-	default: return 0;
-	}
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} t[] = { { "GET", HTTP_GET }, { "HEAD", HTTP_HEAD }, { "POST", HTTP_POST }, { "PUT", HTTP_PUT },
+		  { "DELETE", HTTP_DELETE }, { "PATCH", HTTP_PATCH }, { "OPTIONS", HTTP_OPTIONS } };
+	for (size_t i = 0; m && i < ARRAY_LEN(t); i++)
+		if (strcmp(m, t[i].name) == 0)
+			return t[i].bit;
+	return 0;
 }
 
 static const char *pick_lang(struct req *r)
@@ -479,7 +598,8 @@ static void log_request(struct req *r, uint64_t dur_ns, size_t bytes)
 {
 	if (r->route && (r->route->flags & ROUTE_NOLOG) && r->status < 400)
 		return;
-	int lvl = r->status >= 500 && r->status != 503 ? LOG_ERROR : LOG_INFO; /* 503: load shed on purpose */
+	/* 503: load shed on purpose; 501, 505: what the client asked for is not implemented */
+	int lvl = r->status >= 500 && r->status != 503 && r->status != 501 && r->status != 505 ? LOG_ERROR : LOG_INFO;
 	if (!log_enabled(lvl))
 		return;
 	static const char *lvls[] = { "debug", "info", "warn", "error" };
@@ -487,15 +607,19 @@ static void log_request(struct req *r, uint64_t dur_ns, size_t bytes)
 	sb_adds(&sb, "{\"ts\":\"");
 	log_add_time(&sb);
 	sb_addf(&sb, "\",\"level\":\"%s\",\"req\":\"%s\",\"method\":\"%s\",\"path\":", lvls[lvl], r->id,
-		http_method_name(r->method ? r->method : HTTP_GET));
+		r->method ? http_method_name(r->method) : "-");
 	/* The path only: query strings may carry personal data. */
 	const char *path = r->path ? r->path : "?";
 	sb_add_json_str(&sb, path, strnlen(path, 256));
-	sb_addf(&sb, ",\"route\":\"%s\",\"status\":%d,\"ms\":%.3f,\"bytes\":%zu,\"worker\":%d",
+	sb_addf(&sb, ",\"route\":\"%s\",\"status\":%d,\"ms\":%.3f,\"bytes\":%zu,\"worker\":%d,\"ip\":",
 		r->route ? r->route->name : "-", r->status, (double)dur_ns / 1e6, bytes, r->worker->index);
+	/* The client's address as resolved through trusted proxies (what rate limits use). */
+	sb_add_json_str(&sb, r->ip, strlen(r->ip));
 	if (r->who.account)
 		sb_addf(&sb, ",\"user\":%lld%s", (long long)r->who.account, r->who.token ? ",\"via\":\"token\"" : "");
-	if (r->error_detail && r->status >= 500) {
+	/* Why a request was refused before routing (malformed framing, limits, deadlines): our
+	 * own words, never the client's bytes. */
+	if (r->error_detail && (r->status >= 500 || !r->route)) {
 		sb_adds(&sb, ",\"detail\":");
 		sb_add_json_str(&sb, r->error_detail, strlen(r->error_detail));
 	}
@@ -504,38 +628,87 @@ static void log_request(struct req *r, uint64_t dur_ns, size_t bytes)
 	sb_release(&sb);
 }
 
-static void on_complete(struct evhttp_request *ev, void *p)
+static void conn_after_response(struct conn *c);
+static void conn_close(struct conn *c);
+static void conn_pump(struct conn *c, const char *data, size_t n);
+static bool conn_flush(struct conn *c);
+
+static const char *http_date(struct worker *w)
 {
-	struct worker *w = p;
-	(void)ev;
-	w->inflight--;
+	struct timeval tv;
+	event_base_gettimeofday_cached(w->base, &tv);
+	if (tv.tv_sec != w->date_sec) {
+		struct tm tm;
+		time_t t = tv.tv_sec;
+		gmtime_r(&t, &tm);
+		strftime(w->date, sizeof(w->date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		w->date_sec = tv.tv_sec;
+	}
+	return w->date;
 }
 
+/* Appends a header field, dropping CR and LF from the value: a value made from what a client
+ * sent (a Location with its ?next=) can never split the response. */
+static void add_field(struct sb *sb, const char *name, const char *value)
+{
+	sb_adds(sb, name);
+	sb_add(sb, ": ", 2);
+	for (const char *p = value;;) {
+		size_t n = strcspn(p, "\r\n");
+		sb_add(sb, p, n);
+		if (!p[n])
+			break;
+		p += n + 1;
+	}
+	sb_add(sb, "\r\n", 2);
+}
+
+/* Sends r's response: status line, fields, body; logs it; frees the request. */
 static void finish(struct req *r)
 {
 	struct worker *w = r->worker;
-	struct evhttp_request *ev = ev_of(r);
+	struct exchange *x = x_of(r);
+	struct conn *c = x->c;
 	if (!r->responded) {
 		log_error("handler %s returned without a response", r->route ? r->route->name : "-");
 		resp_error(r, GH_EINTERNAL);
 	}
-	struct evkeyvalq *h = evhttp_request_get_output_headers(ev);
-	security_headers(h);
-	evhttp_add_header(h, "X-Request-Id", r->id);
+	security_headers(r);
+	resp_header(r, "X-Request-Id", r->id);
 	if (w->stopping)
-		evhttp_add_header(h, "Connection", "close");
-	struct evbuffer *out = evhttp_request_get_output_buffer(ev);
-	size_t bytes = evbuffer_get_length(out);
-	if (r->method == HTTP_HEAD && bytes) {
-		/* libevent 2.1 sends a HEAD body if there is one: keep the length, drop the bytes. */
-		char len[32];
-		snprintf(len, sizeof(len), "%zu", bytes);
-		evhttp_remove_header(h, "Content-Length");
-		evhttp_add_header(h, "Content-Length", len);
-		evbuffer_drain(out, bytes);
+		c->close_after = true;
+
+	const struct h1_request *q = h1_request(c->h1);
+	size_t bytes = evbuffer_get_length(c->body);
+	bool bodiless = r->status < 200 || r->status == 204 || r->status == 304;
+	if (bodiless && bytes) {
+		evbuffer_drain(c->body, bytes);
+		bytes = 0;
 	}
-	evhttp_request_set_on_complete_cb(ev, on_complete, w);
-	evhttp_send_reply(ev, r->status, reason(r->status), NULL);
+	struct sb *h = &w->head;
+	sb_reset(h);
+	sb_addf(h, "HTTP/1.1 %d %s\r\n", r->status, reason(r->status));
+	add_field(h, "Date", http_date(w));
+	resp_remove(x, "Content-Length");
+	resp_remove(x, "Connection");
+	if (bytes && !resp_find(x, "Content-Type"))
+		resp_header(r, "Content-Type", "text/plain; charset=utf-8");
+	for (size_t i = 0; i < x->nh; i++)
+		add_field(h, x->hdrs[i].key, x->hdrs[i].val);
+	if (!bodiless)
+		sb_addf(h, "Content-Length: %zu\r\n", bytes);
+	if (c->close_after)
+		sb_adds(h, "Connection: close\r\n");
+	else if (q->minor == 0)
+		sb_adds(h, "Connection: keep-alive\r\n");
+	sb_add(h, "\r\n", 2);
+	evbuffer_add(c->out, h->buf, h->len);
+	if (r->method == HTTP_HEAD)
+		/* A HEAD answer says how long the body would be, and sends none. */
+		evbuffer_drain(c->body, bytes);
+	else
+		evbuffer_add_buffer(c->out, c->body);
+
 	uint64_t dur = now_ns() - r->_start_ns;
 	metrics_observe(w->app->metrics, router_index(w->app->router, r->route), r->status, dur);
 	log_request(r, dur, bytes);
@@ -546,12 +719,24 @@ static void finish(struct req *r)
 	} else {
 		arena_free(a);
 	}
+	c->r = NULL;
+	w->inflight--;
+	conn_after_response(c);
 }
 
 void server_cache_stats(uint64_t *hits, uint64_t *misses)
 {
 	*hits = atomic_load_explicit(&cache_hits, memory_order_relaxed);
 	*misses = atomic_load_explicit(&cache_misses, memory_order_relaxed);
+}
+
+void server_conn_stats(struct server_conn_stats *s)
+{
+	s->shed_per_address = atomic_load_explicit(&conn_shed[0], memory_order_relaxed);
+	s->shed_limit = atomic_load_explicit(&conn_shed[1], memory_order_relaxed);
+	s->shed_descriptors = atomic_load_explicit(&conn_shed[2], memory_order_relaxed);
+	s->evicted = atomic_load_explicit(&conn_evicted, memory_order_relaxed);
+	s->timeouts = atomic_load_explicit(&conn_timeouts, memory_order_relaxed);
 }
 
 static int serve_entry(struct req *r, const struct cache_entry *e)
@@ -630,12 +815,10 @@ static int cached(struct req *r, const struct route *route)
 	rc = route->fn(r);
 	if (rc || !r->responded || r->status != 200)
 		goto out;
-	struct evhttp_request *ev = ev_of(r);
-	struct evbuffer *outbuf = evhttp_request_get_output_buffer(ev);
-	size_t len = evbuffer_get_length(outbuf);
-	const char *body = (const char *)evbuffer_pullup(outbuf, -1);
-	const char *ct = evhttp_find_header(evhttp_request_get_output_headers(ev), "Content-Type");
-	cache_put(c, key.buf, key.len, gen, body ? body : "", len, ct);
+	struct evbuffer *body = x_of(r)->c->body;
+	size_t len = evbuffer_get_length(body);
+	const char *b = (const char *)evbuffer_pullup(body, -1);
+	cache_put(c, key.buf, key.len, gen, b ? b : "", len, resp_find(x_of(r), "Content-Type"));
 	if (cache_get(c, key.buf, key.len, gen, &e) == 0) {
 		resp_header(r, "ETag", e.etag);
 		resp_header(r, "Cache-Control", "no-cache");
@@ -661,26 +844,59 @@ static const char *login_redirect(struct req *r, const char *login_path)
 	return out;
 }
 
-static int dispatch(struct req *r, struct evhttp_request *ev)
+/* The path part of a request target: origin-form "/p?q", or absolute-form
+ * "http://host/p?q" (RFC 9112 §3.2.2), whose authority the Host field already gave. */
+static const char *target_path(const char *t)
+{
+	if (t[0] == '/')
+		return t;
+	const char *p = NULL;
+	if (strncasecmp(t, "http://", 7) == 0)
+		p = t + 7;
+	else if (strncasecmp(t, "https://", 8) == 0)
+		p = t + 8;
+	if (!p || !*p || *p == '/')
+		return NULL;
+	p += strcspn(p, "/?");
+	return *p == '/' ? p : *p == '?' ? NULL : "/";
+}
+
+static int dispatch(struct req *r)
 {
 	struct worker *w = r->worker;
-	const char *uri = evhttp_request_get_uri(ev);
-	if (strlen(uri) > (size_t)w->app->cfg.max_uri)
+	const struct h1_request *q = h1_request(x_of(r)->c->h1);
+	if (q->target_len > (size_t)w->app->cfg.max_uri)
 		return GH_EURITOOLONG;
-	r->method = method_bit(evhttp_request_get_command(ev));
-	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(ev);
-	const char *rawpath = u ? evhttp_uri_get_path(u) : NULL;
-	if (!rawpath || !*rawpath)
-		rawpath = "/";
+	r->method = method_bit(q->method);
+	if (strcmp(q->target, "*") == 0) {
+		/* OPTIONS * asks about the server as a whole. */
+		if (r->method != HTTP_OPTIONS)
+			return GH_EINVAL;
+		char buf[96];
+		resp_header(r, "Allow", http_methods_str(HTTP_GET | HTTP_HEAD | HTTP_POST | HTTP_PUT | HTTP_DELETE |
+								 HTTP_PATCH | HTTP_OPTIONS, buf, sizeof(buf)));
+		return resp_body(r, 204, NULL, NULL, 0);
+	}
+	const char *t = target_path(q->target);
+	if (!t) {
+		req_error_detail(r, "Malformed request target / 请求地址格式有误");
+		return GH_EINVAL;
+	}
+	size_t plen = strcspn(t, "?#");
+	if (t[plen] == '#') {
+		req_error_detail(r, "Malformed request target / 请求地址格式有误");
+		return GH_EINVAL;
+	}
+	const char *rawpath = arena_strndup(r->arena, t, plen);
 	char *path;
-	if (path_decode(r->arena, rawpath, strlen(rawpath), &path)) {
+	if (path_decode(r->arena, rawpath, plen, &path)) {
 		r->api = strncmp(rawpath, "/api/", 5) == 0;
 		req_error_detail(r, "Malformed path / 网址格式有误");
 		return GH_EINVAL;
 	}
 	r->path = path;
 	r->api = strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0;
-	r->raw_query = u ? evhttp_uri_get_query(u) : NULL;
+	r->raw_query = t[plen] == '?' ? arena_strdup(r->arena, t + plen + 1) : NULL;
 	int rc = 0;
 	if (r->raw_query)
 		rc = form_decode(r->arena, r->raw_query, strlen(r->raw_query), MAX_QUERY_PAIRS, &r->query);
@@ -739,48 +955,41 @@ static int dispatch(struct req *r, struct evhttp_request *ev)
 	return route->fn(r);
 }
 
-/* The client's address: the peer, or behind a trusted proxy the last X-Forwarded-For hop. */
-static const char *peer_address(struct req *r, struct evhttp_request *ev, struct evhttp_connection *evcon)
+/* The client's address: the connection's client (the peer, or whom a PROXY header named);
+ * when that is a trusted proxy, the rightmost X-Forwarded-For hop that is not one. */
+static const char *client_address(struct req *r, struct conn *c)
 {
-	if (r->app->cfg.trust_proxy) {
-		const char *xff = evhttp_find_header(evhttp_request_get_input_headers(ev), "X-Forwarded-For");
-		if (xff && *xff) {
-			const char *last = strrchr(xff, ',');
-			last = last ? last + 1 : xff;
-			while (*last == ' ')
-				last++;
-			size_t n = strcspn(last, " ,");
-			if (n > 0 && n < 64)
-				return arena_strndup(r->arena, last, n);
+	if (c->trusted) {
+		const struct h1_request *q = h1_request(c->h1);
+		struct sb xff = SB_INIT;
+		for (size_t i = 0; i < q->nfields; i++)
+			if (strcasecmp(q->fields[i].name, "X-Forwarded-For") == 0) {
+				if (xff.len)
+					sb_addch(&xff, ',');
+				sb_add(&xff, q->fields[i].value, q->fields[i].value_len);
+			}
+		struct net_addr a;
+		int rc = xff.len ? xff_client(xff.buf, xff.len, trusted, ntrusted, &a) : -1;
+		sb_release(&xff);
+		if (!rc) {
+			char buf[64];
+			net_addr_format(&a, buf, sizeof(buf));
+			return arena_strdup(r->arena, buf);
 		}
 	}
-	char *addr = NULL;
-	ev_uint16_t port = 0;
-	if (evcon)
-		evhttp_connection_get_peer(evcon, &addr, &port);
-	return arena_strdup(r->arena, addr ? addr : "-");
+	return c->client_text;
 }
 
-static void on_request(struct evhttp_request *ev, void *p)
+/* A request object for what the connection's parser holds (complete, or cut short by an
+ * error or a deadline). */
+static struct req *req_begin(struct conn *c)
 {
-	struct worker *w = p;
-	uint64_t start = now_ns();
-	w->inflight++;
-
-	struct evhttp_connection *evcon = evhttp_request_get_connection(ev);
-	bool over = false;
-	if (evcon && !conn_has(w, evcon)) {
-		conn_add(w, evcon);
-		metrics_conn(w->app->metrics, 1);
-		evhttp_connection_set_closecb(evcon, on_conn_close, w);
-		if (w->conns >= w->app->cfg.max_conns && w->bound)
-			evconnlistener_disable(evhttp_bound_socket_get_listener(w->bound));
-		over = w->conns > w->app->cfg.max_conns;
-	}
-
+	struct worker *w = c->w;
 	struct arena *a = w->spare ? w->spare : arena_new(8192);
 	w->spare = NULL;
 	struct req *r = arena_zalloc(a, sizeof(*r));
+	struct exchange *x = arena_zalloc(a, sizeof(*x));
+	x->c = c;
 	r->arena = a;
 	r->app = w->app;
 	r->db = w->db;
@@ -788,13 +997,22 @@ static void on_request(struct evhttp_request *ev, void *p)
 	r->role = ROLE_ANON;
 	r->lang = "zh";
 	r->status = 500;
-	r->_ev = ev;
-	r->_start_ns = start;
-	r->ip = peer_address(r, ev, evcon);
+	r->_ev = x;
+	r->_start_ns = now_ns();
+	r->ip = client_address(r, c);
 	snprintf(r->id, sizeof(r->id), "%08llx%08llx", (unsigned long long)(boot_id & 0xffffffffu),
 		 (unsigned long long)atomic_fetch_add(&request_seq, 1));
+	c->r = r;
+	w->inflight++;
+	evbuffer_drain(c->body, evbuffer_get_length(c->body));
+	return r;
+}
 
-	int rc = over ? GH_EBUSY : dispatch(r, ev);
+/* A complete request: route it. The response is sent now, or later by a deferred completion. */
+static void request_run(struct conn *c)
+{
+	struct req *r = req_begin(c);
+	int rc = dispatch(r);
 	if (rc == REQ_DEFERRED)
 		return;
 	if (rc) {
@@ -806,6 +1024,45 @@ static void on_request(struct evhttp_request *ev, void *p)
 			resp_error(r, rc);
 		}
 	}
+	finish(r);
+}
+
+static int status_code(int status)
+{
+	switch (status) {
+	case 408: return GH_ETIMEOUT;
+	case 413: return GH_ETOOBIG;
+	case 414: return GH_EURITOOLONG;
+	case 417: return GH_EEXPECT;
+	case 431: return GH_EHEADERS;
+	case 501: return GH_ENOTIMPL;
+	case 503: return GH_EBUSY;
+	case 505: return GH_EVERSION;
+	default: return GH_EINVAL;
+	}
+}
+
+/* Answers a request refused before routing (malformed, over a limit, too slow) with the same
+ * fields as every response, JSON under /api/, and closes the connection after it. */
+static void request_refuse(struct conn *c, int status, const char *why)
+{
+	struct req *r = req_begin(c);
+	const struct h1_request *q = h1_request(c->h1);
+	const char *target = h1_target(c->h1);
+	if (target) {
+		const char *t = target_path(target);
+		r->api = t && strncmp(t, "/api/", 5) == 0;
+	}
+	r->method = method_bit(q->method);
+	if (q->fields) {
+		const char *al = h1_field(c->h1, "Accept-Language");
+		if (al && strncasecmp(al, "en", 2) == 0)
+			r->lang = "en";
+	}
+	r->error_detail = why ? arena_strdup(r->arena, why) : NULL;
+	c->close_after = true;
+	c->linger = true;
+	resp_error(r, status_code(status));
 	finish(r);
 }
 
@@ -865,38 +1122,518 @@ int req_defer(struct req *r, int (*submit)(void *, struct event_base *, void (*)
 	return rc ? rc : REQ_DEFERRED;
 }
 
+/* ---- connections ---- */
+
+static void list_remove(struct conn *c)
+{
+	if (c->listed)
+		TAILQ_REMOVE(&c->w->idle, c, idle);
+	c->listed = false;
+}
+
+static void list_append(struct conn *c)
+{
+	list_remove(c);
+	TAILQ_INSERT_TAIL(&c->w->idle, c, idle);
+	c->listed = true;
+}
+
+/* Enters a state, with its deadline counted from now. */
+static void conn_enter(struct conn *c, enum conn_state s)
+{
+	struct worker *w = c->w;
+	c->state = s;
+	const struct timeval *tv = NULL;
+	switch (s) {
+	case C_PROXY:
+	case C_HEAD: tv = w->tv_header; break;
+	case C_BODY: tv = w->tv_body; break;
+	case C_WRITE: tv = w->tv_body; break;
+	case C_IDLE: tv = w->tv_idle; break;
+	case C_LINGER: tv = w->tv_linger; break;
+	case C_BUSY: break;
+	}
+	/* Connections holding no request may be closed to admit others, oldest first. */
+	if (s == C_PROXY || s == C_HEAD || s == C_IDLE || s == C_LINGER)
+		list_append(c);
+	else
+		list_remove(c);
+	if (tv)
+		event_add(&c->tev, tv);
+	else
+		event_del(&c->tev);
+}
+
+static void conn_free(struct conn *c)
+{
+	struct worker *w = c->w;
+	LIST_REMOVE(c, all);
+	h1_free(c->h1);
+	evbuffer_free(c->out);
+	evbuffer_free(c->body);
+	sb_release(&c->pending);
+	free(c);
+	w->conns--;
+	metrics_conn(w->app->metrics, -1);
+}
+
+/* Closes the socket at once; the memory goes when nothing on the stack uses it any more. */
+static void conn_close(struct conn *c)
+{
+	if (c->dead)
+		return;
+	c->dead = true;
+	event_del(&c->rev);
+	event_del(&c->wev);
+	event_del(&c->tev);
+	list_remove(c);
+	if (c->counted)
+		addr_release(&c->key);
+	c->counted = false;
+	close(c->fd);
+	c->fd = -1;
+	if (!c->pumping && !c->r)
+		conn_free(c);
+}
+
+/* Writes what is queued. False when the connection failed and was closed. */
+static bool conn_flush(struct conn *c)
+{
+	while (evbuffer_get_length(c->out)) {
+		int n = evbuffer_write(c->out, c->fd);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				break;
+			conn_close(c);
+			return false;
+		}
+		if (n == 0)
+			break;
+	}
+	if (evbuffer_get_length(c->out))
+		event_add(&c->wev, NULL);
+	else
+		event_del(&c->wev);
+	return true;
+}
+
+static void conn_ready_for_next(struct conn *c)
+{
+	h1_next(c->h1);
+	conn_enter(c, c->pending.len ? C_HEAD : C_IDLE);
+	c->resume = true;
+	conn_pump(c, NULL, 0);
+}
+
+/* The response is out of our hands (written, or queued for a slow reader). */
+static void conn_after_response(struct conn *c)
+{
+	if (c->dead) {
+		if (!c->pumping)
+			conn_free(c);
+		return;
+	}
+	if (!conn_flush(c))
+		return;
+	if (evbuffer_get_length(c->out)) {
+		conn_enter(c, C_WRITE);
+		return;
+	}
+	if (c->close_after) {
+		if (c->linger) {
+			/* The client may still be sending (an answer before its body ended): stop
+			 * writing, read and drop what comes for a moment, so that our answer is not
+			 * destroyed by a reset before it is read. */
+			shutdown(c->fd, SHUT_WR);
+			conn_enter(c, C_LINGER);
+			event_add(&c->rev, NULL);
+		} else {
+			conn_close(c);
+		}
+		return;
+	}
+	conn_ready_for_next(c);
+}
+
+static void on_write(evutil_socket_t fd, short what, void *p)
+{
+	struct conn *c = p;
+	(void)fd, (void)what;
+	if (!conn_flush(c))
+		return;
+	if (!evbuffer_get_length(c->out) && c->state == C_WRITE)
+		conn_after_response(c);
+}
+
+static void conn_timeout(struct conn *c)
+{
+	atomic_fetch_add_explicit(&conn_timeouts, 1, memory_order_relaxed);
+	switch (c->state) {
+	case C_HEAD:
+		if (!h1_started(c->h1))
+			break; /* nothing asked: close quietly */
+		/* fall through */
+	case C_BODY:
+		event_del(&c->rev);
+		request_refuse(c, 408, c->state == C_HEAD ? "the request head did not arrive in time"
+							  : "the request body did not arrive in time");
+		return;
+	default:
+		break;
+	}
+	conn_close(c);
+}
+
+
+static void on_timer(evutil_socket_t fd, short what, void *p)
+{
+	(void)fd, (void)what;
+	conn_timeout(p);
+}
+
+/* Parses data in the reading states; stashes what belongs to the next request. */
+static void conn_input(struct conn *c, const char *data, size_t n)
+{
+	struct worker *w = c->w;
+	if (c->state == C_LINGER)
+		return; /* dropped */
+	if (c->state == C_PROXY) {
+		/* Bounded: proxy_parse asks for more only while a header could still fit. */
+		sb_add(&c->pending, data, n);
+		struct proxy_info pi;
+		size_t used;
+		switch (proxy_parse((const uint8_t *)c->pending.buf, c->pending.len, &pi, &used)) {
+		case PROXY_MORE:
+			return;
+		case PROXY_BAD:
+			log_warn("a trusted proxy (%s) sent no valid PROXY header: connection closed", c->client_text);
+			conn_close(c);
+			return;
+		case PROXY_DONE:
+			break;
+		}
+		if (!pi.local) {
+			c->client = pi.src;
+			net_addr_format(&c->client, c->client_text, sizeof(c->client_text));
+			c->trusted = net_cidrs_match(trusted, ntrusted, &c->client);
+			if (!c->trusted) {
+				if (!addr_acquire(&c->client, w->app->cfg.max_conns_per_ip, &c->key)) {
+					atomic_fetch_add_explicit(&conn_shed[0], 1, memory_order_relaxed);
+					conn_close(c);
+					return;
+				}
+				c->counted = true;
+			}
+		}
+		memmove(c->pending.buf, c->pending.buf + used, c->pending.len - used);
+		c->pending.len -= used;
+		c->pending.buf[c->pending.len] = 0;
+		conn_enter(c, C_HEAD);
+		c->resume = true; /* the rest is the first request */
+		return;
+	}
+	while (!c->dead) {
+		if (c->state == C_IDLE) {
+			if (!n)
+				return;
+			conn_enter(c, C_HEAD); /* the next request's first byte: its deadline starts */
+		}
+		if (c->state != C_HEAD && c->state != C_BODY)
+			return;
+		size_t used;
+		enum h1_status st = h1_feed(c->h1, data, n, &used);
+		data += used;
+		n -= used;
+		switch (st) {
+		case H1_MORE:
+			return;
+		case H1_HEAD: {
+			const struct h1_request *q = h1_request(c->h1);
+			if (!q->has_body)
+				continue; /* complete: the next h1_feed says so */
+			conn_enter(c, C_BODY);
+			/* The client waits for this before it sends the body (unless it already did). */
+			if (q->expect_continue && q->has_body && !n) {
+				evbuffer_add(c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+				if (!conn_flush(c))
+					return;
+			}
+			continue;
+		}
+		case H1_DONE:
+			if (n)
+				sb_add(&c->pending, data, n);
+			c->close_after = !h1_request(c->h1)->keep_alive;
+			/* Reading stops while the handler has the request: conn_pump takes the read
+			 * event off only if the answer is not out by then (a deferred handler, a slow
+			 * reader), so the usual request costs no epoll_ctl. */
+			conn_enter(c, C_BUSY);
+			request_run(c);
+			return;
+		case H1_ERROR: {
+			const char *why;
+			int status = h1_error(c->h1, &why);
+			event_del(&c->rev);
+			conn_enter(c, C_BUSY);
+			request_refuse(c, status, why);
+			return;
+		}
+		}
+	}
+}
+
+/* Feeds bytes, then what is pending, until the connection waits for something. Never
+ * re-entered for one connection: a response completed from inside (a synchronous handler)
+ * sets c->resume, and this loop takes the pending bytes up. */
+static void conn_pump(struct conn *c, const char *data, size_t n)
+{
+	if (c->pumping) {
+		c->resume = true;
+		return;
+	}
+	c->pumping = true;
+	if (n)
+		conn_input(c, data, n);
+	while (!c->dead && c->resume) {
+		c->resume = false;
+		if (c->pending.len && (c->state == C_HEAD || c->state == C_IDLE || c->state == C_BODY)) {
+			struct sb p = c->pending;
+			c->pending = (struct sb)SB_INIT;
+			conn_input(c, p.buf, p.len);
+			sb_release(&p);
+		}
+	}
+	c->pumping = false;
+	if (c->dead) {
+		if (!c->r)
+			conn_free(c);
+		return;
+	}
+	if (c->state == C_BUSY || c->state == C_WRITE)
+		event_del(&c->rev);
+	else
+		event_add(&c->rev, NULL);
+}
+
+static void on_read(evutil_socket_t fd, short what, void *p)
+{
+	struct conn *c = p;
+	struct worker *w = c->w;
+	(void)what;
+	ssize_t n = recv(fd, w->rbuf, READ_CHUNK, 0);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		conn_close(c);
+		return;
+	}
+	if (n == 0) {
+		/* The client is gone (or half-closed with nothing more to ask). */
+		conn_close(c);
+		return;
+	}
+	conn_pump(c, w->rbuf, (size_t)n);
+}
+
+/* A quick 503 for a connection we will not serve, then close: written straight to the new
+ * socket, whose send buffer is empty. The request is never read, so the body is plain text
+ * in both languages; the fields are those of every response. */
+static void shed(int fd, int kind)
+{
+	atomic_fetch_add_explicit(&conn_shed[kind], 1, memory_order_relaxed);
+	char id[20], msg[1024];
+	snprintf(id, sizeof(id), "%08llx%08llx", (unsigned long long)(boot_id & 0xffffffffu),
+		 (unsigned long long)atomic_fetch_add(&request_seq, 1));
+	static const char body[] = "系统繁忙，请稍后再试。 The service is busy. Please try again shortly.\n";
+	int len = snprintf(msg, sizeof(msg),
+			   "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+			   "Content-Length: %zu\r\nRetry-After: 5\r\nConnection: close\r\n"
+			   "Content-Security-Policy: " CSP "\r\nX-Content-Type-Options: nosniff\r\n"
+			   "Referrer-Policy: strict-origin-when-cross-origin\r\nX-Frame-Options: DENY\r\n"
+			   "X-Request-Id: %s\r\n\r\n%s",
+			   sizeof(body) - 1, id, body);
+	if (len > 0 && (size_t)len < sizeof(msg)) {
+		ssize_t k = send(fd, msg, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		(void)k;
+	}
+	/* Half-close and let the kernel finish: a reset could destroy the answer unread. */
+	shutdown(fd, SHUT_WR);
+	close(fd);
+}
+
+/* Closes the oldest connection holding no request, to make room. */
+static bool evict_one(struct worker *w)
+{
+	struct conn *c = TAILQ_FIRST(&w->idle);
+	if (!c)
+		return false;
+	atomic_fetch_add_explicit(&conn_evicted, 1, memory_order_relaxed);
+	conn_close(c);
+	return true;
+}
+
+static void admit(struct worker *w, int fd, const struct sockaddr *sa, socklen_t sl)
+{
+	struct net_addr peer;
+	if (net_addr_from_sockaddr(sa, sl, &peer))
+		memset(&peer, 0, sizeof(peer));
+	bool is_trusted = peer.family && net_cidrs_match(trusted, ntrusted, &peer);
+	struct net_addr key;
+	bool counted = false;
+	/* A trusted proxy carries many clients: they are counted once its PROXY header names
+	 * them, or not at all. */
+	if (!is_trusted) {
+		if (!addr_acquire(&peer, w->app->cfg.max_conns_per_ip, &key)) {
+			shed(fd, 0);
+			return;
+		}
+		counted = true;
+	}
+	if (w->conns >= w->max_conns && !evict_one(w)) {
+		if (counted)
+			addr_release(&key);
+		shed(fd, 1);
+		return;
+	}
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	struct conn *c = xcalloc(1, sizeof(*c));
+	c->w = w;
+	c->fd = fd;
+	c->peer = c->client = peer;
+	c->key = key;
+	c->counted = counted;
+	c->trusted = is_trusted;
+	net_addr_format(&peer, c->client_text, sizeof(c->client_text));
+	c->h1 = h1_new(&w->limits);
+	c->out = evbuffer_new();
+	c->body = evbuffer_new();
+	c->pending = (struct sb)SB_INIT;
+	event_assign(&c->rev, w->base, fd, EV_READ | EV_PERSIST, on_read, c);
+	event_assign(&c->wev, w->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
+	evtimer_assign(&c->tev, w->base, on_timer, c);
+	LIST_INSERT_HEAD(&w->all, c, all);
+	w->conns++;
+	metrics_conn(w->app->metrics, 1);
+	conn_enter(c, is_trusted && w->app->cfg.proxy_protocol ? C_PROXY : C_HEAD);
+	event_add(&c->rev, NULL);
+}
+
+static void accept_pause(struct worker *w)
+{
+	if (w->lfd < 0)
+		return;
+	event_del(&w->lev);
+	w->backoff_ms = w->backoff_ms ? w->backoff_ms * 2 : BACKOFF_MIN_MS;
+	if (w->backoff_ms > BACKOFF_MAX_MS)
+		w->backoff_ms = BACKOFF_MAX_MS;
+	struct timeval tv = { w->backoff_ms / 1000, (w->backoff_ms % 1000) * 1000 };
+	evtimer_add(&w->backoff_ev, &tv);
+}
+
+static void on_backoff(evutil_socket_t fd, short what, void *p)
+{
+	struct worker *w = p;
+	(void)fd, (void)what;
+	if (w->reserve_fd < 0)
+		w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (w->lfd >= 0 && !w->stopping)
+		event_add(&w->lev, NULL);
+}
+
+/* Out of descriptors: give the reserve up to take the waiting connections and shed them, so
+ * clients get an answer instead of hanging in the backlog, then pause accepting. */
+static void shed_waiting(struct worker *w)
+{
+	int shed_n = 0;
+	while (w->reserve_fd >= 0 && shed_n < ACCEPT_BATCH) {
+		close(w->reserve_fd);
+		w->reserve_fd = -1;
+		int fd = accept4(w->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0) {
+			shed(fd, 2);
+			shed_n++;
+		}
+		w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			break;
+	}
+	log_warn("accept: out of file descriptors (RLIMIT_NOFILE): shedding new connections and pausing");
+	accept_pause(w);
+}
+
+static void on_accept(evutil_socket_t lfd, short what, void *p)
+{
+	struct worker *w = p;
+	(void)what;
+	for (int i = 0; i < ACCEPT_BATCH && !w->stopping; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+				continue;
+			if (errno == EMFILE || errno == ENFILE) {
+				shed_waiting(w);
+				return;
+			}
+			/* ENOBUFS, ENOMEM and the like: try again a little later, not at once. */
+			log_warn("accept: %s: pausing", strerror(errno));
+			accept_pause(w);
+			return;
+		}
+		w->backoff_ms = 0;
+		admit(w, fd, (struct sockaddr *)&ss, sl);
+	}
+}
+
 /* ---- workers ---- */
 
-static int listen_socket(const char *host, const char *port, char *err, size_t errlen)
+static void close_listener(struct worker *w)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
-	struct addrinfo *res;
-	int e = getaddrinfo(*host ? host : NULL, port, &hints, &res);
-	if (e) {
-		snprintf(err, errlen, "cannot resolve %s: %s", host, gai_strerror(e));
-		return -1;
-	}
-	int fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int one = 1;
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) ||
-	    bind(fd, res->ai_addr, res->ai_addrlen) || listen(fd, 1024)) {
-		snprintf(err, errlen, "cannot listen on %s:%s: %s", host, port, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		freeaddrinfo(res);
-		return -1;
-	}
-	freeaddrinfo(res);
-	return fd;
+	if (w->lfd < 0)
+		return;
+	event_del(&w->lev);
+	event_del(&w->backoff_ev);
+	close(w->lfd);
+	w->lfd = -1;
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *p)
+{
+	struct worker *w = p;
+	(void)fd, (void)what;
+	if (w->index == 0)
+		log_repeats_flush(false);
+}
+
+/* True when no request is in flight, half received or half sent. */
+static bool drained(struct worker *w)
+{
+	if (w->inflight > 0)
+		return false;
+	struct conn *c;
+	LIST_FOREACH(c, &w->all, all)
+		if (c->state == C_BODY || c->state == C_BUSY || c->state == C_WRITE ||
+		    (c->state == C_HEAD && h1_started(c->h1)))
+			return false;
+	return true;
 }
 
 static void on_drain(evutil_socket_t fd, short what, void *p)
 {
 	struct worker *w = p;
 	(void)fd, (void)what;
-	if (w->inflight <= 0 || time(NULL) >= w->stop_deadline)
+	/* Connections that hold nothing are closed; the others finish their request (its response
+	 * carries Connection: close) until the grace period ends. */
+	for (struct conn *c = TAILQ_FIRST(&w->idle), *next; c; c = next) {
+		next = TAILQ_NEXT(c, idle);
+		if (c->state != C_HEAD || !h1_started(c->h1))
+			conn_close(c);
+	}
+	if (drained(w) || time(NULL) >= w->stop_deadline)
 		event_base_loopbreak(w->base);
 }
 
@@ -905,10 +1642,7 @@ static void on_stop(evutil_socket_t fd, short what, void *p)
 	struct worker *w = p;
 	(void)fd, (void)what;
 	w->stopping = true;
-	if (w->bound) {
-		evhttp_del_accept_socket(w->http, w->bound);
-		w->bound = NULL;
-	}
+	close_listener(w);
 	w->stop_deadline = time(NULL) + GRACE_SECONDS;
 	struct timeval tv = { 0, 20000 };
 	w->drain_ev = event_new(w->base, -1, EV_PERSIST, on_drain, w);
@@ -922,31 +1656,42 @@ static void *worker_main(void *p)
 	return NULL;
 }
 
-static int worker_init(struct worker *w, struct app *app, int index, int fd, char *err, size_t errlen)
+static const struct timeval *common_timeout(struct event_base *base, long seconds)
+{
+	struct timeval tv = { seconds, 0 };
+	return event_base_init_common_timeout(base, &tv);
+}
+
+static int worker_init(struct worker *w, struct app *app, int index, int fd, long max_conns, char *err,
+		       size_t errlen)
 {
 	w->index = index;
 	w->app = app;
-	w->fd = fd;
-	w->conn_cap = 64;
-	w->conn_set = xcalloc(w->conn_cap, sizeof(void *));
+	w->lfd = fd;
+	TAILQ_INIT(&w->idle);
+	LIST_INIT(&w->all);
+	w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	w->max_conns = max_conns;
 	w->cache = cache_new(1024, 64u << 20);
+	w->rbuf = xmalloc(READ_CHUNK);
+	w->head = (struct sb)SB_INIT;
+	w->limits = (struct h1_limits){ .max_target = (size_t)app->cfg.max_uri,
+					.max_head = (size_t)app->cfg.max_headers,
+					.max_fields = MAX_FIELDS,
+					.max_body = (size_t)app->cfg.max_body };
 	w->base = event_base_new();
-	w->http = evhttp_new(w->base);
-	if (!w->base || !w->http)
+	if (!w->base)
 		die("libevent: cannot create event base");
-	evhttp_set_max_headers_size(w->http, app->cfg.max_headers);
-	evhttp_set_max_body_size(w->http, app->cfg.max_body);
-	evhttp_set_timeout(w->http, (int)app->cfg.idle_timeout);
-	evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
-						    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
-						    EVHTTP_REQ_OPTIONS);
-	evhttp_set_default_content_type(w->http, "text/plain; charset=utf-8");
-	evhttp_set_gencb(w->http, on_request, w);
-	w->bound = evhttp_accept_socket_with_handle(w->http, fd);
-	if (!w->bound) {
-		snprintf(err, errlen, "cannot accept on socket");
-		return GH_EUNAVAILABLE;
-	}
+	w->tv_header = common_timeout(w->base, app->cfg.header_timeout);
+	w->tv_body = common_timeout(w->base, app->cfg.body_timeout);
+	w->tv_idle = common_timeout(w->base, app->cfg.idle_timeout);
+	w->tv_linger = common_timeout(w->base, LINGER_SECONDS);
+	event_assign(&w->lev, w->base, fd, EV_READ | EV_PERSIST, on_accept, w);
+	evtimer_assign(&w->backoff_ev, w->base, on_backoff, w);
+	event_assign(&w->tick_ev, w->base, -1, EV_PERSIST, on_tick, w);
+	struct timeval sec = { 1, 0 };
+	event_add(&w->tick_ev, &sec);
+	event_add(&w->lev, NULL);
 	int rc = db_open_named(app->cfg.db, "govhall worker", &w->db, err, errlen);
 	if (rc)
 		return rc;
@@ -956,35 +1701,139 @@ static int worker_init(struct worker *w, struct app *app, int index, int fd, cha
 
 static void worker_release(struct worker *w)
 {
+	/* Every connection still open: their requests were answered, or abandoned when the
+	 * grace period ended. */
+	while (!LIST_EMPTY(&w->all)) {
+		struct conn *c = LIST_FIRST(&w->all);
+		conn_close(c);
+		if (LIST_FIRST(&w->all) == c) { /* still holding a request that never completed */
+			arena_free(c->r->arena);
+			w->inflight--;
+			c->r = NULL;
+			c->pumping = false;
+			conn_free(c);
+		}
+	}
+	if (w->base) {
+		close_listener(w);
+		event_del(&w->tick_ev);
+	}
 	if (w->drain_ev)
 		event_free(w->drain_ev);
 	if (w->stop_ev)
 		event_free(w->stop_ev);
-	if (w->http)
-		evhttp_free(w->http);
 	if (w->base)
 		event_base_free(w->base);
 	if (w->db)
 		db_close(w->db);
+	if (w->reserve_fd >= 0)
+		close(w->reserve_fd);
 	arena_free(w->spare);
 	cache_free(w->cache);
 	for (size_t i = 0; i < ARRAY_LEN(w->locals); i++)
 		if (w->locals[i].make && w->locals[i].release)
 			w->locals[i].release(w->locals[i].p);
-	free(w->conn_set);
+	sb_release(&w->head);
+	free(w->rbuf);
+}
+
+/* A listening socket on host:port shared by the workers (SO_REUSEPORT). */
+static int listen_socket(const struct addrinfo *ai, char *err, size_t errlen)
+{
+	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) || bind(fd, ai->ai_addr, ai->ai_addrlen) ||
+	    listen(fd, 4096)) {
+		snprintf(err, errlen, "cannot listen: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* SO_REUSEPORT lets any process of the same user bind the port too, and the kernel would
+ * split connections between it and us. So before the workers bind, one socket without
+ * SO_REUSEPORT tries the address: it fails if anything listens there already. */
+static int port_free(const struct addrinfo *ai, char *err, size_t errlen)
+{
+	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot create a socket: %s", strerror(errno));
+		return -1;
+	}
+	/* SO_REUSEADDR only lets us past connections of an earlier run in TIME_WAIT. */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	int rc = bind(fd, ai->ai_addr, ai->ai_addrlen);
+	int e = errno;
+	close(fd);
+	if (rc) {
+		if (e == EADDRINUSE)
+			snprintf(err, errlen, "the address is already in use by another process (another govhall, or "
+					      "another server): stop it or choose another --listen");
+		else
+			snprintf(err, errlen, "cannot listen: %s", strerror(e));
+		return -1;
+	}
+	return 0;
+}
+
+/* Raises the descriptor limit (to the hard limit, or to max-open-files) and returns it. */
+static long raise_nofile(long want)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return 1024;
+	rlim_t target = want > 0 ? (rlim_t)want : rl.rlim_max;
+	if (target == RLIM_INFINITY)
+		target = 1u << 20;
+	struct rlimit next = { target, rl.rlim_max };
+	if (target > rl.rlim_max)
+		next.rlim_max = target; /* may work as root; otherwise the hard limit is the most */
+	if (setrlimit(RLIMIT_NOFILE, &next)) {
+		next = (struct rlimit){ target < rl.rlim_max ? target : rl.rlim_max, rl.rlim_max };
+		if (setrlimit(RLIMIT_NOFILE, &next))
+			log_warn("cannot set the descriptor limit to %llu: %s", (unsigned long long)target, strerror(errno));
+	}
+	getrlimit(RLIMIT_NOFILE, &rl);
+	return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (rlim_t)LONG_MAX ? LONG_MAX : (long)rl.rlim_cur;
+}
+
+static void libevent_log(int severity, const char *msg)
+{
+	enum log_level l = severity >= EVENT_LOG_ERR ? LOG_ERROR : severity >= EVENT_LOG_WARN ? LOG_WARN
+						: severity >= EVENT_LOG_MSG ? LOG_INFO : LOG_DEBUG;
+	log_msg(l, "libevent: %s", msg);
 }
 
 int server_run(struct app *app)
 {
 	char err[512];
 	evthread_use_pthreads();
+	event_set_log_callback(libevent_log);
 	boot_id = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
+
+	const char *list = app->cfg.trusted_proxies;
+	if ((!list || !*list) && app->cfg.trust_proxy)
+		list = "127.0.0.0/8, ::1";
+	if (net_cidrs_parse(list, &trusted, &ntrusted, err, sizeof(err))) {
+		fprintf(stderr, "govhall: trusted-proxies: %s\n", err);
+		return GH_EINVAL;
+	}
+	if (app->cfg.proxy_protocol && !ntrusted) {
+		fprintf(stderr, "govhall: proxy-protocol needs trusted-proxies (the addresses of the proxies that send it)\n");
+		free(trusted);
+		return GH_EINVAL;
+	}
 
 	char host[256];
 	const char *colon = strrchr(app->cfg.listen, ':');
 	size_t hl = (size_t)(colon - app->cfg.listen);
 	if (hl >= sizeof(host)) {
 		fprintf(stderr, "govhall: listen address too long\n");
+		free(trusted);
 		return GH_EINVAL;
 	}
 	memcpy(host, app->cfg.listen, hl);
@@ -1000,6 +1849,15 @@ int server_run(struct app *app)
 	if (n < 1)
 		n = 1;
 
+	/* Connections get what the descriptor limit leaves after a reserve for the database,
+	 * templates, static files, the job pool's sockets and the listeners. */
+	long nofile = raise_nofile(app->cfg.max_open_files);
+	long reserve = 64 + 8 * n + 2 * app->cfg.job_threads;
+	long per_worker = nofile > reserve ? (nofile - reserve) / n : 1;
+	if (per_worker < 1)
+		per_worker = 1;
+	long max_conns = app->cfg.max_conns < per_worker ? app->cfg.max_conns : per_worker;
+
 	/* Block the stop signals in every thread; the main thread waits for them. */
 	sigset_t set;
 	sigemptyset(&set);
@@ -1008,17 +1866,33 @@ int server_run(struct app *app)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo *res;
+	int e = getaddrinfo(*host ? host : NULL, port, &hints, &res);
+	if (e) {
+		fprintf(stderr, "govhall: cannot resolve %s: %s\n", host, gai_strerror(e));
+		free(trusted);
+		return GH_EUNAVAILABLE;
+	}
+	if (strcmp(port, "0") != 0 && port_free(res, err, sizeof(err))) {
+		fprintf(stderr, "govhall: cannot listen on %s:%s: %s\n", host, port, err);
+		freeaddrinfo(res);
+		free(trusted);
+		return GH_EUNAVAILABLE;
+	}
+
 	struct worker *ws = xcalloc((size_t)n, sizeof(*ws));
 	int rc = 0;
 	long started = 0;
 	for (long i = 0; i < n; i++) {
-		int fd = listen_socket(host, port, err, sizeof(err));
+		int fd = listen_socket(res, err, sizeof(err));
 		if (fd < 0) {
-			fprintf(stderr, "govhall: %s\n", err);
+			fprintf(stderr, "govhall: %s:%s: %s\n", host, port, err);
 			rc = GH_EUNAVAILABLE;
 			break;
 		}
-		if (i == 0) {
+		if (i == 0 && strcmp(port, "0") == 0) {
 			/* With port 0 the kernel picks one; the other workers share it. */
 			struct sockaddr_storage ss;
 			socklen_t sl = sizeof(ss);
@@ -1026,18 +1900,28 @@ int server_run(struct app *app)
 			int p = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
 							       : ((struct sockaddr_in *)&ss)->sin_port);
 			snprintf(port, sizeof(port), "%d", p);
+			freeaddrinfo(res);
+			if (getaddrinfo(*host ? host : NULL, port, &hints, &res)) {
+				close(fd);
+				res = NULL;
+				rc = GH_EUNAVAILABLE;
+				break;
+			}
 		}
-		rc = worker_init(&ws[i], app, (int)i, fd, err, sizeof(err));
+		rc = worker_init(&ws[i], app, (int)i, fd, max_conns, err, sizeof(err));
 		started = i + 1;
 		if (rc) {
 			fprintf(stderr, "govhall: %s\n", err);
 			break;
 		}
 	}
+	if (res)
+		freeaddrinfo(res);
 	if (rc) {
 		for (long i = 0; i < started; i++)
 			worker_release(&ws[i]);
 		free(ws);
+		free(trusted);
 		return rc;
 	}
 	for (long i = 0; i < n; i++)
@@ -1047,8 +1931,9 @@ int server_run(struct app *app)
 	printf("listening on http://%s%s%s:%s\n", strchr(host, ':') ? "[" : "", host,
 	       strchr(host, ':') ? "]" : "", port);
 	fflush(stdout);
-	log_info("govhall %s serving on %s:%s with %ld workers, database %s", GOVHALL_VERSION, host, port,
-		 n, db_kind_name(ws[0].db));
+	log_info("govhall %s serving on %s:%s with %ld workers, database %s; %ld file descriptors, at most %ld "
+		 "connections per worker, %ld per client address",
+		 GOVHALL_VERSION, host, port, n, db_kind_name(ws[0].db), nofile, max_conns, app->cfg.max_conns_per_ip);
 
 	int sig = 0;
 	sigwait(&set, &sig);
@@ -1070,6 +1955,10 @@ int server_run(struct app *app)
 	for (long i = 0; i < n; i++)
 		worker_release(&ws[i]);
 	free(ws);
+	free(trusted);
+	trusted = NULL;
+	ntrusted = 0;
 	log_info("stopped");
+	log_repeats_flush(true);
 	return 0;
 }

@@ -1,5 +1,6 @@
-/* server.h: the HTTP server: N worker threads, each with its own libevent loop, evhttp
- * instance, SO_REUSEPORT listening socket and database connection.
+/* server.h: the HTTP/1.1 server: N worker threads, each with its own libevent loop,
+ * SO_REUSEPORT listening socket and database connection (see server.c for connections, their
+ * deadlines and limits).
  *
  * server_run() blocks until SIGTERM or SIGINT, then stops accepting, lets in-flight requests
  * finish (up to a grace period), closes connections and database handles, and returns. */
@@ -41,6 +42,16 @@ void *req_worker_local(struct req *r, void *(*make)(void), void (*release)(void 
 
 /* Hits and misses of the response caches of all workers (for /metrics). */
 void server_cache_stats(uint64_t *hits, uint64_t *misses);
+
+/* Connections refused or cut short, since start (for /metrics). */
+struct server_conn_stats {
+	uint64_t shed_per_address; /* over max-conns-per-ip: 503 and closed at once */
+	uint64_t shed_limit;       /* at the worker's limit with nothing to close for it: 503 */
+	uint64_t shed_descriptors; /* accepted on the reserve descriptor when out of them: 503 */
+	uint64_t evicted;          /* holding no request, closed to admit a new connection */
+	uint64_t timeouts;         /* a deadline passed (header, body, idle, sending, linger) */
+};
+void server_conn_stats(struct server_conn_stats *s);
 
 /* The request body (NUL-terminated copy in r->arena, made once per request); *len may be
  * NULL. */

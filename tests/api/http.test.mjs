@@ -227,7 +227,9 @@ describe('malformed requests', () => {
       '\r\n\r\n\r\n', 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n',
       'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n', 'GET http://evil.example/%ff HTTP/1.1\r\nHost: x\r\n\r\n']) {
       const r = await rawRequest(srv.url, data, { timeout: 5000 });
-      assert.ok(r.status === null || (r.status >= 400 && r.status < 500), `${JSON.stringify(data)} -> ${r.status}`);
+      // HTTP/9.9 is a version the server does not speak: 505 (RFC 9110 §15.6.6).
+      const want = data.includes('HTTP/9.9') ? [505] : [];
+      assert.ok(r.status === null || (r.status >= 400 && r.status < 500) || want.includes(r.status), `${JSON.stringify(data)} -> ${r.status}`);
     }
     await assertAlive();
   });
