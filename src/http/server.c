@@ -380,6 +380,16 @@ void resp_header(struct req *r, const char *name, const char *value)
 	x->hdrs[x->nh++] = (struct kv){ arena_strdup(r->arena, name), arena_strdup(r->arena, value), 0 };
 }
 
+/* Whether the response already carries a header of that name (set by the handler). */
+static bool resp_has_header(struct req *r, const char *name)
+{
+	const struct exchange *x = x_of(r);
+	for (size_t i = 0; i < x->nh; i++)
+		if (strcasecmp(x->hdrs[i].key, name) == 0)
+			return true;
+	return false;
+}
+
 static const char *reason(int status)
 {
 	switch (status) {
@@ -538,7 +548,7 @@ int resp_error(struct req *r, int code)
 {
 	int status = err_status(code);
 	const char *msg = err_message(code, r->lang);
-	if ((code == GH_EBUSY || code == GH_EUNAVAILABLE) && !evhttp_find_header(evhttp_request_get_output_headers(ev_of(r)), "Retry-After"))
+	if ((code == GH_EBUSY || code == GH_EUNAVAILABLE) && !resp_has_header(r, "Retry-After"))
 		resp_header(r, "Retry-After", "5");
 	if (r->api || !r->app->view) {
 		json_t *j = json_pack("{s:{s:s,s:s,s:s*}}", "error", "code", err_slug(code), "message", msg,
