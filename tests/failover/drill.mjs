@@ -160,7 +160,7 @@ export async function failoverDrill({
       // ---- sessions ended under the node while the primary stays up ----
       for (let i = 0; i < terminations; i++) {
         const [[n]] = await psql(primary, "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity "
-          + "WHERE application_name = 'govhall' AND pid <> pg_backend_pid()");
+          + "WHERE application_name LIKE 'govhall%' AND pid <> pg_backend_pid()");
         out.terminated += Number(n);
         const at = acked.size;
         await until('submissions acknowledged after the sessions ended', deadline, () => acked.size >= at + 10);
