@@ -51,9 +51,11 @@ static void usage(FILE *f)
 		"  key list|rotate|reseal     the key that encrypts personal data\n"
 		"  open311 key add|list|revoke ...   API keys of Open311 GeoReport v2 clients\n"
 		"  cert key generate|rotate|list [--department CODE]   departments' certificate signing keys\n"
-		"  ledger key list|rotate | checkpoint | backfill   the transparency log's keys and tree heads\n"
+		"  ledger key list|rotate | checkpoint | backfill | correct   the transparency log's keys, tree\n"
+		"                             heads, and changes made by hand\n"
 		"  verify FILE --keys KEYS.json   check a receipt or a certificate (JSON or PDF) offline\n"
-		"  audit                      recompute every leaf and the log's tree; report tampering\n"
+		"  audit [--checkpoint FILE]  recompute the log's tree and check every covered row against it;\n"
+		"                             report tampering (govhall audit --help)\n"
 		"  stats rebuild              recompute the public statistics' rollups from the stored rows\n"
 		"  search-eval FILE.json      search quality (MRR@10, Recall@1) beside an SQLite FTS5 baseline\n"
 		"  search-bench [--items N]   search index build time and queries/s beside FTS5\n"
@@ -191,6 +193,11 @@ static int cmd_init(struct config *cfg, bool demo)
 		return 1;
 	printf("database ready: %s (schema version %d); key file %s\n", cfg->db, db_schema_version(db),
 	       cfg->key_file);
+	if (ledger_origin_keep(db, cfg)) {
+		fprintf(stderr, "govhall: cannot fix the transparency log's origin: %s\n", db_last_error(db));
+		db_close(db);
+		return 1;
+	}
 	int rc = cases_calendar_seed(db, cfg->data_dir, stdout) ? 1 : 0;
 	if (demo) {
 		struct catalog_import_report rep = { 0 };
@@ -436,6 +443,19 @@ static int cmd_serve(struct config *cfg)
 	return rc ? 1 : 0;
 }
 
+/* The log's commands read covered rows, sealed ones too: identity's keys when the key file is
+ * there (without it, the audit reports sealed rows it cannot read). */
+static int cmd_ledger(struct config *cfg, const char *cmd, int nargs, char **args)
+{
+	struct app app = { .cfg = *cfg, .started = time(NULL) };
+	char err[512];
+	bool keys = strcmp(cmd, "verify") != 0 && identity_init(&app, err, sizeof(err)) == 0;
+	int rc = ledger_cli(cfg, cmd, nargs, args);
+	if (keys)
+		identity_release(&app);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -444,6 +464,13 @@ int main(int argc, char **argv)
 	}
 	const char *cmd = argv[1];
 	ledger_register_observers();
+	/* What each domain covers with the log (store/cover.h), for every command. */
+	catalog_register();
+	identity_register();
+	cases_register();
+	interact_register();
+	publish_register();
+	open311_register();
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage(stdout);
 		return 0;
@@ -463,7 +490,8 @@ int main(int argc, char **argv)
 	int rc;
 	certs_register();
 	if (strcmp(cmd, "user") && strcmp(cmd, "key") && strcmp(cmd, "routes") && strcmp(cmd, "open311") &&
-	    strcmp(cmd, "verify") && strcmp(cmd, "cert") && strcmp(cmd, "search-eval") && strcmp(cmd, "search-bench"))
+	    strcmp(cmd, "verify") && strcmp(cmd, "cert") && strcmp(cmd, "search-eval") && strcmp(cmd, "search-bench") &&
+	    strcmp(cmd, "audit") && strcmp(cmd, "ledger"))
 		for (int i = 0; i < nargs; i++)
 			if (strncmp(args[i], "--", 2) == 0) {
 				fprintf(stderr, "govhall: unknown option %s (see govhall %s --help)\n", args[i], cmd);
@@ -505,7 +533,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "search-bench")) {
 		rc = search_cli_bench(cfg.data_dir, nargs, args);
 	} else if (!strcmp(cmd, "ledger") || !strcmp(cmd, "verify") || !strcmp(cmd, "audit")) {
-		rc = ledger_cli(&cfg, cmd, nargs, args);
+		rc = help ? (ledger_cli_help(cmd), 0) : cmd_ledger(&cfg, cmd, nargs, args);
 	} else if (!strcmp(cmd, "stats")) {
 		rc = cmd_stats(&cfg, nargs, args);
 	} else if (!strcmp(cmd, "routes")) {
@@ -515,6 +543,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		rc = 2;
 	}
+	if (strcmp(cmd, "serve") != 0)
+		ledger_finish(&cfg); /* a checkpoint over the leaves this command appended */
 	config_release(&cfg);
 	return rc;
 }

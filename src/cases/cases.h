@@ -19,6 +19,16 @@ struct arena;
 int cases_init(struct app *app, char *err, size_t errlen);
 void cases_release(struct app *app);
 int cases_add_routes(struct router *rt);
+/* Declares the tables this module covers with the transparency log (store/cover.h): call at
+ * start of every command. */
+void cases_register(void);
+
+/* The content of a stored form (the applications.form column, len bytes): its canonical JSON
+ * (keys sorted, compact) with every value as the applicant gave it. The one function that
+ * reads stored forms for their content (the log commits to it, so a change of how forms are
+ * stored, sealing personal fields for instance, is no change of content). 0 with *out (in a)
+ * and *outlen, or GH_EINVAL for a form that is not JSON. */
+int case_form_plain(struct arena *a, const char *stored, size_t len, const char **out, size_t *outlen);
 
 /* One state change of an application, as other domains (the transparency log, statistics,
  * evaluations) learn of it. Strings live at least as long as the observer call. */

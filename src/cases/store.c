@@ -1,13 +1,72 @@
 /* store.c: applications, their events and attachments in the database. */
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
 #include "base/util.h"
 #include "cases/cases_impl.h"
 #include "cases/notify.h"
+#include "store/cover.h"
 #include "store/db.h"
+
+/* ---- what the transparency log covers (store/cover.h) ------------------------------------
+ * An application from its submission on (drafts are the applicant's own notes), its steps
+ * (claiming and assigning a case is the work's distribution, not a step of it), the files
+ * uploaded for it and the working-day calendar its deadlines count on. Left out, and why:
+ * docs/security.md. The statements that write a covered row return its covered columns, so
+ * the row is committed as written without reading it back. */
+#define APP_COVERED                                                                                    \
+	"number, query_code, item_code, item_version, department, applicant_id, enterprise_id, filed_by, " \
+	"channel, state, return_state, form, materials, submitted_at, accepted_at, decided_at, "           \
+	"completed_at, limit_days, legal_limit_days, accepted_day, paused_since, paused_workdays, due_day, " \
+	"legal_due_day, yellow_day, bundle_id, created_at"
+#define EVENT_COVERED "application_id, at, actor_id, action, from_state, to_state, reason, detail"
+
+int case_form_plain(struct arena *a, const char *stored, size_t len, const char **out, size_t *outlen)
+{
+	json_t *v = json_loadb(stored, len, 0, NULL);
+	char *s = v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(v);
+	if (!s)
+		return GH_EINVAL;
+	*outlen = strlen(s);
+	*out = arena_strndup(a, s, *outlen);
+	free(s);
+	return 0;
+}
+
+static int app_plain(struct arena *a, const char *col, const char *stored, size_t len, const char **out, size_t *outlen)
+{
+	if (strcmp(col, "form") != 0) {
+		*out = stored;
+		*outlen = len;
+		return 0;
+	}
+	return case_form_plain(a, stored, len, out, outlen);
+}
+
+static const struct cover_table cover_applications = {
+	.table = "applications", .key = "id", .cols = APP_COVERED, .where = "state <> 'draft'", .plain = app_plain,
+};
+static const struct cover_table cover_events = {
+	.table = "application_events", .key = "id", .cols = EVENT_COVERED, .where = "action NOT IN ('claim', 'assign')",
+};
+static const struct cover_table cover_attachments = {
+	.table = "attachments", .key = "id", .cols = "sha256, mime, size, filename, owner_id, created_at",
+};
+static const struct cover_table cover_calendar = {
+	.table = "calendar_days", .key = "day", .cols = "kind, note",
+};
+
+void cases_register(void)
+{
+	cover_declare(&cover_applications);
+	cover_declare(&cover_events);
+	cover_declare(&cover_attachments);
+	cover_declare(&cover_calendar);
+}
 
 #define APP_COLS                                                                                   \
 	"a.id, a.number, a.query_code, a.item_code, a.item_version, a.department, a.applicant_id, "   \
@@ -32,7 +91,7 @@ DB_SQL(q_insert_submitted,
        "channel, state, number, query_code, submitted_at, form, materials, idempotency_key, limit_days, "
        "legal_limit_days, created_at, updated_at, version) "
        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1) "
-       "ON CONFLICT (applicant_id, idempotency_key) DO NOTHING RETURNING id");
+       "ON CONFLICT (applicant_id, idempotency_key) DO NOTHING RETURNING id, " APP_COVERED);
 DB_SQL(q_update_draft,
        "UPDATE applications SET form = ?, materials = ?, updated_at = ?, version = version + 1 "
        "WHERE id = ? AND version = ? AND state = 'draft'");
@@ -46,10 +105,10 @@ DB_SQL(q_transition,
        "query_code = COALESCE(query_code, ?), submitted_at = COALESCE(submitted_at, ?), accepted_at = ?, "
        "decided_at = ?, completed_at = ?, accepted_day = ?, paused_since = ?, paused_workdays = ?, "
        "due_day = ?, legal_due_day = ?, yellow_day = ?, updated_at = ?, version = version + 1 "
-       "WHERE id = ? AND version = ?");
+       "WHERE id = ? AND version = ? RETURNING id, " APP_COVERED);
 DB_SQL(q_event,
        "INSERT INTO application_events (application_id, at, actor_id, action, from_state, to_state, reason, "
-       "detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+       "detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id, " EVENT_COVERED);
 DB_SQL(q_events,
        "SELECT e.id, e.at, e.actor_id, e.action, e.from_state, e.to_state, e.reason, e.detail, acc.name "
        "FROM application_events e LEFT JOIN accounts acc ON acc.id = e.actor_id "
@@ -299,7 +358,6 @@ int case_transition(struct db *db, const struct calendar *cal, struct arena *a, 
 			goto fail;
 		code = new_query_code(a);
 	}
-	int64_t changed = 0;
 	if (!app->id) {
 		/* Filed and submitted at once: the row is written once, already submitted. */
 		struct db_rows ins;
@@ -317,13 +375,17 @@ int case_transition(struct db *db, const struct calendar *cal, struct arena *a, 
 			      &ins);
 		if (!rc && ins.nrows != 1)
 			rc = GH_ECONFLICT; /* the key was used before: the caller finds what it made */
+		if (!rc)
+			rc = cover_touch_row(db, "applications", db_cell(&ins, 0, 0), (const char *const *)ins.cells + 1,
+					     ins.lens + 1);
 		if (rc)
 			goto fail;
 		next.id = db_cell_int(&ins, 0, 0);
 		next.created_at = now;
 		goto stored;
 	}
-	rc = db_exec(db, &q_transition,
+	struct db_rows upd;
+	rc = db_query(db, a, &q_transition,
 		     DB_ARGS(DB_TEXT(next.state), DB_TEXT(next.return_state), DB_TEXT(number), DB_TEXT(code),
 			     number ? DB_INT(now) : DB_NULL, next.accepted_at ? DB_INT(next.accepted_at) : DB_NULL,
 			     next.decided_at ? DB_INT(next.decided_at) : DB_NULL,
@@ -334,9 +396,11 @@ int case_transition(struct db *db, const struct calendar *cal, struct arena *a, 
 			     next.legal_due_day ? DB_INT(next.legal_due_day) : DB_NULL,
 			     next.yellow_day ? DB_INT(next.yellow_day) : DB_NULL, DB_INT(now), DB_INT(app->id),
 			     DB_INT(app->version)),
-		     &changed);
-	if (!rc && changed != 1)
+		     &upd);
+	if (!rc && upd.nrows != 1)
 		rc = GH_ECONFLICT;
+	if (!rc)
+		rc = cover_touch_row(db, "applications", db_cell(&upd, 0, 0), (const char *const *)upd.cells + 1, upd.lens + 1);
 	if (rc)
 		goto fail;
 stored:;
@@ -346,6 +410,9 @@ stored:;
 			      DB_TEXT(app->state), DB_TEXT(to), DB_TEXT(reason ? reason : ""),
 			      DB_TEXT(detail ? detail : "{}")),
 		      &rows);
+	if (!rc)
+		rc = cover_touch_row(db, "application_events", db_cell(&rows, 0, 0), (const char *const *)rows.cells + 1,
+				     rows.lens + 1);
 	if (rc)
 		goto fail;
 	if (event_id)
@@ -386,8 +453,15 @@ DB_SQL(q_set_bundle, "UPDATE applications SET bundle_id = ? WHERE id = ? AND (bu
 int case_set_bundle(struct db *db, int64_t id, int64_t bundle_id)
 {
 	int64_t changed = 0;
-	int rc = db_exec(db, &q_set_bundle, DB_ARGS(DB_INT(bundle_id), DB_INT(id), DB_INT(bundle_id)), &changed);
-	return rc ? rc : changed ? 0 : GH_ECONFLICT;
+	bool own;
+	int rc = cover_tx_begin(db, &own);
+	if (!rc)
+		rc = db_exec(db, &q_set_bundle, DB_ARGS(DB_INT(bundle_id), DB_INT(id), DB_INT(bundle_id)), &changed);
+	if (!rc && !changed)
+		rc = GH_ECONFLICT;
+	if (!rc)
+		rc = cover_touch_id(db, "applications", id, "application.bundle");
+	return cover_tx_end(db, own, rc);
 }
 
 DB_SQL(q_assign, "UPDATE applications SET assigned_to = ?, updated_at = ?, version = version + 1 "
@@ -580,15 +654,19 @@ static void att_row(const struct db_rows *r, size_t i, struct attachment *o)
 int attachment_add(struct db *db, struct arena *a, const struct attachment *in, int64_t *id)
 {
 	struct db_rows rows;
-	int rc = db_query(db, a, &q_att_insert,
-			  DB_ARGS(DB_TEXT(in->sha256), DB_TEXT(in->mime), DB_INT(in->size), DB_TEXT(in->filename),
-				  DB_INT(in->owner_id), in->application_id ? DB_INT(in->application_id) : DB_NULL,
-				  in->slot >= 0 ? DB_INT(in->slot) : DB_NULL, DB_INT((int64_t)time(NULL))),
-			  &rows);
-	if (rc)
-		return rc;
-	*id = db_cell_int(&rows, 0, 0);
-	return 0;
+	bool own;
+	int rc = cover_tx_begin(db, &own);
+	if (!rc)
+		rc = db_query(db, a, &q_att_insert,
+			      DB_ARGS(DB_TEXT(in->sha256), DB_TEXT(in->mime), DB_INT(in->size), DB_TEXT(in->filename),
+				      DB_INT(in->owner_id), in->application_id ? DB_INT(in->application_id) : DB_NULL,
+				      in->slot >= 0 ? DB_INT(in->slot) : DB_NULL, DB_INT((int64_t)time(NULL))),
+			      &rows);
+	if (!rc) {
+		*id = db_cell_int(&rows, 0, 0);
+		rc = cover_touch_id(db, "attachments", *id, "upload");
+	}
+	return cover_tx_end(db, own, rc);
 }
 
 int attachment_get(struct db *db, struct arena *a, int64_t id, struct attachment *out)

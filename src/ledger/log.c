@@ -13,6 +13,8 @@
 #include "base/util.h"
 #include "ledger/ledger_impl.h"
 #include "ledger/log_impl.h"
+#include "base/sb.h"
+#include "store/cover.h"
 #include "store/db.h"
 
 DB_SQL2(q_head_lock, "SELECT size, frontier, root FROM ledger_head WHERE id = 1",
@@ -26,6 +28,20 @@ DB_SQL(q_leaf_hash, "SELECT hash FROM ledger_leaves WHERE idx = ?");
 DB_SQL(q_node_hash, "SELECT hash FROM ledger_nodes WHERE level = ? AND idx = ?");
 DB_SQL(q_leaf_get, "SELECT idx, kind, ref, salt, leaf, hash, created_at FROM ledger_leaves WHERE idx = ?");
 DB_SQL(q_leaf_ref, "SELECT idx FROM ledger_leaves WHERE ref = ? ORDER BY idx LIMIT 1000");
+DB_SQL(q_refs_ins, "INSERT INTO ledger_refs (tbl, rkey, idx) SELECT json_extract(value, '$[0]'), "
+		   "json_extract(value, '$[1]'), ? FROM json_each(?)");
+/* PostgreSQL: the leaf and its rows in one statement (one round trip, as before rows). */
+DB_SQL(q_leaf_refs_pg, "WITH l AS (INSERT INTO ledger_leaves (idx, kind, ref, salt, leaf, hash, created_at) "
+		       "VALUES (?, ?, ?, ?, ?, ?, ?)) INSERT INTO ledger_refs (tbl, rkey, idx) "
+		       "SELECT e->>0, e->>1, CAST(? AS BIGINT) FROM jsonb_array_elements(CAST(? AS jsonb)) AS e");
+
+/* Whether this process appended a leaf (commands sign a checkpoint before they exit). */
+static _Atomic bool appended;
+
+bool ledger_appended(void)
+{
+	return appended;
+}
 
 void ledger_salt_new(char out[LEDGER_SALT_HEX + 1])
 {
@@ -145,17 +161,10 @@ static int put_node(void *ctx, unsigned level, uint64_t idx, const unsigned char
 	return db_exec(p->db, &q_node_ins, DB_ARGS(DB_INT(level), DB_INT((int64_t)idx), DB_BLOB(h, H32)), NULL);
 }
 
-int ledger_append_ref(struct db *db, struct arena *a, const char *kind, const char *ref, const char *salt,
-		      const char *canonical_json, int64_t *index)
-{
-	int rc = check_leaf(a, kind, canonical_json);
-	if (rc)
-		return rc;
-	return ledger_append_built(db, a, kind, ref, salt, canonical_json, index);
-}
-
-int ledger_append_built(struct db *db, struct arena *a, const char *kind, const char *ref, const char *salt,
-			const char *canonical_json, int64_t *index)
+/* Appends leaf text (already canonical, of kind) and the covered rows it commits (refs: a JSON
+ * array of [table, key] pairs, nrefs of them), inside the caller's transaction. */
+static int append(struct db *db, struct arena *a, const char *kind, const char *ref, const char *salt,
+		  const char *text, const char *refs, size_t nrefs, int64_t *index)
 {
 	int rc;
 	if ((ref && (strlen(ref) == 0 || strlen(ref) > 200)) || (salt && strlen(salt) != LEDGER_SALT_HEX))
@@ -164,12 +173,20 @@ int ledger_append_built(struct db *db, struct arena *a, const char *kind, const 
 	if ((rc = ledger_head_read(db, a, true, f, NULL)))
 		return rc;
 	unsigned char h[H32], root[H32];
-	ledger_leaf_hash(canonical_json, strlen(canonical_json), h);
-	int64_t idx = (int64_t)f->size;
-	if ((rc = db_exec(db, &q_leaf_ins,
-			  DB_ARGS(DB_INT(idx), DB_TEXT(kind), DB_TEXT(ref), DB_TEXT(salt), DB_TEXT(canonical_json),
-				  DB_BLOB(h, H32), DB_INT(time(NULL))),
-			  NULL)))
+	ledger_leaf_hash(text, strlen(text), h);
+	int64_t idx = (int64_t)f->size, now = time(NULL);
+	if (db_kind(db) == DB_POSTGRES)
+		rc = db_exec(db, &q_leaf_refs_pg,
+			     DB_ARGS(DB_INT(idx), DB_TEXT(kind), DB_TEXT(ref), DB_TEXT(salt), DB_TEXT(text), DB_BLOB(h, H32),
+				     DB_INT(now), DB_INT(idx), DB_TEXT(refs)),
+			     NULL);
+	else if (!(rc = db_exec(db, &q_leaf_ins,
+				DB_ARGS(DB_INT(idx), DB_TEXT(kind), DB_TEXT(ref), DB_TEXT(salt), DB_TEXT(text),
+					DB_BLOB(h, H32), DB_INT(now)),
+				NULL)) &&
+		 nrefs)
+		rc = db_exec(db, &q_refs_ins, DB_ARGS(DB_INT(idx), DB_TEXT(refs)), NULL);
+	if (rc)
 		return rc;
 	struct put_ctx pc = { db };
 	if ((rc = merkle_frontier_push(f, h, put_node, &pc)))
@@ -178,9 +195,104 @@ int ledger_append_built(struct db *db, struct arena *a, const char *kind, const 
 	if ((rc = db_exec(db, &q_head_set, DB_ARGS(DB_INT((int64_t)f->size), DB_BLOB(f->h, f->n * H32), DB_BLOB(root, H32)),
 			  NULL)))
 		return rc;
+	appended = true;
 	if (index)
 		*index = idx;
 	return 0;
+}
+
+/* ---- covered rows (store/cover.h) ---- */
+
+DB_SQL(q_ref_known, "SELECT 1 FROM ledger_refs WHERE tbl = ? AND rkey = ? LIMIT 1");
+
+void ledger_row_hashes(const char *salt, const char *table, const char *key, bool present,
+		       const unsigned char digest[COVER_DIGEST_LEN], char id[65], char content[65])
+{
+	char ref[COVER_KEY_MAX + 80], hex[2 * COVER_DIGEST_LEN + 1];
+	snprintf(ref, sizeof(ref), "%s:%s", table, key);
+	ledger_personal_hash(salt, "row", ref, id);
+	if (present)
+		sodium_bin2hex(hex, sizeof(hex), digest, COVER_DIGEST_LEN);
+	ledger_personal_hash(salt, ref, present ? hex : "absent", content);
+}
+
+int ledger_append_rows(struct db *db, struct arena *a, const char *kind, const char *ref, const char *salt_in,
+		       json_t *obj, const struct cover_entry *rows, size_t n, int64_t *index)
+{
+	int rc = 0;
+	char salt[LEDGER_SALT_HEX + 1];
+	if (salt_in)
+		snprintf(salt, sizeof(salt), "%s", salt_in);
+	else
+		ledger_salt_new(salt);
+	struct sb refs = SB_INIT;
+	sb_addch(&refs, '[');
+	size_t kept = 0;
+	json_t *jrows = json_object();
+	for (size_t i = 0; !rc && i < n; i++) {
+		const struct cover_entry *e = &rows[i];
+		if (!e->present) {
+			/* Absent and never logged (made and removed in one transaction, or never in
+			 * the covered condition): nothing to say. */
+			struct db_rows r;
+			if ((rc = db_query(db, a, &q_ref_known, DB_ARGS(DB_TEXT(e->ci->table), DB_TEXT(e->key)), &r)))
+				break;
+			if (r.nrows == 0)
+				continue;
+		}
+		char id[65], content[65];
+		ledger_row_hashes(salt, e->ci->table, e->key, e->present, e->digest, id, content);
+		json_object_set_new(jrows, id, json_string(content));
+		if (kept++)
+			sb_addch(&refs, ',');
+		sb_addch(&refs, '[');
+		sb_add_json_str(&refs, e->ci->table, strlen(e->ci->table));
+		sb_addch(&refs, ',');
+		sb_add_json_str(&refs, e->key, strlen(e->key));
+		sb_addch(&refs, ']');
+	}
+	sb_addch(&refs, ']');
+	char *text = NULL;
+	if (!rc) {
+		json_object_set_new(obj, "kind", json_string(kind));
+		if (kept) {
+			/* Format 2: the rows, and the ref (so the audit can check the ref column too). */
+			json_object_set_new(obj, "v", json_integer(2));
+			json_object_set(obj, "rows", jrows);
+			if (ref)
+				json_object_set_new(obj, "ref", json_string(ref));
+		}
+		text = ledger_canonical(a, obj);
+		if (!text || strlen(text) > LEDGER_LEAF_MAX)
+			rc = GH_EINVAL;
+	}
+	json_decref(jrows);
+	json_decref(obj);
+	if (!rc)
+		rc = append(db, a, kind, ref, (salt_in || kept) ? salt : NULL, text, refs.buf, kept, index);
+	sb_release(&refs);
+	return rc;
+}
+
+int ledger_append_ref(struct db *db, struct arena *a, const char *kind, const char *ref, const char *salt,
+		      const char *canonical_json, int64_t *index)
+{
+	int rc = check_leaf(a, kind, canonical_json);
+	if (rc)
+		return rc;
+	if ((salt && strlen(salt) != LEDGER_SALT_HEX) || (ref && (strlen(ref) == 0 || strlen(ref) > 200)))
+		return GH_EINVAL;
+	/* The covered rows this transaction changed go into this leaf. */
+	struct cover_entry *rows;
+	size_t n;
+	if ((rc = cover_take(db, a, &rows, &n, NULL)))
+		return rc;
+	if (n == 0)
+		return append(db, a, kind, ref, salt, canonical_json, "[]", 0, index);
+	json_t *obj = json_loads(canonical_json, JSON_REJECT_DUPLICATES, NULL);
+	if (!obj)
+		return GH_EINVAL;
+	return ledger_append_rows(db, a, kind, ref, salt, obj, rows, n, index);
 }
 
 int ledger_append(struct db *db, struct arena *a, const char *kind, const char *canonical_json, int64_t *index)
@@ -262,4 +374,32 @@ int ledger_consistency_at(struct db *db, struct arena *a, uint64_t size1, uint64
 	if (reads)
 		*reads = c.reads;
 	return rc;
+}
+
+int ledger_leaf_text(struct db *db, struct arena *a, int64_t index, const char **text)
+{
+	struct ledger_leaf l;
+	int rc = ledger_leaf_read(db, a, index, &l);
+	if (!rc)
+		*text = l.leaf;
+	return rc;
+}
+
+bool ledger_leaf_says(struct arena *a, const char *text, const char *expected)
+{
+	if (!text || !expected)
+		return false;
+	if (!strcmp(text, expected))
+		return true;
+	json_t *v = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	if (!json_is_object(v)) {
+		json_decref(v);
+		return false;
+	}
+	json_object_del(v, "v");
+	json_object_del(v, "rows");
+	json_object_del(v, "ref");
+	const char *c = ledger_canonical(a, v);
+	json_decref(v);
+	return c && !strcmp(c, expected);
 }

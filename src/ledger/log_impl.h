@@ -90,10 +90,19 @@ struct note_key {
 int ledger_note_parse(struct arena *a, const char *note, const struct note_key *keys, size_t nkeys,
 		      const char **origin, uint64_t *size, unsigned char root[H32], char *err, size_t errlen);
 
-/* ledger_append_ref without its check of the leaf (parsed and re-serialised to prove it is
- * canonical and of its kind): for leaves this module built itself with ledger_canonical(), on
- * the hot path of every transition. */
-int ledger_append_built(struct db *db, struct arena *a, const char *kind, const char *ref, const char *salt,
-			const char *canonical_json, int64_t *index);
+/* Appends a leaf of kind made of obj (stolen: its members, "kind" set here) and the covered rows
+ * it commits (store/cover.h), inside the caller's transaction: each row as
+ * "rows": {row hash: content hash} under the leaf's salt (salt NULL: a new one), with "v": 2,
+ * and one ledger_refs row each. Rows absent and never logged are left out. For leaves this
+ * module builds itself (no re-parse of the text). */
+struct cover_entry;
+int ledger_append_rows(struct db *db, struct arena *a, const char *kind, const char *ref, const char *salt,
+		       json_t *obj, const struct cover_entry *rows, size_t n, int64_t *index);
+/* A row's hashes in a leaf: id = H(salt, "row", "table:key"), content = H(salt, "table:key",
+ * hex digest, or "absent"), each 64 hex characters and a NUL. */
+void ledger_row_hashes(const char *salt, const char *table, const char *key, bool present,
+		       const unsigned char digest[32], char id[65], char content[65]);
+/* Whether this process appended a leaf. */
+bool ledger_appended(void);
 
 #endif

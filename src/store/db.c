@@ -1,6 +1,7 @@
 /* db.c: the backend-independent half of db.h: URL dispatch, statement ids, counters, row
  * copying, cell accessors, error recording and the '?' -> $n rewriter for PostgreSQL. */
 #include "store/db_impl.h"
+#include "store/cover.h"
 
 #include <ctype.h>
 #include <stdatomic.h>
@@ -53,8 +54,11 @@ int db_open(const char *url, struct db **out, char *err, size_t errlen)
 
 void db_close(struct db *db)
 {
-	if (db)
-		db->_be->close(db);
+	if (!db)
+		return;
+	cover_discard(db);
+	free(db->_cover);
+	db->_be->close(db);
 }
 
 enum db_kind db_kind(const struct db *db)
@@ -107,12 +111,21 @@ int db_begin(struct db *db)
 
 int db_commit(struct db *db)
 {
+	int rc = cover_before_commit(db);
+	if (rc)
+		return rc;
 	return count(db->_be->commit(db));
 }
 
 int db_rollback(struct db *db)
 {
+	cover_discard(db);
 	return count(db->_be->rollback(db));
+}
+
+bool db_in_transaction(struct db *db)
+{
+	return db->_be->in_tx(db);
 }
 
 int db_ping(struct db *db)

@@ -315,6 +315,11 @@ static int pg_ping(struct db *db)
 	return simple((struct pg_db *)db, "SELECT 1", "ping", NULL);
 }
 
+static bool pg_in_tx(struct db *db)
+{
+	return PQtransactionStatus(((struct pg_db *)db)->conn) != PQTRANS_IDLE;
+}
+
 static const struct db_backend pg_backend = {
 	.kind = DB_POSTGRES,
 	.name = "postgres",
@@ -325,6 +330,7 @@ static const struct db_backend pg_backend = {
 	.commit = pg_commit,
 	.rollback = pg_rollback,
 	.ping = pg_ping,
+	.in_tx = pg_in_tx,
 };
 
 int db_pg_open(const char *url, struct db **out, char *err, size_t errlen)
