@@ -62,17 +62,22 @@ static int key_make(struct db *db, const struct keyring *k, struct arena *a, con
 	sodium_memzero(sk, sizeof(sk));
 	int64_t now = (int64_t)time(NULL);
 	/* Both keys' rows are covered by the transparency log: the one ended and the new one. */
-	if (!first && (rc = db_query(db, a, &q_end, DB_ARGS(DB_INT(now), DB_TEXT(department)), &rows)))
+	bool own;
+	if ((rc = cover_tx_begin(db, &own)))
 		return rc;
-	for (size_t i = 0; !first && i < rows.nrows; i++)
-		if ((rc = cover_touch(db, "cert_keys", db_cell(&rows, i, 0), "cert_key.end")))
-			return rc;
+	if (!first)
+		rc = db_query(db, a, &q_end, DB_ARGS(DB_INT(now), DB_TEXT(department)), &rows);
+	for (size_t i = 0; !rc && !first && i < rows.nrows; i++)
+		rc = cover_touch(db, "cert_keys", db_cell(&rows, i, 0), "cert_key.end");
 	const char *pub = cert_b64(a, pk, sizeof(pk));
-	if ((rc = db_exec(db, first ? &q_insert_first : &q_insert,
-			  DB_ARGS(DB_TEXT(id), DB_TEXT(department), DB_TEXT(pub), DB_BLOB(sealed, slen), DB_INT(now),
-				  DB_INT(now)),
-			  NULL)) ||
-	    (rc = cover_touch(db, "cert_keys", id, "cert_key.new")))
+	if (!rc)
+		rc = db_exec(db, first ? &q_insert_first : &q_insert,
+			     DB_ARGS(DB_TEXT(id), DB_TEXT(department), DB_TEXT(pub), DB_BLOB(sealed, slen), DB_INT(now),
+				     DB_INT(now)),
+			     NULL);
+	if (!rc)
+		rc = cover_touch(db, "cert_keys", id, "cert_key.new");
+	if ((rc = cover_tx_end(db, own, rc)))
 		return rc;
 	*out = (struct cert_key){ .key_id = arena_strdup(a, id), .department = arena_strdup(a, department),
 				  .public_key = pub, .valid_from = now, .created_at = now };

@@ -582,6 +582,12 @@ static const struct cover_table cover_tables[] = {
 	{ .table = "cert_keys", .key = "key_id", .cols = "department, public_key, valid_from, valid_until, created_at" },
 };
 
+void certs_cover_declare(void)
+{
+	for (size_t i = 0; i < ARRAY_LEN(cover_tables); i++)
+		cover_declare(&cover_tables[i]);
+}
+
 void cert_store_register(void)
 {
 	cases_observe(on_transition);
@@ -589,8 +595,7 @@ void cert_store_register(void)
 	ledger_audit_source("certificate", audit_cert);
 	ledger_audit_source("certificate_revocation", audit_revocation);
 	ledger_audit_source("certificate_share", audit_share);
-	for (size_t i = 0; i < ARRAY_LEN(cover_tables); i++)
-		cover_declare(&cover_tables[i]);
+	certs_cover_declare();
 	ledger_verify_type(CERT_DOC_TYPE, cert_verify_offline);
 	ledger_wellknown_add(cert_keys_wellknown);
 }
