@@ -11,6 +11,7 @@
 // and key rotation, all followed by a clean audit.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash, createPrivateKey, createPublicKey, sign as edSign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
@@ -280,14 +281,12 @@ describe('govhall audit against SQL written behind the application', () => {
     await expectClean('the hall as the application left it');
     const cols = await schema(db.url);
     const cov = await coverage();
-    if (backend === 'postgres') {
-      // An insider owning the database drops what stands in the way: identity columns, checks.
-      const drops = (await sql(db.url, `SELECT 'ALTER TABLE ' || c.relname || ' DROP CONSTRAINT ' || k.conname FROM pg_constraint k
-        JOIN pg_class c ON c.oid = k.conrelid WHERE k.contype = 'c' AND c.relnamespace = 'public'::regnamespace
-        UNION ALL SELECT 'ALTER TABLE ' || table_name || ' ALTER COLUMN ' || column_name || ' DROP IDENTITY'
-        FROM information_schema.columns WHERE table_schema = 'public' AND is_identity = 'YES'`)).split('\n').filter(Boolean);
-      await sql(db.url, drops.join('; '));
-    }
+    // An insider owning the database drops what stands in the way (PostgreSQL: identity
+    // columns and checks; SQLite ignores checks for the asking), on each copy.
+    const drops = backend !== 'postgres' ? [] : (await sql(db.url, `SELECT 'ALTER TABLE ' || c.relname || ' DROP CONSTRAINT ' || k.conname
+      FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid WHERE k.contype = 'c' AND c.relnamespace = 'public'::regnamespace
+      UNION ALL SELECT 'ALTER TABLE ' || table_name || ' ALTER COLUMN ' || column_name || ' DROP IDENTITY'
+      FROM information_schema.columns WHERE table_schema = 'public' AND is_identity = 'YES'`)).split('\n').filter(Boolean);
     // Per table: its rows' keys, its unique columns, and the alterations to try.
     const plan = [];
     for (const t of cov) {
@@ -338,7 +337,7 @@ describe('govhall audit against SQL written behind the application', () => {
       if (!stmts.length) break;
       const copy = await copyDb(`b${++batch}`);
       try {
-        await insider(copy.url, stmts);
+        await insider(copy.url, [...drops, ...stmts]);
         const r = await audit([], { db: copy.url });
         assert.equal(r.code, 1, `batch ${batch}: the audit exits 1\n${r.stdout}\n${r.stderr}`);
         for (const e of expect) {
@@ -352,5 +351,169 @@ describe('govhall audit against SQL written behind the application', () => {
     }
     const expected = plan.reduce((n, p) => n + p.t.key.length + p.t.columns.length + Object.keys(p.t.pointers).length + 2, 0);
     assert.equal(tried, expected, 'every alteration was tried');
+  });
+});
+
+// ---- tree heads ----
+
+const sha256 = (...parts) => createHash('sha256').update(Buffer.concat(parts)).digest();
+
+/** A checkpoint signed with the log's own current key (as a node would), for any size and root. */
+function signNote(origin, size, root) {
+  const lines = readFileSync(`${db.keyFile}.ledger`, 'utf8').split('\n').filter((l) => /^\d+ /.test(l));
+  const seed = Buffer.from(lines.at(-1).split(' ')[2], 'hex');
+  const priv = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]), format: 'der', type: 'pkcs8' });
+  const pk = createPublicKey(priv).export({ format: 'der', type: 'spki' }).subarray(-32);
+  const keyHash = sha256(Buffer.from(`${origin}\n`), Buffer.from([1]), pk).subarray(0, 4);
+  const body = `${origin}\n${size}\n${root.toString('base64')}\n`;
+  const sig = edSign(null, Buffer.from(body), priv);
+  return `${body}\n\u2014 ${origin} ${Buffer.concat([keyHash, sig]).toString('base64')}\n`;
+}
+
+describe('tree heads', () => {
+  test('deleted checkpoints are reported: at once by the head, and by the leaves they covered once time passes', async () => {
+    const copy = await copyDb('cp');
+    try {
+      await expectClean('the copy', [], { db: copy.url });
+      await sql(copy.url, 'DELETE FROM ledger_checkpoints');
+      let r = await audit([], { db: copy.url });
+      assert.equal(r.code, 1, r.stdout);
+      assert.match(r.stdout, /^checkpoints: the log head records a checkpoint of \d+ leaves signed, the largest stored has 0: checkpoints were deleted/m);
+      // An insider who also resets the head's record: the leaves, an hour old (as they would be
+      // by the next audit), are covered by no checkpoint although one is signed every minute.
+      await sql(copy.url, 'UPDATE ledger_head SET signed_size = 0');
+      r = await audit([], { db: copy.url });
+      assert.equal(r.code, 0, `leaves appended moments ago wait for the next signing:\n${r.stdout}`);
+      await sql(copy.url, 'UPDATE ledger_leaves SET created_at = created_at - 3600');
+      r = await audit([], { db: copy.url });
+      assert.equal(r.code, 1, r.stdout);
+      assert.match(r.stdout, /^leaves 0\.\.\d+: appended more than \d+ s ago .* covered by no checkpoint/m);
+      // a longer grace accepts them (a hall that was not running)
+      await expectClean('--grace 86400', ['--grace', '86400'], { db: copy.url });
+      r = await audit(['--grace', 'soon'], { db: copy.url });
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /--grace takes seconds/);
+    } finally {
+      await copy.drop();
+    }
+  });
+
+  test('a checkpoint saved earlier must be a prefix of the log', async () => {
+    const note = await sql(db.url, 'SELECT note FROM ledger_checkpoints ORDER BY size DESC LIMIT 1');
+    const full = `${note}\n`.replace(/\n+$/, '\n');
+    const [origin, size] = full.split('\n');
+    const saved = await writeJsonFile(tmp.path, 'saved.json', { checkpoint: full });
+    const text = path.join(tmp.path, 'saved.txt');
+    await import('node:fs/promises').then((fs) => fs.writeFile(text, full));
+    await expectClean('a checkpoint of this log (JSON)', ['--checkpoint', saved]);
+    await expectClean('a checkpoint of this log (note)', ['--checkpoint', text]);
+    // Signed by the log's key, but not of this log's history: its root differs ...
+    const other = path.join(tmp.path, 'other.txt');
+    const fs = await import('node:fs/promises');
+    await fs.writeFile(other, signNote(origin, Number(size) - 1, Buffer.alloc(32, 7)));
+    let r = await audit(['--checkpoint', text, '--checkpoint', other]);
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stdout, new RegExp(`^the saved checkpoint of ${Number(size) - 1} leaves: its root is not the root of the first`, 'm'));
+    assert.match(r.stdout, new RegExp(`^the saved checkpoint of ${Number(size) - 1} leaves: no consistency proof leads from it`, 'm'));
+    // ... or it has leaves the log no longer has (the log was cut back and rewritten).
+    const head = Number(await sql(db.url, 'SELECT size FROM ledger_head'));
+    await fs.writeFile(other, signNote(origin, head + 5, Buffer.alloc(32, 7)));
+    r = await audit(['--checkpoint', other]);
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stdout, /the log has only \d+ leaves: leaves were removed since it was signed/);
+    // not signed by the log's key; not a checkpoint at all
+    await fs.writeFile(other, full.replace(/\u2014 (\S+) \S+/, '\u2014 $1 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'));
+    r = await audit(['--checkpoint', other]);
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stdout, /^saved checkpoint 1: /m);
+    await fs.writeFile(other, 'not a checkpoint');
+    r = await audit(['--checkpoint', other]);
+    assert.equal(r.code, 1, r.stdout);
+    r = await audit(['--checkpoint', path.join(tmp.path, 'missing.txt')]);
+    assert.equal(r.code, 2);
+  });
+
+  test('the log keeps its origin when the hall is served under another public-url', async () => {
+    const origin = (await sql(db.url, 'SELECT note FROM ledger_checkpoints ORDER BY size LIMIT 1')).split('\n')[0];
+    const moved = await serve(db.url, { keyFile: db.keyFile, extraArgs: ['--public-url', 'https://hall.elsewhere.example/'] });
+    try {
+      const keys = JSON.parse((await get(`${moved.url}/.well-known/govhall-keys.json`)).body);
+      assert.equal(keys.log.origin, origin);
+      assert.equal(keys.log.keys[0].name, origin);
+      const cp = JSON.parse((await get(`${moved.url}/api/v1/ledger/checkpoint?fresh=1`)).body);
+      assert.equal(cp.origin, origin);
+    } finally {
+      await moved.stop();
+    }
+    await expectClean('audit under another public-url', ['--public-url', 'https://hall.elsewhere.example/']);
+  });
+});
+
+// ---- legitimate later changes ----
+
+describe('legitimate later changes', () => {
+  test('a correction or an erasure made by hand is accepted once it is logged, and only then', async () => {
+    const copy = await copyDb('fix');
+    try {
+      const consult = await sql(copy.url, 'SELECT id FROM consultations ORDER BY id LIMIT 1');
+      await sql(copy.url, `UPDATE consultations SET answer = '答复（已更正错别字）' WHERE id = ${consult}`);
+      const account = await sql(copy.url, "SELECT id FROM accounts WHERE email_enc IS NOT NULL ORDER BY id LIMIT 1");
+      await sql(copy.url, `UPDATE accounts SET email_enc = NULL, email_mask = NULL WHERE id = ${account}`);
+      let r = await audit([], { db: copy.url });
+      assert.equal(r.code, 1, r.stdout);
+      assert.match(r.stdout, new RegExp(`^consultations:${consult}: the row differs`, 'm'));
+      assert.match(r.stdout, new RegExp(`^accounts:${account}: the row differs`, 'm'));
+      const fix = (args) => govhall(['ledger', 'correct', ...args, '--db', copy.url], { keyFile: db.keyFile });
+      r = await fix([`consultations:${consult}`, '--reason', '答复中的错别字']);
+      assert.equal(r.code, 0, r.stderr);
+      r = await fix([`accounts:${account}`, '--erasure', '--reason', '本人申请删除电子邮箱']);
+      assert.equal(r.code, 0, r.stderr);
+      await expectClean('after the logged correction and erasure', [], { db: copy.url });
+      // The leaves say what happened, and nothing of the reason or the row.
+      const leaves = (await sql(copy.url, "SELECT leaf FROM ledger_leaves WHERE kind = 'change' ORDER BY idx DESC LIMIT 2")).split('\n').map((l) => JSON.parse(l));
+      assert.deepEqual(leaves.map((l) => l.action).sort(), ['correction', 'erasure']);
+      for (const l of leaves) {
+        assert.match(l.reason, /^[0-9a-f]{64}$/);
+        assert.equal(Object.keys(l.rows).length, 1);
+        assert.ok(!JSON.stringify(l).includes('错别字') && !JSON.stringify(l).includes(`accounts:${account}`));
+      }
+      // A later change by hand is not covered by the correction.
+      await sql(copy.url, `UPDATE consultations SET answer = '又改了' WHERE id = ${consult}`);
+      r = await audit([], { db: copy.url });
+      assert.equal(r.code, 1, r.stdout);
+      // bad input: a row that is not covered, no reason
+      assert.equal((await fix(['sessions:1', '--reason', 'x'])).code, 1);
+      assert.equal((await fix([`consultations:${consult}`])).code, 2);
+    } finally {
+      await copy.drop();
+    }
+  });
+
+  test('key rotation re-seals personal data and the audit stays clean; swapped sealed values are still caught', async () => {
+    const copy = await copyDb('keys');
+    const keyFile = path.join(tmp.path, 'rotated.key');
+    const fs = await import('node:fs/promises');
+    await fs.copyFile(db.keyFile, keyFile);
+    await fs.copyFile(`${db.keyFile}.ledger`, `${keyFile}.ledger`);
+    try {
+      const before = await sql(copy.url, 'SELECT COUNT(*) FROM ledger_leaves');
+      const r = await govhall(['key', 'rotate', '--db', copy.url], { keyFile });
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(Number(await sql(copy.url, "SELECT COUNT(*) FROM accounts WHERE key_id = 2")) > 0, 'values were re-sealed');
+      assert.equal(await sql(copy.url, 'SELECT COUNT(*) FROM ledger_leaves'), before, 're-sealing is no change of content');
+      await expectClean('after govhall key rotate', [], { db: copy.url, keyFile });
+      // Two valid sealed phone numbers swapped between accounts: each account's content changed.
+      const [x, y] = (await sql(copy.url, 'SELECT id FROM accounts WHERE phone_enc IS NOT NULL ORDER BY id LIMIT 2')).split('\n');
+      await sql(copy.url, `UPDATE accounts SET phone_enc = (SELECT phone_enc FROM accounts WHERE id = ${y}) WHERE id = ${x}`);
+      const a = await audit([], { db: copy.url, keyFile });
+      assert.equal(a.code, 1, a.stdout);
+      assert.match(a.stdout, new RegExp(`^accounts:${x}: the row differs`, 'm'));
+      // Without the key file, sealed columns cannot be read: said so, not passed.
+      const none = await audit([], { db: copy.url, keyFile: path.join(tmp.path, 'no.key') });
+      assert.equal(none.code, 1, none.stdout);
+      assert.match(none.stdout, /^accounts:\d+: the row cannot be read/m);
+    } finally {
+      await copy.drop();
+    }
   });
 });
