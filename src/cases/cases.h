@@ -24,10 +24,13 @@ int cases_add_routes(struct router *rt);
 void cases_register(void);
 
 /* The content of a stored form (the applications.form column, len bytes): its canonical JSON
- * (keys sorted, compact) with every value as the applicant gave it. The one function that
- * reads stored forms for their content (the log commits to it, so a change of how forms are
- * stored, sealing personal fields for instance, is no change of content). 0 with *out (in a)
- * and *outlen, or GH_EINVAL for a form that is not JSON. */
+ * (keys sorted, compact, as cases.c stores forms) with every value as the applicant gave it.
+ * The one function that reads stored forms for their content: the transparency log commits to
+ * it, so a change of how forms are stored (sealing personal fields, for instance) must keep
+ * what this returns for a form, or every application's leaf stops matching. Today forms are
+ * stored as that text, returned as it is. 0 with *out (in a, or stored itself) and *outlen, or
+ * a GH_E code when the stored form cannot be read. Runs on the group-commit writer for every
+ * submission: keep it cheap. */
 int case_form_plain(struct arena *a, const char *stored, size_t len, const char **out, size_t *outlen);
 
 /* One state change of an application, as other domains (the transparency log, statistics,

@@ -44,16 +44,14 @@ static int account_plain(struct arena *a, const char *col, const char *stored, s
 	for (size_t i = 0; i < ARRAY_LEN(sealed); i++)
 		if (!strcmp(col, sealed[i].col))
 			return identity_unseal(a, sealed[i].field, stored, len, out, outlen);
-	*out = stored;
-	*outlen = len;
-	return 0;
+	return GH_EINTERNAL;
 }
 
 static const struct cover_table cover_accounts = {
 	.table = "accounts", .key = "id",
 	.cols = "kind, name, id_enc, id_index, id_mask, phone_enc, phone_index, phone_mask, email_enc, email_mask, "
 		"legal_rep, department, staff_roles, status, created_at",
-	.plain = account_plain,
+	.plain_cols = "id_enc, phone_enc, email_enc", .plain = account_plain,
 };
 static const struct cover_table cover_agents = {
 	.table = "enterprise_agents", .key = "enterprise_id, agent_id", .cols = "granted_at",

@@ -34,6 +34,9 @@ DB_SQL(q_refs_after, "SELECT idx, tbl, rkey FROM ledger_refs WHERE idx >= ? ORDE
 DB_SQL(q_node, "SELECT hash FROM ledger_nodes WHERE level = ? AND idx = ?");
 DB_SQL(q_cps, "SELECT size, root, note FROM ledger_checkpoints ORDER BY size");
 DB_SQL(q_head_more, "SELECT COALESCE(origin, ''), signed_size FROM ledger_head WHERE id = 1");
+/* One snapshot for the whole audit, so a hall at work does not move under it (SQLite: a read
+ * transaction of the WAL; it takes no write lock). */
+DB_SQL2(q_snapshot, "BEGIN DEFERRED", "BEGIN ISOLATION LEVEL REPEATABLE READ");
 
 struct audit {
 	struct db *db;
@@ -129,6 +132,8 @@ int ledger_audit(struct db *db, const struct ledger_audit_opts *o, FILE *out, si
 	struct pleaf *pl = arena_array(keep, PAGE, sizeof(*pl));
 	size_t npl = 0;
 	int rc;
+	if ((rc = db_exec(db, &q_snapshot, DB_NOARGS, NULL)))
+		goto out;
 	if ((rc = ledger_head_read(db, keep, false, head, head_root)))
 		goto out;
 	struct db_rows hm;
@@ -318,6 +323,7 @@ int ledger_audit(struct db *db, const struct ledger_audit_opts *o, FILE *out, si
 	*leaves_out = leaves;
 	*problems_out = au.problems;
 out:
+	db_rollback(db);
 	for (size_t i = 0; i < npl; i++)
 		json_decref(pl[i].rows);
 	arena_free(a);

@@ -10,10 +10,12 @@
  * from the source rows. leaf hash = SHA-256(0x00 || leaf text); node = SHA-256(0x01 || l || r).
  *
  * Covered rows (format 2). A leaf also commits the covered rows (store/cover.h) its transaction
- * changed: "v": 2, "rows": {H(salt, "row", "table:key"): H(salt, "table:key", hex digest of
- * the row's covered columns, or "absent")} and its "ref" when it has one; ledger_refs names
- * the rows, so `govhall audit` checks every covered row against its latest leaf. Leaves without "rows" (format 1, written
- * before) stay valid and are checked by rebuilding them from their source rows.
+ * changed: "v": 2, "rows": {id: content} and its "ref" when it has one, where id and content
+ * are keyed BLAKE2b-128 (the leaf's salt as the key, base64url) of the row's name and of its
+ * name and digest (or "absent"): see ledger_row_hashes in log_impl.h. ledger_refs names the
+ * rows, so `govhall audit` checks every covered row against its latest leaf. Leaves without
+ * "rows" (format 1, written before) stay valid and are checked by rebuilding them from their
+ * source rows.
  *
  * Kinds in use: "decision" and "transition" (application steps, written by this module as a
  * cases observer), "catalog_item" (catalog item versions, written by this module during

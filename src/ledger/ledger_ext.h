@@ -11,6 +11,11 @@ struct ledger_decision {
 };
 bool ledger_is_decision(const char *action);
 char *ledger_decision_leaf(struct arena *a, const char *salt, const struct ledger_decision *d);
+/* The same leaf with its rows (format 2) written without jansson, as on_transition appends it;
+ * NULL when a value is not plain ASCII. For the unit test that compares it with the jansson
+ * text of the same leaf. */
+char *ledger_decision_text(struct arena *a, const char *salt, const struct ledger_decision *d, const char *ref,
+			   const struct ledger_rows *rows, size_t *len);
 ledger_recompute_fn ledger_source_of(const char *kind);
 ledger_verify_fn ledger_verifier_of(const char *type);
 int ledger_wellknown_extend(struct db *db, struct arena *a, json_t *keys);

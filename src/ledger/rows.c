@@ -48,7 +48,7 @@ static struct tsql *sql_of(size_t i)
 		sb_addf(&sb, ", %s AS gh_k2", ci->keys[1]);
 	for (size_t c = 0; c < ci->ncols; c++)
 		sb_addf(&sb, ", %s", ci->cols[c]);
-	sb_addf(&sb, ", (SELECT MAX(r.idx) FROM ledger_refs r WHERE r.tbl = '%s' AND r.rkey = %s) AS gh_li FROM %s "
+	sb_addf(&sb, ", (SELECT g.idx FROM gh_latest g WHERE g.tbl = '%s' AND g.rkey = %s) AS gh_li FROM %s "
 		     "WHERE (%s) AND (CAST(? AS INTEGER) = 0 OR %s > ?",
 		ci->table, k, ci->table, w, ci->keys[0]);
 	if (two)
@@ -57,13 +57,13 @@ static struct tsql *sql_of(size_t i)
 		ci->keys[0], two ? ", " : "", two ? ci->keys[1] : "", PAGE_ROWS, two ? ", t.gh_k2" : "");
 	q->walk.sql = sql_text(&sb);
 	/* orphans: rows whose latest leaf exists but the row does not (or left the condition) */
-	sb_addf(&sb, "SELECT x.rkey, x.idx, l.salt, l.leaf FROM (SELECT rkey, MAX(idx) AS idx FROM ledger_refs "
-		     "WHERE tbl = '%s' GROUP BY rkey) x JOIN ledger_leaves l ON l.idx = x.idx LEFT JOIN "
-		     "(SELECT %s AS k FROM %s WHERE (%s)) t ON t.k = x.rkey WHERE t.k IS NULL ORDER BY x.idx",
-		ci->table, k, ci->table, w);
+	sb_addf(&sb, "SELECT x.rkey, x.idx, l.salt, l.leaf FROM gh_latest x JOIN ledger_leaves l ON l.idx = x.idx "
+		     "LEFT JOIN (SELECT %s AS k FROM %s WHERE (%s)) t ON t.k = x.rkey WHERE x.tbl = '%s' AND t.k IS NULL "
+		     "ORDER BY x.idx",
+		k, ci->table, w, ci->table);
 	q->orphans.sql = sql_text(&sb);
-	sb_addf(&sb, "SELECT %s FROM %s WHERE (%s) AND NOT EXISTS (SELECT 1 FROM ledger_refs r WHERE r.tbl = '%s' "
-		     "AND r.rkey = %s) ORDER BY %s%s%s",
+	sb_addf(&sb, "SELECT %s FROM %s WHERE (%s) AND NOT EXISTS (SELECT 1 FROM gh_latest g WHERE g.tbl = '%s' "
+		     "AND g.rkey = %s) ORDER BY %s%s%s",
 		k, ci->table, w, ci->table, k, ci->keys[0], two ? ", " : "", two ? ci->keys[1] : "");
 	q->backfill.sql = sql_text(&sb);
 	for (size_t p = 0; p < ci->nptr; p++) {
@@ -79,11 +79,40 @@ static struct tsql *sql_of(size_t i)
 	return q;
 }
 
+/* ---- the rows' latest leaves ---- */
+
+/* ledger_refs is kept in the log's order; the audit and the backfill index it by row for the
+ * time they run: gh_latest (table, key) -> the row's latest leaf, a temporary table of their
+ * connection. */
+DB_SQL(q_latest_drop, "DROP TABLE IF EXISTS gh_latest");
+DB_SQL2(q_latest_make,
+	"CREATE TEMP TABLE gh_latest (tbl TEXT NOT NULL, rkey TEXT NOT NULL, idx INTEGER NOT NULL, "
+	"PRIMARY KEY (tbl, rkey)) WITHOUT ROWID",
+	"CREATE TEMP TABLE gh_latest (tbl TEXT NOT NULL, rkey TEXT NOT NULL, idx BIGINT NOT NULL, "
+	"PRIMARY KEY (tbl, rkey))");
+DB_SQL(q_latest_fill, "INSERT INTO gh_latest (tbl, rkey, idx) SELECT tbl, rkey, MAX(idx) FROM ledger_refs GROUP BY tbl, rkey");
+DB_SQL(q_latest_stats, "ANALYZE gh_latest");
+
+static int latest_index(struct db *db)
+{
+	int rc = db_exec(db, &q_latest_drop, DB_NOARGS, NULL);
+	if (!rc)
+		rc = db_exec(db, &q_latest_make, DB_NOARGS, NULL);
+	if (!rc)
+		rc = db_exec(db, &q_latest_fill, DB_NOARGS, NULL);
+	if (!rc)
+		rc = db_exec(db, &q_latest_stats, DB_NOARGS, NULL);
+	return rc;
+}
+
 /* ---- backfill and corrections ---- */
 
 int ledger_backfill_rows(struct db *db, struct arena *a, size_t *rows)
 {
 	*rows = 0;
+	int irc = latest_index(db);
+	if (irc)
+		return irc;
 	for (size_t i = 0; i < cover_count(); i++) {
 		const struct cover_info *ci = cover_at(i);
 		struct db_rows r;
@@ -262,7 +291,7 @@ static int check_table(struct db *db, struct arena *a, size_t ti, ledger_report_
 int ledger_audit_rows(struct db *db, ledger_report_fn report, void *ctx, size_t *nrows)
 {
 	struct arena *a = arena_new(1 << 20);
-	int rc = 0;
+	int rc = latest_index(db);
 	*nrows = 0;
 	for (size_t i = 0; !rc && i < cover_count(); i++)
 		rc = check_table(db, a, i, report, ctx, nrows);

@@ -77,6 +77,18 @@ void cover_declare(const struct cover_table *t)
 		free((char *)ptrs[i]);
 	}
 	ci->nptr = np;
+	const char *pc[COVER_COLS_MAX];
+	size_t npc = t->plain_cols ? split(t->plain_cols, pc, COVER_COLS_MAX, "plain columns", t->table) : 0;
+	for (size_t i = 0; i < npc; i++) {
+		bool found = false;
+		for (size_t c = 0; c < ci->ncols; c++)
+			if (!strcmp(ci->cols[c], pc[i]))
+				ci->plain[c] = found = true;
+		if (!found || !t->plain)
+			die("cover: plain column %s of %s is not a covered column, or there is no plain function", pc[i],
+			    t->table);
+		free((char *)pc[i]);
+	}
 	struct sb sb = SB_INIT;
 	for (size_t i = 0; i < ci->nkeys; i++)
 		sb_addf(&sb, "%sCAST(%s AS TEXT)", i ? " || ':' || " : "", ci->keys[i]);
@@ -104,6 +116,9 @@ const struct cover_info *cover_at(size_t i)
 
 static struct tab *tab_find(const char *table)
 {
+	for (size_t i = 0; i < ntabs; i++) /* callers mostly pass the declaration's own string */
+		if (tabs[i].info.table == table)
+			return &tabs[i];
 	for (size_t i = 0; i < ntabs; i++)
 		if (!strcmp(tabs[i].info.table, table))
 			return &tabs[i];
@@ -121,14 +136,16 @@ const struct cover_info *cover_find(const char *table)
 int cover_digest(const struct cover_info *ci, struct arena *a, const char *const *cells, const size_t *lens,
 		 unsigned char out[COVER_DIGEST_LEN])
 {
+	/* BLAKE2b-256 (libsodium's crypto_generichash) over a tag, then each column: 0x00 for NULL,
+	 * or 0x01, its length (8 bytes, big-endian) and its bytes. */
 	static const char tag[] = "govhall.row/1";
-	crypto_hash_sha256_state st;
-	crypto_hash_sha256_init(&st);
-	crypto_hash_sha256_update(&st, (const unsigned char *)tag, sizeof(tag)); /* with its NUL */
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, COVER_DIGEST_LEN);
+	crypto_generichash_update(&st, (const unsigned char *)tag, sizeof(tag)); /* with its NUL */
 	for (size_t i = 0; i < ci->ncols; i++) {
 		const char *v = cells[i];
 		size_t len = v ? lens[i] : 0;
-		if (v && ci->t->plain) {
+		if (v && ci->plain[i]) {
 			int rc = ci->t->plain(a, ci->cols[i], v, len, &v, &len);
 			if (rc)
 				return rc;
@@ -139,11 +156,11 @@ int cover_digest(const struct cover_info *ci, struct arena *a, const char *const
 			for (int b = 0; b < 8; b++)
 				head[1 + b] = (unsigned char)((uint64_t)len >> (56 - 8 * b));
 		}
-		crypto_hash_sha256_update(&st, head, v ? 9 : 1);
+		crypto_generichash_update(&st, head, v ? 9 : 1);
 		if (v && len)
-			crypto_hash_sha256_update(&st, (const unsigned char *)v, len);
+			crypto_generichash_update(&st, (const unsigned char *)v, len);
 	}
-	crypto_hash_sha256_final(&st, out);
+	crypto_generichash_final(&st, out, COVER_DIGEST_LEN);
 	return 0;
 }
 
@@ -192,6 +209,7 @@ struct pending {
 	struct item *v;
 	size_t n, cap;
 	char *action;
+	struct arena *a; /* for the plain functions of touches with values; reset when taken */
 };
 
 static struct pending *pend(struct db *db)
@@ -246,15 +264,22 @@ int cover_touch_id(struct db *db, const char *table, int64_t id, const char *act
 	return cover_touch(db, table, key, action);
 }
 
-int cover_touch_row(struct db *db, const char *table, const char *key, const char *const *cells, const size_t *lens)
+int cover_touch_row(struct db *db, const char *table, const char *key, const char *const *cells, const size_t *lens,
+		    size_t n)
 {
 	struct item *it;
 	int rc = touch(db, table, key, NULL, &it);
 	if (rc)
 		return rc;
-	struct arena *a = arena_new(4096);
-	rc = cover_digest(it->ci, a, cells, lens, it->digest);
-	arena_free(a);
+	if (n != it->ci->ncols) {
+		log_error("cover: %zu values given for the %zu covered columns of %s", n, it->ci->ncols, table);
+		it->have = false;
+		return GH_EINTERNAL;
+	}
+	struct pending *p = db->_cover;
+	if (!p->a)
+		p->a = arena_new(4096);
+	rc = cover_digest(it->ci, p->a, cells, lens, it->digest);
 	it->have = rc == 0;
 	return rc;
 }
@@ -272,9 +297,23 @@ void cover_discard(struct db *db)
 		return;
 	for (size_t i = 0; i < p->n; i++)
 		free(p->v[i].key);
-	free(p->v);
 	free(p->action);
-	memset(p, 0, sizeof(*p));
+	p->action = NULL;
+	p->n = 0; /* the array and the arena stay for the next transaction */
+	if (p->a)
+		arena_reset(p->a);
+}
+
+void cover_release(struct db *db)
+{
+	struct pending *p = db->_cover;
+	if (!p)
+		return;
+	cover_discard(db);
+	free(p->v);
+	arena_free(p->a);
+	free(p);
+	db->_cover = NULL;
 }
 
 int cover_take(struct db *db, struct arena *a, struct cover_entry **out, size_t *n, const char **action)

@@ -43,8 +43,11 @@ struct cover_table {
 	const char *where;    /* NULL, or an SQL condition on the table's columns: the rows covered */
 	const char *pointers; /* NULL, or "col=kind, ...": columns holding the index of a leaf of that
 			       * kind which logs this row (written after the leaf, so not in cols) */
-	/* NULL, or the content of column col given its stored value (len bytes): 0 with *out and
-	 * *outlen set (in a; *out NULL for SQL NULL), or a GH_E code (the row cannot be read). */
+	/* NULL, or the columns (comma-separated, among cols) whose stored value is not their content,
+	 * and the function giving the content of such a column col from its stored value (len
+	 * bytes, not NULL): 0 with *out and *outlen set (in a), or a GH_E code (the row cannot be
+	 * read). Other columns are committed as stored. */
+	const char *plain_cols;
 	int (*plain)(struct arena *a, const char *col, const char *stored, size_t len, const char **out,
 		     size_t *outlen);
 };
@@ -64,6 +67,7 @@ struct cover_info {
 	const char *key_sql;  /* SQL expression giving a row's key text: "CAST(id AS TEXT)" */
 	const char *ptr_col[4], *ptr_kind[4];
 	size_t nptr;
+	bool plain[COVER_COLS_MAX]; /* cols[i] goes through t->plain */
 };
 size_t cover_count(void);
 const struct cover_info *cover_at(size_t i);
@@ -87,9 +91,11 @@ int cover_read(struct db *db, struct arena *a, const struct cover_info *ci, cons
  * outside a transaction or for an undeclared table. */
 int cover_touch(struct db *db, const char *table, const char *key, const char *action);
 int cover_touch_id(struct db *db, const char *table, int64_t id, const char *action);
-/* The same with the row's covered columns as the database stored them (cells of a RETURNING
- * clause listing exactly the declared columns), so nothing is read again. */
-int cover_touch_row(struct db *db, const char *table, const char *key, const char *const *cells, const size_t *lens);
+/* The same with the row's n covered columns as the database stores them (in declaration order;
+ * the cells of a RETURNING clause listing exactly the declared columns, or the values the
+ * caller wrote), so nothing is read again. GH_EINTERNAL when n is not the declared count. */
+int cover_touch_row(struct db *db, const char *table, const char *key, const char *const *cells, const size_t *lens,
+		    size_t n);
 
 /* A touched row as the log takes it. */
 struct cover_entry {
@@ -102,8 +108,10 @@ struct cover_entry {
  * forgets them. *action gets the first action named (NULL if none). In a. */
 int cover_take(struct db *db, struct arena *a, struct cover_entry **out, size_t *n, const char **action);
 bool cover_pending(const struct db *db);
-/* Forgets the touches of db (db_rollback, a group item undone, db_close). */
+/* Forgets the touches of db (db_rollback, a group item undone); cover_release also frees what
+ * the connection kept for them (db_close). */
 void cover_discard(struct db *db);
+void cover_release(struct db *db);
 
 /* The log installs the function db_commit() calls while touches are pending: it appends the
  * "change" leaf(s) that take them. Without one (tools and tests without the log) touches are

@@ -56,8 +56,7 @@ void db_close(struct db *db)
 {
 	if (!db)
 		return;
-	cover_discard(db);
-	free(db->_cover);
+	cover_release(db);
 	db->_be->close(db);
 }
 

@@ -582,7 +582,7 @@ static int t_plain(struct arena *a, const char *col, const char *stored, size_t 
 }
 
 static const struct cover_table cover_t = {
-	.table = "cover_t", .key = "id", .cols = "a, s", .where = "a <> 'draft'", .plain = t_plain,
+	.table = "cover_t", .key = "id", .cols = "a, s", .where = "a <> 'draft'", .plain_cols = "s", .plain = t_plain,
 };
 
 static struct {

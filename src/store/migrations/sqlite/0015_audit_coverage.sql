@@ -3,15 +3,15 @@
 -- migrations/postgres/0015_audit_coverage.sql.
 
 -- The covered rows each leaf commits: one row per (table, key) in a leaf's "rows" (the leaf
--- holds them only as salted hashes), so the audit finds a row's latest leaf by index. The
--- audit checks this table against the leaves themselves.
+-- holds them only as salted hashes). Kept in the order of the log (appends add at the end, one
+-- index); `govhall audit` indexes them by row itself, for the time it runs, and checks this
+-- table against the leaves.
 CREATE TABLE ledger_refs (
+  idx INTEGER NOT NULL,
   tbl TEXT NOT NULL,
   rkey TEXT NOT NULL,
-  idx INTEGER NOT NULL,
-  PRIMARY KEY (tbl, rkey, idx)
+  PRIMARY KEY (idx, tbl, rkey)
 ) STRICT, WITHOUT ROWID;
-CREATE INDEX ledger_refs_idx ON ledger_refs(idx);
 
 -- The log's origin line is fixed when the log is created (not derived from public-url at
 -- each start): an existing log keeps the origin of its first checkpoint. signed_size is the
