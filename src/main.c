@@ -464,13 +464,7 @@ int main(int argc, char **argv)
 	}
 	const char *cmd = argv[1];
 	ledger_register_observers();
-	/* What each domain covers with the log (store/cover.h), for every command. */
-	catalog_register();
-	identity_register();
-	cases_register();
-	interact_register();
-	publish_register();
-	open311_register();
+	app_cover_declare(); /* what each domain covers with the log (store/cover.h) */
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage(stdout);
 		return 0;

@@ -5,14 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "app.h"
 #include "base/util.h"
-#include "cases/cases.h"
-#include "catalog/catalog.h"
-#include "certs/certs.h"
-#include "identity/identity.h"
-#include "interact/interact.h"
-#include "open311/open311.h"
-#include "publish/publish.h"
 
 /* Creates (once per process) the database <base>_<prog> and writes its URL into out. */
 static int pg_database(const char *base, const char *prog, char *out, size_t outlen)
@@ -55,13 +49,7 @@ int testdb_open(struct testdb *t, enum db_kind kind, const char *prog)
 	/* What the transparency log covers is declared as every command of govhall declares it
 	 * (store/cover.h); without the log's hook, the rows a transaction touches are dropped at
 	 * its commit. */
-	catalog_register();
-	identity_register();
-	cases_register();
-	interact_register();
-	publish_register();
-	open311_register();
-	certs_cover_declare();
+	app_cover_declare();
 	memset(t, 0, sizeof(*t));
 	t->kind = kind;
 	if (kind == DB_SQLITE) {
