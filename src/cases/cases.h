@@ -23,15 +23,15 @@ int cases_add_routes(struct router *rt);
  * start of every command. */
 void cases_register(void);
 
-/* The content of a stored form (the applications.form column, len bytes): its canonical JSON
- * (keys sorted, compact, as cases.c stores forms) with every value as the applicant gave it.
- * The one function that reads stored forms for their content: the transparency log commits to
- * it, so a change of how forms are stored (sealing personal fields, for instance) must keep
- * what this returns for a form, or every application's leaf stops matching. Today forms are
- * stored as that text, returned as it is. 0 with *out (in a, or stored itself) and *outlen, or
- * a GH_E code when the stored form cannot be read. Runs on the group-commit writer for every
- * submission: keep it cheap. */
-int case_form_plain(struct arena *a, const char *stored, size_t len, const char **out, size_t *outlen);
+/* The plaintext of a stored application form (the text of applications.form; NULL counts as
+ * "{}"): *out is the form as a JSON object text with sorted keys and no white space, in a or
+ * stored itself, the same text whatever key its personal fields may be sealed under (k: the
+ * key ring to open them; NULL when none is loaded). This is the one way to a form's content:
+ * the transparency log commits to it (store/cover.h), so a change of how forms are stored must
+ * keep what this returns for a form. Today forms are stored as that text. 0, or GH_EINVAL when
+ * a form cannot be read. */
+struct keyring;
+int case_form_plain(const struct keyring *k, struct arena *a, const char *stored, const char **out);
 
 /* One state change of an application, as other domains (the transparency log, statistics,
  * evaluations) learn of it. Strings live at least as long as the observer call. */

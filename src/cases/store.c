@@ -7,6 +7,7 @@
 #include "base/err.h"
 #include "base/util.h"
 #include "cases/cases_impl.h"
+#include "identity/identity.h"
 #include "cases/notify.h"
 #include "store/cover.h"
 #include "store/db.h"
@@ -25,20 +26,24 @@
 	"legal_due_day, yellow_day, bundle_id, created_at"
 #define EVENT_COVERED "application_id, at, actor_id, action, from_state, to_state, reason, detail"
 
-int case_form_plain(struct arena *a, const char *stored, size_t len, const char **out, size_t *outlen)
+int case_form_plain(const struct keyring *k, struct arena *a, const char *stored, const char **out)
 {
+	(void)k;
 	(void)a;
 	/* Forms are stored as their canonical JSON (cases.c dumps them with sorted keys, compact),
 	 * which is their content. */
-	*out = stored;
-	*outlen = len;
+	*out = stored ? stored : "{}";
 	return 0;
 }
 
 static int app_plain(struct arena *a, const char *col, const char *stored, size_t len, const char **out, size_t *outlen)
 {
 	(void)col; /* "form" */
-	return case_form_plain(a, stored, len, out, outlen);
+	(void)len;
+	int rc = case_form_plain(identity_keyring(), a, stored, out);
+	if (!rc)
+		*outlen = strlen(*out);
+	return rc;
 }
 
 static const struct cover_table cover_applications = {
@@ -120,7 +125,8 @@ static int touch_submitted(struct db *db, const char *id, const struct applicati
 	for (int i = 0; i < 4; i++)
 		cell(&c, NULL); /* due_day, legal_due_day, yellow_day, bundle_id */
 	cell_int(&c, now, false); /* created_at */
-	return cover_touch_row(db, "applications", id, c.v, c.len, c.n);
+	/* The form as the applicant's values: content already (see case_form_plain). */
+	return cover_touch_row(db, "applications", id, c.v, c.len, c.n, true);
 }
 
 /* An event (q_event). */
@@ -136,7 +142,7 @@ static int touch_event(struct db *db, const char *id, int64_t application, int64
 	cell(&c, to);
 	cell(&c, reason);
 	cell(&c, detail);
-	return cover_touch_row(db, "application_events", id, c.v, c.len, c.n);
+	return cover_touch_row(db, "application_events", id, c.v, c.len, c.n, false);
 }
 
 #define APP_COLS                                                                                   \
@@ -471,7 +477,7 @@ int case_transition(struct db *db, const struct calendar *cal, struct arena *a, 
 		rc = GH_ECONFLICT;
 	if (!rc)
 		rc = cover_touch_row(db, "applications", db_cell(&upd, 0, 0), (const char *const *)upd.cells + 1, upd.lens + 1,
-				     upd.ncols - 1);
+				     upd.ncols - 1, false);
 	if (rc)
 		goto fail;
 stored:;

@@ -33,8 +33,12 @@ void identity_register(void);
  * in a: for the transparency log, which commits personal data as plaintext. GH_EUNAVAILABLE
  * before identity_init, GH_E code when it does not open. */
 struct arena;
+struct keyring;
 int identity_unseal(struct arena *a, const char *field, const char *stored, size_t len, const char **out,
 		    size_t *outlen);
+/* The key ring loaded by identity_init (NULL before), for code that opens sealed data outside
+ * a request, as the log's plain functions do. */
+const struct keyring *identity_keyring(void);
 
 /* app->authenticate and app->csrf_check (see app.h). */
 int identity_authenticate(struct req *r);

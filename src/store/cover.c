@@ -133,8 +133,9 @@ const struct cover_info *cover_find(const char *table)
 
 /* ---- digests ---- */
 
-int cover_digest(const struct cover_info *ci, struct arena *a, const char *const *cells, const size_t *lens,
-		 unsigned char out[COVER_DIGEST_LEN])
+/* content: the cells are the content already (the table's plain function is not applied). */
+static int digest(const struct cover_info *ci, struct arena *a, const char *const *cells, const size_t *lens,
+		  bool content, unsigned char out[COVER_DIGEST_LEN])
 {
 	/* BLAKE2b-256 (libsodium's crypto_generichash) over a tag, then each column: 0x00 for NULL,
 	 * or 0x01, its length (8 bytes, big-endian) and its bytes. */
@@ -145,7 +146,7 @@ int cover_digest(const struct cover_info *ci, struct arena *a, const char *const
 	for (size_t i = 0; i < ci->ncols; i++) {
 		const char *v = cells[i];
 		size_t len = v ? lens[i] : 0;
-		if (v && ci->plain[i]) {
+		if (v && ci->plain[i] && !content) {
 			int rc = ci->t->plain(a, ci->cols[i], v, len, &v, &len);
 			if (rc)
 				return rc;
@@ -162,6 +163,12 @@ int cover_digest(const struct cover_info *ci, struct arena *a, const char *const
 	}
 	crypto_generichash_final(&st, out, COVER_DIGEST_LEN);
 	return 0;
+}
+
+int cover_digest(const struct cover_info *ci, struct arena *a, const char *const *cells, const size_t *lens,
+		 unsigned char out[COVER_DIGEST_LEN])
+{
+	return digest(ci, a, cells, lens, false, out);
 }
 
 /* Splits key text into the values of the key columns (the last ':' separates two). */
@@ -265,7 +272,7 @@ int cover_touch_id(struct db *db, const char *table, int64_t id, const char *act
 }
 
 int cover_touch_row(struct db *db, const char *table, const char *key, const char *const *cells, const size_t *lens,
-		    size_t n)
+		    size_t n, bool content)
 {
 	struct item *it;
 	int rc = touch(db, table, key, NULL, &it);
@@ -279,7 +286,7 @@ int cover_touch_row(struct db *db, const char *table, const char *key, const cha
 	struct pending *p = db->_cover;
 	if (!p->a)
 		p->a = arena_new(4096);
-	rc = cover_digest(it->ci, p->a, cells, lens, it->digest);
+	rc = digest(it->ci, p->a, cells, lens, content, it->digest);
 	it->have = rc == 0;
 	return rc;
 }

@@ -91,11 +91,13 @@ int cover_read(struct db *db, struct arena *a, const struct cover_info *ci, cons
  * outside a transaction or for an undeclared table. */
 int cover_touch(struct db *db, const char *table, const char *key, const char *action);
 int cover_touch_id(struct db *db, const char *table, int64_t id, const char *action);
-/* The same with the row's n covered columns as the database stores them (in declaration order;
- * the cells of a RETURNING clause listing exactly the declared columns, or the values the
- * caller wrote), so nothing is read again. GH_EINTERNAL when n is not the declared count. */
+/* The same with the row's n covered columns (in declaration order) as the database stores
+ * them (the cells of a RETURNING clause listing exactly the declared columns, or the values the
+ * caller wrote), so nothing is read again; content: the caller gives the content of the plain
+ * columns already (a form's plaintext it has in hand), so the plain function is not run.
+ * GH_EINTERNAL when n is not the declared count. */
 int cover_touch_row(struct db *db, const char *table, const char *key, const char *const *cells, const size_t *lens,
-		    size_t n);
+		    size_t n, bool content);
 
 /* A touched row as the log takes it. */
 struct cover_entry {
