@@ -44,4 +44,8 @@ struct app {
 	const char *login_path;
 };
 
+/* Declares what every domain covers with the transparency log (src/cover_all.c): call at the
+ * start of every command, before any connection is opened. */
+void app_cover_declare(void);
+
 #endif

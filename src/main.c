@@ -54,9 +54,11 @@ static void usage(FILE *f)
 		"  key list|rotate|reseal     the key that encrypts personal data\n"
 		"  open311 key add|list|revoke ...   API keys of Open311 GeoReport v2 clients\n"
 		"  cert key generate|rotate|list [--department CODE]   departments' certificate signing keys\n"
-		"  ledger key list|rotate | checkpoint | backfill   the transparency log's keys and tree heads\n"
+		"  ledger key list|rotate | checkpoint | backfill | correct   the transparency log's keys, tree\n"
+		"                             heads, and changes made by hand\n"
 		"  verify FILE --keys KEYS.json   check a receipt or a certificate (JSON or PDF) offline\n"
-		"  audit                      recompute every leaf and the log's tree; report tampering\n"
+		"  audit [--checkpoint FILE]  recompute the log's tree and check every covered row against it;\n"
+		"                             report tampering (govhall audit --help)\n"
 		"  backup FILE                copy the SQLite database into FILE while it serves (PostgreSQL: pg_dump)\n"
 		"  restore FILE [--force]     replace the SQLite database with a backup (stopped hall; --force\n"
 		"                             when the target holds data)\n"
@@ -221,8 +223,13 @@ static int cmd_init(struct config *cfg, bool demo)
 	 * and only with the key files that match it. */
 	if (open_checked(cfg, OPS_INIT, &db))
 		return 1;
-	printf("database ready: schema version %d; key files %s and %s.ledger\n", db_schema_version(db),
+	printf("database ready: %s (schema version %d); key files %s and %s.ledger\n", cfg->db, db_schema_version(db),
 	       cfg->key_file, cfg->key_file);
+	if (ledger_origin_keep(db, cfg)) {
+		fprintf(stderr, "govhall: cannot fix the transparency log's origin: %s\n", db_last_error(db));
+		db_close(db);
+		return 1;
+	}
 	long missing = ops_files_missing(db);
 	if (missing > 0)
 		printf("%ld attachment(s) are kept on disk by an earlier version: run `govhall uploads import DIR` "
@@ -527,6 +534,19 @@ static int cmd_serve(struct config *cfg)
 	return rc ? 1 : 0;
 }
 
+/* The log's commands read covered rows, sealed ones too: identity's keys when the key file is
+ * there (without it, the audit reports sealed rows it cannot read). */
+static int cmd_ledger(struct config *cfg, const char *cmd, int nargs, char **args)
+{
+	struct app app = { .cfg = *cfg, .started = time(NULL) };
+	char err[512];
+	bool keys = strcmp(cmd, "verify") != 0 && identity_init(&app, err, sizeof(err)) == 0;
+	int rc = ledger_cli(cfg, cmd, nargs, args);
+	if (keys)
+		identity_release(&app);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -536,6 +556,7 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	ledger_register_observers();
 	cases_register_sealed();
+	app_cover_declare(); /* what each domain covers with the log (store/cover.h) */
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage(stdout);
 		return 0;
@@ -557,7 +578,7 @@ int main(int argc, char **argv)
 	certs_register();
 	if (strcmp(cmd, "user") && strcmp(cmd, "key") && strcmp(cmd, "routes") && strcmp(cmd, "open311") &&
 	    strcmp(cmd, "verify") && strcmp(cmd, "cert") && strcmp(cmd, "search-eval") && strcmp(cmd, "search-bench") &&
-	    strcmp(cmd, "restore"))
+	    strcmp(cmd, "restore") && strcmp(cmd, "audit") && strcmp(cmd, "ledger"))
 		for (int i = 0; i < nargs; i++)
 			if (strncmp(args[i], "--", 2) == 0) {
 				complain("unknown option %s (see govhall %s --help)", args[i], cmd);
@@ -601,7 +622,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "ledger") && ledger_needs_keys(nargs, args) && !help && keys_ok(&cfg) != 0) {
 		rc = 1; /* the log's key file does not match the database: refused, with the advice */
 	} else if (!strcmp(cmd, "ledger") || !strcmp(cmd, "verify") || !strcmp(cmd, "audit")) {
-		rc = ledger_cli(&cfg, cmd, nargs, args);
+		rc = help ? (ledger_cli_help(cmd), 0) : cmd_ledger(&cfg, cmd, nargs, args);
 	} else if (!strcmp(cmd, "backup") || !strcmp(cmd, "restore") || !strcmp(cmd, "uploads")) {
 		rc = ops_cli(&cfg, cmd, nargs, args);
 	} else if (!strcmp(cmd, "stats")) {
@@ -613,6 +634,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		rc = 2;
 	}
+	if (strcmp(cmd, "serve") != 0)
+		ledger_finish(&cfg); /* a checkpoint over the leaves this command appended */
 	config_release(&cfg);
 	return rc;
 }

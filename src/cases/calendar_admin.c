@@ -30,6 +30,7 @@
 #include "cases/warnings.h"
 #include "http/server.h"
 #include "identity/identity.h"
+#include "store/cover.h"
 #include "store/db.h"
 #include "view/view.h"
 
@@ -74,6 +75,8 @@ static int seed_array(struct db *db, json_t *arr, const char *kind, int *added)
 			return GH_EVALIDATION; /* calendar_load_json accepted it: cannot happen */
 		int64_t changes = 0;
 		int rc = db_exec(db, &q_seed, DB_ARGS(DB_INT(day), DB_TEXT(kind)), &changes);
+		if (!rc && changes)
+			rc = cover_touch_id(db, "calendar_days", day, "calendar.seed");
 		if (rc)
 			return rc;
 		*added += (int)changes;
@@ -223,6 +226,8 @@ int calendar_db_add(struct db *db, int32_t day, const char *kind, const char *no
 		return rc;
 	rc = db_exec(db, &q_add, DB_ARGS(DB_INT(day), DB_TEXT(kind), DB_TEXT(note ? note : "")), NULL);
 	if (!rc)
+		rc = cover_touch_id(db, "calendar_days", day, "calendar.change");
+	if (!rc)
 		rc = db_exec(db, &q_bump, DB_NOARGS, NULL);
 	if (!rc)
 		rc = db_commit(db);
@@ -240,6 +245,8 @@ int calendar_db_remove(struct db *db, int32_t day)
 	rc = db_exec(db, &q_remove, DB_ARGS(DB_INT(day)), &changes);
 	if (!rc && changes == 0)
 		rc = GH_ENOTFOUND;
+	if (!rc)
+		rc = cover_touch_id(db, "calendar_days", day, "calendar.change");
 	if (!rc)
 		rc = db_exec(db, &q_bump, DB_NOARGS, NULL);
 	if (!rc)

@@ -19,6 +19,9 @@ struct arena;
 int cases_init(struct app *app, char *err, size_t errlen);
 void cases_release(struct app *app);
 int cases_add_routes(struct router *rt);
+/* Declares the tables this module covers with the transparency log (store/cover.h): call at
+ * start of every command. */
+void cases_register(void);
 
 /* One state change of an application, as other domains (the transparency log, statistics,
  * evaluations) learn of it. Strings live at least as long as the observer call. */
@@ -68,8 +71,8 @@ int cases_file_for(struct req *r, const char *item_code, json_t *form, const cha
  * with k (pass NULL when no key file is loaded: a form with a sealed field is then GH_EINVAL).
  * *out is the form as a JSON object text with sorted keys and no white space, in a: the same
  * text the form was validated into, whatever key it is sealed under now (rotating the key
- * never changes it). This is the one way to a form's content in full; pages and the API show
- * masks. GH_EINVAL when the text is not a JSON object or a sealed value cannot be opened
+ * never changes it). This is the one way to a form's content in full (the transparency log
+ * commits to it, store/cover.h); pages and the API show masks. GH_EINVAL when the text is not a JSON object or a sealed value cannot be opened
  * (another key file). Personal data: never log it or store it elsewhere. */
 struct keyring;
 int case_form_plain(const struct keyring *k, struct arena *a, const char *stored, const char **out);

@@ -1,14 +1,140 @@
 /* store.c: applications, their events and attachments in the database. */
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "cases/cases_impl.h"
+#include "identity/identity.h"
 #include "cases/notify.h"
+#include "store/cover.h"
 #include "store/db.h"
+
+/* ---- what the transparency log covers (store/cover.h) ------------------------------------
+ * An application from its submission on (drafts are the applicant's own notes), its steps
+ * (claiming and assigning a case is the work's distribution, not a step of it), the files
+ * uploaded for it and the working-day calendar its deadlines count on. Left out, and why:
+ * docs/security.md. A transition commits the rows it wrote without reading them back: the
+ * submission's insert and the event from the values written (touch_submitted, touch_event),
+ * a later step's update from its RETURNING clause. */
+#define APP_COVERED                                                                                    \
+	"number, query_code, item_code, item_version, department, applicant_id, enterprise_id, filed_by, " \
+	"channel, state, return_state, form, materials, submitted_at, accepted_at, decided_at, "           \
+	"completed_at, limit_days, legal_limit_days, accepted_day, paused_since, paused_workdays, due_day, " \
+	"legal_due_day, yellow_day, bundle_id, created_at"
+#define EVENT_COVERED "application_id, at, actor_id, action, from_state, to_state, reason, detail"
+
+static int app_plain(struct arena *a, const char *col, const char *stored, size_t len, const char **out, size_t *outlen)
+{
+	(void)col; /* "form" */
+	(void)len;
+	int rc = case_form_plain(identity_keyring(), a, stored, out);
+	if (!rc)
+		*outlen = strlen(*out);
+	return rc;
+}
+
+static const struct cover_table cover_applications = {
+	.table = "applications", .key = "id", .cols = APP_COVERED, .where = "state <> 'draft'", .plain_cols = "form",
+	.plain = app_plain,
+};
+static const struct cover_table cover_events = {
+	.table = "application_events", .key = "id", .cols = EVENT_COVERED, .where = "action NOT IN ('claim', 'assign')",
+};
+static const struct cover_table cover_attachments = {
+	.table = "attachments", .key = "id", .cols = "sha256, mime, size, filename, owner_id, enterprise_id, created_at",
+};
+static const struct cover_table cover_calendar = {
+	.table = "calendar_days", .key = "day", .cols = "kind, note",
+};
+
+void cases_register(void)
+{
+	cover_declare(&cover_applications);
+	cover_declare(&cover_events);
+	cover_declare(&cover_attachments);
+	cover_declare(&cover_calendar);
+}
+
+/* The covered columns of a row this module writes, as the database stores them (integers in
+ * decimal, NULL as NULL), for cover_touch_row: the hot path of submission hashes what it wrote
+ * instead of reading it back. In the order of APP_COVERED / EVENT_COVERED. */
+#define NCELLS 27
+struct cells {
+	const char *v[NCELLS];
+	size_t len[NCELLS];
+	size_t n;
+	char nums[NCELLS][24];
+};
+
+static void cell(struct cells *c, const char *v)
+{
+	c->v[c->n] = v;
+	c->len[c->n++] = v ? strlen(v) : 0;
+}
+
+static void cell_int(struct cells *c, int64_t v, bool null_if_zero)
+{
+	if (null_if_zero && !v) {
+		cell(c, NULL);
+		return;
+	}
+	snprintf(c->nums[c->n], sizeof(c->nums[0]), "%lld", (long long)v);
+	cell(c, c->nums[c->n]);
+}
+
+/* An application inserted already submitted (q_insert_submitted): what the row holds. */
+static int touch_submitted(struct db *db, const char *id, const struct application *app, const char *state,
+			   const char *number, const char *code, int64_t now)
+{
+	struct cells c = { .n = 0 };
+	cell(&c, number);
+	cell(&c, code);
+	cell(&c, app->item_code);
+	cell_int(&c, app->item_version, false);
+	cell(&c, app->department);
+	cell_int(&c, app->applicant_id, false);
+	cell_int(&c, app->enterprise_id, true);
+	cell_int(&c, app->filed_by, true);
+	cell(&c, app->channel);
+	cell(&c, state);
+	cell(&c, NULL); /* return_state */
+	cell(&c, app->form_plain ? app->form_plain : app->form);
+	cell(&c, app->materials);
+	cell_int(&c, now, false); /* submitted_at */
+	cell(&c, NULL);           /* accepted_at */
+	cell(&c, NULL);           /* decided_at */
+	cell(&c, NULL);           /* completed_at */
+	cell_int(&c, app->clock.limit_days, false);
+	cell_int(&c, app->clock.legal_limit_days, false);
+	for (int i = 0; i < 2; i++)
+		cell(&c, NULL); /* accepted_day, paused_since */
+	cell_int(&c, 0, false); /* paused_workdays */
+	for (int i = 0; i < 4; i++)
+		cell(&c, NULL); /* due_day, legal_due_day, yellow_day, bundle_id */
+	cell_int(&c, now, false); /* created_at */
+	/* The form as the applicant's values: content already (see case_form_plain). */
+	return cover_touch_row(db, "applications", id, c.v, c.len, c.n, true);
+}
+
+/* An event (q_event). */
+static int touch_event(struct db *db, const char *id, int64_t application, int64_t now, int64_t actor,
+		       const char *action, const char *from, const char *to, const char *reason, const char *detail)
+{
+	struct cells c = { .n = 0 };
+	cell_int(&c, application, false);
+	cell_int(&c, now, false);
+	cell_int(&c, actor, true);
+	cell(&c, action);
+	cell(&c, from);
+	cell(&c, to);
+	cell(&c, reason);
+	cell(&c, detail);
+	return cover_touch_row(db, "application_events", id, c.v, c.len, c.n, false);
+}
 
 #define APP_COLS                                                                                   \
 	"a.id, a.number, a.query_code, a.item_code, a.item_version, a.department, a.applicant_id, "   \
@@ -50,7 +176,7 @@ DB_SQL(q_transition,
        "query_code = COALESCE(query_code, ?), submitted_at = COALESCE(submitted_at, ?), accepted_at = ?, "
        "decided_at = ?, completed_at = ?, accepted_day = ?, paused_since = ?, paused_workdays = ?, "
        "due_day = ?, legal_due_day = ?, yellow_day = ?, updated_at = ?, version = version + 1 "
-       "WHERE id = ? AND version = ?");
+       "WHERE id = ? AND version = ? RETURNING id, " APP_COVERED);
 DB_SQL(q_event,
        "INSERT INTO application_events (application_id, at, actor_id, action, from_state, to_state, reason, "
        "detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
@@ -321,7 +447,6 @@ int case_transition(struct db *db, const struct calendar *cal, struct arena *a, 
 			goto fail;
 		code = new_query_code(a);
 	}
-	int64_t changed = 0;
 	if (!app->id) {
 		/* Filed and submitted at once: the row is written once, already submitted. */
 		struct db_rows ins;
@@ -339,13 +464,16 @@ int case_transition(struct db *db, const struct calendar *cal, struct arena *a, 
 			      &ins);
 		if (!rc && ins.nrows != 1)
 			rc = GH_ECONFLICT; /* the key was used before: the caller finds what it made */
+		if (!rc)
+			rc = touch_submitted(db, db_cell(&ins, 0, 0), app, next.state, number, code, now);
 		if (rc)
 			goto fail;
 		next.id = db_cell_int(&ins, 0, 0);
 		next.created_at = now;
 		goto stored;
 	}
-	rc = db_exec(db, &q_transition,
+	struct db_rows upd;
+	rc = db_query(db, a, &q_transition,
 		     DB_ARGS(DB_TEXT(next.state), DB_TEXT(next.return_state), DB_TEXT(number), DB_TEXT(code),
 			     number ? DB_INT(now) : DB_NULL, next.accepted_at ? DB_INT(next.accepted_at) : DB_NULL,
 			     next.decided_at ? DB_INT(next.decided_at) : DB_NULL,
@@ -356,9 +484,12 @@ int case_transition(struct db *db, const struct calendar *cal, struct arena *a, 
 			     next.legal_due_day ? DB_INT(next.legal_due_day) : DB_NULL,
 			     next.yellow_day ? DB_INT(next.yellow_day) : DB_NULL, DB_INT(now), DB_INT(app->id),
 			     DB_INT(app->version)),
-		     &changed);
-	if (!rc && changed != 1)
+		     &upd);
+	if (!rc && upd.nrows != 1)
 		rc = GH_ECONFLICT;
+	if (!rc)
+		rc = cover_touch_row(db, "applications", db_cell(&upd, 0, 0), (const char *const *)upd.cells + 1, upd.lens + 1,
+				     upd.ncols - 1, false);
 	if (rc)
 		goto fail;
 stored:;
@@ -368,6 +499,9 @@ stored:;
 			      DB_TEXT(app->state), DB_TEXT(to), DB_TEXT(reason ? reason : ""),
 			      DB_TEXT(detail ? detail : "{}")),
 		      &rows);
+	if (!rc)
+		rc = touch_event(db, db_cell(&rows, 0, 0), next.id, now, actor, action->code, app->state, to,
+				 reason ? reason : "", detail ? detail : "{}");
 	if (rc)
 		goto fail;
 	if (event_id)
@@ -408,8 +542,15 @@ DB_SQL(q_set_bundle, "UPDATE applications SET bundle_id = ? WHERE id = ? AND (bu
 int case_set_bundle(struct db *db, int64_t id, int64_t bundle_id)
 {
 	int64_t changed = 0;
-	int rc = db_exec(db, &q_set_bundle, DB_ARGS(DB_INT(bundle_id), DB_INT(id), DB_INT(bundle_id)), &changed);
-	return rc ? rc : changed ? 0 : GH_ECONFLICT;
+	bool own;
+	int rc = cover_tx_begin(db, &own);
+	if (!rc)
+		rc = db_exec(db, &q_set_bundle, DB_ARGS(DB_INT(bundle_id), DB_INT(id), DB_INT(bundle_id)), &changed);
+	if (!rc && !changed)
+		rc = GH_ECONFLICT;
+	if (!rc)
+		rc = cover_touch_id(db, "applications", id, "application.bundle");
+	return cover_tx_end(db, own, rc);
 }
 
 DB_SQL(q_assign, "UPDATE applications SET assigned_to = ?, updated_at = ?, version = version + 1 "
@@ -603,16 +744,20 @@ static void att_row(const struct db_rows *r, size_t i, struct attachment *o)
 int attachment_add(struct db *db, struct arena *a, const struct attachment *in, int64_t *id)
 {
 	struct db_rows rows;
-	int rc = db_query(db, a, &q_att_insert,
-			  DB_ARGS(DB_TEXT(in->sha256), DB_TEXT(in->mime), DB_INT(in->size), DB_TEXT(in->filename),
-				  DB_INT(in->owner_id), in->application_id ? DB_INT(in->application_id) : DB_NULL,
-				  in->slot >= 0 ? DB_INT(in->slot) : DB_NULL, DB_INT((int64_t)time(NULL)),
-				  in->enterprise_id ? DB_INT(in->enterprise_id) : DB_NULL),
-			  &rows);
-	if (rc)
-		return rc;
-	*id = db_cell_int(&rows, 0, 0);
-	return 0;
+	bool own;
+	int rc = cover_tx_begin(db, &own);
+	if (!rc)
+		rc = db_query(db, a, &q_att_insert,
+			      DB_ARGS(DB_TEXT(in->sha256), DB_TEXT(in->mime), DB_INT(in->size), DB_TEXT(in->filename),
+				      DB_INT(in->owner_id), in->application_id ? DB_INT(in->application_id) : DB_NULL,
+				      in->slot >= 0 ? DB_INT(in->slot) : DB_NULL, DB_INT((int64_t)time(NULL)),
+				      in->enterprise_id ? DB_INT(in->enterprise_id) : DB_NULL),
+			      &rows);
+	if (!rc) {
+		*id = db_cell_int(&rows, 0, 0);
+		rc = cover_touch_id(db, "attachments", *id, "upload");
+	}
+	return cover_tx_end(db, own, rc);
 }
 
 int attachment_get(struct db *db, struct arena *a, int64_t id, struct attachment *out)

@@ -37,6 +37,9 @@ int catalog_import_file(struct db *db, const char *path, bool progress, FILE *er
  * after its row is written (the transparency log); a non-zero GH_E code rolls the import
  * back. Register at start, before any import (not thread-safe); one observer. */
 typedef int (*catalog_version_fn)(struct db *db, struct arena *a, const char *code, long version);
+/* Declares the table this module covers with the transparency log (store/cover.h): every
+ * version of every item, whether it is current included. Call at start of every command. */
+void catalog_register(void);
 void catalog_observe_versions(catalog_version_fn fn);
 
 /* Loads the demo catalog from data_dir/catalog/ (departments, regions, services, bundles). */

@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "base/sb.h"
 #include "base/util.h"
+#include "store/cover.h"
 #include "store/db.h"
 
 DB_SQL(q_dept_codes, "SELECT code FROM departments");
@@ -109,6 +110,20 @@ static void now_iso(char *buf, size_t size)
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Every column of an item version is covered (store/cover.h); an import's leaf commits the
+ * new version and the one it retires (the ledger's version observer touches both). */
+static const struct cover_table cover_items = {
+	.table = "service_items", .key = "code, version",
+	.cols = "is_current, department, audience, theme, item_type, level, name_zh, name_en, legal_limit_days, "
+		"promised_limit_days, fee_yuan, online_depth, visits_required, conditions_zh, conditions_en, "
+		"legal_basis_zh, materials, form, outcome_ecert, keywords_zh, aliases_zh, aliases_en, content_hash, created_at",
+};
+
+void catalog_register(void)
+{
+	cover_declare(&cover_items);
 }
 
 static catalog_version_fn version_observer;

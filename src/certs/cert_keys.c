@@ -11,12 +11,13 @@
 #include "base/util.h"
 #include "certs/certs_impl.h"
 #include "identity/crypto.h"
+#include "store/cover.h"
 #include "store/db.h"
 
 #define KEY_COLS "key_id, department, public_key, valid_from, valid_until, created_at"
 
 DB_SQL(q_current, "SELECT " KEY_COLS ", secret_sealed FROM cert_keys WHERE department = ? AND valid_until IS NULL");
-DB_SQL(q_end, "UPDATE cert_keys SET valid_until = ? WHERE department = ? AND valid_until IS NULL");
+DB_SQL(q_end, "UPDATE cert_keys SET valid_until = ? WHERE department = ? AND valid_until IS NULL RETURNING key_id");
 DB_SQL(q_insert, "INSERT INTO cert_keys (key_id, department, public_key, secret_sealed, valid_from, created_at) "
 		 "VALUES (?, ?, ?, ?, ?, ?)");
 /* A department's first key, unless another transaction made one meanwhile (two first
@@ -60,13 +61,23 @@ static int key_make(struct db *db, const struct keyring *k, struct arena *a, con
 	crypto_seal(k, a, "cert_key", sk, sizeof(sk), &sealed, &slen);
 	sodium_memzero(sk, sizeof(sk));
 	int64_t now = (int64_t)time(NULL);
-	if (!first && (rc = db_exec(db, &q_end, DB_ARGS(DB_INT(now), DB_TEXT(department)), NULL)))
+	/* Both keys' rows are covered by the transparency log: the one ended and the new one. */
+	bool own;
+	if ((rc = cover_tx_begin(db, &own)))
 		return rc;
+	if (!first)
+		rc = db_query(db, a, &q_end, DB_ARGS(DB_INT(now), DB_TEXT(department)), &rows);
+	for (size_t i = 0; !rc && !first && i < rows.nrows; i++)
+		rc = cover_touch(db, "cert_keys", db_cell(&rows, i, 0), "cert_key.end");
 	const char *pub = cert_b64(a, pk, sizeof(pk));
-	if ((rc = db_exec(db, first ? &q_insert_first : &q_insert,
-			  DB_ARGS(DB_TEXT(id), DB_TEXT(department), DB_TEXT(pub), DB_BLOB(sealed, slen), DB_INT(now),
-				  DB_INT(now)),
-			  NULL)))
+	if (!rc)
+		rc = db_exec(db, first ? &q_insert_first : &q_insert,
+			     DB_ARGS(DB_TEXT(id), DB_TEXT(department), DB_TEXT(pub), DB_BLOB(sealed, slen), DB_INT(now),
+				     DB_INT(now)),
+			     NULL);
+	if (!rc)
+		rc = cover_touch(db, "cert_keys", id, "cert_key.new");
+	if ((rc = cover_tx_end(db, own, rc)))
 		return rc;
 	*out = (struct cert_key){ .key_id = arena_strdup(a, id), .department = arena_strdup(a, department),
 				  .public_key = pub, .valid_from = now, .created_at = now };

@@ -28,6 +28,9 @@ struct config;
  * documents, the audit sources and the published keys. Call once at the start of every
  * command (not thread-safe). */
 void certs_register(void);
+/* Declares the tables this module covers with the transparency log (store/cover.h), alone
+ * (certs_register does it too): for tools and tests without the observers. */
+void certs_cover_declare(void);
 /* Gives the module what issuance needs at run time (the key ring for department keys, the
  * public URL for verification links). Call after identity_init. */
 void certs_init(struct app *app);

@@ -9,7 +9,75 @@
 #include "base/sb.h"
 #include "base/util.h"
 #include "identity/identity_impl.h"
+#include "store/cover.h"
 #include "store/db.h"
+
+/* ---- what the transparency log covers (store/cover.h) ------------------------------------
+ * An account's kind, powers (department, duties, status), names and contact data (committed
+ * as plaintext: re-sealing under a new key is no change), and each enterprise's agents. The
+ * functions below that write them touch the row in the caller's transaction (or their own).
+ * Credentials (password hash, second factor) are left out: docs/security.md. */
+static const struct keyring *cover_ring;
+
+void account_cover_keys(const struct keyring *k)
+{
+	cover_ring = k;
+}
+
+const struct keyring *identity_keyring(void)
+{
+	return cover_ring;
+}
+
+int identity_unseal(struct arena *a, const char *field, const char *stored, size_t len, const char **out,
+		    size_t *outlen)
+{
+	if (!cover_ring)
+		return GH_EUNAVAILABLE;
+	char *p;
+	int rc = crypto_open(cover_ring, a, field, (const unsigned char *)stored, len, &p, outlen, NULL);
+	*out = p;
+	return rc;
+}
+
+static int account_plain(struct arena *a, const char *col, const char *stored, size_t len, const char **out,
+			 size_t *outlen)
+{
+	static const struct {
+		const char *col, *field;
+	} sealed[] = { { "id_enc", "id" }, { "phone_enc", "phone" }, { "email_enc", "email" } };
+	for (size_t i = 0; i < ARRAY_LEN(sealed); i++)
+		if (!strcmp(col, sealed[i].col))
+			return identity_unseal(a, sealed[i].field, stored, len, out, outlen);
+	return GH_EINTERNAL;
+}
+
+static const struct cover_table cover_accounts = {
+	.table = "accounts", .key = "id",
+	.cols = "kind, name, id_enc, id_index, id_mask, phone_enc, phone_index, phone_mask, email_enc, email_mask, "
+		"legal_rep, department, staff_roles, status, created_at",
+	.plain_cols = "id_enc, phone_enc, email_enc", .plain = account_plain,
+};
+static const struct cover_table cover_agents = {
+	.table = "enterprise_agents", .key = "enterprise_id, agent_id", .cols = "granted_at",
+};
+
+void identity_register(void)
+{
+	cover_declare(&cover_accounts);
+	cover_declare(&cover_agents);
+}
+
+/* Ends a write of an agent's authorisation (keyed by both accounts), as cover_tx_end_id. */
+
+static int agent_end(struct db *db, bool own, int rc, int64_t enterprise, int64_t agent, const char *action)
+{
+	char key[48];
+	snprintf(key, sizeof(key), "%lld:%lld", (long long)enterprise, (long long)agent);
+	if (!rc)
+		rc = cover_touch(db, "enterprise_agents", key, action);
+	return cover_tx_end(db, own, rc);
+}
 
 #define ACCOUNT_COLS                                                                              \
 	"id, kind, name, id_mask, phone_mask, legal_rep, department, staff_roles, password_hash, " \
@@ -182,6 +250,9 @@ int account_create(struct db *db, const struct keyring *k, struct arena *a, cons
 		return rc;
 	int64_t now = identity_now();
 	struct db_rows rows;
+	bool own;
+	if ((rc = cover_tx_begin(db, &own)))
+		return rc;
 	rc = db_query(db, a, &q_insert,
 		      DB_ARGS(DB_TEXT(in->kind), DB_TEXT(in->name), blob_or_null(&idn), index_or_null(&idn),
 			      DB_TEXT(idn.mask), blob_or_null(&phone), index_or_null(&phone), DB_TEXT(phone.mask),
@@ -190,12 +261,11 @@ int account_create(struct db *db, const struct keyring *k, struct arena *a, cons
 			      blob_or_null(&totp), DB_INT(in->totp_secret ? 1 : 0), DB_INT(keyring_current_id(k)),
 			      DB_INT(now), DB_INT(now)),
 		      &rows);
-	if (rc)
-		return rc;
-	if (rows.nrows != 1)
-		return GH_EDB;
-	*id = db_cell_int(&rows, 0, 0);
-	return 0;
+	if (!rc && rows.nrows != 1)
+		rc = GH_EDB;
+	if (!rc)
+		*id = db_cell_int(&rows, 0, 0);
+	return cover_tx_end_id(db, own, rc, "accounts", rc ? 0 : *id, "account.create");
 }
 
 int account_get(struct db *db, struct arena *a, int64_t id, struct account *out)
@@ -276,15 +346,17 @@ static char *email_mask(struct arena *a, const char *email)
 
 int account_set_email(struct db *db, const struct keyring *k, struct arena *a, int64_t id, const char *email)
 {
-	if (!email || !*email)
-		return db_exec(db, &q_set_email, DB_ARGS(DB_NULL, DB_NULL, DB_INT(id)), NULL);
-	unsigned char *enc;
-	size_t enc_len;
-	int rc = crypto_seal(k, a, "email", email, strlen(email), &enc, &enc_len);
+	unsigned char *enc = NULL;
+	size_t enc_len = 0;
+	bool own;
+	int rc = email && *email ? crypto_seal(k, a, "email", email, strlen(email), &enc, &enc_len) : 0;
+	if (!rc)
+		rc = cover_tx_begin(db, &own);
 	if (rc)
 		return rc;
-	return db_exec(db, &q_set_email, DB_ARGS(DB_BLOB(enc, enc_len), DB_TEXT(email_mask(a, email)), DB_INT(id)),
-		       NULL);
+	rc = enc ? db_exec(db, &q_set_email, DB_ARGS(DB_BLOB(enc, enc_len), DB_TEXT(email_mask(a, email)), DB_INT(id)), NULL)
+		 : db_exec(db, &q_set_email, DB_ARGS(DB_NULL, DB_NULL, DB_INT(id)), NULL);
+	return cover_tx_end_id(db, own, rc, "accounts", id, "account.profile");
 }
 
 int account_set_password(struct db *db, int64_t id, const char *hash, int64_t now)
@@ -319,19 +391,29 @@ int account_totp_use(struct db *db, int64_t id, int64_t step)
 int account_set_status(struct db *db, int64_t id, const char *status)
 {
 	int64_t changed = 0;
-	int rc = db_exec(db, &q_set_status, DB_ARGS(DB_TEXT(status), DB_INT(id)), &changed);
-	return rc ? rc : changed ? 0 : GH_ENOTFOUND;
+	bool own;
+	int rc = cover_tx_begin(db, &own);
+	if (!rc)
+		rc = db_exec(db, &q_set_status, DB_ARGS(DB_TEXT(status), DB_INT(id)), &changed);
+	if (!rc && !changed)
+		rc = GH_ENOTFOUND;
+	return cover_tx_end_id(db, own, rc, "accounts", id, "account.status");
 }
 
 int account_set_staff(struct db *db, int64_t id, const char *department, unsigned staff_roles)
 {
 	struct arena *a = arena_new(1024);
 	int64_t changed = 0;
-	int rc = db_exec(db, &q_set_staff,
-			 DB_ARGS(DB_TEXT(department), DB_TEXT(account_staff_roles_str(a, staff_roles)), DB_INT(id)),
-			 &changed);
+	bool own;
+	int rc = cover_tx_begin(db, &own);
+	if (!rc)
+		rc = db_exec(db, &q_set_staff,
+			     DB_ARGS(DB_TEXT(department), DB_TEXT(account_staff_roles_str(a, staff_roles)), DB_INT(id)),
+			     &changed);
 	arena_free(a);
-	return rc ? rc : changed ? 0 : GH_ENOTFOUND;
+	if (!rc && !changed)
+		rc = GH_ENOTFOUND;
+	return cover_tx_end_id(db, own, rc, "accounts", id, "account.roles");
 }
 
 static int many(struct db *db, struct arena *a, struct db_sql *q, const struct db_val *args, size_t nargs,
@@ -381,14 +463,23 @@ json_t *account_json(const struct account *acc)
 
 int agent_add(struct db *db, int64_t enterprise, int64_t agent, int64_t now)
 {
-	return db_exec(db, &q_agent_add, DB_ARGS(DB_INT(enterprise), DB_INT(agent), DB_INT(now)), NULL);
+	bool own;
+	int rc = cover_tx_begin(db, &own);
+	if (!rc)
+		rc = db_exec(db, &q_agent_add, DB_ARGS(DB_INT(enterprise), DB_INT(agent), DB_INT(now)), NULL);
+	return agent_end(db, own, rc, enterprise, agent, "agent.grant");
 }
 
 int agent_remove(struct db *db, int64_t enterprise, int64_t agent)
 {
 	int64_t changed = 0;
-	int rc = db_exec(db, &q_agent_remove, DB_ARGS(DB_INT(enterprise), DB_INT(agent)), &changed);
-	return rc ? rc : changed ? 0 : GH_ENOTFOUND;
+	bool own;
+	int rc = cover_tx_begin(db, &own);
+	if (!rc)
+		rc = db_exec(db, &q_agent_remove, DB_ARGS(DB_INT(enterprise), DB_INT(agent)), &changed);
+	if (!rc && !changed)
+		rc = GH_ENOTFOUND;
+	return agent_end(db, own, rc, enterprise, agent, "agent.revoke");
 }
 
 int agent_list(struct db *db, struct arena *a, int64_t enterprise, struct account **out, size_t *n)

@@ -18,6 +18,7 @@ int identity_init(struct app *app, char *err, size_t errlen)
 	int rc = keyring_load(app->cfg.key_file, &app->keys, err, errlen);
 	if (rc)
 		return rc;
+	account_cover_keys(app->keys); /* the log commits sealed data as plaintext */
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/common-passwords.txt", app->cfg.data_dir);
 	if ((rc = password_list_load(path, err, errlen)))
@@ -35,6 +36,7 @@ int identity_init(struct app *app, char *err, size_t errlen)
 
 void identity_release(struct app *app)
 {
+	account_cover_keys(NULL);
 	keyring_free(app->keys);
 	app->keys = NULL;
 	password_list_free();

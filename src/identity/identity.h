@@ -27,6 +27,19 @@ struct db;
  * authenticate / csrf_check hooks in app. Returns 0 or a GH_E code with a message in err. */
 int identity_init(struct app *app, char *err, size_t errlen);
 void identity_release(struct app *app);
+/* Declares the tables this module covers with the transparency log (store/cover.h): accounts
+ * and enterprise agents. Call at start of every command. */
+void identity_register(void);
+/* The plaintext of a value sealed under the hall's key file for field (any key of the ring),
+ * in a: for the transparency log, which commits personal data as plaintext. GH_EUNAVAILABLE
+ * before identity_init, GH_E code when it does not open. */
+struct arena;
+struct keyring;
+int identity_unseal(struct arena *a, const char *field, const char *stored, size_t len, const char **out,
+		    size_t *outlen);
+/* The key ring loaded by identity_init (NULL before), for code that opens sealed data outside
+ * a request, as the log's plain functions do. */
+const struct keyring *identity_keyring(void);
 
 /* app->authenticate and app->csrf_check (see app.h). */
 int identity_authenticate(struct req *r);

@@ -89,6 +89,8 @@ int account_totp_secret(const struct keyring *k, struct arena *a, const struct a
  * step was used already (a code works once, on every node). */
 int account_totp_use(struct db *db, int64_t id, int64_t step);
 int account_set_status(struct db *db, int64_t id, const char *status);
+/* The keys with which the log's declaration of accounts reads sealed columns (identity_init). */
+void account_cover_keys(const struct keyring *k);
 int account_set_staff(struct db *db, int64_t id, const char *department, unsigned staff_roles);
 /* Lists accounts (administrators): kind may be NULL (all); newest first. */
 int account_list(struct db *db, struct arena *a, const char *kind, long page, long per_page,

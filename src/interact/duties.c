@@ -47,8 +47,6 @@ DB_SQL(q_complaint_due, "SELECT id, department, due_day, escalation, subject FRO
 			"AND due_day < ? AND escalation < 2 ORDER BY due_day, id LIMIT ?");
 DB_SQL(q_complaint_claim, "UPDATE complaints SET escalation = ?, escalated_at = ? WHERE id = ? AND escalation = ? "
 			  "AND state = 'open'");
-DB_SQL(q_event_sys, "INSERT INTO interact_events (subject_kind, subject_id, at, actor_id, action, detail) "
-		    "VALUES (?, ?, ?, NULL, ?, ?)");
 
 /* Runs one claimed step in its own transaction: claim (changes == 1) then send. */
 typedef int (*send_fn)(struct app *app, struct db *db, struct arena *a, struct db_rows *rows, size_t i, int32_t today, int *n);
@@ -86,10 +84,7 @@ static int send_invite(struct app *app, struct db *db, struct arena *a, struct d
 						   num, en, num));
 	if (!rc) {
 		*n = 1;
-		rc = db_exec(db, &q_event_sys,
-			     DB_ARGS(DB_TEXT("application"), DB_INT(db_cell_int(rows, i, 0)), DB_INT((int64_t)time(NULL)),
-				     DB_TEXT("invite"), DB_TEXT("{}")),
-			     NULL);
+		rc = ia_event(db, "application", db_cell_int(rows, i, 0), 0, "invite", NULL);
 	}
 	return rc;
 }
@@ -109,10 +104,7 @@ static int send_rect_warning(struct app *app, struct db *db, struct arena *a, st
 						 days, days == 1 ? "" : "s", ev),
 				    n);
 	if (!rc)
-		rc = db_exec(db, &q_event_sys,
-			     DB_ARGS(DB_TEXT("rectification"), DB_INT(db_cell_int(rows, i, 0)), DB_INT((int64_t)time(NULL)),
-				     DB_TEXT("overdue_warning"), DB_TEXT("{}")),
-			     NULL);
+		rc = ia_event(db, "rectification", db_cell_int(rows, i, 0), 0, "overdue_warning", NULL);
 	return rc;
 }
 
@@ -126,10 +118,7 @@ static int send_consult_warning(struct app *app, struct db *db, struct arena *a,
 				    arena_printf(a, "「%s」已超过答复期限，请尽快答复：/consultations/%s", subject, id),
 				    arena_printf(a, "\"%s\" is past its answer deadline; please answer it: /consultations/%s", subject, id), n);
 	if (!rc)
-		rc = db_exec(db, &q_event_sys,
-			     DB_ARGS(DB_TEXT("consultation"), DB_INT(db_cell_int(rows, i, 0)), DB_INT((int64_t)time(NULL)),
-				     DB_TEXT("overdue_warning"), DB_TEXT("{}")),
-			     NULL);
+		rc = ia_event(db, "consultation", db_cell_int(rows, i, 0), 0, "overdue_warning", NULL);
 	return rc;
 }
 
@@ -153,10 +142,7 @@ static int send_escalation(struct app *app, struct db *db, struct arena *a, stru
 						 subject, id),
 				    n);
 	if (!rc)
-		rc = db_exec(db, &q_event_sys,
-			     DB_ARGS(DB_TEXT("complaint"), DB_INT(db_cell_int(rows, i, 0)), DB_INT((int64_t)time(NULL)),
-				     DB_TEXT(level == 1 ? "escalate_head" : "escalate_admin"), DB_TEXT("{}")),
-			     NULL);
+		rc = ia_event(db, "complaint", db_cell_int(rows, i, 0), 0, level == 1 ? "escalate_head" : "escalate_admin", NULL);
 	return rc;
 }
 

@@ -20,6 +20,7 @@
 #include "ledger/ledger.h"
 #include "stats/stats.h"
 #include "interact/interact_impl.h"
+#include "store/cover.h"
 #include "store/db.h"
 #include "view/view.h"
 
@@ -158,15 +159,66 @@ const char *ia_msg(struct req *r, const char *key, const char *fallback)
 }
 
 DB_SQL(q_event, "INSERT INTO interact_events (subject_kind, subject_id, at, actor_id, action, detail) "
-		"VALUES (?, ?, ?, ?, ?, ?)");
+		"VALUES (?, ?, ?, ?, ?, ?) RETURNING id");
+
+/* ---- what the transparency log covers (store/cover.h) ------------------------------------
+ * Every evaluation, rectification task, appeal, consultation and complaint, and their
+ * history. Every change of one of them records an event (ia_event), which touches the event
+ * and its subject: so each change is committed to the log in its transaction. */
+static const struct cover_table cover_tables[] = {
+	{ .table = "evaluations", .key = "id",
+	  .cols = "subject_kind, subject_id, subject_ref, rater_id, enterprise_id, entered_by, department, item_code, channel, level, "
+		  "tags, comment, bad, excluded, day, created_at" },
+	{ .table = "rectifications", .key = "id",
+	  .cols = "evaluation_id, department, state, due_day, visit_at, visit_method, visit_notes, visited_by, "
+		  "rectify_notes, rectified_at, rectified_by, feedback, feedback_at, feedback_by, citizen_level, "
+		  "citizen_rated_at, warned_at, created_at, updated_at" },
+	{ .table = "appeals", .key = "id",
+	  .cols = "evaluation_id, department, reason, filed_by, filed_at, state, decided_by, decided_at, decision_note" },
+	{ .table = "consultations", .key = "id",
+	  .cols = "asker_id, enterprise_id, department, item_code, subject, question, consent_public, channel, state, due_day, answer, "
+		  "answered_by, answered_at, public_question, public_answer, published, warned_at, created_at" },
+	{ .table = "complaints", .key = "id",
+	  .cols = "complainant_id, enterprise_id, kind, department, item_code, application_number, subject, body, channel, state, "
+		  "due_day, escalation, escalated_at, answer, answered_by, answered_at, created_at" },
+	{ .table = "interact_events", .key = "id", .cols = "subject_kind, subject_id, at, actor_id, action, detail" },
+};
+
+void interact_register(void)
+{
+	for (size_t i = 0; i < ARRAY_LEN(cover_tables); i++)
+		cover_declare(&cover_tables[i]);
+}
+
+/* The table of an event's subject ("application": an invitation to rate, which changes no row
+ * of this module). */
+static const char *subject_table(const char *kind)
+{
+	static const char *const map[][2] = { { "evaluation", "evaluations" }, { "rectification", "rectifications" },
+					      { "appeal", "appeals" }, { "consultation", "consultations" },
+					      { "complaint", "complaints" } };
+	for (size_t i = 0; i < ARRAY_LEN(map); i++)
+		if (!strcmp(kind, map[i][0]))
+			return map[i][1];
+	return NULL;
+}
 
 int ia_event(struct db *db, const char *kind, int64_t id, int64_t actor, const char *action, json_t *detail)
 {
 	char *d = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	int rc = db_exec(db, &q_event,
-			 DB_ARGS(DB_TEXT(kind), DB_INT(id), DB_INT((int64_t)time(NULL)), actor ? DB_INT(actor) : DB_NULL,
-				 DB_TEXT(action), DB_TEXT(d ? d : "{}")),
-			 NULL);
+	struct arena *a = arena_new(1024);
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_event,
+			  DB_ARGS(DB_TEXT(kind), DB_INT(id), DB_INT((int64_t)time(NULL)), actor ? DB_INT(actor) : DB_NULL,
+				  DB_TEXT(action), DB_TEXT(d ? d : "{}")),
+			  &rows);
+	char what[64];
+	snprintf(what, sizeof(what), "%s.%s", kind, action);
+	if (!rc)
+		rc = cover_touch(db, "interact_events", db_cell(&rows, 0, 0), what);
+	if (!rc && subject_table(kind))
+		rc = cover_touch_id(db, subject_table(kind), id, what);
+	arena_free(a);
 	free(d);
 	json_decref(detail);
 	return rc;

@@ -6,7 +6,8 @@
  * - A case (an application in a decided terminal state, an answered consultation or complaint)
  *   is rated once, by the person served: UNIQUE (subject_kind, subject_id) in `evaluations`.
  * - Every state change of an evaluation, rectification, appeal, consultation or complaint is an
- *   `interact_events` row written in the same transaction as the change.
+ *   `interact_events` row written in the same transaction as the change, and is committed to
+ *   the transparency log with it (the event and its subject are covered rows).
  * - A bad review (level 2 不满意 or 1 非常不满意) opens exactly one rectification task for the
  *   department that handled the case, in the rating's transaction.
  * - The FAQ shows only the staff's public version of an answer the asker consented to publish:
@@ -29,6 +30,9 @@ struct arena;
 /* Registers the cases observer that records applications as rateable when they end (call at
  * start, before any transition: serve calls it). Returns 0. */
 int interact_init(struct app *app, char *err, size_t errlen);
+/* Declares the tables this module covers with the transparency log (store/cover.h): call at
+ * start of every command. */
+void interact_register(void);
 
 /* The pages and the JSON API (see docs/api.md). */
 int interact_add_routes(struct router *rt);

@@ -20,6 +20,7 @@
 #include "cases/notify.h"
 #include "identity/identity.h"
 #include "interact/interact_impl.h"
+#include "store/cover.h"
 #include "store/db.h"
 
 DB_SQL(q_rect_add, "INSERT INTO rectifications (evaluation_id, department, state, due_day, created_at, updated_at) "
@@ -423,6 +424,9 @@ int ia_appeal_decide(struct req *r, int64_t appeal_id, const char *decision, con
 		rc = db_exec(r->db, &q_eval_exclude, DB_ARGS(DB_INT(e.id)), NULL);
 	if (!rc && upheld)
 		rc = db_exec(r->db, &q_rect_cancel, DB_ARGS(DB_INT(now), DB_INT(e.id)), NULL);
+	struct ia_rect task;
+	if (!rc && upheld && ia_rect_get(r->db, r->arena, e.id, &task) == 0)
+		rc = cover_touch_id(r->db, "rectifications", task.id, "rectification.cancel");
 	if (!rc && upheld) {
 		e.excluded = true;
 		rc = interact_figures_evaluation(r->db, r->arena, &e, true);

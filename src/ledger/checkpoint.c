@@ -15,12 +15,13 @@
 #include <time.h>
 
 #include "base/arena.h"
+#include "base/config.h"
 #include "base/duty.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/sb.h"
 #include "base/util.h"
-#include "ledger/log_impl.h"
+#include "ledger/ledger_ext.h"
 #include "store/db.h"
 
 #define NOTE_MAX 8192
@@ -28,6 +29,38 @@
 
 DB_SQL(q_latest, "SELECT size, root, note FROM ledger_checkpoints ORDER BY size DESC LIMIT 1");
 DB_SQL(q_cp_ins, "INSERT INTO ledger_checkpoints (size, root, note, key_id, created_at) VALUES (?, ?, ?, ?, ?)");
+DB_SQL(q_signed, "UPDATE ledger_head SET signed_size = ? WHERE id = 1 AND signed_size < ?");
+DB_SQL(q_origin, "SELECT origin FROM ledger_head WHERE id = 1");
+DB_SQL(q_origin_set, "UPDATE ledger_head SET origin = ? WHERE id = 1 AND (origin IS NULL OR origin = '')");
+
+int ledger_origin_keep(struct db *db, const struct config *cfg)
+{
+	char buf[300];
+	return ledger_origin_fixed(db, cfg, true, buf, sizeof(buf));
+}
+
+int ledger_origin_fixed(struct db *db, const struct config *cfg, bool store, char *buf, size_t size)
+{
+	struct arena *a = arena_new(1024);
+	struct db_rows r;
+	int rc = db_query(db, a, &q_origin, DB_NOARGS, &r);
+	if (!rc && (r.nrows != 1 || !db_cell(&r, 0, 0) || !*db_cell(&r, 0, 0))) {
+		/* A new log: its origin is the public URL's host now, and stays so. */
+		ledger_origin(cfg, buf, size);
+		if (!store) {
+			arena_free(a);
+			return 0;
+		}
+		if (!(rc = db_exec(db, &q_origin_set, DB_ARGS(DB_TEXT(buf)), NULL)))
+			rc = db_query(db, a, &q_origin, DB_NOARGS, &r); /* another node may have been first */
+	}
+	if (!rc && r.nrows == 1 && db_cell(&r, 0, 0))
+		snprintf(buf, size, "%s", db_cell(&r, 0, 0));
+	else if (!rc)
+		rc = GH_EINTERNAL;
+	arena_free(a);
+	return rc;
+}
 
 char *ledger_note_sign(struct arena *a, const char *origin, uint64_t size, const unsigned char root[H32],
 		       const struct ledger_key *key)
@@ -232,7 +265,8 @@ int ledger_checkpoint_now(struct db *db, struct arena *a, const struct ledger_ke
 		if ((rc = db_exec(db, &q_cp_ins,
 				  DB_ARGS(DB_INT((int64_t)f->size), DB_BLOB(root, H32), DB_TEXT(note), DB_INT(key->id),
 					  DB_INT(time(NULL))),
-				  NULL)))
+				  NULL)) ||
+		    (rc = db_exec(db, &q_signed, DB_ARGS(DB_INT((int64_t)f->size), DB_INT((int64_t)f->size)), NULL)))
 			goto fail;
 		latest = (int64_t)f->size;
 	}

@@ -32,11 +32,16 @@ static int open_db(const struct config *cfg, struct db **db)
 	return 0;
 }
 
-static int load_keys(const struct config *cfg, struct ledger_keys **k)
+/* The log keys under the log's own origin (stored with the log; store: fix it now when the log
+ * has none yet). */
+static int load_keys(const struct config *cfg, struct db *db, bool store, struct ledger_keys **k)
 {
 	char path[4096], origin[300], err[512];
 	ledger_key_path(cfg, path, sizeof(path));
-	ledger_origin(cfg, origin, sizeof(origin));
+	if (ledger_origin_fixed(db, cfg, store, origin, sizeof(origin))) {
+		fprintf(stderr, "govhall: cannot read the log's origin: %s\n", db_last_error(db));
+		return -1;
+	}
 	if (ledger_keys_load(path, origin, k, err, sizeof(err))) {
 		fprintf(stderr, "govhall: %s\n", err);
 		return -1;
@@ -50,7 +55,12 @@ static int key_cmd(const struct config *cfg, int nargs, char **args)
 	ledger_key_path(cfg, path, sizeof(path));
 	if (nargs == 1 && strcmp(args[0], "list") == 0) {
 		struct ledger_keys *k;
-		if (load_keys(cfg, &k))
+		struct db *db;
+		if (open_db(cfg, &db))
+			return 1;
+		int bad = load_keys(cfg, db, false, &k);
+		db_close(db);
+		if (bad)
 			return 1;
 		printf("log key file %s, origin %s\n", path, k->origin);
 		for (size_t i = 0; i < k->n; i++) {
@@ -80,7 +90,7 @@ static int key_cmd(const struct config *cfg, int nargs, char **args)
 		/* The database publishes the new public key: nodes still on the old file refuse to
 		 * start until they have the new one. */
 		struct ledger_keys *k;
-		int rc = load_keys(cfg, &k);
+		int rc = load_keys(cfg, db, false, &k);
 		if (!rc) {
 			char hex[65];
 			sodium_bin2hex(hex, sizeof(hex), k->k[k->n - 1].pk, 32);
@@ -196,6 +206,57 @@ static int bench_append(const struct config *cfg, double secs)
 	return rc ? 1 : 0;
 }
 
+/* govhall ledger correct TABLE:KEY... --reason TEXT [--erasure]: an operator corrected covered
+ * rows by hand (or erased personal data from them); this records that change in the log, with
+ * a salted hash of the reason, so the audit accepts the rows as they are now. */
+static int correct_cmd(const struct config *cfg, int nargs, char **args)
+{
+	const char *reason = NULL, *action = "correction";
+	const char **refs = calloc((size_t)nargs + 1, sizeof(*refs));
+	size_t n = 0;
+	for (int i = 0; i < nargs; i++) {
+		if (!strcmp(args[i], "--reason") && i + 1 < nargs)
+			reason = args[++i];
+		else if (!strncmp(args[i], "--reason=", 9))
+			reason = args[i] + 9;
+		else if (!strcmp(args[i], "--erasure"))
+			action = "erasure";
+		else if (strncmp(args[i], "--", 2) != 0)
+			refs[n++] = args[i];
+		else
+			n = 0, i = nargs; /* unknown option: usage */
+	}
+	if (!n || !reason || !*reason || strlen(reason) > 2000) {
+		fprintf(stderr, "usage: govhall ledger correct TABLE:KEY... --reason TEXT [--erasure]\n"
+				"  re-commits the named covered rows as they are now (after a correction made by hand,\n"
+				"  or --erasure: after personal data was erased), with the reason; see govhall audit --coverage\n");
+		free(refs);
+		return 2;
+	}
+	struct db *db;
+	if (open_db(cfg, &db)) {
+		free(refs);
+		return 1;
+	}
+	struct arena *a = arena_new(1 << 16);
+	int rc = db_begin(db);
+	if (!rc)
+		rc = ledger_correct(db, a, refs, n, action, reason, stderr);
+	if (!rc)
+		rc = db_commit(db);
+	if (rc) {
+		db_rollback(db);
+		if (rc != GH_EINVAL)
+			fprintf(stderr, "govhall: ledger correct failed: %s (%s)\n", err_name(rc), db_last_error(db));
+	} else {
+		printf("logged the %s of %zu row(s)\n", action, n);
+	}
+	arena_free(a);
+	db_close(db);
+	free(refs);
+	return rc ? 1 : 0;
+}
+
 static int ledger_cmd(const struct config *cfg, int nargs, char **args)
 {
 	if (nargs >= 1 && strcmp(args[0], "key") == 0)
@@ -204,8 +265,10 @@ static int ledger_cmd(const struct config *cfg, int nargs, char **args)
 		struct ledger_keys *k = NULL;
 		struct db *db;
 		bool cp = strcmp(args[0], "checkpoint") == 0;
-		if ((cp && load_keys(cfg, &k)) || open_db(cfg, &db)) {
-			ledger_keys_free(k);
+		if (open_db(cfg, &db))
+			return 1;
+		if (cp && load_keys(cfg, db, true, &k)) {
+			db_close(db);
 			return 1;
 		}
 		struct arena *a = arena_new(1 << 16);
@@ -220,16 +283,17 @@ static int ledger_cmd(const struct config *cfg, int nargs, char **args)
 			if (!rc)
 				fputs(note, stdout);
 		} else {
-			size_t items = 0, decisions = 0;
+			size_t items = 0, decisions = 0, rows = 0;
 			rc = db_begin(db);
 			if (!rc)
-				rc = ledger_backfill(db, a, &items, &decisions);
+				rc = ledger_backfill(db, a, &items, &decisions, &rows);
 			rc = rc ? rc : db_commit(db);
 			if (rc)
 				db_rollback(db);
 			else
-				printf("logged %zu catalog item version(s) and %zu decision(s) stored before the log existed\n",
-				       items, decisions);
+				printf("logged %zu catalog item version(s), %zu decision(s) and %zu other covered row(s) stored "
+				       "before the log covered them\n",
+				       items, decisions, rows);
 		}
 		if (rc)
 			fprintf(stderr, "govhall: ledger %s failed: %s (%s)\n", args[0], err_name(rc), db_last_error(db));
@@ -238,6 +302,8 @@ static int ledger_cmd(const struct config *cfg, int nargs, char **args)
 		ledger_keys_free(k);
 		return rc ? 1 : 0;
 	}
+	if (nargs >= 1 && strcmp(args[0], "correct") == 0)
+		return correct_cmd(cfg, nargs - 1, args + 1);
 	if (nargs == 2 && strcmp(args[0], "bench-seed") == 0) {
 		char *end;
 		long long n = strtoll(args[1], &end, 10);
@@ -255,7 +321,8 @@ static int ledger_cmd(const struct config *cfg, int nargs, char **args)
 		}
 		return bench_append(cfg, secs);
 	}
-	fprintf(stderr, "usage: govhall ledger key list|rotate | checkpoint | backfill | bench-seed N | bench-append SECONDS\n");
+	fprintf(stderr, "usage: govhall ledger key list|rotate | checkpoint | backfill | correct TABLE:KEY... --reason TEXT "
+			"[--erasure] | bench-seed N | bench-append SECONDS\n");
 	return 2;
 }
 
@@ -329,30 +396,164 @@ static int verify_cmd(int nargs, char **args)
 	return rc;
 }
 
-static int audit_cmd(const struct config *cfg, int nargs)
+#define AUDIT_SAVED_MAX 16
+#define AUDIT_GRACE 300
+
+void ledger_cli_help(const char *cmd)
 {
-	if (nargs) {
-		fprintf(stderr, "usage: govhall audit\n");
-		return 2;
+	if (strcmp(cmd, "audit") != 0) {
+		printf("Usage: govhall ledger key list|rotate | checkpoint | backfill | correct TABLE:KEY... --reason TEXT "
+		       "[--erasure]\n       govhall verify FILE --keys KEYS.json\n\nSee docs/operations.md (Transparency log).\n");
+		return;
 	}
+	printf("Usage: govhall audit [--db URL] [--key-file FILE] [--checkpoint FILE]... [--keys KEYS.json]\n"
+	       "                     [--grace SECONDS] [--coverage]\n\n"
+	       "Recomputes the transparency log from the stored leaves and checks every covered row against\n"
+	       "its latest leaf; prints one line per problem and exits 0 (none), 1 (problems) or 2 (could not\n"
+	       "finish). It only reads.\n\n"
+	       "  --checkpoint FILE   a checkpoint saved earlier (the note, as /ledger/checkpoint serves it, or\n"
+	       "                      the JSON of /api/v1/ledger/checkpoint or of a receipt): it must be a\n"
+	       "                      prefix of the log (consistency proof). May be given up to %d times.\n"
+	       "  --keys KEYS.json    the published keys document to check signatures against (default: the\n"
+	       "                      log key file, KEY-FILE.ledger)\n"
+	       "  --grace SECONDS     leaves appended longer ago than the signing period (%d s) plus this, that\n"
+	       "                      no checkpoint covers, are a problem (default %d)\n"
+	       "  --coverage          print the covered tables and columns as JSON, and exit\n"
+	       "\nThe personal-data key file (--key-file) is needed to read sealed columns.\n",
+	       AUDIT_SAVED_MAX, LEDGER_CHECKPOINT_PERIOD, AUDIT_GRACE);
+}
+
+/* A saved checkpoint: the note itself, or a JSON document holding it ("checkpoint"). */
+static char *saved_note(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		fprintf(stderr, "govhall: cannot open the checkpoint %s\n", path);
+		return NULL;
+	}
+	char *buf = malloc(DOC_MAX + 1);
+	size_t n = fread(buf, 1, DOC_MAX + 1, f);
+	fclose(f);
+	if (n > DOC_MAX) {
+		fprintf(stderr, "govhall: the checkpoint %s is larger than %d bytes\n", path, DOC_MAX);
+		free(buf);
+		return NULL;
+	}
+	buf[n] = 0;
+	size_t skip = strspn(buf, " \t\r\n");
+	if (buf[skip] != '{')
+		return buf;
+	json_t *j = json_loadb(buf, n, JSON_REJECT_DUPLICATES, NULL);
+	const char *note = json_string_value(json_object_get(j, "checkpoint"));
+	char *out = note ? strdup(note) : NULL;
+	if (!out)
+		fprintf(stderr, "govhall: %s holds no \"checkpoint\"\n", path);
+	json_decref(j);
+	free(buf);
+	return out;
+}
+
+static int audit_cmd(const struct config *cfg, int nargs, char **args)
+{
+	const char *keys_path = NULL, *saved_paths[AUDIT_SAVED_MAX];
+	size_t nsaved = 0;
+	long grace = AUDIT_GRACE;
+	for (int i = 0; i < nargs; i++) {
+		const char *v = i + 1 < nargs ? args[i + 1] : NULL;
+		if (!strcmp(args[i], "--coverage")) {
+			json_t *j = ledger_coverage_json();
+			char *s = json_dumps(j, JSON_INDENT(1));
+			json_decref(j);
+			puts(s ? s : "[]");
+			free(s);
+			return 0;
+		} else if (!strcmp(args[i], "--checkpoint") && v && nsaved < AUDIT_SAVED_MAX) {
+			saved_paths[nsaved++] = v;
+			i++;
+		} else if (!strcmp(args[i], "--keys") && v) {
+			keys_path = v;
+			i++;
+		} else if (!strcmp(args[i], "--grace") && v) {
+			char *end;
+			grace = strtol(v, &end, 10);
+			if (*end || grace < 0 || grace > 366L * 86400) {
+				fprintf(stderr, "govhall: --grace takes seconds, 0 .. 31622400\n");
+				return 2;
+			}
+			i++;
+		} else {
+			fprintf(stderr, "govhall: unknown or incomplete option %s (see govhall audit --help)\n", args[i]);
+			return 2;
+		}
+	}
+	char *saved[AUDIT_SAVED_MAX];
+	for (size_t i = 0; i < nsaved; i++)
+		if (!(saved[i] = saved_note(saved_paths[i]))) {
+			while (i--)
+				free(saved[i]);
+			return 2;
+		}
+	int ret = 2;
 	struct ledger_keys *k = NULL;
-	if (load_keys(cfg, &k))
-		fprintf(stderr, "govhall: checkpoint signatures are not checked without the log key file\n");
+	json_t *kd = NULL;
 	struct db *db;
-	if (open_db(cfg, &db)) {
-		ledger_keys_free(k);
-		return 1;
+	if (open_db(cfg, &db))
+		goto done;
+	char origin[300];
+	if (ledger_origin_fixed(db, cfg, false, origin, sizeof(origin))) {
+		fprintf(stderr, "govhall: cannot read the log's origin: %s\n", db_last_error(db));
+		db_close(db);
+		goto done;
 	}
-	size_t leaves = 0, problems = 0;
-	int rc = ledger_audit(db, k, stdout, &leaves, &problems);
+	if (keys_path) {
+		if (!(kd = load_doc(keys_path, "keys document"))) {
+			db_close(db);
+			goto done;
+		}
+	} else if (load_keys(cfg, db, false, &k) == 0) {
+		kd = json_pack("{s:o}", "log", ledger_keys_json(k));
+	} else {
+		fprintf(stderr, "govhall: checkpoint signatures are not checked without the log key file (or --keys)\n");
+	}
+	struct ledger_audit_opts o = { .keys_doc = kd, .origin = origin, .saved = (const char *const *)saved,
+				       .nsaved = nsaved, .now = (int64_t)time(NULL), .grace = grace };
+	size_t leaves = 0, rows = 0, problems = 0;
+	int rc = ledger_audit(db, &o, stdout, &leaves, &rows, &problems);
 	if (rc)
 		fprintf(stderr, "govhall: the audit could not finish: %s (%s)\n", err_name(rc), db_last_error(db));
 	else
-		printf("audit: %zu leaves checked, %zu problem(s)%s\n", leaves, problems,
+		printf("audit: %zu leaves and %zu covered rows checked, %zu problem(s)%s\n", leaves, rows, problems,
 		       problems ? ": the stored rows or the log were altered" : "");
 	db_close(db);
+	ret = rc ? 2 : problems ? 1 : 0;
+done:
+	json_decref(kd);
 	ledger_keys_free(k);
-	return rc ? 2 : problems ? 1 : 0;
+	for (size_t i = 0; i < nsaved; i++)
+		free(saved[i]);
+	return ret;
+}
+
+void ledger_finish(const struct config *cfg)
+{
+	if (!ledger_appended())
+		return;
+	/* Checkpoints are signed on a schedule by a running hall; a command that appended leaves
+	 * signs one itself, so the log does not wait for the next start. */
+	struct ledger_keys *k = NULL;
+	struct db *db;
+	if (open_db(cfg, &db))
+		return;
+	if (load_keys(cfg, db, true, &k) == 0) {
+		struct arena *a = arena_new(1 << 16);
+		int64_t size;
+		if (ledger_checkpoint_now(db, a, k, &size))
+			fprintf(stderr, "govhall: no checkpoint was signed (%s); the running hall signs one within a minute\n",
+				db_last_error(db));
+		arena_free(a);
+	}
+	ledger_keys_free(k);
+	db_close(db);
 }
 
 int ledger_cli(const struct config *cfg, const char *cmd, int nargs, char **args)
@@ -363,6 +564,6 @@ int ledger_cli(const struct config *cfg, const char *cmd, int nargs, char **args
 	if (strcmp(cmd, "verify") == 0)
 		return verify_cmd(nargs, args);
 	if (strcmp(cmd, "audit") == 0)
-		return audit_cmd(cfg, nargs);
+		return audit_cmd(cfg, nargs, args);
 	return ledger_cmd(cfg, nargs, args);
 }

@@ -6,15 +6,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/config.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "base/sb.h"
 #include "base/util.h"
 #include "cases/cases.h"
 #include "catalog/catalog.h"
 #include "ledger/ledger_ext.h"
 #include "ledger/log_impl.h"
+#include "store/cover.h"
 #include "store/db.h"
 
 /* ---- registries ---- */
@@ -24,7 +27,6 @@
 static struct {
 	const char *kind;
 	ledger_recompute_fn fn;
-	ledger_expect_fn expect;
 } sources[MAX_HOOKS];
 static size_t n_sources;
 
@@ -53,28 +55,12 @@ void ledger_audit_source(const char *kind, ledger_recompute_fn fn)
 	sources[source_slot(kind)].fn = fn;
 }
 
-void ledger_audit_expect(const char *kind, ledger_expect_fn fn)
-{
-	sources[source_slot(kind)].expect = fn;
-}
-
 ledger_recompute_fn ledger_source_of(const char *kind)
 {
 	for (size_t i = 0; i < n_sources; i++)
 		if (strcmp(sources[i].kind, kind) == 0)
 			return sources[i].fn;
 	return NULL;
-}
-
-size_t ledger_expects(const char **kinds, ledger_expect_fn *fns, size_t max)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < n_sources && n < max; i++)
-		if (sources[i].expect) {
-			kinds[n] = sources[i].kind;
-			fns[n++] = sources[i].expect;
-		}
-	return n;
 }
 
 void ledger_verify_type(const char *type, ledger_verify_fn fn)
@@ -134,7 +120,7 @@ static void set_hash(json_t *o, const char *salt, const char *field, const char 
 	json_object_set_new(o, field, json_string(h));
 }
 
-char *ledger_decision_leaf(struct arena *a, const char *salt, const struct ledger_decision *d)
+static json_t *decision_obj(const char *salt, const struct ledger_decision *d)
 {
 	char buf[32];
 	json_t *o = json_object();
@@ -158,13 +144,126 @@ char *ledger_decision_leaf(struct arena *a, const char *salt, const struct ledge
 	set_hash(o, salt, "actor", buf);
 	set_hash(o, salt, "reason", d->reason ? d->reason : "");
 	set_hash(o, salt, "detail", d->detail ? d->detail : "{}");
+	return o;
+}
+
+char *ledger_decision_leaf(struct arena *a, const char *salt, const struct ledger_decision *d)
+{
+	json_t *o = decision_obj(salt, d);
 	char *s = ledger_canonical(a, o);
 	json_decref(o);
 	return s;
 }
 
+/* Printable ASCII without quote or backslash: written into JSON as it is. */
+static bool plain(const char *s)
+{
+	for (; *s; s++)
+		if (*s < 0x20 || *s > 0x7e || *s == '"' || *s == '\\')
+			return false;
+	return true;
+}
+
+/* Decimal text of v into buf (32 bytes); returns buf. */
+static char *num(char buf[32], int64_t v)
+{
+	char tmp[24];
+	size_t n = 0;
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	do
+		tmp[n++] = (char)('0' + u % 10);
+	while (u /= 10);
+	size_t k = 0;
+	if (v < 0)
+		buf[k++] = '-';
+	while (n)
+		buf[k++] = tmp[--n];
+	buf[k] = 0;
+	return buf;
+}
+
+/* prefix, then value as a JSON string (value is plain()). */
+static void member(struct sb *sb, const char *prefix, const char *value)
+{
+	sb_adds(sb, prefix);
+	sb_addch(sb, '"');
+	sb_adds(sb, value);
+	sb_addch(sb, '"');
+}
+
+/* The decision leaf's canonical text with its rows, written directly in the canonical key order
+ * (what ledger_canonical gives for decision_obj with "ref", "rows" and "v": the unit test
+ * compares them): every transition runs this on the group-commit writer, where jansson's
+ * sorting dump cost more than the rest of the leaf. NULL when a value is not plain(): the
+ * caller takes the jansson path. */
+static char *decision_text(struct arena *a, const char *salt, const struct ledger_decision *d, const char *ref,
+			   const struct ledger_rows *rows, size_t *len)
+{
+	const char *kind = ledger_is_decision(d->action) ? "decision" : "transition";
+	const char *strs[] = { d->number ? d->number : "", d->item_code ? d->item_code : "",
+			       d->department ? d->department : "", d->action ? d->action : "",
+			       d->from_state ? d->from_state : "", d->to_state ? d->to_state : "", ref };
+	for (size_t i = 0; i < ARRAY_LEN(strs); i++)
+		if (!plain(strs[i]))
+			return NULL;
+	char buf[32], actor[65], applicant[65], enterprise[65], reason[65], detail[65];
+	num(buf, d->applicant_id);
+	ledger_personal_hash(salt, "applicant", buf, applicant);
+	num(buf, d->enterprise_id);
+	ledger_personal_hash(salt, "enterprise", buf, enterprise);
+	num(buf, d->actor_id);
+	ledger_personal_hash(salt, "actor", buf, actor);
+	ledger_personal_hash(salt, "reason", d->reason ? d->reason : "", reason);
+	ledger_personal_hash(salt, "detail", d->detail ? d->detail : "{}", detail);
+	struct sb sb;
+	sb_init(&sb, 1024);
+	/* members in the byte order of their names, as ledger_canonical writes them */
+	member(&sb, "{\"action\":", strs[3]);
+	member(&sb, ",\"actor\":", actor);
+	member(&sb, ",\"applicant\":", applicant);
+	if (d->number)
+		member(&sb, ",\"application\":", d->number);
+	else
+		sb_adds(&sb, ",\"application\":null");
+	sb_adds(&sb, ",\"at\":");
+	sb_adds(&sb, num(buf, d->at));
+	member(&sb, ",\"department\":", strs[2]);
+	member(&sb, ",\"detail\":", detail);
+	if (d->enterprise_id)
+		member(&sb, ",\"enterprise\":", enterprise);
+	sb_adds(&sb, ",\"event\":");
+	sb_adds(&sb, num(buf, d->event_id));
+	member(&sb, ",\"from\":", strs[4]);
+	member(&sb, ",\"item\":", strs[1]);
+	member(&sb, ",\"kind\":", kind);
+	member(&sb, ",\"reason\":", reason);
+	if (rows->n) {
+		member(&sb, ",\"ref\":", ref);
+		sb_adds(&sb, ",\"rows\":{");
+		for (size_t i = 0; i < rows->n; i++) {
+			member(&sb, i ? "," : "", rows->v[i].id);
+			member(&sb, ":", rows->v[i].content);
+		}
+		sb_addch(&sb, '}');
+	}
+	member(&sb, ",\"to\":", strs[5]);
+	sb_adds(&sb, rows->n ? ",\"v\":2}" : "}");
+	char *out = sb_failed(&sb) ? NULL : arena_strndup(a, sb.buf, sb.len);
+	*len = sb.len;
+	sb_release(&sb);
+	return out;
+}
+
+char *ledger_decision_text(struct arena *a, const char *salt, const struct ledger_decision *d, const char *ref,
+			   const struct ledger_rows *rows, size_t *len)
+{
+	return decision_text(a, salt, d, ref, rows, len);
+}
+
 /* Every transition is logged, so that each gives the applicant a receipt: the five decisions
- * as kind "decision", the other steps as "transition" (both with the ref "decision:<event>"). */
+ * as kind "decision", the other steps as "transition" (both with the ref "decision:<event>").
+ * The leaf commits the application's row as the transition left it and the event's row (the
+ * cases module touched both with the values it wrote: nothing is read again). */
 static int on_transition(struct db *db, struct arena *a, const struct case_change *c)
 {
 	struct ledger_decision d = {
@@ -174,17 +273,48 @@ static int on_transition(struct db *db, struct arena *a, const struct case_chang
 		.enterprise_id = c->enterprise_id, .actor_id = c->actor_id, .reason = c->reason,
 		.detail = c->detail,
 	};
-	char salt[LEDGER_SALT_HEX + 1];
+	const char *kind = ledger_is_decision(c->action) ? "decision" : "transition";
+	char salt[LEDGER_SALT_HEX + 1], ref[48];
 	ledger_salt_new(salt);
-	char *leaf = ledger_decision_leaf(a, salt, &d);
-	if (!leaf)
-		return GH_EINTERNAL;
-	char *ref = arena_printf(a, "decision:%lld", (long long)c->event_id);
-	int rc = ledger_append_built(db, a, ledger_is_decision(c->action) ? "decision" : "transition", ref, salt, leaf,
-				     NULL);
+	snprintf(ref, sizeof(ref), "decision:%lld", (long long)c->event_id);
+	struct cover_entry *rows;
+	struct ledger_rows lr;
+	size_t n, len;
+	char *text = NULL;
+	int rc = cover_take(db, a, &rows, &n, NULL);
+	if (!rc)
+		rc = ledger_rows_prepare(db, a, salt, rows, n, &lr);
+	if (!rc && (text = decision_text(a, salt, &d, ref, &lr, &len)))
+		rc = ledger_append_text(db, a, kind, ref, salt, text, len, &lr, NULL);
+	else if (!rc)
+		rc = ledger_append_rows(db, a, kind, ref, salt, decision_obj(salt, &d), rows, n, NULL);
 	if (rc)
 		log_error("ledger: the decision %s of application %s could not be logged: %s", c->action,
 			  c->number ? c->number : "-", err_name(rc));
+	return rc;
+}
+
+/* The leaf of changes of covered rows that no other leaf of their transaction took
+ * (store/cover.h): kind "change", the action named at the first touch, at most
+ * LEDGER_ROWS_PER_LEAF rows per leaf. Installed as db_commit's hook. */
+#define LEDGER_ROWS_PER_LEAF 200
+
+int ledger_change_logger(struct db *db)
+{
+	struct arena *a = arena_new(1 << 16);
+	struct cover_entry *rows;
+	size_t n;
+	const char *action;
+	int rc = cover_take(db, a, &rows, &n, &action);
+	int64_t now = (int64_t)time(NULL);
+	for (size_t i = 0; !rc && i < n; i += LEDGER_ROWS_PER_LEAF) {
+		json_t *o = json_pack("{s:s,s:I}", "action", action ? action : "change", "at", (json_int_t)now);
+		rc = ledger_append_rows(db, a, "change", NULL, NULL, o, rows + i,
+					n - i < LEDGER_ROWS_PER_LEAF ? n - i : LEDGER_ROWS_PER_LEAF, NULL);
+	}
+	if (rc)
+		log_error("ledger: a change of %zu covered row(s) could not be logged: %s", n, err_name(rc));
+	arena_free(a);
 	return rc;
 }
 
@@ -193,7 +323,7 @@ DB_SQL(q_decision_src,
        "a.applicant_id, a.enterprise_id, e.actor_id, e.reason, e.detail "
        "FROM application_events e JOIN applications a ON a.id = e.application_id WHERE e.id = ?");
 DB_SQL(q_decision_missing,
-       "SELECT e.id, e.action FROM application_events e WHERE e.action NOT IN ('claim', 'assign') "
+       "SELECT e.id, e.action, e.application_id FROM application_events e WHERE e.action NOT IN ('claim', 'assign') "
        "AND NOT EXISTS (SELECT 1 FROM ledger_leaves l WHERE l.ref = 'decision:' || CAST(e.id AS TEXT)) ORDER BY e.id");
 
 static int decision_recompute(struct db *db, struct arena *a, const char *ref, const char *salt, char **json)
@@ -220,17 +350,6 @@ static int decision_recompute(struct db *db, struct arena *a, const char *ref, c
 	};
 	*json = ledger_decision_leaf(a, salt, &d);
 	return *json ? 0 : GH_EINTERNAL;
-}
-
-static int decision_expect(struct db *db, struct arena *a, void *ctx, void (*emit)(void *, const char *))
-{
-	struct db_rows r;
-	int rc = db_query(db, a, &q_decision_missing, DB_NOARGS, &r);
-	if (rc)
-		return rc;
-	for (size_t i = 0; i < r.nrows; i++)
-		emit(ctx, arena_printf(a, "decision:%s", db_cell(&r, i, 0)));
-	return 0;
 }
 
 /* ---- catalog item versions ---- */
@@ -283,10 +402,15 @@ static int item_leaf(struct db *db, struct arena *a, const char *code, long vers
 	return *json ? 0 : GH_EINTERNAL;
 }
 
+/* A new item version: its leaf commits the new row and the one it retired (is_current). */
 static int on_item_version(struct db *db, struct arena *a, const char *code, long version)
 {
 	char *leaf;
-	int rc = item_leaf(db, a, code, version, &leaf);
+	int rc = cover_touch(db, "service_items", arena_printf(a, "%s:%ld", code, version), NULL);
+	if (!rc && version > 1)
+		rc = cover_touch(db, "service_items", arena_printf(a, "%s:%ld", code, version - 1), NULL);
+	if (!rc)
+		rc = item_leaf(db, a, code, version, &leaf);
 	if (!rc)
 		rc = ledger_append_ref(db, a, "catalog_item", arena_printf(a, "catalog_item:%s:%ld", code, version), NULL,
 				       leaf, NULL);
@@ -309,21 +433,10 @@ static int item_recompute(struct db *db, struct arena *a, const char *ref, const
 	return item_leaf(db, a, arena_strndup(a, p, (size_t)(colon - p)), v, json);
 }
 
-static int item_expect(struct db *db, struct arena *a, void *ctx, void (*emit)(void *, const char *))
+int ledger_backfill(struct db *db, struct arena *a, size_t *items, size_t *decisions, size_t *rows)
 {
 	struct db_rows r;
-	int rc = db_query(db, a, &q_item_missing, DB_NOARGS, &r);
-	if (rc)
-		return rc;
-	for (size_t i = 0; i < r.nrows; i++)
-		emit(ctx, arena_printf(a, "catalog_item:%s:%s", db_cell(&r, i, 0), db_cell(&r, i, 1)));
-	return 0;
-}
-
-int ledger_backfill(struct db *db, struct arena *a, size_t *items, size_t *decisions)
-{
-	struct db_rows r;
-	*items = *decisions = 0;
+	*items = *decisions = *rows = 0;
 	int rc = db_query(db, a, &q_item_missing, DB_NOARGS, &r);
 	for (size_t i = 0; !rc && i < r.nrows; i++) {
 		rc = on_item_version(db, a, db_cell(&r, i, 0), (long)db_cell_int(&r, i, 1));
@@ -337,12 +450,19 @@ int ledger_backfill(struct db *db, struct arena *a, size_t *items, size_t *decis
 		ledger_salt_new(salt);
 		const char *ref = arena_printf(a, "decision:%s", db_cell(&r, i, 0));
 		rc = decision_recompute(db, a, ref, salt, &leaf);
+		/* With the rows of the event and its application, as a transition commits them now. */
+		if (!rc)
+			rc = cover_touch(db, "application_events", db_cell(&r, i, 0), NULL);
+		if (!rc)
+			rc = cover_touch(db, "applications", db_cell(&r, i, 2), NULL);
 		if (!rc)
 			rc = ledger_append_ref(db, a, ledger_is_decision(db_cell(&r, i, 1)) ? "decision" : "transition", ref,
 					       salt, leaf, NULL);
 		if (!rc)
 			(*decisions)++;
 	}
+	if (!rc)
+		rc = ledger_backfill_rows(db, a, rows);
 	return rc;
 }
 
@@ -354,11 +474,11 @@ void ledger_register_observers(void)
 	done = true;
 	cases_observe(on_transition);
 	catalog_observe_versions(on_item_version);
+	cover_set_logger(ledger_change_logger);
+	/* Leaves of the first format (before "rows") are checked by rebuilding them. */
 	ledger_audit_source("decision", decision_recompute);
 	ledger_audit_source("transition", decision_recompute);
-	ledger_audit_expect("decision", decision_expect);
 	ledger_audit_source("catalog_item", item_recompute);
-	ledger_audit_expect("catalog_item", item_expect);
 	ledger_verify_type(LEDGER_RECEIPT_TYPE, ledger_verify_receipt);
 }
 
@@ -371,8 +491,17 @@ int ledger_init(struct app *app, char *err, size_t errlen)
 {
 	char path[4096], origin[300];
 	ledger_key_path(&app->cfg, path, sizeof(path));
-	ledger_origin(&app->cfg, origin, sizeof(origin));
-	int rc = ledger_keys_load(path, origin, &keys, err, errlen);
+	/* The origin the log was created with, whatever public-url says now. */
+	struct db *db;
+	int rc = db_open(app->cfg.db, &db, err, errlen);
+	if (rc)
+		return rc;
+	rc = ledger_origin_fixed(db, &app->cfg, true, origin, sizeof(origin));
+	if (rc)
+		snprintf(err, errlen, "ledger: cannot read the log's origin: %s", db_last_error(db));
+	db_close(db);
+	if (!rc)
+		rc = ledger_keys_load(path, origin, &keys, err, errlen);
 	if (rc)
 		return rc;
 	snprintf(public_url, sizeof(public_url), "%s", app->cfg.public_url ? app->cfg.public_url : "");

@@ -9,10 +9,20 @@
  * that is stored with the leaf, never published, so `govhall audit` can recompute the leaf
  * from the source rows. leaf hash = SHA-256(0x00 || leaf text); node = SHA-256(0x01 || l || r).
  *
- * Kinds in use: "decision" (application decisions, written by this module as a cases
- * observer), "catalog_item" (catalog item versions, written by this module during imports),
- * "certificate", "certificate_revocation", "certificate_share" (the certificates domain),
- * "evaluation" (the evaluations domain). A kind is 1..32 characters [a-z0-9_].
+ * Covered rows (format 2). A leaf also commits the covered rows (store/cover.h) its transaction
+ * changed: "v": 2, "rows": {id: content} and its "ref" when it has one, where id and content
+ * are keyed BLAKE2b-128 (the leaf's salt as the key, base64url) of the row's name and of its
+ * name and digest (or "absent"): see ledger_row_hashes in log_impl.h. ledger_refs names the
+ * rows, so `govhall audit` checks every covered row against its latest leaf. Leaves without
+ * "rows" (format 1, written before) stay valid and are checked by rebuilding them from their
+ * source rows.
+ *
+ * Kinds in use: "decision" and "transition" (application steps, written by this module as a
+ * cases observer), "catalog_item" (catalog item versions, written by this module during
+ * imports), "certificate", "certificate_revocation", "certificate_share" (the certificates
+ * domain), "evaluation", "evaluation_appeal" (the evaluations domain), "change" (covered rows
+ * changed where no other leaf was appended: accounts, agents, publications, answers, the
+ * calendar, corrections; written at commit). A kind is 1..32 characters [a-z0-9_].
  */
 #ifndef GH_LEDGER_H
 #define GH_LEDGER_H
@@ -65,6 +75,14 @@ int ledger_key_publics(const struct config *cfg, void (*fn)(void *ctx, uint32_t 
  * `verify FILE [--keys KEYS.json]`, `audit`. cmd is "ledger", "verify" or "audit"; args as
  * left by main's option parser. Returns the process exit status. */
 int ledger_cli(const struct config *cfg, const char *cmd, int nargs, char **args);
+/* Prints the usage of `govhall audit` (cmd "audit") or of the log's other commands. */
+void ledger_cli_help(const char *cmd);
+/* Signs a checkpoint when this process appended leaves (commands other than serve call it
+ * before they exit: the running hall's duty signs only while it runs). Quiet unless it fails. */
+void ledger_finish(const struct config *cfg);
+/* Fixes the log's origin line (the host of public-url, then "/ledger") when the log has none
+ * yet (govhall init); a log keeps its origin whatever public-url says later. 0 or GH_E code. */
+int ledger_origin_keep(struct db *db, const struct config *cfg);
 
 /* ---- Appending (other domains) ---------------------------------------------------------- */
 
@@ -79,7 +97,10 @@ int ledger_cli(const struct config *cfg, const char *cmd, int nargs, char **args
  * - ref (may be NULL) names the source row so audit can recompute the leaf, as
  *   "<kind>:<id>" (e.g. "certificate:CN-2026-000001"); salt (may be NULL) is the hex salt
  *   used for the leaf's personal hashes (LEDGER_SALT_HEX characters);
- * - *index (may be NULL) gets the leaf's index (0-based, dense).
+ * - *index (may be NULL) gets the leaf's index (0-based, dense);
+ * - the covered rows the transaction touched so far (store/cover.h) go into this leaf: it is
+ *   stored with "v": 2 and "rows" added (and a salt made when none was given), so read the
+ *   stored text back (ledger_leaf_text) rather than rebuilding it.
  * Returns 0 or a GH_E code (GH_EDB, GH_EBUSY, GH_EINVAL). */
 int ledger_append(struct db *db, struct arena *a, const char *kind, const char *canonical_json,
 		  int64_t *index);
@@ -104,14 +125,11 @@ void ledger_personal_hash(const char *salt, const char *field, const char *value
  * GH_E code. */
 typedef int (*ledger_recompute_fn)(struct db *db, struct arena *a, const char *ref, const char *salt,
 				   char **json);
-/* Names the function that recomputes leaves of kind (at most 8 kinds; call at start). Leaves of
- * a kind without one are checked against their stored text only. */
+/* Names the function that recomputes leaves of kind (at most 8 kinds; call at start): for leaves
+ * of the first format only (without "rows"); leaves with "rows" are checked through the covered
+ * rows they commit (store/cover.h). Leaves of a kind without one are checked against their
+ * stored text only. */
 void ledger_audit_source(const char *kind, ledger_recompute_fn fn);
-/* Lists the refs a domain expects to be logged (so audit can report rows with no leaf): calls
- * emit(ctx, ref) for each. Optional, one per kind. */
-typedef int (*ledger_expect_fn)(struct db *db, struct arena *a, void *ctx,
-				void (*emit)(void *ctx, const char *ref));
-void ledger_audit_expect(const char *kind, ledger_expect_fn fn);
 
 /* ---- Reading (other domains) ------------------------------------------------------------ */
 
@@ -130,6 +148,11 @@ int ledger_prove(struct db *db, struct arena *a, int64_t index, struct ledger_pr
  * {type, origin, leaf_index, leaf_hash, leaf, tree_size, root, checkpoint, inclusion_proof,
  * key_url}. Hashes base64 (standard alphabet, padded). */
 int ledger_receipt(struct db *db, struct arena *a, int64_t index, json_t **out);
+/* The stored text of leaf index (in a); GH_ENOTFOUND. */
+int ledger_leaf_text(struct db *db, struct arena *a, int64_t index, const char **text);
+/* Whether stored leaf text says what expected (a leaf's canonical JSON as first built) says:
+ * equal once the members the log added ("v", "rows", "ref") are left out. */
+bool ledger_leaf_says(struct arena *a, const char *text, const char *expected);
 /* Indexes of the leaves whose ref is ref (oldest first), in the arena. */
 int ledger_find_ref(struct db *db, struct arena *a, const char *ref, int64_t **idx, size_t *n);
 

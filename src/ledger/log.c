@@ -13,6 +13,8 @@
 #include "base/util.h"
 #include "ledger/ledger_impl.h"
 #include "ledger/log_impl.h"
+#include "base/sb.h"
+#include "store/cover.h"
 #include "store/db.h"
 
 DB_SQL2(q_head_lock, "SELECT size, frontier, root FROM ledger_head WHERE id = 1",
@@ -26,6 +28,20 @@ DB_SQL(q_leaf_hash, "SELECT hash FROM ledger_leaves WHERE idx = ?");
 DB_SQL(q_node_hash, "SELECT hash FROM ledger_nodes WHERE level = ? AND idx = ?");
 DB_SQL(q_leaf_get, "SELECT idx, kind, ref, salt, leaf, hash, created_at FROM ledger_leaves WHERE idx = ?");
 DB_SQL(q_leaf_ref, "SELECT idx FROM ledger_leaves WHERE ref = ? ORDER BY idx LIMIT 1000");
+DB_SQL(q_ref_ins, "INSERT INTO ledger_refs (idx, tbl, rkey) VALUES (?, ?, ?)");
+DB_SQL(q_ref_ins2, "INSERT INTO ledger_refs (idx, tbl, rkey) VALUES (?, ?, ?), (?, ?, ?)");
+/* PostgreSQL: the leaf and its rows in one statement (one round trip, as before rows). */
+DB_SQL(q_leaf_refs_pg, "WITH l AS (INSERT INTO ledger_leaves (idx, kind, ref, salt, leaf, hash, created_at) "
+		       "VALUES (?, ?, ?, ?, ?, ?, ?)) INSERT INTO ledger_refs (tbl, rkey, idx) "
+		       "SELECT e->>0, e->>1, CAST(? AS BIGINT) FROM jsonb_array_elements(CAST(? AS jsonb)) AS e");
+
+/* Whether this process appended a leaf (commands sign a checkpoint before they exit). */
+static _Atomic bool appended;
+
+bool ledger_appended(void)
+{
+	return appended;
+}
 
 void ledger_salt_new(char out[LEDGER_SALT_HEX + 1])
 {
@@ -67,16 +83,32 @@ static bool has_real(const json_t *v)
 	return false;
 }
 
+#define CANON_FLAGS (JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY)
+
+/* Canonical text of v, written straight into the arena (one pass for the usual leaf). */
+static char *canonical_text(struct arena *a, const json_t *v, size_t *len)
+{
+	size_t cap = 2048;
+	char *buf = arena_alloc(a, cap);
+	size_t n = json_dumpb(v, buf, cap - 1, CANON_FLAGS);
+	if (n == 0)
+		return NULL;
+	if (n > cap - 1) {
+		buf = arena_alloc(a, n + 1);
+		if (json_dumpb(v, buf, n, CANON_FLAGS) != n)
+			return NULL;
+	}
+	buf[n] = 0;
+	if (len)
+		*len = n;
+	return buf;
+}
+
 char *ledger_canonical(struct arena *a, const json_t *v)
 {
 	if (!v || has_real(v))
 		return NULL;
-	char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-	if (!s)
-		return NULL;
-	char *out = arena_strdup(a, s);
-	free(s);
-	return out;
+	return canonical_text(a, v, NULL);
 }
 
 static bool kind_ok(const char *kind)
@@ -145,18 +177,10 @@ static int put_node(void *ctx, unsigned level, uint64_t idx, const unsigned char
 	return db_exec(p->db, &q_node_ins, DB_ARGS(DB_INT(level), DB_INT((int64_t)idx), DB_BLOB(h, H32)), NULL);
 }
 
-int ledger_append_ref(struct db *db, struct arena *a, const char *kind, const char *ref, const char *salt,
-		      const char *canonical_json, int64_t *index)
+int ledger_append_text(struct db *db, struct arena *a, const char *kind, const char *ref, const char *salt,
+		       const char *text, size_t text_len, const struct ledger_rows *rows, int64_t *index)
 {
-	int rc = check_leaf(a, kind, canonical_json);
-	if (rc)
-		return rc;
-	return ledger_append_built(db, a, kind, ref, salt, canonical_json, index);
-}
-
-int ledger_append_built(struct db *db, struct arena *a, const char *kind, const char *ref, const char *salt,
-			const char *canonical_json, int64_t *index)
-{
+	size_t nrefs = rows ? rows->n : 0;
 	int rc;
 	if ((ref && (strlen(ref) == 0 || strlen(ref) > 200)) || (salt && strlen(salt) != LEDGER_SALT_HEX))
 		return GH_EINVAL;
@@ -164,12 +188,27 @@ int ledger_append_built(struct db *db, struct arena *a, const char *kind, const 
 	if ((rc = ledger_head_read(db, a, true, f, NULL)))
 		return rc;
 	unsigned char h[H32], root[H32];
-	ledger_leaf_hash(canonical_json, strlen(canonical_json), h);
-	int64_t idx = (int64_t)f->size;
-	if ((rc = db_exec(db, &q_leaf_ins,
-			  DB_ARGS(DB_INT(idx), DB_TEXT(kind), DB_TEXT(ref), DB_TEXT(salt), DB_TEXT(canonical_json),
-				  DB_BLOB(h, H32), DB_INT(time(NULL))),
-			  NULL)))
+	ledger_leaf_hash(text, text_len, h);
+	int64_t idx = (int64_t)f->size, now = time(NULL);
+	if (db_kind(db) == DB_POSTGRES)
+		rc = db_exec(db, &q_leaf_refs_pg,
+			     DB_ARGS(DB_INT(idx), DB_TEXT(kind), DB_TEXT(ref), DB_TEXT(salt), DB_TEXTN(text, text_len),
+				     DB_BLOB(h, H32), DB_INT(now), DB_INT(idx), DB_TEXT(nrefs ? rows->json : "[]")),
+			     NULL);
+	else
+		rc = db_exec(db, &q_leaf_ins,
+			     DB_ARGS(DB_INT(idx), DB_TEXT(kind), DB_TEXT(ref), DB_TEXT(salt), DB_TEXTN(text, text_len),
+				     DB_BLOB(h, H32), DB_INT(now)),
+			     NULL);
+	/* SQLite runs in this process: prepared inserts, two rows at a time (a step's two rows). */
+	const struct ledger_row *v = nrefs ? rows->v : NULL;
+	for (size_t i = 0; !rc && db_kind(db) != DB_POSTGRES && i < nrefs; i += 2)
+		rc = i + 1 < nrefs ? db_exec(db, &q_ref_ins2,
+					     DB_ARGS(DB_INT(idx), DB_TEXT(v[i].table), DB_TEXT(v[i].key), DB_INT(idx),
+						     DB_TEXT(v[i + 1].table), DB_TEXT(v[i + 1].key)),
+					     NULL)
+				   : db_exec(db, &q_ref_ins, DB_ARGS(DB_INT(idx), DB_TEXT(v[i].table), DB_TEXT(v[i].key)), NULL);
+	if (rc)
 		return rc;
 	struct put_ctx pc = { db };
 	if ((rc = merkle_frontier_push(f, h, put_node, &pc)))
@@ -178,9 +217,133 @@ int ledger_append_built(struct db *db, struct arena *a, const char *kind, const 
 	if ((rc = db_exec(db, &q_head_set, DB_ARGS(DB_INT((int64_t)f->size), DB_BLOB(f->h, f->n * H32), DB_BLOB(root, H32)),
 			  NULL)))
 		return rc;
+	appended = true;
 	if (index)
 		*index = idx;
 	return 0;
+}
+
+/* ---- covered rows (store/cover.h) ---- */
+
+
+/* Keyed BLAKE2b-128 (the salt's hex text as the key) of the parts, each followed by a NUL, as
+ * base64url without padding (LEDGER_ROW_HASH characters). */
+static void row_mac(const char *salt, const char *const *parts, const size_t *lens, size_t n,
+		    char out[LEDGER_ROW_HASH + 1])
+{
+	crypto_generichash_state st;
+	unsigned char h[16], z = 0;
+	crypto_generichash_init(&st, (const unsigned char *)salt, strlen(salt), sizeof(h));
+	for (size_t i = 0; i < n; i++) {
+		crypto_generichash_update(&st, (const unsigned char *)parts[i], lens[i]);
+		crypto_generichash_update(&st, &z, 1);
+	}
+	crypto_generichash_final(&st, h, sizeof(h));
+	sodium_bin2base64(out, LEDGER_ROW_HASH + 1, h, sizeof(h), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+void ledger_row_hashes(const char *salt, const char *table, const char *key, bool present,
+		       const unsigned char digest[COVER_DIGEST_LEN], char id[LEDGER_ROW_HASH + 1],
+		       char content[LEDGER_ROW_HASH + 1])
+{
+	const char *parts[4] = { "row", table, key, present ? (const char *)digest : "absent" };
+	size_t lens[4] = { 3, strlen(table), strlen(key), present ? COVER_DIGEST_LEN : 6 };
+	row_mac(salt, parts, lens, 3, id);
+	parts[0] = "content";
+	lens[0] = 7;
+	row_mac(salt, parts, lens, 4, content);
+}
+
+static int cmp_row(const void *x, const void *y)
+{
+	return strcmp(((const struct ledger_row *)x)->id, ((const struct ledger_row *)y)->id);
+}
+
+int ledger_rows_prepare(struct db *db, struct arena *a, const char *salt, const struct cover_entry *rows, size_t n,
+			struct ledger_rows *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->v = arena_array(a, n ? n : 1, sizeof(*out->v));
+	for (size_t i = 0; i < n; i++) {
+		const struct cover_entry *e = &rows[i];
+		struct ledger_row *lr = &out->v[out->n++];
+		lr->table = e->ci->table;
+		lr->key = e->key;
+		ledger_row_hashes(salt, e->ci->table, e->key, e->present, e->digest, lr->id, lr->content);
+	}
+	qsort(out->v, out->n, sizeof(*out->v), cmp_row); /* the order of the leaf's canonical text */
+	if (db_kind(db) == DB_POSTGRES) {
+		/* the rows as JSON too, for the one statement that writes the leaf and them */
+		struct sb sb = SB_INIT;
+		sb_addch(&sb, '[');
+		for (size_t i = 0; i < out->n; i++) {
+			sb_adds(&sb, i ? ",[" : "[");
+			sb_add_json_str(&sb, out->v[i].table, strlen(out->v[i].table));
+			sb_addch(&sb, ',');
+			sb_add_json_str(&sb, out->v[i].key, strlen(out->v[i].key));
+			sb_addch(&sb, ']');
+		}
+		sb_addch(&sb, ']');
+		out->json = arena_strndup(a, sb.buf, sb.len);
+		sb_release(&sb);
+	}
+	return 0;
+}
+
+int ledger_append_rows(struct db *db, struct arena *a, const char *kind, const char *ref, const char *salt_in,
+		       json_t *obj, const struct cover_entry *rows, size_t n, int64_t *index)
+{
+	char salt[LEDGER_SALT_HEX + 1];
+	if (salt_in)
+		snprintf(salt, sizeof(salt), "%s", salt_in);
+	else
+		ledger_salt_new(salt);
+	struct ledger_rows lr;
+	int rc = ledger_rows_prepare(db, a, salt, rows, n, &lr);
+	char *text = NULL;
+	size_t text_len = 0;
+	if (!rc) {
+		json_object_set_new(obj, "kind", json_string(kind));
+		if (lr.n) {
+			/* Format 2: the rows, and the ref (so the audit can check the ref column too). */
+			json_t *jrows = json_object();
+			for (size_t i = 0; i < lr.n; i++)
+				json_object_set_new_nocheck(jrows, lr.v[i].id, json_string_nocheck(lr.v[i].content));
+			json_object_set_new(obj, "v", json_integer(2));
+			json_object_set_new(obj, "rows", jrows);
+			if (ref)
+				json_object_set_new(obj, "ref", json_string(ref));
+		}
+		/* Strings and integers only: built here, or parsed from a leaf checked canonical. */
+		text = canonical_text(a, obj, &text_len);
+		if (!text || text_len > LEDGER_LEAF_MAX)
+			rc = GH_EINVAL;
+	}
+	json_decref(obj);
+	if (!rc)
+		rc = ledger_append_text(db, a, kind, ref, (salt_in || lr.n) ? salt : NULL, text, text_len, &lr, index);
+	return rc;
+}
+
+int ledger_append_ref(struct db *db, struct arena *a, const char *kind, const char *ref, const char *salt,
+		      const char *canonical_json, int64_t *index)
+{
+	int rc = check_leaf(a, kind, canonical_json);
+	if (rc)
+		return rc;
+	if ((salt && strlen(salt) != LEDGER_SALT_HEX) || (ref && (strlen(ref) == 0 || strlen(ref) > 200)))
+		return GH_EINVAL;
+	/* The covered rows this transaction changed go into this leaf. */
+	struct cover_entry *rows;
+	size_t n;
+	if ((rc = cover_take(db, a, &rows, &n, NULL)))
+		return rc;
+	if (n == 0)
+		return ledger_append_text(db, a, kind, ref, salt, canonical_json, strlen(canonical_json), NULL, index);
+	json_t *obj = json_loads(canonical_json, JSON_REJECT_DUPLICATES, NULL);
+	if (!obj)
+		return GH_EINVAL;
+	return ledger_append_rows(db, a, kind, ref, salt, obj, rows, n, index);
 }
 
 int ledger_append(struct db *db, struct arena *a, const char *kind, const char *canonical_json, int64_t *index)
@@ -262,4 +425,32 @@ int ledger_consistency_at(struct db *db, struct arena *a, uint64_t size1, uint64
 	if (reads)
 		*reads = c.reads;
 	return rc;
+}
+
+int ledger_leaf_text(struct db *db, struct arena *a, int64_t index, const char **text)
+{
+	struct ledger_leaf l;
+	int rc = ledger_leaf_read(db, a, index, &l);
+	if (!rc)
+		*text = l.leaf;
+	return rc;
+}
+
+bool ledger_leaf_says(struct arena *a, const char *text, const char *expected)
+{
+	if (!text || !expected)
+		return false;
+	if (!strcmp(text, expected))
+		return true;
+	json_t *v = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	if (!json_is_object(v)) {
+		json_decref(v);
+		return false;
+	}
+	json_object_del(v, "v");
+	json_object_del(v, "rows");
+	json_object_del(v, "ref");
+	const char *c = ledger_canonical(a, v);
+	json_decref(v);
+	return c && !strcmp(c, expected);
 }

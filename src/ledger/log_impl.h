@@ -90,10 +90,36 @@ struct note_key {
 int ledger_note_parse(struct arena *a, const char *note, const struct note_key *keys, size_t nkeys,
 		      const char **origin, uint64_t *size, unsigned char root[H32], char *err, size_t errlen);
 
-/* ledger_append_ref without its check of the leaf (parsed and re-serialised to prove it is
- * canonical and of its kind): for leaves this module built itself with ledger_canonical(), on
- * the hot path of every transition. */
-int ledger_append_built(struct db *db, struct arena *a, const char *kind, const char *ref, const char *salt,
-			const char *canonical_json, int64_t *index);
+/* The covered rows (store/cover.h) a leaf commits, ready for its text and for ledger_refs. */
+#define LEDGER_ROW_HASH 22 /* base64url characters of a row's hash in a leaf (128 bits) */
+struct ledger_row {
+	const char *table, *key;
+	char id[LEDGER_ROW_HASH + 1], content[LEDGER_ROW_HASH + 1];
+};
+struct ledger_rows {
+	struct ledger_row *v; /* sorted by id: the order of the leaf's text */
+	size_t n;
+	const char *json;     /* PostgreSQL: [[table, key], ...] */
+};
+/* A row's hashes in a leaf, keyed BLAKE2b-128 under the leaf's salt (its hex text as the key)
+ * of NUL-terminated parts, base64url: id = H("row", table, key), content = H("content", table,
+ * key, the row's 32-byte digest or "absent"). */
+struct cover_entry;
+void ledger_row_hashes(const char *salt, const char *table, const char *key, bool present,
+		       const unsigned char digest[32], char id[LEDGER_ROW_HASH + 1], char content[LEDGER_ROW_HASH + 1]);
+/* Hashes the rows taken from cover_take() under salt (an absent row as such). In a. */
+int ledger_rows_prepare(struct db *db, struct arena *a, const char *salt, const struct cover_entry *rows, size_t n,
+			struct ledger_rows *out);
+/* Appends leaf text (canonical, of kind, text_len bytes; with rows, it holds them as "rows")
+ * and writes rows (may be NULL) to ledger_refs, inside the caller's transaction. */
+int ledger_append_text(struct db *db, struct arena *a, const char *kind, const char *ref, const char *salt,
+		       const char *text, size_t text_len, const struct ledger_rows *rows, int64_t *index);
+/* Appends a leaf of kind made of obj (stolen: its members, "kind" set here) and the covered rows
+ * it commits, inside the caller's transaction: with rows, "v": 2, "rows": {id: content} (under
+ * the leaf's salt; salt NULL: a new one) and "ref" are added. */
+int ledger_append_rows(struct db *db, struct arena *a, const char *kind, const char *ref, const char *salt,
+		       json_t *obj, const struct cover_entry *rows, size_t n, int64_t *index);
+/* Whether this process appended a leaf. */
+bool ledger_appended(void);
 
 #endif

@@ -17,6 +17,9 @@ struct db;
 /* Registers the cases observer that keeps Open311 statuses current. Call once at start,
  * before the server (or any transition) runs. Returns 0. */
 int open311_init(struct app *app);
+/* Declares the table this module covers with the transparency log (store/cover.h): call at
+ * start of every command. */
+void open311_register(void);
 int open311_add_routes(struct router *rt);
 
 /* `govhall open311 key add NAME | list | revoke ID` (argv after "open311"); needs app->keys.

@@ -9,7 +9,10 @@
 #include "base/log.h"
 #include "cases/cases.h"
 #include "identity/crypto.h"
+#include "identity/identity.h"
+#include "open311/open311.h"
 #include "open311/open311_impl.h"
+#include "store/cover.h"
 #include "store/db.h"
 
 DB_SQL(q_key_by_hash, "SELECT id, revoked_at, last_used FROM open311_keys WHERE key_hash = ?");
@@ -32,7 +35,7 @@ DB_SQL(q_applicant_set, "INSERT INTO open311_applicant (id, account_id) VALUES (
 DB_SQL(q_req_insert,
        "INSERT INTO open311_requests (token, key_id, application_id, number, service_code, department, lat, lon, "
        "address_string, address_id, description, media_url, contact_enc, state, closed, requested_at, updated_at) "
-       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)");
+       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) RETURNING id");
 DB_SQL(q_req_get, "SELECT " REQ_COLS "FROM open311_requests WHERE number = ?");
 DB_SQL(q_token_get, "SELECT number FROM open311_requests WHERE token = ?");
 DB_SQL(q_req_list,
@@ -41,7 +44,29 @@ DB_SQL(q_req_list,
        "ORDER BY requested_at DESC, id DESC LIMIT ?");
 DB_SQL(q_req_follow,
        "UPDATE open311_requests SET state = ?, closed = ?, status_notes = ?, expected_day = ?, updated_at = ? "
-       "WHERE application_id = ?");
+       "WHERE application_id = ? RETURNING id");
+
+/* ---- what the transparency log covers (store/cover.h) ------------------------------------
+ * A request as posted (its reporter's contact data committed as plaintext) and the status it
+ * answers with; the look-up token is a credential (docs/security.md). */
+static int request_plain(struct arena *a, const char *col, const char *stored, size_t len, const char **out,
+			 size_t *outlen)
+{
+	(void)col; /* "contact_enc" */
+	return identity_unseal(a, "open311.contact", stored, len, out, outlen);
+}
+
+static const struct cover_table cover_requests = {
+	.table = "open311_requests", .key = "id",
+	.cols = "key_id, application_id, number, service_code, department, lat, lon, address_string, address_id, "
+		"description, media_url, contact_enc, state, closed, status_notes, expected_day, requested_at, updated_at",
+	.plain_cols = "contact_enc", .plain = request_plain,
+};
+
+void open311_register(void)
+{
+	cover_declare(&cover_requests);
+}
 
 int open311_key_check(struct db *db, struct arena *a, const struct keyring *k, const char *key, int64_t *key_id)
 {
@@ -87,6 +112,8 @@ int open311_applicant_ensure(struct db *db, struct arena *a, int64_t now, int64_
 	if (!rc && rows.nrows == 1) {
 		*account = db_cell_int(&rows, 0, 0);
 		rc = db_exec(db, &q_applicant_set, DB_ARGS(DB_INT(*account)), NULL);
+		if (!rc)
+			rc = cover_touch_id(db, "accounts", *account, "account.create");
 	} else if (!rc) {
 		rc = GH_EDB;
 	}
@@ -104,12 +131,17 @@ int open311_request_add(struct db *db, struct arena *a, const struct open311_new
 	crypto_new_token(tok);
 	*token = tok;
 	struct db_val contact = in->contact_enc ? DB_BLOB(in->contact_enc, in->contact_len) : DB_NULL;
-	return db_exec(db, &q_req_insert,
-		       DB_ARGS(DB_TEXT(tok), DB_INT(in->key_id), DB_INT(in->application_id), DB_TEXT(in->number),
-			       DB_TEXT(in->service_code), DB_TEXT(in->department), DB_TEXT(in->lat), DB_TEXT(in->lon),
-			       DB_TEXT(in->address_string), DB_TEXT(in->address_id), DB_TEXT(in->description),
-			       DB_TEXT(in->media_url), contact, DB_TEXT(in->state), DB_INT(in->now), DB_INT(in->now)),
-		       NULL);
+	struct db_rows rows;
+	bool own;
+	int rc = cover_tx_begin(db, &own);
+	if (!rc)
+		rc = db_query(db, a, &q_req_insert,
+			      DB_ARGS(DB_TEXT(tok), DB_INT(in->key_id), DB_INT(in->application_id), DB_TEXT(in->number),
+				      DB_TEXT(in->service_code), DB_TEXT(in->department), DB_TEXT(in->lat), DB_TEXT(in->lon),
+				      DB_TEXT(in->address_string), DB_TEXT(in->address_id), DB_TEXT(in->description),
+				      DB_TEXT(in->media_url), contact, DB_TEXT(in->state), DB_INT(in->now), DB_INT(in->now)),
+			      &rows);
+	return cover_tx_end_id(db, own, rc, "open311_requests", rc ? 0 : db_cell_int(&rows, 0, 0), "open311.request");
 }
 
 static void req_from_row(const struct db_rows *rows, size_t i, struct open311_request *o)
@@ -214,14 +246,17 @@ int open311_key_revoke(struct db *db, int64_t id, int64_t now)
 
 int open311_observe(struct db *db, struct arena *a, const struct case_change *c)
 {
-	(void)a;
 	if (!c->channel || strcmp(c->channel, "open311") != 0)
 		return 0;
 	/* Requests are public: the status note is the state's name (request_json), never the
 	 * reason staff wrote to the applicant, which may name people or hold personal data. */
 	const char *notes = NULL;
-	return db_exec(db, &q_req_follow,
-		       DB_ARGS(DB_TEXT(c->to_state), DB_INT(c->terminal ? 1 : 0), DB_TEXT(notes),
-			       c->due_day ? DB_INT(c->due_day) : DB_NULL, DB_INT(c->at), DB_INT(c->application_id)),
-		       NULL);
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_req_follow,
+			  DB_ARGS(DB_TEXT(c->to_state), DB_INT(c->terminal ? 1 : 0), DB_TEXT(notes),
+				  c->due_day ? DB_INT(c->due_day) : DB_NULL, DB_INT(c->at), DB_INT(c->application_id)),
+			  &rows);
+	for (size_t i = 0; !rc && i < rows.nrows; i++)
+		rc = cover_touch(db, "open311_requests", db_cell(&rows, i, 0), "open311.status");
+	return rc;
 }

@@ -21,6 +21,9 @@
 struct router;
 
 int publish_add_routes(struct router *rt);
+/* Declares the tables this module covers with the transparency log (store/cover.h): call at
+ * start of every command. */
+void publish_register(void);
 
 /* Largest Markdown body accepted, in bytes. */
 #define PUBLISH_MAX_BODY (200 * 1024)

@@ -10,6 +10,7 @@
 #include "catalog/catalog.h"
 #include "publish/publish_impl.h"
 #include "search/search.h"
+#include "store/cover.h"
 #include "store/db.h"
 
 const char *const pub_categories[] = { "announcement", "policy", "interpretation", "news" };
@@ -114,19 +115,40 @@ DB_SQL(q_att_list, "SELECT id, document_id, sha256, mime, size, filename, create
 DB_SQL(q_att_get, "SELECT id, document_id, sha256, mime, size, filename, created_at FROM publish_attachments "
 		  "WHERE document_id = ? AND id = ?");
 
+/* ---- what the transparency log covers (store/cover.h) ------------------------------------
+ * Every document, from its draft to its withdrawal, and its attachments: each write below
+ * touches the row in its transaction (its own when the caller has none). */
+static const struct cover_table cover_docs = {
+	.table = "publish_documents", .key = "id",
+	.cols = "category, department, title_zh, title_en, body_zh, body_en, state, author_id, approver_id, note, "
+		"created_at, updated_at, published_at, withdrawn_at, version",
+};
+static const struct cover_table cover_atts = {
+	.table = "publish_attachments", .key = "id", .cols = "document_id, sha256, mime, size, filename, created_at",
+};
+
+void publish_register(void)
+{
+	cover_declare(&cover_docs);
+	cover_declare(&cover_atts);
+}
+
+
 int pub_create(struct db *db, struct arena *a, const struct pub_input *in, int64_t author, int64_t *id)
 {
 	int64_t now = (int64_t)time(NULL);
 	struct db_rows rows;
-	int rc = db_query(db, a, &q_insert,
-			  DB_ARGS(DB_TEXT(in->category), DB_TEXT(in->department), DB_TEXT(in->title_zh),
-				  DB_TEXT(in->title_en), DB_TEXT(in->body_zh), DB_TEXT(in->body_en), DB_INT(author),
-				  DB_INT(now), DB_INT(now)),
-			  &rows);
-	if (rc)
-		return rc;
-	*id = db_cell_int(&rows, 0, 0);
-	return 0;
+	bool own;
+	int rc = cover_tx_begin(db, &own);
+	if (!rc)
+		rc = db_query(db, a, &q_insert,
+			      DB_ARGS(DB_TEXT(in->category), DB_TEXT(in->department), DB_TEXT(in->title_zh),
+				      DB_TEXT(in->title_en), DB_TEXT(in->body_zh), DB_TEXT(in->body_en), DB_INT(author),
+				      DB_INT(now), DB_INT(now)),
+			      &rows);
+	if (!rc)
+		*id = db_cell_int(&rows, 0, 0);
+	return cover_tx_end_id(db, own, rc, "publish_documents", rc ? 0 : *id, "publication.draft");
 }
 
 DB_SQL(q_contrib_add, "INSERT INTO publish_contributors (document_id, account_id) VALUES (?, ?) ON CONFLICT DO NOTHING");
@@ -155,12 +177,17 @@ int pub_update(struct db *db, int64_t id, int64_t version, const struct pub_inpu
 	if (rc)
 		return rc;
 	int64_t changed = 0;
-	rc = db_exec(db, &q_update,
-			 DB_ARGS(DB_TEXT(in->category), DB_TEXT(in->department), DB_TEXT(in->title_zh),
-				 DB_TEXT(in->title_en), DB_TEXT(in->body_zh), DB_TEXT(in->body_en),
-				 DB_INT((int64_t)time(NULL)), DB_INT(id), DB_INT(version)),
-			 &changed);
-	return rc ? rc : changed == 1 ? 0 : GH_ECONFLICT;
+	bool own;
+	rc = cover_tx_begin(db, &own);
+	if (!rc)
+		rc = db_exec(db, &q_update,
+			     DB_ARGS(DB_TEXT(in->category), DB_TEXT(in->department), DB_TEXT(in->title_zh),
+				     DB_TEXT(in->title_en), DB_TEXT(in->body_zh), DB_TEXT(in->body_en),
+				     DB_INT((int64_t)time(NULL)), DB_INT(id), DB_INT(version)),
+			     &changed);
+	if (!rc && changed != 1)
+		rc = GH_ECONFLICT;
+	return cover_tx_end_id(db, own, rc, "publish_documents", id, "publication.edit");
 }
 
 static void from_row(const struct db_rows *r, size_t i, struct pub_doc *d)
@@ -202,12 +229,19 @@ int pub_move(struct db *db, int64_t id, int64_t version, const char *from, const
 	     const char *note)
 {
 	int64_t now = (int64_t)time(NULL), changed = 0;
-	int rc = db_exec(db, &q_move,
-			 DB_ARGS(DB_TEXT(to), DB_TEXT(note ? note : ""), DB_INT(now), DB_TEXT(to), DB_INT(actor),
-				 DB_TEXT(to), DB_INT(now), DB_TEXT(to), DB_INT(now), DB_INT(id), DB_INT(version),
-				 DB_TEXT(from)),
-			 &changed);
-	return rc ? rc : changed == 1 ? 0 : GH_ECONFLICT;
+	bool own;
+	int rc = cover_tx_begin(db, &own);
+	if (!rc)
+		rc = db_exec(db, &q_move,
+			     DB_ARGS(DB_TEXT(to), DB_TEXT(note ? note : ""), DB_INT(now), DB_TEXT(to), DB_INT(actor),
+				     DB_TEXT(to), DB_INT(now), DB_TEXT(to), DB_INT(now), DB_INT(id), DB_INT(version),
+				     DB_TEXT(from)),
+			     &changed);
+	if (!rc && changed != 1)
+		rc = GH_ECONFLICT;
+	char action[48];
+	snprintf(action, sizeof(action), "publication.%s", to);
+	return cover_tx_end_id(db, own, rc, "publish_documents", id, action);
 }
 
 int pub_list(struct db *db, struct arena *a, const struct pub_filter *f, long page, long per_page,
@@ -250,8 +284,10 @@ int pub_attach_add(struct db *db, int64_t doc, const char *sha256, const char *m
 			      &rows);
 	if (!rc) {
 		*id = db_cell_int(&rows, 0, 0);
-		rc = db_commit(db);
+		rc = cover_touch_id(db, "publish_attachments", *id, "publication.attach");
 	}
+	if (!rc)
+		rc = db_commit(db);
 	if (rc)
 		db_rollback(db);
 	arena_free(a);

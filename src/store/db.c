@@ -1,6 +1,7 @@
 /* db.c: the backend-independent half of db.h: URL dispatch, statement ids, counters, row
  * copying, cell accessors, error recording and the '?' -> $n rewriter for PostgreSQL. */
 #include "store/db_impl.h"
+#include "store/cover.h"
 
 #include <ctype.h>
 #include <stdatomic.h>
@@ -73,8 +74,10 @@ int db_open_named(const char *url, const char *name, struct db **out, char *err,
 
 void db_close(struct db *db)
 {
-	if (db)
-		db->_be->close(db);
+	if (!db)
+		return;
+	cover_release(db);
+	db->_be->close(db);
 }
 
 enum db_kind db_kind(const struct db *db)
@@ -127,12 +130,21 @@ int db_begin(struct db *db)
 
 int db_commit(struct db *db)
 {
+	int rc = cover_before_commit(db);
+	if (rc)
+		return rc;
 	return count(db->_be->commit(db));
 }
 
 int db_rollback(struct db *db)
 {
+	cover_discard(db);
 	return count(db->_be->rollback(db));
+}
+
+bool db_in_transaction(struct db *db)
+{
+	return db->_be->in_tx(db);
 }
 
 int db_ping(struct db *db)

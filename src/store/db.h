@@ -126,10 +126,13 @@ const char *db_last_error(const struct db *db);
 
 /* Transactions do not nest. db_commit() of a transaction PostgreSQL already aborted returns
  * GH_EDB. db_rollback() outside a transaction is a no-op returning 0, so an error path can
- * always call it. */
+ * always call it. db_commit() first appends the log leaf of the covered rows the transaction
+ * changed (store/cover.h); its failure fails the commit. db_rollback() forgets them. */
 int db_begin(struct db *db);
 int db_commit(struct db *db);
 int db_rollback(struct db *db);
+/* Whether a transaction (or the group writer's batch) is open on db. */
+bool db_in_transaction(struct db *db);
 
 /* Readiness: 0 when the database answers and accepts writes on this connection; otherwise
  * GH_EUNAVAILABLE (PostgreSQL: no server reached, or a read-only one, e.g. a standby: the

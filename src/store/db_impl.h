@@ -32,11 +32,13 @@ struct db_backend {
 	int (*commit)(struct db *db);
 	int (*rollback)(struct db *db);
 	int (*ping)(struct db *db);
+	bool (*in_tx)(struct db *db);
 };
 
 struct db {
 	const struct db_backend *_be;
 	char _errmsg[256]; /* last backend error, for db_last_error() */
+	void *_cover;      /* rows touched for the log (cover.c), NULL until the first */
 };
 
 /* Backend constructors (sqlite.c, postgres.c). Same contract as db_open(). */

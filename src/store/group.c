@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "http/server.h"
+#include "store/cover.h"
 #include "store/db_impl.h"
 
 struct gitem {
@@ -108,6 +109,8 @@ static int call_fn(struct group *g, struct gitem *it)
 	g->db->_be = &g->nested;
 	int rc = it->fn(g->db, it->arg);
 	g->db->_be = g->real;
+	if (rc)
+		cover_discard(g->db); /* the item is undone: so are the rows it touched for the log */
 	if (g->depth) {
 		log_error("group: an item returned with %d transaction(s) open", g->depth);
 		g->depth = 0;

@@ -498,6 +498,11 @@ static int pg_ping(struct db *db)
 	return ret;
 }
 
+static bool pg_in_tx(struct db *db)
+{
+	return PQtransactionStatus(((struct pg_db *)db)->conn) != PQTRANS_IDLE;
+}
+
 static const struct db_backend pg_backend = {
 	.kind = DB_POSTGRES,
 	.name = "postgres",
@@ -508,6 +513,7 @@ static const struct db_backend pg_backend = {
 	.commit = pg_commit,
 	.rollback = pg_rollback,
 	.ping = pg_ping,
+	.in_tx = pg_in_tx,
 };
 
 int db_pg_open(const char *url, const char *name, struct db **out, char *err, size_t errlen)

@@ -225,6 +225,11 @@ static int sq_ping(struct db *db)
 	return sq_script(db, "SELECT 1");
 }
 
+static bool sq_in_tx(struct db *db)
+{
+	return !sqlite3_get_autocommit(((struct sqlite_db *)db)->h);
+}
+
 static const struct db_backend sqlite_backend = {
 	.kind = DB_SQLITE,
 	.name = "sqlite",
@@ -235,6 +240,7 @@ static const struct db_backend sqlite_backend = {
 	.commit = sq_commit,
 	.rollback = sq_rollback,
 	.ping = sq_ping,
+	.in_tx = sq_in_tx,
 };
 
 /* FULL: every COMMIT waits for the WAL to reach the disk (survives power loss); group commit

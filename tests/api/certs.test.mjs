@@ -317,32 +317,38 @@ describe('govhall audit', () => {
     }
     await clean();
     const docText = await sql(srv.db, `SELECT document FROM certificates WHERE number = '${cert.number}'`);
+    const id = await sql(srv.db, `SELECT id FROM certificates WHERE number = '${cert.number}'`);
+    const row = new RegExp(`^certificates:${id}: the row differs from what its latest logged action says`, 'm');
     const q = (t) => t.replace(/'/g, "''");
     await detects('document altered',
       () => sql(srv.db, `UPDATE certificates SET document = '${q(docText.replace('张三', '李四'))}' WHERE number = '${cert.number}'`),
       () => sql(srv.db, `UPDATE certificates SET document = '${q(docText)}' WHERE number = '${cert.number}'`),
-      new RegExp(`certificate:${cert.number}\\): the source row no longer matches its leaf`));
+      row);
     await detects('holder changed',
       () => sql(srv.db, `UPDATE certificates SET holder_id = holder_id + 1 WHERE number = '${cert.number}'`),
       () => sql(srv.db, `UPDATE certificates SET holder_id = holder_id - 1 WHERE number = '${cert.number}'`),
-      /certificate:[A-Z0-9-]+\): the source row no longer matches its leaf/);
+      row);
     await detects('revocation undone',
       () => sql(srv.db, `UPDATE certificates SET status = 'valid' WHERE number = '${cert.number}'`),
       () => sql(srv.db, `UPDATE certificates SET status = 'revoked' WHERE number = '${cert.number}'`),
-      new RegExp(`certificate_revocation:${cert.number}\\): the source row is gone`));
+      row);
     await detects('revocation reason rewritten',
       () => sql(srv.db, `UPDATE certificates SET revoke_reason = 'x' WHERE number = '${cert.number}'`),
       () => sql(srv.db, `UPDATE certificates SET revoke_reason = '登记信息有误，已重新办理' WHERE number = '${cert.number}'`),
-      /certificate_revocation:[A-Z0-9-]+\): the source row no longer matches its leaf/);
+      row);
+    await detects("the revocation's leaf swapped for the issuance's",
+      () => sql(srv.db, `UPDATE certificates SET revoke_leaf_index = leaf_index WHERE number = '${cert.number}'`),
+      () => sql(srv.db, `UPDATE certificates SET revoke_leaf_index = (SELECT MAX(idx) FROM ledger_leaves WHERE ref = 'certificate_revocation:${cert.number}') WHERE number = '${cert.number}'`),
+      new RegExp(`^certificates:${id}: revoke_leaf_index names leaf \\d+, which is not a certificate_revocation leaf`, 'm'));
     await detects('sharing moved to another department',
       () => sql(srv.db, `UPDATE cert_shares SET department = 'civ' WHERE department = 'psb'`),
       () => sql(srv.db, `UPDATE cert_shares SET department = 'psb' WHERE department = 'civ'`),
-      /certificate_share:\d+\): the source row no longer matches its leaf/);
+      /^cert_shares:\d+: the row differs/m);
     const ref = await sql(srv.db, `SELECT ref FROM ledger_leaves WHERE ref LIKE 'certificate:%' ORDER BY idx LIMIT 1`);
-    await detects('certificate row without its leaf (leaf ref rewritten)',
+    await detects("a leaf's ref rewritten (the certificate would no longer find its leaf)",
       () => sql(srv.db, `UPDATE ledger_leaves SET ref = 'x${ref}' WHERE ref = '${ref}'`),
       () => sql(srv.db, `UPDATE ledger_leaves SET ref = '${ref}' WHERE ref = 'x${ref}'`),
-      new RegExp(`${ref}: no leaf in the log for this row`));
+      new RegExp(`x${ref}\\): its ref column is not the ref its text says`));
   });
 });
 

@@ -560,6 +560,53 @@ static void concurrent(enum db_kind kind)
 	testdb_close(&t);
 }
 
+/* The decision leaf written without jansson on the hot path is the canonical text jansson
+ * gives for the same leaf (with and without an enterprise, with and without rows); a value that
+ * is not plain ASCII leaves the fast path. */
+static void test_decision_text(void **state)
+{
+	(void)state;
+	struct arena *a = arena_new(1 << 16);
+	const char *salt = "00112233445566778899aabbccddeeff";
+	struct ledger_row rv[2] = { { .table = "applications", .key = "7" }, { .table = "application_events", .key = "42" } };
+	unsigned char digest[32];
+	memset(digest, 9, sizeof(digest));
+	for (int i = 0; i < 2; i++)
+		ledger_row_hashes(salt, rv[i].table, rv[i].key, true, digest, rv[i].id, rv[i].content);
+	if (strcmp(rv[0].id, rv[1].id) > 0) {
+		struct ledger_row t = rv[0];
+		rv[0] = rv[1];
+		rv[1] = t;
+	}
+	for (int variant = 0; variant < 4; variant++) {
+		struct ledger_decision d = { .event_id = 42, .at = 1790000000, .applicant_id = 3,
+					     .enterprise_id = variant & 1 ? 9 : 0, .actor_id = 5, .number = "QH20261201000007",
+					     .item_code = "psb-0001", .department = "psb", .action = "approve",
+					     .from_state = "under_review", .to_state = "approved", .reason = "符合条件",
+					     .detail = "{\"legal_basis\":\"第八条\"}" };
+		struct ledger_rows lr = { .v = rv, .n = variant & 2 ? 2 : 0 };
+		size_t len;
+		char *fast = ledger_decision_text(a, salt, &d, "decision:42", &lr, &len);
+		assert_non_null(fast);
+		assert_int_equal(len, strlen(fast));
+		json_t *o = json_loads(ledger_decision_leaf(a, salt, &d), 0, NULL);
+		assert_non_null(o);
+		if (lr.n) {
+			json_t *rows = json_object();
+			for (size_t i = 0; i < lr.n; i++)
+				json_object_set_new(rows, rv[i].id, json_string(rv[i].content));
+			json_object_set_new(o, "rows", rows);
+			json_object_set_new(o, "v", json_integer(2));
+			json_object_set_new(o, "ref", json_string("decision:42"));
+		}
+		assert_string_equal(fast, ledger_canonical(a, o));
+		json_decref(o);
+		d.item_code = "psb-\"0001";
+		assert_null(ledger_decision_text(a, salt, &d, "decision:42", &lr, &len));
+	}
+	arena_free(a);
+}
+
 static void test_concurrent_sqlite(void **state)
 {
 	(void)state;
@@ -593,6 +640,7 @@ int main(void)
 		cmocka_unit_test(test_vectors_consistency),
 		cmocka_unit_test(test_tree_vectors),
 		cmocka_unit_test(test_generated_proofs),
+		cmocka_unit_test(test_decision_text),
 		cmocka_unit_test(test_stored_sqlite),
 		cmocka_unit_test(test_stored_postgres),
 		cmocka_unit_test(test_concurrent_sqlite),

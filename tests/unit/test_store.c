@@ -17,6 +17,7 @@
 #include "base/err.h"
 #include "base/sb.h"
 #include "base/util.h"
+#include "store/cover.h"
 #include "store/db.h"
 #include "testdb.h"
 
@@ -689,6 +690,160 @@ static void test_pg_rewrite(void **state)
 	sb_release(&out);
 }
 
+/* ---- rows covered by the transparency log (store/cover.h) ---- */
+
+/* "Sealed" values are "encN:" + plaintext: what is committed is the plaintext, so re-sealing
+ * under another key is no change. */
+static int t_plain(struct arena *a, const char *col, const char *stored, size_t len, const char **out, size_t *outlen)
+{
+	(void)a;
+	if (!strcmp(col, "s") && len > 5 && !strncmp(stored, "enc", 3) && stored[4] == ':') {
+		*out = stored + 5;
+		*outlen = len - 5;
+		return 0;
+	}
+	if (!strcmp(col, "s") && len && stored[0] == '!')
+		return GH_EINVAL; /* does not open */
+	*out = stored;
+	*outlen = len;
+	return 0;
+}
+
+static const struct cover_table cover_t = {
+	.table = "cover_t", .key = "id", .cols = "a, s", .where = "a <> 'draft'", .plain_cols = "s", .plain = t_plain,
+};
+
+static struct {
+	int calls;
+	size_t n;
+	bool present[8];
+	char keys[8][16];
+	unsigned char digest[8][COVER_DIGEST_LEN];
+	const char *action;
+} logged;
+
+static int t_logger(struct db *db)
+{
+	struct arena *a = arena_new(1024);
+	struct cover_entry *e;
+	size_t n;
+	const char *action;
+	int rc = cover_take(db, a, &e, &n, &action);
+	logged.calls++;
+	logged.n = n;
+	logged.action = action && !strcmp(action, "first") ? "first" : action ? "other" : NULL;
+	for (size_t i = 0; i < n && i < 8; i++) {
+		logged.present[i] = e[i].present;
+		snprintf(logged.keys[i], sizeof(logged.keys[i]), "%s", e[i].key);
+		memcpy(logged.digest[i], e[i].digest, COVER_DIGEST_LEN);
+	}
+	arena_free(a);
+	return rc;
+}
+
+static void test_cover(void **state)
+{
+	FX();
+	cover_declare(&cover_t);
+	cover_set_logger(t_logger);
+	memset(&logged, 0, sizeof(logged));
+	struct db *db = f->t.db;
+	assert_int_equal(db_exec_script(db, "CREATE TABLE cover_t (id INTEGER PRIMARY KEY, a TEXT, s TEXT)"), 0);
+	DB_SQL(q_ins, "INSERT INTO cover_t (id, a, s) VALUES (?, ?, ?)");
+	DB_SQL(q_set, "UPDATE cover_t SET a = ?, s = ? WHERE id = ?");
+	DB_SQL(q_del, "DELETE FROM cover_t WHERE id = ?");
+
+	/* a touch needs the transaction that wrote the row; the table must be declared */
+	assert_false(db_in_transaction(db));
+	assert_int_equal(cover_touch_id(db, "cover_t", 1, NULL), GH_EINTERNAL);
+	assert_int_equal(db_begin(db), 0);
+	assert_true(db_in_transaction(db));
+	assert_int_equal(cover_touch_id(db, "no_such_table", 1, NULL), GH_EINTERNAL);
+	bool own = true;
+	assert_int_equal(cover_tx_begin(db, &own), 0);
+	assert_false(own); /* inside the caller's transaction */
+
+	/* two rows touched (one twice): one call of the log's hook at commit, in touch order */
+	assert_int_equal(db_exec(db, &q_ins, DB_ARGS(DB_INT(1), DB_TEXT("x"), DB_TEXT("enc1:secret")), NULL), 0);
+	assert_int_equal(cover_touch_id(db, "cover_t", 1, "first"), 0);
+	assert_int_equal(db_exec(db, &q_ins, DB_ARGS(DB_INT(2), DB_TEXT("y"), DB_NULL), NULL), 0);
+	assert_int_equal(cover_touch_id(db, "cover_t", 2, "second"), 0);
+	assert_int_equal(cover_touch_id(db, "cover_t", 1, NULL), 0);
+	assert_true(cover_pending(db));
+	assert_int_equal(db_commit(db), 0);
+	assert_false(cover_pending(db));
+	assert_int_equal(logged.calls, 1);
+	assert_int_equal(logged.n, 2);
+	assert_string_equal(logged.keys[0], "1");
+	assert_string_equal(logged.keys[1], "2");
+	assert_true(logged.present[0] && logged.present[1]);
+	assert_string_equal(logged.action, "first");
+	unsigned char d1[COVER_DIGEST_LEN];
+	memcpy(d1, logged.digest[0], sizeof(d1));
+	assert_memory_not_equal(logged.digest[0], logged.digest[1], COVER_DIGEST_LEN);
+
+	/* rolled back: nothing reaches the log */
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_exec(db, &q_set, DB_ARGS(DB_TEXT("z"), DB_TEXT("enc1:secret"), DB_INT(1)), NULL), 0);
+	assert_int_equal(cover_touch_id(db, "cover_t", 1, NULL), 0);
+	assert_int_equal(db_rollback(db), 0);
+	assert_false(cover_pending(db));
+	assert_int_equal(logged.calls, 1);
+
+	/* re-sealed under another key: the same content; another plaintext: another */
+	bool present;
+	unsigned char d[COVER_DIGEST_LEN];
+	const struct cover_info *ci = cover_find("cover_t");
+	assert_non_null(ci);
+	assert_int_equal(db_exec(db, &q_set, DB_ARGS(DB_TEXT("x"), DB_TEXT("enc2:secret"), DB_INT(1)), NULL), 0);
+	assert_int_equal(cover_read(db, f->a, ci, "1", &present, d), 0);
+	assert_true(present);
+	assert_memory_equal(d, d1, COVER_DIGEST_LEN);
+	assert_int_equal(db_exec(db, &q_set, DB_ARGS(DB_TEXT("x"), DB_TEXT("enc2:other"), DB_INT(1)), NULL), 0);
+	assert_int_equal(cover_read(db, f->a, ci, "1", &present, d), 0);
+	assert_memory_not_equal(d, d1, COVER_DIGEST_LEN);
+	/* NULL and "" differ; a value that does not open is an error */
+	unsigned char dn[COVER_DIGEST_LEN], de[COVER_DIGEST_LEN];
+	const char *cells[2] = { "x", NULL };
+	size_t lens[2] = { 1, 0 };
+	assert_int_equal(cover_digest(ci, f->a, cells, lens, dn), 0);
+	cells[1] = "";
+	assert_int_equal(cover_digest(ci, f->a, cells, lens, de), 0);
+	assert_memory_not_equal(dn, de, COVER_DIGEST_LEN);
+	cells[1] = "!bad";
+	lens[1] = 4;
+	assert_int_equal(cover_digest(ci, f->a, cells, lens, de), GH_EINVAL);
+
+	/* outside the covered condition, or deleted: absent */
+	assert_int_equal(db_exec(db, &q_set, DB_ARGS(DB_TEXT("draft"), DB_NULL, DB_INT(2)), NULL), 0);
+	assert_int_equal(cover_read(db, f->a, ci, "2", &present, d), 0);
+	assert_false(present);
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_exec(db, &q_del, DB_ARGS(DB_INT(1)), NULL), 0);
+	assert_int_equal(cover_touch_id(db, "cover_t", 1, NULL), 0);
+	assert_int_equal(db_commit(db), 0);
+	assert_int_equal(logged.calls, 2);
+	assert_int_equal(logged.n, 1);
+	assert_false(logged.present[0]);
+	assert_null(logged.action);
+
+	/* a write that begins its own transaction when the caller has none */
+	assert_int_equal(cover_tx_begin(db, &own), 0);
+	assert_true(own);
+	assert_int_equal(db_exec(db, &q_ins, DB_ARGS(DB_INT(3), DB_TEXT("w"), DB_NULL), NULL), 0);
+	assert_int_equal(cover_tx_end_id(db, own, 0, "cover_t", 3, "own"), 0);
+	assert_false(db_in_transaction(db));
+	assert_int_equal(logged.calls, 3);
+	/* ... and rolls it back on an error, with the touch */
+	assert_int_equal(cover_tx_begin(db, &own), 0);
+	assert_int_equal(db_exec(db, &q_ins, DB_ARGS(DB_INT(4), DB_TEXT("v"), DB_NULL), NULL), 0);
+	assert_int_equal(cover_tx_end_id(db, own, GH_ECONFLICT, "cover_t", 4, NULL), GH_ECONFLICT);
+	assert_false(db_in_transaction(db));
+	assert_false(cover_pending(db));
+	assert_int_equal(logged.calls, 3);
+	cover_set_logger(NULL);
+}
+
 /* Each backend test twice, named so the output says which backend failed. */
 #define BOTH(fn)                                                      \
 	{ #fn " [sqlite]", fn, setup, teardown, &kind_sqlite },       \
@@ -718,6 +873,7 @@ int main(void)
 		BOTH(test_lost_transaction),
 		BOTH(test_read_only_session),
 		BOTH(test_multi_host_read_write),
+		BOTH(test_cover),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,21 @@
+/* cover_all.c: what each domain covers with the transparency log (store/cover.h), declared at
+ * once: every command of govhall (main.c) and the test programs call it at their start. */
+#include "app.h"
+#include "cases/cases.h"
+#include "catalog/catalog.h"
+#include "certs/certs.h"
+#include "identity/identity.h"
+#include "interact/interact.h"
+#include "open311/open311.h"
+#include "publish/publish.h"
+
+void app_cover_declare(void)
+{
+	catalog_register();
+	identity_register();
+	cases_register();
+	interact_register();
+	publish_register();
+	open311_register();
+	certs_cover_declare();
+}
