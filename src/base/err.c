@@ -1,14 +1,13 @@
 #include "base/err.h"
 
-#include <string.h>
 
 struct err_info {
 	int code, status;
-	const char *name, *slug, *zh, *en;
+	const char *name, *slug;
 };
 
 static const struct err_info table[] = {
-#define GH_ERR_ROW(name, status, slug, zh, en) { GH_E##name, status, #name, slug, zh, en },
+#define GH_ERR_ROW(name, status, slug) { GH_E##name, status, #name, slug },
 	GH_ERRORS(GH_ERR_ROW)
 #undef GH_ERR_ROW
 };
@@ -28,12 +27,6 @@ int err_status(int code)
 const char *err_slug(int code)
 {
 	return find(code)->slug;
-}
-
-const char *err_message(int code, const char *lang)
-{
-	const struct err_info *e = find(code);
-	return lang && strcmp(lang, "en") == 0 ? e->en : e->zh;
 }
 
 const char *err_name(int code)

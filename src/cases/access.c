@@ -20,6 +20,7 @@
 #include "cases/forms.h"
 #include "cases/pages_impl.h"
 #include "catalog/catalog.h"
+#include "http/msg.h"
 #include "http/server.h"
 #include "identity/identity.h"
 #include "store/db.h"
@@ -43,10 +44,6 @@ DB_SQL(q_list,
        "LEFT JOIN departments d ON d.code = e.department WHERE e.subject_id = ? ORDER BY e.id DESC LIMIT ? OFFSET ?");
 DB_SQL(q_count, "SELECT COUNT(*) FROM access_events WHERE subject_id = ?");
 
-static const char *M(struct req *r, const char *key)
-{
-	return view_msg(r->app->view, r->lang, key);
-}
 
 static int64_t subject_of(const struct application *app)
 {

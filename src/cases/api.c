@@ -8,6 +8,7 @@
 #include "base/util.h"
 #include "cases/attach.h"
 #include "cases/cases_impl.h"
+#include "http/msg.h"
 #include "http/multipart.h"
 #include "http/server.h"
 #include "store/db.h"
@@ -42,7 +43,7 @@ static int body_object(struct req *r, json_t **out)
 static int validation_error(struct req *r, json_t *errors)
 {
 	json_t *j = json_pack("{s:{s:s,s:s,s:O}}", "error", "code", err_slug(GH_EVALIDATION), "message",
-			      err_message(GH_EVALIDATION, r->lang), "fields", errors);
+			      M_err(r, GH_EVALIDATION), "fields", errors);
 	return resp_json(r, err_status(GH_EVALIDATION), j);
 }
 

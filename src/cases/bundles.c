@@ -31,6 +31,7 @@
 #include "cases/cases_impl.h"
 #include "cases/pages_impl.h"
 #include "catalog/catalog.h"
+#include "http/msg.h"
 #include "http/server.h"
 #include "identity/identity.h"
 #include "store/db.h"
@@ -847,7 +848,7 @@ static int api_apply(struct req *r)
 			json_object_set(fields, name, ev);
 		}
 		json_t *j = json_pack("{s:{s:s,s:s,s:o}}", "error", "code", err_slug(GH_EVALIDATION), "message",
-				      err_message(GH_EVALIDATION, r->lang), "fields", fields);
+				      M_err(r, GH_EVALIDATION), "fields", fields);
 		return resp_json(r, err_status(GH_EVALIDATION), j);
 	}
 	if (rc)

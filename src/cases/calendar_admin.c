@@ -28,6 +28,7 @@
 #include "base/str.h"
 #include "base/util.h"
 #include "cases/warnings.h"
+#include "http/msg.h"
 #include "http/server.h"
 #include "identity/identity.h"
 #include "store/cover.h"
@@ -354,10 +355,6 @@ static bool en(const struct req *r)
 
 #define T(r, zh, en_) (en(r) ? (en_) : (zh))
 
-static const char *M(const struct req *r, const char *key)
-{
-	return view_msg(r->app->view, r->lang, key);
-}
 
 static void jset(json_t *o, const char *key, const char *v)
 {
@@ -531,7 +528,7 @@ static int invalid(struct req *r, int year, json_t *in, json_t *errs)
 {
 	if (r->api) {
 		json_t *j = json_pack("{s:{s:s,s:s,s:O}}", "error", "code", err_slug(GH_EVALIDATION), "message",
-				      err_message(GH_EVALIDATION, r->lang), "fields", errs);
+				      M_err(r, GH_EVALIDATION), "fields", errs);
 		return resp_json(r, err_status(GH_EVALIDATION), j);
 	}
 	json_t *v = json_object();

@@ -428,7 +428,7 @@ static int apply_prepare(struct req *r, const struct case_apply_in *in, struct a
 	}
 	json_t *def = item->def, *mdefs = item->mdefs;
 	json_t *values = NULL, *ferrs = NULL;
-	if (!def || !mdefs || forms_validate(def, in->input, r->lang, &values, &ferrs))
+	if (!def || !mdefs || forms_validate(def, in->input, r->app->view, r->lang, &values, &ferrs))
 		return GH_EINTERNAL;
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, values);
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, ferrs);

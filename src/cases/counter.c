@@ -32,6 +32,7 @@
 #include "cases/cases_impl.h"
 #include "cases/pages_impl.h"
 #include "catalog/catalog.h"
+#include "http/msg.h"
 #include "http/server.h"
 #include "identity/crypto.h"
 #include "identity/idcheck.h"
@@ -103,7 +104,7 @@ static int intake_citizen(struct req *r, const char *idn, char norm[32], struct 
 		return GH_EINVAL;
 	}
 	if (ie != IDCHECK_OK) {
-		*why = idcheck_reason(ie, "id_number", r->lang);
+		*why = M(r, idcheck_reason(ie, "id_number"));
 		return GH_EINVAL;
 	}
 	char key[64];

@@ -5,12 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/arena.h"
 #include "base/calendar.h"
 #include "base/err.h"
 #include "base/sb.h"
 #include "base/str.h"
 #include "base/util.h"
 #include "identity/idcheck.h"
+#include "view/view.h"
 
 /* Field types, in the order of type_info[]. */
 enum ftype {
@@ -28,7 +30,11 @@ enum ftype {
 	FT_COUNT_
 };
 
-enum { L_ZH, L_EN };
+/* The catalogs and the language of the messages (v may be NULL: messages are their keys). */
+struct words {
+	const struct view *v;
+	const char *lang;
+};
 
 /* How a type is shown: the HTML control and its attributes (NULL / 0 = none). */
 struct type_info {
@@ -38,35 +44,24 @@ struct type_info {
 	const char *autocomplete;
 	int maxlength;
 	const char *accept;
-	const char *hint[2];
+	const char *hint; /* message key of the format hint */
 };
 
 static const struct type_info type_info[FT_COUNT_] = {
-	[FT_TEXT] = { "text", "text", NULL, NULL, FORMS_TEXT_MAX, NULL, { NULL, NULL } },
-	[FT_TEXTAREA] = { "textarea", "textarea", NULL, NULL, FORMS_TEXTAREA_MAX, NULL,
-			  { NULL, NULL } },
-	[FT_NUMBER] = { "number", "text", "decimal", "off", 16, NULL,
-			{ "填写数字，最多两位小数，如 1280 或 35.5",
-			  "A number, with at most two decimals, e.g. 1280 or 35.5" } },
-	[FT_DATE] = { "date", "date", NULL, NULL, 0, NULL,
-		      { "格式：年-月-日，如 2025-03-01", "Format: YYYY-MM-DD, e.g. 2025-03-01" } },
-	[FT_SELECT] = { "select", "select", NULL, NULL, 0, NULL, { NULL, NULL } },
-	[FT_ID_NUMBER] = { "id_number", "text", "text", "off", 18, NULL,
-			   { "18位公民身份号码，最后一位可能是字母X",
-			     "18 characters; the last one may be the letter X" } },
-	[FT_USCC] = { "uscc", "text", "text", "off", 18, NULL,
-		      { "18位统一社会信用代码，由数字和大写字母组成，见营业执照",
-			"18 digits and capital letters, as printed on the business licence" } },
-	[FT_PHONE] = { "phone", "tel", "numeric", "tel", 11, NULL,
-		       { "11位手机号码", "11-digit mainland mobile phone number" } },
-	[FT_EMAIL] = { "email", "email", NULL, "email", FORMS_EMAIL_MAX, NULL, { NULL, NULL } },
-	[FT_ADDRESS] = { "address", "text", NULL, "street-address", FORMS_TEXT_MAX, NULL,
-			 { NULL, NULL } },
-	[FT_FILE] = { "file", "file", NULL, NULL, 0, ".pdf,.jpg,.jpeg,.png",
-		      { "PDF、JPG或PNG文件", "A PDF, JPG or PNG file" } },
+	[FT_TEXT] = { "text", "text", NULL, NULL, FORMS_TEXT_MAX, NULL, NULL },
+	[FT_TEXTAREA] = { "textarea", "textarea", NULL, NULL, FORMS_TEXTAREA_MAX, NULL, NULL },
+	[FT_NUMBER] = { "number", "text", "decimal", "off", 16, NULL, N_("forms_hint_number") },
+	[FT_DATE] = { "date", "date", NULL, NULL, 0, NULL, N_("forms_hint_date") },
+	[FT_SELECT] = { "select", "select", NULL, NULL, 0, NULL, NULL },
+	[FT_ID_NUMBER] = { "id_number", "text", "text", "off", 18, NULL, N_("forms_hint_id_number") },
+	[FT_USCC] = { "uscc", "text", "text", "off", 18, NULL, N_("forms_hint_uscc") },
+	[FT_PHONE] = { "phone", "tel", "numeric", "tel", 11, NULL, N_("forms_hint_phone") },
+	[FT_EMAIL] = { "email", "email", NULL, "email", FORMS_EMAIL_MAX, NULL, NULL },
+	[FT_ADDRESS] = { "address", "text", NULL, "street-address", FORMS_TEXT_MAX, NULL, NULL },
+	[FT_FILE] = { "file", "file", NULL, NULL, 0, ".pdf,.jpg,.jpeg,.png", N_("forms_hint_file") },
 };
 
-/* Messages for citizens; each has exactly one %s, the field's label. */
+/* Messages for citizens (catalog keys); each names the field by its {label}. */
 enum msg {
 	M_MISSING,
 	M_MISSING_SELECT,
@@ -85,34 +80,21 @@ enum msg {
 	M_COUNT_
 };
 
-/* The limits in M_TOO_LONG and M_TEXTAREA_TOO_LONG are those of forms.h. */
-_Static_assert(FORMS_TEXT_MAX == 200 && FORMS_TEXTAREA_MAX == 2000, "update the messages");
-static const char *const messages[M_COUNT_][2] = {
-	[M_MISSING] = { "请填写%s。", "Please fill in %s." },
-	[M_MISSING_SELECT] = { "请选择%s。", "Please choose %s." },
-	[M_MISSING_FILE] = { "请上传%s。", "Please upload %s." },
-	[M_FORMAT] = { "%s的格式不正确，请重新填写。",
-		       "%s is not in a valid format; please enter it again." },
-	[M_TOO_LONG] = { "%s不能超过200个字，请精简后重新填写。",
-			 "%s must be at most 200 characters; please shorten it." },
-	[M_TEXTAREA_TOO_LONG] = { "%s不能超过2000个字，请精简后重新填写。",
-				  "%s must be at most 2000 characters; please shorten it." },
-	[M_CHARS] = { "%s含有无法识别的字符（如制表符、换行或其他控制字符），请删除后重新填写。",
-		      "%s contains characters that cannot be accepted (such as tabs, line breaks "
-		      "or other control characters); please remove them." },
-	[M_NUMBER] = { "%s应为不小于0的数字，最多两位小数，如 1280 或 35.5。",
-		       "%s must be a number of 0 or more with at most two decimals, e.g. 1280 or 35.5." },
-	[M_NUMBER_BIG] = { "%s的数值过大（整数部分最多12位），请核对后重新填写。",
-			   "%s is too large (at most 12 digits before the decimal point); please check it." },
-	[M_DATE] = { "%s应为有效日期，格式为年-月-日，如 2025-03-01。",
-		     "%s must be a real date in the form YYYY-MM-DD, e.g. 2025-03-01." },
-	[M_DATE_RANGE] = { "%s应在1900年至2100年之间，请核对后重新填写。",
-			   "%s must be between the years 1900 and 2100; please check it." },
-	[M_SELECT] = { "请从列表中选择%s。", "Please choose %s from the list." },
-	[M_EMAIL] = { "%s不是有效的电子邮箱地址，请按 name@example.com 的格式填写。",
-		      "%s is not a valid e-mail address; please enter it like name@example.com." },
-	[M_FILE] = { "%s上传有误，请重新上传文件。",
-		     "%s: the upload was not received correctly; please upload the file again." },
+static const char *const messages[M_COUNT_] = {
+	[M_MISSING] = N_("forms_err_missing"),
+	[M_MISSING_SELECT] = N_("forms_err_missing_select"),
+	[M_MISSING_FILE] = N_("forms_err_missing_file"),
+	[M_FORMAT] = N_("forms_err_format"),
+	[M_TOO_LONG] = N_("forms_err_too_long"),
+	[M_TEXTAREA_TOO_LONG] = N_("forms_err_textarea_too_long"),
+	[M_CHARS] = N_("forms_err_chars"),
+	[M_NUMBER] = N_("forms_err_number"),
+	[M_NUMBER_BIG] = N_("forms_err_number_big"),
+	[M_DATE] = N_("forms_err_date"),
+	[M_DATE_RANGE] = N_("forms_err_date_range"),
+	[M_SELECT] = N_("forms_err_select"),
+	[M_EMAIL] = N_("forms_err_email"),
+	[M_FILE] = N_("forms_err_file"),
 };
 
 /* Bounds of a definition (the catalog enforces the same, src/catalog/validate.c). */
@@ -132,11 +114,6 @@ struct field {
 	bool required;
 	json_t *options; /* select only: a non-empty array of objects with a string value */
 };
-
-static int lang_index(const char *lang)
-{
-	return lang && strcmp(lang, "en") == 0 ? L_EN : L_ZH;
-}
 
 static bool key_ok(const char *k, size_t len)
 {
@@ -224,9 +201,10 @@ int forms_def_check(json_t *def)
 }
 
 /* A label in lang, falling back to Chinese, then to the key. Never NULL. */
-static const char *label_of(json_t *o, int l, const char *fallback)
+static const char *label_of(json_t *o, const struct words *w, const char *fallback)
 {
-	const char *s = json_string_value(json_object_get(o, l == L_EN ? "label_en" : "label_zh"));
+	bool en = w->lang && strcmp(w->lang, "en") == 0;
+	const char *s = json_string_value(json_object_get(o, en ? "label_en" : "label_zh"));
 	if (!s || !s[0])
 		s = json_string_value(json_object_get(o, "label_zh"));
 	if (!s || !s[0])
@@ -234,20 +212,27 @@ static const char *label_of(json_t *o, int l, const char *fallback)
 	return s && s[0] ? s : fallback;
 }
 
-/* Sets errors[key] to message m naming the field, or to "label：reason" when reason is given. */
-static void set_error(json_t *errors, const struct field *fd, int l, enum msg m, const char *reason)
+static const char *msg(const struct words *w, const char *key)
 {
-	const char *label = label_of(fd->def, l, fd->key);
-	struct sb sb = SB_INIT;
-	if (reason)
-		sb_addf(&sb, l == L_EN ? "%s: %s" : "%s：%s", label, reason);
-	else
-		sb_addf(&sb, messages[m][l], label);
-	json_t *s = json_stringn(sb.buf, sb.len);
+	return view_msg(w->v, w->lang, key);
+}
+
+/* Sets errors[key] to message m naming the field, or to "label：reason" when the key of a
+ * reason is given. */
+static void set_error(json_t *errors, const struct field *fd, const struct words *w, enum msg m,
+		      const char *reason)
+{
+	const char *label = label_of(fd->def, w, fd->key);
+	struct arena *a = arena_new(512);
+	const struct msg_arg args[] = { MA("label", label),
+					MA("max", m == M_TEXTAREA_TOO_LONG ? FORMS_TEXTAREA_MAX : FORMS_TEXT_MAX),
+					MA("reason", reason ? msg(w, reason) : "") };
+	const char *text = view_fmt(w->v, w->lang, a, reason ? "forms_err_reason" : messages[m], args, ARRAY_LEN(args));
+	json_t *s = json_string(text);
 	if (!s) /* a label that is not UTF-8 (json_string_nocheck): say it without the label */
-		s = json_string(err_message(GH_EVALIDATION, l == L_EN ? "en" : "zh"));
+		s = json_string(msg(w, "err_validation_failed"));
 	json_object_set_new(errors, fd->key, s);
-	sb_release(&sb);
+	arena_free(a);
 }
 
 /* White space a citizen's input may carry around a value: ASCII white space, NO-BREAK SPACE,
@@ -427,19 +412,18 @@ static const char *idcheck_what(enum ftype t)
 }
 
 /* Validates one field's raw input (NULL when absent) into values or errors. */
-static void field_validate(const struct field *fd, json_t *in, int l, json_t *values,
+static void field_validate(const struct field *fd, json_t *in, const struct words *w, json_t *values,
 			   json_t *errors)
 {
-	const char *lang = l == L_EN ? "en" : "zh";
 	if (in && !json_is_null(in) && !json_is_string(in)) {
-		set_error(errors, fd, l, M_FORMAT, NULL);
+		set_error(errors, fd, w, M_FORMAT, NULL);
 		return;
 	}
 	struct str s = in && json_is_string(in) ? trim(json_string_value(in), json_string_length(in))
 						: STR_NULL;
 	if (s.len == 0) {
 		if (fd->required)
-			set_error(errors, fd, l, missing_msg(fd->type), NULL);
+			set_error(errors, fd, w, missing_msg(fd->type), NULL);
 		return;
 	}
 	char buf[4 * FORMS_EMAIL_MAX + 8];
@@ -452,16 +436,16 @@ static void field_validate(const struct field *fd, json_t *in, int l, json_t *va
 		bool multi = fd->type == FT_TEXTAREA;
 		long max = multi ? FORMS_TEXTAREA_MAX : FORMS_TEXT_MAX;
 		if (!str_utf8_valid(s.p, s.len)) {
-			set_error(errors, fd, l, M_CHARS, NULL);
+			set_error(errors, fd, w, M_CHARS, NULL);
 			return;
 		}
 		n = text_chars(s, multi);
 		if (n < 0) {
-			set_error(errors, fd, l, M_CHARS, NULL);
+			set_error(errors, fd, w, M_CHARS, NULL);
 			return;
 		}
 		if (n > max) {
-			set_error(errors, fd, l, multi ? M_TEXTAREA_TOO_LONG : M_TOO_LONG, NULL);
+			set_error(errors, fd, w, multi ? M_TEXTAREA_TOO_LONG : M_TOO_LONG, NULL);
 			return;
 		}
 		if (!multi) {
@@ -487,24 +471,24 @@ static void field_validate(const struct field *fd, json_t *in, int l, json_t *va
 	case FT_NUMBER: {
 		char num[SHORT_MAX + 8];
 		if (s.len > SHORT_MAX || fold_ascii(s, buf, SHORT_MAX + 1, NULL) < 0) {
-			set_error(errors, fd, l, M_NUMBER, NULL);
+			set_error(errors, fd, w, M_NUMBER, NULL);
 			return;
 		}
 		int m = number_norm(buf, strlen(buf), num);
 		if (m)
-			set_error(errors, fd, l, (enum msg)m, NULL);
+			set_error(errors, fd, w, (enum msg)m, NULL);
 		else
 			json_object_set_new(values, fd->key, json_string(num));
 		return;
 	}
 	case FT_DATE: {
 		if (s.len > SHORT_MAX || (n = fold_ascii(s, buf, SHORT_MAX + 1, NULL)) < 0) {
-			set_error(errors, fd, l, M_DATE, NULL);
+			set_error(errors, fd, w, M_DATE, NULL);
 			return;
 		}
 		int m = date_check(buf, (size_t)n);
 		if (m)
-			set_error(errors, fd, l, (enum msg)m, NULL);
+			set_error(errors, fd, w, (enum msg)m, NULL);
 		else
 			json_object_set_new(values, fd->key, json_stringn(buf, (size_t)n));
 		return;
@@ -519,7 +503,7 @@ static void field_validate(const struct field *fd, json_t *in, int l, json_t *va
 				return;
 			}
 		}
-		set_error(errors, fd, l, M_SELECT, NULL);
+		set_error(errors, fd, w, M_SELECT, NULL);
 		return;
 	}
 	case FT_ID_NUMBER:
@@ -542,7 +526,7 @@ static void field_validate(const struct field *fd, json_t *in, int l, json_t *va
 			    : fd->type == FT_USCC    ? idcheck_uscc(norm, nl)
 						     : idcheck_phone(norm, nl);
 		if (e != IDCHECK_OK)
-			set_error(errors, fd, l, M_FORMAT, idcheck_reason(e, idcheck_what(fd->type), lang));
+			set_error(errors, fd, w, M_FORMAT, idcheck_reason(e, idcheck_what(fd->type)));
 		else
 			json_object_set_new(values, fd->key, json_stringn(norm, nl));
 		return;
@@ -551,14 +535,14 @@ static void field_validate(const struct field *fd, json_t *in, int l, json_t *va
 		if (s.len > 4 * FORMS_EMAIL_MAX ||
 		    (n = fold_ascii(s, buf, FORMS_EMAIL_MAX + 1, NULL)) < 0 ||
 		    !str_email_norm(buf, (size_t)n)) {
-			set_error(errors, fd, l, M_EMAIL, NULL);
+			set_error(errors, fd, w, M_EMAIL, NULL);
 			return;
 		}
 		json_object_set_new(values, fd->key, json_stringn(buf, (size_t)n));
 		return;
 	case FT_FILE:
 		if (!file_ref_ok(s.p, s.len))
-			set_error(errors, fd, l, M_FILE, NULL);
+			set_error(errors, fd, w, M_FILE, NULL);
 		else
 			json_object_set_new(values, fd->key, json_stringn(s.p, s.len));
 		return;
@@ -568,13 +552,14 @@ static void field_validate(const struct field *fd, json_t *in, int l, json_t *va
 	abort(); /* unreachable: field_get() accepts known types only */
 }
 
-int forms_validate(json_t *def, json_t *input, const char *lang, json_t **values, json_t **errors)
+int forms_validate(json_t *def, json_t *input, const struct view *v, const char *lang, json_t **values,
+		   json_t **errors)
 {
+	const struct words w = { v, lang };
 	*values = NULL;
 	*errors = NULL;
 	if (forms_def_check(def) != 0)
 		return GH_EINVAL;
-	int l = lang_index(lang);
 	json_t *vals = json_object(), *errs = json_object();
 	size_t i;
 	json_t *f;
@@ -582,7 +567,7 @@ int forms_validate(json_t *def, json_t *input, const char *lang, json_t **values
 		struct field fd;
 		field_get(f, &fd); /* checked above */
 		json_t *in = json_is_object(input) ? json_object_get(input, fd.key) : NULL;
-		field_validate(&fd, in, l, vals, errs);
+		field_validate(&fd, in, &w, vals, errs);
 	}
 	*values = vals;
 	*errors = errs;
@@ -602,7 +587,7 @@ static json_t *view_value(const struct field *fd, json_t *values)
 	return json_incref(v);
 }
 
-static json_t *field_view(const struct field *fd, json_t *values, json_t *errors, int l)
+static json_t *field_view(const struct field *fd, json_t *values, json_t *errors, const struct words *w)
 {
 	const struct type_info *ti = &type_info[fd->type];
 	json_t *o = json_object();
@@ -614,7 +599,7 @@ static json_t *field_view(const struct field *fd, json_t *values, json_t *errors
 	sb_addf(&id, "f_%s", fd->key);
 	json_object_set_new(o, "id", json_stringn(id.buf, id.len));
 	sb_release(&id);
-	json_object_set_new(o, "label", json_string(label_of(fd->def, l, fd->key)));
+	json_object_set_new(o, "label", json_string(label_of(fd->def, w, fd->key)));
 	json_object_set_new(o, "type", json_string(ti->name));
 	json_object_set_new(o, "required", json_boolean(fd->required));
 	json_object_set_new(o, "input_type", json_string(ti->input_type));
@@ -632,8 +617,8 @@ static json_t *field_view(const struct field *fd, json_t *values, json_t *errors
 		json_object_set_new(o, "maxlength", json_integer(ti->maxlength));
 	if (ti->accept)
 		json_object_set_new(o, "accept", json_string(ti->accept));
-	if (ti->hint[l])
-		json_object_set_new(o, "hint", json_string(ti->hint[l]));
+	if (ti->hint)
+		json_object_set_new(o, "hint", json_string(msg(w, ti->hint)));
 
 	json_t *value = view_value(fd, values);
 	const char *cur = json_string_value(value);
@@ -655,7 +640,7 @@ static json_t *field_view(const struct field *fd, json_t *values, json_t *errors
 			json_t *e = json_object();
 			json_object_set_new(e, "value", json_string(json_string_value(v)));
 			json_object_set_new(e, "label",
-					    json_string(label_of(op, l, json_string_value(v))));
+					    json_string(label_of(op, w, json_string_value(v))));
 			json_object_set_new(e, "selected",
 					    json_boolean(str_eq(str_n(cur, curlen),
 								str_n(json_string_value(v),
@@ -667,18 +652,18 @@ static json_t *field_view(const struct field *fd, json_t *values, json_t *errors
 	return o;
 }
 
-json_t *forms_view(json_t *def, json_t *values, json_t *errors, const char *lang)
+json_t *forms_view(json_t *def, json_t *values, json_t *errors, const struct view *v, const char *lang)
 {
 	if (forms_def_check(def) != 0)
 		return NULL;
-	int l = lang_index(lang);
+	const struct words w = { v, lang };
 	json_t *out = json_array();
 	size_t i;
 	json_t *f;
 	json_array_foreach(def, i, f) {
 		struct field fd;
 		field_get(f, &fd);
-		json_array_append_new(out, field_view(&fd, values, errors, l));
+		json_array_append_new(out, field_view(&fd, values, errors, &w));
 	}
 	return out;
 }

@@ -16,6 +16,8 @@
 
 #include "base/str.h"
 
+struct view;
+
 #define FORMS_TEXT_MAX 200      /* characters of a text or address field */
 #define FORMS_TEXTAREA_MAX 2000 /* characters of a textarea */
 #define FORMS_EMAIL_MAX STR_EMAIL_MAX
@@ -34,7 +36,8 @@ bool forms_field_personal(json_t *field);
 /* Validates input against the definition. Returns 0 and sets *values (new reference: the
  * normalised values of the known fields only — trimmed, upper-cased ID numbers and credit
  * codes, numbers in canonical form, dates as YYYY-MM-DD) and *errors (new reference: an
- * object field key -> message in lang for a citizen, empty when all is well). File fields are
+ * object field key -> message in lang for a citizen from the catalogs v (view.h; NULL: the
+ * messages are their keys), empty when all is well). File fields are
  * checked only for presence when required; their value is an attachment reference that the
  * caller checks. GH_EINVAL when the definition itself is malformed (forms_def_check); then
  * *values and *errors are NULL.
@@ -49,7 +52,8 @@ bool forms_field_personal(json_t *field);
  * non-text types. Optional empty fields are left out of *values; input keys that are not
  * fields are ignored; input that is NULL or not an object counts as empty. Messages name the
  * field by its label and never repeat the input. */
-int forms_validate(json_t *def, json_t *input, const char *lang, json_t **values, json_t **errors);
+int forms_validate(json_t *def, json_t *input, const struct view *v, const char *lang, json_t **values,
+		   json_t **errors);
 
 /* The form as a template context: an array of fields, each with key, label (in lang), type,
  * required, the HTML input type and attributes that fit (inputmode, autocomplete, maxlength,
@@ -64,6 +68,6 @@ int forms_validate(json_t *def, json_t *input, const char *lang, json_t **values
  * hint (format hint in lang), error and has_error; select fields have options [{value,
  * label, selected}]. value is values[key] when it is a string of plausible size for the type
  * (so the raw input may be passed to re-show a form with errors), else "". */
-json_t *forms_view(json_t *def, json_t *values, json_t *errors, const char *lang);
+json_t *forms_view(json_t *def, json_t *values, json_t *errors, const struct view *v, const char *lang);
 
 #endif

@@ -30,6 +30,7 @@
 #include "cases/forms.h"
 #include "cases/pages_impl.h"
 #include "catalog/catalog.h"
+#include "http/msg.h"
 #include "http/multipart.h"
 #include "http/server.h"
 #include "identity/identity.h"
@@ -431,7 +432,7 @@ int cases_apply_render(struct req *r, int status, const struct apply_view *v)
 					  v->svc.promised_limit_days == 1 ? "" : "s")
 			   : arena_printf(r->arena, "承诺办结时限：%ld 个工作日。", v->svc.promised_limit_days));
 
-	json_t *fields = forms_view(v->def, v->values, v->errors, r->lang);
+	json_t *fields = forms_view(v->def, v->values, v->errors, r->app->view, r->lang);
 	if (!fields)
 		return GH_EINTERNAL;
 	size_t i;
@@ -1184,7 +1185,7 @@ static int reveal_post(struct req *r)
 	rc = case_reveal(r, &app, field, reason && *reason ? reason : NULL, &label, &value);
 	if (rc == GH_EFORBIDDEN || rc == GH_ENOTFOUND || rc == GH_EVALIDATION || rc == GH_ERATELIMIT) {
 		struct act_error err = { .status = err_status(rc),
-					 .message = r->error_detail ? r->error_detail : err_message(rc, r->lang) };
+					 .message = r->error_detail ? r->error_detail : M_err(r, rc) };
 		r->error_detail = NULL;
 		return detail_render(r, &app, NULL, &err);
 	}
@@ -1366,7 +1367,7 @@ static int act_post(struct req *r)
 	rc = case_act(r, &app, code, reason && *reason ? reason : NULL, detail_s);
 	if (rc == GH_EFORBIDDEN || rc == GH_ECONFLICT || rc == GH_EVALIDATION) {
 		err.status = err_status(rc);
-		err.message = r->error_detail ? r->error_detail : err_message(rc, r->lang);
+		err.message = r->error_detail ? r->error_detail : M_err(r, rc);
 		r->error_detail = NULL;
 		/* The page as it is now (a conflict means it changed). */
 		struct application cur;
@@ -1531,7 +1532,7 @@ static int progress_page(struct req *r)
 	int rc = cases_progress_lookup(r, number, code, &app);
 	if (rc == GH_EINVAL || rc == GH_ENOTFOUND) {
 		json_t *list = json_array();
-		const char *msg = r->error_detail ? r->error_detail : err_message(rc, r->lang);
+		const char *msg = r->error_detail ? r->error_detail : M_err(r, rc);
 		cases_add_error(list, number && *number ? "code" : "number", msg);
 		jset(ctx, number && *number ? "err_code" : "err_number", msg);
 		r->error_detail = NULL;

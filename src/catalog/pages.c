@@ -13,6 +13,7 @@
 #include "base/sb.h"
 #include "base/util.h"
 #include "http/http.h"
+#include "http/msg.h"
 #include "interact/interact.h"
 #include "store/db.h"
 #include "view/view.h"
@@ -20,10 +21,6 @@
 #define IS_EN(r) (strcmp((r)->lang, "en") == 0)
 #define PICK(r, obj, field) catalog_pick((r)->lang, (obj)->field##_zh, (obj)->field##_en)
 
-static const char *M(struct req *r, const char *key)
-{
-	return view_msg(r->app->view, r->lang, key);
-}
 
 /* Sets key to s when s is not NULL. */
 static void jset(json_t *o, const char *key, const char *s)

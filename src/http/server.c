@@ -57,6 +57,7 @@
 #include "http/cache.h"
 #include "http/h1.h"
 #include "http/metrics.h"
+#include "http/msg.h"
 #include "http/multipart.h"
 #include "http/proxy.h"
 #include "http/router.h"
@@ -154,6 +155,8 @@ static _Atomic uint64_t request_seq;
 static _Atomic uint64_t cache_hits, cache_misses;
 static _Atomic uint64_t conn_shed[3], conn_evicted, conn_timeouts;
 static uint64_t boot_id;
+/* The body of a quick 503 (shed): the catalog's words in both languages, made at start. */
+static char shed_body[512];
 static struct net_cidr *trusted;
 static size_t ntrusted;
 
@@ -293,10 +296,7 @@ int req_query_long(struct req *r, const char *name, long def, long min, long max
 		return 0;
 	}
 	if (str_to_long(str_c(v), min, max, out)) {
-		if (strcmp(r->lang, "en") == 0)
-			req_error_detail(r, "Parameter '%s' must be a whole number from %ld to %ld.", name, min, max);
-		else
-			req_error_detail(r, "参数 %s 应为 %ld 到 %ld 之间的整数。", name, min, max);
+		req_error_detail(r, "%s", MF(r, "http_param_int", MA("name", name), MA("min", min), MA("max", max)));
 		return GH_EINVAL;
 	}
 	return 0;
@@ -342,8 +342,7 @@ int req_form(struct req *r, struct kvlist *out)
 	const char *b = req_body(r, &n);
 	int rc = form_decode(r->arena, b, n, 256, out);
 	if (rc == GH_EINVAL)
-		req_error_detail(r, strcmp(r->lang, "en") == 0 ? "The form data is not valid UTF-8 or is malformed."
-							      : "表单数据格式有误。");
+		req_error_detail(r, "%s", M(r, "http_form_malformed"));
 	return rc;
 }
 
@@ -547,7 +546,7 @@ int resp_redirect(struct req *r, int status, const char *location)
 int resp_error(struct req *r, int code)
 {
 	int status = err_status(code);
-	const char *msg = err_message(code, r->lang);
+	const char *msg = M_err(r, code);
 	if ((code == GH_EBUSY || code == GH_EUNAVAILABLE) && !resp_has_header(r, "Retry-After"))
 		resp_header(r, "Retry-After", "5");
 	if (r->api || !r->app->view) {
@@ -878,6 +877,10 @@ static int dispatch(struct req *r)
 	if (q->target_len > (size_t)w->app->cfg.max_uri)
 		return GH_EURITOOLONG;
 	r->method = method_bit(q->method);
+	/* Until the query and cookies are read (pick_lang), errors speak the header's language. */
+	const char *al = req_header(r, "Accept-Language");
+	if (al && strncasecmp(al, "en", 2) == 0)
+		r->lang = "en";
 	if (strcmp(q->target, "*") == 0) {
 		/* OPTIONS * asks about the server as a whole. */
 		if (r->method != HTTP_OPTIONS)
@@ -889,19 +892,19 @@ static int dispatch(struct req *r)
 	}
 	const char *t = target_path(q->target);
 	if (!t) {
-		req_error_detail(r, "Malformed request target / 请求地址格式有误");
+		req_error_detail(r, "%s", M(r, "http_target_malformed"));
 		return GH_EINVAL;
 	}
 	size_t plen = strcspn(t, "?#");
 	if (t[plen] == '#') {
-		req_error_detail(r, "Malformed request target / 请求地址格式有误");
+		req_error_detail(r, "%s", M(r, "http_target_malformed"));
 		return GH_EINVAL;
 	}
 	const char *rawpath = arena_strndup(r->arena, t, plen);
 	char *path;
 	if (path_decode(r->arena, rawpath, plen, &path)) {
 		r->api = strncmp(rawpath, "/api/", 5) == 0;
-		req_error_detail(r, "Malformed path / 网址格式有误");
+		req_error_detail(r, "%s", M(r, "http_path_malformed"));
 		return GH_EINVAL;
 	}
 	r->path = path;
@@ -915,8 +918,7 @@ static int dispatch(struct req *r)
 		r->cookies.n = 0; /* a broken Cookie header is ignored, not fatal */
 	r->lang = pick_lang(r);
 	if (rc) {
-		req_error_detail(r, strcmp(r->lang, "en") == 0 ? "The query string is malformed."
-							      : "查询参数格式有误。");
+		req_error_detail(r, "%s", M(r, "http_query_malformed"));
 		return rc == GH_ETOOBIG ? GH_EINVAL : rc;
 	}
 	if (!r->method)
@@ -950,7 +952,7 @@ static int dispatch(struct req *r)
 		return GH_EUNAUTH;
 	}
 	if (r->who.token && (route->scopes & ~r->who.scopes)) {
-		req_error_detail(r, "This token lacks a scope the request needs / 令牌权限不足");
+		req_error_detail(r, "%s", M(r, "http_token_scope"));
 		return GH_EFORBIDDEN;
 	}
 	if ((route->flags & ROUTE_CSRF) && !(r->method & (HTTP_GET | HTTP_HEAD))) {
@@ -1454,14 +1456,13 @@ static void shed(int fd, int kind)
 	char id[20], msg[1024];
 	snprintf(id, sizeof(id), "%08llx%08llx", (unsigned long long)(boot_id & 0xffffffffu),
 		 (unsigned long long)atomic_fetch_add(&request_seq, 1));
-	static const char body[] = "系统繁忙，请稍后再试。 The service is busy. Please try again shortly.\n";
 	int len = snprintf(msg, sizeof(msg),
 			   "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
 			   "Content-Length: %zu\r\nRetry-After: 5\r\nConnection: close\r\n"
 			   "Content-Security-Policy: " CSP "\r\nX-Content-Type-Options: nosniff\r\n"
 			   "Referrer-Policy: strict-origin-when-cross-origin\r\nX-Frame-Options: DENY\r\n"
 			   "X-Request-Id: %s\r\n\r\n%s",
-			   sizeof(body) - 1, id, body);
+			   strlen(shed_body), id, shed_body);
 	if (len > 0 && (size_t)len < sizeof(msg)) {
 		ssize_t k = send(fd, msg, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL);
 		(void)k;
@@ -1824,6 +1825,8 @@ int server_run(struct app *app)
 	evthread_use_pthreads();
 	event_set_log_callback(libevent_log);
 	boot_id = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
+	snprintf(shed_body, sizeof(shed_body), "%s %s\n", app->view ? view_msg(app->view, "zh", "err_busy") : "",
+		 app->view ? view_msg(app->view, "en", "err_busy") : "503");
 
 	const char *list = app->cfg.trusted_proxies;
 	if ((!list || !*list) && app->cfg.trust_proxy)

@@ -15,6 +15,7 @@
 
 #include "base/err.h"
 #include "base/util.h"
+#include "http/msg.h"
 #include "http/server.h"
 #include "identity/identity_impl.h"
 
@@ -22,13 +23,6 @@
 #define TOKEN_NAME_MAX 100
 #define TOKENS_PER_HOUR 30
 #define AGENT_LOOKUPS_PER_HOUR 20
-
-static bool en(const struct req *r)
-{
-	return strcmp(r->lang, "en") == 0;
-}
-
-#define T(r, zh, en_) (en(r) ? (en_) : (zh))
 
 /* s without surrounding ASCII spaces, in the arena. */
 static const char *trimmed(struct req *r, const char *s)
@@ -107,13 +101,13 @@ static json_t *new_errors(struct req *r)
 static const char *kind_label(const struct req *r, const char *kind)
 {
 	if (strcmp(kind, "individual") == 0)
-		return T(r, "个人（自然人）", "Individual");
+		return M(r, "account_individual");
 	if (strcmp(kind, "enterprise") == 0)
-		return T(r, "法人", "Enterprise (legal person)");
+		return M(r, "account_enterprise_legal_person");
 	if (strcmp(kind, "staff") == 0)
-		return T(r, "部门工作人员", "Department staff");
+		return M(r, "account_department_staff");
 	if (strcmp(kind, "admin") == 0)
-		return T(r, "管理员", "Administrator");
+		return M(r, "admin_kind_admin");
 	return kind;
 }
 
@@ -121,60 +115,50 @@ static json_t *staff_role_labels(const struct req *r, unsigned roles)
 {
 	json_t *a = json_array();
 	if (roles & STAFF_COUNTER)
-		json_array_append_new(a, json_string(T(r, "窗口受理", "Counter clerk")));
+		json_array_append_new(a, json_string(M(r, "admin_duty_counter")));
 	if (roles & STAFF_REVIEWER)
-		json_array_append_new(a, json_string(T(r, "审核", "Reviewer")));
+		json_array_append_new(a, json_string(M(r, "admin_duty_reviewer")));
 	if (roles & STAFF_HEAD)
-		json_array_append_new(a, json_string(T(r, "部门负责人", "Department head")));
+		json_array_append_new(a, json_string(M(r, "admin_duty_head")));
 	return a;
 }
 
-static const struct {
-	const char *word, *zh, *en;
-} channels[] = {
-	{ "app", "手机 App", "Mobile app" },
-	{ "miniprogram", "小程序", "Mini-program" },
-	{ "kiosk", "自助终端", "Self-service kiosk" },
-	{ "other", "其他系统", "Other system" },
-};
+/* The channels a token is for; the words are the catalog's account_channel_<word>. */
+static const char *const channels[] = { "app", "miniprogram", "kiosk", "other" };
 
-static const char *channel_label(const struct req *r, const char *word)
+static const char *channel_label(struct req *r, const char *word)
 {
 	for (size_t i = 0; i < ARRAY_LEN(channels); i++)
-		if (word && strcmp(channels[i].word, word) == 0)
-			return T(r, channels[i].zh, channels[i].en);
+		if (word && strcmp(channels[i], word) == 0)
+			return MC(r, "account_channel_", word);
 	return word ? word : "";
 }
 
 static bool channel_known(const char *word)
 {
 	for (size_t i = 0; i < ARRAY_LEN(channels); i++)
-		if (strcmp(channels[i].word, word) == 0)
+		if (strcmp(channels[i], word) == 0)
 			return true;
 	return false;
 }
 
+/* The scopes; the words are the catalog's account_scope_<word> and account_scope_<word>_hint. */
 static const struct {
 	unsigned bit;
-	const char *word, *zh, *en, *zh_hint, *en_hint;
+	const char *word;
 } scope_info[] = {
-	{ SCOPE_PROFILE, "profile", "查看账户资料", "Read the profile", "姓名、账户类型和打码后的证件号、手机号。",
-	  "Name, kind of account, masked ID and phone numbers." },
-	{ SCOPE_APPLY, "apply", "办事", "Apply for services", "提交申请、查询办件进度。",
-	  "File applications and follow their progress." },
-	{ SCOPE_ACCOUNT, "account", "管理账户", "Manage the account",
-	  "修改密码、管理令牌和经办人。请只授予您完全信任的应用。",
-	  "Change the password, manage tokens and agents. Grant it only to apps you fully trust." },
-	{ SCOPE_ADMIN, "admin", "管理接口", "Administrators' API", "管理员的接口：账户、角色和安全事件。",
-	  "The administrators' API: accounts, roles and security events." },
+	{ SCOPE_PROFILE, "profile" },
+	{ SCOPE_APPLY, "apply" },
+	{ SCOPE_ACCOUNT, "account" },
+	{ SCOPE_ADMIN, "admin" },
 };
 
-static json_t *scope_labels(const struct req *r, unsigned scopes)
+static json_t *scope_labels(struct req *r, unsigned scopes)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; i < ARRAY_LEN(scope_info); i++)
 		if (scopes & scope_info[i].bit)
-			json_array_append_new(a, json_string(T(r, scope_info[i].zh, scope_info[i].en)));
+			json_array_append_new(a, json_string(MC(r, "account_scope_", scope_info[i].word)));
 	return a;
 }
 
@@ -209,9 +193,9 @@ static json_t *token_row(struct req *r, const struct api_token *t, int64_t now)
 	const char *status = token_status(t, now);
 	bool active = strcmp(status, "active") == 0;
 	json_object_set_new(j, "active", json_boolean(active));
-	json_object_set_new(j, "status_label", json_string(active ? T(r, "有效", "Active")
-							     : t->revoked_at ? T(r, "已撤销", "Revoked")
-									     : T(r, "已过期", "Expired")));
+	json_object_set_new(j, "status_label", json_string(active ? M(r, "account_active")
+							     : t->revoked_at ? M(r, "account_revoked")
+									     : M(r, "account_expired")));
 	json_object_set_new(j, "channel_label", json_string(channel_label(r, t->channel)));
 	json_object_set_new(j, "scope_labels", scope_labels(r, t->scopes));
 	json_object_set_new(j, "created", json_string(when(r, t->created_at)));
@@ -230,29 +214,15 @@ static json_t *party_json(const struct account *a)
 
 /* ---- the account page ----------------------------------------------------------------- */
 
-static const struct {
-	const char *word, *zh, *en;
-} notices[] = {
-	{ "password", "密码已修改。其他设备上的登录和全部接口令牌已失效。",
-	  "Your password has been changed. You have been logged out on other devices and every API token has "
-	  "been revoked." },
-	{ "token_revoked", "令牌已撤销。", "The token has been revoked." },
-	{ "agent_added", "经办人已授权。", "The agent has been authorised." },
-	{ "agent_removed", "已取消该经办人的授权。", "The agent's authorisation has been withdrawn." },
-	{ "acting", "您现在以企业经办人的身份办事。", "You are now acting for the enterprise." },
-	{ "acting_self", "您现在以个人身份办事。", "You are now acting for yourself." },
-	{ "email", "电子邮箱已保存。办件进展将同时发送到该邮箱。",
-	  "Your e-mail address has been saved. News of your applications will also be sent there." },
-	{ "email_removed", "已删除电子邮箱，今后不再发送邮件通知。", "Your e-mail address has been removed; no more e-mail will be sent." },
-	{ "totp", "动态验证码已启用。今后登录时需要输入验证码。",
-	  "Two-step verification is on. You will be asked for a code each time you log in." },
-};
+/* What the page says after a change (?done=<word>): the catalog's account_notice_<word>. */
+static const char *const notices[] = { "password", "token_revoked", "agent_added", "agent_removed", "acting",
+				       "acting_self", "email", "email_removed", "totp" };
 
-static const char *notice_text(const struct req *r, const char *word)
+static const char *notice_text(struct req *r, const char *word)
 {
 	for (size_t i = 0; word && i < ARRAY_LEN(notices); i++)
-		if (strcmp(notices[i].word, word) == 0)
-			return T(r, notices[i].zh, notices[i].en);
+		if (strcmp(notices[i], word) == 0)
+			return MC(r, "account_notice_", word);
 	return NULL;
 }
 
@@ -266,7 +236,7 @@ static int account_ctx(struct req *r, json_t **out)
 	int64_t now = identity_now();
 	bool individual = strcmp(acc.kind, "individual") == 0, enterprise = strcmp(acc.kind, "enterprise") == 0;
 	bool staff = strcmp(acc.kind, "staff") == 0, admin = strcmp(acc.kind, "admin") == 0;
-	json_t *ctx = json_pack("{s:s,s:s,s:o,s:s,s:b,s:b,s:b,s:b,s:s?}", "title", T(r, "我的账户", "My account"), "csrf",
+	json_t *ctx = json_pack("{s:s,s:s,s:o,s:s,s:b,s:b,s:b,s:b,s:s?}", "title", M(r, "account_title"), "csrf",
 				identity_csrf_token(r), "account", account_json(&acc), "kind_label",
 				kind_label(r, acc.kind), "is_individual", individual, "is_enterprise", enterprise,
 				"is_staff", staff, "is_admin", admin, "created", when(r, acc.created_at));
@@ -291,16 +261,16 @@ static int account_ctx(struct req *r, json_t **out)
 
 	json_t *chs = json_array();
 	for (size_t i = 0; i < ARRAY_LEN(channels); i++)
-		json_array_append_new(chs, json_pack("{s:s,s:s}", "value", channels[i].word, "label",
-						     T(r, channels[i].zh, channels[i].en)));
+		json_array_append_new(chs, json_pack("{s:s,s:s}", "value", channels[i], "label",
+						     MC(r, "account_channel_", channels[i])));
 	json_object_set_new(ctx, "channels", chs);
 	json_t *scs = json_array();
 	unsigned grantable = scopes_grantable(r);
 	for (size_t i = 0; i < ARRAY_LEN(scope_info); i++)
 		if (grantable & scope_info[i].bit)
 			json_array_append_new(scs, json_pack("{s:s,s:s,s:s,s:b}", "word", scope_info[i].word, "label",
-							     T(r, scope_info[i].zh, scope_info[i].en), "hint",
-							     T(r, scope_info[i].zh_hint, scope_info[i].en_hint), "checked",
+							     MC(r, "account_scope_", scope_info[i].word), "hint",
+							     MC(r, "account_scope_hint_", scope_info[i].word), "checked",
 							     scope_info[i].bit == SCOPE_PROFILE));
 	json_object_set_new(ctx, "scope_choices", scs);
 
@@ -405,7 +375,7 @@ static int enterprises_list(struct req *r)
 
 static json_t *password_ctx(struct req *r)
 {
-	json_t *ctx = json_pack("{s:s,s:s}", "title", T(r, "修改密码", "Change your password"), "csrf",
+	json_t *ctx = json_pack("{s:s,s:s}", "title", M(r, "password_title"), "csrf",
 				identity_csrf_token(r));
 	json_object_set_new(ctx, "nav_account", json_true());
 	return ctx;
@@ -447,7 +417,7 @@ static int password_done(struct req *r, void *p)
 		identity_event(r->db, "password.change_fail", j->account, j->account, r->ip, "wrong current password");
 		json_t *errs = new_errors(r);
 		identity_field_error(errs, "current_password",
-				     T(r, "当前密码不正确。", "The current password is not correct."));
+				     M(r, "account_current_password_not_correct"));
 		return invalid(r, "identity/password", r->api ? NULL : password_ctx(r), errs);
 	}
 	int rc = j->rc;
@@ -478,15 +448,15 @@ static int password_post(struct req *r)
 	json_t *errs = new_errors(r);
 	if (!*cur || strlen(cur) > PASSWORD_MAX_BYTES)
 		identity_field_error(errs, "current_password",
-				     T(r, "请输入当前密码。", "Enter your current password."));
+				     M(r, "account_enter_current_password"));
 	enum password_problem pp = password_check(pw, NULL);
 	if (pp != PASSWORD_OK)
-		identity_field_error(errs, "password", password_problem_text(pp, r->lang));
+		identity_field_error(errs, "password", M(r, password_problem_text(pp)));
 	else if (strcmp(pw, cur) == 0)
 		identity_field_error(errs, "password",
-				     T(r, "新密码不能与当前密码相同。", "The new password must differ from the current one."));
+				     M(r, "account_new_password_must_differ_current"));
 	else if (strcmp(pw, pw2) != 0)
-		identity_field_error(errs, "password2", T(r, "两次输入的新密码不一致。", "The two new passwords do not match."));
+		identity_field_error(errs, "password2", M(r, "account_two_new_passwords_do_not"));
 	if (json_object_size(errs))
 		return invalid(r, "identity/password", r->api ? NULL : password_ctx(r), errs);
 
@@ -548,21 +518,19 @@ static int tokens_issue(struct req *r)
 	size_t nc = str_utf8_chars(name, strlen(name));
 	if (nc < 1 || nc > TOKEN_NAME_MAX)
 		identity_field_error(errs, r->api ? "name" : "token_name",
-				     T(r, "请为令牌起个名字（最多 100 个字），例如使用它的应用或设备。",
-				       "Name the token (at most 100 characters), e.g. after the app or device that uses it."));
+				     M(r, "account_name_token_most_100_characters"));
 	if (!*channel && r->api)
 		channel = "app";
 	if (!channel_known(channel))
 		identity_field_error(errs, "channel",
-				     T(r, "请选择渠道：手机 App、小程序、自助终端或其他系统。",
-				       "Choose the channel: app, miniprogram, kiosk or other."));
+				     M(r, "account_choose_channel_app_miniprogram_kiosk"));
 	unsigned scopes = 0, grantable = scopes_grantable(r);
 	if (r->api) {
 		const char *sc = identity_field(in, "scopes");
 		if (!*sc)
 			scopes = grantable & ~SCOPE_ADMIN;
 		else if (scopes_parse(sc, &scopes))
-			identity_field_error(errs, "scopes", "Unknown scope (profile, account, apply, admin) / 未知权限");
+			identity_field_error(errs, "scopes", M(r, "identity_scope_unknown"));
 	} else {
 		for (size_t i = 0; i < ARRAY_LEN(scope_info); i++) {
 			char key[32];
@@ -573,21 +541,20 @@ static int tokens_issue(struct req *r)
 	}
 	if (!json_object_get(errs, "scopes")) {
 		if (!scopes)
-			identity_field_error(errs, "scopes", T(r, "请至少选择一项权限。", "Choose at least one permission."));
+			identity_field_error(errs, "scopes", M(r, "account_choose_least_one_permission"));
 		else if (scopes & ~grantable)
 			identity_field_error(errs, "scopes",
-					     T(r, "您不能授予这项权限。", "You may not grant this permission."));
+					     M(r, "account_not_grant_permission"));
 	}
 	int64_t acting = value_id(identity_field(in, "acting_for"));
 	if (acting < 0 || (acting && (strcmp(r->who.kind, "individual") != 0 ||
 				      !agent_may_act(r->db, r->arena, r->who.account, acting))))
 		identity_field_error(errs, "acting_for",
-				     T(r, "您不是该企业的经办人。", "You are not an agent of this enterprise."));
+				     M(r, "account_not_agent_enterprise"));
 	else if (r->who.token && r->role == ROLE_AGENT && acting != r->who.enterprise)
 		/* A token acting for an enterprise mints only tokens acting for it. */
 		identity_field_error(errs, "acting_for",
-				     T(r, "此令牌只能签发代表同一企业的令牌。",
-				       "This token can only issue tokens acting for the same enterprise."));
+				     M(r, "account_token_only_issue_tokens_acting"));
 	if (json_object_size(errs)) {
 		if (r->api)
 			return invalid(r, NULL, NULL, errs);
@@ -614,7 +581,7 @@ static int tokens_issue(struct req *r)
 		sodium_memzero(token, sizeof(token));
 		return resp_json(r, 201, out);
 	}
-	json_t *ctx = json_pack("{s:s,s:s,s:s,s:s,s:s?,s:o}", "title", T(r, "新令牌", "Your new token"), "token", token,
+	json_t *ctx = json_pack("{s:s,s:s,s:s,s:s,s:s?,s:o}", "title", M(r, "token_issued_title"), "token", token,
 				"name", name, "channel_label", channel_label(r, channel), "expires", when(r, expires),
 				"scope_labels", scope_labels(r, scopes));
 	json_object_set_new(ctx, "nav_account", json_true());
@@ -668,11 +635,11 @@ static int agents_add(struct req *r)
 	size_t nl = idcheck_normalize(idn, strlen(idn), norm, sizeof(norm));
 	enum idcheck_err ie = nl ? idcheck_id_number(norm, nl) : IDCHECK_LENGTH;
 	if (ie != IDCHECK_OK)
-		identity_field_error(errs, f_id, idcheck_reason(ie, "id_number", r->lang));
+		identity_field_error(errs, f_id, M(r, idcheck_reason(ie, "id_number")));
 	size_t nc = str_utf8_chars(name, strlen(name));
 	if (nc < 2 || nc > 50)
 		identity_field_error(errs, f_name,
-				     T(r, "请填写经办人身份证上的姓名。", "Enter the agent's name as on their ID card."));
+				     M(r, "account_enter_agent_s_name_their"));
 	struct account ag;
 	if (!json_object_size(errs)) {
 		char key[64];
@@ -684,13 +651,11 @@ static int agents_add(struct req *r)
 			return rc;
 		if (rc || strcmp(ag.name, name) != 0 || strcmp(ag.status, "active") != 0) {
 			identity_field_error(errs, f_id,
-					     T(r, "没有找到与该身份证号码和姓名相符的个人账户。请核对，或请经办人先注册个人账户。",
-					       "No individual account matches this ID number and name. Check them, or ask the "
-					       "agent to register first."));
+					     M(r, "account_no_individual_account_matches_id"));
 		} else if ((rc = agent_add(r->db, r->who.account, ag.id, identity_now()))) {
 			if (rc != GH_ECONFLICT)
 				return rc;
-			identity_field_error(errs, f_id, T(r, "此人已经是本企业的经办人。", "This person is already an agent."));
+			identity_field_error(errs, f_id, M(r, "account_person_already_agent"));
 		}
 	}
 	if (json_object_size(errs)) {
@@ -741,9 +706,7 @@ static int email_set(struct req *r)
 		if (n > STR_EMAIL_MAX || !str_email_norm(email, n)) {
 			json_t *errs = new_errors(r);
 			identity_field_error(errs, "email",
-					     T(r, "请填写有效的电子邮箱地址，例如 name@example.com；留空则不发送邮件。",
-					       "Enter a valid e-mail address, such as name@example.com, or leave it "
-					       "empty to receive no e-mail."));
+					     M(r, "account_enter_valid_e_mail_address"));
 			if (r->api)
 				return invalid(r, NULL, NULL, errs);
 			return account_invalid(r, errs, "email_form_error",
@@ -801,7 +764,7 @@ static char *grouped(struct arena *a, const char *s)
 
 static int totp_page(struct req *r, const struct account *acc, json_t *errs)
 {
-	json_t *ctx = json_pack("{s:s,s:s}", "title", T(r, "动态验证码", "Two-step verification"), "csrf",
+	json_t *ctx = json_pack("{s:s,s:s}", "title", M(r, "account_two_step_verification"), "csrf",
 				identity_csrf_token(r));
 	json_object_set_new(ctx, "nav_account", json_true());
 	if (acc->totp_enabled) {
@@ -876,8 +839,7 @@ static int totp_enrol_post(struct req *r)
 		ratelimit_fail(r->db, key, identity_now(), RATELIMIT_FREE_TOTP);
 		json_t *errs = new_errors(r);
 		identity_field_error(errs, "code",
-				     T(r, "验证码不正确或已过期，请输入应用中当前显示的 6 位数字。",
-				       "The code is wrong or has expired. Enter the 6 digits the app shows now."));
+				     M(r, "account_code_wrong_has_expired_enter"));
 		return totp_page(r, &acc, errs);
 	}
 	ratelimit_clear(r->db, key);

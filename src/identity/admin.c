@@ -18,6 +18,7 @@
 #include "base/sb.h"
 #include "base/str.h"
 #include "base/util.h"
+#include "http/msg.h"
 #include "http/server.h"
 #include "identity/identity_impl.h"
 #include "store/db.h"
@@ -33,14 +34,6 @@
 static bool en(const struct req *r)
 {
 	return strcmp(r->lang, "en") == 0;
-}
-
-#define T(r, zh, en_) (en(r) ? (en_) : (zh))
-
-/* The message for key in the request's language (data/i18n). */
-static const char *M(const struct req *r, const char *key)
-{
-	return view_msg(r->app->view, r->lang, key);
 }
 
 static void jset(json_t *o, const char *key, const char *v)
@@ -115,7 +108,7 @@ static const char *duties_label(struct req *r, unsigned roles)
 		if (!(roles & duties[i].bit))
 			continue;
 		if (sb.len)
-			sb_adds(&sb, T(r, "、", ", "));
+			sb_adds(&sb, M(r, "admin_"));
 		char key[40];
 		snprintf(key, sizeof(key), "admin_duty_%s", duties[i].word);
 		sb_adds(&sb, M(r, key));
@@ -383,7 +376,7 @@ static int page_of_account(struct req *r, int64_t *id)
 	long v;
 	const char *s = req_param(r, "id");
 	if (!s || str_to_long(str_c(s), 1, 1L << 62, &v)) {
-		req_error_detail(r, "%s", T(r, "账号编号应为正整数。", "An account number is a positive whole number."));
+		req_error_detail(r, "%s", M(r, "admin_account_number_positive_whole_number"));
 		return GH_ENOTFOUND;
 	}
 	*id = v;
@@ -394,7 +387,7 @@ static int load_account(struct req *r, int64_t id, struct account *acc)
 {
 	int rc = account_get(r->db, r->arena, id, acc);
 	if (rc == GH_ENOTFOUND)
-		req_error_detail(r, T(r, "没有编号为 %lld 的账号。", "There is no account number %lld."), (long long)id);
+		req_error_detail(r, "%s", MF(r, "admin_no_account", MA("id", (long long)id)));
 	return rc;
 }
 
@@ -423,8 +416,7 @@ static int accounts_list(struct req *r)
 	if (kind && !*kind)
 		kind = NULL;
 	if (kind && !kind_known(kind)) {
-		req_error_detail(r, "%s", T(r, "参数 kind 应为 individual、enterprise、staff 或 admin。",
-					    "Parameter 'kind' must be individual, enterprise, staff or admin."));
+		req_error_detail(r, "%s", M(r, "admin_parameter_kind_must_individual_enterprise"));
 		return GH_EINVAL;
 	}
 	long page, per;
@@ -577,7 +569,7 @@ static int account_update(struct req *r, enum update_form form)
 		json_object_foreach(in, k, x)
 		{
 			if (strcmp(k, "status") && strcmp(k, "department") && strcmp(k, "staff_roles"))
-				identity_field_error(errs, k, "Unknown field (status, department, staff_roles) / 未知字段");
+				identity_field_error(errs, k, M(r, "admin_field_unknown_patch"));
 		}
 	}
 
@@ -585,13 +577,11 @@ static int account_update(struct req *r, enum update_form form)
 	if (form != UPDATE_STAFF && json_object_get(in, "status")) {
 		status = identity_field(in, "status");
 		if (strcmp(status, "active") && strcmp(status, "disabled"))
-			identity_field_error(errs, "status", T(r, "状态应为 active（启用）或 disabled（停用）。",
-							       "status must be active or disabled."));
+			identity_field_error(errs, "status", M(r, "admin_status_must_active_disabled"));
 		else if (strcmp(status, "disabled") == 0 && id == r->who.account)
-			identity_field_error(errs, "status", T(r, "不能停用自己的账号，请由另一位管理员操作。",
-							       "You cannot disable your own account; ask another administrator."));
+			identity_field_error(errs, "status", M(r, "admin_cannot_disable_own_account_ask"));
 	} else if (form == UPDATE_STATUS) {
-		identity_field_error(errs, "status", T(r, "请选择状态。", "Choose a status."));
+		identity_field_error(errs, "status", M(r, "admin_choose_status"));
 	}
 
 	bool set_staff = false;
@@ -609,19 +599,17 @@ static int account_update(struct req *r, enum update_form form)
 		if (form == UPDATE_STAFF)
 			roles = duties_from_form(in);
 		else if (json_object_get(in, "staff_roles") && account_parse_staff_roles(identity_field(in, "staff_roles"), &roles))
-			identity_field_error(errs, "staff_roles", T(r, "职责应为 counter、reviewer、head 中的一项或多项。",
-								    "staff_roles: one or more of counter, reviewer, head."));
+			identity_field_error(errs, "staff_roles", M(r, "admin_staff_roles_one_more_counter"));
 		if (strcmp(acc.kind, "staff") != 0)
-			identity_field_error(errs, "department", T(r, "只有工作人员账号有所属部门和职责。",
-								   "Only staff accounts have a department and duties."));
+			identity_field_error(errs, "department", M(r, "admin_only_staff_accounts_have_department"));
 		else if (!dept_find(d, nd, dept))
-			identity_field_error(errs, "department", T(r, "请选择一个存在的部门。", "Choose an existing department."));
+			identity_field_error(errs, "department", M(r, "admin_choose_existing_department"));
 		if (!roles && strcmp(acc.kind, "staff") == 0)
 			identity_field_error(errs, form == UPDATE_STAFF ? "duties" : "staff_roles",
-					     T(r, "请至少选择一项职责。", "Choose at least one duty."));
+					     M(r, "admin_choose_least_one_duty"));
 	}
 	if (form == UPDATE_JSON && !status && !set_staff && !json_object_size(errs)) {
-		req_error_detail(r, "Send status, department or staff_roles / 请提供 status、department 或 staff_roles");
+		req_error_detail(r, "%s", M(r, "admin_patch_empty"));
 		return GH_EINVAL;
 	}
 	if (json_object_size(errs)) {
@@ -760,8 +748,7 @@ static int create_done(struct req *r, void *p)
 		create_wipe(j);
 		json_t *errs = json_object();
 		arena_cleanup(r->arena, (void (*)(void *))json_decref, errs);
-		identity_field_error(errs, "phone", T(r, "该手机号或身份证号码已被另一个账号使用。",
-						      "This phone number or ID number is already used by another account."));
+		identity_field_error(errs, "phone", M(r, "admin_phone_number_id_number_already"));
 		json_t *ctx = r->api ? json_object() : new_ctx(r, kept_values(j->values), j->acc.department, j->acc.staff_roles);
 		return invalid(r, "identity/admin_new", ctx, errs);
 	}
@@ -810,8 +797,7 @@ static void check_name(struct req *r, json_t *errs, const char *v)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			ctl = true;
 	if (n < 2 || n > 50 || ctl)
-		identity_field_error(errs, "name", T(r, "请填写与证件一致的姓名（2 至 50 个字）。",
-						     "Enter the full name as on the ID card (2 to 50 characters)."));
+		identity_field_error(errs, "name", M(r, "admin_enter_full_name_id_card"));
 }
 
 static bool truthy(const char *s)
@@ -837,26 +823,26 @@ static int account_create_post(struct req *r)
 			for (size_t i = 0; i < ARRAY_LEN(known); i++)
 				ok = ok || strcmp(k, known[i]) == 0;
 			if (!ok)
-				identity_field_error(errs, k, "Unknown field / 未知字段");
+				identity_field_error(errs, k, M(r, "admin_field_unknown"));
 		}
 	}
 	const char *kind = identity_field(in, "kind"), *name = identity_field(in, "name");
 	const char *phone_in = identity_field(in, "phone"), *id_in = identity_field(in, "id_number");
 	bool staff = strcmp(kind, "staff") == 0, admin = strcmp(kind, "admin") == 0;
 	if (!staff && !admin)
-		identity_field_error(errs, "kind", T(r, "请选择账号类型：工作人员或管理员。", "Choose staff or administrator."));
+		identity_field_error(errs, "kind", M(r, "admin_choose_staff_administrator"));
 	check_name(r, errs, name);
 	char phone[32], idn[32];
 	size_t pl = idcheck_normalize(phone_in, strlen(phone_in), phone, sizeof(phone));
 	enum idcheck_err pe = pl ? idcheck_phone(phone, pl) : IDCHECK_LENGTH;
 	if (pe != IDCHECK_OK)
-		identity_field_error(errs, "phone", idcheck_reason(pe, "phone", r->lang));
+		identity_field_error(errs, "phone", M(r, idcheck_reason(pe, "phone")));
 	size_t il = 0;
 	if (*id_in) {
 		il = idcheck_normalize(id_in, strlen(id_in), idn, sizeof(idn));
 		enum idcheck_err ie = il ? idcheck_id_number(idn, il) : IDCHECK_LENGTH;
 		if (ie != IDCHECK_OK)
-			identity_field_error(errs, "id_number", idcheck_reason(ie, "id_number", r->lang));
+			identity_field_error(errs, "id_number", M(r, idcheck_reason(ie, "id_number")));
 	}
 	const char *dept = identity_field(in, "department");
 	unsigned roles = 0;
@@ -866,16 +852,16 @@ static int account_create_post(struct req *r)
 		if ((rc = depts_list(r->db, r->arena, &d, &nd)))
 			return rc;
 		if (!dept_find(d, nd, dept))
-			identity_field_error(errs, "department", T(r, "请选择所属部门。", "Choose the department."));
+			identity_field_error(errs, "department", M(r, "admin_choose_department"));
 		if (r->api) {
 			if (account_parse_staff_roles(identity_field(in, "staff_roles"), &roles))
-				identity_field_error(errs, "staff_roles", "staff_roles: counter, reviewer, head / 职责无效");
+				identity_field_error(errs, "staff_roles", M(r, "admin_duties_unknown"));
 		} else {
 			roles = duties_from_form(in);
 		}
 		if (!roles)
 			identity_field_error(errs, r->api ? "staff_roles" : "duties",
-					     T(r, "请至少选择一项职责。", "Choose at least one duty."));
+					     M(r, "admin_choose_least_one_duty"));
 	}
 	if (json_object_size(errs)) {
 		json_t *ctx = r->api ? json_object() : new_ctx(r, kept_values(in), dept, roles);
@@ -939,9 +925,7 @@ static int events_page(struct req *r)
 		f.kind_like = arena_strndup(r->arena, like.buf, like.len);
 		sb_release(&like);
 		if (!ok) {
-			req_error_detail(r, "%s", T(r, "参数 kind 应为事件类型的开头，例如 login 或 account.，只能包含字母、数字、点、下划线和连字符（最多 64 个字符）。",
-						    "Parameter 'kind' is the start of an event kind such as login or account., "
-						    "made of letters, digits, '.', '_' and '-' (at most 64 characters)."));
+			req_error_detail(r, "%s", M(r, "admin_parameter_kind_start_event_kind"));
 			return GH_EINVAL;
 		}
 	}

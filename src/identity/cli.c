@@ -56,14 +56,16 @@ static int user_add(struct app *app, struct db *db, int argc, char **argv)
 	char phone[32], idn[32];
 	size_t pl = idcheck_normalize(phone_in, strlen(phone_in), phone, sizeof(phone));
 	if (!pl || idcheck_phone(phone, pl) != IDCHECK_OK) {
-		fprintf(stderr, "govhall: --phone: %s\n", idcheck_reason(IDCHECK_CHARS, "phone", "en"));
+		fputs("govhall: --phone: not a mainland mobile number (11 digits, starting 13 to 19)\n", stderr);
 		return 2;
 	}
 	if (id_in) {
 		size_t il = idcheck_normalize(id_in, strlen(id_in), idn, sizeof(idn));
 		enum idcheck_err e = il ? idcheck_id_number(idn, il) : IDCHECK_LENGTH;
 		if (e != IDCHECK_OK) {
-			fprintf(stderr, "govhall: --id-number: %s\n", idcheck_reason(e, "id_number", "en"));
+			fprintf(stderr, "govhall: --id-number: not a valid resident ID number (%s)\n",
+				e == IDCHECK_LENGTH ? "18 characters" : e == IDCHECK_CHARS ? "17 digits and a digit or X"
+				: e == IDCHECK_REGION ? "region code" : e == IDCHECK_BIRTHDATE ? "date of birth" : "check character");
 			return 2;
 		}
 	}
@@ -89,7 +91,10 @@ static int user_add(struct app *app, struct db *db, int argc, char **argv)
 	const char *avoid[] = { phone, id_in ? idn : NULL, NULL };
 	enum password_problem p = password_check(pw, avoid);
 	if (p != PASSWORD_OK) {
-		fprintf(stderr, "govhall: password: %s\n", password_problem_text(p, "en"));
+		fprintf(stderr, "govhall: password refused (%s)\n",
+			p == PASSWORD_TOO_SHORT ? "at least 12 characters" : p == PASSWORD_TOO_LONG ? "at most 1024 bytes"
+			: p == PASSWORD_COMMON ? "too common" : p == PASSWORD_LIKE_ID ? "holds the phone or ID number"
+			: "not UTF-8");
 		return 2;
 	}
 	struct arena *a = arena_new(4096);

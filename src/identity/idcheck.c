@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "base/util.h"
+#include "view/view.h"
 
 /* Birth dates before this are refused (a plausibility rule of ours, see idcheck.h). */
 #define IDCHECK_MIN_BIRTH 18000101L
@@ -305,67 +306,48 @@ char *idcheck_mask_email(const char *s, size_t len, char *out, size_t outlen)
 	return out;
 }
 
-/* Sentences per field and error; NULL falls back to the field's generic sentence. */
-enum { LANG_ZH, LANG_EN };
+/* The catalog keys of the sentences per field and error (data/i18n/zh/identity.json); NULL
+ * falls back to the field's generic sentence. */
 enum { WHAT_ID, WHAT_USCC, WHAT_PHONE, WHAT_OTHER };
 
-static const char *const reasons[4][IDCHECK_ERR_MAX + 1][2] = {
+static const char *const reasons[4][IDCHECK_ERR_MAX + 1] = {
 	[WHAT_ID] = {
-		[IDCHECK_OK] = {"身份证号码格式正确。", "The ID number is valid."},
-		[IDCHECK_LENGTH] = {"身份证号码应为18位，请核对后重新输入。",
-			"The ID number must have 18 characters; please check the number and enter it again."},
-		[IDCHECK_CHARS] = {"身份证号码的前17位应为数字，最后一位为数字或字母X，请核对后重新输入。",
-			"The first 17 characters of the ID number must be digits and the last one a digit or the letter X; please check the number and enter it again."},
-		[IDCHECK_REGION] = {"身份证号码的前6位（地区代码）不正确，请核对后重新输入。",
-			"The first six digits of the ID number (the region code) are not valid; please check the number and enter it again."},
-		[IDCHECK_BIRTHDATE] = {"身份证号码中的出生日期（第7至14位）不正确，请核对后重新输入。",
-			"The date of birth in the ID number (digits 7 to 14) is not valid; please check the number and enter it again."},
-		[IDCHECK_CHECKSUM] = {"身份证号码的校验位不正确，请核对后重新输入。",
-			"The check character of the ID number is wrong; please check the number and enter it again."},
+		[IDCHECK_OK] = N_("idcheck_id_number_ok"),
+		[IDCHECK_LENGTH] = N_("idcheck_id_number_length"),
+		[IDCHECK_CHARS] = N_("idcheck_id_number_chars"),
+		[IDCHECK_REGION] = N_("idcheck_id_number_region"),
+		[IDCHECK_BIRTHDATE] = N_("idcheck_id_number_birthdate"),
+		[IDCHECK_CHECKSUM] = N_("idcheck_id_number_checksum"),
 	},
 	[WHAT_USCC] = {
-		[IDCHECK_OK] = {"统一社会信用代码格式正确。", "The unified social credit code is valid."},
-		[IDCHECK_LENGTH] = {"统一社会信用代码应为18位，请核对后重新输入。",
-			"The unified social credit code must have 18 characters; please check the code and enter it again."},
-		[IDCHECK_CHARS] = {"统一社会信用代码只能包含数字和大写字母（不含I、O、Z、S、V），请核对后重新输入。",
-			"The unified social credit code may contain only digits and capital letters other than I, O, Z, S and V; please check the code and enter it again."},
-		[IDCHECK_REGION] = {"统一社会信用代码的第3至8位（登记机关所在地区代码）不正确，请核对后重新输入。",
-			"Characters 3 to 8 of the unified social credit code (the region code) are not valid; please check the code and enter it again."},
-		[IDCHECK_CHECKSUM] = {"统一社会信用代码的校验位（最后一位）不正确，请核对后重新输入。",
-			"The check character (the last one) of the unified social credit code is wrong; please check the code and enter it again."},
-		[IDCHECK_ORGCODE] = {"统一社会信用代码中的组织机构代码（第9至17位）校验不通过，请核对后重新输入；如您的代码确由登记机关颁发，请联系窗口工作人员。",
-			"The organisation code inside the unified social credit code (characters 9 to 17) does not pass its check; please check the code and enter it again. If the registration authority really issued this code, please contact our staff."},
-		[IDCHECK_KIND] = {"统一社会信用代码的前两位（登记管理部门和机构类别）不正确，请核对后重新输入。",
-			"The first two characters of the unified social credit code (registration authority and organisation type) are not valid; please check the code and enter it again."},
+		[IDCHECK_OK] = N_("idcheck_uscc_ok"),
+		[IDCHECK_LENGTH] = N_("idcheck_uscc_length"),
+		[IDCHECK_CHARS] = N_("idcheck_uscc_chars"),
+		[IDCHECK_REGION] = N_("idcheck_uscc_region"),
+		[IDCHECK_CHECKSUM] = N_("idcheck_uscc_checksum"),
+		[IDCHECK_ORGCODE] = N_("idcheck_uscc_orgcode"),
+		[IDCHECK_KIND] = N_("idcheck_uscc_kind"),
 	},
 	[WHAT_PHONE] = {
-		[IDCHECK_OK] = {"手机号码格式正确。", "The mobile phone number is valid."},
-		[IDCHECK_LENGTH] = {"手机号码应为11位数字，请核对后重新输入。",
-			"The mobile phone number must have 11 digits; please check the number and enter it again."},
-		[IDCHECK_CHARS] = {"手机号码只能包含数字，请核对后重新输入。",
-			"The mobile phone number may contain only digits; please check the number and enter it again."},
-		[IDCHECK_KIND] = {"手机号码应以13至19开头，请核对后重新输入。",
-			"The mobile phone number must start with 13 to 19; please check the number and enter it again."},
+		[IDCHECK_OK] = N_("idcheck_phone_ok"),
+		[IDCHECK_LENGTH] = N_("idcheck_phone_length"),
+		[IDCHECK_CHARS] = N_("idcheck_phone_chars"),
+		[IDCHECK_KIND] = N_("idcheck_phone_kind"),
 	},
 	[WHAT_OTHER] = {
-		[IDCHECK_OK] = {"号码格式正确。", "The number is valid."},
+		[IDCHECK_OK] = N_("idcheck_number_ok"),
 	},
 };
 
-static const char *const generic[4][2] = {
-	[WHAT_ID] = {"身份证号码不正确，请核对后重新输入。",
-		"The ID number is not valid; please check the number and enter it again."},
-	[WHAT_USCC] = {"统一社会信用代码不正确，请核对后重新输入。",
-		"The unified social credit code is not valid; please check the code and enter it again."},
-	[WHAT_PHONE] = {"手机号码不正确，请核对后重新输入。",
-		"The mobile phone number is not valid; please check the number and enter it again."},
-	[WHAT_OTHER] = {"输入的号码不正确，请核对后重新输入。",
-		"The number you entered is not valid; please check it and enter it again."},
+static const char *const generic[4] = {
+	[WHAT_ID] = N_("idcheck_id_number"),
+	[WHAT_USCC] = N_("idcheck_uscc"),
+	[WHAT_PHONE] = N_("idcheck_phone"),
+	[WHAT_OTHER] = N_("idcheck_number"),
 };
 
-const char *idcheck_reason(enum idcheck_err err, const char *what, const char *lang)
+const char *idcheck_reason(enum idcheck_err err, const char *what)
 {
-	int l = lang && strcmp(lang, "en") == 0 ? LANG_EN : LANG_ZH;
 	int w = WHAT_OTHER;
 	if (what && strcmp(what, "id_number") == 0)
 		w = WHAT_ID;
@@ -374,7 +356,7 @@ const char *idcheck_reason(enum idcheck_err err, const char *what, const char *l
 	else if (what && strcmp(what, "phone") == 0)
 		w = WHAT_PHONE;
 	unsigned e = (unsigned)err;
-	if (e <= IDCHECK_ERR_MAX && reasons[w][e][l])
-		return reasons[w][e][l];
-	return generic[w][l];
+	if (e <= IDCHECK_ERR_MAX && reasons[w][e])
+		return reasons[w][e];
+	return generic[w];
 }

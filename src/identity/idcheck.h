@@ -99,9 +99,9 @@ char *idcheck_mask(const char *s, size_t len, char *out, size_t outlen);
  * cannot hold the result. Never the whole address. Returns out. */
 char *idcheck_mask_email(const char *s, size_t len, char *out, size_t outlen);
 
-/* A sentence for citizens ("zh" or "en"; anything else gives "zh") explaining err for the
+/* The message key (data/i18n: M(r, key)) of a sentence for citizens explaining err for the
  * field named what ("id_number", "uscc" or "phone"; anything else gives a generic sentence).
- * Never NULL nor empty; a static string. */
-const char *idcheck_reason(enum idcheck_err err, const char *what, const char *lang);
+ * Never NULL; a static string. */
+const char *idcheck_reason(enum idcheck_err err, const char *what);
 
 #endif

@@ -28,6 +28,7 @@
 #include "identity/password.h"
 #include "identity/totp.h"
 
+struct msg_arg;
 struct db;
 
 /* ---- accounts (accounts.c) ------------------------------------------------------------ */
@@ -246,9 +247,10 @@ int otp_send(struct req *r, int64_t account, const char *purpose, const char *te
 /* ---- telling an account's owner (main.c wires cases/notify.h through identity.h) -------- */
 
 /* An inbox message to account with the texts of message keys title_key and body_key in both
- * languages (body: {detail} replaced by detail); no-op without a messenger. Errors logged. */
+ * languages (the body's placeholders filled from args[0..nargs)); no-op without a messenger.
+ * Errors logged. */
 void identity_tell(struct req *r, int64_t account, const char *kind, const char *title_key, const char *body_key,
-		   const char *detail_zh, const char *detail_en);
+		   const struct msg_arg *args, size_t nargs);
 
 /* ---- helpers shared by the handlers ---------------------------------------------------- */
 
@@ -258,9 +260,15 @@ const char *identity_safe_next(const char *next, const char *dflt);
 /* Reads the posted form (pages) or JSON object (API) into a flat string object: both
  * shapes reach the same validation. GH_EINVAL / GH_EUNSUPPORTED with a detail. */
 int identity_read_input(struct req *r, json_t **out);
+/* Why a JSON body was refused: the message key (identity_json_*) and the values it names. */
+struct input_problem {
+	const char *key;
+	int line, column; /* where the JSON parser stopped ({line}, {column}) */
+	char field[48];   /* the member at fault ({field}) */
+};
 /* The JSON half of identity_read_input, without a request (fuzzed): adds the members of the
- * object in body to o as strings. GH_EINVAL / GH_ETOOBIG with a message in detail. */
-int identity_input_from_json(const char *body, size_t len, json_t *o, char *detail, size_t detail_len);
+ * object in body to o as strings. GH_EINVAL / GH_ETOOBIG with the reason in *why. */
+int identity_input_from_json(const char *body, size_t len, json_t *o, struct input_problem *why);
 /* The string value of key in an input object, "" when absent. */
 const char *identity_field(json_t *in, const char *key);
 /* Sets a validation message for field on errs (object field -> message). */

@@ -7,6 +7,7 @@
 
 #include "base/err.h"
 #include "base/sb.h"
+#include "http/msg.h"
 #include "http/server.h"
 #include "identity/identity_impl.h"
 
@@ -28,30 +29,30 @@ int identity_read_input(struct req *r, json_t **out)
 	}
 	const char *ct = req_header(r, "Content-Type");
 	if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
-		req_error_detail(r, "Send a JSON object with Content-Type: application/json / 请以 JSON 提交");
+		req_error_detail(r, "%s", M(r, "identity_json_required"));
 		return GH_EUNSUPPORTED;
 	}
 	size_t len;
 	const char *body = req_body(r, &len);
-	char detail[160];
-	int rc = identity_input_from_json(body, len, o, detail, sizeof(detail));
+	struct input_problem why = { 0 };
+	int rc = identity_input_from_json(body, len, o, &why);
 	if (rc)
-		req_error_detail(r, "%s", detail);
+		req_error_detail(r, "%s", MF(r, why.key, MA("line", why.line), MA("column", why.column), MA("field", why.field),
+					      MA("max", MAX_INPUT_FIELDS)));
 	return rc;
 }
 
-int identity_input_from_json(const char *body, size_t len, json_t *o, char *detail, size_t detail_len)
+int identity_input_from_json(const char *body, size_t len, json_t *o, struct input_problem *why)
 {
 	json_error_t jerr;
 	json_t *in = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!in || !json_is_object(in)) {
-		snprintf(detail, detail_len, "The body is not a JSON object (line %d, column %d) / 请求体不是 JSON 对象",
-			 in ? 1 : jerr.line, in ? 1 : jerr.column);
+		*why = (struct input_problem){ N_("identity_json_not_object"), in ? 1 : jerr.line, in ? 1 : jerr.column, "" };
 		json_decref(in);
 		return GH_EINVAL;
 	}
 	if (json_object_size(in) > MAX_INPUT_FIELDS) {
-		snprintf(detail, detail_len, "Too many fields (at most %d) / 字段过多", MAX_INPUT_FIELDS);
+		why->key = N_("identity_json_too_many");
 		json_decref(in);
 		return GH_ETOOBIG;
 	}
@@ -76,7 +77,8 @@ int identity_input_from_json(const char *body, size_t len, json_t *o, char *deta
 			{
 				if (!json_is_string(e) || i >= MAX_INPUT_FIELDS) {
 					sb_release(&sb);
-					snprintf(detail, detail_len, "Field '%.40s' must be a list of strings / 字段应为字符串列表", k);
+					why->key = N_("identity_json_not_strings");
+					snprintf(why->field, sizeof(why->field), "%.40s", k);
 					json_decref(in);
 					return GH_EINVAL;
 				}
@@ -87,7 +89,8 @@ int identity_input_from_json(const char *body, size_t len, json_t *o, char *deta
 			json_object_set_new(o, k, json_stringn(sb.buf, sb.len));
 			sb_release(&sb);
 		} else {
-			snprintf(detail, detail_len, "Field '%.40s' must be a string / 字段应为字符串", k);
+			why->key = N_("identity_json_not_string");
+			snprintf(why->field, sizeof(why->field), "%.40s", k);
 			json_decref(in);
 			return GH_EINVAL;
 		}
@@ -112,7 +115,7 @@ int identity_invalid(struct req *r, const char *tpl, json_t *ctx, json_t *errs)
 {
 	if (r->api) {
 		json_t *j = json_pack("{s:{s:s,s:s,s:O}}", "error", "code", err_slug(GH_EVALIDATION), "message",
-				      err_message(GH_EVALIDATION, r->lang), "fields", errs);
+				      M_err(r, GH_EVALIDATION), "fields", errs);
 		json_decref(ctx);
 		return resp_json(r, err_status(GH_EVALIDATION), j);
 	}

@@ -9,6 +9,8 @@
 #include "base/err.h"
 #include "base/jobs.h"
 #include "base/log.h"
+#include "base/util.h"
+#include "http/msg.h"
 #include "http/server.h"
 #include "identity/identity_impl.h"
 #include "store/db.h"
@@ -16,13 +18,6 @@
 
 #define TOKEN_TTL (30 * 86400)
 #define REGISTRATIONS_PER_HOUR 10
-
-static bool en(const struct req *r)
-{
-	return strcmp(r->lang, "en") == 0;
-}
-
-#define T(r, zh, en_) (en(r) ? (en_) : (zh))
 
 /* A copy of the form's values for re-display, passwords left out. */
 static json_t *kept_values(json_t *in)
@@ -115,7 +110,7 @@ static void login_work(void *p)
 
 static json_t *login_ctx(struct req *r, json_t *values)
 {
-	json_t *ctx = json_pack("{s:s,s:s,s:o}", "title", T(r, "登录", "Log in"), "csrf", identity_csrf_token(r), "v",
+	json_t *ctx = json_pack("{s:s,s:s,s:o}", "title", M(r, "login_button"), "csrf", identity_csrf_token(r), "v",
 				values ? values : json_object());
 	json_object_set_new(ctx, "nav_login", json_true());
 	return ctx;
@@ -141,7 +136,7 @@ static int login_form_again(struct req *r, struct login_job *j, int status, cons
 static const char *wrong_message(struct req *r, const struct login_job *j)
 {
 	return j->step_up ? view_msg(r->app->view, r->lang, "auth_wrong_with_code")
-			  : T(r, "账号或密码不正确。", "The account or password is not correct.");
+			  : M(r, "login_account_password_not_correct");
 }
 
 /* Every failed log-in answers alike, whatever failed. */
@@ -167,7 +162,7 @@ static int password_failed(struct req *r, struct login_job *j, const char *why)
 	if (n == LOGIN_CEILING && j->found) {
 		identity_event(r->db, "login.ceiling", j->acc.id, 0, r->ip,
 			       arena_printf(r->arena, "{\"failures\":%d}", LOGIN_CEILING));
-		identity_tell(r, j->acc.id, "security_ceiling", "auth_ceiling_title", "auth_ceiling_body", NULL, NULL);
+		identity_tell(r, j->acc.id, "security_ceiling", N_("auth_ceiling_title"), N_("auth_ceiling_body"), NULL, 0);
 	}
 	return login_refused(r, j);
 }
@@ -186,9 +181,9 @@ static void factor_failed(struct req *r, const struct account *acc, const char *
 		       arena_printf(r->arena, "{\"factor\":\"%s\",\"failures\":%lld,\"seconds\":%lld}", factor, (long long)n,
 				    (long long)blocked));
 	long minutes = (long)((blocked + 59) / 60);
-	identity_tell(r, acc->id, "security_factor_locked", "auth_factor_locked_title", "auth_factor_locked_body",
-		      arena_printf(r->arena, "%lld 次错误验证码，%ld 分钟内不能用验证码登录", (long long)n, minutes),
-		      arena_printf(r->arena, "%lld wrong codes; codes are refused for %ld minutes", (long long)n, minutes));
+	const struct msg_arg args[] = { MA("failures", (long long)n), MA("minutes", minutes) };
+	identity_tell(r, acc->id, "security_factor_locked", N_("auth_factor_locked_title"), N_("auth_factor_locked_body"),
+		      args, ARRAY_LEN(args));
 }
 
 /* 0 while factor may be tried; GH_ERATELIMIT with Retry-After while it is refused. */
@@ -227,7 +222,7 @@ static void login_cleared(struct req *r, const struct login_job *j, const char *
 static int login_need_code(struct req *r, struct login_job *j)
 {
 	if (j->found && strcmp(j->acc.status, "active") == 0 && !j->acc.totp_enabled) {
-		int rc = otp_send(r, j->acc.id, "login", "auth_otp_sms_login");
+		int rc = otp_send(r, j->acc.id, "login", N_("auth_otp_sms_login"));
 		if (rc == 0)
 			identity_event(r->db, "login.code_sent", j->acc.id, 0, r->ip, "sms");
 		else if (rc != GH_ERATELIMIT)
@@ -373,10 +368,9 @@ static int login_post(struct req *r)
 	json_t *errs = json_object();
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, errs);
 	if (!*login || strlen(login) > 64)
-		identity_field_error(errs, "login", T(r, "请输入身份证号码、统一社会信用代码或手机号。",
-						      "Enter your ID number, credit code or mobile number."));
+		identity_field_error(errs, "login", M(r, "login_enter_id_number_credit_code"));
 	if (!*pw || strlen(pw) > PASSWORD_MAX_BYTES)
-		identity_field_error(errs, "password", T(r, "请输入密码。", "Enter your password."));
+		identity_field_error(errs, "password", M(r, "login_enter_password"));
 	if (strlen(code) > 16)
 		identity_field_error(errs, "code", view_msg(r->app->view, r->lang, "auth_code_invalid"));
 	unsigned scopes = 0;
@@ -384,14 +378,14 @@ static int login_post(struct req *r)
 	if (r->api) {
 		const char *sc = identity_field(in, "scopes"), *ch = identity_field(in, "channel");
 		if (*sc && scopes_parse(sc, &scopes))
-			identity_field_error(errs, "scopes", "Unknown scope (profile, account, apply, admin) / 未知权限");
+			identity_field_error(errs, "scopes", M(r, "identity_scope_unknown"));
 		if (*ch) {
 			if (strcmp(ch, "app") && strcmp(ch, "miniprogram") && strcmp(ch, "kiosk") && strcmp(ch, "other"))
-				identity_field_error(errs, "channel", "channel: app, miniprogram, kiosk or other / 渠道无效");
+				identity_field_error(errs, "channel", M(r, "identity_channel_unknown"));
 			channel = ch;
 		}
 		if (strlen(identity_field(in, "name")) > 100)
-			identity_field_error(errs, "name", "At most 100 characters / 最多 100 个字符");
+			identity_field_error(errs, "name", M(r, "identity_token_name_long"));
 	}
 	if (json_object_size(errs))
 		return identity_invalid(r, "identity/login", login_ctx(r, kept_values(in)), errs);
@@ -476,7 +470,7 @@ static json_t *totp_ctx(struct req *r)
 	const char *next = req_query(r, "next");
 	if (next)
 		json_object_set_new(v, "next", json_string(identity_safe_next(next, "")));
-	return json_pack("{s:s,s:s,s:o}", "title", T(r, "动态验证码", "One-time code"), "csrf", identity_csrf_token(r),
+	return json_pack("{s:s,s:s,s:o}", "title", M(r, "totp_title"), "csrf", identity_csrf_token(r),
 			 "v", v);
 }
 
@@ -508,7 +502,7 @@ static int totp_post(struct req *r)
 			factor_failed(r, &acc, "totp", "wrong code");
 		json_t *errs = json_object();
 		arena_cleanup(r->arena, (void (*)(void *))json_decref, errs);
-		identity_field_error(errs, "totp", T(r, "验证码不正确或已过期。", "The code is wrong or has expired."));
+		identity_field_error(errs, "totp", M(r, "login_code_wrong_has_expired"));
 		json_t *ctx = totp_ctx(r);
 		json_object_set_new(json_object_get(ctx, "v"), "next", json_string(identity_field(in, "next")));
 		return identity_invalid(r, "identity/totp", ctx, errs);
@@ -572,20 +566,18 @@ static int register_done(struct req *r, void *p)
 		return rc;
 	/* The same answer whether the account is new or existed: nothing is revealed. */
 	identity_event(r->db, rc ? "register.duplicate" : "register", rc ? 0 : id, 0, r->ip, j->acc.kind);
-	const char *msg = T(r, "注册申请已受理。如果这些信息此前未注册过，您的账号已经开通，请登录；如果已注册，请直接登录或联系客服找回密码。",
-			    "Your registration has been received. If these details were not registered before, your account is ready: "
-			    "please log in. If they were, log in with your existing account or contact the help desk.");
+	const char *msg = M(r, "login_registration_has_been_received_if");
 	if (r->api)
 		return resp_json(r, 202, json_pack("{s:s,s:s}", "status", "accepted", "message", msg));
-	json_t *ctx = json_pack("{s:s,s:s}", "title", T(r, "注册", "Register"), "message", msg);
+	json_t *ctx = json_pack("{s:s,s:s}", "title", M(r, "register_button"), "message", msg);
 	return resp_page(r, 200, "identity/registered", ctx);
 }
 
 static json_t *register_ctx(struct req *r, const char *kind, json_t *values)
 {
 	json_t *ctx = json_pack("{s:s,s:s,s:o}", "title",
-				strcmp(kind, "enterprise") == 0 ? T(r, "法人注册", "Register an enterprise")
-								: T(r, "个人注册", "Register as an individual"),
+				strcmp(kind, "enterprise") == 0 ? M(r, "register_enterprise_link")
+								: M(r, "register_individual_link"),
 				"csrf", identity_csrf_token(r), "v", values ? values : json_object());
 	json_object_set_new(ctx, strcmp(kind, "enterprise") == 0 ? "is_enterprise" : "is_individual", json_true());
 	json_object_set_new(ctx, "nav_register", json_true());
@@ -596,17 +588,16 @@ static void check_name(struct req *r, json_t *errs, const char *key, const char 
 {
 	size_t n = str_utf8_chars(v, strlen(v));
 	if (n < 2 || n > max)
-		identity_field_error(errs, key, en(r) ? "Enter the full name as on the certificate (2 to 50 characters)."
-						      : "请填写与证件一致的名称（2 至 50 个字）。");
+		identity_field_error(errs, key, M(r, "login_enter_full_name_certificate_2"));
 }
 
 static void check_password(struct req *r, json_t *errs, const char *pw, const char *pw2, const char *const *avoid)
 {
 	enum password_problem p = password_check(pw, avoid);
 	if (p != PASSWORD_OK)
-		identity_field_error(errs, "password", password_problem_text(p, r->lang));
+		identity_field_error(errs, "password", M(r, password_problem_text(p)));
 	else if (strcmp(pw, pw2) != 0)
-		identity_field_error(errs, "password2", T(r, "两次输入的密码不一致。", "The two passwords do not match."));
+		identity_field_error(errs, "password2", M(r, "login_two_passwords_do_not_match"));
 }
 
 static int do_register(struct req *r, const char *kind)
@@ -628,11 +619,11 @@ static int do_register(struct req *r, const char *kind)
 	size_t il = idcheck_normalize(ident_in, strlen(ident_in), ident, sizeof(ident));
 	enum idcheck_err ie = il ? (ent ? idcheck_uscc(ident, il) : idcheck_id_number(ident, il)) : IDCHECK_LENGTH;
 	if (ie != IDCHECK_OK)
-		identity_field_error(errs, ent ? "uscc" : "id_number", idcheck_reason(ie, ent ? "uscc" : "id_number", r->lang));
+		identity_field_error(errs, ent ? "uscc" : "id_number", M(r, idcheck_reason(ie, ent ? "uscc" : "id_number")));
 	size_t pl = idcheck_normalize(phone_in, strlen(phone_in), phone, sizeof(phone));
 	enum idcheck_err pe = pl ? idcheck_phone(phone, pl) : IDCHECK_LENGTH;
 	if (pe != IDCHECK_OK)
-		identity_field_error(errs, "phone", idcheck_reason(pe, "phone", r->lang));
+		identity_field_error(errs, "phone", M(r, idcheck_reason(pe, "phone")));
 	if (ent)
 		check_name(r, errs, "legal_rep", identity_field(in, "legal_rep"), 50);
 	const char *avoid[] = { ident, phone, NULL };

@@ -12,6 +12,7 @@
 
 #include "base/err.h"
 #include "base/log.h"
+#include "http/msg.h"
 #include "identity/identity_impl.h"
 #include "store/db.h"
 #include "view/view.h"
@@ -125,15 +126,6 @@ int otp_check(struct db *db, const struct keyring *k, int64_t account, const cha
 	return rc;
 }
 
-/* text with {code} (or {detail}) replaced, into a. */
-static char *subst(struct arena *a, const char *text, const char *name, const char *value)
-{
-	const char *at = strstr(text, name);
-	if (!at)
-		return arena_strdup(a, text);
-	return arena_printf(a, "%.*s%s%s", (int)(at - text), text, value ? value : "", at + strlen(name));
-}
-
 int otp_send(struct req *r, int64_t account, const char *purpose, const char *text_key)
 {
 	if (!messenger.sms || !r->app->keys)
@@ -142,8 +134,9 @@ int otp_send(struct req *r, int64_t account, const char *purpose, const char *te
 	int rc = otp_issue(r->db, r->app->keys, account, purpose, identity_now(), code);
 	if (rc)
 		return rc;
-	char *zh = subst(r->arena, view_msg(r->app->view, "zh", text_key), "{code}", code);
-	char *en = subst(r->arena, view_msg(r->app->view, "en", text_key), "{code}", code);
+	/* Copies of their own: they are wiped below. */
+	char *zh = arena_strdup(r->arena, VF(r->app->view, "zh", r->arena, text_key, MA("code", code)));
+	char *en = arena_strdup(r->arena, VF(r->app->view, "en", r->arena, text_key, MA("code", code)));
 	char *text = arena_printf(r->arena, "%s %s", zh, en);
 	unsigned char *sealed;
 	size_t sealed_len;
@@ -172,15 +165,15 @@ int identity_open_text(const struct keyring *k, struct arena *a, const char *sea
 /* ---- telling the owner ------------------------------------------------------------------ */
 
 void identity_tell(struct req *r, int64_t account, const char *kind, const char *title_key, const char *body_key,
-		   const char *detail_zh, const char *detail_en)
+		   const struct msg_arg *args, size_t nargs)
 {
 	if (!messenger.inbox || !account)
 		return;
 	const struct view *v = r->app->view;
 	int rc = messenger.inbox(r->db, r->arena, account, 0, kind, view_msg(v, "zh", title_key),
 				 view_msg(v, "en", title_key),
-				 subst(r->arena, view_msg(v, "zh", body_key), "{detail}", detail_zh),
-				 subst(r->arena, view_msg(v, "en", body_key), "{detail}", detail_en));
+				 view_fmt(v, "zh", r->arena, body_key, args, nargs),
+				 view_fmt(v, "en", r->arena, body_key, args, nargs));
 	if (rc)
 		log_error("identity: the inbox message %s to account %lld failed (%s)", kind, (long long)account,
 			  err_name(rc));

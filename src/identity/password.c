@@ -15,6 +15,7 @@
 #include "base/str.h"
 #include "base/util.h"
 #include "identity/crypto.h"
+#include "view/view.h"
 
 _Static_assert(PASSWORD_HASH_MAX == crypto_pwhash_STRBYTES, "PASSWORD_HASH_MAX");
 
@@ -203,34 +204,23 @@ enum password_problem password_check(const char *pw, const char *const *avoid)
 	return bad ? PASSWORD_COMMON : PASSWORD_OK;
 }
 
-const char *password_problem_text(enum password_problem p, const char *lang)
+const char *password_problem_text(enum password_problem p)
 {
-	bool en = lang && strcmp(lang, "en") == 0;
 	switch (p) {
 	case PASSWORD_OK:
-		return en ? "This password can be used." : "这个密码可以使用。";
+		return N_("password_ok");
 	case PASSWORD_TOO_SHORT:
-		return en ? "This password is too short. Please use at least 12 characters: a few "
-			    "words or a short sentence you can remember is a good choice."
-			  : "密码太短了。请至少输入 12 个字符（汉字、字母、数字、符号都算），"
-			    "用几个词或一句好记的话就很好。";
+		return N_("password_too_short");
 	case PASSWORD_TOO_LONG:
-		return en ? "This password is too long. Please keep it under 1024 bytes "
-			    "(about 300 Chinese characters)."
-			  : "密码太长了，请控制在 1024 字节以内（约 300 个汉字）。";
+		return N_("password_too_long");
 	case PASSWORD_COMMON:
-		return en ? "This password is too common or too simple and easy to guess. Please "
-			    "choose another one."
-			  : "这个密码太常见或太简单，容易被他人猜到，请换一个。";
+		return N_("password_common");
 	case PASSWORD_BAD_UTF8:
-		return en ? "The password contains characters we cannot read. Please type it again."
-			  : "密码中有无法识别的字符，请重新输入。";
+		return N_("password_bad_utf8");
 	case PASSWORD_LIKE_ID:
-		return en ? "The password must not contain your ID number or mobile phone number."
-			  : "密码中不能包含您的身份证号码或手机号码。";
+		return N_("password_like_id");
 	}
-	return en ? "This password cannot be used. Please choose another one."
-		  : "这个密码不能使用，请换一个。";
+	return N_("password_unusable");
 }
 
 /* ---- hashing ---- */

@@ -37,8 +37,8 @@ void password_list_free(void);
  * order TOO_LONG, BAD_UTF8, TOO_SHORT, LIKE_ID, COMMON. Without a loaded list only the
  * trivial patterns count as COMMON. */
 enum password_problem password_check(const char *pw, const char *const *avoid);
-/* A sentence for citizens; lang "en" or anything else = zh. Static strings. */
-const char *password_problem_text(enum password_problem p, const char *lang);
+/* The message key (data/i18n: M(r, key)) of a sentence for citizens. A static string. */
+const char *password_problem_text(enum password_problem p);
 
 /* Hashes pw into out (PASSWORD_HASH_MAX bytes). Slow. Returns 0 or GH_EINTERNAL. */
 int password_hash(const char *pw, char out[PASSWORD_HASH_MAX]);

@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "base/sb.h"
 #include "base/util.h"
+#include "http/msg.h"
 #include "http/multipart.h"
 #include "http/server.h"
 #include "identity/identity_impl.h"
@@ -172,7 +173,7 @@ static int auth_token(struct req *r)
 	if (!h)
 		return 0;
 	if (strncasecmp(h, "Bearer ", 7) != 0 || strlen(h + 7) != CRYPTO_TOKEN_LEN) {
-		req_error_detail(r, "Malformed Authorization header: expected \"Bearer <token>\" / 授权头格式有误");
+		req_error_detail(r, "%s", M(r, "identity_bearer_malformed"));
 		return GH_EUNAUTH;
 	}
 	char hash[CRYPTO_HASH_HEX + 1];
@@ -183,15 +184,14 @@ static int auth_token(struct req *r)
 		return rc;
 	int64_t now = identity_now();
 	if (rows.nrows != 1 || db_cell(&rows, 0, 5) || db_cell_int(&rows, 0, 4) <= now) {
-		req_error_detail(r, "The token is unknown, expired or revoked / 令牌无效、已过期或已撤销");
+		req_error_detail(r, "%s", M(r, "identity_token_invalid"));
 		return GH_EUNAUTH;
 	}
 	int64_t id = db_cell_int(&rows, 0, 0);
 	unsigned scopes = 0;
 	scopes_parse(db_cell(&rows, 0, 3), &scopes);
 	if (!fill_caller(r, &rows, 7, db_cell_int(&rows, 0, 1), db_cell_int(&rows, 0, 2), id)) {
-		req_error_detail(r, "The account is disabled, or the authorisation to act for the enterprise ended / "
-				    "账号已停用，或代理企业的授权已结束");
+		req_error_detail(r, "%s", M(r, "identity_token_account_disabled"));
 		return GH_EUNAUTH;
 	}
 	r->who.token = true;

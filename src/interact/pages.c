@@ -11,6 +11,7 @@
 #include "base/err.h"
 #include "base/str.h"
 #include "base/util.h"
+#include "http/msg.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "identity/identity.h"
@@ -69,7 +70,7 @@ static const char *done_notice(struct req *r)
  * code's public message. */
 static const char *error_text(struct req *r, int rc)
 {
-	return r->error_detail ? r->error_detail : err_message(rc, r->lang);
+	return r->error_detail ? r->error_detail : M_err(r, rc);
 }
 
 static int status_of(int rc)

@@ -11,6 +11,7 @@
 #include "base/err.h"
 #include "base/util.h"
 #include "http/http.h"
+#include "http/msg.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "identity/identity.h"
@@ -33,10 +34,6 @@ static bool en(const struct req *r)
 	return strcmp(r->lang, "en") == 0;
 }
 
-static const char *M(struct req *r, const char *key)
-{
-	return view_msg(r->app->view, r->lang, key);
-}
 
 static json_t *owned(struct req *r, json_t *j)
 {

@@ -13,6 +13,7 @@
 #include "base/str.h"
 #include "base/util.h"
 #include "cases/attach.h"
+#include "http/msg.h"
 #include "http/multipart.h"
 #include "http/server.h"
 #include "publish/publish_impl.h"
@@ -24,10 +25,6 @@ static bool en(const struct req *r)
 	return !strcmp(r->lang, "en");
 }
 
-static const char *M(struct req *r, const char *key)
-{
-	return view_msg(r->app->view, r->lang, key);
-}
 
 static const char *iso_time(struct arena *a, int64_t t)
 {
@@ -222,7 +219,7 @@ static int validation_error(struct req *r, json_t *errors)
 		json_object_set_new(fields, k, json_string(M(r, json_string_value(v))));
 	json_decref(errors);
 	json_t *j = json_pack("{s:{s:s,s:s,s:o}}", "error", "code", err_slug(GH_EVALIDATION), "message",
-			      err_message(GH_EVALIDATION, r->lang), "fields", fields);
+			      M_err(r, GH_EVALIDATION), "fields", fields);
 	return resp_json(r, err_status(GH_EVALIDATION), j);
 }
 

@@ -11,6 +11,7 @@
 #include "base/sb.h"
 #include "base/str.h"
 #include "base/util.h"
+#include "http/msg.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "publish/publish_impl.h"
@@ -27,10 +28,6 @@ static bool en(const struct req *r)
 	return !strcmp(r->lang, "en");
 }
 
-static const char *M(struct req *r, const char *key)
-{
-	return view_msg(r->app->view, r->lang, key);
-}
 
 static void jset(json_t *o, const char *key, const char *s)
 {

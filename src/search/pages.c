@@ -8,16 +8,13 @@
 #include "base/err.h"
 #include "base/util.h"
 #include "http/http.h"
+#include "http/msg.h"
 #include "search/search.h"
 #include "search/search_pages.h"
 #include "view/view.h"
 
 #define IS_EN(r) (strcmp((r)->lang, "en") == 0)
 
-static const char *M(struct req *r, const char *key)
-{
-	return view_msg(r->app->view, r->lang, key);
-}
 
 static void jset(json_t *o, const char *key, const char *s)
 {

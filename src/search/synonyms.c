@@ -6,15 +6,15 @@
 
 #include "app.h"
 #include "base/err.h"
+#include "base/util.h"
+#include "http/msg.h"
 #include "http/server.h"
 #include "identity/identity.h"
 #include "search/search.h"
-#include "search/search_pages.h"
-#include "view/view.h"
-#include "base/util.h"
-#include "search/search.h"
 #include "search/search_impl.h"
+#include "search/search_pages.h"
 #include "store/db.h"
+#include "view/view.h"
 
 DB_SQL(q_rules, "SELECT phrases, terms FROM search_synonyms ORDER BY id");
 
@@ -58,10 +58,6 @@ int search_content_changed(struct db *db)
 	return db_exec(db, &q_bump, DB_NOARGS, NULL);
 }
 
-static const char *M(struct req *r, const char *key)
-{
-	return view_msg(r->app->view, r->lang, key);
-}
 
 /* Checks one field; returns NULL or the message key of the problem. */
 static const char *check_field(const char *s)
@@ -223,7 +219,7 @@ static int syn_post(struct req *r)
 	if (bad) {
 		if (r->api) {
 			json_t *j = json_pack("{s:{s:s,s:s,s:{s:s}}}", "error", "code", err_slug(GH_EVALIDATION), "message",
-					      err_message(GH_EVALIDATION, r->lang), "fields", which, M(r, bad));
+					      M_err(r, GH_EVALIDATION), "fields", which, M(r, bad));
 			return resp_json(r, err_status(GH_EVALIDATION), j);
 		}
 		return page(r, 422, json_pack("{s:s,s:s}", "phrases", phrases ? phrases : "", "terms", terms ? terms : ""),

@@ -15,7 +15,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/arena.h"
 #include "base/err.h"
+#include "base/sb.h"
 #include "base/util.h"
 #include "view/mustache.h"
 
@@ -310,8 +312,71 @@ json_t *view_messages(const struct view *v, const char *lang)
 
 const char *view_msg(const struct view *v, const char *lang, const char *key)
 {
+	if (!v)
+		return key;
 	const char *s = json_string_value(json_object_get(view_messages(v, lang), key));
 	return s ? s : key;
+}
+
+bool view_has(const struct view *v, const char *key)
+{
+	return v && json_object_get(v->zh, key) != NULL;
+}
+
+static bool name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+static const struct msg_arg *find_arg(const struct msg_arg *args, size_t n, const char *name, size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (args[i].name && strlen(args[i].name) == len && memcmp(args[i].name, name, len) == 0)
+			return &args[i];
+	return NULL;
+}
+
+const char *msg_format(struct arena *a, const char *text, const struct msg_arg *args, size_t n)
+{
+	if (!text)
+		return "";
+	if (!strchr(text, '{'))
+		return text;
+	struct sb out = SB_INIT;
+	const char *p = text;
+	while (*p) {
+		const char *open = strchr(p, '{');
+		if (!open) {
+			sb_adds(&out, p);
+			break;
+		}
+		sb_add(&out, p, (size_t)(open - p));
+		const char *q = open + 1;
+		while (name_char(*q))
+			q++;
+		const struct msg_arg *x = *q == '}' && q > open + 1 ? find_arg(args, n, open + 1, (size_t)(q - open - 1)) : NULL;
+		if (!x) { /* not a placeholder, or one without a value: the text as written */
+			sb_addch(&out, '{');
+			p = open + 1;
+			continue;
+		}
+		if (x->kind == MSG_ARG_STR)
+			sb_adds(&out, x->s ? x->s : "");
+		else if (x->kind == MSG_ARG_INT)
+			sb_addf(&out, "%lld", x->i);
+		else
+			sb_addf(&out, "%g", x->d);
+		p = q + 1;
+	}
+	char *r = arena_strndup(a, out.buf ? out.buf : "", out.len);
+	sb_release(&out);
+	return r;
+}
+
+const char *view_fmt(const struct view *v, const char *lang, struct arena *a, const char *key,
+		     const struct msg_arg *args, size_t n)
+{
+	return msg_format(a, view_msg(v, lang, key), args, n);
 }
 
 /* ctx must be an object or NULL (an empty context); anything else is GH_EINVAL. A missing

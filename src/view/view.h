@@ -11,10 +11,18 @@
 #ifndef GH_VIEW_H
 #define GH_VIEW_H
 #include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 #include "base/sb.h"
 
+struct arena;
+
 struct view;
+
+/* Marks a message key kept in a table, for the catalog lint (tests/lint/i18n.mjs), as
+ * gettext's N_() marks a string: the value is the key itself. */
+#define N_(key) key
 
 /* Loads every template under tpl_dir and the catalogs under i18n_dir. On error returns a GH_E
  * code and a message naming the file and line in err. */
@@ -25,8 +33,52 @@ void view_free(struct view *v);
  * lang) and "lang" added when absent. Returns GH_ENOTFOUND for an unknown template. */
 int view_render(const struct view *v, const char *name, const char *lang, json_t *ctx, struct sb *out);
 
-/* The message for key in lang (falls back to zh, then to the key itself). */
+/* The message for key in lang (falls back to zh, then to the key itself; v NULL: the key). */
 const char *view_msg(const struct view *v, const char *lang, const char *key);
+
+/* A value for a named placeholder of a message. Catalog texts name their parameters in
+ * braces: "办件 {number} 已受理。" / "Application {number} was accepted."; both languages name
+ * the same placeholders (tests/lint/i18n.test.mjs checks it). Build one with MA(name, value):
+ * strings, integers and floating-point numbers ("%g") are accepted. */
+struct msg_arg {
+	const char *name;
+	enum { MSG_ARG_STR, MSG_ARG_INT, MSG_ARG_NUM } kind;
+	const char *s;
+	long long i;
+	double d;
+};
+
+static inline struct msg_arg msg_arg_str(const char *name, const char *s)
+{
+	return (struct msg_arg){ .name = name, .kind = MSG_ARG_STR, .s = s };
+}
+
+static inline struct msg_arg msg_arg_int(const char *name, long long i)
+{
+	return (struct msg_arg){ .name = name, .kind = MSG_ARG_INT, .i = i };
+}
+
+static inline struct msg_arg msg_arg_num(const char *name, double d)
+{
+	return (struct msg_arg){ .name = name, .kind = MSG_ARG_NUM, .d = d };
+}
+
+#define MA(name, v)                                                                          \
+	_Generic((v), char *: msg_arg_str, const char *: msg_arg_str, double: msg_arg_num,   \
+		 float: msg_arg_num, default: msg_arg_int)(name, v)
+
+/* The message for key in lang with each {name} replaced by the value of the argument of that
+ * name (args[0..n)), in a copy allocated from a. A placeholder without an argument stays as
+ * written (the lint test finds those); a brace that opens no placeholder is text. A NULL
+ * string value is empty. */
+const char *view_fmt(const struct view *v, const char *lang, struct arena *a, const char *key,
+		     const struct msg_arg *args, size_t n);
+
+/* The same for a text in hand (a message already looked up). */
+const char *msg_format(struct arena *a, const char *text, const struct msg_arg *args, size_t n);
+
+/* True when the catalogs hold key (in the "zh" catalog; "en" carries every "zh" key). */
+bool view_has(const struct view *v, const char *key);
 
 /* The catalog of lang as a JSON object (borrowed). */
 json_t *view_messages(const struct view *v, const char *lang);

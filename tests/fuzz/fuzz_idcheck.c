@@ -23,7 +23,7 @@ static void validate(const char *s, size_t len)
 	for (int i = 0; i < 3; i++) {
 		e = es[i];
 		check((unsigned)e <= IDCHECK_ERR_MAX);
-		const char *r = idcheck_reason(e, what[i], (len & 1) ? "en" : "zh");
+		const char *r = idcheck_reason(e, what[i]);
 		check(r && r[0]);
 	}
 	/* A valid value matches its check character. */

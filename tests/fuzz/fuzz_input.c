@@ -10,8 +10,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	json_t *o = json_object();
-	char detail[160];
-	if (identity_input_from_json((const char *)data, size, o, detail, sizeof(detail)) == 0) {
+	struct input_problem why;
+	if (identity_input_from_json((const char *)data, size, o, &why) == 0) {
 		const char *k;
 		json_t *v;
 		json_object_foreach(o, k, v)

@@ -23,6 +23,7 @@
 #include "base/sb.h"
 #include "base/str.h"
 #include "base/util.h"
+#include "view/view.h"
 
 static int cleaned;
 static void count_cleanup(void *p)
@@ -144,8 +145,18 @@ static void test_err(void **state)
 	assert_int_equal(err_status(GH_EBUSY), 503);
 	assert_int_equal(err_status(12345), 500);
 	assert_string_equal(err_slug(GH_EINVAL), "bad_request");
-	assert_non_null(strstr(err_message(GH_ENOTFOUND, "en"), "could not find"));
-	assert_non_null(strstr(err_message(GH_ENOTFOUND, "zh"), "找不到"));
+	/* Every code's public message is the catalogs' err_<slug>, in both languages. */
+	struct view *v;
+	char err[512], key[96];
+	assert_int_equal(view_load("templates", "data/i18n", &v, err, sizeof(err)), 0);
+	for (int code = GH_E_FIRST_ + 1; code < GH_E_LAST_; code++) {
+		snprintf(key, sizeof(key), "err_%s", err_slug(code));
+		assert_true(view_has(v, key));
+		assert_string_not_equal(view_msg(v, "zh", key), view_msg(v, "en", key));
+	}
+	assert_non_null(strstr(view_msg(v, "en", "err_not_found"), "could not find"));
+	assert_non_null(strstr(view_msg(v, "zh", "err_not_found"), "找不到"));
+	view_free(v);
 }
 
 static void test_config(void **state)

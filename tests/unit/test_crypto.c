@@ -21,6 +21,7 @@
 #include "identity/crypto.h"
 #include "identity/password.h"
 #include "identity/totp.h"
+#include "view/view.h"
 
 /* A fresh temporary folder per test, holding the key file. */
 struct fixture {
@@ -436,14 +437,20 @@ static void test_password_policy(void **state)
 	assert_int_equal(password_check("x12345 is short avoid", avoid), PASSWORD_OK);
 	assert_int_equal(password_check("quiet river stone", avoid), PASSWORD_OK);
 
+	/* Each problem has its sentence in both languages of the project's catalogs. */
+	struct view *v = NULL;
+	char verr[512];
+	assert_int_equal(view_load("templates", "data/i18n", &v, verr, sizeof(verr)), 0);
 	for (int p = PASSWORD_OK; p <= PASSWORD_LIKE_ID; p++) {
-		assert_true(strlen(password_problem_text(p, "zh")) > 0);
-		assert_true(strlen(password_problem_text(p, "en")) > 0);
-		assert_string_not_equal(password_problem_text(p, "zh"),
-					password_problem_text(p, "en"));
+		const char *key = password_problem_text(p);
+		assert_true(view_has(v, key));
+		assert_true(strlen(view_msg(v, "zh", key)) > 0);
+		assert_true(strlen(view_msg(v, "en", key)) > 0);
+		assert_string_not_equal(view_msg(v, "zh", key), view_msg(v, "en", key));
 	}
-	assert_non_null(strstr(password_problem_text(PASSWORD_TOO_SHORT, "zh"), "12"));
-	assert_non_null(strstr(password_problem_text(PASSWORD_TOO_SHORT, "en"), "12"));
+	assert_non_null(strstr(view_msg(v, "zh", password_problem_text(PASSWORD_TOO_SHORT)), "12"));
+	assert_non_null(strstr(view_msg(v, "en", password_problem_text(PASSWORD_TOO_SHORT)), "12"));
+	view_free(v);
 }
 
 static void test_password_hash(void **state)

@@ -14,6 +14,10 @@
 #include "base/err.h"
 #include "base/util.h"
 #include "cases/forms.h"
+#include "view/view.h"
+
+/* The project's catalogs: the messages are theirs. */
+static struct view *V;
 
 #define LABEL_ZH "测试字段"
 #define LABEL_EN "Test field"
@@ -51,7 +55,7 @@ static void run1(const char *type, int required, const char *value, const char *
 	json_t *d = def1(type, required), *in = json_object(), *values, *errors;
 	if (value)
 		json_object_set_new(in, "f", json_string(value));
-	assert_int_equal(forms_validate(d, in, lang, &values, &errors), 0);
+	assert_int_equal(forms_validate(d, in, V, lang, &values, &errors), 0);
 	json_t *v = json_object_get(values, "f"), *e = json_object_get(errors, "f");
 	*val = v ? xstrdup(json_string_value(v)) : NULL;
 	*err = e ? xstrdup(json_string_value(e)) : NULL;
@@ -133,7 +137,7 @@ static void test_missing_and_optional(void **state)
 	}
 	/* JSON null counts as empty. */
 	json_t *d = def1("text", 1), *in = jload("{\"f\": null}"), *values, *errors;
-	assert_int_equal(forms_validate(d, in, "zh", &values, &errors), 0);
+	assert_int_equal(forms_validate(d, in, V, "zh", &values, &errors), 0);
 	assert_string_equal(json_string_value(json_object_get(errors, "f")), "请填写" LABEL_ZH "。");
 	json_decref(values);
 	json_decref(errors);
@@ -388,7 +392,7 @@ static void test_unknown_keys_and_input_shapes(void **state)
 	json_t *d = sample_def(), *values, *errors;
 	json_t *in = jload("{\"name\": \"张三\", \"id_number\": \"11010519491231002x\", \"how\": \"post\","
 			   " \"amount\": \"\", \"admin\": \"true\", \"status\": \"approved\", \"__proto__\": \"x\"}");
-	assert_int_equal(forms_validate(d, in, "zh", &values, &errors), 0);
+	assert_int_equal(forms_validate(d, in, V, "zh", &values, &errors), 0);
 	assert_int_equal(json_object_size(errors), 0);
 	assert_int_equal(json_object_size(values), 3);
 	assert_null(json_object_get(values, "admin"));
@@ -402,7 +406,7 @@ static void test_unknown_keys_and_input_shapes(void **state)
 	/* Input that is not an object counts as empty; NULL too. */
 	json_t *inputs[] = { NULL, json_array(), json_string("x"), json_null() };
 	for (size_t i = 0; i < ARRAY_LEN(inputs); i++) {
-		assert_int_equal(forms_validate(d, inputs[i], "en", &values, &errors), 0);
+		assert_int_equal(forms_validate(d, inputs[i], V, "en", &values, &errors), 0);
 		assert_int_equal(json_object_size(values), 0);
 		assert_int_equal(json_object_size(errors), 3);
 		assert_string_equal(json_string_value(json_object_get(errors, "name")), "Please fill in Name.");
@@ -415,7 +419,7 @@ static void test_unknown_keys_and_input_shapes(void **state)
 	/* Values that are not strings are refused, naming the field. */
 	in = jload("{\"name\": 12, \"id_number\": [\"11010519491231002X\"], \"how\": {\"value\": \"post\"},"
 		   " \"amount\": 12.5, \"note\": true}");
-	assert_int_equal(forms_validate(d, in, "zh", &values, &errors), 0);
+	assert_int_equal(forms_validate(d, in, V, "zh", &values, &errors), 0);
 	assert_int_equal(json_object_size(values), 0);
 	assert_int_equal(json_object_size(errors), 5);
 	assert_string_equal(json_string_value(json_object_get(errors, "name")),
@@ -430,7 +434,7 @@ static void test_unknown_keys_and_input_shapes(void **state)
 	in = json_object();
 	const char *langs[] = { NULL, "", "fr", "zh-CN", "EN" };
 	for (size_t i = 0; i < ARRAY_LEN(langs); i++) {
-		assert_int_equal(forms_validate(d, in, langs[i], &values, &errors), 0);
+		assert_int_equal(forms_validate(d, in, V, langs[i], &values, &errors), 0);
 		assert_string_equal(json_string_value(json_object_get(errors, "name")), "请填写姓名。");
 		json_decref(values);
 		json_decref(errors);
@@ -470,18 +474,18 @@ static void test_malformed_definitions(void **state)
 	for (size_t i = 0; i < ARRAY_LEN(defs); i++) {
 		json_t *d = jload(defs[i]), *in = json_object(), *values = json_true(),
 		       *errors = json_true();
-		if (forms_validate(d, in, "zh", &values, &errors) != GH_EINVAL)
+		if (forms_validate(d, in, V, "zh", &values, &errors) != GH_EINVAL)
 			fail_msg("accepted definition %s", defs[i]);
 		assert_null(values);
 		assert_null(errors);
 		assert_int_equal(forms_def_check(d), GH_EINVAL);
-		assert_null(forms_view(d, NULL, NULL, "zh"));
+		assert_null(forms_view(d, NULL, NULL, V, "zh"));
 		json_decref(d);
 		json_decref(in);
 	}
 	json_t *values, *errors;
-	assert_int_equal(forms_validate(NULL, NULL, "zh", &values, &errors), GH_EINVAL);
-	assert_null(forms_view(NULL, NULL, NULL, "en"));
+	assert_int_equal(forms_validate(NULL, NULL, V, "zh", &values, &errors), GH_EINVAL);
+	assert_null(forms_view(NULL, NULL, NULL, V, "en"));
 
 	/* Too many fields. */
 	json_t *d = json_array();
@@ -497,11 +501,11 @@ static void test_malformed_definitions(void **state)
 
 	/* Empty definition: nothing to fill in. */
 	d = json_array();
-	assert_int_equal(forms_validate(d, NULL, "zh", &values, &errors), 0);
+	assert_int_equal(forms_validate(d, NULL, V, "zh", &values, &errors), 0);
 	assert_int_equal(json_object_size(values) + json_object_size(errors), 0);
 	json_decref(values);
 	json_decref(errors);
-	json_t *v = forms_view(d, NULL, NULL, "zh");
+	json_t *v = forms_view(d, NULL, NULL, V, "zh");
 	assert_int_equal(json_array_size(v), 0);
 	json_decref(v);
 	json_decref(d);
@@ -519,7 +523,7 @@ static void test_view(void **state)
 	json_t *d = sample_def();
 	json_t *values = jload("{\"name\": \"张三\", \"how\": \"post\", \"amount\": \"12.5\"}");
 	json_t *errors = jload("{\"id_number\": \"公民身份号码：校验位不正确\"}");
-	json_t *v = forms_view(d, values, errors, "en");
+	json_t *v = forms_view(d, values, errors, V, "en");
 	assert_int_equal(json_array_size(v), json_array_size(d));
 
 	json_t *f = json_array_get(v, 0);
@@ -583,7 +587,7 @@ static void test_view(void **state)
 	json_decref(v);
 
 	/* Chinese labels and hints; no values nor errors at all. */
-	v = forms_view(d, NULL, NULL, "zh");
+	v = forms_view(d, NULL, NULL, V, "zh");
 	assert_string_equal(sget(json_array_get(v, 0), "label"), "姓名");
 	assert_string_equal(sget(json_array_get(v, 0), "value"), "");
 	assert_non_null(strstr(sget(json_array_get(v, 1), "hint"), "X"));
@@ -594,7 +598,7 @@ static void test_view(void **state)
 	/* A huge raw value passed back is not echoed. */
 	char *huge = repeat("x", 100000);
 	json_t *raw = json_pack("{s:s}", "name", huge);
-	v = forms_view(d, raw, NULL, "zh");
+	v = forms_view(d, raw, NULL, V, "zh");
 	assert_string_equal(sget(json_array_get(v, 0), "value"), "");
 	json_decref(v);
 	json_decref(raw);
@@ -624,7 +628,7 @@ static void test_view(void **state)
 	};
 	for (size_t i = 0; i < ARRAY_LEN(want); i++) {
 		d = def1(want[i].type, 1);
-		v = forms_view(d, NULL, NULL, "en");
+		v = forms_view(d, NULL, NULL, V, "en");
 		assert_int_equal(json_array_size(v), 1);
 		f = json_array_get(v, 0);
 		assert_string_equal(sget(f, "type"), want[i].type);
@@ -701,7 +705,7 @@ static void test_catalog_forms(void **state)
 		json_array_foreach(def, j, field)
 			json_object_set_new(in, json_string_value(json_object_get(field, "key")),
 					    json_string(sample_value(field)));
-		assert_int_equal(forms_validate(def, in, "zh", &values, &errors), 0);
+		assert_int_equal(forms_validate(def, in, V, "zh", &values, &errors), 0);
 		if (json_object_size(errors) != 0) {
 			char *dump = json_dumps(errors, JSON_ENSURE_ASCII);
 			fail_msg("%s: errors for valid input: %s", code, dump);
@@ -713,7 +717,7 @@ static void test_catalog_forms(void **state)
 					    sample_value(field));
 		}
 
-		json_t *view = forms_view(def, values, errors, "en");
+		json_t *view = forms_view(def, values, errors, V, "en");
 		assert_int_equal(json_array_size(view), json_array_size(def));
 		json_array_foreach(def, j, field) {
 			json_t *vf = json_array_get(view, j);
@@ -735,7 +739,7 @@ static void test_catalog_forms(void **state)
 			json_t *saved = json_incref(json_object_get(in, k));
 			json_object_del(in, k);
 			for (int l = 0; l < 2; l++) {
-				assert_int_equal(forms_validate(def, in, l ? "en" : "zh", &values, &errors), 0);
+				assert_int_equal(forms_validate(def, in, V, l ? "en" : "zh", &values, &errors), 0);
 				if (json_is_true(json_object_get(field, "required"))) {
 					char want[512];
 					const char *label = sget(field, l ? "label_en" : "label_zh");
@@ -782,5 +786,12 @@ int main(void)
 		cmocka_unit_test(test_view),
 		cmocka_unit_test(test_catalog_forms),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	char err[512];
+	if (view_load("templates", "data/i18n", &V, err, sizeof(err))) {
+		fprintf(stderr, "view_load: %s\n", err);
+		return 1;
+	}
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	view_free(V);
+	return rc;
 }

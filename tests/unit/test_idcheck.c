@@ -13,6 +13,10 @@
 
 #include "base/util.h"
 #include "identity/idcheck.h"
+#include "view/view.h"
+
+/* The project's catalogs, where the reasons' sentences are. */
+static struct view *V;
 
 static const char *const valid_ids[] = {
 	"11010519491231002X",
@@ -410,6 +414,15 @@ static void test_mask(void **state)
 	assert_int_equal(out[0], '\0');
 }
 
+/* The sentence of a reason in lang, from the project's catalogs. */
+static const char *reason(enum idcheck_err e, const char *what, const char *lang)
+{
+	const char *key = idcheck_reason(e, what);
+	assert_non_null(key);
+	assert_true(view_has(V, key));
+	return view_msg(V, lang, key);
+}
+
 static void test_reasons(void **state)
 {
 	(void)state;
@@ -418,8 +431,7 @@ static void test_reasons(void **state)
 	for (int e = IDCHECK_OK; e <= IDCHECK_ERR_MAX + 1; e++) {
 		for (size_t w = 0; w < ARRAY_LEN(whats); w++) {
 			for (size_t l = 0; l < ARRAY_LEN(langs); l++) {
-				const char *r = idcheck_reason((enum idcheck_err)e, whats[w], langs[l]);
-				assert_non_null(r);
+				const char *r = reason((enum idcheck_err)e, whats[w], langs[l]);
 				assert_true(strlen(r) > 0);
 				bool en = langs[l] && strcmp(langs[l], "en") == 0;
 				bool ascii = true;
@@ -429,24 +441,22 @@ static void test_reasons(void **state)
 			}
 		}
 	}
-	assert_string_equal(idcheck_reason(IDCHECK_CHECKSUM, "id_number", "zh"),
+	assert_string_equal(reason(IDCHECK_CHECKSUM, "id_number", "zh"),
 		"身份证号码的校验位不正确，请核对后重新输入。");
-	assert_string_equal(idcheck_reason(IDCHECK_CHECKSUM, "id_number", "en"),
+	assert_string_equal(reason(IDCHECK_CHECKSUM, "id_number", "en"),
 		"The check character of the ID number is wrong; please check the number and enter it again.");
 	/* Every error a validator can return has its own sentence for its field. */
-	const char *generic_id = idcheck_reason(IDCHECK_ORGCODE, "id_number", "zh");
+	const char *generic_id = reason(IDCHECK_ORGCODE, "id_number", "zh");
 	for (int e = IDCHECK_LENGTH; e <= IDCHECK_CHECKSUM; e++)
-		assert_string_not_equal(idcheck_reason((enum idcheck_err)e, "id_number", "zh"),
-			generic_id);
-	const char *generic_uscc = idcheck_reason(IDCHECK_BIRTHDATE, "uscc", "en");
+		assert_string_not_equal(reason((enum idcheck_err)e, "id_number", "zh"), generic_id);
+	const char *generic_uscc = reason(IDCHECK_BIRTHDATE, "uscc", "en");
 	for (int e = IDCHECK_LENGTH; e <= IDCHECK_KIND; e++)
 		if (e != IDCHECK_BIRTHDATE)
-			assert_string_not_equal(idcheck_reason((enum idcheck_err)e, "uscc", "en"),
-				generic_uscc);
-	const char *generic_phone = idcheck_reason(IDCHECK_REGION, "phone", "zh");
-	assert_string_not_equal(idcheck_reason(IDCHECK_LENGTH, "phone", "zh"), generic_phone);
-	assert_string_not_equal(idcheck_reason(IDCHECK_CHARS, "phone", "zh"), generic_phone);
-	assert_string_not_equal(idcheck_reason(IDCHECK_KIND, "phone", "zh"), generic_phone);
+			assert_string_not_equal(reason((enum idcheck_err)e, "uscc", "en"), generic_uscc);
+	const char *generic_phone = reason(IDCHECK_REGION, "phone", "zh");
+	assert_string_not_equal(reason(IDCHECK_LENGTH, "phone", "zh"), generic_phone);
+	assert_string_not_equal(reason(IDCHECK_CHARS, "phone", "zh"), generic_phone);
+	assert_string_not_equal(reason(IDCHECK_KIND, "phone", "zh"), generic_phone);
 }
 
 int main(void)
@@ -465,5 +475,12 @@ int main(void)
 		cmocka_unit_test(test_mask),
 		cmocka_unit_test(test_reasons),
 	};
-	return cmocka_run_group_tests_name("idcheck", tests, NULL, NULL);
+	char err[512];
+	if (view_load("templates", "data/i18n", &V, err, sizeof(err))) {
+		fprintf(stderr, "view_load: %s\n", err);
+		return 1;
+	}
+	int rc = cmocka_run_group_tests_name("idcheck", tests, NULL, NULL);
+	view_free(V);
+	return rc;
 }
