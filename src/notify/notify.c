@@ -14,7 +14,7 @@
  * Chinese text first and the English after it; the address is unsealed only while the message
  * is handed over.
  * Logs name outbox ids, channels and errors, never phone numbers, addresses, secrets or texts. */
-#include "cases/notify.h"
+#include "notify/notify.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -32,7 +32,7 @@
 #include "base/log.h"
 #include "base/sb.h"
 #include "base/util.h"
-#include "cases/warnings.h"
+#include "notify/warnings.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "identity/identity.h"
@@ -1090,7 +1090,7 @@ static int inbox_get(struct req *r)
 	else if (done && strcmp(done, "read_all") == 0)
 		jset(ctx, "notice", T(r, "全部消息已标记为已读。", "All messages are marked as read."));
 	json_object_set_new(ctx, "pagination", pagination(r, page, per, total));
-	return resp_page(r, 200, "cases/inbox", ctx);
+	return resp_page(r, 200, "notify/inbox", ctx);
 }
 
 /* The page to go back to after a page action: the form's "page" when it is a small number. */
