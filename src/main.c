@@ -613,7 +613,7 @@ int main(int argc, char **argv)
 		rc = cmd_identity(&cfg, cmd, nargs, args);
 	} else if (!strcmp(cmd, "interact-duties")) {
 		rc = cmd_interact_duties(&cfg, nargs, args);
-	} else if (!strcmp(cmd, "verify") && certs_verify_pdf_cli(nargs, args, &rc) == 0) {
+	} else if (!strcmp(cmd, "verify") && certs_verify_pdf_cli(&cfg, nargs, args, &rc) == 0) {
 		/* a certificate's PDF: verified from the document it embeds */
 	} else if (!strcmp(cmd, "search-eval")) {
 		rc = search_cli_eval(cfg.db, cfg.data_dir, nargs, args);

@@ -9,24 +9,25 @@
 #include "base/err.h"
 #include "base/util.h"
 #include "certs/certs_impl.h"
+#include "http/msg.h"
 
-#define FAIL(...)                                  \
-	do {                                       \
-		snprintf(err, errlen, __VA_ARGS__); \
-		return GH_EINVAL;                  \
+/* Refuses with the message key k (and the value of its {detail}). */
+#define FAIL(k)                             \
+	do {                                \
+		why->key = (k);             \
+		why->detail[0] = 0;         \
+		return GH_EINVAL;           \
+	} while (0)
+#define FAIL_DETAIL(k, d)                                                  \
+	do {                                                               \
+		why->key = (k);                                            \
+		snprintf(why->detail, sizeof(why->detail), "%s", (d));    \
+		return GH_EINVAL;                                          \
 	} while (0)
 
-const char *cert_msg(struct arena *a, const char *lang, const char *msg)
+const char *cert_why_text(struct arena *a, const struct view *v, const char *lang, const struct cert_why *why)
 {
-	const char *bar = msg ? strchr(msg, '|') : NULL;
-	if (!bar)
-		return msg ? msg : "";
-	if (lang && strcmp(lang, "en") == 0)
-		return bar + 1;
-	char *s = arena_alloc(a, (size_t)(bar - msg) + 1);
-	memcpy(s, msg, (size_t)(bar - msg));
-	s[bar - msg] = 0;
-	return s;
+	return VF(v, lang, a, why->key, MA("detail", why->detail));
 }
 
 void cert_sha256_hex(const char *s, size_t len, char out[65])
@@ -108,34 +109,34 @@ static bool number_ok(const char *s)
 	return true;
 }
 
-int cert_doc_parse(struct arena *a, const char *buf, size_t len, struct cert_doc *out, char *err, size_t errlen)
+int cert_doc_parse(struct arena *a, const char *buf, size_t len, struct cert_doc *out, struct cert_why *why)
 {
 	memset(out, 0, sizeof(*out));
 	if (len > CERT_DOC_MAX * 8)
-		FAIL("文件过大，不是本厅签发的电子证照。|The file is too large to be a certificate issued by this hall.");
+		FAIL(N_("certs_doc_too_large"));
 	char *text = NULL;
 	size_t tlen = 0;
 	int rc = cert_pdf_extract(a, buf, len, &text, &tlen);
 	if (rc == GH_EINVAL)
-		FAIL("这个 PDF 不含本厅签发的电子证照数据。|This PDF carries no certificate issued by this hall.");
+		FAIL(N_("certs_doc_pdf_empty"));
 	if (rc) {
 		text = (char *)buf;
 		tlen = len;
 	}
 	if (tlen > CERT_DOC_MAX)
-		FAIL("文件过大，不是本厅签发的电子证照。|The file is too large to be a certificate issued by this hall.");
+		FAIL(N_("certs_doc_too_large"));
 	json_error_t je;
 	json_t *root = json_loadb(text, tlen, JSON_REJECT_DUPLICATES, &je);
 	if (!root)
-		FAIL("文件不是电子证照（无法读取）。|The file is not a certificate (it cannot be read).");
+		FAIL(N_("certs_doc_unreadable"));
 	arena_cleanup(a, (void (*)(void *))json_decref, root);
 	out->root = root;
 	const char *type = str_member(root, "type", 64);
 	if (!json_is_object(root) || !type || strcmp(type, CERT_DOC_TYPE) != 0)
-		FAIL("文件不是本厅的电子证照或回执（类型不符）。|The file is not a certificate or a receipt of this hall (wrong type).");
+		FAIL(N_("certs_doc_wrong_type"));
 	json_t *cert = json_object_get(root, "certificate");
 	if (!json_is_object(cert))
-		FAIL("电子证照缺少证照内容。|The certificate's content is missing.");
+		FAIL(N_("certs_doc_no_content"));
 	out->cert = cert;
 	out->number = str_member(cert, "number", CERT_NUMBER_MAX);
 	out->cert_type = str_member(cert, "cert_type", 64);
@@ -144,11 +145,11 @@ int cert_doc_parse(struct arena *a, const char *buf, size_t len, struct cert_doc
 	json_t *at = json_object_get(cert, "issued_at");
 	if (!number_ok(out->number) || !out->cert_type || !out->department || !json_is_integer(at) ||
 	    json_integer_value(at) <= 0)
-		FAIL("电子证照的编号、类型、签发部门或签发时间不完整。|The certificate's number, type, issuer or date is missing.");
+		FAIL(N_("certs_doc_incomplete"));
 	out->issued_at = json_integer_value(at);
 	char *canon = json_dumps(cert, JSON_COMPACT | JSON_SORT_KEYS);
 	if (!canon)
-		FAIL("电子证照内容含有不允许的数值。|The certificate's content holds values that are not allowed.");
+		FAIL(N_("certs_doc_bad_values"));
 	arena_cleanup(a, free, canon);
 	out->canonical = canon;
 	cert_sha256_hex(canon, strlen(canon), out->hash);
@@ -160,13 +161,13 @@ int cert_doc_parse(struct arena *a, const char *buf, size_t len, struct cert_doc
 	} while (0)
 	const char *hash = str_member(root, "hash", 64);
 	if (hash && strcmp(hash, out->hash) != 0)
-		PROBLEM("电子证照的摘要与内容不符，内容可能被改动过。|The certificate's hash does not match its content: it may have been altered.");
+		PROBLEM(N_("certs_doc_hash_mismatch"));
 	json_t *sig = json_object_get(root, "signature");
 	const char *alg = json_is_object(sig) ? str_member(sig, "algorithm", 16) : NULL;
 	out->key_id = json_is_object(sig) ? str_member(sig, "key_id", 64) : NULL;
 	const char *value = json_is_object(sig) ? str_member(sig, "value", 128) : NULL;
 	if (!alg || strcmp(alg, "Ed25519") != 0 || !out->key_id || cert_unb64(value, out->sig, sizeof(out->sig))) {
-		PROBLEM("电子证照没有有效格式的签名。|The certificate has no well-formed signature.");
+		PROBLEM(N_("certs_doc_no_signature"));
 		out->key_id = out->key_id ? out->key_id : "";
 	}
 	json_t *log = json_object_get(root, "log");
@@ -182,7 +183,7 @@ int cert_doc_parse(struct arena *a, const char *buf, size_t len, struct cert_doc
 		for (size_t i = 0; ok && i < np; i++)
 			ok = cert_unb64(json_string_value(json_array_get(proof, i)), path[i], LEDGER_HASH_LEN) == 0;
 		if (!ok) {
-			PROBLEM("电子证照的存证证明格式不正确。|The certificate's log proof is malformed.");
+			PROBLEM(N_("certs_doc_proof_malformed"));
 		} else {
 			out->leaf = leaf;
 			out->checkpoint = cp;
@@ -204,7 +205,7 @@ int cert_doc_check_signature(const struct cert_doc *d, const unsigned char pk[32
 		       : GH_EINVAL;
 }
 
-int cert_keys_find(const json_t *keys, const struct cert_doc *d, unsigned char pk[32], char *err, size_t errlen)
+int cert_keys_find(const json_t *keys, const struct cert_doc *d, unsigned char pk[32], struct cert_why *why)
 {
 	json_t *list = json_object_get(keys, "departments");
 	size_t i;
@@ -216,25 +217,25 @@ int cert_keys_find(const json_t *keys, const struct cert_doc *d, unsigned char p
 			continue;
 		const char *dept = str_member(k, "department", 32);
 		if (!dept || strcmp(dept, d->department) != 0)
-			FAIL("签名密钥不属于签发部门。|The signing key does not belong to the issuing department.");
+			FAIL(N_("certs_key_other_department"));
 		json_t *from = json_object_get(k, "valid_from"), *until = json_object_get(k, "valid_until");
 		if (!json_is_integer(from) || d->issued_at < json_integer_value(from) ||
 		    (json_is_integer(until) && d->issued_at > json_integer_value(until)))
-			FAIL("签发时该密钥不在有效期内。|The key was not valid when the certificate was issued.");
+			FAIL(N_("certs_key_not_valid_then"));
 		if (cert_unb64(str_member(k, "public_key", 64), pk, 32))
-			FAIL("公布的密钥格式不正确。|The published key is malformed.");
+			FAIL(N_("certs_key_malformed"));
 		return 0;
 	}
-	FAIL("签名密钥未公布（%s）。|The signing key (%s) is not published.", d->key_id, d->key_id);
+	FAIL_DETAIL(N_("certs_key_unpublished"), d->key_id);
 }
 
-int cert_doc_check_log(struct arena *a, const struct cert_doc *d, const json_t *keys, char *err, size_t errlen)
+int cert_doc_check_log(struct arena *a, const struct cert_doc *d, const json_t *keys, struct cert_why *why)
 {
 	if (!d->has_log)
-		FAIL("电子证照不含存证证明。|The certificate carries no proof of logging.");
+		FAIL(N_("certs_log_none"));
 	json_t *leaf = json_loads(d->leaf, JSON_REJECT_DUPLICATES, NULL);
 	if (!leaf)
-		FAIL("存证记录无法读取。|The log leaf cannot be read.");
+		FAIL(N_("certs_log_leaf_unreadable"));
 	const char *kind = json_string_value(json_object_get(leaf, "kind"));
 	const char *no = json_string_value(json_object_get(leaf, "number"));
 	const char *h = json_string_value(json_object_get(leaf, "hash"));
@@ -242,24 +243,24 @@ int cert_doc_check_log(struct arena *a, const struct cert_doc *d, const json_t *
 		     strcmp(h, d->hash) == 0;
 	json_decref(leaf);
 	if (!match)
-		FAIL("存证记录与电子证照不符。|The log leaf does not match the certificate.");
+		FAIL(N_("certs_log_leaf_mismatch"));
 	const char *origin = NULL;
 	int64_t size = 0;
 	unsigned char root[LEDGER_HASH_LEN];
-	char why[256];
-	if (ledger_checkpoint_verify(a, d->checkpoint, keys, &origin, &size, root, why, sizeof(why)))
-		FAIL("树头签名无效：%s|The tree head is not validly signed: %s", why, why);
+	char reason[256];
+	if (ledger_checkpoint_verify(a, d->checkpoint, keys, &origin, &size, root, reason, sizeof(reason)))
+		FAIL_DETAIL(N_("certs_log_tree_head_invalid"), reason);
 	if (size != d->tree_size)
-		FAIL("存证证明与树头的大小不一致。|The proof and the tree head disagree on the tree size.");
+		FAIL(N_("certs_log_size_mismatch"));
 	unsigned char lh[LEDGER_HASH_LEN];
 	ledger_leaf_hash(d->leaf, strlen(d->leaf), lh);
 	if (ledger_verify_inclusion((uint64_t)d->leaf_index, (uint64_t)d->tree_size, lh,
 				    (const unsigned char(*)[LEDGER_HASH_LEN])d->proof, d->nproof, root))
-		FAIL("包含证明不成立：证照不在该树头的日志中。|The inclusion proof fails: the certificate is not in the log at that tree head.");
+		FAIL(N_("certs_log_inclusion_fails"));
 	return 0;
 }
 
-int cert_verify_offline(struct arena *a, const json_t *doc, const json_t *keys, FILE *out)
+int cert_verify_offline(struct arena *a, const json_t *doc, const json_t *keys, const struct view *words, FILE *out)
 {
 	char *text = json_dumps(doc, JSON_COMPACT);
 	if (!text) {
@@ -268,13 +269,13 @@ int cert_verify_offline(struct arena *a, const json_t *doc, const json_t *keys, 
 	}
 	arena_cleanup(a, free, text);
 	struct cert_doc d;
-	char err[512];
-	if (cert_doc_parse(a, text, strlen(text), &d, err, sizeof(err))) {
-		fprintf(out, "certificate: INVALID: %s\n", cert_msg(a, "en", err));
+	struct cert_why why;
+	if (cert_doc_parse(a, text, strlen(text), &d, &why)) {
+		fprintf(out, "certificate: INVALID: %s\n", cert_why_text(a, words, "en", &why));
 		return 1;
 	}
 	if (d.problem) {
-		fprintf(out, "certificate: INVALID: %s\n", cert_msg(a, "en", d.problem));
+		fprintf(out, "certificate: INVALID: %s\n", view_msg(words, "en", d.problem));
 		return 1;
 	}
 	fprintf(out, "certificate %s (%s), issued by %s at %lld\n", d.number, d.cert_type, d.department,
@@ -285,8 +286,8 @@ int cert_verify_offline(struct arena *a, const json_t *doc, const json_t *keys, 
 		return 1;
 	}
 	unsigned char pk[32];
-	if (cert_keys_find(keys, &d, pk, err, sizeof(err))) {
-		fprintf(out, "signature: INVALID: %s\n", cert_msg(a, "en", err));
+	if (cert_keys_find(keys, &d, pk, &why)) {
+		fprintf(out, "signature: INVALID: %s\n", cert_why_text(a, words, "en", &why));
 		return 1;
 	}
 	if (cert_doc_check_signature(&d, pk)) {
@@ -294,8 +295,8 @@ int cert_verify_offline(struct arena *a, const json_t *doc, const json_t *keys, 
 		return 1;
 	}
 	fprintf(out, "signature: ok (Ed25519, key %s of %s)\n", d.key_id, d.department);
-	if (cert_doc_check_log(a, &d, keys, err, sizeof(err))) {
-		fprintf(out, "log: INVALID: %s\n", cert_msg(a, "en", err));
+	if (cert_doc_check_log(a, &d, keys, &why)) {
+		fprintf(out, "log: INVALID: %s\n", cert_why_text(a, words, "en", &why));
 		return 1;
 	}
 	fprintf(out, "log: ok (leaf %lld in a tree of %lld, tree head signed by the log key)\n", (long long)d.leaf_index,

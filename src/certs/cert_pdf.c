@@ -16,6 +16,7 @@
 #include "base/sb.h"
 #include "base/util.h"
 #include "certs/certs_impl.h"
+#include "view/view.h"
 
 #define PAGE_W 595.0 /* A4 in points */
 #define PAGE_H 842.0
@@ -94,9 +95,17 @@ static void qr(cairo_t *cr, const char *payload, double x, double y, double size
 	QRcode_free(q);
 }
 
-int cert_pdf_render(const char *doc_json, const char *lang, unsigned char **pdf, size_t *len)
+/* The catalog's words for key in both languages: "持证人 Holder", into sb (reset first). */
+static const char *both(struct sb *sb, const struct view *v, const char *key)
 {
-	(void)lang; /* the certificate is bilingual whatever the reader's language */
+	sb_reset(sb);
+	sb_addf(sb, "%s %s", view_msg(v, "zh", key), view_msg(v, "en", key));
+	return sb->buf;
+}
+
+int cert_pdf_render(const char *doc_json, const struct view *v, unsigned char **pdf, size_t *len)
+{
+	/* The certificate is bilingual whatever the reader's language. */
 	json_t *doc = json_loads(doc_json, 0, NULL);
 	json_t *c = json_object_get(doc, "certificate");
 	if (!json_is_object(c)) {
@@ -110,7 +119,8 @@ int cert_pdf_render(const char *doc_json, const char *lang, unsigned char **pdf,
 	sb_addf(&title, "%s %s", jstr(tn, "zh"), jstr(c, "number"));
 	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_TITLE, title.buf ? title.buf : "");
 	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATOR, "govhall");
-	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_SUBJECT, "Electronic certificate (电子证照)");
+	struct sb line = SB_INIT;
+	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_SUBJECT, both(&line, v, N_("certs_pdf_subject")));
 	/* The signed document itself, for verification from the file alone. */
 	size_t dl = strlen(doc_json), cap = sodium_base64_ENCODED_LEN(dl, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	char *kw = malloc(strlen(CERT_PDF_MARK) + cap);
@@ -137,26 +147,28 @@ int cert_pdf_render(const char *doc_json, const char *lang, unsigned char **pdf,
 	y += text(cr, "Noto Serif CJK SC Bold 26", MARGIN, y, w, jstr(tn, "zh"), PANGO_ALIGN_CENTER);
 	y += text(cr, "Noto Sans CJK SC 13", MARGIN, y, w, jstr(tn, "en"), PANGO_ALIGN_CENTER) + 6;
 	cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-	struct sb line = SB_INIT;
-	sb_addf(&line, "电子证照编号 Certificate No.  %s", jstr(c, "number"));
+	both(&line, v, N_("certs_pdf_number"));
+	sb_addf(&line, "  %s", jstr(c, "number"));
 	y += text(cr, "Noto Sans CJK SC 11", MARGIN, y, w, line.buf, PANGO_ALIGN_CENTER) + 12;
 
 	json_t *h = json_object_get(c, "holder"), *iss = json_object_get(c, "issuer"), *item = json_object_get(c, "item");
 	struct {
-		const char *label, *value;
+		const char *label, *value; /* label: a message key, NULL for none */
 	} rows[] = {
-		{ "持证人 Holder", jstr(h, "name") },
-		{ "证件号码 ID / credit code", jstr(h, "id_masked") },
-		{ "签发部门 Issued by", jstr(iss, "name_zh") },
-		{ "", jstr(iss, "name_en") },
-		{ "签发日期 Issued on", jstr(c, "issued_on") },
-		{ "办理事项 Service", jstr(item, "name_zh") },
-		{ "办件编号 Application", jstr(c, "application") },
+		{ N_("certs_pdf_holder"), jstr(h, "name") },
+		{ N_("certs_pdf_id"), jstr(h, "id_masked") },
+		{ N_("certs_pdf_issuer"), jstr(iss, "name_zh") },
+		{ NULL, jstr(iss, "name_en") },
+		{ N_("certs_pdf_issued_on"), jstr(c, "issued_on") },
+		{ N_("certs_pdf_service"), jstr(item, "name_zh") },
+		{ N_("certs_pdf_application"), jstr(c, "application") },
 	};
+	struct sb label = SB_INIT;
 	for (size_t i = 0; i < ARRAY_LEN(rows); i++) {
 		if (!*rows[i].value)
 			continue;
-		double lh = text(cr, "Noto Sans CJK SC 10", MARGIN + 10, y + 1, LABEL_W, rows[i].label, PANGO_ALIGN_LEFT);
+		const char *l = rows[i].label ? both(&label, v, rows[i].label) : "";
+		double lh = text(cr, "Noto Sans CJK SC 10", MARGIN + 10, y + 1, LABEL_W, l, PANGO_ALIGN_LEFT);
 		double vh = text(cr, "Noto Serif CJK SC 12", MARGIN + VALUE_X, y, w - VALUE_X - 10, rows[i].value, PANGO_ALIGN_LEFT);
 		y += (lh > vh ? lh : vh) + 3;
 	}
@@ -164,7 +176,8 @@ int cert_pdf_render(const char *doc_json, const char *lang, unsigned char **pdf,
 	if (json_array_size(content)) {
 		y += 8;
 		cairo_set_source_rgb(cr, 0.62, 0.11, 0.11);
-		y += text(cr, "Noto Sans CJK SC Bold 11", MARGIN + 10, y, w, "登记内容 Particulars", PANGO_ALIGN_LEFT) + 4;
+		y += text(cr, "Noto Sans CJK SC Bold 11", MARGIN + 10, y, w, both(&label, v, N_("certs_pdf_particulars")),
+			  PANGO_ALIGN_LEFT) + 4;
 		cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
 		size_t i;
 		json_t *f;
@@ -172,8 +185,7 @@ int cert_pdf_render(const char *doc_json, const char *lang, unsigned char **pdf,
 		{
 			if (y > QR_Y - 24) {
 				/* the rest is in the embedded document and on the verification page */
-				text(cr, "Noto Sans CJK SC 8", MARGIN + 10, y, w, "……（其余内容见电子数据 more in the electronic data）",
-				     PANGO_ALIGN_LEFT);
+				text(cr, "Noto Sans CJK SC 8", MARGIN + 10, y, w, both(&label, v, N_("certs_pdf_more")), PANGO_ALIGN_LEFT);
 				break;
 			}
 			sb_reset(&line);
@@ -195,22 +207,21 @@ int cert_pdf_render(const char *doc_json, const char *lang, unsigned char **pdf,
 	qr(cr, line.buf, PAGE_W - MARGIN - qs, qy, qs);
 	cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
 	double ty = qy;
-	ty += text(cr, "Noto Sans CJK SC Bold 10", MARGIN + 10, ty, w - qs - 30, "扫码核验 Scan to verify", PANGO_ALIGN_LEFT) + 4;
+	ty += text(cr, "Noto Sans CJK SC Bold 10", MARGIN + 10, ty, w - qs - 30, both(&label, v, N_("certs_pdf_scan")),
+		   PANGO_ALIGN_LEFT) + 4;
 	ty += text(cr, "DejaVu Sans Mono 6.5", MARGIN + 10, ty, w - qs - 30, line.buf, PANGO_ALIGN_LEFT) + 5;
 	json_t *sig = json_object_get(doc, "signature"), *log = json_object_get(doc, "log");
-	sb_reset(&line);
-	sb_addf(&line, "本证照由签发部门以 Ed25519 密钥 %s 签名", jstr(sig, "key_id"));
-	if (json_is_integer(json_object_get(log, "leaf_index")))
-		sb_addf(&line, "，记入透明日志第 %lld 条", (long long)json_integer_value(json_object_get(log, "leaf_index")));
-	sb_adds(&line, "。可在本厅网站核验，或用 govhall verify 离线核验。");
-	ty += text(cr, "Noto Sans CJK SC 7.5", MARGIN + 10, ty, w - qs - 30, line.buf, PANGO_ALIGN_LEFT) + 2;
-	sb_reset(&line);
-	sb_addf(&line, "Signed by the issuing department with Ed25519 key %s", jstr(sig, "key_id"));
-	if (json_is_integer(json_object_get(log, "leaf_index")))
-		sb_addf(&line, "; leaf %lld of the transparency log",
-			(long long)json_integer_value(json_object_get(log, "leaf_index")));
-	sb_adds(&line, ". Verify on the hall's website, or offline with govhall verify.");
-	text(cr, "Noto Sans CJK SC 7.5", MARGIN + 10, ty, w - qs - 30, line.buf, PANGO_ALIGN_LEFT);
+	bool logged = json_is_integer(json_object_get(log, "leaf_index"));
+	struct arena *a = arena_new(1024);
+	const struct msg_arg args[] = { MA("key_id", jstr(sig, "key_id")),
+					MA("leaf", (long long)json_integer_value(json_object_get(log, "leaf_index"))) };
+	const char *how = logged ? N_("certs_pdf_signed_logged") : N_("certs_pdf_signed");
+	ty += text(cr, "Noto Sans CJK SC 7.5", MARGIN + 10, ty, w - qs - 30, view_fmt(v, "zh", a, how, args, ARRAY_LEN(args)),
+		   PANGO_ALIGN_LEFT) + 2;
+	text(cr, "Noto Sans CJK SC 7.5", MARGIN + 10, ty, w - qs - 30, view_fmt(v, "en", a, how, args, ARRAY_LEN(args)),
+	     PANGO_ALIGN_LEFT);
+	arena_free(a);
+	sb_release(&label);
 
 	cairo_show_page(cr);
 	cairo_destroy(cr);

@@ -16,8 +16,9 @@
 #include "catalog/catalog.h"
 #include "certs/certs.h"
 #include "certs/certs_impl.h"
-#include "identity/identity.h"
+#include "http/msg.h"
 #include "identity/idcheck.h"
+#include "identity/identity.h"
 #include "store/cover.h"
 #include "store/db.h"
 #include "view/view.h"
@@ -629,7 +630,6 @@ json_t *cert_document(struct db *db, struct arena *a, const struct cert *c)
 json_t *cert_verify_online(struct req *r, const char *number, const char *hash, const struct cert_doc *d)
 {
 	struct arena *a = r->arena;
-	bool en = strcmp(r->lang, "en") == 0;
 	json_t *out = json_object();
 	json_object_set_new(out, "kind", json_string("certificate"));
 	json_object_set_new(out, "status", json_string("unknown"));
@@ -641,20 +641,18 @@ json_t *cert_verify_online(struct req *r, const char *number, const char *hash, 
 	}
 	json_object_set_new(out, "number", number ? json_string(number) : json_null());
 	if (d && d->problem) {
-		json_object_set_new(out, "reason", json_string(cert_msg(a, r->lang, d->problem)));
+		json_object_set_new(out, "reason", json_string(M(r, d->problem)));
 		return out;
 	}
 	struct cert c;
 	int rc = number ? cert_get(r->db, a, number, &c) : GH_ENOTFOUND;
 	if (rc) {
-		json_object_set_new(out, "reason", json_string(en ? "No certificate with this number was issued by this hall."
-								  : "本厅没有签发过这个编号的电子证照。"));
+		json_object_set_new(out, "reason", json_string(M(r, "certs_no_certificate_number_issued_hall")));
 		return out;
 	}
 	if (!hash || strcmp(hash, c.hash) != 0) {
 		json_object_set_new(out, "reason",
-				    json_string(en ? "This copy differs from the certificate the hall issued under this number: it may have been altered."
-						   : "该副本与本厅以此编号签发的电子证照不一致，可能被改动过。"));
+				    json_string(M(r, "certs_copy_differs_certificate_hall_issued")));
 		return out;
 	}
 	/* Signature: the stored document under the issuing key (and the uploaded copy's own). */
@@ -698,8 +696,7 @@ json_t *cert_verify_online(struct req *r, const char *number, const char *hash, 
 	}
 	if (!sig_ok || !log_ok) {
 		json_object_set_new(out, "reason",
-				    json_string(en ? "The certificate's signature or its record in the transparency log could not be confirmed."
-						   : "无法确认该电子证照的签名或其在存证日志中的记录。"));
+				    json_string(M(r, "certs_certificate_s_signature_record_transparency")));
 		return out;
 	}
 	if (strcmp(c.status, "revoked") == 0) {

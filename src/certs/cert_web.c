@@ -15,6 +15,7 @@
 #include "base/util.h"
 #include "certs/certs.h"
 #include "certs/certs_impl.h"
+#include "http/msg.h"
 #include "http/multipart.h"
 #include "http/server.h"
 #include "identity/identity.h"
@@ -72,7 +73,7 @@ static int load_visible(struct req *r, const char *number, struct cert *c)
 		return 0;
 	if (rc && rc != GH_ENOTFOUND)
 		return rc;
-	req_error_detail(r, "%s", T(r, "找不到这张电子证照，或您无权查看。", "No such certificate, or you may not see it."));
+	req_error_detail(r, "%s", M(r, "certs_no_such_certificate_not_see"));
 	return GH_ENOTFOUND;
 }
 
@@ -150,7 +151,7 @@ static int wallet_page(struct req *r)
 		json_object_set_new(o, "json_href", json_sprintf("/certs/%s/json", no));
 		json_object_set_new(o, "is_revoked", json_boolean(!strcmp(json_string_value(json_object_get(o, "status")), "revoked")));
 	}
-	json_t *ctx = page_ctx(r, T(r, "我的卡包", "My wallet"));
+	json_t *ctx = page_ctx(r, M(r, "certs_wallet_title"));
 	json_object_set_new(ctx, "nav_wallet", json_true());
 	json_object_set(ctx, "rows", rows);
 	json_object_set_new(ctx, "has_rows", json_boolean(json_array_size(rows) > 0));
@@ -171,10 +172,10 @@ static int api_wallet(struct req *r)
 static const char *status_text(struct req *r, const char *status)
 {
 	if (!strcmp(status, "valid"))
-		return T(r, "有效", "Valid");
+		return M(r, "certs_status_valid");
 	if (!strcmp(status, "revoked"))
-		return T(r, "已注销", "Revoked");
-	return T(r, "无法确认", "Unknown");
+		return M(r, "certs_status_revoked");
+	return M(r, "certs_unknown");
 }
 
 /* The verification result as template context (shared by the certificate and verify pages). */
@@ -237,7 +238,7 @@ static int cert_page(struct req *r)
 	if (rc)
 		return rc;
 	json_t *res = aj(r, cert_verify_online(r, c.number, c.hash, NULL));
-	json_t *ctx = page_ctx(r, T(r, "电子证照", "E-certificate"));
+	json_t *ctx = page_ctx(r, M(r, "certs_e_certificate"));
 	json_object_set(ctx, "cert", result_view(r, res));
 	json_object_set_new(ctx, "number", json_string(c.number));
 	json_object_set_new(ctx, "pdf_href", json_sprintf("/certs/%s/pdf", c.number));
@@ -266,7 +267,7 @@ static int cert_page(struct req *r)
 	}
 	const char *err = req_query(r, "error");
 	if (err && !strcmp(err, "reason"))
-		json_object_set_new(ctx, "revoke_error", json_string(T(r, "请填写注销原因。", "Please give the reason for revoking.")));
+		json_object_set_new(ctx, "revoke_error", json_string(M(r, "certs_give_reason_revoking")));
 	return resp_page(r, 200, "certs/view", ctx);
 }
 
@@ -320,6 +321,7 @@ static int json_download(struct req *r)
 /* PDF: the document is read here, drawn on the job pool, sent back on the loop. */
 struct pdf_job {
 	char *doc;
+	const struct view *v;
 	const char *lang, *number;
 	unsigned char *pdf;
 	size_t len;
@@ -329,7 +331,7 @@ struct pdf_job {
 static void pdf_work(void *arg)
 {
 	struct pdf_job *j = arg;
-	j->rc = cert_pdf_render(j->doc, j->lang, &j->pdf, &j->len);
+	j->rc = cert_pdf_render(j->doc, j->v, &j->pdf, &j->len);
 }
 
 static int pdf_done(struct req *r, void *arg)
@@ -356,6 +358,7 @@ static int pdf_download(struct req *r)
 	if (!j->doc)
 		return GH_EINTERNAL;
 	arena_cleanup(r->arena, free, j->doc);
+	j->v = r->app->view;
 	j->lang = r->lang;
 	j->number = c.number;
 	return req_job(r, pdf_work, pdf_done, j);
@@ -371,18 +374,17 @@ static int revoke(struct req *r, const char *reason)
 		return rc;
 	if (!may_revoke(r, &c)) {
 		if (strcmp(c.status, "valid") != 0) {
-			req_error_detail(r, "%s", T(r, "这张电子证照已经注销。", "This certificate is already revoked."));
+			req_error_detail(r, "%s", M(r, "certs_certificate_already_revoked"));
 			return GH_ECONFLICT;
 		}
-		req_error_detail(r, "%s", T(r, "只有签发部门的负责人可以注销电子证照。",
-					    "Only a head of the issuing department may revoke a certificate."));
+		req_error_detail(r, "%s", M(r, "certs_only_head_issuing_department_revoke"));
 		return GH_EFORBIDDEN;
 	}
 	size_t n = reason ? strlen(reason) : 0;
 	while (n && (reason[n - 1] == ' ' || reason[n - 1] == '\n' || reason[n - 1] == '\r'))
 		n--;
 	if (n == 0 || n > REASON_MAX) {
-		req_error_detail(r, "%s", T(r, "请填写注销原因（不超过 500 字节）。", "Give the reason for revoking (at most 500 bytes)."));
+		req_error_detail(r, "%s", M(r, "certs_give_reason_revoking_most_500"));
 		return GH_EVALIDATION;
 	}
 	const char *why = arena_printf(r->arena, "%.*s", (int)n, reason);
@@ -427,7 +429,7 @@ static int api_revoke(struct req *r)
 	json_t *in = body && len ? json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
 	if (!json_is_object(in)) {
 		json_decref(in);
-		req_error_detail(r, "%s", T(r, "请求体应为 JSON 对象：{\"reason\": \"...\"}。", "The body must be a JSON object: {\"reason\": \"...\"}."));
+		req_error_detail(r, "%s", M(r, "certs_body_must_json_object_reason"));
 		return GH_EINVAL;
 	}
 	aj(r, in);
@@ -453,7 +455,7 @@ static bool hex64(const char *s)
 
 static int verify_render(struct req *r, int status, json_t *res, const char *error)
 {
-	json_t *ctx = page_ctx(r, T(r, "核验电子证照", "Verify an e-certificate"));
+	json_t *ctx = page_ctx(r, M(r, "certs_verify_e_certificate"));
 	json_object_set_new(ctx, "nav_verify", json_true());
 	if (res)
 		json_object_set(ctx, "result", result_view(r, res));
@@ -475,8 +477,7 @@ static int uploaded(struct req *r, const char **buf, size_t *len)
 	if (rc == 0) {
 		const struct multipart_part *p = multipart_get(m, "file");
 		if (!p || !p->filename || p->len == 0) {
-			req_error_detail(r, "%s", T(r, "请选择要核验的电子证照文件（PDF 或 JSON）。",
-						    "Choose the certificate file to verify (PDF or JSON)."));
+			req_error_detail(r, "%s", M(r, "certs_choose_certificate_file_verify_pdf"));
 			return GH_EVALIDATION;
 		}
 		*buf = p->data;
@@ -487,7 +488,7 @@ static int uploaded(struct req *r, const char **buf, size_t *len)
 		return rc;
 	*buf = req_body(r, len);
 	if (!*buf || !*len) {
-		req_error_detail(r, "%s", T(r, "请求体应为电子证照的 PDF 或 JSON。", "The body must be the certificate's PDF or JSON."));
+		req_error_detail(r, "%s", M(r, "certs_body_must_certificate_s_pdf"));
 		return GH_EINVAL;
 	}
 	return 0;
@@ -512,9 +513,9 @@ static int verify_upload(struct req *r, json_t **res)
 			return ledger_receipt_verdict(r, j, res);
 	}
 	struct cert_doc d;
-	char err[512];
-	if (cert_doc_parse(r->arena, buf, len, &d, err, sizeof(err))) {
-		req_error_detail(r, "%s", cert_msg(r->arena, r->lang, err));
+	struct cert_why why;
+	if (cert_doc_parse(r->arena, buf, len, &d, &why)) {
+		req_error_detail(r, "%s", cert_why_text(r->arena, r->app->view, r->lang, &why));
 		return GH_EVALIDATION;
 	}
 	*res = cert_verify_online(r, NULL, NULL, &d);
@@ -549,8 +550,7 @@ static int verify_link(struct req *r, json_t **res)
 		return rc;
 	const char *number = req_param(r, "number"), *h = req_query(r, "h");
 	if (!hex64(h)) {
-		req_error_detail(r, "%s", T(r, "核验链接不完整：缺少证照摘要（h）。请扫描证照上的二维码。",
-					    "The verification link is incomplete: the certificate's hash (h) is missing. Scan the QR code on the certificate."));
+		req_error_detail(r, "%s", M(r, "certs_verification_link_incomplete_certificate_s"));
 		return GH_EVALIDATION;
 	}
 	*res = cert_verify_online(r, number, h, NULL);

@@ -13,6 +13,7 @@
 #include "certs/certs_impl.h"
 #include "http/router.h"
 #include "store/db.h"
+#include "view/view.h"
 
 void certs_register(void)
 {
@@ -163,7 +164,7 @@ static char *slurp(const char *path, size_t max, size_t *len)
 	return buf;
 }
 
-int certs_verify_pdf_cli(int nargs, char **args, int *status)
+int certs_verify_pdf_cli(const struct config *cfg, int nargs, char **args, int *status)
 {
 	const char *file = NULL, *keys_path = opt(nargs, args, "--keys");
 	for (int i = 0; i < nargs; i++) {
@@ -194,8 +195,11 @@ int certs_verify_pdf_cli(int nargs, char **args, int *status)
 	} else {
 		if (keys_path && !(keys = json_load_file(keys_path, 0, NULL)))
 			printf("%s: cannot read the keys document %s\n", file, keys_path);
-		else
-			*status = cert_verify_offline(a, doc, keys, stdout) ? 2 : 0;
+		else {
+			struct view *words = ledger_cli_words(cfg);
+			*status = cert_verify_offline(a, doc, keys, words, stdout) ? 2 : 0;
+			view_free(words);
+		}
 	}
 	json_decref(doc);
 	json_decref(keys);

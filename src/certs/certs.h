@@ -44,6 +44,6 @@ int certs_cli(struct app *app, struct db *db, int nargs, char **args);
  * rendition and verifies it offline like its JSON form. 1 when FILE is not a PDF (the caller
  * then hands it to the log's verify), otherwise 0 (printed "valid") or 2 (invalid, reasons
  * printed). *status gets the exit status. */
-int certs_verify_pdf_cli(int nargs, char **args, int *status);
+int certs_verify_pdf_cli(const struct config *cfg, int nargs, char **args, int *status);
 
 #endif

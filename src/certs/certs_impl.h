@@ -31,6 +31,8 @@
 #define CERT_PROOF_MAX 64             /* hashes in an inclusion proof */
 
 /* A parsed (not yet verified) certificate document. Strings live in the arena. */
+struct view;
+
 struct cert_doc {
 	json_t *root;               /* the whole document (owned by the arena) */
 	json_t *cert;               /* its "certificate" object (borrowed from root) */
@@ -48,39 +50,47 @@ struct cert_doc {
 	unsigned char (*proof)[LEDGER_HASH_LEN];
 	/* The first problem of a document that is a certificate in form but cannot be genuine:
 	 * a stated hash that does not match the content, a signature or a log proof that is not
-	 * well-formed ("中文|English"), or NULL. A verdict ("unknown"), not a parse failure. */
+	 * well-formed (a message key), or NULL. A verdict ("unknown"), not a parse failure. */
 	const char *problem;
 };
 
 /* ---- cert_doc.c: the document, pure functions (fuzzed) --------------------------------- */
 
+/* Why a document is refused: a message key (certs_doc_*, certs_key_*, certs_log_*) and the
+ * value of its {detail} ("" when it has none). */
+struct cert_why {
+	const char *key;
+	char detail[256];
+};
+/* The sentence of why in lang from the catalogs v, in a. */
+const char *cert_why_text(struct arena *a, const struct view *v, const char *lang, const struct cert_why *why);
+
 /* Parses a certificate document from buf (JSON, or a PDF rendition carrying one). Checks the
  * shape only (types, sizes, encodings; the hash recomputed), not signatures or proofs.
- * GH_EINVAL with a message for people in err ("中文|English", cert_msg picks one) when buf is
+ * GH_EINVAL with the reason in *why when buf is
  * not a certificate document at all (too large, not JSON, another type, no content, no number,
  * type, issuer or date); a document that is one in form but whose stated hash, signature or
  * log proof cannot be right parses, with out->problem set. */
-int cert_doc_parse(struct arena *a, const char *buf, size_t len, struct cert_doc *out, char *err, size_t errlen);
+int cert_doc_parse(struct arena *a, const char *buf, size_t len, struct cert_doc *out, struct cert_why *why);
 /* The JSON document embedded in a PDF rendition: 0 with *json (arena, NUL-terminated) or
  * GH_EINVAL when buf is a PDF without one, GH_ENOTFOUND when buf is not a PDF at all. */
 int cert_pdf_extract(struct arena *a, const char *buf, size_t len, char **json, size_t *jlen);
-/* The half of a "中文|English" message for lang, in a. */
-const char *cert_msg(struct arena *a, const char *lang, const char *msg);
 /* hex SHA-256 of s into out. */
 void cert_sha256_hex(const char *s, size_t len, char out[65]);
 /* Ed25519 check of d's signature with the 32-byte public key pk: 0 or GH_EINVAL. */
 int cert_doc_check_signature(const struct cert_doc *d, const unsigned char pk[32]);
 /* Checks d's log section offline: its leaf names d (kind "certificate", number, hash), the
  * inclusion proof leads to its checkpoint's root, and the checkpoint is signed by a log key of
- * keys. 0, or GH_EINVAL with a reason in err. */
-int cert_doc_check_log(struct arena *a, const struct cert_doc *d, const json_t *keys, char *err, size_t errlen);
+ * keys. 0, or GH_EINVAL with the reason in *why. */
+int cert_doc_check_log(struct arena *a, const struct cert_doc *d, const json_t *keys, struct cert_why *why);
 /* Finds d's key in a keys document ("departments": [{key_id, department, public_key,
  * valid_from, valid_until}]) and checks that the key is the issuing department's and was
- * valid when d was issued. 0 with pk filled, or GH_EINVAL with a reason. */
-int cert_keys_find(const json_t *keys, const struct cert_doc *d, unsigned char pk[32], char *err, size_t errlen);
+ * valid when d was issued. 0 with pk filled, or GH_EINVAL with the reason in *why. */
+int cert_keys_find(const json_t *keys, const struct cert_doc *d, unsigned char pk[32], struct cert_why *why);
 /* Offline verification of a whole document: signature, log, published keys. Prints each step
- * to out; 0 valid, 1 not. (The ledger's verify handler for CERT_DOC_TYPE.) */
-int cert_verify_offline(struct arena *a, const json_t *doc, const json_t *keys, FILE *out);
+ * to out, the reasons in English from the catalogs words (NULL: their keys); 0 valid, 1 not.
+ * (The ledger's verify handler for CERT_DOC_TYPE.) */
+int cert_verify_offline(struct arena *a, const json_t *doc, const json_t *keys, const struct view *words, FILE *out);
 
 /* Base64 (standard, padded) of n bytes, in a. */
 char *cert_b64(struct arena *a, const unsigned char *p, size_t n);
@@ -153,7 +163,7 @@ json_t *cert_verify_online(struct req *r, const char *number, const char *hash, 
 
 /* Renders the PDF of document doc (the full document; its JSON text embedded) into *pdf
  * (malloc'd, caller frees). Thread-safe; slow (for the job pool). 0 or GH_EINTERNAL. */
-int cert_pdf_render(const char *doc_json, const char *lang, unsigned char **pdf, size_t *len);
+int cert_pdf_render(const char *doc_json, const struct view *v, unsigned char **pdf, size_t *len);
 
 /* ---- cert_web.c ------------------------------------------------------------------------ */
 extern const struct route cert_routes[];

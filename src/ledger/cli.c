@@ -14,6 +14,7 @@
 #include "ledger/ledger_ext.h"
 #include "store/db.h"
 #include "store/hallkeys.h"
+#include "view/view.h"
 
 #define DOC_MAX (4 * 1024 * 1024)
 
@@ -353,7 +354,17 @@ static json_t *load_doc(const char *path, const char *what)
 }
 
 /* govhall verify FILE [--keys KEYS.json] */
-static int verify_cmd(int nargs, char **args)
+struct view *ledger_cli_words(const struct config *cfg)
+{
+	char dir[4096], err[512];
+	struct view *v = NULL;
+	snprintf(dir, sizeof(dir), "%s/i18n", cfg->data_dir);
+	if (view_load_messages(dir, &v, err, sizeof(err)))
+		fprintf(stderr, "govhall: the message catalogs: %s\n", err);
+	return v;
+}
+
+static int verify_cmd(const struct config *cfg, int nargs, char **args)
 {
 	const char *file = NULL, *keys_path = NULL;
 	for (int i = 0; i < nargs; i++) {
@@ -388,7 +399,9 @@ static int verify_cmd(int nargs, char **args)
 		rc = 1;
 	} else {
 		struct arena *a = arena_new(1 << 16);
-		rc = fn(a, doc, keys, stdout) ? 1 : 0;
+		struct view *words = ledger_cli_words(cfg);
+		rc = fn(a, doc, keys, words, stdout) ? 1 : 0;
+		view_free(words);
 		arena_free(a);
 	}
 	json_decref(doc);
@@ -562,7 +575,7 @@ int ledger_cli(const struct config *cfg, const char *cmd, int nargs, char **args
 		return 1;
 	ledger_register_observers();
 	if (strcmp(cmd, "verify") == 0)
-		return verify_cmd(nargs, args);
+		return verify_cmd(cfg, nargs, args);
 	if (strcmp(cmd, "audit") == 0)
 		return audit_cmd(cfg, nargs, args);
 	return ledger_cmd(cfg, nargs, args);

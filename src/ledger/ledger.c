@@ -656,7 +656,8 @@ int ledger_receipt_check(struct arena *a, const json_t *doc, const json_t *keys_
 #undef BAD
 }
 
-int ledger_verify_receipt(struct arena *a, const json_t *doc, const json_t *keys_doc, FILE *out)
+int ledger_verify_receipt(struct arena *a, const json_t *doc, const json_t *keys_doc, const struct view *words,
+			  FILE *out)
 {
 	char err[512];
 	int64_t idx, size;

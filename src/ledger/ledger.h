@@ -39,6 +39,7 @@ struct router;
 struct db;
 struct arena;
 struct config;
+struct view;
 
 #define LEDGER_HASH_LEN 32          /* bytes of a leaf or node hash (SHA-256) */
 #define LEDGER_RECEIPT_TYPE "govhall.receipt/v1" /* the "type" of a receipt document */
@@ -189,11 +190,16 @@ void ledger_leaf_hash(const void *data, size_t len, unsigned char out[LEDGER_HAS
  * type is this module's; the certificates domain registers "govhall.certificate/v1". The
  * handler prints what it checked to out and returns 0 when valid, 1 when not. keys is the
  * keys document (may be NULL when none was given). */
-typedef int (*ledger_verify_fn)(struct arena *a, const json_t *doc, const json_t *keys, FILE *out);
+/* words: the catalogs (view.h) for the reasons it prints in English; may be NULL. */
+typedef int (*ledger_verify_fn)(struct arena *a, const json_t *doc, const json_t *keys, const struct view *words,
+				FILE *out);
 /* Registers fn for documents of type (at most 8 types; not thread-safe). Register from a
  * function main() calls at its start for every command (as it calls
  * ledger_register_observers), so `govhall verify` knows the type. */
 void ledger_verify_type(const char *type, ledger_verify_fn fn);
+/* The message catalogs under cfg's data directory, for what `govhall verify` prints (NULL,
+ * said on stderr, when they cannot be read); view_free() it. */
+struct view *ledger_cli_words(const struct config *cfg);
 
 /* ---- Published keys --------------------------------------------------------------------- */
 

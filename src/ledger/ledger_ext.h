@@ -31,7 +31,8 @@ json_t *ledger_hashes_json(const unsigned char (*path)[H32], size_t n);
 /* Checks a receipt document; GH_EINVAL with the reason in err. */
 int ledger_receipt_check(struct arena *a, const json_t *doc, const json_t *keys_doc, char *err, size_t errlen,
 			 int64_t *index, int64_t *size);
-int ledger_verify_receipt(struct arena *a, const json_t *doc, const json_t *keys_doc, FILE *out);
+int ledger_verify_receipt(struct arena *a, const json_t *doc, const json_t *keys_doc, const struct view *words,
+			  FILE *out);
 
 /* audit.c: writes one line per problem to out. Returns 0 (problems counted in *problems) or a
  * GH_E code. */

@@ -229,7 +229,7 @@ static int load_catalog(const char *i18n_dir, const char *lang, json_t **out, ch
 	return rc;
 }
 
-int view_load(const char *tpl_dir, const char *i18n_dir, struct view **out, char *err, size_t errlen)
+static int load(const char *tpl_dir, const char *i18n_dir, struct view **out, char *err, size_t errlen)
 {
 	struct view *v = xcalloc(1, sizeof(*v));
 	json_t *en = NULL;
@@ -238,7 +238,7 @@ int view_load(const char *tpl_dir, const char *i18n_dir, struct view **out, char
 	*out = NULL;
 	if (err && errlen)
 		err[0] = 0;
-	rc = walk(v, tpl_dir, "", 0, err, errlen);
+	rc = tpl_dir ? walk(v, tpl_dir, "", 0, err, errlen) : 0;
 	if (rc)
 		goto fail;
 	if (v->n)
@@ -258,6 +258,16 @@ int view_load(const char *tpl_dir, const char *i18n_dir, struct view **out, char
 fail:
 	view_free(v);
 	return rc;
+}
+
+int view_load(const char *tpl_dir, const char *i18n_dir, struct view **out, char *err, size_t errlen)
+{
+	return load(tpl_dir, i18n_dir, out, err, errlen);
+}
+
+int view_load_messages(const char *i18n_dir, struct view **out, char *err, size_t errlen)
+{
+	return load(NULL, i18n_dir, out, err, errlen);
 }
 
 void view_free(struct view *v)

@@ -28,6 +28,8 @@ struct view;
  * code and a message naming the file and line in err. */
 int view_load(const char *tpl_dir, const char *i18n_dir, struct view **out, char *err, size_t errlen);
 void view_free(struct view *v);
+/* The catalogs alone, for commands that print words and render no page. */
+int view_load_messages(const char *i18n_dir, struct view **out, char *err, size_t errlen);
 
 /* Renders template name with ctx into out. The context gets "t" (the message catalog of
  * lang) and "lang" added when absent. Returns GH_ENOTFOUND for an unknown template. */
