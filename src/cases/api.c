@@ -54,7 +54,7 @@ static int api_apply_done(struct req *r, const struct case_apply_in *in, struct 
 		return validation_error(r, errors);
 	if (rc)
 		return rc;
-	json_t *j = case_json(app, r->app->calendar, cases_today(), r->lang);
+	json_t *j = case_json(app, r->app->calendar, cases_today(), r);
 	if (app->query_code)
 		json_object_set_new(j, "query_code", json_string(app->query_code));
 	return resp_json(r, in->submit ? 201 : 200, j);
@@ -139,7 +139,7 @@ static int list_response(struct req *r, const struct case_filter *f)
 	json_t *arr = json_array();
 	int32_t today = cases_today();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(arr, case_json(&v[i], r->app->calendar, today, r->lang));
+		json_array_append_new(arr, case_json(&v[i], r->app->calendar, today, r));
 	return resp_json(r, 200, json_pack("{s:o,s:i,s:i,s:i}", "items", arr, "page", (int)page, "per_page", (int)per,
 					   "total", (int)total));
 }
@@ -218,13 +218,11 @@ static json_t *events_json(struct req *r, const struct application *app)
 	/* Who did it: for the department and administrators, as on the page. */
 	bool staff = case_is_department_staff(r, app) || r->role == ROLE_ADMIN;
 	for (size_t i = 0; i < n; i++) {
-		const struct wf_action *a = wf_action(ev[i].action);
-		const struct wf_state *s = wf_state(ev[i].to_state);
 		json_t *detail = json_loads(ev[i].detail ? ev[i].detail : "{}", 0, NULL);
 		json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:s,s:s?,s:s,s:s?,s:o}", "at", (json_int_t)ev[i].at,
 						     "action", ev[i].action, "action_name",
-						     a ? (en(r) ? a->name_en : a->name_zh) : ev[i].action, "state", ev[i].to_state,
-						     "state_name", s ? (en(r) ? s->name_en : s->name_zh) : NULL, "reason",
+						     MC(r, "case_event_", ev[i].action), "state", ev[i].to_state,
+						     "state_name", ev[i].to_state ? MC(r, "case_state_", ev[i].to_state) : NULL, "reason",
 						     ev[i].reason ? ev[i].reason : "", "actor", staff ? ev[i].actor_name : NULL,
 						     "detail", detail ? detail : json_object()));
 	}
@@ -239,7 +237,7 @@ static int api_get(struct req *r)
 	if (rc)
 		return rc;
 	case_access_view(r, &app);
-	json_t *j = case_json(&app, r->app->calendar, cases_today(), r->lang);
+	json_t *j = case_json(&app, r->app->calendar, cases_today(), r);
 	if (case_is_applicant(r, &app) && app.query_code)
 		json_object_set_new(j, "query_code", json_string(app.query_code));
 	json_object_set_new(j, "events", events_json(r, &app));
@@ -284,7 +282,7 @@ static int api_act(struct req *r)
 	rc = case_act(r, &app, req_param(r, "action"), json_string_value(json_object_get(in, "reason")), detail_s);
 	if (rc)
 		return rc;
-	return resp_json(r, 200, case_json(&app, r->app->calendar, cases_today(), r->lang));
+	return resp_json(r, 200, case_json(&app, r->app->calendar, cases_today(), r));
 }
 
 /* GET /api/v1/progress?number=&code=: progress without logging in. */

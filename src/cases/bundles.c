@@ -516,7 +516,7 @@ static json_t *bundle_json(struct req *r, const struct bundle_app *b, const stru
 	for (size_t i = 0; i < n; i++) {
 		const struct application *a = &kids[i];
 		const struct wf_state *st = wf_state(a->state);
-		json_t *cj = case_json(a, r->app->calendar, today, r->lang);
+		json_t *cj = case_json(a, r->app->calendar, today, r);
 		json_object_del(cj, "form");
 		json_object_del(cj, "materials");
 		if (!st || !st->terminal)
@@ -528,7 +528,7 @@ static json_t *bundle_json(struct req *r, const struct bundle_app *b, const stru
 			json_object_set_new(cj, "reason", why ? json_string(why) : json_null());
 			json_array_append_new(refused, json_pack("{s:s?,s:s?,s:s,s:s?,s:s?}", "number", a->number, "item_name",
 								 pick(r, a->item_name_zh, a->item_name_en), "state", a->state,
-								 "state_name", st ? pick(r, st->name_zh, st->name_en) : a->state,
+								 "state_name", MC(r, "case_state_", a->state),
 								 "reason", why));
 		}
 		json_array_append_new(children, cj);

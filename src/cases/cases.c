@@ -11,6 +11,7 @@
 #include "cases/cases_impl.h"
 #include "cases/forms.h"
 #include "catalog/catalog.h"
+#include "http/msg.h"
 #include "http/router.h"
 #include "identity/identity.h"
 #include "store/db.h"
@@ -220,9 +221,9 @@ static json_t *day_json(int32_t day)
 	return json_string(buf);
 }
 
-json_t *case_json(const struct application *app, const struct calendar *cal, int32_t today, const char *lang)
+json_t *case_json(const struct application *app, const struct calendar *cal, int32_t today, struct req *r)
 {
-	bool en = lang && strcmp(lang, "en") == 0;
+	bool en = strcmp(r->lang, "en") == 0;
 	const struct wf_state *st = wf_state(app->state);
 	json_t *j = json_object();
 	json_object_set_new(j, "number", jstr(app->number));
@@ -235,7 +236,7 @@ json_t *case_json(const struct application *app, const struct calendar *cal, int
 	json_object_set_new(j, "applicant_name", jstr(app->applicant_name));
 	json_object_set_new(j, "channel", jstr(app->channel));
 	json_object_set_new(j, "state", jstr(app->state));
-	json_object_set_new(j, "state_name", jstr(st ? (en ? st->name_en : st->name_zh) : app->state));
+	json_object_set_new(j, "state_name", jstr(MC(r, "case_state_", app->state)));
 	json_object_set_new(j, "terminal", json_boolean(st && st->terminal));
 	json_object_set_new(j, "paused", json_boolean(st && st->paused));
 	json_object_set_new(j, "submitted_at", app->submitted_at ? json_integer(app->submitted_at) : json_null());
@@ -275,8 +276,7 @@ json_t *case_progress_json(struct req *r, const struct application *app)
 					    "state", "state_name", "terminal", "paused", "submitted_at",
 					    "accepted_at", "completed_at", "promised_limit_days", "legal_limit_days",
 					    "due_day", "legal_due_day", "working_days_left", "light" };
-	bool en = strcmp(r->lang, "en") == 0;
-	json_t *full = case_json(app, r->app->calendar, cases_today(), r->lang);
+	json_t *full = case_json(app, r->app->calendar, cases_today(), r);
 	json_t *j = json_object();
 	for (size_t i = 0; i < ARRAY_LEN(keys); i++)
 		json_object_set(j, keys[i], json_object_get(full, keys[i]));
@@ -287,14 +287,13 @@ json_t *case_progress_json(struct req *r, const struct application *app)
 	if (case_events(r->db, r->arena, app->id, &ev, &n) == 0) {
 		for (size_t i = 0; i < n; i++) {
 			const struct wf_action *a = wf_action(ev[i].action);
-			const struct wf_state *st = wf_state(ev[i].to_state);
 			/* Who took a case or gave it to whom is the department's business. */
 			if (!a)
 				continue;
 			json_array_append_new(events, json_pack("{s:I,s:s,s:s,s:s,s:s}", "at", (json_int_t)ev[i].at, "action",
-								a->code, "action_name", en ? a->name_en : a->name_zh, "state",
-								ev[i].to_state, "state_name",
-								st ? (en ? st->name_en : st->name_zh) : ev[i].to_state));
+								a->code, "action_name", MC(r, "case_event_", a->code),
+								"state", ev[i].to_state, "state_name",
+								MC(r, "case_state_", ev[i].to_state)));
 		}
 	}
 	json_object_set_new(j, "events", events);

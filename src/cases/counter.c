@@ -409,7 +409,7 @@ int cases_receipt_page(struct req *r)
 		return rc;
 	bool applicant = case_is_applicant(r, &app);
 	bool staff = case_is_department_staff(r, &app) || r->role == ROLE_ADMIN;
-	json_t *cj = arena_json(r, case_json(&app, r->app->calendar, cases_today(), r->lang));
+	json_t *cj = arena_json(r, case_json(&app, r->app->calendar, cases_today(), r));
 	json_t *ctx = cases_page_ctx(r, en(r) ? arena_printf(r->arena, "Receipt %s", app.number)
 					      : arena_printf(r->arena, "受理回执 %s", app.number));
 	jset(ctx, "number", app.number);

@@ -183,7 +183,7 @@ static void light_view(struct req *r, json_t *cj, json_t *out)
 /* One application as a row of a list (mine, queue, overdue). */
 static json_t *row_json(struct req *r, const struct application *app, int32_t today)
 {
-	json_t *cj = arena_json(r, case_json(app, r->app->calendar, today, r->lang));
+	json_t *cj = arena_json(r, case_json(app, r->app->calendar, today, r));
 	json_t *o = json_object();
 	jset(o, "number", app->number);
 	jset(o, "item_name", json_string_value(json_object_get(cj, "item_name")));
@@ -925,7 +925,7 @@ static int detail_render_shown(struct req *r, struct application *app, const cha
 {
 	case_access_view(r, app);
 	int32_t today = cases_today();
-	json_t *cj = arena_json(r, case_json(app, r->app->calendar, today, r->lang));
+	json_t *cj = arena_json(r, case_json(app, r->app->calendar, today, r));
 	struct catalog_service svc;
 	int rc = catalog_service_get(r->db, r->arena, app->item_code, app->item_version, &svc);
 	if (rc)
@@ -977,11 +977,9 @@ static int detail_render_shown(struct req *r, struct application *app, const cha
 		return rc;
 	json_t *events = json_array();
 	for (size_t i = 0; i < nev; i++) {
-		const struct wf_action *a = wf_action(ev[i].action);
-		const struct wf_state *s = wf_state(ev[i].to_state);
 		json_t *o = json_object();
-		jset(o, "action_name", a ? (en(r) ? a->name_en : a->name_zh) : ev[i].action);
-		jset(o, "state_name", s ? (en(r) ? s->name_en : s->name_zh) : ev[i].to_state);
+		jset(o, "action_name", MC(r, "case_event_", ev[i].action));
+		jset(o, "state_name", ev[i].to_state ? MC(r, "case_state_", ev[i].to_state) : NULL);
 		jset(o, "at", cases_when(r, ev[i].at));
 		jset(o, "at_iso", when_iso(r, ev[i].at));
 		if (ev[i].reason && *ev[i].reason)
@@ -1054,7 +1052,7 @@ static int detail_render_shown(struct req *r, struct application *app, const cha
 			continue;
 		json_t *o = json_object();
 		jset(o, "code", a->code);
-		jset(o, "name", en(r) ? a->name_en : a->name_zh);
+		jset(o, "name", MC(r, "case_action_", a->code));
 		jset(o, "href", arena_printf(r->arena, "/applications/%s/actions/%s", app->number, a->code));
 		jset(o, "button_class", act_button_class(a->code));
 		json_object_set_new(o, "needs_reason", json_boolean(a->needs_reason));
@@ -1084,7 +1082,7 @@ static int detail_render_shown(struct req *r, struct application *app, const cha
 	const struct wf_state *st = wf_state(app->state);
 	if (case_is_department_staff(r, app) && st && !st->terminal && strcmp(app->state, "draft") != 0) {
 		if (app->assigned_to != r->who.account) {
-			json_t *o = json_pack("{s:s,s:s,s:s,s:b}", "code", "claim", "name", T(r, "认领", "Take it"), "href",
+			json_t *o = json_pack("{s:s,s:s,s:s,s:b}", "code", "claim", "name", M(r, "case_action_claim"), "href",
 					      arena_printf(r->arena, "/applications/%s/actions/claim", app->number),
 					      "is_claim", 1);
 			if (err && err->action && strcmp(err->action, "claim") == 0 && err->message) {
@@ -1156,7 +1154,7 @@ static const char *done_notice(struct req *r, const struct application *app, con
 	const struct wf_action *a = wf_action(done);
 	if (!a)
 		return NULL;
-	return en(r) ? arena_printf(r->arena, "Done: %s.", a->name_en) : arena_printf(r->arena, "已完成操作：%s。", a->name_zh);
+	return MF(r, "cases_done_action", MA("action", MC(r, "case_action_", a->code)));
 }
 
 /* GET /applications/{number} */
@@ -1399,7 +1397,7 @@ static json_t *choice_list(struct req *r, const char *selected, bool states)
 			if (strcmp(wf_states[i].code, "draft") == 0)
 				continue;
 			json_array_append_new(out, json_pack("{s:s,s:s,s:b}", "value", wf_states[i].code, "label",
-							     en(r) ? wf_states[i].name_en : wf_states[i].name_zh, "selected",
+							     MC(r, "case_state_", wf_states[i].code), "selected",
 							     selected && strcmp(selected, wf_states[i].code) == 0));
 		}
 		return out;

@@ -509,10 +509,9 @@ stored:;
 	/* The applicant hears of every change but their own drafts being submitted by themselves
 	 * (which the page already shows); the message is queued in the same transaction. */
 	if (strcmp(action->code, "submit") != 0 || (actor && actor != app->applicant_id)) {
-		const struct wf_state *ts = wf_state(to);
 		rc = notify_application_event(db, a, app->enterprise_id ? app->enterprise_id : app->applicant_id, next.id,
 					      number ? number : app->number, action->code, app->item_name_zh,
-					      app->item_name_en, ts->name_zh, ts->name_en, reason);
+					      app->item_name_en, to, reason);
 		if (rc)
 			goto fail;
 	}

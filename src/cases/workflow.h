@@ -30,16 +30,15 @@ enum wf_clock {
 };
 
 struct wf_state {
-	const char *code;      /* stored in applications.state */
-	const char *name_zh, *name_en;
+	const char *code;      /* stored in applications.state; its words: the catalogs' case_state_<code> */
 	bool terminal;
 	bool paused;           /* the clock stands still in this state */
 	bool decided;          /* a decision was made (approved, denied, not accepted...) */
 };
 
 struct wf_action {
-	const char *code;      /* "accept", "approve", ... */
-	const char *name_zh, *name_en;
+	const char *code;      /* "accept", "approve", ...; its words: the catalogs' case_action_<code> (a
+	                        * button) and case_event_<code> (what happened, in timelines) */
 	const char *from[6];   /* states it applies to (NULL-terminated) */
 	const char *to;        /* target state; NULL = back to the state the case came from */
 	unsigned actors;       /* WF_* bits */

@@ -363,12 +363,10 @@ static json_t *page_ctx(struct req *r, const char *title)
 	return ctx;
 }
 
+/* The words for a kind of leaf: the catalogs' ledger_kind_<kind>. */
 static const char *kind_name(struct req *r, const char *kind)
 {
-	char key[64];
-	snprintf(key, sizeof(key), "ledger_kind_%s", kind);
-	const char *m = M(r, key);
-	return strcmp(m, key) == 0 ? kind : m;
+	return MC(r, "ledger_kind_", kind);
 }
 
 /* GET /ledger: the latest signed tree head, the keys, the newest leaves, a look-up form. */
@@ -495,12 +493,10 @@ static int app_receipts(struct req *r, int64_t app_id, struct db_rows *rows)
 	return db_query(r->db, r->arena, &q_app_leaves, DB_ARGS(DB_INT(app_id)), rows);
 }
 
+/* What a receipt records, in words: the workflow's case_event_<action>, as on the timeline. */
 static const char *action_name(struct req *r, const char *action)
 {
-	char key[64];
-	snprintf(key, sizeof(key), "ledger_action_%s", action);
-	const char *m = M(r, key);
-	return strcmp(m, key) == 0 ? action : m;
+	return MC(r, "case_event_", action);
 }
 
 /* GET /api/v1/applications/{number}/receipts */

@@ -1,10 +1,9 @@
 /* notify.c: queueing messages (the inbox row and the outbox rows) and their delivery thread (see
  * notify.h); the inbox pages are in inbox.c.
  *
- * Texts: one row per workflow action in `texts` below, with {number}, {item} and {state}
- * placeholders, in Chinese and English; an action whose decision has a reason appends it
- * after a label. Both languages are stored with the message, so the inbox shows the
- * language the reader chooses, not the one of the person who acted.
+ * Texts: the catalogs' notify_title_<kind>, notify_body_<kind> and notify_reason_<kind> (see
+ * texts_of), in Chinese and English. Both languages are stored with the message, so the inbox
+ * shows the language the reader chooses, not the one of the person who acted.
  *
  * Delivery: a pass (notify_deliver_due) reads due rows, sends each with libcurl and records
  * the outcome row by row, outside any transaction (a transfer may take seconds). Webhook and
@@ -36,6 +35,7 @@
 #include "notify/warnings.h"
 #include "identity/identity.h"
 #include "store/db.h"
+#include "http/msg.h"
 
 #define REASON_MAX 2000          /* bytes of a reason kept in a message */
 #define NEVER INT64_C(253402300799) /* 9999-12-31: next_at of rows given up on */
@@ -47,85 +47,21 @@
 
 /* ---- texts ----------------------------------------------------------------------------- */
 
-static const struct text {
-	const char *kind;
-	const char *title_zh, *title_en, *body_zh, *body_en;
-	const char *reason_zh, *reason_en; /* label before the reason; NULL = no reason shown */
-} texts[] = {
-	{ "submit", "办件已提交", "Application submitted", "您的办件 {number}（{item}）已提交，请等待受理。",
-	  "Your application {number} ({item}) has been submitted and is waiting to be accepted.", NULL, NULL },
-	{ "accept", "办件已受理", "Application accepted", "您的办件 {number}（{item}）已受理。",
-	  "Your application {number} ({item}) has been accepted.", NULL, NULL },
-	{ "refuse", "办件不予受理", "Application not accepted",
-	  "您的办件 {number}（{item}）不予受理。如对决定不服，可依法申请行政复议或者提起行政诉讼。",
-	  "Your application {number} ({item}) has not been accepted. If you disagree with the decision, you "
-	  "may apply for administrative reconsideration or bring an administrative lawsuit.",
-	  "理由：", "Reason: " },
-	{ "request_supplement", "请补正材料", "Missing material requested",
-	  "您的办件 {number}（{item}）需要补正材料，办理时限暂停计算，请尽快补正。",
-	  "Your application {number} ({item}) needs more material. The time limit is paused until you supply it.",
-	  "需补正：", "What is missing: " },
-	{ "resubmit", "补正材料已提交", "Material supplied",
-	  "您为办件 {number}（{item}）补正的材料已提交，办理时限恢复计算。",
-	  "The material you supplied for application {number} ({item}) has been received. The time limit runs "
-	  "again.",
-	  NULL, NULL },
-	{ "start_review", "办件审查中", "Application under review", "您的办件 {number}（{item}）已进入审查。",
-	  "Your application {number} ({item}) is now under review.", NULL, NULL },
-	{ "start_special", "办件进入特别程序", "Special procedure started",
-	  "您的办件 {number}（{item}）进入特别程序（如听证、检验、专家评审），所需时间不计入办理时限。",
-	  "Your application {number} ({item}) has entered a special procedure (such as a hearing, an inspection "
-	  "or an expert review). Its time does not count towards the time limit.",
-	  "说明：", "Details: " },
-	{ "end_special", "特别程序结束", "Special procedure ended",
-	  "您的办件 {number}（{item}）的特别程序已结束，继续审查。",
-	  "The special procedure of your application {number} ({item}) has ended. The review continues.", NULL,
-	  NULL },
-	{ "approve", "准予许可", "Application approved", "您的办件 {number}（{item}）已准予许可。",
-	  "Your application {number} ({item}) has been approved.", NULL, NULL },
-	{ "deny", "不予许可", "Application denied",
-	  "您的办件 {number}（{item}）不予许可。如对决定不服，可依法申请行政复议或者提起行政诉讼。",
-	  "Your application {number} ({item}) has been denied. If you disagree with the decision, you may apply "
-	  "for administrative reconsideration or bring an administrative lawsuit.",
-	  "理由：", "Reason: " },
-	{ "complete", "办件已办结", "Application completed", "您的办件 {number}（{item}）已办结。",
-	  "Your application {number} ({item}) has been completed.", NULL, NULL },
-	{ "withdraw", "办件已撤回", "Application withdrawn", "您的办件 {number}（{item}）已撤回。",
-	  "Your application {number} ({item}) has been withdrawn.", NULL, NULL },
-};
+/* The catalogs (view.h), set once at start (notify_set_words) and only read afterwards. A
+ * message of kind k is "notify_title_<k>" and "notify_body_<k>" with {number}, {item},
+ * {state} and {n}, and "notify_reason_<k>" with {reason} where a decision's reason is shown;
+ * a kind without words of its own is "update". */
+static const struct view *words;
 
-static const struct text other_text = { NULL, "办件状态更新", "Application updated",
-					 "您的办件 {number}（{item}）当前状态：{state}。",
-					 "Your application {number} ({item}) is now: {state}.", NULL, NULL };
-
-static const struct text *text_of(const char *kind)
+void notify_set_words(const struct view *v)
 {
-	for (size_t i = 0; kind && i < ARRAY_LEN(texts); i++)
-		if (strcmp(texts[i].kind, kind) == 0)
-			return &texts[i];
-	return &other_text;
+	words = v;
 }
 
-/* tpl with {number}, {item} and {state} replaced, into a. */
-static char *render(struct arena *a, const char *tpl, const char *number, const char *item, const char *state)
+static const char *key_of(struct arena *a, const char *what, const char *kind)
 {
-	static const char *names[] = { "{number}", "{item}", "{state}" };
-	const char *vals[] = { number, item, state };
-	struct sb sb = SB_INIT;
-	while (*tpl) {
-		size_t k;
-		for (k = 0; k < ARRAY_LEN(names); k++)
-			if (strncmp(tpl, names[k], strlen(names[k])) == 0)
-				break;
-		if (k < ARRAY_LEN(names)) {
-			sb_adds(&sb, vals[k] ? vals[k] : "");
-			tpl += strlen(names[k]);
-		} else
-			sb_addch(&sb, *tpl++);
-	}
-	char *s = arena_strndup(a, sb.buf, sb.len);
-	sb_release(&sb);
-	return s;
+	const char *k = arena_printf(a, "notify_%s_%s", what, kind);
+	return view_has(words, k) ? k : NULL;
 }
 
 /* At most max bytes of s, cut at a UTF-8 character boundary, into a. */
@@ -138,6 +74,30 @@ static char *clip(struct arena *a, const char *s, size_t max)
 	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
 		n--;
 	return arena_strndup(a, s, n);
+}
+
+/* One message in both languages: kind's title and body (and reason line) filled in. */
+struct texts {
+	const char *title[2], *body[2];
+};
+static const char *const LANGS[2] = { "zh", "en" };
+
+static void texts_of(struct arena *a, const char *kind, const char *number, const char *const item[2],
+		     const char *state, int days, const char *reason, struct texts *t)
+{
+	if (!kind || !key_of(a, "body", kind))
+		kind = "update";
+	const char *title = arena_printf(a, "notify_title_%s", kind), *body = arena_printf(a, "notify_body_%s", kind);
+	const char *why = reason && *reason ? key_of(a, "reason", kind) : NULL;
+	for (int l = 0; l < 2; l++) {
+		const char *st = state ? view_msg(words, LANGS[l], arena_printf(a, "case_state_%s", state)) : "";
+		t->title[l] = view_msg(words, LANGS[l], title);
+		t->body[l] = VF(words, LANGS[l], a, body, MA("number", number ? number : ""), MA("item", item[l]),
+				MA("state", st), MA("n", days));
+		if (why)
+			t->body[l] = arena_printf(a, "%s\n%s", t->body[l],
+						  VF(words, LANGS[l], a, why, MA("reason", clip(a, reason, REASON_MAX))));
+	}
 }
 
 /* ---- queueing ------------------------------------------------------------------------- */
@@ -170,26 +130,17 @@ DB_SQL(q_outbox_email, "INSERT INTO outbox (channel, account_id, inbox_id, paylo
 
 int notify_application_event(struct db *db, struct arena *a, int64_t account, int64_t application_id,
 			     const char *number, const char *kind, const char *item_zh, const char *item_en,
-			     const char *state_zh, const char *state_en, const char *reason)
+			     const char *state, const char *reason)
 {
-	const struct text *t = text_of(kind);
-	if (!item_en || !*item_en)
-		item_en = item_zh;
-	if (!state_en || !*state_en)
-		state_en = state_zh;
-	char *body_zh = render(a, t->body_zh, number, item_zh, state_zh);
-	char *body_en = render(a, t->body_en, number, item_en, state_en);
-	if (t->reason_zh && reason && *reason) {
-		const char *r = clip(a, reason, REASON_MAX);
-		body_zh = arena_printf(a, "%s\n%s%s", body_zh, t->reason_zh, r);
-		body_en = arena_printf(a, "%s\n%s%s", body_en, t->reason_en, r);
-	}
+	const char *item[2] = { item_zh ? item_zh : "", item_en && *item_en ? item_en : item_zh ? item_zh : "" };
+	struct texts t;
+	texts_of(a, kind, number, item, state, 0, reason, &t);
 	int64_t now = (int64_t)time(NULL);
 	struct db_rows rows;
 	int rc = db_query(db, a, &q_inbox_add,
 			  DB_ARGS(DB_INT(account), application_id > 0 ? DB_INT(application_id) : DB_NULL,
-				  DB_TEXT(kind ? kind : "update"), DB_TEXT(t->title_zh), DB_TEXT(t->title_en),
-				  DB_TEXT(body_zh), DB_TEXT(body_en), DB_INT(now)),
+				  DB_TEXT(kind ? kind : "update"), DB_TEXT(t.title[0]), DB_TEXT(t.title[1]),
+				  DB_TEXT(t.body[0]), DB_TEXT(t.body[1]), DB_INT(now)),
 			  &rows);
 	if (rc)
 		return rc;
@@ -202,7 +153,7 @@ int notify_application_event(struct db *db, struct arena *a, int64_t account, in
 
 	json_t *p = json_pack("{s:I,s:I,s:s?,s:s,s:s,s:s,s:s,s:s,s:I}", "to", (json_int_t)account, "inbox_id",
 			      (json_int_t)inbox_id, "number", number, "kind", kind ? kind : "update", "title_zh",
-			      t->title_zh, "title_en", t->title_en, "body_zh", body_zh, "body_en", body_en,
+			      t.title[0], "title_en", t.title[1], "body_zh", t.body[0], "body_en", t.body[1],
 			      "created_at", (json_int_t)now);
 	if (!p)
 		return GH_EINTERNAL;
@@ -248,48 +199,24 @@ int notify_sms_sealed(struct db *db, struct arena *a, int64_t account, const cha
 	return rc ? rc : changed ? 0 : GH_EUNAVAILABLE;
 }
 
-/* Deadline warnings to staff: {number}, {item} and {n} (working days). */
-static const struct text warn_yellow = { "warn_yellow", "办件即将到期", "Application due soon",
-					 "办件 {number}（{item}）剩余 {n} 个工作日，请尽快办理。",
-					 "Application {number} ({item}) has {n} working days left. Please deal with it "
-					 "soon.",
-					 NULL, NULL };
-static const struct text warn_red = { "warn_red", "办件已超期", "Application overdue",
-				      "办件 {number}（{item}）已超期 {n} 个工作日，请立即办理。",
-				      "Application {number} ({item}) is overdue by {n} working days. Please deal "
-				      "with it now.",
-				      NULL, NULL };
-
-/* tpl rendered, then {n} replaced by days. */
-static char *render_n(struct arena *a, const char *tpl, const char *number, const char *item, int days)
-{
-	char *s = render(a, tpl, number, item, NULL);
-	char *at = strstr(s, "{n}");
-	if (!at)
-		return s;
-	*at = 0;
-	return arena_printf(a, "%s%d%s", s, days, at + 3);
-}
-
 int notify_staff_warning(struct db *db, struct arena *a, int64_t account, int64_t application_id,
 			 const char *number, const char *colour, const char *item_zh, const char *item_en, int days)
 {
-	const struct text *t = NULL;
+	const char *kind = NULL;
 	if (colour && strcmp(colour, "yellow") == 0)
-		t = &warn_yellow;
+		kind = "warn_yellow";
 	else if (colour && strcmp(colour, "red") == 0)
-		t = &warn_red;
-	if (!t)
+		kind = "warn_red";
+	if (!kind)
 		return GH_EINVAL;
-	if (!item_en || !*item_en)
-		item_en = item_zh;
-	char *body_zh = render_n(a, t->body_zh, number, item_zh, days);
-	char *body_en = render_n(a, t->body_en, number, item_en, days);
+	const char *item[2] = { item_zh ? item_zh : "", item_en && *item_en ? item_en : item_zh ? item_zh : "" };
+	struct texts t;
+	texts_of(a, kind, number, item, NULL, days, NULL, &t);
 	struct db_rows rows;
 	return db_query(db, a, &q_inbox_add,
-			DB_ARGS(DB_INT(account), application_id > 0 ? DB_INT(application_id) : DB_NULL,
-				DB_TEXT(t->kind), DB_TEXT(t->title_zh), DB_TEXT(t->title_en), DB_TEXT(body_zh),
-				DB_TEXT(body_en), DB_INT((int64_t)time(NULL))),
+			DB_ARGS(DB_INT(account), application_id > 0 ? DB_INT(application_id) : DB_NULL, DB_TEXT(kind),
+				DB_TEXT(t.title[0]), DB_TEXT(t.title[1]), DB_TEXT(t.body[0]), DB_TEXT(t.body[1]),
+				DB_INT((int64_t)time(NULL))),
 			&rows);
 }
 
@@ -638,9 +565,9 @@ static enum outcome deliver(struct app *app, struct db *db, struct arena *a, CUR
 			   *bz = json_string_value(json_object_get(p, "body_zh")),
 			   *be = json_string_value(json_object_get(p, "body_en"));
 		char *subject = arena_printf(a, "%s / %s", tz ? tz : "", te ? te : "");
-		char *text = arena_printf(a, "%s\n\n%s\n\n-- \n%s\n", bz ? bz : "", be ? be : "",
-					  "此邮件由政务服务平台自动发送，请勿回复。 / This message was sent automatically; "
-					  "please do not reply.");
+		char *text = arena_printf(a, "%s\n\n%s\n\n-- \n%s / %s\n", bz ? bz : "", be ? be : "",
+					  view_msg(words, "zh", N_("notify_email_footer")),
+					  view_msg(words, "en", N_("notify_email_footer")));
 		struct sb m = SB_INIT;
 		email_message(&m, cfg->notify_smtp_from, email, subject, text, o->id, now);
 		json_decref(p);
@@ -803,6 +730,7 @@ int notify_start(struct app *app, char *err, size_t errlen)
 {
 	const struct config *cfg = &app->cfg;
 	notify_configure(cfg);
+	notify_set_words(app->view);
 	bool webhook = on(cfg->notify_webhook_url), sms = on(cfg->notify_sms_url), email = on(cfg->notify_smtp_url);
 	if (!webhook && !sms && !email) {
 		log_info("notify: no delivery channel configured; messages go to the site inbox only");

@@ -39,17 +39,21 @@ struct config;
  * events without serving may call it themselves. Without it only the inbox is written.
  * Thread-safe. */
 void notify_configure(const struct config *cfg);
+/* The message catalogs (view.h) the texts come from (notify_start passes the app's; commands
+ * that record events without serving pass theirs). Without them a text is its key. */
+struct view;
+void notify_set_words(const struct view *v);
 
 /* Queues the messages for one event of an application (call inside the transaction that
  * records the event): the inbox row, and one outbox row per configured channel (the SMS row
  * only when the account has a phone number). kind is the workflow action ("accept",
- * "approve", ...); number the application number; item names in both languages; state names
- * are used by kinds without a text of their own; reason (may be NULL) is added to the texts
- * of refuse, request_supplement, start_special and deny. application_id 0 = none. Allocates
+ * "approve", ...); number the application number; item names in both languages; state the
+ * workflow state reached (its words are used by kinds without a text of their own); reason
+ * (may be NULL) is added to the texts of the kinds whose catalog has a notify_reason_<kind>. application_id 0 = none. Allocates
  * in a. Returns 0 or a database error. */
 int notify_application_event(struct db *db, struct arena *a, int64_t account, int64_t application_id,
 			     const char *number, const char *kind, const char *item_zh, const char *item_en,
-			     const char *state_zh, const char *state_en, const char *reason);
+			     const char *state, const char *reason);
 
 /* Writes a deadline warning into the inbox of a staff account (kind "warn_yellow" or
  * "warn_red"; site inbox only, no outbox row). colour is "yellow" (days = working days left,

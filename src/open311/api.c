@@ -20,6 +20,7 @@
 #include "cases/cases.h"
 #include "cases/workflow.h"
 #include "catalog/catalog.h"
+#include "http/msg.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "identity/crypto.h"
@@ -385,7 +386,7 @@ static json_t *request_json(struct req *r, const struct open311_request *q, stru
 	const struct wf_state *st = wf_state(q->state);
 	const char *notes = q->status_notes;
 	if (!notes)
-		notes = st ? T(r, st->name_zh, st->name_en) : q->state;
+		notes = st ? MC(r, "case_state_", q->state) : q->state;
 	char requested[26], updated[26], expected[26];
 	open311_format_time(q->requested_at, requested);
 	open311_format_time(q->updated_at, updated);

@@ -20,6 +20,7 @@
 #include "identity/crypto.h"
 #include "store/db.h"
 #include "testdb.h"
+#include "view/view.h"
 
 static struct calendar *cal;
 
@@ -44,20 +45,48 @@ static void test_workflow_sound(void **state)
 	assert_true(wf_state("supplement")->paused);
 }
 
+/* Every state and action of the workflow has its words in both catalogs: a state's name, an
+ * action's button and what a timeline says happened; the staff's claim and assign events too.
+ * Adding an action is the table's row and these words (this fails otherwise; the catalogs'
+ * lint checks that both languages hold each key). */
+static void test_workflow_words(void **state)
+{
+	(void)state;
+	struct view *v = NULL;
+	char err[512];
+	assert_int_equal(view_load_messages("data/i18n", &v, err, sizeof(err)), 0);
+	char key[128];
+	for (size_t i = 0; i < wf_states_n; i++) {
+		snprintf(key, sizeof(key), "case_state_%s", wf_states[i].code);
+		if (!view_has(v, key))
+			fail_msg("%s is in no catalog", key);
+	}
+	const char *staff[] = { "claim", "assign" };
+	for (size_t i = 0; i < wf_actions_n + 2; i++) {
+		const char *code = i < wf_actions_n ? wf_actions[i].code : staff[i - wf_actions_n];
+		for (size_t p = 0; p < 2; p++) {
+			snprintf(key, sizeof(key), "%s%s", p ? "case_event_" : "case_action_", code);
+			if (!view_has(v, key))
+				fail_msg("%s is in no catalog", key);
+		}
+	}
+	view_free(v);
+}
+
 static void test_workflow_broken(void **state)
 {
 	(void)state;
 	char err[256];
 	const struct wf_state st[] = {
-		{ "a", "", "", false, false, false },
-		{ "b", "", "", false, false, false },
-		{ "end", "", "", true, false, false },
-		{ "island", "", "", true, false, false },
+		{ "a", false, false, false },
+		{ "b", false, false, false },
+		{ "end", true, false, false },
+		{ "island", true, false, false },
 	};
 	/* "island" cannot be reached. */
 	const struct wf_action ok[] = {
-		{ "go", "", "", { "a", NULL }, "b", WF_APPLICANT, WF_CLOCK_NONE, false, false },
-		{ "finish", "", "", { "b", NULL }, "end", WF_APPLICANT, WF_CLOCK_NONE, false, false },
+		{ "go", { "a", NULL }, "b", WF_APPLICANT, WF_CLOCK_NONE, false, false },
+		{ "finish", { "b", NULL }, "end", WF_APPLICANT, WF_CLOCK_NONE, false, false },
 	};
 	assert_int_equal(workflow_check(st, 4, ok, 2, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "island"));
@@ -66,15 +95,15 @@ static void test_workflow_broken(void **state)
 	assert_non_null(strstr(err, "dead end"));
 	/* An action nobody may take. */
 	const struct wf_action nobody[] = {
-		{ "go", "", "", { "a", NULL }, "b", WF_APPLICANT, WF_CLOCK_NONE, false, false },
-		{ "finish", "", "", { "b", NULL }, "end", 0, WF_CLOCK_NONE, false, false },
+		{ "go", { "a", NULL }, "b", WF_APPLICANT, WF_CLOCK_NONE, false, false },
+		{ "finish", { "b", NULL }, "end", 0, WF_CLOCK_NONE, false, false },
 	};
 	assert_int_equal(workflow_check(st, 3, nobody, 2, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "nobody"));
 	/* Leaving a terminal state. */
 	const struct wf_action out[] = {
-		{ "go", "", "", { "a", NULL }, "end", WF_APPLICANT, WF_CLOCK_NONE, false, false },
-		{ "back", "", "", { "end", NULL }, "a", WF_APPLICANT, WF_CLOCK_NONE, false, false },
+		{ "go", { "a", NULL }, "end", WF_APPLICANT, WF_CLOCK_NONE, false, false },
+		{ "back", { "end", NULL }, "a", WF_APPLICANT, WF_CLOCK_NONE, false, false },
 	};
 	assert_int_equal(workflow_check(st, 3, out, 2, err, sizeof(err)), -1);
 }
@@ -686,6 +715,7 @@ int main(void)
 		cmocka_unit_test(test_workflow_sound),
 		cmocka_unit_test(test_actor_bits),
 		cmocka_unit_test(test_workflow_broken),
+		cmocka_unit_test(test_workflow_words),
 		cmocka_unit_test(test_deadline_holidays),
 		cmocka_unit_test(test_deadline_yellow_day),
 		cmocka_unit_test(test_deadline_pause),

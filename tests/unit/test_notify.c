@@ -38,6 +38,7 @@
 #include "identity/identity.h"
 #include "store/db.h"
 #include "testdb.h"
+#include "view/view.h"
 
 #define SECRET "test-secret-0123456789abcdef"
 #define PHONE "13800138000"
@@ -292,7 +293,7 @@ static int teardown(void **state)
 static void event(struct fx *f, int64_t account, const char *kind, const char *reason)
 {
 	assert_int_equal(notify_application_event(f->t.db, f->a, account, f->application, "QH20260301000001", kind,
-						  "居民身份证申领", "Resident ID card", "不予受理", "Not accepted", reason),
+						  "居民身份证申领", "Resident ID card", "not_accepted", reason),
 			 0);
 }
 
@@ -569,6 +570,14 @@ int main(void)
 	evthread_use_pthreads();
 	crypto_global_init();
 	server_start();
+	/* The texts come from the project's catalogs. */
+	struct view *words = NULL;
+	char verr[512];
+	if (view_load_messages("data/i18n", &words, verr, sizeof(verr))) {
+		fprintf(stderr, "catalogs: %s\n", verr);
+		return 1;
+	}
+	notify_set_words(words);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_queue, setup_sqlite, teardown),
 		cmocka_unit_test_setup_teardown(test_deliver, setup_sqlite, teardown),
@@ -584,5 +593,6 @@ int main(void)
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	server_stop();
+	view_free(words);
 	return rc;
 }
