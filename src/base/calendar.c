@@ -116,6 +116,19 @@ int32_t calendar_day_of(time_t t)
 	return saturate32(floor_div(s + 8 * 3600, 86400));
 }
 
+void calendar_format_time(time_t t, char out[20])
+{
+	int32_t day = calendar_day_of(t);
+	int64_t sec = ((int64_t)t + 8 * 3600) - (int64_t)day * 86400; /* 0 .. 86399 within day */
+	if (day == INT32_MAX || day == INT32_MIN || sec < 0 || sec >= 86400) {
+		snprintf(out, 20, "%s", "");
+		return;
+	}
+	char d[11];
+	calendar_format_day(day, d);
+	snprintf(out, 20, "%.10s %02d:%02d:%02d", d, (int)(sec / 3600), (int)(sec / 60 % 60), (int)(sec % 60));
+}
+
 static int weekday64(int64_t day)
 {
 	/* 1970-01-01 was a Thursday (3). */

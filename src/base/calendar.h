@@ -58,6 +58,8 @@ void calendar_format_day(int32_t day, char out[11]);
 /* The China Standard Time date of a moment (no time zone database involved: CST has no
  * daylight saving). Saturates at INT32_MIN / INT32_MAX for moments beyond that. */
 int32_t calendar_day_of(time_t t);
+/* A moment as people in China read it: "2026-12-07 09:05:03" in China Standard Time. */
+void calendar_format_time(time_t t, char out[20]);
 /* 0 = Monday .. 6 = Sunday. */
 int calendar_weekday(int32_t day);
 

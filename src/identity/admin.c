@@ -18,6 +18,7 @@
 #include "base/sb.h"
 #include "base/str.h"
 #include "base/util.h"
+#include "base/calendar.h"
 #include "http/msg.h"
 #include "http/server.h"
 #include "identity/identity_impl.h"
@@ -272,8 +273,11 @@ static json_t *event_json(struct req *r, const struct sec_event *e)
 /* An event as a table row of the pages. */
 static json_t *event_row(struct req *r, const struct sec_event *e)
 {
-	json_t *o = json_pack("{s:I,s:s,s:s,s:s?,s:s}", "id", (json_int_t)e->id, "at", iso_time(r->arena, e->at),
-			      "kind", e->kind, "ip", e->ip, "detail", e->detail ? e->detail : "");
+	char cst[20];
+	calendar_format_time((time_t)e->at, cst);
+	json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s?,s:s}", "id", (json_int_t)e->id, "at", iso_time(r->arena, e->at),
+			      "at_text", cst, "kind", e->kind, "kind_name", MC(r, "admin_event_", e->kind), "ip", e->ip,
+			      "detail", e->detail ? e->detail : "");
 	if (e->account) {
 		json_object_set_new(o, "account", json_integer((json_int_t)e->account));
 		jset(o, "account_href", arena_printf(r->arena, "/admin/accounts/%lld", (long long)e->account));

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import {
-  DEMO, apiLogin, bearer, demoCatalog, demoForm, demoMaterials, htmlText, pageLogin, root, startServer,
+  DEMO, DEMO_TOTP_SECRET, apiLogin, bearer, demoCatalog, demoForm, demoMaterials, htmlText, pageLogin, root, startServer,
 } from './helpers.mjs';
 
 let srv;
@@ -140,6 +140,24 @@ describe('actions and states in words', () => {
       }
       const titles = new Set(mine.map((m) => m.title));
       assert.ok(titles.has(T[lang].notify_title_request_supplement), [...titles].join(' | '));
+    });
+  }
+
+  for (const lang of ['zh', 'en']) {
+    test(`${lang}: administrators read security events as words, at China time`, async () => {
+      const admin = await pageLogin(srv.url, DEMO.admin.phone, undefined, { totpSecret: DEMO_TOTP_SECRET, lang });
+      const r = await admin.get('/admin/events?per_page=100');
+      assert.equal(r.status, 200);
+      const text = visible(r.body);
+      assert.doesNotMatch(text, /\b(login|logout|token|account|password|totp)\.[a-z_]+\b/, text.slice(0, 400));
+      assert.ok(text.includes(T[lang]['admin_event_login.ok']), 'the log-ins of this run');
+      // Each <time> shows China time; its datetime attribute keeps the UTC instant.
+      const times = [...r.body.matchAll(/<time datetime="([^"]+)">([^<]+)<\/time>/g)];
+      assert.ok(times.length > 0);
+      for (const [, iso, shown] of times) {
+        const cst = new Date(Date.parse(iso) + 8 * 3600e3).toISOString().slice(0, 19).replace('T', ' ');
+        assert.equal(shown, cst, iso);
+      }
     });
   }
 });

@@ -457,11 +457,27 @@ static void test_load(void **state)
 	assert_int_equal(strlen(tiny), 7);
 }
 
+/* Moments shown to people: China Standard Time, across a day's and a year's boundary. */
+static void test_format_time(void **state)
+{
+	(void)state;
+	char out[20];
+	calendar_format_time(0, out);
+	assert_string_equal(out, "1970-01-01 08:00:00");
+	calendar_format_time(1798732799, out); /* 2026-12-31T15:59:59Z */
+	assert_string_equal(out, "2026-12-31 23:59:59");
+	calendar_format_time(1798732800, out);
+	assert_string_equal(out, "2027-01-01 00:00:00");
+	calendar_format_time(-28800, out);
+	assert_string_equal(out, "1970-01-01 00:00:00");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_epoch),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_format_time),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_weekday),
 		cmocka_unit_test(test_day_of),
