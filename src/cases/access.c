@@ -177,7 +177,7 @@ static const char *role_words(struct req *r, const char *role)
 		size_t n = strcspn(role, ",");
 		const char *w = arena_printf(r->arena, "privacy_role_%.*s", (int)n, role);
 		const char *m = M(r, w);
-		out = *out ? arena_printf(r->arena, "%s%s%s", out, en(r) ? ", " : "、", m) : m;
+		out = *out ? arena_printf(r->arena, "%s%s%s", out, M(r, "admin_"), m) : m;
 		role += n;
 		if (*role == ',')
 			role++;

@@ -13,17 +13,13 @@
 #include "http/server.h"
 #include "store/db.h"
 
-static bool en(const struct req *r)
-{
-	return strcmp(r->lang, "en") == 0;
-}
 
 /* The request body as a JSON object (borrowed by the arena). */
 static int body_object(struct req *r, json_t **out)
 {
 	const char *ct = req_header(r, "Content-Type");
 	if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
-		req_error_detail(r, "Send a JSON object with Content-Type: application/json / 请以 JSON 提交");
+		req_error_detail(r, "%s", M(r, "cases_send_json_object_content_type"));
 		return GH_EUNSUPPORTED;
 	}
 	size_t len;
@@ -32,7 +28,7 @@ static int body_object(struct req *r, json_t **out)
 	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &e);
 	if (!j || !json_is_object(j)) {
 		json_decref(j);
-		req_error_detail(r, "The body is not a JSON object / 请求体不是 JSON 对象");
+		req_error_detail(r, "%s", M(r, "cases_body_json_object"));
 		return GH_EINVAL;
 	}
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, j);
@@ -73,8 +69,7 @@ static int api_apply(struct req *r)
 	const char *channel = json_string_value(json_object_get(in, "channel"));
 	if ((form && !json_is_object(form)) || (mats && !json_is_array(mats)) || (key && strlen(key) > 64) ||
 	    (channel && strcmp(channel, "app") && strcmp(channel, "miniprogram") && strcmp(channel, "kiosk"))) {
-		req_error_detail(r, "form must be an object, materials an array, idempotency_key at most 64 characters, "
-				    "channel app, miniprogram or kiosk / 参数格式有误");
+		req_error_detail(r, "%s", M(r, "cases_form_must_object_materials_array"));
 		return GH_EINVAL;
 	}
 	json_t *flat = cases_form_values(r, form);
@@ -102,15 +97,15 @@ static int api_upload(struct req *r)
 	}
 	const struct multipart_part *f = multipart_get(mp, "file");
 	if (!f || !f->filename) {
-		req_error_detail(r, en(r) ? "Send the file in a part named \"file\"." : "请在名为 file 的字段中上传文件。");
+		req_error_detail(r, "%s", M(r, "cases_send_file_part_named_file"));
 		return GH_EINVAL;
 	}
 	struct attach_info info;
 	if ((rc = attach_store(r->db, r->arena, f->data, f->len, (size_t)r->app->cfg.max_upload, &info))) {
 		if (rc == GH_EUNSUPPORTED)
-			req_error_detail(r, en(r) ? "Only PDF, JPEG and PNG files are accepted." : "只接受 PDF、JPEG、PNG 文件。");
+			req_error_detail(r, "%s", M(r, "cases_only_pdf_jpeg_png_files"));
 		else if (rc == GH_ETOOBIG)
-			req_error_detail(r, en(r) ? "The file is too large." : "文件过大。");
+			req_error_detail(r, "%s", M(r, "publish_err_file_big"));
 		return rc;
 	}
 	struct attachment at = { .sha256 = info.sha256, .mime = info.mime, .size = (int64_t)info.size,
@@ -155,7 +150,7 @@ static int api_mine(struct req *r)
 static int check_light(struct req *r, const char *light)
 {
 	if (light && strcmp(light, "green") && strcmp(light, "yellow") && strcmp(light, "red")) {
-		req_error_detail(r, "light: green, yellow or red / 灯色参数有误");
+		req_error_detail(r, "%s", M(r, "cases_light_green_yellow_red"));
 		return GH_EINVAL;
 	}
 	return 0;
@@ -164,7 +159,7 @@ static int check_light(struct req *r, const char *light)
 static int check_state(struct req *r, const char *state)
 {
 	if (state && !wf_state(state)) {
-		req_error_detail(r, "Unknown state / 未知的状态");
+		req_error_detail(r, "%s", M(r, "cases_unknown_state"));
 		return GH_EINVAL;
 	}
 	return 0;
@@ -181,7 +176,7 @@ static int check_assigned(struct req *r, struct case_filter *f)
 	else if (strcmp(a, "none") == 0)
 		f->unassigned = true;
 	else {
-		req_error_detail(r, "assigned: me or none / 参数 assigned 应为 me 或 none");
+		req_error_detail(r, "%s", M(r, "cases_assigned_me_none"));
 		return GH_EINVAL;
 	}
 	return 0;
@@ -271,7 +266,7 @@ static int api_act(struct req *r)
 	char *detail_s = NULL;
 	if (detail) {
 		if (!json_is_object(detail)) {
-			req_error_detail(r, "detail must be an object / detail 应为对象");
+			req_error_detail(r, "%s", M(r, "cases_detail_must_object"));
 			return GH_EINVAL;
 		}
 		detail_s = json_dumps(detail, JSON_COMPACT);
@@ -328,7 +323,7 @@ static int api_reveal(struct req *r)
 		return rc;
 	json_t *field = json_object_get(in, "field"), *reason = json_object_get(in, "reason");
 	if (!json_is_string(field) || (reason && !json_is_null(reason) && !json_is_string(reason))) {
-		req_error_detail(r, "field must be the key of a form field, reason a string / 请指明要显示的字段");
+		req_error_detail(r, "%s", M(r, "cases_field_must_key_form_field"));
 		return GH_EINVAL;
 	}
 	const char *label, *value;

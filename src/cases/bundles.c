@@ -192,7 +192,7 @@ static int bundle_load(struct req *r, const char *code, struct bundle_form *b)
 	struct catalog_service *svcs;
 	int rc = catalog_bundle_services(r->db, r->arena, code, &b->name_zh, &b->name_en, &svcs, &b->n);
 	if (rc == GH_ENOTFOUND)
-		req_error_detail(r, "%s", T(r, "没有这个“一件事”。", "There is no such bundle."));
+		req_error_detail(r, "%s", M(r, "cases_there_such_bundle"));
 	if (rc)
 		return rc;
 	b->code = code;
@@ -318,11 +318,11 @@ static int draft_of(struct req *r, const struct bundle_form *b, int64_t id, stru
 {
 	int rc = b_get(r->db, r->arena, id, out);
 	if (rc == GH_ENOTFOUND || (!rc && (!bundle_is_applicant(r, out) || strcmp(out->code, b->code) != 0))) {
-		req_error_detail(r, "%s", T(r, "没有您可以继续填写的草稿。", "There is no draft of yours to continue."));
+		req_error_detail(r, "%s", M(r, "cases_there_draft_yours_continue"));
 		return GH_ENOTFOUND;
 	}
 	if (!rc && out->submitted_at) {
-		req_error_detail(r, "%s", T(r, "该草稿已经提交。", "This draft was submitted already."));
+		req_error_detail(r, "%s", M(r, "cases_draft_submitted_already"));
 		return GH_ECONFLICT;
 	}
 	return rc;
@@ -386,8 +386,7 @@ static int bundle_apply(struct req *r, const struct bundle_form *b, const struct
 	*errors = arena_json(r, json_object());
 	*existed = false;
 	if (!b->nonline) {
-		req_error_detail(r, "%s", T(r, "该“一件事”的事项均需到窗口办理，请查看办事指南。",
-					    "Every item of this bundle is handled at the counter; see the guides."));
+		req_error_detail(r, "%s", M(r, "cases_every_item_bundle_handled_counter"));
 		return GH_ECONFLICT;
 	}
 	struct bundle_app draft;
@@ -483,7 +482,7 @@ static int bundle_load_visible(struct req *r, const char *id_s, struct bundle_ap
 	long id = 0;
 	int rc = id_s && !str_to_long(str_c(id_s), 1, (1L << 53), &id) ? b_get(r->db, r->arena, id, b) : GH_ENOTFOUND;
 	if (rc == GH_ENOTFOUND || (!rc && r->role != ROLE_ADMIN && !bundle_is_applicant(r, b))) {
-		req_error_detail(r, "%s", T(r, "没有您可查看的“一件事”申请。", "There is no bundle application that you can see."));
+		req_error_detail(r, "%s", M(r, "cases_there_bundle_application_see"));
 		return GH_ENOTFOUND;
 	}
 	return rc;
@@ -619,8 +618,7 @@ static int page_apply_get(struct req *r)
 	if (rc)
 		return rc;
 	if (!b.nonline) {
-		req_error_detail(r, "%s", T(r, "该“一件事”的事项均需到窗口办理，请查看办事指南。",
-					    "Every item of this bundle is handled at the counter; see the guides."));
+		req_error_detail(r, "%s", M(r, "cases_every_item_bundle_handled_counter"));
 		return GH_ECONFLICT;
 	}
 	struct apply_view v;
@@ -631,7 +629,7 @@ static int page_apply_get(struct req *r)
 		long id = 0;
 		struct bundle_app d;
 		if (str_to_long(str_c(draft), 1, (1L << 53), &id)) {
-			req_error_detail(r, "%s", T(r, "没有您可以继续填写的草稿。", "There is no draft of yours to continue."));
+			req_error_detail(r, "%s", M(r, "cases_there_draft_yours_continue"));
 			return GH_ENOTFOUND;
 		}
 		if ((rc = draft_of(r, &b, id, &d)))
@@ -755,7 +753,7 @@ static int body_object(struct req *r, json_t **out)
 {
 	const char *ct = req_header(r, "Content-Type");
 	if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
-		req_error_detail(r, "Send a JSON object with Content-Type: application/json / 请以 JSON 提交");
+		req_error_detail(r, "%s", M(r, "cases_send_json_object_content_type"));
 		return GH_EUNSUPPORTED;
 	}
 	size_t len;
@@ -763,7 +761,7 @@ static int body_object(struct req *r, json_t **out)
 	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
 	if (!j || !json_is_object(j)) {
 		json_decref(j);
-		req_error_detail(r, "The body is not a JSON object / 请求体不是 JSON 对象");
+		req_error_detail(r, "%s", M(r, "cases_body_json_object"));
 		return GH_EINVAL;
 	}
 	*out = arena_json(r, j);
@@ -786,8 +784,7 @@ static int api_apply(struct req *r)
 	const char *key = json_string_value(json_object_get(in, "idempotency_key"));
 	if ((form && !json_is_object(form)) || (mats && !json_is_array(mats)) || (key && (!*key || strlen(key) > 64)) ||
 	    (submit && !json_is_boolean(submit)) || (json_is_false(submit) && !key)) {
-		req_error_detail(r, "form must be an object, materials an array, submit true or false, idempotency_key 1 to "
-				    "64 characters (required for a draft: it is how the draft is found again) / 参数格式有误");
+		req_error_detail(r, "%s", M(r, "cases_form_must_object_materials_array_2"));
 		return GH_EINVAL;
 	}
 	struct bundle_form b;

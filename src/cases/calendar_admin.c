@@ -491,7 +491,7 @@ static int read_input(struct req *r, json_t **out)
 	if (r->api) {
 		const char *ct = req_header(r, "Content-Type");
 		if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
-			req_error_detail(r, "Send a JSON object with Content-Type: application/json / 请以 JSON 提交");
+			req_error_detail(r, "%s", M(r, "cases_send_json_object_content_type"));
 			return GH_EUNSUPPORTED;
 		}
 		size_t len;
@@ -500,7 +500,7 @@ static int read_input(struct req *r, json_t **out)
 		j = json_loadb(body ? body : "", body ? len : 0, JSON_REJECT_DUPLICATES, &e);
 		if (!json_is_object(j)) {
 			json_decref(j);
-			req_error_detail(r, "The body is not a JSON object / 请求体不是 JSON 对象");
+			req_error_detail(r, "%s", M(r, "cases_body_json_object"));
 			return GH_EINVAL;
 		}
 	} else {
@@ -580,7 +580,7 @@ static int add_day(struct req *r, json_t *in)
 			if (strcmp(k, "day") && strcmp(k, "kind") && strcmp(k, "note"))
 				json_object_set_new(errs, k, json_string("Unknown field (day, kind, note) / 未知字段"));
 			else if (!json_is_string(x))
-				json_object_set_new(errs, k, json_string(T(r, "应为字符串。", "Must be a string.")));
+				json_object_set_new(errs, k, json_string(M(r, "cases_must_string")));
 		}
 	}
 	const char *ds = field(in, "day"), *kind = field(in, "kind"), *note = field(in, "note");
@@ -669,7 +669,7 @@ static int calendar_post(struct req *r)
 	if (strcmp(action, "remove") == 0)
 		return remove_day(r, field(in, "day"));
 	if (*action && strcmp(action, "add") != 0) {
-		req_error_detail(r, "%s", T(r, "未知的操作。", "Unknown action."));
+		req_error_detail(r, "%s", M(r, "cases_unknown_action"));
 		return GH_EINVAL;
 	}
 	json_object_del(in, "action");

@@ -123,22 +123,20 @@ int case_load_visible(struct req *r, const char *number, struct application *app
 
 int case_claim(struct req *r, struct application *app, const char *action, int64_t assignee)
 {
-	bool en = strcmp(r->lang, "en") == 0;
 	const struct wf_state *st = wf_state(app->state);
 	if (!may_handle(r, app)) {
-		req_error_detail(r, en ? "Only staff of the department may take this application, and not their own."
-				       : "只有本部门工作人员可以认领或分派该办件，且不能办理本人的办件。");
+		req_error_detail(r, "%s", M(r, "cases_only_staff_department_take_application"));
 		return GH_EFORBIDDEN;
 	}
 	if (!st || st->terminal || strcmp(app->state, "draft") == 0) {
-		req_error_detail(r, en ? "This application is not open for work." : "该办件当前不能认领或分派。");
+		req_error_detail(r, "%s", M(r, "cases_application_open_work"));
 		return GH_ECONFLICT;
 	}
 	if (strcmp(action, "claim") == 0) {
 		assignee = r->who.account;
 	} else {
 		if (!(r->who.staff_roles & STAFF_HEAD)) {
-			req_error_detail(r, en ? "Only the department head assigns work." : "只有部门负责人可以分派办件。");
+			req_error_detail(r, "%s", M(r, "cases_only_department_head_assigns_work"));
 			return GH_EFORBIDDEN;
 		}
 		struct identity_staff *staff;
@@ -150,14 +148,13 @@ int case_claim(struct req *r, struct application *app, const char *action, int64
 		for (size_t i = 0; i < n; i++)
 			ok |= staff[i].id == assignee;
 		if (!ok) {
-			req_error_detail(r, en ? "Choose a staff member of the department." : "请选择本部门的工作人员。");
+			req_error_detail(r, "%s", M(r, "cases_choose_staff_member_department"));
 			return GH_EVALIDATION;
 		}
 	}
 	int rc = case_assign(r->db, r->arena, app, assignee, r->who.account, action);
 	if (rc == GH_ECONFLICT)
-		req_error_detail(r, en ? "The application was changed meanwhile; please reload it."
-				       : "办件已被他人处理，请刷新后重试。");
+		req_error_detail(r, "%s", M(r, "cases_application_changed_meanwhile_reload"));
 	return rc;
 }
 
@@ -172,26 +169,24 @@ int case_act(struct req *r, struct application *app, const char *action_code, co
 		return case_claim(r, app, action_code, assignee);
 	}
 	const struct wf_action *a = wf_action(action_code);
-	bool en = strcmp(r->lang, "en") == 0;
 	if (!a) {
-		req_error_detail(r, en ? "Unknown action." : "未知的操作。");
+		req_error_detail(r, "%s", M(r, "cases_unknown_action"));
 		return GH_ENOTFOUND;
 	}
 	if (!(case_actor_bits(r, app) & a->actors)) {
-		req_error_detail(r, en ? "You may not take this action on this application." : "您无权对该办件执行此操作。");
+		req_error_detail(r, "%s", M(r, "cases_take_action_application"));
 		return GH_EFORBIDDEN;
 	}
 	if (!wf_allows(a, app->state)) {
-		req_error_detail(r, en ? "This action does not apply to the application in its present state."
-				       : "办件当前状态下不能执行此操作。");
+		req_error_detail(r, "%s", M(r, "cases_action_does_apply_application_present"));
 		return GH_ECONFLICT;
 	}
 	if (a->needs_reason && (!reason || !*reason)) {
-		req_error_detail(r, en ? "Please give the reason." : "请填写理由。");
+		req_error_detail(r, "%s", M(r, "cases_give_reason"));
 		return GH_EVALIDATION;
 	}
 	if (reason && str_utf8_chars(reason, strlen(reason)) > 2000) {
-		req_error_detail(r, en ? "The reason is too long (at most 2000 characters)." : "理由过长（最多 2000 字）。");
+		req_error_detail(r, "%s", M(r, "cases_reason_too_long_most_2000"));
 		return GH_EVALIDATION;
 	}
 	int64_t ev;
@@ -202,8 +197,7 @@ int case_act(struct req *r, struct application *app, const char *action_code, co
 	}
 	rc = case_transition(r->db, r->app->calendar, r->arena, app, a, r->who.account, reason, detail, cases_today(), &ev);
 	if (rc == GH_ECONFLICT)
-		req_error_detail(r, en ? "The application was changed meanwhile; please reload it."
-				       : "办件已被他人处理，请刷新后重试。");
+		req_error_detail(r, "%s", M(r, "cases_application_changed_meanwhile_reload"));
 	return rc;
 }
 
@@ -330,8 +324,7 @@ static json_t *check_materials(struct req *r, const struct case_apply_in *in, js
 		if (ecert && *ecert) {
 			if (!allowed || strcmp(allowed, ecert) != 0) {
 				json_object_set_new(errors, "materials",
-						    json_string(en ? "An e-certificate was given for a material that does not accept it."
-								   : "该材料不能用电子证照代替。"));
+						    json_string(M(r, "cases_e_certificate_given_material_does")));
 			} else {
 				/* The wallet is the source: the applicant must hold one (its number goes
 				 * with the slot, and the department sees that certificate). */
@@ -339,8 +332,7 @@ static json_t *check_materials(struct req *r, const struct case_apply_in *in, js
 				int hrc = held ? held(r->db, r->arena, in->applicant_id, in->enterprise_id, ecert, &number) : 0;
 				if (hrc) {
 					json_object_set_new(errors, "materials",
-							    json_string(en ? "You do not hold a valid e-certificate of this kind; please upload the document."
-									   : "您的卡包中没有有效的该类电子证照，请上传材料。"));
+							    json_string(M(r, "cases_do_hold_valid_e_certificate")));
 				} else {
 					json_object_set_new(entry, "ecert", json_string(ecert));
 					if (number)
@@ -359,8 +351,7 @@ static json_t *check_materials(struct req *r, const struct case_apply_in *in, js
 				if (ai >= 10 || !json_is_integer(aid) ||
 				    attachment_get(r->db, r->arena, json_integer_value(aid), &at) || !case_attachment_mine(r, &at)) {
 					json_object_set_new(errors, "materials",
-							    json_string(en ? "An attached file is unknown or not yours."
-									   : "附件不存在或不属于您。"));
+							    json_string(M(r, "cases_attached_file_unknown_yours")));
 					continue;
 				}
 				json_array_append_new(ids, json_pack("{s:I,s:s,s:s,s:I}", "id", (json_int_t)at.id, "filename",
@@ -656,9 +647,8 @@ int case_apply_async(struct req *r, const struct case_apply_in *in,
 
 int cases_progress_lookup(struct req *r, const char *number, const char *code, struct application *app)
 {
-	bool en = strcmp(r->lang, "en") == 0;
 	if (!number || !code || !*number || !*code || strlen(number) > 32 || strlen(code) > 16) {
-		req_error_detail(r, en ? "Enter the application number and its query code." : "请输入办件编号和查询码。");
+		req_error_detail(r, "%s", M(r, "cases_enter_application_number_query_code"));
 		return GH_EINVAL;
 	}
 	char key[96];
@@ -674,7 +664,7 @@ int cases_progress_lookup(struct req *r, const char *number, const char *code, s
 	for (size_t i = 0; i <= n; i++)
 		upper[i] = (char)(code[i] >= 'a' && code[i] <= 'z' ? code[i] - 32 : code[i]);
 	if (rc || !app->query_code || strcmp(app->query_code, upper) != 0) {
-		req_error_detail(r, en ? "No application matches this number and query code." : "办件编号或查询码不正确。");
+		req_error_detail(r, "%s", M(r, "cases_application_matches_number_query_code"));
 		return GH_ENOTFOUND;
 	}
 	return 0;

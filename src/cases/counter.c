@@ -57,8 +57,7 @@ static int clerk_check(struct req *r)
 {
 	if (r->role == ROLE_STAFF && r->who.department && (r->who.staff_roles & STAFF_COUNTER))
 		return 0;
-	req_error_detail(r, "%s", T(r, "窗口收件需要“窗口受理”职责。请联系部门负责人或管理员。",
-				    "Counter intake needs the counter duty. Ask your department head or an administrator."));
+	req_error_detail(r, "%s", M(r, "cases_counter_intake_needs_counter_duty"));
 	return GH_EFORBIDDEN;
 }
 
@@ -67,15 +66,14 @@ static int clerk_check(struct req *r)
 static int intake_item(struct req *r, const char *code, struct apply_view *v)
 {
 	if (!code || !*code || strlen(code) > 64) {
-		req_error_detail(r, "%s", T(r, "没有这个事项。", "There is no such service."));
+		req_error_detail(r, "%s", M(r, "cases_there_such_service"));
 		return GH_ENOTFOUND;
 	}
 	int rc = cases_apply_load(r, code, v);
 	if (rc)
 		return rc;
 	if (!v->svc.department || strcmp(v->svc.department, r->who.department) != 0) {
-		req_error_detail(r, "%s", T(r, "该事项不属于本部门，不能在本部门窗口收件。",
-					    "This service belongs to another department; it cannot be taken in at your counter."));
+		req_error_detail(r, "%s", M(r, "cases_service_belongs_another_department_cannot"));
 		return GH_EFORBIDDEN;
 	}
 	return 0;
@@ -86,9 +84,7 @@ static int intake_active(struct req *r, const struct identity_person *acc, const
 {
 	if (acc->status && strcmp(acc->status, "active") == 0)
 		return 0;
-	*why = T(r, "该申请人的账户已停用，不能收件。请申请人联系平台管理员。",
-		 "The applicant's account is disabled, so nothing can be taken in for it. The applicant should "
-		 "contact the platform's administrators.");
+	*why = M(r, "cases_applicant_s_account_disabled_so");
 	return GH_ECONFLICT;
 }
 
@@ -100,7 +96,7 @@ static int intake_citizen(struct req *r, const char *idn, char norm[32], struct 
 	size_t n = idn ? idcheck_normalize(idn, strlen(idn), norm, 32) : 0;
 	enum idcheck_err ie = n ? idcheck_id_number(norm, n) : IDCHECK_LENGTH;
 	if (!idn || !*idn) {
-		*why = T(r, "请输入申请人的居民身份证号码。", "Enter the applicant's resident ID number.");
+		*why = M(r, "cases_enter_applicant_s_resident_id");
 		return GH_EINVAL;
 	}
 	if (ie != IDCHECK_OK) {
@@ -114,9 +110,7 @@ static int intake_citizen(struct req *r, const char *idn, char norm[32], struct 
 		return rc;
 	rc = identity_find_individual(r->app, r->db, r->arena, norm, acc);
 	if (rc == GH_ENOTFOUND) {
-		*why = T(r, "没有使用该身份证号码注册的个人账户。窗口不代为注册：请申请人先在自助终端或网上实名注册，再来办理。",
-			 "No individual account is registered with this ID number. The counter does not create accounts: "
-			 "the applicant registers first, at a self-service kiosk or online, and then comes back.");
+		*why = M(r, "cases_individual_account_registered_id_number");
 		return rc;
 	}
 	return rc ? rc : intake_active(r, acc, why);
@@ -162,12 +156,12 @@ static int intake_ticket(struct req *r, const char *ticket, struct identity_pers
 {
 	int64_t id;
 	if (ticket_check(r, ticket, &id)) {
-		*why = T(r, "请重新输入申请人的居民身份证号码。", "Enter the applicant's resident ID number again.");
+		*why = M(r, "cases_enter_applicant_s_resident_id_2");
 		return GH_EINVAL;
 	}
 	int rc = identity_person_get(r->db, r->arena, id, acc);
 	if (rc == GH_ENOTFOUND) {
-		*why = T(r, "请重新输入申请人的居民身份证号码。", "Enter the applicant's resident ID number again.");
+		*why = M(r, "cases_enter_applicant_s_resident_id_2");
 		return GH_EINVAL;
 	}
 	return rc ? rc : intake_active(r, acc, why);
@@ -181,7 +175,7 @@ struct intake_start {
 /* The start page: the department's items and the citizen's ID number. */
 static int intake_start_render(struct req *r, int status, const struct intake_start *f)
 {
-	json_t *ctx = cases_page_ctx(r, T(r, "窗口收件", "Counter intake"));
+	json_t *ctx = cases_page_ctx(r, M(r, "counter_title"));
 	json_object_set_new(ctx, "nav_intake", json_true());
 	struct catalog_department d;
 	int rc = catalog_department_get(r->db, r->arena, r->who.department, &d);
@@ -253,7 +247,7 @@ int cases_intake_lookup(struct req *r)
 	int status = 422;
 	struct apply_view v;
 	if (!item || !*item) {
-		f.err_item = T(r, "请选择要收件的事项。", "Choose the service to take in.");
+		f.err_item = M(r, "cases_choose_service_take");
 	} else if ((rc = intake_item(r, item, &v))) {
 		if (rc != GH_ENOTFOUND && rc != GH_EFORBIDDEN)
 			return rc;
@@ -268,7 +262,7 @@ int cases_intake_lookup(struct req *r)
 			return rc;
 		status = lookup_status(rc);
 	} else if (f.err_item && (!idn || !*idn)) {
-		f.err_id = T(r, "请输入申请人的居民身份证号码。", "Enter the applicant's resident ID number.");
+		f.err_id = M(r, "cases_enter_applicant_s_resident_id");
 	}
 	if (f.err_item || f.err_id)
 		return intake_start_render(r, status, &f);
@@ -383,7 +377,7 @@ static void kiosk_cookie(struct req *r, bool on)
 int cases_kiosk_start(struct req *r)
 {
 	kiosk_cookie(r, true);
-	json_t *ctx = cases_page_ctx(r, T(r, "自助服务终端", "Self-service kiosk"));
+	json_t *ctx = cases_page_ctx(r, M(r, "kiosk_title"));
 	json_object_set_new(ctx, "kiosk", json_true()); /* the cookie arrives with the next request */
 	json_object_set_new(ctx, "logged_in", json_boolean(r->who.account != 0));
 	no_store(r);
@@ -428,9 +422,9 @@ int cases_receipt_page(struct req *r)
 					  : arena_printf(r->arena, "%d 个工作日", app.clock.limit_days));
 	const char *ch = app.channel;
 	jset(ctx, "channel_name", !ch ? NULL
-				  : strcmp(ch, "counter") == 0 ? T(r, "窗口收件", "At the counter")
-				  : strcmp(ch, "kiosk") == 0   ? T(r, "自助终端", "Self-service kiosk")
-							       : T(r, "网上申请", "Online"));
+				  : strcmp(ch, "counter") == 0 ? M(r, "cases_counter")
+				  : strcmp(ch, "kiosk") == 0   ? M(r, "interact_channel_kiosk")
+							       : M(r, "cases_online"));
 	struct catalog_department d;
 	if ((rc = catalog_department_get(r->db, r->arena, app.department, &d)) && rc != GH_ENOTFOUND) {
 		json_decref(ctx);
@@ -445,9 +439,7 @@ int cases_receipt_page(struct req *r)
 	json_object_set_new(ctx, "is_staff_view", json_boolean(staff));
 	const char *done = req_query(r, "done");
 	if (done && strcmp(done, "submitted") == 0)
-		jset(ctx, "notice", T(r, "申请已提交。请打印或拍下本回执，凭办件编号和查询码查询进度。",
-				      "Your application is submitted. Print or photograph this receipt: its number and "
-				      "query code let you check the progress."));
+		jset(ctx, "notice", M(r, "cases_application_submitted_print_photograph_receipt"));
 	if (applicant)
 		json_object_set_new(ctx, "nav_mine", json_true());
 	no_store(r);

@@ -119,11 +119,11 @@ static const char *material_form_label(struct req *r, const char *form)
 	if (!form)
 		return NULL;
 	if (strcmp(form, "original") == 0)
-		return T(r, "原件", "Original");
+		return M(r, "material_form_original");
 	if (strcmp(form, "copy") == 0)
-		return T(r, "复印件", "Copy");
+		return M(r, "material_form_copy");
 	if (strcmp(form, "electronic") == 0)
-		return T(r, "电子文件", "Electronic file");
+		return M(r, "cases_electronic_file");
 	return form;
 }
 
@@ -160,12 +160,12 @@ static void light_view(struct req *r, json_t *cj, json_t *out)
 	json_t *left = json_object_get(cj, "working_days_left");
 	bool paused = json_is_true(json_object_get(cj, "paused"));
 	if (!light || !strcmp(light, "none") || !json_is_integer(left)) {
-		jset(out, "light_text", T(r, "未计时", "Not running"));
+		jset(out, "light_text", M(r, "cases_running"));
 		jset(out, "light", "none");
 		return;
 	}
 	long n = (long)json_integer_value(left);
-	const char *pause = paused ? T(r, "（计时暂停）", " (clock paused)") : "";
+	const char *pause = paused ? M(r, "cases_clock_paused") : "";
 	const char *text;
 	if (strcmp(light, "red") == 0)
 		text = en(r) ? arena_printf(r->arena, "Red — %ld working day%s overdue%s", -n, -n == 1 ? "" : "s", pause)
@@ -260,12 +260,11 @@ static int read_multipart(struct req *r, struct multipart *mp)
 	if (!rc)
 		*mp = *parsed; /* the parts live in the request's arena */
 	if (rc == GH_EUNSUPPORTED)
-		req_error_detail(r, "%s", T(r, "请通过页面上的表单提交（multipart/form-data）。",
-					    "Please send the form from the page (multipart/form-data)."));
+		req_error_detail(r, "%s", M(r, "cases_send_form_from_page_multipart"));
 	else if (rc == GH_EINVAL)
-		req_error_detail(r, "%s", T(r, "表单数据格式有误。", "The form data is malformed."));
+		req_error_detail(r, "%s", M(r, "cases_form_data_malformed"));
 	else if (rc == GH_ETOOBIG)
-		req_error_detail(r, "%s", T(r, "表单字段或文件过多。", "Too many fields or files in the form."));
+		req_error_detail(r, "%s", M(r, "cases_too_many_fields_files_form"));
 	return rc;
 }
 
@@ -366,7 +365,7 @@ int cases_apply_load(struct req *r, const char *code, struct apply_view *v)
 	memset(v, 0, sizeof(*v));
 	int rc = catalog_service_get(r->db, r->arena, code, 0, &v->svc);
 	if (rc == GH_ENOTFOUND)
-		req_error_detail(r, "%s", T(r, "没有这个事项。", "There is no such service."));
+		req_error_detail(r, "%s", M(r, "cases_there_such_service"));
 	if (rc)
 		return rc;
 	v->def = arena_json(r, json_loads(v->svc.form ? v->svc.form : "[]", 0, NULL));
@@ -384,7 +383,7 @@ const char *cases_item_name(struct req *r, const struct catalog_service *s)
 /* The page saying that the item cannot be applied for online. */
 static int not_online(struct req *r, const struct apply_view *v)
 {
-	json_t *ctx = cases_page_ctx(r, T(r, "不支持网上申请", "Not available online"));
+	json_t *ctx = cases_page_ctx(r, M(r, "cases_available_online"));
 	jset(ctx, "code", v->svc.code);
 	jset(ctx, "item_name", cases_item_name(r, &v->svc));
 	json_object_set_new(ctx, "nav_services", json_true());
@@ -593,8 +592,7 @@ void cases_apply_resume(struct req *r, struct apply_view *v, const char *form, c
 	materials_view(r, arena_json(r, json_loads(materials ? materials : "[]", 0, NULL)), json_array_size(v->mdefs),
 		       &v->kept, &v->ecerts);
 	if (req_query(r, "done") && strcmp(req_query(r, "done"), "draft") == 0)
-		v->notice = T(r, "草稿已保存。您可以稍后在“我的办件”中继续填写。",
-			      "The draft is saved. You can continue it later from “My applications”.");
+		v->notice = M(r, "cases_draft_saved_continue_later_from");
 }
 
 /* GET /services/{code}/apply[?draft=<id>] */
@@ -614,7 +612,7 @@ static int apply_get(struct req *r)
 		rc = v.draft_id ? case_get(r->db, r->arena, v.draft_id, &app) : GH_ENOTFOUND;
 		if (rc == GH_ENOTFOUND || (!rc && (!case_is_applicant(r, &app) || strcmp(app.state, "draft") != 0 ||
 						   strcmp(app.item_code, v.svc.code) != 0))) {
-			req_error_detail(r, "%s", T(r, "没有您可以继续填写的草稿。", "There is no draft of yours to continue."));
+			req_error_detail(r, "%s", M(r, "cases_there_draft_yours_continue"));
 			return GH_ENOTFOUND;
 		}
 		if (rc)
@@ -755,11 +753,11 @@ static int apply_post(struct req *r)
 		return cases_apply_render(r, 422, &v);
 	}
 	if (rc == GH_ENOTFOUND && v.draft_id) {
-		req_error_detail(r, "%s", T(r, "没有您可以继续填写的草稿。", "There is no draft of yours to continue."));
+		req_error_detail(r, "%s", M(r, "cases_there_draft_yours_continue"));
 		return rc;
 	}
 	if (rc == GH_ECONFLICT && v.draft_id) {
-		req_error_detail(r, "%s", T(r, "该草稿已经提交。", "This draft was submitted already."));
+		req_error_detail(r, "%s", M(r, "cases_draft_submitted_already"));
 		return rc;
 	}
 	if (rc)
@@ -787,7 +785,7 @@ static int mine_page(struct req *r)
 	long total;
 	if ((rc = case_list(r->db, r->arena, &f, page, PER_PAGE, &v, &n, &total)))
 		return rc;
-	json_t *ctx = cases_page_ctx(r, T(r, "我的办件", "My applications"));
+	json_t *ctx = cases_page_ctx(r, M(r, "cases_nav_mine"));
 	json_object_set_new(ctx, "nav_mine", json_true());
 	json_t *rows = json_array();
 	for (size_t i = 0; i < n; i++)
@@ -1099,7 +1097,7 @@ static int detail_render_shown(struct req *r, struct application *app, const cha
 			for (size_t k = 0; k < ns; k++)
 				json_array_append_new(opts, json_pack("{s:I,s:s,s:b}", "value", (json_int_t)people[k].id, "label",
 								      people[k].name, "selected", people[k].id == app->assigned_to));
-			json_t *o = json_pack("{s:s,s:s,s:s,s:b,s:o}", "code", "assign", "name", T(r, "分派", "Assign"), "href",
+			json_t *o = json_pack("{s:s,s:s,s:s,s:b,s:o}", "code", "assign", "name", M(r, "case_action_assign"), "href",
 					      arena_printf(r->arena, "/applications/%s/actions/assign", app->number),
 					      "is_assign", 1, "staff", opts);
 			if (err && err->action && strcmp(err->action, "assign") == 0 && err->message) {
@@ -1148,9 +1146,9 @@ static const char *done_notice(struct req *r, const struct application *app, con
 					    app->number, case_is_applicant(r, app) && app->query_code ? "，查询码 " : "",
 					    case_is_applicant(r, app) && app->query_code ? app->query_code : "");
 	if (strcmp(done, "claim") == 0)
-		return T(r, "您已认领该办件。", "You have taken this application.");
+		return M(r, "cases_taken_application");
 	if (strcmp(done, "assign") == 0)
-		return T(r, "已分派。", "Assigned.");
+		return M(r, "cases_assigned");
 	const struct wf_action *a = wf_action(done);
 	if (!a)
 		return NULL;
@@ -1224,13 +1222,13 @@ static int assign_post(struct req *r, struct application *app, const char *code)
 	struct act_error err = { .action = code };
 	if (version && *version && parse_id(version) != app->version) {
 		err.status = 409;
-		err.message = T(r, "办件已被他人处理，请刷新后重试。", "The application was changed meanwhile; please reload it.");
+		err.message = M(r, "cases_application_changed_meanwhile_reload");
 		return detail_render(r, app, NULL, &err);
 	}
 	rc = assignee < 0 ? GH_EVALIDATION : case_claim(r, app, code, assignee);
 	if (rc == GH_EFORBIDDEN || rc == GH_ECONFLICT || rc == GH_EVALIDATION) {
 		err.status = err_status(rc);
-		err.message = r->error_detail ? r->error_detail : T(r, "请选择本部门的工作人员。", "Choose a staff member of the department.");
+		err.message = r->error_detail ? r->error_detail : M(r, "cases_choose_staff_member_department");
 		return detail_render(r, app, NULL, &err);
 	}
 	if (rc)
@@ -1287,7 +1285,7 @@ static int act_post(struct req *r)
 	/* A form shown before somebody else acted is stale: say so rather than act on it. */
 	if (version && *version && (strcmp(version, "0") == 0 ? 0 : parse_id(version)) != app.version) {
 		err.status = 409;
-		err.message = T(r, "办件已被他人处理，请刷新后重试。", "The application was changed meanwhile; please reload it.");
+		err.message = M(r, "cases_application_changed_meanwhile_reload");
 		return detail_render(r, &app, NULL, &err);
 	}
 
@@ -1317,7 +1315,7 @@ static int act_post(struct req *r)
 		if (lb && *lb) {
 			if (str_utf8_chars(lb, strlen(lb)) > TEXT_MAX) {
 				err.status = 422;
-				err.message = T(r, "法律依据过长（最多 2000 字）。", "The legal basis is too long (at most 2000 characters).");
+				err.message = M(r, "cases_legal_basis_too_long_most");
 				return detail_render(r, &app, NULL, &err);
 			}
 			json_object_set_new(detail, "legal_basis", json_string(lb));
@@ -1327,7 +1325,7 @@ static int act_post(struct req *r)
 		if (dl && *dl) {
 			if (!delivery_label(r, dl)) {
 				err.status = 422;
-				err.message = T(r, "请选择送达方式。", "Please choose how the result is delivered.");
+				err.message = M(r, "cases_choose_how_result_delivered");
 				return detail_render(r, &app, NULL, &err);
 			}
 			json_object_set_new(detail, "delivery", json_string(dl));
@@ -1425,7 +1423,7 @@ static int list_page(struct req *r, struct case_filter *f, bool overdue)
 	long total;
 	if ((rc = case_list(r->db, r->arena, f, page, PER_PAGE, &v, &n, &total)))
 		return rc;
-	json_t *ctx = cases_page_ctx(r, overdue ? T(r, "超期办件", "Overdue applications") : T(r, "办件队列", "Queue"));
+	json_t *ctx = cases_page_ctx(r, overdue ? M(r, "cases_overdue_title") : M(r, "cases_nav_queue"));
 	json_object_set_new(ctx, overdue ? "nav_overdue" : "nav_queue", json_true());
 	json_object_set_new(ctx, "is_overdue", json_boolean(overdue));
 	json_object_set_new(ctx, "can_intake", json_boolean(r->role == ROLE_STAFF && (r->who.staff_roles & STAFF_COUNTER)));
@@ -1447,7 +1445,7 @@ static int list_page(struct req *r, struct case_filter *f, bool overdue)
 			long ct = by_light[i];
 			json_t *o = json_object();
 			jset(o, "light", lights[i]);
-			jset(o, "label", i == 0 ? T(r, "绿灯", "Green") : i == 1 ? T(r, "黄灯", "Yellow") : T(r, "红灯", "Red"));
+			jset(o, "label", i == 0 ? M(r, "cases_green") : i == 1 ? M(r, "cases_yellow") : M(r, "cases_red"));
 			json_object_set_new(o, "n", json_integer(ct));
 			json_array_append_new(counts, o);
 		}
@@ -1479,15 +1477,15 @@ static int queue_page(struct req *r)
 	if (!f.department)
 		return GH_EFORBIDDEN;
 	if (f.state && (!wf_state(f.state) || strcmp(f.state, "draft") == 0)) {
-		req_error_detail(r, "%s", T(r, "未知的状态。", "Unknown state."));
+		req_error_detail(r, "%s", M(r, "cases_unknown_state_2"));
 		return GH_EINVAL;
 	}
 	if (f.light && strcmp(f.light, "green") && strcmp(f.light, "yellow") && strcmp(f.light, "red")) {
-		req_error_detail(r, "%s", T(r, "灯色应为绿、黄或红。", "The light is green, yellow or red."));
+		req_error_detail(r, "%s", M(r, "cases_light_green_yellow_red_2"));
 		return GH_EINVAL;
 	}
 	if (f.item_code && strlen(f.item_code) > 64) {
-		req_error_detail(r, "%s", T(r, "事项编码过长。", "The item code is too long."));
+		req_error_detail(r, "%s", M(r, "cases_item_code_too_long"));
 		return GH_EINVAL;
 	}
 	const char *assigned = empty_null(req_query(r, "assigned"));
@@ -1496,7 +1494,7 @@ static int queue_page(struct req *r)
 	} else if (assigned && strcmp(assigned, "none") == 0) {
 		f.unassigned = true;
 	} else if (assigned) {
-		req_error_detail(r, "%s", T(r, "经办人筛选应为“我的”或“未认领”。", "assigned is me or none."));
+		req_error_detail(r, "%s", M(r, "cases_assigned_me_none_2"));
 		return GH_EINVAL;
 	}
 	return list_page(r, &f, false);
@@ -1517,7 +1515,7 @@ static int overdue_page(struct req *r)
 static int progress_page(struct req *r)
 {
 	const char *number = req_query(r, "number"), *code = req_query(r, "code");
-	json_t *ctx = cases_page_ctx(r, T(r, "办件进度查询", "Check progress"));
+	json_t *ctx = cases_page_ctx(r, M(r, "cases_progress_title"));
 	json_object_set_new(ctx, "nav_progress", json_true());
 	json_t *v = json_object();
 	jset(v, "number", number && strlen(number) <= 64 ? number : NULL);

@@ -12,6 +12,7 @@
 #include "base/util.h"
 #include "http/http.h"
 #include "store/db.h"
+#include "http/msg.h"
 
 #define IS_EN(r) (strcmp((r)->lang, "en") == 0)
 
@@ -150,14 +151,12 @@ int catalog_read_filter(struct req *r, struct catalog_filter *f, long *page, lon
 	}
 	f->audience = nonempty(req_query(r, "audience"));
 	if (f->audience && strcmp(f->audience, "individual") != 0 && strcmp(f->audience, "enterprise") != 0) {
-		req_error_detail(r, IS_EN(r) ? "Parameter 'audience' must be individual or enterprise."
-					     : "参数 audience 应为 individual（个人）或 enterprise（法人）。");
+		req_error_detail(r, "%s", M(r, "catalog_parameter_audience_must_individual_enterprise"));
 		return GH_EINVAL;
 	}
 	f->q = nonempty(req_query(r, "q"));
 	if (f->q && strlen(f->q) > 400) {
-		req_error_detail(r, IS_EN(r) ? "The search text is too long (at most 100 characters)."
-					     : "搜索内容过长（最多 100 个字）。");
+		req_error_detail(r, "%s", M(r, "catalog_search_text_too_long_most"));
 		return GH_EINVAL;
 	}
 	f->department = nonempty(req_query(r, "department"));

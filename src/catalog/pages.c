@@ -164,7 +164,7 @@ static const char *also_called(struct req *r, const char *zh_json, const char *e
 		if (!json_is_string(e))
 			continue;
 		if (sb.len)
-			sb_adds(&sb, IS_EN(r) ? ", " : "、");
+			sb_adds(&sb, M(r, "admin_"));
 		sb_adds(&sb, json_string_value(e));
 	}
 	json_decref(a);

@@ -12,6 +12,7 @@
 #include "identity/identity.h"
 #include "interact/interact_impl.h"
 #include "store/db.h"
+#include "http/msg.h"
 
 #define APPLICANTS (ROLE_CITIZEN | ROLE_AGENT | ROLE_ENTERPRISE)
 #define VIEWERS (APPLICANTS | ROLE_STAFF | ROLE_ADMIN)
@@ -21,7 +22,7 @@ static int body_object(struct req *r, json_t **out, const char **text, size_t *l
 {
 	const char *ct = req_header(r, "Content-Type");
 	if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
-		req_error_detail(r, "Send a JSON object with Content-Type: application/json / 请以 JSON 提交");
+		req_error_detail(r, "%s", M(r, "cases_send_json_object_content_type"));
 		return GH_EUNSUPPORTED;
 	}
 	size_t n;
@@ -30,7 +31,7 @@ static int body_object(struct req *r, json_t **out, const char **text, size_t *l
 	json_t *j = json_loadb(body ? body : "", n, JSON_REJECT_DUPLICATES, &e);
 	if (!j || !json_is_object(j)) {
 		json_decref(j);
-		req_error_detail(r, "The body is not a JSON object / 请求体不是 JSON 对象");
+		req_error_detail(r, "%s", M(r, "cases_body_json_object"));
 		return GH_EINVAL;
 	}
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, j);
@@ -164,8 +165,7 @@ static int api_rate(struct req *r)
 	if (!subject)
 		subject = "application";
 	if ((strcmp(subject, "application") && strcmp(subject, "consultation") && strcmp(subject, "complaint")) || !ref) {
-		req_error_detail(r, "subject: application, consultation or complaint; ref: the application number or the id / "
-				    "请给出评价对象（subject）和编号（ref）");
+		req_error_detail(r, "%s", M(r, "interact_subject_application_consultation_complaint_ref"));
 		return GH_EINVAL;
 	}
 	struct ia_rating rating;
@@ -213,12 +213,12 @@ static int api_rect_step(struct req *r)
 		return rc;
 	json_t *lv = json_object_get(in, "level"), *at = json_object_get(in, "at");
 	if ((lv && !json_is_integer(lv)) || (at && !json_is_integer(at))) {
-		req_error_detail(r, "level and at must be whole numbers / level、at 应为整数");
+		req_error_detail(r, "%s", M(r, "interact_level_must_whole_numbers"));
 		return GH_EINVAL;
 	}
 	json_int_t level = lv ? json_integer_value(lv) : 0, when = at ? json_integer_value(at) : 0;
 	if (level < 0 || level > 3 || when < 0 || when > (json_int_t)1 << 40) {
-		req_error_detail(r, "level: 1..3; at: unix seconds / 参数超出范围");
+		req_error_detail(r, "%s", M(r, "interact_level_1_3_unix_seconds"));
 		return GH_EVALIDATION;
 	}
 	const char *step = req_param(r, "step");

@@ -16,6 +16,7 @@
 #include "identity/identity.h"
 #include "interact/interact_impl.h"
 #include "store/db.h"
+#include "http/msg.h"
 
 DB_SQL(q_add, "INSERT INTO complaints (complainant_id, kind, department, item_code, subject, body, channel, state, "
 	      "due_day, created_at, enterprise_id) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?) RETURNING id");
@@ -44,7 +45,7 @@ int ia_complaint_create(struct req *r, const struct ia_thread_in *in0, int64_t *
 	struct ia_thread_in in = *in0;
 	const char *kind = in.kind && *in.kind ? in.kind : "complaint";
 	if (strcmp(kind, "complaint") && strcmp(kind, "suggestion")) {
-		req_error_detail(r, IA_T(r, "类型应为投诉或建议。", "kind: complaint or suggestion."));
+		req_error_detail(r, "%s", M(r, "interact_kind_complaint_suggestion"));
 		return GH_EVALIDATION;
 	}
 	int rc = ia_thread_texts(r, &in);
@@ -125,7 +126,7 @@ static int complaint_get(struct req *r, int64_t id, struct complaint *c)
 		if (mine || r->role == ROLE_ADMIN || ia_is_staff_of(r, c->department))
 			return 0;
 	}
-	req_error_detail(r, IA_T(r, "找不到该投诉建议。", "No such complaint or suggestion."));
+	req_error_detail(r, "%s", M(r, "interact_such_complaint_suggestion"));
 	return GH_ENOTFOUND;
 }
 
@@ -175,8 +176,7 @@ int ia_complaint_answer(struct req *r, int64_t id, const char *answer)
 	if (rc)
 		return rc;
 	if (!may_answer(r, &c)) {
-		req_error_detail(r, IA_T(r, "只有该部门的工作人员（或升级后的管理员）可以答复。",
-					 "Only staff of the department (or administrators, once escalated to them) answer."));
+		req_error_detail(r, "%s", M(r, "interact_only_staff_department_administrators_once"));
 		return GH_EFORBIDDEN;
 	}
 	if ((rc = ia_answer_begin(r, &q_answer, "complaint", id, answer, "已经答复。", "This has been answered already.")))
@@ -201,7 +201,7 @@ int ia_complaint_list(struct req *r, bool mine, const char *state, json_t **out)
 {
 	const char *st = state && *state ? state : "";
 	if (*st && strcmp(st, "open") && strcmp(st, "answered")) {
-		req_error_detail(r, "state: open or answered / 状态参数有误");
+		req_error_detail(r, "%s", M(r, "interact_state_open_answered"));
 		return GH_EINVAL;
 	}
 	bool admin = !mine && r->role == ROLE_ADMIN;

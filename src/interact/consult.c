@@ -19,6 +19,7 @@
 #include "identity/identity.h"
 #include "interact/interact_impl.h"
 #include "store/db.h"
+#include "http/msg.h"
 
 DB_SQL(q_item_dept, "SELECT department FROM service_items WHERE code = ? AND is_current = 1");
 DB_SQL(q_dept_exists, "SELECT 1 FROM departments WHERE code = ?");
@@ -65,18 +66,18 @@ int ia_thread_target(struct req *r, struct ia_thread_in *in)
 	}
 	in->item_code = NULL;
 	if (!in->department || !*in->department || strlen(in->department) > 64) {
-		req_error_detail(r, IA_T(r, "请选择部门或事项。", "Choose a department or a service item."));
+		req_error_detail(r, "%s", M(r, "interact_choose_department_service_item"));
 		return GH_EVALIDATION;
 	}
 	if ((rc = db_query(r->db, r->arena, &q_dept_exists, DB_ARGS(DB_TEXT(in->department)), &rows)))
 		return rc;
 	if (rows.nrows == 0) {
-		req_error_detail(r, IA_T(r, "没有这个部门。", "There is no such department."));
+		req_error_detail(r, "%s", M(r, "interact_there_such_department"));
 		return GH_EVALIDATION;
 	}
 	return 0;
 bad_item:
-	req_error_detail(r, IA_T(r, "没有这个事项。", "There is no such service item."));
+	req_error_detail(r, "%s", M(r, "interact_there_such_service_item"));
 	return GH_EVALIDATION;
 }
 
@@ -84,15 +85,15 @@ bad_item:
 int ia_thread_texts(struct req *r, const struct ia_thread_in *in)
 {
 	if (!ia_text_ok(in->subject, INTERACT_SUBJECT_MAX, true)) {
-		req_error_detail(r, IA_T(r, "请填写标题（不超过 100 字）。", "Please give a title (at most 100 characters)."));
+		req_error_detail(r, "%s", M(r, "interact_give_title_most_100_characters"));
 		return GH_EVALIDATION;
 	}
 	if (!ia_text_ok(in->text, INTERACT_TEXT_MAX, true)) {
-		req_error_detail(r, IA_T(r, "请填写内容（不超过 2000 字）。", "Please write your message (at most 2000 characters)."));
+		req_error_detail(r, "%s", M(r, "interact_write_message_most_2000_characters"));
 		return GH_EVALIDATION;
 	}
 	if (in->channel && strcmp(in->channel, "web") && strcmp(in->channel, "app") && strcmp(in->channel, "kiosk")) {
-		req_error_detail(r, "channel: web, app or kiosk / 渠道应为 web、app 或 kiosk");
+		req_error_detail(r, "%s", M(r, "interact_channel_web_app_kiosk"));
 		return GH_EINVAL;
 	}
 	return 0;
@@ -180,7 +181,7 @@ static int consult_get(struct req *r, int64_t id, struct consult *c)
 		if (mine || r->role == ROLE_ADMIN || ia_is_staff_of(r, c->department))
 			return 0;
 	}
-	req_error_detail(r, IA_T(r, "找不到该咨询。", "No such consultation."));
+	req_error_detail(r, "%s", M(r, "interact_such_consultation"));
 	return GH_ENOTFOUND;
 }
 
@@ -228,16 +229,15 @@ int ia_consult_json(struct req *r, int64_t id, json_t **out)
 static int publish_in_tx(struct req *r, const struct consult *c, bool publish, const char *pq, const char *pa)
 {
 	if (!c->consent) {
-		req_error_detail(r, IA_T(r, "提问人未同意公开，不能发布。", "The asker did not consent to publishing this answer."));
+		req_error_detail(r, "%s", M(r, "interact_asker_did_consent_publishing_answer"));
 		return GH_ECONFLICT;
 	}
 	if (!c->item_code) {
-		req_error_detail(r, IA_T(r, "只有关于事项的咨询可以发布到常见问题。", "Only a question about a service item can join its FAQ."));
+		req_error_detail(r, "%s", M(r, "interact_only_question_about_service_item"));
 		return GH_ECONFLICT;
 	}
 	if (publish && (!ia_text_ok(pq, INTERACT_TEXT_MAX, true) || !ia_text_ok(pa, INTERACT_ANSWER_MAX, true))) {
-		req_error_detail(r, IA_T(r, "请填写公开版本的问题和答复（已去除个人信息）。",
-					 "Write the public version of the question and the answer (without personal data)."));
+		req_error_detail(r, "%s", M(r, "interact_write_public_version_question_answer"));
 		return GH_EVALIDATION;
 	}
 	int64_t changes = 0;
@@ -246,7 +246,7 @@ static int publish_in_tx(struct req *r, const struct consult *c, bool publish, c
 				 DB_INT(c->id)),
 			 &changes);
 	if (!rc && changes != 1) {
-		req_error_detail(r, IA_T(r, "答复后才能发布。", "Answer it first."));
+		req_error_detail(r, "%s", M(r, "interact_answer_first"));
 		return GH_ECONFLICT;
 	}
 	if (!rc)
@@ -263,7 +263,7 @@ int ia_consult_answer(struct req *r, int64_t id, const char *answer, bool publis
 	if (rc)
 		return rc;
 	if (!ia_is_staff_of(r, c.department)) {
-		req_error_detail(r, IA_T(r, "只有该部门的工作人员可以答复。", "Only staff of the department answer."));
+		req_error_detail(r, "%s", M(r, "interact_only_staff_department_answer"));
 		return GH_EFORBIDDEN;
 	}
 	if ((rc = ia_answer_begin(r, &q_consult_answer, "consultation", id, answer, "该咨询已经答复。",
@@ -296,7 +296,7 @@ int ia_consult_publish(struct req *r, int64_t id, bool publish, const char *pq, 
 	if (rc)
 		return rc;
 	if (!ia_is_staff_of(r, c.department)) {
-		req_error_detail(r, IA_T(r, "只有该部门的工作人员可以发布。", "Only staff of the department publish."));
+		req_error_detail(r, "%s", M(r, "interact_only_staff_department_publish"));
 		return GH_EFORBIDDEN;
 	}
 	if ((rc = db_begin(r->db)))
@@ -313,7 +313,7 @@ int ia_consult_list(struct req *r, bool mine, const char *state, json_t **out)
 {
 	const char *st = state && *state ? state : "";
 	if (*st && strcmp(st, "open") && strcmp(st, "answered")) {
-		req_error_detail(r, "state: open or answered / 状态参数有误");
+		req_error_detail(r, "%s", M(r, "interact_state_open_answered"));
 		return GH_EINVAL;
 	}
 	const char *dept = !mine && r->role == ROLE_STAFF ? r->who.department : "";

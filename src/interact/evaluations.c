@@ -23,6 +23,7 @@
 #include "store/cover.h"
 #include "store/db.h"
 #include "view/view.h"
+#include "http/msg.h"
 
 const struct ia_tag ia_tags[] = {
 	{ "efficient", "办理高效", "Quick service", 3 },
@@ -228,7 +229,7 @@ int ia_answer_begin(struct req *r, struct db_sql *q, const char *kind, int64_t i
 		    const char *answered_zh, const char *answered_en)
 {
 	if (!ia_text_ok(answer, INTERACT_ANSWER_MAX, true)) {
-		req_error_detail(r, IA_T(r, "请填写答复（不超过 4000 字）。", "Please write the answer (at most 4000 characters)."));
+		req_error_detail(r, "%s", M(r, "interact_write_answer_most_4000_characters"));
 		return GH_EVALIDATION;
 	}
 	int rc = db_begin(r->db);
@@ -510,10 +511,10 @@ static int resolve(struct req *r, const char *kind, const char *ref, const char 
 				return rc;
 			if (rows.nrows == 1 && (owns_application(r, db_cell_int(&rows, 0, 0), db_cell_int(&rows, 0, 1)) ||
 						(counter && ia_is_staff_of(r, db_cell(&rows, 0, 2))))) {
-				req_error_detail(r, IA_T(r, "办件办结后才能评价。", "An application can be rated once it has been concluded."));
+				req_error_detail(r, "%s", M(r, "interact_application_rated_once_been_concluded"));
 				return GH_ECONFLICT;
 			}
-			req_error_detail(r, IA_T(r, "找不到该办件。", "No such application of yours."));
+			req_error_detail(r, "%s", M(r, "interact_such_application_yours"));
 			return GH_ENOTFOUND;
 		}
 		subject_id = db_cell_int(&rows, 0, 0);
@@ -525,19 +526,18 @@ static int resolve(struct req *r, const char *kind, const char *ref, const char 
 			/* A counter rating device: staff of the department that handled a walk-in
 			 * application enter the applicant's own rating, on the channel counter. */
 			if (!ia_is_staff_of(r, department)) {
-				req_error_detail(r, IA_T(r, "找不到该办件。", "No such application of your department."));
+				req_error_detail(r, "%s", M(r, "interact_such_application_department"));
 				return GH_ENOTFOUND;
 			}
 			if (strcmp(db_cell(&rows, 0, 5), "counter") != 0 || (channel && strcmp(channel, "counter") != 0)) {
-				req_error_detail(r, IA_T(r, "评价器只能评价窗口受理的办件，渠道为 counter。",
-							 "A counter rating device rates applications taken in at the counter, with channel counter."));
+				req_error_detail(r, "%s", M(r, "interact_counter_rating_device_rates_applications"));
 				return GH_EFORBIDDEN;
 			}
 			channel = "counter";
 			entered_by = r->who.account;
 			rater = applicant;
 		} else if (!owns_application(r, applicant, enterprise)) {
-			req_error_detail(r, IA_T(r, "找不到该办件。", "No such application of yours."));
+			req_error_detail(r, "%s", M(r, "interact_such_application_yours"));
 			return GH_ENOTFOUND;
 		}
 	} else if (!strcmp(kind, "consultation") || !strcmp(kind, "complaint")) {
@@ -550,11 +550,11 @@ static int resolve(struct req *r, const char *kind, const char *ref, const char 
 				   DB_ARGS(DB_INT(v)), &rows)))
 			return rc;
 		if (rows.nrows == 0 || !identity_owns(r, db_cell_int(&rows, 0, 0), db_cell_int(&rows, 0, 4))) {
-			req_error_detail(r, IA_T(r, "找不到该记录。", "Nothing of yours by that number."));
+			req_error_detail(r, "%s", M(r, "interact_nothing_yours_number"));
 			return GH_ENOTFOUND;
 		}
 		if (strcmp(db_cell(&rows, 0, 3), "answered") != 0) {
-			req_error_detail(r, IA_T(r, "答复后才能评价。", "It can be rated once it has been answered."));
+			req_error_detail(r, "%s", M(r, "interact_rated_once_been_answered"));
 			return GH_ECONFLICT;
 		}
 		department = db_cell(&rows, 0, 1);
@@ -567,7 +567,7 @@ static int resolve(struct req *r, const char *kind, const char *ref, const char 
 	if (!channel)
 		channel = r->api ? "app" : "web";
 	if (!counter && !strcmp(channel, "counter")) {
-		req_error_detail(r, IA_T(r, "只有窗口评价器可以使用 counter 渠道。", "Only a counter rating device uses the channel counter."));
+		req_error_detail(r, "%s", M(r, "interact_only_counter_rating_device_uses"));
 		return GH_EINVAL;
 	}
 	*out = (struct subject){ .subject_id = subject_id, .rater = rater, .entered_by = entered_by,
@@ -588,7 +588,7 @@ int ia_rate_precheck(struct req *r, const char *kind, const char *ref)
 	if ((rc = db_query(r->db, r->arena, &q_rated, DB_ARGS(DB_TEXT(kind), DB_INT(x.subject_id)), &rows)))
 		return rc;
 	if (rows.nrows) {
-		req_error_detail(r, IA_T(r, "已经评价过了，每件事只能评价一次。", "This has already been rated; each case is rated once."));
+		req_error_detail(r, "%s", M(r, "interact_already_been_rated_each_case"));
 		return GH_ECONFLICT;
 	}
 	return 0;
@@ -624,7 +624,7 @@ int ia_rate(struct req *r, const char *kind, const char *ref, const struct ia_ra
 			      DB_INT(e.created_at), e.enterprise_id ? DB_INT(e.enterprise_id) : DB_NULL),
 		      &rows);
 	if (rc == GH_ECONFLICT)
-		req_error_detail(r, IA_T(r, "已经评价过了，每件事只能评价一次。", "This has already been rated; each case is rated once."));
+		req_error_detail(r, "%s", M(r, "interact_already_been_rated_each_case"));
 	if (!rc)
 		e.id = db_cell_int(&rows, 0, 0);
 	if (!rc)
@@ -716,7 +716,7 @@ int ia_eval_load_visible(struct req *r, int64_t id, struct ia_eval *out)
 	if (!rc && (r->role == ROLE_ADMIN || ia_is_staff_of(r, out->department) ||
 		    identity_owns(r, out->rater_id, out->enterprise_id)))
 		return 0;
-	req_error_detail(r, IA_T(r, "找不到该评价。", "No such evaluation."));
+	req_error_detail(r, "%s", M(r, "interact_such_evaluation"));
 	return GH_ENOTFOUND;
 }
 

@@ -87,7 +87,7 @@ static int evaluations_page(struct req *r)
 	int rc = ia_evals_mine(r, &v, &n);
 	if (rc)
 		return rc;
-	json_t *ctx = page_ctx(r, IA_T(r, "我的评价", "My evaluations"));
+	json_t *ctx = page_ctx(r, M(r, "interact_my_evaluations"));
 	json_t *arr = json_array();
 	for (size_t i = 0; i < n; i++) {
 		json_t *j = ia_eval_json(r, &v[i]);
@@ -124,7 +124,7 @@ static const char *subject_title(struct req *r, const char *kind, const char *re
 static int rate_render(struct req *r, int status, const char *kind, const char *ref, const struct ia_rating *in,
 		       const char *error)
 {
-	json_t *ctx = page_ctx(r, IA_T(r, "评价服务", "Rate the service"));
+	json_t *ctx = page_ctx(r, M(r, "interact_rate_title"));
 	ia_set(ctx, "subject", subject_title(r, kind, ref));
 	ia_set(ctx, "action", arena_printf(r->arena, "/evaluate/%s/%s", kind, ref));
 	json_t *levels = json_array();
@@ -194,7 +194,7 @@ static int rate_post(struct req *r)
 			continue;
 		const struct ia_tag *t = ia_tag_find(f.v[i].val, strlen(f.v[i].val));
 		if (!t) {
-			why = IA_T(r, "未知的评价原因。", "Unknown reason.");
+			why = M(r, "interact_unknown_reason");
 			rc = GH_EVALIDATION;
 		} else {
 			rc = ia_rating_add_tag(&in, t->code, &why);
@@ -236,9 +236,9 @@ static int evaluation_render(struct req *r, int64_t id, int status, const char *
 	if (rect)
 		json_object_set(ctx, "rect", rect);
 	json_object_set_new(ctx, "methods",
-			    json_pack("[{s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s}]", "code", "phone", "name", IA_T(r, "电话回访", "Telephone"),
-				      "code", "visit", "name", IA_T(r, "上门回访", "In person"), "code", "sms", "name",
-				      IA_T(r, "短信回访", "Text message"), "code", "online", "name", IA_T(r, "网上回访", "Online")));
+			    json_pack("[{s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s}]", "code", "phone", "name", M(r, "interact_telephone"),
+				      "code", "visit", "name", M(r, "interact_person"), "code", "sms", "name",
+				      M(r, "interact_text_message"), "code", "online", "name", M(r, "interact_online")));
 	json_object_set_new(ctx, "rect_levels",
 			    json_pack("[{s:i,s:s},{s:i,s:s},{s:i,s:s}]", "level", 3, "name", ia_rect_level_name(3, ia_en(r)), "level", 2,
 				      "name", ia_rect_level_name(2, ia_en(r)), "level", 1, "name", ia_rect_level_name(1, ia_en(r))));
@@ -284,7 +284,7 @@ static int rect_post(struct req *r)
 		str_to_long(str_c(field(&f, "level")), 1, 3, &level);
 	int64_t when = parse_local_time(field(&f, "at"));
 	if (when < 0)
-		return evaluation_render(r, id, 422, IA_T(r, "回访时间格式有误。", "The time of the visit is not valid."));
+		return evaluation_render(r, id, 422, M(r, "interact_time_visit_valid"));
 	rc = ia_rect_step(r, id, step, field(&f, "method"), field(&f, "notes"), when, (int)level);
 	if (rc == GH_ENOTFOUND || rc == GH_EDB || rc == GH_EBUSY || rc == GH_EUNAVAILABLE)
 		return rc;
@@ -315,7 +315,7 @@ static int rectifications_page(struct req *r)
 	int rc = ia_rect_list(r, r->role == ROLE_STAFF ? r->who.department : NULL, st, &arr);
 	if (rc)
 		return rc;
-	json_t *ctx = page_ctx(r, IA_T(r, "差评整改", "Rectification of bad reviews"));
+	json_t *ctx = page_ctx(r, M(r, "interact_rectification_bad_reviews"));
 	json_object_set_new(ctx, "has_rows", json_boolean(json_array_size(arr) > 0));
 	json_object_set_new(ctx, "rows", arr);
 	json_t *states = json_array();
@@ -337,7 +337,7 @@ static int appeals_render(struct req *r, int status, const char *error)
 	int rc = ia_appeal_list(r, st ? st : "pending", &arr);
 	if (rc)
 		return rc;
-	json_t *ctx = page_ctx(r, IA_T(r, "评价申诉", "Appeals against reviews"));
+	json_t *ctx = page_ctx(r, M(r, "interact_appeals"));
 	json_object_set_new(ctx, "has_rows", json_boolean(json_array_size(arr) > 0));
 	json_object_set_new(ctx, "rows", arr);
 	json_object_set_new(ctx, "show_all", json_boolean(st && !*st));
@@ -382,7 +382,7 @@ static void thread_ctx(struct req *r, json_t *ctx)
 	bool c = is_consult(r);
 	json_object_set_new(ctx, c ? "is_consult" : "is_complaint", json_true());
 	ia_set(ctx, "base", base_of(r));
-	ia_set(ctx, "kind_title", c ? IA_T(r, "咨询", "Consultations") : IA_T(r, "投诉建议", "Complaints and suggestions"));
+	ia_set(ctx, "kind_title", c ? M(r, "interact_consultations") : M(r, "interact_complaints_suggestions"));
 }
 
 static int threads_page(struct req *r, bool mine)
@@ -393,10 +393,10 @@ static int threads_page(struct req *r, bool mine)
 	if (rc)
 		return rc;
 	bool c = is_consult(r);
-	const char *title = mine ? (c ? IA_T(r, "我的咨询", "My consultations") : IA_T(r, "我的投诉建议", "My complaints and suggestions"))
-				 : (c ? IA_T(r, "咨询队列", "Consultations to answer")
-				      : r->role == ROLE_ADMIN ? IA_T(r, "升级的投诉建议", "Escalated complaints")
-							      : IA_T(r, "投诉建议队列", "Complaints to answer"));
+	const char *title = mine ? (c ? M(r, "interact_my_consultations") : M(r, "interact_my_complaints"))
+				 : (c ? M(r, "interact_consult_queue")
+				      : r->role == ROLE_ADMIN ? M(r, "interact_escalated")
+							      : M(r, "interact_complaint_queue"));
 	json_t *ctx = page_ctx(r, title);
 	thread_ctx(r, ctx);
 	json_object_set_new(ctx, "mine", json_boolean(mine));
@@ -421,7 +421,7 @@ DB_SQL(q_item_name, "SELECT name_zh, name_en, department FROM service_items WHER
 static int thread_new_render(struct req *r, int status, const struct ia_thread_in *in, const char *error)
 {
 	bool c = is_consult(r);
-	json_t *ctx = page_ctx(r, c ? IA_T(r, "我要咨询", "Ask a question") : IA_T(r, "我要投诉建议", "Make a complaint or suggestion"));
+	json_t *ctx = page_ctx(r, c ? M(r, "interact_ask") : M(r, "interact_complain"));
 	thread_ctx(r, ctx);
 	struct db_rows rows;
 	int rc = db_query(r->db, r->arena, &q_departments, DB_NOARGS, &rows);

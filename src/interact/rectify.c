@@ -22,6 +22,7 @@
 #include "interact/interact_impl.h"
 #include "store/cover.h"
 #include "store/db.h"
+#include "http/msg.h"
 
 DB_SQL(q_rect_add, "INSERT INTO rectifications (evaluation_id, department, state, due_day, created_at, updated_at) "
 		   "VALUES (?, ?, 'open', ?, ?, ?) RETURNING id");
@@ -90,18 +91,18 @@ int ia_rect_get(struct db *db, struct arena *a, int64_t evaluation_id, struct ia
 	return 0;
 }
 
-static const char *method_name(const char *m, bool en)
+static const char *method_name(const struct req *r, const char *m)
 {
 	if (!m)
 		return NULL;
 	if (!strcmp(m, "phone"))
-		return en ? "Telephone" : "电话回访";
+		return M(r, "interact_telephone");
 	if (!strcmp(m, "visit"))
-		return en ? "In person" : "上门回访";
+		return M(r, "interact_person");
 	if (!strcmp(m, "sms"))
-		return en ? "Text message" : "短信回访";
+		return M(r, "interact_text_message");
 	if (!strcmp(m, "online"))
-		return en ? "Online" : "网上回访";
+		return M(r, "interact_online");
 	return m;
 }
 
@@ -116,7 +117,7 @@ json_t *ia_rect_json(struct req *r, const struct ia_rect *t)
 			      "overdue", !dept_done && t->due_day < today);
 	if (t->visit_at)
 		json_object_set_new(j, "visit", json_pack("{s:s?,s:s,s:s?,s:s?}", "at", ia_when(r->arena, t->visit_at), "method",
-							  t->visit_method, "method_name", method_name(t->visit_method, ia_en(r)),
+							  t->visit_method, "method_name", method_name(r, t->visit_method),
 							  "notes", t->visit_notes));
 	if (t->rectified_at)
 		json_object_set_new(j, "rectification", json_pack("{s:s?,s:s?}", "at", ia_when(r->arena, t->rectified_at),
@@ -134,12 +135,11 @@ json_t *ia_rect_json(struct req *r, const struct ia_rect *t)
 static int wrong_order(struct req *r, const struct ia_rect *t)
 {
 	if (!strcmp(t->state, "cancelled"))
-		req_error_detail(r, IA_T(r, "申诉成立，该整改任务已取消。", "The appeal was upheld; this task is cancelled."));
+		req_error_detail(r, "%s", M(r, "interact_appeal_upheld_task_cancelled"));
 	else if (!strcmp(t->state, "closed"))
-		req_error_detail(r, IA_T(r, "该整改任务已完成。", "This task is finished."));
+		req_error_detail(r, "%s", M(r, "interact_task_finished"));
 	else
-		req_error_detail(r, IA_T(r, "请按回访、整改、反馈的顺序办理（或已办理过）。",
-					 "Record the return visit, the rectification and the feedback in this order (this step may be done already)."));
+		req_error_detail(r, "%s", M(r, "interact_record_return_visit_rectification_feedback"));
 	return GH_ECONFLICT;
 }
 
@@ -153,52 +153,51 @@ int ia_rect_step(struct req *r, int64_t evaluation_id, const char *step, const c
 		return rc;
 	if ((rc = ia_rect_get(r->db, r->arena, evaluation_id, &t))) {
 		if (rc == GH_ENOTFOUND)
-			req_error_detail(r, IA_T(r, "该评价没有整改任务。", "This evaluation has no rectification task."));
+			req_error_detail(r, "%s", M(r, "interact_evaluation_rectification_task"));
 		return rc;
 	}
 	int64_t now = (int64_t)time(NULL), changes = 0;
 	bool rate = !strcmp(step, "rate");
 	if (rate) {
 		if (!identity_owns(r, e.rater_id, e.enterprise_id)) {
-			req_error_detail(r, IA_T(r, "只有评价人可以评价整改结果。", "Only the person who wrote the review rates its rectification."));
+			req_error_detail(r, "%s", M(r, "interact_only_person_who_wrote_review"));
 			return GH_EFORBIDDEN;
 		}
 		if (level < 1 || level > 3) {
-			req_error_detail(r, IA_T(r, "请选择：满意、基本满意或不满意。", "Choose satisfied, fairly satisfied or dissatisfied."));
+			req_error_detail(r, "%s", M(r, "interact_choose_satisfied_fairly_satisfied_dissatisfied"));
 			return GH_EVALIDATION;
 		}
 		if (strcmp(t.state, "awaiting_rating") != 0) {
 			if (strcmp(t.state, "closed") && strcmp(t.state, "cancelled")) {
-				req_error_detail(r, IA_T(r, "部门反馈后才能评价整改结果。", "The rectification can be rated once the department has given feedback."));
+				req_error_detail(r, "%s", M(r, "interact_rectification_rated_once_department_given"));
 				return GH_ECONFLICT;
 			}
 			return wrong_order(r, &t);
 		}
 	} else {
 		if (!ia_is_staff_of(r, e.department)) {
-			req_error_detail(r, IA_T(r, "只有承办部门的工作人员可以办理整改。", "Only staff of the department that handled the case put it right."));
+			req_error_detail(r, "%s", M(r, "interact_only_staff_department_handled_case"));
 			return GH_EFORBIDDEN;
 		}
 		/* The clerk who entered the review on a counter rating device does not also put it
 		 * right: the review would be judged by the one who recorded it. */
 		if (e.entered_by && e.entered_by == r->who.account) {
-			req_error_detail(r, IA_T(r, "您录入了这条评价，整改须由部门其他工作人员办理。",
-						 "You entered this review at the counter: another member of staff puts it right."));
+			req_error_detail(r, "%s", M(r, "interact_entered_review_counter_another_member"));
 			return GH_EFORBIDDEN;
 		}
 		if (!ia_text_ok(notes, INTERACT_NOTES_MAX, true)) {
-			req_error_detail(r, IA_T(r, "请填写说明（不超过 2000 字）。", "Please write the notes (at most 2000 characters)."));
+			req_error_detail(r, "%s", M(r, "interact_write_notes_most_2000_characters"));
 			return GH_EVALIDATION;
 		}
 		if (!strcmp(step, "visit")) {
 			if (!method || (strcmp(method, "phone") && strcmp(method, "visit") && strcmp(method, "sms") && strcmp(method, "online"))) {
-				req_error_detail(r, IA_T(r, "请选择回访方式：电话、上门、短信或网上。", "Choose how the visit was made: phone, visit, sms or online."));
+				req_error_detail(r, "%s", M(r, "interact_choose_how_visit_made_phone"));
 				return GH_EVALIDATION;
 			}
 			if (!when)
 				when = now;
 			if (when > now + 300 || when < t.created_at - 300) {
-				req_error_detail(r, IA_T(r, "回访时间应在差评之后、不晚于现在。", "The visit must lie between the review and now."));
+				req_error_detail(r, "%s", M(r, "interact_visit_must_lie_between_review"));
 				return GH_EVALIDATION;
 			}
 		} else if (strcmp(step, "rectify") && strcmp(step, "feedback")) {
@@ -267,7 +266,7 @@ int ia_rect_list(struct req *r, const char *department, const char *state, json_
 		while (states[i] && strcmp(states[i], st))
 			i++;
 		if (!states[i]) {
-			req_error_detail(r, "state: open, visited, rectified, awaiting_rating, closed or cancelled / 状态参数有误");
+			req_error_detail(r, "%s", M(r, "interact_state_open_visited_rectified_awaiting"));
 			return GH_EINVAL;
 		}
 	}
@@ -339,15 +338,15 @@ int ia_appeal_file(struct req *r, int64_t evaluation_id, const char *reason)
 	if (rc)
 		return rc;
 	if (!ia_is_head_of(r, e.department)) {
-		req_error_detail(r, IA_T(r, "只有部门负责人可以申诉。", "Only a head of the department may appeal."));
+		req_error_detail(r, "%s", M(r, "interact_only_head_department_appeal"));
 		return GH_EFORBIDDEN;
 	}
 	if (!e.bad) {
-		req_error_detail(r, IA_T(r, "只能对差评申诉。", "Only bad reviews can be appealed."));
+		req_error_detail(r, "%s", M(r, "interact_only_bad_reviews_appealed"));
 		return GH_ECONFLICT;
 	}
 	if (!ia_text_ok(reason, INTERACT_NOTES_MAX, true)) {
-		req_error_detail(r, IA_T(r, "请写明申诉理由（不超过 2000 字）。", "Please give the reason for the appeal (at most 2000 characters)."));
+		req_error_detail(r, "%s", M(r, "interact_give_reason_appeal_most_2000"));
 		return GH_EVALIDATION;
 	}
 	if ((rc = db_begin(r->db)))
@@ -357,7 +356,7 @@ int ia_appeal_file(struct req *r, int64_t evaluation_id, const char *reason)
 	rc = db_query(r->db, r->arena, &q_appeal_add,
 		      DB_ARGS(DB_INT(e.id), DB_TEXT(e.department), DB_TEXT(reason), DB_INT(r->who.account), DB_INT(now)), &rows);
 	if (rc == GH_ECONFLICT)
-		req_error_detail(r, IA_T(r, "该评价已经申诉过。", "This review has been appealed already."));
+		req_error_detail(r, "%s", M(r, "interact_review_been_appealed_already"));
 	int64_t id = rc ? 0 : db_cell_int(&rows, 0, 0);
 	if (!rc)
 		rc = ia_event(r->db, "evaluation", e.id, r->who.account, "appeal", json_pack("{s:I}", "appeal", (json_int_t)id));
@@ -383,11 +382,11 @@ int ia_appeal_decide(struct req *r, int64_t appeal_id, const char *decision, con
 		return GH_EFORBIDDEN;
 	bool upheld = decision && !strcmp(decision, "upheld");
 	if (!decision || (!upheld && strcmp(decision, "rejected"))) {
-		req_error_detail(r, IA_T(r, "请选择：申诉成立或驳回。", "Decide: upheld or rejected."));
+		req_error_detail(r, "%s", M(r, "interact_decide_upheld_rejected"));
 		return GH_EVALIDATION;
 	}
 	if (!ia_text_ok(note, INTERACT_NOTES_MAX, false)) {
-		req_error_detail(r, IA_T(r, "说明不能超过 2000 字。", "The note may have at most 2000 characters."));
+		req_error_detail(r, "%s", M(r, "interact_note_most_2000_characters"));
 		return GH_EVALIDATION;
 	}
 	struct db_rows rows;
@@ -395,14 +394,13 @@ int ia_appeal_decide(struct req *r, int64_t appeal_id, const char *decision, con
 	if (rc)
 		return rc;
 	if (rows.nrows == 0) {
-		req_error_detail(r, IA_T(r, "找不到该申诉。", "No such appeal."));
+		req_error_detail(r, "%s", M(r, "interact_such_appeal"));
 		return GH_ENOTFOUND;
 	}
 	/* No one decides their own appeal (administrators file none today; should that change,
 	 * another administrator decides). */
 	if (db_cell_int(&rows, 0, 2) == r->who.account) {
-		req_error_detail(r, IA_T(r, "不能裁定自己提出的申诉，须由其他管理员裁定。",
-					 "You filed this appeal: another administrator decides it."));
+		req_error_detail(r, "%s", M(r, "interact_filed_appeal_another_administrator_decides"));
 		return GH_EFORBIDDEN;
 	}
 	struct ia_eval e;
@@ -417,7 +415,7 @@ int ia_appeal_decide(struct req *r, int64_t appeal_id, const char *decision, con
 		     &changes);
 	if (!rc && changes != 1) {
 		db_rollback(r->db);
-		req_error_detail(r, IA_T(r, "该申诉已经裁定。", "This appeal has been decided already."));
+		req_error_detail(r, "%s", M(r, "interact_appeal_been_decided_already"));
 		return GH_ECONFLICT;
 	}
 	if (!rc && upheld)
@@ -462,7 +460,7 @@ int ia_appeal_list(struct req *r, const char *state, json_t **out)
 {
 	const char *st = state && *state ? state : "";
 	if (*st && strcmp(st, "pending") && strcmp(st, "upheld") && strcmp(st, "rejected")) {
-		req_error_detail(r, "state: pending, upheld or rejected / 状态参数有误");
+		req_error_detail(r, "%s", M(r, "interact_state_pending_upheld_rejected"));
 		return GH_EINVAL;
 	}
 	struct db_rows rows;

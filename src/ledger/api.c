@@ -73,7 +73,7 @@ static int index_param(struct req *r, const char *name, int64_t *out)
 	for (size_t i = 0; ok && i < n; i++)
 		ok = s[i] >= '0' && s[i] <= '9';
 	if (!ok) {
-		req_error_detail(r, en(r) ? "A leaf index is a whole number from 0." : "叶子序号应为从 0 开始的整数。");
+		req_error_detail(r, "%s", M(r, "ledger_leaf_index_whole_number_from"));
 		return GH_EINVAL;
 	}
 	*out = strtoll(s, NULL, 10);
@@ -173,7 +173,7 @@ static int api_inclusion(struct req *r)
 	    (rc = req_query_long(r, "size", 0, 1, INT64_MAX / 2, &size)) || (rc = tree_size(r, &head)))
 		return rc;
 	if (idx < 0) {
-		req_error_detail(r, en(r) ? "Give the leaf's index: ?index=N." : "请给出叶子序号：?index=N。");
+		req_error_detail(r, "%s", M(r, "ledger_give_leaf_s_index_index"));
 		return GH_EINVAL;
 	}
 	if (idx >= head)
@@ -220,7 +220,7 @@ static int api_consistency(struct req *r)
 	    (rc = req_query_long(r, "second", 0, 1, INT64_MAX / 2, &second)) || (rc = tree_size(r, &head)))
 		return rc;
 	if (first == 0) {
-		req_error_detail(r, en(r) ? "Give the older tree size: ?first=A (at least 1)." : "请给出较早的树大小：?first=A（至少为 1）。");
+		req_error_detail(r, "%s", M(r, "ledger_give_older_tree_size_first"));
 		return GH_EINVAL;
 	}
 	if (second == 0) {

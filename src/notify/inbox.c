@@ -14,6 +14,7 @@
 #include "identity/identity.h"
 #include "notify/notify.h"
 #include "store/db.h"
+#include "http/msg.h"
 
 #define PER_PAGE 20
 
@@ -199,7 +200,7 @@ static int inbox_get(struct req *r)
 						   (json_int_t)per));
 	}
 	json_t *ctx = json_object();
-	jset(ctx, "title", T(r, "消息中心", "Messages"));
+	jset(ctx, "title", M(r, "inbox_title"));
 	jset(ctx, "csrf", identity_csrf_token(r));
 	json_object_set_new(ctx, "nav_inbox", json_true());
 	json_t *rows = json_array();
@@ -226,9 +227,9 @@ static int inbox_get(struct req *r)
 				 : arena_printf(r->arena, "共 %ld 条，未读 %ld 条", total, unread));
 	const char *done = req_query(r, "done");
 	if (done && strcmp(done, "read") == 0)
-		jset(ctx, "notice", T(r, "已标记为已读。", "Marked as read."));
+		jset(ctx, "notice", M(r, "notify_marked_read"));
 	else if (done && strcmp(done, "read_all") == 0)
-		jset(ctx, "notice", T(r, "全部消息已标记为已读。", "All messages are marked as read."));
+		jset(ctx, "notice", M(r, "notify_all_messages_marked_read"));
 	json_object_set_new(ctx, "pagination", pagination(r, page, per, total));
 	return resp_page(r, 200, "notify/inbox", ctx);
 }

@@ -16,6 +16,7 @@
 #include "open311/open311.h"
 #include "open311/open311_impl.h"
 #include "store/db.h"
+#include "http/msg.h"
 
 #define NAME_MAX_CHARS 100
 
@@ -42,7 +43,7 @@ static int issue(struct req *r, const char *name, int64_t *id, const char **key)
 {
 	size_t n = name ? strlen(name) : 0;
 	if (!n || str_utf8_chars(name, n) > NAME_MAX_CHARS) {
-		req_error_detail(r, "%s", T(r, "请填写客户端名称（1 到 100 个字）。", "Give the client's name (1 to 100 characters)."));
+		req_error_detail(r, "%s", M(r, "open311_give_client_s_name_1"));
 		return GH_EVALIDATION;
 	}
 	int64_t now = (int64_t)time(NULL), applicant;
@@ -66,13 +67,13 @@ static int revoke(struct req *r, int64_t *id)
 	long v;
 	const char *s = req_param(r, "id");
 	if (!s || str_to_long(str_c(s), 1, 1L << 53, &v)) {
-		req_error_detail(r, "%s", T(r, "没有这个有效的密钥。", "There is no such active key."));
+		req_error_detail(r, "%s", M(r, "open311_there_such_active_key"));
 		return GH_ENOTFOUND;
 	}
 	*id = v;
 	int rc = open311_key_revoke(r->db, v, (int64_t)time(NULL));
 	if (rc == GH_ENOTFOUND)
-		req_error_detail(r, "%s", T(r, "没有这个有效的密钥。", "There is no such active key."));
+		req_error_detail(r, "%s", M(r, "open311_there_such_active_key"));
 	if (!rc)
 		identity_event(r->db, "open311.key_revoke", 0, r->who.account, r->ip, arena_printf(r->arena, "key %ld", v));
 	return rc;
@@ -94,10 +95,10 @@ static int keys_page(struct req *r, int status, const char *notice, const char *
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(keys, json_pack("{s:I,s:s,s:s,s:b,s:s,s:s,s:s?}", "id", (json_int_t)v[i].id, "name",
 						      v[i].name, "hint", v[i].hint, "active", !v[i].revoked_at, "status",
-						      v[i].revoked_at ? T(r, "已撤销", "Revoked") : T(r, "有效", "Active"),
+						      v[i].revoked_at ? M(r, "account_revoked") : M(r, "account_active"),
 						      "created", when(r, v[i].created_at), "last_used",
 						      v[i].last_used ? when(r, v[i].last_used) : "—"));
-	json_t *ctx = json_pack("{s:s,s:o,s:b,s:s,s:s?,s:s?,s:s?}", "title", T(r, "Open311 接口密钥", "Open311 API keys"),
+	json_t *ctx = json_pack("{s:s,s:o,s:b,s:s,s:s?,s:s?,s:s?}", "title", M(r, "open311_keys_title"),
 				"keys", keys, "has_keys", n > 0, "csrf", identity_csrf_token(r), "notice", notice,
 				"error", error, "name_value", name_value);
 	if (created)
@@ -108,7 +109,7 @@ static int keys_page(struct req *r, int status, const char *notice, const char *
 static int page_get(struct req *r)
 {
 	const char *done = req_query(r, "done");
-	return keys_page(r, 200, done && strcmp(done, "revoked") == 0 ? T(r, "密钥已撤销。", "The key was revoked.") : NULL,
+	return keys_page(r, 200, done && strcmp(done, "revoked") == 0 ? M(r, "open311_key_revoked") : NULL,
 			 NULL, NULL, NULL);
 }
 
@@ -170,7 +171,7 @@ static int api_add(struct req *r)
 	json_t *in = json_loadb(body, len, 0, NULL);
 	if (!json_is_object(in)) {
 		json_decref(in);
-		req_error_detail(r, "%s", T(r, "请求体应为 JSON 对象。", "The body must be a JSON object."));
+		req_error_detail(r, "%s", M(r, "open311_body_must_json_object"));
 		return GH_EINVAL;
 	}
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, in);

@@ -97,8 +97,7 @@ static int check_jurisdiction(struct req *r, enum open311_fmt fmt, const char *g
 {
 	if (!given || !*given || strcmp(given, jurisdiction(r)) == 0)
 		return 0;
-	fail(r, fmt, 404, T(r, "jurisdiction_id 不存在：本接口只服务于 discovery 所列的辖区。",
-			    "jurisdiction_id not found: this endpoint serves only the jurisdiction its discovery names."));
+	fail(r, fmt, 404, M(r, "open311_jurisdiction_id_found_endpoint_serves"));
 	return 1;
 }
 
@@ -245,23 +244,22 @@ static const char *datatype_description(struct req *r, json_t *field, const char
 	const char *type = json_string_value(json_object_get(field, "type"));
 	const char *hint = "";
 	if (type && strcmp(type, "date") == 0)
-		hint = T(r, "日期 YYYY-MM-DD。", "A date, YYYY-MM-DD.");
+		hint = M(r, "open311_date_yyyy_mm_dd");
 	else if (type && strcmp(type, "number") == 0)
-		hint = T(r, "非负数，最多两位小数。", "A non-negative number with at most two decimals.");
+		hint = M(r, "open311_non_negative_number_most_two");
 	else if (type && strcmp(type, "id_number") == 0)
-		hint = T(r, "18 位公民身份号码。", "An 18-character resident ID number.");
+		hint = M(r, "open311_18_character_resident_id_number");
 	else if (type && strcmp(type, "uscc") == 0)
-		hint = T(r, "18 位统一社会信用代码。", "An 18-character unified social credit code.");
+		hint = M(r, "open311_18_character_unified_social_credit");
 	else if (type && strcmp(type, "phone") == 0)
-		hint = T(r, "手机或固定电话号码。", "A mobile or landline number.");
+		hint = M(r, "open311_mobile_landline_number");
 	else if (type && strcmp(type, "email") == 0)
-		hint = T(r, "电子邮箱地址。", "An e-mail address.");
+		hint = M(r, "open311_e_mail_address");
 	if (!source)
 		return hint;
 	if (strcmp(source, "first_name") == 0)
 		return arena_printf(r->arena, "%s%s%s", hint, *hint && strcmp(r->lang, "en") == 0 ? " " : "",
-				    T(r, "未提供时取 first_name 与 last_name。",
-				      "When omitted, taken from first_name and last_name."));
+				    M(r, "open311_when_omitted_taken_from_first"));
 	return arena_printf(r->arena, T(r, "%s%s未提供时取 %s。", "%s%sWhen omitted, taken from %s."), hint,
 			    *hint && strcmp(r->lang, "en") == 0 ? " " : "", source);
 }
@@ -272,14 +270,14 @@ static int h_service(struct req *r)
 	const char *code;
 	if (open311_split_format(r->arena, req_param(r, "service"), &code, &fmt))
 		return fail(r, path_format(r), 404,
-			    T(r, "请在 service_code 后加 .json 或 .xml。", "Add .json or .xml to the service_code."));
+			    M(r, "open311_add_json_xml_service_code"));
 	if (check_jurisdiction(r, fmt, req_query(r, "jurisdiction_id")))
 		return 0;
 	struct catalog_service s;
 	json_t *form = NULL;
 	int rc = strlen(code) > 64 ? GH_ENOTFOUND : catalog_service_get(r->db, r->arena, code, 0, &s);
 	if (rc == GH_ENOTFOUND || (!rc && !eligible(&s, &form)))
-		return fail(r, fmt, 404, T(r, "service_code 不存在。", "service_code not found."));
+		return fail(r, fmt, 404, M(r, "open311_service_code_found"));
 	if (rc)
 		return rc;
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, form);
@@ -329,10 +327,9 @@ static int h_discovery(struct req *r)
 	json_t *endpoint = json_pack("{s:s,s:s,s:s,s:s,s:o}", "specification", SPEC_URL, "url", base_url(r), "changeset",
 				     changeset, "type", "production", "formats", formats);
 	json_t *d = json_pack("{s:s,s:s,s:s,s:s,s:[o]}", "changeset", changeset, "contact",
-			      T(r, "政务服务管理局（热线 12345）", "The government services administration (hotline 12345)"),
+			      M(r, "open311_government_services_administration_hotline_12345"),
 			      "key_service",
-			      T(r, "API 密钥由本厅管理员签发（govhall open311 key add）。",
-				"API keys are issued by the hall's administrators (govhall open311 key add)."),
+			      M(r, "open311_api_keys_issued_hall_s"),
 			      "jurisdiction_id", jurisdiction(r), "endpoints", endpoint);
 	return o311_send(r, fmt, 200, "discovery", d);
 }
@@ -456,8 +453,7 @@ static int get_requests(struct req *r, enum open311_fmt fmt)
 	if ((has_start && open311_parse_time(start, &q.from)) || (has_end && open311_parse_time(end, &q.to))) {
 		json_decref(list);
 		return fail(r, fmt, 400,
-			    T(r, "start_date 和 end_date 应为 ISO 8601 时间，例如 2026-01-31T08:00:00+08:00。",
-			      "start_date and end_date take ISO 8601 times, e.g. 2026-01-31T08:00:00+08:00."));
+			    M(r, "open311_start_date_end_date_take"));
 	}
 	if (!has_end)
 		q.to = has_start ? q.from + span : (int64_t)time(NULL);
@@ -486,8 +482,7 @@ static int get_requests(struct req *r, enum open311_fmt fmt)
 		}
 		if (bad) {
 			json_decref(list);
-			return fail(r, fmt, 400, T(r, "status 只能是 open 或 closed（可用逗号分隔）。",
-						    "status takes open or closed (comma-separated)."));
+			return fail(r, fmt, 400, M(r, "open311_status_takes_open_closed_comma"));
 		}
 		q.closed = open && closed ? -1 : closed ? 1 : 0;
 	}
@@ -549,34 +544,32 @@ static int post_request(struct req *r, enum open311_fmt fmt)
 	struct kvlist form;
 	int rc = req_form(r, &form);
 	if (rc == GH_EUNSUPPORTED)
-		return fail(r, fmt, 400, T(r, "请以 application/x-www-form-urlencoded 格式提交。",
-					    "Send the request as application/x-www-form-urlencoded."));
+		return fail(r, fmt, 400, M(r, "open311_send_request_application_x_www"));
 	if (rc)
-		return fail(r, fmt, 400, T(r, "表单数据格式有误。", "The form data is malformed."));
+		return fail(r, fmt, 400, M(r, "cases_form_data_malformed"));
 	int64_t key_id;
 	rc = open311_key_check(r->db, r->arena, r->app->keys, kv_get(&form, "api_key"), &key_id);
 	if (rc == GH_ENOTFOUND)
-		return fail(r, fmt, 403, T(r, "api_key 缺失、无效或已撤销，无法创建服务请求。",
-					    "Invalid api_key received -- can't proceed with create_request."));
+		return fail(r, fmt, 403, M(r, "open311_invalid_api_key_received_t"));
 	if (rc)
 		return rc;
 	/* A client that floods is slowed down, whatever it sends (shared by all nodes). */
 	char limit_key[64];
 	snprintf(limit_key, sizeof(limit_key), "open311:key:%lld", (long long)key_id);
 	if ((rc = identity_rate_limit(r, limit_key, OPEN311_POSTS_PER_HOUR, 3600)) == GH_ERATELIMIT)
-		return fail(r, fmt, 429, T(r, "提交过于频繁，请稍后再试。", "Too many requests with this api_key; try again later."));
+		return fail(r, fmt, 429, M(r, "open311_too_many_requests_api_key"));
 	if (rc)
 		return rc;
 	if (check_jurisdiction(r, fmt, kv_get(&form, "jurisdiction_id")))
 		return 0;
 	const char *code = kv_get(&form, "service_code");
 	if (!code || !*code)
-		return fail(r, fmt, 400, T(r, "缺少 service_code。", "service_code is required."));
+		return fail(r, fmt, 400, M(r, "open311_service_code_required"));
 	struct catalog_service s;
 	json_t *def = NULL;
 	rc = strlen(code) > 64 ? GH_ENOTFOUND : catalog_service_get(r->db, r->arena, code, 0, &s);
 	if (rc == GH_ENOTFOUND || (!rc && !eligible(&s, &def)))
-		return fail(r, fmt, 404, T(r, "service_code 不存在。", "service_code not found."));
+		return fail(r, fmt, 404, M(r, "open311_service_code_found"));
 	if (rc)
 		return rc;
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, def);
@@ -587,10 +580,9 @@ static int post_request(struct req *r, enum open311_fmt fmt)
 	double lat = 0, lon = 0;
 	bool has_lat = lat_s && *lat_s, has_lon = lon_s && *lon_s;
 	if (has_lat != has_lon)
-		add_error(r, errors, T(r, "lat 与 long 须同时提供。", "lat and long go together: give both or neither."));
+		add_error(r, errors, M(r, "open311_lat_long_go_together_give"));
 	else if (has_lat && (open311_parse_coord(lat_s, -90, 90, &lat) || open311_parse_coord(lon_s, -180, 180, &lon)))
-		add_error(r, errors, T(r, "lat 应在 -90 到 90 之间，long 应在 -180 到 180 之间（十进制度数）。",
-				       "lat must be within -90..90 and long within -180..180 (decimal degrees)."));
+		add_error(r, errors, M(r, "open311_lat_must_within_90_90"));
 	const char *address, *address_id, *description, *first, *last, *email, *phone, *media;
 	field(r, &form, "address_string", OPEN311_FIELD_MAX, errors, &address);
 	field(r, &form, "address_id", OPEN311_FIELD_MAX, errors, &address_id);
@@ -601,12 +593,11 @@ static int post_request(struct req *r, enum open311_fmt fmt)
 	field(r, &form, "phone", OPEN311_FIELD_MAX, errors, &phone);
 	field(r, &form, "media_url", OPEN311_URL_MAX, errors, &media);
 	if (!has_lat && !address && !address_id)
-		add_error(r, errors, T(r, "请提供位置：lat 与 long、address_string 或 address_id 之一。",
-				       "A location is required: lat and long, address_string or address_id."));
+		add_error(r, errors, M(r, "open311_location_required_lat_long_address"));
 	if (email && !plausible_email(email))
-		add_error(r, errors, T(r, "email 格式有误。", "email is not a valid e-mail address."));
+		add_error(r, errors, M(r, "open311_email_valid_e_mail_address"));
 	if (media && !plausible_url(media))
-		add_error(r, errors, T(r, "media_url 应为 http 或 https 网址。", "media_url must be an http or https URL."));
+		add_error(r, errors, M(r, "open311_media_url_must_http_https"));
 
 	/* attribute[code]=value, checked against the service's fields. */
 	json_t *input = json_object();
@@ -687,7 +678,7 @@ static int post_request(struct req *r, enum open311_fmt fmt)
 		return fail_list(r, fmt, 400, json_incref(errors));
 	}
 	if (rc == GH_ECONFLICT)
-		return fail(r, fmt, 400, r->error_detail ? r->error_detail : T(r, "该服务不能在线申请。", "This service cannot be requested online."));
+		return fail(r, fmt, 400, r->error_detail ? r->error_detail : M(r, "open311_service_cannot_requested_online"));
 	if (rc)
 		return rc;
 
@@ -738,13 +729,13 @@ static int h_request(struct req *r)
 	const char *id;
 	if (open311_split_format(r->arena, req_param(r, "request"), &id, &fmt))
 		return fail(r, path_format(r), 404,
-			    T(r, "请在 service_request_id 后加 .json 或 .xml。", "Add .json or .xml to the service_request_id."));
+			    M(r, "open311_add_json_xml_service_request"));
 	if (check_jurisdiction(r, fmt, req_query(r, "jurisdiction_id")))
 		return 0;
 	struct open311_request q;
 	int rc = strlen(id) > 32 ? GH_ENOTFOUND : open311_request_get(r->db, r->arena, id, &q);
 	if (rc == GH_ENOTFOUND)
-		return fail(r, fmt, 404, T(r, "service_request_id 不存在。", "service_request_id not found."));
+		return fail(r, fmt, 404, M(r, "open311_service_request_id_found"));
 	if (rc)
 		return rc;
 	struct svc_memo *svcs = arena_zalloc(r->arena, sizeof(*svcs));
@@ -759,13 +750,13 @@ static int h_token(struct req *r)
 	enum open311_fmt fmt;
 	const char *token;
 	if (open311_split_format(r->arena, req_param(r, "token"), &token, &fmt))
-		return fail(r, path_format(r), 404, T(r, "请在 token 后加 .json 或 .xml。", "Add .json or .xml to the token."));
+		return fail(r, path_format(r), 404, M(r, "open311_add_json_xml_token"));
 	if (check_jurisdiction(r, fmt, req_query(r, "jurisdiction_id")))
 		return 0;
 	const char *number;
 	int rc = strlen(token) > 64 ? GH_ENOTFOUND : open311_token_get(r->db, r->arena, token, &number);
 	if (rc == GH_ENOTFOUND)
-		return fail(r, fmt, 404, T(r, "token 不存在。", "token not found."));
+		return fail(r, fmt, 404, M(r, "open311_token_found"));
 	if (rc)
 		return rc;
 	return o311_send(r, fmt, 200, "service_requests",
@@ -784,9 +775,9 @@ static int h_unknown(struct req *r)
 		char buf[96];
 		unsigned m = resource->methods | HTTP_OPTIONS | ((resource->methods & HTTP_GET) ? HTTP_HEAD : 0);
 		resp_header(r, "Allow", http_methods_str(m, buf, sizeof(buf)));
-		return fail(r, path_format(r), 405, T(r, "该资源不支持此请求方法。", "This resource does not take this method."));
+		return fail(r, path_format(r), 405, M(r, "open311_resource_does_take_method"));
 	}
-	return fail(r, path_format(r), 404, T(r, "没有这个资源。", "No such resource."));
+	return fail(r, path_format(r), 404, M(r, "open311_such_resource"));
 }
 
 #define O311 ROLE_PUBLIC, ROUTE_NOAUTH

@@ -158,7 +158,7 @@ static int api_staff_list(struct req *r)
 		f.state = NULL;
 	if (f.state && strcmp(f.state, "draft") && strcmp(f.state, "review") && strcmp(f.state, "published") &&
 	    strcmp(f.state, "withdrawn")) {
-		req_error_detail(r, en(r) ? "state is draft, review, published or withdrawn." : "state 只能是 draft、review、published 或 withdrawn。");
+		req_error_detail(r, "%s", M(r, "publish_state_draft_review_published_withdrawn"));
 		return GH_EINVAL;
 	}
 	return list_json(r, &f);
@@ -177,7 +177,7 @@ static int body_object(struct req *r, json_t **out)
 {
 	const char *ct = req_header(r, "Content-Type");
 	if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
-		req_error_detail(r, "Send a JSON object with Content-Type: application/json / 请以 JSON 提交");
+		req_error_detail(r, "%s", M(r, "cases_send_json_object_content_type"));
 		return GH_EUNSUPPORTED;
 	}
 	size_t len;
@@ -186,7 +186,7 @@ static int body_object(struct req *r, json_t **out)
 	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &e);
 	if (!j || !json_is_object(j)) {
 		json_decref(j);
-		req_error_detail(r, "The body is not a JSON object / 请求体不是 JSON 对象");
+		req_error_detail(r, "%s", M(r, "cases_body_json_object"));
 		return GH_EINVAL;
 	}
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, j);
@@ -287,7 +287,7 @@ static int read_version(struct req *r, json_t *j, const struct pub_doc *d, int64
 		return 0;
 	}
 	if (!json_is_integer(v)) {
-		req_error_detail(r, en(r) ? "version must be an integer." : "version 应为整数。");
+		req_error_detail(r, "%s", M(r, "publish_version_must_integer"));
 		return GH_EINVAL;
 	}
 	*version = json_integer_value(v);
@@ -315,7 +315,7 @@ static int api_update(struct req *r)
 	if (!pub_can_write(r, in.department))
 		return GH_EFORBIDDEN;
 	if (strcmp(d.state, "draft") != 0) {
-		req_error_detail(r, en(r) ? "Only drafts can be edited." : "只有草稿可以修改。");
+		req_error_detail(r, "%s", M(r, "publish_only_drafts_edited"));
 		return GH_ECONFLICT;
 	}
 	if ((rc = pub_update(r->db, d.id, version, &in, r->who.account)) || (rc = pub_get(r->db, r->arena, d.id, &d)))

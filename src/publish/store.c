@@ -12,6 +12,7 @@
 #include "search/search.h"
 #include "store/cover.h"
 #include "store/db.h"
+#include "http/msg.h"
 
 const char *const pub_categories[] = { "announcement", "policy", "interpretation", "news" };
 const size_t pub_categories_n = ARRAY_LEN(pub_categories);
@@ -374,23 +375,21 @@ const struct pub_action *pub_action(const char *code)
 int pub_act(struct req *r, struct pub_doc *d, const char *code, const char *note)
 {
 	const struct pub_action *act = pub_action(code);
-	bool en = !strcmp(r->lang, "en");
 	if (!act)
 		return GH_ENOTFOUND;
 	if (!(act->head ? pub_can_approve(r, d->department) : pub_can_write(r, d->department)))
 		return GH_EFORBIDDEN;
 	if (strcmp(d->state, act->from) != 0) {
-		req_error_detail(r, en ? "The document is no longer in the state this action needs. Reload the page."
-				       : "文件状态已变化，不能执行此操作，请刷新页面。");
+		req_error_detail(r, "%s", M(r, "publish_document_longer_state_action_needs"));
 		return GH_ECONFLICT;
 	}
 	if (note && (strlen(note) > PUB_MAX_NOTE * 4 || !str_utf8_valid(note, strlen(note)) ||
 		     str_utf8_chars(note, strlen(note)) > PUB_MAX_NOTE)) {
-		req_error_detail(r, en ? "The reason is too long (1000 characters at most)." : "理由过长（最多 1000 字）。");
+		req_error_detail(r, "%s", M(r, "publish_reason_too_long_1000_characters"));
 		return GH_EVALIDATION;
 	}
 	if (act->need_note && (!note || !*note)) {
-		req_error_detail(r, en ? "Please give a reason." : "请填写理由。");
+		req_error_detail(r, "%s", M(r, "publish_give_reason"));
 		return GH_EVALIDATION;
 	}
 	/* Separation of duties: no one approves what they wrote any part of, administrators
@@ -401,8 +400,7 @@ int pub_act(struct req *r, struct pub_doc *d, const char *code, const char *note
 		if ((rc = pub_contributed(r->db, d->id, r->who.account, &contributed)))
 			return rc;
 		if (contributed) {
-			req_error_detail(r, en ? "You wrote or edited this document: another head of the department or an administrator approves it."
-					       : "您撰写或修改过该文件，须由部门其他负责人或管理员审核发布。");
+			req_error_detail(r, "%s", M(r, "publish_wrote_edited_document_another_head"));
 			return GH_EFORBIDDEN;
 		}
 	}

@@ -10,6 +10,7 @@
 #include "http/http.h"
 #include "search/search.h"
 #include "search/search_pages.h"
+#include "http/msg.h"
 
 #define IS_EN(r) (strcmp((r)->lang, "en") == 0)
 
@@ -52,8 +53,7 @@ int search_read_params(struct req *r, struct sparams *p)
 		return rc;
 	p->q = nonempty(req_query(r, "q"));
 	if (p->q && strlen(p->q) > SEARCH_Q_MAX) {
-		req_error_detail(r, IS_EN(r) ? "The search text is too long (at most 100 characters)."
-					     : "搜索内容过长（最多 100 个字）。");
+		req_error_detail(r, "%s", M(r, "catalog_search_text_too_long_most"));
 		return GH_EINVAL;
 	}
 	const char *aud = nonempty(req_query(r, "audience"));
@@ -63,8 +63,7 @@ int search_read_params(struct req *r, struct sparams *p)
 		else if (!strcmp(aud, "enterprise"))
 			p->f.audience = 2;
 		else {
-			req_error_detail(r, IS_EN(r) ? "Parameter 'audience' must be individual or enterprise."
-						     : "参数 audience 应为 individual（个人）或 enterprise（法人）。");
+			req_error_detail(r, "%s", M(r, "catalog_parameter_audience_must_individual_enterprise"));
 			return GH_EINVAL;
 		}
 		p->audience = aud;
@@ -80,8 +79,7 @@ int search_read_params(struct req *r, struct sparams *p)
 		else if (!strcmp(kind, "faq"))
 			p->f.kind = SDOC_FAQ;
 		else {
-			req_error_detail(r, IS_EN(r) ? "Parameter 'kind' must be item, bundle, info or faq."
-						     : "参数 kind 应为 item（事项）、bundle（一件事）、info（信息公开）或 faq（常见问答）。");
+			req_error_detail(r, "%s", M(r, "search_parameter_kind_must_item_bundle"));
 			return GH_EINVAL;
 		}
 		p->kind = kind;
@@ -232,7 +230,7 @@ static int api_search(struct req *r)
 	if (rc)
 		return rc;
 	if (!p.q) {
-		req_error_detail(r, IS_EN(r) ? "Parameter 'q' (what to search for) is required." : "请填写参数 q（搜索内容）。");
+		req_error_detail(r, "%s", M(r, "search_parameter_q_what_search_required"));
 		return GH_EINVAL;
 	}
 	struct sresults res;
@@ -270,8 +268,7 @@ static int api_suggest(struct req *r)
 	json_t *arr = json_array();
 	if (q && strlen(q) > SEARCH_Q_MAX) {
 		json_decref(arr);
-		req_error_detail(r, IS_EN(r) ? "The search text is too long (at most 100 characters)."
-					     : "搜索内容过长（最多 100 个字）。");
+		req_error_detail(r, "%s", M(r, "catalog_search_text_too_long_most"));
 		return GH_EINVAL;
 	}
 	if (q) {

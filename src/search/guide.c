@@ -91,7 +91,6 @@ static bool question_known(const char *q)
 /* Reads who, theme, ans, pick; GH_EINVAL with a detail for anything malformed. */
 static int guide_read(struct req *r, struct guide *g)
 {
-	bool en = IS_EN(r);
 	memset(g, 0, sizeof(*g));
 	const char *who = req_query(r, "who");
 	if (who && *who) {
@@ -100,8 +99,7 @@ static int guide_read(struct req *r, struct guide *g)
 		else if (!strcmp(who, "enterprise"))
 			g->aud = 2;
 		else {
-			req_error_detail(r, en ? "Parameter 'who' must be individual or enterprise."
-					       : "参数 who 应为 individual（个人）或 enterprise（法人）。");
+			req_error_detail(r, "%s", M(r, "search_parameter_who_must_individual_enterprise"));
 			return GH_EINVAL;
 		}
 		g->who = who;
@@ -109,7 +107,7 @@ static int guide_read(struct req *r, struct guide *g)
 	const char *theme = req_query(r, "theme");
 	if (theme && *theme) {
 		if (!search_theme_name(theme, false)) {
-			req_error_detail(r, en ? "Unknown life event or theme." : "没有这个主题。");
+			req_error_detail(r, "%s", M(r, "search_unknown_life_event_theme"));
 			return GH_EINVAL;
 		}
 		g->theme = theme;
@@ -117,7 +115,7 @@ static int guide_read(struct req *r, struct guide *g)
 	const char *ans = req_query(r, "ans");
 	if (ans && *ans) {
 		if (strlen(ans) > 400) {
-			req_error_detail(r, en ? "Too many answers." : "回答过多。");
+			req_error_detail(r, "%s", M(r, "search_too_many_answers"));
 			return GH_EINVAL;
 		}
 		const char *s = ans;
@@ -127,8 +125,7 @@ static int guide_read(struct req *r, struct guide *g)
 			const char *colon = memchr(s, ':', n);
 			if (!colon || n - (size_t)(colon - s) != 2 || (colon[1] != 'y' && colon[1] != 'n') ||
 			    (size_t)(colon - s) >= sizeof(g->ans[0].q) || g->nans == GUIDE_MAX_ANSWERS) {
-				req_error_detail(r, en ? "The answers in the address are not valid. Please start again."
-						       : "地址中的回答有误，请重新开始。");
+				req_error_detail(r, "%s", M(r, "search_answers_address_valid_start_again"));
 				return GH_EINVAL;
 			}
 			struct ganswer *a = &g->ans[g->nans];
@@ -136,8 +133,7 @@ static int guide_read(struct req *r, struct guide *g)
 			a->q[colon - s] = 0;
 			a->yes = colon[1] == 'y';
 			if (!question_known(a->q)) {
-				req_error_detail(r, en ? "The answers in the address are not valid. Please start again."
-						       : "地址中的回答有误，请重新开始。");
+				req_error_detail(r, "%s", M(r, "search_answers_address_valid_start_again"));
 				return GH_EINVAL;
 			}
 			g->nans++;

@@ -78,7 +78,7 @@ static int syn_add(struct req *r, const char *phrases, const char *terms, int64_
 	if (rc)
 		return rc;
 	if (rows.nrows && db_cell_int(&rows, 0, 0) >= SYN_MAX_RULES) {
-		req_error_detail(r, IS_EN(r) ? "There are too many rules already (at most 5000)." : "规则已达上限（5000 条）。");
+		req_error_detail(r, "%s", M(r, "search_there_too_many_rules_already"));
 		return GH_ECONFLICT;
 	}
 	int64_t now = (int64_t)time(NULL);
@@ -173,8 +173,7 @@ static int read_input(struct req *r, json_t **out)
 		j = json_loadb(body ? body : "", body ? len : 0, JSON_REJECT_DUPLICATES, &e);
 		if (!json_is_object(j)) {
 			json_decref(j);
-			req_error_detail(r, IS_EN(r) ? "Send a JSON object {\"phrases\": ..., \"terms\": ...}."
-						     : "请以 JSON 对象提交 {\"phrases\": ..., \"terms\": ...}。");
+			req_error_detail(r, "%s", M(r, "search_send_json_object_phrases_terms"));
 			return GH_EINVAL;
 		}
 	} else {

@@ -11,6 +11,7 @@
 #include "http/router.h"
 #include "stats/stats_impl.h"
 #include "view/view.h"
+#include "http/msg.h"
 
 #define EXPORT_MAX (8u << 20) /* bytes of one exported table */
 
@@ -96,7 +97,7 @@ static const char *bars(struct req *r, const char *id, const char *title_key, co
 		else
 			labels[i] = en && v[i].name_en && *v[i].name_en ? v[i].name_en : v[i].name_zh ? v[i].name_zh : v[i].code;
 		values[i] = (double)v[i].c.submitted;
-		sb_addf(&desc, "%s%s: %lld", i ? (en ? "; " : "；") : "", labels[i], (long long)v[i].c.submitted);
+		sb_addf(&desc, "%s%s: %lld", i ? (M(r, "stats_text")) : "", labels[i], (long long)v[i].c.submitted);
 	}
 	struct sb out = SB_INIT;
 	stats_svg_bars(&out, id, msg_of(r, title_key), desc.len ? desc.buf : msg_of(r, "stats_no_data"), labels, values,

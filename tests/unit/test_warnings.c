@@ -20,9 +20,11 @@
 #include "base/util.h"
 #include "cases/calendar_admin.h"
 #include "cases/cases_impl.h"
+#include "notify/notify.h"
 #include "notify/warnings.h"
 #include "store/db.h"
 #include "testdb.h"
+#include "view/view.h"
 
 #define HOLIDAYS "data/catalog/holidays.json"
 
@@ -383,7 +385,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_calendar_bad_file, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_calendar_refresh, setup_pg, teardown),
 	};
+	/* The warnings' texts come from the project's catalogs. */
+	struct view *words = NULL;
+	if (view_load_messages("data/i18n", &words, err, sizeof(err))) {
+		fprintf(stderr, "test_warnings: %s\n", err);
+		return 1;
+	}
+	notify_set_words(words);
 	int rc = cmocka_run_group_tests_name("warnings", tests, NULL, NULL);
+	view_free(words);
 	calendar_free(cal);
 	return rc;
 }
