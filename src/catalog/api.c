@@ -331,12 +331,14 @@ static int api_themes(struct req *r)
 	json_t *arr = json_array();
 	for (size_t i = 0; i < catalog_themes_n; i++) {
 		const struct catalog_theme *t = &catalog_themes[i];
+		const char *key = arena_printf(r->arena, "catalog_theme_%s", t->code);
+		const struct view *v = r->app->view;
 		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:o,s:s}", "code", t->code, "name_zh",
-						     t->name_zh, "name_en", t->name_en, "audience",
+						     view_msg(v, "zh", key), "name_en", view_msg(v, "en", key), "audience",
 						     jaudience(t->audience == (CATALOG_AUD_INDIVIDUAL | CATALOG_AUD_ENTERPRISE) ?
 								       "individual,enterprise" :
 								       t->audience == CATALOG_AUD_ENTERPRISE ? "enterprise" : "individual"),
-						     "icon", t->icon));
+						     "icon", MC(r, "catalog_theme_icon_", t->code)));
 	}
 	return resp_json(r, 200, json_pack("{s:o}", "themes", arr));
 }

@@ -27,13 +27,15 @@ struct db;
 
 enum catalog_audience { CATALOG_AUD_INDIVIDUAL = 1, CATALOG_AUD_ENTERPRISE = 2 };
 
+/* Words: the catalogs' catalog_theme_<code> and catalog_theme_icon_<code> (the character shown
+ * in the tile). */
 struct catalog_theme {
-	const char *code, *name_zh, *name_en;
+	const char *code;
 	unsigned audience; /* CATALOG_AUD_* bits */
-	const char *icon;  /* one letter or character shown in the tile */
 };
+/* Words: cases_ecert_<code> (certificate types), item_type_<code> (kinds of item). */
 struct catalog_label {
-	const char *code, *name_zh, *name_en;
+	const char *code;
 };
 
 extern const struct catalog_theme catalog_themes[];

@@ -143,8 +143,8 @@ static json_t *theme_links(struct req *r, unsigned audience)
 			continue;
 		json_t *o = json_object();
 		jset(o, "code", t->code);
-		jset(o, "name", catalog_pick(r->lang, t->name_zh, t->name_en));
-		jset(o, "icon", t->icon);
+		jset(o, "name", MC(r, "catalog_theme_", t->code));
+		jset(o, "icon", MC(r, "catalog_theme_icon_", t->code));
 		jset(o, "href", arena_printf(r->arena, "/services?theme=%s&audience=%s", t->code,
 					     audience == CATALOG_AUD_ENTERPRISE ? "enterprise" : "individual"));
 		json_array_append_new(arr, o);
@@ -302,16 +302,15 @@ int catalog_page_services(struct req *r)
 	const char *title = M(r, "services_title");
 	const struct catalog_theme *th = catalog_theme_find(f.theme);
 	if (th)
-		title = arena_printf(r->arena, "%s - %s", catalog_pick(r->lang, th->name_zh, th->name_en), title);
+		title = arena_printf(r->arena, "%s - %s", MC(r, "catalog_theme_", th->code), title);
 	json_t *ctx = page_ctx(r, title, "nav_services");
-	jset(ctx, "heading", th ? catalog_pick(r->lang, th->name_zh, th->name_en) : M(r, "services_title"));
+	jset(ctx, "heading", th ? MC(r, "catalog_theme_", th->code) : M(r, "services_title"));
 	jset(ctx, "q", f.q);
 
 	json_t *opts = json_array();
 	for (size_t i = 0; i < catalog_themes_n; i++)
 		json_array_append_new(opts, option(catalog_themes[i].code,
-						   catalog_pick(r->lang, catalog_themes[i].name_zh,
-								catalog_themes[i].name_en),
+						   MC(r, "catalog_theme_", catalog_themes[i].code),
 						   f.theme && !strcmp(f.theme, catalog_themes[i].code)));
 	json_object_set_new(ctx, "theme_options", opts);
 	opts = json_array();
@@ -355,7 +354,7 @@ static json_t *guide_materials(struct req *r, const char *text)
 		const struct catalog_label *ec = catalog_ecert_find(json_string_value(json_object_get(m, "ecert")));
 		if (ec)
 			jset(o, "ecert", fmt_n(r, M(r, "material_ecert_fmt"),
-						catalog_pick(r->lang, ec->name_zh, ec->name_en)));
+						MC(r, "cases_ecert_", ec->code)));
 		json_array_append_new(out, o);
 	}
 	json_decref(in);
@@ -445,7 +444,7 @@ int catalog_page_service(struct req *r)
 	jset(ctx, "level", key_msg(r, "level_", it.level));
 	const struct catalog_theme *th = catalog_theme_find(it.theme);
 	if (th) {
-		jset(ctx, "theme", catalog_pick(r->lang, th->name_zh, th->name_en));
+		jset(ctx, "theme", MC(r, "catalog_theme_", th->code));
 		jset(ctx, "theme_href", arena_printf(r->arena, "/services?theme=%s", th->code));
 	}
 	json_object_set_new(ctx, "depth", json_integer(it.online_depth));
@@ -469,7 +468,7 @@ int catalog_page_service(struct req *r)
 		jset(ctx, "legal_basis_note", M(r, "guide_legal_basis_note"));
 	const struct catalog_label *oc = catalog_ecert_find(it.outcome_ecert);
 	if (oc)
-		jset(ctx, "outcome", catalog_pick(r->lang, oc->name_zh, oc->name_en));
+		jset(ctx, "outcome", MC(r, "cases_ecert_", oc->code));
 	json_object_set_new(ctx, "version", json_integer(it.version));
 	jset(ctx, "version_label", fmt2(r, "version_fmt", it.version,
 					it.created_at ? arena_strndup(r->arena, it.created_at, 10) : ""));

@@ -1,5 +1,7 @@
-/* tables.c: the catalog's fixed vocabularies. data/catalog/themes.json and ecert_types.json
- * publish the same lists for other tools; tests/unit/test_catalog.c checks they agree. */
+/* tables.c: the catalog's fixed vocabularies, as codes; their words are in the message
+ * catalogs: catalog_theme_<code> and catalog_theme_icon_<code> (the tile's character),
+ * cases_ecert_<code>, item_type_<code>. data/catalog/themes.json and ecert_types.json publish
+ * the same lists for other tools; tests/unit/test_catalog.c checks they agree. */
 #include "catalog/catalog_impl.h"
 
 #include <string.h>
@@ -10,26 +12,26 @@
 #define E CATALOG_AUD_ENTERPRISE
 
 const struct catalog_theme catalog_themes[] = {
-	{ "birth", "生育收养", "Birth and adoption", I, "生" },
-	{ "household", "户籍证件", "Household registration and ID documents", I, "户" },
-	{ "education", "教育", "Education", I, "教" },
-	{ "employment", "就业创业", "Employment and entrepreneurship", I, "就" },
-	{ "social_security", "社会保险", "Social insurance", I, "社" },
-	{ "medical", "医疗保障", "Medical care and insurance", I, "医" },
-	{ "marriage", "婚姻登记", "Marriage", I, "婚" },
-	{ "housing", "住房", "Housing", I, "住" },
-	{ "transport", "交通出行", "Transport and driving", I, "交" },
-	{ "travel_abroad", "出境入境", "Exit, entry and foreigners", I, "出" },
-	{ "retirement", "退休养老", "Retirement and old age", I, "老" },
-	{ "social_assistance", "社会救助与残疾人服务", "Social assistance and disability services", I, "助" },
-	{ "veterans", "退役军人与优抚", "Veterans and entitled groups", I, "军" },
-	{ "death", "身后事", "Death and after-life affairs", I, "后" },
-	{ "agriculture", "农林牧渔", "Agriculture and rural affairs", I, "农" },
-	{ "business_startup", "企业开办", "Starting a business", E, "企" },
-	{ "business_operation", "经营许可与企业经营", "Business licensing and operation", E, "营" },
-	{ "construction", "工程建设", "Construction projects", E, "建" },
-	{ "tax", "税费办理", "Taxes and fees", E, "税" },
-	{ "legal", "法律服务与权益保障", "Legal services and rights protection", I | E, "法" },
+	{ "birth", I },
+	{ "household", I },
+	{ "education", I },
+	{ "employment", I },
+	{ "social_security", I },
+	{ "medical", I },
+	{ "marriage", I },
+	{ "housing", I },
+	{ "transport", I },
+	{ "travel_abroad", I },
+	{ "retirement", I },
+	{ "social_assistance", I },
+	{ "veterans", I },
+	{ "death", I },
+	{ "agriculture", I },
+	{ "business_startup", E },
+	{ "business_operation", E },
+	{ "construction", E },
+	{ "tax", E },
+	{ "legal", I | E },
 };
 const size_t catalog_themes_n = ARRAY_LEN(catalog_themes);
 
@@ -37,33 +39,32 @@ const size_t catalog_themes_n = ARRAY_LEN(catalog_themes);
 #undef E
 
 const struct catalog_label catalog_ecerts[] = {
-	{ "resident_id", "居民身份证", "Resident identity card" },
-	{ "household_register", "居民户口簿", "Household register booklet (hukou)" },
-	{ "marriage_cert", "结婚证", "Marriage certificate" },
-	{ "divorce_cert", "离婚证", "Divorce certificate" },
-	{ "birth_medical_cert", "出生医学证明", "Medical certificate of birth" },
-	{ "business_license", "营业执照", "Business license" },
-	{ "real_estate_cert", "不动产权证书", "Real estate title certificate" },
-	{ "driver_license", "机动车驾驶证", "Motor vehicle driving licence" },
-	{ "vehicle_license", "机动车行驶证", "Motor vehicle licence (registration card)" },
-	{ "social_security_card", "社会保障卡", "Social security card" },
-	{ "degree_cert", "学历学位证书", "Diploma and degree certificate" },
-	{ "disability_cert", "残疾人证", "Disability certificate" },
-	{ "residence_permit", "居住证", "Residence permit" },
-	{ "food_business_license", "食品经营许可证", "Food business licence" },
-	{ "construction_permit", "建筑工程施工许可证", "Construction permit" },
-	{ "no_criminal_record", "无犯罪记录证明", "Certificate of no criminal record" },
-	{ "veteran_card", "优待证", "Veteran preferential treatment card" },
+	{ "resident_id" },
+	{ "household_register" },
+	{ "marriage_cert" },
+	{ "divorce_cert" },
+	{ "birth_medical_cert" },
+	{ "business_license" },
+	{ "real_estate_cert" },
+	{ "driver_license" },
+	{ "vehicle_license" },
+	{ "social_security_card" },
+	{ "degree_cert" },
+	{ "disability_cert" },
+	{ "residence_permit" },
+	{ "food_business_license" },
+	{ "construction_permit" },
+	{ "no_criminal_record" },
+	{ "veteran_card" },
 };
 const size_t catalog_ecerts_n = ARRAY_LEN(catalog_ecerts);
 
 const struct catalog_label catalog_item_types[] = {
-	{ "licensing", "行政许可", "Administrative licensing" },
-	{ "confirmation", "行政确认", "Administrative confirmation" },
-	{ "payment", "行政给付", "Administrative payment (benefits)" },
-	{ "public_service", "公共服务", "Public service" },
-	{ "other", "其他行政权力（备案、裁决、征收等）",
-	  "Other administrative power (filing, adjudication, collection, etc.)" },
+	{ "licensing" },
+	{ "confirmation" },
+	{ "payment" },
+	{ "public_service" },
+	{ "other" },
 };
 const size_t catalog_item_types_n = ARRAY_LEN(catalog_item_types);
 

@@ -23,6 +23,7 @@
 #include "catalog/catalog_impl.h"
 #include "store/db.h"
 #include "testdb.h"
+#include "view/view.h"
 
 struct fx {
 	enum db_kind kind;
@@ -448,7 +449,8 @@ static void test_queries(void **state)
 	assert_null(g[0].parent);
 }
 
-/* data/catalog/themes.json and ecert_types.json publish the compiled-in vocabularies. */
+/* data/catalog/themes.json and ecert_types.json publish the compiled-in vocabularies, with the
+ * message catalogs' words for them. */
 static void test_vocabularies_match(void **state)
 {
 	(void)state;
@@ -456,13 +458,17 @@ static void test_vocabularies_match(void **state)
 	json_t *ecerts = json_load_file("data/catalog/ecert_types.json", 0, NULL);
 	assert_non_null(themes);
 	assert_non_null(ecerts);
+	struct view *v = NULL;
+	char err[512], key[128];
+	assert_int_equal(view_load_messages("data/i18n", &v, err, sizeof(err)), 0);
 	assert_int_equal(json_array_size(themes), catalog_themes_n);
 	assert_int_equal(catalog_themes_n, 20);
 	for (size_t i = 0; i < catalog_themes_n; i++) {
 		json_t *t = json_array_get(themes, i);
 		assert_string_equal(json_string_value(json_object_get(t, "code")), catalog_themes[i].code);
-		assert_string_equal(json_string_value(json_object_get(t, "name_zh")), catalog_themes[i].name_zh);
-		assert_string_equal(json_string_value(json_object_get(t, "name_en")), catalog_themes[i].name_en);
+		snprintf(key, sizeof(key), "catalog_theme_%s", catalog_themes[i].code);
+		assert_string_equal(json_string_value(json_object_get(t, "name_zh")), view_msg(v, "zh", key));
+		assert_string_equal(json_string_value(json_object_get(t, "name_en")), view_msg(v, "en", key));
 		unsigned aud = 0;
 		size_t j;
 		json_t *x;
@@ -475,6 +481,15 @@ static void test_vocabularies_match(void **state)
 	for (size_t i = 0; i < catalog_ecerts_n; i++)
 		assert_string_equal(json_string_value(json_object_get(json_array_get(ecerts, i), "code")),
 				    catalog_ecerts[i].code);
+	for (size_t i = 0; i < catalog_ecerts_n; i++) {
+		snprintf(key, sizeof(key), "cases_ecert_%s", catalog_ecerts[i].code);
+		assert_true(view_has(v, key));
+	}
+	for (size_t i = 0; i < catalog_item_types_n; i++) {
+		snprintf(key, sizeof(key), "item_type_%s", catalog_item_types[i].code);
+		assert_true(view_has(v, key));
+	}
+	view_free(v);
 	json_decref(themes);
 	json_decref(ecerts);
 }
