@@ -570,8 +570,7 @@ static const char *progress_text(struct req *r, json_t *bj)
 {
 	long done = (long)json_integer_value(json_object_get(bj, "completed"));
 	long total = (long)json_integer_value(json_object_get(bj, "total"));
-	return en(r) ? arena_printf(r->arena, "%ld of %ld completed", done, total)
-		     : arena_printf(r->arena, "已办结 %ld / %ld 件", done, total);
+	return MF(r, "cases_done_total_completed", MA("done", done), MA("total", total));
 }
 
 int bundles_mine_rows(struct req *r, json_t **out)

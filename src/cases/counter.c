@@ -404,8 +404,7 @@ int cases_receipt_page(struct req *r)
 	bool applicant = case_is_applicant(r, &app);
 	bool staff = case_is_department_staff(r, &app) || r->role == ROLE_ADMIN;
 	json_t *cj = arena_json(r, case_json(&app, r->app->calendar, cases_today(), r));
-	json_t *ctx = cases_page_ctx(r, en(r) ? arena_printf(r->arena, "Receipt %s", app.number)
-					      : arena_printf(r->arena, "受理回执 %s", app.number));
+	json_t *ctx = cases_page_ctx(r, MF(r, "cases_receipt_number", MA("number", app.number)));
 	jset(ctx, "number", app.number);
 	/* The query code lets its holder follow the progress: the applicant's, and the counter's
 	 * to hand over on the printed receipt. */

@@ -95,7 +95,7 @@ static int64_t parse_id(const char *s)
 static const char *size_label(struct req *r, int64_t size)
 {
 	if (size < 1024)
-		return arena_printf(r->arena, en(r) ? "%lld bytes" : "%lld 字节", (long long)size);
+		return MF(r, "cases_size_bytes", MA("size", (long long)size));
 	if (size < 1024 * 1024)
 		return arena_printf(r->arena, "%.1f KB", (double)size / 1024.0);
 	return arena_printf(r->arena, "%.1f MB", (double)size / (1024.0 * 1024.0));
@@ -228,8 +228,7 @@ static json_t *pagination(struct req *r, const char *base, long page, long per, 
 	const char *rest = arena_strndup(r->arena, q.buf ? q.buf : "", q.len);
 	sb_release(&q);
 	json_t *p = json_object();
-	jset(p, "status", en(r) ? arena_printf(r->arena, "Page %ld of %ld", page, pages)
-				: arena_printf(r->arena, "第 %ld 页，共 %ld 页", page, pages));
+	jset(p, "status", MF(r, "cases_page_page_pages", MA("page", page), MA("pages", pages)));
 	if (page > 1)
 		jset(p, "prev_href", arena_printf(r->arena, "%s?page=%ld%s", base, page - 1, rest));
 	if (page < pages)
@@ -303,10 +302,7 @@ static int store_uploads(struct req *r, const struct multipart *mp, size_t nslot
 	*nups = 0;
 	if (r->app->cfg.max_upload_total > 0 && total > (size_t)r->app->cfg.max_upload_total) {
 		json_object_set_new(errs, "materials",
-				    json_string(en(r) ? arena_printf(r->arena, "The files together are too large (at most %s).",
-								     size_label(r, r->app->cfg.max_upload_total))
-						      : arena_printf(r->arena, "文件总大小超出限制（最多 %s）。",
-								     size_label(r, r->app->cfg.max_upload_total))));
+				    json_string(MF(r, "cases_files_together_too_large_most", MA("max_upload_total", size_label(r, r->app->cfg.max_upload_total)))));
 		return GH_ETOOBIG;
 	}
 	for (size_t i = 0; i < mp->n; i++) {
@@ -320,17 +316,12 @@ static int store_uploads(struct req *r, const struct multipart *mp, size_t nslot
 		int rc = attach_store(r->db, r->arena, p->data, p->len, (size_t)r->app->cfg.max_upload, &info);
 		if (rc == GH_ETOOBIG) {
 			json_object_set_new(errs, key,
-					    json_string(en(r) ? arena_printf(r->arena, "The file %s is too large (at most %s).",
-									     p->filename, size_label(r, r->app->cfg.max_upload))
-							      : arena_printf(r->arena, "文件 %s 过大（最多 %s）。", p->filename,
-									     size_label(r, r->app->cfg.max_upload))));
+					    json_string(MF(r, "cases_file_filename_too_large_most", MA("filename", p->filename), MA("max_upload", size_label(r, r->app->cfg.max_upload)))));
 			return rc;
 		}
 		if (rc == GH_EUNSUPPORTED) {
 			json_object_set_new(errs, key,
-					    json_string(en(r) ? arena_printf(r->arena, "%s: only PDF, JPEG and PNG files are accepted.",
-									     p->filename)
-							      : arena_printf(r->arena, "%s：只接受 PDF、JPEG、PNG 文件。", p->filename)));
+					    json_string(MF(r, "cases_filename_only_pdf_jpeg_png", MA("filename", p->filename))));
 			return rc;
 		}
 		if (rc)
@@ -408,10 +399,8 @@ static const char *error_anchor(struct req *r, json_t *def, const char *key)
 int cases_apply_render(struct req *r, int status, const struct apply_view *v)
 {
 	const char *name = cases_item_name(r, &v->svc);
-	json_t *ctx = cases_page_ctx(r, v->intake ? (en(r) ? arena_printf(r->arena, "Counter intake: %s", name)
-							 : arena_printf(r->arena, "窗口收件：%s", name))
-					 : (en(r) ? arena_printf(r->arena, "Apply: %s", name)
-						  : arena_printf(r->arena, "在线申请：%s", name)));
+	json_t *ctx = cases_page_ctx(r, v->intake ? (MF(r, "cases_counter_intake_name", MA("name", name)))
+					 : (MF(r, "cases_apply_name", MA("name", name))));
 	if (v->bundle)
 		json_object_set(ctx, "bundle", v->bundle);
 	jset(ctx, "code", v->svc.code);
@@ -934,8 +923,7 @@ static int detail_render_shown(struct req *r, struct application *app, const cha
 	bool staff = case_is_department_staff(r, app) || r->role == ROLE_ADMIN;
 
 	const char *iname = json_string_value(json_object_get(cj, "item_name"));
-	json_t *ctx = cases_page_ctx(r, en(r) ? arena_printf(r->arena, "Application %s", app->number)
-					: arena_printf(r->arena, "办件 %s", app->number));
+	json_t *ctx = cases_page_ctx(r, MF(r, "cases_application_number", MA("number", app->number)));
 	jset(ctx, "number", app->number);
 	jset(ctx, "item_name", iname);
 	jset(ctx, "item_code", app->item_code);
@@ -948,8 +936,7 @@ static int detail_render_shown(struct req *r, struct application *app, const cha
 	jset(ctx, "completed", cases_when(r, app->completed_at));
 	jset(ctx, "due_day", json_string_value(json_object_get(cj, "due_day")));
 	jset(ctx, "legal_due_day", json_string_value(json_object_get(cj, "legal_due_day")));
-	jset(ctx, "promised_limit", en(r) ? arena_printf(r->arena, "%d working days", app->clock.limit_days)
-					  : arena_printf(r->arena, "%d 个工作日", app->clock.limit_days));
+	jset(ctx, "promised_limit", MF(r, "cases_limit_days_working_days", MA("limit_days", app->clock.limit_days)));
 	light_view(r, cj, ctx);
 	if (applicant)
 		jset(ctx, "query_code", app->query_code);

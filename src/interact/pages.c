@@ -115,10 +115,10 @@ static int evaluations_page(struct req *r)
 static const char *subject_title(struct req *r, const char *kind, const char *ref)
 {
 	if (!strcmp(kind, "application"))
-		return arena_printf(r->arena, IA_T(r, "办件 %s", "Application %s"), ref);
+		return MF(r, "interact_application_ref", MA("ref", ref));
 	if (!strcmp(kind, "consultation"))
-		return arena_printf(r->arena, IA_T(r, "咨询 #%s", "Consultation #%s"), ref);
-	return arena_printf(r->arena, IA_T(r, "投诉建议 #%s", "Complaint or suggestion #%s"), ref);
+		return MF(r, "interact_consultation_ref", MA("ref", ref));
+	return MF(r, "interact_complaint_suggestion_ref", MA("ref", ref));
 }
 
 static int rate_render(struct req *r, int status, const char *kind, const char *ref, const struct ia_rating *in,
@@ -225,7 +225,7 @@ static int evaluation_render(struct req *r, int64_t id, int status, const char *
 	if (rc)
 		return rc;
 	json_t *j = ia_eval_detail_json(r, &e);
-	json_t *ctx = page_ctx(r, arena_printf(r->arena, IA_T(r, "评价 #%lld", "Evaluation #%lld"), (long long)id));
+	json_t *ctx = page_ctx(r, MF(r, "interact_evaluation_id", MA("id", (long long)id)));
 	json_object_set_new(ctx, "e", j);
 	size_t i;
 	json_t *a;

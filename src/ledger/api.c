@@ -29,10 +29,6 @@ DB_SQL(q_app_leaves,
        "SELECT l.idx, e.action, e.at FROM application_events e JOIN ledger_leaves l "
        "ON l.ref = 'decision:' || CAST(e.id AS TEXT) WHERE e.application_id = ? ORDER BY l.idx");
 
-static bool en(const struct req *r)
-{
-	return strcmp(r->lang, "en") == 0;
-}
 
 
 static json_t *owned(struct req *r, json_t *j)
@@ -82,7 +78,7 @@ static int index_param(struct req *r, const char *name, int64_t *out)
 
 static int no_leaf(struct req *r, int64_t idx)
 {
-	req_error_detail(r, en(r) ? "The log has no leaf %lld." : "日志中没有序号为 %lld 的叶子。", (long long)idx);
+	req_error_detail(r, "%s", MF(r, "ledger_log_leaf_idx", MA("idx", (long long)idx)));
 	return GH_ENOTFOUND;
 }
 
@@ -190,9 +186,7 @@ static int api_inclusion(struct req *r)
 					   ledger_hashes_json((const unsigned char(*)[H32])p.path, p.n)));
 	}
 	if (size > head || idx >= size) {
-		req_error_detail(r, en(r) ? "size must be larger than index and at most the tree's size (%lld)."
-				       : "size 应大于 index，且不超过树的大小（%lld）。",
-				 (long long)head);
+		req_error_detail(r, "%s", MF(r, "ledger_size_must_larger_than_index", MA("head", (long long)head)));
 		return GH_EINVAL;
 	}
 	struct ledger_leaf l;
@@ -232,9 +226,7 @@ static int api_consistency(struct req *r)
 		second = (long)s;
 	}
 	if (first > second || second > head) {
-		req_error_detail(r, en(r) ? "Sizes must satisfy 1 <= first <= second <= %lld (the tree's size)."
-				       : "树大小须满足 1 <= first <= second <= %lld（当前树的大小）。",
-				 (long long)head);
+		req_error_detail(r, "%s", MF(r, "ledger_sizes_must_satisfy_1_first", MA("head", (long long)head)));
 		return GH_EINVAL;
 	}
 	unsigned char r1[H32], r2[H32];
@@ -481,8 +473,7 @@ static int visible_app(struct req *r, int64_t *id)
 		*id = db_cell_int(&rows, 0, 0);
 	}
 	if (!ok) {
-		req_error_detail(r, en(r) ? "There is no application %.32s that you can see." : "没有您可查看的办件 %.32s。",
-				 number ? number : "");
+		req_error_detail(r, "%s", MF(r, "ledger_there_application_number_see", MA("number", number ? number : "")));
 		return GH_ENOTFOUND;
 	}
 	return 0;
@@ -529,7 +520,7 @@ static int receipt_download(struct req *r)
 	for (size_t i = 0; i < rows.nrows; i++)
 		mine |= db_cell_int(&rows, i, 0) == idx;
 	if (!mine) {
-		req_error_detail(r, en(r) ? "This application has no receipt %lld." : "该办件没有序号为 %lld 的回执。", (long long)idx);
+		req_error_detail(r, "%s", MF(r, "ledger_application_receipt_idx", MA("idx", (long long)idx)));
 		return GH_ENOTFOUND;
 	}
 	json_t *doc;

@@ -153,8 +153,7 @@ static json_t *pagination(struct req *r, long page, long per, long total)
 	if (pages <= 1)
 		return json_false();
 	json_t *p = json_object();
-	jset(p, "status", en(r) ? arena_printf(r->arena, "Page %ld of %ld", page, pages)
-				: arena_printf(r->arena, "第 %ld 页，共 %ld 页", page, pages));
+	jset(p, "status", MF(r, "cases_page_page_pages", MA("page", page), MA("pages", pages)));
 	if (page > 1)
 		jset(p, "prev_href", arena_printf(r->arena, "/inbox?page=%ld", page - 1));
 	if (page < pages)

@@ -32,10 +32,6 @@
 #define SPEC_URL "http://wiki.open311.org/GeoReport_v2"
 #define SERVICES_MAX 5000 /* catalog items considered for the service list */
 
-static const char *T(const struct req *r, const char *zh, const char *en)
-{
-	return strcmp(r->lang, "en") == 0 ? en : zh;
-}
 
 /* ---- answers ---------------------------------------------------------------------------- */
 
@@ -161,10 +157,7 @@ static const char *dept_name(struct req *r, struct names *memo, const char *code
 
 static const char *service_notice(struct req *r, const struct catalog_service *s)
 {
-	return arena_printf(r->arena,
-			    T(r, "受理后 %ld 个工作日内办结（法定时限 %ld 个工作日）。",
-			      "Completed within %ld working days of acceptance (legal limit %ld working days)."),
-			    s->promised_limit_days, s->legal_limit_days);
+	return MF(r, "open311_completed_within_promised_limit_days", MA("promised_limit_days", s->promised_limit_days), MA("legal_limit_days", s->legal_limit_days));
 }
 
 static const char *svc_name(const struct req *r, const struct catalog_service *s)
@@ -260,8 +253,8 @@ static const char *datatype_description(struct req *r, json_t *field, const char
 	if (strcmp(source, "first_name") == 0)
 		return arena_printf(r->arena, "%s%s%s", hint, *hint && strcmp(r->lang, "en") == 0 ? " " : "",
 				    M(r, "open311_when_omitted_taken_from_first"));
-	return arena_printf(r->arena, T(r, "%s%s未提供时取 %s。", "%s%sWhen omitted, taken from %s."), hint,
-			    *hint && strcmp(r->lang, "en") == 0 ? " " : "", source);
+	return MF(r, "open311_hint_taken_from_source", MA("hint", hint),
+		  MA("sep", *hint && strcmp(r->lang, "en") == 0 ? " " : ""), MA("source", source));
 }
 
 static int h_service(struct req *r)
@@ -428,9 +421,7 @@ static int get_requests(struct req *r, enum open311_fmt fmt)
 		if (rc) {
 			json_decref(list);
 			return fail(r, fmt, 400,
-				    arena_printf(r->arena, T(r, "service_request_id 应为逗号分隔的编号，最多 %d 个。",
-							     "service_request_id takes at most %d comma-separated ids."),
-						 OPEN311_IDS_MAX));
+				    MF(r, "open311_service_request_id_takes_most", MA("open311_ids_max", OPEN311_IDS_MAX)));
 		}
 		for (size_t i = 0; i < n; i++) {
 			struct open311_request q;
@@ -462,9 +453,7 @@ static int get_requests(struct req *r, enum open311_fmt fmt)
 	if (q.from > q.to || q.to - q.from > span) {
 		json_decref(list);
 		return fail(r, fmt, 400,
-			    arena_printf(r->arena, T(r, "start_date 应早于 end_date，且相隔不超过 %d 天。",
-						     "start_date must come before end_date, at most %d days apart."),
-					 OPEN311_RANGE_DAYS));
+			    MF(r, "open311_start_date_must_come_before", MA("open311_range_days", OPEN311_RANGE_DAYS)));
 	}
 	if (code && *code)
 		q.service_code = code;
@@ -508,9 +497,7 @@ static int field(struct req *r, const struct kvlist *form, const char *name, siz
 		return 0;
 	if (str_utf8_chars(v, strlen(v)) > max) {
 		json_array_append_new(errors, json_pack("{s:i,s:s}", "code", 400, "description",
-							arena_printf(r->arena, T(r, "%s 过长（最多 %zu 字）。",
-										 "%s is too long (at most %zu characters)."),
-								     name, max)));
+							MF(r, "open311_name_too_long_most_max", MA("name", name), MA("max", max))));
 		return 1;
 	}
 	*out = v;
@@ -620,15 +607,11 @@ static int post_request(struct req *r, enum open311_fmt fmt)
 			}
 		}
 		if (!known) {
-			add_error(r, errors, arena_printf(r->arena, T(r, "%.80s 不是该服务的属性。",
-								      "%.80s is not an attribute of this service."),
-							  form.v[i].key));
+			add_error(r, errors, MF(r, "open311_key_attribute_service", MA("key", form.v[i].key)));
 			continue;
 		}
 		if (multi || json_object_get(input, acode)) {
-			add_error(r, errors, arena_printf(r->arena, T(r, "属性 %s 只能有一个值。",
-								      "attribute[%s] takes a single value."),
-							  acode));
+			add_error(r, errors, MF(r, "open311_attribute_acode_takes_single_value", MA("acode", acode)));
 			continue;
 		}
 		json_object_set_new(input, acode, json_string(form.v[i].val));

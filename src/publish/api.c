@@ -202,7 +202,7 @@ static int member(struct req *r, json_t *j, const char *key, const char **out)
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_string(v)) {
-		req_error_detail(r, en(r) ? "%s must be a string." : "%s 应为字符串。", key);
+		req_error_detail(r, "%s", MF(r, "publish_key_must_string", MA("key", key)));
 		return GH_EINVAL;
 	}
 	*out = json_string_value(v);

@@ -92,7 +92,7 @@ static json_t *pagination(struct req *r, const char *base_q, long page, long per
 	if (pages <= 1)
 		return json_false();
 	json_t *p = json_object();
-	jset(p, "status", arena_printf(r->arena, en(r) ? "Page %ld of %ld" : "第 %ld 页，共 %ld 页", page, pages));
+	jset(p, "status", MF(r, "cases_page_page_pages", MA("page", page), MA("pages", pages)));
 	if (page > 1)
 		jset(p, "prev_href", arena_printf(r->arena, "/publish?%spage=%ld", base_q, page - 1));
 	if (page < pages)
@@ -136,7 +136,7 @@ static int page_list(struct req *r)
 	}
 	json_object_set_new(ctx, "pagination", pagination(r, q.buf, page, per, total));
 	sb_release(&q);
-	jset(ctx, "count", arena_printf(r->arena, en(r) ? "%ld documents" : "共 %ld 篇", total));
+	jset(ctx, "count", MF(r, "publish_total_documents", MA("total", total)));
 	return resp_page(r, 200, "publish/list", ctx);
 }
 
