@@ -84,7 +84,7 @@ static int64_t param_id(struct req *r)
 static int error_why(struct req *r, int rc, const char *why)
 {
 	if (why)
-		req_error_detail(r, "%s", why);
+		req_error_detail(r, "%s", M(r, why));
 	return rc;
 }
 
@@ -94,12 +94,14 @@ static int api_tags(struct req *r)
 {
 	json_t *levels = json_array(), *tags = json_array();
 	for (int l = 5; l >= 1; l--)
-		json_array_append_new(levels, json_pack("{s:i,s:s,s:s,s:b}", "level", l, "name", ia_level_name(l, ia_en(r)), "name_zh",
-							ia_level_name(l, false), "bad", l <= 2));
+		json_array_append_new(levels, json_pack("{s:i,s:s,s:s,s:b}", "level", l, "name", M(r, ia_level_key(l)), "name_zh",
+							view_msg(r->app->view, "zh", ia_level_key(l)), "bad", l <= 2));
 	static const char *const groups[] = { "", "bad", "fair", "good" };
 	for (size_t i = 0; i < ia_tags_n; i++)
-		json_array_append_new(tags, json_pack("{s:s,s:s,s:s,s:s}", "code", ia_tags[i].code, "name_zh", ia_tags[i].zh, "name_en",
-						      ia_tags[i].en, "group", groups[ia_tags[i].group]));
+		json_array_append_new(tags, json_pack("{s:s,s:s,s:s,s:s}", "code", ia_tags[i].code, "name_zh",
+						      view_msg(r->app->view, "zh", arena_printf(r->arena, "interact_tag_%s", ia_tags[i].code)),
+						      "name_en",
+						      view_msg(r->app->view, "en", arena_printf(r->arena, "interact_tag_%s", ia_tags[i].code)), "group", groups[ia_tags[i].group]));
 	return resp_json(r, 200, json_pack("{s:o,s:o,s:{s:[i,i],s:[i],s:[i,i]}}", "levels", levels, "tags", tags, "groups",
 					   "good", 5, 4, "fair", 3, "bad", 2, 1));
 }

@@ -26,20 +26,20 @@
 #include "http/msg.h"
 
 const struct ia_tag ia_tags[] = {
-	{ "efficient", "办理高效", "Quick service", 3 },
-	{ "courteous", "态度热情", "Courteous staff", 3 },
-	{ "clear_guide", "指南清晰", "Clear guidance", 3 },
-	{ "fewer_trips", "少跑腿", "Fewer trips", 3 },
-	{ "online_easy", "网上办理便捷", "Easy to do online", 3 },
-	{ "mostly_met", "基本满足需求", "Mostly met my needs", 2 },
-	{ "a_bit_slow", "速度稍慢", "A little slow", 2 },
-	{ "guide_vague", "指南不够清楚", "Guidance could be clearer", 2 },
-	{ "too_slow", "办理超时", "Took too long", 1 },
-	{ "many_trips", "多次跑腿", "Had to come back several times", 1 },
-	{ "unhelpful", "服务态度差", "Unhelpful staff", 1 },
-	{ "not_told_once", "未一次性告知", "Not told everything at once", 1 },
-	{ "extra_materials", "要求额外材料", "Asked for extra documents", 1 },
-	{ "system_fault", "系统故障", "System problems", 1 },
+	{ "efficient", 3 },
+	{ "courteous", 3 },
+	{ "clear_guide", 3 },
+	{ "fewer_trips", 3 },
+	{ "online_easy", 3 },
+	{ "mostly_met", 2 },
+	{ "a_bit_slow", 2 },
+	{ "guide_vague", 2 },
+	{ "too_slow", 1 },
+	{ "many_trips", 1 },
+	{ "unhelpful", 1 },
+	{ "not_told_once", 1 },
+	{ "extra_materials", 1 },
+	{ "system_fault", 1 },
 };
 const size_t ia_tags_n = ARRAY_LEN(ia_tags);
 
@@ -56,23 +56,18 @@ int ia_level_group(int level)
 	return level >= 4 ? 3 : level == 3 ? 2 : 1;
 }
 
-const char *ia_level_name(int level, bool en)
+const char *ia_level_key(int level)
 {
-	static const char *const zh[] = { "", "非常不满意", "不满意", "基本满意", "满意", "非常满意" };
-	static const char *const e[] = { "", "Very dissatisfied", "Dissatisfied", "Fairly satisfied", "Satisfied",
-					 "Very satisfied" };
-	if (level < 1 || level > 5)
-		return "";
-	return en ? e[level] : zh[level];
+	static const char *const keys[] = { "", N_("interact_level_1"), N_("interact_level_2"), N_("interact_level_3"),
+					    N_("interact_level_4"), N_("interact_level_5") };
+	return level >= 1 && level <= 5 ? keys[level] : "";
 }
 
-const char *ia_rect_level_name(int level, bool en)
+const char *ia_rect_level_key(int level)
 {
-	static const char *const zh[] = { "", "不满意", "基本满意", "满意" };
-	static const char *const e[] = { "", "Dissatisfied", "Fairly satisfied", "Satisfied" };
-	if (level < 1 || level > 3)
-		return "";
-	return en ? e[level] : zh[level];
+	static const char *const keys[] = { "", N_("interact_rect_level_1"), N_("interact_rect_level_2"),
+					    N_("interact_rect_level_3") };
+	return level >= 1 && level <= 3 ? keys[level] : "";
 }
 
 /* ---- small shared helpers ------------------------------------------------------------- */
@@ -325,7 +320,7 @@ int ia_rating_add_tag(struct ia_rating *in, const char *code, const char **why)
 		if (strcmp(in->tags[i], code) == 0)
 			return 0;
 	if (in->ntags == INTERACT_TAGS_MAX) {
-		*why = "Choose at most 6 reasons. / 最多选择 6 个原因。";
+		*why = N_("interact_choose_most_6_reasons");
 		return GH_EVALIDATION;
 	}
 	in->tags[in->ntags++] = code;
@@ -335,31 +330,31 @@ int ia_rating_add_tag(struct ia_rating *in, const char *code, const char **why)
 int ia_rating_check(const struct ia_rating *in, const char **why)
 {
 	if (in->level < 1 || in->level > 5) {
-		*why = "Choose a level from 1 (very dissatisfied) to 5 (very satisfied). / 请选择评价等级。";
+		*why = N_("interact_choose_level_from_1_very");
 		return GH_EVALIDATION;
 	}
 	int group = ia_level_group(in->level);
 	for (size_t i = 0; i < in->ntags; i++) {
 		const struct ia_tag *t = ia_tag_find(in->tags[i], strlen(in->tags[i]));
 		if (!t) {
-			*why = "Unknown reason. / 未知的评价原因。";
+			*why = N_("interact_unknown_reason");
 			return GH_EVALIDATION;
 		}
 		if (t->group != group) {
-			*why = "A reason does not fit the level chosen. / 所选原因与评价等级不符。";
+			*why = N_("interact_reason_does_fit_level_chosen");
 			return GH_EVALIDATION;
 		}
 	}
 	if (in->level <= 2 && in->ntags == 0) {
-		*why = "Please choose at least one reason for a dissatisfied rating. / 不满意评价请至少选择一个原因。";
+		*why = N_("interact_choose_least_one_reason_dissatisfied");
 		return GH_EVALIDATION;
 	}
 	if (!ia_text_ok(in->comment, INTERACT_COMMENT_MAX, false)) {
-		*why = "The comment may have at most 500 characters. / 评价内容不能超过 500 字。";
+		*why = N_("interact_comment_most_500_characters");
 		return GH_EVALIDATION;
 	}
 	if (in->channel && !channel_ok(in->channel)) {
-		*why = "channel: web, app, kiosk or counter. / 渠道应为 web、app、kiosk 或 counter。";
+		*why = N_("interact_channel_web_app_kiosk_counter");
 		return GH_EINVAL;
 	}
 	return 0;
@@ -373,14 +368,14 @@ int ia_rating_parse(struct arena *a, const char *text, size_t len, struct ia_rat
 	json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &e);
 	int rc = GH_EINVAL;
 	if (!j || !json_is_object(j)) {
-		*why = "The body is not a JSON object. / 请求体不是 JSON 对象。";
+		*why = N_("interact_body_json_object");
 		goto out;
 	}
 	json_t *lv = json_object_get(j, "level"), *tags = json_object_get(j, "tags");
 	json_t *cm = json_object_get(j, "comment"), *ch = json_object_get(j, "channel");
 	if (!json_is_integer(lv) || (tags && !json_is_array(tags)) || (cm && !json_is_string(cm) && !json_is_null(cm)) ||
 	    (ch && !json_is_string(ch))) {
-		*why = "level must be a whole number, tags an array of strings, comment and channel strings. / 参数格式有误。";
+		*why = N_("interact_level_must_whole_number_tags");
 		goto out;
 	}
 	json_int_t l = json_integer_value(lv);
@@ -389,13 +384,13 @@ int ia_rating_parse(struct arena *a, const char *text, size_t len, struct ia_rat
 	json_t *t;
 	json_array_foreach(tags, i, t) {
 		if (!json_is_string(t) || i >= 32) {
-			*why = "tags must be an array of at most 6 reason codes. / 原因格式有误。";
+			*why = N_("interact_tags_must_array_most_6");
 			rc = GH_EINVAL; /* rc may hold the 0 of an earlier tag */
 			goto out;
 		}
 		const struct ia_tag *tag = ia_tag_find(json_string_value(t), json_string_length(t));
 		if (!tag) {
-			*why = "Unknown reason. / 未知的评价原因。";
+			*why = N_("interact_unknown_reason");
 			rc = GH_EVALIDATION;
 			goto out;
 		}
@@ -404,13 +399,13 @@ int ia_rating_parse(struct arena *a, const char *text, size_t len, struct ia_rat
 	}
 	if (json_is_string(cm)) {
 		if (json_string_length(cm) > INTERACT_COMMENT_MAX * 4) {
-			*why = "The comment may have at most 500 characters. / 评价内容不能超过 500 字。";
+			*why = N_("interact_comment_most_500_characters");
 			rc = GH_EVALIDATION;
 			goto out;
 		}
 		out->comment = arena_strndup(a, json_string_value(cm), json_string_length(cm));
 		if (strlen(out->comment) != json_string_length(cm)) {
-			*why = "The comment contains a NUL character. / 评价内容含有非法字符。";
+			*why = N_("interact_comment_contains_nul_character");
 			rc = GH_EVALIDATION;
 			goto out;
 		}
@@ -600,7 +595,7 @@ int ia_rate(struct req *r, const char *kind, const char *ref, const struct ia_ra
 	const char *why = NULL;
 	int rc = ia_rating_check(in, &why); /* callers checked already; a rating is never stored unchecked */
 	if (rc) {
-		req_error_detail(r, "%s", why);
+		req_error_detail(r, "%s", M(r, why));
 		return rc;
 	}
 	if ((rc = resolve(r, kind, ref, in->channel, &x)))
@@ -755,7 +750,7 @@ json_t *ia_eval_json(struct req *r, const struct ia_eval *e)
 		const char *c = json_string_value(t);
 		const struct ia_tag *tag = c ? ia_tag_find(c, strlen(c)) : NULL;
 		if (tag)
-			json_array_append_new(tags, json_pack("{s:s,s:s}", "code", tag->code, "name", ia_en(r) ? tag->en : tag->zh));
+			json_array_append_new(tags, json_pack("{s:s,s:s}", "code", tag->code, "name", MC(r, "interact_tag_", tag->code)));
 	}
 	json_decref(raw);
 	json_t *j = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s?,s:s?,s:s?,s:s,s:i,s:s,s:o,s:s,s:b,s:b,s:s,s:s?,s:s}", "id",
@@ -763,7 +758,7 @@ json_t *ia_eval_json(struct req *r, const struct ia_eval *e)
 			      subject_href(r, e->subject_kind, e->subject_ref), "department", e->department, "department_name",
 			      pick(r, e->dept_zh, e->dept_en), "item_code", e->item_code, "item_name",
 			      pick(r, e->item_zh, e->item_en), "channel", e->channel, "level", e->level, "level_name",
-			      ia_level_name(e->level, ia_en(r)), "tags", tags, "comment", e->comment ? e->comment : "", "bad",
+			      M(r, ia_level_key(e->level)), "tags", tags, "comment", e->comment ? e->comment : "", "bad",
 			      e->bad, "excluded", e->excluded, "day", ia_day_str(r->arena, e->day), "created",
 			      ia_when(r->arena, e->created_at), "href", arena_printf(r->arena, "/evaluations/%lld", (long long)e->id));
 	char ckey[48];

@@ -47,7 +47,7 @@ static inline void ia_set(json_t *o, const char *k, const char *v)
 /* ---- evaluations.c -------------------------------------------------------------------- */
 
 struct ia_tag {
-	const char *code, *zh, *en;
+	const char *code; /* its words: the catalogs' interact_tag_<code> */
 	int group; /* 3 good (5, 4), 2 fair (3), 1 bad (2, 1) */
 };
 extern const struct ia_tag ia_tags[];
@@ -55,9 +55,10 @@ extern const size_t ia_tags_n;
 const struct ia_tag *ia_tag_find(const char *code, size_t len);
 /* The tag group of a level: 3 for 5 and 4, 2 for 3, 1 for 2 and 1. */
 int ia_level_group(int level);
-const char *ia_level_name(int level, bool en);
-/* Names of the citizen's rating of a rectification (3 满意, 2 基本满意, 1 不满意). */
-const char *ia_rect_level_name(int level, bool en);
+/* The message key naming a rating level 1..5 ("" for another). */
+const char *ia_level_key(int level);
+/* The message key naming the citizen's rating of a rectification (3 satisfied .. 1 not). */
+const char *ia_rect_level_key(int level);
 
 /* A rating as the API or a form sends it. */
 struct ia_rating {
@@ -69,7 +70,7 @@ struct ia_rating {
 };
 /* Parses a rating from a JSON object's text ({level, tags: [..], comment, channel}) into out
  * (strings in a) and checks it with ia_rating_check. Returns 0, or GH_EINVAL / GH_EVALIDATION
- * with *why a message in both languages (static). Never reads beyond len. */
+ * with *why the message key of the reason (M() it). Never reads beyond len. */
 int ia_rating_parse(struct arena *a, const char *text, size_t len, struct ia_rating *out, const char **why);
 /* Checks level 1..5, tags known, distinct, at most INTERACT_TAGS_MAX and of the level's group,
  * a bad review with at least one tag, the comment's size and UTF-8, the channel's name. */

@@ -129,7 +129,7 @@ static int rate_render(struct req *r, int status, const char *kind, const char *
 	ia_set(ctx, "action", arena_printf(r->arena, "/evaluate/%s/%s", kind, ref));
 	json_t *levels = json_array();
 	for (int l = 5; l >= 1; l--)
-		json_array_append_new(levels, json_pack("{s:i,s:s,s:b,s:b}", "level", l, "name", ia_level_name(l, ia_en(r)), "checked",
+		json_array_append_new(levels, json_pack("{s:i,s:s,s:b,s:b}", "level", l, "name", M(r, ia_level_key(l)), "checked",
 							in && in->level == l, "bad", l <= 2));
 	json_object_set_new(ctx, "levels", levels);
 	static const char *const gkeys[] = { "", "interact_tags_bad", "interact_tags_fair", "interact_tags_good" };
@@ -143,7 +143,7 @@ static int rate_render(struct req *r, int status, const char *kind, const char *
 			for (size_t k = 0; in && k < in->ntags; k++)
 				on = on || !strcmp(in->tags[k], ia_tags[i].code);
 			json_array_append_new(tags, json_pack("{s:s,s:s,s:b}", "code", ia_tags[i].code, "name",
-							      ia_en(r) ? ia_tags[i].en : ia_tags[i].zh, "checked", on));
+							      MC(r, "interact_tag_", ia_tags[i].code), "checked", on));
 		}
 		json_array_append_new(groups, json_pack("{s:s,s:s,s:o}", "name", ia_msg(r, gkeys[g], ""), "id",
 							arena_printf(r->arena, "tags-%d", g), "tags", tags));
@@ -194,7 +194,7 @@ static int rate_post(struct req *r)
 			continue;
 		const struct ia_tag *t = ia_tag_find(f.v[i].val, strlen(f.v[i].val));
 		if (!t) {
-			why = M(r, "interact_unknown_reason");
+			why = N_("interact_unknown_reason");
 			rc = GH_EVALIDATION;
 		} else {
 			rc = ia_rating_add_tag(&in, t->code, &why);
@@ -206,7 +206,7 @@ static int rate_post(struct req *r)
 	if (!rc)
 		rc = ia_rating_check(&in, &why);
 	if (rc)
-		return rate_render(r, status_of(rc), kind, ref, &in, why ? why : error_text(r, rc));
+		return rate_render(r, status_of(rc), kind, ref, &in, why ? M(r, why) : error_text(r, rc));
 	int64_t id;
 	if ((rc = ia_rate(r, kind, ref, &in, &id))) {
 		if (rc == GH_ENOTFOUND || rc == GH_EDB || rc == GH_EBUSY || rc == GH_EUNAVAILABLE)
@@ -240,8 +240,8 @@ static int evaluation_render(struct req *r, int64_t id, int status, const char *
 				      "code", "visit", "name", M(r, "interact_person"), "code", "sms", "name",
 				      M(r, "interact_text_message"), "code", "online", "name", M(r, "interact_online")));
 	json_object_set_new(ctx, "rect_levels",
-			    json_pack("[{s:i,s:s},{s:i,s:s},{s:i,s:s}]", "level", 3, "name", ia_rect_level_name(3, ia_en(r)), "level", 2,
-				      "name", ia_rect_level_name(2, ia_en(r)), "level", 1, "name", ia_rect_level_name(1, ia_en(r))));
+			    json_pack("[{s:i,s:s},{s:i,s:s},{s:i,s:s}]", "level", 3, "name", M(r, ia_rect_level_key(3)), "level", 2,
+				      "name", M(r, ia_rect_level_key(2)), "level", 1, "name", M(r, ia_rect_level_key(1))));
 	json_object_set_new(ctx, "has_events", json_boolean(json_array_size(json_object_get(j, "events")) > 0));
 	ia_set(ctx, "notice", done_notice(r));
 	ia_set(ctx, "error", error);

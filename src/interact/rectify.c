@@ -58,9 +58,9 @@ int ia_rect_open(struct req *r, const struct ia_eval *e)
 	return ia_tell_department(
 		r->db, r->arena, e->department, false, "rectify_task", "差评整改任务", "A bad review to put right",
 		arena_printf(r->arena, "收到一条差评（%s），请在 %s 前完成回访、整改并反馈：/evaluations/%lld",
-			     ia_level_name(e->level, false), due_s, (long long)e->id),
+			     view_msg(r->app->view, "zh", ia_level_key(e->level)), due_s, (long long)e->id),
 		arena_printf(r->arena, "A review rated \"%s\" came in. Visit, put it right and give feedback by %s: /evaluations/%lld",
-			     ia_level_name(e->level, true), due_s, (long long)e->id),
+			     view_msg(r->app->view, "en", ia_level_key(e->level)), due_s, (long long)e->id),
 		NULL);
 }
 
@@ -127,7 +127,7 @@ json_t *ia_rect_json(struct req *r, const struct ia_rect *t)
 							     t->feedback));
 	if (t->citizen_level)
 		json_object_set_new(j, "citizen_rating", json_pack("{s:i,s:s,s:s?}", "level", t->citizen_level, "name",
-								   ia_rect_level_name(t->citizen_level, ia_en(r)), "at",
+								   M(r, ia_rect_level_key(t->citizen_level)), "at",
 								   ia_when(r->arena, t->citizen_rated_at)));
 	return j;
 }
@@ -288,7 +288,7 @@ int ia_rect_list(struct req *r, const char *department, const char *state, json_
 		json_array_append_new(
 			arr, json_pack("{s:I,s:s,s:s,s:s,s:b,s:i,s:s,s:s,s:s,s:s?,s:s?,s:s,s:s}", "evaluation", (json_int_t)db_cell_int(&rows, i, 0),
 				       "state", s, "state_name", ia_msg(r, key, s), "due_day", ia_day_str(r->arena, due), "overdue",
-				       !dept_done && due < today, "level", level, "level_name", ia_level_name(level, ia_en(r)),
+				       !dept_done && due < today, "level", level, "level_name", M(r, ia_level_key(level)),
 				       "subject", db_cell(&rows, i, 4), "ref", db_cell(&rows, i, 5), "created",
 				       ia_when(r->arena, db_cell_int(&rows, i, 6)), "item_name", item, "department", db_cell(&rows, i, 9),
 				       "href", arena_printf(r->arena, "/evaluations/%s", db_cell(&rows, i, 0))));
@@ -480,7 +480,7 @@ int ia_appeal_list(struct req *r, const char *state, json_t **out)
 				       "department", db_cell(&rows, i, 2), "department_name", dn, "reason", db_cell(&rows, i, 3),
 				       "filed", ia_when(r->arena, db_cell_int(&rows, i, 4)), "state", s, "state_name",
 				       ia_msg(r, key, s), "pending", !strcmp(s, "pending"), "note", db_cell(&rows, i, 6), "level", level,
-				       "level_name", ia_level_name(level, ia_en(r)), "comment", db_cell(&rows, i, 8), "filed_by",
+				       "level_name", M(r, ia_level_key(level)), "comment", db_cell(&rows, i, 8), "filed_by",
 				       db_cell(&rows, i, 11), "href", arena_printf(r->arena, "/evaluations/%s", db_cell(&rows, i, 1))));
 	}
 	*out = arr;

@@ -22,6 +22,7 @@
 #include "interact/interact_impl.h"
 #include "store/db.h"
 #include "testdb.h"
+#include "view/view.h"
 
 /* ---- the parser ------------------------------------------------------------------------ */
 
@@ -98,20 +99,28 @@ static void test_levels_tags(void **state)
 	assert_int_equal(ia_level_group(3), 2);
 	assert_int_equal(ia_level_group(2), 1);
 	assert_int_equal(ia_level_group(1), 1);
-	assert_string_equal(ia_level_name(5, false), "非常满意");
-	assert_string_equal(ia_level_name(1, false), "非常不满意");
-	assert_string_equal(ia_level_name(2, true), "Dissatisfied");
-	assert_string_equal(ia_level_name(9, true), "");
-	assert_string_equal(ia_rect_level_name(3, false), "满意");
-	assert_string_equal(ia_rect_level_name(2, false), "基本满意");
-	assert_string_equal(ia_rect_level_name(1, false), "不满意");
+	assert_string_equal(ia_level_key(5), "interact_level_5");
+	assert_string_equal(ia_level_key(1), "interact_level_1");
+	assert_string_equal(ia_level_key(6), "");
+	assert_string_equal(ia_rect_level_key(3), "interact_rect_level_3");
+	assert_string_equal(ia_rect_level_key(0), "");
+	/* Every level and tag has its words in the catalogs. */
+	struct view *v = NULL;
+	char verr[512], key[96];
+	assert_int_equal(view_load_messages("data/i18n", &v, verr, sizeof(verr)), 0);
+	for (int l = 1; l <= 5; l++)
+		assert_true(view_has(v, ia_level_key(l)));
+	for (int l = 1; l <= 3; l++)
+		assert_true(view_has(v, ia_rect_level_key(l)));
 	int groups[4] = { 0 };
 	for (size_t i = 0; i < ia_tags_n; i++) {
 		assert_true(ia_tags[i].group >= 1 && ia_tags[i].group <= 3);
 		groups[ia_tags[i].group]++;
 		assert_ptr_equal(ia_tag_find(ia_tags[i].code, strlen(ia_tags[i].code)), &ia_tags[i]);
-		assert_true(*ia_tags[i].zh && *ia_tags[i].en);
+		snprintf(key, sizeof(key), "interact_tag_%s", ia_tags[i].code);
+		assert_true(view_has(v, key));
 	}
+	view_free(v);
 	assert_true(groups[1] > 0 && groups[2] > 0 && groups[3] > 0);
 	assert_null(ia_tag_find("efficien", 8));
 	assert_true(ia_text_ok("x", 1, true));
