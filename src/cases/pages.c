@@ -136,19 +136,16 @@ static const char *material_name(struct req *r, json_t *mdefs, json_int_t slot)
 	return n ? n : arena_printf(r->arena, "#%lld", (long long)slot + 1);
 }
 
+/* How a result reaches the applicant; the words are the catalogs' cases_delivery_<word>. */
 static const struct {
-	const char *word, *zh, *en;
-} deliveries[] = {
-	{ "window", "窗口领取", "Collect at the service counter" },
-	{ "post", "邮寄送达", "By post" },
-	{ "electronic", "电子送达（电子证照）", "Electronic delivery (e-certificate)" },
-};
+	const char *word;
+} deliveries[] = { { "window" }, { "post" }, { "electronic" } };
 
 static const char *delivery_label(struct req *r, const char *word)
 {
 	for (size_t i = 0; word && i < ARRAY_LEN(deliveries); i++)
 		if (strcmp(deliveries[i].word, word) == 0)
-			return T(r, deliveries[i].zh, deliveries[i].en);
+			return MC(r, "cases_delivery_", deliveries[i].word);
 	return NULL;
 }
 
@@ -168,14 +165,11 @@ static void light_view(struct req *r, json_t *cj, json_t *out)
 	const char *pause = paused ? M(r, "cases_clock_paused") : "";
 	const char *text;
 	if (strcmp(light, "red") == 0)
-		text = en(r) ? arena_printf(r->arena, "Red — %ld working day%s overdue%s", -n, -n == 1 ? "" : "s", pause)
-			     : arena_printf(r->arena, "红灯 — 已超期 %ld 个工作日%s", -n, pause);
+		text = MF(r, "cases_light_text_red", MA("n", -n), MA("paused", pause));
 	else if (strcmp(light, "yellow") == 0)
-		text = en(r) ? arena_printf(r->arena, "Yellow — %ld working day%s left%s", n, n == 1 ? "" : "s", pause)
-			     : arena_printf(r->arena, "黄灯 — 剩余 %ld 个工作日%s", n, pause);
+		text = MF(r, "cases_light_text_yellow", MA("n", n), MA("paused", pause));
 	else
-		text = en(r) ? arena_printf(r->arena, "Green — %ld working day%s left%s", n, n == 1 ? "" : "s", pause)
-			     : arena_printf(r->arena, "绿灯 — 剩余 %ld 个工作日%s", n, pause);
+		text = MF(r, "cases_light_text_green", MA("n", n), MA("paused", pause));
 	jset(out, "light_text", text);
 	jset(out, "light", light);
 }
@@ -1057,7 +1051,7 @@ static int detail_render_shown(struct req *r, struct application *app, const cha
 			json_t *opts = json_array();
 			for (size_t d = 0; d < ARRAY_LEN(deliveries); d++)
 				json_array_append_new(opts, json_pack("{s:s,s:s}", "value", deliveries[d].word, "label",
-								      T(r, deliveries[d].zh, deliveries[d].en)));
+								      MC(r, "cases_delivery_", deliveries[d].word)));
 			json_object_set_new(o, "deliveries", opts);
 		}
 		json_array_append_new(acts, o);
@@ -1387,15 +1381,11 @@ static json_t *choice_list(struct req *r, const char *selected, bool states)
 		}
 		return out;
 	}
-	static const struct {
-		const char *code, *zh, *en;
-	} lights[] = { { "green", "绿灯（正常）", "Green (on time)" },
-		       { "yellow", "黄灯（临近期限）", "Yellow (due soon)" },
-		       { "red", "红灯（已超期）", "Red (overdue)" } };
+	static const char *const lights[] = { "green", "yellow", "red" }; /* words: cases_light_name_<code> */
 	for (size_t i = 0; i < ARRAY_LEN(lights); i++)
-		json_array_append_new(out, json_pack("{s:s,s:s,s:b}", "value", lights[i].code, "label",
-						     T(r, lights[i].zh, lights[i].en), "selected",
-						     selected && strcmp(selected, lights[i].code) == 0));
+		json_array_append_new(out, json_pack("{s:s,s:s,s:b}", "value", lights[i], "label",
+						     MC(r, "cases_light_name_", lights[i]), "selected",
+						     selected && strcmp(selected, lights[i]) == 0));
 	return out;
 }
 
