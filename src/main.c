@@ -412,7 +412,13 @@ static int cmd_interact_duties(struct config *cfg, int nargs, char **args)
 		fprintf(stderr, "govhall: %s\n", err);
 		return 1;
 	}
+	/* The messages the duties send are in the catalogs. */
+	char i18n[4096];
+	snprintf(i18n, sizeof(i18n), "%s/i18n", cfg->data_dir);
+	if (view_load_messages(i18n, &app.view, err, sizeof(err)))
+		fprintf(stderr, "govhall: the message catalogs: %s\n", err);
 	int rc = interact_cli_duties(&app, nargs, args);
+	view_free(app.view);
 	cases_release(&app);
 	return rc;
 }

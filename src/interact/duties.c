@@ -18,6 +18,7 @@
 #include "notify/notify.h"
 #include "interact/interact_impl.h"
 #include "store/db.h"
+#include "http/msg.h"
 
 #define LOCK_KEY "4711020410" /* pg advisory lock of the interact duties */
 #define BATCH 200
@@ -73,15 +74,14 @@ static int one(struct app *app, struct db *db, struct arena *a, struct db_sql *c
 
 static int send_invite(struct app *app, struct db *db, struct arena *a, struct db_rows *rows, size_t i, int32_t today, int *n)
 {
-	(void)app;
 	(void)today;
 	const char *num = db_cell(rows, i, 1);
 	const char *zh = db_cell(rows, i, 3) ? db_cell(rows, i, 3) : num, *en = db_cell(rows, i, 4) ? db_cell(rows, i, 4) : zh;
+	const struct view *v = app ? app->view : NULL;
 	int rc = notify_inbox_message(db, a, db_cell_int(rows, i, 2), db_cell_int(rows, i, 0), "evaluate_invite",
-				      "请评价您办理的事项", "Please rate the service you received",
-				      arena_printf(a, "办件 %s（%s）已办结，欢迎您对服务进行评价：/evaluate/application/%s", num, zh, num),
-				      arena_printf(a, "Application %s (%s) is concluded. Please tell us how we did: /evaluate/application/%s",
-						   num, en, num));
+				      view_msg(v, "zh", N_("interact_invite_title")), view_msg(v, "en", N_("interact_invite_title")),
+				      VF(v, "zh", a, N_("interact_invite_body"), MA("number", num), MA("item", zh)),
+				      VF(v, "en", a, N_("interact_invite_body"), MA("number", num), MA("item", en)));
 	if (!rc) {
 		*n = 1;
 		rc = ia_event(db, "application", db_cell_int(rows, i, 0), 0, "invite", NULL);
@@ -98,11 +98,12 @@ static int send_rect_warning(struct app *app, struct db *db, struct arena *a, st
 	if (days < 1)
 		days = 1;
 	const char *ev = db_cell(rows, i, 1);
-	int rc = ia_tell_department(db, a, db_cell(rows, i, 2), true, "rectify_overdue", "差评整改已超期", "A rectification is overdue",
-				    arena_printf(a, "差评整改任务已超期 %d 个工作日，请督促办理：/evaluations/%s", days, ev),
-				    arena_printf(a, "A rectification task is %d working day%s overdue; please see to it: /evaluations/%s",
-						 days, days == 1 ? "" : "s", ev),
-				    n);
+	const struct view *v = app ? app->view : NULL;
+	int rc = ia_tell_department(db, a, db_cell(rows, i, 2), true, "rectify_overdue",
+				    view_msg(v, "zh", N_("interact_rect_overdue_title")),
+				    view_msg(v, "en", N_("interact_rect_overdue_title")),
+				    VF(v, "zh", a, N_("interact_rect_overdue_body"), MA("days", days), MA("id", ev)),
+				    VF(v, "en", a, N_("interact_rect_overdue_body"), MA("days", days), MA("id", ev)), n);
 	if (!rc)
 		rc = ia_event(db, "rectification", db_cell_int(rows, i, 0), 0, "overdue_warning", NULL);
 	return rc;
@@ -111,12 +112,14 @@ static int send_rect_warning(struct app *app, struct db *db, struct arena *a, st
 static int send_consult_warning(struct app *app, struct db *db, struct arena *a, struct db_rows *rows, size_t i,
 				int32_t today, int *n)
 {
-	(void)app;
 	(void)today;
+	const struct view *v = app ? app->view : NULL;
 	const char *id = db_cell(rows, i, 0), *subject = db_cell(rows, i, 3);
-	int rc = ia_tell_department(db, a, db_cell(rows, i, 1), false, "consult_overdue", "咨询超期未答复", "A consultation is overdue",
-				    arena_printf(a, "「%s」已超过答复期限，请尽快答复：/consultations/%s", subject, id),
-				    arena_printf(a, "\"%s\" is past its answer deadline; please answer it: /consultations/%s", subject, id), n);
+	int rc = ia_tell_department(db, a, db_cell(rows, i, 1), false, "consult_overdue",
+				    view_msg(v, "zh", N_("interact_consult_overdue_title")),
+				    view_msg(v, "en", N_("interact_consult_overdue_title")),
+				    VF(v, "zh", a, N_("interact_consult_overdue_body"), MA("subject", subject), MA("id", id)),
+				    VF(v, "en", a, N_("interact_consult_overdue_body"), MA("subject", subject), MA("id", id)), n);
 	if (!rc)
 		rc = ia_event(db, "consultation", db_cell_int(rows, i, 0), 0, "overdue_warning", NULL);
 	return rc;
@@ -125,22 +128,22 @@ static int send_consult_warning(struct app *app, struct db *db, struct arena *a,
 static int send_escalation(struct app *app, struct db *db, struct arena *a, struct db_rows *rows, size_t i, int32_t today,
 			   int *n)
 {
-	(void)app;
 	(void)today;
+	const struct view *v = app ? app->view : NULL;
 	int level = (int)db_cell_int(rows, i, 3) + 1;
 	const char *id = db_cell(rows, i, 0), *subject = db_cell(rows, i, 4);
 	int rc;
 	if (level == 1)
-		rc = ia_tell_department(db, a, db_cell(rows, i, 1), true, "complaint_escalated", "投诉建议超期未答复",
-					"A complaint is overdue",
-					arena_printf(a, "「%s」已超过答复期限，请部门负责人督办：/complaints/%s", subject, id),
-					arena_printf(a, "\"%s\" is past its answer deadline; please see to it: /complaints/%s", subject, id), n);
+		rc = ia_tell_department(db, a, db_cell(rows, i, 1), true, "complaint_escalated",
+					view_msg(v, "zh", N_("interact_complaint_overdue_title")),
+					view_msg(v, "en", N_("interact_complaint_overdue_title")),
+					VF(v, "zh", a, N_("interact_complaint_overdue_body"), MA("subject", subject), MA("id", id)),
+					VF(v, "en", a, N_("interact_complaint_overdue_body"), MA("subject", subject), MA("id", id)), n);
 	else
-		rc = ia_tell_admins(db, a, "complaint_escalated", "投诉建议超期升级", "A complaint escalated to you",
-				    arena_printf(a, "「%s」超期仍未答复，已升级至管理员：/complaints/%s", subject, id),
-				    arena_printf(a, "\"%s\" is still unanswered past its deadline and is escalated to administrators: /complaints/%s",
-						 subject, id),
-				    n);
+		rc = ia_tell_admins(db, a, "complaint_escalated", view_msg(v, "zh", N_("interact_complaint_escalated_title")),
+				    view_msg(v, "en", N_("interact_complaint_escalated_title")),
+				    VF(v, "zh", a, N_("interact_complaint_escalated_body"), MA("subject", subject), MA("id", id)),
+				    VF(v, "en", a, N_("interact_complaint_escalated_body"), MA("subject", subject), MA("id", id)), n);
 	if (!rc)
 		rc = ia_event(db, "complaint", db_cell_int(rows, i, 0), 0, level == 1 ? "escalate_head" : "escalate_admin", NULL);
 	return rc;
