@@ -141,12 +141,9 @@ int catalog_read_filter(struct req *r, struct catalog_filter *f, long *page, lon
 		return rc;
 	f->theme = nonempty(req_query(r, "theme"));
 	if (f->theme && !catalog_theme_find(f->theme)) {
-		if (IS_EN(r))
-			req_error_detail(r, "Unknown theme '%s'.%s", catalog_clip(r, f->theme),
-					 r->api ? " See /api/v1/themes for the list." : "");
-		else
-			req_error_detail(r, "没有“%s”这个主题。%s", catalog_clip(r, f->theme),
-					 r->api ? "主题列表见 /api/v1/themes。" : "");
+		req_error_detail(r, "%s",
+				 MF(r, r->api ? "catalog_unknown_theme_api" : "catalog_unknown_theme",
+				    MA("code", catalog_clip(r, f->theme))));
 		return GH_EINVAL;
 	}
 	f->audience = nonempty(req_query(r, "audience"));
@@ -166,24 +163,18 @@ int catalog_read_filter(struct req *r, struct catalog_filter *f, long *page, lon
 		    (rc = catalog_dept_exists(r->db, r->arena, f->department, &exists)))
 			return rc;
 		if (!exists) {
-			if (IS_EN(r))
-				req_error_detail(r, "Unknown department '%s'.%s", catalog_clip(r, f->department),
-						 r->api ? " See /api/v1/departments for the list." : "");
-			else
-				req_error_detail(r, "没有“%s”这个部门。%s", catalog_clip(r, f->department),
-						 r->api ? "部门列表见 /api/v1/departments。" : "");
+			req_error_detail(r, "%s",
+					 MF(r, r->api ? "catalog_unknown_department_api" : "catalog_unknown_department",
+					    MA("code", catalog_clip(r, f->department))));
 			return GH_EINVAL;
 		}
 	}
 	return 0;
 }
 
-int catalog_not_found(struct req *r, const char *what_zh, const char *what_en, const char *code)
+int catalog_not_found(struct req *r, const char *what, const char *code)
 {
-	if (IS_EN(r))
-		req_error_detail(r, "There is no %s with the code '%s'.", what_en, catalog_clip(r, code));
-	else
-		req_error_detail(r, "没有编码为“%s”的%s。", catalog_clip(r, code), what_zh);
+	req_error_detail(r, "%s", MF(r, what, MA("code", catalog_clip(r, code))));
 	return GH_ENOTFOUND;
 }
 
@@ -217,14 +208,12 @@ static int api_service(struct req *r)
 		return rc;
 	rc = catalog_item_get(r->db, r->arena, code, version, &it);
 	if (rc == GH_ENOTFOUND && version) {
-		if (IS_EN(r))
-			req_error_detail(r, "Service item '%s' has no version %ld.", catalog_clip(r, code), version);
-		else
-			req_error_detail(r, "事项“%s”没有第 %ld 版。", catalog_clip(r, code), version);
+		req_error_detail(r, "%s",
+				 MF(r, "catalog_no_version", MA("code", catalog_clip(r, code)), MA("version", version)));
 		return rc;
 	}
 	if (rc == GH_ENOTFOUND)
-		return catalog_not_found(r, "事项", "service item", code);
+		return catalog_not_found(r, N_("catalog_no_such_item"), code);
 	if (rc)
 		return rc;
 	return resp_json(r, 200, catalog_item_full_json(&it));
@@ -237,7 +226,7 @@ static int api_versions(struct req *r)
 	size_t n;
 	int rc = catalog_item_versions(r->db, r->arena, code, &v, &n);
 	if (rc == GH_ENOTFOUND)
-		return catalog_not_found(r, "事项", "service item", code);
+		return catalog_not_found(r, N_("catalog_no_such_item"), code);
 	if (rc)
 		return rc;
 	json_t *arr = json_array();
@@ -269,7 +258,7 @@ int catalog_dept_load(struct req *r, struct catalog_dept *d, struct catalog_item
 	long total;
 	int rc = catalog_dept_get(r->db, r->arena, code, d);
 	if (rc == GH_ENOTFOUND)
-		return catalog_not_found(r, "部门", "department", code);
+		return catalog_not_found(r, N_("catalog_no_such_department"), code);
 	if (rc)
 		return rc;
 	struct catalog_filter f = { .department = code };
@@ -313,7 +302,7 @@ static int api_bundle(struct req *r)
 	size_t n;
 	int rc = catalog_bundle_get(r->db, r->arena, code, &b);
 	if (rc == GH_ENOTFOUND)
-		return catalog_not_found(r, "一件事", "bundle", code);
+		return catalog_not_found(r, N_("catalog_no_such_bundle"), code);
 	if (rc)
 		return rc;
 	if ((rc = catalog_bundle_items(r->db, r->arena, code, &items, &n)))

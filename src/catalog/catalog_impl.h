@@ -168,7 +168,8 @@ int catalog_read_filter(struct req *r, struct catalog_filter *f, long *page, lon
 /* s cut to about 60 bytes on a character boundary, for echoing client input in details. */
 const char *catalog_clip(struct req *r, const char *s);
 /* Sets a "there is no <what> with code X" detail and returns GH_ENOTFOUND. */
-int catalog_not_found(struct req *r, const char *what_zh, const char *what_en, const char *code);
+/* A 404 whose detail is the message key what, with {code} filled in. */
+int catalog_not_found(struct req *r, const char *what, const char *code);
 /* The department of the route's {code} with all its current items (for its page and its JSON);
  * GH_ENOTFOUND with a detail for an unknown code. */
 int catalog_dept_load(struct req *r, struct catalog_dept *d, struct catalog_item **items, size_t *n);

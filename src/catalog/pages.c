@@ -405,17 +405,14 @@ int catalog_page_service(struct req *r)
 		return rc;
 	rc = catalog_item_get(r->db, r->arena, code, 0, &cur);
 	if (rc == GH_ENOTFOUND)
-		return catalog_not_found(r, "事项", "service item", code);
+		return catalog_not_found(r, N_("catalog_no_such_item"), code);
 	if (rc)
 		return rc;
 	it = cur;
 	if (version && version != cur.version) {
 		rc = catalog_item_get(r->db, r->arena, code, version, &it);
 		if (rc == GH_ENOTFOUND) {
-			if (IS_EN(r))
-				req_error_detail(r, "This service item has no version %ld.", version);
-			else
-				req_error_detail(r, "该事项没有第 %ld 版。", version);
+			req_error_detail(r, "%s", MF(r, "catalog_item_no_version", MA("version", version)));
 		}
 		if (rc)
 			return rc;
@@ -553,7 +550,7 @@ int catalog_page_bundle(struct req *r)
 	size_t n;
 	int rc = catalog_bundle_get(r->db, r->arena, code, &b);
 	if (rc == GH_ENOTFOUND)
-		return catalog_not_found(r, "一件事", "bundle", code);
+		return catalog_not_found(r, N_("catalog_no_such_bundle"), code);
 	if (rc)
 		return rc;
 	if ((rc = catalog_bundle_items(r->db, r->arena, code, &items, &n)))
