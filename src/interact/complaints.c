@@ -73,10 +73,10 @@ int ia_complaint_create(struct req *r, const struct ia_thread_in *in0, int64_t *
 	}
 	if (!rc)
 		rc = ia_tell_department(r->db, r->arena, in.department, false, "complaint_new",
-					!strcmp(kind, "complaint") ? "新的投诉" : "新的建议",
-					!strcmp(kind, "complaint") ? "A new complaint" : "A new suggestion",
-					arena_printf(r->arena, "请在 %s 前答复：/complaints/%lld", ia_day_str(r->arena, due), (long long)*id),
-					arena_printf(r->arena, "Please answer by %s: /complaints/%lld", ia_day_str(r->arena, due), (long long)*id),
+					IA_WORD(r, "zh", !strcmp(kind, "complaint") ? N_("interact_new_complaint") : N_("interact_new_suggestion")),
+					IA_WORD(r, "en", !strcmp(kind, "complaint") ? N_("interact_new_complaint") : N_("interact_new_suggestion")),
+					IA_ZH(r, N_("interact_answer_complaint_by"), MA("due", ia_day_str(r->arena, due)), MA("id", (long long)*id)),
+					IA_EN(r, N_("interact_answer_complaint_by"), MA("due", ia_day_str(r->arena, due)), MA("id", (long long)*id)),
 					NULL);
 	if (!rc)
 		rc = db_commit(r->db);
@@ -179,14 +179,13 @@ int ia_complaint_answer(struct req *r, int64_t id, const char *answer)
 		req_error_detail(r, "%s", M(r, "interact_only_staff_department_administrators_once"));
 		return GH_EFORBIDDEN;
 	}
-	if ((rc = ia_answer_begin(r, &q_answer, "complaint", id, answer, "已经答复。", "This has been answered already.")))
+	if ((rc = ia_answer_begin(r, &q_answer, "complaint", id, answer, N_("interact_complaint_answered_already"))))
 		return rc;
 	rc = notify_inbox_message(r->db, r->arena, c.enterprise_id ? c.enterprise_id : c.complainant_id, 0, "complaint_answered",
-				  "您的投诉建议已答复",
-				  "Your complaint or suggestion was answered",
-				  arena_printf(r->arena, "「%s」已答复，欢迎评价：/complaints/%lld", c.subject, (long long)id),
-				  arena_printf(r->arena, "\"%s\" was answered; please rate the answer: /complaints/%lld", c.subject,
-					       (long long)id));
+				  IA_WORD(r, "zh", N_("interact_complaint_answered_title")),
+				  IA_WORD(r, "en", N_("interact_complaint_answered_title")),
+				  IA_ZH(r, N_("interact_complaint_answered_body"), MA("subject", c.subject), MA("id", (long long)id)),
+				  IA_EN(r, N_("interact_complaint_answered_body"), MA("subject", c.subject), MA("id", (long long)id)));
 	if (!rc)
 		rc = db_commit(r->db);
 	if (rc) {

@@ -127,9 +127,10 @@ int ia_consult_create(struct req *r, const struct ia_thread_in *in0, int64_t *id
 			      json_pack("{s:b,s:s}", "public", in.consent_public, "channel", channel));
 	}
 	if (!rc)
-		rc = ia_tell_department(r->db, r->arena, in.department, false, "consult_new", "新的咨询", "A new consultation",
-					arena_printf(r->arena, "请在 %s 前答复：/consultations/%lld", ia_day_str(r->arena, due), (long long)*id),
-					arena_printf(r->arena, "Please answer by %s: /consultations/%lld", ia_day_str(r->arena, due), (long long)*id),
+		rc = ia_tell_department(r->db, r->arena, in.department, false, "consult_new",
+					IA_WORD(r, "zh", N_("interact_new_consultation")), IA_WORD(r, "en", N_("interact_new_consultation")),
+					IA_ZH(r, N_("interact_answer_consultation_by"), MA("due", ia_day_str(r->arena, due)), MA("id", (long long)*id)),
+					IA_EN(r, N_("interact_answer_consultation_by"), MA("due", ia_day_str(r->arena, due)), MA("id", (long long)*id)),
 					NULL);
 	if (!rc)
 		rc = db_commit(r->db);
@@ -266,19 +267,18 @@ int ia_consult_answer(struct req *r, int64_t id, const char *answer, bool publis
 		req_error_detail(r, "%s", M(r, "interact_only_staff_department_answer"));
 		return GH_EFORBIDDEN;
 	}
-	if ((rc = ia_answer_begin(r, &q_consult_answer, "consultation", id, answer, "该咨询已经答复。",
-				  "This consultation has been answered already.")))
+	if ((rc = ia_answer_begin(r, &q_consult_answer, "consultation", id, answer,
+				  N_("interact_consultation_answered_already"))))
 		return rc;
 	c.state = "answered";
 	if (!rc && publish)
 		rc = publish_in_tx(r, &c, true, pq, pa);
 	if (!rc)
 		rc = notify_inbox_message(r->db, r->arena, c.enterprise_id ? c.enterprise_id : c.asker_id, 0, "consult_answered",
-					  "您的咨询已答复",
-					  "Your question was answered",
-					  arena_printf(r->arena, "「%s」已答复，欢迎评价：/consultations/%lld", c.subject, (long long)id),
-					  arena_printf(r->arena, "\"%s\" was answered; please rate the answer: /consultations/%lld", c.subject,
-						       (long long)id));
+					  IA_WORD(r, "zh", N_("interact_consultation_answered_title")),
+					  IA_WORD(r, "en", N_("interact_consultation_answered_title")),
+					  IA_ZH(r, N_("interact_consultation_answered_body"), MA("subject", c.subject), MA("id", (long long)id)),
+					  IA_EN(r, N_("interact_consultation_answered_body"), MA("subject", c.subject), MA("id", (long long)id)));
 	if (!rc)
 		rc = db_commit(r->db);
 	if (rc) {

@@ -221,7 +221,7 @@ int ia_event(struct db *db, const char *kind, int64_t id, int64_t actor, const c
 }
 
 int ia_answer_begin(struct req *r, struct db_sql *q, const char *kind, int64_t id, const char *answer,
-		    const char *answered_zh, const char *answered_en)
+		    const char *answered)
 {
 	if (!ia_text_ok(answer, INTERACT_ANSWER_MAX, true)) {
 		req_error_detail(r, "%s", M(r, "interact_write_answer_most_4000_characters"));
@@ -233,7 +233,7 @@ int ia_answer_begin(struct req *r, struct db_sql *q, const char *kind, int64_t i
 	int64_t changes = 0, now = (int64_t)time(NULL);
 	rc = db_exec(r->db, q, DB_ARGS(DB_TEXT(answer), DB_INT(r->who.account), DB_INT(now), DB_INT(id)), &changes);
 	if (!rc && changes != 1) {
-		req_error_detail(r, "%s", IA_T(r, answered_zh, answered_en));
+		req_error_detail(r, "%s", M(r, answered));
 		rc = GH_ECONFLICT;
 	}
 	if (!rc)

@@ -117,12 +117,17 @@ json_t *ia_events_json(struct req *r, const char *kind, int64_t id);
 int ia_event(struct db *db, const char *kind, int64_t id, int64_t actor, const char *action, json_t *detail);
 /* The start of answering a consultation or complaint: checks the answer's text, opens a
  * transaction, runs q (answer, answered_by, answered_at, id; it must change one row, else the
- * subject was answered already: GH_ECONFLICT with answered_zh/_en as the detail) and records the
+ * subject was answered already: GH_ECONFLICT with the message key answered as the detail) and records the
  * "answer" event of kind. On 0 the transaction is open for the caller to finish; on any error it
  * was rolled back. */
 struct db_sql;
+/* The words of key in Chinese and in English with its placeholders filled in, for messages
+ * stored in both languages (inbox). */
+#define IA_ZH(r, key, ...) VF((r)->app->view, "zh", (r)->arena, key, __VA_ARGS__)
+#define IA_EN(r, key, ...) VF((r)->app->view, "en", (r)->arena, key, __VA_ARGS__)
+#define IA_WORD(r, lang, key) view_msg((r)->app->view, lang, key)
 int ia_answer_begin(struct req *r, struct db_sql *q, const char *kind, int64_t id, const char *answer,
-		    const char *answered_zh, const char *answered_en);
+		    const char *answered);
 
 /* The hooks for other modules, each the one place that calls them (see evaluations.c). */
 int interact_figures_evaluation(struct db *db, struct arena *a, const struct ia_eval *e, bool excluded);

@@ -56,11 +56,12 @@ int ia_rect_open(struct req *r, const struct ia_eval *e)
 		return rc;
 	const char *due_s = ia_day_str(r->arena, due);
 	return ia_tell_department(
-		r->db, r->arena, e->department, false, "rectify_task", "差评整改任务", "A bad review to put right",
-		arena_printf(r->arena, "收到一条差评（%s），请在 %s 前完成回访、整改并反馈：/evaluations/%lld",
-			     view_msg(r->app->view, "zh", ia_level_key(e->level)), due_s, (long long)e->id),
-		arena_printf(r->arena, "A review rated \"%s\" came in. Visit, put it right and give feedback by %s: /evaluations/%lld",
-			     view_msg(r->app->view, "en", ia_level_key(e->level)), due_s, (long long)e->id),
+		r->db, r->arena, e->department, false, "rectify_task", IA_WORD(r, "zh", N_("interact_rect_task_title")),
+		IA_WORD(r, "en", N_("interact_rect_task_title")),
+		IA_ZH(r, N_("interact_rect_task_body"), MA("level", IA_WORD(r, "zh", ia_level_key(e->level))), MA("due", due_s),
+		      MA("id", (long long)e->id)),
+		IA_EN(r, N_("interact_rect_task_body"), MA("level", IA_WORD(r, "en", ia_level_key(e->level))), MA("due", due_s),
+		      MA("id", (long long)e->id)),
 		NULL);
 }
 
@@ -220,12 +221,10 @@ int ia_rect_step(struct req *r, int64_t evaluation_id, const char *step, const c
 			     DB_ARGS(DB_TEXT(notes), DB_INT(now), DB_INT(r->who.account), DB_INT(now), DB_INT(t.id)), &changes);
 		if (!rc && changes == 1)
 			rc = notify_inbox_message(
-				r->db, r->arena, e.enterprise_id ? e.enterprise_id : e.rater_id, 0, "rectify_feedback", "差评整改反馈",
-				"Feedback on your review",
-				arena_printf(r->arena, "部门已就您的评价完成整改并反馈：%s 请评价整改结果：/evaluations/%lld", notes,
-					     (long long)e.id),
-				arena_printf(r->arena, "The department has put right what you reported: %s Please rate the rectification: /evaluations/%lld",
-					     notes, (long long)e.id));
+				r->db, r->arena, e.enterprise_id ? e.enterprise_id : e.rater_id, 0, "rectify_feedback",
+				IA_WORD(r, "zh", N_("interact_rect_feedback_title")), IA_WORD(r, "en", N_("interact_rect_feedback_title")),
+				IA_ZH(r, N_("interact_rect_feedback_body"), MA("notes", notes), MA("id", (long long)e.id)),
+				IA_EN(r, N_("interact_rect_feedback_body"), MA("notes", notes), MA("id", (long long)e.id)));
 	} else {
 		rc = db_exec(r->db, &q_rect_rate, DB_ARGS(DB_INT(level), DB_INT(now), DB_INT(now), DB_INT(t.id)), &changes);
 		detail = json_pack("{s:i}", "level", level);
@@ -363,9 +362,9 @@ int ia_appeal_file(struct req *r, int64_t evaluation_id, const char *reason)
 	if (!rc)
 		rc = ia_event(r->db, "appeal", id, r->who.account, "file", json_pack("{s:s}", "reason", reason));
 	if (!rc)
-		rc = tell_admins(r->db, r->arena, "appeal_filed", "评价申诉待裁定", "An appeal to decide",
-				 arena_printf(r->arena, "部门对一条评价提出申诉，请裁定：/admin/appeals"),
-				 arena_printf(r->arena, "A department appealed a review; please decide: /admin/appeals"), NULL);
+		rc = tell_admins(r->db, r->arena, "appeal_filed", IA_WORD(r, "zh", N_("interact_appeal_filed_title")),
+				 IA_WORD(r, "en", N_("interact_appeal_filed_title")), IA_WORD(r, "zh", N_("interact_appeal_filed_body")),
+				 IA_WORD(r, "en", N_("interact_appeal_filed_body")), NULL);
 	if (!rc)
 		rc = db_commit(r->db);
 	if (rc) {
@@ -440,11 +439,12 @@ int ia_appeal_decide(struct req *r, int64_t appeal_id, const char *decision, con
 				     json_pack("{s:I,s:I,s:s,s:s}", "appeal", (json_int_t)appeal_id, "evaluation", (json_int_t)e.id,
 					       "decision", upheld ? "upheld" : "rejected", "day", ia_day_str(r->arena, ia_today())));
 	if (!rc)
-		rc = ia_tell_department(r->db, r->arena, e.department, true, "appeal_decided", "评价申诉已裁定", "Your appeal was decided",
-					arena_printf(r->arena, "申诉%s：/evaluations/%lld", upheld ? "成立，该评价不计入统计" : "被驳回",
-						     (long long)e.id),
-					arena_printf(r->arena, "The appeal was %s: /evaluations/%lld",
-						     upheld ? "upheld; the review no longer counts" : "rejected", (long long)e.id),
+		rc = ia_tell_department(r->db, r->arena, e.department, true, "appeal_decided",
+					IA_WORD(r, "zh", N_("interact_appeal_decided_title")), IA_WORD(r, "en", N_("interact_appeal_decided_title")),
+					IA_ZH(r, upheld ? N_("interact_appeal_upheld_body") : N_("interact_appeal_rejected_body"),
+					      MA("id", (long long)e.id)),
+					IA_EN(r, upheld ? N_("interact_appeal_upheld_body") : N_("interact_appeal_rejected_body"),
+					      MA("id", (long long)e.id)),
 					NULL);
 	if (!rc)
 		rc = db_commit(r->db);
