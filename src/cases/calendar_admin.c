@@ -348,12 +348,6 @@ void cases_calendar_release(struct app *app)
 
 /* ---- pages and API -------------------------------------------------------------------- */
 
-static bool en(const struct req *r)
-{
-	return strcmp(r->lang, "en") == 0;
-}
-
-#define T(r, zh, en_) (en(r) ? (en_) : (zh))
 
 
 static void jset(json_t *o, const char *key, const char *v)
@@ -578,7 +572,7 @@ static int add_day(struct req *r, json_t *in)
 		json_object_foreach(in, k, x)
 		{
 			if (strcmp(k, "day") && strcmp(k, "kind") && strcmp(k, "note"))
-				json_object_set_new(errs, k, json_string("Unknown field (day, kind, note) / 未知字段"));
+				json_object_set_new(errs, k, json_string(M(r, "cases_calendar_unknown_field")));
 			else if (!json_is_string(x))
 				json_object_set_new(errs, k, json_string(M(r, "cases_must_string")));
 		}

@@ -782,8 +782,7 @@ static int mine_page(struct req *r)
 	}
 	json_object_set_new(ctx, "has_bundles", json_boolean(json_array_size(bundles) > 0));
 	json_object_set_new(ctx, "bundles", bundles);
-	jset(ctx, "count", en(r) ? arena_printf(r->arena, "%ld application%s", total, total == 1 ? "" : "s")
-				 : arena_printf(r->arena, "共 %ld 件", total));
+	jset(ctx, "count", MF(r, "cases_count_total", MA("n", total)));
 	json_object_set_new(ctx, "pagination", pagination(r, "/applications", page, PER_PAGE, total));
 	resp_header(r, "Cache-Control", "no-store");
 	return resp_page(r, 200, "cases/mine", ctx);
@@ -1409,8 +1408,7 @@ static int list_page(struct req *r, struct case_filter *f, bool overdue)
 		json_array_append_new(rows, row_json(r, &v[i], f->today));
 	json_object_set_new(ctx, "rows", rows);
 	json_object_set_new(ctx, "has_rows", json_boolean(n > 0));
-	jset(ctx, "count", en(r) ? arena_printf(r->arena, "%ld application%s", total, total == 1 ? "" : "s")
-				 : arena_printf(r->arena, "共 %ld 件", total));
+	jset(ctx, "count", MF(r, "cases_count_total", MA("n", total)));
 	if (!overdue) {
 		/* How many of the department's applications (with the other filters) show each light. */
 		json_t *counts = json_array();

@@ -51,7 +51,7 @@ static int member_str(struct req *r, json_t *o, const char *key, const char **ou
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
-		req_error_detail(r, "%s must be a string / %s 应为字符串", key, key);
+		req_error_detail(r, "%s", MF(r, "interact_must_be_string", MA("key", key)));
 		return GH_EINVAL;
 	}
 	*out = json_string_value(v);
@@ -65,7 +65,7 @@ static int member_bool(struct req *r, json_t *o, const char *key, bool *out)
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_boolean(v)) {
-		req_error_detail(r, "%s must be true or false / %s 应为布尔值", key, key);
+		req_error_detail(r, "%s", MF(r, "interact_must_be_boolean", MA("key", key)));
 		return GH_EINVAL;
 	}
 	*out = json_is_true(v);

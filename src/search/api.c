@@ -86,12 +86,8 @@ int search_read_params(struct req *r, struct sparams *p)
 	}
 	p->f.theme = nonempty(req_query(r, "theme"));
 	if (p->f.theme && !search_theme_name(p->f.theme, false)) {
-		if (IS_EN(r))
-			req_error_detail(r, "Unknown theme '%s'.%s", clip(r, p->f.theme),
-					 r->api ? " See /api/v1/themes for the list." : "");
-		else
-			req_error_detail(r, "没有“%s”这个主题。%s", clip(r, p->f.theme),
-					 r->api ? "主题列表见 /api/v1/themes。" : "");
+		req_error_detail(r, "%s",
+				 MF(r, r->api ? "catalog_unknown_theme_api" : "catalog_unknown_theme", MA("code", clip(r, p->f.theme))));
 		return GH_EINVAL;
 	}
 	p->f.department = nonempty(req_query(r, "department"));
@@ -144,12 +140,8 @@ int search_run(struct req *r, const struct sparams *p, size_t offset, size_t lim
 			known = !strcmp(d[i].code, p->f.department);
 		if (!known) {
 			search_unlock();
-			if (en)
-				req_error_detail(r, "Unknown department '%s'.%s", clip(r, p->f.department),
-						 r->api ? " See /api/v1/departments for the list." : "");
-			else
-				req_error_detail(r, "没有“%s”这个部门。%s", clip(r, p->f.department),
-						 r->api ? "部门列表见 /api/v1/departments。" : "");
+			req_error_detail(r, "%s", MF(r, r->api ? "catalog_unknown_department_api" : "catalog_unknown_department",
+						     MA("code", clip(r, p->f.department))));
 			return GH_EINVAL;
 		}
 	}
