@@ -730,7 +730,8 @@ int notify_start(struct app *app, char *err, size_t errlen)
 {
 	const struct config *cfg = &app->cfg;
 	notify_configure(cfg);
-	notify_set_words(app->view);
+	if (app->view) /* a command without templates keeps the catalogs it set */
+		notify_set_words(app->view);
 	bool webhook = on(cfg->notify_webhook_url), sms = on(cfg->notify_sms_url), email = on(cfg->notify_smtp_url);
 	if (!webhook && !sms && !email) {
 		log_info("notify: no delivery channel configured; messages go to the site inbox only");
