@@ -31,6 +31,7 @@
 #include "base/util.h"
 #include "cases/cases_impl.h"
 #include "cases/pages_impl.h"
+#include "cases/ticket.h"
 #include "catalog/catalog.h"
 #include "http/server.h"
 #include "identity/crypto.h"
@@ -42,7 +43,6 @@
 #define INTAKE_ITEMS_MAX 500        /* items listed in the picker (a department has far fewer) */
 #define TICKET_FIELD "intake_applicant" /* the hidden field of the intake form */
 #define TICKET_TTL 7200                  /* seconds a look-up stays good for its form */
-#define TICKET_MAC 32                    /* hex digits of the ticket's mac */
 
 static void no_store(struct req *r)
 {
@@ -141,17 +141,15 @@ static const char *ticket_make(struct req *r, int64_t account)
 /* The account a ticket names, when it is this clerk's and still good. */
 static int ticket_check(struct req *r, const char *t, int64_t *account)
 {
-	long long acc = 0, exp = 0;
-	int used = 0;
-	if (!t || strlen(t) > 80 || sscanf(t, "%lld.%lld.%n", &acc, &exp, &used) != 2 || used <= 0 || acc <= 0 ||
-	    strlen(t + used) != TICKET_MAC || exp < (long long)time(NULL))
+	struct intake_ticket tk;
+	if (!t || ticket_parse(t, strlen(t), &tk) || tk.expires < (int64_t)time(NULL))
 		return GH_EINVAL;
 	char mac[CRYPTO_HASH_HEX + 1];
-	ticket_mac(r, acc, exp, mac);
+	ticket_mac(r, tk.account, tk.expires, mac);
 	mac[TICKET_MAC] = 0;
-	if (!crypto_str_equal(mac, t + used))
+	if (!crypto_str_equal(mac, tk.mac))
 		return GH_EINVAL;
-	*account = acc;
+	*account = tk.account;
 	return 0;
 }
 
