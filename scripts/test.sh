@@ -70,6 +70,10 @@ node_suite() {
   if [ "$rc" -ne 0 ] || [ "$nf" -ne 0 ]; then
     grep -vE '^# (Subtest|pass|fail|tests|suites|cancelled|skipped|todo|duration_ms)' "$out" | grep -E 'not ok|Error|error|expected|actual|at ' | head -60
     [ "$nf" -eq 0 ] && nf=1
+    mkdir -p build/test-logs
+    local keep="build/test-logs/$(echo "$name" | tr -c 'A-Za-z0-9\n' '-').tap"
+    cp "$out" "$keep"
+    echo "$name: exit status $rc; the whole output is in $keep"
   fi
   echo "$name: $np passed, $nf failed"
   add "$np" "$nf"
