@@ -243,7 +243,7 @@ int otp_check(struct db *db, const struct keyring *k, int64_t account, const cha
  * GH_EUNAVAILABLE when no SMS can be sent (no messenger, no gateway or no phone). */
 int otp_send(struct req *r, int64_t account, const char *purpose, const char *text_key);
 
-/* ---- telling an account's owner (main.c wires cases/notify.h through identity.h) -------- */
+/* ---- telling an account's owner (main.c wires notify/notify.h through identity.h) -------- */
 
 /* An inbox message to account with the texts of message keys title_key and body_key in both
  * languages (body: {detail} replaced by detail); no-op without a messenger. Errors logged. */
@@ -252,7 +252,11 @@ void identity_tell(struct req *r, int64_t account, const char *kind, const char 
 
 /* ---- helpers shared by the handlers ---------------------------------------------------- */
 
-int64_t identity_now(void);
+/* Now, in unix seconds (inline: every file of the module reads the clock, none through another). */
+static inline int64_t identity_now(void)
+{
+	return (int64_t)time(NULL);
+}
 /* A safe local redirect target from a "next" parameter ("/..." but not "//..."), or dflt. */
 const char *identity_safe_next(const char *next, const char *dflt);
 /* Reads the posted form (pages) or JSON object (API) into a flat string object: both
