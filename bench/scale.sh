@@ -130,7 +130,7 @@ ensure_db "$large" "$SCALE"
 start_node() {
   local name=$1
   "$BIN" serve --db "$base/$name" --key-file "$DIR/keys/$name.key" --listen 127.0.0.1:0 --threads "$THREADS" \
-    --log-level warn >"$tmp/$name.out" 2>"$tmp/$name.err" &
+    --trusted-proxies 127.0.0.1 --log-level warn >"$tmp/$name.out" 2>"$tmp/$name.err" &
   pids+=($!)
   echo $! >"$tmp/$name.pid"
   local url=""
