@@ -214,7 +214,7 @@ measure() {
     staff) cookie=$(cat "$d/cookie") ;;
   esac
   out=$(SCALE_REQUESTS=$d/$fig SCALE_AUTH=$authv SCALE_COOKIE=$cookie SCALE_TAG="s$$r$RANDOM" \
-    wrk -t2 -c"$conns" -d"${SECS}s" --latency -s bench/scale.lua "$(cat "$tmp/$db.url")" 2>&1) || true
+    wrk -t2 -c"$conns" -d"${SECS}s" --timeout 10s --latency -s bench/scale.lua "$(cat "$tmp/$db.url")" 2>&1) || true
   local rps p50 p99 errs
   rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
   p50=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
