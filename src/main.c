@@ -33,6 +33,7 @@
 #include "http/server.h"
 #include "open311/open311.h"
 #include "ops/ops.h"
+#include "scale/scale.h"
 #include "search/search.h"
 #include "store/db.h"
 #include "store/group.h"
@@ -65,6 +66,7 @@ static void usage(FILE *f)
 		"                             when the target holds data)\n"
 		"  uploads status | import [DIR]   stored files; import those an earlier version kept in DIR\n"
 		"  stats rebuild              recompute the public statistics' rollups from the stored rows\n"
+		"  bench-scale generate --scale N   national-scale data on PostgreSQL for `make bench-scale`\n"
 		"  search-eval FILE.json      search quality (MRR@10, Recall@1) beside an SQLite FTS5 baseline\n"
 		"  search-bench [--items N]   search index build time and queries/s beside FTS5\n"
 		"  interact-duties [DAY]      one pass of the evaluation/complaint duties (invitations, overdue\n"
@@ -418,6 +420,28 @@ static int cmd_interact_duties(struct config *cfg, int nargs, char **args)
 	return rc;
 }
 
+/* `bench-scale`: with the keys the database publishes, the key file and the calendar. */
+static int cmd_bench_scale(struct config *cfg, int nargs, char **args)
+{
+	if (nargs >= 1 && !strcmp(args[0], "accounts"))
+		return scale_cli(NULL, NULL, nargs, args);
+	struct app app = { .cfg = *cfg, .started = time(NULL) };
+	char err[512];
+	struct db *db;
+	if (open_checked(cfg, OPS_NODE, &db))
+		return 1;
+	int rc = 1;
+	if (identity_init(&app, err, sizeof(err)) || cases_init(&app, err, sizeof(err))) {
+		fprintf(stderr, "govhall: %s\n", err);
+	} else {
+		rc = scale_cli(&app, db, nargs, args);
+		cases_release(&app);
+	}
+	identity_release(&app);
+	db_close(db);
+	return rc;
+}
+
 /* libevent's messages, as JSON log lines. */
 static void libevent_log(int severity, const char *msg)
 {
@@ -590,7 +614,8 @@ int main(int argc, char **argv)
 	certs_register();
 	if (strcmp(cmd, "user") && strcmp(cmd, "key") && strcmp(cmd, "routes") && strcmp(cmd, "open311") &&
 	    strcmp(cmd, "verify") && strcmp(cmd, "cert") && strcmp(cmd, "search-eval") && strcmp(cmd, "search-bench") &&
-	    strcmp(cmd, "restore") && strcmp(cmd, "audit") && strcmp(cmd, "ledger"))
+	    strcmp(cmd, "restore") && strcmp(cmd, "audit") && strcmp(cmd, "ledger") &&
+	    strcmp(cmd, "bench-scale"))
 		for (int i = 0; i < nargs; i++)
 			if (strncmp(args[i], "--", 2) == 0) {
 				complain("unknown option %s (see govhall %s --help)", args[i], cmd);
@@ -639,6 +664,8 @@ int main(int argc, char **argv)
 		rc = ops_cli(&cfg, cmd, nargs, args);
 	} else if (!strcmp(cmd, "stats")) {
 		rc = cmd_stats(&cfg, nargs, args);
+	} else if (!strcmp(cmd, "bench-scale")) {
+		rc = cmd_bench_scale(&cfg, nargs, args);
 	} else if (!strcmp(cmd, "routes")) {
 		rc = cmd_routes(nargs > 0 && strcmp(args[0], "--json") == 0);
 	} else {

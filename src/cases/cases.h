@@ -13,6 +13,7 @@
 struct router;
 struct db;
 struct arena;
+struct calendar;
 
 /* Loads the working-day calendar (data/catalog/holidays.json) into app and checks the
  * workflow table. GH_E code with a message in err. */
@@ -93,6 +94,45 @@ int case_form_plain(const struct keyring *k, struct arena *a, const char *stored
 /* Lets `govhall key rotate` / `reseal` re-seal application forms and bundle drafts (identity's
  * key commands); main.c calls it at start. */
 void cases_register_sealed(void);
+
+/* Seals the personal fields (forms.h: forms_field_personal, by def: the item's form definition)
+ * of values (an object of strings, as forms_validate gives them) into *stored, a JSON object
+ * text in a; *key_id is the key they are sealed under, 0 when there were none. GH_EUNAVAILABLE
+ * when there is something to seal and k is NULL. */
+int case_form_seal(const struct keyring *k, struct arena *a, json_t *def, json_t *values, const char **stored,
+		   int64_t *key_id);
+
+/* ---- Applications as plain data (`govhall bench-scale`, which writes with COPY) ----------
+ * What case_transition computes and stores for a step, without a database, so that data made
+ * in bulk is what the hall would have written. Strings are borrowed (the caller keeps them). */
+struct case_row {
+	int64_t id;
+	const char *number, *query_code;      /* set by the caller at the submission */
+	const char *item_code, *department, *channel;
+	const char *state, *return_state;     /* "draft" before the submission; return_state NULL */
+	const char *form, *materials;         /* stored texts: the form sealed (case_form_seal) */
+	int64_t item_version, applicant_id, enterprise_id, filed_by, form_key_id, bundle_id; /* 0 = NULL */
+	int64_t submitted_at, accepted_at, decided_at, completed_at, created_at, updated_at, version;
+	int limit_days, legal_limit_days, paused_workdays;
+	int32_t accepted_day, paused_since, due_day, legal_due_day, yellow_day; /* 0 = NULL */
+};
+/* Takes the workflow action named action at now (day today, China Standard Time) on row, as
+ * case_transition does: state, return state, clock and due days, times, version. *change gets
+ * what the observers would be told (its ids, number, names and texts are the caller's to
+ * fill: application_id, event_id, actor_id, reason, detail, form). GH_ECONFLICT when the action
+ * does not apply to the row's state, GH_EINVAL for an unknown action. */
+int case_row_step(const struct calendar *cal, struct case_row *row, const char *action, int64_t now, int32_t today,
+		  struct case_change *change);
+/* The row's covered columns (store/cover.h) as the database stores them, in declaration order,
+ * for cover_digest: cells and lens must hold CASE_COVERED_MAX entries, nums (decimal texts)
+ * as many. Returns the count. The form is the stored (sealed) text. */
+#define CASE_COVERED_MAX 32
+size_t case_row_cells(const struct case_row *row, char (*nums)[24], const char **cells, size_t *lens);
+/* The same for an event row: application, time, actor (0 = NULL), action, states, reason and
+ * detail as written. */
+size_t case_event_cells(int64_t application_id, int64_t at, int64_t actor_id, const char *action, const char *from,
+			const char *to, const char *reason, const char *detail, char (*nums)[24], const char **cells,
+			size_t *lens);
 
 /* Where e-certificates that replace materials (免提交) come from: the citizen's wallet, kept by
  * another domain, which installs the function at start (not thread-safe; NULL: none). held

@@ -201,13 +201,7 @@ json_t *case_progress_json(struct req *r, const struct application *app);
 
 /* ---- sealed personal fields (sealed.c) --------------------------------------------------- */
 
-struct keyring;
-/* Seals the personal fields (forms_field_personal, by def: the item's form definition) of
- * values (an object of strings) into *stored, a JSON object text in a; *key_id is the key they
- * are sealed under, 0 when there were none. GH_EUNAVAILABLE when there is something to seal and
- * k is NULL. */
-int case_form_seal(const struct keyring *k, struct arena *a, json_t *def, json_t *values, const char **stored,
-		   int64_t *key_id);
+/* case_form_seal: cases.h */
 /* A stored form's values with masks for personal fields (new reference; {} for a malformed
  * text); *masked_keys (may be NULL) gets the array of their keys (new reference). */
 json_t *case_form_masked(const char *stored, json_t **masked_keys);

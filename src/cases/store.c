@@ -61,12 +61,11 @@ void cases_register(void)
 /* The covered columns of a row this module writes, as the database stores them (integers in
  * decimal, NULL as NULL), for cover_touch_row: the hot path of submission hashes what it wrote
  * instead of reading it back. In the order of APP_COVERED / EVENT_COVERED. */
-#define NCELLS 27
 struct cells {
-	const char *v[NCELLS];
-	size_t len[NCELLS];
+	const char **v;
+	size_t *len;
 	size_t n;
-	char nums[NCELLS][24];
+	char (*nums)[24];
 };
 
 static void cell(struct cells *c, const char *v)
@@ -85,54 +84,84 @@ static void cell_int(struct cells *c, int64_t v, bool null_if_zero)
 	cell(c, c->nums[c->n]);
 }
 
+size_t case_row_cells(const struct case_row *row, char (*nums)[24], const char **v, size_t *lens)
+{
+	struct cells c = { v, lens, 0, nums };
+	cell(&c, row->number);
+	cell(&c, row->query_code);
+	cell(&c, row->item_code);
+	cell_int(&c, row->item_version, false);
+	cell(&c, row->department);
+	cell_int(&c, row->applicant_id, false);
+	cell_int(&c, row->enterprise_id, true);
+	cell_int(&c, row->filed_by, true);
+	cell(&c, row->channel);
+	cell(&c, row->state);
+	cell(&c, row->return_state);
+	cell(&c, row->form);
+	cell(&c, row->materials);
+	cell_int(&c, row->submitted_at, true);
+	cell_int(&c, row->accepted_at, true);
+	cell_int(&c, row->decided_at, true);
+	cell_int(&c, row->completed_at, true);
+	cell_int(&c, row->limit_days, false);
+	cell_int(&c, row->legal_limit_days, false);
+	cell_int(&c, row->accepted_day, true);
+	cell_int(&c, row->paused_since, true);
+	cell_int(&c, row->paused_workdays, false);
+	cell_int(&c, row->due_day, true);
+	cell_int(&c, row->legal_due_day, true);
+	cell_int(&c, row->yellow_day, true);
+	cell_int(&c, row->bundle_id, true);
+	cell_int(&c, row->created_at, false);
+	return c.n;
+}
+
+size_t case_event_cells(int64_t application_id, int64_t at, int64_t actor_id, const char *action, const char *from,
+			const char *to, const char *reason, const char *detail, char (*nums)[24], const char **v,
+			size_t *lens)
+{
+	struct cells c = { v, lens, 0, nums };
+	cell_int(&c, application_id, false);
+	cell_int(&c, at, false);
+	cell_int(&c, actor_id, true);
+	cell(&c, action);
+	cell(&c, from);
+	cell(&c, to);
+	cell(&c, reason);
+	cell(&c, detail);
+	return c.n;
+}
+
 /* An application inserted already submitted (q_insert_submitted): what the row holds. */
 static int touch_submitted(struct db *db, const char *id, const struct application *app, const char *state,
 			   const char *number, const char *code, int64_t now)
 {
-	struct cells c = { .n = 0 };
-	cell(&c, number);
-	cell(&c, code);
-	cell(&c, app->item_code);
-	cell_int(&c, app->item_version, false);
-	cell(&c, app->department);
-	cell_int(&c, app->applicant_id, false);
-	cell_int(&c, app->enterprise_id, true);
-	cell_int(&c, app->filed_by, true);
-	cell(&c, app->channel);
-	cell(&c, state);
-	cell(&c, NULL); /* return_state */
-	cell(&c, app->form_plain ? app->form_plain : app->form);
-	cell(&c, app->materials);
-	cell_int(&c, now, false); /* submitted_at */
-	cell(&c, NULL);           /* accepted_at */
-	cell(&c, NULL);           /* decided_at */
-	cell(&c, NULL);           /* completed_at */
-	cell_int(&c, app->clock.limit_days, false);
-	cell_int(&c, app->clock.legal_limit_days, false);
-	for (int i = 0; i < 2; i++)
-		cell(&c, NULL); /* accepted_day, paused_since */
-	cell_int(&c, 0, false); /* paused_workdays */
-	for (int i = 0; i < 4; i++)
-		cell(&c, NULL); /* due_day, legal_due_day, yellow_day, bundle_id */
-	cell_int(&c, now, false); /* created_at */
-	/* The form as the applicant's values: content already (see case_form_plain). */
-	return cover_touch_row(db, "applications", id, c.v, c.len, c.n, true);
+	struct case_row row = {
+		.number = number, .query_code = code, .item_code = app->item_code, .item_version = app->item_version,
+		.department = app->department, .applicant_id = app->applicant_id, .enterprise_id = app->enterprise_id,
+		.filed_by = app->filed_by, .channel = app->channel, .state = state,
+		/* The form as the applicant's values: content already (see case_form_plain). */
+		.form = app->form_plain ? app->form_plain : app->form, .materials = app->materials,
+		.submitted_at = now, .limit_days = app->clock.limit_days,
+		.legal_limit_days = app->clock.legal_limit_days, .created_at = now,
+	};
+	const char *v[CASE_COVERED_MAX];
+	size_t lens[CASE_COVERED_MAX];
+	char nums[CASE_COVERED_MAX][24];
+	size_t n = case_row_cells(&row, nums, v, lens);
+	return cover_touch_row(db, "applications", id, v, lens, n, true);
 }
 
 /* An event (q_event). */
 static int touch_event(struct db *db, const char *id, int64_t application, int64_t now, int64_t actor,
 		       const char *action, const char *from, const char *to, const char *reason, const char *detail)
 {
-	struct cells c = { .n = 0 };
-	cell_int(&c, application, false);
-	cell_int(&c, now, false);
-	cell_int(&c, actor, true);
-	cell(&c, action);
-	cell(&c, from);
-	cell(&c, to);
-	cell(&c, reason);
-	cell(&c, detail);
-	return cover_touch_row(db, "application_events", id, c.v, c.len, c.n, false);
+	const char *v[CASE_COVERED_MAX];
+	size_t lens[CASE_COVERED_MAX];
+	char nums[CASE_COVERED_MAX][24];
+	size_t n = case_event_cells(application, now, actor, action, from, to, reason, detail, nums, v, lens);
+	return cover_touch_row(db, "application_events", id, v, lens, n, false);
 }
 
 #define APP_COLS                                                                                   \
@@ -407,51 +436,66 @@ static int tell_observers(struct db *db, struct arena *a, const struct applicati
 	return 0;
 }
 
+/* The row after action at now (day today): state, return state, clock, due days and times, as
+ * a transition stores them. NULL when the action leads nowhere from the row's state (a return
+ * from a state that was not entered from anywhere). The one place a step's values are made:
+ * case_transition writes them, case_row_step hands them to bulk generators. */
+static const struct wf_state *step_next(const struct calendar *cal, const struct application *app,
+					const struct wf_action *action, int64_t now, int32_t today, struct application *next)
+{
+	const char *to = action->to ? action->to : app->return_state;
+	if (!to || !wf_state(to))
+		return NULL;
+	*next = *app;
+	next->state = to;
+	next->return_state = NULL;
+	const struct wf_state *target = wf_state(to);
+	if (target->paused)
+		next->return_state = app->state;
+	switch (action->clock) {
+	case WF_CLOCK_START:
+		next->accepted_at = now;
+		deadline_start(cal, &next->clock, today);
+		break;
+	case WF_CLOCK_PAUSE:
+		if (next->clock.accepted_day)
+			next->clock.paused_since = today;
+		break;
+	case WF_CLOCK_RESUME:
+		deadline_resume(cal, &next->clock, today);
+		break;
+	case WF_CLOCK_STOP:
+		if (target->decided)
+			next->decided_at = now;
+		deadline_resume(cal, &next->clock, today);
+		break;
+	case WF_CLOCK_NONE:
+		break;
+	}
+	if (target->terminal)
+		next->completed_at = now;
+	if (next->clock.accepted_day) {
+		/* Fixed at acceptance, moved only by the end of a pause (cases/deadline.h). */
+		next->due_day = deadline_due(cal, &next->clock);
+		next->legal_due_day = deadline_legal_due(cal, &next->clock);
+		next->yellow_day = deadline_yellow_day(cal, &next->clock);
+	}
+	return target;
+}
+
 int case_transition(struct db *db, const struct calendar *cal, struct arena *a, struct application *app,
 		    const struct wf_action *action, int64_t actor, const char *reason, const char *detail,
 		    int32_t today, int64_t *event_id)
 {
 	if (!wf_allows(action, app->state))
 		return GH_ECONFLICT;
-	const char *to = action->to ? action->to : app->return_state;
-	if (!to || !wf_state(to))
-		return GH_ECONFLICT;
 	int64_t now = (int64_t)time(NULL);
-	struct application next = *app;
-	next.state = to;
-	next.return_state = NULL;
-	const struct wf_state *target = wf_state(to);
-	if (target->paused)
-		next.return_state = app->state;
+	struct application next;
+	const struct wf_state *target = step_next(cal, app, action, now, today, &next);
+	if (!target)
+		return GH_ECONFLICT;
+	const char *to = next.state;
 	char *number = NULL, *code = NULL;
-	switch (action->clock) {
-	case WF_CLOCK_START:
-		next.accepted_at = now;
-		deadline_start(cal, &next.clock, today);
-		break;
-	case WF_CLOCK_PAUSE:
-		if (next.clock.accepted_day)
-			next.clock.paused_since = today;
-		break;
-	case WF_CLOCK_RESUME:
-		deadline_resume(cal, &next.clock, today);
-		break;
-	case WF_CLOCK_STOP:
-		if (target->decided)
-			next.decided_at = now;
-		deadline_resume(cal, &next.clock, today);
-		break;
-	case WF_CLOCK_NONE:
-		break;
-	}
-	if (target->terminal)
-		next.completed_at = now;
-	if (next.clock.accepted_day) {
-		/* Fixed at acceptance, moved only by the end of a pause (cases/deadline.h). */
-		next.due_day = deadline_due(cal, &next.clock);
-		next.legal_due_day = deadline_legal_due(cal, &next.clock);
-		next.yellow_day = deadline_yellow_day(cal, &next.clock);
-	}
 	int rc = db_begin(db);
 	if (rc)
 		return rc;
@@ -587,6 +631,67 @@ int case_assign(struct db *db, struct arena *a, struct application *app, int64_t
 	app->assigned_to = assignee;
 	app->version++;
 	app->updated_at = now;
+	return 0;
+}
+
+int case_row_step(const struct calendar *cal, struct case_row *row, const char *action, int64_t now, int32_t today,
+		  struct case_change *change)
+{
+	const struct wf_action *act = wf_action(action);
+	if (!act)
+		return GH_EINVAL;
+	if (!row->state || !wf_allows(act, row->state))
+		return GH_ECONFLICT;
+	struct application app = {
+		.id = row->id, .number = row->number, .query_code = row->query_code, .item_code = row->item_code,
+		.item_version = row->item_version, .department = row->department, .applicant_id = row->applicant_id,
+		.enterprise_id = row->enterprise_id, .filed_by = row->filed_by, .channel = row->channel,
+		.state = row->state, .return_state = row->return_state, .form = row->form, .materials = row->materials,
+		.form_key_id = row->form_key_id, .submitted_at = row->submitted_at, .accepted_at = row->accepted_at,
+		.decided_at = row->decided_at, .completed_at = row->completed_at, .created_at = row->created_at,
+		.updated_at = row->updated_at, .version = row->version,
+		.clock = { .accepted_day = row->accepted_day, .limit_days = row->limit_days,
+			   .legal_limit_days = row->legal_limit_days, .paused_workdays = row->paused_workdays,
+			   .paused_since = row->paused_since, .due_day = row->due_day, .legal_due_day = row->legal_due_day,
+			   .yellow_day = row->yellow_day },
+		.due_day = row->due_day, .legal_due_day = row->legal_due_day, .yellow_day = row->yellow_day,
+	};
+	struct application next;
+	const struct wf_state *target = step_next(cal, &app, act, now, today, &next);
+	if (!target)
+		return GH_ECONFLICT;
+	const char *from = row->state;
+	/* As case_transition stores it: submitted (and created, when filed at once) at the
+	 * submission, the version bumped by every step (a row filed and submitted at once starts
+	 * at 1). */
+	if (!strcmp(action, "submit") && !row->submitted_at)
+		row->submitted_at = now;
+	if (!row->created_at)
+		row->created_at = now;
+	row->state = next.state;
+	row->return_state = next.return_state;
+	row->accepted_at = next.accepted_at;
+	row->decided_at = next.decided_at;
+	row->completed_at = next.completed_at;
+	row->accepted_day = next.clock.accepted_day;
+	row->paused_since = next.clock.paused_since;
+	row->paused_workdays = next.clock.paused_workdays;
+	row->due_day = next.due_day;
+	row->legal_due_day = next.legal_due_day;
+	row->yellow_day = next.yellow_day;
+	row->updated_at = now;
+	row->version++;
+	if (change)
+		*change = (struct case_change){
+			.application_id = row->id, .applicant_id = row->applicant_id, .enterprise_id = row->enterprise_id,
+			.number = row->number, .item_code = row->item_code, .department = row->department,
+			.channel = row->channel, .action = act->code, .from_state = from, .to_state = row->state,
+			.reason = "", .detail = "{}", .at = now, .submitted_at = row->submitted_at,
+			.accepted_at = row->accepted_at, .today = today, .accepted_day = row->accepted_day,
+			.due_day = row->due_day, .paused_workdays = row->paused_workdays, .terminal = target->terminal,
+			.decided = target->decided, .paused = target->paused, .item_version = row->item_version,
+			.materials = row->materials ? row->materials : "[]",
+		};
 	return 0;
 }
 

@@ -202,16 +202,8 @@ static int one(struct db *db, struct arena *a, struct db_sql *q, const struct db
 	return 0;
 }
 
-/* Seals value for field and computes its index and mask; all NULL when value is NULL. */
-struct sealed {
-	unsigned char *enc;
-	size_t enc_len;
-	char index[CRYPTO_HASH_HEX + 1];
-	char *mask;
-};
-
-static int seal(const struct keyring *k, struct arena *a, const char *field, const char *value,
-		struct sealed *s)
+int identity_seal_value(const struct keyring *k, struct arena *a, const char *field, const char *value,
+			struct identity_sealed *s)
 {
 	memset(s, 0, sizeof(*s));
 	if (!value || !*value)
@@ -226,12 +218,12 @@ static int seal(const struct keyring *k, struct arena *a, const char *field, con
 	return 0;
 }
 
-static struct db_val blob_or_null(const struct sealed *s)
+static struct db_val blob_or_null(const struct identity_sealed *s)
 {
 	return s->enc ? DB_BLOB(s->enc, s->enc_len) : DB_NULL;
 }
 
-static struct db_val index_or_null(const struct sealed *s)
+static struct db_val index_or_null(const struct identity_sealed *s)
 {
 	return s->enc ? DB_TEXT(s->index) : DB_NULL;
 }
@@ -239,13 +231,13 @@ static struct db_val index_or_null(const struct sealed *s)
 int account_create(struct db *db, const struct keyring *k, struct arena *a, const struct account_new *in,
 		   int64_t *id)
 {
-	struct sealed idn, phone, totp;
+	struct identity_sealed idn, phone, totp;
 	const char *ident = in->uscc ? in->uscc : in->id_number;
-	int rc = seal(k, a, "id", ident, &idn);
+	int rc = identity_seal_value(k, a, "id", ident, &idn);
 	if (!rc)
-		rc = seal(k, a, "phone", in->phone, &phone);
+		rc = identity_seal_value(k, a, "phone", in->phone, &phone);
 	if (!rc)
-		rc = seal(k, a, "totp", in->totp_secret, &totp);
+		rc = identity_seal_value(k, a, "totp", in->totp_secret, &totp);
 	if (rc)
 		return rc;
 	int64_t now = identity_now();
@@ -367,8 +359,8 @@ int account_set_password(struct db *db, int64_t id, const char *hash, int64_t no
 int account_set_totp(struct db *db, const struct keyring *k, struct arena *a, int64_t id, const char *secret,
 		     bool enabled)
 {
-	struct sealed s;
-	int rc = seal(k, a, "totp", secret, &s);
+	struct identity_sealed s;
+	int rc = identity_seal_value(k, a, "totp", secret, &s);
 	if (rc)
 		return rc;
 	return db_exec(db, &q_set_totp, DB_ARGS(blob_or_null(&s), DB_INT(enabled ? 1 : 0), DB_INT(id)), NULL);

@@ -37,6 +37,17 @@ struct arena;
 struct keyring;
 int identity_unseal(struct arena *a, const char *field, const char *stored, size_t len, const char **out,
 		    size_t *outlen);
+/* A personal value as accounts store it: sealed for field ("id", "phone", "totp", "email"), its
+ * blind index (64 hex digits) and its mask, in a; all zero for a NULL or empty value. The one
+ * recipe of account_create, for bulk writers (`govhall bench-scale`) too. GH_E code. */
+struct identity_sealed {
+	unsigned char *enc;
+	size_t enc_len;
+	char index[65];
+	char *mask;
+};
+int identity_seal_value(const struct keyring *k, struct arena *a, const char *field, const char *value,
+			struct identity_sealed *out);
 /* The key ring loaded by identity_init (NULL before), for code that opens sealed data outside
  * a request, as the log's plain functions do. */
 const struct keyring *identity_keyring(void);

@@ -291,6 +291,22 @@ static int on_transition(struct db *db, struct arena *a, const struct case_chang
 	return rc;
 }
 
+int ledger_bulk_decision(struct ledger_bulk *b, struct arena *a, const struct ledger_decision *d,
+			 const struct cover_entry *rows, size_t n)
+{
+	const char *kind = ledger_is_decision(d->action) ? "decision" : "transition";
+	char salt[LEDGER_SALT_HEX + 1], ref[48];
+	ledger_salt_new(salt);
+	snprintf(ref, sizeof(ref), "decision:%lld", (long long)d->event_id);
+	struct ledger_rows lr;
+	size_t len;
+	char *text = NULL;
+	int rc = ledger_rows_prepare(NULL, a, salt, rows, n, &lr);
+	if (!rc && !(text = decision_text(a, salt, d, ref, &lr, &len)))
+		rc = ledger_rows_text(a, kind, ref, decision_obj(salt, d), &lr, &text, &len);
+	return rc ? rc : ledger_bulk_emit(b, kind, ref, salt, text, len, &lr, d->at);
+}
+
 /* The leaf of changes of covered rows that no other leaf of their transaction took
  * (store/cover.h): kind "change", the action named at the first touch, at most
  * LEDGER_ROWS_PER_LEAF rows per leaf. Installed as db_commit's hook. */

@@ -49,6 +49,15 @@ int stats_evaluation_exclude(struct db *db, struct arena *a, const char *departm
 int stats_rectification(struct db *db, struct arena *a, const char *department, const char *item_code, int32_t day,
 			bool rectified);
 
+/* The rollup rows one application step adds (what the cases observer writes): add(ctx, day,
+ * metric, value) for each, in the step's department, item and channel. counter_steps: whether
+ * a counter clerk submitted or resupplied its material (an online application that needed a
+ * counter is not counted as handled online). Stops at and returns add's first non-zero
+ * result. For bulk writers (`govhall bench-scale`) too. */
+struct case_change;
+int stats_case_figures(const struct case_change *c, const struct calendar *cal, bool counter_steps,
+		       int (*add)(void *ctx, int32_t day, const char *metric, int64_t value), void *ctx);
+
 /* Recomputes the application and registration metrics of every day from the raw rows
  * (applications, application_events, accounts) in one transaction; evaluation and
  * rectification metrics are left as they are. cal: the working-day calendar. Prints a
