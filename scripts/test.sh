@@ -70,7 +70,7 @@ node_suite() {
   nf=$(grep -E '^# fail [0-9]+' "$out" | tail -1 | awk '{print $3}')
   np=${np:-0} nf=${nf:-0}
   if [ "$rc" -ne 0 ] || [ "$nf" -ne 0 ]; then
-    grep -vE '^# (Subtest|pass|fail|tests|suites|cancelled|skipped|todo|duration_ms)' "$out" | grep -E 'not ok|Error|error|expected|actual|at ' | head -60
+    grep -vE '^# (Subtest|pass|fail|tests|suites|cancelled|skipped|todo|duration_ms)|^ *ok ' "$out" | grep -E 'not ok|Error|error|expected|actual|at ' | head -60
     [ "$nf" -eq 0 ] && nf=1
     mkdir -p build/test-logs
     local keep="build/test-logs/$(echo "$name" | tr -c 'A-Za-z0-9\n' '-').tap"
