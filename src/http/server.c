@@ -436,6 +436,10 @@ static void security_headers(struct req *r)
 	if (!resp_find(x_of(r), "Referrer-Policy"))
 		resp_header(r, "Referrer-Policy", "strict-origin-when-cross-origin");
 	resp_header(r, "X-Frame-Options", "DENY");
+	/* What a logged-in caller is answered is theirs: no cache keeps it (the service worker,
+	 * static/js/sw.js, stores only answers that say nothing of the kind). */
+	if (r->who.account && !resp_find(x_of(r), "Cache-Control"))
+		resp_header(r, "Cache-Control", "private, no-store");
 }
 
 int resp_body(struct req *r, int status, const char *content_type, const char *body, size_t len)

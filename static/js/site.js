@@ -1,5 +1,5 @@
 // site.js: small improvements of every page that work without it too (progressive
-// enhancement).
+// enhancement), and the service worker that makes the hall an installable web app.
 //
 // Loaded by the layout on every page. No inline script: the Content-Security-Policy allows
 // script-src 'self' only.
@@ -7,6 +7,8 @@
 // - The menu (<details class="menu"> in the header) closes on Escape, giving the focus back
 //   to its button, and when a click or the focus lands outside it. Without script it opens
 //   and closes with its button, as any <details> does.
+// - The service worker (/sw.js, scope /) is registered where the browser has them; it keeps
+//   the shell and the public guides a visitor opened, for reading offline (see sw.js).
 (function () {
   'use strict';
 
@@ -28,6 +30,14 @@
     });
     document.addEventListener('focusin', function (ev) {
       if (buttonShown() && !menu.contains(ev.target)) closeMenu(false);
+    });
+  }
+
+  if ('serviceWorker' in navigator && window.isSecureContext) {
+    window.addEventListener('load', function () {
+      navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(function () {
+        // No offline reading then; every page works as before.
+      });
     });
   }
 })();

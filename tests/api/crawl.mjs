@@ -1,7 +1,26 @@
 // Crawling the hall's pages as one caller: the links a page offers, the route template a
 // path belongs to, and a breadth-first walk that takes up to `perTemplate` pages of each
-// template. Shared by the navigation test (no link answers 403) and the phone test (no page
-// overflows a 360-pixel screen).
+// template; the kinds of account of the demo and logging in as one. Shared by the navigation
+// test (no link answers 403) and the phone test (no page overflows a 360-pixel screen).
+import { Client, DEMO, pageLogin } from './helpers.mjs';
+
+/** Every kind of caller of the demo hall: null (anonymous) or pageLogin's login and options. */
+export const ROLES = {
+  anonymous: null,
+  citizen: [DEMO.citizen.phone],
+  agent: [DEMO.agent.phone],
+  enterprise: [DEMO.enterprise.phone],
+  staffA: [DEMO.staffA.phone],
+  staffB: [DEMO.staffB.phone],
+  admin: [DEMO.admin.phone, { totpSecret: DEMO.admin.totp }],
+};
+
+/** A Client of the server at baseUrl logged in as role (one of ROLES), in lang. */
+export function loginAs(baseUrl, role, lang = 'zh') {
+  const args = ROLES[role];
+  if (!args) return new Client(baseUrl, { lang });
+  return pageLogin(baseUrl, args[0], undefined, { ...(args[1] ?? {}), lang });
+}
 
 /** The route template a path belongs to ("/services/{code}") in `table` (govhall routes
  * --json, GET routes), or null. */

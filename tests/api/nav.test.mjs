@@ -4,8 +4,8 @@
 // /verify for everyone, and each kind of account sees its own pages and not the others'.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, pageLogin, Client, DEMO, routes } from './helpers.mjs';
-import { crawl } from './crawl.mjs';
+import { startServer, DEMO, routes } from './helpers.mjs';
+import { crawl, ROLES, loginAs } from './crawl.mjs';
 
 let srv;
 let table;
@@ -15,21 +15,8 @@ before(async () => {
 });
 after(async () => { await srv?.stop(); });
 
-const ROLES = {
-  anonymous: null,
-  citizen: [DEMO.citizen.phone],
-  agent: [DEMO.agent.phone],
-  enterprise: [DEMO.enterprise.phone],
-  staffA: [DEMO.staffA.phone],
-  staffB: [DEMO.staffB.phone],
-  admin: [DEMO.admin.phone, { totpSecret: DEMO.admin.totp }],
-};
 
-async function client(role, lang) {
-  const args = ROLES[role];
-  if (!args) return new Client(srv.url, { lang });
-  return pageLogin(srv.url, args[0], undefined, { ...(args[1] ?? {}), lang });
-}
+const client = (role, lang = 'zh') => loginAs(srv.url, role, lang);
 
 /** The header's menus of a page: [{href, label}] of the site and account bars. */
 function menu(html, cls) {

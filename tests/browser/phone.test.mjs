@@ -12,20 +12,11 @@
 //   and no clipped text.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, pageLogin, Client, DEMO, routes, apiLogin, applyOnline, actOn, demoCatalog } from '../api/helpers.mjs';
-import { crawl } from '../api/crawl.mjs';
+import { startServer, DEMO, routes, apiLogin, applyOnline, actOn, demoCatalog } from '../api/helpers.mjs';
+import { crawl, ROLES, loginAs } from '../api/crawl.mjs';
 import { haveChromium, skip, axeCheck, launchBrowser, watchProblems } from './browser.mjs';
 
 const PHONE = { width: 360, height: 800 };
-const ROLES = {
-  anonymous: null,
-  citizen: [DEMO.citizen.phone],
-  agent: [DEMO.agent.phone],
-  enterprise: [DEMO.enterprise.phone],
-  staffA: [DEMO.staffA.phone],
-  staffB: [DEMO.staffB.phone],
-  admin: [DEMO.admin.phone, { totpSecret: DEMO.admin.totp }],
-};
 
 let srv;
 let browser;
@@ -58,11 +49,7 @@ after(async () => {
   await srv?.stop();
 });
 
-async function client(role, lang = 'zh') {
-  const args = ROLES[role];
-  if (!args) return new Client(srv.url, { lang });
-  return pageLogin(srv.url, args[0], undefined, { ...(args[1] ?? {}), lang });
-}
+const client = (role, lang = 'zh') => loginAs(srv.url, role, lang);
 
 /** A browser context holding the HTTP client's cookies (its session, language, mode). */
 async function contextOf(c, opts = {}) {
