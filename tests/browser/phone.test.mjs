@@ -2,14 +2,15 @@
 //
 // - Every route template, for every kind of account: one page of each (found by crawling the
 //   links each account is offered, with the demo's applications, certificates, receipts and
-//   log behind them) is opened at 360 x 800 and fails on horizontal overflow (document wider
-//   than the screen) or visible text under 12 px.
+//   log behind them) is opened at 360 x 800, in both languages, and fails on horizontal
+//   overflow (document wider than the screen), visible text under 12 px or a serious or
+//   critical axe violation.
 // - The header leaves the screen to the content; the menu opens without script; search shows
 //   results before its filters; the search button keeps its word on one line.
 // - Elder-friendly mode: a switch on every page, remembered by a cookie; body text >= 18 px,
 //   line spacing >= 1.3, controls >= 60 x 60 px on a phone, a simplified home, no suggestion
-//   pop-up, axe-clean (contrast included) in both languages, and at 200% zoom no overflow
-//   and no clipped text.
+//   pop-up, axe-clean (contrast included) in both languages, full keyboard use, and at 200%
+//   zoom no overflow and no clipped text.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, DEMO, routes, apiLogin, applyOnline, actOn, demoCatalog } from '../api/helpers.mjs';
@@ -87,33 +88,35 @@ function measure() {
 }
 
 describe('every page on a 360 x 800 phone', { skip }, () => {
-  test('no page of any route template overflows the screen or shows text under 12 px, for every role', async () => {
-    const checked = new Set();
-    const problems = [];
-    let opened = 0;
-    for (const role of Object.keys(ROLES)) {
-      const c = await client(role);
-      const { pages } = await crawl(c, table, { perTemplate: 1 });
-      const mine = pages.filter((p) => p.status === 200 && p.html && p.template && !checked.has(p.template));
-      const context = await contextOf(c);
-      const page = await context.newPage();
-      for (const p of mine) {
-        if (checked.has(p.template)) continue;
-        checked.add(p.template);
-        await page.goto(srv.url + p.path, { waitUntil: 'load' });
-        opened++;
-        const m = await page.evaluate(measure);
-        if (m.over > 0) problems.push(`${role} ${p.path}: ${m.over}px wider than the screen (${m.wide.join('; ')})`);
-        if (m.small.length) problems.push(`${role} ${p.path}: text under 12px: ${m.small.join('; ')}`);
+  for (const lang of ['zh', 'en']) {
+    test(`no page of any route template overflows the screen, shows text under 12 px or fails axe, for every role (${lang})`, async () => {
+      const checked = new Set();
+      const problems = [];
+      let opened = 0;
+      for (const role of Object.keys(ROLES)) {
+        const c = await client(role, lang);
+        const { pages } = await crawl(c, table, { perTemplate: 1 });
+        const context = await contextOf(c);
+        const page = await context.newPage();
+        for (const p of pages.filter((x) => x.status === 200 && x.html && x.template)) {
+          if (checked.has(p.template)) continue;
+          checked.add(p.template);
+          await page.goto(srv.url + p.path, { waitUntil: 'load' });
+          opened++;
+          const m = await page.evaluate(measure);
+          if (m.over > 0) problems.push(`${role} ${p.path}: ${m.over}px wider than the screen (${m.wide.join('; ')})`);
+          if (m.small.length) problems.push(`${role} ${p.path}: text under 12px: ${m.small.join('; ')}`);
+          for (const v of await axeCheck(page, `${p.path} (${role}, ${lang})`)) problems.push(`${role} ${p.path}: axe ${v.id} ${v.nodes.join(', ')}`);
+        }
+        await context.close();
       }
-      await context.close();
-    }
-    assert.ok(checked.size >= 50, `pages of ${checked.size} route templates checked (${opened} opened)`);
-    for (const t of ['/certs/{number}', '/ledger', '/admin/calendar', '/stats', '/services/{code}', '/applications/{number}/receipt']) {
-      assert.ok([...checked].some((x) => x === t), `the crawl reached ${t} (${[...checked].join(' ')})`);
-    }
-    assert.deepEqual(problems, []);
-  });
+      assert.ok(checked.size >= 50, `pages of ${checked.size} route templates checked (${opened} opened)`);
+      for (const t of ['/certs/{number}', '/ledger', '/admin/calendar', '/stats', '/services/{code}', '/applications/{number}/receipt']) {
+        assert.ok(checked.has(t), `the crawl reached ${t} (${[...checked].join(' ')})`);
+      }
+      assert.deepEqual(problems, []);
+    });
+  }
 
   test('the header leaves the screen to the content, and the menu opens without script', async () => {
     const context = await browser.newContext({ viewport: PHONE, locale: 'zh-CN', javaScriptEnabled: false });
@@ -238,6 +241,34 @@ describe('elder-friendly mode (长辈版)', { skip }, () => {
       await context.close();
     });
   }
+
+  test('full keyboard use: the switch, the menu and its links by Tab, Enter and Escape', async () => {
+    const context = await browser.newContext({ viewport: PHONE, locale: 'zh-CN' });
+    await context.addCookies([{ name: 'elder', value: '1', url: srv.url }]);
+    const page = await context.newPage();
+    await page.goto(`${srv.url}/`);
+    const focused = () => page.evaluate(() => {
+      const a = document.activeElement;
+      return a ? `${a.tagName.toLowerCase()}.${a.className}` : '';
+    });
+    const reached = [];
+    for (let i = 0; i < 8 && !reached.includes('summary.menu-button'); i++) {
+      await page.keyboard.press('Tab');
+      reached.push(await focused());
+    }
+    assert.ok(reached.includes('a.elder-switch'), `Tab reaches the elder switch (${reached.join(' ')})`);
+    assert.ok(reached.includes('summary.menu-button'), `Tab reaches the menu (${reached.join(' ')})`);
+    await page.keyboard.press('Enter');
+    assert.equal(await page.evaluate(() => document.querySelector('details.menu').open), true, 'Enter opens the menu');
+    await page.keyboard.press('Tab');
+    assert.match(await focused(), /^(a|button)\./, 'Tab goes into the menu');
+    await page.keyboard.press('Escape');
+    assert.equal(await page.evaluate(() => document.querySelector('details.menu').open), false, 'Escape closes it');
+    assert.equal(await focused(), 'summary.menu-button', 'and gives the focus back to its button');
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+    assert.notEqual(outline, 'none', 'the focus is visible');
+    await context.close();
+  });
 
   test('at 200% zoom: no horizontal overflow and no clipped text', async () => {
     // 200% zoom on a 1280 x 800 screen lays the page out in 640 x 400 CSS pixels.
