@@ -26,14 +26,24 @@ const SHELL_URLS = [
 const GUIDE_PATH = /^\/(services|bundles)\/[A-Za-z0-9_-]+$/;
 
 self.addEventListener('install', (event) => {
-  event.waitUntil(caches.open(SHELL).then((c) => c.addAll(SHELL_URLS)).then(() => self.skipWaiting()));
+  // Without cookies: the offline pages' ?lang= must not set the visitor's language cookie.
+  const requests = SHELL_URLS.map((u) => new Request(u, { credentials: 'omit' }));
+  event.waitUntil(caches.open(SHELL).then((c) => c.addAll(requests)).then(() => self.skipWaiting()));
 });
 
 self.addEventListener('activate', (event) => {
   event.waitUntil(caches.keys()
     .then((keys) => Promise.all(keys.filter((k) => k !== SHELL && k !== GUIDES).map((k) => caches.delete(k))))
+    .then(() => self.registration.navigationPreload && self.registration.navigationPreload.enable())
     .then(() => self.clients.claim()));
 });
+
+/** A page from the network as the browser itself asks for it (navigation preload: the
+ * page's own headers, language included, and no delay for starting the worker). */
+async function network(event) {
+  const pre = await event.preloadResponse;
+  return pre || fetch(event.request);
+}
 
 /** Whether the server lets this answer be kept: ours, 200, and not private or no-store. */
 function keepable(res) {
@@ -47,11 +57,11 @@ function langOf(url) {
   return url.searchParams.get('lang') === 'en' ? 'en' : 'zh';
 }
 
-async function guide(request, url) {
+async function guide(event, url) {
   const cache = await caches.open(GUIDES);
   const key = url.origin + url.pathname + (url.searchParams.get('lang') === 'en' ? '?lang=en' : '');
   try {
-    const res = await fetch(request);
+    const res = await network(event);
     if (keepable(res)) {
       await cache.put(key, res.clone());
       const keys = await cache.keys();
@@ -82,8 +92,8 @@ self.addEventListener('fetch', (event) => {
   }
   if (request.mode !== 'navigate') return;
   if (GUIDE_PATH.test(url.pathname)) {
-    event.respondWith(guide(request, url));
+    event.respondWith(guide(event, url));
     return;
   }
-  event.respondWith(fetch(request).catch(() => offline(url)));
+  event.respondWith(network(event).catch(() => offline(url)));
 });

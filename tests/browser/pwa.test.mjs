@@ -78,7 +78,7 @@ describe('installable web app', { skip }, () => {
     assert.equal(sw.headers.get('cache-control'), 'no-cache', 'browsers look for a new version on every visit');
     assert.equal(sw.headers.get('service-worker-allowed'), '/');
 
-    const context = await browser.newContext({ locale: 'zh-CN' });
+    const context = await browser.newContext({ locale: 'zh-CN', serviceWorkers: 'allow' });
     const page = await context.newPage();
     const problems = [];
     watchProblems(page, problems);
@@ -87,12 +87,19 @@ describe('installable web app', { skip }, () => {
     await controlled(page);
     const reg = await page.evaluate(async () => (await navigator.serviceWorker.getRegistration()).scope);
     assert.equal(reg, `${srv.url}/`);
+    // Installing kept the offline page in both languages without touching the visitor's
+    // language: the next pages, through the worker, are still Chinese.
+    assert.ok(!(await context.cookies(srv.url)).some((c) => c.name === 'lang'), 'no language cookie set by the worker');
+    for (const p of ['/departments', `/services/${GUIDE.code}`]) {
+      await page.goto(srv.url + p);
+      assert.equal(await page.evaluate(() => document.documentElement.lang), 'zh-CN', `${p} through the worker`);
+    }
     assert.deepEqual(problems, []);
     await context.close();
   });
 
   test('a guide the visitor opened reads offline; other pages show the offline page', async () => {
-    const context = await browser.newContext({ locale: 'zh-CN' });
+    const context = await browser.newContext({ locale: 'zh-CN', serviceWorkers: 'allow' });
     const page = await context.newPage();
     await page.goto(`${srv.url}/`);
     await controlled(page);
@@ -124,7 +131,7 @@ describe('installable web app', { skip }, () => {
     const api = await c.get('/api/v1/me/inbox');
     assert.ok(api.status !== 200 || /no-store/.test(api.headers.get('cache-control') ?? ''));
 
-    const context = await browser.newContext({ locale: 'zh-CN' });
+    const context = await browser.newContext({ locale: 'zh-CN', serviceWorkers: 'allow' });
     await context.addCookies([...c.jar.cookies].map(([name, value]) => ({ name, value, url: srv.url })));
     const page = await context.newPage();
     await page.goto(`${srv.url}/`);
