@@ -29,6 +29,7 @@
 #include "interact/interact.h"
 #include "ledger/ledger.h"
 #include "http/ops.h"
+#include "http/nav.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "open311/open311.h"
@@ -359,6 +360,12 @@ static const struct {
 	{ ROLE_SYSTEM, "system" },
 };
 
+/* Staff duties a route may ask for (route.duties), as `govhall user add --roles` names them. */
+static const struct {
+	unsigned bit;
+	const char *name;
+} duty_names[] = { { STAFF_COUNTER, "counter" }, { STAFF_REVIEWER, "reviewer" }, { STAFF_HEAD, "head" } };
+
 /* The route table as JSON, for documentation and the authorisation-matrix test. */
 static int routes_json(struct router *rt)
 {
@@ -372,10 +379,14 @@ static int routes_json(struct router *rt)
 		for (size_t k = 0; k < ARRAY_LEN(role_names); k++)
 			if (r->roles & role_names[k].bit)
 				json_array_append_new(roles, json_string(role_names[k].name));
-		json_array_append_new(arr, json_pack("{s:s,s:s,s:o,s:o,s:b,s:b,s:i}", "name", r->name, "pattern",
+		json_t *duties = json_array();
+		for (size_t k = 0; k < ARRAY_LEN(duty_names); k++)
+			if (r->duties & duty_names[k].bit)
+				json_array_append_new(duties, json_string(duty_names[k].name));
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:o,s:o,s:b,s:b,s:i,s:o}", "name", r->name, "pattern",
 						     r->pattern, "methods", methods, "roles", roles, "csrf",
 						     (r->flags & ROUTE_CSRF) != 0, "noauth", (r->flags & ROUTE_NOAUTH) != 0,
-						     "scopes", (int)r->scopes));
+						     "scopes", (int)r->scopes, "duties", duties));
 	}
 	char *s = json_dumps(arr, JSON_INDENT(1));
 	json_decref(arr);
@@ -399,8 +410,13 @@ static int cmd_routes(bool json)
 	for (size_t i = 0; i < router_count(rt); i++) {
 		const struct route *r = router_at(rt, i);
 		char m[96];
-		printf("%-18s %-40s roles=0x%02x%s  %s\n", http_methods_str(r->methods, m, sizeof(m)),
-		       r->pattern, r->roles, r->flags & ROUTE_CSRF ? " csrf" : "", r->name);
+		char d[64] = "";
+		for (size_t k = 0; k < ARRAY_LEN(duty_names); k++)
+			if (r->duties & duty_names[k].bit)
+				snprintf(d + strlen(d), sizeof(d) - strlen(d), "%s%s", d[0] ? "," : " duties=",
+					 duty_names[k].name);
+		printf("%-18s %-40s roles=0x%02x%s%s  %s\n", http_methods_str(r->methods, m, sizeof(m)),
+		       r->pattern, r->roles, r->flags & ROUTE_CSRF ? " csrf" : "", d, r->name);
 	}
 	router_free(rt);
 	return 0;
@@ -492,6 +508,10 @@ static int cmd_serve(struct config *cfg)
 		log_error("the route tables are malformed");
 		return 1;
 	}
+	if (!(app.nav = nav_new(app.router, err, sizeof(err)))) {
+		log_error("%s", err);
+		return 1;
+	}
 	app.metrics = metrics_new(router_count(app.router));
 	app.jobs = jobs_new_with(&(struct jobs_config){ .threads = (size_t)cfg->job_threads, .queue_cap = (size_t)cfg->job_queue,
 							.per_key_cap = (size_t)cfg->job_queue_per_address,
@@ -560,6 +580,7 @@ static int cmd_serve(struct config *cfg)
 	group_free(app.group);
 	jobs_free(app.jobs);
 	metrics_free(app.metrics);
+	nav_free(app.nav);
 	router_free(app.router);
 	search_release(&app);
 	ledger_release(&app);

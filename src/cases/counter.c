@@ -452,10 +452,10 @@ static int cases_receipt_page(struct req *r)
 }
 
 const struct route cases_counter_routes[] = {
-	{ HTTP_GET, "/staff/intake", cases_intake_start, ROLE_STAFF, 0, "cases.intake" },
-	{ HTTP_POST, "/staff/intake", cases_intake_lookup, ROLE_STAFF, ROUTE_CSRF, "cases.intake_lookup" },
-	{ HTTP_GET, "/staff/intake/{code}", cases_intake_form, ROLE_STAFF, 0, "cases.intake_form" },
-	{ HTTP_POST, "/staff/intake/{code}", cases_intake_post, ROLE_STAFF, ROUTE_CSRF, "cases.intake_post" },
+	{ HTTP_GET, "/staff/intake", cases_intake_start, ROLE_STAFF, 0, "cases.intake", .duties = STAFF_COUNTER },
+	{ HTTP_POST, "/staff/intake", cases_intake_lookup, ROLE_STAFF, ROUTE_CSRF, "cases.intake_lookup", .duties = STAFF_COUNTER },
+	{ HTTP_GET, "/staff/intake/{code}", cases_intake_form, ROLE_STAFF, 0, "cases.intake_form", .duties = STAFF_COUNTER },
+	{ HTTP_POST, "/staff/intake/{code}", cases_intake_post, ROLE_STAFF, ROUTE_CSRF, "cases.intake_post", .duties = STAFF_COUNTER },
 	{ HTTP_GET, "/applications/{number}/receipt", cases_receipt_page, CASE_VIEWERS, 0, "cases.receipt" },
 	{ HTTP_GET, "/kiosk", cases_kiosk_start, ROLE_PUBLIC, 0, "cases.kiosk" },
 	{ HTTP_GET, "/kiosk/exit", cases_kiosk_exit, ROLE_PUBLIC, 0, "cases.kiosk_exit" },

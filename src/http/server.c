@@ -58,6 +58,7 @@
 #include "http/h1.h"
 #include "http/metrics.h"
 #include "http/multipart.h"
+#include "http/nav.h"
 #include "http/proxy.h"
 #include "http/router.h"
 #include "store/db.h"
@@ -435,6 +436,10 @@ static void security_headers(struct req *r)
 	if (!resp_find(x_of(r), "Referrer-Policy"))
 		resp_header(r, "Referrer-Policy", "strict-origin-when-cross-origin");
 	resp_header(r, "X-Frame-Options", "DENY");
+	/* What a logged-in caller is answered is theirs: no cache keeps it (the service worker,
+	 * static/js/sw.js, stores only answers that say nothing of the kind). */
+	if (r->who.account && !resp_find(x_of(r), "Cache-Control"))
+		resp_header(r, "Cache-Control", "private, no-store");
 }
 
 int resp_body(struct req *r, int status, const char *content_type, const char *body, size_t len)
@@ -473,8 +478,9 @@ int resp_html(struct req *r, int status, struct sb *html)
 	return 0;
 }
 
-/* The address of this page in the other language: path and query kept, lang flipped. */
-static const char *other_lang_href(struct req *r)
+/* The address of this page with query parameter key set to val (the other language, the
+ * other mode): path and the rest of the query kept. */
+static const char *switch_href(struct req *r, const char *key, const char *val)
 {
 	struct sb sb = SB_INIT;
 	for (const char *p = r->path; *p; p++) {
@@ -488,7 +494,7 @@ static const char *other_lang_href(struct req *r)
 	}
 	char sep = '?';
 	for (size_t i = 0; i < r->query.n; i++) {
-		if (strcmp(r->query.v[i].key, "lang") == 0)
+		if (strcmp(r->query.v[i].key, key) == 0)
 			continue;
 		sb_addch(&sb, sep);
 		sep = '&';
@@ -496,20 +502,26 @@ static const char *other_lang_href(struct req *r)
 		sb_addch(&sb, '=');
 		sb_add_urlenc(&sb, r->query.v[i].val, strlen(r->query.v[i].val));
 	}
-	sb_addch(&sb, sep);
-	sb_adds(&sb, strcmp(r->lang, "en") == 0 ? "lang=zh" : "lang=en");
+	sb_addf(&sb, "%c%s=%s", sep, key, val);
 	char *out = arena_strndup(r->arena, sb.buf, sb.len);
 	sb_release(&sb);
 	return out;
 }
 
-/* What every page may show: the other-language link, and who is logged in (with the CSRF
- * token for the log-out form). Pages of anonymous visitors carry nothing personal, so they
- * can be cached and shared. */
+/* What every page may show: the other-language and elder-mode switches, the navigation the
+ * caller may follow (http/nav.h), and who is logged in (with the CSRF token for the log-out
+ * form). Pages of anonymous visitors carry nothing personal, so they can be cached and
+ * shared (the cache keys them by language and mode). */
 static void page_common(struct req *r, json_t *ctx)
 {
 	if (!json_object_get(ctx, "lang_href"))
-		json_object_set_new(ctx, "lang_href", json_string(other_lang_href(r)));
+		json_object_set_new(ctx, "lang_href",
+				    json_string(switch_href(r, "lang", strcmp(r->lang, "en") == 0 ? "zh" : "en")));
+	json_object_set_new(ctx, "elder_href", json_string(switch_href(r, "elder", r->elder ? "0" : "1")));
+	if (r->elder)
+		json_object_set_new(ctx, "elder", json_true());
+	if (r->app->nav && !json_object_get(ctx, "menu_main"))
+		nav_ctx(r->app->nav, r, ctx);
 	if (!r->who.account || json_object_get(ctx, "me"))
 		return;
 	const char *kind = r->who.kind ? r->who.kind : "";
@@ -602,6 +614,43 @@ static const char *pick_lang(struct req *r)
 	if (al && strncasecmp(al, "en", 2) == 0)
 		return "en";
 	return "zh";
+}
+
+/* Elder-friendly mode (长辈版): ?elder=1 turns it on and ?elder=0 off for this visitor (a
+ * cookie for a year, like the language); otherwise the cookie says. */
+static bool pick_elder(struct req *r)
+{
+	const char *q = req_query(r, "elder");
+	if (q && (strcmp(q, "1") == 0 || strcmp(q, "0") == 0)) {
+		resp_header(r, "Set-Cookie", q[0] == '1' ? "elder=1; Path=/; Max-Age=31536000; SameSite=Lax"
+							  : "elder=; Path=/; Max-Age=0; SameSite=Lax");
+		return q[0] == '1';
+	}
+	const char *c = req_cookie(r, "elder");
+	return c && strcmp(c, "1") == 0;
+}
+
+/* The 403 detail for a staff member who lacks the duty a route needs: names the duties
+ * ("needs one of these duties: counter, reviewer") in the caller's language. */
+static void duty_needed(struct req *r, unsigned duties)
+{
+	static const struct {
+		unsigned bit;
+		const char *key;
+	} names[] = { { STAFF_COUNTER, "admin_duty_counter" }, { STAFF_REVIEWER, "admin_duty_reviewer" },
+		      { STAFF_HEAD, "admin_duty_head" } };
+	const struct view *v = r->app->view;
+	struct sb sb = SB_INIT;
+	for (size_t i = 0; i < ARRAY_LEN(names); i++) {
+		if (!(duties & names[i].bit))
+			continue;
+		if (sb.len)
+			sb_adds(&sb, view_msg(v, r->lang, "nav_duty_sep"));
+		sb_adds(&sb, view_msg(v, r->lang, names[i].key));
+	}
+	req_error_detail(r, "%s%s%s", view_msg(v, r->lang, "nav_duty_needed"), sb.buf ? sb.buf : "",
+			 view_msg(v, r->lang, "nav_duty_ask"));
+	sb_release(&sb);
 }
 
 static void log_request(struct req *r, uint64_t dur_ns, size_t bytes)
@@ -807,6 +856,8 @@ static int cached(struct req *r, const struct route *route)
 		return route->fn(r);
 	struct sb key = SB_INIT;
 	sb_adds(&key, r->lang);
+	if (r->elder)
+		sb_adds(&key, "+elder");
 	sb_addch(&key, '\x1f');
 	sb_adds(&key, r->path);
 	if (r->raw_query) {
@@ -914,6 +965,7 @@ static int dispatch(struct req *r)
 	if (!rc && cookie && cookie_parse(r->arena, cookie, strlen(cookie), MAX_COOKIES, &r->cookies))
 		r->cookies.n = 0; /* a broken Cookie header is ignored, not fatal */
 	r->lang = pick_lang(r);
+	r->elder = pick_elder(r);
 	if (rc) {
 		req_error_detail(r, strcmp(r->lang, "en") == 0 ? "The query string is malformed."
 							      : "查询参数格式有误。");
@@ -948,6 +1000,11 @@ static int dispatch(struct req *r)
 		if (!r->api && (r->method & (HTTP_GET | HTTP_HEAD)) && app->login_path && !(route->roles & ROLE_ANON))
 			return resp_redirect(r, 303, login_redirect(r, app->login_path));
 		return GH_EUNAUTH;
+	}
+	if (r->role == ROLE_STAFF && route->duties && !(route->duties & r->who.staff_roles)) {
+		if (app->view)
+			duty_needed(r, route->duties);
+		return GH_EFORBIDDEN;
 	}
 	if (r->who.token && (route->scopes & ~r->who.scopes)) {
 		req_error_detail(r, "This token lacks a scope the request needs / 令牌权限不足");

@@ -431,8 +431,10 @@ const struct route publish_page_routes[] = {
 	{ HTTP_GET, "/publish", page_list, ROLE_PUBLIC, 0, "publish.list" },
 	{ HTTP_GET, "/publish/{id}", page_detail, ROLE_PUBLIC, 0, "publish.detail" },
 	{ HTTP_GET, "/staff/publish", staff_list, WRITERS, 0, "publish.staff_list" },
-	{ HTTP_GET, "/staff/publish/new", staff_new, WRITERS, 0, "publish.staff_new" },
-	{ HTTP_POST, "/staff/publish", staff_create, WRITERS, ROUTE_CSRF, "publish.staff_create" },
+	/* Staff write with the reviewer or head duty (pub_can_write); the route says so too, for
+	 * the navigation (http/nav.h). */
+	{ HTTP_GET, "/staff/publish/new", staff_new, WRITERS, 0, "publish.staff_new", .duties = STAFF_REVIEWER | STAFF_HEAD },
+	{ HTTP_POST, "/staff/publish", staff_create, WRITERS, ROUTE_CSRF, "publish.staff_create", .duties = STAFF_REVIEWER | STAFF_HEAD },
 	{ HTTP_GET, "/staff/publish/{id}", staff_doc, WRITERS, 0, "publish.staff_doc" },
 	{ HTTP_POST, "/staff/publish/{id}", staff_update, WRITERS, ROUTE_CSRF, "publish.staff_update" },
 	{ HTTP_POST, "/staff/publish/{id}/actions/{action}", staff_act, WRITERS, ROUTE_CSRF, "publish.staff_act" },
