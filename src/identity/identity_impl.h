@@ -316,7 +316,7 @@ int otp_use(struct db *db, int64_t id, int64_t now);
 /* Ends every live code of account for purpose (a reset done: the other codes die). */
 int otp_end_all(struct db *db, int64_t account, const char *purpose, int64_t now);
 
-/* ---- telling an account's owner (main.c wires cases/notify.h through identity.h) -------- */
+/* ---- telling an account's owner (main.c wires notify/notify.h through identity.h) -------- */
 
 /* An inbox message to account with the texts of message keys title_key and body_key in both
  * languages (body: {detail} replaced by detail); no-op without a messenger. Errors logged. */
