@@ -374,6 +374,27 @@ describe('forgot password', () => {
     assert.equal(await sql(srv.db, `SELECT COUNT(*) FROM one_time_codes WHERE purpose = 'recovery' AND account_id = ${staff.account.id}`), '0');
   });
 
+  // The kiosk's start page links to it as it links to /login and /register (identity's pages,
+  // served as on the web); the flow works with the kiosk cookie set.
+  test('the kiosk offers forgot password to a citizen not logged in', async () => {
+    const p = await verifiedCitizen();
+    const c = new Client(base, { lang: 'zh' });
+    let r = await c.get('/kiosk');
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('set-cookie') ?? '', /kiosk=1/);
+    assert.match(r.body, /href="\/password\/forgot"/);
+    r = await c.get('/password/forgot');
+    assert.equal(r.status, 200);
+    r = await c.post('/password/forgot', { login: p.phone });
+    assert.equal(r.status, 200, r.body.slice(0, 300));
+    const code = await sms.code(p.phone);
+    const fresh = `Kiosk harbour ${seq} light`;
+    r = await c.post('/password/reset', { login: p.phone, code, password: fresh, password2: fresh });
+    assert.equal(r.status, 200, r.body.slice(0, 300));
+    assert.ok(!c.sid, 'no session after a reset at the kiosk');
+    assert.equal((await apiToken(base, { login: p.phone, password: fresh })).status, 201);
+  });
+
   test('pages: the form, the same notice for anyone, the reset, CSRF', async () => {
     const p = await verifiedCitizen();
     for (const lang of ['zh', 'en']) {
