@@ -489,8 +489,9 @@ static int cmd_serve(struct config *cfg)
 		jobs_free(app.jobs);
 		return 1;
 	}
-	if (notify_start(&app, err, sizeof(err))) {
+	if (cases_start(&app, err, sizeof(err)) || notify_start(&app, err, sizeof(err))) {
 		log_error("%s", err);
+		cases_stop();
 		ops_stop();
 		db_close(app.duty_db);
 		group_free(app.group);
@@ -500,6 +501,7 @@ static int cmd_serve(struct config *cfg)
 	if (ledger_start(&app, err, sizeof(err))) {
 		log_error("%s", err);
 		notify_stop();
+		cases_stop();
 		ops_stop();
 		db_close(app.duty_db);
 		group_free(app.group);
@@ -510,6 +512,7 @@ static int cmd_serve(struct config *cfg)
 		log_error("%s", err);
 		ledger_stop();
 		notify_stop();
+		cases_stop();
 		ops_stop();
 		db_close(app.duty_db);
 		group_free(app.group);
@@ -520,6 +523,7 @@ static int cmd_serve(struct config *cfg)
 	interact_stop();
 	ledger_stop();
 	notify_stop();
+	cases_stop();
 	ops_stop();
 	db_close(app.duty_db);
 	group_free(app.group);
