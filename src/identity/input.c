@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "base/err.h"
 #include "base/sb.h"
@@ -140,4 +141,16 @@ const char *identity_safe_next(const char *next, const char *dflt)
 		if ((unsigned char)*p < 0x20 || *p == '\\')
 			return dflt;
 	return next;
+}
+
+const char *identity_when(struct req *r, int64_t t)
+{
+	if (!t)
+		return NULL;
+	time_t x = (time_t)(t + 8 * 3600);
+	struct tm tm;
+	char buf[32];
+	if (!gmtime_r(&x, &tm) || !strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M", &tm))
+		return NULL;
+	return arena_strdup(r->arena, buf);
 }

@@ -50,17 +50,6 @@ static json_t *page_ctx(struct req *r, const char *title_key)
 	return json_pack("{s:s,s:s}", "title", M(r, title_key), "csrf", identity_csrf_token(r));
 }
 
-/* "2026-03-01 14:05" in China Standard Time, in the arena. */
-static const char *china_time(struct req *r, int64_t t)
-{
-	time_t x = (time_t)(t + 8 * 3600);
-	struct tm tm;
-	char buf[32];
-	if (!gmtime_r(&x, &tm) || !strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M", &tm))
-		return "";
-	return arena_strdup(r->arena, buf);
-}
-
 /* The kind of name typed: "phone", "id" (ID number or credit code), or NULL. norm gets it
  * normalised. */
 static const char *name_kind(const char *login, char *norm, size_t cap)
@@ -205,19 +194,28 @@ static int phone_done(struct req *r, void *p)
 	return phone_send(r, &j->acc, j->number);
 }
 
+/* The input, the calling account and its number (plain; NULL when none) of a phone request. */
+static int phone_caller(struct req *r, json_t **in, struct account *acc, char **current)
+{
+	char *email = NULL, *name = NULL;
+	*current = NULL;
+	int rc = identity_read_input(r, in);
+	if (!rc)
+		rc = account_get(r->db, r->arena, r->who.account, acc);
+	if (!rc)
+		rc = identity_contact(r->db, r->app->keys, r->arena, acc->id, current, &email, &name);
+	return rc;
+}
+
 /* POST /account/phone, POST /api/v1/me/phone: a code to the account's number (none given, or
  * the same), or to a new number (with the current password). */
 static int phone_post(struct req *r)
 {
 	json_t *in;
-	int rc = identity_read_input(r, &in);
-	if (rc)
-		return rc;
 	struct account acc;
-	if ((rc = account_get(r->db, r->arena, r->who.account, &acc)))
-		return rc;
-	char *current = NULL, *email = NULL, *name = NULL;
-	if ((rc = identity_contact(r->db, r->app->keys, r->arena, acc.id, &current, &email, &name)))
+	char *current;
+	int rc = phone_caller(r, &in, &acc, &current);
+	if (rc)
 		return rc;
 	json_t *errs = errors_of(r);
 	const char *typed = identity_field(in, "phone"), *pw = identity_field(in, "current_password");
@@ -258,14 +256,10 @@ static int phone_post(struct req *r)
 static int phone_verify(struct req *r)
 {
 	json_t *in;
-	int rc = identity_read_input(r, &in);
-	if (rc)
-		return rc;
 	struct account acc;
-	if ((rc = account_get(r->db, r->arena, r->who.account, &acc)))
-		return rc;
-	char *current = NULL, *email = NULL, *name = NULL;
-	if ((rc = identity_contact(r->db, r->app->keys, r->arena, acc.id, &current, &email, &name)))
+	char *current;
+	int rc = phone_caller(r, &in, &acc, &current);
+	if (rc)
 		return rc;
 	char subject[OTP_SUBJECT_MAX];
 	otp_subject(subject, acc.id);
@@ -296,7 +290,7 @@ static int phone_verify(struct req *r)
 				      NULL, NULL);
 		}
 		if (changed) {
-			const char *at_zh = china_time(r, now);
+			const char *at_zh = identity_when(r, now);
 			identity_tell(r, acc.id, "security_phone_changed", "phone_changed_title", "phone_changed_body", at_zh,
 				      at_zh);
 		}
@@ -503,7 +497,7 @@ static int reset_done(struct req *r, void *p)
 		rc = otp_end_all(r->db, id, "login", now);
 	if (!rc) {
 		identity_event(r->db, "password.reset", id, id, r->ip, "recovery");
-		const char *at = china_time(r, now);
+		const char *at = identity_when(r, now);
 		identity_tell(r, id, "security_password_reset", "recover_inbox_title", "recover_inbox_body", at, at);
 		rc = db_commit(r->db);
 	}
