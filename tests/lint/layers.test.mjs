@@ -29,7 +29,7 @@ export const LAYERS = {
 
 /** The domains, lowest first: each may include the public headers of those before it. */
 export const DOMAINS = [
-  'identity', 'catalog', 'notify', 'cases', 'ledger', 'stats', 'certs', 'open311', 'ops', 'search',
+  'identity', 'catalog', 'cases', 'notify', 'ledger', 'stats', 'certs', 'open311', 'ops', 'search',
   'publish', 'interact',
 ];
 
