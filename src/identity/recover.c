@@ -373,6 +373,27 @@ static int number_of(struct req *r, int64_t account, char **phone)
 	return rc;
 }
 
+/* Counts a request against the address ("recover:<what>:<address>", per_hour) and finds the
+ * account login names: *found, and the codes' subject (the account, else "name:<blind
+ * index>"). GH_ERATELIMIT or a database error. */
+static int named(struct req *r, const char *what, int per_hour, const char *login, struct account *acc,
+		 char subject[OTP_SUBJECT_MAX], bool *found)
+{
+	char key[96], index[CRYPTO_HASH_HEX + 1];
+	snprintf(key, sizeof(key), "recover:%s:%s", what, r->ip);
+	int rc = ratelimit_hit(r, key, per_hour, 3600);
+	if (!rc)
+		rc = account_find_login(r->db, r->app->keys, r->arena, login, acc, index);
+	if (rc && rc != GH_ENOTFOUND)
+		return rc;
+	*found = rc == 0;
+	if (*found)
+		otp_subject(subject, acc->id);
+	else
+		snprintf(subject, OTP_SUBJECT_MAX, "name:%s", index);
+	return 0;
+}
+
 /* POST /password/forgot, POST /api/v1/auth/recovery */
 static int forgot_post(struct req *r)
 {
@@ -392,22 +413,12 @@ static int forgot_post(struct req *r)
 		req_error_detail(r, "%s", M(r, "recover_unavailable"));
 		return GH_EUNAVAILABLE;
 	}
-	char key[96];
-	snprintf(key, sizeof(key), "recover:ip:%s", r->ip);
-	if ((rc = ratelimit_hit(r, key, RECOVER_PER_ADDRESS_HOUR, 3600)))
-		return rc;
-
 	/* From here on, the same steps whoever is named. */
 	struct account acc;
-	char index[CRYPTO_HASH_HEX + 1], subject[OTP_SUBJECT_MAX];
-	rc = account_find_login(r->db, r->app->keys, r->arena, login, &acc, index);
-	if (rc && rc != GH_ENOTFOUND)
+	char subject[OTP_SUBJECT_MAX];
+	bool found;
+	if ((rc = named(r, "ip", RECOVER_PER_ADDRESS_HOUR, login, &acc, subject, &found)))
 		return rc;
-	bool found = rc == 0;
-	if (found)
-		otp_subject(subject, acc.id);
-	else
-		snprintf(subject, sizeof(subject), "name:%s", index);
 	char *phone;
 	if ((rc = number_of(r, found ? acc.id : 0, &phone)))
 		return rc;
@@ -540,20 +551,11 @@ static int reset_post(struct req *r)
 	const char *kept = strlen(login) > 64 ? "" : login;
 	if (json_object_size(errs))
 		return identity_invalid(r, "identity/reset", r->api ? NULL : reset_ctx(r, json_pack("{s:s}", "login", kept)), errs);
-	char key[96];
-	snprintf(key, sizeof(key), "recover:reset:%s", r->ip);
-	if ((rc = ratelimit_hit(r, key, RESET_PER_ADDRESS_HOUR, 3600)))
-		return rc;
-
 	struct account acc;
-	char index[CRYPTO_HASH_HEX + 1], subject[OTP_SUBJECT_MAX];
-	rc = account_find_login(r->db, r->app->keys, r->arena, login, &acc, index);
-	if (rc && rc != GH_ENOTFOUND)
+	char subject[OTP_SUBJECT_MAX];
+	bool found;
+	if ((rc = named(r, "reset", RESET_PER_ADDRESS_HOUR, login, &acc, subject, &found)))
 		return rc;
-	if (rc == 0)
-		otp_subject(subject, acc.id);
-	else
-		snprintf(subject, sizeof(subject), "name:%s", index);
 	struct reset_job *j = arena_zalloc(r->arena, sizeof(*j));
 	rc = otp_match(r->db, r->app->keys, r->arena, subject, "recovery", code, identity_now(), &j->m);
 	if (rc == GH_EINVAL || rc == GH_ENOTFOUND) {
