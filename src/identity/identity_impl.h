@@ -340,9 +340,11 @@ int session_pending_account(struct req *r, struct account *acc);
 
 /* ---- helpers shared by the handlers ---------------------------------------------------- */
 
-int64_t identity_now(void);
-/* "2026-03-01 14:05" in China Standard Time (UTC+8), in r's arena; NULL for 0. */
-const char *identity_when(struct req *r, int64_t t);
+/* Now, in unix seconds (inline: every file of the module reads the clock, none through another). */
+static inline int64_t identity_now(void)
+{
+	return (int64_t)time(NULL);
+}
 /* A safe local redirect target from a "next" parameter ("/..." but not "//..."), or dflt. */
 const char *identity_safe_next(const char *next, const char *dflt);
 /* Reads the posted form (pages) or JSON object (API) into a flat string object: both

@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "base/err.h"
 #include "base/sb.h"
+#include "http/handler.h"
 #include "http/server.h"
 #include "identity/identity_impl.h"
 
@@ -27,15 +27,13 @@ int identity_read_input(struct req *r, json_t **out)
 			json_object_set_new(o, form.v[i].key, json_string(form.v[i].val));
 		return 0;
 	}
-	const char *ct = req_header(r, "Content-Type");
-	if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
-		req_error_detail(r, "Send a JSON object with Content-Type: application/json / 请以 JSON 提交");
-		return GH_EUNSUPPORTED;
-	}
+	int rc = req_json_content(r);
+	if (rc)
+		return rc;
 	size_t len;
 	const char *body = req_body(r, &len);
 	char detail[160];
-	int rc = identity_input_from_json(body, len, o, detail, sizeof(detail));
+	rc = identity_input_from_json(body, len, o, detail, sizeof(detail));
 	if (rc)
 		req_error_detail(r, "%s", detail);
 	return rc;
@@ -141,16 +139,4 @@ const char *identity_safe_next(const char *next, const char *dflt)
 		if ((unsigned char)*p < 0x20 || *p == '\\')
 			return dflt;
 	return next;
-}
-
-const char *identity_when(struct req *r, int64_t t)
-{
-	if (!t)
-		return NULL;
-	time_t x = (time_t)(t + 8 * 3600);
-	struct tm tm;
-	char buf[32];
-	if (!gmtime_r(&x, &tm) || !strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M", &tm))
-		return NULL;
-	return arena_strdup(r->arena, buf);
 }

@@ -9,6 +9,7 @@
 #include "base/err.h"
 #include "base/jobs.h"
 #include "base/log.h"
+#include "http/handler.h"
 #include "http/server.h"
 #include "identity/identity_impl.h"
 #include "store/db.h"
@@ -16,13 +17,6 @@
 
 #define TOKEN_TTL (30 * 86400)
 #define REGISTRATIONS_PER_HOUR 10
-
-static bool en(const struct req *r)
-{
-	return strcmp(r->lang, "en") == 0;
-}
-
-#define T(r, zh, en_) (en(r) ? (en_) : (zh))
 
 /* A copy of the form's values for re-display, passwords left out. */
 static json_t *kept_values(json_t *in)
@@ -253,7 +247,7 @@ static int login_renew(struct req *r, struct login_job *j)
 	if (r->api) {
 		resp_header(r, "Cache-Control", "no-store");
 		return resp_json(r, 403, json_pack("{s:{s:s,s:s}}", "error", "code", "renewal_required", "message",
-						   view_msg(r->app->view, r->lang, "renew_required")));
+						   M(r, "renew_required")));
 	}
 	int rc = session_start(r, j->acc.id, 0, true);
 	if (rc)
@@ -588,7 +582,7 @@ static int register_done(struct req *r, void *p)
 	identity_event(r->db, rc ? "register.duplicate" : "register", rc ? 0 : id, 0, r->ip, j->acc.kind);
 	if (!rc)
 		recover_registered(r, id, j->acc.phone, j->acc.released);
-	const char *msg = view_msg(r->app->view, r->lang, "register_accepted");
+	const char *msg = M(r, "register_accepted");
 	if (r->api)
 		return resp_json(r, 202, json_pack("{s:s,s:s}", "status", "accepted", "message", msg));
 	json_t *ctx = json_pack("{s:s,s:s}", "title", T(r, "注册", "Register"), "message", msg);

@@ -27,12 +27,10 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "http/handler.h"
 #include "http/server.h"
 #include "identity/identity_impl.h"
 #include "store/db.h"
-#include "view/view.h"
-
-#define M(r, key) view_msg((r)->app->view, (r)->lang, (key))
 
 #define RECOVER_PER_ADDRESS_HOUR 10 /* recovery requests from one address */
 #define RESET_PER_ADDRESS_HOUR 30   /* attempts to reset with a code from one address */
@@ -290,7 +288,7 @@ static int phone_verify(struct req *r)
 				      NULL, NULL);
 		}
 		if (changed) {
-			const char *at_zh = identity_when(r, now);
+			const char *at_zh = req_when(r, now);
 			identity_tell(r, acc.id, "security_phone_changed", "phone_changed_title", "phone_changed_body", at_zh,
 				      at_zh);
 		}
@@ -508,7 +506,7 @@ static int reset_done(struct req *r, void *p)
 		rc = otp_end_all(r->db, id, "login", now);
 	if (!rc) {
 		identity_event(r->db, "password.reset", id, id, r->ip, "recovery");
-		const char *at = identity_when(r, now);
+		const char *at = req_when(r, now);
 		identity_tell(r, id, "security_password_reset", "recover_inbox_title", "recover_inbox_body", at, at);
 		rc = db_commit(r->db);
 	}
