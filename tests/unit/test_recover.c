@@ -3,88 +3,35 @@
  * otp_use, otp_end_all, the number a code proves, the sealed number of an SMS), the phone
  * number that belongs to whoever proves it (accounts.c: account_create, account_set_phone),
  * and an administrator's reset with its renewal (account_reset, account_renewed). */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
-
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include <sodium.h>
-
-#include "base/arena.h"
-#include "base/err.h"
-#include "base/util.h"
-#include "identity/identity_impl.h"
-#include "store/db.h"
-#include "testdb.h"
+#include "identity_fx.h"
 
 #define T0 1700000000
 
-struct fx {
-	struct testdb t;
-	bool skip;
-	struct keyring *keys;
-	char dir[64], path[128];
-	struct arena *a;
-};
+/* The arena of the running test (the shared fixture has none). */
+static struct arena *A;
 
-static int setup(void **state, enum db_kind kind)
+static int setup_r(void **state, enum db_kind kind)
 {
-	struct fx *f = xcalloc(1, sizeof(*f));
-	*state = f;
-	int rc = testdb_open(&f->t, kind, "recover");
-	if (rc)
-		return rc == 1 ? (f->skip = true, 0) : -1;
-	char err[256];
-	snprintf(f->dir, sizeof(f->dir), "/tmp/govhall-recover-key-XXXXXX");
-	snprintf(f->path, sizeof(f->path), "%s/govhall.key", mkdtemp(f->dir) ? f->dir : "/nonexistent");
-	if (db_migrate(f->t.db, err, sizeof(err)) || keyring_create(f->path, err, sizeof(err)) ||
-	    keyring_load(f->path, &f->keys, err, sizeof(err))) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
-	f->a = arena_new(4096);
-	return 0;
+	A = arena_new(4096);
+	return setup(state, kind);
 }
 
-static int setup_sqlite(void **state)
+static int setup_r_sqlite(void **state)
 {
-	return setup(state, DB_SQLITE);
+	return setup_r(state, DB_SQLITE);
 }
 
-static int setup_pg(void **state)
+static int setup_r_pg(void **state)
 {
-	return setup(state, DB_POSTGRES);
+	return setup_r(state, DB_POSTGRES);
 }
 
-static int teardown(void **state)
+static int teardown_r(void **state)
 {
-	struct fx *f = *state;
-	testdb_close(&f->t);
-	if (f->keys)
-		keyring_free(f->keys);
-	if (f->a)
-		arena_free(f->a);
-	if (f->path[0]) {
-		unlink(f->path);
-		rmdir(f->dir);
-	}
-	free(f);
-	return 0;
+	arena_free(A);
+	A = NULL;
+	return teardown(state);
 }
-
-#define SKIP_IF(f)                 \
-	do {                       \
-		if ((f)->skip) {   \
-			skip();    \
-			return;    \
-		}                  \
-	} while (0)
 
 /* An individual with phone (may be NULL), proved or not; its id. */
 static int64_t person(struct fx *f, const char *id_number, const char *phone, bool verified, int64_t *released)
@@ -92,7 +39,7 @@ static int64_t person(struct fx *f, const char *id_number, const char *phone, bo
 	struct account_new in = { .kind = "individual", .name = "测试", .id_number = id_number, .phone = phone,
 				  .password_hash = "x", .phone_verified = verified };
 	int64_t id = 0;
-	int rc = account_create(f->t.db, f->keys, f->a, &in, &id);
+	int rc = account_create(f->t.db, f->keys, A, &in, &id);
 	if (released)
 		*released = in.released;
 	return rc ? -rc : id;
@@ -101,7 +48,7 @@ static int64_t person(struct fx *f, const char *id_number, const char *phone, bo
 static struct account get(struct fx *f, int64_t id)
 {
 	struct account acc;
-	assert_int_equal(account_get(f->t.db, f->a, id, &acc), 0);
+	assert_int_equal(account_get(f->t.db, A, id, &acc), 0);
 	return acc;
 }
 
@@ -111,15 +58,15 @@ static struct account get(struct fx *f, int64_t id)
 static void test_code_for_nobody(void **state)
 {
 	struct fx *f = *state;
-	SKIP_IF(f);
+	SKIP_IF_NEEDED(f);
 	char code[OTP_DIGITS + 1];
 	struct otp_code c = { .subject = "name:0123abcd" };
 	assert_int_equal(otp_issue_code(f->t.db, f->keys, &c, "recovery", T0, code), 0);
 	struct otp_match m;
 	for (int i = 0; i < OTP_ATTEMPTS; i++)
-		assert_int_equal(otp_match(f->t.db, f->keys, f->a, c.subject, "recovery", code, T0 + 1, &m), GH_EINVAL);
+		assert_int_equal(otp_match(f->t.db, f->keys, A, c.subject, "recovery", code, T0 + 1, &m), GH_EINVAL);
 	/* Each try counted like a wrong one: the code is dead now. */
-	assert_int_equal(otp_match(f->t.db, f->keys, f->a, c.subject, "recovery", code, T0 + 2, &m), GH_ENOTFOUND);
+	assert_int_equal(otp_match(f->t.db, f->keys, A, c.subject, "recovery", code, T0 + 2, &m), GH_ENOTFOUND);
 	/* The same limits as an account's: one a minute. */
 	assert_int_equal(otp_issue_code(f->t.db, f->keys, &c, "recovery", T0 + 30, code), GH_ERATELIMIT);
 }
@@ -128,30 +75,30 @@ static void test_code_for_nobody(void **state)
 static void test_match_then_use(void **state)
 {
 	struct fx *f = *state;
-	SKIP_IF(f);
+	SKIP_IF_NEEDED(f);
 	int64_t id = person(f, "11010519491231002X", "13912345670", true, NULL);
 	assert_true(id > 0);
 	char subject[OTP_SUBJECT_MAX], code[OTP_DIGITS + 1];
 	otp_subject(subject, id);
-	assert_string_equal(subject, arena_printf(f->a, "acct:%lld", (long long)id));
+	assert_string_equal(subject, arena_printf(A, "acct:%lld", (long long)id));
 	struct otp_code c = { .subject = subject, .account = id };
 	assert_int_equal(otp_issue_code(f->t.db, f->keys, &c, "recovery", T0, code), 0);
 	struct otp_match m, m2;
-	assert_int_equal(otp_match(f->t.db, f->keys, f->a, subject, "recovery", code, T0 + 10, &m), 0);
+	assert_int_equal(otp_match(f->t.db, f->keys, A, subject, "recovery", code, T0 + 10, &m), 0);
 	assert_int_equal(m.account, id);
 	assert_null(m.target);
 	/* Matched twice (a form refused for its password keeps the code), used once. */
-	assert_int_equal(otp_match(f->t.db, f->keys, f->a, subject, "recovery", code, T0 + 20, &m2), 0);
+	assert_int_equal(otp_match(f->t.db, f->keys, A, subject, "recovery", code, T0 + 20, &m2), 0);
 	assert_int_equal(m2.id, m.id);
 	assert_int_equal(otp_use(f->t.db, m.id, T0 + 30), 0);
 	assert_int_equal(otp_use(f->t.db, m.id, T0 + 31), GH_ENOTFOUND);
-	assert_int_equal(otp_match(f->t.db, f->keys, f->a, subject, "recovery", code, T0 + 32, &m), GH_ENOTFOUND);
+	assert_int_equal(otp_match(f->t.db, f->keys, A, subject, "recovery", code, T0 + 32, &m), GH_ENOTFOUND);
 	/* A used code does not delay the next; an unused one does, for a minute. */
 	assert_int_equal(otp_issue_code(f->t.db, f->keys, &c, "recovery", T0 + 33, code), 0);
 	assert_int_equal(otp_issue_code(f->t.db, f->keys, &c, "recovery", T0 + 33 + OTP_RESEND_AFTER - 1, code),
 			 GH_ERATELIMIT);
 	/* Matched in time but used too late: refused. */
-	assert_int_equal(otp_match(f->t.db, f->keys, f->a, subject, "recovery", code, T0 + 33 + OTP_TTL - 1, &m), 0);
+	assert_int_equal(otp_match(f->t.db, f->keys, A, subject, "recovery", code, T0 + 33 + OTP_TTL - 1, &m), 0);
 	assert_int_equal(otp_use(f->t.db, m.id, T0 + 33 + OTP_TTL), GH_ENOTFOUND);
 }
 
@@ -161,22 +108,22 @@ DB_SQL(q_target, "SELECT target_enc FROM one_time_codes WHERE purpose = 'phone'"
 static void test_target_and_end_all(void **state)
 {
 	struct fx *f = *state;
-	SKIP_IF(f);
+	SKIP_IF_NEEDED(f);
 	int64_t id = person(f, "11010519491231002X", "13912345671", false, NULL);
 	char subject[OTP_SUBJECT_MAX], code[OTP_DIGITS + 1], login[OTP_DIGITS + 1];
 	otp_subject(subject, id);
 	struct otp_code c = { .subject = subject, .account = id, .target = "13987654321" };
 	assert_int_equal(otp_issue_code(f->t.db, f->keys, &c, "phone", T0, code), 0);
 	struct db_rows rows;
-	assert_int_equal(db_query(f->t.db, f->a, &q_target, DB_NOARGS, &rows), 0);
+	assert_int_equal(db_query(f->t.db, A, &q_target, DB_NOARGS, &rows), 0);
 	assert_int_equal(rows.nrows, 1);
 	assert_null(memmem(db_cell(&rows, 0, 0), rows.lens[0], "13987654321", 11));
 	struct otp_match m;
-	assert_int_equal(otp_match(f->t.db, f->keys, f->a, subject, "phone", code, T0 + 1, &m), 0);
+	assert_int_equal(otp_match(f->t.db, f->keys, A, subject, "phone", code, T0 + 1, &m), 0);
 	assert_string_equal(m.target, "13987654321");
 	assert_int_equal(otp_issue(f->t.db, f->keys, id, "login", T0, login), 0);
 	assert_int_equal(otp_end_all(f->t.db, id, "phone", T0 + 2), 0);
-	assert_int_equal(otp_match(f->t.db, f->keys, f->a, subject, "phone", code, T0 + 3, &m), GH_ENOTFOUND);
+	assert_int_equal(otp_match(f->t.db, f->keys, A, subject, "phone", code, T0 + 3, &m), GH_ENOTFOUND);
 	assert_int_equal(otp_check(f->t.db, f->keys, id, "login", login, T0 + 3), 0);
 }
 
@@ -184,23 +131,23 @@ static void test_target_and_end_all(void **state)
 static void test_sealed_number(void **state)
 {
 	struct fx *f = *state;
-	SKIP_IF(f);
+	SKIP_IF_NEEDED(f);
 	static const char *const numbers[] = { "13912345678                 ", "                        " };
 	static const char *const want[] = { "13912345678", "" };
 	size_t lens[2];
 	for (int i = 0; i < 2; i++) {
 		unsigned char *sealed;
-		assert_int_equal(crypto_seal(f->keys, f->a, "outbox_sms_to", numbers[i], 24, &sealed, &lens[i]), 0);
-		char *hex = arena_alloc(f->a, 2 * lens[i] + 1), *out;
+		assert_int_equal(crypto_seal(f->keys, A, "outbox_sms_to", numbers[i], 24, &sealed, &lens[i]), 0);
+		char *hex = arena_alloc(A, 2 * lens[i] + 1), *out;
 		sodium_bin2hex(hex, 2 * lens[i] + 1, sealed, lens[i]);
-		assert_int_equal(identity_open_number(f->keys, f->a, hex, &out), 0);
+		assert_int_equal(identity_open_number(f->keys, A, hex, &out), 0);
 		assert_string_equal(out, want[i]);
 		/* Not a text: the two are sealed apart. */
-		assert_int_equal(identity_open_text(f->keys, f->a, hex, &out), GH_EINVAL);
+		assert_int_equal(identity_open_text(f->keys, A, hex, &out), GH_EINVAL);
 	}
 	assert_int_equal(lens[0], lens[1]);
 	char *out;
-	assert_int_equal(identity_open_number(f->keys, f->a, "00ff", &out), GH_EINVAL);
+	assert_int_equal(identity_open_number(f->keys, A, "00ff", &out), GH_EINVAL);
 }
 
 /* ---- phone numbers ---------------------------------------------------------------------- */
@@ -208,7 +155,7 @@ static void test_sealed_number(void **state)
 static void test_phone_belongs_to_who_proves_it(void **state)
 {
 	struct fx *f = *state;
-	SKIP_IF(f);
+	SKIP_IF_NEEDED(f);
 	const char *p = "13912345672";
 	int64_t released = -1;
 	int64_t squatter = person(f, "11010519491231002X", p, false, &released);
@@ -222,16 +169,16 @@ static void test_phone_belongs_to_who_proves_it(void **state)
 	assert_null(s.phone_mask);
 	assert_int_equal(s.phone_verified_at, 0);
 	/* Proving it keeps it; a later claim is refused, by registration or by proof. */
-	assert_int_equal(account_set_phone(f->t.db, f->keys, f->a, owner, p, T0, &released), 0);
+	assert_int_equal(account_set_phone(f->t.db, f->keys, A, owner, p, T0, &released), 0);
 	assert_int_equal(released, 0);
 	assert_int_equal(get(f, owner).phone_verified_at, T0);
 	assert_int_equal(person(f, "110105195001010011", p, false, &released), -GH_ECONFLICT);
-	assert_int_equal(account_set_phone(f->t.db, f->keys, f->a, squatter, p, T0 + 1, &released), GH_ECONFLICT);
+	assert_int_equal(account_set_phone(f->t.db, f->keys, A, squatter, p, T0 + 1, &released), GH_ECONFLICT);
 	/* The owner moves to another number held unproved: that holder loses it. */
 	const char *q = "13912345673";
 	int64_t other = person(f, "110105195101010017", q, false, NULL);
 	assert_true(other > 0);
-	assert_int_equal(account_set_phone(f->t.db, f->keys, f->a, owner, q, T0 + 2, &released), 0);
+	assert_int_equal(account_set_phone(f->t.db, f->keys, A, owner, q, T0 + 2, &released), 0);
 	assert_int_equal(released, other);
 	assert_null(get(f, other).phone_mask);
 	struct account o = get(f, owner);
@@ -246,11 +193,11 @@ static void test_phone_belongs_to_who_proves_it(void **state)
 static void test_reset_and_renewal(void **state)
 {
 	struct fx *f = *state;
-	SKIP_IF(f);
+	SKIP_IF_NEEDED(f);
 	struct account_new in = { .kind = "staff", .name = "职员", .phone = "13912345674", .password_hash = "old",
 				  .totp_secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP" };
 	int64_t id;
-	assert_int_equal(account_create(f->t.db, f->keys, f->a, &in, &id), 0);
+	assert_int_equal(account_create(f->t.db, f->keys, A, &in, &id), 0);
 	assert_int_equal(account_totp_use(f->t.db, id, 1000), 0);
 	assert_int_equal(account_renewed(f->t.db, id, "new", T0), GH_ENOTFOUND); /* nothing due */
 	assert_int_equal(account_reset(f->t.db, id, "temp", ACCOUNT_RENEW_TOTP, T0), 0);
@@ -263,7 +210,7 @@ static void test_reset_and_renewal(void **state)
 	assert_int_equal(account_totp_use(f->t.db, id, 999), 0);
 	/* Renewal needs the new secret first. */
 	assert_int_equal(account_renewed(f->t.db, id, "new", T0 + 1), GH_ENOTFOUND);
-	assert_int_equal(account_set_totp(f->t.db, f->keys, f->a, id, "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU", false), 0);
+	assert_int_equal(account_set_totp(f->t.db, f->keys, A, id, "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU", false), 0);
 	assert_int_equal(account_renewed(f->t.db, id, "new", T0 + 2), 0);
 	acc = get(f, id);
 	assert_int_equal(acc.must_renew, ACCOUNT_RENEW_NONE);
@@ -282,17 +229,17 @@ int main(void)
 {
 	crypto_global_init();
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_code_for_nobody, setup_sqlite, teardown),
-		cmocka_unit_test_setup_teardown(test_match_then_use, setup_sqlite, teardown),
-		cmocka_unit_test_setup_teardown(test_target_and_end_all, setup_sqlite, teardown),
-		cmocka_unit_test_setup_teardown(test_sealed_number, setup_sqlite, teardown),
-		cmocka_unit_test_setup_teardown(test_phone_belongs_to_who_proves_it, setup_sqlite, teardown),
-		cmocka_unit_test_setup_teardown(test_reset_and_renewal, setup_sqlite, teardown),
-		cmocka_unit_test_setup_teardown(test_code_for_nobody, setup_pg, teardown),
-		cmocka_unit_test_setup_teardown(test_match_then_use, setup_pg, teardown),
-		cmocka_unit_test_setup_teardown(test_target_and_end_all, setup_pg, teardown),
-		cmocka_unit_test_setup_teardown(test_phone_belongs_to_who_proves_it, setup_pg, teardown),
-		cmocka_unit_test_setup_teardown(test_reset_and_renewal, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_code_for_nobody, setup_r_sqlite, teardown_r),
+		cmocka_unit_test_setup_teardown(test_match_then_use, setup_r_sqlite, teardown_r),
+		cmocka_unit_test_setup_teardown(test_target_and_end_all, setup_r_sqlite, teardown_r),
+		cmocka_unit_test_setup_teardown(test_sealed_number, setup_r_sqlite, teardown_r),
+		cmocka_unit_test_setup_teardown(test_phone_belongs_to_who_proves_it, setup_r_sqlite, teardown_r),
+		cmocka_unit_test_setup_teardown(test_reset_and_renewal, setup_r_sqlite, teardown_r),
+		cmocka_unit_test_setup_teardown(test_code_for_nobody, setup_r_pg, teardown_r),
+		cmocka_unit_test_setup_teardown(test_match_then_use, setup_r_pg, teardown_r),
+		cmocka_unit_test_setup_teardown(test_target_and_end_all, setup_r_pg, teardown_r),
+		cmocka_unit_test_setup_teardown(test_phone_belongs_to_who_proves_it, setup_r_pg, teardown_r),
+		cmocka_unit_test_setup_teardown(test_reset_and_renewal, setup_r_pg, teardown_r),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
