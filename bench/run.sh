@@ -23,6 +23,7 @@
 #   BENCH_LEDGER_SECONDS=10 transparency log runs (0: skip); BENCH_LEDGER_LEAVES=10000000;
 #                           BENCH_LEDGER_CONNS=16
 #   BENCH_SEARCH_SECONDS=10 search run per engine (0: skip); BENCH_SEARCH_ITEMS=1720; BENCH_SEARCH_CLIENTS=64
+#   BENCH_RECOVERY_ACCOUNTS=200 forgot-password timing, known vs unknown names (0: skip)
 #   BENCH_FAILOVER_ROUNDS=3 PostgreSQL failover drills (0: skip); BENCH_FAILOVER_CLIENTS=16;
 #                           BENCH_FAILOVER_SUBMISSIONS=200
 #
@@ -668,6 +669,26 @@ if [ "$SEARCH_SECONDS" != 0 ]; then
   printf '  %-34s %10.0f   %10s   %10s\n' "SQLite FTS5 (trigram, bm25)" "${f_qps:-0}" "${f_p50:-?}" "${f_p99:-?}"
   printf '  %-34s %9sx   target >= 20000 q/s and p99 < 2 ms   %s\n' "ratio (index / FTS5)" "$s_ratio" "$s_verdict"
   printf '  %-34s %10s   budget < 1000 ms per 10000 items   %s   (index memory %s MiB)\n' "index (re)build ms" "${sb_build:-?}" "$b_verdict" "${sb_mem:-?}"
+fi
+
+# ---- forgot password: the same time for every name ----------------------------------------
+# bench/recovery.mjs on the release build: BENCH_RECOVERY_ACCOUNTS citizens with verified numbers,
+# then POST /api/v1/auth/recovery one request at a time for each of their numbers and as many
+# numbers without an account, shuffled. Prints both medians and their difference (a figure: the
+# handler does the same steps for both, docs/security.md "Account recovery").
+RECOVERY_ACCOUNTS=${BENCH_RECOVERY_ACCOUNTS:-200}
+if [ "$RECOVERY_ACCOUNTS" != 0 ]; then
+  command -v node >/dev/null 2>&1 || die "node is missing (Debian: nodejs)"
+  say "forgot password timing: $RECOVERY_ACCOUNTS known and as many unknown names"
+  BENCH_RECOVERY_ACCOUNTS=$RECOVERY_ACCOUNTS GOVHALL_BIN=$BIN node bench/recovery.mjs >"$tmp/recovery.out" 2>"$tmp/recovery.err" \
+    || { tail -n 20 "$tmp/recovery.err" >&2; die "the recovery timing run failed"; }
+  read -r rc_known rc_unknown rc_diff rc_n rc_bad < <(sed -n \
+    's/^recovery known_ms \([0-9.]*\) unknown_ms \([0-9.]*\) difference_ms \([-0-9.]*\) requests \([0-9]*\) non202 \([0-9]*\)$/\1 \2 \3 \4 \5/p' "$tmp/recovery.out")
+  echo
+  echo "forgot password (POST /api/v1/auth/recovery, one request at a time, $rc_n requests; SQLite)"
+  printf '  %-34s %10s\n' "median ms, account with a number" "${rc_known:-?}"
+  printf '  %-34s %10s\n' "median ms, no account" "${rc_unknown:-?}"
+  printf '  %-34s %10s   (%s answers other than 202)\n' "difference of medians ms" "${rc_diff:-?}" "${rc_bad:-?}"
 fi
 
 # ---- PostgreSQL failover -------------------------------------------------------------------

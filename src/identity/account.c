@@ -229,11 +229,20 @@ static const struct {
 	  "Two-step verification is on. You will be asked for a code each time you log in." },
 };
 
+/* Notices whose words are in the message catalogs (account_done_<word>). */
+static const char *const catalog_notices[] = { "phone_verified", "phone_changed", "renewed" };
+
 static const char *notice_text(const struct req *r, const char *word)
 {
 	for (size_t i = 0; word && i < ARRAY_LEN(notices); i++)
 		if (strcmp(notices[i].word, word) == 0)
 			return T(r, notices[i].zh, notices[i].en);
+	for (size_t i = 0; word && i < ARRAY_LEN(catalog_notices); i++)
+		if (strcmp(catalog_notices[i], word) == 0) {
+			char key[64];
+			snprintf(key, sizeof(key), "account_done_%s", word);
+			return M(r, key);
+		}
 	return NULL;
 }
 
@@ -766,18 +775,19 @@ static int act_as(struct req *r)
 
 /* ---- second factor (staff and administrators) ----------------------------------------- */
 
-/* "ABCD EFGH ..." for reading aloud and typing. */
-static char *grouped(struct arena *a, const char *s)
+int account_totp_pending(struct req *r, const struct account *acc, char **secret)
 {
-	size_t n = strlen(s);
-	char *out = arena_alloc(a, n + n / 4 + 1), *p = out;
-	for (size_t i = 0; i < n; i++) {
-		if (i && i % 4 == 0)
-			*p++ = ' ';
-		*p++ = s[i];
+	/* The secret waits, sealed, until a code proves the app has it; a reload shows the same. */
+	char fresh[TOTP_BASE32_LEN + 1];
+	int rc = account_totp_secret(r->app->keys, r->arena, acc, secret);
+	if (rc == GH_ENOTFOUND || (!rc && strlen(*secret) != TOTP_BASE32_LEN)) {
+		totp_new_secret(fresh);
+		if ((rc = account_set_totp(r->db, r->app->keys, r->arena, acc->id, fresh, false)))
+			return rc;
+		*secret = arena_strdup(r->arena, fresh);
+		sodium_memzero(fresh, sizeof(fresh));
 	}
-	*p = 0;
-	return out;
+	return rc;
 }
 
 static int totp_page(struct req *r, const struct account *acc, json_t *errs)
@@ -790,19 +800,11 @@ static int totp_page(struct req *r, const struct account *acc, json_t *errs)
 		resp_header(r, "Cache-Control", "no-store");
 		return resp_page(r, 200, "identity/totp_enrol", ctx);
 	}
-	/* The secret waits, sealed, until a code proves the app has it; a reload shows the same. */
-	char *secret = NULL, fresh[TOTP_BASE32_LEN + 1];
-	int rc = account_totp_secret(r->app->keys, r->arena, acc, &secret);
-	if (rc == GH_ENOTFOUND || (!rc && strlen(secret) != TOTP_BASE32_LEN)) {
-		totp_new_secret(fresh);
-		if ((rc = account_set_totp(r->db, r->app->keys, r->arena, acc->id, fresh, false)))
-			goto out;
-		secret = arena_strdup(r->arena, fresh);
-		sodium_memzero(fresh, sizeof(fresh));
-	} else if (rc) {
+	char *secret = NULL;
+	int rc = account_totp_pending(r, acc, &secret);
+	if (rc)
 		goto out;
-	}
-	json_object_set_new(ctx, "secret", json_string(grouped(r->arena, secret)));
+	json_object_set_new(ctx, "secret", json_string(totp_grouped(r->arena, secret)));
 	json_object_set_new(ctx, "uri", json_string(totp_uri(r->arena, secret, acc->name)));
 	resp_header(r, "Cache-Control", "no-store");
 	if (errs)

@@ -481,6 +481,8 @@ static json_t *account_page_ctx(struct req *r, const struct account *acc, const 
 		json_object_set_new(ctx, "dept_options", dept_options(r, d, nd, sel_dept));
 		json_object_set_new(ctx, "duties", duty_boxes(r, sel_roles));
 	}
+	if (!self && (staff || strcmp(acc->kind, "admin") == 0))
+		json_object_set_new(ctx, "can_reset", json_true()); /* recover.c */
 	if (self)
 		json_object_set_new(ctx, "is_self", json_true());
 	else if (strcmp(acc->status, "active") == 0)

@@ -324,6 +324,19 @@ int session_mfa_done(struct req *r)
 	return 0;
 }
 
+DB_SQL(q_pending_account, "SELECT account_id FROM sessions WHERE id = ? AND mfa_pending = 1");
+
+int session_pending_account(struct req *r, struct account *acc)
+{
+	struct db_rows rows;
+	int rc = db_query(r->db, r->arena, &q_pending_account, DB_ARGS(DB_INT(r->who.session)), &rows);
+	if (rc)
+		return rc;
+	if (rows.nrows != 1)
+		return GH_ENOTFOUND;
+	return account_get(r->db, r->arena, db_cell_int(&rows, 0, 0), acc);
+}
+
 int session_act_for(struct req *r, int64_t enterprise)
 {
 	return db_exec(r->db, &q_session_act,

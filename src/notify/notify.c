@@ -251,25 +251,26 @@ void notify_register_observers(void)
 	cases_observe_commits(notify_nudge);
 }
 
-int notify_sms_sealed(struct db *db, struct arena *a, int64_t account, const char *kind, const char *sealed_text)
+DB_SQL(q_outbox_sms_to, "INSERT INTO outbox (channel, account_id, inbox_id, payload, next_at, created_at) "
+			"VALUES ('sms', NULL, NULL, ?, ?, ?)");
+
+int notify_sms_sealed(struct db *db, struct arena *a, const char *kind, const char *sealed_to, const char *sealed_text)
 {
+	(void)a;
 	if (!atomic_load(&want_sms))
 		return GH_EUNAVAILABLE;
 	int64_t now = (int64_t)time(NULL);
-	json_t *p = json_pack("{s:I,s:s,s:s,s:I}", "to", (json_int_t)account, "kind", kind ? kind : "sms", "sealed_text",
-			      sealed_text ? sealed_text : "", "created_at", (json_int_t)now);
+	json_t *p = json_pack("{s:s,s:s,s:s,s:I}", "kind", kind ? kind : "sms", "sealed_to", sealed_to ? sealed_to : "",
+			      "sealed_text", sealed_text ? sealed_text : "", "created_at", (json_int_t)now);
 	char *payload = p ? json_dumps(p, JSON_COMPACT) : NULL;
 	json_decref(p);
 	if (!payload)
 		return GH_EINTERNAL;
-	int64_t changed = 0;
-	int rc = db_exec(db, &q_outbox_sms, DB_ARGS(DB_NULL, DB_TEXT(payload), DB_INT(now), DB_INT(now), DB_INT(account)),
-			 &changed);
+	int rc = db_exec(db, &q_outbox_sms_to, DB_ARGS(DB_TEXT(payload), DB_INT(now), DB_INT(now)), NULL);
 	free(payload);
-	(void)a;
-	if (!rc && changed)
-		notify_nudge(); /* in a transaction, the thread finds the row at its next pass */
-	return rc ? rc : changed ? 0 : GH_EUNAVAILABLE;
+	if (!rc)
+		notify_nudge();
+	return rc;
 }
 
 /* Deadline warnings to staff: {number}, {item} and {n} (working days). */
@@ -370,7 +371,8 @@ static void sign(const char *secret, const char *body, size_t len, char out[7 + 
 	sodium_memzero(&st, sizeof(st));
 }
 
-enum outcome { SENT, FAILED, GIVE_UP, ABORTED };
+/* NOBODY: an SMS whose sealed number is blank (identity_messenger.sms): done, nothing sent. */
+enum outcome { SENT, FAILED, GIVE_UP, ABORTED, NOBODY };
 
 /* Sets what every transfer shares (reset, no signals, time-outs, abort on stop), performs it
  * after setup(c, arg) and returns curl's code with the response code in *status. */
@@ -605,7 +607,14 @@ static enum outcome deliver(struct app *app, struct db *db, struct arena *a, CUR
 	} else if (strcmp(o->channel, "sms") == 0) {
 		url = cfg->notify_sms_url;
 		char *phone = NULL, *name = NULL;
-		int rc = app->keys ? identity_contact(db, app->keys, a, o->account, &phone, NULL, &name) : GH_EINVAL;
+		const char *sealed_to = json_string_value(json_object_get(p, "sealed_to"));
+		int rc = !app->keys ? GH_EINVAL
+			 : sealed_to ? identity_open_number(app->keys, a, sealed_to, &phone)
+				     : identity_contact(db, app->keys, a, o->account, &phone, NULL, &name);
+		if (rc == 0 && sealed_to && !*phone) {
+			json_decref(p);
+			return NOBODY;
+		}
 		if (rc == GH_ENOTFOUND || (rc == 0 && !phone)) {
 			json_decref(p);
 			snprintf(err, errlen, rc ? "no such account" : "the account has no phone number");
@@ -704,6 +713,7 @@ DB_SQL(q_due, "SELECT id, channel, account_id, payload, attempts FROM outbox WHE
 DB_SQL(q_sent, "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?");
 DB_SQL(q_failed, "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE id = ?");
 DB_SQL(q_later, "UPDATE outbox SET next_at = ? WHERE id = ?");
+DB_SQL(q_nobody, "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = 'no recipient' WHERE id = ?");
 
 /* Seconds to wait after the failure of attempt number `before` + 1. */
 static int64_t backoff(int before)
@@ -744,6 +754,9 @@ static int pass(struct app *app, struct db *db, struct arena *a, int64_t now, in
 			if (!rc && sent)
 				(*sent)++;
 			log_debug("notify: delivered outbox %lld (%s)", (long long)o.id, o.channel);
+			break;
+		case NOBODY:
+			rc = db_exec(db, &q_nobody, DB_ARGS(DB_INT(now), DB_INT(o.id)), NULL);
 			break;
 		case ABORTED:
 			/* Not the receiver's fault: try again soon, without counting an attempt. */

@@ -72,11 +72,13 @@ int notify_staff_warning(struct db *db, struct arena *a, int64_t account, int64_
 int notify_inbox_message(struct db *db, struct arena *a, int64_t account, int64_t application_id, const char *kind,
 			 const char *title_zh, const char *title_en, const char *body_zh, const char *body_en);
 
-/* Queues one SMS to account's registered phone whose text is sealed for the outbox (see
- * identity.h, identity_messenger; opened with identity_open_text only when the SMS is handed
- * to the gateway): no inbox row, no other channel. GH_EUNAVAILABLE when notify-sms-url is off
- * or the account has no phone; 0 or a database error otherwise. Wakes the delivery thread. */
-int notify_sms_sealed(struct db *db, struct arena *a, int64_t account, const char *kind, const char *sealed_text);
+/* Queues one SMS (identity.h, identity_messenger) to the number sealed in sealed_to with the
+ * text sealed in sealed_text, naming no account: both are opened (identity_open_number,
+ * identity_open_text) only when the SMS is handed to the gateway, and a number that opens
+ * blank is a message to nobody, recorded as done without being sent (the same row whether or
+ * not anyone receives it: account recovery). No inbox row, no other channel. GH_EUNAVAILABLE
+ * when notify-sms-url is off; 0 or a database error. Wakes the delivery thread. */
+int notify_sms_sealed(struct db *db, struct arena *a, const char *kind, const char *sealed_to, const char *sealed_text);
 
 /* Wakes the delivery thread (call after committing a transaction that queued messages);
  * without it delivery starts within a second. Safe to call from any thread, also when no
