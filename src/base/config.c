@@ -68,6 +68,10 @@ static const struct setting settings[] = {
 	{ "complaint-days", "interact", "5", "working days a department has to answer a complaint or suggestion; when overdue it goes to the department heads", K_LONG, S(complaint_days), 1, 365 },
 	{ "complaint-escalate-days", "interact", "2", "working days a complaint may stay overdue with the department heads before administrators are told", K_LONG, S(complaint_escalate_days), 0, 365 },
 	{ "evaluate-invite-days", "interact", "3", "days after an application ends that an invitation to rate it goes to the applicant, if still unrated", K_LONG, S(evaluate_invite_days), 0, 365 },
+	{ "stream-max", "server", "512", "long-lived responses (the hall screens' event streams) open at once on this node; more get 503 with Retry-After", K_LONG, S(stream_max), 0, 100000 },
+	{ "stream-max-per-ip", "server", "8", "long-lived responses open at once per client address on this node", K_LONG, S(stream_max_per_ip), 1, 100000 },
+	{ "stream-heartbeat", "server", "15", "seconds after which an event stream with nothing to say sends a comment line, so proxies keep it and a vanished client is noticed", K_LONG, S(stream_heartbeat), 1, 3600 },
+	{ "stream-max-age", "server", "3600", "seconds an event stream lives; then it ends and the client reconnects (EventSource does so by itself)", K_LONG, S(stream_max_age), 10, 86400 },
 };
 #undef S
 

@@ -56,6 +56,11 @@ struct config {
 	long complaint_days;         /* working days to answer a complaint or suggestion */
 	long complaint_escalate_days; /* working days overdue before administrators are told */
 	long evaluate_invite_days;   /* days after completion an unrated case gets an invitation */
+	/* Long-lived responses (Server-Sent Events, http/server.h req_stream). */
+	long stream_max;             /* open streams per node */
+	long stream_max_per_ip;      /* open streams per client address, per node */
+	long stream_heartbeat;       /* seconds between heartbeats of an idle stream */
+	long stream_max_age;         /* seconds a stream lives before the client reconnects */
 };
 
 void config_defaults(struct config *c);
