@@ -22,6 +22,12 @@
 #define M_RECT_DONE "rect_done"   /* of those, rectified */
 #define M_REG_INDIVIDUAL "reg_individual"
 #define M_REG_ENTERPRISE "reg_enterprise"
+#define M_BK_BOOKED "bk_booked"     /* appointments booked (confirmed), by that day */
+#define M_BK_ATTENDED "bk_attended" /* appointments checked in for a ticket */
+#define M_BK_NOSHOW "bk_noshow"     /* appointments missed (no-shows) */
+#define M_BK_SERVED "bk_served"     /* tickets served at a counter */
+#define M_BK_CALLED "bk_called"     /* tickets called for the first time */
+#define M_BK_WAIT "bk_wait_s"       /* of those, the seconds waited before the call */
 
 /* The channels whose applications may count as handled fully online. */
 bool stats_online_channel(const char *channel);
