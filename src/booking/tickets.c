@@ -371,8 +371,10 @@ int bk_ticket_checkin(struct req *r, const char *centre, const char *ref, struct
 		rc = GH_ECONFLICT;
 	if (!rc)
 		rc = bk_event(r->db, b.id, 0, "checkin", r->who.account, NULL);
+	/* The ticket joins today's queue (a booking checked in before midnight for a slot just after
+	 * it would otherwise wait in tomorrow's). */
 	if (!rc)
-		rc = add_ticket(r, b.centre, b.day, "booked", b.id, b.item_code, b.department, b.account_id,
+		rc = add_ticket(r, b.centre, calendar_day_of((time_t)now), "booked", b.id, b.item_code, b.department, b.account_id,
 				(const unsigned char *)rows.cells[0], rows.lens[0], b.name_masked, db_cell_int(&rows, 0, 1), start,
 				now, &id);
 	if (!rc)
