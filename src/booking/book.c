@@ -29,7 +29,7 @@
 #include "booking/booking_impl.h"
 #include "cases/cases.h"
 #include "catalog/catalog.h"
-#include "cases/notify.h"
+#include "notify/notify.h"
 #include "identity/identity.h"
 #include "stats/stats.h"
 #include "store/cover.h"

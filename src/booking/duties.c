@@ -21,7 +21,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "booking/booking_impl.h"
-#include "cases/notify.h"
+#include "notify/notify.h"
 #include "catalog/catalog.h"
 #include "stats/stats.h"
 #include "store/db.h"
