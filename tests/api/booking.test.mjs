@@ -521,6 +521,23 @@ describe('tickets, calling and the hall\'s screen', () => {
     await api('POST', `/tickets/${desk.json.id}/served`, tok.psb);
   });
 
+  test('the supervision page shows visits booked, the share missed and the mean wait', async () => {
+    const page = await fetch(`${srv.url}/stats?lang=en`);
+    assert.equal(page.status, 200);
+    const html = await page.text();
+    const card = (label) => {
+      const m = new RegExp(`<span class="stats-card-label">${label}</span> <span class="stats-card-value">([^<]*)</span>`).exec(html);
+      assert.ok(m, `card ${label}`);
+      return m[1];
+    };
+    assert.ok(Number(card('Visits booked')) >= 2, card('Visits booked'));
+    // The tests above attended booked visits and missed one: a share strictly between 0 and 100.
+    const missed = /^([0-9.]+)%$/.exec(card('Booked visits missed'));
+    assert.ok(missed && Number(missed[1]) > 0 && Number(missed[1]) < 100, card('Booked visits missed'));
+    assert.match(card('Mean wait for a call \\(minutes\\)'), /^[0-9]+\.[0-9]$/);
+    assert.ok(Number(card('Tickets served at counters')) >= 2);
+  });
+
   test('event streams: a heartbeat-free limit per address, refused with 503 beyond it', async () => {
     const ip = freshIp();
     const url = `${srv.url}/centres/t-allday/display/events`;
