@@ -22,7 +22,9 @@
 
 int bk_parse_slot(const char *day, const char *start, int32_t *d, int *m)
 {
-	if (!day || !start || calendar_parse_day(day, strlen(day), d) || bk_parse_hhmm(start, strlen(start), m))
+	/* A slot starts within its day: "24:00" is a closing time, never a start. */
+	if (!day || !start || calendar_parse_day(day, strlen(day), d) || bk_parse_hhmm(start, strlen(start), m) ||
+	    *m >= 24 * 60)
 		return -1;
 	return 0;
 }

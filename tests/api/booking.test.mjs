@@ -189,6 +189,8 @@ describe('a booking from hold to cancel', () => {
       [{ ...base, start: '09:15' }, 422, /时段/],
       [{ ...base, start: '12:30' }, 422, /时段/],
       [{ ...base, start: '9:00' }, 400, null],
+      [{ ...base, start: '24:00' }, 400, null],
+      [{ ...base, start: '23:60' }, 400, null],
       [{ ...base, day: '2026-02-30' }, 400, null],
       [{ ...base, centre: 'nowhere' }, 404, /服务中心/],
       [{ ...base, item: 'eea-0001' }, 404, /不办理/],
