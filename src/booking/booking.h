@@ -37,7 +37,7 @@ int booking_init(struct app *app);
 int booking_add_routes(struct router *rt);
 
 /* Imports centres, counters, the items they serve and the places per slot from a JSON file
- * (format: docs/booking.md; data/catalog/centres.json for the demo). Every record is checked
+ * (format: docs/api.md; data/catalog/centres.json for the demo). Every record is checked
  * (items must be in the catalog); each problem is written to errors as "PATH: reason" and then
  * nothing is imported (GH_EVALIDATION). *n gets the number of centres imported. */
 int booking_import_file(struct db *db, const char *path, FILE *errors, size_t *n);

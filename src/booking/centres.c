@@ -1,7 +1,7 @@
 /* centres.c: service centres (政务服务中心), their counters (窗口), the items each counter
  * serves and the places per slot, per channel.
  *
- * The import reads a JSON document (docs/booking.md; data/catalog/centres.json for the demo),
+ * The import reads a JSON document (docs/api.md; data/catalog/centres.json for the demo),
  * checks every record and reports each problem with its path; with any problem nothing is
  * written. Otherwise, in one transaction, each centre is written and its counters, their items
  * and its places are replaced. A centre serves the items of its counters; each of them gets
