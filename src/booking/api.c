@@ -131,15 +131,6 @@ static const char *str_member(json_t *o, const char *k)
 	return json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v) ? json_string_value(v) : NULL;
 }
 
-static int64_t param_id(struct req *r)
-{
-	long v;
-	const char *s = req_param(r, "id");
-	if (!s || str_to_long(str_c(s), 1, 1L << 53, &v))
-		return 0;
-	return v;
-}
-
 static void no_store(struct req *r)
 {
 	resp_header(r, "Cache-Control", "no-store");
@@ -346,7 +337,7 @@ static int api_ticket_new(struct req *r)
 static int api_ticket(struct req *r)
 {
 	struct bk_ticket t;
-	int rc = bk_ticket_visible(r, param_id(r), &t);
+	int rc = bk_ticket_visible(r, bk_param_id(r), &t);
 	return rc ? rc : ticket_answer(r, 200, &t);
 }
 
@@ -393,7 +384,7 @@ static int api_ticket_act(struct req *r)
 			return bk_fail(r, GH_EVALIDATION, "booking_err_transfer_to");
 	}
 	struct bk_ticket t;
-	int rc = bk_ticket_act(r, param_id(r), action, to, &t);
+	int rc = bk_ticket_act(r, bk_param_id(r), action, to, &t);
 	return rc ? rc : ticket_answer(r, 200, &t);
 }
 

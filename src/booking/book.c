@@ -531,6 +531,19 @@ static int tell(struct req *r, const struct bk_booking *b, const char *kind, con
 		      b->centre_en && *b->centre_en ? b->centre_en : b->centre_zh, "time", when, NULL));
 }
 
+/* The end of a change of booking ref begun with db_begin: commits when rc is 0 and answers the
+ * booking as it is now; otherwise rolls back, a lost race (GH_ECONFLICT) told as such. */
+static int finish(struct req *r, int rc, const char *ref, struct bk_booking *out)
+{
+	if (!rc)
+		rc = db_commit(r->db);
+	if (rc) {
+		db_rollback(r->db);
+		return rc == GH_ECONFLICT ? bk_fail(r, GH_ECONFLICT, "booking_err_changed") : rc;
+	}
+	return bk_get(r->db, r->arena, ref, out);
+}
+
 int bk_confirm(struct req *r, const char *ref, struct bk_booking *out)
 {
 	struct bk_booking b;
@@ -568,13 +581,7 @@ int bk_confirm(struct req *r, const char *ref, struct bk_booking *out)
 		rc = stats_count(r->db, r->arena, calendar_day_of((time_t)now), b.department, b.item_code, b.channel, "bk_booked", 1);
 	if (!rc)
 		rc = tell(r, &b, "booking_confirmed", "booking_msg_confirmed_title", "booking_msg_confirmed_body");
-	if (!rc)
-		rc = db_commit(r->db);
-	if (rc) {
-		db_rollback(r->db);
-		return rc == GH_ECONFLICT ? bk_fail(r, GH_ECONFLICT, "booking_err_changed") : rc;
-	}
-	return bk_get(r->db, r->arena, ref, out);
+	return finish(r, rc, ref, out);
 }
 
 /* 0 when booking b may still be changed (booking-change-before minutes before its slot). */
@@ -610,13 +617,7 @@ int bk_cancel(struct req *r, const char *ref, struct bk_booking *out)
 		rc = bk_event(r->db, b.id, 0, held ? "release" : "cancel", r->who.account, NULL);
 	if (!rc && !held)
 		rc = tell(r, &b, "booking_cancelled", "booking_msg_cancelled_title", "booking_msg_cancelled_body");
-	if (!rc)
-		rc = db_commit(r->db);
-	if (rc) {
-		db_rollback(r->db);
-		return rc == GH_ECONFLICT ? bk_fail(r, GH_ECONFLICT, "booking_err_changed") : rc;
-	}
-	return bk_get(r->db, r->arena, ref, out);
+	return finish(r, rc, ref, out);
 }
 
 int bk_reschedule(struct req *r, const char *ref, int32_t day, int start, struct bk_booking *out)
@@ -682,13 +683,7 @@ int bk_reschedule(struct req *r, const char *ref, int32_t day, int start, struct
 		b.start_min = start;
 		rc = tell(r, &b, "booking_rescheduled", "booking_msg_rescheduled_title", "booking_msg_rescheduled_body");
 	}
-	if (!rc)
-		rc = db_commit(r->db);
-	if (rc) {
-		db_rollback(r->db);
-		return rc == GH_ECONFLICT ? bk_fail(r, GH_ECONFLICT, "booking_err_changed") : rc;
-	}
-	return bk_get(r->db, r->arena, ref, out);
+	return finish(r, rc, ref, out);
 }
 
 /* ---- JSON ----------------------------------------------------------------------------------- */

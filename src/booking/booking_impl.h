@@ -194,6 +194,8 @@ int bk_end(struct db *db, int64_t id, const char *from, const char *to, int64_t 
  * when it makes booking-noshow-limit in the window; tells the person. *paused (may be NULL).
  * Inside the caller's transaction. */
 int bk_noshow(struct app *app, struct db *db, struct arena *a, int64_t account, int64_t now, bool *paused);
+/* The route's {id} as a positive number, or 0 (then nothing has it). */
+int64_t bk_param_id(struct req *r);
 /* Sealing names and phones (identity's key ring): key_id, sealed bytes, masks. */
 int bk_seal(struct arena *a, const char *field, const char *plain, const unsigned char **out, size_t *len,
 	    int64_t *key_id);

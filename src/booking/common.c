@@ -225,3 +225,12 @@ const char *bk_mask_phone(struct arena *a, const char *phone)
 	size_t n = strlen(phone);
 	return idcheck_mask(phone, n, arena_alloc(a, n + 1), n + 1);
 }
+
+int64_t bk_param_id(struct req *r)
+{
+	long v;
+	const char *s = req_param(r, "id");
+	if (!s || str_to_long(str_c(s), 1, 1L << 53, &v))
+		return 0;
+	return v;
+}

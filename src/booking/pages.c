@@ -76,15 +76,6 @@ static const char *item_name(struct req *r, const char *code, const struct catal
 	return bk_en(r) && s->svc.name_en && *s->svc.name_en ? s->svc.name_en : s->svc.name_zh;
 }
 
-static int64_t param_id(struct req *r)
-{
-	long v;
-	const char *s = req_param(r, "id");
-	if (!s || str_to_long(str_c(s), 1, 1L << 53, &v))
-		return 0;
-	return v;
-}
-
 /* ---- centres ---------------------------------------------------------------------------------- */
 
 /* A centre for a page: bk_centre_json and its hours in words. */
@@ -509,7 +500,7 @@ static int kiosk_post(struct req *r)
 static int ticket_page(struct req *r)
 {
 	struct bk_ticket t;
-	int rc = bk_ticket_visible(r, param_id(r), &t);
+	int rc = bk_ticket_visible(r, bk_param_id(r), &t);
 	if (rc)
 		return rc;
 	struct bk_centre c;
@@ -663,12 +654,12 @@ static int ticket_act_post(struct req *r)
 		return rc;
 	struct bk_ticket t;
 	const char *action = req_param(r, "action");
-	rc = bk_ticket_act(r, param_id(r), action, kv_get(&f, "counter"), &t);
+	rc = bk_ticket_act(r, bk_param_id(r), action, kv_get(&f, "counter"), &t);
 	const char *back = back_of(r, &f);
 	if (rc == GH_ECONFLICT || rc == GH_EVALIDATION) {
 		/* Back to the counter with the reason. */
 		struct bk_ticket cur;
-		if (!bk_ticket_get(r->db, r->arena, param_id(r), &cur) && cur.counter) {
+		if (!bk_ticket_get(r->db, r->arena, bk_param_id(r), &cur) && cur.counter) {
 			r->params.n = 0;
 			struct kv *p = arena_alloc(r->arena, 2 * sizeof(*p));
 			p[0] = (struct kv){ "code", cur.centre, strlen(cur.centre) };

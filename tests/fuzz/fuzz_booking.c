@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(!in.application || strlen(in.application) <= 32);
 		check(!in.for_id_number || strlen(in.for_id_number) <= 32);
 		/* The day and time read back as text parse to the same values. */
-		char day[16], hm[8];
+		char day[32], hm[16];
 		int y, m, d;
 		calendar_ymd(in.day, &y, &m, &d);
 		snprintf(day, sizeof(day), "%04d-%02d-%02d", y, m, d);
