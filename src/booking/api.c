@@ -233,6 +233,11 @@ static int booking_answer(struct req *r, int status, const struct bk_booking *b,
 	return resp_json(r, status, j);
 }
 
+static int book_done(struct req *r, int rc, const struct bk_booking *b, bool replayed)
+{
+	return rc ? rc : booking_answer(r, replayed ? 200 : 201, b, false);
+}
+
 static int api_book(struct req *r)
 {
 	const char *text;
@@ -248,11 +253,7 @@ static int api_book(struct req *r)
 	if (r->role == ROLE_STAFF && in.channel == BK_ONLINE)
 		in.channel = BK_PHONE, in.via = "phone";
 	in.idempotency_key = req_header(r, "Idempotency-Key");
-	struct bk_booking b;
-	bool replayed;
-	if ((rc = bk_hold(r, &in, &b, &replayed)))
-		return rc;
-	return booking_answer(r, replayed ? 200 : 201, &b, false);
+	return bk_hold_async(r, &in, book_done);
 }
 
 static int api_bookings(struct req *r)

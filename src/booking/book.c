@@ -34,6 +34,7 @@
 #include "stats/stats.h"
 #include "store/cover.h"
 #include "store/db.h"
+#include "store/group.h"
 
 #define REF_ALPHABET "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 #define IDEM_MAX 128
@@ -367,7 +368,29 @@ static int person_of(struct req *r, const struct bk_hold_in *in, int64_t *accoun
 	return 0;
 }
 
-int bk_hold(struct req *r, const struct bk_hold_in *in, struct bk_booking *out, bool *replayed)
+/* A hold checked and ready to write: everything the write needs, so that it can run on the
+ * group-commit writer's connection (store/group.h) — and again, alone, when its batch is
+ * retried — without the request. */
+struct hold_write {
+	struct bk_hold_in in;
+	const char *centre, *department;
+	int slot_minutes, cap;
+	int64_t now, account, enterprise, booked_by, application_id, actor, max_active, hold_until, key_id;
+	const unsigned char *name_enc, *phone_enc;
+	size_t name_len, phone_len;
+	const char *name_mask, *phone_mask;
+	char ref[BK_REF_LEN + 1];
+	struct arena *arena; /* the request's: the writer allocates in it while the request is parked */
+	const char *why;     /* what refused the write: booking_err_full or booking_err_limit */
+	int (*done)(struct req *r, int rc, const struct bk_booking *b, bool replayed);
+};
+
+/* Checks a booking request and makes it ready to write in w (the person, the centre, the item
+ * and its places, the day and time, the application, the pause of online booking, the sealed
+ * name and phone, the reference). 0 with *replayed when the Idempotency-Key names a booking
+ * already made (then *out is it). */
+static int hold_prepare(struct req *r, const struct bk_hold_in *in, struct hold_write *w, struct bk_booking *out,
+			bool *replayed)
 {
 	int64_t now = (int64_t)time(NULL), account, enterprise, booked_by;
 	*replayed = false;
@@ -442,55 +465,126 @@ int bk_hold(struct req *r, const struct bk_hold_in *in, struct bk_booking *out, 
 	if ((rc = bk_seal(r->arena, "booking_name", name ? name : "", &name_enc, &name_len, &key_id)) ||
 	    (phone && (rc = bk_seal(r->arena, "booking_phone", phone, &phone_enc, &phone_len, &key_id))))
 		return rc;
+	w->in = *in;
+	w->centre = c.code;
+	w->department = svc->svc.department;
+	w->slot_minutes = c.slot_minutes;
+	w->cap = cap[in->channel];
+	w->now = now;
+	w->account = account;
+	w->enterprise = enterprise;
+	w->booked_by = booked_by;
+	w->application_id = application_id;
+	w->actor = r->who.account;
+	w->max_active = r->app->cfg.booking_max_active;
+	w->hold_until = now + r->app->cfg.booking_hold;
+	w->name_enc = name_enc;
+	w->name_len = name_len;
+	w->phone_enc = phone_enc;
+	w->phone_len = phone_len;
+	w->key_id = key_id;
+	w->name_mask = bk_mask_name(r->arena, name);
+	w->phone_mask = bk_mask_phone(r->arena, phone);
+	w->arena = r->arena;
+	new_ref(w->ref);
+	return 0;
+}
 
-	if ((rc = db_begin(r->db)))
+/* Takes the place (one conditional write), counts the person's active bookings of the item up
+ * (one conditional upsert) and writes the booking as held, in one transaction of db (nested as
+ * a savepoint inside a group commit's batch). */
+static int hold_write(struct db *db, void *arg)
+{
+	struct hold_write *w = arg;
+	w->why = NULL;
+	int rc = db_begin(db);
+	if (rc)
 		return rc;
-	int64_t slot;
-	rc = take_place(r->db, r->arena, c.code, in->item, in->day, in->start, in->channel, cap[in->channel], now, &slot);
-	if (rc == GH_ECONFLICT) {
-		db_rollback(r->db);
-		return bk_failf(r, GH_ECONFLICT, "booking_err_full", "time", slot_text(r->arena, in->day, in->start), NULL);
-	}
-	int64_t changed = 0;
+	int64_t slot, changed = 0;
+	rc = take_place(db, w->arena, w->centre, w->in.item, w->in.day, w->in.start, w->in.channel, w->cap, w->now, &slot);
+	if (rc == GH_ECONFLICT)
+		w->why = "booking_err_full";
 	if (!rc)
-		rc = db_exec(r->db, &q_quota_up,
-			     DB_ARGS(DB_INT(account), DB_TEXT(in->item), DB_INT(r->app->cfg.booking_max_active)), &changed);
+		rc = db_exec(db, &q_quota_up, DB_ARGS(DB_INT(w->account), DB_TEXT(w->in.item), DB_INT(w->max_active)), &changed);
 	if (!rc && changed != 1) {
-		db_rollback(r->db);
-		return bk_failf(r, GH_ECONFLICT, "booking_err_limit", "n",
-				arena_printf(r->arena, "%ld", r->app->cfg.booking_max_active), NULL);
+		rc = GH_ECONFLICT;
+		w->why = "booking_err_limit";
 	}
-	char ref[BK_REF_LEN + 1];
-	new_ref(ref);
 	struct db_rows rows;
 	if (!rc)
-		rc = db_query(r->db, r->arena, &q_insert,
-			      DB_ARGS(DB_TEXT(ref), DB_INT(account), enterprise ? DB_INT(enterprise) : DB_NULL,
-				      booked_by ? DB_INT(booked_by) : DB_NULL, DB_TEXT(c.code), DB_TEXT(in->item),
-				      DB_TEXT(svc->svc.department), application_id ? DB_INT(application_id) : DB_NULL,
-				      DB_TEXT(application_id ? in->application : NULL), DB_INT(slot), DB_INT(in->day),
-				      DB_INT(in->start), DB_INT(in->start + c.slot_minutes), DB_TEXT(bk_channel_names[in->channel]),
-				      DB_TEXT(in->via), DB_INT(now + r->app->cfg.booking_hold), DB_BLOB(name_enc, name_len),
-				      DB_TEXT(bk_mask_name(r->arena, name)), phone_enc ? DB_BLOB(phone_enc, phone_len) : DB_NULL,
-				      DB_TEXT(bk_mask_phone(r->arena, phone)), DB_INT(key_id), DB_TEXT(in->idempotency_key),
-				      DB_INT(now), DB_INT(now)),
+		rc = db_query(db, w->arena, &q_insert,
+			      DB_ARGS(DB_TEXT(w->ref), DB_INT(w->account), w->enterprise ? DB_INT(w->enterprise) : DB_NULL,
+				      w->booked_by ? DB_INT(w->booked_by) : DB_NULL, DB_TEXT(w->centre), DB_TEXT(w->in.item),
+				      DB_TEXT(w->department), w->application_id ? DB_INT(w->application_id) : DB_NULL,
+				      DB_TEXT(w->application_id ? w->in.application : NULL), DB_INT(slot), DB_INT(w->in.day),
+				      DB_INT(w->in.start), DB_INT(w->in.start + w->slot_minutes),
+				      DB_TEXT(bk_channel_names[w->in.channel]), DB_TEXT(w->in.via), DB_INT(w->hold_until),
+				      DB_BLOB(w->name_enc, w->name_len), DB_TEXT(w->name_mask),
+				      w->phone_enc ? DB_BLOB(w->phone_enc, w->phone_len) : DB_NULL, DB_TEXT(w->phone_mask),
+				      DB_INT(w->key_id), DB_TEXT(w->in.idempotency_key), DB_INT(w->now), DB_INT(w->now)),
 			      &rows);
 	if (!rc)
-		rc = bk_event(r->db, db_cell_int(&rows, 0, 0), 0, "hold", r->who.account,
-			      json_pack("{s:s,s:s}", "channel", bk_channel_names[in->channel], "via", in->via));
+		rc = bk_event(db, db_cell_int(&rows, 0, 0), 0, "hold", w->actor,
+			      json_pack("{s:s,s:s}", "channel", bk_channel_names[w->in.channel], "via", w->in.via));
 	if (!rc)
-		rc = db_commit(r->db);
-	if (rc) {
-		db_rollback(r->db);
-		/* The same key used by a concurrent request of the same person: that one's booking. */
-		if (rc == GH_ECONFLICT && in->idempotency_key &&
-		    !get_one(r->db, r->arena, &q_get_idem, DB_ARGS(DB_INT(account), DB_TEXT(in->idempotency_key)), out)) {
-			*replayed = true;
-			return 0;
-		}
-		return rc;
+		rc = db_commit(db);
+	if (rc)
+		db_rollback(db);
+	return rc;
+}
+
+/* After the write, on the request's connection: the booking made, or why not. */
+static int hold_end(struct req *r, struct hold_write *w, int rc, struct bk_booking *out, bool *replayed)
+{
+	if (!rc)
+		return bk_get(r->db, r->arena, w->ref, out);
+	if (w->why && !strcmp(w->why, "booking_err_full"))
+		return bk_failf(r, GH_ECONFLICT, w->why, "time", slot_text(r->arena, w->in.day, w->in.start), NULL);
+	if (w->why)
+		return bk_failf(r, GH_ECONFLICT, w->why, "n", arena_printf(r->arena, "%lld", (long long)w->max_active), NULL);
+	/* The same key used by a concurrent request of the same person (PostgreSQL aborts a batch's
+	 * statement on the duplicate): that one's booking, now that it has committed. */
+	if ((rc == GH_ECONFLICT || rc == GH_EDB) && w->in.idempotency_key &&
+	    !get_one(r->db, r->arena, &q_get_idem, DB_ARGS(DB_INT(w->account), DB_TEXT(w->in.idempotency_key)), out)) {
+		*replayed = true;
+		return 0;
 	}
-	return bk_get(r->db, r->arena, ref, out);
+	return rc;
+}
+
+int bk_hold(struct req *r, const struct bk_hold_in *in, struct bk_booking *out, bool *replayed)
+{
+	struct hold_write *w = arena_zalloc(r->arena, sizeof(*w));
+	int rc = hold_prepare(r, in, w, out, replayed);
+	if (rc || *replayed)
+		return rc;
+	return hold_end(r, w, hold_write(r->db, w), out, replayed);
+}
+
+static int hold_done(struct req *r, void *arg, int rc)
+{
+	struct hold_write *w = arg;
+	struct bk_booking b;
+	bool replayed = false;
+	rc = hold_end(r, w, rc, &b, &replayed);
+	return w->done(r, rc, rc ? NULL : &b, replayed);
+}
+
+int bk_hold_async(struct req *r, const struct bk_hold_in *in,
+		  int (*done)(struct req *r, int rc, const struct bk_booking *b, bool replayed))
+{
+	struct hold_write *w = arena_zalloc(r->arena, sizeof(*w));
+	struct bk_booking b;
+	bool replayed = false;
+	int rc = hold_prepare(r, in, w, &b, &replayed);
+	if (rc || replayed)
+		return done(r, rc, rc ? NULL : &b, replayed);
+	if (!r->app->group) {
+		rc = hold_end(r, w, hold_write(r->db, w), &b, &replayed);
+		return done(r, rc, rc ? NULL : &b, replayed);
+	}
+	w->done = done;
+	return req_group(r, hold_write, hold_done, w);
 }
 
 /* ---- confirm, cancel, reschedule ---------------------------------------------------------- */

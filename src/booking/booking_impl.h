@@ -166,6 +166,11 @@ int bk_parse_slot(const char *day, const char *start, int32_t *d, int *m);
  * booking as held until now + booking-hold. GH_ECONFLICT when the slot is full (or the hold
  * was made already with this key: *out is that booking, returned as 0 with replayed set). */
 int bk_hold(struct req *r, const struct bk_hold_in *in, struct bk_booking *out, bool *replayed);
+/* bk_hold for the API: the write goes to the group-commit writer (store/group.h), many holds to
+ * one COMMIT; done(r, rc, booking, replayed) then runs on r's loop and answers (booking is NULL
+ * when rc is not 0). Returns what done returned, or REQ_DEFERRED. */
+int bk_hold_async(struct req *r, const struct bk_hold_in *in,
+		  int (*done)(struct req *r, int rc, const struct bk_booking *b, bool replayed));
 int bk_confirm(struct req *r, const char *ref, struct bk_booking *out);
 int bk_cancel(struct req *r, const char *ref, struct bk_booking *out);
 int bk_reschedule(struct req *r, const char *ref, int32_t day, int start, struct bk_booking *out);
