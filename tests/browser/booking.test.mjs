@@ -3,7 +3,7 @@
 // -> held -> confirmed, and it is listed under "my bookings"), and the pages pass axe in both
 // languages; at the centre a clerk calls the next ticket at a counter and the hall's screen,
 // left open and never reloaded, shows the called number with the masked name through its
-// Server-Sent Events.
+// Server-Sent Events; a citizen takes a number at the kiosk.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEMO, DEMO_PASSWORD, apiLogin, bearer, freshTotp, startServer, waitFor } from '../api/helpers.mjs';
@@ -126,5 +126,24 @@ describe('calling a ticket and the hall\'s screen', { skip }, () => {
     assert.deepEqual(takeProblems(), []);
     await screen.context().close();
     await clerk.context().close();
+  });
+
+  test('a citizen takes a number at the kiosk (portrait screen); the kiosk and the ticket are axe-clean in both languages', async () => {
+    const page = await newPage({ width: 1080, height: 1920 });
+    await logIn(page, srv.url, DEMO.agent.phone);
+    await page.goto(`${srv.url}/centres/t-allday/kiosk`);
+    assert.deepEqual(await axeCheck(page, 'the kiosk'), []);
+    await page.locator('input[name="item"][value="psb-0002"]').check();
+    await submit(page, page.locator('form.stacked-form button[type="submit"]'));
+    assert.match(page.url(), /\/tickets\/\d+\?done=ticket$/);
+    assert.match((await page.locator('.ticket-number').textContent()).trim(), /^A\d{3}$/);
+    assert.deepEqual(await axeCheck(page, 'the ticket'), []);
+    await page.goto(`${page.url().replace(/\?.*$/, '')}?lang=en`);
+    assert.equal(await page.locator('h1').textContent(), 'Your number');
+    assert.deepEqual(await axeCheck(page, 'the ticket (English)'), []);
+    await page.goto(`${srv.url}/centres/t-allday/kiosk?lang=en`);
+    assert.deepEqual(await axeCheck(page, 'the kiosk (English)'), []);
+    assert.deepEqual(takeProblems(), []);
+    await page.context().close();
   });
 });
