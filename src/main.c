@@ -523,8 +523,9 @@ static int cmd_serve(struct config *cfg)
 		jobs_free(app.jobs);
 		return 1;
 	}
-	if (notify_start(&app, err, sizeof(err))) {
+	if (cases_start(&app, err, sizeof(err)) || notify_start(&app, err, sizeof(err))) {
 		log_error("%s", err);
+		cases_stop();
 		ops_stop();
 		db_close(app.duty_db);
 		group_free(app.group);
@@ -534,6 +535,7 @@ static int cmd_serve(struct config *cfg)
 	if (ledger_start(&app, err, sizeof(err))) {
 		log_error("%s", err);
 		notify_stop();
+		cases_stop();
 		ops_stop();
 		db_close(app.duty_db);
 		group_free(app.group);
@@ -545,6 +547,7 @@ static int cmd_serve(struct config *cfg)
 		interact_stop();
 		ledger_stop();
 		notify_stop();
+		cases_stop();
 		ops_stop();
 		db_close(app.duty_db);
 		group_free(app.group);
@@ -556,6 +559,7 @@ static int cmd_serve(struct config *cfg)
 	interact_stop();
 	ledger_stop();
 	notify_stop();
+	cases_stop();
 	ops_stop();
 	db_close(app.duty_db);
 	group_free(app.group);
@@ -591,6 +595,7 @@ int main(int argc, char **argv)
 	}
 	const char *cmd = argv[1];
 	ledger_register_observers();
+	notify_register_observers(); /* the applicant's messages (cases observer) */
 	cases_register_sealed();
 	booking_register_sealed();
 	app_cover_declare(); /* what each domain covers with the log (store/cover.h) */
