@@ -5,6 +5,7 @@
 
 #include "base/err.h"
 #include "base/util.h"
+#include "catalog/catalog.h"
 #include "booking/booking_impl.h"
 #include "http/router.h"
 #include "identity/crypto.h"
@@ -158,6 +159,7 @@ int booking_init(struct app *app)
 {
 	bk_app = app;
 	bk_display_init(app);
+	catalog_guide_section(bk_guide_section);
 	return 0;
 }
 

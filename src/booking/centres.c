@@ -455,6 +455,8 @@ static int import_text(struct db *db, const char *text_, size_t len, FILE *error
 	}
 	if (!rc && missing)
 		rc = GH_EVALIDATION;
+	if (!rc) /* the guides' booking sections (bk_guide_section) follow which centres serve an item */
+		rc = catalog_changed(db);
 	if (!rc)
 		rc = db_commit(db);
 	else

@@ -696,3 +696,12 @@ const struct route booking_page_routes[] = {
 	{ HTTP_POST, "/staff/tickets/{id}/{action}", ticket_act_post, ROLE_STAFF | ROLE_ADMIN, ROUTE_CSRF, "booking.ticket_act" },
 };
 const size_t booking_page_routes_n = ARRAY_LEN(booking_page_routes);
+
+void bk_guide_section(struct req *r, const char *item_code, json_t *ctx)
+{
+	struct bk_centre *v;
+	size_t n;
+	if (bk_centres(r->db, r->arena, item_code, &v, &n) || n == 0)
+		return;
+	json_object_set_new(ctx, "book_visit", json_true());
+}

@@ -471,8 +471,6 @@ int catalog_page_service(struct req *r)
 	jset(ctx, "depth_label", key_msg(r, "depth_", depth));
 	jset(ctx, "depth_desc", key_msg(r, "depth_desc_", depth));
 	jset(ctx, "visits", key_msg(r, "visits_", arena_printf(r->arena, "%ld", it.visits_required)));
-	if (it.visits_required > 0) /* a visit is booked at a service centre (/book) */
-		json_object_set_new(ctx, "needs_visit", json_true());
 	jset(ctx, "legal_limit", days_label(r, it.legal_limit_days));
 	jset(ctx, "promised_limit", days_label(r, it.promised_limit_days));
 	jset(ctx, "fee", fee_label(r, it.fee_yuan));

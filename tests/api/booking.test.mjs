@@ -131,6 +131,23 @@ describe('centres and slots', () => {
   });
 });
 
+describe('the guide offers a booking where a centre serves the item', () => {
+  test('a served item links to /book; an item no centre serves does not, until an import makes one serve it', async () => {
+    const guide = async (code) => {
+      const r = await fetch(`${srv.url}/services/${code}`);
+      assert.equal(r.status, 200);
+      return r.text();
+    };
+    assert.match(await guide('psb-0002'), /<section class="book-visit"[^]*href="\/book\?item=psb-0002"/);
+    assert.doesNotMatch(await guide('psb-0010'), /book-visit|\/book\?item=/);
+    await importCentres(srv.db, srv.keyFile, [{ ...ALLDAY, code: 't-guide', name_zh: '指南测试中心', name_en: 'Guide test centre',
+      counters: [{ code: 'G1', name_zh: '一号', name_en: 'One', items: ['psb-0010'] }] }]);
+    // The import bumps the catalog's generation: the cached guide is dropped within seconds.
+    await waitFor(async () => (/href="\/book\?item=psb-0010"/.test(await guide('psb-0010')) ? true : null),
+      { what: 'the guide of psb-0010 offering a booking' });
+  });
+});
+
 describe('a booking from hold to cancel', () => {
   test('hold, confirm, reschedule, cancel: the places follow each step, the history records it', async () => {
     const s1 = await firstSlot('qh-main', 'psb-0002');
