@@ -21,6 +21,7 @@
 #include "cases/calendar_admin.h"
 #include "cases/cases.h"
 #include "notify/notify.h"
+#include "notify/warnings.h"
 #include "catalog/catalog.h"
 #include "certs/certs.h"
 #include "http/metrics.h"
@@ -523,8 +524,11 @@ static int cmd_serve(struct config *cfg)
 		jobs_free(app.jobs);
 		return 1;
 	}
-	if (cases_start(&app, err, sizeof(err)) || notify_start(&app, err, sizeof(err))) {
+	if (cases_start(&app, err, sizeof(err)) || notify_start(&app, err, sizeof(err)) ||
+	    warnings_start(&app, err, sizeof(err))) {
 		log_error("%s", err);
+		warnings_stop();
+		notify_stop();
 		cases_stop();
 		ops_stop();
 		db_close(app.duty_db);
@@ -534,6 +538,7 @@ static int cmd_serve(struct config *cfg)
 	}
 	if (ledger_start(&app, err, sizeof(err))) {
 		log_error("%s", err);
+		warnings_stop();
 		notify_stop();
 		cases_stop();
 		ops_stop();
@@ -546,6 +551,7 @@ static int cmd_serve(struct config *cfg)
 		log_error("%s", err);
 		interact_stop();
 		ledger_stop();
+		warnings_stop();
 		notify_stop();
 		cases_stop();
 		ops_stop();
@@ -558,6 +564,7 @@ static int cmd_serve(struct config *cfg)
 	booking_stop();
 	interact_stop();
 	ledger_stop();
+	warnings_stop();
 	notify_stop();
 	cases_stop();
 	ops_stop();
