@@ -589,6 +589,36 @@ describe('tickets, calling and the hall\'s screen', () => {
     assert.match(metrics, /^govhall_http_streams_refused_total [1-9]/m);
     assert.equal((await fetch(`${srv.url}/centres/nowhere/display/events`)).status, 404);
   });
+
+  test('event streams: the state at once, heartbeats while nothing changes, ended at once when the server stops', async () => {
+    const other = await startServer({ name: 'booking-stream', extraArgs: ['--stream-heartbeat', '1'] });
+    let ended = false;
+    try {
+      const res = await fetch(`${other.url}/centres/qh-main/display/events`);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type'), /^text\/event-stream/);
+      assert.match(res.headers.get('cache-control'), /no-transform/);
+      assert.equal(res.headers.get('content-encoding'), null);
+      const reader = res.body.getReader();
+      const dec = new TextDecoder();
+      let text = '';
+      const reading = (async () => {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          text += dec.decode(value, { stream: true });
+        }
+        ended = true;
+      })().catch(() => { ended = true; });
+      await waitFor(() => (/^event: display\ndata: \{.*"centre":"qh-main"/m.test(text) ? true : null), { what: 'the first display event' });
+      await waitFor(() => (/(^|\n):[^\n]*\n\n/.test(text) ? true : null), { what: 'a heartbeat comment' });
+      await deadline(other.stop(), 20_000, 'the server stopping with a stream open');
+      await waitFor(() => (ended ? true : null), { what: 'the stream ended by the stop' });
+      await reading;
+    } finally {
+      if (!ended) await other.stop().catch(() => {});
+    }
+  });
 });
 
 describe('the transparency log', () => {
