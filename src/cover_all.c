@@ -1,6 +1,7 @@
 /* cover_all.c: what each domain covers with the transparency log (store/cover.h), declared at
  * once: every command of govhall (main.c) and the test programs call it at their start. */
 #include "app.h"
+#include "booking/booking.h"
 #include "cases/cases.h"
 #include "catalog/catalog.h"
 #include "certs/certs.h"
@@ -18,4 +19,5 @@ void app_cover_declare(void)
 	publish_register();
 	open311_register();
 	certs_cover_declare();
+	booking_register();
 }

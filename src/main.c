@@ -17,6 +17,7 @@
 #include "base/jobs.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "booking/booking.h"
 #include "cases/calendar_admin.h"
 #include "cases/cases.h"
 #include "notify/notify.h"
@@ -68,6 +69,8 @@ static void usage(FILE *f)
 		"  uploads status | import [DIR]   stored files; import those an earlier version kept in DIR\n"
 		"  stats rebuild              recompute the public statistics' rollups from the stored rows\n"
 		"  bench-scale generate --scale N   national-scale data on PostgreSQL for `make bench-scale`\n"
+		"  booking import FILE.json | duties [YYYY-MM-DD[THH:MM]]   service centres, counters and places per\n"
+		"                             slot; one pass of the appointment duties as at that time\n"
 		"  search-eval FILE.json      search quality (MRR@10, Recall@1) beside an SQLite FTS5 baseline\n"
 		"  search-bench [--items N]   search index build time and queries/s beside FTS5\n"
 		"  interact-duties [DAY]      one pass of the evaluation/complaint duties (invitations, overdue\n"
@@ -247,6 +250,13 @@ static int cmd_init(struct config *cfg, bool demo)
 			rc = 1;
 		} else {
 			print_report(&rep);
+			size_t centres = 0;
+			if (booking_import_demo(db, cfg->data_dir, stderr, &centres)) {
+				fprintf(stderr, "govhall: the demo centres in %s/catalog/centres.json could not be loaded\n", cfg->data_dir);
+				rc = 1;
+			} else {
+				printf("imported: %zu service centres\n", centres);
+			}
 			if (open_identity(cfg, &app) == 0) {
 				if (identity_demo_accounts(&app, db)) {
 					fprintf(stderr, "govhall: the demo accounts could not be created\n");
@@ -346,7 +356,8 @@ static int build_router(struct router *rt)
 	if (router_add(rt, ops_routes, ops_routes_n) || router_add(rt, static_routes, static_routes_n) ||
 	    router_add(rt, catalog_routes, catalog_routes_n) || identity_add_routes(rt) || cases_add_routes(rt) ||
 	    notify_add_routes(rt) || open311_add_routes(rt) || ledger_add_routes(rt) || stats_add_routes(rt) ||
-	    publish_add_routes(rt) || certs_add_routes(rt) || search_add_routes(rt) || interact_add_routes(rt))
+	    publish_add_routes(rt) || certs_add_routes(rt) || search_add_routes(rt) || interact_add_routes(rt) ||
+	    booking_add_routes(rt))
 		return -1;
 	return 0;
 }
@@ -420,6 +431,28 @@ static int cmd_routes(bool json)
 	}
 	router_free(rt);
 	return 0;
+}
+
+/* `govhall booking ...`: the duties need the calendar (cases), the words (view) and the key
+ * ring (identity). */
+static int cmd_booking(struct config *cfg, int nargs, char **args)
+{
+	struct app app = { .cfg = *cfg, .started = time(NULL) };
+	char err[512], i18n[4096];
+	log_set_level(cfg->log_level);
+	snprintf(i18n, sizeof(i18n), "%s/i18n", cfg->data_dir);
+	if (view_load(cfg->templates_dir, i18n, &app.view, err, sizeof(err)) || identity_init(&app, err, sizeof(err)) ||
+	    cases_init(&app, err, sizeof(err))) {
+		fprintf(stderr, "govhall: %s\n", err);
+		view_free(app.view);
+		return 1;
+	}
+	booking_init(&app);
+	int rc = booking_cli(&app, nargs, args);
+	cases_release(&app);
+	identity_release(&app);
+	view_free(app.view);
+	return rc;
 }
 
 static int cmd_interact_duties(struct config *cfg, int nargs, char **args)
@@ -502,6 +535,7 @@ static int cmd_serve(struct config *cfg)
 		return 1;
 	}
 	certs_init(&app);
+	booking_init(&app);
 	identity_set_messenger(&(struct identity_messenger){ notify_inbox_message, notify_sms_sealed });
 	app.router = router_new();
 	if (build_router(app.router)) {
@@ -557,8 +591,9 @@ static int cmd_serve(struct config *cfg)
 		jobs_free(app.jobs);
 		return 1;
 	}
-	if (interact_start(&app, err, sizeof(err))) {
+	if (interact_start(&app, err, sizeof(err)) || booking_start(&app, err, sizeof(err))) {
 		log_error("%s", err);
+		interact_stop();
 		ledger_stop();
 		warnings_stop();
 		notify_stop();
@@ -570,6 +605,7 @@ static int cmd_serve(struct config *cfg)
 		return 1;
 	}
 	int rc = server_run(&app);
+	booking_stop();
 	interact_stop();
 	ledger_stop();
 	warnings_stop();
@@ -613,6 +649,7 @@ int main(int argc, char **argv)
 	ledger_register_observers();
 	notify_register_observers(); /* the applicant's messages (cases observer) */
 	cases_register_sealed();
+	booking_register_sealed();
 	app_cover_declare(); /* what each domain covers with the log (store/cover.h) */
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage(stdout);
@@ -669,6 +706,8 @@ int main(int argc, char **argv)
 		}
 	} else if (!strcmp(cmd, "user") || !strcmp(cmd, "key") || !strcmp(cmd, "open311") || !strcmp(cmd, "cert")) {
 		rc = cmd_identity(&cfg, cmd, nargs, args);
+	} else if (!strcmp(cmd, "booking")) {
+		rc = cmd_booking(&cfg, nargs, args);
 	} else if (!strcmp(cmd, "interact-duties")) {
 		rc = cmd_interact_duties(&cfg, nargs, args);
 	} else if (!strcmp(cmd, "verify") && certs_verify_pdf_cli(nargs, args, &rc) == 0) {

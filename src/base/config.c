@@ -68,6 +68,20 @@ static const struct setting settings[] = {
 	{ "complaint-days", "interact", "5", "working days a department has to answer a complaint or suggestion; when overdue it goes to the department heads", K_LONG, S(complaint_days), 1, 365 },
 	{ "complaint-escalate-days", "interact", "2", "working days a complaint may stay overdue with the department heads before administrators are told", K_LONG, S(complaint_escalate_days), 0, 365 },
 	{ "evaluate-invite-days", "interact", "3", "days after an application ends that an invitation to rate it goes to the applicant, if still unrated", K_LONG, S(evaluate_invite_days), 0, 365 },
+	{ "stream-max", "server", "512", "long-lived responses (the hall screens' event streams) open at once on this node; more get 503 with Retry-After", K_LONG, S(stream_max), 0, 100000 },
+	{ "stream-max-per-ip", "server", "8", "long-lived responses open at once per client address on this node", K_LONG, S(stream_max_per_ip), 1, 100000 },
+	{ "stream-heartbeat", "server", "15", "seconds after which an event stream with nothing to say sends a comment line, so proxies keep it and a vanished client is noticed", K_LONG, S(stream_heartbeat), 1, 3600 },
+	{ "stream-max-age", "server", "3600", "seconds an event stream lives; then it ends and the client reconnects (EventSource does so by itself)", K_LONG, S(stream_max_age), 10, 86400 },
+	{ "booking-hold", "booking", "600", "seconds a place in a slot is held for a citizen while they confirm the booking", K_LONG, S(booking_hold), 30, 86400 },
+	{ "booking-min-days", "booking", "1", "the nearest day one may book, in working days from today", K_LONG, S(booking_min_days), 0, 365 },
+	{ "booking-max-days", "booking", "30", "the furthest day one may book, in working days from today", K_LONG, S(booking_max_days), 1, 365 },
+	{ "booking-change-before", "booking", "120", "minutes before the slot after which a booking can no longer be cancelled or moved", K_LONG, S(booking_change_before), 0, 10080 },
+	{ "booking-max-active", "booking", "1", "bookings one person may hold at once for the same item (held, booked or checked in)", K_LONG, S(booking_max_active), 1, 100 },
+	{ "booking-noshow-limit", "booking", "3", "no-shows within booking-noshow-window days after which online booking pauses for the person", K_LONG, S(booking_noshow_limit), 1, 100 },
+	{ "booking-noshow-window", "booking", "30", "calendar days over which no-shows are counted", K_LONG, S(booking_noshow_window), 1, 365 },
+	{ "booking-pause-days", "booking", "30", "calendar days online booking pauses after too many no-shows (booking by phone or at a counter stays open)", K_LONG, S(booking_pause_days), 1, 365 },
+	{ "booking-checkin-early", "booking", "60", "minutes before its slot a booking may be checked in at the kiosk for a ticket", K_LONG, S(booking_checkin_early), 0, 720 },
+	{ "booking-display-poll", "booking", "1000", "milliseconds between a hall screen's looks at the database for calls made on other nodes (calls on the same node show at once)", K_LONG, S(booking_display_poll), 100, 60000 },
 };
 #undef S
 

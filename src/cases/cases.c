@@ -129,6 +129,23 @@ int case_load_visible(struct req *r, const char *number, struct application *app
 	return rc;
 }
 
+int cases_mine_get(struct req *r, const char *number, int64_t *id, const char **item_code, const char **state)
+{
+	struct application app;
+	int rc = case_get_by_number(r->db, r->arena, number, &app);
+	if (!rc && !case_is_applicant(r, &app))
+		rc = GH_ENOTFOUND;
+	if (rc)
+		return rc;
+	if (id)
+		*id = app.id;
+	if (item_code)
+		*item_code = app.item_code;
+	if (state)
+		*state = app.state;
+	return 0;
+}
+
 int case_claim(struct req *r, struct application *app, const char *action, int64_t assignee)
 {
 	bool en = strcmp(r->lang, "en") == 0;

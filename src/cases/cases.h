@@ -80,6 +80,11 @@ struct req;
 int cases_file_for(struct req *r, const char *item_code, json_t *form, const char *channel, int64_t applicant_id,
 		   int64_t *id, const char **number, const char **state, json_t **errors);
 
+/* One of the caller's own applications (identity_owns), by number, for other domains (a
+ * visit booked for it): *id, *item_code and *state (in r's arena; any may be NULL).
+ * GH_ENOTFOUND when there is no such application of the caller's. */
+int cases_mine_get(struct req *r, const char *number, int64_t *id, const char **item_code, const char **state);
+
 /* The plaintext of a stored application form (the text of applications.form, or of a bundle
  * draft's draft_form; NULL counts as "{}"): its personal fields, which are stored sealed, opened
  * with k (pass NULL when no key file is loaded: a form with a sealed field is then GH_EINVAL).

@@ -214,6 +214,8 @@ static int detail_render_shown(struct req *r, struct application *app, const cha
 	jset(ctx, "number", app->number);
 	jset(ctx, "item_name", iname);
 	jset(ctx, "item_code", app->item_code);
+	if (applicant && svc.visits_required > 0) /* a visit for it is booked at a centre (src/booking) */
+		jset(ctx, "book_href", arena_printf(r->arena, "/book?item=%s&application=%s", app->item_code, app->number));
 	jset(ctx, "department_name", json_string_value(json_object_get(cj, "department_name")));
 	jset(ctx, "state", app->state);
 	jset(ctx, "state_name", json_string_value(json_object_get(cj, "state_name")));

@@ -109,7 +109,7 @@ int catalog_service_cached(struct req *r, const char *code, const struct catalog
 					   .name_en = keep(c->a, svc.name_en), .audience = keep(c->a, svc.audience),
 					   .legal_limit_days = svc.legal_limit_days,
 					   .promised_limit_days = svc.promised_limit_days, .online_depth = svc.online_depth,
-					   .materials = keep(c->a, svc.materials), .form = keep(c->a, svc.form),
+					   .visits_required = svc.visits_required, .materials = keep(c->a, svc.materials), .form = keep(c->a, svc.form),
 					   .outcome_ecert = keep(c->a, svc.outcome_ecert) };
 	e->def = def;
 	e->mdefs = mdefs;

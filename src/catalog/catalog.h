@@ -52,6 +52,7 @@ struct catalog_service {
 	long version;
 	const char *department, *name_zh, *name_en, *audience; /* audience: "individual,enterprise" */
 	long legal_limit_days, promised_limit_days, online_depth;
+	long visits_required;         /* visits in person (0-2): a visit is booked at a centre */
 	const char *materials, *form; /* JSON arrays as text */
 	const char *outcome_ecert;    /* NULL when none */
 };

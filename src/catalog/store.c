@@ -356,7 +356,7 @@ int catalog_service_get(struct db *db, struct arena *a, const char *code, long v
 					 .name_zh = it.name_zh, .name_en = it.name_en, .audience = it.audience,
 					 .legal_limit_days = it.legal_limit_days,
 					 .promised_limit_days = it.promised_limit_days, .online_depth = it.online_depth,
-					 .materials = it.materials, .form = it.form, .outcome_ecert = it.outcome_ecert };
+					 .visits_required = it.visits_required, .materials = it.materials, .form = it.form, .outcome_ecert = it.outcome_ecert };
 	return 0;
 }
 

@@ -132,6 +132,17 @@ int stats_evaluation_exclude(struct db *db, struct arena *a, const char *departm
 	return rc;
 }
 
+int stats_count(struct db *db, struct arena *a, int32_t day, const char *department, const char *item_code,
+		const char *channel, const char *metric, int64_t n)
+{
+	static const char *const known[] = { M_BK_BOOKED, M_BK_ATTENDED, M_BK_NOSHOW, M_BK_SERVED, M_BK_CALLED, M_BK_WAIT };
+	(void)a;
+	for (size_t i = 0; metric && i < ARRAY_LEN(known); i++)
+		if (!strcmp(metric, known[i]))
+			return stats_add(db, day, department, item_code, channel, metric, n);
+	return GH_EINVAL;
+}
+
 int stats_rectification(struct db *db, struct arena *a, const char *department, const char *item_code, int32_t day,
 			bool rectified)
 {

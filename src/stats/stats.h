@@ -57,6 +57,14 @@ int stats_rectification(struct db *db, struct arena *a, const char *department, 
 struct case_change;
 int stats_case_figures(const struct case_change *c, const struct calendar *cal, bool counter_steps,
 		       int (*add)(void *ctx, int32_t day, const char *metric, int64_t value), void *ctx);
+/* Appointments and queueing (src/booking): adds n to metric on day for department, item and
+ * channel, inside the caller's transaction. Metrics: "bk_booked" (bookings confirmed),
+ * "bk_attended" (checked in for a ticket), "bk_noshow" (no-shows), "bk_served" (tickets
+ * served), "bk_called" (tickets called for the first time) and "bk_wait_s" (their seconds of
+ * waiting, from the ticket, or from the start of a booked ticket's slot, to the call).
+ * GH_EINVAL for another metric. */
+int stats_count(struct db *db, struct arena *a, int32_t day, const char *department, const char *item_code,
+		const char *channel, const char *metric, int64_t n);
 
 /* Recomputes the application and registration metrics of every day from the raw rows
  * (applications, application_events, accounts) in one transaction; evaluation and

@@ -22,6 +22,12 @@
 #define M_RECT_DONE "rect_done"   /* of those, rectified */
 #define M_REG_INDIVIDUAL "reg_individual"
 #define M_REG_ENTERPRISE "reg_enterprise"
+#define M_BK_BOOKED "bk_booked"     /* appointments booked (confirmed), by that day */
+#define M_BK_ATTENDED "bk_attended" /* appointments checked in for a ticket */
+#define M_BK_NOSHOW "bk_noshow"     /* appointments missed (no-shows) */
+#define M_BK_SERVED "bk_served"     /* tickets served at a counter */
+#define M_BK_CALLED "bk_called"     /* tickets called for the first time */
+#define M_BK_WAIT "bk_wait_s"       /* of those, the seconds waited before the call */
 
 /* The channels whose applications may count as handled fully online. */
 bool stats_online_channel(const char *channel);
@@ -60,6 +66,7 @@ int32_t stats_period_next(enum stats_period p, int32_t start);
 struct stats_counts {
 	int64_t submitted, concluded, on_time, online, workdays, evals, bad, rect_closed, rect_done;
 	int64_t reg_individual, reg_enterprise;
+	int64_t bk_booked, bk_attended, bk_noshow, bk_served, bk_called, bk_wait_s; /* src/booking */
 };
 struct stats_row {
 	const char *code, *name_zh, *name_en, *department; /* department: items only */
