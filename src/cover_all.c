@@ -7,6 +7,7 @@
 #include "identity/identity.h"
 #include "interact/interact.h"
 #include "open311/open311.h"
+#include "pay/pay.h"
 #include "publish/publish.h"
 
 void app_cover_declare(void)
@@ -18,4 +19,5 @@ void app_cover_declare(void)
 	publish_register();
 	open311_register();
 	certs_cover_declare();
+	pay_cover_declare();
 }

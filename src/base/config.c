@@ -67,6 +67,15 @@ static const struct setting settings[] = {
 	{ "consult-days", "interact", "3", "working days staff have to answer a consultation", K_LONG, S(consult_days), 1, 365 },
 	{ "complaint-days", "interact", "5", "working days a department has to answer a complaint or suggestion; when overdue it goes to the department heads", K_LONG, S(complaint_days), 1, 365 },
 	{ "complaint-escalate-days", "interact", "2", "working days a complaint may stay overdue with the department heads before administrators are told", K_LONG, S(complaint_escalate_days), 0, 365 },
+	{ "pay-gateway-url", "pay", "", "the payment gateway's address, e.g. https://pay.example.gov.cn (empty = fees are shown on the guides and paid at the counter; nothing is collected online)", K_STR, S(pay_gateway_url), 0, 0 },
+	{ "pay-api-key", "pay", "", "the hall's key with the payment gateway (sent as a bearer token); prefer the GOVHALL_PAY_API_KEY environment variable", K_STR, S(pay_api_key), 0, 0 },
+	{ "pay-notify-secret", "pay", "", "HMAC-SHA256 key the gateway signs notifications and settlement files with; prefer GOVHALL_PAY_NOTIFY_SECRET", K_STR, S(pay_notify_secret), 0, 0 },
+	{ "pay-notify-public-key", "pay", "", "instead of pay-notify-secret: the gateway's Ed25519 public key (base64)", K_STR, S(pay_notify_public_key), 0, 0 },
+	{ "pay-order-ttl", "pay", "1800", "seconds an order may be paid once sent to the gateway", K_LONG, S(pay_order_ttl), 60, 86400 },
+	{ "pay-gateway-timeout", "pay", "5000", "milliseconds one call to the gateway may take in all; then the citizen is asked to try again and the order stays pending", K_LONG, S(pay_gateway_timeout), 100, 60000 },
+	{ "pay-notify-tolerance", "pay", "300", "seconds a notification's signed time may differ from the hall's clock; older ones are refused as stale", K_LONG, S(pay_notify_tolerance), 10, 3600 },
+	{ "pay-query-after", "pay", "60", "seconds after which the payment duty asks the gateway about an order still pending", K_LONG, S(pay_query_after), 0, 86400 },
+	{ "pay-settle-delay", "pay", "7200", "seconds after a day ends (China Standard Time) before the duty reconciles it with the gateway's settlement file", K_LONG, S(pay_settle_delay), 0, 604800 },
 	{ "evaluate-invite-days", "interact", "3", "days after an application ends that an invitation to rate it goes to the applicant, if still unrated", K_LONG, S(evaluate_invite_days), 0, 365 },
 };
 #undef S

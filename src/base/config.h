@@ -56,6 +56,16 @@ struct config {
 	long complaint_days;         /* working days to answer a complaint or suggestion */
 	long complaint_escalate_days; /* working days overdue before administrators are told */
 	long evaluate_invite_days;   /* days after completion an unrated case gets an invitation */
+	/* payments (src/pay) */
+	char *pay_gateway_url;       /* the payment gateway ("" = fees are not collected online) */
+	char *pay_api_key;           /* the hall's key with the gateway */
+	char *pay_notify_secret;     /* HMAC-SHA256 key of the gateway's signatures */
+	char *pay_notify_public_key; /* or its Ed25519 public key (base64) */
+	long pay_order_ttl;          /* seconds an order may be paid once sent */
+	long pay_gateway_timeout;    /* milliseconds a call to the gateway may take, in all */
+	long pay_notify_tolerance;   /* seconds a signature's time may differ from ours */
+	long pay_query_after;        /* seconds before a pending order is asked about */
+	long pay_settle_delay;       /* seconds after a day ends before it is reconciled */
 };
 
 void config_defaults(struct config *c);
