@@ -19,7 +19,7 @@
 #include "base/util.h"
 #include "cases/calendar_admin.h"
 #include "cases/cases.h"
-#include "cases/notify.h"
+#include "notify/notify.h"
 #include "catalog/catalog.h"
 #include "certs/certs.h"
 #include "http/metrics.h"
@@ -531,8 +531,9 @@ static int cmd_serve(struct config *cfg)
 		jobs_free(app.jobs);
 		return 1;
 	}
-	if (notify_start(&app, err, sizeof(err))) {
+	if (cases_start(&app, err, sizeof(err)) || notify_start(&app, err, sizeof(err))) {
 		log_error("%s", err);
+		cases_stop();
 		ops_stop();
 		db_close(app.duty_db);
 		group_free(app.group);
@@ -542,6 +543,7 @@ static int cmd_serve(struct config *cfg)
 	if (ledger_start(&app, err, sizeof(err))) {
 		log_error("%s", err);
 		notify_stop();
+		cases_stop();
 		ops_stop();
 		db_close(app.duty_db);
 		group_free(app.group);
@@ -552,6 +554,7 @@ static int cmd_serve(struct config *cfg)
 		log_error("%s", err);
 		ledger_stop();
 		notify_stop();
+		cases_stop();
 		ops_stop();
 		db_close(app.duty_db);
 		group_free(app.group);
@@ -574,6 +577,7 @@ static int cmd_serve(struct config *cfg)
 	interact_stop();
 	ledger_stop();
 	notify_stop();
+	cases_stop();
 	ops_stop();
 	db_close(app.duty_db);
 	group_free(app.group);

@@ -18,6 +18,14 @@ struct arena;
  * workflow table. GH_E code with a message in err. */
 int cases_init(struct app *app, char *err, size_t errlen);
 void cases_release(struct app *app);
+/* Seconds between passes of the cases module's duty. */
+#define CASES_DUTY_S 5
+/* Starts / stops the cases module's duty on the duties thread (base/duty.h, app->duty_db):
+ * first the personal fields of forms stored before sealing existed are sealed, in batches;
+ * then every CASES_DUTY_S seconds the working-day calendar is reloaded when an administrator
+ * changed it on any node. Starting twice is a no-op. GH_E code with a message in err. */
+int cases_start(struct app *app, char *err, size_t errlen);
+void cases_stop(void);
 int cases_add_routes(struct router *rt);
 /* Declares the tables this module covers with the transparency log (store/cover.h): call at
  * start of every command. */

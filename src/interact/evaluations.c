@@ -15,7 +15,8 @@
 #include "base/str.h"
 #include "base/util.h"
 #include "cases/cases.h"
-#include "cases/notify.h"
+#include "catalog/catalog.h"
+#include "notify/notify.h"
 #include "identity/identity.h"
 #include "ledger/ledger.h"
 #include "stats/stats.h"
@@ -449,6 +450,7 @@ int interact_init(struct app *app, char *err, size_t errlen)
 	(void)err;
 	(void)errlen;
 	cases_observe(on_case_change);
+	catalog_guide_section(ia_faq_section);
 	return 0;
 }
 

@@ -55,6 +55,9 @@ extern const size_t ia_tags_n;
 const struct ia_tag *ia_tag_find(const char *code, size_t len);
 /* The tag group of a level: 3 for 5 and 4, 2 for 3, 1 for 2 and 1. */
 int ia_level_group(int level);
+
+/* The FAQ section of an item's guide page (catalog_guide_section; consult.c). */
+void ia_faq_section(struct req *r, const char *item_code, json_t *ctx);
 const char *ia_level_name(int level, bool en);
 /* Names of the citizen's rating of a rectification (3 满意, 2 基本满意, 1 不满意). */
 const char *ia_rect_level_name(int level, bool en);
