@@ -19,7 +19,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "cases/cases.h"
-#include "cases/notify.h"
+#include "notify/notify.h"
 #include "catalog/catalog.h"
 #include "pay/pay.h"
 #include "pay/pay_impl.h"

@@ -13,7 +13,7 @@
 #include "base/calendar.h"
 #include "base/err.h"
 #include "base/log.h"
-#include "cases/notify.h"
+#include "notify/notify.h"
 #include "identity/identity.h"
 #include "pay/pay_impl.h"
 #include "store/cover.h"
