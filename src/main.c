@@ -671,7 +671,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "user") || !strcmp(cmd, "key") || !strcmp(cmd, "open311") || !strcmp(cmd, "cert")) {
 		rc = cmd_identity(&cfg, cmd, nargs, args);
 	} else if (!strcmp(cmd, "paysim")) {
-		rc = pay_sim_cli(&cfg, nargs, args);
+		rc = help ? (pay_sim_usage(stdout), 0) : pay_sim_cli(&cfg, nargs, args);
 	} else if (!strcmp(cmd, "pay")) {
 		rc = cmd_pay(&cfg, nargs, args);
 	} else if (!strcmp(cmd, "interact-duties")) {
