@@ -686,7 +686,12 @@ static int sim_pay(struct req *r)
 	return resp_json(r, 200, payment_json(r->db, r->arena, &p, true, base_of(r)));
 }
 
-/* A signed notification about a payment this gateway invents (the merchant never made it). */
+DB_SQL(q_pay_invented, "INSERT INTO sim_payments (id, reference, idem_key, request_hash, amount, description, return_url, "
+		      "notify_url, state, created_at, expires_at, paid_amount, paid_at, seq) "
+		      "VALUES (?, ?, ?, '', ?, 'invented', ?, ?, 'success', ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+
+/* A payment this gateway invents (the merchant never made it): settled, so it is in the day's
+ * settlement file, and announced with a signed notification. */
 static int sim_notify(struct req *r)
 {
 	json_t *in = body_json(r);
@@ -699,12 +704,20 @@ static int sim_notify(struct req *r)
 	struct sim_payment p = { .id = random_id(r->arena, "gp_"), .reference = ref, .amount = amount, .state = "success",
 				 .created_at = now, .expires_at = now + 1800, .paid_amount = amount, .paid_at = now, .seq = 2,
 				 .notify_url = url };
+	int64_t added = 0;
 	int rc = db_begin(r->db);
+	if (!rc)
+		rc = db_exec(r->db, &q_pay_invented,
+			     DB_ARGS(DB_TEXT(p.id), DB_TEXT(ref), DB_TEXT(p.id), DB_INT(amount), DB_TEXT(url), DB_TEXT(url),
+				     DB_INT(now), DB_INT(p.expires_at), DB_INT(amount), DB_INT(now), DB_INT(p.seq)),
+			     &added);
+	if (!rc && !added)
+		rc = GH_ECONFLICT;
 	if (!rc)
 		rc = event_add(r->db, r->arena, &p, "payment.succeeded", NULL);
 	if (rc || (rc = db_commit(r->db))) {
 		db_rollback(r->db);
-		return rc;
+		return rc == GH_ECONFLICT ? fail(r, 409, "reference", "a payment with this reference exists") : rc;
 	}
 	duty_nudge(S.deliver);
 	return resp_json(r, 202, json_pack("{s:s}", "payment_id", p.id));

@@ -8,7 +8,7 @@ import { createHmac } from 'node:crypto';
 import {
   DEMO, DEMO_PASSWORD, apiLogin, applyOnline, bearer, demoCatalog, demoForm, freshTotp, govhall, sql, waitFor,
 } from './helpers.mjs';
-import { SIM_SECRET, payHall, paysim } from './pay-fixtures.mjs';
+import { SIM_KEY, SIM_SECRET, payHall, paysim } from './pay-fixtures.mjs';
 
 const catalog = demoCatalog();
 const ID_CARD = catalog.services.find((s) => s.code === 'psb-0001'); // fixed CNY 20, before acceptance
@@ -268,5 +268,43 @@ describe('refunds', () => {
     assert.equal(p.orders[0].refunded_fen, 1400);
     const g = await sim.call('GET', `/v1/payments?reference=${order}`);
     assert.ok(g.status === 200, g.text);
+  });
+});
+
+describe('reconciliation', () => {
+  test('the settlement file against the orders: each planted difference becomes a task, reported and resolved', async () => {
+    const number = await feeApplication();
+    const { order } = await pay(number);
+    await paidState(number);
+    // Planted: a payment the gateway settled that the hall never ordered, and an order whose
+    // recorded amount no longer matches what was settled.
+    const invented = await sim.call('POST', '/sim/notify', { notify_url: `${srv.url}/api/v1/pay/notify`, reference: 'PO-PLANTED', amount: 321 });
+    assert.equal(invented.status, 202, invented.text);
+    await sql(srv.db, `UPDATE pay_orders SET paid_amount = 1999 WHERE number = '${order}'`);
+    const day = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10); // China Standard Time
+    const keyArgs = sim.publicKey ? ['--pay-notify-public-key', sim.publicKey] : ['--pay-notify-secret', SIM_SECRET];
+    const run = await govhall(['pay', 'reconcile', day, '--db', srv.db, '--pay-gateway-url', sim.url, '--pay-api-key', SIM_KEY, ...keyArgs],
+      { keyFile: srv.keyFile });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    const rep = await bearer(`${srv.url}/api/v1/admin/payments/reconciliation`, tok.admin);
+    assert.equal(rep.status, 200, rep.body);
+    const diffs = rep.json.differences.filter((d) => d.day === day);
+    assert.ok(diffs.some((d) => d.kind === 'amount_differs' && d.order === order && d.hall_fen === 1999 && d.settled_fen === 2000), rep.body);
+    assert.ok(diffs.some((d) => d.kind === 'missing_in_hall' && d.ref === invented.json.payment_id && d.settled_fen === 321), rep.body);
+    assert.equal(diffs.filter((d) => d.kind !== 'missing_in_hall').length, 1, 'the matching payments are not differences');
+    // Again: nothing new.
+    const again = await govhall(['pay', 'reconcile', day, '--db', srv.db, '--pay-gateway-url', sim.url, '--pay-api-key', SIM_KEY, ...keyArgs],
+      { keyFile: srv.keyFile });
+    assert.equal(again.code, 0);
+    assert.equal((await bearer(`${srv.url}/api/v1/admin/payments/reconciliation`, tok.admin)).json.differences.filter((d) => d.day === day).length, diffs.length);
+    assert.equal((await bearer(`${srv.url}/api/v1/admin/payments/reconciliation`, tok.psb)).status, 403);
+    // Resolved with a note, then gone from the open list.
+    const d = diffs.find((x) => x.kind === 'amount_differs');
+    assert.equal((await bearer(`${srv.url}/api/v1/admin/payments/differences/${d.id}/resolve`, tok.admin, { method: 'POST', json: { note: '' } })).status, 422);
+    const res = await bearer(`${srv.url}/api/v1/admin/payments/differences/${d.id}/resolve`, tok.admin, { method: 'POST', json: { note: '已核实' } });
+    assert.equal(res.status, 200, res.body);
+    assert.equal((await bearer(`${srv.url}/api/v1/admin/payments/differences/${d.id}/resolve`, tok.admin, { method: 'POST', json: { note: '再次' } })).status, 409);
+    const open = (await bearer(`${srv.url}/api/v1/admin/payments/reconciliation`, tok.admin)).json.differences;
+    assert.ok(!open.some((x) => x.id === d.id));
   });
 });
