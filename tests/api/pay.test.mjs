@@ -123,7 +123,7 @@ describe('what goes wrong', () => {
     const body = JSON.stringify({ id: 'ev_forged', type: 'payment.succeeded', payment: { id: gwId(s.json.pay_url), reference: s.json.order, amount: 2000, state: 'success' } });
     const t = Math.floor(Date.now() / 1000);
     const sig = createHmac('sha256', 'not the secret').update(`${t}.${body}`).digest('hex');
-    for (const headers of [{ 'gh-signature': `t=${t},v1=${sig}` }, {}]) {
+    for (const headers of [{ 'govpay-signature': `t=${t},v1=${sig}` }, {}]) {
       const res = await fetch(`${srv.url}/api/v1/pay/notify`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
       assert.equal(res.status, 400);
     }
