@@ -622,10 +622,10 @@ static int payer_post(struct req *r)
 		return rc;
 	if (rc == 0 && !success)
 		return resp_redirect(r, 303, arena_printf(r->arena, "/pay/%s", id)); /* try again */
-	if ((rc = payment_get(r->db, r->arena, &q_pay_by_id, id, &p)))
-		return rc;
-	/* Back to the merchant; it must not believe the address, only the notification or a query. */
-	return resp_redirect(r, 303, p.return_url);
+	/* Its own page says it is paid, with the link back to the merchant (a form may not lead to
+	 * another site under the pages' policy, form-action 'self'); the merchant must not believe
+	 * the address, only the notification or a query. */
+	return resp_redirect(r, 303, arena_printf(r->arena, "/pay/%s", id));
 }
 
 /* ---- test controls ---------------------------------------------------------------------- */

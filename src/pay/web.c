@@ -315,7 +315,9 @@ static int start_answer(struct req *r, struct start_job *j, int rc)
 		return resp_json(r, 200, json_pack("{s:s,s:s,s:I,s:s,s:I,s:s}", "order", j->o.number, "pay_url", j->o.pay_url,
 						   "amount_fen", (json_int_t)j->o.amount, "state", j->o.state, "expires_at",
 						   (json_int_t)j->o.expires_at, "qr_text", j->o.pay_url));
-	return resp_redirect(r, 303, j->o.pay_url);
+	/* Back to the payment page, which shows the gateway's payer page as a link and a QR code:
+	 * a form may not lead to another site (the pages' policy is form-action 'self'). */
+	return resp_redirect(r, 303, arena_printf(r->arena, "/applications/%s/payment", j->o.application_number));
 }
 
 static int start_done(struct req *r, void *arg)
