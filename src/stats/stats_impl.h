@@ -64,6 +64,7 @@ int32_t stats_period_next(enum stats_period p, int32_t start);
 struct stats_counts {
 	int64_t submitted, concluded, on_time, online, workdays, evals, bad, rect_closed, rect_done;
 	int64_t reg_individual, reg_enterprise;
+	int64_t paid_fen, refunded_fen; /* fees collected and refunds paid out (src/pay) */
 };
 struct stats_row {
 	const char *code, *name_zh, *name_en, *department; /* department: items only */

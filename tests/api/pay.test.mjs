@@ -308,3 +308,29 @@ describe('reconciliation', () => {
     assert.ok(!open.some((x) => x.id === d.id));
   });
 });
+
+describe('statistics', () => {
+  test('revenue and refunds by department and by item on the supervision tables', async () => {
+    const psb = catalog.departments.find((d) => d.code === 'psb');
+    const table = async (name) => {
+      const res = await fetch(`${srv.url}/api/v1/stats/export?table=${name}&format=csv&lang=en`);
+      assert.equal(res.status, 200);
+      const lines = (await res.text()).replace(/^\uFEFF/, '').trim().split(/\r?\n/).map((l) => l.split(',').map((c) => c.replace(/^"|"$/g, '')));
+      return { head: lines[0], rows: lines.slice(1) };
+    };
+    const depts = await table('departments');
+    const rev = depts.head.indexOf('Fees collected (CNY)');
+    const ref = depts.head.indexOf('Refunded (CNY)');
+    assert.ok(rev > 0 && ref > 0, depts.head.join(','));
+    const row = depts.rows.find((r) => r[0] === psb.name_en);
+    assert.ok(row, depts.rows.map((r) => r[0]).join('|'));
+    // Every payment of this file was a CNY 20 ID card of psb; refunds were made above.
+    assert.ok(Number(row[rev]) >= 20 && Number(row[rev]) % 20 === 0, row.join(','));
+    assert.ok(Number(row[ref]) > 0, row.join(','));
+    const items = await table('items');
+    const card = items.rows.find((r) => r[0] === ID_CARD.code);
+    assert.equal(card[items.head.indexOf('Fees collected (CNY)')], row[rev], 'all of it from the ID card');
+    const other = depts.rows.find((r) => r[0] !== psb.name_en && Number(r[rev]) > 0);
+    assert.equal(other, undefined, 'no other department collected anything');
+  });
+});
