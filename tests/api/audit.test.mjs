@@ -18,6 +18,7 @@ import {
   DEMO, DEMO_PASSWORD, apiLogin, backend, bearer, demoCatalog, demoForm, freshDb, freshIp, freshTotp, get, govhall,
   initDb, root, serve, sql, tempDir, uploadAttachment, writeJsonFile,
 } from './helpers.mjs';
+import { payArgs, paymentTrail, paysim } from './pay-fixtures.mjs';
 
 const catalog = demoCatalog();
 const MARRIAGE = catalog.services.find((s) => s.code === 'civ-0001'); // issues marriage_cert
@@ -37,6 +38,7 @@ const REPORT = {
 
 let db; // {url, keyFile, drop}
 let srv;
+let sim; // the payment gateway simulator, for a row of every payment table
 let tmp;
 const tok = {};
 let seq = 0;
@@ -104,7 +106,8 @@ before(async () => {
   const add = await govhall(['open311', 'key', 'add', 'Audit client', '--db', db.url], { keyFile: db.keyFile });
   assert.equal(add.code, 0, add.stderr);
   const o311key = /: ([A-Za-z0-9_-]{43})\n/.exec(add.stdout)[1];
-  srv = await serve(db.url, { keyFile: db.keyFile, extraArgs: ['--trust-proxy', 'true'] });
+  sim = await paysim();
+  srv = await serve(db.url, { keyFile: db.keyFile, extraArgs: ['--trust-proxy', 'true', ...await payArgs(sim)] });
   for (const [who, acc] of Object.entries({ a: DEMO.citizen, b: DEMO.agent, ent: DEMO.enterprise, psb: DEMO.staffA, civ: DEMO.staffB })) {
     tok[who] = (await apiLogin(srv.url, acc.phone)).token;
   }
@@ -165,12 +168,16 @@ before(async () => {
   const r1 = await open311(o311key, '路灯不亮');
   await open311(o311key, '井盖缺失');
   await steps(tok.psb, r1, ['refuse'], { reason: '不属于本部门' });
+  // A fee paid, part refunded, the day reconciled with a difference.
+  await paymentTrail(srv.url, db.url, db.keyFile, sim, { citizen: tok.a, admin: tok.admin });
   await srv.stop();
   srv = null;
+  await sim.stop();
 });
 
 after(async () => {
   await srv?.stop().catch(() => {});
+  await sim?.stop().catch(() => {});
   await db?.drop();
   await tmp?.remove();
 });
