@@ -566,6 +566,7 @@ static int cmd_serve(struct config *cfg)
 		interact_stop();
 		ledger_stop();
 		notify_stop();
+		cases_stop();
 		ops_stop();
 		db_close(app.duty_db);
 		group_free(app.group);
