@@ -614,6 +614,7 @@ int main(int argc, char **argv)
 	}
 	const char *cmd = argv[1];
 	ledger_register_observers();
+	notify_register_observers(); /* the applicant's messages (cases observer) */
 	cases_register_sealed();
 	app_cover_declare(); /* what each domain covers with the log (store/cover.h) */
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {

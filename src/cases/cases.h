@@ -50,6 +50,7 @@ struct case_change {
 	bool terminal, decided, paused;      /* of the new state */
 	int64_t item_version;                /* the item version the application was filed under */
 	const char *applicant_name;
+	const char *item_name_zh, *item_name_en; /* the item's names (en may be empty) */
 	const char *form;                    /* JSON object text of the form values */
 	const char *materials;               /* JSON array text: {slot, attachments} or {slot, ecert, ecert_number} */
 };
@@ -62,6 +63,10 @@ typedef int (*case_observer_fn)(struct db *db, struct arena *a, const struct cas
 
 /* Registers fn; call at start, before any transition (not thread-safe). At most 8. */
 void cases_observe(case_observer_fn fn);
+/* Registers fn, called after a transition's transaction committed (not for one rolled back):
+ * to wake a thread that delivers what an observer queued (notify's outbox). Quick, no
+ * database work. Call at start (not thread-safe); registering fn again is a no-op. At most 8. */
+void cases_observe_commits(void (*fn)(void));
 
 /* Followers decide whether the hall itself takes a step right after a transition (a fee falls
  * due when the workflow reaches an item's payment point): called after the observers, inside

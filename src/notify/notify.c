@@ -33,8 +33,10 @@
 #include "base/log.h"
 #include "base/sb.h"
 #include "base/util.h"
-#include "notify/warnings.h"
+#include "cases/cases.h"
+#include "cases/workflow.h"
 #include "identity/identity.h"
+#include "notify/warnings.h"
 #include "store/db.h"
 
 #define REASON_MAX 2000          /* bytes of a reason kept in a message */
@@ -225,6 +227,29 @@ int notify_application_event(struct db *db, struct arena *a, int64_t account, in
 			     NULL);
 	free(payload);
 	return rc;
+}
+
+/* The cases observer: the applicant (the enterprise, for its applications) hears of every
+ * change but their own drafts being submitted by themselves, which the page already shows;
+ * the message is queued in the transition's transaction. */
+static int on_transition(struct db *db, struct arena *a, const struct case_change *c)
+{
+	if (strcmp(c->action, "submit") == 0 && !(c->actor_id && c->actor_id != c->applicant_id))
+		return 0;
+	const struct wf_state *ts = wf_state(c->to_state);
+	return notify_application_event(db, a, c->enterprise_id ? c->enterprise_id : c->applicant_id, c->application_id,
+					c->number, c->action, c->item_name_zh, c->item_name_en, ts ? ts->name_zh : NULL,
+					ts ? ts->name_en : NULL, c->reason);
+}
+
+void notify_register_observers(void)
+{
+	static bool done;
+	if (done)
+		return;
+	done = true;
+	cases_observe(on_transition);
+	cases_observe_commits(notify_nudge);
 }
 
 int notify_sms_sealed(struct db *db, struct arena *a, int64_t account, const char *kind, const char *sealed_text)

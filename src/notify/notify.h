@@ -40,6 +40,12 @@ struct config;
  * Thread-safe. */
 void notify_configure(const struct config *cfg);
 
+/* Registers the cases observer that queues a message to the applicant for each change of
+ * their application (notify_application_event, in the transition's transaction; not for
+ * their own submission) and wakes the delivery thread after the commit. main.c calls it at
+ * the start of every command; a second call is a no-op. */
+void notify_register_observers(void);
+
 /* Queues the messages for one event of an application (call inside the transaction that
  * records the event): the inbox row, and one outbox row per configured channel (the SMS row
  * only when the account has a phone number). kind is the workflow action ("accept",
