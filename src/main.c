@@ -20,6 +20,7 @@
 #include "cases/calendar_admin.h"
 #include "cases/cases.h"
 #include "notify/notify.h"
+#include "notify/warnings.h"
 #include "catalog/catalog.h"
 #include "certs/certs.h"
 #include "http/metrics.h"
@@ -531,8 +532,11 @@ static int cmd_serve(struct config *cfg)
 		jobs_free(app.jobs);
 		return 1;
 	}
-	if (cases_start(&app, err, sizeof(err)) || notify_start(&app, err, sizeof(err))) {
+	if (cases_start(&app, err, sizeof(err)) || notify_start(&app, err, sizeof(err)) ||
+	    warnings_start(&app, err, sizeof(err))) {
 		log_error("%s", err);
+		warnings_stop();
+		notify_stop();
 		cases_stop();
 		ops_stop();
 		db_close(app.duty_db);
@@ -542,6 +546,7 @@ static int cmd_serve(struct config *cfg)
 	}
 	if (ledger_start(&app, err, sizeof(err))) {
 		log_error("%s", err);
+		warnings_stop();
 		notify_stop();
 		cases_stop();
 		ops_stop();
@@ -553,6 +558,7 @@ static int cmd_serve(struct config *cfg)
 	if (interact_start(&app, err, sizeof(err))) {
 		log_error("%s", err);
 		ledger_stop();
+		warnings_stop();
 		notify_stop();
 		cases_stop();
 		ops_stop();
@@ -577,6 +583,7 @@ static int cmd_serve(struct config *cfg)
 	pay_stop();
 	interact_stop();
 	ledger_stop();
+	warnings_stop();
 	notify_stop();
 	cases_stop();
 	ops_stop();

@@ -28,6 +28,7 @@
 #include "base/log.h"
 #include "base/str.h"
 #include "base/util.h"
+#include "http/handler.h"
 #include "http/server.h"
 #include "cases/cases_impl.h"
 #include "identity/identity.h"
@@ -348,24 +349,6 @@ void cases_calendar_release(struct app *app)
 
 /* ---- pages and API -------------------------------------------------------------------- */
 
-static bool en(const struct req *r)
-{
-	return strcmp(r->lang, "en") == 0;
-}
-
-#define T(r, zh, en_) (en(r) ? (en_) : (zh))
-
-static const char *M(const struct req *r, const char *key)
-{
-	return view_msg(r->app->view, r->lang, key);
-}
-
-static void jset(json_t *o, const char *key, const char *v)
-{
-	if (v)
-		json_object_set_new(o, key, json_string(v));
-}
-
 static const char *fmt_day(struct req *r, int32_t day)
 {
 	char buf[11];
@@ -491,31 +474,15 @@ static int calendar_get(struct req *r)
 /* The input as a JSON object: the API's body, or the page's form as strings. */
 static int read_input(struct req *r, json_t **out)
 {
-	json_t *j = NULL;
-	if (r->api) {
-		const char *ct = req_header(r, "Content-Type");
-		if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
-			req_error_detail(r, "Send a JSON object with Content-Type: application/json / 请以 JSON 提交");
-			return GH_EUNSUPPORTED;
-		}
-		size_t len;
-		const char *body = req_body(r, &len);
-		json_error_t e;
-		j = json_loadb(body ? body : "", body ? len : 0, JSON_REJECT_DUPLICATES, &e);
-		if (!json_is_object(j)) {
-			json_decref(j);
-			req_error_detail(r, "The body is not a JSON object / 请求体不是 JSON 对象");
-			return GH_EINVAL;
-		}
-	} else {
-		struct kvlist form;
-		int rc = req_form(r, &form);
-		if (rc)
-			return rc;
-		j = json_object();
-		for (size_t i = 0; i < form.n; i++)
-			json_object_set_new(j, form.v[i].key, json_stringn(form.v[i].val, form.v[i].val_len));
-	}
+	if (r->api)
+		return req_body_object(r, out);
+	struct kvlist form;
+	int rc = req_form(r, &form);
+	if (rc)
+		return rc;
+	json_t *j = json_object();
+	for (size_t i = 0; i < form.n; i++)
+		json_object_set_new(j, form.v[i].key, json_stringn(form.v[i].val, form.v[i].val_len));
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, j);
 	*out = j;
 	return 0;

@@ -12,6 +12,7 @@
 #include "base/err.h"
 #include "base/sb.h"
 #include "base/util.h"
+#include "http/handler.h"
 #include "http/http.h"
 #include "store/db.h"
 #include "view/view.h"
@@ -19,18 +20,7 @@
 #define IS_EN(r) (strcmp((r)->lang, "en") == 0)
 #define PICK(r, obj, field) catalog_pick((r)->lang, (obj)->field##_zh, (obj)->field##_en)
 
-static const char *M(struct req *r, const char *key)
-{
-	return view_msg(r->app->view, r->lang, key);
-}
-
 /* Sets key to s when s is not NULL. */
-static void jset(json_t *o, const char *key, const char *s)
-{
-	if (s)
-		json_object_set_new(o, key, json_string(s));
-}
-
 /* msg with the first tag (e.g. "{n}") replaced by val. */
 static const char *subst(struct req *r, const char *msg, const char *tag, const char *val)
 {

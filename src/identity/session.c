@@ -113,11 +113,6 @@ unsigned role_of(const char *kind, int64_t acting_for)
 	return ROLE_ANON;
 }
 
-int64_t identity_now(void)
-{
-	return (int64_t)time(NULL);
-}
-
 static void set_cookie(struct req *r, const char *name, const char *value, long max_age)
 {
 	char buf[256];

@@ -36,7 +36,6 @@
 #include "cases/cases.h"
 #include "cases/workflow.h"
 #include "identity/identity.h"
-#include "notify/warnings.h"
 #include "store/db.h"
 
 #define REASON_MAX 2000          /* bytes of a reason kept in a message */
@@ -831,7 +830,7 @@ int notify_start(struct app *app, char *err, size_t errlen)
 	bool webhook = on(cfg->notify_webhook_url), sms = on(cfg->notify_sms_url), email = on(cfg->notify_smtp_url);
 	if (!webhook && !sms && !email) {
 		log_info("notify: no delivery channel configured; messages go to the site inbox only");
-		return warnings_start(app, err, errlen);
+		return 0;
 	}
 	if ((webhook && !http_url(cfg->notify_webhook_url)) || (sms && !http_url(cfg->notify_sms_url))) {
 		snprintf(err, errlen, "notify-webhook-url and notify-sms-url must start with http:// or https://");
@@ -863,21 +862,16 @@ int notify_start(struct app *app, char *err, size_t errlen)
 	int rc;
 	if (duty)
 		return 0;
-	if ((rc = warnings_start(app, err, errlen)))
-		return rc;
 	pthread_once(&curl_once, curl_init_once);
 	/* Deliveries wait on other servers (up to TIMEOUT_S each), so they have a thread and a
 	 * connection of their own rather than holding up the duties thread. */
-	if ((rc = db_open_named(cfg->db, "govhall notify", &duty_db, err, errlen))) {
-		warnings_stop();
+	if ((rc = db_open_named(cfg->db, "govhall notify", &duty_db, err, errlen)))
 		return rc;
-	}
 	duty_app = app;
 	atomic_store(&stopping, false);
 	if (!(duty = duty_start_alone("notify", deliver_pass, NULL, 1))) {
 		db_close(duty_db);
 		duty_db = NULL;
-		warnings_stop();
 		snprintf(err, errlen, "notify: cannot start the delivery thread");
 		return GH_EINTERNAL;
 	}
@@ -887,7 +881,6 @@ int notify_start(struct app *app, char *err, size_t errlen)
 
 void notify_stop(void)
 {
-	warnings_stop();
 	if (!duty)
 		return;
 	/* Deliveries in progress give up at once (curl's progress callback reads this). */

@@ -95,8 +95,8 @@ int notify_deliver_due(struct app *app, struct db *db, int64_t now, int *sent);
 /* Starts / stops the delivery thread (serve). notify_start configures the channels, checks
  * the settings (a channel needs an http(s) URL and notify-webhook-secret) and opens the
  * thread's own database connection; with no channel configured it starts no delivery thread
- * and returns 0. Either way (settings accepted) it also starts the cases duties thread
- * (warnings.h: deadline warnings, calendar refresh), which notify_stop stops. GH_E code with a message in err. notify_stop aborts a transfer in progress
+ * and returns 0. GH_E code with a message in err. (Staff warnings are started apart, by
+ * warnings_start.) notify_stop aborts a transfer in progress
  * (the row is tried again later, not counted as a failure) and joins the thread. */
 int notify_start(struct app *app, char *err, size_t errlen);
 void notify_stop(void);
