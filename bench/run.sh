@@ -617,6 +617,23 @@ PY
   fi
 fi
 
+# ---- payment notifications -------------------------------------------------------------------
+# bench/pay_notify.mjs: a hall on SQLite beside a real `govhall paysim`; BENCH_PAY_N orders sent
+# to the gateway, then as many signed payment.succeeded notifications from 64 concurrent clients
+# (each confirmed: order paid, application moved on, receipt signed, log, statistics, inbox),
+# then the same again as duplicates (the endpoint's own cost, the ceiling). Needs `npm ci`.
+PAY_N=${BENCH_PAY_N:-400}
+if [ "$PAY_N" != 0 ]; then
+  command -v node >/dev/null 2>&1 || die "node is missing"
+  echo
+  echo "payment notifications (POST /api/v1/pay/notify, HMAC-SHA256 signed, 64 clients, beside the submissions above)"
+  if GOVHALL_BIN="$BIN" BENCH_PAY_N="$PAY_N" node bench/pay_notify.mjs >"$tmp/pay.out" 2>&1; then
+    sed 's/^/  /' "$tmp/pay.out"
+  else
+    say "the payment notification run failed:"; tail -20 "$tmp/pay.out" >&2; below=1
+  fi
+fi
+
 # ---- staff queue with a million applications -------------------------------------------------
 # A fresh database with the demo catalog and accounts gets BENCH_QUEUE_ROWS applications
 # (bench/seed_queue.sql: one INSERT ... SELECT over a recursive CTE, spread over every item and

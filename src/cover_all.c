@@ -8,6 +8,7 @@
 #include "identity/identity.h"
 #include "interact/interact.h"
 #include "open311/open311.h"
+#include "pay/pay.h"
 #include "publish/publish.h"
 
 void app_cover_declare(void)
@@ -20,4 +21,5 @@ void app_cover_declare(void)
 	open311_register();
 	certs_cover_declare();
 	booking_register();
+	pay_cover_declare();
 }

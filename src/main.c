@@ -34,6 +34,7 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "open311/open311.h"
+#include "pay/pay.h"
 #include "ops/ops.h"
 #include "scale/scale.h"
 #include "search/search.h"
@@ -73,6 +74,8 @@ static void usage(FILE *f)
 		"                             slot; one pass of the appointment duties as at that time\n"
 		"  search-eval FILE.json      search quality (MRR@10, Recall@1) beside an SQLite FTS5 baseline\n"
 		"  search-bench [--items N]   search index build time and queries/s beside FTS5\n"
+		"  pay duties | reconcile DAY   one pass of the payment duty; reconcile a day with the gateway\n"
+		"  paysim [OPTIONS]           a payment gateway simulator (docs/payments.md; govhall paysim --help)\n"
 		"  interact-duties [DAY]      one pass of the evaluation/complaint duties (invitations, overdue\n"
 		"                             warnings, escalation) as on DAY (YYYY-MM-DD, default today)\n"
 		"  routes [--json]            list every route with its methods, roles and flags\n"
@@ -357,7 +360,7 @@ static int build_router(struct router *rt)
 	    router_add(rt, catalog_routes, catalog_routes_n) || identity_add_routes(rt) || cases_add_routes(rt) ||
 	    notify_add_routes(rt) || open311_add_routes(rt) || ledger_add_routes(rt) || stats_add_routes(rt) ||
 	    publish_add_routes(rt) || certs_add_routes(rt) || search_add_routes(rt) || interact_add_routes(rt) ||
-	    booking_add_routes(rt))
+	    booking_add_routes(rt) || pay_add_routes(rt))
 		return -1;
 	return 0;
 }
@@ -491,6 +494,43 @@ static int cmd_bench_scale(struct config *cfg, int nargs, char **args)
 	return rc;
 }
 
+/* `govhall pay ...`: the payment duty's pass or a day's reconciliation, with the keys (receipts
+ * are signed, the log is appended to) and the messages (inbox texts). */
+static int cmd_pay(struct config *cfg, int nargs, char **args)
+{
+	struct app app;
+	struct db *db;
+	char err[512];
+	log_set_level(cfg->log_level);
+	if (nargs < 1 || !strcmp(args[0], "--help")) {
+		pay_cli_usage(nargs < 1 ? stderr : stdout);
+		return nargs < 1 ? 2 : 0;
+	}
+	if (open_identity(cfg, &app))
+		return 1;
+	if (open_checked(cfg, OPS_NODE, &db)) {
+		identity_release(&app);
+		return 1;
+	}
+	char i18n[4096];
+	snprintf(i18n, sizeof(i18n), "%s/i18n", cfg->data_dir);
+	int rc = 1;
+	if (view_load(cfg->templates_dir, i18n, &app.view, err, sizeof(err)) || cases_init(&app, err, sizeof(err)) ||
+	    ledger_init(&app, err, sizeof(err))) {
+		fprintf(stderr, "govhall: %s\n", err);
+	} else {
+		certs_init(&app);
+		stats_init(&app);
+		rc = pay_cli(&app, db, nargs, args);
+		ledger_release(&app);
+		cases_release(&app);
+	}
+	view_free(app.view);
+	db_close(db);
+	identity_release(&app);
+	return rc;
+}
+
 /* libevent's messages, as JSON log lines. */
 static void libevent_log(int severity, const char *msg)
 {
@@ -530,7 +570,8 @@ static int cmd_serve(struct config *cfg)
 	}
 	if (identity_init(&app, err, sizeof(err)) || cases_init(&app, err, sizeof(err)) ||
 	    open311_init(&app) || ledger_init(&app, err, sizeof(err)) || stats_init(&app) ||
-	    search_init(&app, err, sizeof(err)) || interact_init(&app, err, sizeof(err))) {
+	    search_init(&app, err, sizeof(err)) || interact_init(&app, err, sizeof(err)) ||
+	    pay_init(&app, err, sizeof(err))) {
 		log_error("%s", err);
 		return 1;
 	}
@@ -604,7 +645,22 @@ static int cmd_serve(struct config *cfg)
 		jobs_free(app.jobs);
 		return 1;
 	}
+	if (pay_start(&app, err, sizeof(err))) {
+		log_error("%s", err);
+		booking_stop();
+		interact_stop();
+		ledger_stop();
+		warnings_stop();
+		notify_stop();
+		cases_stop();
+		ops_stop();
+		db_close(app.duty_db);
+		group_free(app.group);
+		jobs_free(app.jobs);
+		return 1;
+	}
 	int rc = server_run(&app);
+	pay_stop();
 	booking_stop();
 	interact_stop();
 	ledger_stop();
@@ -670,7 +726,8 @@ int main(int argc, char **argv)
 	char **args = argv + 2;
 	int rc;
 	certs_register();
-	if (strcmp(cmd, "user") && strcmp(cmd, "key") && strcmp(cmd, "routes") && strcmp(cmd, "open311") &&
+	pay_register();
+	if (strcmp(cmd, "paysim") && strcmp(cmd, "pay") && strcmp(cmd, "user") && strcmp(cmd, "key") && strcmp(cmd, "routes") && strcmp(cmd, "open311") &&
 	    strcmp(cmd, "verify") && strcmp(cmd, "cert") && strcmp(cmd, "search-eval") && strcmp(cmd, "search-bench") &&
 	    strcmp(cmd, "restore") && strcmp(cmd, "audit") && strcmp(cmd, "ledger") &&
 	    strcmp(cmd, "bench-scale"))
@@ -708,8 +765,14 @@ int main(int argc, char **argv)
 		rc = cmd_identity(&cfg, cmd, nargs, args);
 	} else if (!strcmp(cmd, "booking")) {
 		rc = cmd_booking(&cfg, nargs, args);
+	} else if (!strcmp(cmd, "paysim")) {
+		rc = help ? (pay_sim_usage(stdout), 0) : pay_sim_cli(&cfg, nargs, args);
+	} else if (!strcmp(cmd, "pay")) {
+		rc = cmd_pay(&cfg, nargs, args);
 	} else if (!strcmp(cmd, "interact-duties")) {
 		rc = cmd_interact_duties(&cfg, nargs, args);
+	} else if (!strcmp(cmd, "verify") && pay_verify_pdf_cli(nargs, args, &rc) == 0) {
+		/* a payment receipt's PDF: verified from the document it embeds */
 	} else if (!strcmp(cmd, "verify") && certs_verify_pdf_cli(nargs, args, &rc) == 0) {
 		/* a certificate's PDF: verified from the document it embeds */
 	} else if (!strcmp(cmd, "search-eval")) {

@@ -72,6 +72,16 @@ struct config {
 	long booking_pause_days;     /* days online booking pauses */
 	long booking_checkin_early;  /* minutes before its slot a booking may be checked in */
 	long booking_display_poll;   /* milliseconds between a screen's looks at the database */
+	/* payments (src/pay) */
+	char *pay_gateway_url;       /* the payment gateway ("" = fees are not collected online) */
+	char *pay_api_key;           /* the hall's key with the gateway */
+	char *pay_notify_secret;     /* HMAC-SHA256 key of the gateway's signatures */
+	char *pay_notify_public_key; /* or its Ed25519 public key (base64) */
+	long pay_order_ttl;          /* seconds an order may be paid once sent */
+	long pay_gateway_timeout;    /* milliseconds a call to the gateway may take, in all */
+	long pay_notify_tolerance;   /* seconds a signature's time may differ from ours */
+	long pay_query_after;        /* seconds before a pending order is asked about */
+	long pay_settle_delay;       /* seconds after a day ends before it is reconciled */
 };
 
 void config_defaults(struct config *c);

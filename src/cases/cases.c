@@ -143,6 +143,19 @@ int cases_mine_get(struct req *r, const char *number, int64_t *id, const char **
 		*item_code = app.item_code;
 	if (state)
 		*state = app.state;
+int cases_brief(struct req *r, const char *number, struct case_brief *out)
+{
+	struct application app;
+	int rc = case_load_visible(r, number, &app);
+	if (rc)
+		return rc;
+	const struct wf_state *st = wf_state(app.state);
+	*out = (struct case_brief){ .id = app.id, .number = app.number, .state = app.state,
+				    .state_zh = st ? st->name_zh : app.state, .state_en = st ? st->name_en : app.state,
+				    .item_code = app.item_code, .item_name_zh = app.item_name_zh,
+				    .item_name_en = app.item_name_en, .department = app.department, .channel = app.channel,
+				    .applicant_id = app.applicant_id, .enterprise_id = app.enterprise_id,
+				    .applicant = case_is_applicant(r, &app), .staff = case_is_department_staff(r, &app) };
 	return 0;
 }
 

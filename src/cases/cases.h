@@ -69,6 +69,25 @@ void cases_observe(case_observer_fn fn);
  * database work. Call at start (not thread-safe); registering fn again is a no-op. At most 8. */
 void cases_observe_commits(void (*fn)(void));
 
+/* Followers decide whether the hall itself takes a step right after a transition (a fee falls
+ * due when the workflow reaches an item's payment point): called after the observers, inside
+ * the transaction, with the same change; they set *next to the code of a workflow action the
+ * system may take (WF_SYSTEM) from the new state, or leave it NULL, and return 0 or a GH_E
+ * code (which rolls the transition back). The first that names one wins; its step runs in the
+ * same transaction (observers and followers again, to a depth of 2). What a follower writes
+ * commits or rolls back with the transition. At most 8; call at start. */
+typedef int (*case_follow_fn)(struct db *db, struct arena *a, const struct case_change *c, const char **next);
+void cases_follow(case_follow_fn fn);
+
+/* Takes the system's action (a workflow action the hall takes, WF_SYSTEM: "payment_received")
+ * on application id, inside the caller's open transaction on db: observers and followers run,
+ * the event's actor is the system, detail (JSON object text or NULL) is recorded with it. The
+ * caller commits or rolls back. GH_ECONFLICT when the action does not apply to the state,
+ * GH_ENOTFOUND, GH_EINTERNAL outside a transaction or for an action the hall may not take. */
+struct calendar;
+int cases_system_act(struct db *db, const struct calendar *cal, struct arena *a, int64_t application_id,
+		     const char *action, const char *detail);
+
 /* Files and submits an application on behalf of another system (Open311): for applicant
  * applicant_id, through channel, with form (a flat object of strings keyed by field key, as a
  * web form sends them) and no materials; the actor of its events is the system (0). On
@@ -84,6 +103,19 @@ int cases_file_for(struct req *r, const char *item_code, json_t *form, const cha
  * visit booked for it): *id, *item_code and *state (in r's arena; any may be NULL).
  * GH_ENOTFOUND when there is no such application of the caller's. */
 int cases_mine_get(struct req *r, const char *number, int64_t *id, const char **item_code, const char **state);
+/* An application as other domains' pages need it: loaded by number when the caller may see it
+ * (its applicant, an agent of its enterprise, its department's staff, administrators), else
+ * GH_ENOTFOUND with r's detail set (the same answer for someone else's application as for
+ * none). Strings in r's arena. */
+struct case_brief {
+	int64_t id, applicant_id, enterprise_id;
+	const char *number, *state, *state_zh, *state_en, *item_code, *item_name_zh, *item_name_en, *department,
+		*channel;
+	bool applicant; /* the caller is its applicant (or acts for its enterprise) */
+	bool staff;     /* the caller is staff of its department */
+};
+struct req;
+int cases_brief(struct req *r, const char *number, struct case_brief *out);
 
 /* The plaintext of a stored application form (the text of applications.form, or of a bundle
  * draft's draft_form; NULL counts as "{}"): its personal fields, which are stored sealed, opened

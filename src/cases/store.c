@@ -364,6 +364,8 @@ static char *new_query_code(struct arena *a)
 #define CASES_MAX_OBSERVERS 8
 static case_observer_fn observers[CASES_MAX_OBSERVERS];
 static size_t n_observers;
+static case_follow_fn followers[CASES_MAX_OBSERVERS];
+static size_t n_followers;
 
 void cases_observe(case_observer_fn fn)
 {
@@ -400,9 +402,9 @@ case_ecert_held_fn cases_ecert_held(void)
 static int tell_observers(struct db *db, struct arena *a, const struct application *app,
 			  const struct application *next, const struct wf_action *action,
 			  const struct wf_state *target, int64_t actor, const char *reason,
-			  const char *detail, int64_t event_id, int64_t now, int32_t today)
+			  const char *detail, int64_t event_id, int64_t now, int32_t today, struct case_change *out)
 {
-	if (!n_observers)
+	if (!n_observers && !n_followers)
 		return 0;
 	struct case_change c = {
 		.application_id = next->id, .event_id = event_id, .actor_id = actor,
@@ -433,6 +435,7 @@ static int tell_observers(struct db *db, struct arena *a, const struct applicati
 		if (rc)
 			return rc;
 	}
+	*out = c;
 	return 0;
 }
 
@@ -483,9 +486,12 @@ static const struct wf_state *step_next(const struct calendar *cal, const struct
 	return target;
 }
 
-int case_transition(struct db *db, const struct calendar *cal, struct arena *a, struct application *app,
-		    const struct wf_action *action, int64_t actor, const char *reason, const char *detail,
-		    int32_t today, int64_t *event_id)
+/* The transition inside the caller's open transaction: *out gets the application as it is
+ * afterwards (the stored row's version included). Then the followers may name a step the hall
+ * takes next (cases_follow), which runs here too, up to depth 2. */
+static int transition_tx(struct db *db, const struct calendar *cal, struct arena *a, const struct application *app,
+			 const struct wf_action *action, int64_t actor, const char *reason, const char *detail,
+			 int32_t today, int64_t *event_id, int depth, struct application *out)
 {
 	if (!wf_allows(action, app->state))
 		return GH_ECONFLICT;
@@ -496,9 +502,7 @@ int case_transition(struct db *db, const struct calendar *cal, struct arena *a, 
 		return GH_ECONFLICT;
 	const char *to = next.state;
 	char *number = NULL, *code = NULL;
-	int rc = db_begin(db);
-	if (rc)
-		return rc;
+	int rc = 0;
 	if (strcmp(action->code, "submit") == 0 && !app->number) {
 		if ((rc = new_number(db, a, today, &number)))
 			goto fail;
@@ -568,21 +572,80 @@ stored:;
 		next.query_code = code;
 		next.submitted_at = now;
 	}
+	struct case_change change = { 0 };
 	rc = tell_observers(db, a, app, &next, action, target, actor, reason, detail,
-			    event_id ? *event_id : db_cell_int(&rows, 0, 0), now, today);
+			    event_id ? *event_id : db_cell_int(&rows, 0, 0), now, today, &change);
 	if (rc)
 		goto fail;
-	if ((rc = db_commit(db)))
-		goto fail;
-	for (size_t i = 0; i < n_committed; i++)
-		committed[i]();
 	next.version = app->version + 1;
 	next.updated_at = now;
-	*app = next;
+	/* A step the hall takes by itself next (a fee falling due), in the same transaction. */
+	for (size_t i = 0; i < n_followers && change.action; i++) {
+		const char *step = NULL;
+		if ((rc = followers[i](db, a, &change, &step)))
+			goto fail;
+		if (!step)
+			continue;
+		const struct wf_action *then = wf_action(step);
+		if (!then || !(then->actors & WF_SYSTEM) || depth >= 2) {
+			log_error("cases: a follower named %s after %s, which the hall cannot take", step, action->code);
+			rc = GH_EINTERNAL;
+			goto fail;
+		}
+		struct application after;
+		if ((rc = transition_tx(db, cal, a, &next, then, 0, NULL, NULL, today, NULL, depth + 1, &after)))
+			goto fail;
+		next = after;
+		break;
+	}
+	*out = next;
 	return 0;
 fail:
-	db_rollback(db);
 	return rc;
+}
+
+int case_transition(struct db *db, const struct calendar *cal, struct arena *a, struct application *app,
+		    const struct wf_action *action, int64_t actor, const char *reason, const char *detail,
+		    int32_t today, int64_t *event_id)
+{
+	if (!wf_allows(action, app->state))
+		return GH_ECONFLICT;
+	int rc = db_begin(db);
+	if (rc)
+		return rc;
+	struct application next;
+	if ((rc = transition_tx(db, cal, a, app, action, actor, reason, detail, today, event_id, 0, &next)) ||
+	    (rc = db_commit(db))) {
+		db_rollback(db);
+		return rc;
+	}
+	for (size_t i = 0; i < n_committed; i++)
+		committed[i]();
+	*app = next;
+	return 0;
+}
+
+int cases_system_act(struct db *db, const struct calendar *cal, struct arena *a, int64_t application_id,
+		     const char *action, const char *detail)
+{
+	const struct wf_action *act = wf_action(action);
+	if (!act || !(act->actors & WF_SYSTEM) || !db_in_transaction(db))
+		return GH_EINTERNAL;
+	struct application app, next;
+	int rc = case_get(db, a, application_id, &app);
+	if (rc)
+		return rc;
+	/* The plaintext the observers need: the hall's own key ring opens sealed fields. */
+	if ((rc = case_form_plain(identity_keyring(), a, app.form, &app.form_plain)))
+		return rc;
+	return transition_tx(db, cal, a, &app, act, 0, NULL, detail, cases_today(), NULL, 0, &next);
+}
+
+void cases_follow(case_follow_fn fn)
+{
+	if (n_followers == CASES_MAX_OBSERVERS)
+		die("cases: more than %d followers", CASES_MAX_OBSERVERS);
+	followers[n_followers++] = fn;
 }
 
 DB_SQL(q_set_bundle, "UPDATE applications SET bundle_id = ? WHERE id = ? AND (bundle_id IS NULL OR bundle_id = ?)");

@@ -17,6 +17,7 @@ const struct wf_state wf_states[] = {
 	{ "not_accepted", "不予受理", "Not accepted", true, false, true },
 	{ "denied", "不予许可", "Denied", true, false, true, true },
 	{ "withdrawn", "已撤回", "Withdrawn", true, false, false },
+	{ "awaiting_payment", "待缴费", "Awaiting payment", false, true, false },
 };
 const size_t wf_states_n = ARRAY_LEN(wf_states);
 
@@ -42,8 +43,14 @@ const struct wf_action wf_actions[] = {
 	{ "deny", "不予许可", "Deny", { "under_review", NULL }, "denied", WF_REVIEWER | WF_HEAD, WF_CLOCK_STOP, true, true },
 	{ "complete", "办结", "Complete", { "approved", NULL }, "completed", WF_COUNTER | WF_HEAD, WF_CLOCK_NONE, false,
 	  true },
-	{ "withdraw", "撤回", "Withdraw", { "submitted", "supplement", "accepted", "under_review", "special", NULL },
-	  "withdrawn", WF_APPLICANT, WF_CLOCK_STOP, false, false },
+	{ "withdraw", "撤回", "Withdraw",
+	  { "submitted", "supplement", "accepted", "under_review", "special", "awaiting_payment", NULL }, "withdrawn",
+	  WF_APPLICANT, WF_CLOCK_STOP, false, false },
+	/* The fee (src/pay): due where the item's payment point is, then back where the case was. */
+	{ "request_payment", "通知缴费", "Payment requested", { "submitted", "approved", NULL }, "awaiting_payment",
+	  WF_SYSTEM, WF_CLOCK_NONE, false, false },
+	{ "payment_received", "缴费完成", "Fee paid", { "awaiting_payment", NULL }, NULL, WF_SYSTEM, WF_CLOCK_NONE,
+	  false, false },
 };
 const size_t wf_actions_n = ARRAY_LEN(wf_actions);
 

@@ -3,7 +3,9 @@
  * The default workflow (办件流程): draft -> submitted -> accepted (受理; the clock starts) ->
  * under review -> approved -> completed (办结), with not accepted (不予受理), supplement
  * requested (补正: the clock stops until the applicant resubmits), special procedure (特别程序:
- * the clock stops), denied and withdrawn on the way. workflow_check() proves at start that
+ * the clock stops), denied and withdrawn on the way. Where an item's fee falls due (before
+ * acceptance or after approval, src/pay), the hall itself requests payment (待缴费: the clock
+ * stands still) and, once the payment is confirmed, returns the case to where it was. workflow_check() proves at start that
  * the table is sound: every state reachable from draft, every non-terminal state has a way
  * out, every action names who may take it.
  */
@@ -18,6 +20,7 @@ enum wf_actor {
 	WF_COUNTER = 1 << 1,   /* staff of the item's department with the counter duty */
 	WF_REVIEWER = 1 << 2,  /* staff of the department with the reviewer duty */
 	WF_HEAD = 1 << 3,      /* the department head */
+	WF_SYSTEM = 1 << 4,    /* the hall itself (a fee falls due, a payment is confirmed) */
 };
 
 /* What an action does to the clock. */
@@ -41,7 +44,7 @@ struct wf_state {
 struct wf_action {
 	const char *code;      /* "accept", "approve", ... */
 	const char *name_zh, *name_en;
-	const char *from[6];   /* states it applies to (NULL-terminated) */
+	const char *from[8];   /* states it applies to (NULL-terminated) */
 	const char *to;        /* target state; NULL = back to the state the case came from */
 	unsigned actors;       /* WF_* bits */
 	enum wf_clock clock;

@@ -60,6 +60,11 @@ struct catalog_service {
 int catalog_service_get(struct db *db, struct arena *a, const char *code, long version,
 			struct catalog_service *out);
 
+/* The fee rule of item version (code, version): the item record's "fee" member as JSON text
+ * (sorted keys, compact; validated at import, docs/payments.md), or *rule NULL when the
+ * version has none. In a. */
+int catalog_item_fee(struct db *db, struct arena *a, const char *code, long version, const char **rule);
+
 /* The current version of an item as catalog_service_get gives it, with its form and material
  * lists parsed and its department's names, from a cache kept per worker thread and dropped
  * when the catalog changes (src/catalog/cached.c). Read-only, valid until the request ends,

@@ -64,12 +64,19 @@ static void *memfind(const void *hay, size_t hlen, const char *needle)
 
 int cert_pdf_extract(struct arena *a, const char *buf, size_t len, char **json, size_t *jlen)
 {
+	return certs_pdf_embedded(a, buf, len, CERT_PDF_MARK, json, jlen);
+}
+
+int certs_pdf_embedded(struct arena *a, const char *buf, size_t len, const char *mark, char **json, size_t *jlen)
+{
+	if (!mark || !*mark)
+		return GH_EINVAL;
 	if (len < 5 || memcmp(buf, "%PDF-", 5) != 0)
 		return GH_ENOTFOUND;
-	const char *p = memfind(buf, len, CERT_PDF_MARK);
+	const char *p = memfind(buf, len, mark);
 	if (!p)
 		return GH_EINVAL;
-	p += strlen(CERT_PDF_MARK);
+	p += strlen(mark);
 	const char *end = buf + len, *q = p;
 	while (q < end && ((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') ||
 			   *q == '-' || *q == '_'))
@@ -204,7 +211,9 @@ int cert_doc_check_signature(const struct cert_doc *d, const unsigned char pk[32
 		       : GH_EINVAL;
 }
 
-int cert_keys_find(const json_t *keys, const struct cert_doc *d, unsigned char pk[32], char *err, size_t errlen)
+/* A department's published key (keys document's "departments"), valid at `at`. */
+static int key_find(const json_t *keys, const char *department, const char *key_id, int64_t at, unsigned char pk[32],
+		    char *err, size_t errlen)
 {
 	json_t *list = json_object_get(keys, "departments");
 	size_t i;
@@ -212,20 +221,38 @@ int cert_keys_find(const json_t *keys, const struct cert_doc *d, unsigned char p
 	json_array_foreach(list, i, k)
 	{
 		const char *id = str_member(k, "key_id", 64);
-		if (!id || strcmp(id, d->key_id) != 0)
+		if (!id || strcmp(id, key_id) != 0)
 			continue;
 		const char *dept = str_member(k, "department", 32);
-		if (!dept || strcmp(dept, d->department) != 0)
+		if (!dept || strcmp(dept, department) != 0)
 			FAIL("签名密钥不属于签发部门。|The signing key does not belong to the issuing department.");
 		json_t *from = json_object_get(k, "valid_from"), *until = json_object_get(k, "valid_until");
-		if (!json_is_integer(from) || d->issued_at < json_integer_value(from) ||
-		    (json_is_integer(until) && d->issued_at > json_integer_value(until)))
-			FAIL("签发时该密钥不在有效期内。|The key was not valid when the certificate was issued.");
+		if (!json_is_integer(from) || at < json_integer_value(from) ||
+		    (json_is_integer(until) && at > json_integer_value(until)))
+			FAIL("签发时该密钥不在有效期内。|The key was not valid when the document was issued.");
 		if (cert_unb64(str_member(k, "public_key", 64), pk, 32))
 			FAIL("公布的密钥格式不正确。|The published key is malformed.");
 		return 0;
 	}
-	FAIL("签名密钥未公布（%s）。|The signing key (%s) is not published.", d->key_id, d->key_id);
+	FAIL("签名密钥未公布（%s）。|The signing key (%s) is not published.", key_id, key_id);
+}
+
+int cert_keys_find(const json_t *keys, const struct cert_doc *d, unsigned char pk[32], char *err, size_t errlen)
+{
+	return key_find(keys, d->department, d->key_id, d->issued_at, pk, err, errlen);
+}
+
+int certs_check_offline(const json_t *keys, const char *department, const char *key_id, int64_t at, const char *text,
+			const char *sig, char *err, size_t errlen)
+{
+	unsigned char pk[32], s[64];
+	if (!department || !key_id || !text || !sig)
+		FAIL("文件缺少签名。|The document carries no signature.");
+	if (key_find(keys, department, key_id, at, pk, err, errlen))
+		return GH_EINVAL;
+	if (cert_unb64(sig, s, 64) || crypto_sign_verify_detached(s, (const unsigned char *)text, strlen(text), pk))
+		FAIL("签名无效：内容与签名不符。|The signature is not valid: the content does not match it.");
+	return 0;
 }
 
 int cert_doc_check_log(struct arena *a, const struct cert_doc *d, const json_t *keys, char *err, size_t errlen)

@@ -188,6 +188,11 @@ static json_t *result_view(struct req *r, json_t *res)
 		json_object_set_new(v, "leaf_kind_name", json_string(name && strcmp(name, key) ? name : (lk ? lk : "")));
 		return aj(r, v);
 	}
+	if (kind && strcmp(kind, "certificate") != 0) {
+		/* Another domain's document: its fields and checks as it gives them. */
+		json_object_set_new(v, "is_document", json_true());
+		return aj(r, v);
+	}
 	json_t *c = json_object_get(res, "certificate");
 	if (c) {
 		json_t *tn = json_object_get(c, "cert_type_name"), *iss = json_object_get(c, "issuer");
@@ -418,6 +423,42 @@ static int api_revoke(struct req *r)
 
 /* ---- verification ----------------------------------------------------------------------- */
 
+/* Other domains' documents (certs.h certs_verify_type). */
+static struct {
+	const char *type, *mark;
+	certs_verdict_fn fn;
+} doc_types[4];
+static size_t n_doc_types;
+
+void certs_verify_type(const char *type, const char *pdf_mark, certs_verdict_fn fn)
+{
+	if (n_doc_types == ARRAY_LEN(doc_types))
+		die("certs: more than %zu document types to verify", ARRAY_LEN(doc_types));
+	doc_types[n_doc_types++] = (typeof(doc_types[0])){ type, pdf_mark, fn };
+}
+
+/* Another domain's document in buf (its JSON, or a PDF embedding it): 0 with *res from its
+ * verdict function, GH_ENOTFOUND when buf is none of them. */
+static int other_document(struct req *r, const char *buf, size_t len, json_t *j, json_t **res)
+{
+	const char *type = json_string_value(json_object_get(j, "type"));
+	for (size_t i = 0; type && i < n_doc_types; i++)
+		if (!strcmp(type, doc_types[i].type))
+			return doc_types[i].fn(r, j, res);
+	for (size_t i = 0; !j && i < n_doc_types; i++) {
+		char *json;
+		size_t jl;
+		if (certs_pdf_embedded(r->arena, buf, len, doc_types[i].mark, &json, &jl))
+			continue;
+		json_t *d = json_loadb(json, jl, JSON_REJECT_DUPLICATES, NULL);
+		if (!d)
+			continue;
+		arena_cleanup(r->arena, (void (*)(void *))json_decref, d);
+		return doc_types[i].fn(r, d, res);
+	}
+	return GH_ENOTFOUND;
+}
+
 static int verify_limit(struct req *r)
 {
 	return identity_rate_limit(r, arena_printf(r->arena, "certverify:ip:%s", r->ip), VERIFY_PER_HOUR, 3600);
@@ -493,6 +534,8 @@ static int verify_upload(struct req *r, json_t **res)
 		if (json_is_object(j) && type && strcmp(type, LEDGER_RECEIPT_TYPE) == 0)
 			return ledger_receipt_verdict(r, j, res);
 	}
+	if ((rc = other_document(r, buf, len, json_is_object(j) ? j : NULL, res)) != GH_ENOTFOUND)
+		return rc;
 	struct cert_doc d;
 	char err[512];
 	if (cert_doc_parse(r->arena, buf, len, &d, err, sizeof(err))) {

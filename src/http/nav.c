@@ -40,6 +40,8 @@ static const struct nav_item {
 	{ NAV_ACCOUNT, "/overdue", "nav_overdue", NULL, ROLE_USER },
 	{ NAV_ACCOUNT, "/staff/rectifications", "interact_nav_staff", NULL, ROLE_USER },
 	{ NAV_ACCOUNT, "/staff/publish", "publish_nav_staff", NULL, ROLE_USER },
+	{ NAV_ACCOUNT, "/staff/payments", "pay_nav_staff", "nav_payments", ROLE_USER },
+	{ NAV_ACCOUNT, "/admin/payments", "pay_nav_admin", "nav_payments", ROLE_USER },
 	{ NAV_ACCOUNT, "/admin/appeals", "interact_nav_admin", NULL, ROLE_USER },
 	{ NAV_ACCOUNT, "/admin", "account_nav_admin", "nav_admin", ROLE_USER },
 	{ NAV_ACCOUNT, "/inbox", "inbox_nav", "nav_inbox", ROLE_USER },

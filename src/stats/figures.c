@@ -171,6 +171,10 @@ static void add_metric(struct stats_counts *c, const char *m, int64_t v)
 		c->bk_called += v;
 	else if (!strcmp(m, M_BK_WAIT))
 		c->bk_wait_s += v;
+	else if (!strcmp(m, M_PAID_FEN))
+		c->paid_fen += v;
+	else if (!strcmp(m, M_REFUNDED_FEN))
+		c->refunded_fen += v;
 }
 
 static const char *const channel_order[] = { "web", "app", "miniprogram", "open311", "kiosk", "counter" };

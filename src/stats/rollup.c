@@ -99,6 +99,24 @@ static int observe(struct db *db, struct arena *a, const struct case_change *c)
 	}
 	struct observed o = { db, c };
 	return stats_case_figures(c, the_app ? atomic_load(&the_app->calendar) : NULL, counter_steps, observe_add, &o);
+int stats_payment(struct db *db, struct arena *a, const char *department, const char *item_code, const char *channel,
+		  int32_t day, int64_t fen)
+{
+	(void)a;
+	if (fen < 1)
+		return GH_EINVAL;
+	int rc = stats_add(db, day, department, item_code, channel, M_PAID, 1);
+	return rc ? rc : stats_add(db, day, department, item_code, channel, M_PAID_FEN, fen);
+}
+
+int stats_refund(struct db *db, struct arena *a, const char *department, const char *item_code, const char *channel,
+		 int32_t day, int64_t fen)
+{
+	(void)a;
+	if (fen < 1)
+		return GH_EINVAL;
+	int rc = stats_add(db, day, department, item_code, channel, M_REFUNDS, 1);
+	return rc ? rc : stats_add(db, day, department, item_code, channel, M_REFUNDED_FEN, fen);
 }
 
 int stats_init(struct app *app)

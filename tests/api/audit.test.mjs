@@ -19,6 +19,7 @@ import {
   initDb, root, serve, sql, tempDir, uploadAttachment, waitFor, writeJsonFile,
 } from './helpers.mjs';
 import { ALLDAY, bookingDuties, dayNumber, dayString, importCentres, openToday } from './booking-fixtures.mjs';
+import { payArgs, paymentTrail, paysim } from './pay-fixtures.mjs';
 
 const catalog = demoCatalog();
 const MARRIAGE = catalog.services.find((s) => s.code === 'civ-0001'); // issues marriage_cert
@@ -38,6 +39,7 @@ const REPORT = {
 
 let db; // {url, keyFile, drop}
 let srv;
+let sim; // the payment gateway simulator, for a row of every payment table
 let tmp;
 const tok = {};
 let seq = 0;
@@ -105,7 +107,8 @@ before(async () => {
   const add = await govhall(['open311', 'key', 'add', 'Audit client', '--db', db.url], { keyFile: db.keyFile });
   assert.equal(add.code, 0, add.stderr);
   const o311key = /: ([A-Za-z0-9_-]{43})\n/.exec(add.stdout)[1];
-  srv = await serve(db.url, { keyFile: db.keyFile, extraArgs: ['--trust-proxy', 'true'] });
+  sim = await paysim();
+  srv = await serve(db.url, { keyFile: db.keyFile, extraArgs: ['--trust-proxy', 'true', ...await payArgs(sim)] });
   for (const [who, acc] of Object.entries({ a: DEMO.citizen, b: DEMO.agent, ent: DEMO.enterprise, psb: DEMO.staffA, civ: DEMO.staffB })) {
     tok[who] = (await apiLogin(srv.url, acc.phone)).token;
   }
@@ -187,12 +190,16 @@ before(async () => {
     const r = await bearer(`${srv.url}/api/v1/centres/t-allday/tickets`, tok.psb, { method: 'POST', json: { item: 'psb-0001', name: '赵六' } });
     return r.status === 201 ? r : null;
   }, { what: 'a ticket at the desk (the calendar refreshed)' });
+  // A fee paid, part refunded, the day reconciled with a difference.
+  await paymentTrail(srv.url, db.url, db.keyFile, sim, { citizen: tok.a, admin: tok.admin });
   await srv.stop();
   srv = null;
+  await sim.stop();
 });
 
 after(async () => {
   await srv?.stop().catch(() => {});
+  await sim?.stop().catch(() => {});
   await db?.drop();
   await tmp?.remove();
 });
