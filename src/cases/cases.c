@@ -143,6 +143,9 @@ int cases_mine_get(struct req *r, const char *number, int64_t *id, const char **
 		*item_code = app.item_code;
 	if (state)
 		*state = app.state;
+	return 0;
+}
+
 int cases_brief(struct req *r, const char *number, struct case_brief *out)
 {
 	struct application app;

@@ -270,9 +270,9 @@ static int phone_claim(struct db *db, struct arena *a, const char *index, int64_
 int account_set_phone(struct db *db, const struct keyring *k, struct arena *a, int64_t id, const char *phone,
 		      int64_t verified_at, int64_t *released)
 {
-	struct sealed s;
+	struct identity_sealed s;
 	bool own;
-	int rc = seal(k, a, "phone", phone, &s);
+	int rc = identity_seal_value(k, a, "phone", phone, &s);
 	if (!rc && !s.enc)
 		rc = GH_EINVAL;
 	if (!rc)

@@ -99,6 +99,8 @@ static int observe(struct db *db, struct arena *a, const struct case_change *c)
 	}
 	struct observed o = { db, c };
 	return stats_case_figures(c, the_app ? atomic_load(&the_app->calendar) : NULL, counter_steps, observe_add, &o);
+}
+
 int stats_payment(struct db *db, struct arena *a, const char *department, const char *item_code, const char *channel,
 		  int32_t day, int64_t fen)
 {
