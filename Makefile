@@ -2,6 +2,7 @@
 #   make run     build, create ./govhall.db with the demo catalog if absent, serve on 127.0.0.1:8080
 #   make test    every suite (unit, fuzz corpus replay, API and browser; SQLite and PostgreSQL)
 #   make bench   wrk against the server beside nginx serving the same bytes
+#   make bench-scale   national-scale data on PostgreSQL, each figure beside 10,000 applications
 #   make fuzz    build the libFuzzer targets with clang and run each for FUZZ_SECONDS
 #   make install PREFIX=/usr/local DESTDIR=   binary, man page, templates, static files, data
 #   make deb     the Debian package (build/deb/govhall_VERSION_ARCH.deb), checked with lintian
@@ -13,7 +14,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 INSTALL_BUILD ?= build/install
 
-.PHONY: all build run test bench fuzz clean deps install deb
+.PHONY: all build run test bench bench-scale fuzz clean deps install deb
 
 all: build
 
@@ -34,6 +35,10 @@ test:
 bench:
 	@scripts/deps.sh bench
 	@bench/run.sh
+
+bench-scale:
+	@scripts/deps.sh bench
+	@bench/scale.sh
 
 install: deps
 	@[ -f $(INSTALL_BUILD)/build.ninja ] || meson setup $(INSTALL_BUILD) --buildtype=release -Dtests=false -Ddevtree=false >/dev/null

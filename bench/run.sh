@@ -19,10 +19,12 @@
 #   BENCH_SLOW_SECONDS=20   slow-clients run per descriptor limit (0: skip); BENCH_SLOW_CONNS=3000; BENCH_SLOW_ADDRS=10
 #   BENCH_KEY_FILE=PATH     govhall key file (default: in the temp folder, never the project root)
 #   BENCH_SUBMIT_SECONDS=10 durable submissions run and SQLite loop (0: skip); BENCH_SUBMIT_CONNS=64
+#   BENCH_BOOK_SECONDS=BENCH_SUBMIT_SECONDS  booking requests run beside the submissions (0: skip)
 #   BENCH_QUEUE_SECONDS=10  staff queue run (0: skip); BENCH_QUEUE_ROWS=1000000; BENCH_QUEUE_CONNS=8
 #   BENCH_LEDGER_SECONDS=10 transparency log runs (0: skip); BENCH_LEDGER_LEAVES=10000000;
 #                           BENCH_LEDGER_CONNS=16
 #   BENCH_SEARCH_SECONDS=10 search run per engine (0: skip); BENCH_SEARCH_ITEMS=1720; BENCH_SEARCH_CLIENTS=64
+#   BENCH_RECOVERY_ACCOUNTS=200 forgot-password timing, known vs unknown names (0: skip)
 #   BENCH_FAILOVER_ROUNDS=3 PostgreSQL failover drills (0: skip); BENCH_FAILOVER_CLIENTS=16;
 #                           BENCH_FAILOVER_SUBMISSIONS=200
 #
@@ -542,6 +544,94 @@ PY
     say "govhall logged errors during the submissions:"
     grep '"level":"error"' "$tmp/durable.err" | head -5 >&2
   fi
+
+  # ---- booking requests, beside the submissions ----
+  # The same database and settings; a test centre open around the clock (1000 online places
+  # per slot) serving every item for individuals (145), the two demo citizens,
+  # booking-max-active raised to 100, so neither the per-person limit nor a full slot answers
+  # within the run; 64 clients each hold a place (bench/book.lua): the conditional write that
+  # takes the place, on the group-commit writer like the submissions. Beside the submissions,
+  # against the same ceiling (the bare SQLite loop, one transaction each): target >= 3x.
+  if [ "${BENCH_BOOK_SECONDS:-$SUBMIT_SECONDS}" != 0 ]; then
+    BOOK_SECONDS=${BENCH_BOOK_SECONDS:-$SUBMIT_SECONDS}
+    python3 - "$root/data/catalog/services.json" "$tmp/bench-centre.json" "$tmp/bench-items" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+items = [i["code"] for i in (d if isinstance(d, list) else d["services"]) if "individual" in (i.get("audience") or [])]
+json.dump({"centres": [{"code": "bench", "name_zh": "压测中心", "name_en": "Bench centre", "address_zh": "清河市",
+    "address_en": "Qinghe", "phone": "0000-00000", "hours": {"open": "00:00", "close": "24:00"}, "slot_minutes": 30,
+    "capacity": {"online": 1000, "phone": 0, "counter": 0},
+    "counters": [{"code": "B1", "name_zh": "一号", "name_en": "One", "items": items}]}]}, open(sys.argv[2], "w"))
+open(sys.argv[3], "w").write(",".join(items))
+PY
+    "$BIN" booking import "$tmp/bench-centre.json" --db "$sdb" --key-file "$KEY_FILE" >"$tmp/book-import.log" 2>&1 \
+      || { cat "$tmp/book-import.log" >&2; die "govhall booking import (bench centre) failed"; }
+    "$BIN" serve --db "$sdb" --key-file "$KEY_FILE" --listen 127.0.0.1:0 --threads "$THREADS" --sqlite-synchronous full \
+      --booking-max-active 100 --log-level "$LOG_LEVEL" >"$tmp/book.out" 2>"$tmp/book.err" &
+    bk_pid=$!
+    bk_url=$(listening "govhall (bookings)" "$bk_pid" "$tmp/book.out" "$tmp/book.err")
+    bk_env=$(python3 - "$bk_url" <<'PY'
+import json, sys, urllib.request
+base = sys.argv[1]
+def call(method, path, body=None):
+    req = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body else None,
+                                 headers={"Content-Type": "application/json"})
+    return json.load(urllib.request.urlopen(req))
+tokens = [call("POST", "/api/v1/auth/token", {"login": phone, "password": "Qinghe-demo-2026", "channel": "other",
+                                               "name": "bench", "scopes": "apply"})["token"]
+          for phone in ("13800000001", "13800000002")]
+days = call("GET", "/api/v1/centres/bench/slots?item=psb-0001&days=20")["days"]
+slots = ["%s/%s" % (d["day"], s["start"]) for d in days for s in d["slots"]]
+print("BENCH_BOOK_TOKENS=%s BENCH_BOOK_SLOTS=%s BENCH_BOOK_CENTRE=bench" % (",".join(tokens), ",".join(slots)))
+PY
+) || die "cannot prepare the booking bench (tokens, slots)"
+    export $bk_env BENCH_BOOK_ITEMS="$(cat "$tmp/bench-items")"
+    if [ "$WARMUP" != 0 ]; then
+      wrk -t1 -c8 -d"$WARMUP"s -s bench/book.lua "$bk_url/api/v1/bookings" >/dev/null 2>&1 || true
+    fi
+    say "booking requests: wrk -t$WRK_THREADS -c$SUBMIT_CONNS -d${BOOK_SECONDS}s POST /api/v1/bookings"
+    wrk -t"$WRK_THREADS" -c"$SUBMIT_CONNS" -d"$BOOK_SECONDS"s --latency -s bench/book.lua "$bk_url/api/v1/bookings" >"$tmp/book.wrk" 2>&1 || true
+    kill "$bk_pid" 2>/dev/null; wait "$bk_pid" 2>/dev/null || true
+    b_rps=$(awk '/^Requests\/sec:/ {print $2}' "$tmp/book.wrk")
+    b_errs=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {gsub(/,/, ""); n += $4 + $6 + $8 + $10} /^not201/ {n += $2} END {print n + 0}' "$tmp/book.wrk")
+    b_p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$tmp/book.wrk")")
+    b_p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$tmp/book.wrk")")
+    b_ratio=$(awk -v a="${b_rps:-0}" -v b="${sl_rate:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
+    b_vs=$(awk -v a="${b_rps:-0}" -v b="${s_rps:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
+    if [ "$b_errs" != 0 ] || ! awk -v r="${b_rps:-0}" 'BEGIN { exit !(r + 0 > 0) }'; then
+      b_verdict="ERRORS($b_errs non-201 answers or socket errors)"; below=1
+      grep '^book.lua' "$tmp/book.wrk" | head -3 >&2
+    elif awk -v r="$b_ratio" 'BEGIN { exit !(r + 0 >= 3) }'; then
+      b_verdict="target >= 3x   PASS"
+    else
+      b_verdict="target >= 3x   BELOW"; below=1
+    fi
+    echo "booking requests (POST /api/v1/bookings: a hold, SQLite WAL synchronous=FULL; $NPROC cores, $THREADS workers, wrk -c$SUBMIT_CONNS, ${BOOK_SECONDS}s)"
+    printf '  %-34s %10.1f   %s\n' "holds/s (govhall)" "${b_rps:-0}" "(p50 $b_p50 ms, p99 $b_p99 ms; $b_errs non-201 answers or socket errors)"
+    printf '  %-34s %9sx   %s\n' "vs commits/s of the SQLite loop" "$b_ratio" "$b_verdict"
+    printf '  %-34s %9sx\n' "vs submissions/s above" "$b_vs"
+    if grep -q '"level":"error"' "$tmp/book.err" 2>/dev/null; then
+      say "govhall logged errors during the bookings:"
+      grep '"level":"error"' "$tmp/book.err" | head -5 >&2
+    fi
+  fi
+fi
+
+# ---- payment notifications -------------------------------------------------------------------
+# bench/pay_notify.mjs: a hall on SQLite beside a real `govhall paysim`; BENCH_PAY_N orders sent
+# to the gateway, then as many signed payment.succeeded notifications from 64 concurrent clients
+# (each confirmed: order paid, application moved on, receipt signed, log, statistics, inbox),
+# then the same again as duplicates (the endpoint's own cost, the ceiling). Needs `npm ci`.
+PAY_N=${BENCH_PAY_N:-400}
+if [ "$PAY_N" != 0 ]; then
+  command -v node >/dev/null 2>&1 || die "node is missing"
+  echo
+  echo "payment notifications (POST /api/v1/pay/notify, HMAC-SHA256 signed, 64 clients, beside the submissions above)"
+  if GOVHALL_BIN="$BIN" BENCH_PAY_N="$PAY_N" node bench/pay_notify.mjs >"$tmp/pay.out" 2>&1; then
+    sed 's/^/  /' "$tmp/pay.out"
+  else
+    say "the payment notification run failed:"; tail -20 "$tmp/pay.out" >&2; below=1
+  fi
 fi
 
 # ---- staff queue with a million applications -------------------------------------------------
@@ -668,6 +758,26 @@ if [ "$SEARCH_SECONDS" != 0 ]; then
   printf '  %-34s %10.0f   %10s   %10s\n' "SQLite FTS5 (trigram, bm25)" "${f_qps:-0}" "${f_p50:-?}" "${f_p99:-?}"
   printf '  %-34s %9sx   target >= 20000 q/s and p99 < 2 ms   %s\n' "ratio (index / FTS5)" "$s_ratio" "$s_verdict"
   printf '  %-34s %10s   budget < 1000 ms per 10000 items   %s   (index memory %s MiB)\n' "index (re)build ms" "${sb_build:-?}" "$b_verdict" "${sb_mem:-?}"
+fi
+
+# ---- forgot password: the same time for every name ----------------------------------------
+# bench/recovery.mjs on the release build: BENCH_RECOVERY_ACCOUNTS citizens with verified numbers,
+# then POST /api/v1/auth/recovery one request at a time for each of their numbers and as many
+# numbers without an account, shuffled. Prints both medians and their difference (a figure: the
+# handler does the same steps for both, docs/security.md "Account recovery").
+RECOVERY_ACCOUNTS=${BENCH_RECOVERY_ACCOUNTS:-200}
+if [ "$RECOVERY_ACCOUNTS" != 0 ]; then
+  command -v node >/dev/null 2>&1 || die "node is missing (Debian: nodejs)"
+  say "forgot password timing: $RECOVERY_ACCOUNTS known and as many unknown names"
+  BENCH_RECOVERY_ACCOUNTS=$RECOVERY_ACCOUNTS GOVHALL_BIN=$BIN node bench/recovery.mjs >"$tmp/recovery.out" 2>"$tmp/recovery.err" \
+    || { tail -n 20 "$tmp/recovery.err" >&2; die "the recovery timing run failed"; }
+  read -r rc_known rc_unknown rc_diff rc_n rc_bad < <(sed -n \
+    's/^recovery known_ms \([0-9.]*\) unknown_ms \([0-9.]*\) difference_ms \([-0-9.]*\) requests \([0-9]*\) non202 \([0-9]*\)$/\1 \2 \3 \4 \5/p' "$tmp/recovery.out")
+  echo
+  echo "forgot password (POST /api/v1/auth/recovery, one request at a time, $rc_n requests; SQLite)"
+  printf '  %-34s %10s\n' "median ms, account with a number" "${rc_known:-?}"
+  printf '  %-34s %10s\n' "median ms, no account" "${rc_unknown:-?}"
+  printf '  %-34s %10s   (%s answers other than 202)\n' "difference of medians ms" "${rc_diff:-?}" "${rc_bad:-?}"
 fi
 
 # ---- PostgreSQL failover -------------------------------------------------------------------

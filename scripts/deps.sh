@@ -11,7 +11,8 @@ build_pkgs=(build-essential pkg-config meson ninja-build node-llhttp
   libxlsxwriter-dev fonts-noto-cjk)
 # make deb: the Debian tools that build and check the package (the build's own packages too)
 deb_pkgs=(debhelper dpkg-dev fakeroot lintian)
-test_pkgs=(clang libclang-rt-14-dev libcmocka-dev postgresql sqlite3 nodejs npm chromium systemd "${deb_pkgs[@]}")
+test_pkgs=(clang libclang-rt-14-dev libcmocka-dev postgresql sqlite3 nodejs npm chromium systemd haproxy nginx-light
+  openssl util-linux "${deb_pkgs[@]}")
 bench_pkgs=(wrk nginx-light sqlite3 postgresql nodejs)
 load_pkgs=(stress-ng) # scripts/browser-under-load.sh
 

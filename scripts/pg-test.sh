@@ -14,6 +14,10 @@
 #                                            GOVHALL_TEST_PG_PRIMARY=... GOVHALL_TEST_PG_STANDBY=...
 #   scripts/pg-test.sh kill-primary [--state FILE]  stops the primary at once (as a crash)
 #   scripts/pg-test.sh promote [--state FILE]       promotes the standby; waits until it writes
+#   scripts/pg-test.sh start --data DIR [--setting 'NAME = VALUE' ...] [--state FILE]
+#                                            a cluster kept in DIR (made there the first time,
+#                                            started again later; `stop` leaves it in place), with
+#                                            the settings added (make bench-scale)
 #
 # The cluster lives in a fresh ${TMPDIR:-/tmp}/govhall-pg-XXXXXX owned by the `postgres` user
 # (PostgreSQL refuses to run as root; Debian's postgresql package creates that user), listens
@@ -44,7 +48,7 @@ wait_until() {
 die() { say "error: $*"; exit 1; }
 
 usage() {
-  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -72,6 +76,10 @@ start() {
   fi
   if [ "$(id -u)" = 0 ]; then
     id postgres >/dev/null 2>&1 || die "no 'postgres' user: install Debian's postgresql package"
+  fi
+  if [ -n "$keep" ]; then
+    start_kept
+    return
   fi
   dir=$(mktemp -d "$TMP/govhall-pg-XXXXXX")
   chmod 700 "$dir"
@@ -117,6 +125,42 @@ CONF
   fi
   say "PostgreSQL running in $dir on 127.0.0.1:$port"
   echo "GOVHALL_TEST_PG=$url"
+}
+
+# start_kept: the cluster kept in $keep (--data): made there with initdb the first time (with
+# the settings of a throwaway cluster and those of --setting), started on a free port each
+# time; `stop` stops it and leaves it.
+start_kept() {
+  mkdir -p "$keep"
+  keep=$(cd "$keep" && pwd)
+  [ "$(id -u)" = 0 ] && chown postgres:postgres "$keep"
+  chmod 700 "$keep"
+  as_pg test -w "$keep" || die "the postgres user cannot write $keep"
+  printf 'dir=%s\nkept=1\n' "$keep" >"$state"
+  if [ ! -f "$keep/data/PG_VERSION" ]; then
+    as_pg "$PGBIN/initdb" -D "$keep/data" -A trust -U postgres -E UTF8 --locale=C --no-sync >"$keep/initdb.log" 2>&1 ||
+      { cat "$keep/initdb.log" >&2; rm -f "$state"; die "initdb failed in $keep"; }
+    {
+      echo "listen_addresses = '127.0.0.1'"
+      echo "unix_socket_directories = '$keep'"
+      echo "fsync = off"
+      echo "synchronous_commit = off"
+      echo "full_page_writes = off"
+      echo "max_connections = 50"
+      echo "log_min_messages = warning"
+      for s in "${settings[@]}"; do echo "$s"; done
+    } >"$keep/data/postgresql.auto.conf"
+    [ "$(id -u)" = 0 ] && chown postgres:postgres "$keep/data/postgresql.auto.conf"
+  fi
+  if [ -f "$keep/data/postmaster.pid" ]; then
+    # left running (or killed) by an earlier run: stop it, then start it here
+    as_pg "$PGBIN/pg_ctl" -D "$keep/data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+  fi
+  local port
+  port=$(launch "$keep/data" "$keep/server.log") || { tail -n 20 "$keep/server.log" >&2; rm -f "$state"; die "could not start PostgreSQL in $keep"; }
+  printf 'port=%s\n' "$port" >>"$state"
+  say "PostgreSQL running in $keep on 127.0.0.1:$port (kept)"
+  echo "GOVHALL_TEST_PG=postgresql://postgres@127.0.0.1:$port/postgres"
 }
 
 # launch DATA LOG: starts the cluster in DATA on a free port (appended to its
@@ -198,6 +242,12 @@ promote() {
 
 stop_dir() {
   local d=$1 data
+  if [ -f "$state" ] && grep -q '^kept=1$' "$state"; then
+    # a kept cluster (--data): a clean stop, and the folder stays
+    as_pg "$PGBIN/pg_ctl" -D "$d/data" -m fast -w -t 120 stop >/dev/null 2>&1 || true
+    rm -f "$state"
+    return
+  fi
   for data in "$d/standby" "$d/data"; do
     if [ -f "$data/postmaster.pid" ]; then
       as_pg "$PGBIN/pg_ctl" -D "$data" -m immediate -w -t 30 stop >/dev/null 2>&1 || true
@@ -216,16 +266,20 @@ stop() {
   d=$(sed -n 's/^dir=//p' "$state")
   [ -n "$d" ] || { rm -f "$state"; return 0; }
   stop_dir "$d"
-  say "stopped and removed $d"
+  say "stopped $d"
 }
 
 cmd=${1:-}
 [ -n "$cmd" ] || usage
 shift
 standby=0
+keep=""
+settings=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --state) [ $# -ge 2 ] || usage; state=$2; shift 2 ;;
+    --data) [ $# -ge 2 ] || usage; keep=$2; shift 2 ;;
+    --setting) [ $# -ge 2 ] || usage; settings+=("$2"); shift 2 ;;
     --standby) standby=1; shift ;;
     --) shift; break ;;
     *) break ;;

@@ -4,6 +4,8 @@
 #    the storage tests run against SQLite and the throwaway PostgreSQL cluster;
 #  - API tests (node --test) against the real binary, once on SQLite and once on PostgreSQL;
 #  - the PostgreSQL failover drill (tests/failover: the primary dies under load);
+#  - deploy/haproxy.cfg and deploy/nginx.conf in front of two nodes (tests/lb: a node dies
+#    under load);
 #  - browser tests (playwright-core + Debian chromium, axe-core);
 #  - lint: docs/openapi.yaml (Redocly CLI, @readme/openapi-parser, `govhall routes`) and no
 #    fixed sleeps in the tests;
@@ -68,8 +70,12 @@ node_suite() {
   nf=$(grep -E '^# fail [0-9]+' "$out" | tail -1 | awk '{print $3}')
   np=${np:-0} nf=${nf:-0}
   if [ "$rc" -ne 0 ] || [ "$nf" -ne 0 ]; then
-    grep -vE '^# (Subtest|pass|fail|tests|suites|cancelled|skipped|todo|duration_ms)' "$out" | grep -E 'not ok|Error|error|expected|actual|at ' | head -60
+    grep -vE '^# (Subtest|pass|fail|tests|suites|cancelled|skipped|todo|duration_ms)|^ *ok ' "$out" | grep -E 'not ok|Error|error|expected|actual|at ' | head -60
     [ "$nf" -eq 0 ] && nf=1
+    mkdir -p build/test-logs
+    local keep="build/test-logs/$(echo "$name" | tr -c 'A-Za-z0-9\n' '-').tap"
+    cp "$out" "$keep"
+    echo "$name: exit status $rc; the whole output is in $keep"
   fi
   echo "$name: $np passed, $nf failed"
   add "$np" "$nf"
@@ -85,6 +91,8 @@ if [ -n "${GOVHALL_TEST_PG:-}" ]; then
   GOVHALL_TEST_BACKEND=postgres node_suite "api (PostgreSQL)" node --test --test-reporter=tap tests/api/
   # A primary and a synchronous standby of its own (scripts/pg-test.sh start --standby).
   node_suite "failover (PostgreSQL)" node --test --test-reporter=tap tests/failover/
+  GOVHALL_TEST_BACKEND=postgres node_suite "load balancers (PostgreSQL)" \
+    node --test --test-reporter=tap --test-concurrency=1 tests/lb/
 fi
 node_suite "browser" node --test --test-reporter=tap --test-concurrency=1 tests/browser/
 node_suite "package" node --test --test-reporter=tap --test-concurrency=1 tests/deploy/

@@ -11,6 +11,7 @@
 
 struct view;
 struct router;
+struct nav;
 struct jobs;
 struct group;
 struct db;
@@ -23,6 +24,7 @@ struct app {
 	struct config cfg;
 	struct view *view;
 	struct router *router;
+	struct nav *nav;     /* the header's navigation (http/nav.h); NULL = none */
 	struct jobs *jobs;
 	struct group *group; /* group commit of submissions (store/group.h); NULL = write inline */
 	struct db *duty_db;  /* the connection of the duties thread (base/duty.h): its duties only */

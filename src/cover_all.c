@@ -1,12 +1,14 @@
 /* cover_all.c: what each domain covers with the transparency log (store/cover.h), declared at
  * once: every command of govhall (main.c) and the test programs call it at their start. */
 #include "app.h"
+#include "booking/booking.h"
 #include "cases/cases.h"
 #include "catalog/catalog.h"
 #include "certs/certs.h"
 #include "identity/identity.h"
 #include "interact/interact.h"
 #include "open311/open311.h"
+#include "pay/pay.h"
 #include "publish/publish.h"
 
 void app_cover_declare(void)
@@ -18,4 +20,6 @@ void app_cover_declare(void)
 	publish_register();
 	open311_register();
 	certs_cover_declare();
+	booking_register();
+	pay_cover_declare();
 }

@@ -17,9 +17,11 @@
 #include "base/jobs.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "booking/booking.h"
 #include "cases/calendar_admin.h"
 #include "cases/cases.h"
 #include "notify/notify.h"
+#include "notify/warnings.h"
 #include "catalog/catalog.h"
 #include "certs/certs.h"
 #include "http/metrics.h"
@@ -28,10 +30,13 @@
 #include "interact/interact.h"
 #include "ledger/ledger.h"
 #include "http/ops.h"
+#include "http/nav.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "open311/open311.h"
+#include "pay/pay.h"
 #include "ops/ops.h"
+#include "scale/scale.h"
 #include "search/search.h"
 #include "store/db.h"
 #include "store/group.h"
@@ -64,8 +69,13 @@ static void usage(FILE *f)
 		"                             when the target holds data)\n"
 		"  uploads status | import [DIR]   stored files; import those an earlier version kept in DIR\n"
 		"  stats rebuild              recompute the public statistics' rollups from the stored rows\n"
+		"  bench-scale generate --scale N   national-scale data on PostgreSQL for `make bench-scale`\n"
+		"  booking import FILE.json | duties [YYYY-MM-DD[THH:MM]]   service centres, counters and places per\n"
+		"                             slot; one pass of the appointment duties as at that time\n"
 		"  search-eval FILE.json      search quality (MRR@10, Recall@1) beside an SQLite FTS5 baseline\n"
 		"  search-bench [--items N]   search index build time and queries/s beside FTS5\n"
+		"  pay duties | reconcile DAY   one pass of the payment duty; reconcile a day with the gateway\n"
+		"  paysim [OPTIONS]           a payment gateway simulator (docs/payments.md; govhall paysim --help)\n"
 		"  interact-duties [DAY]      one pass of the evaluation/complaint duties (invitations, overdue\n"
 		"                             warnings, escalation) as on DAY (YYYY-MM-DD, default today)\n"
 		"  routes [--json]            list every route with its methods, roles and flags\n"
@@ -243,6 +253,13 @@ static int cmd_init(struct config *cfg, bool demo)
 			rc = 1;
 		} else {
 			print_report(&rep);
+			size_t centres = 0;
+			if (booking_import_demo(db, cfg->data_dir, stderr, &centres)) {
+				fprintf(stderr, "govhall: the demo centres in %s/catalog/centres.json could not be loaded\n", cfg->data_dir);
+				rc = 1;
+			} else {
+				printf("imported: %zu service centres\n", centres);
+			}
 			if (open_identity(cfg, &app) == 0) {
 				if (identity_demo_accounts(&app, db)) {
 					fprintf(stderr, "govhall: the demo accounts could not be created\n");
@@ -342,7 +359,8 @@ static int build_router(struct router *rt)
 	if (router_add(rt, ops_routes, ops_routes_n) || router_add(rt, static_routes, static_routes_n) ||
 	    router_add(rt, catalog_routes, catalog_routes_n) || identity_add_routes(rt) || cases_add_routes(rt) ||
 	    notify_add_routes(rt) || open311_add_routes(rt) || ledger_add_routes(rt) || stats_add_routes(rt) ||
-	    publish_add_routes(rt) || certs_add_routes(rt) || search_add_routes(rt) || interact_add_routes(rt))
+	    publish_add_routes(rt) || certs_add_routes(rt) || search_add_routes(rt) || interact_add_routes(rt) ||
+	    booking_add_routes(rt) || pay_add_routes(rt))
 		return -1;
 	return 0;
 }
@@ -355,6 +373,12 @@ static const struct {
 	{ ROLE_ENTERPRISE, "enterprise" }, { ROLE_STAFF, "staff" }, { ROLE_ADMIN, "admin" },
 	{ ROLE_SYSTEM, "system" },
 };
+
+/* Staff duties a route may ask for (route.duties), as `govhall user add --roles` names them. */
+static const struct {
+	unsigned bit;
+	const char *name;
+} duty_names[] = { { STAFF_COUNTER, "counter" }, { STAFF_REVIEWER, "reviewer" }, { STAFF_HEAD, "head" } };
 
 /* The route table as JSON, for documentation and the authorisation-matrix test. */
 static int routes_json(struct router *rt)
@@ -369,10 +393,14 @@ static int routes_json(struct router *rt)
 		for (size_t k = 0; k < ARRAY_LEN(role_names); k++)
 			if (r->roles & role_names[k].bit)
 				json_array_append_new(roles, json_string(role_names[k].name));
-		json_array_append_new(arr, json_pack("{s:s,s:s,s:o,s:o,s:b,s:b,s:i}", "name", r->name, "pattern",
+		json_t *duties = json_array();
+		for (size_t k = 0; k < ARRAY_LEN(duty_names); k++)
+			if (r->duties & duty_names[k].bit)
+				json_array_append_new(duties, json_string(duty_names[k].name));
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:o,s:o,s:b,s:b,s:i,s:o}", "name", r->name, "pattern",
 						     r->pattern, "methods", methods, "roles", roles, "csrf",
 						     (r->flags & ROUTE_CSRF) != 0, "noauth", (r->flags & ROUTE_NOAUTH) != 0,
-						     "scopes", (int)r->scopes));
+						     "scopes", (int)r->scopes, "duties", duties));
 	}
 	char *s = json_dumps(arr, JSON_INDENT(1));
 	json_decref(arr);
@@ -396,11 +424,38 @@ static int cmd_routes(bool json)
 	for (size_t i = 0; i < router_count(rt); i++) {
 		const struct route *r = router_at(rt, i);
 		char m[96];
-		printf("%-18s %-40s roles=0x%02x%s  %s\n", http_methods_str(r->methods, m, sizeof(m)),
-		       r->pattern, r->roles, r->flags & ROUTE_CSRF ? " csrf" : "", r->name);
+		char d[64] = "";
+		for (size_t k = 0; k < ARRAY_LEN(duty_names); k++)
+			if (r->duties & duty_names[k].bit)
+				snprintf(d + strlen(d), sizeof(d) - strlen(d), "%s%s", d[0] ? "," : " duties=",
+					 duty_names[k].name);
+		printf("%-18s %-40s roles=0x%02x%s%s  %s\n", http_methods_str(r->methods, m, sizeof(m)),
+		       r->pattern, r->roles, r->flags & ROUTE_CSRF ? " csrf" : "", d, r->name);
 	}
 	router_free(rt);
 	return 0;
+}
+
+/* `govhall booking ...`: the duties need the calendar (cases), the words (view) and the key
+ * ring (identity). */
+static int cmd_booking(struct config *cfg, int nargs, char **args)
+{
+	struct app app = { .cfg = *cfg, .started = time(NULL) };
+	char err[512], i18n[4096];
+	log_set_level(cfg->log_level);
+	snprintf(i18n, sizeof(i18n), "%s/i18n", cfg->data_dir);
+	if (view_load(cfg->templates_dir, i18n, &app.view, err, sizeof(err)) || identity_init(&app, err, sizeof(err)) ||
+	    cases_init(&app, err, sizeof(err))) {
+		fprintf(stderr, "govhall: %s\n", err);
+		view_free(app.view);
+		return 1;
+	}
+	booking_init(&app);
+	int rc = booking_cli(&app, nargs, args);
+	cases_release(&app);
+	identity_release(&app);
+	view_free(app.view);
+	return rc;
 }
 
 static int cmd_interact_duties(struct config *cfg, int nargs, char **args)
@@ -420,6 +475,65 @@ static int cmd_interact_duties(struct config *cfg, int nargs, char **args)
 	int rc = interact_cli_duties(&app, nargs, args);
 	view_free(app.view);
 	cases_release(&app);
+	return rc;
+}
+
+/* `bench-scale`: with the keys the database publishes, the key file and the calendar. */
+static int cmd_bench_scale(struct config *cfg, int nargs, char **args)
+{
+	if (nargs >= 1 && !strcmp(args[0], "accounts"))
+		return scale_cli(NULL, NULL, nargs, args);
+	struct app app = { .cfg = *cfg, .started = time(NULL) };
+	char err[512];
+	struct db *db;
+	if (open_checked(cfg, OPS_NODE, &db))
+		return 1;
+	int rc = 1;
+	if (identity_init(&app, err, sizeof(err)) || cases_init(&app, err, sizeof(err))) {
+		fprintf(stderr, "govhall: %s\n", err);
+	} else {
+		rc = scale_cli(&app, db, nargs, args);
+		cases_release(&app);
+	}
+	identity_release(&app);
+	db_close(db);
+	return rc;
+}
+
+/* `govhall pay ...`: the payment duty's pass or a day's reconciliation, with the keys (receipts
+ * are signed, the log is appended to) and the messages (inbox texts). */
+static int cmd_pay(struct config *cfg, int nargs, char **args)
+{
+	struct app app;
+	struct db *db;
+	char err[512];
+	log_set_level(cfg->log_level);
+	if (nargs < 1 || !strcmp(args[0], "--help")) {
+		pay_cli_usage(nargs < 1 ? stderr : stdout);
+		return nargs < 1 ? 2 : 0;
+	}
+	if (open_identity(cfg, &app))
+		return 1;
+	if (open_checked(cfg, OPS_NODE, &db)) {
+		identity_release(&app);
+		return 1;
+	}
+	char i18n[4096];
+	snprintf(i18n, sizeof(i18n), "%s/i18n", cfg->data_dir);
+	int rc = 1;
+	if (view_load(cfg->templates_dir, i18n, &app.view, err, sizeof(err)) || cases_init(&app, err, sizeof(err)) ||
+	    ledger_init(&app, err, sizeof(err))) {
+		fprintf(stderr, "govhall: %s\n", err);
+	} else {
+		certs_init(&app);
+		stats_init(&app);
+		rc = pay_cli(&app, db, nargs, args);
+		ledger_release(&app);
+		cases_release(&app);
+	}
+	view_free(app.view);
+	db_close(db);
+	identity_release(&app);
 	return rc;
 }
 
@@ -462,15 +576,21 @@ static int cmd_serve(struct config *cfg)
 	}
 	if (identity_init(&app, err, sizeof(err)) || cases_init(&app, err, sizeof(err)) ||
 	    open311_init(&app) || ledger_init(&app, err, sizeof(err)) || stats_init(&app) ||
-	    search_init(&app, err, sizeof(err)) || interact_init(&app, err, sizeof(err))) {
+	    search_init(&app, err, sizeof(err)) || interact_init(&app, err, sizeof(err)) ||
+	    pay_init(&app, err, sizeof(err))) {
 		log_error("%s", err);
 		return 1;
 	}
 	certs_init(&app);
+	booking_init(&app);
 	identity_set_messenger(&(struct identity_messenger){ notify_inbox_message, notify_sms_sealed });
 	app.router = router_new();
 	if (build_router(app.router)) {
 		log_error("the route tables are malformed");
+		return 1;
+	}
+	if (!(app.nav = nav_new(app.router, err, sizeof(err)))) {
+		log_error("%s", err);
 		return 1;
 	}
 	app.metrics = metrics_new(router_count(app.router));
@@ -495,8 +615,12 @@ static int cmd_serve(struct config *cfg)
 		jobs_free(app.jobs);
 		return 1;
 	}
-	if (notify_start(&app, err, sizeof(err))) {
+	if (cases_start(&app, err, sizeof(err)) || notify_start(&app, err, sizeof(err)) ||
+	    warnings_start(&app, err, sizeof(err))) {
 		log_error("%s", err);
+		warnings_stop();
+		notify_stop();
+		cases_stop();
 		ops_stop();
 		db_close(app.duty_db);
 		group_free(app.group);
@@ -505,17 +629,36 @@ static int cmd_serve(struct config *cfg)
 	}
 	if (ledger_start(&app, err, sizeof(err))) {
 		log_error("%s", err);
+		warnings_stop();
 		notify_stop();
+		cases_stop();
 		ops_stop();
 		db_close(app.duty_db);
 		group_free(app.group);
 		jobs_free(app.jobs);
 		return 1;
 	}
-	if (interact_start(&app, err, sizeof(err))) {
+	if (interact_start(&app, err, sizeof(err)) || booking_start(&app, err, sizeof(err))) {
 		log_error("%s", err);
+		interact_stop();
 		ledger_stop();
+		warnings_stop();
 		notify_stop();
+		cases_stop();
+		ops_stop();
+		db_close(app.duty_db);
+		group_free(app.group);
+		jobs_free(app.jobs);
+		return 1;
+	}
+	if (pay_start(&app, err, sizeof(err))) {
+		log_error("%s", err);
+		booking_stop();
+		interact_stop();
+		ledger_stop();
+		warnings_stop();
+		notify_stop();
+		cases_stop();
 		ops_stop();
 		db_close(app.duty_db);
 		group_free(app.group);
@@ -523,14 +666,19 @@ static int cmd_serve(struct config *cfg)
 		return 1;
 	}
 	int rc = server_run(&app);
+	pay_stop();
+	booking_stop();
 	interact_stop();
 	ledger_stop();
+	warnings_stop();
 	notify_stop();
+	cases_stop();
 	ops_stop();
 	db_close(app.duty_db);
 	group_free(app.group);
 	jobs_free(app.jobs);
 	metrics_free(app.metrics);
+	nav_free(app.nav);
 	router_free(app.router);
 	search_release(&app);
 	ledger_release(&app);
@@ -561,7 +709,9 @@ int main(int argc, char **argv)
 	}
 	const char *cmd = argv[1];
 	ledger_register_observers();
+	notify_register_observers(); /* the applicant's messages (cases observer) */
 	cases_register_sealed();
+	booking_register_sealed();
 	app_cover_declare(); /* what each domain covers with the log (store/cover.h) */
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
 		usage(stdout);
@@ -582,9 +732,11 @@ int main(int argc, char **argv)
 	char **args = argv + 2;
 	int rc;
 	certs_register();
-	if (strcmp(cmd, "user") && strcmp(cmd, "key") && strcmp(cmd, "routes") && strcmp(cmd, "open311") &&
+	pay_register();
+	if (strcmp(cmd, "paysim") && strcmp(cmd, "pay") && strcmp(cmd, "user") && strcmp(cmd, "key") && strcmp(cmd, "routes") && strcmp(cmd, "open311") &&
 	    strcmp(cmd, "verify") && strcmp(cmd, "cert") && strcmp(cmd, "search-eval") && strcmp(cmd, "search-bench") &&
-	    strcmp(cmd, "restore") && strcmp(cmd, "audit") && strcmp(cmd, "ledger"))
+	    strcmp(cmd, "restore") && strcmp(cmd, "audit") && strcmp(cmd, "ledger") &&
+	    strcmp(cmd, "bench-scale"))
 		for (int i = 0; i < nargs; i++)
 			if (strncmp(args[i], "--", 2) == 0) {
 				complain("unknown option %s (see govhall %s --help)", args[i], cmd);
@@ -617,8 +769,16 @@ int main(int argc, char **argv)
 		}
 	} else if (!strcmp(cmd, "user") || !strcmp(cmd, "key") || !strcmp(cmd, "open311") || !strcmp(cmd, "cert")) {
 		rc = cmd_identity(&cfg, cmd, nargs, args);
+	} else if (!strcmp(cmd, "booking")) {
+		rc = cmd_booking(&cfg, nargs, args);
+	} else if (!strcmp(cmd, "paysim")) {
+		rc = help ? (pay_sim_usage(stdout), 0) : pay_sim_cli(&cfg, nargs, args);
+	} else if (!strcmp(cmd, "pay")) {
+		rc = cmd_pay(&cfg, nargs, args);
 	} else if (!strcmp(cmd, "interact-duties")) {
 		rc = cmd_interact_duties(&cfg, nargs, args);
+	} else if (!strcmp(cmd, "verify") && pay_verify_pdf_cli(&cfg, nargs, args, &rc) == 0) {
+		/* a payment receipt's PDF: verified from the document it embeds */
 	} else if (!strcmp(cmd, "verify") && certs_verify_pdf_cli(&cfg, nargs, args, &rc) == 0) {
 		/* a certificate's PDF: verified from the document it embeds */
 	} else if (!strcmp(cmd, "search-eval")) {
@@ -633,6 +793,8 @@ int main(int argc, char **argv)
 		rc = ops_cli(&cfg, cmd, nargs, args);
 	} else if (!strcmp(cmd, "stats")) {
 		rc = cmd_stats(&cfg, nargs, args);
+	} else if (!strcmp(cmd, "bench-scale")) {
+		rc = cmd_bench_scale(&cfg, nargs, args);
 	} else if (!strcmp(cmd, "routes")) {
 		rc = cmd_routes(nargs > 0 && strcmp(args[0], "--json") == 0);
 	} else {

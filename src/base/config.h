@@ -56,6 +56,32 @@ struct config {
 	long complaint_days;         /* working days to answer a complaint or suggestion */
 	long complaint_escalate_days; /* working days overdue before administrators are told */
 	long evaluate_invite_days;   /* days after completion an unrated case gets an invitation */
+	/* Long-lived responses (Server-Sent Events, http/server.h req_stream). */
+	long stream_max;             /* open streams per node */
+	long stream_max_per_ip;      /* open streams per client address, per node */
+	long stream_heartbeat;       /* seconds between heartbeats of an idle stream */
+	long stream_max_age;         /* seconds a stream lives before the client reconnects */
+	/* Appointments and queueing (src/booking). */
+	long booking_hold;           /* seconds a place is held while the citizen confirms */
+	long booking_min_days;       /* bookable from this many working days ahead ... */
+	long booking_max_days;       /* ... to this many */
+	long booking_change_before;  /* minutes before the slot after which no cancel or reschedule */
+	long booking_max_active;     /* active bookings per person and item */
+	long booking_noshow_limit;   /* no-shows within the window that pause online booking */
+	long booking_noshow_window;  /* days of that window */
+	long booking_pause_days;     /* days online booking pauses */
+	long booking_checkin_early;  /* minutes before its slot a booking may be checked in */
+	long booking_display_poll;   /* milliseconds between a screen's looks at the database */
+	/* payments (src/pay) */
+	char *pay_gateway_url;       /* the payment gateway ("" = fees are not collected online) */
+	char *pay_api_key;           /* the hall's key with the gateway */
+	char *pay_notify_secret;     /* HMAC-SHA256 key of the gateway's signatures */
+	char *pay_notify_public_key; /* or its Ed25519 public key (base64) */
+	long pay_order_ttl;          /* seconds an order may be paid once sent */
+	long pay_gateway_timeout;    /* milliseconds a call to the gateway may take, in all */
+	long pay_notify_tolerance;   /* seconds a signature's time may differ from ours */
+	long pay_query_after;        /* seconds before a pending order is asked about */
+	long pay_settle_delay;       /* seconds after a day ends before it is reconciled */
 };
 
 void config_defaults(struct config *c);
@@ -65,7 +91,7 @@ void config_release(struct config *c);
 int config_set(struct config *c, const char *name, const char *value, char *err, size_t errlen);
 /* True when name is a setting ("listen", "max-body", ...). */
 bool config_known(const char *name);
-/* Reads an INI file ([server], [security], [database], [paths], [log], [notify], [interact] sections;
+/* Reads an INI file ([server], [security], [database], [paths], [log], [notify], [interact], [booking] sections;
  * keys as in --help). A missing file is fine when required is false. */
 int config_load_file(struct config *c, const char *path, bool required, char *err, size_t errlen);
 /* Applies GOVHALL_<NAME> variables (GOVHALL_LISTEN, GOVHALL_DB, GOVHALL_MAX_BODY, ...). */

@@ -31,6 +31,7 @@
 #include "cases/cases_impl.h"
 #include "cases/pages_impl.h"
 #include "catalog/catalog.h"
+#include "http/handler.h"
 #include "http/msg.h"
 #include "http/server.h"
 #include "identity/identity.h"
@@ -748,25 +749,6 @@ static int page_progress(struct req *r)
 
 /* ---- API -------------------------------------------------------------------------------- */
 
-static int body_object(struct req *r, json_t **out)
-{
-	const char *ct = req_header(r, "Content-Type");
-	if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
-		req_error_detail(r, "%s", M(r, "cases_send_json_object_content_type"));
-		return GH_EUNSUPPORTED;
-	}
-	size_t len;
-	const char *body = req_body(r, &len);
-	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
-	if (!j || !json_is_object(j)) {
-		json_decref(j);
-		req_error_detail(r, "%s", M(r, "cases_body_json_object"));
-		return GH_EINVAL;
-	}
-	*out = arena_json(r, j);
-	return 0;
-}
-
 /* POST /api/v1/bundles/{code}/applications: {form: {...}, materials: [{item, slot,
  * attachments: [ids]} or {item, slot, ecert}], submit (default true), idempotency_key}. 201 with
  * the bundle (200 when the key submitted it before); 422 with fields (material_<item>_<slot>).
@@ -775,7 +757,7 @@ static int body_object(struct req *r, json_t **out)
 static int api_apply(struct req *r)
 {
 	json_t *in;
-	int rc = body_object(r, &in);
+	int rc = req_body_object(r, &in);
 	if (rc)
 		return rc;
 	json_t *form = json_object_get(in, "form"), *mats = json_object_get(in, "materials");

@@ -33,8 +33,14 @@ void cases_release(struct app *app)
 
 extern const struct route cases_api_routes[];
 extern const size_t cases_api_routes_n;
-extern const struct route cases_page_routes[];
-extern const size_t cases_page_routes_n;
+extern const struct route cases_apply_routes[];
+extern const size_t cases_apply_routes_n;
+extern const struct route cases_detail_routes[];
+extern const size_t cases_detail_routes_n;
+extern const struct route cases_console_routes[];
+extern const size_t cases_console_routes_n;
+extern const struct route cases_counter_routes[];
+extern const size_t cases_counter_routes_n;
 extern const struct route cases_bundle_routes[];
 extern const size_t cases_bundle_routes_n;
 extern const struct route cases_access_routes[];
@@ -42,7 +48,10 @@ extern const size_t cases_access_routes_n;
 
 int cases_add_routes(struct router *rt)
 {
-	if (router_add(rt, cases_api_routes, cases_api_routes_n) || router_add(rt, cases_page_routes, cases_page_routes_n) ||
+	if (router_add(rt, cases_api_routes, cases_api_routes_n) || router_add(rt, cases_apply_routes, cases_apply_routes_n) ||
+	    router_add(rt, cases_detail_routes, cases_detail_routes_n) ||
+	    router_add(rt, cases_console_routes, cases_console_routes_n) ||
+	    router_add(rt, cases_counter_routes, cases_counter_routes_n) ||
 	    router_add(rt, calendar_admin_routes, calendar_admin_routes_n) ||
 	    router_add(rt, cases_bundle_routes, cases_bundle_routes_n) ||
 	    router_add(rt, cases_access_routes, cases_access_routes_n))
@@ -119,6 +128,39 @@ int case_load_visible(struct req *r, const char *number, struct application *app
 		return GH_ENOTFOUND;
 	}
 	return rc;
+}
+
+int cases_mine_get(struct req *r, const char *number, int64_t *id, const char **item_code, const char **state)
+{
+	struct application app;
+	int rc = case_get_by_number(r->db, r->arena, number, &app);
+	if (!rc && !case_is_applicant(r, &app))
+		rc = GH_ENOTFOUND;
+	if (rc)
+		return rc;
+	if (id)
+		*id = app.id;
+	if (item_code)
+		*item_code = app.item_code;
+	if (state)
+		*state = app.state;
+	return 0;
+}
+
+int cases_brief(struct req *r, const char *number, struct case_brief *out)
+{
+	struct application app;
+	int rc = case_load_visible(r, number, &app);
+	if (rc)
+		return rc;
+	const char *sk = arena_printf(r->arena, "case_state_%s", app.state); /* the state's words, both languages */
+	*out = (struct case_brief){ .id = app.id, .number = app.number, .state = app.state,
+				    .state_zh = view_msg(r->app->view, "zh", sk), .state_en = view_msg(r->app->view, "en", sk),
+				    .item_code = app.item_code, .item_name_zh = app.item_name_zh,
+				    .item_name_en = app.item_name_en, .department = app.department, .channel = app.channel,
+				    .applicant_id = app.applicant_id, .enterprise_id = app.enterprise_id,
+				    .applicant = case_is_applicant(r, &app), .staff = case_is_department_staff(r, &app) };
+	return 0;
 }
 
 int case_claim(struct req *r, struct application *app, const char *action, int64_t assignee)

@@ -13,11 +13,20 @@
 struct router;
 struct db;
 struct arena;
+struct calendar;
 
 /* Loads the working-day calendar (data/catalog/holidays.json) into app and checks the
  * workflow table. GH_E code with a message in err. */
 int cases_init(struct app *app, char *err, size_t errlen);
 void cases_release(struct app *app);
+/* Seconds between passes of the cases module's duty. */
+#define CASES_DUTY_S 5
+/* Starts / stops the cases module's duty on the duties thread (base/duty.h, app->duty_db):
+ * first the personal fields of forms stored before sealing existed are sealed, in batches;
+ * then every CASES_DUTY_S seconds the working-day calendar is reloaded when an administrator
+ * changed it on any node. Starting twice is a no-op. GH_E code with a message in err. */
+int cases_start(struct app *app, char *err, size_t errlen);
+void cases_stop(void);
 int cases_add_routes(struct router *rt);
 /* Declares the tables this module covers with the transparency log (store/cover.h): call at
  * start of every command. */
@@ -42,6 +51,7 @@ struct case_change {
 	bool terminal, decided, paused;      /* of the new state */
 	int64_t item_version;                /* the item version the application was filed under */
 	const char *applicant_name;
+	const char *item_name_zh, *item_name_en; /* the item's names (en may be empty) */
 	const char *form;                    /* JSON object text of the form values */
 	const char *materials;               /* JSON array text: {slot, attachments} or {slot, ecert, ecert_number} */
 };
@@ -54,6 +64,29 @@ typedef int (*case_observer_fn)(struct db *db, struct arena *a, const struct cas
 
 /* Registers fn; call at start, before any transition (not thread-safe). At most 8. */
 void cases_observe(case_observer_fn fn);
+/* Registers fn, called after a transition's transaction committed (not for one rolled back):
+ * to wake a thread that delivers what an observer queued (notify's outbox). Quick, no
+ * database work. Call at start (not thread-safe); registering fn again is a no-op. At most 8. */
+void cases_observe_commits(void (*fn)(void));
+
+/* Followers decide whether the hall itself takes a step right after a transition (a fee falls
+ * due when the workflow reaches an item's payment point): called after the observers, inside
+ * the transaction, with the same change; they set *next to the code of a workflow action the
+ * system may take (WF_SYSTEM) from the new state, or leave it NULL, and return 0 or a GH_E
+ * code (which rolls the transition back). The first that names one wins; its step runs in the
+ * same transaction (observers and followers again, to a depth of 2). What a follower writes
+ * commits or rolls back with the transition. At most 8; call at start. */
+typedef int (*case_follow_fn)(struct db *db, struct arena *a, const struct case_change *c, const char **next);
+void cases_follow(case_follow_fn fn);
+
+/* Takes the system's action (a workflow action the hall takes, WF_SYSTEM: "payment_received")
+ * on application id, inside the caller's open transaction on db: observers and followers run,
+ * the event's actor is the system, detail (JSON object text or NULL) is recorded with it. The
+ * caller commits or rolls back. GH_ECONFLICT when the action does not apply to the state,
+ * GH_ENOTFOUND, GH_EINTERNAL outside a transaction or for an action the hall may not take. */
+struct calendar;
+int cases_system_act(struct db *db, const struct calendar *cal, struct arena *a, int64_t application_id,
+		     const char *action, const char *detail);
 
 /* Files and submits an application on behalf of another system (Open311): for applicant
  * applicant_id, through channel, with form (a flat object of strings keyed by field key, as a
@@ -65,6 +98,24 @@ void cases_observe(case_observer_fn fn);
 struct req;
 int cases_file_for(struct req *r, const char *item_code, json_t *form, const char *channel, int64_t applicant_id,
 		   int64_t *id, const char **number, const char **state, json_t **errors);
+
+/* One of the caller's own applications (identity_owns), by number, for other domains (a
+ * visit booked for it): *id, *item_code and *state (in r's arena; any may be NULL).
+ * GH_ENOTFOUND when there is no such application of the caller's. */
+int cases_mine_get(struct req *r, const char *number, int64_t *id, const char **item_code, const char **state);
+/* An application as other domains' pages need it: loaded by number when the caller may see it
+ * (its applicant, an agent of its enterprise, its department's staff, administrators), else
+ * GH_ENOTFOUND with r's detail set (the same answer for someone else's application as for
+ * none). Strings in r's arena. */
+struct case_brief {
+	int64_t id, applicant_id, enterprise_id;
+	const char *number, *state, *state_zh, *state_en, *item_code, *item_name_zh, *item_name_en, *department,
+		*channel;
+	bool applicant; /* the caller is its applicant (or acts for its enterprise) */
+	bool staff;     /* the caller is staff of its department */
+};
+struct req;
+int cases_brief(struct req *r, const char *number, struct case_brief *out);
 
 /* The plaintext of a stored application form (the text of applications.form, or of a bundle
  * draft's draft_form; NULL counts as "{}"): its personal fields, which are stored sealed, opened
@@ -80,6 +131,45 @@ int case_form_plain(const struct keyring *k, struct arena *a, const char *stored
 /* Lets `govhall key rotate` / `reseal` re-seal application forms and bundle drafts (identity's
  * key commands); main.c calls it at start. */
 void cases_register_sealed(void);
+
+/* Seals the personal fields (forms.h: forms_field_personal, by def: the item's form definition)
+ * of values (an object of strings, as forms_validate gives them) into *stored, a JSON object
+ * text in a; *key_id is the key they are sealed under, 0 when there were none. GH_EUNAVAILABLE
+ * when there is something to seal and k is NULL. */
+int case_form_seal(const struct keyring *k, struct arena *a, json_t *def, json_t *values, const char **stored,
+		   int64_t *key_id);
+
+/* ---- Applications as plain data (`govhall bench-scale`, which writes with COPY) ----------
+ * What case_transition computes and stores for a step, without a database, so that data made
+ * in bulk is what the hall would have written. Strings are borrowed (the caller keeps them). */
+struct case_row {
+	int64_t id;
+	const char *number, *query_code;      /* set by the caller at the submission */
+	const char *item_code, *department, *channel;
+	const char *state, *return_state;     /* "draft" before the submission; return_state NULL */
+	const char *form, *materials;         /* stored texts: the form sealed (case_form_seal) */
+	int64_t item_version, applicant_id, enterprise_id, filed_by, form_key_id, bundle_id; /* 0 = NULL */
+	int64_t submitted_at, accepted_at, decided_at, completed_at, created_at, updated_at, version;
+	int limit_days, legal_limit_days, paused_workdays;
+	int32_t accepted_day, paused_since, due_day, legal_due_day, yellow_day; /* 0 = NULL */
+};
+/* Takes the workflow action named action at now (day today, China Standard Time) on row, as
+ * case_transition does: state, return state, clock and due days, times, version. *change gets
+ * what the observers would be told (its ids, number, names and texts are the caller's to
+ * fill: application_id, event_id, actor_id, reason, detail, form). GH_ECONFLICT when the action
+ * does not apply to the row's state, GH_EINVAL for an unknown action. */
+int case_row_step(const struct calendar *cal, struct case_row *row, const char *action, int64_t now, int32_t today,
+		  struct case_change *change);
+/* The row's covered columns (store/cover.h) as the database stores them, in declaration order,
+ * for cover_digest: cells and lens must hold CASE_COVERED_MAX entries, nums (decimal texts)
+ * as many. Returns the count. The form is the stored (sealed) text. */
+#define CASE_COVERED_MAX 32
+size_t case_row_cells(const struct case_row *row, char (*nums)[24], const char **cells, size_t *lens);
+/* The same for an event row: application, time, actor (0 = NULL), action, states, reason and
+ * detail as written. */
+size_t case_event_cells(int64_t application_id, int64_t at, int64_t actor_id, const char *action, const char *from,
+			const char *to, const char *reason, const char *detail, char (*nums)[24], const char **cells,
+			size_t *lens);
 
 /* Where e-certificates that replace materials (免提交) come from: the citizen's wallet, kept by
  * another domain, which installs the function at start (not thread-safe; NULL: none). held

@@ -5,7 +5,8 @@
  * - store.c: the applications, events and attachments tables; transitions run in one
  *   transaction guarded by the row's version, so two concurrent actions on one application
  *   serialise and the loser gets GH_ECONFLICT.
- * - pages.c / api.c: citizens' and staff's pages and the JSON API.
+ * - apply.c, detail.c, console.c, counter.c (pages, pages_impl.h) / api.c: citizens' and
+ *   staff's pages and the JSON API.
  */
 #ifndef GH_CASES_IMPL_H
 #define GH_CASES_IMPL_H
@@ -200,13 +201,7 @@ json_t *case_progress_json(struct req *r, const struct application *app);
 
 /* ---- sealed personal fields (sealed.c) --------------------------------------------------- */
 
-struct keyring;
-/* Seals the personal fields (forms_field_personal, by def: the item's form definition) of
- * values (an object of strings) into *stored, a JSON object text in a; *key_id is the key they
- * are sealed under, 0 when there were none. GH_EUNAVAILABLE when there is something to seal and
- * k is NULL. */
-int case_form_seal(const struct keyring *k, struct arena *a, json_t *def, json_t *values, const char **stored,
-		   int64_t *key_id);
+/* case_form_seal: cases.h */
 /* A stored form's values with masks for personal fields (new reference; {} for a malformed
  * text); *masked_keys (may be NULL) gets the array of their keys (new reference). */
 json_t *case_form_masked(const char *stored, json_t **masked_keys);

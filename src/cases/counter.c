@@ -11,7 +11,7 @@
  * - Kiosk mode (自助终端): GET /kiosk sets the kiosk cookie (a session cookie, so a kiosk's
  *   browser sets it again from its start address) and shows the start page; pages built with
  *   cases_page_ctx then carry the kiosk flag (large targets, the idle log-out script);
- *   applications filed from a kiosk get channel "kiosk" (pages.c). GET /kiosk/exit clears it.
+ *   applications filed from a kiosk get channel "kiosk" (apply.c). GET /kiosk/exit clears it.
  * - The receipt (受理回执): GET /applications/{number}/receipt, for the applicant and staff
  *   of the department (administrators too, as the detail page); print stylesheet in site.css.
  *
@@ -31,6 +31,7 @@
 #include "base/util.h"
 #include "cases/cases_impl.h"
 #include "cases/pages_impl.h"
+#include "cases/ticket.h"
 #include "catalog/catalog.h"
 #include "http/msg.h"
 #include "http/server.h"
@@ -43,7 +44,6 @@
 #define INTAKE_ITEMS_MAX 500        /* items listed in the picker (a department has far fewer) */
 #define TICKET_FIELD "intake_applicant" /* the hidden field of the intake form */
 #define TICKET_TTL 7200                  /* seconds a look-up stays good for its form */
-#define TICKET_MAC 32                    /* hex digits of the ticket's mac */
 
 static void no_store(struct req *r)
 {
@@ -136,17 +136,15 @@ static const char *ticket_make(struct req *r, int64_t account)
 /* The account a ticket names, when it is this clerk's and still good. */
 static int ticket_check(struct req *r, const char *t, int64_t *account)
 {
-	long long acc = 0, exp = 0;
-	int used = 0;
-	if (!t || strlen(t) > 80 || sscanf(t, "%lld.%lld.%n", &acc, &exp, &used) != 2 || used <= 0 || acc <= 0 ||
-	    strlen(t + used) != TICKET_MAC || exp < (long long)time(NULL))
+	struct intake_ticket tk;
+	if (!t || ticket_parse(t, strlen(t), &tk) || tk.expires < (int64_t)time(NULL))
 		return GH_EINVAL;
 	char mac[CRYPTO_HASH_HEX + 1];
-	ticket_mac(r, acc, exp, mac);
+	ticket_mac(r, tk.account, tk.expires, mac);
 	mac[TICKET_MAC] = 0;
-	if (!crypto_str_equal(mac, t + used))
+	if (!crypto_str_equal(mac, tk.mac))
 		return GH_EINVAL;
-	*account = acc;
+	*account = tk.account;
 	return 0;
 }
 
@@ -224,7 +222,7 @@ static int lookup_status(int rc)
 }
 
 /* GET /staff/intake[?item=]: the form (the item preselected). */
-int cases_intake_start(struct req *r)
+static int cases_intake_start(struct req *r)
 {
 	int rc = clerk_check(r);
 	if (rc)
@@ -234,7 +232,7 @@ int cases_intake_start(struct req *r)
 }
 
 /* POST /staff/intake: item, id_number -> the citizen looked up, on to the item's intake form. */
-int cases_intake_lookup(struct req *r)
+static int cases_intake_lookup(struct req *r)
 {
 	int rc = clerk_check(r);
 	if (rc)
@@ -286,7 +284,7 @@ static void intake_view(struct req *r, struct apply_view *v, const struct identi
 }
 
 /* GET /staff/intake/{code}?applicant=<ticket>: confirms the citizen, shows the form. */
-int cases_intake_form(struct req *r)
+static int cases_intake_form(struct req *r)
 {
 	int rc = clerk_check(r);
 	if (rc)
@@ -311,7 +309,7 @@ int cases_intake_form(struct req *r)
 }
 
 /* POST /staff/intake/{code} (multipart/form-data): files the application for the citizen. */
-int cases_intake_post(struct req *r)
+static int cases_intake_post(struct req *r)
 {
 	int rc = clerk_check(r);
 	if (rc)
@@ -374,7 +372,7 @@ static void kiosk_cookie(struct req *r, bool on)
 }
 
 /* GET /kiosk: turns this browser into a kiosk and shows the start page. */
-int cases_kiosk_start(struct req *r)
+static int cases_kiosk_start(struct req *r)
 {
 	kiosk_cookie(r, true);
 	json_t *ctx = cases_page_ctx(r, M(r, "kiosk_title"));
@@ -385,7 +383,7 @@ int cases_kiosk_start(struct req *r)
 }
 
 /* GET /kiosk/exit: back to an ordinary browser. */
-int cases_kiosk_exit(struct req *r)
+static int cases_kiosk_exit(struct req *r)
 {
 	kiosk_cookie(r, false);
 	no_store(r);
@@ -395,7 +393,7 @@ int cases_kiosk_exit(struct req *r)
 /* ---- the receipt ---------------------------------------------------------------------- */
 
 /* GET /applications/{number}/receipt */
-int cases_receipt_page(struct req *r)
+static int cases_receipt_page(struct req *r)
 {
 	struct application app;
 	int rc = case_load_visible(r, req_param(r, "number"), &app);
@@ -414,7 +412,7 @@ int cases_receipt_page(struct req *r)
 	jset(ctx, "item_code", app.item_code);
 	jset(ctx, "applicant_name", app.applicant_name);
 	jset(ctx, "state_name", json_string_value(json_object_get(cj, "state_name")));
-	jset(ctx, "submitted", cases_when(r, app.submitted_at));
+	jset(ctx, "submitted", req_when(r, app.submitted_at));
 	jset(ctx, "department_name", json_string_value(json_object_get(cj, "department_name")));
 	jset(ctx, "promised_limit", en(r) ? arena_printf(r->arena, "%d working day%s", app.clock.limit_days,
 							 app.clock.limit_days == 1 ? "" : "s")
@@ -444,3 +442,14 @@ int cases_receipt_page(struct req *r)
 	no_store(r);
 	return resp_page(r, 200, "cases/receipt", ctx);
 }
+
+const struct route cases_counter_routes[] = {
+	{ HTTP_GET, "/staff/intake", cases_intake_start, ROLE_STAFF, 0, "cases.intake", .duties = STAFF_COUNTER },
+	{ HTTP_POST, "/staff/intake", cases_intake_lookup, ROLE_STAFF, ROUTE_CSRF, "cases.intake_lookup", .duties = STAFF_COUNTER },
+	{ HTTP_GET, "/staff/intake/{code}", cases_intake_form, ROLE_STAFF, 0, "cases.intake_form", .duties = STAFF_COUNTER },
+	{ HTTP_POST, "/staff/intake/{code}", cases_intake_post, ROLE_STAFF, ROUTE_CSRF, "cases.intake_post", .duties = STAFF_COUNTER },
+	{ HTTP_GET, "/applications/{number}/receipt", cases_receipt_page, CASE_VIEWERS, 0, "cases.receipt" },
+	{ HTTP_GET, "/kiosk", cases_kiosk_start, ROLE_PUBLIC, 0, "cases.kiosk" },
+	{ HTTP_GET, "/kiosk/exit", cases_kiosk_exit, ROLE_PUBLIC, 0, "cases.kiosk_exit" },
+};
+const size_t cases_counter_routes_n = ARRAY_LEN(cases_counter_routes);

@@ -9,7 +9,6 @@
 #include "base/util.h"
 #include "cases/cases_impl.h"
 #include "identity/identity.h"
-#include "notify/notify.h"
 #include "store/cover.h"
 #include "store/db.h"
 
@@ -62,12 +61,11 @@ void cases_register(void)
 /* The covered columns of a row this module writes, as the database stores them (integers in
  * decimal, NULL as NULL), for cover_touch_row: the hot path of submission hashes what it wrote
  * instead of reading it back. In the order of APP_COVERED / EVENT_COVERED. */
-#define NCELLS 27
 struct cells {
-	const char *v[NCELLS];
-	size_t len[NCELLS];
+	const char **v;
+	size_t *len;
 	size_t n;
-	char nums[NCELLS][24];
+	char (*nums)[24];
 };
 
 static void cell(struct cells *c, const char *v)
@@ -86,54 +84,84 @@ static void cell_int(struct cells *c, int64_t v, bool null_if_zero)
 	cell(c, c->nums[c->n]);
 }
 
+size_t case_row_cells(const struct case_row *row, char (*nums)[24], const char **v, size_t *lens)
+{
+	struct cells c = { v, lens, 0, nums };
+	cell(&c, row->number);
+	cell(&c, row->query_code);
+	cell(&c, row->item_code);
+	cell_int(&c, row->item_version, false);
+	cell(&c, row->department);
+	cell_int(&c, row->applicant_id, false);
+	cell_int(&c, row->enterprise_id, true);
+	cell_int(&c, row->filed_by, true);
+	cell(&c, row->channel);
+	cell(&c, row->state);
+	cell(&c, row->return_state);
+	cell(&c, row->form);
+	cell(&c, row->materials);
+	cell_int(&c, row->submitted_at, true);
+	cell_int(&c, row->accepted_at, true);
+	cell_int(&c, row->decided_at, true);
+	cell_int(&c, row->completed_at, true);
+	cell_int(&c, row->limit_days, false);
+	cell_int(&c, row->legal_limit_days, false);
+	cell_int(&c, row->accepted_day, true);
+	cell_int(&c, row->paused_since, true);
+	cell_int(&c, row->paused_workdays, false);
+	cell_int(&c, row->due_day, true);
+	cell_int(&c, row->legal_due_day, true);
+	cell_int(&c, row->yellow_day, true);
+	cell_int(&c, row->bundle_id, true);
+	cell_int(&c, row->created_at, false);
+	return c.n;
+}
+
+size_t case_event_cells(int64_t application_id, int64_t at, int64_t actor_id, const char *action, const char *from,
+			const char *to, const char *reason, const char *detail, char (*nums)[24], const char **v,
+			size_t *lens)
+{
+	struct cells c = { v, lens, 0, nums };
+	cell_int(&c, application_id, false);
+	cell_int(&c, at, false);
+	cell_int(&c, actor_id, true);
+	cell(&c, action);
+	cell(&c, from);
+	cell(&c, to);
+	cell(&c, reason);
+	cell(&c, detail);
+	return c.n;
+}
+
 /* An application inserted already submitted (q_insert_submitted): what the row holds. */
 static int touch_submitted(struct db *db, const char *id, const struct application *app, const char *state,
 			   const char *number, const char *code, int64_t now)
 {
-	struct cells c = { .n = 0 };
-	cell(&c, number);
-	cell(&c, code);
-	cell(&c, app->item_code);
-	cell_int(&c, app->item_version, false);
-	cell(&c, app->department);
-	cell_int(&c, app->applicant_id, false);
-	cell_int(&c, app->enterprise_id, true);
-	cell_int(&c, app->filed_by, true);
-	cell(&c, app->channel);
-	cell(&c, state);
-	cell(&c, NULL); /* return_state */
-	cell(&c, app->form_plain ? app->form_plain : app->form);
-	cell(&c, app->materials);
-	cell_int(&c, now, false); /* submitted_at */
-	cell(&c, NULL);           /* accepted_at */
-	cell(&c, NULL);           /* decided_at */
-	cell(&c, NULL);           /* completed_at */
-	cell_int(&c, app->clock.limit_days, false);
-	cell_int(&c, app->clock.legal_limit_days, false);
-	for (int i = 0; i < 2; i++)
-		cell(&c, NULL); /* accepted_day, paused_since */
-	cell_int(&c, 0, false); /* paused_workdays */
-	for (int i = 0; i < 4; i++)
-		cell(&c, NULL); /* due_day, legal_due_day, yellow_day, bundle_id */
-	cell_int(&c, now, false); /* created_at */
-	/* The form as the applicant's values: content already (see case_form_plain). */
-	return cover_touch_row(db, "applications", id, c.v, c.len, c.n, true);
+	struct case_row row = {
+		.number = number, .query_code = code, .item_code = app->item_code, .item_version = app->item_version,
+		.department = app->department, .applicant_id = app->applicant_id, .enterprise_id = app->enterprise_id,
+		.filed_by = app->filed_by, .channel = app->channel, .state = state,
+		/* The form as the applicant's values: content already (see case_form_plain). */
+		.form = app->form_plain ? app->form_plain : app->form, .materials = app->materials,
+		.submitted_at = now, .limit_days = app->clock.limit_days,
+		.legal_limit_days = app->clock.legal_limit_days, .created_at = now,
+	};
+	const char *v[CASE_COVERED_MAX];
+	size_t lens[CASE_COVERED_MAX];
+	char nums[CASE_COVERED_MAX][24];
+	size_t n = case_row_cells(&row, nums, v, lens);
+	return cover_touch_row(db, "applications", id, v, lens, n, true);
 }
 
 /* An event (q_event). */
 static int touch_event(struct db *db, const char *id, int64_t application, int64_t now, int64_t actor,
 		       const char *action, const char *from, const char *to, const char *reason, const char *detail)
 {
-	struct cells c = { .n = 0 };
-	cell_int(&c, application, false);
-	cell_int(&c, now, false);
-	cell_int(&c, actor, true);
-	cell(&c, action);
-	cell(&c, from);
-	cell(&c, to);
-	cell(&c, reason);
-	cell(&c, detail);
-	return cover_touch_row(db, "application_events", id, c.v, c.len, c.n, false);
+	const char *v[CASE_COVERED_MAX];
+	size_t lens[CASE_COVERED_MAX];
+	char nums[CASE_COVERED_MAX][24];
+	size_t n = case_event_cells(application, now, actor, action, from, to, reason, detail, nums, v, lens);
+	return cover_touch_row(db, "application_events", id, v, lens, n, false);
 }
 
 #define APP_COLS                                                                                   \
@@ -336,12 +364,27 @@ static char *new_query_code(struct arena *a)
 #define CASES_MAX_OBSERVERS 8
 static case_observer_fn observers[CASES_MAX_OBSERVERS];
 static size_t n_observers;
+static case_follow_fn followers[CASES_MAX_OBSERVERS];
+static size_t n_followers;
 
 void cases_observe(case_observer_fn fn)
 {
 	if (n_observers == CASES_MAX_OBSERVERS)
 		die("cases: more than %d transition observers", CASES_MAX_OBSERVERS);
 	observers[n_observers++] = fn;
+}
+
+static void (*committed[CASES_MAX_OBSERVERS])(void);
+static size_t n_committed;
+
+void cases_observe_commits(void (*fn)(void))
+{
+	for (size_t i = 0; i < n_committed; i++)
+		if (committed[i] == fn)
+			return;
+	if (n_committed == CASES_MAX_OBSERVERS)
+		die("cases: more than %d commit observers", CASES_MAX_OBSERVERS);
+	committed[n_committed++] = fn;
 }
 
 static case_ecert_held_fn ecert_held;
@@ -359,9 +402,9 @@ case_ecert_held_fn cases_ecert_held(void)
 static int tell_observers(struct db *db, struct arena *a, const struct application *app,
 			  const struct application *next, const struct wf_action *action,
 			  const struct wf_state *target, int64_t actor, const char *reason,
-			  const char *detail, int64_t event_id, int64_t now, int32_t today)
+			  const char *detail, int64_t event_id, int64_t now, int32_t today, struct case_change *out)
 {
-	if (!n_observers)
+	if (!n_observers && !n_followers)
 		return 0;
 	struct case_change c = {
 		.application_id = next->id, .event_id = event_id, .actor_id = actor,
@@ -374,6 +417,7 @@ static int tell_observers(struct db *db, struct arena *a, const struct applicati
 		.paused_workdays = next->clock.paused_workdays, .terminal = target->terminal,
 		.decided = target->decided, .paused = target->paused,
 		.item_version = app->item_version, .applicant_name = app->applicant_name,
+		.item_name_zh = app->item_name_zh, .item_name_en = app->item_name_en,
 		.form = app->form_plain, .materials = app->materials ? app->materials : "[]",
 	};
 	/* Observers get the plaintext (the caller's, or the stored form when nothing in it is
@@ -391,57 +435,74 @@ static int tell_observers(struct db *db, struct arena *a, const struct applicati
 		if (rc)
 			return rc;
 	}
+	*out = c;
 	return 0;
 }
 
-int case_transition(struct db *db, const struct calendar *cal, struct arena *a, struct application *app,
-		    const struct wf_action *action, int64_t actor, const char *reason, const char *detail,
-		    int32_t today, int64_t *event_id)
+/* The row after action at now (day today): state, return state, clock, due days and times, as
+ * a transition stores them. NULL when the action leads nowhere from the row's state (a return
+ * from a state that was not entered from anywhere). The one place a step's values are made:
+ * case_transition writes them, case_row_step hands them to bulk generators. */
+static const struct wf_state *step_next(const struct calendar *cal, const struct application *app,
+					const struct wf_action *action, int64_t now, int32_t today, struct application *next)
 {
-	if (!wf_allows(action, app->state))
-		return GH_ECONFLICT;
 	const char *to = action->to ? action->to : app->return_state;
 	if (!to || !wf_state(to))
-		return GH_ECONFLICT;
-	int64_t now = (int64_t)time(NULL);
-	struct application next = *app;
-	next.state = to;
-	next.return_state = NULL;
+		return NULL;
+	*next = *app;
+	next->state = to;
+	next->return_state = NULL;
 	const struct wf_state *target = wf_state(to);
 	if (target->paused)
-		next.return_state = app->state;
-	char *number = NULL, *code = NULL;
+		next->return_state = app->state;
 	switch (action->clock) {
 	case WF_CLOCK_START:
-		next.accepted_at = now;
-		deadline_start(cal, &next.clock, today);
+		next->accepted_at = now;
+		deadline_start(cal, &next->clock, today);
 		break;
 	case WF_CLOCK_PAUSE:
-		if (next.clock.accepted_day)
-			next.clock.paused_since = today;
+		if (next->clock.accepted_day)
+			next->clock.paused_since = today;
 		break;
 	case WF_CLOCK_RESUME:
-		deadline_resume(cal, &next.clock, today);
+		deadline_resume(cal, &next->clock, today);
 		break;
 	case WF_CLOCK_STOP:
 		if (target->decided)
-			next.decided_at = now;
-		deadline_resume(cal, &next.clock, today);
+			next->decided_at = now;
+		deadline_resume(cal, &next->clock, today);
 		break;
 	case WF_CLOCK_NONE:
 		break;
 	}
 	if (target->terminal)
-		next.completed_at = now;
-	if (next.clock.accepted_day) {
+		next->completed_at = now;
+	if (next->clock.accepted_day) {
 		/* Fixed at acceptance, moved only by the end of a pause (cases/deadline.h). */
-		next.due_day = deadline_due(cal, &next.clock);
-		next.legal_due_day = deadline_legal_due(cal, &next.clock);
-		next.yellow_day = deadline_yellow_day(cal, &next.clock);
+		next->due_day = deadline_due(cal, &next->clock);
+		next->legal_due_day = deadline_legal_due(cal, &next->clock);
+		next->yellow_day = deadline_yellow_day(cal, &next->clock);
 	}
-	int rc = db_begin(db);
-	if (rc)
-		return rc;
+	return target;
+}
+
+/* The transition inside the caller's open transaction: *out gets the application as it is
+ * afterwards (the stored row's version included). Then the followers may name a step the hall
+ * takes next (cases_follow), which runs here too, up to depth 2. */
+static int transition_tx(struct db *db, const struct calendar *cal, struct arena *a, const struct application *app,
+			 const struct wf_action *action, int64_t actor, const char *reason, const char *detail,
+			 int32_t today, int64_t *event_id, int depth, struct application *out)
+{
+	if (!wf_allows(action, app->state))
+		return GH_ECONFLICT;
+	int64_t now = (int64_t)time(NULL);
+	struct application next;
+	const struct wf_state *target = step_next(cal, app, action, now, today, &next);
+	if (!target)
+		return GH_ECONFLICT;
+	const char *to = next.state;
+	char *number = NULL, *code = NULL;
+	int rc = 0;
 	if (strcmp(action->code, "submit") == 0 && !app->number) {
 		if ((rc = new_number(db, a, today, &number)))
 			goto fail;
@@ -506,34 +567,85 @@ stored:;
 		goto fail;
 	if (event_id)
 		*event_id = db_cell_int(&rows, 0, 0);
-	/* The applicant hears of every change but their own drafts being submitted by themselves
-	 * (which the page already shows); the message is queued in the same transaction. */
-	if (strcmp(action->code, "submit") != 0 || (actor && actor != app->applicant_id)) {
-		rc = notify_application_event(db, a, app->enterprise_id ? app->enterprise_id : app->applicant_id, next.id,
-					      number ? number : app->number, action->code, app->item_name_zh,
-					      app->item_name_en, to, reason);
-		if (rc)
-			goto fail;
-	}
 	if (number) {
 		next.number = number;
 		next.query_code = code;
 		next.submitted_at = now;
 	}
+	struct case_change change = { 0 };
 	rc = tell_observers(db, a, app, &next, action, target, actor, reason, detail,
-			    event_id ? *event_id : db_cell_int(&rows, 0, 0), now, today);
+			    event_id ? *event_id : db_cell_int(&rows, 0, 0), now, today, &change);
 	if (rc)
 		goto fail;
-	if ((rc = db_commit(db)))
-		goto fail;
-	notify_nudge();
 	next.version = app->version + 1;
 	next.updated_at = now;
-	*app = next;
+	/* A step the hall takes by itself next (a fee falling due), in the same transaction. */
+	for (size_t i = 0; i < n_followers && change.action; i++) {
+		const char *step = NULL;
+		if ((rc = followers[i](db, a, &change, &step)))
+			goto fail;
+		if (!step)
+			continue;
+		const struct wf_action *then = wf_action(step);
+		if (!then || !(then->actors & WF_SYSTEM) || depth >= 2) {
+			log_error("cases: a follower named %s after %s, which the hall cannot take", step, action->code);
+			rc = GH_EINTERNAL;
+			goto fail;
+		}
+		struct application after;
+		if ((rc = transition_tx(db, cal, a, &next, then, 0, NULL, NULL, today, NULL, depth + 1, &after)))
+			goto fail;
+		next = after;
+		break;
+	}
+	*out = next;
 	return 0;
 fail:
-	db_rollback(db);
 	return rc;
+}
+
+int case_transition(struct db *db, const struct calendar *cal, struct arena *a, struct application *app,
+		    const struct wf_action *action, int64_t actor, const char *reason, const char *detail,
+		    int32_t today, int64_t *event_id)
+{
+	if (!wf_allows(action, app->state))
+		return GH_ECONFLICT;
+	int rc = db_begin(db);
+	if (rc)
+		return rc;
+	struct application next;
+	if ((rc = transition_tx(db, cal, a, app, action, actor, reason, detail, today, event_id, 0, &next)) ||
+	    (rc = db_commit(db))) {
+		db_rollback(db);
+		return rc;
+	}
+	for (size_t i = 0; i < n_committed; i++)
+		committed[i]();
+	*app = next;
+	return 0;
+}
+
+int cases_system_act(struct db *db, const struct calendar *cal, struct arena *a, int64_t application_id,
+		     const char *action, const char *detail)
+{
+	const struct wf_action *act = wf_action(action);
+	if (!act || !(act->actors & WF_SYSTEM) || !db_in_transaction(db))
+		return GH_EINTERNAL;
+	struct application app, next;
+	int rc = case_get(db, a, application_id, &app);
+	if (rc)
+		return rc;
+	/* The plaintext the observers need: the hall's own key ring opens sealed fields. */
+	if ((rc = case_form_plain(identity_keyring(), a, app.form, &app.form_plain)))
+		return rc;
+	return transition_tx(db, cal, a, &app, act, 0, NULL, detail, cases_today(), NULL, 0, &next);
+}
+
+void cases_follow(case_follow_fn fn)
+{
+	if (n_followers == CASES_MAX_OBSERVERS)
+		die("cases: more than %d followers", CASES_MAX_OBSERVERS);
+	followers[n_followers++] = fn;
 }
 
 DB_SQL(q_set_bundle, "UPDATE applications SET bundle_id = ? WHERE id = ? AND (bundle_id IS NULL OR bundle_id = ?)");
@@ -582,6 +694,67 @@ int case_assign(struct db *db, struct arena *a, struct application *app, int64_t
 	app->assigned_to = assignee;
 	app->version++;
 	app->updated_at = now;
+	return 0;
+}
+
+int case_row_step(const struct calendar *cal, struct case_row *row, const char *action, int64_t now, int32_t today,
+		  struct case_change *change)
+{
+	const struct wf_action *act = wf_action(action);
+	if (!act)
+		return GH_EINVAL;
+	if (!row->state || !wf_allows(act, row->state))
+		return GH_ECONFLICT;
+	struct application app = {
+		.id = row->id, .number = row->number, .query_code = row->query_code, .item_code = row->item_code,
+		.item_version = row->item_version, .department = row->department, .applicant_id = row->applicant_id,
+		.enterprise_id = row->enterprise_id, .filed_by = row->filed_by, .channel = row->channel,
+		.state = row->state, .return_state = row->return_state, .form = row->form, .materials = row->materials,
+		.form_key_id = row->form_key_id, .submitted_at = row->submitted_at, .accepted_at = row->accepted_at,
+		.decided_at = row->decided_at, .completed_at = row->completed_at, .created_at = row->created_at,
+		.updated_at = row->updated_at, .version = row->version,
+		.clock = { .accepted_day = row->accepted_day, .limit_days = row->limit_days,
+			   .legal_limit_days = row->legal_limit_days, .paused_workdays = row->paused_workdays,
+			   .paused_since = row->paused_since, .due_day = row->due_day, .legal_due_day = row->legal_due_day,
+			   .yellow_day = row->yellow_day },
+		.due_day = row->due_day, .legal_due_day = row->legal_due_day, .yellow_day = row->yellow_day,
+	};
+	struct application next;
+	const struct wf_state *target = step_next(cal, &app, act, now, today, &next);
+	if (!target)
+		return GH_ECONFLICT;
+	const char *from = row->state;
+	/* As case_transition stores it: submitted (and created, when filed at once) at the
+	 * submission, the version bumped by every step (a row filed and submitted at once starts
+	 * at 1). */
+	if (!strcmp(action, "submit") && !row->submitted_at)
+		row->submitted_at = now;
+	if (!row->created_at)
+		row->created_at = now;
+	row->state = next.state;
+	row->return_state = next.return_state;
+	row->accepted_at = next.accepted_at;
+	row->decided_at = next.decided_at;
+	row->completed_at = next.completed_at;
+	row->accepted_day = next.clock.accepted_day;
+	row->paused_since = next.clock.paused_since;
+	row->paused_workdays = next.clock.paused_workdays;
+	row->due_day = next.due_day;
+	row->legal_due_day = next.legal_due_day;
+	row->yellow_day = next.yellow_day;
+	row->updated_at = now;
+	row->version++;
+	if (change)
+		*change = (struct case_change){
+			.application_id = row->id, .applicant_id = row->applicant_id, .enterprise_id = row->enterprise_id,
+			.number = row->number, .item_code = row->item_code, .department = row->department,
+			.channel = row->channel, .action = act->code, .from_state = from, .to_state = row->state,
+			.reason = "", .detail = "{}", .at = now, .submitted_at = row->submitted_at,
+			.accepted_at = row->accepted_at, .today = today, .accepted_day = row->accepted_day,
+			.due_day = row->due_day, .paused_workdays = row->paused_workdays, .terminal = target->terminal,
+			.decided = target->decided, .paused = target->paused, .item_version = row->item_version,
+			.materials = row->materials ? row->materials : "[]",
+		};
 	return 0;
 }
 

@@ -13,10 +13,11 @@ const struct wf_state wf_states[] = {
 	{ "under_review", false, false, false },
 	{ "special", false, true, false },
 	{ "approved", false, false, true },
-	{ "completed", true, false, true },
+	{ "completed", true, false, true, true },
 	{ "not_accepted", true, false, true },
-	{ "denied", true, false, true },
+	{ "denied", true, false, true, true },
 	{ "withdrawn", true, false, false },
+	{ "awaiting_payment", false, true, false },
 };
 const size_t wf_states_n = ARRAY_LEN(wf_states);
 
@@ -42,8 +43,14 @@ const struct wf_action wf_actions[] = {
 	{ "deny", { "under_review", NULL }, "denied", WF_REVIEWER | WF_HEAD, WF_CLOCK_STOP, true, true },
 	{ "complete", { "approved", NULL }, "completed", WF_COUNTER | WF_HEAD, WF_CLOCK_NONE, false,
 	  true },
-	{ "withdraw", { "submitted", "supplement", "accepted", "under_review", "special", NULL },
-	  "withdrawn", WF_APPLICANT, WF_CLOCK_STOP, false, false },
+	{ "withdraw",
+	  { "submitted", "under_review", "special", "awaiting_payment", NULL }, "withdrawn",
+	  WF_APPLICANT, WF_CLOCK_STOP, false, false },
+	/* The fee (src/pay): due where the item's payment point is, then back where the case was. */
+	{ "request_payment", { "submitted", "approved", NULL }, "awaiting_payment",
+	  WF_SYSTEM, WF_CLOCK_NONE, false, false },
+	{ "payment_received", { "awaiting_payment", NULL }, NULL, WF_SYSTEM, WF_CLOCK_NONE,
+	  false, false },
 };
 const size_t wf_actions_n = ARRAY_LEN(wf_actions);
 

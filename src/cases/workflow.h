@@ -3,7 +3,9 @@
  * The default workflow (办件流程): draft -> submitted -> accepted (受理; the clock starts) ->
  * under review -> approved -> completed (办结), with not accepted (不予受理), supplement
  * requested (补正: the clock stops until the applicant resubmits), special procedure (特别程序:
- * the clock stops), denied and withdrawn on the way. workflow_check() proves at start that
+ * the clock stops), denied and withdrawn on the way. Where an item's fee falls due (before
+ * acceptance or after approval, src/pay), the hall itself requests payment (待缴费: the clock
+ * stands still) and, once the payment is confirmed, returns the case to where it was. workflow_check() proves at start that
  * the table is sound: every state reachable from draft, every non-terminal state has a way
  * out, every action names who may take it.
  */
@@ -18,6 +20,7 @@ enum wf_actor {
 	WF_COUNTER = 1 << 1,   /* staff of the item's department with the counter duty */
 	WF_REVIEWER = 1 << 2,  /* staff of the department with the reviewer duty */
 	WF_HEAD = 1 << 3,      /* the department head */
+	WF_SYSTEM = 1 << 4,    /* the hall itself (a fee falls due, a payment is confirmed) */
 };
 
 /* What an action does to the clock. */
@@ -34,17 +37,19 @@ struct wf_state {
 	bool terminal;
 	bool paused;           /* the clock stands still in this state */
 	bool decided;          /* a decision was made (approved, denied, not accepted...) */
+	bool concluded;        /* 办结: counted as concluded in the statistics (stats/rollup.c) */
 };
 
 struct wf_action {
 	const char *code;      /* "accept", "approve", ...; its words: the catalogs' case_action_<code> (a
 	                        * button) and case_event_<code> (what happened, in timelines) */
-	const char *from[6];   /* states it applies to (NULL-terminated) */
+	const char *from[8];   /* states it applies to (NULL-terminated) */
 	const char *to;        /* target state; NULL = back to the state the case came from */
 	unsigned actors;       /* WF_* bits */
 	enum wf_clock clock;
 	bool needs_reason;     /* a refusal, denial, supplement or special procedure says why */
-	bool logged;           /* a decision that goes to the transparency log (later issue) */
+	bool logged;           /* a decision: its leaf in the transparency log is of kind "decision"
+				* (every other transition's is "transition"; ledger_is_decision) */
 };
 
 extern const struct wf_state wf_states[];

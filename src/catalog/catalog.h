@@ -52,12 +52,18 @@ struct catalog_service {
 	long version;
 	const char *department, *name_zh, *name_en, *audience; /* audience: "individual,enterprise" */
 	long legal_limit_days, promised_limit_days, online_depth;
+	long visits_required;         /* visits in person (0-2): a visit is booked at a centre */
 	const char *materials, *form; /* JSON arrays as text */
 	const char *outcome_ecert;    /* NULL when none */
 };
 /* The current version of an item (version 0) or a given one; GH_ENOTFOUND when unknown. */
 int catalog_service_get(struct db *db, struct arena *a, const char *code, long version,
 			struct catalog_service *out);
+
+/* The fee rule of item version (code, version): the item record's "fee" member as JSON text
+ * (sorted keys, compact; validated at import, docs/payments.md), or *rule NULL when the
+ * version has none. In a. */
+int catalog_item_fee(struct db *db, struct arena *a, const char *code, long version, const char **rule);
 
 /* The current version of an item as catalog_service_get gives it, with its form and material
  * lists parsed and its department's names, from a cache kept per worker thread and dropped
@@ -74,6 +80,21 @@ int catalog_service_cached(struct req *r, const char *code, const struct catalog
 /* The catalog's generation: it changes whenever items, departments or bundles change (an
  * import on any node). Shape of a route's cache function (http/router.h). */
 int catalog_generation(struct req *r, uint64_t *gen);
+/* Bumps the catalog's generation, in the caller's transaction when there is one: every node
+ * drops its cached catalog pages and items. For the catalog's own writes and for other
+ * domains whose guide sections (catalog_guide_section) changed; the table stays the
+ * catalog's. Returns 0 or a database error. */
+int catalog_changed(struct db *db);
+
+/* A section another domain adds to an item's guide page (interact adds the FAQ of public
+ * consultations), so the catalog knows no domain above it: fn sets the section's keys in ctx,
+ * the page's context, which templates/catalog/service.mustache names. Called on the request's
+ * worker thread after the catalog's own keys are set; a section that cannot be read is left
+ * out (the page still serves). Whoever changes what a section shows calls catalog_changed.
+ * Register at start, before serving (not thread-safe); registering fn again is a no-op; at
+ * most 8. */
+typedef void (*catalog_guide_section_fn)(struct req *r, const char *item_code, json_t *ctx);
+void catalog_guide_section(catalog_guide_section_fn fn);
 
 /* A bundle (一件事) for other domains: its names and its current items in order, as services
  * (items the catalog no longer has are skipped). Everything lives in a. GH_ENOTFOUND for an

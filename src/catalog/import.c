@@ -8,6 +8,7 @@
 #include "catalog/catalog_impl.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -42,6 +43,8 @@ DB_SQL(q_insert_item,
        "online_depth, visits_required, conditions_zh, conditions_en, legal_basis_zh, materials, "
        "form, outcome_ecert, keywords_zh, content_hash, created_at, aliases_zh, aliases_en) "
        "VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+DB_SQL(q_insert_fee, "INSERT INTO item_fees (code, version, rule) VALUES (?, ?, ?)");
+DB_SQL(q_item_fee, "SELECT rule FROM item_fees WHERE code = ? AND version = ?");
 DB_SQL(q_upsert_bundle,
        "INSERT INTO bundles (code, name_zh, name_en, description_zh, description_en, position, aliases_zh, "
        "aliases_en) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (code) DO UPDATE SET name_zh = excluded.name_zh, "
@@ -50,9 +53,6 @@ DB_SQL(q_upsert_bundle,
        "aliases_zh = excluded.aliases_zh, aliases_en = excluded.aliases_en");
 DB_SQL(q_clear_bundle, "DELETE FROM bundle_items WHERE bundle = ?");
 DB_SQL(q_add_bundle_item, "INSERT INTO bundle_items (bundle, item, position) VALUES (?, ?, ?)");
-DB_SQL(q_bump_generation,
-       "UPDATE catalog_meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) "
-       "WHERE key = 'catalog_generation'");
 
 static const char *sget(json_t *obj, const char *key)
 {
@@ -121,9 +121,25 @@ static const struct cover_table cover_items = {
 		"legal_basis_zh, materials, form, outcome_ecert, keywords_zh, aliases_zh, aliases_en, content_hash, created_at",
 };
 
+/* An item version's fee rule, written with the version (pay/ applies it). */
+static const struct cover_table cover_fees = {
+	.table = "item_fees", .key = "code, version", .cols = "rule",
+};
+
 void catalog_register(void)
 {
 	cover_declare(&cover_items);
+	cover_declare(&cover_fees);
+}
+
+int catalog_item_fee(struct db *db, struct arena *a, const char *code, long version, const char **rule)
+{
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_item_fee, DB_ARGS(DB_TEXT(code), DB_INT(version)), &rows);
+	if (rc)
+		return rc;
+	*rule = rows.nrows ? db_cell(&rows, 0, 0) : NULL;
+	return 0;
 }
 
 static catalog_version_fn version_observer;
@@ -181,6 +197,16 @@ static int write_item(struct db *db, struct arena *a, json_t *it, json_t *curren
 			     DB_TEXT(now), DB_TEXT(dump(a, json_object_get(it, "aliases_zh"))),
 			     DB_TEXT(dump(a, json_object_get(it, "aliases_en")))),
 		     NULL);
+	json_t *fee_rule = json_object_get(it, "fee");
+	if (!rc && fee_rule) {
+		char *rule = json_dumps(fee_rule, JSON_COMPACT | JSON_SORT_KEYS);
+		if (!rule)
+			die("catalog: out of memory");
+		rc = db_exec(db, &q_insert_fee, DB_ARGS(DB_TEXT(code), DB_INT(version), DB_TEXT(rule)), NULL);
+		free(rule);
+		if (!rc)
+			rc = cover_touch(db, "item_fees", arena_printf(a, "%s:%ld", code, version), "catalog.fee");
+	}
 	if (!rc && version_observer)
 		rc = version_observer(db, a, code, version);
 	if (rc)
@@ -266,7 +292,7 @@ static int write_all(struct db *db, struct arena *a, const struct catalog_set *s
 		}
 		rep->bundles++;
 	}
-	return db_exec(db, &q_bump_generation, DB_NOARGS, NULL);
+	return catalog_changed(db);
 }
 
 /* Validates root and writes it in one transaction. */

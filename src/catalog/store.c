@@ -321,6 +321,13 @@ int catalog_regions_list(struct db *db, struct arena *a, struct catalog_region *
 }
 
 DB_SQL(q_generation, "SELECT value FROM catalog_meta WHERE key = 'catalog_generation'");
+DB_SQL(q_bump_generation, "UPDATE catalog_meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) "
+			  "WHERE key = 'catalog_generation'");
+
+int catalog_changed(struct db *db)
+{
+	return db_exec(db, &q_bump_generation, DB_NOARGS, NULL);
+}
 
 int catalog_generation(struct req *r, uint64_t *gen)
 {
@@ -349,7 +356,7 @@ int catalog_service_get(struct db *db, struct arena *a, const char *code, long v
 					 .name_zh = it.name_zh, .name_en = it.name_en, .audience = it.audience,
 					 .legal_limit_days = it.legal_limit_days,
 					 .promised_limit_days = it.promised_limit_days, .online_depth = it.online_depth,
-					 .materials = it.materials, .form = it.form, .outcome_ecert = it.outcome_ecert };
+					 .visits_required = it.visits_required, .materials = it.materials, .form = it.form, .outcome_ecert = it.outcome_ecert };
 	return 0;
 }
 

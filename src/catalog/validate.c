@@ -437,13 +437,15 @@ static void check_aliases(struct vctx *v, json_t *rec, const char *path, const c
 	json_decref(seen);
 }
 
+static void check_fee(struct vctx *v, json_t *rec, const char *path);
+
 static void check_item(struct vctx *v, json_t *rec, const char *path, json_t *seen)
 {
 	static const char *const keys[] = {
 		"code", "name_zh", "name_en", "department", "audience", "theme", "item_type", "level",
 		"legal_limit_days", "promised_limit_days", "fee_yuan", "online_depth",
 		"visits_required", "conditions_zh", "conditions_en", "legal_basis_zh", "materials",
-		"form", "outcome_ecert", "keywords_zh", "aliases_zh", "aliases_en", NULL,
+		"form", "outcome_ecert", "keywords_zh", "aliases_zh", "aliases_en", "fee", NULL,
 	};
 	static const char *const levels[] = { "city", "district", NULL };
 	static const char *const types[] = { "licensing", "confirmation", "payment",
@@ -591,6 +593,8 @@ static void check_item(struct vctx *v, json_t *rec, const char *path, json_t *se
 	}
 	check_aliases(v, rec, path, "aliases_zh");
 	check_aliases(v, rec, path, "aliases_en");
+	if (json_object_get(rec, "fee"))
+		check_fee(v, rec, path);
 }
 
 static void check_bundle(struct vctx *v, json_t *rec, const char *path, json_t *seen)
@@ -749,4 +753,218 @@ int catalog_validate(json_t *root, const struct catalog_known *known, FILE *erro
 	if (nrecords)
 		*nrecords = nbad;
 	return rc;
+}
+
+/* ---- fees ------------------------------------------------------------------------------- */
+
+#define FEE_FEN_MAX 100000000000LL /* fen: one billion yuan (pay/proto.h PAY_AMOUNT_MAX) */
+
+/* An amount of fen: a JSON integer in [min, FEE_FEN_MAX]. */
+static bool get_fen(struct vctx *v, json_t *obj, const char *path, const char *key, long long min, bool optional,
+		    long long *out)
+{
+	char p[600];
+	json_t *j = json_object_get(obj, key);
+	sub(p, sizeof(p), path, key);
+	if (!j) {
+		if (!optional)
+			verr(v, p, "required");
+		return false;
+	}
+	if (!json_is_integer(j) || json_integer_value(j) < min || json_integer_value(j) > FEE_FEN_MAX) {
+		verr(v, p, "expected a whole number of fen (分) from %lld to %lld", min, FEE_FEN_MAX);
+		return false;
+	}
+	*out = json_integer_value(j);
+	return true;
+}
+
+/* The form field of the item whose key is the member `key` of obj (reported when absent, not a
+ * field of the form, or not of type `type`, or not required when `required`). */
+static json_t *fee_field(struct vctx *v, json_t *rec, json_t *obj, const char *path, const char *key, const char *type,
+			 bool required)
+{
+	char p[600], q[80];
+	const char *k = get_str(v, obj, path, key, false, 64);
+	sub(p, sizeof(p), path, key);
+	if (!k)
+		return NULL;
+	size_t i;
+	json_t *f;
+	json_array_foreach(json_object_get(rec, "form"), i, f)
+	{
+		const char *fk = json_string_value(json_object_get(f, "key"));
+		if (!fk || strcmp(fk, k) != 0)
+			continue;
+		const char *ft = json_string_value(json_object_get(f, "type"));
+		if (type && (!ft || strcmp(ft, type) != 0))
+			verr(v, p, "the field \"%s\" must be of type %s", quote(k, q, sizeof(q)), type);
+		else if (required && !json_is_true(json_object_get(f, "required")))
+			verr(v, p, "the field \"%s\" must be required, or the fee could be left unassessed", quote(k, q, sizeof(q)));
+		else
+			return f;
+		return NULL;
+	}
+	verr(v, p, "no field \"%s\" in the item's form", quote(k, q, sizeof(q)));
+	return NULL;
+}
+
+/* The item's fee rule (docs/payments.md, "Fees in the catalog"): where in the workflow it is
+ * due, its legal basis, exactly one way to price it (a fixed amount, per unit of a number field,
+ * or by the option chosen in a select field), and exemptions by rule. */
+static void check_fee(struct vctx *v, json_t *rec, const char *path)
+{
+	static const char *const keys[] = { "point", "basis_zh", "basis_en", "amount_fen", "per_unit", "by_option",
+					    "exemptions", NULL };
+	static const char *const points[] = { "before_acceptance", "after_approval", NULL };
+	char p[600], q[80];
+	sub(p, sizeof(p), path, "fee");
+	json_t *fee = json_object_get(rec, "fee");
+	if (!json_is_object(fee)) {
+		verr(v, p, "expected an object, got %s", type_name(fee));
+		return;
+	}
+	check_keys(v, fee, p, keys);
+	get_enum(v, fee, p, "point", points, "before_acceptance or after_approval");
+	get_str(v, fee, p, "basis_zh", false, 300);
+	get_str(v, fee, p, "basis_en", false, 300);
+	json_t *fixed = json_object_get(fee, "amount_fen"), *pu = json_object_get(fee, "per_unit"),
+	       *bo = json_object_get(fee, "by_option");
+	if ((fixed != NULL) + (pu != NULL) + (bo != NULL) != 1) {
+		verr(v, p, "give exactly one of amount_fen, per_unit and by_option");
+	} else if (fixed) {
+		long long amount;
+		if (get_fen(v, fee, p, "amount_fen", 1, false, &amount)) {
+			/* The guide's headline fee says the same. */
+			double yuan = json_number_value(json_object_get(rec, "fee_yuan"));
+			if (json_is_number(json_object_get(rec, "fee_yuan")) && (long long)(yuan * 100 + 0.5) != amount) {
+				char ap[600];
+				sub(ap, sizeof(ap), p, "amount_fen");
+				verr(v, ap, "%lld fen disagrees with fee_yuan (%g)", amount, yuan);
+			}
+		}
+	} else if (pu) {
+		char pp[600];
+		sub(pp, sizeof(pp), p, "per_unit");
+		long long x;
+		long units;
+		if (!json_is_object(pu)) {
+			verr(v, pp, "expected an object, got %s", type_name(pu));
+		} else {
+			static const char *const pkeys[] = { "field", "unit_fen", "base_fen", "max_units", NULL };
+			check_keys(v, pu, pp, pkeys);
+			fee_field(v, rec, pu, pp, "field", "number", true);
+			get_fen(v, pu, pp, "unit_fen", 1, false, &x);
+			get_fen(v, pu, pp, "base_fen", 0, true, &x);
+			get_int(v, pu, pp, "max_units", 1, 100000, &units);
+		}
+	} else {
+		char bp[600];
+		sub(bp, sizeof(bp), p, "by_option");
+		if (!json_is_object(bo)) {
+			verr(v, bp, "expected an object, got %s", type_name(bo));
+		} else {
+			static const char *const bkeys[] = { "field", "amounts_fen", NULL };
+			check_keys(v, bo, bp, bkeys);
+			json_t *f = fee_field(v, rec, bo, bp, "field", "select", true);
+			json_t *amounts = json_object_get(bo, "amounts_fen");
+			char ap[600];
+			sub(ap, sizeof(ap), bp, "amounts_fen");
+			if (!json_is_object(amounts)) {
+				verr(v, ap, "expected an object of option -> fen");
+			} else if (f) {
+				/* Every option priced, and nothing but the options. */
+				size_t i;
+				json_t *o;
+				json_array_foreach(json_object_get(f, "options"), i, o)
+				{
+					const char *ov = json_string_value(json_object_get(o, "value"));
+					if (ov && !json_object_get(amounts, ov))
+						verr(v, ap, "no amount for the option \"%s\"", quote(ov, q, sizeof(q)));
+				}
+				const char *k;
+				json_t *val;
+				json_object_foreach(amounts, k, val)
+				{
+					bool known = false;
+					long long x;
+					json_array_foreach(json_object_get(f, "options"), i, o)
+					{
+						const char *ov = json_string_value(json_object_get(o, "value"));
+						known |= ov && !strcmp(ov, k);
+					}
+					if (!known)
+						verr(v, ap, "\"%s\" is not an option of the field", quote(k, q, sizeof(q)));
+					else
+						get_fen(v, amounts, ap, k, 0, false, &x);
+				}
+			}
+		}
+	}
+	json_t *ex = json_object_get(fee, "exemptions");
+	char ep[600];
+	sub(ep, sizeof(ep), p, "exemptions");
+	if (!ex)
+		return;
+	if (!json_is_array(ex) || json_array_size(ex) > 10) {
+		verr(v, ep, "expected a list of at most 10 exemptions");
+		return;
+	}
+	json_t *codes = json_object();
+	size_t i;
+	json_t *e;
+	json_array_foreach(ex, i, e)
+	{
+		static const char *const ekeys[] = { "code", "name_zh", "name_en", "when", NULL };
+		char xp[600];
+		idx(xp, sizeof(xp), ep, i);
+		if (!json_is_object(e)) {
+			verr(v, xp, "expected an object, got %s", type_name(e));
+			continue;
+		}
+		check_keys(v, e, xp, ekeys);
+		const char *code = get_str(v, e, xp, "code", false, 32);
+		char cp[600];
+		sub(cp, sizeof(cp), xp, "code");
+		if (code && !code_ok(code, 31, "_"))
+			verr(v, cp, "expected a lower-case code of letters, digits and '_' (at most 32)");
+		else if (code && json_object_get(codes, code))
+			verr(v, cp, "\"%s\" is listed twice", quote(code, q, sizeof(q)));
+		else if (code)
+			json_object_set_new(codes, code, json_true());
+		get_str(v, e, xp, "name_zh", false, 100);
+		get_str(v, e, xp, "name_en", false, 100);
+		json_t *when = json_object_get(e, "when");
+		char wp[600];
+		sub(wp, sizeof(wp), xp, "when");
+		if (!json_is_array(when) || json_array_size(when) == 0 || json_array_size(when) > 4) {
+			verr(v, wp, "expected a list of 1 to 4 conditions, all of which must hold");
+			continue;
+		}
+		size_t k;
+		json_t *c;
+		json_array_foreach(when, k, c)
+		{
+			static const char *const ckeys[] = { "field", "equals", "age_at_least", NULL };
+			char kp[600];
+			idx(kp, sizeof(kp), wp, k);
+			if (!json_is_object(c)) {
+				verr(v, kp, "expected an object, got %s", type_name(c));
+				continue;
+			}
+			check_keys(v, c, kp, ckeys);
+			json_t *eq = json_object_get(c, "equals"), *age = json_object_get(c, "age_at_least");
+			if ((eq != NULL) == (age != NULL)) {
+				verr(v, kp, "give exactly one of equals and age_at_least");
+			} else if (eq) {
+				fee_field(v, rec, c, kp, "field", NULL, false);
+				get_str(v, c, kp, "equals", false, 200);
+			} else {
+				long years;
+				fee_field(v, rec, c, kp, "field", "id_number", false);
+				get_int(v, c, kp, "age_at_least", 1, 150, &years);
+			}
+		}
+	}
+	json_decref(codes);
 }

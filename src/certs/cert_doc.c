@@ -65,12 +65,19 @@ static void *memfind(const void *hay, size_t hlen, const char *needle)
 
 int cert_pdf_extract(struct arena *a, const char *buf, size_t len, char **json, size_t *jlen)
 {
+	return certs_pdf_embedded(a, buf, len, CERT_PDF_MARK, json, jlen);
+}
+
+int certs_pdf_embedded(struct arena *a, const char *buf, size_t len, const char *mark, char **json, size_t *jlen)
+{
+	if (!mark || !*mark)
+		return GH_EINVAL;
 	if (len < 5 || memcmp(buf, "%PDF-", 5) != 0)
 		return GH_ENOTFOUND;
-	const char *p = memfind(buf, len, CERT_PDF_MARK);
+	const char *p = memfind(buf, len, mark);
 	if (!p)
 		return GH_EINVAL;
-	p += strlen(CERT_PDF_MARK);
+	p += strlen(mark);
 	const char *end = buf + len, *q = p;
 	while (q < end && ((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') ||
 			   *q == '-' || *q == '_'))
@@ -205,7 +212,9 @@ int cert_doc_check_signature(const struct cert_doc *d, const unsigned char pk[32
 		       : GH_EINVAL;
 }
 
-int cert_keys_find(const json_t *keys, const struct cert_doc *d, unsigned char pk[32], struct cert_why *why)
+/* A department's published key (keys document's "departments"), valid at `at`. */
+static int key_find(const json_t *keys, const char *department, const char *key_id, int64_t at, unsigned char pk[32],
+		    struct cert_why *why)
 {
 	json_t *list = json_object_get(keys, "departments");
 	size_t i;
@@ -213,20 +222,50 @@ int cert_keys_find(const json_t *keys, const struct cert_doc *d, unsigned char p
 	json_array_foreach(list, i, k)
 	{
 		const char *id = str_member(k, "key_id", 64);
-		if (!id || strcmp(id, d->key_id) != 0)
+		if (!id || strcmp(id, key_id) != 0)
 			continue;
 		const char *dept = str_member(k, "department", 32);
-		if (!dept || strcmp(dept, d->department) != 0)
+		if (!dept || strcmp(dept, department) != 0)
 			FAIL(N_("certs_key_other_department"));
 		json_t *from = json_object_get(k, "valid_from"), *until = json_object_get(k, "valid_until");
-		if (!json_is_integer(from) || d->issued_at < json_integer_value(from) ||
-		    (json_is_integer(until) && d->issued_at > json_integer_value(until)))
+		if (!json_is_integer(from) || at < json_integer_value(from) ||
+		    (json_is_integer(until) && at > json_integer_value(until)))
 			FAIL(N_("certs_key_not_valid_then"));
 		if (cert_unb64(str_member(k, "public_key", 64), pk, 32))
 			FAIL(N_("certs_key_malformed"));
 		return 0;
 	}
-	FAIL_DETAIL(N_("certs_key_unpublished"), d->key_id);
+	FAIL_DETAIL(N_("certs_key_unpublished"), key_id);
+}
+
+int cert_keys_find(const json_t *keys, const struct cert_doc *d, unsigned char pk[32], struct cert_why *why)
+{
+	return key_find(keys, d->department, d->key_id, d->issued_at, pk, why);
+}
+
+/* For govhall verify (an operator's command): the reason in English from the catalogs words,
+ * or (words NULL) its message key and detail. */
+static int offline_refusal(struct arena *a, const struct view *words, const struct cert_why *why, char *err,
+			   size_t errlen)
+{
+	if (words)
+		snprintf(err, errlen, "%s", cert_why_text(a, words, "en", why));
+	else
+		snprintf(err, errlen, "%s%s%s", why->key, why->detail[0] ? " " : "", why->detail);
+	return GH_EINVAL;
+}
+
+int certs_check_offline(const json_t *keys, const char *department, const char *key_id, int64_t at, const char *text,
+			const char *sig, struct arena *a, const struct view *words, char *err, size_t errlen)
+{
+	unsigned char pk[32], s[64];
+	struct cert_why why = { 0 };
+	if (!department || !key_id || !text || !sig)
+		why.key = N_("certs_offline_no_signature");
+	else if (!key_find(keys, department, key_id, at, pk, &why) &&
+		 (cert_unb64(sig, s, 64) || crypto_sign_verify_detached(s, (const unsigned char *)text, strlen(text), pk)))
+		why.key = N_("certs_offline_bad_signature");
+	return why.key ? offline_refusal(a, words, &why, err, errlen) : 0;
 }
 
 int cert_doc_check_log(struct arena *a, const struct cert_doc *d, const json_t *keys, struct cert_why *why)

@@ -239,3 +239,71 @@ int cert_pdf_render(const char *doc_json, const struct view *v, unsigned char **
 	*len = m.len;
 	return 0;
 }
+
+/* ---- sheets of other domains' documents (certs.h certs_sheet_pdf) ------------------------ */
+
+int certs_sheet_pdf(const struct certs_sheet *sh, unsigned char **pdf, size_t *len)
+{
+	struct membuf m = { 0 };
+	cairo_surface_t *s = cairo_pdf_surface_create_for_stream(write_mem, &m, PAGE_W, PAGE_H);
+	struct sb line = SB_INIT;
+	sb_addf(&line, "%s %s", sh->title_zh ? sh->title_zh : "", sh->subtitle ? sh->subtitle : "");
+	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_TITLE, line.buf);
+	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATOR, "govhall");
+	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_SUBJECT, sh->subject ? sh->subject : "");
+	if (sh->mark && sh->document) {
+		size_t dl = strlen(sh->document), ml = strlen(sh->mark);
+		size_t cap = sodium_base64_ENCODED_LEN(dl, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		char *kw = xmalloc(ml + cap);
+		memcpy(kw, sh->mark, ml);
+		sodium_bin2base64(kw + ml, cap, (const unsigned char *)sh->document, dl,
+				  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_KEYWORDS, kw);
+		free(kw);
+	}
+	cairo_t *cr = cairo_create(s);
+	double w = PAGE_W - 2 * MARGIN, y = MARGIN;
+	cairo_set_source_rgb(cr, 0.62, 0.11, 0.11);
+	cairo_set_line_width(cr, 1.5);
+	cairo_rectangle(cr, 28, 28, PAGE_W - 56, PAGE_H - 56);
+	cairo_stroke(cr);
+	y += text(cr, "Noto Serif CJK SC Bold 24", MARGIN, y, w, sh->title_zh, PANGO_ALIGN_CENTER);
+	y += text(cr, "Noto Sans CJK SC 12", MARGIN, y, w, sh->title_en, PANGO_ALIGN_CENTER) + 4;
+	cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+	if (sh->subtitle)
+		y += text(cr, "Noto Sans CJK SC 11", MARGIN, y, w, sh->subtitle, PANGO_ALIGN_CENTER);
+	y += 16;
+	for (size_t i = 0; i < sh->nrows; i++) {
+		if (y > QR_Y - 24)
+			break; /* the rest is in the embedded document */
+		const char *v = sh->rows[i].value ? sh->rows[i].value : "";
+		double lh = text(cr, "Noto Sans CJK SC 10", MARGIN + 10, y + 1, LABEL_W, sh->rows[i].label, PANGO_ALIGN_LEFT);
+		double vh = text(cr, "Noto Serif CJK SC 12", MARGIN + VALUE_X, y, w - VALUE_X - 10, v, PANGO_ALIGN_LEFT);
+		y += (lh > vh ? lh : vh) + 4;
+	}
+	double qs = QR_SIZE, qy = QR_Y, ty = qy;
+	if (sh->qr)
+		qr(cr, sh->qr, PAGE_W - MARGIN - qs, qy, qs);
+	cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+	if (sh->qr_caption)
+		ty += text(cr, "Noto Sans CJK SC Bold 10", MARGIN + 10, ty, w - qs - 30, sh->qr_caption, PANGO_ALIGN_LEFT) + 4;
+	if (sh->qr)
+		ty += text(cr, "DejaVu Sans Mono 6.5", MARGIN + 10, ty, w - qs - 30, sh->qr, PANGO_ALIGN_LEFT) + 5;
+	if (sh->note_zh)
+		ty += text(cr, "Noto Sans CJK SC 7.5", MARGIN + 10, ty, w - qs - 30, sh->note_zh, PANGO_ALIGN_LEFT) + 2;
+	if (sh->note_en)
+		text(cr, "Noto Sans CJK SC 7.5", MARGIN + 10, ty, w - qs - 30, sh->note_en, PANGO_ALIGN_LEFT);
+	cairo_show_page(cr);
+	cairo_destroy(cr);
+	cairo_surface_finish(s);
+	cairo_status_t st = cairo_surface_status(s);
+	cairo_surface_destroy(s);
+	sb_release(&line);
+	if (st != CAIRO_STATUS_SUCCESS || m.failed) {
+		free(m.p);
+		return GH_EINTERNAL;
+	}
+	*pdf = m.p;
+	*len = m.len;
+	return 0;
+}

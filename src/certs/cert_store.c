@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/calendar.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -248,10 +249,7 @@ void certs_load_types(const char *data_dir)
 
 static void day_text(int64_t t, char out[11])
 {
-	time_t x = (time_t)(t + 8 * 3600); /* China Standard Time */
-	struct tm tm;
-	if (!gmtime_r(&x, &tm) || !strftime(out, 11, "%Y-%m-%d", &tm))
-		snprintf(out, 11, "1970-01-01");
+	calendar_format_day(calendar_day_of((time_t)t), out); /* China Standard Time */
 }
 
 /* The content fields of the certificate: the form's values (the plaintext, cases.h
@@ -707,4 +705,33 @@ json_t *cert_verify_online(struct req *r, const char *number, const char *hash, 
 	}
 	json_object_set_new(out, "status", json_string("valid"));
 	return out;
+}
+
+/* ---- documents of other domains --------------------------------------------------------- */
+
+int certs_sign(struct db *db, struct arena *a, const char *department, const char *text, const char **key_id,
+	       const char **sig)
+{
+	struct cert_key key;
+	unsigned char sk[64], s[64];
+	int rc = cert_key_current(db, ring, a, department, &key, sk);
+	if (rc)
+		return rc;
+	crypto_sign_detached(s, NULL, (const unsigned char *)text, strlen(text), sk);
+	sodium_memzero(sk, sizeof(sk));
+	*key_id = key.key_id;
+	*sig = cert_b64(a, s, sizeof(s));
+	return 0;
+}
+
+int certs_check(struct db *db, struct arena *a, const char *department, const char *key_id, int64_t at, const char *text,
+		const char *sig)
+{
+	struct cert_key key;
+	unsigned char pk[32], s[64];
+	if (!key_id || !sig || !text || cert_key_get(db, a, key_id, &key) || strcmp(key.department, department) != 0 ||
+	    at < key.valid_from || (key.valid_until && at > key.valid_until) || cert_unb64(key.public_key, pk, 32) ||
+	    cert_unb64(sig, s, 64))
+		return GH_EINVAL;
+	return crypto_sign_verify_detached(s, (const unsigned char *)text, strlen(text), pk) == 0 ? 0 : GH_EINVAL;
 }

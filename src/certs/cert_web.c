@@ -15,6 +15,7 @@
 #include "base/util.h"
 #include "certs/certs.h"
 #include "certs/certs_impl.h"
+#include "http/handler.h"
 #include "http/msg.h"
 #include "http/multipart.h"
 #include "http/server.h"
@@ -26,29 +27,10 @@
 #define REASON_MAX 500
 #define VERIFY_PER_HOUR 600 /* verifications per address and hour */
 
-static bool en(const struct req *r)
-{
-	return strcmp(r->lang, "en") == 0;
-}
-
-#define T(r, zh, en_) (en(r) ? (en_) : (zh))
-
 static json_t *aj(struct req *r, json_t *j)
 {
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, j);
 	return j;
-}
-
-static const char *when(struct req *r, int64_t t)
-{
-	if (!t)
-		return NULL;
-	time_t x = (time_t)(t + 8 * 3600);
-	struct tm tm;
-	char buf[32];
-	if (!gmtime_r(&x, &tm) || !strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M", &tm))
-		return NULL;
-	return arena_strdup(r->arena, buf);
 }
 
 /* The holder the caller acts as: the enterprise acted for (while its authorisation stands),
@@ -207,6 +189,11 @@ static json_t *result_view(struct req *r, json_t *res)
 		json_object_set_new(v, "leaf_kind_name", json_string(name && strcmp(name, key) ? name : (lk ? lk : "")));
 		return aj(r, v);
 	}
+	if (kind && strcmp(kind, "certificate") != 0) {
+		/* Another domain's document: its fields and checks as it gives them. */
+		json_object_set_new(v, "is_document", json_true());
+		return aj(r, v);
+	}
 	json_t *c = json_object_get(res, "certificate");
 	if (c) {
 		json_t *tn = json_object_get(c, "cert_type_name"), *iss = json_object_get(c, "issuer");
@@ -227,7 +214,7 @@ static json_t *result_view(struct req *r, json_t *res)
 	json_object_set_new(v, "sig_ok", json_boolean(json_is_true(json_object_get(checks, "signature"))));
 	json_object_set_new(v, "log_ok", json_boolean(json_is_true(json_object_get(checks, "inclusion"))));
 	if (json_object_get(res, "revoked_at"))
-		json_object_set_new(v, "revoked_when", json_string(when(r, json_integer_value(json_object_get(res, "revoked_at")))));
+		json_object_set_new(v, "revoked_when", json_string(req_when(r, json_integer_value(json_object_get(res, "revoked_at")))));
 	return aj(r, v);
 }
 
@@ -261,7 +248,7 @@ static int cert_page(struct req *r)
 		json_t *shares = json_array();
 		for (size_t i = 0; i < n; i++)
 			json_array_append_new(shares, json_pack("{s:s,s:s,s:s}", "application", s[i].application_number,
-								"department", s[i].department, "at", when(r, s[i].shared_at)));
+								"department", s[i].department, "at", req_when(r, s[i].shared_at)));
 		json_object_set_new(ctx, "has_shares", json_boolean(n > 0));
 		json_object_set_new(ctx, "shares", shares);
 	}
@@ -438,6 +425,42 @@ static int api_revoke(struct req *r)
 
 /* ---- verification ----------------------------------------------------------------------- */
 
+/* Other domains' documents (certs.h certs_verify_type). */
+static struct {
+	const char *type, *mark;
+	certs_verdict_fn fn;
+} doc_types[4];
+static size_t n_doc_types;
+
+void certs_verify_type(const char *type, const char *pdf_mark, certs_verdict_fn fn)
+{
+	if (n_doc_types == ARRAY_LEN(doc_types))
+		die("certs: more than %zu document types to verify", ARRAY_LEN(doc_types));
+	doc_types[n_doc_types++] = (typeof(doc_types[0])){ type, pdf_mark, fn };
+}
+
+/* Another domain's document in buf (its JSON, or a PDF embedding it): 0 with *res from its
+ * verdict function, GH_ENOTFOUND when buf is none of them. */
+static int other_document(struct req *r, const char *buf, size_t len, json_t *j, json_t **res)
+{
+	const char *type = json_string_value(json_object_get(j, "type"));
+	for (size_t i = 0; type && i < n_doc_types; i++)
+		if (!strcmp(type, doc_types[i].type))
+			return doc_types[i].fn(r, j, res);
+	for (size_t i = 0; !j && i < n_doc_types; i++) {
+		char *json;
+		size_t jl;
+		if (certs_pdf_embedded(r->arena, buf, len, doc_types[i].mark, &json, &jl))
+			continue;
+		json_t *d = json_loadb(json, jl, JSON_REJECT_DUPLICATES, NULL);
+		if (!d)
+			continue;
+		arena_cleanup(r->arena, (void (*)(void *))json_decref, d);
+		return doc_types[i].fn(r, d, res);
+	}
+	return GH_ENOTFOUND;
+}
+
 static int verify_limit(struct req *r)
 {
 	return identity_rate_limit(r, arena_printf(r->arena, "certverify:ip:%s", r->ip), VERIFY_PER_HOUR, 3600);
@@ -512,6 +535,8 @@ static int verify_upload(struct req *r, json_t **res)
 		if (json_is_object(j) && type && strcmp(type, LEDGER_RECEIPT_TYPE) == 0)
 			return ledger_receipt_verdict(r, j, res);
 	}
+	if ((rc = other_document(r, buf, len, json_is_object(j) ? j : NULL, res)) != GH_ENOTFOUND)
+		return rc;
 	struct cert_doc d;
 	struct cert_why why;
 	if (cert_doc_parse(r->arena, buf, len, &d, &why)) {

@@ -16,12 +16,17 @@
 #ifndef GH_CERTS_H
 #define GH_CERTS_H
 #include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
 
 #include "app.h"
+#include "base/arena.h"
 
 struct router;
 struct db;
 struct config;
+struct req;
 
 /* Registers the cases observers (issuance on approval, sharing on submission), the wallet as
  * the source of e-certificate materials, the verify handler for "govhall.certificate/v1"
@@ -45,5 +50,53 @@ int certs_cli(struct app *app, struct db *db, int nargs, char **args);
  * then hands it to the log's verify), otherwise 0 (printed "valid") or 2 (invalid, reasons
  * printed). *status gets the exit status. */
 int certs_verify_pdf_cli(const struct config *cfg, int nargs, char **args, int *status);
+
+/* ---- documents other domains sign like certificates (payment receipts) ------------------ */
+
+/* Signs text (a canonical JSON document) with department's current certificate key, making the
+ * department's first key when it has none (inside the caller's transaction, if any): *key_id
+ * and *sig (standard base64 of the Ed25519 signature) in a. GH_ENOTFOUND for an unknown
+ * department, GH_EUNAVAILABLE without the key file. */
+int certs_sign(struct db *db, struct arena *a, const char *department, const char *text, const char **key_id,
+	       const char **sig);
+/* Checks sig over text under key key_id as this hall publishes it: the key must belong to
+ * department and be valid at `at`. 0, or GH_EINVAL. */
+int certs_check(struct db *db, struct arena *a, const char *department, const char *key_id, int64_t at, const char *text,
+		const char *sig);
+/* The same offline, against a keys document (/.well-known/govhall-keys.json, "departments"),
+ * for govhall verify. GH_EINVAL with the reason in err: in English from the catalogs words
+ * (allocated in a), or without them its message key. */
+struct view;
+int certs_check_offline(const json_t *keys, const char *department, const char *key_id, int64_t at, const char *text,
+			const char *sig, struct arena *a, const struct view *words, char *err, size_t errlen);
+
+/* A printable A4 sheet like a certificate's: a title, a line under it, rows of label and value,
+ * a QR code with the line beside it, two closing lines, and a document embedded in the PDF's
+ * metadata after mark (base64url) so the PDF alone verifies. Slow: for the job pool. */
+struct certs_sheet {
+	const char *title_zh, *title_en, *subtitle; /* subtitle: e.g. "No. XXX" */
+	const char *subject;                        /* PDF metadata */
+	const struct certs_sheet_row {
+		const char *label, *value;
+	} *rows;
+	size_t nrows;
+	const char *qr, *qr_caption;                /* the QR code's text, and what it says in words */
+	const char *note_zh, *note_en;              /* small print at the foot */
+	const char *mark, *document;                /* the embedded document (JSON text) */
+};
+/* Renders s into *pdf (malloc'd, caller frees). Thread-safe. 0 or GH_EINTERNAL. */
+int certs_sheet_pdf(const struct certs_sheet *s, unsigned char **pdf, size_t *len);
+/* The JSON document a sheet embeds after mark: 0 with *json (in a, NUL-terminated),
+ * GH_ENOTFOUND when buf is not a PDF, GH_EINVAL when it is one without such a document. */
+int certs_pdf_embedded(struct arena *a, const char *buf, size_t len, const char *mark, char **json, size_t *jlen);
+
+/* The public /verify page and POST /api/v1/verify read other domains' documents too: a JSON
+ * upload whose "type" is type, or a PDF embedding one after pdf_mark, goes to fn, which returns
+ * 0 with *out, a new verdict object {kind, status: "valid" | "unknown" | "revoked", reason
+ * (not valid), number, title, fields: [{label, value}], checks: [{ok, label}], hash}, or
+ * GH_EVALIDATION with r's detail set for a document that is not one at all. At most 4; call at
+ * start. */
+typedef int (*certs_verdict_fn)(struct req *r, const json_t *doc, json_t **out);
+void certs_verify_type(const char *type, const char *pdf_mark, certs_verdict_fn fn);
 
 #endif

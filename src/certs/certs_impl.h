@@ -22,6 +22,7 @@
 
 #include "base/arena.h"
 #include "http/http.h"
+#include "certs/certs.h"
 #include "ledger/ledger.h"
 
 #define CERT_DOC_TYPE "govhall.certificate/v1"

@@ -94,6 +94,9 @@ struct route {
 	int (*cache)(struct req *r, uint64_t *gen);
 	/* SCOPE_* bits a bearer token must carry to call this route (0 = any token). */
 	unsigned scopes;
+	/* STAFF_* bits: a staff caller needs one of these duties (0 = none needed). The server
+	 * answers 403 before the handler; navigation and page links follow it (router_can). */
+	unsigned duties;
 };
 
 /* Scopes of API tokens: what an app, mini-program or kiosk may do with a token. */
@@ -133,11 +136,14 @@ struct req {
 	struct kvlist params;   /* route parameters, decoded */
 	struct kvlist cookies;
 	const char *lang;       /* "zh" or "en" */
+	bool elder;             /* elder-friendly pages (长辈版): ?elder=1, then the elder cookie */
 	bool api;               /* path under /api/: errors answer in JSON */
 	unsigned role;          /* ROLE_* bit of the caller */
 	struct caller who;      /* who the caller is (zero for anonymous) */
 	const char *ip;         /* peer address */
 	char id[20];            /* request id (also sent as X-Request-Id) */
+	uint64_t seq;           /* this request's number, unique in the process and never 0 (tells
+				   apart two requests at one address, as caches kept per worker need) */
 	const struct route *route;
 	/* response, filled by resp_* */
 	int status;

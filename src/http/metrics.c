@@ -136,10 +136,14 @@ void metrics_render(struct metrics *m, const struct app *app, struct sb *out)
 		     "# HELP govhall_http_connections_evicted_total Connections holding no request closed to admit others.\n"
 		     "# TYPE govhall_http_connections_evicted_total counter\ngovhall_http_connections_evicted_total %llu\n"
 		     "# HELP govhall_http_connection_timeouts_total Connections whose deadline passed.\n"
-		     "# TYPE govhall_http_connection_timeouts_total counter\ngovhall_http_connection_timeouts_total %llu\n",
+		     "# TYPE govhall_http_connection_timeouts_total counter\ngovhall_http_connection_timeouts_total %llu\n"
+		     "# HELP govhall_http_streams Long-lived responses (event streams) open.\n"
+		     "# TYPE govhall_http_streams gauge\ngovhall_http_streams %ld\n"
+		     "# HELP govhall_http_streams_refused_total Event streams refused over stream-max or stream-max-per-ip.\n"
+		     "# TYPE govhall_http_streams_refused_total counter\ngovhall_http_streams_refused_total %llu\n",
 		(unsigned long long)cs.shed_per_address, (unsigned long long)cs.shed_limit,
 		(unsigned long long)cs.shed_descriptors, (unsigned long long)cs.evicted,
-		(unsigned long long)cs.timeouts);
+		(unsigned long long)cs.timeouts, cs.streams, (unsigned long long)cs.streams_refused);
 
 	struct db_stats ds;
 	db_stats_get(&ds);

@@ -1,5 +1,7 @@
 #include "http/router.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,11 @@ struct entry {
 	bool rest;             /* ends in "{name*}": the path may have more segments */
 };
 
+/* router_can's objects: one per role bit, and for staff one per combination of duties. */
+#define CAN_ROLES 7
+#define CAN_DUTIES 8
+#define CAN_SLOTS (CAN_ROLES + CAN_DUTIES)
+
 struct router {
 	const struct route **routes;
 	struct entry *entries;
@@ -29,6 +36,8 @@ struct router {
 	const struct route **slots; /* pointer -> index, open addressing, for router_index */
 	size_t *slot_index;
 	size_t nslots;
+	_Atomic(json_t *) can[CAN_SLOTS];
+	pthread_mutex_t can_lock;
 };
 
 static size_t slot_of(const struct router *rt, const struct route *r)
@@ -71,13 +80,23 @@ size_t router_index(const struct router *rt, const struct route *r)
 
 struct router *router_new(void)
 {
-	return xcalloc(1, sizeof(struct router));
+	struct router *rt = xcalloc(1, sizeof(struct router));
+	pthread_mutex_init(&rt->can_lock, NULL);
+	return rt;
+}
+
+static void can_drop(struct router *rt)
+{
+	for (size_t i = 0; i < CAN_SLOTS; i++)
+		json_decref(atomic_exchange(&rt->can[i], NULL));
 }
 
 void router_free(struct router *rt)
 {
 	if (!rt)
 		return;
+	can_drop(rt);
+	pthread_mutex_destroy(&rt->can_lock);
 	free(rt->routes);
 	free(rt->entries);
 	free(rt->slots);
@@ -138,7 +157,62 @@ int router_add(struct router *rt, const struct route *routes, size_t n)
 		rt->routes[rt->n++] = r;
 	}
 	index_rebuild(rt);
+	can_drop(rt); /* tables are added before anyone asks; a late table must show up too */
 	return 0;
+}
+
+bool router_allows(const struct route *route, unsigned role, unsigned duties)
+{
+	if (role == ROLE_ANON)
+		return (route->roles & (ROLE_ANON | ROLE_CITIZEN | ROLE_AGENT | ROLE_ENTERPRISE)) != 0;
+	if (!(route->roles & role))
+		return false;
+	return role != ROLE_STAFF || !route->duties || (route->duties & duties);
+}
+
+static json_t *can_build(const struct router *rt, unsigned role, unsigned duties)
+{
+	json_t *can = json_object();
+	for (size_t i = 0; i < rt->n; i++) {
+		const struct route *r = rt->routes[i];
+		if (!router_allows(r, role, duties))
+			continue;
+		json_t *o = can;
+		const char *name = r->name, *dot;
+		while ((dot = strchr(name, '.'))) {
+			json_t *sub = json_object_getn(o, name, (size_t)(dot - name));
+			if (!json_is_object(sub)) {
+				sub = json_object();
+				json_object_setn_new(o, name, (size_t)(dot - name), sub);
+			}
+			o = sub;
+			name = dot + 1;
+		}
+		json_object_set_new(o, name, json_true());
+	}
+	return can;
+}
+
+json_t *router_can(struct router *rt, unsigned role, unsigned duties)
+{
+	size_t slot = 0;
+	while (slot < CAN_ROLES && !(role & (1u << slot)))
+		slot++;
+	if (slot == CAN_ROLES)
+		slot = 0; /* no role: anonymous */
+	if (role == ROLE_STAFF)
+		slot = CAN_ROLES + (duties & (STAFF_COUNTER | STAFF_REVIEWER | STAFF_HEAD));
+	json_t *j = atomic_load_explicit(&rt->can[slot], memory_order_acquire);
+	if (j)
+		return j;
+	pthread_mutex_lock(&rt->can_lock);
+	j = atomic_load_explicit(&rt->can[slot], memory_order_relaxed);
+	if (!j) {
+		j = can_build(rt, slot < CAN_ROLES ? 1u << slot : ROLE_STAFF, duties);
+		atomic_store_explicit(&rt->can[slot], j, memory_order_release);
+	}
+	pthread_mutex_unlock(&rt->can_lock);
+	return j;
 }
 
 size_t router_count(const struct router *rt)

@@ -34,6 +34,19 @@ size_t router_index(const struct router *rt, const struct route *r);
 size_t router_count(const struct router *rt);
 const struct route *router_at(const struct router *rt, size_t i);
 
+/* Whether a caller of role (one ROLE_* bit) with staff duties (STAFF_* bits) may call route:
+ * the route's roles hold the role, and a staff caller has one of the route's duties. An
+ * anonymous visitor may follow every route a citizen's, agent's or enterprise's log-in opens
+ * (the server asks them to log in first); staff and administrators' pages are not offered. */
+bool router_allows(const struct route *route, unsigned role, unsigned duties);
+
+/* What a caller may call, for templates: an object with one member per route name, nested at
+ * its dots ("cases.apply" -> {"cases": {"apply": true}}), holding the routes router_allows for
+ * role and duties (duties count for ROLE_STAFF only). Built once per role and duties on first
+ * use and kept until router_free: read-only, shared by all threads (borrowed; json_incref to
+ * keep it in a context). */
+json_t *router_can(struct router *rt, unsigned role, unsigned duties);
+
 /* "GET, HEAD, POST" for a method mask, into a static string. */
 const char *http_methods_str(unsigned methods, char *buf, size_t len);
 const char *http_method_name(unsigned method);

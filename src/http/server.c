@@ -15,6 +15,7 @@
  *   WRITE  the response waits for the client to read it                           body-timeout
  *   IDLE   kept alive, waiting for the next request                               idle-timeout
  *   LINGER answered with close while the client may still send: read and drop     LINGER_SECONDS
+ *   STREAM a long-lived response (req_stream): what the client sends is dropped   stream-max-age
  *
  * Deadlines are total: they are set when a state begins and no byte moves them. Every open
  * connection counts against the worker's limit, which is also bounded by the descriptors the
@@ -59,6 +60,7 @@
 #include "http/metrics.h"
 #include "http/msg.h"
 #include "http/multipart.h"
+#include "http/nav.h"
 #include "http/proxy.h"
 #include "http/router.h"
 #include "store/db.h"
@@ -74,8 +76,11 @@
 #define ACCEPT_BATCH 64
 #define BACKOFF_MIN_MS 10
 #define BACKOFF_MAX_MS 1000
+#define STREAM_MAX_PENDING (256u << 10) /* bytes a stream's reader may leave unread */
 
-enum conn_state { C_PROXY, C_HEAD, C_BODY, C_BUSY, C_WRITE, C_IDLE, C_LINGER };
+enum conn_state { C_PROXY, C_HEAD, C_BODY, C_BUSY, C_WRITE, C_IDLE, C_LINGER, C_STREAM };
+
+struct stream;
 
 struct conn {
 	struct worker *w;
@@ -97,6 +102,7 @@ struct conn {
 	bool linger;            /* ... after reading what the client still sends */
 	bool pumping, resume, dead;
 	struct req *r;          /* the request in BUSY */
+	struct stream *stream;  /* in STREAM */
 	TAILQ_ENTRY(conn) idle;  /* in the worker's list of connections holding no request */
 	bool listed;
 	LIST_ENTRY(conn) all;    /* in the worker's list of every connection */
@@ -130,7 +136,9 @@ struct worker {
 	time_t stop_deadline;
 	TAILQ_HEAD(, conn) idle; /* connections holding no request, oldest first */
 	LIST_HEAD(, conn) all;   /* every connection */
-	const struct timeval *tv_header, *tv_body, *tv_idle, *tv_linger;
+	const struct timeval *tv_header, *tv_body, *tv_idle, *tv_linger, *tv_stream;
+	LIST_HEAD(, stream) streams; /* open long-lived responses */
+	struct event *wake_ev;       /* server_stream_wake: poll every stream now */
 	char *rbuf;               /* READ_CHUNK bytes for recv() */
 	struct sb head;           /* a response head being composed */
 	char date[40];
@@ -143,6 +151,7 @@ struct exchange {
 	struct conn *c;
 	struct kv *hdrs; /* response header fields */
 	size_t nh, caph;
+	struct stream *stream; /* req_stream: the response goes on as a stream */
 };
 
 struct deferred {
@@ -154,6 +163,8 @@ struct deferred {
 static _Atomic uint64_t request_seq;
 static _Atomic uint64_t cache_hits, cache_misses;
 static _Atomic uint64_t conn_shed[3], conn_evicted, conn_timeouts;
+static _Atomic long streams_open;       /* long-lived responses (req_stream) */
+static _Atomic uint64_t streams_refused;
 static uint64_t boot_id;
 /* The body of a quick 503 (shed): the catalog's words in both languages, made at start. */
 static char shed_body[512];
@@ -434,6 +445,10 @@ static void security_headers(struct req *r)
 	if (!resp_find(x_of(r), "Referrer-Policy"))
 		resp_header(r, "Referrer-Policy", "strict-origin-when-cross-origin");
 	resp_header(r, "X-Frame-Options", "DENY");
+	/* What a logged-in caller is answered is theirs: no cache keeps it (the service worker,
+	 * static/js/sw.js, stores only answers that say nothing of the kind). */
+	if (r->who.account && !resp_find(x_of(r), "Cache-Control"))
+		resp_header(r, "Cache-Control", "private, no-store");
 }
 
 int resp_body(struct req *r, int status, const char *content_type, const char *body, size_t len)
@@ -472,8 +487,9 @@ int resp_html(struct req *r, int status, struct sb *html)
 	return 0;
 }
 
-/* The address of this page in the other language: path and query kept, lang flipped. */
-static const char *other_lang_href(struct req *r)
+/* The address of this page with query parameter key set to val (the other language, the
+ * other mode): path and the rest of the query kept. */
+static const char *switch_href(struct req *r, const char *key, const char *val)
 {
 	struct sb sb = SB_INIT;
 	for (const char *p = r->path; *p; p++) {
@@ -487,7 +503,7 @@ static const char *other_lang_href(struct req *r)
 	}
 	char sep = '?';
 	for (size_t i = 0; i < r->query.n; i++) {
-		if (strcmp(r->query.v[i].key, "lang") == 0)
+		if (strcmp(r->query.v[i].key, key) == 0)
 			continue;
 		sb_addch(&sb, sep);
 		sep = '&';
@@ -495,20 +511,26 @@ static const char *other_lang_href(struct req *r)
 		sb_addch(&sb, '=');
 		sb_add_urlenc(&sb, r->query.v[i].val, strlen(r->query.v[i].val));
 	}
-	sb_addch(&sb, sep);
-	sb_adds(&sb, strcmp(r->lang, "en") == 0 ? "lang=zh" : "lang=en");
+	sb_addf(&sb, "%c%s=%s", sep, key, val);
 	char *out = arena_strndup(r->arena, sb.buf, sb.len);
 	sb_release(&sb);
 	return out;
 }
 
-/* What every page may show: the other-language link, and who is logged in (with the CSRF
- * token for the log-out form). Pages of anonymous visitors carry nothing personal, so they
- * can be cached and shared. */
+/* What every page may show: the other-language and elder-mode switches, the navigation the
+ * caller may follow (http/nav.h), and who is logged in (with the CSRF token for the log-out
+ * form). Pages of anonymous visitors carry nothing personal, so they can be cached and
+ * shared (the cache keys them by language and mode). */
 static void page_common(struct req *r, json_t *ctx)
 {
 	if (!json_object_get(ctx, "lang_href"))
-		json_object_set_new(ctx, "lang_href", json_string(other_lang_href(r)));
+		json_object_set_new(ctx, "lang_href",
+				    json_string(switch_href(r, "lang", strcmp(r->lang, "en") == 0 ? "zh" : "en")));
+	json_object_set_new(ctx, "elder_href", json_string(switch_href(r, "elder", r->elder ? "0" : "1")));
+	if (r->elder)
+		json_object_set_new(ctx, "elder", json_true());
+	if (r->app->nav && !json_object_get(ctx, "menu_main"))
+		nav_ctx(r->app->nav, r, ctx);
 	if (!r->who.account || json_object_get(ctx, "me"))
 		return;
 	const char *kind = r->who.kind ? r->who.kind : "";
@@ -603,6 +625,43 @@ static const char *pick_lang(struct req *r)
 	return "zh";
 }
 
+/* Elder-friendly mode (长辈版): ?elder=1 turns it on and ?elder=0 off for this visitor (a
+ * cookie for a year, like the language); otherwise the cookie says. */
+static bool pick_elder(struct req *r)
+{
+	const char *q = req_query(r, "elder");
+	if (q && (strcmp(q, "1") == 0 || strcmp(q, "0") == 0)) {
+		resp_header(r, "Set-Cookie", q[0] == '1' ? "elder=1; Path=/; Max-Age=31536000; SameSite=Lax"
+							  : "elder=; Path=/; Max-Age=0; SameSite=Lax");
+		return q[0] == '1';
+	}
+	const char *c = req_cookie(r, "elder");
+	return c && strcmp(c, "1") == 0;
+}
+
+/* The 403 detail for a staff member who lacks the duty a route needs: names the duties
+ * ("needs one of these duties: counter, reviewer") in the caller's language. */
+static void duty_needed(struct req *r, unsigned duties)
+{
+	static const struct {
+		unsigned bit;
+		const char *key;
+	} names[] = { { STAFF_COUNTER, "admin_duty_counter" }, { STAFF_REVIEWER, "admin_duty_reviewer" },
+		      { STAFF_HEAD, "admin_duty_head" } };
+	const struct view *v = r->app->view;
+	struct sb sb = SB_INIT;
+	for (size_t i = 0; i < ARRAY_LEN(names); i++) {
+		if (!(duties & names[i].bit))
+			continue;
+		if (sb.len)
+			sb_adds(&sb, view_msg(v, r->lang, "nav_duty_sep"));
+		sb_adds(&sb, view_msg(v, r->lang, names[i].key));
+	}
+	req_error_detail(r, "%s%s%s", view_msg(v, r->lang, "nav_duty_needed"), sb.buf ? sb.buf : "",
+			 view_msg(v, r->lang, "nav_duty_ask"));
+	sb_release(&sb);
+}
+
 static void log_request(struct req *r, uint64_t dur_ns, size_t bytes)
 {
 	if (r->route && (r->route->flags & ROUTE_NOLOG) && r->status < 400)
@@ -638,7 +697,11 @@ static void log_request(struct req *r, uint64_t dur_ns, size_t bytes)
 }
 
 static void conn_after_response(struct conn *c);
+static void stream_start(struct conn *c, struct stream *s);
+static void stream_drop(struct stream *s);
 static void conn_close(struct conn *c);
+static void conn_free(struct conn *c);
+static void conn_enter(struct conn *c, enum conn_state s);
 static void conn_pump(struct conn *c, const char *data, size_t n);
 static bool conn_flush(struct conn *c);
 
@@ -684,12 +747,28 @@ static void finish(struct req *r)
 	}
 	security_headers(r);
 	resp_header(r, "X-Request-Id", r->id);
+	const struct h1_request *q = h1_request(c->h1);
+	/* A stream's head goes out now, its body as it comes; it never ends in keep-alive. */
+	struct stream *stream = x->stream;
+	if (stream && (r->status != 200 || w->stopping)) {
+		stream_drop(stream);
+		stream = x->stream = NULL;
+		if (r->status == 200) {
+			r->status = 503;
+			resp_header(r, "Retry-After", "5");
+		}
+	}
+	if (stream) {
+		resp_remove(x, "Transfer-Encoding");
+		if (q->minor >= 1)
+			resp_header(r, "Transfer-Encoding", "chunked");
+		c->close_after = true;
+	}
 	if (w->stopping)
 		c->close_after = true;
 
-	const struct h1_request *q = h1_request(c->h1);
 	size_t bytes = evbuffer_get_length(c->body);
-	bool bodiless = r->status < 200 || r->status == 204 || r->status == 304;
+	bool bodiless = r->status < 200 || r->status == 204 || r->status == 304 || stream;
 	if (bodiless && bytes) {
 		evbuffer_drain(c->body, bytes);
 		bytes = 0;
@@ -730,7 +809,10 @@ static void finish(struct req *r)
 	}
 	c->r = NULL;
 	w->inflight--;
-	conn_after_response(c);
+	if (stream)
+		stream_start(c, stream);
+	else
+		conn_after_response(c);
 }
 
 void server_cache_stats(uint64_t *hits, uint64_t *misses)
@@ -746,6 +828,8 @@ void server_conn_stats(struct server_conn_stats *s)
 	s->shed_descriptors = atomic_load_explicit(&conn_shed[2], memory_order_relaxed);
 	s->evicted = atomic_load_explicit(&conn_evicted, memory_order_relaxed);
 	s->timeouts = atomic_load_explicit(&conn_timeouts, memory_order_relaxed);
+	s->streams = atomic_load_explicit(&streams_open, memory_order_relaxed);
+	s->streams_refused = atomic_load_explicit(&streams_refused, memory_order_relaxed);
 }
 
 static int serve_entry(struct req *r, const struct cache_entry *e)
@@ -806,6 +890,8 @@ static int cached(struct req *r, const struct route *route)
 		return route->fn(r);
 	struct sb key = SB_INIT;
 	sb_adds(&key, r->lang);
+	if (r->elder)
+		sb_adds(&key, "+elder");
 	sb_addch(&key, '\x1f');
 	sb_adds(&key, r->path);
 	if (r->raw_query) {
@@ -917,6 +1003,7 @@ static int dispatch(struct req *r)
 	if (!rc && cookie && cookie_parse(r->arena, cookie, strlen(cookie), MAX_COOKIES, &r->cookies))
 		r->cookies.n = 0; /* a broken Cookie header is ignored, not fatal */
 	r->lang = pick_lang(r);
+	r->elder = pick_elder(r);
 	if (rc) {
 		req_error_detail(r, "%s", M(r, "http_query_malformed"));
 		return rc == GH_ETOOBIG ? GH_EINVAL : rc;
@@ -950,6 +1037,11 @@ static int dispatch(struct req *r)
 		if (!r->api && (r->method & (HTTP_GET | HTTP_HEAD)) && app->login_path && !(route->roles & ROLE_ANON))
 			return resp_redirect(r, 303, login_redirect(r, app->login_path));
 		return GH_EUNAUTH;
+	}
+	if (r->role == ROLE_STAFF && route->duties && !(route->duties & r->who.staff_roles)) {
+		if (app->view)
+			duty_needed(r, route->duties);
+		return GH_EFORBIDDEN;
 	}
 	if (r->who.token && (route->scopes & ~r->who.scopes)) {
 		req_error_detail(r, "%s", M(r, "http_token_scope"));
@@ -1012,8 +1104,10 @@ static struct req *req_begin(struct conn *c)
 	r->_ev = x;
 	r->_start_ns = now_ns();
 	r->ip = client_address(r, c);
+	uint64_t seq = atomic_fetch_add(&request_seq, 1);
+	r->seq = seq + 1; /* never 0, which a cache's "none yet" may be */
 	snprintf(r->id, sizeof(r->id), "%08llx%08llx", (unsigned long long)(boot_id & 0xffffffffu),
-		 (unsigned long long)atomic_fetch_add(&request_seq, 1));
+		 (unsigned long long)seq);
 	c->r = r;
 	w->inflight++;
 	evbuffer_drain(c->body, evbuffer_get_length(c->body));
@@ -1134,6 +1228,248 @@ int req_defer(struct req *r, int (*submit)(void *, struct event_base *, void (*)
 	return rc ? rc : REQ_DEFERRED;
 }
 
+/* ---- long-lived responses (req_stream) ----
+ * A stream belongs to its connection (c->stream) and to its worker's list. The request that
+ * opened it is answered and logged when its head is sent; from then on the connection is in
+ * STREAM: what the client sends is read and dropped (so its going away is seen at once), its
+ * deadline is stream-max-age, and the stream's own timers poll the domain and send heartbeats.
+ * Streams count per node and per client address; they hold no request, so a stop closes them
+ * at once instead of waiting for them. */
+
+struct stream {
+	struct conn *c;
+	const struct stream_ops *ops;
+	void *arg;
+	struct arena *arena;    /* reset before each poll */
+	struct event poll_ev, beat_ev;
+	bool chunked;           /* HTTP/1.1: each send is a chunk */
+	bool said;              /* something was sent since the last heartbeat */
+	bool counted;
+	char ip[48];            /* the client address it counts against */
+	LIST_ENTRY(stream) link;
+};
+
+static struct worker *_Atomic stream_workers; /* for server_stream_wake, while serving */
+static _Atomic long stream_nworkers;
+
+/* Open streams per client address: few (stream-max at most), so a small list does. */
+static struct {
+	pthread_mutex_t lock;
+	struct stream_addr {
+		char ip[48];
+		long n;
+	} *v;
+	size_t n, cap;
+} stream_addrs = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static bool stream_acquire(const char *ip, long max_total, long max_ip)
+{
+	bool ok = false;
+	pthread_mutex_lock(&stream_addrs.lock);
+	struct stream_addr *e = NULL;
+	for (size_t i = 0; i < stream_addrs.n; i++)
+		if (!strcmp(stream_addrs.v[i].ip, ip))
+			e = &stream_addrs.v[i];
+	if (atomic_load(&streams_open) < max_total && (!e || e->n < max_ip)) {
+		if (!e) {
+			if (stream_addrs.n == stream_addrs.cap) {
+				stream_addrs.cap = stream_addrs.cap ? stream_addrs.cap * 2 : 16;
+				stream_addrs.v = xrealloc(stream_addrs.v, stream_addrs.cap * sizeof(*stream_addrs.v));
+			}
+			e = &stream_addrs.v[stream_addrs.n++];
+			snprintf(e->ip, sizeof(e->ip), "%s", ip);
+			e->n = 0;
+		}
+		e->n++;
+		atomic_fetch_add(&streams_open, 1);
+		ok = true;
+	}
+	pthread_mutex_unlock(&stream_addrs.lock);
+	return ok;
+}
+
+static void stream_release_addr(const char *ip)
+{
+	pthread_mutex_lock(&stream_addrs.lock);
+	for (size_t i = 0; i < stream_addrs.n; i++)
+		if (!strcmp(stream_addrs.v[i].ip, ip)) {
+			if (--stream_addrs.v[i].n <= 0)
+				stream_addrs.v[i] = stream_addrs.v[--stream_addrs.n];
+			break;
+		}
+	atomic_fetch_sub(&streams_open, 1);
+	pthread_mutex_unlock(&stream_addrs.lock);
+}
+
+/* Frees a stream that never started or whose connection is gone: its timers, its place in the
+ * counts, the domain's state. */
+static void stream_drop(struct stream *s)
+{
+	if (!s)
+		return;
+	if (s->c) {
+		event_del(&s->poll_ev);
+		event_del(&s->beat_ev);
+		LIST_REMOVE(s, link);
+	}
+	if (s->counted)
+		stream_release_addr(s->ip);
+	if (s->ops->release)
+		s->ops->release(s->arg);
+	arena_free(s->arena);
+	free(s);
+}
+
+int req_stream(struct req *r, const char *content_type, const struct stream_ops *ops, void *arg)
+{
+	const struct config *cfg = &r->app->cfg;
+	resp_header(r, "Cache-Control", "no-store, no-transform");
+	/* nginx would buffer the events; tell it not to. */
+	resp_header(r, "X-Accel-Buffering", "no");
+	if (r->method == HTTP_HEAD) {
+		if (ops->release)
+			ops->release(arg);
+		return resp_body(r, 200, content_type, NULL, 0);
+	}
+	if (r->worker->stopping || !stream_acquire(r->ip, cfg->stream_max, cfg->stream_max_per_ip)) {
+		atomic_fetch_add_explicit(&streams_refused, 1, memory_order_relaxed);
+		if (ops->release)
+			ops->release(arg);
+		resp_header(r, "Retry-After", "10");
+		return GH_EBUSY;
+	}
+	struct stream *s = xcalloc(1, sizeof(*s));
+	s->ops = ops;
+	s->arg = arg;
+	s->counted = true;
+	snprintf(s->ip, sizeof(s->ip), "%s", r->ip);
+	s->arena = arena_new(8192);
+	x_of(r)->stream = s;
+	return resp_body(r, 200, content_type, NULL, 0);
+}
+
+struct arena *stream_arena(struct stream *s)
+{
+	return s->arena;
+}
+
+struct db *stream_db(struct stream *s)
+{
+	return s->c->w->db;
+}
+
+static void stream_end(struct conn *c);
+
+int stream_send(struct stream *s, const char *data, size_t len)
+{
+	struct conn *c = s->c;
+	if (!c || c->dead)
+		return GH_EIO;
+	if (!len)
+		return 0;
+	if (s->chunked)
+		evbuffer_add_printf(c->out, "%zx\r\n", len);
+	evbuffer_add(c->out, data, len);
+	if (s->chunked)
+		evbuffer_add(c->out, "\r\n", 2);
+	s->said = true;
+	if (!conn_flush(c))
+		return GH_EIO;
+	if (evbuffer_get_length(c->out) > STREAM_MAX_PENDING) {
+		/* The client does not read: it is gone or too slow to be worth the memory. */
+		conn_close(c);
+		return GH_EIO;
+	}
+	return 0;
+}
+
+/* Runs the domain's poll; the connection survives it even if it closes meanwhile. */
+static void stream_poll(struct stream *s)
+{
+	struct conn *c = s->c;
+	if (!c || c->dead)
+		return;
+	arena_reset(s->arena);
+	c->pumping = true;
+	int rc = s->ops->poll(s, s->arg);
+	c->pumping = false;
+	if (c->dead)
+		conn_free(c);
+	else if (rc)
+		stream_end(c);
+}
+
+static void on_stream_poll(evutil_socket_t fd, short what, void *p)
+{
+	(void)fd, (void)what;
+	stream_poll(p);
+}
+
+static void on_stream_beat(evutil_socket_t fd, short what, void *p)
+{
+	struct stream *s = p;
+	(void)fd, (void)what;
+	if (!s->said)
+		stream_send(s, ":\n\n", 3); /* an SSE comment: proxies keep the stream, a dead client shows */
+	else
+		s->said = false;
+}
+
+static void stream_start(struct conn *c, struct stream *s)
+{
+	struct worker *w = c->w;
+	const struct config *cfg = &w->app->cfg;
+	s->c = c;
+	s->chunked = !c->close_after || h1_request(c->h1)->minor >= 1;
+	c->stream = s;
+	LIST_INSERT_HEAD(&w->streams, s, link);
+	event_assign(&s->poll_ev, w->base, -1, EV_PERSIST, on_stream_poll, s);
+	event_assign(&s->beat_ev, w->base, -1, EV_PERSIST, on_stream_beat, s);
+	struct timeval beat = { cfg->stream_heartbeat, 0 };
+	event_add(&s->beat_ev, &beat);
+	if (s->ops->poll_ms > 0) {
+		struct timeval tv = { s->ops->poll_ms / 1000, (s->ops->poll_ms % 1000) * 1000 };
+		event_add(&s->poll_ev, &tv);
+	}
+	conn_enter(c, C_STREAM);
+	event_add(&c->rev, NULL);
+	if (!conn_flush(c))
+		return;
+	stream_poll(s); /* the first answer at once */
+}
+
+/* Ends a stream: the last chunk, then the connection is closed. */
+static void stream_end(struct conn *c)
+{
+	struct stream *s = c->stream;
+	if (s && s->chunked && !c->dead)
+		evbuffer_add(c->out, "0\r\n\r\n", 5);
+	if (!c->dead && conn_flush(c))
+		shutdown(c->fd, SHUT_WR);
+	conn_close(c);
+}
+
+static void on_stream_wake(evutil_socket_t fd, short what, void *p)
+{
+	struct worker *w = p;
+	(void)fd, (void)what;
+	for (struct stream *s = LIST_FIRST(&w->streams), *next; s; s = next) {
+		next = LIST_NEXT(s, link);
+		stream_poll(s);
+	}
+}
+
+void server_stream_wake(void)
+{
+	struct worker *ws = atomic_load(&stream_workers);
+	long n = atomic_load(&stream_nworkers);
+	if (!ws || atomic_load(&streams_open) == 0)
+		return;
+	for (long i = 0; i < n; i++)
+		if (ws[i].wake_ev)
+			event_active(ws[i].wake_ev, 0, 0);
+}
+
 /* ---- connections ---- */
 
 static void list_remove(struct conn *c)
@@ -1163,6 +1499,7 @@ static void conn_enter(struct conn *c, enum conn_state s)
 	case C_WRITE: tv = w->tv_body; break;
 	case C_IDLE: tv = w->tv_idle; break;
 	case C_LINGER: tv = w->tv_linger; break;
+	case C_STREAM: tv = w->tv_stream; break;
 	case C_BUSY: break;
 	}
 	/* Connections holding no request may be closed to admit others, oldest first. */
@@ -1179,6 +1516,7 @@ static void conn_enter(struct conn *c, enum conn_state s)
 static void conn_free(struct conn *c)
 {
 	struct worker *w = c->w;
+	stream_drop(c->stream);
 	LIST_REMOVE(c, all);
 	h1_free(c->h1);
 	evbuffer_free(c->out);
@@ -1199,6 +1537,13 @@ static void conn_close(struct conn *c)
 	event_del(&c->wev);
 	event_del(&c->tev);
 	list_remove(c);
+	if (c->stream) { /* off the worker's list now; freed with the connection */
+		struct stream *s = c->stream;
+		event_del(&s->poll_ev);
+		event_del(&s->beat_ev);
+		LIST_REMOVE(s, link);
+		s->c = NULL;
+	}
 	if (c->counted)
 		addr_release(&c->key);
 	c->counted = false;
@@ -1290,6 +1635,9 @@ static void conn_timeout(struct conn *c)
 		request_refuse(c, 408, c->state == C_HEAD ? "the request head did not arrive in time"
 							  : "the request body did not arrive in time");
 		return;
+	case C_STREAM:
+		stream_end(c); /* its age is up: the client reconnects */
+		return;
 	default:
 		break;
 	}
@@ -1307,7 +1655,7 @@ static void on_timer(evutil_socket_t fd, short what, void *p)
 static void conn_input(struct conn *c, const char *data, size_t n)
 {
 	struct worker *w = c->w;
-	if (c->state == C_LINGER)
+	if (c->state == C_LINGER || c->state == C_STREAM)
 		return; /* dropped */
 	if (c->state == C_PROXY) {
 		/* Bounded: proxy_parse asks for more only while a header could still fit. */
@@ -1654,6 +2002,9 @@ static void on_stop(evutil_socket_t fd, short what, void *p)
 	(void)fd, (void)what;
 	w->stopping = true;
 	close_listener(w);
+	/* Streams hold no request: they end now (their clients reconnect to another node). */
+	while (!LIST_EMPTY(&w->streams))
+		stream_end(LIST_FIRST(&w->streams)->c);
 	w->stop_deadline = time(NULL) + GRACE_SECONDS;
 	struct timeval tv = { 0, 20000 };
 	w->drain_ev = event_new(w->base, -1, EV_PERSIST, on_drain, w);
@@ -1681,6 +2032,7 @@ static int worker_init(struct worker *w, struct app *app, int index, int fd, lon
 	w->lfd = fd;
 	TAILQ_INIT(&w->idle);
 	LIST_INIT(&w->all);
+	LIST_INIT(&w->streams);
 	w->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	w->max_conns = max_conns;
 	w->cache = cache_new(1024, 64u << 20);
@@ -1697,6 +2049,8 @@ static int worker_init(struct worker *w, struct app *app, int index, int fd, lon
 	w->tv_body = common_timeout(w->base, app->cfg.body_timeout);
 	w->tv_idle = common_timeout(w->base, app->cfg.idle_timeout);
 	w->tv_linger = common_timeout(w->base, LINGER_SECONDS);
+	w->tv_stream = common_timeout(w->base, app->cfg.stream_max_age);
+	w->wake_ev = event_new(w->base, -1, 0, on_stream_wake, w);
 	event_assign(&w->lev, w->base, fd, EV_READ | EV_PERSIST, on_accept, w);
 	evtimer_assign(&w->backoff_ev, w->base, on_backoff, w);
 	event_assign(&w->tick_ev, w->base, -1, EV_PERSIST, on_tick, w);
@@ -1731,6 +2085,8 @@ static void worker_release(struct worker *w)
 	}
 	if (w->drain_ev)
 		event_free(w->drain_ev);
+	if (w->wake_ev)
+		event_free(w->wake_ev);
 	if (w->stop_ev)
 		event_free(w->stop_ev);
 	if (w->base)
@@ -1937,6 +2293,8 @@ int server_run(struct app *app)
 		free(trusted);
 		return rc;
 	}
+	atomic_store(&stream_nworkers, n);
+	atomic_store(&stream_workers, ws);
 	for (long i = 0; i < n; i++)
 		if (pthread_create(&ws[i].thread, NULL, worker_main, &ws[i]))
 			die("cannot start worker thread");
@@ -1965,6 +2323,7 @@ int server_run(struct app *app)
 		for (long i = 0; i < n; i++)
 			event_base_loop(ws[i].base, EVLOOP_NONBLOCK);
 	}
+	atomic_store(&stream_workers, NULL);
 	for (long i = 0; i < n; i++)
 		worker_release(&ws[i]);
 	free(ws);

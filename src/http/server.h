@@ -29,6 +29,38 @@ struct event_base;
 int req_defer(struct req *r, int (*submit)(void *ctx, struct event_base *base, void (*resume)(void *token), void *token),
 	      void *ctx, int (*done)(struct req *r, void *arg), void *arg);
 
+/* Long-lived responses (Server-Sent Events). A handler calls req_stream() and returns its
+ * result. The server then sends the status line and fields (200, content_type; chunked in
+ * HTTP/1.1, until the close in HTTP/1.0; Cache-Control: no-store, no-transform, so neither a
+ * proxy nor this server compresses or buffers it), logs the request, and keeps the connection
+ * as a stream. On the worker's loop it calls ops->poll(s, arg) at once, then every
+ * ops->poll_ms milliseconds (0: never on a timer) and whenever server_stream_wake() is called
+ * (from any thread); poll may stream_send() and returns 0, or non-zero to end the stream.
+ * After stream-heartbeat seconds without a send the server sends an SSE comment (":\n\n").
+ * The stream ends after stream-max-age seconds (the client reconnects), when the client goes
+ * or leaves more than 256 KiB unread, and at once when the server stops; ops->release(arg)
+ * then runs on the worker's loop (also when req_stream fails: arg always belongs to the
+ * stream from the call on). Limits: stream-max open streams per node, stream-max-per-ip per
+ * client address; beyond them req_stream returns GH_EBUSY (503 with Retry-After). A HEAD
+ * request gets the head alone. A stream holds no request: it never delays a stop, and it
+ * counts as one of the node's connections. */
+struct stream;
+struct stream_ops {
+	int (*poll)(struct stream *s, void *arg);
+	void (*release)(void *arg);
+	int poll_ms;
+};
+int req_stream(struct req *r, const char *content_type, const struct stream_ops *ops, void *arg);
+/* Sends bytes on the stream (from poll); GH_EIO when the stream is gone (poll should then
+ * return non-zero). */
+int stream_send(struct stream *s, const char *data, size_t len);
+/* The worker's database connection and a scratch arena reset before each poll. */
+struct db *stream_db(struct stream *s);
+struct arena *stream_arena(struct stream *s);
+/* Polls every stream of this process now (after a change its streams show). Thread-safe;
+ * nothing when no stream is open or no server runs. */
+void server_stream_wake(void);
+
 /* A domain's data generation (fn asks the database, e.g. catalog_generation), asked at most
  * once per cache-recheck milliseconds per worker and memoised with the response cache's:
  * for node-local caches of database rows. 0 or fn's error. */
@@ -50,6 +82,8 @@ struct server_conn_stats {
 	uint64_t shed_descriptors; /* accepted on the reserve descriptor when out of them: 503 */
 	uint64_t evicted;          /* holding no request, closed to admit a new connection */
 	uint64_t timeouts;         /* a deadline passed (header, body, idle, sending, linger) */
+	long streams;              /* long-lived responses open now (req_stream) */
+	uint64_t streams_refused;  /* refused over stream-max or stream-max-per-ip */
 };
 void server_conn_stats(struct server_conn_stats *s);
 

@@ -1,4 +1,5 @@
-/* static.c: files under the static directory, served at /static/. Paths arrive decoded and
+/* static.c: files under the static directory, served at /static/, and the installable web
+ * app's service worker (/sw.js) and manifest (/manifest.webmanifest). Paths arrive decoded and
  * free of dot segments (path_decode), and are also checked here, so nothing outside the
  * directory can be named. Files are read per request; in production a proxy in front serves
  * /static/ itself (deploy/nginx.conf). */
@@ -15,6 +16,7 @@
 #include "base/util.h"
 #include "http/http.h"
 #include "http/ops.h"
+#include "view/view.h"
 
 #define STATIC_MAX (8u << 20)
 
@@ -58,11 +60,9 @@ static void http_date(time_t t, char *buf, size_t len)
 	strftime(buf, len, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
-static int static_file(struct req *r)
+/* Sends static_dir/rel with validators and the given Cache-Control. */
+static int send_file(struct req *r, const char *rel, const char *cache_control)
 {
-	const char *rel = req_param(r, "path");
-	if (!rel || strstr(rel, "..") || rel[0] == '/' || strchr(rel, '\\'))
-		return GH_ENOTFOUND;
 	char *full = arena_printf(r->arena, "%s/%s", r->app->cfg.static_dir, rel);
 	int fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
@@ -78,9 +78,7 @@ static int static_file(struct req *r)
 	http_date(st.st_mtime, lm, sizeof(lm));
 	resp_header(r, "ETag", etag);
 	resp_header(r, "Last-Modified", lm);
-	/* Versioned links (?v=...) may be cached for a year; others revalidate after an hour. */
-	resp_header(r, "Cache-Control", req_query(r, "v") ? "public, max-age=31536000, immutable"
-							   : "public, max-age=3600");
+	resp_header(r, "Cache-Control", cache_control);
 	const char *inm = req_header(r, "If-None-Match");
 	const char *ims = req_header(r, "If-Modified-Since");
 	if ((inm && strcmp(inm, etag) == 0) || (!inm && ims && strcmp(ims, lm) == 0)) {
@@ -102,7 +100,66 @@ static int static_file(struct req *r)
 	return resp_body(r, 200, static_mime(rel), buf, n);
 }
 
+static int static_file(struct req *r)
+{
+	const char *rel = req_param(r, "path");
+	if (!rel || strstr(rel, "..") || rel[0] == '/' || strchr(rel, '\\'))
+		return GH_ENOTFOUND;
+	/* Versioned links (?v=...) may be cached for a year; others revalidate after an hour. */
+	return send_file(r, rel, req_query(r, "v") ? "public, max-age=31536000, immutable" : "public, max-age=3600");
+}
+
+/* The service worker (static/js/sw.js) at the root, so that its scope is the whole hall.
+ * Browsers look for a new one on every visit (no-cache: push-free updates). */
+static int service_worker(struct req *r)
+{
+	resp_header(r, "Service-Worker-Allowed", "/");
+	return send_file(r, "js/sw.js", "no-cache");
+}
+
+/* The web app manifest in the visitor's language: what installs the hall on a phone. */
+static int web_manifest(struct req *r)
+{
+	const struct view *v = r->app->view;
+	json_t *icons = json_array();
+	static const struct {
+		const char *src, *sizes, *type, *purpose;
+	} icon[] = {
+		{ "/static/icons/icon-192.png", "192x192", "image/png", "any" },
+		{ "/static/icons/icon-512.png", "512x512", "image/png", "any" },
+		{ "/static/icons/icon-512.png", "512x512", "image/png", "maskable" },
+		{ "/static/icons/icon.svg", "any", "image/svg+xml", "any" },
+	};
+	for (size_t i = 0; i < ARRAY_LEN(icon); i++)
+		json_array_append_new(icons, json_pack("{s:s,s:s,s:s,s:s}", "src", icon[i].src, "sizes", icon[i].sizes,
+						       "type", icon[i].type, "purpose", icon[i].purpose));
+	json_t *m = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "id", "/", "name",
+			      view_msg(v, r->lang, "site_name"), "short_name", view_msg(v, r->lang, "site_short_name"),
+			      "description", view_msg(v, r->lang, "site_tagline"), "lang",
+			      view_msg(v, r->lang, "html_lang"), "start_url", "/", "scope", "/", "display", "standalone",
+			      "background_color", "#f4f6f9", "theme_color", "#0b4f9c", "icons", icons);
+	char *body = json_dumps(m, JSON_COMPACT);
+	json_decref(m);
+	if (!body)
+		return GH_EINTERNAL;
+	char *out = arena_strdup(r->arena, body);
+	free(body);
+	resp_header(r, "Cache-Control", "public, max-age=3600");
+	return resp_body(r, 200, "application/manifest+json", out, strlen(out));
+}
+
+/* The page the service worker shows offline: without a session, so nothing personal. */
+static int offline_page(struct req *r)
+{
+	json_t *ctx = json_pack("{s:s}", "title", view_msg(r->app->view, r->lang, "offline_title"));
+	resp_header(r, "Cache-Control", "no-cache");
+	return resp_page(r, 200, "layout/offline", ctx);
+}
+
 const struct route static_routes[] = {
 	{ HTTP_GET, "/static/{path*}", static_file, ROLE_PUBLIC, ROUTE_NOLOG | ROUTE_NOAUTH, "static.file" },
+	{ HTTP_GET, "/sw.js", service_worker, ROLE_PUBLIC, ROUTE_NOLOG | ROUTE_NOAUTH, "static.service_worker" },
+	{ HTTP_GET, "/manifest.webmanifest", web_manifest, ROLE_PUBLIC, ROUTE_NOLOG | ROUTE_NOAUTH, "static.manifest" },
+	{ HTTP_GET, "/offline", offline_page, ROLE_PUBLIC, ROUTE_NOAUTH, "static.offline" },
 };
 const size_t static_routes_n = ARRAY_LEN(static_routes);

@@ -15,6 +15,7 @@
 
 #include "base/err.h"
 #include "base/util.h"
+#include "http/handler.h"
 #include "http/msg.h"
 #include "http/server.h"
 #include "identity/identity_impl.h"
@@ -33,19 +34,6 @@ static const char *trimmed(struct req *r, const char *s)
 	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
 		n--;
 	return arena_strndup(r->arena, s, n);
-}
-
-/* "2026-03-01 14:05" in China Standard Time (UTC+8), or NULL for 0. */
-static const char *when(struct req *r, int64_t t)
-{
-	if (!t)
-		return NULL;
-	time_t x = (time_t)(t + 8 * 3600);
-	struct tm tm;
-	char buf[32];
-	if (!gmtime_r(&x, &tm) || !strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M", &tm))
-		return NULL;
-	return arena_strdup(r->arena, buf);
 }
 
 /* A positive decimal id: the route parameter name, or GH_ENOTFOUND. */
@@ -198,10 +186,10 @@ static json_t *token_row(struct req *r, const struct api_token *t, int64_t now)
 									     : M(r, "account_expired")));
 	json_object_set_new(j, "channel_label", json_string(channel_label(r, t->channel)));
 	json_object_set_new(j, "scope_labels", scope_labels(r, t->scopes));
-	json_object_set_new(j, "created", json_string(when(r, t->created_at)));
-	json_object_set_new(j, "expires", json_string(when(r, t->expires_at)));
+	json_object_set_new(j, "created", json_string(req_when(r, t->created_at)));
+	json_object_set_new(j, "expires", json_string(req_when(r, t->expires_at)));
 	if (t->last_used)
-		json_object_set_new(j, "last_used_label", json_string(when(r, t->last_used)));
+		json_object_set_new(j, "last_used_label", json_string(req_when(r, t->last_used)));
 	return j;
 }
 
@@ -216,7 +204,8 @@ static json_t *party_json(const struct account *a)
 
 /* What the page says after a change (?done=<word>): the catalog's account_notice_<word>. */
 static const char *const notices[] = { "password", "token_revoked", "agent_added", "agent_removed", "acting",
-				       "acting_self", "email", "email_removed", "totp" };
+				       "acting_self", "email", "email_removed", "totp", "phone_verified",
+				       "phone_changed", "renewed" };
 
 static const char *notice_text(struct req *r, const char *word)
 {
@@ -239,14 +228,14 @@ static int account_ctx(struct req *r, json_t **out)
 	json_t *ctx = json_pack("{s:s,s:s,s:o,s:s,s:b,s:b,s:b,s:b,s:s?}", "title", M(r, "account_title"), "csrf",
 				identity_csrf_token(r), "account", account_json(&acc), "kind_label",
 				kind_label(r, acc.kind), "is_individual", individual, "is_enterprise", enterprise,
-				"is_staff", staff, "is_admin", admin, "created", when(r, acc.created_at));
+				"is_staff", staff, "is_admin", admin, "created", req_when(r, acc.created_at));
 	json_object_set_new(ctx, "nav_account", json_true());
 	if (staff)
 		json_object_set_new(ctx, "staff_role_labels", staff_role_labels(r, acc.staff_roles));
 	if (staff || admin)
 		json_object_set_new(ctx, "may_totp", json_true());
 	if (acc.password_changed_at)
-		json_object_set_new(ctx, "password_changed", json_string(when(r, acc.password_changed_at)));
+		json_object_set_new(ctx, "password_changed", json_string(req_when(r, acc.password_changed_at)));
 
 	struct api_token *toks;
 	size_t nt;
@@ -582,7 +571,7 @@ static int tokens_issue(struct req *r)
 		return resp_json(r, 201, out);
 	}
 	json_t *ctx = json_pack("{s:s,s:s,s:s,s:s,s:s?,s:o}", "title", M(r, "token_issued_title"), "token", token,
-				"name", name, "channel_label", channel_label(r, channel), "expires", when(r, expires),
+				"name", name, "channel_label", channel_label(r, channel), "expires", req_when(r, expires),
 				"scope_labels", scope_labels(r, scopes));
 	json_object_set_new(ctx, "nav_account", json_true());
 	sodium_memzero(token, sizeof(token));
@@ -748,18 +737,19 @@ static int act_as(struct req *r)
 
 /* ---- second factor (staff and administrators) ----------------------------------------- */
 
-/* "ABCD EFGH ..." for reading aloud and typing. */
-static char *grouped(struct arena *a, const char *s)
+int account_totp_pending(struct req *r, const struct account *acc, char **secret)
 {
-	size_t n = strlen(s);
-	char *out = arena_alloc(a, n + n / 4 + 1), *p = out;
-	for (size_t i = 0; i < n; i++) {
-		if (i && i % 4 == 0)
-			*p++ = ' ';
-		*p++ = s[i];
+	/* The secret waits, sealed, until a code proves the app has it; a reload shows the same. */
+	char fresh[TOTP_BASE32_LEN + 1];
+	int rc = account_totp_secret(r->app->keys, r->arena, acc, secret);
+	if (rc == GH_ENOTFOUND || (!rc && strlen(*secret) != TOTP_BASE32_LEN)) {
+		totp_new_secret(fresh);
+		if ((rc = account_set_totp(r->db, r->app->keys, r->arena, acc->id, fresh, false)))
+			return rc;
+		*secret = arena_strdup(r->arena, fresh);
+		sodium_memzero(fresh, sizeof(fresh));
 	}
-	*p = 0;
-	return out;
+	return rc;
 }
 
 static int totp_page(struct req *r, const struct account *acc, json_t *errs)
@@ -772,19 +762,11 @@ static int totp_page(struct req *r, const struct account *acc, json_t *errs)
 		resp_header(r, "Cache-Control", "no-store");
 		return resp_page(r, 200, "identity/totp_enrol", ctx);
 	}
-	/* The secret waits, sealed, until a code proves the app has it; a reload shows the same. */
-	char *secret = NULL, fresh[TOTP_BASE32_LEN + 1];
-	int rc = account_totp_secret(r->app->keys, r->arena, acc, &secret);
-	if (rc == GH_ENOTFOUND || (!rc && strlen(secret) != TOTP_BASE32_LEN)) {
-		totp_new_secret(fresh);
-		if ((rc = account_set_totp(r->db, r->app->keys, r->arena, acc->id, fresh, false)))
-			goto out;
-		secret = arena_strdup(r->arena, fresh);
-		sodium_memzero(fresh, sizeof(fresh));
-	} else if (rc) {
+	char *secret = NULL;
+	int rc = account_totp_pending(r, acc, &secret);
+	if (rc)
 		goto out;
-	}
-	json_object_set_new(ctx, "secret", json_string(grouped(r->arena, secret)));
+	json_object_set_new(ctx, "secret", json_string(totp_grouped(r->arena, secret)));
 	json_object_set_new(ctx, "uri", json_string(totp_uri(r->arena, secret, acc->name)));
 	resp_header(r, "Cache-Control", "no-store");
 	if (errs)

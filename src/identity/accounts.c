@@ -81,12 +81,13 @@ static int agent_end(struct db *db, bool own, int rc, int64_t enterprise, int64_
 
 #define ACCOUNT_COLS                                                                              \
 	"id, kind, name, id_mask, phone_mask, legal_rep, department, staff_roles, password_hash, " \
-	"totp_enc, totp_enabled, status, created_at, password_changed_at, email_mask "
+	"totp_enc, totp_enabled, status, created_at, password_changed_at, email_mask, phone_verified_at, must_renew "
 
 DB_SQL(q_insert,
        "INSERT INTO accounts (kind, name, id_enc, id_index, id_mask, phone_enc, phone_index, phone_mask, "
        "legal_rep, department, staff_roles, password_hash, totp_enc, totp_enabled, key_id, created_at, "
-       "password_changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+       "password_changed_at, phone_verified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+       "RETURNING id");
 DB_SQL(q_get, "SELECT " ACCOUNT_COLS "FROM accounts WHERE id = ?");
 DB_SQL(q_by_id_index, "SELECT " ACCOUNT_COLS "FROM accounts WHERE id_index = ?");
 DB_SQL(q_by_phone_index, "SELECT " ACCOUNT_COLS "FROM accounts WHERE phone_index = ?");
@@ -105,11 +106,13 @@ DB_SQL(q_agent_add, "INSERT INTO enterprise_agents (enterprise_id, agent_id, gra
 DB_SQL(q_agent_remove, "DELETE FROM enterprise_agents WHERE enterprise_id = ? AND agent_id = ?");
 DB_SQL(q_agent_list, "SELECT a.id, a.kind, a.name, a.id_mask, a.phone_mask, a.legal_rep, a.department, "
 		     "a.staff_roles, a.password_hash, a.totp_enc, a.totp_enabled, a.status, a.created_at, "
-		     "a.password_changed_at, a.email_mask FROM enterprise_agents g JOIN accounts a ON a.id = g.agent_id "
+		     "a.password_changed_at, a.email_mask, a.phone_verified_at, a.must_renew "
+		     "FROM enterprise_agents g JOIN accounts a ON a.id = g.agent_id "
 		     "WHERE g.enterprise_id = ? ORDER BY g.granted_at, a.id");
 DB_SQL(q_agent_enterprises, "SELECT a.id, a.kind, a.name, a.id_mask, a.phone_mask, a.legal_rep, a.department, "
 			    "a.staff_roles, a.password_hash, a.totp_enc, a.totp_enabled, a.status, a.created_at, "
-			    "a.password_changed_at, a.email_mask FROM enterprise_agents g JOIN accounts a ON a.id = g.enterprise_id "
+			    "a.password_changed_at, a.email_mask, a.phone_verified_at, a.must_renew "
+			    "FROM enterprise_agents g JOIN accounts a ON a.id = g.enterprise_id "
 			    "WHERE g.agent_id = ? AND a.status = 'active' ORDER BY a.name, a.id");
 DB_SQL(q_agent_may, "SELECT 1 FROM enterprise_agents g JOIN accounts a ON a.id = g.enterprise_id "
 		    "WHERE g.agent_id = ? AND g.enterprise_id = ? AND a.status = 'active'");
@@ -187,6 +190,8 @@ static void from_row(const struct db_rows *rows, size_t i, struct account *out)
 	out->created_at = db_cell_int(rows, i, 12);
 	out->password_changed_at = db_cell_int(rows, i, 13);
 	out->email_mask = db_cell(rows, i, 14);
+	out->phone_verified_at = db_cell(rows, i, 15) ? db_cell_int(rows, i, 15) : 0;
+	out->must_renew = (int)db_cell_int(rows, i, 16);
 }
 
 static int one(struct db *db, struct arena *a, struct db_sql *q, const struct db_val *args, size_t n,
@@ -202,16 +207,8 @@ static int one(struct db *db, struct arena *a, struct db_sql *q, const struct db
 	return 0;
 }
 
-/* Seals value for field and computes its index and mask; all NULL when value is NULL. */
-struct sealed {
-	unsigned char *enc;
-	size_t enc_len;
-	char index[CRYPTO_HASH_HEX + 1];
-	char *mask;
-};
-
-static int seal(const struct keyring *k, struct arena *a, const char *field, const char *value,
-		struct sealed *s)
+int identity_seal_value(const struct keyring *k, struct arena *a, const char *field, const char *value,
+			struct identity_sealed *s)
 {
 	memset(s, 0, sizeof(*s));
 	if (!value || !*value)
@@ -226,45 +223,107 @@ static int seal(const struct keyring *k, struct arena *a, const char *field, con
 	return 0;
 }
 
-static struct db_val blob_or_null(const struct sealed *s)
+static struct db_val blob_or_null(const struct identity_sealed *s)
 {
 	return s->enc ? DB_BLOB(s->enc, s->enc_len) : DB_NULL;
 }
 
-static struct db_val index_or_null(const struct sealed *s)
+static struct db_val index_or_null(const struct identity_sealed *s)
 {
 	return s->enc ? DB_TEXT(s->index) : DB_NULL;
 }
 
-int account_create(struct db *db, const struct keyring *k, struct arena *a, const struct account_new *in,
+/* ---- phone numbers ------------------------------------------------------------------------
+ * A number belongs to the account that proved it by a code. An account may hold a number it
+ * has not proved yet (registration gives one), but such a claim gives way: to a new account
+ * registering with the number, and to any account proving it. The unique index on
+ * phone_index keeps one holder at a time. */
+
+DB_SQL(q_phone_holder, "SELECT id, phone_verified_at FROM accounts WHERE phone_index = ?");
+DB_SQL(q_phone_drop, "UPDATE accounts SET phone_enc = NULL, phone_index = NULL, phone_mask = NULL, "
+		     "phone_verified_at = NULL WHERE id = ? AND phone_verified_at IS NULL");
+DB_SQL(q_phone_set, "UPDATE accounts SET phone_enc = ?, phone_index = ?, phone_mask = ?, phone_verified_at = ? "
+		    "WHERE id = ?");
+
+/* Takes the number of index away from an account other than except that holds it without
+ * having proved it (in the caller's transaction). *released: that account (0: none).
+ * GH_ECONFLICT when another account proved the number. */
+static int phone_claim(struct db *db, struct arena *a, const char *index, int64_t except, int64_t *released)
+{
+	struct db_rows rows;
+	*released = 0;
+	int rc = db_query(db, a, &q_phone_holder, DB_ARGS(DB_TEXT(index)), &rows);
+	if (rc || rows.nrows == 0 || db_cell_int(&rows, 0, 0) == except)
+		return rc;
+	int64_t holder = db_cell_int(&rows, 0, 0);
+	if (db_cell(&rows, 0, 1))
+		return GH_ECONFLICT;
+	int64_t changed = 0;
+	if ((rc = db_exec(db, &q_phone_drop, DB_ARGS(DB_INT(holder)), &changed)))
+		return rc;
+	if (changed != 1)
+		return GH_ECONFLICT; /* proved meanwhile */
+	*released = holder;
+	return cover_touch_id(db, "accounts", holder, "account.phone_released");
+}
+
+int account_set_phone(struct db *db, const struct keyring *k, struct arena *a, int64_t id, const char *phone,
+		      int64_t verified_at, int64_t *released)
+{
+	struct identity_sealed s;
+	bool own;
+	int rc = identity_seal_value(k, a, "phone", phone, &s);
+	if (!rc && !s.enc)
+		rc = GH_EINVAL;
+	if (!rc)
+		rc = cover_tx_begin(db, &own);
+	if (rc)
+		return rc;
+	rc = phone_claim(db, a, s.index, id, released);
+	if (!rc)
+		rc = db_exec(db, &q_phone_set,
+			     DB_ARGS(DB_BLOB(s.enc, s.enc_len), DB_TEXT(s.index), DB_TEXT(s.mask),
+				     verified_at ? DB_INT(verified_at) : DB_NULL, DB_INT(id)),
+			     NULL);
+	return cover_tx_end_id(db, own, rc, "accounts", id, "account.phone");
+}
+
+int account_create(struct db *db, const struct keyring *k, struct arena *a, struct account_new *in,
 		   int64_t *id)
 {
-	struct sealed idn, phone, totp;
+	struct identity_sealed idn, phone, totp;
 	const char *ident = in->uscc ? in->uscc : in->id_number;
-	int rc = seal(k, a, "id", ident, &idn);
+	int rc = identity_seal_value(k, a, "id", ident, &idn);
 	if (!rc)
-		rc = seal(k, a, "phone", in->phone, &phone);
+		rc = identity_seal_value(k, a, "phone", in->phone, &phone);
 	if (!rc)
-		rc = seal(k, a, "totp", in->totp_secret, &totp);
+		rc = identity_seal_value(k, a, "totp", in->totp_secret, &totp);
 	if (rc)
 		return rc;
 	int64_t now = identity_now();
 	struct db_rows rows;
 	bool own;
+	in->released = 0;
 	if ((rc = cover_tx_begin(db, &own)))
 		return rc;
-	rc = db_query(db, a, &q_insert,
+	/* A number proved by another account is taken: the insert below fails on it. */
+	if (phone.enc && (rc = phone_claim(db, a, phone.index, 0, &in->released)) == GH_ECONFLICT)
+		rc = 0;
+	if (!rc)
+		rc = db_query(db, a, &q_insert,
 		      DB_ARGS(DB_TEXT(in->kind), DB_TEXT(in->name), blob_or_null(&idn), index_or_null(&idn),
 			      DB_TEXT(idn.mask), blob_or_null(&phone), index_or_null(&phone), DB_TEXT(phone.mask),
 			      DB_TEXT(in->legal_rep), DB_TEXT(in->department),
 			      DB_TEXT(account_staff_roles_str(a, in->staff_roles)), DB_TEXT(in->password_hash),
 			      blob_or_null(&totp), DB_INT(in->totp_secret ? 1 : 0), DB_INT(keyring_current_id(k)),
-			      DB_INT(now), DB_INT(now)),
+			      DB_INT(now), DB_INT(now), in->phone_verified && phone.enc ? DB_INT(now) : DB_NULL),
 		      &rows);
 	if (!rc && rows.nrows != 1)
 		rc = GH_EDB;
 	if (!rc)
 		*id = db_cell_int(&rows, 0, 0);
+	if (rc)
+		in->released = 0;
 	return cover_tx_end_id(db, own, rc, "accounts", rc ? 0 : *id, "account.create");
 }
 
@@ -364,11 +423,57 @@ int account_set_password(struct db *db, int64_t id, const char *hash, int64_t no
 	return db_exec(db, &q_set_password, DB_ARGS(DB_TEXT(hash), DB_INT(now), DB_INT(id)), NULL);
 }
 
+DB_SQL(q_plain_ids, "SELECT id_enc, phone_enc FROM accounts WHERE id = ?");
+
+int account_plain_ids(struct db *db, const struct keyring *k, struct arena *a, int64_t id, char **ident,
+		      char **phone)
+{
+	struct db_rows rows;
+	*ident = *phone = NULL;
+	int rc = db_query(db, a, &q_plain_ids, DB_ARGS(DB_INT(id)), &rows);
+	if (rc)
+		return rc;
+	if (rows.nrows != 1)
+		return GH_ENOTFOUND;
+	static const char *const fields[] = { "id", "phone" };
+	for (size_t col = 0; col < 2; col++) {
+		const unsigned char *enc = (const unsigned char *)db_cell(&rows, 0, col);
+		if (enc && rows.lens[col] && crypto_open(k, a, fields[col], enc, rows.lens[col], col ? phone : ident, NULL, NULL))
+			return GH_EINVAL;
+	}
+	return 0;
+}
+
+DB_SQL(q_reset, "UPDATE accounts SET password_hash = ?, password_changed_at = ?, must_renew = ?, "
+		"totp_enc = CASE WHEN ? = 2 THEN NULL ELSE totp_enc END, "
+		"totp_enabled = CASE WHEN ? = 2 THEN 0 ELSE totp_enabled END, "
+		"totp_last_step = CASE WHEN ? = 2 THEN 0 ELSE totp_last_step END WHERE id = ?");
+DB_SQL(q_renewed, "UPDATE accounts SET password_hash = ?, password_changed_at = ?, must_renew = 0, "
+		  "totp_enabled = CASE WHEN must_renew = 2 THEN 1 ELSE totp_enabled END "
+		  "WHERE id = ? AND must_renew <> 0 AND (must_renew = 1 OR totp_enc IS NOT NULL)");
+
+int account_reset(struct db *db, int64_t id, const char *hash, int renew, int64_t now)
+{
+	int64_t changed = 0;
+	int rc = db_exec(db, &q_reset,
+			 DB_ARGS(DB_TEXT(hash), DB_INT(now), DB_INT(renew), DB_INT(renew), DB_INT(renew), DB_INT(renew),
+				 DB_INT(id)),
+			 &changed);
+	return rc ? rc : changed ? 0 : GH_ENOTFOUND;
+}
+
+int account_renewed(struct db *db, int64_t id, const char *hash, int64_t now)
+{
+	int64_t changed = 0;
+	int rc = db_exec(db, &q_renewed, DB_ARGS(DB_TEXT(hash), DB_INT(now), DB_INT(id)), &changed);
+	return rc ? rc : changed ? 0 : GH_ENOTFOUND;
+}
+
 int account_set_totp(struct db *db, const struct keyring *k, struct arena *a, int64_t id, const char *secret,
 		     bool enabled)
 {
-	struct sealed s;
-	int rc = seal(k, a, "totp", secret, &s);
+	struct identity_sealed s;
+	int rc = identity_seal_value(k, a, "totp", secret, &s);
 	if (rc)
 		return rc;
 	return db_exec(db, &q_set_totp, DB_ARGS(blob_or_null(&s), DB_INT(enabled ? 1 : 0), DB_INT(id)), NULL);
@@ -457,6 +562,8 @@ json_t *account_json(const struct account *acc)
 			      (json_int_t)acc->created_at);
 	if (j && acc->email_mask)
 		json_object_set_new(j, "email_masked", json_string(acc->email_mask));
+	if (j && acc->phone_mask)
+		json_object_set_new(j, "phone_verified", json_boolean(acc->phone_verified_at != 0));
 	arena_free(a);
 	return j;
 }

@@ -19,6 +19,7 @@
 #include "base/str.h"
 #include "base/util.h"
 #include "base/calendar.h"
+#include "http/handler.h"
 #include "http/msg.h"
 #include "http/server.h"
 #include "identity/identity_impl.h"
@@ -31,17 +32,6 @@
 #define MAX_PAGE 100000
 #define ACCOUNT_EVENTS 10 /* recent events on an account's page */
 #define EVENT_KIND_MAX 64
-
-static bool en(const struct req *r)
-{
-	return strcmp(r->lang, "en") == 0;
-}
-
-static void jset(json_t *o, const char *key, const char *v)
-{
-	if (v)
-		json_object_set_new(o, key, json_string(v));
-}
 
 /* Unix seconds as UTC ISO 8601 ("2026-03-01T08:15:00Z"), in arena. */
 static const char *iso_time(struct arena *a, int64_t t)
@@ -273,10 +263,8 @@ static json_t *event_json(struct req *r, const struct sec_event *e)
 /* An event as a table row of the pages. */
 static json_t *event_row(struct req *r, const struct sec_event *e)
 {
-	char cst[20];
-	calendar_format_time((time_t)e->at, cst);
-	json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s?,s:s}", "id", (json_int_t)e->id, "at", iso_time(r->arena, e->at),
-			      "at_text", cst, "kind", e->kind, "kind_name", MC(r, "admin_event_", e->kind), "ip", e->ip,
+	json_t *o = json_pack("{s:I,s:s,s:s?,s:s,s:s,s:s?,s:s}", "id", (json_int_t)e->id, "at", iso_time(r->arena, e->at),
+			      "at_text", req_when(r, e->at), "kind", e->kind, "kind_name", MC(r, "admin_event_", e->kind), "ip", e->ip,
 			      "detail", e->detail ? e->detail : "");
 	if (e->account) {
 		json_object_set_new(o, "account", json_integer((json_int_t)e->account));
@@ -494,6 +482,8 @@ static json_t *account_page_ctx(struct req *r, const struct account *acc, const 
 		json_object_set_new(ctx, "dept_options", dept_options(r, d, nd, sel_dept));
 		json_object_set_new(ctx, "duties", duty_boxes(r, sel_roles));
 	}
+	if (!self && (staff || strcmp(acc->kind, "admin") == 0))
+		json_object_set_new(ctx, "can_reset", json_true()); /* recover.c */
 	if (self)
 		json_object_set_new(ctx, "is_self", json_true());
 	else if (strcmp(acc->status, "active") == 0)

@@ -37,6 +37,17 @@ struct arena;
 struct keyring;
 int identity_unseal(struct arena *a, const char *field, const char *stored, size_t len, const char **out,
 		    size_t *outlen);
+/* A personal value as accounts store it: sealed for field ("id", "phone", "totp", "email"), its
+ * blind index (64 hex digits) and its mask, in a; all zero for a NULL or empty value. The one
+ * recipe of account_create, for bulk writers (`govhall bench-scale`) too. GH_E code. */
+struct identity_sealed {
+	unsigned char *enc;
+	size_t enc_len;
+	char index[65];
+	char *mask;
+};
+int identity_seal_value(const struct keyring *k, struct arena *a, const char *field, const char *value,
+			struct identity_sealed *out);
 /* The key ring loaded by identity_init (NULL before), for code that opens sealed data outside
  * a request, as the log's plain functions do. */
 const struct keyring *identity_keyring(void);
@@ -144,19 +155,23 @@ int identity_contact(struct db *db, const struct keyring *k, struct arena *a, in
  * the SMS outbox live in src/notify/notify.c, which depends on this module; main.c wires them
  * with identity_set_messenger). Both write in the caller's transaction, if any.
  * - inbox: a message in the account's site inbox (notify_inbox_message).
- * - sms: one SMS to the account's registered phone through the gateway outbox; the text comes
- *   sealed (identity_open_text opens it when the SMS is handed over), so no code is ever
- *   stored in the clear. GH_EUNAVAILABLE when no SMS gateway is configured or the account has
- *   no phone. */
+ * - sms: one SMS to the number sealed in sealed_to, with the text sealed in sealed_text (hex,
+ *   identity_open_number and identity_open_text open them when the SMS is handed over), so no
+ *   number or code is ever stored in the clear; the row names no account, and a number that
+ *   opens blank reaches nobody, so a recovery for no account queues the same row as one for
+ *   an account. GH_EUNAVAILABLE when no SMS gateway is configured. */
 struct identity_messenger {
 	int (*inbox)(struct db *db, struct arena *a, int64_t account, int64_t application_id, const char *kind,
 		     const char *title_zh, const char *title_en, const char *body_zh, const char *body_en);
-	int (*sms)(struct db *db, struct arena *a, int64_t account, const char *kind, const char *sealed_text);
+	int (*sms)(struct db *db, struct arena *a, const char *kind, const char *sealed_to, const char *sealed_text);
 };
 void identity_set_messenger(const struct identity_messenger *m);
 /* Opens a text sealed for the SMS outbox (hex, as handed to messenger.sms) into a. 0 or
  * GH_EINVAL (corrupt, or sealed under a key no longer in the key file). */
 int identity_open_text(const struct keyring *k, struct arena *a, const char *sealed_hex, char **text);
+/* Opens a number sealed for messenger.sms into *phone (in a): the number, or "" for a
+ * message to nobody. 0 or GH_EINVAL. */
+int identity_open_number(const struct keyring *k, struct arena *a, const char *sealed_hex, char **phone);
 /* Whether the key ring k opens what the database sealed: 0 when it opens the latest sealed
  * phone number (or nothing is sealed yet), GH_EINVAL when it does not (another hall's key
  * file), database codes otherwise. For databases that publish no keys yet (src/ops). */

@@ -6,6 +6,8 @@
  * - events.c: security events.
  * - login.c: log-in, second factor, log-out and registration (pages and API), whose password
  *   work runs on the job pool.
+ * - recover.c: verified phones (at registration and on change), forgot password, an
+ *   administrator's reset of staff and administrators and the renewal at their next log-in.
  * - account_pages.c / admin_pages.c / api.c: profile, password, agents, tokens, TOTP
  *   enrolment, administrators' pages, and their JSON twins.
  * - cli.c: `govhall user` and `govhall key`.
@@ -50,7 +52,14 @@ struct account {
 	const char *status;     /* active, disabled */
 	int64_t created_at;
 	int64_t password_changed_at;
+	int64_t phone_verified_at; /* 0: the number was never proved by a code */
+	int must_renew;            /* ACCOUNT_RENEW_* */
 };
+
+/* What an administrator's reset asks of the owner at the next log-in. */
+#define ACCOUNT_RENEW_NONE 0
+#define ACCOUNT_RENEW_PASSWORD 1 /* a new password */
+#define ACCOUNT_RENEW_TOTP 2     /* a new password and a new authenticator app */
 
 /* What registration or `govhall user add` gives. Plain values; they are sealed here. */
 struct account_new {
@@ -64,11 +73,31 @@ struct account_new {
 	unsigned staff_roles;
 	const char *password_hash; /* already hashed (job pool) */
 	const char *totp_secret;   /* base32, or NULL */
+	bool phone_verified;       /* the number is proved already (the demo accounts) */
+	int64_t released;          /* out: the account whose unproved claim on the number gave way */
 };
 
-/* Inserts an account. GH_ECONFLICT when the ID number, credit code or phone is taken. */
-int account_create(struct db *db, const struct keyring *k, struct arena *a, const struct account_new *in,
+/* Inserts an account. GH_ECONFLICT when the ID number or credit code is taken, or the phone
+ * number by an account that proved it; an account holding the number without having proved
+ * it loses it to the new one (in->released names it, to be told). */
+int account_create(struct db *db, const struct keyring *k, struct arena *a, struct account_new *in,
 		   int64_t *id);
+/* Sets the account's phone number (sealed, indexed, masked), proved at verified_at (0: not
+ * proved), in the caller's transaction or its own. An account holding the number without
+ * having proved it loses it (*released names it, 0: none); GH_ECONFLICT when another account
+ * proved it. */
+int account_set_phone(struct db *db, const struct keyring *k, struct arena *a, int64_t id, const char *phone,
+		      int64_t verified_at, int64_t *released);
+/* The plain ID number (or credit code) and phone number of acc (NULL when none), in a, for
+ * the password rules that refuse them. GH_EINVAL when they do not open. */
+int account_plain_ids(struct db *db, const struct keyring *k, struct arena *a, int64_t id, char **ident,
+		      char **phone);
+/* An administrator's reset: the password hash, what the owner must renew (ACCOUNT_RENEW_*;
+ * ACCOUNT_RENEW_TOTP also removes the second factor), counters cleared by the caller. */
+int account_reset(struct db *db, int64_t id, const char *hash, int renew, int64_t now);
+/* The renewal done: the new password, the second factor enrolled (when it was asked), no
+ * renewal due any more. GH_ENOTFOUND when none was due. */
+int account_renewed(struct db *db, int64_t id, const char *hash, int64_t now);
 int account_get(struct db *db, struct arena *a, int64_t id, struct account *out);
 /* Finds the account a log-in name designates: an ID number, a credit code or a phone
  * number (normalised here). GH_ENOTFOUND when none (or when the text is none of these).
@@ -220,18 +249,23 @@ int throttle_is_good(struct db *db, const char *address, int64_t now, bool *good
 
 /* ---- one-time codes (otp.c) ------------------------------------------------------------ */
 
-/* Codes sent to an account's registered phone: OTP_DIGITS random digits, stored as a keyed
- * hash (BLAKE2b under the key file's token key, with a salt of their own), valid OTP_TTL
- * seconds, used once, dead after OTP_ATTEMPTS wrong tries; a new code of the same purpose
- * ends the earlier ones. purpose names the use ("login"; later "recovery"). */
+/* Codes sent by SMS: OTP_DIGITS random digits, stored as a keyed hash (BLAKE2b under the key
+ * file's token key, with a salt of their own), valid OTP_TTL seconds, used once, dead after
+ * OTP_ATTEMPTS wrong tries; a new code of the same subject and purpose ends the earlier ones.
+ * purpose names the use: "login" (past the ceiling), "phone" (proving a number), "recovery"
+ * (forgot password). A code belongs to a subject, "acct:<id>" (otp_subject) or, for a name
+ * typed in the recovery form that designates no account that may recover, "name:<blind
+ * index>": such a code serves nobody and never matches, so that the same work is done and the
+ * same rows are written whether or not the account exists. Only a code sent to a number the
+ * account proved (phone_verified_at) logs in or recovers. */
 #define OTP_DIGITS 6
 #define OTP_TTL 600
 #define OTP_ATTEMPTS 5
-#define OTP_RESEND_AFTER 60  /* a new code is made at most this often per account and purpose */
+#define OTP_RESEND_AFTER 60  /* a new code is made at most this often per subject and purpose */
 #define OTP_PER_HOUR 5       /* and at most this many per hour */
 /* Makes a code for (account, purpose) at now into code (OTP_DIGITS + 1 bytes). GH_ERATELIMIT
- * when one was made less than OTP_RESEND_AFTER seconds ago or OTP_PER_HOUR in the last hour
- * (the earlier code stays valid), else 0 or a database error. */
+ * when one not used yet was made less than OTP_RESEND_AFTER seconds ago, or OTP_PER_HOUR were
+ * made in the last hour (the earlier code stays valid), else 0 or a database error. */
 int otp_issue(struct db *db, const struct keyring *k, int64_t account, const char *purpose, int64_t now,
 	      char code[OTP_DIGITS + 1]);
 /* Checks code against the live code of (account, purpose) at now: 0 (the code is used up),
@@ -244,6 +278,45 @@ int otp_check(struct db *db, const struct keyring *k, int64_t account, const cha
  * GH_EUNAVAILABLE when no SMS can be sent (no messenger, no gateway or no phone). */
 int otp_send(struct req *r, int64_t account, const char *purpose, const char *text_key);
 
+#define OTP_SUBJECT_MAX 96
+#define OTP_PER_PHONE_HOUR 10 /* codes to one number per hour, whatever the purpose */
+/* "acct:<id>" into out. */
+void otp_subject(char out[OTP_SUBJECT_MAX], int64_t account);
+/* A code to make and send. */
+struct otp_code {
+	const char *subject;  /* otp_subject(), or "name:<blind index>" */
+	int64_t account;      /* the account the code serves; 0: nobody (it never matches) */
+	const char *target;   /* the number the code proves (purpose "phone"; sealed at rest), or NULL */
+	const char *to;       /* the number the SMS goes to; "" or NULL: nobody (same work, no SMS) */
+	const char *phone_key; /* counts the SMS per number: the blind index of `to` (or of the name) */
+};
+/* Makes a code of c for purpose at now (otp_issue's limits per subject), counts it against
+ * the number (OTP_PER_PHONE_HOUR) and queues the SMS with the text of message key text_key
+ * ({code} replaced), its number and text sealed (messenger.sms_to), in the caller's
+ * transaction. GH_ERATELIMIT with Retry-After set on r, GH_EUNAVAILABLE without an SMS
+ * gateway. */
+int otp_send_to(struct req *r, const struct otp_code *c, const char *purpose, const char *text_key);
+/* Whether SMS can be sent at all (a messenger, a gateway, the key file). */
+bool otp_sms_ready(const struct req *r);
+/* Makes a code of c for purpose at now into code (otp_issue's limits). */
+int otp_issue_code(struct db *db, const struct keyring *k, const struct otp_code *c, const char *purpose, int64_t now,
+		   char code[OTP_DIGITS + 1]);
+/* A right code: the code's row, the account it serves, the number it proves (plain, in a;
+ * NULL when none). */
+struct otp_match {
+	int64_t id, account;
+	char *target;
+};
+/* Checks code against the live code of (subject, purpose) at now without using it up: 0 when
+ * right (then otp_use), GH_EINVAL when wrong (its attempt counted; a code serving nobody is
+ * always wrong), GH_ENOTFOUND when no code is live. */
+int otp_match(struct db *db, const struct keyring *k, struct arena *a, const char *subject, const char *purpose,
+	      const char *code, int64_t now, struct otp_match *out);
+/* Uses up the code of row id: 0, or GH_ENOTFOUND when it was used meanwhile. */
+int otp_use(struct db *db, int64_t id, int64_t now);
+/* Ends every live code of account for purpose (a reset done: the other codes die). */
+int otp_end_all(struct db *db, int64_t account, const char *purpose, int64_t now);
+
 /* ---- telling an account's owner (main.c wires notify/notify.h through identity.h) -------- */
 
 /* An inbox message to account with the texts of message keys title_key and body_key in both
@@ -252,9 +325,25 @@ int otp_send(struct req *r, int64_t account, const char *purpose, const char *te
 void identity_tell(struct req *r, int64_t account, const char *kind, const char *title_key, const char *body_key,
 		   const struct msg_arg *args, size_t nargs);
 
+/* ---- recovery (recover.c) ----------------------------------------------------------------- */
+
+/* After a registration created account with phone (plain): tells the owner of released (0:
+ * none), whose unproved claim on the number gave way, and sends the code that proves it. */
+void recover_registered(struct req *r, int64_t account, const char *phone, int64_t released);
+/* The secret of an authenticator app waiting to be enrolled for acc (sealed in the account
+ * until a code proves the app has it; made when there is none), in r's arena (account.c). */
+int account_totp_pending(struct req *r, const struct account *acc, char **secret);
+/* The account of the current half-done log-in (password right, a second factor or a renewal
+ * due): GH_ENOTFOUND when the session is not such (session.c). */
+int session_pending_account(struct req *r, struct account *acc);
+
 /* ---- helpers shared by the handlers ---------------------------------------------------- */
 
-int64_t identity_now(void);
+/* Now, in unix seconds (inline: every file of the module reads the clock, none through another). */
+static inline int64_t identity_now(void)
+{
+	return (int64_t)time(NULL);
+}
 /* A safe local redirect target from a "next" parameter ("/..." but not "//..."), or dflt. */
 const char *identity_safe_next(const char *next, const char *dflt);
 /* Reads the posted form (pages) or JSON object (API) into a flat string object: both

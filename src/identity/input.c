@@ -7,6 +7,7 @@
 
 #include "base/err.h"
 #include "base/sb.h"
+#include "http/handler.h"
 #include "http/msg.h"
 #include "http/server.h"
 #include "identity/identity_impl.h"
@@ -27,15 +28,13 @@ int identity_read_input(struct req *r, json_t **out)
 			json_object_set_new(o, form.v[i].key, json_string(form.v[i].val));
 		return 0;
 	}
-	const char *ct = req_header(r, "Content-Type");
-	if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
-		req_error_detail(r, "%s", M(r, "identity_json_required"));
-		return GH_EUNSUPPORTED;
-	}
+	int rc = req_json_content(r);
+	if (rc)
+		return rc;
 	size_t len;
 	const char *body = req_body(r, &len);
 	struct input_problem why = { 0 };
-	int rc = identity_input_from_json(body, len, o, &why);
+	rc = identity_input_from_json(body, len, o, &why);
 	if (rc)
 		req_error_detail(r, "%s", MF(r, why.key, MA("line", why.line), MA("column", why.column), MA("field", why.field),
 					      MA("max", MAX_INPUT_FIELDS)));

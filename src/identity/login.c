@@ -10,6 +10,7 @@
 #include "base/jobs.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "http/handler.h"
 #include "http/msg.h"
 #include "http/server.h"
 #include "identity/identity_impl.h"
@@ -238,6 +239,25 @@ static int login_need_code(struct req *r, struct login_job *j)
 	return login_form_again(r, j, 401, msg);
 }
 
+/* The password is right, but an administrator reset it: the owner sets a new one (and enrols
+ * the authenticator app again) on the renewal page before anything else; the API points
+ * there. */
+static int login_renew(struct req *r, struct login_job *j)
+{
+	login_cleared(r, j, NULL);
+	identity_event(r->db, "login.password_ok", j->acc.id, j->acc.id, r->ip, "renewal due");
+	if (r->api) {
+		resp_header(r, "Cache-Control", "no-store");
+		return resp_json(r, 403, json_pack("{s:{s:s,s:s}}", "error", "code", "renewal_required", "message",
+						   M(r, "renew_required")));
+	}
+	int rc = session_start(r, j->acc.id, 0, true);
+	if (rc)
+		return rc;
+	const char *next = identity_safe_next(j->next, "");
+	return resp_redirect(r, 303, *next ? arena_printf(r->arena, "/login/renew?next=%s", next) : "/login/renew");
+}
+
 static int login_done(struct req *r, void *p)
 {
 	struct login_job *j = p;
@@ -245,6 +265,8 @@ static int login_done(struct req *r, void *p)
 		return password_failed(r, j, j->found ? "wrong password" : "unknown account");
 	if (strcmp(j->acc.status, "active") != 0)
 		return password_failed(r, j, "account disabled");
+	if (j->acc.must_renew)
+		return login_renew(r, j);
 	bool is_admin = strcmp(j->acc.kind, "admin") == 0;
 	if (is_admin && !j->acc.totp_enabled)
 		return password_failed(r, j, "administrator without a second factor");
@@ -451,19 +473,6 @@ static int login_post(struct req *r)
 
 /* ---- second factor -------------------------------------------------------------------- */
 
-DB_SQL(q_pending_account, "SELECT account_id FROM sessions WHERE id = ? AND mfa_pending = 1");
-
-static int pending_account(struct req *r, struct account *acc)
-{
-	struct db_rows rows;
-	int rc = db_query(r->db, r->arena, &q_pending_account, DB_ARGS(DB_INT(r->who.session)), &rows);
-	if (rc)
-		return rc;
-	if (rows.nrows != 1)
-		return GH_ENOTFOUND;
-	return account_get(r->db, r->arena, db_cell_int(&rows, 0, 0), acc);
-}
-
 static json_t *totp_ctx(struct req *r)
 {
 	json_t *v = json_object();
@@ -478,6 +487,9 @@ static int totp_get(struct req *r)
 {
 	if (!r->who.mfa_pending)
 		return resp_redirect(r, 303, "/login");
+	struct account acc;
+	if (session_pending_account(r, &acc) == 0 && acc.must_renew)
+		return resp_redirect(r, 303, "/login/renew");
 	resp_header(r, "Cache-Control", "no-store");
 	return resp_page(r, 200, "identity/totp", totp_ctx(r));
 }
@@ -491,8 +503,10 @@ static int totp_post(struct req *r)
 	if (rc)
 		return rc;
 	struct account acc;
-	if ((rc = pending_account(r, &acc)))
+	if ((rc = session_pending_account(r, &acc)))
 		return rc == GH_ENOTFOUND ? resp_redirect(r, 303, "/login") : rc;
+	if (acc.must_renew)
+		return resp_redirect(r, 303, "/login/renew");
 	if ((rc = factor_open(r, &acc, "totp")))
 		return rc;
 	const char *code = identity_field(in, "totp");
@@ -564,9 +578,12 @@ static int register_done(struct req *r, void *p)
 	sodium_memzero(j->hash, sizeof(j->hash));
 	if (rc && rc != GH_ECONFLICT)
 		return rc;
-	/* The same answer whether the account is new or existed: nothing is revealed. */
+	/* The same answer whether the account is new or existed: nothing is revealed. A new
+	 * account's phone gets the code that proves it. */
 	identity_event(r->db, rc ? "register.duplicate" : "register", rc ? 0 : id, 0, r->ip, j->acc.kind);
-	const char *msg = M(r, "login_registration_has_been_received_if");
+	if (!rc)
+		recover_registered(r, id, j->acc.phone, j->acc.released);
+	const char *msg = M(r, "register_accepted");
 	if (r->api)
 		return resp_json(r, 202, json_pack("{s:s,s:s}", "status", "accepted", "message", msg));
 	json_t *ctx = json_pack("{s:s,s:s}", "title", M(r, "register_button"), "message", msg);

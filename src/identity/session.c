@@ -114,11 +114,6 @@ unsigned role_of(const char *kind, int64_t acting_for)
 	return ROLE_ANON;
 }
 
-int64_t identity_now(void)
-{
-	return (int64_t)time(NULL);
-}
-
 static void set_cookie(struct req *r, const char *name, const char *value, long max_age)
 {
 	char buf[256];
@@ -327,6 +322,19 @@ int session_mfa_done(struct req *r)
 		return rc;
 	set_cookie(r, SESSION_COOKIE, tok, r->app->cfg.session_max);
 	return 0;
+}
+
+DB_SQL(q_pending_account, "SELECT account_id FROM sessions WHERE id = ? AND mfa_pending = 1");
+
+int session_pending_account(struct req *r, struct account *acc)
+{
+	struct db_rows rows;
+	int rc = db_query(r->db, r->arena, &q_pending_account, DB_ARGS(DB_INT(r->who.session)), &rows);
+	if (rc)
+		return rc;
+	if (rows.nrows != 1)
+		return GH_ENOTFOUND;
+	return account_get(r->db, r->arena, db_cell_int(&rows, 0, 0), acc);
 }
 
 int session_act_for(struct req *r, int64_t enterprise)

@@ -78,6 +78,19 @@ static void free_secret(char *secret, size_t len)
 	}
 }
 
+char *totp_grouped(struct arena *a, const char *s)
+{
+	size_t n = strlen(s);
+	char *out = arena_alloc(a, n + n / 4 + 1), *p = out;
+	for (size_t i = 0; i < n; i++) {
+		if (i && i % 4 == 0)
+			*p++ = ' ';
+		*p++ = s[i];
+	}
+	*p = 0;
+	return out;
+}
+
 char *totp_uri(struct arena *a, const char *secret_b32, const char *label)
 {
 	struct sb sb = SB_INIT;

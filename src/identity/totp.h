@@ -23,6 +23,8 @@ char *totp_uri(struct arena *a, const char *secret_b32, const char *label);
  * 0, or GH_EINVAL. *step (may be NULL) gets the matched time step, so a caller can refuse a
  * code used twice. */
 int totp_verify(const char *secret_b32, const char *code, time_t now, int64_t *step);
+/* s in groups of four ("ABCD EFGH ...") for reading aloud and typing, in a. */
+char *totp_grouped(struct arena *a, const char *s);
 /* The code for secret at time now (for tests and the CLI). */
 int totp_code(const char *secret_b32, time_t now, char out[7]);
 

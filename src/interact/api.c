@@ -8,6 +8,7 @@
 #include "base/err.h"
 #include "base/str.h"
 #include "base/util.h"
+#include "http/handler.h"
 #include "http/server.h"
 #include "identity/identity.h"
 #include "interact/interact_impl.h"
@@ -20,27 +21,16 @@
 /* The request body as a JSON object (owned by the arena) and its text. */
 static int body_object(struct req *r, json_t **out, const char **text, size_t *len)
 {
-	const char *ct = req_header(r, "Content-Type");
-	if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
-		req_error_detail(r, "%s", M(r, "cases_send_json_object_content_type"));
-		return GH_EUNSUPPORTED;
+	int rc = req_body_object(r, out);
+	if (!rc && (text || len)) {
+		size_t n;
+		const char *body = req_body(r, &n); /* the copy req_body_object read */
+		if (text)
+			*text = body;
+		if (len)
+			*len = n;
 	}
-	size_t n;
-	const char *body = req_body(r, &n);
-	json_error_t e;
-	json_t *j = json_loadb(body ? body : "", n, JSON_REJECT_DUPLICATES, &e);
-	if (!j || !json_is_object(j)) {
-		json_decref(j);
-		req_error_detail(r, "%s", M(r, "cases_body_json_object"));
-		return GH_EINVAL;
-	}
-	arena_cleanup(r->arena, (void (*)(void *))json_decref, j);
-	*out = j;
-	if (text)
-		*text = body;
-	if (len)
-		*len = n;
-	return 0;
+	return rc;
 }
 
 /* A string member (NULL when absent); GH_EINVAL when present but not a string. */

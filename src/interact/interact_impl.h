@@ -60,6 +60,11 @@ const char *ia_level_key(int level);
 /* The message key naming the citizen's rating of a rectification (3 satisfied .. 1 not). */
 const char *ia_rect_level_key(int level);
 
+/* Registers the cases observer that makes ended applications rateable (evaluations.c). */
+void ia_evaluations_init(void);
+/* The FAQ section of an item's guide page (catalog_guide_section; consult.c). */
+void ia_faq_section(struct req *r, const char *item_code, json_t *ctx);
+
 /* A rating as the API or a form sends it. */
 struct ia_rating {
 	int level;                          /* 1..5 */
@@ -166,8 +171,6 @@ struct ia_rect {
 	int32_t due_day;
 	int citizen_level;
 };
-/* Opens the task of bad review e (inside the rating's transaction) and tells the department. */
-int ia_rect_open(struct req *r, const struct ia_eval *e);
 int ia_rect_get(struct db *db, struct arena *a, int64_t evaluation_id, struct ia_rect *out);
 json_t *ia_rect_json(struct req *r, const struct ia_rect *t);
 /* step "visit" (method, notes, when: unix seconds or 0 for now), "rectify" (notes), "feedback"

@@ -14,6 +14,7 @@
 #include "base/sb.h"
 #include "base/util.h"
 #include "cases/cases.h"
+#include "cases/workflow.h"
 #include "catalog/catalog.h"
 #include "ledger/ledger_ext.h"
 #include "ledger/log_impl.h"
@@ -103,14 +104,10 @@ int ledger_wellknown_extend(struct db *db, struct arena *a, json_t *keys)
 
 /* ---- decisions ---- */
 
-static const char *const decision_actions[] = { "accept", "refuse", "approve", "deny", "complete" };
-
 bool ledger_is_decision(const char *action)
 {
-	for (size_t i = 0; i < ARRAY_LEN(decision_actions); i++)
-		if (action && strcmp(action, decision_actions[i]) == 0)
-			return true;
-	return false;
+	const struct wf_action *w = action ? wf_action(action) : NULL; /* the workflow table says */
+	return w && w->logged;
 }
 
 static void set_hash(json_t *o, const char *salt, const char *field, const char *value)
@@ -292,6 +289,22 @@ static int on_transition(struct db *db, struct arena *a, const struct case_chang
 		log_error("ledger: the decision %s of application %s could not be logged: %s", c->action,
 			  c->number ? c->number : "-", err_name(rc));
 	return rc;
+}
+
+int ledger_bulk_decision(struct ledger_bulk *b, struct arena *a, const struct ledger_decision *d,
+			 const struct cover_entry *rows, size_t n)
+{
+	const char *kind = ledger_is_decision(d->action) ? "decision" : "transition";
+	char salt[LEDGER_SALT_HEX + 1], ref[48];
+	ledger_salt_new(salt);
+	snprintf(ref, sizeof(ref), "decision:%lld", (long long)d->event_id);
+	struct ledger_rows lr;
+	size_t len;
+	char *text = NULL;
+	int rc = ledger_rows_prepare(NULL, a, salt, rows, n, &lr);
+	if (!rc && !(text = decision_text(a, salt, d, ref, &lr, &len)))
+		rc = ledger_rows_text(a, kind, ref, decision_obj(salt, d), &lr, &text, &len);
+	return rc ? rc : ledger_bulk_emit(b, kind, ref, salt, text, len, &lr, d->at);
 }
 
 /* The leaf of changes of covered rows that no other leaf of their transaction took

@@ -119,6 +119,44 @@ void ledger_salt_new(char out[LEDGER_SALT_HEX + 1]);
  * value), 64 characters and a NUL into out. */
 void ledger_personal_hash(const char *salt, const char *field, const char *value, char out[65]);
 
+/* ---- Bulk writing (`govhall bench-scale`: generated data written with COPY) ----------------
+ * The leaves that ledger_append would store, with the tree nodes they complete and their
+ * ledger_refs rows, made in memory and handed to a sink in append order. The caller writes
+ * them (and the rows they commit) and then the head with ledger_bulk_head, all in one
+ * transaction of its own, and must be the log's only writer meanwhile. */
+
+/* One application step as the log records it (a cases observer's view of it). */
+struct ledger_decision {
+	int64_t event_id, at, applicant_id, enterprise_id, actor_id;
+	const char *number, *item_code, *department, *action, *from_state, *to_state, *reason, *detail;
+};
+struct cover_entry;
+struct ledger_bulk_sink {
+	void *ctx;
+	int (*leaf)(void *ctx, int64_t idx, const char *kind, const char *ref, const char *salt, const char *text,
+		    size_t len, const unsigned char hash[LEDGER_HASH_LEN], int64_t created_at);
+	int (*node)(void *ctx, unsigned level, int64_t idx, const unsigned char hash[LEDGER_HASH_LEN]);
+	int (*ref)(void *ctx, int64_t idx, const char *table, const char *key);
+};
+struct ledger_bulk;
+/* Continues the stored log of db (its head, read without a lock). GH_E code. */
+int ledger_bulk_open(struct db *db, const struct ledger_bulk_sink *sink, struct ledger_bulk **out);
+void ledger_bulk_free(struct ledger_bulk *b);
+/* The leaf of a step ("decision" or "transition", ref "decision:<event>"), committing rows (the
+ * application's and the event's, as store/cover.h describes them), as the cases observer
+ * appends it; stamped d->at. */
+int ledger_bulk_decision(struct ledger_bulk *b, struct arena *a, const struct ledger_decision *d,
+			 const struct cover_entry *rows, size_t n);
+/* A "change" leaf naming action, stamped at, committing rows (at most 200), as db_commit's
+ * hook appends it for covered rows no other leaf took (an account created, say). */
+int ledger_bulk_change(struct ledger_bulk *b, struct arena *a, const char *action, int64_t at,
+		       const struct cover_entry *rows, size_t n);
+/* Leaves so far (the index of the next one). */
+int64_t ledger_bulk_size(const struct ledger_bulk *b);
+/* Stores the head (size, frontier, root) on db in the caller's transaction, as an append
+ * leaves it; the command then signs a checkpoint before it exits (ledger_finish). */
+int ledger_bulk_head(struct ledger_bulk *b, struct db *db);
+
 /* ---- Audit hooks (other domains) -------------------------------------------------------- */
 
 /* Recomputes the canonical JSON of the leaf whose ref is ref from the rows its domain owns,

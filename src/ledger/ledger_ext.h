@@ -3,10 +3,7 @@
 #define GH_LEDGER_EXT_H
 #include "ledger/log_impl.h"
 
-struct ledger_decision {
-	int64_t event_id, at, applicant_id, enterprise_id, actor_id;
-	const char *number, *item_code, *department, *action, *from_state, *to_state, *reason, *detail;
-};
+/* struct ledger_decision: ledger.h */
 bool ledger_is_decision(const char *action);
 char *ledger_decision_leaf(struct arena *a, const char *salt, const struct ledger_decision *d);
 /* The same leaf with its rows (format 2) written without jansson, as on_transition appends it;

@@ -43,6 +43,11 @@ bool ledger_appended(void)
 	return appended;
 }
 
+void ledger_set_appended(void)
+{
+	appended = true;
+}
+
 void ledger_salt_new(char out[LEDGER_SALT_HEX + 1])
 {
 	unsigned char b[LEDGER_SALT_HEX / 2];
@@ -272,7 +277,7 @@ int ledger_rows_prepare(struct db *db, struct arena *a, const char *salt, const 
 		ledger_row_hashes(salt, e->ci->table, e->key, e->present, e->digest, lr->id, lr->content);
 	}
 	qsort(out->v, out->n, sizeof(*out->v), cmp_row); /* the order of the leaf's canonical text */
-	if (db_kind(db) == DB_POSTGRES) {
+	if (db && db_kind(db) == DB_POSTGRES) {
 		/* the rows as JSON too, for the one statement that writes the leaf and them */
 		struct sb sb = SB_INIT;
 		sb_addch(&sb, '[');
@@ -290,6 +295,29 @@ int ledger_rows_prepare(struct db *db, struct arena *a, const char *salt, const 
 	return 0;
 }
 
+int ledger_rows_text(struct arena *a, const char *kind, const char *ref, json_t *obj, const struct ledger_rows *lr,
+		     char **text, size_t *text_len)
+{
+	int rc = 0;
+	json_object_set_new(obj, "kind", json_string(kind));
+	if (lr->n) {
+		/* Format 2: the rows, and the ref (so the audit can check the ref column too). */
+		json_t *jrows = json_object();
+		for (size_t i = 0; i < lr->n; i++)
+			json_object_set_new_nocheck(jrows, lr->v[i].id, json_string_nocheck(lr->v[i].content));
+		json_object_set_new(obj, "v", json_integer(2));
+		json_object_set_new(obj, "rows", jrows);
+		if (ref)
+			json_object_set_new(obj, "ref", json_string(ref));
+	}
+	/* Strings and integers only: built here, or parsed from a leaf checked canonical. */
+	*text = canonical_text(a, obj, text_len);
+	if (!*text || *text_len > LEDGER_LEAF_MAX)
+		rc = GH_EINVAL;
+	json_decref(obj);
+	return rc;
+}
+
 int ledger_append_rows(struct db *db, struct arena *a, const char *kind, const char *ref, const char *salt_in,
 		       json_t *obj, const struct cover_entry *rows, size_t n, int64_t *index)
 {
@@ -302,24 +330,10 @@ int ledger_append_rows(struct db *db, struct arena *a, const char *kind, const c
 	int rc = ledger_rows_prepare(db, a, salt, rows, n, &lr);
 	char *text = NULL;
 	size_t text_len = 0;
-	if (!rc) {
-		json_object_set_new(obj, "kind", json_string(kind));
-		if (lr.n) {
-			/* Format 2: the rows, and the ref (so the audit can check the ref column too). */
-			json_t *jrows = json_object();
-			for (size_t i = 0; i < lr.n; i++)
-				json_object_set_new_nocheck(jrows, lr.v[i].id, json_string_nocheck(lr.v[i].content));
-			json_object_set_new(obj, "v", json_integer(2));
-			json_object_set_new(obj, "rows", jrows);
-			if (ref)
-				json_object_set_new(obj, "ref", json_string(ref));
-		}
-		/* Strings and integers only: built here, or parsed from a leaf checked canonical. */
-		text = canonical_text(a, obj, &text_len);
-		if (!text || text_len > LEDGER_LEAF_MAX)
-			rc = GH_EINVAL;
-	}
-	json_decref(obj);
+	if (rc)
+		json_decref(obj);
+	else
+		rc = ledger_rows_text(a, kind, ref, obj, &lr, &text, &text_len);
 	if (!rc)
 		rc = ledger_append_text(db, a, kind, ref, (salt_in || lr.n) ? salt : NULL, text, text_len, &lr, index);
 	return rc;

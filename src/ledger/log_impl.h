@@ -107,9 +107,15 @@ struct ledger_rows {
 struct cover_entry;
 void ledger_row_hashes(const char *salt, const char *table, const char *key, bool present,
 		       const unsigned char digest[32], char id[LEDGER_ROW_HASH + 1], char content[LEDGER_ROW_HASH + 1]);
-/* Hashes the rows taken from cover_take() under salt (an absent row as such). In a. */
+/* Hashes the rows taken from cover_take() under salt (an absent row as such). In a. db may be
+ * NULL (no JSON of the rows for PostgreSQL's insert is made then). */
 int ledger_rows_prepare(struct db *db, struct arena *a, const char *salt, const struct cover_entry *rows, size_t n,
 			struct ledger_rows *out);
+/* The canonical text of the leaf of kind made of obj (stolen: its members, "kind" set here) and
+ * rows (with rows: "v": 2, "rows": {id: content}, and ref when not NULL), in a. GH_EINVAL when
+ * it is not a leaf (a real number, too long). */
+int ledger_rows_text(struct arena *a, const char *kind, const char *ref, json_t *obj, const struct ledger_rows *rows,
+		     char **text, size_t *text_len);
 /* Appends leaf text (canonical, of kind, text_len bytes; with rows, it holds them as "rows")
  * and writes rows (may be NULL) to ledger_refs, inside the caller's transaction. */
 int ledger_append_text(struct db *db, struct arena *a, const char *kind, const char *ref, const char *salt,
@@ -119,7 +125,14 @@ int ledger_append_text(struct db *db, struct arena *a, const char *kind, const c
  * the leaf's salt; salt NULL: a new one) and "ref" are added. */
 int ledger_append_rows(struct db *db, struct arena *a, const char *kind, const char *ref, const char *salt,
 		       json_t *obj, const struct cover_entry *rows, size_t n, int64_t *index);
+/* bulk.c: hands leaf text (canonical, of kind; rows may be NULL) to the bulk writer's sink,
+ * then its ledger_refs rows and the nodes it completes. */
+struct ledger_bulk;
+int ledger_bulk_emit(struct ledger_bulk *b, const char *kind, const char *ref, const char *salt, const char *text,
+		     size_t len, const struct ledger_rows *rows, int64_t at);
 /* Whether this process appended a leaf. */
 bool ledger_appended(void);
+/* Marks that this process appended (bulk writers), so the command signs a checkpoint. */
+void ledger_set_appended(void);
 
 #endif

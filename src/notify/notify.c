@@ -32,7 +32,8 @@
 #include "base/log.h"
 #include "base/sb.h"
 #include "base/util.h"
-#include "notify/warnings.h"
+#include "cases/cases.h"
+#include "cases/workflow.h"
 #include "identity/identity.h"
 #include "store/db.h"
 #include "http/msg.h"
@@ -178,25 +179,47 @@ int notify_application_event(struct db *db, struct arena *a, int64_t account, in
 	return rc;
 }
 
-int notify_sms_sealed(struct db *db, struct arena *a, int64_t account, const char *kind, const char *sealed_text)
+/* The cases observer: the applicant (the enterprise, for its applications) hears of every
+ * change but their own drafts being submitted by themselves, which the page already shows;
+ * the message is queued in the transition's transaction. */
+static int on_transition(struct db *db, struct arena *a, const struct case_change *c)
 {
+	if (strcmp(c->action, "submit") == 0 && !(c->actor_id && c->actor_id != c->applicant_id))
+		return 0;
+	return notify_application_event(db, a, c->enterprise_id ? c->enterprise_id : c->applicant_id, c->application_id,
+					c->number, c->action, c->item_name_zh, c->item_name_en, c->to_state, c->reason);
+}
+
+void notify_register_observers(void)
+{
+	static bool done;
+	if (done)
+		return;
+	done = true;
+	cases_observe(on_transition);
+	cases_observe_commits(notify_nudge);
+}
+
+DB_SQL(q_outbox_sms_to, "INSERT INTO outbox (channel, account_id, inbox_id, payload, next_at, created_at) "
+			"VALUES ('sms', NULL, NULL, ?, ?, ?)");
+
+int notify_sms_sealed(struct db *db, struct arena *a, const char *kind, const char *sealed_to, const char *sealed_text)
+{
+	(void)a;
 	if (!atomic_load(&want_sms))
 		return GH_EUNAVAILABLE;
 	int64_t now = (int64_t)time(NULL);
-	json_t *p = json_pack("{s:I,s:s,s:s,s:I}", "to", (json_int_t)account, "kind", kind ? kind : "sms", "sealed_text",
-			      sealed_text ? sealed_text : "", "created_at", (json_int_t)now);
+	json_t *p = json_pack("{s:s,s:s,s:s,s:I}", "kind", kind ? kind : "sms", "sealed_to", sealed_to ? sealed_to : "",
+			      "sealed_text", sealed_text ? sealed_text : "", "created_at", (json_int_t)now);
 	char *payload = p ? json_dumps(p, JSON_COMPACT) : NULL;
 	json_decref(p);
 	if (!payload)
 		return GH_EINTERNAL;
-	int64_t changed = 0;
-	int rc = db_exec(db, &q_outbox_sms, DB_ARGS(DB_NULL, DB_TEXT(payload), DB_INT(now), DB_INT(now), DB_INT(account)),
-			 &changed);
+	int rc = db_exec(db, &q_outbox_sms_to, DB_ARGS(DB_TEXT(payload), DB_INT(now), DB_INT(now)), NULL);
 	free(payload);
-	(void)a;
-	if (!rc && changed)
-		notify_nudge(); /* in a transaction, the thread finds the row at its next pass */
-	return rc ? rc : changed ? 0 : GH_EUNAVAILABLE;
+	if (!rc)
+		notify_nudge();
+	return rc;
 }
 
 int notify_staff_warning(struct db *db, struct arena *a, int64_t account, int64_t application_id,
@@ -273,7 +296,8 @@ static void sign(const char *secret, const char *body, size_t len, char out[7 + 
 	sodium_memzero(&st, sizeof(st));
 }
 
-enum outcome { SENT, FAILED, GIVE_UP, ABORTED };
+/* NOBODY: an SMS whose sealed number is blank (identity_messenger.sms): done, nothing sent. */
+enum outcome { SENT, FAILED, GIVE_UP, ABORTED, NOBODY };
 
 /* Sets what every transfer shares (reset, no signals, time-outs, abort on stop), performs it
  * after setup(c, arg) and returns curl's code with the response code in *status. */
@@ -508,7 +532,14 @@ static enum outcome deliver(struct app *app, struct db *db, struct arena *a, CUR
 	} else if (strcmp(o->channel, "sms") == 0) {
 		url = cfg->notify_sms_url;
 		char *phone = NULL, *name = NULL;
-		int rc = app->keys ? identity_contact(db, app->keys, a, o->account, &phone, NULL, &name) : GH_EINVAL;
+		const char *sealed_to = json_string_value(json_object_get(p, "sealed_to"));
+		int rc = !app->keys ? GH_EINVAL
+			 : sealed_to ? identity_open_number(app->keys, a, sealed_to, &phone)
+				     : identity_contact(db, app->keys, a, o->account, &phone, NULL, &name);
+		if (rc == 0 && sealed_to && !*phone) {
+			json_decref(p);
+			return NOBODY;
+		}
 		if (rc == GH_ENOTFOUND || (rc == 0 && !phone)) {
 			json_decref(p);
 			snprintf(err, errlen, rc ? "no such account" : "the account has no phone number");
@@ -607,6 +638,7 @@ DB_SQL(q_due, "SELECT id, channel, account_id, payload, attempts FROM outbox WHE
 DB_SQL(q_sent, "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?");
 DB_SQL(q_failed, "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE id = ?");
 DB_SQL(q_later, "UPDATE outbox SET next_at = ? WHERE id = ?");
+DB_SQL(q_nobody, "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = 'no recipient' WHERE id = ?");
 
 /* Seconds to wait after the failure of attempt number `before` + 1. */
 static int64_t backoff(int before)
@@ -647,6 +679,9 @@ static int pass(struct app *app, struct db *db, struct arena *a, int64_t now, in
 			if (!rc && sent)
 				(*sent)++;
 			log_debug("notify: delivered outbox %lld (%s)", (long long)o.id, o.channel);
+			break;
+		case NOBODY:
+			rc = db_exec(db, &q_nobody, DB_ARGS(DB_INT(now), DB_INT(o.id)), NULL);
 			break;
 		case ABORTED:
 			/* Not the receiver's fault: try again soon, without counting an attempt. */
@@ -735,7 +770,7 @@ int notify_start(struct app *app, char *err, size_t errlen)
 	bool webhook = on(cfg->notify_webhook_url), sms = on(cfg->notify_sms_url), email = on(cfg->notify_smtp_url);
 	if (!webhook && !sms && !email) {
 		log_info("notify: no delivery channel configured; messages go to the site inbox only");
-		return warnings_start(app, err, errlen);
+		return 0;
 	}
 	if ((webhook && !http_url(cfg->notify_webhook_url)) || (sms && !http_url(cfg->notify_sms_url))) {
 		snprintf(err, errlen, "notify-webhook-url and notify-sms-url must start with http:// or https://");
@@ -767,21 +802,16 @@ int notify_start(struct app *app, char *err, size_t errlen)
 	int rc;
 	if (duty)
 		return 0;
-	if ((rc = warnings_start(app, err, errlen)))
-		return rc;
 	pthread_once(&curl_once, curl_init_once);
 	/* Deliveries wait on other servers (up to TIMEOUT_S each), so they have a thread and a
 	 * connection of their own rather than holding up the duties thread. */
-	if ((rc = db_open_named(cfg->db, "govhall notify", &duty_db, err, errlen))) {
-		warnings_stop();
+	if ((rc = db_open_named(cfg->db, "govhall notify", &duty_db, err, errlen)))
 		return rc;
-	}
 	duty_app = app;
 	atomic_store(&stopping, false);
 	if (!(duty = duty_start_alone("notify", deliver_pass, NULL, 1))) {
 		db_close(duty_db);
 		duty_db = NULL;
-		warnings_stop();
 		snprintf(err, errlen, "notify: cannot start the delivery thread");
 		return GH_EINTERNAL;
 	}
@@ -791,7 +821,6 @@ int notify_start(struct app *app, char *err, size_t errlen)
 
 void notify_stop(void)
 {
-	warnings_stop();
 	if (!duty)
 		return;
 	/* Deliveries in progress give up at once (curl's progress callback reads this). */

@@ -44,6 +44,12 @@ void notify_configure(const struct config *cfg);
 struct view;
 void notify_set_words(const struct view *v);
 
+/* Registers the cases observer that queues a message to the applicant for each change of
+ * their application (notify_application_event, in the transition's transaction; not for
+ * their own submission) and wakes the delivery thread after the commit. main.c calls it at
+ * the start of every command; a second call is a no-op. */
+void notify_register_observers(void);
+
 /* Queues the messages for one event of an application (call inside the transaction that
  * records the event): the inbox row, and one outbox row per configured channel (the SMS row
  * only when the account has a phone number). kind is the workflow action ("accept",
@@ -70,11 +76,13 @@ int notify_staff_warning(struct db *db, struct arena *a, int64_t account, int64_
 int notify_inbox_message(struct db *db, struct arena *a, int64_t account, int64_t application_id, const char *kind,
 			 const char *title_zh, const char *title_en, const char *body_zh, const char *body_en);
 
-/* Queues one SMS to account's registered phone whose text is sealed for the outbox (see
- * identity.h, identity_messenger; opened with identity_open_text only when the SMS is handed
- * to the gateway): no inbox row, no other channel. GH_EUNAVAILABLE when notify-sms-url is off
- * or the account has no phone; 0 or a database error otherwise. Wakes the delivery thread. */
-int notify_sms_sealed(struct db *db, struct arena *a, int64_t account, const char *kind, const char *sealed_text);
+/* Queues one SMS (identity.h, identity_messenger) to the number sealed in sealed_to with the
+ * text sealed in sealed_text, naming no account: both are opened (identity_open_number,
+ * identity_open_text) only when the SMS is handed to the gateway, and a number that opens
+ * blank is a message to nobody, recorded as done without being sent (the same row whether or
+ * not anyone receives it: account recovery). No inbox row, no other channel. GH_EUNAVAILABLE
+ * when notify-sms-url is off; 0 or a database error. Wakes the delivery thread. */
+int notify_sms_sealed(struct db *db, struct arena *a, const char *kind, const char *sealed_to, const char *sealed_text);
 
 /* Wakes the delivery thread (call after committing a transaction that queued messages);
  * without it delivery starts within a second. Safe to call from any thread, also when no
@@ -93,8 +101,8 @@ int notify_deliver_due(struct app *app, struct db *db, int64_t now, int *sent);
 /* Starts / stops the delivery thread (serve). notify_start configures the channels, checks
  * the settings (a channel needs an http(s) URL and notify-webhook-secret) and opens the
  * thread's own database connection; with no channel configured it starts no delivery thread
- * and returns 0. Either way (settings accepted) it also starts the cases duties thread
- * (warnings.h: deadline warnings, calendar refresh), which notify_stop stops. GH_E code with a message in err. notify_stop aborts a transfer in progress
+ * and returns 0. GH_E code with a message in err. (Staff warnings are started apart, by
+ * warnings_start.) notify_stop aborts a transfer in progress
  * (the row is tried again later, not counted as a failure) and joins the thread. */
 int notify_start(struct app *app, char *err, size_t errlen);
 void notify_stop(void);

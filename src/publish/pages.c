@@ -11,6 +11,7 @@
 #include "base/sb.h"
 #include "base/str.h"
 #include "base/util.h"
+#include "http/handler.h"
 #include "http/msg.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -22,18 +23,6 @@ int pub_read_id(struct req *r, int64_t *id);
 int pub_load(struct req *r, struct pub_doc *d);
 int pub_read_filter(struct req *r, struct pub_filter *f, long *page, long *per);
 int pub_upload(struct req *r, struct pub_doc *d, int64_t *id);
-
-static bool en(const struct req *r)
-{
-	return !strcmp(r->lang, "en");
-}
-
-
-static void jset(json_t *o, const char *key, const char *s)
-{
-	if (s)
-		json_object_set_new(o, key, json_string(s));
-}
 
 static const char *date_of(struct req *r, int64_t t)
 {
@@ -443,8 +432,10 @@ const struct route publish_page_routes[] = {
 	{ HTTP_GET, "/publish", page_list, ROLE_PUBLIC, 0, "publish.list" },
 	{ HTTP_GET, "/publish/{id}", page_detail, ROLE_PUBLIC, 0, "publish.detail" },
 	{ HTTP_GET, "/staff/publish", staff_list, WRITERS, 0, "publish.staff_list" },
-	{ HTTP_GET, "/staff/publish/new", staff_new, WRITERS, 0, "publish.staff_new" },
-	{ HTTP_POST, "/staff/publish", staff_create, WRITERS, ROUTE_CSRF, "publish.staff_create" },
+	/* Staff write with the reviewer or head duty (pub_can_write); the route says so too, for
+	 * the navigation (http/nav.h). */
+	{ HTTP_GET, "/staff/publish/new", staff_new, WRITERS, 0, "publish.staff_new", .duties = STAFF_REVIEWER | STAFF_HEAD },
+	{ HTTP_POST, "/staff/publish", staff_create, WRITERS, ROUTE_CSRF, "publish.staff_create", .duties = STAFF_REVIEWER | STAFF_HEAD },
 	{ HTTP_GET, "/staff/publish/{id}", staff_doc, WRITERS, 0, "publish.staff_doc" },
 	{ HTTP_POST, "/staff/publish/{id}", staff_update, WRITERS, ROUTE_CSRF, "publish.staff_update" },
 	{ HTTP_POST, "/staff/publish/{id}/actions/{action}", staff_act, WRITERS, ROUTE_CSRF, "publish.staff_act" },

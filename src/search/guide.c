@@ -20,6 +20,7 @@
 #include "app.h"
 #include "base/err.h"
 #include "base/util.h"
+#include "http/handler.h"
 #include "http/http.h"
 #include "http/msg.h"
 #include "search/search.h"
@@ -275,7 +276,6 @@ static int guide_run(struct req *r, struct guide *g)
 }
 
 /* ---- wording ------------------------------------------------------------------------------ */
-
 
 static const char *subst(struct req *r, const char *msg, const char *val)
 {

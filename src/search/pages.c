@@ -7,6 +7,7 @@
 #include "app.h"
 #include "base/err.h"
 #include "base/util.h"
+#include "http/handler.h"
 #include "http/http.h"
 #include "http/msg.h"
 #include "search/search.h"
@@ -14,13 +15,6 @@
 #include "view/view.h"
 
 #define IS_EN(r) (strcmp((r)->lang, "en") == 0)
-
-
-static void jset(json_t *o, const char *key, const char *s)
-{
-	if (s)
-		json_object_set_new(o, key, json_string(s));
-}
 
 static json_t *option(const char *value, const char *label, const char *current)
 {

@@ -7,6 +7,7 @@
 #include "app.h"
 #include "base/err.h"
 #include "base/util.h"
+#include "http/handler.h"
 #include "http/msg.h"
 #include "http/server.h"
 #include "identity/identity.h"
@@ -57,7 +58,6 @@ int search_content_changed(struct db *db)
 {
 	return db_exec(db, &q_bump, DB_NOARGS, NULL);
 }
-
 
 /* Checks one field; returns NULL or the message key of the problem. */
 static const char *check_field(const char *s)

@@ -159,6 +159,22 @@ static void add_metric(struct stats_counts *c, const char *m, int64_t v)
 		c->reg_individual += v;
 	else if (!strcmp(m, M_REG_ENTERPRISE))
 		c->reg_enterprise += v;
+	else if (!strcmp(m, M_BK_BOOKED))
+		c->bk_booked += v;
+	else if (!strcmp(m, M_BK_ATTENDED))
+		c->bk_attended += v;
+	else if (!strcmp(m, M_BK_NOSHOW))
+		c->bk_noshow += v;
+	else if (!strcmp(m, M_BK_SERVED))
+		c->bk_served += v;
+	else if (!strcmp(m, M_BK_CALLED))
+		c->bk_called += v;
+	else if (!strcmp(m, M_BK_WAIT))
+		c->bk_wait_s += v;
+	else if (!strcmp(m, M_PAID_FEN))
+		c->paid_fen += v;
+	else if (!strcmp(m, M_REFUNDED_FEN))
+		c->refunded_fen += v;
 }
 
 static const char *const channel_order[] = { "web", "app", "miniprogram", "open311", "kiosk", "counter" };

@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "cases/cases.h"
+#include "cases/workflow.h"
 #include "stats/stats_impl.h"
 #include "store/db.h"
 
@@ -35,7 +36,8 @@ bool stats_online_channel(const char *ch)
 
 bool stats_concluded_state(const char *state)
 {
-	return state && (!strcmp(state, "completed") || !strcmp(state, "denied"));
+	const struct wf_state *s = state ? wf_state(state) : NULL; /* the workflow table says */
+	return s && s->concluded;
 }
 
 int stats_handling_workdays(const struct calendar *cal, int32_t accepted_day, int32_t done_day, int paused)
@@ -51,30 +53,72 @@ int stats_handling_workdays(const struct calendar *cal, int32_t accepted_day, in
 DB_SQL(q_counter_steps, "SELECT COUNT(*) FROM application_events e JOIN accounts s ON s.id = e.actor_id "
 			"WHERE e.application_id = ? AND e.action IN ('submit', 'resubmit') AND s.kind = 'staff'");
 
-static int observe(struct db *db, struct arena *a, const struct case_change *c)
+int stats_case_figures(const struct case_change *c, const struct calendar *cal, bool counter_steps,
+		       int (*add)(void *ctx, int32_t day, const char *metric, int64_t value), void *ctx)
 {
 	int32_t day = calendar_day_of((time_t)c->at);
 	int rc = 0;
 	if (!strcmp(c->action, "submit"))
-		rc = stats_add(db, day, c->department, c->item_code, c->channel, M_SUBMITTED, 1);
+		rc = add(ctx, day, M_SUBMITTED, 1);
 	if (rc || !stats_concluded_state(c->to_state) || stats_concluded_state(c->from_state))
 		return rc;
-	rc = stats_add(db, day, c->department, c->item_code, c->channel, M_CONCLUDED, 1);
+	rc = add(ctx, day, M_CONCLUDED, 1);
 	if (!rc && c->due_day && day <= c->due_day)
-		rc = stats_add(db, day, c->department, c->item_code, c->channel, M_ON_TIME, 1);
-	if (!rc) {
-		struct calendar *cal = the_app ? atomic_load(&the_app->calendar) : NULL;
-		int n = stats_handling_workdays(cal, c->accepted_day, day, c->paused_workdays);
-		if (n)
-			rc = stats_add(db, day, c->department, c->item_code, c->channel, M_WORKDAYS, n);
-	}
-	if (!rc && stats_online_channel(c->channel)) {
-		struct db_rows rows;
-		rc = db_query(db, a, &q_counter_steps, DB_ARGS(DB_INT(c->application_id)), &rows);
-		if (!rc && db_cell_int(&rows, 0, 0) == 0)
-			rc = stats_add(db, day, c->department, c->item_code, c->channel, M_ONLINE, 1);
-	}
+		rc = add(ctx, day, M_ON_TIME, 1);
+	int n = stats_handling_workdays(cal, c->accepted_day, day, c->paused_workdays);
+	if (!rc && n)
+		rc = add(ctx, day, M_WORKDAYS, n);
+	if (!rc && stats_online_channel(c->channel) && !counter_steps)
+		rc = add(ctx, day, M_ONLINE, 1);
 	return rc;
+}
+
+struct observed {
+	struct db *db;
+	const struct case_change *c;
+};
+
+static int observe_add(void *ctx, int32_t day, const char *metric, int64_t value)
+{
+	struct observed *o = ctx;
+	return stats_add(o->db, day, o->c->department, o->c->item_code, o->c->channel, metric, value);
+}
+
+static int observe(struct db *db, struct arena *a, const struct case_change *c)
+{
+	/* Whether a counter took material in: asked only when the answer counts (an online
+	 * application concluding). */
+	bool counter_steps = false;
+	if (stats_concluded_state(c->to_state) && !stats_concluded_state(c->from_state) &&
+	    stats_online_channel(c->channel)) {
+		struct db_rows rows;
+		int rc = db_query(db, a, &q_counter_steps, DB_ARGS(DB_INT(c->application_id)), &rows);
+		if (rc)
+			return rc;
+		counter_steps = db_cell_int(&rows, 0, 0) != 0;
+	}
+	struct observed o = { db, c };
+	return stats_case_figures(c, the_app ? atomic_load(&the_app->calendar) : NULL, counter_steps, observe_add, &o);
+}
+
+int stats_payment(struct db *db, struct arena *a, const char *department, const char *item_code, const char *channel,
+		  int32_t day, int64_t fen)
+{
+	(void)a;
+	if (fen < 1)
+		return GH_EINVAL;
+	int rc = stats_add(db, day, department, item_code, channel, M_PAID, 1);
+	return rc ? rc : stats_add(db, day, department, item_code, channel, M_PAID_FEN, fen);
+}
+
+int stats_refund(struct db *db, struct arena *a, const char *department, const char *item_code, const char *channel,
+		 int32_t day, int64_t fen)
+{
+	(void)a;
+	if (fen < 1)
+		return GH_EINVAL;
+	int rc = stats_add(db, day, department, item_code, channel, M_REFUNDS, 1);
+	return rc ? rc : stats_add(db, day, department, item_code, channel, M_REFUNDED_FEN, fen);
 }
 
 int stats_init(struct app *app)
@@ -106,6 +150,17 @@ int stats_evaluation_exclude(struct db *db, struct arena *a, const char *departm
 	if (!rc && bad)
 		rc = stats_add(db, day, department, item_code, channel, M_EVAL_BAD, -1);
 	return rc;
+}
+
+int stats_count(struct db *db, struct arena *a, int32_t day, const char *department, const char *item_code,
+		const char *channel, const char *metric, int64_t n)
+{
+	static const char *const known[] = { M_BK_BOOKED, M_BK_ATTENDED, M_BK_NOSHOW, M_BK_SERVED, M_BK_CALLED, M_BK_WAIT };
+	(void)a;
+	for (size_t i = 0; metric && i < ARRAY_LEN(known); i++)
+		if (!strcmp(metric, known[i]))
+			return stats_add(db, day, department, item_code, channel, metric, n);
+	return GH_EINVAL;
 }
 
 int stats_rectification(struct db *db, struct arena *a, const char *department, const char *item_code, int32_t day,

@@ -14,8 +14,11 @@
 #ifndef GH_STATS_H
 #define GH_STATS_H
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "base/arena.h"
 
 #include "app.h"
 
@@ -48,6 +51,46 @@ int stats_evaluation_exclude(struct db *db, struct arena *a, const char *departm
  * appeal upheld is not counted at all — do not call). Inside the caller's transaction. */
 int stats_rectification(struct db *db, struct arena *a, const char *department, const char *item_code, int32_t day,
 			bool rectified);
+
+/* The rollup rows one application step adds (what the cases observer writes): add(ctx, day,
+ * metric, value) for each, in the step's department, item and channel. counter_steps: whether
+ * a counter clerk submitted or resupplied its material (an online application that needed a
+ * counter is not counted as handled online). Stops at and returns add's first non-zero
+ * result. For bulk writers (`govhall bench-scale`) too. */
+struct case_change;
+int stats_case_figures(const struct case_change *c, const struct calendar *cal, bool counter_steps,
+		       int (*add)(void *ctx, int32_t day, const char *metric, int64_t value), void *ctx);
+/* Appointments and queueing (src/booking): adds n to metric on day for department, item and
+ * channel, inside the caller's transaction. Metrics: "bk_booked" (bookings confirmed),
+ * "bk_attended" (checked in for a ticket), "bk_noshow" (no-shows), "bk_served" (tickets
+ * served), "bk_called" (tickets called for the first time) and "bk_wait_s" (their seconds of
+ * waiting, from the ticket, or from the start of a booked ticket's slot, to the call).
+ * GH_EINVAL for another metric. */
+int stats_count(struct db *db, struct arena *a, int32_t day, const char *department, const char *item_code,
+		const char *channel, const char *metric, int64_t n);
+/* One fee paid (a payment the gateway confirmed) of fen for item_code of department, on day;
+ * and one refund paid out of fen. Inside the caller's transaction (src/pay). GH_EINVAL for an
+ * amount below 1. */
+int stats_payment(struct db *db, struct arena *a, const char *department, const char *item_code, const char *channel,
+		  int32_t day, int64_t fen);
+int stats_refund(struct db *db, struct arena *a, const char *department, const char *item_code, const char *channel,
+		 int32_t day, int64_t fen);
+
+/* Tables, shared by the statistics page, its CSV and XLSX, and other domains' reports (the
+ * payments' reconciliation). */
+struct stats_table {
+	const char *name;     /* "overview", "channels", "departments", "items", "series" */
+	size_t ncols, nrows;
+	const char **head;    /* ncols headers */
+	const char **cells;   /* nrows * ncols texts */
+	bool *numeric;        /* ncols: right-aligned, written as numbers in XLSX */
+};
+/* Exports (export.c). CSV: RFC 4180, UTF-8 with a byte order mark, cells that a spreadsheet
+ * would take for a formula prefixed with '. XLSX through libxlsxwriter into a temporary file
+ * which is read back and removed. GH_ETOOBIG beyond max bytes. */
+struct sb;
+int stats_csv(const struct stats_table *t, struct sb *out);
+int stats_xlsx(struct arena *a, const struct stats_table *t, size_t max, char **data, size_t *len);
 
 /* Recomputes the application and registration metrics of every day from the raw rows
  * (applications, application_events, accounts) in one transaction; evaluation and

@@ -20,8 +20,18 @@
 #define M_EVAL_BAD "eval_bad"     /* of those, bad reviews (levels 1 and 2) */
 #define M_RECT_CLOSED "rect_closed" /* rectification tasks closed */
 #define M_RECT_DONE "rect_done"   /* of those, rectified */
+#define M_PAID "paid"             /* fees paid (payments confirmed), by the day paid */
+#define M_PAID_FEN "paid_fen"     /* of those, the amount in fen */
+#define M_REFUNDS "refunds"       /* refunds paid out, by the day the gateway paid them */
+#define M_REFUNDED_FEN "refunded_fen" /* of those, the amount in fen */
 #define M_REG_INDIVIDUAL "reg_individual"
 #define M_REG_ENTERPRISE "reg_enterprise"
+#define M_BK_BOOKED "bk_booked"     /* appointments booked (confirmed), by that day */
+#define M_BK_ATTENDED "bk_attended" /* appointments checked in for a ticket */
+#define M_BK_NOSHOW "bk_noshow"     /* appointments missed (no-shows) */
+#define M_BK_SERVED "bk_served"     /* tickets served at a counter */
+#define M_BK_CALLED "bk_called"     /* tickets called for the first time */
+#define M_BK_WAIT "bk_wait_s"       /* of those, the seconds waited before the call */
 
 /* The channels whose applications may count as handled fully online. */
 bool stats_online_channel(const char *channel);
@@ -60,6 +70,8 @@ int32_t stats_period_next(enum stats_period p, int32_t start);
 struct stats_counts {
 	int64_t submitted, concluded, on_time, online, workdays, evals, bad, rect_closed, rect_done;
 	int64_t reg_individual, reg_enterprise;
+	int64_t bk_booked, bk_attended, bk_noshow, bk_served, bk_called, bk_wait_s; /* src/booking */
+	int64_t paid_fen, refunded_fen; /* fees collected and refunds paid out (src/pay) */
 };
 struct stats_row {
 	const char *code, *name_zh, *name_en, *department; /* department: items only */
@@ -101,24 +113,11 @@ void stats_svg_bars(struct sb *out, const char *id, const char *title, const cha
 void stats_svg_lines(struct sb *out, const char *id, const char *title, const char *desc, const char **labels,
 		     size_t n, const struct stats_series_def *series, size_t nseries);
 
-/* Tables (tables.c): the page's tables, shared by the page, CSV and XLSX. */
-struct stats_table {
-	const char *name;     /* "overview", "channels", "departments", "items", "series" */
-	size_t ncols, nrows;
-	const char **head;    /* ncols headers */
-	const char **cells;   /* nrows * ncols texts */
-	bool *numeric;        /* ncols: right-aligned, written as numbers in XLSX */
-};
 /* Builds table name of f in lang; GH_ENOTFOUND for an unknown name. msg looks up messages. */
 int stats_table(struct arena *a, const struct stats_figures *f, const char *name, const char *lang,
 		const char *(*msg)(void *ctx, const char *key), void *msgctx, struct stats_table *out);
 extern const char *const stats_table_names[];
 extern const size_t stats_table_names_n;
 
-/* Exports (export.c). CSV: RFC 4180, UTF-8 with a byte order mark, cells that a spreadsheet
- * would take for a formula prefixed with '. XLSX through libxlsxwriter into a temporary file
- * which is read back and removed. GH_ETOOBIG beyond max bytes. */
-int stats_csv(const struct stats_table *t, struct sb *out);
-int stats_xlsx(struct arena *a, const struct stats_table *t, size_t max, char **data, size_t *len);
 
 #endif

@@ -66,8 +66,16 @@ static void avg(struct tb *b, int64_t n, int64_t d)
 
 static const char *const perf_keys[] = { "stats_col_submitted", "stats_col_concluded", "stats_col_on_time_rate",
 					 "stats_col_online_rate", "stats_col_avg_workdays", "stats_col_evaluations",
-					 "stats_col_satisfaction_rate", "stats_col_bad", "stats_col_rectification_rate" };
-#define NPERF 9
+					 "stats_col_satisfaction_rate", "stats_col_bad", "stats_col_rectification_rate",
+					 "stats_col_revenue", "stats_col_refunded" };
+#define NPERF 11
+
+/* An amount of fen in yuan with two decimals. */
+static void yuan(struct tb *b, int64_t fen)
+{
+	cell(b, arena_printf(b->a, "%s%lld.%02lld", fen < 0 ? "-" : "", (long long)(fen < 0 ? -fen : fen) / 100,
+			     (long long)(fen < 0 ? -fen : fen) % 100));
+}
 
 static void perf(struct tb *b, const struct stats_counts *c)
 {
@@ -80,6 +88,8 @@ static void perf(struct tb *b, const struct stats_counts *c)
 	pct(b, c->evals - c->bad, c->evals);
 	num(b, c->bad);
 	pct(b, c->rect_done, c->rect_closed);
+	yuan(b, c->paid_fen);
+	yuan(b, c->refunded_fen);
 }
 
 static const char *pick(const char *lang, const char *zh, const char *en, const char *code)

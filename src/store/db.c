@@ -123,6 +123,13 @@ int db_exec_script(struct db *db, const char *sql)
 	return count(db->_be->script(db, sql));
 }
 
+int db_copy(struct db *db, const char *sql, const char *data, size_t len)
+{
+	if (!db->_be->copy)
+		return GH_EUNSUPPORTED;
+	return count(db->_be->copy(db, sql, data, len));
+}
+
 int db_begin(struct db *db)
 {
 	return count(db->_be->begin(db));

@@ -119,6 +119,11 @@ int db_exec(struct db *db, struct db_sql *q, const struct db_val *params, size_t
 	    int64_t *changes);
 /* Runs a script of several statements without parameters (migrations only). */
 int db_exec_script(struct db *db, const char *sql);
+/* PostgreSQL's COPY ... FROM STDIN: runs sql (a COPY statement in text format) and sends data
+ * (len bytes of rows in COPY's text format: tab-separated, \N for NULL, backslash escapes)
+ * as its input; for bulk writers (`govhall bench-scale`). GH_EUNSUPPORTED on SQLite; GH_E code
+ * when the statement or a row is refused (nothing of it is written). */
+int db_copy(struct db *db, const char *sql, const char *data, size_t len);
 
 /* The last backend error message on this connection ("" if none); for operators and tests,
  * never for citizens. Valid until the next call on db. */

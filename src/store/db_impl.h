@@ -33,6 +33,8 @@ struct db_backend {
 	int (*rollback)(struct db *db);
 	int (*ping)(struct db *db);
 	bool (*in_tx)(struct db *db);
+	/* NULL: the backend has no COPY (db_copy answers GH_EUNSUPPORTED). */
+	int (*copy)(struct db *db, const char *sql, const char *data, size_t len);
 };
 
 struct db {

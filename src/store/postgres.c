@@ -433,6 +433,39 @@ again:
 	return ret;
 }
 
+#define COPY_CHUNK (1u << 20)
+
+static int pg_copy(struct db *db, const char *sql, const char *data, size_t len)
+{
+	struct pg_db *p = (struct pg_db *)db;
+	int ret = usable(p);
+	if (ret)
+		return ret;
+	PGresult *res = PQexec(p->conn, sql);
+	if (PQresultStatus(res) != PGRES_COPY_IN) {
+		ret = fail_res(p, res, "copy", NULL);
+		PQclear(res);
+		return ret;
+	}
+	PQclear(res);
+	/* A blocking connection: each call returns once the chunk is queued or sent. */
+	for (size_t off = 0; off < len; off += COPY_CHUNK) {
+		size_t n = len - off < COPY_CHUNK ? len - off : COPY_CHUNK;
+		if (PQputCopyData(p->conn, data + off, (int)n) != 1) {
+			PQputCopyEnd(p->conn, "the client could not send");
+			break;
+		}
+	}
+	if (PQputCopyEnd(p->conn, NULL) != 1)
+		return fail_res(p, NULL, "copy", NULL);
+	while ((res = PQgetResult(p->conn))) {
+		if (PQresultStatus(res) != PGRES_COMMAND_OK && !ret)
+			ret = fail_res(p, res, "copy", NULL);
+		PQclear(res);
+	}
+	return ret;
+}
+
 static int pg_script(struct db *db, const char *sql)
 {
 	return simple((struct pg_db *)db, sql, "script", false, NULL);
@@ -514,6 +547,7 @@ static const struct db_backend pg_backend = {
 	.rollback = pg_rollback,
 	.ping = pg_ping,
 	.in_tx = pg_in_tx,
+	.copy = pg_copy,
 };
 
 int db_pg_open(const char *url, const char *name, struct db **out, char *err, size_t errlen)

@@ -9,6 +9,9 @@
 (function () {
   'use strict';
 
+  // Elder-friendly mode (长辈版) has no pop-ups: the search box is a plain one there.
+  if (document.documentElement.classList.contains('elder')) return;
+
   var DELAY_MS = 150;
   var boxes = document.querySelectorAll('input[data-suggest]');
   var lang = (document.documentElement.getAttribute('lang') || 'zh').slice(0, 2) === 'en' ? 'en' : 'zh';

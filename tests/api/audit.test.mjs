@@ -16,8 +16,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   DEMO, DEMO_PASSWORD, apiLogin, backend, bearer, demoCatalog, demoForm, freshDb, freshIp, freshTotp, get, govhall,
-  initDb, root, serve, sql, tempDir, uploadAttachment, writeJsonFile,
+  initDb, root, serve, sql, tempDir, uploadAttachment, waitFor, writeJsonFile,
 } from './helpers.mjs';
+import { ALLDAY, bookingDuties, dayNumber, dayString, importCentres, openToday } from './booking-fixtures.mjs';
+import { payArgs, paymentTrail, paysim } from './pay-fixtures.mjs';
 
 const catalog = demoCatalog();
 const MARRIAGE = catalog.services.find((s) => s.code === 'civ-0001'); // issues marriage_cert
@@ -37,6 +39,7 @@ const REPORT = {
 
 let db; // {url, keyFile, drop}
 let srv;
+let sim; // the payment gateway simulator, for a row of every payment table
 let tmp;
 const tok = {};
 let seq = 0;
@@ -104,7 +107,8 @@ before(async () => {
   const add = await govhall(['open311', 'key', 'add', 'Audit client', '--db', db.url], { keyFile: db.keyFile });
   assert.equal(add.code, 0, add.stderr);
   const o311key = /: ([A-Za-z0-9_-]{43})\n/.exec(add.stdout)[1];
-  srv = await serve(db.url, { keyFile: db.keyFile, extraArgs: ['--trust-proxy', 'true'] });
+  sim = await paysim();
+  srv = await serve(db.url, { keyFile: db.keyFile, extraArgs: ['--trust-proxy', 'true', ...await payArgs(sim)] });
   for (const [who, acc] of Object.entries({ a: DEMO.citizen, b: DEMO.agent, ent: DEMO.enterprise, psb: DEMO.staffA, civ: DEMO.staffB })) {
     tok[who] = (await apiLogin(srv.url, acc.phone)).token;
   }
@@ -165,12 +169,37 @@ before(async () => {
   const r1 = await open311(o311key, '路灯不亮');
   await open311(o311key, '井盖缺失');
   await steps(tok.psb, r1, ['refuse'], { reason: '不属于本部门' });
+  // Appointments: a visit booked and confirmed, three missed by one person (online booking
+  // paused), and a ticket issued at the desk of a centre open today.
+  const slots = async (item) => (await api('GET', `/api/v1/centres/qh-main/slots?item=${item}&days=3`, null)).days
+    .flatMap((d) => d.slots.filter((x) => x.free > 0).map((x) => ({ day: d.day, start: x.start })));
+  const bookVisit = async (token, item) => {
+    const [s] = await slots(item);
+    const b = await api('POST', '/api/v1/bookings', token, { centre: 'qh-main', item, day: s.day, start: s.start });
+    assert.ok(b.ref, JSON.stringify(b));
+    await api('POST', `/api/v1/bookings/${b.ref}/confirm`, token);
+    return dayNumber(s.day);
+  };
+  await bookVisit(tok.a, 'psb-0002');
+  let lastDay = 0;
+  for (const item of ['psb-0001', 'psb-0003', 'psb-0004']) lastDay = Math.max(lastDay, await bookVisit(tok.b, item));
+  assert.ok((await bookingDuties(db.url, db.keyFile, `${dayString(lastDay + 1)}T08:00`)).paused >= 1);
+  await importCentres(db.url, db.keyFile, [ALLDAY]);
+  await openToday(srv.url, tok.admin);
+  await waitFor(async () => {
+    const r = await bearer(`${srv.url}/api/v1/centres/t-allday/tickets`, tok.psb, { method: 'POST', json: { item: 'psb-0001', name: '赵六' } });
+    return r.status === 201 ? r : null;
+  }, { what: 'a ticket at the desk (the calendar refreshed)' });
+  // A fee paid, part refunded, the day reconciled with a difference.
+  await paymentTrail(srv.url, db.url, db.keyFile, sim, { citizen: tok.a, admin: tok.admin });
   await srv.stop();
   srv = null;
+  await sim.stop();
 });
 
 after(async () => {
   await srv?.stop().catch(() => {});
+  await sim?.stop().catch(() => {});
   await db?.drop();
   await tmp?.remove();
 });

@@ -24,6 +24,7 @@ import { createHmac } from 'node:crypto';
 import { spawn, execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -702,6 +703,52 @@ export function newUscc(n) {
     w = (w * 3) % 31;
   }
   return body + alphabet[(31 - (sum % 31)) % 31];
+}
+
+/**
+ * A stand-in SMS gateway (the test double of notify-sms-url): an HTTP server on 127.0.0.1
+ * that answers 200 to every SMS the hall hands it. next(phone) resolves with the next SMS to
+ * phone ({id, phone, text, timestamp}); others are kept for later calls. count(phone) is how
+ * many wait for phone; all() every SMS received so far.
+ */
+export async function smsGateway() {
+  const queue = [];
+  const seen = [];
+  const waiting = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+      let msg;
+      try { msg = JSON.parse(body); } catch { return; }
+      seen.push(msg);
+      queue.push(msg);
+      for (const w of waiting.splice(0)) w();
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/sms`,
+    async next(phone) {
+      for (;;) {
+        const i = queue.findIndex((m) => m.phone === phone);
+        if (i >= 0) return queue.splice(i, 1)[0];
+        await new Promise((r) => waiting.push(r));
+      }
+    },
+    /** The 6-digit code of the next SMS to phone. */
+    async code(phone) {
+      const m = await this.next(phone);
+      const c = /\b(\d{6})\b/.exec(m.text)?.[1];
+      if (!c) throw new Error(`no code in the SMS to ${phone}: ${m.text}`);
+      return c;
+    },
+    count(phone) { return queue.filter((m) => m.phone === phone).length; },
+    all() { return [...seen]; },
+    close() { return new Promise((r) => server.close(r)); },
+  };
 }
 
 /** A mobile number unlikely to collide with other tests' numbers. */

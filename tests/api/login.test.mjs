@@ -12,46 +12,12 @@
 // Counters are driven by requests, never by waiting: no test here depends on the clock.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import {
   apiLogin, apiToken, bearer, Client, csrfOf, DEMO, DEMO_PASSWORD, freshIp, freshTotp, htmlText,
-  newIdNumber, newPhone, startServer, totp,
+  newIdNumber, newPhone, smsGateway, startServer, totp,
 } from './helpers.mjs';
 
 const SECRET = 'login-test-webhook-secret-0123456789';
-
-/** A stand-in SMS gateway: resolves next() with each SMS the hall sends ({phone, text}). */
-async function smsGateway() {
-  const queue = [];
-  const waiting = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (d) => { body += d; });
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
-      let msg;
-      try { msg = JSON.parse(body); } catch { return; }
-      const w = waiting.shift();
-      if (w) w(msg); else queue.push(msg);
-    });
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${server.address().port}/sms`,
-    /** The next SMS to phone (others are kept for later calls). */
-    async next(phone) {
-      for (;;) {
-        const i = queue.findIndex((m) => m.phone === phone);
-        const m = i >= 0 ? queue.splice(i, 1)[0] : await new Promise((r) => waiting.push(r));
-        if (m.phone === phone) return m;
-        queue.push(m);
-      }
-    },
-    count(phone) { return queue.filter((m) => m.phone === phone).length; },
-    close() { return new Promise((r) => server.close(r)); },
-  };
-}
 
 let srv;
 let base;
@@ -79,6 +45,7 @@ async function newCitizen() {
   const p = { name: '李四', id_number: newIdNumber(++seq), phone: newPhone(), password: `Willow creek ${seq} lantern` };
   const r = await bearer(`${base}/api/v1/accounts/individual`, null, { method: 'POST', json: p });
   assert.equal(r.status, 202, r.body);
+  p.verifyCode = await sms.code(p.phone); // registration sends the code that proves the number
   return p;
 }
 
@@ -209,6 +176,10 @@ describe('past 100 consecutive wrong passwords the code comes with the password'
     const p = await newCitizen();
     const own = await apiLogin(base, p.phone, p.password);
     const id = own.account.id;
+    // Codes go only to a verified number: the citizen proves it with the code of the registration.
+    const v = await bearer(`${base}/api/v1/me/phone/verify`, own.token, { method: 'POST', json: { code: p.verifyCode } });
+    assert.equal(v.status, 200, v.body);
+    assert.equal(v.json.phone_verified, true);
     await hundredFailures(p.phone);
     // The password alone no longer logs in; a code goes to the registered phone.
     const need = await apiToken(base, { login: p.phone, password: p.password });

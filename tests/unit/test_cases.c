@@ -17,6 +17,7 @@
 #include "base/err.h"
 #include "base/util.h"
 #include "cases/cases_impl.h"
+#include "cases/ticket.h"
 #include "identity/crypto.h"
 #include "store/db.h"
 #include "testdb.h"
@@ -547,6 +548,35 @@ static const char *seal_values(struct keyring *k, struct arena *a, int64_t *kid)
 	return stored;
 }
 
+/* The intake ticket parser takes exactly one spelling of a ticket: what sscanf("%lld") would
+ * also have taken (a sign, spaces, leading zeros, upper-case hex, overflow) is refused. */
+static void test_ticket_parse(void **state)
+{
+	(void)state;
+	const char *mac = "0123456789abcdef0123456789abcdef";
+	char buf[160];
+	struct intake_ticket t;
+	snprintf(buf, sizeof buf, "42.1893456000.%s", mac);
+	assert_int_equal(ticket_parse(buf, strlen(buf), &t), 0);
+	assert_int_equal(t.account, 42);
+	assert_int_equal(t.expires, 1893456000);
+	assert_string_equal(t.mac, mac);
+	const char *bad[] = {"+42.1893456000.%s", " 42.1893456000.%s", "042.1893456000.%s", "42. 1893456000.%s",
+			     "-1.1893456000.%s", "0.1893456000.%s", "42..%s", "42.1893456000%s",
+			     "1234567890123456789.1.%s", "42.1893456000.%s0", "42.1893456000.%s ", ".42.1.%s"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		snprintf(buf, sizeof buf, bad[i], mac);
+		assert_int_equal(ticket_parse(buf, strlen(buf), &t), GH_EINVAL);
+	}
+	snprintf(buf, sizeof buf, "42.1893456000.%.31sF", mac);
+	assert_int_equal(ticket_parse(buf, strlen(buf), &t), GH_EINVAL);
+	snprintf(buf, sizeof buf, "42.1893456000.%.31s", mac);
+	assert_int_equal(ticket_parse(buf, strlen(buf), &t), GH_EINVAL);
+	snprintf(buf, sizeof buf, "42.1893456000.%s", mac);
+	buf[20] = 0; /* a NUL inside: the length given counts, not the C string */
+	assert_int_equal(ticket_parse(buf, 14 + 32, &t), GH_EINVAL);
+}
+
 static void test_form_sealing(void **state)
 {
 	(void)state;
@@ -730,6 +760,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_store_concurrent, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_store_queue, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_store_assign, setup_pg, teardown),
+		cmocka_unit_test(test_ticket_parse),
 		cmocka_unit_test(test_form_sealing),
 		cmocka_unit_test_setup_teardown(test_form_reseal, setup_sqlite, teardown),
 		cmocka_unit_test_setup_teardown(test_form_reseal, setup_pg, teardown),

@@ -217,8 +217,11 @@ static void test_change_creates_version(void **state)
 	size_t i;
 	json_t *it;
 	json_array_foreach(services, i, it) {
-		if (!strcmp(json_string_value(json_object_get(it, "code")), "psb-0001"))
+		if (!strcmp(json_string_value(json_object_get(it, "code")), "psb-0001")) {
+			/* The guide's fee and the fee rule change together (import checks they agree). */
 			json_object_set_new(it, "fee_yuan", json_integer(30));
+			json_object_set_new(json_object_get(it, "fee"), "amount_fen", json_integer(3000));
+		}
 	}
 	/* key order must not matter: re-dumping with sorted keys keeps every other hash */
 	char *s = json_dumps(services, JSON_SORT_KEYS);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/util.h"
 #include "http/http.h"
 #include "http/router.h"
 
@@ -89,6 +90,51 @@ static void test_router(void **state)
 	router_free(rt);
 }
 
+/* What a caller may follow (navigation, links in pages): the route's roles, and for staff one
+ * of the route's duties; anonymous visitors are offered what a log-in opens to citizens. */
+static void test_router_can(void **state)
+{
+	(void)state;
+	static const struct route t[] = {
+		{ HTTP_GET, "/", h_dummy, ROLE_PUBLIC, 0, "home" },
+		{ HTTP_GET, "/mine", h_dummy, ROLE_CITIZEN | ROLE_AGENT | ROLE_ENTERPRISE, 0, "cases.mine" },
+		{ HTTP_GET, "/queue", h_dummy, ROLE_STAFF, 0, "cases.queue" },
+		{ HTTP_GET, "/intake", h_dummy, ROLE_STAFF, 0, "cases.intake", .duties = STAFF_COUNTER },
+		{ HTTP_GET, "/publish/new", h_dummy, ROLE_STAFF | ROLE_ADMIN, 0, "publish.new",
+		  .duties = STAFF_REVIEWER | STAFF_HEAD },
+		{ HTTP_GET, "/admin", h_dummy, ROLE_ADMIN, 0, "admin" },
+	};
+	struct router *rt = router_new();
+	assert_int_equal(router_add(rt, t, ARRAY_LEN(t)), 0);
+	assert_true(router_allows(&t[1], ROLE_ANON, 0));
+	assert_false(router_allows(&t[2], ROLE_ANON, 0));
+	assert_false(router_allows(&t[1], ROLE_STAFF, STAFF_COUNTER));
+	assert_false(router_allows(&t[3], ROLE_STAFF, STAFF_REVIEWER));
+	assert_true(router_allows(&t[3], ROLE_STAFF, STAFF_COUNTER | STAFF_HEAD));
+	assert_true(router_allows(&t[4], ROLE_STAFF, STAFF_HEAD));
+	assert_true(router_allows(&t[4], ROLE_ADMIN, 0)); /* duties bind staff only */
+	assert_false(router_allows(&t[5], ROLE_STAFF, STAFF_COUNTER | STAFF_REVIEWER | STAFF_HEAD));
+
+	json_t *clerk = router_can(rt, ROLE_STAFF, STAFF_COUNTER);
+	assert_true(json_is_true(json_object_get(json_object_get(clerk, "cases"), "intake")));
+	assert_true(json_is_true(json_object_get(json_object_get(clerk, "cases"), "queue")));
+	assert_null(json_object_get(json_object_get(clerk, "cases"), "mine"));
+	assert_null(json_object_get(clerk, "publish"));
+	assert_null(json_object_get(clerk, "admin"));
+	json_t *head = router_can(rt, ROLE_STAFF, STAFF_HEAD);
+	assert_ptr_not_equal(head, clerk); /* one object per combination of duties */
+	assert_null(json_object_get(json_object_get(head, "cases"), "intake"));
+	assert_true(json_is_true(json_object_get(json_object_get(head, "publish"), "new")));
+	assert_ptr_equal(router_can(rt, ROLE_STAFF, STAFF_COUNTER), clerk); /* kept */
+	json_t *citizen = router_can(rt, ROLE_CITIZEN, 0);
+	assert_true(json_is_true(json_object_get(json_object_get(citizen, "cases"), "mine")));
+	assert_null(json_object_get(json_object_get(citizen, "cases"), "queue"));
+	json_t *admin = router_can(rt, ROLE_ADMIN, 0);
+	assert_true(json_is_true(json_object_get(admin, "admin")));
+	assert_true(json_is_true(json_object_get(json_object_get(admin, "publish"), "new")));
+	router_free(rt);
+}
+
 static void test_form_decode(void **state)
 {
 	(void)state;
@@ -154,6 +200,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_route_match),
 		cmocka_unit_test(test_router),
+		cmocka_unit_test(test_router_can),
 		cmocka_unit_test(test_form_decode),
 		cmocka_unit_test(test_path_decode),
 		cmocka_unit_test(test_cookie_parse),

@@ -1,0 +1,236 @@
+/* common.c: what every part of the booking module shares: words from the message catalogs,
+ * times of day in China Standard Time, the working-day calendar, sealed names and phones. */
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "app.h"
+#include "base/calendar.h"
+#include "base/err.h"
+#include "base/sb.h"
+#include "base/str.h"
+#include "base/util.h"
+#include "booking/booking_impl.h"
+#include "identity/crypto.h"
+#include "identity/idcheck.h"
+#include "identity/identity.h"
+#include "view/view.h"
+
+#define CST (8 * 3600)
+#define ARGS_MAX 12
+
+struct app *bk_app;
+
+/* ---- words ------------------------------------------------------------------------------ */
+
+const char *bk_m(const struct req *r, const char *key)
+{
+	return view_msg(r->app->view, r->lang, key);
+}
+
+/* text with each {name} replaced by its value from the (name, value) pairs of ap, in a. */
+static const char *format(struct arena *a, const char *text, va_list ap)
+{
+	const char *names[ARGS_MAX], *vals[ARGS_MAX];
+	size_t n = 0;
+	for (;;) {
+		const char *k = va_arg(ap, const char *);
+		if (!k)
+			break;
+		const char *v = va_arg(ap, const char *);
+		if (n < ARGS_MAX) {
+			names[n] = k;
+			vals[n++] = v ? v : "";
+		}
+	}
+	struct sb sb = SB_INIT;
+	for (const char *p = text ? text : ""; *p;) {
+		const char *e = *p == '{' ? strchr(p + 1, '}') : NULL;
+		size_t k = 0;
+		for (; e && k < n; k++)
+			if (strlen(names[k]) == (size_t)(e - p - 1) && !memcmp(names[k], p + 1, (size_t)(e - p - 1)))
+				break;
+		if (e && k < n) {
+			sb_adds(&sb, vals[k]);
+			p = e + 1;
+		} else {
+			sb_addch(&sb, *p++);
+		}
+	}
+	char *out = arena_strndup(a, sb.buf ? sb.buf : "", sb.len);
+	sb_release(&sb);
+	return out;
+}
+
+const char *bk_mf(struct req *r, const char *key, ...)
+{
+	va_list ap;
+	va_start(ap, key);
+	const char *s = format(r->arena, bk_m(r, key), ap);
+	va_end(ap);
+	return s;
+}
+
+const char *bk_vf(const struct view *v, const char *lang, struct arena *a, const char *key, ...)
+{
+	va_list ap;
+	va_start(ap, key);
+	const char *s = format(a, v ? view_msg(v, lang, key) : key, ap);
+	va_end(ap);
+	return s;
+}
+
+int bk_fail(struct req *r, int code, const char *key)
+{
+	req_error_detail(r, "%s", bk_m(r, key));
+	return code;
+}
+
+int bk_failf(struct req *r, int code, const char *key, ...)
+{
+	va_list ap;
+	va_start(ap, key);
+	const char *s = format(r->arena, bk_m(r, key), ap);
+	va_end(ap);
+	req_error_detail(r, "%s", s);
+	return code;
+}
+
+/* ---- times -------------------------------------------------------------------------------- */
+
+int64_t bk_at(int32_t day, int min)
+{
+	return (int64_t)day * 86400 + (int64_t)min * 60 - CST;
+}
+
+int bk_minute_of(int64_t t, int32_t *day)
+{
+	int64_t s = t + CST;
+	int64_t d = s >= 0 ? s / 86400 : -((-s + 86399) / 86400);
+	if (day)
+		*day = (int32_t)d;
+	return (int)((s - d * 86400) / 60);
+}
+
+void bk_hhmm(int min, char out[6])
+{
+	if (min < 0 || min > 1440)
+		min = 0;
+	snprintf(out, 6, "%02d:%02d", min / 60, min % 60);
+}
+
+int bk_parse_hhmm(const char *s, size_t len, int *min)
+{
+	if (!s || len != 5 || s[2] != ':')
+		return -1;
+	for (size_t i = 0; i < 5; i++)
+		if (i != 2 && (s[i] < '0' || s[i] > '9'))
+			return -1;
+	int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
+	if (m > 59 || h > 24 || (h == 24 && m != 0))
+		return -1;
+	*min = h * 60 + m;
+	return 0;
+}
+
+const char *bk_when(struct arena *a, int64_t t)
+{
+	if (!t)
+		return NULL;
+	int32_t day;
+	int min = bk_minute_of(t, &day);
+	char d[11], hm[6];
+	calendar_format_day(day, d);
+	bk_hhmm(min, hm);
+	return arena_printf(a, "%s %s", d, hm);
+}
+
+const char *bk_day_str(struct arena *a, int32_t day)
+{
+	char d[11];
+	calendar_format_day(day, d);
+	return arena_strdup(a, d);
+}
+
+/* The app's calendar, or one of weekends only (made once, kept for the process). */
+static const struct calendar *calendar(void)
+{
+	static struct calendar *_Atomic weekends;
+	const struct calendar *c = bk_app ? atomic_load(&bk_app->calendar) : NULL;
+	if (c)
+		return c;
+	struct calendar *w = atomic_load(&weekends);
+	if (!w) {
+		struct calendar *mine = calendar_new(NULL, 0, NULL, 0), *expected = NULL;
+		if (atomic_compare_exchange_strong(&weekends, &expected, mine))
+			w = mine;
+		else
+			calendar_free(mine), w = expected;
+	}
+	return w;
+}
+
+bool bk_workday(int32_t day)
+{
+	return calendar_is_workday(calendar(), day);
+}
+
+int bk_workdays_between(int32_t from, int32_t to)
+{
+	return calendar_workdays_between(calendar(), from, to);
+}
+
+int32_t bk_add_workdays(int32_t from, int n)
+{
+	return calendar_add_workdays(calendar(), from, n);
+}
+
+/* ---- sealed names and phones ------------------------------------------------------------ */
+
+int bk_seal(struct arena *a, const char *field, const char *plain, const unsigned char **out, size_t *len,
+	    int64_t *key_id)
+{
+	const struct keyring *k = identity_keyring();
+	if (!k)
+		return GH_EUNAVAILABLE;
+	unsigned char *enc;
+	int rc = crypto_seal(k, a, field, plain, strlen(plain), &enc, len);
+	*out = enc;
+	*key_id = keyring_current_id(k);
+	return rc;
+}
+
+/* The first character of a name, then one '*' for each other (at most three): 张** , J***. */
+const char *bk_mask_name(struct arena *a, const char *name)
+{
+	if (!name || !*name)
+		return "*";
+	size_t first = 1;
+	while (name[first] && ((unsigned char)name[first] & 0xC0) == 0x80)
+		first++;
+	long rest = (long)str_utf8_chars(name, strlen(name)) - 1;
+	if (rest < 1)
+		rest = 1;
+	if (rest > 3)
+		rest = 3;
+	return arena_printf(a, "%.*s%.*s", (int)first, name, (int)rest, "***");
+}
+
+const char *bk_mask_phone(struct arena *a, const char *phone)
+{
+	if (!phone || !*phone)
+		return NULL;
+	size_t n = strlen(phone);
+	return idcheck_mask(phone, n, arena_alloc(a, n + 1), n + 1);
+}
+
+int64_t bk_param_id(struct req *r)
+{
+	long v;
+	const char *s = req_param(r, "id");
+	if (!s || str_to_long(str_c(s), 1, 1L << 53, &v))
+		return 0;
+	return v;
+}

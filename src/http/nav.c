@@ -1,0 +1,106 @@
+/* nav.c: the navigation table and what each caller is shown of it (nav.h). */
+#include "http/nav.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+#include "base/arena.h"
+#include "base/util.h"
+#include "http/http.h"
+#include "http/router.h"
+#include "view/view.h"
+
+enum nav_bar { NAV_MAIN, NAV_ACCOUNT };
+
+/* The hall's navigation. `who` says whom an entry is meant for (log-in and registration are
+ * for visitors who are not logged in); whether a caller may follow it is the route table's
+ * business alone. Order is the order shown. */
+static const struct nav_item {
+	enum nav_bar bar;
+	const char *href, *label, *flag;
+	unsigned who;
+} items[] = {
+	{ NAV_MAIN, "/", "nav_home", "nav_home", ROLE_PUBLIC },
+	{ NAV_MAIN, "/services", "nav_services", "nav_services", ROLE_PUBLIC },
+	{ NAV_MAIN, "/departments", "nav_departments", "nav_departments", ROLE_PUBLIC },
+	{ NAV_MAIN, "/bundles", "nav_bundles", "nav_bundles", ROLE_PUBLIC },
+	{ NAV_MAIN, "/guide", "daoban_nav", "nav_guide", ROLE_PUBLIC },
+	{ NAV_MAIN, "/progress", "nav_progress", NULL, ROLE_PUBLIC },
+	{ NAV_MAIN, "/publish", "nav_publish", "nav_publish", ROLE_PUBLIC },
+	{ NAV_MAIN, "/stats", "nav_stats", "nav_stats", ROLE_PUBLIC },
+	{ NAV_MAIN, "/ledger", "nav_ledger", NULL, ROLE_PUBLIC },
+	{ NAV_MAIN, "/verify", "nav_verify", NULL, ROLE_PUBLIC },
+
+	{ NAV_ACCOUNT, "/applications", "cases_nav_mine", "nav_mine", ROLE_USER },
+	{ NAV_ACCOUNT, "/wallet", "certs_nav_wallet", "nav_wallet", ROLE_USER },
+	{ NAV_ACCOUNT, "/evaluations", "interact_nav_citizen", NULL, ROLE_USER },
+	{ NAV_ACCOUNT, "/staff/queue", "cases_nav_queue", "nav_queue", ROLE_USER },
+	{ NAV_ACCOUNT, "/staff/intake", "nav_intake", NULL, ROLE_USER },
+	{ NAV_ACCOUNT, "/overdue", "nav_overdue", NULL, ROLE_USER },
+	{ NAV_ACCOUNT, "/staff/rectifications", "interact_nav_staff", NULL, ROLE_USER },
+	{ NAV_ACCOUNT, "/staff/publish", "publish_nav_staff", NULL, ROLE_USER },
+	{ NAV_ACCOUNT, "/staff/payments", "pay_nav_staff", "nav_payments", ROLE_USER },
+	{ NAV_ACCOUNT, "/admin/payments", "pay_nav_admin", "nav_payments", ROLE_USER },
+	{ NAV_ACCOUNT, "/admin/appeals", "interact_nav_admin", NULL, ROLE_USER },
+	{ NAV_ACCOUNT, "/admin", "account_nav_admin", "nav_admin", ROLE_USER },
+	{ NAV_ACCOUNT, "/inbox", "inbox_nav", "nav_inbox", ROLE_USER },
+	{ NAV_ACCOUNT, "/account", "account_nav_mine", "nav_account", ROLE_USER },
+	{ NAV_ACCOUNT, "/login", "account_nav_login", "nav_login", ROLE_ANON },
+	{ NAV_ACCOUNT, "/register", "account_nav_register", "nav_register", ROLE_ANON },
+};
+
+struct nav {
+	const struct route *route[ARRAY_LEN(items)];
+	struct router *rt;
+};
+
+struct nav *nav_new(struct router *rt, char *err, size_t errlen)
+{
+	struct nav *n = xcalloc(1, sizeof(*n));
+	struct arena *a = arena_new(4096);
+	n->rt = rt;
+	for (size_t i = 0; i < ARRAY_LEN(items); i++) {
+		struct kvlist params = { 0 };
+		unsigned allowed = 0;
+		if (router_match(rt, a, HTTP_GET, items[i].href, &n->route[i], &params, &allowed) != ROUTER_FOUND) {
+			snprintf(err, errlen, "navigation: %s is not a page (no GET route)", items[i].href);
+			arena_free(a);
+			nav_free(n);
+			return NULL;
+		}
+	}
+	arena_free(a);
+	return n;
+}
+
+void nav_free(struct nav *n)
+{
+	free(n);
+}
+
+static bool flag_set(json_t *ctx, const char *flag)
+{
+	json_t *v = flag ? json_object_get(ctx, flag) : NULL;
+	return v && !json_is_false(v) && !json_is_null(v);
+}
+
+void nav_ctx(const struct nav *n, struct req *r, json_t *ctx)
+{
+	/* Pages answered before routing (404, 405) have not looked at the session. */
+	unsigned role = r->role ? r->role : ROLE_ANON;
+	unsigned duties = role == ROLE_STAFF ? r->who.staff_roles : 0;
+	json_t *bars[2] = { json_array(), json_array() };
+	for (size_t i = 0; i < ARRAY_LEN(items); i++) {
+		const struct nav_item *it = &items[i];
+		if (!(it->who & role) || !router_allows(n->route[i], role, duties))
+			continue;
+		bool current = flag_set(ctx, it->flag) || (r->route && r->route == n->route[i]);
+		json_array_append_new(bars[it->bar],
+				      json_pack("{s:s,s:s,s:b}", "href", it->href, "label",
+						view_msg(r->app->view, r->lang, it->label), "current", current));
+	}
+	json_object_set_new(ctx, "menu_main", bars[NAV_MAIN]);
+	json_object_set_new(ctx, "menu_account", bars[NAV_ACCOUNT]);
+	json_object_set(ctx, "can", router_can(n->rt, role, duties));
+}

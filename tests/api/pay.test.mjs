@@ -1,0 +1,336 @@
+// Fees and payment (缴费) end to end through a real `govhall paysim` process: a fee-bearing
+// application waits for its payment, the citizen pays at the simulator, the hall believes it
+// only from the signed notification (or its own query), moves the application on and issues a
+// receipt anyone can verify; and the simulator's fault modes, refunds and reconciliation.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import {
+  DEMO, DEMO_PASSWORD, apiLogin, applyOnline, bearer, demoCatalog, demoForm, freshTotp, govhall, sql, waitFor,
+} from './helpers.mjs';
+import { SIM_KEY, SIM_SECRET, payHall, paysim } from './pay-fixtures.mjs';
+
+const catalog = demoCatalog();
+const ID_CARD = catalog.services.find((s) => s.code === 'psb-0001'); // fixed CNY 20, before acceptance
+
+let sim;
+let srv;
+const tok = {};
+
+before(async () => {
+  sim = await paysim();
+  srv = await payHall(sim);
+  for (const [who, acc] of Object.entries({ a: DEMO.citizen, b: DEMO.agent, psb: DEMO.staffA })) {
+    tok[who] = (await apiLogin(srv.url, acc.phone)).token;
+  }
+  tok.admin = (await apiLogin(srv.url, DEMO.admin.phone, DEMO_PASSWORD, { totp: await freshTotp(DEMO.admin.totp) })).token;
+});
+after(async () => {
+  await srv?.stop();
+  await sim?.stop();
+});
+
+const payment = (number, who = 'a') => bearer(`${srv.url}/api/v1/applications/${number}/payment`, tok[who]);
+const startPay = (number, who = 'a') => bearer(`${srv.url}/api/v1/applications/${number}/payment`, tok[who], { method: 'POST', json: {} });
+const gwId = (payUrl) => /\/pay\/([^/?#]+)/.exec(payUrl)[1];
+
+/** A submitted application for the CNY 20 ID card: it waits for its payment. */
+async function feeApplication(item = ID_CARD, form = demoForm(item)) {
+  const res = await applyOnline(srv.url, tok.a, item, { form });
+  assert.equal(res.status, 201, res.body);
+  return res.json.number;
+}
+
+async function paidState(number) {
+  let last;
+  await waitFor(async () => {
+    last = (await payment(number)).json;
+    return last.orders.some((o) => o.state === 'paid' || o.state === 'partly_refunded' || o.state === 'refunded');
+  }, { what: `the order of ${number} to be paid` });
+  return last;
+}
+
+/** Start paying and pay at the simulator; resolves {order, gw}. */
+async function pay(number, body = {}) {
+  const s = await startPay(number);
+  assert.equal(s.status, 200, s.body);
+  const gw = gwId(s.json.pay_url);
+  const p = await sim.call('POST', `/sim/payments/${gw}/pay`, body);
+  assert.equal(p.status, 200, p.text);
+  return { order: s.json.order, gw, start: s.json };
+}
+
+describe('paying an item\'s fee through the simulator', () => {
+  test('the fee is shown with its basis, paid, confirmed by the signed notification, and the application moves on', async () => {
+    const number = await feeApplication();
+    const before = await payment(number);
+    assert.equal(before.status, 200, before.body);
+    assert.equal(before.json.fee.amount_fen, 2000);
+    assert.equal(before.json.fee.state, 'due');
+    assert.match(before.json.fee.basis, /居民身份证法/);
+    assert.equal(before.json.can_pay, true);
+    const app0 = await bearer(`${srv.url}/api/v1/applications/${number}`, tok.a);
+    assert.equal(app0.json.state, 'awaiting_payment', app0.body);
+
+    const { order, start } = await pay(number);
+    assert.equal(start.amount_fen, 2000);
+    assert.ok(start.expires_at > Date.now() / 1000 + 25 * 60, 'an order may be paid for 30 minutes');
+    const done = await paidState(number);
+    const o = done.orders.find((x) => x.number === order);
+    assert.equal(o.state, 'paid');
+    assert.equal(done.fee.state, 'paid');
+    assert.equal(done.can_pay, false);
+    const app1 = await bearer(`${srv.url}/api/v1/applications/${number}`, tok.a);
+    assert.notEqual(app1.json.state, 'awaiting_payment');
+    // A receipt, verifiable by anyone.
+    assert.equal(done.receipts.length, 1);
+    const rc = done.receipts[0];
+    const v = await bearer(`${srv.url}/api/v1${rc.verify_href}`, null);
+    assert.equal(v.status, 200, v.body);
+    assert.equal(v.json.status, 'valid', v.body);
+    const forged = await bearer(`${srv.url}/api/v1${rc.verify_href.replace(/h=(.)/, (_, c) => `h=${c === '0' ? '1' : '0'}`)}`, null);
+    assert.equal(forged.json.status, 'unknown', 'another hash is not this receipt');
+    const pdf = await bearer(`${srv.url}/api/v1/pay/receipts/${rc.number}/pdf`, tok.a);
+    assert.equal(pdf.status, 200);
+    assert.match(pdf.body.slice(0, 8), /^%PDF-/);
+    const doc = await bearer(`${srv.url}/api/v1/pay/receipts/${rc.number}`, tok.a);
+    assert.equal(doc.json.receipt.amount_fen, 2000);
+    assert.equal((await bearer(`${srv.url}/api/v1/pay/receipts/${rc.number}`, tok.b)).status, 404);
+    // The queue shows it paid.
+    const staff = await bearer(`${srv.url}/api/v1/staff/payments?state=paid`, tok.psb);
+    assert.ok(staff.json.items.some((x) => x.number === order));
+    // Someone else cannot see or pay it.
+    assert.equal((await payment(number, 'b')).status, 404);
+    assert.equal((await startPay(number, 'b')).status, 404);
+  });
+
+  test('the return address alone proves nothing: an unpaid order stays pending', async () => {
+    const number = await feeApplication();
+    const s = await startPay(number);
+    assert.equal(s.status, 200, s.body);
+    const c = await bearer(`${srv.url}/api/v1/pay/orders/${s.json.order}/check`, tok.a, { method: 'POST', json: {} });
+    assert.equal(c.status, 200, c.body);
+    const p = await payment(number);
+    assert.equal(p.json.orders[0].state, 'pending');
+    assert.equal(p.json.fee.state, 'due');
+  });
+});
+
+describe('what goes wrong', () => {
+  test('a notification with a bad signature is refused with 400 and changes nothing', async () => {
+    const number = await feeApplication();
+    const s = await startPay(number);
+    const body = JSON.stringify({ id: 'ev_forged', type: 'payment.succeeded', payment: { id: gwId(s.json.pay_url), reference: s.json.order, amount: 2000, state: 'success' } });
+    const t = Math.floor(Date.now() / 1000);
+    const sig = createHmac('sha256', 'not the secret').update(`${t}.${body}`).digest('hex');
+    for (const headers of [{ 'govpay-signature': `t=${t},v1=${sig}` }, {}]) {
+      const res = await fetch(`${srv.url}/api/v1/pay/notify`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+      assert.equal(res.status, 400);
+    }
+    assert.equal((await payment(number)).json.orders[0].state, 'pending');
+  });
+
+  for (const fault of ['bad_signature', 'stale_signature']) {
+    test(`the simulator's ${fault} fault: refused, logged, and the query duty still finds the payment`, async () => {
+      const number = await feeApplication();
+      assert.equal((await sim.call('POST', '/sim/faults', { faults: [fault] })).status, 200);
+      try {
+        await pay(number);
+        await srv.waitForLog((l) => /a notification from .* was refused/.test(l.msg ?? ''), { what: `the ${fault} notification refused` });
+      } finally {
+        await sim.call('POST', '/sim/faults', { faults: [] });
+      }
+      await paidState(number);
+    });
+  }
+
+  test('duplicate and out-of-order notifications are processed once', async () => {
+    const number = await feeApplication();
+    assert.equal((await sim.call('POST', '/sim/faults', { faults: ['duplicate', 'reverse'] })).status, 200);
+    try {
+      await pay(number);
+      const done = await paidState(number);
+      assert.equal(done.receipts.length, 1);
+    } finally {
+      await sim.call('POST', '/sim/faults', { faults: [] });
+    }
+    const ev = await sim.call('GET', '/sim/events');
+    assert.equal(ev.status, 200, ev.text);
+    const done = await payment(number);
+    assert.equal(done.json.receipts.length, 1, 'one receipt however many notifications');
+    assert.equal(done.json.orders.filter((o) => o.state === 'paid').length, 1);
+  });
+
+  test('an amount other than the one due is held for staff', async () => {
+    const number = await feeApplication();
+    await pay(number, { amount: 1500 });
+    let p;
+    await waitFor(async () => { p = (await payment(number)).json; return p.orders[0].state === 'held'; }, { what: 'the order held' });
+    assert.equal(p.fee.state, 'due');
+    const staff = await bearer(`${srv.url}/api/v1/staff/payments?state=held`, tok.psb);
+    assert.equal(staff.status, 200, staff.body);
+    assert.ok(staff.json.items.some((o) => o.number === p.orders[0].number && o.state === 'held'));
+  });
+
+  test('a payment arriving after the order closed is refunded automatically and the citizen told', async () => {
+    const number = await feeApplication();
+    const s = await startPay(number);
+    // The gateway closes the payment; the hall hears of it (notification or query) and closes the order.
+    const c = await sim.call('POST', `/v1/payments/${gwId(s.json.pay_url)}/cancel`, {});
+    assert.equal(c.status, 200, c.text);
+    await waitFor(async () => ['cancelled', 'expired'].includes((await payment(number)).json.orders[0].state), { what: 'the order closed' });
+    // The simulator still takes a late payment (as a real one may, in flight).
+    const late = await sim.call('POST', `/sim/payments/${gwId(s.json.pay_url)}/pay`, { late: true });
+    assert.equal(late.status, 200, late.text);
+    let p;
+    await waitFor(async () => {
+      p = (await payment(number)).json;
+      return p.refunds.some((f) => f.state === 'succeeded');
+    }, { what: 'the late payment refunded' });
+    assert.equal(p.fee.state, 'due');
+    const inbox = await bearer(`${srv.url}/api/v1/me/inbox`, tok.a);
+    assert.ok(JSON.stringify(inbox.json).includes(number), inbox.body);
+  });
+
+  test('a notification about an order the hall never made is acknowledged and changes nothing', async () => {
+    const r = await sim.call('POST', '/sim/notify', { notify_url: `${srv.url}/api/v1/pay/notify`, reference: 'PO-NO-SUCH', amount: 100 });
+    assert.equal(r.status < 300, true, r.text);
+    await srv.waitForLog((l) => /PO-NO-SUCH/.test(l.msg ?? ''), { what: 'the unknown order logged' });
+  });
+
+  test('gateway down: the citizen is told to retry, the order stays pending, and the query duty resolves it', async () => {
+    const number = await feeApplication();
+    const s = await startPay(number);
+    const gw = gwId(s.json.pay_url);
+    await sim.stop();
+    try {
+      const again = await startPay(number);
+      assert.equal(again.status, 200, 'an order the gateway has is paid there'); // its pay_url still stands
+      const c = await bearer(`${srv.url}/api/v1/pay/orders/${s.json.order}/check`, tok.a, { method: 'POST', json: {} });
+      assert.equal(c.status, 503, c.body);
+      assert.match(c.json.detail ?? c.json.message ?? c.body, /\S/);
+      assert.equal((await payment(number)).json.orders[0].state, 'pending');
+      const number2 = await feeApplication();
+      const down = await startPay(number2);
+      assert.equal(down.status, 503, down.body);
+      assert.equal((await payment(number2)).json.orders[0].state, 'pending');
+    } finally {
+      await sim.start();
+    }
+    // Paid while the hall was not listening for it: the duty's query finds it.
+    await sim.call('POST', '/sim/faults', { faults: ['bad_signature'] });
+    try {
+      assert.equal((await sim.call('POST', `/sim/payments/${gw}/pay`, {})).status, 200);
+      await paidState(number);
+    } finally {
+      await sim.call('POST', '/sim/faults', { faults: [] });
+    }
+  });
+});
+
+describe('refunds', () => {
+  const refund = (order, amount, reason = '多收退还', who = 'admin') => bearer(`${srv.url}/api/v1/staff/payments/${order}/refunds`, tok[who],
+    { method: 'POST', json: { amount_fen: amount, reason } });
+
+  test('a partial then a full refund, each with its receipt; never more than was paid', async () => {
+    const number = await feeApplication();
+    const { order } = await pay(number);
+    await paidState(number);
+    assert.equal((await refund(order, 500, '多收退还', 'psb')).status, 403, 'staff who are not the department head');
+    const r1 = await refund(order, 500);
+    assert.equal(r1.status, 201, r1.body);
+    assert.equal(r1.json.amount_fen, 500);
+    let p;
+    await waitFor(async () => { p = (await payment(number)).json; return p.orders[0].state === 'partly_refunded'; }, { what: 'partly refunded' });
+    assert.equal(p.orders[0].refunded_fen, 500);
+    assert.equal((await refund(order, 1501)).status, 409, 'more than is left');
+    assert.equal((await refund(order, 0)).status, 422);
+    assert.equal((await refund(order, 1500)).status, 201);
+    await waitFor(async () => { p = (await payment(number)).json; return p.orders[0].state === 'refunded'; }, { what: 'fully refunded' });
+    assert.equal(p.orders[0].refunded_fen, 2000);
+    assert.equal(p.receipts.filter((r) => r.kind === 'refund').length, 2);
+    assert.equal((await refund(order, 1)).status, 409);
+    // Citizens cannot refund.
+    const c = await bearer(`${srv.url}/api/v1/staff/payments/${order}/refunds`, tok.a, { method: 'POST', json: { amount_fen: 1, reason: 'x' } });
+    assert.equal(c.status, 403);
+  });
+
+  test('concurrent refunds never exceed what was paid', async () => {
+    const number = await feeApplication();
+    const { order } = await pay(number);
+    await paidState(number);
+    const answers = await Promise.all(Array.from({ length: 8 }, () => refund(order, 700)));
+    const ok = answers.filter((a) => a.status === 201).length;
+    assert.equal(ok, 2, answers.map((a) => `${a.status} ${a.body}`).join('\n'));
+    assert.ok(answers.every((a) => a.status === 201 || a.status === 409));
+    let p;
+    await waitFor(async () => { p = (await payment(number)).json; return p.refunds.every((f) => f.state === 'succeeded'); }, { what: 'the refunds settled' });
+    assert.equal(p.orders[0].refunded_fen, 1400);
+    const g = await sim.call('GET', `/v1/payments?reference=${order}`);
+    assert.ok(g.status === 200, g.text);
+  });
+});
+
+describe('reconciliation', () => {
+  test('the settlement file against the orders: each planted difference becomes a task, reported and resolved', async () => {
+    const number = await feeApplication();
+    const { order } = await pay(number);
+    await paidState(number);
+    // Planted: a payment the gateway settled that the hall never ordered, and an order whose
+    // recorded amount no longer matches what was settled.
+    const invented = await sim.call('POST', '/sim/notify', { notify_url: `${srv.url}/api/v1/pay/notify`, reference: 'PO-PLANTED', amount: 321 });
+    assert.equal(invented.status, 202, invented.text);
+    await sql(srv.db, `UPDATE pay_orders SET paid_amount = 1999 WHERE number = '${order}'`);
+    const day = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10); // China Standard Time
+    const keyArgs = sim.publicKey ? ['--pay-notify-public-key', sim.publicKey] : ['--pay-notify-secret', SIM_SECRET];
+    const run = await govhall(['pay', 'reconcile', day, '--db', srv.db, '--pay-gateway-url', sim.url, '--pay-api-key', SIM_KEY, ...keyArgs],
+      { keyFile: srv.keyFile });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    const rep = await bearer(`${srv.url}/api/v1/admin/payments/reconciliation`, tok.admin);
+    assert.equal(rep.status, 200, rep.body);
+    const diffs = rep.json.differences.filter((d) => d.day === day);
+    assert.ok(diffs.some((d) => d.kind === 'amount_differs' && d.order === order && d.hall_fen === 1999 && d.settled_fen === 2000), rep.body);
+    assert.ok(diffs.some((d) => d.kind === 'missing_in_hall' && d.ref === invented.json.payment_id && d.settled_fen === 321), rep.body);
+    assert.equal(diffs.filter((d) => d.kind !== 'missing_in_hall').length, 1, 'the matching payments are not differences');
+    // Again: nothing new.
+    const again = await govhall(['pay', 'reconcile', day, '--db', srv.db, '--pay-gateway-url', sim.url, '--pay-api-key', SIM_KEY, ...keyArgs],
+      { keyFile: srv.keyFile });
+    assert.equal(again.code, 0);
+    assert.equal((await bearer(`${srv.url}/api/v1/admin/payments/reconciliation`, tok.admin)).json.differences.filter((d) => d.day === day).length, diffs.length);
+    assert.equal((await bearer(`${srv.url}/api/v1/admin/payments/reconciliation`, tok.psb)).status, 403);
+    // Resolved with a note, then gone from the open list.
+    const d = diffs.find((x) => x.kind === 'amount_differs');
+    assert.equal((await bearer(`${srv.url}/api/v1/admin/payments/differences/${d.id}/resolve`, tok.admin, { method: 'POST', json: { note: '' } })).status, 422);
+    const res = await bearer(`${srv.url}/api/v1/admin/payments/differences/${d.id}/resolve`, tok.admin, { method: 'POST', json: { note: '已核实' } });
+    assert.equal(res.status, 200, res.body);
+    assert.equal((await bearer(`${srv.url}/api/v1/admin/payments/differences/${d.id}/resolve`, tok.admin, { method: 'POST', json: { note: '再次' } })).status, 409);
+    const open = (await bearer(`${srv.url}/api/v1/admin/payments/reconciliation`, tok.admin)).json.differences;
+    assert.ok(!open.some((x) => x.id === d.id));
+  });
+});
+
+describe('statistics', () => {
+  test('revenue and refunds by department and by item on the supervision tables', async () => {
+    const psb = catalog.departments.find((d) => d.code === 'psb');
+    const table = async (name) => {
+      const res = await fetch(`${srv.url}/api/v1/stats/export?table=${name}&format=csv&lang=en`);
+      assert.equal(res.status, 200);
+      const lines = (await res.text()).replace(/^\uFEFF/, '').trim().split(/\r?\n/).map((l) => l.split(',').map((c) => c.replace(/^"|"$/g, '')));
+      return { head: lines[0], rows: lines.slice(1) };
+    };
+    const depts = await table('departments');
+    const rev = depts.head.indexOf('Fees collected (CNY)');
+    const ref = depts.head.indexOf('Refunded (CNY)');
+    assert.ok(rev > 0 && ref > 0, depts.head.join(','));
+    const row = depts.rows.find((r) => r[0] === psb.name_en);
+    assert.ok(row, depts.rows.map((r) => r[0]).join('|'));
+    // Every payment of this file was a CNY 20 ID card of psb; refunds were made above.
+    assert.ok(Number(row[rev]) >= 20 && Number(row[rev]) % 20 === 0, row.join(','));
+    assert.ok(Number(row[ref]) > 0, row.join(','));
+    const items = await table('items');
+    const card = items.rows.find((r) => r[0] === ID_CARD.code);
+    assert.equal(card[items.head.indexOf('Fees collected (CNY)')], row[rev], 'all of it from the ID card');
+    const other = depts.rows.find((r) => r[0] !== psb.name_en && Number(r[rev]) > 0);
+    assert.equal(other, undefined, 'no other department collected anything');
+  });
+});

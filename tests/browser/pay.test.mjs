@@ -1,0 +1,100 @@
+// Paying a fee in a real browser: a citizen applies for the ID card (a fixed fee of CNY 20,
+// due before acceptance), sees the amount and its legal basis, pays on the gateway
+// simulator's payer page (a real `govhall paysim`), comes back and finds the fee paid with a
+// receipt; the application moved on. axe-core on the payment page, on a desktop and at phone
+// width, in Chinese and English.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEMO, demoCatalog, waitFor } from '../api/helpers.mjs';
+import { payHall, paysim } from '../api/pay-fixtures.mjs';
+import { CHROMIUM, ARGS, haveChromium, skip, axeCheck, logIn, submit } from './browser.mjs';
+
+const ID_CARD = demoCatalog().services.find((s) => s.code === 'psb-0001');
+
+let sim;
+let srv;
+let browser;
+
+before(async () => {
+  if (!haveChromium) return;
+  const { chromium } = await import('playwright-core');
+  sim = await paysim();
+  srv = await payHall(sim, { name: 'browser_pay' });
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS, timeout: 60_000 });
+});
+
+after(async () => {
+  await browser?.close().catch(() => {});
+  await srv?.stop();
+  await sim?.stop();
+});
+
+const samplePdf = () => Buffer.from('%PDF-1.4\n1 0 obj <</Type /Catalog>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n');
+
+async function apply(page) {
+  await page.goto(`${srv.url}/services/${ID_CARD.code}/apply`);
+  for (const f of ID_CARD.form) {
+    if (!f.required) continue;
+    const el = page.locator(`#f_${f.key}`);
+    if (f.type === 'select') await el.selectOption(f.options[0].value);
+    else if (f.type === 'id_number') await el.fill(DEMO.citizen.id_number);
+    else if (f.type === 'phone') await el.fill(DEMO.citizen.phone);
+    else await el.fill(DEMO.citizen.name);
+  }
+  for (const [i, m] of ID_CARD.materials.entries()) {
+    if (m.required) await page.locator(`#material_${i}`).setInputFiles({ name: `材料${i}.pdf`, mimeType: 'application/pdf', buffer: samplePdf() });
+  }
+  await submit(page, page.locator('button[name="action"][value="submit"]'));
+  const number = /\/applications\/([^?/]+)/.exec(page.url())?.[1];
+  assert.ok(number, page.url());
+  return number;
+}
+
+describe('a citizen pays a fee', { skip }, () => {
+  test('applies, sees the amount and its basis, pays at the gateway, and finds it paid with a receipt', async () => {
+    const ctx = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1280, height: 900 } });
+    ctx.setDefaultTimeout(30_000);
+    const page = await ctx.newPage();
+    await logIn(page, srv.url, DEMO.citizen.phone);
+    const number = await apply(page);
+    await page.goto(`${srv.url}/applications/${number}/payment`);
+    const fee = await page.locator('main').innerText();
+    assert.ok(fee.includes('¥20.00'), fee);
+    assert.ok(fee.includes('居民身份证法'), 'the legal basis is shown');
+    assert.deepEqual(await axeCheck(page, 'payment page (due)'), []);
+
+    await submit(page, page.locator(`form[action="/applications/${number}/pay"] button[type="submit"]`));
+    // The order is with the gateway: its payer page as a link and as a QR code for a phone.
+    assert.equal(await page.locator('.pay-qr svg').count(), 1, 'a QR code');
+    assert.deepEqual(await axeCheck(page, 'payment page (order open)'), []);
+    await Promise.all([page.waitForURL((u) => u.href.startsWith(sim.url)), page.locator(`.pay-qr a[href^="${sim.url}"]`).click()]);
+    assert.ok((await page.locator('main').innerText()).includes('20.00'));
+    await submit(page, page.locator('button[name="outcome"][value="success"]'));
+    // Back to the hall, which asks the gateway itself before saying anything.
+    await Promise.all([page.waitForURL(new RegExp(`/applications/${number}/payment`)), page.locator('main a').last().click()]);
+    await waitFor(async () => {
+      await page.goto(`${srv.url}/applications/${number}/payment`);
+      return (await page.locator('.pay-receipts').count()) > 0;
+    }, { what: 'the receipt on the payment page' });
+    const paid = await page.locator('main').innerText();
+    assert.ok(paid.includes('已缴费') || paid.includes('已支付'), paid);
+    assert.equal(await page.locator(`form[action="/applications/${number}/pay"]`).count(), 0, 'nothing left to pay');
+    assert.deepEqual(await axeCheck(page, 'payment page (paid)'), []);
+    await ctx.close();
+  });
+
+  test('the payment page at phone width in English is axe-clean', async () => {
+    const ctx = await browser.newContext({ locale: 'en-GB', viewport: { width: 375, height: 740 }, isMobile: true });
+    ctx.setDefaultTimeout(30_000);
+    const page = await ctx.newPage();
+    await logIn(page, srv.url, DEMO.citizen.phone);
+    const number = await apply(page);
+    await page.goto(`${srv.url}/applications/${number}/payment?lang=en`);
+    const text = await page.locator('main').innerText();
+    assert.ok(text.includes('Resident Identity Card Law'), text);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+    assert.equal(overflow, false, 'no sideways scrolling at phone width');
+    assert.deepEqual(await axeCheck(page, 'payment page (phone, en)'), []);
+    await ctx.close();
+  });
+});
