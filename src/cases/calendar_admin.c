@@ -33,7 +33,6 @@
 #include "http/server.h"
 #include "cases/cases_impl.h"
 #include "identity/identity.h"
-#include "notify/warnings.h"
 #include "store/cover.h"
 #include "store/db.h"
 #include "view/view.h"

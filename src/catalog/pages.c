@@ -15,7 +15,6 @@
 #include "http/handler.h"
 #include "http/http.h"
 #include "http/msg.h"
-#include "interact/interact.h"
 #include "store/db.h"
 #include "view/view.h"
 

@@ -83,7 +83,7 @@ static int phone_code(struct req *r, int64_t account, const char *phone)
 	rc = otp_send_to(r,
 			 &(struct otp_code){ .subject = subject, .account = account, .target = phone, .to = phone,
 					     .phone_key = index },
-			 "phone", "phone_sms");
+			 "phone", N_("phone_sms"));
 	if (!rc)
 		identity_event(r->db, "phone.code_sent", account, account, r->ip, "");
 	if (!rc)
@@ -97,7 +97,7 @@ void recover_registered(struct req *r, int64_t account, const char *phone, int64
 {
 	if (released) {
 		identity_event(r->db, "phone.released", released, 0, r->ip, "registration");
-		identity_tell(r, released, "security_phone_released", "phone_released_title", "phone_released_body", NULL,
+		identity_tell(r, released, "security_phone_released", N_("phone_released_title"), N_("phone_released_body"), NULL,
 			      0);
 	}
 	int rc = phone_code(r, account, phone);
@@ -284,12 +284,12 @@ static int phone_verify(struct req *r)
 		identity_event(r->db, changed ? "phone.change" : "phone.verify", acc.id, acc.id, r->ip, "");
 		if (released) {
 			identity_event(r->db, "phone.released", released, acc.id, r->ip, "verified by another account");
-			identity_tell(r, released, "security_phone_released", "phone_released_title", "phone_released_body",
+			identity_tell(r, released, "security_phone_released", N_("phone_released_title"), N_("phone_released_body"),
 				      NULL, 0);
 		}
 		if (changed) {
 			const struct msg_arg at[] = { MA("at", req_when(r, now)) };
-			identity_tell(r, acc.id, "security_phone_changed", "phone_changed_title", "phone_changed_body", at,
+			identity_tell(r, acc.id, "security_phone_changed", N_("phone_changed_title"), N_("phone_changed_body"), at,
 				      ARRAY_LEN(at));
 		}
 		rc = db_commit(r->db);
@@ -430,7 +430,7 @@ static int forgot_post(struct req *r)
 	rc = otp_send_to(r,
 			 &(struct otp_code){ .subject = subject, .account = eligible ? acc.id : 0,
 					     .to = eligible ? phone : "", .phone_key = phone_key },
-			 "recovery", "recover_sms");
+			 "recovery", N_("recover_sms"));
 	if (!rc) {
 		identity_event(r->db, "recovery.request", found ? acc.id : 0, 0, r->ip,
 			       eligible ? "{\"sent\":true}" : "{\"sent\":false}");
@@ -507,7 +507,7 @@ static int reset_done(struct req *r, void *p)
 	if (!rc) {
 		identity_event(r->db, "password.reset", id, id, r->ip, "recovery");
 		const struct msg_arg at[] = { MA("at", req_when(r, now)) };
-		identity_tell(r, id, "security_password_reset", "recover_inbox_title", "recover_inbox_body", at, ARRAY_LEN(at));
+		identity_tell(r, id, "security_password_reset", N_("recover_inbox_title"), N_("recover_inbox_body"), at, ARRAY_LEN(at));
 		rc = db_commit(r->db);
 	}
 	if (rc) {
@@ -624,8 +624,8 @@ static int admin_reset_done(struct req *r, void *p)
 	if (!rc) {
 		identity_event(r->db, "password.admin_reset", id, r->who.account, r->ip,
 			       arena_printf(r->arena, "{\"renew\":\"%s\"}", renew));
-		identity_tell(r, id, "security_admin_reset", "admin_reset_inbox_title",
-			      j->renew == ACCOUNT_RENEW_TOTP ? "admin_reset_inbox_body_totp" : "admin_reset_inbox_body", NULL,
+		identity_tell(r, id, "security_admin_reset", N_("admin_reset_inbox_title"),
+			      j->renew == ACCOUNT_RENEW_TOTP ? N_("admin_reset_inbox_body_totp") : N_("admin_reset_inbox_body"), NULL,
 			      0);
 		rc = db_commit(r->db);
 	}

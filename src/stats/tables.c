@@ -6,6 +6,7 @@
 #include "base/calendar.h"
 #include "base/err.h"
 #include "stats/stats_impl.h"
+#include "view/view.h"
 
 const char *const stats_table_names[] = { "overview", "channels", "departments", "items", "series" };
 const size_t stats_table_names_n = sizeof(stats_table_names) / sizeof(stats_table_names[0]);
@@ -64,10 +65,10 @@ static void avg(struct tb *b, int64_t n, int64_t d)
 	cell(b, ok ? arena_printf(b->a, "%.2f", r) : "");
 }
 
-static const char *const perf_keys[] = { "stats_col_submitted", "stats_col_concluded", "stats_col_on_time_rate",
-					 "stats_col_online_rate", "stats_col_avg_workdays", "stats_col_evaluations",
-					 "stats_col_satisfaction_rate", "stats_col_bad", "stats_col_rectification_rate",
-					 "stats_col_revenue", "stats_col_refunded" };
+static const char *const perf_keys[] = { N_("stats_col_submitted"), N_("stats_col_concluded"), N_("stats_col_on_time_rate"),
+					 N_("stats_col_online_rate"), N_("stats_col_avg_workdays"), N_("stats_col_evaluations"),
+					 N_("stats_col_satisfaction_rate"), N_("stats_col_bad"), N_("stats_col_rectification_rate"),
+					 N_("stats_col_revenue"), N_("stats_col_refunded") };
 #define NPERF 11
 
 /* An amount of fen in yuan with two decimals. */

@@ -20,7 +20,11 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const LANGS = ['zh', 'en'];
 /** Calls whose argument at index `arg` is a message key (every literal in it counts). */
-const KEY_CALLS = { M: 1, MF: 1, view_msg: 2, view_fmt: 3, VF: 3, N_: 0 };
+const KEY_CALLS = {
+  M: 1, MF: 1, view_msg: 2, view_fmt: 3, VF: 3, N_: 0,
+  // booking's and pay's wrappers over the same catalogs (to be folded into M/MF/VF)
+  bk_m: 1, bk_mf: 1, bk_vf: 3, bk_fail: 2, bk_failf: 2, pay_words: 2,
+};
 /** Calls whose argument at index `arg` is a prefix of keys completed at run time. */
 const PREFIX_CALLS = { MC: 1 };
 const CJK = /[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]/;
