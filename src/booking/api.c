@@ -11,9 +11,11 @@
 #include "base/str.h"
 #include "base/util.h"
 #include "booking/booking_impl.h"
+#include "http/msg.h"
 #include "http/server.h"
 #include "identity/identity.h"
 #include "store/db.h"
+#include "view/view.h"
 
 #define APPLICANTS (ROLE_CITIZEN | ROLE_AGENT | ROLE_ENTERPRISE)
 #define PEOPLE (APPLICANTS | ROLE_STAFF | ROLE_ADMIN)
@@ -50,7 +52,7 @@ int bk_hold_parse(struct arena *a, const char *text, size_t len, struct bk_hold_
 	int rc = 0;
 	const char *day = NULL, *start = NULL, *channel = NULL;
 	if (!json_is_object(o)) {
-		*why_key = "booking_err_body";
+		*why_key = N_("booking_err_body");
 		rc = GH_EINVAL;
 		goto out;
 	}
@@ -63,7 +65,7 @@ int bk_hold_parse(struct arena *a, const char *text, size_t len, struct bk_hold_
 		while (known[i] && strcmp(known[i], k))
 			i++;
 		if (!known[i]) {
-			*why_key = "booking_err_body_member";
+			*why_key = N_("booking_err_body_member");
 			rc = GH_EINVAL;
 			goto out;
 		}
@@ -72,22 +74,22 @@ int bk_hold_parse(struct arena *a, const char *text, size_t len, struct bk_hold_
 	    member(a, o, "day", 10, &day) || member(a, o, "start", 5, &start) ||
 	    member(a, o, "application", 32, &out->application) || member(a, o, "channel", 16, &channel) ||
 	    member(a, o, "for_id_number", 32, &out->for_id_number)) {
-		*why_key = "booking_err_body_member";
+		*why_key = N_("booking_err_body_member");
 		rc = GH_EINVAL;
 		goto out;
 	}
 	if (!out->centre || !out->item || !day || !start) {
-		*why_key = "booking_err_body_missing";
+		*why_key = N_("booking_err_body_missing");
 		rc = GH_EINVAL;
 		goto out;
 	}
 	if (bk_parse_slot(day, start, &out->day, &out->start)) {
-		*why_key = "booking_err_time";
+		*why_key = N_("booking_err_time");
 		rc = GH_EINVAL;
 		goto out;
 	}
 	if (channel && (out->channel = bk_channel_of(channel)) < 0) {
-		*why_key = "booking_err_channel";
+		*why_key = N_("booking_err_channel");
 		rc = GH_EINVAL;
 	}
 out:

@@ -27,6 +27,7 @@
 #include "base/str.h"
 #include "base/util.h"
 #include "booking/booking_impl.h"
+#include "http/msg.h"
 #include "cases/cases.h"
 #include "catalog/catalog.h"
 #include "notify/notify.h"
@@ -35,6 +36,7 @@
 #include "store/cover.h"
 #include "store/db.h"
 #include "store/group.h"
+#include "view/view.h"
 
 #define REF_ALPHABET "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 #define IDEM_MAX 128
@@ -508,7 +510,7 @@ static int hold_write(struct db *db, void *arg)
 		rc = db_exec(db, &q_quota_up, DB_ARGS(DB_INT(w->account), DB_TEXT(w->in.item), DB_INT(w->max_active)), &changed);
 	if (!rc && changed != 1) {
 		rc = GH_ECONFLICT;
-		w->why = "booking_err_limit";
+		w->why = N_("booking_err_limit");
 	}
 	struct db_rows rows;
 	if (!rc)
@@ -674,7 +676,7 @@ int bk_confirm(struct req *r, const char *ref, struct bk_booking *out)
 	if (!rc)
 		rc = stats_count(r->db, r->arena, calendar_day_of((time_t)now), b.department, b.item_code, b.channel, "bk_booked", 1);
 	if (!rc)
-		rc = tell(r, &b, "booking_confirmed", "booking_msg_confirmed_title", "booking_msg_confirmed_body");
+		rc = tell(r, &b, "booking_confirmed", N_("booking_msg_confirmed_title"), N_("booking_msg_confirmed_body"));
 	return finish(r, rc, ref, out);
 }
 
@@ -710,7 +712,7 @@ int bk_cancel(struct req *r, const char *ref, struct bk_booking *out)
 	if (!rc)
 		rc = bk_event(r->db, b.id, 0, held ? "release" : "cancel", r->who.account, NULL);
 	if (!rc && !held)
-		rc = tell(r, &b, "booking_cancelled", "booking_msg_cancelled_title", "booking_msg_cancelled_body");
+		rc = tell(r, &b, "booking_cancelled", N_("booking_msg_cancelled_title"), N_("booking_msg_cancelled_body"));
 	return finish(r, rc, ref, out);
 }
 
@@ -775,7 +777,7 @@ int bk_reschedule(struct req *r, const char *ref, int32_t day, int start, struct
 	if (!rc) {
 		b.day = day;
 		b.start_min = start;
-		rc = tell(r, &b, "booking_rescheduled", "booking_msg_rescheduled_title", "booking_msg_rescheduled_body");
+		rc = tell(r, &b, "booking_rescheduled", N_("booking_msg_rescheduled_title"), N_("booking_msg_rescheduled_body"));
 	}
 	return finish(r, rc, ref, out);
 }
@@ -795,11 +797,9 @@ json_t *bk_history_json(struct req *r, int64_t booking_id, int64_t ticket_id)
 		return arr;
 	for (size_t i = 0; i < rows.nrows; i++) {
 		const char *action = db_cell(&rows, i, 1);
-		char key[64];
-		snprintf(key, sizeof(key), "booking_action_%s", action);
 		json_t *d = json_loads(db_cell(&rows, i, 2), 0, NULL);
 		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:o}", "at", bk_when(r->arena, db_cell_int(&rows, i, 0)),
-						     "action", action, "action_name", bk_m(r, key), "detail",
+						     "action", action, "action_name", MC(r, "booking_action_", action), "detail",
 						     json_is_object(d) ? d : json_object()));
 		if (!json_is_object(d))
 			json_decref(d);
@@ -809,7 +809,7 @@ json_t *bk_history_json(struct req *r, int64_t booking_id, int64_t ticket_id)
 
 json_t *bk_booking_json(struct req *r, const struct bk_booking *b)
 {
-	char s[6], e[6], d10[11], key[64];
+	char s[6], e[6], d10[11];
 	bk_hhmm(b->start_min, s);
 	bk_hhmm(b->end_min, e);
 	calendar_format_day(b->day, d10);
@@ -817,11 +817,10 @@ json_t *bk_booking_json(struct req *r, const struct bk_booking *b)
 	const char *item = b->item_code;
 	if (!catalog_service_cached(r, b->item_code, &svc))
 		item = bk_en(r) && svc->svc.name_en && *svc->svc.name_en ? svc->svc.name_en : svc->svc.name_zh;
-	snprintf(key, sizeof(key), "booking_state_%s", b->state);
 	int64_t now = (int64_t)time(NULL), change_until = bk_at(b->day, b->start_min) - r->app->cfg.booking_change_before * 60;
 	bool active = !strcmp(b->state, "booked") || !strcmp(b->state, "held");
 	json_t *j = json_pack("{s:s,s:s,s:s,s:{s:s,s:s},s:{s:s,s:s},s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:b}", "ref", b->ref,
-			      "state", b->state, "state_name", bk_m(r, key), "centre", "code", b->centre, "name",
+			      "state", b->state, "state_name", MC(r, "booking_state_", b->state), "centre", "code", b->centre, "name",
 			      bk_en(r) && b->centre_en && *b->centre_en ? b->centre_en : (b->centre_zh ? b->centre_zh : b->centre),
 			      "item", "code", b->item_code, "name", item, "department", b->department, "day", d10, "start", s,
 			      "end", e, "at", arena_printf(r->arena, "%sT%s:00+08:00", d10, s), "channel", b->channel, "via", b->via,

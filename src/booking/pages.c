@@ -19,6 +19,7 @@
 #include "http/server.h"
 #include "identity/identity.h"
 #include "store/db.h"
+#include "view/view.h"
 
 #define APPLICANTS (ROLE_CITIZEN | ROLE_AGENT | ROLE_ENTERPRISE)
 #define PEOPLE (APPLICANTS | ROLE_STAFF | ROLE_ADMIN)
@@ -62,9 +63,7 @@ static const char *done_notice(struct req *r)
 	for (const char *p = d; *p; p++)
 		if (!(*p >= 'a' && *p <= 'z') && *p != '_')
 			return NULL;
-	char key[64];
-	snprintf(key, sizeof(key), "booking_done_%s", d);
-	return bk_m(r, key);
+	return MC(r, "booking_done_", d);
 }
 
 static const char *item_name(struct req *r, const char *code, const struct catalog_service_parsed **svc)
@@ -199,9 +198,7 @@ static int picker(struct req *r, json_t *ctx, const char *item, const char *cent
 		int32_t dn;
 		const char *ds = json_string_value(json_object_get(d, "day"));
 		calendar_parse_day(ds, strlen(ds), &dn);
-		char key[32];
-		snprintf(key, sizeof(key), "booking_weekday_%d", calendar_weekday(dn) + 1);
-		bk_set(d, "weekday_name", bk_m(r, key));
+		bk_set(d, "weekday_name", MC(r, "booking_weekday_", arena_printf(r->arena, "%d", calendar_weekday(dn) + 1)));
 		size_t k;
 		json_t *s;
 		json_array_foreach(json_object_get(d, "slots"), k, s)
@@ -584,7 +581,7 @@ static int counter_render(struct req *r, int status, int err)
 		return rc;
 	if ((rc = bk_counter_current(r->db, r->arena, centre, code, today, &cur)) && rc != GH_ENOTFOUND)
 		return rc;
-	json_t *ctx = page_ctx(r, "booking_counter_title");
+	json_t *ctx = page_ctx(r, N_("booking_counter_title"));
 	if (err)
 		set_error(r, ctx, err);
 	bk_set(ctx, "notice", done_notice(r));

@@ -20,6 +20,7 @@
 #include "base/str.h"
 #include "base/util.h"
 #include "booking/booking_impl.h"
+#include "http/msg.h"
 #include "catalog/catalog.h"
 #include "identity/identity.h"
 #include "stats/stats.h"
@@ -559,14 +560,12 @@ int bk_ticket_act(struct req *r, int64_t id, const char *action, const char *to_
 
 json_t *bk_ticket_json(struct req *r, const struct bk_ticket *t)
 {
-	char key[64];
-	snprintf(key, sizeof(key), "booking_ticket_state_%s", t->state);
 	const struct catalog_service_parsed *svc;
 	const char *item = t->item_code;
 	if (!catalog_service_cached(r, t->item_code, &svc))
 		item = bk_en(r) && svc->svc.name_en && *svc->svc.name_en ? svc->svc.name_en : svc->svc.name_zh;
 	json_t *j = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:{s:s,s:s},s:s,s:s,s:I}", "id", (json_int_t)t->id, "number",
-			      t->number, "kind", t->kind, "state", t->state, "state_name", bk_m(r, key), "centre", t->centre,
+			      t->number, "kind", t->kind, "state", t->state, "state_name", MC(r, "booking_ticket_state_", t->state), "centre", t->centre,
 			      "item", "code", t->item_code, "name", item, "name", t->name_masked, "day",
 			      bk_day_str(r->arena, t->day), "calls", (json_int_t)t->calls);
 	json_object_set_new(j, "booking", t->booking_ref ? json_string(t->booking_ref) : json_null());

@@ -200,9 +200,7 @@ int cases_apply_render(struct req *r, int status, const struct apply_view *v)
 		jset(ctx, "draft_id", arena_printf(r->arena, "%lld", (long long)v->draft_id));
 	if (!v->bundle) /* a bundle's items have limits of their own */
 		jset(ctx, "promised_limit",
-		     en(r) ? arena_printf(r->arena, "Promised time limit: %ld working day%s.", v->svc.promised_limit_days,
-					  v->svc.promised_limit_days == 1 ? "" : "s")
-			   : arena_printf(r->arena, "承诺办结时限：%ld 个工作日。", v->svc.promised_limit_days));
+		     MF(r, "cases_promised_limit_days", MA("n", (long)v->svc.promised_limit_days)));
 
 	json_t *fields = forms_view(v->def, v->values, v->errors, r->app->view, r->lang);
 	if (!fields)
@@ -257,10 +255,8 @@ int cases_apply_render(struct req *r, int status, const struct apply_view *v)
 		if (ec && *ec) {
 			jset(o, "ecert", ec);
 			const char *en_ = cases_ecert_name(r, ec);
-			jset(o, "ecert_label", en(r) ? arena_printf(r->arena, "Use my e-certificate \"%s\"%s%s instead of uploading", en_,
-								    held_no ? " No. " : "", held_no ? held_no : "")
-						     : arena_printf(r->arena, "使用我的电子证照“%s”%s%s，不再上传", en_,
-								    held_no ? "（编号 " : "", held_no ? arena_printf(r->arena, "%s）", held_no) : ""));
+			jset(o, "ecert_label", held_no ? MF(r, "cases_ecert_use_number", MA("name", en_), MA("number", held_no))
+						       : MF(r, "cases_ecert_use", MA("name", en_)));
 			const char *chosen = json_string_value(json_array_get(v->ecerts, i));
 			json_object_set_new(o, "ecert_checked", json_boolean(chosen && strcmp(chosen, ec) == 0));
 		}

@@ -414,9 +414,7 @@ static int cases_receipt_page(struct req *r)
 	jset(ctx, "state_name", json_string_value(json_object_get(cj, "state_name")));
 	jset(ctx, "submitted", req_when(r, app.submitted_at));
 	jset(ctx, "department_name", json_string_value(json_object_get(cj, "department_name")));
-	jset(ctx, "promised_limit", en(r) ? arena_printf(r->arena, "%d working day%s", app.clock.limit_days,
-							 app.clock.limit_days == 1 ? "" : "s")
-					  : arena_printf(r->arena, "%d 个工作日", app.clock.limit_days));
+	jset(ctx, "promised_limit", MF(r, "cases_limit_days_working_days", MA("limit_days", app.clock.limit_days)));
 	const char *ch = app.channel;
 	jset(ctx, "channel_name", !ch ? NULL
 				  : strcmp(ch, "counter") == 0 ? M(r, "cases_counter")

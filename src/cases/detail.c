@@ -402,21 +402,13 @@ static const char *done_notice(struct req *r, const struct application *app, con
 	if (!done)
 		return NULL;
 	if (strcmp(done, "intake") == 0)
-		return en(r) ? arena_printf(r->arena,
-					    "Taken in at the counter for %s: application %s. Print the receipt for the "
-					    "applicant; you can accept the application below.",
-					    app->applicant_name ? app->applicant_name : "the applicant", app->number)
-			     : arena_printf(r->arena, "已为%s窗口收件，办件编号 %s。请打印受理回执交申请人；可在下方直接受理。",
-					    app->applicant_name ? app->applicant_name : "申请人", app->number);
+		return app->applicant_name
+			       ? MF(r, "cases_done_intake", MA("applicant", app->applicant_name), MA("number", app->number))
+			       : MF(r, "cases_done_intake_anonymous", MA("number", app->number));
 	if (strcmp(done, "submitted") == 0)
-		return en(r) ? arena_printf(r->arena,
-					    "Your application is submitted. Its number is %s%s%s. Keep the query code to follow "
-					    "its progress without logging in.",
-					    app->number, case_is_applicant(r, app) && app->query_code ? ", query code " : "",
-					    case_is_applicant(r, app) && app->query_code ? app->query_code : "")
-			     : arena_printf(r->arena, "申请已提交，办件编号 %s%s%s。凭查询码可免登录查询进度，请妥善保存。",
-					    app->number, case_is_applicant(r, app) && app->query_code ? "，查询码 " : "",
-					    case_is_applicant(r, app) && app->query_code ? app->query_code : "");
+		return case_is_applicant(r, app) && app->query_code
+			       ? MF(r, "cases_done_submitted_code", MA("number", app->number), MA("code", app->query_code))
+			       : MF(r, "cases_done_submitted", MA("number", app->number));
 	if (strcmp(done, "claim") == 0)
 		return M(r, "cases_taken_application");
 	if (strcmp(done, "assign") == 0)

@@ -31,6 +31,7 @@
 #include "http/server.h"
 #include "identity/identity_impl.h"
 #include "store/db.h"
+#include "view/view.h"
 
 #define RECOVER_PER_ADDRESS_HOUR 10 /* recovery requests from one address */
 #define RESET_PER_ADDRESS_HOUR 30   /* attempts to reset with a code from one address */

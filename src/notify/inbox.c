@@ -185,9 +185,7 @@ static int inbox_get(struct req *r)
 	json_object_set_new(ctx, "has_rows", json_boolean(n > 0));
 	json_object_set_new(ctx, "has_unread", json_boolean(unread > 0));
 	json_object_set_new(ctx, "page", json_integer(page));
-	jset(ctx, "count", en(r) ? arena_printf(r->arena, "%ld message%s, %ld unread", total, total == 1 ? "" : "s",
-						unread)
-				 : arena_printf(r->arena, "共 %ld 条，未读 %ld 条", total, unread));
+	jset(ctx, "count", MF(r, "inbox_count_total_unread", MA("total", total), MA("unread", unread)));
 	const char *done = req_query(r, "done");
 	if (done && strcmp(done, "read") == 0)
 		jset(ctx, "notice", M(r, "notify_marked_read"));

@@ -16,6 +16,7 @@
 #include "identity/identity.h"
 #include "pay/pay_impl.h"
 #include "store/db.h"
+#include "view/view.h"
 
 DB_SQL(q_notice, "INSERT INTO pay_notices (event_id, order_id, type, seq, outcome, received_at) VALUES (?, ?, ?, ?, ?, ?) "
 		 "ON CONFLICT (event_id) DO NOTHING");
@@ -43,15 +44,15 @@ int pay_notify_handler(struct req *r)
 	size_t len;
 	const char *body = req_body(r, &len);
 	if (!body || len > PAY_NOTICE_MAX)
-		return refuse(r, "body", "pay_err_notice_body");
+		return refuse(r, "body", N_("pay_err_notice_body"));
 	enum pay_sig_verdict v = pay_sig_check(&pay_cfg.keys, req_header(r, PAY_SIG_HEADER), body, len, (int64_t)time(NULL),
 					       pay_cfg.tolerance);
 	if (v != PAY_SIG_OK)
-		return refuse(r, pay_sig_verdict_name(v), v == PAY_SIG_STALE ? "pay_err_notice_stale" : "pay_err_notice_signature");
+		return refuse(r, pay_sig_verdict_name(v), v == PAY_SIG_STALE ? N_("pay_err_notice_stale") : N_("pay_err_notice_signature"));
 	struct pay_notice n;
 	const char *why;
 	if (pay_notice_parse(r->arena, body, len, &n, &why))
-		return refuse(r, why, "pay_err_notice_body");
+		return refuse(r, why, N_("pay_err_notice_body"));
 	int rc = db_begin(r->db);
 	if (rc)
 		return rc;

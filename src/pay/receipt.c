@@ -25,6 +25,7 @@
 #include "base/util.h"
 #include "catalog/catalog.h"
 #include "certs/certs.h"
+#include "http/msg.h"
 #include "identity/identity.h"
 #include "ledger/ledger.h"
 #include "pay/pay.h"
@@ -230,7 +231,7 @@ static int rdoc_parse(struct arena *a, const json_t *doc, struct rdoc *d, const 
 {
 	*d = (struct rdoc){ 0 };
 	const char *type = json_string_value(json_object_get(doc, "type"));
-	*why = "这不是本厅的电子票据。|This is not a receipt issued by a hall.";
+	*why = N_("pay_rdoc_not_receipt");
 	if (!json_is_object(doc) || !type || strcmp(type, PAY_RECEIPT_TYPE) != 0)
 		return GH_EINVAL;
 	d->content = json_object_get(doc, "receipt");
@@ -242,28 +243,19 @@ static int rdoc_parse(struct arena *a, const json_t *doc, struct rdoc *d, const 
 	d->sig = json_string_value(json_object_get(sig, "value"));
 	d->stated_hash = json_string_value(json_object_get(doc, "hash"));
 	json_t *at = json_object_get(d->content, "issued_at");
-	*why = "电子票据缺少内容、编号、收款单位或签名。|The receipt lacks its content, number, payee or signature.";
+	*why = N_("pay_rdoc_incomplete");
 	if (!json_is_object(d->content) || !pay_id_ok(d->number) || !d->kind || !d->department || !d->key_id || !d->sig ||
 	    !d->stated_hash || !json_is_integer(at))
 		return GH_EINVAL;
 	d->issued_at = json_integer_value(at);
 	d->canonical = ledger_canonical(a, d->content);
-	*why = "电子票据的内容无法读取。|The receipt's content cannot be read.";
+	*why = N_("pay_rdoc_unreadable");
 	if (!d->canonical)
 		return GH_EINVAL;
 	sha256_hex(d->canonical, strlen(d->canonical), d->hash);
 	d->log = json_object_get(doc, "log");
 	*why = NULL;
 	return 0;
-}
-
-/* The half of "中文|English" for lang, in a. */
-static const char *half(struct arena *a, const char *lang, const char *msg)
-{
-	const char *bar = strchr(msg, '|');
-	if (!bar)
-		return msg;
-	return strcmp(lang, "en") == 0 ? bar + 1 : arena_strndup(a, msg, (size_t)(bar - msg));
 }
 
 /* ---- online ------------------------------------------------------------------------------ */
@@ -316,25 +308,25 @@ json_t *pay_receipt_verdict_link(struct req *r, const char *number, const char *
 	const char *kind = json_string_value(json_object_get(c, "kind"));
 	json_t *payee = json_object_get(c, "payee"), *item = json_object_get(c, "item");
 	json_t *fields = json_array();
-	json_array_append_new(fields, field(a, r, "pay_receipt_kind",
+	json_array_append_new(fields, field(a, r, N_("pay_receipt_kind"),
 					    pay_words(a, r->lang, kind && !strcmp(kind, "refund") ? "pay_receipt_kind_refund"
 												  : "pay_receipt_kind_payment",
 						      NULL)));
-	json_array_append_new(fields, field(a, r, "pay_receipt_amount",
+	json_array_append_new(fields, field(a, r, N_("pay_receipt_amount"),
 					    arena_printf(a, "¥%s", json_string_value(json_object_get(c, "amount")))));
-	json_array_append_new(fields, field(a, r, "pay_receipt_payer",
+	json_array_append_new(fields, field(a, r, N_("pay_receipt_payer"),
 					    json_string_value(json_object_get(json_object_get(c, "payer"), "name"))));
-	json_array_append_new(fields, field(a, r, "pay_receipt_payee",
+	json_array_append_new(fields, field(a, r, N_("pay_receipt_payee"),
 					    json_string_value(json_object_get(payee, en ? "name_en" : "name_zh"))));
-	json_array_append_new(fields, field(a, r, "pay_receipt_item",
+	json_array_append_new(fields, field(a, r, N_("pay_receipt_item"),
 					    json_string_value(json_object_get(item, en ? "name_en" : "name_zh"))));
-	json_array_append_new(fields, field(a, r, "pay_receipt_application",
+	json_array_append_new(fields, field(a, r, N_("pay_receipt_application"),
 					    json_string_value(json_object_get(c, "application"))));
-	json_array_append_new(fields, field(a, r, "pay_receipt_issued_on", json_string_value(json_object_get(c, "issued_on"))));
+	json_array_append_new(fields, field(a, r, N_("pay_receipt_issued_on"), json_string_value(json_object_get(c, "issued_on"))));
 	json_object_set_new(out, "fields", fields);
 	json_t *checks = json_array();
-	json_array_append_new(checks, check(r, "pay_verify_check_signature", sig_ok));
-	json_array_append_new(checks, check(r, "pay_verify_check_log", log_ok));
+	json_array_append_new(checks, check(r, N_("pay_verify_check_signature"), sig_ok));
+	json_array_append_new(checks, check(r, N_("pay_verify_check_log"), log_ok));
 	json_object_set_new(out, "checks", checks);
 	json_object_set_new(out, "hash", json_string(rc.hash));
 	if (!sig_ok || !log_ok) {
@@ -350,7 +342,7 @@ int pay_receipt_verdict(struct req *r, const json_t *doc, json_t **out)
 	struct rdoc d;
 	const char *why;
 	if (rdoc_parse(r->arena, doc, &d, &why)) {
-		req_error_detail(r, "%s", half(r->arena, r->lang, why));
+		req_error_detail(r, "%s", M(r, why));
 		return GH_EVALIDATION;
 	}
 	/* The copy must be the receipt the hall issued under its number, and its own signature
@@ -395,7 +387,7 @@ static int verify_offline(struct arena *a, const json_t *doc, const json_t *keys
 	struct rdoc d;
 	const char *why;
 	if (rdoc_parse(a, doc, &d, &why)) {
-		fprintf(out, "receipt: INVALID: %s\n", half(a, "en", why));
+		fprintf(out, "receipt: INVALID: %s\n", view_msg(words, "en", why));
 		return 1;
 	}
 	fprintf(out, "payment receipt %s (%s), issued by %s at %" PRId64 "\n", d.number, d.kind, d.department, d.issued_at);
@@ -411,7 +403,7 @@ static int verify_offline(struct arena *a, const json_t *doc, const json_t *keys
 	char err[512];
 	if (certs_check_offline(keys, d.department, d.key_id, d.issued_at, d.canonical, d.sig, a, words, err,
 				sizeof(err))) {
-		fprintf(out, "signature: INVALID: %s\n", half(a, "en", err));
+		fprintf(out, "signature: INVALID: %s\n", err);
 		return 1;
 	}
 	fprintf(out, "signature: valid (department %s, key %s)\n", d.department, d.key_id);
@@ -508,17 +500,17 @@ int pay_receipt_pdf(const char *doc_json, unsigned char **pdf, size_t *len)
 	const char *title_en = pay_words(a, "en", refund ? "pay_receipt_title_refund" : "pay_receipt_title_payment", NULL);
 #define ROW(key, v) { arena_printf(a, "%s %s", pay_words(a, "zh", key, NULL), pay_words(a, "en", key, NULL)), (v) }
 	struct certs_sheet_row rows[] = {
-		ROW("pay_receipt_number", jstr(c, "number")),
-		ROW("pay_receipt_payer", arena_printf(a, "%s %s", jstr(payer, "name"), jstr(payer, "id_masked"))),
-		ROW("pay_receipt_payee", arena_printf(a, "%s\n%s", jstr(payee, "name_zh"), jstr(payee, "name_en"))),
-		ROW("pay_receipt_item", arena_printf(a, "%s\n%s", jstr(item, "name_zh"), jstr(item, "name_en"))),
-		ROW("pay_receipt_amount", arena_printf(a, "¥%s (CNY)", jstr(c, "amount"))),
-		ROW("pay_receipt_application", jstr(c, "application")),
-		ROW("pay_receipt_order", jstr(c, "order")),
-		ROW("pay_receipt_gateway", jstr(c, "gateway_payment")),
-		ROW("pay_receipt_refund", refund ? jstr(c, "refund") : ""),
-		ROW("pay_receipt_basis", arena_printf(a, "%s\n%s", jstr(c, "basis_zh"), jstr(c, "basis_en"))),
-		ROW("pay_receipt_issued_on", jstr(c, "issued_on")),
+		ROW(N_("pay_receipt_number"), jstr(c, "number")),
+		ROW(N_("pay_receipt_payer"), arena_printf(a, "%s %s", jstr(payer, "name"), jstr(payer, "id_masked"))),
+		ROW(N_("pay_receipt_payee"), arena_printf(a, "%s\n%s", jstr(payee, "name_zh"), jstr(payee, "name_en"))),
+		ROW(N_("pay_receipt_item"), arena_printf(a, "%s\n%s", jstr(item, "name_zh"), jstr(item, "name_en"))),
+		ROW(N_("pay_receipt_amount"), arena_printf(a, "¥%s (CNY)", jstr(c, "amount"))),
+		ROW(N_("pay_receipt_application"), jstr(c, "application")),
+		ROW(N_("pay_receipt_order"), jstr(c, "order")),
+		ROW(N_("pay_receipt_gateway"), jstr(c, "gateway_payment")),
+		ROW(N_("pay_receipt_refund"), refund ? jstr(c, "refund") : ""),
+		ROW(N_("pay_receipt_basis"), arena_printf(a, "%s\n%s", jstr(c, "basis_zh"), jstr(c, "basis_en"))),
+		ROW(N_("pay_receipt_issued_on"), jstr(c, "issued_on")),
 	};
 #undef ROW
 	json_t *sig = json_object_get(doc, "signature"), *log = json_object_get(doc, "log");

@@ -22,6 +22,7 @@
 #include "base/sb.h"
 #include "base/util.h"
 #include "cases/cases.h"
+#include "http/msg.h"
 #include "http/server.h"
 #include "identity/identity.h"
 #include "pay/pay.h"
@@ -90,7 +91,7 @@ static json_t *body_object(struct req *r)
 	json_t *j = b && len ? json_loadb(b, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
 	if (!json_is_object(j)) {
 		json_decref(j);
-		req_error_detail(r, "%s", W(r, "pay_err_body"));
+		req_error_detail(r, "%s", W(r, N_("pay_err_body")));
 		return NULL;
 	}
 	return aj(r, j);
@@ -98,7 +99,7 @@ static json_t *body_object(struct req *r)
 
 static const char *state_name(struct req *r, const char *state)
 {
-	return W(r, arena_printf(r->arena, "pay_state_%s", state));
+	return MC(r, "pay_state_", state);
 }
 
 /* Staff who may refund and decide held orders: heads of the order's department; and
@@ -116,7 +117,7 @@ static int order_visible(struct req *r, const char *number, struct pay_order *o,
 	if (rc == 0)
 		rc = cases_brief(r, o->application_number, b);
 	if (rc == GH_ENOTFOUND)
-		req_error_detail(r, "%s", W(r, "pay_err_no_order"));
+		req_error_detail(r, "%s", W(r, N_("pay_err_no_order")));
 	return rc;
 }
 
@@ -140,7 +141,7 @@ static json_t *refund_json(struct req *r, const struct pay_refund *f)
 {
 	json_t *j = json_pack("{s:s,s:I,s:s,s:s,s:s,s:b,s:I}", "number", f->number, "amount_fen", (json_int_t)f->amount,
 			      "reason", f->reason ? f->reason : "", "state", f->state, "state_name",
-			      W(r, arena_printf(r->arena, "pay_refund_%s", f->state)), "automatic", f->automatic, "created_at",
+			      MC(r, "pay_refund_", f->state), "automatic", f->automatic, "created_at",
 			      (json_int_t)f->created_at);
 	json_object_set_new(j, "done_at", f->done_at ? json_integer(f->done_at) : json_null());
 	return j;
@@ -166,13 +167,13 @@ static int payment_json(struct req *r, const struct case_brief *b, bool api, jso
 	struct pay_fee f;
 	int rc = pay_fee_get(r->db, r->arena, b->id, &f);
 	if (rc == GH_ENOTFOUND) {
-		req_error_detail(r, "%s", W(r, "pay_err_no_fee"));
+		req_error_detail(r, "%s", W(r, N_("pay_err_no_fee")));
 		return GH_ENOTFOUND;
 	}
 	if (rc)
 		return rc;
 	json_t *fee = json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:s}", "amount_fen", (json_int_t)f.amount, "gross_fen",
-				(json_int_t)f.gross, "state", f.state, "state_name", W(r, arena_printf(r->arena, "pay_fee_%s", f.state)),
+				(json_int_t)f.gross, "state", f.state, "state_name", MC(r, "pay_fee_", f.state),
 				"point", f.point, "basis", en(r) ? f.basis_en : f.basis_zh, "assessed_at", when(r, f.assessed_at));
 	json_object_set_new(fee, "exemption", f.exemption ? json_string(f.exemption) : json_null());
 	struct pay_order *orders;
@@ -259,7 +260,7 @@ static int payment_page(struct req *r)
 	static const char *const msgs[] = { "retry", "waiting", "paid", "failed", "expired" };
 	for (size_t k = 0; msg && k < ARRAY_LEN(msgs); k++)
 		if (!strcmp(msg, msgs[k])) {
-			json_object_set_new(ctx, "message", json_string(W(r, arena_printf(r->arena, "pay_flash_%s", msg))));
+			json_object_set_new(ctx, "message", json_string(MC(r, "pay_flash_", msg)));
 			json_object_set_new(ctx, "message_error", json_boolean(!strcmp(msg, "retry") || !strcmp(msg, "failed")));
 		}
 	return resp_page(r, 200, "pay/payment", ctx);
@@ -342,13 +343,13 @@ static int start(struct req *r)
 	if (rc)
 		return rc;
 	if (!b.applicant) {
-		req_error_detail(r, "%s", W(r, "pay_err_not_payer"));
+		req_error_detail(r, "%s", W(r, N_("pay_err_not_payer")));
 		return GH_EFORBIDDEN;
 	}
 	struct start_job *j = arena_zalloc(r->arena, sizeof(*j));
 	if ((rc = pay_order_for(r->db, r->arena, b.id, &j->o))) {
 		if (rc == GH_ECONFLICT)
-			req_error_detail(r, "%s", W(r, "pay_err_nothing_due"));
+			req_error_detail(r, "%s", W(r, N_("pay_err_nothing_due")));
 		return rc;
 	}
 	int64_t now = (int64_t)time(NULL);
@@ -457,7 +458,7 @@ static int receipt_visible(struct req *r, const char *number, struct pay_receipt
 	if (!e)
 		e = cases_brief(r, o.application_number, &b);
 	if (e == GH_ENOTFOUND)
-		req_error_detail(r, "%s", W(r, "pay_err_no_receipt"));
+		req_error_detail(r, "%s", W(r, N_("pay_err_no_receipt")));
 	return e;
 }
 
@@ -539,7 +540,7 @@ static int verify_link(struct req *r, json_t **res)
 		return rc;
 	const char *h = req_query(r, "h");
 	if (!hex64(h)) {
-		req_error_detail(r, "%s", W(r, "pay_verify_no_hash"));
+		req_error_detail(r, "%s", W(r, N_("pay_verify_no_hash")));
 		return GH_EVALIDATION;
 	}
 	*res = aj(r, pay_receipt_verdict_link(r, req_param(r, "number"), h));
@@ -562,7 +563,7 @@ static int verify_page(struct req *r)
 	}
 	json_t *v = json_deep_copy(res);
 	const char *st = json_string_value(json_object_get(res, "status"));
-	json_object_set_new(v, "status_text", json_string(W(r, arena_printf(r->arena, "pay_verify_status_%s", st))));
+	json_object_set_new(v, "status_text", json_string(MC(r, "pay_verify_status_", st)));
 	json_object_set_new(v, "is_valid", json_boolean(!strcmp(st, "valid")));
 	json_object_set_new(v, "is_unknown", json_boolean(!strcmp(st, "unknown")));
 	json_object_set_new(v, "is_document", json_true());
@@ -595,7 +596,7 @@ static int staff_orders(struct req *r, json_t **out, const char **filter)
 	for (size_t i = 0; state && i < ARRAY_LEN(order_states); i++)
 		known |= !strcmp(state, order_states[i]);
 	if (!known) {
-		req_error_detail(r, "%s", W(r, "pay_err_state"));
+		req_error_detail(r, "%s", W(r, N_("pay_err_state")));
 		return GH_EINVAL;
 	}
 	*filter = state && *state ? state : "";
@@ -658,7 +659,7 @@ static int staff_page(struct req *r)
 	json_object_set_new(ctx, "states", states);
 	const char *err = req_query(r, "error");
 	if (err && (!strcmp(err, "amount") || !strcmp(err, "exceeds") || !strcmp(err, "reason")))
-		json_object_set_new(ctx, "error", json_string(W(r, arena_printf(r->arena, "pay_err_refund_%s", err))));
+		json_object_set_new(ctx, "error", json_string(MC(r, "pay_err_refund_", err)));
 	return resp_page(r, 200, "pay/staff", ctx);
 }
 
@@ -751,11 +752,11 @@ static int refund(struct req *r, const char *number, int64_t amount, const char 
 	if (rc)
 		return rc;
 	if (!may_decide(r, &o)) {
-		req_error_detail(r, "%s", W(r, "pay_err_not_head"));
+		req_error_detail(r, "%s", W(r, N_("pay_err_not_head")));
 		return GH_EFORBIDDEN;
 	}
 	if (strcmp(o.state, "paid") != 0 && strcmp(o.state, "partly_refunded") != 0) {
-		req_error_detail(r, "%s", W(r, "pay_err_not_refundable"));
+		req_error_detail(r, "%s", W(r, N_("pay_err_not_refundable")));
 		return GH_ECONFLICT;
 	}
 	size_t rl = reason ? strlen(reason) : 0;
@@ -826,19 +827,19 @@ static int release(struct req *r, const char *number, const char *decision, cons
 	if (rc)
 		return rc;
 	if (!may_decide(r, &o)) {
-		req_error_detail(r, "%s", W(r, "pay_err_not_head"));
+		req_error_detail(r, "%s", W(r, N_("pay_err_not_head")));
 		return GH_EFORBIDDEN;
 	}
 	bool accept = decision && !strcmp(decision, "accept");
 	if (!accept && (!decision || strcmp(decision, "return") != 0)) {
-		req_error_detail(r, "%s", W(r, "pay_err_decision"));
+		req_error_detail(r, "%s", W(r, N_("pay_err_decision")));
 		return GH_EVALIDATION;
 	}
 	struct pay_refund f;
 	bool has_refund;
 	if ((rc = pay_order_release(r->db, r->arena, &o, accept, r->who.account, &f, &has_refund))) {
 		if (rc == GH_ECONFLICT)
-			req_error_detail(r, "%s", W(r, accept ? "pay_err_cannot_accept" : "pay_err_not_held"));
+			req_error_detail(r, "%s", W(r, accept ? N_("pay_err_cannot_accept") : N_("pay_err_not_held")));
 		return rc;
 	}
 	identity_event(r->db, "pay_release", o.payer_id, r->who.account, r->ip,
@@ -898,7 +899,7 @@ static int report(struct req *r, bool all, json_t **runs, json_t **diffs)
 		json_array_append_new(*diffs, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:s,s:s}", "id",
 							(json_int_t)db_cell_int(&dr, i, 0), "day", db_cell(&dr, i, 1), "kind",
 							db_cell(&dr, i, 2), "kind_name",
-							W(r, arena_printf(r->arena, "pay_diff_%s", db_cell(&dr, i, 2))), "ref",
+							MC(r, "pay_diff_", db_cell(&dr, i, 2)), "ref",
 							db_cell(&dr, i, 3), "order", db_cell(&dr, i, 4), "hall_fen",
 							(json_int_t)db_cell_int(&dr, i, 5), "settled_fen",
 							(json_int_t)db_cell_int(&dr, i, 6), "state", db_cell(&dr, i, 7), "note",
@@ -950,7 +951,7 @@ static int resolve(struct req *r, int64_t id, const char *note)
 {
 	size_t nl = note ? strlen(note) : 0;
 	if (!nl || str_utf8_chars(note, nl) > 500) {
-		req_error_detail(r, "%s", W(r, "pay_err_note"));
+		req_error_detail(r, "%s", W(r, N_("pay_err_note")));
 		return GH_EVALIDATION;
 	}
 	bool own;
@@ -960,7 +961,7 @@ static int resolve(struct req *r, int64_t id, const char *note)
 		rc = db_exec(r->db, &q_resolve, DB_ARGS(DB_INT(r->who.account), DB_INT((int64_t)time(NULL)), DB_TEXT(note), DB_INT(id)),
 			     &changed);
 	if (!rc && !changed) {
-		req_error_detail(r, "%s", W(r, "pay_err_resolved"));
+		req_error_detail(r, "%s", W(r, N_("pay_err_resolved")));
 		rc = GH_ECONFLICT;
 	}
 	return cover_tx_end_id(r->db, own, rc, "pay_recon_diffs", id, "pay.recon_resolve");
@@ -1019,7 +1020,7 @@ static int export(struct req *r, bool csv)
 		row[3] = json_string_value(json_object_get(o, "order"));
 		row[4] = yuan(r, json_integer_value(json_object_get(o, "hall_fen")));
 		row[5] = yuan(r, json_integer_value(json_object_get(o, "settled_fen")));
-		row[6] = W(r, arena_printf(r->arena, "pay_diff_state_%s", json_string_value(json_object_get(o, "state"))));
+		row[6] = MC(r, "pay_diff_state_", json_string_value(json_object_get(o, "state")));
 		row[7] = json_string_value(json_object_get(o, "note"));
 	}
 	resp_header(r, "Cache-Control", "private, no-store");

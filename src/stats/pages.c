@@ -200,12 +200,12 @@ static int page_stats(struct req *r)
 	CARD("stats_col_rectification_rate", ok ? arena_printf(r->arena, "%.1f%%", v * 100) : "—");
 	/* Appointments and queueing: visits booked, the share of booked visits missed, the mean wait
 	 * from the ticket (or a booked ticket's slot) to its first call. */
-	CARD("booking_stats_booked", arena_printf(r->arena, "%lld", (long long)c->bk_booked));
+	CARD(N_("booking_stats_booked"), arena_printf(r->arena, "%lld", (long long)c->bk_booked));
 	v = stats_rate(c->bk_noshow, c->bk_noshow + c->bk_attended, &ok);
-	CARD("booking_stats_noshow_rate", ok ? arena_printf(r->arena, "%.1f%%", v * 100) : "—");
+	CARD(N_("booking_stats_noshow_rate"), ok ? arena_printf(r->arena, "%.1f%%", v * 100) : "—");
 	v = stats_rate(c->bk_wait_s, c->bk_called, &ok);
-	CARD("booking_stats_avg_wait", ok ? arena_printf(r->arena, "%.1f", v / 60) : "—");
-	CARD("booking_stats_served", arena_printf(r->arena, "%lld", (long long)c->bk_served));
+	CARD(N_("booking_stats_avg_wait"), ok ? arena_printf(r->arena, "%.1f", v / 60) : "—");
+	CARD(N_("booking_stats_served"), arena_printf(r->arena, "%lld", (long long)c->bk_served));
 #undef CARD
 	json_object_set_new(ctx, "cards", cards);
 	json_t *tables = json_array();
