@@ -14,7 +14,7 @@
 #include "http/router.h"
 #include "identity/identity.h"
 #include "store/db.h"
-#include "store/group.h"
+#include "http/write.h"
 
 int cases_init(struct app *app, char *err, size_t errlen)
 {
@@ -523,6 +523,11 @@ static int apply_write_new(struct db *db, void *arg)
 	return 0;
 }
 
+static int apply_write_req(struct req *w, void *arg)
+{
+	return apply_write_new(w->db, arg);
+}
+
 int case_apply_check(struct req *r, const struct case_apply_in *in, json_t **errors)
 {
 	struct apply_ready p;
@@ -649,7 +654,7 @@ int case_apply_async(struct req *r, const struct case_apply_in *in,
 	w->arena = r->arena; /* the writer allocates in it while the request is parked */
 	w->actor = r->who.account;
 	w->today = cases_today();
-	return req_group(r, apply_write_new, apply_done, w);
+	return req_write(r, apply_write_req, apply_done, w);
 }
 
 /* Progress queries per address and hour: the number is easy to guess, the code is not. */

@@ -39,6 +39,7 @@ struct db {
 	const struct db_backend *_be;
 	char _errmsg[256]; /* last backend error, for db_last_error() */
 	void *_cover;      /* rows touched for the log (cover.c), NULL until the first */
+	bool _read_only;   /* db_refuse_writes(): an event loop's connection */
 };
 
 /* Backend constructors (sqlite.c, postgres.c). Same contract as db_open(). */
