@@ -19,13 +19,6 @@ DB_SQL(q_upsert,
        "blocked_until = excluded.blocked_until");
 DB_SQL(q_delete, "DELETE FROM rate_limits WHERE key = ?");
 
-static void retry_after(struct req *r, int64_t seconds)
-{
-	char buf[32];
-	snprintf(buf, sizeof(buf), "%lld", (long long)(seconds > 0 ? seconds : 1));
-	resp_header(r, "Retry-After", buf);
-}
-
 int ratelimit_check(struct req *r, const char *key)
 {
 	struct db_rows rows;
@@ -34,7 +27,7 @@ int ratelimit_check(struct req *r, const char *key)
 		return rc;
 	int64_t now = identity_now();
 	if (rows.nrows == 1 && db_cell_int(&rows, 0, 2) > now) {
-		retry_after(r, db_cell_int(&rows, 0, 2) - now);
+		req_retry_after(r, db_cell_int(&rows, 0, 2) - now);
 		return GH_ERATELIMIT;
 	}
 	return 0;
@@ -81,7 +74,7 @@ int ratelimit_hit(struct req *r, const char *key, long max, long window)
 		start = db_cell_int(&rows, 0, 1);
 	}
 	if (count >= max) {
-		retry_after(r, start + window - now);
+		req_retry_after(r, start + window - now);
 		return GH_ERATELIMIT;
 	}
 	return db_exec(r->db, &q_upsert, DB_ARGS(DB_TEXT(key), DB_INT(count + 1), DB_INT(start), DB_INT(0)), NULL);
@@ -209,7 +202,7 @@ int throttle_is_good(struct db *db, const char *address, int64_t now, bool *good
 
 int throttle_refuse(struct req *r, int64_t wait)
 {
-	retry_after(r, wait);
+	req_retry_after(r, wait);
 	return GH_ERATELIMIT;
 }
 
