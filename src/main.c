@@ -19,7 +19,7 @@
 #include "base/util.h"
 #include "cases/calendar_admin.h"
 #include "cases/cases.h"
-#include "cases/notify.h"
+#include "notify/notify.h"
 #include "catalog/catalog.h"
 #include "certs/certs.h"
 #include "http/metrics.h"

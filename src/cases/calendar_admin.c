@@ -27,7 +27,7 @@
 #include "base/log.h"
 #include "base/str.h"
 #include "base/util.h"
-#include "cases/warnings.h"
+#include "notify/warnings.h"
 #include "http/server.h"
 #include "identity/identity.h"
 #include "store/cover.h"

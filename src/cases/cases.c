@@ -32,8 +32,14 @@ void cases_release(struct app *app)
 
 extern const struct route cases_api_routes[];
 extern const size_t cases_api_routes_n;
-extern const struct route cases_page_routes[];
-extern const size_t cases_page_routes_n;
+extern const struct route cases_apply_routes[];
+extern const size_t cases_apply_routes_n;
+extern const struct route cases_detail_routes[];
+extern const size_t cases_detail_routes_n;
+extern const struct route cases_console_routes[];
+extern const size_t cases_console_routes_n;
+extern const struct route cases_counter_routes[];
+extern const size_t cases_counter_routes_n;
 extern const struct route cases_bundle_routes[];
 extern const size_t cases_bundle_routes_n;
 extern const struct route cases_access_routes[];
@@ -41,7 +47,10 @@ extern const size_t cases_access_routes_n;
 
 int cases_add_routes(struct router *rt)
 {
-	if (router_add(rt, cases_api_routes, cases_api_routes_n) || router_add(rt, cases_page_routes, cases_page_routes_n) ||
+	if (router_add(rt, cases_api_routes, cases_api_routes_n) || router_add(rt, cases_apply_routes, cases_apply_routes_n) ||
+	    router_add(rt, cases_detail_routes, cases_detail_routes_n) ||
+	    router_add(rt, cases_console_routes, cases_console_routes_n) ||
+	    router_add(rt, cases_counter_routes, cases_counter_routes_n) ||
 	    router_add(rt, calendar_admin_routes, calendar_admin_routes_n) ||
 	    router_add(rt, cases_bundle_routes, cases_bundle_routes_n) ||
 	    router_add(rt, cases_access_routes, cases_access_routes_n))

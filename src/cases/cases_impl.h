@@ -5,7 +5,8 @@
  * - store.c: the applications, events and attachments tables; transitions run in one
  *   transaction guarded by the row's version, so two concurrent actions on one application
  *   serialise and the loser gets GH_ECONFLICT.
- * - pages.c / api.c: citizens' and staff's pages and the JSON API.
+ * - apply.c, detail.c, console.c, counter.c (pages, pages_impl.h) / api.c: citizens' and
+ *   staff's pages and the JSON API.
  */
 #ifndef GH_CASES_IMPL_H
 #define GH_CASES_IMPL_H

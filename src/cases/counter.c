@@ -11,7 +11,7 @@
  * - Kiosk mode (自助终端): GET /kiosk sets the kiosk cookie (a session cookie, so a kiosk's
  *   browser sets it again from its start address) and shows the start page; pages built with
  *   cases_page_ctx then carry the kiosk flag (large targets, the idle log-out script);
- *   applications filed from a kiosk get channel "kiosk" (pages.c). GET /kiosk/exit clears it.
+ *   applications filed from a kiosk get channel "kiosk" (apply.c). GET /kiosk/exit clears it.
  * - The receipt (受理回执): GET /applications/{number}/receipt, for the applicant and staff
  *   of the department (administrators too, as the detail page); print stylesheet in site.css.
  *
@@ -229,7 +229,7 @@ static int lookup_status(int rc)
 }
 
 /* GET /staff/intake[?item=]: the form (the item preselected). */
-int cases_intake_start(struct req *r)
+static int cases_intake_start(struct req *r)
 {
 	int rc = clerk_check(r);
 	if (rc)
@@ -239,7 +239,7 @@ int cases_intake_start(struct req *r)
 }
 
 /* POST /staff/intake: item, id_number -> the citizen looked up, on to the item's intake form. */
-int cases_intake_lookup(struct req *r)
+static int cases_intake_lookup(struct req *r)
 {
 	int rc = clerk_check(r);
 	if (rc)
@@ -291,7 +291,7 @@ static void intake_view(struct req *r, struct apply_view *v, const struct identi
 }
 
 /* GET /staff/intake/{code}?applicant=<ticket>: confirms the citizen, shows the form. */
-int cases_intake_form(struct req *r)
+static int cases_intake_form(struct req *r)
 {
 	int rc = clerk_check(r);
 	if (rc)
@@ -316,7 +316,7 @@ int cases_intake_form(struct req *r)
 }
 
 /* POST /staff/intake/{code} (multipart/form-data): files the application for the citizen. */
-int cases_intake_post(struct req *r)
+static int cases_intake_post(struct req *r)
 {
 	int rc = clerk_check(r);
 	if (rc)
@@ -379,7 +379,7 @@ static void kiosk_cookie(struct req *r, bool on)
 }
 
 /* GET /kiosk: turns this browser into a kiosk and shows the start page. */
-int cases_kiosk_start(struct req *r)
+static int cases_kiosk_start(struct req *r)
 {
 	kiosk_cookie(r, true);
 	json_t *ctx = cases_page_ctx(r, T(r, "自助服务终端", "Self-service kiosk"));
@@ -390,7 +390,7 @@ int cases_kiosk_start(struct req *r)
 }
 
 /* GET /kiosk/exit: back to an ordinary browser. */
-int cases_kiosk_exit(struct req *r)
+static int cases_kiosk_exit(struct req *r)
 {
 	kiosk_cookie(r, false);
 	no_store(r);
@@ -400,7 +400,7 @@ int cases_kiosk_exit(struct req *r)
 /* ---- the receipt ---------------------------------------------------------------------- */
 
 /* GET /applications/{number}/receipt */
-int cases_receipt_page(struct req *r)
+static int cases_receipt_page(struct req *r)
 {
 	struct application app;
 	int rc = case_load_visible(r, req_param(r, "number"), &app);
@@ -452,3 +452,14 @@ int cases_receipt_page(struct req *r)
 	no_store(r);
 	return resp_page(r, 200, "cases/receipt", ctx);
 }
+
+const struct route cases_counter_routes[] = {
+	{ HTTP_GET, "/staff/intake", cases_intake_start, ROLE_STAFF, 0, "cases.intake" },
+	{ HTTP_POST, "/staff/intake", cases_intake_lookup, ROLE_STAFF, ROUTE_CSRF, "cases.intake_lookup" },
+	{ HTTP_GET, "/staff/intake/{code}", cases_intake_form, ROLE_STAFF, 0, "cases.intake_form" },
+	{ HTTP_POST, "/staff/intake/{code}", cases_intake_post, ROLE_STAFF, ROUTE_CSRF, "cases.intake_post" },
+	{ HTTP_GET, "/applications/{number}/receipt", cases_receipt_page, CASE_VIEWERS, 0, "cases.receipt" },
+	{ HTTP_GET, "/kiosk", cases_kiosk_start, ROLE_PUBLIC, 0, "cases.kiosk" },
+	{ HTTP_GET, "/kiosk/exit", cases_kiosk_exit, ROLE_PUBLIC, 0, "cases.kiosk_exit" },
+};
+const size_t cases_counter_routes_n = ARRAY_LEN(cases_counter_routes);

@@ -1,5 +1,8 @@
-/* pages_impl.h: what the cases module's page files share (pages.c: citizens' and staff's
- * pages; counter.c: counter intake, kiosk mode and the printable receipt).
+/* pages_impl.h: what the cases module's page files share, one file per screen: apply.c
+ * (applying: the form, uploads, drafts), detail.c (my applications, one application's page
+ * with its timeline and action forms, the public progress query; and the shared view helpers),
+ * console.c (the staff queue and the overdue list), counter.c (counter intake, kiosk mode and
+ * the printable receipt), bundles.c (a bundle's one form and progress).
  *
  * - Every page context starts with cases_page_ctx(): the title, the CSRF token for forms and,
  *   in kiosk mode (the kiosk cookie), "kiosk": true, which the layout turns into a "kiosk"
@@ -21,6 +24,9 @@
 #include "http/http.h"
 
 #define KIOSK_COOKIE "kiosk"
+/* Who may call the page routes. */
+#define APPLICANTS (ROLE_CITIZEN | ROLE_AGENT | ROLE_ENTERPRISE)
+#define CASE_VIEWERS (APPLICANTS | ROLE_STAFF | ROLE_ADMIN)
 
 static inline bool en(const struct req *r)
 {
@@ -121,13 +127,35 @@ json_t *cases_row_view(struct req *r, const struct application *app, int32_t tod
  * most 20, as rows {number, href, name, status, status_text, progress} (new reference). */
 int bundles_mine_rows(struct req *r, json_t **out);
 
-/* Handlers of counter.c (routes: pages.c's table). */
-int cases_intake_start(struct req *r);
-int cases_intake_lookup(struct req *r);
-int cases_intake_form(struct req *r);
-int cases_intake_post(struct req *r);
-int cases_kiosk_start(struct req *r);
-int cases_kiosk_exit(struct req *r);
-int cases_receipt_page(struct req *r);
+/* Shared view helpers (detail.c). */
+/* A positive decimal id, or 0 when s is absent or malformed. */
+int64_t cases_parse_id(const char *s);
+/* "12 bytes", "3.4 KB", "1.2 MB" (arena). */
+const char *cases_size_label(struct req *r, int64_t size);
+/* The name of material slot `slot` of mdefs in the request's language ("#n" when unnamed). */
+const char *cases_material_name(struct req *r, json_t *mdefs, json_int_t slot);
+/* The name of an e-certificate type (its code when the catalogs lack it). */
+const char *cases_ecert_name(struct req *r, const char *code);
+/* Previous / next links of a list page at base, keeping the other query parameters; false
+ * when there is one page (new reference). */
+json_t *cases_pagination(struct req *r, const char *base, long page, long per, long total);
+
+/* Uploads (apply.c). */
+struct multipart;
+struct case_upload {
+	long slot;
+	int64_t id;
+	const char *filename;
+};
+
+/* The parsed multipart body of the request (parts in its arena). GH_EUNSUPPORTED for another
+ * content type, GH_EINVAL / GH_ETOOBIG, each with a detail. */
+int cases_read_multipart(struct req *r, struct multipart *mp);
+/* Stores every non-empty file part named material_<slot> (slot < nslots) as an attachment of
+ * the caller. Limits: cfg.max_upload per file, cfg.max_upload_total over all. On a refused
+ * file returns GH_ETOOBIG or GH_EUNSUPPORTED with errs[material_<slot>] set (and stores
+ * nothing more); on success *ups lists what was stored (arena). */
+int cases_store_uploads(struct req *r, const struct multipart *mp, size_t nslots, json_t *errs, struct case_upload **ups,
+			size_t *nups);
 
 #endif

@@ -9,7 +9,7 @@
 #include "base/util.h"
 #include "cases/cases_impl.h"
 #include "identity/identity.h"
-#include "cases/notify.h"
+#include "notify/notify.h"
 #include "store/cover.h"
 #include "store/db.h"
 

@@ -131,7 +131,7 @@ void identity_sealed_store_add(const struct identity_sealed_store *s);
 /* Creates the demo hall's accounts (one of each kind, published passwords) unless present. */
 int identity_demo_accounts(struct app *app, struct db *db);
 
-/* How to reach an account, for delivering notifications (cases/notify.c): its plain phone
+/* How to reach an account, for delivering notifications (notify/notify.c): its plain phone
  * number and e-mail address (unsealed with k; NULL when the account has none; pass NULL for
  * what you do not need) and its name, all in a. GH_ENOTFOUND for no such account, GH_EINVAL
  * when a sealed value cannot be opened (wrong key file). Both are personal data: never log
@@ -141,7 +141,7 @@ int identity_contact(struct db *db, const struct keyring *k, struct arena *a, in
 		     char **email, char **name);
 
 /* How identity reaches an account's owner: messages it cannot deliver itself (the inbox and
- * the SMS outbox live in src/cases/notify.c, which depends on this module; main.c wires them
+ * the SMS outbox live in src/notify/notify.c, which depends on this module; main.c wires them
  * with identity_set_messenger). Both write in the caller's transaction, if any.
  * - inbox: a message in the account's site inbox (notify_inbox_message).
  * - sms: one SMS to the account's registered phone through the gateway outbox; the text comes

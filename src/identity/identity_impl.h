@@ -250,7 +250,7 @@ int otp_check(struct db *db, const struct keyring *k, int64_t account, const cha
  * GH_EUNAVAILABLE when no SMS can be sent (no messenger, no gateway or no phone). */
 int otp_send(struct req *r, int64_t account, const char *purpose, const char *text_key);
 
-/* ---- telling an account's owner (main.c wires cases/notify.h through identity.h) -------- */
+/* ---- telling an account's owner (main.c wires notify/notify.h through identity.h) -------- */
 
 /* An inbox message to account with the texts of message keys title_key and body_key in both
  * languages (body: {detail} replaced by detail); no-op without a messenger. Errors logged. */

@@ -1,5 +1,5 @@
 /* otp.c: one-time codes sent to an account's registered phone, and how identity tells an
- * account's owner something (the messenger main.c wires to src/cases/notify.c).
+ * account's owner something (the messenger main.c wires to src/notify/notify.c).
  *
  * A code is OTP_DIGITS digits from libsodium's uniform generator. The table keeps a keyed
  * BLAKE2b hash of "otp:<purpose>:<account>:<salt>:<code>" (the key file's token key, so a copy

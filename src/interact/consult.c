@@ -15,7 +15,7 @@
 #include "base/err.h"
 #include "base/str.h"
 #include "base/util.h"
-#include "cases/notify.h"
+#include "notify/notify.h"
 #include "identity/identity.h"
 #include "interact/interact_impl.h"
 #include "store/db.h"

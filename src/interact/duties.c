@@ -15,7 +15,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "cases/cases.h"
-#include "cases/notify.h"
+#include "notify/notify.h"
 #include "interact/interact_impl.h"
 #include "store/db.h"
 

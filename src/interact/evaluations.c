@@ -15,7 +15,7 @@
 #include "base/str.h"
 #include "base/util.h"
 #include "cases/cases.h"
-#include "cases/notify.h"
+#include "notify/notify.h"
 #include "identity/identity.h"
 #include "ledger/ledger.h"
 #include "stats/stats.h"

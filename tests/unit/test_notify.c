@@ -1,4 +1,4 @@
-/* Unit tests for src/cases/notify.c on SQLite and PostgreSQL: queueing (one inbox row, one
+/* Unit tests for src/notify/notify.c on SQLite and PostgreSQL: queueing (one inbox row, one
  * outbox row per configured channel, no plain phone number in the outbox), and delivery
  * passes against a local HTTP endpoint (an evhttp server in a thread answering 200 or 500 on
  * demand): success, back-off, giving up, signatures, durability across connections, and the
@@ -33,7 +33,7 @@
 #include "base/config.h"
 #include "base/err.h"
 #include "base/util.h"
-#include "cases/notify.h"
+#include "notify/notify.h"
 #include "identity/crypto.h"
 #include "identity/identity.h"
 #include "store/db.h"

@@ -1,4 +1,4 @@
-/* Unit tests for src/cases/warnings.c and src/cases/calendar_admin.c on SQLite and PostgreSQL:
+/* Unit tests for src/notify/warnings.c and src/cases/calendar_admin.c on SQLite and PostgreSQL:
  * yellow and red warnings to the right staff, once only, none for completed or paused
  * applications; the calendar seeded from data/catalog/holidays.json, edited through the store,
  * its generation, and a node's reload and swap. No thread and no sleeping: the tests call
@@ -20,7 +20,7 @@
 #include "base/util.h"
 #include "cases/calendar_admin.h"
 #include "cases/cases_impl.h"
-#include "cases/warnings.h"
+#include "notify/warnings.h"
 #include "store/db.h"
 #include "testdb.h"
 

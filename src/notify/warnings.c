@@ -11,7 +11,7 @@
  *
  * The thread also refreshes the working-day calendar (calendar_admin.h) on every node; the
  * warning passes run on one node at a time (PostgreSQL advisory lock; trivially on SQLite). */
-#include "cases/warnings.h"
+#include "notify/warnings.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -26,7 +26,7 @@
 #include "base/log.h"
 #include "cases/calendar_admin.h"
 #include "cases/cases_impl.h"
-#include "cases/notify.h"
+#include "notify/notify.h"
 #include "http/http.h"
 #include "store/db.h"
 

@@ -1,0 +1,559 @@
+/* apply.c: applying online — the apply form generated from the item's definition, its
+ * uploads and drafts, for the citizen's own application; counter intake (counter.c) and a
+ * bundle's one form (bundles.c) render and read the same form (pages_impl.h).
+ *
+ * Every decision goes through the service layer shared with the JSON API (cases.c:
+ * case_apply). Forms with files are multipart/form-data (http/multipart.h): the server's
+ * max-body bounds the body, cfg.max_upload each file and cfg.max_upload_total all files of one
+ * request. Files already uploaded when a form comes back with errors are offered again
+ * (kept_<slot> fields naming the caller's attachments, which case_apply checks again), so
+ * nobody uploads twice. */
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/util.h"
+#include "cases/attach.h"
+#include "cases/cases_impl.h"
+#include "cases/forms.h"
+#include "cases/pages_impl.h"
+#include "http/multipart.h"
+#include "http/server.h"
+
+#define MAX_SLOTS 50         /* material slots an item may have (the catalog allows fewer) */
+#define MAX_KEPT 10          /* files per material slot (case_apply's limit) */
+
+static const char *material_form_label(struct req *r, const char *form)
+{
+	if (!form)
+		return NULL;
+	if (strcmp(form, "original") == 0)
+		return T(r, "原件", "Original");
+	if (strcmp(form, "copy") == 0)
+		return T(r, "复印件", "Copy");
+	if (strcmp(form, "electronic") == 0)
+		return T(r, "电子文件", "Electronic file");
+	return form;
+}
+
+/* ---- uploads ------------------------------------------------------------------------- */
+
+/* The parsed multipart body of the request. GH_EUNSUPPORTED for another content type. */
+int cases_read_multipart(struct req *r, struct multipart *mp)
+{
+	const struct multipart *parsed;
+	int rc = req_multipart(r, &parsed, NULL);
+	if (!rc)
+		*mp = *parsed; /* the parts live in the request's arena */
+	if (rc == GH_EUNSUPPORTED)
+		req_error_detail(r, "%s", T(r, "请通过页面上的表单提交（multipart/form-data）。",
+					    "Please send the form from the page (multipart/form-data)."));
+	else if (rc == GH_EINVAL)
+		req_error_detail(r, "%s", T(r, "表单数据格式有误。", "The form data is malformed."));
+	else if (rc == GH_ETOOBIG)
+		req_error_detail(r, "%s", T(r, "表单字段或文件过多。", "Too many fields or files in the form."));
+	return rc;
+}
+
+/* The slot a part name "material_<i>" designates, or -1. */
+static long slot_of(const char *name, const char *prefix, size_t nslots)
+{
+	size_t pl = strlen(prefix);
+	long v;
+	if (strncmp(name, prefix, pl) != 0 || str_to_long(str_c(name + pl), 0, MAX_SLOTS - 1, &v) || (size_t)v >= nslots)
+		return -1;
+	return v;
+}
+
+/* Stores every non-empty file part named material_<slot> (slot < nslots) as an attachment of
+ * the caller. Limits: cfg.max_upload per file, cfg.max_upload_total over all. On a refused
+ * file returns GH_ETOOBIG or GH_EUNSUPPORTED with errs[material_<slot>] set (and stores
+ * nothing more); on success *ups lists what was stored. */
+int cases_store_uploads(struct req *r, const struct multipart *mp, size_t nslots, json_t *errs, struct case_upload **ups,
+			 size_t *nups)
+{
+	size_t total = 0, n = 0;
+	for (size_t i = 0; i < mp->n; i++) {
+		const struct multipart_part *p = &mp->parts[i];
+		if (p->filename && p->len > 0 && slot_of(p->name, "material_", nslots) >= 0) {
+			total += p->len;
+			n++;
+		}
+	}
+	*ups = arena_array(r->arena, n ? n : 1, sizeof(**ups));
+	*nups = 0;
+	if (r->app->cfg.max_upload_total > 0 && total > (size_t)r->app->cfg.max_upload_total) {
+		json_object_set_new(errs, "materials",
+				    json_string(en(r) ? arena_printf(r->arena, "The files together are too large (at most %s).",
+								     cases_size_label(r, r->app->cfg.max_upload_total))
+						      : arena_printf(r->arena, "文件总大小超出限制（最多 %s）。",
+								     cases_size_label(r, r->app->cfg.max_upload_total))));
+		return GH_ETOOBIG;
+	}
+	for (size_t i = 0; i < mp->n; i++) {
+		const struct multipart_part *p = &mp->parts[i];
+		long slot = p->filename && p->len > 0 ? slot_of(p->name, "material_", nslots) : -1;
+		if (slot < 0)
+			continue;
+		char key[32];
+		snprintf(key, sizeof(key), "material_%ld", slot);
+		struct attach_info info;
+		int rc = attach_store(r->db, r->arena, p->data, p->len, (size_t)r->app->cfg.max_upload, &info);
+		if (rc == GH_ETOOBIG) {
+			json_object_set_new(errs, key,
+					    json_string(en(r) ? arena_printf(r->arena, "The file %s is too large (at most %s).",
+									     p->filename, cases_size_label(r, r->app->cfg.max_upload))
+							      : arena_printf(r->arena, "文件 %s 过大（最多 %s）。", p->filename,
+									     cases_size_label(r, r->app->cfg.max_upload))));
+			return rc;
+		}
+		if (rc == GH_EUNSUPPORTED) {
+			json_object_set_new(errs, key,
+					    json_string(en(r) ? arena_printf(r->arena, "%s: only PDF, JPEG and PNG files are accepted.",
+									     p->filename)
+							      : arena_printf(r->arena, "%s：只接受 PDF、JPEG、PNG 文件。", p->filename)));
+			return rc;
+		}
+		if (rc)
+			return rc;
+		struct attachment at = { .sha256 = info.sha256, .mime = info.mime, .size = (int64_t)info.size,
+					 .filename = p->filename, .owner_id = r->who.account,
+					 .enterprise_id = r->who.enterprise, .slot = (int)slot };
+		int64_t id;
+		if ((rc = attachment_add(r->db, r->arena, &at, &id)))
+			return rc;
+		(*ups)[*nups] = (struct case_upload){ slot, id, p->filename };
+		(*nups)++;
+	}
+	return 0;
+}
+
+/* ---- the apply form ------------------------------------------------------------------- */
+
+/* struct apply_view: pages_impl.h. */
+
+const char *cases_new_key(struct req *r)
+{
+	unsigned char raw[16];
+	randombytes_buf(raw, sizeof(raw));
+	char *hex = arena_alloc(r->arena, 2 * sizeof(raw) + 1);
+	sodium_bin2hex(hex, 2 * sizeof(raw) + 1, raw, sizeof(raw));
+	return hex;
+}
+
+int cases_apply_load(struct req *r, const char *code, struct apply_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	int rc = catalog_service_get(r->db, r->arena, code, 0, &v->svc);
+	if (rc == GH_ENOTFOUND)
+		req_error_detail(r, "%s", T(r, "没有这个事项。", "There is no such service."));
+	if (rc)
+		return rc;
+	v->def = arena_json(r, json_loads(v->svc.form ? v->svc.form : "[]", 0, NULL));
+	v->mdefs = arena_json(r, json_loads(v->svc.materials ? v->svc.materials : "[]", 0, NULL));
+	if (!json_is_array(v->def) || !json_is_array(v->mdefs))
+		return GH_EINTERNAL;
+	return 0;
+}
+
+const char *cases_item_name(struct req *r, const struct catalog_service *s)
+{
+	return en(r) && s->name_en && *s->name_en ? s->name_en : s->name_zh;
+}
+
+/* The page saying that the item cannot be applied for online. */
+static int not_online(struct req *r, const struct apply_view *v)
+{
+	json_t *ctx = cases_page_ctx(r, T(r, "不支持网上申请", "Not available online"));
+	jset(ctx, "code", v->svc.code);
+	jset(ctx, "item_name", cases_item_name(r, &v->svc));
+	json_object_set_new(ctx, "nav_services", json_true());
+	return resp_page(r, 409, "cases/not_online", ctx);
+}
+
+static const char *error_anchor(struct req *r, json_t *def, const char *key)
+{
+	size_t i;
+	json_t *f;
+	json_array_foreach(def, i, f)
+	{
+		const char *k = json_string_value(json_object_get(f, "key"));
+		if (k && strcmp(k, key) == 0)
+			return arena_printf(r->arena, "f_%s", key);
+	}
+	if (strncmp(key, "material_", 9) == 0)
+		return key;
+	return "materials";
+}
+
+int cases_apply_render(struct req *r, int status, const struct apply_view *v)
+{
+	const char *name = cases_item_name(r, &v->svc);
+	json_t *ctx = cases_page_ctx(r, v->intake ? (en(r) ? arena_printf(r->arena, "Counter intake: %s", name)
+							 : arena_printf(r->arena, "窗口收件：%s", name))
+					 : (en(r) ? arena_printf(r->arena, "Apply: %s", name)
+						  : arena_printf(r->arena, "在线申请：%s", name)));
+	if (v->bundle)
+		json_object_set(ctx, "bundle", v->bundle);
+	jset(ctx, "code", v->svc.code);
+	jset(ctx, "item_name", name);
+	jset(ctx, "idempotency_key", v->key);
+	jset(ctx, "notice", v->notice);
+	jset(ctx, "form_action", v->action ? v->action : arena_printf(r->arena, "/services/%s/apply", v->svc.code));
+	if (v->intake)
+		json_object_set(ctx, "intake", v->intake);
+	else
+		json_object_set_new(ctx, "nav_services", json_true());
+	if (v->draft_id)
+		jset(ctx, "draft_id", arena_printf(r->arena, "%lld", (long long)v->draft_id));
+	if (!v->bundle) /* a bundle's items have limits of their own */
+		jset(ctx, "promised_limit",
+		     en(r) ? arena_printf(r->arena, "Promised time limit: %ld working day%s.", v->svc.promised_limit_days,
+					  v->svc.promised_limit_days == 1 ? "" : "s")
+			   : arena_printf(r->arena, "承诺办结时限：%ld 个工作日。", v->svc.promised_limit_days));
+
+	json_t *fields = forms_view(v->def, v->values, v->errors, r->lang);
+	if (!fields)
+		return GH_EINTERNAL;
+	size_t i;
+	json_t *f;
+	json_array_foreach(fields, i, f)
+	{
+		const char *id = json_string_value(json_object_get(f, "id"));
+		struct sb d = SB_INIT;
+		if (json_object_get(f, "hint"))
+			sb_addf(&d, "%s-hint ", id);
+		if (json_is_true(json_object_get(f, "has_error")))
+			sb_addf(&d, "%s-error", id);
+		const char *saved = json_string_value(json_object_get(v->saved, json_string_value(json_object_get(f, "key"))));
+		const char *cur = json_string_value(json_object_get(f, "value"));
+		if (saved && (!cur || !*cur)) {
+			jset(f, "saved_mask", saved);
+			sb_addf(&d, "%s%s-saved", d.len ? " " : "", id);
+		}
+		if (d.len)
+			json_object_set_new(f, "describedby", json_stringn(d.buf, d.len));
+		sb_release(&d);
+	}
+	json_object_set_new(ctx, "fields", fields);
+
+	json_t *mats = json_array();
+	json_t *m;
+	const char *prev_item = NULL;
+	json_array_foreach(v->mdefs, i, m)
+	{
+		json_t *o = json_object();
+		/* A bundle's materials come item after item: a heading where the item changes. */
+		const char *item = json_string_value(json_object_get(m, "_item"));
+		if (item && (!prev_item || strcmp(item, prev_item) != 0))
+			jset(o, "item_heading", item);
+		prev_item = item;
+		const char *input = arena_printf(r->arena, "material_%zu", i);
+		jset(o, "slot", arena_printf(r->arena, "%zu", i));
+		jset(o, "input_id", input);
+		jset(o, "name", cases_material_name(r, v->mdefs, (json_int_t)i));
+		json_object_set_new(o, "required", json_boolean(json_is_true(json_object_get(m, "required"))));
+		jset(o, "form_label", material_form_label(r, json_string_value(json_object_get(m, "form"))));
+		const char *ec = json_string_value(json_object_get(m, "ecert"));
+		/* With a wallet, offered only when the applicant holds one (intake: checked on
+		 * submission, for the citizen at the counter). */
+		const char *held_no = NULL;
+		case_ecert_held_fn held = cases_ecert_held();
+		if (ec && *ec && held && !v->intake &&
+		    held(r->db, r->arena, r->who.account, r->who.enterprise, ec, &held_no))
+			ec = NULL;
+		if (ec && *ec) {
+			jset(o, "ecert", ec);
+			const char *en_ = cases_ecert_name(r, ec);
+			jset(o, "ecert_label", en(r) ? arena_printf(r->arena, "Use my e-certificate \"%s\"%s%s instead of uploading", en_,
+								    held_no ? " No. " : "", held_no ? held_no : "")
+						     : arena_printf(r->arena, "使用我的电子证照“%s”%s%s，不再上传", en_,
+								    held_no ? "（编号 " : "", held_no ? arena_printf(r->arena, "%s）", held_no) : ""));
+			const char *chosen = json_string_value(json_array_get(v->ecerts, i));
+			json_object_set_new(o, "ecert_checked", json_boolean(chosen && strcmp(chosen, ec) == 0));
+		}
+		json_t *kept = json_array_get(v->kept, i);
+		if (json_array_size(kept)) {
+			json_t *k = json_deep_copy(kept);
+			size_t ki;
+			json_t *ke;
+			json_array_foreach(k, ki, ke)
+			{
+				json_object_set_new(ke, "slot", json_sprintf("%zu", i));
+				json_object_set_new(ke, "kept_id", json_sprintf("kept_%zu_%lld", i,
+										 (long long)json_integer_value(json_object_get(ke, "id"))));
+			}
+			json_object_set_new(o, "kept", k);
+			json_object_set_new(o, "has_kept", json_true());
+		}
+		json_t *err = json_object_get(v->errors, input);
+		struct sb d = SB_INIT;
+		sb_addf(&d, "%s-hint", input);
+		if (json_is_string(err)) {
+			json_object_set(o, "error", err);
+			json_object_set_new(o, "has_error", json_true());
+			sb_addf(&d, " %s-error", input);
+		}
+		json_object_set_new(o, "describedby", json_stringn(d.buf, d.len));
+		sb_release(&d);
+		json_array_append_new(mats, o);
+	}
+	json_object_set_new(ctx, "has_materials", json_boolean(json_array_size(mats) > 0));
+	json_object_set_new(ctx, "materials", mats);
+	const char *merr = json_string_value(json_object_get(v->errors, "materials"));
+	jset(ctx, "materials_error", merr);
+
+	json_t *list = json_array();
+	const char *k;
+	json_t *e;
+	json_object_foreach(v->errors, k, e)
+	{
+		if (json_is_string(e))
+			cases_add_error(list, error_anchor(r, v->def, k), json_string_value(e));
+	}
+	cases_set_errors(ctx, list);
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_page(r, status, "cases/apply", ctx);
+}
+
+/* Kept files and e-certificates of a draft's (or a posted form's) materials array. */
+static void materials_view(struct req *r, json_t *materials, size_t nslots, json_t **kept, json_t **ecerts)
+{
+	*kept = arena_json(r, json_array());
+	*ecerts = arena_json(r, json_array());
+	for (size_t i = 0; i < nslots; i++) {
+		json_array_append_new(*kept, json_array());
+		json_array_append_new(*ecerts, json_null());
+	}
+	size_t i;
+	json_t *m;
+	json_array_foreach(materials, i, m)
+	{
+		json_t *s = json_object_get(m, "slot");
+		if (!json_is_integer(s) || json_integer_value(s) < 0 || (size_t)json_integer_value(s) >= nslots)
+			continue;
+		size_t slot = (size_t)json_integer_value(s);
+		const char *ec = json_string_value(json_object_get(m, "ecert"));
+		if (ec)
+			json_array_set_new(*ecerts, slot, json_string(ec));
+		size_t k;
+		json_t *a;
+		json_array_foreach(json_object_get(m, "attachments"), k, a)
+		{
+			json_t *id = json_is_object(a) ? json_object_get(a, "id") : a;
+			const char *fn = json_string_value(json_object_get(a, "filename"));
+			if (json_is_integer(id))
+				json_array_append_new(json_array_get(*kept, slot),
+						      json_pack("{s:I,s:s}", "id", json_integer_value(id), "filename", fn ? fn : "file"));
+		}
+	}
+}
+
+void cases_apply_saved(struct req *r, struct apply_view *v, const char *form)
+{
+	json_t *masked;
+	json_t *vals = arena_json(r, case_form_masked(form, &masked));
+	arena_json(r, masked);
+	v->saved = arena_json(r, json_object());
+	size_t i;
+	json_t *k;
+	json_array_foreach(masked, i, k)
+		json_object_set(v->saved, json_string_value(k), json_object_get(vals, json_string_value(k)));
+}
+
+void cases_apply_resume(struct req *r, struct apply_view *v, const char *form, const char *materials)
+{
+	/* The values as the page may show them: a sealed one never goes back into an input. */
+	cases_apply_saved(r, v, form);
+	v->values = arena_json(r, case_form_masked(form, NULL));
+	const char *k;
+	json_t *m;
+	json_object_foreach(v->saved, k, m)
+		json_object_del(v->values, k);
+	materials_view(r, arena_json(r, json_loads(materials ? materials : "[]", 0, NULL)), json_array_size(v->mdefs),
+		       &v->kept, &v->ecerts);
+	if (req_query(r, "done") && strcmp(req_query(r, "done"), "draft") == 0)
+		v->notice = T(r, "草稿已保存。您可以稍后在“我的办件”中继续填写。",
+			      "The draft is saved. You can continue it later from “My applications”.");
+}
+
+/* GET /services/{code}/apply[?draft=<id>] */
+static int apply_get(struct req *r)
+{
+	struct apply_view v;
+	int rc = cases_apply_load(r, req_param(r, "code"), &v);
+	if (rc)
+		return rc;
+	if (v.svc.online_depth < 3)
+		return not_online(r, &v);
+	v.key = cases_new_key(r);
+	const char *draft = req_query(r, "draft");
+	if (draft) {
+		struct application app;
+		v.draft_id = cases_parse_id(draft);
+		rc = v.draft_id ? case_get(r->db, r->arena, v.draft_id, &app) : GH_ENOTFOUND;
+		if (rc == GH_ENOTFOUND || (!rc && (!case_is_applicant(r, &app) || strcmp(app.state, "draft") != 0 ||
+						   strcmp(app.item_code, v.svc.code) != 0))) {
+			req_error_detail(r, "%s", T(r, "没有您可以继续填写的草稿。", "There is no draft of yours to continue."));
+			return GH_ENOTFOUND;
+		}
+		if (rc)
+			return rc;
+		cases_apply_resume(r, &v, app.form, app.materials);
+	}
+	return cases_apply_render(r, 200, &v);
+}
+
+int cases_apply_read(struct req *r, struct apply_view *v, json_t **materials, bool *submit, int *refused)
+{
+	*refused = 0;
+	struct multipart mp;
+	int rc = cases_read_multipart(r, &mp);
+	if (rc)
+		return rc;
+	size_t nslots = json_array_size(v->mdefs);
+	if (nslots > MAX_SLOTS)
+		nslots = MAX_SLOTS;
+
+	/* Ordinary fields: the form's values, the buttons and the bookkeeping. */
+	json_t *input = arena_json(r, json_object());
+	*materials = arena_json(r, json_array());
+	const char *action = "", *key = NULL;
+	json_t *kept_ids = arena_json(r, json_array()), *ecerts = arena_json(r, json_array());
+	for (size_t i = 0; i < nslots; i++) {
+		json_array_append_new(kept_ids, json_array());
+		json_array_append_new(ecerts, json_null());
+	}
+	for (size_t i = 0; i < mp.n; i++) {
+		const struct multipart_part *p = &mp.parts[i];
+		if (p->filename || !p->value)
+			continue;
+		long slot;
+		if (strcmp(p->name, "action") == 0)
+			action = p->value;
+		else if (strcmp(p->name, "idempotency_key") == 0)
+			key = p->value;
+		else if (strcmp(p->name, "draft") == 0)
+			v->draft_id = cases_parse_id(p->value);
+		else if ((slot = slot_of(p->name, "kept_", nslots)) >= 0) {
+			int64_t id = cases_parse_id(p->value);
+			json_t *arr = json_array_get(kept_ids, (size_t)slot);
+			if (id && json_array_size(arr) < MAX_KEPT)
+				json_array_append_new(arr, json_integer(id));
+		} else if ((slot = slot_of(p->name, "ecert_", nslots)) >= 0) {
+			json_array_set_new(ecerts, (size_t)slot, json_string(p->value));
+		} else if (strcmp(p->name, "_csrf") != 0 && strncmp(p->name, "material_", 9) != 0)
+			json_object_set_new(input, p->name, json_string(p->value));
+	}
+	if (key && (!*key || strlen(key) > 64))
+		key = NULL;
+	v->key = key ? key : cases_new_key(r);
+	*submit = strcmp(action, "draft") != 0;
+
+	json_t *errs = arena_json(r, json_object());
+	struct case_upload *ups;
+	size_t nups;
+	int up_rc = cases_store_uploads(r, &mp, nslots, errs, &ups, &nups);
+	if (up_rc && up_rc != GH_ETOOBIG && up_rc != GH_EUNSUPPORTED)
+		return up_rc;
+
+	/* The files of each slot: kept ones (if still the caller's) and new ones. */
+	json_t *kept_view = arena_json(r, json_array());
+	for (size_t s = 0; s < nslots; s++) {
+		json_t *ids = json_array(), *shown = json_array();
+		size_t k;
+		json_t *id;
+		json_array_foreach(json_array_get(kept_ids, s), k, id)
+		{
+			struct attachment at;
+			if (attachment_get(r->db, r->arena, json_integer_value(id), &at) || !case_attachment_mine(r, &at))
+				continue;
+			json_array_append(ids, id);
+			json_array_append_new(shown, json_pack("{s:I,s:s}", "id", (json_int_t)at.id, "filename", at.filename));
+		}
+		for (size_t u = 0; u < nups; u++) {
+			if ((size_t)ups[u].slot != s)
+				continue;
+			json_array_append_new(ids, json_integer(ups[u].id));
+			json_array_append_new(shown, json_pack("{s:I,s:s}", "id", (json_int_t)ups[u].id, "filename", ups[u].filename));
+		}
+		json_array_append_new(kept_view, shown);
+		json_t *entry = json_pack("{s:I}", "slot", (json_int_t)s);
+		if (json_array_size(ids))
+			json_object_set(entry, "attachments", ids);
+		const char *ec = json_string_value(json_array_get(ecerts, s));
+		if (ec && *ec)
+			json_object_set_new(entry, "ecert", json_string(ec));
+		json_decref(ids);
+		if (json_object_size(entry) > 1)
+			json_array_append_new(*materials, entry);
+		else
+			json_decref(entry);
+	}
+	v->values = input;
+	v->kept = kept_view;
+	v->ecerts = ecerts;
+	if (up_rc) {
+		v->errors = errs;
+		*refused = up_rc;
+	}
+	return 0;
+}
+
+/* POST /services/{code}/apply (multipart/form-data). In kiosk mode the application is filed
+ * through the kiosk channel and a submission ends on the printable receipt. */
+static int apply_post(struct req *r)
+{
+	struct apply_view v;
+	int rc = cases_apply_load(r, req_param(r, "code"), &v);
+	if (rc)
+		return rc;
+	if (v.svc.online_depth < 3)
+		return not_online(r, &v);
+	json_t *materials;
+	bool submit;
+	int refused;
+	if ((rc = cases_apply_read(r, &v, &materials, &submit, &refused)))
+		return rc;
+	if (refused)
+		return cases_apply_render(r, err_status(refused), &v);
+	bool kiosk = cases_kiosk(r);
+	json_t *input = v.values;
+
+	struct case_apply_in ai = { .item_code = v.svc.code, .input = input, .materials = materials, .submit = submit,
+				    .idempotency_key = v.draft_id ? NULL : v.key, .channel = kiosk ? "kiosk" : "web",
+				    .applicant_id = r->who.account, .enterprise_id = r->who.enterprise,
+				    .draft_id = v.draft_id };
+	struct application app;
+	json_t *errors = NULL;
+	rc = case_apply(r, &ai, &app, &errors);
+	if (rc == GH_EVALIDATION) {
+		struct application draft;
+		v.errors = errors;
+		if (v.draft_id && case_get(r->db, r->arena, v.draft_id, &draft) == 0 && case_is_applicant(r, &draft))
+			cases_apply_saved(r, &v, draft.form);
+		return cases_apply_render(r, 422, &v);
+	}
+	if (rc == GH_ENOTFOUND && v.draft_id) {
+		req_error_detail(r, "%s", T(r, "没有您可以继续填写的草稿。", "There is no draft of yours to continue."));
+		return rc;
+	}
+	if (rc == GH_ECONFLICT && v.draft_id) {
+		req_error_detail(r, "%s", T(r, "该草稿已经提交。", "This draft was submitted already."));
+		return rc;
+	}
+	if (rc)
+		return rc;
+	if (!app.number) /* a draft saved (or a key that made a draft before) */
+		return resp_redirect(r, 303, arena_printf(r->arena, "/services/%s/apply?draft=%lld&done=draft", v.svc.code,
+							  (long long)app.id));
+	return resp_redirect(r, 303, arena_printf(r->arena, kiosk ? "/applications/%s/receipt?done=submitted"
+								  : "/applications/%s?done=submitted", app.number));
+}
+
+const struct route cases_apply_routes[] = {
+	{ HTTP_GET, "/services/{code}/apply", apply_get, APPLICANTS, 0, "cases.apply" },
+	{ HTTP_POST, "/services/{code}/apply", apply_post, APPLICANTS, ROUTE_CSRF, "cases.apply_post" },
+};
+const size_t cases_apply_routes_n = ARRAY_LEN(cases_apply_routes);

@@ -1,0 +1,306 @@
+/* inbox.c: the site inbox as people read it — the page and the API (see notify.h): the
+ * caller's messages newest first, marking one or all read. Whose inbox: the owner the caller
+ * acts as (an enterprise's messages reach its agents while their authorisation stands). */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/err.h"
+#include "base/util.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "identity/identity.h"
+#include "notify/notify.h"
+#include "store/db.h"
+
+#define PER_PAGE 20
+
+/* ---- the inbox ------------------------------------------------------------------------- */
+
+DB_SQL(q_list, "SELECT i.id, i.application_id, p.number, i.kind, i.title_zh, i.title_en, i.body_zh, i.body_en, "
+	       "i.created_at, i.read_at FROM inbox i LEFT JOIN applications p ON p.id = i.application_id "
+	       "WHERE i.account_id = ? ORDER BY i.id DESC LIMIT ? OFFSET ?");
+DB_SQL(q_counts, "SELECT COUNT(*), COALESCE(SUM(CASE WHEN read_at IS NULL THEN 1 ELSE 0 END), 0) FROM inbox "
+		 "WHERE account_id = ?");
+DB_SQL(q_unread, "SELECT COUNT(*) FROM inbox WHERE account_id = ? AND read_at IS NULL");
+DB_SQL(q_read, "UPDATE inbox SET read_at = ? WHERE id = ? AND account_id = ? AND read_at IS NULL");
+DB_SQL(q_read_at, "SELECT read_at FROM inbox WHERE id = ? AND account_id = ?");
+DB_SQL(q_read_all, "UPDATE inbox SET read_at = ? WHERE account_id = ? AND read_at IS NULL");
+
+int notify_unread_count(struct db *db, struct arena *a, int64_t account, long *n)
+{
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_unread, DB_ARGS(DB_INT(account)), &rows);
+	if (rc)
+		return rc;
+	*n = rows.nrows ? (long)db_cell_int(&rows, 0, 0) : 0;
+	return 0;
+}
+
+static bool en(const struct req *r)
+{
+	return strcmp(r->lang, "en") == 0;
+}
+
+#define T(r, zh, en_) (en(r) ? (en_) : (zh))
+
+static void jset(json_t *o, const char *k, const char *v)
+{
+	if (v)
+		json_object_set_new(o, k, json_string(v));
+}
+
+/* "2026-03-01 14:05" in China Standard Time (UTC+8), or NULL for 0. */
+static const char *when(struct req *r, int64_t t)
+{
+	if (!t)
+		return NULL;
+	time_t x = (time_t)(t + 8 * 3600);
+	struct tm tm;
+	char buf[32];
+	if (!gmtime_r(&x, &tm) || !strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M", &tm))
+		return NULL;
+	return arena_strdup(r->arena, buf);
+}
+
+/* The same instant for <time datetime>: "2026-03-01T14:05+08:00". */
+static const char *when_iso(struct req *r, int64_t t)
+{
+	const char *w = when(r, t);
+	if (!w)
+		return NULL;
+	char *s = arena_printf(r->arena, "%s+08:00", w);
+	s[10] = 'T';
+	return s;
+}
+
+/* Whose inbox the caller reads: the owner it acts as (an enterprise's messages reach its
+ * agents while their authorisation stands, identity_owner_id), staff and administrators
+ * their own. */
+static int64_t inbox_of(const struct req *r)
+{
+	int64_t owner = identity_owner_id(r);
+	return owner ? owner : r->who.account;
+}
+
+/* A positive decimal id from the route parameter, or GH_ENOTFOUND. */
+static int param_id(struct req *r, int64_t *out)
+{
+	const char *s = req_param(r, "id");
+	if (!s || *s < '1' || *s > '9' || strlen(s) > 18)
+		return GH_ENOTFOUND;
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	if (*end)
+		return GH_ENOTFOUND;
+	*out = v;
+	return 0;
+}
+
+struct message {
+	int64_t id, application_id, created_at, read_at;
+	const char *number, *kind, *title_zh, *title_en, *body_zh, *body_en;
+};
+
+static int list(struct req *r, long page, long per, struct message **out, size_t *n, long *total, long *unread)
+{
+	struct db_rows rows;
+	int rc = db_query(r->db, r->arena, &q_counts, DB_ARGS(DB_INT(inbox_of(r))), &rows);
+	if (rc)
+		return rc;
+	*total = rows.nrows ? (long)db_cell_int(&rows, 0, 0) : 0;
+	*unread = rows.nrows ? (long)db_cell_int(&rows, 0, 1) : 0;
+	if ((rc = db_query(r->db, r->arena, &q_list,
+			   DB_ARGS(DB_INT(inbox_of(r)), DB_INT(per), DB_INT((int64_t)(page - 1) * per)), &rows)))
+		return rc;
+	struct message *v = arena_array(r->arena, rows.nrows ? rows.nrows : 1, sizeof(*v));
+	for (size_t i = 0; i < rows.nrows; i++) {
+		v[i].id = db_cell_int(&rows, i, 0);
+		v[i].application_id = db_cell(&rows, i, 1) ? db_cell_int(&rows, i, 1) : 0;
+		v[i].number = db_cell(&rows, i, 2);
+		v[i].kind = db_cell(&rows, i, 3);
+		v[i].title_zh = db_cell(&rows, i, 4);
+		v[i].title_en = db_cell(&rows, i, 5);
+		v[i].body_zh = db_cell(&rows, i, 6);
+		v[i].body_en = db_cell(&rows, i, 7);
+		v[i].created_at = db_cell_int(&rows, i, 8);
+		v[i].read_at = db_cell(&rows, i, 9) ? db_cell_int(&rows, i, 9) : 0;
+	}
+	*out = v;
+	*n = rows.nrows;
+	return 0;
+}
+
+static json_t *message_json(struct req *r, const struct message *m)
+{
+	json_t *j = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "id", (json_int_t)m->id, "kind", m->kind,
+			      "title", T(r, m->title_zh, m->title_en), "body", T(r, m->body_zh, m->body_en), "title_zh",
+			      m->title_zh, "title_en", m->title_en, "body_zh", m->body_zh, "body_en", m->body_en,
+			      "created_at", (json_int_t)m->created_at);
+	json_object_set_new(j, "application_id", m->application_id ? json_integer(m->application_id) : json_null());
+	json_object_set_new(j, "number", m->number ? json_string(m->number) : json_null());
+	json_object_set_new(j, "read_at", m->read_at ? json_integer(m->read_at) : json_null());
+	return j;
+}
+
+/* Previous / next links. */
+static json_t *pagination(struct req *r, long page, long per, long total)
+{
+	long pages = (total + per - 1) / per;
+	if (pages <= 1)
+		return json_false();
+	json_t *p = json_object();
+	jset(p, "status", en(r) ? arena_printf(r->arena, "Page %ld of %ld", page, pages)
+				: arena_printf(r->arena, "第 %ld 页，共 %ld 页", page, pages));
+	if (page > 1)
+		jset(p, "prev_href", arena_printf(r->arena, "/inbox?page=%ld", page - 1));
+	if (page < pages)
+		jset(p, "next_href", arena_printf(r->arena, "/inbox?page=%ld", page + 1));
+	return p;
+}
+
+/* Splits a body into its lines (the reason comes after a line break). */
+static json_t *lines(const char *s)
+{
+	json_t *a = json_array();
+	while (s && *s) {
+		size_t n = strcspn(s, "\n");
+		json_array_append_new(a, json_stringn(s, n));
+		s += n;
+		if (*s == '\n')
+			s++;
+	}
+	return a;
+}
+
+/* GET /inbox, GET /api/v1/me/inbox */
+static int inbox_get(struct req *r)
+{
+	long page, per = PER_PAGE;
+	int rc = req_query_long(r, "page", 1, 1, 100000, &page);
+	if (!rc && r->api)
+		rc = req_query_long(r, "per_page", PER_PAGE, 1, 100, &per);
+	if (rc)
+		return rc;
+	struct message *v;
+	size_t n;
+	long total, unread;
+	if ((rc = list(r, page, per, &v, &n, &total, &unread)))
+		return rc;
+	resp_header(r, "Cache-Control", "no-store");
+	if (r->api) {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(arr, message_json(r, &v[i]));
+		return resp_json(r, 200, json_pack("{s:o,s:I,s:I,s:I,s:I}", "messages", arr, "total", (json_int_t)total,
+						   "unread", (json_int_t)unread, "page", (json_int_t)page, "per_page",
+						   (json_int_t)per));
+	}
+	json_t *ctx = json_object();
+	jset(ctx, "title", T(r, "消息中心", "Messages"));
+	jset(ctx, "csrf", identity_csrf_token(r));
+	json_object_set_new(ctx, "nav_inbox", json_true());
+	json_t *rows = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = json_object();
+		json_object_set_new(o, "id", json_integer(v[i].id));
+		jset(o, "title", T(r, v[i].title_zh, v[i].title_en));
+		json_object_set_new(o, "lines", lines(T(r, v[i].body_zh, v[i].body_en)));
+		jset(o, "created", when(r, v[i].created_at));
+		jset(o, "created_iso", when_iso(r, v[i].created_at));
+		json_object_set_new(o, "unread", json_boolean(!v[i].read_at));
+		if (v[i].number) {
+			jset(o, "href", arena_printf(r->arena, "/applications/%s", v[i].number));
+			jset(o, "number", v[i].number);
+		}
+		json_array_append_new(rows, o);
+	}
+	json_object_set_new(ctx, "rows", rows);
+	json_object_set_new(ctx, "has_rows", json_boolean(n > 0));
+	json_object_set_new(ctx, "has_unread", json_boolean(unread > 0));
+	json_object_set_new(ctx, "page", json_integer(page));
+	jset(ctx, "count", en(r) ? arena_printf(r->arena, "%ld message%s, %ld unread", total, total == 1 ? "" : "s",
+						unread)
+				 : arena_printf(r->arena, "共 %ld 条，未读 %ld 条", total, unread));
+	const char *done = req_query(r, "done");
+	if (done && strcmp(done, "read") == 0)
+		jset(ctx, "notice", T(r, "已标记为已读。", "Marked as read."));
+	else if (done && strcmp(done, "read_all") == 0)
+		jset(ctx, "notice", T(r, "全部消息已标记为已读。", "All messages are marked as read."));
+	json_object_set_new(ctx, "pagination", pagination(r, page, per, total));
+	return resp_page(r, 200, "notify/inbox", ctx);
+}
+
+/* The page to go back to after a page action: the form's "page" when it is a small number. */
+static long back_page(struct req *r)
+{
+	struct kvlist form;
+	if (req_form(r, &form))
+		return 1;
+	const char *s = kv_get(&form, "page");
+	if (!s || *s < '1' || *s > '9' || strlen(s) > 6)
+		return 1;
+	char *end;
+	long v = strtol(s, &end, 10);
+	return *end ? 1 : v;
+}
+
+static const char *back(struct req *r, const char *done)
+{
+	long page = back_page(r);
+	return page > 1 ? arena_printf(r->arena, "/inbox?page=%ld&done=%s", page, done)
+			: arena_printf(r->arena, "/inbox?done=%s", done);
+}
+
+/* POST /inbox/{id}/read, POST /api/v1/me/inbox/{id}/read: idempotent. */
+static int read_one(struct req *r)
+{
+	int64_t id;
+	int rc = param_id(r, &id);
+	if (rc)
+		return rc;
+	int64_t now = (int64_t)time(NULL);
+	if ((rc = db_exec(r->db, &q_read, DB_ARGS(DB_INT(now), DB_INT(id), DB_INT(inbox_of(r))), NULL)))
+		return rc;
+	struct db_rows rows;
+	if ((rc = db_query(r->db, r->arena, &q_read_at, DB_ARGS(DB_INT(id), DB_INT(inbox_of(r))), &rows)))
+		return rc;
+	if (rows.nrows == 0)
+		return GH_ENOTFOUND; /* none, or someone else's: the same answer */
+	if (!r->api)
+		return resp_redirect(r, 303, back(r, "read"));
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_json(r, 200, json_pack("{s:I,s:I}", "id", (json_int_t)id, "read_at",
+					   (json_int_t)db_cell_int(&rows, 0, 0)));
+}
+
+/* POST /inbox/read-all, POST /api/v1/me/inbox/read-all */
+static int read_all(struct req *r)
+{
+	int64_t changed = 0;
+	int rc = db_exec(r->db, &q_read_all, DB_ARGS(DB_INT((int64_t)time(NULL)), DB_INT(inbox_of(r))), &changed);
+	if (rc)
+		return rc;
+	if (!r->api)
+		return resp_redirect(r, 303, back(r, "read_all"));
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_json(r, 200, json_pack("{s:I}", "marked", (json_int_t)changed));
+}
+
+const struct route notify_routes[] = {
+	{ HTTP_GET, "/inbox", inbox_get, ROLE_USER, 0, "notify.inbox" },
+	{ HTTP_POST, "/inbox/read-all", read_all, ROLE_USER, ROUTE_CSRF, "notify.read_all" },
+	{ HTTP_POST, "/inbox/{id}/read", read_one, ROLE_USER, ROUTE_CSRF, "notify.read" },
+	{ HTTP_GET, "/api/v1/me/inbox", inbox_get, ROLE_USER, 0, "notify.api_inbox", NULL, SCOPE_PROFILE },
+	{ HTTP_POST, "/api/v1/me/inbox/read-all", read_all, ROLE_USER, 0, "notify.api_read_all", NULL,
+	  SCOPE_PROFILE },
+	{ HTTP_POST, "/api/v1/me/inbox/{id}/read", read_one, ROLE_USER, 0, "notify.api_read", NULL, SCOPE_PROFILE },
+};
+const size_t notify_routes_n = ARRAY_LEN(notify_routes);
+
+int notify_add_routes(struct router *rt)
+{
+	return router_add(rt, notify_routes, notify_routes_n) ? GH_EINVAL : 0;
+}
