@@ -61,6 +61,7 @@
 #include "http/proxy.h"
 #include "http/router.h"
 #include "store/db.h"
+#include "http/write.h"
 #include "store/group.h"
 #include "view/view.h"
 
@@ -995,6 +996,7 @@ static int dispatch(struct req *r)
 		break;
 	}
 	r->route = route;
+	req_guard_writes(r, true); /* handlers read here and write through req_write */
 	const struct app *app = w->app;
 	if (app->authenticate && !(route->flags & ROUTE_NOAUTH) && (rc = app->authenticate(r)))
 		return rc;
@@ -1080,6 +1082,7 @@ static void request_run(struct conn *c)
 {
 	struct req *r = req_begin(c);
 	int rc = dispatch(r);
+	req_guard_writes(r, false);
 	if (rc == REQ_DEFERRED)
 		return;
 	if (rc) {
@@ -1139,7 +1142,9 @@ static void deferred_done(void *p)
 {
 	struct deferred *d = p;
 	struct req *r = d->r;
+	req_guard_writes(r, true);
 	int rc = d->done(r, d->arg);
+	req_guard_writes(r, false);
 	if (rc == REQ_DEFERRED)
 		return; /* done deferred more work (a write after a job, say): that completes it */
 	if (rc && !r->responded)

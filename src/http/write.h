@@ -23,6 +23,7 @@
  */
 #ifndef GH_HTTP_WRITE_H
 #define GH_HTTP_WRITE_H
+#include <stdbool.h>
 #include <stddef.h>
 
 struct db;
@@ -45,10 +46,20 @@ int req_write(struct req *r, int (*fn)(struct req *w, void *arg), int (*done)(st
  * when the app has no writer. */
 int req_write_also(struct req *r, int (*fn)(struct db *db, void *arg), const void *arg, size_t len);
 
+/* Whether r is the request on its loop (false: the writer's copy inside a write). */
+bool req_on_loop(const struct req *r);
+
 /* The loop adapter under req_write, for code that runs an event loop without requests (and
  * tests): fn(db, arg) on g's writer, then done(arg, rc) on base's loop (libevent set up with
  * evthread_use_pthreads()). 0 or GH_EBUSY (done is then not called). */
 int write_submit(struct group *g, struct event_base *base, int (*fn)(struct db *db, void *arg),
 		 void (*done)(void *arg, int rc), void *arg);
+
+/* The rule that keeps it so: in builds with tests (GOVHALL_GUARD_LOOP_WRITES), while a
+ * handler or a deferred completion of r runs on its loop, r->db refuses every write
+ * (db_guard_writes: GH_EINTERNAL, logged with the route and the statement), so a handler that
+ * writes on its loop fails its tests. Routes that still do are listed by name in write.c
+ * (none may be added). on false lifts the guard. Without the define: nothing. */
+void req_guard_writes(struct req *r, bool on);
 
 #endif

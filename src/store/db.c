@@ -127,13 +127,23 @@ static bool sql_reads(const char *sql)
 	return false;
 }
 
-/* A write on a connection that refuses them (see db_refuse_writes). */
+/* A write on a connection that refuses them (see db_refuse_writes, db_guard_writes). */
 static int refused(struct db *db, const char *what, const char *sql)
 {
-	char msg[160];
-	snprintf(msg, sizeof(msg), "a write on an event loop's connection (%s %.100s): writes go through req_write",
-		 what, sql ? sql : "");
+	char msg[200];
+	snprintf(msg, sizeof(msg), "a write on an event loop's connection by %s (%s %.100s): writes go through req_write",
+		 db->_guard ? db->_guard : "-", what, sql ? sql : "");
 	return count(db_fail(db, GH_EINTERNAL, "write refused", NULL, msg));
+}
+
+void db_guard_writes(struct db *db, const char *owner)
+{
+	db->_guard = owner;
+}
+
+static bool writes_refused(const struct db *db)
+{
+	return db->_read_only || db->_guard;
 }
 
 int db_refuse_writes(struct db *db)
@@ -151,7 +161,7 @@ int db_query(struct db *db, struct arena *arena, struct db_sql *q, const struct 
 	     size_t nparams, struct db_rows *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (db->_read_only && !sql_reads(db_sql_text(db->_be->kind, q)))
+	if (writes_refused(db) && !sql_reads(db_sql_text(db->_be->kind, q)))
 		return refused(db, "query", db_sql_text(db->_be->kind, q));
 	return count(db->_be->run(db, q, params, nparams, arena, out, NULL));
 }
@@ -161,21 +171,21 @@ int db_exec(struct db *db, struct db_sql *q, const struct db_val *params, size_t
 {
 	if (changes)
 		*changes = 0;
-	if (db->_read_only)
+	if (writes_refused(db))
 		return refused(db, "statement", db_sql_text(db->_be->kind, q));
 	return count(db->_be->run(db, q, params, nparams, NULL, NULL, changes));
 }
 
 int db_exec_script(struct db *db, const char *sql)
 {
-	if (db->_read_only)
+	if (writes_refused(db))
 		return refused(db, "script", sql);
 	return count(db->_be->script(db, sql));
 }
 
 int db_begin(struct db *db)
 {
-	if (db->_read_only)
+	if (writes_refused(db))
 		return refused(db, "transaction", "BEGIN");
 	return count(db->_be->begin(db));
 }

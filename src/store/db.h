@@ -142,6 +142,11 @@ bool db_in_transaction(struct db *db);
  * GH_E code (the pragma could not be set). */
 int db_refuse_writes(struct db *db);
 
+/* The same for a while: from now until the next call with NULL, writes on db are refused in
+ * the name of owner (what runs on it, e.g. a route's name; in the message). For connections
+ * that serve both code that may write and code that must not. */
+void db_guard_writes(struct db *db, const char *owner);
+
 /* Readiness: 0 when the database answers and accepts writes on this connection; otherwise
  * GH_EUNAVAILABLE (PostgreSQL: no server reached, or a read-only one, e.g. a standby: the
  * connection then looks for a writable server at its next call). */
