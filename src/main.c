@@ -20,6 +20,7 @@
 #include "cases/calendar_admin.h"
 #include "cases/cases.h"
 #include "notify/notify.h"
+#include "notify/warnings.h"
 #include "catalog/catalog.h"
 #include "certs/certs.h"
 #include "http/metrics.h"
@@ -489,8 +490,12 @@ static int cmd_serve(struct config *cfg)
 		jobs_free(app.jobs);
 		return 1;
 	}
-	if (notify_start(&app, err, sizeof(err))) {
+	if (cases_start(&app, err, sizeof(err)) || notify_start(&app, err, sizeof(err)) ||
+	    warnings_start(&app, err, sizeof(err))) {
 		log_error("%s", err);
+		warnings_stop();
+		notify_stop();
+		cases_stop();
 		ops_stop();
 		db_close(app.duty_db);
 		group_free(app.group);
@@ -499,7 +504,9 @@ static int cmd_serve(struct config *cfg)
 	}
 	if (ledger_start(&app, err, sizeof(err))) {
 		log_error("%s", err);
+		warnings_stop();
 		notify_stop();
+		cases_stop();
 		ops_stop();
 		db_close(app.duty_db);
 		group_free(app.group);
@@ -509,7 +516,9 @@ static int cmd_serve(struct config *cfg)
 	if (interact_start(&app, err, sizeof(err))) {
 		log_error("%s", err);
 		ledger_stop();
+		warnings_stop();
 		notify_stop();
+		cases_stop();
 		ops_stop();
 		db_close(app.duty_db);
 		group_free(app.group);
@@ -519,7 +528,9 @@ static int cmd_serve(struct config *cfg)
 	int rc = server_run(&app);
 	interact_stop();
 	ledger_stop();
+	warnings_stop();
 	notify_stop();
+	cases_stop();
 	ops_stop();
 	db_close(app.duty_db);
 	group_free(app.group);
@@ -555,6 +566,7 @@ int main(int argc, char **argv)
 	}
 	const char *cmd = argv[1];
 	ledger_register_observers();
+	notify_register_observers(); /* the applicant's messages (cases observer) */
 	cases_register_sealed();
 	app_cover_declare(); /* what each domain covers with the log (store/cover.h) */
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {

@@ -111,9 +111,50 @@ int32_t calendar_day_of(time_t t)
 {
 	/* CST is UTC+8 all year; no gmtime_r needed. int64 keeps t + 8 h from overflowing. */
 	int64_t s = (int64_t)t;
-	if (s > INT64_MAX - 8 * 3600)
+	if (s > INT64_MAX - CALENDAR_CST_OFFSET)
 		return INT32_MAX;
-	return saturate32(floor_div(s + 8 * 3600, 86400));
+	return saturate32(floor_div(s + CALENDAR_CST_OFFSET, 86400));
+}
+
+/* The CST day of t and the seconds into it; false beyond the calendar's days. */
+static bool cst_split(int64_t t, int32_t *day, int *sec)
+{
+	if (t > INT64_MAX - CALENDAR_CST_OFFSET || t < INT64_MIN + CALENDAR_CST_OFFSET)
+		return false;
+	int64_t local = t + CALENDAR_CST_OFFSET, d = floor_div(local, 86400);
+	if (d < CALENDAR_DAY_MIN || d > CALENDAR_DAY_MAX)
+		return false;
+	*day = (int32_t)d;
+	*sec = (int)(local - d * 86400);
+	return true;
+}
+
+/* t in CST as "YYYY-MM-DD HH:MM" or, iso, "YYYY-MM-DDTHH:MM:SS+08:00", into out (len bytes). */
+static bool format_moment(int64_t t, char *out, size_t len, bool iso)
+{
+	int32_t day;
+	int sec;
+	out[0] = 0;
+	if (!cst_split(t, &day, &sec))
+		return false;
+	char d[11];
+	calendar_format_day(day, d);
+	unsigned u = (unsigned)sec % 86400u;
+	if (iso)
+		snprintf(out, len, "%.10sT%02u:%02u:%02u+08:00", d, u / 3600u, u / 60u % 60u, u % 60u);
+	else
+		snprintf(out, len, "%.10s %02u:%02u", d, u / 3600u, u / 60u % 60u);
+	return true;
+}
+
+bool calendar_format_minute(int64_t t, char out[CALENDAR_MINUTE_LEN])
+{
+	return format_moment(t, out, CALENDAR_MINUTE_LEN, false);
+}
+
+bool calendar_format_iso(int64_t t, char out[CALENDAR_ISO_LEN])
+{
+	return format_moment(t, out, CALENDAR_ISO_LEN, true);
 }
 
 static int weekday64(int64_t day)

@@ -58,6 +58,16 @@ void calendar_format_day(int32_t day, char out[11]);
 /* The China Standard Time date of a moment (no time zone database involved: CST has no
  * daylight saving). Saturates at INT32_MIN / INT32_MAX for moments beyond that. */
 int32_t calendar_day_of(time_t t);
+/* China Standard Time's offset from UTC, in seconds (UTC+8 all year). */
+#define CALENDAR_CST_OFFSET (8 * 3600)
+/* The one formatter of moments for people: t (unix seconds) in China Standard Time as
+ * "2026-03-01 14:05" (calendar_format_minute, 17 bytes with the NUL) or, for <time datetime>
+ * and APIs, "2026-03-01T14:05:09+08:00" (calendar_format_iso, 26 bytes). Return false (out
+ * holds "") for a moment outside the calendar's days. */
+#define CALENDAR_MINUTE_LEN 17
+#define CALENDAR_ISO_LEN 26
+bool calendar_format_minute(int64_t t, char out[CALENDAR_MINUTE_LEN]);
+bool calendar_format_iso(int64_t t, char out[CALENDAR_ISO_LEN]);
 /* 0 = Monday .. 6 = Sunday. */
 int calendar_weekday(int32_t day);
 

@@ -20,6 +20,7 @@
 #include "cases/forms.h"
 #include "cases/pages_impl.h"
 #include "catalog/catalog.h"
+#include "http/handler.h"
 #include "http/server.h"
 #include "identity/identity.h"
 #include "store/db.h"
@@ -42,11 +43,6 @@ DB_SQL(q_list,
        "JOIN service_items s ON s.code = a.item_code AND s.version = a.item_version "
        "LEFT JOIN departments d ON d.code = e.department WHERE e.subject_id = ? ORDER BY e.id DESC LIMIT ? OFFSET ?");
 DB_SQL(q_count, "SELECT COUNT(*) FROM access_events WHERE subject_id = ?");
-
-static const char *M(struct req *r, const char *key)
-{
-	return view_msg(r->app->view, r->lang, key);
-}
 
 static int64_t subject_of(const struct application *app)
 {
@@ -207,7 +203,7 @@ static int access_list(struct req *r, long page, json_t **out)
 		json_t *f = field ? def_field(r, db_cell(&rows, i, 11), field) : NULL;
 		const char *role = db_cell(&rows, i, 5);
 		json_t *o = json_pack("{s:I,s:s?,s:s,s:s,s:s?,s:s?,s:s,s:s,s:s,s:s,s:s?,s:s?,s:s?}", "at",
-				      (json_int_t)db_cell_int(&rows, i, 0), "at_text", cases_when(r, db_cell_int(&rows, i, 0)),
+				      (json_int_t)db_cell_int(&rows, i, 0), "at_text", req_when(r, db_cell_int(&rows, i, 0)),
 				      "kind", kind, "kind_name", M(r, strcmp(kind, "reveal") == 0 ? "privacy_kind_reveal" : "privacy_kind_view"),
 				      "department", db_cell(&rows, i, 2), "department_name",
 				      en(r) && dept_en && *dept_en ? dept_en : dept_zh, "role", role, "role_name",

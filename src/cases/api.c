@@ -8,36 +8,10 @@
 #include "base/util.h"
 #include "cases/attach.h"
 #include "cases/cases_impl.h"
+#include "http/handler.h"
 #include "http/multipart.h"
 #include "http/server.h"
 #include "store/db.h"
-
-static bool en(const struct req *r)
-{
-	return strcmp(r->lang, "en") == 0;
-}
-
-/* The request body as a JSON object (borrowed by the arena). */
-static int body_object(struct req *r, json_t **out)
-{
-	const char *ct = req_header(r, "Content-Type");
-	if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
-		req_error_detail(r, "Send a JSON object with Content-Type: application/json / 请以 JSON 提交");
-		return GH_EUNSUPPORTED;
-	}
-	size_t len;
-	const char *body = req_body(r, &len);
-	json_error_t e;
-	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &e);
-	if (!j || !json_is_object(j)) {
-		json_decref(j);
-		req_error_detail(r, "The body is not a JSON object / 请求体不是 JSON 对象");
-		return GH_EINVAL;
-	}
-	arena_cleanup(r->arena, (void (*)(void *))json_decref, j);
-	*out = j;
-	return 0;
-}
 
 static int validation_error(struct req *r, json_t *errors)
 {
@@ -64,7 +38,7 @@ static int api_apply_done(struct req *r, const struct case_apply_in *in, struct 
 static int api_apply(struct req *r)
 {
 	json_t *in;
-	int rc = body_object(r, &in);
+	int rc = req_body_object(r, &in);
 	if (rc)
 		return rc;
 	json_t *form = json_object_get(in, "form"), *mats = json_object_get(in, "materials");
@@ -262,7 +236,7 @@ static int api_get(struct req *r)
 static int api_act(struct req *r)
 {
 	json_t *in;
-	int rc = body_object(r, &in);
+	int rc = req_body_object(r, &in);
 	if (rc)
 		return rc;
 	struct application app;
@@ -325,7 +299,7 @@ static int api_reveal(struct req *r)
 	if (rc)
 		return rc;
 	json_t *in;
-	if ((rc = body_object(r, &in)))
+	if ((rc = req_body_object(r, &in)))
 		return rc;
 	json_t *field = json_object_get(in, "field"), *reason = json_object_get(in, "reason");
 	if (!json_is_string(field) || (reason && !json_is_null(reason) && !json_is_string(reason))) {

@@ -31,6 +31,7 @@
 #include "cases/cases_impl.h"
 #include "cases/pages_impl.h"
 #include "catalog/catalog.h"
+#include "http/handler.h"
 #include "http/server.h"
 #include "http/write.h"
 #include "identity/identity.h"
@@ -803,25 +804,6 @@ static int page_progress(struct req *r)
 
 /* ---- API -------------------------------------------------------------------------------- */
 
-static int body_object(struct req *r, json_t **out)
-{
-	const char *ct = req_header(r, "Content-Type");
-	if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
-		req_error_detail(r, "Send a JSON object with Content-Type: application/json / 请以 JSON 提交");
-		return GH_EUNSUPPORTED;
-	}
-	size_t len;
-	const char *body = req_body(r, &len);
-	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
-	if (!j || !json_is_object(j)) {
-		json_decref(j);
-		req_error_detail(r, "The body is not a JSON object / 请求体不是 JSON 对象");
-		return GH_EINVAL;
-	}
-	*out = arena_json(r, j);
-	return 0;
-}
-
 /* After the write of api_apply: the bundle, or what is wrong with it (materials by item and
  * slot, as they were sent). */
 static int api_apply_done(struct req *r, struct bundle_job *j, json_t *errors, int rc)
@@ -865,7 +847,7 @@ static int api_apply_done(struct req *r, struct bundle_job *j, json_t *errors, i
 static int api_apply(struct req *r)
 {
 	json_t *in;
-	int rc = body_object(r, &in);
+	int rc = req_body_object(r, &in);
 	if (rc)
 		return rc;
 	json_t *form = json_object_get(in, "form"), *mats = json_object_get(in, "materials");

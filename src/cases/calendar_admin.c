@@ -3,7 +3,7 @@
  *
  * Grace period of a swapped calendar: a request loads app->calendar once per use and is done
  * with it within microseconds (a binary search or two); swaps happen only in the duties
- * thread, at most once per WARNINGS_CALENDAR_S seconds. So the calendar a swap replaces is
+ * thread, at most once per CASES_DUTY_S seconds. So the calendar a swap replaces is
  * kept (`retired`) and freed at the next swap, seconds later at the earliest: no reader can
  * still hold it then. No reference counts, no locks on the read path.
  *
@@ -23,12 +23,14 @@
 #include <jansson.h>
 
 #include "base/calendar.h"
+#include "base/duty.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/str.h"
 #include "base/util.h"
-#include "notify/warnings.h"
+#include "http/handler.h"
 #include "http/server.h"
+#include "cases/cases_impl.h"
 #include "identity/identity.h"
 #include "store/cover.h"
 #include "store/db.h"
@@ -347,24 +349,6 @@ void cases_calendar_release(struct app *app)
 
 /* ---- pages and API -------------------------------------------------------------------- */
 
-static bool en(const struct req *r)
-{
-	return strcmp(r->lang, "en") == 0;
-}
-
-#define T(r, zh, en_) (en(r) ? (en_) : (zh))
-
-static const char *M(const struct req *r, const char *key)
-{
-	return view_msg(r->app->view, r->lang, key);
-}
-
-static void jset(json_t *o, const char *key, const char *v)
-{
-	if (v)
-		json_object_set_new(o, key, json_string(v));
-}
-
 static const char *fmt_day(struct req *r, int32_t day)
 {
 	char buf[11];
@@ -490,31 +474,15 @@ static int calendar_get(struct req *r)
 /* The input as a JSON object: the API's body, or the page's form as strings. */
 static int read_input(struct req *r, json_t **out)
 {
-	json_t *j = NULL;
-	if (r->api) {
-		const char *ct = req_header(r, "Content-Type");
-		if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
-			req_error_detail(r, "Send a JSON object with Content-Type: application/json / 请以 JSON 提交");
-			return GH_EUNSUPPORTED;
-		}
-		size_t len;
-		const char *body = req_body(r, &len);
-		json_error_t e;
-		j = json_loadb(body ? body : "", body ? len : 0, JSON_REJECT_DUPLICATES, &e);
-		if (!json_is_object(j)) {
-			json_decref(j);
-			req_error_detail(r, "The body is not a JSON object / 请求体不是 JSON 对象");
-			return GH_EINVAL;
-		}
-	} else {
-		struct kvlist form;
-		int rc = req_form(r, &form);
-		if (rc)
-			return rc;
-		j = json_object();
-		for (size_t i = 0; i < form.n; i++)
-			json_object_set_new(j, form.v[i].key, json_stringn(form.v[i].val, form.v[i].val_len));
-	}
+	if (r->api)
+		return req_body_object(r, out);
+	struct kvlist form;
+	int rc = req_form(r, &form);
+	if (rc)
+		return rc;
+	json_t *j = json_object();
+	for (size_t i = 0; i < form.n; i++)
+		json_object_set_new(j, form.v[i].key, json_stringn(form.v[i].val, form.v[i].val_len));
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, j);
 	*out = j;
 	return 0;
@@ -706,3 +674,60 @@ const struct route calendar_admin_routes[] = {
 	  "cases.api_admin_calendar_remove", NULL, SCOPE_ADMIN },
 };
 const size_t calendar_admin_routes_n = ARRAY_LEN(calendar_admin_routes);
+
+/* ---- the cases module's duty ------------------------------------------------------------ */
+
+static struct duty *cases_duty;
+static struct app *duty_app;
+static bool forms_sealed; /* forms stored before sealing existed are sealed (sealed.c) */
+
+/* First, in batches, the personal fields of forms stored before they were sealed; then, every
+ * CASES_DUTY_S, the calendar. */
+static int cases_pass(void *arg, bool *more)
+{
+	(void)arg;
+	struct db *db = duty_app->duty_db;
+	if (!forms_sealed) {
+		size_t n = 0;
+		bool again = false;
+		int src = cases_forms_seal_legacy(duty_app->keys, db, &n, &again);
+		if (src) /* not again until the next start: `govhall key reseal` does it too */
+			log_error("cases: sealing stored forms failed (%s); run `govhall key reseal`", err_name(src));
+		else if (n)
+			log_info("cases: %zu stored form%s sealed", n, n == 1 ? "" : "s");
+		forms_sealed = src || !again;
+		if (again) {
+			*more = true;
+			return 0;
+		}
+	}
+	int rc = cases_calendar_refresh(duty_app, db);
+	if (rc)
+		log_debug("calendar: refresh failed: %s", db_last_error(db));
+	return rc;
+}
+
+int cases_start(struct app *app, char *err, size_t errlen)
+{
+	if (cases_duty)
+		return 0;
+	if (!app->duty_db) {
+		snprintf(err, errlen, "cases: the duties' database connection is not open");
+		return GH_EINTERNAL;
+	}
+	duty_app = app;
+	forms_sealed = false;
+	if (!(cases_duty = duty_start("calendar", cases_pass, NULL, CASES_DUTY_S))) {
+		duty_app = NULL;
+		snprintf(err, errlen, "cases: cannot start the duties thread");
+		return GH_EINTERNAL;
+	}
+	return 0;
+}
+
+void cases_stop(void)
+{
+	duty_stop(cases_duty);
+	cases_duty = NULL;
+	duty_app = NULL;
+}

@@ -7,7 +7,7 @@
  *   never seeded nor edited). Every change bumps it in the same transaction.
  * - app->calendar is an atomic pointer to an immutable struct calendar (base/calendar.h).
  *   A node replaces it when the generation it loaded differs from the database's
- *   (cases_calendar_refresh, from the background thread of warnings.h, every few seconds).
+ *   (cases_calendar_refresh, from the cases module's duty, cases_start, every CASES_DUTY_S).
  *   Readers load the pointer once and use the calendar for microseconds; the replaced
  *   calendar is freed only at the next swap (at least one refresh period later) or at
  *   cases_release, so no reader can still hold it.

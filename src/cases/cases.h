@@ -18,6 +18,14 @@ struct arena;
  * workflow table. GH_E code with a message in err. */
 int cases_init(struct app *app, char *err, size_t errlen);
 void cases_release(struct app *app);
+/* Seconds between passes of the cases module's duty. */
+#define CASES_DUTY_S 5
+/* Starts / stops the cases module's duty on the duties thread (base/duty.h, app->duty_db):
+ * first the personal fields of forms stored before sealing existed are sealed, in batches;
+ * then every CASES_DUTY_S seconds the working-day calendar is reloaded when an administrator
+ * changed it on any node. Starting twice is a no-op. GH_E code with a message in err. */
+int cases_start(struct app *app, char *err, size_t errlen);
+void cases_stop(void);
 int cases_add_routes(struct router *rt);
 /* Declares the tables this module covers with the transparency log (store/cover.h): call at
  * start of every command. */
@@ -42,6 +50,7 @@ struct case_change {
 	bool terminal, decided, paused;      /* of the new state */
 	int64_t item_version;                /* the item version the application was filed under */
 	const char *applicant_name;
+	const char *item_name_zh, *item_name_en; /* the item's names (en may be empty) */
 	const char *form;                    /* JSON object text of the form values */
 	const char *materials;               /* JSON array text: {slot, attachments} or {slot, ecert, ecert_number} */
 };
@@ -54,6 +63,10 @@ typedef int (*case_observer_fn)(struct db *db, struct arena *a, const struct cas
 
 /* Registers fn; call at start, before any transition (not thread-safe). At most 8. */
 void cases_observe(case_observer_fn fn);
+/* Registers fn, called after a transition's transaction committed (not for one rolled back):
+ * to wake a thread that delivers what an observer queued (notify's outbox). Quick, no
+ * database work. Call at start (not thread-safe); registering fn again is a no-op. At most 8. */
+void cases_observe_commits(void (*fn)(void));
 
 /* Files and submits an application on behalf of another system (Open311): for applicant
  * applicant_id, through channel, with form (a flat object of strings keyed by field key, as a

@@ -429,7 +429,7 @@ static int cases_receipt_page(struct req *r)
 	jset(ctx, "item_code", app.item_code);
 	jset(ctx, "applicant_name", app.applicant_name);
 	jset(ctx, "state_name", json_string_value(json_object_get(cj, "state_name")));
-	jset(ctx, "submitted", cases_when(r, app.submitted_at));
+	jset(ctx, "submitted", req_when(r, app.submitted_at));
 	jset(ctx, "department_name", json_string_value(json_object_get(cj, "department_name")));
 	jset(ctx, "promised_limit", en(r) ? arena_printf(r->arena, "%d working day%s", app.clock.limit_days,
 							 app.clock.limit_days == 1 ? "" : "s")

@@ -1,7 +1,7 @@
 /* detail.c: the citizen's and the staff's view of one application — my applications, the
  * detail page with the timeline, the form values (masked, revealed one at a time), the
- * materials and the action forms, and the public progress query — and the view helpers the
- * other page files share (pages_impl.h).
+ * materials and the action forms, and the public progress query. The view helpers the page
+ * files share are in page.c (pages_impl.h).
  *
  * Every decision goes through the service layer shared with the JSON API (cases.c): case_act,
  * case_load_visible, case_actor_bits, case_list, case_json, cases_progress_lookup. This file
@@ -28,85 +28,6 @@
 #define DETAIL_MAX 8000      /* bytes of an action's detail JSON (as the API) */
 #define TEXT_MAX 2000        /* characters of a legal basis */
 
-bool cases_kiosk(const struct req *r)
-{
-	const char *k = req_cookie(r, KIOSK_COOKIE);
-	return k && strcmp(k, "1") == 0;
-}
-
-json_t *cases_page_ctx(struct req *r, const char *title)
-{
-	json_t *ctx = json_object();
-	jset(ctx, "title", title);
-	jset(ctx, "csrf", identity_csrf_token(r));
-	if (cases_kiosk(r))
-		json_object_set_new(ctx, "kiosk", json_true());
-	return ctx;
-}
-
-const char *cases_when(struct req *r, int64_t t)
-{
-	if (!t)
-		return NULL;
-	time_t x = (time_t)(t + 8 * 3600);
-	struct tm tm;
-	char buf[32];
-	if (!gmtime_r(&x, &tm) || !strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M", &tm))
-		return NULL;
-	return arena_strdup(r->arena, buf);
-}
-
-/* The same instant for <time datetime>: "2026-03-01T14:05+08:00". */
-static const char *when_iso(struct req *r, int64_t t)
-{
-	const char *w = cases_when(r, t);
-	if (!w)
-		return NULL;
-	char *s = arena_printf(r->arena, "%s+08:00", w);
-	s[10] = 'T';
-	return s;
-}
-
-/* A positive decimal id, or 0 when s is absent or malformed. */
-int64_t cases_parse_id(const char *s)
-{
-	long v;
-	if (!s || str_to_long(str_c(s), 1, (1L << 53), &v))
-		return 0;
-	return v;
-}
-
-const char *cases_size_label(struct req *r, int64_t size)
-{
-	if (size < 1024)
-		return arena_printf(r->arena, en(r) ? "%lld bytes" : "%lld 字节", (long long)size);
-	if (size < 1024 * 1024)
-		return arena_printf(r->arena, "%.1f KB", (double)size / 1024.0);
-	return arena_printf(r->arena, "%.1f MB", (double)size / (1024.0 * 1024.0));
-}
-
-/* The text of message key in the request's language, or NULL when the catalog lacks it. */
-static const char *msg_or_null(struct req *r, const char *key)
-{
-	const char *m = view_msg(r->app->view, r->lang, key);
-	return m && strcmp(m, key) != 0 ? m : NULL;
-}
-
-const char *cases_ecert_name(struct req *r, const char *code)
-{
-	const char *m = msg_or_null(r, arena_printf(r->arena, "cases_ecert_%s", code));
-	return m ? m : code;
-}
-
-const char *cases_material_name(struct req *r, json_t *mdefs, json_int_t slot)
-{
-	json_t *m = slot >= 0 ? json_array_get(mdefs, (size_t)slot) : NULL;
-	const char *n = json_string_value(json_object_get(m, en(r) ? "name_en" : "name_zh"));
-	if (!n)
-		n = json_string_value(json_object_get(m, "name_zh"));
-	return n ? n : arena_printf(r->arena, "#%lld", (long long)slot + 1);
-}
-
 static const struct {
 	const char *word, *zh, *en;
 } deliveries[] = {
@@ -121,104 +42,6 @@ static const char *delivery_label(struct req *r, const char *word)
 		if (strcmp(deliveries[i].word, word) == 0)
 			return T(r, deliveries[i].zh, deliveries[i].en);
 	return NULL;
-}
-
-/* The light of a case as words and a class: "绿灯 — 剩余 5 个工作日" / "Green — 5 working days
- * left". Reads case_json's light and working_days_left (the service layer's arithmetic). */
-static void light_view(struct req *r, json_t *cj, json_t *out)
-{
-	const char *light = json_string_value(json_object_get(cj, "light"));
-	json_t *left = json_object_get(cj, "working_days_left");
-	bool paused = json_is_true(json_object_get(cj, "paused"));
-	if (!light || !strcmp(light, "none") || !json_is_integer(left)) {
-		jset(out, "light_text", T(r, "未计时", "Not running"));
-		jset(out, "light", "none");
-		return;
-	}
-	long n = (long)json_integer_value(left);
-	const char *pause = paused ? T(r, "（计时暂停）", " (clock paused)") : "";
-	const char *text;
-	if (strcmp(light, "red") == 0)
-		text = en(r) ? arena_printf(r->arena, "Red — %ld working day%s overdue%s", -n, -n == 1 ? "" : "s", pause)
-			     : arena_printf(r->arena, "红灯 — 已超期 %ld 个工作日%s", -n, pause);
-	else if (strcmp(light, "yellow") == 0)
-		text = en(r) ? arena_printf(r->arena, "Yellow — %ld working day%s left%s", n, n == 1 ? "" : "s", pause)
-			     : arena_printf(r->arena, "黄灯 — 剩余 %ld 个工作日%s", n, pause);
-	else
-		text = en(r) ? arena_printf(r->arena, "Green — %ld working day%s left%s", n, n == 1 ? "" : "s", pause)
-			     : arena_printf(r->arena, "绿灯 — 剩余 %ld 个工作日%s", n, pause);
-	jset(out, "light_text", text);
-	jset(out, "light", light);
-}
-
-/* One application as a row of a list (mine, queue, overdue). */
-static json_t *row_json(struct req *r, const struct application *app, int32_t today)
-{
-	json_t *cj = arena_json(r, case_json(app, r->app->calendar, today, r->lang));
-	json_t *o = json_object();
-	jset(o, "number", app->number);
-	jset(o, "item_name", json_string_value(json_object_get(cj, "item_name")));
-	jset(o, "item_code", app->item_code);
-	jset(o, "state", app->state);
-	jset(o, "state_name", json_string_value(json_object_get(cj, "state_name")));
-	jset(o, "applicant_name", app->applicant_name);
-	jset(o, "assigned_name", app->assigned_name);
-	jset(o, "due_day", json_string_value(json_object_get(cj, "due_day")));
-	jset(o, "submitted", cases_when(r, app->submitted_at));
-	jset(o, "created", cases_when(r, app->created_at));
-	if (app->number)
-		jset(o, "href", arena_printf(r->arena, "/applications/%s", app->number));
-	else
-		jset(o, "draft_href", arena_printf(r->arena, "/services/%s/apply?draft=%lld", app->item_code,
-						   (long long)app->id));
-	json_object_set_new(o, "is_draft", json_boolean(!app->number));
-	light_view(r, cj, o);
-	return o;
-}
-
-json_t *cases_row_view(struct req *r, const struct application *app, int32_t today)
-{
-	return row_json(r, app, today);
-}
-
-/* Previous / next links keeping the other query parameters. */
-json_t *cases_pagination(struct req *r, const char *base, long page, long per, long total)
-{
-	long pages = (total + per - 1) / per;
-	if (pages <= 1)
-		return json_false();
-	struct sb q = SB_INIT;
-	for (size_t i = 0; i < r->query.n; i++) {
-		if (strcmp(r->query.v[i].key, "page") == 0 || strcmp(r->query.v[i].key, "lang") == 0)
-			continue;
-		sb_addch(&q, '&');
-		sb_add_urlenc(&q, r->query.v[i].key, strlen(r->query.v[i].key));
-		sb_addch(&q, '=');
-		sb_add_urlenc(&q, r->query.v[i].val, strlen(r->query.v[i].val));
-	}
-	const char *rest = arena_strndup(r->arena, q.buf ? q.buf : "", q.len);
-	sb_release(&q);
-	json_t *p = json_object();
-	jset(p, "status", en(r) ? arena_printf(r->arena, "Page %ld of %ld", page, pages)
-				: arena_printf(r->arena, "第 %ld 页，共 %ld 页", page, pages));
-	if (page > 1)
-		jset(p, "prev_href", arena_printf(r->arena, "%s?page=%ld%s", base, page - 1, rest));
-	if (page < pages)
-		jset(p, "next_href", arena_printf(r->arena, "%s?page=%ld%s", base, page + 1, rest));
-	return p;
-}
-
-/* Turns field -> message into the error summary's [{field (an element id), message}] and
- * sets has_errors. anchor maps an error key to the id of the element it is about. */
-void cases_set_errors(json_t *ctx, json_t *list)
-{
-	json_object_set_new(ctx, "errors", list);
-	json_object_set_new(ctx, "has_errors", json_boolean(json_array_size(list) > 0));
-}
-
-void cases_add_error(json_t *list, const char *anchor, const char *message)
-{
-	json_array_append_new(list, json_pack("{s:s,s:s}", "field", anchor, "message", message));
 }
 
 /* ---- my applications ------------------------------------------------------------------ */
@@ -241,7 +64,7 @@ static int mine_page(struct req *r)
 	json_object_set_new(ctx, "nav_mine", json_true());
 	json_t *rows = json_array();
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(rows, row_json(r, &v[i], f.today));
+		json_array_append_new(rows, cases_row_view(r, &v[i], f.today));
 	json_object_set_new(ctx, "rows", rows);
 	json_object_set_new(ctx, "has_rows", json_boolean(n > 0));
 	json_t *bundles = NULL;
@@ -395,14 +218,14 @@ static int detail_render_shown(struct req *r, struct application *app, const cha
 	jset(ctx, "state", app->state);
 	jset(ctx, "state_name", json_string_value(json_object_get(cj, "state_name")));
 	jset(ctx, "applicant_name", app->applicant_name);
-	jset(ctx, "submitted", cases_when(r, app->submitted_at));
-	jset(ctx, "accepted", cases_when(r, app->accepted_at));
-	jset(ctx, "completed", cases_when(r, app->completed_at));
+	jset(ctx, "submitted", req_when(r, app->submitted_at));
+	jset(ctx, "accepted", req_when(r, app->accepted_at));
+	jset(ctx, "completed", req_when(r, app->completed_at));
 	jset(ctx, "due_day", json_string_value(json_object_get(cj, "due_day")));
 	jset(ctx, "legal_due_day", json_string_value(json_object_get(cj, "legal_due_day")));
 	jset(ctx, "promised_limit", en(r) ? arena_printf(r->arena, "%d working days", app->clock.limit_days)
 					  : arena_printf(r->arena, "%d 个工作日", app->clock.limit_days));
-	light_view(r, cj, ctx);
+	cases_light_view(r, cj, ctx);
 	if (applicant)
 		jset(ctx, "query_code", app->query_code);
 	json_object_set_new(ctx, "is_applicant", json_boolean(applicant));
@@ -432,8 +255,8 @@ static int detail_render_shown(struct req *r, struct application *app, const cha
 		json_t *o = json_object();
 		jset(o, "action_name", a ? (en(r) ? a->name_en : a->name_zh) : ev[i].action);
 		jset(o, "state_name", s ? (en(r) ? s->name_en : s->name_zh) : ev[i].to_state);
-		jset(o, "at", cases_when(r, ev[i].at));
-		jset(o, "at_iso", when_iso(r, ev[i].at));
+		jset(o, "at", req_when(r, ev[i].at));
+		jset(o, "at_iso", req_when_iso(r, ev[i].at));
 		if (ev[i].reason && *ev[i].reason)
 			jset(o, "reason", ev[i].reason);
 		if (staff)
@@ -876,7 +699,7 @@ static int progress_page(struct req *r)
 	jset(res, "state", app.state);
 	jset(res, "state_name", json_string_value(json_object_get(pj, "state_name")));
 	jset(res, "due_day", json_string_value(json_object_get(pj, "due_day")));
-	light_view(r, pj, res);
+	cases_light_view(r, pj, res);
 	json_t *events = json_array();
 	size_t i;
 	json_t *e;
@@ -886,7 +709,7 @@ static int progress_page(struct req *r)
 		json_array_append_new(events, json_pack("{s:s,s:s,s:s?,s:s?}", "action_name",
 							json_string_value(json_object_get(e, "action_name")), "state_name",
 							json_string_value(json_object_get(e, "state_name")), "at",
-							cases_when(r, at), "at_iso", when_iso(r, at)));
+							req_when(r, at), "at_iso", req_when_iso(r, at)));
 	}
 	json_object_set_new(res, "events", events);
 	json_object_set_new(ctx, "result", res);

@@ -1,6 +1,6 @@
 /* pages_impl.h: what the cases module's page files share, one file per screen: apply.c
  * (applying: the form, uploads, drafts), detail.c (my applications, one application's page
- * with its timeline and action forms, the public progress query; and the shared view helpers),
+ * with its timeline and action forms, the public progress query),
  * console.c (the staff queue and the overdue list), counter.c (counter intake, kiosk mode and
  * the printable receipt), bundles.c (a bundle's one form and progress).
  *
@@ -21,25 +21,13 @@
 #include <jansson.h>
 
 #include "catalog/catalog.h"
+#include "http/handler.h"
 #include "http/http.h"
 
 #define KIOSK_COOKIE "kiosk"
 /* Who may call the page routes. */
 #define APPLICANTS (ROLE_CITIZEN | ROLE_AGENT | ROLE_ENTERPRISE)
 #define CASE_VIEWERS (APPLICANTS | ROLE_STAFF | ROLE_ADMIN)
-
-static inline bool en(const struct req *r)
-{
-	return strcmp(r->lang, "en") == 0;
-}
-
-#define T(r, zh, en_) (en(r) ? (en_) : (zh))
-
-static inline void jset(json_t *o, const char *k, const char *v)
-{
-	if (v)
-		json_object_set_new(o, k, json_string(v));
-}
 
 /* Hands j to the request's arena (decref when the request ends); returns j. */
 static inline json_t *arena_json(struct req *r, json_t *j)
@@ -54,9 +42,6 @@ bool cases_kiosk(const struct req *r);
 
 /* A new page context (owned by the caller, stolen by resp_page): title, csrf, kiosk. */
 json_t *cases_page_ctx(struct req *r, const char *title);
-
-/* "2026-03-01 14:05" in China Standard Time, or NULL for 0 (arena). */
-const char *cases_when(struct req *r, int64_t t);
 
 /* The error summary: ctx.errors [{field, message}] and ctx.has_errors. set steals list. */
 void cases_set_errors(json_t *ctx, json_t *list);
@@ -127,7 +112,10 @@ json_t *cases_row_view(struct req *r, const struct application *app, int32_t tod
  * most 20, as rows {number, href, name, status, status_text, progress} (new reference). */
 int bundles_mine_rows(struct req *r, json_t **out);
 
-/* Shared view helpers (detail.c). */
+/* Shared view helpers (page.c). */
+/* The light of a case as words and a class ("light_text", "light" in out), from case_json's
+ * light, working_days_left and paused in cj. */
+void cases_light_view(struct req *r, json_t *cj, json_t *out);
 /* A positive decimal id, or 0 when s is absent or malformed. */
 int64_t cases_parse_id(const char *s);
 /* "12 bytes", "3.4 KB", "1.2 MB" (arena). */

@@ -9,7 +9,6 @@
 #include "base/util.h"
 #include "cases/cases_impl.h"
 #include "identity/identity.h"
-#include "notify/notify.h"
 #include "store/cover.h"
 #include "store/db.h"
 
@@ -344,6 +343,19 @@ void cases_observe(case_observer_fn fn)
 	observers[n_observers++] = fn;
 }
 
+static void (*committed[CASES_MAX_OBSERVERS])(void);
+static size_t n_committed;
+
+void cases_observe_commits(void (*fn)(void))
+{
+	for (size_t i = 0; i < n_committed; i++)
+		if (committed[i] == fn)
+			return;
+	if (n_committed == CASES_MAX_OBSERVERS)
+		die("cases: more than %d commit observers", CASES_MAX_OBSERVERS);
+	committed[n_committed++] = fn;
+}
+
 static case_ecert_held_fn ecert_held;
 
 void cases_ecert_source(case_ecert_held_fn held)
@@ -374,6 +386,7 @@ static int tell_observers(struct db *db, struct arena *a, const struct applicati
 		.paused_workdays = next->clock.paused_workdays, .terminal = target->terminal,
 		.decided = target->decided, .paused = target->paused,
 		.item_version = app->item_version, .applicant_name = app->applicant_name,
+		.item_name_zh = app->item_name_zh, .item_name_en = app->item_name_en,
 		.form = app->form_plain, .materials = app->materials ? app->materials : "[]",
 	};
 	/* Observers get the plaintext (the caller's, or the stored form when nothing in it is
@@ -506,16 +519,6 @@ stored:;
 		goto fail;
 	if (event_id)
 		*event_id = db_cell_int(&rows, 0, 0);
-	/* The applicant hears of every change but their own drafts being submitted by themselves
-	 * (which the page already shows); the message is queued in the same transaction. */
-	if (strcmp(action->code, "submit") != 0 || (actor && actor != app->applicant_id)) {
-		const struct wf_state *ts = wf_state(to);
-		rc = notify_application_event(db, a, app->enterprise_id ? app->enterprise_id : app->applicant_id, next.id,
-					      number ? number : app->number, action->code, app->item_name_zh,
-					      app->item_name_en, ts->name_zh, ts->name_en, reason);
-		if (rc)
-			goto fail;
-	}
 	if (number) {
 		next.number = number;
 		next.query_code = code;
@@ -527,7 +530,8 @@ stored:;
 		goto fail;
 	if ((rc = db_commit(db)))
 		goto fail;
-	notify_nudge();
+	for (size_t i = 0; i < n_committed; i++)
+		committed[i]();
 	next.version = app->version + 1;
 	next.updated_at = now;
 	*app = next;

@@ -13,9 +13,9 @@ const struct wf_state wf_states[] = {
 	{ "under_review", "审查中", "Under review", false, false, false },
 	{ "special", "特别程序", "Special procedure", false, true, false },
 	{ "approved", "准予许可", "Approved", false, false, true },
-	{ "completed", "已办结", "Completed", true, false, true },
+	{ "completed", "已办结", "Completed", true, false, true, true },
 	{ "not_accepted", "不予受理", "Not accepted", true, false, true },
-	{ "denied", "不予许可", "Denied", true, false, true },
+	{ "denied", "不予许可", "Denied", true, false, true, true },
 	{ "withdrawn", "已撤回", "Withdrawn", true, false, false },
 };
 const size_t wf_states_n = ARRAY_LEN(wf_states);

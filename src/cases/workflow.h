@@ -35,6 +35,7 @@ struct wf_state {
 	bool terminal;
 	bool paused;           /* the clock stands still in this state */
 	bool decided;          /* a decision was made (approved, denied, not accepted...) */
+	bool concluded;        /* 办结: counted as concluded in the statistics (stats/rollup.c) */
 };
 
 struct wf_action {
@@ -45,7 +46,8 @@ struct wf_action {
 	unsigned actors;       /* WF_* bits */
 	enum wf_clock clock;
 	bool needs_reason;     /* a refusal, denial, supplement or special procedure says why */
-	bool logged;           /* a decision that goes to the transparency log (later issue) */
+	bool logged;           /* a decision: its leaf in the transparency log is of kind "decision"
+				* (every other transition's is "transition"; ledger_is_decision) */
 };
 
 extern const struct wf_state wf_states[];

@@ -28,8 +28,7 @@ struct item_cache {
 	json_t *index; /* code -> integer position in v */
 	struct catalog_service_parsed **v; /* entries in a (stable while the cache lives) */
 	size_t n, cap;
-	const struct req *last; /* the request that last looked up (it may hold entries) */
-	uint64_t last_start;
+	uint64_t last_seq; /* the request that last looked up (it may hold entries): its r->seq */
 };
 
 static void *cache_make(void)
@@ -74,14 +73,13 @@ int catalog_service_cached(struct req *r, const char *code, const struct catalog
 	int rc = req_generation(r, catalog_generation, &gen);
 	if (rc)
 		return rc;
-	bool same_request = c->last == r && c->last_start == r->_start_ns;
+	bool same_request = c->last_seq == r->seq;
 	if ((!c->have_gen || gen != c->gen || c->n >= CACHE_MAX) && !same_request) {
 		cache_clear(c);
 		c->gen = gen;
 		c->have_gen = true;
 	}
-	c->last = r;
-	c->last_start = r->_start_ns;
+	c->last_seq = r->seq;
 	json_t *at = json_object_get(c->index, code);
 	if (at) {
 		*out = c->v[json_integer_value(at)];

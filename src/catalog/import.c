@@ -50,9 +50,6 @@ DB_SQL(q_upsert_bundle,
        "aliases_zh = excluded.aliases_zh, aliases_en = excluded.aliases_en");
 DB_SQL(q_clear_bundle, "DELETE FROM bundle_items WHERE bundle = ?");
 DB_SQL(q_add_bundle_item, "INSERT INTO bundle_items (bundle, item, position) VALUES (?, ?, ?)");
-DB_SQL(q_bump_generation,
-       "UPDATE catalog_meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) "
-       "WHERE key = 'catalog_generation'");
 
 static const char *sget(json_t *obj, const char *key)
 {
@@ -266,7 +263,7 @@ static int write_all(struct db *db, struct arena *a, const struct catalog_set *s
 		}
 		rep->bundles++;
 	}
-	return db_exec(db, &q_bump_generation, DB_NOARGS, NULL);
+	return catalog_changed(db);
 }
 
 /* Validates root and writes it in one transaction. */

@@ -12,26 +12,15 @@
 #include "base/err.h"
 #include "base/sb.h"
 #include "base/util.h"
+#include "http/handler.h"
 #include "http/http.h"
-#include "interact/interact.h"
 #include "store/db.h"
 #include "view/view.h"
 
 #define IS_EN(r) (strcmp((r)->lang, "en") == 0)
 #define PICK(r, obj, field) catalog_pick((r)->lang, (obj)->field##_zh, (obj)->field##_en)
 
-static const char *M(struct req *r, const char *key)
-{
-	return view_msg(r->app->view, r->lang, key);
-}
-
 /* Sets key to s when s is not NULL. */
-static void jset(json_t *o, const char *key, const char *s)
-{
-	if (s)
-		json_object_set_new(o, key, json_string(s));
-}
-
 /* msg with the first tag (e.g. "{n}") replaced by val. */
 static const char *subst(struct req *r, const char *msg, const char *tag, const char *val)
 {
@@ -341,6 +330,20 @@ int catalog_page_services(struct req *r)
 
 /* ---- /services/{code}: the guide ------------------------------------------------------ */
 
+#define MAX_SECTIONS 8
+static catalog_guide_section_fn sections[MAX_SECTIONS];
+static size_t n_sections;
+
+void catalog_guide_section(catalog_guide_section_fn fn)
+{
+	for (size_t i = 0; i < n_sections; i++)
+		if (sections[i] == fn)
+			return;
+	if (n_sections == MAX_SECTIONS)
+		die("catalog: more than %d guide sections", MAX_SECTIONS);
+	sections[n_sections++] = fn;
+}
+
 static json_t *guide_materials(struct req *r, const char *text)
 {
 	json_t *in = text ? json_loads(text, 0, NULL) : NULL;
@@ -482,11 +485,10 @@ int catalog_page_service(struct req *r)
 		json_array_append_new(arr, bundle_card(r, &b[i]));
 	json_object_set_new(ctx, "has_bundles", json_boolean(nb > 0));
 	json_object_set_new(ctx, "bundles", arr);
-	/* The FAQ from answered public consultations (publishing bumps catalog_generation). */
-	json_t *faq = interact_item_faq(r->db, r->arena, it.code, r->lang, 20);
-	json_object_set_new(ctx, "has_faq", json_boolean(faq && json_array_size(faq) > 0));
-	if (faq)
-		json_object_set_new(ctx, "faq", faq);
+	/* Other domains' sections (the FAQ of public consultations): changing one bumps
+	 * catalog_generation. */
+	for (size_t i = 0; i < n_sections; i++)
+		sections[i](r, it.code, ctx);
 	return resp_page(r, 200, "catalog/service", ctx);
 }
 

@@ -321,6 +321,13 @@ int catalog_regions_list(struct db *db, struct arena *a, struct catalog_region *
 }
 
 DB_SQL(q_generation, "SELECT value FROM catalog_meta WHERE key = 'catalog_generation'");
+DB_SQL(q_bump_generation, "UPDATE catalog_meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) "
+			  "WHERE key = 'catalog_generation'");
+
+int catalog_changed(struct db *db)
+{
+	return db_exec(db, &q_bump_generation, DB_NOARGS, NULL);
+}
 
 int catalog_generation(struct req *r, uint64_t *gen)
 {

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/calendar.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -247,10 +248,7 @@ void certs_load_types(const char *data_dir)
 
 static void day_text(int64_t t, char out[11])
 {
-	time_t x = (time_t)(t + 8 * 3600); /* China Standard Time */
-	struct tm tm;
-	if (!gmtime_r(&x, &tm) || !strftime(out, 11, "%Y-%m-%d", &tm))
-		snprintf(out, 11, "1970-01-01");
+	calendar_format_day(calendar_day_of((time_t)t), out); /* China Standard Time */
 }
 
 /* The content fields of the certificate: the form's values (the plaintext, cases.h

@@ -15,6 +15,7 @@
 #include "base/util.h"
 #include "certs/certs.h"
 #include "certs/certs_impl.h"
+#include "http/handler.h"
 #include "http/multipart.h"
 #include "http/server.h"
 #include "identity/identity.h"
@@ -25,29 +26,10 @@
 #define REASON_MAX 500
 #define VERIFY_PER_HOUR 600 /* verifications per address and hour */
 
-static bool en(const struct req *r)
-{
-	return strcmp(r->lang, "en") == 0;
-}
-
-#define T(r, zh, en_) (en(r) ? (en_) : (zh))
-
 static json_t *aj(struct req *r, json_t *j)
 {
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, j);
 	return j;
-}
-
-static const char *when(struct req *r, int64_t t)
-{
-	if (!t)
-		return NULL;
-	time_t x = (time_t)(t + 8 * 3600);
-	struct tm tm;
-	char buf[32];
-	if (!gmtime_r(&x, &tm) || !strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M", &tm))
-		return NULL;
-	return arena_strdup(r->arena, buf);
 }
 
 /* The holder the caller acts as: the enterprise acted for (while its authorisation stands),
@@ -226,7 +208,7 @@ static json_t *result_view(struct req *r, json_t *res)
 	json_object_set_new(v, "sig_ok", json_boolean(json_is_true(json_object_get(checks, "signature"))));
 	json_object_set_new(v, "log_ok", json_boolean(json_is_true(json_object_get(checks, "inclusion"))));
 	if (json_object_get(res, "revoked_at"))
-		json_object_set_new(v, "revoked_when", json_string(when(r, json_integer_value(json_object_get(res, "revoked_at")))));
+		json_object_set_new(v, "revoked_when", json_string(req_when(r, json_integer_value(json_object_get(res, "revoked_at")))));
 	return aj(r, v);
 }
 
@@ -260,7 +242,7 @@ static int cert_page(struct req *r)
 		json_t *shares = json_array();
 		for (size_t i = 0; i < n; i++)
 			json_array_append_new(shares, json_pack("{s:s,s:s,s:s}", "application", s[i].application_number,
-								"department", s[i].department, "at", when(r, s[i].shared_at)));
+								"department", s[i].department, "at", req_when(r, s[i].shared_at)));
 		json_object_set_new(ctx, "has_shares", json_boolean(n > 0));
 		json_object_set_new(ctx, "shares", shares);
 	}

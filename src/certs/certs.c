@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/calendar.h"
 #include "base/err.h"
 #include "base/util.h"
 #include "certs/certs.h"
@@ -51,9 +52,7 @@ static void cli_usage(FILE *f)
 
 static void when(int64_t t, char out[32])
 {
-	time_t x = (time_t)(t + 8 * 3600);
-	struct tm tm;
-	if (!t || !gmtime_r(&x, &tm) || !strftime(out, 32, "%Y-%m-%d %H:%M", &tm))
+	if (!t || !calendar_format_minute(t, out))
 		snprintf(out, 32, "-");
 }
 

@@ -138,6 +138,8 @@ struct req {
 	struct caller who;      /* who the caller is (zero for anonymous) */
 	const char *ip;         /* peer address */
 	char id[20];            /* request id (also sent as X-Request-Id) */
+	uint64_t seq;           /* this request's number, unique in the process and never 0 (tells
+				   apart two requests at one address, as caches kept per worker need) */
 	const struct route *route;
 	/* response, filled by resp_* */
 	int status;

@@ -1069,8 +1069,10 @@ static struct req *req_begin(struct conn *c)
 	r->_ev = x;
 	r->_start_ns = now_ns();
 	r->ip = client_address(r, c);
+	uint64_t seq = atomic_fetch_add(&request_seq, 1);
+	r->seq = seq + 1; /* never 0, which a cache's "none yet" may be */
 	snprintf(r->id, sizeof(r->id), "%08llx%08llx", (unsigned long long)(boot_id & 0xffffffffu),
-		 (unsigned long long)atomic_fetch_add(&request_seq, 1));
+		 (unsigned long long)seq);
 	c->r = r;
 	w->inflight++;
 	evbuffer_drain(c->body, evbuffer_get_length(c->body));

@@ -15,6 +15,7 @@
 
 #include "base/err.h"
 #include "base/util.h"
+#include "http/handler.h"
 #include "http/server.h"
 #include "http/write.h"
 #include "identity/identity_impl.h"
@@ -23,13 +24,6 @@
 #define TOKEN_NAME_MAX 100
 #define TOKENS_PER_HOUR 30
 #define AGENT_LOOKUPS_PER_HOUR 20
-
-static bool en(const struct req *r)
-{
-	return strcmp(r->lang, "en") == 0;
-}
-
-#define T(r, zh, en_) (en(r) ? (en_) : (zh))
 
 /* s without surrounding ASCII spaces, in the arena. */
 static const char *trimmed(struct req *r, const char *s)
@@ -40,19 +34,6 @@ static const char *trimmed(struct req *r, const char *s)
 	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
 		n--;
 	return arena_strndup(r->arena, s, n);
-}
-
-/* "2026-03-01 14:05" in China Standard Time (UTC+8), or NULL for 0. */
-static const char *when(struct req *r, int64_t t)
-{
-	if (!t)
-		return NULL;
-	time_t x = (time_t)(t + 8 * 3600);
-	struct tm tm;
-	char buf[32];
-	if (!gmtime_r(&x, &tm) || !strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M", &tm))
-		return NULL;
-	return arena_strdup(r->arena, buf);
 }
 
 /* A positive decimal id: the route parameter name, or GH_ENOTFOUND. */
@@ -216,10 +197,10 @@ static json_t *token_row(struct req *r, const struct api_token *t, int64_t now)
 									     : T(r, "已过期", "Expired")));
 	json_object_set_new(j, "channel_label", json_string(channel_label(r, t->channel)));
 	json_object_set_new(j, "scope_labels", scope_labels(r, t->scopes));
-	json_object_set_new(j, "created", json_string(when(r, t->created_at)));
-	json_object_set_new(j, "expires", json_string(when(r, t->expires_at)));
+	json_object_set_new(j, "created", json_string(req_when(r, t->created_at)));
+	json_object_set_new(j, "expires", json_string(req_when(r, t->expires_at)));
 	if (t->last_used)
-		json_object_set_new(j, "last_used_label", json_string(when(r, t->last_used)));
+		json_object_set_new(j, "last_used_label", json_string(req_when(r, t->last_used)));
 	return j;
 }
 
@@ -271,14 +252,14 @@ static int account_ctx(struct req *r, json_t **out)
 	json_t *ctx = json_pack("{s:s,s:s,s:o,s:s,s:b,s:b,s:b,s:b,s:s?}", "title", T(r, "我的账户", "My account"), "csrf",
 				identity_csrf_token(r), "account", account_json(&acc), "kind_label",
 				kind_label(r, acc.kind), "is_individual", individual, "is_enterprise", enterprise,
-				"is_staff", staff, "is_admin", admin, "created", when(r, acc.created_at));
+				"is_staff", staff, "is_admin", admin, "created", req_when(r, acc.created_at));
 	json_object_set_new(ctx, "nav_account", json_true());
 	if (staff)
 		json_object_set_new(ctx, "staff_role_labels", staff_role_labels(r, acc.staff_roles));
 	if (staff || admin)
 		json_object_set_new(ctx, "may_totp", json_true());
 	if (acc.password_changed_at)
-		json_object_set_new(ctx, "password_changed", json_string(when(r, acc.password_changed_at)));
+		json_object_set_new(ctx, "password_changed", json_string(req_when(r, acc.password_changed_at)));
 
 	struct api_token *toks;
 	size_t nt;
@@ -675,7 +656,7 @@ static int token_answer(struct req *r, void *p, int rc)
 		return resp_json(r, 201, out);
 	}
 	json_t *ctx = json_pack("{s:s,s:s,s:s,s:s,s:s?,s:o}", "title", T(r, "新令牌", "Your new token"), "token", token,
-				"name", name, "channel_label", channel_label(r, channel), "expires", when(r, expires),
+				"name", name, "channel_label", channel_label(r, channel), "expires", req_when(r, expires),
 				"scope_labels", scope_labels(r, scopes));
 	json_object_set_new(ctx, "nav_account", json_true());
 	sodium_memzero(t->token, sizeof(t->token));

@@ -18,6 +18,7 @@
 #include "base/sb.h"
 #include "base/str.h"
 #include "base/util.h"
+#include "http/handler.h"
 #include "http/server.h"
 #include "http/write.h"
 #include "identity/identity_impl.h"
@@ -31,25 +32,7 @@
 #define ACCOUNT_EVENTS 10 /* recent events on an account's page */
 #define EVENT_KIND_MAX 64
 
-static bool en(const struct req *r)
-{
-	return strcmp(r->lang, "en") == 0;
-}
-
-#define T(r, zh, en_) (en(r) ? (en_) : (zh))
-
 /* The message for key in the request's language (data/i18n). */
-static const char *M(const struct req *r, const char *key)
-{
-	return view_msg(r->app->view, r->lang, key);
-}
-
-static void jset(json_t *o, const char *key, const char *v)
-{
-	if (v)
-		json_object_set_new(o, key, json_string(v));
-}
-
 /* Unix seconds as UTC ISO 8601 ("2026-03-01T08:15:00Z"), in arena. */
 static const char *iso_time(struct arena *a, int64_t t)
 {

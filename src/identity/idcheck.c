@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/calendar.h"
 #include "base/util.h"
 
 /* Birth dates before this are refused (a plausibility rule of ours, see idcheck.h). */
@@ -81,11 +82,9 @@ static long today_cst(void)
 	time_t now = time(NULL);
 	if (now == (time_t)-1)
 		return 0;
-	now += 8 * 60 * 60;
-	struct tm tm;
-	if (!gmtime_r(&now, &tm))
-		return 0;
-	return (tm.tm_year + 1900L) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
+	int y, m, d;
+	calendar_ymd(calendar_day_of(now), &y, &m, &d);
+	return y * 10000L + m * 100 + d;
 }
 
 char idcheck_id_check_char(const char *first17)

@@ -259,7 +259,11 @@ void identity_tell(struct req *r, int64_t account, const char *kind, const char 
 
 /* ---- helpers shared by the handlers ---------------------------------------------------- */
 
-int64_t identity_now(void);
+/* Now, in unix seconds (inline: every file of the module reads the clock, none through another). */
+static inline int64_t identity_now(void)
+{
+	return (int64_t)time(NULL);
+}
 /* A safe local redirect target from a "next" parameter ("/..." but not "//..."), or dflt. */
 const char *identity_safe_next(const char *next, const char *dflt);
 /* Reads the posted form (pages) or JSON object (API) into a flat string object: both

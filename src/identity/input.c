@@ -7,6 +7,7 @@
 
 #include "base/err.h"
 #include "base/sb.h"
+#include "http/handler.h"
 #include "http/server.h"
 #include "identity/identity_impl.h"
 
@@ -26,15 +27,13 @@ int identity_read_input(struct req *r, json_t **out)
 			json_object_set_new(o, form.v[i].key, json_string(form.v[i].val));
 		return 0;
 	}
-	const char *ct = req_header(r, "Content-Type");
-	if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
-		req_error_detail(r, "Send a JSON object with Content-Type: application/json / 请以 JSON 提交");
-		return GH_EUNSUPPORTED;
-	}
+	int rc = req_json_content(r);
+	if (rc)
+		return rc;
 	size_t len;
 	const char *body = req_body(r, &len);
 	char detail[160];
-	int rc = identity_input_from_json(body, len, o, detail, sizeof(detail));
+	rc = identity_input_from_json(body, len, o, detail, sizeof(detail));
 	if (rc)
 		req_error_detail(r, "%s", detail);
 	return rc;

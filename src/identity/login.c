@@ -9,6 +9,7 @@
 #include "base/err.h"
 #include "base/jobs.h"
 #include "base/log.h"
+#include "http/handler.h"
 #include "http/server.h"
 #include "http/write.h"
 #include "identity/identity_impl.h"
@@ -17,13 +18,6 @@
 
 #define TOKEN_TTL (30 * 86400)
 #define REGISTRATIONS_PER_HOUR 10
-
-static bool en(const struct req *r)
-{
-	return strcmp(r->lang, "en") == 0;
-}
-
-#define T(r, zh, en_) (en(r) ? (en_) : (zh))
 
 /* A copy of the form's values for re-display, passwords left out. */
 static json_t *kept_values(json_t *in)

@@ -114,11 +114,6 @@ unsigned role_of(const char *kind, int64_t acting_for)
 	return ROLE_ANON;
 }
 
-int64_t identity_now(void)
-{
-	return (int64_t)time(NULL);
-}
-
 /* Bookkeeping of the authenticate hook, written along with the request (its answer does not
  * depend on it): a session or token used, a session ended or no longer acting for an
  * enterprise. */

@@ -8,6 +8,7 @@
 #include "base/err.h"
 #include "base/str.h"
 #include "base/util.h"
+#include "http/handler.h"
 #include "http/server.h"
 #include "identity/identity.h"
 #include "interact/interact_impl.h"
@@ -19,27 +20,16 @@
 /* The request body as a JSON object (owned by the arena) and its text. */
 static int body_object(struct req *r, json_t **out, const char **text, size_t *len)
 {
-	const char *ct = req_header(r, "Content-Type");
-	if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
-		req_error_detail(r, "Send a JSON object with Content-Type: application/json / 请以 JSON 提交");
-		return GH_EUNSUPPORTED;
+	int rc = req_body_object(r, out);
+	if (!rc && (text || len)) {
+		size_t n;
+		const char *body = req_body(r, &n); /* the copy req_body_object read */
+		if (text)
+			*text = body;
+		if (len)
+			*len = n;
 	}
-	size_t n;
-	const char *body = req_body(r, &n);
-	json_error_t e;
-	json_t *j = json_loadb(body ? body : "", n, JSON_REJECT_DUPLICATES, &e);
-	if (!j || !json_is_object(j)) {
-		json_decref(j);
-		req_error_detail(r, "The body is not a JSON object / 请求体不是 JSON 对象");
-		return GH_EINVAL;
-	}
-	arena_cleanup(r->arena, (void (*)(void *))json_decref, j);
-	*out = j;
-	if (text)
-		*text = body;
-	if (len)
-		*len = n;
-	return 0;
+	return rc;
 }
 
 /* A string member (NULL when absent); GH_EINVAL when present but not a string. */

@@ -15,6 +15,7 @@
 #include "base/err.h"
 #include "base/str.h"
 #include "base/util.h"
+#include "catalog/catalog.h"
 #include "notify/notify.h"
 #include "identity/identity.h"
 #include "interact/interact_impl.h"
@@ -36,8 +37,6 @@ DB_SQL(q_consult_answer, "UPDATE consultations SET state = 'answered', answer = 
 			 "WHERE id = ? AND state = 'open'");
 DB_SQL(q_consult_publish, "UPDATE consultations SET published = ?, public_question = ?, public_answer = ? "
 			  "WHERE id = ? AND state = 'answered' AND consent_public = 1");
-DB_SQL(q_catalog_bump, "UPDATE catalog_meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) "
-		       "WHERE key = 'catalog_generation'");
 DB_SQL(q_faq, "SELECT public_question, public_answer, answered_at FROM consultations WHERE item_code = ? "
 	      "AND published = 1 ORDER BY answered_at DESC, id DESC LIMIT ?");
 DB_SQL(q_consult_list, "SELECT c.id, c.subject, c.state, c.due_day, c.created_at, c.department, d.name_zh, d.name_en, "
@@ -250,7 +249,7 @@ static int publish_in_tx(struct req *r, const struct consult *c, bool publish, c
 		return GH_ECONFLICT;
 	}
 	if (!rc)
-		rc = db_exec(r->db, &q_catalog_bump, DB_NOARGS, NULL);
+		rc = catalog_changed(r->db); /* the item's guide shows the FAQ */
 	if (!rc)
 		rc = ia_event(r->db, "consultation", c->id, r->who.account, publish ? "publish" : "unpublish", NULL);
 	return rc;
@@ -358,4 +357,13 @@ json_t *interact_item_faq(struct db *db, struct arena *a, const char *item_code,
 						     db_cell(&rows, i, 1), "answered",
 						     ia_day_str(a, calendar_day_of((time_t)db_cell_int(&rows, i, 2)))));
 	return arr;
+}
+
+/* The catalog guide's FAQ section (catalog_guide_section): has_faq and faq. */
+void ia_faq_section(struct req *r, const char *item_code, json_t *ctx)
+{
+	json_t *faq = interact_item_faq(r->db, r->arena, item_code, r->lang, 20);
+	json_object_set_new(ctx, "has_faq", json_boolean(faq && json_array_size(faq) > 0));
+	if (faq)
+		json_object_set_new(ctx, "faq", faq);
 }

@@ -27,8 +27,9 @@ struct router;
 struct db;
 struct arena;
 
-/* Registers the cases observer that records applications as rateable when they end (call at
- * start, before any transition: serve calls it). Returns 0. */
+/* Registers the cases observer that records applications as rateable when they end and the
+ * FAQ section of the catalog's guide pages (call at start, before any transition: serve calls
+ * it). Returns 0. */
 int interact_init(struct app *app, char *err, size_t errlen);
 /* Declares the tables this module covers with the transparency log (store/cover.h): call at
  * start of every command. */
@@ -39,7 +40,8 @@ int interact_add_routes(struct router *rt);
 
 /* The published FAQ of an item (answers to public consultations), newest first, at most max
  * entries: a JSON array of {question, answer, answered} owned by the caller, or NULL on a
- * database error. For the catalog's guide page (templates/interact/faq.mustache). Publishing
+ * database error. For the catalog's guide page (its section, registered by interact_init;
+ * templates/interact/faq.mustache) and the API. Publishing
  * an entry bumps catalog_generation, so cached guide pages refresh. Allocates in a. */
 json_t *interact_item_faq(struct db *db, struct arena *a, const char *item_code, const char *lang, int max);
 

@@ -55,6 +55,11 @@ extern const size_t ia_tags_n;
 const struct ia_tag *ia_tag_find(const char *code, size_t len);
 /* The tag group of a level: 3 for 5 and 4, 2 for 3, 1 for 2 and 1. */
 int ia_level_group(int level);
+
+/* Registers the cases observer that makes ended applications rateable (evaluations.c). */
+void ia_evaluations_init(void);
+/* The FAQ section of an item's guide page (catalog_guide_section; consult.c). */
+void ia_faq_section(struct req *r, const char *item_code, json_t *ctx);
 const char *ia_level_name(int level, bool en);
 /* Names of the citizen's rating of a rectification (3 满意, 2 基本满意, 1 不满意). */
 const char *ia_rect_level_name(int level, bool en);
@@ -160,8 +165,6 @@ struct ia_rect {
 	int32_t due_day;
 	int citizen_level;
 };
-/* Opens the task of bad review e (inside the rating's transaction) and tells the department. */
-int ia_rect_open(struct req *r, const struct ia_eval *e);
 int ia_rect_get(struct db *db, struct arena *a, int64_t evaluation_id, struct ia_rect *out);
 json_t *ia_rect_json(struct req *r, const struct ia_rect *t);
 /* step "visit" (method, notes, when: unix seconds or 0 for now), "rectify" (notes), "feedback"

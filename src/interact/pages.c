@@ -265,7 +265,7 @@ static int64_t parse_local_time(const char *s)
 	long hh, mm;
 	if (str_to_long(str_n(s + 11, 2), 0, 23, &hh) || str_to_long(str_n(s + 14, 2), 0, 59, &mm))
 		return -1;
-	return (int64_t)day * 86400 + hh * 3600 + mm * 60 - 8 * 3600;
+	return (int64_t)day * 86400 + hh * 3600 + mm * 60 - CALENDAR_CST_OFFSET;
 }
 
 static int rect_post(struct req *r)

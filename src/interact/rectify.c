@@ -23,8 +23,6 @@
 #include "store/cover.h"
 #include "store/db.h"
 
-DB_SQL(q_rect_add, "INSERT INTO rectifications (evaluation_id, department, state, due_day, created_at, updated_at) "
-		   "VALUES (?, ?, 'open', ?, ?, ?) RETURNING id");
 DB_SQL(q_rect_get, "SELECT id, evaluation_id, department, state, due_day, COALESCE(visit_at, 0), visit_method, "
 		   "visit_notes, rectify_notes, COALESCE(rectified_at, 0), feedback, COALESCE(feedback_at, 0), "
 		   "COALESCE(citizen_level, 0), COALESCE(citizen_rated_at, 0), created_at "
@@ -39,29 +37,6 @@ DB_SQL(q_rect_rate, "UPDATE rectifications SET state = 'closed', citizen_level =
 		    "updated_at = ? WHERE id = ? AND state = 'awaiting_rating'");
 DB_SQL(q_rect_cancel, "UPDATE rectifications SET state = 'cancelled', updated_at = ? WHERE evaluation_id = ? "
 		      "AND state NOT IN ('closed', 'cancelled')");
-
-int ia_rect_open(struct req *r, const struct ia_eval *e)
-{
-	int64_t now = (int64_t)time(NULL);
-	int32_t due = ia_add_workdays(r->app, e->day, (int)r->app->cfg.rectify_days);
-	struct db_rows rows;
-	int rc = db_query(r->db, r->arena, &q_rect_add,
-			  DB_ARGS(DB_INT(e->id), DB_TEXT(e->department), DB_INT(due), DB_INT(now), DB_INT(now)), &rows);
-	if (rc)
-		return rc;
-	int64_t id = db_cell_int(&rows, 0, 0);
-	if ((rc = ia_event(r->db, "rectification", id, 0, "open",
-			   json_pack("{s:I,s:s}", "evaluation", (json_int_t)e->id, "due_day", ia_day_str(r->arena, due)))))
-		return rc;
-	const char *due_s = ia_day_str(r->arena, due);
-	return ia_tell_department(
-		r->db, r->arena, e->department, false, "rectify_task", "差评整改任务", "A bad review to put right",
-		arena_printf(r->arena, "收到一条差评（%s），请在 %s 前完成回访、整改并反馈：/evaluations/%lld",
-			     ia_level_name(e->level, false), due_s, (long long)e->id),
-		arena_printf(r->arena, "A review rated \"%s\" came in. Visit, put it right and give feedback by %s: /evaluations/%lld",
-			     ia_level_name(e->level, true), due_s, (long long)e->id),
-		NULL);
-}
 
 int ia_rect_get(struct db *db, struct arena *a, int64_t evaluation_id, struct ia_rect *t)
 {

@@ -8,8 +8,10 @@
 
 #include <sodium.h>
 
+#include "base/calendar.h"
 #include "base/err.h"
 #include "base/util.h"
+#include "http/handler.h"
 #include "http/http.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -28,26 +30,10 @@ DB_SQL(q_app_leaves,
        "SELECT l.idx, e.action, e.at FROM application_events e JOIN ledger_leaves l "
        "ON l.ref = 'decision:' || CAST(e.id AS TEXT) WHERE e.application_id = ? ORDER BY l.idx");
 
-static bool en(const struct req *r)
-{
-	return strcmp(r->lang, "en") == 0;
-}
-
-static const char *M(struct req *r, const char *key)
-{
-	return view_msg(r->app->view, r->lang, key);
-}
-
 static json_t *owned(struct req *r, json_t *j)
 {
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, j);
 	return j;
-}
-
-static void jset(json_t *o, const char *k, const char *v)
-{
-	if (v)
-		json_object_set_new(o, k, json_string(v));
 }
 
 static const char *b64(struct req *r, const unsigned char h[H32])
@@ -59,11 +45,8 @@ static const char *b64(struct req *r, const unsigned char h[H32])
 
 static const char *when(struct req *r, int64_t t)
 {
-	time_t x = (time_t)(t + 8 * 3600);
-	struct tm tm;
-	char buf[32];
-	if (!gmtime_r(&x, &tm) || !strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M", &tm))
-		return "";
+	char buf[CALENDAR_MINUTE_LEN];
+	calendar_format_minute(t, buf); /* "" for an impossible t */
 	return arena_strdup(r->arena, buf);
 }
 

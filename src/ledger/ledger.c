@@ -14,6 +14,7 @@
 #include "base/sb.h"
 #include "base/util.h"
 #include "cases/cases.h"
+#include "cases/workflow.h"
 #include "catalog/catalog.h"
 #include "ledger/ledger_ext.h"
 #include "ledger/log_impl.h"
@@ -103,14 +104,10 @@ int ledger_wellknown_extend(struct db *db, struct arena *a, json_t *keys)
 
 /* ---- decisions ---- */
 
-static const char *const decision_actions[] = { "accept", "refuse", "approve", "deny", "complete" };
-
 bool ledger_is_decision(const char *action)
 {
-	for (size_t i = 0; i < ARRAY_LEN(decision_actions); i++)
-		if (action && strcmp(action, decision_actions[i]) == 0)
-			return true;
-	return false;
+	const struct wf_action *w = action ? wf_action(action) : NULL; /* the workflow table says */
+	return w && w->logged;
 }
 
 static void set_hash(json_t *o, const char *salt, const char *field, const char *value)

@@ -9,6 +9,7 @@
 
 #include "base/err.h"
 #include "base/util.h"
+#include "http/handler.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "identity/identity.h"
@@ -37,43 +38,6 @@ int notify_unread_count(struct db *db, struct arena *a, int64_t account, long *n
 		return rc;
 	*n = rows.nrows ? (long)db_cell_int(&rows, 0, 0) : 0;
 	return 0;
-}
-
-static bool en(const struct req *r)
-{
-	return strcmp(r->lang, "en") == 0;
-}
-
-#define T(r, zh, en_) (en(r) ? (en_) : (zh))
-
-static void jset(json_t *o, const char *k, const char *v)
-{
-	if (v)
-		json_object_set_new(o, k, json_string(v));
-}
-
-/* "2026-03-01 14:05" in China Standard Time (UTC+8), or NULL for 0. */
-static const char *when(struct req *r, int64_t t)
-{
-	if (!t)
-		return NULL;
-	time_t x = (time_t)(t + 8 * 3600);
-	struct tm tm;
-	char buf[32];
-	if (!gmtime_r(&x, &tm) || !strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M", &tm))
-		return NULL;
-	return arena_strdup(r->arena, buf);
-}
-
-/* The same instant for <time datetime>: "2026-03-01T14:05+08:00". */
-static const char *when_iso(struct req *r, int64_t t)
-{
-	const char *w = when(r, t);
-	if (!w)
-		return NULL;
-	char *s = arena_printf(r->arena, "%s+08:00", w);
-	s[10] = 'T';
-	return s;
 }
 
 /* Whose inbox the caller reads: the owner it acts as (an enterprise's messages reach its
@@ -208,8 +172,8 @@ static int inbox_get(struct req *r)
 		json_object_set_new(o, "id", json_integer(v[i].id));
 		jset(o, "title", T(r, v[i].title_zh, v[i].title_en));
 		json_object_set_new(o, "lines", lines(T(r, v[i].body_zh, v[i].body_en)));
-		jset(o, "created", when(r, v[i].created_at));
-		jset(o, "created_iso", when_iso(r, v[i].created_at));
+		jset(o, "created", req_when(r, v[i].created_at));
+		jset(o, "created_iso", req_when_iso(r, v[i].created_at));
 		json_object_set_new(o, "unread", json_boolean(!v[i].read_at));
 		if (v[i].number) {
 			jset(o, "href", arena_printf(r->arena, "/applications/%s", v[i].number));

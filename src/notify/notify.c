@@ -33,7 +33,8 @@
 #include "base/log.h"
 #include "base/sb.h"
 #include "base/util.h"
-#include "notify/warnings.h"
+#include "cases/cases.h"
+#include "cases/workflow.h"
 #include "identity/identity.h"
 #include "store/db.h"
 
@@ -225,6 +226,29 @@ int notify_application_event(struct db *db, struct arena *a, int64_t account, in
 			     NULL);
 	free(payload);
 	return rc;
+}
+
+/* The cases observer: the applicant (the enterprise, for its applications) hears of every
+ * change but their own drafts being submitted by themselves, which the page already shows;
+ * the message is queued in the transition's transaction. */
+static int on_transition(struct db *db, struct arena *a, const struct case_change *c)
+{
+	if (strcmp(c->action, "submit") == 0 && !(c->actor_id && c->actor_id != c->applicant_id))
+		return 0;
+	const struct wf_state *ts = wf_state(c->to_state);
+	return notify_application_event(db, a, c->enterprise_id ? c->enterprise_id : c->applicant_id, c->application_id,
+					c->number, c->action, c->item_name_zh, c->item_name_en, ts ? ts->name_zh : NULL,
+					ts ? ts->name_en : NULL, c->reason);
+}
+
+void notify_register_observers(void)
+{
+	static bool done;
+	if (done)
+		return;
+	done = true;
+	cases_observe(on_transition);
+	cases_observe_commits(notify_nudge);
 }
 
 int notify_sms_sealed(struct db *db, struct arena *a, int64_t account, const char *kind, const char *sealed_text)
@@ -806,7 +830,7 @@ int notify_start(struct app *app, char *err, size_t errlen)
 	bool webhook = on(cfg->notify_webhook_url), sms = on(cfg->notify_sms_url), email = on(cfg->notify_smtp_url);
 	if (!webhook && !sms && !email) {
 		log_info("notify: no delivery channel configured; messages go to the site inbox only");
-		return warnings_start(app, err, errlen);
+		return 0;
 	}
 	if ((webhook && !http_url(cfg->notify_webhook_url)) || (sms && !http_url(cfg->notify_sms_url))) {
 		snprintf(err, errlen, "notify-webhook-url and notify-sms-url must start with http:// or https://");
@@ -838,21 +862,16 @@ int notify_start(struct app *app, char *err, size_t errlen)
 	int rc;
 	if (duty)
 		return 0;
-	if ((rc = warnings_start(app, err, errlen)))
-		return rc;
 	pthread_once(&curl_once, curl_init_once);
 	/* Deliveries wait on other servers (up to TIMEOUT_S each), so they have a thread and a
 	 * connection of their own rather than holding up the duties thread. */
-	if ((rc = db_open_named(cfg->db, "govhall notify", &duty_db, err, errlen))) {
-		warnings_stop();
+	if ((rc = db_open_named(cfg->db, "govhall notify", &duty_db, err, errlen)))
 		return rc;
-	}
 	duty_app = app;
 	atomic_store(&stopping, false);
 	if (!(duty = duty_start_alone("notify", deliver_pass, NULL, 1))) {
 		db_close(duty_db);
 		duty_db = NULL;
-		warnings_stop();
 		snprintf(err, errlen, "notify: cannot start the delivery thread");
 		return GH_EINTERNAL;
 	}
@@ -862,7 +881,6 @@ int notify_start(struct app *app, char *err, size_t errlen)
 
 void notify_stop(void)
 {
-	warnings_stop();
 	if (!duty)
 		return;
 	/* Deliveries in progress give up at once (curl's progress callback reads this). */

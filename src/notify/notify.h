@@ -40,6 +40,12 @@ struct config;
  * Thread-safe. */
 void notify_configure(const struct config *cfg);
 
+/* Registers the cases observer that queues a message to the applicant for each change of
+ * their application (notify_application_event, in the transition's transaction; not for
+ * their own submission) and wakes the delivery thread after the commit. main.c calls it at
+ * the start of every command; a second call is a no-op. */
+void notify_register_observers(void);
+
 /* Queues the messages for one event of an application (call inside the transaction that
  * records the event): the inbox row, and one outbox row per configured channel (the SMS row
  * only when the account has a phone number). kind is the workflow action ("accept",
@@ -89,8 +95,8 @@ int notify_deliver_due(struct app *app, struct db *db, int64_t now, int *sent);
 /* Starts / stops the delivery thread (serve). notify_start configures the channels, checks
  * the settings (a channel needs an http(s) URL and notify-webhook-secret) and opens the
  * thread's own database connection; with no channel configured it starts no delivery thread
- * and returns 0. Either way (settings accepted) it also starts the cases duties thread
- * (warnings.h: deadline warnings, calendar refresh), which notify_stop stops. GH_E code with a message in err. notify_stop aborts a transfer in progress
+ * and returns 0. GH_E code with a message in err. (Staff warnings are started apart, by
+ * warnings_start.) notify_stop aborts a transfer in progress
  * (the row is tried again later, not counted as a failure) and joins the thread. */
 int notify_start(struct app *app, char *err, size_t errlen);
 void notify_stop(void);

@@ -9,8 +9,9 @@
  * node's calendar at the time of the pass; the stored due day is the promise and is not
  * recomputed.
  *
- * The thread also refreshes the working-day calendar (calendar_admin.h) on every node; the
- * warning passes run on one node at a time (PostgreSQL advisory lock; trivially on SQLite). */
+ * The warning passes run on one node at a time (PostgreSQL advisory lock; trivially on
+ * SQLite). They share the duties thread (base/duty.h) with the cases module's calendar
+ * refresh, so the calendar a pass loaded is not swapped twice under it (calendar_admin.h). */
 #include "notify/warnings.h"
 
 #include <pthread.h>
@@ -24,8 +25,6 @@
 #include "base/duty.h"
 #include "base/err.h"
 #include "base/log.h"
-#include "cases/calendar_admin.h"
-#include "cases/cases_impl.h"
 #include "notify/notify.h"
 #include "http/http.h"
 #include "store/db.h"
@@ -194,34 +193,12 @@ out:
 static struct duty *duty;
 static struct db *duty_db;
 static struct app *duty_app;
-static time_t next_warn;
-static bool forms_sealed; /* forms stored before sealing existed are sealed (sealed.c) */
 
-/* Every WARNINGS_CALENDAR_S: the calendar; every WARNINGS_PERIOD_S: the warnings. First, in
- * batches, the personal fields of forms stored before they were sealed. */
+/* Every WARNINGS_PERIOD_S, and at once again after a full batch. */
 static int warnings_pass(void *arg, bool *more)
 {
 	(void)arg;
-	if (!forms_sealed) {
-		size_t n = 0;
-		bool again = false;
-		int src = cases_forms_seal_legacy(duty_app->keys, duty_db, &n, &again);
-		if (src) /* not again until the next start: `govhall key reseal` does it too */
-			log_error("cases: sealing stored forms failed (%s); run `govhall key reseal`", err_name(src));
-		else if (n)
-			log_info("cases: %zu stored form%s sealed", n, n == 1 ? "" : "s");
-		forms_sealed = src || !again;
-		if (again) {
-			*more = true;
-			return 0;
-		}
-	}
-	int rc = cases_calendar_refresh(duty_app, duty_db);
-	if (rc)
-		log_debug("calendar: refresh failed: %s", db_last_error(duty_db));
 	time_t now = time(NULL);
-	if (now < next_warn)
-		return rc;
 	int sent = 0;
 	int wrc = warnings_run(duty_app, duty_db, calendar_day_of(now), &sent);
 	if (wrc)
@@ -230,8 +207,7 @@ static int warnings_pass(void *arg, bool *more)
 		log_info("warnings: %d message%s to staff", sent, sent == 1 ? "" : "s");
 	/* A full batch: more are waiting, go on at once. */
 	*more = !wrc && sent >= WARNINGS_BATCH;
-	next_warn = *more ? now : now + WARNINGS_PERIOD_S;
-	return wrc ? wrc : rc;
+	return wrc;
 }
 
 int warnings_start(struct app *app, char *err, size_t errlen)
@@ -244,9 +220,7 @@ int warnings_start(struct app *app, char *err, size_t errlen)
 	}
 	duty_db = app->duty_db; /* the duties thread's connection, shared by its duties */
 	duty_app = app;
-	next_warn = 0;
-	forms_sealed = false;
-	if (!(duty = duty_start("warnings", warnings_pass, NULL, WARNINGS_CALENDAR_S))) {
+	if (!(duty = duty_start("warnings", warnings_pass, NULL, WARNINGS_PERIOD_S))) {
 		duty_db = NULL;
 		snprintf(err, errlen, "warnings: cannot start the duties thread");
 		return GH_EINTERNAL;

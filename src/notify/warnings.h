@@ -24,9 +24,8 @@ struct db;
 
 /* Applications one pass handles at most (the next pass takes the rest). */
 #define WARNINGS_BATCH 200
-/* Seconds between warning passes; the calendar is checked every WARNINGS_CALENDAR_S. */
+/* Seconds between warning passes. */
 #define WARNINGS_PERIOD_S 60
-#define WARNINGS_CALENDAR_S 5
 
 /* One pass on db (a connection of the caller's thread) for day `today`: on PostgreSQL only
  * when this connection wins the warnings' advisory lock (otherwise 0 with *sent = 0). Counts
@@ -35,9 +34,9 @@ struct db;
  * fault is left for the next pass). */
 int warnings_run(struct app *app, struct db *db, int32_t today, int *sent);
 
-/* Starts / stops the duties thread (its own database connection): a warning pass at start and
- * every WARNINGS_PERIOD_S seconds, a calendar refresh (cases_calendar_refresh) every
- * WARNINGS_CALENDAR_S. Starting twice is a no-op. GH_E code with a message in err. */
+/* Starts / stops the warning duty on the duties thread (base/duty.h, app->duty_db): a pass at
+ * start and every WARNINGS_PERIOD_S seconds. Starting twice is a no-op. GH_E code with a
+ * message in err. */
 int warnings_start(struct app *app, char *err, size_t errlen);
 void warnings_stop(void);
 

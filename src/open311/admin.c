@@ -9,6 +9,7 @@
 #include "base/err.h"
 #include "base/str.h"
 #include "base/util.h"
+#include "http/handler.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "identity/crypto.h"
@@ -18,11 +19,6 @@
 #include "store/db.h"
 
 #define NAME_MAX_CHARS 100
-
-static const char *T(const struct req *r, const char *zh, const char *en)
-{
-	return strcmp(r->lang, "en") == 0 ? en : zh;
-}
 
 /* "YYYY-MM-DD HH:MM" in China Standard Time, or NULL for 0. */
 static const char *when(struct req *r, int64_t t)

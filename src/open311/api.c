@@ -20,6 +20,7 @@
 #include "cases/cases.h"
 #include "cases/workflow.h"
 #include "catalog/catalog.h"
+#include "http/handler.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "http/write.h"
@@ -31,11 +32,6 @@
 
 #define SPEC_URL "http://wiki.open311.org/GeoReport_v2"
 #define SERVICES_MAX 5000 /* catalog items considered for the service list */
-
-static const char *T(const struct req *r, const char *zh, const char *en)
-{
-	return strcmp(r->lang, "en") == 0 ? en : zh;
-}
 
 /* ---- answers ---------------------------------------------------------------------------- */
 
@@ -393,7 +389,7 @@ static json_t *request_json(struct req *r, const struct open311_request *q, stru
 	json_t *exp = json_null();
 	if (q->expected_day && !q->closed) {
 		/* by the end of the promised due day */
-		open311_format_time((int64_t)q->expected_day * 86400 + 86399 - 8 * 3600, expected);
+		open311_format_time((int64_t)q->expected_day * 86400 + 86399 - CALENDAR_CST_OFFSET, expected);
 		exp = json_string(expected);
 	}
 	json_t *o = json_object();

@@ -10,7 +10,6 @@
 #include "base/util.h"
 #include "open311/open311_impl.h"
 
-#define CST_OFFSET (8 * 3600)
 #define XML_DEPTH_MAX 16
 
 int open311_split_format(struct arena *a, const char *seg, const char **name, enum open311_fmt *fmt)
@@ -53,7 +52,7 @@ int open311_parse_time(const char *s, int64_t *out)
 		return GH_EINVAL;
 	const char *p = s + 10;
 	int h = 0, m = 0, sec = 0;
-	long offset = CST_OFFSET; /* no zone: China Standard Time */
+	long offset = CALENDAR_CST_OFFSET; /* no zone: China Standard Time */
 	if (*p == 'T' || *p == 't' || *p == ' ') {
 		p++;
 		if (digits(p, 2, &h) || p[2] != ':' || digits(p + 3, 2, &m) || h > 23 || m > 59)
@@ -102,7 +101,7 @@ int open311_parse_time(const char *s, int64_t *out)
 
 void open311_format_time(int64_t t, char out[26])
 {
-	int64_t local = t + CST_OFFSET;
+	int64_t local = t + CALENDAR_CST_OFFSET;
 	int64_t day = local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
 	int64_t secs = local - day * 86400;
 	char d[11];

@@ -13,31 +13,19 @@
 #include "base/str.h"
 #include "base/util.h"
 #include "cases/attach.h"
+#include "http/handler.h"
 #include "http/multipart.h"
 #include "http/server.h"
 #include "publish/publish_impl.h"
 #include "store/db.h"
 #include "view/view.h"
 
-static bool en(const struct req *r)
-{
-	return !strcmp(r->lang, "en");
-}
-
-static const char *M(struct req *r, const char *key)
-{
-	return view_msg(r->app->view, r->lang, key);
-}
-
+/* RFC 3339 in China Standard Time. */
 static const char *iso_time(struct arena *a, int64_t t)
 {
-	/* RFC 3339 in China Standard Time (no time zone database needed: UTC+8 all year). */
-	int64_t local = t + 8 * 3600;
-	int32_t day = (int32_t)(local >= 0 ? local / 86400 : (local - 86399) / 86400);
-	int64_t sec = local - (int64_t)day * 86400;
-	char d[11];
-	calendar_format_day(day, d);
-	return arena_printf(a, "%sT%02d:%02d:%02d+08:00", d, (int)(sec / 3600), (int)(sec / 60 % 60), (int)(sec % 60));
+	char buf[CALENDAR_ISO_LEN];
+	calendar_format_iso(t, buf);
+	return arena_strdup(a, buf);
 }
 
 json_t *pub_doc_json(struct req *r, const struct pub_doc *d, bool full)
@@ -176,27 +164,6 @@ static int api_get(struct req *r)
 	return resp_json(r, 200, pub_doc_json(r, &d, true));
 }
 
-static int body_object(struct req *r, json_t **out)
-{
-	const char *ct = req_header(r, "Content-Type");
-	if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
-		req_error_detail(r, "Send a JSON object with Content-Type: application/json / 请以 JSON 提交");
-		return GH_EUNSUPPORTED;
-	}
-	size_t len;
-	const char *body = req_body(r, &len);
-	json_error_t e;
-	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &e);
-	if (!j || !json_is_object(j)) {
-		json_decref(j);
-		req_error_detail(r, "The body is not a JSON object / 请求体不是 JSON 对象");
-		return GH_EINVAL;
-	}
-	arena_cleanup(r->arena, (void (*)(void *))json_decref, j);
-	*out = j;
-	return 0;
-}
-
 /* A string member, or NULL when absent; GH_EINVAL (with a detail) when present but not a string. */
 static int member(struct req *r, json_t *j, const char *key, const char **out)
 {
@@ -260,7 +227,7 @@ static int read_input(struct req *r, json_t *j, struct pub_input *in, const stru
 static int api_create(struct req *r)
 {
 	json_t *j;
-	int rc = body_object(r, &j);
+	int rc = req_body_object(r, &j);
 	struct pub_input in = { 0 };
 	if (!rc)
 		rc = read_input(r, j, &in, NULL);
@@ -303,7 +270,7 @@ static int api_update(struct req *r)
 	json_t *j;
 	int rc = pub_load(r, &d);
 	if (!rc)
-		rc = body_object(r, &j);
+		rc = req_body_object(r, &j);
 	if (rc)
 		return rc;
 	if (!pub_can_write(r, d.department))
@@ -332,7 +299,7 @@ static int api_act(struct req *r)
 	json_t *j;
 	int rc = pub_load(r, &d);
 	if (!rc)
-		rc = body_object(r, &j);
+		rc = req_body_object(r, &j);
 	if (rc)
 		return rc;
 	const char *note;

@@ -11,6 +11,7 @@
 #include "base/sb.h"
 #include "base/str.h"
 #include "base/util.h"
+#include "http/handler.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "publish/publish_impl.h"
@@ -21,22 +22,6 @@ int pub_read_id(struct req *r, int64_t *id);
 int pub_load(struct req *r, struct pub_doc *d);
 int pub_read_filter(struct req *r, struct pub_filter *f, long *page, long *per);
 int pub_upload(struct req *r, struct pub_doc *d, int64_t *id);
-
-static bool en(const struct req *r)
-{
-	return !strcmp(r->lang, "en");
-}
-
-static const char *M(struct req *r, const char *key)
-{
-	return view_msg(r->app->view, r->lang, key);
-}
-
-static void jset(json_t *o, const char *key, const char *s)
-{
-	if (s)
-		json_object_set_new(o, key, json_string(s));
-}
 
 static const char *date_of(struct req *r, int64_t t)
 {

@@ -20,6 +20,7 @@
 #include "app.h"
 #include "base/err.h"
 #include "base/util.h"
+#include "http/handler.h"
 #include "http/http.h"
 #include "search/search.h"
 #include "search/search_pages.h"
@@ -278,11 +279,6 @@ static int guide_run(struct req *r, struct guide *g)
 }
 
 /* ---- wording ------------------------------------------------------------------------------ */
-
-static const char *M(struct req *r, const char *key)
-{
-	return view_msg(r->app->view, r->lang, key);
-}
 
 static const char *subst(struct req *r, const char *msg, const char *val)
 {

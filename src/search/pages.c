@@ -7,23 +7,13 @@
 #include "app.h"
 #include "base/err.h"
 #include "base/util.h"
+#include "http/handler.h"
 #include "http/http.h"
 #include "search/search.h"
 #include "search/search_pages.h"
 #include "view/view.h"
 
 #define IS_EN(r) (strcmp((r)->lang, "en") == 0)
-
-static const char *M(struct req *r, const char *key)
-{
-	return view_msg(r->app->view, r->lang, key);
-}
-
-static void jset(json_t *o, const char *key, const char *s)
-{
-	if (s)
-		json_object_set_new(o, key, json_string(s));
-}
 
 static json_t *option(const char *value, const char *label, const char *current)
 {

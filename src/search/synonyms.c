@@ -6,6 +6,7 @@
 
 #include "app.h"
 #include "base/err.h"
+#include "http/handler.h"
 #include "http/server.h"
 #include "identity/identity.h"
 #include "search/search.h"
@@ -56,11 +57,6 @@ DB_SQL(q_bump, "UPDATE catalog_meta SET value = CAST(CAST(value AS INTEGER) + 1 
 int search_content_changed(struct db *db)
 {
 	return db_exec(db, &q_bump, DB_NOARGS, NULL);
-}
-
-static const char *M(struct req *r, const char *key)
-{
-	return view_msg(r->app->view, r->lang, key);
 }
 
 /* Checks one field; returns NULL or the message key of the problem. */

@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "cases/cases.h"
+#include "cases/workflow.h"
 #include "stats/stats_impl.h"
 #include "store/db.h"
 
@@ -35,7 +36,8 @@ bool stats_online_channel(const char *ch)
 
 bool stats_concluded_state(const char *state)
 {
-	return state && (!strcmp(state, "completed") || !strcmp(state, "denied"));
+	const struct wf_state *s = state ? wf_state(state) : NULL; /* the workflow table says */
+	return s && s->concluded;
 }
 
 int stats_handling_workdays(const struct calendar *cal, int32_t accepted_day, int32_t done_day, int paused)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/calendar.h"
@@ -222,6 +223,44 @@ static void test_day_of(void **state)
 
 /* Asserts the working-day status of every day from `first` to `last` from a string of
  * 'W' (working) and 'R' (rest). */
+/* The one formatter of moments: China Standard Time, minute and ISO forms, day boundaries at
+ * 16:00 UTC, moments before 1970, impossible moments refused; and the same text as the C
+ * library's gmtime_r of t + 8 h over a sweep of moments. */
+static void test_format_moment(void **state)
+{
+	(void)state;
+	char m[CALENDAR_MINUTE_LEN], iso[CALENDAR_ISO_LEN];
+	assert_true(calendar_format_minute(0, m));
+	assert_string_equal(m, "1970-01-01 08:00");
+	assert_true(calendar_format_iso(0, iso));
+	assert_string_equal(iso, "1970-01-01T08:00:00+08:00");
+	assert_true(calendar_format_minute(1772323199, m)); /* 2026-02-28 23:59:59 UTC */
+	assert_string_equal(m, "2026-03-01 07:59");
+	assert_true(calendar_format_iso(1772294399, iso)); /* 15:59:59 UTC: still that day in CST */
+	assert_string_equal(iso, "2026-02-28T23:59:59+08:00");
+	assert_true(calendar_format_iso(1772294400, iso)); /* 16:00 UTC: the next CST day */
+	assert_string_equal(iso, "2026-03-01T00:00:00+08:00");
+	assert_true(calendar_format_minute(-28801, m)); /* before 1970 in CST too */
+	assert_string_equal(m, "1969-12-31 23:59");
+	assert_false(calendar_format_minute(INT64_MAX, m));
+	assert_string_equal(m, "");
+	assert_false(calendar_format_iso(INT64_MIN, iso));
+	assert_string_equal(iso, "");
+	for (int64_t t = -86400LL * 400; t < 86400LL * 365 * 80; t += 86400LL * 7 + 3599) {
+		time_t x = (time_t)(t + CALENDAR_CST_OFFSET);
+		struct tm tm;
+		char want[32];
+		assert_non_null(gmtime_r(&x, &tm));
+		strftime(want, sizeof(want), "%Y-%m-%d %H:%M", &tm);
+		assert_true(calendar_format_minute(t, m));
+		assert_string_equal(m, want);
+		strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%S+08:00", &tm);
+		assert_true(calendar_format_iso(t, iso));
+		assert_string_equal(iso, want);
+		assert_int_equal(calendar_day_of((time_t)t), D((want[10] = 0, want)));
+	}
+}
+
 static void assert_days(const struct calendar *c, const char *first, const char *pattern)
 {
 	int32_t d = D(first);
@@ -465,6 +504,7 @@ int main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_weekday),
 		cmocka_unit_test(test_day_of),
+		cmocka_unit_test(test_format_moment),
 		cmocka_unit_test_setup_teardown(test_real_workdays, setup_real, teardown_real),
 		cmocka_unit_test_setup_teardown(test_real_add, setup_real, teardown_real),
 		cmocka_unit_test_setup_teardown(test_real_property, setup_real, teardown_real),

@@ -1,5 +1,5 @@
-/* Unit tests for src/identity/crypto.c, password.c and totp.c: the key file, sealing and key
- * rotation, blind indexes, tokens and CSRF, the password policy and Argon2id, RFC 6238. */
+/* Unit tests for src/identity/crypto.c: the key file, sealing and key rotation, blind indexes,
+ * tokens and CSRF (password.c and totp.c: test_password, test_totp). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,8 +19,6 @@
 #include "base/err.h"
 #include "base/util.h"
 #include "identity/crypto.h"
-#include "identity/password.h"
-#include "identity/totp.h"
 
 /* A fresh temporary folder per test, holding the key file. */
 struct fixture {
@@ -380,177 +378,10 @@ static void test_str_equal(void **state)
 	assert_false(crypto_str_equal("abc", "abcd"));
 }
 
-/* ---- password ---- */
-
-static void test_password_policy(void **state)
-{
-	(void)state;
-	/* Without a list, patterns still count. */
-	password_list_free();
-	assert_int_equal(password_check("aaaaaaaaaaaa", NULL), PASSWORD_COMMON);
-
-	char err[256] = "";
-	assert_int_equal(password_list_load("no/such/list.txt", err, sizeof err), GH_EIO);
-	if (password_list_load("data/common-passwords.txt", err, sizeof err) != 0)
-		fail_msg("%s", err);
-
-	assert_int_equal(password_check("Tr0ub4dor&3", NULL), PASSWORD_TOO_SHORT); /* 11 */
-	assert_int_equal(password_check("Tr0ub4dor&3x", NULL), PASSWORD_OK);      /* 12 */
-	assert_int_equal(password_check("", NULL), PASSWORD_TOO_SHORT);
-	/* Characters, not bytes: 12 Chinese characters pass, 11 do not (33 bytes). */
-	assert_int_equal(password_check("春眠不觉晓处处闻啼鸟夜来", NULL), PASSWORD_OK);
-	assert_int_equal(password_check("春眠不觉晓处处闻啼鸟夜", NULL), PASSWORD_TOO_SHORT);
-	assert_int_equal(password_check("\xff\xfe bad utf-8 here", NULL), PASSWORD_BAD_UTF8);
-	char *big = xmalloc(PASSWORD_MAX_BYTES + 2);
-	memset(big, 'k', PASSWORD_MAX_BYTES + 1);
-	big[PASSWORD_MAX_BYTES + 1] = 0;
-	assert_int_equal(password_check(big, NULL), PASSWORD_TOO_LONG);
-	big[PASSWORD_MAX_BYTES] = 0;
-	big[0] = 'x';
-	assert_int_equal(password_check(big, NULL), PASSWORD_OK);
-	free(big);
-
-	/* The list, whatever the case. */
-	assert_int_equal(password_check("password1234", NULL), PASSWORD_COMMON);
-	assert_int_equal(password_check("PassWord1234", NULL), PASSWORD_COMMON);
-	assert_int_equal(password_check("WoAiNi1314520", NULL), PASSWORD_COMMON);
-	assert_int_equal(password_check("1QAZ2WSX3EDC", NULL), PASSWORD_COMMON);
-	assert_int_equal(password_check("password1234 and more", NULL), PASSWORD_OK);
-
-	/* Trivial patterns. */
-	assert_int_equal(password_check("zzzzzzzzzzzzzzzz", NULL), PASSWORD_COMMON);
-	assert_int_equal(password_check("ZZZZZZZZZZZZzzz", NULL), PASSWORD_COMMON);
-	assert_int_equal(password_check("哈哈哈哈哈哈哈哈哈哈哈哈", NULL), PASSWORD_COMMON);
-	assert_int_equal(password_check("234567890123", NULL), PASSWORD_COMMON);
-	assert_int_equal(password_check("987654321098", NULL), PASSWORD_COMMON);
-	assert_int_equal(password_check("bcdefghijklm", NULL), PASSWORD_COMMON);
-	assert_int_equal(password_check("ZYXWVUTSRQPO", NULL), PASSWORD_COMMON);
-	assert_int_equal(password_check("xyzabcdefghi", NULL), PASSWORD_COMMON);
-	assert_int_equal(password_check("123456789010", NULL), PASSWORD_OK); /* breaks the run */
-	assert_int_equal(password_check("1212121212121", NULL), PASSWORD_OK); /* not a run, not listed */
-
-	/* The account's own identifiers. */
-	const char *const avoid[] = { "11010519491231002X", "13800138000", "12345", NULL };
-	assert_int_equal(password_check("my11010519491231002x!", avoid), PASSWORD_LIKE_ID);
-	assert_int_equal(password_check("phone13800138000", avoid), PASSWORD_LIKE_ID);
-	assert_int_equal(password_check("x12345 is short avoid", avoid), PASSWORD_OK);
-	assert_int_equal(password_check("quiet river stone", avoid), PASSWORD_OK);
-
-	for (int p = PASSWORD_OK; p <= PASSWORD_LIKE_ID; p++) {
-		assert_true(strlen(password_problem_text(p, "zh")) > 0);
-		assert_true(strlen(password_problem_text(p, "en")) > 0);
-		assert_string_not_equal(password_problem_text(p, "zh"),
-					password_problem_text(p, "en"));
-	}
-	assert_non_null(strstr(password_problem_text(PASSWORD_TOO_SHORT, "zh"), "12"));
-	assert_non_null(strstr(password_problem_text(PASSWORD_TOO_SHORT, "en"), "12"));
-}
-
-static void test_password_hash(void **state)
-{
-	(void)state;
-	/* The one hash at the real parameters in this suite. */
-	char h[PASSWORD_HASH_MAX];
-	assert_int_equal(password_hash("正确 horse battery", h), 0);
-	assert_true(strncmp(h, "$argon2id$v=19$m=19456,t=2,p=1$", 31) == 0);
-	assert_true(password_verify(h, "正确 horse battery"));
-	assert_false(password_verify(h, "正确 horse batterY"));
-	assert_false(password_verify(h, ""));
-	assert_false(password_verify("not a hash", "x"));
-	assert_false(password_needs_rehash(h));
-
-	/* Other parameters: more passes; less memory (cheap). */
-	char old[crypto_pwhash_STRBYTES];
-	assert_int_equal(crypto_pwhash_str_alg(old, "pw", 2, 3, PASSWORD_MEMLIMIT,
-					       crypto_pwhash_ALG_ARGON2ID13), 0);
-	assert_true(password_needs_rehash(old));
-	assert_true(password_verify(old, "pw"));
-	assert_int_equal(crypto_pwhash_str_alg(old, "pw", 2, PASSWORD_OPSLIMIT, 1u << 16,
-					       crypto_pwhash_ALG_ARGON2ID13), 0);
-	assert_true(password_needs_rehash(old));
-	assert_true(password_needs_rehash("garbage"));
-
-	/* Runs (the first call computes the dummy hash), twice. */
-	password_dummy_verify("whatever");
-	password_dummy_verify("whatever again");
-}
-
-/* ---- TOTP ---- */
-
-#define RFC_SECRET "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ" /* "12345678901234567890" */
-
-static void test_totp_vectors(void **state)
-{
-	(void)state;
-	static const struct {
-		time_t t;
-		const char *code;
-	} v[] = {
-		{ 59, "287082" },         { 1111111109, "081804" }, { 1111111111, "050471" },
-		{ 1234567890, "005924" }, { 2000000000, "279037" },
-	};
-	char out[7];
-	for (size_t i = 0; i < ARRAY_LEN(v); i++) {
-		assert_int_equal(totp_code(RFC_SECRET, v[i].t, out), 0);
-		assert_string_equal(out, v[i].code);
-		int64_t step = -1;
-		assert_int_equal(totp_verify(RFC_SECRET, v[i].code, v[i].t, &step), 0);
-		assert_int_equal(step, (int64_t)(v[i].t / 30));
-	}
-	/* Lower case secrets decode too. */
-	assert_int_equal(totp_code("gezdgnbvgy3tqojqgezdgnbvgy3tqojq", 59, out), 0);
-	assert_string_equal(out, "287082");
-	assert_int_equal(totp_code("not base32!", 59, out), GH_EINVAL);
-	assert_int_equal(totp_code("", 59, out), GH_EINVAL);
-}
-
-static void test_totp_verify(void **state)
-{
-	(void)state;
-	time_t t = 1234567890; /* exactly the start of step 41152263 */
-	char code[7];
-	assert_int_equal(totp_code(RFC_SECRET, t, code), 0);
-	int64_t step = 0;
-	assert_int_equal(totp_verify(RFC_SECRET, code, t + 30, &step), 0);
-	assert_int_equal(step, t / 30);
-	assert_int_equal(totp_verify(RFC_SECRET, code, t - 30, &step), 0);
-	assert_int_equal(step, t / 30);
-	assert_int_equal(totp_verify(RFC_SECRET, code, t + 90, NULL), GH_EINVAL);
-	assert_int_equal(totp_verify(RFC_SECRET, code, t - 90, NULL), GH_EINVAL);
-	assert_int_equal(totp_verify(RFC_SECRET, "005924", t, NULL), 0);
-	assert_int_equal(totp_verify(RFC_SECRET, "005925", t, NULL), GH_EINVAL);
-	assert_int_equal(totp_verify(RFC_SECRET, "05924", t, NULL), GH_EINVAL);
-	assert_int_equal(totp_verify(RFC_SECRET, "0059240", t, NULL), GH_EINVAL);
-	assert_int_equal(totp_verify(RFC_SECRET, "00592a", t, NULL), GH_EINVAL);
-	assert_int_equal(totp_verify(RFC_SECRET, " 005924", t, NULL), GH_EINVAL);
-	assert_int_equal(totp_verify(RFC_SECRET, "", t, NULL), GH_EINVAL);
-	assert_int_equal(totp_verify("###", "005924", t, NULL), GH_EINVAL);
-
-	/* New secrets: 32 base32 characters, decode to 20 bytes, generate and verify. */
-	char s1[TOTP_BASE32_LEN + 1], s2[TOTP_BASE32_LEN + 1];
-	totp_new_secret(s1);
-	totp_new_secret(s2);
-	assert_int_equal(strlen(s1), TOTP_BASE32_LEN);
-	assert_string_not_equal(s1, s2);
-	for (const char *p = s1; *p; p++)
-		assert_true((*p >= 'A' && *p <= 'Z') || (*p >= '2' && *p <= '7'));
-	assert_int_equal(totp_code(s1, t, code), 0);
-	assert_int_equal(totp_verify(s1, code, t, NULL), 0);
-}
-
-static void test_totp_uri(void **state)
-{
-	(void)state;
-	struct arena *a = arena_new(1024);
-	char *u = totp_uri(a, RFC_SECRET, "张三 a@b.cn");
-	assert_string_equal(u, "otpauth://totp/govhall:%E5%BC%A0%E4%B8%89%20a%40b.cn?secret=" RFC_SECRET
-			       "&issuer=govhall&algorithm=SHA1&digits=6&period=30");
-	arena_free(a);
-}
 
 int main(void)
 {
-	if (crypto_global_init() != 0 || crypto_global_init() != 0 || totp_global_init() != 0)
+	if (crypto_global_init() != 0 || crypto_global_init() != 0)
 		return 1;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_keyfile_create, setup, teardown),
@@ -560,13 +391,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hashes_tokens, setup, teardown),
 		cmocka_unit_test(test_str_equal),
-		cmocka_unit_test(test_password_policy),
-		cmocka_unit_test(test_password_hash),
-		cmocka_unit_test(test_totp_vectors),
-		cmocka_unit_test(test_totp_verify),
-		cmocka_unit_test(test_totp_uri),
 	};
-	int rc = cmocka_run_group_tests(tests, NULL, NULL);
-	password_list_free();
-	return rc;
+	return cmocka_run_group_tests(tests, NULL, NULL);
 }

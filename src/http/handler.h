@@ -1,0 +1,50 @@
+/* handler.h: what every domain's handlers use to answer in the request's language and to read
+ * and build JSON, written once here rather than in each handler file.
+ *
+ * - en(r): whether the request is answered in English (r->lang, from the language cookie or
+ *   Accept-Language); T(r, zh, en) picks one of two texts by it.
+ * - M(r, key): the message catalogs' text for key in the request's language (view_msg).
+ * - jset(o, key, v): sets o[key] to the string v, or nothing when v is NULL.
+ * - req_when(r, t), req_when_iso(r, t): a moment (unix seconds) for people, in China Standard
+ *   Time (base/calendar.h's formatter), "2026-03-01 14:05" and, for <time datetime>,
+ *   "2026-03-01T14:05+08:00", in the request's arena; NULL for 0 (never) or an impossible t.
+ * - req_body_object(r, &o): the request body as a JSON object (owned by the request's arena):
+ *   GH_EUNSUPPORTED unless Content-Type is application/json, GH_EINVAL when the body is not one
+ *   JSON object (duplicate keys refused), each with a detail for the client. */
+#ifndef GH_HANDLER_H
+#define GH_HANDLER_H
+#include <stdbool.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "app.h"
+#include "http/http.h"
+#include "view/view.h"
+
+static inline bool en(const struct req *r)
+{
+	return strcmp(r->lang, "en") == 0;
+}
+
+#define T(r, zh, en_) (en(r) ? (en_) : (zh))
+
+static inline const char *M(const struct req *r, const char *key)
+{
+	return view_msg(r->app->view, r->lang, key);
+}
+
+static inline void jset(json_t *o, const char *key, const char *v)
+{
+	if (v)
+		json_object_set_new(o, key, json_string(v));
+}
+
+const char *req_when(struct req *r, int64_t t);
+const char *req_when_iso(struct req *r, int64_t t);
+int req_body_object(struct req *r, json_t **out);
+/* 0 when the request's Content-Type is application/json, else GH_EUNSUPPORTED with a detail
+ * (for handlers that parse the JSON body themselves). */
+int req_json_content(struct req *r);
+
+#endif

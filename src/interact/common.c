@@ -1,0 +1,254 @@
+/* common.c: what the interact module's files share (interact_impl.h): text checks, days and
+ * moments for people, working days, staff of a department and telling them, the message
+ * catalogs, events (the history of every subject, committed to the transparency log), answers,
+ * and the one place each where figures (statistics) and the transparency log are told. It
+ * calls no other file of the module, so evaluations, rectifications, consultations and
+ * complaints each reach only here and not into one another. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/calendar.h"
+#include "base/err.h"
+#include "base/str.h"
+#include "base/util.h"
+#include "identity/identity.h"
+#include "interact/interact_impl.h"
+#include "ledger/ledger.h"
+#include "notify/notify.h"
+#include "stats/stats.h"
+#include "store/cover.h"
+#include "store/db.h"
+#include "view/view.h"
+
+/* ---- small shared helpers ------------------------------------------------------------- */
+
+bool ia_text_ok(const char *s, size_t max_chars, bool required)
+{
+	if (!s)
+		return !required;
+	size_t len = strlen(s);
+	if (required) {
+		size_t i = 0;
+		while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n'))
+			i++;
+		if (i == len)
+			return false;
+	}
+	return str_utf8_valid(s, len) && str_utf8_chars(s, len) <= max_chars;
+}
+
+int32_t ia_today(void)
+{
+	return calendar_day_of(time(NULL));
+}
+
+const char *ia_day_str(struct arena *a, int32_t day)
+{
+	char buf[11];
+	calendar_format_day(day, buf);
+	return arena_strdup(a, buf);
+}
+
+const char *ia_when(struct arena *a, int64_t t)
+{
+	char buf[CALENDAR_MINUTE_LEN];
+	return t && calendar_format_minute(t, buf) ? arena_strdup(a, buf) : NULL;
+}
+
+int32_t ia_add_workdays(const struct app *app, int32_t from, int n)
+{
+	const struct calendar *cal = app ? app->calendar : NULL;
+	if (cal)
+		return calendar_add_workdays(cal, from, n);
+	struct calendar *own = calendar_new(NULL, 0, NULL, 0);
+	int32_t d = calendar_add_workdays(own, from, n);
+	calendar_free(own);
+	return d;
+}
+
+bool ia_is_staff_of(const struct req *r, const char *department)
+{
+	return r->role == ROLE_STAFF && r->who.department && department && strcmp(r->who.department, department) == 0;
+}
+
+bool ia_is_head_of(const struct req *r, const char *department)
+{
+	return ia_is_staff_of(r, department) && (r->who.staff_roles & STAFF_HEAD);
+}
+
+int ia_tell_department(struct db *db, struct arena *a, const char *department, bool heads_only, const char *kind,
+		       const char *title_zh, const char *title_en, const char *body_zh, const char *body_en, int *n)
+{
+	struct identity_staff *st;
+	size_t ns;
+	int rc = identity_department_staff(db, a, department, &st, &ns);
+	for (size_t i = 0; i < ns && !rc; i++) {
+		if (heads_only && !(st[i].staff_roles & STAFF_HEAD))
+			continue;
+		rc = notify_inbox_message(db, a, st[i].id, 0, kind, title_zh, title_en, body_zh, body_en);
+		if (!rc && n)
+			(*n)++;
+	}
+	return rc;
+}
+
+const char *ia_msg(struct req *r, const char *key, const char *fallback)
+{
+	const char *m = view_msg(r->app->view, r->lang, key);
+	return m && strcmp(m, key) != 0 ? m : fallback;
+}
+
+DB_SQL(q_event, "INSERT INTO interact_events (subject_kind, subject_id, at, actor_id, action, detail) "
+		"VALUES (?, ?, ?, ?, ?, ?) RETURNING id");
+
+/* ---- what the transparency log covers (store/cover.h) ------------------------------------
+ * Every evaluation, rectification task, appeal, consultation and complaint, and their
+ * history. Every change of one of them records an event (ia_event), which touches the event
+ * and its subject: so each change is committed to the log in its transaction. */
+static const struct cover_table cover_tables[] = {
+	{ .table = "evaluations", .key = "id",
+	  .cols = "subject_kind, subject_id, subject_ref, rater_id, enterprise_id, entered_by, department, item_code, channel, level, "
+		  "tags, comment, bad, excluded, day, created_at" },
+	{ .table = "rectifications", .key = "id",
+	  .cols = "evaluation_id, department, state, due_day, visit_at, visit_method, visit_notes, visited_by, "
+		  "rectify_notes, rectified_at, rectified_by, feedback, feedback_at, feedback_by, citizen_level, "
+		  "citizen_rated_at, warned_at, created_at, updated_at" },
+	{ .table = "appeals", .key = "id",
+	  .cols = "evaluation_id, department, reason, filed_by, filed_at, state, decided_by, decided_at, decision_note" },
+	{ .table = "consultations", .key = "id",
+	  .cols = "asker_id, enterprise_id, department, item_code, subject, question, consent_public, channel, state, due_day, answer, "
+		  "answered_by, answered_at, public_question, public_answer, published, warned_at, created_at" },
+	{ .table = "complaints", .key = "id",
+	  .cols = "complainant_id, enterprise_id, kind, department, item_code, application_number, subject, body, channel, state, "
+		  "due_day, escalation, escalated_at, answer, answered_by, answered_at, created_at" },
+	{ .table = "interact_events", .key = "id", .cols = "subject_kind, subject_id, at, actor_id, action, detail" },
+};
+
+void interact_register(void)
+{
+	for (size_t i = 0; i < ARRAY_LEN(cover_tables); i++)
+		cover_declare(&cover_tables[i]);
+}
+
+/* The table of an event's subject ("application": an invitation to rate, which changes no row
+ * of this module). */
+static const char *subject_table(const char *kind)
+{
+	static const char *const map[][2] = { { "evaluation", "evaluations" }, { "rectification", "rectifications" },
+					      { "appeal", "appeals" }, { "consultation", "consultations" },
+					      { "complaint", "complaints" } };
+	for (size_t i = 0; i < ARRAY_LEN(map); i++)
+		if (!strcmp(kind, map[i][0]))
+			return map[i][1];
+	return NULL;
+}
+
+int ia_event(struct db *db, const char *kind, int64_t id, int64_t actor, const char *action, json_t *detail)
+{
+	char *d = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	struct arena *a = arena_new(1024);
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_event,
+			  DB_ARGS(DB_TEXT(kind), DB_INT(id), DB_INT((int64_t)time(NULL)), actor ? DB_INT(actor) : DB_NULL,
+				  DB_TEXT(action), DB_TEXT(d ? d : "{}")),
+			  &rows);
+	char what[64];
+	snprintf(what, sizeof(what), "%s.%s", kind, action);
+	if (!rc)
+		rc = cover_touch(db, "interact_events", db_cell(&rows, 0, 0), what);
+	if (!rc && subject_table(kind))
+		rc = cover_touch_id(db, subject_table(kind), id, what);
+	arena_free(a);
+	free(d);
+	json_decref(detail);
+	return rc;
+}
+
+int ia_answer_begin(struct req *r, struct db_sql *q, const char *kind, int64_t id, const char *answer,
+		    const char *answered_zh, const char *answered_en)
+{
+	if (!ia_text_ok(answer, INTERACT_ANSWER_MAX, true)) {
+		req_error_detail(r, IA_T(r, "请填写答复（不超过 4000 字）。", "Please write the answer (at most 4000 characters)."));
+		return GH_EVALIDATION;
+	}
+	int rc = db_begin(r->db);
+	if (rc)
+		return rc;
+	int64_t changes = 0, now = (int64_t)time(NULL);
+	rc = db_exec(r->db, q, DB_ARGS(DB_TEXT(answer), DB_INT(r->who.account), DB_INT(now), DB_INT(id)), &changes);
+	if (!rc && changes != 1) {
+		req_error_detail(r, "%s", IA_T(r, answered_zh, answered_en));
+		rc = GH_ECONFLICT;
+	}
+	if (!rc)
+		rc = ia_event(r->db, kind, id, r->who.account, "answer", NULL);
+	if (rc)
+		db_rollback(r->db);
+	return rc;
+}
+
+DB_SQL(q_events, "SELECT e.at, e.action, e.detail, a.name FROM interact_events e "
+		 "LEFT JOIN accounts a ON a.id = e.actor_id WHERE e.subject_kind = ? AND e.subject_id = ? ORDER BY e.id");
+
+json_t *ia_events_json(struct req *r, const char *kind, int64_t id)
+{
+	json_t *arr = json_array();
+	struct db_rows rows;
+	if (db_query(r->db, r->arena, &q_events, DB_ARGS(DB_TEXT(kind), DB_INT(id)), &rows))
+		return arr;
+	for (size_t i = 0; i < rows.nrows; i++) {
+		json_t *d = json_loads(db_cell(&rows, i, 2), 0, NULL);
+		int64_t at = db_cell_int(&rows, i, 0);
+		const char *action = db_cell(&rows, i, 1);
+		char key[64];
+		snprintf(key, sizeof(key), "interact_event_%s", action);
+		const char *name = ia_msg(r, key, action);
+		json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:s?,s:s?,s:o}", "at", (json_int_t)at, "when",
+						     ia_when(r->arena, at), "action", action, "action_name", name,
+						     "actor", db_cell(&rows, i, 3), "detail", d ? d : json_object()));
+	}
+	return arr;
+}
+
+/* ---- the hooks: figures and the transparency log ---------------------------------------- */
+
+/* The one place statistics learn of an evaluation, inside the transaction that records it
+ * (excluded == false) or that excludes it after an upheld appeal (excluded == true: the same
+ * evaluation is taken out of the rollups again, on its own day). Returns 0 or a GH_E code
+ * (which rolls the transaction back). */
+int interact_figures_evaluation(struct db *db, struct arena *a, const struct ia_eval *e, bool excluded)
+{
+	const char *item = e->item_code ? e->item_code : "";
+	if (excluded)
+		return stats_evaluation_exclude(db, a, e->department, item, e->channel, e->level, e->day, e->bad);
+	return stats_evaluation(db, a, e->department, item, e->channel, e->level, e->day, e->bad);
+}
+
+/* The one place statistics learn of rectification tasks: called once, when the citizen rates
+ * the rectification and the task closes, with rectified == true for 满意 or 基本满意 (the
+ * problem was put right) and false for 不满意. A task cancelled by an upheld appeal is not
+ * counted (stats.h). */
+int interact_figures_rectification(struct db *db, struct arena *a, const char *department, const char *item_code,
+				   int32_t day, bool rectified)
+{
+	return stats_rectification(db, a, department, item_code ? item_code : "", day, rectified);
+}
+
+/* The one place the transparency log learns of evaluations ("evaluation", when one is
+ * recorded) and of appeal decisions ("evaluation_appeal"), inside their transactions, as
+ * ledger leaves referring to the row ("<kind>:<id>"). canonical holds no personal data (no
+ * rater, no comment); its "kind" member is set here. Steals canonical. Returns 0 or a GH_E
+ * code. */
+int interact_ledger(struct db *db, struct arena *a, const char *kind, json_t *canonical)
+{
+	json_object_set_new(canonical, "kind", json_string(kind));
+	const char *ref = arena_printf(a, "%s:%lld", kind,
+				       (long long)json_integer_value(json_object_get(canonical, !strcmp(kind, "evaluation") ? "id" : "appeal")));
+	char *text = ledger_canonical(a, canonical);
+	json_decref(canonical);
+	if (!text)
+		return GH_EINVAL;
+	return ledger_append_ref(db, a, kind, ref, NULL, text, NULL);
+}
