@@ -35,6 +35,7 @@
 #include "store/cover.h"
 #include "store/db.h"
 #include "store/group.h"
+#include "http/write.h"
 
 #define REF_ALPHABET "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 #define IDEM_MAX 128
@@ -561,6 +562,12 @@ int bk_hold(struct req *r, const struct bk_hold_in *in, struct bk_booking *out, 
 	return hold_end(r, w, hold_write(r->db, w), out, replayed);
 }
 
+/* hold_write on the writer's connection (http/write.h). */
+static int hold_write_req(struct req *w, void *arg)
+{
+	return hold_write(w->db, arg);
+}
+
 static int hold_done(struct req *r, void *arg, int rc)
 {
 	struct hold_write *w = arg;
@@ -584,7 +591,7 @@ int bk_hold_async(struct req *r, const struct bk_hold_in *in,
 		return done(r, rc, rc ? NULL : &b, replayed);
 	}
 	w->done = done;
-	return req_group(r, hold_write, hold_done, w);
+	return req_write(r, hold_write_req, hold_done, w);
 }
 
 /* ---- confirm, cancel, reschedule ---------------------------------------------------------- */
