@@ -18,7 +18,7 @@
 #   BENCH_FLOOD_SECONDS=8   seconds of each round's flood and of its hash loop
 #   BENCH_SLOW_SECONDS=20   slow-clients run per descriptor limit (0: skip); BENCH_SLOW_CONNS=3000; BENCH_SLOW_ADDRS=10
 #   BENCH_KEY_FILE=PATH     govhall key file (default: in the temp folder, never the project root)
-#   BENCH_SUBMIT_SECONDS=10 durable submissions run and SQLite loop (0: skip); BENCH_SUBMIT_CONNS=64
+#   BENCH_SUBMIT_SECONDS=10 durable submissions run per channel (API, web form, kiosk) and SQLite loop (0: skip); BENCH_SUBMIT_CONNS=64
 #   BENCH_BOOK_SECONDS=BENCH_SUBMIT_SECONDS  booking requests run beside the submissions (0: skip)
 #   BENCH_QUEUE_SECONDS=10  staff queue run (0: skip); BENCH_QUEUE_ROWS=1000000; BENCH_QUEUE_CONNS=8
 #   BENCH_LEDGER_SECONDS=10 transparency log runs (0: skip); BENCH_LEDGER_LEAVES=10000000;
@@ -505,41 +505,77 @@ req = urllib.request.Request(sys.argv[1] + "/api/v1/auth/token", method="POST",
 print(json.load(urllib.request.urlopen(req))["token"])
 PY
 ) || die "cannot get an API token for the demo citizen"
-  export BENCH_TOKEN=$token BENCH_TAG=bench$$
+  # The web form (and the kiosk, the same form with the kiosk cookie): a citizen's session and
+  # its form token, as a browser has them after logging in.
+  read -r web_cookie web_csrf < <(python3 - "$ds_url" <<'PY'
+import re, sys, urllib.parse, urllib.request
+base = sys.argv[1]
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *a): return None
+op = urllib.request.build_opener(NoRedirect)
+jar = {}
+def call(path, data=None):
+    req = urllib.request.Request(base + path, data=data)
+    req.add_header("Cookie", "; ".join(f"{k}={v}" for k, v in jar.items()))
+    if data: req.add_header("Content-Type", "application/x-www-form-urlencoded")
+    try: res = op.open(req)
+    except urllib.error.HTTPError as e: res = e
+    for h in res.headers.get_all("Set-Cookie") or []:
+        k, v = h.split(";", 1)[0].split("=", 1)
+        jar[k] = v
+    return res.read().decode()
+csrf = lambda html: re.search(r'name="_csrf" value="([^"]+)"', html).group(1)
+t = csrf(call("/login"))
+call("/login", urllib.parse.urlencode({"login": "13800000001", "password": "Qinghe-demo-2026", "next": "", "_csrf": t}).encode())
+print("gh_sid=" + jar["gh_sid"], csrf(call("/services/gsa-0001/apply")))
+PY
+) || die "cannot log the demo citizen in through the pages"
+  export BENCH_TOKEN=$token BENCH_TAG=bench$$ BENCH_COOKIE=$web_cookie BENCH_CSRF=$web_csrf
   if [ "$WARMUP" != 0 ]; then
     BENCH_TAG=warm$$ wrk -t1 -c8 -d"$WARMUP"s -s bench/submit.lua "$ds_url/api/v1/services/$SUBMIT_ITEM/applications" >/dev/null 2>&1 || true
   fi
-  before_rows=$(sqlite3 "$sdb" "SELECT count(*) FROM applications WHERE state = 'submitted'")
-  say "durable submissions: wrk -t$WRK_THREADS -c$SUBMIT_CONNS -d${SUBMIT_SECONDS}s POST /api/v1/services/$SUBMIT_ITEM/applications"
-  wrk -t"$WRK_THREADS" -c"$SUBMIT_CONNS" -d"$SUBMIT_SECONDS"s --latency -s bench/submit.lua \
-    "$ds_url/api/v1/services/$SUBMIT_ITEM/applications" >"$tmp/submit.wrk" 2>&1 || true
+  # One run per channel: name, lua script, path, BENCH_KIOSK.
+  CHANNELS=("API|bench/submit.lua|/api/v1/services/$SUBMIT_ITEM/applications|0"
+            "web form|bench/form.lua|/services/$SUBMIT_ITEM/apply|0"
+            "kiosk form|bench/form.lua|/services/$SUBMIT_ITEM/apply|1")
+  declare -A c_rps c_n c_errs c_p50 c_p99 c_rows
+  for ch in "${CHANNELS[@]}"; do
+    IFS='|' read -r c_name c_lua c_path c_kiosk <<<"$ch"
+    before_rows=$(sqlite3 "$sdb" "SELECT count(*) FROM applications WHERE state = 'submitted'")
+    say "durable submissions ($c_name): wrk -t$WRK_THREADS -c$SUBMIT_CONNS -d${SUBMIT_SECONDS}s POST $c_path"
+    BENCH_KIOSK=$c_kiosk BENCH_TAG="bench$$-${c_name// /}" wrk -t"$WRK_THREADS" -c"$SUBMIT_CONNS" -d"$SUBMIT_SECONDS"s --latency \
+      -s "$c_lua" "$ds_url$c_path" >"$tmp/submit.wrk" 2>&1 || true
+    after_rows=$(sqlite3 "$sdb" "SELECT count(*) FROM applications WHERE state = 'submitted'")
+    c_rps[$c_name]=$(awk '/^Requests\/sec:/ {print $2}' "$tmp/submit.wrk")
+    c_n[$c_name]=$(awk '/requests in/ {print $1}' "$tmp/submit.wrk")
+    c_errs[$c_name]=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {gsub(/,/, ""); n += $4 + $6 + $8 + $10} /^not201/ {n += $2} END {print n + 0}' "$tmp/submit.wrk")
+    c_p50[$c_name]=$(to_ms "$(awk '$1 == "50%" {print $2}' "$tmp/submit.wrk")")
+    c_p99[$c_name]=$(to_ms "$(awk '$1 == "99%" {print $2}' "$tmp/submit.wrk")")
+    # Every answered submission is a row: wrk's count (answers received) must match, give or
+    # take the requests in flight when wrk stopped (answered after wrk hung up).
+    c_rows[$c_name]=$((after_rows - before_rows))
+  done
   kill "$ds_pid" 2>/dev/null; wait "$ds_pid" 2>/dev/null || true
   ds_pid=""
-  after_rows=$(sqlite3 "$sdb" "SELECT count(*) FROM applications WHERE state = 'submitted'")
   sl_after=$(sqlite_loop) || die "sqlite_loop failed"
   sl_rate=$(awk -v a="$sl_before" -v b="$sl_after" 'BEGIN { printf "%.1f", (a + b) / 2 }')
-  s_rps=$(awk '/^Requests\/sec:/ {print $2}' "$tmp/submit.wrk")
-  s_n=$(awk '/requests in/ {print $1}' "$tmp/submit.wrk")
-  s_errs=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {gsub(/,/, ""); n += $4 + $6 + $8 + $10} /^not201/ {n += $2} END {print n + 0}' "$tmp/submit.wrk")
-  s_p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$tmp/submit.wrk")")
-  s_p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$tmp/submit.wrk")")
-  s_ratio=$(awk -v a="${s_rps:-0}" -v b="${sl_rate:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
-  # Every answered submission is a row: wrk's count (answers received) must match, give or take
-  # the requests in flight when wrk stopped (answered by the server after wrk hung up).
-  s_rows=$((after_rows - before_rows))
-  if [ "$s_errs" != 0 ]; then
-    s_verdict="ERRORS($s_errs non-201 answers or socket errors)"; below=1
-  elif awk -v r="$s_ratio" 'BEGIN { exit !(r + 0 >= 3) }'; then
-    s_verdict=PASS
-  else
-    s_verdict=BELOW; below=1
-  fi
   echo
-  echo "durable submissions (POST /api/v1/services/$SUBMIT_ITEM/applications, SQLite WAL synchronous=FULL; $NPROC cores, $THREADS workers, wrk -c$SUBMIT_CONNS, ${SUBMIT_SECONDS}s)"
-  printf '  %-34s %10.1f   %s\n' "submissions/s (govhall)" "${s_rps:-0}" "(p50 $s_p50 ms, p99 $s_p99 ms; $s_errs non-201 answers or socket errors)"
+  echo "durable submissions (POST $SUBMIT_ITEM through each channel, SQLite WAL synchronous=FULL; $NPROC cores, $THREADS workers, wrk -c$SUBMIT_CONNS, ${SUBMIT_SECONDS}s each)"
   printf '  %-34s %10.1f   %s\n' "commits/s (bench/sqlite_loop.c)" "${sl_rate:-0}" "(one transaction per submission; mean of before and after: $sl_before, $sl_after)"
-  printf '  %-34s %9sx   target >= 3x   %s\n' "ratio (group commit)" "$s_ratio" "$s_verdict"
-  printf '  %-34s %10s   %s\n' "submitted rows written" "$s_rows" "(wrk counted ${s_n:-0} answers)"
+  for ch in "${CHANNELS[@]}"; do
+    IFS='|' read -r c_name _ _ _ <<<"$ch"
+    ratio=$(awk -v a="${c_rps[$c_name]:-0}" -v b="${sl_rate:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
+    if [ "${c_errs[$c_name]}" != 0 ]; then
+      verdict="ERRORS(${c_errs[$c_name]} unexpected answers or socket errors)"; below=1
+    elif awk -v r="$ratio" 'BEGIN { exit !(r + 0 >= 3) }'; then
+      verdict=PASS
+    else
+      verdict=BELOW; below=1
+    fi
+    printf '  %-34s %10.1f   %sx the loop, target >= 3x   %s   (p50 %s ms, p99 %s ms; %s rows for %s answers)\n' \
+      "submissions/s ($c_name)" "${c_rps[$c_name]:-0}" "$ratio" "$verdict" "${c_p50[$c_name]}" "${c_p99[$c_name]}" \
+      "${c_rows[$c_name]}" "${c_n[$c_name]:-0}"
+  done
   if grep -q '"level":"error"' "$tmp/durable.err" 2>/dev/null; then
     say "govhall logged errors during the submissions:"
     grep '"level":"error"' "$tmp/durable.err" | head -5 >&2

@@ -354,6 +354,17 @@ static int keys_ok(struct config *cfg)
 	return 0;
 }
 
+/* The background duties of a serving node, started in this order and stopped in reverse (a
+ * failed start stops those started before it). */
+static const struct {
+	int (*start)(struct app *app, char *err, size_t errlen);
+	void (*stop)(void);
+} node_duties[] = {
+	{ ops_start, ops_stop },         { cases_start, cases_stop },     { notify_start, notify_stop },
+	{ warnings_start, warnings_stop }, { ledger_start, ledger_stop },   { interact_start, interact_stop },
+	{ booking_start, booking_stop }, { pay_start, pay_stop },
+};
+
 static int build_router(struct router *rt)
 {
 	if (router_add(rt, ops_routes, ops_routes_n) || router_add(rt, static_routes, static_routes_n) ||
@@ -607,73 +618,23 @@ static int cmd_serve(struct config *cfg)
 		return 1;
 	}
 	/* The duties thread's connection, shared by its duties (base/duty.h). */
-	if (db_open_named(cfg->db, "govhall duties", &app.duty_db, err, sizeof(err)) ||
-	    ops_start(&app, err, sizeof(err))) {
+	if (db_open_named(cfg->db, "govhall duties", &app.duty_db, err, sizeof(err))) {
 		log_error("%s", err);
-		db_close(app.duty_db);
 		group_free(app.group);
 		jobs_free(app.jobs);
 		return 1;
 	}
-	if (cases_start(&app, err, sizeof(err)) || notify_start(&app, err, sizeof(err)) ||
-	    warnings_start(&app, err, sizeof(err))) {
+	size_t started = 0;
+	while (started < ARRAY_LEN(node_duties) && node_duties[started].start(&app, err, sizeof(err)) == 0)
+		started++;
+	int rc = 1;
+	if (started < ARRAY_LEN(node_duties)) {
 		log_error("%s", err);
-		warnings_stop();
-		notify_stop();
-		cases_stop();
-		ops_stop();
-		db_close(app.duty_db);
-		group_free(app.group);
-		jobs_free(app.jobs);
-		return 1;
-	}
-	if (ledger_start(&app, err, sizeof(err))) {
-		log_error("%s", err);
-		warnings_stop();
-		notify_stop();
-		cases_stop();
-		ops_stop();
-		db_close(app.duty_db);
-		group_free(app.group);
-		jobs_free(app.jobs);
-		return 1;
-	}
-	if (interact_start(&app, err, sizeof(err)) || booking_start(&app, err, sizeof(err))) {
-		log_error("%s", err);
-		interact_stop();
-		ledger_stop();
-		warnings_stop();
-		notify_stop();
-		cases_stop();
-		ops_stop();
-		db_close(app.duty_db);
-		group_free(app.group);
-		jobs_free(app.jobs);
-		return 1;
-	}
-	if (pay_start(&app, err, sizeof(err))) {
-		log_error("%s", err);
-		booking_stop();
-		interact_stop();
-		ledger_stop();
-		warnings_stop();
-		notify_stop();
-		cases_stop();
-		ops_stop();
-		db_close(app.duty_db);
-		group_free(app.group);
-		jobs_free(app.jobs);
-		return 1;
-	}
-	int rc = server_run(&app);
-	pay_stop();
-	booking_stop();
-	interact_stop();
-	ledger_stop();
-	warnings_stop();
-	notify_stop();
-	cases_stop();
-	ops_stop();
+		node_duties[started].stop(); /* what it began (each stop is safe on a duty not running) */
+	} else
+		rc = server_run(&app);
+	while (started > 0)
+		node_duties[--started].stop();
 	db_close(app.duty_db);
 	group_free(app.group);
 	jobs_free(app.jobs);

@@ -37,6 +37,7 @@
 #include "store/db.h"
 #include "store/group.h"
 #include "view/view.h"
+#include "http/write.h"
 
 #define REF_ALPHABET "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 #define IDEM_MAX 128
@@ -563,6 +564,12 @@ int bk_hold(struct req *r, const struct bk_hold_in *in, struct bk_booking *out, 
 	return hold_end(r, w, hold_write(r->db, w), out, replayed);
 }
 
+/* hold_write on the writer's connection (http/write.h). */
+static int hold_write_req(struct req *w, void *arg)
+{
+	return hold_write(w->db, arg);
+}
+
 static int hold_done(struct req *r, void *arg, int rc)
 {
 	struct hold_write *w = arg;
@@ -586,7 +593,7 @@ int bk_hold_async(struct req *r, const struct bk_hold_in *in,
 		return done(r, rc, rc ? NULL : &b, replayed);
 	}
 	w->done = done;
-	return req_group(r, hold_write, hold_done, w);
+	return req_write(r, hold_write_req, hold_done, w);
 }
 
 /* ---- confirm, cancel, reschedule ---------------------------------------------------------- */

@@ -3,10 +3,10 @@
  * bundle's one form (bundles.c) render and read the same form (pages_impl.h).
  *
  * Every decision goes through the service layer shared with the JSON API (cases.c:
- * case_apply). Forms with files are multipart/form-data (http/multipart.h): the server's
+ * case_apply_async). Forms with files are multipart/form-data (http/multipart.h): the server's
  * max-body bounds the body, cfg.max_upload each file and cfg.max_upload_total all files of one
  * request. Files already uploaded when a form comes back with errors are offered again
- * (kept_<slot> fields naming the caller's attachments, which case_apply checks again), so
+ * (kept_<slot> fields naming the caller's attachments, which case_apply_prepare checks again), so
  * nobody uploads twice. */
 #include <sodium.h>
 #include <stdio.h>
@@ -22,7 +22,7 @@
 #include "http/server.h"
 
 #define MAX_SLOTS 50         /* material slots an item may have (the catalog allows fewer) */
-#define MAX_KEPT 10          /* files per material slot (case_apply's limit) */
+#define MAX_KEPT 10          /* files per material slot (case_apply_prepare's limit) */
 
 static const char *material_form_label(struct req *r, const char *form)
 {
@@ -487,6 +487,36 @@ int cases_apply_read(struct req *r, struct apply_view *v, json_t **materials, bo
 	return 0;
 }
 
+/* After the write of apply_post: the form again with what is wrong, or on to the application
+ * (the receipt in kiosk mode), or to the draft saved. */
+static int apply_post_done(struct req *r, const struct case_apply_in *ai, struct application *app, json_t *errors,
+			   int rc)
+{
+	struct apply_view *v = ai->ctx;
+	if (rc == GH_EVALIDATION) {
+		struct application draft;
+		v->errors = errors;
+		if (v->draft_id && case_get(r->db, r->arena, v->draft_id, &draft) == 0 && case_is_applicant(r, &draft))
+			cases_apply_saved(r, v, draft.form);
+		return cases_apply_render(r, 422, v);
+	}
+	if (rc == GH_ENOTFOUND && v->draft_id) {
+		req_error_detail(r, "%s", M(r, "cases_there_draft_yours_continue"));
+		return rc;
+	}
+	if (rc == GH_ECONFLICT && v->draft_id) {
+		req_error_detail(r, "%s", M(r, "cases_draft_submitted_already"));
+		return rc;
+	}
+	if (rc)
+		return rc;
+	if (!app->number) /* a draft saved (or a key that made a draft before) */
+		return resp_redirect(r, 303, arena_printf(r->arena, "/services/%s/apply?draft=%lld&done=draft", v->svc.code,
+							  (long long)app->id));
+	return resp_redirect(r, 303, arena_printf(r->arena, strcmp(ai->channel, "kiosk") == 0 ? "/applications/%s/receipt?done=submitted"
+											     : "/applications/%s?done=submitted", app->number));
+}
+
 /* POST /services/{code}/apply (multipart/form-data). In kiosk mode the application is filed
  * through the kiosk channel and a submission ends on the printable receipt. */
 static int apply_post(struct req *r)
@@ -511,31 +541,10 @@ static int apply_post(struct req *r)
 				    .idempotency_key = v.draft_id ? NULL : v.key, .channel = kiosk ? "kiosk" : "web",
 				    .applicant_id = r->who.account, .enterprise_id = r->who.enterprise,
 				    .draft_id = v.draft_id };
-	struct application app;
-	json_t *errors = NULL;
-	rc = case_apply(r, &ai, &app, &errors);
-	if (rc == GH_EVALIDATION) {
-		struct application draft;
-		v.errors = errors;
-		if (v.draft_id && case_get(r->db, r->arena, v.draft_id, &draft) == 0 && case_is_applicant(r, &draft))
-			cases_apply_saved(r, &v, draft.form);
-		return cases_apply_render(r, 422, &v);
-	}
-	if (rc == GH_ENOTFOUND && v.draft_id) {
-		req_error_detail(r, "%s", M(r, "cases_there_draft_yours_continue"));
-		return rc;
-	}
-	if (rc == GH_ECONFLICT && v.draft_id) {
-		req_error_detail(r, "%s", M(r, "cases_draft_submitted_already"));
-		return rc;
-	}
-	if (rc)
-		return rc;
-	if (!app.number) /* a draft saved (or a key that made a draft before) */
-		return resp_redirect(r, 303, arena_printf(r->arena, "/services/%s/apply?draft=%lld&done=draft", v.svc.code,
-							  (long long)app.id));
-	return resp_redirect(r, 303, arena_printf(r->arena, kiosk ? "/applications/%s/receipt?done=submitted"
-								  : "/applications/%s?done=submitted", app.number));
+	struct apply_view *keep = arena_alloc(r->arena, sizeof(*keep));
+	*keep = v;
+	ai.ctx = keep;
+	return case_apply_async(r, &ai, apply_post_done);
 }
 
 const struct route cases_apply_routes[] = {

@@ -8,10 +8,10 @@
  *   labelled with the item's name. Then every online item's materials one
  *   after the other (global slot = the item's first slot + its own slot). Items below online
  *   depth 3 are listed as handled at the counter and get no child.
- * - Submission: every child is checked first (case_apply_check on the shared values, each
+ * - Submission: every child is checked first (case_apply_prepare on the shared values, each
  *   item reading only its own fields); any error shows the whole form again with all errors.
  *   Then the bundle row (idempotent: applicant + key), then one child per online item through
- *   case_apply with the key "b<bundle id>:<item code>", linked by applications.bundle_id. A
+ *   case_apply_write with the key "b<bundle id>:<item code>", linked by applications.bundle_id. A
  *   repeated submission finds the bundle and its children again (and completes a fan-out that
  *   an earlier request could not finish).
  * - Drafts: "save as draft" keeps the form's values and the materials (over the bundle's
@@ -34,6 +34,7 @@
 #include "http/handler.h"
 #include "http/msg.h"
 #include "http/server.h"
+#include "http/write.h"
 #include "identity/identity.h"
 #include "store/db.h"
 #include "view/view.h"
@@ -288,7 +289,7 @@ struct bundle_apply_in {
 	json_t *global;     /* the materials over the bundle's slots (kept with a draft) */
 	int64_t draft_id;   /* the draft this continues (0: none; then key finds one) */
 	bool submit;        /* false: save as a draft, nothing is checked or filed */
-	json_t **materials; /* per item of the bundle (NULL for counter items): case_apply's array */
+	json_t **materials; /* per item of the bundle (NULL for counter items): case_apply_in's materials */
 	const char *key;    /* idempotency key; may be NULL */
 	const char *channel;
 };
@@ -329,23 +330,33 @@ static int draft_of(struct req *r, const struct bundle_form *b, int64_t id, stru
 	return rc;
 }
 
-/* Keeps what was typed and attached in draft id (nothing is checked: a draft may be
- * incomplete; its size is bounded by the request's), personal fields sealed. */
-static int save_draft(struct req *r, const struct bundle_form *b, int64_t id, const struct bundle_apply_in *in)
+/* What a draft keeps (nothing is checked: a draft may be incomplete; its size is bounded by
+ * the request's), personal fields sealed: made on the loop, written by save_draft. */
+struct bundle_draft {
+	const char *form, *mats;
+	int64_t key_id;
+};
+
+static int seal_draft(struct req *r, const struct bundle_form *b, const struct bundle_apply_in *in, struct bundle_draft *d)
 {
 	json_t *def = arena_json(r, case_bundle_seal_def(r->db, r->arena, b->code));
-	const char *form;
-	int64_t key_id;
-	int rc = case_form_seal(r->app->keys, r->arena, def, in->input ? in->input : arena_json(r, json_object()), &form,
-				&key_id);
+	int rc = case_form_seal(r->app->keys, r->arena, def, in->input ? in->input : arena_json(r, json_object()),
+				&d->form, &d->key_id);
 	if (rc)
 		return rc;
 	char *mats = json_dumps(in->global ? in->global : json_array(), JSON_COMPACT);
 	if (!mats)
 		return GH_EINTERNAL;
-	int64_t changed = 0;
-	rc = db_exec(r->db, &q_b_draft, DB_ARGS(DB_TEXT(form), DB_INT(key_id), DB_TEXT(mats), DB_INT(id)), &changed);
+	d->mats = arena_strdup(r->arena, mats);
 	free(mats);
+	return 0;
+}
+
+static int save_draft(struct db *db, int64_t id, const struct bundle_draft *d)
+{
+	int64_t changed = 0;
+	int rc = db_exec(db, &q_b_draft, DB_ARGS(DB_TEXT(d->form), DB_INT(d->key_id), DB_TEXT(d->mats), DB_INT(id)),
+			 &changed);
 	return rc ? rc : changed ? 0 : GH_ECONFLICT;
 }
 
@@ -378,33 +389,38 @@ static int continue_draft(struct req *r, const struct bundle_form *b, const stru
 	return 0;
 }
 
-/* Checks every child, then files the bundle and its children; or, with in->submit false,
- * saves a draft. GH_EVALIDATION with *errors (field key -> message; material_<global slot>)
- * when any child has an error. *existed: the key (or draft) had been submitted before. */
-static int bundle_apply(struct req *r, const struct bundle_form *b, const struct bundle_apply_in *in, int64_t *bundle_id,
-			bool *existed, json_t **errors)
+/* A bundle application on its way to the writer: checked on the loop (bundle_prepare),
+ * written in one write (bundle_write), answered by done on the loop. */
+struct bundle_job {
+	struct bundle_form b;
+	struct bundle_apply_in in;
+	struct bundle_draft draft;       /* !in.submit */
+	struct case_apply_prep **preps;  /* in.submit: per item of the bundle (NULL when not online) */
+	void *ctx;                       /* the caller's */
+	int (*done)(struct req *r, struct bundle_job *j, json_t *errors, int rc);
+	int64_t id;   /* out: the bundle */
+	bool existed; /* out: the key (or draft) had been submitted before */
+};
+
+/* Checks every child (or, with in->submit false, seals the draft): GH_EVALIDATION with *errors
+ * (field key -> message; material_<global slot>) when any child has an error. */
+static int bundle_prepare(struct req *r, struct bundle_job *j, json_t **errors)
 {
+	const struct bundle_form *b = &j->b;
 	*errors = arena_json(r, json_object());
-	*existed = false;
 	if (!b->nonline) {
 		req_error_detail(r, "%s", M(r, "cases_every_item_bundle_handled_counter"));
 		return GH_ECONFLICT;
 	}
-	struct bundle_app draft;
+	const struct bundle_apply_in *in = &j->in;
 	struct bundle_apply_in kept;
 	int rc;
 	if ((rc = continue_draft(r, b, &in, &kept)))
 		return rc;
-	if (!in->submit) {
-		bool had = false;
-		*bundle_id = in->draft_id;
-		if (!*bundle_id &&
-		    (rc = b_create(r->db, r->arena, b->code, r->who.account, r->who.enterprise, in->key, bundle_id, &had)))
-			return rc;
-		if (had && (rc = draft_of(r, b, *bundle_id, &draft)))
-			return rc;
-		return save_draft(r, b, *bundle_id, in);
-	}
+	j->in = *in;
+	if (!in->submit)
+		return seal_draft(r, b, in, &j->draft);
+	j->preps = arena_array(r->arena, b->n ? b->n : 1, sizeof(*j->preps));
 	for (size_t i = 0; i < b->n; i++) {
 		const struct bundle_item *it = &b->items[i];
 		if (!it->online)
@@ -413,7 +429,7 @@ static int bundle_apply(struct req *r, const struct bundle_form *b, const struct
 					    .materials = in->materials[i], .submit = true, .channel = in->channel,
 					    .applicant_id = r->who.account, .enterprise_id = r->who.enterprise };
 		json_t *e = NULL;
-		rc = case_apply_check(r, &ai, &e);
+		rc = case_apply_prepare(r, &ai, &j->preps[i], &e);
 		if (rc && rc != GH_EVALIDATION)
 			return rc;
 		const char *k;
@@ -432,46 +448,77 @@ static int bundle_apply(struct req *r, const struct bundle_form *b, const struct
 				json_object_set(*errors, k, msg);
 		}
 	}
-	if (json_object_size(*errors))
-		return GH_EVALIDATION;
+	return json_object_size(*errors) ? GH_EVALIDATION : 0;
+}
 
-	if (in->draft_id) {
-		*bundle_id = in->draft_id;
-	} else {
-		bool had = false;
-		if ((rc = b_create(r->db, r->arena, b->code, r->who.account, r->who.enterprise, in->key, bundle_id, &had)))
+/* The write: the bundle row (idempotent: applicant + key), then, with submit, one child per
+ * online item under the key "b<bundle id>:<item code>"; or the draft saved. */
+static int bundle_write(struct req *w, void *arg)
+{
+	struct bundle_job *j = arg;
+	const struct bundle_form *b = &j->b;
+	const struct bundle_apply_in *in = &j->in;
+	struct bundle_app before;
+	bool had = false;
+	int rc;
+	j->existed = false;
+	j->id = in->draft_id;
+	if (!j->id && (rc = b_create(w->db, w->arena, b->code, w->who.account, w->who.enterprise, in->key, &j->id, &had)))
+		return rc;
+	if (!in->submit) {
+		if (had && (rc = draft_of(w, b, j->id, &before)))
 			return rc;
-		/* The key may have made a draft, or the whole bundle, before. */
-		struct bundle_app before;
-		if (had && (rc = b_get(r->db, r->arena, *bundle_id, &before)))
-			return rc;
-		*existed = had && before.submitted_at;
+		return save_draft(w->db, j->id, &j->draft);
 	}
+	/* The key may have made a draft, or the whole bundle, before. */
+	if (had && (rc = b_get(w->db, w->arena, j->id, &before)))
+		return rc;
+	j->existed = had && before.submitted_at;
 	const char *first = NULL;
 	for (size_t i = 0; i < b->n; i++) {
 		const struct bundle_item *it = &b->items[i];
 		if (!it->online)
 			continue;
-		struct case_apply_in ai = { .item_code = it->svc.code, .input = child_input(r, it, in->input),
-					    .materials = in->materials[i], .submit = true, .channel = in->channel,
-					    .applicant_id = r->who.account, .enterprise_id = r->who.enterprise,
-					    .idempotency_key = arena_printf(r->arena, "b%lld:%s", (long long)*bundle_id, it->svc.code) };
-		struct application app;
-		json_t *e = NULL;
-		if ((rc = case_apply(r, &ai, &app, &e)))
+		struct application *app;
+		const char *key = arena_printf(w->arena, "b%lld:%s", (long long)j->id, it->svc.code);
+		if ((rc = case_apply_write(w, j->preps[i], key, &app)))
 			return rc;
-		if ((rc = case_set_bundle(r->db, app.id, *bundle_id)))
+		if ((rc = case_set_bundle(w->db, app->id, j->id)))
 			return rc;
-		if (!first && app.number)
-			first = app.number;
+		if (!first && app->number)
+			first = app->number;
 	}
 	if (first && strlen(first) > 2) {
 		int64_t changed = 0;
-		if ((rc = db_exec(r->db, &q_b_number, DB_ARGS(DB_TEXT(arena_printf(r->arena, "QB%s", first + 2)),
-							     DB_INT(*bundle_id)), &changed)))
+		if ((rc = db_exec(w->db, &q_b_number, DB_ARGS(DB_TEXT(arena_printf(w->arena, "QB%s", first + 2)),
+							     DB_INT(j->id)), &changed)))
 			return rc;
 	}
-	return db_exec(r->db, &q_b_submitted, DB_ARGS(DB_INT((int64_t)time(NULL)), DB_INT(*bundle_id)), NULL);
+	return db_exec(w->db, &q_b_submitted, DB_ARGS(DB_INT((int64_t)time(NULL)), DB_INT(j->id)), NULL);
+}
+
+static int bundle_written(struct req *r, void *arg, int rc)
+{
+	struct bundle_job *j = arg;
+	return j->done(r, j, NULL, rc);
+}
+
+/* Files the bundle and its children, or saves a draft (see bundle_job): prepared now, written
+ * through req_write; done(r, j, errors, rc) answers (errors with GH_EVALIDATION). REQ_DEFERRED,
+ * or done's result when the preparation fails. b and in are copied. */
+static int bundle_apply(struct req *r, const struct bundle_form *b, const struct bundle_apply_in *in, void *ctx,
+			int (*done)(struct req *r, struct bundle_job *j, json_t *errors, int rc))
+{
+	struct bundle_job *j = arena_zalloc(r->arena, sizeof(*j));
+	j->b = *b;
+	j->in = *in;
+	j->ctx = ctx;
+	j->done = done;
+	json_t *errors = NULL;
+	int rc = bundle_prepare(r, j, &errors);
+	if (rc)
+		return done(r, j, errors, rc);
+	return req_write(r, bundle_write, bundle_written, j);
 }
 
 /* ---- progress --------------------------------------------------------------------------- */
@@ -640,6 +687,26 @@ static int page_apply_get(struct req *r)
 	return cases_apply_render(r, 200, &v);
 }
 
+/* After the write of page_apply_post: the form again with what is wrong, or on to the bundle
+ * (or its draft). */
+static int page_apply_done(struct req *r, struct bundle_job *j, json_t *errors, int rc)
+{
+	struct apply_view *v = j->ctx;
+	if (rc == GH_EVALIDATION) {
+		struct bundle_app d;
+		v->errors = errors;
+		if (v->draft_id && draft_of(r, &j->b, v->draft_id, &d) == 0)
+			cases_apply_saved(r, v, d.draft_form);
+		return cases_apply_render(r, 422, v);
+	}
+	if (rc)
+		return rc;
+	if (!j->in.submit)
+		return resp_redirect(r, 303, arena_printf(r->arena, "/bundles/%s/apply?draft=%lld&done=draft", j->b.code,
+							 (long long)j->id));
+	return resp_redirect(r, 303, arena_printf(r->arena, "/bundles/applications/%lld?done=submitted", (long long)j->id));
+}
+
 /* POST /bundles/{code}/apply (multipart/form-data, as the item's apply form). */
 static int page_apply_post(struct req *r)
 {
@@ -689,23 +756,9 @@ static int page_apply_post(struct req *r)
 	}
 	struct bundle_apply_in in = { .input = v.values, .materials = per, .global = global, .key = v.key,
 				      .draft_id = v.draft_id, .submit = submit, .channel = cases_kiosk(r) ? "kiosk" : "web" };
-	int64_t id;
-	bool existed;
-	json_t *errors;
-	rc = bundle_apply(r, &b, &in, &id, &existed, &errors);
-	if (rc == GH_EVALIDATION) {
-		struct bundle_app d;
-		v.errors = errors;
-		if (v.draft_id && draft_of(r, &b, v.draft_id, &d) == 0)
-			cases_apply_saved(r, &v, d.draft_form);
-		return cases_apply_render(r, 422, &v);
-	}
-	if (rc)
-		return rc;
-	if (!submit)
-		return resp_redirect(r, 303, arena_printf(r->arena, "/bundles/%s/apply?draft=%lld&done=draft", b.code,
-							 (long long)id));
-	return resp_redirect(r, 303, arena_printf(r->arena, "/bundles/applications/%lld?done=submitted", (long long)id));
+	struct apply_view *keep = arena_alloc(r->arena, sizeof(*keep));
+	*keep = v;
+	return bundle_apply(r, &b, &in, keep, page_apply_done);
 }
 
 /* GET /bundles/applications/{id} */
@@ -748,6 +801,41 @@ static int page_progress(struct req *r)
 }
 
 /* ---- API -------------------------------------------------------------------------------- */
+
+/* After the write of api_apply: the bundle, or what is wrong with it (materials by item and
+ * slot, as they were sent). */
+static int api_apply_done(struct req *r, struct bundle_job *j, json_t *errors, int rc)
+{
+	const struct bundle_form *bf = &j->b;
+	if (rc == GH_EVALIDATION) {
+		json_t *fields = json_object();
+		const char *ek;
+		json_t *ev;
+		json_object_foreach(errors, ek, ev)
+		{
+			long slot;
+			const char *name = ek;
+			if (strncmp(ek, "material_", 9) == 0 && !str_to_long(str_c(ek + 9), 0, MAX_BUNDLE_SLOTS, &slot))
+				for (size_t k = 0; k < bf->n; k++)
+					if (bf->items[k].online && (size_t)slot >= bf->items[k].slot0 &&
+					    (size_t)slot < bf->items[k].slot0 + json_array_size(bf->items[k].mdefs))
+						name = arena_printf(r->arena, "material_%s_%zu", bf->items[k].svc.code,
+								    (size_t)slot - bf->items[k].slot0);
+			json_object_set(fields, name, ev);
+		}
+		json_t *e = json_pack("{s:{s:s,s:s,s:o}}", "error", "code", err_slug(GH_EVALIDATION), "message",
+				      M_err(r, GH_EVALIDATION), "fields", fields);
+		return resp_json(r, err_status(GH_EVALIDATION), e);
+	}
+	if (rc)
+		return rc;
+	struct bundle_app ba;
+	struct application *kids;
+	size_t n;
+	if ((rc = b_get(r->db, r->arena, j->id, &ba)) || (rc = b_children(r->db, r->arena, j->id, &kids, &n)))
+		return rc;
+	return resp_json(r, j->existed || !j->in.submit ? 200 : 201, bundle_json(r, &ba, kids, n));
+}
 
 /* POST /api/v1/bundles/{code}/applications: {form: {...}, materials: [{item, slot,
  * attachments: [ids]} or {item, slot, ecert}], submit (default true), idempotency_key}. 201 with
@@ -804,39 +892,7 @@ static int api_apply(struct req *r)
 	}
 	struct bundle_apply_in bi = { .input = flat, .materials = per, .global = global, .key = key,
 				      .submit = !json_is_false(submit), .channel = "app" };
-	int64_t id;
-	bool existed;
-	json_t *errors;
-	rc = bundle_apply(r, &b, &bi, &id, &existed, &errors);
-	if (rc == GH_EVALIDATION) {
-		/* Materials by item and slot, as they were sent. */
-		json_t *fields = json_object();
-		const char *ek;
-		json_t *ev;
-		json_object_foreach(errors, ek, ev)
-		{
-			long slot;
-			const char *name = ek;
-			if (strncmp(ek, "material_", 9) == 0 && !str_to_long(str_c(ek + 9), 0, MAX_BUNDLE_SLOTS, &slot))
-				for (size_t j = 0; j < b.n; j++)
-					if (b.items[j].online && (size_t)slot >= b.items[j].slot0 &&
-					    (size_t)slot < b.items[j].slot0 + json_array_size(b.items[j].mdefs))
-						name = arena_printf(r->arena, "material_%s_%zu", b.items[j].svc.code,
-								    (size_t)slot - b.items[j].slot0);
-			json_object_set(fields, name, ev);
-		}
-		json_t *j = json_pack("{s:{s:s,s:s,s:o}}", "error", "code", err_slug(GH_EVALIDATION), "message",
-				      M_err(r, GH_EVALIDATION), "fields", fields);
-		return resp_json(r, err_status(GH_EVALIDATION), j);
-	}
-	if (rc)
-		return rc;
-	struct bundle_app ba;
-	struct application *kids;
-	size_t n;
-	if ((rc = b_get(r->db, r->arena, id, &ba)) || (rc = b_children(r->db, r->arena, id, &kids, &n)))
-		return rc;
-	return resp_json(r, existed || !bi.submit ? 200 : 201, bundle_json(r, &ba, kids, n));
+	return bundle_apply(r, &b, &bi, NULL, api_apply_done);
 }
 
 /* GET /api/v1/bundles/applications/{id} */

@@ -15,7 +15,7 @@
 #include "http/router.h"
 #include "identity/identity.h"
 #include "store/db.h"
-#include "store/group.h"
+#include "http/write.h"
 
 int cases_init(struct app *app, char *err, size_t errlen)
 {
@@ -415,7 +415,7 @@ static json_t *check_materials(struct req *r, const struct case_apply_in *in, js
 	return out;
 }
 
-/* What case_apply checked, ready to be written. */
+/* What case_apply_prepare checked, ready to be written. */
 struct apply_ready {
 	struct catalog_service svc;  /* without form, materials, audience (not needed) */
 	const char *dept_name_zh, *dept_name_en;
@@ -490,29 +490,28 @@ static int apply_prepare(struct req *r, const struct case_apply_in *in, struct a
 	return 0;
 }
 
-/* The writes of a new submission: files the application (or finds the one its idempotency
- * key made), submits it and links its attachments. Runs on the db it is given: a worker's
- * connection, or the group-commit writer's (then in one transaction, and possibly more than
- * once: outputs are overwritten, never accumulated). */
-struct apply_write {
-	/* in */
-	const struct case_apply_in *in;
-	const struct apply_ready *p;
+/* An application ready to be written (case_apply_prepare): what apply_prepare made, with the
+ * draft it continues. The writes run on the writer's connection, in one transaction and
+ * possibly more than once: outputs are overwritten, never accumulated. */
+struct case_apply_prep {
+	struct case_apply_in in; /* a copy; in.idempotency_key may be set before the write */
+	struct apply_ready p;
+	int64_t draft_version;   /* of in.draft_id when it was read */
 	const struct calendar *cal;
 	struct arena *arena;
 	int64_t actor;
 	int32_t today;
-	/* out */
-	struct application app;
-	/* for the deferred response */
+	struct application app; /* out */
+	bool retried;
 	int (*done)(struct req *r, const struct case_apply_in *in, struct application *app, json_t *errors, int rc);
 };
 
-static int apply_write_new(struct db *db, void *arg)
+/* The writes of a new application: files it (or finds the one its idempotency key made),
+ * submits it and links its attachments. */
+static int apply_write_new(struct db *db, struct case_apply_prep *w)
 {
-	struct apply_write *w = arg;
-	const struct case_apply_in *in = w->in;
-	const struct apply_ready *p = w->p;
+	const struct case_apply_in *in = &w->in;
+	const struct apply_ready *p = &w->p;
 	struct case_new n = { .item_code = p->svc.code, .item_version = p->svc.version, .department = p->svc.department,
 			      .limit_days = (int)p->svc.promised_limit_days, .legal_limit_days = (int)p->svc.legal_limit_days,
 			      .applicant_id = in->applicant_id, .enterprise_id = in->enterprise_id,
@@ -555,10 +554,72 @@ static int apply_write_new(struct db *db, void *arg)
 	return 0;
 }
 
+/* The writes of a continued draft: saved as it was read (GH_ECONFLICT when it changed
+ * meanwhile), and with submit, submitted. */
+static int apply_write_draft(struct db *db, struct case_apply_prep *w)
+{
+	const struct apply_ready *p = &w->p;
+	int64_t id = w->in.draft_id;
+	int rc;
+	if ((rc = case_update_draft(db, id, w->draft_version, p->form_stored, p->form_key_id, p->mats_s)))
+		return rc;
+	if ((rc = case_get(db, w->arena, id, &w->app)))
+		return rc;
+	if (!w->in.submit || strcmp(w->app.state, "draft") != 0)
+		return 0;
+	w->app.form_plain = p->form_s;
+	int64_t ev = 0;
+	if ((rc = case_transition(db, w->cal, w->arena, &w->app, wf_action("submit"), w->actor, NULL, NULL, w->today, &ev)))
+		return rc;
+	for (size_t i = 0; i < p->nlinks; i++)
+		attachment_link(db, p->links[i].id, w->actor, w->app.id, p->links[i].slot, ev);
+	return 0;
+}
+
+int case_apply_prepare(struct req *r, const struct case_apply_in *in, struct case_apply_prep **out, json_t **errors)
+{
+	struct case_apply_prep *w = arena_zalloc(r->arena, sizeof(*w));
+	*out = w;
+	w->in = *in;
+	w->cal = r->app->calendar;
+	w->arena = r->arena; /* the writer allocates in it while the request is parked */
+	w->actor = r->who.account;
+	w->today = cases_today();
+	*errors = NULL;
+	int rc;
+	if (in->draft_id) {
+		/* A draft continued: its sealed personal values are never sent back to the page, so
+		 * a personal field left empty keeps the value saved. */
+		struct application cur;
+		if ((rc = case_get(r->db, r->arena, in->draft_id, &cur)))
+			return rc;
+		if (!case_is_applicant(r, &cur) && !(in->filed_by && cur.filed_by == in->filed_by))
+			return GH_ENOTFOUND;
+		if (strcmp(cur.state, "draft") != 0)
+			return GH_ECONFLICT;
+		const struct catalog_service_parsed *item;
+		if ((rc = catalog_service_cached(r, in->item_code, &item)))
+			return rc;
+		w->in.input = cases_keep_saved(r, item->def, in->input, cur.form);
+		w->draft_version = cur.version;
+	}
+	return apply_prepare(r, &w->in, &w->p, errors);
+}
+
+int case_apply_write(struct req *w, struct case_apply_prep *p, const char *key, struct application **app)
+{
+	if (key)
+		p->in.idempotency_key = key;
+	p->arena = w->arena;
+	int rc = p->in.draft_id ? apply_write_draft(w->db, p) : apply_write_new(w->db, p);
+	*app = &p->app;
+	return rc;
+}
+
 int case_apply_check(struct req *r, const struct case_apply_in *in, json_t **errors)
 {
-	struct apply_ready p;
-	return apply_prepare(r, in, &p, errors);
+	struct case_apply_prep *p;
+	return case_apply_prepare(r, in, &p, errors);
 }
 
 static bool blank(json_t *v)
@@ -594,94 +655,35 @@ json_t *cases_keep_saved(struct req *r, json_t *def, json_t *input, const char *
 	return out;
 }
 
-int case_apply(struct req *r, const struct case_apply_in *in, struct application *app, json_t **errors)
+static int apply_write_req(struct req *w, void *arg)
 {
-	struct apply_ready p;
-	struct application cur;
-	struct case_apply_in kept;
-	int rc;
-	if (in->draft_id) {
-		/* A draft continued: its sealed personal values are never sent back to the page, so
-		 * a personal field left empty keeps the value saved. */
-		if ((rc = case_get(r->db, r->arena, in->draft_id, &cur)))
-			return rc;
-		if (!case_is_applicant(r, &cur) && !(in->filed_by && cur.filed_by == in->filed_by))
-			return GH_ENOTFOUND;
-		if (strcmp(cur.state, "draft") != 0)
-			return GH_ECONFLICT;
-		const struct catalog_service_parsed *item;
-		if ((rc = catalog_service_cached(r, in->item_code, &item)))
-			return rc;
-		kept = *in;
-		kept.input = cases_keep_saved(r, item->def, in->input, cur.form);
-		in = &kept;
-	}
-	if ((rc = apply_prepare(r, in, &p, errors)))
-		return rc;
-	if (!in->draft_id) {
-		struct apply_write w = { .in = in, .p = &p, .cal = r->app->calendar, .arena = r->arena,
-					 .actor = r->who.account, .today = cases_today() };
-		rc = apply_write_new(r->db, &w);
-		*app = w.app;
-		/* Callers here show the application: all of it, joins included. */
-		return rc ? rc : case_get(r->db, r->arena, w.app.id, app);
-	}
-	int64_t id = in->draft_id;
-	if ((rc = case_update_draft(r->db, id, cur.version, p.form_stored, p.form_key_id, p.mats_s)))
-		return rc;
-	if ((rc = case_get(r->db, r->arena, id, app)))
-		return rc;
-	if (!in->submit || strcmp(app->state, "draft") != 0)
-		return 0;
-	app->form_plain = p.form_s;
-	int64_t ev = 0;
-	if ((rc = case_transition(r->db, r->app->calendar, r->arena, app, wf_action("submit"), r->who.account, NULL, NULL,
-				  cases_today(), &ev)))
-		return rc;
-	for (size_t i = 0; i < p.nlinks; i++)
-		attachment_link(r->db, p.links[i].id, r->who.account, app->id, p.links[i].slot, ev);
-	return 0;
+	struct application *app;
+	return case_apply_write(w, arg, NULL, &app);
 }
 
 static int apply_done(struct req *r, void *arg, int rc)
 {
-	struct apply_write *w = arg;
-	if (rc == GH_ECONFLICT || rc == GH_EDB) {
+	struct case_apply_prep *w = arg;
+	if ((rc == GH_ECONFLICT || rc == GH_EDB) && w->in.idempotency_key && !w->in.draft_id && !w->retried) {
 		/* Another node raced in with the same idempotency key (PostgreSQL aborts the
 		 * transaction on the duplicate, so the writer could not look the winner up): now
-		 * that it has committed, the key finds it. */
-		if (w->in->idempotency_key) {
-			w->arena = r->arena;
-			rc = apply_write_new(r->db, w);
-		}
+		 * that it has committed, the key finds it, in a write of its own. */
+		w->retried = true;
+		return req_write(r, apply_write_req, apply_done, w);
 	}
-	return w->done(r, w->in, &w->app, NULL, rc);
+	return w->done(r, &w->in, &w->app, NULL, rc);
 }
 
 int case_apply_async(struct req *r, const struct case_apply_in *in,
 		     int (*done)(struct req *r, const struct case_apply_in *in, struct application *app, json_t *errors, int rc))
 {
-	struct apply_write *w = arena_zalloc(r->arena, sizeof(*w));
-	struct case_apply_in *copy = arena_alloc(r->arena, sizeof(*copy));
-	*copy = *in;
-	w->in = copy;
-	w->done = done;
-	if (!in->submit || in->draft_id || !r->app->group) {
-		json_t *errors = NULL;
-		int rc = case_apply(r, in, &w->app, &errors);
-		return done(r, in, &w->app, errors, rc);
-	}
-	struct apply_ready *p = arena_zalloc(r->arena, sizeof(*p));
+	struct case_apply_prep *w;
 	json_t *errors = NULL;
-	int rc = apply_prepare(r, in, p, &errors);
+	int rc = case_apply_prepare(r, in, &w, &errors);
+	w->done = done;
 	if (rc)
-		return done(r, in, &w->app, errors, rc);
-	w->p = p;
-	w->cal = r->app->calendar;
-	w->arena = r->arena; /* the writer allocates in it while the request is parked */
-	w->actor = r->who.account;
-	w->today = cases_today();
-	return req_group(r, apply_write_new, apply_done, w);
+		return done(r, &w->in, &w->app, errors, rc);
+	return req_write(r, apply_write_req, apply_done, w);
 }
 
 /* Progress queries per address and hour: the number is easy to guess, the code is not. */
@@ -730,20 +732,24 @@ json_t *cases_form_values(struct req *r, json_t *form)
 	return flat;
 }
 
-int cases_file_for(struct req *r, const char *item_code, json_t *form, const char *channel, int64_t applicant_id,
-		   int64_t *id, const char **number, const char **state, json_t **errors)
+int cases_file_prepare(struct req *r, const char *item_code, json_t *form, const char *channel, int64_t applicant_id,
+		       struct case_apply_prep **f, json_t **errors)
 {
 	json_t *none = json_array();
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, none);
 	struct case_apply_in in = { .item_code = item_code, .input = form, .materials = none, .submit = true,
 				    .channel = channel, .applicant_id = applicant_id };
-	struct application app;
-	*errors = NULL;
-	int rc = case_apply(r, &in, &app, errors);
+	return case_apply_prepare(r, &in, f, errors);
+}
+
+int cases_file_write(struct req *w, struct case_apply_prep *f, int64_t *id, const char **number, const char **state)
+{
+	struct application *app;
+	int rc = case_apply_write(w, f, NULL, &app);
 	if (rc)
 		return rc;
-	*id = app.id;
-	*number = app.number;
-	*state = app.state;
+	*id = app->id;
+	*number = app->number;
+	*state = app->state;
 	return 0;
 }

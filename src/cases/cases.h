@@ -90,14 +90,18 @@ int cases_system_act(struct db *db, const struct calendar *cal, struct arena *a,
 
 /* Files and submits an application on behalf of another system (Open311): for applicant
  * applicant_id, through channel, with form (a flat object of strings keyed by field key, as a
- * web form sends them) and no materials; the actor of its events is the system (0). On
- * success *id, *number and *state (in r's arena) describe it. GH_EVALIDATION with *errors
- * (field key or material_<i> -> message in r->lang, owned by r's arena) when the form or a
- * required material is missing; GH_ECONFLICT when the item cannot be applied for online;
- * GH_ENOTFOUND for an unknown item. */
+ * web form sends them) and no materials; the actor of its events is the system (0). Two
+ * steps, as every write (http/write.h): cases_file_prepare on the loop checks it (*f in r's
+ * arena): GH_EVALIDATION with *errors (field key or material_<i> -> message in r->lang,
+ * owned by r's arena) when the form or a required material is missing; GH_ECONFLICT when the
+ * item cannot be applied for online; GH_ENOTFOUND for an unknown item. cases_file_write,
+ * inside a write (w: the writer's copy of the request), files it: *id, *number and *state (in
+ * r's arena) describe it. */
 struct req;
-int cases_file_for(struct req *r, const char *item_code, json_t *form, const char *channel, int64_t applicant_id,
-		   int64_t *id, const char **number, const char **state, json_t **errors);
+struct case_apply_prep;
+int cases_file_prepare(struct req *r, const char *item_code, json_t *form, const char *channel, int64_t applicant_id,
+		       struct case_apply_prep **f, json_t **errors);
+int cases_file_write(struct req *w, struct case_apply_prep *f, int64_t *id, const char **number, const char **state);
 
 /* One of the caller's own applications (identity_owns), by number, for other domains (a
  * visit booked for it): *id, *item_code and *state (in r's arena; any may be NULL).

@@ -160,6 +160,7 @@ struct case_apply_in {
 	const char *channel;
 	int64_t applicant_id, enterprise_id, filed_by;
 	int64_t draft_id;      /* continue this draft (0: a new application) */
+	void *ctx;             /* the caller's, for case_apply_async's done */
 };
 /* The form values of a JSON request ({"key": value}) as a flat object of strings, as a web
  * form sends them: numbers become text; other kinds are left out (and then reported missing
@@ -170,21 +171,29 @@ json_t *cases_form_values(struct req *r, json_t *form);
  * input takes the value sealed in stored (the draft as stored). New object owned by r's arena. */
 json_t *cases_keep_saved(struct req *r, json_t *def, json_t *input, const char *stored);
 
-/* Validates and saves (and with submit, submits) an application. GH_EVALIDATION with *errors
- * (field -> message; material_<i> for missing materials) when something is wrong. */
-int case_apply(struct req *r, const struct case_apply_in *in, struct application *app, json_t **errors);
-/* Only the checks of case_apply (form, materials, whether the item is online), nothing
- * written: 0, or GH_EVALIDATION with *errors (owned by r's arena), or another code. */
+/* Applying is read on the loop, written on the writer (http/write.h):
+ * case_apply_prepare validates in (form, materials, whether the item takes applications
+ * through the channel; a continued draft is read and must still be the caller's draft) and
+ * makes what is to be written: 0, or GH_EVALIDATION with *errors (field -> message;
+ * material_<i> for missing materials; owned by r's arena), or another code. *out lives in r's
+ * arena and holds a copy of in. */
+struct case_apply_prep;
+int case_apply_prepare(struct req *r, const struct case_apply_in *in, struct case_apply_prep **out, json_t **errors);
+/* Inside a write (w: the writer's copy of the request that prepared p): saves (and with
+ * submit, submits) the application, filed under key when key is not NULL; *app is the
+ * application written (p's, valid as long as p). Outputs are overwritten when the write
+ * reruns. */
+int case_apply_write(struct req *w, struct case_apply_prep *p, const char *key, struct application **app);
+/* Only the checks of case_apply_prepare, nothing written. */
 int case_apply_check(struct req *r, const struct case_apply_in *in, json_t **errors);
 /* Links application id to bundle application bundle_id (bundles.c); GH_ECONFLICT when it
  * belongs to another bundle. */
 int case_set_bundle(struct db *db, int64_t id, int64_t bundle_id);
-/* The same, but a new submission's writes (filing and submitting it, in one transaction) go
- * through the group-commit writer (app->group, store/group.h) when there is one: then it
- * returns REQ_DEFERRED, or GH_EBUSY when the writer's queue is full, and done runs later on
- * r's event loop. Otherwise (a draft, a continued draft, a validation error, no group) done
- * runs before it returns and its result is returned. done gets rc (0, GH_EVALIDATION with
- * errors, or another GH_E code); it must respond or return a GH_E code. in is copied. */
+/* Prepares in and writes it through req_write: returns REQ_DEFERRED (done runs later on r's
+ * loop), or GH_EBUSY when the writer's queue is full; when the preparation fails done runs
+ * before it returns and its result is returned. done gets rc (0, GH_EVALIDATION with errors,
+ * or another GH_E code; GH_ECONFLICT for a draft submitted or changed meanwhile); it must
+ * respond or return a GH_E code. in is copied (done's in is the copy). */
 int case_apply_async(struct req *r, const struct case_apply_in *in,
 		     int (*done)(struct req *r, const struct case_apply_in *in, struct application *app, json_t *errors, int rc));
 

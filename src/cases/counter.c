@@ -6,8 +6,8 @@
  *   (never creates one: the citizen registers at a kiosk or online first) and sends the clerk
  *   on to GET /staff/intake/{code}?applicant=<ticket>, which shows the masked ID number and
  *   name to confirm, and the item's apply form; POST /staff/intake/{code} files it through
- *   case_apply with the citizen as applicant, the clerk as filer and channel "counter". The
- *   uploaded scans belong to the clerk until linked, which is what case_apply checks.
+ *   case_apply_async with the citizen as applicant, the clerk as filer and channel "counter". The
+ *   uploaded scans belong to the clerk until linked, which is what case_apply_prepare checks.
  * - Kiosk mode (自助终端): GET /kiosk sets the kiosk cookie (a session cookie, so a kiosk's
  *   browser sets it again from its start address) and shows the start page; pages built with
  *   cases_page_ctx then carry the kiosk flag (large targets, the idle log-out script);
@@ -308,6 +308,30 @@ static int cases_intake_form(struct req *r)
 	return cases_apply_render(r, 200, &v);
 }
 
+/* After the write of cases_intake_post: the form again with what is wrong, or on to the
+ * application filed. */
+static int intake_post_done(struct req *r, const struct case_apply_in *ai, struct application *app, json_t *errors,
+			    int rc)
+{
+	struct apply_view *v = ai->ctx;
+	if (rc == GH_EVALIDATION) {
+		v->errors = errors;
+		return cases_apply_render(r, 422, v);
+	}
+	if (rc == GH_ECONFLICT && r->error_detail) {
+		/* The service layer refuses the item through this channel (e.g. not applicable
+		 * online): say why on the form rather than on an error page. */
+		v->errors = arena_json(r, json_pack("{s:s}", "materials", r->error_detail));
+		r->error_detail = NULL;
+		return cases_apply_render(r, 409, v);
+	}
+	if (rc)
+		return rc;
+	if (!app->number)
+		return GH_ECONFLICT;
+	return resp_redirect(r, 303, arena_printf(r->arena, "/applications/%s?done=intake", app->number));
+}
+
 /* POST /staff/intake/{code} (multipart/form-data): files the application for the citizen. */
 static int cases_intake_post(struct req *r)
 {
@@ -341,25 +365,10 @@ static int cases_intake_post(struct req *r)
 	struct case_apply_in ai = { .item_code = v.svc.code, .input = v.values, .materials = materials, .submit = true,
 				    .idempotency_key = v.key, .channel = "counter", .applicant_id = acc.id,
 				    .filed_by = r->who.account };
-	struct application app;
-	json_t *errors = NULL;
-	rc = case_apply(r, &ai, &app, &errors);
-	if (rc == GH_EVALIDATION) {
-		v.errors = errors;
-		return cases_apply_render(r, 422, &v);
-	}
-	if (rc == GH_ECONFLICT && r->error_detail) {
-		/* The service layer refuses the item through this channel (e.g. not applicable
-		 * online): say why on the form rather than on an error page. */
-		v.errors = arena_json(r, json_pack("{s:s}", "materials", r->error_detail));
-		r->error_detail = NULL;
-		return cases_apply_render(r, 409, &v);
-	}
-	if (rc)
-		return rc;
-	if (!app.number)
-		return GH_ECONFLICT;
-	return resp_redirect(r, 303, arena_printf(r->arena, "/applications/%s?done=intake", app.number));
+	struct apply_view *keep = arena_alloc(r->arena, sizeof(*keep));
+	*keep = v;
+	ai.ctx = keep;
+	return case_apply_async(r, &ai, intake_post_done);
 }
 
 /* ---- kiosk mode ----------------------------------------------------------------------- */

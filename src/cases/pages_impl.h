@@ -96,7 +96,7 @@ int cases_apply_render(struct req *r, int status, const struct apply_view *v);
 /* Reads the posted apply form (multipart/form-data) for v's item: the fields into v->values,
  * the idempotency key into v->key, a draft id into v->draft_id, kept files (still the
  * caller's) and new uploads (stored as attachments owned by the caller) into v->kept and
- * *materials (case_apply's shape), e-certificates into v->ecerts; *submit is false for the
+ * *materials (case_apply_in's shape), e-certificates into v->ecerts; *submit is false for the
  * "save as draft" button. A refused file (too large, wrong type) is not an error: *refused
  * gets GH_ETOOBIG or GH_EUNSUPPORTED and v->errors says which, for the caller to show the
  * form again with err_status(*refused); else *refused is 0. Returns 0, or a code (with a

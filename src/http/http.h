@@ -149,6 +149,7 @@ struct req {
 	int status;
 	bool responded;
 	const char *error_detail;
+	int64_t retry_after;    /* seconds; > 0: the answer carries Retry-After (req_retry_after) */
 	void *_ev;              /* the libevent request; server.c only */
 	const char *_body;      /* req_body's copy, made once */
 	size_t _body_len;
@@ -170,6 +171,9 @@ int req_query_long(struct req *r, const char *name, long def, long min, long max
 
 /* Sets the client-facing detail for the error the handler is about to return. */
 void req_error_detail(struct req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The answer will carry Retry-After: seconds (at least 1), unless a handler set the field
+ * itself. Like req_error_detail, callable from a write on the writer thread (http/write.h). */
+void req_retry_after(struct req *r, int64_t seconds);
 
 /* Responses. Each returns 0 so handlers can `return resp_...(...)`. */
 void resp_header(struct req *r, const char *name, const char *value);

@@ -64,6 +64,7 @@
 #include "http/proxy.h"
 #include "http/router.h"
 #include "store/db.h"
+#include "http/write.h"
 #include "store/group.h"
 #include "view/view.h"
 
@@ -152,6 +153,8 @@ struct exchange {
 	struct kv *hdrs; /* response header fields */
 	size_t nh, caph;
 	struct stream *stream; /* req_stream: the response goes on as a stream */
+	unsigned holds;  /* req_hold: the answer waits for these */
+	bool held;       /* finished while held: sent at the last req_unhold */
 };
 
 struct deferred {
@@ -181,6 +184,14 @@ static uint64_t now_ns(void)
 static struct exchange *x_of(const struct req *r)
 {
 	return r->_ev;
+}
+
+/* The writer's copy of a request (http/write.c: no worker) neither responds nor reaches the
+ * worker's state: that is a bug in the caller, found here rather than as a race. */
+static void on_loop_only(const struct req *r, const char *what)
+{
+	if (!r->worker)
+		die("http: %s on the writer thread (route %s)", what, r->route ? r->route->name : "-");
 }
 
 /* ---- connections per client address, across workers ---- */
@@ -299,6 +310,11 @@ void req_error_detail(struct req *r, const char *fmt, ...)
 	va_end(ap);
 }
 
+void req_retry_after(struct req *r, int64_t seconds)
+{
+	r->retry_after = seconds > 0 ? seconds : 1;
+}
+
 int req_query_long(struct req *r, const char *name, long def, long min, long max, long *out)
 {
 	const char *v = req_query(r, name);
@@ -376,8 +392,19 @@ static void resp_remove(struct exchange *x, const char *name)
 	x->nh = k;
 }
 
+void resp_discard(struct req *r)
+{
+	on_loop_only(r, "resp_discard");
+	struct exchange *x = x_of(r);
+	x->nh = 0;
+	evbuffer_drain(x->c->body, evbuffer_get_length(x->c->body));
+	r->status = 500;
+	r->responded = false;
+}
+
 void resp_header(struct req *r, const char *name, const char *value)
 {
+	on_loop_only(r, "resp_header");
 	struct exchange *x = x_of(r);
 	if (x->nh == x->caph) {
 		size_t cap = x->caph ? x->caph * 2 : 16;
@@ -453,6 +480,7 @@ static void security_headers(struct req *r)
 
 int resp_body(struct req *r, int status, const char *content_type, const char *body, size_t len)
 {
+	on_loop_only(r, "resp_body");
 	struct exchange *x = x_of(r);
 	if (content_type)
 		resp_header(r, "Content-Type", content_type);
@@ -569,7 +597,7 @@ int resp_error(struct req *r, int code)
 {
 	int status = err_status(code);
 	const char *msg = M_err(r, code);
-	if ((code == GH_EBUSY || code == GH_EUNAVAILABLE) && !resp_has_header(r, "Retry-After"))
+	if ((code == GH_EBUSY || code == GH_EUNAVAILABLE) && !resp_has_header(r, "Retry-After") && !r->retry_after)
 		resp_header(r, "Retry-After", "5");
 	if (r->api || !r->app->view) {
 		json_t *j = json_pack("{s:{s:s,s:s,s:s*}}", "error", "code", err_slug(code), "message", msg,
@@ -735,11 +763,16 @@ static void add_field(struct sb *sb, const char *name, const char *value)
 	sb_add(sb, "\r\n", 2);
 }
 
-/* Sends r's response: status line, fields, body; logs it; frees the request. */
+/* Sends r's response: status line, fields, body; logs it; frees the request. While r is held
+ * (req_hold), only notes that it is ready: the last req_unhold sends it. */
 static void finish(struct req *r)
 {
 	struct worker *w = r->worker;
 	struct exchange *x = x_of(r);
+	if (x->holds) {
+		x->held = true;
+		return;
+	}
 	struct conn *c = x->c;
 	if (!r->responded) {
 		log_error("handler %s returned without a response", r->route ? r->route->name : "-");
@@ -764,6 +797,8 @@ static void finish(struct req *r)
 			resp_header(r, "Transfer-Encoding", "chunked");
 		c->close_after = true;
 	}
+	if (r->retry_after && !resp_find(x, "Retry-After"))
+		resp_header(r, "Retry-After", arena_printf(r->arena, "%lld", (long long)r->retry_after));
 	if (w->stopping)
 		c->close_after = true;
 
@@ -815,6 +850,27 @@ static void finish(struct req *r)
 		conn_after_response(c);
 }
 
+struct event_base *req_event_base(struct req *r)
+{
+	on_loop_only(r, "req_event_base");
+	return r->worker->base;
+}
+
+void req_hold(struct req *r)
+{
+	on_loop_only(r, "req_hold");
+	x_of(r)->holds++;
+}
+
+void req_unhold(struct req *r)
+{
+	struct exchange *x = x_of(r);
+	if (--x->holds == 0 && x->held) {
+		x->held = false;
+		finish(r);
+	}
+}
+
 void server_cache_stats(uint64_t *hits, uint64_t *misses)
 {
 	*hits = atomic_load_explicit(&cache_hits, memory_order_relaxed);
@@ -847,6 +903,7 @@ static int serve_entry(struct req *r, const struct cache_entry *e)
  * the recheck interval is 0. */
 int req_generation(struct req *r, int (*fn)(struct req *r, uint64_t *gen), uint64_t *gen)
 {
+	on_loop_only(r, "req_generation");
 	struct worker *w = r->worker;
 	uint64_t now = r->_start_ns, ttl = (uint64_t)w->app->cfg.cache_recheck_ms * 1000000u;
 	struct gen_memo *m = NULL;
@@ -868,6 +925,7 @@ int req_generation(struct req *r, int (*fn)(struct req *r, uint64_t *gen), uint6
 
 void *req_worker_local(struct req *r, void *(*make)(void), void (*release)(void *))
 {
+	on_loop_only(r, "req_worker_local");
 	struct worker *w = r->worker;
 	for (size_t i = 0; i < ARRAY_LEN(w->locals); i++) {
 		struct worker_local *l = &w->locals[i];
@@ -1027,6 +1085,7 @@ static int dispatch(struct req *r)
 		break;
 	}
 	r->route = route;
+	req_guard_writes(r, true); /* handlers read here and write through req_write */
 	const struct app *app = w->app;
 	if (app->authenticate && !(route->flags & ROUTE_NOAUTH) && (rc = app->authenticate(r)))
 		return rc;
@@ -1119,6 +1178,7 @@ static void request_run(struct conn *c)
 {
 	struct req *r = req_begin(c);
 	int rc = dispatch(r);
+	req_guard_writes(r, false);
 	if (rc == REQ_DEFERRED)
 		return;
 	if (rc) {
@@ -1178,7 +1238,11 @@ static void deferred_done(void *p)
 {
 	struct deferred *d = p;
 	struct req *r = d->r;
+	req_guard_writes(r, true);
 	int rc = d->done(r, d->arg);
+	req_guard_writes(r, false);
+	if (rc == REQ_DEFERRED)
+		return; /* done deferred more work (a write after a job, say): that completes it */
 	if (rc && !r->responded)
 		resp_error(r, rc);
 	finish(r);
@@ -1203,6 +1267,7 @@ static void thunk_done(void *p)
 
 int req_job(struct req *r, void (*work)(void *), int (*done)(struct req *, void *), void *arg)
 {
+	on_loop_only(r, "req_job");
 	/* The request arena must outlive this call: it is not returned to the worker's spare
 	 * slot, because finish() runs later from thunk_done. */
 	struct job_thunk *t = arena_zalloc(r->arena, sizeof(*t));
@@ -1220,6 +1285,7 @@ int req_job(struct req *r, void (*work)(void *), int (*done)(struct req *, void 
 int req_defer(struct req *r, int (*submit)(void *, struct event_base *, void (*)(void *), void *), void *ctx,
 	      int (*done)(struct req *, void *), void *arg)
 {
+	on_loop_only(r, "req_defer");
 	struct deferred *d = arena_zalloc(r->arena, sizeof(*d));
 	d->r = r;
 	d->done = done;

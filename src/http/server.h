@@ -20,11 +20,12 @@ int server_run(struct app *app);
 #include "http/http.h"
 #define REQ_DEFERRED 1
 int req_job(struct req *r, void (*work)(void *arg), int (*done)(struct req *r, void *arg), void *arg);
-/* The same for modules with a queue of their own (store/group.c's req_group): calls
+/* The same for modules with a queue of their own (http/write.c's req_write): calls
  * submit(ctx, base, resume, token) with r's event loop; submit queues the work and returns 0
  * (then it must make resume(token) run once on base when the work is done) or a GH_E code
  * (nothing is deferred). After resume, done(r, arg) runs as with req_job. Returns
- * REQ_DEFERRED or submit's error. */
+ * REQ_DEFERRED or submit's error. A done may itself defer more work and return REQ_DEFERRED:
+ * the request then waits for that. */
 struct event_base;
 int req_defer(struct req *r, int (*submit)(void *ctx, struct event_base *base, void (*resume)(void *token), void *token),
 	      void *ctx, int (*done)(struct req *r, void *arg), void *arg);
@@ -60,6 +61,17 @@ struct arena *stream_arena(struct stream *s);
 /* Polls every stream of this process now (after a change its streams show). Thread-safe;
  * nothing when no stream is open or no server runs. */
 void server_stream_wake(void);
+/* Holds r's answer back: once the handler (or its deferred completion) is done, the answer
+ * is sent at the last req_unhold, on r's loop. For work the answer waits for without
+ * depending on it (http/write.h's req_write_also). */
+void req_hold(struct req *r);
+void req_unhold(struct req *r);
+/* r's event loop (for completions that must run there, with req_hold). */
+struct event_base *req_event_base(struct req *r);
+
+/* Drops the response made so far (status, header fields, body), so that another can be made:
+ * for a deferred completion whose work failed after the handler had prepared its answer. */
+void resp_discard(struct req *r);
 
 /* A domain's data generation (fn asks the database, e.g. catalog_generation), asked at most
  * once per cache-recheck milliseconds per worker and memoised with the response cache's:

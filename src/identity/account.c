@@ -18,6 +18,7 @@
 #include "http/handler.h"
 #include "http/msg.h"
 #include "http/server.h"
+#include "http/write.h"
 #include "identity/identity_impl.h"
 
 #define TOKEN_TTL (30 * 86400)
@@ -62,6 +63,7 @@ static int64_t value_id(const char *s)
 	return *end ? -1 : v;
 }
 
+/* A security event of the caller about an id: a write (r is the writer's copy). */
 static void event_id(struct req *r, const char *kind, const char *what, int64_t id)
 {
 	char detail[64];
@@ -396,33 +398,52 @@ static void password_work(void *p)
 	sodium_memzero(j->password, strlen(j->password));
 }
 
-static int password_done(struct req *r, void *p)
+/* The outcome of the job: a wrong current password counted, or the new one set and every
+ * other session ended. A write. */
+static int password_write(struct req *w, void *p)
 {
 	struct password_job *j = p;
 	char key[64];
 	snprintf(key, sizeof(key), "pwchange:%lld", (long long)j->account);
 	if (!j->ok) {
-		ratelimit_fail(r->db, key, identity_now(), RATELIMIT_FREE_ACCOUNT);
-		identity_event(r->db, "password.change_fail", j->account, j->account, r->ip, "wrong current password");
+		ratelimit_fail(w->db, key, identity_now(), RATELIMIT_FREE_ACCOUNT);
+		identity_event(w->db, "password.change_fail", j->account, j->account, w->ip, "wrong current password");
+		return 0;
+	}
+	int rc = j->rc;
+	if (!rc)
+		rc = account_set_password(w->db, j->account, j->newhash, identity_now());
+	if (rc)
+		return rc;
+	ratelimit_clear(w->db, key);
+	/* Every other session and every token ends; a page keeps the session it came from. */
+	if ((rc = session_end_account(w->db, j->account, w->who.token ? 0 : w->who.session)))
+		return rc;
+	identity_event(w->db, "password.change", j->account, j->account, w->ip, w->api ? "api" : "page");
+	return 0;
+}
+
+static int password_answer(struct req *r, void *p, int rc)
+{
+	struct password_job *j = p;
+	sodium_memzero(j->newhash, sizeof(j->newhash));
+	if (rc)
+		return rc;
+	if (!j->ok) {
 		json_t *errs = new_errors(r);
 		identity_field_error(errs, "current_password",
 				     M(r, "account_current_password_not_correct"));
 		return invalid(r, "identity/password", r->api ? NULL : password_ctx(r), errs);
 	}
-	int rc = j->rc;
-	if (!rc)
-		rc = account_set_password(r->db, j->account, j->newhash, identity_now());
-	sodium_memzero(j->newhash, sizeof(j->newhash));
-	if (rc)
-		return rc;
-	ratelimit_clear(r->db, key);
-	/* Every other session and every token ends; a page keeps the session it came from. */
-	if ((rc = session_end_account(r->db, j->account, r->who.token ? 0 : r->who.session)))
-		return rc;
-	identity_event(r->db, "password.change", j->account, j->account, r->ip, r->api ? "api" : "page");
 	if (r->api)
 		return resp_body(r, 204, NULL, NULL, 0);
 	return resp_redirect(r, 303, "/account?done=password");
+}
+
+/* The job verified and hashed on the pool. */
+static int password_done(struct req *r, void *p)
+{
+	return req_write(r, password_write, password_answer, p);
 }
 
 /* POST /account/password, POST /api/v1/me/password */
@@ -466,15 +487,21 @@ static int password_post(struct req *r)
 
 /* ---- sessions ------------------------------------------------------------------------- */
 
+static int logout_all_write(struct req *w, void *p)
+{
+	(void)p;
+	int rc = session_end(w, true);
+	if (!rc)
+		identity_event(w->db, "logout.all", w->who.account, w->who.account, w->ip, "");
+	return rc;
+}
+
 /* POST /account/logout-all: this session, every other one and every API token end. */
 static int logout_all(struct req *r)
 {
-	int64_t who = r->who.account;
-	int rc = session_end(r, true);
-	if (rc)
-		return rc;
-	identity_event(r->db, "logout.all", who, who, r->ip, "");
-	return resp_redirect(r, 303, "/login");
+	session_cookie(r, NULL);
+	resp_redirect(r, 303, "/login");
+	return req_write(r, logout_all_write, NULL, NULL);
 }
 
 /* ---- API tokens ----------------------------------------------------------------------- */
@@ -494,6 +521,19 @@ static int tokens_list(struct req *r)
 	resp_header(r, "Cache-Control", "no-store");
 	return resp_json(r, 200, json_pack("{s:o}", "tokens", arr));
 }
+
+/* A token to issue, and what became of it. */
+struct token_new {
+	int64_t acting;
+	const char *name, *channel;
+	unsigned scopes;
+	int rc; /* the hour's budget */
+	char token[CRYPTO_TOKEN_LEN + 1];
+	int64_t id;
+};
+
+static int token_write(struct req *w, void *p);
+static int token_answer(struct req *r, void *p, int rc);
 
 /* POST /account/tokens, POST /api/v1/me/tokens: issues a token, shown once. */
 static int tokens_issue(struct req *r)
@@ -550,15 +590,35 @@ static int tokens_issue(struct req *r)
 		return account_invalid(r, errs, "token_form_error", json_pack("{s:s}", "token_name", name));
 	}
 
+	struct token_new *t = arena_zalloc(r->arena, sizeof(*t));
+	*t = (struct token_new){ .acting = acting, .name = name, .channel = channel, .scopes = scopes };
+	return req_write(r, token_write, token_answer, t);
+}
+
+/* Counts the issue against the hour's budget and issues the token: a write. */
+static int token_write(struct req *w, void *p)
+{
+	struct token_new *t = p;
 	char key[64];
-	snprintf(key, sizeof(key), "tokenissue:%lld", (long long)r->who.account);
-	if ((rc = ratelimit_hit(r, key, TOKENS_PER_HOUR, 3600)))
+	snprintf(key, sizeof(key), "tokenissue:%lld", (long long)w->who.account);
+	if ((t->rc = ratelimit_hit(w, key, TOKENS_PER_HOUR, 3600)))
+		return t->rc == GH_ERATELIMIT ? 0 : t->rc;
+	int rc = token_issue(w, w->who.account, t->acting, t->name, t->channel, t->scopes, TOKEN_TTL, t->token, &t->id);
+	if (rc)
 		return rc;
-	char token[CRYPTO_TOKEN_LEN + 1];
-	int64_t id;
-	if ((rc = token_issue(r, r->who.account, acting, name, channel, scopes, TOKEN_TTL, token, &id)))
+	identity_event(w->db, "token.issue", w->who.account, w->who.account, w->ip, t->channel);
+	return 0;
+}
+
+static int token_answer(struct req *r, void *p, int rc)
+{
+	struct token_new *t = p;
+	if (rc || (rc = t->rc))
 		return rc;
-	identity_event(r->db, "token.issue", r->who.account, r->who.account, r->ip, channel);
+	const char *name = t->name, *channel = t->channel;
+	unsigned scopes = t->scopes;
+	int64_t acting = t->acting, id = t->id;
+	char *token = t->token;
 	int64_t expires = identity_now() + TOKEN_TTL;
 	resp_header(r, "Cache-Control", "no-store");
 	if (r->api) {
@@ -567,30 +627,38 @@ static int tokens_issue(struct req *r)
 					(json_int_t)expires, "scopes", scopes_str(r->arena, scopes));
 		if (acting)
 			json_object_set_new(out, "acting_for", json_integer(acting));
-		sodium_memzero(token, sizeof(token));
+		sodium_memzero(t->token, sizeof(t->token));
 		return resp_json(r, 201, out);
 	}
 	json_t *ctx = json_pack("{s:s,s:s,s:s,s:s,s:s?,s:o}", "title", M(r, "token_issued_title"), "token", token,
 				"name", name, "channel_label", channel_label(r, channel), "expires", req_when(r, expires),
 				"scope_labels", scope_labels(r, scopes));
 	json_object_set_new(ctx, "nav_account", json_true());
-	sodium_memzero(token, sizeof(token));
+	sodium_memzero(t->token, sizeof(t->token));
 	return resp_page(r, 201, "identity/token_issued", ctx);
+}
+
+static int token_revoke_write(struct req *w, void *p)
+{
+	int64_t id = *(int64_t *)p;
+	int rc = token_revoke(w->db, w->who.account, id, identity_now());
+	if (!rc)
+		event_id(w, "token.revoke", "token", id);
+	return rc;
 }
 
 /* POST /account/tokens/{id}/revoke, DELETE /api/v1/me/tokens/{id}: only the owner's. */
 static int tokens_revoke(struct req *r)
 {
-	int64_t id;
-	int rc = param_id(r, "id", &id);
-	if (!rc)
-		rc = token_revoke(r->db, r->who.account, id, identity_now());
+	int64_t *id = arena_zalloc(r->arena, sizeof(*id));
+	int rc = param_id(r, "id", id);
 	if (rc)
 		return rc;
-	event_id(r, "token.revoke", "token", id);
 	if (r->api)
-		return resp_body(r, 204, NULL, NULL, 0);
-	return resp_redirect(r, 303, "/account?done=token_revoked#tokens");
+		resp_body(r, 204, NULL, NULL, 0);
+	else
+		resp_redirect(r, 303, "/account?done=token_revoked#tokens");
+	return req_write(r, token_revoke_write, NULL, id);
 }
 
 /* ---- agents (enterprises) ------------------------------------------------------------- */
@@ -609,6 +677,70 @@ static int agents_list(struct req *r)
 	return resp_json(r, 200, json_pack("{s:o}", "agents", arr));
 }
 
+/* An agent to add, and what became of it. */
+struct agent_new {
+	char norm[32];
+	const char *name, *f_id, *f_name;
+	enum { AGENT_ADDED, AGENT_NO_MATCH, AGENT_ALREADY, AGENT_LIMITED } end;
+	struct account ag;
+};
+
+/* Counts the look-up, finds the individual and authorises them: a write. */
+static int agent_write(struct req *w, void *p)
+{
+	struct agent_new *a = p;
+	char key[64];
+	snprintf(key, sizeof(key), "agentadd:%lld", (long long)w->who.account);
+	int rc = ratelimit_hit(w, key, AGENT_LOOKUPS_PER_HOUR, 3600);
+	if (rc == GH_ERATELIMIT) {
+		a->end = AGENT_LIMITED;
+		return 0;
+	}
+	if (rc)
+		return rc;
+	rc = account_find_individual(w->db, w->app->keys, w->arena, a->norm, &a->ag);
+	if (rc && rc != GH_ENOTFOUND)
+		return rc;
+	if (rc || strcmp(a->ag.name, a->name) != 0 || strcmp(a->ag.status, "active") != 0) {
+		a->end = AGENT_NO_MATCH;
+		return 0;
+	}
+	/* agent_add's own transaction: a duplicate undoes the insert alone, the count stays. */
+	if ((rc = agent_add(w->db, w->who.account, a->ag.id, identity_now()))) {
+		if (rc != GH_ECONFLICT)
+			return rc;
+		a->end = AGENT_ALREADY;
+		return 0;
+	}
+	event_id(w, "agent.add", "agent", a->ag.id);
+	a->end = AGENT_ADDED;
+	return 0;
+}
+
+static int agent_answer(struct req *r, void *p, int rc)
+{
+	struct agent_new *a = p;
+	if (rc)
+		return rc;
+	if (a->end == AGENT_LIMITED)
+		return GH_ERATELIMIT;
+	if (a->end == AGENT_ADDED) {
+		if (r->api)
+			return resp_json(r, 201, party_json(&a->ag));
+		return resp_redirect(r, 303, "/account?done=agent_added#agents");
+	}
+	json_t *errs = new_errors(r);
+	if (a->end == AGENT_NO_MATCH)
+		identity_field_error(errs, a->f_id,
+				     M(r, "account_no_individual_account_matches_id"));
+	else
+		identity_field_error(errs, a->f_id, M(r, "account_person_already_agent"));
+	if (r->api)
+		return invalid(r, NULL, NULL, errs);
+	/* The name is kept; the ID number is not shown again. */
+	return account_invalid(r, errs, "agent_form_error", json_pack("{s:s}", "agent_name", a->name));
+}
+
 /* POST /account/agents, POST /api/v1/me/agents: authorises an individual, named by ID number
  * and name. An unknown number and a name that does not match get the same answer. */
 static int agents_add(struct req *r)
@@ -618,66 +750,83 @@ static int agents_add(struct req *r)
 	if (rc)
 		return rc;
 	json_t *errs = new_errors(r);
-	const char *f_id = r->api ? "id_number" : "agent_id_number", *f_name = r->api ? "name" : "agent_name";
-	const char *idn = identity_field(in, "id_number"), *name = trimmed(r, identity_field(in, "name"));
-	char norm[32];
-	size_t nl = idcheck_normalize(idn, strlen(idn), norm, sizeof(norm));
-	enum idcheck_err ie = nl ? idcheck_id_number(norm, nl) : IDCHECK_LENGTH;
+	struct agent_new *a = arena_zalloc(r->arena, sizeof(*a));
+	a->f_id = r->api ? "id_number" : "agent_id_number";
+	a->f_name = r->api ? "name" : "agent_name";
+	const char *idn = identity_field(in, "id_number");
+	a->name = trimmed(r, identity_field(in, "name"));
+	size_t nl = idcheck_normalize(idn, strlen(idn), a->norm, sizeof(a->norm));
+	enum idcheck_err ie = nl ? idcheck_id_number(a->norm, nl) : IDCHECK_LENGTH;
 	if (ie != IDCHECK_OK)
-		identity_field_error(errs, f_id, M(r, idcheck_reason(ie, "id_number")));
-	size_t nc = str_utf8_chars(name, strlen(name));
+		identity_field_error(errs, a->f_id, M(r, idcheck_reason(ie, "id_number")));
+	size_t nc = str_utf8_chars(a->name, strlen(a->name));
 	if (nc < 2 || nc > 50)
-		identity_field_error(errs, f_name,
+		identity_field_error(errs, a->f_name,
 				     M(r, "account_enter_agent_s_name_their"));
-	struct account ag;
-	if (!json_object_size(errs)) {
-		char key[64];
-		snprintf(key, sizeof(key), "agentadd:%lld", (long long)r->who.account);
-		if ((rc = ratelimit_hit(r, key, AGENT_LOOKUPS_PER_HOUR, 3600)))
-			return rc;
-		rc = account_find_individual(r->db, r->app->keys, r->arena, norm, &ag);
-		if (rc && rc != GH_ENOTFOUND)
-			return rc;
-		if (rc || strcmp(ag.name, name) != 0 || strcmp(ag.status, "active") != 0) {
-			identity_field_error(errs, f_id,
-					     M(r, "account_no_individual_account_matches_id"));
-		} else if ((rc = agent_add(r->db, r->who.account, ag.id, identity_now()))) {
-			if (rc != GH_ECONFLICT)
-				return rc;
-			identity_field_error(errs, f_id, M(r, "account_person_already_agent"));
-		}
-	}
 	if (json_object_size(errs)) {
 		if (r->api)
 			return invalid(r, NULL, NULL, errs);
 		/* The name is kept; the ID number is not shown again. */
-		return account_invalid(r, errs, "agent_form_error", json_pack("{s:s}", "agent_name", name));
+		return account_invalid(r, errs, "agent_form_error", json_pack("{s:s}", "agent_name", a->name));
 	}
-	event_id(r, "agent.add", "agent", ag.id);
-	if (r->api)
-		return resp_json(r, 201, party_json(&ag));
-	return resp_redirect(r, 303, "/account?done=agent_added#agents");
+	return req_write(r, agent_write, agent_answer, a);
+}
+
+struct agent_gone {
+	int64_t id;
+};
+
+static int agent_remove_write(struct req *w, void *p)
+{
+	struct agent_gone *g = p;
+	int rc = agent_remove(w->db, w->who.account, g->id);
+	/* The former agent stops acting for us at once, in sessions and tokens. */
+	if (!rc)
+		rc = session_end_acting(w->db, g->id, w->who.account);
+	if (!rc)
+		event_id(w, "agent.remove", "agent", g->id);
+	return rc;
 }
 
 /* POST /account/agents/{id}/remove, DELETE /api/v1/me/agents/{id} */
 static int agents_remove(struct req *r)
 {
-	int64_t id;
-	int rc = param_id(r, "id", &id);
-	if (!rc)
-		rc = agent_remove(r->db, r->who.account, id);
-	/* The former agent stops acting for us at once, in sessions and tokens. */
-	if (!rc)
-		rc = session_end_acting(r->db, id, r->who.account);
+	struct agent_gone *g = arena_zalloc(r->arena, sizeof(*g));
+	int rc = param_id(r, "id", &g->id);
 	if (rc)
 		return rc;
-	event_id(r, "agent.remove", "agent", id);
 	if (r->api)
-		return resp_body(r, 204, NULL, NULL, 0);
-	return resp_redirect(r, 303, "/account?done=agent_removed#agents");
+		resp_body(r, 204, NULL, NULL, 0);
+	else
+		resp_redirect(r, 303, "/account?done=agent_removed#agents");
+	return req_write(r, agent_remove_write, NULL, g);
 }
 
 /* ---- e-mail for notifications --------------------------------------------------------- */
+
+static int email_write(struct req *w, void *p)
+{
+	const char *email = *(char **)p;
+	int rc = account_set_email(w->db, w->app->keys, w->arena, w->who.account, email);
+	if (!rc)
+		identity_event(w->db, email ? "account.email_set" : "account.email_removed", w->who.account,
+			       w->who.account, w->ip, "");
+	return rc;
+}
+
+static int email_answer(struct req *r, void *p, int rc)
+{
+	const char *email = *(char **)p;
+	if (rc)
+		return rc;
+	if (r->api) {
+		struct account acc;
+		if ((rc = account_get(r->db, r->arena, r->who.account, &acc)))
+			return rc;
+		return resp_json(r, 200, account_json(&acc));
+	}
+	return resp_redirect(r, 303, email ? "/account?done=email#notifications" : "/account?done=email_removed#notifications");
+}
 
 /* POST /account/email, PUT /api/v1/me/email: sets the address notifications are e-mailed
  * to (sealed like the phone number), or removes it when "email" is empty. */
@@ -702,20 +851,21 @@ static int email_set(struct req *r)
 					       json_pack("{s:s}", "email", n > 4 * STR_EMAIL_MAX ? "" : v));
 		}
 	}
-	if ((rc = account_set_email(r->db, r->app->keys, r->arena, r->who.account, email)))
-		return rc;
-	identity_event(r->db, email ? "account.email_set" : "account.email_removed", r->who.account, r->who.account,
-		       r->ip, "");
-	if (r->api) {
-		struct account acc;
-		if ((rc = account_get(r->db, r->arena, r->who.account, &acc)))
-			return rc;
-		return resp_json(r, 200, account_json(&acc));
-	}
-	return resp_redirect(r, 303, email ? "/account?done=email#notifications" : "/account?done=email_removed#notifications");
+	char **arg = arena_zalloc(r->arena, sizeof(*arg));
+	*arg = email;
+	return req_write(r, email_write, email_answer, arg);
 }
 
 /* ---- acting for an enterprise (individuals) ------------------------------------------- */
+
+static int act_as_write(struct req *w, void *p)
+{
+	int64_t ent = *(int64_t *)p;
+	int rc = session_act_for(w, ent);
+	if (!rc)
+		event_id(w, "agent.act_as", "enterprise", ent);
+	return rc;
+}
 
 /* POST /account/act-as: enterprise = an id the caller is an agent of, or 0 for oneself. */
 static int act_as(struct req *r)
@@ -729,10 +879,10 @@ static int act_as(struct req *r)
 		return GH_EINVAL;
 	if (ent && !agent_may_act(r->db, r->arena, r->who.account, ent))
 		return GH_EFORBIDDEN;
-	if ((rc = session_act_for(r, ent)))
-		return rc;
-	event_id(r, "agent.act_as", "enterprise", ent);
-	return resp_redirect(r, 303, ent ? "/account?done=acting" : "/account?done=acting_self");
+	int64_t *arg = arena_zalloc(r->arena, sizeof(*arg));
+	*arg = ent;
+	resp_redirect(r, 303, ent ? "/account?done=acting" : "/account?done=acting_self");
+	return req_write(r, act_as_write, NULL, arg);
 }
 
 /* ---- second factor (staff and administrators) ----------------------------------------- */
@@ -752,6 +902,7 @@ int account_totp_pending(struct req *r, const struct account *acc, char **secret
 	return rc;
 }
 
+/* The enrolment page. acc has a secret of the right length waiting, or is enabled. */
 static int totp_page(struct req *r, const struct account *acc, json_t *errs)
 {
 	json_t *ctx = json_pack("{s:s,s:s}", "title", M(r, "account_two_step_verification"), "csrf",
@@ -763,28 +914,93 @@ static int totp_page(struct req *r, const struct account *acc, json_t *errs)
 		return resp_page(r, 200, "identity/totp_enrol", ctx);
 	}
 	char *secret = NULL;
-	int rc = account_totp_pending(r, acc, &secret);
-	if (rc)
-		goto out;
+	int rc = account_totp_secret(r->app->keys, r->arena, acc, &secret);
+	if (rc) {
+		json_decref(ctx);
+		return rc;
+	}
 	json_object_set_new(ctx, "secret", json_string(totp_grouped(r->arena, secret)));
 	json_object_set_new(ctx, "uri", json_string(totp_uri(r->arena, secret, acc->name)));
 	resp_header(r, "Cache-Control", "no-store");
 	if (errs)
 		return invalid(r, "identity/totp_enrol", ctx, errs);
 	return resp_page(r, 200, "identity/totp_enrol", ctx);
-out:
-	json_decref(ctx);
-	return rc;
+}
+
+/* Whether acc still needs a secret to wait for its first code. */
+static bool totp_needs_secret(struct req *r, const struct account *acc)
+{
+	char *secret = NULL;
+	if (acc->totp_enabled)
+		return false;
+	int rc = account_totp_secret(r->app->keys, r->arena, acc, &secret);
+	return rc == GH_ENOTFOUND || (!rc && strlen(secret) != TOTP_BASE32_LEN);
+}
+
+/* The secret waits, sealed, until a code proves the app has it; a reload shows the same. A
+ * write: made only when the account has none, and read back as stored. */
+static int totp_secret_write(struct req *w, void *p)
+{
+	struct account *acc = p;
+	if (!totp_needs_secret(w, acc))
+		return 0;
+	char fresh[TOTP_BASE32_LEN + 1];
+	totp_new_secret(fresh);
+	int rc = account_set_totp(w->db, w->app->keys, w->arena, acc->id, fresh, false);
+	sodium_memzero(fresh, sizeof(fresh));
+	return rc ? rc : account_get(w->db, w->arena, acc->id, acc);
+}
+
+static int totp_secret_made(struct req *r, void *p, int rc)
+{
+	return rc ? rc : totp_page(r, p, NULL);
 }
 
 /* GET /account/totp */
 static int totp_enrol_get(struct req *r)
 {
-	struct account acc;
-	int rc = account_get(r->db, r->arena, r->who.account, &acc);
+	struct account *acc = arena_zalloc(r->arena, sizeof(*acc));
+	int rc = account_get(r->db, r->arena, r->who.account, acc);
 	if (rc)
 		return rc;
-	return totp_page(r, &acc, NULL);
+	if (totp_needs_secret(r, acc))
+		return req_write(r, totp_secret_write, totp_secret_made, acc);
+	return totp_page(r, acc, NULL);
+}
+
+/* A code typed for enrolment, and what became of it. */
+struct totp_enrol {
+	struct account acc;
+	char *secret;
+	bool right;
+};
+
+/* Counts a wrong code, or turns the secret on: a write. */
+static int totp_enrol_write(struct req *w, void *p)
+{
+	struct totp_enrol *t = p;
+	char key[64];
+	snprintf(key, sizeof(key), "totpenrol:%lld", (long long)t->acc.id);
+	if (!t->right)
+		return ratelimit_fail(w->db, key, identity_now(), RATELIMIT_FREE_TOTP);
+	ratelimit_clear(w->db, key);
+	int rc = account_set_totp(w->db, w->app->keys, w->arena, t->acc.id, t->secret, true);
+	if (!rc)
+		identity_event(w->db, "totp.enable", t->acc.id, t->acc.id, w->ip, "");
+	return rc;
+}
+
+static int totp_enrol_answer(struct req *r, void *p, int rc)
+{
+	struct totp_enrol *t = p;
+	if (rc)
+		return rc;
+	if (t->right)
+		return resp_redirect(r, 303, "/account?done=totp");
+	json_t *errs = new_errors(r);
+	identity_field_error(errs, "code",
+			     M(r, "account_code_wrong_has_expired_enter"));
+	return totp_page(r, &t->acc, errs);
 }
 
 /* POST /account/totp: a code from the app turns the stored secret on. */
@@ -794,17 +1010,16 @@ static int totp_enrol_post(struct req *r)
 	int rc = identity_read_input(r, &in);
 	if (rc)
 		return rc;
-	struct account acc;
-	if ((rc = account_get(r->db, r->arena, r->who.account, &acc)))
+	struct totp_enrol *t = arena_zalloc(r->arena, sizeof(*t));
+	if ((rc = account_get(r->db, r->arena, r->who.account, &t->acc)))
 		return rc;
-	if (acc.totp_enabled)
+	if (t->acc.totp_enabled)
 		return resp_redirect(r, 303, "/account/totp");
 	char key[64];
-	snprintf(key, sizeof(key), "totpenrol:%lld", (long long)acc.id);
+	snprintf(key, sizeof(key), "totpenrol:%lld", (long long)t->acc.id);
 	if ((rc = ratelimit_check(r, key)))
 		return rc;
-	char *secret;
-	if ((rc = account_totp_secret(r->app->keys, r->arena, &acc, &secret)))
+	if ((rc = account_totp_secret(r->app->keys, r->arena, &t->acc, &t->secret)))
 		return rc == GH_ENOTFOUND ? resp_redirect(r, 303, "/account/totp") : rc;
 	/* Digits only: people type "123 456". */
 	const char *typed = identity_field(in, "code");
@@ -817,18 +1032,8 @@ static int totp_enrol_post(struct req *r)
 			n = sizeof(code); /* anything else: wrong */
 	if (n <= 6)
 		code[n] = 0;
-	if (n != 6 || totp_verify(secret, code, time(NULL), NULL)) {
-		ratelimit_fail(r->db, key, identity_now(), RATELIMIT_FREE_TOTP);
-		json_t *errs = new_errors(r);
-		identity_field_error(errs, "code",
-				     M(r, "account_code_wrong_has_expired_enter"));
-		return totp_page(r, &acc, errs);
-	}
-	ratelimit_clear(r->db, key);
-	if ((rc = account_set_totp(r->db, r->app->keys, r->arena, acc.id, secret, true)))
-		return rc;
-	identity_event(r->db, "totp.enable", acc.id, acc.id, r->ip, "");
-	return resp_redirect(r, 303, "/account?done=totp");
+	t->right = n == 6 && !totp_verify(t->secret, code, time(NULL), NULL);
+	return req_write(r, totp_enrol_write, totp_enrol_answer, t);
 }
 
 #define ROLE_INDIVIDUAL (ROLE_CITIZEN | ROLE_AGENT)

@@ -22,6 +22,7 @@
 #include "http/handler.h"
 #include "http/msg.h"
 #include "http/server.h"
+#include "http/write.h"
 #include "identity/identity_impl.h"
 #include "store/db.h"
 #include "view/view.h"
@@ -542,6 +543,60 @@ enum update_form {
 	UPDATE_JSON,   /* API: any of status, department, staff_roles */
 };
 
+/* What an administrator changes in an account. */
+struct account_change {
+	int64_t id;
+	const char *dept, *status;
+	unsigned roles;
+	enum update_form form;
+	bool staff_changed, status_changed;
+};
+
+/* The change in one transaction: staff duties, status (disabling ends every session). */
+static int account_change_write(struct req *w, void *p)
+{
+	struct account_change *c = p;
+	int rc = db_begin(w->db);
+	if (rc)
+		return rc;
+	if (c->staff_changed) {
+		const char *words = account_staff_roles_str(w->arena, c->roles);
+		rc = account_set_staff(w->db, c->id, c->dept, c->roles);
+		if (!rc)
+			identity_event(w->db, "account.roles", c->id, w->who.account, w->ip,
+				       arena_printf(w->arena, "%s: %s", c->dept, words));
+	}
+	if (!rc && c->status_changed) {
+		bool off = strcmp(c->status, "disabled") == 0;
+		rc = account_set_status(w->db, c->id, c->status);
+		if (!rc && off)
+			rc = session_end_account(w->db, c->id, 0);
+		if (!rc)
+			identity_event(w->db, off ? "account.disable" : "account.enable", c->id, w->who.account, w->ip, "");
+	}
+	if (!rc)
+		rc = db_commit(w->db);
+	if (rc)
+		db_rollback(w->db);
+	return rc;
+}
+
+static int account_change_done(struct req *r, void *p, int rc)
+{
+	struct account_change *c = p;
+	if (rc)
+		return rc;
+	if (r->api) {
+		struct account acc;
+		if ((rc = account_get(r->db, r->arena, c->id, &acc)))
+			return rc;
+		resp_header(r, "Cache-Control", "no-store");
+		return resp_json(r, 200, json_pack("{s:o}", "account", account_json(&acc)));
+	}
+	return resp_redirect(r, 303, arena_printf(r->arena, "/admin/accounts/%lld?saved=%s", (long long)c->id,
+						  c->form == UPDATE_STAFF ? "staff" : "status"));
+}
+
 static int account_update(struct req *r, enum update_form form)
 {
 	int64_t id;
@@ -611,39 +666,12 @@ static int account_update(struct req *r, enum update_form form)
 		return invalid(r, "identity/admin_account", ctx, errs);
 	}
 
-	bool staff_changed = set_staff && (!acc.department || strcmp(dept, acc.department) || roles != acc.staff_roles);
-	bool status_changed = status && strcmp(status, acc.status) != 0;
-	if ((rc = db_begin(r->db)))
-		return rc;
-	if (staff_changed) {
-		const char *words = account_staff_roles_str(r->arena, roles);
-		rc = account_set_staff(r->db, id, dept, roles);
-		if (!rc)
-			identity_event(r->db, "account.roles", id, r->who.account, r->ip,
-				       arena_printf(r->arena, "%s: %s", dept, words));
-	}
-	if (!rc && status_changed) {
-		bool off = strcmp(status, "disabled") == 0;
-		rc = account_set_status(r->db, id, status);
-		if (!rc && off)
-			rc = session_end_account(r->db, id, 0);
-		if (!rc)
-			identity_event(r->db, off ? "account.disable" : "account.enable", id, r->who.account, r->ip, "");
-	}
-	if (!rc)
-		rc = db_commit(r->db);
-	if (rc) {
-		db_rollback(r->db);
-		return rc;
-	}
-	if (r->api) {
-		if ((rc = account_get(r->db, r->arena, id, &acc)))
-			return rc;
-		resp_header(r, "Cache-Control", "no-store");
-		return resp_json(r, 200, json_pack("{s:o}", "account", account_json(&acc)));
-	}
-	return resp_redirect(r, 303, arena_printf(r->arena, "/admin/accounts/%lld?saved=%s", (long long)id,
-						  form == UPDATE_STAFF ? "staff" : "status"));
+	struct account_change *c = arena_zalloc(r->arena, sizeof(*c));
+	*c = (struct account_change){ .id = id, .dept = dept, .roles = roles, .status = status, .form = form,
+				      .staff_changed = set_staff && (!acc.department || strcmp(dept, acc.department) ||
+								     roles != acc.staff_roles),
+				      .status_changed = status && strcmp(status, acc.status) != 0 };
+	return req_write(r, account_change_write, account_change_done, c);
 }
 
 static int staff_post(struct req *r)
@@ -698,6 +726,7 @@ struct create_job {
 	char secret[TOTP_BASE32_LEN + 1];
 	int rc;
 	char hash[PASSWORD_HASH_MAX];
+	int64_t id; /* the account made */
 };
 
 static void create_work(void *p)
@@ -727,18 +756,27 @@ static json_t *kept_values(json_t *in)
 	return v;
 }
 
-static int create_done(struct req *r, void *p)
+/* The account, with the hash the pool made: a write. A taken phone or ID number is
+ * j->rc = GH_ECONFLICT (nothing written), not a failure of the write. */
+static int create_write(struct req *w, void *p)
 {
 	struct create_job *j = p;
-	if (j->rc) {
-		create_wipe(j);
-		return j->rc;
-	}
 	j->acc.password_hash = j->hash;
-	int64_t id = 0;
-	int rc = account_create(r->db, r->app->keys, r->arena, &j->acc, &id);
+	j->id = 0;
+	j->rc = account_create(w->db, w->app->keys, w->arena, &j->acc, &j->id);
+	if (j->rc == GH_ECONFLICT)
+		return 0;
+	if (j->rc)
+		return j->rc;
+	identity_event(w->db, "account.create", j->id, w->who.account, w->ip, j->acc.kind);
+	return 0;
+}
+
+static int create_answer(struct req *r, void *p, int rc)
+{
+	struct create_job *j = p;
 	sodium_memzero(j->hash, sizeof(j->hash));
-	if (rc == GH_ECONFLICT) {
+	if (!rc && j->rc == GH_ECONFLICT) {
 		create_wipe(j);
 		json_t *errs = json_object();
 		arena_cleanup(r->arena, (void (*)(void *))json_decref, errs);
@@ -750,7 +788,7 @@ static int create_done(struct req *r, void *p)
 		create_wipe(j);
 		return rc;
 	}
-	identity_event(r->db, "account.create", id, r->who.account, r->ip, j->acc.kind);
+	int64_t id = j->id;
 	struct account acc;
 	if ((rc = account_get(r->db, r->arena, id, &acc))) {
 		create_wipe(j);
@@ -781,6 +819,17 @@ static int create_done(struct req *r, void *p)
 	}
 	create_wipe(j);
 	return resp_page(r, 201, "identity/admin_created", ctx);
+}
+
+/* The password was hashed on the pool. */
+static int create_done(struct req *r, void *p)
+{
+	struct create_job *j = p;
+	if (j->rc) {
+		create_wipe(j);
+		return j->rc;
+	}
+	return req_write(r, create_write, create_answer, j);
 }
 
 static void check_name(struct req *r, json_t *errs, const char *v)

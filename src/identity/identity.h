@@ -118,7 +118,9 @@ int identity_department_staff(struct db *db, struct arena *a, const char *depart
 			      size_t *n);
 
 /* Counts one request against a budget of max per window seconds under key (shared by all
- * nodes); GH_ERATELIMIT with Retry-After set when over. For other domains' limits. */
+ * nodes); GH_ERATELIMIT with Retry-After set when over. For other domains' limits. On the
+ * loop the budget is read there and the count written along with the request
+ * (http/write.h's req_write_also, before its answer); inside a write, on the writer. */
 int identity_rate_limit(struct req *r, const char *key, long max, long window);
 
 /* Command line: `govhall user ...` and `govhall key ...` (argv after the command word). */

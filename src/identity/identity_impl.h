@@ -148,16 +148,23 @@ bool agent_may_act(struct db *db, struct arena *a, int64_t agent, int64_t enterp
 #define SESSION_COOKIE "gh_sid"
 #define PRESESSION_COOKIE "gh_pre"
 
-/* Starts a session for account and sets the session cookie on r (a new token every time:
- * no fixation). mfa_pending sessions only reach the second-factor page. */
-int session_start(struct req *r, int64_t account, int64_t acting_for, bool mfa_pending);
-/* Marks the current session's second factor as done (and issues a new token). */
-int session_mfa_done(struct req *r);
+/* Functions taking `struct req *w` write: call them from a write (http/write.h), on the
+ * writer's copy of the request; what the browser must be told (session_cookie) is said
+ * afterwards, on the loop. */
+/* Starts a session for account, ending the one the request came with, and gives its token
+ * (a new one every time: no fixation) for session_cookie. mfa_pending sessions only reach
+ * the second-factor page. */
+int session_create(struct req *w, int64_t account, int64_t acting_for, bool mfa_pending,
+		   char tok[CRYPTO_TOKEN_LEN + 1]);
+/* Sets the session cookie on r's answer to tok, or clears it (tok NULL or ""). */
+void session_cookie(struct req *r, const char *tok);
+/* Marks the current session's second factor as done and gives it a new token. */
+int session_mfa_done(struct req *w, char tok[CRYPTO_TOKEN_LEN + 1]);
 /* Switches the acting-for enterprise of the current session (0 = act as oneself). */
-int session_act_for(struct req *r, int64_t enterprise);
-/* Ends the current session (cookie cleared); end_all also ends every other session and
- * revokes every API token of the account. */
-int session_end(struct req *r, bool all);
+int session_act_for(struct req *w, int64_t enterprise);
+/* Ends the current session (then clear the cookie); end_all also ends every other session
+ * and revokes every API token of the account. */
+int session_end(struct req *w, bool all);
 /* Ends every session and revokes every token of account (password change, disabling). */
 int session_end_account(struct db *db, int64_t account, int64_t keep_session);
 /* An agent whose authorisation was withdrawn stops acting for enterprise: its sessions go
@@ -171,7 +178,7 @@ struct api_token {
 	int64_t created_at, expires_at, last_used, revoked_at;
 };
 /* Issues a bearer token for account (token returned once, only its hash is kept). */
-int token_issue(struct req *r, int64_t account, int64_t acting_for, const char *name, const char *channel,
+int token_issue(struct req *w, int64_t account, int64_t acting_for, const char *name, const char *channel,
 		unsigned scopes, int64_t ttl, char token[CRYPTO_TOKEN_LEN + 1], int64_t *id);
 int token_revoke(struct db *db, int64_t account, int64_t id, int64_t now);
 int token_list(struct db *db, struct arena *a, int64_t account, struct api_token **out, size_t *n);

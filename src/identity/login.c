@@ -13,6 +13,7 @@
 #include "http/handler.h"
 #include "http/msg.h"
 #include "http/server.h"
+#include "http/write.h"
 #include "identity/identity_impl.h"
 #include "store/db.h"
 #include "view/view.h"
@@ -68,6 +69,20 @@ struct login_job {
 	bool ok;
 	bool rehashed;
 	char newhash[PASSWORD_HASH_MAX];
+	/* decided by the write (login_write), answered on the loop (login_answer) */
+	enum login_end {
+		LOGIN_REFUSED,   /* every failure answers alike */
+		LOGIN_ERROR,     /* rc (a refused factor: 429 with Retry-After) */
+		LOGIN_NEED_CODE, /* past the ceiling without a code */
+		LOGIN_TOKEN,     /* API: a bearer token */
+		LOGIN_PENDING,   /* pages: the password is right, the code comes on the next page */
+		LOGIN_OK,        /* pages: logged in */
+		LOGIN_RENEW,     /* an administrator reset the password: the renewal page first */
+	} end;
+	int rc;
+	char token[CRYPTO_TOKEN_LEN + 1]; /* the bearer token or the session cookie's */
+	int64_t token_id;
+	unsigned granted;
 };
 
 static const char *key_pair(struct req *r, const char *subject)
@@ -152,24 +167,25 @@ static int login_refused(struct req *r, struct login_job *j)
 }
 
 /* A wrong password (or an unknown name, or a disabled account): counted per pair, address
- * and account. The owner is told once, when the account reaches the ceiling. */
-static int password_failed(struct req *r, struct login_job *j, const char *why)
+ * and account. The owner is told once, when the account reaches the ceiling. A write. */
+static void password_failed(struct req *w, struct login_job *j, const char *why)
 {
 	int64_t now = identity_now(), n = 0;
-	throttle_fail(r->db, key_pair(r, j->subject), &throttle_pair, now, NULL, NULL);
-	throttle_fail(r->db, key_address(r), &throttle_address, now, NULL, NULL);
-	throttle_fail(r->db, key_account(r, j->subject), &throttle_account, now, &n, NULL);
-	identity_event(r->db, "login.fail", j->found ? j->acc.id : 0, 0, r->ip, why);
+	throttle_fail(w->db, key_pair(w, j->subject), &throttle_pair, now, NULL, NULL);
+	throttle_fail(w->db, key_address(w), &throttle_address, now, NULL, NULL);
+	throttle_fail(w->db, key_account(w, j->subject), &throttle_account, now, &n, NULL);
+	identity_event(w->db, "login.fail", j->found ? j->acc.id : 0, 0, w->ip, why);
 	if (n == LOGIN_CEILING && j->found) {
-		identity_event(r->db, "login.ceiling", j->acc.id, 0, r->ip,
-			       arena_printf(r->arena, "{\"failures\":%d}", LOGIN_CEILING));
-		identity_tell(r, j->acc.id, "security_ceiling", N_("auth_ceiling_title"), N_("auth_ceiling_body"), NULL, 0);
+		identity_event(w->db, "login.ceiling", j->acc.id, 0, w->ip,
+			       arena_printf(w->arena, "{\"failures\":%d}", LOGIN_CEILING));
+		identity_tell(w, j->acc.id, "security_ceiling", N_("auth_ceiling_title"), N_("auth_ceiling_body"), NULL, 0);
 	}
-	return login_refused(r, j);
+	j->end = LOGIN_REFUSED;
 }
 
 /* A wrong code of factor: counted for the account whatever the address; at the 10th the
- * factor is refused for a while, the owner is told and administrators see the event. */
+ * factor is refused for a while, the owner is told and administrators see the event. A write
+ * (r is the writer's copy of the request), as are factor_verify and login_cleared. */
 static void factor_failed(struct req *r, const struct account *acc, const char *factor, const char *why)
 {
 	int64_t n = 0, blocked = 0;
@@ -219,109 +235,166 @@ static void login_cleared(struct req *r, const struct login_job *j, const char *
 }
 
 /* Past the ceiling without a code: ask for it (and send one by SMS to an account without an
- * authenticator app). Nothing is verified, so nothing is counted; no hashing either. */
-static int login_need_code(struct req *r, struct login_job *j)
+ * authenticator app). Nothing is verified, so nothing is counted; no hashing either. A
+ * write. */
+static void login_need_code(struct req *w, struct login_job *j)
 {
 	if (j->found && strcmp(j->acc.status, "active") == 0 && !j->acc.totp_enabled) {
-		int rc = otp_send(r, j->acc.id, "login", N_("auth_otp_sms_login"));
+		int rc = otp_send(w, j->acc.id, "login", N_("auth_otp_sms_login"));
 		if (rc == 0)
-			identity_event(r->db, "login.code_sent", j->acc.id, 0, r->ip, "sms");
+			identity_event(w->db, "login.code_sent", j->acc.id, 0, w->ip, "sms");
 		else if (rc != GH_ERATELIMIT)
 			log_warn("identity: no log-in code could be sent to account %lld (%s)", (long long)j->acc.id,
 				 err_name(rc));
 	}
-	const char *msg = view_msg(r->app->view, r->lang, "auth_code_required");
-	if (r->api) {
-		resp_header(r, "Cache-Control", "no-store");
-		return resp_json(r, 401, json_pack("{s:{s:s,s:s,s:s}}", "error", "code", "second_factor_required", "message",
-						   msg, "detail", view_msg(r->app->view, r->lang, "auth_code_required_detail")));
-	}
-	return login_form_again(r, j, 401, msg);
+	j->end = LOGIN_NEED_CODE;
 }
 
-/* The password is right, but an administrator reset it: the owner sets a new one (and enrols
- * the authenticator app again) on the renewal page before anything else; the API points
- * there. */
-static int login_renew(struct req *r, struct login_job *j)
-{
-	login_cleared(r, j, NULL);
-	identity_event(r->db, "login.password_ok", j->acc.id, j->acc.id, r->ip, "renewal due");
-	if (r->api) {
-		resp_header(r, "Cache-Control", "no-store");
-		return resp_json(r, 403, json_pack("{s:{s:s,s:s}}", "error", "code", "renewal_required", "message",
-						   M(r, "renew_required")));
-	}
-	int rc = session_start(r, j->acc.id, 0, true);
-	if (rc)
-		return rc;
-	const char *next = identity_safe_next(j->next, "");
-	return resp_redirect(r, 303, *next ? arena_printf(r->arena, "/login/renew?next=%s", next) : "/login/renew");
-}
-
-static int login_done(struct req *r, void *p)
+/* The writes of a log-in whose password was checked: the throttle's counters, the second
+ * factor, the session or token, the security events. Every way it ends is in j->end; it
+ * returns 0 (what it wrote stays) or a database error. */
+static int login_write(struct req *w, void *p)
 {
 	struct login_job *j = p;
-	if (!j->ok)
-		return password_failed(r, j, j->found ? "wrong password" : "unknown account");
-	if (strcmp(j->acc.status, "active") != 0)
-		return password_failed(r, j, "account disabled");
-	if (j->acc.must_renew)
-		return login_renew(r, j);
+	j->rc = 0;
+	if (!j->ok) {
+		password_failed(w, j, j->found ? "wrong password" : "unknown account");
+		return 0;
+	}
+	if (strcmp(j->acc.status, "active") != 0) {
+		password_failed(w, j, "account disabled");
+		return 0;
+	}
+	if (j->acc.must_renew) {
+		/* The password is right, but an administrator reset it: the owner sets a new one (and
+		 * enrols the authenticator app again) on the renewal page before anything else. */
+		login_cleared(w, j, NULL);
+		identity_event(w->db, "login.password_ok", j->acc.id, j->acc.id, w->ip, "renewal due");
+		j->end = LOGIN_RENEW;
+		return w->api ? 0 : session_create(w, j->acc.id, 0, true, j->token);
+	}
 	bool is_admin = strcmp(j->acc.kind, "admin") == 0;
-	if (is_admin && !j->acc.totp_enabled)
-		return password_failed(r, j, "administrator without a second factor");
+	if (is_admin && !j->acc.totp_enabled) {
+		password_failed(w, j, "administrator without a second factor");
+		return 0;
+	}
 	/* The password is right. Which second factor does this log-in need, if any? */
 	const char *factor = j->acc.totp_enabled || j->step_up ? factor_of(&j->acc) : NULL;
 	int rc;
-	if (factor && (rc = factor_open(r, &j->acc, factor))) {
-		identity_event(r->db, "login.factor_refused", j->acc.id, 0, r->ip, factor);
-		return rc;
+	if (factor && (rc = factor_open(w, &j->acc, factor))) {
+		identity_event(w->db, "login.factor_refused", j->acc.id, 0, w->ip, factor);
+		j->end = LOGIN_ERROR;
+		j->rc = rc;
+		return 0;
 	}
-	bool pending = factor && !r->api && !j->step_up; /* pages: the code on the next page */
+	bool pending = factor && !w->api && !j->step_up; /* pages: the code on the next page */
 	if (factor && !pending) {
 		if (!*j->code) {
-			identity_event(r->db, "login.fail", j->acc.id, 0, r->ip, "second factor missing");
-			return login_refused(r, j);
+			identity_event(w->db, "login.fail", j->acc.id, 0, w->ip, "second factor missing");
+			j->end = LOGIN_REFUSED;
+			return 0;
 		}
-		if (factor_verify(r, &j->acc, factor, j->code)) {
-			factor_failed(r, &j->acc, factor, "wrong code");
-			return login_refused(r, j);
+		if (factor_verify(w, &j->acc, factor, j->code)) {
+			factor_failed(w, &j->acc, factor, "wrong code");
+			j->end = LOGIN_REFUSED;
+			return 0;
 		}
 	}
 	if (!pending)
-		login_cleared(r, j, factor);
+		login_cleared(w, j, factor);
 	int64_t now = identity_now();
-	if (j->rehashed && account_set_password(r->db, j->acc.id, j->newhash, now) == 0)
-		identity_event(r->db, "password.rehash", j->acc.id, j->acc.id, r->ip, "");
+	if (j->rehashed && account_set_password(w->db, j->acc.id, j->newhash, now) == 0)
+		identity_event(w->db, "password.rehash", j->acc.id, j->acc.id, w->ip, "");
 
-	if (r->api) {
+	if (w->api) {
 		unsigned allowed = scopes_allowed(j->acc.kind);
 		unsigned scopes = j->scopes ? j->scopes : (allowed & ~SCOPE_ADMIN) | (is_admin ? SCOPE_ADMIN : 0);
-		scopes &= allowed;
-		char token[CRYPTO_TOKEN_LEN + 1];
-		int64_t id;
-		if ((rc = token_issue(r, j->acc.id, 0, j->token_name, j->channel, scopes, TOKEN_TTL, token, &id)))
+		j->granted = scopes & allowed;
+		if ((rc = token_issue(w, j->acc.id, 0, j->token_name, j->channel, j->granted, TOKEN_TTL, j->token,
+				      &j->token_id)))
 			return rc;
-		identity_event(r->db, "token.issue", j->acc.id, j->acc.id, r->ip, j->channel);
+		identity_event(w->db, "token.issue", j->acc.id, j->acc.id, w->ip, j->channel);
 		if (factor)
-			identity_event(r->db, "login.ok", j->acc.id, j->acc.id, r->ip, arena_printf(r->arena, "with %s", factor));
-		json_t *out = json_pack("{s:s,s:s,s:I,s:I,s:s,s:o}", "token", token, "token_type", "Bearer", "id",
-					(json_int_t)id, "expires_at", (json_int_t)(now + TOKEN_TTL), "scopes",
-					scopes_str(r->arena, scopes), "account", account_json(&j->acc));
-		sodium_memzero(token, sizeof(token));
+			identity_event(w->db, "login.ok", j->acc.id, j->acc.id, w->ip, arena_printf(w->arena, "with %s", factor));
+		j->end = LOGIN_TOKEN;
+		return 0;
+	}
+	if ((rc = session_create(w, j->acc.id, 0, pending, j->token)))
+		return rc;
+	if (pending) {
+		identity_event(w->db, "login.password_ok", j->acc.id, j->acc.id, w->ip, "second factor due");
+		j->end = LOGIN_PENDING;
+		return 0;
+	}
+	identity_event(w->db, "login.ok", j->acc.id, j->acc.id, w->ip, factor ? arena_printf(w->arena, "with %s", factor) : "");
+	j->end = LOGIN_OK;
+	return 0;
+}
+
+/* Answers what login_write (or login_need_code) decided. */
+static int login_answer(struct req *r, void *p, int rc)
+{
+	struct login_job *j = p;
+	if (rc)
+		return rc;
+	switch (j->end) {
+	case LOGIN_REFUSED:
+		return login_refused(r, j);
+	case LOGIN_ERROR:
+		return j->rc;
+	case LOGIN_NEED_CODE: {
+		const char *msg = view_msg(r->app->view, r->lang, "auth_code_required");
+		if (r->api) {
+			resp_header(r, "Cache-Control", "no-store");
+			return resp_json(r, 401, json_pack("{s:{s:s,s:s,s:s}}", "error", "code", "second_factor_required",
+							   "message", msg, "detail",
+							   view_msg(r->app->view, r->lang, "auth_code_required_detail")));
+		}
+		return login_form_again(r, j, 401, msg);
+	}
+	case LOGIN_TOKEN: {
+		json_t *out = json_pack("{s:s,s:s,s:I,s:I,s:s,s:o}", "token", j->token, "token_type", "Bearer", "id",
+					(json_int_t)j->token_id, "expires_at", (json_int_t)(identity_now() + TOKEN_TTL),
+					"scopes", scopes_str(r->arena, j->granted), "account", account_json(&j->acc));
+		sodium_memzero(j->token, sizeof(j->token));
 		resp_header(r, "Cache-Control", "no-store");
 		return resp_json(r, 201, out);
 	}
-
-	if ((rc = session_start(r, j->acc.id, 0, pending)))
-		return rc;
-	if (pending) {
-		identity_event(r->db, "login.password_ok", j->acc.id, j->acc.id, r->ip, "second factor due");
+	case LOGIN_PENDING: {
+		session_cookie(r, j->token);
+		sodium_memzero(j->token, sizeof(j->token));
 		const char *next = identity_safe_next(j->next, "");
 		return resp_redirect(r, 303, *next ? arena_printf(r->arena, "/login/totp?next=%s", next) : "/login/totp");
 	}
-	identity_event(r->db, "login.ok", j->acc.id, j->acc.id, r->ip, factor ? arena_printf(r->arena, "with %s", factor) : "");
-	return resp_redirect(r, 303, identity_safe_next(j->next, "/account"));
+	case LOGIN_RENEW: {
+		if (r->api) {
+			resp_header(r, "Cache-Control", "no-store");
+			return resp_json(r, 403, json_pack("{s:{s:s,s:s}}", "error", "code", "renewal_required", "message",
+							   M(r, "renew_required")));
+		}
+		session_cookie(r, j->token);
+		sodium_memzero(j->token, sizeof(j->token));
+		const char *next = identity_safe_next(j->next, "");
+		return resp_redirect(r, 303, *next ? arena_printf(r->arena, "/login/renew?next=%s", next) : "/login/renew");
+	}
+	case LOGIN_OK:
+		session_cookie(r, j->token);
+		sodium_memzero(j->token, sizeof(j->token));
+		return resp_redirect(r, 303, identity_safe_next(j->next, "/account"));
+	}
+	return GH_EINTERNAL;
+}
+
+static int need_code_write(struct req *w, void *p)
+{
+	login_need_code(w, p);
+	return 0;
+}
+
+/* The password was checked on the pool: the rest is written by the writer. */
+static int login_done(struct req *r, void *p)
+{
+	return req_write(r, login_write, login_answer, p);
 }
 
 /* The hashing job of a log-in goes to the pool under the client's address and a class:
@@ -462,7 +535,7 @@ static int login_post(struct req *r)
 	if (j->step_up && j->found && (rc = factor_open(r, &j->acc, factor_of(&j->acc))))
 		return rc;
 	if (j->step_up && !*j->code)
-		return login_need_code(r, j);
+		return req_write(r, need_code_write, login_answer, j);
 	if (!pj->jobs)
 		return req_job(r, login_work, login_done, j);
 	pj->work = login_work;
@@ -494,6 +567,54 @@ static int totp_get(struct req *r)
 	return resp_page(r, 200, "identity/totp", totp_ctx(r));
 }
 
+struct totp_step {
+	struct account acc;
+	const char *code, *next;
+	bool typed;
+	/* out */
+	bool wrong;
+	char token[CRYPTO_TOKEN_LEN + 1];
+};
+
+/* The code typed on the second-factor page: checked (and used up), counted when wrong; when
+ * right the session is complete. A write; a wrong code is not an error (its count stays). */
+static int totp_write(struct req *w, void *p)
+{
+	struct totp_step *t = p;
+	t->wrong = !t->typed || strlen(t->code) > 16 || factor_verify(w, &t->acc, "totp", t->code);
+	if (t->wrong) {
+		if (t->typed)
+			factor_failed(w, &t->acc, "totp", "wrong code");
+		return 0;
+	}
+	struct login_job done = { .acc = t->acc };
+	snprintf(done.subject, sizeof(done.subject), "acct:%lld", (long long)t->acc.id);
+	login_cleared(w, &done, "totp");
+	int rc = session_mfa_done(w, t->token);
+	if (rc)
+		return rc;
+	identity_event(w->db, "login.ok", t->acc.id, t->acc.id, w->ip, "with totp");
+	return 0;
+}
+
+static int totp_answer(struct req *r, void *p, int rc)
+{
+	struct totp_step *t = p;
+	if (rc)
+		return rc;
+	if (t->wrong) {
+		json_t *errs = json_object();
+		arena_cleanup(r->arena, (void (*)(void *))json_decref, errs);
+		identity_field_error(errs, "totp", M(r, "login_code_wrong_has_expired"));
+		json_t *ctx = totp_ctx(r);
+		json_object_set_new(json_object_get(ctx, "v"), "next", json_string(t->next));
+		return identity_invalid(r, "identity/totp", ctx, errs);
+	}
+	session_cookie(r, t->token);
+	sodium_memzero(t->token, sizeof(t->token));
+	return resp_redirect(r, 303, identity_safe_next(t->next, "/account"));
+}
+
 static int totp_post(struct req *r)
 {
 	if (!r->who.mfa_pending)
@@ -502,53 +623,57 @@ static int totp_post(struct req *r)
 	int rc = identity_read_input(r, &in);
 	if (rc)
 		return rc;
-	struct account acc;
-	if ((rc = session_pending_account(r, &acc)))
+	struct totp_step *t = arena_zalloc(r->arena, sizeof(*t));
+	if ((rc = session_pending_account(r, &t->acc)))
 		return rc == GH_ENOTFOUND ? resp_redirect(r, 303, "/login") : rc;
-	if (acc.must_renew)
+	if (t->acc.must_renew)
 		return resp_redirect(r, 303, "/login/renew");
-	if ((rc = factor_open(r, &acc, "totp")))
+	if ((rc = factor_open(r, &t->acc, "totp")))
 		return rc;
-	const char *code = identity_field(in, "totp");
-	bool typed = *code != 0; /* an empty form is not a guess */
-	if (!typed || strlen(code) > 16 || factor_verify(r, &acc, "totp", code)) {
-		if (typed)
-			factor_failed(r, &acc, "totp", "wrong code");
-		json_t *errs = json_object();
-		arena_cleanup(r->arena, (void (*)(void *))json_decref, errs);
-		identity_field_error(errs, "totp", M(r, "login_code_wrong_has_expired"));
-		json_t *ctx = totp_ctx(r);
-		json_object_set_new(json_object_get(ctx, "v"), "next", json_string(identity_field(in, "next")));
-		return identity_invalid(r, "identity/totp", ctx, errs);
-	}
-	struct login_job done = { .acc = acc };
-	snprintf(done.subject, sizeof(done.subject), "acct:%lld", (long long)acc.id);
-	login_cleared(r, &done, "totp");
-	if ((rc = session_mfa_done(r)))
-		return rc;
-	identity_event(r->db, "login.ok", acc.id, acc.id, r->ip, "with totp");
-	return resp_redirect(r, 303, identity_safe_next(identity_field(in, "next"), "/account"));
+	t->code = identity_field(in, "totp");
+	t->typed = *t->code != 0; /* an empty form is not a guess */
+	t->next = identity_field(in, "next");
+	return req_write(r, totp_write, totp_answer, t);
 }
 
 /* ---- log-out -------------------------------------------------------------------------- */
 
-static int logout_post(struct req *r)
+static int logout_write(struct req *w, void *p)
 {
-	int64_t who = r->who.account;
-	int rc = session_end(r, false);
+	(void)p;
+	int rc = session_end(w, false);
+	if (!rc)
+		identity_event(w->db, "logout", w->who.account, w->who.account, w->ip, "");
+	return rc;
+}
+
+static int logout_answer(struct req *r, void *p, int rc)
+{
+	(void)p;
 	if (rc)
 		return rc;
-	identity_event(r->db, "logout", who, who, r->ip, "");
+	session_cookie(r, NULL);
 	return resp_redirect(r, 303, "/");
+}
+
+static int logout_post(struct req *r)
+{
+	return req_write(r, logout_write, logout_answer, NULL);
+}
+
+static int api_logout_write(struct req *w, void *p)
+{
+	(void)p;
+	int rc = token_revoke(w->db, w->who.account, w->who.session, identity_now());
+	if (!rc)
+		identity_event(w->db, "token.revoke", w->who.account, w->who.account, w->ip, "log-out");
+	return rc;
 }
 
 static int api_logout(struct req *r)
 {
-	int rc = token_revoke(r->db, r->who.account, r->who.session, identity_now());
-	if (rc)
-		return rc;
-	identity_event(r->db, "token.revoke", r->who.account, r->who.account, r->ip, "log-out");
-	return resp_body(r, 204, NULL, NULL, 0);
+	resp_body(r, 204, NULL, NULL, 0);
+	return req_write(r, api_logout_write, NULL, NULL);
 }
 
 /* ---- registration --------------------------------------------------------------------- */
@@ -558,6 +683,7 @@ struct register_job {
 	char *password;
 	int rc;
 	char hash[PASSWORD_HASH_MAX];
+	char limit_key[96];
 };
 
 static void register_work(void *p)
@@ -567,27 +693,59 @@ static void register_work(void *p)
 	sodium_memzero(j->password, strlen(j->password));
 }
 
-static int register_done(struct req *r, void *p)
+/* The account, or the note that the details were registered already: a write. */
+static int register_write(struct req *w, void *p)
 {
 	struct register_job *j = p;
-	if (j->rc)
-		return j->rc;
 	j->acc.password_hash = j->hash;
 	int64_t id = 0;
-	int rc = account_create(r->db, r->app->keys, r->arena, &j->acc, &id);
-	sodium_memzero(j->hash, sizeof(j->hash));
+	int rc = account_create(w->db, w->app->keys, w->arena, &j->acc, &id);
 	if (rc && rc != GH_ECONFLICT)
 		return rc;
 	/* The same answer whether the account is new or existed: nothing is revealed. A new
 	 * account's phone gets the code that proves it. */
-	identity_event(r->db, rc ? "register.duplicate" : "register", rc ? 0 : id, 0, r->ip, j->acc.kind);
+	identity_event(w->db, rc ? "register.duplicate" : "register", rc ? 0 : id, 0, w->ip, j->acc.kind);
 	if (!rc)
-		recover_registered(r, id, j->acc.phone, j->acc.released);
+		recover_registered(w, id, j->acc.phone, j->acc.released);
+	return 0;
+}
+
+static int register_answer(struct req *r, void *p, int rc)
+{
+	struct register_job *j = p;
+	sodium_memzero(j->hash, sizeof(j->hash));
+	if (rc)
+		return rc;
 	const char *msg = M(r, "register_accepted");
 	if (r->api)
 		return resp_json(r, 202, json_pack("{s:s,s:s}", "status", "accepted", "message", msg));
 	json_t *ctx = json_pack("{s:s,s:s}", "title", M(r, "register_button"), "message", msg);
 	return resp_page(r, 200, "identity/registered", ctx);
+}
+
+/* The password was hashed on the pool. */
+static int register_done(struct req *r, void *p)
+{
+	struct register_job *j = p;
+	if (j->rc)
+		return j->rc;
+	return req_write(r, register_write, register_answer, j);
+}
+
+/* The address's registrations this hour, counted before any hashing. */
+static int register_count(struct req *w, void *p)
+{
+	struct register_job *j = p;
+	j->rc = ratelimit_hit(w, j->limit_key, REGISTRATIONS_PER_HOUR, 3600);
+	return j->rc == GH_ERATELIMIT ? 0 : j->rc;
+}
+
+static int register_counted(struct req *r, void *p, int rc)
+{
+	struct register_job *j = p;
+	if (rc || (rc = j->rc))
+		return rc;
+	return req_job(r, register_work, register_done, j);
 }
 
 static json_t *register_ctx(struct req *r, const char *kind, json_t *values)
@@ -648,10 +806,7 @@ static int do_register(struct req *r, const char *kind)
 	if (json_object_size(errs))
 		return identity_invalid(r, tpl, register_ctx(r, kind, kept_values(in)), errs);
 
-	char key[96];
-	snprintf(key, sizeof(key), "register:ip:%s", r->ip);
-	if ((rc = ratelimit_hit(r, key, REGISTRATIONS_PER_HOUR, 3600)))
-		return rc;
+	snprintf(j->limit_key, sizeof(j->limit_key), "register:ip:%s", r->ip);
 	j->acc.kind = ent ? "enterprise" : "individual";
 	j->acc.name = arena_strdup(r->arena, name);
 	if (ent) {
@@ -662,7 +817,7 @@ static int do_register(struct req *r, const char *kind)
 	}
 	j->acc.phone = arena_strdup(r->arena, phone);
 	j->password = arena_strdup(r->arena, pw);
-	return req_job(r, register_work, register_done, j);
+	return req_write(r, register_count, register_counted, j);
 }
 
 static int register_get(struct req *r)

@@ -3,8 +3,11 @@
  * "register:ip:<addr>"), never from plain personal data. */
 #include <sodium.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "base/err.h"
+#include "base/util.h"
+#include "http/write.h"
 #include "identity/identity_impl.h"
 #include "store/db.h"
 
@@ -19,13 +22,6 @@ DB_SQL(q_upsert,
        "blocked_until = excluded.blocked_until");
 DB_SQL(q_delete, "DELETE FROM rate_limits WHERE key = ?");
 
-static void retry_after(struct req *r, int64_t seconds)
-{
-	char buf[32];
-	snprintf(buf, sizeof(buf), "%lld", (long long)(seconds > 0 ? seconds : 1));
-	resp_header(r, "Retry-After", buf);
-}
-
 int ratelimit_check(struct req *r, const char *key)
 {
 	struct db_rows rows;
@@ -34,7 +30,7 @@ int ratelimit_check(struct req *r, const char *key)
 		return rc;
 	int64_t now = identity_now();
 	if (rows.nrows == 1 && db_cell_int(&rows, 0, 2) > now) {
-		retry_after(r, db_cell_int(&rows, 0, 2) - now);
+		req_retry_after(r, db_cell_int(&rows, 0, 2) - now);
 		return GH_ERATELIMIT;
 	}
 	return 0;
@@ -81,15 +77,57 @@ int ratelimit_hit(struct req *r, const char *key, long max, long window)
 		start = db_cell_int(&rows, 0, 1);
 	}
 	if (count >= max) {
-		retry_after(r, start + window - now);
+		req_retry_after(r, start + window - now);
 		return GH_ERATELIMIT;
 	}
 	return db_exec(r->db, &q_upsert, DB_ARGS(DB_TEXT(key), DB_INT(count + 1), DB_INT(start), DB_INT(0)), NULL);
 }
 
+/* One request counted, written along with it (req_write_also): read again on the writer, so
+ * requests counted together add up. */
+struct rl_hit {
+	int64_t now, window;
+	char key[]; /* NUL-terminated */
+};
+
+static int rl_hit_write(struct db *db, void *p)
+{
+	const struct rl_hit *h = p;
+	struct arena *a = arena_new(1024);
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_get, DB_ARGS(DB_TEXT(h->key)), &rows);
+	int64_t count = 0, start = h->now;
+	if (!rc && rows.nrows == 1 && h->now - db_cell_int(&rows, 0, 1) < h->window) {
+		count = db_cell_int(&rows, 0, 0);
+		start = db_cell_int(&rows, 0, 1);
+	}
+	arena_free(a);
+	if (rc)
+		return rc;
+	return db_exec(db, &q_upsert, DB_ARGS(DB_TEXT(h->key), DB_INT(count + 1), DB_INT(start), DB_INT(0)), NULL);
+}
+
 int identity_rate_limit(struct req *r, const char *key, long max, long window)
 {
-	return ratelimit_hit(r, key, max, window);
+	if (!req_on_loop(r))
+		return ratelimit_hit(r, key, max, window); /* inside a write */
+	/* On the loop: checked here, counted by the writer before the answer goes out. */
+	struct db_rows rows;
+	int rc = db_query(r->db, r->arena, &q_get, DB_ARGS(DB_TEXT(key)), &rows);
+	if (rc)
+		return rc;
+	int64_t now = identity_now();
+	if (rows.nrows == 1 && now - db_cell_int(&rows, 0, 1) < window && db_cell_int(&rows, 0, 0) >= max) {
+		req_retry_after(r, db_cell_int(&rows, 0, 1) + window - now);
+		return GH_ERATELIMIT;
+	}
+	size_t len = strlen(key) + 1;
+	struct rl_hit *h = arena_zalloc(r->arena, sizeof(*h) + len);
+	h->now = now;
+	h->window = window;
+	memcpy(h->key, key, len);
+	rc = req_write_also(r, rl_hit_write, h, sizeof(*h) + len);
+	return rc == GH_EBUSY ? GH_EBUSY : 0;
 }
 
 /* ---- the log-in throttle ------------------------------------------------------------------ */
@@ -209,7 +247,7 @@ int throttle_is_good(struct db *db, const char *address, int64_t now, bool *good
 
 int throttle_refuse(struct req *r, int64_t wait)
 {
-	retry_after(r, wait);
+	req_retry_after(r, wait);
 	return GH_ERATELIMIT;
 }
 

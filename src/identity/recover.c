@@ -792,8 +792,11 @@ static int renew_done(struct req *r, void *p)
 		}
 		return rc == GH_ENOTFOUND ? resp_redirect(r, 303, "/login") : rc;
 	}
-	if ((rc = session_mfa_done(r)))
+	char tok[CRYPTO_TOKEN_LEN + 1];
+	if ((rc = session_mfa_done(r, tok)))
 		return rc;
+	session_cookie(r, tok);
+	sodium_memzero(tok, sizeof(tok));
 	return resp_redirect(r, 303, identity_safe_next(j->next, "/account?done=renewed"));
 }
 

@@ -12,6 +12,7 @@
 #include "http/msg.h"
 #include "http/multipart.h"
 #include "http/server.h"
+#include "http/write.h"
 #include "identity/identity_impl.h"
 #include "store/db.h"
 
@@ -114,6 +115,33 @@ unsigned role_of(const char *kind, int64_t acting_for)
 	return ROLE_ANON;
 }
 
+/* Bookkeeping of the authenticate hook, written along with the request (its answer does not
+ * depend on it): a session or token used, a session ended or no longer acting for an
+ * enterprise. */
+enum touch_op { TOUCH_SESSION, TOUCH_TOKEN, END_SESSION, STOP_ACTING };
+struct touch {
+	enum touch_op op;
+	int64_t id, now;
+};
+
+static int touch_write(struct db *db, void *p)
+{
+	const struct touch *t = p;
+	switch (t->op) {
+	case TOUCH_SESSION: return db_exec(db, &q_session_touch, DB_ARGS(DB_INT(t->now), DB_INT(t->id)), NULL);
+	case TOUCH_TOKEN: return db_exec(db, &q_token_touch, DB_ARGS(DB_INT(t->now), DB_INT(t->id)), NULL);
+	case END_SESSION: return db_exec(db, &q_session_delete, DB_ARGS(DB_INT(t->id)), NULL);
+	case STOP_ACTING: return db_exec(db, &q_session_act, DB_ARGS(DB_NULL, DB_INT(t->id)), NULL);
+	}
+	return GH_EINTERNAL;
+}
+
+static void touch(struct req *r, enum touch_op op, int64_t id, int64_t now)
+{
+	struct touch t = { op, id, now };
+	req_write_also(r, touch_write, &t, sizeof(t));
+}
+
 static void set_cookie(struct req *r, const char *name, const char *value, long max_age)
 {
 	char buf[256];
@@ -193,7 +221,7 @@ static int auth_token(struct req *r)
 	r->who.scopes = scopes;
 	const char *last = db_cell(&rows, 0, 6);
 	if (!last || now - db_cell_int(&rows, 0, 6) >= TOUCH_SECONDS)
-		db_exec(r->db, &q_token_touch, DB_ARGS(DB_INT(now), DB_INT(id)), NULL);
+		touch(r, TOUCH_TOKEN, id, now);
 	return 0;
 }
 
@@ -215,7 +243,7 @@ static int auth_cookie(struct req *r)
 	int64_t id = db_cell_int(&rows, 0, 0), now = identity_now();
 	int64_t last = db_cell_int(&rows, 0, 4), expires = db_cell_int(&rows, 0, 5);
 	if (now - last >= r->app->cfg.session_idle || now >= expires) {
-		db_exec(r->db, &q_session_delete, DB_ARGS(DB_INT(id)), NULL);
+		touch(r, END_SESSION, id, now);
 		set_cookie(r, SESSION_COOKIE, "", 0);
 		return 0;
 	}
@@ -230,17 +258,17 @@ static int auth_cookie(struct req *r)
 	if (acting_for && !authorised(&rows, 6)) {
 		/* The enterprise's authorisation ended (agent_remove also does this at once): the
 		 * session goes on for the person alone. */
-		db_exec(r->db, &q_session_act, DB_ARGS(DB_NULL, DB_INT(id)), NULL);
+		touch(r, STOP_ACTING, id, now);
 		acting_for = 0;
 	}
 	if (!fill_caller(r, &rows, 6, db_cell_int(&rows, 0, 1), acting_for, id)) {
-		db_exec(r->db, &q_session_delete, DB_ARGS(DB_INT(id)), NULL);
+		touch(r, END_SESSION, id, now);
 		set_cookie(r, SESSION_COOKIE, "", 0);
 		return 0;
 	}
 	r->who.scopes = SCOPE_ALL;
 	if (now - last >= TOUCH_SECONDS)
-		db_exec(r->db, &q_session_touch, DB_ARGS(DB_INT(now), DB_INT(id)), NULL);
+		touch(r, TOUCH_SESSION, id, now);
 	return 0;
 }
 
@@ -289,39 +317,41 @@ int identity_csrf_check(struct req *r)
 	return crypto_str_equal(want, sent) ? 0 : GH_ECSRF;
 }
 
-int session_start(struct req *r, int64_t account, int64_t acting_for, bool mfa_pending)
+int session_create(struct req *w, int64_t account, int64_t acting_for, bool mfa_pending,
+		   char tok[CRYPTO_TOKEN_LEN + 1])
 {
 	/* A log-in replaces whatever session the browser had. */
-	if (r->who.session && !r->who.token)
-		db_exec(r->db, &q_session_delete, DB_ARGS(DB_INT(r->who.session)), NULL);
-	char tok[CRYPTO_TOKEN_LEN + 1], hash[CRYPTO_HASH_HEX + 1];
+	int rc;
+	if (w->who.session && !w->who.token &&
+	    (rc = db_exec(w->db, &q_session_delete, DB_ARGS(DB_INT(w->who.session)), NULL)))
+		return rc;
+	char hash[CRYPTO_HASH_HEX + 1];
 	crypto_new_token(tok);
-	crypto_token_hash(r->app->keys, tok, hash);
+	crypto_token_hash(w->app->keys, tok, hash);
 	int64_t now = identity_now();
 	struct db_rows rows;
-	int rc = db_query(r->db, r->arena, &q_session_insert,
-			  DB_ARGS(DB_TEXT(hash), DB_INT(account), acting_for ? DB_INT(acting_for) : DB_NULL,
-				  DB_INT(mfa_pending ? 1 : 0), DB_INT(now), DB_INT(now),
-				  DB_INT(now + r->app->cfg.session_max), DB_TEXT(r->ip)),
-			  &rows);
-	if (rc)
-		return rc;
-	r->who.session = db_cell_int(&rows, 0, 0);
-	set_cookie(r, SESSION_COOKIE, tok, r->app->cfg.session_max);
-	return 0;
+	return db_query(w->db, w->arena, &q_session_insert,
+			DB_ARGS(DB_TEXT(hash), DB_INT(account), acting_for ? DB_INT(acting_for) : DB_NULL,
+				DB_INT(mfa_pending ? 1 : 0), DB_INT(now), DB_INT(now),
+				DB_INT(now + w->app->cfg.session_max), DB_TEXT(w->ip)),
+			&rows);
 }
 
-int session_mfa_done(struct req *r)
+void session_cookie(struct req *r, const char *tok)
 {
-	char tok[CRYPTO_TOKEN_LEN + 1], hash[CRYPTO_HASH_HEX + 1];
+	if (tok && *tok)
+		set_cookie(r, SESSION_COOKIE, tok, r->app->cfg.session_max);
+	else
+		set_cookie(r, SESSION_COOKIE, "", 0);
+}
+
+int session_mfa_done(struct req *w, char tok[CRYPTO_TOKEN_LEN + 1])
+{
+	char hash[CRYPTO_HASH_HEX + 1];
 	crypto_new_token(tok);
-	crypto_token_hash(r->app->keys, tok, hash);
-	int rc = db_exec(r->db, &q_session_rekey,
-			 DB_ARGS(DB_TEXT(hash), DB_INT(identity_now()), DB_INT(r->who.session)), NULL);
-	if (rc)
-		return rc;
-	set_cookie(r, SESSION_COOKIE, tok, r->app->cfg.session_max);
-	return 0;
+	crypto_token_hash(w->app->keys, tok, hash);
+	return db_exec(w->db, &q_session_rekey, DB_ARGS(DB_TEXT(hash), DB_INT(identity_now()), DB_INT(w->who.session)),
+		       NULL);
 }
 
 DB_SQL(q_pending_account, "SELECT account_id FROM sessions WHERE id = ? AND mfa_pending = 1");
@@ -337,10 +367,10 @@ int session_pending_account(struct req *r, struct account *acc)
 	return account_get(r->db, r->arena, db_cell_int(&rows, 0, 0), acc);
 }
 
-int session_act_for(struct req *r, int64_t enterprise)
+int session_act_for(struct req *w, int64_t enterprise)
 {
-	return db_exec(r->db, &q_session_act,
-		       DB_ARGS(enterprise ? DB_INT(enterprise) : DB_NULL, DB_INT(r->who.session)), NULL);
+	return db_exec(w->db, &q_session_act,
+		       DB_ARGS(enterprise ? DB_INT(enterprise) : DB_NULL, DB_INT(w->who.session)), NULL);
 }
 
 int session_end_account(struct db *db, int64_t account, int64_t keep_session)
@@ -351,28 +381,27 @@ int session_end_account(struct db *db, int64_t account, int64_t keep_session)
 	return rc;
 }
 
-int session_end(struct req *r, bool all)
+int session_end(struct req *w, bool all)
 {
 	int rc = 0;
-	if (all && r->who.account)
-		rc = session_end_account(r->db, r->who.account, r->who.session);
-	if (!rc && r->who.session)
-		rc = db_exec(r->db, &q_session_delete, DB_ARGS(DB_INT(r->who.session)), NULL);
-	set_cookie(r, SESSION_COOKIE, "", 0);
+	if (all && w->who.account)
+		rc = session_end_account(w->db, w->who.account, w->who.session);
+	if (!rc && w->who.session)
+		rc = db_exec(w->db, &q_session_delete, DB_ARGS(DB_INT(w->who.session)), NULL);
 	return rc;
 }
 
-int token_issue(struct req *r, int64_t account, int64_t acting_for, const char *name, const char *channel,
+int token_issue(struct req *w, int64_t account, int64_t acting_for, const char *name, const char *channel,
 		unsigned scopes, int64_t ttl, char token[CRYPTO_TOKEN_LEN + 1], int64_t *id)
 {
 	char hash[CRYPTO_HASH_HEX + 1];
 	crypto_new_token(token);
-	crypto_token_hash(r->app->keys, token, hash);
+	crypto_token_hash(w->app->keys, token, hash);
 	int64_t now = identity_now();
 	struct db_rows rows;
-	int rc = db_query(r->db, r->arena, &q_token_insert,
+	int rc = db_query(w->db, w->arena, &q_token_insert,
 			  DB_ARGS(DB_TEXT(hash), DB_INT(account), acting_for ? DB_INT(acting_for) : DB_NULL,
-				  DB_TEXT(name), DB_TEXT(channel), DB_TEXT(scopes_str(r->arena, scopes)), DB_INT(now),
+				  DB_TEXT(name), DB_TEXT(channel), DB_TEXT(scopes_str(w->arena, scopes)), DB_INT(now),
 				  DB_INT(now + ttl)),
 			  &rows);
 	if (rc)

@@ -24,6 +24,7 @@
 #include "http/msg.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "http/write.h"
 #include "identity/crypto.h"
 #include "identity/identity.h"
 #include "open311/open311.h"
@@ -526,6 +527,39 @@ static bool plausible_url(const char *s)
 	return true;
 }
 
+/* A service request being written: the application and its Open311 record, in one write. */
+struct o311_post {
+	enum open311_fmt fmt;
+	struct catalog_service svc;
+	struct case_apply_prep *filing;
+	struct open311_new nw;
+	const char *token; /* out */
+};
+
+static int post_write(struct req *w, void *arg)
+{
+	struct o311_post *p = arg;
+	int rc = cases_file_write(w, p->filing, &p->nw.application_id, &p->nw.number, &p->nw.state);
+	if (rc)
+		return rc;
+	if ((rc = open311_request_add(w->db, w->arena, &p->nw, &p->token)))
+		log_error("open311: application %s was not filed: its Open311 record could not be written (%s)", p->nw.number,
+			  err_name(rc));
+	return rc;
+}
+
+static int post_done(struct req *r, void *arg, int rc)
+{
+	struct o311_post *p = arg;
+	if (rc == GH_ECONFLICT)
+		return fail(r, p->fmt, 400, r->error_detail ? r->error_detail : M(r, "open311_service_cannot_requested_online"));
+	if (rc)
+		return rc;
+	json_t *out = json_pack("[{s:s,s:s,s:s,s:n}]", "service_request_id", p->nw.number, "token", p->token,
+				"service_notice", service_notice(r, &p->svc), "account_id");
+	return o311_send(r, p->fmt, 200, "service_requests", out);
+}
+
 static int post_request(struct req *r, enum open311_fmt fmt)
 {
 	struct kvlist form;
@@ -645,10 +679,9 @@ static int post_request(struct req *r, enum open311_fmt fmt)
 	rc = open311_applicant(r->db, r->arena, &applicant);
 	if (rc)
 		return rc == GH_ENOTFOUND ? GH_EINTERNAL : rc; /* a key exists, so the applicant does */
-	int64_t app_id;
-	const char *number, *state;
+	struct o311_post *w = arena_zalloc(r->arena, sizeof(*w));
 	json_t *ferrs = NULL;
-	rc = cases_file_for(r, s.code, input, "open311", applicant, &app_id, &number, &state, &ferrs);
+	rc = cases_file_prepare(r, s.code, input, "open311", applicant, &w->filing, &ferrs);
 	if (rc == GH_EVALIDATION) {
 		const char *fk;
 		json_t *msg;
@@ -675,25 +708,18 @@ static int post_request(struct req *r, enum open311_fmt fmt)
 	if (contact_s && (first || last || email || phone))
 		crypto_seal(r->app->keys, r->arena, "open311.contact", contact_s, strlen(contact_s), &sealed, &sealed_len);
 	free(contact_s);
-	char lat_t[32] = "", lon_t[32] = "";
+	char *lat_t = NULL, *lon_t = NULL;
 	if (has_lat) {
-		snprintf(lat_t, sizeof(lat_t), "%.8f", lat);
-		snprintf(lon_t, sizeof(lon_t), "%.8f", lon);
+		lat_t = arena_printf(r->arena, "%.8f", lat);
+		lon_t = arena_printf(r->arena, "%.8f", lon);
 	}
-	struct open311_new nw = { .key_id = key_id, .application_id = app_id, .number = number, .service_code = s.code,
-				  .department = s.department, .state = state, .lat = has_lat ? lat_t : NULL,
-				  .lon = has_lat ? lon_t : NULL, .address_string = address, .address_id = address_id,
-				  .description = description, .media_url = media, .contact_enc = sealed,
-				  .contact_len = sealed_len, .now = (int64_t)time(NULL) };
-	const char *token;
-	if ((rc = open311_request_add(r->db, r->arena, &nw, &token))) {
-		log_error("open311: application %s was filed but its Open311 record was not written (%s)", number,
-			  err_name(rc));
-		return rc;
-	}
-	json_t *out = json_pack("[{s:s,s:s,s:s,s:n}]", "service_request_id", number, "token", token, "service_notice",
-				service_notice(r, &s), "account_id");
-	return o311_send(r, fmt, 200, "service_requests", out);
+	w->fmt = fmt;
+	w->svc = s;
+	w->nw = (struct open311_new){ .key_id = key_id, .service_code = s.code, .department = s.department,
+				      .lat = lat_t, .lon = lon_t, .address_string = address, .address_id = address_id,
+				      .description = description, .media_url = media, .contact_enc = sealed,
+				      .contact_len = sealed_len, .now = (int64_t)time(NULL) };
+	return req_write(r, post_write, post_done, w);
 }
 
 static int h_requests(struct req *r)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "base/err.h"
@@ -103,10 +104,65 @@ static int count(int rc)
 	return rc;
 }
 
+/* Whether sql is a read: its first word (after white space and comments) is SELECT, WITH or
+ * VALUES. */
+static bool sql_reads(const char *sql)
+{
+	for (;;) {
+		while (isspace((unsigned char)*sql))
+			sql++;
+		if (sql[0] == '-' && sql[1] == '-')
+			sql += strcspn(sql, "\n");
+		else if (sql[0] == '/' && sql[1] == '*' && strstr(sql + 2, "*/"))
+			sql = strstr(sql + 2, "*/") + 2;
+		else
+			break;
+	}
+	static const char *const reads[] = { "SELECT", "WITH", "VALUES" };
+	for (size_t i = 0; i < ARRAY_LEN(reads); i++) {
+		size_t n = strlen(reads[i]);
+		if (strncasecmp(sql, reads[i], n) == 0 && !isalnum((unsigned char)sql[n]) && sql[n] != '_')
+			return true;
+	}
+	return false;
+}
+
+/* A write on a connection that refuses them (see db_refuse_writes, db_guard_writes). */
+static int refused(struct db *db, const char *what, const char *sql)
+{
+	char msg[200];
+	snprintf(msg, sizeof(msg), "a write on an event loop's connection by %s (%s %.100s): writes go through req_write",
+		 db->_guard ? db->_guard : "-", what, sql ? sql : "");
+	return count(db_fail(db, GH_EINTERNAL, "write refused", NULL, msg));
+}
+
+void db_guard_writes(struct db *db, const char *owner)
+{
+	db->_guard = owner;
+}
+
+static bool writes_refused(const struct db *db)
+{
+	return db->_read_only || db->_guard;
+}
+
+int db_refuse_writes(struct db *db)
+{
+	if (db->_be->kind == DB_SQLITE) {
+		int rc = db->_be->script(db, "PRAGMA query_only = ON");
+		if (rc)
+			return rc;
+	}
+	db->_read_only = true;
+	return 0;
+}
+
 int db_query(struct db *db, struct arena *arena, struct db_sql *q, const struct db_val *params,
 	     size_t nparams, struct db_rows *out)
 {
 	memset(out, 0, sizeof(*out));
+	if (writes_refused(db) && !sql_reads(db_sql_text(db->_be->kind, q)))
+		return refused(db, "query", db_sql_text(db->_be->kind, q));
 	return count(db->_be->run(db, q, params, nparams, arena, out, NULL));
 }
 
@@ -115,11 +171,15 @@ int db_exec(struct db *db, struct db_sql *q, const struct db_val *params, size_t
 {
 	if (changes)
 		*changes = 0;
+	if (writes_refused(db))
+		return refused(db, "statement", db_sql_text(db->_be->kind, q));
 	return count(db->_be->run(db, q, params, nparams, NULL, NULL, changes));
 }
 
 int db_exec_script(struct db *db, const char *sql)
 {
+	if (writes_refused(db))
+		return refused(db, "script", sql);
 	return count(db->_be->script(db, sql));
 }
 
@@ -132,6 +192,8 @@ int db_copy(struct db *db, const char *sql, const char *data, size_t len)
 
 int db_begin(struct db *db)
 {
+	if (writes_refused(db))
+		return refused(db, "transaction", "BEGIN");
 	return count(db->_be->begin(db));
 }
 

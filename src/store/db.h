@@ -139,6 +139,19 @@ int db_rollback(struct db *db);
 /* Whether a transaction (or the group writer's batch) is open on db. */
 bool db_in_transaction(struct db *db);
 
+/* Makes db refuse every write from now on: db_exec, db_exec_script, db_begin, and db_query of
+ * a statement that is not a read (SELECT, WITH, VALUES) fail with GH_EINTERNAL, logged as the
+ * programming error it is (with the statement), and SQLite's query_only pragma refuses
+ * whatever else would write. For the event loops' connections: handlers read there and write
+ * through the group-commit writer (http/write.h), so a write on a loop cannot hide. 0 or a
+ * GH_E code (the pragma could not be set). */
+int db_refuse_writes(struct db *db);
+
+/* The same for a while: from now until the next call with NULL, writes on db are refused in
+ * the name of owner (what runs on it, e.g. a route's name; in the message). For connections
+ * that serve both code that may write and code that must not. */
+void db_guard_writes(struct db *db, const char *owner);
+
 /* Readiness: 0 when the database answers and accepts writes on this connection; otherwise
  * GH_EUNAVAILABLE (PostgreSQL: no server reached, or a read-only one, e.g. a standby: the
  * connection then looks for a writable server at its next call). */

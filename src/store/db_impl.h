@@ -41,6 +41,8 @@ struct db {
 	const struct db_backend *_be;
 	char _errmsg[256]; /* last backend error, for db_last_error() */
 	void *_cover;      /* rows touched for the log (cover.c), NULL until the first */
+	bool _read_only;   /* db_refuse_writes(): an event loop's connection */
+	const char *_guard; /* db_guard_writes(): writes refused for this owner (a route) */
 };
 
 /* Backend constructors (sqlite.c, postgres.c). Same contract as db_open(). */

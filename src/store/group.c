@@ -1,6 +1,6 @@
 /* group.c: group commit (see group.h). One writer thread takes everything queued (up to
  * max_batch items), runs it in one transaction with a savepoint around each item, commits
- * once and completes every item on its submitter's event loop.
+ * once and hands every item's outcome to its complete callback.
  *
  * Nesting: while an item's fn runs, the writer's connection has its backend table swapped
  * for a copy whose begin/commit/rollback are savepoint operations (the backend's own
@@ -8,32 +8,28 @@
  * thread alone, so the swap is invisible to every other connection. */
 #include "store/group.h"
 
-#include <event2/event.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "app.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/util.h"
-#include "http/server.h"
 #include "store/cover.h"
 #include "store/db_impl.h"
 
 struct gitem {
 	int (*fn)(struct db *, void *);
-	void (*done)(void *, int);
+	void (*complete)(void *, int);
 	void *arg;
-	struct event *ev; /* on the submitter's loop; NULL = done runs on the writer thread */
 	int rc;
 };
 
 struct group {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	pthread_cond_t idle;             /* signalled after each batch (group_drain) */
+	pthread_cond_t idle;             /* signalled after each batch's completions (group_drain) */
 	struct gitem **ring;
 	size_t cap, head, count, max_batch;
 	bool stopping;
@@ -43,7 +39,7 @@ struct group {
 	struct db_backend nested;        /* the same with savepoint begin/commit/rollback */
 	int depth;                       /* savepoints the running fn opened (writer thread only) */
 	struct group_stats st;           /* under mu */
-	uint64_t handed;                 /* items whose completion was handed over (under mu) */
+	uint64_t handed;                 /* items whose complete has run (under mu) */
 };
 
 /* The group whose writer is the calling thread (for the nested backend functions). */
@@ -101,14 +97,29 @@ static int nested_rollback(struct db *db)
 	return sp_undo(writer_of, &q_nested_undo, &q_nested_release);
 }
 
+/* Inside an item the batch's transaction is the writer's business: fn sees the connection
+ * as a store function sees its own, in a transaction only when it opened one. So a store
+ * function that opens a transaction when none is open (cover_tx_begin) opens a savepoint of
+ * its own, and a failure there (a duplicate key) undoes that part alone, as it would on a
+ * connection of its own. */
+static bool nested_in_tx(struct db *db)
+{
+	(void)db;
+	return writer_of->depth > 0;
+}
+
 /* Runs one item's fn with nesting on. A fn that returns with a nested transaction still open
- * is a bug: it fails (the caller rolls the item back). */
+ * is a bug: it fails (the caller rolls the item back). Rows the item touched for the log
+ * outside a transaction of its own are committed to the log with the item, not with its
+ * batch mates. */
 static int call_fn(struct group *g, struct gitem *it)
 {
 	g->depth = 0;
 	g->db->_be = &g->nested;
 	int rc = it->fn(g->db, it->arg);
 	g->db->_be = g->real;
+	if (!rc && cover_pending(g->db))
+		rc = cover_before_commit(g->db);
 	if (rc)
 		cover_discard(g->db); /* the item is undone: so are the rows it touched for the log */
 	if (g->depth) {
@@ -188,15 +199,6 @@ fallback:
 	return BATCH_RERUN;
 }
 
-static void on_done(evutil_socket_t fd, short what, void *p)
-{
-	struct gitem *it = p;
-	(void)fd, (void)what;
-	it->done(it->arg, it->rc);
-	event_free(it->ev);
-	free(it);
-}
-
 static void *writer_main(void *p)
 {
 	struct group *g = p;
@@ -238,13 +240,9 @@ static void *writer_main(void *p)
 		pthread_mutex_unlock(&g->mu);
 		for (size_t i = 0; i < n; i++) {
 			struct gitem *it = batch[i];
-			if (it->ev) {
-				event_active(it->ev, 0, 0); /* the loop frees it; do not touch it after this */
-			} else {
-				if (it->done)
-					it->done(it->arg, it->rc);
-				free(it);
-			}
+			if (it->complete)
+				it->complete(it->arg, it->rc);
+			free(it);
 		}
 		pthread_mutex_lock(&g->mu);
 		g->handed += n;
@@ -281,6 +279,7 @@ struct group *group_new(const char *url, size_t queue_cap, size_t max_batch, cha
 	g->nested.begin = nested_begin;
 	g->nested.commit = nested_commit;
 	g->nested.rollback = nested_rollback;
+	g->nested.in_tx = nested_in_tx;
 	if (pthread_create(&g->thread, NULL, writer_main, g))
 		die("group: cannot start the writer thread");
 	return g;
@@ -313,21 +312,16 @@ void group_drain(struct group *g)
 	pthread_mutex_unlock(&g->mu);
 }
 
-int group_submit(struct group *g, struct event_base *base, int (*fn)(struct db *, void *),
-		 void (*done)(void *, int), void *arg)
+int group_submit(struct group *g, int (*fn)(struct db *, void *), void (*complete)(void *, int), void *arg)
 {
 	struct gitem *it = xcalloc(1, sizeof(*it));
 	it->fn = fn;
-	it->done = done;
+	it->complete = complete;
 	it->arg = arg;
-	if (base && done)
-		it->ev = event_new(base, -1, 0, on_done, it);
 	pthread_mutex_lock(&g->mu);
 	if (g->count == g->cap || g->stopping) {
 		g->st.rejected++;
 		pthread_mutex_unlock(&g->mu);
-		if (it->ev)
-			event_free(it->ev);
 		free(it);
 		return GH_EBUSY;
 	}
@@ -347,56 +341,4 @@ void group_stats_get(struct group *g, struct group_stats *out)
 	out->capacity = g->cap;
 	out->max_batch = g->max_batch;
 	pthread_mutex_unlock(&g->mu);
-}
-
-/* ---- deferred HTTP responses ---- */
-
-struct req_thunk {
-	struct group *g;
-	int (*fn)(struct db *, void *);
-	int (*done)(struct req *, void *, int);
-	void *arg;
-	int rc;
-	void (*resume)(void *);
-	void *token;
-};
-
-static int thunk_fn(struct db *db, void *p)
-{
-	struct req_thunk *t = p;
-	return t->fn(db, t->arg);
-}
-
-static void thunk_done(void *p, int rc)
-{
-	struct req_thunk *t = p;
-	t->rc = rc;
-	t->resume(t->token);
-}
-
-static int thunk_submit(void *ctx, struct event_base *base, void (*resume)(void *), void *token)
-{
-	struct req_thunk *t = ctx;
-	t->resume = resume;
-	t->token = token;
-	return group_submit(t->g, base, thunk_fn, thunk_done, t);
-}
-
-static int thunk_finish(struct req *r, void *p)
-{
-	struct req_thunk *t = p;
-	return t->done(r, t->arg, t->rc);
-}
-
-int req_group(struct req *r, int (*fn)(struct db *, void *), int (*done)(struct req *, void *, int), void *arg)
-{
-	if (!r->app->group)
-		return GH_EUNAVAILABLE;
-	/* In the request arena: it lives until the deferred response is finished. */
-	struct req_thunk *t = arena_zalloc(r->arena, sizeof(*t));
-	t->g = r->app->group;
-	t->fn = fn;
-	t->done = done;
-	t->arg = arg;
-	return req_defer(r, thunk_submit, t, thunk_finish, t);
 }

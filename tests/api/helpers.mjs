@@ -157,8 +157,8 @@ export async function govhall(args, opts = {}) {
 }
 
 /** `govhall init [--demo] --db URL --key-file K`; throws with its output when it fails. */
-export async function initDb(url, { demo = true, keyFile } = {}) {
-  const r = await govhall(['init', ...(demo ? ['--demo'] : []), '--db', url], { keyFile });
+export async function initDb(url, { demo = true, keyFile, args = [] } = {}) {
+  const r = await govhall(['init', ...(demo ? ['--demo'] : []), '--db', url, ...args], { keyFile });
   if (r.code !== 0) throw new Error(`govhall init failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
   return r;
 }
@@ -275,14 +275,14 @@ export async function serve(db, { threads = 2, extraArgs = [], readyTimeout = 60
 }
 
 /**
- * The usual fixture: fresh database, `init --demo`, `serve`. Returns the server object of
+ * The usual fixture: fresh database, `init --demo` (with initArgs), `serve`. Returns the server object of
  * serve() plus db (the URL) and stop() that also drops the database and always cleans up.
  */
-export async function startServer({ name = 'api', demo = true, ...opts } = {}) {
+export async function startServer({ name = 'api', demo = true, initArgs = [], ...opts } = {}) {
   const db = await freshDb(name);
   let srv;
   try {
-    srv = { init: await initDb(db.url, { demo, keyFile: db.keyFile }) };
+    srv = { init: await initDb(db.url, { demo, keyFile: db.keyFile, args: initArgs }) };
     srv = Object.assign(await serve(db.url, { keyFile: db.keyFile, ...opts }), srv);
   } catch (e) {
     await db.drop().catch(() => {});

@@ -42,7 +42,8 @@ async function lastReceipt(server, token, number) {
 before(async () => {
   [srv, other] = await Promise.all([
     startServer({ name: 'verify' }),
-    startServer({ name: 'verify_other', extraArgs: ['--public-url', 'http://other-hall.example'] }),
+    // The log's origin is fixed when init creates it, so the other hall is made under its URL.
+    startServer({ name: 'verify_other', initArgs: ['--public-url', 'http://other-hall.example'], extraArgs: ['--public-url', 'http://other-hall.example'] }),
   ]);
   for (const [who, acc] of Object.entries({ a: DEMO.citizen, civ: DEMO.staffB })) {
     tok[who] = (await apiLogin(srv.url, acc.phone)).token;

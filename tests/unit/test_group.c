@@ -2,7 +2,8 @@
  * PostgreSQL: many threads submitting through one writer, a failing item rolled back alone,
  * nested transactions inside an item, a batch whose transaction breaks, a session lost in the
  * middle of a batch and during its COMMIT, the queue bound, and done on the submitter's event
- * loop. No timings: throughput is for `make bench`. */
+ * loop (http/write.c's write_submit: the writer itself knows no loops). No timings: throughput
+ * is for `make bench`. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +22,7 @@
 #include "base/err.h"
 #include "base/util.h"
 #include "store/db.h"
+#include "http/write.h"
 #include "store/group.h"
 #include "testdb.h"
 
@@ -172,7 +174,7 @@ static void *submit_all(void *p)
 {
 	struct submitter *s = p;
 	for (int i = 0; i < PER_THREAD; i++) {
-		while (group_submit(s->g, NULL, item_fn, item_done, &s->items[i]) == GH_EBUSY)
+		while (group_submit(s->g, item_fn, item_done, &s->items[i]) == GH_EBUSY)
 			s->busy++, sched_yield();
 	}
 	return NULL;
@@ -231,7 +233,7 @@ static void test_savepoint_isolates(void **state)
 		items[i].v = i == 5 ? 3 : i + 1; /* item 5 repeats v = 3: UNIQUE violation */
 	}
 	for (int i = 0; i < 10; i++)
-		assert_int_equal(group_submit(g, NULL, item_fn, item_done, &items[i]), 0);
+		assert_int_equal(group_submit(g, item_fn, item_done, &items[i]), 0);
 	release_writer();
 	while (atomic_load(&done_total) < 11)
 		sched_yield();
@@ -269,7 +271,7 @@ static void hold_writer(struct group *g)
 {
 	gate_open = gate_entered = false;
 	memset(&gate_item, 0, sizeof(gate_item));
-	assert_int_equal(group_submit(g, NULL, gate_fn, item_done, &gate_item), 0);
+	assert_int_equal(group_submit(g, gate_fn, item_done, &gate_item), 0);
 	pthread_mutex_lock(&gate_mu);
 	while (!gate_entered)
 		pthread_cond_wait(&gate_cv, &gate_mu);
@@ -294,7 +296,7 @@ static void test_queue_bound(void **state)
 	struct item items[5] = { 0 };
 	for (int i = 0; i < 5; i++) {
 		items[i].id = items[i].v = i + 1;
-		assert_int_equal(group_submit(g, NULL, item_fn, item_done, &items[i]), i < 4 ? 0 : GH_EBUSY);
+		assert_int_equal(group_submit(g, item_fn, item_done, &items[i]), i < 4 ? 0 : GH_EBUSY);
 	}
 	struct group_stats st;
 	group_stats_get(g, &st);
@@ -317,7 +319,7 @@ static int batch_of_six(struct fx *f, int at, int kind)
 	for (int i = 0; i < 6; i++) {
 		items[i].id = items[i].v = i + 1;
 		items[i].fail = i == at ? kind : 0;
-		assert_int_equal(group_submit(g, NULL, item_fn, item_done, &items[i]), 0);
+		assert_int_equal(group_submit(g, item_fn, item_done, &items[i]), 0);
 	}
 	release_writer();
 	group_free(g);
@@ -371,7 +373,7 @@ static void test_commit_in_doubt(void **state)
 	struct item items[5] = { 0 };
 	for (int i = 0; i < 5; i++) {
 		items[i].id = items[i].v = i + 1;
-		assert_int_equal(group_submit(g, NULL, item_fn, item_done, &items[i]), 0);
+		assert_int_equal(group_submit(g, item_fn, item_done, &items[i]), 0);
 	}
 	release_writer();
 	group_drain(g);
@@ -382,7 +384,7 @@ static void test_commit_in_doubt(void **state)
 	}
 	assert_int_equal(count_where(f, "SELECT COUNT(*) FROM gt"), 0);
 	struct item again = { .id = 10, .v = 10 };
-	assert_int_equal(group_submit(g, NULL, item_fn, item_done, &again), 0);
+	assert_int_equal(group_submit(g, item_fn, item_done, &again), 0);
 	group_free(g);
 	assert_int_equal(atomic_load(&again.rc), 0);
 	assert_int_equal(count_where(f, "SELECT COUNT(*) FROM gt"), 1);
@@ -427,7 +429,7 @@ static void test_done_on_loop(void **state)
 		items[i].it.id = items[i].it.v = i + 1;
 		items[i].base = base;
 		items[i].left = &left;
-		assert_int_equal(group_submit(g, base, item_fn, loop_done, &items[i]), 0);
+		assert_int_equal(write_submit(g, base, item_fn, loop_done, &items[i]), 0);
 	}
 	/* Keeps the loop alive until every done has run (activated events from the writer). */
 	struct event *keep = event_new(base, -1, EV_PERSIST, nothing, NULL);
@@ -466,7 +468,7 @@ static void test_drain_then_turn(void **state)
 		items[i].it.id = items[i].it.v = i + 1;
 		items[i].base = base;
 		items[i].left = &left;
-		assert_int_equal(group_submit(g, base, item_fn, loop_done, &items[i]), 0);
+		assert_int_equal(write_submit(g, base, item_fn, loop_done, &items[i]), 0);
 	}
 	group_drain(g);
 	assert_int_equal(count_where(f, "SELECT COUNT(*) FROM gt"), N);

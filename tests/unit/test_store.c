@@ -844,6 +844,44 @@ static void test_cover(void **state)
 	cover_set_logger(NULL);
 }
 
+/* An event loop's connection reads and refuses every write: while guarded (db_guard_writes)
+ * and for good (db_refuse_writes), with reads, CTE reads and comments before a read allowed. */
+static void test_refuse_writes(void **state)
+{
+	FX();
+	make_table(f);
+	struct db *db = f->t.db;
+	DB_SQL(q_ins, "INSERT INTO t (id, u) VALUES (?, ?)");
+	DB_SQL(q_ins_ret, "INSERT INTO t (id, u) VALUES (?, ?) RETURNING id");
+	DB_SQL(q_upd, "  UPDATE t SET s = 'x'");
+	DB_SQL(q_sel, "SELECT COUNT(*) FROM t");
+	DB_SQL(q_with, "/* a read */ WITH c AS (SELECT id FROM t) SELECT COUNT(*) FROM c");
+	DB_SQL(q_cte_write, "WITH c AS (SELECT 5 AS id) INSERT INTO t (id) SELECT id FROM c");
+	struct db_rows rows;
+	assert_int_equal(db_exec(db, &q_ins, DB_ARGS(DB_INT(1), DB_TEXT("a")), NULL), 0);
+
+	db_guard_writes(db, "test.route");
+	assert_int_equal(db_exec(db, &q_ins, DB_ARGS(DB_INT(2), DB_TEXT("b")), NULL), GH_EINTERNAL);
+	assert_non_null(strstr(db_last_error(db), "test.route"));
+	assert_int_equal(db_query(db, f->a, &q_ins_ret, DB_ARGS(DB_INT(3), DB_TEXT("c")), &rows), GH_EINTERNAL);
+	assert_int_equal(db_exec(db, &q_upd, DB_NOARGS, NULL), GH_EINTERNAL);
+	assert_int_equal(db_exec_script(db, "DELETE FROM t"), GH_EINTERNAL);
+	assert_int_equal(db_begin(db), GH_EINTERNAL);
+	assert_int_equal(db_query(db, f->a, &q_sel, DB_NOARGS, &rows), 0);
+	assert_int_equal(db_cell_int(&rows, 0, 0), 1);
+	assert_int_equal(db_query(db, f->a, &q_with, DB_NOARGS, &rows), 0);
+	assert_int_equal(db_cell_int(&rows, 0, 0), 1);
+	db_guard_writes(db, NULL);
+	assert_int_equal(db_exec(db, &q_ins, DB_ARGS(DB_INT(2), DB_TEXT("b")), NULL), 0);
+
+	assert_int_equal(db_refuse_writes(db), 0);
+	assert_int_equal(db_exec(db, &q_ins, DB_ARGS(DB_INT(4), DB_TEXT("d")), NULL), GH_EINTERNAL);
+	if (f->kind == DB_SQLITE) /* a write dressed as a read: SQLite's query_only refuses it */
+		assert_int_not_equal(db_query(db, f->a, &q_cte_write, DB_NOARGS, &rows), 0);
+	assert_int_equal(db_query(db, f->a, &q_sel, DB_NOARGS, &rows), 0);
+	assert_int_equal(db_cell_int(&rows, 0, 0), 2);
+}
+
 /* Each backend test twice, named so the output says which backend failed. */
 #define BOTH(fn)                                                      \
 	{ #fn " [sqlite]", fn, setup, teardown, &kind_sqlite },       \
@@ -874,6 +912,7 @@ int main(void)
 		BOTH(test_read_only_session),
 		BOTH(test_multi_host_read_write),
 		BOTH(test_cover),
+		BOTH(test_refuse_writes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,65 @@
+/* write.h: the one write path. Handlers read the database on their event loop (r->db, which
+ * refuses writes: db_refuse_writes) and write only through req_write: the write runs on the
+ * group-commit writer's connection (store/group.h), batched with everyone else's in one
+ * transaction with a savepoint of its own, and the request completes on its own loop when
+ * the batch has committed. So no loop ever waits on a lock or an fsync, and every channel
+ * (pages, API, kiosk, counter, bundles, Open311, log-ins) writes the same way.
+ *
+ * Invariants:
+ * - fn(w, arg) runs on the writer thread, perhaps more than once (group.h): it derives
+ *   everything from r and arg and overwrites its outputs. w is the request as the writer sees
+ *   it: r's arena, app, caller, language, address, parameters and body, with w->db the
+ *   writer's connection (reads there see the batch's own writes). The request is parked, so
+ *   nothing else touches its arena meanwhile. w cannot respond, set header fields, reach
+ *   per-worker state (req_worker_local, req_generation) or queue more work: each of those
+ *   stops the process with a message (they belong in done). A detail fn sets with
+ *   req_error_detail(w, ...) is the request's when done runs.
+ * - done(r, arg, rc) runs once on r's loop, after the COMMIT: rc is fn's result (GH_ECONFLICT
+ *   for a unique violation: 409), or the batch's failure (GH_EUNAVAILABLE when a COMMIT's
+ *   outcome is unknown). It responds, or returns a GH_E code, or chains more deferred work
+ *   (req_write, req_job) and returns REQ_DEFERRED.
+ * - Shutdown drains: server_run waits for every queued write and runs its done before the
+ *   loops are freed (group_drain).
+ */
+#ifndef GH_HTTP_WRITE_H
+#define GH_HTTP_WRITE_H
+#include <stdbool.h>
+#include <stddef.h>
+
+struct db;
+struct req;
+struct group;
+struct event_base;
+
+/* Queues fn(w, arg) on the app's writer; done(r, arg, rc) follows on r's loop. done NULL: the
+ * response the handler made before calling is sent once fn has committed, or, when rc != 0,
+ * replaced by the error of rc. Returns REQ_DEFERRED; GH_EBUSY when the writer's queue is full
+ * (503 with Retry-After; done is not called); GH_EUNAVAILABLE when the app has no writer. */
+int req_write(struct req *r, int (*fn)(struct req *w, void *arg), int (*done)(struct req *r, void *arg, int rc),
+	      void *arg);
+
+/* Bookkeeping the answer does not depend on (a session's last use, a stale session ended),
+ * written along with the request: len bytes of arg are copied and fn(db, copy) is queued
+ * now; the handler goes on at once, and its answer is sent when fn has committed, so a
+ * client that reads the database after the answer sees it. A failure is logged, never
+ * answered. 0, or GH_EBUSY when the queue is full (the write is dropped) or GH_EUNAVAILABLE
+ * when the app has no writer. */
+int req_write_also(struct req *r, int (*fn)(struct db *db, void *arg), const void *arg, size_t len);
+
+/* Whether r is the request on its loop (false: the writer's copy inside a write). */
+bool req_on_loop(const struct req *r);
+
+/* The loop adapter under req_write, for code that runs an event loop without requests (and
+ * tests): fn(db, arg) on g's writer, then done(arg, rc) on base's loop (libevent set up with
+ * evthread_use_pthreads()). 0 or GH_EBUSY (done is then not called). */
+int write_submit(struct group *g, struct event_base *base, int (*fn)(struct db *db, void *arg),
+		 void (*done)(void *arg, int rc), void *arg);
+
+/* The rule that keeps it so: in builds with tests (GOVHALL_GUARD_LOOP_WRITES), while a
+ * handler or a deferred completion of r runs on its loop, r->db refuses every write
+ * (db_guard_writes: GH_EINTERNAL, logged with the route and the statement), so a handler that
+ * writes on its loop fails its tests. Routes that still do are listed by name in write.c
+ * (none may be added). on false lifts the guard. Without the define: nothing. */
+void req_guard_writes(struct req *r, bool on);
+
+#endif
