@@ -30,38 +30,21 @@ const char *bk_m(const struct req *r, const char *key)
 	return view_msg(r->app->view, r->lang, key);
 }
 
-/* text with each {name} replaced by its value from the (name, value) pairs of ap, in a. */
+/* text with each {name} replaced by its value from the (name, value) pairs of ap, in a: the
+ * catalogs' one formatter (msg_format). */
 static const char *format(struct arena *a, const char *text, va_list ap)
 {
-	const char *names[ARGS_MAX], *vals[ARGS_MAX];
+	struct msg_arg args[ARGS_MAX];
 	size_t n = 0;
 	for (;;) {
 		const char *k = va_arg(ap, const char *);
 		if (!k)
 			break;
 		const char *v = va_arg(ap, const char *);
-		if (n < ARGS_MAX) {
-			names[n] = k;
-			vals[n++] = v ? v : "";
-		}
+		if (n < ARGS_MAX)
+			args[n++] = MA(k, v);
 	}
-	struct sb sb = SB_INIT;
-	for (const char *p = text ? text : ""; *p;) {
-		const char *e = *p == '{' ? strchr(p + 1, '}') : NULL;
-		size_t k = 0;
-		for (; e && k < n; k++)
-			if (strlen(names[k]) == (size_t)(e - p - 1) && !memcmp(names[k], p + 1, (size_t)(e - p - 1)))
-				break;
-		if (e && k < n) {
-			sb_adds(&sb, vals[k]);
-			p = e + 1;
-		} else {
-			sb_addch(&sb, *p++);
-		}
-	}
-	char *out = arena_strndup(a, sb.buf ? sb.buf : "", sb.len);
-	sb_release(&sb);
-	return out;
+	return msg_format(a, text, args, n);
 }
 
 const char *bk_mf(struct req *r, const char *key, ...)

@@ -27,9 +27,6 @@ static inline bool en(const struct req *r)
 	return strcmp(r->lang, "en") == 0;
 }
 
-/* Not for new code: the words come from the catalogs (M, MF, MC). */
-#define T(r, zh, en_) (en(r) ? (en_) : (zh))
-
 static inline void jset(json_t *o, const char *key, const char *v)
 {
 	if (v)

@@ -36,7 +36,6 @@ static inline bool ia_en(const struct req *r)
 {
 	return strcmp(r->lang, "en") == 0;
 }
-#define IA_T(r, zh, en_) (ia_en(r) ? (en_) : (zh))
 
 static inline void ia_set(json_t *o, const char *k, const char *v)
 {

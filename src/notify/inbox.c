@@ -101,7 +101,7 @@ static int list(struct req *r, long page, long per, struct message **out, size_t
 static json_t *message_json(struct req *r, const struct message *m)
 {
 	json_t *j = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "id", (json_int_t)m->id, "kind", m->kind,
-			      "title", T(r, m->title_zh, m->title_en), "body", T(r, m->body_zh, m->body_en), "title_zh",
+			      "title", (en(r) ? m->title_en : m->title_zh), "body", (en(r) ? m->body_en : m->body_zh), "title_zh",
 			      m->title_zh, "title_en", m->title_en, "body_zh", m->body_zh, "body_en", m->body_en,
 			      "created_at", (json_int_t)m->created_at);
 	json_object_set_new(j, "application_id", m->application_id ? json_integer(m->application_id) : json_null());
@@ -170,8 +170,8 @@ static int inbox_get(struct req *r)
 	for (size_t i = 0; i < n; i++) {
 		json_t *o = json_object();
 		json_object_set_new(o, "id", json_integer(v[i].id));
-		jset(o, "title", T(r, v[i].title_zh, v[i].title_en));
-		json_object_set_new(o, "lines", lines(T(r, v[i].body_zh, v[i].body_en)));
+		jset(o, "title", (en(r) ? v[i].title_en : v[i].title_zh));
+		json_object_set_new(o, "lines", lines((en(r) ? v[i].body_en : v[i].body_zh)));
 		jset(o, "created", req_when(r, v[i].created_at));
 		jset(o, "created_iso", req_when_iso(r, v[i].created_at));
 		json_object_set_new(o, "unread", json_boolean(!v[i].read_at));

@@ -90,30 +90,11 @@ int pay_add_routes(struct router *rt)
 const char *pay_words(struct arena *a, const char *lang, const char *key, const char *const *vars)
 {
 	const struct view *v = pay_cfg.app ? pay_cfg.app->view : NULL;
-	const char *s = v ? view_msg(v, lang, key) : key;
-	if (!vars || !strchr(s, '{'))
-		return s;
-	struct sb out = SB_INIT;
-	for (const char *p = s; *p;) {
-		const char *open = strchr(p, '{'), *close = open ? strchr(open, '}') : NULL;
-		if (!close) {
-			sb_adds(&out, p);
-			break;
-		}
-		sb_add(&out, p, (size_t)(open - p));
-		const char *val = NULL;
-		for (size_t i = 0; vars[i] && vars[i + 1]; i += 2)
-			if (strlen(vars[i]) == (size_t)(close - open - 1) && !memcmp(vars[i], open + 1, (size_t)(close - open - 1)))
-				val = vars[i + 1];
-		if (val)
-			sb_adds(&out, val);
-		else
-			sb_add(&out, open, (size_t)(close - open + 1));
-		p = close + 1;
-	}
-	const char *r = arena_strndup(a, out.buf, out.len);
-	sb_release(&out);
-	return r;
+	struct msg_arg args[16];
+	size_t n = 0;
+	for (size_t i = 0; vars && vars[i] && vars[i + 1] && n < ARRAY_LEN(args); i += 2)
+		args[n++] = MA(vars[i], vars[i + 1]);
+	return view_fmt(v, lang, a, key, args, n); /* the catalogs' one formatter */
 }
 
 /* ---- commands ----------------------------------------------------------------------------- */
