@@ -158,7 +158,7 @@ bool req_on_loop(const struct req *r)
 static const char *const loop_writer_domains[] = {
 	"catalog.", "certs.", "interact.", "ledger.", "notify.", "publish.", "search.", "stats.", "ops.",
 	"booking.", "pay.",
-	"paysim.", /* govhall paysim, the payment platform's stand-in: its own state, its own loop */
+	"paysim.", /* `govhall paysim`, the payment gateway's stand-in: its own process, no writer */
 };
 static const char *const loop_writers[] = {
 	"cases.act", "cases.api_act",                               /* staff actions */

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +40,8 @@ static inline int setup(void **state, enum db_kind kind)
 {
 	struct fx *f = xcalloc(1, sizeof(*f));
 	*state = f;
-	int rc = testdb_open(&f->t, kind, "identity");
+	/* A database of each program's own: the identity test programs run in parallel. */
+	int rc = testdb_open(&f->t, kind, program_invocation_short_name);
 	if (rc == 1) {
 		f->skip = true;
 		return 0;
