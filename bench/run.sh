@@ -661,6 +661,10 @@ fi
 PAY_N=${BENCH_PAY_N:-400}
 if [ "$PAY_N" != 0 ]; then
   command -v node >/dev/null 2>&1 || die "node is missing"
+  # The npm packages from the lockfile, as `make test` installs them.
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    npm ci --no-audit --no-fund --loglevel=error >/dev/null || die "npm ci failed"
+  fi
   echo
   echo "payment notifications (POST /api/v1/pay/notify, HMAC-SHA256 signed, 64 clients, beside the submissions above)"
   if GOVHALL_BIN="$BIN" BENCH_PAY_N="$PAY_N" node bench/pay_notify.mjs >"$tmp/pay.out" 2>&1; then
