@@ -59,6 +59,12 @@ LOG_LEVEL=${BENCH_LOG_LEVEL:-warn}
 say() { echo "bench: $*" >&2; }
 die() { say "error: $*"; exit 1; }
 
+# The npm packages from the lockfile (the payment and recovery runs are node scripts that share
+# the API tests' helpers), installed as `make test` installs them.
+if { [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; }; then
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null || die "npm ci failed"
+fi
+
 # listening NAME PID OUT ERR: waits (up to 30 s) for "listening on URL" in OUT and prints URL;
 # dies with the end of ERR when the server exits first.
 listening() {
@@ -661,10 +667,6 @@ fi
 PAY_N=${BENCH_PAY_N:-400}
 if [ "$PAY_N" != 0 ]; then
   command -v node >/dev/null 2>&1 || die "node is missing"
-  # The npm packages from the lockfile, as `make test` installs them.
-  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    npm ci --no-audit --no-fund --loglevel=error >/dev/null || die "npm ci failed"
-  fi
   echo
   echo "payment notifications (POST /api/v1/pay/notify, HMAC-SHA256 signed, 64 clients, beside the submissions above)"
   if GOVHALL_BIN="$BIN" BENCH_PAY_N="$PAY_N" node bench/pay_notify.mjs >"$tmp/pay.out" 2>&1; then

@@ -13,7 +13,7 @@ build_pkgs=(build-essential pkg-config meson ninja-build node-llhttp
 deb_pkgs=(debhelper dpkg-dev fakeroot lintian)
 test_pkgs=(clang libclang-rt-14-dev libcmocka-dev postgresql sqlite3 nodejs npm chromium systemd haproxy nginx-light
   openssl util-linux "${deb_pkgs[@]}")
-bench_pkgs=(wrk nginx-light sqlite3 postgresql nodejs)
+bench_pkgs=(wrk nginx-light sqlite3 postgresql nodejs npm)
 load_pkgs=(stress-ng) # scripts/browser-under-load.sh
 
 case "$what" in
