@@ -8,7 +8,7 @@ build_pkgs=(build-essential pkg-config meson ninja-build node-llhttp
   libevent-dev libsqlite3-dev libpq-dev libsodium-dev libjansson-dev libinih-dev
   libicu-dev libcmark-dev liboath-dev libmagic-dev libcurl4-openssl-dev
   libopencc-dev opencc python3-jieba libstemmer-dev libcairo2-dev libpango1.0-dev libqrencode-dev
-  libxlsxwriter-dev fonts-noto-cjk)
+  libxlsxwriter-dev zlib1g-dev libbrotli-dev fonts-noto-cjk)
 # make deb: the Debian tools that build and check the package (the build's own packages too)
 deb_pkgs=(debhelper dpkg-dev fakeroot lintian)
 test_pkgs=(clang libclang-rt-14-dev libcmocka-dev postgresql sqlite3 nodejs npm chromium systemd haproxy nginx-light

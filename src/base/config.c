@@ -32,6 +32,8 @@ static const struct setting settings[] = {
 	{ "max-conns-per-ip", "server", "256", "open connections per client address (IPv6: per /64) on this node; more are closed at once (503). Connections from trusted proxies count against the address the PROXY header names, or not at all without it", K_LONG, S(max_conns_per_ip), 1, 1000000 },
 	{ "max-open-files", "server", "0", "file descriptors to run with (RLIMIT_NOFILE); 0 = raise the soft limit to the hard limit at start. Connections are limited to what fits, with a reserve for the database, files and shedding", K_LONG, S(max_open_files), 0, 16777216 },
 	{ "cache-recheck", "server", "250", "milliseconds a node may serve a cached catalog page before asking the database whether the catalog changed (0 = ask every time)", K_LONG, S(cache_recheck_ms), 0, 60000 },
+	{ "compress", "server", "true", "compress text responses (HTML, JSON, CSS, JavaScript, SVG, CSV, XML) with Brotli or gzip when the client accepts it", K_BOOL, S(compress), 0, 0 },
+	{ "compress-min-bytes", "server", "1024", "smallest response body worth compressing, in bytes", K_LONG, S(compress_min_bytes), 0, 1L << 30 },
 	{ "job-threads", "server", "2", "threads of the job pool for slow work (hashing, PDF, delivery)", K_LONG, S(job_threads), 1, 256 },
 	{ "job-queue", "server", "256", "jobs that may wait; beyond this requests get 503 with Retry-After", K_LONG, S(job_queue), 1, 1000000 },
 	{ "job-max-wait", "server", "2000", "milliseconds a job may be expected to wait (jobs ahead of it x mean service time / job-threads); a request whose job would wait longer gets 503 with Retry-After at once (0 = no limit)", K_LONG, S(job_max_wait_ms), 0, 600000 },

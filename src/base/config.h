@@ -30,6 +30,8 @@ struct config {
 	long max_conns_per_ip; /* open connections per client address, per node */
 	long max_open_files;   /* RLIMIT_NOFILE to run with; 0 = the hard limit */
 	long cache_recheck_ms; /* how stale a cached page may be, at most */
+	bool compress;         /* text responses compressed when the client accepts it */
+	long compress_min_bytes; /* ... and the body has at least this many bytes */
 	char *static_dir;
 	char *templates_dir;
 	char *data_dir;

@@ -8,6 +8,7 @@
 
 #include "base/err.h"
 #include "base/util.h"
+#include "http/compress.h"
 
 struct slot {
 	char *key;
@@ -18,6 +19,10 @@ struct slot {
 	size_t len;
 	char *content_type;
 	char etag[24];
+	char *coded[CODING_N]; /* the body in each coding, made when first asked for */
+	size_t coded_len[CODING_N];
+	bool coded_best[CODING_N];  /* ... at the strong level */
+	bool upgrading[CODING_N];   /* the strong copy is being made */
 };
 
 struct cache {
@@ -52,6 +57,10 @@ static void slot_clear(struct cache *c, struct slot *s)
 {
 	c->bytes -= s->len + s->keylen;
 	c->count--;
+	for (int i = 0; i < CODING_N; i++) {
+		c->bytes -= s->coded_len[i];
+		free(s->coded[i]);
+	}
 	free(s->key);
 	free(s->body);
 	free(s->content_type);
@@ -111,6 +120,7 @@ int cache_get(struct cache *c, const char *key, size_t keylen, uint64_t gen, str
 	e->len = s->len;
 	e->content_type = s->content_type;
 	e->etag = s->etag;
+	e->_slot = s;
 	c->hits++;
 	return 0;
 }
@@ -152,6 +162,59 @@ void cache_put(struct cache *c, const char *key, size_t keylen, uint64_t gen, co
 		 h[3], h[4], h[5], h[6], h[7]);
 	c->bytes += len + keylen;
 	c->count++;
+}
+
+int cache_encoded(struct cache *c, const struct cache_entry *e, int coding, const char **body, size_t *len,
+		  bool *best, bool *upgrade)
+{
+	struct slot *s = e->_slot;
+	*upgrade = false;
+	if (coding <= CODING_IDENTITY || coding >= CODING_N)
+		return GH_EINTERNAL;
+	if (!s->coded[coding]) {
+		/* gzip's strong level costs about as much as the fast one: made at once */
+		bool strong = coding == CODING_GZIP;
+		struct sb z = SB_INIT;
+		if (compress_buf(coding, strong, s->body, s->len, &z)) {
+			sb_release(&z);
+			return GH_EINTERNAL;
+		}
+		s->coded[coding] = sb_detach(&z, &s->coded_len[coding]);
+		s->coded_best[coding] = strong;
+		c->bytes += s->coded_len[coding];
+	}
+	if (!s->coded_best[coding] && !s->upgrading[coding]) {
+		s->upgrading[coding] = true;
+		*upgrade = true;
+	}
+	*body = s->coded[coding];
+	*len = s->coded_len[coding];
+	*best = s->coded_best[coding];
+	return 0;
+}
+
+void cache_upgrade(struct cache *c, const char *key, size_t keylen, uint64_t gen, const char *etag, int coding,
+		   char *body, size_t len)
+{
+	bool found;
+	size_t i = find(c, key, keylen, &found);
+	struct slot *s = found ? &c->slots[i] : NULL;
+	if (!s || s->gen != gen || strcmp(s->etag, etag) != 0 || coding <= CODING_IDENTITY || coding >= CODING_N ||
+	    !s->coded[coding]) {
+		free(body);
+		return;
+	}
+	if (!body) { /* not made after all: may be asked for again */
+		s->upgrading[coding] = false;
+		return;
+	}
+	c->bytes -= s->coded_len[coding];
+	free(s->coded[coding]);
+	s->coded[coding] = body;
+	s->coded_len[coding] = len;
+	s->coded_best[coding] = true;
+	s->upgrading[coding] = false;
+	c->bytes += len;
 }
 
 void cache_stats_add(const struct cache *c, struct cache_stats *sum)

@@ -56,6 +56,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "http/cache.h"
+#include "http/compress.h"
 #include "http/h1.h"
 #include "http/metrics.h"
 #include "http/msg.h"
@@ -763,6 +764,74 @@ static void add_field(struct sb *sb, const char *name, const char *value)
 	sb_add(sb, "\r\n", 2);
 }
 
+/* ---- content coding ---- */
+
+int req_coding(struct req *r, const char *content_type, size_t len, bool shared)
+{
+	const struct config *cfg = &r->app->cfg;
+	if (!cfg->compress || !compress_type_ok(content_type))
+		return CODING_IDENTITY;
+	if (!shared && req_header(r, "Cookie")) {
+		const char *site = req_header(r, "Sec-Fetch-Site");
+		if (!site || (strcasecmp(site, "same-origin") != 0 && strcasecmp(site, "none") != 0))
+			return CODING_IDENTITY;
+	}
+	const char *ae = req_header(r, "Accept-Encoding");
+	struct accept_enc a;
+	accept_enc_parse(ae, ae ? strlen(ae) : 0, &a);
+	return accept_enc_choose(&a, len >= (size_t)cfg->compress_min_bytes);
+}
+
+bool req_not_modified(struct req *r, const char *etag)
+{
+	const char *inm = req_header(r, "If-None-Match");
+	return inm && etag_list_match(inm, strlen(inm), etag);
+}
+
+/* Vary: Accept-Encoding, added to a Vary the handler set (once). */
+static void vary_encoding(struct req *r)
+{
+	struct exchange *x = x_of(r);
+	for (size_t i = 0; i < x->nh; i++) {
+		if (strcasecmp(x->hdrs[i].key, "Vary") != 0)
+			continue;
+		if (!strcasestr(x->hdrs[i].val, "Accept-Encoding") && strcmp(x->hdrs[i].val, "*") != 0)
+			x->hdrs[i].val = arena_printf(r->arena, "%s, Accept-Encoding", x->hdrs[i].val);
+		return;
+	}
+	resp_header(r, "Vary", "Accept-Encoding");
+}
+
+/* A compressible answer says it varies with Accept-Encoding, and goes out in the coding
+ * req_coding picks unless the handler sent a coded body itself. A strong ETag of the plain
+ * body becomes weak (the coded bytes differ; If-None-Match compares weakly). Returns the
+ * body's length now. */
+static size_t encode_body(struct req *r, struct evbuffer *body, size_t len)
+{
+	struct exchange *x = x_of(r);
+	const char *ct = resp_find(x, "Content-Type");
+	if (!compress_type_ok(ct))
+		return len;
+	vary_encoding(r);
+	if (resp_find(x, "Content-Encoding"))
+		return len;
+	enum coding cd = req_coding(r, ct, len, false);
+	if (cd == CODING_IDENTITY)
+		return len;
+	struct sb z = SB_INIT;
+	const char *plain = (const char *)evbuffer_pullup(body, -1);
+	if (plain && compress_buf(cd, false, plain, len, &z) == 0) {
+		evbuffer_drain(body, len);
+		evbuffer_add(body, z.buf, z.len);
+		resp_header(r, "Content-Encoding", coding_name(cd));
+		for (size_t i = 0; i < x->nh; i++)
+			if (strcasecmp(x->hdrs[i].key, "ETag") == 0 && x->hdrs[i].val[0] == '"')
+				x->hdrs[i].val = arena_printf(r->arena, "W/%s", x->hdrs[i].val);
+	}
+	sb_release(&z);
+	return evbuffer_get_length(body);
+}
+
 /* Sends r's response: status line, fields, body; logs it; frees the request. While r is held
  * (req_hold), only notes that it is ready: the last req_unhold sends it. */
 static void finish(struct req *r)
@@ -808,6 +877,8 @@ static void finish(struct req *r)
 		evbuffer_drain(c->body, bytes);
 		bytes = 0;
 	}
+	if (!bodiless && bytes)
+		bytes = encode_body(r, c->body, bytes);
 	struct sb *h = &w->head;
 	sb_reset(h);
 	sb_addf(h, "HTTP/1.1 %d %s\r\n", r->status, reason(r->status));
@@ -888,14 +959,91 @@ void server_conn_stats(struct server_conn_stats *s)
 	s->streams_refused = atomic_load_explicit(&streams_refused, memory_order_relaxed);
 }
 
-static int serve_entry(struct req *r, const struct cache_entry *e)
+/* The strong copy of a cached body in a coding, made on the job pool and handed back to the
+ * worker's cache on its loop (cache_encoded's upgrade). */
+struct recode {
+	struct cache *c;
+	char *key, *plain;
+	size_t keylen, plain_len;
+	uint64_t gen;
+	char etag[24];
+	enum coding coding;
+	struct sb out;
+	int rc;
+};
+
+static void recode_work(void *p)
 {
-	resp_header(r, "ETag", e->etag);
+	struct recode *t = p;
+	t->rc = compress_buf(t->coding, true, t->plain, t->plain_len, &t->out);
+}
+
+static void recode_done(void *p)
+{
+	struct recode *t = p;
+	size_t n = 0;
+	char *b = t->rc ? NULL : sb_detach(&t->out, &n);
+	cache_upgrade(t->c, t->key, t->keylen, t->gen, t->etag, t->coding, b, n);
+	sb_release(&t->out);
+	free(t->key);
+	free(t->plain);
+	free(t);
+}
+
+static void recode_later(struct req *r, struct cache *c, const struct cache_entry *e, const struct sb *key,
+			 uint64_t gen, enum coding cd)
+{
+	struct recode *t = xcalloc(1, sizeof(*t));
+	*t = (struct recode){ .c = c, .key = xstrndup(key->buf, key->len), .keylen = key->len, .gen = gen,
+			      .coding = cd, .out = SB_INIT, .plain = xmalloc(e->len ? e->len : 1), .plain_len = e->len };
+	memcpy(t->plain, e->body, e->len);
+	snprintf(t->etag, sizeof(t->etag), "%s", e->etag);
+	if (jobs_submit(r->app->jobs, r->worker->base, recode_work, recode_done, t)) {
+		t->rc = GH_EBUSY;
+		recode_done(t);
+	}
+}
+
+/* Answers from a cache entry, in the coding the client prefers: each coded body is made once
+ * and kept with the entry, under an ETag of its own (weak while it is the fast level's copy,
+ * whose bytes the strong one replaces). replace: the handler has just made this response (a
+ * miss): its body gives way to the entry's. */
+static int serve_entry(struct req *r, const struct cache_entry *e, bool replace, const struct sb *key, uint64_t gen)
+{
+	struct cache *c = r->worker->cache;
+	enum coding cd = req_coding(r, e->content_type, e->len, true);
+	const char *body = e->body;
+	size_t len = e->len;
+	bool best = true, upgrade = false;
+	if (cd != CODING_IDENTITY && cache_encoded(c, e, cd, &body, &len, &best, &upgrade))
+		cd = CODING_IDENTITY;
+	char vbuf[40], wbuf[48];
+	const char *etag = etag_variant(e->etag, cd, vbuf, sizeof(vbuf));
+	if (!best) {
+		snprintf(wbuf, sizeof(wbuf), "W/%s", etag);
+		etag = wbuf;
+	}
+	resp_header(r, "ETag", etag);
 	resp_header(r, "Cache-Control", "no-cache");
-	const char *inm = req_header(r, "If-None-Match");
-	if (inm && strcmp(inm, e->etag) == 0)
-		return resp_body(r, 304, NULL, NULL, 0);
-	return resp_body(r, 200, e->content_type, e->body, e->len);
+	if (cd != CODING_IDENTITY)
+		resp_header(r, "Content-Encoding", coding_name(cd));
+	if (compress_type_ok(e->content_type))
+		vary_encoding(r);
+	struct evbuffer *out = x_of(r)->c->body;
+	if (replace)
+		evbuffer_drain(out, evbuffer_get_length(out));
+	int rc = 0;
+	if (req_not_modified(r, etag))
+		rc = resp_body(r, 304, NULL, NULL, 0);
+	else if (replace)
+		evbuffer_add(out, body, len);
+	else
+		rc = resp_body(r, 200, e->content_type, body, len);
+	if (upgrade && r->app->jobs)
+		recode_later(r, c, e, key, gen, cd); /* e and body are not used after this */
+	else if (upgrade)
+		cache_upgrade(c, key->buf, key->len, gen, e->etag, cd, NULL, 0);
+	return rc;
 }
 
 /* The route's data generation, asked of the database at most once per cache-recheck
@@ -961,7 +1109,7 @@ static int cached(struct req *r, const struct route *route)
 	int rc;
 	if (cache_get(c, key.buf, key.len, gen, &e) == 0) {
 		atomic_fetch_add_explicit(&cache_hits, 1, memory_order_relaxed);
-		rc = serve_entry(r, &e);
+		rc = serve_entry(r, &e, false, &key, gen);
 		goto out;
 	}
 	atomic_fetch_add_explicit(&cache_misses, 1, memory_order_relaxed);
@@ -972,10 +1120,8 @@ static int cached(struct req *r, const struct route *route)
 	size_t len = evbuffer_get_length(body);
 	const char *b = (const char *)evbuffer_pullup(body, -1);
 	cache_put(c, key.buf, key.len, gen, b ? b : "", len, resp_find(x_of(r), "Content-Type"));
-	if (cache_get(c, key.buf, key.len, gen, &e) == 0) {
-		resp_header(r, "ETag", e.etag);
-		resp_header(r, "Cache-Control", "no-cache");
-	}
+	if (cache_get(c, key.buf, key.len, gen, &e) == 0)
+		rc = serve_entry(r, &e, true, &key, gen);
 out:
 	sb_release(&key);
 	return rc;

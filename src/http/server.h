@@ -84,6 +84,18 @@ int req_generation(struct req *r, int (*fn)(struct req *r, uint64_t *gen), uint6
  * group-commit writer (copy what they need into the request's arena). */
 void *req_worker_local(struct req *r, void *(*make)(void), void (*release)(void *p));
 
+/* Content coding (http/compress.h). The coding r's answer goes out in, for a body of this
+ * Content-Type and length: what Accept-Encoding prefers, when compression is on and the body is
+ * worth it. shared: the body is the same for every client (a cached catalog page, a static
+ * file); otherwise a request that carries cookies is answered compressed only when the browser
+ * says it comes from the hall itself (Sec-Fetch-Site same-origin or none), so a page with a
+ * secret is never compressed beside what another site made the browser send (BREACH). The
+ * server compresses every other answer itself (finish); a handler that sends a ready-made
+ * encoded body sets Content-Encoding and the variant's ETag (etag_variant). */
+int req_coding(struct req *r, const char *content_type, size_t len, bool shared);
+/* Whether If-None-Match names etag (weak comparison): the caller answers 304. */
+bool req_not_modified(struct req *r, const char *etag);
+
 /* Hits and misses of the response caches of all workers (for /metrics). */
 void server_cache_stats(uint64_t *hits, uint64_t *misses);
 

@@ -14,7 +14,9 @@
 #include "app.h"
 #include "base/err.h"
 #include "base/util.h"
+#include "http/compress.h"
 #include "http/http.h"
+#include "http/server.h"
 #include "http/ops.h"
 #include "view/view.h"
 
@@ -60,44 +62,100 @@ static void http_date(time_t t, char *buf, size_t len)
 	strftime(buf, len, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
-/* Sends static_dir/rel with validators and the given Cache-Control. */
-static int send_file(struct req *r, const char *rel, const char *cache_control)
+/* Opens a regular file of at most STATIC_MAX bytes; -1 when there is none. */
+static int open_regular(const char *path, struct stat *st)
 {
-	char *full = arena_printf(r->arena, "%s/%s", r->app->cfg.static_dir, rel);
-	int fd = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
-		return GH_ENOTFOUND;
-	struct stat st;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > (off_t)STATIC_MAX) {
+		return -1;
+	if (fstat(fd, st) || !S_ISREG(st->st_mode) || st->st_size > (off_t)STATIC_MAX) {
 		close(fd);
-		return GH_ENOTFOUND;
+		return -1;
 	}
-	char etag[64], lm[64];
-	snprintf(etag, sizeof(etag), "\"%llx-%llx\"", (unsigned long long)st.st_size,
-		 (unsigned long long)st.st_mtime);
-	http_date(st.st_mtime, lm, sizeof(lm));
-	resp_header(r, "ETag", etag);
-	resp_header(r, "Last-Modified", lm);
-	resp_header(r, "Cache-Control", cache_control);
-	const char *inm = req_header(r, "If-None-Match");
-	const char *ims = req_header(r, "If-Modified-Since");
-	if ((inm && strcmp(inm, etag) == 0) || (!inm && ims && strcmp(ims, lm) == 0)) {
-		close(fd);
-		return resp_body(r, 304, NULL, NULL, 0);
-	}
-	size_t n = (size_t)st.st_size;
+	return fd;
+}
+
+/* Reads the whole of fd (n bytes) into r's arena, and closes it. */
+static char *read_all(struct req *r, int fd, size_t n)
+{
 	char *buf = arena_alloc(r->arena, n ? n : 1);
 	size_t got = 0;
 	while (got < n) {
 		ssize_t k = read(fd, buf + got, n - got);
 		if (k <= 0) {
 			close(fd);
-			return GH_EIO;
+			return NULL;
 		}
 		got += (size_t)k;
 	}
 	close(fd);
-	return resp_body(r, 200, static_mime(rel), buf, n);
+	return buf;
+}
+
+/* The file compressed at build time beside full (full.gz, full.br: scripts/precompress.sh),
+ * when the client takes that coding and it is no older than the file; -1 otherwise. */
+static int open_coded(struct req *r, const char *full, const struct stat *plain, enum coding cd, struct stat *st)
+{
+	if (cd == CODING_IDENTITY)
+		return -1;
+	int fd = open_regular(arena_printf(r->arena, "%s.%s", full, cd == CODING_GZIP ? "gz" : "br"), st);
+	if (fd >= 0 && st->st_mtime < plain->st_mtime) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* Sends static_dir/rel with validators and the given Cache-Control; compressed from its
+ * precompressed copy when there is one (otherwise the server compresses it as it goes). */
+static int send_file(struct req *r, const char *rel, const char *cache_control)
+{
+	char *full = arena_printf(r->arena, "%s/%s", r->app->cfg.static_dir, rel);
+	struct stat st, cst;
+	int fd = open_regular(full, &st);
+	if (fd < 0)
+		return GH_ENOTFOUND;
+	const char *type = static_mime(rel);
+	enum coding cd = req_coding(r, type, (size_t)st.st_size, true);
+	int cfd = open_coded(r, full, &st, cd, &cst);
+	if (cfd < 0 && cd == CODING_BR) {
+		/* no .br made (no brotli at install): the .gz, when gzip is acceptable too */
+		const char *ae = req_header(r, "Accept-Encoding");
+		struct accept_enc a;
+		accept_enc_parse(ae, ae ? strlen(ae) : 0, &a);
+		if (a.q[CODING_GZIP] && (cfd = open_coded(r, full, &st, CODING_GZIP, &cst)) >= 0)
+			cd = CODING_GZIP;
+	}
+	char etag[64], vtag[72], lm[64];
+	snprintf(etag, sizeof(etag), "\"%llx-%llx\"", (unsigned long long)st.st_size,
+		 (unsigned long long)st.st_mtime);
+	const char *tag = cfd >= 0 ? etag_variant(etag, cd, vtag, sizeof(vtag)) : etag;
+	http_date(st.st_mtime, lm, sizeof(lm));
+	resp_header(r, "ETag", tag);
+	resp_header(r, "Last-Modified", lm);
+	resp_header(r, "Cache-Control", cache_control);
+	if (compress_type_ok(type))
+		resp_header(r, "Vary", "Accept-Encoding");
+	const char *inm = req_header(r, "If-None-Match");
+	const char *ims = req_header(r, "If-Modified-Since");
+	if (req_not_modified(r, tag) || (!inm && ims && strcmp(ims, lm) == 0)) {
+		close(fd);
+		if (cfd >= 0)
+			close(cfd);
+		return resp_body(r, 304, NULL, NULL, 0);
+	}
+	if (cfd >= 0) {
+		close(fd);
+		char *buf = read_all(r, cfd, (size_t)cst.st_size);
+		if (!buf)
+			return GH_EIO;
+		resp_header(r, "Content-Encoding", coding_name(cd));
+		return resp_body(r, 200, type, buf, (size_t)cst.st_size);
+	}
+	char *buf = read_all(r, fd, (size_t)st.st_size);
+	if (!buf)
+		return GH_EIO;
+	return resp_body(r, 200, type, buf, (size_t)st.st_size);
 }
 
 static int static_file(struct req *r)
