@@ -1,6 +1,10 @@
 #include "base/log.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -36,12 +40,126 @@ void log_add_time(struct sb *sb)
 		tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 }
 
+/* ---- the writer ----
+ * While the server runs (log_async_start .. log_async_stop), lines are appended to a buffer
+ * that a thread of their own writes to stderr, so no event loop ever waits for whoever reads
+ * stderr (a pipe to journald that is full, a terminal that is scrolled back). The buffer is
+ * bounded: a line that does not fit is dropped and counted, and the next batch says how
+ * many were. Otherwise (commands, tests) a line is one write() of its own. Lines stay whole:
+ * one thread writes, whole lines only, and log_fatal waits for it (a second at most). */
+#define LOG_BUFFER (4u << 20)
+
+static struct {
+	pthread_mutex_t mu;   /* pending, dropped, stop */
+	pthread_cond_t cv;
+	pthread_mutex_t out;  /* held while writing to stderr */
+	struct sb pending;
+	uint64_t dropped;
+	bool stop;
+	pthread_t thread;
+	_Atomic bool on;
+} aw = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .out = PTHREAD_MUTEX_INITIALIZER,
+	 .pending = SB_INIT };
+
+static void write_all(const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(STDERR_FILENO, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN) {
+			struct pollfd pfd = { .fd = STDERR_FILENO, .events = POLLOUT };
+			poll(&pfd, 1, 1000);
+			continue;
+		}
+		if (w <= 0)
+			return; /* stderr is gone: nothing to tell it */
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static void *writer_main(void *arg)
+{
+	(void)arg;
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	pthread_setname_np(pthread_self(), "gh-log");
+	struct sb batch = SB_INIT;
+	for (;;) {
+		pthread_mutex_lock(&aw.mu);
+		while (!aw.pending.len && !aw.stop)
+			pthread_cond_wait(&aw.cv, &aw.mu);
+		bool stop = aw.stop && !aw.pending.len;
+		struct sb t = batch;
+		batch = aw.pending;
+		aw.pending = t;
+		uint64_t dropped = aw.dropped;
+		aw.dropped = 0;
+		pthread_mutex_unlock(&aw.mu);
+		if (stop)
+			break;
+		if (dropped) {
+			struct sb sb = SB_INIT;
+			sb_adds(&sb, "{\"ts\":\"");
+			log_add_time(&sb);
+			sb_addf(&sb, "\",\"level\":\"warn\",\"msg\":\"log: %llu lines dropped: stderr was not read fast enough\"}\n",
+				(unsigned long long)dropped);
+			sb_add(&batch, sb.buf, sb.len);
+			sb_release(&sb);
+		}
+		pthread_mutex_lock(&aw.out);
+		write_all(batch.buf, batch.len);
+		pthread_mutex_unlock(&aw.out);
+		sb_reset(&batch);
+	}
+	sb_release(&batch);
+	return NULL;
+}
+
+void log_async_start(void)
+{
+	if (atomic_load(&aw.on))
+		return;
+	aw.stop = false;
+	if (pthread_create(&aw.thread, NULL, writer_main, NULL))
+		return; /* lines are written directly, as before */
+	atomic_store(&aw.on, true);
+}
+
+void log_async_stop(void)
+{
+	if (!atomic_load(&aw.on))
+		return;
+	pthread_mutex_lock(&aw.mu);
+	aw.stop = true;
+	pthread_cond_signal(&aw.cv);
+	pthread_mutex_unlock(&aw.mu);
+	pthread_join(aw.thread, NULL);
+	atomic_store(&aw.on, false);
+	sb_release(&aw.pending);
+}
+
 void log_line(struct sb *json)
 {
 	sb_addch(json, '\n');
-	/* One write() per line keeps lines whole between threads. */
-	ssize_t w = write(STDERR_FILENO, json->buf, json->len);
-	(void)w;
+	if (!atomic_load_explicit(&aw.on, memory_order_acquire)) {
+		/* One write() per line keeps lines whole between threads. */
+		ssize_t w = write(STDERR_FILENO, json->buf, json->len);
+		(void)w;
+		return;
+	}
+	pthread_mutex_lock(&aw.mu);
+	if (aw.pending.len + json->len > LOG_BUFFER) {
+		aw.dropped++;
+	} else {
+		bool was_empty = aw.pending.len == 0;
+		sb_add(&aw.pending, json->buf, json->len);
+		if (was_empty)
+			pthread_cond_signal(&aw.cv);
+	}
+	pthread_mutex_unlock(&aw.mu);
 }
 
 static void emit(enum log_level l, const char *msg, uint64_t repeated, long seconds)
@@ -194,6 +312,26 @@ void log_fatal(const char *msg)
 		}
 	}
 	memcpy(line + n, "\"}\n", 3);
-	ssize_t w = write(STDERR_FILENO, line, n + 3);
-	(void)w;
+	/* After what the writer holds (a second at most: stderr may be stuck), never inside a
+	 * line of it. */
+	bool locked = false;
+	if (atomic_load(&aw.on)) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		if (pthread_mutex_timedlock(&aw.mu, &until) == 0) {
+			if (pthread_mutex_timedlock(&aw.out, &until) == 0) {
+				write_all(aw.pending.buf, aw.pending.len);
+				sb_reset(&aw.pending);
+				locked = true;
+			} else {
+				pthread_mutex_unlock(&aw.mu);
+			}
+		}
+	}
+	write_all(line, n + 3);
+	if (locked) {
+		pthread_mutex_unlock(&aw.out);
+		pthread_mutex_unlock(&aw.mu);
+	}
 }

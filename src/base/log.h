@@ -24,8 +24,14 @@ void log_msg(enum log_level l, const char *fmt, ...) __attribute__((format(print
 /* Writes {"ts", "level": "error", "msg": "fatal: <msg>"} without allocating (die's last
  * words, also when memory ran out). */
 void log_fatal(const char *msg);
-/* Writes a finished JSON object line (without newline) atomically. */
+/* Writes a finished JSON object line (without newline) atomically: at once, or while the
+ * writer thread runs, through it (never waiting for stderr; dropped and counted when its
+ * buffer is full). */
 void log_line(struct sb *json);
+/* Starts and stops the writer thread (server_run); stop writes what is pending first.
+ * log_fatal writes what is pending before its own line. */
+void log_async_start(void);
+void log_async_stop(void);
 /* Appends the current UTC time as ISO 8601 with milliseconds. */
 void log_add_time(struct sb *sb);
 /* Writes the counts of repeated messages whose interval is over (all = every pending count,

@@ -2226,6 +2226,9 @@ static void on_stop(evutil_socket_t fd, short what, void *p)
 static void *worker_main(void *p)
 {
 	struct worker *w = p;
+	char name[16];
+	snprintf(name, sizeof(name), "gh-worker-%d", w->index);
+	pthread_setname_np(pthread_self(), name); /* top -H, perf --sort comm */
 	event_base_dispatch(w->base);
 	return NULL;
 }
@@ -2507,6 +2510,7 @@ int server_run(struct app *app)
 	}
 	atomic_store(&stream_nworkers, n);
 	atomic_store(&stream_workers, ws);
+	log_async_start(); /* no loop waits for stderr (base/log.h) */
 	for (long i = 0; i < n; i++)
 		if (pthread_create(&ws[i].thread, NULL, worker_main, &ws[i]))
 			die("cannot start worker thread");
@@ -2544,5 +2548,6 @@ int server_run(struct app *app)
 	ntrusted = 0;
 	log_info("stopped");
 	log_repeats_flush(true);
+	log_async_stop();
 	return 0;
 }

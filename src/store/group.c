@@ -205,6 +205,7 @@ static void *writer_main(void *p)
 	sigset_t all;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	pthread_setname_np(pthread_self(), "gh-writer");
 	writer_of = g;
 	struct gitem **batch = xcalloc(g->max_batch, sizeof(*batch));
 	for (;;) {
