@@ -129,7 +129,15 @@ static int send_file(struct req *r, const char *rel, const char *cache_control)
 	char etag[64], vtag[72], lm[64];
 	snprintf(etag, sizeof(etag), "\"%llx-%llx\"", (unsigned long long)st.st_size,
 		 (unsigned long long)st.st_mtime);
-	const char *tag = cfd >= 0 ? etag_variant(etag, cd, vtag, sizeof(vtag)) : etag;
+	/* The copy made at install has an ETag of its own; a file the server compresses as it goes
+	 * has the file's, weak (as finish makes it), on its 304s too. */
+	const char *tag = etag;
+	if (cfd >= 0) {
+		tag = etag_variant(etag, cd, vtag, sizeof(vtag));
+	} else if (cd != CODING_IDENTITY) {
+		snprintf(vtag, sizeof(vtag), "W/%s", etag);
+		tag = vtag;
+	}
 	http_date(st.st_mtime, lm, sizeof(lm));
 	resp_header(r, "ETag", tag);
 	resp_header(r, "Last-Modified", lm);
