@@ -79,6 +79,7 @@
 #define BACKOFF_MIN_MS 10
 #define BACKOFF_MAX_MS 1000
 #define STREAM_MAX_PENDING (256u << 10) /* bytes a stream's reader may leave unread */
+#define SPARE_ARENAS 64
 
 enum conn_state { C_PROXY, C_HEAD, C_BODY, C_BUSY, C_WRITE, C_IDLE, C_LINGER, C_STREAM };
 
@@ -119,7 +120,9 @@ struct worker {
 	int backoff_ms;
 	int reserve_fd;           /* given up to accept() when descriptors run out */
 	struct db *db;
-	struct arena *spare; /* reused by synchronous requests */
+	struct arena *spare[SPARE_ARENAS]; /* request arenas kept for reuse (requests waiting for
+					     * the writer or the pool each hold one meanwhile) */
+	size_t nspare;
 	struct cache *cache; /* responses of routes that declare a generation */
 	struct gen_memo {
 		int (*fn)(struct req *, uint64_t *);
@@ -497,16 +500,24 @@ static void free_json(void *p)
 	json_decref(p);
 }
 
+static int dump_to_evbuffer(const char *buf, size_t len, void *p)
+{
+	return evbuffer_add(p, buf, len);
+}
+
+/* Serialised straight into the response body: no string of its own to copy and free. */
 int resp_json(struct req *r, int status, json_t *j)
 {
 	if (!j)
 		return GH_EINTERNAL;
 	arena_cleanup(r->arena, free_json, j);
-	char *s = json_dumps(j, JSON_COMPACT);
-	if (!s)
+	on_loop_only(r, "resp_json");
+	struct evbuffer *body = x_of(r)->c->body;
+	if (json_dump_callback(j, dump_to_evbuffer, body, JSON_COMPACT)) {
+		evbuffer_drain(body, evbuffer_get_length(body)); /* what was dumped is not an answer */
 		return GH_EINTERNAL;
-	arena_cleanup(r->arena, free, s);
-	return resp_body(r, status, "application/json; charset=utf-8", s, strlen(s));
+	}
+	return resp_body(r, status, "application/json; charset=utf-8", NULL, 0);
 }
 
 int resp_html(struct req *r, int status, struct sb *html)
@@ -907,9 +918,9 @@ static void finish(struct req *r)
 	metrics_observe(w->app->metrics, router_index(w->app->router, r->route), r->status, dur);
 	log_request(r, dur, bytes);
 	struct arena *a = r->arena;
-	if (!w->spare) {
+	if (w->nspare < SPARE_ARENAS) {
 		arena_reset(a);
-		w->spare = a;
+		w->spare[w->nspare++] = a;
 	} else {
 		arena_free(a);
 	}
@@ -1294,8 +1305,7 @@ static const char *client_address(struct req *r, struct conn *c)
 static struct req *req_begin(struct conn *c)
 {
 	struct worker *w = c->w;
-	struct arena *a = w->spare ? w->spare : arena_new(8192);
-	w->spare = NULL;
+	struct arena *a = w->nspare ? w->spare[--w->nspare] : arena_new(8192);
 	struct req *r = arena_zalloc(a, sizeof(*r));
 	struct exchange *x = arena_zalloc(a, sizeof(*x));
 	x->c = c;
@@ -2310,7 +2320,8 @@ static void worker_release(struct worker *w)
 		db_close(w->db);
 	if (w->reserve_fd >= 0)
 		close(w->reserve_fd);
-	arena_free(w->spare);
+	while (w->nspare)
+		arena_free(w->spare[--w->nspare]);
 	cache_free(w->cache);
 	for (size_t i = 0; i < ARRAY_LEN(w->locals); i++)
 		if (w->locals[i].make && w->locals[i].release)

@@ -1,6 +1,6 @@
 /* group.c: group commit (see group.h). One writer thread takes everything queued (up to
- * max_batch items), runs it in one transaction with a savepoint around each item, commits
- * once and hands every item's outcome to its complete callback.
+ * max_batch items), runs it in one transaction (with a savepoint around each item when one
+ * has failed lately), commits once and hands every item's outcome to its complete callback.
  *
  * Nesting: while an item's fn runs, the writer's connection has its backend table swapped
  * for a copy whose begin/commit/rollback are savepoint operations (the backend's own
@@ -38,6 +38,8 @@ struct group {
 	const struct db_backend *real;   /* its backend */
 	struct db_backend nested;        /* the same with savepoint begin/commit/rollback */
 	int depth;                       /* savepoints the running fn opened (writer thread only) */
+	unsigned careful;                /* batches still to run with savepoints (writer thread) */
+	uint64_t replays;                /* batches run again with savepoints (writer thread) */
 	struct group_stats st;           /* under mu */
 	uint64_t handed;                 /* items whose complete has run (under mu) */
 };
@@ -133,6 +135,9 @@ static int call_fn(struct group *g, struct gitem *it)
 
 /* ---- the writer ---- */
 
+/* After a batch with a failed item, this many batches run with a savepoint per item at once. */
+#define CAREFUL_BATCHES 64
+
 /* One item in a transaction of its own. */
 static void run_alone(struct group *g, struct gitem *it)
 {
@@ -159,13 +164,44 @@ enum batch_end { BATCH_COMMITTED, BATCH_RERUN, BATCH_IN_DOUBT };
  * may have committed, so then nothing is run again: every item fails with GH_EUNAVAILABLE
  * (a 503 with Retry-After; a client retrying with its idempotency key gets the application
  * the batch made, or a new one if it made none). */
+/* The batch without a savepoint per item: two statements fewer per item. Returns 0 when every
+ * item succeeded with the batch's transaction still open (ready for its COMMIT); otherwise
+ * the transaction is rolled back and 1 returned: the batch is run again with savepoints (each
+ * fn may run more than once: group.h). */
+static int run_optimistic(struct group *g, struct gitem **items, size_t n)
+{
+	if (db_begin(g->db))
+		return 1;
+	for (size_t i = 0; i < n; i++) {
+		items[i]->rc = call_fn(g, items[i]);
+		/* an item failed, or ended the transaction behind the writer's back (its next
+		 * statements would commit on their own) */
+		if (items[i]->rc || !g->real->in_tx(g->db)) {
+			db_rollback(g->db);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static enum batch_end run_batch(struct group *g, struct gitem **items, size_t n)
 {
 	if (n == 1) {
 		run_alone(g, items[0]);
 		return BATCH_COMMITTED;
 	}
-	int rc = db_begin(g->db);
+	int rc;
+	/* Items rarely fail: without savepoints first, unless one failed lately (a rush on a full
+	 * booking slot fails many: then every batch would run twice). */
+	if (g->careful == 0) {
+		if (run_optimistic(g, items, n) == 0)
+			goto commit;
+		g->replays++;
+		g->careful = CAREFUL_BATCHES;
+	} else {
+		g->careful--;
+	}
+	rc = db_begin(g->db);
 	if (rc)
 		goto fallback;
 	for (size_t i = 0; i < n; i++) {
@@ -179,6 +215,7 @@ static enum batch_end run_batch(struct group *g, struct gitem **items, size_t n)
 		if (rc)
 			goto abort;
 	}
+commit:
 	if ((rc = db_commit(g->db)) == GH_EUNAVAILABLE) {
 		db_rollback(g->db);
 		log_warn("group: the connection was lost during the COMMIT of a batch of %zu; its "
@@ -234,6 +271,7 @@ static void *writer_main(void *p)
 		g->st.batches++;
 		g->st.commits += end == BATCH_COMMITTED ? 1 : end == BATCH_RERUN ? n : 0;
 		g->st.fallbacks += end == BATCH_RERUN;
+		g->st.replays = g->replays;
 		g->st.completed += n;
 		g->st.failed += failed;
 		if (n > g->st.largest_batch)

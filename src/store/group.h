@@ -5,9 +5,12 @@
  * That is what makes synchronous=FULL (durable on power loss) affordable on SQLite.
  *
  * Invariants:
- * - A batch is BEGIN (IMMEDIATE on SQLite), then for each queued item SAVEPOINT, fn(db, arg),
- *   RELEASE (or ROLLBACK TO on failure, so one bad item does not sink the others), then one
- *   COMMIT. Only after the COMMIT succeeded does any item of the batch complete with 0.
+ * - A batch is BEGIN (IMMEDIATE on SQLite), then each queued item's fn(db, arg), then one
+ *   COMMIT. Only after the COMMIT succeeded does any item of the batch complete with 0. When an
+ *   item fails, the batch is rolled back and run again with a SAVEPOINT around each item,
+ *   RELEASE after it (or ROLLBACK TO on failure, so one bad item does not sink the others); so
+ *   do the batches right after such a one (items rarely fail, except in a rush, where every
+ *   batch would otherwise run twice).
  * - Inside fn, db_begin/db_commit/db_rollback on the db it is given nest: they become
  *   SAVEPOINT/RELEASE/ROLLBACK TO, so store functions that open their own transaction
  *   (case_transition, ...) run unchanged inside a batch. db_in_transaction is true only
@@ -68,6 +71,7 @@ int group_submit(struct group *g, int (*fn)(struct db *db, void *arg), void (*co
 struct group_stats {
 	uint64_t submitted, completed, failed, rejected; /* items; failed: done got rc != 0 */
 	uint64_t batches, commits, fallbacks;            /* fallbacks: batches re-run item by item */
+	uint64_t replays;                                /* batches re-run with savepoints */
 	size_t queued, capacity, max_batch, largest_batch;
 };
 void group_stats_get(struct group *g, struct group_stats *out);

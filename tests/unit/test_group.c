@@ -245,6 +245,59 @@ static void test_savepoint_isolates(void **state)
 	for (int i = 0; i < 10; i++)
 		assert_int_equal(atomic_load(&items[i].rc), i == 5 ? GH_ECONFLICT : 0);
 	assert_int_equal(count_where(f, "SELECT COUNT(*) FROM gt WHERE note = 'x'"), 9);
+	/* run without savepoints up to the failure, then again with them */
+	assert_int_equal(st.replays, 1);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(atomic_load(&items[i].runs), i <= 5 ? 2 : 1);
+}
+
+/* A batch whose items all succeed runs each once, without savepoints; after a batch with a
+ * failure the next ones keep them (a rush of failures does not run every batch twice). */
+static void test_clean_batch_runs_once(void **state)
+{
+	FX();
+	atomic_store(&done_total, 0);
+	struct group *g = new_group(f, 64, 64);
+	struct item items[20] = { 0 };
+	for (int round = 0; round < 2; round++) {
+		hold_writer(g);
+		for (int i = 0; i < 10; i++) {
+			struct item *it = &items[round * 10 + i];
+			it->id = it->v = 100 + round * 10 + i;
+			it->fail = round == 0 && i == 7 ? 1 : 0;
+			assert_int_equal(group_submit(g, item_fn, item_done, it), 0);
+		}
+		release_writer();
+		group_drain(g);
+	}
+	struct group_stats st;
+	group_stats_get(g, &st);
+	group_free(g);
+	assert_int_equal(st.replays, 1); /* the first batch; the second ran with savepoints at once */
+	for (int i = 10; i < 20; i++)
+		assert_int_equal(atomic_load(&items[i].runs), 1);
+	assert_int_equal(atomic_load(&items[7].rc), GH_EINVAL);
+	assert_int_equal(count_where(f, "SELECT COUNT(*) FROM gt WHERE v >= 100"), 19);
+
+	atomic_store(&done_total, 0);
+	struct group *g2 = new_group(f, 64, 64);
+	struct item clean[8] = { 0 };
+	hold_writer(g2);
+	for (int i = 0; i < 8; i++) {
+		clean[i].id = clean[i].v = 200 + i;
+		assert_int_equal(group_submit(g2, item_fn, item_done, &clean[i]), 0);
+	}
+	release_writer();
+	group_drain(g2);
+	group_stats_get(g2, &st);
+	group_free(g2);
+	assert_int_equal(st.replays, 0);
+	assert_int_equal(st.largest_batch, 8);
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(atomic_load(&clean[i].runs), 1);
+		assert_int_equal(atomic_load(&clean[i].rc), 0);
+	}
+	assert_int_equal(count_where(f, "SELECT COUNT(*) FROM gt WHERE v >= 200"), 8);
 }
 
 /* ---- the queue bound ---- */
@@ -496,6 +549,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		BOTH(test_many_threads),
 		BOTH(test_savepoint_isolates),
+		BOTH(test_clean_batch_runs_once),
 		BOTH(test_queue_bound),
 		BOTH(test_broken_batch_reruns),
 		BOTH(test_lost_mid_batch_reruns),
