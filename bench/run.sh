@@ -12,7 +12,8 @@
 #                         initialised with `init --demo`; use a throwaway postgresql:// URL)
 #   BENCH_LOG_LEVEL=warn  govhall's log level (nginx runs with access_log off; see README)
 #   BENCH_BUILD=build/release   build folder; BENCH_STRICT=1: exit 1 when a target is missed
-#   BENCH_LOGIN_SECONDS=10  duration of the login flood and of the hash loop (0: skip both)
+#   BENCH_LOGIN_SECONDS=6   duration of each round's hash loop and login flood (0: skip both)
+#   BENCH_LOGIN_ROUNDS=3    rounds alternating the hash loop and the login flood (median decides)
 #   BENCH_LOGIN_CONNS=16    wrk connections of the login flood
 #   BENCH_FLOOD_ROUNDS=3    rounds of correct log-ins beside a flood of wrong ones (0: skip);
 #   BENCH_FLOOD_SECONDS=8   seconds of each round's flood and of its hash loop
@@ -161,6 +162,9 @@ for i, p in enumerate(paths):
 for h, v in extra.items():
     print(f"H\t{h}\t{v}")
 PY
+# The guide page compressed for nginx's gzip_static (the compression run): gzip -9 as govhall's
+# cache compresses it.
+gzip -9 -n -k "$docroot/2"
 chmod 755 "$tmp" "$docroot"
 chmod 644 "$docroot"/*
 
@@ -181,6 +185,7 @@ ng_port=$(free_port)
   echo "  keepalive_timeout 65; keepalive_requests 1000000;"
   echo "  open_file_cache max=64 inactive=60s; open_file_cache_valid 60s;"
   echo "  server_tokens off; etag off;"
+  echo "  gzip_static on;" # docroot/N.gz, made below for the compression run
   echo "  types { }"
   echo "  server {"
   echo "    listen 127.0.0.1:$ng_port reuseport;"
@@ -285,6 +290,52 @@ if grep -q '"level":"error"' "$tmp/govhall.err" 2>/dev/null; then
   say "govhall logged errors during the run:"
   grep '"level":"error"' "$tmp/govhall.err" | head -5 >&2
 fi
+# ---- compression -------------------------------------------------------------------------
+# The guide page as a browser gets it (Accept-Encoding): bytes on the wire against the raw page
+# (goal <= 30%), and wrk asking for gzip from govhall (its cache keeps the compressed page)
+# and from nginx (gzip_static: the page compressed once beforehand), beside govhall's plain
+# figure from the table above.
+guide=/services/psb-0001
+raw_bytes=$(stat -c %s "$docroot/2")
+gz_bytes=$(curl -s -H 'Accept-Encoding: gzip' -o /dev/null -w '%{size_download}' "$gh_url$guide")
+# Brotli's strong level is made on the job pool after the first ask (the fast level's copy is
+# sent meanwhile, under a weak ETag): ask until both workers answer with the strong one.
+strong=0
+for _ in $(seq 100); do
+  if curl -s -D - -o /dev/null -H 'Accept-Encoding: gzip, deflate, br' "$gh_url$guide" | grep -qi '^etag: W/'; then
+    strong=0; sleep 0.05
+  else
+    strong=$((strong + 1)); [ "$strong" -ge 8 ] && break
+  fi
+done
+br_bytes=$(curl -s -H 'Accept-Encoding: gzip, deflate, br' -o /dev/null -w '%{size_download}' "$gh_url$guide")
+gz_enc=$(curl -s -D - -o /dev/null -H 'Accept-Encoding: gzip' "$gh_url$guide" | tr -d '\r' | awk -F': ' 'tolower($1) == "content-encoding" {print $2}')
+wire_pct=$(awk -v a="$br_bytes" -v b="$raw_bytes" 'BEGIN { printf "%.1f", 100 * a / b }')
+gz_pct=$(awk -v a="$gz_bytes" -v b="$raw_bytes" 'BEGIN { printf "%.1f", 100 * a / b }')
+if [ "$gz_enc" = gzip ] && awk -v p="$wire_pct" 'BEGIN { exit !(p + 0 > 0 && p + 0 <= 30) }'; then cz_verdict=PASS; else cz_verdict=BELOW; below=1; fi
+zwrk() { # URL -> "req/s p50 p99 errors" with Accept-Encoding: gzip
+  local out
+  out=$(wrk -t"$WRK_THREADS" -c"$CONNS" -d"$SECONDS_PER_RUN"s --latency -H 'Accept-Encoding: gzip' "$1" 2>&1) || { echo "0 0 0 1"; return; }
+  echo "$(awk '/^Requests\/sec:/ {print $2}' <<<"$out") $(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")") $(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")") $(awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {gsub(/,/, ""); n += $4 + $6 + $8 + $10} END {print n + 0}' <<<"$out")"
+}
+say "measuring $guide with Accept-Encoding: gzip"
+read -r zg_rps zg_p50 zg_p99 zg_err < <(zwrk "$gh_url$guide")
+read -r zn_rps zn_p50 zn_p99 zn_err < <(zwrk "$ng_url$guide")
+IFS='|' read -r _ _ plain_rps _ <<<"${rows[2]}"
+echo
+echo "compression (guide page $guide; wrk -c$CONNS ${SECONDS_PER_RUN}s with Accept-Encoding: gzip; nginx with gzip_static)"
+printf '  %-34s %10s   %s\n' "bytes raw" "$raw_bytes" ""
+printf '  %-34s %10s   %s%% of raw (Content-Encoding: %s)\n' "bytes on the wire (gzip)" "$gz_bytes" "$gz_pct" "${gz_enc:-none}"
+printf '  %-34s %10s   %s%% of raw, target <= 30%%   %s\n' "bytes on the wire (br, as browsers)" "$br_bytes" "$wire_pct" "$cz_verdict"
+printf '  %-34s %10.0f   p50 %s ms, p99 %s ms; %sx govhall plain (%s req/s)\n' "govhall req/s (gzip)" "${zg_rps:-0}" "$zg_p50" "$zg_p99" \
+  "$(awk -v a="${zg_rps:-0}" -v b="${plain_rps:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')" "$plain_rps"
+printf '  %-34s %10.0f   p50 %s ms, p99 %s ms\n' "nginx req/s (gzip_static)" "${zn_rps:-0}" "$zn_p50" "$zn_p99"
+z_ratio=$(awk -v a="${zg_rps:-0}" -v b="${zn_rps:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
+z_p99r=$(awk -v a="$zg_p99" -v b="$zn_p99" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
+if [ "$zg_err" != 0 ] || [ "$zn_err" != 0 ]; then z_verdict="ERRORS(gh $zg_err, nginx $zn_err)"; below=1
+elif awk -v r="$z_ratio" 'BEGIN { exit !(r + 0 >= 0.5) }'; then z_verdict=PASS; else z_verdict=BELOW; below=1; fi
+printf '  %-34s %9sx   target >= 0.5x (as the plain page)   %s;  p99 ratio %sx\n' "ratio govhall/nginx (gzip)" "$z_ratio" "$z_verdict" "$z_p99r"
+
 # ---- slow clients ------------------------------------------------------------------------
 # BENCH_SLOW_CONNS connections from BENCH_SLOW_ADDRS addresses send request heads one byte a
 # second and never finish them (bench/slowloris.py, reconnecting whenever the server closes
@@ -340,23 +391,19 @@ fi
 
 # ---- login flood -------------------------------------------------------------------------
 # Log-ins are bound by Argon2id (m=19 MiB, t=2, p=1) on the job pool. The ceiling is a bare
-# libsodium verification loop on as many threads as cores (bench/hashloop.c), measured first
-# and alone; then wrk floods POST /api/v1/auth/token with a valid demo log-in on a second
-# govhall (--trust-proxy true, one X-Forwarded-For address per request, job pool = cores)
-# while a light probe (bench/probe.lua) measures /healthz's latency: the event loop must stay
-# responsive while every core hashes.
-LOGIN_SECONDS=${BENCH_LOGIN_SECONDS:-10}
+# libsodium verification loop on as many threads as cores (bench/hashloop.c); wrk floods
+# POST /api/v1/auth/token with a valid demo log-in on a second govhall (--trust-proxy true, one
+# X-Forwarded-For address per request, job pool = cores) while a light probe (bench/probe.lua)
+# measures /healthz's latency: the event loop must stay responsive while every core hashes.
+# On a shared machine the hashing rate drifts by more than the margin the target allows, so
+# BENCH_LOGIN_ROUNDS short rounds alternate the ceiling and the flood (each BENCH_LOGIN_SECONDS
+# long); every round is printed and the median round (by its ratio) decides. Any answer other
+# than 201 in any round is a missed log-in, and the verdict says so.
+LOGIN_SECONDS=${BENCH_LOGIN_SECONDS:-6}
+LOGIN_ROUNDS=${BENCH_LOGIN_ROUNDS:-3}
 LOGIN_CONNS=${BENCH_LOGIN_CONNS:-16}
-if [ "$LOGIN_SECONDS" != 0 ]; then
+if [ "$LOGIN_SECONDS" != 0 ] && [ "$LOGIN_ROUNDS" != 0 ]; then
   cc -O2 -std=c11 -pthread bench/hashloop.c -lsodium -o "$tmp/hashloop" || die "cannot build bench/hashloop.c (libsodium-dev?)"
-  # The ceiling is measured right before and right after the flood and averaged: on a shared
-  # machine the rate drifts by more than the margin the target allows.
-  hashloop() {
-    say "hash loop: $NPROC threads, ${LOGIN_SECONDS}s"
-    "$tmp/hashloop" "$NPROC" "$LOGIN_SECONDS" | sed -n 's/.* \([0-9.]*\) hashes\/s$/\1/p'
-  }
-  hl_before=$(hashloop) || die "hashloop failed"
-
   "$BIN" serve --db "$DB" --key-file "$KEY_FILE" --listen 127.0.0.1:0 --threads "$THREADS" --job-threads "$NPROC" --trust-proxy true \
     --log-level "$LOG_LEVEL" >"$tmp/flood.out" 2>"$tmp/flood.err" &
   lf_pid=$!
@@ -373,36 +420,47 @@ except urllib.error.HTTPError as e:
 PY
 )
   [ "$probe" = 201 ] || die "a demo log-in answered $probe instead of 201 (is init --demo creating the demo accounts?)"
-
-  say "login flood: wrk -t$WRK_THREADS -c$LOGIN_CONNS -d${LOGIN_SECONDS}s, with /healthz probed at the same time"
-  wrk -t"$WRK_THREADS" -c"$LOGIN_CONNS" -d"$LOGIN_SECONDS"s -s bench/login.lua "$lf_url/api/v1/auth/token" >"$tmp/login.wrk" 2>&1 &
-  login_wrk=$!
-  sleep 1 # let the flood fill the job pool first
-  wrk -t1 -c4 -d"$((LOGIN_SECONDS > 2 ? LOGIN_SECONDS - 2 : 1))"s --latency -s bench/probe.lua "$lf_url/healthz" >"$tmp/probe.wrk" 2>&1 || true
-  wait "$login_wrk" || true
+  lg_rows=()
+  for round in $(seq "$LOGIN_ROUNDS"); do
+    say "login round $round/$LOGIN_ROUNDS: hash loop ${LOGIN_SECONDS}s ($NPROC threads), then wrk -c$LOGIN_CONNS ${LOGIN_SECONDS}s with /healthz probed"
+    hl=$("$tmp/hashloop" "$NPROC" "$LOGIN_SECONDS" | sed -n 's/.* \([0-9.]*\) hashes\/s$/\1/p') || die "hashloop failed"
+    wrk -t"$WRK_THREADS" -c"$LOGIN_CONNS" -d"$LOGIN_SECONDS"s -s bench/login.lua "$lf_url/api/v1/auth/token" >"$tmp/login.wrk" 2>&1 &
+    login_wrk=$!
+    sleep 1 # let the flood fill the job pool first
+    wrk -t1 -c4 -d"$((LOGIN_SECONDS > 2 ? LOGIN_SECONDS - 2 : 1))"s --latency -s bench/probe.lua "$lf_url/healthz" >"$tmp/probe.wrk" 2>&1 || true
+    wait "$login_wrk" || true
+    l_errs=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {gsub(/,/, ""); n += $4 + $6 + $8 + $10} END {print n + 0}' "$tmp/login.wrk")
+    # successful log-ins only: a refusal (503, 429) is answered at once and would count as one
+    l_rps=$(awk -v e="$l_errs" -v s="$LOGIN_SECONDS" '/requests in/ {n = $1} END { printf "%.1f", (n - e > 0 ? n - e : 0) / s }' "$tmp/login.wrk")
+    h_p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$tmp/probe.wrk")")
+    h_p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$tmp/probe.wrk")")
+    l_ratio=$(awk -v a="${l_rps:-0}" -v b="${hl:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "0" }')
+    lg_rows+=("${l_ratio}|${l_rps:-0}|${hl:-0}|${l_errs}|${h_p99}|${h_p50}")
+  done
   kill "$lf_pid" 2>/dev/null; wait "$lf_pid" 2>/dev/null || true
-  hl_after=$(hashloop) || die "hashloop failed"
-  hl_rate=$(awk -v a="$hl_before" -v b="$hl_after" 'BEGIN { printf "%.1f", (a + b) / 2 }')
-  l_rps=$(awk '/^Requests\/sec:/ {print $2}' "$tmp/login.wrk")
-  l_errs=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {gsub(/,/, ""); n += $4 + $6 + $8 + $10} END {print n + 0}' "$tmp/login.wrk")
-  h_p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$tmp/probe.wrk")")
-  h_p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$tmp/probe.wrk")")
-  l_ratio=$(awk -v a="${l_rps:-0}" -v b="${hl_rate:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
-  if [ "$l_errs" != 0 ]; then
-    l_verdict="ERRORS($l_errs non-201 or socket errors)"; below=1
-  elif awk -v r="$l_ratio" 'BEGIN { exit !(r + 0 >= 0.9) }'; then
+  echo
+  echo "login flood (POST /api/v1/auth/token, Argon2id m=19 MiB t=2 p=1; $NPROC cores, job pool $NPROC, wrk -c$LOGIN_CONNS; $LOGIN_ROUNDS rounds of ${LOGIN_SECONDS}s hash loop + ${LOGIN_SECONDS}s flood)"
+  printf '  %-6s %12s %12s %7s %8s | %16s %9s\n' "round" "logins/s" "hashes/s" "ratio" "missed" "/healthz p99 ms" "p50 ms"
+  l_missed=0
+  for i in "${!lg_rows[@]}"; do
+    IFS='|' read -r ratio rps hl errs p99 p50 <<<"${lg_rows[$i]}"
+    l_missed=$((l_missed + errs))
+    printf '  %-6s %12.1f %12.1f %6sx %8s | %16s %9s\n' "$((i + 1))" "$rps" "$hl" "$ratio" "$errs" "$p99" "$p50"
+  done
+  # The median round by ratio decides the throughput; the median of the probes' p99 the latency.
+  med=$(printf '%s\n' "${lg_rows[@]}" | sort -t'|' -k1,1n | sed -n "$(( (LOGIN_ROUNDS + 1) / 2 ))p")
+  IFS='|' read -r m_ratio m_rps m_hl _ _ _ <<<"$med"
+  m_p99=$(printf '%s\n' "${lg_rows[@]}" | cut -d'|' -f5 | sort -n | sed -n "$(( (LOGIN_ROUNDS + 1) / 2 ))p")
+  if [ "$l_missed" != 0 ]; then
+    l_verdict="ERRORS($l_missed missed log-ins: non-201 answers or socket errors)"; below=1
+  elif awk -v r="$m_ratio" 'BEGIN { exit !(r + 0 >= 0.9) }'; then
     l_verdict=PASS
   else
     l_verdict=BELOW; below=1
   fi
-  if awk -v p="$h_p99" 'BEGIN { exit !(p + 0 > 0 && p + 0 < 10) }'; then h_verdict=PASS; else h_verdict=BELOW; below=1; fi
-
-  echo
-  echo "login flood (POST /api/v1/auth/token, Argon2id m=19 MiB t=2 p=1; $NPROC cores, job pool $NPROC, wrk -c$LOGIN_CONNS, ${LOGIN_SECONDS}s)"
-  printf '  %-34s %10.1f   %s\n' "logins/s (govhall)" "${l_rps:-0}" "$(printf '(%s non-201 answers or socket errors)' "$l_errs")"
-  printf '  %-34s %10.1f   %s\n' "hashes/s (bench/hashloop.c)" "${hl_rate:-0}" "(bare crypto_pwhash_str_verify, $NPROC threads; mean of before and after: $hl_before, $hl_after)"
-  printf '  %-34s %9sx   target >= 0.9x   %s\n' "ratio" "$l_ratio" "$l_verdict"
-  printf '  %-34s %10s   target < 10 ms   %s   (p50 %s ms)\n' "/healthz p99 ms during the flood" "$h_p99" "$h_verdict" "$h_p50"
+  if awk -v p="$m_p99" 'BEGIN { exit !(p + 0 > 0 && p + 0 < 10) }'; then h_verdict=PASS; else h_verdict=BELOW; below=1; fi
+  printf '  %-34s %9sx   target >= 0.9x   %s   (median round: %s logins/s, %s hashes/s)\n' "logins/s over hashes/s" "$m_ratio" "$l_verdict" "$m_rps" "$m_hl"
+  printf '  %-34s %10s   target < 10 ms   %s   (median of the rounds)\n' "/healthz p99 ms during the flood" "$m_p99" "$h_verdict"
   if grep -q '"level":"error"' "$tmp/flood.err" 2>/dev/null; then
     say "govhall logged errors during the login flood:"
     grep '"level":"error"' "$tmp/flood.err" | head -5 >&2
@@ -493,11 +551,18 @@ if [ "$SUBMIT_SECONDS" != 0 ]; then
   sdb=$tmp/durable.db
   "$BIN" init --demo --db "$sdb" --key-file "$KEY_FILE" >"$tmp/durable-init.log" 2>&1 || { cat "$tmp/durable-init.log" >&2; die "govhall init --demo (durable) failed"; }
   cp "$sdb" "$tmp/loop.db"
+  # CPU seconds (user + system) a process has used so far.
+  cpu_s() { awk -v t="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / t }' "/proc/$1/stat" 2>/dev/null || echo 0; }
   sqlite_loop() {
     say "bare SQLite loop: one transaction per submission, synchronous=FULL, ${SUBMIT_SECONDS}s"
-    "$tmp/sqlite_loop" "$tmp/loop.db" "$SUBMIT_SECONDS" "$SUBMIT_ITEM" 1 | sed -n 's/.* \([0-9.]*\) commits\/s$/\1/p'
+    "$tmp/sqlite_loop" "$tmp/loop.db" "$SUBMIT_SECONDS" "$SUBMIT_ITEM" 1 >"$tmp/loop.out" &
+    local lp=$! c=0
+    # its CPU time, read just before it ends
+    while kill -0 "$lp" 2>/dev/null; do v=$(cpu_s "$lp"); [ "$v" != 0 ] && c=$v; sleep 0.2; done
+    wait "$lp" || return 1
+    echo "$(sed -n 's/.* \([0-9.]*\) commits\/s$/\1/p' "$tmp/loop.out") $c"
   }
-  sl_before=$(sqlite_loop) || die "sqlite_loop failed"
+  read -r sl_before sl_cpu_before < <(sqlite_loop) || die "sqlite_loop failed"
 
   "$BIN" serve --db "$sdb" --key-file "$KEY_FILE" --listen 127.0.0.1:0 --threads "$THREADS" --sqlite-synchronous full \
     --log-level "$LOG_LEVEL" >"$tmp/durable.out" 2>"$tmp/durable.err" &
@@ -544,13 +609,15 @@ PY
   CHANNELS=("API|bench/submit.lua|/api/v1/services/$SUBMIT_ITEM/applications|0"
             "web form|bench/form.lua|/services/$SUBMIT_ITEM/apply|0"
             "kiosk form|bench/form.lua|/services/$SUBMIT_ITEM/apply|1")
-  declare -A c_rps c_n c_errs c_p50 c_p99 c_rows
+  declare -A c_rps c_n c_errs c_p50 c_p99 c_rows c_cpu
   for ch in "${CHANNELS[@]}"; do
     IFS='|' read -r c_name c_lua c_path c_kiosk <<<"$ch"
     before_rows=$(sqlite3 "$sdb" "SELECT count(*) FROM applications WHERE state = 'submitted'")
+    cpu0=$(cpu_s "$ds_pid")
     say "durable submissions ($c_name): wrk -t$WRK_THREADS -c$SUBMIT_CONNS -d${SUBMIT_SECONDS}s POST $c_path"
     BENCH_KIOSK=$c_kiosk BENCH_TAG="bench$$-${c_name// /}" wrk -t"$WRK_THREADS" -c"$SUBMIT_CONNS" -d"$SUBMIT_SECONDS"s --latency \
       -s "$c_lua" "$ds_url$c_path" >"$tmp/submit.wrk" 2>&1 || true
+    cpu1=$(cpu_s "$ds_pid")
     after_rows=$(sqlite3 "$sdb" "SELECT count(*) FROM applications WHERE state = 'submitted'")
     c_rps[$c_name]=$(awk '/^Requests\/sec:/ {print $2}' "$tmp/submit.wrk")
     c_n[$c_name]=$(awk '/requests in/ {print $1}' "$tmp/submit.wrk")
@@ -560,14 +627,19 @@ PY
     # Every answered submission is a row: wrk's count (answers received) must match, give or
     # take the requests in flight when wrk stopped (answered after wrk hung up).
     c_rows[$c_name]=$((after_rows - before_rows))
+    # govhall's CPU per submission (every thread: loops, writer, job pool), wrk's not counted.
+    c_cpu[$c_name]=$(awk -v a="$cpu0" -v b="$cpu1" -v n="${c_rows[$c_name]}" 'BEGIN { if (n > 0) printf "%.0f", 1e6 * (b - a) / n; else print "n/a" }')
   done
   kill "$ds_pid" 2>/dev/null; wait "$ds_pid" 2>/dev/null || true
   ds_pid=""
-  sl_after=$(sqlite_loop) || die "sqlite_loop failed"
+  read -r sl_after sl_cpu_after < <(sqlite_loop) || die "sqlite_loop failed"
   sl_rate=$(awk -v a="$sl_before" -v b="$sl_after" 'BEGIN { printf "%.1f", (a + b) / 2 }')
+  # The loop's CPU per commit (its own process: the SQLite work and the fsync's system time).
+  sl_cpu_us=$(awk -v a="$sl_cpu_before" -v b="$sl_cpu_after" -v r="$sl_rate" -v s="$SUBMIT_SECONDS" \
+    'BEGIN { n = r * s * 2; if (n > 0) printf "%.0f", 1e6 * (a + b) / n; else print "n/a" }')
   echo
   echo "durable submissions (POST $SUBMIT_ITEM through each channel, SQLite WAL synchronous=FULL; $NPROC cores, $THREADS workers, wrk -c$SUBMIT_CONNS, ${SUBMIT_SECONDS}s each)"
-  printf '  %-34s %10.1f   %s\n' "commits/s (bench/sqlite_loop.c)" "${sl_rate:-0}" "(one transaction per submission; mean of before and after: $sl_before, $sl_after)"
+  printf '  %-34s %10.1f   %s\n' "commits/s (bench/sqlite_loop.c)" "${sl_rate:-0}" "(one transaction per submission; mean of before and after: $sl_before, $sl_after; CPU $sl_cpu_us us per commit)"
   for ch in "${CHANNELS[@]}"; do
     IFS='|' read -r c_name _ _ _ <<<"$ch"
     ratio=$(awk -v a="${c_rps[$c_name]:-0}" -v b="${sl_rate:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
@@ -578,9 +650,9 @@ PY
     else
       verdict=BELOW; below=1
     fi
-    printf '  %-34s %10.1f   %sx the loop, target >= 3x   %s   (p50 %s ms, p99 %s ms; %s rows for %s answers)\n' \
+    printf '  %-34s %10.1f   %sx the loop, target >= 3x   %s   (p50 %s ms, p99 %s ms; %s rows for %s answers; CPU %s us per submission)\n' \
       "submissions/s ($c_name)" "${c_rps[$c_name]:-0}" "$ratio" "$verdict" "${c_p50[$c_name]}" "${c_p99[$c_name]}" \
-      "${c_rows[$c_name]}" "${c_n[$c_name]:-0}"
+      "${c_rows[$c_name]}" "${c_n[$c_name]:-0}" "${c_cpu[$c_name]}"
   done
   if grep -q '"level":"error"' "$tmp/durable.err" 2>/dev/null; then
     say "govhall logged errors during the submissions:"
