@@ -14,6 +14,7 @@
 #include "base/str.h"
 #include "base/util.h"
 #include "http/msg.h"
+#include "http/write.h"
 #include "identity/identity.h"
 #include "interact/interact_impl.h"
 #include "ledger/ledger.h"
@@ -22,6 +23,45 @@
 #include "store/cover.h"
 #include "store/db.h"
 #include "view/view.h"
+
+/* ---- the one write path ------------------------------------------------------------------ */
+
+void *ia_write_args(struct req *r, size_t size, ia_answer answer, void *ctx)
+{
+	struct ia_write *x = arena_zalloc(r->arena, size);
+	x->answer = answer;
+	x->ctx = ctx;
+	return x;
+}
+
+/* In a transaction of its own (a savepoint of the writer's batch), so the rows it covers
+ * are committed to the transparency log with it, and a failure undoes all of it. */
+static int write_run(struct req *w, void *p)
+{
+	struct ia_write *x = p;
+	int rc = db_begin(w->db);
+	if (!rc)
+		rc = x->fn(w, x);
+	if (!rc)
+		rc = db_commit(w->db);
+	if (rc)
+		db_rollback(w->db);
+	return rc;
+}
+
+static int write_answer(struct req *r, void *p, int rc)
+{
+	struct ia_write *x = p;
+	if (!rc)
+		notify_nudge();
+	return x->answer(r, rc, x->id, x->ctx);
+}
+
+int ia_write(struct req *r, struct ia_write *x, int (*fn)(struct req *w, struct ia_write *x))
+{
+	x->fn = fn;
+	return req_write(r, write_run, write_answer, x);
+}
 
 /* ---- small shared helpers ------------------------------------------------------------- */
 
@@ -38,6 +78,15 @@ bool ia_text_ok(const char *s, size_t max_chars, bool required)
 			return false;
 	}
 	return str_utf8_valid(s, len) && str_utf8_chars(s, len) <= max_chars;
+}
+
+int64_t ia_param_id(const struct req *r)
+{
+	long v;
+	const char *s = req_param(r, "id");
+	if (!s || str_to_long(str_c(s), 1, 1L << 53, &v))
+		return 0;
+	return v;
 }
 
 int32_t ia_today(void)
@@ -93,6 +142,11 @@ int ia_tell_department(struct db *db, struct arena *a, const char *department, b
 			(*n)++;
 	}
 	return rc;
+}
+
+const char *ia_pick(const struct req *r, const char *zh, const char *en)
+{
+	return ia_en(r) && en && *en ? en : zh;
 }
 
 const char *ia_msg(struct req *r, const char *key, const char *fallback)
@@ -164,29 +218,6 @@ int ia_event(struct db *db, const char *kind, int64_t id, int64_t actor, const c
 	arena_free(a);
 	free(d);
 	json_decref(detail);
-	return rc;
-}
-
-int ia_answer_begin(struct req *r, struct db_sql *q, const char *kind, int64_t id, const char *answer,
-		    const char *answered)
-{
-	if (!ia_text_ok(answer, INTERACT_ANSWER_MAX, true)) {
-		req_error_detail(r, "%s", M(r, "interact_write_answer_most_4000_characters"));
-		return GH_EVALIDATION;
-	}
-	int rc = db_begin(r->db);
-	if (rc)
-		return rc;
-	int64_t changes = 0, now = (int64_t)time(NULL);
-	rc = db_exec(r->db, q, DB_ARGS(DB_TEXT(answer), DB_INT(r->who.account), DB_INT(now), DB_INT(id)), &changes);
-	if (!rc && changes != 1) {
-		req_error_detail(r, "%s", M(r, answered));
-		rc = GH_ECONFLICT;
-	}
-	if (!rc)
-		rc = ia_event(r->db, kind, id, r->who.account, "answer", NULL);
-	if (rc)
-		db_rollback(r->db);
 	return rc;
 }
 

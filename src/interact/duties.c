@@ -216,17 +216,15 @@ out:
 
 /* ---- the thread and the command ------------------------------------------------------ */
 
-static struct duty *duty;
-static struct db *duty_db;
-static struct app *duty_app;
+static struct duty_run run;
 
 static int pass(void *arg, bool *more)
 {
-	(void)arg;
+	struct duty_run *d = arg;
 	int sent = 0;
-	int rc = interact_duties_run(duty_app, duty_db, calendar_day_of(time(NULL)), &sent);
+	int rc = interact_duties_run(d->app, d->db, calendar_day_of(time(NULL)), &sent);
 	if (rc)
-		log_debug("interact: duties pass failed: %s", db_last_error(duty_db));
+		log_debug("interact: duties pass failed: %s", db_last_error(d->db));
 	else if (sent)
 		log_info("interact: %d message%s (invitations, warnings, escalations)", sent, sent == 1 ? "" : "s");
 	*more = false;
@@ -235,28 +233,12 @@ static int pass(void *arg, bool *more)
 
 int interact_start(struct app *app, char *err, size_t errlen)
 {
-	if (duty)
-		return 0;
-	if (!app->duty_db) {
-		snprintf(err, errlen, "interact: the duties' database connection is not open");
-		return GH_EINTERNAL;
-	}
-	duty_db = app->duty_db; /* the duties thread's connection, shared by its duties */
-	duty_app = app;
-	if (!(duty = duty_start("interact", pass, NULL, PERIOD_S))) {
-		duty_db = NULL;
-		snprintf(err, errlen, "interact: cannot start the duties thread");
-		return GH_EINTERNAL;
-	}
-	return 0;
+	return duty_run_start(&run, "interact", pass, app, app->duty_db, PERIOD_S, err, errlen);
 }
 
 void interact_stop(void)
 {
-	duty_stop(duty);
-	duty = NULL;
-	duty_db = NULL;
-	duty_app = NULL;
+	duty_run_stop(&run);
 }
 
 int interact_cli_duties(struct app *app, int argc, char **argv)
