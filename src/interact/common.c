@@ -128,19 +128,42 @@ bool ia_is_head_of(const struct req *r, const char *department)
 	return ia_is_staff_of(r, department) && (r->who.staff_roles & STAFF_HEAD);
 }
 
+struct ia_message ia_message(const struct view *v, struct arena *a, const char *title_key, const char *body_key,
+			     const struct msg_arg *args, size_t nargs)
+{
+	return (struct ia_message){ .title_zh = view_msg(v, "zh", title_key), .title_en = view_msg(v, "en", title_key),
+				    .body_zh = view_fmt(v, "zh", a, body_key, args, nargs),
+				    .body_en = view_fmt(v, "en", a, body_key, args, nargs) };
+}
+
+static int tell(struct db *db, struct arena *a, int64_t account, const char *kind, const struct ia_message *m, int *n)
+{
+	int rc = notify_inbox_message(db, a, account, 0, kind, m->title_zh, m->title_en, m->body_zh, m->body_en);
+	if (!rc && n)
+		(*n)++;
+	return rc;
+}
+
 int ia_tell_department(struct db *db, struct arena *a, const char *department, bool heads_only, const char *kind,
-		       const char *title_zh, const char *title_en, const char *body_zh, const char *body_en, int *n)
+		       const struct ia_message *m, int *n)
 {
 	struct identity_staff *st;
 	size_t ns;
 	int rc = identity_department_staff(db, a, department, &st, &ns);
-	for (size_t i = 0; i < ns && !rc; i++) {
-		if (heads_only && !(st[i].staff_roles & STAFF_HEAD))
-			continue;
-		rc = notify_inbox_message(db, a, st[i].id, 0, kind, title_zh, title_en, body_zh, body_en);
-		if (!rc && n)
-			(*n)++;
-	}
+	for (size_t i = 0; i < ns && !rc; i++)
+		if (!heads_only || (st[i].staff_roles & STAFF_HEAD))
+			rc = tell(db, a, st[i].id, kind, m, n);
+	return rc;
+}
+
+DB_SQL(q_admins, "SELECT id FROM accounts WHERE kind = 'admin' AND status = 'active' ORDER BY id");
+
+int ia_tell_admins(struct db *db, struct arena *a, const char *kind, const struct ia_message *m, int *n)
+{
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_admins, DB_NOARGS, &rows);
+	for (size_t i = 0; i < rows.nrows && !rc; i++)
+		rc = tell(db, a, db_cell_int(&rows, i, 0), kind, m, n);
 	return rc;
 }
 

@@ -57,13 +57,13 @@ static int create_write(struct req *r, struct ia_write *x)
 		x->id = db_cell_int(&rows, 0, 0);
 		rc = ia_event(r->db, "complaint", x->id, r->who.account, "file", json_pack("{s:s,s:s}", "kind", kind, "channel", channel));
 	}
-	if (!rc)
-		rc = ia_tell_department(r->db, r->arena, in.department, false, "complaint_new",
-					IA_WORD(r, "zh", !strcmp(kind, "complaint") ? N_("interact_new_complaint") : N_("interact_new_suggestion")),
-					IA_WORD(r, "en", !strcmp(kind, "complaint") ? N_("interact_new_complaint") : N_("interact_new_suggestion")),
-					IA_ZH(r, N_("interact_answer_complaint_by"), MA("due", ia_day_str(r->arena, due)), MA("id", (long long)x->id)),
-					IA_EN(r, N_("interact_answer_complaint_by"), MA("due", ia_day_str(r->arena, due)), MA("id", (long long)x->id)),
-					NULL);
+	if (!rc) {
+		struct ia_message m = IA_MESSAGE(r->app->view, r->arena,
+						 !strcmp(kind, "complaint") ? N_("interact_new_complaint") : N_("interact_new_suggestion"),
+						 N_("interact_answer_complaint_by"), MA("due", ia_day_str(r->arena, due)),
+						 MA("id", (long long)x->id));
+		rc = ia_tell_department(r->db, r->arena, in.department, false, "complaint_new", &m, NULL);
+	}
 	return rc;
 }
 

@@ -61,12 +61,12 @@ static int create_write(struct req *r, struct ia_write *x)
 		rc = ia_event(r->db, "consultation", x->id, r->who.account, "ask",
 			      json_pack("{s:b,s:s}", "public", in.consent_public, "channel", channel));
 	}
-	if (!rc)
-		rc = ia_tell_department(r->db, r->arena, in.department, false, "consult_new",
-					IA_WORD(r, "zh", N_("interact_new_consultation")), IA_WORD(r, "en", N_("interact_new_consultation")),
-					IA_ZH(r, N_("interact_answer_consultation_by"), MA("due", ia_day_str(r->arena, due)), MA("id", (long long)x->id)),
-					IA_EN(r, N_("interact_answer_consultation_by"), MA("due", ia_day_str(r->arena, due)), MA("id", (long long)x->id)),
-					NULL);
+	if (!rc) {
+		struct ia_message m = IA_MESSAGE(r->app->view, r->arena, N_("interact_new_consultation"),
+						 N_("interact_answer_consultation_by"), MA("due", ia_day_str(r->arena, due)),
+						 MA("id", (long long)x->id));
+		rc = ia_tell_department(r->db, r->arena, in.department, false, "consult_new", &m, NULL);
+	}
 	return rc;
 }
 
@@ -156,19 +156,27 @@ struct answer_args {
 	bool publish;
 };
 
+/* Consultation id for staff of its department (GH_EFORBIDDEN with the message key refused
+ * for anyone else who may see it). */
+static int consult_of_staff(struct req *r, int64_t id, const char *refused, struct consult *c)
+{
+	int rc = consult_get(r, id, c);
+	if (!rc && !c->t.staff) {
+		req_error_detail(r, "%s", M(r, refused));
+		rc = GH_EFORBIDDEN;
+	}
+	return rc;
+}
+
 /* On the writer (r is its copy of the request): the answer to consultation x->id, published
  * along with it when asked, told to the asker. */
 static int answer_write(struct req *r, struct ia_write *x)
 {
 	const struct answer_args *a = (const struct answer_args *)x;
 	struct consult c;
-	int rc = consult_get(r, x->id, &c);
+	int rc = consult_of_staff(r, x->id, N_("interact_only_staff_department_answer"), &c);
 	if (rc)
 		return rc;
-	if (!c.t.staff) {
-		req_error_detail(r, "%s", M(r, "interact_only_staff_department_answer"));
-		return GH_EFORBIDDEN;
-	}
 	if ((rc = ia_thread_answer(r, &q_consult_answer, "consultation", &c.t, a->text,
 				   N_("interact_consultation_answered_already"))))
 		return rc;
@@ -185,14 +193,8 @@ static int publish_write(struct req *r, struct ia_write *x)
 {
 	const struct answer_args *a = (const struct answer_args *)x;
 	struct consult c;
-	int rc = consult_get(r, x->id, &c);
-	if (rc)
-		return rc;
-	if (!c.t.staff) {
-		req_error_detail(r, "%s", M(r, "interact_only_staff_department_publish"));
-		return GH_EFORBIDDEN;
-	}
-	return publish_in_tx(r, &c, a->publish, a->pub_q, a->pub_a);
+	int rc = consult_of_staff(r, x->id, N_("interact_only_staff_department_publish"), &c);
+	return rc ? rc : publish_in_tx(r, &c, a->publish, a->pub_q, a->pub_a);
 }
 
 static int answer_submit(struct req *r, int64_t id, const char *text, bool publish, const char *pq, const char *pa,

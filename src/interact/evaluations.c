@@ -225,14 +225,16 @@ static int rect_open(struct req *r, const struct ia_eval *e)
 			   json_pack("{s:I,s:s}", "evaluation", (json_int_t)e->id, "due_day", ia_day_str(r->arena, due)))))
 		return rc;
 	const char *due_s = ia_day_str(r->arena, due);
-	return ia_tell_department(
-		r->db, r->arena, e->department, false, "rectify_task", IA_WORD(r, "zh", N_("interact_rect_task_title")),
-		IA_WORD(r, "en", N_("interact_rect_task_title")),
-		IA_ZH(r, N_("interact_rect_task_body"), MA("level", IA_WORD(r, "zh", ia_level_key(e->level))), MA("due", due_s),
-		      MA("id", (long long)e->id)),
-		IA_EN(r, N_("interact_rect_task_body"), MA("level", IA_WORD(r, "en", ia_level_key(e->level))), MA("due", due_s),
-		      MA("id", (long long)e->id)),
-		NULL);
+	/* The level is named in each language, so the body is filled in per language. */
+	struct ia_message m = {
+		.title_zh = IA_WORD(r, "zh", N_("interact_rect_task_title")),
+		.title_en = IA_WORD(r, "en", N_("interact_rect_task_title")),
+		.body_zh = IA_ZH(r, N_("interact_rect_task_body"), MA("level", IA_WORD(r, "zh", ia_level_key(e->level))),
+				 MA("due", due_s), MA("id", (long long)e->id)),
+		.body_en = IA_EN(r, N_("interact_rect_task_body"), MA("level", IA_WORD(r, "en", ia_level_key(e->level))),
+				 MA("due", due_s), MA("id", (long long)e->id)),
+	};
+	return ia_tell_department(r->db, r->arena, e->department, false, "rectify_task", &m, NULL);
 }
 
 /* ---- rating ------------------------------------------------------------------------------ */

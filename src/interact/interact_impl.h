@@ -155,12 +155,24 @@ int interact_ledger(struct db *db, struct arena *a, const char *kind, json_t *ca
 /* Whether the caller is active staff of department (any duty) / a head of it. */
 bool ia_is_staff_of(const struct req *r, const char *department);
 bool ia_is_head_of(const struct req *r, const char *department);
-/* Inbox messages to a department's active staff (heads_only: only its heads). */
+/* An inbox message in both languages. */
+struct ia_message {
+	const char *title_zh, *title_en, *body_zh, *body_en;
+};
+struct view;
+struct msg_arg;
+/* The words of title_key, and of body_key with args[0..nargs) filled in, in both languages
+ * (strings in a). IA_MESSAGE takes the arguments as MA(name, value), ... */
+struct ia_message ia_message(const struct view *v, struct arena *a, const char *title_key, const char *body_key,
+			     const struct msg_arg *args, size_t nargs);
+#define IA_MESSAGE(v, a, title_key, body_key, ...)                                                          \
+	ia_message(v, a, title_key, body_key, (const struct msg_arg[]){ __VA_ARGS__ },                      \
+		   sizeof((const struct msg_arg[]){ __VA_ARGS__ }) / sizeof(struct msg_arg))
+/* m to a department's active staff (heads_only: only its heads) / to every active
+ * administrator; *n (may be NULL) counts the messages. */
 int ia_tell_department(struct db *db, struct arena *a, const char *department, bool heads_only, const char *kind,
-		       const char *title_zh, const char *title_en, const char *body_zh, const char *body_en, int *n);
-/* Inbox messages to every active administrator. */
-int ia_tell_admins(struct db *db, struct arena *a, const char *kind, const char *title_zh, const char *title_en,
-		   const char *body_zh, const char *body_en, int *n);
+		       const struct ia_message *m, int *n);
+int ia_tell_admins(struct db *db, struct arena *a, const char *kind, const struct ia_message *m, int *n);
 /* Working day n after from on app's calendar (weekends only when none is loaded). */
 int32_t ia_add_workdays(const struct app *app, int32_t from, int n);
 int32_t ia_today(void);

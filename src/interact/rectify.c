@@ -290,31 +290,10 @@ DB_SQL(q_appeal_get, "SELECT evaluation_id, state, filed_by FROM appeals WHERE i
 DB_SQL(q_appeal_decide, "UPDATE appeals SET state = ?, decided_by = ?, decided_at = ?, decision_note = ? "
 			"WHERE id = ? AND state = 'pending'");
 DB_SQL(q_eval_exclude, "UPDATE evaluations SET excluded = 1 WHERE id = ?");
-DB_SQL(q_admins, "SELECT id FROM accounts WHERE kind = 'admin' AND status = 'active' ORDER BY id");
 DB_SQL(q_appeal_list, "SELECT p.id, p.evaluation_id, p.department, p.reason, p.filed_at, p.state, p.decision_note, "
 		      "e.level, e.comment, d.name_zh, d.name_en, a.name FROM appeals p "
 		      "JOIN evaluations e ON e.id = p.evaluation_id LEFT JOIN departments d ON d.code = p.department "
 		      "LEFT JOIN accounts a ON a.id = p.filed_by WHERE (? = '' OR p.state = ?) ORDER BY p.id DESC LIMIT 200");
-
-/* Inbox messages to every active administrator. */
-static int tell_admins(struct db *db, struct arena *a, const char *kind, const char *tzh, const char *ten, const char *bzh,
-		       const char *ben, int *n)
-{
-	struct db_rows rows;
-	int rc = db_query(db, a, &q_admins, DB_NOARGS, &rows);
-	for (size_t i = 0; i < rows.nrows && !rc; i++) {
-		rc = notify_inbox_message(db, a, db_cell_int(&rows, i, 0), 0, kind, tzh, ten, bzh, ben);
-		if (!rc && n)
-			(*n)++;
-	}
-	return rc;
-}
-
-int ia_tell_admins(struct db *db, struct arena *a, const char *kind, const char *tzh, const char *ten, const char *bzh,
-		   const char *ben, int *n)
-{
-	return tell_admins(db, a, kind, tzh, ten, bzh, ben, n);
-}
 
 struct appeal_args {
 	struct ia_write x;
@@ -352,10 +331,11 @@ static int appeal_write(struct req *r, struct ia_write *x)
 		rc = ia_event(r->db, "evaluation", e.id, r->who.account, "appeal", json_pack("{s:I}", "appeal", (json_int_t)id));
 	if (!rc)
 		rc = ia_event(r->db, "appeal", id, r->who.account, "file", json_pack("{s:s}", "reason", reason));
-	if (!rc)
-		rc = tell_admins(r->db, r->arena, "appeal_filed", IA_WORD(r, "zh", N_("interact_appeal_filed_title")),
-				 IA_WORD(r, "en", N_("interact_appeal_filed_title")), IA_WORD(r, "zh", N_("interact_appeal_filed_body")),
-				 IA_WORD(r, "en", N_("interact_appeal_filed_body")), NULL);
+	if (!rc) {
+		struct ia_message m = ia_message(r->app->view, r->arena, N_("interact_appeal_filed_title"),
+						 N_("interact_appeal_filed_body"), NULL, 0);
+		rc = ia_tell_admins(r->db, r->arena, "appeal_filed", &m, NULL);
+	}
 	return rc;
 }
 
@@ -436,14 +416,12 @@ static int decide_write(struct req *r, struct ia_write *x)
 		rc = interact_ledger(r->db, r->arena, "evaluation_appeal",
 				     json_pack("{s:I,s:I,s:s,s:s}", "appeal", (json_int_t)appeal_id, "evaluation", (json_int_t)e.id,
 					       "decision", upheld ? "upheld" : "rejected", "day", ia_day_str(r->arena, ia_today())));
-	if (!rc)
-		rc = ia_tell_department(r->db, r->arena, e.department, true, "appeal_decided",
-					IA_WORD(r, "zh", N_("interact_appeal_decided_title")), IA_WORD(r, "en", N_("interact_appeal_decided_title")),
-					IA_ZH(r, upheld ? N_("interact_appeal_upheld_body") : N_("interact_appeal_rejected_body"),
-					      MA("id", (long long)e.id)),
-					IA_EN(r, upheld ? N_("interact_appeal_upheld_body") : N_("interact_appeal_rejected_body"),
-					      MA("id", (long long)e.id)),
-					NULL);
+	if (!rc) {
+		struct ia_message m = IA_MESSAGE(r->app->view, r->arena, N_("interact_appeal_decided_title"),
+						 upheld ? N_("interact_appeal_upheld_body") : N_("interact_appeal_rejected_body"),
+						 MA("id", (long long)e.id));
+		rc = ia_tell_department(r->db, r->arena, e.department, true, "appeal_decided", &m, NULL);
+	}
 	return rc;
 }
 

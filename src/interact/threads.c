@@ -167,10 +167,10 @@ int ia_thread_answer(struct req *r, struct db_sql *q, const char *kind, const st
 int ia_thread_tell(struct req *r, const struct ia_thread *t, const char *kind, const char *title_key,
 		   const char *body_key)
 {
-	return notify_inbox_message(r->db, r->arena, t->enterprise ? t->enterprise : t->person, 0, kind,
-				    IA_WORD(r, "zh", title_key), IA_WORD(r, "en", title_key),
-				    IA_ZH(r, body_key, MA("subject", t->subject), MA("id", (long long)t->id)),
-				    IA_EN(r, body_key, MA("subject", t->subject), MA("id", (long long)t->id)));
+	struct ia_message m = IA_MESSAGE(r->app->view, r->arena, title_key, body_key, MA("subject", t->subject),
+					 MA("id", (long long)t->id));
+	return notify_inbox_message(r->db, r->arena, t->enterprise ? t->enterprise : t->person, 0, kind, m.title_zh,
+				    m.title_en, m.body_zh, m.body_en);
 }
 
 int ia_thread_state(struct req *r, const char *state, const char **out)

@@ -269,13 +269,18 @@ static int read_version(struct req *r, json_t *j, const struct pub_doc *d, int64
 	return 0;
 }
 
+/* The document of the route and the request's JSON body. */
+static int load_with_body(struct req *r, struct pub_doc *d, json_t **j)
+{
+	int rc = pub_load(r, d);
+	return rc ? rc : req_body_object(r, j);
+}
+
 static int api_update(struct req *r)
 {
 	struct pub_doc d;
 	json_t *j;
-	int rc = pub_load(r, &d);
-	if (!rc)
-		rc = req_body_object(r, &j);
+	int rc = load_with_body(r, &d, &j);
 	if (rc)
 		return rc;
 	if (!pub_can_write(r, d.department))
@@ -304,9 +309,7 @@ static int api_act(struct req *r)
 {
 	struct pub_doc d;
 	json_t *j;
-	int rc = pub_load(r, &d);
-	if (!rc)
-		rc = req_body_object(r, &j);
+	int rc = load_with_body(r, &d, &j);
 	if (rc)
 		return rc;
 	const char *note;
