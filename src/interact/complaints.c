@@ -82,7 +82,7 @@ struct complaint {
 static int complaint_get(struct req *r, int64_t id, struct complaint *c)
 {
 	struct db_rows rows;
-	int rc = ia_thread_get(r, &q_get, id, "interact_such_complaint_suggestion", &c->t, &rows);
+	int rc = ia_thread_get(r, &q_get, id, N_("interact_such_complaint_suggestion"), &c->t, &rows);
 	if (rc)
 		return rc;
 	c->kind = db_cell(&rows, 0, IA_THREAD_OWN_COL);
