@@ -13,6 +13,7 @@
 #include "base/err.h"
 #include "base/str.h"
 #include "base/util.h"
+#include "http/handler.h"
 #include "http/msg.h"
 #include "http/write.h"
 #include "identity/identity.h"
@@ -82,11 +83,9 @@ bool ia_text_ok(const char *s, size_t max_chars, bool required)
 
 int64_t ia_param_id(const struct req *r)
 {
-	long v;
-	const char *s = req_param(r, "id");
-	if (!s || str_to_long(str_c(s), 1, 1L << 53, &v))
-		return 0;
-	return v;
+	int64_t id = 0;
+	req_param_id(r, "id", &id);
+	return id;
 }
 
 int32_t ia_today(void)

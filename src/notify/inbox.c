@@ -51,20 +51,6 @@ static int64_t inbox_of(const struct req *r)
 	return owner ? owner : r->who.account;
 }
 
-/* A positive decimal id from the route parameter, or GH_ENOTFOUND. */
-static int param_id(struct req *r, int64_t *out)
-{
-	const char *s = req_param(r, "id");
-	if (!s || *s < '1' || *s > '9' || strlen(s) > 18)
-		return GH_ENOTFOUND;
-	char *end;
-	long long v = strtoll(s, &end, 10);
-	if (*end)
-		return GH_ENOTFOUND;
-	*out = v;
-	return 0;
-}
-
 struct message {
 	int64_t id, application_id, created_at, read_at;
 	const char *number, *kind, *title_zh, *title_en, *body_zh, *body_en;
@@ -109,21 +95,6 @@ static json_t *message_json(struct req *r, const struct message *m)
 	json_object_set_new(j, "number", m->number ? json_string(m->number) : json_null());
 	json_object_set_new(j, "read_at", m->read_at ? json_integer(m->read_at) : json_null());
 	return j;
-}
-
-/* Previous / next links. */
-static json_t *pagination(struct req *r, long page, long per, long total)
-{
-	long pages = (total + per - 1) / per;
-	if (pages <= 1)
-		return json_false();
-	json_t *p = json_object();
-	jset(p, "status", MF(r, "cases_page_page_pages", MA("page", page), MA("pages", pages)));
-	if (page > 1)
-		jset(p, "prev_href", arena_printf(r->arena, "/inbox?page=%ld", page - 1));
-	if (page < pages)
-		jset(p, "next_href", arena_printf(r->arena, "/inbox?page=%ld", page + 1));
-	return p;
 }
 
 /* Splits a body into its lines (the reason comes after a line break). */
@@ -192,7 +163,7 @@ static int inbox_get(struct req *r)
 		jset(ctx, "notice", M(r, "notify_marked_read"));
 	else if (done && strcmp(done, "read_all") == 0)
 		jset(ctx, "notice", M(r, "notify_all_messages_marked_read"));
-	json_object_set_new(ctx, "pagination", pagination(r, page, per, total));
+	json_object_set_new(ctx, "pagination", req_pagination(r, "/inbox?", page, per, total));
 	return resp_page(r, 200, "notify/inbox", ctx);
 }
 
@@ -266,7 +237,7 @@ static int mark(struct req *r, int64_t id)
 static int read_one(struct req *r)
 {
 	int64_t id;
-	int rc = param_id(r, &id);
+	int rc = req_param_id(r, "id", &id);
 	return rc ? rc : mark(r, id);
 }
 

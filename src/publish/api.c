@@ -66,20 +66,10 @@ json_t *pub_doc_json(struct req *r, const struct pub_doc *d, bool full)
 	return o;
 }
 
-int pub_read_id(struct req *r, int64_t *id)
-{
-	const char *s = req_param(r, "id");
-	long v;
-	if (!s || str_to_long(str_c(s), 1, 1L << 53, &v))
-		return GH_ENOTFOUND;
-	*id = v;
-	return 0;
-}
-
 int pub_load(struct req *r, struct pub_doc *d)
 {
 	int64_t id;
-	int rc = pub_read_id(r, &id);
+	int rc = req_param_id(r, "id", &id);
 	if (!rc)
 		rc = pub_get(r->db, r->arena, id, d);
 	if (!rc && !pub_can_see(r, d))
@@ -352,12 +342,9 @@ static int attachment_download(struct req *r)
 	int rc = pub_load(r, &d);
 	if (rc)
 		return rc;
-	const char *s = req_param(r, "aid");
-	long aid;
-	if (!s || str_to_long(str_c(s), 1, 1L << 53, &aid))
-		return GH_ENOTFOUND;
+	int64_t aid;
 	struct pub_attachment at;
-	if ((rc = pub_attachment_get(r->db, r->arena, d.id, aid, &at)))
+	if ((rc = req_param_id(r, "aid", &aid)) || (rc = pub_attachment_get(r->db, r->arena, d.id, aid, &at)))
 		return rc;
 	return attach_send(r, at.sha256, at.mime, at.filename);
 }

@@ -70,21 +70,6 @@ static json_t *doc_card(struct req *r, const struct pub_doc *d, bool staff)
 	return o;
 }
 
-static json_t *pagination(struct req *r, const char *base_q, long page, long per, long total)
-{
-	long pages = (total + per - 1) / per;
-	if (pages <= 1)
-		return json_false();
-	json_t *p = json_object();
-	jset(p, "status", MF(r, "cases_page_page_pages", MA("page", page), MA("pages", pages)));
-	if (page > 1)
-		jset(p, "prev_href", arena_printf(r->arena, "/publish?%spage=%ld", base_q, page - 1));
-	if (page < pages)
-		jset(p, "next_href", arena_printf(r->arena, "/publish?%spage=%ld", base_q, page + 1));
-	json_object_set_new(p, "pages", json_array());
-	return p;
-}
-
 static int page_list(struct req *r)
 {
 	struct pub_filter f = { .public_only = true };
@@ -118,7 +103,7 @@ static int page_list(struct req *r)
 		sb_add_urlenc(&q, f.department, strlen(f.department));
 		sb_addch(&q, '&');
 	}
-	json_object_set_new(ctx, "pagination", pagination(r, q.buf, page, per, total));
+	json_object_set_new(ctx, "pagination", req_pagination(r, arena_printf(r->arena, "/publish?%s", q.buf ? q.buf : ""), page, per, total));
 	sb_release(&q);
 	jset(ctx, "count", MF(r, "publish_total_documents", MA("total", total)));
 	return resp_page(r, 200, "publish/list", ctx);

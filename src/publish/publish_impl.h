@@ -110,10 +110,9 @@ int pub_change_update(struct req *r, struct pub_change *c);
 int pub_change_act(struct req *r, struct pub_change *c);
 int pub_change_upload(struct req *r, const struct pub_doc *d, struct pub_change *c);
 
-/* The route's document id (GH_ENOTFOUND when malformed); the document of the route if r may
- * see it (GH_ENOTFOUND otherwise: unpublished documents are not revealed); a list's filters
- * from the query (GH_EINVAL with a detail). For the pages and the API. */
-int pub_read_id(struct req *r, int64_t *id);
+/* The document of the route if r may see it (GH_ENOTFOUND otherwise, or for a malformed id:
+ * unpublished documents are not revealed); a list's filters from the query (GH_EINVAL with a
+ * detail). For the pages and the API. */
 int pub_load(struct req *r, struct pub_doc *d);
 int pub_read_filter(struct req *r, struct pub_filter *f, long *page, long *per);
 

@@ -72,6 +72,22 @@ describe('marking messages read', () => {
     assert.equal(r.json.marked, 0);
   });
 
+  test('a long inbox pages by 20, with links to the pages before and after', async () => {
+    const total = async () => (await bearer(`${base}/api/v1/me/inbox?per_page=1`, tok.civ)).json.total;
+    while (await total() <= 20) await newMessage();
+    const n = await total();
+    const staff = await pageLogin(base, DEMO.staffB.phone);
+    const links = (html) => Object.fromEntries([...html.matchAll(/<a href="([^"]*)" rel="(prev|next)"/g)]
+      .map((m) => [m[2], m[1].replaceAll('&#61;', '=').replaceAll('&amp;', '&')]));
+    const first = await staff.get('/inbox');
+    assert.equal(first.status, 200);
+    assert.deepEqual(links(first.body), { next: '/inbox?page=2' }, 'page 1 links to page 2 only');
+    const last = Math.ceil(n / 20);
+    const end = await staff.get(`/inbox?page=${last}`);
+    assert.equal(end.status, 200);
+    assert.deepEqual(links(end.body), { prev: `/inbox?page=${last - 1}` }, 'the last page links back only');
+  });
+
   test('the page forms go back to the page they came from, and need the form token', async () => {
     const m = await newMessage();
     const staff = await pageLogin(base, DEMO.staffB.phone);
