@@ -6,6 +6,7 @@
 #include "base/calendar.h"
 #include "base/err.h"
 #include "base/str.h"
+#include "http/multipart.h"
 #include "http/server.h"
 
 int req_json_content(struct req *r)
@@ -74,4 +75,18 @@ json_t *req_pagination(struct req *r, const char *base, long page, long per, lon
 	if (page < pages)
 		jset(p, "next_href", arena_printf(r->arena, "%spage=%ld", base, page + 1));
 	return p;
+}
+
+int req_form_part(struct req *r, const char *name, const struct multipart_part **out)
+{
+	const struct multipart *mp;
+	const char *why = NULL;
+	int rc = req_multipart(r, &mp, &why);
+	if (rc) {
+		if (why)
+			req_error_detail(r, "%s", why);
+		return rc;
+	}
+	*out = multipart_get(mp, name);
+	return 0;
 }

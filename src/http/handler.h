@@ -14,7 +14,9 @@
  *   digits alone; GH_ENOTFOUND otherwise (a malformed id names nothing).
  * - req_pagination(r, base, page, per, total): a list's previous / next links for the
  *   templates' pagination partials ({status, prev_href, next_href}, hrefs base + "page=N";
- *   base ends in "?" or "&"), or false when it fits on one page. */
+ *   base ends in "?" or "&"), or false when it fits on one page.
+ * - req_form_part(r, name, &part): the part name of a multipart/form-data body (NULL when
+ *   there is none); a GH_E code with a detail for the client when the body is not one. */
 #ifndef GH_HANDLER_H
 #define GH_HANDLER_H
 #include <stdbool.h>
@@ -46,5 +48,7 @@ int req_body_object(struct req *r, json_t **out);
 int req_json_content(struct req *r);
 int req_param_id(const struct req *r, const char *name, int64_t *out);
 json_t *req_pagination(struct req *r, const char *base, long page, long per, long total);
+struct multipart_part;
+int req_form_part(struct req *r, const char *name, const struct multipart_part **out);
 
 #endif

@@ -109,15 +109,9 @@ int pub_change_upload(struct req *r, const struct pub_doc *d, struct pub_change 
 		req_error_detail(r, "%s", M(r, "publish_err_not_draft"));
 		return GH_ECONFLICT;
 	}
-	const struct multipart *mp;
-	const char *why = NULL;
-	int rc = req_multipart(r, &mp, &why);
-	if (rc) {
-		if (why)
-			req_error_detail(r, "%s", why);
+	int rc = req_form_part(r, "file", &c->file);
+	if (rc)
 		return rc;
-	}
-	c->file = multipart_get(mp, "file");
 	if (!c->file || !c->file->filename || !c->file->len) {
 		req_error_detail(r, "%s", M(r, "publish_err_file"));
 		return GH_EINVAL;
