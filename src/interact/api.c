@@ -138,13 +138,13 @@ static int eval_reply(struct req *r, int rc, int64_t id, int status)
 	return rc ? rc : resp_json(r, status, ia_eval_detail_json(r, &e));
 }
 
-static int eval_created(struct req *r, int rc, int64_t id, void *ctx)
+static int eval_created(struct req *r, int rc, int64_t id, const void *ctx)
 {
 	(void)ctx;
 	return eval_reply(r, rc, id, 201);
 }
 
-static int eval_changed(struct req *r, int rc, int64_t id, void *ctx)
+static int eval_changed(struct req *r, int rc, int64_t id, const void *ctx)
 {
 	(void)ctx;
 	return eval_reply(r, rc, id, 200);
@@ -255,7 +255,7 @@ static int api_appeals(struct req *r)
 }
 
 /* The decided appeal as the list shows it. */
-static int decided(struct req *r, int rc, int64_t id, void *ctx)
+static int decided(struct req *r, int rc, int64_t id, const void *ctx)
 {
 	(void)ctx;
 	json_t *arr;
@@ -309,25 +309,25 @@ static int thread_reply(struct req *r, int rc, int64_t id, int status,
 	return rc ? rc : resp_json(r, status, j);
 }
 
-static int consult_created(struct req *r, int rc, int64_t id, void *ctx)
+static int consult_created(struct req *r, int rc, int64_t id, const void *ctx)
 {
 	(void)ctx;
 	return thread_reply(r, rc, id, 201, ia_consult_json);
 }
 
-static int consult_changed(struct req *r, int rc, int64_t id, void *ctx)
+static int consult_changed(struct req *r, int rc, int64_t id, const void *ctx)
 {
 	(void)ctx;
 	return thread_reply(r, rc, id, 200, ia_consult_json);
 }
 
-static int complaint_created(struct req *r, int rc, int64_t id, void *ctx)
+static int complaint_created(struct req *r, int rc, int64_t id, const void *ctx)
 {
 	(void)ctx;
 	return thread_reply(r, rc, id, 201, ia_complaint_json);
 }
 
-static int complaint_changed(struct req *r, int rc, int64_t id, void *ctx)
+static int complaint_changed(struct req *r, int rc, int64_t id, const void *ctx)
 {
 	(void)ctx;
 	return thread_reply(r, rc, id, 200, ia_complaint_json);

@@ -27,7 +27,7 @@
 
 /* ---- the one write path ------------------------------------------------------------------ */
 
-void *ia_write_args(struct req *r, size_t size, ia_answer answer, void *ctx)
+void *ia_write_args(struct req *r, size_t size, ia_answer answer, const void *ctx)
 {
 	struct ia_write *x = arena_zalloc(r->arena, size);
 	x->answer = answer;

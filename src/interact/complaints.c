@@ -67,7 +67,7 @@ static int create_write(struct req *r, struct ia_write *x)
 	return rc;
 }
 
-int ia_complaint_create(struct req *r, const struct ia_thread_in *in, ia_answer answer, void *ctx)
+int ia_complaint_create(struct req *r, const struct ia_thread_in *in, ia_answer answer, const void *ctx)
 {
 	return ia_thread_submit(r, in, answer, ctx, create_write);
 }
@@ -148,7 +148,7 @@ static int answer_write(struct req *r, struct ia_write *x)
 			      N_("interact_complaint_answered_body"));
 }
 
-int ia_complaint_answer(struct req *r, int64_t id, const char *text, ia_answer answer, void *ctx)
+int ia_complaint_answer(struct req *r, int64_t id, const char *text, ia_answer answer, const void *ctx)
 {
 	struct answer_args *a = ia_write_args(r, sizeof(*a), answer, ctx);
 	a->x.id = id;

@@ -70,7 +70,7 @@ static int create_write(struct req *r, struct ia_write *x)
 	return rc;
 }
 
-int ia_consult_create(struct req *r, const struct ia_thread_in *in, ia_answer answer, void *ctx)
+int ia_consult_create(struct req *r, const struct ia_thread_in *in, ia_answer answer, const void *ctx)
 {
 	return ia_thread_submit(r, in, answer, ctx, create_write);
 }
@@ -198,7 +198,7 @@ static int publish_write(struct req *r, struct ia_write *x)
 }
 
 static int answer_submit(struct req *r, int64_t id, const char *text, bool publish, const char *pq, const char *pa,
-			 ia_answer answer, void *ctx, int (*fn)(struct req *, struct ia_write *))
+			 ia_answer answer, const void *ctx, int (*fn)(struct req *, struct ia_write *))
 {
 	struct answer_args *a = ia_write_args(r, sizeof(*a), answer, ctx);
 	a->x.id = id;
@@ -210,13 +210,13 @@ static int answer_submit(struct req *r, int64_t id, const char *text, bool publi
 }
 
 int ia_consult_answer(struct req *r, int64_t id, const char *text, bool publish, const char *pq, const char *pa,
-		      ia_answer answer, void *ctx)
+		      ia_answer answer, const void *ctx)
 {
 	return answer_submit(r, id, text, publish, pq, pa, answer, ctx, answer_write);
 }
 
 int ia_consult_publish(struct req *r, int64_t id, bool publish, const char *pq, const char *pa, ia_answer answer,
-		       void *ctx)
+		       const void *ctx)
 {
 	return answer_submit(r, id, NULL, publish, pq, pa, answer, ctx, publish_write);
 }

@@ -434,7 +434,7 @@ static int rate_write(struct req *r, struct ia_write *x)
 	return rc;
 }
 
-int ia_rate(struct req *r, const char *kind, const char *ref, const struct ia_rating *in, ia_answer answer, void *ctx)
+int ia_rate(struct req *r, const char *kind, const char *ref, const struct ia_rating *in, ia_answer answer, const void *ctx)
 {
 	struct rate_args *a = ia_write_args(r, sizeof(*a), answer, ctx);
 	a->kind = kind;

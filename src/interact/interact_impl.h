@@ -51,17 +51,17 @@ static inline void ia_set(json_t *o, const char *k, const char *v)
  * see what they guard); answer(r, rc, id, ctx) then runs on the request's loop after the
  * COMMIT, with rc the change's result (its detail in r->error_detail) and id the subject it
  * made or changed. The notifier is nudged after every committed change. */
-typedef int (*ia_answer)(struct req *r, int rc, int64_t id, void *ctx);
+typedef int (*ia_answer)(struct req *r, int rc, int64_t id, const void *ctx);
 
 /* The head of every change's inputs (the first member of each operation's own struct). */
 struct ia_write {
 	int (*fn)(struct req *w, struct ia_write *x); /* the change, on the writer */
 	ia_answer answer;
-	void *ctx;
+	const void *ctx;
 	int64_t id; /* the subject: set by fn (perhaps more than once; the last run counts) */
 };
 /* size bytes of zeroed inputs in r's arena, headed by a struct ia_write with answer and ctx. */
-void *ia_write_args(struct req *r, size_t size, ia_answer answer, void *ctx);
+void *ia_write_args(struct req *r, size_t size, ia_answer answer, const void *ctx);
 /* Queues x->fn = fn on the writer; see above. */
 int ia_write(struct req *r, struct ia_write *x, int (*fn)(struct req *w, struct ia_write *x));
 
@@ -122,7 +122,7 @@ struct ia_eval {
  * for a walk-in application (channel counter); it is finished or answered (GH_ECONFLICT);
  * not rated yet (GH_ECONFLICT). A bad review opens the rectification task. *id gets the
  * evaluation. */
-int ia_rate(struct req *r, const char *kind, const char *ref, const struct ia_rating *in, ia_answer answer, void *ctx);
+int ia_rate(struct req *r, const char *kind, const char *ref, const struct ia_rating *in, ia_answer answer, const void *ctx);
 /* The checks of ia_rate alone (nothing written): 0 when the caller may rate the case now;
  * GH_ENOTFOUND, GH_ECONFLICT (not ended or answered yet, or rated already), GH_EFORBIDDEN
  * with a detail otherwise. For the rating form. */
@@ -205,14 +205,14 @@ json_t *ia_rect_json(struct req *r, const struct ia_rect *t);
  * (notes = the text to the citizen) by staff of the department; "rate" (level 1..3) by the
  * rater. GH_EFORBIDDEN / GH_ECONFLICT (wrong order) / GH_EVALIDATION with details. */
 int ia_rect_step(struct req *r, int64_t evaluation_id, const char *step, const char *method, const char *notes,
-		 int64_t when, int level, ia_answer answer, void *ctx);
+		 int64_t when, int level, ia_answer answer, const void *ctx);
 /* Tasks of a department (NULL: all, for administrators) in state (NULL: not closed). */
 int ia_rect_list(struct req *r, const char *department, const char *state, json_t **out);
 /* Appeal by a head of the department (reason); decision by an administrator ("upheld" or
  * "rejected", note). */
-int ia_appeal_file(struct req *r, int64_t evaluation_id, const char *reason, ia_answer answer, void *ctx);
+int ia_appeal_file(struct req *r, int64_t evaluation_id, const char *reason, ia_answer answer, const void *ctx);
 int ia_appeal_decide(struct req *r, int64_t appeal_id, const char *decision, const char *note, ia_answer answer,
-		     void *ctx);
+		     const void *ctx);
 int ia_appeal_list(struct req *r, const char *state, json_t **out);
 
 /* ---- threads.c: what consultations and complaints share --------------------------------- */
@@ -255,7 +255,7 @@ struct ia_thread_args {
 	struct ia_write x;
 	struct ia_thread_in in;
 };
-int ia_thread_submit(struct req *r, const struct ia_thread_in *in, ia_answer answer, void *ctx,
+int ia_thread_submit(struct req *r, const struct ia_thread_in *in, ia_answer answer, const void *ctx,
 		     int (*fn)(struct req *w, struct ia_write *x));
 /* The checks of a new thread, on the writer: subject, text and channel (GH_EVALIDATION /
  * GH_EINVAL with a detail), the department (the item's when an item is named), the person's
@@ -286,23 +286,23 @@ int ia_thread_state(struct req *r, const char *state, const char **out);
 json_t *ia_thread_item(struct req *r, const struct db_rows *rows, size_t i, const char *base);
 
 /* ---- consult.c ------------------------------------------------------------------------ */
-int ia_consult_create(struct req *r, const struct ia_thread_in *in, ia_answer answer, void *ctx);
+int ia_consult_create(struct req *r, const struct ia_thread_in *in, ia_answer answer, const void *ctx);
 /* The consultation if the caller may see it (asker, staff of its department, administrators). */
 int ia_consult_json(struct req *r, int64_t id, json_t **out);
 /* Staff of the department answer (once); publish (only with the asker's consent) puts the
  * public version (both texts required, staff remove personal data) into the item's FAQ. */
 int ia_consult_answer(struct req *r, int64_t id, const char *text, bool publish, const char *pub_q, const char *pub_a,
-		      ia_answer answer, void *ctx);
+		      ia_answer answer, const void *ctx);
 int ia_consult_publish(struct req *r, int64_t id, bool publish, const char *pub_q, const char *pub_a, ia_answer answer,
-		       void *ctx);
+		       const void *ctx);
 /* mine: the caller's; otherwise the department's (state NULL = all). */
 int ia_consult_list(struct req *r, bool mine, const char *state, json_t **out);
 
 /* ---- complaints.c --------------------------------------------------------------------- */
 
-int ia_complaint_create(struct req *r, const struct ia_thread_in *in, ia_answer answer, void *ctx);
+int ia_complaint_create(struct req *r, const struct ia_thread_in *in, ia_answer answer, const void *ctx);
 int ia_complaint_json(struct req *r, int64_t id, json_t **out);
-int ia_complaint_answer(struct req *r, int64_t id, const char *text, ia_answer answer, void *ctx);
+int ia_complaint_answer(struct req *r, int64_t id, const char *text, ia_answer answer, const void *ctx);
 /* mine: the caller's; staff: the department's; administrators: those escalated to them. */
 int ia_complaint_list(struct req *r, bool mine, const char *state, json_t **out);
 

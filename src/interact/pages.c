@@ -168,7 +168,7 @@ static int rate_get(struct req *r)
 }
 
 /* The rating made (ctx: what was typed, for the form again). */
-static int rated(struct req *r, int rc, int64_t id, void *ctx)
+static int rated(struct req *r, int rc, int64_t id, const void *ctx)
 {
 	if (rc == GH_ENOTFOUND || unavailable(rc))
 		return rc;
@@ -273,7 +273,7 @@ static int64_t parse_local_time(const char *s)
 }
 
 /* A change of evaluation id (ctx: the ?done= word). */
-static int evaluation_changed(struct req *r, int rc, int64_t id, void *ctx)
+static int evaluation_changed(struct req *r, int rc, int64_t id, const void *ctx)
 {
 	if (rc == GH_ENOTFOUND || unavailable(rc))
 		return rc;
@@ -299,7 +299,7 @@ static int rect_post(struct req *r)
 	if (when < 0)
 		return evaluation_render(r, id, 422, M(r, "interact_time_visit_valid"));
 	return ia_rect_step(r, id, step, field(&f, "method"), field(&f, "notes"), when, (int)level, evaluation_changed,
-			    (void *)step);
+			    step);
 }
 
 static int appeal_post(struct req *r)
@@ -354,7 +354,7 @@ static int appeals_page(struct req *r)
 	return appeals_render(r, 200, NULL);
 }
 
-static int decided(struct req *r, int rc, int64_t id, void *ctx)
+static int decided(struct req *r, int rc, int64_t id, const void *ctx)
 {
 	(void)id, (void)ctx;
 	if (unavailable(rc))
@@ -464,7 +464,7 @@ static int thread_new_get(struct req *r)
 }
 
 /* A new consultation or complaint (ctx: what was typed, for the form again). */
-static int thread_sent(struct req *r, int rc, int64_t id, void *ctx)
+static int thread_sent(struct req *r, int rc, int64_t id, const void *ctx)
 {
 	if (unavailable(rc))
 		return rc;
@@ -517,7 +517,7 @@ static int thread_page(struct req *r)
 }
 
 /* A change of the consultation or complaint of the page (ctx: the ?done= word). */
-static int thread_changed(struct req *r, int rc, int64_t id, void *ctx)
+static int thread_changed(struct req *r, int rc, int64_t id, const void *ctx)
 {
 	if (rc == GH_ENOTFOUND || unavailable(rc))
 		return rc;

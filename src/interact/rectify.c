@@ -224,7 +224,7 @@ static int step_write(struct req *r, struct ia_write *x)
 }
 
 int ia_rect_step(struct req *r, int64_t evaluation_id, const char *step, const char *method, const char *notes,
-		 int64_t when, int level, ia_answer answer, void *ctx)
+		 int64_t when, int level, ia_answer answer, const void *ctx)
 {
 	struct step_args *a = ia_write_args(r, sizeof(*a), answer, ctx);
 	a->x.id = evaluation_id;
@@ -339,7 +339,7 @@ static int appeal_write(struct req *r, struct ia_write *x)
 	return rc;
 }
 
-int ia_appeal_file(struct req *r, int64_t evaluation_id, const char *reason, ia_answer answer, void *ctx)
+int ia_appeal_file(struct req *r, int64_t evaluation_id, const char *reason, ia_answer answer, const void *ctx)
 {
 	struct appeal_args *a = ia_write_args(r, sizeof(*a), answer, ctx);
 	a->x.id = evaluation_id;
@@ -426,7 +426,7 @@ static int decide_write(struct req *r, struct ia_write *x)
 }
 
 int ia_appeal_decide(struct req *r, int64_t appeal_id, const char *decision, const char *note, ia_answer answer,
-		     void *ctx)
+		     const void *ctx)
 {
 	struct decide_args *a = ia_write_args(r, sizeof(*a), answer, ctx);
 	a->x.id = appeal_id;

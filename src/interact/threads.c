@@ -69,7 +69,7 @@ static int texts(struct req *r, const struct ia_thread_in *in)
 	return 0;
 }
 
-int ia_thread_submit(struct req *r, const struct ia_thread_in *in, ia_answer answer, void *ctx,
+int ia_thread_submit(struct req *r, const struct ia_thread_in *in, ia_answer answer, const void *ctx,
 		     int (*fn)(struct req *w, struct ia_write *x))
 {
 	struct ia_thread_args *a = ia_write_args(r, sizeof(*a), answer, ctx);
