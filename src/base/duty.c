@@ -1,10 +1,12 @@
 #include "base/duty.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <time.h>
 
+#include "base/err.h"
 #include "base/log.h"
 #include "base/util.h"
 
@@ -207,4 +209,30 @@ void duty_stop(struct duty *d)
 	}
 	pthread_mutex_unlock(&shared_mu);
 	free(d);
+}
+
+int duty_run_start(struct duty_run *run, const char *name, duty_pass pass, struct app *app, struct db *db, int period_s,
+		   char *err, size_t errlen)
+{
+	if (run->duty)
+		return 0;
+	if (!db) {
+		snprintf(err, errlen, "%s: the duties' database connection is not open", name);
+		return GH_EINTERNAL;
+	}
+	run->app = app;
+	run->db = db;
+	if (!(run->duty = duty_start(name, pass, run, period_s))) {
+		run->app = NULL;
+		run->db = NULL;
+		snprintf(err, errlen, "%s: cannot start the duties thread", name);
+		return GH_EINTERNAL;
+	}
+	return 0;
+}
+
+void duty_run_stop(struct duty_run *run)
+{
+	duty_stop(run->duty);
+	*run = (struct duty_run){ 0 };
 }

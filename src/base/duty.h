@@ -15,6 +15,7 @@
 #ifndef GH_DUTY_H
 #define GH_DUTY_H
 #include <stdbool.h>
+#include <stddef.h>
 
 struct duty;
 
@@ -31,5 +32,20 @@ void duty_nudge(struct duty *d);
 /* Removes the duty (waiting for its pass in progress) and frees d (may be NULL); stops and
  * joins the thread when no duty is left on it. Not from a pass. */
 void duty_stop(struct duty *d);
+
+/* A domain's periodic duty on the duties thread, with what its passes read: the app and the
+ * duties' shared database connection (the app's duty_db). The pass gets the struct as its
+ * arg. Started once (a second start is 0); stopped any number of times. */
+struct app;
+struct db;
+struct duty_run {
+	struct duty *duty;
+	struct app *app;
+	struct db *db;
+};
+/* 0, or GH_EINTERNAL with "<name>: why" in err when db is NULL or the thread cannot start. */
+int duty_run_start(struct duty_run *run, const char *name, duty_pass pass, struct app *app, struct db *db, int period_s,
+		   char *err, size_t errlen);
+void duty_run_stop(struct duty_run *run);
 
 #endif

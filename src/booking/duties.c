@@ -195,17 +195,15 @@ out:
 
 /* ---- the thread and the command ------------------------------------------------------------- */
 
-static struct duty *duty;
-static struct db *duty_db;
-static struct app *duty_app;
+static struct duty_run run;
 
 static int pass(void *arg, bool *more)
 {
-	(void)arg;
+	struct duty_run *d = arg;
 	struct booking_pass p;
-	int rc = booking_duties_run(duty_app, duty_db, (int64_t)time(NULL), &p);
+	int rc = booking_duties_run(d->app, d->db, (int64_t)time(NULL), &p);
 	if (rc)
-		log_debug("booking: duties pass failed: %s", db_last_error(duty_db));
+		log_debug("booking: duties pass failed: %s", db_last_error(d->db));
 	else if (p.lapsed || p.missed || p.reminded || p.expired)
 		log_info("booking: %d hold(s) lapsed, %d no-show(s) (%d paused), %d reminder(s), %d ticket(s) expired", p.lapsed,
 			 p.missed, p.paused, p.reminded, p.expired);
@@ -215,28 +213,12 @@ static int pass(void *arg, bool *more)
 
 int booking_start(struct app *app, char *err, size_t errlen)
 {
-	if (duty)
-		return 0;
-	if (!app->duty_db) {
-		snprintf(err, errlen, "booking: the duties' database connection is not open");
-		return GH_EINTERNAL;
-	}
-	duty_db = app->duty_db;
-	duty_app = app;
-	if (!(duty = duty_start("booking", pass, NULL, PERIOD_S))) {
-		duty_db = NULL;
-		snprintf(err, errlen, "booking: cannot start the duties thread");
-		return GH_EINTERNAL;
-	}
-	return 0;
+	return duty_run_start(&run, "booking", pass, app, app->duty_db, PERIOD_S, err, errlen);
 }
 
 void booking_stop(void)
 {
-	duty_stop(duty);
-	duty = NULL;
-	duty_db = NULL;
-	duty_app = NULL;
+	duty_run_stop(&run);
 }
 
 /* "YYYY-MM-DDTHH:MM" (China Standard Time) or "YYYY-MM-DD" (its 00:00) as Unix seconds. */

@@ -5,6 +5,8 @@
 
 #include "base/calendar.h"
 #include "base/err.h"
+#include "base/str.h"
+#include "http/multipart.h"
 #include "http/server.h"
 
 int req_json_content(struct req *r)
@@ -49,4 +51,42 @@ const char *req_when_iso(struct req *r, int64_t t)
 	char *s = arena_printf(r->arena, "%s+08:00", w);
 	s[10] = 'T';
 	return s;
+}
+
+int req_param_id(const struct req *r, const char *name, int64_t *out)
+{
+	const char *s = req_param(r, name);
+	long v;
+	if (!s || *s < '1' || *s > '9' || str_to_long(str_c(s), 1, 1L << 53, &v))
+		return GH_ENOTFOUND;
+	*out = v;
+	return 0;
+}
+
+json_t *req_pagination(struct req *r, const char *base, long page, long per, long total)
+{
+	long pages = (total + per - 1) / per;
+	if (pages <= 1)
+		return json_false();
+	json_t *p = json_object();
+	jset(p, "status", MF(r, "cases_page_page_pages", MA("page", page), MA("pages", pages)));
+	if (page > 1)
+		jset(p, "prev_href", arena_printf(r->arena, "%spage=%ld", base, page - 1));
+	if (page < pages)
+		jset(p, "next_href", arena_printf(r->arena, "%spage=%ld", base, page + 1));
+	return p;
+}
+
+int req_form_part(struct req *r, const char *name, const struct multipart_part **out)
+{
+	const struct multipart *mp;
+	const char *why = NULL;
+	int rc = req_multipart(r, &mp, &why);
+	if (rc) {
+		if (why)
+			req_error_detail(r, "%s", why);
+		return rc;
+	}
+	*out = multipart_get(mp, name);
+	return 0;
 }

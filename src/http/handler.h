@@ -9,7 +9,14 @@
  *   "2026-03-01T14:05+08:00", in the request's arena; NULL for 0 (never) or an impossible t.
  * - req_body_object(r, &o): the request body as a JSON object (owned by the request's arena):
  *   GH_EUNSUPPORTED unless Content-Type is application/json, GH_EINVAL when the body is not one
- *   JSON object (duplicate keys refused), each with a detail for the client. */
+ *   JSON object (duplicate keys refused), each with a detail for the client.
+ * - req_param_id(r, name, &id): the route parameter name as a row id, 1 .. 2^53 in decimal
+ *   digits alone; GH_ENOTFOUND otherwise (a malformed id names nothing).
+ * - req_pagination(r, base, page, per, total): a list's previous / next links for the
+ *   templates' pagination partials ({status, prev_href, next_href}, hrefs base + "page=N";
+ *   base ends in "?" or "&"), or false when it fits on one page.
+ * - req_form_part(r, name, &part): the part name of a multipart/form-data body (NULL when
+ *   there is none); a GH_E code with a detail for the client when the body is not one. */
 #ifndef GH_HANDLER_H
 #define GH_HANDLER_H
 #include <stdbool.h>
@@ -39,5 +46,9 @@ int req_body_object(struct req *r, json_t **out);
 /* 0 when the request's Content-Type is application/json, else GH_EUNSUPPORTED with a detail
  * (for handlers that parse the JSON body themselves). */
 int req_json_content(struct req *r);
+int req_param_id(const struct req *r, const char *name, int64_t *out);
+json_t *req_pagination(struct req *r, const char *base, long page, long per, long total);
+struct multipart_part;
+int req_form_part(struct req *r, const char *name, const struct multipart_part **out);
 
 #endif

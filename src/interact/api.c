@@ -62,15 +62,6 @@ static int member_bool(struct req *r, json_t *o, const char *key, bool *out)
 	return 0;
 }
 
-static int64_t param_id(struct req *r)
-{
-	long v;
-	const char *s = req_param(r, "id");
-	if (!s || str_to_long(str_c(s), 1, 1L << 53, &v))
-		return 0;
-	return v;
-}
-
 static int error_why(struct req *r, int rc, const char *why)
 {
 	if (why)
@@ -138,6 +129,27 @@ json_t *ia_eval_detail_json(struct req *r, const struct ia_eval *e)
 	return j;
 }
 
+/* The evaluation a change made (201) or changed (200), with what the caller may do next. */
+static int eval_reply(struct req *r, int rc, int64_t id, int status)
+{
+	struct ia_eval e;
+	if (!rc)
+		rc = ia_eval_get(r->db, r->arena, id, &e);
+	return rc ? rc : resp_json(r, status, ia_eval_detail_json(r, &e));
+}
+
+static int eval_created(struct req *r, int rc, int64_t id, const void *ctx)
+{
+	(void)ctx;
+	return eval_reply(r, rc, id, 201);
+}
+
+static int eval_changed(struct req *r, int rc, int64_t id, const void *ctx)
+{
+	(void)ctx;
+	return eval_reply(r, rc, id, 200);
+}
+
 static int api_rate(struct req *r)
 {
 	json_t *in;
@@ -163,13 +175,7 @@ static int api_rate(struct req *r)
 	struct ia_rating rating;
 	if ((rc = ia_rating_parse(r->arena, text, len, &rating, &why)))
 		return error_why(r, rc, why);
-	int64_t id;
-	if ((rc = ia_rate(r, subject, ref, &rating, &id)))
-		return rc;
-	struct ia_eval e;
-	if ((rc = ia_eval_get(r->db, r->arena, id, &e)))
-		return rc;
-	return resp_json(r, 201, ia_eval_detail_json(r, &e));
+	return ia_rate(r, subject, ref, &rating, eval_created, NULL);
 }
 
 static int api_my_evaluations(struct req *r)
@@ -188,7 +194,7 @@ static int api_my_evaluations(struct req *r)
 static int api_evaluation(struct req *r)
 {
 	struct ia_eval e;
-	int rc = ia_eval_load_visible(r, param_id(r), &e);
+	int rc = ia_eval_load_visible(r, ia_param_id(r), &e);
 	if (rc)
 		return rc;
 	return resp_json(r, 200, ia_eval_detail_json(r, &e));
@@ -216,13 +222,7 @@ static int api_rect_step(struct req *r)
 	const char *step = req_param(r, "step");
 	if (strcmp(step, "visit") && strcmp(step, "rectify") && strcmp(step, "feedback") && strcmp(step, "rate"))
 		return GH_ENOTFOUND;
-	int64_t id = param_id(r);
-	if ((rc = ia_rect_step(r, id, step, method, notes, (int64_t)when, (int)level)))
-		return rc;
-	struct ia_eval e;
-	if ((rc = ia_eval_get(r->db, r->arena, id, &e)))
-		return rc;
-	return resp_json(r, 200, ia_eval_detail_json(r, &e));
+	return ia_rect_step(r, ia_param_id(r), step, method, notes, (int64_t)when, (int)level, eval_changed, NULL);
 }
 
 static int api_appeal(struct req *r)
@@ -232,14 +232,7 @@ static int api_appeal(struct req *r)
 	int rc = body_object(r, &in, NULL, NULL);
 	if (!rc)
 		rc = member_str(r, in, "reason", &reason);
-	if (!rc)
-		rc = ia_appeal_file(r, param_id(r), reason);
-	if (rc)
-		return rc;
-	struct ia_eval e;
-	if ((rc = ia_eval_get(r->db, r->arena, param_id(r), &e)))
-		return rc;
-	return resp_json(r, 201, ia_eval_detail_json(r, &e));
+	return rc ? rc : ia_appeal_file(r, ia_param_id(r), reason, eval_created, NULL);
 }
 
 static int api_rectifications(struct req *r)
@@ -261,6 +254,25 @@ static int api_appeals(struct req *r)
 	return resp_json(r, 200, json_pack("{s:o}", "items", arr));
 }
 
+/* The decided appeal as the list shows it. */
+static int decided(struct req *r, int rc, int64_t id, const void *ctx)
+{
+	(void)ctx;
+	json_t *arr;
+	if (rc || (rc = ia_appeal_list(r, "", &arr)))
+		return rc;
+	size_t i;
+	json_t *x;
+	json_array_foreach(arr, i, x) {
+		if (json_integer_value(json_object_get(x, "id")) == (json_int_t)id) {
+			json_t *one = json_incref(x);
+			json_decref(arr);
+			return resp_json(r, 200, one);
+		}
+	}
+	return resp_json(r, 200, arr);
+}
+
 static int api_decide(struct req *r)
 {
 	json_t *in;
@@ -270,23 +282,7 @@ static int api_decide(struct req *r)
 		rc = member_str(r, in, "decision", &decision);
 	if (!rc)
 		rc = member_str(r, in, "note", &note);
-	if (!rc)
-		rc = ia_appeal_decide(r, param_id(r), decision, note);
-	if (rc)
-		return rc;
-	json_t *arr;
-	if ((rc = ia_appeal_list(r, "", &arr)))
-		return rc;
-	size_t i;
-	json_t *x;
-	json_array_foreach(arr, i, x) {
-		if (json_integer_value(json_object_get(x, "id")) == (json_int_t)param_id(r)) {
-			json_t *one = json_incref(x);
-			json_decref(arr);
-			return resp_json(r, 200, one);
-		}
-	}
-	return resp_json(r, 200, arr);
+	return rc ? rc : ia_appeal_decide(r, ia_param_id(r), decision, note, decided, NULL);
 }
 
 /* ---- consultations and complaints -------------------------------------------------------- */
@@ -303,19 +299,48 @@ static int read_thread(struct req *r, json_t *in, struct ia_thread_in *t, const 
 	return 0;
 }
 
+/* The consultation or complaint a change made (201) or changed (200), as the caller sees it. */
+static int thread_reply(struct req *r, int rc, int64_t id, int status,
+			int (*get)(struct req *r, int64_t id, json_t **out))
+{
+	json_t *j;
+	if (!rc)
+		rc = get(r, id, &j);
+	return rc ? rc : resp_json(r, status, j);
+}
+
+static int consult_created(struct req *r, int rc, int64_t id, const void *ctx)
+{
+	(void)ctx;
+	return thread_reply(r, rc, id, 201, ia_consult_json);
+}
+
+static int consult_changed(struct req *r, int rc, int64_t id, const void *ctx)
+{
+	(void)ctx;
+	return thread_reply(r, rc, id, 200, ia_consult_json);
+}
+
+static int complaint_created(struct req *r, int rc, int64_t id, const void *ctx)
+{
+	(void)ctx;
+	return thread_reply(r, rc, id, 201, ia_complaint_json);
+}
+
+static int complaint_changed(struct req *r, int rc, int64_t id, const void *ctx)
+{
+	(void)ctx;
+	return thread_reply(r, rc, id, 200, ia_complaint_json);
+}
+
 static int api_consult_new(struct req *r)
 {
-	json_t *in, *j;
+	json_t *in;
 	struct ia_thread_in t;
-	int64_t id;
 	int rc = body_object(r, &in, NULL, NULL);
 	if (!rc)
 		rc = read_thread(r, in, &t, "question");
-	if (!rc)
-		rc = ia_consult_create(r, &t, &id);
-	if (!rc)
-		rc = ia_consult_json(r, id, &j);
-	return rc ? rc : resp_json(r, 201, j);
+	return rc ? rc : ia_consult_create(r, &t, consult_created, NULL);
 }
 
 static int list_reply(struct req *r, int rc, json_t *arr)
@@ -340,36 +365,32 @@ static int api_staff_consults(struct req *r)
 static int api_consult(struct req *r)
 {
 	json_t *j;
-	int rc = ia_consult_json(r, param_id(r), &j);
+	int rc = ia_consult_json(r, ia_param_id(r), &j);
 	return rc ? rc : resp_json(r, 200, j);
 }
 
 static int api_consult_answer(struct req *r)
 {
-	json_t *in, *j;
+	json_t *in;
 	const char *answer, *pq, *pa;
 	bool publish;
 	int rc = body_object(r, &in, NULL, NULL);
 	if (!rc && !(rc = member_str(r, in, "answer", &answer)) && !(rc = member_str(r, in, "public_question", &pq)) &&
 	    !(rc = member_str(r, in, "public_answer", &pa)) && !(rc = member_bool(r, in, "publish", &publish)))
-		rc = ia_consult_answer(r, param_id(r), answer, publish, pq, pa);
-	if (!rc)
-		rc = ia_consult_json(r, param_id(r), &j);
-	return rc ? rc : resp_json(r, 200, j);
+		return ia_consult_answer(r, ia_param_id(r), answer, publish, pq, pa, consult_changed, NULL);
+	return rc;
 }
 
 static int api_consult_publish(struct req *r)
 {
-	json_t *in, *j;
+	json_t *in;
 	const char *pq, *pa;
 	bool publish;
 	int rc = body_object(r, &in, NULL, NULL);
 	if (!rc && !(rc = member_str(r, in, "public_question", &pq)) && !(rc = member_str(r, in, "public_answer", &pa)) &&
 	    !(rc = member_bool(r, in, "publish", &publish)))
-		rc = ia_consult_publish(r, param_id(r), publish, pq, pa);
-	if (!rc)
-		rc = ia_consult_json(r, param_id(r), &j);
-	return rc ? rc : resp_json(r, 200, j);
+		return ia_consult_publish(r, ia_param_id(r), publish, pq, pa, consult_changed, NULL);
+	return rc;
 }
 
 static int api_faq(struct req *r)
@@ -385,17 +406,12 @@ static int api_faq(struct req *r)
 
 static int api_complaint_new(struct req *r)
 {
-	json_t *in, *j;
+	json_t *in;
 	struct ia_thread_in t;
-	int64_t id;
 	int rc = body_object(r, &in, NULL, NULL);
 	if (!rc)
 		rc = read_thread(r, in, &t, "body");
-	if (!rc)
-		rc = ia_complaint_create(r, &t, &id);
-	if (!rc)
-		rc = ia_complaint_json(r, id, &j);
-	return rc ? rc : resp_json(r, 201, j);
+	return rc ? rc : ia_complaint_create(r, &t, complaint_created, NULL);
 }
 
 static int api_my_complaints(struct req *r)
@@ -415,20 +431,18 @@ static int api_staff_complaints(struct req *r)
 static int api_complaint(struct req *r)
 {
 	json_t *j;
-	int rc = ia_complaint_json(r, param_id(r), &j);
+	int rc = ia_complaint_json(r, ia_param_id(r), &j);
 	return rc ? rc : resp_json(r, 200, j);
 }
 
 static int api_complaint_answer(struct req *r)
 {
-	json_t *in, *j;
+	json_t *in;
 	const char *answer;
 	int rc = body_object(r, &in, NULL, NULL);
 	if (!rc && !(rc = member_str(r, in, "answer", &answer)))
-		rc = ia_complaint_answer(r, param_id(r), answer);
-	if (!rc)
-		rc = ia_complaint_json(r, param_id(r), &j);
-	return rc ? rc : resp_json(r, 200, j);
+		return ia_complaint_answer(r, ia_param_id(r), answer, complaint_changed, NULL);
+	return rc;
 }
 
 const struct route interact_api_routes[] = {

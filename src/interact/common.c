@@ -13,7 +13,9 @@
 #include "base/err.h"
 #include "base/str.h"
 #include "base/util.h"
+#include "http/handler.h"
 #include "http/msg.h"
+#include "http/write.h"
 #include "identity/identity.h"
 #include "interact/interact_impl.h"
 #include "ledger/ledger.h"
@@ -22,6 +24,45 @@
 #include "store/cover.h"
 #include "store/db.h"
 #include "view/view.h"
+
+/* ---- the one write path ------------------------------------------------------------------ */
+
+void *ia_write_args(struct req *r, size_t size, ia_answer answer, const void *ctx)
+{
+	struct ia_write *x = arena_zalloc(r->arena, size);
+	x->answer = answer;
+	x->ctx = ctx;
+	return x;
+}
+
+/* In a transaction of its own (a savepoint of the writer's batch), so the rows it covers
+ * are committed to the transparency log with it, and a failure undoes all of it. */
+static int write_run(struct req *w, void *p)
+{
+	struct ia_write *x = p;
+	int rc = db_begin(w->db);
+	if (!rc)
+		rc = x->fn(w, x);
+	if (!rc)
+		rc = db_commit(w->db);
+	if (rc)
+		db_rollback(w->db);
+	return rc;
+}
+
+static int write_answer(struct req *r, void *p, int rc)
+{
+	struct ia_write *x = p;
+	if (!rc)
+		notify_nudge();
+	return x->answer(r, rc, x->id, x->ctx);
+}
+
+int ia_write(struct req *r, struct ia_write *x, int (*fn)(struct req *w, struct ia_write *x))
+{
+	x->fn = fn;
+	return req_write(r, write_run, write_answer, x);
+}
 
 /* ---- small shared helpers ------------------------------------------------------------- */
 
@@ -38,6 +79,13 @@ bool ia_text_ok(const char *s, size_t max_chars, bool required)
 			return false;
 	}
 	return str_utf8_valid(s, len) && str_utf8_chars(s, len) <= max_chars;
+}
+
+int64_t ia_param_id(const struct req *r)
+{
+	int64_t id = 0;
+	req_param_id(r, "id", &id);
+	return id;
 }
 
 int32_t ia_today(void)
@@ -79,20 +127,48 @@ bool ia_is_head_of(const struct req *r, const char *department)
 	return ia_is_staff_of(r, department) && (r->who.staff_roles & STAFF_HEAD);
 }
 
+struct ia_message ia_message(const struct view *v, struct arena *a, const char *title_key, const char *body_key,
+			     const struct msg_arg *args, size_t nargs)
+{
+	return (struct ia_message){ .title_zh = view_msg(v, "zh", title_key), .title_en = view_msg(v, "en", title_key),
+				    .body_zh = view_fmt(v, "zh", a, body_key, args, nargs),
+				    .body_en = view_fmt(v, "en", a, body_key, args, nargs) };
+}
+
+static int tell(struct db *db, struct arena *a, int64_t account, const char *kind, const struct ia_message *m, int *n)
+{
+	int rc = notify_inbox_message(db, a, account, 0, kind, m->title_zh, m->title_en, m->body_zh, m->body_en);
+	if (!rc && n)
+		(*n)++;
+	return rc;
+}
+
 int ia_tell_department(struct db *db, struct arena *a, const char *department, bool heads_only, const char *kind,
-		       const char *title_zh, const char *title_en, const char *body_zh, const char *body_en, int *n)
+		       const struct ia_message *m, int *n)
 {
 	struct identity_staff *st;
 	size_t ns;
 	int rc = identity_department_staff(db, a, department, &st, &ns);
-	for (size_t i = 0; i < ns && !rc; i++) {
-		if (heads_only && !(st[i].staff_roles & STAFF_HEAD))
-			continue;
-		rc = notify_inbox_message(db, a, st[i].id, 0, kind, title_zh, title_en, body_zh, body_en);
-		if (!rc && n)
-			(*n)++;
-	}
+	for (size_t i = 0; i < ns && !rc; i++)
+		if (!heads_only || (st[i].staff_roles & STAFF_HEAD))
+			rc = tell(db, a, st[i].id, kind, m, n);
 	return rc;
+}
+
+DB_SQL(q_admins, "SELECT id FROM accounts WHERE kind = 'admin' AND status = 'active' ORDER BY id");
+
+int ia_tell_admins(struct db *db, struct arena *a, const char *kind, const struct ia_message *m, int *n)
+{
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_admins, DB_NOARGS, &rows);
+	for (size_t i = 0; i < rows.nrows && !rc; i++)
+		rc = tell(db, a, db_cell_int(&rows, i, 0), kind, m, n);
+	return rc;
+}
+
+const char *ia_pick(const struct req *r, const char *zh, const char *en)
+{
+	return ia_en(r) && en && *en ? en : zh;
 }
 
 const char *ia_msg(struct req *r, const char *key, const char *fallback)
@@ -164,29 +240,6 @@ int ia_event(struct db *db, const char *kind, int64_t id, int64_t actor, const c
 	arena_free(a);
 	free(d);
 	json_decref(detail);
-	return rc;
-}
-
-int ia_answer_begin(struct req *r, struct db_sql *q, const char *kind, int64_t id, const char *answer,
-		    const char *answered)
-{
-	if (!ia_text_ok(answer, INTERACT_ANSWER_MAX, true)) {
-		req_error_detail(r, "%s", M(r, "interact_write_answer_most_4000_characters"));
-		return GH_EVALIDATION;
-	}
-	int rc = db_begin(r->db);
-	if (rc)
-		return rc;
-	int64_t changes = 0, now = (int64_t)time(NULL);
-	rc = db_exec(r->db, q, DB_ARGS(DB_TEXT(answer), DB_INT(r->who.account), DB_INT(now), DB_INT(id)), &changes);
-	if (!rc && changes != 1) {
-		req_error_detail(r, "%s", M(r, answered));
-		rc = GH_ECONFLICT;
-	}
-	if (!rc)
-		rc = ia_event(r->db, kind, id, r->who.account, "answer", NULL);
-	if (rc)
-		db_rollback(r->db);
 	return rc;
 }
 

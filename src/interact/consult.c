@@ -22,18 +22,11 @@
 #include "store/db.h"
 #include "http/msg.h"
 
-DB_SQL(q_item_dept, "SELECT department FROM service_items WHERE code = ? AND is_current = 1");
-DB_SQL(q_dept_exists, "SELECT 1 FROM departments WHERE code = ?");
 DB_SQL(q_consult_add, "INSERT INTO consultations (asker_id, department, item_code, subject, question, consent_public, "
 		      "channel, state, due_day, created_at, enterprise_id) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?) "
 		      "RETURNING id");
-DB_SQL(q_consult_get, "SELECT c.id, c.asker_id, c.department, c.item_code, c.subject, c.question, c.consent_public, "
-		      "c.state, c.due_day, c.answer, c.answered_at, c.public_question, c.public_answer, c.published, "
-		      "c.created_at, d.name_zh, d.name_en, s.name_zh, s.name_en, a.name, "
-		      "(SELECT e.id FROM evaluations e WHERE e.subject_kind = 'consultation' AND e.subject_id = c.id), "
-		      "c.enterprise_id FROM consultations c LEFT JOIN departments d ON d.code = c.department "
-		      "LEFT JOIN service_items s ON s.code = c.item_code AND s.is_current = 1 "
-		      "LEFT JOIN accounts a ON a.id = c.asker_id WHERE c.id = ?");
+DB_SQL(q_consult_get, IA_THREAD_COLS("asker_id", "question", "consultation") ", c.consent_public, c.public_question, "
+		      "c.public_answer, c.published" IA_THREAD_FROM("consultations", "asker_id"));
 DB_SQL(q_consult_answer, "UPDATE consultations SET state = 'answered', answer = ?, answered_by = ?, answered_at = ? "
 			 "WHERE id = ? AND state = 'open'");
 DB_SQL(q_consult_publish, "UPDATE consultations SET published = ?, public_question = ?, public_answer = ? "
@@ -47,72 +40,15 @@ DB_SQL(q_consult_list, "SELECT c.id, c.subject, c.state, c.due_day, c.created_at
 		       "AND (? = '' OR c.state = ?) ORDER BY CASE WHEN c.state = 'open' THEN 0 ELSE 1 END, c.due_day, c.id DESC "
 		       "LIMIT 200");
 
-/* Resolves department and item of a new consultation or complaint; GH_EVALIDATION with a
- * detail. Shared with complaints.c. */
-int ia_thread_target(struct req *r, struct ia_thread_in *in)
+/* On the writer (r is its copy of the request): a new consultation, told to the department. */
+static int create_write(struct req *r, struct ia_write *x)
 {
-	struct db_rows rows;
-	int rc;
-	if (in->item_code && *in->item_code) {
-		if (strlen(in->item_code) > 64)
-			goto bad_item;
-		if ((rc = db_query(r->db, r->arena, &q_item_dept, DB_ARGS(DB_TEXT(in->item_code)), &rows)))
-			return rc;
-		if (rows.nrows == 0)
-			goto bad_item;
-		in->department = db_cell(&rows, 0, 0);
-		return 0;
-	}
-	in->item_code = NULL;
-	if (!in->department || !*in->department || strlen(in->department) > 64) {
-		req_error_detail(r, "%s", M(r, "interact_choose_department_service_item"));
-		return GH_EVALIDATION;
-	}
-	if ((rc = db_query(r->db, r->arena, &q_dept_exists, DB_ARGS(DB_TEXT(in->department)), &rows)))
-		return rc;
-	if (rows.nrows == 0) {
-		req_error_detail(r, "%s", M(r, "interact_there_such_department"));
-		return GH_EVALIDATION;
-	}
-	return 0;
-bad_item:
-	req_error_detail(r, "%s", M(r, "interact_there_such_service_item"));
-	return GH_EVALIDATION;
-}
-
-/* Checks subject and text; GH_EVALIDATION with a detail. */
-int ia_thread_texts(struct req *r, const struct ia_thread_in *in)
-{
-	if (!ia_text_ok(in->subject, INTERACT_SUBJECT_MAX, true)) {
-		req_error_detail(r, "%s", M(r, "interact_give_title_most_100_characters"));
-		return GH_EVALIDATION;
-	}
-	if (!ia_text_ok(in->text, INTERACT_TEXT_MAX, true)) {
-		req_error_detail(r, "%s", M(r, "interact_write_message_most_2000_characters"));
-		return GH_EVALIDATION;
-	}
-	if (in->channel && strcmp(in->channel, "web") && strcmp(in->channel, "app") && strcmp(in->channel, "kiosk")) {
-		req_error_detail(r, "%s", M(r, "interact_channel_web_app_kiosk"));
-		return GH_EINVAL;
-	}
-	return 0;
-}
-
-int ia_consult_create(struct req *r, const struct ia_thread_in *in0, int64_t *id)
-{
-	struct ia_thread_in in = *in0;
-	int rc = ia_thread_texts(r, &in);
-	if (!rc)
-		rc = ia_thread_target(r, &in);
-	/* A person asks a few questions a day, not hundreds: a budget per account. */
-	if (!rc)
-		rc = identity_rate_limit(r, arena_printf(r->arena, "%s:%lld", "consult", (long long)r->who.account), 30, 3600);
-	if (rc)
-		return rc;
+	struct ia_thread_in in = ((const struct ia_thread_args *)x)->in;
+	int32_t due;
+	const char *channel;
 	int64_t now = (int64_t)time(NULL);
-	int32_t due = ia_add_workdays(r->app, ia_today(), (int)r->app->cfg.consult_days);
-	const char *channel = in.channel ? in.channel : r->api ? "app" : "web";
-	if ((rc = db_begin(r->db)))
+	int rc = ia_thread_open(r, &in, "consult", r->app->cfg.consult_days, &due, &channel);
+	if (rc)
 		return rc;
 	struct db_rows rows;
 	rc = db_query(r->db, r->arena, &q_consult_add,
@@ -121,73 +57,42 @@ int ia_consult_create(struct req *r, const struct ia_thread_in *in0, int64_t *id
 			      r->who.enterprise ? DB_INT(r->who.enterprise) : DB_NULL),
 		      &rows);
 	if (!rc) {
-		*id = db_cell_int(&rows, 0, 0);
-		rc = ia_event(r->db, "consultation", *id, r->who.account, "ask",
+		x->id = db_cell_int(&rows, 0, 0);
+		rc = ia_event(r->db, "consultation", x->id, r->who.account, "ask",
 			      json_pack("{s:b,s:s}", "public", in.consent_public, "channel", channel));
 	}
-	if (!rc)
-		rc = ia_tell_department(r->db, r->arena, in.department, false, "consult_new",
-					IA_WORD(r, "zh", N_("interact_new_consultation")), IA_WORD(r, "en", N_("interact_new_consultation")),
-					IA_ZH(r, N_("interact_answer_consultation_by"), MA("due", ia_day_str(r->arena, due)), MA("id", (long long)*id)),
-					IA_EN(r, N_("interact_answer_consultation_by"), MA("due", ia_day_str(r->arena, due)), MA("id", (long long)*id)),
-					NULL);
-	if (!rc)
-		rc = db_commit(r->db);
-	if (rc)
-		db_rollback(r->db);
+	if (!rc) {
+		struct ia_message m = IA_MESSAGE(r->app->view, r->arena, N_("interact_new_consultation"),
+						 N_("interact_answer_consultation_by"), MA("due", ia_day_str(r->arena, due)),
+						 MA("id", (long long)x->id));
+		rc = ia_tell_department(r->db, r->arena, in.department, false, "consult_new", &m, NULL);
+	}
 	return rc;
 }
 
+int ia_consult_create(struct req *r, const struct ia_thread_in *in, ia_answer answer, const void *ctx)
+{
+	return ia_thread_submit(r, in, answer, ctx, create_write);
+}
+
+/* A consultation: the thread and what only consultations have. */
 struct consult {
-	int64_t id, asker_id, answered_at, created_at, evaluation_id;
-	int64_t enterprise_id; /* asked for this enterprise (0: for the asker) */
-	const char *department, *item_code, *subject, *question, *state, *answer, *pub_q, *pub_a;
-	const char *dept_zh, *dept_en, *item_zh, *item_en, *asker_name;
-	int32_t due_day;
+	struct ia_thread t;
+	const char *pub_q, *pub_a;
 	bool consent, published;
 };
 
 static int consult_get(struct req *r, int64_t id, struct consult *c)
 {
 	struct db_rows rows;
-	int rc = db_query(r->db, r->arena, &q_consult_get, DB_ARGS(DB_INT(id)), &rows);
+	int rc = ia_thread_get(r, &q_consult_get, id, N_("interact_such_consultation"), &c->t, &rows);
 	if (rc)
 		return rc;
-	if (rows.nrows == 1) {
-		memset(c, 0, sizeof(*c));
-		c->id = db_cell_int(&rows, 0, 0);
-		c->asker_id = db_cell_int(&rows, 0, 1);
-		c->department = db_cell(&rows, 0, 2);
-		c->item_code = db_cell(&rows, 0, 3);
-		c->subject = db_cell(&rows, 0, 4);
-		c->question = db_cell(&rows, 0, 5);
-		c->consent = db_cell_int(&rows, 0, 6) == 1;
-		c->state = db_cell(&rows, 0, 7);
-		c->due_day = (int32_t)db_cell_int(&rows, 0, 8);
-		c->answer = db_cell(&rows, 0, 9);
-		c->answered_at = db_cell(&rows, 0, 10) ? db_cell_int(&rows, 0, 10) : 0;
-		c->pub_q = db_cell(&rows, 0, 11);
-		c->pub_a = db_cell(&rows, 0, 12);
-		c->published = db_cell_int(&rows, 0, 13) == 1;
-		c->created_at = db_cell_int(&rows, 0, 14);
-		c->dept_zh = db_cell(&rows, 0, 15);
-		c->dept_en = db_cell(&rows, 0, 16);
-		c->item_zh = db_cell(&rows, 0, 17);
-		c->item_en = db_cell(&rows, 0, 18);
-		c->asker_name = db_cell(&rows, 0, 19);
-		c->evaluation_id = db_cell(&rows, 0, 20) ? db_cell_int(&rows, 0, 20) : 0;
-		c->enterprise_id = db_cell_int(&rows, 0, 21);
-		bool mine = identity_owns(r, c->asker_id, c->enterprise_id);
-		if (mine || r->role == ROLE_ADMIN || ia_is_staff_of(r, c->department))
-			return 0;
-	}
-	req_error_detail(r, "%s", M(r, "interact_such_consultation"));
-	return GH_ENOTFOUND;
-}
-
-static const char *pick(const struct req *r, const char *zh, const char *en)
-{
-	return ia_en(r) && en && *en ? en : zh;
+	c->consent = db_cell_int(&rows, 0, IA_THREAD_OWN_COL) == 1;
+	c->pub_q = db_cell(&rows, 0, IA_THREAD_OWN_COL + 1);
+	c->pub_a = db_cell(&rows, 0, IA_THREAD_OWN_COL + 2);
+	c->published = db_cell_int(&rows, 0, IA_THREAD_OWN_COL + 3) == 1;
+	return 0;
 }
 
 int ia_consult_json(struct req *r, int64_t id, json_t **out)
@@ -196,43 +101,32 @@ int ia_consult_json(struct req *r, int64_t id, json_t **out)
 	int rc = consult_get(r, id, &c);
 	if (rc)
 		return rc;
-	bool staff = ia_is_staff_of(r, c.department), mine = identity_owns(r, c.asker_id, c.enterprise_id);
-	bool open = !strcmp(c.state, "open");
-	char key[64];
-	snprintf(key, sizeof(key), "interact_thread_%s", c.state);
-	json_t *j = json_pack("{s:I,s:s,s:s?,s:s?,s:s?,s:s,s:s,s:b,s:s,s:s,s:s,s:b,s:s?,s:b}", "id", (json_int_t)c.id, "department",
-			      c.department, "department_name", pick(r, c.dept_zh, c.dept_en), "item_code", c.item_code, "item_name",
-			      pick(r, c.item_zh, c.item_en), "subject", c.subject, "question", c.question, "consent_public",
-			      c.consent, "state", c.state, "state_name", ia_msg(r, key, c.state), "due_day",
-			      ia_day_str(r->arena, c.due_day), "overdue", open && c.due_day < ia_today(), "created",
-			      ia_when(r->arena, c.created_at), "published", c.published);
-	if (!open) {
-		ia_set(j, "answer", c.answer);
-		ia_set(j, "answered", ia_when(r->arena, c.answered_at));
-	}
-	if (c.pub_q && (staff || r->role == ROLE_ADMIN || c.published)) {
+	const struct ia_thread *t = &c.t;
+	bool staff_or_admin = t->staff || r->role == ROLE_ADMIN;
+	json_t *j = ia_thread_json(r, t, "consultation");
+	ia_set(j, "question", t->text);
+	json_object_set_new(j, "consent_public", json_boolean(c.consent));
+	json_object_set_new(j, "published", json_boolean(c.published));
+	if (c.pub_q && (staff_or_admin || c.published)) {
 		ia_set(j, "public_question", c.pub_q);
 		ia_set(j, "public_answer", c.pub_a);
 	}
-	if (staff || r->role == ROLE_ADMIN)
-		ia_set(j, "asker", c.asker_name);
-	json_object_set_new(j, "can_answer", json_boolean(staff && open));
-	json_object_set_new(j, "can_publish", json_boolean(staff && !open && c.consent && c.item_code));
-	json_object_set_new(j, "can_rate", json_boolean(mine && !open && !c.evaluation_id));
-	if (c.evaluation_id)
-		json_object_set_new(j, "evaluation", json_integer((json_int_t)c.evaluation_id));
-	json_object_set_new(j, "events", ia_events_json(r, "consultation", c.id));
+	if (staff_or_admin)
+		ia_set(j, "asker", t->person_name);
+	json_object_set_new(j, "can_answer", json_boolean(t->staff && t->open));
+	json_object_set_new(j, "can_publish", json_boolean(t->staff && !t->open && c.consent && t->item_code));
 	*out = j;
 	return 0;
 }
 
+/* Publishes (or takes back) the public version of c, in the change that runs it. */
 static int publish_in_tx(struct req *r, const struct consult *c, bool publish, const char *pq, const char *pa)
 {
 	if (!c->consent) {
 		req_error_detail(r, "%s", M(r, "interact_asker_did_consent_publishing_answer"));
 		return GH_ECONFLICT;
 	}
-	if (!c->item_code) {
+	if (!c->t.item_code) {
 		req_error_detail(r, "%s", M(r, "interact_only_question_about_service_item"));
 		return GH_ECONFLICT;
 	}
@@ -243,7 +137,7 @@ static int publish_in_tx(struct req *r, const struct consult *c, bool publish, c
 	int64_t changes = 0;
 	int rc = db_exec(r->db, &q_consult_publish,
 			 DB_ARGS(DB_INT(publish ? 1 : 0), publish ? DB_TEXT(pq) : DB_TEXT(c->pub_q), publish ? DB_TEXT(pa) : DB_TEXT(c->pub_a),
-				 DB_INT(c->id)),
+				 DB_INT(c->t.id)),
 			 &changes);
 	if (!rc && changes != 1) {
 		req_error_detail(r, "%s", M(r, "interact_answer_first"));
@@ -252,94 +146,101 @@ static int publish_in_tx(struct req *r, const struct consult *c, bool publish, c
 	if (!rc)
 		rc = catalog_changed(r->db); /* the item's guide shows the FAQ */
 	if (!rc)
-		rc = ia_event(r->db, "consultation", c->id, r->who.account, publish ? "publish" : "unpublish", NULL);
+		rc = ia_event(r->db, "consultation", c->t.id, r->who.account, publish ? "publish" : "unpublish", NULL);
 	return rc;
 }
 
-int ia_consult_answer(struct req *r, int64_t id, const char *answer, bool publish, const char *pq, const char *pa)
+struct answer_args {
+	struct ia_write x;
+	const char *text, *pub_q, *pub_a;
+	bool publish;
+};
+
+/* Consultation id for staff of its department (GH_EFORBIDDEN with the message key refused
+ * for anyone else who may see it). */
+static int consult_of_staff(struct req *r, int64_t id, const char *refused, struct consult *c)
 {
-	struct consult c;
-	int rc = consult_get(r, id, &c);
-	if (rc)
-		return rc;
-	if (!ia_is_staff_of(r, c.department)) {
-		req_error_detail(r, "%s", M(r, "interact_only_staff_department_answer"));
-		return GH_EFORBIDDEN;
+	int rc = consult_get(r, id, c);
+	if (!rc && !c->t.staff) {
+		req_error_detail(r, "%s", M(r, refused));
+		rc = GH_EFORBIDDEN;
 	}
-	if ((rc = ia_answer_begin(r, &q_consult_answer, "consultation", id, answer,
-				  N_("interact_consultation_answered_already"))))
-		return rc;
-	c.state = "answered";
-	if (!rc && publish)
-		rc = publish_in_tx(r, &c, true, pq, pa);
-	if (!rc)
-		rc = notify_inbox_message(r->db, r->arena, c.enterprise_id ? c.enterprise_id : c.asker_id, 0, "consult_answered",
-					  IA_WORD(r, "zh", N_("interact_consultation_answered_title")),
-					  IA_WORD(r, "en", N_("interact_consultation_answered_title")),
-					  IA_ZH(r, N_("interact_consultation_answered_body"), MA("subject", c.subject), MA("id", (long long)id)),
-					  IA_EN(r, N_("interact_consultation_answered_body"), MA("subject", c.subject), MA("id", (long long)id)));
-	if (!rc)
-		rc = db_commit(r->db);
-	if (rc) {
-		db_rollback(r->db);
-		return rc;
-	}
-	notify_nudge();
-	return 0;
+	return rc;
 }
 
-int ia_consult_publish(struct req *r, int64_t id, bool publish, const char *pq, const char *pa)
+/* On the writer (r is its copy of the request): the answer to consultation x->id, published
+ * along with it when asked, told to the asker. */
+static int answer_write(struct req *r, struct ia_write *x)
 {
+	const struct answer_args *a = (const struct answer_args *)x;
 	struct consult c;
-	int rc = consult_get(r, id, &c);
+	int rc = consult_of_staff(r, x->id, N_("interact_only_staff_department_answer"), &c);
 	if (rc)
 		return rc;
-	if (!ia_is_staff_of(r, c.department)) {
-		req_error_detail(r, "%s", M(r, "interact_only_staff_department_publish"));
-		return GH_EFORBIDDEN;
-	}
-	if ((rc = db_begin(r->db)))
+	if ((rc = ia_thread_answer(r, &q_consult_answer, "consultation", &c.t, a->text,
+				   N_("interact_consultation_answered_already"))))
 		return rc;
-	rc = publish_in_tx(r, &c, publish, pq, pa);
+	if (a->publish)
+		rc = publish_in_tx(r, &c, true, a->pub_q, a->pub_a);
 	if (!rc)
-		rc = db_commit(r->db);
-	if (rc)
-		db_rollback(r->db);
+		rc = ia_thread_tell(r, &c.t, "consult_answered", N_("interact_consultation_answered_title"),
+				    N_("interact_consultation_answered_body"));
 	return rc;
+}
+
+/* On the writer (r is its copy of the request): consultation x->id published or taken back. */
+static int publish_write(struct req *r, struct ia_write *x)
+{
+	const struct answer_args *a = (const struct answer_args *)x;
+	struct consult c;
+	int rc = consult_of_staff(r, x->id, N_("interact_only_staff_department_publish"), &c);
+	return rc ? rc : publish_in_tx(r, &c, a->publish, a->pub_q, a->pub_a);
+}
+
+static int answer_submit(struct req *r, int64_t id, const char *text, bool publish, const char *pq, const char *pa,
+			 ia_answer answer, const void *ctx, int (*fn)(struct req *, struct ia_write *))
+{
+	struct answer_args *a = ia_write_args(r, sizeof(*a), answer, ctx);
+	a->x.id = id;
+	a->text = text;
+	a->publish = publish;
+	a->pub_q = pq;
+	a->pub_a = pa;
+	return ia_write(r, &a->x, fn);
+}
+
+int ia_consult_answer(struct req *r, int64_t id, const char *text, bool publish, const char *pq, const char *pa,
+		      ia_answer answer, const void *ctx)
+{
+	return answer_submit(r, id, text, publish, pq, pa, answer, ctx, answer_write);
+}
+
+int ia_consult_publish(struct req *r, int64_t id, bool publish, const char *pq, const char *pa, ia_answer answer,
+		       const void *ctx)
+{
+	return answer_submit(r, id, NULL, publish, pq, pa, answer, ctx, publish_write);
 }
 
 int ia_consult_list(struct req *r, bool mine, const char *state, json_t **out)
 {
-	const char *st = state && *state ? state : "";
-	if (*st && strcmp(st, "open") && strcmp(st, "answered")) {
-		req_error_detail(r, "%s", M(r, "interact_state_open_answered"));
-		return GH_EINVAL;
-	}
+	const char *st;
+	int rc = ia_thread_state(r, state, &st);
+	if (rc)
+		return rc;
 	const char *dept = !mine && r->role == ROLE_STAFF ? r->who.department : "";
 	struct identity_owner o = identity_owner_of(r);
 	struct db_rows rows;
-	int rc = db_query(r->db, r->arena, &q_consult_list,
-			  DB_ARGS(DB_INT(mine), IDENTITY_OWNER_ARGS(o), DB_INT(mine), DB_TEXT(dept), DB_TEXT(dept), DB_TEXT(st),
-				  DB_TEXT(st)),
-			  &rows);
-	if (rc)
+	if ((rc = db_query(r->db, r->arena, &q_consult_list,
+			   DB_ARGS(DB_INT(mine), IDENTITY_OWNER_ARGS(o), DB_INT(mine), DB_TEXT(dept), DB_TEXT(dept), DB_TEXT(st),
+				   DB_TEXT(st)),
+			   &rows)))
 		return rc;
 	json_t *arr = json_array();
-	int32_t today = ia_today();
 	for (size_t i = 0; i < rows.nrows; i++) {
-		const char *s = db_cell(&rows, i, 2);
-		char key[64];
-		snprintf(key, sizeof(key), "interact_thread_%s", s);
-		int32_t due = (int32_t)db_cell_int(&rows, i, 3);
-		json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:s,s:s,s:b,s:s?,s:s,s:s?,s:b,s:b,s:s}", "id",
-						     (json_int_t)db_cell_int(&rows, i, 0), "subject", db_cell(&rows, i, 1), "state", s,
-						     "state_name", ia_msg(r, key, s), "due_day", ia_day_str(r->arena, due), "overdue",
-						     !strcmp(s, "open") && due < today, "created",
-						     ia_when(r->arena, db_cell_int(&rows, i, 4)), "department", db_cell(&rows, i, 5),
-						     "department_name", pick(r, db_cell(&rows, i, 6), db_cell(&rows, i, 7)),
-						     "consent_public", db_cell_int(&rows, i, 8) == 1, "published",
-						     db_cell_int(&rows, i, 9) == 1, "href",
-						     arena_printf(r->arena, "/consultations/%s", db_cell(&rows, i, 0))));
+		json_t *j = ia_thread_item(r, &rows, i, "/consultations");
+		json_object_set_new(j, "consent_public", json_boolean(db_cell_int(&rows, i, 8) == 1));
+		json_object_set_new(j, "published", json_boolean(db_cell_int(&rows, i, 9) == 1));
+		json_array_append_new(arr, j);
 	}
 	*out = arr;
 	return 0;

@@ -99,11 +99,9 @@ static int send_rect_warning(struct app *app, struct db *db, struct arena *a, st
 		days = 1;
 	const char *ev = db_cell(rows, i, 1);
 	const struct view *v = app ? app->view : NULL;
-	int rc = ia_tell_department(db, a, db_cell(rows, i, 2), true, "rectify_overdue",
-				    view_msg(v, "zh", N_("interact_rect_overdue_title")),
-				    view_msg(v, "en", N_("interact_rect_overdue_title")),
-				    VF(v, "zh", a, N_("interact_rect_overdue_body"), MA("days", days), MA("id", ev)),
-				    VF(v, "en", a, N_("interact_rect_overdue_body"), MA("days", days), MA("id", ev)), n);
+	struct ia_message m = IA_MESSAGE(v, a, N_("interact_rect_overdue_title"), N_("interact_rect_overdue_body"),
+					 MA("days", days), MA("id", ev));
+	int rc = ia_tell_department(db, a, db_cell(rows, i, 2), true, "rectify_overdue", &m, n);
 	if (!rc)
 		rc = ia_event(db, "rectification", db_cell_int(rows, i, 0), 0, "overdue_warning", NULL);
 	return rc;
@@ -115,11 +113,9 @@ static int send_consult_warning(struct app *app, struct db *db, struct arena *a,
 	(void)today;
 	const struct view *v = app ? app->view : NULL;
 	const char *id = db_cell(rows, i, 0), *subject = db_cell(rows, i, 3);
-	int rc = ia_tell_department(db, a, db_cell(rows, i, 1), false, "consult_overdue",
-				    view_msg(v, "zh", N_("interact_consult_overdue_title")),
-				    view_msg(v, "en", N_("interact_consult_overdue_title")),
-				    VF(v, "zh", a, N_("interact_consult_overdue_body"), MA("subject", subject), MA("id", id)),
-				    VF(v, "en", a, N_("interact_consult_overdue_body"), MA("subject", subject), MA("id", id)), n);
+	struct ia_message m = IA_MESSAGE(v, a, N_("interact_consult_overdue_title"), N_("interact_consult_overdue_body"),
+					 MA("subject", subject), MA("id", id));
+	int rc = ia_tell_department(db, a, db_cell(rows, i, 1), false, "consult_overdue", &m, n);
 	if (!rc)
 		rc = ia_event(db, "consultation", db_cell_int(rows, i, 0), 0, "overdue_warning", NULL);
 	return rc;
@@ -133,30 +129,53 @@ static int send_escalation(struct app *app, struct db *db, struct arena *a, stru
 	int level = (int)db_cell_int(rows, i, 3) + 1;
 	const char *id = db_cell(rows, i, 0), *subject = db_cell(rows, i, 4);
 	int rc;
-	if (level == 1)
-		rc = ia_tell_department(db, a, db_cell(rows, i, 1), true, "complaint_escalated",
-					view_msg(v, "zh", N_("interact_complaint_overdue_title")),
-					view_msg(v, "en", N_("interact_complaint_overdue_title")),
-					VF(v, "zh", a, N_("interact_complaint_overdue_body"), MA("subject", subject), MA("id", id)),
-					VF(v, "en", a, N_("interact_complaint_overdue_body"), MA("subject", subject), MA("id", id)), n);
-	else
-		rc = ia_tell_admins(db, a, "complaint_escalated", view_msg(v, "zh", N_("interact_complaint_escalated_title")),
-				    view_msg(v, "en", N_("interact_complaint_escalated_title")),
-				    VF(v, "zh", a, N_("interact_complaint_escalated_body"), MA("subject", subject), MA("id", id)),
-				    VF(v, "en", a, N_("interact_complaint_escalated_body"), MA("subject", subject), MA("id", id)), n);
+	if (level == 1) {
+		struct ia_message m = IA_MESSAGE(v, a, N_("interact_complaint_overdue_title"), N_("interact_complaint_overdue_body"),
+						 MA("subject", subject), MA("id", id));
+		rc = ia_tell_department(db, a, db_cell(rows, i, 1), true, "complaint_escalated", &m, n);
+	} else {
+		struct ia_message m = IA_MESSAGE(v, a, N_("interact_complaint_escalated_title"),
+						 N_("interact_complaint_escalated_body"), MA("subject", subject), MA("id", id));
+		rc = ia_tell_admins(db, a, "complaint_escalated", &m, n);
+	}
 	if (!rc)
 		rc = ia_event(db, "complaint", db_cell_int(rows, i, 0), 0, level == 1 ? "escalate_head" : "escalate_admin", NULL);
 	return rc;
 }
 
+/* One pass's state: what it runs on and what it did. */
+struct pass {
+	struct app *app;
+	struct db *db;
+	struct arena *a;
+	int32_t today;
+	int64_t now;
+	int sent, failed;
+};
+
+/* Each row of due (its arguments: a day, BATCH) claimed by claim (now, the row's id in
+ * column 0) and sent, once; the pass's first failure is logged with what and column
+ * name_col. */
+static int each_due(struct pass *p, struct db_sql *due, int32_t day, struct db_sql *claim, send_fn send,
+		    const char *what, int name_col, struct db_rows *rows)
+{
+	int rc = db_query(p->db, p->a, due, DB_ARGS(DB_INT(day), DB_INT(BATCH)), rows);
+	for (size_t i = 0; !rc && i < rows->nrows; i++)
+		if (one(p->app, p->db, p->a, claim, DB_ARGS(DB_INT(p->now), DB_INT(db_cell_int(rows, i, 0))), send, rows, i,
+			p->today, &p->sent) &&
+		    !p->failed++)
+			log_warn("interact: %s %s: %s", what, db_cell(rows, i, name_col), db_last_error(p->db));
+	return rc;
+}
+
 int interact_duties_run(struct app *app, struct db *db, int32_t today, int *sent)
 {
-	int total = 0;
 	if (sent)
 		*sent = 0;
-	struct arena *a = arena_new(16384);
+	struct pass p = { .app = app, .db = db, .a = arena_new(16384), .today = today, .now = (int64_t)time(NULL) };
+	struct arena *a = p.a;
 	struct db_rows rows;
-	int rc = 0, failed = 0;
+	int rc = 0;
 	bool locked = false;
 	if (db_kind(db) == DB_POSTGRES) {
 		if ((rc = db_query(db, a, &q_lock, DB_NOARGS, &rows)))
@@ -165,29 +184,18 @@ int interact_duties_run(struct app *app, struct db *db, int32_t today, int *sent
 			goto out;
 		locked = true;
 	}
-	int64_t now = (int64_t)time(NULL);
 	long invite_days = app ? app->cfg.evaluate_invite_days : 3;
 	/* Invitations: cases ended on or before today - invite_days, still unrated. */
-	if ((rc = db_query(db, a, &q_invite_due, DB_ARGS(DB_INT(today - (int32_t)invite_days), DB_INT(BATCH)), &rows)))
+	if ((rc = each_due(&p, &q_invite_due, today - (int32_t)invite_days, &q_invite_claim, send_invite,
+			   "invitation for application", 1, &rows)))
 		goto out;
-	for (size_t i = 0; i < rows.nrows; i++)
-		if (one(app, db, a, &q_invite_claim, DB_ARGS(DB_INT(now), DB_INT(db_cell_int(&rows, i, 0))), send_invite, &rows, i,
-			today, &total) && !failed++)
-			log_warn("interact: invitation for application %s: %s", db_cell(&rows, i, 1), db_last_error(db));
 	/* Overdue rectifications: the department's part not done by the due day. */
-	if ((rc = db_query(db, a, &q_rect_due, DB_ARGS(DB_INT(today), DB_INT(BATCH)), &rows)))
+	if ((rc = each_due(&p, &q_rect_due, today, &q_rect_claim, send_rect_warning, "rectification warning", 0, &rows)))
 		goto out;
-	for (size_t i = 0; i < rows.nrows; i++)
-		if (one(app, db, a, &q_rect_claim, DB_ARGS(DB_INT(now), DB_INT(db_cell_int(&rows, i, 0))), send_rect_warning, &rows, i,
-			today, &total) && !failed++)
-			log_warn("interact: rectification warning %s: %s", db_cell(&rows, i, 0), db_last_error(db));
 	/* Consultations not answered by the due day: the department's staff, once. */
-	if ((rc = db_query(db, a, &q_consult_due, DB_ARGS(DB_INT(today), DB_INT(BATCH)), &rows)))
+	if ((rc = each_due(&p, &q_consult_due, today, &q_consult_claim, send_consult_warning, "consultation warning", 0,
+			   &rows)))
 		goto out;
-	for (size_t i = 0; i < rows.nrows; i++)
-		if (one(app, db, a, &q_consult_claim, DB_ARGS(DB_INT(now), DB_INT(db_cell_int(&rows, i, 0))), send_consult_warning, &rows,
-			i, today, &total) && !failed++)
-			log_warn("interact: consultation warning %s: %s", db_cell(&rows, i, 0), db_last_error(db));
 	/* Complaints: overdue -> heads; escalate-days working days later still open -> admins. */
 	if ((rc = db_query(db, a, &q_complaint_due, DB_ARGS(DB_INT(today), DB_INT(BATCH)), &rows)))
 		goto out;
@@ -198,9 +206,9 @@ int interact_duties_run(struct app *app, struct db *db, int32_t today, int *sent
 		if (level == 1 && today <= ia_add_workdays(app, due, (int)esc_days))
 			continue;
 		if (one(app, db, a, &q_complaint_claim,
-			DB_ARGS(DB_INT(level + 1), DB_INT(now), DB_INT(db_cell_int(&rows, i, 0)), DB_INT(level)), send_escalation,
-			&rows, i, today, &total) &&
-		    !failed++)
+			DB_ARGS(DB_INT(level + 1), DB_INT(p.now), DB_INT(db_cell_int(&rows, i, 0)), DB_INT(level)), send_escalation,
+			&rows, i, today, &p.sent) &&
+		    !p.failed++)
 			log_warn("interact: complaint escalation %s: %s", db_cell(&rows, i, 0), db_last_error(db));
 	}
 out:
@@ -208,25 +216,23 @@ out:
 		db_query(db, a, &q_unlock, DB_NOARGS, &rows);
 	arena_free(a);
 	if (sent)
-		*sent = total;
-	if (total)
+		*sent = p.sent;
+	if (p.sent)
 		notify_nudge();
 	return rc;
 }
 
 /* ---- the thread and the command ------------------------------------------------------ */
 
-static struct duty *duty;
-static struct db *duty_db;
-static struct app *duty_app;
+static struct duty_run run;
 
 static int pass(void *arg, bool *more)
 {
-	(void)arg;
+	struct duty_run *d = arg;
 	int sent = 0;
-	int rc = interact_duties_run(duty_app, duty_db, calendar_day_of(time(NULL)), &sent);
+	int rc = interact_duties_run(d->app, d->db, calendar_day_of(time(NULL)), &sent);
 	if (rc)
-		log_debug("interact: duties pass failed: %s", db_last_error(duty_db));
+		log_debug("interact: duties pass failed: %s", db_last_error(d->db));
 	else if (sent)
 		log_info("interact: %d message%s (invitations, warnings, escalations)", sent, sent == 1 ? "" : "s");
 	*more = false;
@@ -235,28 +241,12 @@ static int pass(void *arg, bool *more)
 
 int interact_start(struct app *app, char *err, size_t errlen)
 {
-	if (duty)
-		return 0;
-	if (!app->duty_db) {
-		snprintf(err, errlen, "interact: the duties' database connection is not open");
-		return GH_EINTERNAL;
-	}
-	duty_db = app->duty_db; /* the duties thread's connection, shared by its duties */
-	duty_app = app;
-	if (!(duty = duty_start("interact", pass, NULL, PERIOD_S))) {
-		duty_db = NULL;
-		snprintf(err, errlen, "interact: cannot start the duties thread");
-		return GH_EINTERNAL;
-	}
-	return 0;
+	return duty_run_start(&run, "interact", pass, app, app->duty_db, PERIOD_S, err, errlen);
 }
 
 void interact_stop(void)
 {
-	duty_stop(duty);
-	duty = NULL;
-	duty_db = NULL;
-	duty_app = NULL;
+	duty_run_stop(&run);
 }
 
 int interact_cli_duties(struct app *app, int argc, char **argv)

@@ -15,7 +15,6 @@
 #include "base/str.h"
 #include "base/util.h"
 #include "cases/cases.h"
-#include "notify/notify.h"
 #include "identity/identity.h"
 #include "ledger/ledger.h"
 #include "stats/stats.h"
@@ -226,14 +225,16 @@ static int rect_open(struct req *r, const struct ia_eval *e)
 			   json_pack("{s:I,s:s}", "evaluation", (json_int_t)e->id, "due_day", ia_day_str(r->arena, due)))))
 		return rc;
 	const char *due_s = ia_day_str(r->arena, due);
-	return ia_tell_department(
-		r->db, r->arena, e->department, false, "rectify_task", IA_WORD(r, "zh", N_("interact_rect_task_title")),
-		IA_WORD(r, "en", N_("interact_rect_task_title")),
-		IA_ZH(r, N_("interact_rect_task_body"), MA("level", IA_WORD(r, "zh", ia_level_key(e->level))), MA("due", due_s),
-		      MA("id", (long long)e->id)),
-		IA_EN(r, N_("interact_rect_task_body"), MA("level", IA_WORD(r, "en", ia_level_key(e->level))), MA("due", due_s),
-		      MA("id", (long long)e->id)),
-		NULL);
+	/* The level is named in each language, so the body is filled in per language. */
+	struct ia_message m = {
+		.title_zh = IA_WORD(r, "zh", N_("interact_rect_task_title")),
+		.title_en = IA_WORD(r, "en", N_("interact_rect_task_title")),
+		.body_zh = IA_ZH(r, N_("interact_rect_task_body"), MA("level", IA_WORD(r, "zh", ia_level_key(e->level))),
+				 MA("due", due_s), MA("id", (long long)e->id)),
+		.body_en = IA_EN(r, N_("interact_rect_task_body"), MA("level", IA_WORD(r, "en", ia_level_key(e->level))),
+				 MA("due", due_s), MA("id", (long long)e->id)),
+	};
+	return ia_tell_department(r->db, r->arena, e->department, false, "rectify_task", &m, NULL);
 }
 
 /* ---- rating ------------------------------------------------------------------------------ */
@@ -377,42 +378,50 @@ int ia_rate_precheck(struct req *r, const char *kind, const char *ref)
 	return 0;
 }
 
-int ia_rate(struct req *r, const char *kind, const char *ref, const struct ia_rating *in, int64_t *id)
+struct rate_args {
+	struct ia_write x;
+	const char *kind, *ref;
+	struct ia_rating in;
+};
+
+/* On the writer (r is its copy of the request): the rating, with its event, the
+ * rectification task of a bad review, the figures and the transparency log. */
+static int rate_write(struct req *r, struct ia_write *x)
 {
-	struct subject x;
+	const struct rate_args *a = (const struct rate_args *)x;
+	const struct ia_rating *in = &a->in;
+	const char *kind = a->kind;
+	struct subject s;
 	const char *why = NULL;
 	int rc = ia_rating_check(in, &why); /* callers checked already; a rating is never stored unchecked */
 	if (rc) {
 		req_error_detail(r, "%s", M(r, why));
 		return rc;
 	}
-	if ((rc = resolve(r, kind, ref, in->channel, &x)))
+	if ((rc = resolve(r, kind, a->ref, in->channel, &s)))
 		return rc;
-	struct db_rows rows;
-	int64_t subject_id = x.subject_id, rater = x.rater, entered_by = x.entered_by;
-	const char *department = x.department, *item = x.item, *subject_ref = x.subject_ref, *channel = x.channel;
-	struct ia_eval e = { .subject_kind = kind, .subject_id = subject_id, .subject_ref = subject_ref, .rater_id = rater,
-			     .entered_by = entered_by, .department = department, .item_code = item, .channel = channel,
-			     .level = in->level, .bad = in->level <= 2, .day = ia_today(), .created_at = (int64_t)time(NULL),
-			     .comment = in->comment ? in->comment : "", .enterprise_id = x.enterprise };
+	struct ia_eval e = { .subject_kind = kind, .subject_id = s.subject_id, .subject_ref = s.subject_ref,
+			     .rater_id = s.rater, .entered_by = s.entered_by, .department = s.department,
+			     .item_code = s.item, .channel = s.channel, .level = in->level, .bad = in->level <= 2,
+			     .day = ia_today(), .created_at = (int64_t)time(NULL), .comment = in->comment ? in->comment : "",
+			     .enterprise_id = s.enterprise };
 	char *tags = (char *)tags_json(in);
 	arena_cleanup(r->arena, free, tags);
 	e.tags = tags;
-	if ((rc = db_begin(r->db)))
-		return rc;
+	struct db_rows rows;
 	rc = db_query(r->db, r->arena, &q_eval_add,
-		      DB_ARGS(DB_TEXT(kind), DB_INT(subject_id), DB_TEXT(subject_ref), DB_INT(rater),
-			      entered_by ? DB_INT(entered_by) : DB_NULL, DB_TEXT(department), DB_TEXT(item), DB_TEXT(channel),
-			      DB_INT(e.level), DB_TEXT(tags), DB_TEXT(e.comment), DB_INT(e.bad ? 1 : 0), DB_INT(e.day),
-			      DB_INT(e.created_at), e.enterprise_id ? DB_INT(e.enterprise_id) : DB_NULL),
+		      DB_ARGS(DB_TEXT(kind), DB_INT(e.subject_id), DB_TEXT(e.subject_ref), DB_INT(e.rater_id),
+			      e.entered_by ? DB_INT(e.entered_by) : DB_NULL, DB_TEXT(e.department), DB_TEXT(e.item_code),
+			      DB_TEXT(e.channel), DB_INT(e.level), DB_TEXT(tags), DB_TEXT(e.comment), DB_INT(e.bad ? 1 : 0),
+			      DB_INT(e.day), DB_INT(e.created_at), e.enterprise_id ? DB_INT(e.enterprise_id) : DB_NULL),
 		      &rows);
 	if (rc == GH_ECONFLICT)
 		req_error_detail(r, "%s", M(r, "interact_already_been_rated_each_case"));
 	if (!rc)
-		e.id = db_cell_int(&rows, 0, 0);
+		x->id = e.id = db_cell_int(&rows, 0, 0);
 	if (!rc)
 		rc = ia_event(r->db, "evaluation", e.id, r->who.account, "rate",
-			      json_pack("{s:i,s:s,s:o}", "level", e.level, "channel", channel, "tags", json_loads(tags, 0, NULL)));
+			      json_pack("{s:i,s:s,s:o}", "level", e.level, "channel", e.channel, "tags", json_loads(tags, 0, NULL)));
 	if (!rc && e.bad)
 		rc = rect_open(r, &e);
 	if (!rc)
@@ -420,17 +429,18 @@ int ia_rate(struct req *r, const char *kind, const char *ref, const struct ia_ra
 	if (!rc)
 		rc = interact_ledger(r->db, r->arena, "evaluation",
 				     json_pack("{s:I,s:s,s:s,s:s,s:s?,s:s,s:i,s:s}", "id", (json_int_t)e.id, "subject", kind,
-					       "ref", subject_ref, "department", department, "item", item, "channel", channel,
-					       "level", e.level, "day", ia_day_str(r->arena, e.day)));
-	if (!rc)
-		rc = db_commit(r->db);
-	if (rc) {
-		db_rollback(r->db);
-		return rc;
-	}
-	notify_nudge();
-	*id = e.id;
-	return 0;
+					       "ref", e.subject_ref, "department", e.department, "item", e.item_code, "channel",
+					       e.channel, "level", e.level, "day", ia_day_str(r->arena, e.day)));
+	return rc;
+}
+
+int ia_rate(struct req *r, const char *kind, const char *ref, const struct ia_rating *in, ia_answer answer, const void *ctx)
+{
+	struct rate_args *a = ia_write_args(r, sizeof(*a), answer, ctx);
+	a->kind = kind;
+	a->ref = ref;
+	a->in = *in;
+	return ia_write(r, &a->x, rate_write);
 }
 
 /* ---- reading ----------------------------------------------------------------------------- */
@@ -516,11 +526,6 @@ int ia_evals_mine(struct req *r, struct ia_eval **out, size_t *n)
 	return 0;
 }
 
-static const char *pick(const struct req *r, const char *zh, const char *en)
-{
-	return ia_en(r) && en && *en ? en : zh;
-}
-
 /* Where a subject is seen on the pages. */
 static const char *subject_href(struct req *r, const char *kind, const char *ref)
 {
@@ -544,8 +549,8 @@ json_t *ia_eval_json(struct req *r, const struct ia_eval *e)
 	json_t *j = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s?,s:s?,s:s?,s:s,s:i,s:s,s:o,s:s,s:b,s:b,s:s,s:s?,s:s}", "id",
 			      (json_int_t)e->id, "subject", e->subject_kind, "ref", e->subject_ref, "subject_href",
 			      subject_href(r, e->subject_kind, e->subject_ref), "department", e->department, "department_name",
-			      pick(r, e->dept_zh, e->dept_en), "item_code", e->item_code, "item_name",
-			      pick(r, e->item_zh, e->item_en), "channel", e->channel, "level", e->level, "level_name",
+			      ia_pick(r, e->dept_zh, e->dept_en), "item_code", e->item_code, "item_name",
+			      ia_pick(r, e->item_zh, e->item_en), "channel", e->channel, "level", e->level, "level_name",
 			      M(r, ia_level_key(e->level)), "tags", tags, "comment", e->comment ? e->comment : "", "bad",
 			      e->bad, "excluded", e->excluded, "day", ia_day_str(r->arena, e->day), "created",
 			      ia_when(r->arena, e->created_at), "href", arena_printf(r->arena, "/evaluations/%lld", (long long)e->id));
@@ -583,7 +588,7 @@ json_t *ia_pending_json(struct req *r)
 		for (size_t i = 0; i < rows.nrows; i++) {
 			const char *num = db_cell(&rows, i, 0);
 			json_array_append_new(arr, json_pack("{s:s,s:s,s:s?,s:s?,s:s}", "kind", "application", "ref", num, "title",
-							     pick(r, db_cell(&rows, i, 3), db_cell(&rows, i, 4)), "closed",
+							     ia_pick(r, db_cell(&rows, i, 3), db_cell(&rows, i, 4)), "closed",
 							     ia_when(r->arena, db_cell_int(&rows, i, 2)), "rate_href",
 							     arena_printf(r->arena, "/evaluate/application/%s", num)));
 		}

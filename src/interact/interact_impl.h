@@ -43,6 +43,28 @@ static inline void ia_set(json_t *o, const char *k, const char *v)
 		json_object_set_new(o, k, json_string(v));
 }
 
+/* ---- the one write path (common.c) -----------------------------------------------------
+ * Every change of this module runs on the group-commit writer (http/write.h): the public
+ * function (ia_rate, ia_rect_step, ...) takes the caller's inputs and an answer, and returns
+ * REQ_DEFERRED (or GH_EBUSY / GH_EUNAVAILABLE when the writer cannot take it). The change
+ * itself runs on the writer with the writer's copy of the request (its checks too, so they
+ * see what they guard); answer(r, rc, id, ctx) then runs on the request's loop after the
+ * COMMIT, with rc the change's result (its detail in r->error_detail) and id the subject it
+ * made or changed. The notifier is nudged after every committed change. */
+typedef int (*ia_answer)(struct req *r, int rc, int64_t id, const void *ctx);
+
+/* The head of every change's inputs (the first member of each operation's own struct). */
+struct ia_write {
+	int (*fn)(struct req *w, struct ia_write *x); /* the change, on the writer */
+	ia_answer answer;
+	const void *ctx;
+	int64_t id; /* the subject: set by fn (perhaps more than once; the last run counts) */
+};
+/* size bytes of zeroed inputs in r's arena, headed by a struct ia_write with answer and ctx. */
+void *ia_write_args(struct req *r, size_t size, ia_answer answer, const void *ctx);
+/* Queues x->fn = fn on the writer; see above. */
+int ia_write(struct req *r, struct ia_write *x, int (*fn)(struct req *w, struct ia_write *x));
+
 /* ---- evaluations.c -------------------------------------------------------------------- */
 
 struct ia_tag {
@@ -100,7 +122,7 @@ struct ia_eval {
  * for a walk-in application (channel counter); it is finished or answered (GH_ECONFLICT);
  * not rated yet (GH_ECONFLICT). A bad review opens the rectification task. *id gets the
  * evaluation. */
-int ia_rate(struct req *r, const char *kind, const char *ref, const struct ia_rating *in, int64_t *id);
+int ia_rate(struct req *r, const char *kind, const char *ref, const struct ia_rating *in, ia_answer answer, const void *ctx);
 /* The checks of ia_rate alone (nothing written): 0 when the caller may rate the case now;
  * GH_ENOTFOUND, GH_ECONFLICT (not ended or answered yet, or rated already), GH_EFORBIDDEN
  * with a detail otherwise. For the rating form. */
@@ -119,20 +141,11 @@ json_t *ia_pending_json(struct req *r);
 /* The history of a subject as a JSON array [{at, action, actor, detail}]. */
 json_t *ia_events_json(struct req *r, const char *kind, int64_t id);
 int ia_event(struct db *db, const char *kind, int64_t id, int64_t actor, const char *action, json_t *detail);
-/* The start of answering a consultation or complaint: checks the answer's text, opens a
- * transaction, runs q (answer, answered_by, answered_at, id; it must change one row, else the
- * subject was answered already: GH_ECONFLICT with the message key answered as the detail) and records the
- * "answer" event of kind. On 0 the transaction is open for the caller to finish; on any error it
- * was rolled back. */
-struct db_sql;
 /* The words of key in Chinese and in English with its placeholders filled in, for messages
  * stored in both languages (inbox). */
 #define IA_ZH(r, key, ...) VF((r)->app->view, "zh", (r)->arena, key, __VA_ARGS__)
 #define IA_EN(r, key, ...) VF((r)->app->view, "en", (r)->arena, key, __VA_ARGS__)
 #define IA_WORD(r, lang, key) view_msg((r)->app->view, lang, key)
-int ia_answer_begin(struct req *r, struct db_sql *q, const char *kind, int64_t id, const char *answer,
-		    const char *answered);
-
 /* The hooks for other modules, each the one place that calls them (see evaluations.c). */
 int interact_figures_evaluation(struct db *db, struct arena *a, const struct ia_eval *e, bool excluded);
 int interact_figures_rectification(struct db *db, struct arena *a, const char *department, const char *item_code,
@@ -142,15 +155,31 @@ int interact_ledger(struct db *db, struct arena *a, const char *kind, json_t *ca
 /* Whether the caller is active staff of department (any duty) / a head of it. */
 bool ia_is_staff_of(const struct req *r, const char *department);
 bool ia_is_head_of(const struct req *r, const char *department);
-/* Inbox messages to a department's active staff (heads_only: only its heads). */
+/* An inbox message in both languages. */
+struct ia_message {
+	const char *title_zh, *title_en, *body_zh, *body_en;
+};
+struct view;
+struct msg_arg;
+/* The words of title_key, and of body_key with args[0..nargs) filled in, in both languages
+ * (strings in a). IA_MESSAGE takes the arguments as MA(name, value), ... */
+struct ia_message ia_message(const struct view *v, struct arena *a, const char *title_key, const char *body_key,
+			     const struct msg_arg *args, size_t nargs);
+#define IA_MESSAGE(v, a, title_key, body_key, ...)                                                          \
+	ia_message(v, a, title_key, body_key, (const struct msg_arg[]){ __VA_ARGS__ },                      \
+		   sizeof((const struct msg_arg[]){ __VA_ARGS__ }) / sizeof(struct msg_arg))
+/* m to a department's active staff (heads_only: only its heads) / to every active
+ * administrator; *n (may be NULL) counts the messages. */
 int ia_tell_department(struct db *db, struct arena *a, const char *department, bool heads_only, const char *kind,
-		       const char *title_zh, const char *title_en, const char *body_zh, const char *body_en, int *n);
-/* Inbox messages to every active administrator. */
-int ia_tell_admins(struct db *db, struct arena *a, const char *kind, const char *title_zh, const char *title_en,
-		   const char *body_zh, const char *body_en, int *n);
+		       const struct ia_message *m, int *n);
+int ia_tell_admins(struct db *db, struct arena *a, const char *kind, const struct ia_message *m, int *n);
 /* Working day n after from on app's calendar (weekends only when none is loaded). */
 int32_t ia_add_workdays(const struct app *app, int32_t from, int n);
 int32_t ia_today(void);
+/* The route's {id}: a positive number, or 0 (which no subject has). */
+int64_t ia_param_id(const struct req *r);
+/* en in English when there is one, else zh. */
+const char *ia_pick(const struct req *r, const char *zh, const char *en);
 /* The message key in the request's language, or fallback when the catalogs lack it. */
 const char *ia_msg(struct req *r, const char *key, const char *fallback);
 const char *ia_day_str(struct arena *a, int32_t day);
@@ -176,17 +205,19 @@ json_t *ia_rect_json(struct req *r, const struct ia_rect *t);
  * (notes = the text to the citizen) by staff of the department; "rate" (level 1..3) by the
  * rater. GH_EFORBIDDEN / GH_ECONFLICT (wrong order) / GH_EVALIDATION with details. */
 int ia_rect_step(struct req *r, int64_t evaluation_id, const char *step, const char *method, const char *notes,
-		 int64_t when, int level);
+		 int64_t when, int level, ia_answer answer, const void *ctx);
 /* Tasks of a department (NULL: all, for administrators) in state (NULL: not closed). */
 int ia_rect_list(struct req *r, const char *department, const char *state, json_t **out);
 /* Appeal by a head of the department (reason); decision by an administrator ("upheld" or
  * "rejected", note). */
-int ia_appeal_file(struct req *r, int64_t evaluation_id, const char *reason);
-int ia_appeal_decide(struct req *r, int64_t appeal_id, const char *decision, const char *note);
+int ia_appeal_file(struct req *r, int64_t evaluation_id, const char *reason, ia_answer answer, const void *ctx);
+int ia_appeal_decide(struct req *r, int64_t appeal_id, const char *decision, const char *note, ia_answer answer,
+		     const void *ctx);
 int ia_appeal_list(struct req *r, const char *state, json_t **out);
 
-/* ---- consult.c ------------------------------------------------------------------------ */
+/* ---- threads.c: what consultations and complaints share --------------------------------- */
 
+/* A new consultation or complaint as the API or a form sends it. */
 struct ia_thread_in {
 	const char *kind;        /* complaints: "complaint" or "suggestion" */
 	const char *department;  /* or derived from item_code */
@@ -195,25 +226,83 @@ struct ia_thread_in {
 	bool consent_public;     /* consultations */
 	const char *channel;
 };
-/* Checks subject, text and channel; resolves the department (the item's when an item is
- * named). GH_EVALIDATION / GH_EINVAL with a detail. */
-int ia_thread_texts(struct req *r, const struct ia_thread_in *in);
-int ia_thread_target(struct req *r, struct ia_thread_in *in);
-int ia_consult_create(struct req *r, const struct ia_thread_in *in, int64_t *id);
+
+struct db_rows;
+struct db_sql;
+/* A consultation or complaint as its queries read it: the columns ia_thread_get reads first
+ * (IA_THREAD_COLS), then the kind's own. */
+struct ia_thread {
+	int64_t id, person, enterprise, answered_at, created_at, evaluation_id;
+	const char *department, *item_code, *subject, *text, *state, *answer;
+	const char *dept_name, *item_name, *person_name; /* in the caller's language */
+	int32_t due_day;
+	bool mine, staff, open; /* the caller's (or their enterprise's); staff of its department; not answered */
+};
+/* The first columns of a thread's query on table c (a person's column, its text column, the
+ * subject kind its evaluations name); d, s and a are joined by IA_THREAD_FROM. */
+#define IA_THREAD_COLS(person, text, kind)                                                                        \
+	"SELECT c.id, c." person ", COALESCE(c.enterprise_id, 0), c.department, c.item_code, c.subject, c." text ", " \
+	"c.state, c.due_day, c.answer, c.answered_at, c.created_at, d.name_zh, d.name_en, s.name_zh, s.name_en, "     \
+	"a.name, (SELECT e.id FROM evaluations e WHERE e.subject_kind = '" kind "' AND e.subject_id = c.id)"
+#define IA_THREAD_FROM(table, person)                                                                             \
+	" FROM " table " c LEFT JOIN departments d ON d.code = c.department "                                        \
+	"LEFT JOIN service_items s ON s.code = c.item_code AND s.is_current = 1 "                                    \
+	"LEFT JOIN accounts a ON a.id = c." person " WHERE c.id = ?"
+#define IA_THREAD_OWN_COL 18 /* the first of the kind's own columns */
+/* A new thread of a kind: fn (the kind's change, reading in from struct ia_thread_args) on
+ * the writer with a copy of in; see ia_write. */
+struct ia_thread_args {
+	struct ia_write x;
+	struct ia_thread_in in;
+};
+int ia_thread_submit(struct req *r, const struct ia_thread_in *in, ia_answer answer, const void *ctx,
+		     int (*fn)(struct req *w, struct ia_write *x));
+/* The checks of a new thread, on the writer: subject, text and channel (GH_EVALIDATION /
+ * GH_EINVAL with a detail), the department (the item's when an item is named), the person's
+ * budget of new threads of this kind (a rate limit named budget); then its due day, days
+ * working days from today, and its channel. */
+int ia_thread_open(struct req *r, struct ia_thread_in *in, const char *budget, long days, int32_t *due,
+		   const char **channel);
+/* Runs q (IA_THREAD_COLS ... IA_THREAD_FROM) for id into t, and *rows for the kind's own
+ * columns: GH_ENOTFOUND with the message key missing when there is none or the caller may not
+ * see it (the person, staff of its department, administrators may). */
+int ia_thread_get(struct req *r, struct db_sql *q, int64_t id, const char *missing, struct ia_thread *t,
+		  struct db_rows *rows);
+/* What every thread shows (the kind adds its own): subject, state, due day, answer, events. */
+json_t *ia_thread_json(struct req *r, const struct ia_thread *t, const char *kind);
+/* Answering t, inside its change on the writer: checks the answer's text, runs q (answer,
+ * answered_by, answered_at, id; it must change one row, else it was answered already:
+ * GH_ECONFLICT with the message key answered as the detail), records the "answer" event. */
+int ia_thread_answer(struct req *r, struct db_sql *q, const char *kind, const struct ia_thread *t, const char *text,
+		     const char *answered);
+/* An inbox message to t's person (their enterprise's inbox when it was the enterprise's):
+ * title_key, and body_key with {subject} and {id}. */
+int ia_thread_tell(struct req *r, const struct ia_thread *t, const char *kind, const char *title_key,
+		   const char *body_key);
+/* A list's state filter: "", "open" or "answered" (GH_EINVAL with a detail otherwise). */
+int ia_thread_state(struct req *r, const char *state, const char **out);
+/* Row i of a list whose first columns are id, subject, state, due_day, created_at,
+ * department, its names zh and en; base is the pages' path ("/consultations"). */
+json_t *ia_thread_item(struct req *r, const struct db_rows *rows, size_t i, const char *base);
+
+/* ---- consult.c ------------------------------------------------------------------------ */
+int ia_consult_create(struct req *r, const struct ia_thread_in *in, ia_answer answer, const void *ctx);
 /* The consultation if the caller may see it (asker, staff of its department, administrators). */
 int ia_consult_json(struct req *r, int64_t id, json_t **out);
 /* Staff of the department answer (once); publish (only with the asker's consent) puts the
  * public version (both texts required, staff remove personal data) into the item's FAQ. */
-int ia_consult_answer(struct req *r, int64_t id, const char *answer, bool publish, const char *pub_q, const char *pub_a);
-int ia_consult_publish(struct req *r, int64_t id, bool publish, const char *pub_q, const char *pub_a);
+int ia_consult_answer(struct req *r, int64_t id, const char *text, bool publish, const char *pub_q, const char *pub_a,
+		      ia_answer answer, const void *ctx);
+int ia_consult_publish(struct req *r, int64_t id, bool publish, const char *pub_q, const char *pub_a, ia_answer answer,
+		       const void *ctx);
 /* mine: the caller's; otherwise the department's (state NULL = all). */
 int ia_consult_list(struct req *r, bool mine, const char *state, json_t **out);
 
 /* ---- complaints.c --------------------------------------------------------------------- */
 
-int ia_complaint_create(struct req *r, const struct ia_thread_in *in, int64_t *id);
+int ia_complaint_create(struct req *r, const struct ia_thread_in *in, ia_answer answer, const void *ctx);
 int ia_complaint_json(struct req *r, int64_t id, json_t **out);
-int ia_complaint_answer(struct req *r, int64_t id, const char *answer);
+int ia_complaint_answer(struct req *r, int64_t id, const char *text, ia_answer answer, const void *ctx);
 /* mine: the caller's; staff: the department's; administrators: those escalated to them. */
 int ia_complaint_list(struct req *r, bool mine, const char *state, json_t **out);
 

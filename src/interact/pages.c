@@ -41,15 +41,6 @@ static int page(struct req *r, int status, const char *tpl, json_t *ctx)
 	return resp_page(r, status, tpl, ctx);
 }
 
-static int64_t param_id(struct req *r)
-{
-	long v;
-	const char *s = req_param(r, "id");
-	if (!s || str_to_long(str_c(s), 1, 1L << 53, &v))
-		return 0;
-	return v;
-}
-
 static const char *field(const struct kvlist *f, const char *k)
 {
 	return kv_get(f, k);
@@ -76,6 +67,12 @@ static const char *error_text(struct req *r, int rc)
 static int status_of(int rc)
 {
 	return err_status(rc);
+}
+
+/* Whether a change failed for want of the database (the error page, not the form again). */
+static bool unavailable(int rc)
+{
+	return rc == GH_EDB || rc == GH_EBUSY || rc == GH_EUNAVAILABLE;
 }
 
 /* ---- citizen: my evaluations ----------------------------------------------------------- */
@@ -170,6 +167,16 @@ static int rate_get(struct req *r)
 	return rate_render(r, 200, kind, ref, NULL, NULL);
 }
 
+/* The rating made (ctx: what was typed, for the form again). */
+static int rated(struct req *r, int rc, int64_t id, const void *ctx)
+{
+	if (rc == GH_ENOTFOUND || unavailable(rc))
+		return rc;
+	if (rc)
+		return rate_render(r, status_of(rc), req_param(r, "kind"), req_param(r, "ref"), ctx, error_text(r, rc));
+	return resp_redirect(r, 303, arena_printf(r->arena, "/evaluations/%lld?done=rated", (long long)id));
+}
+
 static int rate_post(struct req *r)
 {
 	const char *kind = req_param(r, "kind"), *ref = req_param(r, "ref");
@@ -207,13 +214,9 @@ static int rate_post(struct req *r)
 		rc = ia_rating_check(&in, &why);
 	if (rc)
 		return rate_render(r, status_of(rc), kind, ref, &in, why ? M(r, why) : error_text(r, rc));
-	int64_t id;
-	if ((rc = ia_rate(r, kind, ref, &in, &id))) {
-		if (rc == GH_ENOTFOUND || rc == GH_EDB || rc == GH_EBUSY || rc == GH_EUNAVAILABLE)
-			return rc;
-		return rate_render(r, status_of(rc), kind, ref, &in, error_text(r, rc));
-	}
-	return resp_redirect(r, 303, arena_printf(r->arena, "/evaluations/%lld?done=rated", (long long)id));
+	struct ia_rating *typed = arena_zalloc(r->arena, sizeof(*typed));
+	*typed = in;
+	return ia_rate(r, kind, ref, &in, rated, typed);
 }
 
 /* ---- the evaluation's detail: rectification and appeal ---------------------------------- */
@@ -250,7 +253,7 @@ static int evaluation_render(struct req *r, int64_t id, int status, const char *
 
 static int evaluation_page(struct req *r)
 {
-	return evaluation_render(r, param_id(r), 200, NULL);
+	return evaluation_render(r, ia_param_id(r), 200, NULL);
 }
 
 /* "2026-03-01T14:05" (a datetime-local field, China Standard Time) as unix seconds; 0 for
@@ -269,9 +272,19 @@ static int64_t parse_local_time(const char *s)
 	return (int64_t)day * 86400 + hh * 3600 + mm * 60 - CALENDAR_CST_OFFSET;
 }
 
+/* A change of evaluation id (ctx: the ?done= word). */
+static int evaluation_changed(struct req *r, int rc, int64_t id, const void *ctx)
+{
+	if (rc == GH_ENOTFOUND || unavailable(rc))
+		return rc;
+	if (rc)
+		return evaluation_render(r, id, status_of(rc), error_text(r, rc));
+	return resp_redirect(r, 303, arena_printf(r->arena, "/evaluations/%lld?done=%s", (long long)id, (const char *)ctx));
+}
+
 static int rect_post(struct req *r)
 {
-	int64_t id = param_id(r);
+	int64_t id = ia_param_id(r);
 	const char *step = req_param(r, "step");
 	if (strcmp(step, "visit") && strcmp(step, "rectify") && strcmp(step, "feedback") && strcmp(step, "rate"))
 		return GH_ENOTFOUND;
@@ -285,27 +298,17 @@ static int rect_post(struct req *r)
 	int64_t when = parse_local_time(field(&f, "at"));
 	if (when < 0)
 		return evaluation_render(r, id, 422, M(r, "interact_time_visit_valid"));
-	rc = ia_rect_step(r, id, step, field(&f, "method"), field(&f, "notes"), when, (int)level);
-	if (rc == GH_ENOTFOUND || rc == GH_EDB || rc == GH_EBUSY || rc == GH_EUNAVAILABLE)
-		return rc;
-	if (rc)
-		return evaluation_render(r, id, status_of(rc), error_text(r, rc));
-	return resp_redirect(r, 303, arena_printf(r->arena, "/evaluations/%lld?done=%s", (long long)id, step));
+	return ia_rect_step(r, id, step, field(&f, "method"), field(&f, "notes"), when, (int)level, evaluation_changed,
+			    step);
 }
 
 static int appeal_post(struct req *r)
 {
-	int64_t id = param_id(r);
 	struct kvlist f;
 	int rc = req_form(r, &f);
 	if (rc)
 		return rc;
-	rc = ia_appeal_file(r, id, field(&f, "reason"));
-	if (rc == GH_ENOTFOUND || rc == GH_EDB || rc == GH_EBUSY || rc == GH_EUNAVAILABLE)
-		return rc;
-	if (rc)
-		return evaluation_render(r, id, status_of(rc), error_text(r, rc));
-	return resp_redirect(r, 303, arena_printf(r->arena, "/evaluations/%lld?done=appealed", (long long)id));
+	return ia_appeal_file(r, ia_param_id(r), field(&f, "reason"), evaluation_changed, "appealed");
 }
 
 static int rectifications_page(struct req *r)
@@ -351,18 +354,23 @@ static int appeals_page(struct req *r)
 	return appeals_render(r, 200, NULL);
 }
 
+static int decided(struct req *r, int rc, int64_t id, const void *ctx)
+{
+	(void)id, (void)ctx;
+	if (unavailable(rc))
+		return rc;
+	if (rc)
+		return appeals_render(r, status_of(rc), error_text(r, rc));
+	return resp_redirect(r, 303, "/admin/appeals?done=decided");
+}
+
 static int decide_post(struct req *r)
 {
 	struct kvlist f;
 	int rc = req_form(r, &f);
 	if (rc)
 		return rc;
-	rc = ia_appeal_decide(r, param_id(r), field(&f, "decision"), field(&f, "note"));
-	if (rc == GH_EDB || rc == GH_EBUSY || rc == GH_EUNAVAILABLE)
-		return rc;
-	if (rc)
-		return appeals_render(r, status_of(rc), error_text(r, rc));
-	return resp_redirect(r, 303, "/admin/appeals?done=decided");
+	return ia_appeal_decide(r, ia_param_id(r), field(&f, "decision"), field(&f, "note"), decided, NULL);
 }
 
 /* ---- consultations and complaints ------------------------------------------------------- */
@@ -455,6 +463,16 @@ static int thread_new_get(struct req *r)
 	return thread_new_render(r, 200, NULL, NULL);
 }
 
+/* A new consultation or complaint (ctx: what was typed, for the form again). */
+static int thread_sent(struct req *r, int rc, int64_t id, const void *ctx)
+{
+	if (unavailable(rc))
+		return rc;
+	if (rc)
+		return thread_new_render(r, status_of(rc), ctx, error_text(r, rc));
+	return resp_redirect(r, 303, arena_printf(r->arena, "%s/%lld?done=sent", base_of(r), (long long)id));
+}
+
 static int thread_new_post(struct req *r)
 {
 	struct kvlist f;
@@ -466,19 +484,15 @@ static int thread_new_post(struct req *r)
 	struct ia_thread_in in = { .kind = field(&f, "kind"), .department = field(&f, "department"),
 				   .item_code = field(&f, "item_code"), .subject = field(&f, "subject"), .text = field(&f, "text"),
 				   .consent_public = pub && !strcmp(pub, "1"), .channel = k && !strcmp(k, "1") ? "kiosk" : "web" };
-	int64_t id = 0;
-	rc = is_consult(r) ? ia_consult_create(r, &in, &id) : ia_complaint_create(r, &in, &id);
-	if (rc == GH_EDB || rc == GH_EBUSY || rc == GH_EUNAVAILABLE)
-		return rc;
-	if (rc)
-		return thread_new_render(r, status_of(rc), &in, error_text(r, rc));
-	return resp_redirect(r, 303, arena_printf(r->arena, "%s/%lld?done=sent", base_of(r), (long long)id));
+	struct ia_thread_in *typed = arena_zalloc(r->arena, sizeof(*typed));
+	*typed = in;
+	return is_consult(r) ? ia_consult_create(r, &in, thread_sent, typed) : ia_complaint_create(r, &in, thread_sent, typed);
 }
 
 static int thread_render(struct req *r, int status, const char *error)
 {
 	json_t *j;
-	int64_t id = param_id(r);
+	int64_t id = ia_param_id(r);
 	int rc = is_consult(r) ? ia_consult_json(r, id, &j) : ia_complaint_json(r, id, &j);
 	if (rc)
 		return rc;
@@ -502,24 +516,28 @@ static int thread_page(struct req *r)
 	return thread_render(r, 200, NULL);
 }
 
+/* A change of the consultation or complaint of the page (ctx: the ?done= word). */
+static int thread_changed(struct req *r, int rc, int64_t id, const void *ctx)
+{
+	if (rc == GH_ENOTFOUND || unavailable(rc))
+		return rc;
+	if (rc)
+		return thread_render(r, status_of(rc), error_text(r, rc));
+	return resp_redirect(r, 303, arena_printf(r->arena, "%s/%lld?done=%s", base_of(r), (long long)id, (const char *)ctx));
+}
+
 static int answer_post(struct req *r)
 {
 	struct kvlist f;
 	int rc = req_form(r, &f);
 	if (rc)
 		return rc;
-	int64_t id = param_id(r);
+	int64_t id = ia_param_id(r);
 	const char *pub = field(&f, "publish");
 	if (is_consult(r))
-		rc = ia_consult_answer(r, id, field(&f, "answer"), pub && !strcmp(pub, "1"), field(&f, "public_question"),
-				       field(&f, "public_answer"));
-	else
-		rc = ia_complaint_answer(r, id, field(&f, "answer"));
-	if (rc == GH_ENOTFOUND || rc == GH_EDB || rc == GH_EBUSY || rc == GH_EUNAVAILABLE)
-		return rc;
-	if (rc)
-		return thread_render(r, status_of(rc), error_text(r, rc));
-	return resp_redirect(r, 303, arena_printf(r->arena, "%s/%lld?done=answered", base_of(r), (long long)id));
+		return ia_consult_answer(r, id, field(&f, "answer"), pub && !strcmp(pub, "1"), field(&f, "public_question"),
+					 field(&f, "public_answer"), thread_changed, "answered");
+	return ia_complaint_answer(r, id, field(&f, "answer"), thread_changed, "answered");
 }
 
 static int publish_post(struct req *r)
@@ -528,14 +546,9 @@ static int publish_post(struct req *r)
 	int rc = req_form(r, &f);
 	if (rc)
 		return rc;
-	int64_t id = param_id(r);
 	const char *pub = field(&f, "publish");
-	rc = ia_consult_publish(r, id, pub && !strcmp(pub, "1"), field(&f, "public_question"), field(&f, "public_answer"));
-	if (rc == GH_ENOTFOUND || rc == GH_EDB || rc == GH_EBUSY || rc == GH_EUNAVAILABLE)
-		return rc;
-	if (rc)
-		return thread_render(r, status_of(rc), error_text(r, rc));
-	return resp_redirect(r, 303, arena_printf(r->arena, "/consultations/%lld?done=published", (long long)id));
+	return ia_consult_publish(r, ia_param_id(r), pub && !strcmp(pub, "1"), field(&f, "public_question"),
+				  field(&f, "public_answer"), thread_changed, "published");
 }
 
 const struct route interact_page_routes[] = {

@@ -118,9 +118,20 @@ static int wrong_order(struct req *r, const struct ia_rect *t)
 	return GH_ECONFLICT;
 }
 
-int ia_rect_step(struct req *r, int64_t evaluation_id, const char *step, const char *method, const char *notes,
-		 int64_t when, int level)
+struct step_args {
+	struct ia_write x;
+	const char *step, *method, *notes;
+	int64_t when;
+	int level;
+};
+
+/* On the writer (r is its copy of the request): one step of the task of evaluation x->id. */
+static int step_write(struct req *r, struct ia_write *x)
 {
+	const struct step_args *a = (const struct step_args *)x;
+	int64_t evaluation_id = x->id, when = a->when;
+	const char *step = a->step, *method = a->method, *notes = a->notes;
+	int level = a->level;
 	struct ia_eval e;
 	struct ia_rect t;
 	int rc = ia_eval_load_visible(r, evaluation_id, &e);
@@ -179,8 +190,6 @@ int ia_rect_step(struct req *r, int64_t evaluation_id, const char *step, const c
 			return GH_ENOTFOUND;
 		}
 	}
-	if ((rc = db_begin(r->db)))
-		return rc;
 	json_t *detail = NULL;
 	if (!strcmp(step, "visit")) {
 		rc = db_exec(r->db, &q_rect_visit,
@@ -205,23 +214,26 @@ int ia_rect_step(struct req *r, int64_t evaluation_id, const char *step, const c
 		if (!rc && changes == 1)
 			rc = interact_figures_rectification(r->db, r->arena, e.department, e.item_code, ia_today(), level >= 2);
 	}
-	if (!rc && changes != 1) {
-		db_rollback(r->db);
-		json_decref(detail);
-		return wrong_order(r, &t);
-	}
-	if (!rc)
-		rc = ia_event(r->db, "rectification", t.id, r->who.account, step, detail);
-	else
-		json_decref(detail);
-	if (!rc)
-		rc = db_commit(r->db);
+	if (!rc && changes != 1)
+		rc = wrong_order(r, &t);
 	if (rc) {
-		db_rollback(r->db);
+		json_decref(detail);
 		return rc;
 	}
-	notify_nudge();
-	return 0;
+	return ia_event(r->db, "rectification", t.id, r->who.account, step, detail);
+}
+
+int ia_rect_step(struct req *r, int64_t evaluation_id, const char *step, const char *method, const char *notes,
+		 int64_t when, int level, ia_answer answer, const void *ctx)
+{
+	struct step_args *a = ia_write_args(r, sizeof(*a), answer, ctx);
+	a->x.id = evaluation_id;
+	a->step = step;
+	a->method = method;
+	a->notes = notes;
+	a->when = when;
+	a->level = level;
+	return ia_write(r, &a->x, step_write);
 }
 
 DB_SQL(q_rect_list, "SELECT t.evaluation_id, t.state, t.due_day, e.level, e.subject_kind, e.subject_ref, e.created_at, "
@@ -278,36 +290,22 @@ DB_SQL(q_appeal_get, "SELECT evaluation_id, state, filed_by FROM appeals WHERE i
 DB_SQL(q_appeal_decide, "UPDATE appeals SET state = ?, decided_by = ?, decided_at = ?, decision_note = ? "
 			"WHERE id = ? AND state = 'pending'");
 DB_SQL(q_eval_exclude, "UPDATE evaluations SET excluded = 1 WHERE id = ?");
-DB_SQL(q_admins, "SELECT id FROM accounts WHERE kind = 'admin' AND status = 'active' ORDER BY id");
 DB_SQL(q_appeal_list, "SELECT p.id, p.evaluation_id, p.department, p.reason, p.filed_at, p.state, p.decision_note, "
 		      "e.level, e.comment, d.name_zh, d.name_en, a.name FROM appeals p "
 		      "JOIN evaluations e ON e.id = p.evaluation_id LEFT JOIN departments d ON d.code = p.department "
 		      "LEFT JOIN accounts a ON a.id = p.filed_by WHERE (? = '' OR p.state = ?) ORDER BY p.id DESC LIMIT 200");
 
-/* Inbox messages to every active administrator. */
-static int tell_admins(struct db *db, struct arena *a, const char *kind, const char *tzh, const char *ten, const char *bzh,
-		       const char *ben, int *n)
-{
-	struct db_rows rows;
-	int rc = db_query(db, a, &q_admins, DB_NOARGS, &rows);
-	for (size_t i = 0; i < rows.nrows && !rc; i++) {
-		rc = notify_inbox_message(db, a, db_cell_int(&rows, i, 0), 0, kind, tzh, ten, bzh, ben);
-		if (!rc && n)
-			(*n)++;
-	}
-	return rc;
-}
+struct appeal_args {
+	struct ia_write x;
+	const char *reason;
+};
 
-int ia_tell_admins(struct db *db, struct arena *a, const char *kind, const char *tzh, const char *ten, const char *bzh,
-		   const char *ben, int *n)
+/* On the writer (r is its copy of the request): the appeal against evaluation x->id. */
+static int appeal_write(struct req *r, struct ia_write *x)
 {
-	return tell_admins(db, a, kind, tzh, ten, bzh, ben, n);
-}
-
-int ia_appeal_file(struct req *r, int64_t evaluation_id, const char *reason)
-{
+	const char *reason = ((const struct appeal_args *)x)->reason;
 	struct ia_eval e;
-	int rc = ia_eval_load_visible(r, evaluation_id, &e);
+	int rc = ia_eval_load_visible(r, x->id, &e);
 	if (rc)
 		return rc;
 	if (!ia_is_head_of(r, e.department)) {
@@ -322,8 +320,6 @@ int ia_appeal_file(struct req *r, int64_t evaluation_id, const char *reason)
 		req_error_detail(r, "%s", M(r, "interact_give_reason_appeal_most_2000"));
 		return GH_EVALIDATION;
 	}
-	if ((rc = db_begin(r->db)))
-		return rc;
 	struct db_rows rows;
 	int64_t now = (int64_t)time(NULL);
 	rc = db_query(r->db, r->arena, &q_appeal_add,
@@ -335,22 +331,33 @@ int ia_appeal_file(struct req *r, int64_t evaluation_id, const char *reason)
 		rc = ia_event(r->db, "evaluation", e.id, r->who.account, "appeal", json_pack("{s:I}", "appeal", (json_int_t)id));
 	if (!rc)
 		rc = ia_event(r->db, "appeal", id, r->who.account, "file", json_pack("{s:s}", "reason", reason));
-	if (!rc)
-		rc = tell_admins(r->db, r->arena, "appeal_filed", IA_WORD(r, "zh", N_("interact_appeal_filed_title")),
-				 IA_WORD(r, "en", N_("interact_appeal_filed_title")), IA_WORD(r, "zh", N_("interact_appeal_filed_body")),
-				 IA_WORD(r, "en", N_("interact_appeal_filed_body")), NULL);
-	if (!rc)
-		rc = db_commit(r->db);
-	if (rc) {
-		db_rollback(r->db);
-		return rc;
+	if (!rc) {
+		struct ia_message m = ia_message(r->app->view, r->arena, N_("interact_appeal_filed_title"),
+						 N_("interact_appeal_filed_body"), NULL, 0);
+		rc = ia_tell_admins(r->db, r->arena, "appeal_filed", &m, NULL);
 	}
-	notify_nudge();
-	return 0;
+	return rc;
 }
 
-int ia_appeal_decide(struct req *r, int64_t appeal_id, const char *decision, const char *note)
+int ia_appeal_file(struct req *r, int64_t evaluation_id, const char *reason, ia_answer answer, const void *ctx)
 {
+	struct appeal_args *a = ia_write_args(r, sizeof(*a), answer, ctx);
+	a->x.id = evaluation_id;
+	a->reason = reason;
+	return ia_write(r, &a->x, appeal_write);
+}
+
+struct decide_args {
+	struct ia_write x;
+	const char *decision, *note;
+};
+
+/* On the writer (r is its copy of the request): the decision on appeal x->id. */
+static int decide_write(struct req *r, struct ia_write *x)
+{
+	const struct decide_args *a = (const struct decide_args *)x;
+	const char *decision = a->decision, *note = a->note;
+	int64_t appeal_id = x->id;
 	if (r->role != ROLE_ADMIN)
 		return GH_EFORBIDDEN;
 	bool upheld = decision && !strcmp(decision, "upheld");
@@ -380,14 +387,11 @@ int ia_appeal_decide(struct req *r, int64_t appeal_id, const char *decision, con
 	if ((rc = ia_eval_get(r->db, r->arena, db_cell_int(&rows, 0, 0), &e)))
 		return rc;
 	int64_t now = (int64_t)time(NULL), changes = 0;
-	if ((rc = db_begin(r->db)))
-		return rc;
 	rc = db_exec(r->db, &q_appeal_decide,
 		     DB_ARGS(DB_TEXT(upheld ? "upheld" : "rejected"), DB_INT(r->who.account), DB_INT(now), DB_TEXT(note ? note : ""),
 			     DB_INT(appeal_id)),
 		     &changes);
 	if (!rc && changes != 1) {
-		db_rollback(r->db);
 		req_error_detail(r, "%s", M(r, "interact_appeal_been_decided_already"));
 		return GH_ECONFLICT;
 	}
@@ -412,22 +416,23 @@ int ia_appeal_decide(struct req *r, int64_t appeal_id, const char *decision, con
 		rc = interact_ledger(r->db, r->arena, "evaluation_appeal",
 				     json_pack("{s:I,s:I,s:s,s:s}", "appeal", (json_int_t)appeal_id, "evaluation", (json_int_t)e.id,
 					       "decision", upheld ? "upheld" : "rejected", "day", ia_day_str(r->arena, ia_today())));
-	if (!rc)
-		rc = ia_tell_department(r->db, r->arena, e.department, true, "appeal_decided",
-					IA_WORD(r, "zh", N_("interact_appeal_decided_title")), IA_WORD(r, "en", N_("interact_appeal_decided_title")),
-					IA_ZH(r, upheld ? N_("interact_appeal_upheld_body") : N_("interact_appeal_rejected_body"),
-					      MA("id", (long long)e.id)),
-					IA_EN(r, upheld ? N_("interact_appeal_upheld_body") : N_("interact_appeal_rejected_body"),
-					      MA("id", (long long)e.id)),
-					NULL);
-	if (!rc)
-		rc = db_commit(r->db);
-	if (rc) {
-		db_rollback(r->db);
-		return rc;
+	if (!rc) {
+		struct ia_message m = IA_MESSAGE(r->app->view, r->arena, N_("interact_appeal_decided_title"),
+						 upheld ? N_("interact_appeal_upheld_body") : N_("interact_appeal_rejected_body"),
+						 MA("id", (long long)e.id));
+		rc = ia_tell_department(r->db, r->arena, e.department, true, "appeal_decided", &m, NULL);
 	}
-	notify_nudge();
-	return 0;
+	return rc;
+}
+
+int ia_appeal_decide(struct req *r, int64_t appeal_id, const char *decision, const char *note, ia_answer answer,
+		     const void *ctx)
+{
+	struct decide_args *a = ia_write_args(r, sizeof(*a), answer, ctx);
+	a->x.id = appeal_id;
+	a->decision = decision;
+	a->note = note;
+	return ia_write(r, &a->x, decide_write);
 }
 
 int ia_appeal_list(struct req *r, const char *state, json_t **out)

@@ -12,6 +12,7 @@
 #include "http/handler.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "http/write.h"
 #include "identity/identity.h"
 #include "notify/notify.h"
 #include "store/db.h"
@@ -48,20 +49,6 @@ static int64_t inbox_of(const struct req *r)
 {
 	int64_t owner = identity_owner_id(r);
 	return owner ? owner : r->who.account;
-}
-
-/* A positive decimal id from the route parameter, or GH_ENOTFOUND. */
-static int param_id(struct req *r, int64_t *out)
-{
-	const char *s = req_param(r, "id");
-	if (!s || *s < '1' || *s > '9' || strlen(s) > 18)
-		return GH_ENOTFOUND;
-	char *end;
-	long long v = strtoll(s, &end, 10);
-	if (*end)
-		return GH_ENOTFOUND;
-	*out = v;
-	return 0;
 }
 
 struct message {
@@ -108,21 +95,6 @@ static json_t *message_json(struct req *r, const struct message *m)
 	json_object_set_new(j, "number", m->number ? json_string(m->number) : json_null());
 	json_object_set_new(j, "read_at", m->read_at ? json_integer(m->read_at) : json_null());
 	return j;
-}
-
-/* Previous / next links. */
-static json_t *pagination(struct req *r, long page, long per, long total)
-{
-	long pages = (total + per - 1) / per;
-	if (pages <= 1)
-		return json_false();
-	json_t *p = json_object();
-	jset(p, "status", MF(r, "cases_page_page_pages", MA("page", page), MA("pages", pages)));
-	if (page > 1)
-		jset(p, "prev_href", arena_printf(r->arena, "/inbox?page=%ld", page - 1));
-	if (page < pages)
-		jset(p, "next_href", arena_printf(r->arena, "/inbox?page=%ld", page + 1));
-	return p;
 }
 
 /* Splits a body into its lines (the reason comes after a line break). */
@@ -191,7 +163,7 @@ static int inbox_get(struct req *r)
 		jset(ctx, "notice", M(r, "notify_marked_read"));
 	else if (done && strcmp(done, "read_all") == 0)
 		jset(ctx, "notice", M(r, "notify_all_messages_marked_read"));
-	json_object_set_new(ctx, "pagination", pagination(r, page, per, total));
+	json_object_set_new(ctx, "pagination", req_pagination(r, "/inbox?", page, per, total));
 	return resp_page(r, 200, "notify/inbox", ctx);
 }
 
@@ -216,39 +188,63 @@ static const char *back(struct req *r, const char *done)
 			: arena_printf(r->arena, "/inbox?done=%s", done);
 }
 
+/* A mark as read on the writer (http/write.h): one message (id) or all (id 0) of the inbox
+ * `owner`; read_at or marked is what the answer tells. */
+struct mark {
+	int64_t owner, id, read_at, marked;
+};
+
+static int mark_write(struct req *w, void *p)
+{
+	struct mark *m = p;
+	int64_t now = (int64_t)time(NULL);
+	m->read_at = m->marked = 0;
+	if (!m->id)
+		return db_exec(w->db, &q_read_all, DB_ARGS(DB_INT(now), DB_INT(m->owner)), &m->marked);
+	int rc = db_exec(w->db, &q_read, DB_ARGS(DB_INT(now), DB_INT(m->id), DB_INT(m->owner)), NULL);
+	struct db_rows rows;
+	if (!rc)
+		rc = db_query(w->db, w->arena, &q_read_at, DB_ARGS(DB_INT(m->id), DB_INT(m->owner)), &rows);
+	if (!rc && rows.nrows == 0)
+		rc = GH_ENOTFOUND; /* none, or someone else's: the same answer */
+	if (!rc)
+		m->read_at = db_cell_int(&rows, 0, 0);
+	return rc;
+}
+
+static int mark_answer(struct req *r, void *p, int rc)
+{
+	struct mark *m = p;
+	if (rc)
+		return rc;
+	if (!r->api)
+		return resp_redirect(r, 303, back(r, m->id ? "read" : "read_all"));
+	resp_header(r, "Cache-Control", "no-store");
+	if (m->id)
+		return resp_json(r, 200, json_pack("{s:I,s:I}", "id", (json_int_t)m->id, "read_at", (json_int_t)m->read_at));
+	return resp_json(r, 200, json_pack("{s:I}", "marked", (json_int_t)m->marked));
+}
+
+static int mark(struct req *r, int64_t id)
+{
+	struct mark *m = arena_zalloc(r->arena, sizeof(*m));
+	m->owner = inbox_of(r);
+	m->id = id;
+	return req_write(r, mark_write, mark_answer, m);
+}
+
 /* POST /inbox/{id}/read, POST /api/v1/me/inbox/{id}/read: idempotent. */
 static int read_one(struct req *r)
 {
 	int64_t id;
-	int rc = param_id(r, &id);
-	if (rc)
-		return rc;
-	int64_t now = (int64_t)time(NULL);
-	if ((rc = db_exec(r->db, &q_read, DB_ARGS(DB_INT(now), DB_INT(id), DB_INT(inbox_of(r))), NULL)))
-		return rc;
-	struct db_rows rows;
-	if ((rc = db_query(r->db, r->arena, &q_read_at, DB_ARGS(DB_INT(id), DB_INT(inbox_of(r))), &rows)))
-		return rc;
-	if (rows.nrows == 0)
-		return GH_ENOTFOUND; /* none, or someone else's: the same answer */
-	if (!r->api)
-		return resp_redirect(r, 303, back(r, "read"));
-	resp_header(r, "Cache-Control", "no-store");
-	return resp_json(r, 200, json_pack("{s:I,s:I}", "id", (json_int_t)id, "read_at",
-					   (json_int_t)db_cell_int(&rows, 0, 0)));
+	int rc = req_param_id(r, "id", &id);
+	return rc ? rc : mark(r, id);
 }
 
 /* POST /inbox/read-all, POST /api/v1/me/inbox/read-all */
 static int read_all(struct req *r)
 {
-	int64_t changed = 0;
-	int rc = db_exec(r->db, &q_read_all, DB_ARGS(DB_INT((int64_t)time(NULL)), DB_INT(inbox_of(r))), &changed);
-	if (rc)
-		return rc;
-	if (!r->api)
-		return resp_redirect(r, 303, back(r, "read_all"));
-	resp_header(r, "Cache-Control", "no-store");
-	return resp_json(r, 200, json_pack("{s:I}", "marked", (json_int_t)changed));
+	return mark(r, 0);
 }
 
 const struct route notify_routes[] = {

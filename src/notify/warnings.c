@@ -190,19 +190,17 @@ out:
 
 /* ---- the duty --------------------------------------------------------------------------- */
 
-static struct duty *duty;
-static struct db *duty_db;
-static struct app *duty_app;
+static struct duty_run run;
 
 /* Every WARNINGS_PERIOD_S, and at once again after a full batch. */
 static int warnings_pass(void *arg, bool *more)
 {
-	(void)arg;
+	struct duty_run *d = arg;
 	time_t now = time(NULL);
 	int sent = 0;
-	int wrc = warnings_run(duty_app, duty_db, calendar_day_of(now), &sent);
+	int wrc = warnings_run(d->app, d->db, calendar_day_of(now), &sent);
 	if (wrc)
-		log_debug("warnings: pass failed: %s", db_last_error(duty_db));
+		log_debug("warnings: pass failed: %s", db_last_error(d->db));
 	else if (sent)
 		log_info("warnings: %d message%s to staff", sent, sent == 1 ? "" : "s");
 	/* A full batch: more are waiting, go on at once. */
@@ -212,26 +210,10 @@ static int warnings_pass(void *arg, bool *more)
 
 int warnings_start(struct app *app, char *err, size_t errlen)
 {
-	if (duty)
-		return 0;
-	if (!app->duty_db) {
-		snprintf(err, errlen, "warnings: the duties' database connection is not open");
-		return GH_EINTERNAL;
-	}
-	duty_db = app->duty_db; /* the duties thread's connection, shared by its duties */
-	duty_app = app;
-	if (!(duty = duty_start("warnings", warnings_pass, NULL, WARNINGS_PERIOD_S))) {
-		duty_db = NULL;
-		snprintf(err, errlen, "warnings: cannot start the duties thread");
-		return GH_EINTERNAL;
-	}
-	return 0;
+	return duty_run_start(&run, "warnings", warnings_pass, app, app->duty_db, WARNINGS_PERIOD_S, err, errlen);
 }
 
 void warnings_stop(void)
 {
-	duty_stop(duty);
-	duty = NULL;
-	duty_db = NULL;
-	duty_app = NULL;
+	duty_run_stop(&run);
 }

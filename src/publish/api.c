@@ -15,7 +15,6 @@
 #include "cases/attach.h"
 #include "http/handler.h"
 #include "http/msg.h"
-#include "http/multipart.h"
 #include "http/server.h"
 #include "publish/publish_impl.h"
 #include "store/db.h"
@@ -67,24 +66,10 @@ json_t *pub_doc_json(struct req *r, const struct pub_doc *d, bool full)
 	return o;
 }
 
-int pub_read_id(struct req *r, int64_t *id);
-int pub_read_id(struct req *r, int64_t *id)
-{
-	const char *s = req_param(r, "id");
-	long v;
-	if (!s || str_to_long(str_c(s), 1, 1L << 53, &v))
-		return GH_ENOTFOUND;
-	*id = v;
-	return 0;
-}
-
-/* Loads the document of the route for r: GH_ENOTFOUND when it does not exist or r may not
- * see it (unpublished documents are not revealed). */
-int pub_load(struct req *r, struct pub_doc *d);
 int pub_load(struct req *r, struct pub_doc *d)
 {
 	int64_t id;
-	int rc = pub_read_id(r, &id);
+	int rc = req_param_id(r, "id", &id);
 	if (!rc)
 		rc = pub_get(r->db, r->arena, id, d);
 	if (!rc && !pub_can_see(r, d))
@@ -92,8 +77,6 @@ int pub_load(struct req *r, struct pub_doc *d)
 	return rc;
 }
 
-/* Filters of a list from the query; GH_EINVAL with a detail for a bad one. */
-int pub_read_filter(struct req *r, struct pub_filter *f, long *page, long *per);
 int pub_read_filter(struct req *r, struct pub_filter *f, long *page, long *per)
 {
 	f->category = req_query(r, "category");
@@ -225,6 +208,20 @@ static int read_input(struct req *r, json_t *j, struct pub_input *in, const stru
 	return 0;
 }
 
+/* The document a change wrote: 201 with its address, or 200. */
+static int created(struct req *r, struct pub_change *c, int rc)
+{
+	if (rc)
+		return rc;
+	resp_header(r, "Location", arena_printf(r->arena, "/api/v1/publish/%lld", (long long)c->doc.id));
+	return resp_json(r, 201, pub_doc_json(r, &c->doc, true));
+}
+
+static int changed(struct req *r, struct pub_change *c, int rc)
+{
+	return rc ? rc : resp_json(r, 200, pub_doc_json(r, &c->doc, true));
+}
+
 static int api_create(struct req *r)
 {
 	json_t *j;
@@ -242,12 +239,9 @@ static int api_create(struct req *r)
 		return validation_error(r, errors);
 	if (!pub_can_write(r, in.department))
 		return GH_EFORBIDDEN;
-	int64_t id;
-	struct pub_doc d;
-	if ((rc = pub_create(r->db, r->arena, &in, r->who.account, &id)) || (rc = pub_get(r->db, r->arena, id, &d)))
-		return rc;
-	resp_header(r, "Location", arena_printf(r->arena, "/api/v1/publish/%lld", (long long)id));
-	return resp_json(r, 201, pub_doc_json(r, &d, true));
+	struct pub_change *c = pub_change_new(r, created);
+	c->in = in;
+	return pub_change_create(r, c);
 }
 
 static int read_version(struct req *r, json_t *j, const struct pub_doc *d, int64_t *version)
@@ -265,13 +259,18 @@ static int read_version(struct req *r, json_t *j, const struct pub_doc *d, int64
 	return 0;
 }
 
+/* The document of the route and the request's JSON body. */
+static int load_with_body(struct req *r, struct pub_doc *d, json_t **j)
+{
+	int rc = pub_load(r, d);
+	return rc ? rc : req_body_object(r, j);
+}
+
 static int api_update(struct req *r)
 {
 	struct pub_doc d;
 	json_t *j;
-	int rc = pub_load(r, &d);
-	if (!rc)
-		rc = req_body_object(r, &j);
+	int rc = load_with_body(r, &d, &j);
 	if (rc)
 		return rc;
 	if (!pub_can_write(r, d.department))
@@ -289,18 +288,18 @@ static int api_update(struct req *r)
 		req_error_detail(r, "%s", M(r, "publish_only_drafts_edited"));
 		return GH_ECONFLICT;
 	}
-	if ((rc = pub_update(r->db, d.id, version, &in, r->who.account)) || (rc = pub_get(r->db, r->arena, d.id, &d)))
-		return rc;
-	return resp_json(r, 200, pub_doc_json(r, &d, true));
+	struct pub_change *c = pub_change_new(r, changed);
+	c->id = d.id;
+	c->version = version;
+	c->in = in;
+	return pub_change_update(r, c);
 }
 
 static int api_act(struct req *r)
 {
 	struct pub_doc d;
 	json_t *j;
-	int rc = pub_load(r, &d);
-	if (!rc)
-		rc = req_body_object(r, &j);
+	int rc = load_with_body(r, &d, &j);
 	if (rc)
 		return rc;
 	const char *note;
@@ -309,64 +308,32 @@ static int api_act(struct req *r)
 		return rc;
 	if (version != d.version)
 		return GH_ECONFLICT;
-	if ((rc = pub_act(r, &d, req_param(r, "action"), note)))
-		return rc;
-	return resp_json(r, 200, pub_doc_json(r, &d, true));
+	struct pub_change *c = pub_change_new(r, changed);
+	c->id = d.id;
+	c->version = version;
+	c->action = req_param(r, "action");
+	c->note = note;
+	return pub_change_act(r, c);
 }
 
-/* Stores the upload in part "file" for d (shared with the page). */
-int pub_upload(struct req *r, struct pub_doc *d, int64_t *id);
-int pub_upload(struct req *r, struct pub_doc *d, int64_t *id)
+static int uploaded(struct req *r, struct pub_change *c, int rc)
 {
-	if (!pub_can_write(r, d->department))
-		return GH_EFORBIDDEN;
-	if (strcmp(d->state, "draft") != 0) {
-		req_error_detail(r, "%s", M(r, "publish_err_not_draft"));
-		return GH_ECONFLICT;
-	}
-	const struct multipart *mp;
-	const char *why = NULL;
-	int rc = req_multipart(r, &mp, &why);
-	if (rc) {
-		if (why)
-			req_error_detail(r, "%s", why);
+	struct pub_attachment at;
+	if (!rc)
+		rc = pub_attachment_get(r->db, r->arena, c->id, c->attachment, &at);
+	if (rc)
 		return rc;
-	}
-	const struct multipart_part *f = multipart_get(mp, "file");
-	if (!f || !f->filename || !f->len) {
-		req_error_detail(r, "%s", M(r, "publish_err_file"));
-		return GH_EINVAL;
-	}
-	struct attach_info info;
-	if ((rc = attach_store(r->db, r->arena, f->data, f->len, (size_t)r->app->cfg.max_upload, &info))) {
-		if (rc == GH_EUNSUPPORTED)
-			req_error_detail(r, "%s", en(r) ? ATTACH_TYPES_EN : ATTACH_TYPES_ZH);
-		else if (rc == GH_ETOOBIG)
-			req_error_detail(r, "%s", M(r, "publish_err_file_big"));
-		return rc;
-	}
-	rc = pub_attach_add(r->db, d->id, info.sha256, info.mime, (int64_t)info.size, f->filename, r->who.account, id);
-	if (rc == GH_ETOOBIG)
-		req_error_detail(r, "%s", M(r, "publish_err_too_many"));
-	return rc;
+	return resp_json(r, 201, json_pack("{s:I,s:s,s:s,s:I,s:s}", "id", (json_int_t)at.id, "filename", at.filename,
+					   "mime", at.mime, "size", (json_int_t)at.size, "href",
+					   arena_printf(r->arena, "/publish/%lld/attachments/%lld", (long long)c->id,
+							(long long)at.id)));
 }
 
 static int api_upload(struct req *r)
 {
 	struct pub_doc d;
-	int64_t id;
 	int rc = pub_load(r, &d);
-	if (!rc)
-		rc = pub_upload(r, &d, &id);
-	if (rc)
-		return rc;
-	struct pub_attachment at;
-	if ((rc = pub_attachment_get(r->db, r->arena, d.id, id, &at)))
-		return rc;
-	return resp_json(r, 201, json_pack("{s:I,s:s,s:s,s:I,s:s}", "id", (json_int_t)at.id, "filename", at.filename,
-					   "mime", at.mime, "size", (json_int_t)at.size, "href",
-					   arena_printf(r->arena, "/publish/%lld/attachments/%lld", (long long)d.id,
-							(long long)at.id)));
+	return rc ? rc : pub_change_upload(r, &d, pub_change_new(r, uploaded));
 }
 
 static int attachment_download(struct req *r)
@@ -375,12 +342,9 @@ static int attachment_download(struct req *r)
 	int rc = pub_load(r, &d);
 	if (rc)
 		return rc;
-	const char *s = req_param(r, "aid");
-	long aid;
-	if (!s || str_to_long(str_c(s), 1, 1L << 53, &aid))
-		return GH_ENOTFOUND;
+	int64_t aid;
 	struct pub_attachment at;
-	if ((rc = pub_attachment_get(r->db, r->arena, d.id, aid, &at)))
+	if ((rc = req_param_id(r, "aid", &aid)) || (rc = pub_attachment_get(r->db, r->arena, d.id, aid, &at)))
 		return rc;
 	return attach_send(r, at.sha256, at.mime, at.filename);
 }

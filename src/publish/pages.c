@@ -19,11 +19,6 @@
 #include "store/db.h"
 #include "view/view.h"
 
-int pub_read_id(struct req *r, int64_t *id);
-int pub_load(struct req *r, struct pub_doc *d);
-int pub_read_filter(struct req *r, struct pub_filter *f, long *page, long *per);
-int pub_upload(struct req *r, struct pub_doc *d, int64_t *id);
-
 static const char *date_of(struct req *r, int64_t t)
 {
 	char d[11];
@@ -75,21 +70,6 @@ static json_t *doc_card(struct req *r, const struct pub_doc *d, bool staff)
 	return o;
 }
 
-static json_t *pagination(struct req *r, const char *base_q, long page, long per, long total)
-{
-	long pages = (total + per - 1) / per;
-	if (pages <= 1)
-		return json_false();
-	json_t *p = json_object();
-	jset(p, "status", MF(r, "cases_page_page_pages", MA("page", page), MA("pages", pages)));
-	if (page > 1)
-		jset(p, "prev_href", arena_printf(r->arena, "/publish?%spage=%ld", base_q, page - 1));
-	if (page < pages)
-		jset(p, "next_href", arena_printf(r->arena, "/publish?%spage=%ld", base_q, page + 1));
-	json_object_set_new(p, "pages", json_array());
-	return p;
-}
-
 static int page_list(struct req *r)
 {
 	struct pub_filter f = { .public_only = true };
@@ -123,7 +103,7 @@ static int page_list(struct req *r)
 		sb_add_urlenc(&q, f.department, strlen(f.department));
 		sb_addch(&q, '&');
 	}
-	json_object_set_new(ctx, "pagination", pagination(r, q.buf, page, per, total));
+	json_object_set_new(ctx, "pagination", req_pagination(r, arena_printf(r->arena, "/publish?%s", q.buf ? q.buf : ""), page, per, total));
 	sb_release(&q);
 	jset(ctx, "count", MF(r, "publish_total_documents", MA("total", total)));
 	return resp_page(r, 200, "publish/list", ctx);
@@ -269,6 +249,16 @@ static int read_form(struct req *r, struct pub_input *in, int64_t *version, stru
 	return 0;
 }
 
+/* A draft written or edited: its page, saying so. */
+static int saved(struct req *r, struct pub_change *c, int rc)
+{
+	if (rc == GH_ECONFLICT)
+		req_error_detail(r, "%s", M(r, "publish_err_conflict"));
+	if (rc)
+		return rc;
+	return resp_redirect(r, 303, arena_printf(r->arena, "/staff/publish/%lld?saved=1", (long long)c->doc.id));
+}
+
 static int staff_create(struct req *r)
 {
 	struct pub_input in = { 0 };
@@ -285,10 +275,9 @@ static int staff_create(struct req *r)
 	}
 	if (!pub_can_write(r, in.department))
 		return GH_EFORBIDDEN;
-	int64_t id;
-	if ((rc = pub_create(r->db, r->arena, &in, r->who.account, &id)))
-		return rc;
-	return resp_redirect(r, 303, arena_printf(r->arena, "/staff/publish/%lld?saved=1", (long long)id));
+	struct pub_change *c = pub_change_new(r, saved);
+	c->in = in;
+	return pub_change_create(r, c);
 }
 
 static int manage_page(struct req *r, struct pub_doc *d, int status, json_t *form_override, const char *notice)
@@ -381,12 +370,23 @@ static int staff_update(struct req *r)
 				   NULL);
 	if (!pub_can_write(r, in.department))
 		return GH_EFORBIDDEN;
-	if ((rc = pub_update(r->db, d.id, version, &in, r->who.account))) {
-		if (rc == GH_ECONFLICT)
-			req_error_detail(r, "%s", M(r, "publish_err_conflict"));
+	struct pub_change *c = pub_change_new(r, saved);
+	c->id = d.id;
+	c->version = version;
+	c->in = in;
+	return pub_change_update(r, c);
+}
+
+/* A step of the workflow: a published document's public page, else its staff page. */
+static int acted(struct req *r, struct pub_change *c, int rc)
+{
+	if (rc == GH_ECONFLICT && !r->error_detail)
+		req_error_detail(r, "%s", M(r, "publish_err_conflict")); /* it moved since the form was read */
+	if (rc)
 		return rc;
-	}
-	return resp_redirect(r, 303, arena_printf(r->arena, "/staff/publish/%lld?saved=1", (long long)d.id));
+	if (!strcmp(c->doc.state, "published"))
+		return resp_redirect(r, 303, arena_printf(r->arena, "/publish/%lld", (long long)c->id));
+	return resp_redirect(r, 303, arena_printf(r->arena, "/staff/publish/%lld", (long long)c->id));
 }
 
 static int staff_act(struct req *r)
@@ -406,24 +406,24 @@ static int staff_act(struct req *r)
 		req_error_detail(r, "%s", M(r, "publish_err_conflict"));
 		return GH_ECONFLICT;
 	}
-	const char *action = req_param(r, "action");
-	if ((rc = pub_act(r, &d, action, kv_get(&form, "note"))))
-		return rc;
-	if (!strcmp(d.state, "published"))
-		return resp_redirect(r, 303, arena_printf(r->arena, "/publish/%lld", (long long)d.id));
-	return resp_redirect(r, 303, arena_printf(r->arena, "/staff/publish/%lld", (long long)d.id));
+	struct pub_change *c = pub_change_new(r, acted);
+	c->id = d.id;
+	c->version = version;
+	c->action = req_param(r, "action");
+	c->note = kv_get(&form, "note");
+	return pub_change_act(r, c);
+}
+
+static int uploaded(struct req *r, struct pub_change *c, int rc)
+{
+	return rc ? rc : resp_redirect(r, 303, arena_printf(r->arena, "/staff/publish/%lld", (long long)c->id));
 }
 
 static int staff_upload(struct req *r)
 {
 	struct pub_doc d;
-	int64_t id;
 	int rc = pub_load(r, &d);
-	if (!rc)
-		rc = pub_upload(r, &d, &id);
-	if (rc)
-		return rc;
-	return resp_redirect(r, 303, arena_printf(r->arena, "/staff/publish/%lld", (long long)d.id));
+	return rc ? rc : pub_change_upload(r, &d, pub_change_new(r, uploaded));
 }
 
 #define WRITERS (ROLE_STAFF | ROLE_ADMIN)

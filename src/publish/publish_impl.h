@@ -85,6 +85,37 @@ int pub_act(struct req *r, struct pub_doc *d, const char *action, const char *no
 const char *pub_title(const struct pub_doc *d, const char *lang, const char **doc_lang);
 const char *pub_body(const struct pub_doc *d, const char *lang, const char **doc_lang);
 
+/* ---- the changes (write.c): each runs on the one writer (http/write.h) ---- */
+struct multipart_part;
+struct pub_change {
+	int64_t id;                             /* the document (update, act, upload) */
+	struct pub_input in;                    /* create, update: validated by the handler */
+	int64_t version;                        /* update, act: the version the change applies to */
+	const char *action, *note;              /* act */
+	const struct multipart_part *file;      /* upload */
+	struct pub_doc doc;                     /* out: the document as written */
+	int64_t attachment;                     /* out: upload's new attachment */
+	int rc;                                 /* out: the change's outcome when part of it was kept */
+	int (*answer)(struct req *r, struct pub_change *c, int rc); /* on the loop after the COMMIT */
+};
+/* A change in r's arena that answer(r, c, rc) completes. */
+struct pub_change *pub_change_new(struct req *r, int (*answer)(struct req *r, struct pub_change *c, int rc));
+/* Each returns REQ_DEFERRED, or a GH_E code (then answer is not called). create: c->in as
+ * the author; update: c->in into draft c->id at c->version (the editor becomes a
+ * contributor even when the draft moved on: GH_ECONFLICT); act: c->action with c->note on
+ * document c->id at c->version (pub_act's checks, on the writer); upload: the multipart part
+ * "file" of r, attached to draft d (who may write and the form are checked here, first). */
+int pub_change_create(struct req *r, struct pub_change *c);
+int pub_change_update(struct req *r, struct pub_change *c);
+int pub_change_act(struct req *r, struct pub_change *c);
+int pub_change_upload(struct req *r, const struct pub_doc *d, struct pub_change *c);
+
+/* The document of the route if r may see it (GH_ENOTFOUND otherwise, or for a malformed id:
+ * unpublished documents are not revealed); a list's filters from the query (GH_EINVAL with a
+ * detail). For the pages and the API. */
+int pub_load(struct req *r, struct pub_doc *d);
+int pub_read_filter(struct req *r, struct pub_filter *f, long *page, long *per);
+
 /* JSON of a document (body as Markdown and as HTML when full). */
 json_t *pub_doc_json(struct req *r, const struct pub_doc *d, bool full);
 
