@@ -129,6 +129,10 @@ static json_t *login_ctx(struct req *r, json_t *values)
 	json_t *ctx = json_pack("{s:s,s:s,s:o}", "title", M(r, "login_button"), "csrf", identity_csrf_token(r), "v",
 				values ? values : json_object());
 	json_object_set_new(ctx, "nav_login", json_true());
+	/* A hall joined to a national hub offers its log-in (src/federation). */
+	const char *hub = r->app->cfg.fed_hub_url;
+	if (hub && *hub && strcmp(r->app->cfg.role, "hub"))
+		json_object_set_new(ctx, "national_login", json_true());
 	return ctx;
 }
 
@@ -441,7 +445,9 @@ static int pool_busy(struct req *r, const struct pool_job *pj)
 
 static int login_get(struct req *r)
 {
-	if (r->who.account)
+	/* again=1: the national hub asks for a fresh log-in (prompt=login), so the form is shown
+	 * even to someone logged in; logging in replaces the session. */
+	if (r->who.account && !req_query(r, "again"))
 		return resp_redirect(r, 303, identity_safe_next(req_query(r, "next"), "/account"));
 	json_t *v = json_object();
 	const char *next = req_query(r, "next");
