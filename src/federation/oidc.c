@@ -265,22 +265,34 @@ static int discovery(struct req *r)
 	return resp_json(r, 200, j);
 }
 
-static int jwks(struct req *r)
+/* The published keys (newest first) into keys (at most JWKS_KEYS_MAX). */
+static int hub_keys(struct req *r, struct jwk *keys, size_t *n)
 {
-	int rc = hub_only(r);
-	if (rc)
-		return rc;
 	struct db_rows rows;
-	if ((rc = db_query(r->db, r->arena, &q_keys_all, DB_NOARGS, &rows)))
-		return rc;
-	json_t *keys = json_array();
-	for (size_t i = 0; i < rows.nrows; i++) {
+	int rc = db_query(r->db, r->arena, &q_keys_all, DB_NOARGS, &rows);
+	*n = 0;
+	for (size_t i = 0; !rc && i < rows.nrows && *n < JWKS_KEYS_MAX; i++) {
 		unsigned char *pk;
 		size_t len;
 		const char *x = db_cell(&rows, i, 1);
-		if (jwt_b64url_decode(r->arena, x, strlen(x), &pk, &len) == 0 && len == 32)
-			json_array_append_new(keys, jwk_json(db_cell(&rows, i, 0), pk));
+		if (jwt_b64url_decode(r->arena, x, strlen(x), &pk, &len) == 0 && len == 32) {
+			snprintf(keys[*n].kid, sizeof(keys[*n].kid), "%s", db_cell(&rows, i, 0));
+			memcpy(keys[(*n)++].pk, pk, 32);
+		}
 	}
+	return rc;
+}
+
+static int jwks(struct req *r)
+{
+	int rc = hub_only(r);
+	struct jwk k[JWKS_KEYS_MAX];
+	size_t n;
+	if (rc || (rc = hub_keys(r, k, &n)))
+		return rc;
+	json_t *keys = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(keys, jwk_json(k[i].kid, k[i].pk));
 	resp_header(r, "Cache-Control", "public, max-age=300");
 	return resp_json(r, 200, json_pack("{s:o}", "keys", keys));
 }
@@ -660,20 +672,10 @@ static int logout(struct req *r)
 	const char *state = req_query(r, "state");
 	/* The hint proves the request comes from a client the person logged in to: without one a
 	 * link on any page could log people out. */
-	struct db_rows rows;
-	if ((rc = db_query(r->db, r->arena, &q_keys_all, DB_NOARGS, &rows)))
-		return rc;
 	struct jwk keys[JWKS_KEYS_MAX];
-	size_t n = 0;
-	for (size_t i = 0; i < rows.nrows && n < JWKS_KEYS_MAX; i++) {
-		unsigned char *pk;
-		size_t len;
-		const char *x = db_cell(&rows, i, 1);
-		if (jwt_b64url_decode(r->arena, x, strlen(x), &pk, &len) == 0 && len == 32) {
-			snprintf(keys[n].kid, sizeof(keys[n].kid), "%s", db_cell(&rows, i, 0));
-			memcpy(keys[n++].pk, pk, 32);
-		}
-	}
+	size_t n;
+	if ((rc = hub_keys(r, keys, &n)))
+		return rc;
 	json_t *claims = NULL;
 	const char *why;
 	if (!hint || jwt_verify(hint, strlen(hint), keys, n, &claims, &why)) {

@@ -81,10 +81,10 @@ enum rp_fail {
 };
 
 static const char *const fail_key[] = {
-	[RP_UNREACHABLE] = "fed_hub_unreachable", [RP_ISSUER] = "fed_wrong_issuer",
-	[RP_AUDIENCE] = "fed_wrong_audience",    [RP_EXPIRED] = "fed_token_expired",
-	[RP_NONCE] = "fed_bad_nonce",            [RP_SIGNATURE] = "fed_bad_signature",
-	[RP_CODE] = "fed_code_refused",          [RP_CLAIMS] = "fed_claims_missing",
+	[RP_UNREACHABLE] = N_("fed_hub_unreachable"), [RP_ISSUER] = N_("fed_wrong_issuer"),
+	[RP_AUDIENCE] = N_("fed_wrong_audience"),    [RP_EXPIRED] = N_("fed_token_expired"),
+	[RP_NONCE] = N_("fed_bad_nonce"),            [RP_SIGNATURE] = N_("fed_bad_signature"),
+	[RP_CODE] = N_("fed_code_refused"),          [RP_CLAIMS] = N_("fed_claims_missing"),
 };
 
 static int hub_get(const char *url, const char *bearer, json_t **out, char *err, size_t errlen)
