@@ -33,6 +33,7 @@
 #define FED_COOKIE "gh_fed"
 #define META_TTL 300 /* seconds the hub's metadata and keys are kept */
 #define HUB_MAX_RESP (64 * 1024)
+#define FED_STARTS_PER_HOUR 60 /* national log-ins one address may start in an hour */
 
 static struct {
 	const char *client_id, *secret;
@@ -279,6 +280,10 @@ static int login_start(struct req *r)
 {
 	if (!fed_cfg.rp)
 		return GH_ENOTFOUND;
+	/* Each start writes a row and calls the hub: bounded per address. */
+	int rc = identity_rate_limit(r, arena_printf(r->arena, "fed_login:ip:%s", r->ip), FED_STARTS_PER_HOUR, 3600);
+	if (rc)
+		return rc;
 	struct start_job *j = arena_zalloc(r->arena, sizeof(*j));
 	crypto_new_token(j->state);
 	crypto_new_token(j->nonce);

@@ -86,18 +86,18 @@ async function counterfeitHub() {
 before(async () => {
   const hubPort = await freePort();
   hubUrl = `http://127.0.0.1:${hubPort}`;
-  hub = await startServer({ name: 'fed_hub', extraArgs: ['--listen', `127.0.0.1:${hubPort}`, '--public-url', hubUrl, '--role', 'hub'] });
+  hub = await startServer({ name: 'fed_hub', extraArgs: ['--trust-proxy', 'true', '--listen', `127.0.0.1:${hubPort}`, '--public-url', hubUrl, '--role', 'hub'] });
   const hallPort = await freePort();
   hallUrl = `http://127.0.0.1:${hallPort}`;
   const hallSecret = await addClient(hub.db, 'qinghe', `${hallUrl}/login/national/callback`);
   testSecret = await addClient(hub.db, 'oidc-test', testRedirect, testLogout);
-  hall = await startServer({ name: 'fed_hall', extraArgs: ['--listen', `127.0.0.1:${hallPort}`, '--public-url', hallUrl,
+  hall = await startServer({ name: 'fed_hall', extraArgs: ['--trust-proxy', 'true', '--listen', `127.0.0.1:${hallPort}`, '--public-url', hallUrl,
     '--fed-hub-url', hubUrl, '--fed-client-id', 'qinghe', '--fed-client-secret', hallSecret] });
   fake = await counterfeitHub();
   fake.state.clientId = 'lanshan';
   const fakePort = await freePort();
   fakeHallUrl = `http://127.0.0.1:${fakePort}`;
-  fakeHall = await startServer({ name: 'fed_fake', extraArgs: ['--listen', `127.0.0.1:${fakePort}`, '--public-url', fakeHallUrl,
+  fakeHall = await startServer({ name: 'fed_fake', extraArgs: ['--trust-proxy', 'true', '--listen', `127.0.0.1:${fakePort}`, '--public-url', fakeHallUrl,
     '--fed-hub-url', fake.url, '--fed-client-id', 'lanshan', '--fed-client-secret', 'not-a-real-secret'] });
 });
 
@@ -349,6 +349,16 @@ describe('a hall logs people in with the national account', () => {
     assert.equal(refused.status, 401);
     assert.match(refused.body, /login_required/);
   });
+});
+
+test('one address starts at most 60 national log-ins an hour (each writes a row and calls the hub)', async () => {
+  const c = new Client(fakeHallUrl, { lang: 'en' });
+  const answers = [];
+  for (let i = 0; i < 61; i++) answers.push((await c.get('/login/national')).status);
+  assert.deepEqual(answers.slice(0, 60), Array(60).fill(303));
+  assert.equal(answers[60], 429);
+  // Another address is not affected.
+  assert.equal((await new Client(fakeHallUrl).get('/login/national')).status, 303);
 });
 
 describe('a hall refuses ID tokens that are wrong in any way', () => {
