@@ -14,7 +14,9 @@ DIR=${DIR:-build/federation-demo}
 HUB_PORT=${HUB_PORT:-8090}
 QINGHE_PORT=${QINGHE_PORT:-8091}
 LANSHAN_PORT=${LANSHAN_PORT:-8092}
-HUB=http://127.0.0.1:$HUB_PORT
+# Three host names, so that a browser keeps each one's cookies apart (cookies ignore ports): the
+# hub at localhost, Qinghe at 127.0.0.1, Lanshan at 127.0.0.2 (all on the loopback interface).
+HUB=http://localhost:$HUB_PORT
 mkdir -p "$DIR"
 umask 077
 
@@ -25,15 +27,17 @@ for n in hub qinghe lanshan; do
 done
 
 # Each hall is registered at the hub once; its secret is kept beside its database (mode 0600).
-register() { # name port
+register() { # name host:port
 	if [ ! -s "$DIR/$1.secret" ]; then
 		"$BIN" federation client add "$1" --name "$1" \
-			--redirect "http://127.0.0.1:$2/login/national/callback" --logout "http://127.0.0.1:$2/" \
+			--redirect "http://$2/login/national/callback" --logout "http://$2/" \
 			--db "$DIR/hub.db" --key-file "$DIR/hub.key" | sed -n 's/^client_secret: //p' >"$DIR/$1.secret"
 	fi
 }
-register qinghe "$QINGHE_PORT"
-register lanshan "$LANSHAN_PORT"
+QINGHE=127.0.0.1:$QINGHE_PORT
+LANSHAN=127.0.0.2:$LANSHAN_PORT
+register qinghe "$QINGHE"
+register lanshan "$LANSHAN"
 
 pids=""
 stop() {
@@ -45,17 +49,17 @@ trap stop INT TERM
 "$BIN" serve --role hub --db "$DIR/hub.db" --key-file "$DIR/hub.key" --listen "127.0.0.1:$HUB_PORT" \
 	--public-url "$HUB" --upload-dir "$DIR/hub-uploads" >/dev/null 2>"$DIR/hub.log" &
 pids="$pids $!"
-hall() { # name port
+hall() { # name host:port
 	GOVHALL_FED_CLIENT_SECRET=$(cat "$DIR/$1.secret") "$BIN" serve --db "$DIR/$1.db" --key-file "$DIR/$1.key" \
-		--listen "127.0.0.1:$2" --public-url "http://127.0.0.1:$2" --fed-hub-url "$HUB" --fed-client-id "$1" \
+		--listen "$2" --public-url "http://$2" --fed-hub-url "$HUB" --fed-client-id "$1" \
 		--upload-dir "$DIR/$1-uploads" >/dev/null 2>"$DIR/$1.log" &
 	pids="$pids $!"
 }
-hall qinghe "$QINGHE_PORT"
-hall lanshan "$LANSHAN_PORT"
+hall qinghe "$QINGHE"
+hall lanshan "$LANSHAN"
 
 echo "national hub  $HUB   (OpenID Connect: $HUB/.well-known/openid-configuration)"
-echo "Qinghe hall   http://127.0.0.1:$QINGHE_PORT   (log in: /login, then \"log in with the national account\")"
-echo "Lanshan hall  http://127.0.0.1:$LANSHAN_PORT"
+echo "Qinghe hall   http://$QINGHE   (log in: /login, then \"log in with the national account\")"
+echo "Lanshan hall  http://$LANSHAN"
 echo "logs in $DIR/*.log; Ctrl-C stops all three"
 wait

@@ -306,7 +306,8 @@ DB_SQL(q_tokens_prune, "DELETE FROM oidc_tokens WHERE expires_at < ?");
 
 struct code_job {
 	char code[CRYPTO_TOKEN_LEN + 1];
-	const char *client, *redirect_uri, *challenge, *nonce, *state;
+	const char *client, *client_name, *redirect_uri, *challenge, *nonce, *state;
+	bool after_form; /* the request comes straight from the hub's log-in form */
 	int64_t account, auth_time;
 };
 
@@ -338,7 +339,15 @@ static int code_done(struct req *r, void *arg, int rc)
 	url_param(&sb, "state", j->state);
 	url_param(&sb, "iss", fed_cfg.issuer);
 	resp_header(r, "Cache-Control", "no-store");
-	return resp_redirect(r, 303, sb_arena(r, &sb));
+	char *to = sb_arena(r, &sb);
+	if (!j->after_form)
+		return resp_redirect(r, 303, to);
+	/* Browsers apply the log-in page's form-action 'self' to every redirect its form's answer
+	 * leads to, so the way to the hall is a new navigation: a Refresh, or the link. */
+	resp_header(r, "Refresh", arena_printf(r->arena, "0; url=%s", to));
+	return resp_page(r, 200, "federation/continue",
+			 json_pack("{s:s,s:s,s:s}", "title", M(r, "fed_continue_title"), "to", to, "message",
+				   MF(r, "fed_continue_message", MA("client", j->client_name))));
 }
 
 /* The log-in page, coming back here afterwards: the request again without prompt, with
@@ -435,6 +444,8 @@ static int authorize(struct req *r)
 	struct code_job *j = arena_zalloc(r->arena, sizeof(*j));
 	crypto_new_token(j->code);
 	j->client = c.id;
+	j->client_name = c.name;
+	j->after_form = auth_after != 0;
 	j->redirect_uri = redirect_uri;
 	j->challenge = challenge;
 	j->nonce = nonce;

@@ -9,7 +9,7 @@ import http from 'node:http';
 import { generateKeyPairSync, sign as edSign, randomBytes } from 'node:crypto';
 import * as oidc from 'openid-client';
 import {
-  Client, DEMO, DEMO_PASSWORD, csrfOf, govhall, newIdNumber, newPhone, pageLogin, sql, startServer,
+  Client, DEMO, DEMO_PASSWORD, csrfOf, govhall, htmlText, newIdNumber, newPhone, pageLogin, sql, startServer,
 } from './helpers.mjs';
 import { freePort } from './pay-fixtures.mjs';
 
@@ -228,9 +228,15 @@ describe('the hub as an OpenID Connect provider, driven by openid-client', () =>
     const r = await c.post('/login', { login: DEMO.citizen.phone, password: DEMO_PASSWORD, next, _csrf: csrfOf(form.body) });
     assert.equal(r.status, 303, r.body.slice(0, 300));
     assert.equal(r.location, next);
+    // Straight from the hub's form, the way on is a new navigation (Refresh and a link): the
+    // form's page allows no redirect of its answer to another site (form-action 'self').
     const back = await c.get(r.location);
-    assert.equal(back.status, 303);
-    const loc = new URL(back.location);
+    assert.equal(back.status, 200, back.body.slice(0, 300));
+    const refresh = /^0; url=(.+)$/.exec(back.headers.get('refresh') ?? '');
+    assert.ok(refresh, `Refresh: ${back.headers.get('refresh')}`);
+    const loc = new URL(refresh[1]);
+    const link = /<a class="button" href="([^"]+)"/.exec(back.body);
+    assert.equal(htmlText(link?.[1] ?? ''), refresh[1], 'the page links to the same address');
     assert.equal(loc.origin + loc.pathname, testRedirect);
     assert.ok(loc.searchParams.get('code'));
 
