@@ -266,16 +266,6 @@ static int start_done(struct req *r, void *arg)
 	return req_write(r, start_write, start_sent, j);
 }
 
-static const char *safe_next(const char *next)
-{
-	if (!next || next[0] != '/' || next[1] == '/' || next[1] == '\\' || strlen(next) > 512)
-		return "/account";
-	for (const char *p = next; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == '\\')
-			return "/account";
-	return next;
-}
-
 static int login_start(struct req *r)
 {
 	if (!fed_cfg.rp)
@@ -288,7 +278,7 @@ static int login_start(struct req *r)
 	crypto_new_token(j->state);
 	crypto_new_token(j->nonce);
 	crypto_new_token(j->verifier);
-	j->next = safe_next(req_query(r, "next"));
+	j->next = identity_safe_next(req_query(r, "next"), "/account");
 	const char *p = req_query(r, "prompt");
 	j->login = p && !strcmp(p, "login");
 	return req_job(r, start_work, start_done, j);

@@ -179,6 +179,10 @@ int identity_open_number(const struct keyring *k, struct arena *a, const char *s
  * file), database codes otherwise. For databases that publish no keys yet (src/ops). */
 int identity_keys_fit(const struct keyring *k, struct db *db);
 
+/* A safe local redirect target from a "next" parameter ("/..." but not "//...", no control
+ * characters or backslashes, at most 512 bytes), or dflt. */
+const char *identity_safe_next(const char *next, const char *dflt);
+
 /* ---- the national identity (src/federation) ------------------------------------------------ */
 
 /* Real-name assurance levels (实名认证等级), as the hub's ID tokens carry them: self-declared

@@ -278,11 +278,11 @@ describe('the hub as an OpenID Connect provider, driven by openid-client', () =>
 });
 
 /** Logs in at the hall with the national account: the hall's page, the hub (browser hubClient), back. */
-async function nationalLogin(hubClient, { lang } = {}) {
+async function nationalLogin(hubClient, { lang, next } = {}) {
   const c = new Client(hallUrl, { lang });
   const login = await c.get('/login');
   assert.match(login.body, /href="\/login\/national"/, 'the log-in page offers the national account');
-  const start = await c.get('/login/national');
+  const start = await c.get(next === undefined ? '/login/national' : `/login/national?next=${encodeURIComponent(next)}`);
   assert.equal(start.status, 303, start.body.slice(0, 300));
   const to = new URL(start.location);
   assert.equal(to.origin, hubUrl);
@@ -321,10 +321,12 @@ describe('a hall logs people in with the national account', () => {
       headers: { 'content-type': 'application/json' }, body: JSON.stringify(person) });
     assert.equal(reg.status, 202, await reg.text());
     const hubClient = await pageLogin(hubUrl, person.phone, person.password);
-    for (let i = 0; i < 2; i++) {
-      const { c, back } = await nationalLogin(hubClient);
+    // The first time back to a page of the hall; the second asks for another site: /account.
+    for (const [next, want] of [['/services?q=1', '/services?q=1'], ['//evil.example/x', '/account']]) {
+      const { c, back } = await nationalLogin(hubClient, { next });
       const done = await c.get(back.pathname + back.search);
       assert.equal(done.status, 303, done.body.slice(0, 400));
+      assert.equal(done.location, want);
       assert.match((await c.get('/account')).body, /王五/);
     }
     const n = await sql(hall.db, "SELECT count(*) FROM accounts WHERE name = '王五'");
