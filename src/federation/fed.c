@@ -6,6 +6,7 @@
 
 #include "base/err.h"
 #include "federation/fed_impl.h"
+#include "federation/jwt.h"
 #include "http/router.h"
 #include "identity/crypto.h"
 #include "identity/identity.h"
@@ -70,7 +71,9 @@ void fed_cli_usage(FILE *f)
 {
 	fprintf(f, "usage: govhall federation client add CLIENT-ID --name NAME --redirect URI [--redirect URI...]\n"
 		   "                                     [--logout URI...]    register a hall at the hub (prints its secret once)\n"
-		   "       govhall federation client list                      the registered clients\n");
+		   "       govhall federation client list                      the registered clients\n"
+		   "       govhall federation key rotate                       a new signing key for the hub (its nodes sign with\n"
+		   "                                                           it once restarted; older keys stay published)\n");
 }
 
 DB_SQL(q_client_add, "INSERT INTO oidc_clients (client_id, name, secret_hash, redirect_uris, logout_uris, created_at) "
@@ -154,6 +157,16 @@ int fed_cli(struct app *app, struct db *db, int argc, char **argv)
 	}
 	if (argc >= 3 && !strcmp(argv[0], "client") && !strcmp(argv[1], "add"))
 		return client_add(db, argc - 2, argv + 2);
+	if (argc == 2 && !strcmp(argv[0], "key") && !strcmp(argv[1], "rotate")) {
+		char kid[JWT_KID_MAX + 1];
+		int rc = fed_hub_key_rotate(db, kid, sizeof(kid));
+		if (rc) {
+			fprintf(stderr, "govhall: the new signing key could not be made (%s)\n", err_slug(rc));
+			return 1;
+		}
+		printf("new signing key %s: restart the hub's nodes to sign with it; the older keys stay published\n", kid);
+		return 0;
+	}
 	if (argc == 2 && !strcmp(argv[0], "client") && !strcmp(argv[1], "list")) {
 		struct arena *a = arena_new(0);
 		struct db_rows rows;

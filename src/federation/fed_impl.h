@@ -28,6 +28,10 @@ extern struct fed_settings fed_cfg;
 /* oidc.c */
 int fed_hub_init(struct app *app, char *err, size_t errlen);
 void fed_hub_release(void);
+/* `federation key rotate`: a new signing key, the newest of oidc_keys, which hub nodes sign
+ * with from their next start (the older keys stay published). Its key id into kid. */
+struct db;
+int fed_hub_key_rotate(struct db *db, char *kid, size_t kidlen);
 extern const struct route fed_hub_routes[];
 extern const size_t fed_hub_routes_n;
 /* The keyed hash (hex) the hub keeps of a client secret, code or token. */

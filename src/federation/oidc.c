@@ -113,6 +113,19 @@ int fed_hub_init(struct app *app, char *err, size_t errlen)
 	return rc;
 }
 
+int fed_hub_key_rotate(struct db *db, char *kid, size_t kidlen)
+{
+	struct arena *a = arena_new(0);
+	int rc = key_make(db, a);
+	struct db_rows rows;
+	if (!rc)
+		rc = db_query(db, a, &q_key_current, DB_NOARGS, &rows);
+	if (!rc)
+		snprintf(kid, kidlen, "%s", rows.nrows ? db_cell(&rows, 0, 0) : "");
+	arena_free(a);
+	return rc;
+}
+
 void fed_hub_release(void)
 {
 	if (hub_key.sk)

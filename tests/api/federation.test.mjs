@@ -42,10 +42,12 @@ async function counterfeitHub() {
   const url = `http://127.0.0.1:${port}`;
   const good = generateKeyPairSync('ed25519');
   const other = generateKeyPairSync('ed25519');
-  const x = good.publicKey.export({ format: 'jwk' }).x;
-  const state = { nonce: null, clientId: null };
-  const jwt = (claims, { key = good.privateKey, alg = 'EdDSA' } = {}) => {
-    const h = b64url(JSON.stringify({ alg, kid: 'k1', typ: 'JWT' }));
+  const next = generateKeyPairSync('ed25519');
+  const jwk = (pair, kid) => ({ kty: 'OKP', crv: 'Ed25519', x: pair.publicKey.export({ format: 'jwk' }).x, kid, use: 'sig', alg: 'EdDSA' });
+  // rotated: the hub publishes a new key (k2) and signs with it.
+  const state = { nonce: null, clientId: null, rotated: false, jwksFetches: 0 };
+  const jwt = (claims, { key = state.rotated ? next.privateKey : good.privateKey, alg = 'EdDSA' } = {}) => {
+    const h = b64url(JSON.stringify({ alg, kid: state.rotated ? 'k2' : 'k1', typ: 'JWT' }));
     const p = b64url(JSON.stringify(claims));
     const sig = alg === 'none' ? '' : b64url(edSign(null, Buffer.from(`${h}.${p}`), key));
     return `${h}.${p}.${sig}`;
@@ -59,7 +61,10 @@ async function counterfeitHub() {
       return json(200, { issuer: url, authorization_endpoint: `${url}/authorize`, token_endpoint: `${url}/token`,
         userinfo_endpoint: `${url}/userinfo`, jwks_uri: `${url}/jwks` });
     }
-    if (u.pathname === '/jwks') return json(200, { keys: [{ kty: 'OKP', crv: 'Ed25519', x, kid: 'k1', use: 'sig', alg: 'EdDSA' }] });
+    if (u.pathname === '/jwks') {
+      state.jwksFetches++;
+      return json(200, { keys: state.rotated ? [jwk(next, 'k2'), jwk(good, 'k1')] : [jwk(good, 'k1')] });
+    }
     if (u.pathname === '/userinfo') return json(200, { sub: 'person-1', name: '赵六', id_number: newIdNumber(777), assurance_level: 1 });
     if (u.pathname === '/token') {
       const f = new URLSearchParams(body);
@@ -270,6 +275,22 @@ describe('the hub as an OpenID Connect provider, driven by openid-client', () =>
     assert.equal(after.status, 303, 'the hub session ended');
   });
 
+  test('key rotate publishes a new key beside the old one; tokens signed before still verify against the set', async () => {
+    const config = await discover();
+    const c = await pageLogin(hubUrl, DEMO.citizen.phone);
+    const a = await authorize(c, config);
+    const tokens = await oidc.authorizationCodeGrant(config, a.location, {
+      pkceCodeVerifier: a.verifier, expectedState: a.state, expectedNonce: a.nonce,
+    });
+    const kid = JSON.parse(Buffer.from(tokens.id_token.split('.')[0], 'base64url')).kid;
+    const r = await govhall(['federation', 'key', 'rotate', '--db', hub.db]);
+    assert.equal(r.code, 0, r.stderr);
+    const fresh = /new signing key (\S+):/.exec(r.stdout)?.[1];
+    assert.ok(fresh && fresh !== kid, r.stdout);
+    const keys = (await (await fetch(`${hubUrl}/oidc/jwks`)).json()).keys.map((k) => k.kid);
+    assert.deepEqual(keys.slice(0, 2), [fresh, kid]);
+  });
+
   test('a hall answers 404 on the provider routes, the hub on discovery only when it is one', async () => {
     assert.equal((await fetch(`${hallUrl}/.well-known/openid-configuration`)).status, 404);
     assert.equal((await fetch(`${hallUrl}/oidc/jwks`)).status, 404);
@@ -397,5 +418,16 @@ describe('a hall refuses ID tokens that are wrong in any way', () => {
     const { r, c } = await attempt('good');
     assert.equal(r.status, 303, r.body.slice(0, 300));
     assert.match((await c.get('/account')).body, /赵六/);
+  });
+  test('a key the hall has not seen makes it fetch the keys again, once', async () => {
+    assert.equal((await attempt('good')).r.status, 303);
+    const before = fake.state.jwksFetches;
+    fake.state.rotated = true;
+    const { r } = await attempt('good');
+    assert.equal(r.status, 303, r.body.slice(0, 300));
+    assert.equal(fake.state.jwksFetches, before + 1, 'the keys were fetched again for the new key id');
+    assert.equal((await attempt('good')).r.status, 303);
+    assert.equal(fake.state.jwksFetches, before + 1, 'and kept afterwards');
+    fake.state.rotated = false;
   });
 });
