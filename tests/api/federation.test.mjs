@@ -336,6 +336,17 @@ describe('a hall logs people in with the national account', () => {
     assert.equal(local.landing, '/account');
   });
 
+  test('the log-in page\'s national link keeps the page the person was going to', async () => {
+    const c = new Client(hallUrl);
+    const page = await c.get(`/login?next=${encodeURIComponent('/services?q=1&x=2')}`);
+    const href = /href="(\/login\/national[^"]*)"/.exec(page.body)?.[1];
+    assert.equal(htmlText(href ?? ''), `/login/national?next=${encodeURIComponent('/services?q=1&x=2')}`);
+    const start = await c.get(htmlText(href));
+    assert.equal(start.status, 303);
+    // The local log-in form keeps working beside it.
+    assert.match(page.body, /<form[^>]*action="\/login"/);
+  });
+
   test('a person the hall does not know gets a local account, found again next time', async () => {
     const person = { name: '王五', id_number: newIdNumber(4242), phone: newPhone(), password: 'Lanshan-hub-2026!' };
     const reg = await fetch(`${hubUrl}/api/v1/accounts/individual`, { method: 'POST',
