@@ -221,6 +221,16 @@ describe('the hub as an OpenID Connect provider, driven by openid-client', () =>
     assert.equal(stranger.location, null);
   });
 
+  test('only individuals log in to halls with the national account: staff are told so', async () => {
+    const config = await discover();
+    const staff = await pageLogin(hubUrl, DEMO.staffA.phone);
+    const a = await authorize(staff, config);
+    assert.equal(a.r.status, 403, a.r.body.slice(0, 300));
+    assert.equal(a.location, null);
+    const none = await authorize(staff, config, { prompt: 'none' });
+    assert.equal(none.location.searchParams.get('error'), 'login_required');
+  });
+
   test('prompt=login and max_age ask for a fresh log-in; the log-in then yields a code', async () => {
     const config = await discover();
     const c = await pageLogin(hubUrl, DEMO.citizen.phone);
