@@ -1,5 +1,6 @@
 # Front door. The real build is meson + ninja; these targets also install what is missing.
 #   make run     build, create ./govhall.db with the demo catalog if absent, serve on 127.0.0.1:8080
+#   make federation-demo   a national hub and two halls (Qinghe, Lanshan) on localhost:8090, 127.0.0.1:8091, 127.0.0.2:8092
 #   make test    every suite (unit, fuzz corpus replay, API and browser; SQLite and PostgreSQL)
 #   make bench   wrk against the server beside nginx serving the same bytes
 #   make bench-scale   national-scale data on PostgreSQL, each figure beside 10,000 applications
@@ -14,7 +15,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 INSTALL_BUILD ?= build/install
 
-.PHONY: all build run test bench bench-scale fuzz clean deps install deb
+.PHONY: all build run federation-demo test bench bench-scale fuzz clean deps install deb
 
 all: build
 
@@ -28,6 +29,9 @@ build: deps
 run: build
 	@[ -e $(DB) ] || $(BUILD)/govhall init --demo --db $(DB)
 	$(BUILD)/govhall serve --db $(DB)
+
+federation-demo: build
+	@BIN=$(BUILD)/govhall scripts/federation-demo.sh
 
 test:
 	@scripts/test.sh

@@ -35,6 +35,7 @@
 #include "http/server.h"
 #include "open311/open311.h"
 #include "pay/pay.h"
+#include "federation/federation.h"
 #include "ops/ops.h"
 #include "scale/scale.h"
 #include "search/search.h"
@@ -75,6 +76,7 @@ static void usage(FILE *f)
 		"  search-eval FILE.json      search quality (MRR@10, Recall@1) beside an SQLite FTS5 baseline\n"
 		"  search-bench [--items N]   search index build time and queries/s beside FTS5\n"
 		"  pay duties | reconcile DAY   one pass of the payment duty; reconcile a day with the gateway\n"
+		"  federation client add|list  register a hall with the national hub (docs/federation.md)\n"
 		"  paysim [OPTIONS]           a payment gateway simulator (docs/payments.md; govhall paysim --help)\n"
 		"  interact-duties [DAY]      one pass of the evaluation/complaint duties (invitations, overdue\n"
 		"                             warnings, escalation) as on DAY (YYYY-MM-DD, default today)\n"
@@ -285,7 +287,8 @@ static int cmd_identity(struct config *cfg, const char *cmd, int nargs, char **a
 		identity_release(&app);
 		return 1;
 	}
-	int rc = !strcmp(cmd, "user")	   ? identity_cli_user(&app, db, nargs, args)
+	int rc = !strcmp(cmd, "federation") ? fed_cli(&app, db, nargs, args)
+		 : !strcmp(cmd, "user")	   ? identity_cli_user(&app, db, nargs, args)
 		 : !strcmp(cmd, "open311") ? open311_cli(&app, db, nargs, args)
 		 : !strcmp(cmd, "cert")	   ? certs_cli(&app, db, nargs, args)
 					   : identity_cli_key(&app, db, nargs, args);
@@ -371,7 +374,7 @@ static int build_router(struct router *rt)
 	    router_add(rt, catalog_routes, catalog_routes_n) || identity_add_routes(rt) || cases_add_routes(rt) ||
 	    notify_add_routes(rt) || open311_add_routes(rt) || ledger_add_routes(rt) || stats_add_routes(rt) ||
 	    publish_add_routes(rt) || certs_add_routes(rt) || search_add_routes(rt) || interact_add_routes(rt) ||
-	    booking_add_routes(rt) || pay_add_routes(rt))
+	    booking_add_routes(rt) || pay_add_routes(rt) || fed_add_routes(rt))
 		return -1;
 	return 0;
 }
@@ -588,7 +591,7 @@ static int cmd_serve(struct config *cfg)
 	if (identity_init(&app, err, sizeof(err)) || cases_init(&app, err, sizeof(err)) ||
 	    open311_init(&app) || ledger_init(&app, err, sizeof(err)) || stats_init(&app) ||
 	    search_init(&app, err, sizeof(err)) || interact_init(&app, err, sizeof(err)) ||
-	    pay_init(&app, err, sizeof(err))) {
+	    pay_init(&app, err, sizeof(err)) || fed_init(&app, err, sizeof(err))) {
 		log_error("%s", err);
 		return 1;
 	}
@@ -643,6 +646,7 @@ static int cmd_serve(struct config *cfg)
 	router_free(app.router);
 	search_release(&app);
 	ledger_release(&app);
+	fed_release();
 	cases_release(&app);
 	identity_release(&app);
 	view_free(app.view);
@@ -694,7 +698,7 @@ int main(int argc, char **argv)
 	int rc;
 	certs_register();
 	pay_register();
-	if (strcmp(cmd, "paysim") && strcmp(cmd, "pay") && strcmp(cmd, "user") && strcmp(cmd, "key") && strcmp(cmd, "routes") && strcmp(cmd, "open311") &&
+	if (strcmp(cmd, "paysim") && strcmp(cmd, "pay") && strcmp(cmd, "federation") && strcmp(cmd, "user") && strcmp(cmd, "key") && strcmp(cmd, "routes") && strcmp(cmd, "open311") &&
 	    strcmp(cmd, "verify") && strcmp(cmd, "cert") && strcmp(cmd, "search-eval") && strcmp(cmd, "search-bench") &&
 	    strcmp(cmd, "restore") && strcmp(cmd, "audit") && strcmp(cmd, "ledger") &&
 	    strcmp(cmd, "bench-scale"))
@@ -728,7 +732,11 @@ int main(int argc, char **argv)
 		} else {
 			rc = cmd_import(&cfg, nargs - 0, args);
 		}
-	} else if (!strcmp(cmd, "user") || !strcmp(cmd, "key") || !strcmp(cmd, "open311") || !strcmp(cmd, "cert")) {
+	} else if (!strcmp(cmd, "federation") && help) {
+		fed_cli_usage(stdout);
+		rc = 0;
+	} else if (!strcmp(cmd, "user") || !strcmp(cmd, "key") || !strcmp(cmd, "open311") || !strcmp(cmd, "cert") ||
+		   !strcmp(cmd, "federation")) {
 		rc = cmd_identity(&cfg, cmd, nargs, args);
 	} else if (!strcmp(cmd, "booking")) {
 		rc = cmd_booking(&cfg, nargs, args);

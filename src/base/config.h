@@ -84,6 +84,11 @@ struct config {
 	long pay_notify_tolerance;   /* seconds a signature's time may differ from ours */
 	long pay_query_after;        /* seconds before a pending order is asked about */
 	long pay_settle_delay;       /* seconds after a day ends before it is reconciled */
+	char *role;              /* "hall" or "hub" (src/federation) */
+	char *fed_hub_url;       /* hall: the hub's issuer ("" = no national log-in) */
+	char *fed_client_id;     /* hall: its client id at the hub */
+	char *fed_client_secret; /* hall: its client secret at the hub */
+	long fed_timeout;        /* milliseconds a call to the hub may take */
 };
 
 void config_defaults(struct config *c);

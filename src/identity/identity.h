@@ -179,6 +179,43 @@ int identity_open_number(const struct keyring *k, struct arena *a, const char *s
  * file), database codes otherwise. For databases that publish no keys yet (src/ops). */
 int identity_keys_fit(const struct keyring *k, struct db *db);
 
+/* A safe local redirect target from a "next" parameter ("/..." but not "//...", no control
+ * characters or backslashes, at most 512 bytes), or dflt. */
+const char *identity_safe_next(const char *next, const char *dflt);
+
+/* ---- the national identity (src/federation) ------------------------------------------------ */
+
+/* Real-name assurance levels (实名认证等级), as the hub's ID tokens carry them: self-declared
+ * (the ID number passes GB 11643's checks), checked against the ID register, verified face to
+ * face or by face recognition, proved with a certificate. Accounts record none above the first
+ * yet. */
+enum identity_level {
+	IDENTITY_LEVEL_SELF_DECLARED = 1,
+	IDENTITY_LEVEL_REGISTER = 2,
+	IDENTITY_LEVEL_VERIFIED = 3,
+	IDENTITY_LEVEL_CERTIFICATE = 4,
+};
+/* When the caller's cookie session began (its log-in), for max_age and prompt=login; GH_ENOTFOUND
+ * for no session (or one awaiting its second factor). */
+int identity_session_auth_time(struct req *r, int64_t *t);
+/* What the hub tells a hall about an active individual: name, plain ID number (personal data:
+ * never log it) and level, in a. GH_ENOTFOUND for any other account. */
+struct identity_claims {
+	const char *name, *id_number;
+	int level;
+};
+int identity_person_claims(struct db *db, struct arena *a, int64_t account, struct identity_claims *out);
+/* In a write (http/write.h): ends the caller's session; then identity_session_cookie(r, NULL). */
+int identity_session_end(struct req *w);
+/* Sets (tok) or clears (NULL) the session cookie on r's answer. */
+void identity_session_cookie(struct req *r, const char *tok);
+/* In a write: the hub vouched for a person (verified ID number and name): finds the local
+ * individual with that ID number (blind index) or creates one (no password, no phone), and starts
+ * a session for it (token in tok, 44 bytes). GH_EINVAL for an invalid ID number, GH_EFORBIDDEN
+ * for a disabled account. */
+int identity_external_login(struct req *w, const char *id_number, const char *name, char *tok, int64_t *account,
+			    bool *created);
+
 /* Adds every identity route table to the router. */
 struct router;
 int identity_add_routes(struct router *rt);

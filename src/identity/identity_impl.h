@@ -351,8 +351,6 @@ static inline int64_t identity_now(void)
 {
 	return (int64_t)time(NULL);
 }
-/* A safe local redirect target from a "next" parameter ("/..." but not "//..."), or dflt. */
-const char *identity_safe_next(const char *next, const char *dflt);
 /* Reads the posted form (pages) or JSON object (API) into a flat string object: both
  * shapes reach the same validation. GH_EINVAL / GH_EUNSUPPORTED with a detail. */
 int identity_read_input(struct req *r, json_t **out);

@@ -9,6 +9,7 @@
 #include "base/err.h"
 #include "base/jobs.h"
 #include "base/log.h"
+#include "base/sb.h"
 #include "base/util.h"
 #include "http/handler.h"
 #include "http/msg.h"
@@ -129,6 +130,19 @@ static json_t *login_ctx(struct req *r, json_t *values)
 	json_t *ctx = json_pack("{s:s,s:s,s:o}", "title", M(r, "login_button"), "csrf", identity_csrf_token(r), "v",
 				values ? values : json_object());
 	json_object_set_new(ctx, "nav_login", json_true());
+	/* A hall joined to a national hub offers its log-in (src/federation), to the same next. */
+	const char *hub = r->app->cfg.fed_hub_url;
+	if (hub && *hub && strcmp(r->app->cfg.role, "hub")) {
+		const char *next = json_string_value(json_object_get(values, "next"));
+		struct sb href = SB_INIT;
+		sb_adds(&href, "/login/national");
+		if (next && *next) {
+			sb_adds(&href, "?next=");
+			sb_add_urlenc(&href, next, strlen(next));
+		}
+		json_object_set_new(ctx, "national_login", json_stringn(href.buf, href.len));
+		sb_release(&href);
+	}
 	return ctx;
 }
 
@@ -441,7 +455,9 @@ static int pool_busy(struct req *r, const struct pool_job *pj)
 
 static int login_get(struct req *r)
 {
-	if (r->who.account)
+	/* again=1: the national hub asks for a fresh log-in (prompt=login), so the form is shown
+	 * even to someone logged in; logging in replaces the session. */
+	if (r->who.account && !req_query(r, "again"))
 		return resp_redirect(r, 303, identity_safe_next(req_query(r, "next"), "/account"));
 	json_t *v = json_object();
 	const char *next = req_query(r, "next");

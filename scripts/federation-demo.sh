@@ -1,0 +1,65 @@
+#!/bin/sh
+# federation-demo.sh: a national hub and two halls on this machine, each with its own SQLite
+# database and key file under DIR, until Ctrl-C (docs/federation.md):
+#   hub      role = hub, the OpenID Connect provider of the national account
+#   Qinghe   a hall joined to the hub (the demo city)
+#   Lanshan  a second hall joined to the hub (for now with the same demo catalog)
+# The demo citizen (13800000001, password Qinghe-demo-2026) exists in all three, so "log in
+# with the national account" at either hall links to that hall's account of the same person.
+# Environment: BIN (default build/release/govhall), DIR (default build/federation-demo),
+# HUB_PORT, QINGHE_PORT, LANSHAN_PORT (default 8090, 8091, 8092).
+set -eu
+BIN=${BIN:-build/release/govhall}
+DIR=${DIR:-build/federation-demo}
+HUB_PORT=${HUB_PORT:-8090}
+QINGHE_PORT=${QINGHE_PORT:-8091}
+LANSHAN_PORT=${LANSHAN_PORT:-8092}
+# Three host names, so that a browser keeps each one's cookies apart (cookies ignore ports): the
+# hub at localhost, Qinghe at 127.0.0.1, Lanshan at 127.0.0.2 (all on the loopback interface).
+HUB=http://localhost:$HUB_PORT
+mkdir -p "$DIR"
+umask 077
+
+for n in hub qinghe lanshan; do
+	if [ ! -e "$DIR/$n.db" ]; then
+		"$BIN" init --demo --db "$DIR/$n.db" --key-file "$DIR/$n.key" >/dev/null
+	fi
+done
+
+# Each hall is registered at the hub once; its secret is kept beside its database (mode 0600).
+register() { # name host:port
+	if [ ! -s "$DIR/$1.secret" ]; then
+		"$BIN" federation client add "$1" --name "$1" \
+			--redirect "http://$2/login/national/callback" --logout "http://$2/" \
+			--db "$DIR/hub.db" --key-file "$DIR/hub.key" | sed -n 's/^client_secret: //p' >"$DIR/$1.secret"
+	fi
+}
+QINGHE=127.0.0.1:$QINGHE_PORT
+LANSHAN=127.0.0.2:$LANSHAN_PORT
+register qinghe "$QINGHE"
+register lanshan "$LANSHAN"
+
+pids=""
+stop() {
+	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	wait
+}
+trap stop INT TERM
+
+"$BIN" serve --role hub --db "$DIR/hub.db" --key-file "$DIR/hub.key" --listen "127.0.0.1:$HUB_PORT" \
+	--public-url "$HUB" --upload-dir "$DIR/hub-uploads" >/dev/null 2>"$DIR/hub.log" &
+pids="$pids $!"
+hall() { # name host:port
+	GOVHALL_FED_CLIENT_SECRET=$(cat "$DIR/$1.secret") "$BIN" serve --db "$DIR/$1.db" --key-file "$DIR/$1.key" \
+		--listen "$2" --public-url "http://$2" --fed-hub-url "$HUB" --fed-client-id "$1" \
+		--upload-dir "$DIR/$1-uploads" >/dev/null 2>"$DIR/$1.log" &
+	pids="$pids $!"
+}
+hall qinghe "$QINGHE"
+hall lanshan "$LANSHAN"
+
+echo "national hub  $HUB   (OpenID Connect: $HUB/.well-known/openid-configuration)"
+echo "Qinghe hall   http://$QINGHE   (log in: /login, then \"log in with the national account\")"
+echo "Lanshan hall  http://$LANSHAN"
+echo "logs in $DIR/*.log; Ctrl-C stops all three"
+wait

@@ -1,0 +1,65 @@
+-- 0024_w3fed_federation (PostgreSQL): one national identity (src/federation). Keep the same
+-- logical shape as migrations/sqlite/0024_w3fed_federation.sql.
+-- On the hub (role = hub), the OpenID Connect provider's signing keys (the secret sealed under
+-- the key file, field "oidc_key"), its registered clients (the halls; only a keyed hash of each
+-- client secret is kept), authorization codes and access tokens (hashes only, short-lived, a
+-- code works once). On a hall, its log-ins in progress at the hub and the link from a national
+-- account (issuer, subject) to the local account. Times are Unix seconds.
+
+CREATE TABLE oidc_keys (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  kid TEXT NOT NULL UNIQUE,
+  public_key TEXT NOT NULL,          -- base64url, 32 bytes
+  secret_sealed BYTEA NOT NULL,
+  created_at BIGINT NOT NULL,
+  retired_at BIGINT
+);
+
+CREATE TABLE oidc_clients (
+  client_id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  secret_hash TEXT NOT NULL,
+  redirect_uris TEXT NOT NULL,       -- JSON array of exact URIs
+  logout_uris TEXT NOT NULL,         -- JSON array of exact URIs
+  created_at BIGINT NOT NULL
+);
+
+CREATE TABLE oidc_codes (
+  code_hash TEXT PRIMARY KEY,
+  client_id TEXT NOT NULL REFERENCES oidc_clients(client_id) ON DELETE CASCADE,
+  account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  redirect_uri TEXT NOT NULL,
+  challenge TEXT NOT NULL,
+  nonce TEXT,
+  auth_time BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  used_at BIGINT
+);
+CREATE INDEX oidc_codes_expires ON oidc_codes(expires_at);
+
+CREATE TABLE oidc_tokens (
+  token_hash TEXT PRIMARY KEY,
+  client_id TEXT NOT NULL REFERENCES oidc_clients(client_id) ON DELETE CASCADE,
+  account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  code_hash TEXT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  revoked_at BIGINT
+);
+CREATE INDEX oidc_tokens_code ON oidc_tokens(code_hash);
+
+CREATE TABLE fed_logins (
+  state_hash TEXT PRIMARY KEY,
+  nonce TEXT NOT NULL,
+  verifier TEXT NOT NULL,
+  next TEXT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+
+CREATE TABLE fed_links (
+  issuer TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  created_at BIGINT NOT NULL,
+  last_login BIGINT NOT NULL,
+  PRIMARY KEY (issuer, subject)
+);
