@@ -16,6 +16,7 @@
 #include "http/msg.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "http/write.h"
 #include "identity/identity.h"
 #include "ledger/ledger_ext.h"
 #include "store/db.h"
@@ -73,17 +74,95 @@ static int no_leaf(struct req *r, int64_t idx)
 	return GH_ENOTFOUND;
 }
 
-/* The latest checkpoint, signing one first when there is none (or the tree grew and
- * fresh is set). */
-static int latest(struct req *r, bool fresh, int64_t *size, unsigned char root[H32], const char **note)
+static int tree_size(struct req *r, int64_t *size)
 {
-	int rc = ledger_checkpoint_latest(r->db, r->arena, size, root, note);
-	if (rc == GH_ENOTFOUND || fresh) {
-		if ((rc = ledger_checkpoint_now(r->db, r->arena, ledger_loaded_keys, NULL)))
-			return rc;
-		rc = ledger_checkpoint_latest(r->db, r->arena, size, root, note);
-	}
+	struct merkle_frontier *f = arena_alloc(r->arena, sizeof(*f));
+	int rc = ledger_head_read(r->db, r->arena, false, f, NULL);
+	*size = (int64_t)f->size;
 	return rc;
+}
+
+/* ---- signing before answering (ledger.h) ---- */
+
+struct signed_then {
+	int (*then)(struct req *, void *);
+	void *arg;
+};
+
+static int sign_write(struct req *w, void *p)
+{
+	(void)p;
+	return ledger_checkpoint_now(w->db, w->arena, ledger_loaded_keys, NULL);
+}
+
+static int signed_done(struct req *r, void *p, int rc)
+{
+	struct signed_then *s = p;
+	return rc ? rc : s->then(r, s->arg);
+}
+
+/* Whether signing would not help: the latest checkpoint covers leaves already, or (but for
+ * LEDGER_HEAD) the tree does not hold that many (no checkpoint proves a leaf not yet in the
+ * log: the handler finds none). 0 and *yes, or a GH_E code. */
+static int covered(struct req *r, int64_t leaves, bool *yes)
+{
+	int64_t size = -1, head;
+	int rc = ledger_checkpoint_latest(r->db, r->arena, &size, NULL, NULL);
+	*yes = false;
+	if (rc && rc != GH_ENOTFOUND)
+		return rc;
+	if (!rc && size >= leaves) {
+		*yes = true;
+		return 0;
+	}
+	if (leaves == 0) /* there is none */
+		return 0;
+	if ((rc = tree_size(r, &head)))
+		return rc;
+	*yes = leaves == LEDGER_HEAD ? size >= head : leaves > head;
+	return 0;
+}
+
+static int sign_then(struct req *r, int (*then)(struct req *, void *), void *arg)
+{
+	struct signed_then *s = arena_zalloc(r->arena, sizeof(*s));
+	s->then = then;
+	s->arg = arg;
+	return req_write(r, sign_write, signed_done, s);
+}
+
+int ledger_signed_then(struct req *r, int64_t leaves, int (*then)(struct req *, void *), void *arg)
+{
+	bool yes;
+	int rc = covered(r, leaves, &yes);
+	return rc ? rc : yes ? then(r, arg) : sign_then(r, then, arg);
+}
+
+/* ledger_signed_rerun's then: the handler again. */
+struct rerun {
+	int (*handler)(struct req *);
+};
+
+static int rerun(struct req *r, void *arg)
+{
+	return ((struct rerun *)arg)->handler(r);
+}
+
+int ledger_signed_rerun(struct req *r, int64_t leaves, int (*handler)(struct req *))
+{
+	bool yes;
+	int rc = covered(r, leaves, &yes);
+	if (rc || yes)
+		return rc;
+	struct rerun *h = arena_zalloc(r->arena, sizeof(*h));
+	h->handler = handler;
+	return sign_then(r, rerun, h);
+}
+
+/* The latest checkpoint (after ledger_signed_rerun or _then: there is one). */
+static int latest(struct req *r, int64_t *size, unsigned char root[H32], const char **note)
+{
+	return ledger_checkpoint_latest(r->db, r->arena, size, root, note);
 }
 
 static json_t *checkpoint_json(struct req *r, int64_t size, const unsigned char root[H32], const char *note)
@@ -92,19 +171,25 @@ static json_t *checkpoint_json(struct req *r, int64_t size, const unsigned char 
 			 "root", b64(r, root), "checkpoint", note);
 }
 
-/* GET /api/v1/ledger/checkpoint[?fresh=1] */
+static int checkpoint_answer(struct req *r, void *arg)
+{
+	(void)arg;
+	int64_t size;
+	unsigned char root[H32];
+	const char *note;
+	int rc = latest(r, &size, root, &note);
+	return rc ? rc : resp_json(r, 200, checkpoint_json(r, size, root, note));
+}
+
+/* GET /api/v1/ledger/checkpoint[?fresh=1]: the latest checkpoint, signing one first when
+ * there is none (or, with fresh, when the tree grew). */
 static int api_checkpoint(struct req *r)
 {
 	long fresh;
 	int rc = req_query_long(r, "fresh", 0, 0, 1, &fresh);
 	if (rc)
 		return rc;
-	int64_t size;
-	unsigned char root[H32];
-	const char *note;
-	if ((rc = latest(r, fresh != 0, &size, root, &note)))
-		return rc;
-	return resp_json(r, 200, checkpoint_json(r, size, root, note));
+	return ledger_signed_then(r, fresh ? LEDGER_HEAD : 0, checkpoint_answer, NULL);
 }
 
 /* GET /ledger/checkpoint: the note itself, for note tooling. */
@@ -113,8 +198,8 @@ static int text_checkpoint(struct req *r)
 	int64_t size;
 	unsigned char root[H32];
 	const char *note;
-	int rc = latest(r, false, &size, root, &note);
-	if (rc)
+	int rc = ledger_signed_rerun(r, 0, text_checkpoint);
+	if (rc || (rc = latest(r, &size, root, &note)))
 		return rc;
 	return resp_body(r, 200, "text/plain; charset=utf-8", note, strlen(note));
 }
@@ -141,14 +226,6 @@ static int api_leaf(struct req *r)
 	return resp_json(r, 200, leaf_json(r, &l));
 }
 
-static int tree_size(struct req *r, int64_t *size)
-{
-	struct merkle_frontier *f = arena_alloc(r->arena, sizeof(*f));
-	int rc = ledger_head_read(r->db, r->arena, false, f, NULL);
-	*size = (int64_t)f->size;
-	return rc;
-}
-
 /* GET /api/v1/ledger/proofs/inclusion?index=I[&size=N]: N defaults to the latest
  * checkpoint's size (a new checkpoint is signed when it does not cover I). */
 static int api_inclusion(struct req *r)
@@ -168,7 +245,7 @@ static int api_inclusion(struct req *r)
 	unsigned char root[H32];
 	if (size == 0) {
 		struct ledger_proof p;
-		if ((rc = ledger_prove(r->db, r->arena, idx, &p)))
+		if ((rc = ledger_signed_rerun(r, idx + 1, api_inclusion)) || (rc = ledger_prove(r->db, r->arena, idx, &p)))
 			return rc;
 		return resp_json(r, 200,
 				 json_pack("{s:I,s:I,s:s,s:s,s:s,s:o}", "index", (json_int_t)idx, "tree_size",
@@ -212,7 +289,7 @@ static int api_consistency(struct req *r)
 		int64_t s;
 		unsigned char rt[H32];
 		const char *note;
-		if ((rc = latest(r, false, &s, rt, &note)))
+		if ((rc = ledger_signed_rerun(r, 0, api_consistency)) || (rc = latest(r, &s, rt, &note)))
 			return rc;
 		second = (long)s;
 	}
@@ -355,13 +432,13 @@ static const char *kind_name(struct req *r, const char *kind)
 /* GET /ledger: the latest signed tree head, the keys, the newest leaves, a look-up form. */
 static int ledger_page(struct req *r)
 {
-	json_t *ctx = page_ctx(r, M(r, "ledger_title"));
 	int64_t size;
 	unsigned char root[H32];
 	const char *note;
-	int rc = latest(r, false, &size, root, &note);
-	if (rc)
+	int rc = ledger_signed_rerun(r, 0, ledger_page);
+	if (rc || (rc = latest(r, &size, root, &note)))
 		return rc;
+	json_t *ctx = page_ctx(r, M(r, "ledger_title"));
 	json_t *head = json_object();
 	json_object_set_new(head, "size", json_integer(size));
 	jset(head, "root", b64(r, root));
@@ -424,6 +501,8 @@ static int leaf_page(struct req *r)
 {
 	int64_t idx;
 	int rc = index_param(r, "index", &idx);
+	if (!rc)
+		rc = ledger_signed_rerun(r, idx + 1, leaf_page);
 	return rc ? rc : leaf_page_of(r, idx);
 }
 
@@ -515,7 +594,7 @@ static int receipt_download(struct req *r)
 		return GH_ENOTFOUND;
 	}
 	json_t *doc;
-	if ((rc = ledger_receipt(r->db, r->arena, idx, &doc)))
+	if ((rc = ledger_signed_rerun(r, idx + 1, receipt_download)) || (rc = ledger_receipt(r->db, r->arena, idx, &doc)))
 		return rc;
 	resp_header(r, "Content-Disposition",
 		    arena_printf(r->arena, "attachment; filename=\"receipt-%s-%lld.json\"", req_param(r, "number"),
