@@ -3,6 +3,7 @@
  * Errors are returned as GH_E* codes with a detail; server.c renders
  * {"error":{"code","message","detail"}}. */
 #include "catalog/catalog_impl.h"
+#include "catalog/fields.h"
 
 #include <math.h>
 #include <string.h>
@@ -78,6 +79,9 @@ json_t *catalog_item_full_json(const struct catalog_item *it)
 	json_object_set_new(j, "legal_basis_zh", jstr(it->legal_basis_zh));
 	json_object_set_new(j, "materials", jparse(it->materials));
 	json_object_set_new(j, "form", jparse(it->form));
+	json_t *schema = catalog_form_schema(json_object_get(j, "form"));
+	if (schema)
+		json_object_set_new(j, "form_schema", schema);
 	json_object_set_new(j, "outcome_ecert", jstr(it->outcome_ecert));
 	json_object_set_new(j, "keywords_zh", jparse(it->keywords_zh));
 	json_object_set_new(j, "aliases_zh", jparse(it->aliases_zh));
@@ -294,18 +298,22 @@ static int api_bundles(struct req *r)
 	return resp_json(r, 200, json_pack("{s:o}", "bundles", arr));
 }
 
-static int api_bundle(struct req *r)
+int catalog_bundle_load(struct req *r, struct catalog_bundle *b, struct catalog_item **items, size_t *n)
 {
 	const char *code = req_param(r, "code");
+	int rc = catalog_bundle_get(r->db, r->arena, code, b);
+	if (rc == GH_ENOTFOUND)
+		return catalog_not_found(r, N_("catalog_no_such_bundle"), code);
+	return rc ? rc : catalog_bundle_items(r->db, r->arena, code, items, n);
+}
+
+static int api_bundle(struct req *r)
+{
 	struct catalog_bundle b;
 	struct catalog_item *items;
 	size_t n;
-	int rc = catalog_bundle_get(r->db, r->arena, code, &b);
-	if (rc == GH_ENOTFOUND)
-		return catalog_not_found(r, N_("catalog_no_such_bundle"), code);
+	int rc = catalog_bundle_load(r, &b, &items, &n);
 	if (rc)
-		return rc;
-	if ((rc = catalog_bundle_items(r->db, r->arena, code, &items, &n)))
 		return rc;
 	json_t *j = catalog_bundle_json(&b);
 	json_t *arr = json_array();

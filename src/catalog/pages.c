@@ -550,16 +550,11 @@ int catalog_page_bundles(struct req *r)
 
 int catalog_page_bundle(struct req *r)
 {
-	const char *code = req_param(r, "code");
 	struct catalog_bundle b;
 	struct catalog_item *items;
 	size_t n;
-	int rc = catalog_bundle_get(r->db, r->arena, code, &b);
-	if (rc == GH_ENOTFOUND)
-		return catalog_not_found(r, N_("catalog_no_such_bundle"), code);
+	int rc = catalog_bundle_load(r, &b, &items, &n);
 	if (rc)
-		return rc;
-	if ((rc = catalog_bundle_items(r->db, r->arena, code, &items, &n)))
 		return rc;
 	const char *name = PICK(r, &b, name);
 	json_t *ctx = page_ctx(r, name, "nav_bundles");

@@ -5,6 +5,7 @@
  * one pass; validation never stops at the first error. Values quoted in messages are
  * truncated and stripped of control characters, since they come from the file. */
 #include "catalog/catalog_impl.h"
+#include "catalog/fields.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -227,6 +228,28 @@ static json_t *get_obj(struct vctx *v, json_t *rec, const char *path)
 	return rec;
 }
 
+/* The array a at path, checked: absent (absent says so; NULL: it may be absent), not an array
+ * ("expected <what>, got <type>"), empty (empty says so; NULL: it may be empty), more than max
+ * entries ("too many <noun> (at most max)"). Returns a, or NULL when absent or wrong (said). */
+static json_t *get_list(struct vctx *v, json_t *a, const char *path, const char *absent, const char *what,
+			const char *empty, size_t max, const char *noun)
+{
+	if (!a) {
+		if (absent)
+			verr(v, path, "%s", absent);
+		return NULL;
+	}
+	if (!json_is_array(a))
+		verr(v, path, "expected %s, got %s", what, type_name(a));
+	else if (empty && json_array_size(a) == 0)
+		verr(v, path, "%s", empty);
+	else if (json_array_size(a) > max)
+		verr(v, path, "too many %s (at most %zu)", noun, max);
+	else
+		return a;
+	return NULL;
+}
+
 /* Registers code in set; reports a duplicate. */
 static void add_code(struct vctx *v, json_t *seen, json_t *set, const char *code, const char *path, const char *what)
 {
@@ -343,36 +366,19 @@ static void check_field(struct vctx *v, json_t *f, const char *path, json_t *key
 		get_bool(v, f, path, "personal");
 	const char *type = get_str(v, f, path, "type", false, 100);
 	sub(p, sizeof(p), path, "type");
-	if (type && !catalog_field_type_ok(type)) {
-		verr(v, p, "unknown field type \"%s\" (expected text, textarea, number, date, select, "
-		     "id_number, uscc, phone, email, address or file)", quote(type, q, sizeof(q)));
-		type = NULL;
-	}
+	const struct catalog_field_type *t = catalog_field_type(type);
+	if (type && !t)
+		verr(v, p, "unknown field type \"%s\" (expected %s)", quote(type, q, sizeof(q)), catalog_field_type_names());
 	json_t *opts = json_object_get(f, "options");
 	sub(p, sizeof(p), path, "options");
-	if (type && strcmp(type, "select") != 0) {
+	if (t && !t->options) {
 		if (opts)
 			verr(v, p, "only select fields have options");
 		return;
 	}
-	if (!type)
+	static const char need[] = "select fields need at least one option";
+	if (!t || !get_list(v, opts, p, need, "an array", need, 200, "options"))
 		return;
-	if (!opts) {
-		verr(v, p, "select fields need at least one option");
-		return;
-	}
-	if (!json_is_array(opts)) {
-		verr(v, p, "expected an array, got %s", type_name(opts));
-		return;
-	}
-	if (json_array_size(opts) == 0) {
-		verr(v, p, "select fields need at least one option");
-		return;
-	}
-	if (json_array_size(opts) > 200) {
-		verr(v, p, "too many options (at most 200)");
-		return;
-	}
 	json_t *values = json_object();
 	size_t i;
 	json_t *o;
@@ -406,16 +412,8 @@ static void check_aliases(struct vctx *v, json_t *rec, const char *path, const c
 	size_t i;
 	json_t *e, *a = json_object_get(rec, key);
 	sub(p, sizeof(p), path, key);
-	if (!a || json_is_null(a))
+	if (json_is_null(a) || !get_list(v, a, p, NULL, "an array of strings", NULL, CATALOG_MAX_ALIASES, "aliases"))
 		return;
-	if (!json_is_array(a)) {
-		verr(v, p, "expected an array of strings, got %s", type_name(a));
-		return;
-	}
-	if (json_array_size(a) > CATALOG_MAX_ALIASES) {
-		verr(v, p, "too many aliases (at most %d)", CATALOG_MAX_ALIASES);
-		return;
-	}
 	json_t *seen = json_object();
 	json_array_foreach(a, i, e) {
 		char ap[600];
@@ -536,13 +534,7 @@ static void check_item(struct vctx *v, json_t *rec, const char *path, json_t *se
 
 	json_t *mats = json_object_get(rec, "materials");
 	sub(p, sizeof(p), path, "materials");
-	if (!mats)
-		verr(v, p, "required");
-	else if (!json_is_array(mats))
-		verr(v, p, "expected an array, got %s", type_name(mats));
-	else if (json_array_size(mats) > 100)
-		verr(v, p, "too many materials (at most 100)");
-	else
+	if (get_list(v, mats, p, "required", "an array", NULL, 100, "materials"))
 		json_array_foreach(mats, i, e) {
 			char mp[600];
 			idx(mp, sizeof(mp), p, i);
@@ -551,13 +543,7 @@ static void check_item(struct vctx *v, json_t *rec, const char *path, json_t *se
 
 	json_t *form = json_object_get(rec, "form");
 	sub(p, sizeof(p), path, "form");
-	if (!form) {
-		verr(v, p, "required");
-	} else if (!json_is_array(form)) {
-		verr(v, p, "expected an array, got %s", type_name(form));
-	} else if (json_array_size(form) > 100) {
-		verr(v, p, "too many fields (at most 100)");
-	} else {
+	if (get_list(v, form, p, "required", "an array", NULL, 100, "fields")) {
 		json_t *keys_seen = json_object();
 		json_array_foreach(form, i, e) {
 			char fp[600];
@@ -575,11 +561,7 @@ static void check_item(struct vctx *v, json_t *rec, const char *path, json_t *se
 
 	json_t *kw = json_object_get(rec, "keywords_zh");
 	sub(p, sizeof(p), path, "keywords_zh");
-	if (kw && !json_is_array(kw)) {
-		verr(v, p, "expected an array of strings, got %s", type_name(kw));
-	} else if (kw && json_array_size(kw) > 20) {
-		verr(v, p, "too many keywords (at most 20)");
-	} else if (kw) {
+	if (get_list(v, kw, p, NULL, "an array of strings", NULL, 20, "keywords")) {
 		json_array_foreach(kw, i, e) {
 			char kp[600];
 			idx(kp, sizeof(kp), p, i);
@@ -620,18 +602,9 @@ static void check_bundle(struct vctx *v, json_t *rec, const char *path, json_t *
 	check_aliases(v, rec, path, "aliases_en");
 	json_t *items = json_object_get(rec, "items");
 	sub(p, sizeof(p), path, "items");
-	if (!items) {
-		verr(v, p, "required");
+	static const char codes[] = "a non-empty array of service item codes";
+	if (!get_list(v, items, p, "required", codes, "expected a non-empty array of service item codes", 100, "items"))
 		return;
-	}
-	if (!json_is_array(items) || json_array_size(items) == 0) {
-		verr(v, p, "expected a non-empty array of service item codes");
-		return;
-	}
-	if (json_array_size(items) > 100) {
-		verr(v, p, "too many items (at most 100)");
-		return;
-	}
 	json_t *dup = json_object();
 	size_t i;
 	json_t *e;
