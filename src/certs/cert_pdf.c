@@ -103,6 +103,19 @@ static const char *both(struct sb *sb, const struct view *v, const char *key)
 	return sb->buf;
 }
 
+/* Embeds the JSON document doc in the PDF's keywords after mark (base64url, no padding):
+ * certs_pdf_embedded reads it back. */
+static void embed(cairo_surface_t *s, const char *mark, const char *doc)
+{
+	size_t dl = strlen(doc), ml = strlen(mark);
+	size_t cap = sodium_base64_ENCODED_LEN(dl, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	char *kw = xmalloc(ml + cap);
+	memcpy(kw, mark, ml);
+	sodium_bin2base64(kw + ml, cap, (const unsigned char *)doc, dl, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_KEYWORDS, kw);
+	free(kw);
+}
+
 int cert_pdf_render(const char *doc_json, const struct view *v, unsigned char **pdf, size_t *len)
 {
 	/* The certificate is bilingual whatever the reader's language. */
@@ -122,15 +135,7 @@ int cert_pdf_render(const char *doc_json, const struct view *v, unsigned char **
 	struct sb line = SB_INIT;
 	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_SUBJECT, both(&line, v, N_("certs_pdf_subject")));
 	/* The signed document itself, for verification from the file alone. */
-	size_t dl = strlen(doc_json), cap = sodium_base64_ENCODED_LEN(dl, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	char *kw = malloc(strlen(CERT_PDF_MARK) + cap);
-	if (!kw)
-		abort();
-	memcpy(kw, CERT_PDF_MARK, strlen(CERT_PDF_MARK));
-	sodium_bin2base64(kw + strlen(CERT_PDF_MARK), cap, (const unsigned char *)doc_json, dl,
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_KEYWORDS, kw);
-	free(kw);
+	embed(s, CERT_PDF_MARK, doc_json);
 
 	cairo_t *cr = cairo_create(s);
 	double w = PAGE_W - 2 * MARGIN, y = MARGIN;
@@ -251,16 +256,8 @@ int certs_sheet_pdf(const struct certs_sheet *sh, unsigned char **pdf, size_t *l
 	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_TITLE, line.buf);
 	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATOR, "govhall");
 	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_SUBJECT, sh->subject ? sh->subject : "");
-	if (sh->mark && sh->document) {
-		size_t dl = strlen(sh->document), ml = strlen(sh->mark);
-		size_t cap = sodium_base64_ENCODED_LEN(dl, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-		char *kw = xmalloc(ml + cap);
-		memcpy(kw, sh->mark, ml);
-		sodium_bin2base64(kw + ml, cap, (const unsigned char *)sh->document, dl,
-				  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-		cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_KEYWORDS, kw);
-		free(kw);
-	}
+	if (sh->mark && sh->document)
+		embed(s, sh->mark, sh->document);
 	cairo_t *cr = cairo_create(s);
 	double w = PAGE_W - 2 * MARGIN, y = MARGIN;
 	cairo_set_source_rgb(cr, 0.62, 0.11, 0.11);

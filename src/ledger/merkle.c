@@ -144,6 +144,15 @@ int merkle_consistency_proof(merkle_get_fn get, void *ctx, uint64_t size1, uint6
 	return subproof_rec(get, ctx, size1, 0, size2, true, path, n);
 }
 
+/* RFC 9162 2.1.3.2 / 2.1.4.2: while fn is even and not 0, shift fn and sn right by one. */
+static void shift_even(uint64_t *fn, uint64_t *sn)
+{
+	while (!(*fn & 1) && *fn != 0) {
+		*fn >>= 1;
+		*sn >>= 1;
+	}
+}
+
 int ledger_verify_inclusion(uint64_t index, uint64_t size, const unsigned char leaf_hash[H32],
 			    const unsigned char (*path)[H32], size_t n, const unsigned char root[H32])
 {
@@ -157,11 +166,7 @@ int ledger_verify_inclusion(uint64_t index, uint64_t size, const unsigned char l
 			return GH_EINVAL;
 		if ((fn & 1) || fn == sn) {
 			merkle_node_hash(path[i], r, r);
-			if (!(fn & 1))
-				while (!(fn & 1) && fn != 0) {
-					fn >>= 1;
-					sn >>= 1;
-				}
+			shift_even(&fn, &sn);
 		} else {
 			merkle_node_hash(r, path[i], r);
 		}
@@ -207,11 +212,7 @@ int merkle_verify_consistency(uint64_t size1, uint64_t size2, const unsigned cha
 		if ((fn & 1) || fn == sn) {
 			merkle_node_hash(path[i], fr, fr);
 			merkle_node_hash(path[i], sr, sr);
-			if (!(fn & 1))
-				while (!(fn & 1) && fn != 0) {
-					fn >>= 1;
-					sn >>= 1;
-				}
+			shift_even(&fn, &sn);
 		} else {
 			merkle_node_hash(sr, path[i], sr);
 		}

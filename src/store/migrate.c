@@ -127,3 +127,18 @@ out:
 		db_exec_script(db, "SELECT pg_advisory_unlock(" MIGRATE_LOCK ")");
 	return ret;
 }
+
+int db_open_migrated(const char *url, struct db **db)
+{
+	char err[512];
+	if (db_open(url, db, err, sizeof(err))) {
+		fprintf(stderr, "govhall: cannot open database %s: %s\n", url, err);
+		return -1;
+	}
+	if (db_migrate(*db, err, sizeof(err))) {
+		fprintf(stderr, "govhall: %s\n", err);
+		db_close(*db);
+		return -1;
+	}
+	return 0;
+}
