@@ -518,8 +518,8 @@ int catalog_page_department(struct req *r)
 	struct catalog_item *items;
 	size_t n;
 	int rc = catalog_dept_load(r, &d, &items, &n);
-	if (rc)
-		return rc;
+	if (rc || r->api)
+		return rc ? rc : catalog_with_services(r, catalog_dept_json(&d), items, n);
 	const char *name = PICK(r, &d, name);
 	json_t *ctx = page_ctx(r, name, "nav_departments");
 	jset(ctx, "name", name);
@@ -554,8 +554,8 @@ int catalog_page_bundle(struct req *r)
 	struct catalog_item *items;
 	size_t n;
 	int rc = catalog_bundle_load(r, &b, &items, &n);
-	if (rc)
-		return rc;
+	if (rc || r->api)
+		return rc ? rc : catalog_with_services(r, catalog_bundle_json(&b), items, n);
 	const char *name = PICK(r, &b, name);
 	json_t *ctx = page_ctx(r, name, "nav_bundles");
 	jset(ctx, "name", name);

@@ -114,18 +114,28 @@ static void check_keys(struct vctx *v, json_t *obj, const char *path, const char
 	}
 }
 
+/* Member key of obj, its path in p; NULL when absent (or null, with null_absent), reported
+ * as required unless optional. */
+static json_t *member(struct vctx *v, json_t *obj, const char *path, const char *key, bool optional, bool null_absent,
+		      char p[600])
+{
+	json_t *j = json_object_get(obj, key);
+	sub(p, 600, path, key);
+	if (j && !(null_absent && json_is_null(j)))
+		return j;
+	if (!optional)
+		verr(v, p, "required");
+	return NULL;
+}
+
 /* A string member; NULL when absent or bad (reported). optional: absence and null are fine. */
 static const char *get_str(struct vctx *v, json_t *obj, const char *path, const char *key,
 			   bool optional, size_t maxchars)
 {
 	char p[600];
-	json_t *j = json_object_get(obj, key);
-	sub(p, sizeof(p), path, key);
-	if (!j || json_is_null(j)) {
-		if (!optional)
-			verr(v, p, "required");
+	json_t *j = member(v, obj, path, key, optional, true, p);
+	if (!j)
 		return NULL;
-	}
 	if (!json_is_string(j)) {
 		verr(v, p, "expected a string, got %s", type_name(j));
 		return NULL;
@@ -154,12 +164,9 @@ static bool get_int(struct vctx *v, json_t *obj, const char *path, const char *k
 		    long max, long *out)
 {
 	char p[600];
-	json_t *j = json_object_get(obj, key);
-	sub(p, sizeof(p), path, key);
-	if (!j) {
-		verr(v, p, "required");
+	json_t *j = member(v, obj, path, key, false, false, p);
+	if (!j)
 		return false;
-	}
 	if (!json_is_integer(j)) {
 		verr(v, p, "expected a whole number, got %s", type_name(j));
 		return false;
@@ -176,12 +183,9 @@ static bool get_int(struct vctx *v, json_t *obj, const char *path, const char *k
 static bool get_bool(struct vctx *v, json_t *obj, const char *path, const char *key)
 {
 	char p[600];
-	json_t *j = json_object_get(obj, key);
-	sub(p, sizeof(p), path, key);
-	if (!j) {
-		verr(v, p, "required");
+	json_t *j = member(v, obj, path, key, false, false, p);
+	if (!j)
 		return false;
-	}
 	if (!json_is_boolean(j)) {
 		verr(v, p, "expected true or false");
 		return false;
@@ -737,13 +741,9 @@ static bool get_fen(struct vctx *v, json_t *obj, const char *path, const char *k
 		    long long *out)
 {
 	char p[600];
-	json_t *j = json_object_get(obj, key);
-	sub(p, sizeof(p), path, key);
-	if (!j) {
-		if (!optional)
-			verr(v, p, "required");
+	json_t *j = member(v, obj, path, key, optional, false, p);
+	if (!j)
 		return false;
-	}
 	if (!json_is_integer(j) || json_integer_value(j) < min || json_integer_value(j) > FEE_FEN_MAX) {
 		verr(v, p, "expected a whole number of fen (分) from %lld to %lld", min, FEE_FEN_MAX);
 		return false;

@@ -307,13 +307,18 @@ static int json_download(struct req *r)
 	int rc = cert_ready(r, json_download, &c);
 	if (rc)
 		return rc;
-	json_t *doc = cert_document(r->db, r->arena, &c);
+	return certs_json_download(r, cert_document(r->db, r->arena, &c),
+				   arena_printf(r->arena, "certificate-%s.json", c.number));
+}
+
+int certs_json_download(struct req *r, json_t *doc, const char *filename)
+{
 	char *s = json_dumps(doc, JSON_INDENT(2));
 	json_decref(doc);
 	if (!s)
 		return GH_EINTERNAL;
 	arena_cleanup(r->arena, free, s);
-	resp_header(r, "Content-Disposition", arena_printf(r->arena, "attachment; filename=\"certificate-%s.json\"", c.number));
+	resp_header(r, "Content-Disposition", arena_printf(r->arena, "attachment; filename=\"%s\"", filename));
 	resp_header(r, "Cache-Control", "private, no-store");
 	return resp_body(r, 200, "application/json", s, strlen(s));
 }

@@ -159,10 +159,20 @@ int ledger_signed_rerun(struct req *r, int64_t leaves, int (*handler)(struct req
 	return sign_then(r, rerun, h);
 }
 
-/* The latest checkpoint (after ledger_signed_rerun or _then: there is one). */
-static int latest(struct req *r, int64_t *size, unsigned char root[H32], const char **note)
+/* The latest signed checkpoint. */
+struct head {
+	int64_t size;
+	unsigned char root[H32];
+	const char *note;
+};
+
+/* The latest checkpoint once there is one: with self, signed first when there is none
+ * (ledger_signed_rerun(r, 0, self)). 0 and *h, or REQ_DEFERRED or a GH_E code for self to
+ * return. */
+static int signed_head(struct req *r, int (*self)(struct req *), struct head *h)
 {
-	return ledger_checkpoint_latest(r->db, r->arena, size, root, note);
+	int rc = self ? ledger_signed_rerun(r, 0, self) : 0;
+	return rc ? rc : ledger_checkpoint_latest(r->db, r->arena, &h->size, h->root, &h->note);
 }
 
 static json_t *checkpoint_json(struct req *r, int64_t size, const unsigned char root[H32], const char *note)
@@ -174,11 +184,9 @@ static json_t *checkpoint_json(struct req *r, int64_t size, const unsigned char 
 static int checkpoint_answer(struct req *r, void *arg)
 {
 	(void)arg;
-	int64_t size;
-	unsigned char root[H32];
-	const char *note;
-	int rc = latest(r, &size, root, &note);
-	return rc ? rc : resp_json(r, 200, checkpoint_json(r, size, root, note));
+	struct head h;
+	int rc = signed_head(r, NULL, &h);
+	return rc ? rc : resp_json(r, 200, checkpoint_json(r, h.size, h.root, h.note));
 }
 
 /* GET /api/v1/ledger/checkpoint[?fresh=1]: the latest checkpoint, signing one first when
@@ -195,13 +203,9 @@ static int api_checkpoint(struct req *r)
 /* GET /ledger/checkpoint: the note itself, for note tooling. */
 static int text_checkpoint(struct req *r)
 {
-	int64_t size;
-	unsigned char root[H32];
-	const char *note;
-	int rc = ledger_signed_rerun(r, 0, text_checkpoint);
-	if (rc || (rc = latest(r, &size, root, &note)))
-		return rc;
-	return resp_body(r, 200, "text/plain; charset=utf-8", note, strlen(note));
+	struct head h;
+	int rc = signed_head(r, text_checkpoint, &h);
+	return rc ? rc : resp_body(r, 200, "text/plain; charset=utf-8", h.note, strlen(h.note));
 }
 
 static json_t *leaf_json(struct req *r, const struct ledger_leaf *l)
@@ -286,12 +290,10 @@ static int api_consistency(struct req *r)
 		return GH_EINVAL;
 	}
 	if (second == 0) {
-		int64_t s;
-		unsigned char rt[H32];
-		const char *note;
-		if ((rc = ledger_signed_rerun(r, 0, api_consistency)) || (rc = latest(r, &s, rt, &note)))
+		struct head h;
+		if ((rc = signed_head(r, api_consistency, &h)))
 			return rc;
-		second = (long)s;
+		second = (long)h.size;
 	}
 	if (first > second || second > head) {
 		req_error_detail(r, "%s", MF(r, "ledger_sizes_must_satisfy_1_first", MA("head", (long long)head)));
@@ -432,17 +434,15 @@ static const char *kind_name(struct req *r, const char *kind)
 /* GET /ledger: the latest signed tree head, the keys, the newest leaves, a look-up form. */
 static int ledger_page(struct req *r)
 {
-	int64_t size;
-	unsigned char root[H32];
-	const char *note;
-	int rc = ledger_signed_rerun(r, 0, ledger_page);
-	if (rc || (rc = latest(r, &size, root, &note)))
+	struct head h;
+	int rc = signed_head(r, ledger_page, &h);
+	if (rc)
 		return rc;
 	json_t *ctx = page_ctx(r, M(r, "ledger_title"));
 	json_t *head = json_object();
-	json_object_set_new(head, "size", json_integer(size));
-	jset(head, "root", b64(r, root));
-	jset(head, "note", note);
+	json_object_set_new(head, "size", json_integer(h.size));
+	jset(head, "root", b64(r, h.root));
+	jset(head, "note", h.note);
 	json_object_set_new(ctx, "head", head);
 	json_t *keys = json_array();
 	for (size_t i = 0; ledger_loaded_keys && i < ledger_loaded_keys->n; i++) {

@@ -73,6 +73,15 @@ int merkle_range_hash(merkle_get_fn get, void *ctx, uint64_t begin, uint64_t end
 	return 0;
 }
 
+/* Appends MTH(D[begin:end]) to the proof path (at most LEDGER_PROOF_MAX hashes). */
+static int append_hash(merkle_get_fn get, void *ctx, uint64_t begin, uint64_t end, unsigned char (*path)[H32],
+		       size_t *n)
+{
+	if (*n >= LEDGER_PROOF_MAX)
+		return GH_EINTERNAL;
+	return merkle_range_hash(get, ctx, begin, end, path[(*n)++]);
+}
+
 /* PATH(m, D[begin:end]) appended bottom-up: recursion first, then the sibling. */
 static int path_rec(merkle_get_fn get, void *ctx, uint64_t m, uint64_t begin, uint64_t end,
 		    unsigned char (*path)[H32], size_t *n)
@@ -85,15 +94,11 @@ static int path_rec(merkle_get_fn get, void *ctx, uint64_t m, uint64_t begin, ui
 	if (m < k) {
 		if ((rc = path_rec(get, ctx, m, begin, begin + k, path, n)))
 			return rc;
-		if (*n >= LEDGER_PROOF_MAX)
-			return GH_EINTERNAL;
-		return merkle_range_hash(get, ctx, begin + k, end, path[(*n)++]);
+		return append_hash(get, ctx, begin + k, end, path, n);
 	}
 	if ((rc = path_rec(get, ctx, m - k, begin + k, end, path, n)))
 		return rc;
-	if (*n >= LEDGER_PROOF_MAX)
-		return GH_EINTERNAL;
-	return merkle_range_hash(get, ctx, begin, begin + k, path[(*n)++]);
+	return append_hash(get, ctx, begin, begin + k, path, n);
 }
 
 int merkle_inclusion_proof(merkle_get_fn get, void *ctx, uint64_t index, uint64_t size,
@@ -114,23 +119,17 @@ static int subproof_rec(merkle_get_fn get, void *ctx, uint64_t m, uint64_t begin
 	if (m == size) {
 		if (b)
 			return 0;
-		if (*n >= LEDGER_PROOF_MAX)
-			return GH_EINTERNAL;
-		return merkle_range_hash(get, ctx, begin, end, path[(*n)++]);
+		return append_hash(get, ctx, begin, end, path, n);
 	}
 	uint64_t k = split_point(size);
 	if (m <= k) {
 		if ((rc = subproof_rec(get, ctx, m, begin, begin + k, b, path, n)))
 			return rc;
-		if (*n >= LEDGER_PROOF_MAX)
-			return GH_EINTERNAL;
-		return merkle_range_hash(get, ctx, begin + k, end, path[(*n)++]);
+		return append_hash(get, ctx, begin + k, end, path, n);
 	}
 	if ((rc = subproof_rec(get, ctx, m - k, begin + k, end, false, path, n)))
 		return rc;
-	if (*n >= LEDGER_PROOF_MAX)
-		return GH_EINTERNAL;
-	return merkle_range_hash(get, ctx, begin, begin + k, path[(*n)++]);
+	return append_hash(get, ctx, begin, begin + k, path, n);
 }
 
 int merkle_consistency_proof(merkle_get_fn get, void *ctx, uint64_t size1, uint64_t size2,

@@ -51,7 +51,7 @@ int db_schema_version(struct db *db)
 	return ret;
 }
 
-static void now_iso(char *buf, size_t len)
+void db_now_iso(char *buf, size_t len)
 {
 	time_t t = time(NULL);
 	struct tm tm;
@@ -62,7 +62,7 @@ static void now_iso(char *buf, size_t len)
 static int apply(struct db *db, const struct db_migration *m, char *err, size_t errlen)
 {
 	char when[32], msg[512];
-	now_iso(when, sizeof(when));
+	db_now_iso(when, sizeof(when));
 	int ret = db_begin(db);
 	if (!ret)
 		ret = db_exec_script(db, m->sql);
