@@ -560,24 +560,6 @@ static const char *action_name(struct req *r, const char *action)
 	return MC(r, "case_event_", action);
 }
 
-/* GET /api/v1/applications/{number}/receipts */
-static int api_receipts(struct req *r)
-{
-	int64_t id;
-	struct db_rows rows;
-	int rc = visible_app(r, &id);
-	if (rc || (rc = app_receipts(r, id, &rows)))
-		return rc;
-	const char *number = req_param(r, "number");
-	json_t *arr = json_array();
-	for (size_t i = 0; i < rows.nrows; i++)
-		json_array_append_new(arr, json_pack("{s:I,s:s,s:I,s:s}", "leaf_index", (json_int_t)db_cell_int(&rows, i, 0),
-						     "action", db_cell(&rows, i, 1), "at", (json_int_t)db_cell_int(&rows, i, 2),
-						     "href", arena_printf(r->arena, "/api/v1/applications/%s/receipts/%s", number,
-									  db_cell(&rows, i, 0))));
-	return resp_json(r, 200, json_pack("{s:s,s:o}", "number", number, "receipts", arr));
-}
-
 /* The receipt of leaf {index} of application {number}, as a JSON download. */
 static int receipt_download(struct req *r)
 {
@@ -603,7 +585,20 @@ static int receipt_download(struct req *r)
 	return resp_json(r, 200, doc);
 }
 
-/* GET /applications/{number}/receipts: the receipts of an application, to download. */
+/* The receipts of application {number} for the API. */
+static int receipts_json(struct req *r, const char *number, const struct db_rows *rows)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < rows->nrows; i++)
+		json_array_append_new(arr, json_pack("{s:I,s:s,s:I,s:s}", "leaf_index", (json_int_t)db_cell_int(rows, i, 0),
+						     "action", db_cell(rows, i, 1), "at", (json_int_t)db_cell_int(rows, i, 2),
+						     "href", arena_printf(r->arena, "/api/v1/applications/%s/receipts/%s", number,
+									  db_cell(rows, i, 0))));
+	return resp_json(r, 200, json_pack("{s:s,s:o}", "number", number, "receipts", arr));
+}
+
+/* GET /applications/{number}/receipts (the receipts of an application, to download) and
+ * /api/v1/applications/{number}/receipts. */
 static int receipts_page(struct req *r)
 {
 	int64_t id;
@@ -612,6 +607,8 @@ static int receipts_page(struct req *r)
 	if (rc || (rc = app_receipts(r, id, &rows)))
 		return rc;
 	const char *number = req_param(r, "number");
+	if (r->api)
+		return receipts_json(r, number, &rows);
 	json_t *ctx = page_ctx(r, arena_printf(r->arena, "%s %s", M(r, "ledger_receipts_title"), number));
 	jset(ctx, "number", number);
 	json_t *arr = json_array();
@@ -639,7 +636,7 @@ static const struct route ledger_routes[] = {
 	{ HTTP_GET, "/ledger/leaves/{index}", leaf_page, ROLE_PUBLIC, 0, "ledger.leaf" },
 	{ HTTP_GET, "/applications/{number}/receipts", receipts_page, CASE_VIEWERS, 0, "ledger.receipts" },
 	{ HTTP_GET, "/applications/{number}/receipts/{index}", receipt_download, CASE_VIEWERS, 0, "ledger.receipt" },
-	{ HTTP_GET, "/api/v1/applications/{number}/receipts", api_receipts, CASE_VIEWERS, 0, "ledger.api_receipts", NULL,
+	{ HTTP_GET, "/api/v1/applications/{number}/receipts", receipts_page, CASE_VIEWERS, 0, "ledger.api_receipts", NULL,
 	  SCOPE_APPLY },
 	{ HTTP_GET, "/api/v1/applications/{number}/receipts/{index}", receipt_download, CASE_VIEWERS, 0,
 	  "ledger.api_receipt", NULL, SCOPE_APPLY },
