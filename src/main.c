@@ -185,17 +185,7 @@ static int load_config(struct config *cfg, int argc, char **argv, int *first_arg
 
 static int open_db(struct config *cfg, struct db **db)
 {
-	char err[512];
-	if (db_open(cfg->db, db, err, sizeof(err))) {
-		fprintf(stderr, "govhall: cannot open database %s: %s\n", cfg->db, err);
-		return -1;
-	}
-	if (db_migrate(*db, err, sizeof(err))) {
-		fprintf(stderr, "govhall: %s\n", err);
-		db_close(*db);
-		return -1;
-	}
-	return 0;
+	return db_open_migrated(cfg->db, db);
 }
 
 static void print_report(const struct catalog_import_report *rep)

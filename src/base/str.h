@@ -41,6 +41,18 @@ static inline bool str_starts_with(struct str a, struct str prefix)
 	return a.len >= prefix.len && memcmp(a.p, prefix.p, prefix.len) == 0;
 }
 
+/* The value of the hexadecimal digit c (either case), or -1. */
+static inline int str_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* Returns true when [p, p+len) is well-formed UTF-8 (no overlongs, no surrogates,
  * nothing above U+10FFFF). NUL bytes count as invalid: no text we accept carries them. */
 bool str_utf8_valid(const char *p, size_t len);

@@ -15,12 +15,13 @@
 #include <jansson.h>
 
 #include "base/str.h"
+#include "catalog/fields.h"
 
 struct view;
 
-#define FORMS_TEXT_MAX 200      /* characters of a text or address field */
-#define FORMS_TEXTAREA_MAX 2000 /* characters of a textarea */
-#define FORMS_EMAIL_MAX STR_EMAIL_MAX
+#define FORMS_TEXT_MAX CATALOG_FIELD_TEXT_MAX         /* characters of a text or address field */
+#define FORMS_TEXTAREA_MAX CATALOG_FIELD_TEXTAREA_MAX /* characters of a textarea */
+#define FORMS_EMAIL_MAX CATALOG_FIELD_EMAIL_MAX
 
 /* Checks a definition: an array of at most 100 objects, each with a key ([A-Za-z0-9_-],
  * 1..64, unique), a known type, required and personal absent or boolean, and for select a non-empty

@@ -3,6 +3,7 @@
  * Errors are returned as GH_E* codes with a detail; server.c renders
  * {"error":{"code","message","detail"}}. */
 #include "catalog/catalog_impl.h"
+#include "catalog/fields.h"
 
 #include <math.h>
 #include <string.h>
@@ -78,6 +79,9 @@ json_t *catalog_item_full_json(const struct catalog_item *it)
 	json_object_set_new(j, "legal_basis_zh", jstr(it->legal_basis_zh));
 	json_object_set_new(j, "materials", jparse(it->materials));
 	json_object_set_new(j, "form", jparse(it->form));
+	json_t *schema = catalog_form_schema(json_object_get(j, "form"));
+	if (schema)
+		json_object_set_new(j, "form_schema", schema);
 	json_object_set_new(j, "outcome_ecert", jstr(it->outcome_ecert));
 	json_object_set_new(j, "keywords_zh", jparse(it->keywords_zh));
 	json_object_set_new(j, "aliases_zh", jparse(it->aliases_zh));
@@ -265,15 +269,8 @@ int catalog_dept_load(struct req *r, struct catalog_dept *d, struct catalog_item
 	return catalog_items_list(r->db, r->arena, &f, 1, 10000, items, n, &total);
 }
 
-static int api_department(struct req *r)
+int catalog_with_services(struct req *r, json_t *j, const struct catalog_item *items, size_t n)
 {
-	struct catalog_dept d;
-	struct catalog_item *items;
-	size_t n;
-	int rc = catalog_dept_load(r, &d, &items, &n);
-	if (rc)
-		return rc;
-	json_t *j = catalog_dept_json(&d);
 	json_t *arr = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(arr, catalog_item_summary_json(&items[i]));
@@ -294,25 +291,13 @@ static int api_bundles(struct req *r)
 	return resp_json(r, 200, json_pack("{s:o}", "bundles", arr));
 }
 
-static int api_bundle(struct req *r)
+int catalog_bundle_load(struct req *r, struct catalog_bundle *b, struct catalog_item **items, size_t *n)
 {
 	const char *code = req_param(r, "code");
-	struct catalog_bundle b;
-	struct catalog_item *items;
-	size_t n;
-	int rc = catalog_bundle_get(r->db, r->arena, code, &b);
+	int rc = catalog_bundle_get(r->db, r->arena, code, b);
 	if (rc == GH_ENOTFOUND)
 		return catalog_not_found(r, N_("catalog_no_such_bundle"), code);
-	if (rc)
-		return rc;
-	if ((rc = catalog_bundle_items(r->db, r->arena, code, &items, &n)))
-		return rc;
-	json_t *j = catalog_bundle_json(&b);
-	json_t *arr = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(arr, catalog_item_summary_json(&items[i]));
-	json_object_set_new(j, "services", arr);
-	return resp_json(r, 200, j);
+	return rc ? rc : catalog_bundle_items(r->db, r->arena, code, items, n);
 }
 
 static int api_themes(struct req *r)
@@ -361,9 +346,9 @@ const struct route catalog_routes[] = {
 	{ HTTP_GET, "/api/v1/services/{code}", api_service, ROLE_PUBLIC, 0, "catalog.api_service", catalog_generation },
 	{ HTTP_GET, "/api/v1/services/{code}/versions", api_versions, ROLE_PUBLIC, 0, "catalog.api_versions", catalog_generation },
 	{ HTTP_GET, "/api/v1/departments", api_departments, ROLE_PUBLIC, 0, "catalog.api_departments", catalog_generation },
-	{ HTTP_GET, "/api/v1/departments/{code}", api_department, ROLE_PUBLIC, 0, "catalog.api_department", catalog_generation },
+	{ HTTP_GET, "/api/v1/departments/{code}", catalog_page_department, ROLE_PUBLIC, 0, "catalog.api_department", catalog_generation },
 	{ HTTP_GET, "/api/v1/bundles", api_bundles, ROLE_PUBLIC, 0, "catalog.api_bundles", catalog_generation },
-	{ HTTP_GET, "/api/v1/bundles/{code}", api_bundle, ROLE_PUBLIC, 0, "catalog.api_bundle", catalog_generation },
+	{ HTTP_GET, "/api/v1/bundles/{code}", catalog_page_bundle, ROLE_PUBLIC, 0, "catalog.api_bundle", catalog_generation },
 	{ HTTP_GET, "/api/v1/themes", api_themes, ROLE_PUBLIC, 0, "catalog.api_themes", catalog_generation },
 	{ HTTP_GET, "/api/v1/regions", api_regions, ROLE_PUBLIC, 0, "catalog.api_regions", catalog_generation },
 };

@@ -173,6 +173,10 @@ int catalog_not_found(struct req *r, const char *what, const char *code);
 /* The department of the route's {code} with all its current items (for its page and its JSON);
  * GH_ENOTFOUND with a detail for an unknown code. */
 int catalog_dept_load(struct req *r, struct catalog_dept *d, struct catalog_item **items, size_t *n);
+/* The same for the bundle of the route's {code} and its items. */
+int catalog_bundle_load(struct req *r, struct catalog_bundle *b, struct catalog_item **items, size_t *n);
+/* Answers the JSON of a department or bundle, j, with "services": the items' summaries. */
+int catalog_with_services(struct req *r, json_t *j, const struct catalog_item *items, size_t n);
 
 /* HTML handlers (pages.c), listed in api.c's route table next to the JSON ones. */
 int catalog_page_home(struct req *r);

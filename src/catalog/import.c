@@ -104,14 +104,6 @@ static char *dump(struct arena *a, json_t *j)
 	return r;
 }
 
-static void now_iso(char *buf, size_t size)
-{
-	time_t t = time(NULL);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* Every column of an item version is covered (store/cover.h); an import's leaf commits the
  * new version and the one it retires (the ledger's version observer touches both). */
 static const struct cover_table cover_items = {
@@ -225,7 +217,7 @@ static int write_all(struct db *db, struct arena *a, const struct catalog_set *s
 	json_t *e, *x;
 	int rc;
 	char now[32];
-	now_iso(now, sizeof(now));
+	db_now_iso(now, sizeof(now));
 
 	json_array_foreach(set->departments, i, e) {
 		rc = db_exec(db, &q_upsert_dept,

@@ -518,8 +518,8 @@ int catalog_page_department(struct req *r)
 	struct catalog_item *items;
 	size_t n;
 	int rc = catalog_dept_load(r, &d, &items, &n);
-	if (rc)
-		return rc;
+	if (rc || r->api)
+		return rc ? rc : catalog_with_services(r, catalog_dept_json(&d), items, n);
 	const char *name = PICK(r, &d, name);
 	json_t *ctx = page_ctx(r, name, "nav_departments");
 	jset(ctx, "name", name);
@@ -550,17 +550,12 @@ int catalog_page_bundles(struct req *r)
 
 int catalog_page_bundle(struct req *r)
 {
-	const char *code = req_param(r, "code");
 	struct catalog_bundle b;
 	struct catalog_item *items;
 	size_t n;
-	int rc = catalog_bundle_get(r->db, r->arena, code, &b);
-	if (rc == GH_ENOTFOUND)
-		return catalog_not_found(r, N_("catalog_no_such_bundle"), code);
-	if (rc)
-		return rc;
-	if ((rc = catalog_bundle_items(r->db, r->arena, code, &items, &n)))
-		return rc;
+	int rc = catalog_bundle_load(r, &b, &items, &n);
+	if (rc || r->api)
+		return rc ? rc : catalog_with_services(r, catalog_bundle_json(&b), items, n);
 	const char *name = PICK(r, &b, name);
 	json_t *ctx = page_ctx(r, name, "nav_bundles");
 	jset(ctx, "name", name);

@@ -254,10 +254,17 @@ static struct catalog_bundle *bundles_from_rows(struct arena *a, const struct db
 	return v;
 }
 
-int catalog_bundles_list(struct db *db, struct arena *a, struct catalog_bundle **out, size_t *n)
+/* The rows q finds for code (NULL: q takes no parameter). */
+static int rows_of(struct db *db, struct arena *a, struct db_sql *q, const char *code, struct db_rows *rows)
+{
+	return code ? db_query(db, a, q, DB_ARGS(DB_TEXT(code)), rows) : db_query(db, a, q, DB_NOARGS, rows);
+}
+
+static int bundles_of(struct db *db, struct arena *a, struct db_sql *q, const char *code,
+		      struct catalog_bundle **out, size_t *n)
 {
 	struct db_rows rows;
-	int rc = db_query(db, a, &q_bundles_list, DB_NOARGS, &rows);
+	int rc = rows_of(db, a, q, code, &rows);
 	if (rc)
 		return rc;
 	*out = bundles_from_rows(a, &rows);
@@ -265,40 +272,39 @@ int catalog_bundles_list(struct db *db, struct arena *a, struct catalog_bundle *
 	return 0;
 }
 
+int catalog_bundles_list(struct db *db, struct arena *a, struct catalog_bundle **out, size_t *n)
+{
+	return bundles_of(db, a, &q_bundles_list, NULL, out, n);
+}
+
 int catalog_bundle_get(struct db *db, struct arena *a, const char *code, struct catalog_bundle *out)
 {
-	struct db_rows rows;
-	int rc = db_query(db, a, &q_bundle_get, DB_ARGS(DB_TEXT(code)), &rows);
-	if (rc)
-		return rc;
-	if (rows.nrows == 0)
-		return GH_ENOTFOUND;
-	*out = *bundles_from_rows(a, &rows);
-	return 0;
+	struct catalog_bundle *v;
+	size_t n;
+	int rc = bundles_of(db, a, &q_bundle_get, code, &v, &n);
+	if (!rc && n == 0)
+		rc = GH_ENOTFOUND;
+	if (!rc)
+		*out = v[0];
+	return rc;
 }
 
 int catalog_bundle_items(struct db *db, struct arena *a, const char *code,
 			 struct catalog_item **out, size_t *n)
 {
 	struct db_rows rows;
-	int rc = db_query(db, a, &q_bundle_items, DB_ARGS(DB_TEXT(code)), &rows);
-	if (rc)
-		return rc;
-	*out = items_from_rows(a, &rows);
-	*n = rows.nrows;
-	return 0;
+	int rc = rows_of(db, a, &q_bundle_items, code, &rows);
+	if (!rc) {
+		*out = items_from_rows(a, &rows);
+		*n = rows.nrows;
+	}
+	return rc;
 }
 
 int catalog_item_bundles(struct db *db, struct arena *a, const char *code,
 			 struct catalog_bundle **out, size_t *n)
 {
-	struct db_rows rows;
-	int rc = db_query(db, a, &q_item_bundles, DB_ARGS(DB_TEXT(code)), &rows);
-	if (rc)
-		return rc;
-	*out = bundles_from_rows(a, &rows);
-	*n = rows.nrows;
-	return 0;
+	return bundles_of(db, a, &q_item_bundles, code, out, n);
 }
 
 int catalog_regions_list(struct db *db, struct arena *a, struct catalog_region **out, size_t *n)

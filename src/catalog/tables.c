@@ -3,6 +3,7 @@
  * cases_ecert_<code>, item_type_<code>. data/catalog/themes.json and ecert_types.json publish
  * the same lists for other tools; tests/unit/test_catalog.c checks they agree. */
 #include "catalog/catalog_impl.h"
+#include "catalog/fields.h"
 
 #include <string.h>
 
@@ -68,11 +69,6 @@ const struct catalog_label catalog_item_types[] = {
 };
 const size_t catalog_item_types_n = ARRAY_LEN(catalog_item_types);
 
-static const char *const field_types[] = {
-	"text", "textarea", "number", "date", "select", "id_number",
-	"uscc", "phone", "email", "address", "file",
-};
-
 const struct catalog_theme *catalog_theme_find(const char *code)
 {
 	for (size_t i = 0; code && i < catalog_themes_n; i++)
@@ -101,8 +97,5 @@ const struct catalog_label *catalog_item_type_find(const char *code)
 
 bool catalog_field_type_ok(const char *type)
 {
-	for (size_t i = 0; type && i < ARRAY_LEN(field_types); i++)
-		if (strcmp(field_types[i], type) == 0)
-			return true;
-	return false;
+	return catalog_field_type(type) != NULL;
 }

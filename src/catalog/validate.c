@@ -5,6 +5,7 @@
  * one pass; validation never stops at the first error. Values quoted in messages are
  * truncated and stripped of control characters, since they come from the file. */
 #include "catalog/catalog_impl.h"
+#include "catalog/fields.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -113,18 +114,28 @@ static void check_keys(struct vctx *v, json_t *obj, const char *path, const char
 	}
 }
 
+/* Member key of obj, its path in p; NULL when absent (or null, with null_absent), reported
+ * as required unless optional. */
+static json_t *member(struct vctx *v, json_t *obj, const char *path, const char *key, bool optional, bool null_absent,
+		      char p[600])
+{
+	json_t *j = json_object_get(obj, key);
+	sub(p, 600, path, key);
+	if (j && !(null_absent && json_is_null(j)))
+		return j;
+	if (!optional)
+		verr(v, p, "required");
+	return NULL;
+}
+
 /* A string member; NULL when absent or bad (reported). optional: absence and null are fine. */
 static const char *get_str(struct vctx *v, json_t *obj, const char *path, const char *key,
 			   bool optional, size_t maxchars)
 {
 	char p[600];
-	json_t *j = json_object_get(obj, key);
-	sub(p, sizeof(p), path, key);
-	if (!j || json_is_null(j)) {
-		if (!optional)
-			verr(v, p, "required");
+	json_t *j = member(v, obj, path, key, optional, true, p);
+	if (!j)
 		return NULL;
-	}
 	if (!json_is_string(j)) {
 		verr(v, p, "expected a string, got %s", type_name(j));
 		return NULL;
@@ -153,12 +164,9 @@ static bool get_int(struct vctx *v, json_t *obj, const char *path, const char *k
 		    long max, long *out)
 {
 	char p[600];
-	json_t *j = json_object_get(obj, key);
-	sub(p, sizeof(p), path, key);
-	if (!j) {
-		verr(v, p, "required");
+	json_t *j = member(v, obj, path, key, false, false, p);
+	if (!j)
 		return false;
-	}
 	if (!json_is_integer(j)) {
 		verr(v, p, "expected a whole number, got %s", type_name(j));
 		return false;
@@ -175,12 +183,9 @@ static bool get_int(struct vctx *v, json_t *obj, const char *path, const char *k
 static bool get_bool(struct vctx *v, json_t *obj, const char *path, const char *key)
 {
 	char p[600];
-	json_t *j = json_object_get(obj, key);
-	sub(p, sizeof(p), path, key);
-	if (!j) {
-		verr(v, p, "required");
+	json_t *j = member(v, obj, path, key, false, false, p);
+	if (!j)
 		return false;
-	}
 	if (!json_is_boolean(j)) {
 		verr(v, p, "expected true or false");
 		return false;
@@ -225,6 +230,28 @@ static json_t *get_obj(struct vctx *v, json_t *rec, const char *path)
 		return NULL;
 	}
 	return rec;
+}
+
+/* The array a at path, checked: absent (absent says so; NULL: it may be absent), not an array
+ * ("expected <what>, got <type>"), empty (empty says so; NULL: it may be empty), more than max
+ * entries ("too many <noun> (at most max)"). Returns a, or NULL when absent or wrong (said). */
+static json_t *get_list(struct vctx *v, json_t *a, const char *path, const char *absent, const char *what,
+			const char *empty, size_t max, const char *noun)
+{
+	if (!a) {
+		if (absent)
+			verr(v, path, "%s", absent);
+		return NULL;
+	}
+	if (!json_is_array(a))
+		verr(v, path, "expected %s, got %s", what, type_name(a));
+	else if (empty && json_array_size(a) == 0)
+		verr(v, path, "%s", empty);
+	else if (json_array_size(a) > max)
+		verr(v, path, "too many %s (at most %zu)", noun, max);
+	else
+		return a;
+	return NULL;
 }
 
 /* Registers code in set; reports a duplicate. */
@@ -343,36 +370,19 @@ static void check_field(struct vctx *v, json_t *f, const char *path, json_t *key
 		get_bool(v, f, path, "personal");
 	const char *type = get_str(v, f, path, "type", false, 100);
 	sub(p, sizeof(p), path, "type");
-	if (type && !catalog_field_type_ok(type)) {
-		verr(v, p, "unknown field type \"%s\" (expected text, textarea, number, date, select, "
-		     "id_number, uscc, phone, email, address or file)", quote(type, q, sizeof(q)));
-		type = NULL;
-	}
+	const struct catalog_field_type *t = catalog_field_type(type);
+	if (type && !t)
+		verr(v, p, "unknown field type \"%s\" (expected %s)", quote(type, q, sizeof(q)), catalog_field_type_names());
 	json_t *opts = json_object_get(f, "options");
 	sub(p, sizeof(p), path, "options");
-	if (type && strcmp(type, "select") != 0) {
+	if (t && !t->options) {
 		if (opts)
 			verr(v, p, "only select fields have options");
 		return;
 	}
-	if (!type)
+	static const char need[] = "select fields need at least one option";
+	if (!t || !get_list(v, opts, p, need, "an array", need, 200, "options"))
 		return;
-	if (!opts) {
-		verr(v, p, "select fields need at least one option");
-		return;
-	}
-	if (!json_is_array(opts)) {
-		verr(v, p, "expected an array, got %s", type_name(opts));
-		return;
-	}
-	if (json_array_size(opts) == 0) {
-		verr(v, p, "select fields need at least one option");
-		return;
-	}
-	if (json_array_size(opts) > 200) {
-		verr(v, p, "too many options (at most 200)");
-		return;
-	}
 	json_t *values = json_object();
 	size_t i;
 	json_t *o;
@@ -406,16 +416,8 @@ static void check_aliases(struct vctx *v, json_t *rec, const char *path, const c
 	size_t i;
 	json_t *e, *a = json_object_get(rec, key);
 	sub(p, sizeof(p), path, key);
-	if (!a || json_is_null(a))
+	if (json_is_null(a) || !get_list(v, a, p, NULL, "an array of strings", NULL, CATALOG_MAX_ALIASES, "aliases"))
 		return;
-	if (!json_is_array(a)) {
-		verr(v, p, "expected an array of strings, got %s", type_name(a));
-		return;
-	}
-	if (json_array_size(a) > CATALOG_MAX_ALIASES) {
-		verr(v, p, "too many aliases (at most %d)", CATALOG_MAX_ALIASES);
-		return;
-	}
 	json_t *seen = json_object();
 	json_array_foreach(a, i, e) {
 		char ap[600];
@@ -536,13 +538,7 @@ static void check_item(struct vctx *v, json_t *rec, const char *path, json_t *se
 
 	json_t *mats = json_object_get(rec, "materials");
 	sub(p, sizeof(p), path, "materials");
-	if (!mats)
-		verr(v, p, "required");
-	else if (!json_is_array(mats))
-		verr(v, p, "expected an array, got %s", type_name(mats));
-	else if (json_array_size(mats) > 100)
-		verr(v, p, "too many materials (at most 100)");
-	else
+	if (get_list(v, mats, p, "required", "an array", NULL, 100, "materials"))
 		json_array_foreach(mats, i, e) {
 			char mp[600];
 			idx(mp, sizeof(mp), p, i);
@@ -551,13 +547,7 @@ static void check_item(struct vctx *v, json_t *rec, const char *path, json_t *se
 
 	json_t *form = json_object_get(rec, "form");
 	sub(p, sizeof(p), path, "form");
-	if (!form) {
-		verr(v, p, "required");
-	} else if (!json_is_array(form)) {
-		verr(v, p, "expected an array, got %s", type_name(form));
-	} else if (json_array_size(form) > 100) {
-		verr(v, p, "too many fields (at most 100)");
-	} else {
+	if (get_list(v, form, p, "required", "an array", NULL, 100, "fields")) {
 		json_t *keys_seen = json_object();
 		json_array_foreach(form, i, e) {
 			char fp[600];
@@ -575,11 +565,7 @@ static void check_item(struct vctx *v, json_t *rec, const char *path, json_t *se
 
 	json_t *kw = json_object_get(rec, "keywords_zh");
 	sub(p, sizeof(p), path, "keywords_zh");
-	if (kw && !json_is_array(kw)) {
-		verr(v, p, "expected an array of strings, got %s", type_name(kw));
-	} else if (kw && json_array_size(kw) > 20) {
-		verr(v, p, "too many keywords (at most 20)");
-	} else if (kw) {
+	if (get_list(v, kw, p, NULL, "an array of strings", NULL, 20, "keywords")) {
 		json_array_foreach(kw, i, e) {
 			char kp[600];
 			idx(kp, sizeof(kp), p, i);
@@ -620,18 +606,9 @@ static void check_bundle(struct vctx *v, json_t *rec, const char *path, json_t *
 	check_aliases(v, rec, path, "aliases_en");
 	json_t *items = json_object_get(rec, "items");
 	sub(p, sizeof(p), path, "items");
-	if (!items) {
-		verr(v, p, "required");
+	static const char codes[] = "a non-empty array of service item codes";
+	if (!get_list(v, items, p, "required", codes, "expected a non-empty array of service item codes", 100, "items"))
 		return;
-	}
-	if (!json_is_array(items) || json_array_size(items) == 0) {
-		verr(v, p, "expected a non-empty array of service item codes");
-		return;
-	}
-	if (json_array_size(items) > 100) {
-		verr(v, p, "too many items (at most 100)");
-		return;
-	}
 	json_t *dup = json_object();
 	size_t i;
 	json_t *e;
@@ -764,13 +741,9 @@ static bool get_fen(struct vctx *v, json_t *obj, const char *path, const char *k
 		    long long *out)
 {
 	char p[600];
-	json_t *j = json_object_get(obj, key);
-	sub(p, sizeof(p), path, key);
-	if (!j) {
-		if (!optional)
-			verr(v, p, "required");
+	json_t *j = member(v, obj, path, key, optional, false, p);
+	if (!j)
 		return false;
-	}
 	if (!json_is_integer(j) || json_integer_value(j) < min || json_integer_value(j) > FEE_FEN_MAX) {
 		verr(v, p, "expected a whole number of fen (分) from %lld to %lld", min, FEE_FEN_MAX);
 		return false;

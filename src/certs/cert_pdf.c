@@ -103,6 +103,30 @@ static const char *both(struct sb *sb, const struct view *v, const char *key)
 	return sb->buf;
 }
 
+/* A drawing context on s with the page's red border of the given width drawn. */
+static cairo_t *bordered(cairo_surface_t *s, double width)
+{
+	cairo_t *cr = cairo_create(s);
+	cairo_set_source_rgb(cr, 0.62, 0.11, 0.11);
+	cairo_set_line_width(cr, width);
+	cairo_rectangle(cr, 28, 28, PAGE_W - 56, PAGE_H - 56);
+	cairo_stroke(cr);
+	return cr;
+}
+
+/* Embeds the JSON document doc in the PDF's keywords after mark (base64url, no padding):
+ * certs_pdf_embedded reads it back. */
+static void embed(cairo_surface_t *s, const char *mark, const char *doc)
+{
+	size_t dl = strlen(doc), ml = strlen(mark);
+	size_t cap = sodium_base64_ENCODED_LEN(dl, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	char *kw = xmalloc(ml + cap);
+	memcpy(kw, mark, ml);
+	sodium_bin2base64(kw + ml, cap, (const unsigned char *)doc, dl, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_KEYWORDS, kw);
+	free(kw);
+}
+
 int cert_pdf_render(const char *doc_json, const struct view *v, unsigned char **pdf, size_t *len)
 {
 	/* The certificate is bilingual whatever the reader's language. */
@@ -122,23 +146,11 @@ int cert_pdf_render(const char *doc_json, const struct view *v, unsigned char **
 	struct sb line = SB_INIT;
 	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_SUBJECT, both(&line, v, N_("certs_pdf_subject")));
 	/* The signed document itself, for verification from the file alone. */
-	size_t dl = strlen(doc_json), cap = sodium_base64_ENCODED_LEN(dl, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	char *kw = malloc(strlen(CERT_PDF_MARK) + cap);
-	if (!kw)
-		abort();
-	memcpy(kw, CERT_PDF_MARK, strlen(CERT_PDF_MARK));
-	sodium_bin2base64(kw + strlen(CERT_PDF_MARK), cap, (const unsigned char *)doc_json, dl,
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_KEYWORDS, kw);
-	free(kw);
+	embed(s, CERT_PDF_MARK, doc_json);
 
-	cairo_t *cr = cairo_create(s);
-	double w = PAGE_W - 2 * MARGIN, y = MARGIN;
 	/* A border like a printed certificate's. */
-	cairo_set_source_rgb(cr, 0.62, 0.11, 0.11);
-	cairo_set_line_width(cr, 3);
-	cairo_rectangle(cr, 28, 28, PAGE_W - 56, PAGE_H - 56);
-	cairo_stroke(cr);
+	cairo_t *cr = bordered(s, 3);
+	double w = PAGE_W - 2 * MARGIN, y = MARGIN;
 	cairo_set_line_width(cr, 0.8);
 	cairo_rectangle(cr, 34, 34, PAGE_W - 68, PAGE_H - 68);
 	cairo_stroke(cr);
@@ -251,22 +263,10 @@ int certs_sheet_pdf(const struct certs_sheet *sh, unsigned char **pdf, size_t *l
 	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_TITLE, line.buf);
 	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATOR, "govhall");
 	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_SUBJECT, sh->subject ? sh->subject : "");
-	if (sh->mark && sh->document) {
-		size_t dl = strlen(sh->document), ml = strlen(sh->mark);
-		size_t cap = sodium_base64_ENCODED_LEN(dl, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-		char *kw = xmalloc(ml + cap);
-		memcpy(kw, sh->mark, ml);
-		sodium_bin2base64(kw + ml, cap, (const unsigned char *)sh->document, dl,
-				  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-		cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_KEYWORDS, kw);
-		free(kw);
-	}
-	cairo_t *cr = cairo_create(s);
+	if (sh->mark && sh->document)
+		embed(s, sh->mark, sh->document);
+	cairo_t *cr = bordered(s, 1.5);
 	double w = PAGE_W - 2 * MARGIN, y = MARGIN;
-	cairo_set_source_rgb(cr, 0.62, 0.11, 0.11);
-	cairo_set_line_width(cr, 1.5);
-	cairo_rectangle(cr, 28, 28, PAGE_W - 56, PAGE_H - 56);
-	cairo_stroke(cr);
 	y += text(cr, "Noto Serif CJK SC Bold 24", MARGIN, y, w, sh->title_zh, PANGO_ALIGN_CENTER);
 	y += text(cr, "Noto Sans CJK SC 12", MARGIN, y, w, sh->title_en, PANGO_ALIGN_CENTER) + 4;
 	cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);

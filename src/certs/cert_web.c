@@ -19,6 +19,7 @@
 #include "http/msg.h"
 #include "http/multipart.h"
 #include "http/server.h"
+#include "http/write.h"
 #include "identity/identity.h"
 #include "store/db.h"
 #include "view/view.h"
@@ -57,6 +58,18 @@ static int load_visible(struct req *r, const char *number, struct cert *c)
 		return rc;
 	req_error_detail(r, "%s", M(r, "certs_no_such_certificate_not_see"));
 	return GH_ENOTFOUND;
+}
+
+/* The certificate r's path names, if the caller may see it, once the log has signed a
+ * checkpoint that proves its leaf: 0 and *c; or, while one is signed first on the writer
+ * (signing is a write: ledger_signed_rerun), REQ_DEFERRED, and handler runs again after; or
+ * a GH_E code. */
+static int cert_ready(struct req *r, int (*handler)(struct req *r), struct cert *c)
+{
+	int rc = load_visible(r, req_param(r, "number"), c);
+	if (rc || c->leaf_index < 0)
+		return rc;
+	return ledger_signed_rerun(r, c->leaf_index + 1, handler);
 }
 
 /* Staff of the issuing department (who also see where it was shared). */
@@ -221,7 +234,7 @@ static json_t *result_view(struct req *r, json_t *res)
 static int cert_page(struct req *r)
 {
 	struct cert c;
-	int rc = load_visible(r, req_param(r, "number"), &c);
+	int rc = cert_ready(r, cert_page, &c);
 	if (rc)
 		return rc;
 	json_t *res = aj(r, cert_verify_online(r, c.number, c.hash, NULL));
@@ -261,7 +274,7 @@ static int cert_page(struct req *r)
 static int api_cert(struct req *r)
 {
 	struct cert c;
-	int rc = load_visible(r, req_param(r, "number"), &c);
+	int rc = cert_ready(r, api_cert, &c);
 	if (rc)
 		return rc;
 	json_t *doc = cert_document(r->db, r->arena, &c);
@@ -291,25 +304,32 @@ static int api_cert(struct req *r)
 static int json_download(struct req *r)
 {
 	struct cert c;
-	int rc = load_visible(r, req_param(r, "number"), &c);
+	int rc = cert_ready(r, json_download, &c);
 	if (rc)
 		return rc;
-	json_t *doc = cert_document(r->db, r->arena, &c);
+	return certs_json_download(r, cert_document(r->db, r->arena, &c),
+				   arena_printf(r->arena, "certificate-%s.json", c.number));
+}
+
+int certs_json_download(struct req *r, json_t *doc, const char *filename)
+{
 	char *s = json_dumps(doc, JSON_INDENT(2));
 	json_decref(doc);
 	if (!s)
 		return GH_EINTERNAL;
 	arena_cleanup(r->arena, free, s);
-	resp_header(r, "Content-Disposition", arena_printf(r->arena, "attachment; filename=\"certificate-%s.json\"", c.number));
+	resp_header(r, "Content-Disposition", arena_printf(r->arena, "attachment; filename=\"%s\"", filename));
 	resp_header(r, "Cache-Control", "private, no-store");
 	return resp_body(r, 200, "application/json", s, strlen(s));
 }
 
-/* PDF: the document is read here, drawn on the job pool, sent back on the loop. */
+/* PDF downloads (certs.h): the document is read on the loop, drawn on the job pool, sent back
+ * on the loop. */
 struct pdf_job {
 	char *doc;
 	const struct view *v;
-	const char *lang, *number;
+	certs_render_fn render;
+	const char *filename;
 	unsigned char *pdf;
 	size_t len;
 	int rc;
@@ -318,7 +338,7 @@ struct pdf_job {
 static void pdf_work(void *arg)
 {
 	struct pdf_job *j = arg;
-	j->rc = cert_pdf_render(j->doc, j->v, &j->pdf, &j->len);
+	j->rc = j->render(j->doc, j->v, &j->pdf, &j->len);
 }
 
 static int pdf_done(struct req *r, void *arg)
@@ -327,18 +347,13 @@ static int pdf_done(struct req *r, void *arg)
 	if (j->rc)
 		return j->rc;
 	arena_cleanup(r->arena, free, j->pdf);
-	resp_header(r, "Content-Disposition", arena_printf(r->arena, "attachment; filename=\"certificate-%s.pdf\"", j->number));
+	resp_header(r, "Content-Disposition", arena_printf(r->arena, "attachment; filename=\"%s\"", j->filename));
 	resp_header(r, "Cache-Control", "private, no-store");
 	return resp_body(r, 200, "application/pdf", (const char *)j->pdf, j->len);
 }
 
-static int pdf_download(struct req *r)
+int certs_pdf_download(struct req *r, json_t *doc, certs_render_fn render, const char *filename)
 {
-	struct cert c;
-	int rc = load_visible(r, req_param(r, "number"), &c);
-	if (rc)
-		return rc;
-	json_t *doc = cert_document(r->db, r->arena, &c);
 	struct pdf_job *j = arena_zalloc(r->arena, sizeof(*j));
 	j->doc = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
@@ -346,12 +361,50 @@ static int pdf_download(struct req *r)
 		return GH_EINTERNAL;
 	arena_cleanup(r->arena, free, j->doc);
 	j->v = r->app->view;
-	j->lang = r->lang;
-	j->number = c.number;
+	j->render = render;
+	j->filename = filename;
 	return req_job(r, pdf_work, pdf_done, j);
 }
 
+static int pdf_download(struct req *r)
+{
+	struct cert c;
+	int rc = cert_ready(r, pdf_download, &c);
+	if (rc)
+		return rc;
+	return certs_pdf_download(r, cert_document(r->db, r->arena, &c), cert_pdf_render,
+				  arena_printf(r->arena, "certificate-%s.pdf", c.number));
+}
+
 /* ---- revocation ------------------------------------------------------------------------- */
+
+/* A revocation on the writer (write.h): the certificate as the handler found it, and the
+ * reason; the writer's copy of the certificate, revoked, is answered. */
+struct revocation {
+	struct cert cert, done;
+	const char *why;
+};
+
+static int revoke_write(struct req *w, void *p)
+{
+	struct revocation *v = p;
+	v->done = v->cert;
+	int rc = cert_revoke(w->db, w->arena, &v->done, w->who.account, v->why);
+	if (!rc)
+		identity_event(w->db, "cert_revoke", v->done.holder_id, w->who.account, w->ip,
+			       arena_printf(w->arena, "{\"number\":\"%s\"}", v->done.number));
+	return rc;
+}
+
+static int revoked(struct req *r, void *p, int rc)
+{
+	struct revocation *v = p;
+	if (rc)
+		return rc;
+	if (r->api)
+		return resp_json(r, 200, cert_summary(r, &v->done));
+	return resp_redirect(r, 303, arena_printf(r->arena, "/certs/%s", v->done.number));
+}
 
 static int revoke(struct req *r, const char *reason)
 {
@@ -374,13 +427,10 @@ static int revoke(struct req *r, const char *reason)
 		req_error_detail(r, "%s", M(r, "certs_give_reason_revoking_most_500"));
 		return GH_EVALIDATION;
 	}
-	const char *why = arena_printf(r->arena, "%.*s", (int)n, reason);
-	if ((rc = cert_revoke(r->db, r->arena, &c, r->who.account, why)))
-		return rc;
-	identity_event(r->db, "cert_revoke", c.holder_id, r->who.account, r->ip, arena_printf(r->arena, "{\"number\":\"%s\"}", c.number));
-	if (r->api)
-		return resp_json(r, 200, cert_summary(r, &c));
-	return resp_redirect(r, 303, arena_printf(r->arena, "/certs/%s", c.number));
+	struct revocation *v = arena_zalloc(r->arena, sizeof(*v));
+	v->cert = c;
+	v->why = arena_printf(r->arena, "%.*s", (int)n, reason);
+	return req_write(r, revoke_write, revoked, v);
 }
 
 static int revoke_post(struct req *r)
@@ -519,9 +569,7 @@ static int uploaded(struct req *r, const char **buf, size_t *len)
 
 static int verify_upload(struct req *r, json_t **res)
 {
-	int rc = verify_limit(r);
-	if (rc)
-		return rc;
+	int rc;
 	const char *buf;
 	size_t len;
 	if ((rc = uploaded(r, &buf, &len)))
@@ -547,32 +595,8 @@ static int verify_upload(struct req *r, json_t **res)
 	return 0;
 }
 
-static int verify_post(struct req *r)
-{
-	json_t *res = NULL;
-	int rc = verify_upload(r, &res);
-	if (rc == GH_EVALIDATION)
-		return verify_render(r, 422, NULL, r->error_detail);
-	if (rc)
-		return rc;
-	aj(r, res);
-	return verify_render(r, 200, res, NULL);
-}
-
-static int api_verify(struct req *r)
-{
-	json_t *res = NULL;
-	int rc = verify_upload(r, &res);
-	if (rc)
-		return rc;
-	return resp_json(r, 200, res);
-}
-
 static int verify_link(struct req *r, json_t **res)
 {
-	int rc = verify_limit(r);
-	if (rc)
-		return rc;
 	const char *number = req_param(r, "number"), *h = req_query(r, "h");
 	if (!hex64(h)) {
 		req_error_detail(r, "%s", M(r, "certs_verification_link_incomplete_certificate_s"));
@@ -582,26 +606,32 @@ static int verify_link(struct req *r, json_t **res)
 	return 0;
 }
 
-static int verify_link_page(struct req *r)
+/* Every verifying route: the caller's limit first; then, once the log has signed every leaf
+ * it holds (the leaf of the document uploaded or linked is known only inside:
+ * ledger_signed_then), the verdict on the document uploaded (POST) or linked ({number}), as
+ * JSON for the API, else on the page (422 with the problem for a document that is none). */
+static int verify_answer(struct req *r, void *arg)
 {
+	(void)arg;
 	json_t *res = NULL;
-	int rc = verify_link(r, &res);
+	bool link = req_param(r, "number") != NULL;
+	int rc = link ? verify_link(r, &res) : verify_upload(r, &res);
+	if (r->api)
+		return rc ? rc : resp_json(r, 200, res);
 	if (rc == GH_EVALIDATION)
 		return verify_render(r, 422, NULL, r->error_detail);
 	if (rc)
 		return rc;
 	aj(r, res);
-	resp_header(r, "Referrer-Policy", "no-referrer");
+	if (link)
+		resp_header(r, "Referrer-Policy", "no-referrer");
 	return verify_render(r, 200, res, NULL);
 }
 
-static int api_verify_link(struct req *r)
+static int verify(struct req *r)
 {
-	json_t *res = NULL;
-	int rc = verify_link(r, &res);
-	if (rc)
-		return rc;
-	return resp_json(r, 200, res);
+	int rc = verify_limit(r);
+	return rc ? rc : ledger_signed_then(r, LEDGER_HEAD, verify_answer, NULL);
 }
 
 const struct route cert_routes[] = {
@@ -611,13 +641,13 @@ const struct route cert_routes[] = {
 	{ HTTP_GET, "/certs/{number}/json", json_download, ROLE_USER, 0, "certs.json" },
 	{ HTTP_POST, "/certs/{number}/revoke", revoke_post, ROLE_STAFF, ROUTE_CSRF, "certs.revoke" },
 	{ HTTP_GET, "/verify", verify_page, ROLE_PUBLIC, 0, "certs.verify" },
-	{ HTTP_POST, "/verify", verify_post, ROLE_PUBLIC, ROUTE_CSRF, "certs.verify_post" },
-	{ HTTP_GET, "/verify/certificates/{number}", verify_link_page, ROLE_PUBLIC, 0, "certs.verify_link" },
+	{ HTTP_POST, "/verify", verify, ROLE_PUBLIC, ROUTE_CSRF, "certs.verify_post" },
+	{ HTTP_GET, "/verify/certificates/{number}", verify, ROLE_PUBLIC, 0, "certs.verify_link" },
 	{ HTTP_GET, "/api/v1/wallet", api_wallet, APPLICANTS, 0, "certs.api_wallet", NULL, SCOPE_APPLY },
 	{ HTTP_GET, "/api/v1/certs/{number}", api_cert, ROLE_USER, 0, "certs.api_get", NULL, SCOPE_APPLY },
 	{ HTTP_GET, "/api/v1/certs/{number}/pdf", pdf_download, ROLE_USER, 0, "certs.api_pdf", NULL, SCOPE_APPLY },
 	{ HTTP_POST, "/api/v1/certs/{number}/revoke", api_revoke, ROLE_STAFF, 0, "certs.api_revoke", NULL, SCOPE_APPLY },
-	{ HTTP_POST, "/api/v1/verify", api_verify, ROLE_PUBLIC, 0, "certs.api_verify" },
-	{ HTTP_GET, "/api/v1/verify/certificates/{number}", api_verify_link, ROLE_PUBLIC, 0, "certs.api_verify_link" },
+	{ HTTP_POST, "/api/v1/verify", verify, ROLE_PUBLIC, 0, "certs.api_verify" },
+	{ HTTP_GET, "/api/v1/verify/certificates/{number}", verify, ROLE_PUBLIC, 0, "certs.api_verify_link" },
 };
 const size_t cert_routes_n = ARRAY_LEN(cert_routes);

@@ -86,6 +86,13 @@ struct certs_sheet {
 };
 /* Renders s into *pdf (malloc'd, caller frees). Thread-safe. 0 or GH_EINTERNAL. */
 int certs_sheet_pdf(const struct certs_sheet *s, unsigned char **pdf, size_t *len);
+/* Answers r with a PDF of the document doc (JSON, released here) drawn on the job pool:
+ * render(doc_json, v, &pdf, &len) runs there with r's catalogs, and the answer is a private,
+ * unstored download named filename. REQ_DEFERRED, or a GH_E code (nothing answered). */
+typedef int (*certs_render_fn)(const char *doc_json, const struct view *v, unsigned char **pdf, size_t *len);
+int certs_pdf_download(struct req *r, json_t *doc, certs_render_fn render, const char *filename);
+/* The same as JSON (indented), at once. */
+int certs_json_download(struct req *r, json_t *doc, const char *filename);
 /* The JSON document a sheet embeds after mark: 0 with *json (in a, NUL-terminated),
  * GH_ENOTFOUND when buf is not a PDF, GH_EINVAL when it is one without such a document. */
 int certs_pdf_embedded(struct arena *a, const char *buf, size_t len, const char *mark, char **json, size_t *jlen);

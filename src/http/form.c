@@ -3,19 +3,9 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/str.h"
 #include "base/util.h"
 #include "http/http.h"
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Percent-decodes [s, s+len) into arena; plus_space turns '+' into ' '. */
 static int pct_decode(struct arena *a, const char *s, size_t len, bool plus_space, char **out,
@@ -28,7 +18,7 @@ static int pct_decode(struct arena *a, const char *s, size_t len, bool plus_spac
 		if (c == '%') {
 			if (i + 2 >= len)
 				return GH_EINVAL;
-			int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+			int hi = str_hexval(s[i + 1]), lo = str_hexval(s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return GH_EINVAL;
 			c = (char)(hi * 16 + lo);

@@ -260,17 +260,6 @@ const char *multipart_filename(struct arena *a, const char *raw, size_t len)
 	return d;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes an RFC 8187 ext-value (UTF-8'lang'pct-encoded) in place; NULL when it is not
  * UTF-8 or malformed, in which case the plain filename parameter is used. */
 static char *ext_value(char *v, size_t *len)
@@ -284,9 +273,9 @@ static char *ext_value(char *v, size_t *len)
 	char *s = q2 + 1, *end = v + *len, *d = s;
 	while (s < end) {
 		if (*s == '%') {
-			if (end - s < 3 || hexval(s[1]) < 0 || hexval(s[2]) < 0)
+			if (end - s < 3 || str_hexval(s[1]) < 0 || str_hexval(s[2]) < 0)
 				return NULL;
-			*d++ = (char)(hexval(s[1]) * 16 + hexval(s[2]));
+			*d++ = (char)(str_hexval(s[1]) * 16 + str_hexval(s[2]));
 			s += 3;
 		} else {
 			*d++ = *s++;

@@ -16,6 +16,7 @@
 #include "http/msg.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "http/write.h"
 #include "identity/identity.h"
 #include "ledger/ledger_ext.h"
 #include "store/db.h"
@@ -73,17 +74,105 @@ static int no_leaf(struct req *r, int64_t idx)
 	return GH_ENOTFOUND;
 }
 
-/* The latest checkpoint, signing one first when there is none (or the tree grew and
- * fresh is set). */
-static int latest(struct req *r, bool fresh, int64_t *size, unsigned char root[H32], const char **note)
+static int tree_size(struct req *r, int64_t *size)
 {
-	int rc = ledger_checkpoint_latest(r->db, r->arena, size, root, note);
-	if (rc == GH_ENOTFOUND || fresh) {
-		if ((rc = ledger_checkpoint_now(r->db, r->arena, ledger_loaded_keys, NULL)))
-			return rc;
-		rc = ledger_checkpoint_latest(r->db, r->arena, size, root, note);
-	}
+	struct merkle_frontier *f = arena_alloc(r->arena, sizeof(*f));
+	int rc = ledger_head_read(r->db, r->arena, false, f, NULL);
+	*size = (int64_t)f->size;
 	return rc;
+}
+
+/* ---- signing before answering (ledger.h) ---- */
+
+struct signed_then {
+	int (*then)(struct req *, void *);
+	void *arg;
+};
+
+static int sign_write(struct req *w, void *p)
+{
+	(void)p;
+	return ledger_checkpoint_now(w->db, w->arena, ledger_loaded_keys, NULL);
+}
+
+static int signed_done(struct req *r, void *p, int rc)
+{
+	struct signed_then *s = p;
+	return rc ? rc : s->then(r, s->arg);
+}
+
+/* Whether signing would not help: the latest checkpoint covers leaves already, or (but for
+ * LEDGER_HEAD) the tree does not hold that many (no checkpoint proves a leaf not yet in the
+ * log: the handler finds none). 0 and *yes, or a GH_E code. */
+static int covered(struct req *r, int64_t leaves, bool *yes)
+{
+	int64_t size = -1, head;
+	int rc = ledger_checkpoint_latest(r->db, r->arena, &size, NULL, NULL);
+	*yes = false;
+	if (rc && rc != GH_ENOTFOUND)
+		return rc;
+	if (!rc && size >= leaves) {
+		*yes = true;
+		return 0;
+	}
+	if (leaves == 0) /* there is none */
+		return 0;
+	if ((rc = tree_size(r, &head)))
+		return rc;
+	*yes = leaves == LEDGER_HEAD ? size >= head : leaves > head;
+	return 0;
+}
+
+static int sign_then(struct req *r, int (*then)(struct req *, void *), void *arg)
+{
+	struct signed_then *s = arena_zalloc(r->arena, sizeof(*s));
+	s->then = then;
+	s->arg = arg;
+	return req_write(r, sign_write, signed_done, s);
+}
+
+int ledger_signed_then(struct req *r, int64_t leaves, int (*then)(struct req *, void *), void *arg)
+{
+	bool yes;
+	int rc = covered(r, leaves, &yes);
+	return rc ? rc : yes ? then(r, arg) : sign_then(r, then, arg);
+}
+
+/* ledger_signed_rerun's then: the handler again. */
+struct rerun {
+	int (*handler)(struct req *);
+};
+
+static int rerun(struct req *r, void *arg)
+{
+	return ((struct rerun *)arg)->handler(r);
+}
+
+int ledger_signed_rerun(struct req *r, int64_t leaves, int (*handler)(struct req *))
+{
+	bool yes;
+	int rc = covered(r, leaves, &yes);
+	if (rc || yes)
+		return rc;
+	struct rerun *h = arena_zalloc(r->arena, sizeof(*h));
+	h->handler = handler;
+	return sign_then(r, rerun, h);
+}
+
+/* The latest signed checkpoint. */
+struct head {
+	int64_t size;
+	unsigned char root[H32];
+	const char *note;
+};
+
+/* The latest checkpoint once there is one: with self, signed first when there is none
+ * (ledger_signed_rerun(r, 0, self)). 0 and *h, or REQ_DEFERRED or a GH_E code for self to
+ * return. */
+static int signed_head(struct req *r, int (*self)(struct req *), struct head *h)
+{
+	int rc = self ? ledger_signed_rerun(r, 0, self) : 0;
+	return rc ? rc : ledger_checkpoint_latest(r->db, r->arena, &h->size, h->root, &h->note);
 }
 
 static json_t *checkpoint_json(struct req *r, int64_t size, const unsigned char root[H32], const char *note)
@@ -92,31 +181,31 @@ static json_t *checkpoint_json(struct req *r, int64_t size, const unsigned char 
 			 "root", b64(r, root), "checkpoint", note);
 }
 
-/* GET /api/v1/ledger/checkpoint[?fresh=1] */
+static int checkpoint_answer(struct req *r, void *arg)
+{
+	(void)arg;
+	struct head h;
+	int rc = signed_head(r, NULL, &h);
+	return rc ? rc : resp_json(r, 200, checkpoint_json(r, h.size, h.root, h.note));
+}
+
+/* GET /api/v1/ledger/checkpoint[?fresh=1]: the latest checkpoint, signing one first when
+ * there is none (or, with fresh, when the tree grew). */
 static int api_checkpoint(struct req *r)
 {
 	long fresh;
 	int rc = req_query_long(r, "fresh", 0, 0, 1, &fresh);
 	if (rc)
 		return rc;
-	int64_t size;
-	unsigned char root[H32];
-	const char *note;
-	if ((rc = latest(r, fresh != 0, &size, root, &note)))
-		return rc;
-	return resp_json(r, 200, checkpoint_json(r, size, root, note));
+	return ledger_signed_then(r, fresh ? LEDGER_HEAD : 0, checkpoint_answer, NULL);
 }
 
 /* GET /ledger/checkpoint: the note itself, for note tooling. */
 static int text_checkpoint(struct req *r)
 {
-	int64_t size;
-	unsigned char root[H32];
-	const char *note;
-	int rc = latest(r, false, &size, root, &note);
-	if (rc)
-		return rc;
-	return resp_body(r, 200, "text/plain; charset=utf-8", note, strlen(note));
+	struct head h;
+	int rc = signed_head(r, text_checkpoint, &h);
+	return rc ? rc : resp_body(r, 200, "text/plain; charset=utf-8", h.note, strlen(h.note));
 }
 
 static json_t *leaf_json(struct req *r, const struct ledger_leaf *l)
@@ -141,14 +230,6 @@ static int api_leaf(struct req *r)
 	return resp_json(r, 200, leaf_json(r, &l));
 }
 
-static int tree_size(struct req *r, int64_t *size)
-{
-	struct merkle_frontier *f = arena_alloc(r->arena, sizeof(*f));
-	int rc = ledger_head_read(r->db, r->arena, false, f, NULL);
-	*size = (int64_t)f->size;
-	return rc;
-}
-
 /* GET /api/v1/ledger/proofs/inclusion?index=I[&size=N]: N defaults to the latest
  * checkpoint's size (a new checkpoint is signed when it does not cover I). */
 static int api_inclusion(struct req *r)
@@ -168,7 +249,7 @@ static int api_inclusion(struct req *r)
 	unsigned char root[H32];
 	if (size == 0) {
 		struct ledger_proof p;
-		if ((rc = ledger_prove(r->db, r->arena, idx, &p)))
+		if ((rc = ledger_signed_rerun(r, idx + 1, api_inclusion)) || (rc = ledger_prove(r->db, r->arena, idx, &p)))
 			return rc;
 		return resp_json(r, 200,
 				 json_pack("{s:I,s:I,s:s,s:s,s:s,s:o}", "index", (json_int_t)idx, "tree_size",
@@ -209,12 +290,10 @@ static int api_consistency(struct req *r)
 		return GH_EINVAL;
 	}
 	if (second == 0) {
-		int64_t s;
-		unsigned char rt[H32];
-		const char *note;
-		if ((rc = latest(r, false, &s, rt, &note)))
+		struct head h;
+		if ((rc = signed_head(r, api_consistency, &h)))
 			return rc;
-		second = (long)s;
+		second = (long)h.size;
 	}
 	if (first > second || second > head) {
 		req_error_detail(r, "%s", MF(r, "ledger_sizes_must_satisfy_1_first", MA("head", (long long)head)));
@@ -355,17 +434,15 @@ static const char *kind_name(struct req *r, const char *kind)
 /* GET /ledger: the latest signed tree head, the keys, the newest leaves, a look-up form. */
 static int ledger_page(struct req *r)
 {
-	json_t *ctx = page_ctx(r, M(r, "ledger_title"));
-	int64_t size;
-	unsigned char root[H32];
-	const char *note;
-	int rc = latest(r, false, &size, root, &note);
+	struct head h;
+	int rc = signed_head(r, ledger_page, &h);
 	if (rc)
 		return rc;
+	json_t *ctx = page_ctx(r, M(r, "ledger_title"));
 	json_t *head = json_object();
-	json_object_set_new(head, "size", json_integer(size));
-	jset(head, "root", b64(r, root));
-	jset(head, "note", note);
+	json_object_set_new(head, "size", json_integer(h.size));
+	jset(head, "root", b64(r, h.root));
+	jset(head, "note", h.note);
 	json_object_set_new(ctx, "head", head);
 	json_t *keys = json_array();
 	for (size_t i = 0; ledger_loaded_keys && i < ledger_loaded_keys->n; i++) {
@@ -424,6 +501,8 @@ static int leaf_page(struct req *r)
 {
 	int64_t idx;
 	int rc = index_param(r, "index", &idx);
+	if (!rc)
+		rc = ledger_signed_rerun(r, idx + 1, leaf_page);
 	return rc ? rc : leaf_page_of(r, idx);
 }
 
@@ -481,24 +560,6 @@ static const char *action_name(struct req *r, const char *action)
 	return MC(r, "case_event_", action);
 }
 
-/* GET /api/v1/applications/{number}/receipts */
-static int api_receipts(struct req *r)
-{
-	int64_t id;
-	struct db_rows rows;
-	int rc = visible_app(r, &id);
-	if (rc || (rc = app_receipts(r, id, &rows)))
-		return rc;
-	const char *number = req_param(r, "number");
-	json_t *arr = json_array();
-	for (size_t i = 0; i < rows.nrows; i++)
-		json_array_append_new(arr, json_pack("{s:I,s:s,s:I,s:s}", "leaf_index", (json_int_t)db_cell_int(&rows, i, 0),
-						     "action", db_cell(&rows, i, 1), "at", (json_int_t)db_cell_int(&rows, i, 2),
-						     "href", arena_printf(r->arena, "/api/v1/applications/%s/receipts/%s", number,
-									  db_cell(&rows, i, 0))));
-	return resp_json(r, 200, json_pack("{s:s,s:o}", "number", number, "receipts", arr));
-}
-
 /* The receipt of leaf {index} of application {number}, as a JSON download. */
 static int receipt_download(struct req *r)
 {
@@ -515,7 +576,7 @@ static int receipt_download(struct req *r)
 		return GH_ENOTFOUND;
 	}
 	json_t *doc;
-	if ((rc = ledger_receipt(r->db, r->arena, idx, &doc)))
+	if ((rc = ledger_signed_rerun(r, idx + 1, receipt_download)) || (rc = ledger_receipt(r->db, r->arena, idx, &doc)))
 		return rc;
 	resp_header(r, "Content-Disposition",
 		    arena_printf(r->arena, "attachment; filename=\"receipt-%s-%lld.json\"", req_param(r, "number"),
@@ -524,7 +585,20 @@ static int receipt_download(struct req *r)
 	return resp_json(r, 200, doc);
 }
 
-/* GET /applications/{number}/receipts: the receipts of an application, to download. */
+/* The receipts of application {number} for the API. */
+static int receipts_json(struct req *r, const char *number, const struct db_rows *rows)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < rows->nrows; i++)
+		json_array_append_new(arr, json_pack("{s:I,s:s,s:I,s:s}", "leaf_index", (json_int_t)db_cell_int(rows, i, 0),
+						     "action", db_cell(rows, i, 1), "at", (json_int_t)db_cell_int(rows, i, 2),
+						     "href", arena_printf(r->arena, "/api/v1/applications/%s/receipts/%s", number,
+									  db_cell(rows, i, 0))));
+	return resp_json(r, 200, json_pack("{s:s,s:o}", "number", number, "receipts", arr));
+}
+
+/* GET /applications/{number}/receipts (the receipts of an application, to download) and
+ * /api/v1/applications/{number}/receipts. */
 static int receipts_page(struct req *r)
 {
 	int64_t id;
@@ -533,6 +607,8 @@ static int receipts_page(struct req *r)
 	if (rc || (rc = app_receipts(r, id, &rows)))
 		return rc;
 	const char *number = req_param(r, "number");
+	if (r->api)
+		return receipts_json(r, number, &rows);
 	json_t *ctx = page_ctx(r, arena_printf(r->arena, "%s %s", M(r, "ledger_receipts_title"), number));
 	jset(ctx, "number", number);
 	json_t *arr = json_array();
@@ -560,7 +636,7 @@ static const struct route ledger_routes[] = {
 	{ HTTP_GET, "/ledger/leaves/{index}", leaf_page, ROLE_PUBLIC, 0, "ledger.leaf" },
 	{ HTTP_GET, "/applications/{number}/receipts", receipts_page, CASE_VIEWERS, 0, "ledger.receipts" },
 	{ HTTP_GET, "/applications/{number}/receipts/{index}", receipt_download, CASE_VIEWERS, 0, "ledger.receipt" },
-	{ HTTP_GET, "/api/v1/applications/{number}/receipts", api_receipts, CASE_VIEWERS, 0, "ledger.api_receipts", NULL,
+	{ HTTP_GET, "/api/v1/applications/{number}/receipts", receipts_page, CASE_VIEWERS, 0, "ledger.api_receipts", NULL,
 	  SCOPE_APPLY },
 	{ HTTP_GET, "/api/v1/applications/{number}/receipts/{index}", receipt_download, CASE_VIEWERS, 0,
 	  "ledger.api_receipt", NULL, SCOPE_APPLY },

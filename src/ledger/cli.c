@@ -20,17 +20,7 @@
 
 static int open_db(const struct config *cfg, struct db **db)
 {
-	char err[512];
-	if (db_open(cfg->db, db, err, sizeof(err))) {
-		fprintf(stderr, "govhall: cannot open database %s: %s\n", cfg->db, err);
-		return -1;
-	}
-	if (db_migrate(*db, err, sizeof(err))) {
-		fprintf(stderr, "govhall: %s\n", err);
-		db_close(*db);
-		return -1;
-	}
-	return 0;
+	return db_open_migrated(cfg->db, db);
 }
 
 /* The log keys under the log's own origin (stored with the log; store: fix it now when the log

@@ -180,8 +180,9 @@ struct ledger_proof {
 	const char *checkpoint;            /* the signed note whose size is tree_size */
 };
 /* An inclusion proof of leaf index against the latest signed checkpoint, signing a new
- * checkpoint first when the latest does not cover index (needs ledger_init's keys; from a
- * request handler outside any transaction). GH_ENOTFOUND for an index not in the log. */
+ * checkpoint first when the latest does not cover index (needs ledger_init's keys; outside
+ * any transaction). A request handler calls it inside ledger_signed_then(r, index + 1, ...),
+ * which has signed already. GH_ENOTFOUND for an index not in the log. */
 int ledger_prove(struct db *db, struct arena *a, int64_t index, struct ledger_proof *out);
 /* The receipt document (type "govhall.receipt/v1") for leaf index, as a new JSON object:
  * {type, origin, leaf_index, leaf_hash, leaf, tree_size, root, checkpoint, inclusion_proof,
@@ -195,9 +196,25 @@ bool ledger_leaf_says(struct arena *a, const char *text, const char *expected);
 /* Indexes of the leaves whose ref is ref (oldest first), in the arena. */
 int ledger_find_ref(struct db *db, struct arena *a, const char *ref, int64_t **idx, size_t *n);
 
-/* ---- Online verification (POST /api/v1/verify, the /verify page) ------------------------ */
+/* ---- Signing before answering (request handlers) ----------------------------------------- */
 
 struct req;
+#define LEDGER_HEAD INT64_MAX /* ledger_signed_then: the whole tree as it is now */
+/* Runs then(r, arg) once the latest signed checkpoint exists and covers min(leaves, tree
+ * size) leaves (leaves 0: any checkpoint; index + 1: one that proves leaf index; LEDGER_HEAD:
+ * the tree as it is). When it does not, a checkpoint is signed first on the group-commit
+ * writer (http/write.h) and then runs on r's loop afterwards, so no handler signs on its
+ * event loop; ledger_prove and ledger_receipt inside then find their checkpoint. Returns
+ * then's result, or REQ_DEFERRED, or a GH_E code (signing failed: then does not run). */
+int ledger_signed_then(struct req *r, int64_t leaves, int (*then)(struct req *r, void *arg), void *arg);
+/* The same for a handler that learns the leaf it proves as it goes: 0 when the latest
+ * checkpoint covers them already (the handler goes on); otherwise one is signed on the writer
+ * and handler(r) runs again afterwards (and finds it covered), and REQ_DEFERRED or a GH_E
+ * code is returned, for the handler to return. */
+int ledger_signed_rerun(struct req *r, int64_t leaves, int (*handler)(struct req *r));
+
+/* ---- Online verification (POST /api/v1/verify, the /verify page) ------------------------ */
+
 /* Checks a receipt (the JSON of a receipt download) against this hall's log: the leaf
  * hashes to leaf_hash, the receipt and its checkpoint name this hall's log (origin), the
  * checkpoint is signed by a log key the hall publishes (current or retired) and states the

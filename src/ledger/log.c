@@ -421,24 +421,29 @@ int ledger_find_ref(struct db *db, struct arena *a, const char *ref, int64_t **i
 	return 0;
 }
 
-int ledger_inclusion_at(struct db *db, struct arena *a, uint64_t index, uint64_t size, unsigned char (*path)[H32],
-			size_t *n, unsigned *reads)
+/* A proof (merkle_inclusion_proof or merkle_consistency_proof) over the stored nodes,
+ * counting the reads. */
+static int proof_at(int (*prove)(merkle_get_fn, void *, uint64_t, uint64_t, unsigned char (*)[H32], size_t *),
+		    struct db *db, struct arena *a, uint64_t x, uint64_t y, unsigned char (*path)[H32], size_t *n,
+		    unsigned *reads)
 {
 	struct ledger_dbctx c = { db, a, 0 };
-	int rc = merkle_inclusion_proof(ledger_db_get, &c, index, size, path, n);
+	int rc = prove(ledger_db_get, &c, x, y, path, n);
 	if (reads)
 		*reads = c.reads;
 	return rc;
 }
 
+int ledger_inclusion_at(struct db *db, struct arena *a, uint64_t index, uint64_t size, unsigned char (*path)[H32],
+			size_t *n, unsigned *reads)
+{
+	return proof_at(merkle_inclusion_proof, db, a, index, size, path, n, reads);
+}
+
 int ledger_consistency_at(struct db *db, struct arena *a, uint64_t size1, uint64_t size2, unsigned char (*path)[H32],
 			  size_t *n, unsigned *reads)
 {
-	struct ledger_dbctx c = { db, a, 0 };
-	int rc = merkle_consistency_proof(ledger_db_get, &c, size1, size2, path, n);
-	if (reads)
-		*reads = c.reads;
-	return rc;
+	return proof_at(merkle_consistency_proof, db, a, size1, size2, path, n, reads);
 }
 
 int ledger_leaf_text(struct db *db, struct arena *a, int64_t index, const char **text)

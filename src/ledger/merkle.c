@@ -73,6 +73,15 @@ int merkle_range_hash(merkle_get_fn get, void *ctx, uint64_t begin, uint64_t end
 	return 0;
 }
 
+/* Appends MTH(D[begin:end]) to the proof path (at most LEDGER_PROOF_MAX hashes). */
+static int append_hash(merkle_get_fn get, void *ctx, uint64_t begin, uint64_t end, unsigned char (*path)[H32],
+		       size_t *n)
+{
+	if (*n >= LEDGER_PROOF_MAX)
+		return GH_EINTERNAL;
+	return merkle_range_hash(get, ctx, begin, end, path[(*n)++]);
+}
+
 /* PATH(m, D[begin:end]) appended bottom-up: recursion first, then the sibling. */
 static int path_rec(merkle_get_fn get, void *ctx, uint64_t m, uint64_t begin, uint64_t end,
 		    unsigned char (*path)[H32], size_t *n)
@@ -85,15 +94,11 @@ static int path_rec(merkle_get_fn get, void *ctx, uint64_t m, uint64_t begin, ui
 	if (m < k) {
 		if ((rc = path_rec(get, ctx, m, begin, begin + k, path, n)))
 			return rc;
-		if (*n >= LEDGER_PROOF_MAX)
-			return GH_EINTERNAL;
-		return merkle_range_hash(get, ctx, begin + k, end, path[(*n)++]);
+		return append_hash(get, ctx, begin + k, end, path, n);
 	}
 	if ((rc = path_rec(get, ctx, m - k, begin + k, end, path, n)))
 		return rc;
-	if (*n >= LEDGER_PROOF_MAX)
-		return GH_EINTERNAL;
-	return merkle_range_hash(get, ctx, begin, begin + k, path[(*n)++]);
+	return append_hash(get, ctx, begin, begin + k, path, n);
 }
 
 int merkle_inclusion_proof(merkle_get_fn get, void *ctx, uint64_t index, uint64_t size,
@@ -114,23 +119,17 @@ static int subproof_rec(merkle_get_fn get, void *ctx, uint64_t m, uint64_t begin
 	if (m == size) {
 		if (b)
 			return 0;
-		if (*n >= LEDGER_PROOF_MAX)
-			return GH_EINTERNAL;
-		return merkle_range_hash(get, ctx, begin, end, path[(*n)++]);
+		return append_hash(get, ctx, begin, end, path, n);
 	}
 	uint64_t k = split_point(size);
 	if (m <= k) {
 		if ((rc = subproof_rec(get, ctx, m, begin, begin + k, b, path, n)))
 			return rc;
-		if (*n >= LEDGER_PROOF_MAX)
-			return GH_EINTERNAL;
-		return merkle_range_hash(get, ctx, begin + k, end, path[(*n)++]);
+		return append_hash(get, ctx, begin + k, end, path, n);
 	}
 	if ((rc = subproof_rec(get, ctx, m - k, begin + k, end, false, path, n)))
 		return rc;
-	if (*n >= LEDGER_PROOF_MAX)
-		return GH_EINTERNAL;
-	return merkle_range_hash(get, ctx, begin, begin + k, path[(*n)++]);
+	return append_hash(get, ctx, begin, begin + k, path, n);
 }
 
 int merkle_consistency_proof(merkle_get_fn get, void *ctx, uint64_t size1, uint64_t size2,
@@ -142,6 +141,15 @@ int merkle_consistency_proof(merkle_get_fn get, void *ctx, uint64_t size1, uint6
 	if (size1 == size2)
 		return 0;
 	return subproof_rec(get, ctx, size1, 0, size2, true, path, n);
+}
+
+/* RFC 9162 2.1.3.2 / 2.1.4.2: while fn is even and not 0, shift fn and sn right by one. */
+static void shift_even(uint64_t *fn, uint64_t *sn)
+{
+	while (!(*fn & 1) && *fn != 0) {
+		*fn >>= 1;
+		*sn >>= 1;
+	}
 }
 
 int ledger_verify_inclusion(uint64_t index, uint64_t size, const unsigned char leaf_hash[H32],
@@ -157,11 +165,7 @@ int ledger_verify_inclusion(uint64_t index, uint64_t size, const unsigned char l
 			return GH_EINVAL;
 		if ((fn & 1) || fn == sn) {
 			merkle_node_hash(path[i], r, r);
-			if (!(fn & 1))
-				while (!(fn & 1) && fn != 0) {
-					fn >>= 1;
-					sn >>= 1;
-				}
+			shift_even(&fn, &sn);
 		} else {
 			merkle_node_hash(r, path[i], r);
 		}
@@ -207,11 +211,7 @@ int merkle_verify_consistency(uint64_t size1, uint64_t size2, const unsigned cha
 		if ((fn & 1) || fn == sn) {
 			merkle_node_hash(path[i], fr, fr);
 			merkle_node_hash(path[i], sr, sr);
-			if (!(fn & 1))
-				while (!(fn & 1) && fn != 0) {
-					fn >>= 1;
-					sn >>= 1;
-				}
+			shift_even(&fn, &sn);
 		} else {
 			merkle_node_hash(sr, path[i], sr);
 		}

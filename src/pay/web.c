@@ -22,6 +22,7 @@
 #include "base/sb.h"
 #include "base/util.h"
 #include "cases/cases.h"
+#include "certs/certs.h"
 #include "http/msg.h"
 #include "http/server.h"
 #include "identity/identity.h"
@@ -471,39 +472,14 @@ static int receipt_json_download(struct req *r)
 	json_t *doc = pay_receipt_document(r->db, r->arena, &rc);
 	if (r->api)
 		return resp_json(r, 200, doc);
-	char *s = json_dumps(doc, JSON_INDENT(2));
-	json_decref(doc);
-	if (!s)
-		return GH_EINTERNAL;
-	arena_cleanup(r->arena, free, s);
-	resp_header(r, "Content-Disposition", arena_printf(r->arena, "attachment; filename=\"receipt-%s.json\"", rc.number));
-	resp_header(r, "Cache-Control", "private, no-store");
-	return resp_body(r, 200, "application/json", s, strlen(s));
+	return certs_json_download(r, doc, arena_printf(r->arena, "receipt-%s.json", rc.number));
 }
 
-struct pdf_job {
-	char *doc;
-	const char *number;
-	unsigned char *pdf;
-	size_t len;
-	int rc;
-};
-
-static void pdf_work(void *arg)
+/* certs_pdf_download's renderer (receipts are drawn in their own words). */
+static int receipt_render(const char *doc, const struct view *v, unsigned char **pdf, size_t *len)
 {
-	struct pdf_job *j = arg;
-	j->rc = pay_receipt_pdf(j->doc, &j->pdf, &j->len);
-}
-
-static int pdf_done(struct req *r, void *arg)
-{
-	struct pdf_job *j = arg;
-	if (j->rc)
-		return j->rc;
-	arena_cleanup(r->arena, free, j->pdf);
-	resp_header(r, "Content-Disposition", arena_printf(r->arena, "attachment; filename=\"receipt-%s.pdf\"", j->number));
-	resp_header(r, "Cache-Control", "private, no-store");
-	return resp_body(r, 200, "application/pdf", (const char *)j->pdf, j->len);
+	(void)v;
+	return pay_receipt_pdf(doc, pdf, len);
 }
 
 static int receipt_pdf(struct req *r)
@@ -512,15 +488,8 @@ static int receipt_pdf(struct req *r)
 	int e = receipt_visible(r, req_param(r, "number"), &rc);
 	if (e)
 		return e;
-	json_t *doc = pay_receipt_document(r->db, r->arena, &rc);
-	struct pdf_job *j = arena_zalloc(r->arena, sizeof(*j));
-	j->doc = json_dumps(doc, JSON_COMPACT);
-	json_decref(doc);
-	if (!j->doc)
-		return GH_EINTERNAL;
-	arena_cleanup(r->arena, free, j->doc);
-	j->number = rc.number;
-	return req_job(r, pdf_work, pdf_done, j);
+	return certs_pdf_download(r, pay_receipt_document(r->db, r->arena, &rc), receipt_render,
+				  arena_printf(r->arena, "receipt-%s.pdf", rc.number));
 }
 
 static bool hex64(const char *s)

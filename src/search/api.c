@@ -31,17 +31,22 @@ static const char *clip(struct req *r, const char *s)
 	return arena_printf(r->arena, "%.*s…", (int)k, s);
 }
 
-const char *search_theme_name(const char *code, bool en)
+const char *search_label_name(json_t *labels, const char *code, bool en)
 {
 	size_t i;
 	json_t *v;
-	json_array_foreach(search_state.labels.themes, i, v)
+	json_array_foreach(labels, i, v)
 	{
 		const char *c = json_string_value(json_object_get(v, "code"));
 		if (c && code && !strcmp(c, code))
 			return json_string_value(json_object_get(v, en ? "name_en" : "name_zh"));
 	}
 	return NULL;
+}
+
+const char *search_theme_name(const char *code, bool en)
+{
+	return search_label_name(search_state.labels.themes, code, en);
 }
 
 int search_read_params(struct req *r, struct sparams *p)

@@ -56,15 +56,7 @@ struct guide {
 
 static const char *ecert_name(const char *code, bool en)
 {
-	size_t i;
-	json_t *v;
-	json_array_foreach(search_state.labels.ecerts, i, v)
-	{
-		const char *c = json_string_value(json_object_get(v, "code"));
-		if (c && code && !strcmp(c, code))
-			return json_string_value(json_object_get(v, en ? "name_en" : "name_zh"));
-	}
-	return NULL;
+	return search_label_name(search_state.labels.ecerts, code, en);
 }
 
 static bool pred(const struct sdoc_view *d, const char *q)
@@ -461,7 +453,8 @@ static json_t *step_json(struct req *r, struct guide *g, bool page)
 	return j;
 }
 
-static int guide_page(struct req *r)
+/* GET /guide and /api/v1/guide: the step the answers so far lead to. */
+static int guide(struct req *r)
 {
 	struct guide g;
 	int rc = guide_read(r, &g);
@@ -469,6 +462,8 @@ static int guide_page(struct req *r)
 		rc = guide_run(r, &g);
 	if (rc)
 		return rc;
+	if (r->api)
+		return resp_json(r, 200, step_json(r, &g, false));
 	json_t *ctx = step_json(r, &g, true);
 	json_object_set_new(ctx, "title", json_string(M(r, "daoban_title")));
 	json_object_set_new(ctx, "nav_guide", json_true());
@@ -480,19 +475,8 @@ static int guide_page(struct req *r)
 	return resp_page(r, 200, "search/guide", ctx);
 }
 
-static int guide_api(struct req *r)
-{
-	struct guide g;
-	int rc = guide_read(r, &g);
-	if (!rc)
-		rc = guide_run(r, &g);
-	if (rc)
-		return rc;
-	return resp_json(r, 200, step_json(r, &g, false));
-}
-
 const struct route guide_routes[] = {
-	{ HTTP_GET, "/guide", guide_page, ROLE_PUBLIC, 0, "search.guide", search_cache_gen },
-	{ HTTP_GET, "/api/v1/guide", guide_api, ROLE_PUBLIC, 0, "search.api_guide", search_cache_gen },
+	{ HTTP_GET, "/guide", guide, ROLE_PUBLIC, 0, "search.guide", search_cache_gen },
+	{ HTTP_GET, "/api/v1/guide", guide, ROLE_PUBLIC, 0, "search.api_guide", search_cache_gen },
 };
 const size_t guide_routes_n = ARRAY_LEN(guide_routes);

@@ -1198,9 +1198,9 @@ struct scratch {
 static pthread_key_t scratch_key;
 static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
 
-static void scratch_free(void *p)
+/* The accumulators' arrays (not s itself). */
+static void scratch_arrays_free(struct scratch *s)
 {
-	struct scratch *s = p;
 	free(s->acc);
 	free(s->gmax);
 	free(s->gsum);
@@ -1209,7 +1209,12 @@ static void scratch_free(void *p)
 	free(s->prim);
 	free(s->touched);
 	free(s->gtouched);
-	free(s);
+}
+
+static void scratch_free(void *p)
+{
+	scratch_arrays_free(p);
+	free(p);
 }
 
 static void scratch_key_make(void)
@@ -1226,14 +1231,7 @@ static struct scratch *scratch_get(size_t n)
 		pthread_setspecific(scratch_key, s);
 	}
 	if (s->cap < n) {
-		free(s->acc);
-		free(s->gmax);
-		free(s->gsum);
-		free(s->cov);
-		free(s->gprim);
-		free(s->prim);
-		free(s->touched);
-		free(s->gtouched);
+		scratch_arrays_free(s);
 		s->cap = n;
 		s->acc = xcalloc(n, sizeof(float));
 		s->gmax = xcalloc(n, sizeof(float));

@@ -40,6 +40,9 @@ int search_read_params(struct req *r, struct sparams *p);
 int search_run(struct req *r, const struct sparams *p, size_t offset, size_t limit, struct sresults *out);
 /* The routes' cache generation (catalog and synonyms). */
 int search_cache_gen(struct req *r, uint64_t *gen);
+/* The name (en: English, else Chinese) of code in labels (an array of {code, name_zh,
+ * name_en}), or NULL; search_theme_name: in the themes'. */
+const char *search_label_name(json_t *labels, const char *code, bool en);
 const char *search_theme_name(const char *code, bool en);
 const char *search_doc_href(struct req *r, int kind, const char *code);
 

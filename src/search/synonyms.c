@@ -10,6 +10,7 @@
 #include "http/handler.h"
 #include "http/msg.h"
 #include "http/server.h"
+#include "http/write.h"
 #include "identity/identity.h"
 #include "search/search.h"
 #include "search/search_impl.h"
@@ -190,22 +191,58 @@ static int read_input(struct req *r, json_t **out)
 	return 0;
 }
 
+/* A change, on the writer (write.h): the rule to add (id set when added) or the id to remove. */
+struct syn_change {
+	const char *phrases, *terms;
+	int64_t id;
+};
+
+static int syn_add_write(struct req *w, void *p)
+{
+	struct syn_change *c = p;
+	return syn_add(w, c->phrases, c->terms, &c->id);
+}
+
+static int syn_added(struct req *r, void *p, int rc)
+{
+	struct syn_change *c = p;
+	if (rc)
+		return rc;
+	if (r->api)
+		return resp_json(r, 201,
+				 json_pack("{s:I,s:s,s:s}", "id", (json_int_t)c->id, "phrases", c->phrases, "terms", c->terms));
+	return resp_redirect(r, 303, "/admin/search/synonyms?done=added");
+}
+
+static int syn_remove_write(struct req *w, void *p)
+{
+	return syn_remove(w, ((struct syn_change *)p)->id);
+}
+
+/* The page's removal: a rule already gone is removed all the same. */
+static int syn_removed(struct req *r, void *p, int rc)
+{
+	(void)p;
+	if (rc && rc != GH_ENOTFOUND)
+		return rc;
+	return resp_redirect(r, 303, "/admin/search/synonyms?done=removed");
+}
+
 static int syn_post(struct req *r)
 {
 	json_t *in;
 	int rc = read_input(r, &in);
 	if (rc)
 		return rc;
+	struct syn_change *c = arena_zalloc(r->arena, sizeof(*c));
 	const char *action = json_string_value(json_object_get(in, "action"));
 	if (!r->api && action && !strcmp(action, "remove")) {
 		long id;
 		const char *s = json_string_value(json_object_get(in, "id"));
 		if (!s || str_to_long(str_c(s), 1, LONG_MAX, &id))
 			return GH_EINVAL;
-		rc = syn_remove(r, id);
-		if (rc && rc != GH_ENOTFOUND)
-			return rc;
-		return resp_redirect(r, 303, "/admin/search/synonyms?done=removed");
+		c->id = id;
+		return req_write(r, syn_remove_write, syn_removed, c);
 	}
 	const char *phrases = json_string_value(json_object_get(in, "phrases"));
 	const char *terms = json_string_value(json_object_get(in, "terms"));
@@ -224,12 +261,9 @@ static int syn_post(struct req *r)
 		return page(r, 422, json_pack("{s:s,s:s}", "phrases", phrases ? phrases : "", "terms", terms ? terms : ""),
 			    bad, NULL);
 	}
-	int64_t id;
-	if ((rc = syn_add(r, phrases, terms, &id)))
-		return rc;
-	if (r->api)
-		return resp_json(r, 201, json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "phrases", phrases, "terms", terms));
-	return resp_redirect(r, 303, "/admin/search/synonyms?done=added");
+	c->phrases = phrases;
+	c->terms = terms;
+	return req_write(r, syn_add_write, syn_added, c);
 }
 
 static int syn_delete(struct req *r)
@@ -238,10 +272,10 @@ static int syn_delete(struct req *r)
 	const char *s = req_param(r, "id");
 	if (!s || str_to_long(str_c(s), 1, LONG_MAX, &id))
 		return GH_ENOTFOUND;
-	int rc = syn_remove(r, id);
-	if (rc)
-		return rc;
-	return resp_body(r, 204, "text/plain", "", 0);
+	struct syn_change *c = arena_zalloc(r->arena, sizeof(*c));
+	c->id = id;
+	resp_body(r, 204, "text/plain", "", 0);
+	return req_write(r, syn_remove_write, NULL, c);
 }
 
 const struct route search_admin_routes[] = {

@@ -101,24 +101,28 @@ static int observe(struct db *db, struct arena *a, const struct case_change *c)
 	return stats_case_figures(c, the_app ? atomic_load(&the_app->calendar) : NULL, counter_steps, observe_add, &o);
 }
 
+/* One payment or refund: counted, and its amount added (fen: at least 1). */
+static int money(struct db *db, const char *department, const char *item_code, const char *channel, int32_t day,
+		 int64_t fen, const char *count_metric, const char *fen_metric)
+{
+	if (fen < 1)
+		return GH_EINVAL;
+	int rc = stats_add(db, day, department, item_code, channel, count_metric, 1);
+	return rc ? rc : stats_add(db, day, department, item_code, channel, fen_metric, fen);
+}
+
 int stats_payment(struct db *db, struct arena *a, const char *department, const char *item_code, const char *channel,
 		  int32_t day, int64_t fen)
 {
 	(void)a;
-	if (fen < 1)
-		return GH_EINVAL;
-	int rc = stats_add(db, day, department, item_code, channel, M_PAID, 1);
-	return rc ? rc : stats_add(db, day, department, item_code, channel, M_PAID_FEN, fen);
+	return money(db, department, item_code, channel, day, fen, M_PAID, M_PAID_FEN);
 }
 
 int stats_refund(struct db *db, struct arena *a, const char *department, const char *item_code, const char *channel,
 		 int32_t day, int64_t fen)
 {
 	(void)a;
-	if (fen < 1)
-		return GH_EINVAL;
-	int rc = stats_add(db, day, department, item_code, channel, M_REFUNDS, 1);
-	return rc ? rc : stats_add(db, day, department, item_code, channel, M_REFUNDED_FEN, fen);
+	return money(db, department, item_code, channel, day, fen, M_REFUNDS, M_REFUNDED_FEN);
 }
 
 int stats_init(struct app *app)

@@ -175,6 +175,11 @@ void db_sqlite_set_synchronous(bool full);
 /* Migrations (migrate.c): brings the schema to the version this binary knows. Refuses a
  * database whose schema is newer than the binary (GH_EUNAVAILABLE, message in err). */
 int db_migrate(struct db *db, char *err, size_t errlen);
+/* For commands: opens url and migrates it, saying on stderr what went wrong. 0, or -1 (*db
+ * closed). */
+int db_open_migrated(const char *url, struct db **db);
+/* Now in UTC as "2026-03-01T06:05:09Z" (the created_at / applied_at text columns; len >= 21). */
+void db_now_iso(char *buf, size_t len);
 /* The highest applied migration (0 for an empty database), or a negative GH_E* code. */
 int db_schema_version(struct db *db);
 /* The highest migration this binary carries. */

@@ -51,7 +51,7 @@ int db_schema_version(struct db *db)
 	return ret;
 }
 
-static void now_iso(char *buf, size_t len)
+void db_now_iso(char *buf, size_t len)
 {
 	time_t t = time(NULL);
 	struct tm tm;
@@ -62,7 +62,7 @@ static void now_iso(char *buf, size_t len)
 static int apply(struct db *db, const struct db_migration *m, char *err, size_t errlen)
 {
 	char when[32], msg[512];
-	now_iso(when, sizeof(when));
+	db_now_iso(when, sizeof(when));
 	int ret = db_begin(db);
 	if (!ret)
 		ret = db_exec_script(db, m->sql);
@@ -126,4 +126,19 @@ out:
 	if (pg)
 		db_exec_script(db, "SELECT pg_advisory_unlock(" MIGRATE_LOCK ")");
 	return ret;
+}
+
+int db_open_migrated(const char *url, struct db **db)
+{
+	char err[512];
+	if (db_open(url, db, err, sizeof(err))) {
+		fprintf(stderr, "govhall: cannot open database %s: %s\n", url, err);
+		return -1;
+	}
+	if (db_migrate(*db, err, sizeof(err))) {
+		fprintf(stderr, "govhall: %s\n", err);
+		db_close(*db);
+		return -1;
+	}
+	return 0;
 }

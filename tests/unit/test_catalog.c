@@ -21,6 +21,8 @@
 #include "base/util.h"
 #include "catalog/catalog.h"
 #include "catalog/catalog_impl.h"
+#include "catalog/fields.h"
+#include "cases/forms.h"
 #include "store/db.h"
 #include "testdb.h"
 #include "view/view.h"
@@ -497,6 +499,138 @@ static void test_vocabularies_match(void **state)
 	json_decref(ecerts);
 }
 
+/* One field "f" of type t (select: two options), as a form definition. */
+static json_t *field_def(const struct catalog_field_type *t)
+{
+	json_t *f = json_pack("{s:s,s:s,s:s,s:s,s:b}", "key", "f", "label_zh", "字段", "label_en", "Field", "type",
+			      t->name, "required", 1);
+	if (t->options)
+		json_object_set_new(f, "options", json_pack("[{s:s,s:s,s:s},{s:s,s:s,s:s}]", "value", "a", "label_zh",
+							    "甲", "label_en", "A", "value", "b", "label_zh", "乙",
+							    "label_en", "B"));
+	return json_pack("[o]", f);
+}
+
+/* The one table of field types: every type has what each part of the hall needs of it, and
+ * each part takes the type from the table alone, so a new type is one entry (fields.h). For
+ * every entry: the catalog accepts a service whose form has a field of it (and refuses
+ * options where the type has none), forms_view draws it with the table's control, a
+ * required field left empty gets the table's message, junk gets the parser's message and no
+ * value, and the API schema is a JSON Schema of a string. */
+static void test_field_types_table(void **state)
+{
+	(void)state;
+	struct view *v = NULL;
+	char err[512], flag[64];
+	assert_int_equal(view_load_messages("data/i18n", &v, err, sizeof(err)), 0);
+	json_t *depts = json_load_file("data/catalog/departments.json", 0, NULL);
+	json_t *services = json_load_file("data/catalog/services.json", 0, NULL);
+	assert_non_null(depts);
+	assert_non_null(services);
+	json_t *svc = NULL, *x;
+	size_t k;
+	json_array_foreach(services, k, x) {
+		if (!json_object_get(x, "fee")) {
+			svc = json_deep_copy(x);
+			break;
+		}
+	}
+	assert_non_null(svc);
+	assert_true(catalog_field_types_n >= 11);
+	for (size_t i = 0; i < catalog_field_types_n; i++) {
+		const struct catalog_field_type *t = &catalog_field_types[i];
+		assert_ptr_equal(catalog_field_type(t->name), t); /* names unique */
+		assert_true(catalog_field_type_ok(t->name));
+		assert_non_null(strstr(catalog_field_type_names(), t->name));
+		assert_non_null(t->parse);
+		assert_non_null(t->control);
+		assert_true(t->shown_max > 0);
+		assert_true(view_has(v, t->missing));
+		if (t->hint)
+			assert_true(view_has(v, t->hint));
+
+		/* The catalog: a service with a field of this type is valid. */
+		json_t *def = field_def(t);
+		json_object_set(svc, "form", def);
+		json_t *root = json_pack("{s:O,s:[O]}", "departments", depts, "services", svc);
+		size_t nerr = 0, nrec = 0;
+		struct catalog_set set;
+		int rc = catalog_validate(root, NULL, stderr, &nerr, &nrec, &set);
+		if (rc)
+			fail_msg("type %s: the catalog refuses a field of it", t->name);
+		catalog_set_release(&set);
+		json_decref(root);
+		if (!t->options) { /* ... and options on it are refused */
+			json_object_set_new(json_array_get(def, 0), "options", json_pack("[{s:s}]", "value", "a"));
+			root = json_pack("{s:O,s:[O]}", "departments", depts, "services", svc);
+			assert_int_equal(catalog_validate(root, NULL, NULL, &nerr, &nrec, &set), GH_EVALIDATION);
+			json_decref(root);
+			json_object_del(json_array_get(def, 0), "options");
+		}
+
+		/* Rendering. */
+		assert_int_equal(forms_def_check(def), 0);
+		json_t *view = forms_view(def, NULL, NULL, v, "en");
+		json_t *fv = json_array_get(view, 0);
+		assert_string_equal(json_string_value(json_object_get(fv, "input_type")), t->control);
+		assert_int_equal(json_is_true(json_object_get(fv, "is_input")), t->is_input);
+		snprintf(flag, sizeof(flag), "is_%s", t->name);
+		assert_true(json_is_true(json_object_get(fv, flag)));
+		assert_int_equal(json_object_get(fv, "options") != NULL, t->options);
+		json_decref(view);
+
+		/* Parsing and validation. */
+		json_t *values, *errors, *in = json_object();
+		assert_int_equal(forms_validate(def, in, v, "en", &values, &errors), 0);
+		assert_int_equal(json_object_size(values), 0);
+		struct arena *a = arena_new(512);
+		const struct msg_arg args[] = { MA("label", "Field") };
+		assert_string_equal(json_string_value(json_object_get(errors, "f")),
+				    view_fmt(v, "en", a, t->missing, args, ARRAY_LEN(args)));
+		arena_free(a);
+		json_decref(values);
+		json_decref(errors);
+		json_object_set_new(in, "f", json_string("\x01zz"));
+		assert_int_equal(forms_validate(def, in, v, "en", &values, &errors), 0);
+		assert_null(json_object_get(values, "f"));
+		assert_non_null(json_object_get(errors, "f"));
+		json_t *value = NULL;
+		const char *reason = NULL;
+		const char *m = t->parse(json_array_get(def, 0), str_c("\x01zz"), &value, &reason);
+		assert_non_null(m);
+		assert_null(value);
+		assert_true(view_has(v, m));
+		json_decref(values);
+		json_decref(errors);
+		json_decref(in);
+
+		/* The API schema. */
+		json_t *schema = json_loads(t->schema, 0, NULL);
+		if (!schema)
+			fail_msg("type %s: its schema is not JSON", t->name);
+		assert_string_equal(json_string_value(json_object_get(schema, "type")), "string");
+		json_decref(schema);
+		json_t *fs = catalog_form_schema(def);
+		assert_non_null(fs);
+		assert_non_null(json_object_get(json_object_get(fs, "properties"), "f"));
+		assert_string_equal(json_string_value(json_array_get(json_object_get(fs, "required"), 0)), "f");
+		if (t->options)
+			assert_int_equal(json_array_size(json_object_get(json_object_get(json_object_get(fs, "properties"), "f"),
+									"enum")),
+					 2);
+		json_decref(fs);
+		json_decref(def);
+	}
+	json_t *bad = json_pack("[{s:s,s:s}]", "key", "f", "type", "no_such_type");
+	assert_null(catalog_form_schema(bad));
+	assert_int_equal(forms_def_check(bad), GH_EINVAL);
+	json_decref(bad);
+	json_decref(svc);
+	json_decref(services);
+	json_decref(depts);
+	view_free(v);
+}
+
 /* The validator alone (what the fuzzer drives): odd roots and deep junk are reported. */
 static void test_validate_no_db(void **state)
 {
@@ -535,6 +669,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vocabularies_match),
 		cmocka_unit_test(test_validate_no_db),
+		cmocka_unit_test(test_field_types_table),
 		BOTH(test_demo_import),
 		BOTH(test_reimport_idempotent),
 		BOTH(test_change_creates_version),
