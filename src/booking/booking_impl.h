@@ -27,6 +27,7 @@
 
 struct db;
 struct arena;
+struct catalog_service;
 struct view;
 
 #define BK_CODE_MAX 64     /* bytes of a centre, counter or item code */
@@ -164,13 +165,14 @@ int bk_parse_slot(const char *day, const char *start, int32_t *d, int *m);
 /* Holds a place: checks the centre, item, day and time, the caller's pause of online booking
  * and limit of active bookings, takes the place with one conditional write and writes the
  * booking as held until now + booking-hold. GH_ECONFLICT when the slot is full (or the hold
- * was made already with this key: *out is that booking, returned as 0 with replayed set). */
-int bk_hold(struct req *r, const struct bk_hold_in *in, struct bk_booking *out, bool *replayed);
-/* bk_hold for the API: the write goes to the group-commit writer (store/group.h), many holds to
- * one COMMIT; done(r, rc, booking, replayed) then runs on r's loop and answers (booking is NULL
+ * was made already with this key: the booking is that one, with replayed set). The checks
+ * are read on r's loop; the write goes to the group-commit writer (store/group.h), many holds
+ * to one COMMIT; done(r, rc, booking, replayed) then runs on r's loop and answers (booking is NULL
  * when rc is not 0). Returns what done returned, or REQ_DEFERRED. */
 int bk_hold_async(struct req *r, const struct bk_hold_in *in,
-		  int (*done)(struct req *r, int rc, const struct bk_booking *b, bool replayed));
+		  int (*done)(struct req *r, const struct bk_hold_in *in, int rc, const struct bk_booking *b, bool replayed));
+/* The changes bk_op_write runs on the writer. bk_confirm of a hold past its time lapses it and
+ * gives 0 with out->state "lapsed". */
 int bk_confirm(struct req *r, const char *ref, struct bk_booking *out);
 int bk_cancel(struct req *r, const char *ref, struct bk_booking *out);
 int bk_reschedule(struct req *r, const char *ref, int32_t day, int start, struct bk_booking *out);
@@ -202,6 +204,9 @@ int bk_noshow(struct app *app, struct db *db, struct arena *a, int64_t account, 
 /* The guide page's booking section (catalog_guide_section): book_visit (true) when a centre
  * serves the item: the page links to /book?item=CODE. booking import calls catalog_changed, so cached guides follow. */
 void bk_guide_section(struct req *r, const char *item_code, json_t *ctx);
+/* The catalog's item code as r may read it: through the worker's cache on r's loop, from the
+ * database (r->db) on the writer. GH_ENOTFOUND when there is none. */
+int bk_item(struct req *r, const char *code, struct catalog_service *out);
 /* The route's {id} as a positive number, or 0 (then nothing has it). */
 int64_t bk_param_id(struct req *r);
 /* Sealing names and phones (identity's key ring): key_id, sealed bytes, masks. */
@@ -261,5 +266,34 @@ void bk_display_wake(void);
 void bk_display_init(const struct app *app);
 /* GET /centres/{code}/display/events: the stream. */
 int bk_display_stream(struct req *r);
+
+/* ---- the write path (common.c) ----------------------------------------------------------- */
+
+/* One change of a booking or a ticket, run whole (its checks and its writes, through the
+ * functions below with the writer's request w) on the group-commit writer by req_write
+ * (http/write.h): the checks see what the batch before wrote, and no loop writes. answer then
+ * runs on r's loop with the outcome: rc is the function's result, or kept (an error to answer
+ * though what was written stays: a hold found lapsed on confirming is lapsed). */
+enum bk_op_kind { BK_OP_CONFIRM, BK_OP_CANCEL, BK_OP_RESCHEDULE, BK_OP_WALKIN, BK_OP_CHECKIN, BK_OP_CALL, BK_OP_TICKET };
+struct bk_op {
+	enum bk_op_kind kind;
+	/* in */
+	const char *ref, *centre, *item, *name, *counter, *action;
+	int32_t day;
+	int start;
+	int64_t id;
+	const void *ctx; /* the caller's, for answer */
+	/* out */
+	struct bk_booking b;
+	struct bk_ticket t;
+	bool fresh;
+	int kept;
+	int (*answer)(struct req *r, struct bk_op *op, int rc);
+};
+/* A new operation of kind in r's arena; answer as above. */
+struct bk_op *bk_op_new(struct req *r, enum bk_op_kind kind, int (*answer)(struct req *r, struct bk_op *op, int rc));
+/* Queues op on the writer (runs it on r's loop when the app has none): REQ_DEFERRED, or what
+ * answer returned. */
+int bk_op_write(struct req *r, struct bk_op *op);
 
 #endif

@@ -13,6 +13,8 @@
 #include "base/str.h"
 #include "base/util.h"
 #include "booking/booking_impl.h"
+#include "catalog/catalog.h"
+#include "http/write.h"
 #include "identity/crypto.h"
 #include "identity/idcheck.h"
 #include "identity/identity.h"
@@ -216,4 +218,79 @@ int64_t bk_param_id(struct req *r)
 	if (!s || str_to_long(str_c(s), 1, 1L << 53, &v))
 		return 0;
 	return v;
+}
+
+int bk_item(struct req *r, const char *code, struct catalog_service *out)
+{
+	if (!req_on_loop(r))
+		return catalog_service_get(r->db, r->arena, code, 0, out);
+	const struct catalog_service_parsed *p;
+	int rc = catalog_service_cached(r, code, &p);
+	if (!rc)
+		*out = p->svc;
+	return rc;
+}
+
+/* ---- the write path ------------------------------------------------------------------------ */
+
+struct bk_op *bk_op_new(struct req *r, enum bk_op_kind kind, int (*answer)(struct req *r, struct bk_op *op, int rc))
+{
+	struct bk_op *op = arena_zalloc(r->arena, sizeof(*op));
+	op->kind = kind;
+	op->answer = answer;
+	return op;
+}
+
+/* On the writer (w) or, without one, on the loop: the change, its outputs overwritten. */
+static int op_run(struct req *w, void *arg)
+{
+	struct bk_op *op = arg;
+	op->kept = 0;
+	op->fresh = false;
+	int rc = GH_EINTERNAL;
+	switch (op->kind) {
+	case BK_OP_CONFIRM:
+		rc = bk_confirm(w, op->ref, &op->b);
+		if (!rc && !strcmp(op->b.state, "lapsed"))
+			op->kept = bk_fail(w, GH_ECONFLICT, "booking_err_hold_expired");
+		break;
+	case BK_OP_CANCEL:
+		rc = bk_cancel(w, op->ref, &op->b);
+		break;
+	case BK_OP_RESCHEDULE:
+		rc = bk_reschedule(w, op->ref, op->day, op->start, &op->b);
+		break;
+	case BK_OP_WALKIN:
+		rc = bk_ticket_walkin(w, op->centre, op->item, op->name, &op->t, &op->fresh);
+		break;
+	case BK_OP_CHECKIN:
+		rc = bk_ticket_checkin(w, op->centre, op->ref, &op->t, &op->fresh);
+		break;
+	case BK_OP_CALL:
+		rc = bk_call_next(w, op->centre, op->counter, &op->t);
+		break;
+	case BK_OP_TICKET:
+		rc = bk_ticket_act(w, op->id, op->action, op->counter, &op->t);
+		break;
+	}
+	return rc;
+}
+
+/* On r's loop after the COMMIT. */
+static int op_done(struct req *r, void *arg, int rc)
+{
+	struct bk_op *op = arg;
+	/* A ticket issued, called or closed: this node's screens at once (others poll). */
+	if (!rc && op->kind >= BK_OP_WALKIN)
+		bk_display_wake();
+	if (!rc)
+		rc = op->kept;
+	return op->answer(r, op, rc);
+}
+
+int bk_op_write(struct req *r, struct bk_op *op)
+{
+	if (!r->app->group)
+		return op_done(r, op, op_run(r, op));
+	return req_write(r, op_run, op_done, op);
 }

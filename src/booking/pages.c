@@ -274,6 +274,18 @@ static int book_get(struct req *r)
 	return book_render(r, 200, req_query(r, "item"), req_query(r, "centre"), valid_application(r), 0);
 }
 
+/* After the hold (or before it, refused): the booking, or the form again with the reason. */
+static int book_answer(struct req *r, const struct bk_hold_in *in, int rc, const struct bk_booking *b, bool replayed)
+{
+	(void)replayed;
+	if (rc) {
+		if (rc != GH_EVALIDATION && rc != GH_ECONFLICT && rc != GH_EFORBIDDEN)
+			return rc;
+		return book_render(r, err_status(rc), in->item, in->centre, in->application, rc);
+	}
+	return resp_redirect(r, 303, arena_printf(r->arena, "/bookings/%s?done=held", b->ref));
+}
+
 static int book_post(struct req *r)
 {
 	struct kvlist f;
@@ -286,16 +298,9 @@ static int book_post(struct req *r)
 		in.application = NULL;
 	if (!in.centre || !in.item || bk_parse_slot(kv_get(&f, "day"), kv_get(&f, "start"), &in.day, &in.start))
 		rc = bk_fail(r, GH_EVALIDATION, "booking_err_time");
-	struct bk_booking b;
-	bool replayed;
-	if (!rc)
-		rc = bk_hold(r, &in, &b, &replayed);
-	if (rc) {
-		if (rc != GH_EVALIDATION && rc != GH_ECONFLICT && rc != GH_EFORBIDDEN)
-			return rc;
-		return book_render(r, err_status(rc), in.item, in.centre, in.application, rc);
-	}
-	return resp_redirect(r, 303, arena_printf(r->arena, "/bookings/%s?done=held", b.ref));
+	if (rc)
+		return book_answer(r, &in, rc, NULL, false);
+	return bk_hold_async(r, &in, book_answer);
 }
 
 /* ---- the citizen's bookings ------------------------------------------------------------------ */
@@ -365,23 +370,28 @@ static int booking_page(struct req *r)
 	return booking_render(r, 200, req_param(r, "ref"), 0);
 }
 
-static int booking_post(struct req *r)
+static int booking_post_answer(struct req *r, struct bk_op *op, int rc)
 {
-	const char *ref = req_param(r, "ref"), *action = req_param(r, "action");
-	struct bk_booking b;
-	int rc;
-	if (!strcmp(action, "confirm"))
-		rc = bk_confirm(r, ref, &b);
-	else if (!strcmp(action, "cancel"))
-		rc = bk_cancel(r, ref, &b);
-	else
-		return bk_fail(r, GH_ENOTFOUND, "booking_err_no_action");
 	if (rc == GH_ECONFLICT || rc == GH_EFORBIDDEN)
-		return booking_render(r, err_status(rc), ref, rc);
+		return booking_render(r, err_status(rc), op->ref, rc);
 	if (rc)
 		return rc;
-	return resp_redirect(r, 303, arena_printf(r->arena, "/bookings/%s?done=%s", b.ref,
-						  !strcmp(action, "confirm") ? "confirmed" : "cancelled"));
+	return resp_redirect(r, 303, arena_printf(r->arena, "/bookings/%s?done=%s", op->b.ref,
+						  op->kind == BK_OP_CONFIRM ? "confirmed" : "cancelled"));
+}
+
+static int booking_post(struct req *r)
+{
+	const char *action = req_param(r, "action");
+	struct bk_op *op;
+	if (!strcmp(action, "confirm"))
+		op = bk_op_new(r, BK_OP_CONFIRM, booking_post_answer);
+	else if (!strcmp(action, "cancel"))
+		op = bk_op_new(r, BK_OP_CANCEL, booking_post_answer);
+	else
+		return bk_fail(r, GH_ENOTFOUND, "booking_err_no_action");
+	op->ref = req_param(r, "ref");
+	return bk_op_write(r, op);
 }
 
 static int reschedule_render(struct req *r, int status, const char *ref, int err)
@@ -412,25 +422,26 @@ static int reschedule_get(struct req *r)
 	return reschedule_render(r, 200, req_param(r, "ref"), 0);
 }
 
+static int reschedule_answer(struct req *r, struct bk_op *op, int rc)
+{
+	if (rc == GH_ECONFLICT || rc == GH_EVALIDATION || rc == GH_EFORBIDDEN)
+		return reschedule_render(r, err_status(rc), op->ref, rc);
+	if (rc)
+		return rc;
+	return resp_redirect(r, 303, arena_printf(r->arena, "/bookings/%s?done=rescheduled", op->b.ref));
+}
+
 static int reschedule_post(struct req *r)
 {
 	struct kvlist f;
 	int rc = req_form(r, &f);
 	if (rc)
 		return rc;
-	const char *ref = req_param(r, "ref");
-	int32_t day;
-	int start;
-	struct bk_booking b;
-	if (bk_parse_slot(kv_get(&f, "day"), kv_get(&f, "start"), &day, &start))
-		rc = bk_fail(r, GH_EVALIDATION, "booking_err_time");
-	else
-		rc = bk_reschedule(r, ref, day, start, &b);
-	if (rc == GH_ECONFLICT || rc == GH_EVALIDATION || rc == GH_EFORBIDDEN)
-		return reschedule_render(r, err_status(rc), ref, rc);
-	if (rc)
-		return rc;
-	return resp_redirect(r, 303, arena_printf(r->arena, "/bookings/%s?done=rescheduled", b.ref));
+	struct bk_op *op = bk_op_new(r, BK_OP_RESCHEDULE, reschedule_answer);
+	op->ref = req_param(r, "ref");
+	if (bk_parse_slot(kv_get(&f, "day"), kv_get(&f, "start"), &op->day, &op->start))
+		return reschedule_answer(r, op, bk_fail(r, GH_EVALIDATION, "booking_err_time"));
+	return bk_op_write(r, op);
 }
 
 /* ---- the kiosk and tickets ------------------------------------------------------------------ */
@@ -475,24 +486,29 @@ static int kiosk_get(struct req *r)
 	return kiosk_render(r, 200, 0);
 }
 
+static int kiosk_answer(struct req *r, struct bk_op *op, int rc)
+{
+	if (rc == GH_ECONFLICT || rc == GH_EFORBIDDEN || rc == GH_EVALIDATION || (rc == GH_ENOTFOUND && r->error_detail))
+		return kiosk_render(r, err_status(rc), rc);
+	if (rc)
+		return rc;
+	return resp_redirect(r, 303,
+			     arena_printf(r->arena, "/tickets/%lld%s", (long long)op->t.id, op->fresh ? "?done=ticket" : ""));
+}
+
 static int kiosk_post(struct req *r)
 {
 	struct kvlist f;
 	int rc = req_form(r, &f);
 	if (rc)
 		return rc;
-	const char *item = kv_get(&f, "item"), *ref = kv_get(&f, "booking"), *name = kv_get(&f, "name");
-	struct bk_ticket t;
-	bool fresh;
-	if (ref && *ref)
-		rc = bk_ticket_checkin(r, req_param(r, "code"), ref, &t, &fresh);
-	else
-		rc = bk_ticket_walkin(r, req_param(r, "code"), item, name, &t, &fresh);
-	if (rc == GH_ECONFLICT || rc == GH_EFORBIDDEN || rc == GH_EVALIDATION || (rc == GH_ENOTFOUND && r->error_detail))
-		return kiosk_render(r, err_status(rc), rc);
-	if (rc)
-		return rc;
-	return resp_redirect(r, 303, arena_printf(r->arena, "/tickets/%lld%s", (long long)t.id, fresh ? "?done=ticket" : ""));
+	const char *ref = kv_get(&f, "booking");
+	struct bk_op *op = bk_op_new(r, ref && *ref ? BK_OP_CHECKIN : BK_OP_WALKIN, kiosk_answer);
+	op->centre = req_param(r, "code");
+	op->ref = ref;
+	op->item = kv_get(&f, "item");
+	op->name = kv_get(&f, "name");
+	return bk_op_write(r, op);
 }
 
 static int ticket_page(struct req *r)
@@ -623,16 +639,21 @@ static int counter_page(struct req *r)
 	return counter_render(r, 200, 0);
 }
 
-static int call_post(struct req *r)
+static int call_answer(struct req *r, struct bk_op *op, int rc)
 {
-	struct bk_ticket t;
-	int rc = bk_call_next(r, req_param(r, "code"), req_param(r, "counter"), &t);
 	if (rc == GH_ECONFLICT || (rc == GH_ENOTFOUND && r->error_detail))
 		return counter_render(r, err_status(rc), rc);
 	if (rc)
 		return rc;
-	return resp_redirect(r, 303, arena_printf(r->arena, "/staff/counters/%s/%s?done=called", req_param(r, "code"),
-						  req_param(r, "counter")));
+	return resp_redirect(r, 303, arena_printf(r->arena, "/staff/counters/%s/%s?done=called", op->centre, op->counter));
+}
+
+static int call_post(struct req *r)
+{
+	struct bk_op *op = bk_op_new(r, BK_OP_CALL, call_answer);
+	op->centre = req_param(r, "code");
+	op->counter = req_param(r, "counter");
+	return bk_op_write(r, op);
 }
 
 /* The counter page to go back to: a form field "back" of the caller's own site, else /staff/counters. */
@@ -644,20 +665,12 @@ static const char *back_of(struct req *r, const struct kvlist *f)
 	return "/staff/counters";
 }
 
-static int ticket_act_post(struct req *r)
+static int ticket_act_answer(struct req *r, struct bk_op *op, int rc)
 {
-	struct kvlist f;
-	int rc = req_form(r, &f);
-	if (rc)
-		return rc;
-	struct bk_ticket t;
-	const char *action = req_param(r, "action");
-	rc = bk_ticket_act(r, bk_param_id(r), action, kv_get(&f, "counter"), &t);
-	const char *back = back_of(r, &f);
 	if (rc == GH_ECONFLICT || rc == GH_EVALIDATION) {
 		/* Back to the counter with the reason. */
 		struct bk_ticket cur;
-		if (!bk_ticket_get(r->db, r->arena, bk_param_id(r), &cur) && cur.counter) {
+		if (!bk_ticket_get(r->db, r->arena, op->id, &cur) && cur.counter) {
 			r->params.n = 0;
 			struct kv *p = arena_alloc(r->arena, 2 * sizeof(*p));
 			p[0] = (struct kv){ "code", cur.centre, strlen(cur.centre) };
@@ -668,9 +681,21 @@ static int ticket_act_post(struct req *r)
 	}
 	if (rc)
 		return rc;
-	char key[32];
-	snprintf(key, sizeof(key), "%s", action);
-	return resp_redirect(r, 303, arena_printf(r->arena, "%s?done=%s", back, key));
+	return resp_redirect(r, 303, arena_printf(r->arena, "%s?done=%s", (const char *)op->ctx, op->action));
+}
+
+static int ticket_act_post(struct req *r)
+{
+	struct kvlist f;
+	int rc = req_form(r, &f);
+	if (rc)
+		return rc;
+	struct bk_op *op = bk_op_new(r, BK_OP_TICKET, ticket_act_answer);
+	op->id = bk_param_id(r);
+	op->action = req_param(r, "action");
+	op->counter = kv_get(&f, "counter");
+	op->ctx = back_of(r, &f);
+	return bk_op_write(r, op);
 }
 
 const struct route booking_page_routes[] = {

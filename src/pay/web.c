@@ -24,6 +24,7 @@
 #include "cases/cases.h"
 #include "http/msg.h"
 #include "http/server.h"
+#include "http/write.h"
 #include "identity/identity.h"
 #include "pay/pay.h"
 #include "pay/pay_impl.h"
@@ -282,6 +283,8 @@ static int api_payment(struct req *r)
 
 struct start_job {
 	struct arena *a;
+	int64_t application_id;
+	bool ready; /* the gateway has the order already */
 	struct pay_order o;
 	const char *description, *return_url;
 	struct pay_gw_payment p;
@@ -321,17 +324,60 @@ static int start_answer(struct req *r, struct start_job *j, int rc)
 	return resp_redirect(r, 303, arena_printf(r->arena, "/applications/%s/payment", j->o.application_number));
 }
 
+/* On the writer: the gateway's payment recorded with its order. */
+static int start_record(struct req *w, void *arg)
+{
+	struct start_job *j = arg;
+	return pay_order_created(w->db, w->arena, &j->o, &j->p);
+}
+
+static int start_recorded(struct req *r, void *arg, int rc)
+{
+	struct start_job *j = arg;
+	if (!rc && strcmp(j->p.state, "success") == 0)
+		pay_duty_nudge(); /* paid already (a repeated call): the query answer settles it */
+	return start_answer(r, j, rc);
+}
+
+/* The gateway answered (job pool). */
 static int start_done(struct req *r, void *arg)
 {
 	struct start_job *j = arg;
 	int rc = j->rc;
 	if (!rc && !j->p.pay_url)
 		rc = GH_EINVAL;
-	if (!rc && (rc = pay_order_created(r->db, r->arena, &j->o, &j->p)) == 0 && strcmp(j->p.state, "success") == 0) {
-		/* Paid already (a repeated call): the query answer settles it. */
-		pay_duty_nudge();
+	if (rc)
+		return start_answer(r, j, rc);
+	return req_write(r, start_record, start_recorded, j);
+}
+
+/* On the writer: the application's open order (made now when none is), marked as being sent
+ * unless the gateway has it and it is still open. */
+static int start_prepare(struct req *w, void *arg)
+{
+	struct start_job *j = arg;
+	j->ready = false;
+	int rc = pay_order_for(w->db, w->arena, j->application_id, &j->o);
+	if (rc == GH_ECONFLICT)
+		req_error_detail(w, "%s", W(w, N_("pay_err_nothing_due")));
+	if (rc)
+		return rc;
+	if (j->o.gateway_id && j->o.pay_url && j->o.expires_at > (int64_t)time(NULL)) {
+		j->ready = true;
+		return 0;
 	}
-	return start_answer(r, j, rc);
+	return pay_order_sending(w->db, w->arena, &j->o);
+}
+
+static int start_prepared(struct req *r, void *arg, int rc)
+{
+	struct start_job *j = arg;
+	if (rc)
+		return rc;
+	if (j->ready)
+		return start_answer(r, j, 0); /* the gateway has it: pay there */
+	j->return_url = arena_printf(r->arena, "%s/pay/orders/%s/return", pay_cfg.public_url, j->o.number);
+	return req_job(r, start_work, start_done, j);
 }
 
 static int start(struct req *r)
@@ -347,26 +393,16 @@ static int start(struct req *r)
 		return GH_EFORBIDDEN;
 	}
 	struct start_job *j = arena_zalloc(r->arena, sizeof(*j));
-	if ((rc = pay_order_for(r->db, r->arena, b.id, &j->o))) {
-		if (rc == GH_ECONFLICT)
-			req_error_detail(r, "%s", W(r, N_("pay_err_nothing_due")));
-		return rc;
-	}
-	int64_t now = (int64_t)time(NULL);
-	if (j->o.gateway_id && j->o.pay_url && j->o.expires_at > now)
-		return start_answer(r, j, 0); /* the gateway has it: pay there */
-	if ((rc = pay_order_sending(r->db, r->arena, &j->o)))
-		return rc;
+	j->application_id = b.id;
 	j->a = r->arena;
 	j->description = arena_printf(r->arena, "%s %s", en(r) ? b.item_name_en : b.item_name_zh, b.number);
-	j->return_url = arena_printf(r->arena, "%s/pay/orders/%s/return", pay_cfg.public_url, j->o.number);
-	return req_job(r, start_work, start_done, j);
+	return req_write(r, start_prepare, start_prepared, j);
 }
 
 /* Coming back from the gateway, or asking now: the hall asks the gateway (job pool). */
 struct check_job {
 	struct arena *a;
-	struct pay_order o;
+	struct pay_order o, checked; /* as read; as the gateway's answer left it */
 	struct pay_gw_payment p;
 	int rc;
 	char err[512];
@@ -378,33 +414,48 @@ static void check_work(void *arg)
 	j->rc = pay_gw_get(j->a, &j->o, &j->p, j->err, sizeof(j->err));
 }
 
-static int check_apply(struct req *r, struct check_job *j)
+/* On the writer: the gateway's answer applied to the order. */
+static int check_write(struct req *w, void *arg)
 {
-	if (j->rc)
-		return j->rc;
-	int rc = db_begin(r->db);
+	struct check_job *j = arg;
+	int rc = db_begin(w->db);
 	if (rc)
 		return rc;
 	struct pay_order o;
-	if ((rc = pay_order_get_id(r->db, r->arena, j->o.id, true, &o)) || (rc = pay_apply(r->db, r->arena, &o, &j->p, NULL)) ||
-	    (rc = pay_order_checked(r->db, o.id, (int64_t)time(NULL))) || (rc = db_commit(r->db))) {
-		db_rollback(r->db);
+	if ((rc = pay_order_get_id(w->db, w->arena, j->o.id, true, &o)) || (rc = pay_apply(w->db, w->arena, &o, &j->p, NULL)) ||
+	    (rc = pay_order_checked(w->db, o.id, (int64_t)time(NULL))) || (rc = db_commit(w->db))) {
+		db_rollback(w->db);
 		return rc;
 	}
-	j->o = o;
-	pay_duty_nudge();
+	j->checked = o;
 	return 0;
 }
 
-static int return_done(struct req *r, void *arg)
+/* After the gateway answered (job pool): its answer applied through the writer, then done. */
+static int check_apply(struct req *r, struct check_job *j, int (*done)(struct req *r, void *arg, int rc))
+{
+	if (j->rc)
+		return done(r, j, j->rc);
+	return req_write(r, check_write, done, j);
+}
+
+static int return_answer(struct req *r, void *arg, int rc)
 {
 	struct check_job *j = arg;
-	int rc = check_apply(r, j);
+	if (!rc) {
+		j->o = j->checked;
+		pay_duty_nudge();
+	}
 	if (rc && rc != GH_EUNAVAILABLE && rc != GH_ENOTFOUND)
 		log_warn("pay: order %s could not be checked on return: %s", j->o.number, j->err);
 	const char *msg = !strcmp(j->o.state, "paid") ? "paid" : !strcmp(j->o.state, "failed") ? "failed"
 			  : !strcmp(j->o.state, "expired") ? "expired" : "waiting";
 	return resp_redirect(r, 303, arena_printf(r->arena, "/applications/%s/payment?msg=%s", j->o.application_number, msg));
+}
+
+static int return_done(struct req *r, void *arg)
+{
+	return check_apply(r, arg, return_answer);
 }
 
 static int return_page(struct req *r)
@@ -420,17 +471,22 @@ static int return_page(struct req *r)
 	return req_job(r, check_work, return_done, j);
 }
 
-static int check_done_api(struct req *r, void *arg)
+static int check_answer_api(struct req *r, void *arg, int rc)
 {
 	struct check_job *j = arg;
-	int rc = check_apply(r, j);
 	if (rc == GH_EUNAVAILABLE) {
 		resp_header(r, "Retry-After", "30");
 		req_error_detail(r, "%s", W(r, "pay_flash_retry"));
 	}
 	if (rc)
 		return rc;
-	return resp_json(r, 200, order_json(r, &j->o));
+	pay_duty_nudge();
+	return resp_json(r, 200, order_json(r, &j->checked));
+}
+
+static int check_done_api(struct req *r, void *arg)
+{
+	return check_apply(r, arg, check_answer_api);
 }
 
 static int api_check(struct req *r)
@@ -709,6 +765,9 @@ static bool parse_yuan(const char *s, int64_t *fen)
 
 struct refund_job {
 	struct arena *a;
+	struct pay_order o;
+	int64_t amount;
+	const char *reason;
 	const char *gateway_id;
 	struct pay_refund f;
 	struct pay_gw_refund g;
@@ -724,16 +783,16 @@ static void refund_work(void *arg)
 	j->rc = pay_gw_refund(j->a, j->gateway_id, &j->f, &j->g, &j->code, j->err, sizeof(j->err));
 }
 
-static int refund_done(struct req *r, void *arg)
+/* On the writer: the gateway's answer to the refund recorded. */
+static int refund_record(struct req *w, void *arg)
 {
 	struct refund_job *j = arg;
-	int rc = 0;
-	if (j->rc == GH_ECONFLICT)
-		j->g = (struct pay_gw_refund){ .refund_id = j->f.number, .state = "failed", .amount = j->f.amount };
-	if (!j->rc || j->rc == GH_ECONFLICT)
-		rc = pay_refund_settle(r->db, r->arena, &j->f, &j->g);
-	else
-		log_info("pay: refund %s not sent yet (%s): the duty sends it again", j->f.number, j->err);
+	return pay_refund_settle(w->db, w->arena, &j->f, &j->g);
+}
+
+static int refund_recorded(struct req *r, void *arg, int rc)
+{
+	struct refund_job *j = arg;
 	if (rc)
 		return rc;
 	pay_duty_nudge();
@@ -742,20 +801,65 @@ static int refund_done(struct req *r, void *arg)
 	return resp_json(r, j->rc ? 202 : 201, refund_json(r, &j->f));
 }
 
-/* Refunds amount of order number with reason, for the caller (a head of its department or an
- * administrator): reserved at once, then sent to the gateway on the job pool. */
-static int refund(struct req *r, const char *number, int64_t amount, const char *reason, const char *back)
+/* The gateway answered (job pool). */
+static int refund_done(struct req *r, void *arg)
 {
-	struct pay_order o;
-	struct case_brief b;
-	int rc = order_visible(r, number, &o, &b);
+	struct refund_job *j = arg;
+	if (j->rc == GH_ECONFLICT)
+		j->g = (struct pay_gw_refund){ .refund_id = j->f.number, .state = "failed", .amount = j->f.amount };
+	if (!j->rc || j->rc == GH_ECONFLICT)
+		return req_write(r, refund_record, refund_recorded, j);
+	log_info("pay: refund %s not sent yet (%s): the duty sends it again", j->f.number, j->err);
+	return refund_recorded(r, j, 0);
+}
+
+/* On the writer: the refund reserved (never more than is left to refund, whatever else runs)
+ * and the security event written. */
+static int refund_reserve(struct req *w, void *arg)
+{
+	struct refund_job *j = arg;
+	int rc = pay_refund_reserve(w->db, w->arena, &j->o, j->amount, j->reason, w->who.account, false, &j->f);
+	if (rc == GH_EINVAL) {
+		req_error_detail(w, "%s", W(w, "pay_err_refund_amount"));
+		return GH_EVALIDATION;
+	}
+	if (rc == GH_ECONFLICT) {
+		req_error_detail(w, "%s", W(w, "pay_err_refund_exceeds"));
+		return GH_ECONFLICT;
+	}
 	if (rc)
 		return rc;
-	if (!may_decide(r, &o)) {
+	identity_event(w->db, "pay_refund", j->o.payer_id, w->who.account, w->ip,
+		       arena_printf(w->arena, "{\"order\":\"%s\",\"refund\":\"%s\",\"amount\":%" PRId64 "}", j->o.number,
+				    j->f.number, j->amount));
+	return 0;
+}
+
+static int refund_reserved(struct req *r, void *arg, int rc)
+{
+	struct refund_job *j = arg;
+	if (rc == GH_ECONFLICT && j->back && r->error_detail && !strcmp(r->error_detail, W(r, "pay_err_refund_exceeds")))
+		return resp_redirect(r, 303, "/staff/payments?error=exceeds");
+	if (rc)
+		return rc;
+	return req_job(r, refund_work, refund_done, j);
+}
+
+/* Refunds amount of order number with reason, for the caller (a head of its department or an
+ * administrator): reserved at once through the writer, then sent to the gateway on the job
+ * pool, and its answer recorded through the writer. */
+static int refund(struct req *r, const char *number, int64_t amount, const char *reason, const char *back)
+{
+	struct refund_job *j = arena_zalloc(r->arena, sizeof(*j));
+	struct case_brief b;
+	int rc = order_visible(r, number, &j->o, &b);
+	if (rc)
+		return rc;
+	if (!may_decide(r, &j->o)) {
 		req_error_detail(r, "%s", W(r, N_("pay_err_not_head")));
 		return GH_EFORBIDDEN;
 	}
-	if (strcmp(o.state, "paid") != 0 && strcmp(o.state, "partly_refunded") != 0) {
+	if (strcmp(j->o.state, "paid") != 0 && strcmp(j->o.state, "partly_refunded") != 0) {
 		req_error_detail(r, "%s", W(r, N_("pay_err_not_refundable")));
 		return GH_ECONFLICT;
 	}
@@ -764,25 +868,12 @@ static int refund(struct req *r, const char *number, int64_t amount, const char 
 		req_error_detail(r, "%s", W(r, "pay_err_refund_reason"));
 		return GH_EVALIDATION;
 	}
-	struct refund_job *j = arena_zalloc(r->arena, sizeof(*j));
-	rc = pay_refund_reserve(r->db, r->arena, &o, amount, reason, r->who.account, false, &j->f);
-	if (rc == GH_EINVAL) {
-		req_error_detail(r, "%s", W(r, "pay_err_refund_amount"));
-		return GH_EVALIDATION;
-	}
-	if (rc == GH_ECONFLICT) {
-		req_error_detail(r, "%s", W(r, "pay_err_refund_exceeds"));
-		return GH_ECONFLICT;
-	}
-	if (rc)
-		return rc;
-	identity_event(r->db, "pay_refund", o.payer_id, r->who.account, r->ip,
-		       arena_printf(r->arena, "{\"order\":\"%s\",\"refund\":\"%s\",\"amount\":%" PRId64 "}", o.number,
-				    j->f.number, amount));
 	j->a = r->arena;
-	j->gateway_id = o.gateway_id;
+	j->amount = amount;
+	j->reason = reason;
+	j->gateway_id = j->o.gateway_id;
 	j->back = back;
-	return req_job(r, refund_work, refund_done, j);
+	return req_write(r, refund_reserve, refund_reserved, j);
 }
 
 static int api_refund(struct req *r)
@@ -812,44 +903,63 @@ static int refund_post(struct req *r)
 	const char *reason = kv_get(&f, "reason");
 	if (!reason || !*reason)
 		return resp_redirect(r, 303, "/staff/payments?error=reason");
-	rc = refund(r, number, amount, reason, back);
-	if (rc == GH_ECONFLICT && r->error_detail && !strcmp(r->error_detail, W(r, "pay_err_refund_exceeds")))
-		return resp_redirect(r, 303, "/staff/payments?error=exceeds");
-	return rc;
+	return refund(r, number, amount, reason, back);
+}
+
+struct release_job {
+	struct pay_order o;
+	bool accept, has_refund;
+	struct pay_refund f;
+	const char *back;
+};
+
+/* On the writer: the decision applied, and its security event. */
+static int release_write(struct req *w, void *arg)
+{
+	struct release_job *j = arg;
+	int rc = pay_order_release(w->db, w->arena, &j->o, j->accept, w->who.account, &j->f, &j->has_refund);
+	if (rc == GH_ECONFLICT)
+		req_error_detail(w, "%s", W(w, j->accept ? N_("pay_err_cannot_accept") : N_("pay_err_not_held")));
+	if (rc)
+		return rc;
+	identity_event(w->db, "pay_release", j->o.payer_id, w->who.account, w->ip,
+		       arena_printf(w->arena, "{\"order\":\"%s\",\"decision\":\"%s\"}", j->o.number,
+				    j->accept ? "accept" : "return"));
+	return 0;
+}
+
+static int release_done(struct req *r, void *arg, int rc)
+{
+	struct release_job *j = arg;
+	if (rc)
+		return rc;
+	pay_duty_nudge(); /* the refund, when there is one, is sent by the duty */
+	if (j->back)
+		return resp_redirect(r, 303, j->back);
+	json_t *o = order_json(r, &j->o);
+	json_object_set_new(o, "refund", j->has_refund ? refund_json(r, &j->f) : json_null());
+	return resp_json(r, 200, o);
 }
 
 /* A held order: accepted (the excess refunded) or returned in full. */
 static int release(struct req *r, const char *number, const char *decision, const char *back)
 {
-	struct pay_order o;
+	struct release_job *j = arena_zalloc(r->arena, sizeof(*j));
 	struct case_brief b;
-	int rc = order_visible(r, number, &o, &b);
+	int rc = order_visible(r, number, &j->o, &b);
 	if (rc)
 		return rc;
-	if (!may_decide(r, &o)) {
+	if (!may_decide(r, &j->o)) {
 		req_error_detail(r, "%s", W(r, N_("pay_err_not_head")));
 		return GH_EFORBIDDEN;
 	}
-	bool accept = decision && !strcmp(decision, "accept");
-	if (!accept && (!decision || strcmp(decision, "return") != 0)) {
+	j->accept = decision && !strcmp(decision, "accept");
+	if (!j->accept && (!decision || strcmp(decision, "return") != 0)) {
 		req_error_detail(r, "%s", W(r, N_("pay_err_decision")));
 		return GH_EVALIDATION;
 	}
-	struct pay_refund f;
-	bool has_refund;
-	if ((rc = pay_order_release(r->db, r->arena, &o, accept, r->who.account, &f, &has_refund))) {
-		if (rc == GH_ECONFLICT)
-			req_error_detail(r, "%s", W(r, accept ? N_("pay_err_cannot_accept") : N_("pay_err_not_held")));
-		return rc;
-	}
-	identity_event(r->db, "pay_release", o.payer_id, r->who.account, r->ip,
-		       arena_printf(r->arena, "{\"order\":\"%s\",\"decision\":\"%s\"}", o.number, accept ? "accept" : "return"));
-	pay_duty_nudge(); /* the refund, when there is one, is sent by the duty */
-	if (back)
-		return resp_redirect(r, 303, back);
-	json_t *j = order_json(r, &o);
-	json_object_set_new(j, "refund", has_refund ? refund_json(r, &f) : json_null());
-	return resp_json(r, 200, j);
+	j->back = back;
+	return req_write(r, release_write, release_done, j);
 }
 
 static int api_release(struct req *r)
@@ -947,50 +1057,69 @@ static int api_report(struct req *r)
 	return resp_json(r, 200, json_pack("{s:O,s:O}", "runs", runs, "differences", diffs));
 }
 
-static int resolve(struct req *r, int64_t id, const char *note)
+struct resolve_job {
+	int64_t id;
+	const char *note;
+	bool page; /* answer with the administrators' page, else JSON */
+};
+
+/* On the writer: the difference resolved with its note. */
+static int resolve_write(struct req *w, void *arg)
 {
+	struct resolve_job *j = arg;
+	bool own;
+	int64_t changed = 0;
+	int rc = cover_tx_begin(w->db, &own);
+	if (!rc)
+		rc = db_exec(w->db, &q_resolve,
+			     DB_ARGS(DB_INT(w->who.account), DB_INT((int64_t)time(NULL)), DB_TEXT(j->note), DB_INT(j->id)), &changed);
+	if (!rc && !changed) {
+		req_error_detail(w, "%s", W(w, N_("pay_err_resolved")));
+		rc = GH_ECONFLICT;
+	}
+	return cover_tx_end_id(w->db, own, rc, "pay_recon_diffs", j->id, "pay.recon_resolve");
+}
+
+static int resolve_done(struct req *r, void *arg, int rc)
+{
+	struct resolve_job *j = arg;
+	if (rc)
+		return rc;
+	if (j->page)
+		return resp_redirect(r, 303, "/admin/payments");
+	return resp_json(r, 200, json_pack("{s:I,s:s}", "id", (json_int_t)j->id, "state", "resolved"));
+}
+
+static int resolve(struct req *r, const char *note, bool page)
+{
+	long id;
+	if (str_to_long(str_c(req_param(r, "id")), 1, LONG_MAX, &id))
+		return GH_ENOTFOUND;
 	size_t nl = note ? strlen(note) : 0;
 	if (!nl || str_utf8_chars(note, nl) > 500) {
 		req_error_detail(r, "%s", W(r, N_("pay_err_note")));
 		return GH_EVALIDATION;
 	}
-	bool own;
-	int64_t changed = 0;
-	int rc = cover_tx_begin(r->db, &own);
-	if (!rc)
-		rc = db_exec(r->db, &q_resolve, DB_ARGS(DB_INT(r->who.account), DB_INT((int64_t)time(NULL)), DB_TEXT(note), DB_INT(id)),
-			     &changed);
-	if (!rc && !changed) {
-		req_error_detail(r, "%s", W(r, N_("pay_err_resolved")));
-		rc = GH_ECONFLICT;
-	}
-	return cover_tx_end_id(r->db, own, rc, "pay_recon_diffs", id, "pay.recon_resolve");
+	struct resolve_job *j = arena_zalloc(r->arena, sizeof(*j));
+	*j = (struct resolve_job){ .id = id, .note = note, .page = page };
+	return req_write(r, resolve_write, resolve_done, j);
 }
 
 static int api_resolve(struct req *r)
 {
 	json_t *in = body_object(r);
-	long id;
 	if (!in)
 		return GH_EINVAL;
-	if (str_to_long(str_c(req_param(r, "id")), 1, LONG_MAX, &id))
-		return GH_ENOTFOUND;
-	int rc = resolve(r, id, json_string_value(json_object_get(in, "note")));
-	return rc ? rc : resp_json(r, 200, json_pack("{s:I,s:s}", "id", (json_int_t)id, "state", "resolved"));
+	return resolve(r, json_string_value(json_object_get(in, "note")), false);
 }
 
 static int resolve_post(struct req *r)
 {
 	struct kvlist f;
-	long id;
 	int rc = req_form(r, &f);
 	if (rc)
 		return rc;
-	if (str_to_long(str_c(req_param(r, "id")), 1, LONG_MAX, &id))
-		return GH_ENOTFOUND;
-	if ((rc = resolve(r, id, kv_get(&f, "note"))))
-		return rc;
-	return resp_redirect(r, 303, "/admin/payments");
+	return resolve(r, kv_get(&f, "note"), true);
 }
 
 /* The report as a table (every difference of the last runs), for CSV and XLSX. */
