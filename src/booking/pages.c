@@ -446,6 +446,19 @@ static int reschedule_post(struct req *r)
 
 /* ---- the kiosk and tickets ------------------------------------------------------------------ */
 
+static booking_kiosk_section_fn kiosk_sections[BOOKING_KIOSK_SECTIONS];
+static size_t nkiosk_sections;
+
+void booking_kiosk_section(booking_kiosk_section_fn fn)
+{
+	for (size_t i = 0; i < nkiosk_sections; i++)
+		if (kiosk_sections[i] == fn)
+			return;
+	if (nkiosk_sections == BOOKING_KIOSK_SECTIONS)
+		die("booking: more than %d kiosk sections", BOOKING_KIOSK_SECTIONS);
+	kiosk_sections[nkiosk_sections++] = fn;
+}
+
 static int kiosk_render(struct req *r, int status, int err)
 {
 	struct bk_centre c;
@@ -477,6 +490,8 @@ static int kiosk_render(struct req *r, int status, int err)
 	json_object_set_new(ctx, "items", its);
 	json_object_set_new(ctx, "today", today);
 	json_object_set_new(ctx, "has_today", json_boolean(json_array_size(today) > 0));
+	for (size_t i = 0; r->role != ROLE_STAFF && i < nkiosk_sections; i++)
+		kiosk_sections[i](r, ctx);
 	json_object_set_new(ctx, "is_staff", json_boolean(r->role == ROLE_STAFF));
 	return page(r, status, "booking/kiosk", ctx);
 }

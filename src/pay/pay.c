@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "base/sb.h"
 #include "base/util.h"
+#include "booking/booking.h"
 #include "http/router.h"
 #include "pay/pay.h"
 #include "pay/pay_impl.h"
@@ -31,6 +32,7 @@ void pay_register(void)
 {
 	pay_register_workflow();
 	pay_receipt_verify_types();
+	booking_kiosk_section(pay_kiosk_section);
 }
 
 int pay_init(struct app *app, char *err, size_t errlen)

@@ -73,6 +73,8 @@ bool pay_order_open(const struct pay_order *o);
 void pay_orders_register(void);
 /* The workflow's follower (a fee falling due) and observer (orders made and cancelled). */
 void pay_register_workflow(void);
+/* The citizen's fees due on a centre's kiosk page (web.c; booking_kiosk_section). */
+void pay_kiosk_section(struct req *r, json_t *ctx);
 int pay_fee_get(struct db *db, struct arena *a, int64_t application_id, struct pay_fee *out);
 int pay_order_get(struct db *db, struct arena *a, const char *number, struct pay_order *out);
 int pay_order_get_id(struct db *db, struct arena *a, int64_t id, bool lock, struct pay_order *out);

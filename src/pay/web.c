@@ -22,6 +22,7 @@
 #include "base/sb.h"
 #include "base/util.h"
 #include "cases/cases.h"
+#include "catalog/catalog.h"
 #include "http/msg.h"
 #include "http/server.h"
 #include "http/write.h"
@@ -277,6 +278,38 @@ static int api_payment(struct req *r)
 	if ((rc = payment_json(r, &b, true, &p)))
 		return rc;
 	return resp_json(r, 200, p);
+}
+
+/* ---- fees due, for the kiosk ---------------------------------------------------------------- */
+
+DB_SQL(q_due_mine, "SELECT a.number, f.item_code, f.amount FROM pay_fees f JOIN applications a ON a.id = f.application_id "
+		   "WHERE f.state = 'due' AND a.state = 'awaiting_payment' AND ((? <> 0 AND a.enterprise_id = ?) OR "
+		   "(? = 0 AND a.applicant_id = ? AND a.enterprise_id IS NULL)) ORDER BY a.id DESC LIMIT 20");
+
+/* The kiosk's section (booking_kiosk_section): has_fees, and fees [{number, item, amount (yuan),
+ * href}], the caller's applications with a fee due now (their own, or those of the enterprise
+ * they act for), newest first, at most 20, each with its payment page (its QR code is paid by
+ * phone). Nothing when fees are not collected online. */
+void pay_kiosk_section(struct req *r, json_t *ctx)
+{
+	json_t *out = json_array();
+	struct identity_owner who = identity_owner_of(r);
+	struct db_rows rows;
+	if (!pay_cfg.on || !who.person ||
+	    db_query(r->db, r->arena, &q_due_mine,
+		     DB_ARGS(DB_INT(who.enterprise), DB_INT(who.enterprise), DB_INT(who.enterprise), DB_INT(who.person)), &rows))
+		rows.nrows = 0;
+	for (size_t i = 0; i < rows.nrows; i++) {
+		const char *number = db_cell(&rows, i, 0), *item = db_cell(&rows, i, 1);
+		const struct catalog_service_parsed *svc;
+		if (!catalog_service_cached(r, item, &svc))
+			item = en(r) && svc->svc.name_en && *svc->svc.name_en ? svc->svc.name_en : svc->svc.name_zh;
+		json_array_append_new(out, json_pack("{s:s,s:s,s:s,s:s}", "number", number, "item", item, "amount",
+						     yuan(r, db_cell_int(&rows, i, 2)), "href",
+						     arena_printf(r->arena, "/applications/%s/payment", number)));
+	}
+	json_object_set_new(ctx, "has_fees", json_boolean(json_array_size(out) > 0));
+	json_object_set_new(ctx, "fees", out);
 }
 
 /* ---- paying --------------------------------------------------------------------------------- */

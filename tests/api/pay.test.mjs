@@ -116,6 +116,24 @@ describe('paying an item\'s fee through the simulator', () => {
   });
 });
 
+describe('at the kiosk', () => {
+  test('a citizen signed in at a centre\'s kiosk sees each fee due, with its payment page; paid, it is gone', async () => {
+    const number = await feeApplication();
+    const citizen = await pageLogin(srv.url, DEMO.citizen.phone);
+    const kiosk = await citizen.get('/centres/qh-main/kiosk');
+    assert.equal(kiosk.status, 200, kiosk.body.slice(0, 300));
+    assert.match(kiosk.body, new RegExp(`<a class="button" href="/applications/${number}/payment">`));
+    assert.match(kiosk.body, /¥20\.00/);
+    const page = await citizen.get(`/applications/${number}/payment`);
+    assert.equal(page.status, 200);
+    const someoneElse = await pageLogin(srv.url, DEMO.agent.phone);
+    assert.doesNotMatch((await someoneElse.get('/centres/qh-main/kiosk')).body, new RegExp(number), 'only the payer\'s own fees');
+    await pay(number);
+    await paidState(number);
+    assert.doesNotMatch((await citizen.get('/centres/qh-main/kiosk')).body, new RegExp(number), 'a paid fee is not listed');
+  });
+});
+
 describe('what goes wrong', () => {
   test('a notification with a bad signature is refused with 400 and changes nothing', async () => {
     const number = await feeApplication();
