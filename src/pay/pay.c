@@ -11,6 +11,7 @@
 #include "base/sb.h"
 #include "base/util.h"
 #include "booking/booking.h"
+#include "cases/cases.h"
 #include "http/router.h"
 #include "pay/pay.h"
 #include "pay/pay_impl.h"
@@ -33,6 +34,7 @@ void pay_register(void)
 	pay_register_workflow();
 	pay_receipt_verify_types();
 	booking_kiosk_section(pay_kiosk_section);
+	cases_queue_rows(pay_queue_rows);
 }
 
 int pay_init(struct app *app, char *err, size_t errlen)

@@ -312,6 +312,29 @@ void pay_kiosk_section(struct req *r, json_t *ctx)
 	json_object_set_new(ctx, "fees", out);
 }
 
+/* ---- the staff queue's column ------------------------------------------------------------- */
+
+DB_SQL(q_fee_of, "SELECT f.state FROM pay_fees f JOIN applications a ON a.id = f.application_id WHERE a.number = ?");
+
+/* cases_queue_rows: each row of an application with a fee gets fee {state, state_name} (due,
+ * paid or exempt; an item without a fee, none). */
+void pay_queue_rows(struct req *r, json_t *rows)
+{
+	size_t i;
+	json_t *row;
+	json_array_foreach(rows, i, row)
+	{
+		const char *number = json_string_value(json_object_get(row, "number"));
+		struct db_rows fr;
+		if (!number || db_query(r->db, r->arena, &q_fee_of, DB_ARGS(DB_TEXT(number)), &fr) || !fr.nrows)
+			continue;
+		const char *state = db_cell(&fr, 0, 0);
+		if (!strcmp(state, "free"))
+			continue;
+		json_object_set_new(row, "fee", json_pack("{s:s,s:s}", "state", state, "state_name", MC(r, "pay_fee_", state)));
+	}
+}
+
 /* ---- paying --------------------------------------------------------------------------------- */
 
 struct start_job {

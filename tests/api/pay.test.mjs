@@ -134,6 +134,39 @@ describe('at the kiosk', () => {
   });
 });
 
+describe('the staff queue', () => {
+  test('shows each application\'s fee, due then paid; an exempt one as exempt and an item without a fee as none', async () => {
+    const staff = await pageLogin(srv.url, DEMO.staffA.phone, DEMO_PASSWORD, { totpSecret: DEMO.staffA.totp, lang: 'en' });
+    /** The queue's fee cell of application number (item code): [state, name], [null, null] for none. */
+    const feeCell = async (number, item) => {
+      const state = (await bearer(`${srv.url}/api/v1/applications/${number}`, tok.a)).json.state;
+      for (let page = 1; page < 100; page++) {
+        const q = await staff.get(`/staff/queue?state=${state}&item=${item}&page=${page}`);
+        assert.equal(q.status, 200, q.body.slice(0, 300));
+        const row = q.body.split('<tr>').find((tr) => tr.includes(`>${number}</a>`));
+        if (row) {
+          const cells = [...row.matchAll(/<td>(.*?)<\/td>/g)].map((m) => m[1]); // item, applicant, state, fee, ...
+          const m = /class="state fee-(\w+)">([^<]*)</.exec(cells[3]);
+          return m ? [m[1], m[2]] : [null, cells[3]];
+        }
+        if (!q.body.includes(`page=${page + 1}`)) break;
+      }
+      assert.fail(`${number} is not in the queue`);
+    };
+    const number = await feeApplication();
+    assert.deepEqual(await feeCell(number, 'psb-0001'), ['due', 'Due']);
+    await pay(number);
+    await paidState(number);
+    assert.deepEqual(await feeCell(number, 'psb-0001'), ['paid', 'Paid']);
+    const low = catalog.services.find((x) => x.code === 'psb-0004');
+    const exempt = await feeApplication(low, { ...demoForm(low), low_income: 'yes' });
+    assert.deepEqual(await feeCell(exempt, 'psb-0004'), ['exempt', 'Exempt']);
+    const free = catalog.services.find((x) => x.code === 'psb-0005');
+    const none = await feeApplication(free);
+    assert.deepEqual(await feeCell(none, 'psb-0005'), [null, '—'], 'no fee: no mark');
+  });
+});
+
 describe('what goes wrong', () => {
   test('a notification with a bad signature is refused with 400 and changes nothing', async () => {
     const number = await feeApplication();
