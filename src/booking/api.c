@@ -159,9 +159,7 @@ static int api_centres(struct req *r)
 static int api_centre(struct req *r)
 {
 	struct bk_centre c;
-	int rc = bk_centre_get(r->db, r->arena, req_param(r, "code"), &c);
-	if (rc == GH_ENOTFOUND || (!rc && !c.active))
-		return bk_fail(r, GH_ENOTFOUND, "booking_err_no_centre");
+	int rc = bk_centre_param(r, &c);
 	if (rc)
 		return rc;
 	struct bk_counter *k;
@@ -189,9 +187,7 @@ static int api_centre(struct req *r)
 static int api_slots(struct req *r)
 {
 	struct bk_centre c;
-	int rc = bk_centre_get(r->db, r->arena, req_param(r, "code"), &c);
-	if (rc == GH_ENOTFOUND || (!rc && !c.active))
-		return bk_fail(r, GH_ENOTFOUND, "booking_err_no_centre");
+	int rc = bk_centre_param(r, &c);
 	if (rc)
 		return rc;
 	const char *item = req_query(r, "item"), *from_s = req_query(r, "from"), *ch = req_query(r, "channel");

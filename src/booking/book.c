@@ -251,10 +251,10 @@ int bk_noshow(struct app *app, struct db *db, struct arena *a, int64_t account, 
 	const struct view *v = app ? app->view : NULL;
 	const char *nn = arena_printf(a, "%lld", (long long)n), *ww = arena_printf(a, "%ld", window),
 		   *uu = bk_when(a, until);
-	rc = notify_inbox_message(db, a, account, 0, "booking_paused", bk_vf(v, "zh", a, "booking_msg_paused_title", NULL),
-				  bk_vf(v, "en", a, "booking_msg_paused_title", NULL),
-				  bk_vf(v, "zh", a, "booking_msg_paused_body", "n", nn, "days", ww, "until", uu, NULL),
-				  bk_vf(v, "en", a, "booking_msg_paused_body", "n", nn, "days", ww, "until", uu, NULL));
+	rc = notify_inbox_message(db, a, account, 0, "booking_paused", view_msg(v, "zh", "booking_msg_paused_title"),
+				  view_msg(v, "en", "booking_msg_paused_title"),
+				  VF(v, "zh", a, "booking_msg_paused_body", MA("n", nn), MA("days", ww), MA("until", uu)),
+				  VF(v, "en", a, "booking_msg_paused_body", MA("n", nn), MA("days", ww), MA("until", uu)));
 	if (!rc && paused)
 		*paused = true;
 	return rc;
@@ -266,8 +266,8 @@ json_t *bk_pause_json(struct req *r, int64_t until, int64_t noshows)
 		return NULL;
 	const char *u = bk_when(r->arena, until);
 	return json_pack("{s:s,s:I,s:s}", "until", u, "noshows", (json_int_t)noshows, "reason",
-			 bk_mf(r, "booking_err_paused", "n", arena_printf(r->arena, "%lld", (long long)noshows), "days",
-			       arena_printf(r->arena, "%ld", r->app->cfg.booking_noshow_window), "until", u, NULL));
+			 MF(r, "booking_err_paused", MA("n", arena_printf(r->arena, "%lld", (long long)noshows)),
+			    MA("days", arena_printf(r->arena, "%ld", r->app->cfg.booking_noshow_window)), MA("until", u)));
 }
 
 /* ---- holds ---------------------------------------------------------------------------------- */
@@ -618,11 +618,12 @@ static int tell(struct req *r, const struct bk_booking *b, const char *kind, con
 	const char *when = slot_text(r->arena, b->day, b->start_min);
 	int64_t to = b->enterprise_id ? b->enterprise_id : b->account_id;
 	return notify_inbox_message(
-		r->db, r->arena, to, b->application_id, kind, bk_vf(v, "zh", r->arena, title_key, NULL),
-		bk_vf(v, "en", r->arena, title_key, NULL),
-		bk_vf(v, "zh", r->arena, body_key, "ref", b->ref, "item", item_zh, "centre", b->centre_zh, "time", when, NULL),
-		bk_vf(v, "en", r->arena, body_key, "ref", b->ref, "item", item_en, "centre",
-		      b->centre_en && *b->centre_en ? b->centre_en : b->centre_zh, "time", when, NULL));
+		r->db, r->arena, to, b->application_id, kind, view_msg(v, "zh", title_key),
+		view_msg(v, "en", title_key),
+		VF(v, "zh", r->arena, body_key, MA("ref", b->ref), MA("item", item_zh), MA("centre", b->centre_zh),
+		   MA("time", when)),
+		VF(v, "en", r->arena, body_key, MA("ref", b->ref), MA("item", item_en),
+		   MA("centre", b->centre_en && *b->centre_en ? b->centre_en : b->centre_zh), MA("time", when)));
 }
 
 /* The end of a change of booking ref begun with db_begin: commits when rc is 0 and answers the

@@ -11,7 +11,7 @@
  *   and the `govhall booking` command.
  * - api.c / pages.c: the JSON API and the pages, thin over the functions below, which check who
  *   may do what and return GH_E codes with a detail in the caller's language (bk_fail).
- * Words people read come from data/i18n/{zh,en}/booking.json (bk_m, bk_mf), never from C.
+ * Words people read come from data/i18n/{zh,en}/booking.json (M, MF, VF of http/msg.h), never from C.
  */
 #ifndef GH_BOOKING_IMPL_H
 #define GH_BOOKING_IMPL_H
@@ -42,13 +42,6 @@ extern struct app *bk_app;
 
 /* ---- words ------------------------------------------------------------------------------ */
 
-/* The message key in the request's language (the key itself when the catalogs lack it). */
-const char *bk_m(const struct req *r, const char *key);
-/* The message with its {name} placeholders filled from pairs (name, value, ..., NULL). */
-const char *bk_mf(struct req *r, const char *key, ...) __attribute__((sentinel));
-/* The same in a given language from the app's catalogs, for texts stored in both (inbox). */
-const char *bk_vf(const struct view *v, const char *lang, struct arena *a, const char *key, ...)
-	__attribute__((sentinel));
 /* Sets the client detail of code to the message key and returns code. */
 int bk_fail(struct req *r, int code, const char *key);
 int bk_failf(struct req *r, int code, const char *key, ...) __attribute__((sentinel));
@@ -101,6 +94,8 @@ struct bk_counter {
 };
 
 int bk_centre_get(struct db *db, struct arena *a, const char *code, struct bk_centre *out);
+/* The active centre named by the route's {code}; GH_ENOTFOUND with the reason otherwise. */
+int bk_centre_param(struct req *r, struct bk_centre *c);
 /* Active centres (serving item when not NULL), by code. */
 int bk_centres(struct db *db, struct arena *a, const char *item, struct bk_centre **out, size_t *n);
 /* The counters of a centre with the items each serves, by code. */

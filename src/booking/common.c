@@ -14,6 +14,7 @@
 #include "base/util.h"
 #include "booking/booking_impl.h"
 #include "catalog/catalog.h"
+#include "http/msg.h"
 #include "http/write.h"
 #include "identity/crypto.h"
 #include "identity/idcheck.h"
@@ -26,11 +27,6 @@
 struct app *bk_app;
 
 /* ---- words ------------------------------------------------------------------------------ */
-
-const char *bk_m(const struct req *r, const char *key)
-{
-	return view_msg(r->app->view, r->lang, key);
-}
 
 /* text with each {name} replaced by its value from the (name, value) pairs of ap, in a: the
  * catalogs' one formatter (msg_format). */
@@ -49,27 +45,9 @@ static const char *format(struct arena *a, const char *text, va_list ap)
 	return msg_format(a, text, args, n);
 }
 
-const char *bk_mf(struct req *r, const char *key, ...)
-{
-	va_list ap;
-	va_start(ap, key);
-	const char *s = format(r->arena, bk_m(r, key), ap);
-	va_end(ap);
-	return s;
-}
-
-const char *bk_vf(const struct view *v, const char *lang, struct arena *a, const char *key, ...)
-{
-	va_list ap;
-	va_start(ap, key);
-	const char *s = format(a, v ? view_msg(v, lang, key) : key, ap);
-	va_end(ap);
-	return s;
-}
-
 int bk_fail(struct req *r, int code, const char *key)
 {
-	req_error_detail(r, "%s", bk_m(r, key));
+	req_error_detail(r, "%s", M(r, key));
 	return code;
 }
 
@@ -77,7 +55,7 @@ int bk_failf(struct req *r, int code, const char *key, ...)
 {
 	va_list ap;
 	va_start(ap, key);
-	const char *s = format(r->arena, bk_m(r, key), ap);
+	const char *s = format(r->arena, M(r, key), ap);
 	va_end(ap);
 	req_error_detail(r, "%s", s);
 	return code;

@@ -34,7 +34,7 @@ static bool kiosk(struct req *r)
 static json_t *page_ctx(struct req *r, const char *title_key)
 {
 	json_t *ctx = json_object();
-	bk_set(ctx, "title", bk_m(r, title_key));
+	bk_set(ctx, "title", M(r, title_key));
 	if (r->who.account)
 		bk_set(ctx, "csrf", identity_csrf_token(r));
 	if (kiosk(r))
@@ -85,11 +85,11 @@ static json_t *centre_view(struct req *r, const struct bk_centre *c)
 	char o[6], cl[6], bs[6], be[6];
 	bk_hhmm(c->open_min, o);
 	bk_hhmm(c->close_min, cl);
-	const char *text = bk_mf(r, "booking_centre_hours_text", "open", o, "close", cl, NULL);
+	const char *text = MF(r, "booking_centre_hours_text", MA("open", o), MA("close", cl));
 	if (c->break_start >= 0) {
 		bk_hhmm(c->break_start, bs);
 		bk_hhmm(c->break_end, be);
-		text = arena_printf(r->arena, "%s · %s", text, bk_mf(r, "booking_centre_break", "from", bs, "to", be, NULL));
+		text = arena_printf(r->arena, "%s · %s", text, MF(r, "booking_centre_break", MA("from", bs), MA("to", be)));
 	}
 	bk_set(j, "hours_text", text);
 	return j;
@@ -110,18 +110,10 @@ static int centres_page(struct req *r)
 	return page(r, 200, "booking/centres", ctx);
 }
 
-static int centre_load(struct req *r, struct bk_centre *c)
-{
-	int rc = bk_centre_get(r->db, r->arena, req_param(r, "code"), c);
-	if (rc == GH_ENOTFOUND || (!rc && !c->active))
-		return bk_fail(r, GH_ENOTFOUND, "booking_err_no_centre");
-	return rc;
-}
-
 static int centre_page(struct req *r)
 {
 	struct bk_centre c;
-	int rc = centre_load(r, &c);
+	int rc = bk_centre_param(r, &c);
 	const char **items;
 	size_t n;
 	if (rc || (rc = bk_centre_items(r->db, r->arena, c.code, &items, &n)))
@@ -141,16 +133,15 @@ static int centre_page(struct req *r)
 static int display_page(struct req *r)
 {
 	struct bk_centre c;
-	int rc = centre_load(r, &c);
+	int rc = bk_centre_param(r, &c);
 	json_t *state;
 	if (rc || (rc = bk_display_json(r, r->db, c.code, &state)))
 		return rc;
 	json_t *ctx = page_ctx(r, "booking_display_title");
-	bk_set(ctx, "title", arena_printf(r->arena, "%s · %s", bk_m(r, "booking_display_title"), bk_centre_name(r, &c)));
+	bk_set(ctx, "title", arena_printf(r->arena, "%s · %s", M(r, "booking_display_title"), bk_centre_name(r, &c)));
 	json_object_set_new(ctx, "has_called", json_boolean(json_array_size(json_object_get(state, "called")) > 0));
-	bk_set(ctx, "waiting_text", bk_mf(r, "booking_display_waiting", "n",
-					  arena_printf(r->arena, "%lld", (long long)json_integer_value(json_object_get(state, "waiting"))),
-					  NULL));
+	bk_set(ctx, "waiting_text", MF(r, "booking_display_waiting",
+				   MA("n", arena_printf(r->arena, "%lld", (long long)json_integer_value(json_object_get(state, "waiting"))))));
 	json_object_set_new(ctx, "state", state);
 	bk_set(ctx, "events", arena_printf(r->arena, "/centres/%s/display/events?lang=%s", c.code, r->lang));
 	return page(r, 200, "booking/display", ctx);
@@ -205,7 +196,7 @@ static int picker(struct req *r, json_t *ctx, const char *item, const char *cent
 		{
 			json_int_t f = json_integer_value(json_object_get(s, "free"));
 			json_object_set_new(s, "open", json_boolean(f > 0));
-			bk_set(s, "free_text", bk_mf(r, "booking_book_free", "n", arena_printf(r->arena, "%lld", (long long)f), NULL));
+			bk_set(s, "free_text", MF(r, "booking_book_free", MA("n", arena_printf(r->arena, "%lld", (long long)f))));
 			any = any || f > 0;
 		}
 		if (i + 1 == json_array_size(days)) {
@@ -313,9 +304,9 @@ static json_t *booking_view(struct req *r, const struct bk_booking *b)
 	const char *hold = json_string_value(json_object_get(j, "hold_until")),
 		   *change = json_string_value(json_object_get(j, "change_until"));
 	if (hold)
-		bk_set(j, "hold_text", bk_mf(r, "booking_hold_until", "time", hold, NULL));
+		bk_set(j, "hold_text", MF(r, "booking_hold_until", MA("time", hold)));
 	if (change)
-		bk_set(j, "change_text", bk_mf(r, "booking_change_until", "time", change, NULL));
+		bk_set(j, "change_text", MF(r, "booking_change_until", MA("time", change)));
 	return j;
 }
 
@@ -462,7 +453,7 @@ void booking_kiosk_section(booking_kiosk_section_fn fn)
 static int kiosk_render(struct req *r, int status, int err)
 {
 	struct bk_centre c;
-	int rc = centre_load(r, &c);
+	int rc = bk_centre_param(r, &c);
 	const char **items;
 	size_t n;
 	struct bk_booking *bv;
@@ -537,13 +528,12 @@ static int ticket_page(struct req *r)
 	bk_set(ctx, "notice", done_notice(r));
 	json_t *tj = bk_ticket_json(r, &t);
 	if (!strcmp(t.state, "waiting"))
-		bk_set(tj, "ahead_text", bk_mf(r, "booking_ticket_ahead", "n",
-					       arena_printf(r->arena, "%lld", (long long)json_integer_value(json_object_get(tj, "ahead"))),
-					       NULL));
+		bk_set(tj, "ahead_text", MF(r, "booking_ticket_ahead",
+				   MA("n", arena_printf(r->arena, "%lld", (long long)json_integer_value(json_object_get(tj, "ahead"))))));
 	struct bk_counter k;
 	if (!strcmp(t.state, "called") && t.counter && !bk_counter_get(r->db, r->arena, t.centre, t.counter, &k))
 		bk_set(tj, "counter_text",
-		       bk_mf(r, "booking_ticket_called", "counter", bk_en(r) && *k.name_en ? k.name_en : k.name_zh, NULL));
+		       MF(r, "booking_ticket_called", MA("counter", bk_en(r) && *k.name_en ? k.name_en : k.name_zh)));
 	json_object_set_new(ctx, "ticket", tj);
 	if (!bk_centre_get(r->db, r->arena, t.centre, &c))
 		json_object_set_new(ctx, "centre", bk_centre_json(r, &c));
@@ -598,7 +588,7 @@ static int counter_render(struct req *r, int status, int err)
 	const char *centre = req_param(r, "code"), *code = req_param(r, "counter");
 	struct bk_centre c;
 	struct bk_counter k;
-	int rc = centre_load(r, &c);
+	int rc = bk_centre_param(r, &c);
 	if (rc)
 		return rc;
 	if ((rc = bk_counter_get(r->db, r->arena, c.code, code, &k)) == GH_ENOTFOUND)
@@ -622,7 +612,7 @@ static int counter_render(struct req *r, int status, int err)
 	json_object_set_new(ctx, "counter", json_pack("{s:s,s:s}", "code", k.code, "name", kname));
 	json_object_set_new(ctx, "waiting", json_integer(waiting));
 	bk_set(ctx, "call_action", arena_printf(r->arena, "/staff/counters/%s/%s/call", c.code, k.code));
-	bk_set(ctx, "waiting_text", bk_mf(r, "booking_counter_waiting", "n", arena_printf(r->arena, "%ld", waiting), NULL));
+	bk_set(ctx, "waiting_text", MF(r, "booking_counter_waiting", MA("n", arena_printf(r->arena, "%ld", waiting))));
 	bk_set(ctx, "display_href", arena_printf(r->arena, "/centres/%s/display", c.code));
 	if (!rc) {
 		json_t *tj = bk_ticket_json(r, &cur);

@@ -143,6 +143,12 @@ int case_form_plain(const struct keyring *k, struct arena *a, const char *stored
 /* Lets `govhall key rotate` / `reseal` re-seal application forms and bundle drafts (identity's
  * key commands); main.c calls it at start. */
 void cases_register_sealed(void);
+/* An identity_sealed_store's counts for a store of another domain too: query q (no
+ * parameters) gives rows (key id, how many values are sealed under it); they go into *keys and
+ * *counts (in a), *n of each. */
+struct db_sql;
+int cases_sealed_key_counts(struct db *db, struct arena *a, struct db_sql *q, int64_t **keys, int64_t **counts,
+			    size_t *n);
 
 /* Seals the personal fields (forms.h: forms_field_personal, by def: the item's form definition)
  * of values (an object of strings, as forms_validate gives them) into *stored, a JSON object

@@ -14,6 +14,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "http/server.h"
+#include "http/msg.h"
 #include "http/write.h"
 #include "identity/identity.h"
 #include "pay/pay_impl.h"
@@ -52,7 +53,7 @@ static int refuse(struct req *r, const char *why, const char *detail_key)
 		req_write_also(r, refused_write, &f, sizeof(f));
 	else
 		refused_write(r->db, &f);
-	req_error_detail(r, "%s", pay_words(r->arena, r->lang, detail_key, NULL));
+	req_error_detail(r, "%s", M(r, detail_key));
 	return GH_EINVAL;
 }
 
@@ -79,7 +80,7 @@ static int notice_write(struct req *w, void *arg)
 			return rc;
 		log_warn("pay: a signed notification %s names a payment %s (reference %s) the hall never ordered", n->event_id,
 			 n->payment.payment_id, n->payment.reference);
-		req_error_detail(w, "%s", pay_words(w->arena, w->lang, "pay_err_notice_unknown", NULL));
+		req_error_detail(w, "%s", M(w, "pay_err_notice_unknown"));
 		return GH_ENOTFOUND;
 	}
 	int64_t changed = 0;

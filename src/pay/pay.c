@@ -91,14 +91,9 @@ int pay_add_routes(struct router *rt)
 	return router_add(rt, pay_routes, pay_routes_n);
 }
 
-const char *pay_words(struct arena *a, const char *lang, const char *key, const char *const *vars)
+const struct view *pay_view(void)
 {
-	const struct view *v = pay_cfg.app ? pay_cfg.app->view : NULL;
-	struct msg_arg args[16];
-	size_t n = 0;
-	for (size_t i = 0; vars && vars[i] && vars[i + 1] && n < ARRAY_LEN(args); i += 2)
-		args[n++] = MA(vars[i], vars[i + 1]);
-	return view_fmt(v, lang, a, key, args, n); /* the catalogs' one formatter */
+	return pay_cfg.app ? pay_cfg.app->view : NULL;
 }
 
 /* ---- commands ----------------------------------------------------------------------------- */

@@ -40,9 +40,10 @@ struct pay_settings {
 };
 extern struct pay_settings pay_cfg;
 
-/* The words of key in lang from the message catalogs, with {name} placeholders replaced by the
- * values of vars (name, value pairs, NULL-terminated), in a. */
-const char *pay_words(struct arena *a, const char *lang, const char *key, const char *const *vars);
+/* The app's message catalogs (NULL before pay_init: view_msg then gives the key), for texts
+ * stored or printed in both languages (inbox messages, receipts) through VF and view_msg. */
+struct view;
+const struct view *pay_view(void);
 
 /* ---- rows ------------------------------------------------------------------------------- */
 

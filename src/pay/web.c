@@ -41,11 +41,6 @@
 int pay_notify_handler(struct req *r);
 void pay_duty_nudge(void);
 
-static const char *W(struct req *r, const char *key)
-{
-	return pay_words(r->arena, r->lang, key, NULL);
-}
-
 static bool en(const struct req *r)
 {
 	return strcmp(r->lang, "en") == 0;
@@ -79,7 +74,7 @@ static const char *when(struct req *r, int64_t t)
 static json_t *page_ctx(struct req *r, const char *title_key)
 {
 	json_t *ctx = json_object();
-	json_object_set_new(ctx, "title", json_string(W(r, title_key)));
+	json_object_set_new(ctx, "title", json_string(M(r, title_key)));
 	const char *csrf = identity_csrf_token(r);
 	if (csrf)
 		json_object_set_new(ctx, "csrf", json_string(csrf));
@@ -93,7 +88,7 @@ static json_t *body_object(struct req *r)
 	json_t *j = b && len ? json_loadb(b, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
 	if (!json_is_object(j)) {
 		json_decref(j);
-		req_error_detail(r, "%s", W(r, N_("pay_err_body")));
+		req_error_detail(r, "%s", M(r, N_("pay_err_body")));
 		return NULL;
 	}
 	return aj(r, j);
@@ -119,7 +114,7 @@ static int order_visible(struct req *r, const char *number, struct pay_order *o,
 	if (rc == 0)
 		rc = cases_brief(r, o->application_number, b);
 	if (rc == GH_ENOTFOUND)
-		req_error_detail(r, "%s", W(r, N_("pay_err_no_order")));
+		req_error_detail(r, "%s", M(r, N_("pay_err_no_order")));
 	return rc;
 }
 
@@ -169,7 +164,7 @@ static int payment_json(struct req *r, const struct case_brief *b, bool api, jso
 	struct pay_fee f;
 	int rc = pay_fee_get(r->db, r->arena, b->id, &f);
 	if (rc == GH_ENOTFOUND) {
-		req_error_detail(r, "%s", W(r, N_("pay_err_no_fee")));
+		req_error_detail(r, "%s", M(r, N_("pay_err_no_fee")));
 		return GH_ENOTFOUND;
 	}
 	if (rc)
@@ -248,7 +243,7 @@ static int payment_page(struct req *r)
 	json_array_foreach(json_object_get(p, "receipts"), i, o)
 	{
 		json_object_set_new(o, "amount", json_string(yuan(r, json_integer_value(json_object_get(o, "amount_fen")))));
-		json_object_set_new(o, "kind_name", json_string(W(r, !strcmp(json_string_value(json_object_get(o, "kind")), "refund")
+		json_object_set_new(o, "kind_name", json_string(M(r, !strcmp(json_string_value(json_object_get(o, "kind")), "refund")
 									      ? "pay_receipt_kind_refund"
 									      : "pay_receipt_kind_payment")));
 		json_object_set_new(o, "issued", json_string(when(r, json_integer_value(json_object_get(o, "issued_at")))));
@@ -362,7 +357,7 @@ static int start_answer(struct req *r, struct start_job *j, int rc)
 		log_warn("pay: order %s could not be sent: %s", j->o.number, j->err);
 		if (r->api) {
 			resp_header(r, "Retry-After", "30");
-			req_error_detail(r, "%s", W(r, "pay_flash_retry"));
+			req_error_detail(r, "%s", M(r, "pay_flash_retry"));
 			return GH_EUNAVAILABLE;
 		}
 		return resp_redirect(r, 303, arena_printf(r->arena, "/applications/%s/payment?msg=retry", j->o.application_number));
@@ -415,7 +410,7 @@ static int start_prepare(struct req *w, void *arg)
 	j->ready = false;
 	int rc = pay_order_for(w->db, w->arena, j->application_id, &j->o);
 	if (rc == GH_ECONFLICT)
-		req_error_detail(w, "%s", W(w, N_("pay_err_nothing_due")));
+		req_error_detail(w, "%s", M(w, N_("pay_err_nothing_due")));
 	if (rc)
 		return rc;
 	if (j->o.gateway_id && j->o.pay_url && j->o.expires_at > (int64_t)time(NULL)) {
@@ -445,7 +440,7 @@ static int start(struct req *r)
 	if (rc)
 		return rc;
 	if (!b.applicant) {
-		req_error_detail(r, "%s", W(r, N_("pay_err_not_payer")));
+		req_error_detail(r, "%s", M(r, N_("pay_err_not_payer")));
 		return GH_EFORBIDDEN;
 	}
 	struct start_job *j = arena_zalloc(r->arena, sizeof(*j));
@@ -459,6 +454,8 @@ static int start(struct req *r)
 struct check_job {
 	struct arena *a;
 	struct pay_order o, checked; /* as read; as the gateway's answer left it */
+	bool unsent;                 /* never sent: nothing asked */
+	int (*answer)(struct req *r, void *arg, int rc);
 	struct pay_gw_payment p;
 	int rc;
 	char err[512];
@@ -487,17 +484,41 @@ static int check_write(struct req *w, void *arg)
 	return 0;
 }
 
-/* After the gateway answered (job pool): its answer applied through the writer, then done. */
-static int check_apply(struct req *r, struct check_job *j, int (*done)(struct req *r, void *arg, int rc))
+/* The gateway answered (job pool): its answer applied through the writer, then the answer. */
+static int check_done(struct req *r, void *arg)
 {
+	struct check_job *j = arg;
 	if (j->rc)
-		return done(r, j, j->rc);
-	return req_write(r, check_write, done, j);
+		return j->answer(r, j, j->rc);
+	return req_write(r, check_write, j->answer, j);
 }
 
+/* Asks the gateway about the caller's order {order} and answers with answer(r, j, rc): j->checked
+ * is the order as its answer left it (as it was, with unsent set, when it never went to the
+ * gateway: nothing to ask). */
+static int check_begin(struct req *r, int (*answer)(struct req *r, void *arg, int rc))
+{
+	struct case_brief b;
+	struct check_job *j = arena_zalloc(r->arena, sizeof(*j));
+	int rc = order_visible(r, req_param(r, "order"), &j->o, &b);
+	if (rc)
+		return rc;
+	j->a = r->arena;
+	j->answer = answer;
+	if (!j->o.sent_at) {
+		j->checked = j->o;
+		j->unsent = true;
+		return answer(r, j, 0);
+	}
+	return req_job(r, check_work, check_done, j);
+}
+
+/* Coming back from the gateway's payer page: to the payment page with what the gateway said. */
 static int return_answer(struct req *r, void *arg, int rc)
 {
 	struct check_job *j = arg;
+	if (j->unsent)
+		return resp_redirect(r, 303, arena_printf(r->arena, "/applications/%s/payment", j->o.application_number));
 	if (!rc) {
 		j->o = j->checked;
 		pay_duty_nudge();
@@ -509,22 +530,9 @@ static int return_answer(struct req *r, void *arg, int rc)
 	return resp_redirect(r, 303, arena_printf(r->arena, "/applications/%s/payment?msg=%s", j->o.application_number, msg));
 }
 
-static int return_done(struct req *r, void *arg)
-{
-	return check_apply(r, arg, return_answer);
-}
-
 static int return_page(struct req *r)
 {
-	struct case_brief b;
-	struct check_job *j = arena_zalloc(r->arena, sizeof(*j));
-	int rc = order_visible(r, req_param(r, "order"), &j->o, &b);
-	if (rc)
-		return rc;
-	if (!j->o.sent_at)
-		return resp_redirect(r, 303, arena_printf(r->arena, "/applications/%s/payment", j->o.application_number));
-	j->a = r->arena;
-	return req_job(r, check_work, return_done, j);
+	return check_begin(r, return_answer);
 }
 
 static int check_answer_api(struct req *r, void *arg, int rc)
@@ -532,30 +540,18 @@ static int check_answer_api(struct req *r, void *arg, int rc)
 	struct check_job *j = arg;
 	if (rc == GH_EUNAVAILABLE) {
 		resp_header(r, "Retry-After", "30");
-		req_error_detail(r, "%s", W(r, "pay_flash_retry"));
+		req_error_detail(r, "%s", M(r, "pay_flash_retry"));
 	}
 	if (rc)
 		return rc;
-	pay_duty_nudge();
+	if (!j->unsent)
+		pay_duty_nudge();
 	return resp_json(r, 200, order_json(r, &j->checked));
-}
-
-static int check_done_api(struct req *r, void *arg)
-{
-	return check_apply(r, arg, check_answer_api);
 }
 
 static int api_check(struct req *r)
 {
-	struct case_brief b;
-	struct check_job *j = arena_zalloc(r->arena, sizeof(*j));
-	int rc = order_visible(r, req_param(r, "order"), &j->o, &b);
-	if (rc)
-		return rc;
-	if (!j->o.sent_at)
-		return resp_json(r, 200, order_json(r, &j->o));
-	j->a = r->arena;
-	return req_job(r, check_work, check_done_api, j);
+	return check_begin(r, check_answer_api);
 }
 
 /* ---- receipts ------------------------------------------------------------------------------ */
@@ -570,7 +566,7 @@ static int receipt_visible(struct req *r, const char *number, struct pay_receipt
 	if (!e)
 		e = cases_brief(r, o.application_number, &b);
 	if (e == GH_ENOTFOUND)
-		req_error_detail(r, "%s", W(r, N_("pay_err_no_receipt")));
+		req_error_detail(r, "%s", M(r, N_("pay_err_no_receipt")));
 	return e;
 }
 
@@ -652,7 +648,7 @@ static int verify_link(struct req *r, json_t **res)
 		return rc;
 	const char *h = req_query(r, "h");
 	if (!hex64(h)) {
-		req_error_detail(r, "%s", W(r, N_("pay_verify_no_hash")));
+		req_error_detail(r, "%s", M(r, N_("pay_verify_no_hash")));
 		return GH_EVALIDATION;
 	}
 	*res = aj(r, pay_receipt_verdict_link(r, req_param(r, "number"), h));
@@ -708,7 +704,7 @@ static int staff_orders(struct req *r, json_t **out, const char **filter)
 	for (size_t i = 0; state && i < ARRAY_LEN(order_states); i++)
 		known |= !strcmp(state, order_states[i]);
 	if (!known) {
-		req_error_detail(r, "%s", W(r, N_("pay_err_state")));
+		req_error_detail(r, "%s", M(r, N_("pay_err_state")));
 		return GH_EINVAL;
 	}
 	*filter = state && *state ? state : "";
@@ -876,11 +872,11 @@ static int refund_reserve(struct req *w, void *arg)
 	struct refund_job *j = arg;
 	int rc = pay_refund_reserve(w->db, w->arena, &j->o, j->amount, j->reason, w->who.account, false, &j->f);
 	if (rc == GH_EINVAL) {
-		req_error_detail(w, "%s", W(w, "pay_err_refund_amount"));
+		req_error_detail(w, "%s", M(w, "pay_err_refund_amount"));
 		return GH_EVALIDATION;
 	}
 	if (rc == GH_ECONFLICT) {
-		req_error_detail(w, "%s", W(w, "pay_err_refund_exceeds"));
+		req_error_detail(w, "%s", M(w, "pay_err_refund_exceeds"));
 		return GH_ECONFLICT;
 	}
 	if (rc)
@@ -894,7 +890,7 @@ static int refund_reserve(struct req *w, void *arg)
 static int refund_reserved(struct req *r, void *arg, int rc)
 {
 	struct refund_job *j = arg;
-	if (rc == GH_ECONFLICT && j->back && r->error_detail && !strcmp(r->error_detail, W(r, "pay_err_refund_exceeds")))
+	if (rc == GH_ECONFLICT && j->back && r->error_detail && !strcmp(r->error_detail, M(r, "pay_err_refund_exceeds")))
 		return resp_redirect(r, 303, "/staff/payments?error=exceeds");
 	if (rc)
 		return rc;
@@ -912,16 +908,16 @@ static int refund(struct req *r, const char *number, int64_t amount, const char 
 	if (rc)
 		return rc;
 	if (!may_decide(r, &j->o)) {
-		req_error_detail(r, "%s", W(r, N_("pay_err_not_head")));
+		req_error_detail(r, "%s", M(r, N_("pay_err_not_head")));
 		return GH_EFORBIDDEN;
 	}
 	if (strcmp(j->o.state, "paid") != 0 && strcmp(j->o.state, "partly_refunded") != 0) {
-		req_error_detail(r, "%s", W(r, N_("pay_err_not_refundable")));
+		req_error_detail(r, "%s", M(r, N_("pay_err_not_refundable")));
 		return GH_ECONFLICT;
 	}
 	size_t rl = reason ? strlen(reason) : 0;
 	if (!rl || rl > REASON_MAX * 4 || str_utf8_chars(reason, rl) > REASON_MAX) {
-		req_error_detail(r, "%s", W(r, "pay_err_refund_reason"));
+		req_error_detail(r, "%s", M(r, "pay_err_refund_reason"));
 		return GH_EVALIDATION;
 	}
 	j->a = r->arena;
@@ -939,7 +935,7 @@ static int api_refund(struct req *r)
 		return GH_EINVAL;
 	int64_t amount;
 	if (pay_amount_get(json_object_get(in, "amount_fen"), &amount) || amount < 1) {
-		req_error_detail(r, "%s", W(r, "pay_err_refund_amount"));
+		req_error_detail(r, "%s", M(r, "pay_err_refund_amount"));
 		return GH_EVALIDATION;
 	}
 	return refund(r, req_param(r, "order"), amount, json_string_value(json_object_get(in, "reason")), NULL);
@@ -975,7 +971,7 @@ static int release_write(struct req *w, void *arg)
 	struct release_job *j = arg;
 	int rc = pay_order_release(w->db, w->arena, &j->o, j->accept, w->who.account, &j->f, &j->has_refund);
 	if (rc == GH_ECONFLICT)
-		req_error_detail(w, "%s", W(w, j->accept ? N_("pay_err_cannot_accept") : N_("pay_err_not_held")));
+		req_error_detail(w, "%s", M(w, j->accept ? N_("pay_err_cannot_accept") : N_("pay_err_not_held")));
 	if (rc)
 		return rc;
 	identity_event(w->db, "pay_release", j->o.payer_id, w->who.account, w->ip,
@@ -1006,12 +1002,12 @@ static int release(struct req *r, const char *number, const char *decision, cons
 	if (rc)
 		return rc;
 	if (!may_decide(r, &j->o)) {
-		req_error_detail(r, "%s", W(r, N_("pay_err_not_head")));
+		req_error_detail(r, "%s", M(r, N_("pay_err_not_head")));
 		return GH_EFORBIDDEN;
 	}
 	j->accept = decision && !strcmp(decision, "accept");
 	if (!j->accept && (!decision || strcmp(decision, "return") != 0)) {
-		req_error_detail(r, "%s", W(r, N_("pay_err_decision")));
+		req_error_detail(r, "%s", M(r, N_("pay_err_decision")));
 		return GH_EVALIDATION;
 	}
 	j->back = back;
@@ -1130,7 +1126,7 @@ static int resolve_write(struct req *w, void *arg)
 		rc = db_exec(w->db, &q_resolve,
 			     DB_ARGS(DB_INT(w->who.account), DB_INT((int64_t)time(NULL)), DB_TEXT(j->note), DB_INT(j->id)), &changed);
 	if (!rc && !changed) {
-		req_error_detail(w, "%s", W(w, N_("pay_err_resolved")));
+		req_error_detail(w, "%s", M(w, N_("pay_err_resolved")));
 		rc = GH_ECONFLICT;
 	}
 	return cover_tx_end_id(w->db, own, rc, "pay_recon_diffs", j->id, "pay.recon_resolve");
@@ -1153,7 +1149,7 @@ static int resolve(struct req *r, const char *note, bool page)
 		return GH_ENOTFOUND;
 	size_t nl = note ? strlen(note) : 0;
 	if (!nl || str_utf8_chars(note, nl) > 500) {
-		req_error_detail(r, "%s", W(r, N_("pay_err_note")));
+		req_error_detail(r, "%s", M(r, N_("pay_err_note")));
 		return GH_EVALIDATION;
 	}
 	struct resolve_job *j = arena_zalloc(r->arena, sizeof(*j));
@@ -1192,7 +1188,7 @@ static int export(struct req *r, bool csv)
 	t.numeric = arena_array(r->arena, t.ncols, sizeof(bool));
 	t.cells = arena_array(r->arena, (t.nrows ? t.nrows : 1) * t.ncols, sizeof(char *));
 	for (size_t c = 0; c < t.ncols; c++)
-		t.head[c] = W(r, keys[c]);
+		t.head[c] = M(r, keys[c]);
 	t.numeric[4] = t.numeric[5] = true;
 	size_t i;
 	json_t *o;
