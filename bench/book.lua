@@ -5,17 +5,14 @@
 -- the place.
 --   BENCH_BOOK_TOKENS=t1,t2,...  BENCH_BOOK_ITEMS=psb-0001,...  BENCH_BOOK_SLOTS=YYYY-MM-DD/HH:MM,...
 --   BENCH_BOOK_CENTRE=bench  wrk -t2 -c64 -d10s -s bench/book.lua http://127.0.0.1:PORT/api/v1/bookings
-local threads = {}
+package.path = "bench/?.lua;" .. package.path
+local answers = require("answers")
+setup, done = answers.setup, answers.done
 
 local function split(s)
   local t = {}
   for v in string.gmatch(s or "", "[^,]+") do table.insert(t, v) end
   return t
-end
-
-function setup(thread)
-  thread:set("tid", #threads + 1)
-  table.insert(threads, thread)
 end
 
 function init(args)
@@ -39,19 +36,5 @@ function request()
   return wrk.format()
 end
 
--- Counts answers other than 201; done() prints the total as "not201 N" for bench/run.sh.
-not201 = 0
-function response(status, headers, body)
-  if status ~= 201 then
-    not201 = not201 + 1
-    if not201 <= 3 then io.stderr:write("book.lua: answer " .. status .. ": " .. string.sub(body, 1, 200) .. "\n") end
-  end
-end
-
-function done(summary, latency, requests)
-  local total = 0
-  for _, t in ipairs(threads) do
-    total = total + (t:get("not201") or 0)
-  end
-  io.write(string.format("not201 %d\n", total))
-end
+-- Answers other than 201 are counted.
+response = answers.expect("book.lua", function(status) return status == 201 end)

@@ -4,14 +4,11 @@
 -- a run tag), so none is a repeat; the answer is 303 to the application (or its receipt).
 --   BENCH_COOKIE='gh_sid=...' BENCH_CSRF=<the session's form token> BENCH_TAG=<unique per run> \
 --   [BENCH_KIOSK=1] wrk -t2 -c64 -d10s -s bench/form.lua http://127.0.0.1:PORT/services/gsa-0001/apply
-local threads = {}
+package.path = "bench/?.lua;" .. package.path
+local answers = require("answers")
+setup, done = answers.setup, answers.done
 local n = 0
 local boundary = "----benchform7d1e"
-
-function setup(thread)
-  thread:set("tid", #threads + 1)
-  table.insert(threads, thread)
-end
 
 function init(args)
   wrk.method = "POST"
@@ -36,21 +33,7 @@ function request()
   return wrk.format()
 end
 
--- Counts answers other than 303 to an application; done() prints the total as "not201 N"
--- (the name bench/run.sh reads for every submission channel).
-not201 = 0
-function response(status, headers, body)
-  local to = headers["Location"] or headers["location"] or ""
-  if status ~= 303 or not string.find(to, "^/applications/") then
-    not201 = not201 + 1
-    if not201 <= 3 then io.stderr:write("form.lua: answer " .. status .. " " .. to .. ": " .. string.sub(body, 1, 200) .. "\n") end
-  end
-end
-
-function done(summary, latency, requests)
-  local total = 0
-  for _, t in ipairs(threads) do
-    total = total + (t:get("not201") or 0)
-  end
-  io.write(string.format("not201 %d\n", total))
-end
+-- Answers other than 303 to an application are counted.
+response = answers.expect("form.lua", function(status, headers)
+  return status == 303 and string.find(headers["Location"] or headers["location"] or "", "^/applications/") ~= nil
+end)

@@ -7,14 +7,11 @@
 --   SCALE_TAG=TEXT         part of {n}, unique per run
 -- Prints "bad N" (answers outside 200-299: a redirect to the log-in page is no answer) at the
 -- end, for bench/scale.sh.
-local threads = {}
+package.path = "bench/?.lua;" .. package.path
+local answers = require("answers")
+setup, done = answers.setup, answers.done
 local reqs = {}
 local n = 0
-
-function setup(thread)
-  thread:set("tid", #threads + 1)
-  table.insert(threads, thread)
-end
 
 function init(args)
   for line in io.lines(os.getenv("SCALE_REQUESTS")) do
@@ -46,18 +43,4 @@ function request()
   return wrk.format(r[1], r[2], headers, body)
 end
 
-bad = 0
-function response(status, headers, body)
-  if status < 200 or status >= 300 then
-    bad = bad + 1
-    if bad <= 3 then io.stderr:write("scale.lua: answer " .. status .. ": " .. string.sub(body, 1, 200) .. "\n") end
-  end
-end
-
-function done(summary, latency, requests)
-  local total = 0
-  for _, t in ipairs(threads) do
-    total = total + (t:get("bad") or 0)
-  end
-  io.write(string.format("bad %d\n", total))
-end
+response = answers.expect("scale.lua", function(status) return status >= 200 and status < 300 end, "bad")

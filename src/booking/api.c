@@ -159,9 +159,7 @@ static int api_centres(struct req *r)
 static int api_centre(struct req *r)
 {
 	struct bk_centre c;
-	int rc = bk_centre_get(r->db, r->arena, req_param(r, "code"), &c);
-	if (rc == GH_ENOTFOUND || (!rc && !c.active))
-		return bk_fail(r, GH_ENOTFOUND, "booking_err_no_centre");
+	int rc = bk_centre_param(r, &c);
 	if (rc)
 		return rc;
 	struct bk_counter *k;
@@ -189,9 +187,7 @@ static int api_centre(struct req *r)
 static int api_slots(struct req *r)
 {
 	struct bk_centre c;
-	int rc = bk_centre_get(r->db, r->arena, req_param(r, "code"), &c);
-	if (rc == GH_ENOTFOUND || (!rc && !c.active))
-		return bk_fail(r, GH_ENOTFOUND, "booking_err_no_centre");
+	int rc = bk_centre_param(r, &c);
 	if (rc)
 		return rc;
 	const char *item = req_query(r, "item"), *from_s = req_query(r, "from"), *ch = req_query(r, "channel");
@@ -235,8 +231,9 @@ static int booking_answer(struct req *r, int status, const struct bk_booking *b,
 	return resp_json(r, status, j);
 }
 
-static int book_done(struct req *r, int rc, const struct bk_booking *b, bool replayed)
+static int book_done(struct req *r, const struct bk_hold_in *in, int rc, const struct bk_booking *b, bool replayed)
 {
+	(void)in;
 	return rc ? rc : booking_answer(r, replayed ? 200 : 201, b, false);
 }
 
@@ -284,28 +281,32 @@ static int api_booking(struct req *r)
 	return rc ? rc : booking_answer(r, 200, &b, true);
 }
 
+static int booking_act_answer(struct req *r, struct bk_op *op, int rc)
+{
+	return rc ? rc : booking_answer(r, 200, &op->b, false);
+}
+
 static int api_booking_act(struct req *r)
 {
-	const char *ref = req_param(r, "ref"), *action = req_param(r, "action");
-	struct bk_booking b;
-	int rc;
+	const char *action = req_param(r, "action");
+	struct bk_op *op;
 	if (!strcmp(action, "confirm")) {
-		rc = bk_confirm(r, ref, &b);
+		op = bk_op_new(r, BK_OP_CONFIRM, booking_act_answer);
 	} else if (!strcmp(action, "cancel")) {
-		rc = bk_cancel(r, ref, &b);
+		op = bk_op_new(r, BK_OP_CANCEL, booking_act_answer);
 	} else if (!strcmp(action, "reschedule")) {
 		json_t *o;
-		int32_t day;
-		int start;
-		if ((rc = body_object(r, &o)))
+		int rc = body_object(r, &o);
+		if (rc)
 			return rc;
-		if (bk_parse_slot(str_member(o, "day"), str_member(o, "start"), &day, &start))
+		op = bk_op_new(r, BK_OP_RESCHEDULE, booking_act_answer);
+		if (bk_parse_slot(str_member(o, "day"), str_member(o, "start"), &op->day, &op->start))
 			return bk_fail(r, GH_EINVAL, "booking_err_time");
-		rc = bk_reschedule(r, ref, day, start, &b);
 	} else {
 		return bk_fail(r, GH_ENOTFOUND, "booking_err_no_action");
 	}
-	return rc ? rc : booking_answer(r, 200, &b, false);
+	op->ref = req_param(r, "ref");
+	return bk_op_write(r, op);
 }
 
 /* ---- tickets and counters ------------------------------------------------------------------- */
@@ -316,25 +317,27 @@ static int ticket_answer(struct req *r, int status, const struct bk_ticket *t)
 	return resp_json(r, status, bk_ticket_json(r, t));
 }
 
+/* A ticket issued before (the same booking, or the person's open walk-in ticket): 200. */
+static int ticket_new_answer(struct req *r, struct bk_op *op, int rc)
+{
+	return rc ? rc : ticket_answer(r, op->fresh ? 201 : 200, &op->t);
+}
+
 static int api_ticket_new(struct req *r)
 {
 	json_t *o;
 	int rc = body_object(r, &o);
 	if (rc)
 		return rc;
-	const char *item = str_member(o, "item"), *ref = str_member(o, "booking"), *name = str_member(o, "name");
+	const char *item = str_member(o, "item"), *ref = str_member(o, "booking");
 	if ((!item) == (!ref))
 		return bk_fail(r, GH_EINVAL, "booking_err_ticket_body");
-	struct bk_ticket t;
-	bool fresh;
-	if (ref)
-		rc = bk_ticket_checkin(r, req_param(r, "code"), ref, &t, &fresh);
-	else
-		rc = bk_ticket_walkin(r, req_param(r, "code"), item, name, &t, &fresh);
-	if (rc)
-		return rc;
-	/* A ticket issued before (the same booking, or the person's open walk-in ticket): 200. */
-	return ticket_answer(r, fresh ? 201 : 200, &t);
+	struct bk_op *op = bk_op_new(r, ref ? BK_OP_CHECKIN : BK_OP_WALKIN, ticket_new_answer);
+	op->centre = req_param(r, "code");
+	op->ref = ref;
+	op->item = item;
+	op->name = str_member(o, "name");
+	return bk_op_write(r, op);
 }
 
 static int api_ticket(struct req *r)
@@ -367,28 +370,33 @@ static int api_counter(struct req *r)
 					   rc ? json_null() : bk_ticket_json(r, &cur), "waiting", (int)waiting));
 }
 
+static int ticket_op_answer(struct req *r, struct bk_op *op, int rc)
+{
+	return rc ? rc : ticket_answer(r, 200, &op->t);
+}
+
 static int api_call(struct req *r)
 {
-	struct bk_ticket t;
-	int rc = bk_call_next(r, req_param(r, "code"), req_param(r, "counter"), &t);
-	return rc ? rc : ticket_answer(r, 200, &t);
+	struct bk_op *op = bk_op_new(r, BK_OP_CALL, ticket_op_answer);
+	op->centre = req_param(r, "code");
+	op->counter = req_param(r, "counter");
+	return bk_op_write(r, op);
 }
 
 static int api_ticket_act(struct req *r)
 {
-	const char *to = NULL;
-	const char *action = req_param(r, "action");
-	if (!strcmp(action, "transfer")) {
+	struct bk_op *op = bk_op_new(r, BK_OP_TICKET, ticket_op_answer);
+	op->id = bk_param_id(r);
+	op->action = req_param(r, "action");
+	if (!strcmp(op->action, "transfer")) {
 		json_t *o;
 		int rc = body_object(r, &o);
 		if (rc)
 			return rc;
-		if (!(to = str_member(o, "counter")) || strlen(to) > BK_CODE_MAX)
+		if (!(op->counter = str_member(o, "counter")) || strlen(op->counter) > BK_CODE_MAX)
 			return bk_fail(r, GH_EVALIDATION, "booking_err_transfer_to");
 	}
-	struct bk_ticket t;
-	int rc = bk_ticket_act(r, bk_param_id(r), action, to, &t);
-	return rc ? rc : ticket_answer(r, 200, &t);
+	return bk_op_write(r, op);
 }
 
 const struct route booking_api_routes[] = {

@@ -251,10 +251,10 @@ int bk_noshow(struct app *app, struct db *db, struct arena *a, int64_t account, 
 	const struct view *v = app ? app->view : NULL;
 	const char *nn = arena_printf(a, "%lld", (long long)n), *ww = arena_printf(a, "%ld", window),
 		   *uu = bk_when(a, until);
-	rc = notify_inbox_message(db, a, account, 0, "booking_paused", bk_vf(v, "zh", a, "booking_msg_paused_title", NULL),
-				  bk_vf(v, "en", a, "booking_msg_paused_title", NULL),
-				  bk_vf(v, "zh", a, "booking_msg_paused_body", "n", nn, "days", ww, "until", uu, NULL),
-				  bk_vf(v, "en", a, "booking_msg_paused_body", "n", nn, "days", ww, "until", uu, NULL));
+	rc = notify_inbox_message(db, a, account, 0, "booking_paused", view_msg(v, "zh", "booking_msg_paused_title"),
+				  view_msg(v, "en", "booking_msg_paused_title"),
+				  VF(v, "zh", a, "booking_msg_paused_body", MA("n", nn), MA("days", ww), MA("until", uu)),
+				  VF(v, "en", a, "booking_msg_paused_body", MA("n", nn), MA("days", ww), MA("until", uu)));
 	if (!rc && paused)
 		*paused = true;
 	return rc;
@@ -266,8 +266,8 @@ json_t *bk_pause_json(struct req *r, int64_t until, int64_t noshows)
 		return NULL;
 	const char *u = bk_when(r->arena, until);
 	return json_pack("{s:s,s:I,s:s}", "until", u, "noshows", (json_int_t)noshows, "reason",
-			 bk_mf(r, "booking_err_paused", "n", arena_printf(r->arena, "%lld", (long long)noshows), "days",
-			       arena_printf(r->arena, "%ld", r->app->cfg.booking_noshow_window), "until", u, NULL));
+			 MF(r, "booking_err_paused", MA("n", arena_printf(r->arena, "%lld", (long long)noshows)),
+			    MA("days", arena_printf(r->arena, "%ld", r->app->cfg.booking_noshow_window)), MA("until", u)));
 }
 
 /* ---- holds ---------------------------------------------------------------------------------- */
@@ -385,7 +385,7 @@ struct hold_write {
 	char ref[BK_REF_LEN + 1];
 	struct arena *arena; /* the request's: the writer allocates in it while the request is parked */
 	const char *why;     /* what refused the write: booking_err_full or booking_err_limit */
-	int (*done)(struct req *r, int rc, const struct bk_booking *b, bool replayed);
+	int (*done)(struct req *r, const struct bk_hold_in *in, int rc, const struct bk_booking *b, bool replayed);
 };
 
 /* Checks a booking request and makes it ready to write in w (the person, the centre, the item
@@ -555,15 +555,6 @@ static int hold_end(struct req *r, struct hold_write *w, int rc, struct bk_booki
 	return rc;
 }
 
-int bk_hold(struct req *r, const struct bk_hold_in *in, struct bk_booking *out, bool *replayed)
-{
-	struct hold_write *w = arena_zalloc(r->arena, sizeof(*w));
-	int rc = hold_prepare(r, in, w, out, replayed);
-	if (rc || *replayed)
-		return rc;
-	return hold_end(r, w, hold_write(r->db, w), out, replayed);
-}
-
 /* hold_write on the writer's connection (http/write.h). */
 static int hold_write_req(struct req *w, void *arg)
 {
@@ -576,21 +567,21 @@ static int hold_done(struct req *r, void *arg, int rc)
 	struct bk_booking b;
 	bool replayed = false;
 	rc = hold_end(r, w, rc, &b, &replayed);
-	return w->done(r, rc, rc ? NULL : &b, replayed);
+	return w->done(r, &w->in, rc, rc ? NULL : &b, replayed);
 }
 
 int bk_hold_async(struct req *r, const struct bk_hold_in *in,
-		  int (*done)(struct req *r, int rc, const struct bk_booking *b, bool replayed))
+		  int (*done)(struct req *r, const struct bk_hold_in *in, int rc, const struct bk_booking *b, bool replayed))
 {
 	struct hold_write *w = arena_zalloc(r->arena, sizeof(*w));
 	struct bk_booking b;
 	bool replayed = false;
 	int rc = hold_prepare(r, in, w, &b, &replayed);
 	if (rc || replayed)
-		return done(r, rc, rc ? NULL : &b, replayed);
+		return done(r, in, rc, rc ? NULL : &b, replayed);
 	if (!r->app->group) {
 		rc = hold_end(r, w, hold_write(r->db, w), &b, &replayed);
-		return done(r, rc, rc ? NULL : &b, replayed);
+		return done(r, in, rc, rc ? NULL : &b, replayed);
 	}
 	w->done = done;
 	return req_write(r, hold_write_req, hold_done, w);
@@ -617,21 +608,22 @@ static int load_own(struct req *r, const char *ref, struct bk_booking *b)
 /* Tells the person of booking b in their inbox (texts in both languages). */
 static int tell(struct req *r, const struct bk_booking *b, const char *kind, const char *title_key, const char *body_key)
 {
-	const struct catalog_service_parsed *svc;
+	struct catalog_service svc;
 	const char *item_zh = b->item_code, *item_en = b->item_code;
-	if (!catalog_service_cached(r, b->item_code, &svc)) {
-		item_zh = svc->svc.name_zh;
-		item_en = svc->svc.name_en && *svc->svc.name_en ? svc->svc.name_en : item_zh;
+	if (!bk_item(r, b->item_code, &svc)) {
+		item_zh = svc.name_zh;
+		item_en = svc.name_en && *svc.name_en ? svc.name_en : item_zh;
 	}
 	const struct view *v = r->app->view;
 	const char *when = slot_text(r->arena, b->day, b->start_min);
 	int64_t to = b->enterprise_id ? b->enterprise_id : b->account_id;
 	return notify_inbox_message(
-		r->db, r->arena, to, b->application_id, kind, bk_vf(v, "zh", r->arena, title_key, NULL),
-		bk_vf(v, "en", r->arena, title_key, NULL),
-		bk_vf(v, "zh", r->arena, body_key, "ref", b->ref, "item", item_zh, "centre", b->centre_zh, "time", when, NULL),
-		bk_vf(v, "en", r->arena, body_key, "ref", b->ref, "item", item_en, "centre",
-		      b->centre_en && *b->centre_en ? b->centre_en : b->centre_zh, "time", when, NULL));
+		r->db, r->arena, to, b->application_id, kind, view_msg(v, "zh", title_key),
+		view_msg(v, "en", title_key),
+		VF(v, "zh", r->arena, body_key, MA("ref", b->ref), MA("item", item_zh), MA("centre", b->centre_zh),
+		   MA("time", when)),
+		VF(v, "en", r->arena, body_key, MA("ref", b->ref), MA("item", item_en),
+		   MA("centre", b->centre_en && *b->centre_en ? b->centre_en : b->centre_zh), MA("time", when)));
 }
 
 /* The end of a change of booking ref begun with db_begin: commits when rc is 0 and answers the
@@ -672,7 +664,7 @@ int bk_confirm(struct req *r, const char *ref, struct bk_booking *out)
 			db_rollback(r->db);
 			return rc == GH_ECONFLICT ? bk_fail(r, GH_ECONFLICT, "booking_err_not_held") : rc;
 		}
-		return bk_fail(r, GH_ECONFLICT, "booking_err_hold_expired");
+		return bk_get(r->db, r->arena, ref, out); /* lapsed: the caller tells why */
 	}
 	int64_t changed = 0;
 	rc = db_exec(r->db, &q_confirm, DB_ARGS(DB_INT(now), DB_INT(now), DB_INT(b.id), DB_INT(b.version)), &changed);

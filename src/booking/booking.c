@@ -7,6 +7,7 @@
 #include "base/util.h"
 #include "catalog/catalog.h"
 #include "booking/booking_impl.h"
+#include "cases/cases.h"
 #include "http/router.h"
 #include "identity/crypto.h"
 #include "identity/identity.h"
@@ -128,18 +129,7 @@ static int reseal(const struct keyring *k, struct db *db, size_t *count)
 
 static int key_counts(struct db *db, struct arena *a, int64_t **keys, int64_t **counts, size_t *n)
 {
-	struct db_rows rows;
-	int rc = db_query(db, a, &q_key_counts, DB_NOARGS, &rows);
-	if (rc)
-		return rc;
-	*keys = arena_array(a, rows.nrows ? rows.nrows : 1, sizeof(**keys));
-	*counts = arena_array(a, rows.nrows ? rows.nrows : 1, sizeof(**counts));
-	for (size_t i = 0; i < rows.nrows; i++) {
-		(*keys)[i] = db_cell_int(&rows, i, 0);
-		(*counts)[i] = db_cell_int(&rows, i, 1);
-	}
-	*n = rows.nrows;
-	return 0;
+	return cases_sealed_key_counts(db, a, &q_key_counts, keys, counts, n);
 }
 
 static const struct identity_sealed_store sealed_store = {

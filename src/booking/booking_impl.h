@@ -11,7 +11,7 @@
  *   and the `govhall booking` command.
  * - api.c / pages.c: the JSON API and the pages, thin over the functions below, which check who
  *   may do what and return GH_E codes with a detail in the caller's language (bk_fail).
- * Words people read come from data/i18n/{zh,en}/booking.json (bk_m, bk_mf), never from C.
+ * Words people read come from data/i18n/{zh,en}/booking.json (M, MF, VF of http/msg.h), never from C.
  */
 #ifndef GH_BOOKING_IMPL_H
 #define GH_BOOKING_IMPL_H
@@ -27,6 +27,7 @@
 
 struct db;
 struct arena;
+struct catalog_service;
 struct view;
 
 #define BK_CODE_MAX 64     /* bytes of a centre, counter or item code */
@@ -41,13 +42,6 @@ extern struct app *bk_app;
 
 /* ---- words ------------------------------------------------------------------------------ */
 
-/* The message key in the request's language (the key itself when the catalogs lack it). */
-const char *bk_m(const struct req *r, const char *key);
-/* The message with its {name} placeholders filled from pairs (name, value, ..., NULL). */
-const char *bk_mf(struct req *r, const char *key, ...) __attribute__((sentinel));
-/* The same in a given language from the app's catalogs, for texts stored in both (inbox). */
-const char *bk_vf(const struct view *v, const char *lang, struct arena *a, const char *key, ...)
-	__attribute__((sentinel));
 /* Sets the client detail of code to the message key and returns code. */
 int bk_fail(struct req *r, int code, const char *key);
 int bk_failf(struct req *r, int code, const char *key, ...) __attribute__((sentinel));
@@ -100,6 +94,8 @@ struct bk_counter {
 };
 
 int bk_centre_get(struct db *db, struct arena *a, const char *code, struct bk_centre *out);
+/* The active centre named by the route's {code}; GH_ENOTFOUND with the reason otherwise. */
+int bk_centre_param(struct req *r, struct bk_centre *c);
 /* Active centres (serving item when not NULL), by code. */
 int bk_centres(struct db *db, struct arena *a, const char *item, struct bk_centre **out, size_t *n);
 /* The counters of a centre with the items each serves, by code. */
@@ -164,13 +160,14 @@ int bk_parse_slot(const char *day, const char *start, int32_t *d, int *m);
 /* Holds a place: checks the centre, item, day and time, the caller's pause of online booking
  * and limit of active bookings, takes the place with one conditional write and writes the
  * booking as held until now + booking-hold. GH_ECONFLICT when the slot is full (or the hold
- * was made already with this key: *out is that booking, returned as 0 with replayed set). */
-int bk_hold(struct req *r, const struct bk_hold_in *in, struct bk_booking *out, bool *replayed);
-/* bk_hold for the API: the write goes to the group-commit writer (store/group.h), many holds to
- * one COMMIT; done(r, rc, booking, replayed) then runs on r's loop and answers (booking is NULL
+ * was made already with this key: the booking is that one, with replayed set). The checks
+ * are read on r's loop; the write goes to the group-commit writer (store/group.h), many holds
+ * to one COMMIT; done(r, rc, booking, replayed) then runs on r's loop and answers (booking is NULL
  * when rc is not 0). Returns what done returned, or REQ_DEFERRED. */
 int bk_hold_async(struct req *r, const struct bk_hold_in *in,
-		  int (*done)(struct req *r, int rc, const struct bk_booking *b, bool replayed));
+		  int (*done)(struct req *r, const struct bk_hold_in *in, int rc, const struct bk_booking *b, bool replayed));
+/* The changes bk_op_write runs on the writer. bk_confirm of a hold past its time lapses it and
+ * gives 0 with out->state "lapsed". */
 int bk_confirm(struct req *r, const char *ref, struct bk_booking *out);
 int bk_cancel(struct req *r, const char *ref, struct bk_booking *out);
 int bk_reschedule(struct req *r, const char *ref, int32_t day, int start, struct bk_booking *out);
@@ -202,6 +199,9 @@ int bk_noshow(struct app *app, struct db *db, struct arena *a, int64_t account, 
 /* The guide page's booking section (catalog_guide_section): book_visit (true) when a centre
  * serves the item: the page links to /book?item=CODE. booking import calls catalog_changed, so cached guides follow. */
 void bk_guide_section(struct req *r, const char *item_code, json_t *ctx);
+/* The catalog's item code as r may read it: through the worker's cache on r's loop, from the
+ * database (r->db) on the writer. GH_ENOTFOUND when there is none. */
+int bk_item(struct req *r, const char *code, struct catalog_service *out);
 /* The route's {id} as a positive number, or 0 (then nothing has it). */
 int64_t bk_param_id(struct req *r);
 /* Sealing names and phones (identity's key ring): key_id, sealed bytes, masks. */
@@ -261,5 +261,34 @@ void bk_display_wake(void);
 void bk_display_init(const struct app *app);
 /* GET /centres/{code}/display/events: the stream. */
 int bk_display_stream(struct req *r);
+
+/* ---- the write path (common.c) ----------------------------------------------------------- */
+
+/* One change of a booking or a ticket, run whole (its checks and its writes, through the
+ * functions below with the writer's request w) on the group-commit writer by req_write
+ * (http/write.h): the checks see what the batch before wrote, and no loop writes. answer then
+ * runs on r's loop with the outcome: rc is the function's result, or kept (an error to answer
+ * though what was written stays: a hold found lapsed on confirming is lapsed). */
+enum bk_op_kind { BK_OP_CONFIRM, BK_OP_CANCEL, BK_OP_RESCHEDULE, BK_OP_WALKIN, BK_OP_CHECKIN, BK_OP_CALL, BK_OP_TICKET };
+struct bk_op {
+	enum bk_op_kind kind;
+	/* in */
+	const char *ref, *centre, *item, *name, *counter, *action;
+	int32_t day;
+	int start;
+	int64_t id;
+	const void *ctx; /* the caller's, for answer */
+	/* out */
+	struct bk_booking b;
+	struct bk_ticket t;
+	bool fresh;
+	int kept;
+	int (*answer)(struct req *r, struct bk_op *op, int rc);
+};
+/* A new operation of kind in r's arena; answer as above. */
+struct bk_op *bk_op_new(struct req *r, enum bk_op_kind kind, int (*answer)(struct req *r, struct bk_op *op, int rc));
+/* Queues op on the writer (runs it on r's loop when the app has none): REQ_DEFERRED, or what
+ * answer returned. */
+int bk_op_write(struct req *r, struct bk_op *op);
 
 #endif

@@ -517,6 +517,14 @@ static void centre_row(const struct db_rows *rows, size_t i, struct bk_centre *c
 	};
 }
 
+int bk_centre_param(struct req *r, struct bk_centre *c)
+{
+	int rc = bk_centre_get(r->db, r->arena, req_param(r, "code"), c);
+	if (rc == GH_ENOTFOUND || (!rc && !c->active))
+		return bk_fail(r, GH_ENOTFOUND, "booking_err_no_centre");
+	return rc;
+}
+
 int bk_centre_get(struct db *db, struct arena *a, const char *code, struct bk_centre *out)
 {
 	struct db_rows rows;

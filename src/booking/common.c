@@ -13,6 +13,9 @@
 #include "base/str.h"
 #include "base/util.h"
 #include "booking/booking_impl.h"
+#include "catalog/catalog.h"
+#include "http/msg.h"
+#include "http/write.h"
 #include "identity/crypto.h"
 #include "identity/idcheck.h"
 #include "identity/identity.h"
@@ -24,11 +27,6 @@
 struct app *bk_app;
 
 /* ---- words ------------------------------------------------------------------------------ */
-
-const char *bk_m(const struct req *r, const char *key)
-{
-	return view_msg(r->app->view, r->lang, key);
-}
 
 /* text with each {name} replaced by its value from the (name, value) pairs of ap, in a: the
  * catalogs' one formatter (msg_format). */
@@ -47,27 +45,9 @@ static const char *format(struct arena *a, const char *text, va_list ap)
 	return msg_format(a, text, args, n);
 }
 
-const char *bk_mf(struct req *r, const char *key, ...)
-{
-	va_list ap;
-	va_start(ap, key);
-	const char *s = format(r->arena, bk_m(r, key), ap);
-	va_end(ap);
-	return s;
-}
-
-const char *bk_vf(const struct view *v, const char *lang, struct arena *a, const char *key, ...)
-{
-	va_list ap;
-	va_start(ap, key);
-	const char *s = format(a, v ? view_msg(v, lang, key) : key, ap);
-	va_end(ap);
-	return s;
-}
-
 int bk_fail(struct req *r, int code, const char *key)
 {
-	req_error_detail(r, "%s", bk_m(r, key));
+	req_error_detail(r, "%s", M(r, key));
 	return code;
 }
 
@@ -75,7 +55,7 @@ int bk_failf(struct req *r, int code, const char *key, ...)
 {
 	va_list ap;
 	va_start(ap, key);
-	const char *s = format(r->arena, bk_m(r, key), ap);
+	const char *s = format(r->arena, M(r, key), ap);
 	va_end(ap);
 	req_error_detail(r, "%s", s);
 	return code;
@@ -216,4 +196,79 @@ int64_t bk_param_id(struct req *r)
 	if (!s || str_to_long(str_c(s), 1, 1L << 53, &v))
 		return 0;
 	return v;
+}
+
+int bk_item(struct req *r, const char *code, struct catalog_service *out)
+{
+	if (!req_on_loop(r))
+		return catalog_service_get(r->db, r->arena, code, 0, out);
+	const struct catalog_service_parsed *p;
+	int rc = catalog_service_cached(r, code, &p);
+	if (!rc)
+		*out = p->svc;
+	return rc;
+}
+
+/* ---- the write path ------------------------------------------------------------------------ */
+
+struct bk_op *bk_op_new(struct req *r, enum bk_op_kind kind, int (*answer)(struct req *r, struct bk_op *op, int rc))
+{
+	struct bk_op *op = arena_zalloc(r->arena, sizeof(*op));
+	op->kind = kind;
+	op->answer = answer;
+	return op;
+}
+
+/* On the writer (w) or, without one, on the loop: the change, its outputs overwritten. */
+static int op_run(struct req *w, void *arg)
+{
+	struct bk_op *op = arg;
+	op->kept = 0;
+	op->fresh = false;
+	int rc = GH_EINTERNAL;
+	switch (op->kind) {
+	case BK_OP_CONFIRM:
+		rc = bk_confirm(w, op->ref, &op->b);
+		if (!rc && !strcmp(op->b.state, "lapsed"))
+			op->kept = bk_fail(w, GH_ECONFLICT, "booking_err_hold_expired");
+		break;
+	case BK_OP_CANCEL:
+		rc = bk_cancel(w, op->ref, &op->b);
+		break;
+	case BK_OP_RESCHEDULE:
+		rc = bk_reschedule(w, op->ref, op->day, op->start, &op->b);
+		break;
+	case BK_OP_WALKIN:
+		rc = bk_ticket_walkin(w, op->centre, op->item, op->name, &op->t, &op->fresh);
+		break;
+	case BK_OP_CHECKIN:
+		rc = bk_ticket_checkin(w, op->centre, op->ref, &op->t, &op->fresh);
+		break;
+	case BK_OP_CALL:
+		rc = bk_call_next(w, op->centre, op->counter, &op->t);
+		break;
+	case BK_OP_TICKET:
+		rc = bk_ticket_act(w, op->id, op->action, op->counter, &op->t);
+		break;
+	}
+	return rc;
+}
+
+/* On r's loop after the COMMIT. */
+static int op_done(struct req *r, void *arg, int rc)
+{
+	struct bk_op *op = arg;
+	/* A ticket issued, called or closed: this node's screens at once (others poll). */
+	if (!rc && op->kind >= BK_OP_WALKIN)
+		bk_display_wake();
+	if (!rc)
+		rc = op->kept;
+	return op->answer(r, op, rc);
+}
+
+int bk_op_write(struct req *r, struct bk_op *op)
+{
+	if (!r->app->group)
+		return op_done(r, op, op_run(r, op));
+	return req_write(r, op_run, op_done, op);
 }

@@ -178,9 +178,7 @@ void bk_display_init(const struct app *app)
 int bk_display_stream(struct req *r)
 {
 	struct bk_centre c;
-	int rc = bk_centre_get(r->db, r->arena, req_param(r, "code"), &c);
-	if (rc == GH_ENOTFOUND || (!rc && !c.active))
-		return bk_fail(r, GH_ENOTFOUND, "booking_err_no_centre");
+	int rc = bk_centre_param(r, &c);
 	if (rc)
 		return rc;
 	struct screen *sc = xcalloc(1, sizeof(*sc));

@@ -25,6 +25,7 @@
 #include "catalog/catalog.h"
 #include "stats/stats.h"
 #include "store/db.h"
+#include "http/msg.h"
 #include "view/view.h"
 
 #define LOCK_KEY "4711020416" /* pg advisory lock of the booking duties */
@@ -111,11 +112,11 @@ static int remind_one(struct app *app, struct db *db, struct arena *a, int64_t i
 	const char *centre_en = b.centre_en && *b.centre_en ? b.centre_en : b.centre_zh;
 	rc = notify_inbox_message(
 		db, a, b.enterprise_id ? b.enterprise_id : b.account_id, b.application_id, "booking_reminder",
-		bk_vf(v, "zh", a, "booking_msg_reminder_title", NULL), bk_vf(v, "en", a, "booking_msg_reminder_title", NULL),
-		bk_vf(v, "zh", a, "booking_msg_reminder_body", "ref", b.ref, "item", item_zh, "centre", b.centre_zh, "time", when,
-		      NULL),
-		bk_vf(v, "en", a, "booking_msg_reminder_body", "ref", b.ref, "item", item_en, "centre", centre_en, "time", when,
-		      NULL));
+		view_msg(v, "zh", "booking_msg_reminder_title"), view_msg(v, "en", "booking_msg_reminder_title"),
+		VF(v, "zh", a, "booking_msg_reminder_body", MA("ref", b.ref), MA("item", item_zh), MA("centre", b.centre_zh),
+		   MA("time", when)),
+		VF(v, "en", a, "booking_msg_reminder_body", MA("ref", b.ref), MA("item", item_en), MA("centre", centre_en),
+		   MA("time", when)));
 	if (!rc)
 		rc = bk_event(db, id, 0, "remind", 0, NULL);
 	*n = !rc;

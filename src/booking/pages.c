@@ -34,7 +34,7 @@ static bool kiosk(struct req *r)
 static json_t *page_ctx(struct req *r, const char *title_key)
 {
 	json_t *ctx = json_object();
-	bk_set(ctx, "title", bk_m(r, title_key));
+	bk_set(ctx, "title", M(r, title_key));
 	if (r->who.account)
 		bk_set(ctx, "csrf", identity_csrf_token(r));
 	if (kiosk(r))
@@ -85,11 +85,11 @@ static json_t *centre_view(struct req *r, const struct bk_centre *c)
 	char o[6], cl[6], bs[6], be[6];
 	bk_hhmm(c->open_min, o);
 	bk_hhmm(c->close_min, cl);
-	const char *text = bk_mf(r, "booking_centre_hours_text", "open", o, "close", cl, NULL);
+	const char *text = MF(r, "booking_centre_hours_text", MA("open", o), MA("close", cl));
 	if (c->break_start >= 0) {
 		bk_hhmm(c->break_start, bs);
 		bk_hhmm(c->break_end, be);
-		text = arena_printf(r->arena, "%s · %s", text, bk_mf(r, "booking_centre_break", "from", bs, "to", be, NULL));
+		text = arena_printf(r->arena, "%s · %s", text, MF(r, "booking_centre_break", MA("from", bs), MA("to", be)));
 	}
 	bk_set(j, "hours_text", text);
 	return j;
@@ -110,18 +110,10 @@ static int centres_page(struct req *r)
 	return page(r, 200, "booking/centres", ctx);
 }
 
-static int centre_load(struct req *r, struct bk_centre *c)
-{
-	int rc = bk_centre_get(r->db, r->arena, req_param(r, "code"), c);
-	if (rc == GH_ENOTFOUND || (!rc && !c->active))
-		return bk_fail(r, GH_ENOTFOUND, "booking_err_no_centre");
-	return rc;
-}
-
 static int centre_page(struct req *r)
 {
 	struct bk_centre c;
-	int rc = centre_load(r, &c);
+	int rc = bk_centre_param(r, &c);
 	const char **items;
 	size_t n;
 	if (rc || (rc = bk_centre_items(r->db, r->arena, c.code, &items, &n)))
@@ -141,16 +133,15 @@ static int centre_page(struct req *r)
 static int display_page(struct req *r)
 {
 	struct bk_centre c;
-	int rc = centre_load(r, &c);
+	int rc = bk_centre_param(r, &c);
 	json_t *state;
 	if (rc || (rc = bk_display_json(r, r->db, c.code, &state)))
 		return rc;
 	json_t *ctx = page_ctx(r, "booking_display_title");
-	bk_set(ctx, "title", arena_printf(r->arena, "%s · %s", bk_m(r, "booking_display_title"), bk_centre_name(r, &c)));
+	bk_set(ctx, "title", arena_printf(r->arena, "%s · %s", M(r, "booking_display_title"), bk_centre_name(r, &c)));
 	json_object_set_new(ctx, "has_called", json_boolean(json_array_size(json_object_get(state, "called")) > 0));
-	bk_set(ctx, "waiting_text", bk_mf(r, "booking_display_waiting", "n",
-					  arena_printf(r->arena, "%lld", (long long)json_integer_value(json_object_get(state, "waiting"))),
-					  NULL));
+	bk_set(ctx, "waiting_text", MF(r, "booking_display_waiting",
+				   MA("n", arena_printf(r->arena, "%lld", (long long)json_integer_value(json_object_get(state, "waiting"))))));
 	json_object_set_new(ctx, "state", state);
 	bk_set(ctx, "events", arena_printf(r->arena, "/centres/%s/display/events?lang=%s", c.code, r->lang));
 	return page(r, 200, "booking/display", ctx);
@@ -205,7 +196,7 @@ static int picker(struct req *r, json_t *ctx, const char *item, const char *cent
 		{
 			json_int_t f = json_integer_value(json_object_get(s, "free"));
 			json_object_set_new(s, "open", json_boolean(f > 0));
-			bk_set(s, "free_text", bk_mf(r, "booking_book_free", "n", arena_printf(r->arena, "%lld", (long long)f), NULL));
+			bk_set(s, "free_text", MF(r, "booking_book_free", MA("n", arena_printf(r->arena, "%lld", (long long)f))));
 			any = any || f > 0;
 		}
 		if (i + 1 == json_array_size(days)) {
@@ -274,6 +265,18 @@ static int book_get(struct req *r)
 	return book_render(r, 200, req_query(r, "item"), req_query(r, "centre"), valid_application(r), 0);
 }
 
+/* After the hold (or before it, refused): the booking, or the form again with the reason. */
+static int book_answer(struct req *r, const struct bk_hold_in *in, int rc, const struct bk_booking *b, bool replayed)
+{
+	(void)replayed;
+	if (rc) {
+		if (rc != GH_EVALIDATION && rc != GH_ECONFLICT && rc != GH_EFORBIDDEN)
+			return rc;
+		return book_render(r, err_status(rc), in->item, in->centre, in->application, rc);
+	}
+	return resp_redirect(r, 303, arena_printf(r->arena, "/bookings/%s?done=held", b->ref));
+}
+
 static int book_post(struct req *r)
 {
 	struct kvlist f;
@@ -286,16 +289,9 @@ static int book_post(struct req *r)
 		in.application = NULL;
 	if (!in.centre || !in.item || bk_parse_slot(kv_get(&f, "day"), kv_get(&f, "start"), &in.day, &in.start))
 		rc = bk_fail(r, GH_EVALIDATION, "booking_err_time");
-	struct bk_booking b;
-	bool replayed;
-	if (!rc)
-		rc = bk_hold(r, &in, &b, &replayed);
-	if (rc) {
-		if (rc != GH_EVALIDATION && rc != GH_ECONFLICT && rc != GH_EFORBIDDEN)
-			return rc;
-		return book_render(r, err_status(rc), in.item, in.centre, in.application, rc);
-	}
-	return resp_redirect(r, 303, arena_printf(r->arena, "/bookings/%s?done=held", b.ref));
+	if (rc)
+		return book_answer(r, &in, rc, NULL, false);
+	return bk_hold_async(r, &in, book_answer);
 }
 
 /* ---- the citizen's bookings ------------------------------------------------------------------ */
@@ -308,9 +304,9 @@ static json_t *booking_view(struct req *r, const struct bk_booking *b)
 	const char *hold = json_string_value(json_object_get(j, "hold_until")),
 		   *change = json_string_value(json_object_get(j, "change_until"));
 	if (hold)
-		bk_set(j, "hold_text", bk_mf(r, "booking_hold_until", "time", hold, NULL));
+		bk_set(j, "hold_text", MF(r, "booking_hold_until", MA("time", hold)));
 	if (change)
-		bk_set(j, "change_text", bk_mf(r, "booking_change_until", "time", change, NULL));
+		bk_set(j, "change_text", MF(r, "booking_change_until", MA("time", change)));
 	return j;
 }
 
@@ -365,23 +361,28 @@ static int booking_page(struct req *r)
 	return booking_render(r, 200, req_param(r, "ref"), 0);
 }
 
-static int booking_post(struct req *r)
+static int booking_post_answer(struct req *r, struct bk_op *op, int rc)
 {
-	const char *ref = req_param(r, "ref"), *action = req_param(r, "action");
-	struct bk_booking b;
-	int rc;
-	if (!strcmp(action, "confirm"))
-		rc = bk_confirm(r, ref, &b);
-	else if (!strcmp(action, "cancel"))
-		rc = bk_cancel(r, ref, &b);
-	else
-		return bk_fail(r, GH_ENOTFOUND, "booking_err_no_action");
 	if (rc == GH_ECONFLICT || rc == GH_EFORBIDDEN)
-		return booking_render(r, err_status(rc), ref, rc);
+		return booking_render(r, err_status(rc), op->ref, rc);
 	if (rc)
 		return rc;
-	return resp_redirect(r, 303, arena_printf(r->arena, "/bookings/%s?done=%s", b.ref,
-						  !strcmp(action, "confirm") ? "confirmed" : "cancelled"));
+	return resp_redirect(r, 303, arena_printf(r->arena, "/bookings/%s?done=%s", op->b.ref,
+						  op->kind == BK_OP_CONFIRM ? "confirmed" : "cancelled"));
+}
+
+static int booking_post(struct req *r)
+{
+	const char *action = req_param(r, "action");
+	struct bk_op *op;
+	if (!strcmp(action, "confirm"))
+		op = bk_op_new(r, BK_OP_CONFIRM, booking_post_answer);
+	else if (!strcmp(action, "cancel"))
+		op = bk_op_new(r, BK_OP_CANCEL, booking_post_answer);
+	else
+		return bk_fail(r, GH_ENOTFOUND, "booking_err_no_action");
+	op->ref = req_param(r, "ref");
+	return bk_op_write(r, op);
 }
 
 static int reschedule_render(struct req *r, int status, const char *ref, int err)
@@ -412,33 +413,47 @@ static int reschedule_get(struct req *r)
 	return reschedule_render(r, 200, req_param(r, "ref"), 0);
 }
 
+static int reschedule_answer(struct req *r, struct bk_op *op, int rc)
+{
+	if (rc == GH_ECONFLICT || rc == GH_EVALIDATION || rc == GH_EFORBIDDEN)
+		return reschedule_render(r, err_status(rc), op->ref, rc);
+	if (rc)
+		return rc;
+	return resp_redirect(r, 303, arena_printf(r->arena, "/bookings/%s?done=rescheduled", op->b.ref));
+}
+
 static int reschedule_post(struct req *r)
 {
 	struct kvlist f;
 	int rc = req_form(r, &f);
 	if (rc)
 		return rc;
-	const char *ref = req_param(r, "ref");
-	int32_t day;
-	int start;
-	struct bk_booking b;
-	if (bk_parse_slot(kv_get(&f, "day"), kv_get(&f, "start"), &day, &start))
-		rc = bk_fail(r, GH_EVALIDATION, "booking_err_time");
-	else
-		rc = bk_reschedule(r, ref, day, start, &b);
-	if (rc == GH_ECONFLICT || rc == GH_EVALIDATION || rc == GH_EFORBIDDEN)
-		return reschedule_render(r, err_status(rc), ref, rc);
-	if (rc)
-		return rc;
-	return resp_redirect(r, 303, arena_printf(r->arena, "/bookings/%s?done=rescheduled", b.ref));
+	struct bk_op *op = bk_op_new(r, BK_OP_RESCHEDULE, reschedule_answer);
+	op->ref = req_param(r, "ref");
+	if (bk_parse_slot(kv_get(&f, "day"), kv_get(&f, "start"), &op->day, &op->start))
+		return reschedule_answer(r, op, bk_fail(r, GH_EVALIDATION, "booking_err_time"));
+	return bk_op_write(r, op);
 }
 
 /* ---- the kiosk and tickets ------------------------------------------------------------------ */
 
+static booking_kiosk_section_fn kiosk_sections[BOOKING_KIOSK_SECTIONS];
+static size_t nkiosk_sections;
+
+void booking_kiosk_section(booking_kiosk_section_fn fn)
+{
+	for (size_t i = 0; i < nkiosk_sections; i++)
+		if (kiosk_sections[i] == fn)
+			return;
+	if (nkiosk_sections == BOOKING_KIOSK_SECTIONS)
+		die("booking: more than %d kiosk sections", BOOKING_KIOSK_SECTIONS);
+	kiosk_sections[nkiosk_sections++] = fn;
+}
+
 static int kiosk_render(struct req *r, int status, int err)
 {
 	struct bk_centre c;
-	int rc = centre_load(r, &c);
+	int rc = bk_centre_param(r, &c);
 	const char **items;
 	size_t n;
 	struct bk_booking *bv;
@@ -466,6 +481,8 @@ static int kiosk_render(struct req *r, int status, int err)
 	json_object_set_new(ctx, "items", its);
 	json_object_set_new(ctx, "today", today);
 	json_object_set_new(ctx, "has_today", json_boolean(json_array_size(today) > 0));
+	for (size_t i = 0; r->role != ROLE_STAFF && i < nkiosk_sections; i++)
+		kiosk_sections[i](r, ctx);
 	json_object_set_new(ctx, "is_staff", json_boolean(r->role == ROLE_STAFF));
 	return page(r, status, "booking/kiosk", ctx);
 }
@@ -475,24 +492,29 @@ static int kiosk_get(struct req *r)
 	return kiosk_render(r, 200, 0);
 }
 
+static int kiosk_answer(struct req *r, struct bk_op *op, int rc)
+{
+	if (rc == GH_ECONFLICT || rc == GH_EFORBIDDEN || rc == GH_EVALIDATION || (rc == GH_ENOTFOUND && r->error_detail))
+		return kiosk_render(r, err_status(rc), rc);
+	if (rc)
+		return rc;
+	return resp_redirect(r, 303,
+			     arena_printf(r->arena, "/tickets/%lld%s", (long long)op->t.id, op->fresh ? "?done=ticket" : ""));
+}
+
 static int kiosk_post(struct req *r)
 {
 	struct kvlist f;
 	int rc = req_form(r, &f);
 	if (rc)
 		return rc;
-	const char *item = kv_get(&f, "item"), *ref = kv_get(&f, "booking"), *name = kv_get(&f, "name");
-	struct bk_ticket t;
-	bool fresh;
-	if (ref && *ref)
-		rc = bk_ticket_checkin(r, req_param(r, "code"), ref, &t, &fresh);
-	else
-		rc = bk_ticket_walkin(r, req_param(r, "code"), item, name, &t, &fresh);
-	if (rc == GH_ECONFLICT || rc == GH_EFORBIDDEN || rc == GH_EVALIDATION || (rc == GH_ENOTFOUND && r->error_detail))
-		return kiosk_render(r, err_status(rc), rc);
-	if (rc)
-		return rc;
-	return resp_redirect(r, 303, arena_printf(r->arena, "/tickets/%lld%s", (long long)t.id, fresh ? "?done=ticket" : ""));
+	const char *ref = kv_get(&f, "booking");
+	struct bk_op *op = bk_op_new(r, ref && *ref ? BK_OP_CHECKIN : BK_OP_WALKIN, kiosk_answer);
+	op->centre = req_param(r, "code");
+	op->ref = ref;
+	op->item = kv_get(&f, "item");
+	op->name = kv_get(&f, "name");
+	return bk_op_write(r, op);
 }
 
 static int ticket_page(struct req *r)
@@ -506,13 +528,12 @@ static int ticket_page(struct req *r)
 	bk_set(ctx, "notice", done_notice(r));
 	json_t *tj = bk_ticket_json(r, &t);
 	if (!strcmp(t.state, "waiting"))
-		bk_set(tj, "ahead_text", bk_mf(r, "booking_ticket_ahead", "n",
-					       arena_printf(r->arena, "%lld", (long long)json_integer_value(json_object_get(tj, "ahead"))),
-					       NULL));
+		bk_set(tj, "ahead_text", MF(r, "booking_ticket_ahead",
+				   MA("n", arena_printf(r->arena, "%lld", (long long)json_integer_value(json_object_get(tj, "ahead"))))));
 	struct bk_counter k;
 	if (!strcmp(t.state, "called") && t.counter && !bk_counter_get(r->db, r->arena, t.centre, t.counter, &k))
 		bk_set(tj, "counter_text",
-		       bk_mf(r, "booking_ticket_called", "counter", bk_en(r) && *k.name_en ? k.name_en : k.name_zh, NULL));
+		       MF(r, "booking_ticket_called", MA("counter", bk_en(r) && *k.name_en ? k.name_en : k.name_zh)));
 	json_object_set_new(ctx, "ticket", tj);
 	if (!bk_centre_get(r->db, r->arena, t.centre, &c))
 		json_object_set_new(ctx, "centre", bk_centre_json(r, &c));
@@ -567,7 +588,7 @@ static int counter_render(struct req *r, int status, int err)
 	const char *centre = req_param(r, "code"), *code = req_param(r, "counter");
 	struct bk_centre c;
 	struct bk_counter k;
-	int rc = centre_load(r, &c);
+	int rc = bk_centre_param(r, &c);
 	if (rc)
 		return rc;
 	if ((rc = bk_counter_get(r->db, r->arena, c.code, code, &k)) == GH_ENOTFOUND)
@@ -591,7 +612,7 @@ static int counter_render(struct req *r, int status, int err)
 	json_object_set_new(ctx, "counter", json_pack("{s:s,s:s}", "code", k.code, "name", kname));
 	json_object_set_new(ctx, "waiting", json_integer(waiting));
 	bk_set(ctx, "call_action", arena_printf(r->arena, "/staff/counters/%s/%s/call", c.code, k.code));
-	bk_set(ctx, "waiting_text", bk_mf(r, "booking_counter_waiting", "n", arena_printf(r->arena, "%ld", waiting), NULL));
+	bk_set(ctx, "waiting_text", MF(r, "booking_counter_waiting", MA("n", arena_printf(r->arena, "%ld", waiting))));
 	bk_set(ctx, "display_href", arena_printf(r->arena, "/centres/%s/display", c.code));
 	if (!rc) {
 		json_t *tj = bk_ticket_json(r, &cur);
@@ -623,16 +644,21 @@ static int counter_page(struct req *r)
 	return counter_render(r, 200, 0);
 }
 
-static int call_post(struct req *r)
+static int call_answer(struct req *r, struct bk_op *op, int rc)
 {
-	struct bk_ticket t;
-	int rc = bk_call_next(r, req_param(r, "code"), req_param(r, "counter"), &t);
 	if (rc == GH_ECONFLICT || (rc == GH_ENOTFOUND && r->error_detail))
 		return counter_render(r, err_status(rc), rc);
 	if (rc)
 		return rc;
-	return resp_redirect(r, 303, arena_printf(r->arena, "/staff/counters/%s/%s?done=called", req_param(r, "code"),
-						  req_param(r, "counter")));
+	return resp_redirect(r, 303, arena_printf(r->arena, "/staff/counters/%s/%s?done=called", op->centre, op->counter));
+}
+
+static int call_post(struct req *r)
+{
+	struct bk_op *op = bk_op_new(r, BK_OP_CALL, call_answer);
+	op->centre = req_param(r, "code");
+	op->counter = req_param(r, "counter");
+	return bk_op_write(r, op);
 }
 
 /* The counter page to go back to: a form field "back" of the caller's own site, else /staff/counters. */
@@ -644,20 +670,12 @@ static const char *back_of(struct req *r, const struct kvlist *f)
 	return "/staff/counters";
 }
 
-static int ticket_act_post(struct req *r)
+static int ticket_act_answer(struct req *r, struct bk_op *op, int rc)
 {
-	struct kvlist f;
-	int rc = req_form(r, &f);
-	if (rc)
-		return rc;
-	struct bk_ticket t;
-	const char *action = req_param(r, "action");
-	rc = bk_ticket_act(r, bk_param_id(r), action, kv_get(&f, "counter"), &t);
-	const char *back = back_of(r, &f);
 	if (rc == GH_ECONFLICT || rc == GH_EVALIDATION) {
 		/* Back to the counter with the reason. */
 		struct bk_ticket cur;
-		if (!bk_ticket_get(r->db, r->arena, bk_param_id(r), &cur) && cur.counter) {
+		if (!bk_ticket_get(r->db, r->arena, op->id, &cur) && cur.counter) {
 			r->params.n = 0;
 			struct kv *p = arena_alloc(r->arena, 2 * sizeof(*p));
 			p[0] = (struct kv){ "code", cur.centre, strlen(cur.centre) };
@@ -668,9 +686,21 @@ static int ticket_act_post(struct req *r)
 	}
 	if (rc)
 		return rc;
-	char key[32];
-	snprintf(key, sizeof(key), "%s", action);
-	return resp_redirect(r, 303, arena_printf(r->arena, "%s?done=%s", back, key));
+	return resp_redirect(r, 303, arena_printf(r->arena, "%s?done=%s", (const char *)op->ctx, op->action));
+}
+
+static int ticket_act_post(struct req *r)
+{
+	struct kvlist f;
+	int rc = req_form(r, &f);
+	if (rc)
+		return rc;
+	struct bk_op *op = bk_op_new(r, BK_OP_TICKET, ticket_act_answer);
+	op->id = bk_param_id(r);
+	op->action = req_param(r, "action");
+	op->counter = kv_get(&f, "counter");
+	op->ctx = back_of(r, &f);
+	return bk_op_write(r, op);
 }
 
 const struct route booking_page_routes[] = {

@@ -121,8 +121,8 @@ int bk_counter_check(struct req *r, const struct bk_counter *k)
 		return 0;
 	if (r->role == ROLE_STAFF && (r->who.staff_roles & STAFF_COUNTER) && r->who.department) {
 		for (size_t i = 0; i < k->nitems; i++) {
-			const struct catalog_service_parsed *svc;
-			if (!catalog_service_cached(r, k->items[i], &svc) && !strcmp(svc->svc.department, r->who.department))
+			struct catalog_service svc;
+			if (!bk_item(r, k->items[i], &svc) && !strcmp(svc.department, r->who.department))
 				return 0;
 		}
 	}
@@ -282,8 +282,8 @@ int bk_ticket_walkin(struct req *r, const char *centre, const char *item, const 
 		return bk_fail(r, GH_ENOTFOUND, "booking_err_not_served");
 	if (rc)
 		return rc;
-	const struct catalog_service_parsed *svc;
-	if ((rc = catalog_service_cached(r, item, &svc)) == GH_ENOTFOUND)
+	struct catalog_service svc;
+	if ((rc = bk_item(r, item, &svc)) == GH_ENOTFOUND)
 		return bk_fail(r, GH_ENOTFOUND, "booking_err_no_item");
 	if (rc)
 		return rc;
@@ -323,7 +323,7 @@ int bk_ticket_walkin(struct req *r, const char *centre, const char *item, const 
 	if ((rc = db_begin(r->db)))
 		return rc;
 	int64_t id = 0;
-	rc = add_ticket(r, c.code, today, "walkin", 0, item, svc->svc.department, account, enc, enc_len, masked, key_id, 0,
+	rc = add_ticket(r, c.code, today, "walkin", 0, item, svc.department, account, enc, enc_len, masked, key_id, 0,
 			now, &id);
 	if (!rc)
 		rc = db_commit(r->db);
@@ -331,7 +331,6 @@ int bk_ticket_walkin(struct req *r, const char *centre, const char *item, const 
 		db_rollback(r->db);
 		return rc;
 	}
-	bk_display_wake();
 	*fresh = true;
 	return bk_ticket_get(r->db, r->arena, id, out);
 }
@@ -386,7 +385,6 @@ int bk_ticket_checkin(struct req *r, const char *centre, const char *ref, struct
 		db_rollback(r->db);
 		return rc == GH_ECONFLICT ? bk_fail(r, GH_ECONFLICT, "booking_err_changed") : rc;
 	}
-	bk_display_wake();
 	*fresh = true;
 	return bk_ticket_get(r->db, r->arena, id, out);
 }
@@ -475,7 +473,6 @@ int bk_call_next(struct req *r, const char *centre, const char *counter, struct 
 				return rc;
 			continue; /* every candidate was called by another counter meanwhile */
 		}
-		bk_display_wake();
 		return bk_ticket_get(r->db, r->arena, id, out);
 	}
 	return bk_fail(r, GH_ECONFLICT, "booking_err_changed");
@@ -552,7 +549,6 @@ int bk_ticket_act(struct req *r, int64_t id, const char *action, const char *to_
 		db_rollback(r->db);
 		return rc == GH_ECONFLICT ? bk_fail(r, GH_ECONFLICT, "booking_err_changed") : rc;
 	}
-	bk_display_wake();
 	return bk_ticket_get(r->db, r->arena, id, out);
 }
 

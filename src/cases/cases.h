@@ -79,6 +79,14 @@ void cases_observe_commits(void (*fn)(void));
 typedef int (*case_follow_fn)(struct db *db, struct arena *a, const struct case_change *c, const char **next);
 void cases_follow(case_follow_fn fn);
 
+/* A later domain's column of the staff queue (pay: the fee, paid or due): fn adds members to
+ * each row of the page (rows: [{number, item_code, state, ...}]), which
+ * templates/cases/queue.mustache shows. Call at start (not thread-safe); registering fn again is
+ * a no-op. At most 4. */
+struct req;
+typedef void (*cases_queue_rows_fn)(struct req *r, json_t *rows);
+void cases_queue_rows(cases_queue_rows_fn fn);
+
 /* Takes the system's action (a workflow action the hall takes, WF_SYSTEM: "payment_received")
  * on application id, inside the caller's open transaction on db: observers and followers run,
  * the event's actor is the system, detail (JSON object text or NULL) is recorded with it. The
@@ -135,6 +143,12 @@ int case_form_plain(const struct keyring *k, struct arena *a, const char *stored
 /* Lets `govhall key rotate` / `reseal` re-seal application forms and bundle drafts (identity's
  * key commands); main.c calls it at start. */
 void cases_register_sealed(void);
+/* An identity_sealed_store's counts for a store of another domain too: query q (no
+ * parameters) gives rows (key id, how many values are sealed under it); they go into *keys and
+ * *counts (in a), *n of each. */
+struct db_sql;
+int cases_sealed_key_counts(struct db *db, struct arena *a, struct db_sql *q, int64_t **keys, int64_t **counts,
+			    size_t *n);
 
 /* Seals the personal fields (forms.h: forms_field_personal, by def: the item's form definition)
  * of values (an object of strings, as forms_validate gives them) into *stored, a JSON object

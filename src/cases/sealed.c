@@ -430,10 +430,11 @@ DB_SQL(q_form_keys,
        "GROUP BY form_key_id UNION ALL SELECT draft_key_id AS k, COUNT(*) AS n FROM bundle_applications "
        "WHERE draft_key_id > 0 AND draft_form IS NOT NULL GROUP BY draft_key_id) t GROUP BY k ORDER BY k");
 
-static int forms_counts(struct db *db, struct arena *a, int64_t **keys, int64_t **counts, size_t *n)
+int cases_sealed_key_counts(struct db *db, struct arena *a, struct db_sql *q, int64_t **keys, int64_t **counts,
+			    size_t *n)
 {
 	struct db_rows rows;
-	int rc = db_query(db, a, &q_form_keys, DB_NOARGS, &rows);
+	int rc = db_query(db, a, q, DB_NOARGS, &rows);
 	if (rc)
 		return rc;
 	*keys = arena_array(a, rows.nrows ? rows.nrows : 1, sizeof(**keys));
@@ -444,6 +445,11 @@ static int forms_counts(struct db *db, struct arena *a, int64_t **keys, int64_t 
 	}
 	*n = rows.nrows;
 	return 0;
+}
+
+static int forms_counts(struct db *db, struct arena *a, int64_t **keys, int64_t **counts, size_t *n)
+{
+	return cases_sealed_key_counts(db, a, &q_form_keys, keys, counts, n);
 }
 
 static const struct identity_sealed_store forms_store = {

@@ -26,6 +26,7 @@
 #include "stats/stats.h"
 #include "store/cover.h"
 #include "store/db.h"
+#include "view/view.h"
 
 /* ---- coverage --------------------------------------------------------------------------- */
 
@@ -305,12 +306,13 @@ static int tell(struct db *db, struct arena *a, const struct pay_order *o, const
 {
 	char yuan[32];
 	pay_yuan(amount, yuan);
-	const char *vars[] = { "order", o->number, "amount", yuan, "application", o->application_number ? o->application_number : "",
-			       NULL };
+	const struct msg_arg vars[] = { MA("order", o->number), MA("amount", yuan),
+					MA("application", o->application_number ? o->application_number : "") };
 	const char *tk = arena_printf(a, "pay_msg_%s_title", kind), *bk = arena_printf(a, "pay_msg_%s_body", kind);
+	const struct view *v = pay_view();
 	return notify_inbox_message(db, a, o->payer_id, o->application_id, arena_printf(a, "pay_%s", kind),
-				    pay_words(a, "zh", tk, vars), pay_words(a, "en", tk, vars), pay_words(a, "zh", bk, vars),
-				    pay_words(a, "en", bk, vars));
+				    view_fmt(v, "zh", a, tk, vars, ARRAY_LEN(vars)), view_fmt(v, "en", a, tk, vars, ARRAY_LEN(vars)),
+				    view_fmt(v, "zh", a, bk, vars, ARRAY_LEN(vars)), view_fmt(v, "en", a, bk, vars, ARRAY_LEN(vars)));
 }
 
 /* ---- the workflow ----------------------------------------------------------------------- */

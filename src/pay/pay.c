@@ -10,6 +10,8 @@
 #include "base/log.h"
 #include "base/sb.h"
 #include "base/util.h"
+#include "booking/booking.h"
+#include "cases/cases.h"
 #include "http/router.h"
 #include "pay/pay.h"
 #include "pay/pay_impl.h"
@@ -31,6 +33,8 @@ void pay_register(void)
 {
 	pay_register_workflow();
 	pay_receipt_verify_types();
+	booking_kiosk_section(pay_kiosk_section);
+	cases_queue_rows(pay_queue_rows);
 }
 
 int pay_init(struct app *app, char *err, size_t errlen)
@@ -87,14 +91,9 @@ int pay_add_routes(struct router *rt)
 	return router_add(rt, pay_routes, pay_routes_n);
 }
 
-const char *pay_words(struct arena *a, const char *lang, const char *key, const char *const *vars)
+const struct view *pay_view(void)
 {
-	const struct view *v = pay_cfg.app ? pay_cfg.app->view : NULL;
-	struct msg_arg args[16];
-	size_t n = 0;
-	for (size_t i = 0; vars && vars[i] && vars[i + 1] && n < ARRAY_LEN(args); i += 2)
-		args[n++] = MA(vars[i], vars[i + 1]);
-	return view_fmt(v, lang, a, key, args, n); /* the catalogs' one formatter */
+	return pay_cfg.app ? pay_cfg.app->view : NULL;
 }
 
 /* ---- commands ----------------------------------------------------------------------------- */

@@ -30,7 +30,7 @@ struct router;
 struct db;
 
 /* Registers what the module does in every command: the workflow follower (a fee falling due)
- * and observer (an order made), the verify handler for receipts ("govhall.payreceipt/v1"), and
+ * and observer (an order made), the kiosk's list of the citizen's fees due (booking), the staff queue's fee column, the verify handler for receipts ("govhall.payreceipt/v1"), and
  * what it covers with the log. Call once at start (not thread-safe), before any transition. */
 void pay_register(void);
 /* Declares the covered tables alone (store/cover.h), for tools and tests without the rest. */

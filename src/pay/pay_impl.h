@@ -40,9 +40,10 @@ struct pay_settings {
 };
 extern struct pay_settings pay_cfg;
 
-/* The words of key in lang from the message catalogs, with {name} placeholders replaced by the
- * values of vars (name, value pairs, NULL-terminated), in a. */
-const char *pay_words(struct arena *a, const char *lang, const char *key, const char *const *vars);
+/* The app's message catalogs (NULL before pay_init: view_msg then gives the key), for texts
+ * stored or printed in both languages (inbox messages, receipts) through VF and view_msg. */
+struct view;
+const struct view *pay_view(void);
 
 /* ---- rows ------------------------------------------------------------------------------- */
 
@@ -73,6 +74,10 @@ bool pay_order_open(const struct pay_order *o);
 void pay_orders_register(void);
 /* The workflow's follower (a fee falling due) and observer (orders made and cancelled). */
 void pay_register_workflow(void);
+/* The citizen's fees due on a centre's kiosk page (web.c; booking_kiosk_section). */
+void pay_kiosk_section(struct req *r, json_t *ctx);
+/* The staff queue's column: each application's fee, paid or due (web.c; cases_queue_rows). */
+void pay_queue_rows(struct req *r, json_t *rows);
 int pay_fee_get(struct db *db, struct arena *a, int64_t application_id, struct pay_fee *out);
 int pay_order_get(struct db *db, struct arena *a, const char *number, struct pay_order *out);
 int pay_order_get_id(struct db *db, struct arena *a, int64_t id, bool lock, struct pay_order *out);

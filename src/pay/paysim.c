@@ -176,6 +176,16 @@ static int payment_get(struct db *db, struct arena *a, struct db_sql *q, const c
 	return 0;
 }
 
+/* The payment the route's {id} names into p: 0; GH_ENOTFOUND when there is none, answered 404
+ * already (the caller rolls back what it began and returns 0); another GH_E code. */
+static int payment_param(struct req *r, struct sim_payment *p)
+{
+	int rc = payment_get(r->db, r->arena, &q_pay_by_id, req_param(r, "id"), p);
+	if (rc == GH_ENOTFOUND)
+		fail(r, 404, "not_found", "no such payment");
+	return rc;
+}
+
 /* Where payers reach the simulator: --base-url, or the address the request was sent to. */
 static const char *base_of(struct req *r)
 {
@@ -326,11 +336,9 @@ out:
 static int api_get(struct req *r)
 {
 	struct sim_payment p;
-	int rc = payment_get(r->db, r->arena, &q_pay_by_id, req_param(r, "id"), &p);
-	if (rc == GH_ENOTFOUND)
-		return fail(r, 404, "not_found", "no such payment");
+	int rc = payment_param(r, &p);
 	if (rc)
-		return rc;
+		return rc == GH_ENOTFOUND ? 0 : rc;
 	return resp_json(r, 200, payment_json(r->db, r->arena, &p, true, base_of(r)));
 }
 
@@ -358,9 +366,9 @@ static int api_cancel(struct req *r)
 		return rc;
 	struct sim_payment p;
 	struct db_rows rows;
-	if ((rc = payment_get(r->db, r->arena, &q_pay_by_id, req_param(r, "id"), &p))) {
+	if ((rc = payment_param(r, &p))) {
 		db_rollback(r->db);
-		return rc == GH_ENOTFOUND ? fail(r, 404, "not_found", "no such payment") : rc;
+		return rc == GH_ENOTFOUND ? 0 : rc;
 	}
 	if (!strcmp(p.state, "cancelled") || !strcmp(p.state, "expired")) {
 		db_rollback(r->db);
@@ -412,9 +420,9 @@ static int api_refund(struct req *r)
 		return rc;
 	struct sim_payment p;
 	struct db_rows rows;
-	if ((rc = payment_get(r->db, r->arena, &q_pay_by_id, req_param(r, "id"), &p))) {
+	if ((rc = payment_param(r, &p))) {
 		db_rollback(r->db);
-		return rc == GH_ENOTFOUND ? fail(r, 404, "not_found", "no such payment") : rc;
+		return rc == GH_ENOTFOUND ? 0 : rc;
 	}
 	if ((rc = db_query(r->db, r->arena, &q_refund_by_key, DB_ARGS(DB_TEXT(p.id), DB_TEXT(key)), &rows)))
 		goto out;
@@ -583,11 +591,9 @@ static int page(struct req *r, int status, json_t *ctx)
 static int payer_page(struct req *r)
 {
 	struct sim_payment p;
-	int rc = payment_get(r->db, r->arena, &q_pay_by_id, req_param(r, "id"), &p);
-	if (rc == GH_ENOTFOUND)
-		return fail(r, 404, "not_found", "no such payment");
+	int rc = payment_param(r, &p);
 	if (rc)
-		return rc;
+		return rc == GH_ENOTFOUND ? 0 : rc;
 	char yuan[32], tok[65];
 	pay_yuan(p.amount, yuan);
 	page_token(p.id, tok);

@@ -262,12 +262,12 @@ static int rdoc_parse(struct arena *a, const json_t *doc, struct rdoc *d, const 
 
 static json_t *field(struct arena *a, struct req *r, const char *key, const char *value)
 {
-	return json_pack("{s:s,s:s}", "label", pay_words(a, r->lang, key, NULL), "value", value ? value : "");
+	return json_pack("{s:s,s:s}", "label", M(r, key), "value", value ? value : "");
 }
 
 static json_t *check(struct req *r, const char *key, bool ok)
 {
-	return json_pack("{s:b,s:s}", "ok", ok, "label", pay_words(r->arena, r->lang, key, NULL));
+	return json_pack("{s:b,s:s}", "ok", ok, "label", M(r, key));
 }
 
 /* The verdict on a stored receipt named by number, against a copy's hash. */
@@ -276,14 +276,14 @@ json_t *pay_receipt_verdict_link(struct req *r, const char *number, const char *
 	struct arena *a = r->arena;
 	bool en = strcmp(r->lang, "en") == 0;
 	json_t *out = json_pack("{s:s,s:s,s:s,s:o}", "kind", "payment_receipt", "status", "unknown", "title",
-				pay_words(a, r->lang, "pay_receipt_title", NULL), "number", number ? json_string(number) : json_null());
+				M(r, "pay_receipt_title"), "number", number ? json_string(number) : json_null());
 	struct pay_receipt rc;
 	if (!number || pay_receipt_get(r->db, a, number, &rc)) {
-		json_object_set_new(out, "reason", json_string(pay_words(a, r->lang, "pay_verify_unknown", NULL)));
+		json_object_set_new(out, "reason", json_string(M(r, "pay_verify_unknown")));
 		return out;
 	}
 	if (!hash || strcmp(hash, rc.hash) != 0) {
-		json_object_set_new(out, "reason", json_string(pay_words(a, r->lang, "pay_verify_altered", NULL)));
+		json_object_set_new(out, "reason", json_string(M(r, "pay_verify_altered")));
 		return out;
 	}
 	json_t *c = json_loads(rc.document, 0, NULL);
@@ -309,9 +309,7 @@ json_t *pay_receipt_verdict_link(struct req *r, const char *number, const char *
 	json_t *payee = json_object_get(c, "payee"), *item = json_object_get(c, "item");
 	json_t *fields = json_array();
 	json_array_append_new(fields, field(a, r, N_("pay_receipt_kind"),
-					    pay_words(a, r->lang, kind && !strcmp(kind, "refund") ? "pay_receipt_kind_refund"
-												  : "pay_receipt_kind_payment",
-						      NULL)));
+					    M(r, kind && !strcmp(kind, "refund") ? "pay_receipt_kind_refund" : "pay_receipt_kind_payment")));
 	json_array_append_new(fields, field(a, r, N_("pay_receipt_amount"),
 					    arena_printf(a, "¥%s", json_string_value(json_object_get(c, "amount")))));
 	json_array_append_new(fields, field(a, r, N_("pay_receipt_payer"),
@@ -330,7 +328,7 @@ json_t *pay_receipt_verdict_link(struct req *r, const char *number, const char *
 	json_object_set_new(out, "checks", checks);
 	json_object_set_new(out, "hash", json_string(rc.hash));
 	if (!sig_ok || !log_ok) {
-		json_object_set_new(out, "reason", json_string(pay_words(a, r->lang, "pay_verify_unconfirmed", NULL)));
+		json_object_set_new(out, "reason", json_string(M(r, "pay_verify_unconfirmed")));
 		return out;
 	}
 	json_object_set_new(out, "status", json_string("valid"));
@@ -350,7 +348,7 @@ int pay_receipt_verdict(struct req *r, const json_t *doc, json_t **out)
 	*out = pay_receipt_verdict_link(r, d.number, d.hash);
 	if (strcmp(d.stated_hash, d.hash) != 0 || !pay_id_ok(d.number)) {
 		json_object_set_new(*out, "status", json_string("unknown"));
-		json_object_set_new(*out, "reason", json_string(pay_words(r->arena, r->lang, "pay_verify_altered", NULL)));
+		json_object_set_new(*out, "reason", json_string(M(r, "pay_verify_altered")));
 	}
 	return 0;
 }
@@ -496,9 +494,9 @@ int pay_receipt_pdf(const char *doc_json, unsigned char **pdf, size_t *len)
 	json_t *payee = json_object_get(c, "payee"), *item = json_object_get(c, "item"), *payer = json_object_get(c, "payer");
 	struct arena *a = arena_new(0);
 	/* A bilingual document, whoever downloads it: words for people come from the catalogs. */
-	const char *title_zh = pay_words(a, "zh", refund ? "pay_receipt_title_refund" : "pay_receipt_title_payment", NULL);
-	const char *title_en = pay_words(a, "en", refund ? "pay_receipt_title_refund" : "pay_receipt_title_payment", NULL);
-#define ROW(key, v) { arena_printf(a, "%s %s", pay_words(a, "zh", key, NULL), pay_words(a, "en", key, NULL)), (v) }
+	const char *title_zh = view_msg(pay_view(), "zh", refund ? "pay_receipt_title_refund" : "pay_receipt_title_payment");
+	const char *title_en = view_msg(pay_view(), "en", refund ? "pay_receipt_title_refund" : "pay_receipt_title_payment");
+#define ROW(key, v) { arena_printf(a, "%s %s", view_msg(pay_view(), "zh", key), view_msg(pay_view(), "en", key)), (v) }
 	struct certs_sheet_row rows[] = {
 		ROW(N_("pay_receipt_number"), jstr(c, "number")),
 		ROW(N_("pay_receipt_payer"), arena_printf(a, "%s %s", jstr(payer, "name"), jstr(payer, "id_masked"))),
@@ -518,12 +516,14 @@ int pay_receipt_pdf(const char *doc_json, unsigned char **pdf, size_t *len)
 	char idx[32] = "-";
 	if (json_is_integer(json_object_get(log, "leaf_index")))
 		snprintf(idx, sizeof(idx), "%lld", (long long)json_integer_value(json_object_get(log, "leaf_index")));
-	const char *vars[] = { "key", jstr(sig, "key_id"), "leaf", idx, NULL };
+	const struct msg_arg vars[] = { MA("key", jstr(sig, "key_id")), MA("leaf", idx) };
 	struct certs_sheet sh = {
 		.title_zh = title_zh, .title_en = title_en, .subtitle = jstr(c, "number"), .subject = title_en,
 		.rows = rows, .nrows = ARRAY_LEN(rows), .qr = verify,
-		.qr_caption = arena_printf(a, "%s %s", pay_words(a, "zh", "pay_receipt_scan", NULL), pay_words(a, "en", "pay_receipt_scan", NULL)),
-		.note_zh = pay_words(a, "zh", "pay_receipt_note", vars), .note_en = pay_words(a, "en", "pay_receipt_note", vars),
+		.qr_caption = arena_printf(a, "%s %s", view_msg(pay_view(), "zh", "pay_receipt_scan"),
+					   view_msg(pay_view(), "en", "pay_receipt_scan")),
+		.note_zh = view_fmt(pay_view(), "zh", a, "pay_receipt_note", vars, ARRAY_LEN(vars)),
+		.note_en = view_fmt(pay_view(), "en", a, "pay_receipt_note", vars, ARRAY_LEN(vars)),
 		.mark = PAY_RECEIPT_MARK, .document = doc_json,
 	};
 	/* Rows without a value (no refund on a payment's receipt) are left out. */

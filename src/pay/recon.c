@@ -13,6 +13,8 @@
 #include "base/calendar.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "base/util.h"
+#include "http/msg.h"
 #include "notify/notify.h"
 #include "identity/identity.h"
 #include "pay/pay_impl.h"
@@ -157,14 +159,16 @@ int pay_reconcile(struct db *db, struct arena *a, const char *day, int64_t now, 
 		/* Administrators hear of new differences. */
 		char n[24];
 		snprintf(n, sizeof(n), "%ld", found);
-		const char *vars[] = { "day", day, "count", n, NULL };
+		const struct view *v = pay_view();
 		struct db_rows admins;
 		if ((rc = db_query(db, a, &q_admins, DB_NOARGS, &admins)))
 			goto out;
 		for (size_t i = 0; i < admins.nrows && !rc; i++)
 			rc = notify_inbox_message(db, a, db_cell_int(&admins, i, 0), 0, "pay_recon",
-						  pay_words(a, "zh", "pay_msg_recon_title", vars), pay_words(a, "en", "pay_msg_recon_title", vars),
-						  pay_words(a, "zh", "pay_msg_recon_body", vars), pay_words(a, "en", "pay_msg_recon_body", vars));
+						  VF(v, "zh", a, "pay_msg_recon_title", MA("day", day), MA("count", n)),
+						  VF(v, "en", a, "pay_msg_recon_title", MA("day", day), MA("count", n)),
+						  VF(v, "zh", a, "pay_msg_recon_body", MA("day", day), MA("count", n)),
+						  VF(v, "en", a, "pay_msg_recon_body", MA("day", day), MA("count", n)));
 		if (rc)
 			goto out;
 	}

@@ -23,8 +23,10 @@
 #include "base/util.h"
 #include "cases/cases.h"
 #include "certs/certs.h"
+#include "catalog/catalog.h"
 #include "http/msg.h"
 #include "http/server.h"
+#include "http/write.h"
 #include "identity/identity.h"
 #include "pay/pay.h"
 #include "pay/pay_impl.h"
@@ -39,11 +41,6 @@
 
 int pay_notify_handler(struct req *r);
 void pay_duty_nudge(void);
-
-static const char *W(struct req *r, const char *key)
-{
-	return pay_words(r->arena, r->lang, key, NULL);
-}
 
 static bool en(const struct req *r)
 {
@@ -78,7 +75,7 @@ static const char *when(struct req *r, int64_t t)
 static json_t *page_ctx(struct req *r, const char *title_key)
 {
 	json_t *ctx = json_object();
-	json_object_set_new(ctx, "title", json_string(W(r, title_key)));
+	json_object_set_new(ctx, "title", json_string(M(r, title_key)));
 	const char *csrf = identity_csrf_token(r);
 	if (csrf)
 		json_object_set_new(ctx, "csrf", json_string(csrf));
@@ -92,7 +89,7 @@ static json_t *body_object(struct req *r)
 	json_t *j = b && len ? json_loadb(b, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
 	if (!json_is_object(j)) {
 		json_decref(j);
-		req_error_detail(r, "%s", W(r, N_("pay_err_body")));
+		req_error_detail(r, "%s", M(r, N_("pay_err_body")));
 		return NULL;
 	}
 	return aj(r, j);
@@ -118,7 +115,7 @@ static int order_visible(struct req *r, const char *number, struct pay_order *o,
 	if (rc == 0)
 		rc = cases_brief(r, o->application_number, b);
 	if (rc == GH_ENOTFOUND)
-		req_error_detail(r, "%s", W(r, N_("pay_err_no_order")));
+		req_error_detail(r, "%s", M(r, N_("pay_err_no_order")));
 	return rc;
 }
 
@@ -168,7 +165,7 @@ static int payment_json(struct req *r, const struct case_brief *b, bool api, jso
 	struct pay_fee f;
 	int rc = pay_fee_get(r->db, r->arena, b->id, &f);
 	if (rc == GH_ENOTFOUND) {
-		req_error_detail(r, "%s", W(r, N_("pay_err_no_fee")));
+		req_error_detail(r, "%s", M(r, N_("pay_err_no_fee")));
 		return GH_ENOTFOUND;
 	}
 	if (rc)
@@ -247,7 +244,7 @@ static int payment_page(struct req *r)
 	json_array_foreach(json_object_get(p, "receipts"), i, o)
 	{
 		json_object_set_new(o, "amount", json_string(yuan(r, json_integer_value(json_object_get(o, "amount_fen")))));
-		json_object_set_new(o, "kind_name", json_string(W(r, !strcmp(json_string_value(json_object_get(o, "kind")), "refund")
+		json_object_set_new(o, "kind_name", json_string(M(r, !strcmp(json_string_value(json_object_get(o, "kind")), "refund")
 									      ? "pay_receipt_kind_refund"
 									      : "pay_receipt_kind_payment")));
 		json_object_set_new(o, "issued", json_string(when(r, json_integer_value(json_object_get(o, "issued_at")))));
@@ -279,10 +276,67 @@ static int api_payment(struct req *r)
 	return resp_json(r, 200, p);
 }
 
+/* ---- fees due, for the kiosk ---------------------------------------------------------------- */
+
+DB_SQL(q_due_mine, "SELECT a.number, f.item_code, f.amount FROM pay_fees f JOIN applications a ON a.id = f.application_id "
+		   "WHERE f.state = 'due' AND a.state = 'awaiting_payment' AND ((? <> 0 AND a.enterprise_id = ?) OR "
+		   "(? = 0 AND a.applicant_id = ? AND a.enterprise_id IS NULL)) ORDER BY a.id DESC LIMIT 20");
+
+/* The kiosk's section (booking_kiosk_section): has_fees, and fees [{number, item, amount (yuan),
+ * href}], the caller's applications with a fee due now (their own, or those of the enterprise
+ * they act for), newest first, at most 20, each with its payment page (its QR code is paid by
+ * phone). Nothing when fees are not collected online. */
+void pay_kiosk_section(struct req *r, json_t *ctx)
+{
+	json_t *out = json_array();
+	struct identity_owner who = identity_owner_of(r);
+	struct db_rows rows;
+	if (!pay_cfg.on || !who.person ||
+	    db_query(r->db, r->arena, &q_due_mine,
+		     DB_ARGS(DB_INT(who.enterprise), DB_INT(who.enterprise), DB_INT(who.enterprise), DB_INT(who.person)), &rows))
+		rows.nrows = 0;
+	for (size_t i = 0; i < rows.nrows; i++) {
+		const char *number = db_cell(&rows, i, 0), *item = db_cell(&rows, i, 1);
+		const struct catalog_service_parsed *svc;
+		if (!catalog_service_cached(r, item, &svc))
+			item = en(r) && svc->svc.name_en && *svc->svc.name_en ? svc->svc.name_en : svc->svc.name_zh;
+		json_array_append_new(out, json_pack("{s:s,s:s,s:s,s:s}", "number", number, "item", item, "amount",
+						     yuan(r, db_cell_int(&rows, i, 2)), "href",
+						     arena_printf(r->arena, "/applications/%s/payment", number)));
+	}
+	json_object_set_new(ctx, "has_fees", json_boolean(json_array_size(out) > 0));
+	json_object_set_new(ctx, "fees", out);
+}
+
+/* ---- the staff queue's column ------------------------------------------------------------- */
+
+DB_SQL(q_fee_of, "SELECT f.state FROM pay_fees f JOIN applications a ON a.id = f.application_id WHERE a.number = ?");
+
+/* cases_queue_rows: each row of an application with a fee gets fee {state, state_name} (due,
+ * paid or exempt; an item without a fee, none). */
+void pay_queue_rows(struct req *r, json_t *rows)
+{
+	size_t i;
+	json_t *row;
+	json_array_foreach(rows, i, row)
+	{
+		const char *number = json_string_value(json_object_get(row, "number"));
+		struct db_rows fr;
+		if (!number || db_query(r->db, r->arena, &q_fee_of, DB_ARGS(DB_TEXT(number)), &fr) || !fr.nrows)
+			continue;
+		const char *state = db_cell(&fr, 0, 0);
+		if (!strcmp(state, "free"))
+			continue;
+		json_object_set_new(row, "fee", json_pack("{s:s,s:s}", "state", state, "state_name", MC(r, "pay_fee_", state)));
+	}
+}
+
 /* ---- paying --------------------------------------------------------------------------------- */
 
 struct start_job {
 	struct arena *a;
+	int64_t application_id;
+	bool ready; /* the gateway has the order already */
 	struct pay_order o;
 	const char *description, *return_url;
 	struct pay_gw_payment p;
@@ -304,7 +358,7 @@ static int start_answer(struct req *r, struct start_job *j, int rc)
 		log_warn("pay: order %s could not be sent: %s", j->o.number, j->err);
 		if (r->api) {
 			resp_header(r, "Retry-After", "30");
-			req_error_detail(r, "%s", W(r, "pay_flash_retry"));
+			req_error_detail(r, "%s", M(r, "pay_flash_retry"));
 			return GH_EUNAVAILABLE;
 		}
 		return resp_redirect(r, 303, arena_printf(r->arena, "/applications/%s/payment?msg=retry", j->o.application_number));
@@ -322,17 +376,60 @@ static int start_answer(struct req *r, struct start_job *j, int rc)
 	return resp_redirect(r, 303, arena_printf(r->arena, "/applications/%s/payment", j->o.application_number));
 }
 
+/* On the writer: the gateway's payment recorded with its order. */
+static int start_record(struct req *w, void *arg)
+{
+	struct start_job *j = arg;
+	return pay_order_created(w->db, w->arena, &j->o, &j->p);
+}
+
+static int start_recorded(struct req *r, void *arg, int rc)
+{
+	struct start_job *j = arg;
+	if (!rc && strcmp(j->p.state, "success") == 0)
+		pay_duty_nudge(); /* paid already (a repeated call): the query answer settles it */
+	return start_answer(r, j, rc);
+}
+
+/* The gateway answered (job pool). */
 static int start_done(struct req *r, void *arg)
 {
 	struct start_job *j = arg;
 	int rc = j->rc;
 	if (!rc && !j->p.pay_url)
 		rc = GH_EINVAL;
-	if (!rc && (rc = pay_order_created(r->db, r->arena, &j->o, &j->p)) == 0 && strcmp(j->p.state, "success") == 0) {
-		/* Paid already (a repeated call): the query answer settles it. */
-		pay_duty_nudge();
+	if (rc)
+		return start_answer(r, j, rc);
+	return req_write(r, start_record, start_recorded, j);
+}
+
+/* On the writer: the application's open order (made now when none is), marked as being sent
+ * unless the gateway has it and it is still open. */
+static int start_prepare(struct req *w, void *arg)
+{
+	struct start_job *j = arg;
+	j->ready = false;
+	int rc = pay_order_for(w->db, w->arena, j->application_id, &j->o);
+	if (rc == GH_ECONFLICT)
+		req_error_detail(w, "%s", M(w, N_("pay_err_nothing_due")));
+	if (rc)
+		return rc;
+	if (j->o.gateway_id && j->o.pay_url && j->o.expires_at > (int64_t)time(NULL)) {
+		j->ready = true;
+		return 0;
 	}
-	return start_answer(r, j, rc);
+	return pay_order_sending(w->db, w->arena, &j->o);
+}
+
+static int start_prepared(struct req *r, void *arg, int rc)
+{
+	struct start_job *j = arg;
+	if (rc)
+		return rc;
+	if (j->ready)
+		return start_answer(r, j, 0); /* the gateway has it: pay there */
+	j->return_url = arena_printf(r->arena, "%s/pay/orders/%s/return", pay_cfg.public_url, j->o.number);
+	return req_job(r, start_work, start_done, j);
 }
 
 static int start(struct req *r)
@@ -344,30 +441,22 @@ static int start(struct req *r)
 	if (rc)
 		return rc;
 	if (!b.applicant) {
-		req_error_detail(r, "%s", W(r, N_("pay_err_not_payer")));
+		req_error_detail(r, "%s", M(r, N_("pay_err_not_payer")));
 		return GH_EFORBIDDEN;
 	}
 	struct start_job *j = arena_zalloc(r->arena, sizeof(*j));
-	if ((rc = pay_order_for(r->db, r->arena, b.id, &j->o))) {
-		if (rc == GH_ECONFLICT)
-			req_error_detail(r, "%s", W(r, N_("pay_err_nothing_due")));
-		return rc;
-	}
-	int64_t now = (int64_t)time(NULL);
-	if (j->o.gateway_id && j->o.pay_url && j->o.expires_at > now)
-		return start_answer(r, j, 0); /* the gateway has it: pay there */
-	if ((rc = pay_order_sending(r->db, r->arena, &j->o)))
-		return rc;
+	j->application_id = b.id;
 	j->a = r->arena;
 	j->description = arena_printf(r->arena, "%s %s", en(r) ? b.item_name_en : b.item_name_zh, b.number);
-	j->return_url = arena_printf(r->arena, "%s/pay/orders/%s/return", pay_cfg.public_url, j->o.number);
-	return req_job(r, start_work, start_done, j);
+	return req_write(r, start_prepare, start_prepared, j);
 }
 
 /* Coming back from the gateway, or asking now: the hall asks the gateway (job pool). */
 struct check_job {
 	struct arena *a;
-	struct pay_order o;
+	struct pay_order o, checked; /* as read; as the gateway's answer left it */
+	bool unsent;                 /* never sent: nothing asked */
+	int (*answer)(struct req *r, void *arg, int rc);
 	struct pay_gw_payment p;
 	int rc;
 	char err[512];
@@ -379,28 +468,62 @@ static void check_work(void *arg)
 	j->rc = pay_gw_get(j->a, &j->o, &j->p, j->err, sizeof(j->err));
 }
 
-static int check_apply(struct req *r, struct check_job *j)
+/* On the writer: the gateway's answer applied to the order. */
+static int check_write(struct req *w, void *arg)
 {
-	if (j->rc)
-		return j->rc;
-	int rc = db_begin(r->db);
+	struct check_job *j = arg;
+	int rc = db_begin(w->db);
 	if (rc)
 		return rc;
 	struct pay_order o;
-	if ((rc = pay_order_get_id(r->db, r->arena, j->o.id, true, &o)) || (rc = pay_apply(r->db, r->arena, &o, &j->p, NULL)) ||
-	    (rc = pay_order_checked(r->db, o.id, (int64_t)time(NULL))) || (rc = db_commit(r->db))) {
-		db_rollback(r->db);
+	if ((rc = pay_order_get_id(w->db, w->arena, j->o.id, true, &o)) || (rc = pay_apply(w->db, w->arena, &o, &j->p, NULL)) ||
+	    (rc = pay_order_checked(w->db, o.id, (int64_t)time(NULL))) || (rc = db_commit(w->db))) {
+		db_rollback(w->db);
 		return rc;
 	}
-	j->o = o;
-	pay_duty_nudge();
+	j->checked = o;
 	return 0;
 }
 
-static int return_done(struct req *r, void *arg)
+/* The gateway answered (job pool): its answer applied through the writer, then the answer. */
+static int check_done(struct req *r, void *arg)
 {
 	struct check_job *j = arg;
-	int rc = check_apply(r, j);
+	if (j->rc)
+		return j->answer(r, j, j->rc);
+	return req_write(r, check_write, j->answer, j);
+}
+
+/* Asks the gateway about the caller's order {order} and answers with answer(r, j, rc): j->checked
+ * is the order as its answer left it (as it was, with unsent set, when it never went to the
+ * gateway: nothing to ask). */
+static int check_begin(struct req *r, int (*answer)(struct req *r, void *arg, int rc))
+{
+	struct case_brief b;
+	struct check_job *j = arena_zalloc(r->arena, sizeof(*j));
+	int rc = order_visible(r, req_param(r, "order"), &j->o, &b);
+	if (rc)
+		return rc;
+	j->a = r->arena;
+	j->answer = answer;
+	if (!j->o.sent_at) {
+		j->checked = j->o;
+		j->unsent = true;
+		return answer(r, j, 0);
+	}
+	return req_job(r, check_work, check_done, j);
+}
+
+/* Coming back from the gateway's payer page: to the payment page with what the gateway said. */
+static int return_answer(struct req *r, void *arg, int rc)
+{
+	struct check_job *j = arg;
+	if (j->unsent)
+		return resp_redirect(r, 303, arena_printf(r->arena, "/applications/%s/payment", j->o.application_number));
+	if (!rc) {
+		j->o = j->checked;
+		pay_duty_nudge();
+	}
 	if (rc && rc != GH_EUNAVAILABLE && rc != GH_ENOTFOUND)
 		log_warn("pay: order %s could not be checked on return: %s", j->o.number, j->err);
 	const char *msg = !strcmp(j->o.state, "paid") ? "paid" : !strcmp(j->o.state, "failed") ? "failed"
@@ -410,41 +533,26 @@ static int return_done(struct req *r, void *arg)
 
 static int return_page(struct req *r)
 {
-	struct case_brief b;
-	struct check_job *j = arena_zalloc(r->arena, sizeof(*j));
-	int rc = order_visible(r, req_param(r, "order"), &j->o, &b);
-	if (rc)
-		return rc;
-	if (!j->o.sent_at)
-		return resp_redirect(r, 303, arena_printf(r->arena, "/applications/%s/payment", j->o.application_number));
-	j->a = r->arena;
-	return req_job(r, check_work, return_done, j);
+	return check_begin(r, return_answer);
 }
 
-static int check_done_api(struct req *r, void *arg)
+static int check_answer_api(struct req *r, void *arg, int rc)
 {
 	struct check_job *j = arg;
-	int rc = check_apply(r, j);
 	if (rc == GH_EUNAVAILABLE) {
 		resp_header(r, "Retry-After", "30");
-		req_error_detail(r, "%s", W(r, "pay_flash_retry"));
+		req_error_detail(r, "%s", M(r, "pay_flash_retry"));
 	}
 	if (rc)
 		return rc;
-	return resp_json(r, 200, order_json(r, &j->o));
+	if (!j->unsent)
+		pay_duty_nudge();
+	return resp_json(r, 200, order_json(r, &j->checked));
 }
 
 static int api_check(struct req *r)
 {
-	struct case_brief b;
-	struct check_job *j = arena_zalloc(r->arena, sizeof(*j));
-	int rc = order_visible(r, req_param(r, "order"), &j->o, &b);
-	if (rc)
-		return rc;
-	if (!j->o.sent_at)
-		return resp_json(r, 200, order_json(r, &j->o));
-	j->a = r->arena;
-	return req_job(r, check_work, check_done_api, j);
+	return check_begin(r, check_answer_api);
 }
 
 /* ---- receipts ------------------------------------------------------------------------------ */
@@ -459,7 +567,7 @@ static int receipt_visible(struct req *r, const char *number, struct pay_receipt
 	if (!e)
 		e = cases_brief(r, o.application_number, &b);
 	if (e == GH_ENOTFOUND)
-		req_error_detail(r, "%s", W(r, N_("pay_err_no_receipt")));
+		req_error_detail(r, "%s", M(r, N_("pay_err_no_receipt")));
 	return e;
 }
 
@@ -509,7 +617,7 @@ static int verify_link(struct req *r, json_t **res)
 		return rc;
 	const char *h = req_query(r, "h");
 	if (!hex64(h)) {
-		req_error_detail(r, "%s", W(r, N_("pay_verify_no_hash")));
+		req_error_detail(r, "%s", M(r, N_("pay_verify_no_hash")));
 		return GH_EVALIDATION;
 	}
 	*res = aj(r, pay_receipt_verdict_link(r, req_param(r, "number"), h));
@@ -565,7 +673,7 @@ static int staff_orders(struct req *r, json_t **out, const char **filter)
 	for (size_t i = 0; state && i < ARRAY_LEN(order_states); i++)
 		known |= !strcmp(state, order_states[i]);
 	if (!known) {
-		req_error_detail(r, "%s", W(r, N_("pay_err_state")));
+		req_error_detail(r, "%s", M(r, N_("pay_err_state")));
 		return GH_EINVAL;
 	}
 	*filter = state && *state ? state : "";
@@ -678,6 +786,9 @@ static bool parse_yuan(const char *s, int64_t *fen)
 
 struct refund_job {
 	struct arena *a;
+	struct pay_order o;
+	int64_t amount;
+	const char *reason;
 	const char *gateway_id;
 	struct pay_refund f;
 	struct pay_gw_refund g;
@@ -693,16 +804,16 @@ static void refund_work(void *arg)
 	j->rc = pay_gw_refund(j->a, j->gateway_id, &j->f, &j->g, &j->code, j->err, sizeof(j->err));
 }
 
-static int refund_done(struct req *r, void *arg)
+/* On the writer: the gateway's answer to the refund recorded. */
+static int refund_record(struct req *w, void *arg)
 {
 	struct refund_job *j = arg;
-	int rc = 0;
-	if (j->rc == GH_ECONFLICT)
-		j->g = (struct pay_gw_refund){ .refund_id = j->f.number, .state = "failed", .amount = j->f.amount };
-	if (!j->rc || j->rc == GH_ECONFLICT)
-		rc = pay_refund_settle(r->db, r->arena, &j->f, &j->g);
-	else
-		log_info("pay: refund %s not sent yet (%s): the duty sends it again", j->f.number, j->err);
+	return pay_refund_settle(w->db, w->arena, &j->f, &j->g);
+}
+
+static int refund_recorded(struct req *r, void *arg, int rc)
+{
+	struct refund_job *j = arg;
 	if (rc)
 		return rc;
 	pay_duty_nudge();
@@ -711,47 +822,79 @@ static int refund_done(struct req *r, void *arg)
 	return resp_json(r, j->rc ? 202 : 201, refund_json(r, &j->f));
 }
 
-/* Refunds amount of order number with reason, for the caller (a head of its department or an
- * administrator): reserved at once, then sent to the gateway on the job pool. */
-static int refund(struct req *r, const char *number, int64_t amount, const char *reason, const char *back)
+/* The gateway answered (job pool). */
+static int refund_done(struct req *r, void *arg)
 {
-	struct pay_order o;
-	struct case_brief b;
-	int rc = order_visible(r, number, &o, &b);
+	struct refund_job *j = arg;
+	if (j->rc == GH_ECONFLICT)
+		j->g = (struct pay_gw_refund){ .refund_id = j->f.number, .state = "failed", .amount = j->f.amount };
+	if (!j->rc || j->rc == GH_ECONFLICT)
+		return req_write(r, refund_record, refund_recorded, j);
+	log_info("pay: refund %s not sent yet (%s): the duty sends it again", j->f.number, j->err);
+	return refund_recorded(r, j, 0);
+}
+
+/* On the writer: the refund reserved (never more than is left to refund, whatever else runs)
+ * and the security event written. */
+static int refund_reserve(struct req *w, void *arg)
+{
+	struct refund_job *j = arg;
+	int rc = pay_refund_reserve(w->db, w->arena, &j->o, j->amount, j->reason, w->who.account, false, &j->f);
+	if (rc == GH_EINVAL) {
+		req_error_detail(w, "%s", M(w, "pay_err_refund_amount"));
+		return GH_EVALIDATION;
+	}
+	if (rc == GH_ECONFLICT) {
+		req_error_detail(w, "%s", M(w, "pay_err_refund_exceeds"));
+		return GH_ECONFLICT;
+	}
 	if (rc)
 		return rc;
-	if (!may_decide(r, &o)) {
-		req_error_detail(r, "%s", W(r, N_("pay_err_not_head")));
+	identity_event(w->db, "pay_refund", j->o.payer_id, w->who.account, w->ip,
+		       arena_printf(w->arena, "{\"order\":\"%s\",\"refund\":\"%s\",\"amount\":%" PRId64 "}", j->o.number,
+				    j->f.number, j->amount));
+	return 0;
+}
+
+static int refund_reserved(struct req *r, void *arg, int rc)
+{
+	struct refund_job *j = arg;
+	if (rc == GH_ECONFLICT && j->back && r->error_detail && !strcmp(r->error_detail, M(r, "pay_err_refund_exceeds")))
+		return resp_redirect(r, 303, "/staff/payments?error=exceeds");
+	if (rc)
+		return rc;
+	return req_job(r, refund_work, refund_done, j);
+}
+
+/* Refunds amount of order number with reason, for the caller (a head of its department or an
+ * administrator): reserved at once through the writer, then sent to the gateway on the job
+ * pool, and its answer recorded through the writer. */
+static int refund(struct req *r, const char *number, int64_t amount, const char *reason, const char *back)
+{
+	struct refund_job *j = arena_zalloc(r->arena, sizeof(*j));
+	struct case_brief b;
+	int rc = order_visible(r, number, &j->o, &b);
+	if (rc)
+		return rc;
+	if (!may_decide(r, &j->o)) {
+		req_error_detail(r, "%s", M(r, N_("pay_err_not_head")));
 		return GH_EFORBIDDEN;
 	}
-	if (strcmp(o.state, "paid") != 0 && strcmp(o.state, "partly_refunded") != 0) {
-		req_error_detail(r, "%s", W(r, N_("pay_err_not_refundable")));
+	if (strcmp(j->o.state, "paid") != 0 && strcmp(j->o.state, "partly_refunded") != 0) {
+		req_error_detail(r, "%s", M(r, N_("pay_err_not_refundable")));
 		return GH_ECONFLICT;
 	}
 	size_t rl = reason ? strlen(reason) : 0;
 	if (!rl || rl > REASON_MAX * 4 || str_utf8_chars(reason, rl) > REASON_MAX) {
-		req_error_detail(r, "%s", W(r, "pay_err_refund_reason"));
+		req_error_detail(r, "%s", M(r, "pay_err_refund_reason"));
 		return GH_EVALIDATION;
 	}
-	struct refund_job *j = arena_zalloc(r->arena, sizeof(*j));
-	rc = pay_refund_reserve(r->db, r->arena, &o, amount, reason, r->who.account, false, &j->f);
-	if (rc == GH_EINVAL) {
-		req_error_detail(r, "%s", W(r, "pay_err_refund_amount"));
-		return GH_EVALIDATION;
-	}
-	if (rc == GH_ECONFLICT) {
-		req_error_detail(r, "%s", W(r, "pay_err_refund_exceeds"));
-		return GH_ECONFLICT;
-	}
-	if (rc)
-		return rc;
-	identity_event(r->db, "pay_refund", o.payer_id, r->who.account, r->ip,
-		       arena_printf(r->arena, "{\"order\":\"%s\",\"refund\":\"%s\",\"amount\":%" PRId64 "}", o.number,
-				    j->f.number, amount));
 	j->a = r->arena;
-	j->gateway_id = o.gateway_id;
+	j->amount = amount;
+	j->reason = reason;
+	j->gateway_id = j->o.gateway_id;
 	j->back = back;
-	return req_job(r, refund_work, refund_done, j);
+	return req_write(r, refund_reserve, refund_reserved, j);
 }
 
 static int api_refund(struct req *r)
@@ -761,7 +904,7 @@ static int api_refund(struct req *r)
 		return GH_EINVAL;
 	int64_t amount;
 	if (pay_amount_get(json_object_get(in, "amount_fen"), &amount) || amount < 1) {
-		req_error_detail(r, "%s", W(r, "pay_err_refund_amount"));
+		req_error_detail(r, "%s", M(r, "pay_err_refund_amount"));
 		return GH_EVALIDATION;
 	}
 	return refund(r, req_param(r, "order"), amount, json_string_value(json_object_get(in, "reason")), NULL);
@@ -781,44 +924,63 @@ static int refund_post(struct req *r)
 	const char *reason = kv_get(&f, "reason");
 	if (!reason || !*reason)
 		return resp_redirect(r, 303, "/staff/payments?error=reason");
-	rc = refund(r, number, amount, reason, back);
-	if (rc == GH_ECONFLICT && r->error_detail && !strcmp(r->error_detail, W(r, "pay_err_refund_exceeds")))
-		return resp_redirect(r, 303, "/staff/payments?error=exceeds");
-	return rc;
+	return refund(r, number, amount, reason, back);
+}
+
+struct release_job {
+	struct pay_order o;
+	bool accept, has_refund;
+	struct pay_refund f;
+	const char *back;
+};
+
+/* On the writer: the decision applied, and its security event. */
+static int release_write(struct req *w, void *arg)
+{
+	struct release_job *j = arg;
+	int rc = pay_order_release(w->db, w->arena, &j->o, j->accept, w->who.account, &j->f, &j->has_refund);
+	if (rc == GH_ECONFLICT)
+		req_error_detail(w, "%s", M(w, j->accept ? N_("pay_err_cannot_accept") : N_("pay_err_not_held")));
+	if (rc)
+		return rc;
+	identity_event(w->db, "pay_release", j->o.payer_id, w->who.account, w->ip,
+		       arena_printf(w->arena, "{\"order\":\"%s\",\"decision\":\"%s\"}", j->o.number,
+				    j->accept ? "accept" : "return"));
+	return 0;
+}
+
+static int release_done(struct req *r, void *arg, int rc)
+{
+	struct release_job *j = arg;
+	if (rc)
+		return rc;
+	pay_duty_nudge(); /* the refund, when there is one, is sent by the duty */
+	if (j->back)
+		return resp_redirect(r, 303, j->back);
+	json_t *o = order_json(r, &j->o);
+	json_object_set_new(o, "refund", j->has_refund ? refund_json(r, &j->f) : json_null());
+	return resp_json(r, 200, o);
 }
 
 /* A held order: accepted (the excess refunded) or returned in full. */
 static int release(struct req *r, const char *number, const char *decision, const char *back)
 {
-	struct pay_order o;
+	struct release_job *j = arena_zalloc(r->arena, sizeof(*j));
 	struct case_brief b;
-	int rc = order_visible(r, number, &o, &b);
+	int rc = order_visible(r, number, &j->o, &b);
 	if (rc)
 		return rc;
-	if (!may_decide(r, &o)) {
-		req_error_detail(r, "%s", W(r, N_("pay_err_not_head")));
+	if (!may_decide(r, &j->o)) {
+		req_error_detail(r, "%s", M(r, N_("pay_err_not_head")));
 		return GH_EFORBIDDEN;
 	}
-	bool accept = decision && !strcmp(decision, "accept");
-	if (!accept && (!decision || strcmp(decision, "return") != 0)) {
-		req_error_detail(r, "%s", W(r, N_("pay_err_decision")));
+	j->accept = decision && !strcmp(decision, "accept");
+	if (!j->accept && (!decision || strcmp(decision, "return") != 0)) {
+		req_error_detail(r, "%s", M(r, N_("pay_err_decision")));
 		return GH_EVALIDATION;
 	}
-	struct pay_refund f;
-	bool has_refund;
-	if ((rc = pay_order_release(r->db, r->arena, &o, accept, r->who.account, &f, &has_refund))) {
-		if (rc == GH_ECONFLICT)
-			req_error_detail(r, "%s", W(r, accept ? N_("pay_err_cannot_accept") : N_("pay_err_not_held")));
-		return rc;
-	}
-	identity_event(r->db, "pay_release", o.payer_id, r->who.account, r->ip,
-		       arena_printf(r->arena, "{\"order\":\"%s\",\"decision\":\"%s\"}", o.number, accept ? "accept" : "return"));
-	pay_duty_nudge(); /* the refund, when there is one, is sent by the duty */
-	if (back)
-		return resp_redirect(r, 303, back);
-	json_t *j = order_json(r, &o);
-	json_object_set_new(j, "refund", has_refund ? refund_json(r, &f) : json_null());
-	return resp_json(r, 200, j);
+	j->back = back;
+	return req_write(r, release_write, release_done, j);
 }
 
 static int api_release(struct req *r)
@@ -916,50 +1078,69 @@ static int api_report(struct req *r)
 	return resp_json(r, 200, json_pack("{s:O,s:O}", "runs", runs, "differences", diffs));
 }
 
-static int resolve(struct req *r, int64_t id, const char *note)
+struct resolve_job {
+	int64_t id;
+	const char *note;
+	bool page; /* answer with the administrators' page, else JSON */
+};
+
+/* On the writer: the difference resolved with its note. */
+static int resolve_write(struct req *w, void *arg)
 {
-	size_t nl = note ? strlen(note) : 0;
-	if (!nl || str_utf8_chars(note, nl) > 500) {
-		req_error_detail(r, "%s", W(r, N_("pay_err_note")));
-		return GH_EVALIDATION;
-	}
+	struct resolve_job *j = arg;
 	bool own;
 	int64_t changed = 0;
-	int rc = cover_tx_begin(r->db, &own);
+	int rc = cover_tx_begin(w->db, &own);
 	if (!rc)
-		rc = db_exec(r->db, &q_resolve, DB_ARGS(DB_INT(r->who.account), DB_INT((int64_t)time(NULL)), DB_TEXT(note), DB_INT(id)),
-			     &changed);
+		rc = db_exec(w->db, &q_resolve,
+			     DB_ARGS(DB_INT(w->who.account), DB_INT((int64_t)time(NULL)), DB_TEXT(j->note), DB_INT(j->id)), &changed);
 	if (!rc && !changed) {
-		req_error_detail(r, "%s", W(r, N_("pay_err_resolved")));
+		req_error_detail(w, "%s", M(w, N_("pay_err_resolved")));
 		rc = GH_ECONFLICT;
 	}
-	return cover_tx_end_id(r->db, own, rc, "pay_recon_diffs", id, "pay.recon_resolve");
+	return cover_tx_end_id(w->db, own, rc, "pay_recon_diffs", j->id, "pay.recon_resolve");
+}
+
+static int resolve_done(struct req *r, void *arg, int rc)
+{
+	struct resolve_job *j = arg;
+	if (rc)
+		return rc;
+	if (j->page)
+		return resp_redirect(r, 303, "/admin/payments");
+	return resp_json(r, 200, json_pack("{s:I,s:s}", "id", (json_int_t)j->id, "state", "resolved"));
+}
+
+static int resolve(struct req *r, const char *note, bool page)
+{
+	long id;
+	if (str_to_long(str_c(req_param(r, "id")), 1, LONG_MAX, &id))
+		return GH_ENOTFOUND;
+	size_t nl = note ? strlen(note) : 0;
+	if (!nl || str_utf8_chars(note, nl) > 500) {
+		req_error_detail(r, "%s", M(r, N_("pay_err_note")));
+		return GH_EVALIDATION;
+	}
+	struct resolve_job *j = arena_zalloc(r->arena, sizeof(*j));
+	*j = (struct resolve_job){ .id = id, .note = note, .page = page };
+	return req_write(r, resolve_write, resolve_done, j);
 }
 
 static int api_resolve(struct req *r)
 {
 	json_t *in = body_object(r);
-	long id;
 	if (!in)
 		return GH_EINVAL;
-	if (str_to_long(str_c(req_param(r, "id")), 1, LONG_MAX, &id))
-		return GH_ENOTFOUND;
-	int rc = resolve(r, id, json_string_value(json_object_get(in, "note")));
-	return rc ? rc : resp_json(r, 200, json_pack("{s:I,s:s}", "id", (json_int_t)id, "state", "resolved"));
+	return resolve(r, json_string_value(json_object_get(in, "note")), false);
 }
 
 static int resolve_post(struct req *r)
 {
 	struct kvlist f;
-	long id;
 	int rc = req_form(r, &f);
 	if (rc)
 		return rc;
-	if (str_to_long(str_c(req_param(r, "id")), 1, LONG_MAX, &id))
-		return GH_ENOTFOUND;
-	if ((rc = resolve(r, id, kv_get(&f, "note"))))
-		return rc;
-	return resp_redirect(r, 303, "/admin/payments");
+	return resolve(r, kv_get(&f, "note"), true);
 }
 
 /* The report as a table (every difference of the last runs), for CSV and XLSX. */
@@ -976,7 +1157,7 @@ static int export(struct req *r, bool csv)
 	t.numeric = arena_array(r->arena, t.ncols, sizeof(bool));
 	t.cells = arena_array(r->arena, (t.nrows ? t.nrows : 1) * t.ncols, sizeof(char *));
 	for (size_t c = 0; c < t.ncols; c++)
-		t.head[c] = W(r, keys[c]);
+		t.head[c] = M(r, keys[c]);
 	t.numeric[4] = t.numeric[5] = true;
 	size_t i;
 	json_t *o;

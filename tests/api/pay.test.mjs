@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import {
-  DEMO, DEMO_PASSWORD, apiLogin, applyOnline, bearer, demoCatalog, demoForm, freshTotp, govhall, sql, waitFor,
+  DEMO, DEMO_PASSWORD, apiLogin, applyOnline, bearer, demoCatalog, demoForm, freshTotp, govhall, pageLogin, sql, waitFor,
 } from './helpers.mjs';
 import { SIM_KEY, SIM_SECRET, payHall, paysim } from './pay-fixtures.mjs';
 
@@ -116,6 +116,57 @@ describe('paying an item\'s fee through the simulator', () => {
   });
 });
 
+describe('at the kiosk', () => {
+  test('a citizen signed in at a centre\'s kiosk sees each fee due, with its payment page; paid, it is gone', async () => {
+    const number = await feeApplication();
+    const citizen = await pageLogin(srv.url, DEMO.citizen.phone);
+    const kiosk = await citizen.get('/centres/qh-main/kiosk');
+    assert.equal(kiosk.status, 200, kiosk.body.slice(0, 300));
+    assert.match(kiosk.body, new RegExp(`<a class="button" href="/applications/${number}/payment">`));
+    assert.match(kiosk.body, /¥20\.00/);
+    const page = await citizen.get(`/applications/${number}/payment`);
+    assert.equal(page.status, 200);
+    const someoneElse = await pageLogin(srv.url, DEMO.agent.phone);
+    assert.doesNotMatch((await someoneElse.get('/centres/qh-main/kiosk')).body, new RegExp(number), 'only the payer\'s own fees');
+    await pay(number);
+    await paidState(number);
+    assert.doesNotMatch((await citizen.get('/centres/qh-main/kiosk')).body, new RegExp(number), 'a paid fee is not listed');
+  });
+});
+
+describe('the staff queue', () => {
+  test('shows each application\'s fee, due then paid; an exempt one as exempt and an item without a fee as none', async () => {
+    const staff = await pageLogin(srv.url, DEMO.staffA.phone, DEMO_PASSWORD, { totpSecret: DEMO.staffA.totp, lang: 'en' });
+    /** The queue's fee cell of application number (item code): [state, name], [null, null] for none. */
+    const feeCell = async (number, item) => {
+      const state = (await bearer(`${srv.url}/api/v1/applications/${number}`, tok.a)).json.state;
+      for (let page = 1; page < 100; page++) {
+        const q = await staff.get(`/staff/queue?state=${state}&item=${item}&page=${page}`);
+        assert.equal(q.status, 200, q.body.slice(0, 300));
+        const row = q.body.split('<tr>').find((tr) => tr.includes(`>${number}</a>`));
+        if (row) {
+          const cells = [...row.matchAll(/<td>(.*?)<\/td>/g)].map((m) => m[1]); // item, applicant, state, fee, ...
+          const m = /class="state fee-(\w+)">([^<]*)</.exec(cells[3]);
+          return m ? [m[1], m[2]] : [null, cells[3]];
+        }
+        if (!q.body.includes(`page=${page + 1}`)) break;
+      }
+      assert.fail(`${number} is not in the queue`);
+    };
+    const number = await feeApplication();
+    assert.deepEqual(await feeCell(number, 'psb-0001'), ['due', 'Due']);
+    await pay(number);
+    await paidState(number);
+    assert.deepEqual(await feeCell(number, 'psb-0001'), ['paid', 'Paid']);
+    const low = catalog.services.find((x) => x.code === 'psb-0004');
+    const exempt = await feeApplication(low, { ...demoForm(low), low_income: 'yes' });
+    assert.deepEqual(await feeCell(exempt, 'psb-0004'), ['exempt', 'Exempt']);
+    const free = catalog.services.find((x) => x.code === 'psb-0005');
+    const none = await feeApplication(free);
+    assert.deepEqual(await feeCell(none, 'psb-0005'), [null, '—'], 'no fee: no mark');
+  });
+});
+
 describe('what goes wrong', () => {
   test('a notification with a bad signature is refused with 400 and changes nothing', async () => {
     const number = await feeApplication();
@@ -172,6 +223,46 @@ describe('what goes wrong', () => {
     assert.ok(staff.json.items.some((o) => o.number === p.orders[0].number && o.state === 'held'));
   });
 
+  test('a held amount is released by a head of the department: too much accepted with the excess refunded, too little returned', async () => {
+    const release = (order, decision, who = 'admin') => bearer(`${srv.url}/api/v1/staff/payments/${order}/release`, tok[who],
+      { method: 'POST', json: { decision } });
+    const held = async (number) => {
+      let p;
+      await waitFor(async () => { p = (await payment(number)).json; return p.orders[0]?.state === 'held'; }, { what: `the order of ${number} held` });
+      return p.orders[0];
+    };
+    // Too much: accepted, the application moves on, the excess goes back.
+    const over = await feeApplication();
+    await pay(over, { amount: 2500 });
+    const o1 = await held(over);
+    assert.equal(o1.paid_fen, 2500);
+    assert.equal((await release(o1.number, 'accept', 'psb')).status, 403, 'staff who are not the department head');
+    assert.equal((await release(o1.number, 'maybe')).status, 422);
+    const a = await release(o1.number, 'accept');
+    assert.equal(a.status, 200, a.body);
+    assert.equal(a.json.state, 'paid');
+    assert.equal(a.json.refund.amount_fen, 500);
+    assert.equal((await release(o1.number, 'accept')).status, 409, 'released once');
+    let p;
+    await waitFor(async () => { p = (await payment(over)).json; return p.refunds.some((f) => f.state === 'succeeded'); }, { what: 'the excess refunded' });
+    assert.equal(p.fee.state, 'paid');
+    assert.equal(p.orders[0].refunded_fen, 500);
+    assert.notEqual((await bearer(`${srv.url}/api/v1/applications/${over}`, tok.a)).json.state, 'awaiting_payment');
+    // Too little: it cannot be accepted; returned in full, and the fee is still due.
+    const under = await feeApplication();
+    await pay(under, { amount: 1500 });
+    const o2 = await held(under);
+    assert.equal((await release(o2.number, 'accept')).status, 409);
+    const r = await release(o2.number, 'return');
+    assert.equal(r.status, 200, r.body);
+    assert.equal(r.json.refund.amount_fen, 1500);
+    await waitFor(async () => { p = (await payment(under)).json; return p.orders[0].state === 'refunded'; }, { what: 'the payment returned' });
+    assert.equal(p.orders[0].refunded_fen, 1500);
+    assert.equal(p.fee.state, 'due');
+    assert.equal(p.can_pay, true, 'the citizen may pay the right amount now');
+    assert.equal((await bearer(`${srv.url}/api/v1/applications/${under}`, tok.a)).json.state, 'awaiting_payment');
+  });
+
   test('a payment arriving after the order closed is refunded automatically and the citizen told', async () => {
     const number = await feeApplication();
     const s = await startPay(number);
@@ -225,6 +316,90 @@ describe('what goes wrong', () => {
     } finally {
       await sim.call('POST', '/sim/faults', { faults: [] });
     }
+  });
+});
+
+describe('exemptions by rule', () => {
+  /** A citizen ID number (GB 11643) of someone born on birth (YYYYMMDD). */
+  const idBornOn = (birth, seq = '123') => {
+    const body = `110105${birth}${seq}`;
+    const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    return body + '10X98765432'[[...body].reduce((t, c, i) => t + Number(c) * w[i], 0) % 11];
+  };
+  const assess = async (code, fields) => {
+    const item = catalog.services.find((x) => x.code === code);
+    const number = await feeApplication(item, { ...demoForm(item), ...fields });
+    const p = await payment(number);
+    assert.equal(p.status, 200, p.body);
+    const app = await bearer(`${srv.url}/api/v1/applications/${number}`, tok.a);
+    return { number, fee: p.json.fee, canPay: p.json.can_pay, state: app.json.state };
+  };
+
+  test('a rule met by the form waives the fee: nothing to pay and the application goes on; not met: charged', async () => {
+    // A recipient of the minimum living allowance (低保) pays nothing for a temporary ID card.
+    const low = await assess('psb-0004', { low_income: 'yes' });
+    assert.equal(low.fee.state, 'exempt');
+    assert.equal(low.fee.amount_fen, 0);
+    assert.equal(low.fee.gross_fen, 1000, 'what it would have cost');
+    assert.equal(low.fee.exemption, 'low_income');
+    assert.equal(low.canPay, false);
+    assert.notEqual(low.state, 'awaiting_payment');
+    assert.equal((await startPay(low.number)).status, 409, 'nothing is due');
+    const paying = await assess('psb-0004', { low_income: 'no' });
+    assert.equal(paying.fee.state, 'due');
+    assert.equal(paying.fee.amount_fen, 1000);
+    assert.equal(paying.fee.exemption, null);
+    assert.equal(paying.state, 'awaiting_payment');
+    // Two conditions: a will, of someone aged 80 or more (from the ID number's birth date).
+    const old = '19400101';
+    const will = await assess('jus-0002', { matter: 'will', id_number: idBornOn(old) });
+    assert.equal(will.fee.state, 'exempt', JSON.stringify(will.fee));
+    assert.equal(will.fee.exemption, 'elderly_will');
+    const poa = await assess('jus-0002', { matter: 'poa', id_number: idBornOn(old) });
+    assert.equal(poa.fee.state, 'due', 'another matter is charged');
+    assert.equal(poa.fee.amount_fen, 20000);
+    const young = await assess('jus-0002', { matter: 'will', id_number: idBornOn('19800101') });
+    assert.equal(young.fee.state, 'due', 'a younger person is charged');
+  });
+});
+
+describe('notifications signed with Ed25519', () => {
+  let edSim;
+  let edHall;
+  let edTok;
+  before(async () => {
+    edSim = await paysim({ sign: 'ed25519' });
+    assert.ok(edSim.publicKey, 'the simulator announces its public key');
+    edHall = await payHall(edSim, { name: 'pay-ed25519' });
+    edTok = (await apiLogin(edHall.url, DEMO.citizen.phone)).token;
+  });
+  after(async () => {
+    await edHall?.stop();
+    await edSim?.stop();
+  });
+
+  test('the hall believes a payment from the Ed25519 signature, and refuses one signed with any other key', async () => {
+    const res = await applyOnline(edHall.url, edTok, ID_CARD, { form: demoForm(ID_CARD) });
+    assert.equal(res.status, 201, res.body);
+    const number = res.json.number;
+    const s = await bearer(`${edHall.url}/api/v1/applications/${number}/payment`, edTok, { method: 'POST', json: {} });
+    assert.equal(s.status, 200, s.body);
+    // A notification signed with the HMAC secret (a key the hall does not take from this gateway): 400.
+    const body = JSON.stringify({ id: 'ev_hmac', type: 'payment.succeeded', payment: { id: gwId(s.json.pay_url), reference: s.json.order, amount: 2000, state: 'success' } });
+    const t = Math.floor(Date.now() / 1000);
+    const sig = createHmac('sha256', SIM_SECRET).update(`${t}.${body}`).digest('hex');
+    const forged = await fetch(`${edHall.url}/api/v1/pay/notify`, { method: 'POST', headers: { 'content-type': 'application/json', 'govpay-signature': `t=${t},v1=${sig}` }, body });
+    assert.equal(forged.status, 400);
+    const p0 = await bearer(`${edHall.url}/api/v1/applications/${number}/payment`, edTok);
+    assert.equal(p0.json.orders[0].state, 'pending');
+    // Paid at the gateway: its Ed25519-signed notification is applied.
+    assert.equal((await edSim.call('POST', `/sim/payments/${gwId(s.json.pay_url)}/pay`, {})).status, 200);
+    let p;
+    await waitFor(async () => { p = (await bearer(`${edHall.url}/api/v1/applications/${number}/payment`, edTok)).json; return p.fee.state === 'paid'; },
+      { what: 'the Ed25519-signed payment applied' });
+    assert.equal(p.orders[0].state, 'paid');
+    assert.equal(p.receipts.length, 1);
+    assert.ok(edHall.logs().some((l) => /a notification from .* was refused/.test(l.msg ?? '')), 'the forged one logged');
   });
 });
 
@@ -306,6 +481,23 @@ describe('reconciliation', () => {
     assert.equal((await bearer(`${srv.url}/api/v1/admin/payments/differences/${d.id}/resolve`, tok.admin, { method: 'POST', json: { note: '再次' } })).status, 409);
     const open = (await bearer(`${srv.url}/api/v1/admin/payments/reconciliation`, tok.admin)).json.differences;
     assert.ok(!open.some((x) => x.id === d.id));
+    // The report exported for finance: every difference, in CSV and in XLSX, for administrators only.
+    const admin = await pageLogin(srv.url, DEMO.admin.phone, DEMO_PASSWORD, { totpSecret: DEMO.admin.totp });
+    const csv = await admin.get('/admin/payments/reconciliation.csv');
+    assert.equal(csv.status, 200, csv.body.slice(0, 300));
+    assert.match(csv.headers.get('content-type'), /^text\/csv/);
+    assert.match(csv.headers.get('content-disposition') ?? '', /attachment/);
+    const rows = csv.body.replace(/^\uFEFF/, '').trim().split(/\r?\n/);
+    assert.ok(rows.length >= 1 + diffs.length, csv.body);
+    assert.ok(rows.some((l) => l.includes(invented.json.payment_id) && l.includes('3.21')), csv.body);
+    assert.ok(rows.some((l) => l.includes(order) && l.includes('19.99') && l.includes('20.00')), csv.body);
+    const xlsx = await fetch(`${srv.url}/admin/payments/reconciliation.xlsx`, { headers: { cookie: admin.jar.header(), 'x-forwarded-for': admin.ip } });
+    assert.equal(xlsx.status, 200);
+    assert.match(xlsx.headers.get('content-type'), /spreadsheetml/);
+    const bytes = Buffer.from(await xlsx.arrayBuffer());
+    assert.equal(bytes.subarray(0, 2).toString('latin1'), 'PK', 'a zip (OOXML) file');
+    const staffPage = await pageLogin(srv.url, DEMO.staffA.phone, DEMO_PASSWORD, { totpSecret: DEMO.staffA.totp });
+    assert.equal((await staffPage.get('/admin/payments/reconciliation.csv')).status, 403);
   });
 });
 
@@ -324,8 +516,9 @@ describe('statistics', () => {
     assert.ok(rev > 0 && ref > 0, depts.head.join(','));
     const row = depts.rows.find((r) => r[0] === psb.name_en);
     assert.ok(row, depts.rows.map((r) => r[0]).join('|'));
-    // Every payment of this file was a CNY 20 ID card of psb; refunds were made above.
-    assert.ok(Number(row[rev]) >= 20 && Number(row[rev]) % 20 === 0, row.join(','));
+    // Every payment of this file was for a CNY 20 ID card of psb (one of CNY 25, accepted with
+    // its excess refunded); refunds were made above.
+    assert.ok(Number(row[rev]) >= 20 && (Number(row[rev]) * 100) % 500 === 0, row.join(','));
     assert.ok(Number(row[ref]) > 0, row.join(','));
     const items = await table('items');
     const card = items.rows.find((r) => r[0] === ID_CARD.code);

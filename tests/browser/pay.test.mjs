@@ -2,10 +2,13 @@
 // due before acceptance), sees the amount and its legal basis, pays on the gateway
 // simulator's payer page (a real `govhall paysim`), comes back and finds the fee paid with a
 // receipt; the application moved on. axe-core on the payment page, on a desktop and at phone
-// width, in Chinese and English.
+// width, in Chinese and English. And the whole visit as one story: a citizen applies for the
+// fee-bearing item, pays, books the visit from the application, checks in at the centre's
+// kiosk; a clerk calls the ticket, and the hall's screen, open all along, shows it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEMO, demoCatalog, waitFor } from '../api/helpers.mjs';
+import { DEMO, DEMO_PASSWORD, apiLogin, demoCatalog, freshTotp, waitFor } from '../api/helpers.mjs';
+import { ALLDAY, importCentres, openToday } from '../api/booking-fixtures.mjs';
 import { payHall, paysim } from '../api/pay-fixtures.mjs';
 import { CHROMIUM, ARGS, haveChromium, skip, axeCheck, logIn, submit } from './browser.mjs';
 
@@ -19,7 +22,9 @@ before(async () => {
   if (!haveChromium) return;
   const { chromium } = await import('playwright-core');
   sim = await paysim();
-  srv = await payHall(sim, { name: 'browser_pay' });
+  // Visits may be booked for today and checked in at any time before them (the story below).
+  srv = await payHall(sim, { name: 'browser_pay', extraArgs: ['--booking-min-days', '0', '--booking-checkin-early', '720'] });
+  await importCentres(srv.db, srv.keyFile, [ALLDAY]);
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS, timeout: 60_000 });
 });
 
@@ -96,5 +101,71 @@ describe('a citizen pays a fee', { skip }, () => {
     assert.equal(overflow, false, 'no sideways scrolling at phone width');
     assert.deepEqual(await axeCheck(page, 'payment page (phone, en)'), []);
     await ctx.close();
+  });
+});
+
+describe('the whole visit', { skip }, () => {
+  test('a citizen applies for a fee-bearing item, pays, books the visit and checks in; a clerk calls the ticket on the hall\'s screen', async () => {
+    const admin = (await apiLogin(srv.url, DEMO.admin.phone, DEMO_PASSWORD, { totp: await freshTotp(DEMO.admin.totp) })).token;
+    await openToday(srv.url, admin);
+    const PHONE = { width: 390, height: 844 };
+    const citizenCtx = await browser.newContext({ locale: 'zh-CN', viewport: PHONE, isMobile: true });
+    citizenCtx.setDefaultTimeout(30_000);
+    const page = await citizenCtx.newPage();
+    await logIn(page, srv.url, DEMO.citizen.phone);
+    // Applies, and pays on the gateway's payer page.
+    const number = await apply(page);
+    await page.goto(`${srv.url}/applications/${number}/payment`);
+    await submit(page, page.locator(`form[action="/applications/${number}/pay"] button[type="submit"]`));
+    await Promise.all([page.waitForURL((u) => u.href.startsWith(sim.url)), page.locator(`.pay-qr a[href^="${sim.url}"]`).click()]);
+    await submit(page, page.locator('button[name="outcome"][value="success"]'));
+    await waitFor(async () => {
+      await page.goto(`${srv.url}/applications/${number}/payment`);
+      return (await page.locator('.pay-receipts').count()) > 0;
+    }, { what: 'the fee paid' });
+    // Books the visit the item needs, from the application, at the all-day test centre (the
+    // calendar change above reaches the node within seconds: the slots follow it).
+    await page.goto(`${srv.url}/applications/${number}`);
+    const book = page.locator(`a[href="/book?item=${ID_CARD.code}&application=${number}"]`);
+    assert.equal(await book.count(), 1, 'the application offers to book its visit');
+    await Promise.all([page.waitForURL(/\/book\?/), book.click()]);
+    await waitFor(async () => {
+      await page.goto(`${srv.url}/book?item=${ID_CARD.code}&application=${number}&centre=${ALLDAY.code}`);
+      return (await page.locator('form.slot-form button.slot').count()) > 0;
+    }, { what: 'a free time at the test centre' });
+    await submit(page, page.locator('form.slot-form button.slot').first());
+    assert.match(page.url(), /\/bookings\/[A-Z0-9-]+\?done=held$/);
+    await submit(page, page.locator('form[action$="/confirm"] button'));
+    assert.equal(await page.locator('.state.booking-booked').count(), 1, await page.locator('main').innerText());
+    assert.ok((await page.locator('main').innerText()).includes(number), 'the booking names its application');
+    // At the centre: the hall's screen is open; the citizen checks in at the kiosk for a ticket.
+    const screenCtx = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1920, height: 1080 } });
+    const screen = await screenCtx.newPage();
+    await screen.goto(`${srv.url}/centres/${ALLDAY.code}/display`);
+    await screen.locator('main.display[data-live="1"]').waitFor();
+    await page.goto(`${srv.url}/centres/${ALLDAY.code}/kiosk`);
+    assert.deepEqual(await axeCheck(page, 'the kiosk with a booking to check in'), []);
+    await submit(page, page.locator('form:has(input[name="booking"]) button[type="submit"]').first());
+    assert.match(page.url(), /\/tickets\/\d+\?done=ticket$/);
+    const ticket = (await page.locator('.ticket-number').textContent()).trim();
+    // A clerk calls the next ticket: the booked one; the screen shows it without reloading.
+    const clerkCtx = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1280, height: 900 } });
+    const clerk = await clerkCtx.newPage();
+    await logIn(clerk, srv.url, DEMO.staffA.phone);
+    await clerk.goto(`${srv.url}/staff/counters/${ALLDAY.code}/T1`);
+    await submit(clerk, clerk.locator('#call-next'));
+    assert.equal((await clerk.locator('#current-number').textContent()).trim(), ticket);
+    const row = screen.locator('#display-rows tr.display-current');
+    await row.waitFor();
+    assert.equal((await row.locator('.display-number').textContent()).trim(), ticket);
+    const shown = await row.innerText();
+    assert.ok(shown.includes(`${DEMO.citizen.name[0]}*`), shown);
+    assert.ok(!shown.includes(DEMO.citizen.name), 'the name is masked on the screen');
+    assert.deepEqual(await axeCheck(screen, 'the hall\'s screen with the call'), []);
+    await submit(clerk, clerk.locator('form[action$="/served"] button'));
+    assert.equal(await clerk.locator('#call-next').count(), 1, 'served: the counter is free');
+    await clerkCtx.close();
+    await screenCtx.close();
+    await citizenCtx.close();
   });
 });

@@ -22,8 +22,8 @@ const LANGS = ['zh', 'en'];
 /** Calls whose argument at index `arg` is a message key (every literal in it counts). */
 const KEY_CALLS = {
   M: 1, MF: 1, view_msg: 2, view_fmt: 3, VF: 3, N_: 0,
-  // booking's and pay's wrappers over the same catalogs (to be folded into M/MF/VF)
-  bk_m: 1, bk_mf: 1, bk_vf: 3, bk_fail: 2, bk_failf: 2, pay_words: 2,
+  // booking's refusals: the detail of a GH_E code from a key (bk_failf with its placeholders)
+  bk_fail: 2, bk_failf: 2,
 };
 /** Calls whose argument at index `arg` is a prefix of keys completed at run time. */
 const PREFIX_CALLS = { MC: 1 };
