@@ -169,8 +169,6 @@ static const char *const loop_writers[] = {
 	"identity.renew_post", "identity.phone_post", "identity.phone_verify",
 	"identity.admin_account_reset", "identity.api_recovery", "identity.api_recovery_reset",
 	"identity.api_phone", "identity.api_phone_verify", "identity.api_admin_account_reset",
-	"pay.verify", "pay.api_verify", "pay.receipt_pdf", "pay.receipt_json", /* a receipt's proof: the */
-	"pay.api_receipt", "pay.api_receipt_pdf", /* log signs a checkpoint on demand (ledger_prove) */
 };
 
 static bool writes_on_loop(const char *name)

@@ -28,6 +28,7 @@
 #include "http/server.h"
 #include "http/write.h"
 #include "identity/identity.h"
+#include "ledger/ledger.h"
 #include "pay/pay.h"
 #include "pay/pay_impl.h"
 #include "stats/stats.h"
@@ -571,10 +572,21 @@ static int receipt_visible(struct req *r, const char *number, struct pay_receipt
 	return e;
 }
 
+/* The receipt r's path names, if the caller may see it, once the log has signed a checkpoint
+ * that proves its leaf (signing is a write: ledger_signed_rerun runs handler again after it):
+ * 0 and *rc, REQ_DEFERRED, or a GH_E code. */
+static int receipt_ready(struct req *r, int (*handler)(struct req *r), struct pay_receipt *rc)
+{
+	int e = receipt_visible(r, req_param(r, "number"), rc);
+	if (e || rc->leaf_index < 0)
+		return e;
+	return ledger_signed_rerun(r, rc->leaf_index + 1, handler);
+}
+
 static int receipt_json_download(struct req *r)
 {
 	struct pay_receipt rc;
-	int e = receipt_visible(r, req_param(r, "number"), &rc);
+	int e = receipt_ready(r, receipt_json_download, &rc);
 	if (e)
 		return e;
 	json_t *doc = pay_receipt_document(r->db, r->arena, &rc);
@@ -593,7 +605,7 @@ static int receipt_render(const char *doc, const struct view *v, unsigned char *
 static int receipt_pdf(struct req *r)
 {
 	struct pay_receipt rc;
-	int e = receipt_visible(r, req_param(r, "number"), &rc);
+	int e = receipt_ready(r, receipt_pdf, &rc);
 	if (e)
 		return e;
 	return certs_pdf_download(r, pay_receipt_document(r->db, r->arena, &rc), receipt_render,
@@ -610,8 +622,16 @@ static bool hex64(const char *s)
 	return true;
 }
 
-static int verify_link(struct req *r, json_t **res)
+/* The verdict on the receipt the link names; handler runs again once the log has signed a
+ * checkpoint that proves its leaf (ledger_signed_rerun), before the rate limit counts it. */
+static int verify_link(struct req *r, int (*handler)(struct req *r), json_t **res)
 {
+	struct pay_receipt known;
+	if (pay_receipt_get(r->db, r->arena, req_param(r, "number"), &known) == 0 && known.leaf_index >= 0) {
+		int e = ledger_signed_rerun(r, known.leaf_index + 1, handler);
+		if (e)
+			return e;
+	}
 	int rc = identity_rate_limit(r, arena_printf(r->arena, "payverify:ip:%s", r->ip), VERIFY_PER_HOUR, 3600);
 	if (rc)
 		return rc;
@@ -627,7 +647,9 @@ static int verify_link(struct req *r, json_t **res)
 static int verify_page(struct req *r)
 {
 	json_t *res = NULL;
-	int rc = verify_link(r, &res);
+	int rc = verify_link(r, verify_page, &res);
+	if (rc == REQ_DEFERRED)
+		return rc;
 	json_t *ctx = page_ctx(r, "pay_verify_title");
 	json_object_set_new(ctx, "nav_verify", json_true());
 	if (rc == GH_EVALIDATION) {
@@ -652,7 +674,7 @@ static int verify_page(struct req *r)
 static int api_verify(struct req *r)
 {
 	json_t *res = NULL;
-	int rc = verify_link(r, &res);
+	int rc = verify_link(r, api_verify, &res);
 	if (rc)
 		return rc;
 	return resp_json(r, 200, json_incref(res));
