@@ -12,9 +12,12 @@
 #include "http/handler.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "http/write.h"
 #include "identity/identity.h"
 #include "notify/notify.h"
+#include "notify/prefs.h"
 #include "store/db.h"
+#include "view/linkify.h"
 #include "http/msg.h"
 
 #define PER_PAGE 20
@@ -125,18 +128,27 @@ static json_t *pagination(struct req *r, long page, long per, long total)
 	return p;
 }
 
-/* Splits a body into its lines (the reason comes after a line break). */
+/* Splits a body into its lines (the reason comes after a line break), each as runs of text
+ * and links (view/linkify.h; layout/linked renders them). */
 static json_t *lines(const char *s)
 {
 	json_t *a = json_array();
 	while (s && *s) {
 		size_t n = strcspn(s, "\n");
-		json_array_append_new(a, json_stringn(s, n));
+		json_array_append_new(a, json_pack("{s:o}", "runs", view_linkify(s, n)));
 		s += n;
 		if (*s == '\n')
 			s++;
 	}
 	return a;
+}
+
+long notify_nav_count(struct req *r, const char *href)
+{
+	long n = 0;
+	if (!r->who.account || !href || strcmp(href, "/inbox") != 0 || notify_unread_count(r->db, r->arena, inbox_of(r), &n))
+		return 0;
+	return n;
 }
 
 /* GET /inbox, GET /api/v1/me/inbox */
@@ -251,8 +263,91 @@ static int read_all(struct req *r)
 	return resp_json(r, 200, json_pack("{s:I}", "marked", (json_int_t)changed));
 }
 
+/* ---- settings: which channel for which topic (prefs.h) ----------------------------------- */
+
+static const char *const channels[] = { "inbox", "email", "sms" };
+
+static bool pref_on(const struct notify_pref *p, size_t channel)
+{
+	return channel == 0 ? p->inbox : channel == 1 ? p->email : p->sms;
+}
+
+/* GET /inbox/settings */
+static int settings_get(struct req *r)
+{
+	struct notify_pref prefs[NOTIFY_TOPICS];
+	int rc = notify_prefs_all(r->db, r->arena, inbox_of(r), prefs);
+	if (rc)
+		return rc;
+	json_t *topics = json_array();
+	for (size_t i = 0; i < NOTIFY_TOPICS; i++) {
+		json_t *chs = json_array();
+		for (size_t c = 0; c < ARRAY_LEN(channels); c++)
+			json_array_append_new(chs, json_pack("{s:s,s:s,s:b}", "name",
+							     arena_printf(r->arena, "%s_%s", notify_topics[i], channels[c]),
+							     "label", MC(r, "inbox_channel_", channels[c]), "on",
+							     pref_on(&prefs[i], c)));
+		json_array_append_new(topics, json_pack("{s:s,s:s,s:s,s:o}", "topic", notify_topics[i], "label",
+							MC(r, "inbox_topic_", notify_topics[i]), "hint",
+							MC(r, "inbox_topic_hint_", notify_topics[i]), "channels", chs));
+	}
+	json_t *ctx = json_pack("{s:s,s:s,s:b,s:o}", "title", M(r, "inbox_settings_title"), "csrf",
+				identity_csrf_token(r), "nav_inbox", 1, "topics", topics);
+	const char *done = req_query(r, "done");
+	if (done && !strcmp(done, "saved"))
+		jset(ctx, "notice", M(r, "inbox_settings_saved"));
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_page(r, 200, "notify/settings", ctx);
+}
+
+struct settings_job {
+	int64_t account;
+	struct notify_pref prefs[NOTIFY_TOPICS];
+};
+
+static int settings_write(struct req *w, void *p)
+{
+	struct settings_job *j = p;
+	return notify_prefs_set(w->db, j->account, j->prefs, (int64_t)time(NULL));
+}
+
+/* POST /inbox/settings: a checkbox <topic>_<channel> = 1 for each channel on; an unchecked
+ * box is off. Any other field, or another value, is refused (422) and changes nothing. */
+static int settings_post(struct req *r)
+{
+	struct kvlist form;
+	int rc = req_form(r, &form);
+	if (rc)
+		return rc;
+	struct settings_job *j = arena_zalloc(r->arena, sizeof(*j));
+	j->account = inbox_of(r);
+	for (size_t k = 0; k < form.n; k++) {
+		const char *key = form.v[k].key, *val = form.v[k].val;
+		if (!strcmp(key, "_csrf"))
+			continue;
+		bool known = false;
+		for (size_t i = 0; i < NOTIFY_TOPICS && !known; i++)
+			for (size_t c = 0; c < ARRAY_LEN(channels) && !known; c++) {
+				size_t tl = strlen(notify_topics[i]);
+				if (strncmp(key, notify_topics[i], tl) || key[tl] != '_' || strcmp(key + tl + 1, channels[c]))
+					continue;
+				known = true;
+				bool *on = c == 0 ? &j->prefs[i].inbox : c == 1 ? &j->prefs[i].email : &j->prefs[i].sms;
+				*on = true;
+			}
+		if (!known || strcmp(val, "1") != 0) {
+			req_error_detail(r, "%s", M(r, "inbox_settings_unknown"));
+			return GH_EVALIDATION;
+		}
+	}
+	resp_redirect(r, 303, "/inbox/settings?done=saved");
+	return req_write(r, settings_write, NULL, j);
+}
+
 const struct route notify_routes[] = {
 	{ HTTP_GET, "/inbox", inbox_get, ROLE_USER, 0, "notify.inbox" },
+	{ HTTP_GET, "/inbox/settings", settings_get, ROLE_USER, 0, "notify.settings" },
+	{ HTTP_POST, "/inbox/settings", settings_post, ROLE_USER, ROUTE_CSRF, "notify.settings_post" },
 	{ HTTP_POST, "/inbox/read-all", read_all, ROLE_USER, ROUTE_CSRF, "notify.read_all" },
 	{ HTTP_POST, "/inbox/{id}/read", read_one, ROLE_USER, ROUTE_CSRF, "notify.read" },
 	{ HTTP_GET, "/api/v1/me/inbox", inbox_get, ROLE_USER, 0, "notify.api_inbox", NULL, SCOPE_PROFILE },
