@@ -8,6 +8,7 @@
 #include "base/arena.h"
 #include "base/util.h"
 #include "http/http.h"
+#include "http/msg.h"
 #include "http/router.h"
 #include "view/view.h"
 
@@ -31,6 +32,7 @@ static const struct nav_item {
 	{ NAV_MAIN, "/stats", N_("nav_stats"), "nav_stats", ROLE_PUBLIC },
 	{ NAV_MAIN, "/ledger", N_("nav_ledger"), NULL, ROLE_PUBLIC },
 	{ NAV_MAIN, "/verify", N_("nav_verify"), NULL, ROLE_PUBLIC },
+	{ NAV_MAIN, "/help", N_("nav_help"), "nav_help", ROLE_PUBLIC },
 
 	{ NAV_ACCOUNT, "/applications", N_("cases_nav_mine"), "nav_mine", ROLE_USER },
 	{ NAV_ACCOUNT, "/wallet", N_("certs_nav_wallet"), "nav_wallet", ROLE_USER },
@@ -96,9 +98,19 @@ void nav_ctx(const struct nav *n, struct req *r, json_t *ctx)
 		if (!(it->who & role) || !router_allows(n->route[i], role, duties))
 			continue;
 		bool current = flag_set(ctx, it->flag) || (r->route && r->route == n->route[i]);
-		json_array_append_new(bars[it->bar],
-				      json_pack("{s:s,s:s,s:b}", "href", it->href, "label",
-						view_msg(r->app->view, r->lang, it->label), "current", current));
+		/* nav_count is always set, so an entry without one never shows a page's own member. */
+		json_t *o = json_pack("{s:s,s:s,s:b,s:b}", "href", it->href, "label",
+				      view_msg(r->app->view, r->lang, it->label), "current", current, "nav_count", 0);
+		/* A count beside the entry (the unread messages), for logged-in callers only: anonymous
+		 * pages are cached and shared. */
+		long count = r->who.account && r->app->nav_count ? r->app->nav_count(r, it->href) : 0;
+		if (count > 0) {
+			char num[24];
+			snprintf(num, sizeof(num), "%ld", count > 99 ? 99 : count);
+			json_object_set_new(o, "nav_count", json_string(count > 99 ? "99+" : num));
+			json_object_set_new(o, "nav_count_label", json_string(MF(r, "nav_count_unread", MA("n", count))));
+		}
+		json_array_append_new(bars[it->bar], o);
 	}
 	json_object_set_new(ctx, "menu_main", bars[NAV_MAIN]);
 	json_object_set_new(ctx, "menu_account", bars[NAV_ACCOUNT]);
