@@ -638,14 +638,9 @@ struct calendar *calendar_load_json_names(const char *path, struct calendar_name
 
 struct calendar *calendar_load_json(const char *path, char *err, size_t errlen)
 {
-	size_t len;
-	char *text = read_file(path, HOLIDAYS_MAX_BYTES, &len);
-	if (!text) {
-		if (errlen)
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	struct calendar *c = calendar_parse_json(text, len, path, err, errlen);
-	free(text);
+	struct calendar_name *names;
+	size_t n;
+	struct calendar *c = calendar_load_json_names(path, &names, &n, err, errlen);
+	free(names);
 	return c;
 }

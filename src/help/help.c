@@ -11,6 +11,7 @@
 #include "base/util.h"
 #include "http/handler.h"
 #include "http/msg.h"
+#include "http/nav.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "publish/publish.h"
@@ -125,8 +126,9 @@ static int help_topic(struct req *r)
 			json_array_append_new(others, json_pack("{s:s,s:s}", "title", topic_title(r, t, topics[i]), "href",
 								arena_printf(r->arena, "/help/%s", topics[i])));
 	}
+	/* Links to pages this caller may not open (a citizen's pages, for staff) become words. */
 	json_t *ctx = json_pack("{s:s,s:s,s:b,s:s,s:o}", "title", topic_title(r, text, slug), "slug", slug, "nav_help", 1,
-				"html", html, "others", others);
+				"html", nav_offered_html(r, html), "others", others);
 	return resp_page(r, 200, "help/topic", ctx);
 }
 

@@ -2,10 +2,12 @@
 #include "http/nav.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
 #include "base/arena.h"
+#include "base/sb.h"
 #include "base/util.h"
 #include "http/http.h"
 #include "http/msg.h"
@@ -115,4 +117,52 @@ void nav_ctx(const struct nav *n, struct req *r, json_t *ctx)
 	json_object_set_new(ctx, "menu_main", bars[NAV_MAIN]);
 	json_object_set_new(ctx, "menu_account", bars[NAV_ACCOUNT]);
 	json_object_set(ctx, "can", router_can(n->rt, role, duties));
+}
+
+/* Whether r's caller may follow the site-relative address href (len bytes; its query and
+ * fragment aside). */
+static bool may_follow(struct req *r, const char *href, size_t len)
+{
+	size_t n = strcspn(href, "?#\"");
+	if (n > len)
+		n = len;
+	const char *path = arena_strndup(r->arena, href, n);
+	unsigned role = r->role ? r->role : ROLE_ANON;
+	unsigned duties = role == ROLE_STAFF ? r->who.staff_roles : 0;
+	const struct route *route;
+	struct kvlist params = { 0 };
+	unsigned allowed = 0;
+	return router_match(r->app->router, r->arena, HTTP_GET, path, &route, &params, &allowed) == ROUTER_FOUND &&
+	       router_allows(route, role, duties);
+}
+
+const char *nav_offered_html(struct req *r, const char *html)
+{
+	struct sb out = SB_INIT;
+	const char *p = html;
+	for (;;) {
+		const char *a = strstr(p, "<a href=\"/");
+		if (!a) {
+			sb_adds(&out, p);
+			break;
+		}
+		const char *href = a + 9, *q = strchr(href, '"'), *gt = q ? strchr(q, '>') : NULL;
+		const char *end = gt ? strstr(gt, "</a>") : NULL;
+		if (!end) { /* not a link cmark writes: leave the rest as it is */
+			sb_adds(&out, p);
+			break;
+		}
+		if (href[1] == '/' || may_follow(r, href, (size_t)(q - href))) {
+			sb_add(&out, p, (size_t)(end + 4 - p)); /* kept as it is */
+		} else {
+			sb_add(&out, p, (size_t)(a - p)); /* the link's words, without the link */
+			sb_add(&out, gt + 1, (size_t)(end - gt - 1));
+		}
+		p = end + 4;
+	}
+	size_t len;
+	char *s = sb_detach(&out, &len);
+	char *copy = s ? arena_strndup(r->arena, s, len) : NULL;
+	free(s);
+	return copy ? copy : html;
 }

@@ -32,4 +32,11 @@ void nav_free(struct nav *n);
  * "current" is true for the entry whose flag the page set in ctx, or whose route answered. */
 void nav_ctx(const struct nav *n, struct req *r, json_t *ctx);
 
+/* The HTML of a text written for everyone (a help page rendered by cmark) as r's caller is
+ * offered it: a site-relative link <a href="/...">words</a> to a page the caller may not
+ * follow (router_allows, as the navigation) keeps its words and loses the link, so no page
+ * links where it would answer 403. Other links and everything else are kept byte for byte.
+ * In r's arena (html itself when out of memory). */
+const char *nav_offered_html(struct req *r, const char *html);
+
 #endif

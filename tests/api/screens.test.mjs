@@ -252,6 +252,11 @@ describe('the help centre', () => {
     assert.equal((await c.get('/help/nope')).status, 404);
     assert.ok([400, 404].includes((await c.get('/help/..%2Fetc')).status));
     assert.equal((await c.get(`/help?q=${'长'.repeat(101)}`)).status, 422);
+    // A link only where the reader may follow it: "My applications" is a citizen's page.
+    assert.ok((await page.a.get('/help/apply')).body.includes('href="/applications"'));
+    const staffHelp = (await page.hrss.get('/help/apply')).body;
+    assert.ok(!staffHelp.includes('href="/applications"'), 'no link that would answer 403');
+    assert.match(staffHelp, /我的办件/, 'the words stay');
     const guide = await c.get(`/services/${ITEM.code}`);
     assert.ok(guide.body.includes('href="/help/apply"'), 'the service guide links to the help');
   });
