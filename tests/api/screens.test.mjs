@@ -10,9 +10,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   Client, DEMO, apiLogin, bearer, demoCatalog, demoForm, demoMaterials, freshTotp, newIdNumber, newPhone, pageLogin,
-  smsGateway, sql, startServer,
+  routes, smsGateway, sql, startServer,
 } from './helpers.mjs';
 import { completedApplication, fileApplication, rate } from './interact-fixtures.mjs';
+import { ROLES, crawl, loginAs } from './crawl.mjs';
 
 const catalog = demoCatalog();
 // A free item with a delivery choice and an outcome certificate, handled by hrss.
@@ -191,6 +192,22 @@ describe('words on the pages', () => {
     assert.ok(en.body.includes(PSB.name_en));
     const hrss = await page.hrss.get('/account');
     assert.ok(hrss.body.includes(HRSS.name_zh));
+  });
+
+  test('no page shows a department by its code, for any kind of account', async () => {
+    const table = (await routes()).filter((r) => r.methods.includes('GET'));
+    const codes = new Set(catalog.departments.map((d) => d.code));
+    const found = [];
+    for (const role of Object.keys(ROLES)) {
+      const c = await loginAs(base, role);
+      const { pages } = await crawl(c, table, { perTemplate: 2 });
+      for (const p of pages.filter((x) => x.html && x.status === 200)) {
+        // Text between tags (not attributes, not inside <code>, where numbers are shown).
+        const text = (await c.get(p.path)).body.replace(/<code>[^<]*<\/code>/g, '').replace(/<(script|style)[^]*?<\/\1>/g, '');
+        for (const m of text.matchAll(/>\s*([a-z]{2,6})\s*</g)) if (codes.has(m[1])) found.push(`${role} ${p.path}: ${m[1]}`);
+      }
+    }
+    assert.deepEqual([...new Set(found)], []);
   });
 
   test('the holiday calendar names the holidays from the data file', async () => {
