@@ -144,16 +144,17 @@ static const char *applicant_delivery(struct req *r, const struct application *a
  * "asked" (events oldest first). New reference. */
 static json_t *asked_materials(json_t *mats, const struct app_event *ev, size_t nev)
 {
-	json_t *out = json_deep_copy(mats);
+	json_t *out = json_deep_copy(mats), *m;
+	size_t k;
+	json_array_foreach(out, k, m) json_object_set_new(m, "asked", json_false()); /* set on each: no outer "asked" */
 	for (size_t i = nev; i-- > 0;) {
 		if (strcmp(ev[i].action, "request_supplement") != 0)
 			continue;
 		json_t *d = json_loads(ev[i].detail ? ev[i].detail : "{}", 0, NULL);
-		size_t k;
 		json_t *s;
 		json_array_foreach(json_object_get(d, "missing"), k, s)
 		{
-			json_t *m = json_is_integer(s) ? json_array_get(out, (size_t)json_integer_value(s)) : NULL;
+			m = json_is_integer(s) ? json_array_get(out, (size_t)json_integer_value(s)) : NULL;
 			if (m)
 				json_object_set_new(m, "asked", json_true());
 		}
