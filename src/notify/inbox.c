@@ -344,6 +344,76 @@ static int settings_post(struct req *r)
 	return req_write(r, settings_write, NULL, j);
 }
 
+/* The settings as JSON: {"topics": {"<topic>": {"inbox": b, "email": b, "sms": b}, ...}}. */
+static json_t *settings_json(const struct notify_pref prefs[NOTIFY_TOPICS])
+{
+	json_t *topics = json_object();
+	for (size_t i = 0; i < NOTIFY_TOPICS; i++)
+		json_object_set_new(topics, notify_topics[i],
+				    json_pack("{s:b,s:b,s:b}", "inbox", prefs[i].inbox, "email", prefs[i].email, "sms",
+					      prefs[i].sms));
+	return json_pack("{s:o}", "topics", topics);
+}
+
+/* GET /api/v1/me/notification-settings */
+static int settings_api_get(struct req *r)
+{
+	struct notify_pref prefs[NOTIFY_TOPICS];
+	int rc = notify_prefs_all(r->db, r->arena, inbox_of(r), prefs);
+	if (rc)
+		return rc;
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_json(r, 200, settings_json(prefs));
+}
+
+static int settings_api_answer(struct req *r, void *p, int rc)
+{
+	struct settings_job *j = p;
+	if (rc)
+		return rc;
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_json(r, 200, settings_json(j->prefs));
+}
+
+/* PUT /api/v1/me/notification-settings: {"topics": {"<topic>": {"inbox"|"email"|"sms": bool}}};
+ * a topic or channel left out keeps its setting. Anything else: 422, nothing changed. */
+static int settings_api_put(struct req *r)
+{
+	json_t *in;
+	int rc = req_body_object(r, &in);
+	if (rc)
+		return rc;
+	struct settings_job *j = arena_zalloc(r->arena, sizeof(*j));
+	j->account = inbox_of(r);
+	if ((rc = notify_prefs_all(r->db, r->arena, j->account, j->prefs)))
+		return rc;
+	json_t *topics = json_object_get(in, "topics");
+	bool ok = json_is_object(topics) && json_object_size(in) == 1;
+	const char *tk, *ck;
+	json_t *tv, *cv;
+	json_object_foreach(ok ? topics : NULL, tk, tv)
+	{
+		size_t i = 0;
+		while (i < NOTIFY_TOPICS && strcmp(tk, notify_topics[i]))
+			i++;
+		ok = ok && i < NOTIFY_TOPICS && json_is_object(tv);
+		json_object_foreach(ok ? tv : NULL, ck, cv)
+		{
+			size_t c = 0;
+			while (c < ARRAY_LEN(channels) && strcmp(ck, channels[c]))
+				c++;
+			ok = ok && c < ARRAY_LEN(channels) && json_is_boolean(cv);
+			if (ok)
+				*(c == 0 ? &j->prefs[i].inbox : c == 1 ? &j->prefs[i].email : &j->prefs[i].sms) = json_is_true(cv);
+		}
+	}
+	if (!ok) {
+		req_error_detail(r, "%s", M(r, "inbox_settings_api_invalid"));
+		return GH_EVALIDATION;
+	}
+	return req_write(r, settings_write, settings_api_answer, j);
+}
+
 const struct route notify_routes[] = {
 	{ HTTP_GET, "/inbox", inbox_get, ROLE_USER, 0, "notify.inbox" },
 	{ HTTP_GET, "/inbox/settings", settings_get, ROLE_USER, 0, "notify.settings" },
@@ -354,6 +424,10 @@ const struct route notify_routes[] = {
 	{ HTTP_POST, "/api/v1/me/inbox/read-all", read_all, ROLE_USER, 0, "notify.api_read_all", NULL,
 	  SCOPE_PROFILE },
 	{ HTTP_POST, "/api/v1/me/inbox/{id}/read", read_one, ROLE_USER, 0, "notify.api_read", NULL, SCOPE_PROFILE },
+	{ HTTP_GET, "/api/v1/me/notification-settings", settings_api_get, ROLE_USER, 0, "notify.api_settings", NULL,
+	  SCOPE_PROFILE },
+	{ HTTP_PUT, "/api/v1/me/notification-settings", settings_api_put, ROLE_USER, 0, "notify.api_settings_put", NULL,
+	  SCOPE_PROFILE },
 };
 const size_t notify_routes_n = ARRAY_LEN(notify_routes);
 

@@ -315,4 +315,27 @@ describe('notification settings', () => {
       assert.equal((await page.a.post('/inbox/settings', every)).status, 303);
     }
   });
+
+  test('the same settings through the API, for apps', async () => {
+    const url = `${base}/api/v1/me/notification-settings`;
+    let r = await bearer(url, tok.a);
+    assert.equal(r.status, 200, r.body);
+    assert.deepEqual(r.json.topics.progress, { inbox: true, email: true, sms: true });
+    try {
+      r = await bearer(url, tok.a, { method: 'PUT', json: { topics: { replies: { sms: false } } } });
+      assert.equal(r.status, 200, r.body);
+      assert.deepEqual(r.json.topics.replies, { inbox: true, email: true, sms: false }, 'a channel left out keeps its setting');
+      assert.deepEqual(r.json.topics.action, { inbox: true, email: true, sms: true }, 'a topic left out too');
+      const boxes = (await page.a.get('/inbox/settings')).body;
+      assert.match(boxes, /id="replies_sms" name="replies_sms" value="1">/, 'the page shows the same');
+      for (const bad of [{ topics: { replies: { fax: true } } }, { topics: { news: { sms: true } } }, { topics: { replies: { sms: 'no' } } }, { other: 1, topics: {} }]) {
+        r = await bearer(url, tok.a, { method: 'PUT', json: bad });
+        assert.equal(r.status, 422, JSON.stringify(bad));
+      }
+      assert.equal((await bearer(url, tok.a)).json.topics.replies.sms, false, 'refused bodies change nothing');
+    } finally {
+      r = await bearer(url, tok.a, { method: 'PUT', json: { topics: { replies: { sms: true } } } });
+      assert.equal(r.status, 200, r.body);
+    }
+  });
 });
