@@ -322,6 +322,9 @@ struct loader {
 	size_t errlen;
 	int32_t *days[2];
 	size_t n[2], cap[2];
+	struct calendar_name *names; /* the days' names, when `want_names` */
+	size_t nnames, capnames;
+	bool want_names;
 };
 
 static const char *const list_names[2] = { "holidays", "workdays" };
@@ -393,7 +396,114 @@ static int load_list(struct loader *l, int which, json_t *arr, int year, const c
 	return 0;
 }
 
-/* Loads "holidays", "workdays" and "note" from obj; year keys too when year < 0 (top level). */
+static void add_name(struct loader *l, int32_t day, const char *zh, const char *en)
+{
+	if (!l->want_names)
+		return;
+	if (l->nnames == l->capnames) {
+		l->capnames = l->capnames ? 2 * l->capnames : 64;
+		l->names = xrealloc(l->names, l->capnames * sizeof(*l->names));
+	}
+	struct calendar_name *n = &l->names[l->nnames++];
+	n->day = day;
+	snprintf(n->zh, sizeof(n->zh), "%s", zh);
+	snprintf(n->en, sizeof(n->en), "%s", en);
+}
+
+/* A day of a name entry: a "YYYY-MM-DD" string in year (when year >= 0). */
+static int name_day(struct loader *l, json_t *v, int year, const char *where, size_t i, const char *what,
+		    int32_t *day)
+{
+	char q[48];
+	const char *s = json_string_value(v);
+	if (!s) {
+		fail(l, "%snames[%zu].%s is not a string", where, i, what);
+		return -1;
+	}
+	quote(q, s, json_string_length(v));
+	int y, m, d;
+	if (calendar_parse_day(s, json_string_length(v), day) != 0) {
+		fail(l, "%snames[%zu].%s: \"%s\" is not a date (YYYY-MM-DD)", where, i, what, q);
+		return -1;
+	}
+	calendar_ymd(*day, &y, &m, &d);
+	if (year >= 0 && y != year) {
+		fail(l, "%snames[%zu].%s: \"%s\" is not in %04d", where, i, what, q, year);
+		return -1;
+	}
+	return 0;
+}
+
+/* A name's words: a non-empty string of at most CALENDAR_NAME_MAX bytes, no control byte. */
+static const char *name_text(struct loader *l, json_t *o, const char *key, const char *where, size_t i)
+{
+	json_t *v = json_object_get(o, key);
+	const char *s = json_string_value(v);
+	size_t len = s ? json_string_length(v) : 0;
+	bool ok = s && len > 0 && len < CALENDAR_NAME_MAX && strlen(s) == len;
+	for (size_t k = 0; ok && k < len; k++)
+		ok = (unsigned char)s[k] >= 0x20 && s[k] != 0x7f;
+	if (!ok) {
+		fail(l, "%snames[%zu].%s is not a name (1 to %d bytes of text)", where, i, key, CALENDAR_NAME_MAX - 1);
+		return NULL;
+	}
+	return s;
+}
+
+/* "names": [{"zh", "en", "from", "to", "workdays": [...]}]: what each holiday period is
+ * called, for its days from..to and for the adjusted working days that belong to it. */
+static int load_names(struct loader *l, json_t *arr, int year, const char *where)
+{
+	if (!json_is_array(arr)) {
+		fail(l, "%snames is not an array", where);
+		return -1;
+	}
+	size_t i;
+	json_t *o;
+	json_array_foreach(arr, i, o) {
+		if (!json_is_object(o)) {
+			fail(l, "%snames[%zu] is not an object", where, i);
+			return -1;
+		}
+		const char *key;
+		json_t *v;
+		json_object_foreach(o, key, v) {
+			if (strcmp(key, "zh") && strcmp(key, "en") && strcmp(key, "from") && strcmp(key, "to") &&
+			    strcmp(key, "workdays")) {
+				char q[48];
+				quote(q, key, strlen(key));
+				fail(l, "%snames[%zu]: unknown key \"%s\" (expected zh, en, from, to, workdays)", where, i, q);
+				return -1;
+			}
+		}
+		const char *zh = name_text(l, o, "zh", where, i), *en = zh ? name_text(l, o, "en", where, i) : NULL;
+		int32_t from, to;
+		if (!en || name_day(l, json_object_get(o, "from"), year, where, i, "from", &from) ||
+		    name_day(l, json_object_get(o, "to"), year, where, i, "to", &to))
+			return -1;
+		if (to < from || to - from > 31) {
+			fail(l, "%snames[%zu]: \"to\" is before \"from\" or more than 31 days after it", where, i);
+			return -1;
+		}
+		for (int32_t d = from; d <= to; d++)
+			add_name(l, d, zh, en);
+		json_t *w = json_object_get(o, "workdays");
+		if (w && !json_is_array(w)) {
+			fail(l, "%snames[%zu].workdays is not an array", where, i);
+			return -1;
+		}
+		size_t k;
+		json_array_foreach(w, k, v) {
+			int32_t day;
+			if (name_day(l, v, year, where, i, "workdays", &day))
+				return -1;
+			add_name(l, day, zh, en);
+		}
+	}
+	return 0;
+}
+
+/* Loads "holidays", "workdays", "names" and "note" from obj; year keys too when year < 0 (top level). */
 static int load_object(struct loader *l, json_t *obj, int year)
 {
 	char where[16] = "";
@@ -408,6 +518,9 @@ static int load_object(struct loader *l, json_t *obj, int year)
 		if (strcmp(key, "holidays") == 0 || strcmp(key, "workdays") == 0) {
 			if (load_list(l, key[0] == 'w', v, year, where) != 0)
 				return -1;
+		} else if (strcmp(key, "names") == 0) {
+			if (load_names(l, v, year, where) != 0)
+				return -1;
 		} else if (strcmp(key, "note") == 0) {
 			if (!json_is_string(v)) {
 				fail(l, "%snote is not a string", where);
@@ -421,7 +534,7 @@ static int load_object(struct loader *l, json_t *obj, int year)
 			if (load_object(l, v, digits(key, 4)) != 0)
 				return -1;
 		} else {
-			fail(l, "%sunknown key \"%s\" (expected holidays, workdays, note%s)", where, q,
+			fail(l, "%sunknown key \"%s\" (expected holidays, workdays, names, note%s)", where, q,
 				year < 0 ? " or a year" : "");
 			return -1;
 		}
@@ -429,9 +542,9 @@ static int load_object(struct loader *l, json_t *obj, int year)
 	return 0;
 }
 
-struct calendar *calendar_parse_json(const char *text, size_t len, const char *name, char *err, size_t errlen)
+static struct calendar *parse(struct loader *l_, const char *text, size_t len, char *err, size_t errlen)
 {
-	struct loader l = { .name = name ? name : "holidays", .err = err, .errlen = errlen };
+	struct loader l = *l_;
 	struct calendar *c = NULL;
 	if (errlen)
 		err[0] = '\0';
@@ -463,19 +576,71 @@ out:
 	json_decref(root);
 	free(l.days[0]);
 	free(l.days[1]);
+	l_->names = l.names;
+	l_->nnames = l.nnames;
+	return c;
+}
+
+struct calendar *calendar_parse_json(const char *text, size_t len, const char *name, char *err, size_t errlen)
+{
+	struct loader l = { .name = name ? name : "holidays", .err = err, .errlen = errlen };
+	struct calendar *c = parse(&l, text, len, err, errlen);
+	free(l.names);
+	return c;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	int32_t x = ((const struct calendar_name *)a)->day, y = ((const struct calendar_name *)b)->day;
+	return (x > y) - (x < y);
+}
+
+struct calendar *calendar_parse_json_names(const char *text, size_t len, const char *name, struct calendar_name **names,
+					   size_t *nnames, char *err, size_t errlen)
+{
+	struct loader l = { .name = name ? name : "holidays", .err = err, .errlen = errlen, .want_names = true };
+	struct calendar *c = parse(&l, text, len, err, errlen);
+	if (!c) {
+		free(l.names);
+		*names = NULL;
+		*nnames = 0;
+		return NULL;
+	}
+	if (l.nnames)
+		qsort(l.names, l.nnames, sizeof(*l.names), name_cmp);
+	*names = l.names;
+	*nnames = l.nnames;
+	return c;
+}
+
+const struct calendar_name *calendar_name_of(const struct calendar_name *names, size_t n, int32_t day)
+{
+	struct calendar_name key = { .day = day };
+	return n ? bsearch(&key, names, n, sizeof(*names), name_cmp) : NULL;
+}
+
+struct calendar *calendar_load_json_names(const char *path, struct calendar_name **names, size_t *nnames, char *err,
+					  size_t errlen)
+{
+	size_t len;
+	char *text = read_file(path, HOLIDAYS_MAX_BYTES, &len);
+	if (!text) {
+		*names = NULL;
+		*nnames = 0;
+		if (errlen)
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	struct calendar *c = calendar_parse_json_names(text, len, path, names, nnames, err, errlen);
+	free(text);
 	return c;
 }
 
 struct calendar *calendar_load_json(const char *path, char *err, size_t errlen)
 {
-	size_t len;
-	char *text = read_file(path, HOLIDAYS_MAX_BYTES, &len);
-	if (!text) {
-		if (errlen)
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	struct calendar *c = calendar_parse_json(text, len, path, err, errlen);
-	free(text);
+	struct calendar_name *names;
+	size_t n;
+	struct calendar *c = calendar_load_json_names(path, &names, &n, err, errlen);
+	free(names);
 	return c;
 }

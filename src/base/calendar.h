@@ -35,13 +35,33 @@ struct calendar *calendar_new(const int32_t *holidays, size_t nholidays, const i
  * inside per-year objects keyed by the year:
  *   {"note": "...", "2025": {"holidays": ["2025-01-01", ...], "workdays": [...]}, ...}
  * A date must be valid, a date inside a year object must lie in that year, a working day must
- * be a Saturday or Sunday, and no day may be both a holiday and a working day; "note" is the
- * only other key allowed (an unknown key is likely a typo, so it is an error). On error returns
+ * be a Saturday or Sunday, and no day may be both a holiday and a working day; "names" (below) and "note" are the
+ * only other keys allowed (an unknown key is likely a typo, so it is an error). On error returns
  * NULL and a message naming the file and the bad entry in err (always NUL-terminated when
  * errlen > 0). The file may be at most 1 MiB. */
 struct calendar *calendar_load_json(const char *path, char *err, size_t errlen);
 /* The same from JSON text in memory; `name` prefixes error messages (may be NULL). */
 struct calendar *calendar_parse_json(const char *text, size_t len, const char *name, char *err, size_t errlen);
+
+/* What a listed day is called, in both languages: a year object may also hold
+ *   "names": [{"zh": "春节", "en": "Spring Festival", "from": "2025-01-28", "to": "2025-02-04",
+ *              "workdays": ["2025-01-26", "2025-02-08"]}]
+ * naming the days from..to (at most 31 days apart, both in the year) and the adjusted working
+ * days of that period. Names are 1 to CALENDAR_NAME_MAX - 1 bytes without control bytes; an
+ * unknown key is an error, as everywhere in the file. */
+#define CALENDAR_NAME_MAX 64
+struct calendar_name {
+	int32_t day;
+	char zh[CALENDAR_NAME_MAX], en[CALENDAR_NAME_MAX];
+};
+/* As calendar_load_json / calendar_parse_json, and the names of the days into *names (sorted
+ * by day, *nnames of them; free() it; NULL and 0 on error or when the file names none). */
+struct calendar *calendar_load_json_names(const char *path, struct calendar_name **names, size_t *nnames, char *err,
+					  size_t errlen);
+struct calendar *calendar_parse_json_names(const char *text, size_t len, const char *name, struct calendar_name **names,
+					   size_t *nnames, char *err, size_t errlen);
+/* The name of day among names (as calendar_load_json_names gives them), or NULL. */
+const struct calendar_name *calendar_name_of(const struct calendar_name *names, size_t n, int32_t day);
 /* Frees c; NULL is a no-op. */
 void calendar_free(struct calendar *c);
 

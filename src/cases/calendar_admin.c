@@ -265,13 +265,20 @@ static pthread_mutex_t cal_mu = PTHREAD_MUTEX_INITIALIZER;
 static bool cal_loaded;          /* by cases_calendar_load (from the database) */
 static int64_t cal_generation;   /* of app->calendar */
 static struct calendar *retired; /* the one the last swap replaced; freed at the next */
+/* What the listed days are called (the holidays file's "names"), read at start, read-only
+ * afterwards: the administrators' page shows a day's name where no note was entered. */
+static struct calendar_name *day_names;
+static size_t n_day_names;
 
 int cases_calendar_load(struct app *app, char *err, size_t errlen)
 {
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/catalog/holidays.json", app->cfg.data_dir);
-	struct db *db;
 	char why[512] = "";
+	free(day_names);
+	calendar_free(calendar_load_json_names(path, &day_names, &n_day_names, why, sizeof(why)));
+	*why = 0;
+	struct db *db;
 	struct calendar *c = NULL;
 	int64_t gen = 0;
 	if (db_open(app->cfg.db, &db, why, sizeof(why)) == 0) {
@@ -343,6 +350,9 @@ void cases_calendar_release(struct app *app)
 	calendar_free(atomic_exchange(&app->calendar, NULL));
 	calendar_free(retired);
 	retired = NULL;
+	free(day_names);
+	day_names = NULL;
+	n_day_names = 0;
 	cal_loaded = false;
 	cal_generation = -1;
 	pthread_mutex_unlock(&cal_mu);
@@ -407,8 +417,12 @@ static json_t *page_ctx(struct req *r, int year, json_t *v)
 	json_t *holidays = json_array(), *workdays = json_array();
 	for (size_t i = 0; i < n; i++) {
 		bool hol = strcmp(e[i].kind, "holiday") == 0;
+		const char *note = e[i].note;
+		const struct calendar_name *nm = *note ? NULL : calendar_name_of(day_names, n_day_names, e[i].day);
+		if (nm)
+			note = en(r) ? nm->en : nm->zh;
 		json_t *o = json_pack("{s:s,s:s,s:s,s:s}", "day", fmt_day(r, e[i].day), "weekday",
-				      weekday_label(r, e[i].day), "note", e[i].note, "kind_label",
+				      weekday_label(r, e[i].day), "note", note, "kind_label",
 				      M(r, hol ? "calendar_kind_holiday" : "calendar_kind_workday"));
 		json_array_append_new(hol ? holidays : workdays, o);
 	}

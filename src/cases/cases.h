@@ -189,6 +189,20 @@ size_t case_event_cells(int64_t application_id, int64_t at, int64_t actor_id, co
 			const char *to, const char *reason, const char *detail, char (*nums)[24], const char **cells,
 			size_t *lens);
 
+/* What other domains show on an application's page about what followed from it (the
+ * certificate it produced, the rating its applicant gave). An annotator gets the request, the
+ * application and whether the caller is its applicant, and adds members to the page's context
+ * (cases/detail.mustache documents them); it only reads. A non-zero return (a GH_E code) fails
+ * the page. Call at start (not thread-safe); registering fn again is a no-op. At most 8. */
+struct case_page_ref {
+	int64_t id;
+	const char *number, *state;
+	bool applicant, ended; /* ended: a final state other than withdrawn */
+};
+struct req;
+typedef int (*case_annotate_fn)(struct req *r, const struct case_page_ref *ref, json_t *ctx);
+void cases_annotate(case_annotate_fn fn);
+
 /* Where e-certificates that replace materials (免提交) come from: the citizen's wallet, kept by
  * another domain, which installs the function at start (not thread-safe; NULL: none). held
  * finds the newest valid certificate of `type` held by the applicant (enterprise_id 0) or by

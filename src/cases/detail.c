@@ -41,6 +41,19 @@ static const char *delivery_label(struct req *r, const char *word)
 	return NULL;
 }
 
+/* Other domains' additions to the detail page (cases.h cases_annotate). */
+static case_annotate_fn annotators[8];
+static size_t n_annotators;
+
+void cases_annotate(case_annotate_fn fn)
+{
+	for (size_t i = 0; i < n_annotators; i++)
+		if (annotators[i] == fn)
+			return;
+	if (n_annotators < ARRAY_LEN(annotators))
+		annotators[n_annotators++] = fn;
+}
+
 /* ---- my applications ------------------------------------------------------------------ */
 
 /* GET /applications: the caller's applications (or the enterprise's when acting for one). */
@@ -114,6 +127,41 @@ static void event_detail(struct req *r, const char *text, json_t *mdefs, json_t 
 	jset(out, "legal_basis", json_string_value(json_object_get(d, "legal_basis")));
 	const char *dl = json_string_value(json_object_get(d, "delivery"));
 	jset(out, "delivery", delivery_label(r, dl) ? delivery_label(r, dl) : dl);
+}
+
+/* How the applicant asked to receive the result: the form's "delivery" field when its value
+ * is one of the ways the hall delivers (NULL otherwise). */
+static const char *applicant_delivery(struct req *r, const struct application *app)
+{
+	json_t *masked;
+	json_t *vals = arena_json(r, case_form_masked(app->form, &masked));
+	arena_json(r, masked);
+	const char *v = json_string_value(json_object_get(vals, "delivery"));
+	return delivery_label(r, v) ? v : NULL;
+}
+
+/* The materials of the resubmission form, those the last supplement request named marked
+ * "asked" (events oldest first). New reference. */
+static json_t *asked_materials(json_t *mats, const struct app_event *ev, size_t nev)
+{
+	json_t *out = json_deep_copy(mats), *m;
+	size_t k;
+	json_array_foreach(out, k, m) json_object_set_new(m, "asked", json_false()); /* set on each: no outer "asked" */
+	for (size_t i = nev; i-- > 0;) {
+		if (strcmp(ev[i].action, "request_supplement") != 0)
+			continue;
+		json_t *d = json_loads(ev[i].detail ? ev[i].detail : "{}", 0, NULL);
+		json_t *s;
+		json_array_foreach(json_object_get(d, "missing"), k, s)
+		{
+			m = json_is_integer(s) ? json_array_get(out, (size_t)json_integer_value(s)) : NULL;
+			if (m)
+				json_object_set_new(m, "asked", json_true());
+		}
+		json_decref(d);
+		break;
+	}
+	return out;
 }
 
 /* A field revealed on this page (POST .../reveal), or none. */
@@ -231,8 +279,14 @@ static int detail_render_shown(struct req *r, struct application *app, const cha
 	/* A case that ended (but was not withdrawn) may be rated by its applicant (好差评; the
 	 * evaluation pages say when it has been rated already). */
 	const struct wf_state *ended = wf_state(app->state);
-	if (applicant && ended && ended->terminal && strcmp(app->state, "withdrawn") != 0)
+	bool over = ended && ended->terminal && strcmp(app->state, "withdrawn") != 0;
+	if (applicant && over)
 		jset(ctx, "rate_href", arena_printf(r->arena, "/evaluate/application/%s", app->number));
+	/* What followed from it, from other domains: the certificate, the rating given. */
+	struct case_page_ref ref = { app->id, app->number, app->state, applicant, over };
+	for (size_t k = 0; k < n_annotators; k++)
+		if ((rc = annotators[k](r, &ref, ctx)))
+			return rc;
 	if (applicant)
 		json_object_set_new(ctx, "nav_mine", json_true());
 	else if (r->role == ROLE_STAFF)
@@ -336,14 +390,22 @@ static int detail_render_shown(struct req *r, struct application *app, const cha
 			jset(o, "error", err->message);
 			json_object_set_new(o, "has_error", json_true());
 		}
-		if (strcmp(a->code, "request_supplement") == 0 || strcmp(a->code, "resubmit") == 0)
+		if (strcmp(a->code, "request_supplement") == 0)
 			json_object_set_new(o, "materials", json_deep_copy(mats));
+		if (strcmp(a->code, "resubmit") == 0)
+			json_object_set_new(o, "materials", asked_materials(mats, ev, nev));
 		if (strcmp(a->code, "complete") == 0) {
+			/* The applicant's own choice (the form's "delivery" field) comes selected. */
+			const char *chosen = applicant_delivery(r, app);
 			json_t *opts = json_array();
 			for (size_t d = 0; d < ARRAY_LEN(deliveries); d++)
-				json_array_append_new(opts, json_pack("{s:s,s:s}", "value", deliveries[d].word, "label",
-								      MC(r, "cases_delivery_", deliveries[d].word)));
+				json_array_append_new(opts, json_pack("{s:s,s:s,s:b}", "value", deliveries[d].word, "label",
+								      MC(r, "cases_delivery_", deliveries[d].word), "selected",
+								      chosen && strcmp(chosen, deliveries[d].word) == 0));
 			json_object_set_new(o, "deliveries", opts);
+			if (chosen)
+				jset(o, "delivery_chosen",
+				     MF(r, "cases_delivery_chosen", MA("delivery", delivery_label(r, chosen))));
 		}
 		json_array_append_new(acts, o);
 	}

@@ -123,6 +123,20 @@ int cert_get(struct db *db, struct arena *a, const char *number, struct cert *ou
 	return 0;
 }
 
+int cert_numbers_of_application(struct db *db, struct arena *a, int64_t application_id, const char ***out, size_t *n)
+{
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_by_app, DB_ARGS(DB_INT(application_id)), &rows);
+	if (rc)
+		return rc;
+	const char **v = arena_array(a, rows.nrows ? rows.nrows : 1, sizeof(*v));
+	for (size_t i = 0; i < rows.nrows; i++)
+		v[i] = db_cell(&rows, i, 0);
+	*out = v;
+	*n = rows.nrows;
+	return 0;
+}
+
 int cert_list_held(struct db *db, struct arena *a, int64_t holder, struct cert **out, size_t *n)
 {
 	struct db_rows rows;
@@ -593,6 +607,7 @@ void cert_store_register(void)
 {
 	cases_observe(on_transition);
 	cases_ecert_source(held);
+	cases_annotate(cert_page_annotate);
 	ledger_audit_source("certificate", audit_cert);
 	ledger_audit_source("certificate_revocation", audit_revocation);
 	ledger_audit_source("certificate_share", audit_share);

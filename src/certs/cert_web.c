@@ -13,6 +13,8 @@
 
 #include "base/err.h"
 #include "base/util.h"
+#include "cases/cases.h"
+#include "catalog/catalog.h"
 #include "certs/certs.h"
 #include "certs/certs_impl.h"
 #include "http/handler.h"
@@ -82,6 +84,16 @@ static bool may_revoke(const struct req *r, const struct cert *c)
 {
 	return r->role == ROLE_STAFF && (r->who.staff_roles & STAFF_HEAD) && r->who.department &&
 	       strcmp(r->who.department, c->department) == 0 && strcmp(c->status, "valid") == 0;
+}
+
+/* A department's name for people (its code when the catalog has no such department). */
+static const char *dept_label(struct req *r, const char *code)
+{
+	struct catalog_department d;
+	if (!code || catalog_department_get(r->db, r->arena, code, &d))
+		return code;
+	const char *name = en(r) ? d.name_en : d.name_zh;
+	return name && *name ? name : code;
 }
 
 /* A certificate as a summary (wallet rows, API lists). */
@@ -231,6 +243,30 @@ static json_t *result_view(struct req *r, json_t *res)
 	return aj(r, v);
 }
 
+int cert_page_annotate(struct req *r, const struct case_page_ref *ref, json_t *ctx)
+{
+	const char **nums;
+	size_t n;
+	int rc = cert_numbers_of_application(r->db, r->arena, ref->id, &nums, &n);
+	if (rc || n == 0)
+		return rc;
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		struct cert c;
+		if ((rc = cert_get(r->db, r->arena, nums[i], &c))) {
+			json_decref(arr);
+			return rc;
+		}
+		json_t *sum = aj(r, cert_summary(r, &c));
+		json_t *o = json_pack("{s:s,s:s}", "number", c.number, "href", arena_printf(r->arena, "/certs/%s", c.number));
+		json_object_set(o, "type_name", json_object_get(sum, "cert_type_name"));
+		json_object_set_new(o, "revoked", json_boolean(strcmp(c.status, "valid") != 0));
+		json_array_append_new(arr, o);
+	}
+	json_object_set_new(ctx, "certificates", arr);
+	return 0;
+}
+
 static int cert_page(struct req *r)
 {
 	struct cert c;
@@ -246,6 +282,11 @@ static int cert_page(struct req *r)
 	json_object_set_new(ctx, "verify_href", json_sprintf("/verify/certificates/%s?h=%s", c.number, c.hash));
 	json_object_set_new(ctx, "hash", json_string(c.hash));
 	json_object_set_new(ctx, "is_holder", json_boolean(is_holder(r, &c)));
+	/* The application that produced it, for those who may open that application. */
+	if (c.application_number && (is_holder(r, &c) || r->role == ROLE_ADMIN || issuing_staff(r, &c)))
+		json_object_set_new(ctx, "issued_for", json_pack("{s:s,s:s}", "number", c.application_number, "href",
+								 arena_printf(r->arena, "/applications/%s",
+									      c.application_number)));
 	json_object_set_new(ctx, "nav_wallet", json_boolean(is_holder(r, &c)));
 	const char *app = req_query(r, "application");
 	if (app && strlen(app) <= 32)
@@ -261,7 +302,8 @@ static int cert_page(struct req *r)
 		json_t *shares = json_array();
 		for (size_t i = 0; i < n; i++)
 			json_array_append_new(shares, json_pack("{s:s,s:s,s:s}", "application", s[i].application_number,
-								"department", s[i].department, "at", req_when(r, s[i].shared_at)));
+								"department", dept_label(r, s[i].department), "at",
+								req_when(r, s[i].shared_at)));
 		json_object_set_new(ctx, "has_shares", json_boolean(n > 0));
 		json_object_set_new(ctx, "shares", shares);
 	}

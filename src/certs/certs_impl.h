@@ -130,6 +130,8 @@ struct cert {
 	const char *application_number;
 };
 int cert_get(struct db *db, struct arena *a, const char *number, struct cert *out);
+/* The numbers of the certificates application_id produced (in a). */
+int cert_numbers_of_application(struct db *db, struct arena *a, int64_t application_id, const char ***out, size_t *n);
 /* Certificates held by holder (an account), newest first. */
 int cert_list_held(struct db *db, struct arena *a, int64_t holder, struct cert **out, size_t *n);
 /* Whether department may see certificate id (issued by it, or shared with it). */
@@ -168,6 +170,10 @@ int cert_pdf_render(const char *doc_json, const struct view *v, unsigned char **
 
 /* ---- cert_web.c ------------------------------------------------------------------------ */
 extern const struct route cert_routes[];
+/* The application page's link to the certificates it produced (cases.h cases_annotate):
+ * "certificates" [{number, type_name, href}]. */
+struct case_page_ref;
+int cert_page_annotate(struct req *r, const struct case_page_ref *ref, json_t *ctx);
 extern const size_t cert_routes_n;
 
 #endif

@@ -2,12 +2,15 @@
 #include "http/nav.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
 #include "base/arena.h"
+#include "base/sb.h"
 #include "base/util.h"
 #include "http/http.h"
+#include "http/msg.h"
 #include "http/router.h"
 #include "view/view.h"
 
@@ -31,6 +34,7 @@ static const struct nav_item {
 	{ NAV_MAIN, "/stats", N_("nav_stats"), "nav_stats", ROLE_PUBLIC },
 	{ NAV_MAIN, "/ledger", N_("nav_ledger"), NULL, ROLE_PUBLIC },
 	{ NAV_MAIN, "/verify", N_("nav_verify"), NULL, ROLE_PUBLIC },
+	{ NAV_MAIN, "/help", N_("nav_help"), "nav_help", ROLE_PUBLIC },
 
 	{ NAV_ACCOUNT, "/applications", N_("cases_nav_mine"), "nav_mine", ROLE_USER },
 	{ NAV_ACCOUNT, "/wallet", N_("certs_nav_wallet"), "nav_wallet", ROLE_USER },
@@ -96,11 +100,69 @@ void nav_ctx(const struct nav *n, struct req *r, json_t *ctx)
 		if (!(it->who & role) || !router_allows(n->route[i], role, duties))
 			continue;
 		bool current = flag_set(ctx, it->flag) || (r->route && r->route == n->route[i]);
-		json_array_append_new(bars[it->bar],
-				      json_pack("{s:s,s:s,s:b}", "href", it->href, "label",
-						view_msg(r->app->view, r->lang, it->label), "current", current));
+		/* nav_count is always set, so an entry without one never shows a page's own member. */
+		json_t *o = json_pack("{s:s,s:s,s:b,s:b}", "href", it->href, "label",
+				      view_msg(r->app->view, r->lang, it->label), "current", current, "nav_count", 0);
+		/* A count beside the entry (the unread messages), for logged-in callers only: anonymous
+		 * pages are cached and shared. */
+		long count = r->who.account && r->app->nav_count ? r->app->nav_count(r, it->href) : 0;
+		if (count > 0) {
+			char num[24];
+			snprintf(num, sizeof(num), "%ld", count > 99 ? 99 : count);
+			json_object_set_new(o, "nav_count", json_string(count > 99 ? "99+" : num));
+			json_object_set_new(o, "nav_count_label", json_string(MF(r, "nav_count_unread", MA("n", count))));
+		}
+		json_array_append_new(bars[it->bar], o);
 	}
 	json_object_set_new(ctx, "menu_main", bars[NAV_MAIN]);
 	json_object_set_new(ctx, "menu_account", bars[NAV_ACCOUNT]);
 	json_object_set(ctx, "can", router_can(n->rt, role, duties));
+}
+
+/* Whether r's caller may follow the site-relative address href (len bytes; its query and
+ * fragment aside). */
+static bool may_follow(struct req *r, const char *href, size_t len)
+{
+	size_t n = strcspn(href, "?#\"");
+	if (n > len)
+		n = len;
+	const char *path = arena_strndup(r->arena, href, n);
+	unsigned role = r->role ? r->role : ROLE_ANON;
+	unsigned duties = role == ROLE_STAFF ? r->who.staff_roles : 0;
+	const struct route *route;
+	struct kvlist params = { 0 };
+	unsigned allowed = 0;
+	return router_match(r->app->router, r->arena, HTTP_GET, path, &route, &params, &allowed) == ROUTER_FOUND &&
+	       router_allows(route, role, duties);
+}
+
+const char *nav_offered_html(struct req *r, const char *html)
+{
+	struct sb out = SB_INIT;
+	const char *p = html;
+	for (;;) {
+		const char *a = strstr(p, "<a href=\"/");
+		if (!a) {
+			sb_adds(&out, p);
+			break;
+		}
+		const char *href = a + 9, *q = strchr(href, '"'), *gt = q ? strchr(q, '>') : NULL;
+		const char *end = gt ? strstr(gt, "</a>") : NULL;
+		if (!end) { /* not a link cmark writes: leave the rest as it is */
+			sb_adds(&out, p);
+			break;
+		}
+		if (href[1] == '/' || may_follow(r, href, (size_t)(q - href))) {
+			sb_add(&out, p, (size_t)(end + 4 - p)); /* kept as it is */
+		} else {
+			sb_add(&out, p, (size_t)(a - p)); /* the link's words, without the link */
+			sb_add(&out, gt + 1, (size_t)(end - gt - 1));
+		}
+		p = end + 4;
+	}
+	size_t len;
+	char *s = sb_detach(&out, &len);
+	char *copy = s ? arena_strndup(r->arena, s, len) : NULL;
+	free(s);
+	return copy ? copy : html;
 }

@@ -25,9 +25,18 @@ void nav_free(struct nav *n);
 
 /* Adds to a page's context what the header needs for r's caller:
  *   menu_main:    the hall's sections [{href, label, current}]
- *   menu_account: the caller's own pages (logged in), or log-in and registration (anonymous)
+ *   menu_account: the caller's own pages (logged in), or log-in and registration (anonymous);
+ *                 each entry has nav_count (false, or app.h nav_count's number: the unread
+ *                 messages beside the inbox, for logged-in callers only) and nav_count_label
  *   can:          router_can for the caller (links inside pages: {{#can.cases.apply}})
  * "current" is true for the entry whose flag the page set in ctx, or whose route answered. */
 void nav_ctx(const struct nav *n, struct req *r, json_t *ctx);
+
+/* The HTML of a text written for everyone (a help page rendered by cmark) as r's caller is
+ * offered it: a site-relative link <a href="/...">words</a> to a page the caller may not
+ * follow (router_allows, as the navigation) keeps its words and loses the link, so no page
+ * links where it would answer 403. Other links and everything else are kept byte for byte.
+ * In r's arena (html itself when out of memory). */
+const char *nav_offered_html(struct req *r, const char *html);
 
 #endif

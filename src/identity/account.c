@@ -234,6 +234,9 @@ static int account_ctx(struct req *r, json_t **out)
 	json_object_set_new(ctx, "nav_account", json_true());
 	if (staff)
 		json_object_set_new(ctx, "staff_role_labels", staff_role_labels(r, acc.staff_roles));
+	if (acc.department)
+		json_object_set_new(ctx, "department_name",
+				    json_string(account_department_name(r->db, r->arena, acc.department, en(r))));
 	if (staff || admin)
 		json_object_set_new(ctx, "may_totp", json_true());
 	if (acc.password_changed_at)

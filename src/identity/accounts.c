@@ -650,6 +650,17 @@ int identity_department_staff(struct db *db, struct arena *a, const char *depart
 	return 0;
 }
 
+DB_SQL(q_dept_name, "SELECT name_zh, name_en FROM departments WHERE code = ?");
+
+const char *account_department_name(struct db *db, struct arena *a, const char *code, bool en)
+{
+	struct db_rows rows;
+	if (!code || db_query(db, a, &q_dept_name, DB_ARGS(DB_TEXT(code)), &rows) || !rows.nrows)
+		return code;
+	const char *name = db_cell(&rows, 0, en ? 1 : 0);
+	return name && *name ? name : code;
+}
+
 DB_SQL(q_latest_sealed, "SELECT phone_enc FROM accounts WHERE phone_enc IS NOT NULL ORDER BY id DESC LIMIT 1");
 
 int identity_keys_fit(const struct keyring *k, struct db *db)

@@ -122,6 +122,9 @@ int account_set_status(struct db *db, int64_t id, const char *status);
 /* The keys with which the log's declaration of accounts reads sealed columns (identity_init). */
 void account_cover_keys(const struct keyring *k);
 int account_set_staff(struct db *db, int64_t id, const char *department, unsigned staff_roles);
+/* The name of the department `code` in English (en) or Chinese, for people; the code itself
+ * when there is no such department (or the database cannot answer). */
+const char *account_department_name(struct db *db, struct arena *a, const char *code, bool en);
 /* Lists accounts (administrators): kind may be NULL (all); newest first. */
 int account_list(struct db *db, struct arena *a, const char *kind, long page, long per_page,
 		 struct account **out, size_t *n, long *total);

@@ -201,9 +201,26 @@ static int on_case_change(struct db *db, struct arena *a, const struct case_chan
 		       NULL);
 }
 
+DB_SQL(q_rating_of, "SELECT id, level FROM evaluations WHERE subject_kind = 'application' AND subject_id = ?");
+
+/* The application page shows the rating given instead of the button (cases_annotate). */
+static int annotate(struct req *r, const struct case_page_ref *ref, json_t *ctx)
+{
+	struct db_rows rows;
+	int rc = db_query(r->db, r->arena, &q_rating_of, DB_ARGS(DB_INT(ref->id)), &rows);
+	if (rc || !rows.nrows)
+		return rc;
+	json_object_del(ctx, "rate_href");
+	json_object_set_new(ctx, "rated",
+			    json_pack("{s:s,s:s}", "level_name", M(r, ia_level_key((int)db_cell_int(&rows, 0, 1))), "href",
+				      arena_printf(r->arena, "/evaluations/%lld", (long long)db_cell_int(&rows, 0, 0))));
+	return 0;
+}
+
 void ia_evaluations_init(void)
 {
 	cases_observe(on_case_change);
+	cases_annotate(annotate);
 }
 
 DB_SQL(q_rect_add, "INSERT INTO rectifications (evaluation_id, department, state, due_day, created_at, updated_at) "
@@ -362,8 +379,10 @@ static int resolve(struct req *r, const char *kind, const char *ref, const char 
 
 DB_SQL(q_rated, "SELECT id FROM evaluations WHERE subject_kind = ? AND subject_id = ?");
 
-int ia_rate_precheck(struct req *r, const char *kind, const char *ref)
+int ia_rate_precheck(struct req *r, const char *kind, const char *ref, int64_t *rated)
 {
+	if (rated)
+		*rated = 0;
 	struct subject x;
 	int rc = resolve(r, kind, ref, r->role == ROLE_STAFF ? "counter" : NULL, &x);
 	if (rc)
@@ -372,6 +391,8 @@ int ia_rate_precheck(struct req *r, const char *kind, const char *ref)
 	if ((rc = db_query(r->db, r->arena, &q_rated, DB_ARGS(DB_TEXT(kind), DB_INT(x.subject_id)), &rows)))
 		return rc;
 	if (rows.nrows) {
+		if (rated)
+			*rated = db_cell_int(&rows, 0, 0);
 		req_error_detail(r, "%s", M(r, "interact_already_been_rated_each_case"));
 		return GH_ECONFLICT;
 	}

@@ -125,8 +125,9 @@ struct ia_eval {
 int ia_rate(struct req *r, const char *kind, const char *ref, const struct ia_rating *in, ia_answer answer, const void *ctx);
 /* The checks of ia_rate alone (nothing written): 0 when the caller may rate the case now;
  * GH_ENOTFOUND, GH_ECONFLICT (not ended or answered yet, or rated already), GH_EFORBIDDEN
- * with a detail otherwise. For the rating form. */
-int ia_rate_precheck(struct req *r, const char *kind, const char *ref);
+ * with a detail otherwise. For the rating form. When the case was rated already, *rated (may
+ * be NULL) gets the evaluation's id (0 otherwise). */
+int ia_rate_precheck(struct req *r, const char *kind, const char *ref, int64_t *rated);
 int ia_eval_get(struct db *db, struct arena *a, int64_t id, struct ia_eval *out);
 /* The evaluation if the caller may see it (rater, staff of its department, administrators);
  * GH_ENOTFOUND otherwise. */

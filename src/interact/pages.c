@@ -17,6 +17,7 @@
 #include "identity/identity.h"
 #include "interact/interact_impl.h"
 #include "store/db.h"
+#include "view/linkify.h"
 
 #define APPLICANTS (ROLE_CITIZEN | ROLE_AGENT | ROLE_ENTERPRISE)
 #define VIEWERS (APPLICANTS | ROLE_STAFF | ROLE_ADMIN)
@@ -161,9 +162,12 @@ static int rate_get(struct req *r)
 	const char *kind = req_param(r, "kind"), *ref = req_param(r, "ref");
 	if (!kind_ok(kind) || strlen(ref) > 64)
 		return GH_ENOTFOUND;
-	int rc = ia_rate_precheck(r, kind, ref);
+	int64_t rated;
+	int rc = ia_rate_precheck(r, kind, ref, &rated);
+	if (rc == GH_ECONFLICT && rated) /* rated already: the rating given, not an error */
+		return resp_redirect(r, 303, arena_printf(r->arena, "/evaluations/%lld", (long long)rated));
 	if (rc)
-		return rc; /* the error page with the reason: not yours, not ended yet, rated already */
+		return rc; /* the error page with the reason: not yours, not ended yet */
 	return rate_render(r, 200, kind, ref, NULL, NULL);
 }
 
@@ -183,7 +187,10 @@ static int rate_post(struct req *r)
 	if (!kind_ok(kind) || strlen(ref) > 64)
 		return GH_ENOTFOUND;
 	/* Someone else's case answers like none, before the form is looked at. */
-	int rc = ia_rate_precheck(r, kind, ref);
+	int64_t rated;
+	int rc = ia_rate_precheck(r, kind, ref, &rated);
+	if (rc == GH_ECONFLICT && rated) /* a second tab, a repeated post: the rating that counts */
+		return resp_redirect(r, 303, arena_printf(r->arena, "/evaluations/%lld", (long long)rated));
 	if (rc == GH_ENOTFOUND || rc == GH_EFORBIDDEN || rc == GH_EDB || rc == GH_EBUSY || rc == GH_EUNAVAILABLE)
 		return rc;
 	struct kvlist f;
@@ -502,6 +509,9 @@ static int thread_render(struct req *r, int status, const char *error)
 	json_object_set(ctx, "can_answer", json_object_get(j, "can_answer"));
 	json_object_set(ctx, "can_publish", json_object_get(j, "can_publish"));
 	json_object_set(ctx, "can_rate", json_object_get(j, "can_rate"));
+	const char *answer = json_string_value(json_object_get(j, "answer"));
+	if (answer) /* its addresses as links (view/linkify.h) */
+		json_object_set_new(ctx, "answer_text", json_pack("{s:o}", "runs", view_linkify(answer, strlen(answer))));
 	if (json_object_get(j, "evaluation"))
 		ia_set(ctx, "evaluation_href",
 		       arena_printf(r->arena, "/evaluations/%lld", (long long)json_integer_value(json_object_get(j, "evaluation"))));

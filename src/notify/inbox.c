@@ -15,7 +15,9 @@
 #include "http/write.h"
 #include "identity/identity.h"
 #include "notify/notify.h"
+#include "notify/prefs.h"
 #include "store/db.h"
+#include "view/linkify.h"
 #include "http/msg.h"
 
 #define PER_PAGE 20
@@ -97,18 +99,27 @@ static json_t *message_json(struct req *r, const struct message *m)
 	return j;
 }
 
-/* Splits a body into its lines (the reason comes after a line break). */
+/* Splits a body into its lines (the reason comes after a line break), each as runs of text
+ * and links (view/linkify.h; layout/linked renders them). */
 static json_t *lines(const char *s)
 {
 	json_t *a = json_array();
 	while (s && *s) {
 		size_t n = strcspn(s, "\n");
-		json_array_append_new(a, json_stringn(s, n));
+		json_array_append_new(a, json_pack("{s:o}", "runs", view_linkify(s, n)));
 		s += n;
 		if (*s == '\n')
 			s++;
 	}
 	return a;
+}
+
+long notify_nav_count(struct req *r, const char *href)
+{
+	long n = 0;
+	if (!r->who.account || !href || strcmp(href, "/inbox") != 0 || notify_unread_count(r->db, r->arena, inbox_of(r), &n))
+		return 0;
+	return n;
 }
 
 /* GET /inbox, GET /api/v1/me/inbox */
@@ -247,14 +258,171 @@ static int read_all(struct req *r)
 	return mark(r, 0);
 }
 
+/* ---- settings: which channel for which topic (prefs.h) ----------------------------------- */
+
+static const char *const channels[] = { "inbox", "email", "sms" };
+
+static bool pref_on(const struct notify_pref *p, size_t channel)
+{
+	return channel == 0 ? p->inbox : channel == 1 ? p->email : p->sms;
+}
+
+/* GET /inbox/settings */
+static int settings_get(struct req *r)
+{
+	struct notify_pref prefs[NOTIFY_TOPICS];
+	int rc = notify_prefs_all(r->db, r->arena, inbox_of(r), prefs);
+	if (rc)
+		return rc;
+	json_t *topics = json_array();
+	for (size_t i = 0; i < NOTIFY_TOPICS; i++) {
+		json_t *chs = json_array();
+		for (size_t c = 0; c < ARRAY_LEN(channels); c++)
+			json_array_append_new(chs, json_pack("{s:s,s:s,s:b}", "name",
+							     arena_printf(r->arena, "%s_%s", notify_topics[i], channels[c]),
+							     "label", MC(r, "inbox_channel_", channels[c]), "on",
+							     pref_on(&prefs[i], c)));
+		json_array_append_new(topics, json_pack("{s:s,s:s,s:s,s:o}", "topic", notify_topics[i], "label",
+							MC(r, "inbox_topic_", notify_topics[i]), "hint",
+							MC(r, "inbox_topic_hint_", notify_topics[i]), "channels", chs));
+	}
+	json_t *ctx = json_pack("{s:s,s:s,s:b,s:o}", "title", M(r, "inbox_settings_title"), "csrf",
+				identity_csrf_token(r), "nav_inbox", 1, "topics", topics);
+	const char *done = req_query(r, "done");
+	if (done && !strcmp(done, "saved"))
+		jset(ctx, "notice", M(r, "inbox_settings_saved"));
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_page(r, 200, "notify/settings", ctx);
+}
+
+struct settings_job {
+	int64_t account;
+	struct notify_pref prefs[NOTIFY_TOPICS];
+};
+
+static int settings_write(struct req *w, void *p)
+{
+	struct settings_job *j = p;
+	return notify_prefs_set(w->db, j->account, j->prefs, (int64_t)time(NULL));
+}
+
+/* POST /inbox/settings: a checkbox <topic>_<channel> = 1 for each channel on; an unchecked
+ * box is off. Any other field, or another value, is refused (422) and changes nothing. */
+static int settings_post(struct req *r)
+{
+	struct kvlist form;
+	int rc = req_form(r, &form);
+	if (rc)
+		return rc;
+	struct settings_job *j = arena_zalloc(r->arena, sizeof(*j));
+	j->account = inbox_of(r);
+	for (size_t k = 0; k < form.n; k++) {
+		const char *key = form.v[k].key, *val = form.v[k].val;
+		if (!strcmp(key, "_csrf"))
+			continue;
+		bool known = false;
+		for (size_t i = 0; i < NOTIFY_TOPICS && !known; i++)
+			for (size_t c = 0; c < ARRAY_LEN(channels) && !known; c++) {
+				size_t tl = strlen(notify_topics[i]);
+				if (strncmp(key, notify_topics[i], tl) || key[tl] != '_' || strcmp(key + tl + 1, channels[c]))
+					continue;
+				known = true;
+				bool *on = c == 0 ? &j->prefs[i].inbox : c == 1 ? &j->prefs[i].email : &j->prefs[i].sms;
+				*on = true;
+			}
+		if (!known || strcmp(val, "1") != 0) {
+			req_error_detail(r, "%s", M(r, "inbox_settings_unknown"));
+			return GH_EVALIDATION;
+		}
+	}
+	resp_redirect(r, 303, "/inbox/settings?done=saved");
+	return req_write(r, settings_write, NULL, j);
+}
+
+/* The settings as JSON: {"topics": {"<topic>": {"inbox": b, "email": b, "sms": b}, ...}}. */
+static json_t *settings_json(const struct notify_pref prefs[NOTIFY_TOPICS])
+{
+	json_t *topics = json_object();
+	for (size_t i = 0; i < NOTIFY_TOPICS; i++)
+		json_object_set_new(topics, notify_topics[i],
+				    json_pack("{s:b,s:b,s:b}", "inbox", prefs[i].inbox, "email", prefs[i].email, "sms",
+					      prefs[i].sms));
+	return json_pack("{s:o}", "topics", topics);
+}
+
+/* GET /api/v1/me/notification-settings */
+static int settings_api_get(struct req *r)
+{
+	struct notify_pref prefs[NOTIFY_TOPICS];
+	int rc = notify_prefs_all(r->db, r->arena, inbox_of(r), prefs);
+	if (rc)
+		return rc;
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_json(r, 200, settings_json(prefs));
+}
+
+static int settings_api_answer(struct req *r, void *p, int rc)
+{
+	struct settings_job *j = p;
+	if (rc)
+		return rc;
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_json(r, 200, settings_json(j->prefs));
+}
+
+/* PUT /api/v1/me/notification-settings: {"topics": {"<topic>": {"inbox"|"email"|"sms": bool}}};
+ * a topic or channel left out keeps its setting. Anything else: 422, nothing changed. */
+static int settings_api_put(struct req *r)
+{
+	json_t *in;
+	int rc = req_body_object(r, &in);
+	if (rc)
+		return rc;
+	struct settings_job *j = arena_zalloc(r->arena, sizeof(*j));
+	j->account = inbox_of(r);
+	if ((rc = notify_prefs_all(r->db, r->arena, j->account, j->prefs)))
+		return rc;
+	json_t *topics = json_object_get(in, "topics");
+	bool ok = json_is_object(topics) && json_object_size(in) == 1;
+	const char *tk, *ck;
+	json_t *tv, *cv;
+	json_object_foreach(ok ? topics : NULL, tk, tv)
+	{
+		size_t i = 0;
+		while (i < NOTIFY_TOPICS && strcmp(tk, notify_topics[i]))
+			i++;
+		ok = ok && i < NOTIFY_TOPICS && json_is_object(tv);
+		json_object_foreach(ok ? tv : NULL, ck, cv)
+		{
+			size_t c = 0;
+			while (c < ARRAY_LEN(channels) && strcmp(ck, channels[c]))
+				c++;
+			ok = ok && c < ARRAY_LEN(channels) && json_is_boolean(cv);
+			if (ok)
+				*(c == 0 ? &j->prefs[i].inbox : c == 1 ? &j->prefs[i].email : &j->prefs[i].sms) = json_is_true(cv);
+		}
+	}
+	if (!ok) {
+		req_error_detail(r, "%s", M(r, "inbox_settings_api_invalid"));
+		return GH_EVALIDATION;
+	}
+	return req_write(r, settings_write, settings_api_answer, j);
+}
+
 const struct route notify_routes[] = {
 	{ HTTP_GET, "/inbox", inbox_get, ROLE_USER, 0, "notify.inbox" },
+	{ HTTP_GET, "/inbox/settings", settings_get, ROLE_USER, 0, "notify.settings" },
+	{ HTTP_POST, "/inbox/settings", settings_post, ROLE_USER, ROUTE_CSRF, "notify.settings_post" },
 	{ HTTP_POST, "/inbox/read-all", read_all, ROLE_USER, ROUTE_CSRF, "notify.read_all" },
 	{ HTTP_POST, "/inbox/{id}/read", read_one, ROLE_USER, ROUTE_CSRF, "notify.read" },
 	{ HTTP_GET, "/api/v1/me/inbox", inbox_get, ROLE_USER, 0, "notify.api_inbox", NULL, SCOPE_PROFILE },
 	{ HTTP_POST, "/api/v1/me/inbox/read-all", read_all, ROLE_USER, 0, "notify.api_read_all", NULL,
 	  SCOPE_PROFILE },
 	{ HTTP_POST, "/api/v1/me/inbox/{id}/read", read_one, ROLE_USER, 0, "notify.api_read", NULL, SCOPE_PROFILE },
+	{ HTTP_GET, "/api/v1/me/notification-settings", settings_api_get, ROLE_USER, 0, "notify.api_settings", NULL,
+	  SCOPE_PROFILE },
+	{ HTTP_PUT, "/api/v1/me/notification-settings", settings_api_put, ROLE_USER, 0, "notify.api_settings_put", NULL,
+	  SCOPE_PROFILE },
 };
 const size_t notify_routes_n = ARRAY_LEN(notify_routes);
 

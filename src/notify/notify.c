@@ -15,6 +15,7 @@
  * is handed over.
  * Logs name outbox ids, channels and errors, never phone numbers, addresses, secrets or texts. */
 #include "notify/notify.h"
+#include "notify/prefs.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -117,8 +118,9 @@ void notify_configure(const struct config *cfg)
 	atomic_store(&want_email, on(cfg->notify_smtp_url));
 }
 
+/* read_at: NULL, or the time of arrival for a topic whose inbox the account turned off. */
 DB_SQL(q_inbox_add, "INSERT INTO inbox (account_id, application_id, kind, title_zh, title_en, body_zh, body_en, "
-		    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+		    "created_at, read_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
 DB_SQL(q_outbox_webhook, "INSERT INTO outbox (channel, account_id, inbox_id, payload, next_at, created_at) "
 			 "VALUES ('webhook', ?, ?, ?, ?, ?)");
 /* Only for accounts with a phone number: an SMS row that can never be delivered is noise. */
@@ -129,6 +131,31 @@ DB_SQL(q_outbox_email, "INSERT INTO outbox (channel, account_id, inbox_id, paylo
 		       "SELECT 'email', id, CAST(? AS bigint), ?, CAST(? AS bigint), CAST(? AS bigint) FROM accounts "
 		       "WHERE id = ? AND email_enc IS NOT NULL");
 
+/* The inbox row of a message: read on arrival when the account turned the inbox of the
+ * kind's topic off. *pref gets the account's choice for the topic (the outbox honours it),
+ * *id the row's id. */
+static int inbox_add(struct db *db, struct arena *a, int64_t account, int64_t application_id, const char *kind,
+		     bool application, const char *const title[2], const char *const body[2], struct notify_pref *pref,
+		     int64_t *id)
+{
+	int64_t now = (int64_t)time(NULL);
+	int rc = notify_pref_get(db, a, account, notify_topic_of(kind, application), pref);
+	if (rc)
+		return rc;
+	struct db_rows rows;
+	rc = db_query(db, a, &q_inbox_add,
+		      DB_ARGS(DB_INT(account), application_id > 0 ? DB_INT(application_id) : DB_NULL, DB_TEXT(kind),
+			      DB_TEXT(title[0]), DB_TEXT(title[1]), DB_TEXT(body[0]), DB_TEXT(body[1]), DB_INT(now),
+			      pref->inbox ? DB_NULL : DB_INT(now)),
+		      &rows);
+	if (rc)
+		return rc;
+	if (rows.nrows != 1)
+		return GH_EDB;
+	*id = db_cell_int(&rows, 0, 0);
+	return 0;
+}
+
 int notify_application_event(struct db *db, struct arena *a, int64_t account, int64_t application_id,
 			     const char *number, const char *kind, const char *item_zh, const char *item_en,
 			     const char *state, const char *reason)
@@ -136,19 +163,13 @@ int notify_application_event(struct db *db, struct arena *a, int64_t account, in
 	const char *item[2] = { item_zh ? item_zh : "", item_en && *item_en ? item_en : item_zh ? item_zh : "" };
 	struct texts t;
 	texts_of(a, kind, number, item, state, 0, reason, &t);
-	int64_t now = (int64_t)time(NULL);
-	struct db_rows rows;
-	int rc = db_query(db, a, &q_inbox_add,
-			  DB_ARGS(DB_INT(account), application_id > 0 ? DB_INT(application_id) : DB_NULL,
-				  DB_TEXT(kind ? kind : "update"), DB_TEXT(t.title[0]), DB_TEXT(t.title[1]),
-				  DB_TEXT(t.body[0]), DB_TEXT(t.body[1]), DB_INT(now)),
-			  &rows);
+	int64_t now = (int64_t)time(NULL), inbox_id;
+	struct notify_pref pref; /* the channels the account chose for this topic (prefs.h) */
+	int rc = inbox_add(db, a, account, application_id, kind ? kind : "update", true, t.title, t.body, &pref, &inbox_id);
 	if (rc)
 		return rc;
-	if (rows.nrows != 1)
-		return GH_EDB;
-	int64_t inbox_id = db_cell_int(&rows, 0, 0);
-	bool webhook = atomic_load(&want_webhook), sms = atomic_load(&want_sms), email = atomic_load(&want_email);
+	bool webhook = atomic_load(&want_webhook), sms = atomic_load(&want_sms) && pref.sms,
+	     email = atomic_load(&want_email) && pref.email;
 	if (!webhook && !sms && !email)
 		return 0;
 
@@ -235,23 +256,18 @@ int notify_staff_warning(struct db *db, struct arena *a, int64_t account, int64_
 	const char *item[2] = { item_zh ? item_zh : "", item_en && *item_en ? item_en : item_zh ? item_zh : "" };
 	struct texts t;
 	texts_of(a, kind, number, item, NULL, days, NULL, &t);
-	struct db_rows rows;
-	return db_query(db, a, &q_inbox_add,
-			DB_ARGS(DB_INT(account), application_id > 0 ? DB_INT(application_id) : DB_NULL, DB_TEXT(kind),
-				DB_TEXT(t.title[0]), DB_TEXT(t.title[1]), DB_TEXT(t.body[0]), DB_TEXT(t.body[1]),
-				DB_INT((int64_t)time(NULL))),
-			&rows);
+	struct notify_pref pref;
+	int64_t id;
+	return inbox_add(db, a, account, application_id, kind, false, t.title, t.body, &pref, &id);
 }
 
 int notify_inbox_message(struct db *db, struct arena *a, int64_t account, int64_t application_id, const char *kind,
 			 const char *title_zh, const char *title_en, const char *body_zh, const char *body_en)
 {
-	struct db_rows rows;
-	return db_query(db, a, &q_inbox_add,
-			DB_ARGS(DB_INT(account), application_id > 0 ? DB_INT(application_id) : DB_NULL,
-				DB_TEXT(kind ? kind : "update"), DB_TEXT(title_zh), DB_TEXT(title_en ? title_en : title_zh),
-				DB_TEXT(body_zh), DB_TEXT(body_en ? body_en : body_zh), DB_INT((int64_t)time(NULL))),
-			&rows);
+	const char *title[2] = { title_zh, title_en ? title_en : title_zh }, *body[2] = { body_zh, body_en ? body_en : body_zh };
+	struct notify_pref pref;
+	int64_t id;
+	return inbox_add(db, a, account, application_id, kind ? kind : "update", false, title, body, &pref, &id);
 }
 
 /* ---- delivery ------------------------------------------------------------------------- */
@@ -764,6 +780,7 @@ static bool http_url(const char *s)
 int notify_start(struct app *app, char *err, size_t errlen)
 {
 	const struct config *cfg = &app->cfg;
+	app->nav_count = notify_nav_count;
 	notify_configure(cfg);
 	if (app->view) /* a command without templates keeps the catalogs it set */
 		notify_set_words(app->view);

@@ -124,7 +124,8 @@ describe('every page on a 360 x 800 phone', { skip }, () => {
         await context.close();
       }
       assert.ok(checked.size >= 50, `pages of ${checked.size} route templates checked (${opened} opened)`);
-      for (const t of ['/certs/{number}', '/ledger', '/admin/calendar', '/stats', '/services/{code}', '/applications/{number}/receipt']) {
+      for (const t of ['/certs/{number}', '/ledger', '/admin/calendar', '/stats', '/services/{code}', '/applications/{number}/receipt',
+        '/help', '/help/{topic}', '/inbox/settings', '/inbox']) {
         assert.ok(checked.has(t), `the crawl reached ${t} (${[...checked].join(' ')})`);
       }
       assert.deepEqual(problems, []);

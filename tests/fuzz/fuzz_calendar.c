@@ -45,6 +45,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char err[128];
 		struct calendar *j = calendar_parse_json(s, size, "fuzz", err, sizeof(err));
 		check(j != NULL || strlen(err) < sizeof(err));
+		/* The names come from the same reading: the same verdict, sorted days, text names. */
+		struct calendar_name *names;
+		size_t nn;
+		struct calendar *k = calendar_parse_json_names(s, size, "fuzz", &names, &nn, err, sizeof(err));
+		check((j == NULL) == (k == NULL));
+		for (size_t i = 0; i < nn; i++) {
+			check(names[i].zh[0] && names[i].en[0] && strlen(names[i].zh) < CALENDAR_NAME_MAX);
+			check(i == 0 || names[i - 1].day <= names[i].day);
+			check(calendar_name_of(names, nn, names[i].day) != NULL);
+		}
+		free(names);
+		calendar_free(k);
 		calendar_free(j);
 	}
 

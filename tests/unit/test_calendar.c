@@ -496,9 +496,68 @@ static void test_load(void **state)
 	assert_int_equal(strlen(tiny), 7);
 }
 
+/* The days' names: read from the shipped file and from text, and refused when malformed. */
+static void test_names(void **state)
+{
+	(void)state;
+	char err[256];
+	struct calendar_name *names;
+	size_t n;
+	struct calendar *c = calendar_load_json_names(HOLIDAYS, &names, &n, err, sizeof(err));
+	assert_non_null(c);
+	/* Every listed day of the shipped file has a name. */
+	for (int32_t d = D("2025-01-01"); d <= D("2026-12-31"); d++) {
+		bool listed = calendar_is_holiday(c, d) || (calendar_weekday(d) >= 5 && calendar_is_workday(c, d));
+		const struct calendar_name *nm = calendar_name_of(names, n, d);
+		if (listed && !nm) {
+			char s[11];
+			calendar_format_day(d, s);
+			fail_msg("%s is listed but has no name", s);
+		}
+	}
+	assert_string_equal(calendar_name_of(names, n, D("2026-02-17"))->zh, "春节");
+	assert_string_equal(calendar_name_of(names, n, D("2026-02-14"))->en, "Spring Festival");
+	assert_null(calendar_name_of(names, n, D("2026-03-03")));
+	free(names);
+	calendar_free(c);
+
+	const char *ok = "{\"2027\": {\"holidays\": [\"2027-01-01\"], \"names\": [{\"zh\": \"元旦\", \"en\": \"New Year\", "
+			 "\"from\": \"2027-01-01\", \"to\": \"2027-01-01\"}]}}";
+	c = calendar_parse_json_names(ok, strlen(ok), "t", &names, &n, err, sizeof(err));
+	assert_non_null(c);
+	assert_int_equal(n, 1);
+	free(names);
+	calendar_free(c);
+	/* The plain loader accepts the same file. */
+	c = calendar_parse_json(ok, strlen(ok), "t", err, sizeof(err));
+	assert_non_null(c);
+	calendar_free(c);
+
+	static const struct {
+		const char *text, *needle;
+	} bad[] = {
+		{ "{\"2027\": {\"names\": {}}}", "names is not an array" },
+		{ "{\"2027\": {\"names\": [{\"zh\": \"a\", \"en\": \"b\", \"from\": \"2026-01-01\", \"to\": \"2026-01-01\"}]}}", "not in 2027" },
+		{ "{\"2027\": {\"names\": [{\"zh\": \"\", \"en\": \"b\", \"from\": \"2027-01-01\", \"to\": \"2027-01-01\"}]}}", "zh is not a name" },
+		{ "{\"2027\": {\"names\": [{\"zh\": \"a\", \"en\": \"b\", \"from\": \"2027-01-05\", \"to\": \"2027-01-01\"}]}}", "before" },
+		{ "{\"2027\": {\"names\": [{\"zh\": \"a\", \"en\": \"b\", \"from\": \"2027-01-01\", \"to\": \"2027-03-01\"}]}}", "31 days" },
+		{ "{\"2027\": {\"names\": [{\"zh\": \"a\", \"en\": \"b\", \"from\": \"2027-01-01\", \"to\": \"2027-01-01\", \"colour\": 1}]}}", "unknown key" },
+		{ "{\"2027\": {\"names\": [{\"zh\": \"a\", \"en\": \"b\", \"from\": \"2027-01-01\", \"to\": \"2027-01-01\", \"workdays\": [\"x\"]}]}}", "not a date" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		c = calendar_parse_json_names(bad[i].text, strlen(bad[i].text), "t", &names, &n, err, sizeof(err));
+		if (c)
+			fail_msg("accepted: %s", bad[i].text);
+		assert_null(names);
+		if (!strstr(err, bad[i].needle))
+			fail_msg("error \"%s\" does not mention \"%s\"", err, bad[i].needle);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_epoch),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_parse),

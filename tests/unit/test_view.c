@@ -17,6 +17,7 @@
 #include "base/err.h"
 #include "base/sb.h"
 #include "base/util.h"
+#include "view/linkify.h"
 #include "view/mustache.h"
 #include "view/view.h"
 
@@ -504,6 +505,56 @@ static void test_view_domain_catalogs(void **state)
 		fail_msg("unexpected error: %s", err);
 }
 
+/* The runs of text as "text|[href]text|..." for comparison. */
+static char *runs_str(const char *text)
+{
+	json_t *runs = view_linkify(text, strlen(text));
+	static char out[1024];
+	size_t at = 0, i;
+	json_t *r;
+	out[0] = 0;
+	json_array_foreach(runs, i, r) {
+		const char *h = json_string_value(json_object_get(r, "href"));
+		at += (size_t)snprintf(out + at, sizeof(out) - at, "%s%s%s", i ? "|" : "", h ? "[link]" : "",
+				       json_string_value(json_object_get(r, "text")));
+	}
+	json_decref(runs);
+	return out;
+}
+
+static void test_linkify(void **state)
+{
+	(void)state;
+	assert_string_equal(runs_str("请反馈：/evaluations/12"), "请反馈：|[link]/evaluations/12");
+	assert_string_equal(runs_str("/inbox/settings."), "[link]/inbox/settings|.");
+	assert_string_equal(runs_str("see https://www.gov.cn/a?b=1&c=2, then"),
+			    "see |[link]https://www.gov.cn/a?b=1&c=2|, then");
+	assert_string_equal(runs_str("(HTTP://X.CN/p)"), "(|[link]HTTP://X.CN/p|)");
+	/* Never another scheme, a protocol-relative address, a date or part of a word. */
+	assert_string_equal(runs_str("javascript:alert(1)"), "javascript:alert(1)");
+	assert_string_equal(runs_str("data:text/html,<b>x</b>"), "data:text/html,<b>x</b>");
+	assert_string_equal(runs_str("//evil.example/x"), "//evil.example/x");
+	assert_string_equal(runs_str("10/12 and a/b"), "10/12 and a/b");
+	assert_string_equal(runs_str("xhttp://a.b"), "xhttp://a.b");
+	assert_string_equal(runs_str("http://"), "http://");
+	assert_string_equal(runs_str("https://\"onmouseover=x"), "https://\"onmouseover=x");
+	/* A quote or an angle bracket ends the address. */
+	assert_string_equal(runs_str("/a\"b"), "[link]/a|\"b");
+	assert_string_equal(runs_str("/a<script>"), "[link]/a|<script>");
+	assert_string_equal(runs_str(""), "");
+	/* At most LINKIFY_MAX_LINKS links. */
+	char many[LINKIFY_MAX_LINKS * 4 + 16];
+	size_t len = 0;
+	for (int i = 0; i < LINKIFY_MAX_LINKS + 3; i++)
+		len += (size_t)snprintf(many + len, sizeof(many) - len, " /a");
+	json_t *runs = view_linkify(many, len);
+	size_t links = 0, i;
+	json_t *r;
+	json_array_foreach(runs, i, r) links += json_is_string(json_object_get(r, "href"));
+	assert_int_equal(links, LINKIFY_MAX_LINKS);
+	json_decref(runs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -520,6 +571,7 @@ int main(void)
 		cmocka_unit_test(test_recursion_limit),
 		cmocka_unit_test(test_nested_partial_indent),
 		cmocka_unit_test(test_render_limit),
+		cmocka_unit_test(test_linkify),
 		cmocka_unit_test_setup_teardown(test_view_render, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_view_msg, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_view_missing_catalogs, fixture_setup,

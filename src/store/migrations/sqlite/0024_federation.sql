@@ -1,5 +1,5 @@
--- 0024_w3fed_federation (SQLite): one national identity (src/federation). Keep the same
--- logical shape as migrations/postgres/0024_w3fed_federation.sql.
+-- 0024_federation (SQLite): one national identity (src/federation). Keep the same
+-- logical shape as migrations/postgres/0024_federation.sql.
 -- On the hub (role = hub), the OpenID Connect provider's signing keys (the secret sealed under
 -- the key file, field "oidc_key"), its registered clients (the halls; only a keyed hash of each
 -- client secret is kept), authorization codes and access tokens (hashes only, short-lived, a
