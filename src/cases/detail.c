@@ -114,6 +114,7 @@ static void event_detail(struct req *r, const char *text, json_t *mdefs, json_t 
 	jset(out, "legal_basis", json_string_value(json_object_get(d, "legal_basis")));
 	const char *dl = json_string_value(json_object_get(d, "delivery"));
 	jset(out, "delivery", delivery_label(r, dl) ? delivery_label(r, dl) : dl);
+	case_rules_words(r, d, out);
 }
 
 /* A field revealed on this page (POST .../reveal), or none. */
