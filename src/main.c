@@ -79,7 +79,7 @@ static void usage(FILE *f)
 		"  paysim [OPTIONS]           a payment gateway simulator (docs/payments.md; govhall paysim --help)\n"
 		"  interact-duties [DAY]      one pass of the evaluation/complaint duties (invitations, overdue\n"
 		"                             warnings, escalation) as on DAY (YYYY-MM-DD, default today)\n"
-		"  offers                     one sweep of the duty that offers benefits without applying (免申即享)\n"
+		"  offers                     one sweep of the duty that offers benefits to citizens who qualify\n"
 		"  routes [--json]            list every route with its methods, roles and flags\n"
 		"  version                    print the version\n"
 		"\n"

@@ -140,7 +140,9 @@ static void rules_section(struct req *r, const char *item_code, json_t *ctx)
 		const char *st = results ? json_string_value(json_object_get(json_array_get(results, i), "status")) : NULL;
 		if (st) {
 			json_object_set_new(o, "status", json_string(st));
-			json_object_set_new(o, "status_label", json_string(M(r, arena_printf(r->arena, "rules_%s", st))));
+			json_object_set_new(o, "status_label", json_string(M(r, !strcmp(st, "met")       ? "rules_met"
+										: !strcmp(st, "not_met") ? "rules_not_met"
+													 : "rules_unknown")));
 			json_object_set_new(o, arena_printf(r->arena, "is_%s", st), json_true());
 		}
 		json_array_append_new(list, o);
