@@ -478,7 +478,7 @@ static int apply_prepare(struct req *r, const struct case_apply_in *in, struct a
 	arena_cleanup(r->arena, free, p->mats_s);
 	if ((rc = case_form_seal(r->app->keys, r->arena, def, values, &p->form_stored, &p->form_key_id)))
 		return rc;
-	if (in->submit && (rc = case_rules_judge(r, p->svc.code, p->svc.version, values, in->applicant_id,
+	if (in->submit && (rc = case_rules_judge(r, p->svc.code, p->svc.version, item->rules, values, in->applicant_id,
 						 in->enterprise_id, &p->rules)))
 		return rc;
 	/* The attachments as plain data, so the writes need no JSON (they may run on the

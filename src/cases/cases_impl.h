@@ -258,9 +258,9 @@ struct case_rules {
 };
 /* Registers the identity facts with the catalog's rules (cases_register calls it). */
 void cases_rules_register(void);
-/* Judges the rules of item version (code, version) for the applicant on r->db with the form's
- * values (flat object of strings). out->present false when the version has none. */
-int case_rules_judge(struct req *r, const char *code, long version, json_t *values, int64_t applicant,
+/* Judges rules (of item version (code, version); NULL: it has none, and out->present is false)
+ * for the applicant on r->db with the form's values (flat object of strings). */
+int case_rules_judge(struct req *r, const char *code, long version, json_t *rules, json_t *values, int64_t applicant,
 		     int64_t enterprise, struct case_rules *out);
 /* Inside the submission's write, after the submit transition: the system's instant approval
  * when rules->approve and app is still submitted (a logged decision naming the rule version). */

@@ -73,6 +73,7 @@ int catalog_item_fee(struct db *db, struct arena *a, const char *code, long vers
 struct catalog_service_parsed {
 	struct catalog_service svc;
 	json_t *def, *mdefs; /* the form's fields and the materials (JSON arrays; borrowed) */
+	json_t *rules;       /* the version's decision rules (catalog_item_rules; NULL: none; borrowed) */
 	const char *dept_name_zh, *dept_name_en;
 };
 struct req;

@@ -162,6 +162,12 @@ describe('decisions at submission', () => {
     assert.match(text, /秒批：全部条件满足，即时批准/);
     assert.match(text, new RegExp(`全部条件满足（规则版本 ${v}）`));
 
+    // the applicant is told
+    const inbox = await api('/api/v1/me/inbox?per_page=100', people.old.token);
+    const told = (inbox.json.items ?? inbox.json.messages).find((m) => m.number === r.json.number && m.kind === 'instant_approve');
+    assert.ok(told, JSON.stringify(inbox.json));
+    assert.equal(told.title_zh, '办件已秒批');
+
     // and the audit stays clean
     const a = await govhall(['audit', '--db', srv.db], { keyFile: srv.keyFile });
     assert.equal(a.code, 0, a.stdout + a.stderr);
