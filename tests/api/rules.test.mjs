@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   DEMO, apiLogin, applyOnline, bearer, demoCatalog, demoForm, freshIp, govhall, htmlText, newIdNumber, newPhone,
-  pageLogin, sql, startServer, tempDir, writeJsonFile,
+  pageLogin, sql, startServer, tempDir, waitFor, writeJsonFile,
 } from './helpers.mjs';
 
 const catalog = demoCatalog();
@@ -261,6 +261,19 @@ describe('benefits offered without applying (免申即享)', () => {
     assert.equal(r.code, 0, r.stdout + r.stderr);
     return Number(/(\d+) benefit/.exec(r.stdout)?.[1]);
   };
+
+  test('a serving node\'s duty offers the benefit by itself', async () => {
+    // the demo citizen (born 1949, division 110105) qualifies for the senior card; no sweep
+    // was asked for: the duty's first pass at start found them
+    const demo = { token: (await apiLogin(base, DEMO.citizen.phone)).token };
+    const got = await waitFor(async () => {
+      const o = await offers(demo);
+      return o.length ? o : null;
+    }, { what: 'the offer of the duty at start' });
+    assert.equal(got.length, 1);
+    assert.match(got[0].title_zh, /老年人公共交通优待卡办理/);
+    assert.match(got[0].title_en, /Senior citizen public transport concession card/);
+  });
 
   test('the hall finds eligible citizens and offers the benefit in their inbox, once per rule version', async () => {
     const middle = await citizen(20, '赵阿姨'); // born 1970
