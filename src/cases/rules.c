@@ -150,6 +150,7 @@ static void rules_section(struct req *r, const char *item_code, json_t *ctx)
 	json_object_set_new(ctx, "rules", json_true());
 	json_object_set_new(ctx, "rules_conditions", list);
 	json_object_set_new(ctx, "rules_checked", json_boolean(results != NULL));
+	json_object_set_new(ctx, "rules_sign_in", json_boolean(!r->who.account)); /* staff have nothing to check */
 	json_object_set_new(ctx, "rules_all_met", json_boolean(results && all == CATALOG_RULE_MET));
 	json_object_set_new(ctx, "rules_intro", json_string(MF(r, "rules_intro", MA("version", version))));
 	json_object_set_new(ctx, "rules_instant", json_boolean(json_is_true(json_object_get(rules, "instant"))));

@@ -118,6 +118,12 @@ describe('eligibility before applying', () => {
     assert.match(text, /本市户籍（公民身份号码前六位为110105）\s*满足/);
     assert.doesNotMatch(text, /登录后可查看/);
 
+    // staff see the conditions, with nothing of theirs to check and no word on signing in
+    const staff = await pageLogin(base, DEMO.staffB.phone);
+    text = words((await staff.get('/services/trans-0006')).body);
+    assert.match(text, /年满60周岁/);
+    assert.doesNotMatch(text, /登录后可查看|不满足/);
+
     const old = await pageLogin(base, people.old.phone, people.old.password, { lang: 'en' });
     page = await old.get('/services/civ-0004');
     text = words(page.body);

@@ -8,7 +8,7 @@ CREATE TABLE item_rules (
   code TEXT NOT NULL,
   version BIGINT NOT NULL,
   rules TEXT NOT NULL,                  -- JSON object, validated at import
-  proactive SMALLINT NOT NULL DEFAULT 0 CHECK (proactive IN (0, 1)),
+  proactive INTEGER NOT NULL DEFAULT 0 CHECK (proactive IN (0, 1)),
   PRIMARY KEY (code, version),
   FOREIGN KEY (code, version) REFERENCES service_items(code, version)
 );
