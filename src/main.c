@@ -21,6 +21,7 @@
 #include "cases/calendar_admin.h"
 #include "cases/cases.h"
 #include "notify/notify.h"
+#include "notify/offers.h"
 #include "notify/warnings.h"
 #include "catalog/catalog.h"
 #include "certs/certs.h"
@@ -81,6 +82,7 @@ static void usage(FILE *f)
 		"  paysim [OPTIONS]           a payment gateway simulator (docs/payments.md; govhall paysim --help)\n"
 		"  interact-duties [DAY]      one pass of the evaluation/complaint duties (invitations, overdue\n"
 		"                             warnings, escalation) as on DAY (YYYY-MM-DD, default today)\n"
+		"  offers                     one sweep of the duty that offers benefits to citizens who qualify\n"
 		"  routes [--json]            list every route with its methods, roles and flags\n"
 		"  version                    print the version\n"
 		"\n"
@@ -356,7 +358,7 @@ static const struct {
 } node_duties[] = {
 	{ ops_start, ops_stop },         { cases_start, cases_stop },     { notify_start, notify_stop },
 	{ warnings_start, warnings_stop }, { ledger_start, ledger_stop },   { interact_start, interact_stop },
-	{ booking_start, booking_stop }, { pay_start, pay_stop },
+	{ booking_start, booking_stop }, { pay_start, pay_stop },         { notify_offers_start, notify_offers_stop },
 };
 
 static int build_router(struct router *rt)
@@ -480,6 +482,27 @@ static int cmd_interact_duties(struct config *cfg, int nargs, char **args)
 	int rc = interact_cli_duties(&app, nargs, args);
 	view_free(app.view);
 	cases_release(&app);
+	return rc;
+}
+
+/* `offers`: one sweep of the 免申即享 duty, with the key file (ID numbers are sealed) and the
+ * catalogs' words. */
+static int cmd_offers(struct config *cfg)
+{
+	struct app app = { .cfg = *cfg, .started = time(NULL) };
+	char err[512], i18n[4096];
+	struct db *db;
+	if (open_checked(cfg, OPS_NODE, &db))
+		return 1;
+	int rc = 1;
+	snprintf(i18n, sizeof(i18n), "%s/i18n", cfg->data_dir);
+	if (identity_init(&app, err, sizeof(err)) || view_load_messages(i18n, &app.view, err, sizeof(err)))
+		fprintf(stderr, "govhall: %s\n", err);
+	else
+		rc = notify_offers_cli(&app, db);
+	view_free(app.view);
+	identity_release(&app);
+	db_close(db);
 	return rc;
 }
 
@@ -735,6 +758,8 @@ int main(int argc, char **argv)
 		rc = help ? (pay_sim_usage(stdout), 0) : pay_sim_cli(&cfg, nargs, args);
 	} else if (!strcmp(cmd, "pay")) {
 		rc = cmd_pay(&cfg, nargs, args);
+	} else if (!strcmp(cmd, "offers")) {
+		rc = cmd_offers(&cfg);
 	} else if (!strcmp(cmd, "interact-duties")) {
 		rc = cmd_interact_duties(&cfg, nargs, args);
 	} else if (!strcmp(cmd, "verify") && pay_verify_pdf_cli(&cfg, nargs, args, &rc) == 0) {

@@ -54,7 +54,8 @@ int cases_add_routes(struct router *rt)
 	    router_add(rt, cases_counter_routes, cases_counter_routes_n) ||
 	    router_add(rt, calendar_admin_routes, calendar_admin_routes_n) ||
 	    router_add(rt, cases_bundle_routes, cases_bundle_routes_n) ||
-	    router_add(rt, cases_access_routes, cases_access_routes_n))
+	    router_add(rt, cases_access_routes, cases_access_routes_n) ||
+	    router_add(rt, cases_rules_routes, cases_rules_routes_n))
 		return GH_EINVAL;
 	return 0;
 }
@@ -428,6 +429,7 @@ struct apply_ready {
 		int slot;
 	} *links;                 /* attachments to link to the application on submission */
 	size_t nlinks;
+	struct case_rules rules;  /* the item's decision rules judged on the submission */
 };
 
 /* Validates in against the item (on r->db): GH_EVALIDATION with *errors filled, or 0 with p
@@ -475,6 +477,9 @@ static int apply_prepare(struct req *r, const struct case_apply_in *in, struct a
 	arena_cleanup(r->arena, free, p->form_s);
 	arena_cleanup(r->arena, free, p->mats_s);
 	if ((rc = case_form_seal(r->app->keys, r->arena, def, values, &p->form_stored, &p->form_key_id)))
+		return rc;
+	if (in->submit && (rc = case_rules_judge(r, p->svc.code, p->svc.version, item->rules, values, in->applicant_id,
+						 in->enterprise_id, &p->rules)))
 		return rc;
 	/* The attachments as plain data, so the writes need no JSON (they may run on the
 	 * group-commit writer's thread). */
@@ -539,7 +544,7 @@ static int apply_write_new(struct db *db, struct case_apply_prep *w)
 	w->app.clock.limit_days = n.limit_days;
 	w->app.clock.legal_limit_days = n.legal_limit_days;
 	int64_t ev = 0;
-	rc = case_transition(db, w->cal, w->arena, &w->app, wf_action("submit"), w->actor, NULL, NULL, w->today, &ev);
+	rc = case_transition(db, w->cal, w->arena, &w->app, wf_action("submit"), w->actor, NULL, p->rules.detail, w->today, &ev);
 	if (rc == GH_ECONFLICT && !w->app.id && n.idempotency_key) {
 		/* A repeated submission answers with the application it made. */
 		if ((rc = case_create(db, w->arena, &n, &id, &existed)))
@@ -551,7 +556,7 @@ static int apply_write_new(struct db *db, struct case_apply_prep *w)
 	/* Attach the files to the application for good. */
 	for (size_t i = 0; i < p->nlinks; i++)
 		attachment_link(db, p->links[i].id, w->actor, w->app.id, p->links[i].slot, ev);
-	return 0;
+	return case_rules_follow(db, w->cal, w->arena, &w->app, &p->rules, w->today);
 }
 
 /* The writes of a continued draft: saved as it was read (GH_ECONFLICT when it changed
@@ -569,11 +574,12 @@ static int apply_write_draft(struct db *db, struct case_apply_prep *w)
 		return 0;
 	w->app.form_plain = p->form_s;
 	int64_t ev = 0;
-	if ((rc = case_transition(db, w->cal, w->arena, &w->app, wf_action("submit"), w->actor, NULL, NULL, w->today, &ev)))
+	if ((rc = case_transition(db, w->cal, w->arena, &w->app, wf_action("submit"), w->actor, NULL, p->rules.detail,
+				  w->today, &ev)))
 		return rc;
 	for (size_t i = 0; i < p->nlinks; i++)
 		attachment_link(db, p->links[i].id, w->actor, w->app.id, p->links[i].slot, ev);
-	return 0;
+	return case_rules_follow(db, w->cal, w->arena, &w->app, &p->rules, w->today);
 }
 
 int case_apply_prepare(struct req *r, const struct case_apply_in *in, struct case_apply_prep **out, json_t **errors)

@@ -247,4 +247,31 @@ void case_access_view(struct req *r, const struct application *app);
 int case_reveal(struct req *r, const struct application *app, const char *key, const char *reason, const char **label,
 		const char **value);
 
+/* ---- decision rules at submission (rules.c) ------------------------------------------------ */
+
+/* The judgement of an item version's rules on a submission. */
+struct case_rules {
+	bool present;       /* the item version has rules */
+	bool approve;       /* every condition holds and the rules decide at once (instant) */
+	long version;       /* the rule version: the item version */
+	const char *detail; /* {"rules": {item, version, outcome, instant, failed: [...]}}, in r's arena */
+};
+/* Registers the identity facts with the catalog's rules (cases_register calls it). */
+void cases_rules_register(void);
+/* Judges rules (of item version (code, version); NULL: it has none, and out->present is false)
+ * for the applicant on r->db with the form's values (flat object of strings). */
+int case_rules_judge(struct req *r, const char *code, long version, json_t *rules, json_t *values, int64_t applicant,
+		     int64_t enterprise, struct case_rules *out);
+/* Inside the submission's write, after the submit transition: the system's instant approval
+ * when rules->approve and app is still submitted (a logged decision naming the rule version). */
+int case_rules_follow(struct db *db, const struct calendar *cal, struct arena *a, struct application *app,
+		      const struct case_rules *rules, int32_t today);
+/* An event detail's judgement in words for the timeline: rules_note (the rule version, and
+ * whether every condition held), rules_failed [{text, status}], has_rules_failed (set on out;
+ * nothing when detail has none). */
+void case_rules_words(struct req *r, json_t *detail, json_t *out);
+/* GET /api/v1/services/{code}/eligibility */
+extern const struct route cases_rules_routes[];
+extern const size_t cases_rules_routes_n;
+
 #endif

@@ -127,6 +127,7 @@ static void event_detail(struct req *r, const char *text, json_t *mdefs, json_t 
 	jset(out, "legal_basis", json_string_value(json_object_get(d, "legal_basis")));
 	const char *dl = json_string_value(json_object_get(d, "delivery"));
 	jset(out, "delivery", delivery_label(r, dl) ? delivery_label(r, dl) : dl);
+	case_rules_words(r, d, out);
 }
 
 /* How the applicant asked to receive the result: the form's "delivery" field when its value

@@ -56,6 +56,7 @@ void cases_register(void)
 	cover_declare(&cover_events);
 	cover_declare(&cover_attachments);
 	cover_declare(&cover_calendar);
+	cases_rules_register();
 }
 
 /* The covered columns of a row this module writes, as the database stores them (integers in

@@ -1,6 +1,7 @@
 /* cached.c: the current version of service items, with their form and material lists already
  * parsed and their department's names, kept per worker thread (req_worker_local) so that
- * filing an application costs no catalog query and no JSON parsing of definitions.
+ * filing an application costs no catalog query and no JSON parsing of definitions (nor of the
+ * item's decision rules).
  *
  * Invariants: an entry is a copy of the database row of the catalog generation it was read
  * under; when catalog_generation() moves on (an import, on any node; re-checked at most every
@@ -44,6 +45,7 @@ static void cache_clear(struct item_cache *c)
 	for (size_t i = 0; i < c->n; i++) {
 		json_decref(c->v[i]->def);
 		json_decref(c->v[i]->mdefs);
+		json_decref(c->v[i]->rules);
 	}
 	c->n = 0;
 	json_object_clear(c->index);
@@ -91,6 +93,9 @@ int catalog_service_cached(struct req *r, const char *code, const struct catalog
 	struct catalog_department dept;
 	if ((rc = catalog_department_get(r->db, r->arena, svc.department, &dept)))
 		return rc == GH_ENOTFOUND ? GH_EINTERNAL : rc;
+	json_t *rules;
+	if ((rc = catalog_item_rules(r->db, r->arena, code, svc.version, &rules)))
+		return rc;
 	json_t *def = json_loads(svc.form ? svc.form : "[]", 0, NULL);
 	json_t *mdefs = json_loads(svc.materials ? svc.materials : "[]", 0, NULL);
 	if (!json_is_array(def) || !json_is_array(mdefs)) {
@@ -113,6 +118,7 @@ int catalog_service_cached(struct req *r, const char *code, const struct catalog
 					   .outcome_ecert = keep(c->a, svc.outcome_ecert) };
 	e->def = def;
 	e->mdefs = mdefs;
+	e->rules = json_incref(rules); /* the request's reference goes with its arena */
 	e->dept_name_zh = keep(c->a, dept.name_zh);
 	e->dept_name_en = keep(c->a, dept.name_en);
 	json_object_set_new(c->index, e->svc.code, json_integer((json_int_t)c->n));

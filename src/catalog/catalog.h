@@ -9,6 +9,7 @@
 #define GH_CATALOG_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <jansson.h>
@@ -72,6 +73,7 @@ int catalog_item_fee(struct db *db, struct arena *a, const char *code, long vers
 struct catalog_service_parsed {
 	struct catalog_service svc;
 	json_t *def, *mdefs; /* the form's fields and the materials (JSON arrays; borrowed) */
+	json_t *rules;       /* the version's decision rules (catalog_item_rules; NULL: none; borrowed) */
 	const char *dept_name_zh, *dept_name_en;
 };
 struct req;
@@ -110,6 +112,39 @@ int catalog_department_get(struct db *db, struct arena *a, const char *code, str
 /* The current services of a department (at most max, by code); dept NULL: of every department. */
 int catalog_department_services(struct db *db, struct arena *a, const char *dept, long max,
 				struct catalog_service **out, size_t *n);
+
+/* ---- decision rules (rules.c): 秒批 and 免申即享 --------------------------------------------
+ * An item version may carry rules (the record's "rules" member, checked at import:
+ * docs/api.md "Decision rules"): conditions on facts the hall holds about a person and on form
+ * fields, each with its words in both languages. The rule version is the item version. */
+enum catalog_rule_status { CATALOG_RULE_UNKNOWN = 0, CATALOG_RULE_MET, CATALOG_RULE_NOT_MET };
+/* "unknown", "met" or "not_met". */
+const char *catalog_rule_status_name(enum catalog_rule_status s);
+/* The rules of item version (code, version) as a JSON object (owned by a), *rules NULL when the
+ * version has none. 0 or a database error. */
+int catalog_item_rules(struct db *db, struct arena *a, const char *code, long version, json_t **rules);
+/* Evaluates one condition / a rule set against facts (catalog_rules_facts) and form (a flat
+ * object of strings, or NULL before applying: field conditions are then unknown). The set is
+ * met when every condition is, not met when any is not, else unknown. results (may be NULL)
+ * gets a new array of {code, status, text_zh, text_en}, one per condition in order. */
+enum catalog_rule_status catalog_rule_eval(const json_t *cond, const json_t *facts, const json_t *form);
+enum catalog_rule_status catalog_rules_eval(const json_t *rules, const json_t *facts, const json_t *form,
+					    json_t **results);
+/* A source of facts about account (acting for enterprise, 0: for themself): sets members of
+ * facts ("age", "division", "applicant_kind": identity; "ecerts": the wallet) and leaves out
+ * what it does not hold (those conditions are unknown). 0 or a GH_E code. Domains above the
+ * catalog register theirs at start (not thread-safe; again is a no-op; at most 4). */
+typedef int (*catalog_fact_fn)(struct db *db, struct arena *a, int64_t account, int64_t enterprise, json_t *facts);
+void catalog_rules_source(catalog_fact_fn fn);
+/* Every registered source's facts about account, in a new object owned by a. */
+int catalog_rules_facts(struct db *db, struct arena *a, int64_t account, int64_t enterprise, json_t **facts);
+/* The current item versions whose rules are proactive (免申即享), by code; in a. */
+struct catalog_rules_item {
+	const char *code;
+	long version;
+	json_t *rules;
+};
+int catalog_rules_proactive(struct db *db, struct arena *a, struct catalog_rules_item **out, size_t *n);
 
 extern const struct route catalog_routes[];
 extern const size_t catalog_routes_n;

@@ -81,6 +81,15 @@ int catalog_validate(json_t *root, const struct catalog_known *known, FILE *erro
 		     size_t *nerrors, size_t *nrecords, struct catalog_set *out);
 void catalog_set_release(struct catalog_set *set);
 
+/* ---- decision rules (rules.c) ---------------------------------------------------------- */
+
+/* Checks the "rules" member of item record rec at path, reporting each problem by err. */
+void catalog_rules_check(json_t *rec, const char *path, void (*err)(void *ctx, const char *path, const char *msg),
+			 void *ctx);
+/* Writes rules (may be NULL: nothing) of the new item version, covered by the log. */
+int catalog_rules_write(struct db *db, struct arena *a, const char *code, long version, json_t *rules);
+void catalog_rules_register(void);
+
 /* Limits on strings, in code points. */
 #define CATALOG_MAX_NAME 500
 #define CATALOG_MAX_TEXT 4000

@@ -122,6 +122,7 @@ void catalog_register(void)
 {
 	cover_declare(&cover_items);
 	cover_declare(&cover_fees);
+	catalog_rules_register();
 }
 
 int catalog_item_fee(struct db *db, struct arena *a, const char *code, long version, const char **rule)
@@ -199,6 +200,8 @@ static int write_item(struct db *db, struct arena *a, json_t *it, json_t *curren
 		if (!rc)
 			rc = cover_touch(db, "item_fees", arena_printf(a, "%s:%ld", code, version), "catalog.fee");
 	}
+	if (!rc)
+		rc = catalog_rules_write(db, a, code, version, json_object_get(it, "rules"));
 	if (!rc && version_observer)
 		rc = version_observer(db, a, code, version);
 	if (rc)

@@ -441,13 +441,18 @@ static void check_aliases(struct vctx *v, json_t *rec, const char *path, const c
 
 static void check_fee(struct vctx *v, json_t *rec, const char *path);
 
+static void rules_err(void *ctx, const char *path, const char *msg)
+{
+	verr(ctx, path, "%s", msg);
+}
+
 static void check_item(struct vctx *v, json_t *rec, const char *path, json_t *seen)
 {
 	static const char *const keys[] = {
 		"code", "name_zh", "name_en", "department", "audience", "theme", "item_type", "level",
 		"legal_limit_days", "promised_limit_days", "fee_yuan", "online_depth",
 		"visits_required", "conditions_zh", "conditions_en", "legal_basis_zh", "materials",
-		"form", "outcome_ecert", "keywords_zh", "aliases_zh", "aliases_en", "fee", NULL,
+		"form", "outcome_ecert", "keywords_zh", "aliases_zh", "aliases_en", "fee", "rules", NULL,
 	};
 	static const char *const levels[] = { "city", "district", NULL };
 	static const char *const types[] = { "licensing", "confirmation", "payment",
@@ -581,6 +586,8 @@ static void check_item(struct vctx *v, json_t *rec, const char *path, json_t *se
 	check_aliases(v, rec, path, "aliases_en");
 	if (json_object_get(rec, "fee"))
 		check_fee(v, rec, path);
+	if (json_object_get(rec, "rules"))
+		catalog_rules_check(rec, path, rules_err, v);
 }
 
 static void check_bundle(struct vctx *v, json_t *rec, const char *path, json_t *seen)

@@ -19,6 +19,7 @@
 void certs_register(void)
 {
 	cert_store_register();
+	certs_register_facts();
 }
 
 void certs_init(struct app *app)

@@ -39,6 +39,8 @@ void certs_cover_declare(void);
 /* Gives the module what issuance needs at run time (the key ring for department keys, the
  * public URL for verification links). Call after identity_init. */
 void certs_init(struct app *app);
+/* Registers the wallet as a source of facts for decision rules (certs_register calls it). */
+void certs_register_facts(void);
 int certs_add_routes(struct router *rt);
 
 /* `govhall cert key generate|rotate|list [--department CODE]` (args after "cert"). Returns

@@ -108,6 +108,15 @@ int identity_find_individual(struct app *app, struct db *db, struct arena *a, co
  * it (e-certificates). GH_ENOTFOUND for no such account. */
 int identity_person_get(struct db *db, struct arena *a, int64_t id, struct identity_person *out);
 
+/* The facts decision rules test (catalog.h catalog_fact_fn): "applicant_kind" ("individual" or
+ * "enterprise": acting for enterprise, or an enterprise's own account), and for an individual
+ * with a resident ID number "age" (whole years today, China Standard Time) and "division" (its
+ * first six digits). Sets nothing it does not hold. 0 or a database error. */
+int identity_account_facts(struct db *db, struct arena *a, int64_t account, int64_t enterprise, json_t *facts);
+/* The ids of active individual accounts after `after`, in order, at most limit, in a: for
+ * duties that go through everyone in batches. */
+int identity_individuals_after(struct db *db, struct arena *a, int64_t after, long limit, int64_t **ids, size_t *n);
+
 /* The active staff accounts of a department (id and name), for assigning work. */
 struct identity_staff {
 	int64_t id;

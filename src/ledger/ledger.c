@@ -117,6 +117,21 @@ static void set_hash(json_t *o, const char *salt, const char *field, const char 
 	json_object_set_new(o, field, json_string(h));
 }
 
+/* An instant decision (秒批) names in clear the rules it applied: {"item", "version"} of the
+ * event's detail (the catalog's rule version, nothing personal); NULL for any other step. */
+static json_t *rules_version(const struct ledger_decision *d)
+{
+	if (!d->action || strcmp(d->action, "instant_approve") != 0 || !d->detail)
+		return NULL;
+	json_t *detail = json_loads(d->detail, 0, NULL);
+	json_t *r = json_object_get(detail, "rules");
+	json_t *out = json_is_object(r) ? json_pack("{s:O?,s:O?}", "item", json_object_get(r, "item"), "version",
+						    json_object_get(r, "version"))
+					: NULL;
+	json_decref(detail);
+	return out;
+}
+
 static json_t *decision_obj(const char *salt, const struct ledger_decision *d)
 {
 	char buf[32];
@@ -141,6 +156,9 @@ static json_t *decision_obj(const char *salt, const struct ledger_decision *d)
 	set_hash(o, salt, "actor", buf);
 	set_hash(o, salt, "reason", d->reason ? d->reason : "");
 	set_hash(o, salt, "detail", d->detail ? d->detail : "{}");
+	json_t *rv = rules_version(d);
+	if (rv)
+		json_object_set_new(o, "rules", rv);
 	return o;
 }
 
@@ -203,6 +221,8 @@ static char *decision_text(struct arena *a, const char *salt, const struct ledge
 	for (size_t i = 0; i < ARRAY_LEN(strs); i++)
 		if (!plain(strs[i]))
 			return NULL;
+	if (d->action && !strcmp(d->action, "instant_approve"))
+		return NULL; /* its "rules" member: decision_obj's path */
 	char buf[32], actor[65], applicant[65], enterprise[65], reason[65], detail[65];
 	num(buf, d->applicant_id);
 	ledger_personal_hash(salt, "applicant", buf, applicant);

@@ -18,7 +18,8 @@
  * source rows.
  *
  * Kinds in use: "decision" and "transition" (application steps, written by this module as a
- * cases observer), "catalog_item" (catalog item versions, written by this module during
+ * cases observer; an instant approval by an item's decision rules also names them in clear,
+ * "rules": {"item", "version"}), "catalog_item" (catalog item versions, written by this module during
  * imports), "certificate", "certificate_revocation", "certificate_share" (the certificates
  * domain), "evaluation", "evaluation_appeal" (the evaluations domain), "change" (covered rows
  * changed where no other leaf was appended: accounts, agents, publications, answers, the

@@ -12,7 +12,7 @@
 #include "base/util.h"
 #include "store/db_impl.h"
 
-#define MAX_TABLES 32
+#define MAX_TABLES 64
 
 struct tab {
 	struct cover_info info;

@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "base/err.h"
+#include "catalog/catalog.h"
 #include "catalog/catalog_impl.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -28,6 +29,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_array_foreach(set.services, i, it) {
 			char *s = json_dumps(it, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
 			free(s);
+			/* valid rules evaluate against any facts and form: one status per condition */
+			json_t *rules = json_object_get(it, "rules");
+			for (int k = 0; rules && k < 2; k++) {
+				json_t *facts = k ? json_pack("{s:i,s:s,s:s,s:[s]}", "age", 70, "division", "110105",
+							      "applicant_kind", "individual", "ecerts", "household_register")
+						  : json_object();
+				json_t *form = json_object(), *f, *results = NULL;
+				size_t j;
+				json_array_foreach(json_object_get(it, "form"), j, f)
+					json_object_set_new(form, json_string_value(json_object_get(f, "key")),
+							    json_string(k ? "1" : "x"));
+				enum catalog_rule_status st = catalog_rules_eval(rules, facts, k ? form : NULL, &results);
+				if (json_array_size(results) != json_array_size(json_object_get(rules, "conditions")) ||
+				    !catalog_rule_status_name(st))
+					__builtin_trap();
+				json_decref(results);
+				json_decref(form);
+				json_decref(facts);
+			}
 		}
 		catalog_set_release(&set);
 	} else if (nerr == 0 || nrec == 0) {

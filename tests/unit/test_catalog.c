@@ -658,6 +658,148 @@ static void test_validate_no_db(void **state)
 	json_decref(empty);
 }
 
+/* ---- decision rules (rules.c) ------------------------------------------------------------ */
+
+static const char *const RULES =
+	"{\"instant\": true, \"conditions\": ["
+	"{\"code\": \"age\", \"fact\": \"age\", \"at_least\": 60, \"text_zh\": \"a\", \"text_en\": \"a\"},"
+	"{\"code\": \"div\", \"fact\": \"division\", \"in\": [\"3201\", \"110105\"], \"text_zh\": \"d\", \"text_en\": \"d\"},"
+	"{\"code\": \"kind\", \"fact\": \"applicant_kind\", \"equals\": \"individual\", \"text_zh\": \"k\", \"text_en\": \"k\"},"
+	"{\"code\": \"hukou\", \"fact\": \"ecert\", \"holds\": \"household_register\", \"text_zh\": \"h\", \"text_en\": \"h\"},"
+	"{\"code\": \"income\", \"field\": \"income\", \"at_most\": 1100, \"text_zh\": \"i\", \"text_en\": \"i\"},"
+	"{\"code\": \"why\", \"field\": \"why\", \"in\": [\"illness\", \"labor\"], \"text_zh\": \"w\", \"text_en\": \"w\"}]}";
+
+/* The status of each condition (in order) and of the set, for facts and form as JSON text. */
+static void expect_rules(const char *facts, const char *form, const char *const want[6], enum catalog_rule_status all)
+{
+	json_t *rules = json_loads(RULES, 0, NULL), *f = json_loads(facts, 0, NULL);
+	json_t *v = form ? json_loads(form, 0, NULL) : NULL, *results = NULL;
+	assert_non_null(rules);
+	assert_non_null(f);
+	assert_int_equal(catalog_rules_eval(rules, f, v, &results), all);
+	assert_int_equal(json_array_size(results), 6);
+	for (size_t i = 0; i < 6; i++) {
+		const char *got = json_string_value(json_object_get(json_array_get(results, i), "status"));
+		if (strcmp(got, want[i]) != 0)
+			fail_msg("condition %zu with facts %s form %s: %s, expected %s", i, facts, form ? form : "-", got, want[i]);
+	}
+	json_decref(results);
+	json_decref(v);
+	json_decref(f);
+	json_decref(rules);
+}
+
+static void test_rules_eval(void **state)
+{
+	(void)state;
+	const char *all_met[] = { "met", "met", "met", "met", "met", "met" };
+	/* the boundaries hold: 60 is "at least 60", 1100 "at most 1100"; "320105" is in "3201" */
+	expect_rules("{\"age\": 60, \"division\": \"320105\", \"applicant_kind\": \"individual\", \"ecerts\": [\"x\", \"household_register\"]}",
+		     "{\"income\": \"1100\", \"why\": \"labor\"}", all_met, CATALOG_RULE_MET);
+	expect_rules("{\"age\": 76, \"division\": \"110105\", \"applicant_kind\": \"individual\", \"ecerts\": [\"household_register\"]}",
+		     "{\"income\": \"0.5\", \"why\": \"illness\"}", all_met, CATALOG_RULE_MET);
+	/* just outside each: not met; a division is matched by its leading digits only */
+	const char *none[] = { "not_met", "not_met", "not_met", "not_met", "not_met", "not_met" };
+	expect_rules("{\"age\": 59, \"division\": \"320201\", \"applicant_kind\": \"enterprise\", \"ecerts\": []}",
+		     "{\"income\": \"1100.01\", \"why\": \"other\"}", none, CATALOG_RULE_NOT_MET);
+	expect_rules("{\"age\": 0, \"division\": \"11010\", \"applicant_kind\": \"Individual\", \"ecerts\": [\"household\"]}",
+		     "{\"income\": \"12abc\", \"why\": \"Illness\"}", none, CATALOG_RULE_NOT_MET);
+	/* nothing held and no form (before applying): every condition unknown, the wallet too */
+	const char *unknown[] = { "unknown", "unknown", "unknown", "unknown", "unknown", "unknown" };
+	expect_rules("{}", NULL, unknown, CATALOG_RULE_UNKNOWN);
+	expect_rules("{\"age\": null, \"division\": \"\"}", "{\"income\": \"\", \"why\": \"\"}", unknown, CATALOG_RULE_UNKNOWN);
+	/* one not met outweighs the unknown ones; met and unknown alone stay unknown */
+	const char *mixed[] = { "met", "unknown", "not_met", "unknown", "unknown", "unknown" };
+	expect_rules("{\"age\": 61, \"applicant_kind\": \"enterprise\"}", NULL, mixed, CATALOG_RULE_NOT_MET);
+	const char *partly[] = { "met", "met", "met", "met", "unknown", "unknown" };
+	expect_rules("{\"age\": 61, \"division\": \"110105\", \"applicant_kind\": \"individual\", \"ecerts\": [\"household_register\"]}",
+		     NULL, partly, CATALOG_RULE_UNKNOWN);
+	/* a set without conditions proves nothing */
+	json_t *empty = json_pack("{s:[]}", "conditions"), *facts = json_object();
+	assert_int_equal(catalog_rules_eval(empty, facts, NULL, NULL), CATALOG_RULE_UNKNOWN);
+	json_decref(empty);
+	json_decref(facts);
+}
+
+/* Validates the demo item `code` with its "rules" replaced by rules (JSON text; NULL: as it is)
+ * and returns the error text (empty when valid), malloc'd. */
+static char *rules_errors(const char *code, const char *rules)
+{
+	json_t *all = json_load_file("data/catalog/services.json", 0, NULL);
+	assert_non_null(all);
+	json_t *item = NULL, *e;
+	size_t i;
+	json_array_foreach(all, i, e)
+		if (!strcmp(json_string_value(json_object_get(e, "code")), code))
+			item = json_deep_copy(e);
+	json_decref(all);
+	assert_non_null(item);
+	if (rules)
+		json_object_set_new(item, "rules", json_loads(rules, JSON_DECODE_ANY, NULL));
+	json_t *root = json_pack("{s:[o]}", "services", item);
+	json_t *depts = json_pack("{s:b,s:b}", "trans", 1, "civ", 1);
+	struct catalog_known known = { .departments = depts };
+	char *buf = NULL;
+	size_t len = 0, nerr = 0, nrec = 0;
+	FILE *out = open_memstream(&buf, &len);
+	struct catalog_set set;
+	int rc = catalog_validate(root, &known, out, &nerr, &nrec, &set);
+	fclose(out);
+	if (rc == 0)
+		catalog_set_release(&set);
+	assert_int_equal(rc == 0, len == 0);
+	json_decref(root);
+	json_decref(depts);
+	return buf;
+}
+
+static void test_rules_check(void **state)
+{
+	(void)state;
+	/* the demo's rules are valid */
+	static const char *const demo[] = { "trans-0006", "civ-0006", "civ-0004" };
+	for (size_t i = 0; i < ARRAY_LEN(demo); i++) {
+		char *e = rules_errors(demo[i], NULL);
+		assert_string_equal(e, "");
+		free(e);
+	}
+#define C(body) "{\"instant\": true, \"conditions\": [{\"code\": \"c\", \"text_zh\": \"条件\", \"text_en\": \"c\", " body "}]}"
+	static const struct {
+		const char *code, *rules, *path, *says;
+	} bad[] = {
+		{ "civ-0004", C("\"fact\": \"income\", \"at_most\": 3"), "services[0].rules.conditions[0].fact", "unknown fact \"income\"" },
+		{ "civ-0004", C("\"field\": \"salary\", \"at_most\": 3"), "services[0].rules.conditions[0].field", "no field \"salary\"" },
+		{ "civ-0004", C("\"field\": \"monthly_income\", \"equals\": \"3\""), "services[0].rules.conditions[0]", "number field is tested with at_least or at_most" },
+		{ "civ-0004", C("\"field\": \"monthly_income\", \"at_most\": \"3\""), "services[0].rules.conditions[0].at_most", "expected a number" },
+		{ "civ-0004", C("\"field\": \"difficulty\", \"in\": [\"illness\", \"bad luck\"]"), "services[0].rules.conditions[0].in", "\"bad luck\" is not an option" },
+		{ "civ-0004", C("\"field\": \"id_number\", \"equals\": \"x\""), "services[0].rules.conditions[0].field", "is of type id_number" },
+		{ "civ-0004", C("\"fact\": \"age\", \"equals\": \"60\""), "services[0].rules.conditions[0]", "the fact age cannot be tested with equals" },
+		{ "civ-0004", C("\"fact\": \"age\", \"at_least\": 60.5"), "services[0].rules.conditions[0].at_least", "whole years" },
+		{ "civ-0004", C("\"fact\": \"division\", \"in\": [\"3201x\"]"), "services[0].rules.conditions[0].in", "not a division code" },
+		{ "civ-0004", C("\"fact\": \"ecert\", \"holds\": \"passport\""), "services[0].rules.conditions[0].holds", "known e-certificate type" },
+		{ "civ-0004", C("\"fact\": \"age\", \"field\": \"monthly_income\", \"at_least\": 1"), "services[0].rules.conditions[0]", "exactly one of fact" },
+		{ "civ-0004", C("\"fact\": \"age\", \"at_least\": 1, \"at_most\": 2"), "services[0].rules.conditions[0]", "exactly one of equals" },
+		{ "civ-0004", C("\"fact\": \"age\", \"at_least\": 1, \"colour\": 2"), "services[0].rules.conditions[0].colour", "unknown field" },
+		{ "civ-0004", "{\"conditions\": [{\"code\": \"c\", \"fact\": \"age\", \"at_least\": 1, \"text_zh\": \"条件\"}]}",
+		  "services[0].rules.conditions[0].text_en", "people's words" },
+		{ "civ-0004", "{\"instant\": \"yes\", \"conditions\": []}", "services[0].rules.instant", "true or false" },
+		{ "civ-0004", "{\"conditions\": []}", "services[0].rules.conditions", "1 to 10 conditions" },
+		{ "civ-0004", "[]", "services[0].rules", "expected an object" },
+		{ "civ-0004", "{\"proactive\": true, \"conditions\": [{\"code\": \"c\", \"field\": \"monthly_income\", \"at_most\": 1, "
+			      "\"text_zh\": \"条件\", \"text_en\": \"c\"}]}", "services[0].rules", "can only test facts the hall holds" },
+		{ "psb-0001", C("\"fact\": \"age\", \"at_least\": 16"), "services[0].rules", "fee due before acceptance" },
+	};
+#undef C
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+		char *e = rules_errors(bad[i].code, bad[i].rules);
+		char want[300];
+		snprintf(want, sizeof(want), "%s: ", bad[i].path);
+		if (!strstr(e, want) || !strstr(e, bad[i].says))
+			fail_msg("rules %zu: expected \"%s\" ... \"%s\", got: %s", i, want, bad[i].says, e);
+		free(e);
+	}
+}
+
 #define BOTH(fn)                                                                             \
 	cmocka_unit_test_setup_teardown(fn, setup_sqlite, teardown),                         \
 		cmocka_unit_test_setup_teardown(fn, setup_pg, teardown)
@@ -670,6 +812,8 @@ int main(void)
 		cmocka_unit_test(test_vocabularies_match),
 		cmocka_unit_test(test_validate_no_db),
 		cmocka_unit_test(test_field_types_table),
+		cmocka_unit_test(test_rules_eval),
+		cmocka_unit_test(test_rules_check),
 		BOTH(test_demo_import),
 		BOTH(test_reimport_idempotent),
 		BOTH(test_change_creates_version),

@@ -1,0 +1,25 @@
+-- 0026_rules_item_rules (PostgreSQL): decision rules of item versions (秒批, 免申即享) and
+-- the benefits offered by them. Keep the same logical shape as
+-- migrations/sqlite/0026_rules_item_rules.sql.
+
+-- An item version's decision rules (the item record's "rules" member, catalog data:
+-- docs/catalog.md "Decision rules"). Written by the catalog's import with the version.
+CREATE TABLE item_rules (
+  code TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  rules TEXT NOT NULL,                  -- JSON object, validated at import
+  proactive INTEGER NOT NULL DEFAULT 0 CHECK (proactive IN (0, 1)),
+  PRIMARY KEY (code, version),
+  FOREIGN KEY (code, version) REFERENCES service_items(code, version)
+);
+
+-- Benefits offered without applying (免申即享): the hall's duty found that account met every
+-- condition of a proactive item version and said so in its inbox, once per account and rule
+-- version (the key); the message itself is the inbox row.
+CREATE TABLE rule_offers (
+  account_id BIGINT NOT NULL REFERENCES accounts(id),
+  item_code TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  offered_at BIGINT NOT NULL,
+  PRIMARY KEY (account_id, item_code, version)
+);
