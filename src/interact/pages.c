@@ -187,10 +187,10 @@ static int rate_post(struct req *r)
 	if (!kind_ok(kind) || strlen(ref) > 64)
 		return GH_ENOTFOUND;
 	/* Someone else's case answers like none, before the form is looked at. */
-	int64_t rated;
-	int rc = ia_rate_precheck(r, kind, ref, &rated);
-	if (rc == GH_ECONFLICT && rated) /* a second tab, a repeated post: the rating that counts */
-		return resp_redirect(r, 303, arena_printf(r->arena, "/evaluations/%lld", (long long)rated));
+	int64_t given;
+	int rc = ia_rate_precheck(r, kind, ref, &given);
+	if (rc == GH_ECONFLICT && given) /* a second tab, a repeated post: the rating that counts */
+		return resp_redirect(r, 303, arena_printf(r->arena, "/evaluations/%lld", (long long)given));
 	if (rc == GH_ENOTFOUND || rc == GH_EFORBIDDEN || rc == GH_EDB || rc == GH_EBUSY || rc == GH_EUNAVAILABLE)
 		return rc;
 	struct kvlist f;
