@@ -27,7 +27,7 @@
 #include "http/write.h"
 #include "identity/crypto.h"
 #include "identity/identity.h"
-#include "pay/http.h"
+#include "http/client.h"
 #include "store/db.h"
 
 #define FED_COOKIE "gh_fed"
@@ -96,14 +96,14 @@ static int hub_get(const char *url, const char *bearer, json_t **out, char *err,
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", bearer);
 		headers[1] = auth;
 	}
-	struct pay_http_resp resp;
-	int rc = pay_http("GET", url, headers, NULL, 0, rp.timeout_ms, HUB_MAX_RESP, &resp, err, errlen);
+	struct http_client_resp resp;
+	int rc = http_client("GET", url, headers, NULL, 0, rp.timeout_ms, HUB_MAX_RESP, NULL, &resp, err, errlen);
 	if (rc)
 		return rc;
 	*out = resp.status == 200 ? json_loadb(resp.body, resp.len, JSON_REJECT_DUPLICATES, NULL) : NULL;
 	if (resp.status != 200)
 		snprintf(err, errlen, "%s answered %ld", url, resp.status);
-	pay_http_resp_free(&resp);
+	http_client_resp_free(&resp);
 	return *out ? 0 : GH_EUNAVAILABLE;
 }
 
@@ -387,8 +387,8 @@ static void finish_work(void *arg)
 	sb_adds(&body, "&code_verifier=");
 	sb_adds(&body, j->verifier);
 	const char *headers[] = { "Content-Type: application/x-www-form-urlencoded", "Accept: application/json", auth, NULL };
-	struct pay_http_resp resp;
-	int rc = pay_http("POST", token_url, headers, body.buf, body.len, rp.timeout_ms, HUB_MAX_RESP, &resp, err, sizeof(err));
+	struct http_client_resp resp;
+	int rc = http_client("POST", token_url, headers, body.buf, body.len, rp.timeout_ms, HUB_MAX_RESP, NULL, &resp, err, sizeof(err));
 	sodium_memzero(auth, strlen(auth));
 	free(auth);
 	free(b64);
@@ -400,7 +400,7 @@ static void finish_work(void *arg)
 	}
 	json_t *tj = json_loadb(resp.body, resp.len, JSON_REJECT_DUPLICATES, NULL);
 	long status = resp.status;
-	pay_http_resp_free(&resp);
+	http_client_resp_free(&resp);
 	const char *idt = json_string_value(json_object_get(tj, "id_token"));
 	const char *at = json_string_value(json_object_get(tj, "access_token"));
 	if (status == 400 || status == 401) {

@@ -9,13 +9,13 @@
 
 #include "base/err.h"
 #include "base/log.h"
-#include "pay/http.h"
+#include "http/client.h"
 #include "pay/pay_impl.h"
 
 #define GW_ANSWER_MAX (64 * 1024)
 
 static int call(struct arena *a, const char *method, const char *path, const char *idem, json_t *body, json_t **out,
-		const char **code, size_t max, struct pay_http_resp *raw, char *err, size_t errlen)
+		const char **code, size_t max, struct http_client_resp *raw, char *err, size_t errlen)
 {
 	char auth[512], key[128];
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", pay_cfg.api_key ? pay_cfg.api_key : "");
@@ -23,8 +23,9 @@ static int call(struct arena *a, const char *method, const char *path, const cha
 	const char *headers[] = { "Content-Type: application/json", "Accept: application/json", auth, idem ? key : NULL, NULL };
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	const char *url = arena_printf(a, "%s%s", pay_cfg.gateway_url, path);
-	struct pay_http_resp r;
-	int rc = pay_http(method, url, headers, text, text ? strlen(text) : 0, pay_cfg.timeout_ms, max, &r, err, errlen);
+	struct http_client_resp r;
+	int rc = http_client(method, url, headers, text, text ? strlen(text) : 0, pay_cfg.timeout_ms, max, PAY_SIG_HEADER, &r,
+			     err, errlen);
 	free(text);
 	if (out)
 		*out = NULL;
@@ -40,9 +41,9 @@ static int call(struct arena *a, const char *method, const char *path, const cha
 	json_t *j = r.len ? json_loadb(r.body, r.len, 0, NULL) : NULL;
 	long status = r.status;
 	if (!raw)
-		pay_http_resp_free(&r);
+		http_client_resp_free(&r);
 	else
-		pay_http_resp_free(raw);
+		http_client_resp_free(raw);
 	if (j)
 		arena_cleanup(a, (void (*)(void *))json_decref, j);
 	if (status >= 500 || status == 0) {
@@ -123,22 +124,22 @@ int pay_gw_refund(struct arena *a, const char *gateway_id, const struct pay_refu
 
 int pay_gw_settlement(struct arena *a, const char *day, struct pay_settlement *out, char *err, size_t errlen)
 {
-	struct pay_http_resp r = { 0 };
+	struct http_client_resp r = { 0 };
 	int rc = call(a, "GET", arena_printf(a, "/v1/settlements/%s", day), NULL, NULL, NULL, NULL, PAY_SETTLEMENT_MAX + 1,
 		      &r, err, errlen);
 	if (rc)
 		return rc;
 	/* The file is signed like a notification: the hall believes no other. */
-	enum pay_sig_verdict v = pay_sig_check(&pay_cfg.keys, r.signature, r.body, r.len, (int64_t)time(NULL),
+	enum pay_sig_verdict v = pay_sig_check(&pay_cfg.keys, r.captured, r.body, r.len, (int64_t)time(NULL),
 					       pay_cfg.tolerance);
 	if (v != PAY_SIG_OK) {
 		snprintf(err, errlen, "the settlement file of %s is not validly signed (%s)", day, pay_sig_verdict_name(v));
-		pay_http_resp_free(&r);
+		http_client_resp_free(&r);
 		return GH_EINVAL;
 	}
 	const char *why;
 	rc = pay_settlement_parse(a, r.body, r.len, out, &why);
-	pay_http_resp_free(&r);
+	http_client_resp_free(&r);
 	if (rc) {
 		snprintf(err, errlen, "the settlement file of %s is malformed: %s", day, why);
 		return GH_EINVAL;

@@ -33,7 +33,7 @@
 #include "http/metrics.h"
 #include "http/router.h"
 #include "http/server.h"
-#include "pay/http.h"
+#include "http/client.h"
 #include "pay/pay.h"
 #include "pay/pay_impl.h"
 #include "pay/proto.h"
@@ -797,13 +797,13 @@ static long post_notice(const char *url, const char *body, size_t len, const str
 	snprintf(h_sig, sizeof(h_sig), PAY_SIG_HEADER ": %s", sig);
 	snprintf(h_id, sizeof(h_id), "Govpay-Event-Id: %s", event_id);
 	const char *headers[] = { "Content-Type: application/json", h_sig, h_id, NULL };
-	struct pay_http_resp resp;
+	struct http_client_resp resp;
 	char err[256];
-	if (pay_http("POST", url, headers, body, len, SIM_NOTIFY_TIMEOUT_MS, 64 * 1024, &resp, err, sizeof(err))) {
+	if (http_client("POST", url, headers, body, len, SIM_NOTIFY_TIMEOUT_MS, 64 * 1024, NULL, &resp, err, sizeof(err))) {
 		log_info("paysim: notification %s to %s: %s", event_id, url, err);
 		return 0;
 	}
-	pay_http_resp_free(&resp);
+	http_client_resp_free(&resp);
 	return resp.status;
 }
 

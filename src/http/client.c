@@ -1,5 +1,5 @@
-/* http.c: one outgoing HTTP request with libcurl (http.h). */
-#include "pay/http.h"
+/* client.c: one outgoing HTTP request with libcurl (client.h). */
+#include "http/client.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -25,7 +25,8 @@ struct sink {
 	struct sb body;
 	size_t max;
 	bool over;
-	char *sig;
+	const char *capture; /* "Name:" or NULL */
+	char *captured;
 };
 
 static size_t on_body(char *p, size_t size, size_t n, void *arg)
@@ -44,33 +45,36 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 {
 	struct sink *s = arg;
 	size_t k = size * n;
-	static const char name[] = "Govpay-Signature:";
-	if (k > sizeof(name) - 1 && strncasecmp(p, name, sizeof(name) - 1) == 0) {
-		const char *v = p + sizeof(name) - 1;
-		size_t vl = k - (sizeof(name) - 1);
+	size_t nl = s->capture ? strlen(s->capture) : 0;
+	if (nl && k > nl && strncasecmp(p, s->capture, nl) == 0) {
+		const char *v = p + nl;
+		size_t vl = k - nl;
 		while (vl && (*v == ' ' || *v == '\t'))
 			v++, vl--;
 		while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
 			vl--;
 		if (vl < 200) {
-			memcpy(s->sig, v, vl);
-			s->sig[vl] = 0;
+			memcpy(s->captured, v, vl);
+			s->captured[vl] = 0;
 		}
 	}
 	return k;
 }
 
-int pay_http(const char *method, const char *url, const char *const *headers, const char *body, size_t len,
-	     long timeout_ms, size_t max_resp, struct pay_http_resp *out, char *err, size_t errlen)
+int http_client(const char *method, const char *url, const char *const *headers, const char *body, size_t len,
+		long timeout_ms, size_t max_resp, const char *capture, struct http_client_resp *out, char *err,
+		size_t errlen)
 {
 	pthread_once(&once, init_once);
-	*out = (struct pay_http_resp){ 0 };
+	*out = (struct http_client_resp){ 0 };
 	CURL *c = curl_easy_init();
 	if (!c) {
 		snprintf(err, errlen, "curl_easy_init failed");
 		return GH_EUNAVAILABLE;
 	}
-	struct sink s = { .body = SB_INIT, .max = max_resp, .sig = out->signature };
+	char name[64];
+	snprintf(name, sizeof(name), "%s:", capture ? capture : "");
+	struct sink s = { .body = SB_INIT, .max = max_resp, .capture = capture ? name : NULL, .captured = out->captured };
 	char cerr[CURL_ERROR_SIZE] = "";
 	struct curl_slist *h = NULL;
 	for (size_t i = 0; headers && headers[i]; i++)
@@ -110,7 +114,7 @@ int pay_http(const char *method, const char *url, const char *const *headers, co
 	return 0;
 }
 
-void pay_http_resp_free(struct pay_http_resp *r)
+void http_client_resp_free(struct http_client_resp *r)
 {
 	free(r->body);
 	r->body = NULL;
