@@ -31,6 +31,7 @@
 #include "http/handler.h"
 #include "http/msg.h"
 #include "http/server.h"
+#include "http/write.h"
 #include "cases/cases_impl.h"
 #include "identity/identity.h"
 #include "store/cover.h"
@@ -539,6 +540,58 @@ static int year_of(int32_t day)
 	return y;
 }
 
+/* A change of the calendar through the writer (http/write.h): the day written with its
+ * security event, and the generation it made, read in the same write. */
+struct cal_job {
+	json_t *in; /* add: the input, for the page again */
+	int32_t day;
+	const char *kind, *note;
+	int64_t gen;
+};
+
+static int add_write(struct req *w, void *arg)
+{
+	struct cal_job *j = arg;
+	int rc = calendar_db_add(w->db, j->day, j->kind, j->note);
+	if (rc)
+		return rc;
+	record(w, "add", j->day, j->kind, j->note);
+	return calendar_db_generation(w->db, w->arena, &j->gen);
+}
+
+static int add_done(struct req *r, void *arg, int rc)
+{
+	struct cal_job *j = arg;
+	json_t *errs = json_object();
+	arena_cleanup(r->arena, (void (*)(void *))json_decref, errs);
+	if (rc == GH_ECONFLICT) {
+		struct calendar_entry *e;
+		size_t n;
+		const char *now = NULL;
+		if (calendar_db_list(r->db, r->arena, j->day, j->day, &e, &n) == 0 && n == 1)
+			now = e[0].kind;
+		json_object_set_new(errs, "day",
+				    json_string(M(r, now && strcmp(now, j->kind) == 0 ? "calendar_err_listed"
+										      : "calendar_err_listed_other")));
+		if (r->api) {
+			req_error_detail(r, "%s", M(r, "calendar_err_listed"));
+			return GH_ECONFLICT;
+		}
+	} else if (rc == GH_EVALIDATION) {
+		json_object_set_new(errs, "day", json_string(M(r, "calendar_err_workday_weekend")));
+	} else if (rc) {
+		return rc;
+	}
+	if (json_object_size(errs))
+		return invalid(r, year_of(j->day), j->in, errs);
+	if (!r->api)
+		return resp_redirect(r, 303, arena_printf(r->arena, "/admin/calendar?year=%d&done=added", year_of(j->day)));
+	struct calendar_entry e = { j->day, j->kind, j->note };
+	resp_header(r, "Cache-Control", "no-store");
+	resp_header(r, "Location", arena_printf(r->arena, "/api/v1/admin/calendar/%s", fmt_day(r, j->day)));
+	return resp_json(r, 201, json_pack("{s:o,s:I}", "day", entry_json(r, &e), "generation", (json_int_t)j->gen));
+}
+
 /* Adds the day in `in` (page form or API body). */
 static int add_day(struct req *r, json_t *in)
 {
@@ -571,39 +624,34 @@ static int add_day(struct req *r, json_t *in)
 		ctl = ctl || (unsigned char)*p < 0x20 || *p == 0x7f;
 	if (ctl || str_utf8_chars(note, strlen(note)) > NOTE_MAX)
 		json_object_set_new(errs, "note", json_string(M(r, "calendar_err_note")));
-	int year = day_ok ? year_of(day) : current_year();
-	if (!json_object_size(errs)) {
-		int rc = calendar_db_add(r->db, day, kind, note);
-		if (rc == GH_ECONFLICT) {
-			struct calendar_entry *e;
-			size_t n;
-			const char *now = NULL;
-			if (calendar_db_list(r->db, r->arena, day, day, &e, &n) == 0 && n == 1)
-				now = e[0].kind;
-			json_object_set_new(errs, "day",
-					    json_string(M(r, now && strcmp(now, kind) == 0 ? "calendar_err_listed"
-											    : "calendar_err_listed_other")));
-			if (r->api) {
-				req_error_detail(r, "%s", M(r, "calendar_err_listed"));
-				return GH_ECONFLICT;
-			}
-		} else if (rc == GH_EVALIDATION) {
-			json_object_set_new(errs, "day", json_string(M(r, "calendar_err_workday_weekend")));
-		} else if (rc) {
-			return rc;
-		}
-	}
 	if (json_object_size(errs))
-		return invalid(r, year, in, errs);
-	record(r, "add", day, kind, note);
+		return invalid(r, day_ok ? year_of(day) : current_year(), in, errs);
+	struct cal_job *j = arena_zalloc(r->arena, sizeof(*j));
+	*j = (struct cal_job){ .in = in, .day = day, .kind = hol ? "holiday" : "workday", .note = note };
+	return req_write(r, add_write, add_done, j);
+}
+
+static int remove_write(struct req *w, void *arg)
+{
+	struct cal_job *j = arg;
+	int rc = calendar_db_remove(w->db, j->day);
+	if (rc == GH_ENOTFOUND)
+		req_error_detail(w, "%s", M(w, "calendar_err_not_listed"));
+	if (rc)
+		return rc;
+	record(w, "remove", j->day, NULL, NULL);
+	return calendar_db_generation(w->db, w->arena, &j->gen);
+}
+
+static int remove_done(struct req *r, void *arg, int rc)
+{
+	struct cal_job *j = arg;
+	if (rc)
+		return rc;
 	if (!r->api)
-		return resp_redirect(r, 303, arena_printf(r->arena, "/admin/calendar?year=%d&done=added", year));
-	int64_t gen = 0;
-	calendar_db_generation(r->db, r->arena, &gen);
-	struct calendar_entry e = { day, hol ? "holiday" : "workday", note };
+		return resp_redirect(r, 303, arena_printf(r->arena, "/admin/calendar?year=%d&done=removed", year_of(j->day)));
 	resp_header(r, "Cache-Control", "no-store");
-	resp_header(r, "Location", arena_printf(r->arena, "/api/v1/admin/calendar/%s", fmt_day(r, day)));
-	return resp_json(r, 201, json_pack("{s:o,s:I}", "day", entry_json(r, &e), "generation", (json_int_t)gen));
+	return resp_json(r, 200, json_pack("{s:s,s:I}", "removed", fmt_day(r, j->day), "generation", (json_int_t)j->gen));
 }
 
 /* Removes the day ds. */
@@ -614,18 +662,9 @@ static int remove_day(struct req *r, const char *ds)
 		req_error_detail(r, "%s", M(r, "calendar_err_day"));
 		return GH_EINVAL;
 	}
-	int rc = calendar_db_remove(r->db, day);
-	if (rc == GH_ENOTFOUND)
-		req_error_detail(r, "%s", M(r, "calendar_err_not_listed"));
-	if (rc)
-		return rc;
-	record(r, "remove", day, NULL, NULL);
-	if (!r->api)
-		return resp_redirect(r, 303, arena_printf(r->arena, "/admin/calendar?year=%d&done=removed", year_of(day)));
-	int64_t gen = 0;
-	calendar_db_generation(r->db, r->arena, &gen);
-	resp_header(r, "Cache-Control", "no-store");
-	return resp_json(r, 200, json_pack("{s:s,s:I}", "removed", fmt_day(r, day), "generation", (json_int_t)gen));
+	struct cal_job *j = arena_zalloc(r->arena, sizeof(*j));
+	j->day = day;
+	return req_write(r, remove_write, remove_done, j);
 }
 
 /* POST /admin/calendar (action=add|remove), POST /api/v1/admin/calendar (add) */

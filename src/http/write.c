@@ -161,16 +161,6 @@ static const char *const loop_writer_domains[] = {
 	"paysim.", /* `govhall paysim`, the payment gateway's stand-in: its own process, no writer */
 };
 static const char *const loop_writers[] = {
-	"cases.act", "cases.api_act",                               /* staff actions */
-	"cases.admin_calendar_change", "cases.api_admin_calendar_add", /* the calendar */
-	"cases.api_admin_calendar_remove", "cases.api_admin_calendar_remove_q",
-	"cases.api_upload", "cases.apply_post", "cases.bundle_apply_post", /* attachments uploaded */
-	"cases.intake_post",
-	"cases.api_get", "cases.detail", "cases.api_attachment",    /* access events */
-	"cases.api_reveal", "cases.reveal",
-	"open311.admin_key_add", "open311.admin_key_revoke", "open311.api_key_add",
-	"open311.api_key_revoke",
-	"open311.requests_json", "open311.requests_xml",            /* the API key's last use */
 	"identity.forgot_post", "identity.reset_post", "identity.renew",  /* recovery and renewal */
 	"identity.renew_post", "identity.phone_post", "identity.phone_verify",
 	"identity.admin_account_reset", "identity.api_recovery", "identity.api_recovery_reset",

@@ -68,8 +68,10 @@ void open311_register(void)
 	cover_declare(&cover_requests);
 }
 
-int open311_key_check(struct db *db, struct arena *a, const struct keyring *k, const char *key, int64_t *key_id)
+int open311_key_check(struct db *db, struct arena *a, const struct keyring *k, const char *key, int64_t *key_id,
+		      bool *stale)
 {
+	*stale = false;
 	if (!key || strlen(key) != CRYPTO_TOKEN_LEN)
 		return GH_ENOTFOUND;
 	char hash[CRYPTO_HASH_HEX + 1];
@@ -80,12 +82,15 @@ int open311_key_check(struct db *db, struct arena *a, const struct keyring *k, c
 		rc = GH_ENOTFOUND;
 	if (!rc) {
 		*key_id = db_cell_int(&rows, 0, 0);
-		int64_t now = (int64_t)time(NULL);
 		/* last_used at most once a minute, so a busy client does not write per request */
-		if (!db_cell(&rows, 0, 2) || now - db_cell_int(&rows, 0, 2) >= 60)
-			db_exec(db, &q_key_touch, DB_ARGS(DB_INT(now), DB_INT(*key_id)), NULL);
+		*stale = !db_cell(&rows, 0, 2) || (int64_t)time(NULL) - db_cell_int(&rows, 0, 2) >= 60;
 	}
 	return rc;
+}
+
+int open311_key_touch(struct db *db, void *key_id)
+{
+	return db_exec(db, &q_key_touch, DB_ARGS(DB_INT((int64_t)time(NULL)), DB_INT(*(int64_t *)key_id)), NULL);
 }
 
 int open311_applicant(struct db *db, struct arena *a, int64_t *account)
