@@ -58,8 +58,8 @@ int write_submit(struct group *g, struct event_base *base, int (*fn)(struct db *
 /* The rule that keeps it so: in builds with tests (GOVHALL_GUARD_LOOP_WRITES), while a
  * handler or a deferred completion of r runs on its loop, r->db refuses every write
  * (db_guard_writes: GH_EINTERNAL, logged with the route and the statement), so a handler that
- * writes on its loop fails its tests. Routes that still do are listed by name in write.c
- * (none may be added). on false lifts the guard. Without the define: nothing. */
+ * writes on its loop fails its tests. The domains that still do are listed in write.c (none
+ * may be added). on false lifts the guard. Without the define: nothing. */
 void req_guard_writes(struct req *r, bool on);
 
 #endif

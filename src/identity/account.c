@@ -887,21 +887,6 @@ static int act_as(struct req *r)
 
 /* ---- second factor (staff and administrators) ----------------------------------------- */
 
-int account_totp_pending(struct req *r, const struct account *acc, char **secret)
-{
-	/* The secret waits, sealed, until a code proves the app has it; a reload shows the same. */
-	char fresh[TOTP_BASE32_LEN + 1];
-	int rc = account_totp_secret(r->app->keys, r->arena, acc, secret);
-	if (rc == GH_ENOTFOUND || (!rc && strlen(*secret) != TOTP_BASE32_LEN)) {
-		totp_new_secret(fresh);
-		if ((rc = account_set_totp(r->db, r->app->keys, r->arena, acc->id, fresh, false)))
-			return rc;
-		*secret = arena_strdup(r->arena, fresh);
-		sodium_memzero(fresh, sizeof(fresh));
-	}
-	return rc;
-}
-
 /* The enrolment page. acc has a secret of the right length waiting, or is enabled. */
 static int totp_page(struct req *r, const struct account *acc, json_t *errs)
 {
@@ -954,6 +939,33 @@ static int totp_secret_write(struct req *w, void *p)
 static int totp_secret_made(struct req *r, void *p, int rc)
 {
 	return rc ? rc : totp_page(r, p, NULL);
+}
+
+struct totp_ensure {
+	struct account *acc;
+	int (*then)(struct req *, void *, int);
+	void *arg;
+};
+
+static int totp_ensure_write(struct req *w, void *p)
+{
+	struct totp_ensure *e = p;
+	return totp_secret_write(w, e->acc);
+}
+
+static int totp_ensured(struct req *r, void *p, int rc)
+{
+	struct totp_ensure *e = p;
+	return e->then(r, e->arg, rc);
+}
+
+int account_totp_ensure(struct req *r, struct account *acc, int (*then)(struct req *r, void *arg, int rc), void *arg)
+{
+	if (!totp_needs_secret(r, acc))
+		return then(r, arg, 0);
+	struct totp_ensure *e = arena_zalloc(r->arena, sizeof(*e));
+	*e = (struct totp_ensure){ acc, then, arg };
+	return req_write(r, totp_ensure_write, totp_ensured, e);
 }
 
 /* GET /account/totp */
