@@ -196,27 +196,37 @@ int calendar_db_load(struct db *db, struct arena *a, struct calendar **out, int6
 	return 0;
 }
 
+static void entry_row(const struct db_rows *rows, size_t i, void *out)
+{
+	const char *note = db_cell(rows, i, 2);
+	*(struct calendar_entry *)out =
+		(struct calendar_entry){ (int32_t)db_cell_int(rows, i, 0), db_cell(rows, i, 1), note ? note : "" };
+}
+
 int calendar_db_list(struct db *db, struct arena *a, int32_t from, int32_t to, struct calendar_entry **out,
 		     size_t *n)
 {
-	struct db_rows rows;
-	int rc = db_query(db, a, &q_range, DB_ARGS(DB_INT(from), DB_INT(to)), &rows);
-	if (rc)
-		return rc;
-	struct calendar_entry *v = arena_array(a, rows.nrows ? rows.nrows : 1, sizeof(*v));
-	for (size_t i = 0; i < rows.nrows; i++) {
-		v[i].day = (int32_t)db_cell_int(&rows, i, 0);
-		v[i].kind = db_cell(&rows, i, 1);
-		v[i].note = db_cell(&rows, i, 2) ? db_cell(&rows, i, 2) : "";
-	}
-	*out = v;
-	*n = rows.nrows;
-	return 0;
+	return db_query_array(db, a, &q_range, DB_ARGS(DB_INT(from), DB_INT(to)), sizeof(**out), entry_row, out, n);
 }
 
 static bool weekend(int32_t day)
 {
 	return calendar_weekday(day) >= 5;
+}
+
+/* The end of a change of day (rc: how its statement went, in the transaction opened for it):
+ * the row covered, the generation bumped, committed; or rolled back. */
+static int day_changed(struct db *db, int32_t day, int rc)
+{
+	if (!rc)
+		rc = cover_touch_id(db, "calendar_days", day, "calendar.change");
+	if (!rc)
+		rc = db_exec(db, &q_bump, DB_NOARGS, NULL);
+	if (!rc)
+		rc = db_commit(db);
+	if (rc)
+		db_rollback(db);
+	return rc;
 }
 
 int calendar_db_add(struct db *db, int32_t day, const char *kind, const char *note)
@@ -229,15 +239,7 @@ int calendar_db_add(struct db *db, int32_t day, const char *kind, const char *no
 	if (rc)
 		return rc;
 	rc = db_exec(db, &q_add, DB_ARGS(DB_INT(day), DB_TEXT(kind), DB_TEXT(note ? note : "")), NULL);
-	if (!rc)
-		rc = cover_touch_id(db, "calendar_days", day, "calendar.change");
-	if (!rc)
-		rc = db_exec(db, &q_bump, DB_NOARGS, NULL);
-	if (!rc)
-		rc = db_commit(db);
-	if (rc)
-		db_rollback(db);
-	return rc;
+	return day_changed(db, day, rc);
 }
 
 int calendar_db_remove(struct db *db, int32_t day)
@@ -249,15 +251,7 @@ int calendar_db_remove(struct db *db, int32_t day)
 	rc = db_exec(db, &q_remove, DB_ARGS(DB_INT(day)), &changes);
 	if (!rc && changes == 0)
 		rc = GH_ENOTFOUND;
-	if (!rc)
-		rc = cover_touch_id(db, "calendar_days", day, "calendar.change");
-	if (!rc)
-		rc = db_exec(db, &q_bump, DB_NOARGS, NULL);
-	if (!rc)
-		rc = db_commit(db);
-	if (rc)
-		db_rollback(db);
-	return rc;
+	return day_changed(db, day, rc);
 }
 
 /* ---- the node's copy ------------------------------------------------------------------ */
@@ -499,31 +493,16 @@ static const char *field(json_t *in, const char *key)
 /* A refused change: 422 JSON with the fields, or the page again with the messages. */
 static int invalid(struct req *r, int year, json_t *in, json_t *errs)
 {
-	if (r->api) {
-		json_t *j = json_pack("{s:{s:s,s:s,s:O}}", "error", "code", err_slug(GH_EVALIDATION), "message",
-				      M_err(r, GH_EVALIDATION), "fields", errs);
-		return resp_json(r, err_status(GH_EVALIDATION), j);
+	json_t *ctx = NULL;
+	if (!r->api) {
+		json_t *v = json_object();
+		static const char *const keep[] = { "day", "kind", "note" };
+		for (size_t i = 0; i < ARRAY_LEN(keep); i++)
+			json_object_set_new(v, keep[i], json_string(field(in, keep[i])));
+		if (!(ctx = page_ctx(r, year, v)))
+			return GH_EDB;
 	}
-	json_t *v = json_object();
-	static const char *const keep[] = { "day", "kind", "note" };
-	for (size_t i = 0; i < ARRAY_LEN(keep); i++)
-		json_object_set_new(v, keep[i], json_string(field(in, keep[i])));
-	json_t *ctx = page_ctx(r, year, v);
-	if (!ctx)
-		return GH_EDB;
-	json_t *list = json_array();
-	const char *k;
-	json_t *m;
-	json_object_foreach(errs, k, m)
-	{
-		json_array_append_new(list, json_pack("{s:s,s:O}", "field", k, "message", m));
-		char key[40];
-		snprintf(key, sizeof(key), "err_%s", k);
-		json_object_set(ctx, key, m);
-	}
-	json_object_set_new(ctx, "errors", list);
-	json_object_set_new(ctx, "has_errors", json_true());
-	return resp_page(r, err_status(GH_EVALIDATION), "cases/admin_calendar", ctx);
+	return req_invalid(r, "cases/admin_calendar", ctx, errs);
 }
 
 static void record(struct req *r, const char *what, int32_t day, const char *kind, const char *note)

@@ -80,38 +80,33 @@ static int mine_page(struct req *r)
 
 /* ---- the detail page ------------------------------------------------------------------ */
 
+/* The names of the material slots listed under key in an event's detail d: out[key] and
+ * out["has_" key]. */
+static void material_names(struct req *r, json_t *d, json_t *mdefs, const char *key, json_t *out)
+{
+	json_t *slots = json_object_get(d, key);
+	if (!json_array_size(slots))
+		return;
+	json_t *names = json_array();
+	size_t i;
+	json_t *s;
+	json_array_foreach(slots, i, s)
+	{
+		if (json_is_integer(s))
+			json_array_append_new(names, json_string(cases_material_name(r, mdefs, json_integer_value(s))));
+	}
+	json_object_set_new(out, arena_printf(r->arena, "has_%s", key), json_boolean(json_array_size(names) > 0));
+	json_object_set_new(out, key, names);
+}
+
 /* An event's detail as words: missing materials, legal basis, delivery, supplied materials. */
 static void event_detail(struct req *r, const char *text, json_t *mdefs, json_t *out)
 {
 	json_t *d = arena_json(r, json_loads(text ? text : "{}", 0, NULL));
 	if (!json_is_object(d))
 		return;
-	json_t *missing = json_object_get(d, "missing");
-	if (json_array_size(missing)) {
-		json_t *names = json_array();
-		size_t i;
-		json_t *s;
-		json_array_foreach(missing, i, s)
-		{
-			if (json_is_integer(s))
-				json_array_append_new(names, json_string(cases_material_name(r, mdefs, json_integer_value(s))));
-		}
-		json_object_set_new(out, "has_missing", json_boolean(json_array_size(names) > 0));
-		json_object_set_new(out, "missing", names);
-	}
-	json_t *supplied = json_object_get(d, "supplied");
-	if (json_array_size(supplied)) {
-		json_t *names = json_array();
-		size_t i;
-		json_t *s;
-		json_array_foreach(supplied, i, s)
-		{
-			if (json_is_integer(s))
-				json_array_append_new(names, json_string(cases_material_name(r, mdefs, json_integer_value(s))));
-		}
-		json_object_set_new(out, "has_supplied", json_boolean(json_array_size(names) > 0));
-		json_object_set_new(out, "supplied", names);
-	}
+	material_names(r, d, mdefs, "missing", out);
+	material_names(r, d, mdefs, "supplied", out);
 	jset(out, "legal_basis", json_string_value(json_object_get(d, "legal_basis")));
 	const char *dl = json_string_value(json_object_get(d, "delivery"));
 	jset(out, "delivery", delivery_label(r, dl) ? delivery_label(r, dl) : dl);

@@ -1,10 +1,12 @@
 /* handler.c: the helpers of handler.h that are not inline. */
 #include "http/handler.h"
 
+#include <stdio.h>
 #include <strings.h>
 
 #include "base/calendar.h"
 #include "base/err.h"
+#include "http/msg.h"
 #include "http/server.h"
 
 int req_json_content(struct req *r)
@@ -49,4 +51,28 @@ const char *req_when_iso(struct req *r, int64_t t)
 	char *s = arena_printf(r->arena, "%s+08:00", w);
 	s[10] = 'T';
 	return s;
+}
+
+int req_invalid(struct req *r, const char *tpl, json_t *ctx, json_t *errs)
+{
+	if (r->api) {
+		json_t *j = json_pack("{s:{s:s,s:s,s:O}}", "error", "code", err_slug(GH_EVALIDATION), "message",
+				      M_err(r, GH_EVALIDATION), "fields", errs);
+		json_decref(ctx);
+		return resp_json(r, err_status(GH_EVALIDATION), j);
+	}
+	/* The page again, with each message beside its field and a summary on top. */
+	json_t *list = json_array();
+	const char *k;
+	json_t *v;
+	json_object_foreach(errs, k, v)
+	{
+		json_array_append_new(list, json_pack("{s:s,s:O}", "field", k, "message", v));
+		char key[80];
+		snprintf(key, sizeof(key), "err_%s", k);
+		json_object_set(ctx, key, v);
+	}
+	json_object_set_new(ctx, "errors", list);
+	json_object_set_new(ctx, "has_errors", json_true());
+	return resp_page(r, err_status(GH_EVALIDATION), tpl, ctx);
 }

@@ -35,6 +35,10 @@ static inline void jset(json_t *o, const char *key, const char *v)
 
 const char *req_when(struct req *r, int64_t t);
 const char *req_when_iso(struct req *r, int64_t t);
+/* Answers a validation failure: a 422 JSON error listing the fields (errs: field ->
+ * message) for the API, else the page tpl again with ctx (values kept, passwords never),
+ * each message as err_<field> beside its field and the list in errors (has_errors set). */
+int req_invalid(struct req *r, const char *tpl, json_t *ctx, json_t *errs);
 int req_body_object(struct req *r, json_t **out);
 /* 0 when the request's Content-Type is application/json, else GH_EUNSUPPORTED with a detail
  * (for handlers that parse the JSON body themselves). */

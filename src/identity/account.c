@@ -71,12 +71,12 @@ static void event_id(struct req *r, const char *kind, const char *what, int64_t 
 	identity_event(r->db, kind, r->who.account, r->who.account, r->ip, detail);
 }
 
-/* identity_invalid for this file's pages, whose error summary shows when has_errors is set. */
+/* req_invalid for this file's pages, whose error summary shows when has_errors is set. */
 static int invalid(struct req *r, const char *tpl, json_t *ctx, json_t *errs)
 {
 	if (ctx)
 		json_object_set_new(ctx, "has_errors", json_true());
-	return identity_invalid(r, tpl, ctx, errs);
+	return req_invalid(r, tpl, ctx, errs);
 }
 
 static json_t *new_errors(struct req *r)

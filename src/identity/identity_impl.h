@@ -374,8 +374,5 @@ int identity_input_from_json(const char *body, size_t len, json_t *o, struct inp
 const char *identity_field(json_t *in, const char *key);
 /* Sets a validation message for field on errs (object field -> message). */
 void identity_field_error(json_t *errs, const char *field, const char *msg);
-/* Answers a validation failure: the form page again (with values kept, passwords never) or
- * a 422 JSON error listing the fields. */
-int identity_invalid(struct req *r, const char *tpl, json_t *ctx, json_t *errs);
 
 #endif

@@ -139,7 +139,7 @@ static int phone_invalid(struct req *r, const struct account *acc, json_t *errs,
 	else
 		json_decref(values);
 	resp_header(r, "Cache-Control", "no-store");
-	return identity_invalid(r, "identity/phone", ctx, errs);
+	return req_invalid(r, "identity/phone", ctx, errs);
 }
 
 struct phone_job {
@@ -503,7 +503,7 @@ static int forgot_post(struct req *r)
 	if (strlen(login) > 64 || !name_kind(login, norm, sizeof(norm)))
 		identity_field_error(errs, "login", M(r, "recover_login_invalid"));
 	if (json_object_size(errs))
-		return identity_invalid(r, "identity/forgot", r->api ? NULL : forgot_ctx(r, json_pack("{s:s}", "login", strlen(login) > 64 ? "" : login)), errs);
+		return req_invalid(r, "identity/forgot", r->api ? NULL : forgot_ctx(r, json_pack("{s:s}", "login", strlen(login) > 64 ? "" : login)), errs);
 	/* Whether codes can be sent at all does not depend on the account. */
 	if (!otp_sms_ready(r)) {
 		req_error_detail(r, "%s", M(r, "recover_unavailable"));
@@ -558,7 +558,7 @@ static int reset_refused(struct req *r, const char *login, const char *field, co
 {
 	json_t *errs = errors_of(r);
 	identity_field_error(errs, field, message);
-	return identity_invalid(r, "identity/reset", r->api ? NULL : reset_ctx(r, json_pack("{s:s}", "login", login)), errs);
+	return req_invalid(r, "identity/reset", r->api ? NULL : reset_ctx(r, json_pack("{s:s}", "login", login)), errs);
 }
 
 /* On the writer: the password set with the code, everything else of the account ended. */
@@ -674,7 +674,7 @@ static int reset_post(struct req *r)
 		identity_field_error(errs, "password2", M(r, "recover_passwords_differ"));
 	const char *kept = strlen(login) > 64 ? "" : login;
 	if (json_object_size(errs))
-		return identity_invalid(r, "identity/reset", r->api ? NULL : reset_ctx(r, json_pack("{s:s}", "login", kept)), errs);
+		return req_invalid(r, "identity/reset", r->api ? NULL : reset_ctx(r, json_pack("{s:s}", "login", kept)), errs);
 	struct account acc;
 	char subject[OTP_SUBJECT_MAX];
 	bool found;
@@ -823,7 +823,7 @@ static int renew_page(struct req *r, const struct account *acc, json_t *errs, co
 	}
 	resp_header(r, "Cache-Control", "no-store");
 	if (errs)
-		return identity_invalid(r, "identity/renew", ctx, errs);
+		return req_invalid(r, "identity/renew", ctx, errs);
 	return resp_page(r, 200, "identity/renew", ctx);
 }
 

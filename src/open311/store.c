@@ -149,8 +149,9 @@ int open311_request_add(struct db *db, struct arena *a, const struct open311_new
 	return cover_tx_end_id(db, own, rc, "open311_requests", rc ? 0 : db_cell_int(&rows, 0, 0), "open311.request");
 }
 
-static void req_from_row(const struct db_rows *rows, size_t i, struct open311_request *o)
+static void req_from_row(const struct db_rows *rows, size_t i, void *out)
 {
+	struct open311_request *o = out;
 	size_t c = 0;
 	o->number = db_cell(rows, i, c++);
 	o->token = db_cell(rows, i, c++);
@@ -197,20 +198,11 @@ int open311_token_get(struct db *db, struct arena *a, const char *token, const c
 int open311_request_list(struct db *db, struct arena *a, const struct open311_query *q, struct open311_request **out,
 			 size_t *n)
 {
-	struct db_rows rows;
 	struct db_val closed = q->closed < 0 ? DB_NULL : DB_INT(q->closed);
-	int rc = db_query(db, a, &q_req_list,
-			  DB_ARGS(DB_INT(q->from), DB_INT(q->to), DB_TEXT(q->service_code), DB_TEXT(q->service_code),
-				  closed, closed, DB_INT(q->limit)),
-			  &rows);
-	if (rc)
-		return rc;
-	struct open311_request *v = arena_array(a, rows.nrows ? rows.nrows : 1, sizeof(*v));
-	for (size_t i = 0; i < rows.nrows; i++)
-		req_from_row(&rows, i, &v[i]);
-	*out = v;
-	*n = rows.nrows;
-	return 0;
+	return db_query_array(db, a, &q_req_list,
+			      DB_ARGS(DB_INT(q->from), DB_INT(q->to), DB_TEXT(q->service_code), DB_TEXT(q->service_code),
+				      closed, closed, DB_INT(q->limit)),
+			      sizeof(**out), req_from_row, out, n);
 }
 
 int open311_key_add(struct db *db, struct arena *a, const char *name, const char *hash, const char *hint, int64_t now,
@@ -224,20 +216,18 @@ int open311_key_add(struct db *db, struct arena *a, const char *name, const char
 	return 0;
 }
 
+static void key_row(const struct db_rows *rows, size_t i, void *out)
+{
+	*(struct open311_key *)out = (struct open311_key){
+		.id = db_cell_int(rows, i, 0), .name = db_cell(rows, i, 1), .hint = db_cell(rows, i, 2),
+		.created_at = db_cell_int(rows, i, 3), .last_used = db_cell_int(rows, i, 4),
+		.revoked_at = db_cell_int(rows, i, 5),
+	};
+}
+
 int open311_key_list(struct db *db, struct arena *a, struct open311_key **out, size_t *n)
 {
-	struct db_rows rows;
-	int rc = db_query(db, a, &q_key_list, DB_NOARGS, &rows);
-	if (rc)
-		return rc;
-	struct open311_key *v = arena_array(a, rows.nrows ? rows.nrows : 1, sizeof(*v));
-	for (size_t i = 0; i < rows.nrows; i++)
-		v[i] = (struct open311_key){ .id = db_cell_int(&rows, i, 0), .name = db_cell(&rows, i, 1),
-					     .hint = db_cell(&rows, i, 2), .created_at = db_cell_int(&rows, i, 3),
-					     .last_used = db_cell_int(&rows, i, 4), .revoked_at = db_cell_int(&rows, i, 5) };
-	*out = v;
-	*n = rows.nrows;
-	return 0;
+	return db_query_array(db, a, &q_key_list, DB_NOARGS, sizeof(**out), key_row, out, n);
 }
 
 int open311_key_revoke(struct db *db, int64_t id, int64_t now)
