@@ -80,16 +80,11 @@ static int upload_done(struct req *r, void *arg, int rc)
 /* POST /api/v1/attachments: multipart/form-data with one part "file". */
 static int api_upload(struct req *r)
 {
-	const struct multipart *mp;
-	const char *why = NULL;
-	int rc = req_multipart(r, &mp, &why);
-	if (rc) {
-		if (why)
-			req_error_detail(r, "%s", why);
+	const struct multipart_part *f;
+	int rc = req_file_part(r, "file", &f);
+	if (rc)
 		return rc;
-	}
-	const struct multipart_part *f = multipart_get(mp, "file");
-	if (!f || !f->filename) {
+	if (!f) {
 		req_error_detail(r, "%s", M(r, "cases_send_file_part_named_file"));
 		return GH_EINVAL;
 	}

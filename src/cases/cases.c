@@ -202,12 +202,9 @@ static int claim_check(struct req *r, struct application *app, const char *actio
 struct case_act_job {
 	struct application app, orig; /* app: as the write left it; orig: as read */
 	const struct wf_action *a;    /* NULL for claim and assign */
-	const char *code, *reason, *detail;
-	int64_t assignee;
+	struct case_act_in in;        /* in.assignee: who gets a claim or an assignment */
 	int32_t today;
 	const struct calendar *cal;
-	struct case_upload *ups;
-	size_t nups;
 	int (*done)(struct req *r, struct application *app, void *ctx, int rc);
 	void *ctx;
 };
@@ -216,15 +213,15 @@ struct case_act_job {
 static int act_check(struct req *r, struct case_act_job *j)
 {
 	struct application *app = &j->app;
-	if (j->code && (strcmp(j->code, "claim") == 0 || strcmp(j->code, "assign") == 0)) {
-		json_t *d = j->detail ? json_loads(j->detail, 0, NULL) : NULL;
+	if (j->in.code && (strcmp(j->in.code, "claim") == 0 || strcmp(j->in.code, "assign") == 0)) {
+		json_t *d = j->in.detail ? json_loads(j->in.detail, 0, NULL) : NULL;
 		json_t *who = json_object_get(d, "assignee");
-		if (strcmp(j->code, "assign") == 0 && !j->assignee)
-			j->assignee = json_is_integer(who) ? json_integer_value(who) : 0;
+		if (strcmp(j->in.code, "assign") == 0 && !j->in.assignee)
+			j->in.assignee = json_is_integer(who) ? json_integer_value(who) : 0;
 		json_decref(d);
-		return claim_check(r, app, j->code, &j->assignee);
+		return claim_check(r, app, j->in.code, &j->in.assignee);
 	}
-	const struct wf_action *a = j->a = wf_action(j->code);
+	const struct wf_action *a = j->a = wf_action(j->in.code);
 	if (!a) {
 		req_error_detail(r, "%s", M(r, "cases_unknown_action"));
 		return GH_ENOTFOUND;
@@ -237,11 +234,11 @@ static int act_check(struct req *r, struct case_act_job *j)
 		req_error_detail(r, "%s", M(r, "cases_action_does_apply_application_present"));
 		return GH_ECONFLICT;
 	}
-	if (a->needs_reason && (!j->reason || !*j->reason)) {
+	if (a->needs_reason && (!j->in.reason || !*j->in.reason)) {
 		req_error_detail(r, "%s", M(r, "cases_give_reason"));
 		return GH_EVALIDATION;
 	}
-	if (j->reason && str_utf8_chars(j->reason, strlen(j->reason)) > 2000) {
+	if (j->in.reason && str_utf8_chars(j->in.reason, strlen(j->in.reason)) > 2000) {
 		req_error_detail(r, "%s", M(r, "cases_reason_too_long_most_2000"));
 		return GH_EVALIDATION;
 	}
@@ -325,15 +322,15 @@ static int act_write(struct req *w, void *arg)
 	j->app = j->orig;
 	int rc;
 	if (!j->a) {
-		rc = case_assign(w->db, w->arena, &j->app, j->assignee, w->who.account, j->code);
+		rc = case_assign(w->db, w->arena, &j->app, j->in.assignee, w->who.account, j->in.code);
 	} else {
 		int64_t ev = 0;
-		if ((rc = cases_write_uploads(w, j->ups, j->nups)))
+		if ((rc = cases_write_uploads(w, j->in.ups, j->in.nups)))
 			return rc;
-		rc = case_transition(w->db, j->cal, w->arena, &j->app, j->a, w->who.account, j->reason, j->detail, j->today,
-				     &ev);
-		for (size_t u = 0; !rc && u < j->nups; u++)
-			attachment_link(w->db, j->ups[u].id, w->who.account, j->app.id, (int)j->ups[u].slot, ev);
+		rc = case_transition(w->db, j->cal, w->arena, &j->app, j->a, w->who.account, j->in.reason, j->in.detail,
+				     j->today, &ev);
+		for (size_t u = 0; !rc && u < j->in.nups; u++)
+			attachment_link(w->db, j->in.ups[u].id, w->who.account, j->app.id, (int)j->in.ups[u].slot, ev);
 	}
 	if (rc == GH_ECONFLICT)
 		req_error_detail(w, "%s", M(w, "cases_application_changed_meanwhile_reload"));
@@ -351,12 +348,7 @@ int case_act_async(struct req *r, const struct application *app, const struct ca
 {
 	struct case_act_job *j = arena_zalloc(r->arena, sizeof(*j));
 	j->app = *app;
-	j->code = in->code;
-	j->reason = in->reason;
-	j->detail = in->detail;
-	j->assignee = in->assignee;
-	j->ups = in->ups;
-	j->nups = in->nups;
+	j->in = *in;
 	j->today = cases_today();
 	j->cal = r->app->calendar;
 	j->done = done;

@@ -2,11 +2,14 @@
 #include "http/handler.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 #include "base/calendar.h"
 #include "base/err.h"
 #include "http/msg.h"
+#include "http/multipart.h"
 #include "http/server.h"
 
 int req_json_content(struct req *r)
@@ -75,4 +78,33 @@ int req_invalid(struct req *r, const char *tpl, json_t *ctx, json_t *errs)
 	json_object_set_new(ctx, "errors", list);
 	json_object_set_new(ctx, "has_errors", json_true());
 	return resp_page(r, err_status(GH_EVALIDATION), tpl, ctx);
+}
+
+int req_file_part(struct req *r, const char *name, const struct multipart_part **out)
+{
+	const struct multipart *mp;
+	const char *why = NULL;
+	*out = NULL;
+	int rc = req_multipart(r, &mp, &why);
+	if (rc) {
+		if (why)
+			req_error_detail(r, "%s", why);
+		return rc;
+	}
+	const struct multipart_part *f = multipart_get(mp, name);
+	*out = f && f->filename ? f : NULL;
+	return 0;
+}
+
+int req_param_id(struct req *r, const char *name, int64_t *out)
+{
+	const char *s = req_param(r, name);
+	if (!s || *s < '1' || *s > '9' || strlen(s) > 18)
+		return GH_ENOTFOUND;
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	if (*end)
+		return GH_ENOTFOUND;
+	*out = v;
+	return 0;
 }

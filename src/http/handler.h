@@ -39,6 +39,12 @@ const char *req_when_iso(struct req *r, int64_t t);
  * message) for the API, else the page tpl again with ctx (values kept, passwords never),
  * each message as err_<field> beside its field and the list in errors (has_errors set). */
 int req_invalid(struct req *r, const char *tpl, json_t *ctx, json_t *errs);
+/* The file part called name of a multipart/form-data body: 0 with *out the part, or NULL
+ * when the body has no such part with a file name; or the parser's GH_E code with its detail. */
+/* The route parameter name as a positive decimal id (at most 18 digits): 0, or GH_ENOTFOUND. */
+int req_param_id(struct req *r, const char *name, int64_t *out);
+struct multipart_part;
+int req_file_part(struct req *r, const char *name, const struct multipart_part **out);
 int req_body_object(struct req *r, json_t **out);
 /* 0 when the request's Content-Type is application/json, else GH_EUNSUPPORTED with a detail
  * (for handlers that parse the JSON body themselves). */

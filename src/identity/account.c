@@ -37,20 +37,6 @@ static const char *trimmed(struct req *r, const char *s)
 	return arena_strndup(r->arena, s, n);
 }
 
-/* A positive decimal id: the route parameter name, or GH_ENOTFOUND. */
-static int param_id(struct req *r, const char *name, int64_t *out)
-{
-	const char *s = req_param(r, name);
-	if (!s || *s < '1' || *s > '9' || strlen(s) > 18)
-		return GH_ENOTFOUND;
-	char *end;
-	long long v = strtoll(s, &end, 10);
-	if (*end)
-		return GH_ENOTFOUND;
-	*out = v;
-	return 0;
-}
-
 /* A form or JSON value naming an enterprise: "" and "0" give 0; -1 when malformed. */
 static int64_t value_id(const char *s)
 {
@@ -651,7 +637,7 @@ static int token_revoke_write(struct req *w, void *p)
 static int tokens_revoke(struct req *r)
 {
 	int64_t *id = arena_zalloc(r->arena, sizeof(*id));
-	int rc = param_id(r, "id", id);
+	int rc = req_param_id(r, "id", id);
 	if (rc)
 		return rc;
 	if (r->api)
@@ -792,7 +778,7 @@ static int agent_remove_write(struct req *w, void *p)
 static int agents_remove(struct req *r)
 {
 	struct agent_gone *g = arena_zalloc(r->arena, sizeof(*g));
-	int rc = param_id(r, "id", &g->id);
+	int rc = req_param_id(r, "id", &g->id);
 	if (rc)
 		return rc;
 	if (r->api)
