@@ -3,7 +3,7 @@
  * materials and the action forms, and the public progress query. The view helpers the page
  * files share are in page.c (pages_impl.h).
  *
- * Every decision goes through the service layer shared with the JSON API (cases.c): case_act,
+ * Every decision goes through the service layer shared with the JSON API (cases.c): case_act_async,
  * case_load_visible, case_actor_bits, case_list, case_json, cases_progress_lookup. This file
  * only reads forms and builds template contexts. Page actions answer with a redirect carrying
  * a fixed notice word (?done=...), so a reload never repeats them. The apply form is in
