@@ -23,6 +23,7 @@
 #include "http/handler.h"
 #include "http/msg.h"
 #include "http/server.h"
+#include "http/write.h"
 #include "identity/identity.h"
 #include "store/db.h"
 #include "view/view.h"
@@ -71,6 +72,41 @@ static _Thread_local struct {
 	int32_t day;
 } memo[MEMO];
 
+/* One access event, written along with the request (req_write_also) or through it. */
+struct access_row {
+	int64_t subject, application, actor;
+	int32_t day;
+	int64_t at;
+	char department[64], role[48];
+	bool staff;
+};
+
+struct case_reveal_rec {
+	struct access_row row;
+	const char *key, *reason; /* in the request's arena */
+};
+
+static void access_row_fill(struct req *r, const struct application *app, struct access_row *e)
+{
+	e->subject = subject_of(app);
+	e->application = app->id;
+	e->actor = r->who.account;
+	e->day = cases_today();
+	e->at = (int64_t)time(NULL);
+	e->staff = r->role == ROLE_STAFF;
+	snprintf(e->department, sizeof(e->department), "%s", r->who.department ? r->who.department : "");
+	snprintf(e->role, sizeof(e->role), "%s", role_of(r));
+}
+
+static int view_write(struct db *db, void *arg)
+{
+	const struct access_row *e = arg;
+	return db_exec(db, &q_view,
+		       DB_ARGS(DB_INT(e->subject), DB_INT(e->application), DB_INT(e->actor),
+			       e->staff ? DB_TEXT(e->department) : DB_NULL, DB_TEXT(e->role), DB_INT(e->day), DB_INT(e->at)),
+		       NULL);
+}
+
 void case_access_view(struct req *r, const struct application *app)
 {
 	if (r->role != ROLE_STAFF && r->role != ROLE_ADMIN)
@@ -79,14 +115,11 @@ void case_access_view(struct req *r, const struct application *app)
 	size_t slot = (size_t)((uint64_t)app->id * 2654435761u + (uint64_t)r->who.account) % MEMO;
 	if (memo[slot].application == app->id && memo[slot].actor == r->who.account && memo[slot].day == day)
 		return;
-	int rc = db_exec(r->db, &q_view,
-			 DB_ARGS(DB_INT(subject_of(app)), DB_INT(app->id), DB_INT(r->who.account),
-				 r->role == ROLE_STAFF ? DB_TEXT(r->who.department) : DB_NULL, DB_TEXT(role_of(r)), DB_INT(day),
-				 DB_INT((int64_t)time(NULL))),
-			 NULL);
-	if (rc) {
-		log_error("cases: the view of application %lld by account %lld was not recorded: %s", (long long)app->id,
-			  (long long)r->who.account, err_name(rc));
+	struct access_row e;
+	access_row_fill(r, app, &e);
+	if (req_write_also(r, view_write, &e, sizeof(e))) {
+		log_error("cases: the view of application %lld by account %lld was not recorded", (long long)app->id,
+			  (long long)r->who.account);
 		return;
 	}
 	memo[slot].application = app->id;
@@ -119,8 +152,9 @@ static json_t *def_field(struct req *r, const char *def_text, const char *key)
 }
 
 int case_reveal(struct req *r, const struct application *app, const char *key, const char *reason, const char **label,
-		const char **value)
+		const char **value, struct case_reveal_rec **record)
 {
+	*record = NULL;
 	bool applicant = case_is_applicant(r, app);
 	bool staff = case_is_department_staff(r, app) &&
 		     (r->who.staff_roles & (STAFF_COUNTER | STAFF_REVIEWER | STAFF_HEAD));
@@ -154,17 +188,23 @@ int case_reveal(struct req *r, const struct application *app, const char *key, c
 	*label = label_of(r, f, key);
 	if (applicant)
 		return 0; /* their own data */
-	/* No record, no reveal. */
-	rc = db_exec(r->db, &q_reveal,
-		     DB_ARGS(DB_INT(subject_of(app)), DB_INT(app->id), DB_INT(r->who.account), DB_TEXT(r->who.department),
-			     DB_TEXT(role_of(r)), DB_TEXT(key), reason && *reason ? DB_TEXT(reason) : DB_NULL,
-			     DB_INT(cases_today()), DB_INT((int64_t)time(NULL))),
-		     NULL);
-	if (rc) {
-		*value = NULL;
-		return rc;
-	}
+	/* No record, no reveal: the caller writes it (case_reveal_record) before it answers. */
+	struct case_reveal_rec *rec = arena_zalloc(r->arena, sizeof(*rec));
+	access_row_fill(r, app, &rec->row);
+	rec->key = key;
+	rec->reason = reason && *reason ? reason : NULL;
+	*record = rec;
 	return 0;
+}
+
+int case_reveal_record(struct db *db, const struct case_reveal_rec *rec)
+{
+	const struct access_row *e = &rec->row;
+	return db_exec(db, &q_reveal,
+		       DB_ARGS(DB_INT(e->subject), DB_INT(e->application), DB_INT(e->actor), DB_TEXT(e->department),
+			       DB_TEXT(e->role), DB_TEXT(rec->key), rec->reason ? DB_TEXT(rec->reason) : DB_NULL,
+			       DB_INT(e->day), DB_INT(e->at)),
+		       NULL);
 }
 
 /* ---- the applicant's list ---------------------------------------------------------------- */

@@ -12,6 +12,7 @@
 #include "http/msg.h"
 #include "http/multipart.h"
 #include "http/server.h"
+#include "http/write.h"
 #include "store/db.h"
 
 static int validation_error(struct req *r, json_t *errors)
@@ -62,38 +63,43 @@ static int api_apply(struct req *r)
 	return case_apply_async(r, &ai, api_apply_done);
 }
 
+static int upload_write(struct req *w, void *arg)
+{
+	return cases_write_uploads(w, arg, 1);
+}
+
+static int upload_done(struct req *r, void *arg, int rc)
+{
+	struct case_upload *u = arg;
+	if (rc)
+		return rc;
+	return resp_json(r, 201, json_pack("{s:I,s:s,s:s,s:I}", "id", (json_int_t)u->id, "filename", u->filename, "mime",
+					   u->info.mime, "size", (json_int_t)u->info.size));
+}
+
 /* POST /api/v1/attachments: multipart/form-data with one part "file". */
 static int api_upload(struct req *r)
 {
-	const struct multipart *mp;
-	const char *why = NULL;
-	int rc = req_multipart(r, &mp, &why);
-	if (rc) {
-		if (why)
-			req_error_detail(r, "%s", why);
+	const struct multipart_part *f;
+	int rc = req_file_part(r, "file", &f);
+	if (rc)
 		return rc;
-	}
-	const struct multipart_part *f = multipart_get(mp, "file");
-	if (!f || !f->filename) {
+	if (!f) {
 		req_error_detail(r, "%s", M(r, "cases_send_file_part_named_file"));
 		return GH_EINVAL;
 	}
-	struct attach_info info;
-	if ((rc = attach_store(r->db, r->arena, f->data, f->len, (size_t)r->app->cfg.max_upload, &info))) {
+	struct case_upload *u = arena_zalloc(r->arena, sizeof(*u));
+	if ((rc = attach_check(r->arena, f->data, f->len, (size_t)r->app->cfg.max_upload, &u->info))) {
 		if (rc == GH_EUNSUPPORTED)
 			req_error_detail(r, "%s", M(r, "cases_only_pdf_jpeg_png_files"));
 		else if (rc == GH_ETOOBIG)
 			req_error_detail(r, "%s", M(r, "publish_err_file_big"));
 		return rc;
 	}
-	struct attachment at = { .sha256 = info.sha256, .mime = info.mime, .size = (int64_t)info.size,
-				 .filename = f->filename, .owner_id = r->who.account, .enterprise_id = r->who.enterprise,
-				 .slot = -1 };
-	int64_t id;
-	if ((rc = attachment_add(r->db, r->arena, &at, &id)))
-		return rc;
-	return resp_json(r, 201, json_pack("{s:I,s:s,s:s,s:I}", "id", (json_int_t)id, "filename", f->filename, "mime",
-					   info.mime, "size", (json_int_t)info.size));
+	u->slot = -1;
+	u->filename = f->filename;
+	u->data = f->data;
+	return req_write(r, upload_write, upload_done, u);
 }
 
 static int list_response(struct req *r, const struct case_filter *f)
@@ -230,6 +236,14 @@ static int api_get(struct req *r)
 	return resp_json(r, 200, j);
 }
 
+static int api_acted(struct req *r, struct application *app, void *ctx, int rc)
+{
+	(void)ctx;
+	if (rc)
+		return rc;
+	return resp_json(r, 200, case_json(app, r->app->calendar, cases_today(), r));
+}
+
 /* POST /api/v1/applications/{number}/actions/{action}: {reason, detail: {...}} */
 static int api_act(struct req *r)
 {
@@ -252,10 +266,9 @@ static int api_act(struct req *r)
 		if (strlen(detail_s) > 8000)
 			return GH_ETOOBIG;
 	}
-	rc = case_act(r, &app, req_param(r, "action"), json_string_value(json_object_get(in, "reason")), detail_s);
-	if (rc)
-		return rc;
-	return resp_json(r, 200, case_json(&app, r->app->calendar, cases_today(), r));
+	struct case_act_in act = { .code = req_param(r, "action"),
+				   .reason = json_string_value(json_object_get(in, "reason")), .detail = detail_s };
+	return case_act_async(r, &app, &act, api_acted, NULL);
 }
 
 /* GET /api/v1/progress?number=&code=: progress without logging in. */
@@ -287,13 +300,35 @@ static int api_attachment(struct req *r)
 	return attach_send(r, at.sha256, at.mime, at.filename);
 }
 
+/* A reveal being answered: the value, once its record (if any) is written. */
+struct reveal_answer {
+	struct application app;
+	const char *field, *label, *value;
+	struct case_reveal_rec *rec;
+};
+
+static int reveal_write(struct req *w, void *arg)
+{
+	struct reveal_answer *a = arg;
+	return case_reveal_record(w->db, a->rec);
+}
+
+static int reveal_answer(struct req *r, void *arg, int rc)
+{
+	struct reveal_answer *a = arg;
+	if (rc)
+		return rc;
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_json(r, 200, json_pack("{s:s,s:s,s:s}", "field", a->field, "label", a->label, "value", a->value));
+}
+
 /* POST /api/v1/applications/{number}/reveal: {"field": key, "reason": "..."} -> the field's full
  * value, once; a staff member's reveal is an access event the applicant sees. */
 static int api_reveal(struct req *r)
 {
 	/* Whose application it is comes first: to anyone else it does not exist, whatever they send. */
-	struct application app;
-	int rc = case_load_visible(r, req_param(r, "number"), &app);
+	struct reveal_answer *a = arena_zalloc(r->arena, sizeof(*a));
+	int rc = case_load_visible(r, req_param(r, "number"), &a->app);
 	if (rc)
 		return rc;
 	json_t *in;
@@ -304,12 +339,10 @@ static int api_reveal(struct req *r)
 		req_error_detail(r, "%s", M(r, "cases_field_must_key_form_field"));
 		return GH_EINVAL;
 	}
-	const char *label, *value;
-	if ((rc = case_reveal(r, &app, json_string_value(field), json_string_value(reason), &label, &value)))
+	a->field = json_string_value(field);
+	if ((rc = case_reveal(r, &a->app, a->field, json_string_value(reason), &a->label, &a->value, &a->rec)))
 		return rc;
-	resp_header(r, "Cache-Control", "no-store");
-	return resp_json(r, 200, json_pack("{s:s,s:s,s:s}", "field", json_string_value(field), "label", label, "value",
-					   value));
+	return a->rec ? req_write(r, reveal_write, reveal_answer, a) : reveal_answer(r, a, 0);
 }
 
 #define APPLICANTS (ROLE_CITIZEN | ROLE_AGENT | ROLE_ENTERPRISE)

@@ -65,12 +65,9 @@ static long slot_of(const char *name, const char *prefix, size_t nslots)
 	return v;
 }
 
-/* Stores every non-empty file part named material_<slot> (slot < nslots) as an attachment of
- * the caller. Limits: cfg.max_upload per file, cfg.max_upload_total over all. On a refused
- * file returns GH_ETOOBIG or GH_EUNSUPPORTED with errs[material_<slot>] set (and stores
- * nothing more); on success *ups lists what was stored. */
-int cases_store_uploads(struct req *r, const struct multipart *mp, size_t nslots, json_t *errs, struct case_upload **ups,
-			 size_t *nups)
+/* pages_impl.h */
+int cases_check_uploads(struct req *r, const struct multipart *mp, size_t nslots, json_t *errs, struct case_upload **ups,
+			size_t *nups)
 {
 	size_t total = 0, n = 0;
 	for (size_t i = 0; i < mp->n; i++) {
@@ -95,8 +92,8 @@ int cases_store_uploads(struct req *r, const struct multipart *mp, size_t nslots
 			continue;
 		char key[32];
 		snprintf(key, sizeof(key), "material_%ld", slot);
-		struct attach_info info;
-		int rc = attach_store(r->db, r->arena, p->data, p->len, (size_t)r->app->cfg.max_upload, &info);
+		struct case_upload *u = &(*ups)[*nups];
+		int rc = attach_check(r->arena, p->data, p->len, (size_t)r->app->cfg.max_upload, &u->info);
 		if (rc == GH_ETOOBIG) {
 			json_object_set_new(errs, key,
 					    json_string(MF(r, "cases_file_filename_too_large_most", MA("filename", p->filename),
@@ -110,13 +107,9 @@ int cases_store_uploads(struct req *r, const struct multipart *mp, size_t nslots
 		}
 		if (rc)
 			return rc;
-		struct attachment at = { .sha256 = info.sha256, .mime = info.mime, .size = (int64_t)info.size,
-					 .filename = p->filename, .owner_id = r->who.account,
-					 .enterprise_id = r->who.enterprise, .slot = (int)slot };
-		int64_t id;
-		if ((rc = attachment_add(r->db, r->arena, &at, &id)))
-			return rc;
-		(*ups)[*nups] = (struct case_upload){ slot, id, p->filename };
+		u->slot = slot;
+		u->filename = p->filename;
+		u->data = p->data;
 		(*nups)++;
 	}
 	return 0;
@@ -440,9 +433,13 @@ int cases_apply_read(struct req *r, struct apply_view *v, json_t **materials, bo
 	json_t *errs = arena_json(r, json_object());
 	struct case_upload *ups;
 	size_t nups;
-	int up_rc = cases_store_uploads(r, &mp, nslots, errs, &ups, &nups);
+	int up_rc = cases_check_uploads(r, &mp, nslots, errs, &ups, &nups);
 	if (up_rc && up_rc != GH_ETOOBIG && up_rc != GH_EUNSUPPORTED)
 		return up_rc;
+	if (up_rc)
+		nups = 0; /* a file refused: the form again, nothing of it stored */
+	v->ups = ups;
+	v->nups = nups;
 
 	/* The files of each slot: kept ones (if still the caller's) and new ones. */
 	json_t *kept_view = arena_json(r, json_array());
@@ -461,8 +458,9 @@ int cases_apply_read(struct req *r, struct apply_view *v, json_t **materials, bo
 		for (size_t u = 0; u < nups; u++) {
 			if ((size_t)ups[u].slot != s)
 				continue;
-			json_array_append_new(ids, json_integer(ups[u].id));
-			json_array_append_new(shown, json_pack("{s:I,s:s}", "id", (json_int_t)ups[u].id, "filename", ups[u].filename));
+			json_array_append_new(ids, json_integer(cases_upload_ref(u)));
+			json_array_append_new(shown, json_pack("{s:I,s:s}", "id", (json_int_t)cases_upload_ref(u), "filename",
+							       ups[u].filename));
 		}
 		json_array_append_new(kept_view, shown);
 		json_t *entry = json_pack("{s:I}", "slot", (json_int_t)s);
@@ -487,6 +485,16 @@ int cases_apply_read(struct req *r, struct apply_view *v, json_t **materials, bo
 	return 0;
 }
 
+static int render_refused(struct req *r, void *arg, int rc)
+{
+	return rc ? rc : cases_apply_render(r, 422, arg);
+}
+
+int cases_apply_render_refused(struct req *r, struct apply_view *v)
+{
+	return cases_keep_uploads(r, v->ups, v->nups, v->kept, render_refused, v);
+}
+
 /* After the write of apply_post: the form again with what is wrong, or on to the application
  * (the receipt in kiosk mode), or to the draft saved. */
 static int apply_post_done(struct req *r, const struct case_apply_in *ai, struct application *app, json_t *errors,
@@ -498,7 +506,7 @@ static int apply_post_done(struct req *r, const struct case_apply_in *ai, struct
 		v->errors = errors;
 		if (v->draft_id && case_get(r->db, r->arena, v->draft_id, &draft) == 0 && case_is_applicant(r, &draft))
 			cases_apply_saved(r, v, draft.form);
-		return cases_apply_render(r, 422, v);
+		return cases_apply_render_refused(r, v);
 	}
 	if (rc == GH_ENOTFOUND && v->draft_id) {
 		req_error_detail(r, "%s", M(r, "cases_there_draft_yours_continue"));
@@ -540,7 +548,7 @@ static int apply_post(struct req *r)
 	struct case_apply_in ai = { .item_code = v.svc.code, .input = input, .materials = materials, .submit = submit,
 				    .idempotency_key = v.draft_id ? NULL : v.key, .channel = kiosk ? "kiosk" : "web",
 				    .applicant_id = r->who.account, .enterprise_id = r->who.enterprise,
-				    .draft_id = v.draft_id };
+				    .draft_id = v.draft_id, .ups = v.ups, .nups = v.nups };
 	struct apply_view *keep = arena_alloc(r->arena, sizeof(*keep));
 	*keep = v;
 	ai.ctx = keep;

@@ -135,8 +135,7 @@ bool attach_name_valid(const char *s)
 	return s[64] == 0;
 }
 
-int attach_store(struct db *db, struct arena *a, const void *data, size_t len, size_t max,
-		 struct attach_info *out)
+int attach_check(struct arena *a, const void *data, size_t len, size_t max, struct attach_info *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (len > max)
@@ -150,11 +149,21 @@ int attach_store(struct db *db, struct arena *a, const void *data, size_t len, s
 			log_info("attach: refused a file of %zu bytes, type %s", len, detected ? detected : "?");
 		return rc;
 	}
-	if ((rc = blob_put(db, data, len, (int64_t)time(NULL), out->sha256, &out->existed)))
-		return rc;
 	out->mime = mime;
 	out->size = len;
 	return 0;
+}
+
+int attach_put(struct db *db, const void *data, struct attach_info *info)
+{
+	return blob_put(db, data, info->size, (int64_t)time(NULL), info->sha256, &info->existed);
+}
+
+int attach_store(struct db *db, struct arena *a, const void *data, size_t len, size_t max,
+		 struct attach_info *out)
+{
+	int rc = attach_check(a, data, len, max, out);
+	return rc ? rc : attach_put(db, data, out);
 }
 
 /* Reads a whole regular file of at most max bytes (O_NOFOLLOW). NULL with errno set. */

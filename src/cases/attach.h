@@ -57,6 +57,11 @@ int attach_sniff(struct arena *a, const void *data, size_t len, const char **mim
  * a. */
 int attach_store(struct db *db, struct arena *a, const void *data, size_t len, size_t max,
 		 struct attach_info *out);
+/* attach_store in two: attach_check checks the size and the type as above (no I/O: on an
+ * event loop), attach_put then writes the blob of the bytes it checked (on the writer:
+ * http/write.h), filling info's sha256 and existed. */
+int attach_check(struct arena *a, const void *data, size_t len, size_t max, struct attach_info *out);
+int attach_put(struct db *db, const void *data, struct attach_info *info);
 
 /* True when s is a well-formed stored name: exactly 64 lower-case hex digits. */
 bool attach_name_valid(const char *sha256);

@@ -292,6 +292,8 @@ struct bundle_apply_in {
 	json_t **materials; /* per item of the bundle (NULL for counter items): case_apply_in's materials */
 	const char *key;    /* idempotency key; may be NULL */
 	const char *channel;
+	struct case_upload *ups; /* files posted with the form, stored with it (case_apply_in) */
+	size_t nups;
 };
 
 /* The values item it reads: the shared ones, with its own answers to keys it asks under
@@ -427,7 +429,8 @@ static int bundle_prepare(struct req *r, struct bundle_job *j, json_t **errors)
 			continue;
 		struct case_apply_in ai = { .item_code = it->svc.code, .input = child_input(r, it, in->input),
 					    .materials = in->materials[i], .submit = true, .channel = in->channel,
-					    .applicant_id = r->who.account, .enterprise_id = r->who.enterprise };
+					    .applicant_id = r->who.account, .enterprise_id = r->who.enterprise,
+					    .ups = in->ups, .nups = in->nups };
 		json_t *e = NULL;
 		rc = case_apply_prepare(r, &ai, &j->preps[i], &e);
 		if (rc && rc != GH_EVALIDATION)
@@ -465,10 +468,24 @@ static int bundle_write(struct req *w, void *arg)
 	j->id = in->draft_id;
 	if (!j->id && (rc = b_create(w->db, w->arena, b->code, w->who.account, w->who.enterprise, in->key, &j->id, &had)))
 		return rc;
+	if ((rc = cases_write_uploads(w, in->ups, in->nups)))
+		return rc;
 	if (!in->submit) {
 		if (had && (rc = draft_of(w, b, j->id, &before)))
 			return rc;
-		return save_draft(w->db, j->id, &j->draft);
+		struct bundle_draft d = j->draft;
+		if (in->nups) {
+			/* The draft names the files uploaded with it by the ids they were written under. */
+			json_t *global = in->global ? json_deep_copy(in->global) : json_array();
+			cases_uploads_resolve(global, in->ups, in->nups);
+			char *mats = json_dumps(global, JSON_COMPACT);
+			json_decref(global);
+			if (!mats)
+				return GH_EINTERNAL;
+			d.mats = arena_strdup(w->arena, mats);
+			free(mats);
+		}
+		return save_draft(w->db, j->id, &d);
 	}
 	/* The key may have made a draft, or the whole bundle, before. */
 	if (had && (rc = b_get(w->db, w->arena, j->id, &before)))
@@ -697,7 +714,7 @@ static int page_apply_done(struct req *r, struct bundle_job *j, json_t *errors, 
 		v->errors = errors;
 		if (v->draft_id && draft_of(r, &j->b, v->draft_id, &d) == 0)
 			cases_apply_saved(r, v, d.draft_form);
-		return cases_apply_render(r, 422, v);
+		return cases_apply_render_refused(r, v);
 	}
 	if (rc)
 		return rc;
@@ -755,7 +772,8 @@ static int page_apply_post(struct req *r)
 		json_array_append_new(global, e);
 	}
 	struct bundle_apply_in in = { .input = v.values, .materials = per, .global = global, .key = v.key,
-				      .draft_id = v.draft_id, .submit = submit, .channel = cases_kiosk(r) ? "kiosk" : "web" };
+				      .draft_id = v.draft_id, .submit = submit, .channel = cases_kiosk(r) ? "kiosk" : "web",
+				      .ups = v.ups, .nups = v.nups };
 	struct apply_view *keep = arena_alloc(r->arena, sizeof(*keep));
 	*keep = v;
 	return bundle_apply(r, &b, &in, keep, page_apply_done);

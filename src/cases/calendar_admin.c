@@ -31,6 +31,7 @@
 #include "http/handler.h"
 #include "http/msg.h"
 #include "http/server.h"
+#include "http/write.h"
 #include "cases/cases_impl.h"
 #include "identity/identity.h"
 #include "store/cover.h"
@@ -195,27 +196,37 @@ int calendar_db_load(struct db *db, struct arena *a, struct calendar **out, int6
 	return 0;
 }
 
+static void entry_row(const struct db_rows *rows, size_t i, void *out)
+{
+	const char *note = db_cell(rows, i, 2);
+	*(struct calendar_entry *)out =
+		(struct calendar_entry){ (int32_t)db_cell_int(rows, i, 0), db_cell(rows, i, 1), note ? note : "" };
+}
+
 int calendar_db_list(struct db *db, struct arena *a, int32_t from, int32_t to, struct calendar_entry **out,
 		     size_t *n)
 {
-	struct db_rows rows;
-	int rc = db_query(db, a, &q_range, DB_ARGS(DB_INT(from), DB_INT(to)), &rows);
-	if (rc)
-		return rc;
-	struct calendar_entry *v = arena_array(a, rows.nrows ? rows.nrows : 1, sizeof(*v));
-	for (size_t i = 0; i < rows.nrows; i++) {
-		v[i].day = (int32_t)db_cell_int(&rows, i, 0);
-		v[i].kind = db_cell(&rows, i, 1);
-		v[i].note = db_cell(&rows, i, 2) ? db_cell(&rows, i, 2) : "";
-	}
-	*out = v;
-	*n = rows.nrows;
-	return 0;
+	return db_query_array(db, a, &q_range, DB_ARGS(DB_INT(from), DB_INT(to)), sizeof(**out), entry_row, out, n);
 }
 
 static bool weekend(int32_t day)
 {
 	return calendar_weekday(day) >= 5;
+}
+
+/* The end of a change of day (rc: how its statement went, in the transaction opened for it):
+ * the row covered, the generation bumped, committed; or rolled back. */
+static int day_changed(struct db *db, int32_t day, int rc)
+{
+	if (!rc)
+		rc = cover_touch_id(db, "calendar_days", day, "calendar.change");
+	if (!rc)
+		rc = db_exec(db, &q_bump, DB_NOARGS, NULL);
+	if (!rc)
+		rc = db_commit(db);
+	if (rc)
+		db_rollback(db);
+	return rc;
 }
 
 int calendar_db_add(struct db *db, int32_t day, const char *kind, const char *note)
@@ -228,15 +239,7 @@ int calendar_db_add(struct db *db, int32_t day, const char *kind, const char *no
 	if (rc)
 		return rc;
 	rc = db_exec(db, &q_add, DB_ARGS(DB_INT(day), DB_TEXT(kind), DB_TEXT(note ? note : "")), NULL);
-	if (!rc)
-		rc = cover_touch_id(db, "calendar_days", day, "calendar.change");
-	if (!rc)
-		rc = db_exec(db, &q_bump, DB_NOARGS, NULL);
-	if (!rc)
-		rc = db_commit(db);
-	if (rc)
-		db_rollback(db);
-	return rc;
+	return day_changed(db, day, rc);
 }
 
 int calendar_db_remove(struct db *db, int32_t day)
@@ -248,15 +251,7 @@ int calendar_db_remove(struct db *db, int32_t day)
 	rc = db_exec(db, &q_remove, DB_ARGS(DB_INT(day)), &changes);
 	if (!rc && changes == 0)
 		rc = GH_ENOTFOUND;
-	if (!rc)
-		rc = cover_touch_id(db, "calendar_days", day, "calendar.change");
-	if (!rc)
-		rc = db_exec(db, &q_bump, DB_NOARGS, NULL);
-	if (!rc)
-		rc = db_commit(db);
-	if (rc)
-		db_rollback(db);
-	return rc;
+	return day_changed(db, day, rc);
 }
 
 /* ---- the node's copy ------------------------------------------------------------------ */
@@ -512,31 +507,16 @@ static const char *field(json_t *in, const char *key)
 /* A refused change: 422 JSON with the fields, or the page again with the messages. */
 static int invalid(struct req *r, int year, json_t *in, json_t *errs)
 {
-	if (r->api) {
-		json_t *j = json_pack("{s:{s:s,s:s,s:O}}", "error", "code", err_slug(GH_EVALIDATION), "message",
-				      M_err(r, GH_EVALIDATION), "fields", errs);
-		return resp_json(r, err_status(GH_EVALIDATION), j);
+	json_t *ctx = NULL;
+	if (!r->api) {
+		json_t *v = json_object();
+		static const char *const keep[] = { "day", "kind", "note" };
+		for (size_t i = 0; i < ARRAY_LEN(keep); i++)
+			json_object_set_new(v, keep[i], json_string(field(in, keep[i])));
+		if (!(ctx = page_ctx(r, year, v)))
+			return GH_EDB;
 	}
-	json_t *v = json_object();
-	static const char *const keep[] = { "day", "kind", "note" };
-	for (size_t i = 0; i < ARRAY_LEN(keep); i++)
-		json_object_set_new(v, keep[i], json_string(field(in, keep[i])));
-	json_t *ctx = page_ctx(r, year, v);
-	if (!ctx)
-		return GH_EDB;
-	json_t *list = json_array();
-	const char *k;
-	json_t *m;
-	json_object_foreach(errs, k, m)
-	{
-		json_array_append_new(list, json_pack("{s:s,s:O}", "field", k, "message", m));
-		char key[40];
-		snprintf(key, sizeof(key), "err_%s", k);
-		json_object_set(ctx, key, m);
-	}
-	json_object_set_new(ctx, "errors", list);
-	json_object_set_new(ctx, "has_errors", json_true());
-	return resp_page(r, err_status(GH_EVALIDATION), "cases/admin_calendar", ctx);
+	return req_invalid(r, "cases/admin_calendar", ctx, errs);
 }
 
 static void record(struct req *r, const char *what, int32_t day, const char *kind, const char *note)
@@ -551,6 +531,58 @@ static int year_of(int32_t day)
 	int y, m, d;
 	calendar_ymd(day, &y, &m, &d);
 	return y;
+}
+
+/* A change of the calendar through the writer (http/write.h): the day written with its
+ * security event, and the generation it made, read in the same write. */
+struct cal_job {
+	json_t *in; /* add: the input, for the page again */
+	int32_t day;
+	const char *kind, *note;
+	int64_t gen;
+};
+
+static int add_write(struct req *w, void *arg)
+{
+	struct cal_job *j = arg;
+	int rc = calendar_db_add(w->db, j->day, j->kind, j->note);
+	if (rc)
+		return rc;
+	record(w, "add", j->day, j->kind, j->note);
+	return calendar_db_generation(w->db, w->arena, &j->gen);
+}
+
+static int add_done(struct req *r, void *arg, int rc)
+{
+	struct cal_job *j = arg;
+	json_t *errs = json_object();
+	arena_cleanup(r->arena, (void (*)(void *))json_decref, errs);
+	if (rc == GH_ECONFLICT) {
+		struct calendar_entry *e;
+		size_t n;
+		const char *now = NULL;
+		if (calendar_db_list(r->db, r->arena, j->day, j->day, &e, &n) == 0 && n == 1)
+			now = e[0].kind;
+		json_object_set_new(errs, "day",
+				    json_string(M(r, now && strcmp(now, j->kind) == 0 ? "calendar_err_listed"
+										      : "calendar_err_listed_other")));
+		if (r->api) {
+			req_error_detail(r, "%s", M(r, "calendar_err_listed"));
+			return GH_ECONFLICT;
+		}
+	} else if (rc == GH_EVALIDATION) {
+		json_object_set_new(errs, "day", json_string(M(r, "calendar_err_workday_weekend")));
+	} else if (rc) {
+		return rc;
+	}
+	if (json_object_size(errs))
+		return invalid(r, year_of(j->day), j->in, errs);
+	if (!r->api)
+		return resp_redirect(r, 303, arena_printf(r->arena, "/admin/calendar?year=%d&done=added", year_of(j->day)));
+	struct calendar_entry e = { j->day, j->kind, j->note };
+	resp_header(r, "Cache-Control", "no-store");
+	resp_header(r, "Location", arena_printf(r->arena, "/api/v1/admin/calendar/%s", fmt_day(r, j->day)));
+	return resp_json(r, 201, json_pack("{s:o,s:I}", "day", entry_json(r, &e), "generation", (json_int_t)j->gen));
 }
 
 /* Adds the day in `in` (page form or API body). */
@@ -585,39 +617,34 @@ static int add_day(struct req *r, json_t *in)
 		ctl = ctl || (unsigned char)*p < 0x20 || *p == 0x7f;
 	if (ctl || str_utf8_chars(note, strlen(note)) > NOTE_MAX)
 		json_object_set_new(errs, "note", json_string(M(r, "calendar_err_note")));
-	int year = day_ok ? year_of(day) : current_year();
-	if (!json_object_size(errs)) {
-		int rc = calendar_db_add(r->db, day, kind, note);
-		if (rc == GH_ECONFLICT) {
-			struct calendar_entry *e;
-			size_t n;
-			const char *now = NULL;
-			if (calendar_db_list(r->db, r->arena, day, day, &e, &n) == 0 && n == 1)
-				now = e[0].kind;
-			json_object_set_new(errs, "day",
-					    json_string(M(r, now && strcmp(now, kind) == 0 ? "calendar_err_listed"
-											    : "calendar_err_listed_other")));
-			if (r->api) {
-				req_error_detail(r, "%s", M(r, "calendar_err_listed"));
-				return GH_ECONFLICT;
-			}
-		} else if (rc == GH_EVALIDATION) {
-			json_object_set_new(errs, "day", json_string(M(r, "calendar_err_workday_weekend")));
-		} else if (rc) {
-			return rc;
-		}
-	}
 	if (json_object_size(errs))
-		return invalid(r, year, in, errs);
-	record(r, "add", day, kind, note);
+		return invalid(r, day_ok ? year_of(day) : current_year(), in, errs);
+	struct cal_job *j = arena_zalloc(r->arena, sizeof(*j));
+	*j = (struct cal_job){ .in = in, .day = day, .kind = hol ? "holiday" : "workday", .note = note };
+	return req_write(r, add_write, add_done, j);
+}
+
+static int remove_write(struct req *w, void *arg)
+{
+	struct cal_job *j = arg;
+	int rc = calendar_db_remove(w->db, j->day);
+	if (rc == GH_ENOTFOUND)
+		req_error_detail(w, "%s", M(w, "calendar_err_not_listed"));
+	if (rc)
+		return rc;
+	record(w, "remove", j->day, NULL, NULL);
+	return calendar_db_generation(w->db, w->arena, &j->gen);
+}
+
+static int remove_done(struct req *r, void *arg, int rc)
+{
+	struct cal_job *j = arg;
+	if (rc)
+		return rc;
 	if (!r->api)
-		return resp_redirect(r, 303, arena_printf(r->arena, "/admin/calendar?year=%d&done=added", year));
-	int64_t gen = 0;
-	calendar_db_generation(r->db, r->arena, &gen);
-	struct calendar_entry e = { day, hol ? "holiday" : "workday", note };
+		return resp_redirect(r, 303, arena_printf(r->arena, "/admin/calendar?year=%d&done=removed", year_of(j->day)));
 	resp_header(r, "Cache-Control", "no-store");
-	resp_header(r, "Location", arena_printf(r->arena, "/api/v1/admin/calendar/%s", fmt_day(r, day)));
-	return resp_json(r, 201, json_pack("{s:o,s:I}", "day", entry_json(r, &e), "generation", (json_int_t)gen));
+	return resp_json(r, 200, json_pack("{s:s,s:I}", "removed", fmt_day(r, j->day), "generation", (json_int_t)j->gen));
 }
 
 /* Removes the day ds. */
@@ -628,18 +655,9 @@ static int remove_day(struct req *r, const char *ds)
 		req_error_detail(r, "%s", M(r, "calendar_err_day"));
 		return GH_EINVAL;
 	}
-	int rc = calendar_db_remove(r->db, day);
-	if (rc == GH_ENOTFOUND)
-		req_error_detail(r, "%s", M(r, "calendar_err_not_listed"));
-	if (rc)
-		return rc;
-	record(r, "remove", day, NULL, NULL);
-	if (!r->api)
-		return resp_redirect(r, 303, arena_printf(r->arena, "/admin/calendar?year=%d&done=removed", year_of(day)));
-	int64_t gen = 0;
-	calendar_db_generation(r->db, r->arena, &gen);
-	resp_header(r, "Cache-Control", "no-store");
-	return resp_json(r, 200, json_pack("{s:s,s:I}", "removed", fmt_day(r, day), "generation", (json_int_t)gen));
+	struct cal_job *j = arena_zalloc(r->arena, sizeof(*j));
+	j->day = day;
+	return req_write(r, remove_write, remove_done, j);
 }
 
 /* POST /admin/calendar (action=add|remove), POST /api/v1/admin/calendar (add) */

@@ -164,7 +164,8 @@ int cases_brief(struct req *r, const char *number, struct case_brief *out)
 	return 0;
 }
 
-int case_claim(struct req *r, struct application *app, const char *action, int64_t assignee)
+/* Claim or assign, checked (on the loop): *assignee is who gets it. */
+static int claim_check(struct req *r, struct application *app, const char *action, int64_t *assignee)
 {
 	const struct wf_state *st = wf_state(app->state);
 	if (!may_handle(r, app)) {
@@ -176,42 +177,52 @@ int case_claim(struct req *r, struct application *app, const char *action, int64
 		return GH_ECONFLICT;
 	}
 	if (strcmp(action, "claim") == 0) {
-		assignee = r->who.account;
-	} else {
-		if (!(r->who.staff_roles & STAFF_HEAD)) {
-			req_error_detail(r, "%s", M(r, "cases_only_department_head_assigns_work"));
-			return GH_EFORBIDDEN;
-		}
-		struct identity_staff *staff;
-		size_t n;
-		int rc = identity_department_staff(r->db, r->arena, app->department, &staff, &n);
-		if (rc)
-			return rc;
-		bool ok = assignee == 0;
-		for (size_t i = 0; i < n; i++)
-			ok |= staff[i].id == assignee;
-		if (!ok) {
-			req_error_detail(r, "%s", M(r, "cases_choose_staff_member_department"));
-			return GH_EVALIDATION;
-		}
+		*assignee = r->who.account;
+		return 0;
 	}
-	int rc = case_assign(r->db, r->arena, app, assignee, r->who.account, action);
-	if (rc == GH_ECONFLICT)
-		req_error_detail(r, "%s", M(r, "cases_application_changed_meanwhile_reload"));
-	return rc;
+	if (!(r->who.staff_roles & STAFF_HEAD)) {
+		req_error_detail(r, "%s", M(r, "cases_only_department_head_assigns_work"));
+		return GH_EFORBIDDEN;
+	}
+	struct identity_staff *staff;
+	size_t n;
+	int rc = identity_department_staff(r->db, r->arena, app->department, &staff, &n);
+	if (rc)
+		return rc;
+	bool ok = *assignee == 0;
+	for (size_t i = 0; i < n; i++)
+		ok |= staff[i].id == *assignee;
+	if (!ok) {
+		req_error_detail(r, "%s", M(r, "cases_choose_staff_member_department"));
+		return GH_EVALIDATION;
+	}
+	return 0;
 }
 
-int case_act(struct req *r, struct application *app, const char *action_code, const char *reason,
-	     const char *detail)
+/* An action (or a claim) checked on the loop and written by the writer (http/write.h). */
+struct case_act_job {
+	struct application app, orig; /* app: as the write left it; orig: as read */
+	const struct wf_action *a;    /* NULL for claim and assign */
+	struct case_act_in in;        /* in.assignee: who gets a claim or an assignment */
+	int32_t today;
+	const struct calendar *cal;
+	int (*done)(struct req *r, struct application *app, void *ctx, int rc);
+	void *ctx;
+};
+
+/* The action checked (on the loop): the role, the state and the reason. */
+static int act_check(struct req *r, struct case_act_job *j)
 {
-	if (action_code && (strcmp(action_code, "claim") == 0 || strcmp(action_code, "assign") == 0)) {
-		json_t *d = detail ? json_loads(detail, 0, NULL) : NULL;
+	struct application *app = &j->app;
+	if (j->in.code && (strcmp(j->in.code, "claim") == 0 || strcmp(j->in.code, "assign") == 0)) {
+		json_t *d = j->in.detail ? json_loads(j->in.detail, 0, NULL) : NULL;
 		json_t *who = json_object_get(d, "assignee");
-		int64_t assignee = json_is_integer(who) ? json_integer_value(who) : 0;
+		if (strcmp(j->in.code, "assign") == 0 && !j->in.assignee)
+			j->in.assignee = json_is_integer(who) ? json_integer_value(who) : 0;
 		json_decref(d);
-		return case_claim(r, app, action_code, assignee);
+		return claim_check(r, app, j->in.code, &j->in.assignee);
 	}
-	const struct wf_action *a = wf_action(action_code);
+	const struct wf_action *a = j->a = wf_action(j->in.code);
 	if (!a) {
 		req_error_detail(r, "%s", M(r, "cases_unknown_action"));
 		return GH_ENOTFOUND;
@@ -224,24 +235,130 @@ int case_act(struct req *r, struct application *app, const char *action_code, co
 		req_error_detail(r, "%s", M(r, "cases_action_does_apply_application_present"));
 		return GH_ECONFLICT;
 	}
-	if (a->needs_reason && (!reason || !*reason)) {
+	if (a->needs_reason && (!j->in.reason || !*j->in.reason)) {
 		req_error_detail(r, "%s", M(r, "cases_give_reason"));
 		return GH_EVALIDATION;
 	}
-	if (reason && str_utf8_chars(reason, strlen(reason)) > 2000) {
+	if (j->in.reason && str_utf8_chars(j->in.reason, strlen(j->in.reason)) > 2000) {
 		req_error_detail(r, "%s", M(r, "cases_reason_too_long_most_2000"));
 		return GH_EVALIDATION;
 	}
-	int64_t ev;
-	int rc = case_form_plain(r->app->keys, r->arena, app->form, &app->form_plain);
-	if (rc) {
+	if (case_form_plain(r->app->keys, r->arena, app->form, &app->form_plain)) {
 		log_error("cases: the form of application %s cannot be opened with this key file", app->number);
 		return GH_EINTERNAL;
 	}
-	rc = case_transition(r->db, r->app->calendar, r->arena, app, a, r->who.account, reason, detail, cases_today(), &ev);
+	return 0;
+}
+
+void cases_uploads_resolve(json_t *v, const struct case_upload *ups, size_t n)
+{
+	size_t i;
+	json_t *x;
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, x) cases_uploads_resolve(x, ups, n);
+		return;
+	}
+	if (!json_is_object(v))
+		return;
+	json_t *id = json_object_get(v, "id");
+	json_int_t ref = json_is_integer(id) ? json_integer_value(id) : 0;
+	if (ref < 0 && (size_t)(-(ref + 1)) < n)
+		json_object_set_new(v, "id", json_integer(ups[-(ref + 1)].id));
+	const char *k;
+	json_object_foreach(v, k, x) if (json_is_array(x) || json_is_object(x)) cases_uploads_resolve(x, ups, n);
+}
+
+struct keep_uploads {
+	struct case_upload *ups;
+	size_t n;
+	json_t *kept;
+	int (*then)(struct req *, void *, int);
+	void *arg;
+};
+
+static int keep_write(struct req *w, void *arg)
+{
+	struct keep_uploads *k = arg;
+	return cases_write_uploads(w, k->ups, k->n);
+}
+
+static int keep_done(struct req *r, void *arg, int rc)
+{
+	struct keep_uploads *k = arg;
+	if (!rc)
+		cases_uploads_resolve(k->kept, k->ups, k->n);
+	return k->then(r, k->arg, rc);
+}
+
+int cases_keep_uploads(struct req *r, struct case_upload *ups, size_t n, json_t *kept,
+		       int (*then)(struct req *r, void *arg, int rc), void *arg)
+{
+	if (!n)
+		return then(r, arg, 0);
+	struct keep_uploads *k = arena_zalloc(r->arena, sizeof(*k));
+	*k = (struct keep_uploads){ ups, n, kept, then, arg };
+	return req_write(r, keep_write, keep_done, k);
+}
+
+int cases_write_uploads(struct req *w, struct case_upload *ups, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int rc = attach_put(w->db, ups[i].data, &ups[i].info);
+		if (rc)
+			return rc;
+		struct attachment at = { .sha256 = ups[i].info.sha256, .mime = ups[i].info.mime,
+					 .size = (int64_t)ups[i].info.size, .filename = ups[i].filename,
+					 .owner_id = w->who.account, .enterprise_id = w->who.enterprise,
+					 .slot = (int)ups[i].slot };
+		if ((rc = attachment_add(w->db, w->arena, &at, &ups[i].id)))
+			return rc;
+	}
+	return 0;
+}
+
+/* On the writer: the new files, the transition (or the assignment), the files linked to it. */
+static int act_write(struct req *w, void *arg)
+{
+	struct case_act_job *j = arg;
+	j->app = j->orig;
+	int rc;
+	if (!j->a) {
+		rc = case_assign(w->db, w->arena, &j->app, j->in.assignee, w->who.account, j->in.code);
+	} else {
+		int64_t ev = 0;
+		if ((rc = cases_write_uploads(w, j->in.ups, j->in.nups)))
+			return rc;
+		rc = case_transition(w->db, j->cal, w->arena, &j->app, j->a, w->who.account, j->in.reason, j->in.detail,
+				     j->today, &ev);
+		for (size_t u = 0; !rc && u < j->in.nups; u++)
+			attachment_link(w->db, j->in.ups[u].id, w->who.account, j->app.id, (int)j->in.ups[u].slot, ev);
+	}
 	if (rc == GH_ECONFLICT)
-		req_error_detail(r, "%s", M(r, "cases_application_changed_meanwhile_reload"));
+		req_error_detail(w, "%s", M(w, "cases_application_changed_meanwhile_reload"));
 	return rc;
+}
+
+static int act_written(struct req *r, void *arg, int rc)
+{
+	struct case_act_job *j = arg;
+	return j->done(r, &j->app, j->ctx, rc);
+}
+
+int case_act_async(struct req *r, const struct application *app, const struct case_act_in *in,
+		   int (*done)(struct req *r, struct application *app, void *ctx, int rc), void *ctx)
+{
+	struct case_act_job *j = arena_zalloc(r->arena, sizeof(*j));
+	j->app = *app;
+	j->in = *in;
+	j->today = cases_today();
+	j->cal = r->app->calendar;
+	j->done = done;
+	j->ctx = ctx;
+	int rc = act_check(r, j);
+	if (rc)
+		return done(r, &j->app, ctx, rc);
+	j->orig = j->app;
+	return req_write(r, act_write, act_written, j);
 }
 
 static json_t *jstr(const char *s)
@@ -391,6 +508,15 @@ static json_t *check_materials(struct req *r, const struct case_apply_in *in, js
 			json_array_foreach(atts, ai, aid)
 			{
 				struct attachment at;
+				json_int_t ref = json_is_integer(aid) ? json_integer_value(aid) : 0;
+				if (ai < 10 && ref < 0 && (size_t)(-(ref + 1)) < in->nups) {
+					/* A file uploaded with this form: stored with it. */
+					const struct case_upload *u = &in->ups[-(ref + 1)];
+					json_array_append_new(ids, json_pack("{s:I,s:s,s:s,s:I}", "id", ref, "filename",
+									     u->filename, "mime", u->info.mime, "size",
+									     (json_int_t)u->info.size));
+					continue;
+				}
 				if (ai >= 10 || !json_is_integer(aid) ||
 				    attachment_get(r->db, r->arena, json_integer_value(aid), &at) || !case_attachment_mine(r, &at)) {
 					json_object_set_new(errors, "materials",
@@ -424,6 +550,7 @@ struct apply_ready {
 	char *form_s, *mats_s;    /* JSON text of the form (plaintext) and the materials */
 	const char *form_stored;  /* the form as stored: personal fields sealed */
 	int64_t form_key_id;
+	json_t *mats;             /* the materials (owned by the arena), uploads by provisional id */
 	struct apply_link {
 		int64_t id;
 		int slot;
@@ -474,6 +601,7 @@ static int apply_prepare(struct req *r, const struct case_apply_in *in, struct a
 		return GH_EVALIDATION;
 	p->form_s = json_dumps(values, JSON_COMPACT | JSON_SORT_KEYS);
 	p->mats_s = json_dumps(mats, JSON_COMPACT);
+	p->mats = mats;
 	arena_cleanup(r->arena, free, p->form_s);
 	arena_cleanup(r->arena, free, p->mats_s);
 	if ((rc = case_form_seal(r->app->keys, r->arena, def, values, &p->form_stored, &p->form_key_id)))
@@ -513,6 +641,13 @@ struct case_apply_prep {
 
 /* The writes of a new application: files it (or finds the one its idempotency key made),
  * submits it and links its attachments. */
+/* The id of link i: a file uploaded with the form by the id it was written under. */
+static int64_t link_id(const struct case_apply_prep *w, size_t i)
+{
+	int64_t id = w->p.links[i].id;
+	return id < 0 && (size_t)(-(id + 1)) < w->in.nups ? w->in.ups[-(id + 1)].id : id;
+}
+
 static int apply_write_new(struct db *db, struct case_apply_prep *w)
 {
 	const struct case_apply_in *in = &w->in;
@@ -555,7 +690,7 @@ static int apply_write_new(struct db *db, struct case_apply_prep *w)
 		return rc;
 	/* Attach the files to the application for good. */
 	for (size_t i = 0; i < p->nlinks; i++)
-		attachment_link(db, p->links[i].id, w->actor, w->app.id, p->links[i].slot, ev);
+		attachment_link(db, link_id(w, i), w->actor, w->app.id, p->links[i].slot, ev);
 	return case_rules_follow(db, w->cal, w->arena, &w->app, &p->rules, w->today);
 }
 
@@ -578,7 +713,7 @@ static int apply_write_draft(struct db *db, struct case_apply_prep *w)
 				  w->today, &ev)))
 		return rc;
 	for (size_t i = 0; i < p->nlinks; i++)
-		attachment_link(db, p->links[i].id, w->actor, w->app.id, p->links[i].slot, ev);
+		attachment_link(db, link_id(w, i), w->actor, w->app.id, p->links[i].slot, ev);
 	return case_rules_follow(db, w->cal, w->arena, &w->app, &p->rules, w->today);
 }
 
@@ -617,6 +752,17 @@ int case_apply_write(struct req *w, struct case_apply_prep *p, const char *key, 
 	if (key)
 		p->in.idempotency_key = key;
 	p->arena = w->arena;
+	if (p->in.nups) {
+		/* The files uploaded with the form were written first (cases_write_uploads): the
+		 * materials name them by their ids. */
+		json_t *mats = json_deep_copy(p->p.mats);
+		cases_uploads_resolve(mats, p->in.ups, p->in.nups);
+		p->p.mats_s = json_dumps(mats, JSON_COMPACT);
+		json_decref(mats);
+		if (!p->p.mats_s)
+			return GH_EINTERNAL;
+		arena_cleanup(w->arena, free, p->p.mats_s);
+	}
 	int rc = p->in.draft_id ? apply_write_draft(w->db, p) : apply_write_new(w->db, p);
 	*app = &p->app;
 	return rc;
@@ -663,8 +809,10 @@ json_t *cases_keep_saved(struct req *r, json_t *def, json_t *input, const char *
 
 static int apply_write_req(struct req *w, void *arg)
 {
+	struct case_apply_prep *p = arg;
 	struct application *app;
-	return case_apply_write(w, arg, NULL, &app);
+	int rc = cases_write_uploads(w, p->in.ups, p->in.nups);
+	return rc ? rc : case_apply_write(w, p, NULL, &app);
 }
 
 static int apply_done(struct req *r, void *arg, int rc)

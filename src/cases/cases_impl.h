@@ -18,6 +18,7 @@
 
 #include "base/arena.h"
 #include "base/calendar.h"
+#include "cases/attach.h"
 #include "cases/cases.h"
 #include "cases/deadline.h"
 #include "cases/workflow.h"
@@ -142,14 +143,39 @@ unsigned case_actor_bits(const struct req *r, const struct application *app);
 /* Loads an application by number if the caller may see it; GH_ENOTFOUND (with a detail)
  * otherwise, the same for someone else's application as for none. */
 int case_load_visible(struct req *r, const char *number, struct application *app);
-/* Claim ("claim": the caller takes it) or assign ("assign": a department head gives it to
- * assignee, a staff member of the same department). GH_EFORBIDDEN / GH_ECONFLICT / GH_EVALIDATION
- * with details. */
-int case_claim(struct req *r, struct application *app, const char *action, int64_t assignee);
-/* Takes an action as the caller: checks the role, the state and the reason; app is updated.
- * GH_EFORBIDDEN, GH_ECONFLICT (state, or changed meanwhile), GH_EVALIDATION, with details. */
-int case_act(struct req *r, struct application *app, const char *action_code, const char *reason,
-	     const char *detail);
+/* Files uploaded with a request: checked on the loop (cases_check_uploads: size and type),
+ * written on the writer with what they belong to (cases_write_uploads: the blob and the
+ * attachment row, owned by the caller, id set). */
+struct case_upload {
+	long slot;
+	int64_t id;               /* set by cases_write_uploads */
+	const char *filename;
+	const void *data;         /* the bytes, in the request's body */
+	struct attach_info info;  /* what attach_check found */
+};
+int cases_write_uploads(struct req *w, struct case_upload *ups, size_t n);
+/* A write of the uploads alone, their ids resolved in kept afterwards, for a form refused
+ * (the files are kept for the next try); then(r, arg, rc). REQ_DEFERRED, or then's result
+ * when there is nothing to write. */
+int cases_keep_uploads(struct req *r, struct case_upload *ups, size_t n, json_t *kept,
+		       int (*then)(struct req *r, void *arg, int rc), void *arg);
+
+/* An action on an application: a workflow action (code, reason, detail: JSON text of an
+ * object), or "claim" (the caller takes it) or "assign" (a department head gives it to
+ * assignee, a staff member of the department; 0 = nobody; from detail's "assignee" when
+ * 0). ups: files uploaded with it, stored and linked to its event. */
+struct case_act_in {
+	const char *code, *reason, *detail;
+	int64_t assignee;
+	struct case_upload *ups;
+	size_t nups;
+};
+/* Takes the action as the caller: checks the role, the state and the reason on the loop,
+ * then writes it through the writer (http/write.h); done(r, app, ctx, rc) follows with app as
+ * it is now (rc GH_EFORBIDDEN, GH_ECONFLICT (state, or changed meanwhile), GH_EVALIDATION,
+ * with details, or another GH_E code). Returns what done returns, or REQ_DEFERRED. */
+int case_act_async(struct req *r, const struct application *app, const struct case_act_in *in,
+		   int (*done)(struct req *r, struct application *app, void *ctx, int rc), void *ctx);
 
 struct case_apply_in {
 	const char *item_code;
@@ -161,7 +187,20 @@ struct case_apply_in {
 	int64_t applicant_id, enterprise_id, filed_by;
 	int64_t draft_id;      /* continue this draft (0: a new application) */
 	void *ctx;             /* the caller's, for case_apply_async's done */
+	/* Files uploaded with the form, not yet stored: materials name upload k by the id -(k+1)
+	 * (cases_upload_ref); the write stores them with the application (cases_write_uploads,
+	 * then the ids resolved: cases_uploads_resolve). */
+	struct case_upload *ups;
+	size_t nups;
 };
+/* The provisional id of upload k, until it is written. */
+static inline int64_t cases_upload_ref(size_t k)
+{
+	return -(int64_t)k - 1;
+}
+/* Replaces, anywhere in v, an object's integer "id" that is a provisional id of ups by the
+ * id that upload was written under. */
+void cases_uploads_resolve(json_t *v, const struct case_upload *ups, size_t n);
 /* The form values of a JSON request ({"key": value}) as a flat object of strings, as a web
  * form sends them: numbers become text; other kinds are left out (and then reported missing
  * or invalid by the validation). Lives in r's arena. */
@@ -237,15 +276,20 @@ int cases_forms_reseal(const struct keyring *k, struct db *db, size_t *count);
 
 /* Records that the caller (staff or administrator) saw the application's detail: one row per
  * person, application and day, the first time only (later calls cost no write on this
- * thread). Applicants viewing their own are not recorded. Errors are logged, not returned. */
+ * thread), written along with the request (req_write_also). Applicants viewing their own are
+ * not recorded. Errors are logged, not returned. */
 void case_access_view(struct req *r, const struct application *app);
 /* Reveals field key of the application's form to the caller: its applicant (not recorded) or
  * department staff with a duty (recorded as an access event the applicant sees, with the
  * reason, which may be NULL, at most 200 characters). *label and *value in r's arena.
  * GH_EFORBIDDEN, GH_ENOTFOUND (no such personal field), GH_EVALIDATION (reason too long),
- * GH_ERATELIMIT, with details. */
+ * GH_ERATELIMIT, with details. *record (r's arena) is NULL, or the access event the caller
+ * writes through the writer (case_reveal_record in its req_write) before the value is shown:
+ * no record, no reveal. */
+struct case_reveal_rec;
 int case_reveal(struct req *r, const struct application *app, const char *key, const char *reason, const char **label,
-		const char **value);
+		const char **value, struct case_reveal_rec **record);
+int case_reveal_record(struct db *db, const struct case_reveal_rec *rec);
 
 /* ---- decision rules at submission (rules.c) ------------------------------------------------ */
 

@@ -316,7 +316,7 @@ static int intake_post_done(struct req *r, const struct case_apply_in *ai, struc
 	struct apply_view *v = ai->ctx;
 	if (rc == GH_EVALIDATION) {
 		v->errors = errors;
-		return cases_apply_render(r, 422, v);
+		return cases_apply_render_refused(r, v);
 	}
 	if (rc == GH_ECONFLICT && r->error_detail) {
 		/* The service layer refuses the item through this channel (e.g. not applicable
@@ -364,7 +364,7 @@ static int cases_intake_post(struct req *r)
 	/* The counter files complete applications only: no drafts in somebody else's name. */
 	struct case_apply_in ai = { .item_code = v.svc.code, .input = v.values, .materials = materials, .submit = true,
 				    .idempotency_key = v.key, .channel = "counter", .applicant_id = acc.id,
-				    .filed_by = r->who.account };
+				    .filed_by = r->who.account, .ups = v.ups, .nups = v.nups };
 	struct apply_view *keep = arena_alloc(r->arena, sizeof(*keep));
 	*keep = v;
 	ai.ctx = keep;

@@ -3,7 +3,7 @@
  * materials and the action forms, and the public progress query. The view helpers the page
  * files share are in page.c (pages_impl.h).
  *
- * Every decision goes through the service layer shared with the JSON API (cases.c): case_act,
+ * Every decision goes through the service layer shared with the JSON API (cases.c): case_act_async,
  * case_load_visible, case_actor_bits, case_list, case_json, cases_progress_lookup. This file
  * only reads forms and builds template contexts. Page actions answer with a redirect carrying
  * a fixed notice word (?done=...), so a reload never repeats them. The apply form is in
@@ -20,6 +20,7 @@
 #include "cases/pages_impl.h"
 #include "http/multipart.h"
 #include "http/server.h"
+#include "http/write.h"
 #include "identity/identity.h"
 #include "view/view.h"
 
@@ -92,38 +93,33 @@ static int mine_page(struct req *r)
 
 /* ---- the detail page ------------------------------------------------------------------ */
 
+/* The names of the material slots listed under key in an event's detail d: out[key] and
+ * out["has_" key]. */
+static void material_names(struct req *r, json_t *d, json_t *mdefs, const char *key, json_t *out)
+{
+	json_t *slots = json_object_get(d, key);
+	if (!json_array_size(slots))
+		return;
+	json_t *names = json_array();
+	size_t i;
+	json_t *s;
+	json_array_foreach(slots, i, s)
+	{
+		if (json_is_integer(s))
+			json_array_append_new(names, json_string(cases_material_name(r, mdefs, json_integer_value(s))));
+	}
+	json_object_set_new(out, arena_printf(r->arena, "has_%s", key), json_boolean(json_array_size(names) > 0));
+	json_object_set_new(out, key, names);
+}
+
 /* An event's detail as words: missing materials, legal basis, delivery, supplied materials. */
 static void event_detail(struct req *r, const char *text, json_t *mdefs, json_t *out)
 {
 	json_t *d = arena_json(r, json_loads(text ? text : "{}", 0, NULL));
 	if (!json_is_object(d))
 		return;
-	json_t *missing = json_object_get(d, "missing");
-	if (json_array_size(missing)) {
-		json_t *names = json_array();
-		size_t i;
-		json_t *s;
-		json_array_foreach(missing, i, s)
-		{
-			if (json_is_integer(s))
-				json_array_append_new(names, json_string(cases_material_name(r, mdefs, json_integer_value(s))));
-		}
-		json_object_set_new(out, "has_missing", json_boolean(json_array_size(names) > 0));
-		json_object_set_new(out, "missing", names);
-	}
-	json_t *supplied = json_object_get(d, "supplied");
-	if (json_array_size(supplied)) {
-		json_t *names = json_array();
-		size_t i;
-		json_t *s;
-		json_array_foreach(supplied, i, s)
-		{
-			if (json_is_integer(s))
-				json_array_append_new(names, json_string(cases_material_name(r, mdefs, json_integer_value(s))));
-		}
-		json_object_set_new(out, "has_supplied", json_boolean(json_array_size(names) > 0));
-		json_object_set_new(out, "supplied", names);
-	}
+	material_names(r, d, mdefs, "missing", out);
+	material_names(r, d, mdefs, "supplied", out);
 	jset(out, "legal_basis", json_string_value(json_object_get(d, "legal_basis")));
 	const char *dl = json_string_value(json_object_get(d, "delivery"));
 	jset(out, "delivery", delivery_label(r, dl) ? delivery_label(r, dl) : dl);
@@ -492,30 +488,51 @@ static int detail_page(struct req *r)
 	return detail_render(r, &app, done_notice(r, &app, req_query(r, "done")), NULL);
 }
 
+/* A reveal on the page: the detail with the field in full, once its record (if any) is written. */
+struct reveal_page {
+	struct application app;
+	struct shown shown;
+	struct case_reveal_rec *rec;
+};
+
+static int reveal_write(struct req *w, void *arg)
+{
+	struct reveal_page *p = arg;
+	return case_reveal_record(w->db, p->rec);
+}
+
+static int reveal_shown(struct req *r, void *arg, int rc)
+{
+	struct reveal_page *p = arg;
+	if (rc)
+		return rc;
+	return detail_render_shown(r, &p->app, NULL, NULL, &p->shown);
+}
+
 /* POST /applications/{number}/reveal: field (a form key), reason (optional) -> the detail page
- * with that field in full, this once (case_reveal records a staff member's reveal). */
+ * with that field in full, this once (case_reveal says what of it is recorded). */
 static int reveal_post(struct req *r)
 {
-	struct application app;
-	int rc = case_load_visible(r, req_param(r, "number"), &app);
+	struct reveal_page *p = arena_zalloc(r->arena, sizeof(*p));
+	int rc = case_load_visible(r, req_param(r, "number"), &p->app);
 	if (rc)
 		return rc;
 	struct kvlist form;
 	if ((rc = req_form(r, &form)))
 		return rc;
 	const char *field = kv_get(&form, "field"), *reason = kv_get(&form, "reason");
-	const char *label, *value;
-	rc = case_reveal(r, &app, field, reason && *reason ? reason : NULL, &label, &value);
+	const char *label;
+	p->shown.key = field;
+	rc = case_reveal(r, &p->app, field, reason && *reason ? reason : NULL, &label, &p->shown.value, &p->rec);
 	if (rc == GH_EFORBIDDEN || rc == GH_ENOTFOUND || rc == GH_EVALIDATION || rc == GH_ERATELIMIT) {
 		struct act_error err = { .status = err_status(rc),
 					 .message = r->error_detail ? r->error_detail : M_err(r, rc) };
 		r->error_detail = NULL;
-		return detail_render(r, &app, NULL, &err);
+		return detail_render(r, &p->app, NULL, &err);
 	}
 	if (rc)
 		return rc;
-	struct shown shown = { field, value };
-	return detail_render_shown(r, &app, NULL, NULL, &shown);
+	return p->rec ? req_write(r, reveal_write, reveal_shown, p) : reveal_shown(r, p, 0);
 }
 
 /* GET /applications/{number}/attachments/{id}: for those who may see the application. */
@@ -531,6 +548,20 @@ static int attachment_page(struct req *r)
 		return GH_ENOTFOUND;
 	case_access_view(r, &app);
 	return attach_send(r, at.sha256, at.mime, at.filename);
+}
+
+/* After a claim or an assignment: on to the application, or the page again with why not. */
+static int assigned(struct req *r, struct application *app, void *ctx, int rc)
+{
+	struct act_error *err = ctx;
+	if (rc == GH_EFORBIDDEN || rc == GH_ECONFLICT || rc == GH_EVALIDATION) {
+		err->status = err_status(rc);
+		err->message = r->error_detail ? r->error_detail : M(r, "cases_choose_staff_member_department");
+		return detail_render(r, app, NULL, err);
+	}
+	if (rc)
+		return rc;
+	return resp_redirect(r, 303, arena_printf(r->arena, "/applications/%s?done=%s", app->number, err->action));
 }
 
 /* POST /applications/{number}/actions/claim|assign: staff take an application, or the head
@@ -552,15 +583,34 @@ static int assign_post(struct req *r, struct application *app, const char *code)
 		err.message = M(r, "cases_application_changed_meanwhile_reload");
 		return detail_render(r, app, NULL, &err);
 	}
-	rc = assignee < 0 ? GH_EVALIDATION : case_claim(r, app, code, assignee);
-	if (rc == GH_EFORBIDDEN || rc == GH_ECONFLICT || rc == GH_EVALIDATION) {
-		err.status = err_status(rc);
-		err.message = r->error_detail ? r->error_detail : M(r, "cases_choose_staff_member_department");
+	if (assignee < 0) {
+		err.status = err_status(GH_EVALIDATION);
+		err.message = M(r, "cases_choose_staff_member_department");
 		return detail_render(r, app, NULL, &err);
+	}
+	struct act_error *e = arena_zalloc(r->arena, sizeof(*e));
+	*e = err;
+	struct case_act_in act = { .code = code, .assignee = assignee };
+	return case_act_async(r, app, &act, assigned, e);
+}
+
+/* After an action: on to the application, or the page again with why not. */
+static int acted(struct req *r, struct application *app, void *ctx, int rc)
+{
+	struct act_error *err = ctx;
+	if (rc == GH_EFORBIDDEN || rc == GH_ECONFLICT || rc == GH_EVALIDATION) {
+		err->status = err_status(rc);
+		err->message = r->error_detail ? r->error_detail : M_err(r, rc);
+		r->error_detail = NULL;
+		/* The page as it is now (a conflict means it changed). */
+		struct application cur;
+		if (rc == GH_ECONFLICT && case_load_visible(r, req_param(r, "number"), &cur) == 0)
+			*app = cur;
+		return detail_render(r, app, NULL, err);
 	}
 	if (rc)
 		return rc;
-	return resp_redirect(r, 303, arena_printf(r->arena, "/applications/%s?done=%s", app->number, code));
+	return resp_redirect(r, 303, arena_printf(r->arena, "/applications/%s?done=%s", app->number, err->action));
 }
 
 /* POST /applications/{number}/actions/{action}: a form (multipart for resubmit). */
@@ -659,12 +709,11 @@ static int act_post(struct req *r)
 		}
 	}
 
-	/* Resubmission: the new files first (they are the caller's until linked). */
-	struct case_upload *ups = NULL;
-	size_t nups = 0;
+	/* Resubmission: the new files, written with the action and linked to it. */
+	struct case_act_in act = { .code = code, .reason = reason && *reason ? reason : NULL };
 	if (strcmp(code, "resubmit") == 0 && multi && (case_actor_bits(r, &app) & a->actors) && wf_allows(a, app.state)) {
 		json_t *errs = arena_json(r, json_object());
-		rc = cases_store_uploads(r, &mp, nslots, errs, &ups, &nups);
+		rc = cases_check_uploads(r, &mp, nslots, errs, &act.ups, &act.nups);
 		if (rc == GH_ETOOBIG || rc == GH_EUNSUPPORTED) {
 			err.status = err_status(rc);
 			const char *k;
@@ -675,8 +724,8 @@ static int act_post(struct req *r)
 		if (rc)
 			return rc;
 		json_t *slots = json_array();
-		for (size_t u = 0; u < nups; u++)
-			json_array_append_new(slots, json_integer(ups[u].slot));
+		for (size_t u = 0; u < act.nups; u++)
+			json_array_append_new(slots, json_integer(act.ups[u].slot));
 		json_object_set_new(detail, "supplied", slots);
 	}
 
@@ -687,29 +736,10 @@ static int act_post(struct req *r)
 		if (!detail_s || strlen(detail_s) > DETAIL_MAX)
 			return GH_ETOOBIG;
 	}
-	rc = case_act(r, &app, code, reason && *reason ? reason : NULL, detail_s);
-	if (rc == GH_EFORBIDDEN || rc == GH_ECONFLICT || rc == GH_EVALIDATION) {
-		err.status = err_status(rc);
-		err.message = r->error_detail ? r->error_detail : M_err(r, rc);
-		r->error_detail = NULL;
-		/* The page as it is now (a conflict means it changed). */
-		struct application cur;
-		if (rc == GH_ECONFLICT && case_load_visible(r, req_param(r, "number"), &cur) == 0)
-			app = cur;
-		return detail_render(r, &app, NULL, &err);
-	}
-	if (rc)
-		return rc;
-	if (nups) {
-		struct app_event *ev;
-		size_t nev;
-		int64_t event = 0;
-		if (case_events(r->db, r->arena, app.id, &ev, &nev) == 0 && nev)
-			event = ev[nev - 1].id;
-		for (size_t u = 0; u < nups; u++)
-			attachment_link(r->db, ups[u].id, r->who.account, app.id, (int)ups[u].slot, event);
-	}
-	return resp_redirect(r, 303, arena_printf(r->arena, "/applications/%s?done=%s", app.number, a->code));
+	act.detail = detail_s;
+	struct act_error *e = arena_zalloc(r->arena, sizeof(*e));
+	*e = err;
+	return case_act_async(r, &app, &act, acted, e);
 }
 
 /* ---- the public progress query -------------------------------------------------------- */

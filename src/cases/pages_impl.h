@@ -74,6 +74,10 @@ struct apply_view {
 	 * "_item" (the item's name) for a heading; the form posts to `action`; drafts are kept in the
 	 * bundle's row (draft_id is then the bundle application's id). */
 	json_t *bundle;
+	/* Files posted with the form (cases_apply_read), not yet stored: in kept and the
+	 * materials by their provisional ids (cases_upload_ref). */
+	struct case_upload *ups;
+	size_t nups;
 };
 
 /* Loads the current version of item code and its form and material definitions into v
@@ -103,6 +107,9 @@ int cases_apply_render(struct req *r, int status, const struct apply_view *v);
  * detail) for a body that is not a well-formed multipart form, or a store error. Field names
  * other than the item's (_csrf aside: intake_* ...) are left in v->values for the caller. */
 int cases_apply_read(struct req *r, struct apply_view *v, json_t **materials, bool *submit, int *refused);
+/* The form again (422) with v->errors, after the files posted with it are stored, so they are
+ * offered again as kept (cases_keep_uploads). */
+int cases_apply_render_refused(struct req *r, struct apply_view *v);
 
 /* One application as a row of a list ("My applications", a bundle's progress): number, href,
  * item_name, state, state_name, due_day, submitted, light, light_text ... (new reference). */
@@ -130,20 +137,17 @@ json_t *cases_pagination(struct req *r, const char *base, long page, long per, l
 
 /* Uploads (apply.c). */
 struct multipart;
-struct case_upload {
-	long slot;
-	int64_t id;
-	const char *filename;
-};
+struct case_upload;
 
 /* The parsed multipart body of the request (parts in its arena). GH_EUNSUPPORTED for another
  * content type, GH_EINVAL / GH_ETOOBIG, each with a detail. */
 int cases_read_multipart(struct req *r, struct multipart *mp);
-/* Stores every non-empty file part named material_<slot> (slot < nslots) as an attachment of
- * the caller. Limits: cfg.max_upload per file, cfg.max_upload_total over all. On a refused
- * file returns GH_ETOOBIG or GH_EUNSUPPORTED with errs[material_<slot>] set (and stores
- * nothing more); on success *ups lists what was stored (arena). */
-int cases_store_uploads(struct req *r, const struct multipart *mp, size_t nslots, json_t *errs, struct case_upload **ups,
+/* Checks every non-empty file part named material_<slot> (slot < nslots), to be stored as an
+ * attachment of the caller with what it comes with (cases_write_uploads, on the writer).
+ * Limits: cfg.max_upload per file, cfg.max_upload_total over all. On a refused file returns
+ * GH_ETOOBIG or GH_EUNSUPPORTED with errs[material_<slot>] set; on success *ups lists the
+ * files (arena). Reads nothing, writes nothing. */
+int cases_check_uploads(struct req *r, const struct multipart *mp, size_t nslots, json_t *errs, struct case_upload **ups,
 			size_t *nups);
 
 #endif

@@ -223,8 +223,9 @@ DB_SQL(q_att_link, "UPDATE attachments SET application_id = ?, slot = ?, event_i
 DB_SQL(q_att_of, "SELECT id, sha256, mime, size, filename, owner_id, application_id, slot, created_at, "
 		 "enterprise_id FROM attachments WHERE application_id = ? ORDER BY id");
 
-static void from_row(const struct db_rows *r, size_t i, struct application *o)
+static void from_row(const struct db_rows *r, size_t i, void *out)
 {
+	struct application *o = out;
 	memset(o, 0, sizeof(*o));
 	size_t c = 0;
 	o->id = db_cell_int(r, i, c++);
@@ -759,27 +760,18 @@ int case_row_step(const struct calendar *cal, struct case_row *row, const char *
 	return 0;
 }
 
+static void event_row(const struct db_rows *rows, size_t i, void *out)
+{
+	*(struct app_event *)out = (struct app_event){
+		.id = db_cell_int(rows, i, 0), .at = db_cell_int(rows, i, 1), .actor_id = db_cell_int(rows, i, 2),
+		.action = db_cell(rows, i, 3), .from_state = db_cell(rows, i, 4), .to_state = db_cell(rows, i, 5),
+		.reason = db_cell(rows, i, 6), .detail = db_cell(rows, i, 7), .actor_name = db_cell(rows, i, 8),
+	};
+}
+
 int case_events(struct db *db, struct arena *a, int64_t id, struct app_event **out, size_t *n)
 {
-	struct db_rows rows;
-	int rc = db_query(db, a, &q_events, DB_ARGS(DB_INT(id)), &rows);
-	if (rc)
-		return rc;
-	struct app_event *v = arena_array(a, rows.nrows ? rows.nrows : 1, sizeof(*v));
-	for (size_t i = 0; i < rows.nrows; i++) {
-		v[i].id = db_cell_int(&rows, i, 0);
-		v[i].at = db_cell_int(&rows, i, 1);
-		v[i].actor_id = db_cell_int(&rows, i, 2);
-		v[i].action = db_cell(&rows, i, 3);
-		v[i].from_state = db_cell(&rows, i, 4);
-		v[i].to_state = db_cell(&rows, i, 5);
-		v[i].reason = db_cell(&rows, i, 6);
-		v[i].detail = db_cell(&rows, i, 7);
-		v[i].actor_name = db_cell(&rows, i, 8);
-	}
-	*out = v;
-	*n = rows.nrows;
-	return 0;
+	return db_query_array(db, a, &q_events, DB_ARGS(DB_INT(id)), sizeof(**out), event_row, out, n);
 }
 
 /* Lists. The first condition picks the rows by an index (the department's queue, the
@@ -852,14 +844,7 @@ static int list_or_count(struct db *db, struct arena *a, const struct case_filte
 	*total = (long)db_cell_int(&rows, 0, 0);
 	if (!out)
 		return 0;
-	if ((rc = db_query(db, a, list, args, ARRAY_LEN(args), &rows)))
-		return rc;
-	struct application *v = arena_array(a, rows.nrows ? rows.nrows : 1, sizeof(*v));
-	for (size_t i = 0; i < rows.nrows; i++)
-		from_row(&rows, i, &v[i]);
-	*out = v;
-	*n = rows.nrows;
-	return 0;
+	return db_query_array(db, a, list, args, ARRAY_LEN(args), sizeof(**out), from_row, out, n);
 }
 
 int case_list(struct db *db, struct arena *a, const struct case_filter *f, long page, long per_page,
@@ -900,8 +885,9 @@ int case_count(struct db *db, struct arena *a, const struct case_filter *f, long
 	return list_or_count(db, a, f, 1, 1, NULL, NULL, total);
 }
 
-static void att_row(const struct db_rows *r, size_t i, struct attachment *o)
+static void att_row(const struct db_rows *r, size_t i, void *out)
 {
+	struct attachment *o = out;
 	o->id = db_cell_int(r, i, 0);
 	o->sha256 = db_cell(r, i, 1);
 	o->mime = db_cell(r, i, 2);
@@ -957,14 +943,5 @@ int attachment_link(struct db *db, int64_t id, int64_t owner, int64_t applicatio
 
 int attachments_of(struct db *db, struct arena *a, int64_t application, struct attachment **out, size_t *n)
 {
-	struct db_rows rows;
-	int rc = db_query(db, a, &q_att_of, DB_ARGS(DB_INT(application)), &rows);
-	if (rc)
-		return rc;
-	struct attachment *v = arena_array(a, rows.nrows ? rows.nrows : 1, sizeof(*v));
-	for (size_t i = 0; i < rows.nrows; i++)
-		att_row(&rows, i, &v[i]);
-	*out = v;
-	*n = rows.nrows;
-	return 0;
+	return db_query_array(db, a, &q_att_of, DB_ARGS(DB_INT(application)), sizeof(**out), att_row, out, n);
 }

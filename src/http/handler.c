@@ -1,11 +1,15 @@
 /* handler.c: the helpers of handler.h that are not inline. */
 #include "http/handler.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 #include "base/calendar.h"
 #include "base/err.h"
 #include "base/str.h"
+#include "http/msg.h"
 #include "http/multipart.h"
 #include "http/server.h"
 
@@ -53,6 +57,30 @@ const char *req_when_iso(struct req *r, int64_t t)
 	return s;
 }
 
+int req_invalid(struct req *r, const char *tpl, json_t *ctx, json_t *errs)
+{
+	if (r->api) {
+		json_t *j = json_pack("{s:{s:s,s:s,s:O}}", "error", "code", err_slug(GH_EVALIDATION), "message",
+				      M_err(r, GH_EVALIDATION), "fields", errs);
+		json_decref(ctx);
+		return resp_json(r, err_status(GH_EVALIDATION), j);
+	}
+	/* The page again, with each message beside its field and a summary on top. */
+	json_t *list = json_array();
+	const char *k;
+	json_t *v;
+	json_object_foreach(errs, k, v)
+	{
+		json_array_append_new(list, json_pack("{s:s,s:O}", "field", k, "message", v));
+		char key[80];
+		snprintf(key, sizeof(key), "err_%s", k);
+		json_object_set(ctx, key, v);
+	}
+	json_object_set_new(ctx, "errors", list);
+	json_object_set_new(ctx, "has_errors", json_true());
+	return resp_page(r, err_status(GH_EVALIDATION), tpl, ctx);
+}
+
 int req_param_id(const struct req *r, const char *name, int64_t *out)
 {
 	const char *s = req_param(r, name);
@@ -89,4 +117,12 @@ int req_form_part(struct req *r, const char *name, const struct multipart_part *
 	}
 	*out = multipart_get(mp, name);
 	return 0;
+}
+
+int req_file_part(struct req *r, const char *name, const struct multipart_part **out)
+{
+	const struct multipart_part *f = NULL;
+	int rc = req_form_part(r, name, &f);
+	*out = f && f->filename ? f : NULL;
+	return rc;
 }

@@ -42,13 +42,21 @@ static inline void jset(json_t *o, const char *key, const char *v)
 
 const char *req_when(struct req *r, int64_t t);
 const char *req_when_iso(struct req *r, int64_t t);
+/* Answers a validation failure: a 422 JSON error listing the fields (errs: field ->
+ * message) for the API, else the page tpl again with ctx (values kept, passwords never),
+ * each message as err_<field> beside its field and the list in errors (has_errors set). */
+int req_invalid(struct req *r, const char *tpl, json_t *ctx, json_t *errs);
+/* The file part called name of a multipart/form-data body: 0 with *out the part, or NULL
+ * when the body has no such part with a file name; or the parser's GH_E code with its detail
+ * (req_form_part, for file parts alone). */
+struct multipart_part;
+int req_file_part(struct req *r, const char *name, const struct multipart_part **out);
 int req_body_object(struct req *r, json_t **out);
 /* 0 when the request's Content-Type is application/json, else GH_EUNSUPPORTED with a detail
  * (for handlers that parse the JSON body themselves). */
 int req_json_content(struct req *r);
 int req_param_id(const struct req *r, const char *name, int64_t *out);
 json_t *req_pagination(struct req *r, const char *base, long page, long per, long total);
-struct multipart_part;
 int req_form_part(struct req *r, const char *name, const struct multipart_part **out);
 
 #endif

@@ -1,5 +1,5 @@
-/* write.h: the one write path. Handlers read the database on their event loop (r->db, which
- * refuses writes: db_refuse_writes) and write only through req_write: the write runs on the
+/* write.h: the one write path. Handlers read the database on their event loop (r->db; builds
+ * with tests refuse writes there: req_guard_writes) and write only through req_write: the write runs on the
  * group-commit writer's connection (store/group.h), batched with everyone else's in one
  * transaction with a savepoint of its own, and the request completes on its own loop when
  * the batch has committed. So no loop ever waits on a lock or an fsync, and every channel
@@ -59,8 +59,8 @@ int write_submit(struct group *g, struct event_base *base, int (*fn)(struct db *
  * handler or a deferred completion of r runs on its loop, r->db refuses every write
  * (db_guard_writes: GH_EINTERNAL, logged with the route and the statement), so a handler that
  * writes on its loop fails its tests. Only in a process with a writer (app->group): one
- * without (`govhall paysim`) writes on its loop. Routes that still do are listed by name in write.c
- * (none may be added). on false lifts the guard. Without the define: nothing. */
+ * without (`govhall paysim`) writes on its loop. No route is excepted. on false lifts the
+ * guard. Without the define: nothing. */
 void req_guard_writes(struct req *r, bool on);
 
 #endif

@@ -37,20 +37,6 @@ static const char *trimmed(struct req *r, const char *s)
 	return arena_strndup(r->arena, s, n);
 }
 
-/* A positive decimal id: the route parameter name, or GH_ENOTFOUND. */
-static int param_id(struct req *r, const char *name, int64_t *out)
-{
-	const char *s = req_param(r, name);
-	if (!s || *s < '1' || *s > '9' || strlen(s) > 18)
-		return GH_ENOTFOUND;
-	char *end;
-	long long v = strtoll(s, &end, 10);
-	if (*end)
-		return GH_ENOTFOUND;
-	*out = v;
-	return 0;
-}
-
 /* A form or JSON value naming an enterprise: "" and "0" give 0; -1 when malformed. */
 static int64_t value_id(const char *s)
 {
@@ -71,12 +57,12 @@ static void event_id(struct req *r, const char *kind, const char *what, int64_t 
 	identity_event(r->db, kind, r->who.account, r->who.account, r->ip, detail);
 }
 
-/* identity_invalid for this file's pages, whose error summary shows when has_errors is set. */
+/* req_invalid for this file's pages, whose error summary shows when has_errors is set. */
 static int invalid(struct req *r, const char *tpl, json_t *ctx, json_t *errs)
 {
 	if (ctx)
 		json_object_set_new(ctx, "has_errors", json_true());
-	return identity_invalid(r, tpl, ctx, errs);
+	return req_invalid(r, tpl, ctx, errs);
 }
 
 static json_t *new_errors(struct req *r)
@@ -654,7 +640,7 @@ static int token_revoke_write(struct req *w, void *p)
 static int tokens_revoke(struct req *r)
 {
 	int64_t *id = arena_zalloc(r->arena, sizeof(*id));
-	int rc = param_id(r, "id", id);
+	int rc = req_param_id(r, "id", id);
 	if (rc)
 		return rc;
 	if (r->api)
@@ -795,7 +781,7 @@ static int agent_remove_write(struct req *w, void *p)
 static int agents_remove(struct req *r)
 {
 	struct agent_gone *g = arena_zalloc(r->arena, sizeof(*g));
-	int rc = param_id(r, "id", &g->id);
+	int rc = req_param_id(r, "id", &g->id);
 	if (rc)
 		return rc;
 	if (r->api)
@@ -890,21 +876,6 @@ static int act_as(struct req *r)
 
 /* ---- second factor (staff and administrators) ----------------------------------------- */
 
-int account_totp_pending(struct req *r, const struct account *acc, char **secret)
-{
-	/* The secret waits, sealed, until a code proves the app has it; a reload shows the same. */
-	char fresh[TOTP_BASE32_LEN + 1];
-	int rc = account_totp_secret(r->app->keys, r->arena, acc, secret);
-	if (rc == GH_ENOTFOUND || (!rc && strlen(*secret) != TOTP_BASE32_LEN)) {
-		totp_new_secret(fresh);
-		if ((rc = account_set_totp(r->db, r->app->keys, r->arena, acc->id, fresh, false)))
-			return rc;
-		*secret = arena_strdup(r->arena, fresh);
-		sodium_memzero(fresh, sizeof(fresh));
-	}
-	return rc;
-}
-
 /* The enrolment page. acc has a secret of the right length waiting, or is enabled. */
 static int totp_page(struct req *r, const struct account *acc, json_t *errs)
 {
@@ -957,6 +928,33 @@ static int totp_secret_write(struct req *w, void *p)
 static int totp_secret_made(struct req *r, void *p, int rc)
 {
 	return rc ? rc : totp_page(r, p, NULL);
+}
+
+struct totp_ensure {
+	struct account *acc;
+	int (*then)(struct req *, void *, int);
+	void *arg;
+};
+
+static int totp_ensure_write(struct req *w, void *p)
+{
+	struct totp_ensure *e = p;
+	return totp_secret_write(w, e->acc);
+}
+
+static int totp_ensured(struct req *r, void *p, int rc)
+{
+	struct totp_ensure *e = p;
+	return e->then(r, e->arg, rc);
+}
+
+int account_totp_ensure(struct req *r, struct account *acc, int (*then)(struct req *r, void *arg, int rc), void *arg)
+{
+	if (!totp_needs_secret(r, acc))
+		return then(r, arg, 0);
+	struct totp_ensure *e = arena_zalloc(r->arena, sizeof(*e));
+	*e = (struct totp_ensure){ acc, then, arg };
+	return req_write(r, totp_ensure_write, totp_ensured, e);
 }
 
 /* GET /account/totp */

@@ -169,8 +169,9 @@ const char *account_staff_roles_str(struct arena *a, unsigned roles)
 	return r;
 }
 
-static void from_row(const struct db_rows *rows, size_t i, struct account *out)
+static void from_row(const struct db_rows *rows, size_t i, void *elem)
 {
+	struct account *out = elem;
 	memset(out, 0, sizeof(*out));
 	out->id = db_cell_int(rows, i, 0);
 	out->kind = db_cell(rows, i, 1);
@@ -524,16 +525,7 @@ int account_set_staff(struct db *db, int64_t id, const char *department, unsigne
 static int many(struct db *db, struct arena *a, struct db_sql *q, const struct db_val *args, size_t nargs,
 		struct account **out, size_t *n)
 {
-	struct db_rows rows;
-	int rc = db_query(db, a, q, args, nargs, &rows);
-	if (rc)
-		return rc;
-	struct account *v = arena_array(a, rows.nrows ? rows.nrows : 1, sizeof(*v));
-	for (size_t i = 0; i < rows.nrows; i++)
-		from_row(&rows, i, &v[i]);
-	*out = v;
-	*n = rows.nrows;
-	return 0;
+	return db_query_array(db, a, q, args, nargs, sizeof(**out), from_row, out, n);
 }
 
 int account_list(struct db *db, struct arena *a, const char *kind, long page, long per_page,
@@ -630,24 +622,20 @@ int identity_person_get(struct db *db, struct arena *a, int64_t id, struct ident
 DB_SQL(q_dept_staff, "SELECT id, name, staff_roles FROM accounts WHERE kind = 'staff' AND status = 'active' "
 		     "AND department = ? ORDER BY name, id");
 
+static void staff_row(const struct db_rows *rows, size_t i, void *out)
+{
+	struct identity_staff *v = out;
+	v->id = db_cell_int(rows, i, 0);
+	v->name = db_cell(rows, i, 1);
+	unsigned roles = 0;
+	if (account_parse_staff_roles(db_cell(rows, i, 2), &roles) == 0)
+		v->staff_roles = roles;
+}
+
 int identity_department_staff(struct db *db, struct arena *a, const char *department, struct identity_staff **out,
 			      size_t *n)
 {
-	struct db_rows rows;
-	int rc = db_query(db, a, &q_dept_staff, DB_ARGS(DB_TEXT(department)), &rows);
-	if (rc)
-		return rc;
-	struct identity_staff *v = arena_array(a, rows.nrows ? rows.nrows : 1, sizeof(*v));
-	for (size_t i = 0; i < rows.nrows; i++) {
-		v[i].id = db_cell_int(&rows, i, 0);
-		v[i].name = db_cell(&rows, i, 1);
-		unsigned roles = 0;
-		if (account_parse_staff_roles(db_cell(&rows, i, 2), &roles) == 0)
-			v[i].staff_roles = roles;
-	}
-	*out = v;
-	*n = rows.nrows;
-	return 0;
+	return db_query_array(db, a, &q_dept_staff, DB_ARGS(DB_TEXT(department)), sizeof(**out), staff_row, out, n);
 }
 
 DB_SQL(q_dept_name, "SELECT name_zh, name_en FROM departments WHERE code = ?");

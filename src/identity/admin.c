@@ -118,21 +118,14 @@ struct admin_dept {
 
 DB_SQL(q_depts, "SELECT code, name_zh, name_en FROM departments ORDER BY position, code");
 
+static void dept_row(const struct db_rows *rows, size_t i, void *out)
+{
+	*(struct admin_dept *)out = (struct admin_dept){ db_cell(rows, i, 0), db_cell(rows, i, 1), db_cell(rows, i, 2) };
+}
+
 static int depts_list(struct db *db, struct arena *a, struct admin_dept **out, size_t *n)
 {
-	struct db_rows rows;
-	int rc = db_query(db, a, &q_depts, DB_NOARGS, &rows);
-	if (rc)
-		return rc;
-	struct admin_dept *d = arena_array(a, rows.nrows ? rows.nrows : 1, sizeof(*d));
-	for (size_t i = 0; i < rows.nrows; i++) {
-		d[i].code = db_cell(&rows, i, 0);
-		d[i].name_zh = db_cell(&rows, i, 1);
-		d[i].name_en = db_cell(&rows, i, 2);
-	}
-	*out = d;
-	*n = rows.nrows;
-	return 0;
+	return db_query_array(db, a, &q_depts, DB_NOARGS, sizeof(**out), dept_row, out, n);
 }
 
 static const struct admin_dept *dept_find(const struct admin_dept *d, size_t n, const char *code)
@@ -214,6 +207,16 @@ DB_SQL(q_events, "SELECT e.id, e.at, e.kind, e.account_id, e.actor_id, e.ip, e.d
 		 "LEFT JOIN accounts b ON b.id = e.actor_id " EVENTS_WHERE "ORDER BY e.id DESC LIMIT ? OFFSET ?");
 DB_SQL(q_events_count, "SELECT COUNT(*) FROM security_events e " EVENTS_WHERE);
 
+static void sec_event_row(const struct db_rows *rows, size_t i, void *out)
+{
+	*(struct sec_event *)out = (struct sec_event){
+		.id = db_cell_int(rows, i, 0), .at = db_cell_int(rows, i, 1), .kind = db_cell(rows, i, 2),
+		.account = db_cell(rows, i, 3) ? db_cell_int(rows, i, 3) : 0,
+		.actor = db_cell(rows, i, 4) ? db_cell_int(rows, i, 4) : 0, .ip = db_cell(rows, i, 5),
+		.detail = db_cell(rows, i, 6), .account_name = db_cell(rows, i, 7), .actor_name = db_cell(rows, i, 8),
+	};
+}
+
 /* Lists security events matching f, newest first; *total (may be NULL) gets the count of all
  * matches. Rows live in a. */
 static int events_list(struct db *db, struct arena *a, const struct event_filter *f, long page, long per_page,
@@ -228,25 +231,9 @@ static int events_list(struct db *db, struct arena *a, const struct event_filter
 			return rc;
 		*total = (long)db_cell_int(&rows, 0, 0);
 	}
-	rc = db_query(db, a, &q_events,
-		      DB_ARGS(kind, kind, acct, acct, DB_INT(per_page), DB_INT((int64_t)(page - 1) * per_page)), &rows);
-	if (rc)
-		return rc;
-	struct sec_event *v = arena_array(a, rows.nrows ? rows.nrows : 1, sizeof(*v));
-	for (size_t i = 0; i < rows.nrows; i++) {
-		v[i].id = db_cell_int(&rows, i, 0);
-		v[i].at = db_cell_int(&rows, i, 1);
-		v[i].kind = db_cell(&rows, i, 2);
-		v[i].account = db_cell(&rows, i, 3) ? db_cell_int(&rows, i, 3) : 0;
-		v[i].actor = db_cell(&rows, i, 4) ? db_cell_int(&rows, i, 4) : 0;
-		v[i].ip = db_cell(&rows, i, 5);
-		v[i].detail = db_cell(&rows, i, 6);
-		v[i].account_name = db_cell(&rows, i, 7);
-		v[i].actor_name = db_cell(&rows, i, 8);
-	}
-	*out = v;
-	*n = rows.nrows;
-	return 0;
+	return db_query_array(db, a, &q_events,
+			      DB_ARGS(kind, kind, acct, acct, DB_INT(per_page), DB_INT((int64_t)(page - 1) * per_page)),
+			      sizeof(**out), sec_event_row, out, n);
 }
 
 static json_t *id_or_null(int64_t id)
@@ -361,7 +348,7 @@ static int invalid(struct req *r, const char *tpl, json_t *ctx, json_t *errs)
 	if (!ctx)
 		return GH_EDB;
 	json_object_set_new(ctx, "has_errors", json_true());
-	return identity_invalid(r, tpl, ctx, errs);
+	return req_invalid(r, tpl, ctx, errs);
 }
 
 static int page_of_account(struct req *r, int64_t *id)

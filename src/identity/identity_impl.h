@@ -206,6 +206,9 @@ int ratelimit_fail(struct db *db, const char *key, int64_t now, int64_t free_fai
 #define RATELIMIT_FREE_ADDRESS 50
 #define RATELIMIT_FREE_TOTP 4
 void ratelimit_clear(struct db *db, const char *key);
+/* The same two, written along with request r (req_write_also), for a handler on its loop. */
+void ratelimit_fail_along(struct req *r, const char *key, int64_t free_failures);
+void ratelimit_clear_along(struct req *r, const char *key);
 /* Counts one event against a budget of max per window seconds; GH_ERATELIMIT when over. */
 int ratelimit_hit(struct req *r, const char *key, long max, long window);
 
@@ -340,9 +343,11 @@ void identity_tell(struct req *r, int64_t account, const char *kind, const char 
 /* After a registration created account with phone (plain): tells the owner of released (0:
  * none), whose unproved claim on the number gave way, and sends the code that proves it. */
 void recover_registered(struct req *r, int64_t account, const char *phone, int64_t released);
-/* The secret of an authenticator app waiting to be enrolled for acc (sealed in the account
- * until a code proves the app has it; made when there is none), in r's arena (account.c). */
-int account_totp_pending(struct req *r, const struct account *acc, char **secret);
+/* Makes sure acc has the secret of an authenticator app waiting to be enrolled (sealed in the
+ * account until a code proves the app has it): when it has none, one is made through the
+ * writer and acc read back; then(r, arg, rc) follows (account.c). Read the secret with
+ * account_totp_secret. */
+int account_totp_ensure(struct req *r, struct account *acc, int (*then)(struct req *r, void *arg, int rc), void *arg);
 /* The account of the current half-done log-in (password right, a second factor or a renewal
  * due): GH_ENOTFOUND when the session is not such (session.c). */
 int session_pending_account(struct req *r, struct account *acc);
@@ -370,8 +375,5 @@ int identity_input_from_json(const char *body, size_t len, json_t *o, struct inp
 const char *identity_field(json_t *in, const char *key);
 /* Sets a validation message for field on errs (object field -> message). */
 void identity_field_error(json_t *errs, const char *field, const char *msg);
-/* Answers a validation failure: the form page again (with values kept, passwords never) or
- * a 422 JSON error listing the fields. */
-int identity_invalid(struct req *r, const char *tpl, json_t *ctx, json_t *errs);
 
 #endif

@@ -110,30 +110,6 @@ void identity_field_error(json_t *errs, const char *field, const char *msg)
 		json_object_set_new(errs, field, json_string(msg));
 }
 
-int identity_invalid(struct req *r, const char *tpl, json_t *ctx, json_t *errs)
-{
-	if (r->api) {
-		json_t *j = json_pack("{s:{s:s,s:s,s:O}}", "error", "code", err_slug(GH_EVALIDATION), "message",
-				      M_err(r, GH_EVALIDATION), "fields", errs);
-		json_decref(ctx);
-		return resp_json(r, err_status(GH_EVALIDATION), j);
-	}
-	/* The page again, with each message beside its field and a summary on top. */
-	json_t *list = json_array();
-	const char *k;
-	json_t *v;
-	json_object_foreach(errs, k, v)
-	{
-		json_array_append_new(list, json_pack("{s:s,s:O}", "field", k, "message", v));
-		char key[80];
-		snprintf(key, sizeof(key), "err_%s", k);
-		json_object_set(ctx, key, v);
-	}
-	json_object_set_new(ctx, "errors", list);
-	json_object_set_new(ctx, "has_errors", json_true());
-	return resp_page(r, err_status(GH_EVALIDATION), tpl, ctx);
-}
-
 const char *identity_safe_next(const char *next, const char *dflt)
 {
 	if (!next || next[0] != '/' || next[1] == '/' || next[1] == '\\' || strlen(next) > 512)

@@ -499,7 +499,7 @@ static int login_post(struct req *r)
 			identity_field_error(errs, "name", M(r, "identity_token_name_long"));
 	}
 	if (json_object_size(errs))
-		return identity_invalid(r, "identity/login", login_ctx(r, kept_values(in)), errs);
+		return req_invalid(r, "identity/login", login_ctx(r, kept_values(in)), errs);
 
 	/* A flood is refused before any look-up when the hashing queue would refuse it anyway;
 	 * then the address: throttled, or with a record of wrong passwords (its hashing then
@@ -624,7 +624,7 @@ static int totp_answer(struct req *r, void *p, int rc)
 		identity_field_error(errs, "totp", M(r, "login_code_wrong_has_expired"));
 		json_t *ctx = totp_ctx(r);
 		json_object_set_new(json_object_get(ctx, "v"), "next", json_string(t->next));
-		return identity_invalid(r, "identity/totp", ctx, errs);
+		return req_invalid(r, "identity/totp", ctx, errs);
 	}
 	session_cookie(r, t->token);
 	sodium_memzero(t->token, sizeof(t->token));
@@ -820,7 +820,7 @@ static int do_register(struct req *r, const char *kind)
 	const char *avoid[] = { ident, phone, NULL };
 	check_password(r, errs, pw, pw2, avoid);
 	if (json_object_size(errs))
-		return identity_invalid(r, tpl, register_ctx(r, kind, kept_values(in)), errs);
+		return req_invalid(r, tpl, register_ctx(r, kind, kept_values(in)), errs);
 
 	snprintf(j->limit_key, sizeof(j->limit_key), "register:ip:%s", r->ip);
 	j->acc.kind = ent ? "enterprise" : "individual";

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/log.h"
 #include "base/util.h"
 #include "http/write.h"
 #include "identity/identity_impl.h"
@@ -63,6 +64,45 @@ int ratelimit_fail(struct db *db, const char *key, int64_t now, int64_t free_fai
 void ratelimit_clear(struct db *db, const char *key)
 {
 	db_exec(db, &q_delete, DB_ARGS(DB_TEXT(key)), NULL);
+}
+
+/* A failure counted, or a key cleared, along with a request (req_write_also). */
+struct rl_along {
+	int64_t now, free_failures;
+	bool clear;
+	char key[]; /* NUL-terminated */
+};
+
+static int rl_along_write(struct db *db, void *p)
+{
+	const struct rl_along *a = p;
+	if (a->clear) {
+		ratelimit_clear(db, a->key);
+		return 0;
+	}
+	return ratelimit_fail(db, a->key, a->now, a->free_failures);
+}
+
+static void rl_along(struct req *r, const char *key, bool clear, int64_t free_failures)
+{
+	size_t len = strlen(key) + 1;
+	struct rl_along *a = arena_zalloc(r->arena, sizeof(*a) + len);
+	a->now = identity_now();
+	a->free_failures = free_failures;
+	a->clear = clear;
+	memcpy(a->key, key, len);
+	if (req_write_also(r, rl_along_write, a, sizeof(*a) + len))
+		log_warn("identity: the limit %s could not be counted", key);
+}
+
+void ratelimit_fail_along(struct req *r, const char *key, int64_t free_failures)
+{
+	rl_along(r, key, false, free_failures);
+}
+
+void ratelimit_clear_along(struct req *r, const char *key)
+{
+	rl_along(r, key, true, 0);
 }
 
 int ratelimit_hit(struct req *r, const char *key, long max, long window)

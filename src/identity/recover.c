@@ -29,6 +29,7 @@
 #include "base/util.h"
 #include "http/handler.h"
 #include "http/server.h"
+#include "http/write.h"
 #include "identity/identity_impl.h"
 #include "store/db.h"
 #include "view/view.h"
@@ -138,7 +139,7 @@ static int phone_invalid(struct req *r, const struct account *acc, json_t *errs,
 	else
 		json_decref(values);
 	resp_header(r, "Cache-Control", "no-store");
-	return identity_invalid(r, "identity/phone", ctx, errs);
+	return req_invalid(r, "identity/phone", ctx, errs);
 }
 
 struct phone_job {
@@ -146,23 +147,39 @@ struct phone_job {
 	char *hash, *password;
 	char number[32];
 	bool ok;
+	int sent; /* the code's sending: 0 or a GH_E code */
 };
 
-static int phone_send(struct req *r, const struct account *acc, const char *number)
+/* On the writer: the request counted against the account's budget, and the code sent (in a
+ * transaction of its own: a code that cannot go leaves the count). */
+static int phone_send_write(struct req *w, struct phone_job *j)
 {
 	char key[64];
-	snprintf(key, sizeof(key), "phonesend:%lld", (long long)acc->id);
-	int rc = ratelimit_hit(r, key, PHONE_SENDS_PER_HOUR, 3600);
+	snprintf(key, sizeof(key), "phonesend:%lld", (long long)j->acc.id);
+	j->sent = ratelimit_hit(w, key, PHONE_SENDS_PER_HOUR, 3600);
+	if (!j->sent)
+		j->sent = phone_code(w, j->acc.id, j->number);
+	return j->sent == GH_ERATELIMIT || j->sent == GH_EUNAVAILABLE ? 0 : j->sent;
+}
+
+static int phone_send_fn(struct req *w, void *p)
+{
+	return phone_send_write(w, p);
+}
+
+static int phone_sent(struct req *r, void *p, int rc)
+{
+	struct phone_job *j = p;
 	if (!rc)
-		rc = phone_code(r, acc->id, number);
+		rc = j->sent;
 	if (rc == GH_EUNAVAILABLE)
 		req_error_detail(r, "%s", M(r, "phone_unavailable"));
 	if (rc)
 		return rc;
 	if (r->api) {
-		size_t n = strlen(number);
+		size_t n = strlen(j->number);
 		char *mask = arena_alloc(r->arena, n + 1);
-		idcheck_mask(number, n, mask, n + 1);
+		idcheck_mask(j->number, n, mask, n + 1);
 		resp_header(r, "Cache-Control", "no-store");
 		return resp_json(r, 202, json_pack("{s:s,s:s,s:i}", "status", "sent", "phone_masked", mask, "expires_in",
 						   OTP_TTL));
@@ -177,20 +194,36 @@ static void phone_work(void *p)
 	sodium_memzero(j->password, strlen(j->password));
 }
 
-static int phone_done(struct req *r, void *p)
+/* On the writer, once the password was checked: the failure counted, or the count cleared
+ * and the code sent. */
+static int phone_change_write(struct req *w, void *p)
 {
 	struct phone_job *j = p;
 	char key[64];
 	snprintf(key, sizeof(key), "pwchange:%lld", (long long)j->acc.id);
 	if (!j->ok) {
-		ratelimit_fail(r->db, key, identity_now(), RATELIMIT_FREE_ACCOUNT);
-		identity_event(r->db, "phone.change_fail", j->acc.id, j->acc.id, r->ip, "wrong current password");
+		ratelimit_fail(w->db, key, identity_now(), RATELIMIT_FREE_ACCOUNT);
+		identity_event(w->db, "phone.change_fail", j->acc.id, j->acc.id, w->ip, "wrong current password");
+		return 0;
+	}
+	ratelimit_clear(w->db, key);
+	return phone_send_write(w, j);
+}
+
+static int phone_changed(struct req *r, void *p, int rc)
+{
+	struct phone_job *j = p;
+	if (!rc && !j->ok) {
 		json_t *errs = errors_of(r);
 		identity_field_error(errs, "current_password", M(r, "phone_password_wrong"));
 		return phone_invalid(r, &j->acc, errs, json_pack("{s:s}", "phone", j->number));
 	}
-	ratelimit_clear(r->db, key);
-	return phone_send(r, &j->acc, j->number);
+	return phone_sent(r, j, rc);
+}
+
+static int phone_done(struct req *r, void *p)
+{
+	return req_write(r, phone_change_write, phone_changed, p);
 }
 
 /* The input, the calling account and its number (plain; NULL when none) of a phone request. */
@@ -236,18 +269,87 @@ static int phone_post(struct req *r)
 		identity_field_error(errs, "current_password", M(r, "phone_password_needed"));
 	if (json_object_size(errs))
 		return phone_invalid(r, &acc, errs, json_pack("{s:s}", "phone", strlen(typed) > 64 ? "" : typed));
+	struct phone_job *j = arena_zalloc(r->arena, sizeof(*j));
+	j->acc = acc;
+	snprintf(j->number, sizeof(j->number), "%s", number);
 	if (!changing)
-		return phone_send(r, &acc, number);
+		return req_write(r, phone_send_fn, phone_sent, j);
 	char key[64];
 	snprintf(key, sizeof(key), "pwchange:%lld", (long long)acc.id);
 	if ((rc = ratelimit_check(r, key)))
 		return rc;
-	struct phone_job *j = arena_zalloc(r->arena, sizeof(*j));
-	j->acc = acc;
 	j->hash = arena_strdup(r->arena, acc.password_hash ? acc.password_hash : "");
 	j->password = arena_strdup(r->arena, pw);
-	snprintf(j->number, sizeof(j->number), "%s", number);
 	return req_job(r, phone_work, phone_done, j);
+}
+
+/* A code that proved a number, and what it changes. */
+struct verify_job {
+	struct account acc;
+	char subject[OTP_SUBJECT_MAX];
+	const char *code, *current; /* as typed; the account's number (NULL: none) */
+	struct otp_match m;
+	int64_t now, released;
+	bool changed, wrong;
+};
+
+/* On the writer: the code matched and used, the number the account's, codes sent to the old
+ * one ended. */
+static int verify_write(struct req *w, void *p)
+{
+	struct verify_job *j = p;
+	int64_t id = j->acc.id, now = j->now;
+	j->released = 0;
+	/* The code matched here, so that wrong tries are counted in order. */
+	int rc = otp_match(w->db, w->app->keys, w->arena, j->subject, "phone", j->code, now, &j->m);
+	j->wrong = rc == GH_EINVAL || rc == GH_ENOTFOUND || (!rc && !j->m.target);
+	if (j->wrong)
+		return 0;
+	if (rc)
+		return rc;
+	j->changed = !j->current || strcmp(j->current, j->m.target) != 0;
+	rc = otp_use(w->db, j->m.id, now);
+	if (!rc)
+		rc = account_set_phone(w->db, w->app->keys, w->arena, id, j->m.target, now, &j->released);
+	if (!rc && j->changed)
+		rc = otp_end_all(w->db, id, "login", now); /* codes sent to the old number die */
+	if (rc)
+		return rc;
+	identity_event(w->db, j->changed ? "phone.change" : "phone.verify", id, id, w->ip, "");
+	if (j->released) {
+		identity_event(w->db, "phone.released", j->released, id, w->ip, "verified by another account");
+		identity_tell(w, j->released, "security_phone_released", N_("phone_released_title"), N_("phone_released_body"),
+			      NULL, 0);
+	}
+	if (j->changed) {
+		const struct msg_arg at[] = { MA("at", req_when(w, now)) };
+		identity_tell(w, id, "security_phone_changed", N_("phone_changed_title"), N_("phone_changed_body"), at,
+			      ARRAY_LEN(at));
+	}
+	return 0;
+}
+
+static int verified(struct req *r, void *p, int rc)
+{
+	struct verify_job *j = p;
+	if (!rc && j->wrong)
+		rc = GH_ENOTFOUND;
+	if (rc == GH_ECONFLICT || rc == GH_ENOTFOUND) {
+		json_t *errs = errors_of(r);
+		identity_field_error(errs, rc == GH_ECONFLICT ? "phone" : "code",
+				     M(r, rc == GH_ECONFLICT ? "phone_taken" : "phone_code_wrong"));
+		return phone_invalid(r, &j->acc, errs, json_object());
+	}
+	if (rc)
+		return rc;
+	if (r->api) {
+		struct account acc;
+		if ((rc = account_get(r->db, r->arena, j->acc.id, &acc)))
+			return rc;
+		resp_header(r, "Cache-Control", "no-store");
+		return resp_json(r, 200, account_json(&acc));
+	}
+	return resp_redirect(r, 303, j->changed ? "/account?done=phone_changed" : "/account?done=phone_verified");
 }
 
 /* POST /account/phone/verify, POST /api/v1/me/phone/verify: the code proves its number, which
@@ -260,56 +362,15 @@ static int phone_verify(struct req *r)
 	int rc = phone_caller(r, &in, &acc, &current);
 	if (rc)
 		return rc;
-	char subject[OTP_SUBJECT_MAX];
-	otp_subject(subject, acc.id);
 	const char *code = identity_field(in, "code");
-	struct otp_match m = { 0 };
-	int64_t now = identity_now(), released = 0;
-	json_t *errs = errors_of(r);
-	rc = strlen(code) > 16 ? GH_EINVAL : otp_match(r->db, r->app->keys, r->arena, subject, "phone", code, now, &m);
-	if (rc == GH_EINVAL || rc == GH_ENOTFOUND || (!rc && !m.target)) {
-		identity_field_error(errs, "code", M(r, "phone_code_wrong"));
-		return phone_invalid(r, &acc, errs, json_object());
+	struct verify_job *j = arena_zalloc(r->arena, sizeof(*j));
+	*j = (struct verify_job){ .acc = acc, .now = identity_now(), .current = current, .code = code };
+	otp_subject(j->subject, acc.id);
+	if (strlen(code) > 16) {
+		j->wrong = true;
+		return verified(r, j, 0);
 	}
-	if (rc)
-		return rc;
-	bool changed = !current || strcmp(current, m.target) != 0;
-	if ((rc = db_begin(r->db)))
-		return rc;
-	rc = otp_use(r->db, m.id, now);
-	if (!rc)
-		rc = account_set_phone(r->db, r->app->keys, r->arena, acc.id, m.target, now, &released);
-	if (!rc && changed)
-		rc = otp_end_all(r->db, acc.id, "login", now); /* codes sent to the old number die */
-	if (!rc) {
-		identity_event(r->db, changed ? "phone.change" : "phone.verify", acc.id, acc.id, r->ip, "");
-		if (released) {
-			identity_event(r->db, "phone.released", released, acc.id, r->ip, "verified by another account");
-			identity_tell(r, released, "security_phone_released", N_("phone_released_title"), N_("phone_released_body"),
-				      NULL, 0);
-		}
-		if (changed) {
-			const struct msg_arg at[] = { MA("at", req_when(r, now)) };
-			identity_tell(r, acc.id, "security_phone_changed", N_("phone_changed_title"), N_("phone_changed_body"), at,
-				      ARRAY_LEN(at));
-		}
-		rc = db_commit(r->db);
-	}
-	if (rc) {
-		db_rollback(r->db);
-		if (rc != GH_ECONFLICT && rc != GH_ENOTFOUND)
-			return rc;
-		identity_field_error(errs, rc == GH_ECONFLICT ? "phone" : "code",
-				     M(r, rc == GH_ECONFLICT ? "phone_taken" : "phone_code_wrong"));
-		return phone_invalid(r, &acc, errs, json_object());
-	}
-	if (r->api) {
-		if ((rc = account_get(r->db, r->arena, acc.id, &acc)))
-			return rc;
-		resp_header(r, "Cache-Control", "no-store");
-		return resp_json(r, 200, account_json(&acc));
-	}
-	return resp_redirect(r, 303, changed ? "/account?done=phone_changed" : "/account?done=phone_verified");
+	return req_write(r, verify_write, verified, j);
 }
 
 /* ---- forgot password --------------------------------------------------------------------- */
@@ -372,7 +433,8 @@ static int number_of(struct req *r, int64_t account, char **phone)
 	return rc;
 }
 
-/* Counts a request against the address ("recover:<what>:<address>", per_hour) and finds the
+/* Counts a request against the address ("recover:<what>:<address>", per_hour; on the loop,
+ * counted along with it) and finds the
  * account login names: *found, and the codes' subject (the account, else "name:<blind
  * index>"). GH_ERATELIMIT or a database error. */
 static int named(struct req *r, const char *what, int per_hour, const char *login, struct account *acc,
@@ -380,7 +442,7 @@ static int named(struct req *r, const char *what, int per_hour, const char *logi
 {
 	char key[96], index[CRYPTO_HASH_HEX + 1];
 	snprintf(key, sizeof(key), "recover:%s:%s", what, r->ip);
-	int rc = ratelimit_hit(r, key, per_hour, 3600);
+	int rc = identity_rate_limit(r, key, per_hour, 3600); /* counted along with the request */
 	if (!rc)
 		rc = account_find_login(r->db, r->app->keys, r->arena, login, acc, index);
 	if (rc && rc != GH_ENOTFOUND)
@@ -391,6 +453,41 @@ static int named(struct req *r, const char *what, int per_hour, const char *logi
 	else
 		snprintf(subject, OTP_SUBJECT_MAX, "name:%s", index);
 	return 0;
+}
+
+/* A recovery request on its way: the code and the SMS (to nobody when no account may recover). */
+struct forgot_job {
+	struct otp_code code;
+	int64_t account;
+	bool eligible;
+	char *phone;       /* the account's number, wiped once answered */
+	const char *login; /* as typed */
+};
+
+static int forgot_write(struct req *w, void *p)
+{
+	struct forgot_job *j = p;
+	int rc = otp_send_to(w, &j->code, "recovery", N_("recover_sms"));
+	if (!rc)
+		identity_event(w->db, "recovery.request", j->account, 0, w->ip,
+			       j->eligible ? "{\"sent\":true}" : "{\"sent\":false}");
+	return rc;
+}
+
+static int forgot_answer(struct req *r, void *p, int rc)
+{
+	struct forgot_job *j = p;
+	if (j->phone)
+		sodium_memzero(j->phone, strlen(j->phone));
+	if (rc)
+		return rc;
+	resp_header(r, "Cache-Control", "no-store");
+	if (r->api)
+		return resp_json(r, 202, json_pack("{s:s,s:s,s:i}", "status", "accepted", "message", M(r, "recover_sent"),
+						   "expires_in", OTP_TTL));
+	json_t *ctx = reset_ctx(r, json_pack("{s:s}", "login", j->login));
+	json_object_set_new(ctx, "notice", json_string(M(r, "recover_sent")));
+	return resp_page(r, 200, "identity/reset", ctx);
 }
 
 /* POST /password/forgot, POST /api/v1/auth/recovery */
@@ -406,7 +503,7 @@ static int forgot_post(struct req *r)
 	if (strlen(login) > 64 || !name_kind(login, norm, sizeof(norm)))
 		identity_field_error(errs, "login", M(r, "recover_login_invalid"));
 	if (json_object_size(errs))
-		return identity_invalid(r, "identity/forgot", r->api ? NULL : forgot_ctx(r, json_pack("{s:s}", "login", strlen(login) > 64 ? "" : login)), errs);
+		return req_invalid(r, "identity/forgot", r->api ? NULL : forgot_ctx(r, json_pack("{s:s}", "login", strlen(login) > 64 ? "" : login)), errs);
 	/* Whether codes can be sent at all does not depend on the account. */
 	if (!otp_sms_ready(r)) {
 		req_error_detail(r, "%s", M(r, "recover_unavailable"));
@@ -426,30 +523,11 @@ static int forgot_post(struct req *r)
 	char phone_key[CRYPTO_HASH_HEX + 1];
 	const char *counted = phone ? phone : norm;
 	crypto_blind_index(r->app->keys, "phone", counted, strlen(counted), phone_key);
-	if ((rc = db_begin(r->db)))
-		return rc;
-	rc = otp_send_to(r,
-			 &(struct otp_code){ .subject = subject, .account = eligible ? acc.id : 0,
-					     .to = eligible ? phone : "", .phone_key = phone_key },
-			 "recovery", N_("recover_sms"));
-	if (!rc) {
-		identity_event(r->db, "recovery.request", found ? acc.id : 0, 0, r->ip,
-			       eligible ? "{\"sent\":true}" : "{\"sent\":false}");
-		rc = db_commit(r->db);
-	}
-	if (phone)
-		sodium_memzero(phone, strlen(phone));
-	if (rc) {
-		db_rollback(r->db);
-		return rc;
-	}
-	resp_header(r, "Cache-Control", "no-store");
-	if (r->api)
-		return resp_json(r, 202, json_pack("{s:s,s:s,s:i}", "status", "accepted", "message", M(r, "recover_sent"),
-						   "expires_in", OTP_TTL));
-	json_t *ctx = reset_ctx(r, json_pack("{s:s}", "login", login));
-	json_object_set_new(ctx, "notice", json_string(M(r, "recover_sent")));
-	return resp_page(r, 200, "identity/reset", ctx);
+	struct forgot_job *j = arena_zalloc(r->arena, sizeof(*j));
+	*j = (struct forgot_job){ .code = { .subject = arena_strdup(r->arena, subject), .account = eligible ? acc.id : 0,
+					   .to = eligible ? phone : "", .phone_key = arena_strdup(r->arena, phone_key) },
+				  .account = found ? acc.id : 0, .eligible = eligible, .phone = phone, .login = login };
+	return req_write(r, forgot_write, forgot_answer, j);
 }
 
 /* GET /password/reset: the form for a code already received. */
@@ -462,6 +540,9 @@ static int reset_get(struct req *r)
 struct reset_job {
 	struct otp_match m;
 	char *password, *login;
+	const char *code;
+	char subject[OTP_SUBJECT_MAX], norm[64];
+	bool wrong;
 	int rc;
 	char hash[PASSWORD_HASH_MAX];
 };
@@ -477,7 +558,45 @@ static int reset_refused(struct req *r, const char *login, const char *field, co
 {
 	json_t *errs = errors_of(r);
 	identity_field_error(errs, field, message);
-	return identity_invalid(r, "identity/reset", r->api ? NULL : reset_ctx(r, json_pack("{s:s}", "login", login)), errs);
+	return req_invalid(r, "identity/reset", r->api ? NULL : reset_ctx(r, json_pack("{s:s}", "login", login)), errs);
+}
+
+/* On the writer: the password set with the code, everything else of the account ended. */
+static int reset_write(struct req *w, void *p)
+{
+	struct reset_job *j = p;
+	int64_t id = j->m.account, now = identity_now();
+	int rc = otp_use(w->db, j->m.id, now);
+	if (!rc)
+		rc = account_set_password(w->db, id, j->hash, now);
+	/* Everyone holding a session or a token of the account is out, the log-in counters
+	 * (the ceiling, the factors) are forgotten, other codes die. */
+	if (!rc)
+		rc = session_end_account(w->db, id, 0);
+	if (!rc && (rc = throttle_clear_account(w->db, id)) == GH_ENOTFOUND)
+		rc = 0;
+	if (!rc)
+		rc = otp_end_all(w->db, id, "recovery", now);
+	if (!rc)
+		rc = otp_end_all(w->db, id, "login", now);
+	if (rc)
+		return rc;
+	identity_event(w->db, "password.reset", id, id, w->ip, "recovery");
+	const struct msg_arg at[] = { MA("at", req_when(w, now)) };
+	identity_tell(w, id, "security_password_reset", N_("recover_inbox_title"), N_("recover_inbox_body"), at, ARRAY_LEN(at));
+	return 0;
+}
+
+static int reset_answer(struct req *r, void *p, int rc)
+{
+	struct reset_job *j = p;
+	sodium_memzero(j->hash, sizeof(j->hash));
+	if (rc)
+		return rc == GH_ENOTFOUND ? reset_refused(r, j->login, "code", M(r, "recover_code_wrong")) : rc;
+	resp_header(r, "Cache-Control", "no-store");
+	if (r->api)
+		return resp_json(r, 200, json_pack("{s:s,s:s}", "status", "reset", "message", M(r, "recover_done")));
+	return resp_page(r, 200, "identity/reset_done", page_ctx(r, "recover_done_title"));
 }
 
 static int reset_done(struct req *r, void *p)
@@ -487,38 +606,44 @@ static int reset_done(struct req *r, void *p)
 		sodium_memzero(j->hash, sizeof(j->hash));
 		return j->rc;
 	}
-	int64_t id = j->m.account, now = identity_now();
-	int rc = db_begin(r->db);
+	return req_write(r, reset_write, reset_answer, j);
+}
+
+/* On the writer: the code matched, so that wrong tries are counted in order (and recorded). */
+static int reset_match_write(struct req *w, void *p)
+{
+	struct reset_job *j = p;
+	int rc = otp_match(w->db, w->app->keys, w->arena, j->subject, "recovery", j->code, identity_now(), &j->m);
+	j->wrong = rc == GH_EINVAL || rc == GH_ENOTFOUND;
+	if (j->wrong)
+		identity_event(w->db, "recovery.code_fail", 0, 0, w->ip, rc == GH_EINVAL ? "wrong code" : "no live code");
+	return j->wrong ? 0 : rc;
+}
+
+/* The code is right: the account it serves, still one that may recover, and the password
+ * not one of its own numbers; then the hash (job pool) and the reset (reset_done). */
+static int reset_matched(struct req *r, void *p, int rc)
+{
+	struct reset_job *j = p;
+	if (!rc && j->wrong)
+		return reset_refused(r, j->login, "code", M(r, "recover_code_wrong"));
 	if (rc)
 		return rc;
-	rc = otp_use(r->db, j->m.id, now);
-	if (!rc)
-		rc = account_set_password(r->db, id, j->hash, now);
-	sodium_memzero(j->hash, sizeof(j->hash));
-	/* Everyone holding a session or a token of the account is out, the log-in counters
-	 * (the ceiling, the factors) are forgotten, other codes die. */
-	if (!rc)
-		rc = session_end_account(r->db, id, 0);
-	if (!rc && (rc = throttle_clear_account(r->db, id)) == GH_ENOTFOUND)
-		rc = 0;
-	if (!rc)
-		rc = otp_end_all(r->db, id, "recovery", now);
-	if (!rc)
-		rc = otp_end_all(r->db, id, "login", now);
-	if (!rc) {
-		identity_event(r->db, "password.reset", id, id, r->ip, "recovery");
-		const struct msg_arg at[] = { MA("at", req_when(r, now)) };
-		identity_tell(r, id, "security_password_reset", N_("recover_inbox_title"), N_("recover_inbox_body"), at, ARRAY_LEN(at));
-		rc = db_commit(r->db);
-	}
-	if (rc) {
-		db_rollback(r->db);
+	struct account acc;
+	if ((rc = account_get(r->db, r->arena, j->m.account, &acc)))
 		return rc == GH_ENOTFOUND ? reset_refused(r, j->login, "code", M(r, "recover_code_wrong")) : rc;
-	}
-	resp_header(r, "Cache-Control", "no-store");
-	if (r->api)
-		return resp_json(r, 200, json_pack("{s:s,s:s}", "status", "reset", "message", M(r, "recover_done")));
-	return resp_page(r, 200, "identity/reset_done", page_ctx(r, "recover_done_title"));
+	if (!may_recover(&acc))
+		return reset_refused(r, j->login, "code", M(r, "recover_code_wrong"));
+	char *ident = NULL, *phone = NULL;
+	if ((rc = account_plain_ids(r->db, r->app->keys, r->arena, acc.id, &ident, &phone)))
+		return rc;
+	const char *own[] = { ident, phone, j->norm, NULL };
+	if (!ident)
+		own[0] = j->norm;
+	enum password_problem pp = password_check(j->password, own);
+	if (pp != PASSWORD_OK)
+		return reset_refused(r, j->login, "password", M(r, password_problem_text(pp)));
+	return req_job(r, reset_work, reset_done, j);
 }
 
 /* POST /password/reset, POST /api/v1/auth/recovery/reset: the code and a new password. */
@@ -549,36 +674,19 @@ static int reset_post(struct req *r)
 		identity_field_error(errs, "password2", M(r, "recover_passwords_differ"));
 	const char *kept = strlen(login) > 64 ? "" : login;
 	if (json_object_size(errs))
-		return identity_invalid(r, "identity/reset", r->api ? NULL : reset_ctx(r, json_pack("{s:s}", "login", kept)), errs);
+		return req_invalid(r, "identity/reset", r->api ? NULL : reset_ctx(r, json_pack("{s:s}", "login", kept)), errs);
 	struct account acc;
 	char subject[OTP_SUBJECT_MAX];
 	bool found;
 	if ((rc = named(r, "reset", RESET_PER_ADDRESS_HOUR, login, &acc, subject, &found)))
 		return rc;
 	struct reset_job *j = arena_zalloc(r->arena, sizeof(*j));
-	rc = otp_match(r->db, r->app->keys, r->arena, subject, "recovery", code, identity_now(), &j->m);
-	if (rc == GH_EINVAL || rc == GH_ENOTFOUND) {
-		identity_event(r->db, "recovery.code_fail", 0, 0, r->ip, rc == GH_EINVAL ? "wrong code" : "no live code");
-		return reset_refused(r, kept, "code", M(r, "recover_code_wrong"));
-	}
-	if (rc)
-		return rc;
-	/* The code is right: the account it serves, still one that may recover? */
-	if ((rc = account_get(r->db, r->arena, j->m.account, &acc)))
-		return rc == GH_ENOTFOUND ? reset_refused(r, kept, "code", M(r, "recover_code_wrong")) : rc;
-	if (!may_recover(&acc))
-		return reset_refused(r, kept, "code", M(r, "recover_code_wrong"));
-	char *ident = NULL, *phone = NULL;
-	if ((rc = account_plain_ids(r->db, r->app->keys, r->arena, acc.id, &ident, &phone)))
-		return rc;
-	const char *own[] = { ident, phone, norm, NULL };
-	if (!ident)
-		own[0] = norm;
-	if ((pp = password_check(pw, own)) != PASSWORD_OK)
-		return reset_refused(r, kept, "password", M(r, password_problem_text(pp)));
+	snprintf(j->subject, sizeof(j->subject), "%s", subject);
+	snprintf(j->norm, sizeof(j->norm), "%s", norm);
+	j->code = code;
 	j->login = arena_strdup(r->arena, kept);
 	j->password = arena_strdup(r->arena, pw);
-	return req_job(r, reset_work, reset_done, j);
+	return req_write(r, reset_match_write, reset_matched, j);
 }
 
 /* ---- an administrator's reset (staff and administrators) ---------------------------------- */
@@ -597,46 +705,46 @@ static void admin_reset_work(void *p)
 	j->rc = password_hash(j->password, j->hash);
 }
 
+static const char *renew_word(int renew)
+{
+	return renew == ACCOUNT_RENEW_TOTP ? "password_and_totp" : "password";
+}
+
 static void admin_reset_wipe(struct admin_reset_job *j)
 {
 	sodium_memzero(j->password, sizeof(j->password));
 	sodium_memzero(j->hash, sizeof(j->hash));
 }
 
-static int admin_reset_done(struct req *r, void *p)
+/* On the writer: the temporary password set, the account's sessions, counters and codes ended. */
+static int admin_reset_write(struct req *w, void *p)
 {
 	struct admin_reset_job *j = p;
 	int64_t id = j->acc.id, now = identity_now();
-	int rc = j->rc;
+	int rc = account_reset(w->db, id, j->hash, j->renew, now);
 	if (!rc)
-		rc = db_begin(r->db);
-	if (rc) {
-		admin_reset_wipe(j);
-		return rc;
-	}
-	rc = account_reset(r->db, id, j->hash, j->renew, now);
-	if (!rc)
-		rc = session_end_account(r->db, id, 0);
-	if (!rc && (rc = throttle_clear_account(r->db, id)) == GH_ENOTFOUND)
+		rc = session_end_account(w->db, id, 0);
+	if (!rc && (rc = throttle_clear_account(w->db, id)) == GH_ENOTFOUND)
 		rc = 0;
 	if (!rc)
-		rc = otp_end_all(r->db, id, "login", now);
-	const char *renew = j->renew == ACCOUNT_RENEW_TOTP ? "password_and_totp" : "password";
-	if (!rc) {
-		identity_event(r->db, "password.admin_reset", id, r->who.account, r->ip,
-			       arena_printf(r->arena, "{\"renew\":\"%s\"}", renew));
-		identity_tell(r, id, "security_admin_reset", N_("admin_reset_inbox_title"),
-			      j->renew == ACCOUNT_RENEW_TOTP ? N_("admin_reset_inbox_body_totp") : N_("admin_reset_inbox_body"), NULL,
-			      0);
-		rc = db_commit(r->db);
-	}
-	if (rc) {
-		db_rollback(r->db);
-		admin_reset_wipe(j);
+		rc = otp_end_all(w->db, id, "login", now);
+	if (rc)
 		return rc;
-	}
+	identity_event(w->db, "password.admin_reset", id, w->who.account, w->ip,
+		       arena_printf(w->arena, "{\"renew\":\"%s\"}", renew_word(j->renew)));
+	identity_tell(w, id, "security_admin_reset", N_("admin_reset_inbox_title"),
+		      j->renew == ACCOUNT_RENEW_TOTP ? N_("admin_reset_inbox_body_totp") : N_("admin_reset_inbox_body"), NULL, 0);
+	return 0;
+}
+
+static int admin_reset_answer(struct req *r, void *p, int rc)
+{
+	struct admin_reset_job *j = p;
+	int64_t id = j->acc.id;
 	struct account acc;
-	if ((rc = account_get(r->db, r->arena, id, &acc))) {
+	if (!rc)
+		rc = account_get(r->db, r->arena, id, &acc);
+	if (rc) {
 		admin_reset_wipe(j);
 		return rc;
 	}
@@ -644,7 +752,7 @@ static int admin_reset_done(struct req *r, void *p)
 	resp_header(r, "Pragma", "no-cache");
 	if (r->api) {
 		json_t *out = json_pack("{s:o,s:s,s:s}", "account", account_json(&acc), "initial_password", j->password,
-					"renew", renew);
+					"renew", renew_word(j->renew));
 		admin_reset_wipe(j);
 		return resp_json(r, 200, out);
 	}
@@ -656,6 +764,16 @@ static int admin_reset_done(struct req *r, void *p)
 	json_object_set_new(ctx, "in_admin_accounts", json_true());
 	admin_reset_wipe(j);
 	return resp_page(r, 200, "identity/admin_reset", ctx);
+}
+
+static int admin_reset_done(struct req *r, void *p)
+{
+	struct admin_reset_job *j = p;
+	if (j->rc) {
+		admin_reset_wipe(j);
+		return j->rc;
+	}
+	return req_write(r, admin_reset_write, admin_reset_answer, j);
 }
 
 /* POST /admin/accounts/{id}/reset, POST /api/v1/admin/accounts/{id}/password-reset */
@@ -694,10 +812,10 @@ static int renew_page(struct req *r, const struct account *acc, json_t *errs, co
 	json_object_set_new(ctx, "v", json_pack("{s:s}", "next", identity_safe_next(next, "")));
 	if (acc->must_renew == ACCOUNT_RENEW_TOTP) {
 		char *secret;
-		int rc = account_totp_pending(r, acc, &secret);
+		int rc = account_totp_secret(r->app->keys, r->arena, acc, &secret); /* made by renew_get */
 		if (rc) {
 			json_decref(ctx);
-			return rc;
+			return rc == GH_ENOTFOUND ? resp_redirect(r, 303, "/login/renew") : rc;
 		}
 		json_object_set_new(ctx, "totp", json_true());
 		json_object_set_new(ctx, "secret", json_string(totp_grouped(r->arena, secret)));
@@ -705,7 +823,7 @@ static int renew_page(struct req *r, const struct account *acc, json_t *errs, co
 	}
 	resp_header(r, "Cache-Control", "no-store");
 	if (errs)
-		return identity_invalid(r, "identity/renew", ctx, errs);
+		return req_invalid(r, "identity/renew", ctx, errs);
 	return resp_page(r, 200, "identity/renew", ctx);
 }
 
@@ -728,14 +846,21 @@ static int renew_account(struct req *r, struct account *acc, int *answer)
 	return 0;
 }
 
-/* GET /login/renew */
+static int renew_shown(struct req *r, void *arg, int rc)
+{
+	return rc ? rc : renew_page(r, arg, NULL, req_query(r, "next"));
+}
+
+/* GET /login/renew: with a renewal of the app, its secret made first (once). */
 static int renew_get(struct req *r)
 {
-	struct account acc;
+	struct account *acc = arena_zalloc(r->arena, sizeof(*acc));
 	int answer;
-	if (renew_account(r, &acc, &answer))
+	if (renew_account(r, acc, &answer))
 		return answer;
-	return renew_page(r, &acc, NULL, req_query(r, "next"));
+	if (acc->must_renew == ACCOUNT_RENEW_TOTP)
+		return account_totp_ensure(r, acc, renew_shown, acc);
+	return renew_shown(r, acc, 0);
 }
 
 struct renew_job {
@@ -745,6 +870,7 @@ struct renew_job {
 	bool same;
 	int rc;
 	char hash[PASSWORD_HASH_MAX];
+	char tok[CRYPTO_TOKEN_LEN + 1]; /* the session's new token */
 };
 
 static void renew_work(void *p)
@@ -756,6 +882,41 @@ static void renew_work(void *p)
 	sodium_memzero(j->password, strlen(j->password));
 }
 
+/* On the writer: the new password (and the app) set, the log-in completed. */
+static int renew_write(struct req *w, void *p)
+{
+	struct renew_job *j = p;
+	int64_t id = j->acc.id, now = identity_now();
+	int rc = account_renewed(w->db, id, j->hash, now);
+	if (!rc && j->step)
+		rc = account_totp_use(w->db, id, j->step);
+	if (!rc)
+		rc = session_mfa_done(w, j->tok);
+	if (rc)
+		return rc;
+	identity_event(w->db, "password.renew", id, id, w->ip, "");
+	if (j->step)
+		identity_event(w->db, "totp.enable", id, id, w->ip, "renewal");
+	identity_event(w->db, "login.ok", id, id, w->ip, "renewal");
+	return 0;
+}
+
+static int renew_answer(struct req *r, void *p, int rc)
+{
+	struct renew_job *j = p;
+	sodium_memzero(j->hash, sizeof(j->hash));
+	if (rc == GH_ECONFLICT) { /* the app's code was used already: the next one */
+		json_t *errs = errors_of(r);
+		identity_field_error(errs, "code", M(r, "renew_code_wrong"));
+		return renew_page(r, &j->acc, errs, j->next);
+	}
+	if (rc)
+		return rc == GH_ENOTFOUND ? resp_redirect(r, 303, "/login") : rc;
+	session_cookie(r, j->tok);
+	sodium_memzero(j->tok, sizeof(j->tok));
+	return resp_redirect(r, 303, identity_safe_next(j->next, "/account?done=renewed"));
+}
+
 static int renew_done(struct req *r, void *p)
 {
 	struct renew_job *j = p;
@@ -764,40 +925,11 @@ static int renew_done(struct req *r, void *p)
 		identity_field_error(errs, "password", M(r, "renew_same_password"));
 		return renew_page(r, &j->acc, errs, j->next);
 	}
-	int64_t id = j->acc.id, now = identity_now();
-	int rc = j->rc;
-	if (!rc)
-		rc = db_begin(r->db);
-	if (rc) {
+	if (j->rc) {
 		sodium_memzero(j->hash, sizeof(j->hash));
-		return rc;
+		return j->rc;
 	}
-	rc = account_renewed(r->db, id, j->hash, now);
-	sodium_memzero(j->hash, sizeof(j->hash));
-	if (!rc && j->step)
-		rc = account_totp_use(r->db, id, j->step);
-	if (!rc) {
-		identity_event(r->db, "password.renew", id, id, r->ip, "");
-		if (j->step)
-			identity_event(r->db, "totp.enable", id, id, r->ip, "renewal");
-		identity_event(r->db, "login.ok", id, id, r->ip, "renewal");
-		rc = db_commit(r->db);
-	}
-	if (rc) {
-		db_rollback(r->db);
-		if (rc == GH_ECONFLICT) { /* the app's code was used already: the next one */
-			json_t *errs = errors_of(r);
-			identity_field_error(errs, "code", M(r, "renew_code_wrong"));
-			return renew_page(r, &j->acc, errs, j->next);
-		}
-		return rc == GH_ENOTFOUND ? resp_redirect(r, 303, "/login") : rc;
-	}
-	char tok[CRYPTO_TOKEN_LEN + 1];
-	if ((rc = session_mfa_done(r, tok)))
-		return rc;
-	session_cookie(r, tok);
-	sodium_memzero(tok, sizeof(tok));
-	return resp_redirect(r, 303, identity_safe_next(j->next, "/account?done=renewed"));
+	return req_write(r, renew_write, renew_answer, j);
 }
 
 /* POST /login/renew: a new password (and the new authenticator app's code). */
@@ -831,14 +963,14 @@ static int renew_post(struct req *r)
 		if ((rc = ratelimit_check(r, key)))
 			return rc;
 		const char *code = identity_field(in, "code");
-		if ((rc = account_totp_pending(r, &j->acc, &secret)))
+		if ((rc = account_totp_secret(r->app->keys, r->arena, &j->acc, &secret)) && rc != GH_ENOTFOUND)
 			return rc;
-		if (strlen(code) > 16 || totp_verify(secret, code, (time_t)identity_now(), &j->step)) {
+		if (rc || strlen(code) > 16 || totp_verify(secret, code, (time_t)identity_now(), &j->step)) {
 			if (*code)
-				ratelimit_fail(r->db, key, identity_now(), RATELIMIT_FREE_TOTP);
+				ratelimit_fail_along(r, key, RATELIMIT_FREE_TOTP);
 			identity_field_error(errs, "code", M(r, "renew_code_wrong"));
 		} else {
-			ratelimit_clear(r->db, key);
+			ratelimit_clear_along(r, key);
 		}
 	}
 	if (json_object_size(errs))

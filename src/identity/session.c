@@ -417,27 +417,23 @@ int token_revoke(struct db *db, int64_t account, int64_t id, int64_t now)
 	return rc ? rc : changed ? 0 : GH_ENOTFOUND;
 }
 
+static void token_row(const struct db_rows *rows, size_t i, void *out)
+{
+	struct api_token *v = out;
+	v->id = db_cell_int(rows, i, 0);
+	v->name = db_cell(rows, i, 1);
+	v->channel = db_cell(rows, i, 2);
+	v->scopes_str = db_cell(rows, i, 3);
+	scopes_parse(v->scopes_str, &v->scopes);
+	v->created_at = db_cell_int(rows, i, 4);
+	v->expires_at = db_cell_int(rows, i, 5);
+	v->last_used = db_cell(rows, i, 6) ? db_cell_int(rows, i, 6) : 0;
+	v->revoked_at = db_cell(rows, i, 7) ? db_cell_int(rows, i, 7) : 0;
+}
+
 int token_list(struct db *db, struct arena *a, int64_t account, struct api_token **out, size_t *n)
 {
-	struct db_rows rows;
-	int rc = db_query(db, a, &q_token_list, DB_ARGS(DB_INT(account)), &rows);
-	if (rc)
-		return rc;
-	struct api_token *v = arena_array(a, rows.nrows ? rows.nrows : 1, sizeof(*v));
-	for (size_t i = 0; i < rows.nrows; i++) {
-		v[i].id = db_cell_int(&rows, i, 0);
-		v[i].name = db_cell(&rows, i, 1);
-		v[i].channel = db_cell(&rows, i, 2);
-		v[i].scopes_str = db_cell(&rows, i, 3);
-		scopes_parse(v[i].scopes_str, &v[i].scopes);
-		v[i].created_at = db_cell_int(&rows, i, 4);
-		v[i].expires_at = db_cell_int(&rows, i, 5);
-		v[i].last_used = db_cell(&rows, i, 6) ? db_cell_int(&rows, i, 6) : 0;
-		v[i].revoked_at = db_cell(&rows, i, 7) ? db_cell_int(&rows, i, 7) : 0;
-	}
-	*out = v;
-	*n = rows.nrows;
-	return 0;
+	return db_query_array(db, a, &q_token_list, DB_ARGS(DB_INT(account)), sizeof(**out), token_row, out, n);
 }
 
 DB_SQL(q_session_stop_acting, "UPDATE sessions SET acting_for = NULL WHERE account_id = ? AND acting_for = ?");

@@ -12,6 +12,7 @@
 #include "http/handler.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "http/write.h"
 #include "identity/crypto.h"
 #include "identity/identity.h"
 #include "open311/open311.h"
@@ -33,32 +34,87 @@ static const char *when(struct req *r, int64_t t)
 	return arena_strdup(r->arena, buf);
 }
 
-/* Issues a key named name: GH_EVALIDATION (detail set) for a bad name. *key (in r's arena) is
- * the key itself, to be shown once. */
-static int issue(struct req *r, const char *name, int64_t *id, const char **key)
+/* A key being issued or revoked, through the writer (http/write.h). */
+struct key_job {
+	bool api;
+	const char *name;
+	const char *key; /* the key itself, made on the loop, shown once */
+	char hash[CRYPTO_HASH_HEX + 1], hint[7];
+	int64_t id, now;
+};
+
+static int issue_write(struct req *w, void *arg)
+{
+	struct key_job *j = arg;
+	int64_t applicant;
+	int rc = open311_applicant_ensure(w->db, w->arena, j->now, &applicant);
+	if (!rc)
+		rc = open311_key_add(w->db, w->arena, j->name, j->hash, j->hint, j->now, &j->id);
+	if (!rc)
+		identity_event(w->db, "open311.key_issue", 0, w->who.account, w->ip,
+			       arena_printf(w->arena, "key %lld", (long long)j->id));
+	return rc;
+}
+
+static int keys_page(struct req *r, int status, const char *notice, const char *error, const char *name_value,
+		     json_t *created);
+
+static int issue_done(struct req *r, void *arg, int rc)
+{
+	struct key_job *j = arg;
+	if (rc)
+		return rc;
+	if (j->api)
+		return resp_json(r, 201, json_pack("{s:I,s:s,s:s,s:s}", "id", (json_int_t)j->id, "name", j->name, "key",
+						   j->key, "status", "active"));
+	return keys_page(r, 201, NULL, NULL, NULL,
+			 json_pack("{s:I,s:s,s:s}", "id", (json_int_t)j->id, "name", j->name, "key", j->key));
+}
+
+/* Issues a key named name: GH_EVALIDATION (detail set) for a bad name; otherwise the key is
+ * written and issue_done answers with it (REQ_DEFERRED). */
+static int issue(struct req *r, const char *name, bool api)
 {
 	size_t n = name ? strlen(name) : 0;
 	if (!n || str_utf8_chars(name, n) > NAME_MAX_CHARS) {
 		req_error_detail(r, "%s", M(r, "open311_give_client_s_name_1"));
 		return GH_EVALIDATION;
 	}
-	int64_t now = (int64_t)time(NULL), applicant;
-	int rc = open311_applicant_ensure(r->db, r->arena, now, &applicant);
-	if (rc)
-		return rc;
+	struct key_job *j = arena_zalloc(r->arena, sizeof(*j));
 	char *k = arena_alloc(r->arena, CRYPTO_TOKEN_LEN + 1);
-	char hash[CRYPTO_HASH_HEX + 1], hint[7];
 	crypto_new_token(k);
-	crypto_token_hash(r->app->keys, k, hash);
-	snprintf(hint, sizeof(hint), "%.6s", k);
-	if ((rc = open311_key_add(r->db, r->arena, name, hash, hint, now, id)))
-		return rc;
-	identity_event(r->db, "open311.key_issue", 0, r->who.account, r->ip, arena_printf(r->arena, "key %lld", (long long)*id));
-	*key = k;
-	return 0;
+	crypto_token_hash(r->app->keys, k, j->hash);
+	snprintf(j->hint, sizeof(j->hint), "%.6s", k);
+	j->api = api;
+	j->name = name;
+	j->key = k;
+	j->now = (int64_t)time(NULL);
+	return req_write(r, issue_write, issue_done, j);
 }
 
-static int revoke(struct req *r, int64_t *id)
+static int revoke_write(struct req *w, void *arg)
+{
+	struct key_job *j = arg;
+	int rc = open311_key_revoke(w->db, j->id, j->now);
+	if (rc == GH_ENOTFOUND)
+		req_error_detail(w, "%s", M(w, "open311_there_such_active_key"));
+	if (!rc)
+		identity_event(w->db, "open311.key_revoke", 0, w->who.account, w->ip,
+			       arena_printf(w->arena, "key %lld", (long long)j->id));
+	return rc;
+}
+
+static int revoke_done(struct req *r, void *arg, int rc)
+{
+	struct key_job *j = arg;
+	if (rc)
+		return rc;
+	if (j->api)
+		return resp_json(r, 200, json_pack("{s:I,s:s}", "id", (json_int_t)j->id, "status", "revoked"));
+	return resp_redirect(r, 303, "/admin/open311/keys?done=revoked");
+}
+
+static int revoke(struct req *r, bool api)
 {
 	long v;
 	const char *s = req_param(r, "id");
@@ -66,13 +122,11 @@ static int revoke(struct req *r, int64_t *id)
 		req_error_detail(r, "%s", M(r, "open311_there_such_active_key"));
 		return GH_ENOTFOUND;
 	}
-	*id = v;
-	int rc = open311_key_revoke(r->db, v, (int64_t)time(NULL));
-	if (rc == GH_ENOTFOUND)
-		req_error_detail(r, "%s", M(r, "open311_there_such_active_key"));
-	if (!rc)
-		identity_event(r->db, "open311.key_revoke", 0, r->who.account, r->ip, arena_printf(r->arena, "key %ld", v));
-	return rc;
+	struct key_job *j = arena_zalloc(r->arena, sizeof(*j));
+	j->api = api;
+	j->id = v;
+	j->now = (int64_t)time(NULL);
+	return req_write(r, revoke_write, revoke_done, j);
 }
 
 /* ---- the page --------------------------------------------------------------------------- */
@@ -116,23 +170,15 @@ static int page_add(struct req *r)
 	if (rc)
 		return rc;
 	const char *name = kv_get(&form, "name");
-	int64_t id;
-	const char *key;
-	rc = issue(r, name, &id, &key);
+	rc = issue(r, name, false);
 	if (rc == GH_EVALIDATION)
 		return keys_page(r, err_status(rc), NULL, r->error_detail, name, NULL);
-	if (rc)
-		return rc;
-	return keys_page(r, 201, NULL, NULL, NULL, json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "name", name, "key", key));
+	return rc;
 }
 
 static int page_revoke(struct req *r)
 {
-	int64_t id;
-	int rc = revoke(r, &id);
-	if (rc)
-		return rc;
-	return resp_redirect(r, 303, "/admin/open311/keys?done=revoked");
+	return revoke(r, false);
 }
 
 /* ---- the API ---------------------------------------------------------------------------- */
@@ -171,22 +217,12 @@ static int api_add(struct req *r)
 		return GH_EINVAL;
 	}
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, in);
-	const char *name = json_string_value(json_object_get(in, "name"));
-	int64_t id;
-	const char *key;
-	int rc = issue(r, name, &id, &key);
-	if (rc)
-		return rc;
-	return resp_json(r, 201, json_pack("{s:I,s:s,s:s,s:s}", "id", (json_int_t)id, "name", name, "key", key, "status", "active"));
+	return issue(r, json_string_value(json_object_get(in, "name")), true);
 }
 
 static int api_revoke(struct req *r)
 {
-	int64_t id;
-	int rc = revoke(r, &id);
-	if (rc)
-		return rc;
-	return resp_json(r, 200, json_pack("{s:I,s:s}", "id", (json_int_t)id, "status", "revoked"));
+	return revoke(r, true);
 }
 
 static const struct route admin_routes[] = {

@@ -569,11 +569,14 @@ static int post_request(struct req *r, enum open311_fmt fmt)
 	if (rc)
 		return fail(r, fmt, 400, M(r, "cases_form_data_malformed"));
 	int64_t key_id;
-	rc = open311_key_check(r->db, r->arena, r->app->keys, kv_get(&form, "api_key"), &key_id);
+	bool stale;
+	rc = open311_key_check(r->db, r->arena, r->app->keys, kv_get(&form, "api_key"), &key_id, &stale);
 	if (rc == GH_ENOTFOUND)
 		return fail(r, fmt, 403, M(r, "open311_invalid_api_key_received_t"));
 	if (rc)
 		return rc;
+	if (stale)
+		req_write_also(r, open311_key_touch, &key_id, sizeof(key_id));
 	/* A client that floods is slowed down, whatever it sends (shared by all nodes). */
 	char limit_key[64];
 	snprintf(limit_key, sizeof(limit_key), "open311:key:%lld", (long long)key_id);

@@ -71,8 +71,13 @@ void open311_render(struct sb *sb, enum open311_fmt fmt, const char *root, json_
 
 /* ---- store.c ------------------------------------------------------------------------ */
 
-/* A key's row by the keyed hash of the key. GH_ENOTFOUND for no key or a revoked one. */
-int open311_key_check(struct db *db, struct arena *a, const struct keyring *k, const char *key, int64_t *key_id);
+/* A key's row by the keyed hash of the key. GH_ENOTFOUND for no key or a revoked one. Reads
+ * only: *stale says its last use is due to be written (open311_key_touch, along with the
+ * request: req_write_also with the key's id). */
+int open311_key_check(struct db *db, struct arena *a, const struct keyring *k, const char *key, int64_t *key_id,
+		      bool *stale);
+/* Sets the last use of the key whose id (int64_t) key_id points to, to now. */
+int open311_key_touch(struct db *db, void *key_id);
 /* The applicant account Open311 requests are filed for; GH_ENOTFOUND when no key was ever
  * added (`govhall open311 key add` creates it). */
 int open311_applicant(struct db *db, struct arena *a, int64_t *account);

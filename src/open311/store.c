@@ -68,8 +68,10 @@ void open311_register(void)
 	cover_declare(&cover_requests);
 }
 
-int open311_key_check(struct db *db, struct arena *a, const struct keyring *k, const char *key, int64_t *key_id)
+int open311_key_check(struct db *db, struct arena *a, const struct keyring *k, const char *key, int64_t *key_id,
+		      bool *stale)
 {
+	*stale = false;
 	if (!key || strlen(key) != CRYPTO_TOKEN_LEN)
 		return GH_ENOTFOUND;
 	char hash[CRYPTO_HASH_HEX + 1];
@@ -80,12 +82,15 @@ int open311_key_check(struct db *db, struct arena *a, const struct keyring *k, c
 		rc = GH_ENOTFOUND;
 	if (!rc) {
 		*key_id = db_cell_int(&rows, 0, 0);
-		int64_t now = (int64_t)time(NULL);
 		/* last_used at most once a minute, so a busy client does not write per request */
-		if (!db_cell(&rows, 0, 2) || now - db_cell_int(&rows, 0, 2) >= 60)
-			db_exec(db, &q_key_touch, DB_ARGS(DB_INT(now), DB_INT(*key_id)), NULL);
+		*stale = !db_cell(&rows, 0, 2) || (int64_t)time(NULL) - db_cell_int(&rows, 0, 2) >= 60;
 	}
 	return rc;
+}
+
+int open311_key_touch(struct db *db, void *key_id)
+{
+	return db_exec(db, &q_key_touch, DB_ARGS(DB_INT((int64_t)time(NULL)), DB_INT(*(int64_t *)key_id)), NULL);
 }
 
 int open311_applicant(struct db *db, struct arena *a, int64_t *account)
@@ -144,8 +149,9 @@ int open311_request_add(struct db *db, struct arena *a, const struct open311_new
 	return cover_tx_end_id(db, own, rc, "open311_requests", rc ? 0 : db_cell_int(&rows, 0, 0), "open311.request");
 }
 
-static void req_from_row(const struct db_rows *rows, size_t i, struct open311_request *o)
+static void req_from_row(const struct db_rows *rows, size_t i, void *out)
 {
+	struct open311_request *o = out;
 	size_t c = 0;
 	o->number = db_cell(rows, i, c++);
 	o->token = db_cell(rows, i, c++);
@@ -192,20 +198,11 @@ int open311_token_get(struct db *db, struct arena *a, const char *token, const c
 int open311_request_list(struct db *db, struct arena *a, const struct open311_query *q, struct open311_request **out,
 			 size_t *n)
 {
-	struct db_rows rows;
 	struct db_val closed = q->closed < 0 ? DB_NULL : DB_INT(q->closed);
-	int rc = db_query(db, a, &q_req_list,
-			  DB_ARGS(DB_INT(q->from), DB_INT(q->to), DB_TEXT(q->service_code), DB_TEXT(q->service_code),
-				  closed, closed, DB_INT(q->limit)),
-			  &rows);
-	if (rc)
-		return rc;
-	struct open311_request *v = arena_array(a, rows.nrows ? rows.nrows : 1, sizeof(*v));
-	for (size_t i = 0; i < rows.nrows; i++)
-		req_from_row(&rows, i, &v[i]);
-	*out = v;
-	*n = rows.nrows;
-	return 0;
+	return db_query_array(db, a, &q_req_list,
+			      DB_ARGS(DB_INT(q->from), DB_INT(q->to), DB_TEXT(q->service_code), DB_TEXT(q->service_code),
+				      closed, closed, DB_INT(q->limit)),
+			      sizeof(**out), req_from_row, out, n);
 }
 
 int open311_key_add(struct db *db, struct arena *a, const char *name, const char *hash, const char *hint, int64_t now,
@@ -219,20 +216,18 @@ int open311_key_add(struct db *db, struct arena *a, const char *name, const char
 	return 0;
 }
 
+static void key_row(const struct db_rows *rows, size_t i, void *out)
+{
+	*(struct open311_key *)out = (struct open311_key){
+		.id = db_cell_int(rows, i, 0), .name = db_cell(rows, i, 1), .hint = db_cell(rows, i, 2),
+		.created_at = db_cell_int(rows, i, 3), .last_used = db_cell_int(rows, i, 4),
+		.revoked_at = db_cell_int(rows, i, 5),
+	};
+}
+
 int open311_key_list(struct db *db, struct arena *a, struct open311_key **out, size_t *n)
 {
-	struct db_rows rows;
-	int rc = db_query(db, a, &q_key_list, DB_NOARGS, &rows);
-	if (rc)
-		return rc;
-	struct open311_key *v = arena_array(a, rows.nrows ? rows.nrows : 1, sizeof(*v));
-	for (size_t i = 0; i < rows.nrows; i++)
-		v[i] = (struct open311_key){ .id = db_cell_int(&rows, i, 0), .name = db_cell(&rows, i, 1),
-					     .hint = db_cell(&rows, i, 2), .created_at = db_cell_int(&rows, i, 3),
-					     .last_used = db_cell_int(&rows, i, 4), .revoked_at = db_cell_int(&rows, i, 5) };
-	*out = v;
-	*n = rows.nrows;
-	return 0;
+	return db_query_array(db, a, &q_key_list, DB_NOARGS, sizeof(**out), key_row, out, n);
 }
 
 int open311_key_revoke(struct db *db, int64_t id, int64_t now)

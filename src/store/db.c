@@ -166,6 +166,22 @@ int db_query(struct db *db, struct arena *arena, struct db_sql *q, const struct 
 	return count(db->_be->run(db, q, params, nparams, arena, out, NULL));
 }
 
+int db_query_array(struct db *db, struct arena *arena, struct db_sql *q, const struct db_val *params,
+		   size_t nparams, size_t size, void (*row)(const struct db_rows *rows, size_t i, void *elem), void *out,
+		   size_t *n)
+{
+	struct db_rows rows;
+	int rc = db_query(db, arena, q, params, nparams, &rows);
+	if (rc)
+		return rc;
+	char *v = arena_array(arena, rows.nrows ? rows.nrows : 1, size);
+	for (size_t i = 0; i < rows.nrows; i++)
+		row(&rows, i, v + i * size);
+	memcpy(out, &v, sizeof(v));
+	*n = rows.nrows;
+	return 0;
+}
+
 int db_exec(struct db *db, struct db_sql *q, const struct db_val *params, size_t nparams,
 	    int64_t *changes)
 {

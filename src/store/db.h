@@ -114,6 +114,13 @@ const char *db_kind_name(const struct db *db);
 /* Runs a query and copies every row into arena. */
 int db_query(struct db *db, struct arena *arena, struct db_sql *q, const struct db_val *params,
 	     size_t nparams, struct db_rows *out);
+/* A read made into an array, one element of size bytes per row: row(rows, i, elem) fills
+ * element i (zeroed before). out is the address of the caller's element pointer (T **), set
+ * to the array in arena (never NULL, even for no rows); *n the number of rows. 0 or
+ * db_query's code. */
+int db_query_array(struct db *db, struct arena *arena, struct db_sql *q, const struct db_val *params,
+		   size_t nparams, size_t size, void (*row)(const struct db_rows *rows, size_t i, void *elem), void *out,
+		   size_t *n);
 /* Runs a statement that returns no rows; *changes (may be NULL) gets the affected row count. */
 int db_exec(struct db *db, struct db_sql *q, const struct db_val *params, size_t nparams,
 	    int64_t *changes);

@@ -171,6 +171,55 @@ describe('counter intake', () => {
     assert.ok(!r.body.includes(DEMO.citizen.id_number));
   });
 
+  test('a form refused at the counter keeps the files sent with it; they go with the filing', async () => {
+    const attachments = async () => Number(await sql(srv.db, 'SELECT count(*) FROM attachments'));
+    const before = await attachments();
+    const form = await intakeForm(clerk, ITEM.code, DEMO.citizen.id_number);
+    // The files, without the form's values: refused, the files stored to be offered again.
+    const r = await postMultipart(clerk, `/staff/intake/${ITEM.code}`,
+      formData(form.body, `/staff/intake/${ITEM.code}`, ITEM, { action: 'submit' }));
+    assert.equal(r.status, 422, r.body.slice(0, 300));
+    const kept = [...r.body.matchAll(/name="(kept_\d+)" value="(-?\d+)"/g)];
+    const required = ITEM.materials.filter((m) => m.required).length;
+    assert.equal(kept.length, required, 'each file sent is offered again');
+    for (const k of kept) assert.ok(Number(k[2]) > 0, `a stored file's id, not ${k[2]}`);
+    assert.equal(await attachments(), before + required, 'stored once, unlinked');
+    // The same form again with the kept files and the values: filed with those files.
+    const fd = formData(r.body, `/staff/intake/${ITEM.code}`, ITEM, { ...formFor(ITEM), action: 'submit' }, { files: false });
+    for (const k of kept) fd.append(k[1], k[2]);
+    const ok = await postMultipart(clerk, `/staff/intake/${ITEM.code}`, fd);
+    assert.equal(ok.status, 303, ok.body.slice(0, 600));
+    const number = /^\/applications\/([^/?]+)\?done=intake$/.exec(ok.location ?? '')?.[1];
+    assert.ok(number, ok.location);
+    const app = await bearer(`${srv.url}/api/v1/applications/${number}`, tok.psb);
+    const ids = app.json.materials.flatMap((m) => (m.attachments ?? []).map((a) => String(a.id)));
+    assert.deepEqual(ids.sort(), kept.map((k) => k[2]).sort());
+    const id = await row(number, 'id');
+    const linked = await sql(srv.db, `SELECT count(*) FROM attachments WHERE application_id = ${Number(id)}`);
+    assert.equal(Number(linked), required, 'the files are the application’s now');
+    assert.equal(await attachments(), before + required, 'nothing stored twice');
+  });
+
+  test('files sent with a submission are stored with it, under their own ids', async () => {
+    const form = await intakeForm(clerk, ITEM.code, DEMO.citizen.id_number);
+    const r = await postMultipart(clerk, `/staff/intake/${ITEM.code}`,
+      formData(form.body, `/staff/intake/${ITEM.code}`, ITEM, { ...formFor(ITEM), action: 'submit' }));
+    assert.equal(r.status, 303, r.body.slice(0, 600));
+    const number = /^\/applications\/([^/?]+)\?done=intake$/.exec(r.location ?? '')?.[1];
+    const app = await bearer(`${srv.url}/api/v1/applications/${number}`, tok.psb);
+    const files = app.json.materials.flatMap((m) => m.attachments ?? []);
+    assert.equal(files.length, ITEM.materials.filter((m) => m.required).length);
+    const id = Number(await row(number, 'id'));
+    for (const f of files) {
+      assert.ok(f.id > 0, `a stored id, not the provisional ${f.id}`);
+      assert.equal(String(await sql(srv.db, `SELECT application_id FROM attachments WHERE id = ${Number(f.id)}`)), String(id));
+      const got = await fetch(`${srv.url}/api/v1/applications/${number}/attachments/${f.id}`,
+        { headers: { authorization: `Bearer ${tok.psb}` } });
+      assert.equal(got.status, 200);
+      assert.ok((await got.text()).startsWith('%PDF'), 'the bytes sent');
+    }
+  });
+
   test('an ID number without an account: said plainly, no account created', async () => {
     const before = await accounts();
     const unknown = newIdNumber(777_001);
