@@ -505,9 +505,8 @@ DB_SQL(q_counter_items, "SELECT counter, item_code FROM booking_counter_items WH
 DB_SQL(q_capacity, "SELECT online, phone, counter FROM booking_capacity WHERE centre = ? AND item_code = ?");
 DB_SQL(q_centre_items, "SELECT item_code FROM booking_capacity WHERE centre = ? ORDER BY item_code");
 
-static void centre_row(const struct db_rows *rows, size_t i, void *out)
+static void centre_row(const struct db_rows *rows, size_t i, struct bk_centre *c)
 {
-	struct bk_centre *c = out;
 	*c = (struct bk_centre){
 		.code = db_cell(rows, i, 0), .name_zh = db_cell(rows, i, 1), .name_en = db_cell(rows, i, 2),
 		.address_zh = db_cell(rows, i, 3), .address_en = db_cell(rows, i, 4), .phone = db_cell(rows, i, 5),
@@ -528,9 +527,16 @@ int bk_centre_param(struct req *r, struct bk_centre *c)
 
 int bk_centre_get(struct db *db, struct arena *a, const char *code, struct bk_centre *out)
 {
+	struct db_rows rows;
 	if (!code || strlen(code) > BK_CODE_MAX)
 		return GH_ENOTFOUND;
-	return db_query_row(db, a, &q_centre_get, DB_ARGS(DB_TEXT(code)), centre_row, out);
+	int rc = db_query(db, a, &q_centre_get, DB_ARGS(DB_TEXT(code)), &rows);
+	if (rc)
+		return rc;
+	if (rows.nrows != 1)
+		return GH_ENOTFOUND;
+	centre_row(&rows, 0, out);
+	return 0;
 }
 
 int bk_centres(struct db *db, struct arena *a, const char *item, struct bk_centre **out, size_t *n)

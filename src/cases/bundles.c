@@ -69,9 +69,8 @@ DB_SQL(q_b_mine, "SELECT " B_COLS "FROM bundle_applications WHERE applicant_id =
 		 "ORDER BY id DESC LIMIT ?");
 DB_SQL(q_b_ent, "SELECT " B_COLS "FROM bundle_applications WHERE enterprise_id = ? ORDER BY id DESC LIMIT ?");
 
-static void b_row(const struct db_rows *rows, size_t i, void *out)
+static void b_row(const struct db_rows *rows, size_t i, struct bundle_app *o)
 {
-	struct bundle_app *o = out;
 	o->id = db_cell_int(rows, i, 0);
 	o->code = db_cell(rows, i, 1);
 	o->applicant_id = db_cell_int(rows, i, 2);
@@ -121,7 +120,14 @@ static int b_create(struct db *db, struct arena *a, const char *code, int64_t ap
 
 static int b_get(struct db *db, struct arena *a, int64_t id, struct bundle_app *out)
 {
-	return db_query_row(db, a, &q_b_get, DB_ARGS(DB_INT(id)), b_row, out);
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_b_get, DB_ARGS(DB_INT(id)), &rows);
+	if (rc)
+		return rc;
+	if (rows.nrows != 1)
+		return GH_ENOTFOUND;
+	b_row(&rows, 0, out);
+	return 0;
 }
 
 static int b_children(struct db *db, struct arena *a, int64_t id, struct application **out, size_t *n)

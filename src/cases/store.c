@@ -317,7 +317,14 @@ int case_update_draft(struct db *db, int64_t id, int64_t version, const char *fo
 
 static int get_one(struct db *db, struct arena *a, struct db_sql *q, struct db_val v, struct application *out)
 {
-	return db_query_row(db, a, q, &v, 1, from_row, out);
+	struct db_rows rows;
+	int rc = db_query(db, a, q, &v, 1, &rows);
+	if (rc)
+		return rc;
+	if (rows.nrows != 1)
+		return GH_ENOTFOUND;
+	from_row(&rows, 0, out);
+	return 0;
 }
 
 int case_get(struct db *db, struct arena *a, int64_t id, struct application *out)
@@ -914,7 +921,14 @@ int attachment_add(struct db *db, struct arena *a, const struct attachment *in, 
 
 int attachment_get(struct db *db, struct arena *a, int64_t id, struct attachment *out)
 {
-	return db_query_row(db, a, &q_att_get, DB_ARGS(DB_INT(id)), att_row, out);
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_att_get, DB_ARGS(DB_INT(id)), &rows);
+	if (rc)
+		return rc;
+	if (rows.nrows != 1)
+		return GH_ENOTFOUND;
+	att_row(&rows, 0, out);
+	return 0;
 }
 
 int attachment_link(struct db *db, int64_t id, int64_t owner, int64_t application, int slot, int64_t event)

@@ -191,9 +191,8 @@ int pub_update(struct db *db, int64_t id, int64_t version, const struct pub_inpu
 	return cover_tx_end_id(db, own, rc, "publish_documents", id, "publication.edit");
 }
 
-static void from_row(const struct db_rows *r, size_t i, void *out)
+static void from_row(const struct db_rows *r, size_t i, struct pub_doc *d)
 {
-	struct pub_doc *d = out;
 	d->id = db_cell_int(r, i, 0);
 	d->category = db_cell(r, i, 1);
 	d->department = db_cell(r, i, 2);
@@ -217,7 +216,14 @@ static void from_row(const struct db_rows *r, size_t i, void *out)
 
 int pub_get(struct db *db, struct arena *a, int64_t id, struct pub_doc *out)
 {
-	return db_query_row(db, a, &q_get, DB_ARGS(DB_INT(id)), from_row, out);
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_get, DB_ARGS(DB_INT(id)), &rows);
+	if (rc)
+		return rc;
+	if (rows.nrows != 1)
+		return GH_ENOTFOUND;
+	from_row(&rows, 0, out);
+	return 0;
 }
 
 int pub_move(struct db *db, int64_t id, int64_t version, const char *from, const char *to, int64_t actor,
@@ -289,9 +295,8 @@ int pub_attach_add(struct db *db, int64_t doc, const char *sha256, const char *m
 	return rc;
 }
 
-static void att_row(const struct db_rows *r, size_t i, void *out)
+static void att_row(const struct db_rows *r, size_t i, struct pub_attachment *t)
 {
-	struct pub_attachment *t = out;
 	t->id = db_cell_int(r, i, 0);
 	t->document_id = db_cell_int(r, i, 1);
 	t->sha256 = db_cell(r, i, 2);
@@ -317,7 +322,14 @@ int pub_attachments(struct db *db, struct arena *a, int64_t doc, struct pub_atta
 
 int pub_attachment_get(struct db *db, struct arena *a, int64_t doc, int64_t id, struct pub_attachment *out)
 {
-	return db_query_row(db, a, &q_att_get, DB_ARGS(DB_INT(doc), DB_INT(id)), att_row, out);
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_att_get, DB_ARGS(DB_INT(doc), DB_INT(id)), &rows);
+	if (rc)
+		return rc;
+	if (rows.nrows != 1)
+		return GH_ENOTFOUND;
+	att_row(&rows, 0, out);
+	return 0;
 }
 
 bool pub_can_write(const struct req *r, const char *department)

@@ -182,19 +182,6 @@ int db_query_array(struct db *db, struct arena *arena, struct db_sql *q, const s
 	return 0;
 }
 
-int db_query_row(struct db *db, struct arena *arena, struct db_sql *q, const struct db_val *params, size_t nparams,
-		 void (*row)(const struct db_rows *rows, size_t i, void *elem), void *out)
-{
-	struct db_rows rows;
-	int rc = db_query(db, arena, q, params, nparams, &rows);
-	if (rc)
-		return rc;
-	if (rows.nrows != 1)
-		return GH_ENOTFOUND;
-	row(&rows, 0, out);
-	return 0;
-}
-
 int db_exec(struct db *db, struct db_sql *q, const struct db_val *params, size_t nparams,
 	    int64_t *changes)
 {

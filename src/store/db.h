@@ -122,10 +122,6 @@ int db_query_array(struct db *db, struct arena *arena, struct db_sql *q, const s
 		   size_t nparams, size_t size, void (*row)(const struct db_rows *rows, size_t i, void *elem), void *out,
 		   size_t *n);
 /* Runs a statement that returns no rows; *changes (may be NULL) gets the affected row count. */
-/* Runs a query that names one row and hands it to row(rows, 0, out): 0, or GH_ENOTFOUND when
- * it names none (or, a bug in the query, more than one), or the query's GH_E code. */
-int db_query_row(struct db *db, struct arena *arena, struct db_sql *q, const struct db_val *params, size_t nparams,
-		 void (*row)(const struct db_rows *rows, size_t i, void *elem), void *out);
 int db_exec(struct db *db, struct db_sql *q, const struct db_val *params, size_t nparams,
 	    int64_t *changes);
 /* Runs a script of several statements without parameters (migrations only). */
