@@ -10,8 +10,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  DEMO, DEMO_PASSWORD, apiLogin, bearer, deadline, freshIp, freshTotp, getJson, mapLimit, newIdNumber, newPhone, sql,
-  startServer, waitFor, govhall,
+  DEMO, DEMO_PASSWORD, apiLogin, applyOnline, bearer, deadline, demoCatalog, freshIp, freshTotp, getJson, htmlText, mapLimit,
+  newIdNumber, newPhone, pageLogin, sql, startServer, waitFor, govhall,
 } from './helpers.mjs';
 import { ALLDAY, bookingDuties, cst, dayNumber, dayString, importCentres, openToday } from './booking-fixtures.mjs';
 
@@ -381,16 +381,58 @@ describe('no-shows pause online booking', () => {
   });
 });
 
-describe('the reminder of the day before', () => {
-  test('goes through the inbox once, the day before the visit', async () => {
+describe('a booking is part of "my applications"', () => {
+  test('the application page shows its booking, and "my applications" lists the active bookings', async () => {
     const p = await citizen();
+    const item = demoCatalog().services.find((s) => s.code === 'psb-0006');
+    const filed = await applyOnline(srv.url, p.token, item);
+    assert.equal(filed.status, 201, filed.body);
+    const number = filed.json.number;
+    const s = await firstSlot('qh-main', 'psb-0006');
+    const b = await book(p.token, { centre: 'qh-main', item: 'psb-0006', day: s.day, start: s.start, application: number });
+    await act(p.token, b.ref, 'confirm');
+    // A second booking of another item, made without an application.
+    const t = await firstSlot('qh-main', 'psb-0004');
+    const other = await book(p.token, { centre: 'qh-main', item: 'psb-0004', day: t.day, start: t.start });
+    const web = await pageLogin(srv.url, p.phone, p.password);
+    let page = await web.get(`/applications/${number}`);
+    assert.equal(page.status, 200, page.body.slice(0, 300));
+    assert.ok(page.body.includes(`href="/bookings/${b.ref}"`), 'the application page links its booking');
+    assert.ok(htmlText(page.body).includes(`${s.day} ${s.start}`), 'with its time');
+    assert.ok(!page.body.includes(other.ref), 'not a booking of another application');
+    // Staff of the department see it on the same page.
+    const staff = await pageLogin(srv.url, DEMO.staffA.phone);
+    assert.ok((await staff.get(`/applications/${number}`)).body.includes(`href="/bookings/${b.ref}"`));
+    let mine = await web.get('/applications');
+    assert.equal(mine.status, 200);
+    for (const ref of [b.ref, other.ref]) assert.ok(mine.body.includes(`href="/bookings/${ref}"`), `"my applications" lists ${ref}`);
+    // Cancelled bookings leave both pages; /bookings keeps them as past.
+    for (const ref of [b.ref, other.ref]) await act(p.token, ref, 'cancel');
+    page = await web.get(`/applications/${number}`);
+    assert.ok(!page.body.includes(b.ref), 'a cancelled booking is not shown as the visit to come');
+    mine = await web.get('/applications');
+    assert.ok(!mine.body.includes(b.ref) && !mine.body.includes(other.ref), 'nor in "my applications"');
+    assert.ok(mine.body.includes('href="/bookings"'), 'which links all bookings');
+    assert.ok((await web.get('/bookings')).body.includes(b.ref));
+  });
+});
+
+describe('the reminder of the day before', () => {
+  test('goes through the inbox once, the day before the visit, and by the channels each citizen chose', async () => {
+    const p = await citizen(), q = await citizen();
+    // q wants no SMS for what asks them to act (a visit to make is one); p keeps every channel.
+    const off = await api('PUT', '/me/notification-settings', q.token, { topics: { action: { sms: false } } });
+    assert.equal(off.status, 200, off.body);
     const s = await firstSlot('qh-main', 'psb-0006');
     const b = await book(p.token, { centre: 'qh-main', item: 'psb-0006', day: s.day, start: s.start });
-    await act(p.token, b.ref, 'confirm');
+    const c = await book(q.token, { centre: 'qh-main', item: 'psb-0006', day: s.day, start: s.start });
+    for (const [who, ref] of [[p, b.ref], [q, c.ref]]) await act(who.token, ref, 'confirm');
     const eve = `${dayString(dayNumber(s.day) - 1)}T09:00`;
-    const first = await bookingDuties(srv.db, srv.keyFile, eve);
-    assert.ok(first.reminded >= 1, JSON.stringify(first));
-    const second = await bookingDuties(srv.db, srv.keyFile, eve);
+    // The command that runs the duties queues on the channels its settings name, as serve does.
+    const channels = ['--notify-sms-url', 'http://127.0.0.1:9/sms', '--notify-webhook-secret', 'booking-secret-0123456789abcdef'];
+    const first = await bookingDuties(srv.db, srv.keyFile, eve, channels);
+    assert.ok(first.reminded >= 2, JSON.stringify(first));
+    const second = await bookingDuties(srv.db, srv.keyFile, eve, channels);
     assert.equal(second.reminded, 0);
     const inbox = await api('GET', '/me/inbox', p.token);
     assert.equal(inbox.status, 200, inbox.body);
@@ -398,7 +440,21 @@ describe('the reminder of the day before', () => {
     assert.equal(reminders.length, 1, inbox.body);
     assert.ok(reminders[0].body_zh.includes(b.ref) && reminders[0].body_zh.includes(`${s.day} ${s.start}`), reminders[0].body_zh);
     assert.ok(reminders[0].body_en.includes('Reminder'), reminders[0].body_en);
+    // The outbox holds one SMS row for p's reminder, naming the message, and none for q's.
+    const rows = async (ref) => sql(srv.db, `SELECT o.channel || ':' || o.payload FROM outbox o JOIN inbox i ON i.id = o.inbox_id
+      WHERE i.kind = 'booking_reminder' AND i.body_zh LIKE '%${ref}%' ORDER BY o.id`);
+    const mine = (await rows(b.ref)).split('\n').filter(Boolean);
+    assert.equal(mine.length, 1, mine.join('\n'));
+    assert.ok(mine[0].startsWith('sms:'), mine[0]);
+    const payload = JSON.parse(mine[0].slice(4));
+    assert.equal(payload.kind, 'booking_reminder');
+    assert.equal(payload.inbox_id, reminders[0].id);
+    assert.ok(payload.body_zh.includes(b.ref), payload.body_zh);
+    assert.equal(await rows(c.ref), '', 'q turned SMS off for what asks them to act');
+    const theirs = (await api('GET', '/me/inbox', q.token)).json.messages.filter((m) => m.kind === 'booking_reminder');
+    assert.equal(theirs.length, 1, 'q still has the reminder in the inbox');
     await act(p.token, b.ref, 'cancel');
+    await act(q.token, c.ref, 'cancel');
   });
 });
 
