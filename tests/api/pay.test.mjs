@@ -6,12 +6,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import {
-  DEMO, DEMO_PASSWORD, apiLogin, applyOnline, bearer, demoCatalog, demoForm, freshTotp, govhall, pageLogin, sql, waitFor,
+  DEMO, DEMO_PASSWORD, actOn, apiLogin, applyOnline, bearer, demoCatalog, demoForm, freshTotp, get, govhall, htmlText, pageLogin,
+  sql, waitFor,
 } from './helpers.mjs';
 import { SIM_KEY, SIM_SECRET, payHall, paysim } from './pay-fixtures.mjs';
 
 const catalog = demoCatalog();
 const ID_CARD = catalog.services.find((s) => s.code === 'psb-0001'); // fixed CNY 20, before acceptance
+const LICENCE = catalog.services.find((s) => s.code === 'psb-0013'); // fixed CNY 10, after approval
 
 let sim;
 let srv;
@@ -164,6 +166,94 @@ describe('the staff queue', () => {
     const free = catalog.services.find((x) => x.code === 'psb-0005');
     const none = await feeApplication(free);
     assert.deepEqual(await feeCell(none, 'psb-0005'), [null, '—'], 'no fee: no mark');
+  });
+});
+
+describe('a fee due after approval, and the order\'s other ends', () => {
+  const state = async (number) => (await bearer(`${srv.url}/api/v1/applications/${number}`, tok.a)).json.state;
+
+  test('nothing is due on submission; approved, the application waits for the fee, is paid and goes back to approved', async () => {
+    const number = await feeApplication(LICENCE);
+    assert.equal(await state(number), 'submitted');
+    let p = await payment(number);
+    assert.equal(p.status, 404, 'nothing is assessed before approval');
+    assert.match(p.json.error.detail, /没有需要缴纳的费用/);
+    assert.equal((await startPay(number)).status, 404, 'nor can anything be paid');
+    for (const a of ['accept', 'start_review', 'approve']) {
+      const r = await actOn(srv.url, tok.psb, number, a);
+      assert.equal(r.status, 200, `${a}: ${r.body}`);
+    }
+    assert.equal(await state(number), 'awaiting_payment');
+    p = await payment(number);
+    assert.equal(p.json.fee.amount_fen, 1000, p.body);
+    assert.equal(p.json.fee.point, 'after_approval', p.body);
+    assert.equal(p.json.can_pay, true);
+    const { order, start } = await pay(number);
+    assert.equal(start.amount_fen, 1000);
+    const done = await paidState(number);
+    assert.equal(done.orders.find((o) => o.number === order).state, 'paid');
+    assert.equal(await state(number), 'approved', 'back where it was, ready to complete');
+    assert.equal(done.receipts.length, 1);
+    assert.equal((await bearer(`${srv.url}/api/v1${done.receipts[0].verify_href}`, null)).json.status, 'valid');
+    assert.equal((await actOn(srv.url, tok.psb, number, 'complete')).status, 200);
+  });
+
+  test('a payment that fails leaves the order failed, payable again until it expires', async () => {
+    const number = await feeApplication();
+    const s = await startPay(number);
+    assert.equal(s.status, 200, s.body);
+    const r = await sim.call('POST', `/sim/payments/${gwId(s.json.pay_url)}/pay`, { outcome: 'failed' });
+    assert.equal(r.status, 200, r.text);
+    let last;
+    await waitFor(async () => { last = (await payment(number)).json; return last.orders.some((o) => o.state === 'failed'); },
+      { what: 'the order to be failed' });
+    assert.equal(last.can_pay, true, JSON.stringify(last));
+    assert.equal(await state(number), 'awaiting_payment');
+  });
+
+  test('withdrawn while the fee is due: an order never sent to the gateway is cancelled', async () => {
+    const number = await feeApplication();
+    const before = (await payment(number)).json;
+    assert.deepEqual(before.orders.map((o) => o.state), ['created'], JSON.stringify(before));
+    const w = await actOn(srv.url, tok.a, number, 'withdraw');
+    assert.equal(w.status, 200, w.body);
+    const after = (await payment(number)).json;
+    assert.deepEqual(after.orders.map((o) => o.state), ['cancelled'], JSON.stringify(after));
+    assert.equal(after.can_pay, false);
+    assert.equal((await startPay(number)).status, 409, 'nothing more to pay for a withdrawn application');
+  });
+});
+
+describe('a refund receipt', () => {
+  test('verifies on its page, through the API link and as a file posted to /api/v1/verify', async () => {
+    const number = await feeApplication();
+    const { order } = await pay(number);
+    await paidState(number);
+    const r = await bearer(`${srv.url}/api/v1/staff/payments/${order}/refunds`, tok.admin,
+      { method: 'POST', json: { amount_fen: 700, reason: '多收退还' } });
+    assert.ok([201, 202].includes(r.status), r.body);
+    let p;
+    await waitFor(async () => { p = (await payment(number)).json; return p.receipts.some((x) => x.kind === 'refund'); },
+      { what: 'the refund receipt' });
+    const rc = p.receipts.find((x) => x.kind === 'refund');
+    const api = await bearer(`${srv.url}/api/v1${rc.verify_href}`, null);
+    assert.equal(api.status, 200, api.body);
+    assert.equal(api.json.status, 'valid', api.body);
+    assert.ok(JSON.stringify(api.json).includes('700') || JSON.stringify(api.json).includes('7.00'), api.body);
+    const page = await get(`${srv.url}${rc.verify_href}&lang=en`);
+    assert.equal(page.status, 200);
+    assert.match(htmlText(page.body), /Valid/);
+    assert.match(htmlText(page.body), /Refund/);
+    const pdf = await fetch(`${srv.url}/api/v1/pay/receipts/${rc.number}/pdf`, { headers: { authorization: `Bearer ${tok.a}` } });
+    assert.equal(pdf.status, 200);
+    const posted = await fetch(`${srv.url}/api/v1/verify`, {
+      method: 'POST', headers: { 'content-type': 'application/pdf' }, body: Buffer.from(await pdf.arrayBuffer()),
+    });
+    const verdict = await posted.json();
+    assert.equal(posted.status, 200, JSON.stringify(verdict));
+    assert.equal(verdict.status, 'valid', JSON.stringify(verdict));
+    const forged = await bearer(`${srv.url}/api/v1${rc.verify_href.replace(/h=(.)/, (_, c) => `h=${c === '0' ? '1' : '0'}`)}`, null);
+    assert.equal(forged.json.status, 'unknown');
   });
 });
 
