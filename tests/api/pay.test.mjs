@@ -607,12 +607,14 @@ describe('statistics', () => {
     const row = depts.rows.find((r) => r[0] === psb.name_en);
     assert.ok(row, depts.rows.map((r) => r[0]).join('|'));
     // Every payment of this file was for a CNY 20 ID card of psb (one of CNY 25, accepted with
-    // its excess refunded); refunds were made above.
-    assert.ok(Number(row[rev]) >= 20 && (Number(row[rev]) * 100) % 500 === 0, row.join(','));
+    // its excess refunded) or a CNY 10 driving licence renewal of psb (due after approval);
+    // refunds were made above.
+    assert.ok(Number(row[rev]) >= 30 && (Number(row[rev]) * 100) % 500 === 0, row.join(','));
     assert.ok(Number(row[ref]) > 0, row.join(','));
     const items = await table('items');
-    const card = items.rows.find((r) => r[0] === ID_CARD.code);
-    assert.equal(card[items.head.indexOf('Fees collected (CNY)')], row[rev], 'all of it from the ID card');
+    const collected = (code) => Number(items.rows.find((r) => r[0] === code)?.[items.head.indexOf('Fees collected (CNY)')] ?? 0);
+    assert.equal(collected(LICENCE.code), 10, 'the licence fee paid after approval');
+    assert.equal(collected(ID_CARD.code) + collected(LICENCE.code), Number(row[rev]), 'all of it from these two items');
     const other = depts.rows.find((r) => r[0] !== psb.name_en && Number(r[rev]) > 0);
     assert.equal(other, undefined, 'no other department collected anything');
   });
