@@ -381,6 +381,59 @@ describe('no-shows pause online booking', () => {
   });
 });
 
+describe('the window of days', () => {
+  test('the 30th working day ahead is bookable, the 31st is refused', async () => {
+    // The calendar's working days (weekdays but holidays, plus adjusted working weekend days).
+    const years = new Map();
+    const workday = async (n) => {
+      const day = dayString(n), year = day.slice(0, 4);
+      if (!years.has(year)) {
+        const cal = await bearer(`${srv.url}/api/v1/admin/calendar?year=${year}`, tok.admin);
+        assert.equal(cal.status, 200, cal.body);
+        years.set(year, new Map(cal.json.days.map((x) => [x.day, x.kind])));
+      }
+      const kind = years.get(year).get(day), wd = new Date(n * 86_400_000).getUTCDay();
+      return kind === 'workday' || (kind !== 'holiday' && wd >= 1 && wd <= 5);
+    };
+    const ahead = [];
+    for (let n = dayNumber(cst().day) + 1; ahead.length < 31; n++) if (await workday(n)) ahead.push(n);
+    const days = await slots('qh-main', 'psb-0002', '&days=31');
+    assert.equal(days.length, 30, 'thirty working days are offered');
+    assert.deepEqual(days.map((d) => d.day), ahead.slice(0, 30).map(dayString), 'the next thirty working days');
+    const p = await citizen();
+    const last = await book(p.token, { centre: 'qh-main', item: 'psb-0002', day: dayString(ahead[29]), start: '09:00' });
+    assert.equal(last.day, dayString(ahead[29]));
+    await act(p.token, last.ref, 'cancel');
+    const beyond = await api('POST', '/bookings', p.token, { centre: 'qh-main', item: 'psb-0002', day: dayString(ahead[30]), start: '09:00' });
+    assert.equal(beyond.status, 422, beyond.body);
+    assert.match(beyond.json.error.detail, new RegExp(`只能预约.*${dayString(ahead[29])}`));
+  });
+});
+
+describe('booking at the kiosk', () => {
+  test('a booking made on a kiosk records it (via kiosk); the same form elsewhere is a web one', async () => {
+    const p = await citizen();
+    const made = {};
+    for (const place of ['kiosk', 'web']) {
+      const web = await pageLogin(srv.url, p.phone, p.password);
+      if (place === 'kiosk') assert.equal((await web.get('/kiosk')).status, 200);
+      const item = place === 'kiosk' ? 'psb-0007' : 'psb-0003';
+      const s = await firstSlot('qh-main', item);
+      const form = await web.get(`/book?item=${item}&centre=qh-main`);
+      assert.equal(form.status, 200, form.body.slice(0, 300));
+      const r = await web.post('/book', { centre: 'qh-main', item, day: s.day, start: s.start });
+      assert.equal(r.status, 303, r.body.slice(0, 300));
+      const ref = /\/bookings\/([A-Z0-9]+)/.exec(r.location)?.[1];
+      assert.ok(ref, r.location);
+      made[place] = (await api('GET', `/bookings/${ref}`, p.token)).json;
+      await act(p.token, ref, 'cancel');
+    }
+    assert.equal(made.kiosk.via, 'kiosk', JSON.stringify(made.kiosk));
+    assert.equal(made.kiosk.channel, 'online');
+    assert.equal(made.web.via, 'web', JSON.stringify(made.web));
+  });
+});
+
 describe('a booking is part of "my applications"', () => {
   test('the application page shows its booking, and "my applications" lists the active bookings', async () => {
     const p = await citizen();
