@@ -591,6 +591,28 @@ describe('reconciliation', () => {
   });
 });
 
+describe('the daily reconciliation duty', () => {
+  test('runs by itself: with no settlement delay, a fresh hall reconciles each of the past week\'s days at start', async () => {
+    const hall = await payHall(sim, { name: 'pay-duty', extraArgs: ['--pay-settle-delay', '0'] });
+    try {
+      const admin = (await apiLogin(hall.url, DEMO.admin.phone, DEMO_PASSWORD, { totp: await freshTotp(DEMO.admin.totp) })).token;
+      const cstDay = (back) => new Date(Date.now() + 8 * 3600_000 - back * 86_400_000).toISOString().slice(0, 10);
+      const week = [7, 6, 5, 4, 3, 2, 1].map(cstDay);
+      let runs = [];
+      await waitFor(async () => {
+        const r = await bearer(`${hall.url}/api/v1/admin/payments/reconciliation?all=1`, admin);
+        assert.equal(r.status, 200, r.body);
+        runs = r.json.runs.map((x) => x.day);
+        return week.every((d) => runs.includes(d));
+      }, { what: 'the duty to reconcile the past week' });
+      assert.ok(!runs.includes(cstDay(0)), 'today is not reconciled before it ends');
+      assert.equal(new Set(runs).size, runs.length, 'each day once');
+    } finally {
+      await hall.stop();
+    }
+  });
+});
+
 describe('statistics', () => {
   test('revenue and refunds by department and by item on the supervision tables', async () => {
     const psb = catalog.departments.find((d) => d.code === 'psb');
