@@ -591,6 +591,40 @@ describe('reconciliation', () => {
   });
 });
 
+describe('the simulator\'s notification retries', () => {
+  test('a notification the hall refused is sent again on the schedule, and the retry is taken', async () => {
+    const slow = await paysim({ schedule: '1,2,4,8,16' });
+    const hall = await payHall(slow, { name: 'pay-retry' });
+    try {
+      const citizen = (await apiLogin(hall.url, DEMO.citizen.phone)).token;
+      const filed = await applyOnline(hall.url, citizen, ID_CARD);
+      assert.equal(filed.status, 201, filed.body);
+      const s = await bearer(`${hall.url}/api/v1/applications/${filed.json.number}/payment`, citizen, { method: 'POST', json: {} });
+      assert.equal(s.status, 200, s.body);
+      const gw = gwId(s.json.pay_url);
+      // The hall answers the first attempt with an error: its signature is wrong.
+      assert.equal((await slow.call('POST', '/sim/faults', { faults: ['bad_signature'] })).status, 200);
+      assert.equal((await slow.call('POST', `/sim/payments/${gw}/pay`, {})).status, 200);
+      const event = async () => (await slow.call('GET', `/sim/events?payment_id=${gw}`)).json.events.find((e) => e.type === 'payment.succeeded');
+      let e;
+      await waitFor(async () => { e = await event(); return e && e.attempts >= 1; }, { what: 'the first attempt' });
+      assert.equal(e.last_status, 400, JSON.stringify(e));
+      assert.equal(e.delivered, false);
+      assert.equal((await slow.call('POST', '/sim/faults', { faults: [] })).status, 200);
+      await waitFor(async () => { e = await event(); return e.delivered || e.gave_up; }, { what: 'the retry' });
+      assert.equal(e.delivered, true, JSON.stringify(e));
+      assert.equal(e.last_status, 200, JSON.stringify(e));
+      assert.ok(e.attempts >= 2, JSON.stringify(e));
+      assert.ok(hall.logs().some((l) => /a notification from .* was refused/.test(l.msg ?? '')), 'the refused attempt logged');
+      const paid = await bearer(`${hall.url}/api/v1/applications/${filed.json.number}/payment`, citizen);
+      assert.equal(paid.json.fee.state, 'paid', paid.body);
+    } finally {
+      await hall.stop();
+      await slow.stop();
+    }
+  });
+});
+
 describe('the daily reconciliation duty', () => {
   test('runs by itself: with no settlement delay, a fresh hall reconciles each of the past week\'s days at start', async () => {
     const hall = await payHall(sim, { name: 'pay-duty', extraArgs: ['--pay-settle-delay', '0'] });
