@@ -211,6 +211,27 @@ describe('a fee due after approval, and the order\'s other ends', () => {
     assert.equal(await state(number), 'awaiting_payment');
   });
 
+  test('an order not paid in time expires; the fee still due, paying makes a new order', async () => {
+    const number = await feeApplication();
+    const s = await startPay(number);
+    assert.equal(s.status, 200, s.body);
+    // The clock passes the order's expiry at the gateway, which says so.
+    assert.equal((await sim.call('POST', `/sim/payments/${gwId(s.json.pay_url)}/expire`)).status, 202);
+    let last;
+    await waitFor(async () => { last = (await payment(number)).json; return last.orders.some((o) => o.state === 'expired'); },
+      { what: 'the order to expire' });
+    assert.equal(last.fee.state, 'due', JSON.stringify(last));
+    assert.equal(last.can_pay, true, 'the fee is still due');
+    assert.equal(await state(number), 'awaiting_payment');
+    assert.equal((await sim.call('POST', `/sim/payments/${gwId(s.json.pay_url)}/expire`)).status, 409, 'closed already');
+    assert.equal((await sim.call('POST', '/sim/payments/gp_nosuch/expire')).status, 404);
+    const again = await startPay(number);
+    assert.equal(again.status, 200, again.body);
+    assert.notEqual(again.json.order, s.json.order, 'a new order');
+    assert.equal((await sim.call('POST', `/sim/payments/${gwId(again.json.pay_url)}/pay`, {})).status, 200);
+    await paidState(number);
+  });
+
   test('withdrawn while the fee is due: an order never sent to the gateway is cancelled', async () => {
     const number = await feeApplication();
     const before = (await payment(number)).json;
