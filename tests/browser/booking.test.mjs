@@ -68,6 +68,12 @@ describe('booking a visit from the guide', { skip }, () => {
     await page.goto(`${srv.url}/bookings`);
     assert.ok((await page.locator('main').innerText()).includes(ref), 'listed under my bookings');
     assert.deepEqual(await axeCheck(page, 'my bookings'), []);
+    // "My applications" lists it beside the applications, in both languages.
+    for (const lang of ['zh', 'en']) {
+      await page.goto(`${srv.url}/applications?lang=${lang}`);
+      assert.equal(await page.locator(`section.booking-list a[href="/bookings/${ref}"]`).count(), 1, `listed under my applications (${lang})`);
+      assert.deepEqual(await axeCheck(page, `my applications with a booking (${lang})`), []);
+    }
     // The same pages in English.
     await page.goto(`${srv.url}/book?item=psb-0002&centre=qh-main&lang=en`);
     assert.equal(await page.locator('h1').textContent(), 'Book a visit');
