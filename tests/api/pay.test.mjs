@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import {
   DEMO, DEMO_PASSWORD, actOn, apiLogin, applyOnline, bearer, demoCatalog, demoForm, freshTotp, get, govhall, htmlText, pageLogin,
-  sql, waitFor,
+  sql, tempDir, waitFor, writeJsonFile,
 } from './helpers.mjs';
 import { SIM_KEY, SIM_SECRET, payHall, paysim } from './pay-fixtures.mjs';
 
@@ -196,6 +196,33 @@ describe('a fee due after approval, and the order\'s other ends', () => {
     assert.equal(done.receipts.length, 1);
     assert.equal((await bearer(`${srv.url}/api/v1${done.receipts[0].verify_href}`, null)).json.status, 'valid');
     assert.equal((await actOn(srv.url, tok.psb, number, 'complete')).status, 200);
+  });
+
+  test('a fee per unit: the units in the form times the unit price, paid and receipted at that amount', async () => {
+    // An item of the catalog priced per copy (CNY 5, at most 5), imported beside the demo's.
+    const item = {
+      ...ID_CARD, code: 'psb-9901', fee_yuan: 5, name_zh: '按件收费测试事项', name_en: 'Per-copy fee test item',
+      form: [...ID_CARD.form, { key: 'copies', label_zh: '份数', label_en: 'Copies', type: 'number', required: true }],
+      fee: { ...ID_CARD.fee, amount_fen: undefined, per_unit: { field: 'copies', unit_fen: 500, max_units: 5 } },
+    };
+    const dir = await tempDir('govhall-pay-unit-');
+    const imp = await govhall(['import', 'catalog', await writeJsonFile(dir.path, 'item.json', { services: [item] }), '--db', srv.db],
+      { keyFile: srv.keyFile });
+    assert.equal(imp.code, 0, imp.stdout + imp.stderr);
+    await waitFor(async () => (await bearer(`${srv.url}/api/v1/services/${item.code}`, null)).status === 200, { what: 'the imported item' });
+    for (const [copies, fen] of [['3', 1500], ['2.5', 1500], ['9', 2500]]) {
+      const number = await feeApplication(item, { ...demoForm(ID_CARD), copies });
+      const p = await payment(number);
+      assert.equal(p.status, 200, p.body);
+      assert.equal(p.json.fee.amount_fen, fen, `${copies} copies: ${p.body}`);
+      if (copies !== '3') continue;
+      const { start } = await pay(number);
+      assert.equal(start.amount_fen, fen);
+      const done = await paidState(number);
+      const rc = (await bearer(`${srv.url}/api/v1/pay/receipts/${done.receipts[0].number}`, tok.a)).json;
+      assert.equal(rc.receipt.amount_fen, fen);
+    }
+    await dir.remove();
   });
 
   test('a payment that fails leaves the order failed, payable again until it expires', async () => {
@@ -684,14 +711,15 @@ describe('statistics', () => {
     const row = depts.rows.find((r) => r[0] === psb.name_en);
     assert.ok(row, depts.rows.map((r) => r[0]).join('|'));
     // Every payment of this file was for a CNY 20 ID card of psb (one of CNY 25, accepted with
-    // its excess refunded) or a CNY 10 driving licence renewal of psb (due after approval);
-    // refunds were made above.
+    // its excess refunded), a CNY 10 driving licence renewal of psb (due after approval) or
+    // three copies at CNY 5 of the per-copy test item; refunds were made above.
     assert.ok(Number(row[rev]) >= 30 && (Number(row[rev]) * 100) % 500 === 0, row.join(','));
     assert.ok(Number(row[ref]) > 0, row.join(','));
     const items = await table('items');
     const collected = (code) => Number(items.rows.find((r) => r[0] === code)?.[items.head.indexOf('Fees collected (CNY)')] ?? 0);
     assert.equal(collected(LICENCE.code), 10, 'the licence fee paid after approval');
-    assert.equal(collected(ID_CARD.code) + collected(LICENCE.code), Number(row[rev]), 'all of it from these two items');
+    assert.equal(collected('psb-9901'), 15, 'three copies of the per-copy item');
+    assert.equal(collected(ID_CARD.code) + collected(LICENCE.code) + collected('psb-9901'), Number(row[rev]), 'all of it from these items');
     const other = depts.rows.find((r) => r[0] !== psb.name_en && Number(r[rev]) > 0);
     assert.equal(other, undefined, 'no other department collected anything');
   });
