@@ -173,9 +173,8 @@ static int queue_message(struct db *db, struct arena *a, int64_t account, int64_
 		return 0;
 
 	json_t *p = json_pack("{s:I,s:I,s:s?,s:s,s:s,s:s,s:s,s:s,s:I}", "to", (json_int_t)account, "inbox_id",
-			      (json_int_t)inbox_id, "number", number, "kind", kind, "title_zh",
-			      title[0], "title_en", title[1], "body_zh", body[0], "body_en", body[1],
-			      "created_at", (json_int_t)now);
+			      (json_int_t)inbox_id, "number", number, "kind", kind, "title_zh", title[0], "title_en",
+			      title[1], "body_zh", body[0], "body_en", body[1], "created_at", (json_int_t)now);
 	if (!p)
 		return GH_EINTERNAL;
 	json_object_set_new(p, "application_id", application_id > 0 ? json_integer(application_id) : json_null());
