@@ -140,6 +140,11 @@ describe('the whole visit', { skip }, () => {
     await submit(page, page.locator('form[action$="/confirm"] button'));
     assert.equal(await page.locator('.state.booking-booked').count(), 1, await page.locator('main').innerText());
     assert.ok((await page.locator('main').innerText()).includes(number), 'the booking names its application');
+    // The application's page shows the booked visit (at phone width, axe-clean).
+    const ref = /\/bookings\/([A-Z0-9-]+)/.exec(page.url())[1];
+    await page.goto(`${srv.url}/applications/${number}`);
+    assert.equal(await page.locator(`.case-cards a[href="/bookings/${ref}"]`).count(), 1, 'the application shows its booking');
+    assert.deepEqual(await axeCheck(page, 'an application with its booking'), []);
     // At the centre: the hall's screen is open; the citizen checks in at the kiosk for a ticket.
     const screenCtx = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1920, height: 1080 } });
     const screen = await screenCtx.newPage();
