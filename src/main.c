@@ -710,6 +710,7 @@ int main(int argc, char **argv)
 	}
 	char **args = argv + 2;
 	int rc;
+	notify_configure(&cfg); /* commands that record events queue their channels' rows too */
 	certs_register();
 	pay_register();
 	if (strcmp(cmd, "paysim") && strcmp(cmd, "pay") && strcmp(cmd, "federation") && strcmp(cmd, "user") && strcmp(cmd, "key") && strcmp(cmd, "routes") && strcmp(cmd, "open311") &&

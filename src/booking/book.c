@@ -60,9 +60,13 @@ DB_SQL(q_mine, "SELECT " BOOKING_COLS BOOKING_FROM "WHERE " IDENTITY_OWNER_SQL("
 DB_SQL(q_mine_active, "SELECT " BOOKING_COLS BOOKING_FROM "WHERE "
 		      IDENTITY_OWNER_SQL("b.account_id", "b.enterprise_id")
 		      " AND b.state IN ('held', 'booked', 'checked_in') ORDER BY b.day, b.start_min, b.id LIMIT 200");
+DB_SQL(q_of_application, "SELECT " BOOKING_COLS BOOKING_FROM "WHERE b.application_id = ? "
+			 "AND b.state IN ('held', 'booked', 'checked_in') ORDER BY b.day, b.start_min, b.id LIMIT 20");
 
-static void row_of(const struct db_rows *rows, size_t i, struct bk_booking *b)
+/* One booking row (BOOKING_COLS) into elem (a struct bk_booking; db_query_array's row). */
+static void row_of(const struct db_rows *rows, size_t i, void *elem)
 {
+	struct bk_booking *b = elem;
 	*b = (struct bk_booking){
 		.id = db_cell_int(rows, i, 0), .ref = db_cell(rows, i, 1), .account_id = db_cell_int(rows, i, 2),
 		.enterprise_id = db_cell(rows, i, 3) ? db_cell_int(rows, i, 3) : 0,
@@ -128,16 +132,14 @@ int bk_load_visible(struct req *r, const char *ref, struct bk_booking *out)
 
 int bk_mine(struct req *r, bool active, struct bk_booking **out, size_t *n)
 {
-	struct db_rows rows;
 	struct identity_owner o = identity_owner_of(r);
-	int rc = db_query(r->db, r->arena, active ? &q_mine_active : &q_mine, DB_ARGS(IDENTITY_OWNER_ARGS(o)), &rows);
-	if (rc)
-		return rc;
-	*out = arena_array(r->arena, rows.nrows ? rows.nrows : 1, sizeof(**out));
-	for (size_t i = 0; i < rows.nrows; i++)
-		row_of(&rows, i, &(*out)[i]);
-	*n = rows.nrows;
-	return 0;
+	return db_query_array(r->db, r->arena, active ? &q_mine_active : &q_mine, DB_ARGS(IDENTITY_OWNER_ARGS(o)),
+			      sizeof(**out), row_of, out, n);
+}
+
+int bk_of_application(struct db *db, struct arena *a, int64_t application_id, struct bk_booking **out, size_t *n)
+{
+	return db_query_array(db, a, &q_of_application, DB_ARGS(DB_INT(application_id)), sizeof(**out), row_of, out, n);
 }
 
 /* ---- events, ends, no-shows --------------------------------------------------------------- */
@@ -251,7 +253,7 @@ int bk_noshow(struct app *app, struct db *db, struct arena *a, int64_t account, 
 	const struct view *v = app ? app->view : NULL;
 	const char *nn = arena_printf(a, "%lld", (long long)n), *ww = arena_printf(a, "%ld", window),
 		   *uu = bk_when(a, until);
-	rc = notify_inbox_message(db, a, account, 0, "booking_paused", view_msg(v, "zh", "booking_msg_paused_title"),
+	rc = notify_message(db, a, account, 0, "booking_paused", view_msg(v, "zh", "booking_msg_paused_title"),
 				  view_msg(v, "en", "booking_msg_paused_title"),
 				  VF(v, "zh", a, "booking_msg_paused_body", MA("n", nn), MA("days", ww), MA("until", uu)),
 				  VF(v, "en", a, "booking_msg_paused_body", MA("n", nn), MA("days", ww), MA("until", uu)));
@@ -617,7 +619,7 @@ static int tell(struct req *r, const struct bk_booking *b, const char *kind, con
 	const struct view *v = r->app->view;
 	const char *when = slot_text(r->arena, b->day, b->start_min);
 	int64_t to = b->enterprise_id ? b->enterprise_id : b->account_id;
-	return notify_inbox_message(
+	return notify_message(
 		r->db, r->arena, to, b->application_id, kind, view_msg(v, "zh", title_key),
 		view_msg(v, "en", title_key),
 		VF(v, "zh", r->arena, body_key, MA("ref", b->ref), MA("item", item_zh), MA("centre", b->centre_zh),

@@ -150,6 +150,7 @@ int booking_init(struct app *app)
 	bk_app = app;
 	bk_display_init(app);
 	catalog_guide_section(bk_guide_section);
+	bk_cases_sections();
 	return 0;
 }
 

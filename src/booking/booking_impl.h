@@ -179,6 +179,10 @@ int bk_get_id(struct db *db, struct arena *a, int64_t id, struct bk_booking *out
 /* The caller's bookings (identity_owner_of), newest first; with active only held, booked and
  * checked in ones. */
 int bk_mine(struct req *r, bool active, struct bk_booking **out, size_t *n);
+/* The active (held, booked, checked in) bookings made for an application, soonest first. */
+int bk_of_application(struct db *db, struct arena *a, int64_t application_id, struct bk_booking **out, size_t *n);
+/* Registers the bookings' parts of the application page and of "my applications" (cases.h). */
+void bk_cases_sections(void);
 bool bk_owns(const struct req *r, const struct bk_booking *b);
 json_t *bk_booking_json(struct req *r, const struct bk_booking *b);
 json_t *bk_history_json(struct req *r, int64_t booking_id, int64_t ticket_id);

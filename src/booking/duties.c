@@ -110,7 +110,7 @@ static int remind_one(struct app *app, struct db *db, struct arena *a, int64_t i
 	const struct view *v = app ? app->view : NULL;
 	const char *when = bk_when(a, bk_at(b.day, b.start_min));
 	const char *centre_en = b.centre_en && *b.centre_en ? b.centre_en : b.centre_zh;
-	rc = notify_inbox_message(
+	rc = notify_message(
 		db, a, b.enterprise_id ? b.enterprise_id : b.account_id, b.application_id, "booking_reminder",
 		view_msg(v, "zh", "booking_msg_reminder_title"), view_msg(v, "en", "booking_msg_reminder_title"),
 		VF(v, "zh", a, "booking_msg_reminder_body", MA("ref", b.ref), MA("item", item_zh), MA("centre", b.centre_zh),

@@ -14,6 +14,7 @@
 #include "base/str.h"
 #include "base/util.h"
 #include "booking/booking_impl.h"
+#include "cases/cases.h"
 #include "catalog/catalog.h"
 #include "http/msg.h"
 #include "http/server.h"
@@ -308,6 +309,48 @@ static json_t *booking_view(struct req *r, const struct bk_booking *b)
 	if (change)
 		bk_set(j, "change_text", MF(r, "booking_change_until", MA("time", change)));
 	return j;
+}
+
+static json_t *bookings_view(struct req *r, const struct bk_booking *v, size_t n)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, booking_view(r, &v[i]));
+	return arr;
+}
+
+/* An application's page shows the visits booked for it that are still to come or under way
+ * (cases_annotate): for its applicant and for the staff who may see the page. */
+static int application_bookings(struct req *r, const struct case_page_ref *ref, json_t *ctx)
+{
+	struct bk_booking *v;
+	size_t n;
+	int rc = bk_of_application(r->db, r->arena, ref->id, &v, &n);
+	if (!rc && n) {
+		json_object_set_new(ctx, "bookings", bookings_view(r, v, n));
+		json_object_set_new(ctx, "has_bookings", json_true());
+	}
+	return rc;
+}
+
+/* "My applications" lists the caller's active bookings beside the applications
+ * (cases_mine_annotate). */
+static int mine_bookings(struct req *r, json_t *ctx)
+{
+	struct bk_booking *v;
+	size_t n;
+	int rc = bk_mine(r, true, &v, &n);
+	if (!rc) {
+		json_object_set_new(ctx, "bookings", bookings_view(r, v, n));
+		json_object_set_new(ctx, "has_bookings", json_boolean(n > 0));
+	}
+	return rc;
+}
+
+void bk_cases_sections(void)
+{
+	cases_annotate(application_bookings);
+	cases_mine_annotate(mine_bookings);
 }
 
 static int mine_page(struct req *r)

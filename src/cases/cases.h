@@ -202,6 +202,11 @@ struct case_page_ref {
 struct req;
 typedef int (*case_annotate_fn)(struct req *r, const struct case_page_ref *ref, json_t *ctx);
 void cases_annotate(case_annotate_fn fn);
+/* The same for the caller's "my applications" page (GET /applications): what other domains
+ * list beside the applications (the bookings of visits to come). fn adds members to the
+ * page's context (cases/mine.mustache documents them); it only reads. At most 4. */
+typedef int (*case_mine_annotate_fn)(struct req *r, json_t *ctx);
+void cases_mine_annotate(case_mine_annotate_fn fn);
 
 /* Where e-certificates that replace materials (免提交) come from: the citizen's wallet, kept by
  * another domain, which installs the function at start (not thread-safe; NULL: none). held

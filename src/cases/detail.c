@@ -55,6 +55,18 @@ void cases_annotate(case_annotate_fn fn)
 		annotators[n_annotators++] = fn;
 }
 
+static case_mine_annotate_fn mine_annotators[4];
+static size_t n_mine_annotators;
+
+void cases_mine_annotate(case_mine_annotate_fn fn)
+{
+	for (size_t i = 0; i < n_mine_annotators; i++)
+		if (mine_annotators[i] == fn)
+			return;
+	if (n_mine_annotators < ARRAY_LEN(mine_annotators))
+		mine_annotators[n_mine_annotators++] = fn;
+}
+
 /* ---- my applications ------------------------------------------------------------------ */
 
 /* GET /applications: the caller's applications (or the enterprise's when acting for one). */
@@ -85,6 +97,11 @@ static int mine_page(struct req *r)
 	}
 	json_object_set_new(ctx, "has_bundles", json_boolean(json_array_size(bundles) > 0));
 	json_object_set_new(ctx, "bundles", bundles);
+	for (size_t k = 0; k < n_mine_annotators; k++)
+		if ((rc = mine_annotators[k](r, ctx))) {
+			json_decref(ctx);
+			return rc;
+		}
 	jset(ctx, "count", MF(r, "cases_count_total", MA("n", total)));
 	json_object_set_new(ctx, "pagination", cases_pagination(r, "/applications", page, PER_PAGE, total));
 	resp_header(r, "Cache-Control", "no-store");

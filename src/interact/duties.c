@@ -78,7 +78,7 @@ static int send_invite(struct app *app, struct db *db, struct arena *a, struct d
 	const char *num = db_cell(rows, i, 1);
 	const char *zh = db_cell(rows, i, 3) ? db_cell(rows, i, 3) : num, *en = db_cell(rows, i, 4) ? db_cell(rows, i, 4) : zh;
 	const struct view *v = app ? app->view : NULL;
-	int rc = notify_inbox_message(db, a, db_cell_int(rows, i, 2), db_cell_int(rows, i, 0), "evaluate_invite",
+	int rc = notify_message(db, a, db_cell_int(rows, i, 2), db_cell_int(rows, i, 0), "evaluate_invite",
 				      view_msg(v, "zh", N_("interact_invite_title")), view_msg(v, "en", N_("interact_invite_title")),
 				      VF(v, "zh", a, N_("interact_invite_body"), MA("number", num), MA("item", zh)),
 				      VF(v, "en", a, N_("interact_invite_body"), MA("number", num), MA("item", en)));

@@ -203,7 +203,7 @@ static int step_write(struct req *r, struct ia_write *x)
 		rc = db_exec(r->db, &q_rect_feedback,
 			     DB_ARGS(DB_TEXT(notes), DB_INT(now), DB_INT(r->who.account), DB_INT(now), DB_INT(t.id)), &changes);
 		if (!rc && changes == 1)
-			rc = notify_inbox_message(
+			rc = notify_message(
 				r->db, r->arena, e.enterprise_id ? e.enterprise_id : e.rater_id, 0, "rectify_feedback",
 				IA_WORD(r, "zh", N_("interact_rect_feedback_title")), IA_WORD(r, "en", N_("interact_rect_feedback_title")),
 				IA_ZH(r, N_("interact_rect_feedback_body"), MA("notes", notes), MA("id", (long long)e.id)),

@@ -169,7 +169,7 @@ int ia_thread_tell(struct req *r, const struct ia_thread *t, const char *kind, c
 {
 	struct ia_message m = IA_MESSAGE(r->app->view, r->arena, title_key, body_key, MA("subject", t->subject),
 					 MA("id", (long long)t->id));
-	return notify_inbox_message(r->db, r->arena, t->enterprise ? t->enterprise : t->person, 0, kind, m.title_zh,
+	return notify_message(r->db, r->arena, t->enterprise ? t->enterprise : t->person, 0, kind, m.title_zh,
 				    m.title_en, m.body_zh, m.body_en);
 }
 

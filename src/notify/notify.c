@@ -156,16 +156,15 @@ static int inbox_add(struct db *db, struct arena *a, int64_t account, int64_t ap
 	return 0;
 }
 
-int notify_application_event(struct db *db, struct arena *a, int64_t account, int64_t application_id,
-			     const char *number, const char *kind, const char *item_zh, const char *item_en,
-			     const char *state, const char *reason)
+/* One message: the inbox row and one outbox row per configured channel the account chose for
+ * the kind's topic (application: a workflow event). number may be NULL. */
+static int queue_message(struct db *db, struct arena *a, int64_t account, int64_t application_id, const char *number,
+			 const char *kind, bool application, const char *const title[2], const char *const body[2])
 {
-	const char *item[2] = { item_zh ? item_zh : "", item_en && *item_en ? item_en : item_zh ? item_zh : "" };
-	struct texts t;
-	texts_of(a, kind, number, item, state, 0, reason, &t);
 	int64_t now = (int64_t)time(NULL), inbox_id;
 	struct notify_pref pref; /* the channels the account chose for this topic (prefs.h) */
-	int rc = inbox_add(db, a, account, application_id, kind ? kind : "update", true, t.title, t.body, &pref, &inbox_id);
+	kind = kind ? kind : "update";
+	int rc = inbox_add(db, a, account, application_id, kind, application, title, body, &pref, &inbox_id);
 	if (rc)
 		return rc;
 	bool webhook = atomic_load(&want_webhook), sms = atomic_load(&want_sms) && pref.sms,
@@ -174,9 +173,8 @@ int notify_application_event(struct db *db, struct arena *a, int64_t account, in
 		return 0;
 
 	json_t *p = json_pack("{s:I,s:I,s:s?,s:s,s:s,s:s,s:s,s:s,s:I}", "to", (json_int_t)account, "inbox_id",
-			      (json_int_t)inbox_id, "number", number, "kind", kind ? kind : "update", "title_zh",
-			      t.title[0], "title_en", t.title[1], "body_zh", t.body[0], "body_en", t.body[1],
-			      "created_at", (json_int_t)now);
+			      (json_int_t)inbox_id, "number", number, "kind", kind, "title_zh", title[0], "title_en",
+			      title[1], "body_zh", body[0], "body_en", body[1], "created_at", (json_int_t)now);
 	if (!p)
 		return GH_EINTERNAL;
 	json_object_set_new(p, "application_id", application_id > 0 ? json_integer(application_id) : json_null());
@@ -198,6 +196,35 @@ int notify_application_event(struct db *db, struct arena *a, int64_t account, in
 			     NULL);
 	free(payload);
 	return rc;
+}
+
+int notify_application_event(struct db *db, struct arena *a, int64_t account, int64_t application_id,
+			     const char *number, const char *kind, const char *item_zh, const char *item_en,
+			     const char *state, const char *reason)
+{
+	const char *item[2] = { item_zh ? item_zh : "", item_en && *item_en ? item_en : item_zh ? item_zh : "" };
+	struct texts t;
+	texts_of(a, kind, number, item, state, 0, reason, &t);
+	return queue_message(db, a, account, application_id, number, kind, true, t.title, t.body);
+}
+
+/* A message of another domain: with channels, as notify_message; without, as notify_inbox_message. */
+static int other_message(struct db *db, struct arena *a, int64_t account, int64_t application_id, const char *kind,
+			 const char *title_zh, const char *title_en, const char *body_zh, const char *body_en,
+			 bool channels)
+{
+	const char *title[2] = { title_zh, title_en ? title_en : title_zh }, *body[2] = { body_zh, body_en ? body_en : body_zh };
+	if (channels)
+		return queue_message(db, a, account, application_id, NULL, kind, false, title, body);
+	struct notify_pref pref;
+	int64_t id;
+	return inbox_add(db, a, account, application_id, kind ? kind : "update", false, title, body, &pref, &id);
+}
+
+int notify_message(struct db *db, struct arena *a, int64_t account, int64_t application_id, const char *kind,
+		   const char *title_zh, const char *title_en, const char *body_zh, const char *body_en)
+{
+	return other_message(db, a, account, application_id, kind, title_zh, title_en, body_zh, body_en, true);
 }
 
 /* The cases observer: the applicant (the enterprise, for its applications) hears of every
@@ -264,10 +291,7 @@ int notify_staff_warning(struct db *db, struct arena *a, int64_t account, int64_
 int notify_inbox_message(struct db *db, struct arena *a, int64_t account, int64_t application_id, const char *kind,
 			 const char *title_zh, const char *title_en, const char *body_zh, const char *body_en)
 {
-	const char *title[2] = { title_zh, title_en ? title_en : title_zh }, *body[2] = { body_zh, body_en ? body_en : body_zh };
-	struct notify_pref pref;
-	int64_t id;
-	return inbox_add(db, a, account, application_id, kind ? kind : "update", false, title, body, &pref, &id);
+	return other_message(db, a, account, application_id, kind, title_zh, title_en, body_zh, body_en, false);
 }
 
 /* ---- delivery ------------------------------------------------------------------------- */

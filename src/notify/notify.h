@@ -69,10 +69,18 @@ int notify_application_event(struct db *db, struct arena *a, int64_t account, in
 int notify_staff_warning(struct db *db, struct arena *a, int64_t account, int64_t application_id,
 			 const char *number, const char *colour, const char *item_zh, const char *item_en, int days);
 
-/* Writes one message with the given texts into the site inbox of account (no outbox row), for
- * other domains' messages (evaluation invitations, answers, rectification tasks). kind names
- * the message ("evaluate_invite", ...); application_id 0 = none. Call inside the transaction
- * that records what the message is about. Returns 0 or a database error. */
+/* Queues one message of another domain with the given texts to a citizen or enterprise
+ * (booking reminders, fee notices, evaluation invitations, answers, rectification tasks): the
+ * inbox row and, as notify_application_event, one outbox row per configured channel the
+ * account chose for the kind's topic (prefs.h). kind names the message ("booking_reminder",
+ * ...); application_id 0 = none. Call inside the transaction that records what the message is
+ * about, and notify_nudge after its commit. Returns 0 or a database error. */
+int notify_message(struct db *db, struct arena *a, int64_t account, int64_t application_id, const char *kind,
+		   const char *title_zh, const char *title_en, const char *body_zh, const char *body_en);
+
+/* Writes one message with the given texts into the site inbox of account only (no outbox
+ * row): notices to staff and administrators, and the identity domain's security notices
+ * (which carry their own SMS, notify_sms_sealed). Otherwise as notify_message. */
 int notify_inbox_message(struct db *db, struct arena *a, int64_t account, int64_t application_id, const char *kind,
 			 const char *title_zh, const char *title_en, const char *body_zh, const char *body_en);
 

@@ -12,6 +12,7 @@ const char *const notify_topics[NOTIFY_TOPICS] = { "progress", "action", "replie
 static bool asks_to_act(const char *kind)
 {
 	return !strcmp(kind, "request_supplement") || !strcmp(kind, "evaluate_invite") || !strcmp(kind, "booking_paused") ||
+	       !strcmp(kind, "booking_reminder") ||
 	       !strncmp(kind, "pay_", 4) || !strncmp(kind, "warn_", 5);
 }
 

@@ -2,7 +2,7 @@
  *
  * Messages fall into three topics people choose channels for: "progress" (what happened to
  * an application), "action" (something asks them to act: material to supply, a fee to pay, a
- * rating to give, a deadline warning to staff) and "replies" (answers to consultations and
+ * visit to make, a rating to give, a deadline warning to staff) and "replies" (answers to consultations and
  * complaints, rectifications of a review). Security messages (kinds "security_*") belong to
  * none: they always arrive. Channels: the site inbox, e-mail, SMS. With a channel off, the
  * outbox queues nothing on it; with the inbox off the message is still kept, marked read on

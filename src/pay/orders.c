@@ -310,7 +310,7 @@ static int tell(struct db *db, struct arena *a, const struct pay_order *o, const
 					MA("application", o->application_number ? o->application_number : "") };
 	const char *tk = arena_printf(a, "pay_msg_%s_title", kind), *bk = arena_printf(a, "pay_msg_%s_body", kind);
 	const struct view *v = pay_view();
-	return notify_inbox_message(db, a, o->payer_id, o->application_id, arena_printf(a, "pay_%s", kind),
+	return notify_message(db, a, o->payer_id, o->application_id, arena_printf(a, "pay_%s", kind),
 				    view_fmt(v, "zh", a, tk, vars, ARRAY_LEN(vars)), view_fmt(v, "en", a, tk, vars, ARRAY_LEN(vars)),
 				    view_fmt(v, "zh", a, bk, vars, ARRAY_LEN(vars)), view_fmt(v, "en", a, bk, vars, ARRAY_LEN(vars)));
 }

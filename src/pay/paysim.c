@@ -692,6 +692,27 @@ static int sim_pay(struct req *r)
 	return resp_json(r, 200, payment_json(r->db, r->arena, &p, true, base_of(r)));
 }
 
+DB_SQL(q_expire_now, "UPDATE sim_payments SET expires_at = ? WHERE id = ? AND state IN ('created', 'started', 'failed')");
+
+/* The clock moves past an open payment's expiry: the expiry duty closes it (payment.expired)
+ * within its next pass, which this wakes. 404 unknown, 409 no longer open. */
+static int sim_expire(struct req *r)
+{
+	int64_t changed = 0;
+	struct sim_payment p;
+	int rc = payment_param(r, &p);
+	if (rc == GH_ENOTFOUND)
+		return 0;
+	if (!rc)
+		rc = db_exec(r->db, &q_expire_now, DB_ARGS(DB_INT((int64_t)time(NULL)), DB_TEXT(p.id)), &changed);
+	if (rc)
+		return rc;
+	if (changed != 1)
+		return fail(r, 409, "not_open", "the payment is no longer open");
+	duty_nudge(S.expire);
+	return resp_json(r, 202, json_pack("{s:s}", "payment_id", p.id));
+}
+
 DB_SQL(q_pay_invented, "INSERT INTO sim_payments (id, reference, idem_key, request_hash, amount, description, return_url, "
 		      "notify_url, state, created_at, expires_at, paid_amount, paid_at, seq) "
 		      "VALUES (?, ?, ?, '', ?, 'invented', ?, ?, 'success', ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
@@ -768,6 +789,7 @@ static const struct route sim_routes[] = {
 	{ HTTP_POST, "/sim/faults", sim_faults, ROLE_SYSTEM, 0, "paysim.faults" },
 	{ HTTP_POST, "/sim/payments/{id}/pay", sim_pay, ROLE_SYSTEM, 0, "paysim.pay" },
 	{ HTTP_POST, "/sim/notify", sim_notify, ROLE_SYSTEM, 0, "paysim.notify" },
+	{ HTTP_POST, "/sim/payments/{id}/expire", sim_expire, ROLE_SYSTEM, 0, "paysim.expire" },
 	{ HTTP_GET, "/sim/events", sim_events, ROLE_SYSTEM, 0, "paysim.events" },
 	{ HTTP_GET, "/healthz", sim_health, ROLE_PUBLIC, ROUTE_NOLOG, "paysim.health" },
 };

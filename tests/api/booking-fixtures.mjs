@@ -27,10 +27,10 @@ export async function importCentres(dbUrl, keyFile, centres) {
 }
 
 /** One pass of the booking duties as at moment (a Date or "YYYY-MM-DDTHH:MM" China time). */
-export async function bookingDuties(dbUrl, keyFile, at) {
+export async function bookingDuties(dbUrl, keyFile, at, extraArgs = []) {
   const args = ['booking', 'duties'];
   if (at) args.push(typeof at === 'string' ? at : cstMoment(at));
-  const r = await govhall([...args, '--db', dbUrl], { keyFile });
+  const r = await govhall([...args, '--db', dbUrl, ...extraArgs], { keyFile });
   assert.equal(r.code, 0, `govhall booking duties: ${r.stdout}\n${r.stderr}`);
   const m = /(\d+) hold\(s\) lapsed, (\d+) no-show\(s\), (\d+) paused, (\d+) reminder\(s\), (\d+) ticket\(s\) expired/.exec(r.stdout);
   assert.ok(m, r.stdout);

@@ -10,8 +10,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  DEMO, DEMO_PASSWORD, apiLogin, bearer, deadline, freshIp, freshTotp, getJson, mapLimit, newIdNumber, newPhone, sql,
-  startServer, waitFor, govhall,
+  DEMO, DEMO_PASSWORD, apiLogin, applyOnline, bearer, deadline, demoCatalog, freshIp, freshTotp, getJson, htmlText, mapLimit,
+  newIdNumber, newPhone, pageLogin, sql, startServer, waitFor, govhall,
 } from './helpers.mjs';
 import { ALLDAY, bookingDuties, cst, dayNumber, dayString, importCentres, openToday } from './booking-fixtures.mjs';
 
@@ -381,16 +381,111 @@ describe('no-shows pause online booking', () => {
   });
 });
 
-describe('the reminder of the day before', () => {
-  test('goes through the inbox once, the day before the visit', async () => {
+describe('the window of days', () => {
+  test('the 30th working day ahead is bookable, the 31st is refused', async () => {
+    // The calendar's working days (weekdays but holidays, plus adjusted working weekend days).
+    const years = new Map();
+    const workday = async (n) => {
+      const day = dayString(n), year = day.slice(0, 4);
+      if (!years.has(year)) {
+        const cal = await bearer(`${srv.url}/api/v1/admin/calendar?year=${year}`, tok.admin);
+        assert.equal(cal.status, 200, cal.body);
+        years.set(year, new Map(cal.json.days.map((x) => [x.day, x.kind])));
+      }
+      const kind = years.get(year).get(day), wd = new Date(n * 86_400_000).getUTCDay();
+      return kind === 'workday' || (kind !== 'holiday' && wd >= 1 && wd <= 5);
+    };
+    const ahead = [];
+    for (let n = dayNumber(cst().day) + 1; ahead.length < 31; n++) if (await workday(n)) ahead.push(n);
+    const days = await slots('qh-main', 'psb-0002', '&days=31');
+    assert.equal(days.length, 30, 'thirty working days are offered');
+    assert.deepEqual(days.map((d) => d.day), ahead.slice(0, 30).map(dayString), 'the next thirty working days');
     const p = await citizen();
+    const last = await book(p.token, { centre: 'qh-main', item: 'psb-0002', day: dayString(ahead[29]), start: '09:00' });
+    assert.equal(last.day, dayString(ahead[29]));
+    await act(p.token, last.ref, 'cancel');
+    const beyond = await api('POST', '/bookings', p.token, { centre: 'qh-main', item: 'psb-0002', day: dayString(ahead[30]), start: '09:00' });
+    assert.equal(beyond.status, 422, beyond.body);
+    assert.match(beyond.json.error.detail, new RegExp(`只能预约.*${dayString(ahead[29])}`));
+  });
+});
+
+describe('booking at the kiosk', () => {
+  test('a booking made on a kiosk records it (via kiosk); the same form elsewhere is a web one', async () => {
+    const p = await citizen();
+    const made = {};
+    for (const place of ['kiosk', 'web']) {
+      const web = await pageLogin(srv.url, p.phone, p.password);
+      if (place === 'kiosk') assert.equal((await web.get('/kiosk')).status, 200);
+      const item = place === 'kiosk' ? 'psb-0007' : 'psb-0003';
+      const s = await firstSlot('qh-main', item);
+      const form = await web.get(`/book?item=${item}&centre=qh-main`);
+      assert.equal(form.status, 200, form.body.slice(0, 300));
+      const r = await web.post('/book', { centre: 'qh-main', item, day: s.day, start: s.start });
+      assert.equal(r.status, 303, r.body.slice(0, 300));
+      const ref = /\/bookings\/([A-Z0-9]+)/.exec(r.location)?.[1];
+      assert.ok(ref, r.location);
+      made[place] = (await api('GET', `/bookings/${ref}`, p.token)).json;
+      await act(p.token, ref, 'cancel');
+    }
+    assert.equal(made.kiosk.via, 'kiosk', JSON.stringify(made.kiosk));
+    assert.equal(made.kiosk.channel, 'online');
+    assert.equal(made.web.via, 'web', JSON.stringify(made.web));
+  });
+});
+
+describe('a booking is part of "my applications"', () => {
+  test('the application page shows its booking, and "my applications" lists the active bookings', async () => {
+    const p = await citizen();
+    const item = demoCatalog().services.find((s) => s.code === 'psb-0006');
+    const filed = await applyOnline(srv.url, p.token, item);
+    assert.equal(filed.status, 201, filed.body);
+    const number = filed.json.number;
+    const s = await firstSlot('qh-main', 'psb-0006');
+    const b = await book(p.token, { centre: 'qh-main', item: 'psb-0006', day: s.day, start: s.start, application: number });
+    await act(p.token, b.ref, 'confirm');
+    // A second booking of another item, made without an application.
+    const t = await firstSlot('qh-main', 'psb-0004');
+    const other = await book(p.token, { centre: 'qh-main', item: 'psb-0004', day: t.day, start: t.start });
+    const web = await pageLogin(srv.url, p.phone, p.password);
+    let page = await web.get(`/applications/${number}`);
+    assert.equal(page.status, 200, page.body.slice(0, 300));
+    assert.ok(page.body.includes(`href="/bookings/${b.ref}"`), 'the application page links its booking');
+    assert.ok(htmlText(page.body).includes(`${s.day} ${s.start}`), 'with its time');
+    assert.ok(!page.body.includes(other.ref), 'not a booking of another application');
+    // Staff of the department see it on the same page.
+    const staff = await pageLogin(srv.url, DEMO.staffA.phone);
+    assert.ok((await staff.get(`/applications/${number}`)).body.includes(`href="/bookings/${b.ref}"`));
+    let mine = await web.get('/applications');
+    assert.equal(mine.status, 200);
+    for (const ref of [b.ref, other.ref]) assert.ok(mine.body.includes(`href="/bookings/${ref}"`), `"my applications" lists ${ref}`);
+    // Cancelled bookings leave both pages; /bookings keeps them as past.
+    for (const ref of [b.ref, other.ref]) await act(p.token, ref, 'cancel');
+    page = await web.get(`/applications/${number}`);
+    assert.ok(!page.body.includes(b.ref), 'a cancelled booking is not shown as the visit to come');
+    mine = await web.get('/applications');
+    assert.ok(!mine.body.includes(b.ref) && !mine.body.includes(other.ref), 'nor in "my applications"');
+    assert.ok(mine.body.includes('href="/bookings"'), 'which links all bookings');
+    assert.ok((await web.get('/bookings')).body.includes(b.ref));
+  });
+});
+
+describe('the reminder of the day before', () => {
+  test('goes through the inbox once, the day before the visit, and by the channels each citizen chose', async () => {
+    const p = await citizen(), q = await citizen();
+    // q wants no SMS for what asks them to act (a visit to make is one); p keeps every channel.
+    const off = await api('PUT', '/me/notification-settings', q.token, { topics: { action: { sms: false } } });
+    assert.equal(off.status, 200, off.body);
     const s = await firstSlot('qh-main', 'psb-0006');
     const b = await book(p.token, { centre: 'qh-main', item: 'psb-0006', day: s.day, start: s.start });
-    await act(p.token, b.ref, 'confirm');
+    const c = await book(q.token, { centre: 'qh-main', item: 'psb-0006', day: s.day, start: s.start });
+    for (const [who, ref] of [[p, b.ref], [q, c.ref]]) await act(who.token, ref, 'confirm');
     const eve = `${dayString(dayNumber(s.day) - 1)}T09:00`;
-    const first = await bookingDuties(srv.db, srv.keyFile, eve);
-    assert.ok(first.reminded >= 1, JSON.stringify(first));
-    const second = await bookingDuties(srv.db, srv.keyFile, eve);
+    // The command that runs the duties queues on the channels its settings name, as serve does.
+    const channels = ['--notify-sms-url', 'http://127.0.0.1:9/sms', '--notify-webhook-secret', 'booking-secret-0123456789abcdef'];
+    const first = await bookingDuties(srv.db, srv.keyFile, eve, channels);
+    assert.ok(first.reminded >= 2, JSON.stringify(first));
+    const second = await bookingDuties(srv.db, srv.keyFile, eve, channels);
     assert.equal(second.reminded, 0);
     const inbox = await api('GET', '/me/inbox', p.token);
     assert.equal(inbox.status, 200, inbox.body);
@@ -398,7 +493,21 @@ describe('the reminder of the day before', () => {
     assert.equal(reminders.length, 1, inbox.body);
     assert.ok(reminders[0].body_zh.includes(b.ref) && reminders[0].body_zh.includes(`${s.day} ${s.start}`), reminders[0].body_zh);
     assert.ok(reminders[0].body_en.includes('Reminder'), reminders[0].body_en);
+    // The outbox holds one SMS row for p's reminder, naming the message, and none for q's.
+    const rows = async (ref) => sql(srv.db, `SELECT o.channel || ':' || o.payload FROM outbox o JOIN inbox i ON i.id = o.inbox_id
+      WHERE i.kind = 'booking_reminder' AND i.body_zh LIKE '%${ref}%' ORDER BY o.id`);
+    const mine = (await rows(b.ref)).split('\n').filter(Boolean);
+    assert.equal(mine.length, 1, mine.join('\n'));
+    assert.ok(mine[0].startsWith('sms:'), mine[0]);
+    const payload = JSON.parse(mine[0].slice(4));
+    assert.equal(payload.kind, 'booking_reminder');
+    assert.equal(payload.inbox_id, reminders[0].id);
+    assert.ok(payload.body_zh.includes(b.ref), payload.body_zh);
+    assert.equal(await rows(c.ref), '', 'q turned SMS off for what asks them to act');
+    const theirs = (await api('GET', '/me/inbox', q.token)).json.messages.filter((m) => m.kind === 'booking_reminder');
+    assert.equal(theirs.length, 1, 'q still has the reminder in the inbox');
     await act(p.token, b.ref, 'cancel');
+    await act(q.token, c.ref, 'cancel');
   });
 });
 

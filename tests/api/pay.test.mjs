@@ -6,12 +6,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import {
-  DEMO, DEMO_PASSWORD, apiLogin, applyOnline, bearer, demoCatalog, demoForm, freshTotp, govhall, pageLogin, sql, waitFor,
+  DEMO, DEMO_PASSWORD, actOn, apiLogin, applyOnline, bearer, demoCatalog, demoForm, freshTotp, get, govhall, htmlText, pageLogin,
+  sql, tempDir, waitFor, writeJsonFile,
 } from './helpers.mjs';
 import { SIM_KEY, SIM_SECRET, payHall, paysim } from './pay-fixtures.mjs';
 
 const catalog = demoCatalog();
 const ID_CARD = catalog.services.find((s) => s.code === 'psb-0001'); // fixed CNY 20, before acceptance
+const LICENCE = catalog.services.find((s) => s.code === 'psb-0013'); // fixed CNY 10, after approval
 
 let sim;
 let srv;
@@ -164,6 +166,142 @@ describe('the staff queue', () => {
     const free = catalog.services.find((x) => x.code === 'psb-0005');
     const none = await feeApplication(free);
     assert.deepEqual(await feeCell(none, 'psb-0005'), [null, '—'], 'no fee: no mark');
+  });
+});
+
+describe('a fee due after approval, and the order\'s other ends', () => {
+  const state = async (number) => (await bearer(`${srv.url}/api/v1/applications/${number}`, tok.a)).json.state;
+
+  test('nothing is due on submission; approved, the application waits for the fee, is paid and goes back to approved', async () => {
+    const number = await feeApplication(LICENCE);
+    assert.equal(await state(number), 'submitted');
+    let p = await payment(number);
+    assert.equal(p.status, 404, 'nothing is assessed before approval');
+    assert.match(p.json.error.detail, /没有需要缴纳的费用/);
+    assert.equal((await startPay(number)).status, 404, 'nor can anything be paid');
+    for (const a of ['accept', 'start_review', 'approve']) {
+      const r = await actOn(srv.url, tok.psb, number, a);
+      assert.equal(r.status, 200, `${a}: ${r.body}`);
+    }
+    assert.equal(await state(number), 'awaiting_payment');
+    p = await payment(number);
+    assert.equal(p.json.fee.amount_fen, 1000, p.body);
+    assert.equal(p.json.fee.point, 'after_approval', p.body);
+    assert.equal(p.json.can_pay, true);
+    const { order, start } = await pay(number);
+    assert.equal(start.amount_fen, 1000);
+    const done = await paidState(number);
+    assert.equal(done.orders.find((o) => o.number === order).state, 'paid');
+    assert.equal(await state(number), 'approved', 'back where it was, ready to complete');
+    assert.equal(done.receipts.length, 1);
+    assert.equal((await bearer(`${srv.url}/api/v1${done.receipts[0].verify_href}`, null)).json.status, 'valid');
+    assert.equal((await actOn(srv.url, tok.psb, number, 'complete')).status, 200);
+  });
+
+  test('a fee per unit: the units in the form times the unit price, paid and receipted at that amount', async () => {
+    // An item of the catalog priced per copy (CNY 5, at most 5), imported beside the demo's.
+    const item = {
+      ...ID_CARD, code: 'psb-9901', fee_yuan: 5, name_zh: '按件收费测试事项', name_en: 'Per-copy fee test item',
+      form: [...ID_CARD.form, { key: 'copies', label_zh: '份数', label_en: 'Copies', type: 'number', required: true }],
+      fee: { ...ID_CARD.fee, amount_fen: undefined, per_unit: { field: 'copies', unit_fen: 500, max_units: 5 } },
+    };
+    const dir = await tempDir('govhall-pay-unit-');
+    const imp = await govhall(['import', 'catalog', await writeJsonFile(dir.path, 'item.json', { services: [item] }), '--db', srv.db],
+      { keyFile: srv.keyFile });
+    assert.equal(imp.code, 0, imp.stdout + imp.stderr);
+    await waitFor(async () => (await bearer(`${srv.url}/api/v1/services/${item.code}`, null)).status === 200, { what: 'the imported item' });
+    for (const [copies, fen] of [['3', 1500], ['2.5', 1500], ['9', 2500]]) {
+      const number = await feeApplication(item, { ...demoForm(ID_CARD), copies });
+      const p = await payment(number);
+      assert.equal(p.status, 200, p.body);
+      assert.equal(p.json.fee.amount_fen, fen, `${copies} copies: ${p.body}`);
+      if (copies !== '3') continue;
+      const { start } = await pay(number);
+      assert.equal(start.amount_fen, fen);
+      const done = await paidState(number);
+      const rc = (await bearer(`${srv.url}/api/v1/pay/receipts/${done.receipts[0].number}`, tok.a)).json;
+      assert.equal(rc.receipt.amount_fen, fen);
+    }
+    await dir.remove();
+  });
+
+  test('a payment that fails leaves the order failed, payable again until it expires', async () => {
+    const number = await feeApplication();
+    const s = await startPay(number);
+    assert.equal(s.status, 200, s.body);
+    const r = await sim.call('POST', `/sim/payments/${gwId(s.json.pay_url)}/pay`, { outcome: 'failed' });
+    assert.equal(r.status, 200, r.text);
+    let last;
+    await waitFor(async () => { last = (await payment(number)).json; return last.orders.some((o) => o.state === 'failed'); },
+      { what: 'the order to be failed' });
+    assert.equal(last.can_pay, true, JSON.stringify(last));
+    assert.equal(await state(number), 'awaiting_payment');
+  });
+
+  test('an order not paid in time expires; the fee still due, paying makes a new order', async () => {
+    const number = await feeApplication();
+    const s = await startPay(number);
+    assert.equal(s.status, 200, s.body);
+    // The clock passes the order's expiry at the gateway, which says so.
+    assert.equal((await sim.call('POST', `/sim/payments/${gwId(s.json.pay_url)}/expire`)).status, 202);
+    let last;
+    await waitFor(async () => { last = (await payment(number)).json; return last.orders.some((o) => o.state === 'expired'); },
+      { what: 'the order to expire' });
+    assert.equal(last.fee.state, 'due', JSON.stringify(last));
+    assert.equal(last.can_pay, true, 'the fee is still due');
+    assert.equal(await state(number), 'awaiting_payment');
+    assert.equal((await sim.call('POST', `/sim/payments/${gwId(s.json.pay_url)}/expire`)).status, 409, 'closed already');
+    assert.equal((await sim.call('POST', '/sim/payments/gp_nosuch/expire')).status, 404);
+    const again = await startPay(number);
+    assert.equal(again.status, 200, again.body);
+    assert.notEqual(again.json.order, s.json.order, 'a new order');
+    assert.equal((await sim.call('POST', `/sim/payments/${gwId(again.json.pay_url)}/pay`, {})).status, 200);
+    await paidState(number);
+  });
+
+  test('withdrawn while the fee is due: an order never sent to the gateway is cancelled', async () => {
+    const number = await feeApplication();
+    const before = (await payment(number)).json;
+    assert.deepEqual(before.orders.map((o) => o.state), ['created'], JSON.stringify(before));
+    const w = await actOn(srv.url, tok.a, number, 'withdraw');
+    assert.equal(w.status, 200, w.body);
+    const after = (await payment(number)).json;
+    assert.deepEqual(after.orders.map((o) => o.state), ['cancelled'], JSON.stringify(after));
+    assert.equal(after.can_pay, false);
+    assert.equal((await startPay(number)).status, 409, 'nothing more to pay for a withdrawn application');
+  });
+});
+
+describe('a refund receipt', () => {
+  test('verifies on its page, through the API link and as a file posted to /api/v1/verify', async () => {
+    const number = await feeApplication();
+    const { order } = await pay(number);
+    await paidState(number);
+    const r = await bearer(`${srv.url}/api/v1/staff/payments/${order}/refunds`, tok.admin,
+      { method: 'POST', json: { amount_fen: 700, reason: '多收退还' } });
+    assert.ok([201, 202].includes(r.status), r.body);
+    let p;
+    await waitFor(async () => { p = (await payment(number)).json; return p.receipts.some((x) => x.kind === 'refund'); },
+      { what: 'the refund receipt' });
+    const rc = p.receipts.find((x) => x.kind === 'refund');
+    const api = await bearer(`${srv.url}/api/v1${rc.verify_href}`, null);
+    assert.equal(api.status, 200, api.body);
+    assert.equal(api.json.status, 'valid', api.body);
+    assert.ok(JSON.stringify(api.json).includes('700') || JSON.stringify(api.json).includes('7.00'), api.body);
+    const page = await get(`${srv.url}${rc.verify_href}&lang=en`);
+    assert.equal(page.status, 200);
+    assert.match(htmlText(page.body), /Valid/);
+    assert.match(htmlText(page.body), /Refund/);
+    const pdf = await fetch(`${srv.url}/api/v1/pay/receipts/${rc.number}/pdf`, { headers: { authorization: `Bearer ${tok.a}` } });
+    assert.equal(pdf.status, 200);
+    const posted = await fetch(`${srv.url}/api/v1/verify`, {
+      method: 'POST', headers: { 'content-type': 'application/pdf' }, body: Buffer.from(await pdf.arrayBuffer()),
+    });
+    const verdict = await posted.json();
+    assert.equal(posted.status, 200, JSON.stringify(verdict));
+    assert.equal(verdict.status, 'valid', JSON.stringify(verdict));
+    const forged = await bearer(`${srv.url}/api/v1${rc.verify_href.replace(/h=(.)/, (_, c) => `h=${c === '0' ? '1' : '0'}`)}`, null);
+    assert.equal(forged.json.status, 'unknown');
   });
 });
 
@@ -501,6 +639,62 @@ describe('reconciliation', () => {
   });
 });
 
+describe('the simulator\'s notification retries', () => {
+  test('a notification the hall refused is sent again on the schedule, and the retry is taken', async () => {
+    const slow = await paysim({ schedule: '1,2,4,8,16' });
+    const hall = await payHall(slow, { name: 'pay-retry' });
+    try {
+      const citizen = (await apiLogin(hall.url, DEMO.citizen.phone)).token;
+      const filed = await applyOnline(hall.url, citizen, ID_CARD);
+      assert.equal(filed.status, 201, filed.body);
+      const s = await bearer(`${hall.url}/api/v1/applications/${filed.json.number}/payment`, citizen, { method: 'POST', json: {} });
+      assert.equal(s.status, 200, s.body);
+      const gw = gwId(s.json.pay_url);
+      // The hall answers the first attempt with an error: its signature is wrong.
+      assert.equal((await slow.call('POST', '/sim/faults', { faults: ['bad_signature'] })).status, 200);
+      assert.equal((await slow.call('POST', `/sim/payments/${gw}/pay`, {})).status, 200);
+      const event = async () => (await slow.call('GET', `/sim/events?payment_id=${gw}`)).json.events.find((e) => e.type === 'payment.succeeded');
+      let e;
+      await waitFor(async () => { e = await event(); return e && e.attempts >= 1; }, { what: 'the first attempt' });
+      assert.equal(e.last_status, 400, JSON.stringify(e));
+      assert.equal(e.delivered, false);
+      assert.equal((await slow.call('POST', '/sim/faults', { faults: [] })).status, 200);
+      await waitFor(async () => { e = await event(); return e.delivered || e.gave_up; }, { what: 'the retry' });
+      assert.equal(e.delivered, true, JSON.stringify(e));
+      assert.equal(e.last_status, 200, JSON.stringify(e));
+      assert.ok(e.attempts >= 2, JSON.stringify(e));
+      assert.ok(hall.logs().some((l) => /a notification from .* was refused/.test(l.msg ?? '')), 'the refused attempt logged');
+      const paid = await bearer(`${hall.url}/api/v1/applications/${filed.json.number}/payment`, citizen);
+      assert.equal(paid.json.fee.state, 'paid', paid.body);
+    } finally {
+      await hall.stop();
+      await slow.stop();
+    }
+  });
+});
+
+describe('the daily reconciliation duty', () => {
+  test('runs by itself: with no settlement delay, a fresh hall reconciles each of the past week\'s days at start', async () => {
+    const hall = await payHall(sim, { name: 'pay-duty', extraArgs: ['--pay-settle-delay', '0'] });
+    try {
+      const admin = (await apiLogin(hall.url, DEMO.admin.phone, DEMO_PASSWORD, { totp: await freshTotp(DEMO.admin.totp) })).token;
+      const cstDay = (back) => new Date(Date.now() + 8 * 3600_000 - back * 86_400_000).toISOString().slice(0, 10);
+      const week = [7, 6, 5, 4, 3, 2, 1].map(cstDay);
+      let runs = [];
+      await waitFor(async () => {
+        const r = await bearer(`${hall.url}/api/v1/admin/payments/reconciliation?all=1`, admin);
+        assert.equal(r.status, 200, r.body);
+        runs = r.json.runs.map((x) => x.day);
+        return week.every((d) => runs.includes(d));
+      }, { what: 'the duty to reconcile the past week' });
+      assert.ok(!runs.includes(cstDay(0)), 'today is not reconciled before it ends');
+      assert.equal(new Set(runs).size, runs.length, 'each day once');
+    } finally {
+      await hall.stop();
+    }
+  });
+});
+
 describe('statistics', () => {
   test('revenue and refunds by department and by item on the supervision tables', async () => {
     const psb = catalog.departments.find((d) => d.code === 'psb');
@@ -517,12 +711,15 @@ describe('statistics', () => {
     const row = depts.rows.find((r) => r[0] === psb.name_en);
     assert.ok(row, depts.rows.map((r) => r[0]).join('|'));
     // Every payment of this file was for a CNY 20 ID card of psb (one of CNY 25, accepted with
-    // its excess refunded); refunds were made above.
-    assert.ok(Number(row[rev]) >= 20 && (Number(row[rev]) * 100) % 500 === 0, row.join(','));
+    // its excess refunded), a CNY 10 driving licence renewal of psb (due after approval) or
+    // three copies at CNY 5 of the per-copy test item; refunds were made above.
+    assert.ok(Number(row[rev]) >= 30 && (Number(row[rev]) * 100) % 500 === 0, row.join(','));
     assert.ok(Number(row[ref]) > 0, row.join(','));
     const items = await table('items');
-    const card = items.rows.find((r) => r[0] === ID_CARD.code);
-    assert.equal(card[items.head.indexOf('Fees collected (CNY)')], row[rev], 'all of it from the ID card');
+    const collected = (code) => Number(items.rows.find((r) => r[0] === code)?.[items.head.indexOf('Fees collected (CNY)')] ?? 0);
+    assert.equal(collected(LICENCE.code), 10, 'the licence fee paid after approval');
+    assert.equal(collected('psb-9901'), 15, 'three copies of the per-copy item');
+    assert.equal(collected(ID_CARD.code) + collected(LICENCE.code) + collected('psb-9901'), Number(row[rev]), 'all of it from these items');
     const other = depts.rows.find((r) => r[0] !== psb.name_en && Number(r[rev]) > 0);
     assert.equal(other, undefined, 'no other department collected anything');
   });

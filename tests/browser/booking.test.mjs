@@ -68,6 +68,12 @@ describe('booking a visit from the guide', { skip }, () => {
     await page.goto(`${srv.url}/bookings`);
     assert.ok((await page.locator('main').innerText()).includes(ref), 'listed under my bookings');
     assert.deepEqual(await axeCheck(page, 'my bookings'), []);
+    // "My applications" lists it beside the applications, in both languages.
+    for (const lang of ['zh', 'en']) {
+      await page.goto(`${srv.url}/applications?lang=${lang}`);
+      assert.equal(await page.locator(`section.booking-list a[href="/bookings/${ref}"]`).count(), 1, `listed under my applications (${lang})`);
+      assert.deepEqual(await axeCheck(page, `my applications with a booking (${lang})`), []);
+    }
     // The same pages in English.
     await page.goto(`${srv.url}/book?item=psb-0002&centre=qh-main&lang=en`);
     assert.equal(await page.locator('h1').textContent(), 'Book a visit');
@@ -123,6 +129,16 @@ describe('calling a ticket and the hall\'s screen', { skip }, () => {
     // Served: the clerk's console is free again, the screen keeps the number as called.
     await submit(clerk, clerk.locator('form[action$="/served"] button'));
     assert.equal(await clerk.locator('#call-next').count(), 1);
+    // The screen (with the number called) and the console in English, axe-clean too.
+    await screen.goto(`${srv.url}/centres/t-allday/display?lang=en`);
+    await screen.locator('main.display[data-live="1"]').waitFor();
+    assert.equal(await screen.locator('html').getAttribute('lang'), 'en');
+    assert.equal((await screen.locator('#display-rows .display-number').first().textContent()).trim(), ticket.number);
+    assert.deepEqual(await axeCheck(screen, 'the hall\'s screen (English)'), []);
+    await clerk.goto(`${srv.url}/staff/counters/t-allday/T1?lang=en`);
+    assert.equal(await clerk.locator('html').getAttribute('lang'), 'en');
+    assert.equal(await clerk.locator('#call-next').count(), 1);
+    assert.deepEqual(await axeCheck(clerk, 'the calling console (English)'), []);
     assert.deepEqual(takeProblems(), []);
     await screen.context().close();
     await clerk.context().close();

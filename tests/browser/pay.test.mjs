@@ -7,9 +7,11 @@
 // kiosk; a clerk calls the ticket, and the hall's screen, open all along, shows it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEMO, DEMO_PASSWORD, apiLogin, demoCatalog, freshTotp, waitFor } from '../api/helpers.mjs';
+import {
+  DEMO, DEMO_PASSWORD, apiLogin, applyOnline, bearer, demoCatalog, freshTotp, govhall, waitFor,
+} from '../api/helpers.mjs';
 import { ALLDAY, importCentres, openToday } from '../api/booking-fixtures.mjs';
-import { payHall, paysim } from '../api/pay-fixtures.mjs';
+import { SIM_KEY, SIM_SECRET, payHall, paysim } from '../api/pay-fixtures.mjs';
 import { CHROMIUM, ARGS, haveChromium, skip, axeCheck, logIn, submit } from './browser.mjs';
 
 const ID_CARD = demoCatalog().services.find((s) => s.code === 'psb-0001');
@@ -138,6 +140,11 @@ describe('the whole visit', { skip }, () => {
     await submit(page, page.locator('form[action$="/confirm"] button'));
     assert.equal(await page.locator('.state.booking-booked').count(), 1, await page.locator('main').innerText());
     assert.ok((await page.locator('main').innerText()).includes(number), 'the booking names its application');
+    // The application's page shows the booked visit (at phone width, axe-clean).
+    const ref = /\/bookings\/([A-Z0-9-]+)/.exec(page.url())[1];
+    await page.goto(`${srv.url}/applications/${number}`);
+    assert.equal(await page.locator(`.case-cards a[href="/bookings/${ref}"]`).count(), 1, 'the application shows its booking');
+    assert.deepEqual(await axeCheck(page, 'an application with its booking'), []);
     // At the centre: the hall's screen is open; the citizen checks in at the kiosk for a ticket.
     const screenCtx = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1920, height: 1080 } });
     const screen = await screenCtx.newPage();
@@ -167,5 +174,77 @@ describe('the whole visit', { skip }, () => {
     await clerkCtx.close();
     await screenCtx.close();
     await citizenCtx.close();
+  });
+});
+
+/** Logs an administrator in through the pages, with the second factor. */
+async function logInAdmin(page) {
+  await logIn(page, srv.url, DEMO.admin.phone);
+  await page.locator('#totp').fill(await freshTotp(DEMO.admin.totp));
+  await submit(page, page.locator('form[action="/login/totp"] button[type="submit"]'));
+}
+
+describe('the payment desks of staff and administrators', { skip }, () => {
+  test('/staff/payments refunds and releases, /admin/payments reports the reconciliation: with data, axe-clean in both languages', async () => {
+    const citizen = (await apiLogin(srv.url, DEMO.citizen.phone)).token;
+    const pay = async (amount) => {
+      const filed = await applyOnline(srv.url, citizen, ID_CARD);
+      assert.equal(filed.status, 201, filed.body);
+      const s = await bearer(`${srv.url}/api/v1/applications/${filed.json.number}/payment`, citizen, { method: 'POST', json: {} });
+      assert.equal(s.status, 200, s.body);
+      const gw = /\/pay\/([^/?#]+)/.exec(s.json.pay_url)[1];
+      assert.equal((await sim.call('POST', `/sim/payments/${gw}/pay`, amount ? { amount } : {})).status, 200);
+      const want = amount ? 'held' : 'paid';
+      await waitFor(async () => (await bearer(`${srv.url}/api/v1/applications/${filed.json.number}/payment`, citizen)).json
+        .orders.some((o) => o.state === want), { what: `an order ${want}` });
+      return s.json.order;
+    };
+    const paid = await pay(0), held = await pay(2500), held2 = await pay(2600);
+    // A difference for the report: a payment the gateway settled that the hall never ordered.
+    const invented = await sim.call('POST', '/sim/notify', { notify_url: `${srv.url}/api/v1/pay/notify`, reference: `PO-BROWSER-${process.pid}`, amount: 123 });
+    assert.equal(invented.status, 202, invented.text);
+    const day = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
+    const rec = await govhall(['pay', 'reconcile', day, '--db', srv.db, '--pay-gateway-url', sim.url, '--pay-api-key', SIM_KEY,
+      '--pay-notify-secret', SIM_SECRET], { keyFile: srv.keyFile });
+    assert.equal(rec.code, 0, rec.stdout + rec.stderr);
+
+    const ctx = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1280, height: 900 } });
+    ctx.setDefaultTimeout(30_000);
+    const page = await ctx.newPage();
+    await logInAdmin(page);
+    // The staff desk: each order with what can be done to it.
+    await page.goto(`${srv.url}/staff/payments`);
+    for (const o of [paid, held, held2]) assert.equal(await page.locator(`code:text-is("${o}")`).count(), 1, `${o} listed`);
+    assert.deepEqual(await axeCheck(page, '/staff/payments'), []);
+    // A partial refund of the paid order, through its form.
+    await page.locator(`#amount-${paid}`).fill('5.00');
+    await page.locator(`#reason-${paid}`).fill('多收退还');
+    await submit(page, page.locator(`form[action="/staff/payments/${paid}/refund"] button[type="submit"]`));
+    await waitFor(async () => {
+      await page.goto(`${srv.url}/staff/payments`);
+      const row = await page.locator(`tr:has(code:text-is("${paid}"))`).innerText();
+      return row.includes('¥5.00');
+    }, { what: 'the refund shown on the desk' });
+    assert.deepEqual(await axeCheck(page, '/staff/payments after a refund'), []);
+    // The held orders: one accepted (the excess refunded), one returned.
+    await submit(page, page.locator(`form[action="/staff/payments/${held}/release"] button[value="accept"]`));
+    await page.goto(`${srv.url}/staff/payments`);
+    await submit(page, page.locator(`form[action="/staff/payments/${held2}/release"] button[value="return"]`));
+    await page.goto(`${srv.url}/staff/payments?lang=en`);
+    assert.equal(await page.locator(`form[action="/staff/payments/${held}/release"]`).count(), 0, 'decided: no more buttons');
+    assert.equal(await page.locator(`form[action="/staff/payments/${held2}/release"]`).count(), 0);
+    assert.match(await page.locator('main').innerText(), /Refund/);
+    assert.deepEqual(await axeCheck(page, '/staff/payments (English)'), []);
+    // The reconciliation report: the run of the day and its difference, in both languages.
+    await page.goto(`${srv.url}/admin/payments`);
+    let text = await page.locator('main').innerText();
+    assert.ok(text.includes(day), text);
+    assert.ok(text.includes('1.23'), 'the invented payment is a difference');
+    assert.deepEqual(await axeCheck(page, '/admin/payments'), []);
+    await page.goto(`${srv.url}/admin/payments?lang=en`);
+    text = await page.locator('main').innerText();
+    assert.ok(text.includes(day) && text.includes('1.23'), text);
+    assert.deepEqual(await axeCheck(page, '/admin/payments (English)'), []);
+    await ctx.close();
   });
 });
