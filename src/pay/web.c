@@ -160,27 +160,18 @@ static json_t *receipt_json(struct req *r, const struct pay_receipt *rc, bool ap
 	return j;
 }
 
-/* Everything about the payment of an application: {fee, orders, refunds, receipts}. */
+/* Everything about the payment of an application: {fee, orders, refunds, receipts}. The reads
+ * are separate statements while the writer commits beside them, so they go in the order the
+ * writer's changes must be seen: the orders (with their receipts and refunds) first, then the
+ * fee, which a payment marks paid in the same transaction as its order — an order seen paid
+ * always comes with its fee seen paid. */
 static int payment_json(struct req *r, const struct case_brief *b, bool api, json_t **out)
 {
-	struct pay_fee f;
-	int rc = pay_fee_get(r->db, r->arena, b->id, &f);
-	if (rc == GH_ENOTFOUND) {
-		req_error_detail(r, "%s", M(r, N_("pay_err_no_fee")));
-		return GH_ENOTFOUND;
-	}
-	if (rc)
-		return rc;
-	json_t *fee = json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:s}", "amount_fen", (json_int_t)f.amount, "gross_fen",
-				(json_int_t)f.gross, "state", f.state, "state_name", MC(r, "pay_fee_", f.state),
-				"point", f.point, "basis", en(r) ? f.basis_en : f.basis_zh, "assessed_at", when(r, f.assessed_at));
-	json_object_set_new(fee, "exemption", f.exemption ? json_string(f.exemption) : json_null());
 	struct pay_order *orders;
 	size_t n;
-	if ((rc = pay_orders_of(r->db, r->arena, b->id, &orders, &n))) {
-		json_decref(fee);
+	int rc = pay_orders_of(r->db, r->arena, b->id, &orders, &n);
+	if (rc)
 		return rc;
-	}
 	json_t *jo = json_array(), *jr = json_array(), *jf = json_array();
 	for (size_t i = 0; i < n && !rc; i++) {
 		json_array_append_new(jo, order_json(r, &orders[i]));
@@ -198,10 +189,21 @@ static int payment_json(struct req *r, const struct case_brief *b, bool api, jso
 			json_array_append_new(jf, x);
 		}
 	}
+	struct pay_fee f;
+	if (!rc && (rc = pay_fee_get(r->db, r->arena, b->id, &f)) == GH_ENOTFOUND)
+		req_error_detail(r, "%s", M(r, N_("pay_err_no_fee")));
+	if (rc) {
+		json_decref(jo), json_decref(jr), json_decref(jf);
+		return rc;
+	}
+	json_t *fee = json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:s}", "amount_fen", (json_int_t)f.amount, "gross_fen",
+				(json_int_t)f.gross, "state", f.state, "state_name", MC(r, "pay_fee_", f.state),
+				"point", f.point, "basis", en(r) ? f.basis_en : f.basis_zh, "assessed_at", when(r, f.assessed_at));
+	json_object_set_new(fee, "exemption", f.exemption ? json_string(f.exemption) : json_null());
 	*out = json_pack("{s:s,s:o,s:o,s:o,s:o,s:b}", "application", b->number, "fee", fee, "orders", jo, "refunds", jf,
 			 "receipts", jr, "can_pay",
 			 b->applicant && pay_cfg.on && !strcmp(f.state, "due") && !strcmp(b->state, "awaiting_payment"));
-	return rc;
+	return 0;
 }
 
 /* ---- the applicant's page ------------------------------------------------------------------ */
