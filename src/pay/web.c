@@ -160,16 +160,48 @@ static json_t *receipt_json(struct req *r, const struct pay_receipt *rc, bool ap
 	return j;
 }
 
-/* Everything about the payment of an application: {fee, orders, refunds, receipts}. The reads
- * are separate statements while the writer commits beside them, so they go in the order the
- * writer's changes must be seen: the orders (with their receipts and refunds) first, then the
- * fee, which a payment marks paid in the same transaction as its order — an order seen paid
- * always comes with its fee seen paid. */
+/* Whether two reads of an application's orders found them in the same states. */
+static bool same_states(const struct pay_order *a, size_t na, const struct pay_order *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (a[i].id != b[i].id || strcmp(a[i].state, b[i].state) != 0)
+			return false;
+	return true;
+}
+
+/* The orders and the fee of an application as one moment saw them. They are separate
+ * statements while the writer commits beside them (a payment marks its order and the fee paid
+ * in one transaction), so the orders are read again after the fee: when both reads agree, no
+ * payment committed in between, and the fee belongs with them; otherwise read again. */
+static int orders_and_fee(struct req *r, int64_t application, struct pay_order **orders, size_t *n,
+			  struct pay_fee *f)
+{
+	int rc = pay_orders_of(r->db, r->arena, application, orders, n);
+	for (int attempt = 0; !rc; attempt++) {
+		struct pay_order *again;
+		size_t n2;
+		if ((rc = pay_fee_get(r->db, r->arena, application, f)) ||
+		    (rc = pay_orders_of(r->db, r->arena, application, &again, &n2)))
+			break;
+		bool same = same_states(*orders, *n, again, n2);
+		*orders = again, *n = n2;
+		if (same || attempt == 8)
+			break;
+	}
+	return rc;
+}
+
+/* Everything about the payment of an application: {fee, orders, refunds, receipts}. */
 static int payment_json(struct req *r, const struct case_brief *b, bool api, json_t **out)
 {
 	struct pay_order *orders;
 	size_t n;
-	int rc = pay_orders_of(r->db, r->arena, b->id, &orders, &n);
+	struct pay_fee f;
+	int rc = orders_and_fee(r, b->id, &orders, &n, &f);
+	if (rc == GH_ENOTFOUND)
+		req_error_detail(r, "%s", M(r, N_("pay_err_no_fee")));
 	if (rc)
 		return rc;
 	json_t *jo = json_array(), *jr = json_array(), *jf = json_array();
@@ -189,9 +221,6 @@ static int payment_json(struct req *r, const struct case_brief *b, bool api, jso
 			json_array_append_new(jf, x);
 		}
 	}
-	struct pay_fee f;
-	if (!rc && (rc = pay_fee_get(r->db, r->arena, b->id, &f)) == GH_ENOTFOUND)
-		req_error_detail(r, "%s", M(r, N_("pay_err_no_fee")));
 	if (rc) {
 		json_decref(jo), json_decref(jr), json_decref(jf);
 		return rc;
