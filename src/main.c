@@ -723,6 +723,16 @@ int main(int argc, char **argv)
 				config_release(&cfg);
 				return 2;
 			}
+	/* The workflow, for every command that may read or write applications (an offline
+	 * receipt check needs none). */
+	if (strcmp(cmd, "verify") != 0 && !help) {
+		char werr[600];
+		if (cases_workflow_load(&cfg, werr, sizeof(werr))) {
+			complain("the workflow: %s", werr);
+			config_release(&cfg);
+			return 1;
+		}
+	}
 	if (!strcmp(cmd, "serve")) {
 		if (help) {
 			serve_help();

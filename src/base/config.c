@@ -54,6 +54,7 @@ static const struct setting settings[] = {
 	{ "static-dir", "paths", "static", "directory of static files served under /static/", K_STR, S(static_dir), 0, 0 },
 	{ "templates-dir", "paths", "templates", "directory of page templates (*.mustache)", K_STR, S(templates_dir), 0, 0 },
 	{ "data-dir", "paths", "data", "directory of data files (catalog, holidays, i18n)", K_STR, S(data_dir), 0, 0 },
+	{ "workflow", "paths", "", "the workflow definition: the states of an application, the actions between them, who may take each (empty = workflow.json in data-dir; docs/architecture.md, The workflow)", K_STR, S(workflow), 0, 0 },
 	{ "upload-dir", "paths", "uploads", "where earlier versions kept uploaded attachments (now in the database); read by `govhall uploads import`", K_STR, S(upload_dir), 0, 0 },
 	{ "max-upload", "server", "10485760", "largest uploaded file in bytes (also bounded by max-body)", K_LONG, S(max_upload), 1024, 1L << 30 },
 	{ "max-upload-total", "server", "52428800", "largest total of the files attached to one application, in bytes", K_LONG, S(max_upload_total), 1024, 1L << 34 },

@@ -35,6 +35,7 @@ struct config {
 	char *static_dir;
 	char *templates_dir;
 	char *data_dir;
+	char *workflow;        /* the workflow definition file; empty = <data_dir>/workflow.json */
 	char *log_level;       /* debug, info, warn, error */
 	char *public_url;      /* how users reach us, e.g. https://hall.example.gov.cn */
 	bool behind_tls;

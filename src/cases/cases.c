@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/calendar.h"
+#include "base/config.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -15,12 +16,28 @@
 #include "http/router.h"
 #include "identity/identity.h"
 #include "store/db.h"
+#include "view/view.h"
 #include "http/write.h"
+
+int cases_workflow_load(const struct config *cfg, char *err, size_t errlen)
+{
+	char path[4096];
+	if (cfg->workflow && *cfg->workflow)
+		snprintf(path, sizeof(path), "%s", cfg->workflow);
+	else if (snprintf(path, sizeof(path), "%s/workflow.json", cfg->data_dir) >= (int)sizeof(path))
+		return GH_EINVAL;
+	int rc = workflow_load(path, err, errlen);
+	if (!rc)
+		view_extra_messages(workflow_words()); /* its own words join the catalogs */
+	return rc;
+}
 
 int cases_init(struct app *app, char *err, size_t errlen)
 {
-	if (workflow_check(wf_states, wf_states_n, wf_actions, wf_actions_n, err, errlen))
+	if (!wf_states_n) {
+		snprintf(err, errlen, "the workflow is not loaded (cases_workflow_load)");
 		return GH_EINTERNAL;
+	}
 	/* From the database (seeded from data/catalog/holidays.json the first time), or from
 	 * the file when the database cannot be read; kept fresh by the duties thread. */
 	return cases_calendar_load(app, err, errlen);

@@ -15,8 +15,15 @@ struct db;
 struct arena;
 struct calendar;
 
-/* Loads the working-day calendar (data/catalog/holidays.json) into app and checks the
- * workflow table. GH_E code with a message in err. */
+struct config;
+
+/* Puts the workflow definition in force (the setting workflow, or workflow.json in the data
+ * directory: cases/workflow.h) and hands the words it brings to the message catalogs (loaded
+ * after this). Once at start, before any thread. GH_EINVAL / GH_EIO with the problem, naming
+ * the bad entry, in err. */
+int cases_workflow_load(const struct config *cfg, char *err, size_t errlen);
+/* Loads the working-day calendar (data/catalog/holidays.json) into app; the workflow must be
+ * loaded. GH_E code with a message in err. */
 int cases_init(struct app *app, char *err, size_t errlen);
 void cases_release(struct app *app);
 /* Seconds between passes of the cases module's duty. */

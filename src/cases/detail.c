@@ -242,13 +242,10 @@ struct act_error {
 	json_t *input;        /* the posted values (borrowed; may be NULL) */
 };
 
-static const char *act_button_class(const char *code)
+/* The button's look, as the workflow says. */
+static const char *act_button_class(struct req *r, const struct wf_action *a)
 {
-	if (strcmp(code, "refuse") == 0 || strcmp(code, "deny") == 0 || strcmp(code, "withdraw") == 0)
-		return "button-danger";
-	if (strcmp(code, "start_special") == 0 || strcmp(code, "request_supplement") == 0)
-		return "button-secondary";
-	return "";
+	return a->button ? arena_printf(r->arena, "button-%s", a->button) : "";
 }
 
 static int detail_render_shown(struct req *r, struct application *app, const char *notice,
@@ -392,7 +389,7 @@ static int detail_render_shown(struct req *r, struct application *app, const cha
 		jset(o, "code", a->code);
 		jset(o, "name", MC(r, "case_action_", a->code));
 		jset(o, "href", arena_printf(r->arena, "/applications/%s/actions/%s", app->number, a->code));
-		jset(o, "button_class", act_button_class(a->code));
+		jset(o, "button_class", act_button_class(r, a));
 		json_object_set_new(o, "needs_reason", json_boolean(a->needs_reason));
 		json_object_set_new(o, arena_printf(r->arena, "is_%s", a->code), json_true());
 		bool mine = err && err->action && strcmp(err->action, a->code) == 0;

@@ -1,18 +1,29 @@
 /* workflow.h: the states of an application and the actions between them, as data.
  *
+ * The workflow is not compiled in: data/workflow.json (the setting workflow names another
+ * file) defines it, and workflow_load() reads it once at start, before any thread, refusing a
+ * file that is malformed or unsound with an error naming the bad entry. Every consumer asks
+ * it: who may take an action, where it leads, what it does to the clock (cases/), whether its
+ * leaf is a decision (ledger/), which states conclude a case and which action counts in the
+ * rollups (stats/), whether the applicant's message asks them to act (notify/), how its button
+ * looks (the staff console). Words are the catalogs': case_state_<state>, case_action_<action>,
+ * case_event_<action>, notify_title_/notify_body_<action>.
+ *
  * The default workflow (办件流程): draft -> submitted -> accepted (受理; the clock starts) ->
  * under review -> approved -> completed (办结), with not accepted (不予受理), supplement
  * requested (补正: the clock stops until the applicant resubmits), special procedure (特别程序:
  * the clock stops), denied and withdrawn on the way. Where an item's fee falls due (before
  * acceptance or after approval, src/pay), the hall itself requests payment (待缴费: the clock
- * stands still) and, once the payment is confirmed, returns the case to where it was. workflow_check() proves at start that
- * the table is sound: every state reachable from draft, every non-terminal state has a way
- * out, every action names who may take it.
+ * stands still) and, once the payment is confirmed, returns the case to where it was.
+ * workflow_check() proves that a table is sound: every state reachable from the first, every
+ * non-terminal state has a way out, every action names who may take it.
  */
 #ifndef GH_WORKFLOW_H
 #define GH_WORKFLOW_H
 #include <stdbool.h>
 #include <stddef.h>
+
+#include <jansson.h>
 
 /* Who may take an action. */
 enum wf_actor {
@@ -50,19 +61,47 @@ struct wf_action {
 	bool needs_reason;     /* a refusal, denial, supplement or special procedure says why */
 	bool logged;           /* a decision: its leaf in the transparency log is of kind "decision"
 				* (every other transition's is "transition"; ledger_is_decision) */
+	const char *counts;    /* the statistics rollup metric it adds one to (stats/rollup.c), or NULL */
+	bool asks_applicant;   /* the applicant's message asks them to act (notify topic "action") */
+	const char *button;    /* the staff button's look: "danger", "secondary" or NULL (plain) */
 };
 
-extern const struct wf_state wf_states[];
-extern const size_t wf_states_n;
-extern const struct wf_action wf_actions[];
-extern const size_t wf_actions_n;
+/* A workflow as loaded: its tables, and the words it brings ({"zh": {...}, "en": {...}} or
+ * NULL), all owned by it. */
+struct workflow {
+	struct wf_state *states;
+	size_t ns;
+	struct wf_action *actions;
+	size_t na;
+	json_t *words;
+	json_t *_root; /* the parsed file: the strings above point into it */
+};
+
+/* The workflow in force (workflow_load); empty until then. Read-only once threads run. */
+extern const struct wf_state *wf_states;
+extern size_t wf_states_n;
+extern const struct wf_action *wf_actions;
+extern size_t wf_actions_n;
+
+/* Parses a workflow definition (JSON text of len bytes; name names it in errors) strictly:
+ * unknown members, wrong types, bad codes, duplicates, unknown actors or clock effects and
+ * an unsound table (workflow_check) are refused with the entry named in err. Returns 0 and
+ * *out (free with workflow_free), or GH_EINVAL. */
+int workflow_parse(const char *text, size_t len, const char *name, struct workflow **out, char *err, size_t errlen);
+void workflow_free(struct workflow *w);
+/* Reads the file at path, parses it and puts it in force (replacing any earlier one: call
+ * before threads start). Returns 0, or GH_EINVAL / GH_EIO with the problem in err. */
+int workflow_load(const char *path, char *err, size_t errlen);
+/* The words of the workflow in force (NULL: none). */
+const json_t *workflow_words(void);
 
 const struct wf_state *wf_state(const char *code);
 const struct wf_action *wf_action(const char *code);
 /* True when action applies to state. */
 bool wf_allows(const struct wf_action *a, const char *state);
 
-/* Checks the table; returns 0, or -1 with the problem in err. */
+/* Checks the table; returns 0, or -1 with the problem in err. The first state is where an
+ * application starts. */
 int workflow_check(const struct wf_state *states, size_t ns, const struct wf_action *actions, size_t na,
 		   char *err, size_t errlen);
 

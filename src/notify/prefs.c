@@ -4,14 +4,19 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "cases/workflow.h"
 #include "store/db.h"
 
 const char *const notify_topics[NOTIFY_TOPICS] = { "progress", "action", "replies" };
 
-/* Kinds that ask the person to act, whichever domain sends them. */
+/* Kinds that ask the person to act, whichever domain sends them (a workflow action: as the
+ * workflow says). */
 static bool asks_to_act(const char *kind)
 {
-	return !strcmp(kind, "request_supplement") || !strcmp(kind, "evaluate_invite") || !strcmp(kind, "booking_paused") ||
+	const struct wf_action *w = wf_action(kind);
+	if (w)
+		return w->asks_applicant;
+	return !strcmp(kind, "evaluate_invite") || !strcmp(kind, "booking_paused") ||
 	       !strcmp(kind, "booking_reminder") ||
 	       !strncmp(kind, "pay_", 4) || !strncmp(kind, "warn_", 5);
 }

@@ -5,6 +5,8 @@
 
 #include "base/calendar.h"
 #include "base/err.h"
+#include "base/util.h"
+#include "cases/workflow.h"
 #include "stats/stats_impl.h"
 #include "store/db.h"
 
@@ -135,6 +137,32 @@ DB_SQL(q_registered, "SELECT metric, SUM(value) FROM stats_daily WHERE day <= ? 
 DB_SQL(q_departments, "SELECT code, name_zh, name_en FROM departments ORDER BY code");
 DB_SQL(q_items, "SELECT code, name_zh, name_en, department FROM service_items WHERE is_current = 1 ORDER BY code");
 
+/* The first workflow action counting metric m, or -1. */
+static int counting_action(const char *m)
+{
+	for (size_t k = 0; k < wf_actions_n && k < ARRAY_LEN(((struct stats_figures *)0)->counted); k++)
+		if (wf_actions[k].counts && !strcmp(wf_actions[k].counts, m))
+			return (int)k;
+	return -1;
+}
+
+static void add_counted(struct stats_figures *f, const char *m, int64_t v)
+{
+	int k = counting_action(m);
+	if (k >= 0)
+		f->counted[k] += v;
+}
+
+/* {metric: n} of what the workflow's actions count. */
+static json_t *counted_json(const struct stats_figures *f)
+{
+	json_t *o = json_object();
+	for (size_t k = 0; k < wf_actions_n && k < ARRAY_LEN(f->counted); k++)
+		if (wf_actions[k].counts && counting_action(wf_actions[k].counts) == (int)k)
+			json_object_set_new(o, wf_actions[k].counts, json_integer((json_int_t)f->counted[k]));
+	return o;
+}
+
 static void add_metric(struct stats_counts *c, const char *m, int64_t v)
 {
 	if (!strcmp(m, M_SUBMITTED))
@@ -240,6 +268,7 @@ int stats_figures(struct db *db, struct arena *a, const struct stats_range *rang
 		const char *m = db_cell(&dims, i, 3);
 		int64_t v = db_cell_int(&dims, i, 4);
 		add_metric(&out->total, m, v);
+		add_counted(out, m, v);
 		if (*dept) {
 			struct stats_row *d = find_row(out->departments, out->ndepartments, dept);
 			if (!d) {
@@ -361,6 +390,7 @@ json_t *stats_figures_json(const struct stats_figures *f, const char *lang)
 	json_object_set_new(o, "range", json_pack("{s:s,s:s,s:s}", "from", from, "to", to, "period",
 						  stats_period_name(f->range.period)));
 	json_object_set_new(o, "totals", counts_json(&f->total, true));
+	json_object_set_new(json_object_get(o, "totals"), "counted", counted_json(f));
 	json_object_set_new(o, "registered",
 			    json_pack("{s:I,s:I,s:I,s:s}", "individual", (json_int_t)f->registered_individual, "enterprise",
 				      (json_int_t)f->registered_enterprise, "total",

@@ -58,8 +58,9 @@ int stats_case_figures(const struct case_change *c, const struct calendar *cal, 
 {
 	int32_t day = calendar_day_of((time_t)c->at);
 	int rc = 0;
-	if (!strcmp(c->action, "submit"))
-		rc = add(ctx, day, M_SUBMITTED, 1);
+	const struct wf_action *act = wf_action(c->action); /* the metric it counts: the workflow says */
+	if (act && act->counts)
+		rc = add(ctx, day, act->counts, 1);
 	if (rc || !stats_concluded_state(c->to_state) || stats_concluded_state(c->from_state))
 		return rc;
 	rc = add(ctx, day, M_CONCLUDED, 1);

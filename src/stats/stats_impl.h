@@ -11,7 +11,7 @@
 #include "stats/stats.h"
 
 /* Metric names in stats_daily.metric. */
-#define M_SUBMITTED "submitted"   /* applications submitted (by submission day) */
+#define M_SUBMITTED "submitted"   /* applications submitted (by submission day; the workflow's submit counts it) */
 #define M_CONCLUDED "concluded"   /* reached completed or denied (办结), by that day */
 #define M_ON_TIME "on_time"       /* of those, concluded on or before the promised due day */
 #define M_ONLINE "online"         /* of those, handled fully online (stats_fully_online) */
@@ -90,6 +90,9 @@ struct stats_figures {
 	struct stats_bucket *series;
 	size_t nseries;
 	int64_t registered_individual, registered_enterprise; /* all accounts up to range.to */
+	/* What the workflow's counting actions added (cases/workflow.h, counts), by the index of
+	 * the first action naming each metric. */
+	int64_t counted[64];
 };
 
 /* Reads the figures of range from the rollups (two grouped queries over stats_daily and the

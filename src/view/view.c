@@ -229,6 +229,27 @@ static int load_catalog(const char *i18n_dir, const char *lang, json_t **out, ch
 	return rc;
 }
 
+static const json_t *extra_words;
+
+void view_extra_messages(const json_t *words)
+{
+	extra_words = words;
+}
+
+/* The extra messages of lang added to *cat; a key already there is an error. */
+static int add_extra(json_t *cat, const char *lang, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *val;
+	json_object_foreach(json_object_get(extra_words, lang), key, val) {
+		if (json_object_get(cat, key))
+			return verr(err, errlen, GH_EINVAL, "the workflow's words: message \"%.64s\" is already defined "
+				    "in the catalogs", key);
+		json_object_set(cat, key, val);
+	}
+	return 0;
+}
+
 static int load(const char *tpl_dir, const char *i18n_dir, struct view **out, char *err, size_t errlen)
 {
 	struct view *v = xcalloc(1, sizeof(*v));
@@ -247,8 +268,14 @@ static int load(const char *tpl_dir, const char *i18n_dir, struct view **out, ch
 	if (rc)
 		goto fail;
 	rc = load_catalog(i18n_dir, "en", &en, err, errlen);
-	if (rc)
+	if (!rc)
+		rc = add_extra(v->zh, "zh", err, errlen);
+	if (!rc)
+		rc = add_extra(en, "en", err, errlen);
+	if (rc) {
+		json_decref(en);
 		goto fail;
+	}
 	v->en = json_copy(v->zh);
 	if (!v->en || json_object_update(v->en, en) != 0)
 		die("view: out of memory");

@@ -30,6 +30,11 @@ int view_load(const char *tpl_dir, const char *i18n_dir, struct view **out, char
 void view_free(struct view *v);
 /* The catalogs alone, for commands that print words and render no page. */
 int view_load_messages(const char *i18n_dir, struct view **out, char *err, size_t errlen);
+/* Messages a data file other than the catalogs brings (the workflow definition's words:
+ * {"zh": {key: text}, "en": {key: text}}, borrowed, NULL for none): every later view_load and
+ * view_load_messages adds them, refusing one whose key the catalogs already define. Call
+ * before threads start. */
+void view_extra_messages(const json_t *words);
 
 /* Renders template name with ctx into out. The context gets "t" (the message catalog of
  * lang) and "lang" added when absent. Returns GH_ENOTFOUND for an unknown template. */

@@ -74,6 +74,94 @@ static void test_workflow_words(void **state)
 	view_free(v);
 }
 
+/* The workflow file's reader refuses each kind of mistake, naming the entry at fault; a
+ * sound file with an added state and action parses with every fact of the action. */
+static void test_workflow_file(void **state)
+{
+	(void)state;
+	static const char *const base_states = "{\"code\":\"draft\"},{\"code\":\"submitted\"},"
+					       "{\"code\":\"approved\",\"decided\":true},{\"code\":\"done\",\"terminal\":true}";
+	static const char *const base_actions =
+		"{\"code\":\"submit\",\"from\":[\"draft\"],\"to\":\"submitted\",\"actors\":[\"applicant\"]},"
+		"{\"code\":\"instant_approve\",\"from\":[\"submitted\"],\"to\":\"approved\",\"actors\":[\"system\"]},"
+		"{\"code\":\"request_payment\",\"from\":[\"approved\"],\"to\":\"done\",\"actors\":[\"system\"]},"
+		"{\"code\":\"payment_received\",\"from\":[\"approved\"],\"to\":\"done\",\"actors\":[\"system\"]}";
+	static const struct {
+		const char *states, *actions, *extra, *says;
+	} bad[] = {
+		{ "", "", "", "\"states\" must be a list" },
+		{ NULL, "{\"code\":\"look\",\"from\":[\"submitted\"],\"to\":\"done\",\"actors\":[\"boss\"]}", "",
+		  "action look: unknown actor \"boss\"" },
+		{ NULL, "{\"code\":\"look\",\"from\":[\"nowhere\"],\"to\":\"done\",\"actors\":[\"head\"]}", "",
+		  "action look starts from unknown state nowhere" },
+		{ NULL, "{\"code\":\"look\",\"from\":[\"submitted\"],\"to\":\"done\",\"actors\":[\"head\"],\"clock\":\"later\"}",
+		  "", "action look: \"clock\" must be" },
+		{ NULL, "{\"code\":\"look\",\"from\":[\"submitted\"],\"to\":\"done\",\"actors\":[\"head\"],\"colour\":1}", "",
+		  "action look: unknown member \"colour\"" },
+		{ NULL, "{\"code\":\"Look!\",\"from\":[\"submitted\"],\"to\":\"done\",\"actors\":[\"head\"]}", "",
+		  "actions[4]: \"code\" must be a code" },
+		{ NULL, "{\"code\":\"submit\",\"from\":[\"submitted\"],\"to\":\"done\",\"actors\":[\"head\"]}", "",
+		  "action submit is defined twice" },
+		{ NULL, "{\"code\":\"claim\",\"from\":[\"submitted\"],\"to\":\"done\",\"actors\":[\"head\"]}", "",
+		  "claim and assign are the staff's own" },
+		{ NULL, "", ",\"words\":{\"zh\":{\"case_event_x\":\"x\"},\"en\":{}}", "words.zh.case_event_x has no twin" },
+		{ NULL, "", ",\"words\":{\"zh\":{\"layout_title\":\"x\"},\"en\":{\"layout_title\":\"x\"}}",
+		  "a workflow brings only" },
+		{ NULL, "", ",\"steps\":[]", "the workflow: unknown member \"steps\"" },
+	};
+	char text[4096], err[600];
+	struct workflow *w;
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+		if (bad[i].states)
+			snprintf(text, sizeof(text), "{\"states\":[%s],\"actions\":[%s]%s}", bad[i].states, bad[i].actions,
+				 bad[i].extra);
+		else
+			snprintf(text, sizeof(text), "{\"states\":[%s],\"actions\":[%s%s%s]%s}", base_states, base_actions,
+				 *bad[i].actions ? "," : "", bad[i].actions, bad[i].extra);
+		err[0] = 0;
+		assert_int_equal(workflow_parse(text, strlen(text), "wf.json", &w, err, sizeof(err)), GH_EINVAL);
+		assert_null(w);
+		if (!strstr(err, bad[i].says) || strncmp(err, "wf.json: ", 9) != 0)
+			fail_msg("case %zu: \"%s\" does not say \"%s\"", i, err, bad[i].says);
+	}
+	/* Without an action the hall takes itself, or with another first state. */
+	snprintf(text, sizeof(text), "{\"states\":[%s],\"actions\":[%s]}", base_states,
+		 "{\"code\":\"submit\",\"from\":[\"draft\"],\"to\":\"submitted\",\"actors\":[\"applicant\"]},"
+		 "{\"code\":\"end\",\"from\":[\"submitted\"],\"to\":\"approved\",\"actors\":[\"head\"]},"
+		 "{\"code\":\"close\",\"from\":[\"approved\"],\"to\":\"done\",\"actors\":[\"head\"]}");
+	assert_int_equal(workflow_parse(text, strlen(text), "wf.json", &w, err, sizeof(err)), GH_EINVAL);
+	assert_non_null(strstr(err, "action instant_approve is missing"));
+	snprintf(text, sizeof(text), "{\"states\":[{\"code\":\"start\"},%s],\"actions\":[%s]}", base_states, base_actions);
+	assert_int_equal(workflow_parse(text, strlen(text), "wf.json", &w, err, sizeof(err)), GH_EINVAL);
+	assert_non_null(strstr(err, "the first state must be draft"));
+	/* A sound file with a state and an action of its own. */
+	snprintf(text, sizeof(text),
+		 "{\"states\":[%s,{\"code\":\"inspection\"}],\"actions\":[%s,{\"code\":\"inspect\",\"from\":[\"submitted\"],"
+		 "\"to\":\"inspection\",\"actors\":[\"reviewer\",\"head\"],\"counts\":\"inspections\",\"logged\":true,"
+		 "\"asks_applicant\":true,\"button\":\"secondary\"},{\"code\":\"pass\",\"from\":[\"inspection\"],\"to\":\"approved\","
+		 "\"actors\":[\"reviewer\"],\"clock\":\"stop\"}],\"words\":{\"zh\":{\"case_event_inspect\":\"现场核查\"},"
+		 "\"en\":{\"case_event_inspect\":\"Field inspection\"}}}",
+		 base_states, base_actions);
+	if (workflow_parse(text, strlen(text), "wf.json", &w, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(w->ns, 5);
+	assert_int_equal(w->na, 6);
+	const struct wf_action *a = &w->actions[4];
+	assert_string_equal(a->code, "inspect");
+	assert_int_equal(a->actors, WF_REVIEWER | WF_HEAD);
+	assert_string_equal(a->counts, "inspections");
+	assert_true(a->logged && a->asks_applicant && !a->needs_reason);
+	assert_string_equal(a->button, "secondary");
+	assert_int_equal(w->actions[5].clock, WF_CLOCK_STOP);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(w->words, "en"), "case_event_inspect")),
+			    "Field inspection");
+	workflow_free(w);
+	/* The shipped file is in force (tests/unit/testdb.c loads it, as govhall does). */
+	assert_string_equal(wf_action("submit")->counts, "submitted");
+	assert_true(wf_action("request_supplement")->asks_applicant);
+	assert_true(wf_action("approve")->logged && !wf_action("start_review")->logged);
+}
+
 static void test_workflow_broken(void **state)
 {
 	(void)state;
@@ -745,6 +833,7 @@ int main(void)
 		cmocka_unit_test(test_workflow_sound),
 		cmocka_unit_test(test_actor_bits),
 		cmocka_unit_test(test_workflow_broken),
+		cmocka_unit_test(test_workflow_file),
 		cmocka_unit_test(test_workflow_words),
 		cmocka_unit_test(test_deadline_holidays),
 		cmocka_unit_test(test_deadline_yellow_day),

@@ -7,6 +7,7 @@
 
 #include "app.h"
 #include "base/util.h"
+#include "cases/workflow.h"
 
 /* Creates (once per process) the database <base>_<prog> and writes its URL into out. */
 static int pg_database(const char *base, const char *prog, char *out, size_t outlen)
@@ -42,6 +43,17 @@ static int pg_database(const char *base, const char *prog, char *out, size_t out
 	}
 	snprintf(made, sizeof(made), "%s", out);
 	return 0;
+}
+
+/* Every unit test runs with the shipped workflow in force, as every command of govhall does
+ * (the programs run in the source tree). */
+__attribute__((constructor)) static void testdb_workflow(void)
+{
+	char err[600];
+	if (workflow_load("data/workflow.json", err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		exit(1);
+	}
 }
 
 int testdb_open(struct testdb *t, enum db_kind kind, const char *prog)
