@@ -42,9 +42,6 @@ struct app {
 	int (*csrf_check)(struct req *r);
 	/* The CSRF token for forms on r's page (pages of logged-in callers get it in "me"). */
 	const char *(*csrf_token)(struct req *r);
-	/* The number shown beside a navigation entry for a logged-in caller (the inbox's unread
-	 * messages; notify installs it at start): 0 = no number. NULL = none shown. */
-	long (*nav_count)(struct req *r, const char *href);
 	/* Where anonymous visitors of a page that needs a log-in are sent (with ?next=). */
 	const char *login_path;
 };

@@ -9,6 +9,7 @@
 #include "booking/booking_impl.h"
 #include "cases/cases.h"
 #include "http/router.h"
+#include "http/sections.h"
 #include "identity/crypto.h"
 #include "identity/identity.h"
 #include "store/cover.h"
@@ -149,7 +150,7 @@ int booking_init(struct app *app)
 {
 	bk_app = app;
 	bk_display_init(app);
-	catalog_guide_section(bk_guide_section);
+	page_section_add(CATALOG_PAGE_GUIDE, 20, bk_guide_section);
 	bk_cases_sections();
 	return 0;
 }

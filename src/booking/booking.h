@@ -37,13 +37,10 @@ void booking_register_sealed(void);
 /* Keeps app for the pages, the API and the duties. Call once at start. */
 int booking_init(struct app *app);
 int booking_add_routes(struct router *rt);
-/* A later domain's part of a centre's kiosk page for a citizen signed in there (pay: their fees
- * due): fn adds members to the page's context, which templates/booking/kiosk.mustache shows.
- * Register at start, before serving (not thread-safe); at most BOOKING_KIOSK_SECTIONS. */
-#define BOOKING_KIOSK_SECTIONS 4
-struct req;
-typedef void (*booking_kiosk_section_fn)(struct req *r, json_t *ctx);
-void booking_kiosk_section(booking_kiosk_section_fn fn);
+/* A centre's kiosk page, for the sections of later domains (http/sections.h) shown to a
+ * citizen signed in there (pay: their fees due): a section adds members to the page's context,
+ * which templates/booking/kiosk.mustache shows; subject NULL; a failing one is left out. */
+#define BOOKING_PAGE_KIOSK "booking.kiosk"
 
 /* Imports centres, counters, the items they serve and the places per slot from a JSON file
  * (format: docs/api.md; data/catalog/centres.json for the demo). Every record is checked

@@ -200,9 +200,9 @@ int bk_end(struct db *db, int64_t id, const char *from, const char *to, int64_t 
  * when it makes booking-noshow-limit in the window; tells the person. *paused (may be NULL).
  * Inside the caller's transaction. */
 int bk_noshow(struct app *app, struct db *db, struct arena *a, int64_t account, int64_t now, bool *paused);
-/* The guide page's booking section (catalog_guide_section): book_visit (true) when a centre
+/* The guide page's booking section (CATALOG_PAGE_GUIDE): book_visit (true) when a centre
  * serves the item: the page links to /book?item=CODE. booking import calls catalog_changed, so cached guides follow. */
-void bk_guide_section(struct req *r, const char *item_code, json_t *ctx);
+int bk_guide_section(struct req *r, const void *item_code, json_t *ctx);
 /* The catalog's item code as r may read it: through the worker's cache on r's loop, from the
  * database (r->db) on the writer. GH_ENOTFOUND when there is none. */
 int bk_item(struct req *r, const char *code, struct catalog_service *out);

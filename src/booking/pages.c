@@ -17,6 +17,7 @@
 #include "cases/cases.h"
 #include "catalog/catalog.h"
 #include "http/msg.h"
+#include "http/sections.h"
 #include "http/server.h"
 #include "identity/identity.h"
 #include "store/db.h"
@@ -320,9 +321,10 @@ static json_t *bookings_view(struct req *r, const struct bk_booking *v, size_t n
 }
 
 /* An application's page shows the visits booked for it that are still to come or under way
- * (cases_annotate): for its applicant and for the staff who may see the page. */
-static int application_bookings(struct req *r, const struct case_page_ref *ref, json_t *ctx)
+ * (CASES_PAGE_DETAIL): for its applicant and for the staff who may see the page. */
+static int application_bookings(struct req *r, const void *subject, json_t *ctx)
 {
+	const struct case_page_ref *ref = subject;
 	struct bk_booking *v;
 	size_t n;
 	int rc = bk_of_application(r->db, r->arena, ref->id, &v, &n);
@@ -334,9 +336,10 @@ static int application_bookings(struct req *r, const struct case_page_ref *ref, 
 }
 
 /* "My applications" lists the caller's active bookings beside the applications
- * (cases_mine_annotate). */
-static int mine_bookings(struct req *r, json_t *ctx)
+ * (CASES_PAGE_MINE). */
+static int mine_bookings(struct req *r, const void *subject, json_t *ctx)
 {
+	(void)subject;
 	struct bk_booking *v;
 	size_t n;
 	int rc = bk_mine(r, true, &v, &n);
@@ -349,8 +352,8 @@ static int mine_bookings(struct req *r, json_t *ctx)
 
 void bk_cases_sections(void)
 {
-	cases_annotate(application_bookings);
-	cases_mine_annotate(mine_bookings);
+	page_section_add(CASES_PAGE_DETAIL, 30, application_bookings);
+	page_section_add(CASES_PAGE_MINE, 10, mine_bookings);
 }
 
 static int mine_page(struct req *r)
@@ -480,19 +483,6 @@ static int reschedule_post(struct req *r)
 
 /* ---- the kiosk and tickets ------------------------------------------------------------------ */
 
-static booking_kiosk_section_fn kiosk_sections[BOOKING_KIOSK_SECTIONS];
-static size_t nkiosk_sections;
-
-void booking_kiosk_section(booking_kiosk_section_fn fn)
-{
-	for (size_t i = 0; i < nkiosk_sections; i++)
-		if (kiosk_sections[i] == fn)
-			return;
-	if (nkiosk_sections == BOOKING_KIOSK_SECTIONS)
-		die("booking: more than %d kiosk sections", BOOKING_KIOSK_SECTIONS);
-	kiosk_sections[nkiosk_sections++] = fn;
-}
-
 static int kiosk_render(struct req *r, int status, int err)
 {
 	struct bk_centre c;
@@ -524,8 +514,8 @@ static int kiosk_render(struct req *r, int status, int err)
 	json_object_set_new(ctx, "items", its);
 	json_object_set_new(ctx, "today", today);
 	json_object_set_new(ctx, "has_today", json_boolean(json_array_size(today) > 0));
-	for (size_t i = 0; r->role != ROLE_STAFF && i < nkiosk_sections; i++)
-		kiosk_sections[i](r, ctx);
+	if (r->role != ROLE_STAFF)
+		(void)page_sections_run(r, BOOKING_PAGE_KIOSK, NULL, ctx); /* one failing: left out */
 	json_object_set_new(ctx, "is_staff", json_boolean(r->role == ROLE_STAFF));
 	return page(r, status, "booking/kiosk", ctx);
 }
@@ -768,11 +758,12 @@ const struct route booking_page_routes[] = {
 };
 const size_t booking_page_routes_n = ARRAY_LEN(booking_page_routes);
 
-void bk_guide_section(struct req *r, const char *item_code, json_t *ctx)
+int bk_guide_section(struct req *r, const void *item_code, json_t *ctx)
 {
 	struct bk_centre *v;
 	size_t n;
 	if (bk_centres(r->db, r->arena, item_code, &v, &n) || n == 0)
-		return;
+		return 0;
 	json_object_set_new(ctx, "book_visit", json_true());
+	return 0;
 }

@@ -86,13 +86,21 @@ void cases_observe_commits(void (*fn)(void));
 typedef int (*case_follow_fn)(struct db *db, struct arena *a, const struct case_change *c, const char **next);
 void cases_follow(case_follow_fn fn);
 
-/* A later domain's column of the staff queue (pay: the fee, paid or due): fn adds members to
- * each row of the page (rows: [{number, item_code, state, ...}]), which
- * templates/cases/queue.mustache shows. Call at start (not thread-safe); registering fn again is
- * a no-op. At most 4. */
+/* The pages of cases/ other domains add sections to (http/sections.h page ids):
+ * - CASES_PAGE_QUEUE: a later domain's column of the staff queue (pay: the fee, paid or due):
+ *   the section adds members to each row of its ctx, the page's rows ([{number, item_code,
+ *   state, ...}]), which templates/cases/queue.mustache shows; subject NULL. A failing section
+ *   leaves its column out.
+ * - CASES_PAGE_DETAIL: what followed from an application (the certificate it produced, the
+ *   rating its applicant gave, its bookings); subject: the struct case_page_ref below; members
+ *   of the page's context (cases/detail.mustache documents them). A GH_E code fails the page.
+ * - CASES_PAGE_MINE: the caller's "my applications" page (GET /applications): what other
+ *   domains list beside the applications (the bookings of visits to come); subject NULL;
+ *   members of the page's context (cases/mine.mustache). A GH_E code fails the page. */
+#define CASES_PAGE_QUEUE "cases.queue"
+#define CASES_PAGE_DETAIL "cases.detail"
+#define CASES_PAGE_MINE "cases.mine"
 struct req;
-typedef void (*cases_queue_rows_fn)(struct req *r, json_t *rows);
-void cases_queue_rows(cases_queue_rows_fn fn);
 
 /* Takes the system's action (a workflow action the hall takes, WF_SYSTEM: "payment_received")
  * on application id, inside the caller's open transaction on db: observers and followers run,
@@ -196,24 +204,12 @@ size_t case_event_cells(int64_t application_id, int64_t at, int64_t actor_id, co
 			const char *to, const char *reason, const char *detail, char (*nums)[24], const char **cells,
 			size_t *lens);
 
-/* What other domains show on an application's page about what followed from it (the
- * certificate it produced, the rating its applicant gave). An annotator gets the request, the
- * application and whether the caller is its applicant, and adds members to the page's context
- * (cases/detail.mustache documents them); it only reads. A non-zero return (a GH_E code) fails
- * the page. Call at start (not thread-safe); registering fn again is a no-op. At most 8. */
+/* CASES_PAGE_DETAIL's subject: the application, and whether the caller is its applicant. */
 struct case_page_ref {
 	int64_t id;
 	const char *number, *state;
 	bool applicant, ended; /* ended: a final state other than withdrawn */
 };
-struct req;
-typedef int (*case_annotate_fn)(struct req *r, const struct case_page_ref *ref, json_t *ctx);
-void cases_annotate(case_annotate_fn fn);
-/* The same for the caller's "my applications" page (GET /applications): what other domains
- * list beside the applications (the bookings of visits to come). fn adds members to the
- * page's context (cases/mine.mustache documents them); it only reads. At most 4. */
-typedef int (*case_mine_annotate_fn)(struct req *r, json_t *ctx);
-void cases_mine_annotate(case_mine_annotate_fn fn);
 
 /* Where e-certificates that replace materials (免提交) come from: the citizen's wallet, kept by
  * another domain, which installs the function at start (not thread-safe; NULL: none). held

@@ -19,6 +19,7 @@
 #include "cases/forms.h"
 #include "cases/pages_impl.h"
 #include "http/multipart.h"
+#include "http/sections.h"
 #include "http/server.h"
 #include "http/write.h"
 #include "identity/identity.h"
@@ -40,31 +41,6 @@ static const char *delivery_label(struct req *r, const char *word)
 		if (strcmp(deliveries[i].word, word) == 0)
 			return MC(r, "cases_delivery_", deliveries[i].word);
 	return NULL;
-}
-
-/* Other domains' additions to the detail page (cases.h cases_annotate). */
-static case_annotate_fn annotators[8];
-static size_t n_annotators;
-
-void cases_annotate(case_annotate_fn fn)
-{
-	for (size_t i = 0; i < n_annotators; i++)
-		if (annotators[i] == fn)
-			return;
-	if (n_annotators < ARRAY_LEN(annotators))
-		annotators[n_annotators++] = fn;
-}
-
-static case_mine_annotate_fn mine_annotators[4];
-static size_t n_mine_annotators;
-
-void cases_mine_annotate(case_mine_annotate_fn fn)
-{
-	for (size_t i = 0; i < n_mine_annotators; i++)
-		if (mine_annotators[i] == fn)
-			return;
-	if (n_mine_annotators < ARRAY_LEN(mine_annotators))
-		mine_annotators[n_mine_annotators++] = fn;
 }
 
 /* ---- my applications ------------------------------------------------------------------ */
@@ -97,11 +73,10 @@ static int mine_page(struct req *r)
 	}
 	json_object_set_new(ctx, "has_bundles", json_boolean(json_array_size(bundles) > 0));
 	json_object_set_new(ctx, "bundles", bundles);
-	for (size_t k = 0; k < n_mine_annotators; k++)
-		if ((rc = mine_annotators[k](r, ctx))) {
-			json_decref(ctx);
-			return rc;
-		}
+	if ((rc = page_sections_run(r, CASES_PAGE_MINE, NULL, ctx))) {
+		json_decref(ctx);
+		return rc;
+	}
 	jset(ctx, "count", MF(r, "cases_count_total", MA("n", total)));
 	json_object_set_new(ctx, "pagination", cases_pagination(r, "/applications", page, PER_PAGE, total));
 	resp_header(r, "Cache-Control", "no-store");
@@ -295,9 +270,8 @@ static int detail_render_shown(struct req *r, struct application *app, const cha
 		jset(ctx, "rate_href", arena_printf(r->arena, "/evaluate/application/%s", app->number));
 	/* What followed from it, from other domains: the certificate, the rating given. */
 	struct case_page_ref ref = { app->id, app->number, app->state, applicant, over };
-	for (size_t k = 0; k < n_annotators; k++)
-		if ((rc = annotators[k](r, &ref, ctx)))
-			return rc;
+	if ((rc = page_sections_run(r, CASES_PAGE_DETAIL, &ref, ctx)))
+		return rc;
 	if (applicant)
 		json_object_set_new(ctx, "nav_mine", json_true());
 	else if (r->role == ROLE_STAFF)

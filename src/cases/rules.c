@@ -12,17 +12,18 @@
 #include "cases/cases_impl.h"
 #include "http/msg.h"
 #include "http/router.h"
+#include "http/sections.h"
 #include "http/server.h"
 #include "catalog/catalog.h"
 #include "identity/identity.h"
 #include "store/db.h"
 
-static void rules_section(struct req *r, const char *item_code, json_t *ctx);
+static int rules_section(struct req *r, const void *item_code, json_t *ctx);
 
 void cases_rules_register(void)
 {
 	catalog_rules_source(identity_account_facts);
-	catalog_guide_section(rules_section);
+	page_section_add(CATALOG_PAGE_GUIDE, 10, rules_section);
 }
 
 int case_rules_judge(struct req *r, const char *code, long version, json_t *rules, json_t *values, int64_t applicant,
@@ -122,14 +123,14 @@ static int eligibility(struct req *r, const char *code, long *version, json_t **
 /* The guide page's section: the conditions in words, each met / not met / unknown for a
  * signed-in applicant (pages of applicants are never cached; anonymous visitors see the
  * conditions and a word on signing in). */
-static void rules_section(struct req *r, const char *item_code, json_t *ctx)
+static int rules_section(struct req *r, const void *item_code, json_t *ctx)
 {
 	long version;
 	json_t *rules, *results;
 	enum catalog_rule_status all;
 	if (json_is_true(json_object_get(ctx, "old_version")) ||
 	    eligibility(r, item_code, &version, &rules, &results, &all) || !rules)
-		return;
+		return 0;
 	bool en = strcmp(r->lang, "en") == 0;
 	json_t *list = json_array();
 	size_t i;
@@ -155,6 +156,7 @@ static void rules_section(struct req *r, const char *item_code, json_t *ctx)
 	json_object_set_new(ctx, "rules_intro", json_string(MF(r, "rules_intro", MA("version", version))));
 	json_object_set_new(ctx, "rules_instant", json_boolean(json_is_true(json_object_get(rules, "instant"))));
 	json_object_set_new(ctx, "rules_proactive", json_boolean(json_is_true(json_object_get(rules, "proactive"))));
+	return 0;
 }
 
 /* GET /api/v1/services/{code}/eligibility */

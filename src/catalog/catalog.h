@@ -84,19 +84,17 @@ int catalog_service_cached(struct req *r, const char *code, const struct catalog
 int catalog_generation(struct req *r, uint64_t *gen);
 /* Bumps the catalog's generation, in the caller's transaction when there is one: every node
  * drops its cached catalog pages and items. For the catalog's own writes and for other
- * domains whose guide sections (catalog_guide_section) changed; the table stays the
+ * domains whose guide sections (CATALOG_PAGE_GUIDE) changed; the table stays the
  * catalog's. Returns 0 or a database error. */
 int catalog_changed(struct db *db);
 
-/* A section another domain adds to an item's guide page (interact adds the FAQ of public
- * consultations), so the catalog knows no domain above it: fn sets the section's keys in ctx,
- * the page's context, which templates/catalog/service.mustache names. Called on the request's
- * worker thread after the catalog's own keys are set; a section that cannot be read is left
- * out (the page still serves). Whoever changes what a section shows calls catalog_changed.
- * Register at start, before serving (not thread-safe); registering fn again is a no-op; at
- * most 8. */
-typedef void (*catalog_guide_section_fn)(struct req *r, const char *item_code, json_t *ctx);
-void catalog_guide_section(catalog_guide_section_fn fn);
+/* Sections other domains add to an item's guide page (interact adds the FAQ of public
+ * consultations) through the page section registry (http/sections.h), so the catalog knows no
+ * domain above it: a section sets its keys in ctx, the page's context, which
+ * templates/catalog/service.mustache names. Called on the request's worker thread after the
+ * catalog's own keys are set; a section that cannot be read is left out (the page still
+ * serves). Whoever changes what a section shows calls catalog_changed. */
+#define CATALOG_PAGE_GUIDE "catalog.guide" /* http/sections.h page id; subject: the item code (const char *) */
 
 /* A bundle (一件事) for other domains: its names and its current items in order, as services
  * (items the catalog no longer has are skipped). Everything lives in a. GH_ENOTFOUND for an

@@ -15,6 +15,7 @@
 #include "http/handler.h"
 #include "http/http.h"
 #include "http/msg.h"
+#include "http/sections.h"
 #include "store/db.h"
 #include "view/view.h"
 
@@ -330,20 +331,6 @@ int catalog_page_services(struct req *r)
 
 /* ---- /services/{code}: the guide ------------------------------------------------------ */
 
-#define MAX_SECTIONS 8
-static catalog_guide_section_fn sections[MAX_SECTIONS];
-static size_t n_sections;
-
-void catalog_guide_section(catalog_guide_section_fn fn)
-{
-	for (size_t i = 0; i < n_sections; i++)
-		if (sections[i] == fn)
-			return;
-	if (n_sections == MAX_SECTIONS)
-		die("catalog: more than %d guide sections", MAX_SECTIONS);
-	sections[n_sections++] = fn;
-}
-
 static json_t *guide_materials(struct req *r, const char *text)
 {
 	json_t *in = text ? json_loads(text, 0, NULL) : NULL;
@@ -484,8 +471,7 @@ int catalog_page_service(struct req *r)
 	json_object_set_new(ctx, "bundles", arr);
 	/* Other domains' sections (the FAQ of public consultations): changing one bumps
 	 * catalog_generation. */
-	for (size_t i = 0; i < n_sections; i++)
-		sections[i](r, it.code, ctx);
+	(void)page_sections_run(r, CATALOG_PAGE_GUIDE, it.code, ctx); /* one left out: the page still serves */
 	return resp_page(r, 200, "catalog/service", ctx);
 }
 

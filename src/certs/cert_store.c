@@ -18,6 +18,7 @@
 #include "certs/certs.h"
 #include "certs/certs_impl.h"
 #include "http/msg.h"
+#include "http/sections.h"
 #include "identity/idcheck.h"
 #include "identity/identity.h"
 #include "store/cover.h"
@@ -607,7 +608,7 @@ void cert_store_register(void)
 {
 	cases_observe(on_transition);
 	cases_ecert_source(held);
-	cases_annotate(cert_page_annotate);
+	page_section_add(CASES_PAGE_DETAIL, 10, cert_page_annotate);
 	ledger_audit_source("certificate", audit_cert);
 	ledger_audit_source("certificate_revocation", audit_revocation);
 	ledger_audit_source("certificate_share", audit_share);

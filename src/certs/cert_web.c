@@ -243,8 +243,9 @@ static json_t *result_view(struct req *r, json_t *res)
 	return aj(r, v);
 }
 
-int cert_page_annotate(struct req *r, const struct case_page_ref *ref, json_t *ctx)
+int cert_page_annotate(struct req *r, const void *subject, json_t *ctx)
 {
+	const struct case_page_ref *ref = subject;
 	const char **nums;
 	size_t n;
 	int rc = cert_numbers_of_application(r->db, r->arena, ref->id, &nums, &n);

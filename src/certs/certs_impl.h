@@ -170,10 +170,10 @@ int cert_pdf_render(const char *doc_json, const struct view *v, unsigned char **
 
 /* ---- cert_web.c ------------------------------------------------------------------------ */
 extern const struct route cert_routes[];
-/* The application page's link to the certificates it produced (cases.h cases_annotate):
+/* The application page's link to the certificates it produced (CASES_PAGE_DETAIL, cases.h):
  * "certificates" [{number, type_name, href}]. */
 struct case_page_ref;
-int cert_page_annotate(struct req *r, const struct case_page_ref *ref, json_t *ctx);
+int cert_page_annotate(struct req *r, const void *subject, json_t *ctx);
 extern const size_t cert_routes_n;
 
 #endif

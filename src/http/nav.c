@@ -12,6 +12,7 @@
 #include "http/http.h"
 #include "http/msg.h"
 #include "http/router.h"
+#include "http/sections.h"
 #include "view/view.h"
 
 enum nav_bar { NAV_MAIN, NAV_ACCOUNT };
@@ -89,6 +90,17 @@ static bool flag_set(json_t *ctx, const char *flag)
 	return v && !json_is_false(v) && !json_is_null(v);
 }
 
+/* The number beside the entry href: what its sections (NAV_PAGE_COUNT) counted. */
+static long entry_count(struct req *r, const char *href)
+{
+	json_t *c = json_object();
+	long n = 0;
+	if (!page_sections_run(r, NAV_PAGE_COUNT, href, c))
+		n = (long)json_integer_value(json_object_get(c, "count"));
+	json_decref(c);
+	return n;
+}
+
 void nav_ctx(const struct nav *n, struct req *r, json_t *ctx)
 {
 	/* Pages answered before routing (404, 405) have not looked at the session. */
@@ -105,7 +117,7 @@ void nav_ctx(const struct nav *n, struct req *r, json_t *ctx)
 				      view_msg(r->app->view, r->lang, it->label), "current", current, "nav_count", 0);
 		/* A count beside the entry (the unread messages), for logged-in callers only: anonymous
 		 * pages are cached and shared. */
-		long count = r->who.account && r->app->nav_count ? r->app->nav_count(r, it->href) : 0;
+		long count = r->who.account ? entry_count(r, it->href) : 0;
 		if (count > 0) {
 			char num[24];
 			snprintf(num, sizeof(num), "%ld", count > 99 ? 99 : count);

@@ -26,11 +26,16 @@ void nav_free(struct nav *n);
 /* Adds to a page's context what the header needs for r's caller:
  *   menu_main:    the hall's sections [{href, label, current}]
  *   menu_account: the caller's own pages (logged in), or log-in and registration (anonymous);
- *                 each entry has nav_count (false, or app.h nav_count's number: the unread
- *                 messages beside the inbox, for logged-in callers only) and nav_count_label
+ *                 each entry has nav_count (false, or the number its NAV_PAGE_COUNT sections
+ *                 counted: the unread messages beside the inbox, for logged-in callers only)
+ *                 and nav_count_label
  *   can:          router_can for the caller (links inside pages: {{#can.cases.apply}})
  * "current" is true for the entry whose flag the page set in ctx, or whose route answered. */
 void nav_ctx(const struct nav *n, struct req *r, json_t *ctx);
+/* The page section (http/sections.h) that counts beside a navigation entry: subject the
+ * entry's href (const char *); a section sets the integer "count" in its ctx (none: no
+ * number). */
+#define NAV_PAGE_COUNT "nav.count"
 
 /* The HTML of a text written for everyone (a help page rendered by cmark) as r's caller is
  * offered it: a site-relative link <a href="/...">words</a> to a page the caller may not

@@ -260,11 +260,12 @@ json_t *interact_item_faq(struct db *db, struct arena *a, const char *item_code,
 	return arr;
 }
 
-/* The catalog guide's FAQ section (catalog_guide_section): has_faq and faq. */
-void ia_faq_section(struct req *r, const char *item_code, json_t *ctx)
+/* The catalog guide's FAQ section (CATALOG_PAGE_GUIDE): has_faq and faq. */
+int ia_faq_section(struct req *r, const void *item_code, json_t *ctx)
 {
 	json_t *faq = interact_item_faq(r->db, r->arena, item_code, r->lang, 20);
 	json_object_set_new(ctx, "has_faq", json_boolean(faq && json_array_size(faq) > 0));
 	if (faq)
 		json_object_set_new(ctx, "faq", faq);
+	return 0;
 }

@@ -23,6 +23,7 @@
 #include "store/db.h"
 #include "view/view.h"
 #include "http/msg.h"
+#include "http/sections.h"
 
 const struct ia_tag ia_tags[] = {
 	{ "efficient", 3 },
@@ -203,9 +204,10 @@ static int on_case_change(struct db *db, struct arena *a, const struct case_chan
 
 DB_SQL(q_rating_of, "SELECT id, level FROM evaluations WHERE subject_kind = 'application' AND subject_id = ?");
 
-/* The application page shows the rating given instead of the button (cases_annotate). */
-static int annotate(struct req *r, const struct case_page_ref *ref, json_t *ctx)
+/* The application page shows the rating given instead of the button (CASES_PAGE_DETAIL). */
+static int annotate(struct req *r, const void *subject, json_t *ctx)
 {
+	const struct case_page_ref *ref = subject;
 	struct db_rows rows;
 	int rc = db_query(r->db, r->arena, &q_rating_of, DB_ARGS(DB_INT(ref->id)), &rows);
 	if (rc || !rows.nrows)
@@ -220,7 +222,7 @@ static int annotate(struct req *r, const struct case_page_ref *ref, json_t *ctx)
 void ia_evaluations_init(void)
 {
 	cases_observe(on_case_change);
-	cases_annotate(annotate);
+	page_section_add(CASES_PAGE_DETAIL, 20, annotate);
 }
 
 DB_SQL(q_rect_add, "INSERT INTO rectifications (evaluation_id, department, state, due_day, created_at, updated_at) "

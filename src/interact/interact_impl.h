@@ -83,8 +83,8 @@ const char *ia_rect_level_key(int level);
 
 /* Registers the cases observer that makes ended applications rateable (evaluations.c). */
 void ia_evaluations_init(void);
-/* The FAQ section of an item's guide page (catalog_guide_section; consult.c). */
-void ia_faq_section(struct req *r, const char *item_code, json_t *ctx);
+/* The FAQ section of an item's guide page (CATALOG_PAGE_GUIDE; consult.c). */
+int ia_faq_section(struct req *r, const void *item_code, json_t *ctx);
 
 /* A rating as the API or a form sends it. */
 struct ia_rating {

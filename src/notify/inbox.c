@@ -114,12 +114,14 @@ static json_t *lines(const char *s)
 	return a;
 }
 
-long notify_nav_count(struct req *r, const char *href)
+int notify_nav_section(struct req *r, const void *subject, json_t *ctx)
 {
+	const char *href = subject;
 	long n = 0;
 	if (!r->who.account || !href || strcmp(href, "/inbox") != 0 || notify_unread_count(r->db, r->arena, inbox_of(r), &n))
 		return 0;
-	return n;
+	json_object_set_new(ctx, "count", json_integer(n));
+	return 0;
 }
 
 /* GET /inbox, GET /api/v1/me/inbox */

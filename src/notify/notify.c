@@ -35,9 +35,11 @@
 #include "base/util.h"
 #include "cases/cases.h"
 #include "cases/workflow.h"
+#include "http/msg.h"
+#include "http/nav.h"
+#include "http/sections.h"
 #include "identity/identity.h"
 #include "store/db.h"
-#include "http/msg.h"
 
 #define REASON_MAX 2000          /* bytes of a reason kept in a message */
 #define NEVER INT64_C(253402300799) /* 9999-12-31: next_at of rows given up on */
@@ -804,7 +806,7 @@ static bool http_url(const char *s)
 int notify_start(struct app *app, char *err, size_t errlen)
 {
 	const struct config *cfg = &app->cfg;
-	app->nav_count = notify_nav_count;
+	page_section_add(NAV_PAGE_COUNT, 10, notify_nav_section);
 	notify_configure(cfg);
 	if (app->view) /* a command without templates keeps the catalogs it set */
 		notify_set_words(app->view);

@@ -117,9 +117,10 @@ void notify_stop(void);
 
 /* Unread messages of account into *n (for a badge). */
 int notify_unread_count(struct db *db, struct arena *a, int64_t account, long *n);
-/* The navigation's number for href (app.h nav_count): the unread messages of the inbox the
- * caller reads, for "/inbox"; 0 for any other entry or when the database cannot answer. */
-long notify_nav_count(struct req *r, const char *href);
+/* The navigation's number (NAV_PAGE_COUNT, http/nav.h) for the entry href: count, the unread
+ * messages of the inbox the caller reads, for "/inbox"; nothing for any other entry or when
+ * the database cannot answer. */
+int notify_nav_section(struct req *r, const void *href, json_t *ctx);
 
 /* The inbox pages and API: GET /inbox, POST /inbox/{id}/read, POST /inbox/read-all,
  * GET /api/v1/me/inbox, POST /api/v1/me/inbox/{id}/read, POST /api/v1/me/inbox/read-all. */

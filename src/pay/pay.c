@@ -13,6 +13,7 @@
 #include "booking/booking.h"
 #include "cases/cases.h"
 #include "http/router.h"
+#include "http/sections.h"
 #include "pay/pay.h"
 #include "pay/pay_impl.h"
 #include "view/view.h"
@@ -33,8 +34,8 @@ void pay_register(void)
 {
 	pay_register_workflow();
 	pay_receipt_verify_types();
-	booking_kiosk_section(pay_kiosk_section);
-	cases_queue_rows(pay_queue_rows);
+	page_section_add(BOOKING_PAGE_KIOSK, 10, pay_kiosk_section);
+	page_section_add(CASES_PAGE_QUEUE, 10, pay_queue_rows);
 }
 
 int pay_init(struct app *app, char *err, size_t errlen)

@@ -74,10 +74,10 @@ bool pay_order_open(const struct pay_order *o);
 void pay_orders_register(void);
 /* The workflow's follower (a fee falling due) and observer (orders made and cancelled). */
 void pay_register_workflow(void);
-/* The citizen's fees due on a centre's kiosk page (web.c; booking_kiosk_section). */
-void pay_kiosk_section(struct req *r, json_t *ctx);
-/* The staff queue's column: each application's fee, paid or due (web.c; cases_queue_rows). */
-void pay_queue_rows(struct req *r, json_t *rows);
+/* The citizen's fees due on a centre's kiosk page (web.c; BOOKING_PAGE_KIOSK). */
+int pay_kiosk_section(struct req *r, const void *subject, json_t *ctx);
+/* The staff queue's column: each application's fee, paid or due (web.c; CASES_PAGE_QUEUE). */
+int pay_queue_rows(struct req *r, const void *subject, json_t *rows);
 int pay_fee_get(struct db *db, struct arena *a, int64_t application_id, struct pay_fee *out);
 int pay_order_get(struct db *db, struct arena *a, const char *number, struct pay_order *out);
 int pay_order_get_id(struct db *db, struct arena *a, int64_t id, bool lock, struct pay_order *out);

@@ -314,12 +314,13 @@ DB_SQL(q_due_mine, "SELECT a.number, f.item_code, f.amount FROM pay_fees f JOIN 
 		   "WHERE f.state = 'due' AND a.state = 'awaiting_payment' AND ((? <> 0 AND a.enterprise_id = ?) OR "
 		   "(? = 0 AND a.applicant_id = ? AND a.enterprise_id IS NULL)) ORDER BY a.id DESC LIMIT 20");
 
-/* The kiosk's section (booking_kiosk_section): has_fees, and fees [{number, item, amount (yuan),
+/* The kiosk's section (BOOKING_PAGE_KIOSK): has_fees, and fees [{number, item, amount (yuan),
  * href}], the caller's applications with a fee due now (their own, or those of the enterprise
  * they act for), newest first, at most 20, each with its payment page (its QR code is paid by
  * phone). Nothing when fees are not collected online. */
-void pay_kiosk_section(struct req *r, json_t *ctx)
+int pay_kiosk_section(struct req *r, const void *subject, json_t *ctx)
 {
+	(void)subject;
 	json_t *out = json_array();
 	struct identity_owner who = identity_owner_of(r);
 	struct db_rows rows;
@@ -338,16 +339,18 @@ void pay_kiosk_section(struct req *r, json_t *ctx)
 	}
 	json_object_set_new(ctx, "has_fees", json_boolean(json_array_size(out) > 0));
 	json_object_set_new(ctx, "fees", out);
+	return 0;
 }
 
 /* ---- the staff queue's column ------------------------------------------------------------- */
 
 DB_SQL(q_fee_of, "SELECT f.state FROM pay_fees f JOIN applications a ON a.id = f.application_id WHERE a.number = ?");
 
-/* cases_queue_rows: each row of an application with a fee gets fee {state, state_name} (due,
+/* CASES_PAGE_QUEUE: each row of an application with a fee gets fee {state, state_name} (due,
  * paid or exempt; an item without a fee, none). */
-void pay_queue_rows(struct req *r, json_t *rows)
+int pay_queue_rows(struct req *r, const void *subject, json_t *rows)
 {
+	(void)subject;
 	size_t i;
 	json_t *row;
 	json_array_foreach(rows, i, row)
@@ -361,6 +364,7 @@ void pay_queue_rows(struct req *r, json_t *rows)
 			continue;
 		json_object_set_new(row, "fee", json_pack("{s:s,s:s}", "state", state, "state_name", MC(r, "pay_fee_", state)));
 	}
+	return 0;
 }
 
 /* ---- paying --------------------------------------------------------------------------------- */

@@ -5,12 +5,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "base/err.h"
 #include "base/util.h"
 #include "http/http.h"
 #include "http/router.h"
+#include "http/sections.h"
 
 static int h_dummy(struct req *r)
 {
@@ -195,10 +197,93 @@ static void test_cookie_parse(void **state)
 	arena_free(a);
 }
 
+/* ---- the page section registry (http/sections.h) ---- */
+
+/* Each section appends its letter to ctx's "seen" and checks what it was given. */
+static int seen(json_t *ctx, const char *letter)
+{
+	const char *was = json_string_value(json_object_get(ctx, "seen"));
+	char buf[32];
+	snprintf(buf, sizeof(buf), "%s%s", was ? was : "", letter);
+	json_object_set_new(ctx, "seen", json_string(buf));
+	return 0;
+}
+static int sec_a(struct req *r, const void *subject, json_t *ctx)
+{
+	(void)r;
+	assert_string_equal(subject, "item-1");
+	return seen(ctx, "a");
+}
+static int sec_b(struct req *r, const void *subject, json_t *ctx)
+{
+	(void)r;
+	(void)subject;
+	return seen(ctx, "b");
+}
+static int sec_c(struct req *r, const void *subject, json_t *ctx)
+{
+	(void)r;
+	(void)subject;
+	return seen(ctx, "c");
+}
+static int sec_fail(struct req *r, const void *subject, json_t *ctx)
+{
+	(void)r;
+	(void)subject;
+	seen(ctx, "!");
+	return GH_ENOTFOUND;
+}
+
+static void test_sections_order(void **state)
+{
+	(void)state;
+	page_sections_reset();
+	/* Registered out of order; b and c share an order and keep their registration order. */
+	page_section_add("test.page", 30, sec_a);
+	page_section_add("test.page", 10, sec_b);
+	page_section_add("other.page", 5, sec_a);
+	page_section_add("test.page", 10, sec_c);
+	page_section_add("test.page", 10, sec_b); /* again: no change */
+	page_section_fn fns[8];
+	assert_int_equal(page_sections("test.page", fns, 8), 3);
+	assert_ptr_equal(fns[0], sec_b);
+	assert_ptr_equal(fns[1], sec_c);
+	assert_ptr_equal(fns[2], sec_a);
+	assert_int_equal(page_sections("other.page", fns, 8), 1);
+	json_t *ctx = json_object();
+	assert_int_equal(page_sections_run(NULL, "test.page", "item-1", ctx), 0);
+	assert_string_equal(json_string_value(json_object_get(ctx, "seen")), "bca");
+	json_decref(ctx);
+	/* A failing section stops the page with its code; those after it do not run. */
+	page_section_add("test.page", 20, sec_fail);
+	ctx = json_object();
+	assert_int_equal(page_sections_run(NULL, "test.page", "item-1", ctx), GH_ENOTFOUND);
+	assert_string_equal(json_string_value(json_object_get(ctx, "seen")), "bc!");
+	json_decref(ctx);
+	page_sections_reset();
+}
+
+static void test_sections_none(void **state)
+{
+	(void)state;
+	page_sections_reset();
+	page_section_add("test.page", 10, sec_b);
+	json_t *ctx = json_pack("{s:s}", "title", "t");
+	assert_int_equal(page_sections("empty.page", NULL, 0), 0);
+	assert_int_equal(page_sections_run(NULL, "empty.page", NULL, ctx), 0);
+	assert_int_equal(json_object_size(ctx), 1); /* untouched */
+	assert_string_equal(json_string_value(json_object_get(ctx, "title")), "t");
+	json_decref(ctx);
+	page_sections_reset();
+	assert_int_equal(page_sections("test.page", NULL, 0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_route_match),
+		cmocka_unit_test(test_sections_order),
+		cmocka_unit_test(test_sections_none),
 		cmocka_unit_test(test_router),
 		cmocka_unit_test(test_router_can),
 		cmocka_unit_test(test_form_decode),
