@@ -68,10 +68,7 @@ static int load_visible(struct req *r, const char *number, struct cert *c)
  * a GH_E code. */
 static int cert_ready(struct req *r, int (*handler)(struct req *r), struct cert *c)
 {
-	int rc = load_visible(r, req_param(r, "number"), c);
-	if (rc || c->leaf_index < 0)
-		return rc;
-	return ledger_signed_rerun(r, c->leaf_index + 1, handler);
+	return ledger_leaf_signed(r, load_visible(r, req_param(r, "number"), c), &c->leaf_index, handler);
 }
 
 /* Staff of the issuing department (who also see where it was shared). */

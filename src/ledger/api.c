@@ -159,6 +159,13 @@ int ledger_signed_rerun(struct req *r, int64_t leaves, int (*handler)(struct req
 	return sign_then(r, rerun, h);
 }
 
+int ledger_leaf_signed(struct req *r, int loaded, const int64_t *leaf_index, int (*handler)(struct req *r))
+{
+	if (loaded || *leaf_index < 0)
+		return loaded;
+	return ledger_signed_rerun(r, *leaf_index + 1, handler);
+}
+
 /* The latest signed checkpoint. */
 struct head {
 	int64_t size;

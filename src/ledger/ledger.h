@@ -213,6 +213,12 @@ int ledger_signed_then(struct req *r, int64_t leaves, int (*then)(struct req *r,
  * and handler(r) runs again afterwards (and finds it covered), and REQ_DEFERRED or a GH_E
  * code is returned, for the handler to return. */
 int ledger_signed_rerun(struct req *r, int64_t leaves, int (*handler)(struct req *r));
+/* For a handler serving a document that proves its own leaf (a certificate, a payment
+ * receipt), once loaded: loaded is what loading it returned and *leaf_index its leaf (read
+ * only when loaded is 0; -1: not in the log). Returns loaded when it failed, 0 when there is
+ * no leaf or the latest checkpoint proves it already, else ledger_signed_rerun's answer for
+ * a checkpoint that proves it. */
+int ledger_leaf_signed(struct req *r, int loaded, const int64_t *leaf_index, int (*handler)(struct req *r));
 
 /* ---- Online verification (POST /api/v1/verify, the /verify page) ------------------------ */
 

@@ -612,10 +612,7 @@ static int receipt_visible(struct req *r, const char *number, struct pay_receipt
  * 0 and *rc, REQ_DEFERRED, or a GH_E code. */
 static int receipt_ready(struct req *r, int (*handler)(struct req *r), struct pay_receipt *rc)
 {
-	int e = receipt_visible(r, req_param(r, "number"), rc);
-	if (e || rc->leaf_index < 0)
-		return e;
-	return ledger_signed_rerun(r, rc->leaf_index + 1, handler);
+	return ledger_leaf_signed(r, receipt_visible(r, req_param(r, "number"), rc), &rc->leaf_index, handler);
 }
 
 static int receipt_json_download(struct req *r)
