@@ -208,7 +208,7 @@ size_t case_event_cells(int64_t application_id, int64_t at, int64_t actor_id, co
 struct case_page_ref {
 	int64_t id;
 	const char *number, *state;
-	bool applicant, ended; /* ended: a final state other than withdrawn */
+	bool applicant, ended; /* ended: a final state with a decision (the workflow's terminal and decided) */
 };
 
 /* Where e-certificates that replace materials (免提交) come from: the citizen's wallet, kept by

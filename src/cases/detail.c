@@ -129,15 +129,16 @@ static const char *applicant_delivery(struct req *r, const struct application *a
 	return delivery_label(r, v) ? v : NULL;
 }
 
-/* The materials of the resubmission form, those the last supplement request named marked
- * "asked" (events oldest first). New reference. */
+/* The materials of the resubmission form, those the last supplement request (an action asking
+ * for missing materials) named marked "asked" (events oldest first). New reference. */
 static json_t *asked_materials(json_t *mats, const struct app_event *ev, size_t nev)
 {
 	json_t *out = json_deep_copy(mats), *m;
 	size_t k;
 	json_array_foreach(out, k, m) json_object_set_new(m, "asked", json_false()); /* set on each: no outer "asked" */
 	for (size_t i = nev; i-- > 0;) {
-		if (strcmp(ev[i].action, "request_supplement") != 0)
+		const struct wf_action *a = wf_action(ev[i].action);
+		if (!a || a->input != WF_INPUT_MISSING)
 			continue;
 		json_t *d = json_loads(ev[i].detail ? ev[i].detail : "{}", 0, NULL);
 		json_t *s;
@@ -217,6 +218,10 @@ struct act_error {
 	json_t *input;        /* the posted values (borrowed; may be NULL) */
 };
 
+/* The template's flag of each input (input_<word>: the fields of the action's form). */
+static const char *const input_flag[] = { [WF_INPUT_MISSING] = "missing", [WF_INPUT_FILES] = "files",
+					  [WF_INPUT_DELIVERY] = "delivery", [WF_INPUT_LEGAL_BASIS] = "legal_basis" };
+
 /* The button's look, as the workflow says. */
 static const char *act_button_class(struct req *r, const struct wf_action *a)
 {
@@ -265,7 +270,7 @@ static int detail_render_shown(struct req *r, struct application *app, const cha
 	/* A case that ended (but was not withdrawn) may be rated by its applicant (好差评; the
 	 * evaluation pages say when it has been rated already). */
 	const struct wf_state *ended = wf_state(app->state);
-	bool over = ended && ended->terminal && strcmp(app->state, "withdrawn") != 0;
+	bool over = ended && ended->terminal && ended->decided; /* as the rating duty says (interact) */
 	if (applicant && over)
 		jset(ctx, "rate_href", arena_printf(r->arena, "/evaluate/application/%s", app->number));
 	/* What followed from it, from other domains: the certificate, the rating given. */
@@ -365,7 +370,8 @@ static int detail_render_shown(struct req *r, struct application *app, const cha
 		jset(o, "href", arena_printf(r->arena, "/applications/%s/actions/%s", app->number, a->code));
 		jset(o, "button_class", act_button_class(r, a));
 		json_object_set_new(o, "needs_reason", json_boolean(a->needs_reason));
-		json_object_set_new(o, arena_printf(r->arena, "is_%s", a->code), json_true());
+		if (a->input)
+			json_object_set_new(o, arena_printf(r->arena, "input_%s", input_flag[a->input]), json_true());
 		bool mine = err && err->action && strcmp(err->action, a->code) == 0;
 		if (mine && err->input) {
 			jset(o, "reason", json_string_value(json_object_get(err->input, "reason")));
@@ -375,11 +381,11 @@ static int detail_render_shown(struct req *r, struct application *app, const cha
 			jset(o, "error", err->message);
 			json_object_set_new(o, "has_error", json_true());
 		}
-		if (strcmp(a->code, "request_supplement") == 0)
+		if (a->input == WF_INPUT_MISSING)
 			json_object_set_new(o, "materials", json_deep_copy(mats));
-		if (strcmp(a->code, "resubmit") == 0)
+		if (a->input == WF_INPUT_FILES)
 			json_object_set_new(o, "materials", asked_materials(mats, ev, nev));
-		if (strcmp(a->code, "complete") == 0) {
+		if (a->input == WF_INPUT_DELIVERY) {
 			/* The applicant's own choice (the form's "delivery" field) comes selected. */
 			const char *chosen = applicant_delivery(r, app);
 			json_t *opts = json_array();
@@ -664,7 +670,7 @@ static int act_post(struct req *r)
 		nslots = MAX_SLOTS;
 
 	json_t *detail = arena_json(r, json_object());
-	if (strcmp(code, "request_supplement") == 0) {
+	if (a->input == WF_INPUT_MISSING) {
 		json_t *slots = json_array();
 		size_t i;
 		json_t *s;
@@ -675,7 +681,7 @@ static int act_post(struct req *r)
 				json_array_append_new(slots, json_integer(v));
 		}
 		json_object_set_new(detail, "missing", slots);
-	} else if (strcmp(code, "deny") == 0) {
+	} else if (a->input == WF_INPUT_LEGAL_BASIS) {
 		const char *lb = json_string_value(json_object_get(in, "legal_basis"));
 		if (lb && *lb) {
 			if (str_utf8_chars(lb, strlen(lb)) > TEXT_MAX) {
@@ -685,7 +691,7 @@ static int act_post(struct req *r)
 			}
 			json_object_set_new(detail, "legal_basis", json_string(lb));
 		}
-	} else if (strcmp(code, "complete") == 0) {
+	} else if (a->input == WF_INPUT_DELIVERY) {
 		const char *dl = json_string_value(json_object_get(in, "delivery"));
 		if (dl && *dl) {
 			if (!delivery_label(r, dl)) {
@@ -699,7 +705,7 @@ static int act_post(struct req *r)
 
 	/* Resubmission: the new files, written with the action and linked to it. */
 	struct case_act_in act = { .code = code, .reason = reason && *reason ? reason : NULL };
-	if (strcmp(code, "resubmit") == 0 && multi && (case_actor_bits(r, &app) & a->actors) && wf_allows(a, app.state)) {
+	if (a->input == WF_INPUT_FILES && multi && (case_actor_bits(r, &app) & a->actors) && wf_allows(a, app.state)) {
 		json_t *errs = arena_json(r, json_object());
 		rc = cases_check_uploads(r, &mp, nslots, errs, &act.ups, &act.nups);
 		if (rc == GH_ETOOBIG || rc == GH_EUNSUPPORTED) {

@@ -39,6 +39,12 @@ static const char *const clock_words[] = { [WF_CLOCK_NONE] = "none",	 [WF_CLOCK_
 					   [WF_CLOCK_PAUSE] = "pause",	 [WF_CLOCK_RESUME] = "resume",
 					   [WF_CLOCK_STOP] = "stop" };
 
+static const char *const input_words[] = { [WF_INPUT_NONE] = "none",
+					   [WF_INPUT_MISSING] = "missing_materials",
+					   [WF_INPUT_FILES] = "materials",
+					   [WF_INPUT_DELIVERY] = "delivery",
+					   [WF_INPUT_LEGAL_BASIS] = "legal_basis" };
+
 /* The prefixes of the words a workflow file may bring: its states' and actions' own. */
 static const char *const word_prefixes[] = { "case_state_",  "case_action_", "case_event_",
 					     "notify_title_", "notify_body_", "notify_reason_" };
@@ -166,18 +172,32 @@ static int parse_from(json_t *v, struct wf_action *a, const char *name, const ch
 	return 0;
 }
 
-static int parse_clock(json_t *v, enum wf_clock *out, const char *name, const char *what, char *err, size_t errlen)
+/* An optional member naming one of words[0..n) (absent: 0): its index, or -1. */
+static int word_of(json_t *v, const char *const *words, size_t n)
 {
 	const char *w = json_string_value(v);
-	*out = WF_CLOCK_NONE;
 	if (!v)
 		return 0;
-	for (size_t k = 0; w && k < ARRAY_LEN(clock_words); k++)
-		if (!strcmp(clock_words[k], w)) {
-			*out = (enum wf_clock)k;
-			return 0;
-		}
-	return fail(err, errlen, "%s: %s: \"clock\" must be none, start, pause, resume or stop", name, what);
+	for (size_t k = 0; w && k < n; k++)
+		if (!strcmp(words[k], w))
+			return (int)k;
+	return -1;
+}
+
+static int parse_clock(json_t *v, enum wf_clock *out, const char *name, const char *what, char *err, size_t errlen)
+{
+	int k = word_of(v, clock_words, ARRAY_LEN(clock_words));
+	*out = k < 0 ? WF_CLOCK_NONE : (enum wf_clock)k;
+	return k < 0 ? fail(err, errlen, "%s: %s: \"clock\" must be none, start, pause, resume or stop", name, what) : 0;
+}
+
+static int parse_input(json_t *v, enum wf_input *out, const char *name, const char *what, char *err, size_t errlen)
+{
+	int k = word_of(v, input_words, ARRAY_LEN(input_words));
+	*out = k < 0 ? WF_INPUT_NONE : (enum wf_input)k;
+	return k < 0 ? fail(err, errlen, "%s: %s: \"input\" must be none, missing_materials, materials, delivery or "
+				      "legal_basis", name, what)
+		     : 0;
 }
 
 static int parse_button(json_t *v, const char **out, const char *name, const char *what, char *err, size_t errlen)
@@ -195,7 +215,7 @@ static int parse_button(json_t *v, const char **out, const char *name, const cha
 static int parse_action(json_t *o, size_t i, struct wf_action *a, const char *name, char *err, size_t errlen)
 {
 	static const char *const members[] = { "code", "from", "to", "actors", "clock", "needs_reason", "logged",
-					       "counts", "asks_applicant", "button", NULL };
+					       "counts", "asks_applicant", "button", "input", NULL };
 	char what[64];
 	snprintf(what, sizeof(what), "actions[%zu]", i);
 	if (!json_is_object(o))
@@ -226,6 +246,8 @@ static int parse_action(json_t *o, size_t i, struct wf_action *a, const char *na
 		rc = flag(o, "asks_applicant", &a->asks_applicant, name, what, err, errlen);
 	if (!rc)
 		rc = parse_button(json_object_get(o, "button"), &a->button, name, what, err, errlen);
+	if (!rc)
+		rc = parse_input(json_object_get(o, "input"), &a->input, name, what, err, errlen);
 	return rc;
 }
 

@@ -34,6 +34,15 @@ enum wf_actor {
 	WF_SYSTEM = 1 << 4,    /* the hall itself (a fee falls due, a payment is confirmed) */
 };
 
+/* What the staff page's form of an action asks for besides a reason (detail.c). */
+enum wf_input {
+	WF_INPUT_NONE = 0,
+	WF_INPUT_MISSING,     /* "missing_materials": which materials are missing (detail {"missing"}) */
+	WF_INPUT_FILES,       /* "materials": the materials again, as files (detail {"supplied"}) */
+	WF_INPUT_DELIVERY,    /* "delivery": how the result goes out (detail {"delivery"}) */
+	WF_INPUT_LEGAL_BASIS, /* "legal_basis": the law a refusal rests on (detail {"legal_basis"}) */
+};
+
 /* What an action does to the clock. */
 enum wf_clock {
 	WF_CLOCK_NONE = 0,
@@ -64,6 +73,7 @@ struct wf_action {
 	const char *counts;    /* the statistics rollup metric it adds one to (stats/rollup.c), or NULL */
 	bool asks_applicant;   /* the applicant's message asks them to act (notify topic "action") */
 	const char *button;    /* the staff button's look: "danger", "secondary" or NULL (plain) */
+	enum wf_input input;   /* what its form asks for besides a reason */
 };
 
 /* A workflow as loaded: its tables, and the words it brings ({"zh": {...}, "en": {...}} or

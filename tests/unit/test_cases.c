@@ -96,6 +96,8 @@ static void test_workflow_file(void **state)
 		  "action look starts from unknown state nowhere" },
 		{ NULL, "{\"code\":\"look\",\"from\":[\"submitted\"],\"to\":\"done\",\"actors\":[\"head\"],\"clock\":\"later\"}",
 		  "", "action look: \"clock\" must be" },
+		{ NULL, "{\"code\":\"look\",\"from\":[\"submitted\"],\"to\":\"done\",\"actors\":[\"head\"],\"input\":\"photo\"}",
+		  "", "action look: \"input\" must be" },
 		{ NULL, "{\"code\":\"look\",\"from\":[\"submitted\"],\"to\":\"done\",\"actors\":[\"head\"],\"colour\":1}", "",
 		  "action look: unknown member \"colour\"" },
 		{ NULL, "{\"code\":\"Look!\",\"from\":[\"submitted\"],\"to\":\"done\",\"actors\":[\"head\"]}", "",
@@ -159,6 +161,11 @@ static void test_workflow_file(void **state)
 	/* The shipped file is in force (tests/unit/testdb.c loads it, as govhall does). */
 	assert_string_equal(wf_action("submit")->counts, "submitted");
 	assert_true(wf_action("request_supplement")->asks_applicant);
+	assert_int_equal(wf_action("request_supplement")->input, WF_INPUT_MISSING);
+	assert_int_equal(wf_action("resubmit")->input, WF_INPUT_FILES);
+	assert_int_equal(wf_action("deny")->input, WF_INPUT_LEGAL_BASIS);
+	assert_int_equal(wf_action("complete")->input, WF_INPUT_DELIVERY);
+	assert_int_equal(wf_action("approve")->input, WF_INPUT_NONE);
 	assert_true(wf_action("approve")->logged && !wf_action("start_review")->logged);
 }
 
