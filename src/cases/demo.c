@@ -53,7 +53,9 @@ static const char *field_value(struct req *r, json_t *f, const struct cases_demo
 		return p->address;
 	if (!strcmp(type, "textarea"))
 		return required ? p->note : NULL;
-	if (key && strstr(key, "name") && !strstr(key, "company") && !strstr(key, "enterprise"))
+	/* A person's name where the field asks for one (the applicant, an owner, a holder). */
+	if (key && (strstr(key, "name") || strstr(key, "owner") || strstr(key, "holder")) && !strstr(key, "company") &&
+	    !strstr(key, "enterprise") && !strstr(key, "baby") && !strstr(key, "child"))
 		return p->name;
 	return required ? p->text : NULL;
 }

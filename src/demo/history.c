@@ -128,6 +128,7 @@ struct hist {
 	struct step *steps;
 	size_t nsteps, capsteps;
 	int64_t now;
+	int64_t first_at, half; /* the history's first moment; half its length (registrations) */
 	uint64_t seq;
 	/* what happened */
 	long applied, acted, rated, bad, rect_steps, asked, answered, documents, failed, later;
@@ -195,6 +196,20 @@ static const char *word(struct hist *h, const char *group, const char *key)
 	return n ? json_string_value(json_array_get(list, rndn((unsigned)n))) : "";
 }
 
+/* How many citizens have registered by t (citizen i registers at registered_at(h, i)). */
+static int64_t registered_at(const struct hist *h, size_t i)
+{
+	return h->first_at + (int64_t)i * (h->half / (int64_t)h->ncitizens);
+}
+
+static size_t citizens_by(const struct hist *h, int64_t t)
+{
+	size_t n = 1;
+	while (n < h->ncitizens && registered_at(h, n) <= t)
+		n++;
+	return n;
+}
+
 /* One application's whole course, from filing at t. The demo citizen (citizen 0) files one
  * in fifteen, so that logging in as them shows a history. */
 static void plan_application(struct hist *h, int64_t t, enum shape shape)
@@ -203,7 +218,7 @@ static void plan_application(struct hist *h, int64_t t, enum shape shape)
 	uint32_t th = thread_new(h, T_APP);
 	struct thread *T = &h->threads[th];
 	bool slow = false;
-	T->citizen = chance(7) ? 0 : (int)rndn((unsigned)h->ncitizens);
+	T->citizen = chance(7) ? 0 : (int)rndn((unsigned)citizens_by(h, t));
 	T->item = (int)rndn((unsigned)h->nitems);
 	T->dept = h->items[T->item].dept;
 	step_add(h, th, t, K_APPLY, A_CITIZEN, shape == SH_DRAFT ? "save" : NULL, NULL, 0);
@@ -240,29 +255,37 @@ static void plan_application(struct hist *h, int64_t t, enum shape shape)
 	}
 	step_add(h, th, at, K_ACT, A_CLERK, "accept", NULL, 0);
 	step_add(h, th, at + 60, K_ACT, A_CLERK, "claim", NULL, 0);
-	/* A slow case: review waits past the promised limit (some still open, overdue now). */
+	/* Decided within the promised limit, counted from acceptance; a slow case (one in twelve)
+	 * past it. Pauses (supplements, special procedures) do not count. */
+	int limit = h->items[T->item].limit;
 	slow = chance(8);
-	at = office(cal, at, 1 + rndn(2));
+	int span = slow ? limit + 3 + (int)rndn(15) : limit > 1 ? 1 + (int)rndn((unsigned)limit - 1) : limit;
+	int64_t accepted = at;
+	at = span > 2 ? office(cal, at, 1) : at + 1800 + rndn(3 * 3600);
 	step_add(h, th, at, K_ACT, A_CLERK, "start_review", NULL, 0);
+	int64_t paused = 0;
 	if (chance(7)) {
-		step_add(h, th, office(cal, at, 1), K_ACT, A_CLERK, "request_supplement",
-			 word(h, "reasons", "request_supplement"), 0);
-		at = office(cal, at, 1) + DAY / 2 + rndn(3 * DAY);
+		int64_t asked = at + 1800 + rndn(2 * 3600);
+		step_add(h, th, asked, K_ACT, A_CLERK, "request_supplement", word(h, "reasons", "request_supplement"), 0);
+		at = asked + DAY / 2 + rndn(3 * DAY);
 		step_add(h, th, at, K_ACT, A_CITIZEN, "resubmit", NULL, 0);
+		paused += at - asked;
 	}
 	if (chance(3)) {
-		at = office(cal, at, 1);
-		step_add(h, th, at, K_ACT, A_HEAD, "start_special", word(h, "reasons", "start_special"), 0);
-		at = office(cal, at, 5 + rndn(10));
+		int64_t from = at + 1800 + rndn(3600);
+		step_add(h, th, from, K_ACT, A_HEAD, "start_special", word(h, "reasons", "start_special"), 0);
+		at = office(cal, from, 5 + rndn(10));
 		step_add(h, th, at, K_ACT, A_HEAD, "end_special", NULL, 0);
+		paused += at - from;
 	}
-	at = office(cal, at, slow ? 20 + rndn(20) : 1 + rndn(6));
+	int64_t decided = span > 0 ? office(cal, accepted + paused, span) : accepted + 3600 + rndn(3 * 3600);
+	at = decided > at ? decided : at + 1800 + rndn(3600);
 	if (chance(8)) {
 		step_add(h, th, at, K_ACT, A_HEAD, "deny", word(h, "reasons", "deny"), 0);
 		goto rate;
 	}
 	step_add(h, th, at, K_ACT, A_CLERK, "approve", NULL, 0);
-	at = office(cal, at, 1 + rndn(2));
+	at = office(cal, at, 1);
 	step_add(h, th, at, K_ACT, A_CLERK, "complete", NULL, 0);
 rate:
 	if (!chance(65))
@@ -436,8 +459,15 @@ static int make_people(struct hist *h)
 	c0->address = json_string_value(json_array_get(addrs, 0));
 	int rc = identity_find_individual(&h->app, h->db, h->a, c0->id_number, &who);
 	c0->id = who.id;
+	/* The staff were there when the year began; the citizens register over its first half. */
+	clock_set(h->first_at - DAY);
 	if (!rc)
-		rc = identity_demo_people(&h->app, h->db, ps + 1, n - 1, ids + 1);
+		rc = identity_demo_people(&h->app, h->db, ps + h->ncitizens, n - h->ncitizens, ids + h->ncitizens);
+	for (size_t i = 1; !rc && i < h->ncitizens; i++) {
+		clock_set(registered_at(h, i) + (int64_t)rndn(8 * 3600));
+		rc = identity_demo_people(&h->app, h->db, ps + i, 1, ids + i);
+	}
+	clock_set(0);
 	for (size_t i = 1; !rc && i < h->ncitizens; i++)
 		h->citizens[i].id = ids[i];
 	for (size_t k = 0; !rc && k < h->ndepts; k++) {
@@ -630,6 +660,8 @@ int demo_history(const struct config *cfg, struct db *db, int days, FILE *out, F
 	if (days <= 0)
 		return 0;
 	struct hist h = { .db = db, .err = errf, .a = arena_new(1 << 16), .now = clock_now() };
+	h.first_at = (int64_t)(day_of(h.now) - days) * DAY - CST + 9 * 3600;
+	h.half = (int64_t)days * DAY / 2;
 	char err[5120] = "";
 	rng_s = SEED;
 	struct db_rows rows;
