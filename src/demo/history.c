@@ -285,7 +285,8 @@ static void plan_application(struct hist *h, int64_t t, enum shape shape)
 		goto rate;
 	}
 	step_add(h, th, at, K_ACT, A_CLERK, "approve", NULL, 0);
-	at = office(cal, at, 1);
+	/* Completed the next working day; an item promised in a day or at once (即办) the same day. */
+	at = limit <= 1 && !slow ? at + 600 + rndn(1800) : office(cal, at, 1);
 	step_add(h, th, at, K_ACT, A_CLERK, "complete", NULL, 0);
 rate:
 	if (!chance(65))
