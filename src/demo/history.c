@@ -185,6 +185,15 @@ static int64_t office(const struct calendar *cal, int64_t t, int n)
 	return at > t ? at : t + 600;
 }
 
+/* Staff's next step the same working day, up to span seconds after t (at least a minute),
+ * but not past a quarter to six. */
+static int64_t soon(int64_t t, int span)
+{
+	int64_t end = (int64_t)day_of(t) * DAY - CST + 17 * 3600 + 45 * 60;
+	int64_t at = t + 600 + rndn((unsigned)span);
+	return at <= end ? at : end > t ? end : t + 60;
+}
+
 /* A word of a list in history.json (path: "reasons.refuse"), picked at random. */
 static const char *word(struct hist *h, const char *group, const char *key)
 {
@@ -261,32 +270,32 @@ static void plan_application(struct hist *h, int64_t t, enum shape shape)
 	slow = chance(8);
 	int span = slow ? limit + 3 + (int)rndn(15) : limit > 1 ? 1 + (int)rndn((unsigned)limit - 1) : limit;
 	int64_t accepted = at;
-	at = span > 2 ? office(cal, at, 1) : at + 1800 + rndn(3 * 3600);
+	at = span > 2 ? office(cal, at, 1) : soon(at, 3 * 3600);
 	step_add(h, th, at, K_ACT, A_CLERK, "start_review", NULL, 0);
 	int64_t paused = 0;
 	if (chance(7)) {
-		int64_t asked = at + 1800 + rndn(2 * 3600);
+		int64_t asked = soon(at, 2 * 3600);
 		step_add(h, th, asked, K_ACT, A_CLERK, "request_supplement", word(h, "reasons", "request_supplement"), 0);
 		at = asked + DAY / 2 + rndn(3 * DAY);
 		step_add(h, th, at, K_ACT, A_CITIZEN, "resubmit", NULL, 0);
 		paused += at - asked;
 	}
 	if (chance(3)) {
-		int64_t from = at + 1800 + rndn(3600);
+		int64_t from = soon(at, 3600);
 		step_add(h, th, from, K_ACT, A_HEAD, "start_special", word(h, "reasons", "start_special"), 0);
 		at = office(cal, from, 5 + rndn(10));
 		step_add(h, th, at, K_ACT, A_HEAD, "end_special", NULL, 0);
 		paused += at - from;
 	}
-	int64_t decided = span > 0 ? office(cal, accepted + paused, span) : accepted + 3600 + rndn(3 * 3600);
-	at = decided > at ? decided : at + 1800 + rndn(3600);
+	int64_t decided = span > 0 ? office(cal, accepted + paused, span) : soon(at, 3 * 3600);
+	at = decided > at ? decided : soon(at, 3600);
 	if (chance(8)) {
 		step_add(h, th, at, K_ACT, A_HEAD, "deny", word(h, "reasons", "deny"), 0);
 		goto rate;
 	}
 	step_add(h, th, at, K_ACT, A_CLERK, "approve", NULL, 0);
 	/* Completed the next working day; an item promised in a day or at once (即办) the same day. */
-	at = limit <= 1 && !slow ? at + 600 + rndn(1800) : office(cal, at, 1);
+	at = limit <= 1 && !slow ? soon(at, 1800) : office(cal, at, 1);
 	step_add(h, th, at, K_ACT, A_CLERK, "complete", NULL, 0);
 rate:
 	if (!chance(65))
@@ -305,7 +314,8 @@ rate:
 	at = office(cal, at, 1);
 	step_add(h, th, at, K_RECT, A_HEAD, "feedback", word(h, "rectify", "feedback"), 0);
 	at += 3600 + rndn(2 * DAY);
-	step_add(h, th, at, K_RECT, A_CITIZEN, "rate", NULL, chance(70) ? 1 : 2);
+	/* The rectification's rating: 3 满意, 2 基本满意 (both put right), 1 不满意. */
+	step_add(h, th, at, K_RECT, A_CITIZEN, "rate", NULL, chance(70) ? 3 : chance(60) ? 2 : 1);
 }
 
 /* A consultation or a complaint (template k of history.json's list), asked at t. */

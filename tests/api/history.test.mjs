@@ -67,6 +67,10 @@ describe('init --demo --history', () => {
     assert.ok(s.totals.evaluations > 100 && s.totals.bad_reviews > 0 && s.totals.rectifications_closed > 0,
       JSON.stringify(s.totals));
     assert.ok(s.totals.satisfaction_rate > 0.5 && s.totals.satisfaction_rate < 1, JSON.stringify(s.totals));
+    // Most decided within the promised limit and most bad reviews put right, as a hall that
+    // works would show; a few of each are not.
+    assert.ok(s.totals.on_time_rate > 0.75 && s.totals.on_time_rate < 1, JSON.stringify(s.totals));
+    assert.ok(s.totals.rectification_rate > 0.6, JSON.stringify(s.totals));
     assert.ok(s.totals.registrations.individual > 10, JSON.stringify(s.totals.registrations));
     const busy = s.by_department.filter((d) => d.submitted > 10);
     assert.ok(busy.length >= 5, JSON.stringify(s.by_department.map((d) => [d.code, d.submitted])));
