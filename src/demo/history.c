@@ -517,6 +517,13 @@ static void request_as(struct hist *h, struct req *r, const struct thread *T, ui
 	}
 }
 
+/* The consultation or complaint of history.json a thread plays. */
+static json_t *asked_template(const struct hist *h, const struct thread *T)
+{
+	return json_array_get(json_object_get(h->words, T->kind == T_COMPLAINT ? "complaints" : "consultations"),
+			      (size_t)T->item);
+}
+
 static int play(struct hist *h, const struct step *s)
 {
 	struct thread *T = &h->threads[s->thread];
@@ -561,8 +568,7 @@ static int play(struct hist *h, const struct step *s)
 		h->rect_steps += !rc;
 		break;
 	case K_ASK: {
-		json_t *t = json_array_get(json_object_get(h->words, T->kind == T_COMPLAINT ? "complaints" : "consultations"),
-					   (size_t)T->item);
+		json_t *t = asked_template(h, T);
 		const char *code = json_string_value(json_object_get(t, "item"));
 		T->dept = -1;
 		for (size_t i = 0; i < h->nitems && T->dept < 0; i++)
@@ -576,8 +582,7 @@ static int play(struct hist *h, const struct step *s)
 		break;
 	}
 	case K_ANSWER: {
-		json_t *t = json_array_get(json_object_get(h->words, T->kind == T_COMPLAINT ? "complaints" : "consultations"),
-					   (size_t)T->item);
+		json_t *t = asked_template(h, T);
 		/* The first answer to each question is published as the item's FAQ entry. */
 		const char *faq = json_string_value(json_object_get(t, "faq"));
 		if (faq && json_is_true(json_object_get(t, "_published")))
