@@ -7,6 +7,7 @@
 #   make fuzz    build the libFuzzer targets with clang and run each for FUZZ_SECONDS
 #   make install PREFIX=/usr/local DESTDIR=   binary, man page, templates, static files, data
 #   make deb     the Debian package (build/deb/govhall_VERSION_ARCH.deb), checked with lintian
+#   make screenshots   the README's pictures (docs/screenshot*.png) from a demo hall with history
 
 BUILD ?= build/release
 FUZZ_SECONDS ?= 60
@@ -15,7 +16,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 INSTALL_BUILD ?= build/install
 
-.PHONY: all build run federation-demo test bench bench-scale fuzz clean deps install deb
+.PHONY: all build run federation-demo test bench bench-scale fuzz clean deps install deb screenshots
 
 all: build
 
@@ -52,6 +53,11 @@ install: deps
 
 deb:
 	@scripts/deb.sh
+
+screenshots: build
+	@scripts/deps.sh shots
+	@[ -d node_modules ] || npm ci
+	GOVHALL_BIN=$(CURDIR)/$(BUILD)/govhall node scripts/screenshots.mjs
 
 fuzz:
 	@scripts/fuzz.sh $(FUZZ_SECONDS)

@@ -129,7 +129,7 @@ free_port() {
 DB=${BENCH_DB:-$tmp/govhall.db}
 # The key file lives with the temporary database, never in the project root.
 KEY_FILE=${BENCH_KEY_FILE:-$tmp/govhall.key}
-"$BIN" init --demo --db "$DB" --key-file "$KEY_FILE" >"$tmp/init.log" 2>&1 || { cat "$tmp/init.log" >&2; die "govhall init --demo failed"; }
+"$BIN" init --demo --history 0 --db "$DB" --key-file "$KEY_FILE" >"$tmp/init.log" 2>&1 || { cat "$tmp/init.log" >&2; die "govhall init --demo failed"; }
 
 "$BIN" serve --db "$DB" --key-file "$KEY_FILE" --listen 127.0.0.1:0 --threads "$THREADS" --log-level "$LOG_LEVEL" \
   >"$tmp/govhall.out" 2>"$tmp/govhall.err" &
@@ -550,7 +550,7 @@ if [ "$SUBMIT_SECONDS" != 0 ]; then
   command -v sqlite3 >/dev/null 2>&1 || die "the sqlite3 command-line shell is missing (Debian: sqlite3)"
   cc -O2 -std=c11 bench/sqlite_loop.c -lsqlite3 -o "$tmp/sqlite_loop" || die "cannot build bench/sqlite_loop.c (libsqlite3-dev?)"
   sdb=$tmp/durable.db
-  "$BIN" init --demo --db "$sdb" --key-file "$KEY_FILE" >"$tmp/durable-init.log" 2>&1 || { cat "$tmp/durable-init.log" >&2; die "govhall init --demo (durable) failed"; }
+  "$BIN" init --demo --history 0 --db "$sdb" --key-file "$KEY_FILE" >"$tmp/durable-init.log" 2>&1 || { cat "$tmp/durable-init.log" >&2; die "govhall init --demo (durable) failed"; }
   cp "$sdb" "$tmp/loop.db"
   # CPU seconds (user + system) a process has used so far.
   cpu_s() { awk -v t="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / t }' "/proc/$1/stat" 2>/dev/null || echo 0; }
@@ -788,7 +788,7 @@ if [ "$QUEUE_SECONDS" != 0 ]; then
   command -v sqlite3 >/dev/null 2>&1 || die "the sqlite3 command-line shell is missing (Debian: sqlite3)"
   command -v curl >/dev/null 2>&1 || die "curl is missing"
   qdb=$tmp/queue.db
-  "$BIN" init --demo --db "$qdb" --key-file "$KEY_FILE" >"$tmp/queue-init.log" 2>&1 || { cat "$tmp/queue-init.log" >&2; die "govhall init --demo (queue) failed"; }
+  "$BIN" init --demo --history 0 --db "$qdb" --key-file "$KEY_FILE" >"$tmp/queue-init.log" 2>&1 || { cat "$tmp/queue-init.log" >&2; die "govhall init --demo (queue) failed"; }
   say "seeding $QUEUE_ROWS applications"
   seed_start=$(date +%s.%N)
   { echo ".parameter set @n $QUEUE_ROWS"; cat bench/seed_queue.sql; } | sqlite3 "$qdb" >/dev/null || die "seeding the queue database failed"

@@ -93,7 +93,7 @@ ensure_db() {
   if ! psql_at postgres "SELECT 1 FROM pg_database WHERE datname = '$name'" | grep -q 1; then
     psql_at postgres "CREATE DATABASE $name" >/dev/null
   fi
-  "$BIN" init --demo --db "$base/$name" --key-file "$key" >"$tmp/init-$name.log" 2>&1 ||
+  "$BIN" init --demo --history 0 --db "$base/$name" --key-file "$key" >"$tmp/init-$name.log" 2>&1 ||
     { cat "$tmp/init-$name.log" >&2; die "govhall init --demo ($name) failed"; }
   say "$name: generating $n applications over $DAYS days (resumes where an earlier run stopped)"
   local start=$SECONDS

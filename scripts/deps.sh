@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that build, run and test govhall need, only when missing.
-# Usage: scripts/deps.sh [build|test|bench|load|deb|all]   (default: all)
+# Usage: scripts/deps.sh [build|test|bench|load|shots|deb|all]   (default: all)
 set -euo pipefail
 what=${1:-all}
 
@@ -15,15 +15,17 @@ test_pkgs=(clang libclang-rt-14-dev libcmocka-dev postgresql sqlite3 nodejs npm 
   openssl util-linux "${deb_pkgs[@]}")
 bench_pkgs=(wrk nginx-light sqlite3 postgresql nodejs npm)
 load_pkgs=(stress-ng) # scripts/browser-under-load.sh
+shots_pkgs=(chromium nodejs npm pngquant) # scripts/screenshots.mjs (make screenshots)
 
 case "$what" in
   build) pkgs=("${build_pkgs[@]}") ;;
   test) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
   bench) pkgs=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
   load) pkgs=("${load_pkgs[@]}") ;;
+  shots) pkgs=("${build_pkgs[@]}" "${shots_pkgs[@]}") ;;
   deb) pkgs=("${build_pkgs[@]}" "${deb_pkgs[@]}") ;;
-  all) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}" "${load_pkgs[@]}") ;;
-  *) echo "usage: scripts/deps.sh [build|test|bench|load|deb|all]" >&2; exit 2 ;;
+  all) pkgs=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}" "${load_pkgs[@]}" "${shots_pkgs[@]}") ;;
+  *) echo "usage: scripts/deps.sh [build|test|bench|load|shots|deb|all]" >&2; exit 2 ;;
 esac
 
 missing=()

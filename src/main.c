@@ -39,6 +39,7 @@
 #include "federation/federation.h"
 #include "ops/ops.h"
 #include "scale/scale.h"
+#include "demo/demo.h"
 #include "search/search.h"
 #include "store/db.h"
 #include "store/group.h"
@@ -56,7 +57,8 @@ static void usage(FILE *f)
 		"\n"
 		"Commands:\n"
 		"  serve                      run the web server (applies pending migrations first)\n"
-		"  init [--demo]              create or upgrade the database; --demo loads the demo catalog\n"
+		"  init [--demo [--history DAYS]]   create or upgrade the database; --demo loads the demo catalog,\n"
+		"                             accounts and a year of history (--history 0: none)\n"
 		"  import catalog FILE.json   import or update a catalog; nothing is imported if any record is bad\n"
 		"  user add|list|disable|enable|roles ...   accounts of staff and administrators\n"
 		"  key list|rotate|reseal     the key that encrypts personal data\n"
@@ -221,7 +223,38 @@ static int open_checked(struct config *cfg, enum ops_open mode, struct db **db)
 	return 0;
 }
 
-static int cmd_init(struct config *cfg, bool demo)
+/* `init`'s own option: --history DAYS (with --demo; default DEMO_HISTORY_DAYS). -1 when the
+ * arguments are wrong (said on stderr). */
+#define DEMO_HISTORY_DAYS 365
+static int init_history(bool demo, int nargs, char **args)
+{
+	int days = demo ? DEMO_HISTORY_DAYS : 0;
+	for (int i = 0; i < nargs; i++) {
+		const char *v = NULL;
+		if (!strcmp(args[i], "--history") && i + 1 < nargs)
+			v = args[++i];
+		else if (!strncmp(args[i], "--history=", 10))
+			v = args[i] + 10;
+		else {
+			fprintf(stderr, "govhall: init takes --demo and --history DAYS, not %s (govhall init --help)\n", args[i]);
+			return -1;
+		}
+		char *end;
+		long n = strtol(v, &end, 10);
+		if (!*v || *end || n < 0 || n > 3660) {
+			fprintf(stderr, "govhall: --history takes a number of days from 0 to 3660, not \"%s\"\n", v);
+			return -1;
+		}
+		if (!demo && n > 0) {
+			fprintf(stderr, "govhall: --history plays the demo hall's history: give --demo too\n");
+			return -1;
+		}
+		days = (int)n;
+	}
+	return days;
+}
+
+static int cmd_init(struct config *cfg, bool demo, int history)
 {
 	struct db *db;
 	/* Keys are made only for a database never initialised; an initialised one is upgraded,
@@ -261,6 +294,8 @@ static int cmd_init(struct config *cfg, bool demo)
 					rc = 1;
 				}
 				identity_release(&app);
+				if (!rc && demo_history(cfg, db, history, stdout, stderr))
+					rc = 1;
 			} else {
 				rc = 1;
 			}
@@ -713,7 +748,7 @@ int main(int argc, char **argv)
 	notify_configure(&cfg); /* commands that record events queue their channels' rows too */
 	certs_register();
 	pay_register();
-	if (strcmp(cmd, "paysim") && strcmp(cmd, "pay") && strcmp(cmd, "federation") && strcmp(cmd, "user") && strcmp(cmd, "key") && strcmp(cmd, "routes") && strcmp(cmd, "open311") &&
+	if (strcmp(cmd, "init") && strcmp(cmd, "paysim") && strcmp(cmd, "pay") && strcmp(cmd, "federation") && strcmp(cmd, "user") && strcmp(cmd, "key") && strcmp(cmd, "routes") && strcmp(cmd, "open311") &&
 	    strcmp(cmd, "verify") && strcmp(cmd, "cert") && strcmp(cmd, "search-eval") && strcmp(cmd, "search-bench") &&
 	    strcmp(cmd, "restore") && strcmp(cmd, "audit") && strcmp(cmd, "ledger") &&
 	    strcmp(cmd, "bench-scale"))
@@ -742,11 +777,16 @@ int main(int argc, char **argv)
 		}
 	} else if (!strcmp(cmd, "init")) {
 		if (help) {
-			printf("Usage: govhall init [--demo] [--db URL]\n\nCreates or upgrades the database "
-			       "schema.\n--demo also loads the demo catalog from DATA-DIR/catalog.\n");
+			printf("Usage: govhall init [--demo [--history DAYS]] [--db URL]\n\nCreates or upgrades the database "
+			       "schema.\n--demo also loads the demo catalog from DATA-DIR/catalog, the demo accounts, and\n"
+			       "DAYS days of history (default %d; 0: none) played as people would have: applications\n"
+			       "in every state, ratings and rectifications, consultations, complaints, published\n"
+			       "documents and certificates. A hall that holds applications gets no history.\n",
+			       DEMO_HISTORY_DAYS);
 			rc = 0;
 		} else {
-			rc = cmd_init(&cfg, demo);
+			int history = init_history(demo, nargs, args);
+			rc = history < 0 ? 2 : cmd_init(&cfg, demo, history);
 		}
 	} else if (!strcmp(cmd, "import")) {
 		if (help) {

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -156,7 +157,7 @@ int attach_check(struct arena *a, const void *data, size_t len, size_t max, stru
 
 int attach_put(struct db *db, const void *data, struct attach_info *info)
 {
-	return blob_put(db, data, info->size, (int64_t)time(NULL), info->sha256, &info->existed);
+	return blob_put(db, data, info->size, clock_now(), info->sha256, &info->existed);
 }
 
 int attach_store(struct db *db, struct arena *a, const void *data, size_t len, size_t max,
@@ -224,7 +225,7 @@ static int import_leaf(struct db *db, const char *path, FILE *err_out, long *cop
 			continue;
 		}
 		bool existed = false;
-		rc = blob_put(db, buf, len, (int64_t)time(NULL), hex, &existed);
+		rc = blob_put(db, buf, len, clock_now(), hex, &existed);
 		free(buf);
 		if (!rc)
 			(*(existed ? present : copied))++;

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/util.h"
 #include "cases/cases_impl.h"
@@ -100,7 +101,7 @@ static int b_create(struct db *db, struct arena *a, const char *code, int64_t ap
 	}
 	rc = db_query(db, a, &q_b_insert,
 		      DB_ARGS(DB_TEXT(code), DB_INT(applicant), enterprise ? DB_INT(enterprise) : DB_NULL, DB_TEXT(key),
-			      DB_INT((int64_t)time(NULL))),
+			      DB_INT(clock_now())),
 		      &rows);
 	if (rc == GH_ECONFLICT && key) {
 		/* The same key raced in from another request: that one wins. */
@@ -511,7 +512,7 @@ static int bundle_write(struct req *w, void *arg)
 							     DB_INT(j->id)), &changed)))
 			return rc;
 	}
-	return db_exec(w->db, &q_b_submitted, DB_ARGS(DB_INT((int64_t)time(NULL)), DB_INT(j->id)), NULL);
+	return db_exec(w->db, &q_b_submitted, DB_ARGS(DB_INT(clock_now()), DB_INT(j->id)), NULL);
 }
 
 static int bundle_written(struct req *r, void *arg, int rc)

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/calendar.h"
 #include "base/config.h"
 #include "base/err.h"
@@ -79,7 +80,7 @@ int cases_add_routes(struct router *rt)
 
 int32_t cases_today(void)
 {
-	return calendar_day_of(time(NULL));
+	return calendar_day_of((time_t)clock_now());
 }
 
 bool case_is_applicant(const struct req *r, const struct application *app)
@@ -684,7 +685,7 @@ static int apply_write_new(struct db *db, struct case_apply_prep *w)
 	}
 	/* Filed and submitted at once (case_transition inserts the row already submitted; no
 	 * query reads it back: this runs on the one writer). */
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = clock_now();
 	w->app = (struct application){ .item_code = n.item_code, .item_version = n.item_version,
 				       .department = n.department, .applicant_id = n.applicant_id,
 				       .enterprise_id = n.enterprise_id, .filed_by = n.filed_by, .channel = n.channel,

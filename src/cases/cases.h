@@ -223,4 +223,25 @@ void cases_ecert_source(case_ecert_held_fn held);
 /* The installed function, or NULL. */
 case_ecert_held_fn cases_ecert_held(void);
 
+/* ---- The demo hall's history (`govhall init --demo`, src/demo) ----------------------------
+ * r is a request of a command (http/server.h: server_offline_worker, with a direct group), so
+ * the write is done when these return. A person as the demo's history names them. */
+struct cases_demo_person {
+	const char *name, *id_number, *phone, *address, *uscc;
+	const char *date; /* YYYY-MM-DD, for date fields */
+	const char *note; /* for a required long text field */
+	const char *text; /* for any other required text field */
+};
+/* Files an application for item_code as r's caller (a citizen), through channel, as the apply
+ * page does: the form filled from p (pick varies the choices), a one-page PDF for each
+ * material asked for; submitted, or with submit false kept as a draft. *id, *number (NULL for a
+ * draft) and *state (r's arena) describe it. The codes of case_apply_async (GH_EVALIDATION
+ * with the errors as r's detail). */
+int cases_demo_apply(struct req *r, const char *item_code, const char *channel, const struct cases_demo_person *p,
+		     bool submit, uint64_t pick, int64_t *id, const char **number, const char **state);
+/* Takes workflow action (or "claim") on application number as r's caller, as the staff's
+ * page does (reason where the action needs one); *state (may be NULL) gets the state after.
+ * The codes of case_act_async. */
+int cases_demo_act(struct req *r, const char *number, const char *action, const char *reason, const char **state);
+
 #endif

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -276,7 +277,7 @@ int case_create(struct db *db, struct arena *a, const struct case_new *in, int64
 	*existed = false;
 	/* The insert comes first: a key used before is the rare case, and the unique constraint
 	 * finds it without an error that would abort a PostgreSQL transaction. */
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = clock_now();
 	int rc = db_query(db, a, &q_insert,
 			  DB_ARGS(DB_TEXT(in->item_code), DB_INT(in->item_version), DB_TEXT(in->department),
 				  DB_INT(in->applicant_id), in->enterprise_id ? DB_INT(in->enterprise_id) : DB_NULL,
@@ -310,7 +311,7 @@ int case_update_draft(struct db *db, int64_t id, int64_t version, const char *fo
 {
 	int64_t changed = 0;
 	int rc = db_exec(db, &q_update_draft,
-			 DB_ARGS(DB_TEXT(form), DB_INT(form_key_id), DB_TEXT(materials), DB_INT((int64_t)time(NULL)), DB_INT(id), DB_INT(version)),
+			 DB_ARGS(DB_TEXT(form), DB_INT(form_key_id), DB_TEXT(materials), DB_INT(clock_now()), DB_INT(id), DB_INT(version)),
 			 &changed);
 	return rc ? rc : changed ? 0 : GH_ECONFLICT;
 }
@@ -497,7 +498,7 @@ static int transition_tx(struct db *db, const struct calendar *cal, struct arena
 {
 	if (!wf_allows(action, app->state))
 		return GH_ECONFLICT;
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = clock_now();
 	struct application next;
 	const struct wf_state *target = step_next(cal, app, action, now, today, &next);
 	if (!target)
@@ -672,7 +673,7 @@ DB_SQL(q_assign, "UPDATE applications SET assigned_to = ?, updated_at = ?, versi
 int case_assign(struct db *db, struct arena *a, struct application *app, int64_t assignee, int64_t actor,
 		const char *action)
 {
-	int64_t now = (int64_t)time(NULL), changed = 0;
+	int64_t now = clock_now(), changed = 0;
 	int rc = db_begin(db);
 	if (rc)
 		return rc;
@@ -909,7 +910,7 @@ int attachment_add(struct db *db, struct arena *a, const struct attachment *in, 
 		rc = db_query(db, a, &q_att_insert,
 			      DB_ARGS(DB_TEXT(in->sha256), DB_TEXT(in->mime), DB_INT(in->size), DB_TEXT(in->filename),
 				      DB_INT(in->owner_id), in->application_id ? DB_INT(in->application_id) : DB_NULL,
-				      in->slot >= 0 ? DB_INT(in->slot) : DB_NULL, DB_INT((int64_t)time(NULL)),
+				      in->slot >= 0 ? DB_INT(in->slot) : DB_NULL, DB_INT(clock_now()),
 				      in->enterprise_id ? DB_INT(in->enterprise_id) : DB_NULL),
 			      &rows);
 	if (!rc) {

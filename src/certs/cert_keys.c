@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/util.h"
 #include "certs/certs_impl.h"
@@ -60,7 +61,7 @@ static int key_make(struct db *db, const struct keyring *k, struct arena *a, con
 	size_t slen;
 	crypto_seal(k, a, "cert_key", sk, sizeof(sk), &sealed, &slen);
 	sodium_memzero(sk, sizeof(sk));
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = clock_now();
 	/* Both keys' rows are covered by the transparency log: the one ended and the new one. */
 	bool own;
 	if ((rc = cover_tx_begin(db, &own)))

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/calendar.h"
 #include "base/err.h"
 #include "base/log.h"
@@ -347,7 +348,7 @@ static int issue(struct db *db, struct arena *a, const struct case_change *c)
 		log_error("certs: no signing key for department %s (rc %d): the approval is refused", c->department, rc);
 		return rc;
 	}
-	int64_t now = c->at ? c->at : (int64_t)time(NULL);
+	int64_t now = c->at ? c->at : clock_now();
 	char day[11];
 	day_text(now, day);
 	char compact[9] = { day[0], day[1], day[2], day[3], day[5], day[6], day[8], day[9], 0 };
@@ -435,7 +436,7 @@ static int share(struct db *db, struct arena *a, const struct case_change *c)
 			return rc;
 		char salt[LEDGER_SALT_HEX + 1];
 		ledger_salt_new(salt);
-		int64_t now = c->at ? c->at : (int64_t)time(NULL);
+		int64_t now = c->at ? c->at : clock_now();
 		struct db_rows rows;
 		rc = db_query(db, a, &q_share_ins,
 			      DB_ARGS(DB_INT(cert.id), DB_INT(c->application_id), DB_TEXT(c->department),
@@ -473,7 +474,7 @@ static int on_transition(struct db *db, struct arena *a, const struct case_chang
 
 int cert_revoke(struct db *db, struct arena *a, struct cert *c, int64_t actor, const char *reason)
 {
-	int64_t now = (int64_t)time(NULL), changes = 0, index = -1;
+	int64_t now = clock_now(), changes = 0, index = -1;
 	int rc = db_begin(db);
 	if (rc)
 		return rc;

@@ -1098,6 +1098,27 @@ void *req_worker_local(struct req *r, void *(*make)(void), void (*release)(void 
 	die("server: more than %zu kinds of per-worker state", ARRAY_LEN(w->locals));
 }
 
+struct worker *server_offline_worker(struct app *app, struct db *db)
+{
+	struct worker *w = xcalloc(1, sizeof(*w));
+	w->index = -1;
+	w->app = app;
+	w->db = db;
+	w->lfd = -1;
+	w->reserve_fd = -1;
+	return w;
+}
+
+void server_offline_worker_free(struct worker *w)
+{
+	if (!w)
+		return;
+	for (size_t i = 0; i < ARRAY_LEN(w->locals); i++)
+		if (w->locals[i].make && w->locals[i].release)
+			w->locals[i].release(w->locals[i].p);
+	free(w);
+}
+
 /* Runs a cacheable route: serves the stored response of this generation, or runs the handler
  * and stores what it produced. */
 static int cached(struct req *r, const struct route *route)

@@ -84,6 +84,14 @@ int req_generation(struct req *r, int (*fn)(struct req *r, uint64_t *gen), uint6
  * group-commit writer (copy what they need into the request's arena). */
 void *req_worker_local(struct req *r, void *(*make)(void), void (*release)(void *p));
 
+/* A worker without a loop or a socket, for a command that acts as people do through the
+ * domains' request functions (`govhall init --demo` playing its history): its requests have
+ * r->worker set to it and r->db = db (the caller's, not closed here), so per-worker state and
+ * generations work; their writes (req_write) run at once when app->group is a direct group
+ * (store/group.h). They cannot respond: their completions must not call resp_*. */
+struct worker *server_offline_worker(struct app *app, struct db *db);
+void server_offline_worker_free(struct worker *w);
+
 /* Content coding (http/compress.h). The coding r's answer goes out in, for a body of this
  * Content-Type and length: what Accept-Encoding prefers, when compression is on and the body is
  * worth it. shared: the body is the same for every client (a cached catalog page, a static

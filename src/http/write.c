@@ -134,6 +134,15 @@ int req_write(struct req *r, int (*fn)(struct req *, void *), int (*done)(struct
 		die("http: req_write called on the writer thread (route %s)", r->route ? r->route->name : "-");
 	if (!r->app->group)
 		return GH_EUNAVAILABLE;
+	if (group_is_direct(r->app->group)) {
+		/* A command's request (server_offline_worker): written now, done at once. */
+		struct req_w now = { .r = r, .fn = fn };
+		now.arg = arg;
+		int rc = group_run(r->app->group, req_w_fn, &now);
+		if (now.detail)
+			r->error_detail = now.detail;
+		return done ? done(r, arg, rc) : rc;
+	}
 	/* In the request arena: it lives until the deferred response is finished. */
 	struct req_w *w = arena_zalloc(r->arena, sizeof(*w));
 	w->g = r->app->group;
@@ -194,6 +203,8 @@ int req_write_also(struct req *r, int (*fn)(struct db *, void *), const void *ar
 		die("http: req_write_also called on the writer thread (route %s)", r->route ? r->route->name : "-");
 	if (!r->app->group)
 		return GH_EUNAVAILABLE;
+	if (group_is_direct(r->app->group))
+		return group_run(r->app->group, fn, (void *)arg);
 	struct also *a = xmalloc(sizeof(*a) + len);
 	a->r = r;
 	a->fn = fn;

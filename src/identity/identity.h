@@ -150,6 +150,15 @@ struct identity_sealed_store {
 /* Registers s (static storage) for the key commands; call before they run, at most 8. */
 void identity_sealed_store_add(const struct identity_sealed_store *s);
 
+/* The demo history's people (`govhall init --demo`): accounts of kind "individual" (name, a
+ * valid ID number, phone) or "staff" (name, phone, department, roles as `user add --roles`
+ * names them), each with a password nobody knows, created at clock_now() (base/clock.h); ids
+ * in ids[i]. GH_ECONFLICT when one is there already (nothing of that one is written). */
+struct identity_demo_person {
+	const char *kind, *name, *id_number, *phone, *department, *roles;
+};
+int identity_demo_people(struct app *app, struct db *db, const struct identity_demo_person *ps, size_t n,
+			 int64_t *ids);
 /* Creates the demo hall's accounts (one of each kind, published passwords) unless present. */
 int identity_demo_accounts(struct app *app, struct db *db);
 

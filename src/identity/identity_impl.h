@@ -23,6 +23,7 @@
 
 #include "app.h"
 #include "base/arena.h"
+#include "base/clock.h"
 #include "http/http.h"
 #include "identity/crypto.h"
 #include "identity/idcheck.h"
@@ -357,7 +358,7 @@ int session_pending_account(struct req *r, struct account *acc);
 /* Now, in unix seconds (inline: every file of the module reads the clock, none through another). */
 static inline int64_t identity_now(void)
 {
-	return (int64_t)time(NULL);
+	return clock_now();
 }
 /* Reads the posted form (pages) or JSON object (API) into a flat string object: both
  * shapes reach the same validation. GH_EINVAL / GH_EUNSUPPORTED with a detail. */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/calendar.h"
 #include "base/err.h"
 #include "base/str.h"
@@ -90,7 +91,7 @@ int64_t ia_param_id(const struct req *r)
 
 int32_t ia_today(void)
 {
-	return calendar_day_of(time(NULL));
+	return calendar_day_of((time_t)clock_now());
 }
 
 const char *ia_day_str(struct arena *a, int32_t day)
@@ -228,7 +229,7 @@ int ia_event(struct db *db, const char *kind, int64_t id, int64_t actor, const c
 	struct arena *a = arena_new(1024);
 	struct db_rows rows;
 	int rc = db_query(db, a, &q_event,
-			  DB_ARGS(DB_TEXT(kind), DB_INT(id), DB_INT((int64_t)time(NULL)), actor ? DB_INT(actor) : DB_NULL,
+			  DB_ARGS(DB_TEXT(kind), DB_INT(id), DB_INT(clock_now()), actor ? DB_INT(actor) : DB_NULL,
 				  DB_TEXT(action), DB_TEXT(d ? d : "{}")),
 			  &rows);
 	char what[64];

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/util.h"
 #include "notify/notify.h"
@@ -43,7 +44,7 @@ static int create_write(struct req *r, struct ia_write *x)
 	}
 	int32_t due;
 	const char *channel;
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = clock_now();
 	int rc = ia_thread_open(r, &in, "complaint", r->app->cfg.complaint_days, &due, &channel);
 	if (rc)
 		return rc;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/calendar.h"
 #include "base/err.h"
 #include "base/str.h"
@@ -46,7 +47,7 @@ static int create_write(struct req *r, struct ia_write *x)
 	struct ia_thread_in in = ((const struct ia_thread_args *)x)->in;
 	int32_t due;
 	const char *channel;
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = clock_now();
 	int rc = ia_thread_open(r, &in, "consult", r->app->cfg.consult_days, &due, &channel);
 	if (rc)
 		return rc;

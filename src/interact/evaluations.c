@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/calendar.h"
 #include "base/err.h"
 #include "base/str.h"
@@ -232,7 +233,7 @@ DB_SQL(q_rect_add, "INSERT INTO rectifications (evaluation_id, department, state
  * working days (rectify.c takes it from there). */
 static int rect_open(struct req *r, const struct ia_eval *e)
 {
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = clock_now();
 	int32_t due = ia_add_workdays(r->app, e->day, (int)r->app->cfg.rectify_days);
 	struct db_rows rows;
 	int rc = db_query(r->db, r->arena, &q_rect_add,
@@ -426,7 +427,7 @@ static int rate_write(struct req *r, struct ia_write *x)
 	struct ia_eval e = { .subject_kind = kind, .subject_id = s.subject_id, .subject_ref = s.subject_ref,
 			     .rater_id = s.rater, .entered_by = s.entered_by, .department = s.department,
 			     .item_code = s.item, .channel = s.channel, .level = in->level, .bad = in->level <= 2,
-			     .day = ia_today(), .created_at = (int64_t)time(NULL), .comment = in->comment ? in->comment : "",
+			     .day = ia_today(), .created_at = clock_now(), .comment = in->comment ? in->comment : "",
 			     .enterprise_id = s.enterprise };
 	char *tags = (char *)tags_json(in);
 	arena_cleanup(r->arena, free, tags);

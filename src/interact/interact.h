@@ -63,4 +63,22 @@ void interact_stop(void);
  * today), for operators and tests. Returns the process exit code. */
 int interact_cli_duties(struct app *app, int argc, char **argv);
 
+/* ---- The demo hall's history (`govhall init --demo`, src/demo) ----------------------------
+ * r is a request of a command (http/server.h: server_offline_worker, with a direct group): the
+ * write is done when these return, with the codes and details the API answers with. */
+struct req;
+/* Rates application number as r's caller (its applicant): level 1..5, one tag (NULL: none; a
+ * bad review needs one of its group), a comment. *evaluation_id gets the evaluation. */
+int interact_demo_rate(struct req *r, const char *number, int level, const char *tag, const char *comment,
+		       int64_t *evaluation_id);
+/* One step of a bad review's rectification: "visit" (by phone), "rectify", "feedback" (notes)
+ * as staff of the department, "rate" (level 1..3) as the rater. */
+int interact_demo_rect_step(struct req *r, int64_t evaluation_id, const char *step, const char *notes, int level);
+/* A consultation (a public one) or a complaint about item_code, as r's caller; *id gets it. */
+int interact_demo_ask(struct req *r, bool complaint, const char *item_code, const char *subject, const char *text,
+		      int64_t *id);
+/* Its answer by staff of the department; a consultation's with pub_q is published as a FAQ
+ * entry (question pub_q, answer text). */
+int interact_demo_answer(struct req *r, bool complaint, int64_t id, const char *text, const char *pub_q);
+
 #endif

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/util.h"
 #include "notify/notify.h"
@@ -142,7 +143,7 @@ static int step_write(struct req *r, struct ia_write *x)
 			req_error_detail(r, "%s", M(r, "interact_evaluation_rectification_task"));
 		return rc;
 	}
-	int64_t now = (int64_t)time(NULL), changes = 0;
+	int64_t now = clock_now(), changes = 0;
 	bool rate = !strcmp(step, "rate");
 	if (rate) {
 		if (!identity_owns(r, e.rater_id, e.enterprise_id)) {
@@ -321,7 +322,7 @@ static int appeal_write(struct req *r, struct ia_write *x)
 		return GH_EVALIDATION;
 	}
 	struct db_rows rows;
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = clock_now();
 	rc = db_query(r->db, r->arena, &q_appeal_add,
 		      DB_ARGS(DB_INT(e.id), DB_TEXT(e.department), DB_TEXT(reason), DB_INT(r->who.account), DB_INT(now)), &rows);
 	if (rc == GH_ECONFLICT)
@@ -386,7 +387,7 @@ static int decide_write(struct req *r, struct ia_write *x)
 	struct ia_eval e;
 	if ((rc = ia_eval_get(r->db, r->arena, db_cell_int(&rows, 0, 0), &e)))
 		return rc;
-	int64_t now = (int64_t)time(NULL), changes = 0;
+	int64_t now = clock_now(), changes = 0;
 	rc = db_exec(r->db, &q_appeal_decide,
 		     DB_ARGS(DB_TEXT(upheld ? "upheld" : "rejected"), DB_INT(r->who.account), DB_INT(now), DB_TEXT(note ? note : ""),
 			     DB_INT(appeal_id)),

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/util.h"
 #include "http/msg.h"
@@ -153,7 +154,7 @@ int ia_thread_answer(struct req *r, struct db_sql *q, const char *kind, const st
 		req_error_detail(r, "%s", M(r, "interact_write_answer_most_4000_characters"));
 		return GH_EVALIDATION;
 	}
-	int64_t changes = 0, now = (int64_t)time(NULL);
+	int64_t changes = 0, now = clock_now();
 	int rc = db_exec(r->db, q, DB_ARGS(DB_TEXT(text), DB_INT(r->who.account), DB_INT(now), DB_INT(t->id)), &changes);
 	if (!rc && changes != 1) {
 		req_error_detail(r, "%s", M(r, answered));

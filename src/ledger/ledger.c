@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/config.h"
 #include "base/err.h"
 #include "base/log.h"
@@ -339,7 +340,7 @@ int ledger_change_logger(struct db *db)
 	size_t n;
 	const char *action;
 	int rc = cover_take(db, a, &rows, &n, &action);
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = clock_now();
 	for (size_t i = 0; !rc && i < n; i += LEDGER_ROWS_PER_LEAF) {
 		json_t *o = json_pack("{s:s,s:I}", "action", action ? action : "change", "at", (json_int_t)now);
 		rc = ledger_append_rows(db, a, "change", NULL, NULL, o, rows + i,

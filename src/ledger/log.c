@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -194,7 +195,7 @@ int ledger_append_text(struct db *db, struct arena *a, const char *kind, const c
 		return rc;
 	unsigned char h[H32], root[H32];
 	ledger_leaf_hash(text, text_len, h);
-	int64_t idx = (int64_t)f->size, now = time(NULL);
+	int64_t idx = (int64_t)f->size, now = clock_now();
 	if (db_kind(db) == DB_POSTGRES)
 		rc = db_exec(db, &q_leaf_refs_pg,
 			     DB_ARGS(DB_INT(idx), DB_TEXT(kind), DB_TEXT(ref), DB_TEXT(salt), DB_TEXTN(text, text_len),

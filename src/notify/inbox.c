@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/util.h"
 #include "http/handler.h"
@@ -210,7 +211,7 @@ struct mark {
 static int mark_write(struct req *w, void *p)
 {
 	struct mark *m = p;
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = clock_now();
 	m->read_at = m->marked = 0;
 	if (!m->id)
 		return db_exec(w->db, &q_read_all, DB_ARGS(DB_INT(now), DB_INT(m->owner)), &m->marked);
@@ -305,7 +306,7 @@ struct settings_job {
 static int settings_write(struct req *w, void *p)
 {
 	struct settings_job *j = p;
-	return notify_prefs_set(w->db, j->account, j->prefs, (int64_t)time(NULL));
+	return notify_prefs_set(w->db, j->account, j->prefs, clock_now());
 }
 
 /* POST /inbox/settings: a checkbox <topic>_<channel> = 1 for each channel on; an unchecked

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/config.h"
 #include "base/duty.h"
 #include "base/err.h"
@@ -140,7 +141,7 @@ static int inbox_add(struct db *db, struct arena *a, int64_t account, int64_t ap
 		     bool application, const char *const title[2], const char *const body[2], struct notify_pref *pref,
 		     int64_t *id)
 {
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = clock_now();
 	int rc = notify_pref_get(db, a, account, notify_topic_of(kind, application), pref);
 	if (rc)
 		return rc;
@@ -163,7 +164,7 @@ static int inbox_add(struct db *db, struct arena *a, int64_t account, int64_t ap
 static int queue_message(struct db *db, struct arena *a, int64_t account, int64_t application_id, const char *number,
 			 const char *kind, bool application, const char *const title[2], const char *const body[2])
 {
-	int64_t now = (int64_t)time(NULL), inbox_id;
+	int64_t now = clock_now(), inbox_id;
 	struct notify_pref pref; /* the channels the account chose for this topic (prefs.h) */
 	kind = kind ? kind : "update";
 	int rc = inbox_add(db, a, account, application_id, kind, application, title, body, &pref, &inbox_id);
@@ -258,7 +259,7 @@ int notify_sms_sealed(struct db *db, struct arena *a, const char *kind, const ch
 	(void)a;
 	if (!atomic_load(&want_sms))
 		return GH_EUNAVAILABLE;
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = clock_now();
 	json_t *p = json_pack("{s:s,s:s,s:s,s:I}", "kind", kind ? kind : "sms", "sealed_to", sealed_to ? sealed_to : "",
 			      "sealed_text", sealed_text ? sealed_text : "", "created_at", (json_int_t)now);
 	char *payload = p ? json_dumps(p, JSON_COMPACT) : NULL;
@@ -791,7 +792,7 @@ static int deliver_pass(void *arg, bool *more)
 {
 	(void)arg;
 	int sent = 0;
-	int rc = notify_deliver_due(duty_app, duty_db, (int64_t)time(NULL), &sent);
+	int rc = notify_deliver_due(duty_app, duty_db, clock_now(), &sent);
 	if (rc)
 		log_debug("notify: delivery pass failed: %s", db_last_error(duty_db));
 	*more = sent >= NOTIFY_BATCH;

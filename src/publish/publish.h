@@ -15,6 +15,7 @@
 #ifndef GH_PUBLISH_H
 #define GH_PUBLISH_H
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/arena.h"
 
@@ -31,5 +32,16 @@ void publish_register(void);
 /* Renders Markdown text[0..len) to safe HTML in a (NUL-terminated). Text longer than
  * PUBLISH_MAX_BODY or not valid UTF-8 gives GH_EINVAL. */
 int publish_markdown_html(struct arena *a, const char *text, size_t len, char **html);
+
+/* ---- The demo hall's history (`govhall init --demo`, src/demo) ----------------------------
+ * r is a request of a command (http/server.h: server_offline_worker, with a direct group): the
+ * write is done when these return, with the codes the API answers with. */
+struct req;
+/* A draft of r's caller (staff who may write for their department): *id, *version. */
+int publish_demo_write(struct req *r, const char *category, const char *title_zh, const char *title_en,
+		       const char *body_zh, const char *body_en, int64_t *id, int64_t *version);
+/* A workflow action ("submit", "approve", ...) on document id at version as r's caller;
+ * *new_version (may be NULL) the version after. */
+int publish_demo_act(struct req *r, int64_t id, int64_t version, const char *action, int64_t *new_version);
 
 #endif

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/str.h"
 #include "base/util.h"
@@ -137,7 +138,7 @@ void publish_register(void)
 
 int pub_create(struct db *db, struct arena *a, const struct pub_input *in, int64_t author, int64_t *id)
 {
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = clock_now();
 	struct db_rows rows;
 	bool own;
 	int rc = cover_tx_begin(db, &own);
@@ -184,7 +185,7 @@ int pub_update(struct db *db, int64_t id, int64_t version, const struct pub_inpu
 		rc = db_exec(db, &q_update,
 			     DB_ARGS(DB_TEXT(in->category), DB_TEXT(in->department), DB_TEXT(in->title_zh),
 				     DB_TEXT(in->title_en), DB_TEXT(in->body_zh), DB_TEXT(in->body_en),
-				     DB_INT((int64_t)time(NULL)), DB_INT(id), DB_INT(version)),
+				     DB_INT(clock_now()), DB_INT(id), DB_INT(version)),
 			     &changed);
 	if (!rc && changed != 1)
 		rc = GH_ECONFLICT;
@@ -229,7 +230,7 @@ int pub_get(struct db *db, struct arena *a, int64_t id, struct pub_doc *out)
 int pub_move(struct db *db, int64_t id, int64_t version, const char *from, const char *to, int64_t actor,
 	     const char *note)
 {
-	int64_t now = (int64_t)time(NULL), changed = 0;
+	int64_t now = clock_now(), changed = 0;
 	bool own;
 	int rc = cover_tx_begin(db, &own);
 	if (!rc)
@@ -281,7 +282,7 @@ int pub_attach_add(struct db *db, int64_t doc, const char *sha256, const char *m
 	if (!rc)
 		rc = db_query(db, a, &q_att_add,
 			      DB_ARGS(DB_INT(doc), DB_TEXT(sha256), DB_TEXT(mime), DB_INT(size), DB_TEXT(filename),
-				      DB_INT((int64_t)time(NULL))),
+				      DB_INT(clock_now())),
 			      &rows);
 	if (!rc) {
 		*id = db_cell_int(&rows, 0, 0);

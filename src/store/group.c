@@ -40,6 +40,7 @@ struct group {
 	int depth;                       /* savepoints the running fn opened (writer thread only) */
 	unsigned careful;                /* batches still to run with savepoints (writer thread) */
 	uint64_t replays;                /* batches run again with savepoints (writer thread) */
+	bool direct;                     /* group_new_direct: no thread; group_run writes */
 	struct group_stats st;           /* under mu */
 	uint64_t handed;                 /* items whose complete has run (under mu) */
 };
@@ -292,7 +293,22 @@ static void *writer_main(void *p)
 	return NULL;
 }
 
+static struct group *group_new_as(const char *url, bool direct, char *err, size_t errlen);
+
 struct group *group_new(const char *url, size_t queue_cap, size_t max_batch, char *err, size_t errlen)
+{
+	struct group *g = group_new_as(url, false, err, errlen);
+	if (g) {
+		g->cap = queue_cap ? queue_cap : 1;
+		g->max_batch = max_batch ? max_batch : 1;
+		g->ring = xcalloc(g->cap, sizeof(*g->ring));
+		if (pthread_create(&g->thread, NULL, writer_main, g))
+			die("group: cannot start the writer thread");
+	}
+	return g;
+}
+
+static struct group *group_new_as(const char *url, bool direct, char *err, size_t errlen)
 {
 	struct db *db;
 	if (db_open_named(url, "govhall writer", &db, err, errlen))
@@ -309,9 +325,7 @@ struct group *group_new(const char *url, size_t queue_cap, size_t max_batch, cha
 	pthread_mutex_init(&g->mu, NULL);
 	pthread_cond_init(&g->cv, NULL);
 	pthread_cond_init(&g->idle, NULL);
-	g->cap = queue_cap ? queue_cap : 1;
-	g->max_batch = max_batch ? max_batch : 1;
-	g->ring = xcalloc(g->cap, sizeof(*g->ring));
+	g->direct = direct;
 	g->db = db;
 	g->real = db->_be;
 	g->nested = *db->_be;
@@ -319,20 +333,55 @@ struct group *group_new(const char *url, size_t queue_cap, size_t max_batch, cha
 	g->nested.commit = nested_commit;
 	g->nested.rollback = nested_rollback;
 	g->nested.in_tx = nested_in_tx;
-	if (pthread_create(&g->thread, NULL, writer_main, g))
-		die("group: cannot start the writer thread");
 	return g;
+}
+
+struct group *group_new_direct(const char *url, bool lazy, char *err, size_t errlen)
+{
+	struct group *g = group_new_as(url, true, err, errlen);
+	if (g && lazy &&
+	    db_exec_script(g->db, db_kind(g->db) == DB_SQLITE ? "PRAGMA synchronous = OFF" : "SET synchronous_commit = off")) {
+		snprintf(err, errlen, "group: cannot set up the connection: %s", db_last_error(g->db));
+		group_free(g);
+		return NULL;
+	}
+	return g;
+}
+
+bool group_is_direct(const struct group *g)
+{
+	return g && g->direct;
+}
+
+int group_run(struct group *g, int (*fn)(struct db *db, void *arg), void *arg)
+{
+	if (!g->direct)
+		die("group: group_run on a group with a writer thread");
+	struct gitem it = { .fn = fn, .arg = arg };
+	writer_of = g;
+	run_alone(g, &it);
+	writer_of = NULL;
+	pthread_mutex_lock(&g->mu);
+	g->st.submitted++;
+	g->st.completed++;
+	g->st.commits += it.rc == 0;
+	g->st.failed += it.rc != 0;
+	g->handed++;
+	pthread_mutex_unlock(&g->mu);
+	return it.rc;
 }
 
 void group_free(struct group *g)
 {
 	if (!g)
 		return;
-	pthread_mutex_lock(&g->mu);
-	g->stopping = true;
-	pthread_cond_signal(&g->cv);
-	pthread_mutex_unlock(&g->mu);
-	pthread_join(g->thread, NULL);
+	if (!g->direct) {
+		pthread_mutex_lock(&g->mu);
+		g->stopping = true;
+		pthread_cond_signal(&g->cv);
+		pthread_mutex_unlock(&g->mu);
+		pthread_join(g->thread, NULL);
+	}
 	db_close(g->db);
 	pthread_mutex_destroy(&g->mu);
 	pthread_cond_destroy(&g->cv);

@@ -59,6 +59,17 @@ struct group *group_new(const char *url, size_t queue_cap, size_t max_batch, cha
  * complete has run when it returns. */
 void group_free(struct group *g);
 
+/* A group without a writer thread, for a command that acts as people do (`govhall init
+ * --demo` playing its history): group_run(g, fn, arg) runs fn on the calling thread at once,
+ * alone in a transaction as the writer runs an item (nested transactions are savepoints, the
+ * log's rows committed with it), and returns its result. group_submit is not for it. lazy:
+ * commits do not wait for the disk (SQLite synchronous=OFF, PostgreSQL synchronous_commit
+ * off), for a command that starts over when it is interrupted (the operating system still
+ * writes everything; a power cut may lose the last commits). */
+struct group *group_new_direct(const char *url, bool lazy, char *err, size_t errlen);
+bool group_is_direct(const struct group *g);
+int group_run(struct group *g, int (*fn)(struct db *db, void *arg), void *arg);
+
 /* Waits until every item submitted so far has been written and its complete has run. Used
  * at shutdown, after the loops stopped and before they are freed. NULL is fine. */
 void group_drain(struct group *g);

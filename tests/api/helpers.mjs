@@ -156,9 +156,13 @@ export async function govhall(args, opts = {}) {
   return execP(bin, full, { cwd: root, env: childEnv(opts.env), timeout: opts.timeout ?? 120_000 });
 }
 
-/** `govhall init [--demo] --db URL --key-file K`; throws with its output when it fails. */
-export async function initDb(url, { demo = true, keyFile, args = [] } = {}) {
-  const r = await govhall(['init', ...(demo ? ['--demo'] : []), '--db', url, ...args], { keyFile });
+/**
+ * `govhall init [--demo --history N] --db URL --key-file K`; throws with its output when it
+ * fails. Tests start from an empty demo hall (history 0) unless they ask for history (days).
+ */
+export async function initDb(url, { demo = true, history = 0, keyFile, args = [] } = {}) {
+  const hist = demo && !args.some((a) => a.startsWith('--history')) ? ['--history', String(history)] : [];
+  const r = await govhall(['init', ...(demo ? ['--demo'] : []), ...hist, '--db', url, ...args], { keyFile });
   if (r.code !== 0) throw new Error(`govhall init failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
   return r;
 }
