@@ -36,6 +36,8 @@ void certs_register(void);
 /* Declares the tables this module covers with the transparency log (store/cover.h), alone
  * (certs_register does it too): for tools and tests without the observers. */
 void certs_cover_declare(void);
+/* Declares the personal parts of certs (store/personal.h): e-certificates (kept). Call at start. */
+void certs_personal_declare(void);
 /* Gives the module what issuance needs at run time (the key ring for department keys, the
  * public URL for verification links). Call after identity_init. */
 void certs_init(struct app *app);
