@@ -66,6 +66,7 @@ void identity_register(void)
 {
 	cover_declare(&cover_accounts);
 	cover_declare(&cover_agents);
+	cover_declare(&identity_namefix_cover);
 }
 
 /* Ends a write of an agent's authorisation (keyed by both accounts), as cover_tx_end_id. */

@@ -81,6 +81,7 @@ void identity_personal_declare(void)
 {
 	for (size_t i = 0; i < ARRAY_LEN(parts); i++)
 		personal_declare(&parts[i]);
+	identity_namefix_declare();
 }
 
 int identity_account_close(struct req *w)

@@ -10,7 +10,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  DEMO, DEMO_PASSWORD, Client, apiLogin, apiToken, bearer, csrfOf, govhall, htmlText, newIdNumber, newPhone,
+  DEMO, DEMO_PASSWORD, Client, apiLogin, apiToken, bearer, csrfOf, freshTotp, govhall, htmlText, newIdNumber, newPhone,
   pageLogin, sql, startServer, tempDir, waitFor, writeJsonFile,
 } from './helpers.mjs';
 
@@ -20,7 +20,7 @@ const PASSWORD = 'My data test password 42';
 const STAFF_NAME = '赵六'; // the demo clerk of psb
 const PARTS = ['account', 'contact', 'sessions', 'api_tokens', 'agents', 'security_events', 'applications',
   'application_events', 'attachments', 'access_events', 'drafts', 'bundle_drafts', 'evaluations', 'consultations',
-  'complaints', 'payments', 'receipts', 'bookings', 'certificates', 'inbox', 'notify_prefs'];
+  'complaints', 'payments', 'receipts', 'bookings', 'certificates', 'inbox', 'notify_prefs', 'name_corrections'];
 const ERASED = ['contact', 'sessions', 'api_tokens', 'agents', 'drafts', 'bundle_drafts', 'inbox', 'notify_prefs'];
 
 const ITEM = {
@@ -154,6 +154,67 @@ describe('correction', () => {
     assert.ok(part(data, 'security_events').rows.some((e) => e.kind === 'account.email_set'));
     assert.ok(Number(await sql(srv.db, 'SELECT COUNT(*) FROM ledger_leaves')) > leaves, 'the change is not in the log');
     await expectCleanAudit('after a correction');
+  });
+
+  test('a name is corrected through review: asked with a reason, approved by an administrator, logged', async () => {
+    const { a } = people;
+    const newName = `欧阳更正${tag.slice(-4)}`;
+    const ask = (json, token = a.token) => bearer(`${base}/api/v1/me/name-corrections`, token, { method: 'POST', json });
+    assert.equal((await ask({ name: newName, reason: '' })).status, 422);
+    assert.equal((await ask({ name: a.name, reason: '登记有误' })).status, 422, 'the same name is no correction');
+    const r = await ask({ name: newName, reason: '户口簿登记的是这个名字' });
+    assert.equal(r.status, 202, r.body);
+    assert.equal(r.json.state, 'pending');
+    assert.equal((await ask({ name: `${newName}二`, reason: '再次申请' })).status, 409, 'one pending request at a time');
+    // Not yet: the name stays until an administrator decides.
+    assert.equal((await bearer(`${base}/api/v1/me`, a.token)).json.name, a.name);
+    assert.equal((await bearer(`${base}/api/v1/admin/name-corrections`, a.token)).status, 403);
+
+    const admin = (await apiLogin(base, DEMO.admin.phone, DEMO_PASSWORD, { totp: await freshTotp(DEMO.admin.totp), scopes: 'admin' })).token;
+    const list = await bearer(`${base}/api/v1/admin/name-corrections`, admin);
+    assert.equal(list.status, 200, list.body);
+    const item = list.json.items.find((x) => x.id === r.json.id);
+    assert.deepEqual([item.state, item.old_name, item.new_name, item.account_id], ['pending', a.name, newName, a.accountId]);
+    const leaves = Number(await sql(srv.db, 'SELECT COUNT(*) FROM ledger_leaves'));
+    const decide = (json) => bearer(`${base}/api/v1/admin/name-corrections/${r.json.id}`, admin, { method: 'POST', json });
+    assert.equal((await decide({ decision: 'maybe' })).status, 422);
+    const ok = await decide({ decision: 'approve', note: '已核对户口簿' });
+    assert.equal(ok.status, 200, ok.body);
+    assert.equal(ok.json.state, 'approved');
+    assert.equal((await decide({ decision: 'reject' })).status, 409, 'decided once');
+    assert.equal((await bearer(`${base}/api/v1/me`, a.token)).json.name, newName);
+    assert.ok(Number(await sql(srv.db, 'SELECT COUNT(*) FROM ledger_leaves')) > leaves, 'the correction is not in the log');
+    const data = (await bearer(`${base}/api/v1/me/data`, a.token)).json;
+    assert.equal(part(data, 'account').rows[0].name, newName);
+    assert.equal(part(data, 'name_corrections').rows[0].state, 'approved');
+    assert.ok(part(data, 'security_events').rows.some((e) => e.kind === 'account.name_corrected'));
+    a.name = newName;
+    await expectCleanAudit('after a name correction');
+  });
+
+  test('the name pages: the citizen asks through a form (CSRF), the administrator rejects through a form', async () => {
+    const { b } = people;
+    const c = await pageLogin(base, b.phone, PASSWORD);
+    const page = await c.get('/account/name');
+    assert.equal(page.status, 200);
+    const csrf = csrfOf(page.body, '/account/name');
+    assert.equal((await c.request('POST', '/account/name', { form: { name: '司马新名', reason: '登记错误' } })).status, 403);
+    const bad = await c.post('/account/name', { name: 'x', reason: '登记错误', _csrf: csrf });
+    assert.equal(bad.status, 422);
+    const sent = await c.post('/account/name', { name: '司马新名', reason: '登记错误', _csrf: csrf });
+    assert.equal(sent.status, 303, sent.body.slice(0, 300));
+    assert.ok(htmlText((await c.get(sent.location)).body).includes('审核中'));
+    const admin = await pageLogin(base, DEMO.admin.phone, DEMO_PASSWORD, { totpSecret: DEMO.admin.totp });
+    const list = await admin.get('/admin/name-corrections');
+    assert.equal(list.status, 200);
+    const id = Number(await sql(srv.db, `SELECT id FROM name_corrections WHERE account_id = ${b.accountId} AND state = 'pending'`));
+    const action = `/admin/name-corrections/${id}`;
+    assert.ok(list.body.includes(`action="${action}"`));
+    const done = await admin.post(action, { decision: 'reject', note: '请携带证件到窗口办理', _csrf: csrfOf(list.body, action) });
+    assert.equal(done.status, 303, done.body.slice(0, 300));
+    assert.equal(await sql(srv.db, `SELECT state || ':' || name FROM name_corrections c JOIN accounts a ON a.id = c.account_id WHERE c.id = ${id}`), `rejected:${b.name}`);
+    assert.ok(htmlText((await c.get('/account/name')).body).includes('请携带证件到窗口办理'));
+    await expectCleanAudit('after a rejected name correction');
   });
 });
 
