@@ -1,7 +1,7 @@
 // "My data" in Debian chromium on a 360 x 800 phone, in both languages: the page of everything
-// the hall holds (the demo citizen's applications, messages, sessions) and the closure page
-// show without horizontal overflow and axe-clean; a fresh citizen closes their account through
-// the form and sees what was erased and kept, axe-clean, and is logged out.
+// the hall holds (the demo citizen's applications, messages, sessions), the closure page and
+// the name correction page show without horizontal overflow and axe-clean; a fresh citizen
+// closes their account through the form, sees what was erased and kept, and is logged out.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEMO, bearer, freshIp, newIdNumber, newPhone, pageLogin, startServer } from '../api/helpers.mjs';
@@ -41,8 +41,8 @@ async function open(c, path, lang) {
 const overflow = () => document.documentElement.scrollWidth - document.documentElement.clientWidth;
 
 const WORDS = {
-  zh: { title: '我的数据', kept: '注销后保留', erased: '注销时删除', close: '注销账户', closed: '账户已注销', why: '档案' },
-  en: { title: 'My data', kept: 'Kept after closure', erased: 'Erased at closure', close: 'Close my account',
+  zh: { name: '更正姓名', title: '我的数据', kept: '注销后保留', erased: '注销时删除', close: '注销账户', closed: '账户已注销', why: '档案' },
+  en: { name: 'Correct my name', title: 'My data', kept: 'Kept after closure', erased: 'Erased at closure', close: 'Close my account',
     closed: 'Your account is closed', why: 'archives' },
 };
 
@@ -65,6 +65,12 @@ describe('my data on a phone', { skip }, () => {
       assert.ok((await page.locator('main, body').first().innerText()).includes(w.why));
       assert.equal(await page.evaluate(overflow), 0, 'no horizontal overflow');
       assert.deepEqual(await axeCheck(page, `/me/data/close (${lang})`), []);
+
+      await page.goto(`${srv.url}/account/name`, { waitUntil: 'load' });
+      assert.equal((await page.locator('h1').innerText()).trim(), w.name);
+      assert.equal(await page.locator('form[action="/account/name"] textarea#reason').count(), 1);
+      assert.equal(await page.evaluate(overflow), 0, 'no horizontal overflow');
+      assert.deepEqual(await axeCheck(page, `/account/name (${lang})`), []);
       await context.close();
     });
   }
