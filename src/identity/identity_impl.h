@@ -363,6 +363,8 @@ static inline int64_t identity_now(void)
 /* Reads the posted form (pages) or JSON object (API) into a flat string object: both
  * shapes reach the same validation. GH_EINVAL / GH_EUNSUPPORTED with a detail. */
 int identity_read_input(struct req *r, json_t **out);
+/* s without surrounding ASCII spaces and tabs, in r's arena. */
+const char *identity_trimmed(struct req *r, const char *s);
 /* namefix.c: the requests to correct a name (covered by the log; declared by identity_register),
  * and their personal part (declared by identity_personal_declare). */
 extern const struct cover_table identity_namefix_cover;

@@ -52,16 +52,6 @@ void identity_namefix_declare(void)
 	personal_declare(&part);
 }
 
-static const char *trim(struct req *r, const char *s)
-{
-	while (*s == ' ' || *s == '\t')
-		s++;
-	size_t n = strlen(s);
-	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		n--;
-	return arena_strndup(r->arena, s, n);
-}
-
 static json_t *errors(struct req *r)
 {
 	json_t *e = json_object();
@@ -158,7 +148,7 @@ static int name_post(struct req *r)
 	int rc = identity_read_input(r, &in);
 	if (rc)
 		return rc;
-	const char *name = trim(r, identity_field(in, "name")), *reason = trim(r, identity_field(in, "reason"));
+	const char *name = identity_trimmed(r, identity_field(in, "name")), *reason = identity_trimmed(r, identity_field(in, "reason"));
 	json_t *errs = errors(r);
 	size_t n = str_utf8_chars(name, strlen(name)), m = str_utf8_chars(reason, strlen(reason));
 	bool ent = r->who.kind && strcmp(r->who.kind, "enterprise") == 0;
@@ -283,7 +273,7 @@ static int decide_post(struct req *r)
 	if (rc)
 		return rc;
 	const char *decision = identity_field(in, "decision");
-	d->note = trim(r, identity_field(in, "note"));
+	d->note = identity_trimmed(r, identity_field(in, "note"));
 	json_t *errs = errors(r);
 	if (strcmp(decision, "approve") && strcmp(decision, "reject"))
 		identity_field_error(errs, "decision", M(r, "namefix_choose_decision"));

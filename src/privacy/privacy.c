@@ -61,18 +61,30 @@ static json_t *fates(struct req *r)
 	return json_pack("{s:o,s:o}", "erased", erased, "kept", kept);
 }
 
+/* The caller's rows of every part, in registry order (an array in r's arena). */
+static int all_rows(struct req *r, struct db_rows **out)
+{
+	struct db_rows *all = arena_zalloc(r->arena, (personal_count() + 1) * sizeof(*all));
+	for (size_t i = 0; i < personal_count(); i++) {
+		int rc = personal_rows(r->db, r->arena, personal_at(i), r->who.account, &all[i]);
+		if (rc)
+			return rc;
+	}
+	*out = all;
+	return 0;
+}
+
 /* Everything, as the export's JSON (new reference). */
 static int export_json(struct req *r, json_t **out)
 {
+	struct db_rows *all;
+	int rc = all_rows(r, &all);
+	if (rc)
+		return rc;
 	json_t *parts = json_array();
 	for (size_t i = 0; i < personal_count(); i++) {
 		const struct personal_part *p = personal_at(i);
-		struct db_rows rows;
-		int rc = personal_rows(r->db, r->arena, p, r->who.account, &rows);
-		if (rc) {
-			json_decref(parts);
-			return rc;
-		}
+		struct db_rows rows = all[i];
 		json_array_append_new(parts, json_pack("{s:s,s:s,s:b,s:s,s:i,s:b,s:o}", "name", p->name, "title",
 						       MC(r, "mydata_part_", p->name), "kept", p->kept, "on_closure",
 						       MC(r, "mydata_why_", p->name), "count", (int)rows.nrows,
@@ -130,16 +142,15 @@ static int data_get(struct req *r)
 			resp_header(r, "Content-Disposition", "attachment; filename=\"my-data.json\"");
 		return resp_json(r, 200, j);
 	}
+	struct db_rows *all;
+	int rc = all_rows(r, &all);
+	if (rc)
+		return rc;
 	json_t *parts = json_array();
 	json_t *ctx = json_pack("{s:s,s:b,s:o}", "title", M(r, "mydata_title"), "nav_mydata", 1, "parts", parts);
 	for (size_t i = 0; i < personal_count(); i++) {
 		const struct personal_part *p = personal_at(i);
-		struct db_rows rows;
-		int rc = personal_rows(r->db, r->arena, p, r->who.account, &rows);
-		if (rc) {
-			json_decref(ctx);
-			return rc;
-		}
+		struct db_rows rows = all[i];
 		json_t *cols = json_array(), *trs = json_array();
 		for (size_t c = 0; c < rows.ncols; c++)
 			json_array_append_new(cols, json_pack("{s:s}", "label", MC(r, "mydata_col_", rows.names[c])));
