@@ -95,6 +95,10 @@ int certs_sheet_pdf(const struct certs_sheet *s, unsigned char **pdf, size_t *le
  * unstored download named filename. REQ_DEFERRED, or a GH_E code (nothing answered). */
 typedef int (*certs_render_fn)(const char *doc_json, const struct view *v, unsigned char **pdf, size_t *len);
 int certs_pdf_download(struct req *r, json_t *doc, certs_render_fn render, const char *filename);
+/* A certs_render_fn for long documents on as many A4 pages as they take (a person's copy of
+ * their data): doc is {title, subtitle, sections: [{title, note, records: [[{label, value}]]}]},
+ * words already in the reader's language; each record is drawn as label/value lines. */
+int certs_book_render(const char *doc_json, const struct view *v, unsigned char **pdf, size_t *len);
 /* The same as JSON (indented), at once. */
 int certs_json_download(struct req *r, json_t *doc, const char *filename);
 /* The JSON document a sheet embeds after mark: 0 with *json (in a, NUL-terminated),

@@ -9,6 +9,7 @@
 #include "base/err.h"
 #include "base/str.h"
 #include "base/util.h"
+#include "certs/certs.h"
 #include "http/handler.h"
 #include "http/msg.h"
 #include "http/router.h"
@@ -61,35 +62,39 @@ static json_t *fates(struct req *r)
 	return json_pack("{s:o,s:o}", "erased", erased, "kept", kept);
 }
 
-/* The caller's rows of every part, in registry order (an array in r's arena). */
-static int all_rows(struct req *r, struct db_rows **out)
+/* fn's object for every part of the caller's rows, in registry order (a new array). */
+typedef json_t *(*part_fn)(struct req *r, const struct personal_part *p, const struct db_rows *rows);
+static int each_part(struct req *r, part_fn fn, json_t **out)
 {
-	struct db_rows *all = arena_zalloc(r->arena, (personal_count() + 1) * sizeof(*all));
+	json_t *parts = json_array();
 	for (size_t i = 0; i < personal_count(); i++) {
-		int rc = personal_rows(r->db, r->arena, personal_at(i), r->who.account, &all[i]);
-		if (rc)
+		struct db_rows rows;
+		int rc = personal_rows(r->db, r->arena, personal_at(i), r->who.account, &rows);
+		if (rc) {
+			json_decref(parts);
 			return rc;
+		}
+		json_array_append_new(parts, fn(r, personal_at(i), &rows));
 	}
-	*out = all;
+	*out = parts;
 	return 0;
+}
+
+/* A part in the export's JSON. */
+static json_t *export_part(struct req *r, const struct personal_part *p, const struct db_rows *rows)
+{
+	return json_pack("{s:s,s:s,s:b,s:s,s:i,s:b,s:o}", "name", p->name, "title", MC(r, "mydata_part_", p->name), "kept",
+			 p->kept, "on_closure", MC(r, "mydata_why_", p->name), "count", (int)rows->nrows, "truncated",
+			 rows->nrows >= PERSONAL_ROWS_MAX, "rows", rows_json(rows));
 }
 
 /* Everything, as the export's JSON (new reference). */
 static int export_json(struct req *r, json_t **out)
 {
-	struct db_rows *all;
-	int rc = all_rows(r, &all);
+	json_t *parts;
+	int rc = each_part(r, export_part, &parts);
 	if (rc)
 		return rc;
-	json_t *parts = json_array();
-	for (size_t i = 0; i < personal_count(); i++) {
-		const struct personal_part *p = personal_at(i);
-		struct db_rows rows = all[i];
-		json_array_append_new(parts, json_pack("{s:s,s:s,s:b,s:s,s:i,s:b,s:o}", "name", p->name, "title",
-						       MC(r, "mydata_part_", p->name), "kept", p->kept, "on_closure",
-						       MC(r, "mydata_why_", p->name), "count", (int)rows.nrows,
-						       "truncated", rows.nrows >= PERSONAL_ROWS_MAX, "rows", rows_json(&rows)));
-	}
 	*out = json_pack("{s:s,s:I,s:I,s:s,s:o}", "format", FORMAT, "generated_at", (json_int_t)time(NULL), "account_id",
 			 (json_int_t)r->who.account, "language", en(r) ? "en" : "zh", "parts", parts);
 	return *out ? 0 : GH_EINTERNAL;
@@ -128,12 +133,70 @@ static const char *cell_text(struct req *r, const struct personal_part *p, const
 	return v;
 }
 
-/* GET /me/data, GET /me/data/export.json, GET /api/v1/me/data */
+/* A part as people read it (the page's and the PDF's): {name, title, kept, why, count, has_rows,
+ * cols [{label}], rows [{cells [{text}]}], truncated}. */
+static json_t *readable_part(struct req *r, const struct personal_part *p, const struct db_rows *rows)
+{
+	json_t *cols = json_array(), *trs = json_array();
+	for (size_t c = 0; c < rows->ncols; c++)
+		json_array_append_new(cols, json_pack("{s:s}", "label", MC(r, "mydata_col_", rows->names[c])));
+	for (size_t k = 0; k < rows->nrows; k++) {
+		json_t *cells = json_array();
+		for (size_t c = 0; c < rows->ncols; c++)
+			json_array_append_new(cells, json_pack("{s:s}", "text",
+							       cell_text(r, p, rows->names[c], db_cell(rows, k, c))));
+		json_array_append_new(trs, json_pack("{s:o}", "cells", cells));
+	}
+	return json_pack("{s:s,s:s,s:b,s:s,s:s,s:b,s:o,s:o,s:b}", "name", p->name, "title", MC(r, "mydata_part_", p->name),
+			 "kept", p->kept, "why", MC(r, "mydata_why_", p->name), "count",
+			 MF(r, "mydata_count", MA("n", (long)rows->nrows)), "has_rows", rows->nrows > 0, "cols", cols,
+			 "rows", trs, "truncated", rows->nrows >= PERSONAL_ROWS_MAX);
+}
+
+/* The readable parts as a book for certs_book_render: a section per part, a record per row
+ * (its empty values left out). Takes parts (new reference). */
+static json_t *book(struct req *r, json_t *parts)
+{
+	json_t *sections = json_array(), *part;
+	size_t i;
+	json_array_foreach(parts, i, part) {
+		json_t *cols = json_object_get(part, "cols"), *records = json_array(), *row;
+		size_t k;
+		json_array_foreach(json_object_get(part, "rows"), k, row) {
+			json_t *pairs = json_array(), *cell;
+			size_t c;
+			json_array_foreach(json_object_get(row, "cells"), c, cell) {
+				json_t *text = json_object_get(cell, "text");
+				if (json_string_length(text))
+					json_array_append_new(pairs, json_pack("{s:O,s:O}", "label",
+									       json_object_get(json_array_get(cols, c), "label"),
+									       "value", text));
+			}
+			json_array_append_new(records, pairs);
+		}
+		const char *fate = M(r, json_is_true(json_object_get(part, "kept")) ? "mydata_kept" : "mydata_erased");
+		json_array_append_new(sections, json_pack("{s:O,s:s,s:o}", "title", json_object_get(part, "title"), "note",
+							  arena_printf(r->arena, "%s · %s %s%s%s",
+								       json_string_value(json_object_get(part, "count")), fate,
+								       json_string_value(json_object_get(part, "why")),
+								       json_is_true(json_object_get(part, "truncated")) ? " " : "",
+								       json_is_true(json_object_get(part, "truncated"))
+									       ? M(r, "mydata_truncated") : ""),
+							  "records", records));
+	}
+	json_decref(parts);
+	return json_pack("{s:s,s:s,s:o}", "title", M(r, "mydata_title"), "subtitle",
+			 arena_printf(r->arena, "%s %s · %s", M(r, "mydata_generated"), req_when(r, (int64_t)time(NULL)),
+				      r->who.name ? r->who.name : ""),
+			 "sections", sections);
+}
+
+/* GET /me/data, GET /me/data/export.json, GET /me/data/export.pdf, GET /api/v1/me/data */
 static int data_get(struct req *r)
 {
 	resp_header(r, "Cache-Control", "no-store");
-	bool page = strcmp(r->path, "/me/data") == 0;
-	if (!page) {
+	bool page = strcmp(r->path, "/me/data") == 0, pdf = strcmp(r->path, "/me/data/export.pdf") == 0;
+	if (!page && !pdf) {
 		json_t *j;
 		int rc = export_json(r, &j);
 		if (rc)
@@ -142,32 +205,13 @@ static int data_get(struct req *r)
 			resp_header(r, "Content-Disposition", "attachment; filename=\"my-data.json\"");
 		return resp_json(r, 200, j);
 	}
-	struct db_rows *all;
-	int rc = all_rows(r, &all);
+	json_t *parts;
+	int rc = each_part(r, readable_part, &parts);
 	if (rc)
 		return rc;
-	json_t *parts = json_array();
+	if (pdf)
+		return certs_pdf_download(r, book(r, parts), certs_book_render, "my-data.pdf");
 	json_t *ctx = json_pack("{s:s,s:b,s:o}", "title", M(r, "mydata_title"), "nav_mydata", 1, "parts", parts);
-	for (size_t i = 0; i < personal_count(); i++) {
-		const struct personal_part *p = personal_at(i);
-		struct db_rows rows = all[i];
-		json_t *cols = json_array(), *trs = json_array();
-		for (size_t c = 0; c < rows.ncols; c++)
-			json_array_append_new(cols, json_pack("{s:s}", "label", MC(r, "mydata_col_", rows.names[c])));
-		for (size_t k = 0; k < rows.nrows; k++) {
-			json_t *cells = json_array();
-			for (size_t c = 0; c < rows.ncols; c++)
-				json_array_append_new(cells, json_pack("{s:s}", "text",
-								       cell_text(r, p, rows.names[c], db_cell(&rows, k, c))));
-			json_array_append_new(trs, json_pack("{s:o}", "cells", cells));
-		}
-		json_array_append_new(parts, json_pack("{s:s,s:s,s:b,s:s,s:s,s:b,s:o,s:o,s:b}", "name", p->name, "title",
-						       MC(r, "mydata_part_", p->name), "kept", p->kept, "why",
-						       MC(r, "mydata_why_", p->name), "count",
-						       MF(r, "mydata_count", MA("n", (long)rows.nrows)), "has_rows",
-						       rows.nrows > 0, "cols", cols, "rows", trs, "truncated",
-						       rows.nrows >= PERSONAL_ROWS_MAX));
-	}
 	json_object_set_new(ctx, "may_close", json_boolean(r->role == ROLE_CITIZEN || r->role == ROLE_ENTERPRISE));
 	json_object_set_new(ctx, "generated", json_string(req_when(r, (int64_t)time(NULL))));
 	return resp_page(r, 200, "privacy/data", ctx);
@@ -264,6 +308,7 @@ static int close_post(struct req *r)
 static const struct route routes[] = {
 	{ HTTP_GET, "/me/data", data_get, APPLICANTS, 0, "privacy.data" },
 	{ HTTP_GET, "/me/data/export.json", data_get, APPLICANTS, 0, "privacy.export" },
+	{ HTTP_GET, "/me/data/export.pdf", data_get, APPLICANTS, 0, "privacy.export_pdf" },
 	{ HTTP_GET, "/me/data/close", close_get, OWNERS, 0, "privacy.close" },
 	{ HTTP_POST, "/me/data/close", close_post, OWNERS, ROUTE_CSRF, "privacy.close_post" },
 	{ HTTP_GET, "/api/v1/me/data", data_get, APPLICANTS, 0, "privacy.api_data", NULL, SCOPE_PROFILE },

@@ -9,6 +9,7 @@
 //   keeps what the law requires, refuses the log-in afterwards, and the audit stays clean.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { inflateSync } from 'node:zlib';
 import {
   DEMO, DEMO_PASSWORD, Client, apiLogin, apiToken, bearer, csrfOf, freshTotp, govhall, htmlText, newIdNumber, newPhone,
   pageLogin, sql, startServer, tempDir, waitFor, writeJsonFile,
@@ -54,6 +55,35 @@ async function person(key, name, n) {
   p.number = a.json.number;
   people[key] = p;
   return p;
+}
+
+/** The characters a PDF draws: the union of its fonts' ToUnicode maps (cairo subsets each font
+ * to the glyphs drawn, and maps every one of them). */
+function drawnChars(buf) {
+  const chars = new Set();
+  const latin = buf.toString('latin1');
+  const utf16 = (hex) => Buffer.from(hex, 'hex').swap16().toString('utf16le');
+  for (const m of latin.matchAll(/stream\r?\n/g)) {
+    const start = m.index + m[0].length;
+    const end = latin.indexOf('endstream', start);
+    if (end < 0) continue;
+    let text;
+    try {
+      text = inflateSync(buf.subarray(start, end)).toString('latin1');
+    } catch {
+      text = latin.slice(start, end);
+    }
+    for (const block of text.matchAll(/beginbfchar([\s\S]*?)endbfchar/g)) {
+      for (const p of block[1].matchAll(/<[0-9A-Fa-f]+>\s*<([0-9A-Fa-f]+)>/g)) for (const ch of utf16(p[1])) chars.add(ch);
+    }
+    for (const block of text.matchAll(/beginbfrange([\s\S]*?)endbfrange/g)) {
+      for (const p of block[1].matchAll(/<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>/g)) {
+        const first = parseInt(p[3], 16);
+        for (let k = 0; k <= parseInt(p[2], 16) - parseInt(p[1], 16); k++) chars.add(String.fromCodePoint(first + k));
+      }
+    }
+  }
+  return chars;
 }
 
 const part = (data, name) => data.parts.find((p) => p.name === name);
@@ -134,9 +164,23 @@ describe('export', () => {
     assert.equal(file.status, 200);
     assert.match(file.headers.get('content-disposition') ?? '', /attachment/);
     assert.equal(JSON.parse(file.body).account_id, a.accountId);
+    // The same as a PDF to keep: a person's own name is drawn in it (its characters are in the
+    // fonts' maps to Unicode), the other person's is not.
+    const res = await fetch(`${base}/me/data/export.pdf`, { headers: { cookie: c.jar.header(), 'x-forwarded-for': c.ip } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'application/pdf');
+    assert.match(res.headers.get('content-disposition') ?? '', /attachment; filename="my-data.pdf"/);
+    assert.match(res.headers.get('cache-control') ?? '', /no-store/);
+    const pdf = Buffer.from(await res.arrayBuffer());
+    assert.ok(pdf.subarray(0, 5).toString() === '%PDF-', 'not a PDF');
+    const drawn = drawnChars(pdf);
+    for (const ch of a.name) assert.ok(drawn.has(ch), `${ch} of the person's name is not drawn`);
+    assert.ok(!drawn.has('司') || !drawn.has('马'), 'the other person\'s name is drawn');
+    assert.ok(page.body.includes('href="/me/data/export.pdf"'), 'no link to the PDF');
     // Staff have no such page (their data is the department's work).
     const staff = await pageLogin(base, DEMO.staffA.phone);
     assert.equal((await staff.get('/me/data')).status, 403);
+    assert.equal((await staff.get('/me/data/export.pdf')).status, 403);
     assert.ok(!(await staff.get('/')).body.includes('href="/me/data"'));
   });
 });

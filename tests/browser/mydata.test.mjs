@@ -1,7 +1,8 @@
 // "My data" in Debian chromium on a 360 x 800 phone, in both languages: the page of everything
-// the hall holds (the demo citizen's applications, messages, sessions), the closure page and
-// the name correction page show without horizontal overflow and axe-clean; a fresh citizen
-// closes their account through the form, sees what was erased and kept, and is logged out.
+// the hall holds (the demo citizen's applications, messages, sessions; printed, no table cut),
+// the closure page and the name correction page show without horizontal overflow and
+// axe-clean; a fresh citizen closes their account through the form, sees what was erased and
+// kept, and is logged out.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEMO, bearer, freshIp, newIdNumber, newPhone, pageLogin, startServer } from '../api/helpers.mjs';
@@ -57,8 +58,15 @@ describe('my data on a phone', { skip }, () => {
       assert.ok(await page.getByText(w.kept).count() > 0 && await page.getByText(w.erased).count() > 0);
       assert.ok(await page.locator('.mydata-table').count() > 0, 'no rows shown');
       assert.equal(await page.locator('a[href="/me/data/export.json"]').count(), 1);
+      assert.equal(await page.locator('a[href="/me/data/export.pdf"]').count(), 1);
       assert.equal(await page.evaluate(overflow), 0, 'no horizontal overflow');
       assert.deepEqual(await axeCheck(page, `/me/data (${lang})`), []);
+      // On paper every column shows: no table is cut at the edge of its scrolling region.
+      await page.emulateMedia({ media: 'print' });
+      const cut = await page.evaluate(() => [...document.querySelectorAll('.mydata .table-scroll')]
+        .filter((el) => el.scrollWidth > el.clientWidth + 1).map((el) => el.getAttribute('aria-labelledby')));
+      assert.deepEqual(cut, [], 'tables cut in print');
+      await page.emulateMedia({ media: 'screen' });
 
       await submit(page, page.locator('a[href="/me/data/close"]'));
       assert.equal((await page.locator('h1').innerText()).trim(), w.close);
