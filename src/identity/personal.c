@@ -4,9 +4,9 @@
  * Kept at closure: the account's kind, name and ID number (sealed, its mask shown), which name
  * the party of the records the law requires keeping (applications, payments, certificates);
  * and the security events (log-ins, password changes), kept as network logs for their own
- * period. Erased: contact data (phone, e-mail), the second factor, the look-up indexes (so the
- * same ID number or phone may register again), sessions and API tokens (their hashes: never
- * shown), and the agents authorised by an enterprise. */
+ * period. Erased: the password's hash, contact data (phone, e-mail), the second factor, the
+ * look-up indexes (so the same ID number or phone may register again), sessions and API tokens
+ * (their hashes: never shown), and the agents authorised by an enterprise. */
 #include <stdio.h>
 #include <string.h>
 
@@ -42,7 +42,8 @@ DB_SQL(q_agents, "SELECT g.enterprise_id, g.agent_id, e.name AS enterprise_name,
 		 "WHERE g.enterprise_id = ? OR g.agent_id = ? ORDER BY g.granted_at DESC LIMIT 2000");
 DB_SQL(q_agents_of, "SELECT enterprise_id, agent_id FROM enterprise_agents WHERE enterprise_id = ? OR agent_id = ?");
 DB_SQL(q_agent_erase, "DELETE FROM enterprise_agents WHERE enterprise_id = ? AND agent_id = ?");
-DB_SQL(q_close, "UPDATE accounts SET status = 'disabled', closed_at = ?, id_index = NULL "
+/* The password's hash goes too: "!" (as for accounts made by a hub) matches no password. */
+DB_SQL(q_close, "UPDATE accounts SET status = 'disabled', closed_at = ?, id_index = NULL, password_hash = '!' "
 		"WHERE id = ? AND closed_at IS NULL AND kind IN ('individual', 'enterprise')");
 
 /* The contact fields are covered (accounts): the erasure is a logged change of the row. */

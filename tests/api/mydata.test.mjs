@@ -322,6 +322,7 @@ describe('closing the account', () => {
     // erased
     assert.equal(await sql(srv.db, `SELECT COALESCE(phone_mask, '') || COALESCE(email_mask, '') || COALESCE(phone_index, '') || COALESCE(id_index, '') FROM accounts WHERE id = ${id}`), '');
     for (const t of ['sessions', 'api_tokens', 'inbox', 'notify_prefs']) assert.equal(await count(t), 0, t);
+    assert.equal(await sql(srv.db, `SELECT password_hash FROM accounts WHERE id = ${id}`), '!', 'the password hash is kept');
     // kept
     assert.equal(await count('applications', 'applicant_id'), appsBefore);
     assert.ok(await count('security_events') > eventsBefore);
