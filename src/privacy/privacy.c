@@ -9,6 +9,7 @@
 #include "base/err.h"
 #include "base/str.h"
 #include "base/util.h"
+#include "catalog/catalog.h"
 #include "certs/certs.h"
 #include "http/handler.h"
 #include "http/msg.h"
@@ -31,18 +32,51 @@ static bool integer_column(const char *name)
 	return strcmp(name, "id") == 0 || (n > 3 && (strcmp(name + n - 3, "_at") == 0 || strcmp(name + n - 3, "_id") == 0));
 }
 
-/* The rows of a part as an array of objects by column name (new reference). */
-static json_t *rows_json(const struct db_rows *rows)
+/* The name the catalog gives the code v of column col in the reader's language: a
+ * department's ("department") or a service item's ("item_code"; its current version), the code
+ * itself when the catalog no longer has it; NULL for any other column. *key is the export's
+ * column for it. Memoised in names (one request's). */
+static const char *catalog_name(struct req *r, json_t *names, const char *col, const char *v, const char **key)
+{
+	bool dept = strcmp(col, "department") == 0;
+	if ((!dept && strcmp(col, "item_code") != 0) || !v || !*v)
+		return NULL;
+	*key = dept ? "department_name" : "item_name";
+	const char *memo = arena_printf(r->arena, "%c%s", dept ? 'd' : 'i', v);
+	const char *known = json_string_value(json_object_get(names, memo));
+	if (known)
+		return known;
+	const char *zh = NULL, *en_name = NULL;
+	struct catalog_department d;
+	struct catalog_service svc;
+	if (dept && catalog_department_get(r->db, r->arena, v, &d) == 0)
+		zh = d.name_zh, en_name = d.name_en;
+	else if (!dept && catalog_service_get(r->db, r->arena, v, 0, &svc) == 0)
+		zh = svc.name_zh, en_name = svc.name_en;
+	const char *name = en(r) && en_name && *en_name ? en_name : zh && *zh ? zh : v;
+	json_t *j = json_string(name);
+	if (!j)
+		return v;
+	json_object_set_new(names, memo, j); /* names keeps j, and so the text, until the request ends */
+	return json_string_value(j);
+}
+
+/* The rows of a part as an array of objects by column name, with the catalog's names of codes
+ * beside them (new reference). */
+static json_t *rows_json(struct req *r, json_t *names, const struct db_rows *rows)
 {
 	json_t *arr = json_array();
 	for (size_t i = 0; i < rows->nrows; i++) {
 		json_t *o = json_object();
 		for (size_t c = 0; c < rows->ncols; c++) {
-			const char *v = db_cell(rows, i, c);
+			const char *v = db_cell(rows, i, c), *key;
 			json_t *j = !v ? json_null()
 				       : integer_column(rows->names[c]) ? json_integer((json_int_t)strtoll(v, NULL, 10))
 									 : json_stringn(v, rows->lens[i * rows->ncols + c]);
 			json_object_set_new(o, rows->names[c], j ? j : json_string("\xEF\xBF\xBD"));
+			const char *name = catalog_name(r, names, rows->names[c], v, &key);
+			if (name)
+				json_object_set_new(o, key, json_string(name));
 		}
 		json_array_append_new(arr, o);
 	}
@@ -62,11 +96,13 @@ static json_t *fates(struct req *r)
 	return json_pack("{s:o,s:o}", "erased", erased, "kept", kept);
 }
 
-/* fn's object for every part of the caller's rows, in registry order (a new array). */
-typedef json_t *(*part_fn)(struct req *r, const struct personal_part *p, const struct db_rows *rows);
+/* fn's object for every part of the caller's rows, in registry order (a new array); names
+ * memoises the catalog's names (catalog_name) across the parts. */
+typedef json_t *(*part_fn)(struct req *r, const struct personal_part *p, const struct db_rows *rows, json_t *names);
 static int each_part(struct req *r, part_fn fn, json_t **out)
 {
-	json_t *parts = json_array();
+	json_t *parts = json_array(), *names = json_object();
+	arena_cleanup(r->arena, (void (*)(void *))json_decref, names);
 	for (size_t i = 0; i < personal_count(); i++) {
 		struct db_rows rows;
 		int rc = personal_rows(r->db, r->arena, personal_at(i), r->who.account, &rows);
@@ -74,18 +110,18 @@ static int each_part(struct req *r, part_fn fn, json_t **out)
 			json_decref(parts);
 			return rc;
 		}
-		json_array_append_new(parts, fn(r, personal_at(i), &rows));
+		json_array_append_new(parts, fn(r, personal_at(i), &rows, names));
 	}
 	*out = parts;
 	return 0;
 }
 
 /* A part in the export's JSON. */
-static json_t *export_part(struct req *r, const struct personal_part *p, const struct db_rows *rows)
+static json_t *export_part(struct req *r, const struct personal_part *p, const struct db_rows *rows, json_t *names)
 {
 	return json_pack("{s:s,s:s,s:b,s:s,s:i,s:b,s:o}", "name", p->name, "title", MC(r, "mydata_part_", p->name), "kept",
 			 p->kept, "on_closure", MC(r, "mydata_why_", p->name), "count", (int)rows->nrows, "truncated",
-			 rows->nrows >= PERSONAL_ROWS_MAX, "rows", rows_json(rows));
+			 rows->nrows >= PERSONAL_ROWS_MAX, "rows", rows_json(r, names, rows));
 }
 
 /* Everything, as the export's JSON (new reference). */
@@ -114,11 +150,16 @@ static const char *words_of(struct req *r, const struct personal_part *p, const 
 	return NULL;
 }
 
-/* A value as the page shows it: moments in China time, code words in words, long text cut. */
-static const char *cell_text(struct req *r, const struct personal_part *p, const char *col, const char *v)
+/* A value as the page shows it: moments in China time, code words in words, departments and
+ * items by name, long text cut. */
+static const char *cell_text(struct req *r, json_t *names, const struct personal_part *p, const char *col,
+			     const char *v)
 {
 	if (!v)
 		return "";
+	const char *key, *name = catalog_name(r, names, col, v, &key);
+	if (name)
+		return name;
 	size_t n = strlen(col);
 	if (n > 3 && strcmp(col + n - 3, "_at") == 0)
 		return req_when(r, strtoll(v, NULL, 10));
@@ -135,7 +176,8 @@ static const char *cell_text(struct req *r, const struct personal_part *p, const
 
 /* A part as people read it (the page's and the PDF's): {name, title, kept, why, count, has_rows,
  * cols [{label}], rows [{cells [{text}]}], truncated}. */
-static json_t *readable_part(struct req *r, const struct personal_part *p, const struct db_rows *rows)
+static json_t *readable_part(struct req *r, const struct personal_part *p, const struct db_rows *rows,
+			     json_t *names)
 {
 	json_t *cols = json_array(), *trs = json_array();
 	for (size_t c = 0; c < rows->ncols; c++)
@@ -144,7 +186,7 @@ static json_t *readable_part(struct req *r, const struct personal_part *p, const
 		json_t *cells = json_array();
 		for (size_t c = 0; c < rows->ncols; c++)
 			json_array_append_new(cells, json_pack("{s:s}", "text",
-							       cell_text(r, p, rows->names[c], db_cell(rows, k, c))));
+							       cell_text(r, names, p, rows->names[c], db_cell(rows, k, c))));
 		json_array_append_new(trs, json_pack("{s:o}", "cells", cells));
 	}
 	return json_pack("{s:s,s:s,s:b,s:s,s:s,s:b,s:o,s:o,s:b}", "name", p->name, "title", MC(r, "mydata_part_", p->name),

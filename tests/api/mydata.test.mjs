@@ -273,8 +273,10 @@ describe('access log', () => {
     const r = await bearer(`${base}/api/v1/me/data`, a.token);
     const ev = part(r.json, 'access_events').rows.filter((e) => e.application === a.number);
     assert.deepEqual(ev.map((e) => e.kind).sort(), ['reveal', 'view']);
+    const psb = await sql(srv.db, "SELECT name_zh FROM departments WHERE code = 'psb'");
     for (const e of ev) {
       assert.equal(e.department, 'psb');
+      assert.equal(e.department_name, psb, 'the department is not named');
       assert.equal(typeof e.happened_at, 'number');
       assert.ok(!('actor_id' in e));
     }
@@ -283,6 +285,12 @@ describe('access log', () => {
     const c = await pageLogin(base, a.phone, PASSWORD);
     const text = htmlText((await c.get('/me/data')).body);
     assert.ok(text.includes('显示完整信息') && text.includes('查看办件'), 'the page does not name the kinds of access');
+    // Departments and services by name, on the page as in the file, in the reader's language.
+    assert.ok(text.includes(psb) && !/(^|\s)psb(\s|$)/.test(text), 'the page shows the department\'s code');
+    assert.ok(text.includes(ITEM.name_zh) && !text.includes(ITEM.code), 'the page shows the service\'s code');
+    assert.equal(part(r.json, 'applications').rows.find((x) => x.number === a.number).item_name, ITEM.name_zh);
+    const enData = await bearer(`${base}/api/v1/me/data?lang=en`, a.token);
+    assert.equal(part(enData.json, 'applications').rows.find((x) => x.number === a.number).item_name, ITEM.name_en);
     assert.match(text, /\d{4}-\d{2}-\d{2} \d{2}:\d{2}/);
   });
 });
