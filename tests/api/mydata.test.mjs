@@ -6,7 +6,9 @@
 // - the access log in the export lists a staff view and a reveal, with the department, never
 //   the staff member's name;
 // - closing the account asks for the password, erases what docs/privacy.md says is erased,
-//   keeps what the law requires, refuses the log-in afterwards, and the audit stays clean.
+//   keeps what the law requires, refuses the log-in afterwards, and the audit stays clean;
+// - an enterprise's data holds what its agent filed for it and the agent's does not; the
+//   enterprise's closure ends the agent's authorisation, not the agent's account.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inflateSync } from 'node:zlib';
@@ -35,6 +37,8 @@ const ITEM = {
     { key: 'purpose', label_zh: '用途', label_en: 'Purpose', type: 'text', required: false },
   ],
 };
+
+const ITEM_ENT = { ...ITEM, code: 'psb-9902', name_zh: '数据测试企业事项', name_en: 'My data enterprise item', audience: ['enterprise'] };
 
 let srv;
 let base;
@@ -98,7 +102,7 @@ before(async () => {
   srv = await startServer({ name: 'mydata', extraArgs: ['--trust-proxy', 'true'] });
   base = srv.url;
   const tmp = await tempDir('govhall-mydata-');
-  const file = await writeJsonFile(tmp.path, 'mydata.json', { services: [ITEM] });
+  const file = await writeJsonFile(tmp.path, 'mydata.json', { services: [ITEM, ITEM_ENT] });
   const imp = await govhall(['import', 'catalog', file, '--db', srv.db], { keyFile: srv.keyFile });
   assert.equal(imp.code, 0, imp.stderr);
   await person('a', `欧阳数据${tag.slice(-4)}`, N);
@@ -368,5 +372,39 @@ describe('closing the account', () => {
     const r = await login.post('/login', { login: b.phone, password: PASSWORD, next: '', _csrf: csrfOf(form.body) });
     assert.notEqual(r.status, 303, 'a closed account logged in');
     await expectCleanAudit('after a closure on the page');
+  });
+});
+
+describe('an enterprise and its agent', () => {
+  test('the enterprise has what its agent filed for it, the agent has not; its closure ends the authorisation', async () => {
+    const ent = await apiLogin(base, DEMO.enterprise.phone, DEMO_PASSWORD, { scopes: 'profile,account,apply' });
+    const agent = await apiLogin(base, DEMO.agent.phone, DEMO_PASSWORD, { scopes: 'profile,account,apply' });
+    const acting = await bearer(`${base}/api/v1/me/tokens`, agent.token, { method: 'POST',
+      json: { name: 'mydata agent', channel: 'app', scopes: 'profile,apply', acting_for: ent.account.id } });
+    assert.equal(acting.status, 201, acting.body);
+    const filed = await bearer(`${base}/api/v1/services/${ITEM_ENT.code}/applications`, acting.json.token, { method: 'POST',
+      json: { form: { applicant_name: DEMO.agent.name, phone: newPhone(), purpose: `企业${tag}` }, materials: [], submit: true,
+        idempotency_key: `md-${tag}-ent` } });
+    assert.equal(filed.status, 201, filed.body);
+    const has = (data) => part(data, 'applications').rows.some((x) => x.number === filed.json.number);
+    const theirs = await bearer(`${base}/api/v1/me/data`, ent.token);
+    assert.ok(has(theirs.json), 'the enterprise does not see what was filed for it');
+    assert.ok(part(theirs.json, 'agents').rows.some((x) => x.agent_id === agent.account.id));
+    assert.equal(part(theirs.json, 'applications').rows.find((x) => x.number === filed.json.number).item_name, ITEM_ENT.name_zh);
+    for (const token of [agent.token, acting.json.token]) {
+      const own = await bearer(`${base}/api/v1/me/data`, token);
+      assert.equal(own.status, 200, own.body);
+      assert.equal(own.json.account_id, agent.account.id);
+      assert.ok(!has(own.json), 'the agent\'s own data holds the enterprise\'s application');
+    }
+
+    const closed = await bearer(`${base}/api/v1/me/close`, ent.token, { method: 'POST', json: { password: DEMO_PASSWORD } });
+    assert.equal(closed.status, 200, closed.body);
+    assert.ok(closed.json.erased.some((x) => x.name === 'agents'));
+    assert.equal(Number(await sql(srv.db, `SELECT COUNT(*) FROM enterprise_agents WHERE enterprise_id = ${ent.account.id}`)), 0);
+    assert.ok(Number(await sql(srv.db, `SELECT COUNT(*) FROM applications WHERE enterprise_id = ${ent.account.id}`)) >= 1);
+    assert.equal((await bearer(`${base}/api/v1/me/data`, acting.json.token)).status, 401, 'the agent still acts for it');
+    assert.equal((await bearer(`${base}/api/v1/me/data`, agent.token)).status, 200, 'the agent\'s own account ended too');
+    await expectCleanAudit('after an enterprise closed its account');
   });
 });
