@@ -174,6 +174,14 @@ static const char *cell_text(struct req *r, json_t *names, const struct personal
 	return v;
 }
 
+/* A column written in both languages (title_zh, title_en) that is not in the reader's: the page
+ * shows the reader's one (the JSON has both). */
+static bool other_language(struct req *r, const char *col)
+{
+	size_t n = strlen(col);
+	return n > 3 && strcmp(col + n - 3, en(r) ? "_zh" : "_en") == 0;
+}
+
 /* A part as people read it (the page's and the PDF's): {name, title, kept, why, count, has_rows,
  * cols [{label}], rows [{cells [{text}]}], truncated}. */
 static json_t *readable_part(struct req *r, const struct personal_part *p, const struct db_rows *rows,
@@ -181,12 +189,14 @@ static json_t *readable_part(struct req *r, const struct personal_part *p, const
 {
 	json_t *cols = json_array(), *trs = json_array();
 	for (size_t c = 0; c < rows->ncols; c++)
-		json_array_append_new(cols, json_pack("{s:s}", "label", MC(r, "mydata_col_", rows->names[c])));
+		if (!other_language(r, rows->names[c]))
+			json_array_append_new(cols, json_pack("{s:s}", "label", MC(r, "mydata_col_", rows->names[c])));
 	for (size_t k = 0; k < rows->nrows; k++) {
 		json_t *cells = json_array();
 		for (size_t c = 0; c < rows->ncols; c++)
-			json_array_append_new(cells, json_pack("{s:s}", "text",
-							       cell_text(r, names, p, rows->names[c], db_cell(rows, k, c))));
+			if (!other_language(r, rows->names[c]))
+				json_array_append_new(cells, json_pack("{s:s}", "text", cell_text(r, names, p, rows->names[c],
+												  db_cell(rows, k, c))));
 		json_array_append_new(trs, json_pack("{s:o}", "cells", cells));
 	}
 	return json_pack("{s:s,s:s,s:b,s:s,s:s,s:b,s:o,s:o,s:b}", "name", p->name, "title", MC(r, "mydata_part_", p->name),

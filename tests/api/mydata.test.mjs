@@ -164,6 +164,13 @@ describe('export', () => {
     }
     assert.ok((await c.get('/account')).body.includes('href="/me/data"'), 'the account page does not link to my data');
     assert.ok((await c.get('/')).body.includes('href="/me/data"'), 'the navigation does not link to my data');
+    // Columns written in both languages (the inbox's titles and texts) show in the reader's.
+    const demo = await pageLogin(base, DEMO.citizen.phone, undefined, { lang: 'en' });
+    const demoPage = await demo.get('/me/data');
+    assert.ok(demoPage.body.includes('Title (English)') && !demoPage.body.includes('Title (Chinese)'), 'both languages shown');
+    const firm = await pageLogin(base, DEMO.enterprise.phone);
+    assert.ok((await firm.get('/')).body.includes('href="/me/data"'), 'an enterprise\'s navigation does not link to my data');
+    assert.equal((await firm.get('/me/data')).status, 200);
     const file = await c.get('/me/data/export.json');
     assert.equal(file.status, 200);
     assert.match(file.headers.get('content-disposition') ?? '', /attachment/);
