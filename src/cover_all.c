@@ -1,5 +1,6 @@
-/* cover_all.c: what each domain covers with the transparency log (store/cover.h), declared at
- * once: every command of govhall (main.c) and the test programs call it at their start. */
+/* cover_all.c: what each domain covers with the transparency log (store/cover.h), and the
+ * personal data each holds (store/personal.h), declared at once: every command of govhall
+ * (main.c) and the test programs call it at their start. */
 #include "app.h"
 #include "booking/booking.h"
 #include "cases/cases.h"
@@ -7,6 +8,7 @@
 #include "certs/certs.h"
 #include "identity/identity.h"
 #include "interact/interact.h"
+#include "notify/notify.h"
 #include "open311/open311.h"
 #include "pay/pay.h"
 #include "publish/publish.h"
@@ -22,4 +24,12 @@ void app_cover_declare(void)
 	certs_cover_declare();
 	booking_register();
 	pay_cover_declare();
+
+	identity_personal_declare();
+	cases_personal_declare();
+	interact_personal_declare();
+	pay_personal_declare();
+	booking_personal_declare();
+	certs_personal_declare();
+	notify_personal_declare();
 }

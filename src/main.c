@@ -44,6 +44,7 @@
 #include "store/db.h"
 #include "store/group.h"
 #include "help/help.h"
+#include "privacy/privacy.h"
 #include "publish/publish.h"
 #include "stats/stats.h"
 #include "view/view.h"
@@ -402,7 +403,8 @@ static int build_router(struct router *rt)
 	    router_add(rt, catalog_routes, catalog_routes_n) || identity_add_routes(rt) || cases_add_routes(rt) ||
 	    notify_add_routes(rt) || open311_add_routes(rt) || ledger_add_routes(rt) || stats_add_routes(rt) ||
 	    publish_add_routes(rt) || certs_add_routes(rt) || search_add_routes(rt) || interact_add_routes(rt) ||
-	    booking_add_routes(rt) || pay_add_routes(rt) || fed_add_routes(rt) || help_add_routes(rt))
+	    booking_add_routes(rt) || pay_add_routes(rt) || fed_add_routes(rt) || help_add_routes(rt) ||
+	    privacy_add_routes(rt))
 		return -1;
 	return 0;
 }

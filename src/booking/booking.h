@@ -30,6 +30,8 @@ struct router;
 
 /* Declares the covered tables (store/cover.h). Call at the start of every command. */
 void booking_register(void);
+/* Declares the personal parts of booking (store/personal.h): appointments (kept). Call at start. */
+void booking_personal_declare(void);
 /* Registers the sealed names and phones with identity's key commands (key rotate, reseal,
  * list); main.c calls it at start, beside cases_register_sealed. */
 void booking_register_sealed(void);

@@ -38,6 +38,9 @@ int cases_add_routes(struct router *rt);
 /* Declares the tables this module covers with the transparency log (store/cover.h): call at
  * start of every command. */
 void cases_register(void);
+/* Declares the personal parts of cases (store/personal.h): applications, their events,
+ * attachments and access events (kept), drafts (erased at closure). */
+void cases_personal_declare(void);
 
 /* One state change of an application, as other domains (the transparency log, statistics,
  * evaluations) learn of it. Strings live at least as long as the observer call. */

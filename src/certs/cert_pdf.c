@@ -307,3 +307,139 @@ int certs_sheet_pdf(const struct certs_sheet *sh, unsigned char **pdf, size_t *l
 	*len = m.len;
 	return 0;
 }
+
+/* ---- long documents on as many pages as they take (certs.h certs_book_render) ------------ */
+
+#define BOOK_BOTTOM (PAGE_H - MARGIN - 14.0) /* the page number sits below */
+
+struct book {
+	cairo_surface_t *s;
+	cairo_t *cr;
+	double y;
+	int page;
+};
+
+static void book_page_end(struct book *b)
+{
+	char no[24];
+	snprintf(no, sizeof(no), "- %d -", b->page);
+	cairo_set_source_rgb(b->cr, 0.35, 0.35, 0.35);
+	text(b->cr, "Noto Sans CJK SC 8", MARGIN, PAGE_H - MARGIN, PAGE_W - 2 * MARGIN, no, PANGO_ALIGN_CENTER);
+	cairo_show_page(b->cr);
+}
+
+/* A layout of s in font, w points wide (the caller unrefs it); *h its height. */
+static PangoLayout *book_layout(struct book *b, const char *font, double w, const char *s, double *h)
+{
+	PangoLayout *l = pango_cairo_create_layout(b->cr);
+	PangoFontDescription *fd = pango_font_description_from_string(font);
+	pango_layout_set_font_description(l, fd);
+	pango_font_description_free(fd);
+	pango_layout_set_width(l, (int)(w * PANGO_SCALE));
+	pango_layout_set_wrap(l, PANGO_WRAP_WORD_CHAR);
+	pango_layout_set_text(l, s ? s : "", -1);
+	int pw, ph;
+	pango_layout_get_size(l, &pw, &ph);
+	*h = (double)ph / PANGO_SCALE;
+	return l;
+}
+
+/* Starts a new page unless h more points fit on this one. */
+static void book_room(struct book *b, double h)
+{
+	if (b->y + h <= BOOK_BOTTOM || b->y <= MARGIN)
+		return;
+	book_page_end(b);
+	b->page++;
+	b->y = MARGIN;
+}
+
+/* Draws s as a paragraph across the page, on a new page if it does not fit; advances. */
+static void book_text(struct book *b, const char *font, double grey, const char *s, double after)
+{
+	double h;
+	PangoLayout *l = book_layout(b, font, PAGE_W - 2 * MARGIN, s, &h);
+	book_room(b, h);
+	cairo_set_source_rgb(b->cr, grey, grey, grey);
+	cairo_move_to(b->cr, MARGIN, b->y);
+	pango_cairo_show_layout(b->cr, l);
+	g_object_unref(l);
+	b->y += h + after;
+}
+
+/* One record: its label/value pairs in two columns, kept on one page when it fits. */
+static void book_record(struct book *b, json_t *pairs)
+{
+	double lw = 130, vx = MARGIN + lw + 10, vw = PAGE_W - MARGIN - vx, total = 0;
+	size_t i, n = json_array_size(pairs);
+	PangoLayout **ls = xcalloc(2 * n + 1, sizeof(*ls));
+	double *hs = xcalloc(n + 1, sizeof(*hs));
+	for (i = 0; i < n; i++) {
+		json_t *p = json_array_get(pairs, i);
+		double lh, vh;
+		ls[2 * i] = book_layout(b, "Noto Sans CJK SC 8.5", lw, jstr(p, "label"), &lh);
+		ls[2 * i + 1] = book_layout(b, "Noto Sans CJK SC 9.5", vw, jstr(p, "value"), &vh);
+		hs[i] = (lh > vh ? lh : vh) + 2;
+		total += hs[i];
+	}
+	book_room(b, total < BOOK_BOTTOM - MARGIN ? total + 6 : hs[0]);
+	cairo_set_source_rgb(b->cr, 0.75, 0.75, 0.75);
+	cairo_set_line_width(b->cr, 0.5);
+	cairo_move_to(b->cr, MARGIN, b->y);
+	cairo_line_to(b->cr, PAGE_W - MARGIN, b->y);
+	cairo_stroke(b->cr);
+	b->y += 4;
+	for (i = 0; i < n; i++) {
+		book_room(b, hs[i]);
+		cairo_set_source_rgb(b->cr, 0.3, 0.3, 0.3);
+		cairo_move_to(b->cr, MARGIN, b->y + 1);
+		pango_cairo_show_layout(b->cr, ls[2 * i]);
+		cairo_set_source_rgb(b->cr, 0, 0, 0);
+		cairo_move_to(b->cr, vx, b->y);
+		pango_cairo_show_layout(b->cr, ls[2 * i + 1]);
+		b->y += hs[i];
+		g_object_unref(ls[2 * i]);
+		g_object_unref(ls[2 * i + 1]);
+	}
+	b->y += 2;
+	free(ls);
+	free(hs);
+}
+
+int certs_book_render(const char *doc_json, const struct view *v, unsigned char **pdf, size_t *len)
+{
+	(void)v;
+	json_t *doc = json_loads(doc_json, 0, NULL);
+	if (!doc)
+		return GH_EINTERNAL;
+	struct membuf m = { 0 };
+	struct book b = { .s = cairo_pdf_surface_create_for_stream(write_mem, &m, PAGE_W, PAGE_H), .y = MARGIN, .page = 1 };
+	cairo_pdf_surface_set_metadata(b.s, CAIRO_PDF_METADATA_TITLE, jstr(doc, "title"));
+	cairo_pdf_surface_set_metadata(b.s, CAIRO_PDF_METADATA_CREATOR, "govhall");
+	b.cr = cairo_create(b.s);
+	book_text(&b, "Noto Sans CJK SC Bold 18", 0, jstr(doc, "title"), 4);
+	book_text(&b, "Noto Sans CJK SC 9.5", 0.2, jstr(doc, "subtitle"), 14);
+	size_t i, k;
+	json_t *sec, *rec;
+	json_array_foreach(json_object_get(doc, "sections"), i, sec) {
+		book_room(&b, 60); /* a heading is not left alone at the foot of a page */
+		book_text(&b, "Noto Sans CJK SC Bold 13", 0, jstr(sec, "title"), 2);
+		book_text(&b, "Noto Sans CJK SC 8.5", 0.3, jstr(sec, "note"), 6);
+		json_array_foreach(json_object_get(sec, "records"), k, rec)
+			book_record(&b, rec);
+		b.y += 10;
+	}
+	book_page_end(&b);
+	cairo_destroy(b.cr);
+	cairo_surface_finish(b.s);
+	cairo_status_t st = cairo_surface_status(b.s);
+	cairo_surface_destroy(b.s);
+	json_decref(doc);
+	if (st != CAIRO_STATUS_SUCCESS || m.failed) {
+		free(m.p);
+		return GH_EINTERNAL;
+	}
+	*pdf = m.p;
+	*len = m.len;
+	return 0;
+}

@@ -36,6 +36,8 @@ void certs_register(void);
 /* Declares the tables this module covers with the transparency log (store/cover.h), alone
  * (certs_register does it too): for tools and tests without the observers. */
 void certs_cover_declare(void);
+/* Declares the personal parts of certs (store/personal.h): e-certificates (kept). Call at start. */
+void certs_personal_declare(void);
 /* Gives the module what issuance needs at run time (the key ring for department keys, the
  * public URL for verification links). Call after identity_init. */
 void certs_init(struct app *app);
@@ -93,6 +95,10 @@ int certs_sheet_pdf(const struct certs_sheet *s, unsigned char **pdf, size_t *le
  * unstored download named filename. REQ_DEFERRED, or a GH_E code (nothing answered). */
 typedef int (*certs_render_fn)(const char *doc_json, const struct view *v, unsigned char **pdf, size_t *len);
 int certs_pdf_download(struct req *r, json_t *doc, certs_render_fn render, const char *filename);
+/* A certs_render_fn for long documents on as many A4 pages as they take (a person's copy of
+ * their data): doc is {title, subtitle, sections: [{title, note, records: [[{label, value}]]}]},
+ * words already in the reader's language; each record is drawn as label/value lines. */
+int certs_book_render(const char *doc_json, const struct view *v, unsigned char **pdf, size_t *len);
 /* The same as JSON (indented), at once. */
 int certs_json_download(struct req *r, json_t *doc, const char *filename);
 /* The JSON document a sheet embeds after mark: 0 with *json (in a, NUL-terminated),

@@ -50,6 +50,7 @@ static const struct nav_item {
 	{ NAV_ACCOUNT, "/admin/appeals", N_("interact_nav_admin"), NULL, ROLE_USER },
 	{ NAV_ACCOUNT, "/admin", N_("account_nav_admin"), "nav_admin", ROLE_USER },
 	{ NAV_ACCOUNT, "/inbox", N_("inbox_nav"), "nav_inbox", ROLE_USER },
+	{ NAV_ACCOUNT, "/me/data", N_("mydata_nav"), "nav_mydata", ROLE_USER },
 	{ NAV_ACCOUNT, "/account", N_("account_nav_mine"), "nav_account", ROLE_USER },
 	{ NAV_ACCOUNT, "/login", N_("account_nav_login"), "nav_login", ROLE_ANON },
 	{ NAV_ACCOUNT, "/register", N_("account_nav_register"), "nav_register", ROLE_ANON },

@@ -27,7 +27,7 @@
 #define AGENT_LOOKUPS_PER_HOUR 20
 
 /* s without surrounding ASCII spaces, in the arena. */
-static const char *trimmed(struct req *r, const char *s)
+const char *identity_trimmed(struct req *r, const char *s)
 {
 	while (*s == ' ' || *s == '\t')
 		s++;
@@ -532,7 +532,7 @@ static int tokens_issue(struct req *r)
 	if (rc)
 		return rc;
 	json_t *errs = new_errors(r);
-	const char *name = trimmed(r, identity_field(in, "name")), *channel = identity_field(in, "channel");
+	const char *name = identity_trimmed(r, identity_field(in, "name")), *channel = identity_field(in, "channel");
 	size_t nc = str_utf8_chars(name, strlen(name));
 	if (nc < 1 || nc > TOKEN_NAME_MAX)
 		identity_field_error(errs, r->api ? "name" : "token_name",
@@ -743,7 +743,7 @@ static int agents_add(struct req *r)
 	a->f_id = r->api ? "id_number" : "agent_id_number";
 	a->f_name = r->api ? "name" : "agent_name";
 	const char *idn = identity_field(in, "id_number");
-	a->name = trimmed(r, identity_field(in, "name"));
+	a->name = identity_trimmed(r, identity_field(in, "name"));
 	size_t nl = idcheck_normalize(idn, strlen(idn), a->norm, sizeof(a->norm));
 	enum idcheck_err ie = nl ? idcheck_id_number(a->norm, nl) : IDCHECK_LENGTH;
 	if (ie != IDCHECK_OK)
@@ -825,7 +825,7 @@ static int email_set(struct req *r)
 	int rc = identity_read_input(r, &in);
 	if (rc)
 		return rc;
-	const char *v = trimmed(r, identity_field(in, "email"));
+	const char *v = identity_trimmed(r, identity_field(in, "email"));
 	size_t n = strlen(v);
 	char *email = NULL;
 	if (n) {

@@ -66,6 +66,7 @@ void identity_register(void)
 {
 	cover_declare(&cover_accounts);
 	cover_declare(&cover_agents);
+	cover_declare(&identity_namefix_cover);
 }
 
 /* Ends a write of an agent's authorisation (keyed by both accounts), as cover_tx_end_id. */
@@ -96,7 +97,7 @@ DB_SQL(q_set_email, "UPDATE accounts SET email_enc = ?, email_mask = ? WHERE id 
 DB_SQL(q_set_password, "UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE id = ?");
 DB_SQL(q_set_totp, "UPDATE accounts SET totp_enc = ?, totp_enabled = ? WHERE id = ?");
 DB_SQL(q_totp_use, "UPDATE accounts SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?");
-DB_SQL(q_set_status, "UPDATE accounts SET status = ? WHERE id = ?");
+DB_SQL(q_set_status, "UPDATE accounts SET status = ? WHERE id = ? AND closed_at IS NULL"); /* closed: for good */
 DB_SQL(q_set_staff, "UPDATE accounts SET department = ?, staff_roles = ? WHERE id = ? AND kind = 'staff'");
 DB_SQL(q_list_all, "SELECT " ACCOUNT_COLS "FROM accounts ORDER BY id DESC LIMIT ? OFFSET ?");
 DB_SQL(q_list_kind, "SELECT " ACCOUNT_COLS "FROM accounts WHERE kind = ? ORDER BY id DESC LIMIT ? OFFSET ?");

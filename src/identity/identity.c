@@ -14,6 +14,8 @@ extern const struct route identity_admin_routes[];
 extern const size_t identity_admin_routes_n;
 extern const struct route identity_recover_routes[];
 extern const size_t identity_recover_routes_n;
+extern const struct route identity_namefix_routes[];
+extern const size_t identity_namefix_routes_n;
 
 int identity_init(struct app *app, char *err, size_t errlen)
 {
@@ -49,7 +51,8 @@ int identity_add_routes(struct router *rt)
 	if (router_add(rt, identity_login_routes, identity_login_routes_n) ||
 	    router_add(rt, identity_account_routes, identity_account_routes_n) ||
 	    router_add(rt, identity_admin_routes, identity_admin_routes_n) ||
-	    router_add(rt, identity_recover_routes, identity_recover_routes_n))
+	    router_add(rt, identity_recover_routes, identity_recover_routes_n) ||
+	    router_add(rt, identity_namefix_routes, identity_namefix_routes_n))
 		return GH_EINVAL;
 	return 0;
 }

@@ -234,6 +234,21 @@ void identity_session_cookie(struct req *r, const char *tok);
 int identity_external_login(struct req *w, const char *id_number, const char *name, char *tok, int64_t *account,
 			    bool *created);
 
+/* ---- the person's own data (src/privacy, store/personal.h) --------------------------------- */
+
+/* Declares identity's personal parts: the account (kept), contact data, sessions, API tokens and
+ * agents (erased at closure), security events (kept). Call at start (app_cover_declare). */
+void identity_personal_declare(void);
+/* In a write: closes the caller's own account (an individual's or an enterprise's): disabled for
+ * good (no log-in, no administrator enables it again), its ID number's look-up index erased,
+ * a logged change of the covered row and a security event. GH_ECONFLICT when it is closed
+ * already or not an individual's or enterprise's. The personal parts' erasure is the caller's. */
+int identity_account_close(struct req *w);
+/* Checks password against the caller's own on the job pool (at most 10 tries an hour per
+ * account: GH_ERATELIMIT), then done(r, arg, ok) on r's loop. REQ_DEFERRED or a GH_E code. */
+int identity_password_confirm(struct req *r, const char *password, int (*done)(struct req *r, void *arg, bool ok),
+			      void *arg);
+
 /* Adds every identity route table to the router. */
 struct router;
 int identity_add_routes(struct router *rt);

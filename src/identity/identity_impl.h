@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "app.h"
+struct cover_table;
 #include "base/arena.h"
 #include "base/clock.h"
 #include "http/http.h"
@@ -363,6 +364,12 @@ static inline int64_t identity_now(void)
 /* Reads the posted form (pages) or JSON object (API) into a flat string object: both
  * shapes reach the same validation. GH_EINVAL / GH_EUNSUPPORTED with a detail. */
 int identity_read_input(struct req *r, json_t **out);
+/* s without surrounding ASCII spaces and tabs, in r's arena. */
+const char *identity_trimmed(struct req *r, const char *s);
+/* namefix.c: the requests to correct a name (covered by the log; declared by identity_register),
+ * and their personal part (declared by identity_personal_declare). */
+extern const struct cover_table identity_namefix_cover;
+void identity_namefix_declare(void);
 /* Why a JSON body was refused: the message key (identity_json_*) and the values it names. */
 struct input_problem {
 	const char *key;

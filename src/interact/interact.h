@@ -34,6 +34,8 @@ int interact_init(struct app *app, char *err, size_t errlen);
 /* Declares the tables this module covers with the transparency log (store/cover.h): call at
  * start of every command. */
 void interact_register(void);
+/* Declares the personal parts of interact (store/personal.h): evaluations, consultations and complaints (kept). Call at start. */
+void interact_personal_declare(void);
 
 /* The pages and the JSON API (see docs/api.md). */
 int interact_add_routes(struct router *rt);

@@ -49,6 +49,8 @@ void notify_set_words(const struct view *v);
  * their own submission) and wakes the delivery thread after the commit. main.c calls it at
  * the start of every command; a second call is a no-op. */
 void notify_register_observers(void);
+/* Declares the personal parts of notify (store/personal.h): the inbox and the channel choices (erased at closure). Call at start. */
+void notify_personal_declare(void);
 
 /* Queues the messages for one event of an application (call inside the transaction that
  * records the event): the inbox row, and one outbox row per configured channel (the SMS row

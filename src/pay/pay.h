@@ -35,6 +35,8 @@ struct db;
 void pay_register(void);
 /* Declares the covered tables alone (store/cover.h), for tools and tests without the rest. */
 void pay_cover_declare(void);
+/* Declares the personal parts of pay (store/personal.h): payment orders and receipts (kept). Call at start. */
+void pay_personal_declare(void);
 /* Reads the gateway settings of app's configuration (pay-*): GH_EINVAL with a message in err
  * when they are inconsistent. Without pay-gateway-url nothing is collected online: fees stay
  * on the guide, to be paid at the counter, and no application waits for a payment. */

@@ -164,6 +164,9 @@ before(async () => {
   const psbStaff = (staff.items ?? staff.accounts).find((x) => x.department === 'psb');
   await api('PATCH', `/api/v1/admin/accounts/${psbStaff.id}`, tok.admin, { department: 'psb', staff_roles: 'counter,reviewer,head' });
   await api('PUT', '/api/v1/me/email', tok.a, { email: 'zhangsan@example.cn' });
+  // a request to correct a registered name, decided by an administrator (name_corrections)
+  const nameFix = await api('POST', '/api/v1/me/name-corrections', tok.b, { name: '李四改', reason: '登记有误' });
+  await api('POST', `/api/v1/admin/name-corrections/${nameFix.id}`, tok.admin, { decision: 'reject', note: '请到窗口办理' });
   await api('POST', '/api/v1/admin/calendar', tok.admin, { day: '2027-03-09', kind: 'holiday', note: '测试' });
   // Open311 requests, one answered.
   const r1 = await open311(o311key, '路灯不亮');

@@ -1,5 +1,6 @@
 /* test_certs: the certificate document (parse, hash, signature, published keys and their
- * validity, tampering), its PDF rendition (the document embedded and extracted again), and
+ * validity, tampering), its PDF rendition (the document embedded and extracted again), long
+ * documents on as many pages as they take (certs_book_render), and
  * departments' keys in the database (first key, rotation, sealing, the published list) on
  * SQLite and PostgreSQL. */
 #include <setjmp.h>
@@ -227,6 +228,60 @@ static void test_pdf_roundtrip(void **state)
 	arena_free(a);
 }
 
+/* ---- long documents (certs_book_render) ---------------------------------------------------- */
+
+/* The page count of a PDF cairo wrote (its page tree's /Count), or -1. */
+static long pdf_pages(const unsigned char *pdf, size_t len)
+{
+	const unsigned char *p = memmem(pdf, len, "/Type /Pages", 12);
+	const unsigned char *c = p ? memmem(p, len - (size_t)(p - pdf), "/Count ", 7) : NULL;
+	return c ? strtol((const char *)c + 7, NULL, 10) : -1;
+}
+
+/* A book of one section of n records of three lines (one of them long: it wraps), as JSON. */
+static char *book_of(size_t n)
+{
+	json_t *records = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(records,
+				      json_pack("[{s:s,s:s},{s:s,s:s},{s:s,s:s}]", "label", "办件编号", "value",
+						"QH-20260105-000001", "label", "状态", "value", "已受理", "label", "用途",
+						"value", "一二三四五六七八九十 一二三四五六七八九十 一二三四五六七八九十 "
+							 "一二三四五六七八九十 一二三四五六七八九十 一二三四五六七八九十"));
+	json_t *doc = json_pack("{s:s,s:s,s:[{s:s,s:s,s:o}]}", "title", "我的数据", "subtitle", "生成时间", "sections",
+				"title", "办件", "note", "注销后保留", "records", records);
+	char *text = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	return text;
+}
+
+static void test_book_pages(void **state)
+{
+	(void)state;
+	long pages[2];
+	size_t sizes[2] = { 2, 400 };
+	for (int i = 0; i < 2; i++) {
+		char *doc = book_of(sizes[i]);
+		unsigned char *pdf = NULL;
+		size_t len = 0;
+		assert_int_equal(certs_book_render(doc, V, &pdf, &len), 0);
+		assert_memory_equal(pdf, "%PDF-", 5);
+		pages[i] = pdf_pages(pdf, len);
+		free(pdf);
+		free(doc);
+	}
+	assert_int_equal(pages[0], 1);
+	/* 400 records of four lines and a rule: far more than one A4 page holds, none lost */
+	assert_true(pages[1] > 10);
+	unsigned char *pdf = NULL;
+	size_t len = 0;
+	assert_int_equal(certs_book_render("{not json", V, &pdf, &len), GH_EINTERNAL);
+	assert_null(pdf);
+	assert_int_equal(certs_book_render("{}", V, &pdf, &len), 0); /* nothing to say: one page */
+	assert_int_equal(pdf_pages(pdf, len), 1);
+	free(pdf);
+}
+
 /* ---- keys in the database ------------------------------------------------------------------ */
 
 struct fx {
@@ -344,6 +399,7 @@ int main(void)
 		cmocka_unit_test(test_key_validity),
 		cmocka_unit_test(test_bad_documents),
 		cmocka_unit_test(test_pdf_roundtrip),
+		cmocka_unit_test(test_book_pages),
 		cmocka_unit_test_setup_teardown(test_keys, setup_sqlite, teardown),
 		cmocka_unit_test_setup_teardown(test_keys, setup_pg, teardown),
 	};

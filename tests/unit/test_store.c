@@ -19,6 +19,7 @@
 #include "base/util.h"
 #include "store/cover.h"
 #include "store/db.h"
+#include "store/personal.h"
 #include "testdb.h"
 
 struct fx {
@@ -882,6 +883,62 @@ static void test_refuse_writes(void **state)
 	assert_int_equal(db_cell_int(&rows, 0, 0), 2);
 }
 
+
+/* The personal parts every domain declares (store/personal.h, app_cover_declare in testdb_open):
+ * names unique, a second declaration of the same part is no change, and on the migrated
+ * schema of each backend every part's query runs for an account and every erasure runs in a
+ * transaction, while a kept part's erasure changes nothing. */
+static void test_personal(void **state)
+{
+	FX();
+	struct db *db = f->t.db;
+	char err[256];
+	assert_int_equal(db_migrate(db, err, sizeof(err)), 0);
+	size_t n = personal_count();
+	assert_true(n >= 20);
+	size_t kept = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct personal_part *p = personal_at(i);
+		kept += p->kept;
+		for (size_t j = 0; j < i; j++)
+			assert_string_not_equal(personal_at(j)->name, p->name);
+	}
+	assert_true(kept > 0 && kept < n);
+	personal_declare(personal_at(0));
+	assert_int_equal(personal_count(), n);
+	assert_null(personal_at(n));
+
+	DB_SQL(q_acc, "INSERT INTO accounts (kind, name, password_hash, key_id, created_at, password_changed_at) "
+		      "VALUES ('individual', 'p', 'x', 1, 1, 1) RETURNING id");
+	DB_SQL(q_inbox, "INSERT INTO inbox (account_id, kind, title_zh, title_en, body_zh, body_en, created_at) "
+			"VALUES (?, 'k', 't', 't', 'b', 'b', 1)");
+	DB_SQL(q_count, "SELECT COUNT(*) FROM inbox WHERE account_id = ?");
+	struct db_rows rows;
+	assert_int_equal(db_query(db, f->a, &q_acc, DB_NOARGS, &rows), 0);
+	int64_t id = db_cell_int(&rows, 0, 0);
+	assert_int_equal(db_exec(db, &q_inbox, DB_ARGS(DB_INT(id)), NULL), 0);
+	for (size_t i = 0; i < n; i++) {
+		const struct personal_part *p = personal_at(i);
+		assert_int_equal(personal_rows(db, f->a, p, id, &rows), 0);
+		if (strcmp(p->name, "account") == 0 || strcmp(p->name, "inbox") == 0)
+			assert_int_equal(rows.nrows, 1);
+	}
+	assert_int_equal(db_begin(db), 0);
+	for (size_t i = 0; i < n; i++) {
+		const struct personal_part *p = personal_at(i);
+		if (!p->kept)
+			continue;
+		assert_int_equal(personal_erase(db, f->a, p, id), 0); /* nothing */
+	}
+	assert_int_equal(db_query(db, f->a, &q_count, DB_ARGS(DB_INT(id)), &rows), 0);
+	assert_int_equal(db_cell_int(&rows, 0, 0), 1);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(personal_erase(db, f->a, personal_at(i), id), 0);
+	assert_int_equal(db_query(db, f->a, &q_count, DB_ARGS(DB_INT(id)), &rows), 0);
+	assert_int_equal(db_cell_int(&rows, 0, 0), 0);
+	assert_int_equal(db_rollback(db), 0);
+}
+
 /* Each backend test twice, named so the output says which backend failed. */
 #define BOTH(fn)                                                      \
 	{ #fn " [sqlite]", fn, setup, teardown, &kind_sqlite },       \
@@ -913,6 +970,7 @@ int main(void)
 		BOTH(test_multi_host_read_write),
 		BOTH(test_cover),
 		BOTH(test_refuse_writes),
+		BOTH(test_personal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
