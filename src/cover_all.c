@@ -5,6 +5,7 @@
 #include "cases/cases.h"
 #include "catalog/catalog.h"
 #include "certs/certs.h"
+#include "federation/federation.h"
 #include "identity/identity.h"
 #include "interact/interact.h"
 #include "open311/open311.h"
@@ -22,4 +23,5 @@ void app_cover_declare(void)
 	certs_cover_declare();
 	booking_register();
 	pay_cover_declare();
+	fed_register();
 }

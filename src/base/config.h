@@ -89,6 +89,7 @@ struct config {
 	char *fed_client_id;     /* hall: its client id at the hub */
 	char *fed_client_secret; /* hall: its client secret at the hub */
 	long fed_timeout;        /* milliseconds a call to the hub may take */
+	long fed_directory_period; /* hall: seconds between fetches of the hub's directory */
 };
 
 void config_defaults(struct config *c);

@@ -33,8 +33,14 @@ struct db;
 int fed_init(struct app *app, char *err, size_t errlen);
 void fed_release(void);
 int fed_add_routes(struct router *rt);
+/* The tables the transparency log covers (store/cover.h). */
+void fed_register(void);
+/* A hall's duty "federation" (the hub's directory, refreshed); nothing on the hub. */
+int fed_start(struct app *app, char *err, size_t errlen);
+void fed_stop(void);
 
-/* `govhall federation client add|list ...` (argv after "federation"). */
+/* `govhall federation client add|list|key rotate|hall list|approve|refuse|join ...` (argv after
+ * "federation"). */
 int fed_cli(struct app *app, struct db *db, int argc, char **argv);
 void fed_cli_usage(FILE *f);
 
