@@ -51,7 +51,13 @@ int fed_init(struct app *app, char *err, size_t errlen)
 		return GH_EINVAL;
 	}
 	issuer_of(c->fed_hub_url);
+	size_t ul = c->public_url ? strlen(c->public_url) : 0;
+	while (ul && c->public_url[ul - 1] == '/')
+		ul--;
+	snprintf(fed_cfg.self_url, sizeof(fed_cfg.self_url), "%.*s", (int)ul, ul ? c->public_url : "");
 	int rc = fed_rp_init(app, err, errlen);
+	if (!rc)
+		rc = fed_msg_init(c->fed_retry, err, errlen);
 	if (!rc)
 		rc = fed_member_init(app, err, errlen);
 	fed_cfg.rp = rc == 0;
@@ -67,22 +73,28 @@ void fed_release(void)
 void fed_register(void)
 {
 	fed_registry_register();
+	fed_msg_register();
 }
 
 int fed_start(struct app *app, char *err, size_t errlen)
 {
-	return fed_member_start(app, err, errlen);
+	int rc = fed_member_start(app, err, errlen);
+	if (!rc && (rc = fed_msg_start(app, err, errlen)))
+		fed_member_stop();
+	return rc;
 }
 
 void fed_stop(void)
 {
+	fed_msg_stop();
 	fed_member_stop();
 }
 
 int fed_add_routes(struct router *rt)
 {
 	return router_add(rt, fed_hub_routes, fed_hub_routes_n) || router_add(rt, fed_rp_routes, fed_rp_routes_n) ||
-	       router_add(rt, fed_registry_routes, fed_registry_routes_n) || router_add(rt, fed_member_routes, fed_member_routes_n);
+	       router_add(rt, fed_registry_routes, fed_registry_routes_n) || router_add(rt, fed_member_routes, fed_member_routes_n) ||
+	       router_add(rt, fed_msg_routes, fed_msg_routes_n);
 }
 
 /* ---- `govhall federation client ...` ------------------------------------------------------- */
@@ -97,7 +109,10 @@ void fed_cli_usage(FILE *f)
 		   "       govhall federation hall list                        hub: the halls' registrations and decisions\n"
 		   "       govhall federation hall approve|refuse HALL-ID      hub: decide on a registration (the directory\n"
 		   "                                                           lists the approved halls)\n"
-		   "       govhall federation join --name NAME --region REGION hall: send the hub this hall's signed registration\n");
+		   "       govhall federation join --name NAME --region REGION hall: send the hub this hall's signed registration\n"
+		   "       govhall federation send HALL-ID --subject S [--kind K] [--body JSON]\n"
+		   "                                                           hall: queue a message to another hall\n"
+		   "       govhall federation outbox|inbox                     hall: the messages sent and received\n");
 }
 
 DB_SQL(q_client_add, "INSERT INTO oidc_clients (client_id, name, secret_hash, redirect_uris, logout_uris, created_at) "
@@ -172,6 +187,12 @@ int fed_cli(struct app *app, struct db *db, int argc, char **argv)
 		return client_add(db, argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[0], "hall")) {
 		int rc = fed_registry_cli(db, argc - 1, argv + 1);
+		if (rc == 2)
+			fed_cli_usage(stderr);
+		return rc;
+	}
+	if (argc >= 1 && (!strcmp(argv[0], "send") || !strcmp(argv[0], "outbox") || !strcmp(argv[0], "inbox"))) {
+		int rc = fed_msg_cli(app, db, argc, argv);
 		if (rc == 2)
 			fed_cli_usage(stderr);
 		return rc;

@@ -284,6 +284,16 @@ int fed_member_peer_key(const char *kid, unsigned char pk[32], char hall[65])
 	return h ? 0 : GH_ENOTFOUND;
 }
 
+int fed_member_peer_url(const char *id, char *out, size_t n)
+{
+	pthread_mutex_lock(&cur.lock);
+	const struct fed_dir_hall *h = cur.dir && cur.dir->exp > time(NULL) ? fed_dir_hall(cur.dir, id) : NULL;
+	if (h)
+		snprintf(out, n, "%s", h->base_url);
+	pthread_mutex_unlock(&cur.lock);
+	return h ? 0 : GH_ENOTFOUND;
+}
+
 static int directory_page(struct req *r)
 {
 	if (!fed_cfg.rp)
