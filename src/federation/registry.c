@@ -8,7 +8,8 @@
  * leaves the decision standing, a changed one replaces the row and waits again (so the
  * directory shows only what an administrator approved, and a hall out of it until then).
  * GET /.well-known/govhall-directory publishes the approved halls as a JWT signed with the
- * hub's OpenID Connect key (dir.h). */
+ * hub's OpenID Connect key (dir.h). The administrator decides on the page
+ * /admin/federation/halls or with the command; both record the decision the same way. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,9 @@
 #include "federation/jwt.h"
 #include "http/msg.h"
 #include "http/server.h"
+#include "http/handler.h"
 #include "http/write.h"
+#include "identity/identity.h"
 #include "store/cover.h"
 #include "store/db.h"
 
@@ -186,16 +189,115 @@ static int directory(struct req *r)
 	return resp_body(r, 200, "application/jwt", tok, strlen(tok));
 }
 
-const struct route fed_registry_routes[] = {
-	{ HTTP_POST, "/federation/halls", registration, ROLE_PUBLIC, ROUTE_NOAUTH, "federation.register" },
-	{ HTTP_GET, "/.well-known/govhall-directory", directory, ROLE_PUBLIC, ROUTE_NOAUTH, "federation.directory" },
-};
-const size_t fed_registry_routes_n = sizeof(fed_registry_routes) / sizeof(fed_registry_routes[0]);
-
-/* ---- `govhall federation hall list|approve|refuse` ------------------------------------------- */
+/* ---- the administrator's decision: the page and the command ----------------------------------- */
 
 DB_SQL(q_halls_all, "SELECT hall_id, state, region, name, base_url, keys FROM fed_halls ORDER BY hall_id");
 DB_SQL(q_hall_decide, "UPDATE fed_halls SET state = ?, decided_at = ? WHERE hall_id = ? AND state <> ?");
+
+/* Records the decision approve (or refuse) on hall id, in a transaction of db's or its own:
+ * 0, GH_ENOTFOUND when no registration of id waits for that decision. */
+static int decide(struct db *db, const char *id, bool approve)
+{
+	const char *state = approve ? "approved" : "refused";
+	int64_t changed = 0;
+	bool own;
+	int rc = cover_tx_begin(db, &own);
+	if (rc)
+		return rc;
+	rc = db_exec(db, &q_hall_decide, DB_ARGS(DB_TEXT(state), DB_INT(time(NULL)), DB_TEXT(id), DB_TEXT(state)), &changed);
+	if (!rc && !changed)
+		rc = GH_ENOTFOUND;
+	if (!rc)
+		rc = cover_touch(db, "fed_halls", id, approve ? "federation.approve" : "federation.refuse");
+	return cover_tx_end(db, own, rc);
+}
+
+/* GET /admin/federation/halls: the registrations, with the decisions still open. */
+static int halls_page(struct req *r)
+{
+	if (!fed_cfg.hub)
+		return GH_ENOTFOUND;
+	struct db_rows rows;
+	int rc = db_query(r->db, r->arena, &q_halls_all, DB_NOARGS, &rows);
+	if (rc)
+		return rc;
+	const char *csrf = identity_csrf_token(r);
+	json_t *halls = json_array();
+	for (size_t i = 0; i < rows.nrows; i++) {
+		const char *state = db_cell(&rows, i, 1);
+		json_t *keys = json_loads(db_cell(&rows, i, 5), 0, NULL), *kids = json_array();
+		size_t k;
+		json_t *key;
+		json_array_foreach(keys, k, key)
+			json_array_append_new(kids, json_pack("{s:s}", "kid", json_string_value(json_object_get(key, "kid")) ?: ""));
+		json_decref(keys);
+		json_t *h = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "id", db_cell(&rows, i, 0), "state", state, "state_label",
+				      M(r, !strcmp(state, "approved") ? "fed_hall_state_approved" : !strcmp(state, "refused") ? "fed_hall_state_refused" : "fed_hall_state_pending"), "region", db_cell(&rows, i, 2),
+				      "name", db_cell(&rows, i, 3), "base_url", db_cell(&rows, i, 4), "kids", kids);
+		json_object_set_new(h, "can_approve", json_boolean(strcmp(state, "approved")));
+		json_object_set_new(h, "can_refuse", json_boolean(strcmp(state, "refused")));
+		jset(h, "csrf", csrf);
+		json_array_append_new(halls, h);
+	}
+	json_t *ctx = json_pack("{s:s,s:o,s:b}", "title", M(r, "fed_halls_title"), "halls", halls, "has_halls", rows.nrows > 0);
+	const char *done = req_query(r, "done");
+	if (done && (!strcmp(done, "approved") || !strcmp(done, "refused")))
+		jset(ctx, "notice", M(r, !strcmp(done, "approved") ? "fed_halls_done_approved" : "fed_halls_done_refused"));
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_page(r, 200, "federation/admin_halls", ctx);
+}
+
+struct decision {
+	const char *id;
+	bool approve;
+};
+
+static int decision_write(struct req *w, void *arg)
+{
+	struct decision *d = arg;
+	int rc = decide(w->db, d->id, d->approve);
+	if (rc == GH_ENOTFOUND) {
+		req_error_detail(w, "%s", M(w, "fed_halls_err_no_change"));
+		rc = GH_ECONFLICT;
+	}
+	return rc;
+}
+
+static int decision_done(struct req *r, void *arg, int rc)
+{
+	struct decision *d = arg;
+	if (rc)
+		return rc;
+	return resp_redirect(r, 303, d->approve ? "/admin/federation/halls?done=approved" : "/admin/federation/halls?done=refused");
+}
+
+/* POST /admin/federation/halls/{id}/decision, decision=approve|refuse */
+static int decision_post(struct req *r)
+{
+	if (!fed_cfg.hub)
+		return GH_ENOTFOUND;
+	struct kvlist form;
+	int rc = req_form(r, &form);
+	if (rc)
+		return rc;
+	const char *v = kv_get(&form, "decision"), *id = req_param(r, "id");
+	if (!v || (strcmp(v, "approve") && strcmp(v, "refuse")) || !fed_dir_id_ok(id)) {
+		req_error_detail(r, "%s", M(r, "fed_halls_err_decision"));
+		return GH_EINVAL;
+	}
+	struct decision *d = arena_zalloc(r->arena, sizeof(*d));
+	*d = (struct decision){ .id = id, .approve = v[0] == 'a' };
+	return req_write(r, decision_write, decision_done, d);
+}
+
+const struct route fed_registry_routes[] = {
+	{ HTTP_POST, "/federation/halls", registration, ROLE_PUBLIC, ROUTE_NOAUTH, "federation.register" },
+	{ HTTP_GET, "/.well-known/govhall-directory", directory, ROLE_PUBLIC, ROUTE_NOAUTH, "federation.directory" },
+	{ HTTP_GET, "/admin/federation/halls", halls_page, ROLE_ADMIN, 0, "federation.admin_halls" },
+	{ HTTP_POST, "/admin/federation/halls/{id}/decision", decision_post, ROLE_ADMIN, ROUTE_CSRF, "federation.admin_hall_decide" },
+};
+const size_t fed_registry_routes_n = sizeof(fed_registry_routes) / sizeof(fed_registry_routes[0]);
+
 
 int fed_registry_cli(struct db *db, int argc, char **argv)
 {
@@ -211,26 +313,19 @@ int fed_registry_cli(struct db *db, int argc, char **argv)
 			fprintf(stderr, "govhall: the halls cannot be read (%s)\n", err_slug(rc));
 		rc = rc ? 1 : 0;
 	} else if (argc == 2 && (!strcmp(argv[0], "approve") || !strcmp(argv[0], "refuse"))) {
-		const char *state = argv[0][0] == 'a' ? "approved" : "refused";
-		int64_t changed = 0;
-		rc = db_begin(db);
-		if (!rc)
-			rc = db_exec(db, &q_hall_decide, DB_ARGS(DB_TEXT(state), DB_INT(time(NULL)), DB_TEXT(argv[1]), DB_TEXT(state)),
-				     &changed);
-		if (!rc && changed)
-			rc = cover_touch(db, "fed_halls", argv[1], argv[0][0] == 'a' ? "federation.approve" : "federation.refuse");
-		rc = rc ? (db_rollback(db), rc) : db_commit(db);
-		if (rc) {
-			fprintf(stderr, "govhall: the decision could not be recorded (%s)\n", err_slug(rc));
-			rc = 1;
-		} else if (!changed) {
+		bool approve = argv[0][0] == 'a';
+		rc = decide(db, argv[1], approve);
+		if (rc == GH_ENOTFOUND) {
 			fprintf(stderr, "govhall: no registration of %s waits for that decision (`govhall federation hall list`)\n",
 				argv[1]);
 			rc = 1;
+		} else if (rc) {
+			fprintf(stderr, "govhall: the decision could not be recorded (%s)\n", err_slug(rc));
+			rc = 1;
 		} else
-			printf("%s %s: %s\n", argv[1], state,
-			       state[0] == 'a' ? "it is in the directory the hub publishes from now on"
-					       : "it is left out of the directory the hub publishes");
+			printf("%s %s: %s\n", argv[1], approve ? "approved" : "refused",
+			       approve ? "it is in the directory the hub publishes from now on"
+				       : "it is left out of the directory the hub publishes");
 	}
 	arena_free(a);
 	return rc;

@@ -10,6 +10,7 @@ import http from 'node:http';
 import { createHash, createPublicKey, generateKeyPairSync, randomBytes, sign as edSign, verify as edVerify } from 'node:crypto';
 import { get, getJson, govhall, startServer, waitFor } from './helpers.mjs';
 import { freePort } from './pay-fixtures.mjs';
+import { b64url, now, signedHeaders } from './federation-fixtures.mjs';
 
 let hub;
 let hall;
@@ -18,24 +19,11 @@ let hallUrl;
 let fake;
 let fakeHall;
 
-const b64url = (b) => Buffer.from(b).toString('base64url');
-const now = () => Math.floor(Date.now() / 1000);
 
 async function addClient(db, id, redirect) {
   const r = await govhall(['federation', 'client', 'add', id, '--name', `${id} hall`, '--redirect', redirect, '--db', db]);
   assert.equal(r.code, 0, r.stderr);
   return /client_secret: (\S+)/.exec(r.stdout)[1];
-}
-
-/** The header fields of a request signed as the federation signs (RFC 9421, RFC 9530). */
-function signedHeaders(url, body, privateKey, kid, { created = now(), expires = created + 300, idem = b64url(randomBytes(16)) } = {}) {
-  const digest = `sha-256=:${createHash('sha256').update(body).digest('base64')}:`;
-  const ik = `"${idem}"`;
-  const params = `("@method" "@target-uri" "content-digest" "idempotency-key");created=${created};expires=${expires};keyid="${kid}";alg="ed25519"`;
-  const base = `"@method": POST\n"@target-uri": ${url}\n"content-digest": ${digest}\n"idempotency-key": ${ik}\n"@signature-params": ${params}`;
-  const sig = edSign(null, Buffer.from(base), privateKey).toString('base64');
-  return { 'content-type': 'application/json', 'content-digest': digest, 'idempotency-key': ik,
-    'signature-input': `gh=${params}`, signature: `gh=:${sig}:` };
 }
 
 /** Checks a compact JWS with EdDSA against a JWKS; returns the claims. */

@@ -8,9 +8,10 @@
 // the first time. Both sides log request and response hashes to their transparency logs.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync, randomBytes, sign as edSign } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { freshDb, getJson, govhall, initDb, serve, sql, startServer, waitFor } from './helpers.mjs';
 import { freePort } from './pay-fixtures.mjs';
+import { b64url, now, registerHall, signedHeaders } from './federation-fixtures.mjs';
 
 let hub;
 let hubUrl;
@@ -20,22 +21,9 @@ let lanshan;
 let lanshanUrl;
 let lanshanDb;
 let lanshanArgs;
-const probe = generateKeyPairSync('ed25519');
-const probeKid = 'probe-1';
+let probe; // {privateKey, kid}: the third hall, whose key this file holds
+let probeKid;
 
-const b64url = (b) => Buffer.from(b).toString('base64url');
-const now = () => Math.floor(Date.now() / 1000);
-
-/** The header fields of a request signed as the federation signs (RFC 9421, RFC 9530). */
-function signedHeaders(url, body, privateKey, kid, { created = now(), expires = created + 300, idem = b64url(randomBytes(16)) } = {}) {
-  const digest = `sha-256=:${createHash('sha256').update(body).digest('base64')}:`;
-  const ik = `"${idem}"`;
-  const params = `("@method" "@target-uri" "content-digest" "idempotency-key");created=${created};expires=${expires};keyid="${kid}";alg="ed25519"`;
-  const base = `"@method": POST\n"@target-uri": ${url}\n"content-digest": ${digest}\n"idempotency-key": ${ik}\n"@signature-params": ${params}`;
-  const sig = edSign(null, Buffer.from(base), privateKey).toString('base64');
-  return { 'content-type': 'application/json', 'content-digest': digest, 'idempotency-key': ik,
-    'signature-input': `gh=${params}`, signature: `gh=:${sig}:` };
-}
 
 async function addClient(id) {
   const r = await govhall(['federation', 'client', 'add', id, '--name', `${id} hall`, '--redirect', `http://127.0.0.1:9/${id}/callback`, '--db', hub.db]);
@@ -103,11 +91,8 @@ before(async () => {
   await join(lanshanDb.url, lanshanDb.keyFile, 'lanshan', '兰山市', lanshanUrl);
 
   // The probe: a hall whose key this file holds, registered by a request it signs itself.
-  const reg = JSON.stringify({ id: 'probe', name: '试点', region: '试点', base_url: 'http://127.0.0.1:9',
-    keys: [{ kid: probeKid, x: probe.publicKey.export({ format: 'jwk' }).x }] });
-  const url = `${hubUrl}/federation/halls`;
-  const r = await fetch(url, { method: 'POST', body: reg, headers: signedHeaders(url, reg, probe.privateKey, probeKid) });
-  assert.equal(r.status, 202);
+  probe = await registerHall(hubUrl, 'probe', { name: '试点', region: '试点' });
+  probeKid = probe.kid;
   assert.equal((await govhall(['federation', 'hall', 'approve', 'probe', '--db', hub.db])).code, 0);
 
   for (const u of [qingheUrl, lanshanUrl]) {
