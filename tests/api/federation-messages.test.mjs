@@ -155,6 +155,19 @@ describe('the outbox', () => {
       assert.match(r.stderr, /message could not be queued|send needs/);
     }
   });
+
+  test('a back-off that is not a list of delays stops the hall from starting, saying what to write', async () => {
+    const db = await freshDb('fmsg_retry');
+    try {
+      await initDb(db.url, { demo: false, keyFile: db.keyFile });
+      for (const bad of ['0', '5,abc', '5,,15', '90000', '1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17']) {
+        await assert.rejects(serve(db.url, { keyFile: db.keyFile, extraArgs: ['--fed-hub-url', hubUrl, '--fed-client-id', 'lanshan',
+          '--fed-client-secret', 'x', '--fed-retry', bad] }), /fed-retry must/, `fed-retry ${bad}`);
+      }
+    } finally {
+      await db.drop();
+    }
+  });
 });
 
 describe('the inbox', () => {
