@@ -8,7 +8,9 @@
  * (httpsig.h) with this hall's message key, to the address the hub's directory gives. A 200
  * marks it delivered with the SHA-256 of the answer; anything else (no answer, 5xx, 409 out of
  * order) waits for the next try, after fed-retry's back-off (seconds per attempt, the last one
- * repeated). So a hall down for hours gets everything when it returns, in order.
+ * repeated). Due messages go least tried first, and a hall that fails once in a pass is not
+ * tried again in that pass, so a hall that swallows connections holds up no other. So a hall
+ * down for hours gets everything when it returns, in order.
  *
  * Receiving: POST /federation/inbox checks the signature against the directory (the key id
  * names the sending hall, which must be the body's "from"), then in one write: a Signature
@@ -40,7 +42,7 @@
 #define SUBJECT_MAX 128
 #define KIND_MAX 32
 #define BACKOFF_MAX 16
-#define DELIVER_BATCH 50
+#define DELIVER_BATCH 50 /* messages looked at in one pass */
 
 static const struct cover_table cover_outbox = {
 	.table = "fed_outbox", .key = "idem_key",
@@ -157,7 +159,7 @@ static long delay_after(int64_t attempts)
 DB_SQL(q_due, "SELECT o.id, o.dest, o.idem_key, o.body, o.attempts FROM fed_outbox o "
 	      "WHERE o.delivered_at IS NULL AND o.next_at <= ? AND NOT EXISTS (SELECT 1 FROM fed_outbox p "
 	      "WHERE p.dest = o.dest AND p.subject = o.subject AND p.delivered_at IS NULL AND p.seq < o.seq) "
-	      "ORDER BY o.id LIMIT 50");
+	      "ORDER BY o.attempts, o.id LIMIT 50");
 DB_SQL(q_delivered, "UPDATE fed_outbox SET delivered_at = ?, response_hash = ?, attempts = attempts + 1, last_error = NULL "
 		    "WHERE id = ?");
 DB_SQL(q_failed, "UPDATE fed_outbox SET attempts = attempts + 1, next_at = ?, last_error = ? WHERE id = ?");
@@ -205,17 +207,29 @@ static int send_one(struct outbox_run *o, struct arena *a, const char *dest, con
 	return rc;
 }
 
+/* One pass: the due messages, least tried first. A hall that fails once in a pass is not tried
+ * again in it (a hall that swallows connections costs one timeout per pass, not one per
+ * message, so it holds up no other hall); its other messages wait for the next pass. */
 static int deliver(struct outbox_run *o, bool *more)
 {
 	struct arena *a = arena_new(0);
 	struct db_rows rows;
 	int64_t now = time(NULL);
+	const char *down[DELIVER_BATCH];
+	size_t ndown = 0, delivered = 0;
 	int rc = db_query(o->db, a, &q_due, DB_ARGS(DB_INT(now)), &rows);
 	for (size_t i = 0; !rc && i < rows.nrows; i++) {
 		int64_t id = db_cell_int(&rows, i, 0), attempts = db_cell_int(&rows, i, 4);
 		const char *dest = db_cell(&rows, i, 1), *idem = db_cell(&rows, i, 2);
+		bool skip = false;
+		for (size_t k = 0; k < ndown && !skip; k++)
+			skip = !strcmp(down[k], dest);
+		if (skip)
+			continue;
 		char rh[65], why[400];
 		int src = send_one(o, a, dest, idem, db_cell(&rows, i, 3), rh, why, sizeof(why));
+		if (src && ndown < DELIVER_BATCH)
+			down[ndown++] = dest;
 		if (!(rc = db_begin(o->db))) {
 			if (src == 0) {
 				rc = db_exec(o->db, &q_delivered, DB_ARGS(DB_INT(time(NULL)), DB_TEXT(rh), DB_INT(id)), NULL);
@@ -228,10 +242,11 @@ static int deliver(struct outbox_run *o, bool *more)
 				rc = db_exec(o->db, &q_failed, DB_ARGS(DB_INT(time(NULL) + d), DB_TEXT(why), DB_INT(id)), NULL);
 			}
 			rc = rc ? (db_rollback(o->db), rc) : db_commit(o->db);
+			delivered += !rc && src == 0;
 		}
 	}
 	/* A delivered message may free the next of its subject at once. */
-	*more = !rc && rows.nrows > 0;
+	*more = !rc && delivered > 0;
 	arena_free(a);
 	return rc;
 }

@@ -8,6 +8,7 @@
 // the first time. Both sides log request and response hashes to their transparency logs.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { freshDb, getJson, govhall, initDb, serve, sql, startServer, waitFor } from './helpers.mjs';
 import { freePort } from './pay-fixtures.mjs';
@@ -23,6 +24,8 @@ let lanshanDb;
 let lanshanArgs;
 let probe; // {privateKey, kid}: the third hall, whose key this file holds
 let probeKid;
+let sink; // the probe's address: a server that takes connections and never answers
+const sinkSockets = new Set();
 
 
 async function addClient(id) {
@@ -32,7 +35,7 @@ async function addClient(id) {
 }
 
 const hallArgs = (port, url, id, secret) => ['--listen', `127.0.0.1:${port}`, '--public-url', url, '--fed-hub-url', hubUrl,
-  '--fed-client-id', id, '--fed-client-secret', secret, '--fed-directory-period', '1', '--fed-retry', '1'];
+  '--fed-client-id', id, '--fed-client-secret', secret, '--fed-directory-period', '1', '--fed-retry', '1', '--fed-timeout', '1500'];
 
 async function join(db, keyFile, id, name, url) {
   const r = await govhall(['federation', 'join', '--name', name, '--region', name, '--db', db, '--fed-hub-url', hubUrl,
@@ -91,7 +94,12 @@ before(async () => {
   await join(lanshanDb.url, lanshanDb.keyFile, 'lanshan', '兰山市', lanshanUrl);
 
   // The probe: a hall whose key this file holds, registered by a request it signs itself.
-  probe = await registerHall(hubUrl, 'probe', { name: '试点', region: '试点' });
+  sink = net.createServer((sock) => { sinkSockets.add(sock); sock.on('close', () => sinkSockets.delete(sock)); sock.on('error', () => {}); });
+  sink.connections = 0;
+  sink.on('connection', () => { sink.connections++; });
+  const sinkPort = await freePort();
+  await new Promise((resolve) => sink.listen(sinkPort, '127.0.0.1', resolve));
+  probe = await registerHall(hubUrl, 'probe', { name: '试点', region: '试点', baseUrl: `http://127.0.0.1:${sinkPort}` });
   probeKid = probe.kid;
   assert.equal((await govhall(['federation', 'hall', 'approve', 'probe', '--db', hub.db])).code, 0);
 
@@ -105,6 +113,8 @@ before(async () => {
 
 after(async () => {
   await Promise.allSettled([hub?.stop(), qinghe?.stop(), lanshan?.stop()]);
+  for (const sock of sinkSockets) sock.destroy();
+  await new Promise((resolve) => (sink ? sink.close(resolve) : resolve()));
   await lanshanDb?.drop();
 });
 
@@ -146,6 +156,22 @@ describe('the outbox', () => {
     assert.deepEqual(of('case-2').map((m) => [m.seq, m.body.body.n]), [[1, 2], [2, 3], [3, 4]]);
     assert.ok(got.every((m) => m.sender === 'qinghe' && m.body.from === 'qinghe' && m.kind === 'note'));
     assert.equal(got.length, 7, 'nothing twice');
+  });
+
+  test('a hall that swallows connections holds up no other hall', async () => {
+    // Five subjects for the probe, whose address takes connections and never answers (each
+    // try ends at fed-timeout), queued before one message for Lanshan.
+    for (let n = 1; n <= 5; n++) {
+      const r = await govhall(['federation', 'send', 'probe', '--subject', `stuck-${n}`, '--db', qinghe.db, '--fed-client-id', 'qinghe']);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    await send('case-3', 1);
+    await waitFor(async () => (await outbox(qinghe.db, qinghe.keyFile)).some((m) => m.subject === 'case-3' && m.state === 'delivered'),
+      { what: 'the message to Lanshan to be delivered' });
+    assert.ok(sink.connections >= 1, 'the probe was tried');
+    assert.ok(sink.connections < 5, `Lanshan's message waited for ${sink.connections} tries of the probe`);
+    const stuck = (await outbox(qinghe.db, qinghe.keyFile)).filter((m) => m.dest === 'probe');
+    assert.ok(stuck.every((m) => m.state === 'waiting'));
   });
 
   test('queueing refuses what cannot be a message, with the fix', async () => {
@@ -231,7 +257,7 @@ describe('the inbox', () => {
       assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     }
     const n = await sql(lanshanDb.url, 'SELECT count(*) FROM fed_inbox WHERE response_hash IS NOT NULL');
-    assert.equal(Number(n), 7);
+    assert.equal(Number(n), 8);
 
     // Each covered column of a received message altered, then restored; the row deleted and
     // put back; a row inserted behind the application.
