@@ -78,6 +78,10 @@ static bool token_ok(const char *s, size_t max)
 
 /* ---- sending ----------------------------------------------------------------------------------- */
 
+/* Numbering is serialized per (dest, subject): SQLite's writes are (BEGIN IMMEDIATE); on
+ * PostgreSQL nodes take a transaction-level advisory lock of the pair first. */
+DB_SQL2(q_seq_lock, "SELECT length(?) + length(?)",
+	"SELECT count(*) FROM (SELECT pg_advisory_xact_lock(hashtextextended(?::text || '/' || ?::text, 18))) l");
 DB_SQL(q_next_seq, "SELECT COALESCE(MAX(seq), 0) + 1 FROM fed_outbox WHERE dest = ? AND subject = ?");
 DB_SQL(q_out_insert, "INSERT INTO fed_outbox (dest, subject, seq, idem_key, kind, body, request_hash, created_at, next_at) "
 		     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -94,7 +98,9 @@ int fed_outbox_add(struct db *db, const char *self, const char *dest, const char
 	if (rc)
 		goto out;
 	struct db_rows rows;
-	rc = db_query(db, a, &q_next_seq, DB_ARGS(DB_TEXT(dest), DB_TEXT(subject)), &rows);
+	rc = db_query(db, a, &q_seq_lock, DB_ARGS(DB_TEXT(dest), DB_TEXT(subject)), &rows);
+	if (!rc)
+		rc = db_query(db, a, &q_next_seq, DB_ARGS(DB_TEXT(dest), DB_TEXT(subject)), &rows);
 	if (!rc) {
 		int64_t seq = db_cell_int(&rows, 0, 0), now = time(NULL);
 		char idem[CRYPTO_TOKEN_LEN + 1], h[65];

@@ -174,6 +174,15 @@ describe('the outbox', () => {
     assert.ok(stuck.every((m) => m.state === 'waiting'));
   });
 
+  test('messages of one subject queued at once by many processes are numbered 1, 2, ... without a gap or a clash', async () => {
+    const n = 12;
+    const runs = await Promise.all(Array.from({ length: n }, (_, i) => govhall(['federation', 'send', 'probe', '--subject', 'busy',
+      '--body', JSON.stringify({ i }), '--db', qinghe.db, '--fed-client-id', 'qinghe'])));
+    for (const r of runs) assert.equal(r.code, 0, r.stderr);
+    const seqs = (await outbox(qinghe.db, qinghe.keyFile)).filter((m) => m.subject === 'busy').map((m) => m.seq).sort((a, b) => a - b);
+    assert.deepEqual(seqs, Array.from({ length: n }, (_, i) => i + 1));
+  });
+
   test('queueing refuses what cannot be a message, with the fix', async () => {
     for (const args of [['lanshan', '--subject', 'has space'], ['Not A Hall', '--subject', 's'], ['lanshan', '--subject', 's', '--body', '[1]']]) {
       const r = await govhall(['federation', 'send', ...args, '--db', qinghe.db, '--fed-client-id', 'qinghe']);
