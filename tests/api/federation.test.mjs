@@ -498,7 +498,21 @@ describe('the hub administrator decides on registrations on a page', () => {
     r = await admin.post(action, { decision: 'refuse' });
     assert.equal(r.status, 303);
     assert.ok(!(await directory()).includes('pagehall'));
-    const audit = await govhall(['audit', '--db', hub.db]);
-    assert.equal(audit.code, 0, `${audit.stdout}\n${audit.stderr}`);
+    const audit = () => govhall(['audit', '--db', hub.db]);
+    let a = await audit();
+    assert.equal(a.code, 0, `${a.stdout}\n${a.stderr}`);
+    // Each covered column of the hall's row altered behind the hub's back is found; restored, not.
+    const where = "hall_id = 'pagehall'";
+    for (const [col, changed] of [['name', "'冒名市'"], ['region', "'别处'"], ['base_url', "'http://evil.example'"],
+      ['keys', `'[{"kid":"x","x":"${'A'.repeat(43)}"}]'`], ['state', "'approved'"], ['decided_at', 'decided_at + 1']]) {
+      const was = (await sql(hub.db, `SELECT ${col} FROM fed_halls WHERE ${where}`)).trim();
+      await sql(hub.db, `UPDATE fed_halls SET ${col} = ${changed} WHERE ${where}`);
+      a = await audit();
+      assert.notEqual(a.code, 0, `fed_halls.${col} altered is found`);
+      assert.match(`${a.stdout}${a.stderr}`, /fed_halls/);
+      await sql(hub.db, `UPDATE fed_halls SET ${col} = ${/^\d+$/.test(was) ? was : `'${was.replace(/'/g, "''")}'`} WHERE ${where}`);
+      a = await audit();
+      assert.equal(a.code, 0, `fed_halls.${col} restored: ${a.stdout}\n${a.stderr}`);
+    }
   });
 });
