@@ -6,6 +6,7 @@
 #include "cases/cases.h"
 #include "catalog/catalog.h"
 #include "certs/certs.h"
+#include "federation/federation.h"
 #include "identity/identity.h"
 #include "interact/interact.h"
 #include "notify/notify.h"
@@ -24,6 +25,7 @@ void app_cover_declare(void)
 	certs_cover_declare();
 	booking_register();
 	pay_cover_declare();
+	fed_register();
 
 	identity_personal_declare();
 	cases_personal_declare();

@@ -84,6 +84,8 @@ static const struct setting settings[] = {
 	{ "fed-client-id", "federation", "", "hall: this hall's client id at the hub (`govhall federation client add` on the hub)", K_STR, S(fed_client_id), 0, 0 },
 	{ "fed-client-secret", "federation", "", "hall: this hall's client secret at the hub; prefer the GOVHALL_FED_CLIENT_SECRET environment variable", K_STR, S(fed_client_secret), 0, 0 },
 	{ "fed-timeout", "federation", "5000", "milliseconds one call to the hub may take in all", K_LONG, S(fed_timeout), 100, 60000 },
+	{ "fed-retry", "federation", "5,15,60,300,1800,3600", "hall: seconds to wait before each new try of a message another hall did not take (the last one repeats); the outbox is looked at every first-number seconds", K_STR, S(fed_retry), 0, 0 },
+	{ "fed-directory-period", "federation", "3600", "hall: seconds between two fetches of the hub's signed directory of halls (the last good copy stays in use meanwhile)", K_LONG, S(fed_directory_period), 1, 86400 },
 	{ "evaluate-invite-days", "interact", "3", "days after an application ends that an invitation to rate it goes to the applicant, if still unrated", K_LONG, S(evaluate_invite_days), 0, 365 },
 	{ "stream-max", "server", "512", "long-lived responses (the hall screens' event streams) open at once on this node; more get 503 with Retry-After", K_LONG, S(stream_max), 0, 100000 },
 	{ "stream-max-per-ip", "server", "8", "long-lived responses open at once per client address on this node", K_LONG, S(stream_max_per_ip), 1, 100000 },

@@ -90,6 +90,8 @@ struct config {
 	char *fed_client_id;     /* hall: its client id at the hub */
 	char *fed_client_secret; /* hall: its client secret at the hub */
 	long fed_timeout;        /* milliseconds a call to the hub may take */
+	long fed_directory_period; /* hall: seconds between fetches of the hub's directory */
+	char *fed_retry;         /* hall: the outbox's back-off, seconds per attempt, "5,15,60" */
 };
 
 void config_defaults(struct config *c);

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "base/err.h"
+#include "federation/dir.h"
 #include "federation/fed_impl.h"
 #include "federation/jwt.h"
 #include "http/router.h"
@@ -50,7 +51,15 @@ int fed_init(struct app *app, char *err, size_t errlen)
 		return GH_EINVAL;
 	}
 	issuer_of(c->fed_hub_url);
+	size_t ul = c->public_url ? strlen(c->public_url) : 0;
+	while (ul && c->public_url[ul - 1] == '/')
+		ul--;
+	snprintf(fed_cfg.self_url, sizeof(fed_cfg.self_url), "%.*s", (int)ul, ul ? c->public_url : "");
 	int rc = fed_rp_init(app, err, errlen);
+	if (!rc)
+		rc = fed_msg_init(c->fed_retry, err, errlen);
+	if (!rc)
+		rc = fed_member_init(app, err, errlen);
 	fed_cfg.rp = rc == 0;
 	return rc;
 }
@@ -58,11 +67,34 @@ int fed_init(struct app *app, char *err, size_t errlen)
 void fed_release(void)
 {
 	fed_hub_release();
+	fed_member_release();
+}
+
+void fed_register(void)
+{
+	fed_registry_register();
+	fed_msg_register();
+}
+
+int fed_start(struct app *app, char *err, size_t errlen)
+{
+	int rc = fed_member_start(app, err, errlen);
+	if (!rc && (rc = fed_msg_start(app, err, errlen)))
+		fed_member_stop();
+	return rc;
+}
+
+void fed_stop(void)
+{
+	fed_msg_stop();
+	fed_member_stop();
 }
 
 int fed_add_routes(struct router *rt)
 {
-	return router_add(rt, fed_hub_routes, fed_hub_routes_n) || router_add(rt, fed_rp_routes, fed_rp_routes_n);
+	return router_add(rt, fed_hub_routes, fed_hub_routes_n) || router_add(rt, fed_rp_routes, fed_rp_routes_n) ||
+	       router_add(rt, fed_registry_routes, fed_registry_routes_n) || router_add(rt, fed_member_routes, fed_member_routes_n) ||
+	       router_add(rt, fed_msg_routes, fed_msg_routes_n);
 }
 
 /* ---- `govhall federation client ...` ------------------------------------------------------- */
@@ -73,23 +105,19 @@ void fed_cli_usage(FILE *f)
 		   "                                     [--logout URI...]    register a hall at the hub (prints its secret once)\n"
 		   "       govhall federation client list                      the registered clients\n"
 		   "       govhall federation key rotate                       a new signing key for the hub (its nodes sign with\n"
-		   "                                                           it once restarted; older keys stay published)\n");
+		   "                                                           it once restarted; older keys stay published)\n"
+		   "       govhall federation hall list                        hub: the halls' registrations and decisions\n"
+		   "       govhall federation hall approve|refuse HALL-ID      hub: decide on a registration (the directory\n"
+		   "                                                           lists the approved halls)\n"
+		   "       govhall federation join --name NAME --region REGION hall: send the hub this hall's signed registration\n"
+		   "       govhall federation send HALL-ID --subject S [--kind K] [--body JSON]\n"
+		   "                                                           hall: queue a message to another hall\n"
+		   "       govhall federation outbox|inbox                     hall: the messages sent and received\n");
 }
 
 DB_SQL(q_client_add, "INSERT INTO oidc_clients (client_id, name, secret_hash, redirect_uris, logout_uris, created_at) "
 		     "VALUES (?, ?, ?, ?, ?, ?)");
 DB_SQL(q_client_list, "SELECT client_id, name, redirect_uris, logout_uris FROM oidc_clients ORDER BY client_id");
-
-static bool client_id_ok(const char *s)
-{
-	size_t n = strlen(s);
-	if (n < 2 || n > 64)
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.'))
-			return false;
-	return true;
-}
 
 static int client_add(struct db *db, int argc, char **argv)
 {
@@ -115,7 +143,7 @@ static int client_add(struct db *db, int argc, char **argv)
 			goto out;
 		}
 	}
-	if (!client_id_ok(id)) {
+	if (!fed_dir_id_ok(id)) {
 		fprintf(stderr, "govhall: a client id is 2-64 characters of a-z, 0-9, '-', '_' and '.'\n");
 		goto out;
 	}
@@ -157,6 +185,20 @@ int fed_cli(struct app *app, struct db *db, int argc, char **argv)
 	}
 	if (argc >= 3 && !strcmp(argv[0], "client") && !strcmp(argv[1], "add"))
 		return client_add(db, argc - 2, argv + 2);
+	if (argc >= 2 && !strcmp(argv[0], "hall")) {
+		int rc = fed_registry_cli(db, argc - 1, argv + 1);
+		if (rc == 2)
+			fed_cli_usage(stderr);
+		return rc;
+	}
+	if (argc >= 1 && (!strcmp(argv[0], "send") || !strcmp(argv[0], "outbox") || !strcmp(argv[0], "inbox"))) {
+		int rc = fed_msg_cli(app, db, argc, argv);
+		if (rc == 2)
+			fed_cli_usage(stderr);
+		return rc;
+	}
+	if (argc >= 1 && !strcmp(argv[0], "join"))
+		return fed_member_join(app, db, argc - 1, argv + 1);
 	if (argc == 2 && !strcmp(argv[0], "key") && !strcmp(argv[1], "rotate")) {
 		char kid[JWT_KID_MAX + 1];
 		int rc = fed_hub_key_rotate(db, kid, sizeof(kid));

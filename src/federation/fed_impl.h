@@ -22,6 +22,7 @@ struct fed_settings {
 	bool hub;            /* role = hub */
 	bool rp;             /* a hall with fed-hub-url */
 	char issuer[512];    /* hub: its public address without a final '/'; hall: the hub's */
+	char self_url[512];  /* a hall: its own public address without a final '/' */
 };
 extern struct fed_settings fed_cfg;
 
@@ -34,6 +35,8 @@ struct db;
 int fed_hub_key_rotate(struct db *db, char *kid, size_t kidlen);
 extern const struct route fed_hub_routes[];
 extern const size_t fed_hub_routes_n;
+/* A JWT of claims signed with the hub's current key (the directory), in a. */
+int fed_hub_sign(struct arena *a, const json_t *claims, char **out);
 /* The keyed hash (hex) the hub keeps of a client secret, code or token. */
 void fed_hash(const char *s, char out[65]);
 
@@ -41,5 +44,41 @@ void fed_hash(const char *s, char out[65]);
 int fed_rp_init(struct app *app, char *err, size_t errlen);
 extern const struct route fed_rp_routes[];
 extern const size_t fed_rp_routes_n;
+/* The hub's published keys (fetched and kept META_TTL seconds; force fetches them now): 0, or
+ * GH_EUNAVAILABLE when the hub cannot be read. Blocking: a job or a duty only. */
+struct jwk;
+int fed_rp_hub_keys(bool force, struct jwk *keys, size_t *n);
+
+/* registry.c: the hub's registry of halls and its signed directory */
+void fed_registry_register(void);
+extern const struct route fed_registry_routes[];
+extern const size_t fed_registry_routes_n;
+int fed_registry_cli(struct db *db, int argc, char **argv);
+
+/* member.c: a hall in the federation: its message key, its registration, the directory */
+int fed_member_init(struct app *app, char *err, size_t errlen);
+void fed_member_release(void);
+int fed_member_start(struct app *app, char *err, size_t errlen);
+void fed_member_stop(void);
+extern const struct route fed_member_routes[];
+extern const size_t fed_member_routes_n;
+int fed_member_join(struct app *app, struct db *db, int argc, char **argv);
+/* The hall of the directory in use whose message key is kid (its key into pk, its id into
+ * hall when not NULL): 0, or GH_ENOTFOUND (no such key, or no valid directory). */
+int fed_member_peer_key(const char *kid, unsigned char pk[32], char hall[65]);
+/* The base URL of hall id in the directory in use: 0, or GH_ENOTFOUND. */
+int fed_member_peer_url(const char *id, char *out, size_t n);
+/* msg.c: messages between halls (outbox, delivery duty, inbox) */
+void fed_msg_register(void);
+int fed_msg_init(const char *retry_spec, char *err, size_t errlen);
+int fed_msg_start(struct app *app, char *err, size_t errlen);
+void fed_msg_stop(void);
+extern const struct route fed_msg_routes[];
+extern const size_t fed_msg_routes_n;
+int fed_msg_cli(struct app *app, struct db *db, int argc, char **argv);
+/* Signs a message of this hall (httpsig.h): the header lines Content-Digest, Idempotency-Key,
+ * Signature-Input and Signature (then NULL) into headers, in a. GH_EUNAVAILABLE without a key. */
+int fed_member_sign(struct arena *a, const char *method, const char *url, const char *path, const char *body, size_t len,
+		    const char *idem, int64_t now, const char *headers[5]);
 
 #endif

@@ -20,6 +20,7 @@
  */
 #ifndef GH_FEDERATION_H
 #define GH_FEDERATION_H
+#include <jansson.h>
 #include <stdio.h>
 
 #include "app.h"
@@ -33,8 +34,21 @@ struct db;
 int fed_init(struct app *app, char *err, size_t errlen);
 void fed_release(void);
 int fed_add_routes(struct router *rt);
+/* Queues a message from hall self to hall dest about subject (one application: messages of a
+ * subject are delivered and processed in order), of kind (a word), with body (a JSON object,
+ * not stolen), in db's open transaction or one of its own: it is sent iff that transaction
+ * commits. GH_EINVAL for a malformed argument, GH_ETOOBIG over 1 MiB. */
+int fed_outbox_add(struct db *db, const char *self, const char *dest, const char *subject, const char *kind,
+		   const json_t *body);
+/* The tables the transparency log covers (store/cover.h). */
+void fed_register(void);
+/* A hall's duties "federation" (the hub's directory, refreshed) and "federation outbox" (the
+ * messages to other halls, delivered); nothing on the hub. */
+int fed_start(struct app *app, char *err, size_t errlen);
+void fed_stop(void);
 
-/* `govhall federation client add|list ...` (argv after "federation"). */
+/* `govhall federation client add|list|key rotate|hall list|approve|refuse|join ...` (argv after
+ * "federation"). */
 int fed_cli(struct app *app, struct db *db, int argc, char **argv);
 void fed_cli_usage(FILE *f);
 

@@ -126,6 +126,13 @@ int fed_hub_key_rotate(struct db *db, char *kid, size_t kidlen)
 	return rc;
 }
 
+int fed_hub_sign(struct arena *a, const json_t *claims, char **out)
+{
+	if (!hub_key.sk || !hub_key.kid[0])
+		return GH_EUNAVAILABLE;
+	return jwt_sign(a, hub_key.kid, claims, hub_key.sk, out) ? GH_EINTERNAL : 0;
+}
+
 void fed_hub_release(void)
 {
 	if (hub_key.sk)

@@ -174,6 +174,17 @@ out:
 	return f;
 }
 
+int fed_rp_hub_keys(bool force, struct jwk *keys, size_t *n)
+{
+	enum rp_fail f = meta_refresh(force);
+	pthread_mutex_lock(&meta.lock);
+	*n = f == RP_OK ? meta.nkeys : 0;
+	if (*n)
+		memcpy(keys, meta.keys, *n * sizeof(*keys));
+	pthread_mutex_unlock(&meta.lock);
+	return f == RP_OK ? 0 : GH_EUNAVAILABLE;
+}
+
 struct start_job {
 	enum rp_fail fail;
 	char authorize[512];

@@ -195,6 +195,10 @@ before(async () => {
   }, { what: 'a ticket at the desk (the calendar refreshed)' });
   // A fee paid, part refunded, the day reconciled with a difference.
   await paymentTrail(srv.url, db.url, db.keyFile, sim, { citizen: tok.a, admin: tok.admin });
+  // A message to another hall, queued (the outbox; no hub here, so it stays queued).
+  const sent = await govhall(['federation', 'send', 'lanshan', '--subject', 'audit-1', '--body', '{"n":1}', '--db', db.url,
+    '--fed-client-id', 'qinghe'], { keyFile: db.keyFile });
+  assert.equal(sent.code, 0, sent.stderr);
   await srv.stop();
   srv = null;
   await sim.stop();
@@ -268,6 +272,7 @@ async function insider(url, statements) {
   return sql(url, pre + statements.join('; '));
 }
 
+const FEDERATED = { fed_halls: 'federation.test.mjs', fed_inbox: 'federation-messages.test.mjs' };
 const keyExpr = (t) => t.key.map((k) => `CAST(${k} AS TEXT)`).join(" || ':' || ");
 
 /** A different value of the same type for column c (value v, SQL type type). */
@@ -325,6 +330,9 @@ describe('govhall audit against SQL written behind the application', () => {
       const types = new Map(cols.get(t.table).map((c) => [c.name, c.type]));
       const where = t.where ? `WHERE ${t.where}` : '';
       const keys = (await sql(db.url, `SELECT ${keyExpr(t)} FROM ${t.table} ${where} ORDER BY 1`)).split('\n').filter(Boolean);
+      // Rows only a federation of several nodes writes (a hub's registrations, messages signed
+      // by another hall): their alterations are checked by federation-*.test.mjs.
+      if (keys.length === 0 && FEDERATED[t.table]) continue;
       assert.ok(keys.length > 0, `the hall has no covered row of ${t.table} to alter`);
       // Columns of its primary key and unique indexes: an inserted copy needs new values there.
       const unique = (backend === 'postgres'

@@ -12,6 +12,7 @@ import {
   Client, DEMO, DEMO_PASSWORD, csrfOf, govhall, htmlText, newIdNumber, newPhone, pageLogin, sql, startServer,
 } from './helpers.mjs';
 import { freePort } from './pay-fixtures.mjs';
+import { registerHall } from './federation-fixtures.mjs';
 
 let hub;
 let hall;
@@ -450,5 +451,68 @@ describe('a hall refuses ID tokens that are wrong in any way', () => {
     assert.equal((await attempt('good')).r.status, 303);
     assert.equal(fake.state.jwksFetches, before + 1, 'and kept afterwards');
     fake.state.rotated = false;
+  });
+});
+
+describe('the hub administrator decides on registrations on a page', () => {
+  test('pending registrations are listed; approve and refuse need an administrator and the form\'s token; the directory follows', async () => {
+    await addClient(hub.db, 'pagehall', 'http://127.0.0.1:9/pagehall/callback');
+    await registerHall(hubUrl, 'pagehall', { name: '页面市', region: '页面' });
+    const admin = await pageLogin(hubUrl, DEMO.admin.phone, DEMO_PASSWORD, { totpSecret: DEMO.admin.totp });
+    let page = await admin.get('/admin/federation/halls');
+    assert.equal(page.status, 200);
+    const row = (html, id) => new RegExp(`<tr data-hall="${id}">[\\s\\S]*?</tr>`).exec(html)?.[0] ?? '';
+    assert.match(row(page.body, 'pagehall'), /data-state="pending"/);
+    assert.match(row(page.body, 'pagehall'), /页面市/);
+    assert.match(row(page.body, 'pagehall'), /pagehall-1/, 'the key id is shown');
+    const directory = async () => JSON.parse(Buffer.from((await (await fetch(`${hubUrl}/.well-known/govhall-directory`)).text()).split('.')[1], 'base64url')).halls.map((h) => h.id);
+    assert.ok(!(await directory()).includes('pagehall'));
+
+    const action = '/admin/federation/halls/pagehall/decision';
+    // Without the form's token; as a citizen; on a hall (not the hub): refused, nothing changes.
+    let r = await admin.post(action, { decision: 'approve', _csrf: 'forged' });
+    assert.equal(r.status, 403);
+    const citizen = await pageLogin(hubUrl, DEMO.citizen.phone);
+    r = await citizen.post(action, { decision: 'approve' });
+    assert.equal(r.status, 403);
+    assert.equal((await citizen.get('/admin/federation/halls')).status, 403);
+    const hallAdmin = await pageLogin(hallUrl, DEMO.admin.phone, DEMO_PASSWORD, { totpSecret: DEMO.admin.totp });
+    assert.equal((await hallAdmin.get('/admin/federation/halls')).status, 404);
+    r = await admin.post(action, { decision: 'maybe' });
+    assert.equal(r.status, 400);
+    assert.match(htmlText(r.body), /批准或拒绝|approve or refuse/);
+    assert.ok(!(await directory()).includes('pagehall'));
+
+    r = await admin.post(action, { decision: 'approve' });
+    assert.equal(r.status, 303);
+    assert.equal(r.location, '/admin/federation/halls?done=approved');
+    page = await admin.get(r.location);
+    assert.match(row(page.body, 'pagehall'), /data-state="approved"/);
+    assert.match(page.body, /role="status"/);
+    assert.ok((await directory()).includes('pagehall'));
+    r = await admin.post(action, { decision: 'approve' });
+    assert.equal(r.status, 409, 'a decision taken already is not taken again');
+    const listed = await govhall(['federation', 'hall', 'list', '--db', hub.db]);
+    assert.match(listed.stdout, /^pagehall\tapproved\t/m, 'the page and the command record the same decision');
+
+    r = await admin.post(action, { decision: 'refuse' });
+    assert.equal(r.status, 303);
+    assert.ok(!(await directory()).includes('pagehall'));
+    const audit = () => govhall(['audit', '--db', hub.db]);
+    let a = await audit();
+    assert.equal(a.code, 0, `${a.stdout}\n${a.stderr}`);
+    // Each covered column of the hall's row altered behind the hub's back is found; restored, not.
+    const where = "hall_id = 'pagehall'";
+    for (const [col, changed] of [['name', "'冒名市'"], ['region', "'别处'"], ['base_url', "'http://evil.example'"],
+      ['keys', `'[{"kid":"x","x":"${'A'.repeat(43)}"}]'`], ['state', "'approved'"], ['decided_at', 'decided_at + 1']]) {
+      const was = (await sql(hub.db, `SELECT ${col} FROM fed_halls WHERE ${where}`)).trim();
+      await sql(hub.db, `UPDATE fed_halls SET ${col} = ${changed} WHERE ${where}`);
+      a = await audit();
+      assert.notEqual(a.code, 0, `fed_halls.${col} altered is found`);
+      assert.match(`${a.stdout}${a.stderr}`, /fed_halls/);
+      await sql(hub.db, `UPDATE fed_halls SET ${col} = ${/^\d+$/.test(was) ? was : `'${was.replace(/'/g, "''")}'`} WHERE ${where}`);
+      a = await audit();
+      assert.equal(a.code, 0, `fed_halls.${col} restored: ${a.stdout}\n${a.stderr}`);
+    }
   });
 });

@@ -3,7 +3,10 @@
  *   1: a JWKS document (jwks_parse);
  *   2: base64url (jwt_b64url_decode), re-encoded to the same text;
  *   3: claims: signed with the fixed key, the token must verify to the same claims, and any
- *      change of one byte of it must not.
+ *      change of one byte of it must not;
+ *   4: the claims of a directory of halls (src/federation/dir.h), signed with the fixed key:
+ *      what it accepts has halls with identifiers, addresses and keys, each found by its key
+ *      id, and gives the same directory again when signed again from what was read.
  * Invariants: a refusal always says why; what verifies gives a JSON object; keys parsed are
  * Ed25519 keys with a key id. */
 #include <sodium.h>
@@ -12,6 +15,7 @@
 #include <string.h>
 
 #include "base/arena.h"
+#include "federation/dir.h"
 #include "federation/jwt.h"
 
 static void check(int ok)
@@ -48,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct arena *a = arena_new(0);
 	const char *why = NULL;
 	json_t *claims = NULL;
-	switch (data[0] % 4) {
+	switch (data[0] % 5) {
 	case 0:
 		if (jwt_verify(d, n, set, 1, &claims, &why) == 0)
 			check(json_is_object(claims) && why == NULL);
@@ -88,6 +92,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				/* Only a flip base64url ignores (none here: trailing bits must be zero). */
 				abort();
 			}
+		}
+		json_decref(c);
+		break;
+	}
+	case 4: {
+		json_t *c = json_loadb(d, n, JSON_REJECT_DUPLICATES, NULL);
+		char *tok;
+		struct fed_dir *dir = NULL;
+		if (json_is_object(c) && jwt_sign(a, "k1", c, sk, &tok) == 0) {
+			int rc = fed_dir_parse(tok, strlen(tok), set, 1, "https://hub.example", 1000, &dir, &why);
+			if (rc == 0) {
+				check(dir->exp > 1000 && dir->n <= FED_DIR_HALLS_MAX);
+				json_t *halls = json_array();
+				for (size_t i = 0; i < dir->n; i++) {
+					unsigned char k[32];
+					check(fed_dir_id_ok(dir->halls[i].id) && dir->halls[i].nkeys >= 1);
+					check(fed_dir_key(dir, dir->halls[i].keys[0].kid, k) == &dir->halls[i]);
+					check(fed_dir_hall(dir, dir->halls[i].id) == &dir->halls[i]);
+					json_array_append_new(halls, fed_dir_hall_json(&dir->halls[i]));
+				}
+				json_t *again = json_pack("{s:s,s:I,s:I,s:o}", "iss", "https://hub.example", "iat", (json_int_t)dir->iat,
+							  "exp", (json_int_t)dir->exp, "halls", halls);
+				struct fed_dir *d2 = NULL;
+				check(jwt_sign(a, "k1", again, sk, &tok) == 0 &&
+				      fed_dir_parse(tok, strlen(tok), set, 1, "https://hub.example", 1000, &d2, &why) == 0 &&
+				      d2->n == dir->n);
+				fed_dir_free(d2);
+				json_decref(again);
+			} else
+				check(why != NULL && dir == NULL);
+			fed_dir_free(dir);
 		}
 		json_decref(c);
 		break;

@@ -1,4 +1,4 @@
--- 0027_w4mydata_account_closure (PostgreSQL): when a person closed their account (src/privacy), and
+-- 0027_mydata_account_closure (PostgreSQL): when a person closed their account (src/privacy), and
 -- requests to correct a name.
 -- A closed account is 'disabled' with closed_at set: it cannot log in, an administrator
 -- cannot enable it again, its contact data and look-up indexes are erased, and the records a
