@@ -148,22 +148,72 @@ static bool writes_refused(const struct db *db)
 
 int db_refuse_writes(struct db *db)
 {
-	if (db->_be->kind == DB_SQLITE) {
-		int rc = db->_be->script(db, "PRAGMA query_only = ON");
-		if (rc)
-			return rc;
-	}
+	int rc = db->_be->refuse_writes(db);
+	if (rc)
+		return rc;
 	db->_read_only = true;
 	return 0;
+}
+
+/* ---- read snapshots ---- */
+
+void db_read_snapshot(struct db *db)
+{
+	if (db->_snap == SNAP_OFF)
+		db->_snap = SNAP_ARMED;
+}
+
+/* Ends the snapshot's transaction (nothing to keep: it only read); again is what the
+ * snapshot becomes (SNAP_ARMED: the next read takes a new one). */
+static int snapshot_close(struct db *db, int again)
+{
+	bool open = db->_snap == SNAP_OPEN;
+	db->_snap = again;
+	return open ? db->_be->rollback(db) : 0;
+}
+
+int db_read_end(struct db *db)
+{
+	return count(snapshot_close(db, SNAP_OFF));
+}
+
+/* Before a read: opens the armed snapshot (unless the caller has a transaction of its own). */
+static int snapshot_open(struct db *db)
+{
+	if (db->_snap != SNAP_ARMED || db->_be->in_tx(db))
+		return 0;
+	int rc = db->_be->begin_read(db);
+	if (!rc)
+		db->_snap = SNAP_OPEN;
+	return rc;
+}
+
+/* Before a write on a connection that may write: the write is not made inside the snapshot
+ * (which PostgreSQL opened read-only); later reads take a new one. */
+static void snapshot_leave(struct db *db)
+{
+	if (db->_snap == SNAP_OPEN)
+		snapshot_close(db, SNAP_ARMED);
 }
 
 int db_query(struct db *db, struct arena *arena, struct db_sql *q, const struct db_val *params,
 	     size_t nparams, struct db_rows *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (writes_refused(db) && !sql_reads(db_sql_text(db->_be->kind, q)))
+	bool reads = sql_reads(db_sql_text(db->_be->kind, q));
+	if (writes_refused(db) && !reads)
 		return refused(db, "query", db_sql_text(db->_be->kind, q));
-	return count(db->_be->run(db, q, params, nparams, arena, out, NULL));
+	if (!reads)
+		snapshot_leave(db);
+	int rc = snapshot_open(db);
+	if (rc)
+		return count(rc);
+	rc = db->_be->run(db, q, params, nparams, arena, out, NULL);
+	/* A failed statement ends the snapshot's transaction (PostgreSQL would refuse everything
+	 * after it), so the request's next read runs, in a snapshot of its own. */
+	if (rc && db->_snap == SNAP_OPEN)
+		snapshot_close(db, SNAP_ARMED);
+	return count(rc);
 }
 
 int db_query_array(struct db *db, struct arena *arena, struct db_sql *q, const struct db_val *params,
@@ -189,6 +239,7 @@ int db_exec(struct db *db, struct db_sql *q, const struct db_val *params, size_t
 		*changes = 0;
 	if (writes_refused(db))
 		return refused(db, "statement", db_sql_text(db->_be->kind, q));
+	snapshot_leave(db);
 	return count(db->_be->run(db, q, params, nparams, NULL, NULL, changes));
 }
 
@@ -196,6 +247,7 @@ int db_exec_script(struct db *db, const char *sql)
 {
 	if (writes_refused(db))
 		return refused(db, "script", sql);
+	snapshot_leave(db);
 	return count(db->_be->script(db, sql));
 }
 
@@ -210,6 +262,7 @@ int db_begin(struct db *db)
 {
 	if (writes_refused(db))
 		return refused(db, "transaction", "BEGIN");
+	snapshot_leave(db);
 	return count(db->_be->begin(db));
 }
 
@@ -229,7 +282,7 @@ int db_rollback(struct db *db)
 
 bool db_in_transaction(struct db *db)
 {
-	return db->_be->in_tx(db);
+	return db->_snap != SNAP_OPEN && db->_be->in_tx(db);
 }
 
 int db_ping(struct db *db)
