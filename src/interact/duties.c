@@ -89,6 +89,17 @@ static int send_invite(struct app *app, struct db *db, struct arena *a, struct d
 	return rc;
 }
 
+/* Tells the department (its heads only, or all its staff) that kind id is overdue, and records that
+ * it was warned. */
+static int tell_overdue(struct db *db, struct arena *a, const char *department, bool heads_only, const char *topic,
+			const struct ia_message *m, int *n, const char *kind, int64_t id)
+{
+	int rc = ia_tell_department(db, a, department, heads_only, topic, m, n);
+	if (!rc)
+		rc = ia_event(db, kind, id, 0, "overdue_warning", NULL);
+	return rc;
+}
+
 static int send_rect_warning(struct app *app, struct db *db, struct arena *a, struct db_rows *rows, size_t i, int32_t today,
 			     int *n)
 {
@@ -101,10 +112,8 @@ static int send_rect_warning(struct app *app, struct db *db, struct arena *a, st
 	const struct view *v = app ? app->view : NULL;
 	struct ia_message m = IA_MESSAGE(v, a, N_("interact_rect_overdue_title"), N_("interact_rect_overdue_body"),
 					 MA("days", days), MA("id", ev));
-	int rc = ia_tell_department(db, a, db_cell(rows, i, 2), true, "rectify_overdue", &m, n);
-	if (!rc)
-		rc = ia_event(db, "rectification", db_cell_int(rows, i, 0), 0, "overdue_warning", NULL);
-	return rc;
+	return tell_overdue(db, a, db_cell(rows, i, 2), true, "rectify_overdue", &m, n, "rectification",
+			    db_cell_int(rows, i, 0));
 }
 
 static int send_consult_warning(struct app *app, struct db *db, struct arena *a, struct db_rows *rows, size_t i,
@@ -115,10 +124,8 @@ static int send_consult_warning(struct app *app, struct db *db, struct arena *a,
 	const char *id = db_cell(rows, i, 0), *subject = db_cell(rows, i, 3);
 	struct ia_message m = IA_MESSAGE(v, a, N_("interact_consult_overdue_title"), N_("interact_consult_overdue_body"),
 					 MA("subject", subject), MA("id", id));
-	int rc = ia_tell_department(db, a, db_cell(rows, i, 1), false, "consult_overdue", &m, n);
-	if (!rc)
-		rc = ia_event(db, "consultation", db_cell_int(rows, i, 0), 0, "overdue_warning", NULL);
-	return rc;
+	return tell_overdue(db, a, db_cell(rows, i, 1), false, "consult_overdue", &m, n, "consultation",
+			    db_cell_int(rows, i, 0));
 }
 
 static int send_escalation(struct app *app, struct db *db, struct arena *a, struct db_rows *rows, size_t i, int32_t today,
