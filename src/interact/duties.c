@@ -20,12 +20,10 @@
 #include "store/db.h"
 #include "http/msg.h"
 
-#define LOCK_KEY "4711020410" /* pg advisory lock of the interact duties */
+#define LOCK_KEY 4711020410 /* the interact duties' lock (db_duty_lock) */
 #define BATCH 200
 #define PERIOD_S 60
 
-DB_SQL(q_lock, "SELECT CASE WHEN pg_try_advisory_lock(" LOCK_KEY ") THEN 1 ELSE 0 END");
-DB_SQL(q_unlock, "SELECT CASE WHEN pg_advisory_unlock(" LOCK_KEY ") THEN 1 ELSE 0 END");
 
 DB_SQL(q_invite_due, "SELECT c.application_id, c.number, COALESCE(c.enterprise_id, c.applicant_id), s.name_zh, s.name_en FROM rateable_cases c "
 		     "LEFT JOIN service_items s ON s.code = c.item_code AND s.is_current = 1 "
@@ -182,15 +180,10 @@ int interact_duties_run(struct app *app, struct db *db, int32_t today, int *sent
 	struct pass p = { .app = app, .db = db, .a = arena_new(16384), .today = today, .now = (int64_t)time(NULL) };
 	struct arena *a = p.a;
 	struct db_rows rows;
-	int rc = 0;
-	bool locked = false;
-	if (db_kind(db) == DB_POSTGRES) {
-		if ((rc = db_query(db, a, &q_lock, DB_NOARGS, &rows)))
-			goto out;
-		if (rows.nrows != 1 || db_cell_int(&rows, 0, 0) != 1)
-			goto out;
-		locked = true;
-	}
+	bool locked;
+	int rc = db_duty_lock(db, LOCK_KEY, &locked);
+	if (rc || !locked)
+		goto out;
 	long invite_days = app ? app->cfg.evaluate_invite_days : 3;
 	/* Invitations: cases ended on or before today - invite_days, still unrated. */
 	if ((rc = each_due(&p, &q_invite_due, today - (int32_t)invite_days, &q_invite_claim, send_invite,
@@ -220,7 +213,7 @@ int interact_duties_run(struct app *app, struct db *db, int32_t today, int *sent
 	}
 out:
 	if (locked)
-		db_query(db, a, &q_unlock, DB_NOARGS, &rows);
+		db_duty_unlock(db, LOCK_KEY);
 	arena_free(a);
 	if (sent)
 		*sent = p.sent;

@@ -285,6 +285,34 @@ bool db_in_transaction(struct db *db)
 	return db->_snap != SNAP_OPEN && db->_be->in_tx(db);
 }
 
+/* ---- duties' locks ---- */
+
+DB_SQL(q_duty_lock, "SELECT CASE WHEN pg_try_advisory_lock(CAST(? AS bigint)) THEN 1 ELSE 0 END");
+DB_SQL(q_duty_unlock, "SELECT CASE WHEN pg_advisory_unlock(CAST(? AS bigint)) THEN 1 ELSE 0 END");
+
+/* Runs q (one of the above) with key on PostgreSQL; *yes: it answered 1. */
+static int duty_lock_query(struct db *db, struct db_sql *q, int64_t key, bool *yes)
+{
+	struct arena *a = arena_new(256);
+	struct db_rows rows;
+	int rc = db_query(db, a, q, DB_ARGS(DB_INT(key)), &rows);
+	*yes = !rc && rows.nrows == 1 && db_cell_int(&rows, 0, 0) == 1;
+	arena_free(a);
+	return rc;
+}
+
+int db_duty_lock(struct db *db, int64_t key, bool *run)
+{
+	*run = db->_be->kind != DB_POSTGRES;
+	return *run ? 0 : duty_lock_query(db, &q_duty_lock, key, run);
+}
+
+int db_duty_unlock(struct db *db, int64_t key)
+{
+	bool released;
+	return db->_be->kind != DB_POSTGRES ? 0 : duty_lock_query(db, &q_duty_unlock, key, &released);
+}
+
 int db_ping(struct db *db)
 {
 	return count(db->_be->ping(db));

@@ -174,6 +174,13 @@ void db_guard_writes(struct db *db, const char *owner);
 void db_read_snapshot(struct db *db);
 int db_read_end(struct db *db);
 
+/* A background duty's pass that one node of many runs at a time: on PostgreSQL a session
+ * advisory lock on key, tried without waiting (*run false: another node runs the pass now,
+ * skip it); on SQLite (one node) *run is always true. After a pass that ran, db_duty_unlock
+ * releases the lock (0 or a GH_E code; 0 on SQLite). */
+int db_duty_lock(struct db *db, int64_t key, bool *run);
+int db_duty_unlock(struct db *db, int64_t key);
+
 /* Readiness: 0 when the database answers and accepts writes on this connection; otherwise
  * GH_EUNAVAILABLE (PostgreSQL: no server reached, or a read-only one, e.g. a standby: the
  * connection then looks for a writable server at its next call). */
