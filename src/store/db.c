@@ -127,10 +127,55 @@ static bool sql_reads(const char *sql)
 	return false;
 }
 
+/* Whether sql locks the rows it reads (SELECT ... FOR UPDATE, FOR NO KEY UPDATE, FOR SHARE,
+ * FOR KEY SHARE): a write for a connection that refuses writes, which would wait on the
+ * writer's locks. Words inside quotes do not count. */
+static bool sql_locks(const char *sql)
+{
+	bool after_for = false;
+	while (*sql) {
+		if (*sql == '\'' || *sql == '"') {
+			const char *end = strchr(sql + 1, *sql);
+			if (!end)
+				return false;
+			sql = end + 1;
+			after_for = false;
+			continue;
+		}
+		if (!isalpha((unsigned char)*sql)) {
+			sql++;
+			continue;
+		}
+		size_t n = 0;
+		while (isalnum((unsigned char)sql[n]) || sql[n] == '_')
+			n++;
+		static const char *const locks[] = { "UPDATE", "SHARE", "NO", "KEY" };
+		for (size_t i = 0; after_for && i < ARRAY_LEN(locks); i++)
+			if (n == strlen(locks[i]) && strncasecmp(sql, locks[i], n) == 0)
+				return true;
+		after_for = n == 3 && strncasecmp(sql, "FOR", 3) == 0;
+		sql += n;
+	}
+	return false;
+}
+
+/* NULL when q only reads, in the text of every backend (so a locking read that only the
+ * PostgreSQL variant spells is refused on SQLite too, where the tests run first); otherwise
+ * the text that writes or locks. */
+static const char *query_writes(const struct db_sql *q)
+{
+	for (int k = 0; k < 2; k++) {
+		const char *sql = k ? q->pg_sql : q->sql;
+		if (sql && (!sql_reads(sql) || sql_locks(sql)))
+			return sql;
+	}
+	return NULL;
+}
+
 /* A write on a connection that refuses them (see db_refuse_writes, db_guard_writes). */
 static int refused(struct db *db, const char *what, const char *sql)
 {
-	char msg[200];
+	char msg[320];
 	snprintf(msg, sizeof(msg), "a write on an event loop's connection by %s (%s %.100s): writes go through req_write",
 		 db->_guard ? db->_guard : "-", what, sql ? sql : "");
 	return count(db_fail(db, GH_EINTERNAL, "write refused", NULL, msg));
@@ -201,8 +246,9 @@ int db_query(struct db *db, struct arena *arena, struct db_sql *q, const struct 
 {
 	memset(out, 0, sizeof(*out));
 	bool reads = sql_reads(db_sql_text(db->_be->kind, q));
-	if (writes_refused(db) && !reads)
-		return refused(db, "query", db_sql_text(db->_be->kind, q));
+	const char *writes = writes_refused(db) ? query_writes(q) : NULL;
+	if (writes)
+		return refused(db, sql_reads(writes) ? "locking read (FOR UPDATE/SHARE)" : "query", writes);
 	if (!reads)
 		snapshot_leave(db);
 	int rc = snapshot_open(db);

@@ -147,8 +147,10 @@ int db_rollback(struct db *db);
 bool db_in_transaction(struct db *db);
 
 /* Makes db refuse every write from now on: db_exec, db_exec_script, db_begin, and db_query of
- * a statement that is not a read (SELECT, WITH, VALUES) fail with GH_EINTERNAL, logged as the
- * programming error it is (with the statement), and the database itself refuses whatever
+ * a statement that is not a read (SELECT, WITH, VALUES), or that locks the rows it reads
+ * (FOR UPDATE, FOR SHARE: in either backend's text, so SQLite refuses what only the PostgreSQL
+ * variant spells), fail with GH_EINTERNAL, logged as the programming error it is (with the
+ * statement), and the database itself refuses whatever
  * else would write (a write dressed as a read: WITH ... INSERT): SQLite's query_only pragma,
  * PostgreSQL's default_transaction_read_only set on the session (and on every session that
  * replaces it; the readiness probe then asks whether the server is a standby or the database
@@ -181,9 +183,10 @@ int db_read_end(struct db *db);
 int db_duty_lock(struct db *db, int64_t key, bool *run);
 int db_duty_unlock(struct db *db, int64_t key);
 
-/* Readiness: 0 when the database answers and accepts writes on this connection; otherwise
- * GH_EUNAVAILABLE (PostgreSQL: no server reached, or a read-only one, e.g. a standby: the
- * connection then looks for a writable server at its next call). */
+/* Readiness: 0 when the database answers and accepts writes (on this connection; on one that
+ * refuses writes by db_refuse_writes, on its server: not a standby, the database not set
+ * read-only); otherwise GH_EUNAVAILABLE (PostgreSQL: no server reached, or a read-only one,
+ * e.g. a standby: the connection then looks for a writable server at its next call). */
 int db_ping(struct db *db);
 
 /* Cell accessors: r row, c column. */

@@ -876,6 +876,23 @@ static void test_refuse_writes(void **state)
 
 	assert_int_equal(db_refuse_writes(db), 0);
 	assert_int_equal(db_exec(db, &q_ins, DB_ARGS(DB_INT(4), DB_TEXT("d")), NULL), GH_EINTERNAL);
+	/* a read that locks rows is a write here (it would wait on the writer's locks), in
+	 * whichever backend's text it is spelt, and in any spelling of the clause; the words in a
+	 * quoted string or a name are no clause */
+	DB_SQL2(q_lock_pg, "SELECT COUNT(*) FROM t", "SELECT COUNT(*) FROM (SELECT id FROM t FOR UPDATE) l");
+	DB_SQL2(q_lock_share, "SELECT COUNT(*) FROM t", "SELECT id FROM t for\n  share");
+	DB_SQL2(q_lock_nokey, "SELECT COUNT(*) FROM t", "SELECT id FROM t FOR NO KEY UPDATE SKIP LOCKED");
+	DB_SQL(q_not_lock, "SELECT COUNT(*) FROM t WHERE COALESCE(s, '') <> 'wait for update'");
+	DB_SQL(q_for_col, "SELECT COUNT(*) FROM (SELECT 1 AS \"for\") x");
+	struct db_sql *locking[] = { &q_lock_pg, &q_lock_share, &q_lock_nokey };
+	for (size_t i = 0; i < sizeof(locking) / sizeof(*locking); i++) {
+		assert_int_equal(db_query(db, f->a, locking[i], DB_NOARGS, &rows), GH_EINTERNAL);
+		assert_non_null(strstr(db_last_error(db), "locking read"));
+	}
+	assert_int_equal(db_query(db, f->a, &q_not_lock, DB_NOARGS, &rows), 0);
+	assert_int_equal(db_cell_int(&rows, 0, 0), 2);
+	assert_int_equal(db_query(db, f->a, &q_for_col, DB_NOARGS, &rows), 0);
+	assert_int_equal(db_cell_int(&rows, 0, 0), 1);
 	/* a write dressed as a read gets past the statement check: the database itself refuses
 	 * it (SQLite's query_only, PostgreSQL's read-only session), in every build */
 	assert_int_not_equal(db_query(db, f->a, &q_cte_write, DB_NOARGS, &rows), 0);
