@@ -28,12 +28,10 @@
 #include "http/msg.h"
 #include "view/view.h"
 
-#define LOCK_KEY "4711020416" /* pg advisory lock of the booking duties */
+#define LOCK_KEY 4711020416 /* the booking duties' lock (db_duty_lock) */
 #define BATCH 200
 #define PERIOD_S 60
 
-DB_SQL(q_lock, "SELECT CASE WHEN pg_try_advisory_lock(" LOCK_KEY ") THEN 1 ELSE 0 END");
-DB_SQL(q_unlock, "SELECT CASE WHEN pg_advisory_unlock(" LOCK_KEY ") THEN 1 ELSE 0 END");
 DB_SQL(q_held_due, "SELECT id FROM bookings WHERE state = 'held' AND hold_until < ? ORDER BY hold_until LIMIT ?");
 DB_SQL(q_booked_past, "SELECT id, day, end_min FROM bookings WHERE state = 'booked' AND day <= ? ORDER BY day, end_min, id "
 		      "LIMIT ?");
@@ -148,15 +146,11 @@ int booking_duties_run(struct app *app, struct db *db, int64_t now, struct booki
 	struct booking_pass p = { 0 };
 	struct arena *a = arena_new(16384);
 	struct db_rows rows;
-	int rc = 0, failed = 0;
-	bool locked = false;
-	if (db_kind(db) == DB_POSTGRES) {
-		if ((rc = db_query(db, a, &q_lock, DB_NOARGS, &rows)))
-			goto out;
-		if (rows.nrows != 1 || db_cell_int(&rows, 0, 0) != 1)
-			goto out;
-		locked = true;
-	}
+	int failed = 0;
+	bool locked;
+	int rc = db_duty_lock(db, LOCK_KEY, &locked);
+	if (rc || !locked)
+		goto out;
 	int32_t today = calendar_day_of((time_t)now);
 	if ((rc = db_query(db, a, &q_held_due, DB_ARGS(DB_INT(now), DB_INT(BATCH)), &rows)))
 		goto out;
@@ -185,7 +179,7 @@ int booking_duties_run(struct app *app, struct db *db, int64_t now, struct booki
 		rc = in_tx(db, expire_one, app, a, db_cell_int(&rows, i, 0), now, &p.expired, &failed, "expiring ticket");
 out:
 	if (locked)
-		db_query(db, a, &q_unlock, DB_NOARGS, &rows);
+		db_duty_unlock(db, LOCK_KEY);
 	arena_free(a);
 	if (out)
 		*out = p;

@@ -1263,7 +1263,7 @@ static int dispatch(struct req *r)
 		break;
 	}
 	r->route = route;
-	req_guard_writes(r, true); /* handlers read here and write through req_write */
+	req_loop_run(r, true); /* handlers read here, in one snapshot, and write through req_write */
 	const struct app *app = w->app;
 	if (app->authenticate && !(route->flags & ROUTE_NOAUTH) && (rc = app->authenticate(r)))
 		return rc;
@@ -1355,7 +1355,7 @@ static void request_run(struct conn *c)
 {
 	struct req *r = req_begin(c);
 	int rc = dispatch(r);
-	req_guard_writes(r, false);
+	req_loop_run(r, false);
 	if (rc == REQ_DEFERRED)
 		return;
 	if (rc) {
@@ -1415,9 +1415,9 @@ static void deferred_done(void *p)
 {
 	struct deferred *d = p;
 	struct req *r = d->r;
-	req_guard_writes(r, true);
+	req_loop_run(r, true);
 	int rc = d->done(r, d->arg);
-	req_guard_writes(r, false);
+	req_loop_run(r, false);
 	if (rc == REQ_DEFERRED)
 		return; /* done deferred more work (a write after a job, say): that completes it */
 	if (rc && !r->responded)
@@ -1626,7 +1626,8 @@ int stream_send(struct stream *s, const char *data, size_t len)
 	return 0;
 }
 
-/* Runs the domain's poll; the connection survives it even if it closes meanwhile. */
+/* Runs the domain's poll, its reads in one snapshot as a handler's (write.h); the connection
+ * survives it even if it closes meanwhile. */
 static void stream_poll(struct stream *s)
 {
 	struct conn *c = s->c;
@@ -1634,7 +1635,10 @@ static void stream_poll(struct stream *s)
 		return;
 	arena_reset(s->arena);
 	c->pumping = true;
+	struct db *db = c->w->db;
+	db_read_snapshot(db);
 	int rc = s->ops->poll(s, s->arg);
+	db_read_end(db);
 	c->pumping = false;
 	if (c->dead)
 		conn_free(c);
@@ -2306,6 +2310,11 @@ static int worker_init(struct worker *w, struct app *app, int index, int fd, lon
 	int rc = db_open_named(app->cfg.db, "govhall worker", &w->db, err, errlen);
 	if (rc)
 		return rc;
+	/* Loops read; with a writer, their connections refuse writes in every build (write.h). */
+	if (app->group && (rc = db_refuse_writes(w->db))) {
+		snprintf(err, errlen, "cannot make the worker's database connection read-only: %s", db_last_error(w->db));
+		return rc;
+	}
 	w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
 	return 0;
 }

@@ -158,17 +158,21 @@ bool req_on_loop(const struct req *r)
 	return r->worker != NULL;
 }
 
-/* ---- the guard ---- */
+/* ---- a run on the loop: one snapshot, no writes ---- */
 
-void req_guard_writes(struct req *r, bool on)
+void req_loop_run(struct req *r, bool on)
 {
-#ifdef GOVHALL_GUARD_LOOP_WRITES
 	/* Only where there is a writer to write instead (a process without one, like `govhall
 	 * paysim`, writes on its loop). */
-	const char *name = r->route && r->app->group ? r->route->name : NULL;
-	db_guard_writes(r->db, on ? name : NULL);
-#else
-	(void)r, (void)on;
+	if (!r->app->group)
+		return;
+	if (on) {
+		db_read_snapshot(r->db);
+	} else if (db_read_end(r->db)) {
+		log_warn("write: the read snapshot of %s did not end cleanly", r->route ? r->route->name : "-");
+	}
+#ifdef GOVHALL_GUARD_LOOP_WRITES
+	db_guard_writes(r->db, on && r->route ? r->route->name : NULL);
 #endif
 }
 

@@ -1,5 +1,5 @@
-/* write.h: the one write path. Handlers read the database on their event loop (r->db; builds
- * with tests refuse writes there: req_guard_writes) and write only through req_write: the write runs on the
+/* write.h: the one write path. Handlers read the database on their event loop (r->db, which
+ * refuses writes: req_loop_run) and write only through req_write: the write runs on the
  * group-commit writer's connection (store/group.h), batched with everyone else's in one
  * transaction with a savepoint of its own, and the request completes on its own loop when
  * the batch has committed. So no loop ever waits on a lock or an fsync, and every channel
@@ -55,12 +55,17 @@ bool req_on_loop(const struct req *r);
 int write_submit(struct group *g, struct event_base *base, int (*fn)(struct db *db, void *arg),
 		 void (*done)(void *arg, int rc), void *arg);
 
-/* The rule that keeps it so: in builds with tests (GOVHALL_GUARD_LOOP_WRITES), while a
- * handler or a deferred completion of r runs on its loop, r->db refuses every write
- * (db_guard_writes: GH_EINTERNAL, logged with the route and the statement), so a handler that
- * writes on its loop fails its tests. Only in a process with a writer (app->group): one
- * without (`govhall paysim`) writes on its loop. No route is excepted. on false lifts the
- * guard. Without the define: nothing. */
-void req_guard_writes(struct req *r, bool on);
+/* One run of a handler or of a deferred completion of r on its loop (on: it begins; false: it
+ * ended), in a process with a writer (app->group; one without, `govhall paysim`, writes on
+ * its loop and gets nothing of this):
+ * - its reads share one snapshot (db_read_snapshot: taken at the run's first read, ended
+ *   when the run returns), so the rows a page combines from several statements come from one
+ *   moment, whatever the writer commits meanwhile; a completion after req_write runs later,
+ *   in a new snapshot that sees the write;
+ * - r->db refuses every write in every build (the server opens loop connections with
+ *   db_refuse_writes); in builds with tests (GOVHALL_GUARD_LOOP_WRITES) the refusal names
+ *   the route (db_guard_writes), so a handler that writes on its loop fails its tests with
+ *   a message saying where. No route is excepted. */
+void req_loop_run(struct req *r, bool on);
 
 #endif

@@ -599,25 +599,26 @@ bool agent_may_act(struct db *db, struct arena *a, int64_t agent, int64_t enterp
 	       rows.nrows == 1;
 }
 
+/* What other domains see of the account a read found (rc: the read's result, returned). */
+static int as_person(int rc, const struct account *acc, struct identity_person *out)
+{
+	if (!rc)
+		*out = (struct identity_person){ .id = acc->id, .name = acc->name, .id_mask = acc->id_mask,
+						 .status = acc->status };
+	return rc;
+}
+
 int identity_find_individual(struct app *app, struct db *db, struct arena *a, const char *id_number,
 			     struct identity_person *out)
 {
 	struct account acc;
-	int rc = account_find_individual(db, app->keys, a, id_number, &acc);
-	if (rc)
-		return rc;
-	*out = (struct identity_person){ .id = acc.id, .name = acc.name, .id_mask = acc.id_mask, .status = acc.status };
-	return 0;
+	return as_person(account_find_individual(db, app->keys, a, id_number, &acc), &acc, out);
 }
 
 int identity_person_get(struct db *db, struct arena *a, int64_t id, struct identity_person *out)
 {
 	struct account acc;
-	int rc = account_get(db, a, id, &acc);
-	if (rc)
-		return rc;
-	*out = (struct identity_person){ .id = acc.id, .name = acc.name, .id_mask = acc.id_mask, .status = acc.status };
-	return 0;
+	return as_person(account_get(db, a, id, &acc), &acc, out);
 }
 
 DB_SQL(q_dept_staff, "SELECT id, name, staff_roles FROM accounts WHERE kind = 'staff' AND status = 'active' "

@@ -24,6 +24,7 @@
 #include "http/server.h"
 #include "http/write.h"
 #include "identity/identity_impl.h"
+#include "store/cover.h"
 #include "store/db.h"
 #include "view/view.h"
 
@@ -351,7 +352,8 @@ static int invalid(struct req *r, const char *tpl, json_t *ctx, json_t *errs)
 	return req_invalid(r, tpl, ctx, errs);
 }
 
-static int page_of_account(struct req *r, int64_t *id)
+/* The account the route's {id} names (GH_ENOTFOUND with a detail). */
+static int account_of_page(struct req *r, int64_t *id, struct account *acc)
 {
 	long v;
 	const char *s = req_param(r, "id");
@@ -360,14 +362,9 @@ static int page_of_account(struct req *r, int64_t *id)
 		return GH_ENOTFOUND;
 	}
 	*id = v;
-	return 0;
-}
-
-static int load_account(struct req *r, int64_t id, struct account *acc)
-{
-	int rc = account_get(r->db, r->arena, id, acc);
+	int rc = account_get(r->db, r->arena, v, acc);
 	if (rc == GH_ENOTFOUND)
-		req_error_detail(r, "%s", MF(r, "admin_no_account", MA("id", (long long)id)));
+		req_error_detail(r, "%s", MF(r, "admin_no_account", MA("id", (long long)v)));
 	return rc;
 }
 
@@ -494,9 +491,7 @@ static int account_show(struct req *r)
 {
 	int64_t id;
 	struct account acc;
-	int rc = page_of_account(r, &id);
-	if (!rc)
-		rc = load_account(r, id, &acc);
+	int rc = account_of_page(r, &id, &acc);
 	if (rc)
 		return rc;
 	resp_header(r, "Cache-Control", "no-store");
@@ -543,7 +538,8 @@ struct account_change {
 static int account_change_write(struct req *w, void *p)
 {
 	struct account_change *c = p;
-	int rc = db_begin(w->db);
+	bool own;
+	int rc = cover_tx_begin(w->db, &own);
 	if (rc)
 		return rc;
 	if (c->staff_changed) {
@@ -561,11 +557,7 @@ static int account_change_write(struct req *w, void *p)
 		if (!rc)
 			identity_event(w->db, off ? "account.disable" : "account.enable", c->id, w->who.account, w->ip, "");
 	}
-	if (!rc)
-		rc = db_commit(w->db);
-	if (rc)
-		db_rollback(w->db);
-	return rc;
+	return cover_tx_end(w->db, own, rc);
 }
 
 static int account_change_done(struct req *r, void *p, int rc)
@@ -588,9 +580,7 @@ static int account_update(struct req *r, enum update_form form)
 {
 	int64_t id;
 	struct account acc;
-	int rc = page_of_account(r, &id);
-	if (!rc)
-		rc = load_account(r, id, &acc);
+	int rc = account_of_page(r, &id, &acc);
 	if (rc)
 		return rc;
 	json_t *in;

@@ -36,19 +36,17 @@ void *ia_write_args(struct req *r, size_t size, ia_answer answer, const void *ct
 	return x;
 }
 
-/* In a transaction of its own (a savepoint of the writer's batch), so the rows it covers
- * are committed to the transparency log with it, and a failure undoes all of it. */
+/* In a transaction of its own as every covered write is (cover_tx_begin: on the writer a
+ * savepoint of its batch), so the rows it covers are committed to the transparency log with
+ * it, and a failure undoes all of it. */
 static int write_run(struct req *w, void *p)
 {
 	struct ia_write *x = p;
-	int rc = db_begin(w->db);
+	bool own;
+	int rc = cover_tx_begin(w->db, &own);
 	if (!rc)
 		rc = x->fn(w, x);
-	if (!rc)
-		rc = db_commit(w->db);
-	if (rc)
-		db_rollback(w->db);
-	return rc;
+	return cover_tx_end(w->db, own, rc);
 }
 
 static int write_answer(struct req *r, void *p, int rc)

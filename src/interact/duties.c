@@ -20,12 +20,10 @@
 #include "store/db.h"
 #include "http/msg.h"
 
-#define LOCK_KEY "4711020410" /* pg advisory lock of the interact duties */
+#define LOCK_KEY 4711020410 /* the interact duties' lock (db_duty_lock) */
 #define BATCH 200
 #define PERIOD_S 60
 
-DB_SQL(q_lock, "SELECT CASE WHEN pg_try_advisory_lock(" LOCK_KEY ") THEN 1 ELSE 0 END");
-DB_SQL(q_unlock, "SELECT CASE WHEN pg_advisory_unlock(" LOCK_KEY ") THEN 1 ELSE 0 END");
 
 DB_SQL(q_invite_due, "SELECT c.application_id, c.number, COALESCE(c.enterprise_id, c.applicant_id), s.name_zh, s.name_en FROM rateable_cases c "
 		     "LEFT JOIN service_items s ON s.code = c.item_code AND s.is_current = 1 "
@@ -89,6 +87,17 @@ static int send_invite(struct app *app, struct db *db, struct arena *a, struct d
 	return rc;
 }
 
+/* Tells the department (its heads only, or all its staff) that kind id is overdue, and records that
+ * it was warned. */
+static int tell_overdue(struct db *db, struct arena *a, const char *department, bool heads_only, const char *topic,
+			const struct ia_message *m, int *n, const char *kind, int64_t id)
+{
+	int rc = ia_tell_department(db, a, department, heads_only, topic, m, n);
+	if (!rc)
+		rc = ia_event(db, kind, id, 0, "overdue_warning", NULL);
+	return rc;
+}
+
 static int send_rect_warning(struct app *app, struct db *db, struct arena *a, struct db_rows *rows, size_t i, int32_t today,
 			     int *n)
 {
@@ -101,10 +110,8 @@ static int send_rect_warning(struct app *app, struct db *db, struct arena *a, st
 	const struct view *v = app ? app->view : NULL;
 	struct ia_message m = IA_MESSAGE(v, a, N_("interact_rect_overdue_title"), N_("interact_rect_overdue_body"),
 					 MA("days", days), MA("id", ev));
-	int rc = ia_tell_department(db, a, db_cell(rows, i, 2), true, "rectify_overdue", &m, n);
-	if (!rc)
-		rc = ia_event(db, "rectification", db_cell_int(rows, i, 0), 0, "overdue_warning", NULL);
-	return rc;
+	return tell_overdue(db, a, db_cell(rows, i, 2), true, "rectify_overdue", &m, n, "rectification",
+			    db_cell_int(rows, i, 0));
 }
 
 static int send_consult_warning(struct app *app, struct db *db, struct arena *a, struct db_rows *rows, size_t i,
@@ -115,10 +122,8 @@ static int send_consult_warning(struct app *app, struct db *db, struct arena *a,
 	const char *id = db_cell(rows, i, 0), *subject = db_cell(rows, i, 3);
 	struct ia_message m = IA_MESSAGE(v, a, N_("interact_consult_overdue_title"), N_("interact_consult_overdue_body"),
 					 MA("subject", subject), MA("id", id));
-	int rc = ia_tell_department(db, a, db_cell(rows, i, 1), false, "consult_overdue", &m, n);
-	if (!rc)
-		rc = ia_event(db, "consultation", db_cell_int(rows, i, 0), 0, "overdue_warning", NULL);
-	return rc;
+	return tell_overdue(db, a, db_cell(rows, i, 1), false, "consult_overdue", &m, n, "consultation",
+			    db_cell_int(rows, i, 0));
 }
 
 static int send_escalation(struct app *app, struct db *db, struct arena *a, struct db_rows *rows, size_t i, int32_t today,
@@ -175,15 +180,10 @@ int interact_duties_run(struct app *app, struct db *db, int32_t today, int *sent
 	struct pass p = { .app = app, .db = db, .a = arena_new(16384), .today = today, .now = (int64_t)time(NULL) };
 	struct arena *a = p.a;
 	struct db_rows rows;
-	int rc = 0;
-	bool locked = false;
-	if (db_kind(db) == DB_POSTGRES) {
-		if ((rc = db_query(db, a, &q_lock, DB_NOARGS, &rows)))
-			goto out;
-		if (rows.nrows != 1 || db_cell_int(&rows, 0, 0) != 1)
-			goto out;
-		locked = true;
-	}
+	bool locked;
+	int rc = db_duty_lock(db, LOCK_KEY, &locked);
+	if (rc || !locked)
+		goto out;
 	long invite_days = app ? app->cfg.evaluate_invite_days : 3;
 	/* Invitations: cases ended on or before today - invite_days, still unrated. */
 	if ((rc = each_due(&p, &q_invite_due, today - (int32_t)invite_days, &q_invite_claim, send_invite,
@@ -213,7 +213,7 @@ int interact_duties_run(struct app *app, struct db *db, int32_t today, int *sent
 	}
 out:
 	if (locked)
-		db_query(db, a, &q_unlock, DB_NOARGS, &rows);
+		db_duty_unlock(db, LOCK_KEY);
 	arena_free(a);
 	if (sent)
 		*sent = p.sent;

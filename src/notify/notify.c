@@ -48,7 +48,7 @@
 #define RETRY_MAX (6 * 3600)     /* longest wait between attempts */
 #define TIMEOUT_S 10L
 #define ERROR_MAX 300            /* bytes of last_error */
-#define LOCK_KEY "4711020401"    /* pg advisory lock of the delivery pass ("notify") */
+#define LOCK_KEY 4711020401      /* the delivery pass's lock ("notify"; db_duty_lock) */
 
 /* ---- texts ----------------------------------------------------------------------------- */
 
@@ -674,8 +674,6 @@ static enum outcome deliver(struct app *app, struct db *db, struct arena *a, CUR
 	return out;
 }
 
-DB_SQL(q_lock, "SELECT CASE WHEN pg_try_advisory_lock(" LOCK_KEY ") THEN 1 ELSE 0 END");
-DB_SQL(q_unlock, "SELECT CASE WHEN pg_advisory_unlock(" LOCK_KEY ") THEN 1 ELSE 0 END");
 DB_SQL(q_due, "SELECT id, channel, account_id, payload, attempts FROM outbox WHERE sent_at IS NULL AND next_at <= ? "
 	      "AND attempts < ? AND (channel = ? OR channel = ? OR channel = ?) ORDER BY next_at, id LIMIT ?");
 DB_SQL(q_sent, "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?");
@@ -755,23 +753,16 @@ int notify_deliver_due(struct app *app, struct db *db, int64_t now, int *sent)
 	if (sent)
 		*sent = 0;
 	struct arena *a = arena_new(16384);
-	struct db_rows rows;
-	int rc = 0;
-	bool pg = db_kind(db) == DB_POSTGRES;
-	if (pg) {
-		/* A lock per pass rather than per connection: it survives no reconnect unnoticed,
-		 * and another node takes over as soon as this one stops. */
-		if ((rc = db_query(db, a, &q_lock, DB_NOARGS, &rows)))
-			goto out;
-		if (rows.nrows != 1 || db_cell_int(&rows, 0, 0) != 1)
-			goto out; /* another node delivers */
-	}
+	/* A lock per pass rather than per connection: it survives no reconnect unnoticed, and
+	 * another node takes over as soon as this one stops. */
+	bool locked;
+	int rc = db_duty_lock(db, LOCK_KEY, &locked);
+	if (rc || !locked)
+		goto out; /* another node delivers */
 	rc = pass(app, db, a, now, sent);
-	if (pg) {
-		int urc = db_query(db, a, &q_unlock, DB_NOARGS, &rows);
-		if (!rc)
-			rc = urc;
-	}
+	int urc = db_duty_unlock(db, LOCK_KEY);
+	if (!rc)
+		rc = urc;
 out:
 	arena_free(a);
 	return rc;

@@ -29,10 +29,8 @@
 #include "http/http.h"
 #include "store/db.h"
 
-#define LOCK_KEY "4711020402" /* pg advisory lock of the warning pass ("notify" + 1) */
+#define LOCK_KEY 4711020402 /* the warning pass's lock ("notify" + 1; db_duty_lock) */
 
-DB_SQL(q_lock, "SELECT CASE WHEN pg_try_advisory_lock(" LOCK_KEY ") THEN 1 ELSE 0 END");
-DB_SQL(q_unlock, "SELECT CASE WHEN pg_advisory_unlock(" LOCK_KEY ") THEN 1 ELSE 0 END");
 /* Running applications with a warning due and not yet recorded: has_yellow, has_red tell
  * which rows exist. */
 DB_SQL(q_due, "SELECT a.id, a.number, a.department, a.due_day, a.yellow_day, s.name_zh, s.name_en, "
@@ -136,16 +134,11 @@ int warnings_run(struct app *app, struct db *db, int32_t today, int *sent)
 		*sent = 0;
 	struct arena *a = arena_new(16384);
 	struct db_rows rows;
-	int rc = 0;
-	bool pg = db_kind(db) == DB_POSTGRES, locked = false;
+	bool locked;
 	struct calendar *own = NULL;
-	if (pg) {
-		if ((rc = db_query(db, a, &q_lock, DB_NOARGS, &rows)))
-			goto out;
-		if (rows.nrows != 1 || db_cell_int(&rows, 0, 0) != 1)
-			goto out; /* another node warns */
-		locked = true;
-	}
+	int rc = db_duty_lock(db, LOCK_KEY, &locked);
+	if (rc || !locked)
+		goto out; /* another node warns */
 	/* One load for the pass: the calendar may be swapped meanwhile, and the old one stays
 	 * valid until the next swap (calendar_admin.h), far longer than a pass over a batch. */
 	const struct calendar *cal = app ? app->calendar : NULL;
@@ -179,7 +172,7 @@ int warnings_run(struct app *app, struct db *db, int32_t today, int *sent)
 	}
 out:
 	if (locked) {
-		int urc = db_query(db, a, &q_unlock, DB_NOARGS, &rows);
+		int urc = db_duty_unlock(db, LOCK_KEY);
 		if (!rc)
 			rc = urc;
 	}

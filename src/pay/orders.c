@@ -68,7 +68,8 @@ DB_SQL(q_fee_insert, "INSERT INTO pay_fees (application_id, item_code, item_vers
 		     "exemption, basis_zh, basis_en, state, assessed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 DB_SQL(q_fee_paid, "UPDATE pay_fees SET state = 'paid', paid_order_id = ? WHERE application_id = ? AND state = 'due'");
 DB_SQL(q_order_number, "SELECT " ORDER_COLS ORDER_FROM "WHERE o.number = ?");
-DB_SQL2(q_order_id, "SELECT " ORDER_COLS ORDER_FROM "WHERE o.id = ?",
+DB_SQL(q_order_id, "SELECT " ORDER_COLS ORDER_FROM "WHERE o.id = ?");
+DB_SQL2(q_order_id_lock, "SELECT " ORDER_COLS ORDER_FROM "WHERE o.id = ?",
 	"SELECT " ORDER_COLS ORDER_FROM "WHERE o.id = ? FOR UPDATE OF o");
 DB_SQL2(q_order_gw, "SELECT " ORDER_COLS ORDER_FROM "WHERE o.gateway_id = ?",
 	"SELECT " ORDER_COLS ORDER_FROM "WHERE o.gateway_id = ? FOR UPDATE OF o");
@@ -214,8 +215,9 @@ int pay_order_get(struct db *db, struct arena *a, const char *number, struct pay
 
 int pay_order_get_id(struct db *db, struct arena *a, int64_t id, bool lock, struct pay_order *out)
 {
-	(void)lock; /* the statement locks on PostgreSQL; inside a transaction on SQLite all is locked */
-	return order_one(db, a, &q_order_id, DB_INT(id), out);
+	/* lock: the statement locks on PostgreSQL; inside a transaction on SQLite all is locked.
+	 * Without: a plain read, as a page's on its loop (which refuses locking reads). */
+	return order_one(db, a, lock ? &q_order_id_lock : &q_order_id, DB_INT(id), out);
 }
 
 int pay_order_find(struct db *db, struct arena *a, const char *gateway_id, const char *reference, bool lock,

@@ -160,46 +160,17 @@ static json_t *receipt_json(struct req *r, const struct pay_receipt *rc, bool ap
 	return j;
 }
 
-/* Whether two reads of an application's orders found them in the same states. */
-static bool same_states(const struct pay_order *a, size_t na, const struct pay_order *b, size_t nb)
-{
-	if (na != nb)
-		return false;
-	for (size_t i = 0; i < na; i++)
-		if (a[i].id != b[i].id || strcmp(a[i].state, b[i].state) != 0)
-			return false;
-	return true;
-}
-
-/* The orders and the fee of an application as one moment saw them. They are separate
- * statements while the writer commits beside them (a payment marks its order and the fee paid
- * in one transaction), so the orders are read again after the fee: when both reads agree, no
- * payment committed in between, and the fee belongs with them; otherwise read again. */
-static int orders_and_fee(struct req *r, int64_t application, struct pay_order **orders, size_t *n,
-			  struct pay_fee *f)
-{
-	int rc = pay_orders_of(r->db, r->arena, application, orders, n);
-	for (int attempt = 0; !rc; attempt++) {
-		struct pay_order *again;
-		size_t n2;
-		if ((rc = pay_fee_get(r->db, r->arena, application, f)) ||
-		    (rc = pay_orders_of(r->db, r->arena, application, &again, &n2)))
-			break;
-		bool same = same_states(*orders, *n, again, n2);
-		*orders = again, *n = n2;
-		if (same || attempt == 8)
-			break;
-	}
-	return rc;
-}
-
 /* Everything about the payment of an application: {fee, orders, refunds, receipts}. */
 static int payment_json(struct req *r, const struct case_brief *b, bool api, json_t **out)
 {
 	struct pay_order *orders;
 	size_t n;
 	struct pay_fee f;
-	int rc = orders_and_fee(r, b->id, &orders, &n, &f);
+	/* Separate statements, one moment: the run's read snapshot (http/write.h), so an order
+	 * seen paid comes with its fee seen paid whatever the writer commits meanwhile. */
+	int rc = pay_fee_get(r->db, r->arena, b->id, &f);
+	if (!rc)
+		rc = pay_orders_of(r->db, r->arena, b->id, &orders, &n);
 	if (rc == GH_ENOTFOUND)
 		req_error_detail(r, "%s", M(r, N_("pay_err_no_fee")));
 	if (rc)

@@ -99,24 +99,31 @@ int pub_read_filter(struct req *r, struct pub_filter *f, long *page, long *per)
 	return rc;
 }
 
-static int list_json(struct req *r, struct pub_filter *f)
+int pub_list_read(struct req *r, struct pub_filter *f, struct pub_page *p)
 {
-	long page, per, total;
+	long page, per;
 	int rc = pub_read_filter(r, f, &page, &per);
+	if (!p->per)
+		p->page = page, p->per = per;
 	/* Staff see their own department's documents only (administrators all). */
 	if (!f->public_only && r->role == ROLE_STAFF)
 		f->department = r->who.department ? r->who.department : "";
-	struct pub_doc *v;
-	size_t n;
 	if (!rc)
-		rc = pub_list(r->db, r->arena, f, page, per, &v, &n, &total);
+		rc = pub_list(r->db, r->arena, f, p->page, p->per, &p->v, &p->n, &p->total);
+	return rc;
+}
+
+static int list_json(struct req *r, struct pub_filter *f)
+{
+	struct pub_page p = { 0 };
+	int rc = pub_list_read(r, f, &p);
 	if (rc)
 		return rc;
 	json_t *arr = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(arr, pub_doc_json(r, &v[i], false));
-	return resp_json(r, 200, json_pack("{s:o,s:i,s:i,s:i}", "items", arr, "page", (int)page, "per_page", (int)per,
-					   "total", (int)total));
+	for (size_t i = 0; i < p.n; i++)
+		json_array_append_new(arr, pub_doc_json(r, &p.v[i], false));
+	return resp_json(r, 200, json_pack("{s:o,s:i,s:i,s:i}", "items", arr, "page", (int)p.page, "per_page",
+					   (int)p.per, "total", (int)p.total));
 }
 
 static int api_list(struct req *r)
@@ -372,14 +379,12 @@ static void xml_text(struct sb *out, const char *s)
 static int feed(struct req *r)
 {
 	struct pub_filter f = { .public_only = true };
-	long page, per, total;
-	int rc = pub_read_filter(r, &f, &page, &per);
-	struct pub_doc *v;
-	size_t n;
-	if (!rc)
-		rc = pub_list(r->db, r->arena, &f, 1, 50, &v, &n, &total);
+	struct pub_page p = { .page = 1, .per = 50 }; /* the newest, whatever the query's page */
+	int rc = pub_list_read(r, &f, &p);
 	if (rc)
 		return rc;
+	struct pub_doc *v = p.v;
+	size_t n = p.n;
 	const char *base = r->app->cfg.public_url ? r->app->cfg.public_url : "";
 	size_t bl = strlen(base);
 	while (bl && base[bl - 1] == '/')

@@ -73,14 +73,13 @@ static json_t *doc_card(struct req *r, const struct pub_doc *d, bool staff)
 static int page_list(struct req *r)
 {
 	struct pub_filter f = { .public_only = true };
-	long page, per, total;
-	int rc = pub_read_filter(r, &f, &page, &per);
-	struct pub_doc *v;
-	size_t n;
-	if (!rc)
-		rc = pub_list(r->db, r->arena, &f, page, per, &v, &n, &total);
+	struct pub_page p = { 0 };
+	int rc = pub_list_read(r, &f, &p);
 	if (rc)
 		return rc;
+	struct pub_doc *v = p.v;
+	size_t n = p.n;
+	long page = p.page, per = p.per, total = p.total;
 	json_t *ctx = json_object();
 	jset(ctx, "title", M(r, "publish_title"));
 	json_object_set_new(ctx, "nav_publish", json_true());

@@ -115,6 +115,15 @@ int pub_change_upload(struct req *r, const struct pub_doc *d, struct pub_change 
  * detail). For the pages and the API. */
 int pub_load(struct req *r, struct pub_doc *d);
 int pub_read_filter(struct req *r, struct pub_filter *f, long *page, long *per);
+/* A page of a list: the filters and page the query gives (pub_read_filter; a page set in p
+ * before, per != 0, is kept), staff limited to their own department unless f->public_only,
+ * read with pub_list. */
+struct pub_page {
+	long page, per, total;
+	struct pub_doc *v;
+	size_t n;
+};
+int pub_list_read(struct req *r, struct pub_filter *f, struct pub_page *p);
 
 /* JSON of a document (body as Markdown and as HTML when full). */
 json_t *pub_doc_json(struct req *r, const struct pub_doc *d, bool full);

@@ -127,10 +127,55 @@ static bool sql_reads(const char *sql)
 	return false;
 }
 
+/* Whether sql locks the rows it reads (SELECT ... FOR UPDATE, FOR NO KEY UPDATE, FOR SHARE,
+ * FOR KEY SHARE): a write for a connection that refuses writes, which would wait on the
+ * writer's locks. Words inside quotes do not count. */
+static bool sql_locks(const char *sql)
+{
+	bool after_for = false;
+	while (*sql) {
+		if (*sql == '\'' || *sql == '"') {
+			const char *end = strchr(sql + 1, *sql);
+			if (!end)
+				return false;
+			sql = end + 1;
+			after_for = false;
+			continue;
+		}
+		if (!isalpha((unsigned char)*sql)) {
+			sql++;
+			continue;
+		}
+		size_t n = 0;
+		while (isalnum((unsigned char)sql[n]) || sql[n] == '_')
+			n++;
+		static const char *const locks[] = { "UPDATE", "SHARE", "NO", "KEY" };
+		for (size_t i = 0; after_for && i < ARRAY_LEN(locks); i++)
+			if (n == strlen(locks[i]) && strncasecmp(sql, locks[i], n) == 0)
+				return true;
+		after_for = n == 3 && strncasecmp(sql, "FOR", 3) == 0;
+		sql += n;
+	}
+	return false;
+}
+
+/* NULL when q only reads, in the text of every backend (so a locking read that only the
+ * PostgreSQL variant spells is refused on SQLite too, where the tests run first); otherwise
+ * the text that writes or locks. */
+static const char *query_writes(const struct db_sql *q)
+{
+	for (int k = 0; k < 2; k++) {
+		const char *sql = k ? q->pg_sql : q->sql;
+		if (sql && (!sql_reads(sql) || sql_locks(sql)))
+			return sql;
+	}
+	return NULL;
+}
+
 /* A write on a connection that refuses them (see db_refuse_writes, db_guard_writes). */
 static int refused(struct db *db, const char *what, const char *sql)
 {
-	char msg[200];
+	char msg[320];
 	snprintf(msg, sizeof(msg), "a write on an event loop's connection by %s (%s %.100s): writes go through req_write",
 		 db->_guard ? db->_guard : "-", what, sql ? sql : "");
 	return count(db_fail(db, GH_EINTERNAL, "write refused", NULL, msg));
@@ -148,22 +193,73 @@ static bool writes_refused(const struct db *db)
 
 int db_refuse_writes(struct db *db)
 {
-	if (db->_be->kind == DB_SQLITE) {
-		int rc = db->_be->script(db, "PRAGMA query_only = ON");
-		if (rc)
-			return rc;
-	}
+	int rc = db->_be->refuse_writes(db);
+	if (rc)
+		return rc;
 	db->_read_only = true;
 	return 0;
+}
+
+/* ---- read snapshots ---- */
+
+void db_read_snapshot(struct db *db)
+{
+	if (db->_snap == SNAP_OFF)
+		db->_snap = SNAP_ARMED;
+}
+
+/* Ends the snapshot's transaction (nothing to keep: it only read); again is what the
+ * snapshot becomes (SNAP_ARMED: the next read takes a new one). */
+static int snapshot_close(struct db *db, int again)
+{
+	bool open = db->_snap == SNAP_OPEN;
+	db->_snap = again;
+	return open ? db->_be->rollback(db) : 0;
+}
+
+int db_read_end(struct db *db)
+{
+	return count(snapshot_close(db, SNAP_OFF));
+}
+
+/* Before a read: opens the armed snapshot (unless the caller has a transaction of its own). */
+static int snapshot_open(struct db *db)
+{
+	if (db->_snap != SNAP_ARMED || db->_be->in_tx(db))
+		return 0;
+	int rc = db->_be->begin_read(db);
+	if (!rc)
+		db->_snap = SNAP_OPEN;
+	return rc;
+}
+
+/* Before a write on a connection that may write: the write is not made inside the snapshot
+ * (which PostgreSQL opened read-only); later reads take a new one. */
+static void snapshot_leave(struct db *db)
+{
+	if (db->_snap == SNAP_OPEN)
+		snapshot_close(db, SNAP_ARMED);
 }
 
 int db_query(struct db *db, struct arena *arena, struct db_sql *q, const struct db_val *params,
 	     size_t nparams, struct db_rows *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (writes_refused(db) && !sql_reads(db_sql_text(db->_be->kind, q)))
-		return refused(db, "query", db_sql_text(db->_be->kind, q));
-	return count(db->_be->run(db, q, params, nparams, arena, out, NULL));
+	bool reads = sql_reads(db_sql_text(db->_be->kind, q));
+	const char *writes = writes_refused(db) ? query_writes(q) : NULL;
+	if (writes)
+		return refused(db, sql_reads(writes) ? "locking read (FOR UPDATE/SHARE)" : "query", writes);
+	if (!reads)
+		snapshot_leave(db);
+	int rc = snapshot_open(db);
+	if (rc)
+		return count(rc);
+	rc = db->_be->run(db, q, params, nparams, arena, out, NULL);
+	/* A failed statement ends the snapshot's transaction (PostgreSQL would refuse everything
+	 * after it), so the request's next read runs, in a snapshot of its own. */
+	if (rc && db->_snap == SNAP_OPEN)
+		snapshot_close(db, SNAP_ARMED);
+	return count(rc);
 }
 
 int db_query_array(struct db *db, struct arena *arena, struct db_sql *q, const struct db_val *params,
@@ -189,6 +285,7 @@ int db_exec(struct db *db, struct db_sql *q, const struct db_val *params, size_t
 		*changes = 0;
 	if (writes_refused(db))
 		return refused(db, "statement", db_sql_text(db->_be->kind, q));
+	snapshot_leave(db);
 	return count(db->_be->run(db, q, params, nparams, NULL, NULL, changes));
 }
 
@@ -196,6 +293,7 @@ int db_exec_script(struct db *db, const char *sql)
 {
 	if (writes_refused(db))
 		return refused(db, "script", sql);
+	snapshot_leave(db);
 	return count(db->_be->script(db, sql));
 }
 
@@ -210,6 +308,7 @@ int db_begin(struct db *db)
 {
 	if (writes_refused(db))
 		return refused(db, "transaction", "BEGIN");
+	snapshot_leave(db);
 	return count(db->_be->begin(db));
 }
 
@@ -229,7 +328,35 @@ int db_rollback(struct db *db)
 
 bool db_in_transaction(struct db *db)
 {
-	return db->_be->in_tx(db);
+	return db->_snap != SNAP_OPEN && db->_be->in_tx(db);
+}
+
+/* ---- duties' locks ---- */
+
+DB_SQL(q_duty_lock, "SELECT CASE WHEN pg_try_advisory_lock(CAST(? AS bigint)) THEN 1 ELSE 0 END");
+DB_SQL(q_duty_unlock, "SELECT CASE WHEN pg_advisory_unlock(CAST(? AS bigint)) THEN 1 ELSE 0 END");
+
+/* Runs q (one of the above) with key on PostgreSQL; *yes: it answered 1. */
+static int duty_lock_query(struct db *db, struct db_sql *q, int64_t key, bool *yes)
+{
+	struct arena *a = arena_new(256);
+	struct db_rows rows;
+	int rc = db_query(db, a, q, DB_ARGS(DB_INT(key)), &rows);
+	*yes = !rc && rows.nrows == 1 && db_cell_int(&rows, 0, 0) == 1;
+	arena_free(a);
+	return rc;
+}
+
+int db_duty_lock(struct db *db, int64_t key, bool *run)
+{
+	*run = db->_be->kind != DB_POSTGRES;
+	return *run ? 0 : duty_lock_query(db, &q_duty_lock, key, run);
+}
+
+int db_duty_unlock(struct db *db, int64_t key)
+{
+	bool released;
+	return db->_be->kind != DB_POSTGRES ? 0 : duty_lock_query(db, &q_duty_unlock, key, &released);
 }
 
 int db_ping(struct db *db)

@@ -147,11 +147,16 @@ int db_rollback(struct db *db);
 bool db_in_transaction(struct db *db);
 
 /* Makes db refuse every write from now on: db_exec, db_exec_script, db_begin, and db_query of
- * a statement that is not a read (SELECT, WITH, VALUES) fail with GH_EINTERNAL, logged as the
- * programming error it is (with the statement), and SQLite's query_only pragma refuses
- * whatever else would write. For the event loops' connections: handlers read there and write
- * through the group-commit writer (http/write.h), so a write on a loop cannot hide. 0 or a
- * GH_E code (the pragma could not be set). */
+ * a statement that is not a read (SELECT, WITH, VALUES), or that locks the rows it reads
+ * (FOR UPDATE, FOR SHARE: in either backend's text, so SQLite refuses what only the PostgreSQL
+ * variant spells), fail with GH_EINTERNAL, logged as the programming error it is (with the
+ * statement), and the database itself refuses whatever
+ * else would write (a write dressed as a read: WITH ... INSERT): SQLite's query_only pragma,
+ * PostgreSQL's default_transaction_read_only set on the session (and on every session that
+ * replaces it; the readiness probe then asks whether the server is a standby or the database
+ * read-only), its refusal GH_EINTERNAL too. For the event loops' connections in every build:
+ * handlers read there and write through the group-commit writer (http/write.h), so a write on
+ * a loop cannot hide. 0 or a GH_E code (the setting could not be made). */
 int db_refuse_writes(struct db *db);
 
 /* The same for a while: from now until the next call with NULL, writes on db are refused in
@@ -159,9 +164,29 @@ int db_refuse_writes(struct db *db);
  * that serve both code that may write and code that must not. */
 void db_guard_writes(struct db *db, const char *owner);
 
-/* Readiness: 0 when the database answers and accepts writes on this connection; otherwise
- * GH_EUNAVAILABLE (PostgreSQL: no server reached, or a read-only one, e.g. a standby: the
- * connection then looks for a writable server at its next call). */
+/* Read snapshots. After db_read_snapshot(db), the next read (db_query) opens a read-only
+ * transaction, and every read after it until db_read_end(db) sees the database as it was at
+ * that first read: what the writer commits meanwhile (on another connection) is not seen, so
+ * rows read by separate statements belong to one moment. SQLite: a deferred BEGIN (WAL gives
+ * it one snapshot); PostgreSQL: BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY. Nothing is
+ * opened when nothing is read, or when the caller has a transaction of its own. A failed read
+ * ends the snapshot (PostgreSQL refuses every statement after an error), and the next read
+ * takes a new one. A write on a connection that may write ends it first. db_in_transaction is
+ * false inside a snapshot. db_read_end ends it (no-op when none is open): 0 or a GH_E code. */
+void db_read_snapshot(struct db *db);
+int db_read_end(struct db *db);
+
+/* A background duty's pass that one node of many runs at a time: on PostgreSQL a session
+ * advisory lock on key, tried without waiting (*run false: another node runs the pass now,
+ * skip it); on SQLite (one node) *run is always true. After a pass that ran, db_duty_unlock
+ * releases the lock (0 or a GH_E code; 0 on SQLite). */
+int db_duty_lock(struct db *db, int64_t key, bool *run);
+int db_duty_unlock(struct db *db, int64_t key);
+
+/* Readiness: 0 when the database answers and accepts writes (on this connection; on one that
+ * refuses writes by db_refuse_writes, on its server: not a standby, the database not set
+ * read-only); otherwise GH_EUNAVAILABLE (PostgreSQL: no server reached, or a read-only one,
+ * e.g. a standby: the connection then looks for a writable server at its next call). */
 int db_ping(struct db *db);
 
 /* Cell accessors: r row, c column. */

@@ -31,6 +31,11 @@ struct db_backend {
 	int (*begin)(struct db *db);
 	int (*commit)(struct db *db);
 	int (*rollback)(struct db *db);
+	/* A read-only transaction whose reads all see one snapshot, taken at its first read
+	 * (db_read_snapshot). */
+	int (*begin_read)(struct db *db);
+	/* Makes the session refuse writes itself, for good (db_refuse_writes). */
+	int (*refuse_writes)(struct db *db);
 	int (*ping)(struct db *db);
 	bool (*in_tx)(struct db *db);
 	/* NULL: the backend has no COPY (db_copy answers GH_EUNSUPPORTED). */
@@ -43,6 +48,7 @@ struct db {
 	void *_cover;      /* rows touched for the log (cover.c), NULL until the first */
 	bool _read_only;   /* db_refuse_writes(): an event loop's connection */
 	const char *_guard; /* db_guard_writes(): writes refused for this owner (a route) */
+	enum { SNAP_OFF, SNAP_ARMED, SNAP_OPEN } _snap; /* db_read_snapshot() */
 };
 
 /* Backend constructors (sqlite.c, postgres.c). Same contract as db_open(). */

@@ -48,7 +48,12 @@ struct pg_db {
 	size_t nstmts;
 	bool lost_tx;       /* a transaction lost its session: calls fail until it is ended */
 	bool read_only;     /* the session accepts no writes: reconnect before the next call */
+	bool loop;          /* db_refuse_writes: an event loop's session, read-only by our own SET */
 };
+
+/* What makes a loop's session refuse writes (db_refuse_writes); set again on every new
+ * session. */
+#define LOOP_READ_ONLY "SET default_transaction_read_only = on"
 
 /* Reconnection attempts, for the whole process (all its connections go to one database):
  * after a failed attempt, no other before pg_next_attempt (monotonic ms), pg_backoff_ms later.
@@ -107,6 +112,12 @@ static int fail_res(struct pg_db *p, PGresult *res, const char *what, const stru
 		snprintf(msg, sizeof(msg), "%s (SQLSTATE %s)",
 			 prim ? prim : PQresultErrorMessage(res), state ? state : "?");
 		code = map_state(state);
+		if (p->loop && state && !strcmp(state, "25006")) {
+			/* Our own SET refused it: a write on a loop, the programming error. */
+			snprintf(msg, sizeof(msg), "a write on an event loop's connection refused by PostgreSQL (%s): writes go through req_write",
+				 prim ? prim : "read-only");
+			code = GH_EINTERNAL;
+		}
 	} else {
 		snprintf(msg, sizeof(msg), "%s", PQerrorMessage(p->conn));
 		code = GH_EDB;
@@ -181,6 +192,15 @@ static bool reconnect(struct pg_db *p)
 			 PQhost(p->conn), PQport(p->conn));
 		return reconnect_failed(p, msg);
 	}
+	if (p->loop) {
+		PGresult *res = PQexec(p->conn, LOOP_READ_ONLY);
+		bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+		PQclear(res);
+		if (!ok) {
+			snprintf(msg, sizeof(msg), "reconnect: %s failed: %s", LOOP_READ_ONLY, PQerrorMessage(p->conn));
+			return reconnect_failed(p, msg);
+		}
+	}
 	connected();
 	log_info("db: reconnected to PostgreSQL at %s:%s", PQhost(p->conn), PQport(p->conn));
 	p->read_only = false;
@@ -222,7 +242,7 @@ static bool session_failed(struct pg_db *p, PGresult *res)
 	if (PQstatus(p->conn) == CONNECTION_BAD)
 		return true;
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	if (state && !strcmp(state, "25006")) {
+	if (state && !strcmp(state, "25006") && !p->loop) {
 		p->read_only = true;
 		return true;
 	}
@@ -478,6 +498,23 @@ static int pg_begin(struct db *db)
 	return simple(p, "BEGIN", "begin", true, NULL);
 }
 
+/* One snapshot for every statement until the transaction ends, taken at the first. */
+static int pg_begin_read(struct db *db)
+{
+	struct pg_db *p = (struct pg_db *)db;
+	p->lost_tx = false;
+	return simple(p, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "begin", true, NULL);
+}
+
+static int pg_refuse_writes(struct db *db)
+{
+	struct pg_db *p = (struct pg_db *)db;
+	int rc = simple(p, LOOP_READ_ONLY, "refuse writes", true, NULL);
+	if (!rc)
+		p->loop = true;
+	return rc;
+}
+
 static int pg_commit(struct db *db)
 {
 	struct pg_db *p = (struct pg_db *)db;
@@ -513,12 +550,17 @@ static int pg_rollback(struct db *db)
 }
 
 /* Readiness: the database answers and this session accepts writes (a read-only one is
- * replaced at the next call, by a writable one or none). */
+ * replaced at the next call, by a writable one or none). A loop's session refuses writes by
+ * its own SET: it asks whether the server is a standby, or the database read-only without it
+ * (the setting a RESET would restore). */
 static int pg_ping(struct db *db)
 {
 	struct pg_db *p = (struct pg_db *)db;
 	PGresult *res = NULL;
-	int ret = simple(p, "SHOW transaction_read_only", "ping", true, &res);
+	int ret = simple(p, p->loop ? "SELECT CASE WHEN pg_is_in_recovery() OR (SELECT reset_val FROM pg_settings WHERE"
+				      " name = 'default_transaction_read_only') = 'on' THEN 'on' ELSE 'off' END"
+				    : "SHOW transaction_read_only",
+			 "ping", true, &res);
 	if (ret)
 		return ret;
 	if (PQntuples(res) == 1 && !strcmp(PQgetvalue(res, 0, 0), "on")) {
@@ -545,6 +587,8 @@ static const struct db_backend pg_backend = {
 	.begin = pg_begin,
 	.commit = pg_commit,
 	.rollback = pg_rollback,
+	.begin_read = pg_begin_read,
+	.refuse_writes = pg_refuse_writes,
 	.ping = pg_ping,
 	.in_tx = pg_in_tx,
 	.copy = pg_copy,

@@ -221,6 +221,17 @@ static int sq_rollback(struct db *db)
 	return sq_script(db, "ROLLBACK");
 }
 
+/* Deferred: WAL gives the transaction one snapshot, taken at its first read. */
+static int sq_begin_read(struct db *db)
+{
+	return sq_script(db, "BEGIN");
+}
+
+static int sq_refuse_writes(struct db *db)
+{
+	return sq_script(db, "PRAGMA query_only = ON");
+}
+
 static int sq_ping(struct db *db)
 {
 	return sq_script(db, "SELECT 1");
@@ -240,6 +251,8 @@ static const struct db_backend sqlite_backend = {
 	.begin = sq_begin,
 	.commit = sq_commit,
 	.rollback = sq_rollback,
+	.begin_read = sq_begin_read,
+	.refuse_writes = sq_refuse_writes,
 	.ping = sq_ping,
 	.in_tx = sq_in_tx,
 };

@@ -877,10 +877,135 @@ static void test_refuse_writes(void **state)
 
 	assert_int_equal(db_refuse_writes(db), 0);
 	assert_int_equal(db_exec(db, &q_ins, DB_ARGS(DB_INT(4), DB_TEXT("d")), NULL), GH_EINTERNAL);
-	if (f->kind == DB_SQLITE) /* a write dressed as a read: SQLite's query_only refuses it */
-		assert_int_not_equal(db_query(db, f->a, &q_cte_write, DB_NOARGS, &rows), 0);
+	/* a read that locks rows is a write here (it would wait on the writer's locks), in
+	 * whichever backend's text it is spelt, and in any spelling of the clause; the words in a
+	 * quoted string or a name are no clause */
+	DB_SQL2(q_lock_pg, "SELECT COUNT(*) FROM t", "SELECT COUNT(*) FROM (SELECT id FROM t FOR UPDATE) l");
+	DB_SQL2(q_lock_share, "SELECT COUNT(*) FROM t", "SELECT id FROM t for\n  share");
+	DB_SQL2(q_lock_nokey, "SELECT COUNT(*) FROM t", "SELECT id FROM t FOR NO KEY UPDATE SKIP LOCKED");
+	DB_SQL(q_not_lock, "SELECT COUNT(*) FROM t WHERE COALESCE(s, '') <> 'wait for update'");
+	DB_SQL(q_for_col, "SELECT COUNT(*) FROM (SELECT 1 AS \"for\") x");
+	struct db_sql *locking[] = { &q_lock_pg, &q_lock_share, &q_lock_nokey };
+	for (size_t i = 0; i < sizeof(locking) / sizeof(*locking); i++) {
+		assert_int_equal(db_query(db, f->a, locking[i], DB_NOARGS, &rows), GH_EINTERNAL);
+		assert_non_null(strstr(db_last_error(db), "locking read"));
+	}
+	assert_int_equal(db_query(db, f->a, &q_not_lock, DB_NOARGS, &rows), 0);
+	assert_int_equal(db_cell_int(&rows, 0, 0), 2);
+	assert_int_equal(db_query(db, f->a, &q_for_col, DB_NOARGS, &rows), 0);
+	assert_int_equal(db_cell_int(&rows, 0, 0), 1);
+	/* a write dressed as a read gets past the statement check: the database itself refuses
+	 * it (SQLite's query_only, PostgreSQL's read-only session), in every build */
+	assert_int_not_equal(db_query(db, f->a, &q_cte_write, DB_NOARGS, &rows), 0);
+	if (f->kind == DB_POSTGRES) /* our refusal, not a standby: no failover */
+		assert_non_null(strstr(db_last_error(db), "event loop"));
 	assert_int_equal(db_query(db, f->a, &q_sel, DB_NOARGS, &rows), 0);
 	assert_int_equal(db_cell_int(&rows, 0, 0), 2);
+	assert_int_equal(db_ping(db), 0); /* ready: the server accepts writes, the session does not */
+	/* inside a read snapshot too, and the snapshot's next read still runs */
+	db_read_snapshot(db);
+	assert_int_equal(db_query(db, f->a, &q_sel, DB_NOARGS, &rows), 0);
+	assert_int_not_equal(db_query(db, f->a, &q_cte_write, DB_NOARGS, &rows), 0);
+	assert_int_equal(db_query(db, f->a, &q_sel, DB_NOARGS, &rows), 0);
+	assert_int_equal(db_cell_int(&rows, 0, 0), 2);
+	assert_int_equal(db_read_end(db), 0);
+	if (f->kind == DB_POSTGRES) {
+		/* a new session (after the server ended the old one) refuses writes as well */
+		struct db *killer = open_killer(f);
+		end_session(f, db, killer);
+		assert_int_not_equal(db_query(db, f->a, &q_cte_write, DB_NOARGS, &rows), 0);
+		assert_int_equal(t_rows(f, killer), 2);
+		db_close(killer);
+	}
+	assert_int_equal(db_query(db, f->a, &q_sel, DB_NOARGS, &rows), 0);
+	assert_int_equal(db_cell_int(&rows, 0, 0), 2);
+}
+
+/* The text of t's row id as db sees it now. */
+static const char *t_text(struct fx *f, struct db *db, int64_t id)
+{
+	DB_SQL(q_s, "SELECT s FROM t WHERE id = ?");
+	struct db_rows r;
+	assert_int_equal(db_query(db, f->a, &q_s, DB_ARGS(DB_INT(id)), &r), 0);
+	return r.nrows ? db_cell(&r, 0, 0) : NULL;
+}
+
+/* A read snapshot (db_read_snapshot .. db_read_end): a second connection (the writer) commits
+ * between two reads; inside the snapshot the second read still sees the first read's moment,
+ * after it the new state. Without one, each statement sees the latest commit. */
+static void test_read_snapshot(void **state)
+{
+	FX();
+	make_table(f);
+	struct db *db = f->t.db, *writer;
+	char err[256];
+	assert_int_equal(db_open(f->t.url, &writer, err, sizeof(err)), 0);
+	DB_SQL(q_ins, "INSERT INTO t (id, s) VALUES (?, ?)");
+	DB_SQL(q_upd, "UPDATE t SET s = ? WHERE id = ?");
+	DB_SQL(q_bad, "SELECT nothing FROM no_such_table");
+	struct db_rows r;
+	assert_int_equal(db_exec(writer, &q_ins, DB_ARGS(DB_INT(1), DB_TEXT("order due")), NULL), 0);
+	assert_int_equal(db_exec(writer, &q_ins, DB_ARGS(DB_INT(2), DB_TEXT("fee due")), NULL), 0);
+	assert_int_equal(db_refuse_writes(db), 0); /* as the loops' connections are */
+
+	/* without a snapshot: the second read sees the commit (the skew) */
+	assert_string_equal(t_text(f, db, 1), "order due");
+	assert_int_equal(db_exec(writer, &q_upd, DB_ARGS(DB_TEXT("order paid"), DB_INT(1)), NULL), 0);
+	assert_string_equal(t_text(f, db, 1), "order paid");
+
+	/* nothing read: nothing opened, nothing to end */
+	db_read_snapshot(db);
+	assert_false(db_in_transaction(db));
+	assert_int_equal(db_read_end(db), 0);
+
+	/* inside one: both rows from the moment of the first read */
+	db_read_snapshot(db);
+	assert_string_equal(t_text(f, db, 1), "order paid");
+	assert_false(db_in_transaction(db)); /* a snapshot is no transaction to write in */
+	assert_int_equal(db_begin(writer), 0);
+	assert_int_equal(db_exec(writer, &q_upd, DB_ARGS(DB_TEXT("order refunded"), DB_INT(1)), NULL), 0);
+	assert_int_equal(db_exec(writer, &q_upd, DB_ARGS(DB_TEXT("fee refunded"), DB_INT(2)), NULL), 0);
+	assert_int_equal(db_commit(writer), 0);
+	assert_string_equal(t_text(f, db, 2), "fee due");
+	assert_string_equal(t_text(f, db, 1), "order paid");
+	assert_int_equal(t_rows(f, db), 2);
+	assert_int_equal(db_exec(writer, &q_ins, DB_ARGS(DB_INT(3), DB_TEXT("new")), NULL), 0);
+	assert_int_equal(t_rows(f, db), 2);
+	assert_int_equal(db_read_end(db), 0);
+	assert_string_equal(t_text(f, db, 2), "fee refunded");
+	assert_int_equal(t_rows(f, db), 3);
+
+	/* a failed read ends the snapshot; the next read runs, in a new one */
+	db_read_snapshot(db);
+	assert_int_equal(t_rows(f, db), 3);
+	assert_int_not_equal(db_query(db, f->a, &q_bad, DB_NOARGS, &r), 0);
+	assert_int_equal(db_exec(writer, &q_ins, DB_ARGS(DB_INT(4), DB_TEXT("later")), NULL), 0);
+	assert_int_equal(t_rows(f, db), 4);
+	assert_int_equal(db_exec(writer, &q_ins, DB_ARGS(DB_INT(5), DB_TEXT("later still")), NULL), 0);
+	assert_int_equal(t_rows(f, db), 4);
+	assert_int_equal(db_read_end(db), 0);
+	assert_int_equal(t_rows(f, db), 5);
+	db_close(writer);
+}
+
+/* On a connection that may write, a write inside a snapshot ends it first (the write is made
+ * and seen; later reads take a new snapshot). */
+static void test_snapshot_then_write(void **state)
+{
+	FX();
+	make_table(f);
+	struct db *db = f->t.db;
+	DB_SQL(q_ins, "INSERT INTO t (id, s) VALUES (?, ?)");
+	db_read_snapshot(db);
+	assert_int_equal(t_rows(f, db), 0);
+	assert_int_equal(db_exec(db, &q_ins, DB_ARGS(DB_INT(1), DB_TEXT("a")), NULL), 0);
+	assert_int_equal(t_rows(f, db), 1);
+	assert_int_equal(db_begin(db), 0);
+	assert_true(db_in_transaction(db));
+	assert_int_equal(db_exec(db, &q_ins, DB_ARGS(DB_INT(2), DB_TEXT("b")), NULL), 0);
+	assert_int_equal(db_commit(db), 0);
+	assert_int_equal(db_read_end(db), 0);
+	assert_int_equal(t_rows(f, db), 2);
 }
 
 
@@ -971,6 +1096,8 @@ int main(void)
 		BOTH(test_cover),
 		BOTH(test_refuse_writes),
 		BOTH(test_personal),
+		BOTH(test_read_snapshot),
+		BOTH(test_snapshot_then_write),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
