@@ -38,6 +38,8 @@ struct group {
 	const struct db_backend *real;   /* its backend */
 	struct db_backend nested;        /* the same with savepoint begin/commit/rollback */
 	int depth;                       /* savepoints the running fn opened (writer thread only) */
+	bool optimistic;                 /* the batch runs without savepoints: so do its items' */
+	bool spoiled;                    /* ... and one of them rolled a nested part back */
 	unsigned careful;                /* batches still to run with savepoints (writer thread) */
 	uint64_t replays;                /* batches run again with savepoints (writer thread) */
 	struct group_stats st;           /* under mu */
@@ -73,10 +75,15 @@ static int sp_undo(struct group *g, struct db_sql *undo, struct db_sql *release)
 
 /* ---- nested transactions inside an item ---- */
 
+/* In an optimistic batch (run_optimistic) a nested transaction is only counted: no SAVEPOINT
+ * and no RELEASE, two statements fewer for every store function that opens one (a submission's
+ * case_transition). Its rollback cannot undo just its part, so it spoils the batch instead: the
+ * batch is rolled back as a whole and run again with real savepoints (each fn may run more
+ * than once: group.h), exactly as when an item fails. */
 static int nested_begin(struct db *db)
 {
 	(void)db;
-	int rc = sp(writer_of, &q_nested);
+	int rc = writer_of->optimistic ? 0 : sp(writer_of, &q_nested);
 	if (!rc)
 		writer_of->depth++;
 	return rc;
@@ -87,7 +94,7 @@ static int nested_commit(struct db *db)
 	if (writer_of->depth == 0)
 		return db_fail(db, GH_EDB, "commit", NULL, "commit without a transaction inside a group item");
 	writer_of->depth--;
-	return sp(writer_of, &q_nested_release);
+	return writer_of->optimistic ? 0 : sp(writer_of, &q_nested_release);
 }
 
 static int nested_rollback(struct db *db)
@@ -96,6 +103,10 @@ static int nested_rollback(struct db *db)
 	if (writer_of->depth == 0)
 		return 0; /* as db_rollback outside a transaction */
 	writer_of->depth--;
+	if (writer_of->optimistic) {
+		writer_of->spoiled = true;
+		return 0;
+	}
 	return sp_undo(writer_of, &q_nested_undo, &q_nested_release);
 }
 
@@ -172,15 +183,20 @@ static int run_optimistic(struct group *g, struct gitem **items, size_t n)
 {
 	if (db_begin(g->db))
 		return 1;
+	g->optimistic = true;
+	g->spoiled = false;
 	for (size_t i = 0; i < n; i++) {
 		items[i]->rc = call_fn(g, items[i]);
-		/* an item failed, or ended the transaction behind the writer's back (its next
-		 * statements would commit on their own) */
-		if (items[i]->rc || !g->real->in_tx(g->db)) {
+		/* an item failed, rolled a nested part back (which only savepoints can undo alone),
+		 * or ended the transaction behind the writer's back (its next statements would
+		 * commit on their own) */
+		if (items[i]->rc || g->spoiled || !g->real->in_tx(g->db)) {
+			g->optimistic = false;
 			db_rollback(g->db);
 			return 1;
 		}
 	}
+	g->optimistic = false;
 	return 0;
 }
 
