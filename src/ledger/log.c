@@ -148,8 +148,56 @@ static int check_leaf(struct arena *a, const char *kind, const char *json)
 	return rc;
 }
 
+/* ---- the head held in memory for the transaction ----
+ * Appends in one transaction (a batch of the group-commit writer: every submission of it)
+ * read the head row once, keep the frontier with the connection, and write the head and its
+ * root once, right before the COMMIT (db_tx_defer): not a read, an update and a root of up to
+ * 64 hashes per leaf. The memory is only used for the epoch it was made in (store/db.h's
+ * db_tx_epoch: a rollback to a savepoint makes a new one, and the writer writes the head
+ * before it takes a savepoint, so the row then read again is right). */
+struct head_mem {
+	uint64_t epoch; /* db_tx_epoch() the frontier belongs to; 0: none */
+	bool dirty;     /* not written to the head row yet */
+	struct merkle_frontier f;
+};
+
+static struct head_mem *head_mem(struct db *db)
+{
+	return db_tx_memory(db, sizeof(struct head_mem));
+}
+
+static int head_write(struct db *db, const struct merkle_frontier *f)
+{
+	unsigned char root[H32];
+	merkle_frontier_root(f, root);
+	return db_exec(db, &q_head_set, DB_ARGS(DB_INT((int64_t)f->size), DB_BLOB(f->h, f->n * H32), DB_BLOB(root, H32)),
+		       NULL);
+}
+
+/* db_commit's deferred function (and before a savepoint). */
+static int head_flush(struct db *db)
+{
+	struct head_mem *m = head_mem(db);
+	bool write = m->dirty && m->epoch && m->epoch == db_tx_epoch(db);
+	m->dirty = false;
+	return write ? head_write(db, &m->f) : 0;
+}
+
+static int head_read(struct db *db, struct arena *a, bool lock, struct merkle_frontier *f, unsigned char root[H32]);
+
 int ledger_head_read(struct db *db, struct arena *a, bool lock, struct merkle_frontier *f,
 		     unsigned char root[H32])
+{
+	/* A reader outside the append path gets the row, written first when it waits in memory;
+	 * and the memory is dropped, as such a caller may write the row itself (bulk loads). */
+	int rc = db_tx_flush(db);
+	if (rc)
+		return rc;
+	head_mem(db)->epoch = 0;
+	return head_read(db, a, lock, f, root);
+}
+
+static int head_read(struct db *db, struct arena *a, bool lock, struct merkle_frontier *f, unsigned char root[H32])
 {
 	struct db_rows rows;
 	int rc = db_query(db, a, lock ? &q_head_lock : &q_head, DB_NOARGS, &rows);
@@ -189,10 +237,19 @@ int ledger_append_text(struct db *db, struct arena *a, const char *kind, const c
 	int rc;
 	if ((ref && (strlen(ref) == 0 || strlen(ref) > 200)) || (salt && strlen(salt) != LEDGER_SALT_HEX))
 		return GH_EINVAL;
+	/* The frontier: the one kept for this transaction, or the head row's (locked). Pushed on
+	 * a copy, which becomes the kept one once every row of the leaf is written. */
+	uint64_t epoch = db_tx_epoch(db);
+	struct head_mem *m = epoch ? head_mem(db) : NULL;
 	struct merkle_frontier *f = arena_alloc(a, sizeof(*f));
-	if ((rc = ledger_head_read(db, a, true, f, NULL)))
+	if (m && m->epoch == epoch) {
+		f->size = m->f.size;
+		f->n = m->f.n;
+		memcpy(f->h, m->f.h, m->f.n * H32);
+	} else if ((rc = head_read(db, a, true, f, NULL))) {
 		return rc;
-	unsigned char h[H32], root[H32];
+	}
+	unsigned char h[H32];
 	ledger_leaf_hash(text, text_len, h);
 	int64_t idx = (int64_t)f->size, now = time(NULL);
 	if (db_kind(db) == DB_POSTGRES)
@@ -218,10 +275,15 @@ int ledger_append_text(struct db *db, struct arena *a, const char *kind, const c
 	struct put_ctx pc = { db };
 	if ((rc = merkle_frontier_push(f, h, put_node, &pc)))
 		return rc;
-	merkle_frontier_root(f, root);
-	if ((rc = db_exec(db, &q_head_set, DB_ARGS(DB_INT((int64_t)f->size), DB_BLOB(f->h, f->n * H32), DB_BLOB(root, H32)),
-			  NULL)))
+	if (m && db_tx_defer(db, head_flush) == 0) {
+		m->epoch = epoch;
+		m->dirty = true;
+		m->f.size = f->size;
+		m->f.n = f->n;
+		memcpy(m->f.h, f->h, f->n * H32);
+	} else if ((rc = head_write(db, f))) {
 		return rc;
+	}
 	appended = true;
 	if (index)
 		*index = idx;

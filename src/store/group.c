@@ -66,10 +66,19 @@ static int sp(struct group *g, struct db_sql *q)
 	return g->real->run(g->db, q, NULL, 0, NULL, NULL, NULL);
 }
 
+/* Takes savepoint q, after the work the connection holds until the COMMIT is written
+ * (db_tx_defer): a rollback to the savepoint then finds the database as that work knew it. */
+static int sp_open(struct group *g, struct db_sql *q)
+{
+	int rc = db_tx_flush(g->db);
+	return rc ? rc : sp(g, q);
+}
+
 /* ROLLBACK TO keeps the savepoint open: release it too. */
 static int sp_undo(struct group *g, struct db_sql *undo, struct db_sql *release)
 {
 	int rc = sp(g, undo);
+	db_tx_undone(g->db);
 	return rc ? rc : sp(g, release);
 }
 
@@ -83,7 +92,7 @@ static int sp_undo(struct group *g, struct db_sql *undo, struct db_sql *release)
 static int nested_begin(struct db *db)
 {
 	(void)db;
-	int rc = writer_of->optimistic ? 0 : sp(writer_of, &q_nested);
+	int rc = writer_of->optimistic ? 0 : sp_open(writer_of, &q_nested);
 	if (!rc)
 		writer_of->depth++;
 	return rc;
@@ -221,7 +230,7 @@ static enum batch_end run_batch(struct group *g, struct gitem **items, size_t n)
 	if (rc)
 		goto fallback;
 	for (size_t i = 0; i < n; i++) {
-		if ((rc = sp(g, &q_item)))
+		if ((rc = sp_open(g, &q_item)))
 			goto abort;
 		items[i]->rc = call_fn(g, items[i]);
 		/* A failed item: undo just its writes. If that is impossible (SQLite rolls back the
@@ -335,6 +344,7 @@ struct group *group_new(const char *url, size_t queue_cap, size_t max_batch, cha
 	g->nested.commit = nested_commit;
 	g->nested.rollback = nested_rollback;
 	g->nested.in_tx = nested_in_tx;
+	g->nested.nested = true;
 	if (pthread_create(&g->thread, NULL, writer_main, g))
 		die("group: cannot start the writer thread");
 	return g;
