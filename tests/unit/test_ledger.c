@@ -589,6 +589,24 @@ static char **check_head(struct db *db, struct arena *a, uint64_t size)
 		assert_int_equal(merkle_frontier_push(&g, h[i], NULL, NULL), 0);
 	assert_int_equal(g.n, f.n);
 	assert_memory_equal(g.h, f.h, f.n * H32);
+	/* every perfect subtree of the leaves stored with its root, and no other node (the appends
+	 * hold their nodes until the COMMIT: none may be lost, written twice or left from an
+	 * append that was undone) */
+	struct ledger_dbctx c = { db, a, 0 };
+	int64_t nodes = 0;
+	for (unsigned level = 1; level < 64 && (size >> level); level++) {
+		for (uint64_t i = 0; i < (size >> level); i++) {
+			unsigned char got[H32];
+			merkle_root_of((const unsigned char(*)[H32])h + (i << level), (uint64_t)1 << level, want);
+			assert_int_equal(ledger_db_get(&c, level, i, got), 0);
+			assert_memory_equal(got, want, H32);
+			nodes++;
+		}
+	}
+	DB_SQL(q_nodes, "SELECT count(*) FROM ledger_nodes");
+	struct db_rows rows;
+	assert_int_equal(db_query(db, a, &q_nodes, DB_NOARGS, &rows), 0);
+	assert_int_equal(db_cell_int(&rows, 0, 0), nodes);
 	free(h);
 	return texts;
 }
