@@ -332,15 +332,22 @@ static char *leaf_text(struct arena *a, int i)
 	return s;
 }
 
-static void stored_log(enum db_kind kind)
+/* A migrated log database of kind (the test is skipped when there is none). */
+static void open_log(struct testdb *t, enum db_kind kind)
 {
-	struct testdb t;
-	int o = testdb_open(&t, kind, "test_ledger");
+	int o = testdb_open(t, kind, "test_ledger");
 	if (o == 1)
 		skip();
 	assert_int_equal(o, 0);
 	char err[256];
-	assert_int_equal(db_migrate(t.db, err, sizeof(err)), 0);
+	assert_int_equal(db_migrate(t->db, err, sizeof(err)), 0);
+}
+
+static void stored_log(enum db_kind kind)
+{
+	struct testdb t;
+	open_log(&t, kind);
+	char err[256];
 	struct arena *a = arena_new(1 << 16);
 	enum { N = 100 };
 	unsigned char hashes[N][H32];
@@ -512,12 +519,7 @@ static void *writer_main(void *arg)
 static void concurrent(enum db_kind kind)
 {
 	struct testdb t;
-	int o = testdb_open(&t, kind, "test_ledger");
-	if (o == 1)
-		skip();
-	assert_int_equal(o, 0);
-	char err[256];
-	assert_int_equal(db_migrate(t.db, err, sizeof(err)), 0);
+	open_log(&t, kind);
 	enum { W = 4, N = 40 };
 	struct writer w[W];
 	pthread_t th[W];
@@ -659,12 +661,8 @@ static void litem_done(void *p, int rc)
 static void batched(enum db_kind kind)
 {
 	struct testdb t;
-	int o = testdb_open(&t, kind, "test_ledger");
-	if (o == 1)
-		skip();
-	assert_int_equal(o, 0);
+	open_log(&t, kind);
 	char err[256];
-	assert_int_equal(db_migrate(t.db, err, sizeof(err)), 0);
 	struct arena *a = arena_new(1 << 16);
 
 	/* One transaction on a plain connection: several appends, the head read between them, then
