@@ -540,8 +540,8 @@ fi
 # Every answered submission must survive a power cut: SQLite runs with synchronous=FULL (an
 # fsync per COMMIT). The ceiling without group commit is a bare loop committing the same rows
 # one transaction each (bench/sqlite_loop.c: an application row as govhall leaves it after
-# submitting, plus its event row), measured right before and right after on a copy of the
-# same database; govhall gets 64 concurrent clients (bench/submit.lua: each request files and
+# submitting, plus its event row), on a copy of the same database, run right before each
+# channel's run in every round (BENCH_SUBMIT_ROUNDS); govhall gets 64 concurrent clients (bench/submit.lua: each request files and
 # submits a new application with its own idempotency key) and batches their writes on its
 # group-commit writer (src/store/group.h).
 SUBMIT_SECONDS=${BENCH_SUBMIT_SECONDS:-10}
