@@ -20,6 +20,7 @@
 #   BENCH_SLOW_SECONDS=20   slow-clients run per descriptor limit (0: skip); BENCH_SLOW_CONNS=3000; BENCH_SLOW_ADDRS=10
 #   BENCH_KEY_FILE=PATH     govhall key file (default: in the temp folder, never the project root)
 #   BENCH_SUBMIT_SECONDS=10 durable submissions run per channel (API, web form, kiosk) and SQLite loop (0: skip); BENCH_SUBMIT_CONNS=64
+#   BENCH_SUBMIT_ROUNDS=3   rounds of the submissions: each channel right after a bare SQLite loop (its ratio is to that loop; the median round decides)
 #   BENCH_BOOK_SECONDS=BENCH_SUBMIT_SECONDS  booking requests run beside the submissions (0: skip);
 #                           BENCH_BOOK_ACCOUNTS=64 citizens holding places (2 of the demo, the rest registered)
 #   BENCH_QUEUE_SECONDS=10  staff queue run (0: skip); BENCH_QUEUE_ROWS=1000000; BENCH_QUEUE_CONNS=8
@@ -539,8 +540,8 @@ fi
 # Every answered submission must survive a power cut: SQLite runs with synchronous=FULL (an
 # fsync per COMMIT). The ceiling without group commit is a bare loop committing the same rows
 # one transaction each (bench/sqlite_loop.c: an application row as govhall leaves it after
-# submitting, plus its event row), measured right before and right after on a copy of the
-# same database; govhall gets 64 concurrent clients (bench/submit.lua: each request files and
+# submitting, plus its event row), on a copy of the same database, run right before each
+# channel's run in every round (BENCH_SUBMIT_ROUNDS); govhall gets 64 concurrent clients (bench/submit.lua: each request files and
 # submits a new application with its own idempotency key) and batches their writes on its
 # group-commit writer (src/store/group.h).
 SUBMIT_SECONDS=${BENCH_SUBMIT_SECONDS:-10}
@@ -561,9 +562,9 @@ if [ "$SUBMIT_SECONDS" != 0 ]; then
     # its CPU time, read just before it ends
     while kill -0 "$lp" 2>/dev/null; do v=$(cpu_s "$lp"); [ "$v" != 0 ] && c=$v; sleep 0.2; done
     wait "$lp" || return 1
+    echo "$c" >"$tmp/loop.cpu"
     echo "$(sed -n 's/.* \([0-9.]*\) commits\/s$/\1/p' "$tmp/loop.out") $c"
   }
-  read -r sl_before sl_cpu_before < <(sqlite_loop) || die "sqlite_loop failed"
 
   "$BIN" serve --db "$sdb" --key-file "$KEY_FILE" --listen 127.0.0.1:0 --threads "$THREADS" --sqlite-synchronous full \
     --log-level "$LOG_LEVEL" >"$tmp/durable.out" 2>"$tmp/durable.err" &
@@ -610,50 +611,79 @@ PY
   CHANNELS=("API|bench/submit.lua|/api/v1/services/$SUBMIT_ITEM/applications|0"
             "web form|bench/form.lua|/services/$SUBMIT_ITEM/apply|0"
             "kiosk form|bench/form.lua|/services/$SUBMIT_ITEM/apply|1")
-  declare -A c_rps c_n c_errs c_p50 c_p99 c_rows c_cpu
-  for ch in "${CHANNELS[@]}"; do
-    IFS='|' read -r c_name c_lua c_path c_kiosk <<<"$ch"
-    before_rows=$(sqlite3 "$sdb" "SELECT count(*) FROM applications WHERE state = 'submitted'")
-    cpu0=$(cpu_s "$ds_pid")
-    say "durable submissions ($c_name): wrk -t$WRK_THREADS -c$SUBMIT_CONNS -d${SUBMIT_SECONDS}s POST $c_path"
-    BENCH_KIOSK=$c_kiosk BENCH_TAG="bench$$-${c_name// /}" wrk -t"$WRK_THREADS" -c"$SUBMIT_CONNS" -d"$SUBMIT_SECONDS"s --latency \
-      -s "$c_lua" "$ds_url$c_path" >"$tmp/submit.wrk" 2>&1 || true
-    cpu1=$(cpu_s "$ds_pid")
-    after_rows=$(sqlite3 "$sdb" "SELECT count(*) FROM applications WHERE state = 'submitted'")
-    c_rps[$c_name]=$(awk '/^Requests\/sec:/ {print $2}' "$tmp/submit.wrk")
-    c_n[$c_name]=$(awk '/requests in/ {print $1}' "$tmp/submit.wrk")
-    c_errs[$c_name]=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {gsub(/,/, ""); n += $4 + $6 + $8 + $10} /^not201/ {n += $2} END {print n + 0}' "$tmp/submit.wrk")
-    c_p50[$c_name]=$(to_ms "$(awk '$1 == "50%" {print $2}' "$tmp/submit.wrk")")
-    c_p99[$c_name]=$(to_ms "$(awk '$1 == "99%" {print $2}' "$tmp/submit.wrk")")
-    # Every answered submission is a row: wrk's count (answers received) must match, give or
-    # take the requests in flight when wrk stopped (answered after wrk hung up).
-    c_rows[$c_name]=$((after_rows - before_rows))
-    # govhall's CPU per submission (every thread: loops, writer, job pool), wrk's not counted.
-    c_cpu[$c_name]=$(awk -v a="$cpu0" -v b="$cpu1" -v n="${c_rows[$c_name]}" 'BEGIN { if (n > 0) printf "%.0f", 1e6 * (b - a) / n; else print "n/a" }')
+  # BENCH_SUBMIT_ROUNDS rounds; in each, every channel runs right after the bare loop, and its
+  # ratio is taken against that loop: on a shared machine the fsync's cost moves between two
+  # measurements by more than the target's margin (as in the login flood). The median round
+  # of each channel decides; every round is printed.
+  SUBMIT_ROUNDS=${BENCH_SUBMIT_ROUNDS:-3}
+  declare -A c_rps c_n c_errs c_p50 c_p99 c_rows c_cpu c_ratio c_loop c_line
+  loops=()
+  for round in $(seq "$SUBMIT_ROUNDS"); do
+    for ch in "${CHANNELS[@]}"; do
+      IFS='|' read -r c_name c_lua c_path c_kiosk <<<"$ch"
+      k="$c_name|$round"
+      read -r lr _ < <(sqlite_loop) || die "sqlite_loop failed"
+      loops+=("$lr")
+      c_loop[$k]=$lr
+      before_rows=$(sqlite3 "$sdb" "SELECT count(*) FROM applications WHERE state = 'submitted'")
+      cpu0=$(cpu_s "$ds_pid")
+      say "durable submissions ($c_name, round $round/$SUBMIT_ROUNDS): wrk -t$WRK_THREADS -c$SUBMIT_CONNS -d${SUBMIT_SECONDS}s POST $c_path"
+      BENCH_KIOSK=$c_kiosk BENCH_TAG="bench$$-${c_name// /}-$round" wrk -t"$WRK_THREADS" -c"$SUBMIT_CONNS" -d"$SUBMIT_SECONDS"s --latency \
+        -s "$c_lua" "$ds_url$c_path" >"$tmp/submit.wrk" 2>&1 || true
+      cpu1=$(cpu_s "$ds_pid")
+      after_rows=$(sqlite3 "$sdb" "SELECT count(*) FROM applications WHERE state = 'submitted'")
+      c_rps[$k]=$(awk '/^Requests\/sec:/ {print $2}' "$tmp/submit.wrk")
+      c_n[$k]=$(awk '/requests in/ {print $1}' "$tmp/submit.wrk")
+      c_errs[$k]=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {gsub(/,/, ""); n += $4 + $6 + $8 + $10} /^not201/ {n += $2} END {print n + 0}' "$tmp/submit.wrk")
+      c_p50[$k]=$(to_ms "$(awk '$1 == "50%" {print $2}' "$tmp/submit.wrk")")
+      c_p99[$k]=$(to_ms "$(awk '$1 == "99%" {print $2}' "$tmp/submit.wrk")")
+      # Every answered submission is a row: wrk's count (answers received) must match, give or
+      # take the requests in flight when wrk stopped (answered after wrk hung up).
+      c_rows[$k]=$((after_rows - before_rows))
+      # govhall's CPU per submission (every thread: loops, writer, job pool), wrk's not counted.
+      c_cpu[$k]=$(awk -v a="$cpu0" -v b="$cpu1" -v n="${c_rows[$k]}" 'BEGIN { if (n > 0) printf "%.0f", 1e6 * (b - a) / n; else print "n/a" }')
+      c_ratio[$k]=$(awk -v a="${c_rps[$k]:-0}" -v b="${lr:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "0" }')
+    done
   done
   kill "$ds_pid" 2>/dev/null; wait "$ds_pid" 2>/dev/null || true
   ds_pid=""
-  read -r sl_after sl_cpu_after < <(sqlite_loop) || die "sqlite_loop failed"
-  sl_rate=$(awk -v a="$sl_before" -v b="$sl_after" 'BEGIN { printf "%.1f", (a + b) / 2 }')
-  # The loop's CPU per commit (its own process: the SQLite work and the fsync's system time).
-  sl_cpu_us=$(awk -v a="$sl_cpu_before" -v b="$sl_cpu_after" -v r="$sl_rate" -v s="$SUBMIT_SECONDS" \
-    'BEGIN { n = r * s * 2; if (n > 0) printf "%.0f", 1e6 * (a + b) / n; else print "n/a" }')
+  # The loop's rate: the median of its runs (the booking section below compares with it).
+  sl_rate=$(printf '%s\n' "${loops[@]}" | sort -g | awk '{ v[NR] = $1 } END { printf "%.1f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+  # The loop's CPU per commit (its own process: the SQLite work and the fsync's system time),
+  # from its last run.
+  sl_cpu_last=$(cat "$tmp/loop.cpu" 2>/dev/null || echo 0)
+  sl_cpu_us=$(awk -v c="$sl_cpu_last" -v r="${loops[${#loops[@]}-1]}" -v s="$SUBMIT_SECONDS" \
+    'BEGIN { n = r * s; if (n > 0) printf "%.0f", 1e6 * c / n; else print "n/a" }')
   echo
-  echo "durable submissions (POST $SUBMIT_ITEM through each channel, SQLite WAL synchronous=FULL; $NPROC cores, $THREADS workers, wrk -c$SUBMIT_CONNS, ${SUBMIT_SECONDS}s each)"
-  printf '  %-34s %10.1f   %s\n' "commits/s (bench/sqlite_loop.c)" "${sl_rate:-0}" "(one transaction per submission; mean of before and after: $sl_before, $sl_after; CPU $sl_cpu_us us per commit)"
+  echo "durable submissions (POST $SUBMIT_ITEM through each channel, SQLite WAL synchronous=FULL; $NPROC cores, $THREADS workers, wrk -c$SUBMIT_CONNS, ${SUBMIT_SECONDS}s each; $SUBMIT_ROUNDS rounds, each channel right after a bare loop)"
+  printf '  %-12s %5s | %12s %12s %7s | %8s %8s | %7s %7s | %s\n' "channel" "round" "loop/s" "submitted/s" "ratio" "p50 ms" "p99 ms" "rows" "answers" "CPU us per submission"
   for ch in "${CHANNELS[@]}"; do
     IFS='|' read -r c_name _ _ _ <<<"$ch"
-    ratio=$(awk -v a="${c_rps[$c_name]:-0}" -v b="${sl_rate:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
-    if [ "${c_errs[$c_name]}" != 0 ]; then
-      verdict="ERRORS(${c_errs[$c_name]} unexpected answers or socket errors)"; below=1
-    elif awk -v r="$ratio" 'BEGIN { exit !(r + 0 >= 3) }'; then
+    for round in $(seq "$SUBMIT_ROUNDS"); do
+      k="$c_name|$round"
+      printf '  %-12s %5s | %12.1f %12.1f %6sx | %8s %8s | %7s %7s | %s\n' "$c_name" "$round" "${c_loop[$k]:-0}" "${c_rps[$k]:-0}" \
+        "${c_ratio[$k]}" "${c_p50[$k]}" "${c_p99[$k]}" "${c_rows[$k]}" "${c_n[$k]:-0}" "${c_cpu[$k]}"
+    done
+  done
+  printf '  %-34s %10.1f   %s\n' "commits/s (bench/sqlite_loop.c)" "${sl_rate:-0}" "(one transaction per submission; median of ${#loops[@]} runs; CPU $sl_cpu_us us per commit)"
+  for ch in "${CHANNELS[@]}"; do
+    IFS='|' read -r c_name _ _ _ <<<"$ch"
+    # the median round by ratio
+    med=$(for round in $(seq "$SUBMIT_ROUNDS"); do echo "${c_ratio[$c_name|$round]} $round"; done | sort -g | awk '{ r[NR] = $2 } END { print r[int((NR + 1) / 2)] }')
+    k="$c_name|$med"
+    errs=0
+    for round in $(seq "$SUBMIT_ROUNDS"); do errs=$((errs + ${c_errs[$c_name|$round]:-0})); done
+    if [ "$errs" != 0 ]; then
+      verdict="ERRORS($errs unexpected answers or socket errors)"; below=1
+    elif awk -v r="${c_ratio[$k]}" 'BEGIN { exit !(r + 0 >= 3) }'; then
       verdict=PASS
     else
       verdict=BELOW; below=1
     fi
-    printf '  %-34s %10.1f   %sx the loop, target >= 3x   %s   (p50 %s ms, p99 %s ms; %s rows for %s answers; CPU %s us per submission)\n' \
-      "submissions/s ($c_name)" "${c_rps[$c_name]:-0}" "$ratio" "$verdict" "${c_p50[$c_name]}" "${c_p99[$c_name]}" \
-      "${c_rows[$c_name]}" "${c_n[$c_name]:-0}" "${c_cpu[$c_name]}"
+    printf '  %-34s %10.1f   %sx the loop, target >= 3x   %s   (median round %s: loop %s/s, p50 %s ms, p99 %s ms; %s rows for %s answers; CPU %s us per submission)\n' \
+      "submissions/s ($c_name)" "${c_rps[$k]:-0}" "${c_ratio[$k]}" "$verdict" "$med" "${c_loop[$k]}" "${c_p50[$k]}" "${c_p99[$k]}" \
+      "${c_rows[$k]}" "${c_n[$k]:-0}" "${c_cpu[$k]}"
+    c_rps[$c_name]=${c_rps[$k]}
   done
   if grep -q '"level":"error"' "$tmp/durable.err" 2>/dev/null; then
     say "govhall logged errors during the submissions:"

@@ -128,18 +128,36 @@ const char *cases_new_key(struct req *r)
 	return hex;
 }
 
+static const char *keep(struct req *r, const char *s)
+{
+	return s ? arena_strdup(r->arena, s) : NULL;
+}
+
 int cases_apply_load(struct req *r, const char *code, struct apply_view *v)
 {
 	memset(v, 0, sizeof(*v));
-	int rc = catalog_service_get(r->db, r->arena, code, 0, &v->svc);
+	/* The worker's parsed copy of the item (the one case_apply_async validates against): no
+	 * query and no parsing of the form per request. Kept in the request's own memory, since
+	 * a request parked for the writer may outlive the worker's cache; the lists are read only
+	 * and shared by reference. */
+	const struct catalog_service_parsed *item;
+	int rc = catalog_service_cached(r, code, &item);
 	if (rc == GH_ENOTFOUND)
 		req_error_detail(r, "%s", M(r, "cases_there_such_service"));
 	if (rc)
 		return rc;
-	v->def = arena_json(r, json_loads(v->svc.form ? v->svc.form : "[]", 0, NULL));
-	v->mdefs = arena_json(r, json_loads(v->svc.materials ? v->svc.materials : "[]", 0, NULL));
-	if (!json_is_array(v->def) || !json_is_array(v->mdefs))
-		return GH_EINTERNAL;
+	const struct catalog_service *s = &item->svc;
+	v->svc = *s;
+	v->svc.code = keep(r, s->code);
+	v->svc.department = keep(r, s->department);
+	v->svc.name_zh = keep(r, s->name_zh);
+	v->svc.name_en = keep(r, s->name_en);
+	v->svc.audience = keep(r, s->audience);
+	v->svc.materials = keep(r, s->materials);
+	v->svc.form = keep(r, s->form);
+	v->svc.outcome_ecert = keep(r, s->outcome_ecert);
+	v->def = arena_json(r, json_incref(item->def));
+	v->mdefs = arena_json(r, json_incref(item->mdefs));
 	return 0;
 }
 

@@ -78,6 +78,7 @@ void db_close(struct db *db)
 	if (!db)
 		return;
 	cover_release(db);
+	free(db->_txmem);
 	db->_be->close(db);
 }
 
@@ -304,26 +305,85 @@ int db_copy(struct db *db, const char *sql, const char *data, size_t len)
 	return count(db->_be->copy(db, sql, data, len));
 }
 
+/* A value no connection's epoch had before. */
+static uint64_t new_epoch(void)
+{
+	static _Atomic uint64_t last;
+	return atomic_fetch_add_explicit(&last, 1, memory_order_relaxed) + 1;
+}
+
 int db_begin(struct db *db)
 {
 	if (writes_refused(db))
 		return refused(db, "transaction", "BEGIN");
 	snapshot_leave(db);
-	return count(db->_be->begin(db));
+	int rc = db->_be->begin(db);
+	if (!rc && !db->_be->nested) {
+		db->_tx = new_epoch();
+		db->_defer = NULL;
+	}
+	return count(rc);
 }
 
 int db_commit(struct db *db)
 {
 	int rc = cover_before_commit(db);
+	if (!rc && !db->_be->nested)
+		rc = db_tx_flush(db);
 	if (rc)
 		return rc;
-	return count(db->_be->commit(db));
+	rc = db->_be->commit(db);
+	if (!db->_be->nested)
+		db->_tx = db->_be->in_tx(db) ? new_epoch() : 0; /* a failed COMMIT may leave it open */
+	return count(rc);
 }
 
 int db_rollback(struct db *db)
 {
 	cover_discard(db);
-	return count(db->_be->rollback(db));
+	int rc = db->_be->rollback(db);
+	if (!db->_be->nested) {
+		db->_tx = 0;
+		db->_defer = NULL;
+	} else {
+		db_tx_undone(db);
+	}
+	return count(rc);
+}
+
+void db_tx_undone(struct db *db)
+{
+	if (db->_tx)
+		db->_tx = new_epoch();
+	db->_defer = NULL;
+}
+
+uint64_t db_tx_epoch(struct db *db)
+{
+	return db->_tx;
+}
+
+int db_tx_defer(struct db *db, int (*fn)(struct db *db))
+{
+	if (!db->_tx || (db->_defer && db->_defer != fn))
+		return db_fail(db, GH_EINTERNAL, "defer", NULL,
+			       db->_tx ? "another function is deferred already" : "no transaction is open");
+	db->_defer = fn;
+	return 0;
+}
+
+int db_tx_flush(struct db *db)
+{
+	int (*fn)(struct db *) = db->_defer;
+	db->_defer = NULL;
+	return fn ? fn(db) : 0;
+}
+
+void *db_tx_memory(struct db *db, size_t size)
+{
+	if (!db->_txmem)
+		db->_txmem = xcalloc(1, size);
+	return db->_txmem;
 }
 
 bool db_in_transaction(struct db *db)

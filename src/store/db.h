@@ -146,6 +146,25 @@ int db_rollback(struct db *db);
 /* Whether a transaction (or the group writer's batch) is open on db. */
 bool db_in_transaction(struct db *db);
 
+/* Work held until the end of the transaction: a module may keep in memory what it wrote in
+ * the open transaction and write it once, right before the transaction's own COMMIT (the
+ * transparency log's head: once per batch of the group-commit writer, not once per append).
+ * - db_tx_epoch() names the moment: 0 outside a transaction; it changes at every BEGIN, COMMIT
+ *   and ROLLBACK and at every rollback to a savepoint, so memory kept for an epoch that is no
+ *   longer current is stale (what it described may have been undone).
+ * - db_tx_defer(db, fn): fn(db) runs before the COMMIT of the open transaction (not before a
+ *   nested one's), and before a savepoint is taken (store/group.c), so a rollback to that
+ *   savepoint finds the database as the memory was; its failure fails the commit. A rollback
+ *   forgets it. One deferred function per connection: another one is GH_EINTERNAL.
+ * - db_tx_flush() runs the deferred function now (when there is one): before a direct read or
+ *   write of what it holds.
+ * - db_tx_memory(db, size): size zeroed bytes kept with the connection for such a module (one
+ *   per process), allocated at the first call and freed with the connection. */
+uint64_t db_tx_epoch(struct db *db);
+int db_tx_defer(struct db *db, int (*fn)(struct db *db));
+int db_tx_flush(struct db *db);
+void *db_tx_memory(struct db *db, size_t size);
+
 /* Makes db refuse every write from now on: db_exec, db_exec_script, db_begin, and db_query of
  * a statement that is not a read (SELECT, WITH, VALUES), or that locks the rows it reads
  * (FOR UPDATE, FOR SHARE: in either backend's text, so SQLite refuses what only the PostgreSQL

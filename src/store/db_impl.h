@@ -38,6 +38,9 @@ struct db_backend {
 	int (*refuse_writes)(struct db *db);
 	int (*ping)(struct db *db);
 	bool (*in_tx)(struct db *db);
+	/* true for the group-commit writer's stand-in whose begin/commit/rollback are savepoints
+	 * (store/group.c): they neither start nor end the transaction (db_tx_epoch) */
+	bool nested;
 	/* NULL: the backend has no COPY (db_copy answers GH_EUNSUPPORTED). */
 	int (*copy)(struct db *db, const char *sql, const char *data, size_t len);
 };
@@ -49,7 +52,14 @@ struct db {
 	bool _read_only;   /* db_refuse_writes(): an event loop's connection */
 	const char *_guard; /* db_guard_writes(): writes refused for this owner (a route) */
 	enum { SNAP_OFF, SNAP_ARMED, SNAP_OPEN } _snap; /* db_read_snapshot() */
+	uint64_t _tx;       /* db_tx_epoch() */
+	int (*_defer)(struct db *db); /* db_tx_defer() */
+	void *_txmem;       /* db_tx_memory() */
 };
+
+/* The open transaction's writes since the last savepoint were undone (store/group.c's
+ * ROLLBACK TO): a new epoch, the deferred function forgotten. */
+void db_tx_undone(struct db *db);
 
 /* Backend constructors (sqlite.c, postgres.c). Same contract as db_open(). */
 int db_sqlite_open(const char *path, struct db **out, char *err, size_t errlen);

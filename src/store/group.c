@@ -38,6 +38,8 @@ struct group {
 	const struct db_backend *real;   /* its backend */
 	struct db_backend nested;        /* the same with savepoint begin/commit/rollback */
 	int depth;                       /* savepoints the running fn opened (writer thread only) */
+	bool optimistic;                 /* the batch runs without savepoints: so do its items' */
+	bool spoiled;                    /* ... and one of them rolled a nested part back */
 	unsigned careful;                /* batches still to run with savepoints (writer thread) */
 	uint64_t replays;                /* batches run again with savepoints (writer thread) */
 	bool direct;                     /* group_new_direct: no thread; group_run writes */
@@ -65,19 +67,33 @@ static int sp(struct group *g, struct db_sql *q)
 	return g->real->run(g->db, q, NULL, 0, NULL, NULL, NULL);
 }
 
+/* Takes savepoint q, after the work the connection holds until the COMMIT is written
+ * (db_tx_defer): a rollback to the savepoint then finds the database as that work knew it. */
+static int sp_open(struct group *g, struct db_sql *q)
+{
+	int rc = db_tx_flush(g->db);
+	return rc ? rc : sp(g, q);
+}
+
 /* ROLLBACK TO keeps the savepoint open: release it too. */
 static int sp_undo(struct group *g, struct db_sql *undo, struct db_sql *release)
 {
 	int rc = sp(g, undo);
+	db_tx_undone(g->db);
 	return rc ? rc : sp(g, release);
 }
 
 /* ---- nested transactions inside an item ---- */
 
+/* In an optimistic batch (run_optimistic) a nested transaction is only counted: no SAVEPOINT
+ * and no RELEASE, two statements fewer for every store function that opens one (a submission's
+ * case_transition). Its rollback cannot undo just its part, so it spoils the batch instead: the
+ * batch is rolled back as a whole and run again with real savepoints (each fn may run more
+ * than once: group.h), exactly as when an item fails. */
 static int nested_begin(struct db *db)
 {
 	(void)db;
-	int rc = sp(writer_of, &q_nested);
+	int rc = writer_of->optimistic ? 0 : sp_open(writer_of, &q_nested);
 	if (!rc)
 		writer_of->depth++;
 	return rc;
@@ -88,7 +104,7 @@ static int nested_commit(struct db *db)
 	if (writer_of->depth == 0)
 		return db_fail(db, GH_EDB, "commit", NULL, "commit without a transaction inside a group item");
 	writer_of->depth--;
-	return sp(writer_of, &q_nested_release);
+	return writer_of->optimistic ? 0 : sp(writer_of, &q_nested_release);
 }
 
 static int nested_rollback(struct db *db)
@@ -97,6 +113,10 @@ static int nested_rollback(struct db *db)
 	if (writer_of->depth == 0)
 		return 0; /* as db_rollback outside a transaction */
 	writer_of->depth--;
+	if (writer_of->optimistic) {
+		writer_of->spoiled = true;
+		return 0;
+	}
 	return sp_undo(writer_of, &q_nested_undo, &q_nested_release);
 }
 
@@ -173,15 +193,20 @@ static int run_optimistic(struct group *g, struct gitem **items, size_t n)
 {
 	if (db_begin(g->db))
 		return 1;
+	g->optimistic = true;
+	g->spoiled = false;
 	for (size_t i = 0; i < n; i++) {
 		items[i]->rc = call_fn(g, items[i]);
-		/* an item failed, or ended the transaction behind the writer's back (its next
-		 * statements would commit on their own) */
-		if (items[i]->rc || !g->real->in_tx(g->db)) {
+		/* an item failed, rolled a nested part back (which only savepoints can undo alone),
+		 * or ended the transaction behind the writer's back (its next statements would
+		 * commit on their own) */
+		if (items[i]->rc || g->spoiled || !g->real->in_tx(g->db)) {
+			g->optimistic = false;
 			db_rollback(g->db);
 			return 1;
 		}
 	}
+	g->optimistic = false;
 	return 0;
 }
 
@@ -206,7 +231,7 @@ static enum batch_end run_batch(struct group *g, struct gitem **items, size_t n)
 	if (rc)
 		goto fallback;
 	for (size_t i = 0; i < n; i++) {
-		if ((rc = sp(g, &q_item)))
+		if ((rc = sp_open(g, &q_item)))
 			goto abort;
 		items[i]->rc = call_fn(g, items[i]);
 		/* A failed item: undo just its writes. If that is impossible (SQLite rolls back the
@@ -333,6 +358,7 @@ static struct group *group_new_as(const char *url, bool direct, char *err, size_
 	g->nested.commit = nested_commit;
 	g->nested.rollback = nested_rollback;
 	g->nested.in_tx = nested_in_tx;
+	g->nested.nested = true;
 	return g;
 }
 

@@ -13,7 +13,9 @@
  *   batch would otherwise run twice).
  * - Inside fn, db_begin/db_commit/db_rollback on the db it is given nest: they become
  *   SAVEPOINT/RELEASE/ROLLBACK TO, so store functions that open their own transaction
- *   (case_transition, ...) run unchanged inside a batch. db_in_transaction is true only
+ *   (case_transition, ...) run unchanged inside a batch. (A batch first runs without
+ *   savepoints, nested ones included: a nested rollback there makes the writer roll the batch
+ *   back and run it again with savepoints, as a failed item does.) db_in_transaction is true only
  *   inside such a nested transaction, so fn sees the connection as if it were its own: a
  *   store function that opens a transaction only when none is open (cover_tx_begin) opens
  *   one, and its failure (a duplicate key) undoes that part alone. db_rollback with no

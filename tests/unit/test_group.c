@@ -535,6 +535,134 @@ static void test_drain_then_turn(void **state)
 	event_base_free(base);
 }
 
+/* ---- work held until the COMMIT (db_tx_defer) ---- */
+
+/* A total kept in memory for the transaction (db_tx_memory) and written once before its
+ * COMMIT, as the log keeps its head: each item adds its v; fail 1 fails after adding, fail 2
+ * adds in a nested transaction it rolls back (only that part goes), fail 0 adds. Whatever the
+ * batches and their replays, the stored total is the sum of what was not undone. */
+struct held {
+	uint64_t epoch;
+	int64_t total;
+	bool dirty;
+};
+
+DB_SQL(q_held_get, "SELECT total FROM held WHERE id = 1");
+DB_SQL(q_held_set, "UPDATE held SET total = ? WHERE id = 1");
+static atomic_int held_writes;
+
+static int held_flush(struct db *db)
+{
+	struct held *h = db_tx_memory(db, sizeof(*h));
+	bool write = h->dirty && h->epoch == db_tx_epoch(db);
+	h->dirty = false;
+	if (!write)
+		return 0;
+	atomic_fetch_add(&held_writes, 1);
+	return db_exec(db, &q_held_set, DB_ARGS(DB_INT(h->total)), NULL);
+}
+
+static int held_add(struct db *db, int64_t v)
+{
+	struct held *h = db_tx_memory(db, sizeof(*h));
+	uint64_t epoch = db_tx_epoch(db);
+	if (!epoch)
+		return GH_EINTERNAL; /* always inside the batch's transaction here */
+	if (h->epoch != epoch) {
+		struct arena *a = arena_new(1024);
+		struct db_rows rows;
+		int rc = db_query(db, a, &q_held_get, DB_NOARGS, &rows);
+		h->total = rc ? 0 : db_cell_int(&rows, 0, 0);
+		arena_free(a);
+		if (rc)
+			return rc;
+		h->epoch = epoch;
+	}
+	h->total += v;
+	h->dirty = true;
+	return db_tx_defer(db, held_flush);
+}
+
+static int held_fn(struct db *db, void *p)
+{
+	struct item *it = p;
+	atomic_fetch_add(&it->runs, 1);
+	int rc;
+	uint64_t epoch = db_tx_epoch(db);
+	if (it->fail == 2) {
+		if ((rc = db_begin(db)) || (rc = held_add(db, 1000000)))
+			return rc;
+		/* a nested transaction neither starts nor ends the batch's */
+		if (db_tx_epoch(db) != epoch)
+			return GH_EINTERNAL;
+		db_rollback(db);
+		/* its rollback undid writes: a new epoch */
+		if (db_tx_epoch(db) == epoch || !db_tx_epoch(db))
+			return GH_EINTERNAL;
+	}
+	if ((rc = held_add(db, it->v)))
+		return rc;
+	return it->fail == 1 ? GH_EINVAL : 0;
+}
+
+static void test_held_until_commit(void **state)
+{
+	FX();
+	assert_int_equal(db_exec_script(f->t.db, "CREATE TABLE held (id INTEGER PRIMARY KEY, total BIGINT NOT NULL); "
+						 "INSERT INTO held VALUES (1, 0)"),
+			 0);
+	/* outside the writer: 0 outside a transaction, one value while it runs */
+	assert_int_equal(db_tx_epoch(f->t.db), 0);
+	assert_int_equal(db_begin(f->t.db), 0);
+	uint64_t e = db_tx_epoch(f->t.db);
+	assert_true(e != 0);
+	assert_int_equal(held_add(f->t.db, 5), 0);
+	assert_int_equal(db_tx_epoch(f->t.db), e);
+	assert_int_equal(db_rollback(f->t.db), 0);
+	assert_int_equal(db_tx_epoch(f->t.db), 0);
+	assert_int_equal(count_where(f, "SELECT total FROM held"), 0);
+	assert_int_equal(db_tx_defer(f->t.db, held_flush), GH_EINTERNAL); /* no transaction */
+
+	/* a clean batch writes the total once */
+	atomic_store(&done_total, 0);
+	atomic_store(&held_writes, 0);
+	struct group *g = new_group(f, 256, 64);
+	struct item clean[10] = { 0 };
+	hold_writer(g);
+	for (int i = 0; i < 10; i++) {
+		clean[i].v = i + 1;
+		assert_int_equal(group_submit(g, held_fn, item_done, &clean[i]), 0);
+	}
+	release_writer();
+	group_drain(g);
+	assert_int_equal(atomic_load(&held_writes), 1);
+	assert_int_equal(count_where(f, "SELECT total FROM held"), 55);
+
+	/* batches with failed items and rolled back nested parts, replayed with savepoints */
+	enum { N = 120 };
+	struct item items[N];
+	memset(items, 0, sizeof(items));
+	long want = 55;
+	for (int round = 0; round < 3; round++) {
+		hold_writer(g);
+		for (int i = round * 40; i < (round + 1) * 40; i++) {
+			items[i].v = 100 + i;
+			items[i].fail = i % 7 == 3 ? 1 : i % 5 == 1 ? 2 : 0;
+			want += items[i].fail == 1 ? 0 : items[i].v;
+			assert_int_equal(group_submit(g, held_fn, item_done, &items[i]), 0);
+		}
+		release_writer();
+		group_drain(g);
+	}
+	struct group_stats st;
+	group_stats_get(g, &st);
+	group_free(g);
+	assert_true(st.replays >= 1);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(atomic_load(&items[i].rc), items[i].fail == 1 ? GH_EINVAL : 0);
+	assert_int_equal(count_where(f, "SELECT total FROM held"), want);
+}
+
 #define BOTH(fn)                                                      \
 	{ #fn " [sqlite]", fn, setup, teardown, &kind_sqlite },       \
 	{                                                             \
@@ -556,6 +684,7 @@ int main(void)
 		BOTH(test_commit_in_doubt),
 		BOTH(test_done_on_loop),
 		BOTH(test_drain_then_turn),
+		BOTH(test_held_until_commit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <jansson.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "ledger/ledger_impl.h"
 #include "ledger/log_impl.h"
 #include "store/db.h"
+#include "store/group.h"
 #include "testdb.h"
 
 /* ---- the vectors ---- */
@@ -330,15 +332,22 @@ static char *leaf_text(struct arena *a, int i)
 	return s;
 }
 
-static void stored_log(enum db_kind kind)
+/* A migrated log database of kind (the test is skipped when there is none). */
+static void open_log(struct testdb *t, enum db_kind kind)
 {
-	struct testdb t;
-	int o = testdb_open(&t, kind, "test_ledger");
+	int o = testdb_open(t, kind, "test_ledger");
 	if (o == 1)
 		skip();
 	assert_int_equal(o, 0);
 	char err[256];
-	assert_int_equal(db_migrate(t.db, err, sizeof(err)), 0);
+	assert_int_equal(db_migrate(t->db, err, sizeof(err)), 0);
+}
+
+static void stored_log(enum db_kind kind)
+{
+	struct testdb t;
+	open_log(&t, kind);
+	char err[256];
 	struct arena *a = arena_new(1 << 16);
 	enum { N = 100 };
 	unsigned char hashes[N][H32];
@@ -510,12 +519,7 @@ static void *writer_main(void *arg)
 static void concurrent(enum db_kind kind)
 {
 	struct testdb t;
-	int o = testdb_open(&t, kind, "test_ledger");
-	if (o == 1)
-		skip();
-	assert_int_equal(o, 0);
-	char err[256];
-	assert_int_equal(db_migrate(t.db, err, sizeof(err)), 0);
+	open_log(&t, kind);
 	enum { W = 4, N = 40 };
 	struct writer w[W];
 	pthread_t th[W];
@@ -558,6 +562,185 @@ static void concurrent(enum db_kind kind)
 	free(h);
 	arena_free(a);
 	testdb_close(&t);
+}
+
+/* ---- appends in batches: the head held in memory for the transaction ---- */
+
+/* The log's head against its leaves: size leaves with indexes 0..size-1, the head's frontier
+ * and stored root those of their hashes in index order. Returns the leaves' texts (in a). */
+static char **check_head(struct db *db, struct arena *a, uint64_t size)
+{
+	struct merkle_frontier f;
+	unsigned char root[H32], want[H32];
+	assert_int_equal(ledger_head_read(db, a, false, &f, root), 0);
+	assert_int_equal(f.size, size);
+	unsigned char(*h)[H32] = calloc(size ? size : 1, H32);
+	char **texts = arena_array(a, size ? size : 1, sizeof(char *));
+	for (uint64_t i = 0; i < size; i++) {
+		struct ledger_leaf l;
+		assert_int_equal(ledger_leaf_read(db, a, (int64_t)i, &l), 0);
+		memcpy(h[i], l.hash, H32);
+		texts[i] = (char *)l.leaf;
+	}
+	struct ledger_leaf none;
+	assert_int_equal(ledger_leaf_read(db, a, (int64_t)size, &none), GH_ENOTFOUND);
+	merkle_root_of((const unsigned char(*)[H32])h, size, want);
+	assert_memory_equal(root, want, H32);
+	struct merkle_frontier g = { 0 };
+	for (uint64_t i = 0; i < size; i++)
+		assert_int_equal(merkle_frontier_push(&g, h[i], NULL, NULL), 0);
+	assert_int_equal(g.n, f.n);
+	assert_memory_equal(g.h, f.h, f.n * H32);
+	/* every perfect subtree of the leaves stored with its root, and no other node (the appends
+	 * hold their nodes until the COMMIT: none may be lost, written twice or left from an
+	 * append that was undone) */
+	struct ledger_dbctx c = { db, a, 0 };
+	int64_t nodes = 0;
+	for (unsigned level = 1; level < 64 && (size >> level); level++) {
+		for (uint64_t i = 0; i < (size >> level); i++) {
+			unsigned char got[H32];
+			merkle_root_of((const unsigned char(*)[H32])h + (i << level), (uint64_t)1 << level, want);
+			assert_int_equal(ledger_db_get(&c, level, i, got), 0);
+			assert_memory_equal(got, want, H32);
+			nodes++;
+		}
+	}
+	DB_SQL(q_nodes, "SELECT count(*) FROM ledger_nodes");
+	struct db_rows rows;
+	assert_int_equal(db_query(db, a, &q_nodes, DB_NOARGS, &rows), 0);
+	assert_int_equal(db_cell_int(&rows, 0, 0), nodes);
+	free(h);
+	return texts;
+}
+
+/* An item of the group writer that appends a leaf: fail 1 fails after it (its leaf must go),
+ * fail 2 first appends one in a nested transaction it rolls back (that leaf alone goes), fail 3
+ * appends two and reads the head between them (a reader sees the appends held in memory). */
+struct litem {
+	int id, fail;
+	atomic_int rc, done;
+};
+
+static atomic_int ldone;
+
+static int litem_fn(struct db *db, void *p)
+{
+	struct litem *it = p;
+	struct arena *a = arena_new(1 << 14);
+	int rc = 0;
+	if (it->fail == 2) {
+		if (!(rc = db_begin(db))) {
+			rc = ledger_append(db, a, "test", leaf_text(a, 100000 + it->id), NULL);
+			db_rollback(db);
+		}
+	}
+	int64_t idx = -1;
+	if (!rc)
+		rc = ledger_append(db, a, "test", leaf_text(a, it->id), &idx);
+	if (!rc && it->fail == 3) {
+		struct merkle_frontier f;
+		if (!(rc = ledger_head_read(db, a, true, &f, NULL)))
+			rc = f.size == (uint64_t)idx + 1 ? 0 : GH_EINTERNAL;
+		if (!rc)
+			rc = ledger_append(db, a, "test", leaf_text(a, 200000 + it->id), NULL);
+	}
+	if (!rc && it->fail == 1)
+		rc = GH_EINVAL;
+	arena_free(a);
+	return rc;
+}
+
+static void litem_done(void *p, int rc)
+{
+	struct litem *it = p;
+	atomic_store(&it->rc, rc);
+	atomic_fetch_add(&it->done, 1);
+	atomic_fetch_add(&ldone, 1);
+}
+
+static void batched(enum db_kind kind)
+{
+	struct testdb t;
+	open_log(&t, kind);
+	char err[256];
+	struct arena *a = arena_new(1 << 16);
+
+	/* One transaction on a plain connection: several appends, the head read between them, then
+	 * rolled back (nothing of it stays) or committed (all of it). */
+	for (int commit = 0; commit < 2; commit++) {
+		assert_int_equal(db_begin(t.db), 0);
+		for (int i = 0; i < 5; i++) {
+			int64_t idx;
+			assert_int_equal(ledger_append(t.db, a, "test", leaf_text(a, 900 + 10 * commit + i), &idx), 0);
+			assert_int_equal(idx, i);
+			if (i == 2) {
+				struct merkle_frontier f;
+				assert_int_equal(ledger_head_read(t.db, a, true, &f, NULL), 0);
+				assert_int_equal(f.size, 3);
+			}
+		}
+		assert_int_equal(commit ? db_commit(t.db) : db_rollback(t.db), 0);
+		check_head(t.db, a, commit ? 5 : 0);
+	}
+
+	/* Through the group writer, in batches with failures and nested rollbacks among them. */
+	enum { N = 300 };
+	struct litem *items = calloc(N, sizeof(*items));
+	struct group *g = group_new(t.url, 1024, 64, err, sizeof(err));
+	assert_non_null(g);
+	atomic_store(&ldone, 0);
+	int want = 5;
+	for (int i = 0; i < N; i++) {
+		items[i].id = i;
+		items[i].fail = i % 37 == 5 ? 1 : i % 23 == 7 ? 2 : i % 19 == 3 ? 3 : 0;
+		want += items[i].fail == 1 ? 0 : items[i].fail == 3 ? 2 : 1;
+		assert_int_equal(group_submit(g, litem_fn, litem_done, &items[i]), 0);
+	}
+	group_drain(g);
+	struct group_stats st;
+	group_stats_get(g, &st);
+	group_free(g);
+	assert_int_equal(atomic_load(&ldone), N);
+	assert_true(st.largest_batch > 1);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(atomic_load(&items[i].rc), items[i].fail == 1 ? GH_EINVAL : 0);
+	char **texts = check_head(t.db, a, (uint64_t)want);
+	/* every item's leaf once, and none of the failed or rolled back */
+	int *seen = calloc(3 * N, sizeof(int)), plain = 0;
+	for (int i = 0; i < want; i++) {
+		json_t *j = json_loads(texts[i], 0, NULL);
+		json_int_t n = json_integer_value(json_object_get(j, "n"));
+		json_decref(j);
+		if (n >= 910 && n < 915)
+			plain++; /* the committed transaction's */
+		else if (n >= 200000 && n < 200000 + N)
+			seen[2 * N + (n - 200000)]++;
+		else if (n >= 0 && n < N)
+			seen[n]++;
+		else
+			fail_msg("leaf %lld should not be in the log", (long long)n);
+	}
+	assert_int_equal(plain, 5);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(seen[i], items[i].fail == 1 ? 0 : 1);
+		assert_int_equal(seen[2 * N + i], items[i].fail == 3 ? 1 : 0);
+	}
+	free(seen);
+	free(items);
+	arena_free(a);
+	testdb_close(&t);
+}
+
+static void test_batched_sqlite(void **state)
+{
+	(void)state;
+	batched(DB_SQLITE);
+}
+
+static void test_batched_postgres(void **state)
+{
+	(void)state;
+	batched(DB_POSTGRES);
 }
 
 /* The decision leaf written without jansson on the hot path is the canonical text jansson
@@ -645,6 +828,8 @@ int main(void)
 		cmocka_unit_test(test_stored_postgres),
 		cmocka_unit_test(test_concurrent_sqlite),
 		cmocka_unit_test(test_concurrent_postgres),
+		cmocka_unit_test(test_batched_sqlite),
+		cmocka_unit_test(test_batched_postgres),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
