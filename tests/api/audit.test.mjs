@@ -150,6 +150,11 @@ before(async () => {
     const q = await api('POST', '/api/v1/consultations', tok.a, { item_code: CIV_ITEM.code, subject: `咨询 ${n}`, question: `问题 ${n}`, public: true });
     await api('POST', `/api/v1/consultations/${q.id}/answer`, tok.civ, { answer: `答 ${n}`, publish: n === 1, public_question: '问', public_answer: '答' });
   }
+  // Duplicate reports: one followed, then merged into another (report_followers rows).
+  const lamp = await api('POST', '/api/v1/complaints', tok.a, { kind: 'complaint', department: 'psb', subject: '路灯坏了', body: '门口路灯坏了' });
+  const lamp2 = await api('POST', '/api/v1/complaints', tok.a, { kind: 'complaint', department: 'psb', subject: '路灯不亮', body: '门口路灯不亮' });
+  await api('POST', `/api/v1/complaints/${lamp2.id}/follow`, tok.b);
+  await api('POST', `/api/v1/complaints/${lamp2.id}/merge`, tok.psb, { into: lamp.id });
   // Publications, withdrawn and published.
   const first = await publishDoc('公告一');
   await api('POST', `/api/v1/publish/${first}/actions/withdraw`, tok.admin, { note: '已过期' });
