@@ -1,7 +1,9 @@
 /* admin.c: administrators manage the API keys of Open311 clients — the page /admin/open311/keys
  * and the API /api/v1/admin/open311/keys (scope admin), beside `govhall open311 key`. A key is
  * shown once, in the answer that makes it; only its keyed hash is stored. Issuing and revoking
- * are recorded as security events. */
+ * are recorded as security events. Staff of a request's department merge a duplicate into
+ * another open request of theirs (POST /api/v1/open311/requests/{number}/merge): a covered
+ * open311_merges row, and the duplicate closed in the answers, naming the primary. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -225,6 +227,79 @@ static int api_revoke(struct req *r)
 	return revoke(r, true);
 }
 
+/* ---- duplicates: staff of the department merge a request into another ------------------- */
+
+struct merge_job {
+	const char *number, *into;
+};
+
+/* On the writer (w: its copy of the request): checks who and what, then merges. */
+static int merge_write(struct req *w, void *arg)
+{
+	struct merge_job *j = arg;
+	struct open311_request d, p;
+	int rc = open311_request_get(w->db, w->arena, j->number, &d);
+	if (rc == GH_ENOTFOUND)
+		req_error_detail(w, "%s", M(w, "open311_service_request_id_found"));
+	if (rc)
+		return rc;
+	if (w->role != ROLE_STAFF || !w->who.department || strcmp(w->who.department, d.department)) {
+		req_error_detail(w, "%s", M(w, "open311_merge_only_staff"));
+		return GH_EFORBIDDEN;
+	}
+	if (d.closed) {
+		req_error_detail(w, "%s", M(w, "open311_merge_closed"));
+		return GH_ECONFLICT;
+	}
+	rc = open311_request_get(w->db, w->arena, j->into, &p);
+	if (rc && rc != GH_ENOTFOUND)
+		return rc;
+	if (rc || !strcmp(p.number, d.number) || strcmp(p.department, d.department) || p.closed) {
+		req_error_detail(w, "%s", M(w, "open311_merge_into_open"));
+		return GH_EVALIDATION;
+	}
+	return open311_request_merge(w->db, w->arena, d.number, p.number, w->who.account, (int64_t)time(NULL));
+}
+
+static int merge_done(struct req *r, void *arg, int rc)
+{
+	struct merge_job *j = arg;
+	if (rc)
+		return rc;
+	return resp_json(r, 200, json_pack("{s:s,s:s,s:s}", "service_request_id", j->number, "status", "closed",
+					   "merged_into", j->into));
+}
+
+static int api_merge(struct req *r)
+{
+	const char *ct = req_header(r, "Content-Type");
+	if (!ct || strncasecmp(ct, "application/json", 16) != 0)
+		return GH_EUNSUPPORTED;
+	size_t len;
+	const char *body = req_body(r, &len);
+	if (len > 4096)
+		return GH_ETOOBIG;
+	json_t *in = json_loadb(body, len, 0, NULL);
+	if (!json_is_object(in)) {
+		json_decref(in);
+		req_error_detail(r, "%s", M(r, "open311_body_must_json_object"));
+		return GH_EINVAL;
+	}
+	arena_cleanup(r->arena, (void (*)(void *))json_decref, in);
+	struct merge_job *j = arena_zalloc(r->arena, sizeof(*j));
+	j->number = req_param(r, "number");
+	j->into = json_string_value(json_object_get(in, "into"));
+	if (!j->into || !*j->into || strlen(j->into) > 32) {
+		req_error_detail(r, "%s", M(r, "open311_merge_give_number"));
+		return GH_EVALIDATION;
+	}
+	if (!j->number || strlen(j->number) > 32) {
+		req_error_detail(r, "%s", M(r, "open311_service_request_id_found"));
+		return GH_ENOTFOUND;
+	}
+	return req_write(r, merge_write, merge_done, j);
+}
+
 static const struct route admin_routes[] = {
 	{ HTTP_GET, "/admin/open311/keys", page_get, ROLE_ADMIN, 0, "open311.admin_keys" },
 	{ HTTP_POST, "/admin/open311/keys", page_add, ROLE_ADMIN, ROUTE_CSRF, "open311.admin_key_add" },
@@ -233,6 +308,8 @@ static const struct route admin_routes[] = {
 	{ HTTP_POST, "/api/v1/admin/open311/keys", api_add, ROLE_ADMIN, 0, "open311.api_key_add", NULL, SCOPE_ADMIN },
 	{ HTTP_DELETE, "/api/v1/admin/open311/keys/{id}", api_revoke, ROLE_ADMIN, 0, "open311.api_key_revoke", NULL,
 	  SCOPE_ADMIN },
+	{ HTTP_POST, "/api/v1/open311/requests/{number}/merge", api_merge, ROLE_STAFF, 0, "open311.api_merge", NULL,
+	  SCOPE_APPLY },
 };
 
 int open311_add_admin_routes(struct router *rt)

@@ -15,6 +15,7 @@
 #include "base/calendar.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "base/similar.h"
 #include "base/str.h"
 #include "base/util.h"
 #include "cases/cases.h"
@@ -376,7 +377,9 @@ static json_t *request_json(struct req *r, const struct open311_request *q, stru
 	const struct catalog_service *s = svc_of(r, svcs, q->service_code);
 	const struct wf_state *st = wf_state(q->state);
 	const char *notes = q->status_notes;
-	if (!notes)
+	if (q->merged_into) /* a duplicate staff merged: closed, naming the primary */
+		notes = MF(r, "open311_merged_into", MA("number", q->merged_into));
+	else if (!notes)
 		notes = st ? MC(r, "case_state_", q->state) : q->state;
 	char requested[26], updated[26], expected[26];
 	open311_format_time(q->requested_at, requested);
@@ -405,7 +408,92 @@ static json_t *request_json(struct req *r, const struct open311_request *q, stru
 	json_object_set_new(o, "lat", jcoord(q->lat));
 	json_object_set_new(o, "long", jcoord(q->lon));
 	json_object_set_new(o, "media_url", jtext(q->media_url));
+	if (q->merged_into) /* extension (docs/api.md) */
+		json_object_set_new(o, "merged_into", json_string(q->merged_into));
 	return o;
+}
+
+/* ---- duplicates: the extension of GET requests (docs/api.md) ----------------------------------
+ * lat, long and radius (metres) keep the requests within that distance; description keeps
+ * those whose description reads alike (base/similar.h), most alike first, at most
+ * OPEN311_SIMILAR_MAX: what a client asks before posting, to offer the reports that may be
+ * the same problem. */
+struct nearby {
+	bool located, described;
+	double lat, lon;
+	long radius;
+	struct similar_set text;
+};
+
+/* NULL, or the problem with the look-up's parameters (in r's language). */
+static const char *nearby_args(struct req *r, struct nearby *nb)
+{
+	memset(nb, 0, sizeof(*nb));
+	const char *lat = req_query(r, "lat"), *lon = req_query(r, "long"), *rad = req_query(r, "radius");
+	const char *desc = req_query(r, "description");
+	bool has_lat = lat && *lat, has_lon = lon && *lon;
+	if (has_lat != has_lon)
+		return M(r, "open311_lat_long_go_together_give");
+	if (has_lat && (open311_parse_coord(lat, -90, 90, &nb->lat) || open311_parse_coord(lon, -180, 180, &nb->lon)))
+		return M(r, "open311_lat_must_within_90_90");
+	nb->located = has_lat;
+	nb->radius = OPEN311_RADIUS_DEFAULT;
+	if (rad && *rad && (!has_lat || str_to_long(str_c(rad), 1, OPEN311_RADIUS_MAX, &nb->radius)))
+		return MF(r, "open311_radius_metres", MA("max", OPEN311_RADIUS_MAX));
+	if (desc && *desc) {
+		size_t len = strlen(desc);
+		if (!str_utf8_valid(desc, len) || str_utf8_chars(desc, len) > OPEN311_TEXT_MAX)
+			return MF(r, "open311_description_most", MA("max", OPEN311_TEXT_MAX));
+		similar_features(r->arena, desc, len, &nb->text);
+		nb->described = true;
+	}
+	return NULL;
+}
+
+struct ranked {
+	double score;
+	size_t i;
+};
+
+static int by_rank(const void *a, const void *b)
+{
+	const struct ranked *x = a, *y = b;
+	return x->score < y->score ? 1 : x->score > y->score ? -1 : (x->i > y->i) - (x->i < y->i);
+}
+
+/* Keeps (in place) the requests of v[0..n) the look-up asks for; returns how many. */
+static size_t nearby_filter(struct req *r, const struct nearby *nb, struct open311_request *v, size_t n)
+{
+	if (!nb->located && !nb->described)
+		return n;
+	struct ranked *k = arena_array(r->arena, n + 1, sizeof(*k));
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		double lat, lon;
+		if (nb->located && (!v[i].lat || !v[i].lon || open311_parse_coord(v[i].lat, -90, 90, &lat) ||
+				    open311_parse_coord(v[i].lon, -180, 180, &lon) ||
+				    similar_distance_m(nb->lat, nb->lon, lat, lon) > (double)nb->radius))
+			continue;
+		double score = 1;
+		if (nb->described) {
+			struct similar_set t;
+			const char *d = v[i].description ? v[i].description : "";
+			similar_features(r->arena, d, strlen(d), &t);
+			if ((score = similar_score(&nb->text, &t)) < SIMILAR_THRESHOLD)
+				continue;
+		}
+		k[m++] = (struct ranked){ score, i };
+	}
+	if (nb->described) {
+		qsort(k, m, sizeof(*k), by_rank);
+		if (m > OPEN311_SIMILAR_MAX)
+			m = OPEN311_SIMILAR_MAX;
+	}
+	struct open311_request *out = arena_array(r->arena, m + 1, sizeof(*out));
+	for (size_t j = 0; j < m; j++)
+		out[j] = v[k[j].i];
+	memcpy(v, out, m * sizeof(*v));
+	return m;
 }
 
 static int get_requests(struct req *r, enum open311_fmt fmt)
@@ -476,6 +564,12 @@ static int get_requests(struct req *r, enum open311_fmt fmt)
 		}
 		q.closed = open && closed ? -1 : closed ? 1 : 0;
 	}
+	struct nearby near;
+	const char *why = nearby_args(r, &near);
+	if (why) {
+		json_decref(list);
+		return fail(r, fmt, 400, why);
+	}
 	struct open311_request *v;
 	size_t n;
 	int rc = open311_request_list(r->db, r->arena, &q, &v, &n);
@@ -483,6 +577,7 @@ static int get_requests(struct req *r, enum open311_fmt fmt)
 		json_decref(list);
 		return rc;
 	}
+	n = nearby_filter(r, &near, v, n);
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(list, request_json(r, &v[i], svcs, &depts));
 	return o311_send(r, fmt, 200, "service_requests", list);

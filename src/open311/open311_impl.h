@@ -87,6 +87,7 @@ struct open311_request {
 	const char *lat, *lon;          /* decimal text or NULL */
 	const char *address_string, *address_id, *description, *media_url;
 	const char *state, *status_notes;
+	const char *merged_into;        /* the primary's number once staff merged it (state "merged") */
 	bool closed;
 	int32_t expected_day;           /* 0: not accepted yet */
 	int64_t requested_at, updated_at;
@@ -114,6 +115,16 @@ struct open311_query {
 };
 int open311_request_list(struct db *db, struct arena *a, const struct open311_query *q, struct open311_request **out,
 			 size_t *n);
+
+/* Duplicate requests: number merged into into (both exist; the caller checked who and what)
+ * by account by, in one transaction: the open311_merges row, and the request closed with
+ * state "merged" (its application's later steps no longer change it). GH_ECONFLICT when it
+ * was closed meanwhile. */
+int open311_request_merge(struct db *db, struct arena *a, const char *number, const char *into, int64_t by, int64_t now);
+/* Limits of the duplicate look-up (GET requests with lat, long, radius, description). */
+#define OPEN311_RADIUS_DEFAULT 200   /* metres */
+#define OPEN311_RADIUS_MAX 2000      /* metres */
+#define OPEN311_SIMILAR_MAX 10       /* requests answered when a description is given */
 
 /* Keys for the command line. */
 struct open311_key {

@@ -29,9 +29,12 @@ DB_SQL(q_applicant_account,
        "VALUES ('individual', 'Open311', '!open311', 'active', 0, ?, ?) RETURNING id");
 DB_SQL(q_applicant_set, "INSERT INTO open311_applicant (id, account_id) VALUES (1, ?)");
 
+/* ... and the number of the request it was merged into (NULL: none) */
 #define REQ_COLS                                                                                   \
 	"number, token, service_code, department, lat, lon, address_string, address_id, description, " \
-	"media_url, state, status_notes, closed, expected_day, requested_at, updated_at "
+	"media_url, state, status_notes, closed, expected_day, requested_at, updated_at, "              \
+	"(SELECT p.number FROM open311_merges m JOIN open311_requests p ON p.id = m.into_id "           \
+	"WHERE m.request_id = open311_requests.id) "
 DB_SQL(q_req_insert,
        "INSERT INTO open311_requests (token, key_id, application_id, number, service_code, department, lat, lon, "
        "address_string, address_id, description, media_url, contact_enc, state, closed, requested_at, updated_at) "
@@ -44,7 +47,13 @@ DB_SQL(q_req_list,
        "ORDER BY requested_at DESC, id DESC LIMIT ?");
 DB_SQL(q_req_follow,
        "UPDATE open311_requests SET state = ?, closed = ?, status_notes = ?, expected_day = ?, updated_at = ? "
-       "WHERE application_id = ? RETURNING id");
+       "WHERE application_id = ? AND state <> 'merged' RETURNING id");
+/* A merge (open311_request_merge): the record, then the duplicate closed. */
+DB_SQL(q_merge_add, "INSERT INTO open311_merges (request_id, into_id, merged_by, merged_at) VALUES "
+		    "((SELECT id FROM open311_requests WHERE number = ?), (SELECT id FROM open311_requests WHERE number = ?), ?, ?) "
+		    "RETURNING id");
+DB_SQL(q_merge_close, "UPDATE open311_requests SET state = 'merged', closed = 1, status_notes = NULL, expected_day = NULL, "
+		      "updated_at = ? WHERE number = ? AND closed = 0 RETURNING id");
 
 /* ---- what the transparency log covers (store/cover.h) ------------------------------------
  * A request as posted (its reporter's contact data committed as plaintext) and the status it
@@ -56,6 +65,11 @@ static int request_plain(struct arena *a, const char *col, const char *stored, s
 	return identity_unseal(a, "open311.contact", stored, len, out, outlen);
 }
 
+/* Which request a duplicate was merged into, by whom and when (staff, docs/api.md). */
+static const struct cover_table cover_merges = {
+	.table = "open311_merges", .key = "id", .cols = "request_id, into_id, merged_by, merged_at",
+};
+
 static const struct cover_table cover_requests = {
 	.table = "open311_requests", .key = "id",
 	.cols = "key_id, application_id, number, service_code, department, lat, lon, address_string, address_id, "
@@ -66,6 +80,7 @@ static const struct cover_table cover_requests = {
 void open311_register(void)
 {
 	cover_declare(&cover_requests);
+	cover_declare(&cover_merges);
 }
 
 int open311_key_check(struct db *db, struct arena *a, const struct keyring *k, const char *key, int64_t *key_id,
@@ -169,6 +184,7 @@ static void req_from_row(const struct db_rows *rows, size_t i, void *out)
 	o->expected_day = (int32_t)db_cell_int(rows, i, c++);
 	o->requested_at = db_cell_int(rows, i, c++);
 	o->updated_at = db_cell_int(rows, i, c++);
+	o->merged_into = db_cell(rows, i, c++);
 }
 
 int open311_request_get(struct db *db, struct arena *a, const char *number, struct open311_request *out)
@@ -203,6 +219,24 @@ int open311_request_list(struct db *db, struct arena *a, const struct open311_qu
 			      DB_ARGS(DB_INT(q->from), DB_INT(q->to), DB_TEXT(q->service_code), DB_TEXT(q->service_code),
 				      closed, closed, DB_INT(q->limit)),
 			      sizeof(**out), req_from_row, out, n);
+}
+
+int open311_request_merge(struct db *db, struct arena *a, const char *number, const char *into, int64_t by, int64_t now)
+{
+	struct db_rows rows;
+	bool own;
+	int rc = cover_tx_begin(db, &own);
+	if (!rc)
+		rc = db_query(db, a, &q_merge_add, DB_ARGS(DB_TEXT(number), DB_TEXT(into), DB_INT(by), DB_INT(now)), &rows);
+	if (!rc)
+		rc = cover_touch(db, "open311_merges", db_cell(&rows, 0, 0), "open311.merge");
+	if (!rc)
+		rc = db_query(db, a, &q_merge_close, DB_ARGS(DB_INT(now), DB_TEXT(number)), &rows);
+	if (!rc && rows.nrows != 1)
+		rc = GH_ECONFLICT;
+	if (!rc)
+		rc = cover_touch(db, "open311_requests", db_cell(&rows, 0, 0), "open311.merge");
+	return cover_tx_end(db, own, rc);
 }
 
 int open311_key_add(struct db *db, struct arena *a, const char *name, const char *hash, const char *hint, int64_t now,

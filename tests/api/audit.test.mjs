@@ -172,8 +172,11 @@ before(async () => {
   await api('POST', '/api/v1/admin/calendar', tok.admin, { day: '2027-03-09', kind: 'holiday', note: '测试' });
   // Open311 requests, one answered.
   const r1 = await open311(o311key, '路灯不亮');
-  await open311(o311key, '井盖缺失');
+  const r2 = await open311(o311key, '井盖缺失');
   await steps(tok.psb, r1, ['refuse'], { reason: '不属于本部门' });
+  // A duplicate merged into it by the department's staff (open311_merges).
+  const r3 = await open311(o311key, '井盖丢了');
+  await api('POST', `/api/v1/open311/requests/${r3}/merge`, tok.psb, { into: r2 });
   // Appointments: a visit booked and confirmed, three missed by one person (online booking
   // paused), and a ticket issued at the desk of a centre open today.
   const slots = async (item) => (await api('GET', `/api/v1/centres/qh-main/slots?item=${item}&days=3`, null)).days

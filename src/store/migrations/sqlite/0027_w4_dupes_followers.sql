@@ -20,3 +20,14 @@ CREATE TABLE report_followers (
   UNIQUE (subject_kind, subject_id, account_id)
 ) STRICT;
 CREATE INDEX report_followers_account ON report_followers(account_id);
+
+-- An Open311 request staff merged into another (its primary): the duplicate is closed
+-- (open311_requests.state 'merged', closed 1) and answers name the primary (src/open311).
+CREATE TABLE open311_merges (
+  id INTEGER PRIMARY KEY,
+  request_id INTEGER NOT NULL UNIQUE REFERENCES open311_requests(id),
+  into_id INTEGER NOT NULL REFERENCES open311_requests(id),
+  merged_by INTEGER NOT NULL REFERENCES accounts(id),
+  merged_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX open311_merges_into ON open311_merges(into_id);
