@@ -458,9 +458,15 @@ static int api_complaint_candidates(struct req *r)
 	return rc ? rc : resp_json(r, 200, json_pack("{s:o}", "items", arr));
 }
 
+/* The body names the report the caller was about to file, as for the candidates. */
 static int api_complaint_follow(struct req *r)
 {
-	return ia_complaint_follow(r, ia_param_id(r), complaint_changed, NULL);
+	json_t *in;
+	struct ia_thread_in t;
+	int rc = body_object(r, &in, NULL, NULL);
+	if (!rc)
+		rc = read_thread(r, in, &t, "body");
+	return rc ? rc : ia_complaint_follow(r, ia_param_id(r), &t, complaint_changed, NULL);
 }
 
 static int api_complaint_merge(struct req *r)

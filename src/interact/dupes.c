@@ -34,7 +34,7 @@ DB_SQL(q_candidates,
        "WHERE c.department = ? AND (CAST(? AS TEXT) IS NULL OR c.item_code = ?) "
        "AND c.state = 'open' AND c.merged_into IS NULL ORDER BY c.id DESC LIMIT ?");
 DB_SQL(q_report, "SELECT c.id, c.department, c.state, c.merged_into, c.complainant_id, COALESCE(c.enterprise_id, 0), "
-		 "c.subject, a.name FROM complaints c LEFT JOIN accounts a ON a.id = c.complainant_id WHERE c.id = ?");
+		 "c.subject, a.name, c.body, c.item_code FROM complaints c LEFT JOIN accounts a ON a.id = c.complainant_id WHERE c.id = ?");
 DB_SQL(q_follow_add, "INSERT INTO report_followers (subject_kind, subject_id, account_id, enterprise_id, via, created_at) "
 		     "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id");
 DB_SQL(q_following, "SELECT 1 FROM report_followers WHERE subject_kind = ? AND subject_id = ? AND account_id = ?");
@@ -152,7 +152,7 @@ int ia_followers_tell(struct req *r, const char *kind, int64_t id, const char *m
 
 struct report {
 	int64_t id, merged_into, person, enterprise;
-	const char *department, *state, *subject, *name;
+	const char *department, *state, *subject, *name, *body, *item_code;
 };
 
 /* Complaint id as this file needs it: GH_ENOTFOUND with detail missing when there is none. */
@@ -169,17 +169,41 @@ static int report_get(struct req *r, int64_t id, const char *missing, struct rep
 	*o = (struct report){ .id = id, .department = db_cell(&rows, 0, 1), .state = db_cell(&rows, 0, 2),
 			      .merged_into = db_cell_int(&rows, 0, 3), .person = db_cell_int(&rows, 0, 4),
 			      .enterprise = db_cell_int(&rows, 0, 5), .subject = db_cell(&rows, 0, 6),
-			      .name = db_cell(&rows, 0, 7) };
+			      .name = db_cell(&rows, 0, 7), .body = db_cell(&rows, 0, 8), .item_code = db_cell(&rows, 0, 9) };
 	return 0;
 }
 
-/* On the writer: the caller follows complaint x->id. */
+struct follow_args {
+	struct ia_write x;
+	struct ia_thread_in in;
+};
+
+/* On the writer: the caller follows complaint x->id, one of those offered for the report
+ * they were about to file (a->in): the same department (and item, when they named one) and
+ * text alike. Any other is "not found", so following cannot read reports one was not
+ * offered. */
 static int follow_write(struct req *r, struct ia_write *x)
 {
+	struct follow_args *a = (struct follow_args *)x;
 	struct report p;
-	int rc = report_get(r, x->id, N_("interact_such_complaint_suggestion"), &p);
+	const char *offered = N_("interact_follow_offered_only");
+	int rc = ia_thread_check(r, &a->in); /* what was typed: the checks of filing, 422 */
+	if (!rc)
+		rc = report_get(r, x->id, offered, &p);
 	if (rc)
 		return rc;
+	struct similar_set mine, theirs;
+	bool alike = !strcmp(a->in.department, p.department) &&
+		     (!a->in.item_code || (p.item_code && !strcmp(a->in.item_code, p.item_code)));
+	if (alike) {
+		features(r->arena, a->in.subject, a->in.text, &mine);
+		features(r->arena, p.subject, p.body, &theirs);
+		alike = similar_score(&mine, &theirs) >= SIMILAR_THRESHOLD;
+	}
+	if (!alike) {
+		req_error_detail(r, "%s", M(r, offered));
+		return GH_ENOTFOUND;
+	}
 	if (identity_owns(r, p.person, p.enterprise)) {
 		req_error_detail(r, "%s", M(r, "interact_follow_own"));
 		return GH_ECONFLICT;
@@ -195,11 +219,12 @@ static int follow_write(struct req *r, struct ia_write *x)
 	return rc ? rc : ia_event(r->db, "complaint", p.id, 0, "follow", NULL);
 }
 
-int ia_complaint_follow(struct req *r, int64_t id, ia_answer answer, const void *ctx)
+int ia_complaint_follow(struct req *r, int64_t id, const struct ia_thread_in *in, ia_answer answer, const void *ctx)
 {
-	struct ia_write *x = ia_write_args(r, sizeof(*x), answer, ctx);
-	x->id = id;
-	return ia_write(r, x, follow_write);
+	struct follow_args *a = ia_write_args(r, sizeof(*a), answer, ctx);
+	a->x.id = id;
+	a->in = *in;
+	return ia_write(r, &a->x, follow_write);
 }
 
 /* ---- merging -------------------------------------------------------------------------------- */
@@ -286,7 +311,6 @@ int ia_complaint_merge(struct req *r, int64_t id, int64_t into, ia_answer answer
 
 void ia_complaint_dupes_json(struct req *r, const struct ia_thread *t, int64_t merged_into, json_t *j)
 {
-	bool citizen = r->role != ROLE_STAFF && r->role != ROLE_ADMIN;
 	if (merged_into) {
 		json_object_set_new(j, "merged_into", json_integer((json_int_t)merged_into));
 		ia_set(j, "state", "merged");
@@ -304,7 +328,6 @@ void ia_complaint_dupes_json(struct req *r, const struct ia_thread *t, int64_t m
 		n = db_cell_int(&rows, 0, 0);
 	json_object_set_new(j, "followers", json_integer((json_int_t)n));
 	json_object_set_new(j, "following", json_boolean(t->following));
-	json_object_set_new(j, "can_follow", json_boolean(citizen && t->open && !t->mine && !t->following));
 	json_object_set_new(j, "can_merge", json_boolean(t->open && t->staff && r->role == ROLE_STAFF));
 	if (!t->following)
 		return;

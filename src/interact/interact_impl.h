@@ -326,9 +326,11 @@ int ia_complaint_list(struct req *r, bool mine, const char *state, json_t **out)
  * a JSON array of at most INTERACT_CANDIDATES_MAX {id, subject, excerpt (masked), kind,
  * created, followers, score, mine, following, href}, most alike first. */
 int ia_complaint_candidates(struct req *r, struct ia_thread_in *in, json_t **out);
-/* The caller follows open complaint id (not their own): GH_ENOTFOUND, GH_ECONFLICT with a
- * detail. Following twice is following. */
-int ia_complaint_follow(struct req *r, int64_t id, ia_answer answer, const void *ctx);
+/* The caller follows open complaint id (not their own), one of the candidates for in (the
+ * report they were about to file): GH_ENOTFOUND for none such (whatever the reason, so that
+ * following reads nothing one was not offered), GH_ECONFLICT with a detail for one's own or
+ * a closed one. Following twice is following. */
+int ia_complaint_follow(struct req *r, int64_t id, const struct ia_thread_in *in, ia_answer answer, const void *ctx);
 /* Staff of complaint id's department merge it into complaint into (open, same department). */
 int ia_complaint_merge(struct req *r, int64_t id, int64_t into, ia_answer answer, const void *ctx);
 /* Another person's words (s) as a follower or a candidate shows them: their registered name
@@ -341,7 +343,7 @@ bool ia_following(struct req *r, const char *kind, int64_t id);
  * it), as notify_message of kind msg_kind. */
 int ia_followers_tell(struct req *r, const char *kind, int64_t id, const char *msg_kind, const struct ia_message *m);
 /* What a complaint's JSON adds for duplicates: merged_into, merged_from, followers,
- * following, can_follow, can_merge; and for a follower, the other person's words masked and
+ * following, can_merge; and for a follower, the other person's words masked and
  * the history without names. */
 void ia_complaint_dupes_json(struct req *r, const struct ia_thread *t, int64_t merged_into, json_t *j);
 

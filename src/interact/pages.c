@@ -459,6 +459,8 @@ static int thread_new_render(struct req *r, int status, const struct ia_thread_i
 	if (in) {
 		ia_set(ctx, "subject", in->subject);
 		ia_set(ctx, "text", in->text);
+		ia_set(ctx, "typed_department", in->department);
+		ia_set(ctx, "typed_subject", in->subject);
 		json_object_set_new(ctx, "consent_public", json_boolean(in->consent_public));
 		json_object_set_new(ctx, "is_suggestion", json_boolean(in->kind && !strcmp(in->kind, "suggestion")));
 	}
@@ -525,7 +527,6 @@ static int thread_render(struct req *r, int status, const char *error)
 	json_object_set(ctx, "can_answer", json_object_get(j, "can_answer"));
 	json_object_set(ctx, "can_publish", json_object_get(j, "can_publish"));
 	json_object_set(ctx, "can_rate", json_object_get(j, "can_rate"));
-	json_object_set(ctx, "can_follow", json_object_get(j, "can_follow"));
 	json_object_set(ctx, "can_merge", json_object_get(j, "can_merge"));
 	json_object_set_new(ctx, "has_merged_from", json_boolean(json_array_size(json_object_get(j, "merged_from")) > 0));
 	const char *answer = json_string_value(json_object_get(j, "answer"));
@@ -574,7 +575,12 @@ static int follow_post(struct req *r)
 {
 	struct kvlist f;
 	int rc = req_form(r, &f);
-	return rc ? rc : ia_complaint_follow(r, ia_param_id(r), thread_changed, "followed");
+	if (rc)
+		return rc;
+	/* the report being written, which the offer carried along */
+	struct ia_thread_in in = { .kind = field(&f, "kind"), .department = field(&f, "department"),
+				   .item_code = field(&f, "item_code"), .subject = field(&f, "subject"), .text = field(&f, "text") };
+	return ia_complaint_follow(r, ia_param_id(r), &in, thread_changed, "followed");
 }
 
 /* Staff merge the report of the page into another one of their department. */

@@ -36,6 +36,8 @@ const candidates = async (token, body) => {
   return r.json.items;
 };
 const ids = (items) => items.map((c) => c.id);
+// "This is my problem too": the body is the report the caller was about to file.
+const follow = (id, token, body) => post(`/api/v1/complaints/${id}/follow`, token, body);
 
 describe('duplicate reports', () => {
   test('similar open reports of the department are offered, in Chinese and English; not others', async () => {
@@ -88,17 +90,37 @@ describe('duplicate reports', () => {
 
   test('follow: "this is my problem too"; the follower is told as the reporter is', async () => {
     const id = await file(tok.a, { department: 'psb', subject: '噪音扰民', body: '夜里工地施工噪音很大，张三 13800000001' });
-    let r = await post(`/api/v1/complaints/${id}/follow`, tok.b);
+    const mine = { department: 'psb', subject: '工地噪音扰民', body: '夜里工地施工噪音太大了，睡不着' };
+    assert.ok(ids(await candidates(tok.b, mine)).includes(id), 'offered first');
+    // only a report offered for what one was about to file can be followed: any other is
+    // "not found", so following reads nothing one was not offered
+    for (const other of [
+      { ...mine, department: 'civ' },
+      { ...mine, subject: 'Long queue', body: 'I waited three hours for my number to be called' },
+    ]) {
+      assert.ok(!ids(await candidates(tok.b, other)).includes(id));
+      const no = await follow(id, tok.b, other);
+      assert.equal(no.status, 404, JSON.stringify(other));
+      assert.doesNotMatch(no.body, /噪音|13800000001/);
+    }
+    // what was typed is checked as for filing
+    assert.equal((await follow(id, tok.b, { ...mine, subject: 'x'.repeat(101) })).status, 422);
+    assert.equal((await follow(id, tok.b, { ...mine, department: 'nope' })).status, 422);
+    assert.equal((await follow(id, tok.b, { ...mine, body: 7 })).status, 400);
+    assert.equal((await follow(id, tok.b, undefined)).status, 415);
+    assert.equal((await bearer(`${base}/api/v1/complaints/${id}`, tok.psb)).json.followers, 0, 'none of those followed');
+
+    let r = await follow(id, tok.b, mine);
     assert.equal(r.status, 200, r.body);
     assert.equal(r.json.following, true);
     assert.equal(r.json.complainant, undefined);
     assert.doesNotMatch(JSON.stringify(r.json), /13800000001|张三/, "the reporter's personal data masked");
     assert.ok(r.json.events.every((e) => e.actor === null), 'no names in the history a follower reads');
-    assert.equal((await post(`/api/v1/complaints/${id}/follow`, tok.b)).status, 200, 'following twice is following');
-    r = await post(`/api/v1/complaints/${id}/follow`, tok.a);
+    assert.equal((await follow(id, tok.b, mine)).status, 200, 'following twice is following');
+    r = await follow(id, tok.a, mine);
     assert.equal(r.status, 409, 'not one\'s own');
-    assert.equal((await post(`/api/v1/complaints/${id}/follow`, tok.psb)).status, 403);
-    assert.equal((await post('/api/v1/complaints/999999/follow', tok.b)).status, 404);
+    assert.equal((await follow(id, tok.psb, mine)).status, 403);
+    assert.equal((await follow(999999, tok.b, mine)).status, 404);
     r = await bearer(`${base}/api/v1/complaints/${id}`, tok.psb);
     assert.equal(r.json.followers, 1);
     assert.ok(r.json.events.some((e) => e.action === 'follow'));
@@ -113,14 +135,14 @@ describe('duplicate reports', () => {
     r = await bearer(`${base}/api/v1/complaints/${id}`, tok.b);
     assert.equal(r.json.answer, '已责令夜间停工。');
     assert.equal(r.json.can_rate, false, 'only the reporter rates');
-    assert.equal((await post(`/api/v1/complaints/${id}/follow`, tok.e)).status, 409, 'answered: no longer followed');
+    assert.equal((await follow(id, tok.e, mine)).status, 409, 'answered: no longer followed');
   });
 
   test('merge: staff of the department merge a duplicate; everybody follows the primary and is told', async () => {
     const primary = await file(tok.a, { department: 'psb', subject: '井盖丢失', body: '人民路井盖丢失，很危险' });
     const dup = await file(tok.e, { department: 'psb', subject: '人民路井盖没了', body: '人民路有个井盖丢了' });
     const other = await file(tok.e, { department: 'civ', subject: '井盖丢失', body: '人民路井盖丢失' });
-    assert.equal((await post(`/api/v1/complaints/${dup}/follow`, tok.b)).status, 200);
+    assert.equal((await follow(dup, tok.b, { department: 'psb', subject: '井盖丢了', body: '人民路有个井盖丢了，很危险' })).status, 200);
 
     // who may not, and what cannot be merged
     assert.equal((await post(`/api/v1/complaints/${dup}/merge`, tok.a, { into: primary })).status, 403, 'a citizen');
