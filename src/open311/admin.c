@@ -21,6 +21,7 @@
 #include "open311/open311_impl.h"
 #include "store/db.h"
 #include "http/msg.h"
+#include "view/view.h"
 
 #define NAME_MAX_CHARS 100
 
@@ -203,7 +204,8 @@ static int api_list(struct req *r)
 	return resp_json(r, 200, json_pack("{s:o}", "items", items));
 }
 
-static int api_add(struct req *r)
+/* The JSON object a request of this file's API carries (at most 4 KiB), freed with r's arena. */
+static int body_object(struct req *r, json_t **out)
 {
 	const char *ct = req_header(r, "Content-Type");
 	if (!ct || strncasecmp(ct, "application/json", 16) != 0)
@@ -219,6 +221,16 @@ static int api_add(struct req *r)
 		return GH_EINVAL;
 	}
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, in);
+	*out = in;
+	return 0;
+}
+
+static int api_add(struct req *r)
+{
+	json_t *in;
+	int rc = body_object(r, &in);
+	if (rc)
+		return rc;
 	return issue(r, json_string_value(json_object_get(in, "name")), true);
 }
 
@@ -258,7 +270,14 @@ static int merge_write(struct req *w, void *arg)
 		req_error_detail(w, "%s", M(w, "open311_merge_into_open"));
 		return GH_EVALIDATION;
 	}
-	return open311_request_merge(w->db, w->arena, d.number, p.number, w->who.account, (int64_t)time(NULL));
+	const struct view *v = w->app->view;
+	struct open311_message told = {
+		.title_zh = view_msg(v, "zh", "open311_followed_merged_title"),
+		.title_en = view_msg(v, "en", "open311_followed_merged_title"),
+		.body_zh = VF(v, "zh", w->arena, "open311_followed_merged_body", MA("number", d.number), MA("into", p.number)),
+		.body_en = VF(v, "en", w->arena, "open311_followed_merged_body", MA("number", d.number), MA("into", p.number)),
+	};
+	return open311_request_merge(w->db, w->arena, d.number, p.number, w->who.account, (int64_t)time(NULL), &told);
 }
 
 static int merge_done(struct req *r, void *arg, int rc)
@@ -272,20 +291,10 @@ static int merge_done(struct req *r, void *arg, int rc)
 
 static int api_merge(struct req *r)
 {
-	const char *ct = req_header(r, "Content-Type");
-	if (!ct || strncasecmp(ct, "application/json", 16) != 0)
-		return GH_EUNSUPPORTED;
-	size_t len;
-	const char *body = req_body(r, &len);
-	if (len > 4096)
-		return GH_ETOOBIG;
-	json_t *in = json_loadb(body, len, 0, NULL);
-	if (!json_is_object(in)) {
-		json_decref(in);
-		req_error_detail(r, "%s", M(r, "open311_body_must_json_object"));
-		return GH_EINVAL;
-	}
-	arena_cleanup(r->arena, (void (*)(void *))json_decref, in);
+	json_t *in;
+	int rc = body_object(r, &in);
+	if (rc)
+		return rc;
 	struct merge_job *j = arena_zalloc(r->arena, sizeof(*j));
 	j->number = req_param(r, "number");
 	j->into = json_string_value(json_object_get(in, "into"));
@@ -300,6 +309,41 @@ static int api_merge(struct req *r)
 	return req_write(r, merge_write, merge_done, j);
 }
 
+/* ---- "this is my problem too": an applicant follows an open request (extension) --------- */
+
+/* On the writer: the request w names exists and is open; the caller follows it. */
+static int follow_write(struct req *w, void *arg)
+{
+	const char *number = arg;
+	struct open311_request q;
+	int rc = open311_request_get(w->db, w->arena, number, &q);
+	if (rc == GH_ENOTFOUND)
+		req_error_detail(w, "%s", M(w, "open311_service_request_id_found"));
+	if (rc)
+		return rc;
+	if (q.closed && !open311_following(w->db, w->arena, number, w->who.account)) {
+		req_error_detail(w, "%s", M(w, "open311_follow_closed"));
+		return GH_ECONFLICT;
+	}
+	return q.closed ? 0 : open311_request_follow(w->db, w->arena, number, w->who.account, w->who.enterprise,
+						     (int64_t)time(NULL));
+}
+
+static int follow_done(struct req *r, void *arg, int rc)
+{
+	return rc ? rc : resp_json(r, 200, json_pack("{s:s,s:b}", "service_request_id", (const char *)arg, "following", 1));
+}
+
+static int api_follow(struct req *r)
+{
+	const char *number = req_param(r, "number");
+	if (!number || strlen(number) > 32) {
+		req_error_detail(r, "%s", M(r, "open311_service_request_id_found"));
+		return GH_ENOTFOUND;
+	}
+	return req_write(r, follow_write, follow_done, (void *)number);
+}
+
 static const struct route admin_routes[] = {
 	{ HTTP_GET, "/admin/open311/keys", page_get, ROLE_ADMIN, 0, "open311.admin_keys" },
 	{ HTTP_POST, "/admin/open311/keys", page_add, ROLE_ADMIN, ROUTE_CSRF, "open311.admin_key_add" },
@@ -310,6 +354,8 @@ static const struct route admin_routes[] = {
 	  SCOPE_ADMIN },
 	{ HTTP_POST, "/api/v1/open311/requests/{number}/merge", api_merge, ROLE_STAFF, 0, "open311.api_merge", NULL,
 	  SCOPE_APPLY },
+	{ HTTP_POST, "/api/v1/open311/requests/{number}/follow", api_follow, ROLE_CITIZEN | ROLE_AGENT | ROLE_ENTERPRISE,
+	  0, "open311.api_follow", NULL, SCOPE_APPLY },
 };
 
 int open311_add_admin_routes(struct router *rt)

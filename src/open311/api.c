@@ -908,9 +908,28 @@ int open311_add_routes(struct router *rt)
 	return router_add(rt, open311_routes, ARRAY_LEN(open311_routes)) || open311_add_admin_routes(rt) ? GH_EINVAL : 0;
 }
 
+/* The catalogs of the app the observer serves (set once at start, only read afterwards). */
+static const struct view *words;
+
+const struct open311_message *open311_followed_news(struct arena *a, const struct case_change *c)
+{
+	static const char *const langs[2] = { "zh", "en" };
+	const char *title[2], *body[2];
+	for (int l = 0; l < 2; l++) {
+		const char *item = l && c->item_name_en && *c->item_name_en ? c->item_name_en : c->item_name_zh;
+		title[l] = view_msg(words, langs[l], "open311_followed_news_title");
+		body[l] = VF(words, langs[l], a, "open311_followed_news_body", MA("number", c->number ? c->number : ""),
+			     MA("item", item ? item : ""),
+			     MA("state", view_msg(words, langs[l], arena_printf(a, "case_state_%s", c->to_state))));
+	}
+	struct open311_message *m = arena_zalloc(a, sizeof(*m));
+	*m = (struct open311_message){ title[0], title[1], body[0], body[1] };
+	return m;
+}
+
 int open311_init(struct app *app)
 {
-	(void)app;
+	words = app->view;
 	cases_observe(open311_observe);
 	return 0;
 }

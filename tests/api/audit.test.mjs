@@ -153,7 +153,7 @@ before(async () => {
   // Duplicate reports: one followed, then merged into another (report_followers rows).
   const lamp = await api('POST', '/api/v1/complaints', tok.a, { kind: 'complaint', department: 'psb', subject: '路灯坏了', body: '门口路灯坏了' });
   const lamp2 = await api('POST', '/api/v1/complaints', tok.a, { kind: 'complaint', department: 'psb', subject: '路灯不亮', body: '门口路灯不亮' });
-  await api('POST', `/api/v1/complaints/${lamp2.id}/follow`, tok.b);
+  await api('POST', `/api/v1/complaints/${lamp2.id}/follow`, tok.b, { department: 'psb', subject: '路灯不亮', body: '门口的路灯不亮了' });
   await api('POST', `/api/v1/complaints/${lamp2.id}/merge`, tok.psb, { into: lamp.id });
   // Publications, withdrawn and published.
   const first = await publishDoc('公告一');
@@ -174,8 +174,10 @@ before(async () => {
   const r1 = await open311(o311key, '路灯不亮');
   const r2 = await open311(o311key, '井盖缺失');
   await steps(tok.psb, r1, ['refuse'], { reason: '不属于本部门' });
-  // A duplicate merged into it by the department's staff (open311_merges).
+  // A duplicate, followed, merged into it by the department's staff (open311_merges; its
+  // follower moved, report_followers).
   const r3 = await open311(o311key, '井盖丢了');
+  await api('POST', `/api/v1/open311/requests/${r3}/follow`, tok.b);
   await api('POST', `/api/v1/open311/requests/${r3}/merge`, tok.psb, { into: r2 });
   // Appointments: a visit booked and confirmed, three missed by one person (online booking
   // paused), and a ticket issued at the desk of a centre open today.

@@ -5,10 +5,13 @@
 // bounded. Staff of the department merge a duplicate (a citizen and staff of another
 // department cannot): Open311 answers show it closed, its status_notes and merged_into
 // naming the primary, in JSON and XML, and a later step of its application does not reopen
-// it; `govhall audit` passes. Runs on both backends.
+// it. "This is my problem too" (follow, an extension): a follower is told of each change of the
+// request, and of its merge, after which they follow the primary; `govhall audit` passes.
+// Runs on both backends.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { apiLogin, bearer, DEMO, demoCatalog, govhall, startServer, tempDir, writeJsonFile } from './helpers.mjs';
+import { inbox } from './interact-fixtures.mjs';
 
 let srv;
 let key;
@@ -44,6 +47,8 @@ async function file(service, lat, long, description) {
   return j[0].service_request_id;
 }
 
+const follow = (token, number) => bearer(`${srv.url}/api/v1/open311/requests/${number}/follow`, token, { method: 'POST' });
+const told = async (token, kind, number) => (await inbox(srv.url, token)).filter((m) => m.kind === kind && m.body.includes(number));
 const ask = (q) => get(`/requests.json?${new URLSearchParams({ status: 'open', ...q })}`);
 const idsOf = (r) => { assert.equal(r.status, 200, r.body); return r.json.map((x) => x.service_request_id); };
 
@@ -56,7 +61,7 @@ before(async () => {
   const add = await govhall(['open311', 'key', 'add', 'Dupes client', '--db', srv.db], { keyFile: srv.keyFile });
   assert.equal(add.code, 0, add.stderr);
   key = /: ([A-Za-z0-9_-]{43})\n/.exec(add.stdout)[1];
-  for (const [who, acc] of Object.entries({ a: DEMO.citizen, psb: DEMO.staffA, civ: DEMO.staffB })) {
+  for (const [who, acc] of Object.entries({ a: DEMO.citizen, b: DEMO.agent, e: DEMO.enterprise, psb: DEMO.staffA, civ: DEMO.staffB })) {
     tok[who] = (await apiLogin(srv.url, acc.phone)).token;
   }
 });
@@ -113,6 +118,24 @@ describe('duplicate Open311 requests', () => {
     assert.equal(got.length, 10);
   });
 
+  test('"this is my problem too": a follower hears of each change of the request', async () => {
+    let r = await follow(tok.a, pothole);
+    assert.equal(r.status, 200, r.body);
+    assert.deepEqual(r.json, { service_request_id: pothole, following: true });
+    assert.equal((await follow(tok.a, pothole)).status, 200, 'following twice is following');
+    assert.equal((await follow(tok.psb, pothole)).status, 403, 'staff do not follow');
+    assert.equal((await follow(tok.a, 'QH00000000000000')).status, 404);
+    assert.equal((await follow(null, pothole)).status, 401);
+    assert.equal((await told(tok.a, 'open311_update', pothole)).length, 0);
+    r = await bearer(`${srv.url}/api/v1/applications/${pothole}/actions/accept`, tok.psb, { method: 'POST', json: {} });
+    assert.equal(r.status, 200, r.body);
+    const news = await told(tok.a, 'open311_update', pothole);
+    assert.equal(news.length, 1, 'the follower is told once');
+    assert.match(news[0].body, /道路设施报修|Road facility/, 'of the service');
+    assert.doesNotMatch(`${news[0].title} ${news[0].body}`, /open311_|case_state_|13900139000|x@example/, 'in words, no contact data');
+    assert.equal((await told(tok.b, 'open311_update', pothole)).length, 0, 'nobody else');
+  });
+
   test('staff of the department merge a duplicate: closed, naming the primary, in JSON and XML', async () => {
     const dup = await file(ROAD, near.lat, near.long, '人民路88号门口路面塌陷');
     const civDup = await file(CIV, near.lat, near.long, '人民路88号门口路面塌陷');
@@ -125,8 +148,13 @@ describe('duplicate Open311 requests', () => {
     assert.equal((await merge(tok.psb, dup, '')).status, 422);
     assert.equal((await merge(tok.psb, 'QH00000000000000', pothole)).status, 404);
 
+    assert.equal((await follow(tok.b, dup)).status, 200);
     let r = await merge(tok.psb, dup, pothole);
     assert.equal(r.status, 200, r.body);
+    // its follower is told, and follows the primary from now on
+    assert.equal((await told(tok.b, 'open311_merged', pothole)).length, 1);
+    assert.equal((await follow(tok.e, dup)).status, 409, 'merged: no longer followed');
+    assert.equal((await follow(tok.b, dup)).status, 200, 'who follows it still does');
     assert.deepEqual(r.json, { service_request_id: dup, status: 'closed', merged_into: pothole });
     assert.equal((await merge(tok.psb, dup, pothole)).status, 409, 'once');
 
@@ -146,6 +174,14 @@ describe('duplicate Open311 requests', () => {
     r = await get(`/requests/${dup}.json`);
     assert.equal(r.json[0].status, 'closed');
     assert.equal(r.json[0].merged_into, pothole);
+    assert.equal((await told(tok.b, 'open311_update', dup)).length, 0, 'nothing to tell of the merged one');
+    // the primary's next step reaches its own follower and the one moved by the merge
+    r = await bearer(`${srv.url}/api/v1/applications/${pothole}/actions/start_review`, tok.psb, { method: 'POST', json: {} });
+    assert.equal(r.status, 200, r.body);
+    for (const who of ['a', 'b']) {
+      const news = await told(tok[who], 'open311_update', pothole);
+      assert.equal(news.length, who === 'a' ? 2 : 1, who);
+    }
   });
 
   test('merges are logged actions: the audit passes', async () => {

@@ -8,10 +8,11 @@ CREATE INDEX complaints_merged_into ON complaints(merged_into) WHERE merged_into
 
 -- People who said "this is my problem too" of an open report (via 'follow'), or whose own
 -- report, or whose following of one, was merged into it (via 'merge'). A follower is told what
--- the reporter is told. subject_kind names the report's kind ("complaint").
+-- the reporter is told. subject_kind names the report's kind: "complaint" (complaints.id) or
+-- "open311" (open311_requests.id, src/open311).
 CREATE TABLE report_followers (
   id INTEGER PRIMARY KEY,
-  subject_kind TEXT NOT NULL CHECK (subject_kind IN ('complaint')),
+  subject_kind TEXT NOT NULL CHECK (subject_kind IN ('complaint', 'open311')),
   subject_id INTEGER NOT NULL,
   account_id INTEGER NOT NULL REFERENCES accounts(id),
   enterprise_id INTEGER REFERENCES accounts(id),  -- followed for the enterprise: its inbox is told
