@@ -496,6 +496,40 @@ static size_t nearby_filter(struct req *r, const struct nearby *nb, struct open3
 	return m;
 }
 
+int open311_alike(struct req *r, const struct open311_request *q, json_t **out)
+{
+	struct nearby nb = { .radius = OPEN311_RADIUS_DEFAULT, .described = true };
+	nb.located = q->lat && q->lon && !open311_parse_coord(q->lat, -90, 90, &nb.lat) &&
+		     !open311_parse_coord(q->lon, -180, 180, &nb.lon);
+	const char *d = q->description ? q->description : "";
+	similar_features(r->arena, d, strlen(d), &nb.text);
+	struct open311_query lq = { .service_code = q->service_code, .closed = 0, .limit = OPEN311_RESULTS_MAX };
+	lq.to = (int64_t)time(NULL);
+	lq.from = lq.to - (int64_t)OPEN311_RANGE_DAYS * 86400;
+	struct open311_request *v;
+	size_t n, k = 0;
+	int rc = open311_request_list(r->db, r->arena, &lq, &v, &n);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].number, q->number) != 0)
+			v[k++] = v[i];
+	n = nearby_filter(r, &nb, v, k);
+	struct svc_memo *svcs = arena_zalloc(r->arena, sizeof(*svcs));
+	struct names depts = { 0 };
+	*out = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(*out, request_json(r, &v[i], svcs, &depts));
+	return 0;
+}
+
+json_t *open311_request_public(struct req *r, const struct open311_request *q)
+{
+	struct svc_memo *svcs = arena_zalloc(r->arena, sizeof(*svcs));
+	struct names depts = { 0 };
+	return request_json(r, q, svcs, &depts);
+}
+
 static int get_requests(struct req *r, enum open311_fmt fmt)
 {
 	struct svc_memo *svcs = arena_zalloc(r->arena, sizeof(*svcs));
@@ -931,5 +965,6 @@ int open311_init(struct app *app)
 {
 	words = app->view;
 	cases_observe(open311_observe);
+	open311_annotate_init();
 	return 0;
 }

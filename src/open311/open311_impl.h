@@ -137,6 +137,15 @@ bool open311_following(struct db *db, struct arena *a, const char *number, int64
 /* What followers are told of change c of a request they follow (api.c: the words). */
 struct case_change;
 const struct open311_message *open311_followed_news(struct arena *a, const struct case_change *c);
+struct req;
+/* Registers the application page's link to /staff/open311/{number} (admin.c). */
+void open311_annotate_init(void);
+/* The request as GET requests answers it (JSON object, the caller's language). */
+json_t *open311_request_public(struct req *r, const struct open311_request *q);
+/* The open requests of q's service that may be the same problem as q (within
+ * OPEN311_RADIUS_DEFAULT of it when it has a location, description alike; q itself left out),
+ * most alike first, at most OPEN311_SIMILAR_MAX, each as GET requests answers it. */
+int open311_alike(struct req *r, const struct open311_request *q, json_t **out);
 /* Limits of the duplicate look-up (GET requests with lat, long, radius, description). */
 #define OPEN311_RADIUS_DEFAULT 200   /* metres */
 #define OPEN311_RADIUS_MAX 2000      /* metres */

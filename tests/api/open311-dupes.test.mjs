@@ -5,12 +5,13 @@
 // bounded. Staff of the department merge a duplicate (a citizen and staff of another
 // department cannot): Open311 answers show it closed, its status_notes and merged_into
 // naming the primary, in JSON and XML, and a later step of its application does not reopen
-// it. "This is my problem too" (follow, an extension): a follower is told of each change of the
+// it; the staff page offers the alike requests nearby and merges with a CSRF form. "This is
+// my problem too" (follow, an extension): a follower is told of each change of the
 // request, and of its merge, after which they follow the primary; `govhall audit` passes.
 // Runs on both backends.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { apiLogin, bearer, DEMO, demoCatalog, govhall, startServer, tempDir, writeJsonFile } from './helpers.mjs';
+import { apiLogin, bearer, DEMO, demoCatalog, govhall, pageLogin, startServer, tempDir, writeJsonFile } from './helpers.mjs';
 import { inbox } from './interact-fixtures.mjs';
 
 let srv;
@@ -182,6 +183,44 @@ describe('duplicate Open311 requests', () => {
       const news = await told(tok[who], 'open311_update', pothole);
       assert.equal(news.length, who === 'a' ? 2 : 1, who);
     }
+  });
+
+  test('the staff page offers the open requests alike nearby and merges with a form', async () => {
+    const first = await file(ROAD, here.lat, here.long, '学校门口人行道地砖松动，容易绊倒');
+    const second = await file(ROAD, near.lat, near.long, '学校门口的人行道地砖松动了');
+    const distant = await file(ROAD, far.lat, far.long, '学校门口人行道地砖松动，容易绊倒');
+    const psb = await pageLogin(srv.url, DEMO.staffA.phone, undefined, { lang: 'en' });
+    let r = await psb.get(`/applications/${second}`);
+    assert.equal(r.status, 200);
+    assert.match(r.body, new RegExp(`id="open311-link" href="/staff/open311/${second}"`), 'the application page leads there');
+    r = await psb.get(`/staff/open311/${second}`);
+    assert.equal(r.status, 200, r.body);
+    assert.match(r.body, new RegExp(`name="into" value="${first}"`), 'the one alike nearby is offered');
+    assert.doesNotMatch(r.body, new RegExp(`name="into" value="(${distant}|${lamp}|${second})"`), 'not a distant, different one or itself');
+    assert.match(r.body, /within 200 metres/);
+    // who may not: staff of another department, a citizen; a form without its CSRF token
+    const civ = await pageLogin(srv.url, DEMO.staffB.phone);
+    assert.equal((await civ.get(`/staff/open311/${second}`)).status, 403);
+    assert.equal((await civ.post(`/staff/open311/${second}/merge`, { into: first })).status, 403);
+    const a = await pageLogin(srv.url, DEMO.citizen.phone);
+    assert.equal((await a.post(`/staff/open311/${second}/merge`, { into: first })).status, 403);
+    assert.equal((await psb.post(`/staff/open311/${second}/merge`, { into: first, _csrf: 'x' })).status, 403);
+    assert.equal((await psb.get('/staff/open311/QH00000000000000')).status, 404);
+    // a bad number is shown on the page, nothing merged
+    r = await psb.post(`/staff/open311/${second}/merge`, { into: 'nope' });
+    assert.equal(r.status, 422);
+    assert.match(r.body, /role="alert"[^]*Only another open request of your department/);
+    assert.equal((await get(`/requests/${second}.json`)).json[0].status, 'open');
+
+    r = await psb.post(`/staff/open311/${second}/merge`, { into: first });
+    assert.equal(r.status, 303, r.body);
+    r = await psb.get(r.location);
+    assert.match(r.body, new RegExp(`id="merged-into"[^]*href="/staff/open311/${first}"`));
+    assert.doesNotMatch(r.body, /id="form-merge"/, 'closed: nothing more to merge');
+    r = await get(`/requests/${second}.json`);
+    assert.deepEqual([r.json[0].status, r.json[0].merged_into], ['closed', first]);
+    r = await psb.get(`/staff/open311/${first}`);
+    assert.doesNotMatch(r.body, new RegExp(`name="into" value="${second}"`), 'a merged one is offered no more');
   });
 
   test('merges are logged actions: the audit passes', async () => {
