@@ -187,7 +187,11 @@ static int follow_write(struct req *r, struct ia_write *x)
 	struct follow_args *a = (struct follow_args *)x;
 	struct report p;
 	const char *offered = N_("interact_follow_offered_only");
-	int rc = ia_thread_check(r, &a->in); /* what was typed: the checks of filing, 422 */
+	/* what was typed passes the checks of filing, or nothing was offered for it: "not
+	 * found", the check's words saying why */
+	int rc = ia_thread_check(r, &a->in);
+	if (rc == GH_EVALIDATION || rc == GH_EINVAL)
+		return GH_ENOTFOUND;
 	if (!rc)
 		rc = report_get(r, x->id, offered, &p);
 	if (rc)

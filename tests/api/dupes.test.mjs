@@ -103,9 +103,16 @@ describe('duplicate reports', () => {
       assert.equal(no.status, 404, JSON.stringify(other));
       assert.doesNotMatch(no.body, /噪音|13800000001/);
     }
-    // what was typed is checked as for filing
-    assert.equal((await follow(id, tok.b, { ...mine, subject: 'x'.repeat(101) })).status, 422);
-    assert.equal((await follow(id, tok.b, { ...mine, department: 'nope' })).status, 422);
+    // nothing is offered for what could not be filed: "not found", saying why
+    for (const [bad, why] of [
+      [{ ...mine, subject: 'x'.repeat(101) }, /100/],
+      [{ ...mine, department: 'nope' }, /department|部门/],
+      [{}, /title|标题/],
+    ]) {
+      const no = await follow(id, tok.b, bad);
+      assert.equal(no.status, 404, JSON.stringify(bad).slice(0, 60));
+      assert.match(no.json.error.detail, why);
+    }
     assert.equal((await follow(id, tok.b, { ...mine, body: 7 })).status, 400);
     assert.equal((await follow(id, tok.b, undefined)).status, 415);
     assert.equal((await bearer(`${base}/api/v1/complaints/${id}`, tok.psb)).json.followers, 0, 'none of those followed');
