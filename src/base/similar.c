@@ -291,3 +291,9 @@ double similar_distance_m(double lat1, double lon1, double lat2, double lon2)
 	double h = sin(dlat / 2) * sin(dlat / 2) + cos(lat1 * rad) * cos(lat2 * rad) * sin(dlon / 2) * sin(dlon / 2);
 	return 2 * r * asin(sqrt(h < 1 ? h : 1));
 }
+
+int similar_by_score(const void *a, const void *b)
+{
+	const struct similar_ranked *x = a, *y = b;
+	return x->score < y->score ? 1 : x->score > y->score ? -1 : (x->i > y->i) - (x->i < y->i);
+}

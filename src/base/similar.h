@@ -39,6 +39,13 @@ char *similar_mask(struct arena *a, const char *s, size_t max_chars);
 /* s with every occurrence of word (at least two characters; a person's name) replaced by
  * one asterisk per character; s itself when word is shorter or absent. In a. */
 const char *similar_mask_word(struct arena *a, const char *s, const char *word);
+/* One compared thing: its score and its index among those compared. */
+struct similar_ranked {
+	double score;
+	size_t i;
+};
+/* qsort order of struct similar_ranked: most alike first, then by index. */
+int similar_by_score(const void *a, const void *b);
 /* The great-circle distance in metres between two points (degrees; WGS 84 mean radius). */
 double similar_distance_m(double lat1, double lon1, double lat2, double lon2);
 

@@ -56,17 +56,6 @@ const char *ia_others_words(struct arena *a, const char *s, size_t max_chars, co
 
 /* ---- candidates ----------------------------------------------------------------------------- */
 
-struct cand {
-	double score;
-	size_t row;
-};
-
-static int by_score(const void *a, const void *b)
-{
-	const struct cand *x = a, *y = b;
-	return x->score < y->score ? 1 : x->score > y->score ? -1 : (x->row > y->row) - (x->row < y->row);
-}
-
 /* The features of a report's subject and text together. */
 static void features(struct arena *a, const char *subject, const char *text, struct similar_set *out)
 {
@@ -87,18 +76,18 @@ int ia_complaint_candidates(struct req *r, struct ia_thread_in *in, json_t **out
 		return rc;
 	struct similar_set mine, other;
 	features(r->arena, in->subject, in->text, &mine);
-	struct cand *c = arena_array(r->arena, rows.nrows + 1, sizeof(*c));
+	struct similar_ranked *c = arena_array(r->arena, rows.nrows + 1, sizeof(*c));
 	size_t n = 0;
 	for (size_t i = 0; i < rows.nrows; i++) {
 		features(r->arena, db_cell(&rows, i, 1), db_cell(&rows, i, 2), &other);
 		double s = similar_score(&mine, &other);
 		if (s >= SIMILAR_THRESHOLD)
-			c[n++] = (struct cand){ s, i };
+			c[n++] = (struct similar_ranked){ s, i };
 	}
-	qsort(c, n, sizeof(*c), by_score);
+	qsort(c, n, sizeof(*c), similar_by_score);
 	json_t *arr = json_array();
 	for (size_t k = 0; k < n && k < INTERACT_CANDIDATES_MAX; k++) {
-		size_t i = c[k].row;
+		size_t i = c[k].i;
 		int64_t id = db_cell_int(&rows, i, 0);
 		bool own = identity_owns(r, db_cell_int(&rows, i, 5), db_cell_int(&rows, i, 6));
 		const char *name = db_cell(&rows, i, 9);

@@ -450,23 +450,12 @@ static const char *nearby_args(struct req *r, struct nearby *nb)
 	return NULL;
 }
 
-struct ranked {
-	double score;
-	size_t i;
-};
-
-static int by_rank(const void *a, const void *b)
-{
-	const struct ranked *x = a, *y = b;
-	return x->score < y->score ? 1 : x->score > y->score ? -1 : (x->i > y->i) - (x->i < y->i);
-}
-
 /* Keeps (in place) the requests of v[0..n) the look-up asks for; returns how many. */
 static size_t nearby_filter(struct req *r, const struct nearby *nb, struct open311_request *v, size_t n)
 {
 	if (!nb->located && !nb->described)
 		return n;
-	struct ranked *k = arena_array(r->arena, n + 1, sizeof(*k));
+	struct similar_ranked *k = arena_array(r->arena, n + 1, sizeof(*k));
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++) {
 		double lat, lon;
@@ -482,10 +471,10 @@ static size_t nearby_filter(struct req *r, const struct nearby *nb, struct open3
 			if ((score = similar_score(&nb->text, &t)) < SIMILAR_THRESHOLD)
 				continue;
 		}
-		k[m++] = (struct ranked){ score, i };
+		k[m++] = (struct similar_ranked){ score, i };
 	}
 	if (nb->described) {
-		qsort(k, m, sizeof(*k), by_rank);
+		qsort(k, m, sizeof(*k), similar_by_score);
 		if (m > OPEN311_SIMILAR_MAX)
 			m = OPEN311_SIMILAR_MAX;
 	}

@@ -2,16 +2,39 @@
 // English: a citizen writes a complaint like one another citizen filed; before it is filed
 // the form shows the open report alike ("this is my problem too" / "mine is different");
 // following it leads to the report, marked as followed; "mine is different" files a new one.
-// No horizontal overflow and axe-clean (no serious or critical violations) on each step.
+// Staff of the department reach an Open311 request's page from its application: it offers
+// the open request alike nearby ("merge into"), and merging closes it as the other's
+// duplicate. No horizontal overflow and axe-clean (no serious or critical violations) on each
+// step.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEMO, apiLogin, bearer, startServer } from '../api/helpers.mjs';
+import { DEMO, apiLogin, bearer, demoCatalog, govhall, startServer, tempDir, writeJsonFile } from '../api/helpers.mjs';
 import { CHROMIUM, ARGS, haveChromium, skip, axeCheck, logIn, submit, watchProblems } from './browser.mjs';
 
 let srv;
 let browser;
 const problems = [];
 const primary = {};
+const pairs = {};
+const base = demoCatalog().services.find((s) => s.code === 'gsa-0001');
+const ROAD = {
+  ...base, code: 'psb-9331', department: 'psb', name_zh: '道路设施报修', name_en: 'Road facility',
+  form: [
+    { key: 'phone', label_zh: '联系电话', label_en: 'Contact phone', type: 'phone', required: true },
+    { key: 'content', label_zh: '情况描述', label_en: 'What happened', type: 'textarea', required: true },
+  ],
+};
+
+async function post(key, lat, long, description) {
+  const res = await fetch(`${srv.url}/open311/v2/requests.json`, {
+    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ api_key: key, service_code: ROAD.code, lat, long, description, phone: '13900139000' }).toString(),
+  });
+  const j = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(j));
+  return j[0].service_request_id;
+}
+
 const typed = {
   zh: { subject: '路灯不亮', text: '小区门口路灯不亮了，晚上走路很危险' },
   en: { subject: 'Street light out', text: 'The street lights near the school gate are not working' },
@@ -29,6 +52,15 @@ before(async () => {
     const r = await bearer(`${srv.url}/api/v1/complaints`, a, { method: 'POST', json: { department: 'psb', ...body } });
     assert.equal(r.status, 201, r.body);
     primary[lang] = r.json.id;
+  }
+  const dir = await tempDir('govhall-browser-open311-');
+  const imp = await govhall(['import', 'catalog', await writeJsonFile(dir.path, 'c.json', { services: [ROAD] }), '--db', srv.db], { keyFile: srv.keyFile });
+  assert.equal(imp.code, 0, imp.stderr + imp.stdout);
+  const add = await govhall(['open311', 'key', 'add', 'Browser client', '--db', srv.db], { keyFile: srv.keyFile });
+  assert.equal(add.code, 0, add.stderr);
+  const key = /: ([A-Za-z0-9_-]{43})\n/.exec(add.stdout)[1];
+  for (const [lang, text] of Object.entries({ zh: ['人民路88号门前路面塌陷，有个大坑', '人民路88号门口路面塌陷了一个坑'], en: ['A deep pothole on Main Road near the bridge', 'Main Road has a big pothole by the bridge'] })) {
+    pairs[lang] = [await post(key, '31.2304', '121.4737', text[0]), await post(key, '31.2310', '121.4740', text[1])];
   }
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS, timeout: 60_000 });
 });
@@ -90,6 +122,36 @@ describe('duplicate reports offered before filing', { skip }, () => {
       assert.ok(m, page.url());
       assert.notEqual(Number(m[1]), primary[lang]);
       await checked(page, `the new report (${lang})`);
+      await ctx.close();
+      assert.deepEqual(problems, []);
+    });
+  }
+});
+
+describe('staff merge a duplicate Open311 request from its page', { skip }, () => {
+  for (const lang of ['zh', 'en']) {
+    test(`offered alike nearby; merged with the form (${lang})`, async () => {
+      const [first, second] = pairs[lang];
+      const ctx = await browser.newContext({ locale: 'zh-CN', viewport: { width: 360, height: 800 } });
+      ctx.setDefaultTimeout(20_000);
+      ctx.on('page', (p) => watchProblems(p, problems));
+      const page = await ctx.newPage();
+      await logIn(page, srv.url, DEMO.staffA.phone);
+      await page.goto(`${srv.url}/applications/${second}?lang=${lang}`);
+      await page.locator('#open311-link').click();
+      await page.locator('#alike').waitFor();
+      assert.match(page.url(), new RegExp(`/staff/open311/${second}$`));
+      assert.match(await page.locator('#h-alike').innerText(), lang === 'zh' ? /附近相近/ : /alike nearby/);
+      const merge = page.locator(`#alike form:has(input[name="into"][value="${first}"]) button`);
+      assert.equal(await merge.count(), 1, 'the request alike is offered');
+      await checked(page, `the request's page (${lang})`);
+
+      const res = await submit(page, merge);
+      assert.equal(res.status(), 200);
+      assert.match(page.url(), /\?done=merged$/);
+      await page.locator('#merged-into').waitFor();
+      assert.equal(await page.locator('#form-merge').count(), 0);
+      await checked(page, `the merged request (${lang})`);
       await ctx.close();
       assert.deepEqual(problems, []);
     });

@@ -598,6 +598,13 @@ static void test_similar(void **state)
 	double d = similar_distance_m(39.9, 116.4, 39.9, 116.41);
 	assert_true(d > 850 && d < 856);
 	assert_true(similar_distance_m(31.2, 121.5, 31.2, 121.5) == 0);
+
+	/* ranking: most alike first, ties in the order compared */
+	struct similar_ranked k[] = { { 0.3, 0 }, { 0.8, 1 }, { 0.3, 2 }, { 0.5, 3 }, { 0.8, 4 } };
+	qsort(k, 5, sizeof(k[0]), similar_by_score);
+	const size_t want[] = { 1, 4, 3, 0, 2 };
+	for (size_t i = 0; i < 5; i++)
+		assert_int_equal(k[i].i, want[i]);
 	arena_free(a);
 }
 
