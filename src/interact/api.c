@@ -445,6 +445,44 @@ static int api_complaint_answer(struct req *r)
 	return rc;
 }
 
+/* Open complaints like the one about to be filed (nothing is written). */
+static int api_complaint_candidates(struct req *r)
+{
+	json_t *in, *arr;
+	struct ia_thread_in t;
+	int rc = body_object(r, &in, NULL, NULL);
+	if (!rc)
+		rc = read_thread(r, in, &t, "body");
+	if (!rc)
+		rc = ia_complaint_candidates(r, &t, &arr);
+	return rc ? rc : resp_json(r, 200, json_pack("{s:o}", "items", arr));
+}
+
+/* The body names the report the caller was about to file, as for the candidates. */
+static int api_complaint_follow(struct req *r)
+{
+	json_t *in;
+	struct ia_thread_in t;
+	int rc = body_object(r, &in, NULL, NULL);
+	if (!rc)
+		rc = read_thread(r, in, &t, "body");
+	return rc ? rc : ia_complaint_follow(r, ia_param_id(r), &t, complaint_changed, NULL);
+}
+
+static int api_complaint_merge(struct req *r)
+{
+	json_t *in;
+	int rc = body_object(r, &in, NULL, NULL);
+	if (rc)
+		return rc;
+	json_t *into = json_object_get(in, "into");
+	if (!json_is_integer(into) || json_integer_value(into) <= 0) {
+		req_error_detail(r, "%s", M(r, "interact_merge_give_number"));
+		return GH_EVALIDATION;
+	}
+	return ia_complaint_merge(r, ia_param_id(r), (int64_t)json_integer_value(into), complaint_changed, NULL);
+}
+
 const struct route interact_api_routes[] = {
 	{ HTTP_GET, "/api/v1/evaluation-tags", api_tags, ROLE_PUBLIC, 0, "interact.api_tags" },
 	{ HTTP_POST, "/api/v1/evaluations", api_rate, APPLICANTS | ROLE_STAFF, 0, "interact.api_rate", NULL, SCOPE_APPLY },
@@ -470,6 +508,12 @@ const struct route interact_api_routes[] = {
 	{ HTTP_POST, "/api/v1/complaints", api_complaint_new, APPLICANTS, 0, "interact.api_complaint_new", NULL, SCOPE_APPLY },
 	{ HTTP_GET, "/api/v1/me/complaints", api_my_complaints, APPLICANTS, 0, "interact.api_my_complaints", NULL, SCOPE_APPLY },
 	{ HTTP_GET, "/api/v1/complaints/{id}", api_complaint, VIEWERS, 0, "interact.api_complaint", NULL, SCOPE_APPLY },
+	{ HTTP_POST, "/api/v1/complaints/candidates", api_complaint_candidates, APPLICANTS, 0, "interact.api_complaint_candidates",
+	  NULL, SCOPE_APPLY },
+	{ HTTP_POST, "/api/v1/complaints/{id}/follow", api_complaint_follow, APPLICANTS, 0, "interact.api_complaint_follow", NULL,
+	  SCOPE_APPLY },
+	{ HTTP_POST, "/api/v1/complaints/{id}/merge", api_complaint_merge, ROLE_STAFF, 0, "interact.api_complaint_merge", NULL,
+	  SCOPE_APPLY },
 	{ HTTP_POST, "/api/v1/complaints/{id}/answer", api_complaint_answer, ROLE_STAFF | ROLE_ADMIN, 0,
 	  "interact.api_complaint_answer", NULL, SCOPE_APPLY },
 	{ HTTP_GET, "/api/v1/staff/complaints", api_staff_complaints, ROLE_STAFF | ROLE_ADMIN, 0, "interact.api_staff_complaints",

@@ -200,6 +200,9 @@ static const struct cover_table cover_tables[] = {
 	  .cols = "complainant_id, enterprise_id, kind, department, item_code, application_number, subject, body, channel, state, "
 		  "due_day, escalation, escalated_at, answer, answered_by, answered_at, created_at" },
 	{ .table = "interact_events", .key = "id", .cols = "subject_kind, subject_id, at, actor_id, action, detail" },
+	/* who has the same problem as a report's reporter (dupes.c) */
+	{ .table = "report_followers", .key = "id",
+	  .cols = "subject_kind, subject_id, account_id, enterprise_id, via, created_at" },
 };
 
 void interact_register(void)

@@ -21,11 +21,11 @@
 
 DB_SQL(q_add, "INSERT INTO complaints (complainant_id, kind, department, item_code, subject, body, channel, state, "
 	      "due_day, created_at, enterprise_id) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?) RETURNING id");
-DB_SQL(q_get, IA_THREAD_COLS("complainant_id", "body", "complaint") ", c.kind, c.escalation"
+DB_SQL(q_get, IA_THREAD_COLS("complainant_id", "body", "complaint") ", c.kind, c.escalation, c.merged_into"
 	      IA_THREAD_FROM("complaints", "complainant_id"));
 DB_SQL(q_answer, "UPDATE complaints SET state = 'answered', answer = ?, answered_by = ?, answered_at = ? "
 		 "WHERE id = ? AND state = 'open'");
-DB_SQL(q_list, "SELECT c.id, c.subject, c.state, c.due_day, c.created_at, c.department, d.name_zh, d.name_en, c.kind, "
+DB_SQL(q_list, "SELECT c.id, c.subject, CASE WHEN c.merged_into IS NULL THEN c.state ELSE 'merged' END, c.due_day, c.created_at, c.department, d.name_zh, d.name_en, c.kind, "
 	       "c.escalation FROM complaints c LEFT JOIN departments d ON d.code = c.department "
 	       "WHERE ((CAST(? AS BIGINT) = 1 AND " IDENTITY_OWNER_SQL("c.complainant_id", "c.enterprise_id") ") "
 	       "OR (CAST(? AS BIGINT) = 0 AND (? = '' OR c.department = ?) AND c.escalation >= ?)) "
@@ -78,16 +78,18 @@ struct complaint {
 	struct ia_thread t;
 	const char *kind;
 	int escalation;
+	int64_t merged_into; /* 0: not merged */
 };
 
 static int complaint_get(struct req *r, int64_t id, struct complaint *c)
 {
 	struct db_rows rows;
-	int rc = ia_thread_get(r, &q_get, id, N_("interact_such_complaint_suggestion"), &c->t, &rows);
+	int rc = ia_thread_get(r, &q_get, id, N_("interact_such_complaint_suggestion"), "complaint", &c->t, &rows);
 	if (rc)
 		return rc;
 	c->kind = db_cell(&rows, 0, IA_THREAD_OWN_COL);
 	c->escalation = (int)db_cell_int(&rows, 0, IA_THREAD_OWN_COL + 1);
+	c->merged_into = db_cell_int(&rows, 0, IA_THREAD_OWN_COL + 2);
 	return 0;
 }
 
@@ -118,9 +120,10 @@ int ia_complaint_json(struct req *r, int64_t id, json_t **out)
 	json_t *j = ia_thread_json(r, &c.t, "complaint");
 	ia_set(j, "body", c.t.text);
 	kind_json(r, j, c.kind, c.escalation);
-	if (!c.t.mine)
+	if (!c.t.mine && !c.t.following)
 		ia_set(j, "complainant", c.t.person_name);
 	json_object_set_new(j, "can_answer", json_boolean(c.t.open && may_answer(r, &c)));
+	ia_complaint_dupes_json(r, &c.t, c.merged_into, j);
 	*out = j;
 	return 0;
 }
@@ -145,8 +148,15 @@ static int answer_write(struct req *r, struct ia_write *x)
 	if ((rc = ia_thread_answer(r, &q_answer, "complaint", &c.t, ((const struct answer_args *)x)->text,
 				   N_("interact_complaint_answered_already"))))
 		return rc;
-	return ia_thread_tell(r, &c.t, "complaint_answered", N_("interact_complaint_answered_title"),
-			      N_("interact_complaint_answered_body"));
+	if ((rc = ia_thread_tell(r, &c.t, "complaint_answered", N_("interact_complaint_answered_title"),
+				 N_("interact_complaint_answered_body"))))
+		return rc;
+	/* the same words to those who have the same problem (dupes.c), the subject masked */
+	struct ia_message m = IA_MESSAGE(r->app->view, r->arena, N_("interact_complaint_answered_title"),
+					 N_("interact_complaint_answered_body"),
+					 MA("subject", ia_others_words(r->arena, c.t.subject, INTERACT_SUBJECT_MAX, c.t.person_name)),
+					 MA("id", (long long)c.t.id));
+	return ia_followers_tell(r, "complaint", c.t.id, "complaint_answered", &m);
 }
 
 int ia_complaint_answer(struct req *r, int64_t id, const char *text, ia_answer answer, const void *ctx)

@@ -86,7 +86,7 @@ struct consult {
 static int consult_get(struct req *r, int64_t id, struct consult *c)
 {
 	struct db_rows rows;
-	int rc = ia_thread_get(r, &q_consult_get, id, N_("interact_such_consultation"), &c->t, &rows);
+	int rc = ia_thread_get(r, &q_consult_get, id, N_("interact_such_consultation"), NULL, &c->t, &rows);
 	if (rc)
 		return rc;
 	c->consent = db_cell_int(&rows, 0, IA_THREAD_OWN_COL) == 1;

@@ -264,7 +264,10 @@ DB_SQL(q_rateable_by_number, "SELECT application_id, applicant_id, COALESCE(ente
 DB_SQL(q_app_owner, "SELECT applicant_id, COALESCE(enterprise_id, 0), department FROM applications WHERE number = ?");
 DB_SQL(q_consult_for_rating, "SELECT asker_id, department, item_code, state, COALESCE(enterprise_id, 0) "
 			     "FROM consultations WHERE id = ?");
-DB_SQL(q_complaint_for_rating, "SELECT complainant_id, department, item_code, state, COALESCE(enterprise_id, 0) "
+/* A merged complaint is answered with its primary (rated there, by its reporter): its state
+ * reads as 'merged' here. */
+DB_SQL(q_complaint_for_rating, "SELECT complainant_id, department, item_code, "
+			       "CASE WHEN merged_into IS NULL THEN state ELSE 'merged' END, COALESCE(enterprise_id, 0) "
 			       "FROM complaints WHERE id = ?");
 DB_SQL(q_eval_add, "INSERT INTO evaluations (subject_kind, subject_id, subject_ref, rater_id, entered_by, department, "
 		   "item_code, channel, level, tags, comment, bad, day, created_at, enterprise_id) "
@@ -599,7 +602,7 @@ DB_SQL(q_pending_consults, "SELECT c.id, c.subject, c.answered_at FROM consultat
 			   "e.subject_kind = 'consultation' AND e.subject_id = c.id) ORDER BY c.id DESC LIMIT 50");
 DB_SQL(q_pending_complaints, "SELECT c.id, c.subject, c.answered_at FROM complaints c WHERE "
 			     IDENTITY_OWNER_SQL("c.complainant_id", "c.enterprise_id") " "
-			     "AND c.state = 'answered' AND NOT EXISTS (SELECT 1 FROM evaluations e WHERE "
+			     "AND c.state = 'answered' AND c.merged_into IS NULL AND NOT EXISTS (SELECT 1 FROM evaluations e WHERE "
 			     "e.subject_kind = 'complaint' AND e.subject_id = c.id) ORDER BY c.id DESC LIMIT 50");
 
 json_t *ia_pending_json(struct req *r)

@@ -238,6 +238,7 @@ struct ia_thread {
 	const char *dept_name, *item_name, *person_name; /* in the caller's language */
 	int32_t due_day;
 	bool mine, staff, open; /* the caller's (or their enterprise's); staff of its department; not answered */
+	bool following;         /* not the caller's, but followed by them (duplicate reports: dupes.c) */
 };
 /* The first columns of a thread's query on table c (a person's column, its text column, the
  * subject kind its evaluations name); d, s and a are joined by IA_THREAD_FROM. */
@@ -266,9 +267,13 @@ int ia_thread_open(struct req *r, struct ia_thread_in *in, const char *budget, l
 		   const char **channel);
 /* Runs q (IA_THREAD_COLS ... IA_THREAD_FROM) for id into t, and *rows for the kind's own
  * columns: GH_ENOTFOUND with the message key missing when there is none or the caller may not
- * see it (the person, staff of its department, administrators may). */
-int ia_thread_get(struct req *r, struct db_sql *q, int64_t id, const char *missing, struct ia_thread *t,
-		  struct db_rows *rows);
+ * see it (the person, staff of its department, administrators may; and its followers when
+ * follow_kind names a kind that has them: t->following). */
+int ia_thread_get(struct req *r, struct db_sql *q, int64_t id, const char *missing, const char *follow_kind,
+		  struct ia_thread *t, struct db_rows *rows);
+/* The checks of a new thread's texts, department and item, without the budget (for the
+ * candidates offered before one is filed): 0, or GH_EVALIDATION / GH_EINVAL with a detail. */
+int ia_thread_check(struct req *r, struct ia_thread_in *in);
 /* What every thread shows (the kind adds its own): subject, state, due day, answer, events. */
 json_t *ia_thread_json(struct req *r, const struct ia_thread *t, const char *kind);
 /* Answering t, inside its change on the writer: checks the answer's text, runs q (answer,
@@ -306,6 +311,41 @@ int ia_complaint_json(struct req *r, int64_t id, json_t **out);
 int ia_complaint_answer(struct req *r, int64_t id, const char *text, ia_answer answer, const void *ctx);
 /* mine: the caller's; staff: the department's; administrators: those escalated to them. */
 int ia_complaint_list(struct req *r, bool mine, const char *state, json_t **out);
+
+/* ---- dupes.c: duplicate reports ------------------------------------------------------------
+ * Before a complaint is filed, open reports of the same department (and item, when one is
+ * named) whose text is alike (base/similar.h) are offered; "this is my problem too" makes the
+ * caller a follower, told what the reporter is told. Staff of the department merge a
+ * duplicate into its primary: the duplicate closes (state answered, merged_into set), its
+ * reporter and followers follow the primary and are told; both histories record it. */
+#define INTERACT_CANDIDATES_MAX 5    /* reports offered */
+#define INTERACT_CANDIDATES_SCAN 300 /* newest open reports of the place compared */
+#define INTERACT_EXCERPT_CHARS 120   /* characters of another person's text shown */
+
+/* The open complaints like in (department or item, subject, text; checked as a new one):
+ * a JSON array of at most INTERACT_CANDIDATES_MAX {id, subject, excerpt (masked), kind,
+ * created, followers, score, mine, following, href}, most alike first. */
+int ia_complaint_candidates(struct req *r, struct ia_thread_in *in, json_t **out);
+/* The caller follows open complaint id (not their own), one of the candidates for in (the
+ * report they were about to file): GH_ENOTFOUND for none such (whatever the reason, so that
+ * following reads nothing one was not offered), GH_ECONFLICT with a detail for one's own or
+ * a closed one. Following twice is following. */
+int ia_complaint_follow(struct req *r, int64_t id, const struct ia_thread_in *in, ia_answer answer, const void *ctx);
+/* Staff of complaint id's department merge it into complaint into (open, same department). */
+int ia_complaint_merge(struct req *r, int64_t id, int64_t into, ia_answer answer, const void *ctx);
+/* Another person's words (s) as a follower or a candidate shows them: their registered name
+ * (name, may be NULL) masked, then runs of four or more digits and e-mail addresses
+ * (similar_mask), cut to max_chars. In a. */
+const char *ia_others_words(struct arena *a, const char *s, size_t max_chars, const char *name);
+/* Whether the caller follows report id of kind. */
+bool ia_following(struct req *r, const char *kind, int64_t id);
+/* m to every follower of report id of kind (their enterprise's inbox when they followed for
+ * it), as notify_message of kind msg_kind. */
+int ia_followers_tell(struct req *r, const char *kind, int64_t id, const char *msg_kind, const struct ia_message *m);
+/* What a complaint's JSON adds for duplicates: merged_into, merged_from, followers,
+ * following, can_merge; and for a follower, the other person's words masked and
+ * the history without names. */
+void ia_complaint_dupes_json(struct req *r, const struct ia_thread *t, int64_t merged_into, json_t *j);
 
 /* Route tables. */
 extern const struct route interact_api_routes[];

@@ -433,7 +433,8 @@ static int staff_threads_page(struct req *r)
 DB_SQL(q_departments, "SELECT code, name_zh, name_en FROM departments ORDER BY position, code");
 DB_SQL(q_item_name, "SELECT name_zh, name_en, department FROM service_items WHERE code = ? AND is_current = 1");
 
-static int thread_new_render(struct req *r, int status, const struct ia_thread_in *in, const char *error)
+static int thread_new_render(struct req *r, int status, const struct ia_thread_in *in, const char *error,
+			     json_t *candidates)
 {
 	bool c = is_consult(r);
 	json_t *ctx = page_ctx(r, c ? M(r, "interact_ask") : M(r, "interact_complain"));
@@ -458,16 +459,22 @@ static int thread_new_render(struct req *r, int status, const struct ia_thread_i
 	if (in) {
 		ia_set(ctx, "subject", in->subject);
 		ia_set(ctx, "text", in->text);
+		ia_set(ctx, "typed_department", in->department);
+		ia_set(ctx, "typed_subject", in->subject);
 		json_object_set_new(ctx, "consent_public", json_boolean(in->consent_public));
 		json_object_set_new(ctx, "is_suggestion", json_boolean(in->kind && !strcmp(in->kind, "suggestion")));
 	}
 	ia_set(ctx, "error", error);
+	if (candidates) { /* offered before filing: the form comes back decided */
+		json_object_set_new(ctx, "candidates", candidates);
+		json_object_set_new(ctx, "decided", json_true());
+	}
 	return page(r, status, "interact/thread_new", ctx);
 }
 
 static int thread_new_get(struct req *r)
 {
-	return thread_new_render(r, 200, NULL, NULL);
+	return thread_new_render(r, 200, NULL, NULL, NULL);
 }
 
 /* A new consultation or complaint (ctx: what was typed, for the form again). */
@@ -476,7 +483,7 @@ static int thread_sent(struct req *r, int rc, int64_t id, const void *ctx)
 	if (unavailable(rc))
 		return rc;
 	if (rc)
-		return thread_new_render(r, status_of(rc), ctx, error_text(r, rc));
+		return thread_new_render(r, status_of(rc), ctx, error_text(r, rc), NULL);
 	return resp_redirect(r, 303, arena_printf(r->arena, "%s/%lld?done=sent", base_of(r), (long long)id));
 }
 
@@ -493,6 +500,17 @@ static int thread_new_post(struct req *r)
 				   .consent_public = pub && !strcmp(pub, "1"), .channel = k && !strcmp(k, "1") ? "kiosk" : "web" };
 	struct ia_thread_in *typed = arena_zalloc(r->arena, sizeof(*typed));
 	*typed = in;
+	/* A complaint not yet decided on: similar open reports are offered first (dupes.c); a form
+	 * with a problem goes on to the filing, which names it. */
+	const char *decided = field(&f, "decided");
+	json_t *cands = NULL;
+	if (!is_consult(r) && !(decided && !strcmp(decided, "1"))) {
+		struct ia_thread_in probe = in;
+		if (!ia_complaint_candidates(r, &probe, &cands) && json_array_size(cands) > 0)
+			return thread_new_render(r, 200, typed, NULL, cands);
+		json_decref(cands);
+		r->error_detail = NULL;
+	}
 	return is_consult(r) ? ia_consult_create(r, &in, thread_sent, typed) : ia_complaint_create(r, &in, thread_sent, typed);
 }
 
@@ -509,6 +527,8 @@ static int thread_render(struct req *r, int status, const char *error)
 	json_object_set(ctx, "can_answer", json_object_get(j, "can_answer"));
 	json_object_set(ctx, "can_publish", json_object_get(j, "can_publish"));
 	json_object_set(ctx, "can_rate", json_object_get(j, "can_rate"));
+	json_object_set(ctx, "can_merge", json_object_get(j, "can_merge"));
+	json_object_set_new(ctx, "has_merged_from", json_boolean(json_array_size(json_object_get(j, "merged_from")) > 0));
 	const char *answer = json_string_value(json_object_get(j, "answer"));
 	if (answer) /* its addresses as links (view/linkify.h) */
 		json_object_set_new(ctx, "answer_text", json_pack("{s:o}", "runs", view_linkify(answer, strlen(answer))));
@@ -550,6 +570,33 @@ static int answer_post(struct req *r)
 	return ia_complaint_answer(r, id, field(&f, "answer"), thread_changed, "answered");
 }
 
+/* "This is my problem too" (the offer before filing, or the report's page). */
+static int follow_post(struct req *r)
+{
+	struct kvlist f;
+	int rc = req_form(r, &f);
+	if (rc)
+		return rc;
+	/* the report being written, which the offer carried along */
+	struct ia_thread_in in = { .kind = field(&f, "kind"), .department = field(&f, "department"),
+				   .item_code = field(&f, "item_code"), .subject = field(&f, "subject"), .text = field(&f, "text") };
+	return ia_complaint_follow(r, ia_param_id(r), &in, thread_changed, "followed");
+}
+
+/* Staff merge the report of the page into another one of their department. */
+static int merge_post(struct req *r)
+{
+	struct kvlist f;
+	int rc = req_form(r, &f);
+	if (rc)
+		return rc;
+	long into = 0;
+	const char *v = field(&f, "into");
+	if (!v || str_to_long(str_c(v), 1, 1L << 53, &into))
+		into = 0;
+	return ia_complaint_merge(r, ia_param_id(r), into, thread_changed, "merged");
+}
+
 static int publish_post(struct req *r)
 {
 	struct kvlist f;
@@ -583,6 +630,8 @@ const struct route interact_page_routes[] = {
 	{ HTTP_POST, "/complaints/new", thread_new_post, APPLICANTS, ROUTE_CSRF, "interact.complaint_new_post" },
 	{ HTTP_GET, "/complaints/{id}", thread_page, VIEWERS, 0, "interact.complaint" },
 	{ HTTP_POST, "/complaints/{id}/answer", answer_post, ROLE_STAFF | ROLE_ADMIN, ROUTE_CSRF, "interact.complaint_answer" },
+	{ HTTP_POST, "/complaints/{id}/follow", follow_post, APPLICANTS, ROUTE_CSRF, "interact.complaint_follow" },
+	{ HTTP_POST, "/complaints/{id}/merge", merge_post, ROLE_STAFF, ROUTE_CSRF, "interact.complaint_merge" },
 	{ HTTP_GET, "/staff/complaints", staff_threads_page, ROLE_STAFF | ROLE_ADMIN, 0, "interact.staff_complaints" },
 };
 const size_t interact_page_routes_n = ARRAY_LEN(interact_page_routes);

@@ -78,12 +78,16 @@ int ia_thread_submit(struct req *r, const struct ia_thread_in *in, ia_answer ans
 	return ia_write(r, &a->x, fn);
 }
 
+int ia_thread_check(struct req *r, struct ia_thread_in *in)
+{
+	int rc = texts(r, in);
+	return rc ? rc : target(r, in);
+}
+
 int ia_thread_open(struct req *r, struct ia_thread_in *in, const char *budget, long days, int32_t *due,
 		   const char **channel)
 {
-	int rc = texts(r, in);
-	if (!rc)
-		rc = target(r, in);
+	int rc = ia_thread_check(r, in);
 	/* A person asks a few questions a day, not hundreds: a budget per account. */
 	if (!rc)
 		rc = identity_rate_limit(r, arena_printf(r->arena, "%s:%lld", budget, (long long)r->who.account), 30, 3600);
@@ -94,8 +98,8 @@ int ia_thread_open(struct req *r, struct ia_thread_in *in, const char *budget, l
 	return 0;
 }
 
-int ia_thread_get(struct req *r, struct db_sql *q, int64_t id, const char *missing, struct ia_thread *t,
-		  struct db_rows *rows)
+int ia_thread_get(struct req *r, struct db_sql *q, int64_t id, const char *missing, const char *follow_kind,
+		  struct ia_thread *t, struct db_rows *rows)
 {
 	int rc = db_query(r->db, r->arena, q, DB_ARGS(DB_INT(id)), rows);
 	if (rc)
@@ -122,6 +126,8 @@ int ia_thread_get(struct req *r, struct db_sql *q, int64_t id, const char *missi
 		t->staff = ia_is_staff_of(r, t->department);
 		t->open = !strcmp(t->state, "open");
 		if (t->mine || r->role == ROLE_ADMIN || t->staff)
+			return 0;
+		if (follow_kind && (t->following = ia_following(r, follow_kind, t->id)))
 			return 0;
 	}
 	req_error_detail(r, "%s", M(r, missing));

@@ -15,6 +15,7 @@
 #include "base/calendar.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "base/similar.h"
 #include "base/str.h"
 #include "base/util.h"
 #include "cases/cases.h"
@@ -376,7 +377,9 @@ static json_t *request_json(struct req *r, const struct open311_request *q, stru
 	const struct catalog_service *s = svc_of(r, svcs, q->service_code);
 	const struct wf_state *st = wf_state(q->state);
 	const char *notes = q->status_notes;
-	if (!notes)
+	if (q->merged_into) /* a duplicate staff merged: closed, naming the primary */
+		notes = MF(r, "open311_merged_into", MA("number", q->merged_into));
+	else if (!notes)
 		notes = st ? MC(r, "case_state_", q->state) : q->state;
 	char requested[26], updated[26], expected[26];
 	open311_format_time(q->requested_at, requested);
@@ -405,7 +408,115 @@ static json_t *request_json(struct req *r, const struct open311_request *q, stru
 	json_object_set_new(o, "lat", jcoord(q->lat));
 	json_object_set_new(o, "long", jcoord(q->lon));
 	json_object_set_new(o, "media_url", jtext(q->media_url));
+	if (q->merged_into) /* extension (docs/api.md) */
+		json_object_set_new(o, "merged_into", json_string(q->merged_into));
 	return o;
+}
+
+/* ---- duplicates: the extension of GET requests (docs/api.md) ----------------------------------
+ * lat, long and radius (metres) keep the requests within that distance; description keeps
+ * those whose description reads alike (base/similar.h), most alike first, at most
+ * OPEN311_SIMILAR_MAX: what a client asks before posting, to offer the reports that may be
+ * the same problem. */
+struct nearby {
+	bool located, described;
+	double lat, lon;
+	long radius;
+	struct similar_set text;
+};
+
+/* NULL, or the problem with the look-up's parameters (in r's language). */
+static const char *nearby_args(struct req *r, struct nearby *nb)
+{
+	memset(nb, 0, sizeof(*nb));
+	const char *lat = req_query(r, "lat"), *lon = req_query(r, "long"), *rad = req_query(r, "radius");
+	const char *desc = req_query(r, "description");
+	bool has_lat = lat && *lat, has_lon = lon && *lon;
+	if (has_lat != has_lon)
+		return M(r, "open311_lat_long_go_together_give");
+	if (has_lat && (open311_parse_coord(lat, -90, 90, &nb->lat) || open311_parse_coord(lon, -180, 180, &nb->lon)))
+		return M(r, "open311_lat_must_within_90_90");
+	nb->located = has_lat;
+	nb->radius = OPEN311_RADIUS_DEFAULT;
+	if (rad && *rad && (!has_lat || str_to_long(str_c(rad), 1, OPEN311_RADIUS_MAX, &nb->radius)))
+		return MF(r, "open311_radius_metres", MA("max", OPEN311_RADIUS_MAX));
+	if (desc && *desc) {
+		size_t len = strlen(desc);
+		if (!str_utf8_valid(desc, len) || str_utf8_chars(desc, len) > OPEN311_TEXT_MAX)
+			return MF(r, "open311_description_most", MA("max", OPEN311_TEXT_MAX));
+		similar_features(r->arena, desc, len, &nb->text);
+		nb->described = true;
+	}
+	return NULL;
+}
+
+/* Keeps (in place) the requests of v[0..n) the look-up asks for; returns how many. */
+static size_t nearby_filter(struct req *r, const struct nearby *nb, struct open311_request *v, size_t n)
+{
+	if (!nb->located && !nb->described)
+		return n;
+	struct similar_ranked *k = arena_array(r->arena, n + 1, sizeof(*k));
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		double lat, lon;
+		if (nb->located && (!v[i].lat || !v[i].lon || open311_parse_coord(v[i].lat, -90, 90, &lat) ||
+				    open311_parse_coord(v[i].lon, -180, 180, &lon) ||
+				    similar_distance_m(nb->lat, nb->lon, lat, lon) > (double)nb->radius))
+			continue;
+		double score = 1;
+		if (nb->described) {
+			struct similar_set t;
+			const char *d = v[i].description ? v[i].description : "";
+			similar_features(r->arena, d, strlen(d), &t);
+			if ((score = similar_score(&nb->text, &t)) < SIMILAR_THRESHOLD)
+				continue;
+		}
+		k[m++] = (struct similar_ranked){ score, i };
+	}
+	if (nb->described) {
+		qsort(k, m, sizeof(*k), similar_by_score);
+		if (m > OPEN311_SIMILAR_MAX)
+			m = OPEN311_SIMILAR_MAX;
+	}
+	struct open311_request *out = arena_array(r->arena, m + 1, sizeof(*out));
+	for (size_t j = 0; j < m; j++)
+		out[j] = v[k[j].i];
+	memcpy(v, out, m * sizeof(*v));
+	return m;
+}
+
+int open311_alike(struct req *r, const struct open311_request *q, json_t **out)
+{
+	struct nearby nb = { .radius = OPEN311_RADIUS_DEFAULT, .described = true };
+	nb.located = q->lat && q->lon && !open311_parse_coord(q->lat, -90, 90, &nb.lat) &&
+		     !open311_parse_coord(q->lon, -180, 180, &nb.lon);
+	const char *d = q->description ? q->description : "";
+	similar_features(r->arena, d, strlen(d), &nb.text);
+	struct open311_query lq = { .service_code = q->service_code, .closed = 0, .limit = OPEN311_RESULTS_MAX };
+	lq.to = (int64_t)time(NULL);
+	lq.from = lq.to - (int64_t)OPEN311_RANGE_DAYS * 86400;
+	struct open311_request *v;
+	size_t n, k = 0;
+	int rc = open311_request_list(r->db, r->arena, &lq, &v, &n);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].number, q->number) != 0)
+			v[k++] = v[i];
+	n = nearby_filter(r, &nb, v, k);
+	struct svc_memo *svcs = arena_zalloc(r->arena, sizeof(*svcs));
+	struct names depts = { 0 };
+	*out = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(*out, request_json(r, &v[i], svcs, &depts));
+	return 0;
+}
+
+json_t *open311_request_public(struct req *r, const struct open311_request *q)
+{
+	struct svc_memo *svcs = arena_zalloc(r->arena, sizeof(*svcs));
+	struct names depts = { 0 };
+	return request_json(r, q, svcs, &depts);
 }
 
 static int get_requests(struct req *r, enum open311_fmt fmt)
@@ -476,6 +587,12 @@ static int get_requests(struct req *r, enum open311_fmt fmt)
 		}
 		q.closed = open && closed ? -1 : closed ? 1 : 0;
 	}
+	struct nearby near;
+	const char *why = nearby_args(r, &near);
+	if (why) {
+		json_decref(list);
+		return fail(r, fmt, 400, why);
+	}
 	struct open311_request *v;
 	size_t n;
 	int rc = open311_request_list(r->db, r->arena, &q, &v, &n);
@@ -483,6 +600,7 @@ static int get_requests(struct req *r, enum open311_fmt fmt)
 		json_decref(list);
 		return rc;
 	}
+	n = nearby_filter(r, &near, v, n);
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(list, request_json(r, &v[i], svcs, &depts));
 	return o311_send(r, fmt, 200, "service_requests", list);
@@ -813,9 +931,29 @@ int open311_add_routes(struct router *rt)
 	return router_add(rt, open311_routes, ARRAY_LEN(open311_routes)) || open311_add_admin_routes(rt) ? GH_EINVAL : 0;
 }
 
+/* The catalogs of the app the observer serves (set once at start, only read afterwards). */
+static const struct view *words;
+
+const struct open311_message *open311_followed_news(struct arena *a, const struct case_change *c)
+{
+	static const char *const langs[2] = { "zh", "en" };
+	const char *title[2], *body[2];
+	for (int l = 0; l < 2; l++) {
+		const char *item = l && c->item_name_en && *c->item_name_en ? c->item_name_en : c->item_name_zh;
+		title[l] = view_msg(words, langs[l], "open311_followed_news_title");
+		body[l] = VF(words, langs[l], a, "open311_followed_news_body", MA("number", c->number ? c->number : ""),
+			     MA("item", item ? item : ""),
+			     MA("state", view_msg(words, langs[l], arena_printf(a, "case_state_%s", c->to_state))));
+	}
+	struct open311_message *m = arena_zalloc(a, sizeof(*m));
+	*m = (struct open311_message){ title[0], title[1], body[0], body[1] };
+	return m;
+}
+
 int open311_init(struct app *app)
 {
-	(void)app;
+	words = app->view;
 	cases_observe(open311_observe);
+	open311_annotate_init();
 	return 0;
 }

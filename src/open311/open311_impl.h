@@ -87,6 +87,7 @@ struct open311_request {
 	const char *lat, *lon;          /* decimal text or NULL */
 	const char *address_string, *address_id, *description, *media_url;
 	const char *state, *status_notes;
+	const char *merged_into;        /* the primary's number once staff merged it (state "merged") */
 	bool closed;
 	int32_t expected_day;           /* 0: not accepted yet */
 	int64_t requested_at, updated_at;
@@ -114,6 +115,41 @@ struct open311_query {
 };
 int open311_request_list(struct db *db, struct arena *a, const struct open311_query *q, struct open311_request **out,
 			 size_t *n);
+
+struct open311_message;
+/* Duplicate requests: number merged into into (both exist; the caller checked who and what)
+ * by account by, in one transaction: the open311_merges row, and the request closed with
+ * state "merged" (its application's later steps no longer change it); its followers follow
+ * into and are told told. GH_ECONFLICT when it was closed meanwhile. */
+int open311_request_merge(struct db *db, struct arena *a, const char *number, const char *into, int64_t by, int64_t now,
+			  const struct open311_message *told);
+/* What the followers of a merged duplicate are told (both languages). */
+struct open311_message {
+	const char *title_zh, *title_en, *body_zh, *body_en;
+};
+/* "This is my problem too" (extension): account (for enterprise, 0: none) follows request
+ * number (the caller checked it exists and is open), in a covered report_followers row;
+ * following twice is following. Followers are told of each later change of the request, as
+ * its reporter would be (open311_observe), and of its merge; they follow the primary then. */
+int open311_request_follow(struct db *db, struct arena *a, const char *number, int64_t account, int64_t enterprise,
+			   int64_t now);
+bool open311_following(struct db *db, struct arena *a, const char *number, int64_t account);
+/* What followers are told of change c of a request they follow (api.c: the words). */
+struct case_change;
+const struct open311_message *open311_followed_news(struct arena *a, const struct case_change *c);
+struct req;
+/* Registers the application page's link to /staff/open311/{number} (admin.c). */
+void open311_annotate_init(void);
+/* The request as GET requests answers it (JSON object, the caller's language). */
+json_t *open311_request_public(struct req *r, const struct open311_request *q);
+/* The open requests of q's service that may be the same problem as q (within
+ * OPEN311_RADIUS_DEFAULT of it when it has a location, description alike; q itself left out),
+ * most alike first, at most OPEN311_SIMILAR_MAX, each as GET requests answers it. */
+int open311_alike(struct req *r, const struct open311_request *q, json_t **out);
+/* Limits of the duplicate look-up (GET requests with lat, long, radius, description). */
+#define OPEN311_RADIUS_DEFAULT 200   /* metres */
+#define OPEN311_RADIUS_MAX 2000      /* metres */
+#define OPEN311_SIMILAR_MAX 10       /* requests answered when a description is given */
 
 /* Keys for the command line. */
 struct open311_key {

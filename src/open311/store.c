@@ -10,6 +10,7 @@
 #include "cases/cases.h"
 #include "identity/crypto.h"
 #include "identity/identity.h"
+#include "notify/notify.h"
 #include "open311/open311.h"
 #include "open311/open311_impl.h"
 #include "store/cover.h"
@@ -29,9 +30,12 @@ DB_SQL(q_applicant_account,
        "VALUES ('individual', 'Open311', '!open311', 'active', 0, ?, ?) RETURNING id");
 DB_SQL(q_applicant_set, "INSERT INTO open311_applicant (id, account_id) VALUES (1, ?)");
 
+/* ... and the number of the request it was merged into (NULL: none) */
 #define REQ_COLS                                                                                   \
 	"number, token, service_code, department, lat, lon, address_string, address_id, description, " \
-	"media_url, state, status_notes, closed, expected_day, requested_at, updated_at "
+	"media_url, state, status_notes, closed, expected_day, requested_at, updated_at, "              \
+	"(SELECT p.number FROM open311_merges m JOIN open311_requests p ON p.id = m.into_id "           \
+	"WHERE m.request_id = open311_requests.id) "
 DB_SQL(q_req_insert,
        "INSERT INTO open311_requests (token, key_id, application_id, number, service_code, department, lat, lon, "
        "address_string, address_id, description, media_url, contact_enc, state, closed, requested_at, updated_at) "
@@ -44,7 +48,27 @@ DB_SQL(q_req_list,
        "ORDER BY requested_at DESC, id DESC LIMIT ?");
 DB_SQL(q_req_follow,
        "UPDATE open311_requests SET state = ?, closed = ?, status_notes = ?, expected_day = ?, updated_at = ? "
-       "WHERE application_id = ? RETURNING id");
+       "WHERE application_id = ? AND state <> 'merged' RETURNING id");
+/* A merge (open311_request_merge): the record, then the duplicate closed. */
+DB_SQL(q_merge_add, "INSERT INTO open311_merges (request_id, into_id, merged_by, merged_at) VALUES "
+		    "((SELECT id FROM open311_requests WHERE number = ?), (SELECT id FROM open311_requests WHERE number = ?), ?, ?) "
+		    "RETURNING id");
+DB_SQL(q_merge_close, "UPDATE open311_requests SET state = 'merged', closed = 1, status_notes = NULL, expected_day = NULL, "
+		      "updated_at = ? WHERE number = ? AND closed = 0 RETURNING id");
+/* Followers (report_followers, subject_kind 'open311'): "this is my problem too" and those
+ * moved by a merge. The rows are covered (the interact domain declares the table). */
+#define REQ_ID "(SELECT id FROM open311_requests WHERE number = ?)"
+DB_SQL(q_follow_add, "INSERT INTO report_followers (subject_kind, subject_id, account_id, enterprise_id, via, created_at) "
+		     "SELECT 'open311', id, CAST(? AS bigint), CAST(? AS bigint), 'follow', CAST(? AS bigint) "
+		     "FROM open311_requests WHERE number = ? ON CONFLICT DO NOTHING RETURNING id");
+DB_SQL(q_followers, "SELECT account_id, COALESCE(enterprise_id, 0) FROM report_followers WHERE subject_kind = 'open311' "
+		    "AND subject_id = ? ORDER BY id LIMIT 10000");
+DB_SQL(q_follow_move, "INSERT INTO report_followers (subject_kind, subject_id, account_id, enterprise_id, via, created_at) "
+		      "SELECT 'open311', " REQ_ID ", f.account_id, f.enterprise_id, 'merge', CAST(? AS bigint) "
+		      "FROM report_followers f WHERE f.subject_kind = 'open311' AND f.subject_id = " REQ_ID " "
+		      "ON CONFLICT DO NOTHING RETURNING id");
+DB_SQL(q_follower_of, "SELECT 1 FROM report_followers WHERE subject_kind = 'open311' AND subject_id = " REQ_ID
+		      " AND account_id = ?");
 
 /* ---- what the transparency log covers (store/cover.h) ------------------------------------
  * A request as posted (its reporter's contact data committed as plaintext) and the status it
@@ -56,6 +80,11 @@ static int request_plain(struct arena *a, const char *col, const char *stored, s
 	return identity_unseal(a, "open311.contact", stored, len, out, outlen);
 }
 
+/* Which request a duplicate was merged into, by whom and when (staff, docs/api.md). */
+static const struct cover_table cover_merges = {
+	.table = "open311_merges", .key = "id", .cols = "request_id, into_id, merged_by, merged_at",
+};
+
 static const struct cover_table cover_requests = {
 	.table = "open311_requests", .key = "id",
 	.cols = "key_id, application_id, number, service_code, department, lat, lon, address_string, address_id, "
@@ -66,6 +95,7 @@ static const struct cover_table cover_requests = {
 void open311_register(void)
 {
 	cover_declare(&cover_requests);
+	cover_declare(&cover_merges);
 }
 
 int open311_key_check(struct db *db, struct arena *a, const struct keyring *k, const char *key, int64_t *key_id,
@@ -169,6 +199,7 @@ static void req_from_row(const struct db_rows *rows, size_t i, void *out)
 	o->expected_day = (int32_t)db_cell_int(rows, i, c++);
 	o->requested_at = db_cell_int(rows, i, c++);
 	o->updated_at = db_cell_int(rows, i, c++);
+	o->merged_into = db_cell(rows, i, c++);
 }
 
 int open311_request_get(struct db *db, struct arena *a, const char *number, struct open311_request *out)
@@ -203,6 +234,66 @@ int open311_request_list(struct db *db, struct arena *a, const struct open311_qu
 			      DB_ARGS(DB_INT(q->from), DB_INT(q->to), DB_TEXT(q->service_code), DB_TEXT(q->service_code),
 				      closed, closed, DB_INT(q->limit)),
 			      sizeof(**out), req_from_row, out, n);
+}
+
+/* Each follower of request id (open311_requests.id) is told m, a message of kind kind. */
+static int followers_tell(struct db *db, struct arena *a, int64_t id, const char *kind, const struct open311_message *m)
+{
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_followers, DB_ARGS(DB_INT(id)), &rows);
+	for (size_t i = 0; !rc && i < rows.nrows; i++) {
+		int64_t to = db_cell_int(&rows, i, 1) ? db_cell_int(&rows, i, 1) : db_cell_int(&rows, i, 0);
+		rc = notify_message(db, a, to, 0, kind, m->title_zh, m->title_en, m->body_zh, m->body_en);
+	}
+	return rc;
+}
+
+int open311_request_follow(struct db *db, struct arena *a, const char *number, int64_t account, int64_t enterprise,
+			   int64_t now)
+{
+	struct db_rows rows;
+	bool own;
+	int rc = cover_tx_begin(db, &own);
+	if (!rc)
+		rc = db_query(db, a, &q_follow_add,
+			      DB_ARGS(DB_INT(account), enterprise ? DB_INT(enterprise) : DB_NULL, DB_INT(now), DB_TEXT(number)),
+			      &rows);
+	for (size_t i = 0; !rc && i < rows.nrows; i++)
+		rc = cover_touch(db, "report_followers", db_cell(&rows, i, 0), "open311.follow");
+	return cover_tx_end(db, own, rc);
+}
+
+bool open311_following(struct db *db, struct arena *a, const char *number, int64_t account)
+{
+	struct db_rows rows;
+	return !db_query(db, a, &q_follower_of, DB_ARGS(DB_TEXT(number), DB_INT(account)), &rows) && rows.nrows > 0;
+}
+
+int open311_request_merge(struct db *db, struct arena *a, const char *number, const char *into, int64_t by, int64_t now,
+			  const struct open311_message *told)
+{
+	struct db_rows rows;
+	bool own;
+	int rc = cover_tx_begin(db, &own);
+	if (!rc)
+		rc = db_query(db, a, &q_merge_add, DB_ARGS(DB_TEXT(number), DB_TEXT(into), DB_INT(by), DB_INT(now)), &rows);
+	if (!rc)
+		rc = cover_touch(db, "open311_merges", db_cell(&rows, 0, 0), "open311.merge");
+	if (!rc)
+		rc = db_query(db, a, &q_merge_close, DB_ARGS(DB_INT(now), DB_TEXT(number)), &rows);
+	if (!rc && rows.nrows != 1)
+		rc = GH_ECONFLICT;
+	int64_t dup = rc ? 0 : db_cell_int(&rows, 0, 0);
+	if (!rc)
+		rc = cover_touch(db, "open311_requests", db_cell(&rows, 0, 0), "open311.merge");
+	/* its followers follow the primary, and are told */
+	if (!rc)
+		rc = db_query(db, a, &q_follow_move, DB_ARGS(DB_TEXT(into), DB_INT(now), DB_TEXT(number)), &rows);
+	for (size_t i = 0; !rc && i < rows.nrows; i++)
+		rc = cover_touch(db, "report_followers", db_cell(&rows, i, 0), "open311.merge");
+	if (!rc)
+		rc = followers_tell(db, a, dup, "open311_merged", told);
+	return cover_tx_end(db, own, rc);
 }
 
 int open311_key_add(struct db *db, struct arena *a, const char *name, const char *hash, const char *hint, int64_t now,
@@ -251,7 +342,10 @@ int open311_observe(struct db *db, struct arena *a, const struct case_change *c)
 			  DB_ARGS(DB_TEXT(c->to_state), DB_INT(c->terminal ? 1 : 0), DB_TEXT(notes),
 				  c->due_day ? DB_INT(c->due_day) : DB_NULL, DB_INT(c->at), DB_INT(c->application_id)),
 			  &rows);
-	for (size_t i = 0; !rc && i < rows.nrows; i++)
+	for (size_t i = 0; !rc && i < rows.nrows; i++) {
 		rc = cover_touch(db, "open311_requests", db_cell(&rows, i, 0), "open311.status");
+		if (!rc) /* its followers hear of it (the state, never a reason) */
+			rc = followers_tell(db, a, db_cell_int(&rows, i, 0), "open311_update", open311_followed_news(a, c));
+	}
 	return rc;
 }

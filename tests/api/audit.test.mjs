@@ -150,6 +150,11 @@ before(async () => {
     const q = await api('POST', '/api/v1/consultations', tok.a, { item_code: CIV_ITEM.code, subject: `咨询 ${n}`, question: `问题 ${n}`, public: true });
     await api('POST', `/api/v1/consultations/${q.id}/answer`, tok.civ, { answer: `答 ${n}`, publish: n === 1, public_question: '问', public_answer: '答' });
   }
+  // Duplicate reports: one followed, then merged into another (report_followers rows).
+  const lamp = await api('POST', '/api/v1/complaints', tok.a, { kind: 'complaint', department: 'psb', subject: '路灯坏了', body: '门口路灯坏了' });
+  const lamp2 = await api('POST', '/api/v1/complaints', tok.a, { kind: 'complaint', department: 'psb', subject: '路灯不亮', body: '门口路灯不亮' });
+  await api('POST', `/api/v1/complaints/${lamp2.id}/follow`, tok.b, { department: 'psb', subject: '路灯不亮', body: '门口的路灯不亮了' });
+  await api('POST', `/api/v1/complaints/${lamp2.id}/merge`, tok.psb, { into: lamp.id });
   // Publications, withdrawn and published.
   const first = await publishDoc('公告一');
   await api('POST', `/api/v1/publish/${first}/actions/withdraw`, tok.admin, { note: '已过期' });
@@ -170,8 +175,13 @@ before(async () => {
   await api('POST', '/api/v1/admin/calendar', tok.admin, { day: '2027-03-09', kind: 'holiday', note: '测试' });
   // Open311 requests, one answered.
   const r1 = await open311(o311key, '路灯不亮');
-  await open311(o311key, '井盖缺失');
+  const r2 = await open311(o311key, '井盖缺失');
   await steps(tok.psb, r1, ['refuse'], { reason: '不属于本部门' });
+  // A duplicate, followed, merged into it by the department's staff (open311_merges; its
+  // follower moved, report_followers).
+  const r3 = await open311(o311key, '井盖丢了');
+  await api('POST', `/api/v1/open311/requests/${r3}/follow`, tok.b);
+  await api('POST', `/api/v1/open311/requests/${r3}/merge`, tok.psb, { into: r2 });
   // Appointments: a visit booked and confirmed, three missed by one person (online booking
   // paused), and a ticket issued at the desk of a centre open today.
   const slots = async (item) => (await api('GET', `/api/v1/centres/qh-main/slots?item=${item}&days=3`, null)).days

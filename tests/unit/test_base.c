@@ -21,6 +21,7 @@
 #include "base/err.h"
 #include "base/jobs.h"
 #include "base/sb.h"
+#include "base/similar.h"
 #include "base/str.h"
 #include "base/util.h"
 #include "view/view.h"
@@ -524,6 +525,89 @@ static void test_duty(void **state)
 	pthread_mutex_destroy(&p.mu);
 }
 
+static double alike(struct arena *a, const char *x, const char *y)
+{
+	struct similar_set s1, s2;
+	similar_features(a, x, strlen(x), &s1);
+	similar_features(a, y, strlen(y), &s2);
+	return similar_score(&s1, &s2);
+}
+
+/* Duplicate reports (base/similar.h): the same problem in other words scores at the
+ * threshold or more, in Chinese and English; different problems below it; the measure is
+ * symmetric, 1 for the same text, 0 with an empty one; full-width forms and case fold. */
+static void test_similar(void **state)
+{
+	(void)state;
+	struct arena *a = arena_new(1 << 16);
+	static const char *const same[][2] = {
+		{ "路灯坏了 小区门口的路灯坏了，晚上很黑", "路灯不亮 小区门口路灯不亮了，晚上走路很危险" },
+		{ "排队时间太长 取号后等了三个小时", "排队太久 在大厅排队等了两个多小时" },
+		{ "Streetlight broken The streetlight outside the school gate is broken",
+		  "Street light out The street lights near the school gate are not working" },
+		{ "Pothole on Main Road A deep pothole on Main Road near the bridge",
+		  "Pothole near bridge Main Road has a big pothole by the bridge" },
+	};
+	static const char *const other[][2] = {
+		{ "路灯坏了 小区门口的路灯坏了，晚上很黑", "窗口态度差 办理业务时窗口工作人员态度很差" },
+		{ "排队时间太长 取号后等了三个小时", "网站打不开 网上办事大厅的网站经常打不开" },
+		{ "Streetlight broken The streetlight outside the school gate is broken",
+		  "Rude staff The clerk at window 3 was rude and slow" },
+		{ "Long queue I waited three hours", "Streetlight broken outside the school" },
+	};
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		assert_true(alike(a, same[i][0], same[i][1]) >= SIMILAR_THRESHOLD);
+		assert_true(alike(a, same[i][0], same[i][1]) == alike(a, same[i][1], same[i][0]));
+	}
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+		assert_true(alike(a, other[i][0], other[i][1]) < SIMILAR_THRESHOLD);
+	assert_true(alike(a, "路灯坏了", "路灯坏了") == 1.0);
+	assert_true(alike(a, "", "路灯坏了") == 0.0);
+	assert_true(alike(a, "，。！", "路灯坏了") == 0.0);
+	assert_true(alike(a, "ＳＴＲＥＥＴ　ＬＩＧＨＴ", "street light") == 1.0);
+	/* bad bytes only separate; a text longer than the cap is read up to it */
+	assert_true(alike(a, "road\xff\xfehole", "road hole") == 1.0);
+	struct sb big;
+	sb_init(&big, 1 << 16);
+	for (int i = 0; i < 20000; i++)
+		sb_adds(&big, i % 2 ? "路灯" : "word ");
+	struct similar_set s;
+	similar_features(a, big.buf, big.len, &s);
+	assert_true(s.n <= SIMILAR_FEATURES_MAX);
+	sb_release(&big);
+
+	/* masks: four or more digits, e-mail addresses; the cut marked */
+	assert_string_equal(similar_mask(a, "电话13812345678 邮箱 zhang@example.com 第3窗口", 100),
+			    "电话*********** 邮箱 ***************** 第3窗口");
+	assert_string_equal(similar_mask(a, "身份证 11010519491231002X", 100), "身份证 *****************X");
+	assert_string_equal(similar_mask(a, "房间 1203 与 12 号", 100), "房间 **** 与 12 号");
+	assert_string_equal(similar_mask(a, "一二三四五六七八九十", 5), "一二三四五\xe2\x80\xa6");
+	assert_string_equal(similar_mask(a, "abc", 5), "abc");
+	assert_string_equal(similar_mask(a, "", 5), "");
+	assert_string_equal(similar_mask(a, NULL, 5), "");
+
+	/* a person's name, wherever it is written */
+	assert_string_equal(similar_mask_word(a, "我是张三，张三的家门口", "张三"), "我是**，**的家门口");
+	assert_string_equal(similar_mask_word(a, "张三", "张三"), "**");
+	assert_string_equal(similar_mask_word(a, "Zhang San lives here", "Zhang San"), "********* lives here");
+	assert_string_equal(similar_mask_word(a, "李四家门口", "张三"), "李四家门口");
+	assert_string_equal(similar_mask_word(a, "门口", "门"), "门口"); /* one character: not a name */
+	assert_string_equal(similar_mask_word(a, "门口", NULL), "门口");
+
+	/* distances: 0.01 degree of longitude at 39.9 N is about 853 m */
+	double d = similar_distance_m(39.9, 116.4, 39.9, 116.41);
+	assert_true(d > 850 && d < 856);
+	assert_true(similar_distance_m(31.2, 121.5, 31.2, 121.5) == 0);
+
+	/* ranking: most alike first, ties in the order compared */
+	struct similar_ranked k[] = { { 0.3, 0 }, { 0.8, 1 }, { 0.3, 2 }, { 0.5, 3 }, { 0.8, 4 } };
+	qsort(k, 5, sizeof(k[0]), similar_by_score);
+	const size_t want[] = { 1, 4, 3, 0, 2 };
+	for (size_t i = 0; i < 5; i++)
+		assert_int_equal(k[i].i, want[i]);
+	arena_free(a);
+}
+
 int main(void)
 {
 	evthread_use_pthreads(); /* the pool hands completions to a loop from its threads */
@@ -543,6 +627,7 @@ int main(void)
 		cmocka_unit_test(test_jobs_classes),
 		cmocka_unit_test(test_jobs_measured_mean),
 		cmocka_unit_test(test_duty),
+		cmocka_unit_test(test_similar),
 	};
 	return cmocka_run_group_tests_name("base", tests, NULL, NULL);
 }
