@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/similar.h"
 #include "base/util.h"
@@ -121,7 +122,7 @@ static int follower_add(struct req *r, int64_t id, int64_t account, int64_t ente
 	struct db_rows rows;
 	int rc = db_query(r->db, r->arena, &q_follow_add,
 			  DB_ARGS(DB_TEXT("complaint"), DB_INT(id), DB_INT(account), enterprise ? DB_INT(enterprise) : DB_NULL,
-				  DB_TEXT(via), DB_INT((int64_t)time(NULL))),
+				  DB_TEXT(via), DB_INT(clock_now())),
 			  &rows);
 	for (size_t i = 0; !rc && i < rows.nrows; i++)
 		rc = cover_touch(r->db, "report_followers", db_cell(&rows, i, 0), "complaint.follow");
@@ -262,7 +263,7 @@ static int merge_write(struct req *r, struct ia_write *x)
 		req_error_detail(r, "%s", M(r, "interact_merge_same_department"));
 		return strcmp(d.state, "open") || d.merged_into ? GH_ECONFLICT : GH_EVALIDATION;
 	}
-	int64_t now = (int64_t)time(NULL), changes = 0;
+	int64_t now = clock_now(), changes = 0;
 	if ((rc = db_exec(r->db, &q_close, DB_ARGS(DB_INT(p.id), DB_INT(r->who.account), DB_INT(now), DB_INT(d.id)), &changes)))
 		return rc;
 	if (changes != 1) {

@@ -16,6 +16,7 @@
 #include "cases/cases.h"
 #include "http/handler.h"
 #include "http/router.h"
+#include "http/sections.h"
 #include "http/server.h"
 #include "http/write.h"
 #include "identity/crypto.h"
@@ -353,9 +354,10 @@ static int request_page(struct req *r, int status, const char *notice, const cha
 }
 
 /* The application page of an Open311 request leads its department's staff to the request's
- * page (cases_annotate): the alike requests nearby and the merge. */
-static int annotate(struct req *r, const struct case_page_ref *ref, json_t *ctx)
+ * page (a section of CASES_PAGE_DETAIL): the alike requests nearby and the merge. */
+static int annotate(struct req *r, const void *subject, json_t *ctx)
 {
+	const struct case_page_ref *ref = subject;
 	struct open311_request q;
 	if (ref->applicant || r->role != ROLE_STAFF || !r->who.department)
 		return 0;
@@ -369,7 +371,7 @@ static int annotate(struct req *r, const struct case_page_ref *ref, json_t *ctx)
 
 void open311_annotate_init(void)
 {
-	cases_annotate(annotate);
+	page_section_add(CASES_PAGE_DETAIL, 40, annotate);
 }
 
 static int page_request(struct req *r)
