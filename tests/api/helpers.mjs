@@ -506,8 +506,13 @@ export function totp(secret, t = Date.now()) {
 const lastStep = new Map();
 export async function freshTotp(secret) {
   const step = await waitFor(() => {
-    const now = Math.floor(Date.now() / 1000 / 30);
-    const next = Math.max(now - 1, (lastStep.get(secret) ?? -Infinity) + 1);
+    // The server takes the step before its own, its own and the next. The step before is
+    // used only early in a step, so that a slow answer does not reach the server after the
+    // step has moved on (then the code would be two steps old).
+    const t = Date.now() / 1000;
+    const now = Math.floor(t / 30);
+    const oldest = t - now * 30 < 15 ? now - 1 : now;
+    const next = Math.max(oldest, (lastStep.get(secret) ?? -Infinity) + 1);
     return next <= now + 1 ? next : null;
   }, { what: 'a TOTP step the server has not seen', timeout: 120_000 });
   lastStep.set(secret, step);
