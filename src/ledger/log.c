@@ -1,7 +1,7 @@
 /* log.c: the log's storage. Appends lock the head row (one row: size, frontier, root) inside
- * the caller's transaction, write the leaf and the perfect subtrees it completes, and update
- * the head: O(1) reads amortised. Proofs read O(log n) perfect subtrees (ledger_nodes, and
- * ledger_leaves for level 0). */
+ * the caller's transaction, write the leaf, add its hash and those of the perfect subtrees it
+ * completes at the tile levels to their tiles (tiles.c), and update the head: O(1) reads
+ * amortised. Proofs read O(log n / 8) tiles. */
 #include <jansson.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -23,9 +23,6 @@ DB_SQL(q_head, "SELECT size, frontier, root FROM ledger_head WHERE id = 1");
 DB_SQL(q_head_set, "UPDATE ledger_head SET size = ?, frontier = ?, root = ? WHERE id = 1");
 DB_SQL(q_leaf_ins, "INSERT INTO ledger_leaves (idx, kind, ref, salt, leaf, hash, created_at) "
 		   "VALUES (?, ?, ?, ?, ?, ?, ?)");
-DB_SQL(q_node_ins, "INSERT INTO ledger_nodes (level, idx, hash) VALUES (?, ?, ?)");
-DB_SQL(q_leaf_hash, "SELECT hash FROM ledger_leaves WHERE idx = ?");
-DB_SQL(q_node_hash, "SELECT hash FROM ledger_nodes WHERE level = ? AND idx = ?");
 DB_SQL(q_leaf_get, "SELECT idx, kind, ref, salt, leaf, hash, created_at FROM ledger_leaves WHERE idx = ?");
 DB_SQL(q_leaf_ref, "SELECT idx FROM ledger_leaves WHERE ref = ? ORDER BY idx LIMIT 1000");
 DB_SQL(q_ref_ins, "INSERT INTO ledger_refs (idx, tbl, rkey) VALUES (?, ?, ?)");
@@ -179,7 +176,7 @@ struct put_ctx {
 static int put_node(void *ctx, unsigned level, uint64_t idx, const unsigned char h[H32])
 {
 	struct put_ctx *p = ctx;
-	return db_exec(p->db, &q_node_ins, DB_ARGS(DB_INT(level), DB_INT((int64_t)idx), DB_BLOB(h, H32)), NULL);
+	return ledger_tile_append(p->db, level, idx, h);
 }
 
 int ledger_append_text(struct db *db, struct arena *a, const char *kind, const char *ref, const char *salt,
@@ -216,7 +213,7 @@ int ledger_append_text(struct db *db, struct arena *a, const char *kind, const c
 	if (rc)
 		return rc;
 	struct put_ctx pc = { db };
-	if ((rc = merkle_frontier_push(f, h, put_node, &pc)))
+	if ((rc = ledger_tile_append(db, 0, (uint64_t)idx, h)) || (rc = merkle_frontier_push(f, h, put_node, &pc)))
 		return rc;
 	merkle_frontier_root(f, root);
 	if ((rc = db_exec(db, &q_head_set, DB_ARGS(DB_INT((int64_t)f->size), DB_BLOB(f->h, f->n * H32), DB_BLOB(root, H32)),
@@ -363,23 +360,6 @@ int ledger_append_ref(struct db *db, struct arena *a, const char *kind, const ch
 int ledger_append(struct db *db, struct arena *a, const char *kind, const char *canonical_json, int64_t *index)
 {
 	return ledger_append_ref(db, a, kind, NULL, NULL, canonical_json, index);
-}
-
-int ledger_db_get(void *ctx, unsigned level, uint64_t idx, unsigned char out[H32])
-{
-	struct ledger_dbctx *c = ctx;
-	struct db_rows rows;
-	int rc = level == 0 ? db_query(c->db, c->a, &q_leaf_hash, DB_ARGS(DB_INT((int64_t)idx)), &rows)
-			    : db_query(c->db, c->a, &q_node_hash, DB_ARGS(DB_INT(level), DB_INT((int64_t)idx)), &rows);
-	if (rc)
-		return rc;
-	c->reads++;
-	if (rows.nrows != 1 || rows.lens[0] != H32) {
-		log_error("ledger: the stored node (%u, %llu) is missing or corrupt", level, (unsigned long long)idx);
-		return GH_EINTERNAL;
-	}
-	memcpy(out, rows.cells[0], H32);
-	return 0;
 }
 
 int ledger_root_at(struct db *db, struct arena *a, uint64_t size, unsigned char root[H32])
