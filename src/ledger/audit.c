@@ -34,6 +34,10 @@ DB_SQL(q_page, "SELECT idx, kind, ref, salt, leaf, hash, created_at FROM ledger_
 DB_SQL(q_page_refs, "SELECT idx, tbl, rkey FROM ledger_refs WHERE idx >= ? AND idx <= ? ORDER BY idx");
 DB_SQL(q_refs_after, "SELECT idx, tbl, rkey FROM ledger_refs WHERE idx >= ? ORDER BY idx LIMIT 100");
 DB_SQL(q_cps, "SELECT size, root, note FROM ledger_checkpoints ORDER BY size");
+/* Tiles holding hashes beyond a tree of ? leaves: the tile (L, N) may hold nodes of level 8L
+ * below 256N + its width only (the next append to a longer tile fails). */
+DB_SQL(q_tiles_beyond, "SELECT level, idx, length(hashes) FROM ledger_tiles WHERE level < 0 OR level >= 8 OR idx < 0 "
+		       "OR idx * 8192 + length(hashes) > (CAST(? AS BIGINT) >> (8 * level)) * 32 ORDER BY level, idx LIMIT 100");
 DB_SQL(q_head_more, "SELECT COALESCE(origin, ''), signed_size FROM ledger_head WHERE id = 1");
 /* One snapshot for the whole audit, so a hall at work does not move under it (SQLite: a read
  * transaction of the WAL; it takes no write lock). */
@@ -329,6 +333,14 @@ int ledger_audit(struct db *db, const struct ledger_audit_opts *o, FILE *out, si
 		merkle_frontier_root(f, root);
 		if (memcmp(root, head_root, H32) != 0)
 			report(&au, "log head: its root is not the root of the stored leaves");
+		arena_reset(a);
+		struct db_rows beyond;
+		if ((rc = db_query(db, a, &q_tiles_beyond, DB_ARGS(DB_INT((int64_t)f->size)), &beyond)))
+			goto out;
+		for (size_t i = 0; i < beyond.nrows; i++)
+			report(&au, "tile %s/%s: holds %lld bytes, beyond the tree of %llu leaves (the next append through it fails)",
+			       db_cell(&beyond, i, 0), db_cell(&beyond, i, 1), (long long)db_cell_int(&beyond, i, 2),
+			       (unsigned long long)f->size);
 		for (; next_head < nheads; next_head++)
 			report(&au, "%s: larger than the tree (%llu leaves): not consistent with it", heads[next_head].what,
 			       (unsigned long long)f->size);

@@ -482,6 +482,17 @@ describe('govhall audit', () => {
       () => sql(srv.db, `UPDATE ledger_tiles SET hashes = ${blob(tileHex.slice(0, 128))} WHERE level = 0 AND idx = 0`),
       () => sql(srv.db, `UPDATE ledger_tiles SET hashes = ${blob(tileHex)} WHERE level = 0 AND idx = 0`),
       /tile 0\/0: holds no hash of node 0\/2/);
+    // ... and the rightmost tile of a level grown past the tree (the next append would fail)
+    const [lastIdx, lastHex] = (await sql(srv.db,
+      `SELECT idx || ':' || ${hex('hashes')} FROM ledger_tiles WHERE level = 0 ORDER BY idx DESC LIMIT 1`)).split(':');
+    await detects('tile grown',
+      () => sql(srv.db, `UPDATE ledger_tiles SET hashes = ${blob(lastHex + 'ab'.repeat(32))} WHERE level = 0 AND idx = ${lastIdx}`),
+      () => sql(srv.db, `UPDATE ledger_tiles SET hashes = ${blob(lastHex)} WHERE level = 0 AND idx = ${lastIdx}`),
+      new RegExp(`^tile 0/${lastIdx}: holds \\d+ bytes, beyond the tree of \\d+ leaves`, 'm'));
+    await detects('tile above the tree',
+      () => sql(srv.db, `INSERT INTO ledger_tiles (level, idx, hashes) VALUES (3, 0, ${blob('cd'.repeat(32))})`),
+      () => sql(srv.db, 'DELETE FROM ledger_tiles WHERE level = 3'),
+      /^tile 3\/0: holds 32 bytes, beyond the tree/m);
     // 7. the log head's root replaced
     const headHex = await sql(srv.db, `SELECT ${hex('root')} FROM ledger_head`);
     await detects('head altered',
