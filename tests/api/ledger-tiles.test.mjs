@@ -56,6 +56,8 @@ test('a log stored node by node is upgraded into the tiles appends make, and aud
       await sql(db.url, `INSERT INTO ledger_nodes (level, idx, hash) VALUES ${rows.slice(i, i + 200).join(', ')}`);
     }
     await sql(db.url, 'DROP TABLE ledger_tiles');
+    await sql(db.url, 'DROP INDEX ledger_leaves_ref');
+    await sql(db.url, 'CREATE INDEX ledger_leaves_ref ON ledger_leaves(ref)');
     if (backend === 'postgres') {
       await sql(db.url, 'DROP INDEX ledger_refs_idx');
       await sql(db.url, 'ALTER TABLE ledger_refs ADD PRIMARY KEY (idx, tbl, rkey)');
@@ -71,6 +73,11 @@ test('a log stored node by node is upgraded into the tiles appends make, and aud
     if (backend === 'postgres') {
       assert.equal(await sql(db.url, "SELECT string_agg(indexname, ',') FROM pg_indexes WHERE tablename = 'ledger_refs'"), 'ledger_refs_idx');
     }
+    // the leaves' ref index keeps only the leaves that have one
+    const refIndex = backend === 'postgres'
+      ? "SELECT indexdef FROM pg_indexes WHERE indexname = 'ledger_leaves_ref'"
+      : "SELECT sql FROM sqlite_master WHERE name = 'ledger_leaves_ref'";
+    assert.match(await sql(db.url, refIndex), /WHERE \(?ref IS NOT NULL\)?$/);
     r = await govhall(['audit', '--db', db.url], { keyFile: db.keyFile });
     assert.equal(r.code, 0, r.stdout);
     // and the log grows on from them
