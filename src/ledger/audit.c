@@ -1,7 +1,8 @@
 /* audit.c: `govhall audit` — recomputes the whole tree from the stored leaves and checks,
  * reporting one line per problem:
  * - every leaf's text against its stored hash, its kind column against its text, the index
- *   sequence (missing leaves), every stored subtree hash, the log head;
+ *   sequence (missing leaves), every hash of the stored tiles (leaf hashes and subtrees at the
+ *   tile levels), the log head;
  * - every tree head: each stored checkpoint (its signature by a published log key, its origin
  *   being the log's, its root being the root of that many leaves), checkpoints deleted (the
  *   head records the largest ever signed; leaves older than the signing period plus a grace
@@ -23,6 +24,7 @@
 
 #include "base/arena.h"
 #include "base/err.h"
+#include "base/util.h"
 #include "ledger/ledger_ext.h"
 #include "store/db.h"
 
@@ -31,19 +33,32 @@
 DB_SQL(q_page, "SELECT idx, kind, ref, salt, leaf, hash, created_at FROM ledger_leaves WHERE idx >= ? ORDER BY idx LIMIT 1000");
 DB_SQL(q_page_refs, "SELECT idx, tbl, rkey FROM ledger_refs WHERE idx >= ? AND idx <= ? ORDER BY idx");
 DB_SQL(q_refs_after, "SELECT idx, tbl, rkey FROM ledger_refs WHERE idx >= ? ORDER BY idx LIMIT 100");
-DB_SQL(q_node, "SELECT hash FROM ledger_nodes WHERE level = ? AND idx = ?");
 DB_SQL(q_cps, "SELECT size, root, note FROM ledger_checkpoints ORDER BY size");
+/* Tiles holding hashes beyond a tree of ? leaves: the tile (L, N) may hold nodes of level 8L
+ * below 256N + its width only (the next append to a longer tile fails). */
+DB_SQL(q_tiles_beyond, "SELECT level, idx, length(hashes) FROM ledger_tiles WHERE level < 0 OR level >= 8 OR idx < 0 "
+		       "OR idx * 8192 + length(hashes) > (CAST(? AS BIGINT) >> (8 * level)) * 32 ORDER BY level, idx LIMIT 100");
 DB_SQL(q_head_more, "SELECT COALESCE(origin, ''), signed_size FROM ledger_head WHERE id = 1");
 /* One snapshot for the whole audit, so a hall at work does not move under it (SQLite: a read
  * transaction of the WAL; it takes no write lock). */
 DB_SQL2(q_snapshot, "BEGIN DEFERRED", "BEGIN ISOLATION LEVEL REPEATABLE READ");
 
+/* The tile of a level being compared with the recomputed tree. */
+struct atile {
+	bool loaded;
+	uint64_t idx;
+	size_t n;
+	unsigned char h[LEDGER_TILE_W][H32];
+};
+
 struct audit {
 	struct db *db;
-	struct arena *a;
+	struct arena *a, *ta;
 	FILE *out;
 	size_t problems;
+	struct atile *tile; /* AUDIT_TILE_LEVELS */
 };
+#define AUDIT_TILE_LEVELS 8
 
 static void report(void *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void report(void *ctx, const char *fmt, ...)
@@ -57,19 +72,38 @@ static void report(void *ctx, const char *fmt, ...)
 	au->problems++;
 }
 
+/* The recomputed hash of the node (level, idx) against its tile, at the tile levels. */
 static int check_node(void *ctx, unsigned level, uint64_t idx, const unsigned char h[H32])
 {
 	struct audit *au = ctx;
-	struct db_rows rows;
-	int rc = db_query(au->db, au->a, &q_node, DB_ARGS(DB_INT(level), DB_INT((int64_t)idx)), &rows);
-	if (rc)
-		return rc;
-	if (rows.nrows != 1)
-		report(au, "node %u/%llu: missing from ledger_nodes (proofs through it fail)", level,
-		       (unsigned long long)idx);
-	else if (rows.lens[0] != H32 || memcmp(rows.cells[0], h, H32) != 0)
-		report(au, "node %u/%llu: the stored hash differs from the recomputed tree (proofs through it are wrong)",
+	if (level % LEDGER_TILE_H)
+		return 0;
+	unsigned tl = level / LEDGER_TILE_H;
+	uint64_t ti = idx / LEDGER_TILE_W, off = idx % LEDGER_TILE_W;
+	if (tl >= AUDIT_TILE_LEVELS)
+		return GH_EINTERNAL;
+	struct atile *t = &au->tile[tl];
+	if (!t->loaded || t->idx != ti) {
+		arena_reset(au->ta);
+		struct ledger_dbctx c = { au->db, au->ta, 0 };
+		const unsigned char *p;
+		size_t n = 0;
+		int rc = ledger_tile_read(&c, tl, ti, &p, &n);
+		if (rc && rc != GH_ENOTFOUND)
+			return rc;
+		if (!rc)
+			memcpy(t->h, p, n * H32);
+		t->n = rc ? 0 : n;
+		t->loaded = true;
+		t->idx = ti;
+	}
+	if (off >= t->n)
+		report(au, "tile %u/%llu: holds no hash of node %u/%llu (proofs through it fail)", tl, (unsigned long long)ti,
 		       level, (unsigned long long)idx);
+	else if (memcmp(t->h[off], h, H32) != 0)
+		report(au, "tile %u/%llu: its hash of node %u/%llu differs from the recomputed tree (proofs through it are "
+			   "wrong)",
+		       tl, (unsigned long long)ti, level, (unsigned long long)idx);
 	return 0;
 }
 
@@ -125,7 +159,7 @@ int ledger_audit(struct db *db, const struct ledger_audit_opts *o, FILE *out, si
 		 size_t *problems_out)
 {
 	struct arena *keep = arena_new(1 << 16), *a = arena_new(1 << 20);
-	struct audit au = { db, a, out, 0 };
+	struct audit au = { db, a, arena_new(1 << 14), out, 0, xcalloc(AUDIT_TILE_LEVELS, sizeof(struct atile)) };
 	struct merkle_frontier *f = arena_zalloc(keep, sizeof(*f));
 	struct merkle_frontier *head = arena_zalloc(keep, sizeof(*head));
 	unsigned char head_root[H32], root[H32];
@@ -276,7 +310,7 @@ int ledger_audit(struct db *db, const struct ledger_audit_opts *o, FILE *out, si
 			}
 			if (broken)
 				continue;
-			if ((rc = merkle_frontier_push(f, h, check_node, &au)))
+			if ((rc = check_node(&au, 0, (uint64_t)idx, h)) || (rc = merkle_frontier_push(f, h, check_node, &au)))
 				goto out;
 			while (next_head < nheads && (uint64_t)heads[next_head].size == f->size) {
 				merkle_frontier_root(f, root);
@@ -299,6 +333,14 @@ int ledger_audit(struct db *db, const struct ledger_audit_opts *o, FILE *out, si
 		merkle_frontier_root(f, root);
 		if (memcmp(root, head_root, H32) != 0)
 			report(&au, "log head: its root is not the root of the stored leaves");
+		arena_reset(a);
+		struct db_rows beyond;
+		if ((rc = db_query(db, a, &q_tiles_beyond, DB_ARGS(DB_INT((int64_t)f->size)), &beyond)))
+			goto out;
+		for (size_t i = 0; i < beyond.nrows; i++)
+			report(&au, "tile %s/%s: holds %lld bytes, beyond the tree of %llu leaves (the next append through it fails)",
+			       db_cell(&beyond, i, 0), db_cell(&beyond, i, 1), (long long)db_cell_int(&beyond, i, 2),
+			       (unsigned long long)f->size);
 		for (; next_head < nheads; next_head++)
 			report(&au, "%s: larger than the tree (%llu leaves): not consistent with it", heads[next_head].what,
 			       (unsigned long long)f->size);
@@ -328,5 +370,7 @@ out:
 		json_decref(pl[i].rows);
 	arena_free(a);
 	arena_free(keep);
+	arena_free(au.ta);
+	free(au.tile);
 	return rc;
 }

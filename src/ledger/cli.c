@@ -103,11 +103,15 @@ static int key_cmd(const struct config *cfg, int nargs, char **args)
 	return 2;
 }
 
+static int seed_node(void *ctx, unsigned level, uint64_t idx, const unsigned char h[H32])
+{
+	return ledger_tile_append(ctx, level, idx, h, 1);
+}
+
 /* Appends n synthetic leaves quickly (benchmarks only): one transaction per 500,000 leaves. */
 static int bench_seed(const struct config *cfg, long long n)
 {
 	DB_SQL(q_leaf, "INSERT INTO ledger_leaves (idx, kind, ref, salt, leaf, hash, created_at) VALUES (?, 'bench', NULL, NULL, ?, ?, ?)");
-	DB_SQL(q_node, "INSERT INTO ledger_nodes (level, idx, hash) VALUES (?, ?, ?)");
 	DB_SQL(q_head, "UPDATE ledger_head SET size = ?, frontier = ?, root = ? WHERE id = 1");
 	db_sqlite_set_synchronous(false); /* a benchmark's throwaway database */
 	struct db *db;
@@ -125,18 +129,11 @@ static int bench_seed(const struct config *cfg, long long n)
 		unsigned char h[H32];
 		ledger_leaf_hash(leaf, (size_t)len, h);
 		rc = db_exec(db, &q_leaf, DB_ARGS(DB_INT((int64_t)f->size), DB_TEXT(leaf), DB_BLOB(h, H32), DB_INT(now)), NULL);
-		/* the perfect subtrees this leaf completes */
-		unsigned char cur[H32];
-		memcpy(cur, h, H32);
-		uint64_t s = f->size;
-		unsigned level = 0;
-		while (!rc && ((s >> level) & 1)) {
-			merkle_node_hash(f->h[--f->n], cur, cur);
-			level++;
-			rc = db_exec(db, &q_node, DB_ARGS(DB_INT(level), DB_INT((int64_t)(s >> level)), DB_BLOB(cur, H32)), NULL);
-		}
-		memcpy(f->h[f->n++], cur, H32);
-		f->size = s + 1;
+		/* its hash and the perfect subtrees it completes, into their tiles */
+		if (!rc)
+			rc = ledger_tile_append(db, 0, f->size, h, 1);
+		if (!rc)
+			rc = merkle_frontier_push(f, h, seed_node, db);
 		if (!rc && ((i + 1) % 500000 == 0 || i + 1 == n)) {
 			unsigned char root[H32];
 			merkle_frontier_root(f, root);

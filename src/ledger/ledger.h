@@ -121,10 +121,11 @@ void ledger_salt_new(char out[LEDGER_SALT_HEX + 1]);
 void ledger_personal_hash(const char *salt, const char *field, const char *value, char out[65]);
 
 /* ---- Bulk writing (`govhall bench-scale`: generated data written with COPY) ----------------
- * The leaves that ledger_append would store, with the tree nodes they complete and their
- * ledger_refs rows, made in memory and handed to a sink in append order. The caller writes
- * them (and the rows they commit) and then the head with ledger_bulk_head, all in one
- * transaction of its own, and must be the log's only writer meanwhile. */
+ * The leaves that ledger_append would store, with their ledger_refs rows, made in memory and
+ * handed to a sink in append order; the tiles of the tree they fill are kept in memory. The
+ * caller writes them (and the rows they commit) and then the tiles and the head with
+ * ledger_bulk_head, all in one transaction of its own, and must be the log's only writer
+ * meanwhile. */
 
 /* One application step as the log records it (a cases observer's view of it). */
 struct ledger_decision {
@@ -136,7 +137,6 @@ struct ledger_bulk_sink {
 	void *ctx;
 	int (*leaf)(void *ctx, int64_t idx, const char *kind, const char *ref, const char *salt, const char *text,
 		    size_t len, const unsigned char hash[LEDGER_HASH_LEN], int64_t created_at);
-	int (*node)(void *ctx, unsigned level, int64_t idx, const unsigned char hash[LEDGER_HASH_LEN]);
 	int (*ref)(void *ctx, int64_t idx, const char *table, const char *key);
 };
 struct ledger_bulk;
@@ -154,8 +154,9 @@ int ledger_bulk_change(struct ledger_bulk *b, struct arena *a, const char *actio
 		       const struct cover_entry *rows, size_t n);
 /* Leaves so far (the index of the next one). */
 int64_t ledger_bulk_size(const struct ledger_bulk *b);
-/* Stores the head (size, frontier, root) on db in the caller's transaction, as an append
- * leaves it; the command then signs a checkpoint before it exits (ledger_finish). */
+/* Stores the tiles filled or grown since the last call and the head (size, frontier, root) on
+ * db in the caller's transaction, as appends leave them; the command then signs a checkpoint
+ * before it exits (ledger_finish). */
 int ledger_bulk_head(struct ledger_bulk *b, struct db *db);
 
 /* ---- Audit hooks (other domains) -------------------------------------------------------- */

@@ -1,8 +1,9 @@
 /* log.c: the log's storage. Appends lock the head row (one row: size, frontier, root) inside
- * the caller's transaction, write the leaf and the perfect subtrees it completes, and update
- * the head: O(1) reads amortised. Inside a transaction the head and the subtrees are held in
- * memory and written once, before the COMMIT (db_tx_defer: "the head held in memory" below).
- * Proofs read O(log n) perfect subtrees (ledger_nodes, and ledger_leaves for level 0). */
+ * the caller's transaction, write the leaf, add its hash and those of the perfect subtrees it
+ * completes at the tile levels to their tiles (tiles.c), and update the head: O(1) reads
+ * amortised. Inside a transaction the head and the tile hashes are held in memory and written
+ * once, before the COMMIT (db_tx_defer: "the head held in memory" below), a tile's new hashes
+ * in one statement. Proofs read O(log n / 8) tiles. */
 #include <jansson.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -25,14 +26,6 @@ DB_SQL(q_head, "SELECT size, frontier, root FROM ledger_head WHERE id = 1");
 DB_SQL(q_head_set, "UPDATE ledger_head SET size = ?, frontier = ?, root = ? WHERE id = 1");
 DB_SQL(q_leaf_ins, "INSERT INTO ledger_leaves (idx, kind, ref, salt, leaf, hash, created_at) "
 		   "VALUES (?, ?, ?, ?, ?, ?, ?)");
-DB_SQL(q_node_ins, "INSERT INTO ledger_nodes (level, idx, hash) VALUES (?, ?, ?)");
-#define NODE_ROW "(?, ?, ?)"
-#define NODE_ROWS4 NODE_ROW ", " NODE_ROW ", " NODE_ROW ", " NODE_ROW
-DB_SQL(q_node_ins4, "INSERT INTO ledger_nodes (level, idx, hash) VALUES " NODE_ROWS4);
-DB_SQL(q_node_ins16, "INSERT INTO ledger_nodes (level, idx, hash) VALUES " NODE_ROWS4 ", " NODE_ROWS4 ", " NODE_ROWS4
-		     ", " NODE_ROWS4);
-DB_SQL(q_leaf_hash, "SELECT hash FROM ledger_leaves WHERE idx = ?");
-DB_SQL(q_node_hash, "SELECT hash FROM ledger_nodes WHERE level = ? AND idx = ?");
 DB_SQL(q_leaf_get, "SELECT idx, kind, ref, salt, leaf, hash, created_at FROM ledger_leaves WHERE idx = ?");
 DB_SQL(q_leaf_ref, "SELECT idx FROM ledger_leaves WHERE ref = ? ORDER BY idx LIMIT 1000");
 DB_SQL(q_ref_ins, "INSERT INTO ledger_refs (idx, tbl, rkey) VALUES (?, ?, ?)");
@@ -162,9 +155,10 @@ static int check_leaf(struct arena *a, const char *kind, const char *json)
  * 64 hashes per leaf. The memory is only used for the epoch it was made in (store/db.h's
  * db_tx_epoch: a rollback to a savepoint makes a new one, and the writer writes the head
  * before it takes a savepoint, so the row then read again is right). */
-/* The tree nodes the appends completed are held with it too, and written with the head in
- * inserts of 16 and 4 rows (a batch of 64 submissions: 6 statements instead of 64); at most
- * NODES_HELD, written at once when full. */
+/* The hashes the appends add to tiles (the leaves' and the completed subtrees' at tile levels)
+ * are held with it too, and written with the head, the new hashes of one tile in one statement
+ * (a batch of 64 submissions: about one statement instead of 64); at most NODES_HELD, written
+ * at once when full. */
 #define NODES_HELD 64
 
 struct held_node {
@@ -194,22 +188,30 @@ static int head_write(struct db *db, const struct merkle_frontier *f)
 		       NULL);
 }
 
-/* Writes the nodes held, rows by 16, 4 and 1 per statement. */
+/* Writes the hashes held to their tiles: each level's in the order they came (ascending), a run
+ * that continues one tile in one statement. */
 static int nodes_write(struct db *db, struct head_mem *m)
 {
-	struct db_val v[16 * 3];
-	size_t i = 0;
+	unsigned char run[NODES_HELD * H32];
 	int rc = 0;
-	while (!rc && i < m->nn) {
-		size_t k = m->nn - i >= 16 ? 16 : m->nn - i >= 4 ? 4 : 1;
-		for (size_t j = 0; j < k; j++) {
-			const struct held_node *n = &m->nodes[i + j];
-			v[3 * j] = DB_INT(n->level);
-			v[3 * j + 1] = DB_INT((int64_t)n->idx);
-			v[3 * j + 2] = DB_BLOB(n->h, H32);
+	bool done[NODES_HELD] = { false };
+	for (size_t i = 0; !rc && i < m->nn; i++) {
+		if (done[i])
+			continue;
+		const struct held_node *first = &m->nodes[i];
+		size_t n = 0;
+		for (size_t j = i; j < m->nn; j++) {
+			const struct held_node *e = &m->nodes[j];
+			if (done[j] || e->level != first->level)
+				continue;
+			/* the run ends at a tile's edge or a gap (none is expected) */
+			if (e->idx != first->idx + n || (n && e->idx % LEDGER_TILE_W == 0))
+				break;
+			memcpy(run + n * H32, e->h, H32);
+			done[j] = true;
+			n++;
 		}
-		rc = db_exec(db, k == 16 ? &q_node_ins16 : k == 4 ? &q_node_ins4 : &q_node_ins, v, 3 * k, NULL);
-		i += k;
+		rc = ledger_tile_append(db, first->level, first->idx, run, n);
 	}
 	m->nn = 0;
 	return rc;
@@ -272,8 +274,10 @@ struct put_ctx {
 static int put_node(void *ctx, unsigned level, uint64_t idx, const unsigned char h[H32])
 {
 	struct put_ctx *p = ctx;
+	if (level % LEDGER_TILE_H)
+		return 0; /* not stored: recomputed from the tile below */
 	if (!p->m)
-		return db_exec(p->db, &q_node_ins, DB_ARGS(DB_INT(level), DB_INT((int64_t)idx), DB_BLOB(h, H32)), NULL);
+		return ledger_tile_append(p->db, level, idx, h, 1);
 	if (p->m->nn == NODES_HELD) {
 		int rc = nodes_write(p->db, p->m);
 		if (rc)
@@ -337,6 +341,8 @@ int ledger_append_text(struct db *db, struct arena *a, const char *kind, const c
 					     NULL)
 				   : db_exec(db, &q_ref_ins, DB_ARGS(DB_INT(idx), DB_TEXT(v[i].table), DB_TEXT(v[i].key)), NULL);
 	struct put_ctx pc = { db, m };
+	if (!rc)
+		rc = put_node(&pc, 0, (uint64_t)idx, h); /* the leaf's hash, in level 0's tile */
 	if (!rc)
 		rc = merkle_frontier_push(f, h, put_node, &pc);
 	if (rc) {
@@ -494,27 +500,6 @@ int ledger_append_ref(struct db *db, struct arena *a, const char *kind, const ch
 int ledger_append(struct db *db, struct arena *a, const char *kind, const char *canonical_json, int64_t *index)
 {
 	return ledger_append_ref(db, a, kind, NULL, NULL, canonical_json, index);
-}
-
-int ledger_db_get(void *ctx, unsigned level, uint64_t idx, unsigned char out[H32])
-{
-	struct ledger_dbctx *c = ctx;
-	struct db_rows rows;
-	/* the nodes this transaction's appends hold, written first */
-	int rc = db_tx_flush(c->db);
-	if (rc)
-		return rc;
-	rc = level == 0 ? db_query(c->db, c->a, &q_leaf_hash, DB_ARGS(DB_INT((int64_t)idx)), &rows)
-			    : db_query(c->db, c->a, &q_node_hash, DB_ARGS(DB_INT(level), DB_INT((int64_t)idx)), &rows);
-	if (rc)
-		return rc;
-	c->reads++;
-	if (rows.nrows != 1 || rows.lens[0] != H32) {
-		log_error("ledger: the stored node (%u, %llu) is missing or corrupt", level, (unsigned long long)idx);
-		return GH_EINTERNAL;
-	}
-	memcpy(out, rows.cells[0], H32);
-	return 0;
 }
 
 int ledger_root_at(struct db *db, struct arena *a, uint64_t size, unsigned char root[H32])

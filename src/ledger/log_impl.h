@@ -22,13 +22,36 @@ struct ledger_leaf {
 /* Reads the head; lock: FOR UPDATE on PostgreSQL (inside a transaction). root may be NULL. */
 int ledger_head_read(struct db *db, struct arena *a, bool lock, struct merkle_frontier *f,
 		     unsigned char root[H32]);
-/* merkle_get_fn over the stored log; counts reads. */
+/* ---- tiles.c: the tree's hashes stored as tiles (ledger_tiles) ---- */
+#define LEDGER_TILE_H 8   /* tree levels per tile level */
+#define LEDGER_TILE_W 256 /* hashes of a full tile */
+#define LEDGER_TILE_CACHE 4
+struct ledger_tile_slot {
+	unsigned level;
+	uint64_t idx;
+	size_t n;
+	const unsigned char *h; /* NULL: empty slot */
+};
+/* merkle_get_fn over the stored log (ledger_db_get); counts the tiles read and keeps the last
+ * few for the proof's time. Zero it, then set db and a. */
 struct ledger_dbctx {
 	struct db *db;
 	struct arena *a;
 	unsigned reads;
+	struct ledger_tile_slot tile[LEDGER_TILE_CACHE];
+	unsigned next;
 };
 int ledger_db_get(void *ctx, unsigned level, uint64_t idx, unsigned char out[H32]);
+/* The stored tile (tlevel, tidx): *n hashes (1..256) at *hashes, in c->a. GH_ENOTFOUND when
+ * there is none. */
+int ledger_tile_read(struct ledger_dbctx *c, unsigned tlevel, uint64_t tidx, const unsigned char **hashes, size_t *n);
+/* Stores the hashes of the n tree nodes (level, idx .. idx+n-1), all in one tile, when level
+ * is a tile level (0, 8, 16...): a new tile at idx % 256 == 0, else at the end of its tile,
+ * which must hold idx % 256 hashes (GH_EINTERNAL otherwise). Nodes of other levels are not
+ * stored. */
+int ledger_tile_append(struct db *db, unsigned level, uint64_t idx, const unsigned char *h, size_t n);
+/* Writes the tile (tlevel, tidx) of n hashes whole, over any stored one (bulk writers). */
+int ledger_tile_put(struct db *db, unsigned tlevel, uint64_t tidx, const unsigned char *hashes, size_t n);
 /* Root of the first size leaves (size <= the log's size). */
 int ledger_root_at(struct db *db, struct arena *a, uint64_t size, unsigned char root[H32]);
 /* Proofs over the stored log (sizes at most the log's size); reads (may be NULL) gets the

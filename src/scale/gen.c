@@ -134,7 +134,7 @@ struct stat {
 	int64_t value;
 };
 
-enum buf { B_ACCOUNTS, B_APPS, B_EVENTS, B_RATEABLE, B_WARNINGS, B_LEAVES, B_NODES, B_REFS, B_STATS, B_N };
+enum buf { B_ACCOUNTS, B_APPS, B_EVENTS, B_RATEABLE, B_WARNINGS, B_LEAVES, B_REFS, B_STATS, B_N };
 
 static const char *const copy_sql[B_N] = {
 	"COPY accounts (id, kind, name, id_enc, id_index, id_mask, phone_enc, phone_index, phone_mask, legal_rep, "
@@ -149,7 +149,6 @@ static const char *const copy_sql[B_N] = {
 	"state, closed_at, closed_day, invited_at) FROM STDIN",
 	"COPY warnings (application_id, colour, at) FROM STDIN",
 	"COPY ledger_leaves (idx, kind, ref, salt, leaf, hash, created_at) FROM STDIN",
-	"COPY ledger_nodes (level, idx, hash) FROM STDIN",
 	"COPY ledger_refs (idx, tbl, rkey) FROM STDIN",
 	"COPY scale_stats (day, department, item_code, channel, metric, value) FROM STDIN",
 };
@@ -380,13 +379,6 @@ static int sink_leaf(void *ctx, int64_t idx, const char *kind, const char *ref, 
 	struct sb *b = &((struct gen *)ctx)->b[B_LEAVES];
 	cp_int(b, idx), TAB(b), cp_text(b, kind), TAB(b), cp_text(b, ref), TAB(b), cp_text(b, salt), TAB(b);
 	cp_textn(b, text, len), TAB(b), cp_bytea(b, hash, LEDGER_HASH_LEN), TAB(b), cp_int(b, created_at), EOL(b);
-	return 0;
-}
-
-static int sink_node(void *ctx, unsigned level, int64_t idx, const unsigned char hash[LEDGER_HASH_LEN])
-{
-	struct sb *b = &((struct gen *)ctx)->b[B_NODES];
-	cp_int(b, level), TAB(b), cp_int(b, idx), TAB(b), cp_bytea(b, hash, LEDGER_HASH_LEN), EOL(b);
 	return 0;
 }
 
@@ -1186,7 +1178,7 @@ static int generate(struct app *app, struct db *db, struct params *want)
 		die("bench-scale: password hashing failed");
 	g.citizen = xcalloc((size_t)g.p.citizens + BENCH_CITIZENS, sizeof(int64_t));
 	g.enterprise = xcalloc((size_t)g.p.enterprises + 1, sizeof(int64_t));
-	static const struct ledger_bulk_sink sink = { NULL, sink_leaf, sink_node, sink_ref };
+	static const struct ledger_bulk_sink sink = { NULL, sink_leaf, sink_ref };
 	struct ledger_bulk_sink s = sink;
 	s.ctx = &g;
 	DB_SQL(q_temp, "CREATE TEMPORARY TABLE IF NOT EXISTS scale_stats (day INTEGER, department TEXT, item_code TEXT, "

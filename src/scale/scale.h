@@ -5,7 +5,7 @@
  * two years), with their steps (about five each), as the hall itself would have written them:
  * accounts with their personal data sealed and blind-indexed, application rows and events as
  * case_transition stores them, one transparency-log leaf per logged step and per account
- * (with the tree nodes and ledger_refs rows they make, the head, and a signed checkpoint),
+ * (with the tree tiles and ledger_refs rows they make, the head, and a signed checkpoint),
  * statistics rollups (the cases observer's figures; registrations through the accounts
  * trigger), rateable cases, application numbers and deadline warnings of the running
  * applications, so `govhall audit` passes on the result. Rows go in with COPY, one transaction

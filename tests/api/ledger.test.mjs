@@ -394,12 +394,30 @@ describe('govhall audit', () => {
       () => sql(srv.db, `UPDATE ledger_leaves SET leaf = '${forged.replace(/'/g, "''")}', hash = ${blob(leafHash(forged).toString('hex'))} WHERE idx = ${leafIdx}`),
       () => sql(srv.db, `UPDATE ledger_leaves SET leaf = '${leafText.replace(/'/g, "''")}', hash = ${blob(leafHex)} WHERE idx = ${leafIdx}`),
       /checkpoint \d+: its root is not the root of the first \d+ leaves/);
-    // 6. a stored subtree hash changed (proofs through it would be wrong)
-    const nodeHex = await sql(srv.db, `SELECT ${hex('hash')} FROM ledger_nodes WHERE level = 2 AND idx = 1`);
-    await detects('node altered',
-      () => sql(srv.db, `UPDATE ledger_nodes SET hash = ${blob('00'.repeat(32))} WHERE level = 2 AND idx = 1`),
-      () => sql(srv.db, `UPDATE ledger_nodes SET hash = ${blob(nodeHex)} WHERE level = 2 AND idx = 1`),
-      /node 2\/1: the stored hash differs/);
+    // 6. a stored tree hash changed (proofs through it would be wrong): the second leaf hash of
+    // the first tile, then the tile cut short
+    const tileHex = await sql(srv.db, `SELECT ${hex('hashes')} FROM ledger_tiles WHERE level = 0 AND idx = 0`);
+    assert.ok(tileHex.length >= 3 * 64, 'the first tile holds at least three leaf hashes');
+    const forgedTile = tileHex.slice(0, 64) + '00'.repeat(32) + tileHex.slice(128);
+    await detects('tile altered',
+      () => sql(srv.db, `UPDATE ledger_tiles SET hashes = ${blob(forgedTile)} WHERE level = 0 AND idx = 0`),
+      () => sql(srv.db, `UPDATE ledger_tiles SET hashes = ${blob(tileHex)} WHERE level = 0 AND idx = 0`),
+      /tile 0\/0: its hash of node 0\/1 differs from the recomputed tree/);
+    await detects('tile cut short',
+      () => sql(srv.db, `UPDATE ledger_tiles SET hashes = ${blob(tileHex.slice(0, 128))} WHERE level = 0 AND idx = 0`),
+      () => sql(srv.db, `UPDATE ledger_tiles SET hashes = ${blob(tileHex)} WHERE level = 0 AND idx = 0`),
+      /tile 0\/0: holds no hash of node 0\/2/);
+    // ... and the rightmost tile of a level grown past the tree (the next append would fail)
+    const [lastIdx, lastHex] = (await sql(srv.db,
+      `SELECT idx || ':' || ${hex('hashes')} FROM ledger_tiles WHERE level = 0 ORDER BY idx DESC LIMIT 1`)).split(':');
+    await detects('tile grown',
+      () => sql(srv.db, `UPDATE ledger_tiles SET hashes = ${blob(lastHex + 'ab'.repeat(32))} WHERE level = 0 AND idx = ${lastIdx}`),
+      () => sql(srv.db, `UPDATE ledger_tiles SET hashes = ${blob(lastHex)} WHERE level = 0 AND idx = ${lastIdx}`),
+      new RegExp(`^tile 0/${lastIdx}: holds \\d+ bytes, beyond the tree of \\d+ leaves`, 'm'));
+    await detects('tile above the tree',
+      () => sql(srv.db, `INSERT INTO ledger_tiles (level, idx, hashes) VALUES (3, 0, ${blob('cd'.repeat(32))})`),
+      () => sql(srv.db, 'DELETE FROM ledger_tiles WHERE level = 3'),
+      /^tile 3\/0: holds 32 bytes, beyond the tree/m);
     // 7. the log head's root replaced
     const headHex = await sql(srv.db, `SELECT ${hex('root')} FROM ledger_head`);
     await detects('head altered',
@@ -481,7 +499,7 @@ describe('command line', () => {
       const EMPTY = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'; // SHA-256 of nothing
       const [noBytes, emptyRoot] = backend === 'postgres'
         ? ["decode('', 'hex')", `decode('${EMPTY}', 'hex')`] : ["X''", `X'${EMPTY}'`];
-      for (const q of ['DELETE FROM ledger_leaves', 'DELETE FROM ledger_nodes', 'DELETE FROM ledger_checkpoints', 'DELETE FROM ledger_refs']) await sql(db.url, q);
+      for (const q of ['DELETE FROM ledger_leaves', 'DELETE FROM ledger_tiles', 'DELETE FROM ledger_checkpoints', 'DELETE FROM ledger_refs']) await sql(db.url, q);
       await sql(db.url, `UPDATE ledger_head SET size = 0, frontier = ${noBytes}, root = ${emptyRoot}, signed_size = 0`);
       let r = await govhall(['audit', '--db', db.url], { keyFile: db.keyFile });
       assert.equal(r.code, 1, r.stdout);

@@ -20,6 +20,7 @@
 
 #include "base/arena.h"
 #include "base/err.h"
+#include "base/util.h"
 #include "ledger/ledger.h"
 #include "ledger/ledger_ext.h"
 #include "ledger/ledger_impl.h"
@@ -473,6 +474,153 @@ static void stored_log(enum db_kind kind)
 	testdb_close(&t);
 }
 
+/* ---- tiles: the tree stored as tiles of 256 hashes (tiles.c) ---- */
+
+static int tile_sink_leaf(void *ctx, int64_t idx, const char *kind, const char *ref, const char *salt, const char *text,
+			  size_t len, const unsigned char hash[LEDGER_HASH_LEN], int64_t created_at)
+{
+	(void)ctx, (void)idx, (void)kind, (void)ref, (void)salt, (void)text, (void)len, (void)hash, (void)created_at;
+	return 0;
+}
+
+static int tile_sink_ref(void *ctx, int64_t idx, const char *table, const char *key)
+{
+	(void)ctx, (void)idx, (void)table, (void)key;
+	return 0;
+}
+
+/* The stored tiles as text "level/idx:hex of hashes;..." in key order, in a. */
+static char *tiles_dump(struct db *db, struct arena *a)
+{
+	DB_SQL(q_tiles, "SELECT level, idx, hashes FROM ledger_tiles ORDER BY level, idx");
+	struct db_rows rows;
+	assert_int_equal(db_query(db, a, &q_tiles, DB_NOARGS, &rows), 0);
+	size_t cap = 64;
+	for (size_t i = 0; i < rows.nrows; i++)
+		cap += 48 + 2 * rows.lens[i * 3 + 2];
+	char *out = arena_alloc(a, cap), *p = out;
+	for (size_t i = 0; i < rows.nrows; i++) {
+		p += snprintf(p, cap - (size_t)(p - out), "%s/%s:", db_cell(&rows, i, 0), db_cell(&rows, i, 1));
+		sodium_bin2hex(p, cap - (size_t)(p - out), (const unsigned char *)rows.cells[i * 3 + 2], rows.lens[i * 3 + 2]);
+		p += strlen(p);
+		*p++ = ';';
+	}
+	*p = 0;
+	return out;
+}
+
+/* A log of 2,000 leaves spans two tile levels: its tiles hold the leaf hashes (level 0) and the
+ * subtrees of 256 leaves (level 1), the rightmost partial; every proof verifies and reads at
+ * most a handful of tiles; the bulk writer, flushing at other moments, leaves the same tiles
+ * and head as appends one by one. */
+static void tiled_log(enum db_kind kind)
+{
+	struct testdb t, u;
+	int o = testdb_open(&t, kind, "test_ledger_tiles");
+	if (o == 1)
+		skip();
+	assert_int_equal(o, 0);
+	assert_int_equal(testdb_open(&u, kind, "test_ledger_tiles_bulk"), 0);
+	char err[256];
+	assert_int_equal(db_migrate(t.db, err, sizeof(err)), 0);
+	assert_int_equal(db_migrate(u.db, err, sizeof(err)), 0);
+	struct arena *a = arena_new(1 << 16);
+	enum { N = 2000 };
+	unsigned char(*hashes)[H32] = calloc(N, H32);
+	struct ledger_bulk_sink sink = { NULL, tile_sink_leaf, tile_sink_ref };
+	struct ledger_bulk *b;
+	assert_int_equal(ledger_bulk_open(u.db, &sink, &b), 0);
+	assert_int_equal(db_begin(t.db), 0);
+	assert_int_equal(db_begin(u.db), 0);
+	for (int i = 0; i < N; i++) {
+		arena_reset(a);
+		char *leaf = leaf_text(a, i);
+		ledger_leaf_hash(leaf, strlen(leaf), hashes[i]);
+		assert_int_equal(ledger_append(t.db, a, "test", leaf, NULL), 0);
+		assert_int_equal(ledger_bulk_emit(b, "test", NULL, NULL, leaf, strlen(leaf), NULL, 1), 0);
+		if (i % 300 == 299) { /* commits in the middle of tiles */
+			assert_int_equal(db_commit(t.db), 0);
+			assert_int_equal(db_begin(t.db), 0);
+		}
+		if (i % 700 == 699) {
+			assert_int_equal(ledger_bulk_head(b, u.db), 0);
+			assert_int_equal(db_commit(u.db), 0);
+			assert_int_equal(db_begin(u.db), 0);
+		}
+	}
+	assert_int_equal(db_commit(t.db), 0);
+	assert_int_equal(ledger_bulk_head(b, u.db), 0);
+	assert_int_equal(db_commit(u.db), 0);
+	ledger_bulk_free(b);
+	/* a bulk writer that starts again continues the stored partial tiles */
+	assert_int_equal(ledger_bulk_open(u.db, &sink, &b), 0);
+	assert_int_equal(ledger_bulk_size(b), N);
+	ledger_bulk_free(b);
+
+	arena_reset(a);
+	char *dt = tiles_dump(t.db, a), *du = tiles_dump(u.db, a);
+	assert_string_equal(dt, du);
+	/* 7 full tiles and one of 208 leaf hashes; one tile of 7 subtrees of 256 leaves */
+	DB_SQL(q_shape, "SELECT level, idx, length(hashes) FROM ledger_tiles ORDER BY level, idx");
+	struct db_rows rows;
+	assert_int_equal(db_query(t.db, a, &q_shape, DB_NOARGS, &rows), 0);
+	assert_int_equal(rows.nrows, 9);
+	for (size_t i = 0; i < 7; i++)
+		assert_int_equal(db_cell_int(&rows, i, 2), 256 * H32);
+	assert_int_equal(db_cell_int(&rows, 7, 2), (N - 7 * 256) * H32);
+	assert_int_equal(db_cell_int(&rows, 8, 0), 1);
+	assert_int_equal(db_cell_int(&rows, 8, 2), (N / 256) * H32);
+
+	struct merkle_frontier f, g;
+	unsigned char root[H32], root2[H32], want[H32];
+	assert_int_equal(ledger_head_read(t.db, a, false, &f, root), 0);
+	assert_int_equal(ledger_head_read(u.db, a, false, &g, root2), 0);
+	merkle_root_of((const unsigned char(*)[H32])hashes, N, want);
+	assert_memory_equal(root, want, H32);
+	assert_memory_equal(root2, want, H32);
+	assert_int_equal(g.size, N);
+
+	static const uint64_t sizes[] = { 1, 2, 255, 256, 257, 511, 512, 513, 1024, 1500, 1999, N };
+	unsigned char path[LEDGER_PROOF_MAX][H32];
+	size_t n;
+	unsigned reads;
+	for (size_t s = 0; s < ARRAY_LEN(sizes); s++) {
+		uint64_t size = sizes[s];
+		unsigned char r[H32], got[H32];
+		merkle_root_of((const unsigned char(*)[H32])hashes, size, r);
+		arena_reset(a);
+		assert_int_equal(ledger_root_at(t.db, a, size, got), 0);
+		assert_memory_equal(got, r, H32);
+		for (uint64_t i = 0; i < size; i += size / 9 + 1) {
+			arena_reset(a);
+			assert_int_equal(ledger_inclusion_at(t.db, a, i, size, path, &n, &reads), 0);
+			/* the leaf's tile, the subtrees' tile above, and the partial ones at the right edge */
+			assert_true(reads <= 4);
+			assert_int_equal(ledger_verify_inclusion(i, size, hashes[i], (const unsigned char(*)[H32])path, n, r), 0);
+		}
+		arena_reset(a);
+		assert_int_equal(ledger_consistency_at(t.db, a, size, N, path, &n, &reads), 0);
+		assert_true(reads <= 6);
+		assert_int_equal(merkle_verify_consistency(size, N, r, want, (const unsigned char(*)[H32])path, n), 0);
+	}
+	free(hashes);
+	arena_free(a);
+	testdb_close(&u);
+	testdb_close(&t);
+}
+
+static void test_tiles_sqlite(void **state)
+{
+	(void)state;
+	tiled_log(DB_SQLITE);
+}
+
+static void test_tiles_postgres(void **state)
+{
+	(void)state;
+	tiled_log(DB_POSTGRES);
+}
+
 /* Appends from several connections at once (as from several nodes): every append waits for the
  * head lock instead of colliding, gets its own index, no index twice, and the head's root is the root of all leaves in index order. */
 struct writer {
@@ -591,24 +739,29 @@ static char **check_head(struct db *db, struct arena *a, uint64_t size)
 		assert_int_equal(merkle_frontier_push(&g, h[i], NULL, NULL), 0);
 	assert_int_equal(g.n, f.n);
 	assert_memory_equal(g.h, f.h, f.n * H32);
-	/* every perfect subtree of the leaves stored with its root, and no other node (the appends
-	 * hold their nodes until the COMMIT: none may be lost, written twice or left from an
-	 * append that was undone) */
+	/* every perfect subtree of the leaves readable with its root, and the tiles hold exactly
+	 * the hashes of the tile levels (the appends hold them until the COMMIT: none may be lost,
+	 * written twice or left from an append that was undone) */
 	struct ledger_dbctx c = { db, a, 0 };
-	int64_t nodes = 0;
-	for (unsigned level = 1; level < 64 && (size >> level); level++) {
+	for (unsigned level = 0; level < 64 && (size >> level); level++) {
 		for (uint64_t i = 0; i < (size >> level); i++) {
 			unsigned char got[H32];
 			merkle_root_of((const unsigned char(*)[H32])h + (i << level), (uint64_t)1 << level, want);
 			assert_int_equal(ledger_db_get(&c, level, i, got), 0);
 			assert_memory_equal(got, want, H32);
-			nodes++;
 		}
 	}
-	DB_SQL(q_nodes, "SELECT count(*) FROM ledger_nodes");
+	DB_SQL(q_tiles, "SELECT level, sum(length(hashes)) FROM ledger_tiles GROUP BY level ORDER BY level");
 	struct db_rows rows;
-	assert_int_equal(db_query(db, a, &q_nodes, DB_NOARGS, &rows), 0);
-	assert_int_equal(db_cell_int(&rows, 0, 0), nodes);
+	assert_int_equal(db_query(db, a, &q_tiles, DB_NOARGS, &rows), 0);
+	size_t levels = 0;
+	for (unsigned tl = 0; tl * LEDGER_TILE_H < 64 && (size >> (tl * LEDGER_TILE_H)); tl++)
+		levels++;
+	assert_int_equal(rows.nrows, levels);
+	for (size_t i = 0; i < rows.nrows; i++) {
+		assert_int_equal(db_cell_int(&rows, i, 0), (int64_t)i);
+		assert_int_equal(db_cell_int(&rows, i, 1), (int64_t)(size >> (i * LEDGER_TILE_H)) * H32);
+	}
 	free(h);
 	return texts;
 }
@@ -826,6 +979,8 @@ int main(void)
 		cmocka_unit_test(test_decision_text),
 		cmocka_unit_test(test_stored_sqlite),
 		cmocka_unit_test(test_stored_postgres),
+		cmocka_unit_test(test_tiles_sqlite),
+		cmocka_unit_test(test_tiles_postgres),
 		cmocka_unit_test(test_concurrent_sqlite),
 		cmocka_unit_test(test_concurrent_postgres),
 		cmocka_unit_test(test_batched_sqlite),
