@@ -546,7 +546,12 @@ static int pg_rollback(struct db *db)
 	if (PQstatus(p->conn) != CONNECTION_OK || p->read_only ||
 	    PQtransactionStatus(p->conn) == PQTRANS_IDLE)
 		return 0;
-	return simple(p, "ROLLBACK", "rollback", true, NULL);
+	/* The transaction ends here even when the session turns out lost on the way (usable()
+	 * then marks the transaction lost): it went with its session, and a mark left behind
+	 * would refuse every later call of this connection. */
+	int rc = simple(p, "ROLLBACK", "rollback", true, NULL);
+	p->lost_tx = false;
+	return rc;
 }
 
 /* Readiness: the database answers and this session accepts writes (a read-only one is

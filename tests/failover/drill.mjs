@@ -213,6 +213,11 @@ export async function failoverDrill({
     await srv.stop();
     srv = null;
     return out;
+  } catch (e) {
+    // What the clients were answered and the node's last log lines, to tell why.
+    e.message += `\nanswers: ${JSON.stringify(out.answers)}\nunexpected (last 10): ${out.unexpected.slice(-10).join('\n')}`
+      + `\nthe node's last log lines:\n${(srv?.stderr ?? []).slice(-40).join('\n')}`;
+    throw e;
   } finally {
     if (srv) await srv.stop().catch(() => {});
     if (pgUp) {

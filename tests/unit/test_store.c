@@ -497,6 +497,26 @@ static void test_reconnect(void **state)
 	assert_int_equal(db_query(f->t.db, f->a, &q_one, DB_ARGS(DB_TEXT("again")), &r), 0);
 	assert_string_equal(db_cell(&r, 0, 0), "again");
 
+	/* a transaction whose session is lost before its ROLLBACK: the ROLLBACK ends it all the
+	 * same, and the next call works (the session went with the transaction) */
+	assert_int_equal(db_begin(f->t.db), 0);
+	assert_int_equal(db_query(f->t.db, f->a, &q_one, DB_ARGS(DB_TEXT("in")), &r), 0);
+	end_session(f, f->t.db, killer);
+	db_rollback(f->t.db);
+	assert_int_equal(db_query(f->t.db, f->a, &q_one, DB_ARGS(DB_TEXT("next")), &r), 0);
+	assert_string_equal(db_cell(&r, 0, 0), "next");
+
+	/* the same for a read snapshot (a loop's, ended when its run returns) */
+	db_read_snapshot(f->t.db);
+	assert_int_equal(db_query(f->t.db, f->a, &q_one, DB_ARGS(DB_TEXT("seen")), &r), 0);
+	end_session(f, f->t.db, killer);
+	db_read_end(f->t.db);
+	db_read_snapshot(f->t.db);
+	assert_int_equal(db_query(f->t.db, f->a, &q_one, DB_ARGS(DB_TEXT("later")), &r), 0);
+	assert_string_equal(db_cell(&r, 0, 0), "later");
+	assert_int_equal(db_query(f->t.db, f->a, &q_one, DB_ARGS(DB_TEXT("and again")), &r), 0);
+	assert_int_equal(db_read_end(f->t.db), 0);
+
 	/* db_ping also recovers */
 	end_session(f, f->t.db, killer);
 	assert_int_equal(db_ping(f->t.db), 0);
