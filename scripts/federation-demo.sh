@@ -20,9 +20,12 @@ HUB=http://localhost:$HUB_PORT
 mkdir -p "$DIR"
 umask 077
 
+# The halls play a year of demo history; the hub keeps no applications of its own.
 for n in hub qinghe lanshan; do
 	if [ ! -e "$DIR/$n.db" ]; then
-		"$BIN" init --demo --db "$DIR/$n.db" --key-file "$DIR/$n.key" >/dev/null
+		history=365
+		[ "$n" = hub ] && history=0
+		"$BIN" init --demo --history "$history" --db "$DIR/$n.db" --key-file "$DIR/$n.key" >/dev/null
 	fi
 done
 
