@@ -270,7 +270,7 @@ const char *similar_mask_word(struct arena *a, const char *s, const char *word)
 	for (const char *p = s, *hit; *p; p = hit + wl) {
 		hit = strstr(p, word);
 		if (!hit) {
-			strcpy(out + o, p);
+			memcpy(out + o, p, strlen(p) + 1); /* the rest, with its NUL: fits (see above) */
 			return out;
 		}
 		memcpy(out + o, p, (size_t)(hit - p));
