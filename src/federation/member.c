@@ -359,6 +359,11 @@ int fed_member_sign(struct arena *a, const char *method, const char *url, const 
 	return 0;
 }
 
+int fed_member_sign_doc(struct arena *a, const json_t *claims, char **out)
+{
+	return own.sk ? jwt_sign(a, own.kid, claims, own.sk, out) : GH_EUNAVAILABLE;
+}
+
 /* ---- `govhall federation join` ------------------------------------------------------------------ */
 
 int fed_member_join(struct app *app, struct db *db, int argc, char **argv)

@@ -98,6 +98,15 @@ int stats_xlsx(struct arena *a, const struct stats_table *t, size_t max, char **
  * summary on out (may be NULL). */
 int stats_rebuild(struct db *db, const struct calendar *cal, FILE *out);
 
+/* The public statistics page's figures by department over from..to ("YYYY-MM-DD", NULL: the
+ * page's defaults, the year so far), for national supervision: *out (new reference) =
+ * {"from", "to", "departments": [{"code", "name_zh", "name_en", "submitted", "concluded",
+ * "on_time", "online", "evals", "bad", "rect_closed", "rect_done"}]}. GH_EINVAL with *why_key
+ * (a message key) for a bad range. */
+#include <jansson.h>
+int stats_department_figures(struct db *db, struct arena *a, const char *from, const char *to, json_t **out,
+			     const char **why_key);
+
 /* `govhall stats rebuild` (argv after the command word). */
 int stats_cli(struct app *app, struct db *db, int argc, char **argv);
 
