@@ -57,7 +57,7 @@ trap stop INT TERM
 pids="$pids $!"
 hall() { # name host:port
 	GOVHALL_FED_CLIENT_SECRET=$(cat "$DIR/$1.secret") "$BIN" serve --db "$DIR/$1.db" --key-file "$DIR/$1.key" \
-		--listen "$2" --public-url "http://$2" --fed-hub-url "$HUB" --fed-client-id "$1" \
+		--listen "$2" --public-url "http://$2" --fed-hub-url "$HUB" --fed-client-id "$1" --fed-directory-period 60 \
 		--upload-dir "$DIR/$1-uploads" >"$DIR/$1.out" 2>"$DIR/$1.log" &
 	pids="$pids $!"
 }

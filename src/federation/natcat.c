@@ -490,8 +490,12 @@ static int pass(void *arg, bool *more)
 	return rc;
 }
 
+static const char *place_of(struct arena *a, const char *q);
+
 int nat_start(struct app *app, char *err, size_t errlen)
 {
+	if (fed_cfg.rp)
+		search_set_places(place_of);
 	if (!fed_cfg.hub || hub_run.duty)
 		return 0;
 	hub_run.app = app;
@@ -509,6 +513,7 @@ int nat_start(struct app *app, char *err, size_t errlen)
 
 void nat_stop(void)
 {
+	search_set_places(NULL);
 	duty_stop(hub_run.duty);
 	if (hub_run.db)
 		db_close(hub_run.db);
@@ -600,9 +605,107 @@ static int nat_query(struct req *r, struct nat_answer *out)
 	return 0;
 }
 
-/* GET /api/v1/national/search?q=&region=&limit= */
+/* The search page from an answer (the hub's own, or the one a hall fetched from the hub). */
+static int search_page_of(struct req *r, const char *q, const char *region, json_t *services, size_t total)
+{
+	json_t *ctx = json_pack("{s:s,s:s,s:o,s:b,s:b}", "title", M(r, "nat_search_title"), "q", q, "services", services,
+				"asked", *q != 0, "found", total > 0);
+	jset(ctx, "region", region);
+	jset(ctx, "summary", region ? MF(r, "nat_search_summary_region", MA("n", (long long)total), MA("region", region))
+				    : MF(r, "nat_search_summary", MA("n", (long long)total)));
+	return resp_page(r, 200, "federation/national_search", ctx);
+}
+
+/* ---- a hall: the national search through the hub ---------------------------------------------- */
+
+#define HUB_ANSWER_MAX (1024 * 1024)
+
+struct hub_search {
+	bool api;
+	const char *url;
+	long timeout;
+	int rc;
+	char err[256];
+	struct http_client_resp resp;
+};
+
+static void hub_search_work(void *arg)
+{
+	struct hub_search *h = arg;
+	const char *headers[] = { "Accept: application/json", NULL };
+	h->rc = http_client("GET", h->url, headers, NULL, 0, h->timeout, HUB_ANSWER_MAX, NULL, &h->resp, h->err,
+			    sizeof(h->err));
+}
+
+static int hub_search_done(struct req *r, void *arg)
+{
+	struct hub_search *h = arg;
+	json_t *j = NULL;
+	if (!h->rc && (h->resp.status == 200 || h->resp.status == 400))
+		j = json_loadb(h->resp.body, h->resp.len, 0, NULL);
+	long status = h->rc ? 0 : h->resp.status;
+	if (!h->rc)
+		http_client_resp_free(&h->resp);
+	if (status == 400) {
+		/* The hub's words for the citizen's mistake (a bad limit, region or query). */
+		const char *why = json_string_value(json_object_get(json_object_get(j, "error"), "detail"));
+		req_error_detail(r, "%s", why ? arena_strdup(r->arena, why) : M(r, "nat_search_bad_region"));
+		json_decref(j);
+		return GH_EINVAL;
+	}
+	json_t *services = json_object_get(j, "services");
+	if (!json_is_array(services) || !json_is_string(json_object_get(j, "query"))) {
+		log_warn("federation: the hub's national search cannot be read (%s)", h->rc ? h->err : "not its answer");
+		json_decref(j);
+		req_error_detail(r, "%s", M(r, "nat_search_hub_down"));
+		return GH_EUNAVAILABLE;
+	}
+	if (h->api)
+		return resp_json(r, 200, j);
+	const char *region = json_string_value(json_object_get(j, "region"));
+	int rc = search_page_of(r, arena_strdup(r->arena, json_string_value(json_object_get(j, "query"))),
+				region ? arena_strdup(r->arena, region) : NULL, json_incref(services),
+				(size_t)json_integer_value(json_object_get(j, "total")));
+	json_decref(j);
+	return rc;
+}
+
+/* A hall passes the national search to the hub (on the job pool) and shows its answer. */
+static int hub_search(struct req *r, bool api)
+{
+	struct hub_search *h = arena_zalloc(r->arena, sizeof(*h));
+	h->api = api;
+	h->timeout = r->app->cfg.fed_timeout;
+	struct sb url = SB_INIT;
+	sb_addf(&url, "%s/api/v1/national/search?lang=%s", fed_cfg.issuer, r->lang);
+	static const char *const params[] = { "q", "region", "limit" };
+	for (size_t i = 0; i < 3; i++) {
+		const char *v = req_query(r, params[i]);
+		if (v) {
+			sb_addf(&url, "&%s=", params[i]);
+			sb_add_urlenc(&url, v, strlen(v));
+		}
+	}
+	h->url = arena_strndup(r->arena, url.buf, url.len);
+	sb_release(&url);
+	return req_job(r, hub_search_work, hub_search_done, h);
+}
+
+/* The place a query names among the directory's other regions (search_set_places). */
+static const char *place_of(struct arena *a, const char *q)
+{
+	const char **names;
+	size_t n = fed_member_regions(a, &names);
+	const char *rest;
+	int k = n ? search_place(a, q, names, n, &rest) : -1;
+	return k >= 0 ? names[k] : NULL;
+}
+
+/* GET /api/v1/national/search?q=&region=&limit= (a hall: through the hub) */
 static int api_search(struct req *r)
 {
+	if (fed_cfg.rp)
+		return hub_search(r, true);
 	if (!fed_cfg.hub)
 		return GH_ENOTFOUND;
 	struct nat_answer ans;
@@ -617,18 +720,15 @@ static int api_search(struct req *r)
 /* GET /national/search: the same as a page. */
 static int page_search(struct req *r)
 {
+	if (fed_cfg.rp)
+		return hub_search(r, false);
 	if (!fed_cfg.hub)
 		return GH_ENOTFOUND;
 	struct nat_answer ans;
 	int rc = nat_query(r, &ans);
 	if (rc)
 		return rc;
-	json_t *ctx = json_pack("{s:s,s:s,s:o,s:b,s:b}", "title", M(r, "nat_search_title"), "q", ans.q, "services",
-				ans.services, "asked", *ans.q != 0, "found", ans.total > 0);
-	jset(ctx, "region", ans.region);
-	jset(ctx, "summary", ans.region ? MF(r, "nat_search_summary_region", MA("n", (long long)ans.total), MA("region", ans.region))
-					: MF(r, "nat_search_summary", MA("n", (long long)ans.total)));
-	return resp_page(r, 200, "federation/national_search", ctx);
+	return search_page_of(r, ans.q, ans.region, ans.services, ans.total);
 }
 
 const struct route nat_cat_routes[] = {

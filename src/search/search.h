@@ -61,4 +61,10 @@ size_t search_set_query(const struct search_set *s, struct arena *a, const char 
  * when none. *rest: q without that name (in a), or q itself. */
 int search_place(struct arena *a, const char *q, const char *const *names, size_t n, const char **rest);
 
+/* The place a query names that other halls serve (a region of the federation's directory, not
+ * this hall's), or NULL: the search page then offers that region's services (src/federation
+ * sets it at start on a hall of the federation). */
+typedef const char *(*search_place_fn)(struct arena *a, const char *q);
+void search_set_places(search_place_fn fn);
+
 #endif

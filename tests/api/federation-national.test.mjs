@@ -11,7 +11,7 @@ import http from 'node:http';
 import { createPublicKey, generateKeyPairSync, sign as edSign, verify as edVerify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { get, getJson, govhall, root, startServer, tempDir, waitFor, writeJsonFile } from './helpers.mjs';
+import { get, getJson, govhall, htmlText, root, startServer, tempDir, waitFor, writeJsonFile } from './helpers.mjs';
 import { freePort } from './pay-fixtures.mjs';
 import { b64url, now, registerHall } from './federation-fixtures.mjs';
 
@@ -36,7 +36,7 @@ async function startHall(id, name, secret, initArgs) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const srv = await startServer({ name: `fnat_${id}`, initArgs, extraArgs: ['--listen', `127.0.0.1:${port}`, '--public-url', url,
-    '--fed-hub-url', hubUrl, '--fed-client-id', id, '--fed-client-secret', secret, '--fed-timeout', '3000'] });
+    '--fed-hub-url', hubUrl, '--fed-client-id', id, '--fed-client-secret', secret, '--fed-timeout', '3000', '--fed-directory-period', '1'] });
   const r = await govhall(['federation', 'join', '--name', name, '--region', name.replace(/市$/, ''), '--db', srv.db, '--fed-hub-url', hubUrl,
     '--fed-client-id', id, '--public-url', url], { keyFile: srv.keyFile });
   assert.equal(r.code, 0, r.stderr);
@@ -189,7 +189,6 @@ describe('a hall\'s signed catalog feed', () => {
     assert.equal((await get(`${qingheUrl}/federation/catalog?limit=201`)).status, 400);
     assert.equal((await get(`${hubUrl}/federation/catalog`)).status, 404);
     assert.equal((await get(`${hubUrl}/federation/statistics`)).status, 404);
-    assert.equal((await getJson(`${qingheUrl}/api/v1/national/search?q=x`)).status, 404);
     assert.equal((await getJson(`${qingheUrl}/api/v1/national/statistics`)).status, 404);
   });
 });
@@ -269,6 +268,34 @@ describe('the national search', () => {
     assert.equal((await getJson(`${hubUrl}/api/v1/national/search?q=x&limit=0`)).status, 400);
     assert.equal((await getJson(`${hubUrl}/api/v1/national/search?q=${'x'.repeat(1001)}`)).status, 400);
     assert.equal((await getJson(`${hubUrl}/api/v1/national/search?q=x&region=`)).status, 400);
+  });
+});
+
+describe('a hall\'s search', () => {
+  test('offers the services of a region the citizen names, through the hub; not of its own or none', async () => {
+    await waitFor(async () => {
+      const d = await getJson(`${qingheUrl}/federation/directory`);
+      return d.status === 200 && d.json.halls.some((h) => h.id === 'lanshan');
+    }, { what: 'Qinghe to hold the directory with Lanshan' });
+    const q = '兰山 户口迁入';
+    const page = await get(`${qingheUrl}/search?q=${encodeURIComponent(q)}`);
+    assert.equal(page.status, 200);
+    const href = htmlText(/class="notice search-elsewhere"><a href="([^"]+)"/.exec(page.body)?.[1] ?? '');
+    assert.equal(href, `/national/search?q=${encodeURIComponent(q)}`);
+    const there = await get(`${qingheUrl}${href}`);
+    assert.equal(there.status, 200);
+    assert.match(there.body, /data-code="psb-0007"/);
+    assert.match(there.body, new RegExp(`href="${lanshanUrl}/services/psb-0007"`));
+    assert.doesNotMatch(there.body, new RegExp(`href="${qingheUrl}/services/`), 'only Lanshan\'s');
+    const api = await getJson(`${qingheUrl}/api/v1/national/search?q=${encodeURIComponent(q)}`);
+    assert.deepEqual(api.json, (await getJson(`${hubUrl}/api/v1/national/search?q=${encodeURIComponent(q)}`)).json);
+    assert.equal((await getJson(`${qingheUrl}/api/v1/national/search?q=x&limit=0`)).status, 400);
+    for (const plain of ['户口迁入', '清河 户口迁入']) {
+      const own = await get(`${qingheUrl}/search?q=${encodeURIComponent(plain)}`);
+      assert.doesNotMatch(own.body, /search-elsewhere/, `${plain}: no other region named`);
+    }
+    const en = await get(`${qingheUrl}/search?q=${encodeURIComponent('passport in Lanshan')}&lang=en`);
+    assert.match(en.body, /search-elsewhere/);
   });
 });
 
