@@ -64,8 +64,7 @@ DB_SQL(q_feed, "SELECT s.code, s.version, s.department, d.name_zh, d.name_en, s.
 	       "WHERE s.created_at > ? OR (s.created_at = ? AND (s.code > ? OR (s.code = ? AND s.version > ?))) "
 	       "ORDER BY s.created_at, s.code, s.version LIMIT ?");
 
-/* A cursor: base64url of "created_at\ncode\nversion" ("" = the start). */
-static int cursor_read(struct arena *a, const char *c, const char **at, const char **code, long *version)
+int nat_cursor_parse(struct arena *a, const char *c, const char **at, const char **code, long *version)
 {
 	*at = "";
 	*code = "";
@@ -114,7 +113,7 @@ static int feed(struct req *r)
 	long version;
 	if (req_query_long(r, "limit", 100, 1, NAT_PAGE_MAX, &limit))
 		return GH_EINVAL;
-	if (cursor_read(r->arena, after, &at, &code, &version)) {
+	if (nat_cursor_parse(r->arena, after, &at, &code, &version)) {
 		req_error_detail(r, "%s", M(r, "nat_feed_bad_cursor"));
 		return GH_EINVAL;
 	}
@@ -258,23 +257,16 @@ static bool under(const char *url, const char *base)
 	return url && !strncmp(url, base, n) && url[n] == '/';
 }
 
-/* Takes one page of a feed: 0 with *more, or why it was refused. */
-static int take_page(struct db *db, const char *hall, const char *base, const json_t *c, const char *asked, bool *more,
-		     const char **next, const char **why)
+const char *nat_feed_check(const json_t *c, const char *asked, const char *base)
 {
 	const json_t *items = json_object_get(c, "items");
-	const char *after = str_of(c, "after");
-	*next = str_of(c, "next");
-	*more = json_is_true(json_object_get(c, "more"));
-	if (!after || strcmp(after, asked)) {
-		*why = "the feed's page is not the one asked for";
-		return GH_EINVAL;
-	}
-	if (!*next || !json_is_array(items) || json_array_size(items) > NAT_PAGE_MAX || strlen(*next) > 512 ||
-	    (*more && !json_array_size(items))) {
-		*why = "the feed's page is malformed";
-		return GH_EINVAL;
-	}
+	const char *after = str_of(c, "after"), *next = str_of(c, "next");
+	bool more = json_is_true(json_object_get(c, "more"));
+	if (!after || strcmp(after, asked))
+		return "the feed's page is not the one asked for";
+	if (!next || !json_is_array(items) || json_array_size(items) > NAT_PAGE_MAX || strlen(next) > 512 ||
+	    (more && !json_array_size(items)))
+		return "the feed's page is malformed";
 	size_t i;
 	const json_t *it;
 	json_array_foreach(items, i, it)
@@ -284,11 +276,23 @@ static int take_page(struct db *db, const char *hall, const char *base, const js
 		if (!code || !*code || strlen(code) > 40 || v < 1 || !str_of(it, "name_zh") || !str_of(it, "name_en") ||
 		    !str_of(it, "department") || !str_of(it, "dept_zh") || !str_of(it, "dept_en") ||
 		    !str_of(it, "keywords") || !str_of(it, "summary_zh") || !str_of(it, "summary_en") ||
-		    !under(url, base)) {
-			*why = "an item of the feed is malformed";
-			return GH_EINVAL;
-		}
+		    !json_is_integer(json_object_get(it, "online_depth")) || !under(url, base))
+			return "an item of the feed is malformed";
 	}
+	return NULL;
+}
+
+/* Takes one page of a feed: 0 with *more, or why it was refused. */
+static int take_page(struct db *db, const char *hall, const char *base, const json_t *c, const char *asked, bool *more,
+		     const char **next, const char **why)
+{
+	const json_t *items = json_object_get(c, "items");
+	*next = str_of(c, "next");
+	*more = json_is_true(json_object_get(c, "more"));
+	if ((*why = nat_feed_check(c, asked, base)))
+		return GH_EINVAL;
+	size_t i;
+	const json_t *it;
 	int rc = db_begin(db);
 	json_array_foreach(items, i, it)
 	{

@@ -111,7 +111,7 @@ static bool dept_ok(const json_t *d, int64_t c[NAT_COUNTS])
 	       c[C_RECT_DONE] <= c[C_RECT_CLOSED];
 }
 
-static int store(struct db *db, const char *hall, const json_t *doc, const char *raw, const char **why)
+const char *nat_stats_check(const json_t *doc)
 {
 	const json_t *depts = json_object_get(doc, "departments");
 	const char *from = json_string_value(json_object_get(doc, "from")), *to = json_string_value(json_object_get(doc, "to"));
@@ -119,15 +119,21 @@ static int store(struct db *db, const char *hall, const json_t *doc, const char 
 	const json_t *d;
 	int64_t c[NAT_COUNTS];
 	if (!from || !to || strlen(from) != 10 || strlen(to) != 10 || !json_is_array(depts) ||
-	    json_array_size(depts) > NAT_STAT_ROWS_MAX) {
-		*why = "the statistics document is malformed";
+	    json_array_size(depts) > NAT_STAT_ROWS_MAX)
+		return "the statistics document is malformed";
+	json_array_foreach(depts, i, d) if (!dept_ok(d, c)) return "a department of the statistics document is malformed";
+	return NULL;
+}
+
+static int store(struct db *db, const char *hall, const json_t *doc, const char *raw, const char **why)
+{
+	const json_t *depts = json_object_get(doc, "departments");
+	const char *from = json_string_value(json_object_get(doc, "from")), *to = json_string_value(json_object_get(doc, "to"));
+	size_t i;
+	const json_t *d;
+	int64_t c[NAT_COUNTS];
+	if ((*why = nat_stats_check(doc)))
 		return GH_EINVAL;
-	}
-	json_array_foreach(depts, i, d) if (!dept_ok(d, c))
-	{
-		*why = "a department of the statistics document is malformed";
-		return GH_EINVAL;
-	}
 	int rc = db_begin(db);
 	if (!rc)
 		rc = db_exec(db, &q_stats_clear, DB_ARGS(DB_TEXT(hall)), NULL);
