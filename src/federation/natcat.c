@@ -705,34 +705,32 @@ static const char *place_of(struct arena *a, const char *q)
 	return k >= 0 ? names[k] : NULL;
 }
 
-/* GET /api/v1/national/search?q=&region=&limit= (a hall: through the hub) */
-static int api_search(struct req *r)
+/* The national search, as JSON (api) or a page; a hall passes it to the hub. */
+static int national_search(struct req *r, bool api)
 {
 	if (fed_cfg.rp)
-		return hub_search(r, true);
+		return hub_search(r, api);
 	if (!fed_cfg.hub)
 		return GH_ENOTFOUND;
 	struct nat_answer ans;
 	int rc = nat_query(r, &ans);
-	if (rc)
-		return rc;
+	if (rc || !api)
+		return rc ? rc : search_page_of(r, ans.q, ans.region, ans.services, ans.total);
 	json_t *j = json_pack("{s:s,s:I,s:o}", "query", ans.q, "total", (json_int_t)ans.total, "services", ans.services);
 	json_object_set_new(j, "region", ans.region ? json_string(ans.region) : json_null());
 	return resp_json(r, 200, j);
 }
 
-/* GET /national/search: the same as a page. */
+/* GET /api/v1/national/search?q=&region=&limit= */
+static int api_search(struct req *r)
+{
+	return national_search(r, true);
+}
+
+/* GET /national/search */
 static int page_search(struct req *r)
 {
-	if (fed_cfg.rp)
-		return hub_search(r, false);
-	if (!fed_cfg.hub)
-		return GH_ENOTFOUND;
-	struct nat_answer ans;
-	int rc = nat_query(r, &ans);
-	if (rc)
-		return rc;
-	return search_page_of(r, ans.q, ans.region, ans.services, ans.total);
+	return national_search(r, false);
 }
 
 const struct route nat_cat_routes[] = {

@@ -29,7 +29,6 @@
 #include "store/db.h"
 
 #define NAT_COUNTS 8
-#define NAT_EXPORT_MAX (8 * 1024 * 1024)
 #define NAT_STAT_ROWS_MAX 2000 /* departments in one hall's document */
 
 /* The counts of a document's department, in the order of fed_nat_stats' columns. */
@@ -241,6 +240,8 @@ static int sort_cmp(const void *pa, const void *pb)
  * rate, best first). */
 static int figures(struct req *r, struct nfig *f)
 {
+	if (!fed_cfg.hub)
+		return GH_ENOTFOUND;
 	f->by = req_query(r, "by") ? req_query(r, "by") : "hall";
 	f->sort = req_query(r, "sort") ? req_query(r, "sort") : "submitted";
 	bool by_hall = !strcmp(f->by, "hall");
@@ -321,8 +322,6 @@ static json_t *row_json(const struct nrow *x, size_t rank)
 /* GET /api/v1/national/statistics?by=hall|department&sort= */
 static int api_statistics(struct req *r)
 {
-	if (!fed_cfg.hub)
-		return GH_ENOTFOUND;
 	struct nfig f;
 	int rc = figures(r, &f);
 	if (rc)
@@ -380,6 +379,15 @@ static void table_of(struct req *r, const struct nfig *f, struct stats_table *t)
 	}
 }
 
+/* The ranked figures of the request and their table. */
+static int ranked_table(struct req *r, struct nfig *f, struct stats_table *t)
+{
+	int rc = figures(r, f);
+	if (!rc)
+		table_of(r, f, t);
+	return rc;
+}
+
 /* GET /national/statistics/export?by=&sort=&format=csv|xlsx */
 static int export(struct req *r)
 {
@@ -392,44 +400,19 @@ static int export(struct req *r)
 		return GH_EINVAL;
 	}
 	struct nfig f;
-	int rc = figures(r, &f);
-	if (rc)
-		return rc;
 	struct stats_table t;
-	table_of(r, &f, &t);
-	const char *disposition =
-		arena_printf(r->arena, "attachment; filename=\"govhall-national-%s.%s\"", t.name, xlsx ? "xlsx" : "csv");
-	if (xlsx) {
-		char *data;
-		size_t len;
-		if ((rc = stats_xlsx(r->arena, &t, NAT_EXPORT_MAX, &data, &len)))
-			return rc;
-		resp_header(r, "Content-Disposition", disposition);
-		return resp_body(r, 200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", data, len);
-	}
-	struct sb out = SB_INIT;
-	sb_set_cap(&out, NAT_EXPORT_MAX);
-	if ((rc = stats_csv(&t, &out))) {
-		sb_release(&out);
-		return rc;
-	}
-	resp_header(r, "Content-Disposition", disposition);
-	rc = resp_body(r, 200, "text/csv; charset=utf-8", out.buf, out.len);
-	sb_release(&out);
-	return rc;
+	int rc = ranked_table(r, &f, &t);
+	return rc ? rc : stats_send_table(r, &t, xlsx, arena_printf(r->arena, "govhall-national-%s", t.name));
 }
 
 /* GET /national/statistics?by=&sort=: the ranking as a page, the national row last. */
 static int page_statistics(struct req *r)
 {
-	if (!fed_cfg.hub)
-		return GH_ENOTFOUND;
 	struct nfig f;
-	int rc = figures(r, &f);
+	struct stats_table t;
+	int rc = ranked_table(r, &f, &t);
 	if (rc)
 		return rc;
-	struct stats_table t;
-	table_of(r, &f, &t);
 	json_t *head = json_array(), *body = json_array();
 	for (size_t k = 0; k < t.ncols; k++)
 		json_array_append_new(head, json_pack("{s:s,s:b}", "label", t.head[k], "numeric", t.numeric[k]));

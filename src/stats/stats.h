@@ -92,6 +92,11 @@ struct sb;
 int stats_csv(const struct stats_table *t, struct sb *out);
 int stats_xlsx(struct arena *a, const struct stats_table *t, size_t max, char **data, size_t *len);
 
+/* Answers table t as a download (CSV, or XLSX when xlsx) named filename.csv|.xlsx, with the
+ * statistics page's size limit. */
+struct req;
+int stats_send_table(struct req *r, const struct stats_table *t, bool xlsx, const char *filename);
+
 /* Recomputes the application and registration metrics of every day from the raw rows
  * (applications, application_events, accounts) in one transaction; evaluation and
  * rectification metrics are left as they are. cal: the working-day calendar. Prints a
