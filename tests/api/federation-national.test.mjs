@@ -93,6 +93,8 @@ function probeAnswer(kind, url) {
     case 'plain': return JSON.stringify(claims);
     case 'otherhall': return jws({ ...claims, iss: 'qinghe' }, probe.privateKey, probe.kid);
     case 'expired': return jws({ ...claims, iat: t - 2000, exp: t - 1000 }, probe.privateKey, probe.kid);
+    case 'otherpage': return jws({ ...claims, after: 'an-older-cursor' }, probe.privateKey, probe.kid); // a page played back
+    case 'inconsistent': return jws({ ...claims, departments: [{ ...probeDepts[0], on_time: 801 }] }, probe.privateKey, probe.kid);
     default: return jws(claims, probe.privateKey, probe.kid);
   }
 }
@@ -197,9 +199,10 @@ describe('documents the hub refuses', () => {
   test('tampered, wrongly signed, unsigned, misaddressed or expired feeds and statistics change nothing', async () => {
     const q = `${hubUrl}/api/v1/national/search?q=${encodeURIComponent('试点专属登记事项')}`;
     const probeRow = async () => (await getJson(`${hubUrl}/api/v1/national/statistics`)).json.rows.find((x) => x.key === 'probe');
-    for (const mode of ['tampered', 'wrongkey', 'unsigned', 'plain', 'otherhall', 'expired']) {
+    for (const [mode, statsMode] of [['tampered'], ['wrongkey'], ['unsigned'], ['plain'], ['otherhall'], ['expired'],
+      ['otherpage', 'inconsistent']]) {
       probeMode.catalog = mode;
-      probeMode.statistics = mode;
+      probeMode.statistics = statsMode ?? mode;
       const from = hub.stderr.length;
       await waitFor(() => {
         const lines = hub.stderr.slice(from);
@@ -217,6 +220,12 @@ describe('documents the hub refuses', () => {
     assert.deepEqual(s.variants.map((v) => [v.hall, v.name]), [['probe', '试点专属登记事项']]);
     const row = await waitFor(probeRow, { what: 'the probe\'s good statistics at the hub' });
     assert.equal(row.submitted, 900);
+    // A hall taken out of the directory leaves the national pages; approved again, it returns.
+    assert.equal((await govhall(['federation', 'hall', 'refuse', 'probe', '--db', hub.db])).code, 0);
+    const probeItems = async () => (await getJson(q)).json.services.filter((x) => x.variants.some((v) => v.hall === 'probe')).length;
+    await waitFor(async () => (await probeItems()) === 0 && !(await probeRow()), { what: 'the refused hall out of the national pages' });
+    assert.equal((await govhall(['federation', 'hall', 'approve', 'probe', '--db', hub.db])).code, 0);
+    await waitFor(async () => (await probeItems()) === 1 && (await probeRow()), { what: 'the probe back' });
   });
 });
 
