@@ -59,7 +59,8 @@ int nat_doc_answer(struct req *r, json_t *claims)
 /* ---- the hall's feed ------------------------------------------------------------------------------ */
 
 DB_SQL(q_feed, "SELECT s.code, s.version, s.department, d.name_zh, d.name_en, s.name_zh, s.name_en, s.keywords_zh, "
-	       "s.aliases_zh, COALESCE(s.conditions_zh, ''), COALESCE(s.conditions_en, ''), s.online_depth, s.created_at "
+	       "s.aliases_zh, COALESCE(s.conditions_zh, ''), COALESCE(s.conditions_en, ''), s.online_depth, s.created_at, "
+	       "s.materials "
 	       "FROM service_items s JOIN departments d ON d.code = s.department "
 	       "WHERE s.created_at > ? OR (s.created_at = ? AND (s.code > ? OR (s.code = ? AND s.version > ?))) "
 	       "ORDER BY s.created_at, s.code, s.version LIMIT ?");
@@ -88,18 +89,22 @@ int nat_cursor_parse(struct arena *a, const char *c, const char **at, const char
 	return 0;
 }
 
-/* Words of a JSON array of strings, space-separated, appended to sb. */
-static void add_words(struct sb *sb, const char *json)
+/* Words of a JSON array of strings (or of the member key of its objects), space-separated,
+ * appended to sb. */
+static void add_words(struct sb *sb, const char *json, const char *key)
 {
 	json_t *j = json_loads(json ? json : "[]", 0, NULL);
 	size_t i;
-	json_t *v;
-	json_array_foreach(j, i, v)
+	json_t *e;
+	json_array_foreach(j, i, e)
+	{
+		json_t *v = key ? json_object_get(e, key) : e;
 		if (json_is_string(v)) {
 			if (sb->len)
 				sb_addch(sb, ' ');
 			sb_adds(sb, json_string_value(v));
 		}
+	}
 	json_decref(j);
 }
 
@@ -128,18 +133,21 @@ static int feed(struct req *r)
 	json_t *items = json_array();
 	const char *base = fed_cfg.self_url;
 	for (size_t i = 0; i < n; i++) {
-		struct sb kw = SB_INIT;
-		add_words(&kw, db_cell(&rows, i, 7));
-		add_words(&kw, db_cell(&rows, i, 8));
+		struct sb kw = SB_INIT, mat = SB_INIT;
+		add_words(&kw, db_cell(&rows, i, 7), NULL);
+		add_words(&kw, db_cell(&rows, i, 8), NULL);
+		add_words(&mat, db_cell(&rows, i, 13), "name_zh");
 		json_array_append_new(
-			items, json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:s%,s:s,s:s,s:I,s:s}", "code", db_cell(&rows, i, 0),
+			items, json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:s%,s:s%,s:s,s:s,s:I,s:s}", "code", db_cell(&rows, i, 0),
 					 "version", (json_int_t)db_cell_int(&rows, i, 1), "department", db_cell(&rows, i, 2),
 					 "dept_zh", db_cell(&rows, i, 3), "dept_en", db_cell(&rows, i, 4), "name_zh",
 					 db_cell(&rows, i, 5), "name_en", db_cell(&rows, i, 6), "keywords", kw.buf ? kw.buf : "",
-					 kw.len, "summary_zh", db_cell(&rows, i, 9), "summary_en", db_cell(&rows, i, 10),
+					 kw.len, "materials", mat.buf ? mat.buf : "", mat.len, "summary_zh",
+					 db_cell(&rows, i, 9), "summary_en", db_cell(&rows, i, 10),
 					 "online_depth", (json_int_t)db_cell_int(&rows, i, 11), "url",
 					 arena_printf(r->arena, "%s/services/%s", base, db_cell(&rows, i, 0))));
 		sb_release(&kw);
+		sb_release(&mat);
 	}
 	const char *next = after ? after : "";
 	if (n) {
@@ -238,10 +246,12 @@ DB_SQL(q_cursor_put, "INSERT INTO fed_nat_sources (hall_id, feed_cursor, feed_at
 		     "ON CONFLICT (hall_id) DO UPDATE SET feed_cursor = excluded.feed_cursor, feed_at = excluded.feed_at, "
 		     "error = NULL");
 DB_SQL(q_item_put, "INSERT INTO fed_nat_items (hall_id, code, version, department, dept_zh, dept_en, name_zh, name_en, "
-		   "keywords, summary_zh, summary_en, online_depth, url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+		   "keywords, materials, summary_zh, summary_en, online_depth, url) "
+		   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
 		   "ON CONFLICT (hall_id, code) DO UPDATE SET version = excluded.version, department = excluded.department, "
 		   "dept_zh = excluded.dept_zh, dept_en = excluded.dept_en, name_zh = excluded.name_zh, "
-		   "name_en = excluded.name_en, keywords = excluded.keywords, summary_zh = excluded.summary_zh, "
+		   "name_en = excluded.name_en, keywords = excluded.keywords, materials = excluded.materials, "
+		   "summary_zh = excluded.summary_zh, "
 		   "summary_en = excluded.summary_en, online_depth = excluded.online_depth, url = excluded.url "
 		   "WHERE fed_nat_items.version <= excluded.version");
 
@@ -276,6 +286,7 @@ const char *nat_feed_check(const json_t *c, const char *asked, const char *base)
 		if (!code || !*code || strlen(code) > 40 || v < 1 || !str_of(it, "name_zh") || !str_of(it, "name_en") ||
 		    !str_of(it, "department") || !str_of(it, "dept_zh") || !str_of(it, "dept_en") ||
 		    !str_of(it, "keywords") || !str_of(it, "summary_zh") || !str_of(it, "summary_en") ||
+		    (json_object_get(it, "materials") && !str_of(it, "materials")) ||
 		    !json_is_integer(json_object_get(it, "online_depth")) || !under(url, base))
 			return "an item of the feed is malformed";
 	}
@@ -304,6 +315,7 @@ static int take_page(struct db *db, const char *hall, const char *base, const js
 				     DB_TEXT(str_of(it, "department")), DB_TEXT(str_of(it, "dept_zh")),
 				     DB_TEXT(str_of(it, "dept_en")), DB_TEXT(str_of(it, "name_zh")),
 				     DB_TEXT(str_of(it, "name_en")), DB_TEXT(str_of(it, "keywords")),
+				     DB_TEXT(str_of(it, "materials") ? str_of(it, "materials") : ""),
 				     DB_TEXT(str_of(it, "summary_zh")), DB_TEXT(str_of(it, "summary_en")),
 				     DB_INT(json_integer_value(json_object_get(it, "online_depth"))),
 				     DB_TEXT(str_of(it, "url"))),
@@ -355,7 +367,7 @@ static int pull_feed(struct app *app, struct db *db, struct arena *a, const char
 /* ---- the national index ----------------------------------------------------------------------- */
 
 DB_SQL(q_nat_items, "SELECT i.hall_id, h.name, h.region, i.code, i.version, i.department, i.dept_zh, i.dept_en, "
-		    "i.name_zh, i.name_en, i.keywords, i.summary_zh, i.summary_en, i.online_depth, i.url "
+		    "i.name_zh, i.name_en, i.keywords, i.summary_zh, i.summary_en, i.online_depth, i.url, i.materials "
 		    "FROM fed_nat_items i JOIN fed_halls h ON h.hall_id = i.hall_id AND h.state = 'approved' "
 		    "ORDER BY i.code, h.region, i.hall_id");
 
@@ -457,7 +469,8 @@ static int index_refresh(struct db *db)
 		si[i] = (struct search_item){ .name_zh = it->name_zh, .name_en = it->name_en, .department = it->dept,
 					      .dept_zh = it->dept_zh, .dept_en = it->dept_en,
 					      .keywords = db_cell(&rows, i, 10), .summary_zh = db_cell(&rows, i, 11),
-					      .summary_en = db_cell(&rows, i, 12), .online_depth = it->online_depth };
+					      .summary_en = db_cell(&rows, i, 12), .materials = db_cell(&rows, i, 15),
+					      .online_depth = it->online_depth };
 	}
 	x->set = search_set_build(si, rows.nrows, gen);
 	pthread_mutex_lock(&nat.mu);

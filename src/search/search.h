@@ -43,7 +43,8 @@ int search_cli_bench(const char *data_dir, int nargs, char **args);
 struct arena;
 struct search_item {
 	const char *name_zh, *name_en, *department, *dept_zh, *dept_en;
-	const char *keywords; /* space-separated */
+	const char *keywords;  /* space-separated */
+	const char *materials; /* names, space-separated (may be NULL) */
 	const char *summary_zh, *summary_en;
 	int online_depth;
 };

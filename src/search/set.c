@@ -30,6 +30,7 @@ struct search_set *search_set_build(const struct search_item *items, size_t n, u
 			.online_depth = it->online_depth,
 		};
 		d.text[F_KEYWORDS][0] = it->keywords;
+		d.text[F_MATERIALS][0] = it->materials;
 		d.text[F_CONDITIONS][0] = it->summary_zh;
 		d.text[F_CONDITIONS][1] = it->summary_en;
 		sindex_builder_add(b, &d);

@@ -154,6 +154,8 @@ describe('a hall\'s signed catalog feed', () => {
       assert.ok(c.items.length <= 50);
       for (const it of c.items) {
         assert.equal(it.url, `${qingheUrl}/services/${it.code}`);
+        const src = services.find((x) => x.code === it.code);
+        assert.equal(it.materials, src.materials.map((m) => m.name_zh).join(' '), `${it.code}: its materials`);
         seen.push(`${it.code}@${it.version}`);
       }
       after = c.next;

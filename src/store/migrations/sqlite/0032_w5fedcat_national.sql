@@ -16,6 +16,7 @@ CREATE TABLE fed_nat_items (
   name_zh TEXT NOT NULL,
   name_en TEXT NOT NULL,
   keywords TEXT NOT NULL,            -- the item's keywords and aliases, space-separated
+  materials TEXT NOT NULL,           -- the names of its materials, space-separated
   summary_zh TEXT NOT NULL,
   summary_en TEXT NOT NULL,
   online_depth INTEGER NOT NULL,
