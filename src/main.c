@@ -227,17 +227,21 @@ static int open_checked(struct config *cfg, enum ops_open mode, struct db **db)
 /* `init`'s own option: --history DAYS (with --demo; default DEMO_HISTORY_DAYS). -1 when the
  * arguments are wrong (said on stderr). */
 #define DEMO_HISTORY_DAYS 365
-static int init_history(bool demo, int nargs, char **args)
+static int init_history(bool demo, int nargs, char **args, const char **region)
 {
 	int days = demo ? DEMO_HISTORY_DAYS : 0;
 	for (int i = 0; i < nargs; i++) {
 		const char *v = NULL;
+		if (!strcmp(args[i], "--region") && i + 1 < nargs && demo) {
+			*region = args[++i]; /* checked by cmd_init: a folder of DATA-DIR/regions */
+			continue;
+		}
 		if (!strcmp(args[i], "--history") && i + 1 < nargs)
 			v = args[++i];
 		else if (!strncmp(args[i], "--history=", 10))
 			v = args[i] + 10;
 		else {
-			fprintf(stderr, "govhall: init takes --demo and --history DAYS, not %s (govhall init --help)\n", args[i]);
+			fprintf(stderr, "govhall: init takes --demo, --history DAYS and --region NAME (with --demo), not %s (govhall init --help)\n", args[i]);
 			return -1;
 		}
 		char *end;
@@ -255,7 +259,7 @@ static int init_history(bool demo, int nargs, char **args)
 	return days;
 }
 
-static int cmd_init(struct config *cfg, bool demo, int history)
+static int cmd_init(struct config *cfg, bool demo, int history, const char *region)
 {
 	struct db *db;
 	/* Keys are made only for a database never initialised; an initialised one is upgraded,
@@ -274,17 +278,25 @@ static int cmd_init(struct config *cfg, bool demo, int history)
 		printf("%ld attachment(s) are kept on disk by an earlier version: run `govhall uploads import DIR` "
 		       "(DIR: their folder, the setting upload-dir) to move them into the database\n", missing);
 	int rc = cases_calendar_seed(db, cfg->data_dir, stdout) ? 1 : 0;
-	if (demo) {
+	/* --region NAME: the demo catalog and centres of another demo city, DATA-DIR/regions/NAME. */
+	char demo_dir[4096];
+	bool region_ok = !region || (*region && strspn(region, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(region));
+	snprintf(demo_dir, sizeof(demo_dir), region_ok && region ? "%s/regions/%s" : "%s", cfg->data_dir, region);
+	if (!region_ok) {
+		fprintf(stderr, "govhall: --region takes the name of a demo city (a folder of %s/regions, e.g. lanshan)\n",
+			cfg->data_dir);
+		rc = 1;
+	} else if (demo) {
 		struct catalog_import_report rep = { 0 };
 		struct app app;
-		if (catalog_import_demo(db, cfg->data_dir, stderr, &rep)) {
-			fprintf(stderr, "govhall: the demo catalog in %s/catalog could not be loaded\n", cfg->data_dir);
+		if (catalog_import_demo(db, demo_dir, stderr, &rep)) {
+			fprintf(stderr, "govhall: the demo catalog in %s/catalog could not be loaded\n", demo_dir);
 			rc = 1;
 		} else {
 			print_report(&rep);
 			size_t centres = 0;
-			if (booking_import_demo(db, cfg->data_dir, stderr, &centres)) {
-				fprintf(stderr, "govhall: the demo centres in %s/catalog/centres.json could not be loaded\n", cfg->data_dir);
+			if (booking_import_demo(db, demo_dir, stderr, &centres)) {
+				fprintf(stderr, "govhall: the demo centres in %s/catalog/centres.json could not be loaded\n", demo_dir);
 				rc = 1;
 			} else {
 				printf("imported: %zu service centres\n", centres);
@@ -784,12 +796,15 @@ int main(int argc, char **argv)
 			       "schema.\n--demo also loads the demo catalog from DATA-DIR/catalog, the demo accounts, and\n"
 			       "DAYS days of history (default %d; 0: none) played as people would have: applications\n"
 			       "in every state, ratings and rectifications, consultations, complaints, published\n"
-			       "documents and certificates. A hall that holds applications gets no history.\n",
+			       "documents and certificates. A hall that holds applications gets no history.\n"
+			       "--region NAME (with --demo): the catalog and centres of another demo city, from\n"
+			       "DATA-DIR/regions/NAME/catalog (lanshan: the second hall of `make federation-demo`).\n",
 			       DEMO_HISTORY_DAYS);
 			rc = 0;
 		} else {
-			int history = init_history(demo, nargs, args);
-			rc = history < 0 ? 2 : cmd_init(&cfg, demo, history);
+			const char *region = NULL;
+			int history = init_history(demo, nargs, args, &region);
+			rc = history < 0 ? 2 : cmd_init(&cfg, demo, history, region);
 		}
 	} else if (!strcmp(cmd, "import")) {
 		if (help) {

@@ -80,5 +80,10 @@ int fed_msg_cli(struct app *app, struct db *db, int argc, char **argv);
  * Signature-Input and Signature (then NULL) into headers, in a. GH_EUNAVAILABLE without a key. */
 int fed_member_sign(struct arena *a, const char *method, const char *url, const char *path, const char *body, size_t len,
 		    const char *idem, int64_t now, const char *headers[5]);
+/* The regions of the directory in use other than this hall's own, copied into a: their number,
+ * the names in *out (0 without a valid directory). */
+size_t fed_member_regions(struct arena *a, const char ***out);
+/* claims signed with this hall's message key as a JWS (nat.h's signed documents), in a. */
+int fed_member_sign_doc(struct arena *a, const json_t *claims, char **out);
 
 #endif

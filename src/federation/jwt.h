@@ -44,6 +44,9 @@ int jwt_sign(struct arena *a, const char *kid, const json_t *claims, const unsig
  * GH_ENOTFOUND when the signature names a key the set lacks (the caller may refresh its set
  * once and try again). */
 int jwt_verify(const char *token, size_t len, const struct jwk *keys, size_t nkeys, json_t **claims, const char **why);
+/* The same for a token of up to max bytes (a signed document: a catalog feed's page). */
+int jwt_verify_max(const char *token, size_t len, size_t max, const struct jwk *keys, size_t nkeys, json_t **claims,
+		   const char **why);
 
 /* Reads a JWKS document (RFC 7517): keys of kty "OKP", crv "Ed25519" with a "kid" (others,
  * and keys with "use" other than "sig", are skipped). GH_EINVAL with *why when the document

@@ -294,6 +294,27 @@ int fed_member_peer_url(const char *id, char *out, size_t n)
 	return h ? 0 : GH_ENOTFOUND;
 }
 
+size_t fed_member_regions(struct arena *a, const char ***out)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&cur.lock);
+	if (cur.dir && cur.dir->exp > time(NULL)) {
+		const char *self = fed_cfg.app ? fed_cfg.app->cfg.fed_client_id : NULL;
+		const struct fed_dir_hall *me = self ? fed_dir_hall(cur.dir, self) : NULL;
+		*out = arena_array(a, cur.dir->n ? cur.dir->n : 1, sizeof(**out));
+		for (size_t i = 0; i < cur.dir->n; i++) {
+			const char *reg = cur.dir->halls[i].region;
+			bool dup = me && !strcmp(me->region, reg);
+			for (size_t k = 0; k < n && !dup; k++)
+				dup = !strcmp((*out)[k], reg);
+			if (!dup)
+				(*out)[n++] = arena_strdup(a, reg);
+		}
+	}
+	pthread_mutex_unlock(&cur.lock);
+	return n;
+}
+
 static int directory_page(struct req *r)
 {
 	if (!fed_cfg.rp)
@@ -357,6 +378,11 @@ int fed_member_sign(struct arena *a, const char *method, const char *url, const 
 	headers[3] = arena_printf(a, "Signature: %s", sv);
 	headers[4] = NULL;
 	return 0;
+}
+
+int fed_member_sign_doc(struct arena *a, const json_t *claims, char **out)
+{
+	return own.sk ? jwt_sign(a, own.kid, claims, own.sk, out) : GH_EUNAVAILABLE;
 }
 
 /* ---- `govhall federation join` ------------------------------------------------------------------ */

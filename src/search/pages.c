@@ -44,6 +44,13 @@ static const char *page_href(struct req *r, const struct sparams *p, long page)
 	return s;
 }
 
+static search_place_fn place_of;
+
+void search_set_places(search_place_fn fn)
+{
+	place_of = fn;
+}
+
 static const char *subst_n(struct req *r, const char *msg, long n)
 {
 	const char *at = strstr(msg, "{n}");
@@ -94,6 +101,16 @@ int search_page(struct req *r)
 		jset(ctx, "count", subst_n(r, M(r, res.total == 1 ? "search_count_one" : "search_count_many"), (long)res.total));
 		if (!res.total)
 			json_object_set_new(ctx, "empty", json_true());
+		const char *place = place_of ? place_of(r->arena, p.q) : NULL;
+		if (place) {
+			struct sb href = SB_INIT;
+			sb_adds(&href, "/national/search?q=");
+			sb_add_urlenc(&href, p.q, strlen(p.q));
+			json_object_set_new(ctx, "elsewhere",
+					    json_pack("{s:s,s:s%}", "text", MF(r, "search_elsewhere", MA("region", place)), "href",
+						      href.buf, href.len));
+			sb_release(&href);
+		}
 		long pages = (long)((res.total < SEARCH_MAX_HITS ? res.total : SEARCH_MAX_HITS) + per_page - 1) / per_page;
 		if (pages > 1) {
 			json_t *pg = json_object();

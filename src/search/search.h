@@ -9,6 +9,7 @@
 #ifndef GH_SEARCH_H
 #define GH_SEARCH_H
 #include <stddef.h>
+#include <stdint.h>
 
 struct app;
 struct router;
@@ -36,5 +37,35 @@ int search_cli_eval(const char *db_url, const char *data_dir, int nargs, char **
 /* `govhall search-bench [--items N] [--clients N] [--threads N] [--seconds S]`: build time for N generated
  * items, queries/s and p99 with concurrent clients, beside FTS5. Returns the exit status. */
 int search_cli_bench(const char *data_dir, int nargs, char **args);
+
+/* Search over service items this hall does not hold itself (the hub's national catalog): the
+ * same index, query analysis and ranking as the catalog's own search. Strings are copied. */
+struct arena;
+struct search_item {
+	const char *name_zh, *name_en, *department, *dept_zh, *dept_en;
+	const char *keywords;  /* space-separated */
+	const char *materials; /* names, space-separated (may be NULL) */
+	const char *summary_zh, *summary_en;
+	int online_depth;
+};
+struct search_set;
+/* NULL before search_init loaded the dictionaries. */
+struct search_set *search_set_build(const struct search_item *items, size_t n, uint64_t generation);
+void search_set_free(struct search_set *s);
+uint64_t search_set_generation(const struct search_set *s);
+/* Ranks the set's items for q: up to max of them (their indices in the array the set was built
+ * from) into idx, best first; *total: all that match. Works in a. */
+size_t search_set_query(const struct search_set *s, struct arena *a, const char *q, size_t *idx, size_t max,
+			size_t *total);
+/* The place a query names: the index of the first of names (e.g. the directory's regions, 兰山)
+ * that q holds, as written or as its toneless pinyin in one word, any case ("in Lanshan"); -1
+ * when none. *rest: q without that name (in a), or q itself. */
+int search_place(struct arena *a, const char *q, const char *const *names, size_t n, const char **rest);
+
+/* The place a query names that other halls serve (a region of the federation's directory, not
+ * this hall's), or NULL: the search page then offers that region's services (src/federation
+ * sets it at start on a hall of the federation). */
+typedef const char *(*search_place_fn)(struct arena *a, const char *q);
+void search_set_places(search_place_fn fn);
 
 #endif

@@ -255,19 +255,25 @@ static int export_table(struct req *r)
 	char from[11], to[11];
 	calendar_format_day(range.from, from);
 	calendar_format_day(range.to, to);
-	const char *disposition = arena_printf(r->arena, "attachment; filename=\"govhall-%s-%s-%s.%s\"", t.name, from,
-					       to, xlsx ? "xlsx" : "csv");
+	return stats_send_table(r, &t, xlsx, arena_printf(r->arena, "govhall-%s-%s-%s", t.name, from, to));
+}
+
+int stats_send_table(struct req *r, const struct stats_table *t, bool xlsx, const char *filename)
+{
+	int rc;
+	const char *disposition =
+		arena_printf(r->arena, "attachment; filename=\"%s.%s\"", filename, xlsx ? "xlsx" : "csv");
 	if (xlsx) {
 		char *data;
 		size_t len;
-		if ((rc = stats_xlsx(r->arena, &t, EXPORT_MAX, &data, &len)))
+		if ((rc = stats_xlsx(r->arena, t, EXPORT_MAX, &data, &len)))
 			return rc;
 		resp_header(r, "Content-Disposition", disposition);
 		return resp_body(r, 200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", data, len);
 	}
 	struct sb out = SB_INIT;
 	sb_set_cap(&out, EXPORT_MAX);
-	if ((rc = stats_csv(&t, &out))) {
+	if ((rc = stats_csv(t, &out))) {
 		sb_release(&out);
 		return rc;
 	}

@@ -92,11 +92,25 @@ struct sb;
 int stats_csv(const struct stats_table *t, struct sb *out);
 int stats_xlsx(struct arena *a, const struct stats_table *t, size_t max, char **data, size_t *len);
 
+/* Answers table t as a download (CSV, or XLSX when xlsx) named filename.csv|.xlsx, with the
+ * statistics page's size limit. */
+struct req;
+int stats_send_table(struct req *r, const struct stats_table *t, bool xlsx, const char *filename);
+
 /* Recomputes the application and registration metrics of every day from the raw rows
  * (applications, application_events, accounts) in one transaction; evaluation and
  * rectification metrics are left as they are. cal: the working-day calendar. Prints a
  * summary on out (may be NULL). */
 int stats_rebuild(struct db *db, const struct calendar *cal, FILE *out);
+
+/* The public statistics page's figures by department over from..to ("YYYY-MM-DD", NULL: the
+ * page's defaults, the year so far), for national supervision: *out (new reference) =
+ * {"from", "to", "departments": [{"code", "name_zh", "name_en", "submitted", "concluded",
+ * "on_time", "online", "evals", "bad", "rect_closed", "rect_done"}]}. GH_EINVAL with *why_key
+ * (a message key) for a bad range. */
+#include <jansson.h>
+int stats_department_figures(struct db *db, struct arena *a, const char *from, const char *to, json_t **out,
+			     const char **why_key);
 
 /* `govhall stats rebuild` (argv after the command word). */
 int stats_cli(struct app *app, struct db *db, int argc, char **argv);

@@ -1,0 +1,54 @@
+-- 0032_w5fedcat_national (sqlite): the hub's national catalog and national supervision
+-- (src/federation/natcat.c, natstats.c). Keep the same logical shape as the other backend's
+-- 0032_w5fedcat_national.sql. Every row is a copy of what a hall published in a document it
+-- signed; the hub fetches them again (docs/federation.md). Times are Unix seconds.
+
+-- One row per (hall, item): the newest version of the item the hall's catalog feed gave.
+-- code: the hall's item code, which is the national item code (事项基本编码): the same service
+-- has the same code in every hall that offers it.
+CREATE TABLE fed_nat_items (
+  hall_id TEXT NOT NULL,
+  code TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  department TEXT NOT NULL,
+  dept_zh TEXT NOT NULL,
+  dept_en TEXT NOT NULL,
+  name_zh TEXT NOT NULL,
+  name_en TEXT NOT NULL,
+  keywords TEXT NOT NULL,            -- the item's keywords and aliases, space-separated
+  materials TEXT NOT NULL,           -- the names of its materials, space-separated
+  summary_zh TEXT NOT NULL,
+  summary_en TEXT NOT NULL,
+  online_depth INTEGER NOT NULL,
+  url TEXT NOT NULL,                 -- the item's guide at its hall
+  PRIMARY KEY (hall_id, code)
+) STRICT;
+
+-- Per hall: how far its catalog feed was read, and its last statistics document.
+CREATE TABLE fed_nat_sources (
+  hall_id TEXT PRIMARY KEY,
+  feed_cursor TEXT NOT NULL DEFAULT '',
+  feed_at INTEGER,                        -- last page taken
+  stats_doc TEXT,                    -- the statistics document as the hall signed it (JWS)
+  stats_from TEXT,
+  stats_to TEXT,
+  stats_at INTEGER,
+  error TEXT                         -- the last refusal or failure, for the operator
+) STRICT;
+
+-- The statistics document's figures, one row per (hall, department).
+CREATE TABLE fed_nat_stats (
+  hall_id TEXT NOT NULL,
+  department TEXT NOT NULL,
+  dept_zh TEXT NOT NULL,
+  dept_en TEXT NOT NULL,
+  submitted INTEGER NOT NULL,
+  concluded INTEGER NOT NULL,
+  on_time INTEGER NOT NULL,
+  online INTEGER NOT NULL,
+  evals INTEGER NOT NULL,
+  bad INTEGER NOT NULL,
+  rect_closed INTEGER NOT NULL,
+  rect_done INTEGER NOT NULL,
+  PRIMARY KEY (hall_id, department)
+) STRICT;
