@@ -5,7 +5,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/calendar.h"
 #include "base/err.h"
+#include "catalog/catalog.h"
 #include "cases/cases.h"
 #include "federation/federation.h"
 #include "http/handler.h"
@@ -146,19 +148,21 @@ static int refuse(struct req *r, int code, const char *key)
 	return code;
 }
 
-/* POST /api/v1/federation/applications: {hall, item_code, form, materials: [{slot,
- * attachments: [ids]}], consent: true} from a citizen; a counter clerk adds {applicant: {name,
- * id_number}, delivery: "post"|"online"}. */
-static int api_forward(struct req *r)
+/* What a forwarding asks, from the API or the page. */
+struct fwd_ask {
+	const char *dest, *item_code, *name, *id_number, *delivery;
+	json_t *form, *mats; /* an object, an array (may be NULL) */
+	bool consent;
+};
+
+/* Checks a forwarding and queues its write; done answers. */
+static int fwd_start(struct req *r, const struct fwd_ask *q, int (*done)(struct req *r, void *arg, int rc))
 {
-	json_t *in;
-	int rc = req_body_object(r, &in);
-	if (rc)
-		return rc;
 	struct fwd *f = arena_zalloc(r->arena, sizeof(*f));
-	f->dest = json_string_value(json_object_get(in, "hall"));
-	f->item_code = json_string_value(json_object_get(in, "item_code"));
-	json_t *form = json_object_get(in, "form"), *mats = json_object_get(in, "materials");
+	f->dest = q->dest;
+	f->item_code = q->item_code;
+	json_t *form = q->form, *mats = q->mats;
+	int rc;
 	if (!*fed_self())
 		return refuse(r, GH_ENOTFOUND, "remote_not_federated");
 	if (!f->dest || !f->item_code || !word_ok(f->item_code, 64) || (form && !json_is_object(form)) ||
@@ -167,16 +171,15 @@ static int api_forward(struct req *r)
 	if (!fed_hall_known(f->dest))
 		return refuse(r, GH_EVALIDATION, "remote_hall_unknown");
 	/* Nothing leaves this hall without the person's explicit consent. */
-	if (!json_is_true(json_object_get(in, "consent")))
+	if (!q->consent)
 		return refuse(r, GH_EVALIDATION, "remote_consent_needed");
 	bool clerk = r->who.kind && !strcmp(r->who.kind, "staff");
 	f->now = time(NULL);
 	if (clerk) {
 		/* 异地代收代办: the clerk checked the person's identity at the counter. */
-		json_t *p = json_object_get(in, "applicant");
-		f->name = json_string_value(json_object_get(p, "name"));
-		f->id_number = json_string_value(json_object_get(p, "id_number"));
-		f->delivery = json_string_value(json_object_get(in, "delivery"));
+		f->name = q->name;
+		f->id_number = q->id_number;
+		f->delivery = q->delivery;
 		if (!f->name || !f->id_number || strlen(f->name) > 100 || strlen(f->id_number) > 32)
 			return refuse(r, GH_EVALIDATION, "remote_person_invalid");
 		if (!f->delivery || (strcmp(f->delivery, "post") && strcmp(f->delivery, "online")))
@@ -221,18 +224,41 @@ static int api_forward(struct req *r)
 							       "sha256", sha, "data", b64));
 		}
 	}
-	char *form_s = json_dumps(form ? form : json_object(), JSON_COMPACT);
+	json_t *empty = json_object();
+	arena_cleanup(r->arena, (void (*)(void *))json_decref, empty);
+	char *form_s = json_dumps(form ? form : empty, JSON_COMPACT);
 	size_t form_n = form_s ? strlen(form_s) : 0;
 	free(form_s);
 	if (!form_n || form_n > FORM_MAX)
 		return refuse(r, GH_ETOOBIG, "remote_form_too_large");
 	f->msg = json_pack("{s:s,s:s,s:s*,s:I,s:{s:s,s:s},s:O,s:O}", "item_code", f->item_code, "channel", f->channel,
 			   "delivery", f->delivery, "consent_at", (json_int_t)f->now, "applicant", "name", f->name, "id_number",
-			   f->id_number, "form", form ? form : json_object(), "files", files);
+			   f->id_number, "form", form ? form : empty, "files", files);
 	if (!f->msg)
 		return GH_EINTERNAL;
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, f->msg);
-	return req_write(r, fwd_write, fwd_done, f);
+	return req_write(r, fwd_write, done, f);
+}
+
+/* POST /api/v1/federation/applications: {hall, item_code, form, materials: [{slot,
+ * attachments: [ids]}], consent: true} from a citizen; a counter clerk adds {applicant: {name,
+ * id_number}, delivery: "post"|"online"}. */
+static int api_forward(struct req *r)
+{
+	json_t *in;
+	int rc = req_body_object(r, &in);
+	if (rc)
+		return rc;
+	json_t *p = json_object_get(in, "applicant");
+	struct fwd_ask q = { .dest = json_string_value(json_object_get(in, "hall")),
+			     .item_code = json_string_value(json_object_get(in, "item_code")),
+			     .name = json_string_value(json_object_get(p, "name")),
+			     .id_number = json_string_value(json_object_get(p, "id_number")),
+			     .delivery = json_string_value(json_object_get(in, "delivery")),
+			     .form = json_object_get(in, "form"),
+			     .mats = json_object_get(in, "materials"),
+			     .consent = json_is_true(json_object_get(in, "consent")) };
+	return fwd_start(r, &q, fwd_done);
 }
 
 DB_SQL(q_fwd_get, "SELECT id, number, dest, item_code, COALESCE(item_name, ''), applicant_id, COALESCE(filed_by, 0), "
@@ -300,6 +326,122 @@ static int api_forwarded_mine(struct req *r)
 		json_array_append_new(items, fwd_json(r, &rows, i));
 	resp_header(r, "Cache-Control", "no-store");
 	return resp_json(r, 200, json_pack("{s:o}", "applications", items));
+}
+
+/* ---- at A: the pages ---------------------------------------------------------------------- */
+
+/* The item's form as this hall's catalog defines the national item code (the same code names
+ * the same national service; the other hall checks the values against its own variant). */
+static int item_of(struct req *r, const char **name, json_t **def)
+{
+	const struct catalog_service_parsed *item;
+	int rc = catalog_service_cached(r, req_param(r, "code"), &item);
+	if (rc)
+		return rc;
+	bool en = !strcmp(r->lang, "en");
+	*name = en && item->svc.name_en ? item->svc.name_en : item->svc.name_zh;
+	*def = item->def;
+	return 0;
+}
+
+/* GET /federation/apply/{hall}/{code}: the form, and the consent to send it to that hall. */
+static int apply_page(struct req *r)
+{
+	const char *hall = req_param(r, "hall"), *name;
+	json_t *def;
+	if (!*fed_self() || !fed_hall_known(hall))
+		return refuse(r, GH_ENOTFOUND, "remote_hall_unknown");
+	int rc = item_of(r, &name, &def);
+	if (rc)
+		return rc;
+	bool en = !strcmp(r->lang, "en");
+	json_t *fields = json_array();
+	size_t i, k;
+	json_t *f, *o;
+	json_array_foreach(def, i, f)
+	{
+		const char *type = json_string_value(json_object_get(f, "type"));
+		if (!type || !strcmp(type, "file"))
+			continue;
+		json_t *opts = json_array();
+		json_array_foreach(json_object_get(f, "options"), k, o)
+			json_array_append_new(opts, json_pack("{s:s,s:s}", "value", json_string_value(json_object_get(o, "value")) ?: "",
+							      "label", json_string_value(json_object_get(o, en ? "label_en" : "label_zh")) ?: ""));
+		json_array_append_new(fields, json_pack("{s:s,s:s,s:b,s:b,s:b,s:b,s:o}", "key", json_string_value(json_object_get(f, "key")) ?: "",
+							"label", json_string_value(json_object_get(f, en ? "label_en" : "label_zh")) ?: "",
+							"required", json_is_true(json_object_get(f, "required")), "select",
+							!strcmp(type, "select"), "textarea", !strcmp(type, "textarea"), "date",
+							!strcmp(type, "date"), "options", opts));
+	}
+	json_t *ctx = json_pack("{s:s,s:s,s:s,s:s,s:o}", "title", M(r, "remote_apply_title"), "hall", hall, "code",
+				req_param(r, "code"), "item_name", name, "fields", fields);
+	jset(ctx, "csrf", identity_csrf_token(r));
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_page(r, 200, "remote/apply", ctx);
+}
+
+static int page_done(struct req *r, void *arg, int rc)
+{
+	struct fwd *f = arg;
+	if (rc)
+		return fwd_done(r, arg, rc);
+	return resp_redirect(r, 303, arena_printf(r->arena, "/federation/applications/%s", f->number));
+}
+
+/* POST /federation/apply/{hall}/{code}: field_<key> values, consent=yes. */
+static int apply_post(struct req *r)
+{
+	struct kvlist in;
+	int rc = req_form(r, &in);
+	if (rc)
+		return rc;
+	const char *name;
+	json_t *def, *f;
+	if ((rc = item_of(r, &name, &def)))
+		return rc;
+	json_t *form = json_object();
+	arena_cleanup(r->arena, (void (*)(void *))json_decref, form);
+	size_t i;
+	json_array_foreach(def, i, f)
+	{
+		const char *key = json_string_value(json_object_get(f, "key"));
+		const char *v = key ? kv_get(&in, arena_printf(r->arena, "field_%s", key)) : NULL;
+		if (v && *v)
+			json_object_set_new(form, key, json_string(v));
+	}
+	const char *consent = kv_get(&in, "consent");
+	struct fwd_ask q = { .dest = req_param(r, "hall"), .item_code = req_param(r, "code"), .form = form,
+			     .consent = consent && !strcmp(consent, "yes") };
+	return fwd_start(r, &q, page_done);
+}
+
+/* GET /federation/applications/{number}: the forwarded application as the person follows it. */
+static int status_page(struct req *r)
+{
+	struct db_rows rows, ev;
+	int rc = db_query(r->db, r->arena, &q_fwd_get, DB_ARGS(DB_TEXT(req_param(r, "number"))), &rows);
+	if (rc)
+		return rc;
+	bool admin = r->who.kind && !strcmp(r->who.kind, "admin");
+	if (rows.nrows != 1 ||
+	    !(admin || db_cell_int(&rows, 0, 5) == r->who.account || db_cell_int(&rows, 0, 6) == r->who.account))
+		return GH_ENOTFOUND;
+	if ((rc = db_query(r->db, r->arena, &q_events, DB_ARGS(DB_INT(db_cell_int(&rows, 0, 0))), &ev)))
+		return rc;
+	json_t *app = fwd_json(r, &rows, 0), *events = json_array();
+	for (size_t i = 0; i < ev.nrows; i++) {
+		const char *why = db_cell(&ev, i, 3);
+		char at[CALENDAR_MINUTE_LEN], iso[CALENDAR_ISO_LEN];
+		calendar_format_minute(db_cell_int(&ev, i, 4), at);
+		calendar_format_iso(db_cell_int(&ev, i, 4), iso);
+		json_array_append_new(events, json_pack("{s:s,s:s,s:s*,s:s,s:s}", "state", db_cell(&ev, i, 2), "state_label",
+							state_label(r, db_cell(&ev, i, 2)), "reason", *why ? why : NULL, "at", at,
+							"at_iso", iso));
+	}
+	json_object_set_new(app, "events", events);
+	json_t *ctx = json_pack("{s:s,s:o}", "title", M(r, "remote_status_title"), "app", app);
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_page(r, 200, "remote/status", ctx);
 }
 
 /* ---- at B: the kind "application.forward" ---------------------------------------------------- */
@@ -540,6 +682,9 @@ static const struct route remote_routes[] = {
 	  SCOPE_APPLY, STAFF_COUNTER },
 	{ HTTP_GET, "/api/v1/federation/applications", api_forwarded_mine, ROLE_CITIZEN | ROLE_STAFF, 0, "remote.api_mine", NULL,
 	  SCOPE_APPLY, 0 },
+	{ HTTP_GET, "/federation/apply/{hall}/{code}", apply_page, ROLE_CITIZEN, 0, "remote.apply_page" },
+	{ HTTP_POST, "/federation/apply/{hall}/{code}", apply_post, ROLE_CITIZEN, ROUTE_CSRF, "remote.apply" },
+	{ HTTP_GET, "/federation/applications/{number}", status_page, APPLICANTS | ROLE_STAFF | ROLE_ADMIN, 0, "remote.status_page" },
 	{ HTTP_GET, "/api/v1/federation/applications/{number}", api_forwarded, APPLICANTS | ROLE_STAFF | ROLE_ADMIN, 0,
 	  "remote.api_get", NULL, SCOPE_APPLY, 0 },
 };
