@@ -142,9 +142,9 @@ static int fwd_done(struct req *r, void *arg, int rc)
 					   f->item_code, "state", "forwarded", "channel", f->channel, "delivery", f->delivery));
 }
 
-static int refuse(struct req *r, int code, const char *key)
+static int refuse(struct req *r, int code, const char *why)
 {
-	req_error_detail(r, "%s", M(r, key));
+	req_error_detail(r, "%s", why);
 	return code;
 }
 
@@ -164,15 +164,15 @@ static int fwd_start(struct req *r, const struct fwd_ask *q, int (*done)(struct 
 	json_t *form = q->form, *mats = q->mats;
 	int rc;
 	if (!*fed_self())
-		return refuse(r, GH_ENOTFOUND, "remote_not_federated");
+		return refuse(r, GH_ENOTFOUND, M(r, "remote_not_federated"));
 	if (!f->dest || !f->item_code || !word_ok(f->item_code, 64) || (form && !json_is_object(form)) ||
 	    (mats && !json_is_array(mats)))
-		return refuse(r, GH_EINVAL, "remote_request_malformed");
+		return refuse(r, GH_EINVAL, M(r, "remote_request_malformed"));
 	if (!fed_hall_known(f->dest))
-		return refuse(r, GH_EVALIDATION, "remote_hall_unknown");
+		return refuse(r, GH_EVALIDATION, M(r, "remote_hall_unknown"));
 	/* Nothing leaves this hall without the person's explicit consent. */
 	if (!q->consent)
-		return refuse(r, GH_EVALIDATION, "remote_consent_needed");
+		return refuse(r, GH_EVALIDATION, M(r, "remote_consent_needed"));
 	bool clerk = r->who.kind && !strcmp(r->who.kind, "staff");
 	f->now = time(NULL);
 	if (clerk) {
@@ -181,17 +181,17 @@ static int fwd_start(struct req *r, const struct fwd_ask *q, int (*done)(struct 
 		f->id_number = q->id_number;
 		f->delivery = q->delivery;
 		if (!f->name || !f->id_number || strlen(f->name) > 100 || strlen(f->id_number) > 32)
-			return refuse(r, GH_EVALIDATION, "remote_person_invalid");
+			return refuse(r, GH_EVALIDATION, M(r, "remote_person_invalid"));
 		if (!f->delivery || (strcmp(f->delivery, "post") && strcmp(f->delivery, "online")))
-			return refuse(r, GH_EVALIDATION, "remote_delivery_needed");
+			return refuse(r, GH_EVALIDATION, M(r, "remote_delivery_needed"));
 		f->channel = "counter";
 		f->filed_by = r->who.account;
 	} else {
 		if (r->who.enterprise)
-			return refuse(r, GH_EFORBIDDEN, "remote_individuals_only");
+			return refuse(r, GH_EFORBIDDEN, M(r, "remote_individuals_only"));
 		struct identity_claims c;
 		if ((rc = identity_person_claims(r->db, r->arena, r->who.account, &c)))
-			return rc == GH_ENOTFOUND ? refuse(r, GH_EFORBIDDEN, "remote_individuals_only") : rc;
+			return rc == GH_ENOTFOUND ? refuse(r, GH_EFORBIDDEN, M(r, "remote_individuals_only")) : rc;
 		f->name = c.name;
 		f->id_number = c.id_number;
 		f->applicant_id = r->who.account;
@@ -212,11 +212,11 @@ static int fwd_start(struct req *r, const struct fwd_ask *q, int (*done)(struct 
 			size_t len;
 			if (!json_is_integer(slot) || json_integer_value(slot) < 0 || json_integer_value(slot) > 64 ||
 			    !json_is_integer(id) || json_array_size(files) >= FILES_MAX)
-				return refuse(r, GH_EVALIDATION, "remote_files_malformed");
+				return refuse(r, GH_EVALIDATION, M(r, "remote_files_malformed"));
 			if (cases_attachment_bytes(r, json_integer_value(id), &fn, &sha, &data, &len))
-				return refuse(r, GH_EVALIDATION, "cases_attached_file_unknown_yours");
+				return refuse(r, GH_EVALIDATION, M(r, "cases_attached_file_unknown_yours"));
 			if ((total += len) > FILES_BYTES)
-				return refuse(r, GH_ETOOBIG, "remote_files_too_large");
+				return refuse(r, GH_ETOOBIG, M(r, "remote_files_too_large"));
 			size_t b64n = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
 			char *b64 = arena_alloc(r->arena, b64n);
 			sodium_bin2base64(b64, b64n, data, len, sodium_base64_VARIANT_ORIGINAL);
@@ -230,7 +230,7 @@ static int fwd_start(struct req *r, const struct fwd_ask *q, int (*done)(struct 
 	size_t form_n = form_s ? strlen(form_s) : 0;
 	free(form_s);
 	if (!form_n || form_n > FORM_MAX)
-		return refuse(r, GH_ETOOBIG, "remote_form_too_large");
+		return refuse(r, GH_ETOOBIG, M(r, "remote_form_too_large"));
 	f->msg = json_pack("{s:s,s:s,s:s*,s:I,s:{s:s,s:s},s:O,s:O}", "item_code", f->item_code, "channel", f->channel,
 			   "delivery", f->delivery, "consent_at", (json_int_t)f->now, "applicant", "name", f->name, "id_number",
 			   f->id_number, "form", form ? form : empty, "files", files);
@@ -350,7 +350,7 @@ static int apply_page(struct req *r)
 	const char *hall = req_param(r, "hall"), *name;
 	json_t *def;
 	if (!*fed_self() || !fed_hall_known(hall))
-		return refuse(r, GH_ENOTFOUND, "remote_hall_unknown");
+		return refuse(r, GH_ENOTFOUND, M(r, "remote_hall_unknown"));
 	int rc = item_of(r, &name, &def);
 	if (rc)
 		return rc;
