@@ -36,4 +36,5 @@ void app_cover_declare(void)
 	booking_personal_declare();
 	certs_personal_declare();
 	notify_personal_declare();
+	remote_personal_declare();
 }

@@ -21,6 +21,7 @@
 #include "remote/remote.h"
 #include "store/cover.h"
 #include "store/db.h"
+#include "store/personal.h"
 #include "view/view.h"
 
 #define FILES_MAX 10                 /* files forwarded with one application */
@@ -44,6 +45,17 @@ void remote_register(void)
 	cover_declare(&cover_forwarded);
 	cover_declare(&cover_forwarded_events);
 	cover_declare(&cover_received);
+}
+
+/* The person's applications forwarded to other halls (store/personal.h): kept at closure, as
+ * the applications they are. What went with them lives at the other hall, under its rules. */
+DB_SQL(q_personal, "SELECT number, dest AS hall, item_code, channel, delivery, remote_number, state, consent_at, created_at, "
+		   "updated_at FROM fed_forwarded WHERE applicant_id = ? ORDER BY id DESC LIMIT 2000");
+static const struct personal_part part = { .name = "forwarded", .kept = true, .query = &q_personal };
+
+void remote_personal_declare(void)
+{
+	personal_declare(&part);
 }
 
 static bool word_ok(const char *s, size_t max)

@@ -30,5 +30,7 @@ void remote_init(struct app *app);
 int remote_add_routes(struct router *rt);
 /* The tables this module covers with the transparency log (store/cover.h). */
 void remote_register(void);
+/* The person's forwarded applications, for the my-data pages (store/personal.h). */
+void remote_personal_declare(void);
 
 #endif

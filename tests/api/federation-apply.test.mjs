@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import {
   DEMO, actOn, apiLogin, bearer, demoCatalog, demoForm, demoMaterials, freshDb, getJson, govhall, initDb, newIdNumber,
-  samplePdf, serve, startServer, waitFor,
+  samplePdf, serve, sql, startServer, waitFor,
 } from './helpers.mjs';
 import { freePort } from './pay-fixtures.mjs';
 import { registerHall, signedHeaders } from './federation-fixtures.mjs';
@@ -258,10 +258,23 @@ describe('what Lanshan refuses', () => {
     assert.equal((await atA(fw.number)).json.state, 'submitted');
   });
 
-  test('both halls\' audits pass over what they exchanged', async () => {
+  test('the person\'s data lists them; both halls\' audits pass, and find a forwarded state altered behind the log', async () => {
+    const data = await bearer(`${qingheUrl}/api/v1/me/data`, tok.citizen);
+    const part = data.json.parts.find((p) => p.name === 'forwarded');
+    assert.ok(part && part.kept && part.count >= 4, 'the my-data part of forwarded applications');
     for (const [db, keyFile] of [[qinghe.db, qinghe.keyFile], [lanshanDb.url, lanshanDb.keyFile]]) {
       const r = await govhall(['audit', '--db', db], { keyFile });
       assert.equal(r.code, 0, r.stdout + r.stderr);
     }
+    await sql(qinghe.db, "UPDATE fed_forwarded SET state = 'completed' WHERE id = (SELECT MIN(id) FROM fed_forwarded)");
+    await sql(qinghe.db, "UPDATE fed_forwarded_events SET reason = 'x' WHERE seq = 1 AND forwarded_id = (SELECT MAX(id) FROM fed_forwarded)");
+    await sql(lanshanDb.url, "UPDATE fed_received SET origin_number = 'KS0' WHERE application_id = (SELECT MIN(application_id) FROM fed_received)");
+    let r = await govhall(['audit', '--db', qinghe.db], { keyFile: qinghe.keyFile });
+    assert.notEqual(r.code, 0, 'the altered rows are found');
+    assert.match(r.stdout + r.stderr, /fed_forwarded\b/);
+    assert.match(r.stdout + r.stderr, /fed_forwarded_events/);
+    r = await govhall(['audit', '--db', lanshanDb.url], { keyFile: lanshanDb.keyFile });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stdout + r.stderr, /fed_received/);
   });
 });
