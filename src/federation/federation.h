@@ -76,6 +76,20 @@ const char *fed_self(void);
 /* Whether hall id is another hall of the directory this hall holds (valid, not expired). */
 bool fed_hall_known(const char *id);
 
+/* ---- Signed reads between halls (peer.c) -------------------------------------------------
+ * Blocking (a job or a duty, never a loop): GETs path at hall's address in the directory,
+ * signed as this hall's messages are (RFC 9421: @method, @target-uri, content-digest of the
+ * empty body, idempotency-key; 5 minutes), within fed-timeout. 0 with *status and *body (in a,
+ * NUL-terminated, *len bytes); GH_ENOTFOUND when hall is not in the directory held,
+ * GH_EUNAVAILABLE when it cannot be reached, GH_ETOOBIG over max bytes. */
+struct arena;
+int fed_peer_get(struct arena *a, const char *hall, const char *path, size_t max, long *status, const char **body,
+		 size_t *len);
+/* On the receiving side: r (of method) is signed by a hall of the directory this hall holds,
+ * for this hall's address: 0 with its id in hall; GH_EUNAUTH with *why, GH_ENOTFOUND on a hall
+ * not joined to a hub. */
+int fed_request_sender(struct req *r, const char *method, char hall[65], const char **why);
+
 /* The tables the transparency log covers (store/cover.h). */
 void fed_register(void);
 /* A hall's duties "federation" (the hub's directory, refreshed) and "federation outbox" (the

@@ -342,54 +342,111 @@ static int api_forwarded_mine(struct req *r)
 
 /* ---- at A: the pages ---------------------------------------------------------------------- */
 
-/* The item's form as this hall's catalog defines the national item code (the same code names
- * the same national service; the other hall checks the values against its own variant). */
-static int item_of(struct req *r, const char **name, json_t **def)
+/* GET /federation/items/{code}, asked by another hall (a signed request, fed_request_sender):
+ * the guide of this hall's item, as the other hall shows it to a person applying there. */
+static int item_guide(struct req *r)
 {
-	const struct catalog_service_parsed *item;
-	int rc = catalog_service_cached(r, req_param(r, "code"), &item);
-	if (rc)
+	char hall[65];
+	const char *why;
+	int rc = fed_request_sender(r, "GET", hall, &why);
+	if (rc == GH_ENOTFOUND)
 		return rc;
-	bool en = !strcmp(r->lang, "en");
-	*name = en && item->svc.name_en ? item->svc.name_en : item->svc.name_zh;
-	*def = item->def;
-	return 0;
+	if (rc) {
+		resp_header(r, "Cache-Control", "no-store");
+		return resp_json(r, 401, json_pack("{s:s,s:s}", "error", "invalid_signature", "error_description", why));
+	}
+	const struct catalog_service_parsed *item;
+	if ((rc = catalog_service_cached(r, req_param(r, "code"), &item)))
+		return rc;
+	const struct catalog_service *v = &item->svc;
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_json(r, 200, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s*,s:s*,s:I,s:I,s:I,s:O,s:O}", "hall", fed_self(), "code", v->code,
+					   "name_zh", v->name_zh, "name_en", v->name_en ? v->name_en : v->name_zh, "department",
+					   v->department, "department_name_zh", item->dept_name_zh, "department_name_en",
+					   item->dept_name_en, "online_depth", (json_int_t)v->online_depth, "promised_limit_days",
+					   (json_int_t)v->promised_limit_days, "legal_limit_days", (json_int_t)v->legal_limit_days,
+					   "form", item->def, "materials", item->mdefs));
 }
 
-/* GET /federation/apply/{hall}/{code}: the form, and the consent to send it to that hall. */
-static int apply_page(struct req *r)
+#define GUIDE_MAX (256 * 1024)
+
+struct lookup {
+	const char *hall, *code, *path;
+	struct arena *a;
+	int rc;
+	long status;
+	const char *body;
+	size_t len;
+};
+
+static void lookup_work(void *arg)
 {
-	const char *hall = req_param(r, "hall"), *name;
-	json_t *def;
-	if (!*fed_self() || !fed_hall_known(hall))
-		return refuse(r, GH_ENOTFOUND, M(r, "remote_hall_unknown"));
-	int rc = item_of(r, &name, &def);
-	if (rc)
-		return rc;
+	struct lookup *l = arg;
+	l->rc = fed_peer_get(l->a, l->hall, l->path, GUIDE_MAX, &l->status, &l->body, &l->len);
+}
+
+/* The apply page from the other hall's guide. */
+static int lookup_done(struct req *r, void *arg)
+{
+	struct lookup *l = arg;
+	if (l->rc == GH_ENOTFOUND || (!l->rc && l->status == 404))
+		return refuse(r, GH_ENOTFOUND, M(r, "remote_item_unknown"));
+	json_t *g = l->rc || l->status != 200 ? NULL : json_loadb(l->body, l->len, JSON_REJECT_DUPLICATES, NULL);
+	if (g)
+		arena_cleanup(r->arena, (void (*)(void *))json_decref, g);
+	const char *name = json_string_value(json_object_get(g, strcmp(r->lang, "en") ? "name_zh" : "name_en"));
+	json_t *def = json_object_get(g, "form"), *mdefs = json_object_get(g, "materials");
+	if (!name || !json_is_array(def) || !json_is_array(mdefs))
+		return refuse(r, GH_EUNAVAILABLE, M(r, "remote_hall_unreachable"));
 	bool en = !strcmp(r->lang, "en");
-	json_t *fields = json_array();
+	json_t *fields = json_array(), *mats = json_array();
 	size_t i, k;
 	json_t *f, *o;
 	json_array_foreach(def, i, f)
 	{
 		const char *type = json_string_value(json_object_get(f, "type"));
-		if (!type || !strcmp(type, "file"))
+		const char *key = json_string_value(json_object_get(f, "key"));
+		if (!type || !key || !word_ok(key, 64) || !strcmp(type, "file"))
 			continue;
 		json_t *opts = json_array();
 		json_array_foreach(json_object_get(f, "options"), k, o)
 			json_array_append_new(opts, json_pack("{s:s,s:s}", "value", json_string_value(json_object_get(o, "value")) ?: "",
 							      "label", json_string_value(json_object_get(o, en ? "label_en" : "label_zh")) ?: ""));
-		json_array_append_new(fields, json_pack("{s:s,s:s,s:b,s:b,s:b,s:b,s:o}", "key", json_string_value(json_object_get(f, "key")) ?: "",
-							"label", json_string_value(json_object_get(f, en ? "label_en" : "label_zh")) ?: "",
+		json_array_append_new(fields, json_pack("{s:s,s:s,s:b,s:b,s:b,s:b,s:o}", "key", key, "label",
+							json_string_value(json_object_get(f, en ? "label_en" : "label_zh")) ?: key,
 							"required", json_is_true(json_object_get(f, "required")), "select",
 							!strcmp(type, "select"), "textarea", !strcmp(type, "textarea"), "date",
 							!strcmp(type, "date"), "options", opts));
 	}
-	json_t *ctx = json_pack("{s:s,s:s,s:s,s:s,s:o}", "title", M(r, "remote_apply_title"), "hall", hall, "code",
-				req_param(r, "code"), "item_name", name, "fields", fields);
+	json_array_foreach(mdefs, i, f)
+		json_array_append_new(mats, json_pack("{s:s,s:b}", "name",
+						      json_string_value(json_object_get(f, en ? "name_en" : "name_zh")) ?: "", "required",
+						      json_is_true(json_object_get(f, "required"))));
+	json_t *ctx = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:b,s:I}", "title", M(r, "remote_apply_title"), "hall", l->hall, "code",
+				l->code, "item_name", name, "fields", fields, "materials", mats, "has_materials",
+				json_array_size(mats) > 0, "promised_limit_days",
+				(json_int_t)json_integer_value(json_object_get(g, "promised_limit_days")));
+	jset(ctx, "department_name",
+	     json_string_value(json_object_get(g, en ? "department_name_en" : "department_name_zh")));
 	jset(ctx, "csrf", identity_csrf_token(r));
 	resp_header(r, "Cache-Control", "no-store");
 	return resp_page(r, 200, "remote/apply", ctx);
+}
+
+/* GET /federation/apply/{hall}/{code}: the other hall's guide (asked of it, signed), its form,
+ * and the consent to send it there. */
+static int apply_page(struct req *r)
+{
+	struct lookup *l = arena_zalloc(r->arena, sizeof(*l));
+	l->hall = req_param(r, "hall");
+	l->code = req_param(r, "code");
+	if (!*fed_self() || !fed_hall_known(l->hall))
+		return refuse(r, GH_ENOTFOUND, M(r, "remote_hall_unknown"));
+	if (!word_ok(l->code, 64))
+		return refuse(r, GH_ENOTFOUND, M(r, "remote_item_unknown"));
+	l->a = r->arena;
+	l->path = arena_printf(r->arena, "/federation/items/%s", l->code);
+	return req_job(r, lookup_work, lookup_done, l);
 }
 
 static int page_done(struct req *r, void *arg, int rc)
@@ -400,26 +457,20 @@ static int page_done(struct req *r, void *arg, int rc)
 	return resp_redirect(r, 303, arena_printf(r->arena, "/federation/applications/%s", f->number));
 }
 
-/* POST /federation/apply/{hall}/{code}: field_<key> values, consent=yes. */
+/* POST /federation/apply/{hall}/{code}: field_<key> values (the other hall checks them
+ * against its form), consent=yes. */
 static int apply_post(struct req *r)
 {
 	struct kvlist in;
 	int rc = req_form(r, &in);
 	if (rc)
 		return rc;
-	const char *name;
-	json_t *def, *f;
-	if ((rc = item_of(r, &name, &def)))
-		return rc;
 	json_t *form = json_object();
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, form);
-	size_t i;
-	json_array_foreach(def, i, f)
-	{
-		const char *key = json_string_value(json_object_get(f, "key"));
-		const char *v = key ? kv_get(&in, arena_printf(r->arena, "field_%s", key)) : NULL;
-		if (v && *v)
-			json_object_set_new(form, key, json_string(v));
+	for (size_t i = 0; i < in.n; i++) {
+		const char *k = in.v[i].key, *v = in.v[i].val;
+		if (!strncmp(k, "field_", 6) && word_ok(k + 6, 64) && v && *v && json_object_size(form) < 100)
+			json_object_set_new(form, k + 6, json_string(v));
 	}
 	const char *consent = kv_get(&in, "consent");
 	struct fwd_ask q = { .dest = req_param(r, "hall"), .item_code = req_param(r, "code"), .form = form,
@@ -694,6 +745,7 @@ static const struct route remote_routes[] = {
 	  SCOPE_APPLY, STAFF_COUNTER },
 	{ HTTP_GET, "/api/v1/federation/applications", api_forwarded_mine, ROLE_CITIZEN | ROLE_STAFF, 0, "remote.api_mine", NULL,
 	  SCOPE_APPLY, 0 },
+	{ HTTP_GET, "/federation/items/{code}", item_guide, ROLE_PUBLIC, ROUTE_NOAUTH, "remote.item_guide" },
 	{ HTTP_GET, "/federation/apply/{hall}/{code}", apply_page, ROLE_CITIZEN, 0, "remote.apply_page" },
 	{ HTTP_POST, "/federation/apply/{hall}/{code}", apply_post, ROLE_CITIZEN, ROUTE_CSRF, "remote.apply" },
 	{ HTTP_GET, "/federation/applications/{number}", status_page, APPLICANTS | ROLE_STAFF | ROLE_ADMIN, 0, "remote.status_page" },

@@ -11,8 +11,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import {
-  DEMO, actOn, apiLogin, bearer, demoCatalog, demoForm, demoMaterials, freshDb, getJson, govhall, initDb, newIdNumber,
-  samplePdf, serve, sql, startServer, waitFor,
+  DEMO, actOn, apiLogin, bearer, csrfOf, demoCatalog, demoForm, demoMaterials, freshDb, getJson, govhall, initDb, newIdNumber,
+  pageLogin, samplePdf, serve, sql, startServer, waitFor,
 } from './helpers.mjs';
 import { freePort } from './pay-fixtures.mjs';
 import { registerHall, signedHeaders } from './federation-fixtures.mjs';
@@ -247,6 +247,26 @@ describe('what Lanshan refuses', () => {
     assert.equal(r.status, 200, await r.text());
   });
 
+  test('the guide is read only by halls of the directory; Qinghe\'s apply page shows Lanshan\'s', async () => {
+    const url = `${lanshanUrl}/federation/items/${ITEM.code}`;
+    assert.equal((await fetch(url)).status, 401, 'unsigned');
+    const h = signedHeaders(url, '', probe.privateKey, probe.kid);
+    // The fixture signs POSTs: a GET signed as a POST is refused too.
+    assert.equal((await fetch(url, { headers: h })).status, 401, 'signed for another method');
+    const page = await pageLogin(qingheUrl, DEMO.citizen.phone);
+    const r = await page.get(`/federation/apply/lanshan/${ITEM.code}`);
+    assert.equal(r.status, 200, r.body.slice(0, 300));
+    assert.ok(r.body.includes(ITEM.name_zh), 'the item named as Lanshan names it');
+    for (const f of ITEM.form.filter((x) => x.type !== 'file')) assert.ok(r.body.includes(`name="field_${f.key}"`), f.key);
+    assert.match(r.body, /name="consent"/);
+    assert.equal((await page.get('/federation/apply/lanshan/no-such-item')).status, 404);
+    assert.equal((await page.get(`/federation/apply/nowhere/${ITEM.code}`)).status, 404);
+    // Without the consent the page's form is refused too.
+    const csrf = csrfOf(r.body, `/federation/apply/lanshan/${ITEM.code}`);
+    const post = await page.post(`/federation/apply/lanshan/${ITEM.code}`, { _csrf: csrf, field_name: '张三' });
+    assert.equal(post.status, 422);
+  });
+
   test('a state message about an application that was not forwarded to the sender', async () => {
     const fw = await apply();
     await untilAtA(fw.number, (j) => j.remote_number, 'Lanshan to file it');
@@ -267,7 +287,7 @@ describe('what Lanshan refuses', () => {
       assert.equal(r.code, 0, r.stdout + r.stderr);
     }
     await sql(qinghe.db, "UPDATE fed_forwarded SET state = 'completed' WHERE id = (SELECT MIN(id) FROM fed_forwarded)");
-    await sql(qinghe.db, "UPDATE fed_forwarded_events SET reason = 'x' WHERE seq = 1 AND forwarded_id = (SELECT MAX(id) FROM fed_forwarded)");
+    await sql(qinghe.db, "UPDATE fed_forwarded_events SET reason = 'x' WHERE seq = 1 AND forwarded_id = (SELECT MIN(forwarded_id) FROM fed_forwarded_events WHERE seq = 1)");
     await sql(lanshanDb.url, "UPDATE fed_received SET origin_number = 'KS0' WHERE application_id = (SELECT MIN(application_id) FROM fed_received)");
     let r = await govhall(['audit', '--db', qinghe.db], { keyFile: qinghe.keyFile });
     assert.notEqual(r.code, 0, 'the altered rows are found');
