@@ -8,14 +8,14 @@
 // ceiling: N local submissions of the same item at Lanshan through its API by the same number
 // of clients, and the ratio of the two.
 //
-// Environment: GOVHALL_BIN, BENCH_FED_N (default 200), BENCH_FED_CONNS (default 16).
+// Environment: GOVHALL_BIN, BENCH_FED_N (default 400), BENCH_FED_CONNS (default 16).
 import {
   DEMO, apiLogin, applyOnline, bearer, demoCatalog, demoForm, demoMaterials, getJson, govhall, mapLimit, sql, startServer,
   waitFor,
 } from '../tests/api/helpers.mjs';
 import { freePort } from '../tests/api/pay-fixtures.mjs';
 
-const N = Number(process.env.BENCH_FED_N ?? 200);
+const N = Number(process.env.BENCH_FED_N ?? 400);
 const CONNS = Number(process.env.BENCH_FED_CONNS ?? 16);
 const item = demoCatalog().services.find((s) => s.code === 'psb-0001');
 

@@ -797,7 +797,7 @@ fi
 # bench/federation_apply.mjs: a hub and two halls on SQLite; BENCH_FED_N applications of a Qinghe
 # citizen for a Lanshan item (one PDF each) from 16 clients, timed until Lanshan filed each and
 # Qinghe holds its answer; beside the same number of local submissions at Lanshan. Needs `npm ci`.
-FED_N=${BENCH_FED_N:-200}
+FED_N=${BENCH_FED_N:-400}
 if [ "$FED_N" != 0 ]; then
   command -v node >/dev/null 2>&1 || die "node is missing"
   echo
