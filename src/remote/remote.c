@@ -13,6 +13,7 @@
 #include "http/handler.h"
 #include "http/msg.h"
 #include "http/router.h"
+#include "http/sections.h"
 #include "http/server.h"
 #include "http/write.h"
 #include "identity/crypto.h"
@@ -507,6 +508,28 @@ static int status_page(struct req *r)
 	return resp_page(r, 200, "remote/status", ctx);
 }
 
+/* "My applications" lists the caller's applications at other halls beside their own
+ * (CASES_PAGE_MINE), each with its state and the page it is followed on. */
+static int mine_forwarded(struct req *r, const void *subject, json_t *ctx)
+{
+	(void)subject;
+	if (!r->who.account || r->who.enterprise)
+		return 0;
+	struct db_rows rows;
+	int rc = db_query(r->db, r->arena, &q_fwd_mine, DB_ARGS(DB_INT(r->who.account), DB_INT(r->who.account)), &rows);
+	if (rc)
+		return rc;
+	json_t *list = json_array();
+	for (size_t i = 0; i < rows.nrows; i++) {
+		json_t *j = fwd_json(r, &rows, i);
+		json_object_set_new(j, "href", json_sprintf("/federation/applications/%s", db_cell(&rows, i, 1)));
+		json_array_append_new(list, j);
+	}
+	json_object_set_new(ctx, "forwarded", list);
+	json_object_set_new(ctx, "has_forwarded", json_boolean(rows.nrows > 0));
+	return 0;
+}
+
 /* ---- at B: the kind "application.forward" ---------------------------------------------------- */
 
 struct fwd_in {
@@ -736,6 +759,7 @@ void remote_init(struct app *app)
 	fed_kind_register(&kind_state);
 	cases_observe(on_transition);
 	cases_observe_commits(notify_nudge);
+	page_section_add(CASES_PAGE_MINE, 20, mine_forwarded);
 }
 
 #define APPLICANTS (ROLE_CITIZEN | ROLE_AGENT | ROLE_ENTERPRISE)

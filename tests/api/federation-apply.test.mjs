@@ -259,6 +259,14 @@ describe('what Lanshan refuses', () => {
     assert.ok(r.body.includes(ITEM.name_zh), 'the item named as Lanshan names it');
     for (const f of ITEM.form.filter((x) => x.type !== 'file')) assert.ok(r.body.includes(`name="field_${f.key}"`), f.key);
     assert.match(r.body, /name="consent"/);
+    // "My applications" lists those at other halls, each linked to the page it is followed on.
+    const mine = await page.get('/applications');
+    const listed = (await bearer(`${qingheUrl}/api/v1/federation/applications`, tok.citizen)).json.applications;
+    assert.ok(listed.length > 0);
+    for (const a of listed) assert.ok(mine.body.includes(`href="/federation/applications/${a.number}"`), a.number);
+    const follow = await page.get(`/federation/applications/${listed[0].number}`);
+    assert.equal(follow.status, 200);
+    assert.ok(follow.body.includes(listed[0].state_label));
     assert.equal((await page.get('/federation/apply/lanshan/no-such-item')).status, 404);
     assert.equal((await page.get(`/federation/apply/nowhere/${ITEM.code}`)).status, 404);
     // Without the consent the page's form is refused too.

@@ -108,6 +108,11 @@ describe('跨省通办: applying at Qinghe for a Lanshan item', { skip }, () => 
         return (await page.locator('#state').getAttribute('data-state')) === 'approved';
       }, { what: 'the approval on Qinghe\'s page' });
       assert.match(await page.locator('main').first().innerText(), /准予许可/);
+      // And among the citizen's applications, linked to that page.
+      await page.goto(`${qinghe.publicUrl}/applications`);
+      const card = page.locator(`a[href="/federation/applications/${number}"]`);
+      assert.equal(await card.count(), 1);
+      assert.deepEqual(await axeCheck(page, 'my applications'), []);
       assert.deepEqual(problems, []);
     } finally {
       await page.close();
