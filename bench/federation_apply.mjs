@@ -10,10 +10,11 @@
 //
 // Environment: GOVHALL_BIN, BENCH_FED_N (default 400), BENCH_FED_CONNS (default 16).
 import {
-  DEMO, apiLogin, applyOnline, bearer, demoCatalog, demoForm, demoMaterials, getJson, govhall, mapLimit, sql, startServer,
+  DEMO, apiLogin, applyOnline, bearer, demoCatalog, demoForm, demoMaterials, getJson, mapLimit, sql, startServer,
   waitFor,
 } from '../tests/api/helpers.mjs';
 import { freePort } from '../tests/api/pay-fixtures.mjs';
+import { addClient, hallArgs, joinHall } from '../tests/api/federation-fixtures.mjs';
 
 const N = Number(process.env.BENCH_FED_N ?? 400);
 const CONNS = Number(process.env.BENCH_FED_CONNS ?? 16);
@@ -27,17 +28,12 @@ try {
   servers.push(hub);
   const halls = {};
   for (const id of ['qinghe', 'lanshan']) {
-    const c = await govhall(['federation', 'client', 'add', id, '--name', id, '--redirect', `http://127.0.0.1:9/${id}`, '--db', hub.db]);
-    const secret = /client_secret: (\S+)/.exec(c.stdout)[1];
+    const secret = await addClient(hub.db, id);
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const srv = await startServer({ name: `bench_fed_${id}`, extraArgs: ['--listen', `127.0.0.1:${port}`, '--public-url', url,
-      '--fed-hub-url', hubUrl, '--fed-client-id', id, '--fed-client-secret', secret, '--fed-directory-period', '1', '--fed-retry', '1'] });
+    const srv = await startServer({ name: `bench_fed_${id}`, extraArgs: hallArgs(hubUrl, port, url, id, secret) });
     servers.push(srv);
-    const j = await govhall(['federation', 'join', '--name', id, '--region', id, '--db', srv.db, '--fed-hub-url', hubUrl,
-      '--fed-client-id', id, '--public-url', url], { keyFile: srv.keyFile });
-    if (j.code !== 0) throw new Error(j.stderr);
-    await govhall(['federation', 'hall', 'approve', id, '--db', hub.db]);
+    await joinHall({ url: hubUrl, db: hub.db }, srv.db, srv.keyFile, id, id, url);
     halls[id] = srv;
   }
   for (const h of Object.values(halls)) {

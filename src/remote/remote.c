@@ -300,11 +300,12 @@ static json_t *fwd_json(struct req *r, const struct db_rows *rows, size_t i)
 			 "created_at", (json_int_t)db_cell_int(rows, i, 12), "updated_at", (json_int_t)db_cell_int(rows, i, 13));
 }
 
-/* GET /api/v1/federation/applications/{number}: the person, the clerk who filed it,
- * administrators. The same answer for someone else's as for none. */
-static int api_forwarded(struct req *r)
+/* The forwarded application {number} of the path with its timeline's rows, for its applicant,
+ * the clerk who filed it and administrators; GH_ENOTFOUND for anyone else (the same answer as
+ * for none). *app is fwd_json's (a new reference). */
+static int fwd_load(struct req *r, json_t **app, struct db_rows *ev)
 {
-	struct db_rows rows, ev;
+	struct db_rows rows;
 	int rc = db_query(r->db, r->arena, &q_fwd_get, DB_ARGS(DB_TEXT(req_param(r, "number"))), &rows);
 	if (rc)
 		return rc;
@@ -312,9 +313,22 @@ static int api_forwarded(struct req *r)
 	if (rows.nrows != 1 ||
 	    !(admin || db_cell_int(&rows, 0, 5) == r->who.account || db_cell_int(&rows, 0, 6) == r->who.account))
 		return GH_ENOTFOUND;
-	if ((rc = db_query(r->db, r->arena, &q_events, DB_ARGS(DB_INT(db_cell_int(&rows, 0, 0))), &ev)))
+	if ((rc = db_query(r->db, r->arena, &q_events, DB_ARGS(DB_INT(db_cell_int(&rows, 0, 0))), ev)))
 		return rc;
-	json_t *j = fwd_json(r, &rows, 0), *events = json_array();
+	*app = fwd_json(r, &rows, 0);
+	return 0;
+}
+
+/* GET /api/v1/federation/applications/{number}: the person, the clerk who filed it,
+ * administrators. The same answer for someone else's as for none. */
+static int api_forwarded(struct req *r)
+{
+	struct db_rows ev;
+	json_t *j;
+	int rc = fwd_load(r, &j, &ev);
+	if (rc)
+		return rc;
+	json_t *events = json_array();
 	for (size_t i = 0; i < ev.nrows; i++) {
 		const char *st = db_cell(&ev, i, 2), *why = db_cell(&ev, i, 3);
 		json_array_append_new(events, json_pack("{s:I,s:s,s:s,s:s,s:s*,s:I}", "seq", (json_int_t)db_cell_int(&ev, i, 0),
@@ -482,17 +496,12 @@ static int apply_post(struct req *r)
 /* GET /federation/applications/{number}: the forwarded application as the person follows it. */
 static int status_page(struct req *r)
 {
-	struct db_rows rows, ev;
-	int rc = db_query(r->db, r->arena, &q_fwd_get, DB_ARGS(DB_TEXT(req_param(r, "number"))), &rows);
+	struct db_rows ev;
+	json_t *app;
+	int rc = fwd_load(r, &app, &ev);
 	if (rc)
 		return rc;
-	bool admin = r->who.kind && !strcmp(r->who.kind, "admin");
-	if (rows.nrows != 1 ||
-	    !(admin || db_cell_int(&rows, 0, 5) == r->who.account || db_cell_int(&rows, 0, 6) == r->who.account))
-		return GH_ENOTFOUND;
-	if ((rc = db_query(r->db, r->arena, &q_events, DB_ARGS(DB_INT(db_cell_int(&rows, 0, 0))), &ev)))
-		return rc;
-	json_t *app = fwd_json(r, &rows, 0), *events = json_array();
+	json_t *events = json_array();
 	for (size_t i = 0; i < ev.nrows; i++) {
 		const char *why = db_cell(&ev, i, 3);
 		char at[CALENDAR_MINUTE_LEN], iso[CALENDAR_ISO_LEN];

@@ -11,11 +11,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import {
-  DEMO, actOn, apiLogin, bearer, csrfOf, demoCatalog, demoForm, demoMaterials, freshDb, getJson, govhall, initDb, newIdNumber,
-  pageLogin, samplePdf, serve, sql, startServer, waitFor,
+  DEMO, actOn, apiLogin, bearer, csrfOf, demoCatalog, demoForm, demoMaterials, govhall, newIdNumber, pageLogin, samplePdf, serve,
+  sql, waitFor,
 } from './helpers.mjs';
-import { freePort } from './pay-fixtures.mjs';
-import { registerHall, signedHeaders } from './federation-fixtures.mjs';
+import * as fixtures from './federation-fixtures.mjs';
+import { signedHeaders } from './federation-fixtures.mjs';
 
 let hub;
 let hubUrl;
@@ -32,30 +32,7 @@ const catalog = demoCatalog();
 // An item citizens apply for online, with required materials (files travel with it).
 const ITEM = catalog.services.find((s) => s.online_depth >= 3 && s.materials.some((m) => m.required) && s.department === 'psb');
 
-async function addClient(id) {
-  const r = await govhall(['federation', 'client', 'add', id, '--name', `${id} hall`, '--redirect', `http://127.0.0.1:9/${id}/callback`, '--db', hub.db]);
-  assert.equal(r.code, 0, r.stderr);
-  return /client_secret: (\S+)/.exec(r.stdout)[1];
-}
-
-const hallArgs = (port, url, id, secret) => ['--listen', `127.0.0.1:${port}`, '--public-url', url, '--fed-hub-url', hubUrl,
-  '--fed-client-id', id, '--fed-client-secret', secret, '--fed-directory-period', '1', '--fed-retry', '1', '--fed-timeout', '1500'];
-
-async function join(db, keyFile, id, name, url) {
-  const r = await govhall(['federation', 'join', '--name', name, '--region', name, '--db', db, '--fed-hub-url', hubUrl,
-    '--fed-client-id', id, '--public-url', url], { keyFile });
-  assert.equal(r.code, 0, r.stderr);
-  assert.equal((await govhall(['federation', 'hall', 'approve', id, '--db', hub.db])).code, 0);
-}
-
-async function outbox(db, keyFile) {
-  const r = await govhall(['federation', 'outbox', '--db', db], { keyFile });
-  assert.equal(r.code, 0, r.stderr);
-  return r.stdout.split('\n').filter(Boolean).map((l) => {
-    const [dest, subject, seq, kind, attempts, state, error] = l.split('\t');
-    return { dest, subject, seq: Number(seq), kind, attempts: Number(attempts.replace('attempts ', '')), state, error };
-  });
-}
+const outbox = fixtures.outboxOf;
 
 const forward = (token, body) => bearer(`${qingheUrl}/api/v1/federation/applications`, token, { method: 'POST', json: body });
 const atA = (number, token = tok.citizen) => bearer(`${qingheUrl}/api/v1/federation/applications/${number}`, token);
@@ -80,37 +57,8 @@ const untilAtA = (number, fn, what, token = tok.citizen) => waitFor(async () => 
 }, { what });
 
 before(async () => {
-  const hubPort = await freePort();
-  hubUrl = `http://127.0.0.1:${hubPort}`;
-  hub = await startServer({ name: 'fapp_hub', demo: false, extraArgs: ['--listen', `127.0.0.1:${hubPort}`, '--public-url', hubUrl, '--role', 'hub'] });
-  const qs = await addClient('qinghe');
-  const ls = await addClient('lanshan');
-  await addClient('probe');
-
-  const qPort = await freePort();
-  qingheUrl = `http://127.0.0.1:${qPort}`;
-  qinghe = await startServer({ name: 'fapp_qinghe', extraArgs: hallArgs(qPort, qingheUrl, 'qinghe', qs) });
-  await join(qinghe.db, qinghe.keyFile, 'qinghe', '清河市', qingheUrl);
-
-  // Lanshan on a database of this file's own, so that it can be stopped and served again.
-  const lPort = await freePort();
-  lanshanUrl = `http://127.0.0.1:${lPort}`;
-  lanshanDb = await freshDb('fapp_lanshan');
-  await initDb(lanshanDb.url, { demo: true, keyFile: lanshanDb.keyFile });
-  lanshanArgs = hallArgs(lPort, lanshanUrl, 'lanshan', ls);
-  lanshan = await serve(lanshanDb.url, { keyFile: lanshanDb.keyFile, extraArgs: lanshanArgs });
-  await join(lanshanDb.url, lanshanDb.keyFile, 'lanshan', '兰山市', lanshanUrl);
-
-  // A hall whose key this file holds, to send Lanshan messages of its own making.
-  probe = await registerHall(hubUrl, 'probe', { name: '试点', region: '试点' });
-  assert.equal((await govhall(['federation', 'hall', 'approve', 'probe', '--db', hub.db])).code, 0);
-
-  for (const u of [qingheUrl, lanshanUrl]) {
-    await waitFor(async () => {
-      const d = await getJson(`${u}/federation/directory`);
-      return d.status === 200 && ['qinghe', 'lanshan', 'probe'].every((id) => d.json.halls.some((h) => h.id === id));
-    }, { what: `${u} to hold the directory with all three halls` });
-  }
+  ({ hub, hubUrl, qinghe, qingheUrl, lanshan, lanshanUrl, lanshanDb, lanshanArgs, probe } = await fixtures.federation('fapp',
+    { demo: true }));
   tok.citizen = (await apiLogin(qingheUrl, DEMO.citizen.phone)).token;
   tok.clerk = (await apiLogin(qingheUrl, DEMO.staffA.phone)).token;
   tok.staffB = (await apiLogin(lanshanUrl, DEMO.staffA.phone)).token;
