@@ -223,6 +223,21 @@ describe('what Lanshan refuses', () => {
     assert.equal(post.status, 422);
   });
 
+  test('a message of a kind Lanshan does not know stays in Qinghe\'s outbox, retried, the next of its subject behind it', async () => {
+    for (const kind of ['application.future', 'note']) {
+      const r = await govhall(['federation', 'send', 'lanshan', '--subject', 'future-1', '--kind', kind, '--body', '{}',
+        '--db', qinghe.db, '--fed-client-id', 'qinghe'], { keyFile: qinghe.keyFile });
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const o = await waitFor(async () => {
+      const m = (await outbox(qinghe.db, qinghe.keyFile)).filter((x) => x.subject === 'future-1');
+      return m.length === 2 && m[0].attempts >= 2 ? m : null;
+    }, { what: 'two refused tries of the unknown kind' });
+    assert.equal(o[0].state, 'waiting');
+    assert.match(o[0].error, /unknown_kind/);
+    assert.deepEqual([o[1].state, o[1].attempts], ['waiting', 0], 'the next message of the subject waits behind it');
+  });
+
   test('a state message about an application that was not forwarded to the sender', async () => {
     const fw = await apply();
     await untilAtA(fw.number, (j) => j.remote_number, 'Lanshan to file it');
