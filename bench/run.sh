@@ -793,6 +793,22 @@ if [ "$PAY_N" != 0 ]; then
   fi
 fi
 
+# ---- forwarded applications (跨省通办) -----------------------------------------------------------
+# bench/federation_apply.mjs: a hub and two halls on SQLite; BENCH_FED_N applications of a Qinghe
+# citizen for a Lanshan item (one PDF each) from 16 clients, timed until Lanshan filed each and
+# Qinghe holds its answer; beside the same number of local submissions at Lanshan. Needs `npm ci`.
+FED_N=${BENCH_FED_N:-400}
+if [ "$FED_N" != 0 ]; then
+  command -v node >/dev/null 2>&1 || die "node is missing"
+  echo
+  echo "forwarded applications between two halls (outbox, signed delivery, filing, the state back; 16 clients)"
+  if GOVHALL_BIN="$BIN" BENCH_FED_N="$FED_N" node bench/federation_apply.mjs >"$tmp/fed.out" 2>&1; then
+    sed 's/^/  /' "$tmp/fed.out"
+  else
+    say "the forwarded applications run failed:"; tail -20 "$tmp/fed.out" >&2; below=1
+  fi
+fi
+
 # ---- the write paths side by side -------------------------------------------------------------
 # The three figures above, each of 64 concurrent clients on SQLite with synchronous=FULL, every
 # write on the group-commit writer: filing and submitting an application, holding a booking's

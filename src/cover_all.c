@@ -13,6 +13,7 @@
 #include "open311/open311.h"
 #include "pay/pay.h"
 #include "publish/publish.h"
+#include "remote/remote.h"
 
 void app_cover_declare(void)
 {
@@ -26,6 +27,7 @@ void app_cover_declare(void)
 	booking_register();
 	pay_cover_declare();
 	fed_register();
+	remote_register();
 
 	identity_personal_declare();
 	cases_personal_declare();
@@ -34,4 +36,5 @@ void app_cover_declare(void)
 	booking_personal_declare();
 	certs_personal_declare();
 	notify_personal_declare();
+	remote_personal_declare();
 }

@@ -925,3 +925,26 @@ int cases_file_write(struct req *w, struct case_apply_prep *f, int64_t *id, cons
 	*state = app->state;
 	return 0;
 }
+
+/* cases.h: the write of an application another hall forwarded (prepared by filing.c). */
+int cases_file_write_for(struct req *w, struct case_apply_prep *f, int64_t applicant_id, int64_t *id,
+			 const char **number, const char **state)
+{
+	/* The files are the applicant's own, as if they had uploaded them here. */
+	int64_t who = w->who.account, ent = w->who.enterprise;
+	w->who.account = applicant_id;
+	w->who.enterprise = 0;
+	int rc = cases_write_uploads(w, f->in.ups, f->in.nups);
+	w->who.account = who;
+	w->who.enterprise = ent;
+	if (rc)
+		return rc;
+	f->in.applicant_id = applicant_id;
+	struct application *app;
+	if ((rc = case_apply_write(w, f, NULL, &app)))
+		return rc;
+	*id = app->id;
+	*number = app->number;
+	*state = app->state;
+	return 0;
+}

@@ -247,4 +247,33 @@ int cases_demo_apply(struct req *r, const char *item_code, const char *channel, 
  * The codes of case_act_async. */
 int cases_demo_act(struct req *r, const char *number, const char *action, const char *reason, const char **state);
 
+/* ---- Filing for another hall (跨省通办: src/remote) ------------------------------------------
+ * An application another hall forwarded, filed here as the applicant's own (its events' actor
+ * the system), with the files that came with it. As cases_file_prepare / cases_file_write:
+ * prepare on the loop checks the form (a JSON object of values, as the API takes it), the
+ * files (attach_check's size and type rules) and the materials they fill (upload k fills slot
+ * ups[k].slot); write inside a write stores the files as the applicant's, then files and
+ * submits it. applicant_id is the local account of the person (found or made in the same
+ * write); filed_by 0 or the local account that typed it. */
+struct cases_file_upload {
+	long slot;
+	const char *filename;
+	const void *data;
+	size_t len;
+};
+struct cases_filing {
+	const char *item_code, *channel;
+	json_t *form;
+	const struct cases_file_upload *ups;
+	size_t nups;
+};
+int cases_file_prepare_for(struct req *r, const struct cases_filing *in, struct case_apply_prep **f, json_t **errors);
+int cases_file_write_for(struct req *w, struct case_apply_prep *f, int64_t applicant_id, int64_t *id,
+			 const char **number, const char **state);
+/* The caller's own attachment id (uploaded by them, not yet part of anything they cannot
+ * see), its bytes read into a: *filename, *sha256 (hex), *data, *len. GH_ENOTFOUND when it is
+ * not the caller's or there is none. */
+int cases_attachment_bytes(struct req *r, int64_t id, const char **filename, const char **sha256, const void **data,
+			   size_t *len);
+
 #endif

@@ -68,6 +68,8 @@ int fed_member_join(struct app *app, struct db *db, int argc, char **argv);
 int fed_member_peer_key(const char *kid, unsigned char pk[32], char hall[65]);
 /* The base URL of hall id in the directory in use: 0, or GH_ENOTFOUND. */
 int fed_member_peer_url(const char *id, char *out, size_t n);
+/* kinds.c: the registered kind of a received message, or NULL. */
+const struct fed_kind *fed_kind_find(const char *kind);
 /* msg.c: messages between halls (outbox, delivery duty, inbox) */
 void fed_msg_register(void);
 int fed_msg_init(const char *retry_spec, char *err, size_t errlen);

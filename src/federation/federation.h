@@ -21,6 +21,8 @@
 #ifndef GH_FEDERATION_H
 #define GH_FEDERATION_H
 #include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "app.h"
@@ -40,6 +42,54 @@ int fed_add_routes(struct router *rt);
  * commits. GH_EINVAL for a malformed argument, GH_ETOOBIG over 1 MiB. */
 int fed_outbox_add(struct db *db, const char *self, const char *dest, const char *subject, const char *kind,
 		   const json_t *body);
+/* ---- What a received message does: the kinds a receiving hall knows ----------------------
+ * A domain registers the kinds it acts on (as cases_observe does: the federation domain knows
+ * no domain above it). POST /federation/inbox, once the message is checked (signature,
+ * sender, shape), finds its kind here:
+ * - unknown: 422 `unknown_kind`, nothing recorded; the sender's outbox keeps the message and
+ *   tries again on its back-off, so a receiver upgraded to know the kind takes it then (and
+ *   the later messages of its subject wait behind it, in order);
+ * - prepare(r, m, &ctx, &why) on the loop (r->db reads only): 0 with ctx (r's arena), or
+ *   GH_EVALIDATION with why (for the sender's operator, English) = 422 `invalid_message`,
+ *   nothing recorded (the sender keeps it, as above), or another GH_E code (answered as such);
+ * - write(w, m, ctx) inside the inbox's write, after the message is found new and next in its
+ *   subject and before it is recorded: what it writes (and what it queues with
+ *   fed_outbox_add) commits with the message's record in one transaction, or neither does.
+ *   It runs once per message (a retry of the sender gets the recorded answer) but perhaps more
+ *   than once per write (http/write.h): it overwrites its outputs.
+ * The kind "note" is built in: its record is all it does (`govhall federation send`). */
+struct req;
+struct fed_message {
+	const char *from, *subject, *kind;
+	int64_t seq;
+	json_t *body; /* the message's "body" object, owned by r's arena */
+};
+struct fed_kind {
+	const char *kind;
+	int (*prepare)(struct req *r, const struct fed_message *m, void **ctx, const char **why);
+	int (*write)(struct req *w, const struct fed_message *m, void *ctx);
+};
+/* Registers k (kept, not copied); call at start, before serving. At most 16 kinds. */
+void fed_kind_register(const struct fed_kind *k);
+/* This hall's identifier in the federation (fed-client-id), "" when it has none. */
+const char *fed_self(void);
+/* Whether hall id is another hall of the directory this hall holds (valid, not expired). */
+bool fed_hall_known(const char *id);
+
+/* ---- Signed reads between halls (peer.c) -------------------------------------------------
+ * Blocking (a job or a duty, never a loop): GETs path at hall's address in the directory,
+ * signed as this hall's messages are (RFC 9421: @method, @target-uri, content-digest of the
+ * empty body, idempotency-key; 5 minutes), within fed-timeout. 0 with *status and *body (in a,
+ * NUL-terminated, *len bytes); GH_ENOTFOUND when hall is not in the directory held,
+ * GH_EUNAVAILABLE when it cannot be reached, GH_ETOOBIG over max bytes. */
+struct arena;
+int fed_peer_get(struct arena *a, const char *hall, const char *path, size_t max, long *status, const char **body,
+		 size_t *len);
+/* On the receiving side: r (of method) is signed by a hall of the directory this hall holds,
+ * for this hall's address: 0 with its id in hall; GH_EUNAUTH with *why, GH_ENOTFOUND on a hall
+ * not joined to a hub. */
+int fed_request_sender(struct req *r, const char *method, char hall[65], const char **why);
+
 /* The tables the transparency log covers (store/cover.h). */
 void fed_register(void);
 /* A hall's duties "federation" (the hub's directory, refreshed) and "federation outbox" (the

@@ -305,6 +305,10 @@ struct in_msg {
 	int status;
 	const char *response; /* JSON text */
 	const char *why;
+	/* what the message does (kinds.c) */
+	const struct fed_kind *k;
+	struct fed_message fm;
+	void *ctx;
 };
 
 static int in_write(struct req *w, void *arg)
@@ -349,6 +353,9 @@ static int in_write(struct req *w, void *arg)
 	bool own;
 	if ((rc = cover_tx_begin(w->db, &own)))
 		return rc;
+	/* The message's effect first: it commits with the record, or neither does. */
+	if (m->k->write && (rc = m->k->write(w, &m->fm, m->ctx)))
+		return cover_tx_end(w->db, own, rc);
 	rc = db_exec(w->db, &q_in_insert,
 		     DB_ARGS(DB_TEXT(m->sender), DB_TEXT(m->idem), DB_TEXT(m->subject), DB_INT(m->seq), DB_TEXT(m->kind),
 			     DB_TEXT(m->body), DB_TEXT(m->req_hash), DB_TEXT(m->sig_hash), DB_TEXT(m->response), DB_TEXT(rh),
@@ -418,11 +425,19 @@ static int inbox(struct req *r)
 		      token_ok(m->kind, KIND_MAX) && json_is_object(json_object_get(j, "body"));
 	m->seq = shaped ? json_integer_value(seq) : 0;
 	bool same = from && !strcmp(from, m->sender);
+	json_t *mbody = json_incref(json_object_get(j, "body"));
+	arena_cleanup(r->arena, (void (*)(void *))json_decref, mbody);
 	json_decref(j);
 	if (!shaped)
 		return refuse(r, 422, "invalid_message", "a message is {\"from\", \"subject\", \"seq\" (1, 2, ...), \"kind\", \"body\" (an object)}");
 	if (!same)
 		return refuse(r, 403, "wrong_sender", "the message says it is from another hall than the key that signed it");
+	/* A kind this hall does not know is refused unrecorded: the sender keeps it and tries
+	 * again, so this hall takes it once upgraded (federation.h). */
+	if (!(m->k = fed_kind_find(m->kind)))
+		return refuse(r, 422, "unknown_kind",
+			      arena_printf(r->arena, "this hall does not act on messages of kind %s (yet): the sender keeps it", m->kind));
+	m->fm = (struct fed_message){ .from = m->sender, .subject = m->subject, .kind = m->kind, .seq = m->seq, .body = mbody };
 	/* The Idempotency-Key is a structured-field string (draft-ietf-httpapi-idempotency-key-header). */
 	const char *ik = req_header(r, "Idempotency-Key");
 	size_t ikn = ik ? strlen(ik) : 0;
@@ -433,6 +448,14 @@ static int inbox(struct req *r)
 	sha256_hex(body, len, m->req_hash);
 	const char *sig = req_header(r, "Signature");
 	sha256_hex(sig, strlen(sig), m->sig_hash);
+	if (m->k->prepare) {
+		const char *kwhy = NULL;
+		int krc = m->k->prepare(r, &m->fm, &m->ctx, &kwhy);
+		if (krc == GH_EVALIDATION)
+			return refuse(r, 422, "invalid_message", kwhy ? kwhy : "the message's body is not what its kind takes");
+		if (krc)
+			return krc;
+	}
 	return req_write(r, in_write, in_done, m);
 }
 

@@ -51,8 +51,7 @@ void identity_session_cookie(struct req *r, const char *tok)
 	session_cookie(r, tok);
 }
 
-int identity_external_login(struct req *w, const char *id_number, const char *name, char *tok,
-			    int64_t *account, bool *created)
+int identity_external_person(struct req *w, const char *id_number, const char *name, int64_t *account, bool *created)
 {
 	const struct keyring *k = identity_keyring();
 	if (!k)
@@ -77,6 +76,15 @@ int identity_external_login(struct req *w, const char *id_number, const char *na
 	if (strcmp(acc.status, "active"))
 		return GH_EFORBIDDEN;
 	*account = acc.id;
-	identity_event(w->db, *created ? "national_register" : "national_login", acc.id, acc.id, w->ip, "");
-	return session_create(w, acc.id, 0, false, tok);
+	return 0;
+}
+
+int identity_external_login(struct req *w, const char *id_number, const char *name, char *tok,
+			    int64_t *account, bool *created)
+{
+	int rc = identity_external_person(w, id_number, name, account, created);
+	if (rc)
+		return rc;
+	identity_event(w->db, *created ? "national_register" : "national_login", *account, *account, w->ip, "");
+	return session_create(w, *account, 0, false, tok);
 }

@@ -231,6 +231,10 @@ void identity_session_cookie(struct req *r, const char *tok);
  * individual with that ID number (blind index) or creates one (no password, no phone), and starts
  * a session for it (token in tok, 44 bytes). GH_EINVAL for an invalid ID number, GH_EFORBIDDEN
  * for a disabled account. */
+/* The same without a session: the local individual of a person another hall vouched for
+ * (an application forwarded from there), found or made in w's write. */
+int identity_external_person(struct req *w, const char *id_number, const char *name, int64_t *account,
+			     bool *created);
 int identity_external_login(struct req *w, const char *id_number, const char *name, char *tok, int64_t *account,
 			    bool *created);
 

@@ -10,9 +10,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { freshDb, getJson, govhall, initDb, serve, sql, startServer, waitFor } from './helpers.mjs';
+import { freshDb, govhall, initDb, serve, sql, waitFor } from './helpers.mjs';
 import { freePort } from './pay-fixtures.mjs';
-import { b64url, now, registerHall, signedHeaders } from './federation-fixtures.mjs';
+import * as fixtures from './federation-fixtures.mjs';
+import { b64url, now, signedHeaders } from './federation-fixtures.mjs';
 
 let hub;
 let hubUrl;
@@ -28,32 +29,7 @@ let sink; // the probe's address: a server that takes connections and never answ
 const sinkSockets = new Set();
 
 
-async function addClient(id) {
-  const r = await govhall(['federation', 'client', 'add', id, '--name', `${id} hall`, '--redirect', `http://127.0.0.1:9/${id}/callback`, '--db', hub.db]);
-  assert.equal(r.code, 0, r.stderr);
-  return /client_secret: (\S+)/.exec(r.stdout)[1];
-}
-
-const hallArgs = (port, url, id, secret) => ['--listen', `127.0.0.1:${port}`, '--public-url', url, '--fed-hub-url', hubUrl,
-  '--fed-client-id', id, '--fed-client-secret', secret, '--fed-directory-period', '1', '--fed-retry', '1', '--fed-timeout', '1500'];
-
-async function join(db, keyFile, id, name, url) {
-  const r = await govhall(['federation', 'join', '--name', name, '--region', name, '--db', db, '--fed-hub-url', hubUrl,
-    '--fed-client-id', id, '--public-url', url], { keyFile });
-  assert.equal(r.code, 0, r.stderr);
-  const a = await govhall(['federation', 'hall', 'approve', id, '--db', hub.db]);
-  assert.equal(a.code, 0, a.stderr);
-}
-
-/** The outbox of a hall, one object per message, as `govhall federation outbox` lists it. */
-async function outbox(db, keyFile) {
-  const r = await govhall(['federation', 'outbox', '--db', db], { keyFile });
-  assert.equal(r.code, 0, r.stderr);
-  return r.stdout.split('\n').filter(Boolean).map((l) => {
-    const [dest, subject, seq, kind, attempts, state] = l.split('\t');
-    return { dest, subject, seq: Number(seq), kind, attempts: Number(attempts.replace('attempts ', '')), state };
-  });
-}
+const outbox = fixtures.outboxOf;
 
 /** The inbox of a hall, in (sender, subject, seq) order. */
 async function inbox(db, keyFile) {
@@ -72,43 +48,15 @@ async function send(subject, n) {
 }
 
 before(async () => {
-  const hubPort = await freePort();
-  hubUrl = `http://127.0.0.1:${hubPort}`;
-  hub = await startServer({ name: 'fmsg_hub', demo: false, extraArgs: ['--listen', `127.0.0.1:${hubPort}`, '--public-url', hubUrl, '--role', 'hub'] });
-  const qs = await addClient('qinghe');
-  const ls = await addClient('lanshan');
-  await addClient('probe');
-
-  const qPort = await freePort();
-  qingheUrl = `http://127.0.0.1:${qPort}`;
-  qinghe = await startServer({ name: 'fmsg_qinghe', demo: false, extraArgs: hallArgs(qPort, qingheUrl, 'qinghe', qs) });
-  await join(qinghe.db, qinghe.keyFile, 'qinghe', '清河市', qingheUrl);
-
-  // Lanshan on a database of this file's own, so that it can be stopped and served again.
-  const lPort = await freePort();
-  lanshanUrl = `http://127.0.0.1:${lPort}`;
-  lanshanDb = await freshDb('fmsg_lanshan');
-  await initDb(lanshanDb.url, { demo: false, keyFile: lanshanDb.keyFile });
-  lanshanArgs = hallArgs(lPort, lanshanUrl, 'lanshan', ls);
-  lanshan = await serve(lanshanDb.url, { keyFile: lanshanDb.keyFile, extraArgs: lanshanArgs });
-  await join(lanshanDb.url, lanshanDb.keyFile, 'lanshan', '兰山市', lanshanUrl);
-
-  // The probe: a hall whose key this file holds, registered by a request it signs itself.
+  // The probe's address: a server that takes connections and never answers.
   sink = net.createServer((sock) => { sinkSockets.add(sock); sock.on('close', () => sinkSockets.delete(sock)); sock.on('error', () => {}); });
   sink.connections = 0;
   sink.on('connection', () => { sink.connections++; });
   const sinkPort = await freePort();
   await new Promise((resolve) => sink.listen(sinkPort, '127.0.0.1', resolve));
-  probe = await registerHall(hubUrl, 'probe', { name: '试点', region: '试点', baseUrl: `http://127.0.0.1:${sinkPort}` });
+  ({ hub, hubUrl, qinghe, qingheUrl, lanshan, lanshanUrl, lanshanDb, lanshanArgs, probe } = await fixtures.federation('fmsg',
+    { probeUrl: `http://127.0.0.1:${sinkPort}` }));
   probeKid = probe.kid;
-  assert.equal((await govhall(['federation', 'hall', 'approve', 'probe', '--db', hub.db])).code, 0);
-
-  for (const u of [qingheUrl, lanshanUrl]) {
-    await waitFor(async () => {
-      const d = await getJson(`${u}/federation/directory`);
-      return d.status === 200 && ['qinghe', 'lanshan', 'probe'].every((id) => d.json.halls.some((h) => h.id === id));
-    }, { what: `${u} to hold the directory with all three halls` });
-  }
 });
 
 after(async () => {

@@ -23,7 +23,7 @@ const PASSWORD = 'My data test password 42';
 const STAFF_NAME = '赵六'; // the demo clerk of psb
 const PARTS = ['account', 'contact', 'sessions', 'api_tokens', 'agents', 'security_events', 'applications',
   'application_events', 'attachments', 'access_events', 'drafts', 'bundle_drafts', 'evaluations', 'consultations',
-  'complaints', 'payments', 'receipts', 'bookings', 'certificates', 'inbox', 'notify_prefs', 'name_corrections'];
+  'complaints', 'payments', 'receipts', 'bookings', 'certificates', 'inbox', 'notify_prefs', 'name_corrections', 'forwarded'];
 const ERASED = ['contact', 'sessions', 'api_tokens', 'agents', 'drafts', 'bundle_drafts', 'inbox', 'notify_prefs'];
 
 const ITEM = {

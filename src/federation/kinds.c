@@ -1,0 +1,48 @@
+/* kinds.c: the kinds of messages a receiving hall acts on (federation.h: fed_kind_register).
+ * The registry is filled at start, before any thread, and only read afterwards. */
+#include <string.h>
+
+#include "base/err.h"
+#include "federation/dir.h"
+#include "federation/fed_impl.h"
+
+#define KINDS_MAX 16
+
+static const struct fed_kind *kinds[KINDS_MAX];
+static size_t nkinds;
+
+/* "note": a message whose record is all it does (`govhall federation send`). */
+static const struct fed_kind note = { .kind = "note" };
+
+void fed_kind_register(const struct fed_kind *k)
+{
+	for (size_t i = 0; i < nkinds; i++)
+		if (!strcmp(kinds[i]->kind, k->kind)) {
+			kinds[i] = k;
+			return;
+		}
+	if (nkinds < KINDS_MAX)
+		kinds[nkinds++] = k;
+}
+
+const struct fed_kind *fed_kind_find(const char *kind)
+{
+	if (!strcmp(kind, note.kind))
+		return &note;
+	for (size_t i = 0; i < nkinds; i++)
+		if (!strcmp(kinds[i]->kind, kind))
+			return kinds[i];
+	return NULL;
+}
+
+const char *fed_self(void)
+{
+	const char *id = fed_cfg.app ? fed_cfg.app->cfg.fed_client_id : NULL;
+	return id ? id : "";
+}
+
+bool fed_hall_known(const char *id)
+{
+	char url[512];
+	return id && fed_dir_id_ok(id) && strcmp(id, fed_self()) && fed_member_peer_url(id, url, sizeof(url)) == 0;
+}
