@@ -74,6 +74,7 @@ void fed_register(void)
 {
 	fed_registry_register();
 	fed_msg_register();
+	fed_witness_register();
 }
 
 int fed_start(struct app *app, char *err, size_t errlen)
@@ -81,11 +82,16 @@ int fed_start(struct app *app, char *err, size_t errlen)
 	int rc = fed_member_start(app, err, errlen);
 	if (!rc && (rc = fed_msg_start(app, err, errlen)))
 		fed_member_stop();
+	if (!rc && (rc = fed_witness_start(app, err, errlen))) {
+		fed_msg_stop();
+		fed_member_stop();
+	}
 	return rc;
 }
 
 void fed_stop(void)
 {
+	fed_witness_stop();
 	fed_msg_stop();
 	fed_member_stop();
 }
@@ -94,7 +100,7 @@ int fed_add_routes(struct router *rt)
 {
 	return router_add(rt, fed_hub_routes, fed_hub_routes_n) || router_add(rt, fed_rp_routes, fed_rp_routes_n) ||
 	       router_add(rt, fed_registry_routes, fed_registry_routes_n) || router_add(rt, fed_member_routes, fed_member_routes_n) ||
-	       router_add(rt, fed_msg_routes, fed_msg_routes_n);
+	       router_add(rt, fed_msg_routes, fed_msg_routes_n) || router_add(rt, fed_witness_routes, fed_witness_routes_n);
 }
 
 /* ---- `govhall federation client ...` ------------------------------------------------------- */

@@ -359,6 +359,38 @@ int fed_member_sign(struct arena *a, const char *method, const char *url, const 
 	return 0;
 }
 
+int fed_member_cosign(const unsigned char *msg, size_t len, unsigned char sig[64])
+{
+	if (!own.sk)
+		return GH_EUNAVAILABLE;
+	crypto_sign_detached(sig, NULL, msg, len, own.sk);
+	return 0;
+}
+
+int fed_member_own_key(unsigned char pk[32])
+{
+	if (!own.sk)
+		return GH_EUNAVAILABLE;
+	memcpy(pk, own.pk, 32);
+	return 0;
+}
+
+int fed_member_halls(struct fed_dir_hall **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&cur.lock);
+	if (cur.dir && cur.dir->exp > time(NULL) && cur.dir->n) {
+		*out = malloc(cur.dir->n * sizeof(**out));
+		if (*out) {
+			memcpy(*out, cur.dir->halls, cur.dir->n * sizeof(**out));
+			*n = cur.dir->n;
+		}
+	}
+	pthread_mutex_unlock(&cur.lock);
+	return *n ? 0 : GH_ENOTFOUND;
+}
+
 /* ---- `govhall federation join` ------------------------------------------------------------------ */
 
 int fed_member_join(struct app *app, struct db *db, int argc, char **argv)
@@ -397,6 +429,10 @@ int fed_member_join(struct app *app, struct db *db, int argc, char **argv)
 		hl--;
 	json_t *body = json_pack("{s:s,s:s,s:s,s:s%,s:[{s:s,s:s}]}", "id", c->fed_client_id, "name", name, "region", region,
 				 "base_url", c->public_url, ul, "keys", "kid", own.kid, "x", jwt_b64url(a, own.pk, 32));
+	/* Its transparency log, so the other halls' witnesses know it (witness.c). */
+	json_t *lg = fed_witness_log_json(db, c);
+	if (body && lg)
+		json_object_set_new(body, "log", lg);
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
 	int rc = 1;

@@ -44,7 +44,7 @@ void fed_registry_register(void)
 /* ---- registration ---------------------------------------------------------------------------- */
 
 DB_SQL(q_client_known, "SELECT 1 FROM oidc_clients WHERE client_id = ?");
-DB_SQL(q_hall_get, "SELECT name, region, base_url, keys, state FROM fed_halls WHERE hall_id = ?");
+DB_SQL(q_hall_get, "SELECT name, region, base_url, keys, state, registration FROM fed_halls WHERE hall_id = ?");
 DB_SQL(q_hall_upsert, "INSERT INTO fed_halls (hall_id, name, region, base_url, keys, registration, signature, state, "
 		      "registered_at, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, NULL) "
 		      "ON CONFLICT (hall_id) DO UPDATE SET name = excluded.name, region = excluded.region, "
@@ -55,6 +55,7 @@ DB_SQL(q_hall_upsert, "INSERT INTO fed_halls (hall_id, name, region, base_url, k
 struct reg {
 	struct fed_dir_hall h;
 	const char *keys, *body, *signature;
+	const char *log; /* its "log" (canonical JSON), or "" */
 	const char *state; /* the answer: "pending", or "approved" when nothing changed */
 };
 
@@ -69,6 +70,18 @@ static const char *hdr_of(void *ctx, const char *name)
 	return req_header(ctx, name);
 }
 
+/* The "log" member of a registration body as canonical JSON, or "" (a new log key is a changed
+ * registration, which waits for the administrator again). */
+static const char *reg_log(struct arena *a, const char *body)
+{
+	json_t *j = body ? json_loads(body, 0, NULL) : NULL, *lg = json_object_get(j, "log");
+	char *t = lg ? json_dumps(lg, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	const char *out = t ? arena_strdup(a, t) : "";
+	free(t);
+	json_decref(j);
+	return out;
+}
+
 static int reg_write(struct req *w, void *arg)
 {
 	struct reg *g = arg;
@@ -79,7 +92,7 @@ static int reg_write(struct req *w, void *arg)
 	/* The same registration again leaves the decision standing. */
 	if (rows.nrows == 1 && !strcmp(db_cell(&rows, 0, 0), g->h.name) && !strcmp(db_cell(&rows, 0, 1), g->h.region) &&
 	    !strcmp(db_cell(&rows, 0, 2), g->h.base_url) && !strcmp(db_cell(&rows, 0, 3), g->keys) &&
-	    strcmp(db_cell(&rows, 0, 4), "refused")) {
+	    !strcmp(reg_log(w->arena, db_cell(&rows, 0, 5)), g->log) && strcmp(db_cell(&rows, 0, 4), "refused")) {
 		g->state = db_cell(&rows, 0, 4);
 		return 0;
 	}
@@ -152,6 +165,7 @@ static int registration(struct req *r)
 	free(keys);
 	json_decref(hj);
 	g->body = arena_strndup(r->arena, body, len);
+	g->log = reg_log(r->arena, g->body);
 	g->signature = arena_printf(r->arena, "Signature-Input: %s\nSignature: %s", req_header(r, "Signature-Input"),
 				    req_header(r, "Signature"));
 	return req_write(r, reg_write, reg_done, g);
@@ -159,7 +173,7 @@ static int registration(struct req *r)
 
 /* ---- the directory ----------------------------------------------------------------------------- */
 
-DB_SQL(q_halls_approved, "SELECT hall_id, name, region, base_url, keys FROM fed_halls WHERE state = 'approved' "
+DB_SQL(q_halls_approved, "SELECT hall_id, name, region, base_url, keys, registration FROM fed_halls WHERE state = 'approved' "
 			 "ORDER BY hall_id");
 
 static int directory(struct req *r)
@@ -176,6 +190,11 @@ static int directory(struct req *r)
 		json_array_append_new(halls, json_pack("{s:s,s:s,s:s,s:s,s:o}", "id", db_cell(&rows, i, 0), "name",
 						       db_cell(&rows, i, 1), "region", db_cell(&rows, i, 2), "base_url",
 						       db_cell(&rows, i, 3), "keys", keys ? keys : json_array()));
+		/* The log it registered (checked then), for the halls' witnesses (witness.c). */
+		json_t *reg = json_loads(db_cell(&rows, i, 5), 0, NULL), *lg = json_object_get(reg, "log");
+		if (lg)
+			json_object_set(json_array_get(halls, i), "log", lg);
+		json_decref(reg);
 	}
 	int64_t now = time(NULL);
 	json_t *claims = json_pack("{s:s,s:I,s:I,s:o}", "iss", fed_cfg.issuer, "iat", (json_int_t)now, "exp",

@@ -12,6 +12,7 @@
 #include "base/config.h"
 #include "base/err.h"
 #include "ledger/ledger_ext.h"
+#include "ledger/witness.h"
 #include "store/db.h"
 #include "store/hallkeys.h"
 #include "view/view.h"
@@ -351,31 +352,84 @@ struct view *ledger_cli_words(const struct config *cfg)
 	return v;
 }
 
+/* The text of a file of at most DOC_MAX bytes (a checkpoint), malloc'd; NULL with a message. */
+static char *load_text(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		fprintf(stderr, "govhall: cannot open %s\n", path);
+		return NULL;
+	}
+	char *buf = malloc(DOC_MAX + 1);
+	size_t n = fread(buf, 1, DOC_MAX, f);
+	fclose(f);
+	buf[n] = 0;
+	return buf;
+}
+
+#define VERIFY_USAGE "usage: govhall verify FILE [--keys KEYS.json] [--directory DIRECTORY.json [--cosigned K]]\n"
+
 static int verify_cmd(const struct config *cfg, int nargs, char **args)
 {
-	const char *file = NULL, *keys_path = NULL;
+	const char *file = NULL, *keys_path = NULL, *dir_path = NULL;
+	long k = 0;
 	for (int i = 0; i < nargs; i++) {
+		char *end;
 		if (strcmp(args[i], "--keys") == 0 && i + 1 < nargs)
 			keys_path = args[++i];
 		else if (strncmp(args[i], "--keys=", 7) == 0)
 			keys_path = args[i] + 7;
+		else if (strcmp(args[i], "--directory") == 0 && i + 1 < nargs)
+			dir_path = args[++i];
+		else if (strcmp(args[i], "--cosigned") == 0 && i + 1 < nargs && (k = strtol(args[i + 1], &end, 10)) >= 0 &&
+			 k <= 512 && *args[i + 1] && !*end)
+			i++;
 		else if (!file && strncmp(args[i], "--", 2) != 0)
 			file = args[i];
 		else {
-			fprintf(stderr, "usage: govhall verify FILE --keys KEYS.json\n");
+			fprintf(stderr, VERIFY_USAGE "  --cosigned K: a whole number 0..512\n");
 			return 2;
 		}
 	}
-	if (!file) {
-		fprintf(stderr, "usage: govhall verify FILE --keys KEYS.json\n"
-				"  KEYS.json: the hall's /.well-known/govhall-keys.json\n");
+	if (!file || (k && !dir_path)) {
+		fprintf(stderr, VERIFY_USAGE "  KEYS.json: the hall's /.well-known/govhall-keys.json\n"
+				"  DIRECTORY.json: the hub's directory of halls, as a hall's /federation/directory shows it\n"
+				"  --cosigned K: require K cosignatures of the directory's witnesses (needs --directory)\n");
 		return 2;
 	}
-	json_t *doc = load_doc(file, "document"), *keys = NULL;
-	if (!doc)
+	json_t *dir = NULL;
+	if (dir_path && !(dir = load_doc(dir_path, "directory"))) {
 		return 1;
+	}
+	char *text = load_text(file);
+	if (!text) {
+		json_decref(dir);
+		return 1;
+	}
+	size_t lead = strspn(text, " \t\r\n");
+	if (text[lead] != '{') {
+		/* A checkpoint (a signed note): its log's signature and its cosignatures. */
+		int rc = 1;
+		if (!dir)
+			fprintf(stderr, "govhall: a checkpoint is verified against the hub's directory: add --directory\n");
+		else {
+			struct arena *a = arena_new(1 << 16);
+			rc = witness_verify_note(a, text, dir, (int)k, stdout);
+			arena_free(a);
+		}
+		free(text);
+		json_decref(dir);
+		return rc;
+	}
+	free(text);
+	json_t *doc = load_doc(file, "document"), *keys = NULL;
+	if (!doc) {
+		json_decref(dir);
+		return 1;
+	}
 	if (keys_path && !(keys = load_doc(keys_path, "keys document"))) {
 		json_decref(doc);
+		json_decref(dir);
 		return 1;
 	}
 	const char *type = json_string_value(json_object_get(doc, "type"));
@@ -388,11 +442,16 @@ static int verify_cmd(const struct config *cfg, int nargs, char **args)
 		struct arena *a = arena_new(1 << 16);
 		struct view *words = ledger_cli_words(cfg);
 		rc = fn(a, doc, keys, words, stdout) ? 1 : 0;
+		/* With a directory, the receipt's checkpoint must also carry k cosignatures. */
+		const char *cp = json_string_value(json_object_get(doc, "checkpoint"));
+		if (!rc && dir && cp)
+			rc = witness_verify_note(a, cp, dir, (int)k, stdout);
 		view_free(words);
 		arena_free(a);
 	}
 	json_decref(doc);
 	json_decref(keys);
+	json_decref(dir);
 	return rc;
 }
 
@@ -403,7 +462,7 @@ void ledger_cli_help(const char *cmd)
 {
 	if (strcmp(cmd, "audit") != 0) {
 		printf("Usage: govhall ledger key list|rotate | checkpoint | backfill | correct TABLE:KEY... --reason TEXT "
-		       "[--erasure]\n       govhall verify FILE --keys KEYS.json\n\nSee docs/operations.md (Transparency log).\n");
+		       "[--erasure]\n       govhall verify FILE [--keys KEYS.json] [--directory DIRECTORY.json [--cosigned K]]\n\nSee docs/operations.md (Transparency log).\n");
 		return;
 	}
 	printf("Usage: govhall audit [--db URL] [--key-file FILE] [--checkpoint FILE]... [--keys KEYS.json]\n"
