@@ -82,12 +82,27 @@ static const char *reg_log(struct arena *a, const char *body)
 	return out;
 }
 
+DB_SQL(q_hall_logs, "SELECT registration FROM fed_halls WHERE hall_id <> ? AND state <> 'refused'");
+
 static int reg_write(struct req *w, void *arg)
 {
 	struct reg *g = arg;
 	struct db_rows rows;
-	int rc = db_query(w->db, w->arena, &q_hall_get, DB_ARGS(DB_TEXT(g->h.id)), &rows);
-	if (rc)
+	int rc;
+	/* A log's origin names one log: the witnesses find a log by it (witness.c). */
+	if (g->h.nlog) {
+		if ((rc = db_query(w->db, w->arena, &q_hall_logs, DB_ARGS(DB_TEXT(g->h.id)), &rows)))
+			return rc;
+		for (size_t i = 0; i < rows.nrows; i++) {
+			json_t *j = json_loads(db_cell(&rows, i, 0), 0, NULL);
+			const char *o = json_string_value(json_object_get(json_object_get(j, "log"), "origin"));
+			bool same = o && !strcmp(o, g->h.log_origin);
+			json_decref(j);
+			if (same)
+				return GH_ECONFLICT;
+		}
+	}
+	if ((rc = db_query(w->db, w->arena, &q_hall_get, DB_ARGS(DB_TEXT(g->h.id)), &rows)))
 		return rc;
 	/* The same registration again leaves the decision standing. */
 	if (rows.nrows == 1 && !strcmp(db_cell(&rows, 0, 0), g->h.name) && !strcmp(db_cell(&rows, 0, 1), g->h.region) &&
@@ -109,9 +124,13 @@ static int reg_write(struct req *w, void *arg)
 	return cover_tx_end(w->db, own, rc);
 }
 
+static int refuse_reg(struct req *r, int code, const char *why);
+
 static int reg_done(struct req *r, void *arg, int rc)
 {
 	struct reg *g = arg;
+	if (rc == GH_ECONFLICT)
+		return refuse_reg(r, rc, "another hall registered a transparency log of this origin");
 	if (rc)
 		return rc;
 	if (!strcmp(g->state, "pending"))

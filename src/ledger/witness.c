@@ -379,6 +379,10 @@ int witness_verify_note(struct arena *a, const char *note, const json_t *dir, in
 		if (!id || !base)
 			continue;
 		if (o && !strcmp(o, origin)) {
+			if (log_hall) {
+				fprintf(out, "INVALID: the directory gives the log %s to two halls (%s, %s)\n", origin, log_hall, id);
+				return 1;
+			}
 			log_hall = id;
 			const json_t *x;
 			size_t j;
