@@ -25,6 +25,7 @@ void fed_dir_free(struct fed_dir *d)
 	if (!d)
 		return;
 	free(d->halls);
+	json_decref(d->docs);
 	free(d);
 }
 
@@ -157,6 +158,7 @@ int fed_dir_parse(const char *text, size_t len, const struct jwk *keys, size_t n
 	}
 	d->n = json_array_size(halls);
 	d->halls = calloc(d->n ? d->n : 1, sizeof(*d->halls));
+	d->docs = json_object();
 	for (size_t i = 0; i < d->n; i++) {
 		if ((*why = fed_dir_hall_from_json(a, json_array_get(halls, i), &d->halls[i])))
 			goto out;
@@ -171,7 +173,19 @@ int fed_dir_parse(const char *text, size_t len, const struct jwk *keys, size_t n
 					*why = "two halls share a key id";
 					goto out;
 				}
+			if (d->halls[i].nlog && d->halls[k].nlog && !strcmp(d->halls[i].log_origin, d->halls[k].log_origin)) {
+				*why = "two halls name logs of one origin";
+				goto out;
+			}
 		}
+		/* The hall's keys document (its certificates' keys), by its log's origin. */
+		json_t *kd = json_object_get(json_array_get(halls, i), "keys_document");
+		if (kd && (!json_is_object(kd) || !d->halls[i].nlog)) {
+			*why = "a hall's keys_document is not an object beside its log";
+			goto out;
+		}
+		if (kd)
+			json_object_set(d->docs, d->halls[i].log_origin, kd);
 	}
 	*out = d;
 	d = NULL;

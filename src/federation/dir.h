@@ -49,6 +49,7 @@ struct fed_dir {
 	int64_t iat, exp;
 	size_t n;
 	struct fed_dir_hall *halls; /* n of them; fed_dir_free */
+	json_t *docs;               /* log origin -> the hall's keys document ("keys_document") */
 };
 
 /* Checks and reads a directory (text, len bytes) against the hub's keys and issuer at time now.

@@ -11,6 +11,7 @@
 #include "http/router.h"
 #include "identity/crypto.h"
 #include "identity/identity.h"
+#include "ledger/witness.h"
 #include "store/db.h"
 
 static void issuer_of(const char *url)
@@ -42,6 +43,7 @@ int fed_init(struct app *app, char *err, size_t errlen)
 		}
 		issuer_of(c->public_url);
 		fed_cfg.hub = true;
+		ledger_foreign_keys_set(fed_registry_keys_doc);
 		return fed_hub_init(app, err, errlen);
 	}
 	if (!c->fed_hub_url || !*c->fed_hub_url)
@@ -61,6 +63,8 @@ int fed_init(struct app *app, char *err, size_t errlen)
 	if (!rc)
 		rc = fed_member_init(app, err, errlen);
 	fed_cfg.rp = rc == 0;
+	if (fed_cfg.rp)
+		ledger_foreign_keys_set(fed_member_keys_doc);
 	return rc;
 }
 

@@ -75,6 +75,10 @@ int fed_member_own_key(unsigned char pk[32]);
 /* A copy of the halls of the directory in use (free it): GH_ENOTFOUND when none. */
 struct fed_dir_hall;
 int fed_member_halls(struct fed_dir_hall **out, size_t *n);
+/* The keys document of the hall whose log is origin, from the directory in use (new reference,
+ * or NULL); registry.c: the same on the hub, from the approved registrations. */
+json_t *fed_member_keys_doc(struct db *db, const char *origin);
+json_t *fed_registry_keys_doc(struct db *db, const char *origin);
 /* witness.c: each hall a C2SP tlog-witness of the others' logs, collecting their cosignatures
  * of its own checkpoints, and watching for split views */
 void fed_witness_register(void);

@@ -29,6 +29,7 @@
 #include "http/server.h"
 #include "identity/crypto.h"
 #include "identity/identity.h"
+#include "ledger/witness.h"
 #include "store/db.h"
 
 #define DIR_RESP_MAX (FED_DIR_MAX + 1)
@@ -302,8 +303,13 @@ static int directory_page(struct req *r)
 	json_t *j = NULL;
 	if (cur.dir && cur.dir->exp > time(NULL)) {
 		json_t *halls = json_array();
-		for (size_t i = 0; i < cur.dir->n; i++)
-			json_array_append_new(halls, fed_dir_hall_json(&cur.dir->halls[i]));
+		for (size_t i = 0; i < cur.dir->n; i++) {
+			json_t *h = fed_dir_hall_json(&cur.dir->halls[i]);
+			json_t *kd = cur.dir->halls[i].nlog ? json_object_get(cur.dir->docs, cur.dir->halls[i].log_origin) : NULL;
+			if (kd)
+				json_object_set_new(h, "keys_document", json_deep_copy(kd));
+			json_array_append_new(halls, h);
+		}
 		j = json_pack("{s:s,s:s,s:I,s:I,s:I,s:o}", "hub", fed_cfg.issuer, "hall", r->app->cfg.fed_client_id,
 			      "issued_at", (json_int_t)cur.dir->iat, "expires_at", (json_int_t)cur.dir->exp, "fetched_at",
 			      (json_int_t)cur.fetched, "halls", halls);
@@ -375,6 +381,16 @@ int fed_member_own_key(unsigned char pk[32])
 	return 0;
 }
 
+json_t *fed_member_keys_doc(struct db *db, const char *origin)
+{
+	(void)db;
+	pthread_mutex_lock(&cur.lock);
+	json_t *d = cur.dir && cur.dir->exp > time(NULL) ? json_object_get(cur.dir->docs, origin) : NULL;
+	d = d ? json_deep_copy(d) : NULL;
+	pthread_mutex_unlock(&cur.lock);
+	return d;
+}
+
 int fed_member_halls(struct fed_dir_hall **out, size_t *n)
 {
 	*out = NULL;
@@ -433,6 +449,11 @@ int fed_member_join(struct app *app, struct db *db, int argc, char **argv)
 	json_t *lg = fed_witness_log_json(db, c);
 	if (body && lg)
 		json_object_set_new(body, "log", lg);
+	/* Its keys document, so that its certificates verify at other halls, at the hub and offline
+	 * from the hub's directory. */
+	json_t *kd = lg ? ledger_keys_document(db, a, c) : NULL;
+	if (body && kd)
+		json_object_set_new(body, "keys_document", kd);
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
 	int rc = 1;

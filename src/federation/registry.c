@@ -29,7 +29,7 @@
 #include "store/cover.h"
 #include "store/db.h"
 
-#define REGISTRATION_MAX 16384 /* longest registration body */
+#define REGISTRATION_MAX 65536 /* longest registration body (with the keys document) */
 
 /* What the hub promises about a hall: its place in the directory and the decision on it. */
 static const struct cover_table cover_halls = {
@@ -82,6 +82,7 @@ static const char *reg_log(struct arena *a, const char *body)
 	return out;
 }
 
+DB_SQL(q_reg_refresh, "UPDATE fed_halls SET registration = ?, signature = ? WHERE hall_id = ?");
 DB_SQL(q_hall_logs, "SELECT registration FROM fed_halls WHERE hall_id <> ? AND state <> 'refused'");
 
 static int reg_write(struct req *w, void *arg)
@@ -109,6 +110,11 @@ static int reg_write(struct req *w, void *arg)
 	    !strcmp(db_cell(&rows, 0, 2), g->h.base_url) && !strcmp(db_cell(&rows, 0, 3), g->keys) &&
 	    !strcmp(reg_log(w->arena, db_cell(&rows, 0, 5)), g->log) && strcmp(db_cell(&rows, 0, 4), "refused")) {
 		g->state = db_cell(&rows, 0, 4);
+		/* A new keys document (a department's new certificate key), signed by the key the
+		 * hub trusts already, is published as it comes: the decision stands. */
+		if (strcmp(db_cell(&rows, 0, 5), g->body))
+			return db_exec(w->db, &q_reg_refresh, DB_ARGS(DB_TEXT(g->body), DB_TEXT(g->signature), DB_TEXT(g->h.id)),
+				       NULL);
 		return 0;
 	}
 	g->state = "pending";
@@ -155,7 +161,7 @@ static int registration(struct req *r)
 	if (!body || len == 0)
 		return refuse_reg(r, GH_EINVAL, "the registration is empty");
 	if (len > REGISTRATION_MAX)
-		return refuse_reg(r, GH_ETOOBIG, "the registration is longer than 16 KiB");
+		return refuse_reg(r, GH_ETOOBIG, "the registration is longer than 64 KiB");
 	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
 	struct reg *g = arena_zalloc(r->arena, sizeof(*g));
 	const char *why = fed_dir_hall_from_json(r->arena, j, &g->h);
@@ -213,6 +219,9 @@ static int directory(struct req *r)
 		json_t *reg = json_loads(db_cell(&rows, i, 5), 0, NULL), *lg = json_object_get(reg, "log");
 		if (lg)
 			json_object_set(json_array_get(halls, i), "log", lg);
+		json_t *kd = json_object_get(reg, "keys_document");
+		if (lg && json_is_object(kd))
+			json_object_set(json_array_get(halls, i), "keys_document", kd);
 		json_decref(reg);
 	}
 	int64_t now = time(NULL);
@@ -225,6 +234,26 @@ static int directory(struct req *r)
 		return rc;
 	resp_header(r, "Cache-Control", "public, max-age=60");
 	return resp_body(r, 200, "application/jwt", tok, strlen(tok));
+}
+
+DB_SQL(q_regs_approved, "SELECT registration FROM fed_halls WHERE state = 'approved'");
+
+json_t *fed_registry_keys_doc(struct db *db, const char *origin)
+{
+	struct arena *a = arena_new(0);
+	struct db_rows rows;
+	json_t *out = NULL;
+	if (!db_query(db, a, &q_regs_approved, DB_NOARGS, &rows))
+		for (size_t i = 0; i < rows.nrows && !out; i++) {
+			json_t *j = json_loads(db_cell(&rows, i, 0), 0, NULL);
+			const char *o = json_string_value(json_object_get(json_object_get(j, "log"), "origin"));
+			json_t *kd = json_object_get(j, "keys_document");
+			if (o && !strcmp(o, origin) && json_is_object(kd))
+				out = json_incref(kd);
+			json_decref(j);
+		}
+	arena_free(a);
+	return out;
 }
 
 /* ---- the administrator's decision: the page and the command ----------------------------------- */

@@ -434,6 +434,21 @@ static int verify_cmd(const struct config *cfg, int nargs, char **args)
 	}
 	const char *type = json_string_value(json_object_get(doc, "type"));
 	ledger_verify_fn fn = type ? ledger_verifier_of(type) : NULL;
+	/* The checkpoint the document carries (a receipt's, a certificate's log proof). */
+	const char *cp = json_string_value(json_object_get(doc, "checkpoint"));
+	if (!cp)
+		cp = json_string_value(json_object_get(json_object_get(doc, "log"), "checkpoint"));
+	/* Without --keys, the keys document of the hall whose log it names, from the directory. */
+	if (!keys && dir && cp) {
+		size_t n = strcspn(cp, "\n"), i;
+		json_t *h;
+		json_array_foreach(json_object_get(dir, "halls"), i, h) {
+			const char *o = json_string_value(json_object_get(json_object_get(h, "log"), "origin"));
+			json_t *kd = json_object_get(h, "keys_document");
+			if (o && strlen(o) == n && !strncmp(o, cp, n) && json_is_object(kd))
+				keys = json_incref(kd);
+		}
+	}
 	int rc;
 	if (!fn) {
 		printf("INVALID: %s is not a document this program knows (type %s)\n", file, type ? type : "missing");
@@ -442,8 +457,7 @@ static int verify_cmd(const struct config *cfg, int nargs, char **args)
 		struct arena *a = arena_new(1 << 16);
 		struct view *words = ledger_cli_words(cfg);
 		rc = fn(a, doc, keys, words, stdout) ? 1 : 0;
-		/* With a directory, the receipt's checkpoint must also carry k cosignatures. */
-		const char *cp = json_string_value(json_object_get(doc, "checkpoint"));
+		/* With a directory, the document's checkpoint must also carry k cosignatures. */
 		if (!rc && dir && cp)
 			rc = witness_verify_note(a, cp, dir, (int)k, stdout);
 		view_free(words);

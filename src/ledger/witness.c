@@ -253,6 +253,43 @@ int ledger_log_identity(struct db *db, const struct config *cfg, char *origin, s
 	return 0;
 }
 
+json_t *ledger_keys_document(struct db *db, struct arena *a, const struct config *cfg)
+{
+	char origin[256], path[4096], err[256];
+	struct ledger_keys *k;
+	if (ledger_origin_fixed(db, cfg, false, origin, sizeof(origin)))
+		return NULL;
+	ledger_key_path(cfg, path, sizeof(path));
+	if (ledger_keys_load(path, origin, &k, err, sizeof(err)))
+		return NULL;
+	json_t *doc = json_object();
+	json_object_set_new(doc, "log", ledger_keys_json(k));
+	ledger_keys_free(k);
+	if (ledger_wellknown_extend(db, a, doc)) {
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+static ledger_keys_of_fn foreign_keys;
+
+void ledger_foreign_keys_set(ledger_keys_of_fn fn)
+{
+	foreign_keys = fn;
+}
+
+json_t *ledger_foreign_keys(struct db *db, const char *origin)
+{
+	return foreign_keys && origin ? foreign_keys(db, origin) : NULL;
+}
+
+const char *ledger_note_origin(struct arena *a, const char *note)
+{
+	size_t n = note ? strcspn(note, "\n") : 0;
+	return n && n < 256 && note[n] == '\n' ? arena_strndup(a, note, n) : NULL;
+}
+
 int ledger_latest_checkpoint(struct db *db, struct arena *a, int64_t *size, const char **note)
 {
 	return ledger_checkpoint_latest(db, a, size, NULL, note);

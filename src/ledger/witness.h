@@ -70,6 +70,19 @@ int witness_unb64(const char *s, unsigned char out[32]);
 /* This hall's log: its origin line and public keys (ledger key file), for the registration. */
 int ledger_log_identity(struct db *db, const struct config *cfg, char *origin, size_t olen, unsigned char (*keys)[32],
 			size_t max, size_t *n);
+/* This hall's keys document (what /.well-known/govhall-keys.json serves: the log's keys and the
+ * other domains' sections, the departments' certificate keys), from the key file; new
+ * reference, NULL when the key file cannot be read. For the registration with the hub. */
+json_t *ledger_keys_document(struct db *db, struct arena *a, const struct config *cfg);
+/* Another hall's keys document, named by its log's origin, as the federation knows it (the
+ * hub's directory on a hall, the approved registrations on the hub): set once at start by the
+ * federation. ledger_foreign_keys returns a new reference or NULL (unknown, or no federation). */
+typedef json_t *(*ledger_keys_of_fn)(struct db *db, const char *origin);
+void ledger_foreign_keys_set(ledger_keys_of_fn fn);
+json_t *ledger_foreign_keys(struct db *db, const char *origin);
+/* The origin line of a checkpoint note (in a), or NULL. */
+const char *ledger_note_origin(struct arena *a, const char *note);
+
 /* Latest signed checkpoint of this hall's log: GH_ENOTFOUND when none. */
 int ledger_latest_checkpoint(struct db *db, struct arena *a, int64_t *size, const char **note);
 /* A consistency proof of the stored log from size1 to size2 (path holds 64 hashes). */

@@ -1,5 +1,6 @@
 // federation-witness.test.mjs: halls witness each other's transparency logs (C2SP tlog-witness,
-// tlog-cosignature). A hub, Qinghe (with the demo's administrators) and Lanshan join the
+// tlog-cosignature), and a certificate issued by one hall verifies at another, at the hub and
+// offline from the hub's directory. A hub, Qinghe and Lanshan (both with the demo's accounts) join the
 // federation, and a probe hall whose log key this file holds registers a log of its own, so
 // that the test can sign checkpoints of any tree and send them to the halls' witnesses with
 // real consistency proofs. Merkle trees, checkpoints and cosignatures are computed here apart
@@ -10,7 +11,9 @@ import assert from 'node:assert/strict';
 import { createHash, createPublicKey, generateKeyPairSync, sign as edSign, verify as edVerify } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { get, getJson, govhall, htmlText, sql, startServer, tempDir, waitFor } from './helpers.mjs';
+import {
+  DEMO, actOn, apiLogin, applyOnline, bearer, demoCatalog, get, getJson, govhall, htmlText, sql, startServer, tempDir, waitFor,
+} from './helpers.mjs';
 import { freePort } from './pay-fixtures.mjs';
 import { b64url, signedHeaders } from './federation-fixtures.mjs';
 
@@ -104,7 +107,7 @@ before(async () => {
   qinghe = await startServer({ name: 'fwit_qinghe', initArgs: ['--public-url', qingheUrl], extraArgs: hallArgs(qPort, qingheUrl, 'qinghe', qs) });
   const lPort = await freePort();
   lanshanUrl = `http://127.0.0.1:${lPort}`;
-  lanshan = await startServer({ name: 'fwit_lanshan', demo: false, initArgs: ['--public-url', lanshanUrl], extraArgs: hallArgs(lPort, lanshanUrl, 'lanshan', ls) });
+  lanshan = await startServer({ name: 'fwit_lanshan', initArgs: ['--public-url', lanshanUrl], extraArgs: hallArgs(lPort, lanshanUrl, 'lanshan', ls) });
   await join(qinghe, 'qinghe', '清河市', qingheUrl);
   await join(lanshan, 'lanshan', '兰山市', lanshanUrl);
 
@@ -272,5 +275,59 @@ describe('cosignatures of a hall\'s checkpoints', () => {
     const cov = await govhall(['audit', '--coverage', '--db', qinghe.db], { keyFile: qinghe.keyFile });
     assert.match(cov.stdout, /witness_logs/);
     assert.match(cov.stdout, /witness_splits/);
+  });
+});
+
+describe('certificates across halls', () => {
+  test('a certificate issued by Lanshan verifies at Qinghe, at the hub and offline from the directory', async () => {
+    // Lanshan issues a marriage certificate (its department's key is made at the first one).
+    const item = demoCatalog().services.find((x) => x.code === 'civ-0001');
+    const citizen = (await apiLogin(lanshanUrl, DEMO.citizen.phone)).token;
+    const staff = (await apiLogin(lanshanUrl, DEMO.staffB.phone)).token;
+    const a = await applyOnline(lanshanUrl, citizen, item);
+    assert.equal(a.status, 201, a.body);
+    for (const act of ['accept', 'start_review', 'approve']) assert.equal((await actOn(lanshanUrl, staff, a.json.number, act)).status, 200);
+    const w = await bearer(`${lanshanUrl}/api/v1/wallet`, citizen);
+    const number = w.json.items.find((c) => c.application === a.json.number).number;
+    const doc = (await bearer(`${lanshanUrl}/api/v1/certs/${number}`, citizen)).json.document;
+
+    // Before Lanshan's keys are in the directory, Qinghe does not know the certificate.
+    assert.equal((await bearer(`${qingheUrl}/api/v1/verify`, null, { method: 'POST', json: doc })).json.status, 'unknown');
+    // Lanshan joins again: its registration now carries its keys document with the new key,
+    // published at once (the hub's decision on Lanshan stands).
+    const again = await govhall(['federation', 'join', '--name', '兰山市', '--region', '兰山市', '--db', lanshan.db, '--fed-hub-url', hubUrl,
+      '--fed-client-id', 'lanshan', '--public-url', lanshanUrl], { keyFile: lanshan.keyFile });
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /unchanged, the hub's decision stands/);
+    directory = await waitFor(async () => {
+      const d = await getJson(`${qingheUrl}/federation/directory`);
+      const l = d.json.halls?.find((h) => h.id === 'lanshan');
+      return l && JSON.stringify(l.keys_document ?? {}).includes(doc.signature.key_id) ? d.json : null;
+    }, { what: 'Qinghe to hold a directory with Lanshan\'s certificate key' });
+
+    for (const [where, url] of [['Qinghe', qingheUrl], ['the hub', hubUrl]]) {
+      const v = await bearer(`${url}/api/v1/verify`, null, { method: 'POST', json: doc });
+      assert.equal(v.status, 200, v.body);
+      assert.equal(v.json.status, 'valid', `${where}: ${v.body}`);
+      assert.equal(v.json.checks.signature, true);
+      assert.equal(v.json.checks.inclusion, true);
+      assert.equal(v.json.issuer_log, new URL(lanshanUrl).host + '/ledger');
+      // Altered by one character: not valid anywhere.
+      const forged = structuredClone(doc);
+      forged.certificate.holder.name = '李四';
+      assert.notEqual((await bearer(`${url}/api/v1/verify`, null, { method: 'POST', json: forged })).json.status, 'valid', where);
+    }
+
+    const file = path.join(tmp.path, 'certificate.json');
+    const dir = path.join(tmp.path, 'directory.json');
+    await writeFile(file, JSON.stringify(doc));
+    await writeFile(dir, JSON.stringify(directory));
+    const r = await govhall(['verify', file, '--directory', dir]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /signature: ok/);
+    const forged = structuredClone(doc);
+    forged.certificate.holder.name = '李四';
+    await writeFile(file, JSON.stringify(forged));
+    assert.equal((await govhall(['verify', file, '--directory', dir])).code, 1);
   });
 });
