@@ -269,8 +269,20 @@ describe('cosignatures of a hall\'s checkpoints', () => {
     assert.match(r.stderr, /--directory/);
   });
 
-  test('the witnesses\' state and the split views are rows the audit covers', async () => {
-    const r = await govhall(['audit', '--db', qinghe.db], { keyFile: qinghe.keyFile });
+  test('the witnesses\' state and the split views are rows the audit covers: an alteration is found', async () => {
+    const audit = () => govhall(['audit', '--db', qinghe.db], { keyFile: qinghe.keyFile });
+    let r = await audit();
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    // Altered behind the application's back (and put back): each is reported with its row.
+    for (const [table, col, where] of [['witness_logs', 'size', `origin = '${ORIGIN}'`], ['witness_splits', 'size', `origin = '${ORIGIN}'`]]) {
+      const was = await sql(qinghe.db, `SELECT ${col} FROM ${table} WHERE ${where} ORDER BY 1 LIMIT 1`);
+      await sql(qinghe.db, `UPDATE ${table} SET ${col} = ${col} + 1000 WHERE ${where} AND ${col} = ${was}`);
+      r = await audit();
+      assert.notEqual(r.code, 0, `${table}.${col} altered`);
+      assert.match(r.stdout, new RegExp(`${table}:\\S+: the row differs`));
+      await sql(qinghe.db, `UPDATE ${table} SET ${col} = ${was} WHERE ${where} AND ${col} = ${Number(was) + 1000}`);
+    }
+    r = await audit();
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const cov = await govhall(['audit', '--coverage', '--db', qinghe.db], { keyFile: qinghe.keyFile });
     assert.match(cov.stdout, /witness_logs/);
