@@ -315,22 +315,34 @@ static int ledger_cmd(const struct config *cfg, int nargs, char **args)
 	return 2;
 }
 
-static json_t *load_doc(const char *path, const char *what)
+/* The text of the file at path (what it is, for messages), at most DOC_MAX bytes, NUL-terminated
+ * and malloc'd, its length in *n; NULL with a message. */
+static char *read_small(const char *path, const char *what, size_t *n)
 {
-	json_error_t e;
 	FILE *f = fopen(path, "rb");
 	if (!f) {
 		fprintf(stderr, "govhall: cannot open %s %s\n", what, path);
 		return NULL;
 	}
 	char *buf = malloc(DOC_MAX + 1);
-	size_t n = fread(buf, 1, DOC_MAX + 1, f);
+	*n = fread(buf, 1, DOC_MAX + 1, f);
 	fclose(f);
-	if (n > DOC_MAX) {
+	if (*n > DOC_MAX) {
 		fprintf(stderr, "govhall: %s %s is larger than %d bytes\n", what, path, DOC_MAX);
 		free(buf);
 		return NULL;
 	}
+	buf[*n] = 0;
+	return buf;
+}
+
+static json_t *load_doc(const char *path, const char *what)
+{
+	json_error_t e;
+	size_t n;
+	char *buf = read_small(path, what, &n);
+	if (!buf)
+		return NULL;
 	json_t *j = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &e);
 	free(buf);
 	if (!j || !json_is_object(j)) {
@@ -350,21 +362,6 @@ struct view *ledger_cli_words(const struct config *cfg)
 	if (view_load_messages(dir, &v, err, sizeof(err)))
 		fprintf(stderr, "govhall: the message catalogs: %s\n", err);
 	return v;
-}
-
-/* The text of a file of at most DOC_MAX bytes (a checkpoint), malloc'd; NULL with a message. */
-static char *load_text(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		fprintf(stderr, "govhall: cannot open %s\n", path);
-		return NULL;
-	}
-	char *buf = malloc(DOC_MAX + 1);
-	size_t n = fread(buf, 1, DOC_MAX, f);
-	fclose(f);
-	buf[n] = 0;
-	return buf;
 }
 
 #define VERIFY_USAGE "usage: govhall verify FILE [--keys KEYS.json] [--directory DIRECTORY.json [--cosigned K]]\n"
@@ -401,7 +398,8 @@ static int verify_cmd(const struct config *cfg, int nargs, char **args)
 	if (dir_path && !(dir = load_doc(dir_path, "directory"))) {
 		return 1;
 	}
-	char *text = load_text(file);
+	size_t tlen;
+	char *text = read_small(file, "document", &tlen);
 	if (!text) {
 		json_decref(dir);
 		return 1;
@@ -499,20 +497,10 @@ void ledger_cli_help(const char *cmd)
 /* A saved checkpoint: the note itself, or a JSON document holding it ("checkpoint"). */
 static char *saved_note(const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		fprintf(stderr, "govhall: cannot open the checkpoint %s\n", path);
+	size_t n;
+	char *buf = read_small(path, "the checkpoint", &n);
+	if (!buf)
 		return NULL;
-	}
-	char *buf = malloc(DOC_MAX + 1);
-	size_t n = fread(buf, 1, DOC_MAX + 1, f);
-	fclose(f);
-	if (n > DOC_MAX) {
-		fprintf(stderr, "govhall: the checkpoint %s is larger than %d bytes\n", path, DOC_MAX);
-		free(buf);
-		return NULL;
-	}
-	buf[n] = 0;
 	size_t skip = strspn(buf, " \t\r\n");
 	if (buf[skip] != '{')
 		return buf;
