@@ -244,6 +244,9 @@ describe('cosignatures of a hall\'s checkpoints', () => {
       return text.includes(`\u2014 ${witnessName(lanshanUrl)} `) ? text : null;
     }, { what: 'Qinghe\'s checkpoint to carry Lanshan\'s cosignature' });
     const line = note.split('\n').find((l) => l.startsWith(`\u2014 ${witnessName(lanshanUrl)} `)) + '\n';
+    // The JSON of the checkpoint carries the cosignatures too.
+    await waitFor(async () => (await getJson(`${qingheUrl}/api/v1/ledger/checkpoint`)).json.checkpoint.includes(`\u2014 ${witnessName(lanshanUrl)} `),
+      { what: 'the JSON checkpoint to carry the cosignature' });
     cosignatureTime(line, note, witnessName(lanshanUrl), Buffer.from(lh.keys[0].x, 'base64url'));
 
     const cp = path.join(tmp.path, 'checkpoint.txt');
