@@ -25,7 +25,10 @@ for n in hub qinghe lanshan; do
 	if [ ! -e "$DIR/$n.db" ]; then
 		history=365
 		[ "$n" = hub ] && history=0
-		"$BIN" init --demo --history "$history" --db "$DIR/$n.db" --key-file "$DIR/$n.key" >/dev/null
+		# Each log is named by its hall's address (the origin is fixed when the log is made), so
+		# that the halls' witnesses tell the logs apart.
+		case $n in hub) url=$HUB ;; qinghe) url=http://127.0.0.1:$QINGHE_PORT ;; *) url=http://127.0.0.2:$LANSHAN_PORT ;; esac
+		"$BIN" init --demo --history "$history" --db "$DIR/$n.db" --key-file "$DIR/$n.key" --public-url "$url" >/dev/null
 	fi
 done
 
