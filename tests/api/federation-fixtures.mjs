@@ -1,7 +1,9 @@
 // federation-fixtures.mjs: what the federation tests share: a signer of requests as the
 // federation signs them (RFC 9421 with Ed25519, RFC 9530's Content-Digest), written here apart
 // from the server's C code so the server is checked against a second implementation.
+import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, randomBytes, sign as edSign } from 'node:crypto';
+import { govhall } from './helpers.mjs';
 
 export const b64url = (b) => Buffer.from(b).toString('base64url');
 export const now = () => Math.floor(Date.now() / 1000);
@@ -26,4 +28,20 @@ export async function registerHall(hubUrl, id, { name = `${id}市`, region = id,
   const r = await fetch(url, { method: 'POST', body: reg, headers: signedHeaders(url, reg, key.privateKey, kid) });
   if (r.status !== 202) throw new Error(`registration of ${id}: ${r.status} ${await r.text()}`);
   return { ...key, kid };
+}
+
+/** Registers client id with the hub whose database is hubDb; resolves its secret. */
+export async function addClient(hubDb, id) {
+  const r = await govhall(['federation', 'client', 'add', id, '--name', `${id} hall`, '--redirect', `http://127.0.0.1:9/${id}/callback`, '--db', hubDb]);
+  assert.equal(r.code, 0, r.stderr);
+  return /client_secret: (\S+)/.exec(r.stdout)[1];
+}
+
+/** `govhall federation join` of the hall on db (key file keyFile) as id at url, approved at the hub. */
+export async function joinHall({ hubUrl, hubDb, db, keyFile, id, name, url }) {
+  const r = await govhall(['federation', 'join', '--name', name, '--region', name, '--db', db, '--fed-hub-url', hubUrl,
+    '--fed-client-id', id, '--public-url', url], { keyFile });
+  assert.equal(r.code, 0, r.stderr);
+  const a = await govhall(['federation', 'hall', 'approve', id, '--db', hubDb]);
+  assert.equal(a.code, 0, a.stderr);
 }

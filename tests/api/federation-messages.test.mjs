@@ -12,7 +12,7 @@ import net from 'node:net';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { freshDb, getJson, govhall, initDb, serve, sql, startServer, waitFor } from './helpers.mjs';
 import { freePort } from './pay-fixtures.mjs';
-import { b64url, now, registerHall, signedHeaders } from './federation-fixtures.mjs';
+import { addClient as fedAddClient, b64url, joinHall, now, registerHall, signedHeaders } from './federation-fixtures.mjs';
 
 let hub;
 let hubUrl;
@@ -28,22 +28,12 @@ let sink; // the probe's address: a server that takes connections and never answ
 const sinkSockets = new Set();
 
 
-async function addClient(id) {
-  const r = await govhall(['federation', 'client', 'add', id, '--name', `${id} hall`, '--redirect', `http://127.0.0.1:9/${id}/callback`, '--db', hub.db]);
-  assert.equal(r.code, 0, r.stderr);
-  return /client_secret: (\S+)/.exec(r.stdout)[1];
-}
+const addClient = (id) => fedAddClient(hub.db, id);
 
 const hallArgs = (port, url, id, secret) => ['--listen', `127.0.0.1:${port}`, '--public-url', url, '--fed-hub-url', hubUrl,
   '--fed-client-id', id, '--fed-client-secret', secret, '--fed-directory-period', '1', '--fed-retry', '1', '--fed-timeout', '1500'];
 
-async function join(db, keyFile, id, name, url) {
-  const r = await govhall(['federation', 'join', '--name', name, '--region', name, '--db', db, '--fed-hub-url', hubUrl,
-    '--fed-client-id', id, '--public-url', url], { keyFile });
-  assert.equal(r.code, 0, r.stderr);
-  const a = await govhall(['federation', 'hall', 'approve', id, '--db', hub.db]);
-  assert.equal(a.code, 0, a.stderr);
-}
+const join = (db, keyFile, id, name, url) => joinHall({ hubUrl, hubDb: hub.db, db, keyFile, id, name, url });
 
 /** The outbox of a hall, one object per message, as `govhall federation outbox` lists it. */
 async function outbox(db, keyFile) {

@@ -15,7 +15,7 @@ import {
   DEMO, actOn, apiLogin, applyOnline, bearer, demoCatalog, get, getJson, govhall, htmlText, sql, startServer, tempDir, waitFor,
 } from './helpers.mjs';
 import { freePort } from './pay-fixtures.mjs';
-import { b64url, signedHeaders } from './federation-fixtures.mjs';
+import { addClient as fedAddClient, b64url, joinHall, signedHeaders } from './federation-fixtures.mjs';
 
 const sha = (...parts) => createHash('sha256').update(Buffer.concat(parts.map((p) => Buffer.from(p)))).digest();
 const leafHash = (d) => sha([0], d);
@@ -73,21 +73,12 @@ let lanshan;
 let lanshanUrl;
 let tmp;
 
-async function addClient(id) {
-  const r = await govhall(['federation', 'client', 'add', id, '--name', `${id} hall`, '--redirect', `http://127.0.0.1:9/${id}/callback`, '--db', hub.db]);
-  assert.equal(r.code, 0, r.stderr);
-  return /client_secret: (\S+)/.exec(r.stdout)[1];
-}
+const addClient = (id) => fedAddClient(hub.db, id);
 
 const hallArgs = (port, url, id, secret) => ['--listen', `127.0.0.1:${port}`, '--public-url', url, '--fed-hub-url', hubUrl,
   '--fed-client-id', id, '--fed-client-secret', secret, '--fed-directory-period', '1', '--fed-witness-period', '1', '--fed-timeout', '1500'];
 
-async function join(h, id, name, url) {
-  const r = await govhall(['federation', 'join', '--name', name, '--region', name, '--db', h.db, '--fed-hub-url', hubUrl,
-    '--fed-client-id', id, '--public-url', url], { keyFile: h.keyFile });
-  assert.equal(r.code, 0, r.stderr);
-  assert.equal((await govhall(['federation', 'hall', 'approve', id, '--db', hub.db])).code, 0);
-}
+const join = (h, id, name, url) => joinHall({ hubUrl, hubDb: hub.db, db: h.db, keyFile: h.keyFile, id, name, url });
 
 const post = (url, body) => fetch(`${url}/add-checkpoint`, { method: 'POST', body, headers: { 'content-type': 'text/plain' } });
 const witnessName = (url) => `${url.replace(/^https?:\/\//, '')}/witness`;
