@@ -8,7 +8,8 @@
 // against a second implementation.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, createPublicKey, generateKeyPairSync, sign as edSign, verify as edVerify } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign as edSign, verify as edVerify } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -41,12 +42,20 @@ const logKey = generateKeyPairSync('ed25519');
 const otherKey = generateKeyPairSync('ed25519');
 const rawPub = (k) => Buffer.from(k.publicKey.export({ format: 'jwk' }).x, 'base64url');
 
-/** A C2SP checkpoint of (size, root) signed by key under the name ORIGIN. */
-function checkpoint(size, root, key = logKey) {
-  const body = `${ORIGIN}\n${size}\n${root.toString('base64')}\n`;
-  const keyId = sha(ORIGIN, '\n', [1], rawPub(key)).subarray(0, 4);
+/** A C2SP checkpoint of (size, root) signed by key under the name origin. */
+function checkpoint(size, root, key = logKey, origin = ORIGIN) {
+  const body = `${origin}\n${size}\n${root.toString('base64')}\n`;
+  const keyId = sha(origin, '\n', [1], rawPub(key)).subarray(0, 4);
   const sig = edSign(null, Buffer.from(body), key.privateKey);
-  return `${body}\n\u2014 ${ORIGIN} ${Buffer.concat([keyId, sig]).toString('base64')}\n`;
+  return `${body}\n\u2014 ${origin} ${Buffer.concat([keyId, sig]).toString('base64')}\n`;
+}
+
+/** The log key of a hall started by this file (its key file's current key), as a key pair. */
+function hallLogKey(h) {
+  const lines = readFileSync(`${h.keyFile}.ledger`, 'utf8').split('\n').filter((l) => /^\d+ /.test(l));
+  const seed = Buffer.from(lines.at(-1).split(' ')[2], 'hex');
+  const privateKey = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]), format: 'der', type: 'pkcs8' });
+  return { privateKey, publicKey: createPublicKey(privateKey) };
 }
 const addBody = (old, proof, note) => `old ${old}\n${proof.map((p) => `${p.toString('base64')}\n`).join('')}\n${note}`;
 
@@ -281,6 +290,45 @@ describe('cosignatures of a hall\'s checkpoints', () => {
     const cov = await govhall(['audit', '--coverage', '--db', qinghe.db], { keyFile: qinghe.keyFile });
     assert.match(cov.stdout, /witness_logs/);
     assert.match(cov.stdout, /witness_splits/);
+  });
+});
+
+describe('a hall\'s own log', () => {
+  // After the cosignatures above: Lanshan's witness, shown this fork, refuses Qinghe's real
+  // checkpoints from then on (422), as a witness must.
+  test('a hall finds a split view of its own log in another hall\'s view (its log key used behind its back)', async () => {
+    // Someone holding Qinghe's log key shows Lanshan's witness a history of Qinghe's log that
+    // shares Qinghe's first leaves and then differs, with a consistency proof that holds.
+    const origin = `${new URL(qingheUrl).host}/ledger`;
+    const key = hallLogKey(qinghe);
+    let forged;
+    await waitFor(async () => {
+      const view = (await getJson(`${lanshanUrl}/witness/logs`)).json.logs.find((l) => l.origin === origin);
+      if (!view) return false;
+      const held = view.size;
+      const real = [];
+      for (let i = 0; i < held; i++) real.push(Buffer.from((await getJson(`${qingheUrl}/api/v1/ledger/leaves/${i}`)).json.leaf_hash, 'base64'));
+      const fake = [...real, ...leaves('forged', 3)];
+      forged = { size: fake.length, root: mth(fake) };
+      const res = await post(lanshanUrl, addBody(held, consistency(held, fake), checkpoint(fake.length, forged.root, key, origin)));
+      return res.status === 200; // 409: Qinghe's own checkpoint moved Lanshan on meanwhile; again
+    }, { what: 'Lanshan\'s witness to cosign the forged checkpoint of Qinghe\'s log' });
+    // Qinghe's duty reads Lanshan's view, and its own tree at that size says otherwise, once
+    // its own log is that large: each round grows it (its witness takes the probe's next
+    // checkpoint) and signs a checkpoint.
+    let probeSize = 12; // what Qinghe holds of the probe's log (tree A) since the tests above
+    const found = await waitFor(async () => {
+      const T = leaves('a', probeSize + 1);
+      if ((await post(qingheUrl, addBody(probeSize, consistency(probeSize, T), checkpoint(T.length, mth(T))))).status === 200) probeSize++;
+      await get(`${qingheUrl}/api/v1/ledger/checkpoint?fresh=1`);
+      const r = await getJson(`${qingheUrl}/api/v1/witness/splits`);
+      return r.json.splits.find((x) => x.origin === origin && x.source === 'gossip');
+    }, { what: 'Qinghe to find the split view of its own log' });
+    assert.equal(found.hall, 'qinghe');
+    assert.equal(found.reported_by, 'lanshan');
+    assert.equal(found.size, forged.size);
+    assert.equal(found.root_b, forged.root.toString('base64'));
+    assert.notEqual(found.root_a, found.root_b);
   });
 });
 
