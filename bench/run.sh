@@ -28,6 +28,7 @@
 #                           BENCH_LEDGER_CONNS=16
 #   BENCH_SEARCH_SECONDS=10 search run per engine (0: skip); BENCH_SEARCH_ITEMS=1720; BENCH_SEARCH_CLIENTS=64
 #   BENCH_RECOVERY_ACCOUNTS=200 forgot-password timing, known vs unknown names (0: skip)
+#   BENCH_OIDC_N=600        OpenID Connect logins at the hub (0: skip); BENCH_OIDC_CONNS=16
 #   BENCH_FAILOVER_ROUNDS=3 PostgreSQL failover drills (0: skip); BENCH_FAILOVER_CLIENTS=16;
 #                           BENCH_FAILOVER_SUBMISSIONS=200
 #
@@ -809,16 +810,34 @@ if [ "$FED_N" != 0 ]; then
   fi
 fi
 
+# ---- OpenID Connect logins at the hub ---------------------------------------------------------
+# bench/oidc_logins.mjs: a hub on SQLite; BENCH_OIDC_CONNS browsers with the demo citizen's hub
+# session run BENCH_OIDC_N full code flows with PKCE through openid-client (authorize, token with
+# the ID token checked, userinfo), as a hall's "log in with the national account" does.
+OIDC_N=${BENCH_OIDC_N:-600}
+if [ "$OIDC_N" != 0 ]; then
+  command -v node >/dev/null 2>&1 || die "node is missing"
+  echo
+  echo "OpenID Connect logins at the hub (authorize + token + userinfo, PKCE S256, ${BENCH_OIDC_CONNS:-16} clients)"
+  if GOVHALL_BIN="$BIN" BENCH_OIDC_N="$OIDC_N" node bench/oidc_logins.mjs >"$tmp/oidc.out" 2>&1; then
+    sed 's/^/  /' "$tmp/oidc.out"
+    o_rps=$(sed -n 's/^OpenID Connect logins: .* = \([0-9.]*\)\/s;.*/\1/p' "$tmp/oidc.out")
+  else
+    say "the OpenID Connect run failed:"; tail -20 "$tmp/oidc.out" >&2; below=1
+  fi
+fi
+
 # ---- the write paths side by side -------------------------------------------------------------
 # The three figures above, each of 64 concurrent clients on SQLite with synchronous=FULL, every
 # write on the group-commit writer: filing and submitting an application, holding a booking's
 # place, confirming a payment from the gateway's signed notification.
-if [ -n "${c_rps[API]:-}${b_rps:-}${p_rps:-}" ]; then
+if [ -n "${c_rps[API]:-}${b_rps:-}${p_rps:-}${o_rps:-}" ]; then
   echo
   echo "writes under 64 concurrent clients (SQLite WAL synchronous=FULL; $NPROC cores, $THREADS workers)"
   printf '  %-44s %10s\n' "submissions/s (API)" "${c_rps[API]:-skipped}"
   printf '  %-44s %10s\n' "booking requests/s (holds)" "${b_rps:-skipped}"
   printf '  %-44s %10s\n' "payment notifications processed/s" "${p_rps:-skipped}"
+  printf '  %-44s %10s\n' "OpenID Connect logins/s at the hub (${BENCH_OIDC_CONNS:-16} clients)" "${o_rps:-skipped}"
 fi
 
 # ---- staff queue with a million applications -------------------------------------------------

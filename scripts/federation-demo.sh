@@ -27,8 +27,11 @@ for n in hub qinghe lanshan; do
 		[ "$n" = hub ] && history=0
 		region=""
 		[ "$n" = lanshan ] && region="--region lanshan"
+		# Each log is named by its hall's address (the origin is fixed when the log is made), so
+		# that the halls' witnesses tell the logs apart.
+		case $n in hub) url=$HUB ;; qinghe) url=http://127.0.0.1:$QINGHE_PORT ;; *) url=http://127.0.0.2:$LANSHAN_PORT ;; esac
 		# shellcheck disable=SC2086
-		"$BIN" init --demo --history "$history" $region --db "$DIR/$n.db" --key-file "$DIR/$n.key" >/dev/null
+		"$BIN" init --demo --history "$history" $region --db "$DIR/$n.db" --key-file "$DIR/$n.key" --public-url "$url" >/dev/null
 	fi
 done
 

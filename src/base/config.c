@@ -86,6 +86,7 @@ static const struct setting settings[] = {
 	{ "fed-timeout", "federation", "5000", "milliseconds one call to the hub may take in all", K_LONG, S(fed_timeout), 100, 60000 },
 	{ "fed-retry", "federation", "5,15,60,300,1800,3600", "hall: seconds to wait before each new try of a message another hall did not take (the last one repeats); the outbox is looked at every first-number seconds", K_STR, S(fed_retry), 0, 0 },
 	{ "fed-directory-period", "federation", "3600", "hall: seconds between two fetches of the hub's signed directory of halls (the last good copy stays in use meanwhile)", K_LONG, S(fed_directory_period), 1, 86400 },
+	{ "fed-witness-period", "federation", "60", "hall: seconds between two rounds of asking the other halls' witnesses to cosign this hall's latest checkpoint (and of comparing their views for split views)", K_LONG, S(fed_witness_period), 1, 86400 },
 	{ "evaluate-invite-days", "interact", "3", "days after an application ends that an invitation to rate it goes to the applicant, if still unrated", K_LONG, S(evaluate_invite_days), 0, 365 },
 	{ "stream-max", "server", "512", "long-lived responses (the hall screens' event streams) open at once on this node; more get 503 with Retry-After", K_LONG, S(stream_max), 0, 100000 },
 	{ "stream-max-per-ip", "server", "8", "long-lived responses open at once per client address on this node", K_LONG, S(stream_max_per_ip), 1, 100000 },

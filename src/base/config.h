@@ -92,6 +92,7 @@ struct config {
 	long fed_timeout;        /* milliseconds a call to the hub may take */
 	long fed_directory_period; /* hall: seconds between fetches of the hub's directory */
 	char *fed_retry;         /* hall: the outbox's back-off, seconds per attempt, "5,15,60" */
+	long fed_witness_period; /* hall: seconds between rounds of collecting cosignatures */
 };
 
 void config_defaults(struct config *c);

@@ -1,4 +1,5 @@
 /* dir.c: reading and checking the hub's signed directory of halls. See dir.h. */
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,7 @@ void fed_dir_free(struct fed_dir *d)
 	if (!d)
 		return;
 	free(d->halls);
+	json_decref(d->docs);
 	free(d);
 }
 
@@ -88,7 +90,31 @@ const char *fed_dir_hall_from_json(struct arena *a, const json_t *j, struct fed_
 		memcpy(h->keys[h->nkeys].kid, kid, strlen(kid) + 1);
 		memcpy(h->keys[h->nkeys++].pk, pk, 32);
 	}
+	h->log_origin[0] = 0;
+	h->nlog = 0;
+	const json_t *lg = json_object_get(j, "log");
+	if (!lg)
+		return NULL;
+	const json_t *lk = json_object_get(lg, "keys");
+	if (!json_is_object(lg) || !text_into(h->log_origin, sizeof(h->log_origin), json_object_get(lg, "origin")) ||
+	    !json_is_array(lk) || json_array_size(lk) == 0 || json_array_size(lk) > FED_DIR_KEYS_MAX)
+		return "a hall's log is not an origin and one to four keys";
+	json_array_foreach(lk, i, k) {
+		const char *x = json_string_value(k);
+		size_t len;
+		if (!x || sodium_base642bin(h->log_keys[h->nlog], 32, x, strlen(x), NULL, &len, NULL,
+					     sodium_base64_VARIANT_ORIGINAL) ||
+		    len != 32)
+			return "a hall's log key is not a base64 32-byte Ed25519 key";
+		h->nlog++;
+	}
 	return NULL;
+}
+
+void fed_dir_witness_name(const char *base_url, char *out, size_t n)
+{
+	const char *s = strstr(base_url, "://");
+	snprintf(out, n, "%s/witness", s ? s + 3 : base_url);
 }
 
 int fed_dir_parse(const char *text, size_t len, const struct jwk *keys, size_t nkeys, const char *issuer, int64_t now,
@@ -132,6 +158,7 @@ int fed_dir_parse(const char *text, size_t len, const struct jwk *keys, size_t n
 	}
 	d->n = json_array_size(halls);
 	d->halls = calloc(d->n ? d->n : 1, sizeof(*d->halls));
+	d->docs = json_object();
 	for (size_t i = 0; i < d->n; i++) {
 		if ((*why = fed_dir_hall_from_json(a, json_array_get(halls, i), &d->halls[i])))
 			goto out;
@@ -146,7 +173,19 @@ int fed_dir_parse(const char *text, size_t len, const struct jwk *keys, size_t n
 					*why = "two halls share a key id";
 					goto out;
 				}
+			if (d->halls[i].nlog && d->halls[k].nlog && !strcmp(d->halls[i].log_origin, d->halls[k].log_origin)) {
+				*why = "two halls name logs of one origin";
+				goto out;
+			}
 		}
+		/* The hall's keys document (its certificates' keys), by its log's origin. */
+		json_t *kd = json_object_get(json_array_get(halls, i), "keys_document");
+		if (kd && (!json_is_object(kd) || !d->halls[i].nlog)) {
+			*why = "a hall's keys_document is not an object beside its log";
+			goto out;
+		}
+		if (kd)
+			json_object_set(d->docs, d->halls[i].log_origin, kd);
 	}
 	*out = d;
 	d = NULL;
@@ -185,6 +224,16 @@ json_t *fed_dir_hall_json(const struct fed_dir_hall *h)
 	for (size_t i = 0; i < h->nkeys; i++)
 		json_array_append_new(ks, json_pack("{s:s,s:s}", "kid", h->keys[i].kid, "x", jwt_b64url(a, h->keys[i].pk, 32)));
 	arena_free(a);
-	return json_pack("{s:s,s:s,s:s,s:s,s:o}", "id", h->id, "name", h->name, "region", h->region, "base_url", h->base_url,
-			 "keys", ks);
+	json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:o}", "id", h->id, "name", h->name, "region", h->region, "base_url",
+			      h->base_url, "keys", ks);
+	if (h->nlog) {
+		json_t *lk = json_array();
+		for (size_t i = 0; i < h->nlog; i++) {
+			char b[64];
+			sodium_bin2base64(b, sizeof(b), h->log_keys[i], 32, sodium_base64_VARIANT_ORIGINAL);
+			json_array_append_new(lk, json_string(b));
+		}
+		json_object_set_new(j, "log", json_pack("{s:s,s:o}", "origin", h->log_origin, "keys", lk));
+	}
+	return j;
 }

@@ -37,12 +37,19 @@ struct fed_dir_hall {
 	char base_url[500];
 	size_t nkeys;
 	struct jwk keys[FED_DIR_KEYS_MAX];
+	/* Its transparency log, when the hall registered one ("log": {"origin", "keys": [base64
+	 * Ed25519]}): the origin line of its checkpoints and the keys that sign them. Its witness
+	 * (C2SP tlog-witness) cosigns with its message keys under the name fed_dir_witness_name. */
+	char log_origin[256];
+	size_t nlog;
+	unsigned char log_keys[FED_DIR_KEYS_MAX][32];
 };
 
 struct fed_dir {
 	int64_t iat, exp;
 	size_t n;
 	struct fed_dir_hall *halls; /* n of them; fed_dir_free */
+	json_t *docs;               /* log origin -> the hall's keys document ("keys_document") */
 };
 
 /* Checks and reads a directory (text, len bytes) against the hub's keys and issuer at time now.
@@ -65,6 +72,8 @@ bool fed_dir_id_ok(const char *s);
  * is not one. */
 struct arena;
 const char *fed_dir_hall_from_json(struct arena *a, const json_t *j, struct fed_dir_hall *h);
+/* The name a hall's witness cosigns under: its base URL without the scheme, then "/witness". */
+void fed_dir_witness_name(const char *base_url, char *out, size_t n);
 /* The hall entry as the directory publishes it (new reference). */
 json_t *fed_dir_hall_json(const struct fed_dir_hall *h);
 

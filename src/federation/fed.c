@@ -12,6 +12,7 @@
 #include "http/router.h"
 #include "identity/crypto.h"
 #include "identity/identity.h"
+#include "ledger/witness.h"
 #include "store/db.h"
 
 static void issuer_of(const char *url)
@@ -43,6 +44,7 @@ int fed_init(struct app *app, char *err, size_t errlen)
 		}
 		issuer_of(c->public_url);
 		fed_cfg.hub = true;
+		ledger_foreign_keys_set(fed_registry_keys_doc);
 		return fed_hub_init(app, err, errlen);
 	}
 	if (!c->fed_hub_url || !*c->fed_hub_url)
@@ -62,6 +64,8 @@ int fed_init(struct app *app, char *err, size_t errlen)
 	if (!rc)
 		rc = fed_member_init(app, err, errlen);
 	fed_cfg.rp = rc == 0;
+	if (fed_cfg.rp)
+		ledger_foreign_keys_set(fed_member_keys_doc);
 	return rc;
 }
 
@@ -75,6 +79,7 @@ void fed_register(void)
 {
 	fed_registry_register();
 	fed_msg_register();
+	fed_witness_register();
 }
 
 int fed_start(struct app *app, char *err, size_t errlen)
@@ -86,11 +91,17 @@ int fed_start(struct app *app, char *err, size_t errlen)
 		fed_msg_stop();
 		fed_member_stop();
 	}
+	if (!rc && (rc = fed_witness_start(app, err, errlen))) {
+		nat_stop();
+		fed_msg_stop();
+		fed_member_stop();
+	}
 	return rc;
 }
 
 void fed_stop(void)
 {
+	fed_witness_stop();
 	nat_stop();
 	fed_msg_stop();
 	fed_member_stop();
@@ -101,7 +112,7 @@ int fed_add_routes(struct router *rt)
 	return router_add(rt, fed_hub_routes, fed_hub_routes_n) || router_add(rt, fed_rp_routes, fed_rp_routes_n) ||
 	       router_add(rt, fed_registry_routes, fed_registry_routes_n) || router_add(rt, fed_member_routes, fed_member_routes_n) ||
 	       router_add(rt, fed_msg_routes, fed_msg_routes_n) || router_add(rt, nat_cat_routes, nat_cat_routes_n) ||
-	       router_add(rt, nat_stats_routes, nat_stats_routes_n);
+	       router_add(rt, nat_stats_routes, nat_stats_routes_n) || router_add(rt, fed_witness_routes, fed_witness_routes_n);
 }
 
 /* ---- `govhall federation client ...` ------------------------------------------------------- */

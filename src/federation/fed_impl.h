@@ -70,6 +70,27 @@ int fed_member_peer_key(const char *kid, unsigned char pk[32], char hall[65]);
 int fed_member_peer_url(const char *id, char *out, size_t n);
 /* kinds.c: the registered kind of a received message, or NULL. */
 const struct fed_kind *fed_kind_find(const char *kind);
+/* This hall's message key, which its witness also cosigns with (witness.c): an Ed25519 signature
+ * of msg into sig, its public key into pk; GH_EUNAVAILABLE without a key. */
+int fed_member_cosign(const unsigned char *msg, size_t len, unsigned char sig[64]);
+int fed_member_own_key(unsigned char pk[32]);
+/* A copy of the halls of the directory in use (free it): GH_ENOTFOUND when none. */
+struct fed_dir_hall;
+int fed_member_halls(struct fed_dir_hall **out, size_t *n);
+/* The keys document of the hall whose log is origin, from the directory in use (new reference,
+ * or NULL); registry.c: the same on the hub, from the approved registrations. */
+json_t *fed_member_keys_doc(struct db *db, const char *origin);
+json_t *fed_registry_keys_doc(struct db *db, const char *origin);
+/* witness.c: each hall a C2SP tlog-witness of the others' logs, collecting their cosignatures
+ * of its own checkpoints, and watching for split views */
+void fed_witness_register(void);
+int fed_witness_start(struct app *app, char *err, size_t errlen);
+void fed_witness_stop(void);
+extern const struct route fed_witness_routes[];
+extern const size_t fed_witness_routes_n;
+/* The registration's "log" member: this hall's log origin and keys (NULL when it has none). */
+struct config;
+json_t *fed_witness_log_json(struct db *db, const struct config *cfg);
 /* msg.c: messages between halls (outbox, delivery duty, inbox) */
 void fed_msg_register(void);
 int fed_msg_init(const char *retry_spec, char *err, size_t errlen);

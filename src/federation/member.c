@@ -29,6 +29,7 @@
 #include "http/server.h"
 #include "identity/crypto.h"
 #include "identity/identity.h"
+#include "ledger/witness.h"
 #include "store/db.h"
 
 #define DIR_RESP_MAX (FED_DIR_MAX + 1)
@@ -323,8 +324,13 @@ static int directory_page(struct req *r)
 	json_t *j = NULL;
 	if (cur.dir && cur.dir->exp > time(NULL)) {
 		json_t *halls = json_array();
-		for (size_t i = 0; i < cur.dir->n; i++)
-			json_array_append_new(halls, fed_dir_hall_json(&cur.dir->halls[i]));
+		for (size_t i = 0; i < cur.dir->n; i++) {
+			json_t *h = fed_dir_hall_json(&cur.dir->halls[i]);
+			json_t *kd = cur.dir->halls[i].nlog ? json_object_get(cur.dir->docs, cur.dir->halls[i].log_origin) : NULL;
+			if (kd)
+				json_object_set_new(h, "keys_document", json_deep_copy(kd));
+			json_array_append_new(halls, h);
+		}
 		j = json_pack("{s:s,s:s,s:I,s:I,s:I,s:o}", "hub", fed_cfg.issuer, "hall", r->app->cfg.fed_client_id,
 			      "issued_at", (json_int_t)cur.dir->iat, "expires_at", (json_int_t)cur.dir->exp, "fetched_at",
 			      (json_int_t)cur.fetched, "halls", halls);
@@ -385,6 +391,48 @@ int fed_member_sign_doc(struct arena *a, const json_t *claims, char **out)
 	return own.sk ? jwt_sign(a, own.kid, claims, own.sk, out) : GH_EUNAVAILABLE;
 }
 
+int fed_member_cosign(const unsigned char *msg, size_t len, unsigned char sig[64])
+{
+	if (!own.sk)
+		return GH_EUNAVAILABLE;
+	crypto_sign_detached(sig, NULL, msg, len, own.sk);
+	return 0;
+}
+
+int fed_member_own_key(unsigned char pk[32])
+{
+	if (!own.sk)
+		return GH_EUNAVAILABLE;
+	memcpy(pk, own.pk, 32);
+	return 0;
+}
+
+json_t *fed_member_keys_doc(struct db *db, const char *origin)
+{
+	(void)db;
+	pthread_mutex_lock(&cur.lock);
+	json_t *d = cur.dir && cur.dir->exp > time(NULL) ? json_object_get(cur.dir->docs, origin) : NULL;
+	d = d ? json_deep_copy(d) : NULL;
+	pthread_mutex_unlock(&cur.lock);
+	return d;
+}
+
+int fed_member_halls(struct fed_dir_hall **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&cur.lock);
+	if (cur.dir && cur.dir->exp > time(NULL) && cur.dir->n) {
+		*out = malloc(cur.dir->n * sizeof(**out));
+		if (*out) {
+			memcpy(*out, cur.dir->halls, cur.dir->n * sizeof(**out));
+			*n = cur.dir->n;
+		}
+	}
+	pthread_mutex_unlock(&cur.lock);
+	return *n ? 0 : GH_ENOTFOUND;
+}
+
 /* ---- `govhall federation join` ------------------------------------------------------------------ */
 
 int fed_member_join(struct app *app, struct db *db, int argc, char **argv)
@@ -423,8 +471,16 @@ int fed_member_join(struct app *app, struct db *db, int argc, char **argv)
 		hl--;
 	json_t *body = json_pack("{s:s,s:s,s:s,s:s%,s:[{s:s,s:s}]}", "id", c->fed_client_id, "name", name, "region", region,
 				 "base_url", c->public_url, ul, "keys", "kid", own.kid, "x", jwt_b64url(a, own.pk, 32));
+	/* Its transparency log, so the other halls' witnesses know it (witness.c). */
+	json_t *lg = fed_witness_log_json(db, c);
+	if (body && lg)
+		json_object_set_new(body, "log", lg);
+	/* Its keys document, so that its certificates verify at other halls, at the hub and offline
+	 * from the hub's directory. */
+	json_t *kd = lg ? ledger_keys_document(db, a, c) : NULL;
+	if (body && kd)
+		json_object_set_new(body, "keys_document", kd);
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	json_decref(body);
 	int rc = 1;
 	struct fed_dir_hall check;
 	json_t *again = text ? json_loads(text, 0, NULL) : NULL;
@@ -451,6 +507,26 @@ int fed_member_join(struct app *app, struct db *db, int argc, char **argv)
 		fprintf(stderr, "govhall: the hub cannot be reached (%s)\n", err);
 		goto out;
 	}
+	if (resp.status == 409 && json_object_get(body, "log") && strstr(resp.body, "origin")) {
+		/* Another hall's log has this log's origin (both made without a public-url of their own,
+		 * say): join without it; the log is then not witnessed. */
+		fprintf(stderr, "govhall: the hub knows another hall's log of this origin (%s): joining without the log, "
+				"which the other halls will not witness\n",
+			json_string_value(json_object_get(json_object_get(body, "log"), "origin")));
+		http_client_resp_free(&resp);
+		json_object_del(body, "log");
+		json_object_del(body, "keys_document");
+		free(text);
+		text = json_dumps(body, JSON_COMPACT);
+		crypto_new_token(idem);
+		bool sig_ok = text && !fed_member_sign(a, "POST", url, path, text, strlen(text), idem, time(NULL), sig);
+		for (int i = 0; sig_ok && i < 5; i++)
+			headers[i + 1] = sig[i];
+		if (!sig_ok || http_client("POST", url, headers, text, strlen(text), c->fed_timeout, 65536, NULL, &resp, err, sizeof(err))) {
+			fprintf(stderr, "govhall: the hub cannot be reached (%s)\n", err);
+			goto out;
+		}
+	}
 	if (resp.status == 202 || resp.status == 200) {
 		printf("registration of %s (key %s) sent to %.*s: %s\n", c->fed_client_id, own.kid, (int)hl, c->fed_hub_url,
 		       resp.status == 202 ? "waiting for the hub's administrator to approve it"
@@ -460,6 +536,7 @@ int fed_member_join(struct app *app, struct db *db, int argc, char **argv)
 		fprintf(stderr, "govhall: the hub refused the registration (%ld): %.*s\n", resp.status, (int)resp.len, resp.body);
 	http_client_resp_free(&resp);
 out:
+	json_decref(body);
 	free(text);
 	arena_free(a);
 	return rc;

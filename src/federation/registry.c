@@ -29,7 +29,7 @@
 #include "store/cover.h"
 #include "store/db.h"
 
-#define REGISTRATION_MAX 16384 /* longest registration body */
+#define REGISTRATION_MAX 65536 /* longest registration body (with the keys document) */
 
 /* What the hub promises about a hall: its place in the directory and the decision on it. */
 static const struct cover_table cover_halls = {
@@ -44,7 +44,7 @@ void fed_registry_register(void)
 /* ---- registration ---------------------------------------------------------------------------- */
 
 DB_SQL(q_client_known, "SELECT 1 FROM oidc_clients WHERE client_id = ?");
-DB_SQL(q_hall_get, "SELECT name, region, base_url, keys, state FROM fed_halls WHERE hall_id = ?");
+DB_SQL(q_hall_get, "SELECT name, region, base_url, keys, state, registration FROM fed_halls WHERE hall_id = ?");
 DB_SQL(q_hall_upsert, "INSERT INTO fed_halls (hall_id, name, region, base_url, keys, registration, signature, state, "
 		      "registered_at, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, NULL) "
 		      "ON CONFLICT (hall_id) DO UPDATE SET name = excluded.name, region = excluded.region, "
@@ -55,6 +55,7 @@ DB_SQL(q_hall_upsert, "INSERT INTO fed_halls (hall_id, name, region, base_url, k
 struct reg {
 	struct fed_dir_hall h;
 	const char *keys, *body, *signature;
+	const char *log; /* its "log" (canonical JSON), or "" */
 	const char *state; /* the answer: "pending", or "approved" when nothing changed */
 };
 
@@ -69,18 +70,51 @@ static const char *hdr_of(void *ctx, const char *name)
 	return req_header(ctx, name);
 }
 
+/* The "log" member of a registration body as canonical JSON, or "" (a new log key is a changed
+ * registration, which waits for the administrator again). */
+static const char *reg_log(struct arena *a, const char *body)
+{
+	json_t *j = body ? json_loads(body, 0, NULL) : NULL, *lg = json_object_get(j, "log");
+	char *t = lg ? json_dumps(lg, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	const char *out = t ? arena_strdup(a, t) : "";
+	free(t);
+	json_decref(j);
+	return out;
+}
+
+DB_SQL(q_reg_refresh, "UPDATE fed_halls SET registration = ?, signature = ? WHERE hall_id = ?");
+DB_SQL(q_hall_logs, "SELECT registration FROM fed_halls WHERE hall_id <> ? AND state <> 'refused'");
+
 static int reg_write(struct req *w, void *arg)
 {
 	struct reg *g = arg;
 	struct db_rows rows;
-	int rc = db_query(w->db, w->arena, &q_hall_get, DB_ARGS(DB_TEXT(g->h.id)), &rows);
-	if (rc)
+	int rc;
+	/* A log's origin names one log: the witnesses find a log by it (witness.c). */
+	if (g->h.nlog) {
+		if ((rc = db_query(w->db, w->arena, &q_hall_logs, DB_ARGS(DB_TEXT(g->h.id)), &rows)))
+			return rc;
+		for (size_t i = 0; i < rows.nrows; i++) {
+			json_t *j = json_loads(db_cell(&rows, i, 0), 0, NULL);
+			const char *o = json_string_value(json_object_get(json_object_get(j, "log"), "origin"));
+			bool same = o && !strcmp(o, g->h.log_origin);
+			json_decref(j);
+			if (same)
+				return GH_ECONFLICT;
+		}
+	}
+	if ((rc = db_query(w->db, w->arena, &q_hall_get, DB_ARGS(DB_TEXT(g->h.id)), &rows)))
 		return rc;
 	/* The same registration again leaves the decision standing. */
 	if (rows.nrows == 1 && !strcmp(db_cell(&rows, 0, 0), g->h.name) && !strcmp(db_cell(&rows, 0, 1), g->h.region) &&
 	    !strcmp(db_cell(&rows, 0, 2), g->h.base_url) && !strcmp(db_cell(&rows, 0, 3), g->keys) &&
-	    strcmp(db_cell(&rows, 0, 4), "refused")) {
+	    !strcmp(reg_log(w->arena, db_cell(&rows, 0, 5)), g->log) && strcmp(db_cell(&rows, 0, 4), "refused")) {
 		g->state = db_cell(&rows, 0, 4);
+		/* A new keys document (a department's new certificate key), signed by the key the
+		 * hub trusts already, is published as it comes: the decision stands. */
+		if (strcmp(db_cell(&rows, 0, 5), g->body))
+			return db_exec(w->db, &q_reg_refresh, DB_ARGS(DB_TEXT(g->body), DB_TEXT(g->signature), DB_TEXT(g->h.id)),
+				       NULL);
 		return 0;
 	}
 	g->state = "pending";
@@ -96,9 +130,13 @@ static int reg_write(struct req *w, void *arg)
 	return cover_tx_end(w->db, own, rc);
 }
 
+static int refuse_reg(struct req *r, int code, const char *why);
+
 static int reg_done(struct req *r, void *arg, int rc)
 {
 	struct reg *g = arg;
+	if (rc == GH_ECONFLICT)
+		return refuse_reg(r, rc, "another hall registered a transparency log of this origin");
 	if (rc)
 		return rc;
 	if (!strcmp(g->state, "pending"))
@@ -123,7 +161,7 @@ static int registration(struct req *r)
 	if (!body || len == 0)
 		return refuse_reg(r, GH_EINVAL, "the registration is empty");
 	if (len > REGISTRATION_MAX)
-		return refuse_reg(r, GH_ETOOBIG, "the registration is longer than 16 KiB");
+		return refuse_reg(r, GH_ETOOBIG, "the registration is longer than 64 KiB");
 	json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
 	struct reg *g = arena_zalloc(r->arena, sizeof(*g));
 	const char *why = fed_dir_hall_from_json(r->arena, j, &g->h);
@@ -152,6 +190,7 @@ static int registration(struct req *r)
 	free(keys);
 	json_decref(hj);
 	g->body = arena_strndup(r->arena, body, len);
+	g->log = reg_log(r->arena, g->body);
 	g->signature = arena_printf(r->arena, "Signature-Input: %s\nSignature: %s", req_header(r, "Signature-Input"),
 				    req_header(r, "Signature"));
 	return req_write(r, reg_write, reg_done, g);
@@ -159,7 +198,7 @@ static int registration(struct req *r)
 
 /* ---- the directory ----------------------------------------------------------------------------- */
 
-DB_SQL(q_halls_approved, "SELECT hall_id, name, region, base_url, keys FROM fed_halls WHERE state = 'approved' "
+DB_SQL(q_halls_approved, "SELECT hall_id, name, region, base_url, keys, registration FROM fed_halls WHERE state = 'approved' "
 			 "ORDER BY hall_id");
 
 static int directory(struct req *r)
@@ -176,6 +215,14 @@ static int directory(struct req *r)
 		json_array_append_new(halls, json_pack("{s:s,s:s,s:s,s:s,s:o}", "id", db_cell(&rows, i, 0), "name",
 						       db_cell(&rows, i, 1), "region", db_cell(&rows, i, 2), "base_url",
 						       db_cell(&rows, i, 3), "keys", keys ? keys : json_array()));
+		/* The log it registered (checked then), for the halls' witnesses (witness.c). */
+		json_t *reg = json_loads(db_cell(&rows, i, 5), 0, NULL), *lg = json_object_get(reg, "log");
+		if (lg)
+			json_object_set(json_array_get(halls, i), "log", lg);
+		json_t *kd = json_object_get(reg, "keys_document");
+		if (lg && json_is_object(kd))
+			json_object_set(json_array_get(halls, i), "keys_document", kd);
+		json_decref(reg);
 	}
 	int64_t now = time(NULL);
 	json_t *claims = json_pack("{s:s,s:I,s:I,s:o}", "iss", fed_cfg.issuer, "iat", (json_int_t)now, "exp",
@@ -187,6 +234,26 @@ static int directory(struct req *r)
 		return rc;
 	resp_header(r, "Cache-Control", "public, max-age=60");
 	return resp_body(r, 200, "application/jwt", tok, strlen(tok));
+}
+
+DB_SQL(q_regs_approved, "SELECT registration FROM fed_halls WHERE state = 'approved'");
+
+json_t *fed_registry_keys_doc(struct db *db, const char *origin)
+{
+	struct arena *a = arena_new(0);
+	struct db_rows rows;
+	json_t *out = NULL;
+	if (!db_query(db, a, &q_regs_approved, DB_NOARGS, &rows))
+		for (size_t i = 0; i < rows.nrows && !out; i++) {
+			json_t *j = json_loads(db_cell(&rows, i, 0), 0, NULL);
+			const char *o = json_string_value(json_object_get(json_object_get(j, "log"), "origin"));
+			json_t *kd = json_object_get(j, "keys_document");
+			if (o && !strcmp(o, origin) && json_is_object(kd))
+				out = json_incref(kd);
+			json_decref(j);
+		}
+	arena_free(a);
+	return out;
 }
 
 /* ---- the administrator's decision: the page and the command ----------------------------------- */

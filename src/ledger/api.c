@@ -19,6 +19,7 @@
 #include "http/write.h"
 #include "identity/identity.h"
 #include "ledger/ledger_ext.h"
+#include "ledger/witness.h"
 #include "store/db.h"
 #include "view/view.h"
 
@@ -188,11 +189,23 @@ static json_t *checkpoint_json(struct req *r, int64_t size, const unsigned char 
 			 "root", b64(r, root), "checkpoint", note);
 }
 
+/* h's note with the cosignatures other halls' witnesses gave it (witness.h), when it has any. */
+static int with_cosignatures(struct req *r, struct head *h)
+{
+	const char *cosigs = "";
+	int rc = ledger_cosig_lines(r->db, r->arena, h->size, &cosigs);
+	if (!rc && *cosigs)
+		h->note = arena_printf(r->arena, "%s%s", h->note, cosigs);
+	return rc;
+}
+
 static int checkpoint_answer(struct req *r, void *arg)
 {
 	(void)arg;
 	struct head h;
 	int rc = signed_head(r, NULL, &h);
+	if (!rc)
+		rc = with_cosignatures(r, &h);
 	return rc ? rc : resp_json(r, 200, checkpoint_json(r, h.size, h.root, h.note));
 }
 
@@ -212,6 +225,8 @@ static int text_checkpoint(struct req *r)
 {
 	struct head h;
 	int rc = signed_head(r, text_checkpoint, &h);
+	if (!rc)
+		rc = with_cosignatures(r, &h);
 	return rc ? rc : resp_body(r, 200, "text/plain; charset=utf-8", h.note, strlen(h.note));
 }
 

@@ -12,6 +12,7 @@
 #include "base/config.h"
 #include "base/err.h"
 #include "ledger/ledger_ext.h"
+#include "ledger/witness.h"
 #include "store/db.h"
 #include "store/hallkeys.h"
 #include "view/view.h"
@@ -314,22 +315,34 @@ static int ledger_cmd(const struct config *cfg, int nargs, char **args)
 	return 2;
 }
 
-static json_t *load_doc(const char *path, const char *what)
+/* The text of the file at path (what it is, for messages), at most DOC_MAX bytes, NUL-terminated
+ * and malloc'd, its length in *n; NULL with a message. */
+static char *read_small(const char *path, const char *what, size_t *n)
 {
-	json_error_t e;
 	FILE *f = fopen(path, "rb");
 	if (!f) {
 		fprintf(stderr, "govhall: cannot open %s %s\n", what, path);
 		return NULL;
 	}
 	char *buf = malloc(DOC_MAX + 1);
-	size_t n = fread(buf, 1, DOC_MAX + 1, f);
+	*n = fread(buf, 1, DOC_MAX + 1, f);
 	fclose(f);
-	if (n > DOC_MAX) {
+	if (*n > DOC_MAX) {
 		fprintf(stderr, "govhall: %s %s is larger than %d bytes\n", what, path, DOC_MAX);
 		free(buf);
 		return NULL;
 	}
+	buf[*n] = 0;
+	return buf;
+}
+
+static json_t *load_doc(const char *path, const char *what)
+{
+	json_error_t e;
+	size_t n;
+	char *buf = read_small(path, what, &n);
+	if (!buf)
+		return NULL;
 	json_t *j = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &e);
 	free(buf);
 	if (!j || !json_is_object(j)) {
@@ -351,35 +364,89 @@ struct view *ledger_cli_words(const struct config *cfg)
 	return v;
 }
 
+#define VERIFY_USAGE "usage: govhall verify FILE [--keys KEYS.json] [--directory DIRECTORY.json [--cosigned K]]\n"
+
 static int verify_cmd(const struct config *cfg, int nargs, char **args)
 {
-	const char *file = NULL, *keys_path = NULL;
+	const char *file = NULL, *keys_path = NULL, *dir_path = NULL;
+	long k = 0;
 	for (int i = 0; i < nargs; i++) {
+		char *end;
 		if (strcmp(args[i], "--keys") == 0 && i + 1 < nargs)
 			keys_path = args[++i];
 		else if (strncmp(args[i], "--keys=", 7) == 0)
 			keys_path = args[i] + 7;
+		else if (strcmp(args[i], "--directory") == 0 && i + 1 < nargs)
+			dir_path = args[++i];
+		else if (strcmp(args[i], "--cosigned") == 0 && i + 1 < nargs && (k = strtol(args[i + 1], &end, 10)) >= 0 &&
+			 k <= 512 && *args[i + 1] && !*end)
+			i++;
 		else if (!file && strncmp(args[i], "--", 2) != 0)
 			file = args[i];
 		else {
-			fprintf(stderr, "usage: govhall verify FILE --keys KEYS.json\n");
+			fprintf(stderr, VERIFY_USAGE "  --cosigned K: a whole number 0..512\n");
 			return 2;
 		}
 	}
-	if (!file) {
-		fprintf(stderr, "usage: govhall verify FILE --keys KEYS.json\n"
-				"  KEYS.json: the hall's /.well-known/govhall-keys.json\n");
+	if (!file || (k && !dir_path)) {
+		fprintf(stderr, VERIFY_USAGE "  KEYS.json: the hall's /.well-known/govhall-keys.json\n"
+				"  DIRECTORY.json: the hub's directory of halls, as a hall's /federation/directory shows it\n"
+				"  --cosigned K: require K cosignatures of the directory's witnesses (needs --directory)\n");
 		return 2;
 	}
-	json_t *doc = load_doc(file, "document"), *keys = NULL;
-	if (!doc)
+	json_t *dir = NULL;
+	if (dir_path && !(dir = load_doc(dir_path, "directory"))) {
 		return 1;
+	}
+	size_t tlen;
+	char *text = read_small(file, "document", &tlen);
+	if (!text) {
+		json_decref(dir);
+		return 1;
+	}
+	size_t lead = strspn(text, " \t\r\n");
+	if (text[lead] != '{') {
+		/* A checkpoint (a signed note): its log's signature and its cosignatures. */
+		int rc = 1;
+		if (!dir)
+			fprintf(stderr, "govhall: a checkpoint is verified against the hub's directory: add --directory\n");
+		else {
+			struct arena *a = arena_new(1 << 16);
+			rc = witness_verify_note(a, text, dir, (int)k, stdout);
+			arena_free(a);
+		}
+		free(text);
+		json_decref(dir);
+		return rc;
+	}
+	free(text);
+	json_t *doc = load_doc(file, "document"), *keys = NULL;
+	if (!doc) {
+		json_decref(dir);
+		return 1;
+	}
 	if (keys_path && !(keys = load_doc(keys_path, "keys document"))) {
 		json_decref(doc);
+		json_decref(dir);
 		return 1;
 	}
 	const char *type = json_string_value(json_object_get(doc, "type"));
 	ledger_verify_fn fn = type ? ledger_verifier_of(type) : NULL;
+	/* The checkpoint the document carries (a receipt's, a certificate's log proof). */
+	const char *cp = json_string_value(json_object_get(doc, "checkpoint"));
+	if (!cp)
+		cp = json_string_value(json_object_get(json_object_get(doc, "log"), "checkpoint"));
+	/* Without --keys, the keys document of the hall whose log it names, from the directory. */
+	if (!keys && dir && cp) {
+		size_t n = strcspn(cp, "\n"), i;
+		json_t *h;
+		json_array_foreach(json_object_get(dir, "halls"), i, h) {
+			const char *o = json_string_value(json_object_get(json_object_get(h, "log"), "origin"));
+			json_t *kd = json_object_get(h, "keys_document");
+			if (o && strlen(o) == n && !strncmp(o, cp, n) && json_is_object(kd))
+				keys = json_incref(kd);
+		}
+	}
 	int rc;
 	if (!fn) {
 		printf("INVALID: %s is not a document this program knows (type %s)\n", file, type ? type : "missing");
@@ -388,11 +455,15 @@ static int verify_cmd(const struct config *cfg, int nargs, char **args)
 		struct arena *a = arena_new(1 << 16);
 		struct view *words = ledger_cli_words(cfg);
 		rc = fn(a, doc, keys, words, stdout) ? 1 : 0;
+		/* With a directory, the document's checkpoint must also carry k cosignatures. */
+		if (!rc && dir && cp)
+			rc = witness_verify_note(a, cp, dir, (int)k, stdout);
 		view_free(words);
 		arena_free(a);
 	}
 	json_decref(doc);
 	json_decref(keys);
+	json_decref(dir);
 	return rc;
 }
 
@@ -403,7 +474,7 @@ void ledger_cli_help(const char *cmd)
 {
 	if (strcmp(cmd, "audit") != 0) {
 		printf("Usage: govhall ledger key list|rotate | checkpoint | backfill | correct TABLE:KEY... --reason TEXT "
-		       "[--erasure]\n       govhall verify FILE --keys KEYS.json\n\nSee docs/operations.md (Transparency log).\n");
+		       "[--erasure]\n       govhall verify FILE [--keys KEYS.json] [--directory DIRECTORY.json [--cosigned K]]\n\nSee docs/operations.md (Transparency log).\n");
 		return;
 	}
 	printf("Usage: govhall audit [--db URL] [--key-file FILE] [--checkpoint FILE]... [--keys KEYS.json]\n"
@@ -426,20 +497,10 @@ void ledger_cli_help(const char *cmd)
 /* A saved checkpoint: the note itself, or a JSON document holding it ("checkpoint"). */
 static char *saved_note(const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		fprintf(stderr, "govhall: cannot open the checkpoint %s\n", path);
+	size_t n;
+	char *buf = read_small(path, "the checkpoint", &n);
+	if (!buf)
 		return NULL;
-	}
-	char *buf = malloc(DOC_MAX + 1);
-	size_t n = fread(buf, 1, DOC_MAX + 1, f);
-	fclose(f);
-	if (n > DOC_MAX) {
-		fprintf(stderr, "govhall: the checkpoint %s is larger than %d bytes\n", path, DOC_MAX);
-		free(buf);
-		return NULL;
-	}
-	buf[n] = 0;
 	size_t skip = strspn(buf, " \t\r\n");
 	if (buf[skip] != '{')
 		return buf;

@@ -93,7 +93,10 @@ describe('registration and the signed directory', () => {
 
     const d = await hubDirectory();
     assert.equal(d.halls.length, 1);
-    assert.deepEqual({ ...d.halls[0], keys: undefined }, { id: 'qinghe', name: '清河市', region: '清河', base_url: hallUrl, keys: undefined });
+    assert.deepEqual({ ...d.halls[0], keys: undefined, log: undefined, keys_document: undefined },
+      { id: 'qinghe', name: '清河市', region: '清河', base_url: hallUrl, keys: undefined, log: undefined, keys_document: undefined });
+    // The hall's transparency log and keys document, for the other halls' witnesses and certificates.
+    assert.equal(d.halls[0].log.origin, d.halls[0].keys_document.log.origin);
     assert.equal(d.halls[0].keys[0].kid, kid);
     assert.equal(Buffer.from(d.halls[0].keys[0].x, 'base64url').length, 32);
 

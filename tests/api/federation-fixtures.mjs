@@ -1,6 +1,7 @@
 // federation-fixtures.mjs: what the federation tests share: a signer of requests as the
 // federation signs them (RFC 9421 with Ed25519, RFC 9530's Content-Digest), written here apart
 // from the server's C code so the server is checked against a second implementation.
+import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, randomBytes, sign as edSign } from 'node:crypto';
 import { freshDb, getJson, govhall, initDb, serve, startServer, waitFor } from './helpers.mjs';
 import { freePort } from './pay-fixtures.mjs';
