@@ -203,14 +203,21 @@ static int sq_script(struct db *db, const char *sql)
 	return ret;
 }
 
+/* The transaction statements are prepared once per connection like any other (every
+ * submission's batch and every loop's read snapshot runs them): no parsing per use. */
+DB_SQL(q_begin, "BEGIN IMMEDIATE");
+DB_SQL(q_commit, "COMMIT");
+DB_SQL(q_rollback, "ROLLBACK");
+DB_SQL(q_begin_read, "BEGIN");
+
 static int sq_begin(struct db *db)
 {
-	return sq_script(db, "BEGIN IMMEDIATE");
+	return sq_run(db, &q_begin, NULL, 0, NULL, NULL, NULL);
 }
 
 static int sq_commit(struct db *db)
 {
-	return sq_script(db, "COMMIT");
+	return sq_run(db, &q_commit, NULL, 0, NULL, NULL, NULL);
 }
 
 static int sq_rollback(struct db *db)
@@ -218,13 +225,13 @@ static int sq_rollback(struct db *db)
 	struct sqlite_db *s = (struct sqlite_db *)db;
 	if (sqlite3_get_autocommit(s->h))
 		return 0; /* no transaction open (or SQLite already rolled it back) */
-	return sq_script(db, "ROLLBACK");
+	return sq_run(db, &q_rollback, NULL, 0, NULL, NULL, NULL);
 }
 
 /* Deferred: WAL gives the transaction one snapshot, taken at its first read. */
 static int sq_begin_read(struct db *db)
 {
-	return sq_script(db, "BEGIN");
+	return sq_run(db, &q_begin_read, NULL, 0, NULL, NULL, NULL);
 }
 
 static int sq_refuse_writes(struct db *db)
