@@ -49,6 +49,7 @@ struct db_sql {
 	const char *sql;    /* portable SQL with ? placeholders */
 	const char *pg_sql; /* optional PostgreSQL variant (also with ?) */
 	int _id;            /* assigned on first use; 0 = not yet */
+	unsigned _watch;    /* db_watch: whether it writes a watched table, and for which list */
 };
 #define DB_SQL(name, text) static struct db_sql name = { .sql = (text) }
 #define DB_SQL2(name, text, pgtext) static struct db_sql name = { .sql = (text), .pg_sql = (pgtext) }
@@ -164,6 +165,24 @@ uint64_t db_tx_epoch(struct db *db);
 int db_tx_defer(struct db *db, int (*fn)(struct db *db));
 int db_tx_flush(struct db *db);
 void *db_tx_memory(struct db *db, size_t size);
+
+/* Changes of watched tables, for node-local caches of rows read from them (identity's token
+ * check: docs/architecture.md, "Credentials checked once per worker").
+ * - db_watch(table) names a table whose changes such a cache must see (at start, before the
+ *   connections serve; at most 8 tables).
+ * - A statement or script that writes (INSERT, UPDATE, DELETE, REPLACE; not a plain or
+ *   locking read) and names a watched table as a word of its text, in either backend's
+ *   variant, makes db_changes() grow: when the transaction it ran in ends (COMMIT or
+ *   ROLLBACK, after the backend's answer), or right after it ran outside one.
+ * - db_read_changes(db): db_changes() as of what db's next read sees: the count when the read
+ *   snapshot it reads in began (db_read_snapshot), else the count now. A row read after it and
+ *   stamped with it is stale once db_changes() differs, so a change this process committed
+ *   is seen by the next request that asks (the answer to the change is sent after the
+ *   count grew). Other processes' changes (another node, a command) are not counted: a cache
+ *   keeps what it read for a bounded time. */
+void db_watch(const char *table);
+uint64_t db_changes(void);
+uint64_t db_read_changes(struct db *db);
 
 /* Makes db refuse every write from now on: db_exec, db_exec_script, db_begin, and db_query of
  * a statement that is not a read (SELECT, WITH, VALUES), or that locks the rows it reads

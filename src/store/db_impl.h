@@ -55,6 +55,8 @@ struct db {
 	uint64_t _tx;       /* db_tx_epoch() */
 	int (*_defer)(struct db *db); /* db_tx_defer() */
 	void *_txmem;       /* db_tx_memory() */
+	bool _watched;      /* the open transaction wrote a watched table (db_watch) */
+	uint64_t _snap_changes; /* db_changes() when the open read snapshot began */
 };
 
 /* The open transaction's writes since the last savepoint were undone (store/group.c's
