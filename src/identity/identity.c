@@ -31,7 +31,6 @@ int identity_init(struct app *app, char *err, size_t errlen)
 		snprintf(err, errlen, "liboath could not be initialised");
 		return GH_EINTERNAL;
 	}
-	identity_watch_tables(); /* the credential checks' memo (session.c) */
 	app->authenticate = identity_authenticate;
 	app->csrf_check = identity_csrf_check;
 	app->csrf_token = identity_csrf_token;

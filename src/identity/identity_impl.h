@@ -149,9 +149,6 @@ int agent_enterprises(struct db *db, struct arena *a, int64_t agent, struct acco
 bool agent_may_act(struct db *db, struct arena *a, int64_t agent, int64_t enterprise);
 
 /* ---- sessions and tokens (session.c) --------------------------------------------------- */
-/* Names the tables the session and token checks read (store/db.h, db_watch): a worker's
- * remembered answer is dropped when this process changes one of them. */
-void identity_watch_tables(void);
 
 #define SESSION_COOKIE "gh_sid"
 #define PRESESSION_COOKIE "gh_pre"

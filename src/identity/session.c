@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "base/err.h"
 #include "base/log.h"
@@ -193,23 +192,21 @@ static bool fill_caller(struct req *r, const struct db_rows *rows, size_t kindco
 
 /* ---- credential checks remembered per worker -------------------------------------------
  * A worker keeps the answer row of the session and token queries (q_session_get,
- * q_token_get) per credential (direct-mapped by its keyed hash) for at most cache-recheck
- * milliseconds (the setting of the catalog's caches), and only while db_changes() stays as it
- * was before the row was read: every write of this process to the tables the rows come from
- * (sessions, api_tokens, accounts, enterprise_agents: identity_watch_tables) makes it stale.
- * So a token revoked, a session ended, an account disabled or an authorisation ended through
- * this node is refused by the next request on any of its workers; changed by another node or
- * a command, within cache-recheck ms. The row is only the query's answer: expiry, idleness,
- * revocation and the account's state are judged on it at every request, as on a row just
- * read; a request gets its own copy in its arena. */
+ * q_token_get) per credential (direct-mapped by its keyed hash), with the database's data
+ * version read right before it (db_data_version), and answers from it while the version is the
+ * same: while nobody (no writer, node or command) has committed any change to the database, so
+ * the row is the one the query would read. A log-out, a revoked token or a disabled account is
+ * therefore refused by the next request on every node, as without the memory. Where the
+ * backend cannot tell (PostgreSQL) every check asks the database. The row is only the query's
+ * answer: expiry, idleness, revocation and the account's state are judged on it at every
+ * request, as on a row just read; a request gets its own copy in its arena. */
 #define MEMO_SLOTS 128
 #define MEMO_FILLS 4096 /* fills before the memo's arena starts over */
 
 struct credential_memo {
 	const struct db_sql *q;         /* the query it answers; NULL = empty */
 	char hash[CRYPTO_HASH_HEX + 1];
-	uint64_t changes;               /* db_read_changes() before the row was read */
-	uint64_t at_ms;                 /* when it was read (monotonic) */
+	uint64_t version;               /* db_data_version() before the row was read */
 	struct db_rows row;             /* one row, cells in the memos' arena */
 };
 
@@ -231,13 +228,6 @@ static void memos_release(void *p)
 	struct credential_memos *m = p;
 	arena_free(m->a);
 	free(m);
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* rows' first row copied into a (cells NULL stay NULL; no column names). */
@@ -264,15 +254,14 @@ static struct credential_memo *memo_slot(struct credential_memos *m, const char 
 static int credential_row(struct req *r, struct db_sql *q, const char *hash, struct db_rows *rows)
 {
 	/* Only a worker remembers (a request of the writer's or of a command has none). */
-	uint64_t ttl = r->worker && r->app->cfg.cache_recheck_ms > 0 ? (uint64_t)r->app->cfg.cache_recheck_ms : 0;
-	struct credential_memos *m = ttl ? req_worker_local(r, memos_make, memos_release) : NULL;
+	uint64_t version = 0;
+	struct credential_memos *m =
+		r->worker && db_data_version(r->db, &version) == 0 ? req_worker_local(r, memos_make, memos_release) : NULL;
 	struct credential_memo *e = m ? memo_slot(m, hash) : NULL;
-	uint64_t now = mono_ms();
-	if (e && e->q == q && strcmp(e->hash, hash) == 0 && e->changes == db_changes() && now - e->at_ms < ttl) {
+	if (e && e->q == q && e->version == version && strcmp(e->hash, hash) == 0) {
 		row_copy(r->arena, &e->row, rows);
 		return 0;
 	}
-	uint64_t changes = db_read_changes(r->db);
 	int rc = db_query(r->db, r->arena, q, DB_ARGS(DB_TEXT(hash)), rows);
 	if (rc || !e || rows->nrows != 1)
 		return rc;
@@ -285,18 +274,9 @@ static int credential_row(struct req *r, struct db_sql *q, const char *hash, str
 	}
 	e->q = q;
 	memcpy(e->hash, hash, sizeof(e->hash));
-	e->changes = changes;
-	e->at_ms = now;
+	e->version = version;
 	row_copy(m->a, rows, &e->row);
 	return 0;
-}
-
-void identity_watch_tables(void)
-{
-	db_watch("sessions");
-	db_watch("api_tokens");
-	db_watch("accounts");
-	db_watch("enterprise_agents");
 }
 
 static int auth_token(struct req *r)

@@ -173,112 +173,6 @@ static const char *query_writes(const struct db_sql *q)
 	return NULL;
 }
 
-/* ---- watched tables (db_watch) ---- */
-
-static bool ident_char(char c);
-
-#define WATCH_MAX 8
-static const char *watched[WATCH_MAX];
-static atomic_uint nwatched;
-static _Atomic uint64_t watched_changes;
-
-void db_watch(const char *table)
-{
-	unsigned n = atomic_load(&nwatched);
-	for (unsigned i = 0; i < n; i++)
-		if (strcasecmp(watched[i], table) == 0)
-			return;
-	if (n == WATCH_MAX)
-		die("db: more than %d watched tables", WATCH_MAX);
-	watched[n] = table;
-	atomic_store(&nwatched, n + 1);
-}
-
-uint64_t db_changes(void)
-{
-	return atomic_load(&watched_changes);
-}
-
-uint64_t db_read_changes(struct db *db)
-{
-	return db->_snap == SNAP_OPEN ? db->_snap_changes : db_changes();
-}
-
-/* Whether sql changes rows (its first word is not a read's, or a word of it is INSERT,
- * DELETE, REPLACE or an UPDATE not after FOR, NO or KEY: WITH ... UPDATE) of a watched table
- * (named as a word). Words inside quotes do not count. */
-static bool sql_changes_watched(const char *sql)
-{
-	bool writes = !sql_reads(sql), names = false;
-	unsigned n = atomic_load(&nwatched);
-	size_t prev = 0;
-	const char *prevw = "";
-	for (const char *p = sql; *p;) {
-		if (*p == '\'' || *p == '"') {
-			const char *end = strchr(p + 1, *p);
-			if (!end)
-				break;
-			p = end + 1;
-			continue;
-		}
-		if (!ident_char(*p)) {
-			p++;
-			continue;
-		}
-		size_t len = 0;
-		while (ident_char(p[len]))
-			len++;
-		static const char *const changes[] = { "INSERT", "DELETE", "REPLACE", "UPDATE" };
-		for (size_t i = 0; i < ARRAY_LEN(changes); i++)
-			if (len == strlen(changes[i]) && strncasecmp(p, changes[i], len) == 0 &&
-			    !(i == 3 && ((prev == 3 && (strncasecmp(prevw, "FOR", 3) == 0 || strncasecmp(prevw, "KEY", 3) == 0)) ||
-					 (prev == 2 && strncasecmp(prevw, "NO", 2) == 0))))
-				writes = true;
-		for (unsigned i = 0; i < n; i++)
-			if (len == strlen(watched[i]) && strncasecmp(p, watched[i], len) == 0)
-				names = true;
-		prev = len;
-		prevw = p;
-		p += len;
-	}
-	return writes && names;
-}
-
-/* Whether q changes a watched table, in either backend's text; remembered in q for the
- * current list of watched tables. */
-static bool query_changes_watched(struct db_sql *q)
-{
-	unsigned list = atomic_load(&nwatched) + 1;
-	unsigned v = __atomic_load_n(&q->_watch, __ATOMIC_RELAXED);
-	if (v >> 1 == list)
-		return v & 1;
-	bool yes = sql_changes_watched(q->sql) || (q->pg_sql && sql_changes_watched(q->pg_sql));
-	__atomic_store_n(&q->_watch, list << 1 | (unsigned)yes, __ATOMIC_RELAXED);
-	return yes;
-}
-
-/* After a statement that changes a watched table ran: counted when its transaction ends, or
- * now when it ran outside one. */
-static void watched_ran(struct db *db, bool changes)
-{
-	if (!changes)
-		return;
-	if (db->_be->in_tx(db))
-		db->_watched = true;
-	else
-		atomic_fetch_add(&watched_changes, 1);
-}
-
-/* After a COMMIT or ROLLBACK: the transaction's changes of watched tables are counted once it
- * is over (a failed COMMIT may leave it open). */
-static void watched_tx_end(struct db *db)
-{
-	if (db->_watched && !db->_be->in_tx(db)) {
-		db->_watched = false;
-		atomic_fetch_add(&watched_changes, 1);
-	}
-}
-
 /* A write on a connection that refuses them (see db_refuse_writes, db_guard_writes). */
 static int refused(struct db *db, const char *what, const char *sql)
 {
@@ -334,7 +228,6 @@ static int snapshot_open(struct db *db)
 {
 	if (db->_snap != SNAP_ARMED || db->_be->in_tx(db))
 		return 0;
-	db->_snap_changes = db_changes(); /* before: what the snapshot sees is at least as new */
 	int rc = db->_be->begin_read(db);
 	if (!rc)
 		db->_snap = SNAP_OPEN;
@@ -363,11 +256,21 @@ int db_query(struct db *db, struct arena *arena, struct db_sql *q, const struct 
 	if (rc)
 		return count(rc);
 	rc = db->_be->run(db, q, params, nparams, arena, out, NULL);
-	watched_ran(db, query_changes_watched(q));
 	/* A failed statement ends the snapshot's transaction (PostgreSQL would refuse everything
 	 * after it), so the request's next read runs, in a snapshot of its own. */
 	if (rc && db->_snap == SNAP_OPEN)
 		snapshot_close(db, SNAP_ARMED);
+	return count(rc);
+}
+
+int db_data_version(struct db *db, uint64_t *v)
+{
+	/* Inside the caller's own transaction what it reads may yet be rolled back. */
+	if (!db->_be->data_version || db_in_transaction(db))
+		return GH_EUNSUPPORTED;
+	int rc = snapshot_open(db);
+	if (!rc)
+		rc = db->_be->data_version(db, v);
 	return count(rc);
 }
 
@@ -395,9 +298,7 @@ int db_exec(struct db *db, struct db_sql *q, const struct db_val *params, size_t
 	if (writes_refused(db))
 		return refused(db, "statement", db_sql_text(db->_be->kind, q));
 	snapshot_leave(db);
-	int rc = db->_be->run(db, q, params, nparams, NULL, NULL, changes);
-	watched_ran(db, query_changes_watched(q));
-	return count(rc);
+	return count(db->_be->run(db, q, params, nparams, NULL, NULL, changes));
 }
 
 int db_exec_script(struct db *db, const char *sql)
@@ -405,9 +306,7 @@ int db_exec_script(struct db *db, const char *sql)
 	if (writes_refused(db))
 		return refused(db, "script", sql);
 	snapshot_leave(db);
-	int rc = db->_be->script(db, sql);
-	watched_ran(db, sql_changes_watched(sql));
-	return count(rc);
+	return count(db->_be->script(db, sql));
 }
 
 int db_copy(struct db *db, const char *sql, const char *data, size_t len)
@@ -447,7 +346,6 @@ int db_commit(struct db *db)
 	rc = db->_be->commit(db);
 	if (!db->_be->nested)
 		db->_tx = db->_be->in_tx(db) ? new_epoch() : 0; /* a failed COMMIT may leave it open */
-	watched_tx_end(db);
 	return count(rc);
 }
 
@@ -461,7 +359,6 @@ int db_rollback(struct db *db)
 	} else {
 		db_tx_undone(db);
 	}
-	watched_tx_end(db);
 	return count(rc);
 }
 

@@ -49,7 +49,6 @@ struct db_sql {
 	const char *sql;    /* portable SQL with ? placeholders */
 	const char *pg_sql; /* optional PostgreSQL variant (also with ?) */
 	int _id;            /* assigned on first use; 0 = not yet */
-	unsigned _watch;    /* db_watch: whether it writes a watched table, and for which list */
 };
 #define DB_SQL(name, text) static struct db_sql name = { .sql = (text) }
 #define DB_SQL2(name, text, pgtext) static struct db_sql name = { .sql = (text), .pg_sql = (pgtext) }
@@ -166,23 +165,16 @@ int db_tx_defer(struct db *db, int (*fn)(struct db *db));
 int db_tx_flush(struct db *db);
 void *db_tx_memory(struct db *db, size_t size);
 
-/* Changes of watched tables, for node-local caches of rows read from them (identity's token
- * check: docs/architecture.md, "Credentials checked once per worker").
- * - db_watch(table) names a table whose changes such a cache must see (at start, before the
- *   connections serve; at most 8 tables).
- * - A statement or script that writes (INSERT, UPDATE, DELETE, REPLACE; not a plain or
- *   locking read) and names a watched table as a word of its text, in either backend's
- *   variant, makes db_changes() grow: when the transaction it ran in ends (COMMIT or
- *   ROLLBACK, after the backend's answer), or right after it ran outside one.
- * - db_read_changes(db): db_changes() as of what db's next read sees: the count when the read
- *   snapshot it reads in began (db_read_snapshot), else the count now. A row read after it and
- *   stamped with it is stale once db_changes() differs, so a change this process committed
- *   is seen by the next request that asks (the answer to the change is sent after the
- *   count grew). Other processes' changes (another node, a command) are not counted: a cache
- *   keeps what it read for a bounded time. */
-void db_watch(const char *table);
-uint64_t db_changes(void);
-uint64_t db_read_changes(struct db *db);
+/* A number that differs whenever a change was committed to the database by any connection
+ * (of this process or another: the group-commit writer, another node, a command; db's own
+ * changes too) between two calls, as of what db's reads see: with a read snapshot armed (db_read_snapshot),
+ * it opens it first, so the number describes the snapshot the next reads see. For node-local
+ * memories of rows that must answer as the database would (identity's session and token
+ * checks): a row read after the call and remembered with the number is what the database
+ * still holds while the number is the same. SQLite: its data_version. GH_EUNSUPPORTED where
+ * the backend cannot tell (PostgreSQL), or inside a transaction db opened (db_begin): remember
+ * nothing then. */
+int db_data_version(struct db *db, uint64_t *v);
 
 /* Makes db refuse every write from now on: db_exec, db_exec_script, db_begin, and db_query of
  * a statement that is not a read (SELECT, WITH, VALUES), or that locks the rows it reads

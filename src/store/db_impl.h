@@ -43,6 +43,8 @@ struct db_backend {
 	bool nested;
 	/* NULL: the backend has no COPY (db_copy answers GH_EUNSUPPORTED). */
 	int (*copy)(struct db *db, const char *sql, const char *data, size_t len);
+	/* NULL: the backend cannot tell (db_data_version answers GH_EUNSUPPORTED). */
+	int (*data_version)(struct db *db, uint64_t *v);
 };
 
 struct db {
@@ -55,8 +57,6 @@ struct db {
 	uint64_t _tx;       /* db_tx_epoch() */
 	int (*_defer)(struct db *db); /* db_tx_defer() */
 	void *_txmem;       /* db_tx_memory() */
-	bool _watched;      /* the open transaction wrote a watched table (db_watch) */
-	uint64_t _snap_changes; /* db_changes() when the open read snapshot began */
 };
 
 /* The open transaction's writes since the last savepoint were undone (store/group.c's

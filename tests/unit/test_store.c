@@ -1029,66 +1029,50 @@ static void test_snapshot_then_write(void **state)
 }
 
 
-/* db_watch: what counts as a change of a watched table, and when it is counted (after the
- * transaction ends, or right after a statement outside one); db_read_changes inside a read
- * snapshot is the count when the snapshot began. */
-static void test_watched_changes(void **state)
+/* db_data_version: moves when any connection commits a change (another one's, or db's own),
+ * not for reads; inside a read snapshot it is the snapshot's; inside db's own transaction, and
+ * on PostgreSQL, there is none. */
+static void test_data_version(void **state)
 {
 	FX();
 	make_table(f);
-	struct db *db = f->t.db, *reader;
+	struct db *db = f->t.db, *other;
 	char err[256];
-	assert_int_equal(db_exec_script(db, "CREATE TABLE t_other (id INTEGER PRIMARY KEY, s TEXT)"), 0);
-	db_watch("t");
-	db_watch("T"); /* the same table: named once */
+	uint64_t v0, v1, v2;
+	if (f->kind == DB_POSTGRES) {
+		assert_int_equal(db_data_version(db, &v0), GH_EUNSUPPORTED);
+		return;
+	}
+	assert_int_equal(db_open(f->t.url, &other, err, sizeof(err)), 0);
 	DB_SQL(q_ins, "INSERT INTO t (id, s) VALUES (?, ?)");
-	DB_SQL(q_read, "SELECT count(*) FROM t");
-	DB_SQL(q_other, "INSERT INTO t_other (s) VALUES ('t')"); /* the name in quotes only */
-	DB_SQL(q_prefix, "UPDATE t_other SET s = 'x' WHERE id IN (SELECT id FROM t_other)");
-	DB_SQL(q_with, "WITH n AS (SELECT 7 AS v) UPDATE t SET i = (SELECT v FROM n) WHERE id = 1");
-	DB_SQL2(q_lock, "SELECT id FROM t WHERE id = 1", "SELECT id FROM t WHERE id = 1 FOR UPDATE");
-	DB_SQL(q_del, "DELETE FROM t WHERE id = ?");
-	struct db_rows r;
-	uint64_t c = db_changes();
-	assert_int_equal(db_exec(db, &q_ins, DB_ARGS(DB_INT(1), DB_TEXT("a")), NULL), 0);
-	assert_true(db_changes() == c + 1); /* outside a transaction: at once */
-	assert_int_equal(db_query(db, f->a, &q_read, DB_NOARGS, &r), 0);
-	assert_int_equal(db_exec(db, &q_other, DB_NOARGS, NULL), 0);
-	assert_int_equal(db_exec(db, &q_prefix, DB_NOARGS, NULL), 0);
-	assert_int_equal(db_query(db, f->a, &q_lock, DB_NOARGS, &r), 0);
-	assert_true(db_changes() == c + 1); /* reads, locking reads and other tables: nothing */
-	assert_int_equal(db_exec(db, &q_with, DB_NOARGS, NULL), 0);
-	assert_true(db_changes() == c + 2); /* a write dressed as a read */
-	assert_int_equal(db_exec_script(db, "UPDATE t SET s = 'b' WHERE id = 1"), 0);
-	assert_true(db_changes() == c + 3);
-
-	/* in a transaction: once, when it ends (committed or rolled back) */
-	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_data_version(db, &v0), 0);
+	assert_int_equal(t_rows(f, db), 0);
+	assert_int_equal(db_data_version(db, &v1), 0);
+	assert_true(v0 == v1); /* a read changes nothing */
+	assert_int_equal(db_exec(other, &q_ins, DB_ARGS(DB_INT(1), DB_TEXT("a")), NULL), 0);
+	assert_int_equal(db_data_version(db, &v1), 0);
+	assert_true(v1 != v0); /* another connection committed */
 	assert_int_equal(db_exec(db, &q_ins, DB_ARGS(DB_INT(2), DB_TEXT("b")), NULL), 0);
-	assert_int_equal(db_exec(db, &q_del, DB_ARGS(DB_INT(2)), NULL), 0);
-	assert_true(db_changes() == c + 3);
-	assert_int_equal(db_commit(db), 0);
-	assert_true(db_changes() == c + 4);
-	assert_int_equal(db_begin(db), 0);
-	assert_int_equal(db_exec(db, &q_ins, DB_ARGS(DB_INT(3), DB_TEXT("c")), NULL), 0);
-	assert_int_equal(db_rollback(db), 0);
-	assert_true(db_changes() == c + 5);
-	assert_int_equal(db_begin(db), 0);
-	assert_int_equal(db_exec(db, &q_other, DB_NOARGS, NULL), 0);
-	assert_int_equal(db_commit(db), 0);
-	assert_true(db_changes() == c + 5);
+	assert_int_equal(db_data_version(db, &v2), 0);
+	assert_true(v2 != v1); /* db's own change */
 
-	/* a reader's snapshot: the count as of the moment it began */
-	assert_int_equal(db_open(f->t.url, &reader, err, sizeof(err)), 0);
-	db_read_snapshot(reader);
-	assert_true(db_read_changes(reader) == c + 5); /* not open yet: now */
-	assert_int_equal(db_query(reader, f->a, &q_read, DB_NOARGS, &r), 0);
-	assert_int_equal(db_exec(db, &q_ins, DB_ARGS(DB_INT(4), DB_TEXT("d")), NULL), 0);
-	assert_true(db_changes() == c + 6);
-	assert_true(db_read_changes(reader) == c + 5); /* what it reads is older than the change */
-	assert_int_equal(db_read_end(reader), 0);
-	assert_true(db_read_changes(reader) == c + 6);
-	db_close(reader);
+	/* a snapshot: the version of what it reads, however the database moves meanwhile */
+	db_read_snapshot(db);
+	assert_int_equal(db_data_version(db, &v0), 0);
+	assert_int_equal(db_exec(other, &q_ins, DB_ARGS(DB_INT(3), DB_TEXT("c")), NULL), 0);
+	assert_int_equal(db_data_version(db, &v1), 0);
+	assert_true(v0 == v1);
+	assert_int_equal(t_rows(f, db), 2);
+	assert_int_equal(db_read_end(db), 0);
+	assert_int_equal(db_data_version(db, &v2), 0);
+	assert_true(v2 != v1);
+	assert_int_equal(t_rows(f, db), 3);
+
+	/* inside db's own transaction: none (what it reads may be rolled back) */
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_data_version(db, &v0), GH_EUNSUPPORTED);
+	assert_int_equal(db_rollback(db), 0);
+	db_close(other);
 }
 
 /* The personal parts every domain declares (store/personal.h, app_cover_declare in testdb_open):
@@ -1180,7 +1164,7 @@ int main(void)
 		BOTH(test_personal),
 		BOTH(test_read_snapshot),
 		BOTH(test_snapshot_then_write),
-		BOTH(test_watched_changes),
+		BOTH(test_data_version),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
