@@ -48,6 +48,16 @@ async function refused(token, what) {
   assert.deepEqual(await statuses(nodeB, token), Array(8).fill(401), `${what}: node B`);
 }
 
+/** token remembered by both nodes, then change() made through node A: both refuse token at
+ * once, while the caller's own token (survivor) goes on. */
+async function endedThrough(token, change, what, survivor) {
+  await remembered(token);
+  const r = await change();
+  assert.ok(r.status < 300, r.body);
+  await refused(token, what);
+  assert.deepEqual(await statuses(nodeA, survivor), Array(8).fill(200), `${what}: the other token goes on`);
+}
+
 async function enterpriseOfAgent(agent) {
   const r = await bearer(`${nodeA.url}/api/v1/me/enterprises`, agent.token);
   assert.equal(r.status, 200, r.body);
@@ -79,11 +89,8 @@ describe('a remembered credential check', () => {
   test('a token revoked through a node is refused at once by both nodes', async () => {
     const citizen = await apiLogin(nodeA.url, DEMO.citizen.phone);
     const t = await newToken(citizen, 'memo revoke');
-    await remembered(t.token);
-    const r = await bearer(`${nodeA.url}/api/v1/me/tokens/${t.id}`, citizen.token, { method: 'DELETE' });
-    assert.ok(r.status < 300, r.body);
-    await refused(t.token, 'revoked');
-    assert.deepEqual(await statuses(nodeA, citizen.token), Array(8).fill(200), 'the citizen\'s other token goes on');
+    await endedThrough(t.token, () => bearer(`${nodeA.url}/api/v1/me/tokens/${t.id}`, citizen.token, { method: 'DELETE' }),
+      'revoked', citizen.token);
   });
 
   test('an authorisation ended through a node: the token acting on it is refused at once', async () => {
@@ -95,11 +102,8 @@ describe('a remembered credential check', () => {
     const list = agents.json.agents ?? agents.json.items ?? agents.json;
     const me = list.find((a) => a.name === DEMO.agent.name);
     assert.ok(me, agents.body);
-    await remembered(acting.token);
-    const r = await bearer(`${nodeA.url}/api/v1/me/agents/${me.id}`, enterprise.token, { method: 'DELETE' });
-    assert.ok(r.status < 300, r.body);
-    await refused(acting.token, 'authorisation ended');
-    assert.deepEqual(await statuses(nodeA, agent.token), Array(8).fill(200), 'the agent\'s own token goes on');
+    await endedThrough(acting.token, () => bearer(`${nodeA.url}/api/v1/me/agents/${me.id}`, enterprise.token, { method: 'DELETE' }),
+      'authorisation ended', agent.token);
   });
 
   test('an account disabled through a node, a token revoked and a session made idle on the database itself', async () => {
