@@ -190,6 +190,95 @@ static bool fill_caller(struct req *r, const struct db_rows *rows, size_t kindco
 	return true;
 }
 
+/* ---- credential checks remembered per worker -------------------------------------------
+ * A worker keeps the answer row of the session and token queries (q_session_get,
+ * q_token_get) per credential (direct-mapped by its keyed hash), with the database's data
+ * version read right before it (db_data_version), and answers from it while the version is the
+ * same: while nobody (no writer, node or command) has committed any change to the database, so
+ * the row is the one the query would read. A log-out, a revoked token or a disabled account is
+ * therefore refused by the next request on every node, as without the memory. Where the
+ * backend cannot tell (PostgreSQL) every check asks the database. The row is only the query's
+ * answer: expiry, idleness, revocation and the account's state are judged on it at every
+ * request, as on a row just read; a request gets its own copy in its arena. */
+#define MEMO_SLOTS 128
+#define MEMO_FILLS 4096 /* fills before the memo's arena starts over */
+
+struct credential_memo {
+	const struct db_sql *q;         /* the query it answers; NULL = empty */
+	char hash[CRYPTO_HASH_HEX + 1];
+	uint64_t version;               /* db_data_version() before the row was read */
+	struct db_rows row;             /* one row, cells in the memos' arena */
+};
+
+struct credential_memos {
+	struct arena *a;
+	size_t fills;
+	struct credential_memo v[MEMO_SLOTS];
+};
+
+static void *memos_make(void)
+{
+	struct credential_memos *m = xcalloc(1, sizeof(*m));
+	m->a = arena_new(1 << 14);
+	return m;
+}
+
+static void memos_release(void *p)
+{
+	struct credential_memos *m = p;
+	arena_free(m->a);
+	free(m);
+}
+
+/* rows' first row copied into a (cells NULL stay NULL; no column names). */
+static void row_copy(struct arena *a, const struct db_rows *rows, struct db_rows *out)
+{
+	*out = (struct db_rows){ .nrows = 1, .ncols = rows->ncols };
+	out->cells = arena_array(a, rows->ncols ? rows->ncols : 1, sizeof(char *));
+	out->lens = arena_array(a, rows->ncols ? rows->ncols : 1, sizeof(size_t));
+	for (size_t c = 0; c < rows->ncols; c++) {
+		out->lens[c] = rows->lens[c];
+		out->cells[c] = rows->cells[c] ? arena_strndup(a, rows->cells[c], rows->lens[c]) : NULL;
+	}
+}
+
+static struct credential_memo *memo_slot(struct credential_memos *m, const char *hash)
+{
+	unsigned v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v * 31 + (unsigned char)hash[i];
+	return &m->v[v % MEMO_SLOTS];
+}
+
+/* The row of q for the credential of this hash (its one parameter), remembered or read. */
+static int credential_row(struct req *r, struct db_sql *q, const char *hash, struct db_rows *rows)
+{
+	/* Only a worker remembers (a request of the writer's or of a command has none). */
+	uint64_t version = 0;
+	struct credential_memos *m =
+		r->worker && db_data_version(r->db, &version) == 0 ? req_worker_local(r, memos_make, memos_release) : NULL;
+	struct credential_memo *e = m ? memo_slot(m, hash) : NULL;
+	if (e && e->q == q && e->version == version && strcmp(e->hash, hash) == 0) {
+		row_copy(r->arena, &e->row, rows);
+		return 0;
+	}
+	int rc = db_query(r->db, r->arena, q, DB_ARGS(DB_TEXT(hash)), rows);
+	if (rc || !e || rows->nrows != 1)
+		return rc;
+	if (++m->fills > MEMO_FILLS) {
+		/* The arena holds every row filled since it started: start over. */
+		arena_free(m->a);
+		m->a = arena_new(1 << 14);
+		memset(m->v, 0, sizeof(m->v));
+		m->fills = 1;
+	}
+	e->q = q;
+	memcpy(e->hash, hash, sizeof(e->hash));
+	e->version = version;
+	row_copy(m->a, rows, &e->row);
+	return 0;
+}
+
 static int auth_token(struct req *r)
 {
 	const char *h = req_header(r, "Authorization");
@@ -202,7 +291,7 @@ static int auth_token(struct req *r)
 	char hash[CRYPTO_HASH_HEX + 1];
 	crypto_token_hash(r->app->keys, h + 7, hash);
 	struct db_rows rows;
-	int rc = db_query(r->db, r->arena, &q_token_get, DB_ARGS(DB_TEXT(hash)), &rows);
+	int rc = credential_row(r, &q_token_get, hash, &rows);
 	if (rc)
 		return rc;
 	int64_t now = identity_now();
@@ -233,7 +322,7 @@ static int auth_cookie(struct req *r)
 	char hash[CRYPTO_HASH_HEX + 1];
 	crypto_token_hash(r->app->keys, tok, hash);
 	struct db_rows rows;
-	int rc = db_query(r->db, r->arena, &q_session_get, DB_ARGS(DB_TEXT(hash)), &rows);
+	int rc = credential_row(r, &q_session_get, hash, &rows);
 	if (rc)
 		return rc;
 	if (rows.nrows != 1) {

@@ -263,6 +263,17 @@ int db_query(struct db *db, struct arena *arena, struct db_sql *q, const struct 
 	return count(rc);
 }
 
+int db_data_version(struct db *db, uint64_t *v)
+{
+	/* Inside the caller's own transaction what it reads may yet be rolled back. */
+	if (!db->_be->data_version || db_in_transaction(db))
+		return GH_EUNSUPPORTED;
+	int rc = snapshot_open(db);
+	if (!rc)
+		rc = db->_be->data_version(db, v);
+	return count(rc);
+}
+
 int db_query_array(struct db *db, struct arena *arena, struct db_sql *q, const struct db_val *params,
 		   size_t nparams, size_t size, void (*row)(const struct db_rows *rows, size_t i, void *elem), void *out,
 		   size_t *n)

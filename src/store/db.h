@@ -165,6 +165,17 @@ int db_tx_defer(struct db *db, int (*fn)(struct db *db));
 int db_tx_flush(struct db *db);
 void *db_tx_memory(struct db *db, size_t size);
 
+/* A number that differs whenever a change was committed to the database by any connection
+ * (of this process or another: the group-commit writer, another node, a command; db's own
+ * changes too) between two calls, as of what db's reads see: with a read snapshot armed
+ * (db_read_snapshot), it opens it first, so the number describes the snapshot the next reads
+ * see. For node-local memories of rows that must answer as the database would (identity's
+ * session and token checks): a row read after the call and remembered with the number is what
+ * the database still holds while the number is the same. SQLite: its data_version.
+ * GH_EUNSUPPORTED where the backend cannot tell (PostgreSQL), or inside a transaction db
+ * opened (db_begin): remember nothing then. */
+int db_data_version(struct db *db, uint64_t *v);
+
 /* Makes db refuse every write from now on: db_exec, db_exec_script, db_begin, and db_query of
  * a statement that is not a read (SELECT, WITH, VALUES), or that locks the rows it reads
  * (FOR UPDATE, FOR SHARE: in either backend's text, so SQLite refuses what only the PostgreSQL

@@ -43,6 +43,8 @@ struct db_backend {
 	bool nested;
 	/* NULL: the backend has no COPY (db_copy answers GH_EUNSUPPORTED). */
 	int (*copy)(struct db *db, const char *sql, const char *data, size_t len);
+	/* NULL: the backend cannot tell (db_data_version answers GH_EUNSUPPORTED). */
+	int (*data_version)(struct db *db, uint64_t *v);
 };
 
 struct db {

@@ -203,14 +203,21 @@ static int sq_script(struct db *db, const char *sql)
 	return ret;
 }
 
+/* The transaction statements are prepared once per connection like any other (every
+ * submission's batch and every loop's read snapshot runs them): no parsing per use. */
+DB_SQL(q_begin, "BEGIN IMMEDIATE");
+DB_SQL(q_commit, "COMMIT");
+DB_SQL(q_rollback, "ROLLBACK");
+DB_SQL(q_begin_read, "BEGIN");
+
 static int sq_begin(struct db *db)
 {
-	return sq_script(db, "BEGIN IMMEDIATE");
+	return sq_run(db, &q_begin, NULL, 0, NULL, NULL, NULL);
 }
 
 static int sq_commit(struct db *db)
 {
-	return sq_script(db, "COMMIT");
+	return sq_run(db, &q_commit, NULL, 0, NULL, NULL, NULL);
 }
 
 static int sq_rollback(struct db *db)
@@ -218,13 +225,33 @@ static int sq_rollback(struct db *db)
 	struct sqlite_db *s = (struct sqlite_db *)db;
 	if (sqlite3_get_autocommit(s->h))
 		return 0; /* no transaction open (or SQLite already rolled it back) */
-	return sq_script(db, "ROLLBACK");
+	return sq_run(db, &q_rollback, NULL, 0, NULL, NULL, NULL);
 }
 
 /* Deferred: WAL gives the transaction one snapshot, taken at its first read. */
 static int sq_begin_read(struct db *db)
 {
-	return sq_script(db, "BEGIN");
+	return sq_run(db, &q_begin_read, NULL, 0, NULL, NULL, NULL);
+}
+
+/* PRAGMA data_version: changes when another connection committed (within a read transaction,
+ * as of its snapshot); with this connection's own changes counted in the high half. */
+DB_SQL(q_data_version, "PRAGMA data_version");
+
+static int sq_data_version(struct db *db, uint64_t *v)
+{
+	struct sqlite_db *s = (struct sqlite_db *)db;
+	sqlite3_stmt *st;
+	int rc = get_stmt(s, &q_data_version, &st);
+	if (rc)
+		return rc;
+	int step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		*v = (uint64_t)sqlite3_column_int64(st, 0) + ((uint64_t)sqlite3_total_changes64(s->h) << 32);
+	else
+		rc = fail(s, step, "step", &q_data_version);
+	sqlite3_reset(st);
+	return rc;
 }
 
 static int sq_refuse_writes(struct db *db)
@@ -255,6 +282,7 @@ static const struct db_backend sqlite_backend = {
 	.refuse_writes = sq_refuse_writes,
 	.ping = sq_ping,
 	.in_tx = sq_in_tx,
+	.data_version = sq_data_version,
 };
 
 /* FULL: every COMMIT waits for the WAL to reach the disk (survives power loss); group commit

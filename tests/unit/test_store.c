@@ -1029,6 +1029,52 @@ static void test_snapshot_then_write(void **state)
 }
 
 
+/* db_data_version: moves when any connection commits a change (another one's, or db's own),
+ * not for reads; inside a read snapshot it is the snapshot's; inside db's own transaction, and
+ * on PostgreSQL, there is none. */
+static void test_data_version(void **state)
+{
+	FX();
+	make_table(f);
+	struct db *db = f->t.db, *other;
+	char err[256];
+	uint64_t v0, v1, v2;
+	if (f->kind == DB_POSTGRES) {
+		assert_int_equal(db_data_version(db, &v0), GH_EUNSUPPORTED);
+		return;
+	}
+	assert_int_equal(db_open(f->t.url, &other, err, sizeof(err)), 0);
+	DB_SQL(q_ins, "INSERT INTO t (id, s) VALUES (?, ?)");
+	assert_int_equal(db_data_version(db, &v0), 0);
+	assert_int_equal(t_rows(f, db), 0);
+	assert_int_equal(db_data_version(db, &v1), 0);
+	assert_true(v0 == v1); /* a read changes nothing */
+	assert_int_equal(db_exec(other, &q_ins, DB_ARGS(DB_INT(1), DB_TEXT("a")), NULL), 0);
+	assert_int_equal(db_data_version(db, &v1), 0);
+	assert_true(v1 != v0); /* another connection committed */
+	assert_int_equal(db_exec(db, &q_ins, DB_ARGS(DB_INT(2), DB_TEXT("b")), NULL), 0);
+	assert_int_equal(db_data_version(db, &v2), 0);
+	assert_true(v2 != v1); /* db's own change */
+
+	/* a snapshot: the version of what it reads, however the database moves meanwhile */
+	db_read_snapshot(db);
+	assert_int_equal(db_data_version(db, &v0), 0);
+	assert_int_equal(db_exec(other, &q_ins, DB_ARGS(DB_INT(3), DB_TEXT("c")), NULL), 0);
+	assert_int_equal(db_data_version(db, &v1), 0);
+	assert_true(v0 == v1);
+	assert_int_equal(t_rows(f, db), 2);
+	assert_int_equal(db_read_end(db), 0);
+	assert_int_equal(db_data_version(db, &v2), 0);
+	assert_true(v2 != v1);
+	assert_int_equal(t_rows(f, db), 3);
+
+	/* inside db's own transaction: none (what it reads may be rolled back) */
+	assert_int_equal(db_begin(db), 0);
+	assert_int_equal(db_data_version(db, &v0), GH_EUNSUPPORTED);
+	assert_int_equal(db_rollback(db), 0);
+	db_close(other);
+}
+
 /* The personal parts every domain declares (store/personal.h, app_cover_declare in testdb_open):
  * names unique, a second declaration of the same part is no change, and on the migrated
  * schema of each backend every part's query runs for an account and every erasure runs in a
@@ -1118,6 +1164,7 @@ int main(void)
 		BOTH(test_personal),
 		BOTH(test_read_snapshot),
 		BOTH(test_snapshot_then_write),
+		BOTH(test_data_version),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
