@@ -43,6 +43,8 @@ let sim; // the payment gateway simulator, for a row of every payment table
 let tmp;
 const tok = {};
 let seq = 0;
+let given; // a receipt given out, and the keys document then
+let givenKeys;
 
 const audit = (args = [], opts = {}) => govhall(['audit', '--db', opts.db ?? db.url, ...args], { keyFile: db.keyFile, ...opts });
 
@@ -209,6 +211,11 @@ before(async () => {
   const sent = await govhall(['federation', 'send', 'lanshan', '--subject', 'audit-1', '--body', '{"n":1}', '--db', db.url,
     '--fed-client-id', 'qinghe'], { keyFile: db.keyFile });
   assert.equal(sent.code, 0, sent.stderr);
+  // A receipt given out, and the keys document (the leaves stored as text, below).
+  const number = await sql(db.url, "SELECT number FROM applications WHERE state = 'completed' ORDER BY id LIMIT 1");
+  const receipts = (await api('GET', `/api/v1/applications/${number}/receipts`, tok.a)).receipts;
+  given = (await bearer(`${srv.url}/api/v1/applications/${number}/receipts/${receipts.at(-1).leaf_index}`, tok.a)).json;
+  givenKeys = JSON.parse((await get(`${srv.url}/.well-known/govhall-keys.json`)).body);
   await srv.stop();
   srv = null;
   await sim.stop();
@@ -575,14 +582,11 @@ describe('legitimate later changes', () => {
 
 describe('leaves stored as text, from before migration leaf_bytes', () => {
   test('a database of the old form migrates: every leaf keeps its text and hash, a receipt given out before still verifies against it, the audit passes', async () => {
-    // A receipt given out before, with the checkpoint it carries.
-    const number = await sql(db.url, "SELECT number FROM applications WHERE state = 'completed' ORDER BY id LIMIT 1"); // citizen A's first marriage
-    const list = await api('GET', `/api/v1/applications/${number}/receipts`, tok.a);
-    const given = list.receipts.at(-1);
-    const receipt = (await bearer(`${srv.url}/api/v1/applications/${number}/receipts/${given.leaf_index}`, tok.a)).json;
+    // A receipt given out before (in before()), with the checkpoint it carries.
+    const receipt = given;
     assert.equal(receipt.type, 'govhall.receipt/v1');
     const receiptFile = await writeJsonFile(tmp.path, 'old-receipt.json', receipt);
-    const keysFile = await writeJsonFile(tmp.path, 'old-keys.json', JSON.parse((await get(`${srv.url}/.well-known/govhall-keys.json`)).body));
+    const keysFile = await writeJsonFile(tmp.path, 'old-keys.json', givenKeys);
     const copy = await copyDb('oldleaves');
     try {
       // The copy made into the old form: leaf a TEXT column holding the canonical text, and
@@ -595,7 +599,7 @@ describe('leaves stored as text, from before migration leaf_bytes', () => {
         texts.push(...r.stdout.split('\n').slice(0, -1));
       }
       assert.equal(texts.length, n);
-      assert.equal(texts[given.leaf_index], receipt.leaf);
+      assert.equal(texts[receipt.leaf_index], receipt.leaf);
       const version = Number(readdirSync(path.join(root, 'src/store/migrations', backend === 'postgres' ? 'postgres' : 'sqlite'))
         .find((f) => f.endsWith('_leaf_bytes.sql')).slice(0, 4));
       await sql(copy.url, backend === 'postgres'
@@ -620,7 +624,7 @@ describe('leaves stored as text, from before migration leaf_bytes', () => {
         ? "SELECT data_type FROM information_schema.columns WHERE table_name = 'ledger_leaves' AND column_name = 'leaf'"
         : 'SELECT DISTINCT typeof(leaf) FROM ledger_leaves';
       assert.equal(await sql(copy.url, type), 'text');
-      assert.equal(await sql(copy.url, `SELECT leaf FROM ledger_leaves WHERE idx = ${given.leaf_index}`), receipt.leaf);
+      assert.equal(await sql(copy.url, `SELECT leaf FROM ledger_leaves WHERE idx = ${receipt.leaf_index}`), receipt.leaf);
 
       // Opened by this govhall: migrated, audited clean with the receipt's checkpoint as a
       // prefix of the log, every leaf the same text under the same hash.
@@ -628,7 +632,7 @@ describe('leaves stored as text, from before migration leaf_bytes', () => {
       assert.equal(await sql(copy.url, type), backend === 'postgres' ? 'bytea' : 'blob');
       const first = backend === 'postgres' ? 'get_byte(leaf, 0)' : "CAST(hex(substr(leaf, 1, 1)) AS INTEGER)";
       assert.equal(await sql(copy.url, `SELECT COUNT(*) FROM ledger_leaves WHERE ${first} = 0`), String(n), 'old leaves are kept as text (version 0)');
-      const again = await govhall(['ledger', 'leaf', String(given.leaf_index), '--db', copy.url]);
+      const again = await govhall(['ledger', 'leaf', String(receipt.leaf_index), '--db', copy.url]);
       assert.equal(again.stdout, `${receipt.leaf}\n`);
       const v = await govhall(['verify', receiptFile, '--keys', keysFile]);
       assert.equal(v.code, 0, v.stdout + v.stderr);
