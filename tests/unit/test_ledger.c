@@ -905,15 +905,11 @@ static void test_batched_postgres(void **state)
 	batched(DB_POSTGRES);
 }
 
-/* The decision leaf written without jansson on the hot path is the canonical text jansson
- * gives for the same leaf (with and without an enterprise, with and without rows); a value that
- * is not plain ASCII leaves the fast path. */
-static void test_decision_text(void **state)
+/* A step's two rows (the application's and the event's) under salt, in the leaf's order. */
+static void step_rows(const char *salt, struct ledger_row rv[2])
 {
-	(void)state;
-	struct arena *a = arena_new(1 << 16);
-	const char *salt = "00112233445566778899aabbccddeeff";
-	struct ledger_row rv[2] = { { .table = "applications", .key = "7" }, { .table = "application_events", .key = "42" } };
+	rv[0] = (struct ledger_row){ .table = "applications", .key = "7" };
+	rv[1] = (struct ledger_row){ .table = "application_events", .key = "42" };
 	unsigned char digest[32];
 	memset(digest, 9, sizeof(digest));
 	for (int i = 0; i < 2; i++)
@@ -923,6 +919,18 @@ static void test_decision_text(void **state)
 		rv[0] = rv[1];
 		rv[1] = t;
 	}
+}
+
+/* The decision leaf written without jansson on the hot path is the canonical text jansson
+ * gives for the same leaf (with and without an enterprise, with and without rows); a value that
+ * is not plain ASCII leaves the fast path. */
+static void test_decision_text(void **state)
+{
+	(void)state;
+	struct arena *a = arena_new(1 << 16);
+	const char *salt = "00112233445566778899aabbccddeeff";
+	struct ledger_row rv[2];
+	step_rows(salt, rv);
 	for (int variant = 0; variant < 4; variant++) {
 		struct ledger_decision d = { .event_id = 42, .at = 1790000000, .applicant_id = 3,
 					     .enterprise_id = variant & 1 ? 9 : 0, .actor_id = 5, .number = "QH20261201000007",
@@ -980,16 +988,8 @@ static void test_leaf_pack(void **state)
 	(void)state;
 	struct arena *a = arena_new(1 << 16);
 	const char *salt = "00112233445566778899aabbccddeeff";
-	struct ledger_row rv[2] = { { .table = "applications", .key = "7" }, { .table = "application_events", .key = "42" } };
-	unsigned char digest[32];
-	memset(digest, 9, sizeof(digest));
-	for (int i = 0; i < 2; i++)
-		ledger_row_hashes(salt, rv[i].table, rv[i].key, true, digest, rv[i].id, rv[i].content);
-	if (strcmp(rv[0].id, rv[1].id) > 0) {
-		struct ledger_row t = rv[0];
-		rv[0] = rv[1];
-		rv[1] = t;
-	}
+	struct ledger_row rv[2];
+	step_rows(salt, rv);
 	struct ledger_decision d = { .event_id = 4242, .at = 1790000000, .applicant_id = 3, .enterprise_id = 9,
 				     .actor_id = 5, .number = "QH20261201000007", .item_code = "psb-0001",
 				     .department = "psb", .action = "approve", .from_state = "under_review",
