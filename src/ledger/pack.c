@@ -19,7 +19,6 @@
  *   The words are fixed by this version; a new word needs a version 2.
  * A leaf's five salted hashes take 33 bytes instead of 66, its rows' hashes 17 instead of 24,
  * its member names one or two bytes. */
-#include <sodium.h>
 #include <string.h>
 
 #include "base/arena.h"
@@ -54,14 +53,85 @@ static const struct word pack_words[] = {
 };
 #define NWORDS (sizeof(pack_words) / sizeof(pack_words[0]))
 
-static bool is_hex(char c)
+/* The value of a lowercase hex digit, or -1. */
+static int hex_val(char c)
 {
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-static bool is_b64(char c)
+/* The value of a base64url character, or -1. */
+static int b64_val(char c)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+	return c >= 'A' && c <= 'Z'   ? c - 'A'
+	       : c >= 'a' && c <= 'z' ? c - 'a' + 26
+	       : c >= '0' && c <= '9' ? c - '0' + 52
+	       : c == '-'             ? 62
+	       : c == '_'             ? 63
+				      : -1;
+}
+
+/* 64 lowercase hex digits at s into h; false when s is not that. */
+static bool hex32(const char *s, unsigned char h[32])
+{
+	for (int k = 0; k < 32; k++) {
+		int hi = hex_val(s[2 * k]), lo = hex_val(s[2 * k + 1]);
+		if (hi < 0 || lo < 0)
+			return false;
+		h[k] = (unsigned char)(hi << 4 | lo);
+	}
+	return true;
+}
+
+/* 22 base64url characters at s into b (16 bytes); false when s is not the one encoding of 16
+ * bytes (the last character carries 2 bits: its low 4 must be 0). */
+static bool b64_16(const char *s, unsigned char b[16])
+{
+	int v[22];
+	for (int k = 0; k < 22; k++)
+		if ((v[k] = b64_val(s[k])) < 0)
+			return false;
+	if (v[21] & 0x0f)
+		return false;
+	for (int g = 0; g < 5; g++) { /* 5 groups of 4 characters: 15 bytes */
+		const int *q = v + 4 * g;
+		b[3 * g] = (unsigned char)(q[0] << 2 | q[1] >> 4);
+		b[3 * g + 1] = (unsigned char)((q[1] & 0x0f) << 4 | q[2] >> 2);
+		b[3 * g + 2] = (unsigned char)((q[2] & 0x03) << 6 | q[3]);
+	}
+	b[15] = (unsigned char)(v[20] << 2 | v[21] >> 4);
+	return true;
+}
+
+/* '"', the 64 hex digits of h[32], '"' into s; returns 66. */
+static size_t hex_text(const unsigned char *h, char *s)
+{
+	static const char digits[] = "0123456789abcdef";
+	s[0] = '"';
+	for (int k = 0; k < 32; k++) {
+		s[1 + 2 * k] = digits[h[k] >> 4];
+		s[2 + 2 * k] = digits[h[k] & 0x0f];
+	}
+	s[65] = '"';
+	return 66;
+}
+
+/* '"', the 22 base64url characters of b[16] (no padding), '"' into s; returns 24. */
+static size_t b64_text(const unsigned char *b, char *s)
+{
+	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	s[0] = '"';
+	char *p = s + 1;
+	for (int g = 0; g < 5; g++) {
+		const unsigned char *q = b + 3 * g;
+		*p++ = abc[q[0] >> 2];
+		*p++ = abc[(q[0] & 0x03) << 4 | q[1] >> 4];
+		*p++ = abc[(q[1] & 0x0f) << 2 | q[2] >> 6];
+		*p++ = abc[q[2] & 0x3f];
+	}
+	*p++ = abc[b[15] >> 2];
+	*p++ = abc[(b[15] & 0x03) << 4];
+	*p = '"';
+	return 24;
 }
 
 /* The output buffer: cap bytes at p. Writes past cap only count. */
@@ -89,43 +159,23 @@ static size_t pack_v1(const char *t, size_t len, struct out *o)
 		unsigned char c = (unsigned char)t[i];
 		if (c < 0x20)
 			return 0; /* not canonical text: version 0 */
-		if (c == '"' && i + 65 < len && t[i + 65] == '"') {
-			size_t k = 1;
-			while (k <= 64 && is_hex(t[i + k]))
-				k++;
-			if (k == 65) {
-				unsigned char h[32];
-				if (sodium_hex2bin(h, sizeof(h), t + i + 1, 64, NULL, NULL, NULL) == 0) {
-					put1(o, OP_HEX);
-					put(o, h, sizeof(h));
-					i += 66;
-					continue;
-				}
-			}
+		unsigned char h[32];
+		if (c == '"' && i + 65 < len && t[i + 65] == '"' && hex32(t + i + 1, h)) {
+			put1(o, OP_HEX);
+			put(o, h, 32);
+			i += 66;
+			continue;
 		}
-		if (c == '"' && i + 23 < len && t[i + 23] == '"') {
-			size_t k = 1;
-			while (k <= 22 && is_b64(t[i + k]))
-				k++;
-			unsigned char b[16];
-			size_t bl = 0;
-			char again[23];
-			if (k == 23 &&
-			    sodium_base642bin(b, sizeof(b), t + i + 1, 22, NULL, &bl, NULL,
-					      sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0 &&
-			    bl == 16) {
-				sodium_bin2base64(again, sizeof(again), b, sizeof(b), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-				if (memcmp(again, t + i + 1, 22) == 0) {
-					put1(o, OP_B64);
-					put(o, b, sizeof(b));
-					i += 24;
-					continue;
-				}
-			}
+		if (c == '"' && i + 23 < len && t[i + 23] == '"' && b64_16(t + i + 1, h)) {
+			put1(o, OP_B64);
+			put(o, h, 16);
+			i += 24;
+			continue;
 		}
+		/* every word starts with a quote: compare its second byte first */
 		size_t best = NWORDS, blen = 0;
-		for (size_t w = 0; w < NWORDS; w++)
-			if (pack_words[w].n > blen && pack_words[w].n <= len - i && pack_words[w].s[0] == (char)c &&
+		for (size_t w = 0; c == '"' && i + 1 < len && w < NWORDS; w++)
+			if (pack_words[w].s[1] == t[i + 1] && pack_words[w].n > blen && pack_words[w].n <= len - i &&
 			    memcmp(pack_words[w].s, t + i, pack_words[w].n) == 0)
 				best = w, blen = pack_words[w].n;
 		if (best < NWORDS && blen > (best < WORD1_N ? 1u : 2u)) {
@@ -195,13 +245,8 @@ static int unpack_v1(const unsigned char *b, size_t n, struct out *o)
 			if (n - i < bl)
 				return GH_EINVAL;
 			char s[66];
-			if (c == OP_HEX)
-				sodium_bin2hex(s, sizeof(s), b + i, bl);
-			else
-				sodium_bin2base64(s, sizeof(s), b + i, bl, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-			put1(o, '"');
-			put(o, s, strlen(s));
-			put1(o, '"');
+			size_t sl = c == OP_HEX ? hex_text(b + i, s) : b64_text(b + i, s);
+			put(o, s, sl);
 			i += bl;
 		} else if (c == OP_UINT) {
 			uint64_t v = 0;
