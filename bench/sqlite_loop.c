@@ -101,9 +101,9 @@ int main(int argc, char **argv)
 				     "VALUES (?, ?, ?, 'app', 'submitted', 1) ON CONFLICT (day, department, item_code, "
 				     "channel, metric) DO UPDATE SET value = value + 1", -1, &stat, NULL),
 	      "prepare stats");
-	char leaf_text[512];
-	memset(leaf_text, 'x', sizeof(leaf_text) - 1);
-	leaf_text[sizeof(leaf_text) - 1] = 0;
+	unsigned char leaf_bytes[320]; /* about a submission's stored (packed) leaf */
+	memset(leaf_bytes, 'x', sizeof(leaf_bytes));
+	leaf_bytes[0] = 1;
 
 	char number[64], key[64];
 	long long n = 0;
@@ -137,7 +137,7 @@ int main(int argc, char **argv)
 		snprintf(ref, sizeof(ref), "decision:%lld", id);
 		sqlite3_bind_text(leaf, 1, ref, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(leaf, 2, "0123456789abcdef0123456789abcdef", -1, SQLITE_STATIC);
-		sqlite3_bind_text(leaf, 3, leaf_text, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(leaf, 3, leaf_bytes, sizeof(leaf_bytes), SQLITE_STATIC);
 		sqlite3_bind_int64(leaf, 4, at);
 		check(db, sqlite3_step(leaf), "insert leaf");
 		sqlite3_reset(leaf);

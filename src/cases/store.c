@@ -868,11 +868,15 @@ int case_list(struct db *db, struct arena *a, const struct case_filter *f, long 
 	return list_or_count(db, a, f, page, per_page, out, n, total);
 }
 
+/* Every light is of an application still running: said in the WHERE too, so the department's
+ * applications concluded long ago (most of them, after years) are skipped inside the index
+ * instead of read (EXPLAIN ANALYZE on 100,000 generated applications: 46 of the department's
+ * 5,348 rows read, 0.5 ms instead of 13.8). */
 DB_SQL(q_queue_lights,
        "SELECT COALESCE(SUM(CASE WHEN a.completed_at IS NULL AND a.yellow_day > ? THEN 1 ELSE 0 END), 0), "
        "COALESCE(SUM(CASE WHEN a.completed_at IS NULL AND a.yellow_day <= ? AND a.due_day >= ? THEN 1 ELSE 0 END), 0), "
        "COALESCE(SUM(CASE WHEN a.completed_at IS NULL AND a.due_day < ? THEN 1 ELSE 0 END), 0) "
-       "FROM applications a " QUEUE_WHERE);
+       "FROM applications a " QUEUE_WHERE "AND a.completed_at IS NULL");
 
 int case_queue_lights(struct db *db, struct arena *a, const struct case_filter *f, long counts[3])
 {

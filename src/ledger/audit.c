@@ -268,13 +268,17 @@ int ledger_audit(struct db *db, const struct ledger_audit_opts *o, FILE *out, si
 		for (size_t i = 0; i < rows.nrows; i++) {
 			int64_t idx = db_cell_int(&rows, i, 0), at = db_cell_int(&rows, i, 6);
 			const char *kind = db_cell(&rows, i, 1), *ref = db_cell(&rows, i, 2), *salt = db_cell(&rows, i, 3);
-			const char *leaf = db_cell(&rows, i, 4), *name = ref ? ref : kind;
+			const char *leaf = ledger_leaf_cell(a, &rows, i, 4), *name = ref ? ref : kind;
 			leaves++;
 			if (idx != next) {
 				report(&au, "leaves %lld..%lld: missing from ledger_leaves", (long long)next, (long long)idx - 1);
 				broken = true;
 			}
 			next = idx + 1;
+			if (!leaf) {
+				report(&au, "leaf %lld (%s): its stored form is not a leaf (src/ledger/pack.c)", (long long)idx, name);
+				leaf = "";
+			}
 			unsigned char h[H32];
 			ledger_leaf_hash(leaf, strlen(leaf), h);
 			if (rows.lens[i * rows.ncols + 5] != H32 || memcmp(rows.cells[i * rows.ncols + 5], h, H32) != 0)

@@ -125,13 +125,16 @@ static int put_node(void *ctx, unsigned level, uint64_t idx, const unsigned char
 	return tile_add(ctx, level, idx, h);
 }
 
-int ledger_bulk_emit(struct ledger_bulk *b, const char *kind, const char *ref, const char *salt, const char *text,
-		     size_t len, const struct ledger_rows *rows, int64_t at)
+int ledger_bulk_emit(struct ledger_bulk *b, struct arena *a, const char *kind, const char *ref, const char *salt,
+		     const char *text, size_t len, const struct ledger_rows *rows, int64_t at)
 {
 	unsigned char h[H32];
 	ledger_leaf_hash(text, len, h);
 	int64_t idx = (int64_t)b->f.size;
-	int rc = b->sink.leaf(b->sink.ctx, idx, kind, ref, salt, text, len, h, at);
+	const unsigned char *stored;
+	size_t slen;
+	ledger_leaf_pack(a, text, len, &stored, &slen);
+	int rc = b->sink.leaf(b->sink.ctx, idx, kind, ref, salt, stored, slen, h, at);
 	for (size_t i = 0; !rc && rows && i < rows->n; i++)
 		rc = b->sink.ref(b->sink.ctx, idx, rows->v[i].table, rows->v[i].key);
 	if (!rc)
@@ -156,7 +159,7 @@ int ledger_bulk_change(struct ledger_bulk *b, struct arena *a, const char *actio
 		rc = ledger_rows_text(a, "change", NULL,
 				      json_pack("{s:s,s:I}", "action", action ? action : "change", "at", (json_int_t)at), &lr,
 				      &text, &len);
-	return rc ? rc : ledger_bulk_emit(b, "change", NULL, salt, text, len, &lr, at);
+	return rc ? rc : ledger_bulk_emit(b, a, "change", NULL, salt, text, len, &lr, at);
 }
 
 int ledger_bulk_head(struct ledger_bulk *b, struct db *db)

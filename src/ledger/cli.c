@@ -109,6 +109,36 @@ static int seed_node(void *ctx, unsigned level, uint64_t idx, const unsigned cha
 	return ledger_tile_append(ctx, level, idx, h, 1);
 }
 
+/* `ledger leaf INDEX...`: each leaf's text (what is hashed and proved) on a line of its own,
+ * read from its stored form (src/ledger/pack.c). */
+static int leaf_cmd(const struct config *cfg, int nargs, char **args)
+{
+	struct db *db;
+	if (open_db(cfg, &db))
+		return 1;
+	struct arena *a = arena_new(1 << 16);
+	int status = 0;
+	for (int i = 0; i < nargs && !status; i++) {
+		char *end;
+		long long idx = strtoll(args[i], &end, 10);
+		struct ledger_leaf l;
+		int rc = *end || idx < 0 ? GH_EINVAL : ledger_leaf_read(db, a, idx, &l);
+		if (rc == GH_EINVAL)
+			fprintf(stderr, "govhall: ledger leaf: %s is not a leaf index (0, 1, 2 ...)\n", args[i]);
+		else if (rc == GH_ENOTFOUND)
+			fprintf(stderr, "govhall: ledger leaf: the log has no leaf %lld\n", idx);
+		else if (rc)
+			fprintf(stderr, "govhall: ledger leaf %lld: %s (%s)\n", idx, err_name(rc), db_last_error(db));
+		else
+			printf("%s\n", l.leaf);
+		status = rc ? 1 : 0;
+		arena_reset(a);
+	}
+	arena_free(a);
+	db_close(db);
+	return status;
+}
+
 /* Appends n synthetic leaves quickly (benchmarks only): one transaction per 500,000 leaves. */
 static int bench_seed(const struct config *cfg, long long n)
 {
@@ -119,6 +149,7 @@ static int bench_seed(const struct config *cfg, long long n)
 	if (open_db(cfg, &db))
 		return 1;
 	struct arena *a = arena_new(1 << 16);
+	struct arena *pa = arena_new(1 << 12);
 	struct merkle_frontier *f = arena_zalloc(a, sizeof(*f));
 	int rc = db_begin(db);
 	if (!rc)
@@ -129,7 +160,12 @@ static int bench_seed(const struct config *cfg, long long n)
 		int len = snprintf(leaf, sizeof(leaf), "{\"kind\":\"bench\",\"n\":%lld}", (long long)f->size);
 		unsigned char h[H32];
 		ledger_leaf_hash(leaf, (size_t)len, h);
-		rc = db_exec(db, &q_leaf, DB_ARGS(DB_INT((int64_t)f->size), DB_TEXT(leaf), DB_BLOB(h, H32), DB_INT(now)), NULL);
+		const unsigned char *stored;
+		size_t slen;
+		arena_reset(pa);
+		ledger_leaf_pack(pa, leaf, (size_t)len, &stored, &slen);
+		rc = db_exec(db, &q_leaf, DB_ARGS(DB_INT((int64_t)f->size), DB_BLOB(stored, slen), DB_BLOB(h, H32), DB_INT(now)),
+			     NULL);
 		/* its hash and the perfect subtrees it completes, into their tiles */
 		if (!rc)
 			rc = ledger_tile_append(db, 0, f->size, h, 1);
@@ -152,6 +188,7 @@ static int bench_seed(const struct config *cfg, long long n)
 	} else {
 		printf("the log holds %llu leaves\n", (unsigned long long)f->size);
 	}
+	arena_free(pa);
 	arena_free(a);
 	db_close(db);
 	return rc ? 1 : 0;
@@ -293,6 +330,8 @@ static int ledger_cmd(const struct config *cfg, int nargs, char **args)
 	}
 	if (nargs >= 1 && strcmp(args[0], "correct") == 0)
 		return correct_cmd(cfg, nargs - 1, args + 1);
+	if (nargs >= 2 && strcmp(args[0], "leaf") == 0)
+		return leaf_cmd(cfg, nargs - 1, args + 1);
 	if (nargs == 2 && strcmp(args[0], "bench-seed") == 0) {
 		char *end;
 		long long n = strtoll(args[1], &end, 10);
@@ -311,7 +350,7 @@ static int ledger_cmd(const struct config *cfg, int nargs, char **args)
 		return bench_append(cfg, secs);
 	}
 	fprintf(stderr, "usage: govhall ledger key list|rotate | checkpoint | backfill | correct TABLE:KEY... --reason TEXT "
-			"[--erasure] | bench-seed N | bench-append SECONDS\n");
+			"[--erasure] | leaf INDEX... | bench-seed N | bench-append SECONDS\n");
 	return 2;
 }
 

@@ -325,7 +325,7 @@ int ledger_bulk_decision(struct ledger_bulk *b, struct arena *a, const struct le
 	int rc = ledger_rows_prepare(NULL, a, salt, rows, n, &lr);
 	if (!rc && !(text = decision_text(a, salt, d, ref, &lr, &len)))
 		rc = ledger_rows_text(a, kind, ref, decision_obj(salt, d), &lr, &text, &len);
-	return rc ? rc : ledger_bulk_emit(b, kind, ref, salt, text, len, &lr, d->at);
+	return rc ? rc : ledger_bulk_emit(b, a, kind, ref, salt, text, len, &lr, d->at);
 }
 
 /* The leaf of changes of covered rows that no other leaf of their transaction took

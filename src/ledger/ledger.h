@@ -8,6 +8,8 @@
  * numbers, free-text reasons) replaced by salted hashes (ledger_personal_hash) under a salt
  * that is stored with the leaf, never published, so `govhall audit` can recompute the leaf
  * from the source rows. leaf hash = SHA-256(0x00 || leaf text); node = SHA-256(0x01 || l || r).
+ * The database stores the text packed (ledger_leaves.leaf, bytes with a version byte: pack.c);
+ * everything hashed, proved and published is the text.
  *
  * Covered rows (format 2). A leaf also commits the covered rows (store/cover.h) its transaction
  * changed: "v": 2, "rows": {id: content} and its "ref" when it has one, where id and content
@@ -135,8 +137,9 @@ struct ledger_decision {
 struct cover_entry;
 struct ledger_bulk_sink {
 	void *ctx;
-	int (*leaf)(void *ctx, int64_t idx, const char *kind, const char *ref, const char *salt, const char *text,
-		    size_t len, const unsigned char hash[LEDGER_HASH_LEN], int64_t created_at);
+	/* stored: the leaf's stored form (ledger_leaves.leaf, bytes: see src/ledger/pack.c) */
+	int (*leaf)(void *ctx, int64_t idx, const char *kind, const char *ref, const char *salt,
+		    const unsigned char *stored, size_t len, const unsigned char hash[LEDGER_HASH_LEN], int64_t created_at);
 	int (*ref)(void *ctx, int64_t idx, const char *table, const char *key);
 };
 struct ledger_bulk;

@@ -61,4 +61,17 @@ void ledger_b64(const unsigned char *in, size_t len, char *out, size_t outsize);
 /* Strict decode of exactly H32 bytes; -1 for anything else. */
 int ledger_unb64_hash(const char *s, unsigned char out[H32]);
 
+/* ---- pack.c: the stored form of a leaf (ledger_leaves.leaf) ---- */
+struct arena;
+/* The stored bytes of leaf text (len bytes): version 1 (packed) when it gives the text back,
+ * else version 0 (the text after a 0 byte). In a; always 0. */
+int ledger_leaf_pack(struct arena *a, const char *text, size_t len, const unsigned char **out, size_t *outlen);
+/* The text of stored bytes (NUL-terminated, in a). GH_EINVAL when they are not a stored leaf
+ * of a known version or give more than LEDGER_LEAF_MAX bytes. */
+int ledger_leaf_unpack(struct arena *a, const unsigned char *b, size_t n, const char **text, size_t *len);
+/* The text of the stored leaf in cell (r, c) of rows, in a; NULL when the cell is NULL or not a
+ * stored leaf (the audit then reports that its text does not hash to its hash). */
+struct db_rows;
+const char *ledger_leaf_cell(struct arena *a, const struct db_rows *rows, size_t r, size_t c);
+
 #endif

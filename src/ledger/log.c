@@ -322,14 +322,17 @@ int ledger_append_text(struct db *db, struct arena *a, const char *kind, const c
 	unsigned char h[H32];
 	ledger_leaf_hash(text, text_len, h);
 	int64_t idx = (int64_t)f->size, now = clock_now();
+	const unsigned char *packed;
+	size_t plen;
+	ledger_leaf_pack(a, text, text_len, &packed, &plen); /* stored packed (pack.c); hashed as text */
 	if (db_kind(db) == DB_POSTGRES)
 		rc = db_exec(db, &q_leaf_refs_pg,
-			     DB_ARGS(DB_INT(idx), DB_TEXT(kind), DB_TEXT(ref), DB_TEXT(salt), DB_TEXTN(text, text_len),
+			     DB_ARGS(DB_INT(idx), DB_TEXT(kind), DB_TEXT(ref), DB_TEXT(salt), DB_BLOB(packed, plen),
 				     DB_BLOB(h, H32), DB_INT(now), DB_INT(idx), DB_TEXT(nrefs ? rows->json : "[]")),
 			     NULL);
 	else
 		rc = db_exec(db, &q_leaf_ins,
-			     DB_ARGS(DB_INT(idx), DB_TEXT(kind), DB_TEXT(ref), DB_TEXT(salt), DB_TEXTN(text, text_len),
+			     DB_ARGS(DB_INT(idx), DB_TEXT(kind), DB_TEXT(ref), DB_TEXT(salt), DB_BLOB(packed, plen),
 				     DB_BLOB(h, H32), DB_INT(now)),
 			     NULL);
 	/* SQLite runs in this process: prepared inserts, two rows at a time (a step's two rows). */
@@ -520,8 +523,8 @@ int ledger_leaf_read(struct db *db, struct arena *a, int64_t index, struct ledge
 	out->kind = db_cell(&rows, 0, 1);
 	out->ref = db_cell(&rows, 0, 2);
 	out->salt = db_cell(&rows, 0, 3);
-	out->leaf = db_cell(&rows, 0, 4);
-	if (rows.lens[5] != H32)
+	out->leaf = ledger_leaf_cell(a, &rows, 0, 4);
+	if (!out->leaf || rows.lens[5] != H32)
 		return GH_EINTERNAL;
 	memcpy(out->hash, rows.cells[5], H32);
 	out->created_at = db_cell_int(&rows, 0, 6);

@@ -151,8 +151,8 @@ int ledger_append_rows(struct db *db, struct arena *a, const char *kind, const c
 /* bulk.c: hands leaf text (canonical, of kind; rows may be NULL) to the bulk writer's sink,
  * then its ledger_refs rows and the nodes it completes. */
 struct ledger_bulk;
-int ledger_bulk_emit(struct ledger_bulk *b, const char *kind, const char *ref, const char *salt, const char *text,
-		     size_t len, const struct ledger_rows *rows, int64_t at);
+int ledger_bulk_emit(struct ledger_bulk *b, struct arena *a, const char *kind, const char *ref, const char *salt,
+		     const char *text, size_t len, const struct ledger_rows *rows, int64_t at);
 /* Whether this process appended a leaf. */
 bool ledger_appended(void);
 /* Marks that this process appended (bulk writers), so the command signs a checkpoint. */

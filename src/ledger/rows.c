@@ -213,7 +213,7 @@ static int check_table(struct db *db, struct arena *a, size_t ti, ledger_report_
 		for (size_t i = 0; i < r.nrows; i++) {
 			const char *key = db_cell(&r, i, 0);
 			const char *li = db_cell(&r, i, base + ci->ncols);
-			const char *salt = db_cell(&r, i, base + ci->ncols + 1), *leaf = db_cell(&r, i, base + ci->ncols + 2);
+			const char *salt = db_cell(&r, i, base + ci->ncols + 1), *leaf = ledger_leaf_cell(a, &r, i, base + ci->ncols + 2);
 			(*nrows)++;
 			unsigned char digest[COVER_DIGEST_LEN];
 			int d = cover_digest(ci, a, (const char *const *)&r.cells[i * r.ncols + base], &r.lens[i * r.ncols + base],
@@ -268,7 +268,7 @@ static int check_table(struct db *db, struct arena *a, size_t ti, ledger_report_
 	for (size_t i = 0; i < r.nrows; i++) {
 		const char *key = db_cell(&r, i, 0), *li = db_cell(&r, i, 1), *salt = db_cell(&r, i, 2);
 		bool absent = false;
-		int v = leaf_verdict(leaf_rows(&lc, db_cell_int(&r, i, 1), db_cell(&r, i, 3)), salt ? salt : "", ci->table,
+		int v = leaf_verdict(leaf_rows(&lc, db_cell_int(&r, i, 1), ledger_leaf_cell(a, &r, i, 3)), salt ? salt : "", ci->table,
 				     key, false, zero, &absent);
 		if (v < 0)
 			report(ctx, "%s:%s: its latest leaf %s (by ledger_refs) does not log it", ci->table, key, li);

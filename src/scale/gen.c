@@ -373,12 +373,12 @@ static void stats_to_copy(struct gen *g)
 
 /* ---- the log's sink ------------------------------------------------------------------------- */
 
-static int sink_leaf(void *ctx, int64_t idx, const char *kind, const char *ref, const char *salt, const char *text,
-		     size_t len, const unsigned char hash[LEDGER_HASH_LEN], int64_t created_at)
+static int sink_leaf(void *ctx, int64_t idx, const char *kind, const char *ref, const char *salt,
+		     const unsigned char *stored, size_t len, const unsigned char hash[LEDGER_HASH_LEN], int64_t created_at)
 {
 	struct sb *b = &((struct gen *)ctx)->b[B_LEAVES];
 	cp_int(b, idx), TAB(b), cp_text(b, kind), TAB(b), cp_text(b, ref), TAB(b), cp_text(b, salt), TAB(b);
-	cp_textn(b, text, len), TAB(b), cp_bytea(b, hash, LEDGER_HASH_LEN), TAB(b), cp_int(b, created_at), EOL(b);
+	cp_bytea(b, stored, len), TAB(b), cp_bytea(b, hash, LEDGER_HASH_LEN), TAB(b), cp_int(b, created_at), EOL(b);
 	return 0;
 }
 

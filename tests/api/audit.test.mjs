@@ -12,7 +12,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createPrivateKey, createPublicKey, sign as edSign } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   DEMO, DEMO_PASSWORD, apiLogin, backend, bearer, demoCatalog, demoForm, freshDb, freshIp, freshTotp, get, govhall,
@@ -43,6 +43,8 @@ let sim; // the payment gateway simulator, for a row of every payment table
 let tmp;
 const tok = {};
 let seq = 0;
+let given; // a receipt given out, and the keys document then
+let givenKeys;
 
 const audit = (args = [], opts = {}) => govhall(['audit', '--db', opts.db ?? db.url, ...args], { keyFile: db.keyFile, ...opts });
 
@@ -209,6 +211,11 @@ before(async () => {
   const sent = await govhall(['federation', 'send', 'lanshan', '--subject', 'audit-1', '--body', '{"n":1}', '--db', db.url,
     '--fed-client-id', 'qinghe'], { keyFile: db.keyFile });
   assert.equal(sent.code, 0, sent.stderr);
+  // A receipt given out, and the keys document (the leaves stored as text, below).
+  const number = await sql(db.url, "SELECT number FROM applications WHERE state = 'completed' ORDER BY id LIMIT 1");
+  const receipts = (await api('GET', `/api/v1/applications/${number}/receipts`, tok.a)).receipts;
+  given = (await bearer(`${srv.url}/api/v1/applications/${number}/receipts/${receipts.at(-1).leaf_index}`, tok.a)).json;
+  givenKeys = JSON.parse((await get(`${srv.url}/.well-known/govhall-keys.json`)).body);
   await srv.stop();
   srv = null;
   await sim.stop();
@@ -522,7 +529,10 @@ describe('legitimate later changes', () => {
       assert.equal(r.code, 0, r.stderr);
       await expectClean('after the logged correction and erasure', [], { db: copy.url });
       // The leaves say what happened, and nothing of the reason or the row.
-      const leaves = (await sql(copy.url, "SELECT leaf FROM ledger_leaves WHERE kind = 'change' ORDER BY idx DESC LIMIT 2")).split('\n').map((l) => JSON.parse(l));
+      const last = (await sql(copy.url, "SELECT idx FROM ledger_leaves WHERE kind = 'change' ORDER BY idx DESC LIMIT 2")).split('\n');
+      const shown = await govhall(['ledger', 'leaf', ...last, '--db', copy.url]);
+      assert.equal(shown.code, 0, shown.stderr);
+      const leaves = shown.stdout.trim().split('\n').map((l) => JSON.parse(l));
       assert.deepEqual(leaves.map((l) => l.action).sort(), ['correction', 'erasure']);
       for (const l of leaves) {
         assert.match(l.reason, /^[0-9a-f]{64}$/);
@@ -564,6 +574,78 @@ describe('legitimate later changes', () => {
       const none = await audit([], { db: copy.url, keyFile: path.join(tmp.path, 'no.key') });
       assert.equal(none.code, 1, none.stdout);
       assert.match(none.stdout, /^accounts:\d+: the row cannot be read/m);
+    } finally {
+      await copy.drop();
+    }
+  });
+});
+
+// ---- the leaves stored before they were packed ----
+
+describe('leaves stored as text, from before migration leaf_bytes', () => {
+  test('a database of the old form migrates: every leaf keeps its text and hash, a receipt given out before still verifies against it, the audit passes', async () => {
+    // A receipt given out before (in before()), with the checkpoint it carries.
+    const receipt = given;
+    assert.equal(receipt.type, 'govhall.receipt/v1');
+    const receiptFile = await writeJsonFile(tmp.path, 'old-receipt.json', receipt);
+    const keysFile = await writeJsonFile(tmp.path, 'old-keys.json', givenKeys);
+    const copy = await copyDb('oldleaves');
+    try {
+      // The copy made into the old form: leaf a TEXT column holding the canonical text, and
+      // the schema version before the migration (found by its name, whatever its number).
+      const n = Number(await sql(copy.url, 'SELECT COUNT(*) FROM ledger_leaves'));
+      const texts = [];
+      for (let i = 0; i < n; i += 500) {
+        const r = await govhall(['ledger', 'leaf', ...Array.from({ length: Math.min(500, n - i) }, (_, k) => String(i + k)), '--db', copy.url]);
+        assert.equal(r.code, 0, r.stderr);
+        texts.push(...r.stdout.split('\n').slice(0, -1));
+      }
+      assert.equal(texts.length, n);
+      assert.equal(texts[receipt.leaf_index], receipt.leaf);
+      const version = Number(readdirSync(path.join(root, 'src/store/migrations', backend === 'postgres' ? 'postgres' : 'sqlite'))
+        .find((f) => f.endsWith('_leaf_bytes.sql')).slice(0, 4));
+      await sql(copy.url, backend === 'postgres'
+        ? `ALTER TABLE ledger_leaves ALTER COLUMN leaf TYPE TEXT USING ''; DELETE FROM schema_migrations WHERE version = ${version}`
+        : `CREATE TABLE ledger_leaves_text (idx INTEGER NOT NULL PRIMARY KEY, kind TEXT NOT NULL, ref TEXT, salt TEXT,
+             leaf TEXT NOT NULL, hash BLOB NOT NULL, created_at INTEGER NOT NULL) STRICT;
+           INSERT INTO ledger_leaves_text SELECT idx, kind, ref, salt, '', hash, created_at FROM ledger_leaves;
+           DROP TABLE ledger_leaves; ALTER TABLE ledger_leaves_text RENAME TO ledger_leaves;
+           CREATE INDEX ledger_leaves_ref ON ledger_leaves(ref) WHERE ref IS NOT NULL;
+           DELETE FROM schema_migrations WHERE version = ${version}`);
+      for (let i = 0; i < n;) {
+        const values = [];
+        let size = 0;
+        for (; i < n && size < 60_000; i++) {
+          values.push(`(${i}, ${q(texts[i])})`);
+          size += texts[i].length * 3;
+        }
+        await sql(copy.url, `WITH v(i, t) AS (VALUES ${values.join(', ')}) UPDATE ledger_leaves
+          SET leaf = (SELECT t FROM v WHERE v.i = ledger_leaves.idx) WHERE idx IN (SELECT i FROM v)`);
+      }
+      const type = backend === 'postgres'
+        ? "SELECT data_type FROM information_schema.columns WHERE table_name = 'ledger_leaves' AND column_name = 'leaf'"
+        : 'SELECT DISTINCT typeof(leaf) FROM ledger_leaves';
+      assert.equal(await sql(copy.url, type), 'text');
+      assert.equal(await sql(copy.url, `SELECT leaf FROM ledger_leaves WHERE idx = ${receipt.leaf_index}`), receipt.leaf);
+
+      // Opened by this govhall: migrated, audited clean with the receipt's checkpoint as a
+      // prefix of the log, every leaf the same text under the same hash.
+      await expectClean('after the migration of text leaves', ['--checkpoint', receiptFile], { db: copy.url });
+      assert.equal(await sql(copy.url, type), backend === 'postgres' ? 'bytea' : 'blob');
+      const first = backend === 'postgres' ? 'get_byte(leaf, 0)' : "CAST(hex(substr(leaf, 1, 1)) AS INTEGER)";
+      assert.equal(await sql(copy.url, `SELECT COUNT(*) FROM ledger_leaves WHERE ${first} = 0`), String(n), 'old leaves are kept as text (version 0)');
+      const again = await govhall(['ledger', 'leaf', String(receipt.leaf_index), '--db', copy.url]);
+      assert.equal(again.stdout, `${receipt.leaf}\n`);
+      const v = await govhall(['verify', receiptFile, '--keys', keysFile]);
+      assert.equal(v.code, 0, v.stdout + v.stderr);
+      assert.match(v.stdout, /valid receipt/);
+
+      // A leaf appended now is packed, beside the old ones, and the audit still passes.
+      const account = await sql(copy.url, 'SELECT id FROM accounts ORDER BY id LIMIT 1');
+      const fix = await govhall(['ledger', 'correct', `accounts:${account}`, '--reason', '核对', '--db', copy.url], { keyFile: db.keyFile });
+      assert.equal(fix.code, 0, fix.stderr);
+      assert.equal(await sql(copy.url, `SELECT ${first} FROM ledger_leaves WHERE idx = ${n}`), '1', 'a new leaf is packed (version 1)');
+      await expectClean('with text and packed leaves', ['--checkpoint', receiptFile], { db: copy.url });
     } finally {
       await copy.drop();
     }

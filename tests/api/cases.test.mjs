@@ -304,6 +304,23 @@ describe('queue', () => {
     assert.equal((await bearer(`${srv.url}/api/v1/staff/queue`, tok.a)).status, 403);
   });
 
+  test("the queue page's light counts are the department's running applications of each light, concluded ones not counted", async () => {
+    const done = await applied();
+    for (const a of ['accept', 'start_review', 'approve', 'complete']) await ok(tok.psb, done.number, a);
+    const staff = await pageLogin(srv.url, DEMO.staffA.phone);
+    const page = await staff.get('/staff/queue');
+    assert.equal(page.status, 200);
+    for (const light of ['green', 'yellow', 'red']) {
+      const shown = new RegExp(`light-${light}"[^]*?<strong>(\\d+)</strong>`).exec(page.body);
+      assert.ok(shown, `the ${light} count is shown`);
+      const listed = await bearer(`${srv.url}/api/v1/staff/queue?per_page=100&light=${light}`, tok.psb);
+      assert.equal(Number(shown[1]), listed.json.total, `${light}: the count is what the list of that light holds`);
+      assert.ok(!listed.json.items.some((x) => x.number === done.number), `the concluded application is not ${light}`);
+    }
+    const completed = (await bearer(`${srv.url}/api/v1/staff/queue?per_page=100&state=completed`, tok.psb)).json;
+    assert.ok(completed.items.some((x) => x.number === done.number), 'the concluded application is in the queue');
+  });
+
   test('the overdue list shows staff their own department only', async () => {
     const r = await bearer(`${srv.url}/api/v1/overdue?per_page=100`, tok.psb);
     assert.equal(r.status, 200, r.body);

@@ -283,7 +283,9 @@ describe('figures and the transparency log', () => {
     assert.equal(leaves, evals);
     const decided = Number(await sql(srv.db, "SELECT COUNT(*) FROM appeals WHERE state <> 'pending'"));
     assert.equal(Number(await sql(srv.db, "SELECT COUNT(*) FROM ledger_leaves WHERE kind = 'evaluation_appeal'")), decided);
-    const text = await sql(srv.db, "SELECT leaf FROM ledger_leaves WHERE kind = 'evaluation' ORDER BY idx LIMIT 5");
+    const idx = (await sql(srv.db, "SELECT idx FROM ledger_leaves WHERE kind = 'evaluation' ORDER BY idx LIMIT 5")).split('\n');
+    const text = (await Promise.all(idx.map(async (i) => (await fetch(`${srv.url}/api/v1/ledger/leaves/${i}`)).text()))).join('\n');
+    assert.match(text, /"kind":"evaluation"/);
     assert.ok(!/恶意差评测试|跑了三次|张三/.test(text), 'no comment or name in the leaves');
   });
 });

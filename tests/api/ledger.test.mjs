@@ -381,18 +381,34 @@ describe('govhall audit', () => {
       () => sql(srv.db, `UPDATE service_items SET conditions_zh = 'changed' WHERE code = 'psb-0003' AND version = 1`),
       () => sql(srv.db, `UPDATE service_items SET conditions_zh = ${name === '' ? 'NULL' : `'${name.replace(/'/g, "''")}'`} WHERE code = 'psb-0003' AND version = 1`),
       /^service_items:psb-0003:1: the row differs/m);
-    // 4. a leaf's text rewritten
-    const leafText = await sql(srv.db, `SELECT leaf FROM ledger_leaves WHERE idx = ${leafIdx}`);
+    // 4. a leaf's text rewritten (stored as version 0: the text itself after a 0 byte), or its
+    // stored bytes made into no leaf at all
+    const leafText = (await govhall(['ledger', 'leaf', leafIdx, '--db', srv.db])).stdout.trim();
+    assert.equal(leafText, JSON.parse((await get(`${srv.url}/api/v1/ledger/leaves/${leafIdx}`)).body).leaf);
+    const stored = await sql(srv.db, `SELECT ${hex('leaf')} FROM ledger_leaves WHERE idx = ${leafIdx}`);
+    assert.equal(stored.slice(0, 2), '01', 'a new leaf is stored packed');
+    assert.ok(stored.length / 2 < Buffer.byteLength(leafText) / 2, `packed ${stored.length / 2} bytes, text ${leafText.length}`);
+    const asText = (t) => blob(`00${Buffer.from(t).toString('hex')}`);
+    const restoreLeaf = () => sql(srv.db, `UPDATE ledger_leaves SET leaf = ${blob(stored)} WHERE idx = ${leafIdx}`);
+    assert.ok(leafText.includes('"approve"'));
     await detects('leaf text altered',
-      () => sql(srv.db, `UPDATE ledger_leaves SET leaf = replace(leaf, '"approve"', '"deny"') WHERE idx = ${leafIdx}`),
-      () => sql(srv.db, `UPDATE ledger_leaves SET leaf = '${leafText.replace(/'/g, "''")}' WHERE idx = ${leafIdx}`),
+      () => sql(srv.db, `UPDATE ledger_leaves SET leaf = ${asText(leafText.replace('"approve"', '"deny"'))} WHERE idx = ${leafIdx}`),
+      restoreLeaf,
       new RegExp(`leaf ${leafIdx} \\(decision:${evId}\\): its text no longer hashes to its stored hash`));
+    await detects('leaf stored form broken',
+      () => sql(srv.db, `UPDATE ledger_leaves SET leaf = ${blob(`07${stored.slice(2)}`)} WHERE idx = ${leafIdx}`),
+      restoreLeaf,
+      new RegExp(`leaf ${leafIdx} \\(decision:${evId}\\): its stored form is not a leaf`));
+    // the same text stored as version 0 is the same leaf
+    await sql(srv.db, `UPDATE ledger_leaves SET leaf = ${asText(leafText)} WHERE idx = ${leafIdx}`);
+    await expectClean();
+    await restoreLeaf();
     // 5. a leaf rewritten together with its hash: the tree no longer matches the signed heads
     const leafHex = await sql(srv.db, `SELECT ${hex('hash')} FROM ledger_leaves WHERE idx = ${leafIdx}`);
     const forged = leafText.replace('"approve"', '"deny"');
     await detects('leaf and hash rewritten',
-      () => sql(srv.db, `UPDATE ledger_leaves SET leaf = '${forged.replace(/'/g, "''")}', hash = ${blob(leafHash(forged).toString('hex'))} WHERE idx = ${leafIdx}`),
-      () => sql(srv.db, `UPDATE ledger_leaves SET leaf = '${leafText.replace(/'/g, "''")}', hash = ${blob(leafHex)} WHERE idx = ${leafIdx}`),
+      () => sql(srv.db, `UPDATE ledger_leaves SET leaf = ${asText(forged)}, hash = ${blob(leafHash(forged).toString('hex'))} WHERE idx = ${leafIdx}`),
+      () => sql(srv.db, `UPDATE ledger_leaves SET leaf = ${blob(stored)}, hash = ${blob(leafHex)} WHERE idx = ${leafIdx}`),
       /checkpoint \d+: its root is not the root of the first \d+ leaves/);
     // 6. a stored tree hash changed (proofs through it would be wrong): the second leaf hash of
     // the first tile, then the tile cut short
@@ -450,7 +466,7 @@ describe('govhall audit', () => {
     await detects('leaf deleted',
       () => sql(srv.db, `DELETE FROM ledger_leaves WHERE idx = ${leafIdx}`),
       () => sql(srv.db, `INSERT INTO ledger_leaves (idx, kind, ref, salt, leaf, hash, created_at) VALUES (${leafIdx}, '${kind}', '${ref}',
-        '${salt}', '${leafText.replace(/'/g, "''")}', ${blob(leafHex)}, ${created})`),
+        '${salt}', ${blob(stored)}, ${blob(leafHex)}, ${created})`),
       new RegExp(`leaves ${leafIdx}\\.\\.${leafIdx}: missing from ledger_leaves`));
   });
 });

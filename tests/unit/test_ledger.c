@@ -476,10 +476,19 @@ static void stored_log(enum db_kind kind)
 
 /* ---- tiles: the tree stored as tiles of 256 hashes (tiles.c) ---- */
 
-static int tile_sink_leaf(void *ctx, int64_t idx, const char *kind, const char *ref, const char *salt, const char *text,
-			  size_t len, const unsigned char hash[LEDGER_HASH_LEN], int64_t created_at)
+/* The bulk writer hands over the stored form: it unpacks to the text of the leaf's hash. */
+static int tile_sink_leaf(void *ctx, int64_t idx, const char *kind, const char *ref, const char *salt,
+			  const unsigned char *stored, size_t len, const unsigned char hash[LEDGER_HASH_LEN], int64_t created_at)
 {
-	(void)ctx, (void)idx, (void)kind, (void)ref, (void)salt, (void)text, (void)len, (void)hash, (void)created_at;
+	(void)ctx, (void)idx, (void)kind, (void)ref, (void)salt, (void)created_at;
+	struct arena *a = arena_new(1 << 12);
+	const char *text;
+	size_t tl;
+	unsigned char h[LEDGER_HASH_LEN];
+	assert_int_equal(ledger_leaf_unpack(a, stored, len, &text, &tl), 0);
+	ledger_leaf_hash(text, tl, h);
+	assert_memory_equal(h, hash, LEDGER_HASH_LEN);
+	arena_free(a);
 	return 0;
 }
 
@@ -537,7 +546,7 @@ static void tiled_log(enum db_kind kind)
 		char *leaf = leaf_text(a, i);
 		ledger_leaf_hash(leaf, strlen(leaf), hashes[i]);
 		assert_int_equal(ledger_append(t.db, a, "test", leaf, NULL), 0);
-		assert_int_equal(ledger_bulk_emit(b, "test", NULL, NULL, leaf, strlen(leaf), NULL, 1), 0);
+		assert_int_equal(ledger_bulk_emit(b, a, "test", NULL, NULL, leaf, strlen(leaf), NULL, 1), 0);
 		if (i % 300 == 299) { /* commits in the middle of tiles */
 			assert_int_equal(db_commit(t.db), 0);
 			assert_int_equal(db_begin(t.db), 0);
@@ -896,15 +905,11 @@ static void test_batched_postgres(void **state)
 	batched(DB_POSTGRES);
 }
 
-/* The decision leaf written without jansson on the hot path is the canonical text jansson
- * gives for the same leaf (with and without an enterprise, with and without rows); a value that
- * is not plain ASCII leaves the fast path. */
-static void test_decision_text(void **state)
+/* A step's two rows (the application's and the event's) under salt, in the leaf's order. */
+static void step_rows(const char *salt, struct ledger_row rv[2])
 {
-	(void)state;
-	struct arena *a = arena_new(1 << 16);
-	const char *salt = "00112233445566778899aabbccddeeff";
-	struct ledger_row rv[2] = { { .table = "applications", .key = "7" }, { .table = "application_events", .key = "42" } };
+	rv[0] = (struct ledger_row){ .table = "applications", .key = "7" };
+	rv[1] = (struct ledger_row){ .table = "application_events", .key = "42" };
 	unsigned char digest[32];
 	memset(digest, 9, sizeof(digest));
 	for (int i = 0; i < 2; i++)
@@ -914,6 +919,18 @@ static void test_decision_text(void **state)
 		rv[0] = rv[1];
 		rv[1] = t;
 	}
+}
+
+/* The decision leaf written without jansson on the hot path is the canonical text jansson
+ * gives for the same leaf (with and without an enterprise, with and without rows); a value that
+ * is not plain ASCII leaves the fast path. */
+static void test_decision_text(void **state)
+{
+	(void)state;
+	struct arena *a = arena_new(1 << 16);
+	const char *salt = "00112233445566778899aabbccddeeff";
+	struct ledger_row rv[2];
+	step_rows(salt, rv);
 	for (int variant = 0; variant < 4; variant++) {
 		struct ledger_decision d = { .event_id = 42, .at = 1790000000, .applicant_id = 3,
 					     .enterprise_id = variant & 1 ? 9 : 0, .actor_id = 5, .number = "QH20261201000007",
@@ -940,6 +957,107 @@ static void test_decision_text(void **state)
 		d.item_code = "psb-\"0001";
 		assert_null(ledger_decision_text(a, salt, &d, "decision:42", &lr, &len));
 	}
+	arena_free(a);
+}
+
+/* The stored form of a leaf (src/ledger/pack.c). A step's leaf with its rows packs to less than
+ * half its text and unpacks to exactly the text (so the leaf hash is the text's); every kind of
+ * text round-trips, a text packing would not give back is stored as version 0; malformed stored
+ * bytes are refused, never read past. */
+static void unpacks_to(struct arena *a, const char *text)
+{
+	const unsigned char *st;
+	size_t sl, bl;
+	const char *back;
+	assert_int_equal(ledger_leaf_pack(a, text, strlen(text), &st, &sl), 0);
+	assert_true(sl <= strlen(text) + 1);
+	assert_int_equal(ledger_leaf_unpack(a, st, sl, &back, &bl), 0);
+	assert_int_equal(bl, strlen(text));
+	assert_string_equal(back, text);
+}
+
+static int unpack_rc(struct arena *a, const char *bytes, size_t n)
+{
+	const char *t;
+	size_t l;
+	return ledger_leaf_unpack(a, (const unsigned char *)bytes, n, &t, &l);
+}
+
+static void test_leaf_pack(void **state)
+{
+	(void)state;
+	struct arena *a = arena_new(1 << 16);
+	const char *salt = "00112233445566778899aabbccddeeff";
+	struct ledger_row rv[2];
+	step_rows(salt, rv);
+	struct ledger_decision d = { .event_id = 4242, .at = 1790000000, .applicant_id = 3, .enterprise_id = 9,
+				     .actor_id = 5, .number = "QH20261201000007", .item_code = "psb-0001",
+				     .department = "psb", .action = "approve", .from_state = "under_review",
+				     .to_state = "approved", .reason = "符合条件", .detail = "{}" };
+	struct ledger_rows lr = { .v = rv, .n = 2 };
+	size_t len, sl, bl;
+	char *text = ledger_decision_text(a, salt, &d, "decision:4242", &lr, &len);
+	assert_non_null(text);
+	const unsigned char *st;
+	const char *back;
+	assert_int_equal(ledger_leaf_pack(a, text, len, &st, &sl), 0);
+	assert_int_equal(st[0], 1);
+	assert_true(sl * 2 < len);
+	assert_int_equal(ledger_leaf_unpack(a, st, sl, &back, &bl), 0);
+	assert_int_equal(bl, len);
+	assert_string_equal(back, text);
+	unsigned char h1[32], h2[32];
+	ledger_leaf_hash(text, len, h1);
+	ledger_leaf_hash(back, bl, h2);
+	assert_memory_equal(h1, h2, 32);
+
+	/* every token, and near misses of each (kept as literal text) */
+	const char *texts[] = {
+		"{\"kind\":\"change\",\"n\":0,\"m\":7,\"k\":99,\"l\":100,\"x\":18446744073709551615,\"y\":-123456}",
+		"{\"at\":99999999999999999999999,\"b\":00123,\"c\":\"007\",\"d\":1e10}",
+		"{\"h\":\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}",
+		"{\"h\":\"0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef\"}",
+		"{\"h\":\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\"}",
+		"{\"r\":{\"AAAAAAAAAAAAAAAAAAAAAA\":\"_-_-_-_-_-_-_-_-_-_-_w\"}}",
+		"{\"r\":\"AAAAAAAAAAAAAAAAAAAAAB\",\"s\":\"AAAAAAAAAAAAAAAAAAAAA\",\"t\":\"AAAAAAAAAAAAAAAAAAAAA=A\"}",
+		"{\"kind\":\"certificate\",\"ref\":\"certificate:CN-1\",\"v\":2,\"rows\":{},\"name\":\"张三\\n\\\"\"}",
+		"{\"\":\"\",\"v\":2}",
+		"\"",
+		"x",
+		"{\"kind\":\"evaluation_appeal\",\"status\":\"withdrawn\",\"to\":\"awaiting_payment\"}",
+	};
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		unpacks_to(a, texts[i]);
+	/* a control character is not canonical JSON: version 0, the text as it is */
+	assert_int_equal(ledger_leaf_pack(a, "{\"a\":\"\t\"}", 9, &st, &sl), 0);
+	assert_int_equal(st[0], 0);
+	assert_int_equal(sl, 10);
+	unpacks_to(a, "{\"a\":\"\t\"}");
+
+	/* what is refused */
+	assert_int_equal(unpack_rc(a, "", 0), GH_EINVAL);
+	assert_int_equal(unpack_rc(a, "\x02{}", 3), GH_EINVAL);             /* unknown version */
+	assert_int_equal(unpack_rc(a, "\x00{\x00}", 4), GH_EINVAL);         /* a NUL in the text */
+	assert_int_equal(unpack_rc(a, "\x01{\x01\xab\xcd", 5), GH_EINVAL);  /* a hash cut short */
+	assert_int_equal(unpack_rc(a, "\x01\x02\x01\x02\x03", 5), GH_EINVAL); /* a row hash cut short */
+	assert_int_equal(unpack_rc(a, "\x01\x03\x80", 3), GH_EINVAL);       /* a number cut short */
+	assert_int_equal(unpack_rc(a, "\x01\x03\x85\x00", 4), GH_EINVAL);   /* a needless continuation */
+	assert_int_equal(unpack_rc(a, "\x01\x03\xff\xff\xff\xff\xff\xff\xff\xff\xff\x02", 12), GH_EINVAL); /* > 64 bits */
+	assert_int_equal(unpack_rc(a, "\x01\x04\xff", 3), GH_EINVAL);       /* no such word */
+	assert_int_equal(unpack_rc(a, "\x01\x04", 2), GH_EINVAL);           /* a word cut short */
+	assert_int_equal(unpack_rc(a, "\x01{\x00}", 4), GH_EINVAL);         /* no op 0 */
+	assert_int_equal(unpack_rc(a, "\x01\x03\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 12), 0); /* 2^64 - 1 */
+	/* a stored form whose text would pass the limit */
+	size_t big = LEDGER_LEAF_MAX / 66 + 2;
+	unsigned char *many = arena_alloc(a, 1 + big * 33);
+	many[0] = 1;
+	for (size_t i = 0; i < big; i++) {
+		many[1 + i * 33] = 1;
+		memset(many + 2 + i * 33, 0xab, 32);
+	}
+	assert_int_equal(ledger_leaf_unpack(a, many, 1 + big * 33, &back, &bl), GH_EINVAL);
+	assert_int_equal(ledger_leaf_unpack(a, many, 1 + (big - 2) * 33, &back, &bl), 0);
+	assert_int_equal(bl, (big - 2) * 66);
 	arena_free(a);
 }
 
@@ -977,6 +1095,7 @@ int main(void)
 		cmocka_unit_test(test_tree_vectors),
 		cmocka_unit_test(test_generated_proofs),
 		cmocka_unit_test(test_decision_text),
+		cmocka_unit_test(test_leaf_pack),
 		cmocka_unit_test(test_stored_sqlite),
 		cmocka_unit_test(test_stored_postgres),
 		cmocka_unit_test(test_tiles_sqlite),
