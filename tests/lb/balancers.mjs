@@ -20,16 +20,7 @@ export function run(cmd, args, opts = {}) {
   });
 }
 
-export async function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../api/helpers.mjs';
 
 /** A self-signed certificate for 127.0.0.1: {cert, key, pem (both, for HAProxy)} paths. */
 export async function certificate(dir) {
