@@ -162,8 +162,12 @@ export async function govhall(args, opts = {}) {
  */
 export async function initDb(url, { demo = true, history = 0, keyFile, args = [] } = {}) {
   const hist = demo && !args.some((a) => a.startsWith('--history')) ? ['--history', String(history)] : [];
-  const r = await govhall(['init', ...(demo ? ['--demo'] : []), ...hist, '--db', url, ...args], { keyFile });
-  if (r.code !== 0) throw new Error(`govhall init failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  // The bound on a hung init: playing days of history is minutes of work for a loaded machine.
+  const timeout = history > 0 || args.some((a) => a.startsWith('--history')) ? 900_000 : undefined;
+  const r = await govhall(['init', ...(demo ? ['--demo'] : []), ...hist, '--db', url, ...args], { keyFile, timeout });
+  if (r.code !== 0) {
+    throw new Error(`govhall init failed (exit ${r.code}${r.signal ? `, ${r.signal}: stopped after ${timeout ?? 120_000} ms` : ''}):\n${r.stdout}\n${r.stderr}`);
+  }
   return r;
 }
 
