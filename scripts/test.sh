@@ -104,7 +104,7 @@ count_node() {
   nc=$(grep -E '^# cancelled [0-9]+' "$out" | tail -1 | awk '{print $3}')
   np=${np:-0} nf=$((${nf:-0} + ${nc:-0}))
   if [ "$rc" -ne 0 ] || [ "$nf" -ne 0 ]; then
-    grep -vE '^# (Subtest|pass|fail|tests|suites|cancelled|skipped|todo|duration_ms)|^ *ok ' "$out" | grep -E 'not ok|Error|error|expected|actual|at ' | head -60
+    grep -vE '^ *# (Subtest|pass|fail|tests|suites|cancelled|skipped|todo|duration_ms)|^ *ok ' "$out" | grep -E 'not ok|Error|error|expected|actual|at ' | head -60
   fi
 }
 # report NAME: waits for the suite, prints its result and adds it to the total. The whole output
