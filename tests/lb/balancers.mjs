@@ -10,7 +10,7 @@ import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 
-import { root, waitFor } from '../api/helpers.mjs';
+import { freePort, root, waitFor } from '../api/helpers.mjs';
 
 export function run(cmd, args, opts = {}) {
   return new Promise((resolve) => {
@@ -19,8 +19,6 @@ export function run(cmd, args, opts = {}) {
     });
   });
 }
-
-export { freePort } from '../api/helpers.mjs';
 
 /** A self-signed certificate for 127.0.0.1: {cert, key, pem (both, for HAProxy)} paths. */
 export async function certificate(dir) {
