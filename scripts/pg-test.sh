@@ -21,8 +21,9 @@
 #
 # The cluster lives in a fresh ${TMPDIR:-/tmp}/govhall-pg-XXXXXX owned by the `postgres` user
 # (PostgreSQL refuses to run as root; Debian's postgresql package creates that user), listens
-# on a free port on 127.0.0.1 only (unix socket inside the folder), trusts local connections
-# and runs with fsync off (with --standby: synchronous_commit on and synchronous_standby_names
+# on a free port on 127.0.0.1 only (unix socket inside the folder), trusts local connections,
+# takes 100 connections (make test's API files, two at once: 34 at most, measured) and runs
+# with fsync off (with --standby: synchronous_commit on and synchronous_standby_names
 # naming the standby, so an answered commit is on both; the standby runs alone once promoted).
 # `start` records the folder in the state file (default
 # ${TMPDIR:-/tmp}/govhall-pg-test.state, or $GOVHALL_PG_STATE) so `stop` can find it; `run`
@@ -101,7 +102,7 @@ unix_socket_directories = '$dir'
 fsync = off
 synchronous_commit = $sync
 full_page_writes = off
-max_connections = 50
+max_connections = 100
 shared_buffers = 32MB
 log_min_messages = warning
 CONF

@@ -23,6 +23,7 @@ let qinghe;
 let qingheUrl;
 let lanshan;
 let lanshanUrl;
+let qingheDb;
 let lanshanDb;
 let lanshanArgs;
 let probe;
@@ -57,7 +58,7 @@ const untilAtA = (number, fn, what, token = tok.citizen) => waitFor(async () => 
 }, { what });
 
 before(async () => {
-  ({ hub, hubUrl, qinghe, qingheUrl, lanshan, lanshanUrl, lanshanDb, lanshanArgs, probe } = await fixtures.federation('fapp',
+  ({ hub, hubUrl, qinghe, qingheUrl, qingheDb, lanshan, lanshanUrl, lanshanDb, lanshanArgs, probe } = await fixtures.federation('fapp',
     { demo: true }));
   tok.citizen = (await apiLogin(qingheUrl, DEMO.citizen.phone)).token;
   tok.clerk = (await apiLogin(qingheUrl, DEMO.staffA.phone)).token;
@@ -66,7 +67,7 @@ before(async () => {
 
 after(async () => {
   await Promise.allSettled([hub?.stop(), qinghe?.stop(), lanshan?.stop()]);
-  await lanshanDb?.drop();
+  await Promise.allSettled([lanshanDb?.drop(), qingheDb?.drop()]);
 });
 
 describe('全程网办: applying at Qinghe for an item of Lanshan', () => {

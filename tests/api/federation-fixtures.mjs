@@ -70,7 +70,7 @@ export async function outboxOf(db, keyFile) {
  * holds the directory of the three. Lanshan runs on a database of the caller's (lanshanDb, with
  * lanshanArgs), so that it can be stopped and served again. Names of databases start with
  * prefix; demo: the halls' demo catalog and people. Resolves {hub, hubUrl, qinghe, qingheUrl,
- * lanshan, lanshanUrl, lanshanDb, lanshanArgs, probe}.
+ * lanshan, lanshanUrl, lanshanDb, lanshanArgs, qingheDb, serveQinghe, probe}.
  */
 export async function federation(prefix, { demo = false, probeUrl = 'http://127.0.0.1:9' } = {}) {
   const f = {};
@@ -83,7 +83,14 @@ export async function federation(prefix, { demo = false, probeUrl = 'http://127.
   await addClient(hub.db, 'probe');
   const qPort = await freePort();
   f.qingheUrl = `http://127.0.0.1:${qPort}`;
-  f.qinghe = await startServer({ name: `${prefix}_qinghe`, demo, extraArgs: hallArgs(f.hubUrl, qPort, f.qingheUrl, 'qinghe', qs) });
+  // Qinghe and Lanshan each on a database of the caller's (qingheDb, lanshanDb: the caller
+  // drops them), so that either can be stopped and served again.
+  f.qingheDb = await freshDb(`${prefix}_qinghe`);
+  await initDb(f.qingheDb.url, { demo, keyFile: f.qingheDb.keyFile });
+  const qingheArgs = hallArgs(f.hubUrl, qPort, f.qingheUrl, 'qinghe', qs);
+  f.serveQinghe = async () => Object.assign(await serve(f.qingheDb.url, { keyFile: f.qingheDb.keyFile, extraArgs: qingheArgs }),
+    { db: f.qingheDb.url, keyFile: f.qingheDb.keyFile });
+  f.qinghe = await f.serveQinghe();
   await joinHall(hub, f.qinghe.db, f.qinghe.keyFile, 'qinghe', '清河市', f.qingheUrl);
   const lPort = await freePort();
   f.lanshanUrl = `http://127.0.0.1:${lPort}`;

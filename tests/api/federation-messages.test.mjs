@@ -19,6 +19,8 @@ let hub;
 let hubUrl;
 let qinghe;
 let qingheUrl;
+let qingheDb;
+let serveQinghe;
 let lanshan;
 let lanshanUrl;
 let lanshanDb;
@@ -27,6 +29,7 @@ let probe; // {privateKey, kid}: the third hall, whose key this file holds
 let probeKid;
 let sink; // the probe's address: a server that takes connections and never answers
 const sinkSockets = new Set();
+const sinkTimes = []; // when each connection to the probe's address came (Date.now())
 
 
 const outbox = fixtures.outboxOf;
@@ -51,10 +54,10 @@ before(async () => {
   // The probe's address: a server that takes connections and never answers.
   sink = net.createServer((sock) => { sinkSockets.add(sock); sock.on('close', () => sinkSockets.delete(sock)); sock.on('error', () => {}); });
   sink.connections = 0;
-  sink.on('connection', () => { sink.connections++; });
+  sink.on('connection', () => { sink.connections++; sinkTimes.push(Date.now()); });
   const sinkPort = await freePort();
   await new Promise((resolve) => sink.listen(sinkPort, '127.0.0.1', resolve));
-  ({ hub, hubUrl, qinghe, qingheUrl, lanshan, lanshanUrl, lanshanDb, lanshanArgs, probe } = await fixtures.federation('fmsg',
+  ({ hub, hubUrl, qinghe, qingheUrl, qingheDb, serveQinghe, lanshan, lanshanUrl, lanshanDb, lanshanArgs, probe } = await fixtures.federation('fmsg',
     { probeUrl: `http://127.0.0.1:${sinkPort}` }));
   probeKid = probe.kid;
 });
@@ -63,7 +66,7 @@ after(async () => {
   await Promise.allSettled([hub?.stop(), qinghe?.stop(), lanshan?.stop()]);
   for (const sock of sinkSockets) sock.destroy();
   await new Promise((resolve) => (sink ? sink.close(resolve) : resolve()));
-  await lanshanDb?.drop();
+  await Promise.allSettled([lanshanDb?.drop(), qingheDb?.drop()]);
 });
 
 describe('the outbox', () => {
@@ -108,16 +111,29 @@ describe('the outbox', () => {
 
   test('a hall that swallows connections holds up no other hall', async () => {
     // Five subjects for the probe, whose address takes connections and never answers (each
-    // try ends at fed-timeout), queued before one message for Lanshan.
+    // try ends at fed-timeout), queued before one message for Lanshan, all while Qinghe is
+    // stopped: its first pass after it is served again finds the six at once, however long
+    // the queueing took.
+    await qinghe.stop();
     for (let n = 1; n <= 5; n++) {
       const r = await govhall(['federation', 'send', 'probe', '--subject', `stuck-${n}`, '--db', qinghe.db, '--fed-client-id', 'qinghe']);
       assert.equal(r.code, 0, r.stderr);
     }
     await send('case-3', 1);
+    const inboxLines = () => lanshan.logs().filter((l) => l.path === '/federation/inbox' && l.status === 200);
+    const seen = inboxLines().length;
+    const served = Date.now();
+    qinghe = await serveQinghe();
     await waitFor(async () => (await outbox(qinghe.db, qinghe.keyFile)).some((m) => m.subject === 'case-3' && m.state === 'delivered'),
       { what: 'the message to Lanshan to be delivered' });
+    // The probe's tries before Lanshan took its message: Lanshan's log line of the request
+    // gives when it came (its time less its duration), whatever the load delayed after it.
+    const line = inboxLines()[seen];
+    assert.ok(line, 'Lanshan logged the request that delivered the message');
+    const came = Date.parse(line.ts) - line.ms;
+    const tries = sinkTimes.filter((t) => t >= served && t <= came).length;
     assert.ok(sink.connections >= 1, 'the probe was tried');
-    assert.ok(sink.connections < 5, `Lanshan's message waited for ${sink.connections} tries of the probe`);
+    assert.ok(tries < 5, `Lanshan's message waited for ${tries} tries of the probe`);
     const stuck = (await outbox(qinghe.db, qinghe.keyFile)).filter((m) => m.dest === 'probe');
     assert.ok(stuck.every((m) => m.state === 'waiting'));
   });

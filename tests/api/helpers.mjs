@@ -22,7 +22,7 @@
 // and phone numbers.
 import { createHmac } from 'node:crypto';
 import { spawn, execFile } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
@@ -162,8 +162,12 @@ export async function govhall(args, opts = {}) {
  */
 export async function initDb(url, { demo = true, history = 0, keyFile, args = [] } = {}) {
   const hist = demo && !args.some((a) => a.startsWith('--history')) ? ['--history', String(history)] : [];
-  const r = await govhall(['init', ...(demo ? ['--demo'] : []), ...hist, '--db', url, ...args], { keyFile });
-  if (r.code !== 0) throw new Error(`govhall init failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  // The bound on a hung init: playing days of history is minutes of work for a loaded machine.
+  const timeout = history > 0 || args.some((a) => a.startsWith('--history')) ? 900_000 : undefined;
+  const r = await govhall(['init', ...(demo ? ['--demo'] : []), ...hist, '--db', url, ...args], { keyFile, timeout });
+  if (r.code !== 0) {
+    throw new Error(`govhall init failed (exit ${r.code}${r.signal ? `, ${r.signal}: stopped after ${timeout ?? 120_000} ms` : ''}):\n${r.stdout}\n${r.stderr}`);
+  }
   return r;
 }
 
@@ -307,6 +311,46 @@ export async function startServer({ name = 'api', demo = true, initArgs = [], ..
     return done;
   };
   return srv;
+}
+
+// Ports a test names before a server binds them (a hall whose public address names its own
+// port). A port found free and released at once could be taken by any other process before the
+// server binds it (test files run several at once), so freePort() takes ports below the kernel's
+// ephemeral range, which no bind to port 0 and no outgoing connection is given, and reserves
+// each for this process by a file made with O_EXCL in a folder every test process shares;
+// the files go when the process exits.
+const portLocks = path.join(os.tmpdir(), 'govhall-test-ports');
+const heldPorts = new Set();
+process.on('exit', () => { for (const f of heldPorts) rmSync(f, { force: true }); });
+
+function bindable(port) {
+  return new Promise((resolve) => {
+    const s = net.createServer().once('error', () => resolve(false)).listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/** A port of 127.0.0.1 that nothing listens on and no other test process will take. */
+export async function freePort() {
+  let ephemeral = 32768;
+  try {
+    ephemeral = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || ephemeral;
+  } catch { /* not Linux: the usual range */ }
+  const low = 10000;
+  const high = Math.max(low + 1000, ephemeral);
+  mkdirSync(portLocks, { recursive: true });
+  for (let i = 0; i < 500; i++) {
+    const port = low + Math.floor(Math.random() * (high - low));
+    const lock = path.join(portLocks, String(port));
+    try {
+      writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
+    } catch (e) {
+      if (e.code === 'EEXIST') continue; // another test process holds it
+      throw e;
+    }
+    heldPorts.add(lock);
+    if (await bindable(port)) return port;
+  }
+  throw new Error(`no free port between ${low} and ${high} (reservations in ${portLocks})`);
 }
 
 /** The demo catalog the server loads, as parsed JSON arrays, or null when not found. */

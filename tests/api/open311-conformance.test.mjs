@@ -6,11 +6,10 @@
 // writes does with an api_key: post a request from a service definition, find it by token,
 // by id and through the list's filters, in both formats; and the spec's error lists,
 // jurisdiction_id and content types. The API's own behaviour in detail is in open311.test.mjs.
-import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { XMLParser } from 'fast-xml-parser';
-import { govhall, startServer } from './helpers.mjs';
+import { freePort, govhall, startServer } from './helpers.mjs';
 
 let srv;
 let apiKey;
@@ -54,16 +53,6 @@ const jsonEndpoints = () => docs.json.endpoints;
 const allEndpoints = () => [...jsonEndpoints(), ...xmlEndpoints()];
 const formatsOf = (e) => (Array.isArray(e.formats) ? e.formats : e.formats.format);
 const ext = (mime) => mime.split('/')[1];
-
-/** A port nothing listens on now, so that the hall's public address can name its own port. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().once('error', reject).listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 before(async () => {
   // The discovery document gives the endpoints' addresses from public-url; a client follows

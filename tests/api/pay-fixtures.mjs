@@ -3,23 +3,15 @@
 // SIGTERM (which is how a test makes "the gateway is down" real) and start() brings it back on
 // the same port with the same state file, so it still knows its payments.
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import {
-  applyOnline, bearer, bin, deadline, demoCatalog, govhall, root, startServer, tempDir, waitFor,
+  applyOnline, bearer, bin, deadline, demoCatalog, freePort, govhall, root, startServer, tempDir, waitFor,
 } from './helpers.mjs';
 
 export const SIM_KEY = 'sim-key-for-tests';
 export const SIM_SECRET = 'sim-secret-for-tests';
 
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().once('error', reject).listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** A simulator: {url, start(), stop(), call(method, path, body)}. schedule: seconds between attempts. */
 export async function paysim({ schedule = '0.2,0.2,0.5,1,2', sign = 'hmac' } = {}) {

@@ -230,9 +230,13 @@ describe('the payment desks of staff and administrators', { skip }, () => {
     await submit(page, page.locator(`form[action="/staff/payments/${held}/release"] button[value="accept"]`));
     await page.goto(`${srv.url}/staff/payments`);
     await submit(page, page.locator(`form[action="/staff/payments/${held2}/release"] button[value="return"]`));
-    await page.goto(`${srv.url}/staff/payments?lang=en`);
-    assert.equal(await page.locator(`form[action="/staff/payments/${held}/release"]`).count(), 0, 'decided: no more buttons');
-    assert.equal(await page.locator(`form[action="/staff/payments/${held2}/release"]`).count(), 0);
+    // Deciding asks the gateway for the refund: the desk shows each decision once it is done.
+    await waitFor(async () => {
+      await page.goto(`${srv.url}/staff/payments?lang=en`);
+      assert.equal(await page.locator(`form[action="/staff/payments/${held}/release"]`).count(), 0, 'decided: no more buttons');
+      assert.equal(await page.locator(`form[action="/staff/payments/${held2}/release"]`).count(), 0);
+      return true;
+    }, { what: 'both held orders decided on the desk' });
     assert.match(await page.locator('main').innerText(), /Refund/);
     assert.deepEqual(await axeCheck(page, '/staff/payments (English)'), []);
     // The reconciliation report: the run of the day and its difference, in both languages.
