@@ -35,6 +35,7 @@
 #include "http/server.h"
 #include "http/write.h"
 #include "identity/crypto.h"
+#include "identity/identity.h"
 #include "store/cover.h"
 #include "store/db.h"
 
@@ -88,6 +89,50 @@ DB_SQL(q_out_insert, "INSERT INTO fed_outbox (dest, subject, seq, idem_key, kind
 
 static struct duty *outbox_duty;
 
+/* A message's text is stored sealed (crypto.h, the column's name as the field): a forwarded
+ * application carries a person's name, ID number and form. Stored as "s1:" and the sealed bytes
+ * in base64; a text without that mark is one stored before bodies were sealed, read as it is. */
+#define SEALED_MARK "s1:"
+
+static int body_seal(struct arena *a, const char *field, const char *text, const char **out)
+{
+	const struct keyring *k = identity_keyring();
+	unsigned char *enc;
+	size_t elen;
+	if (!k)
+		return GH_EUNAVAILABLE;
+	int rc = crypto_seal(k, a, field, text, strlen(text), &enc, &elen);
+	if (rc)
+		return rc;
+	size_t blen = sodium_base64_ENCODED_LEN(elen, sodium_base64_VARIANT_ORIGINAL);
+	char *b = arena_alloc(a, sizeof(SEALED_MARK) - 1 + blen);
+	memcpy(b, SEALED_MARK, sizeof(SEALED_MARK) - 1);
+	sodium_bin2base64(b + sizeof(SEALED_MARK) - 1, blen, enc, elen, sodium_base64_VARIANT_ORIGINAL);
+	*out = b;
+	return 0;
+}
+
+static int body_open(struct arena *a, const char *field, const char *stored, const char **out)
+{
+	if (strncmp(stored, SEALED_MARK, sizeof(SEALED_MARK) - 1)) {
+		*out = stored;
+		return 0;
+	}
+	const char *b = stored + sizeof(SEALED_MARK) - 1;
+	size_t blen = strlen(b), elen;
+	unsigned char *enc = arena_alloc(a, blen + 1);
+	const struct keyring *k = identity_keyring();
+	char *plain;
+	size_t plen;
+	if (!k)
+		return GH_EUNAVAILABLE;
+	if (sodium_base642bin(enc, blen + 1, b, blen, NULL, &elen, NULL, sodium_base64_VARIANT_ORIGINAL) ||
+	    crypto_open(k, a, field, enc, elen, &plain, &plen, NULL))
+		return GH_EINVAL;
+	*out = plain;
+	return 0;
+}
+
 int fed_outbox_add(struct db *db, const char *self, const char *dest, const char *subject, const char *kind, const json_t *body)
 {
 	if (!fed_dir_id_ok(dest) || !token_ok(subject, SUBJECT_MAX) || !token_ok(kind, KIND_MAX) || !json_is_object(body))
@@ -104,6 +149,7 @@ int fed_outbox_add(struct db *db, const char *self, const char *dest, const char
 	if (!rc) {
 		int64_t seq = db_cell_int(&rows, 0, 0), now = time(NULL);
 		char idem[CRYPTO_TOKEN_LEN + 1], h[65];
+		const char *sealed;
 		crypto_new_token(idem);
 		json_t *msg = json_pack("{s:s,s:s,s:I,s:s,s:O}", "from", self, "subject", subject, "seq", (json_int_t)seq, "kind",
 					kind, "body", body);
@@ -111,10 +157,10 @@ int fed_outbox_add(struct db *db, const char *self, const char *dest, const char
 		json_decref(msg);
 		if (!text || strlen(text) > MSG_MAX)
 			rc = GH_ETOOBIG;
-		else {
+		else if (!(rc = body_seal(a, "fed_outbox.body", text, &sealed))) {
 			sha256_hex(text, strlen(text), h);
 			rc = db_exec(db, &q_out_insert,
-				     DB_ARGS(DB_TEXT(dest), DB_TEXT(subject), DB_INT(seq), DB_TEXT(idem), DB_TEXT(kind), DB_TEXT(text),
+				     DB_ARGS(DB_TEXT(dest), DB_TEXT(subject), DB_INT(seq), DB_TEXT(idem), DB_TEXT(kind), DB_TEXT(sealed),
 					     DB_TEXT(h), DB_INT(now), DB_INT(now)),
 				     NULL);
 			if (!rc)
@@ -233,7 +279,12 @@ static int deliver(struct outbox_run *o, bool *more)
 		if (skip)
 			continue;
 		char rh[65], why[400];
-		int src = send_one(o, a, dest, idem, db_cell(&rows, i, 3), rh, why, sizeof(why));
+		const char *body;
+		int src = body_open(a, "fed_outbox.body", db_cell(&rows, i, 3), &body);
+		if (src)
+			snprintf(why, sizeof(why), "the stored message cannot be opened with this hall's key file");
+		else
+			src = send_one(o, a, dest, idem, body, rh, why, sizeof(why));
 		if (src && ndown < DELIVER_BATCH)
 			down[ndown++] = dest;
 		if (!(rc = db_begin(o->db))) {
@@ -356,9 +407,12 @@ static int in_write(struct req *w, void *arg)
 	/* The message's effect first: it commits with the record, or neither does. */
 	if (m->k->write && (rc = m->k->write(w, &m->fm, m->ctx)))
 		return cover_tx_end(w->db, own, rc);
+	const char *sealed;
+	if ((rc = body_seal(w->arena, "fed_inbox.body", m->body, &sealed)))
+		return cover_tx_end(w->db, own, rc);
 	rc = db_exec(w->db, &q_in_insert,
 		     DB_ARGS(DB_TEXT(m->sender), DB_TEXT(m->idem), DB_TEXT(m->subject), DB_INT(m->seq), DB_TEXT(m->kind),
-			     DB_TEXT(m->body), DB_TEXT(m->req_hash), DB_TEXT(m->sig_hash), DB_TEXT(m->response), DB_TEXT(rh),
+			     DB_TEXT(sealed), DB_TEXT(m->req_hash), DB_TEXT(m->sig_hash), DB_TEXT(m->response), DB_TEXT(rh),
 			     DB_INT(now)),
 		     NULL);
 	if (!rc)
@@ -505,9 +559,16 @@ int fed_msg_cli(struct app *app, struct db *db, int argc, char **argv)
 		rc = rc ? 1 : 0;
 	} else if (argc == 1 && !strcmp(argv[0], "inbox")) {
 		rc = db_query(db, a, &q_in_list, DB_NOARGS, &rows);
-		for (size_t i = 0; !rc && i < rows.nrows; i++)
+		for (size_t i = 0; !rc && i < rows.nrows; i++) {
+			const char *body;
+			if (body_open(a, "fed_inbox.body", db_cell(&rows, i, 4), &body)) {
+				fprintf(stderr, "govhall: a received message cannot be opened: give the hall's own key file (--key-file)\n");
+				rc = 1;
+				break;
+			}
 			printf("%s\t%s\t%s\t%s\t%s\n", db_cell(&rows, i, 0), db_cell(&rows, i, 1), db_cell(&rows, i, 2),
-			       db_cell(&rows, i, 3), db_cell(&rows, i, 4));
+			       db_cell(&rows, i, 3), body);
+		}
 		rc = rc ? 1 : 0;
 	}
 	arena_free(a);

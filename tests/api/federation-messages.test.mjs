@@ -75,6 +75,13 @@ describe('the outbox', () => {
     await waitFor(async () => (await inbox(lanshanDb.url, lanshanDb.keyFile)).length === 1, { what: 'the first message at Lanshan' });
     let out = await outbox(qinghe.db, qinghe.keyFile);
     assert.deepEqual(out.map((m) => [m.subject, m.seq, m.state]), [['case-1', 1, 'delivered']]);
+    // Both sides keep the message's text sealed: neither table holds it readable (a forwarded
+    // application's message carries a person's name and ID number).
+    for (const [db, table] of [[qinghe.db, 'fed_outbox'], [lanshanDb.url, 'fed_inbox']]) {
+      const stored = await sql(db, `SELECT body FROM ${table}`);
+      assert.match(stored, /^s1:[A-Za-z0-9+/=]+$/, `${table} holds the message sealed`);
+      assert.ok(!stored.includes('case-1'), `${table} does not hold the message's text`);
+    }
 
     await lanshan.stop();
     // Two subjects, interleaved: each is ordered on its own.
