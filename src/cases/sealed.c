@@ -97,13 +97,7 @@ static char *seal_b64(const struct keyring *k, struct arena *a, const char *key,
 {
 	char ad[AD_MAX];
 	ad_of(key, ad);
-	unsigned char *enc;
-	size_t enc_len;
-	crypto_seal(k, a, ad, plain, strlen(plain), &enc, &enc_len);
-	size_t b64 = sodium_base64_ENCODED_LEN(enc_len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	char *text = arena_alloc(a, b64);
-	sodium_bin2base64(text, b64, enc, enc_len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	return text;
+	return crypto_seal_text(k, a, ad, plain);
 }
 
 /* j as stored text (sorted keys, compact) in a; j is released. */
@@ -157,13 +151,9 @@ static int open_one(const struct keyring *k, struct arena *a, const char *key, j
 	size_t len = json_string_length(json_object_get(v, "sealed"));
 	if (!k || !b64 || len > SEALED_MAX)
 		return GH_EINVAL;
-	unsigned char *bin = arena_alloc(a, len);
-	size_t blen = 0;
-	if (sodium_base642bin(bin, len, b64, len, NULL, &blen, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
-		return GH_EINVAL;
 	char ad[AD_MAX];
 	ad_of(key, ad);
-	return crypto_open(k, a, ad, bin, blen, out, NULL, kid);
+	return crypto_open_text(k, a, ad, b64, len, out, kid);
 }
 
 /* The stored text as an object (new reference), or NULL when it is not one. NULL text: {}. */

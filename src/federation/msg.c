@@ -90,25 +90,16 @@ DB_SQL(q_out_insert, "INSERT INTO fed_outbox (dest, subject, seq, idem_key, kind
 static struct duty *outbox_duty;
 
 /* A message's text is stored sealed (crypto.h, the column's name as the field): a forwarded
- * application carries a person's name, ID number and form. Stored as "s1:" and the sealed bytes
- * in base64; a text without that mark is one stored before bodies were sealed, read as it is. */
+ * application carries a person's name, ID number and form. Stored as "s1:" and the sealed text;
+ * a text without that mark is one stored before bodies were sealed, read as it is. */
 #define SEALED_MARK "s1:"
 
 static int body_seal(struct arena *a, const char *field, const char *text, const char **out)
 {
 	const struct keyring *k = identity_keyring();
-	unsigned char *enc;
-	size_t elen;
 	if (!k)
 		return GH_EUNAVAILABLE;
-	int rc = crypto_seal(k, a, field, text, strlen(text), &enc, &elen);
-	if (rc)
-		return rc;
-	size_t blen = sodium_base64_ENCODED_LEN(elen, sodium_base64_VARIANT_ORIGINAL);
-	char *b = arena_alloc(a, sizeof(SEALED_MARK) - 1 + blen);
-	memcpy(b, SEALED_MARK, sizeof(SEALED_MARK) - 1);
-	sodium_bin2base64(b + sizeof(SEALED_MARK) - 1, blen, enc, elen, sodium_base64_VARIANT_ORIGINAL);
-	*out = b;
+	*out = arena_printf(a, SEALED_MARK "%s", crypto_seal_text(k, a, field, text));
 	return 0;
 }
 
@@ -118,16 +109,10 @@ static int body_open(struct arena *a, const char *field, const char *stored, con
 		*out = stored;
 		return 0;
 	}
-	const char *b = stored + sizeof(SEALED_MARK) - 1;
-	size_t blen = strlen(b), elen;
-	unsigned char *enc = arena_alloc(a, blen + 1);
+	const char *t = stored + sizeof(SEALED_MARK) - 1;
 	const struct keyring *k = identity_keyring();
 	char *plain;
-	size_t plen;
-	if (!k)
-		return GH_EUNAVAILABLE;
-	if (sodium_base642bin(enc, blen + 1, b, blen, NULL, &elen, NULL, sodium_base64_VARIANT_ORIGINAL) ||
-	    crypto_open(k, a, field, enc, elen, &plain, &plen, NULL))
+	if (!k || crypto_open_text(k, a, field, t, strlen(t), &plain, NULL))
 		return GH_EINVAL;
 	*out = plain;
 	return 0;

@@ -535,6 +535,27 @@ int crypto_open(const struct keyring *k, struct arena *a, const char *field, con
 
 /* ---- hashes and tokens ---- */
 
+char *crypto_seal_text(const struct keyring *k, struct arena *a, const char *field, const char *plain)
+{
+	unsigned char *enc;
+	size_t enc_len;
+	crypto_seal(k, a, field, plain, strlen(plain), &enc, &enc_len);
+	size_t b64 = sodium_base64_ENCODED_LEN(enc_len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	char *text = arena_alloc(a, b64);
+	sodium_bin2base64(text, b64, enc, enc_len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	return text;
+}
+
+int crypto_open_text(const struct keyring *k, struct arena *a, const char *field, const char *text, size_t len,
+		     char **out, uint32_t *key_id)
+{
+	unsigned char *bin = arena_alloc(a, len + 1);
+	size_t blen = 0;
+	if (sodium_base642bin(bin, len + 1, text, len, NULL, &blen, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+		return GH_EINVAL;
+	return crypto_open(k, a, field, bin, blen, out, NULL, key_id);
+}
+
 void crypto_blind_index(const struct keyring *k, const char *field, const char *value, size_t len,
 			char out[CRYPTO_HASH_HEX + 1])
 {

@@ -70,6 +70,12 @@ int crypto_seal(const struct keyring *k, struct arena *a, const char *field, con
  * gets the id of the key that sealed it. */
 int crypto_open(const struct keyring *k, struct arena *a, const char *field, const unsigned char *in,
 		size_t inlen, char **out, size_t *outlen, uint32_t *key_id);
+/* The same as text, for a TEXT column or a JSON string: plain sealed for field, as base64url
+ * without padding in a; and opened again (GH_EINVAL for text that is not base64url or does not
+ * open; *key_id may be NULL). */
+char *crypto_seal_text(const struct keyring *k, struct arena *a, const char *field, const char *plain);
+int crypto_open_text(const struct keyring *k, struct arena *a, const char *field, const char *text, size_t len,
+		     char **out, uint32_t *key_id);
 
 /* Blind index of value for column field: 64 hex characters into out (65 bytes). */
 void crypto_blind_index(const struct keyring *k, const char *field, const char *value, size_t len,
