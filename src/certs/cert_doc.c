@@ -10,6 +10,7 @@
 #include "base/util.h"
 #include "certs/certs_impl.h"
 #include "http/msg.h"
+#include "identity/crypto.h"
 
 /* Refuses with the message key k (and the value of its {detail}). */
 #define FAIL(k)                             \
@@ -32,9 +33,7 @@ const char *cert_why_text(struct arena *a, const struct view *v, const char *lan
 
 void cert_sha256_hex(const char *s, size_t len, char out[65])
 {
-	unsigned char h[crypto_hash_sha256_BYTES];
-	crypto_hash_sha256(h, (const unsigned char *)s, len);
-	sodium_bin2hex(out, 65, h, sizeof(h));
+	crypto_sha256_hex(s, len, out);
 }
 
 char *cert_b64(struct arena *a, const unsigned char *p, size_t n)

@@ -59,13 +59,6 @@ void fed_msg_register(void)
 	cover_declare(&cover_inbox);
 }
 
-static void sha256_hex(const void *p, size_t n, char out[65])
-{
-	unsigned char h[32];
-	crypto_hash_sha256(h, p, n);
-	sodium_bin2hex(out, 65, h, 32);
-}
-
 static bool token_ok(const char *s, size_t max)
 {
 	size_t n = s ? strlen(s) : 0;
@@ -143,7 +136,7 @@ int fed_outbox_add(struct db *db, const char *self, const char *dest, const char
 		if (!text || strlen(text) > MSG_MAX)
 			rc = GH_ETOOBIG;
 		else if (!(rc = body_seal(a, "fed_outbox.body", text, &sealed))) {
-			sha256_hex(text, strlen(text), h);
+			crypto_sha256_hex(text, strlen(text), h);
 			rc = db_exec(db, &q_out_insert,
 				     DB_ARGS(DB_TEXT(dest), DB_TEXT(subject), DB_INT(seq), DB_TEXT(idem), DB_TEXT(kind), DB_TEXT(sealed),
 					     DB_TEXT(h), DB_INT(now), DB_INT(now)),
@@ -235,7 +228,7 @@ static int send_one(struct outbox_run *o, struct arena *a, const char *dest, con
 	}
 	int rc = 0;
 	if (resp.status == 200)
-		sha256_hex(resp.body, resp.len, rh);
+		crypto_sha256_hex(resp.body, resp.len, rh);
 	else {
 		snprintf(why, whylen, "%s answered %ld: %.150s", dest, resp.status, resp.body);
 		rc = GH_EUNAVAILABLE;
@@ -385,7 +378,7 @@ static int in_write(struct req *w, void *arg)
 	m->response = arena_printf(w->arena, "{\"received\":true,\"subject\":\"%s\",\"seq\":%lld,\"at\":%lld}", m->subject,
 				   (long long)m->seq, (long long)now);
 	char rh[65];
-	sha256_hex(m->response, strlen(m->response), rh);
+	crypto_sha256_hex(m->response, strlen(m->response), rh);
 	bool own;
 	if ((rc = cover_tx_begin(w->db, &own)))
 		return rc;
@@ -484,9 +477,9 @@ static int inbox(struct req *r)
 		return refuse(r, 422, "invalid_message", "the Idempotency-Key must be a quoted string of 1-128 printable characters");
 	m->idem = arena_strndup(r->arena, ik + 1, ikn - 2);
 	m->body = arena_strndup(r->arena, body, len);
-	sha256_hex(body, len, m->req_hash);
+	crypto_sha256_hex(body, len, m->req_hash);
 	const char *sig = req_header(r, "Signature");
-	sha256_hex(sig, strlen(sig), m->sig_hash);
+	crypto_sha256_hex(sig, strlen(sig), m->sig_hash);
 	if (m->k->prepare) {
 		const char *kwhy = NULL;
 		int krc = m->k->prepare(r, &m->fm, &m->ctx, &kwhy);

@@ -556,6 +556,13 @@ int crypto_open_text(const struct keyring *k, struct arena *a, const char *field
 	return crypto_open(k, a, field, bin, blen, out, NULL, key_id);
 }
 
+void crypto_sha256_hex(const void *p, size_t n, char out[65])
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	crypto_hash_sha256(h, p, n);
+	sodium_bin2hex(out, 65, h, sizeof(h));
+}
+
 void crypto_blind_index(const struct keyring *k, const char *field, const char *value, size_t len,
 			char out[CRYPTO_HASH_HEX + 1])
 {

@@ -77,6 +77,9 @@ char *crypto_seal_text(const struct keyring *k, struct arena *a, const char *fie
 int crypto_open_text(const struct keyring *k, struct arena *a, const char *field, const char *text, size_t len,
 		     char **out, uint32_t *key_id);
 
+/* SHA-256 of n bytes as 64 lowercase hex digits and a NUL. */
+void crypto_sha256_hex(const void *p, size_t n, char out[65]);
+
 /* Blind index of value for column field: 64 hex characters into out (65 bytes). */
 void crypto_blind_index(const struct keyring *k, const char *field, const char *value, size_t len,
 			char out[CRYPTO_HASH_HEX + 1]);

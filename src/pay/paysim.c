@@ -34,6 +34,7 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "http/client.h"
+#include "identity/crypto.h"
 #include "pay/pay.h"
 #include "pay/pay_impl.h"
 #include "pay/proto.h"
@@ -96,13 +97,6 @@ static char *random_id(struct arena *a, const char *prefix)
 		s[i] = alphabet[b[i] & 31];
 	s[16] = 0;
 	return arena_printf(a, "%s%s", prefix, s);
-}
-
-static void sha256_hex(const char *s, size_t len, char out[65])
-{
-	unsigned char h[32];
-	crypto_hash_sha256(h, (const unsigned char *)s, len);
-	sodium_bin2hex(out, 65, h, 32);
 }
 
 /* ---- answers ---------------------------------------------------------------------------- */
@@ -298,7 +292,7 @@ static int api_create(struct req *r)
 		return fail(r, 400, "expires_in", "expires_in: 1 to 86400 seconds");
 	char *canon = json_dumps(in, JSON_COMPACT | JSON_SORT_KEYS);
 	char hash[65];
-	sha256_hex(canon, strlen(canon), hash);
+	crypto_sha256_hex(canon, strlen(canon), hash);
 	free(canon);
 	struct sim_payment p;
 	int rc = db_begin(r->db);
@@ -413,7 +407,7 @@ static int api_refund(struct req *r)
 		return fail(r, 400, "reason", "reason: at most 400 bytes");
 	char *canon = json_dumps(in, JSON_COMPACT | JSON_SORT_KEYS);
 	char hash[65];
-	sha256_hex(canon, strlen(canon), hash);
+	crypto_sha256_hex(canon, strlen(canon), hash);
 	free(canon);
 	int rc = db_begin(r->db);
 	if (rc)

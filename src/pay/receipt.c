@@ -26,6 +26,7 @@
 #include "catalog/catalog.h"
 #include "certs/certs.h"
 #include "http/msg.h"
+#include "identity/crypto.h"
 #include "identity/identity.h"
 #include "ledger/ledger.h"
 #include "pay/pay.h"
@@ -100,13 +101,6 @@ int pay_receipts_of(struct db *db, struct arena *a, int64_t order_id, struct pay
 	return 0;
 }
 
-static void sha256_hex(const char *s, size_t len, char out[65])
-{
-	unsigned char h[32];
-	crypto_hash_sha256(h, (const unsigned char *)s, len);
-	sodium_bin2hex(out, 65, h, 32);
-}
-
 static char *b64(struct arena *a, const unsigned char *p, size_t n)
 {
 	size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
@@ -173,7 +167,7 @@ int pay_receipt_issue(struct db *db, struct arena *a, const struct pay_order *o,
 	struct pay_receipt r = { .number = number, .kind = kind, .order_id = o->id, .refund_id = refund ? refund->id : 0,
 				 .department = o->department, .payer_id = o->payer_id, .document = text, .issued_at = now };
 	char hash[65];
-	sha256_hex(text, strlen(text), hash);
+	crypto_sha256_hex(text, strlen(text), hash);
 	r.hash = arena_strdup(a, hash);
 	if ((rc = certs_sign(db, a, o->department, text, &r.key_id, &r.signature))) {
 		log_error("pay: receipt %s could not be signed for department %s (%s)", number, o->department, err_slug(rc));
@@ -252,7 +246,7 @@ static int rdoc_parse(struct arena *a, const json_t *doc, struct rdoc *d, const 
 	*why = N_("pay_rdoc_unreadable");
 	if (!d->canonical)
 		return GH_EINVAL;
-	sha256_hex(d->canonical, strlen(d->canonical), d->hash);
+	crypto_sha256_hex(d->canonical, strlen(d->canonical), d->hash);
 	d->log = json_object_get(doc, "log");
 	*why = NULL;
 	return 0;

@@ -71,13 +71,6 @@ static bool word_ok(const char *s, size_t max)
 	return true;
 }
 
-static void sha256_hex(const void *p, size_t n, char out[65])
-{
-	unsigned char h[32];
-	crypto_hash_sha256(h, p, n);
-	sodium_bin2hex(out, 65, h, 32);
-}
-
 /* ---- at A: forwarding --------------------------------------------------------------------- */
 
 struct fwd {
@@ -594,7 +587,7 @@ static int forward_prepare(struct req *r, const struct fed_message *m, void **ct
 			return GH_EVALIDATION;
 		}
 		char h[65];
-		sha256_hex(bin, len, h);
+		crypto_sha256_hex(bin, len, h);
 		if (strcmp(h, sha)) {
 			*why = arena_printf(r->arena, "file %zu (%s) does not hash to the SHA-256 it names", i, fn);
 			return GH_EVALIDATION;
