@@ -104,7 +104,9 @@ count_node() {
   nc=$(grep -E '^# cancelled [0-9]+' "$out" | tail -1 | awk '{print $3}')
   np=${np:-0} nf=$((${nf:-0} + ${nc:-0}))
   if [ "$rc" -ne 0 ] || [ "$nf" -ne 0 ]; then
-    grep -vE '^ *# (Subtest|pass|fail|tests|suites|cancelled|skipped|todo|duration_ms)|^ *ok ' "$out" | grep -E 'not ok|Error|error|expected|actual|at ' | head -60
+    # Each failed test with its diagnostic block (the YAML up to "..."; the first 25 lines of
+    # each, 150 in all), so that CI's output shows the message and not only the test's name.
+    awk '/^ *not ok /{n=25} n>0 {print; n--} /^ *\.\.\.$/{n=0}' "$out" | head -150
   fi
 }
 # report NAME: waits for the suite, prints its result and adds it to the total. The whole output
