@@ -153,14 +153,14 @@ static void test_demo_import(void **state)
 	struct catalog_import_report rep;
 	NEED_DB(f);
 	import_demo(f, &rep);
-	assert_int_equal(rep.items_new, 172);
+	assert_int_equal(rep.items_new, 173);
 	assert_int_equal(rep.items_changed, 0);
 	assert_int_equal(rep.items_unchanged, 0);
 	assert_int_equal(rep.departments, 22);
 	assert_int_equal(rep.regions, 4);
 	assert_int_equal(rep.bundles, 10);
 	assert_int_equal(rep.errors, 0);
-	assert_int_equal(count(f, "service_items"), 172);
+	assert_int_equal(count(f, "service_items"), 173);
 	assert_int_equal(count(f, "departments"), 22);
 	assert_int_equal(count(f, "bundles"), 10);
 	assert_int_equal(count(f, "regions"), 4);
@@ -195,8 +195,8 @@ static void test_reimport_idempotent(void **state)
 	import_demo(f, &rep);
 	assert_int_equal(rep.items_new, 0);
 	assert_int_equal(rep.items_changed, 0);
-	assert_int_equal(rep.items_unchanged, 172);
-	assert_int_equal(count(f, "service_items"), 172);
+	assert_int_equal(rep.items_unchanged, 173);
+	assert_int_equal(count(f, "service_items"), 173);
 	assert_int_equal(count(f, "bundle_items"), bundle_items); /* replaced, not doubled */
 	assert_int_equal(generation(f), gen + 1);
 	struct catalog_item *v;
@@ -391,13 +391,13 @@ static void test_queries(void **state)
 
 	struct catalog_filter all = { 0 };
 	assert_int_equal(catalog_items_list(f->t.db, f->a, &all, 1, 20, &items, &n, &total), 0);
-	assert_int_equal(total, 172);
+	assert_int_equal(total, 173);
 	assert_int_equal(n, 20);
 	assert_int_equal(catalog_items_list(f->t.db, f->a, &all, 9, 20, &items, &n, &total), 0);
 	assert_int_equal(n, 12);
 	assert_int_equal(catalog_items_list(f->t.db, f->a, &all, 10, 20, &items, &n, &total), 0);
 	assert_int_equal(n, 0);
-	assert_int_equal(total, 172);
+	assert_int_equal(total, 173);
 
 	struct catalog_filter th = { .theme = "household", .department = "psb" };
 	assert_int_equal(catalog_items_list(f->t.db, f->a, &th, 1, 100, &items, &n, &total), 0);
@@ -410,7 +410,7 @@ static void test_queries(void **state)
 	struct catalog_filter a1 = { .audience = "individual" }, a2 = { .audience = "enterprise" };
 	assert_int_equal(catalog_items_list(f->t.db, f->a, &a1, 1, 1, &items, &n, &ind), 0);
 	assert_int_equal(catalog_items_list(f->t.db, f->a, &a2, 1, 1, &items, &n, &ent), 0);
-	assert_true(ind > 0 && ent > 0 && ind + ent >= 172);
+	assert_true(ind > 0 && ent > 0 && ind + ent >= 173);
 
 	/* case-insensitive substring on the English name; LIKE wildcards are literal */
 	struct catalog_filter q1 = { .q = "RESIDENT IDENTITY" }, q2 = { .q = "%" }, q3 = { .q = "身份证" };
@@ -428,7 +428,7 @@ static void test_queries(void **state)
 	long sum = 0;
 	for (size_t i = 0; i < n; i++)
 		sum += d[i].items;
-	assert_int_equal(sum, 172);
+	assert_int_equal(sum, 173);
 	bool exists;
 	assert_int_equal(catalog_dept_exists(f->t.db, f->a, "psb", &exists), 0);
 	assert_true(exists);
