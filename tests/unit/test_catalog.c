@@ -233,10 +233,10 @@ static void test_change_creates_version(void **state)
 	const char *path = write_tmp(f, services);
 	assert_int_equal(catalog_import_file(f->t.db, path, false, f->errors, &rep), 0);
 	assert_int_equal(rep.items_changed, 1);
-	assert_int_equal(rep.items_unchanged, 171);
+	assert_int_equal(rep.items_unchanged, 172);
 	assert_int_equal(rep.items_new, 0);
 	assert_int_equal(rep.departments, 0);
-	assert_int_equal(count(f, "service_items"), 173);
+	assert_int_equal(count(f, "service_items"), 174);
 	assert_int_equal(count(f, "bundle_items"), bundle_items);
 
 	struct catalog_item cur, old;
@@ -392,7 +392,7 @@ static void test_joint_records(void **state)
 		"services[3].form: an item with a step at another hall needs",
 		"services[4].joint: an item with a step at another hall is for individuals only",
 		"services[5].joint.item_code: required",
-		"services[5].joint: unknown member",
+		"services[5].joint.when: unknown field",
 		"services[6].joint: expected an object {hall, item_code}",
 	};
 	for (size_t i = 0; i < ARRAY_LEN(expect); i++)
@@ -427,7 +427,7 @@ static void test_dept_from_db(void **state)
 	assert_int_equal(catalog_import_file(f->t.db, path, false, f->errors, &rep), 0);
 	assert_int_equal(rep.items_new, 1);
 	assert_int_equal(rep.items_unchanged, 0);
-	assert_int_equal(count(f, "service_items"), 173);
+	assert_int_equal(count(f, "service_items"), 174);
 }
 
 static void test_not_json(void **state)
@@ -468,7 +468,7 @@ static void test_queries(void **state)
 	assert_int_equal(total, 173);
 	assert_int_equal(n, 20);
 	assert_int_equal(catalog_items_list(f->t.db, f->a, &all, 9, 20, &items, &n, &total), 0);
-	assert_int_equal(n, 12);
+	assert_int_equal(n, 13);
 	assert_int_equal(catalog_items_list(f->t.db, f->a, &all, 10, 20, &items, &n, &total), 0);
 	assert_int_equal(n, 0);
 	assert_int_equal(total, 173);
