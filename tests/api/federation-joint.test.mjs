@@ -9,7 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  DEMO, actOn, apiLogin, applyOnline, bearer, demoCatalog, demoForm, get, pageLogin, serve, sql, waitFor,
+  DEMO, actOn, apiLogin, applyOnline, bearer, demoCatalog, demoForm, get, govhall, pageLogin, serve, sql, waitFor,
 } from './helpers.mjs';
 import * as fixtures from './federation-fixtures.mjs';
 
@@ -172,5 +172,20 @@ describe('多地联办: one application, a step at Qinghe and a step at Lanshan'
     await atB(filed.steps[1].remote_number, 'refuse', { reason: '材料不全（测试）' });
     const done = await until(number, (j) => j.state === 'denied', 'the refusal back at Qinghe');
     assert.deepEqual(done.steps[1].events.map((e) => e.action), ['forward', 'submit', 'refuse']);
+  });
+
+  test('both halls\' audits pass, and find the link of the steps and the first step\'s decision altered behind the log', async () => {
+    for (const [db, keyFile] of [[qinghe.db, qinghe.keyFile], [lanshanDb.url, lanshanDb.keyFile]]) {
+      const r = await govhall(['audit', '--db', db], { keyFile });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+    }
+    await sql(qinghe.db, 'UPDATE fed_joint SET created_at = created_at + 1 WHERE application_id = (SELECT MIN(application_id) FROM fed_joint)');
+    await sql(lanshanDb.url, "UPDATE fed_joint_prior SET origin_number = 'QH0' WHERE application_id = (SELECT MIN(application_id) FROM fed_joint_prior)");
+    let r = await govhall(['audit', '--db', qinghe.db], { keyFile: qinghe.keyFile });
+    assert.notEqual(r.code, 0, 'the altered link is found');
+    assert.match(r.stdout, /^fed_joint:\d+: /m);
+    r = await govhall(['audit', '--db', lanshanDb.url], { keyFile: lanshanDb.keyFile });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stdout, /^fed_joint_prior:\d+: /m);
   });
 });
