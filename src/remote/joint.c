@@ -54,11 +54,10 @@ DB_SQL(q_prior_get, "SELECT origin, origin_number, item_code, item_name, state, 
 		    "WHERE application_id = ?");
 
 /* The person's consent, given with the form at applying. */
-static bool consented(struct arena *a, const char *form)
+static bool consented(const char *form)
 {
 	json_t *f = form ? json_loads(form, 0, NULL) : NULL;
 	bool yes = !strcmp(json_string_value(json_object_get(f, "joint_consent")) ?: "", "yes");
-	(void)a;
 	json_decref(f);
 	return yes;
 }
@@ -75,7 +74,7 @@ static int on_follow(struct db *db, struct arena *a, const struct case_change *c
 		return rc;
 	if ((rc = db_query(db, a, &q_joint_of, DB_ARGS(DB_INT(c->application_id)), &rows)) || rows.nrows)
 		return rc; /* back from the second step: done */
-	if (!consented(a, c->form)) {
+	if (!consented(c->form)) {
 		log_warn("remote: application %s has no consent to its step at %s; it is not forwarded", c->number, hall);
 		return 0;
 	}
@@ -154,7 +153,7 @@ int remote_joint_state(struct req *w, int64_t forwarded_id, const char *state, c
 
 /* ---- at B: the first step's decision -------------------------------------------------------- */
 
-const char *remote_joint_prior_check(const json_t *p)
+const char *remote_joint_prior_check(const json_t *p, const char *from)
 {
 	const char *hall = json_string_value(json_object_get(p, "hall")),
 		   *num = json_string_value(json_object_get(p, "number")),
@@ -165,6 +164,8 @@ const char *remote_joint_prior_check(const json_t *p)
 	    !*name || strlen(name) > 400 || !state || strcmp(state, "approved") ||
 	    !json_is_integer(json_object_get(p, "decided_at")))
 		return "prior takes {hall, number, item_code, item_name, state: \"approved\", decided_at}";
+	if (strcmp(hall, from))
+		return "prior.hall must be the sending hall: a first step is told by the hall that took it";
 	return NULL;
 }
 

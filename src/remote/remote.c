@@ -609,7 +609,7 @@ static int forward_prepare(struct req *r, const struct fed_message *m, void **ct
 	}
 	x->channel = channel;
 	x->prior = json_object_get(b, "prior");
-	if (x->prior && (*why = remote_joint_prior_check(x->prior)))
+	if (x->prior && (*why = remote_joint_prior_check(x->prior, m->from)))
 		return GH_EVALIDATION;
 	/* The files: each must hash to the SHA-256 it names (content addressed). */
 	struct cases_file_upload *ups = arena_array(r->arena, json_array_size(files) + 1, sizeof(*ups));

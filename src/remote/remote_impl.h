@@ -46,8 +46,9 @@ void remote_joint_init(struct app *app);
 struct case_change;
 int remote_joint_transition(struct db *db, struct arena *a, const struct case_change *c);
 int remote_joint_add_routes(struct router *rt);
-/* At B: NULL when a message's "prior" (the first step's decision) is well formed, else why. */
-const char *remote_joint_prior_check(const json_t *prior);
+/* At B: NULL when a message's "prior" (the first step's decision) is well formed and names
+ * the sending hall from, else why. */
+const char *remote_joint_prior_check(const json_t *prior, const char *from);
 /* At B: records the first step's decision with application id, received from hall origin. */
 int remote_joint_prior_record(struct db *db, struct arena *a, int64_t id, const char *origin, const json_t *prior);
 /* At A: the state the second step of forwarded application forwarded_id reached at the other

@@ -21,6 +21,7 @@ let lanshanUrl;
 let qingheDb;
 let lanshanDb;
 let lanshanArgs;
+let probe;
 const tok = {};
 
 const ITEM = demoCatalog().services.find((s) => s.joint);
@@ -58,7 +59,8 @@ async function approveAtA(number) {
 before(async () => {
   assert.ok(ITEM, 'the demo catalog has an item with a step at another hall');
   assert.equal(ITEM.joint.hall, 'lanshan');
-  ({ hub, qinghe, qingheUrl, qingheDb, lanshan, lanshanUrl, lanshanDb, lanshanArgs } = await fixtures.federation('fjoint', { demo: true }));
+  ({ hub, qinghe, qingheUrl, qingheDb, lanshan, lanshanUrl, lanshanDb, lanshanArgs, probe } = await fixtures.federation('fjoint',
+    { demo: true }));
   tok.citizen = (await apiLogin(qingheUrl, DEMO.citizen.phone)).token;
   tok.staffA = (await apiLogin(qingheUrl, DEMO.staffA.phone)).token;
   tok.staffB = (await apiLogin(lanshanUrl, DEMO.staffA.phone)).token;
@@ -172,6 +174,24 @@ describe('多地联办: one application, a step at Qinghe and a step at Lanshan'
     await atB(filed.steps[1].remote_number, 'refuse', { reason: '材料不全（测试）' });
     const done = await until(number, (j) => j.state === 'denied', 'the refusal back at Qinghe');
     assert.deepEqual(done.steps[1].events.map((e) => e.action), ['forward', 'submit', 'refuse']);
+  });
+
+  test('Lanshan refuses a first step\'s decision told by another hall than the one that took it, or not approved', async () => {
+    const B = demoCatalog().services.find((x) => x.code === ITEM.joint.item_code);
+    const send = (subject, body) => {
+      const url = `${lanshanUrl}/federation/inbox`;
+      const text = JSON.stringify({ from: 'probe', subject, seq: 1, kind: 'application.forward', body });
+      return fetch(url, { method: 'POST', body: text, headers: fixtures.signedHeaders(url, text, probe.privateKey, probe.kid) });
+    };
+    const body = (number, prior) => ({ number, item_code: B.code, channel: 'web', consent_at: 1,
+      applicant: { name: DEMO.citizen.name, id_number: DEMO.citizen.id_number }, form: demoForm(B), files: [],
+      prior: { hall: 'probe', number: 'P-1', item_code: ITEM.code, item_name: ITEM.name_zh, state: 'approved', decided_at: 1, ...prior } });
+    for (const [i, prior] of [{ hall: 'qinghe' }, { state: 'denied' }, { decided_at: 'soon' }].entries()) {
+      const r = await send(`PJ${i}`, body(`PJ${i}`, prior));
+      assert.equal(r.status, 422, JSON.stringify(prior));
+      assert.equal((await r.json()).error, 'invalid_message');
+    }
+    assert.equal(Number(await sql(lanshanDb.url, 'SELECT COUNT(*) FROM fed_joint_prior')), 3, 'only the three of Qinghe');
   });
 
   test('both halls\' audits pass, and find the link of the steps and the first step\'s decision altered behind the log', async () => {
