@@ -113,6 +113,9 @@ struct req;
 struct calendar;
 int cases_system_act(struct db *db, const struct calendar *cal, struct arena *a, int64_t application_id,
 		     const char *action, const char *detail);
+/* The same with the step's reason (another hall's refusal, NULL: none), recorded on its event. */
+int cases_system_act_reason(struct db *db, const struct calendar *cal, struct arena *a, int64_t application_id,
+			    const char *action, const char *reason, const char *detail);
 
 /* Files and submits an application on behalf of another system (Open311): for applicant
  * applicant_id, through channel, with form (a flat object of strings keyed by field key, as a
@@ -275,5 +278,16 @@ int cases_file_write_for(struct req *w, struct case_apply_prep *f, int64_t appli
  * not the caller's or there is none. */
 int cases_attachment_bytes(struct req *r, int64_t id, const char **filename, const char **sha256, const void **data,
 			   size_t *len);
+/* The files of application id as they are stored (its materials' attachments, in slot order),
+ * their bytes read into a, for the hall to send them on with the application (多地联办): at
+ * most max files and max_bytes together, the first that fit; *n of them in *out (in a). */
+struct cases_file_copy {
+	int slot;
+	const char *filename, *sha256;
+	const void *data;
+	size_t len;
+};
+int cases_application_files(struct db *db, struct arena *a, int64_t id, size_t max, size_t max_bytes,
+			    struct cases_file_copy **out, size_t *n);
 
 #endif

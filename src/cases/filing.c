@@ -55,20 +55,51 @@ static int sink_put(void *ctx, const void *p, size_t n)
 	return 0;
 }
 
+static int bytes_of(struct db *db, struct arena *a, const struct attachment *at, const void **data, size_t *len)
+{
+	struct sink s = { .a = a, .cap = (size_t)(at->size > 0 ? at->size : 0) };
+	s.buf = arena_alloc(a, s.cap + 1);
+	int rc = blob_read(db, at->sha256, sink_put, &s);
+	*data = s.buf;
+	*len = s.len;
+	return rc;
+}
+
 int cases_attachment_bytes(struct req *r, int64_t id, const char **filename, const char **sha256, const void **data,
 			   size_t *len)
 {
 	struct attachment at;
 	if (attachment_get(r->db, r->arena, id, &at) || !case_attachment_mine(r, &at) || at.application_id)
 		return GH_ENOTFOUND;
-	struct sink s = { .a = r->arena, .cap = (size_t)(at.size > 0 ? at.size : 0) };
-	s.buf = arena_alloc(r->arena, s.cap + 1);
-	int rc = blob_read(r->db, at.sha256, sink_put, &s);
+	int rc = bytes_of(r->db, r->arena, &at, data, len);
 	if (rc)
 		return rc;
 	*filename = at.filename;
 	*sha256 = at.sha256;
-	*data = s.buf;
-	*len = s.len;
+	return 0;
+}
+
+int cases_application_files(struct db *db, struct arena *a, int64_t id, size_t max, size_t max_bytes,
+			    struct cases_file_copy **out, size_t *n)
+{
+	struct attachment *at;
+	size_t na, total = 0;
+	*n = 0;
+	int rc = attachments_of(db, a, id, &at, &na);
+	if (rc)
+		return rc;
+	*out = arena_array(a, na + 1, sizeof(**out));
+	for (size_t i = 0; i < na && *n < max; i++) {
+		if (at[i].size < 0 || total + (size_t)at[i].size > max_bytes)
+			continue;
+		struct cases_file_copy *c = &(*out)[*n];
+		if ((rc = bytes_of(db, a, &at[i], &c->data, &c->len)))
+			return rc;
+		total += c->len;
+		c->slot = at[i].slot;
+		c->filename = at[i].filename;
+		c->sha256 = at[i].sha256;
+		(*n)++;
+	}
 	return 0;
 }

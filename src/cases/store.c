@@ -645,6 +645,12 @@ int case_transition(struct db *db, const struct calendar *cal, struct arena *a, 
 int cases_system_act(struct db *db, const struct calendar *cal, struct arena *a, int64_t application_id,
 		     const char *action, const char *detail)
 {
+	return cases_system_act_reason(db, cal, a, application_id, action, NULL, detail);
+}
+
+int cases_system_act_reason(struct db *db, const struct calendar *cal, struct arena *a, int64_t application_id,
+			    const char *action, const char *reason, const char *detail)
+{
 	const struct wf_action *act = wf_action(action);
 	if (!act || !(act->actors & WF_SYSTEM) || !db_in_transaction(db))
 		return GH_EINTERNAL;
@@ -655,7 +661,7 @@ int cases_system_act(struct db *db, const struct calendar *cal, struct arena *a,
 	/* The plaintext the observers need: the hall's own key ring opens sealed fields. */
 	if ((rc = case_form_plain(identity_keyring(), a, app.form, &app.form_plain)))
 		return rc;
-	return transition_tx(db, cal, a, &app, act, 0, NULL, detail, cases_today(), NULL, 0, &next);
+	return transition_tx(db, cal, a, &app, act, 0, reason, detail, cases_today(), NULL, 0, &next);
 }
 
 void cases_follow(case_follow_fn fn)

@@ -25,6 +25,9 @@ static const char *const needed_actions[] = {
 	"instant_approve",  /* 秒批 (cases/rules.c) */
 	"request_payment",  /* a fee falls due (pay/orders.c) */
 	"payment_received", /* the fee paid (pay/orders.c) */
+	"joint_forward",    /* 多地联办: on to the second hall's step (remote/joint.c) */
+	"joint_approve",    /* ... approved there */
+	"joint_deny",       /* ... refused there */
 };
 
 static const struct {

@@ -65,6 +65,11 @@ int catalog_service_get(struct db *db, struct arena *a, const char *code, long v
  * (sorted keys, compact; validated at import, docs/payments.md), or *rule NULL when the
  * version has none. In a. */
 int catalog_item_fee(struct db *db, struct arena *a, const char *code, long version, const char **rule);
+/* The second step of item version (code, version) at another hall (多地联办: the record's
+ * "joint" member, docs/federation.md): *hall (a directory id) and *item_code (the national
+ * code of its item there), both NULL when the version has none. In a. */
+int catalog_item_joint(struct db *db, struct arena *a, const char *code, long version, const char **hall,
+		       const char **item_code);
 
 /* The current version of an item as catalog_service_get gives it, with its form and material
  * lists parsed and its department's names, from a cache kept per worker thread and dropped

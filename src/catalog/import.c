@@ -45,6 +45,8 @@ DB_SQL(q_insert_item,
        "VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 DB_SQL(q_insert_fee, "INSERT INTO item_fees (code, version, rule) VALUES (?, ?, ?)");
 DB_SQL(q_item_fee, "SELECT rule FROM item_fees WHERE code = ? AND version = ?");
+DB_SQL(q_item_joint, "SELECT hall, item_code FROM item_joint WHERE code = ? AND version = ?");
+DB_SQL(q_insert_joint, "INSERT INTO item_joint (code, version, hall, item_code) VALUES (?, ?, ?, ?)");
 DB_SQL(q_upsert_bundle,
        "INSERT INTO bundles (code, name_zh, name_en, description_zh, description_en, position, aliases_zh, "
        "aliases_en) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (code) DO UPDATE SET name_zh = excluded.name_zh, "
@@ -118,11 +120,29 @@ static const struct cover_table cover_fees = {
 	.table = "item_fees", .key = "code, version", .cols = "rule",
 };
 
+/* An item version's second step at another hall (多地联办), written with the version. */
+static const struct cover_table cover_joint = {
+	.table = "item_joint", .key = "code, version", .cols = "hall, item_code",
+};
+
 void catalog_register(void)
 {
 	cover_declare(&cover_items);
 	cover_declare(&cover_fees);
+	cover_declare(&cover_joint);
 	catalog_rules_register();
+}
+
+int catalog_item_joint(struct db *db, struct arena *a, const char *code, long version, const char **hall,
+		       const char **item_code)
+{
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_item_joint, DB_ARGS(DB_TEXT(code), DB_INT(version)), &rows);
+	if (rc)
+		return rc;
+	*hall = rows.nrows ? db_cell(&rows, 0, 0) : NULL;
+	*item_code = rows.nrows ? db_cell(&rows, 0, 1) : NULL;
+	return 0;
 }
 
 int catalog_item_fee(struct db *db, struct arena *a, const char *code, long version, const char **rule)
@@ -199,6 +219,14 @@ static int write_item(struct db *db, struct arena *a, json_t *it, json_t *curren
 		free(rule);
 		if (!rc)
 			rc = cover_touch(db, "item_fees", arena_printf(a, "%s:%ld", code, version), "catalog.fee");
+	}
+	json_t *joint = json_object_get(it, "joint");
+	if (!rc && joint) {
+		rc = db_exec(db, &q_insert_joint,
+			     DB_ARGS(DB_TEXT(code), DB_INT(version), DB_TEXT(sget(joint, "hall")), DB_TEXT(sget(joint, "item_code"))),
+			     NULL);
+		if (!rc)
+			rc = cover_touch(db, "item_joint", arena_printf(a, "%s:%ld", code, version), "catalog.joint");
 	}
 	if (!rc)
 		rc = catalog_rules_write(db, a, code, version, json_object_get(it, "rules"));

@@ -440,6 +440,7 @@ static void check_aliases(struct vctx *v, json_t *rec, const char *path, const c
 }
 
 static void check_fee(struct vctx *v, json_t *rec, const char *path);
+static void check_joint(struct vctx *v, json_t *rec, const char *path);
 
 static void rules_err(void *ctx, const char *path, const char *msg)
 {
@@ -452,7 +453,7 @@ static void check_item(struct vctx *v, json_t *rec, const char *path, json_t *se
 		"code", "name_zh", "name_en", "department", "audience", "theme", "item_type", "level",
 		"legal_limit_days", "promised_limit_days", "fee_yuan", "online_depth",
 		"visits_required", "conditions_zh", "conditions_en", "legal_basis_zh", "materials",
-		"form", "outcome_ecert", "keywords_zh", "aliases_zh", "aliases_en", "fee", "rules", NULL,
+		"form", "outcome_ecert", "keywords_zh", "aliases_zh", "aliases_en", "fee", "rules", "joint", NULL,
 	};
 	static const char *const levels[] = { "city", "district", NULL };
 	static const char *const types[] = { "licensing", "confirmation", "payment",
@@ -588,6 +589,8 @@ static void check_item(struct vctx *v, json_t *rec, const char *path, json_t *se
 		check_fee(v, rec, path);
 	if (json_object_get(rec, "rules"))
 		catalog_rules_check(rec, path, rules_err, v);
+	if (json_object_get(rec, "joint"))
+		check_joint(v, rec, path);
 }
 
 static void check_bundle(struct vctx *v, json_t *rec, const char *path, json_t *seen)
@@ -792,6 +795,39 @@ static json_t *fee_field(struct vctx *v, json_t *rec, json_t *obj, const char *p
 /* The item's fee rule (docs/payments.md, "Fees in the catalog"): where in the workflow it is
  * due, its legal basis, exactly one way to price it (a fixed amount, per unit of a number field,
  * or by the option chosen in a select field), and exemptions by rule. */
+/* "joint": {"hall", "item_code"}: the item's second step is the other hall's item (多地联办,
+ * docs/federation.md). What goes there is the person's, so the item is for individuals and its
+ * form asks their consent: a required select field "joint_consent" whose one option is "yes". */
+static void check_joint(struct vctx *v, json_t *rec, const char *path)
+{
+	static const char *const keys[] = { "hall", "item_code", NULL };
+	char p[600], fp[600];
+	sub(p, sizeof(p), path, "joint");
+	json_t *j = json_object_get(rec, "joint");
+	if (!json_is_object(j)) {
+		verr(v, p, "expected an object {hall, item_code}, got %s", type_name(j));
+		return;
+	}
+	check_keys(v, j, p, keys);
+	get_str(v, j, p, "hall", false, 64);
+	get_str(v, j, p, "item_code", false, 64);
+	json_t *aud = json_object_get(rec, "audience");
+	if (json_array_size(aud) != 1 || strcmp(json_string_value(json_array_get(aud, 0)) ?: "", "individual"))
+		verr(v, p, "an item with a step at another hall is for individuals only (audience [\"individual\"])");
+	size_t i;
+	json_t *f, *consent = NULL;
+	json_array_foreach(json_object_get(rec, "form"), i, f)
+		if (!strcmp(json_string_value(json_object_get(f, "key")) ?: "", "joint_consent"))
+			consent = f;
+	json_t *opts = json_object_get(consent, "options");
+	sub(fp, sizeof(fp), path, "form");
+	if (!consent || !json_is_true(json_object_get(consent, "required")) ||
+	    strcmp(json_string_value(json_object_get(consent, "type")) ?: "", "select") || json_array_size(opts) != 1 ||
+	    strcmp(json_string_value(json_object_get(json_array_get(opts, 0), "value")) ?: "", "yes"))
+		verr(v, fp, "an item with a step at another hall needs a required select field \"joint_consent\" with the one "
+			    "option \"yes\" (the person's consent to send the application there)");
+}
+
 static void check_fee(struct vctx *v, json_t *rec, const char *path)
 {
 	static const char *const keys[] = { "point", "basis_zh", "basis_en", "amount_fen", "per_unit", "by_option",

@@ -75,6 +75,10 @@ void fed_kind_register(const struct fed_kind *k);
 const char *fed_self(void);
 /* Whether hall id is another hall of the directory this hall holds (valid, not expired). */
 bool fed_hall_known(const char *id);
+/* The name hall id (this hall's own included) has in the directory held, in a; NULL when the
+ * directory does not list it. */
+struct arena;
+const char *fed_hall_name(struct arena *a, const char *id);
 
 /* ---- Signed reads between halls (peer.c) -------------------------------------------------
  * Blocking (a job or a duty, never a loop): GETs path at hall's address in the directory,

@@ -20,13 +20,12 @@
 #include "identity/identity.h"
 #include "notify/notify.h"
 #include "remote/remote.h"
+#include "remote/remote_impl.h"
 #include "store/cover.h"
 #include "store/db.h"
 #include "store/personal.h"
 #include "view/view.h"
 
-#define FILES_MAX 10                 /* files forwarded with one application */
-#define FILES_BYTES (640 * 1024)     /* their bytes together: the message (base64) stays under 1 MiB */
 #define FORM_MAX (64 * 1024)         /* the form's JSON text */
 #define TEXT_MAX 200                 /* item codes, names, states, reasons as taken from a message */
 
@@ -43,6 +42,7 @@ static const struct cover_table cover_received = {
 
 void remote_register(void)
 {
+	remote_joint_register();
 	cover_declare(&cover_forwarded);
 	cover_declare(&cover_forwarded_events);
 	cover_declare(&cover_received);
@@ -59,7 +59,7 @@ void remote_personal_declare(void)
 	personal_declare(&part);
 }
 
-static bool word_ok(const char *s, size_t max)
+bool remote_word_ok(const char *s, size_t max)
 {
 	size_t n = s ? strlen(s) : 0;
 	if (n == 0 || n > max)
@@ -89,49 +89,67 @@ DB_SQL(q_fwd_insert, "INSERT INTO fed_forwarded (number, dest, item_code, applic
 DB_SQL(q_fwd_id, "SELECT id FROM fed_forwarded WHERE number = ?");
 DB_SQL(q_event_insert, "INSERT INTO fed_forwarded_events (forwarded_id, seq, action, state, reason, at) VALUES (?, ?, ?, ?, ?, ?)");
 
-static int fwd_write(struct req *w, void *arg)
+int remote_forward_record(struct db *db, struct arena *a, const struct remote_forward *f, const char **number,
+			  int64_t *id)
 {
-	struct fwd *f = arg;
-	int rc;
-	int64_t applicant = f->applicant_id;
-	if (!applicant) {
-		bool created;
-		if ((rc = identity_external_person(w, f->id_number, f->name, &applicant, &created)))
-			return rc;
-	}
 	/* The number: the hall's own, readable, unique (a clash is a unique violation: 409). */
 	unsigned char rnd[4];
 	randombytes_buf(rnd, sizeof(rnd));
 	struct tm tm;
 	time_t t = (time_t)f->now;
 	gmtime_r(&t, &tm);
-	f->number = arena_printf(w->arena, "KS%04d%02d%02d%02X%02X%02X%02X", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-				 rnd[0], rnd[1], rnd[2], rnd[3]);
-	json_object_set_new(f->msg, "number", json_string(f->number));
+	*number = arena_printf(a, "KS%04d%02d%02d%02X%02X%02X%02X", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, rnd[0],
+			       rnd[1], rnd[2], rnd[3]);
+	json_object_set_new(f->msg, "number", json_string(*number));
 	bool own;
-	if ((rc = cover_tx_begin(w->db, &own)))
+	int rc = cover_tx_begin(db, &own);
+	if (rc)
 		return rc;
-	rc = db_exec(w->db, &q_fwd_insert,
-		     DB_ARGS(DB_TEXT(f->number), DB_TEXT(f->dest), DB_TEXT(f->item_code), DB_INT(applicant),
+	rc = db_exec(db, &q_fwd_insert,
+		     DB_ARGS(DB_TEXT(*number), DB_TEXT(f->dest), DB_TEXT(f->item_code), DB_INT(f->applicant_id),
 			     f->filed_by ? DB_INT(f->filed_by) : DB_NULL, DB_TEXT(f->channel), DB_TEXT(f->delivery),
-			     DB_INT(f->now), DB_INT(f->now), DB_INT(f->now)),
+			     DB_INT(f->consent_at), DB_INT(f->now), DB_INT(f->now)),
 		     NULL);
 	struct db_rows rows;
 	if (!rc)
-		rc = db_query(w->db, w->arena, &q_fwd_id, DB_ARGS(DB_TEXT(f->number)), &rows);
+		rc = db_query(db, a, &q_fwd_id, DB_ARGS(DB_TEXT(*number)), &rows);
 	if (!rc) {
-		int64_t id = db_cell_int(&rows, 0, 0);
-		rc = db_exec(w->db, &q_event_insert,
-			     DB_ARGS(DB_INT(id), DB_INT(0), DB_TEXT("forward"), DB_TEXT("forwarded"), DB_NULL, DB_INT(f->now)), NULL);
+		*id = db_cell_int(&rows, 0, 0);
+		rc = db_exec(db, &q_event_insert,
+			     DB_ARGS(DB_INT(*id), DB_INT(0), DB_TEXT("forward"), DB_TEXT("forwarded"), DB_NULL, DB_INT(f->now)), NULL);
 		if (!rc)
-			rc = cover_touch(w->db, "fed_forwarded_events", arena_printf(w->arena, "%lld:0", (long long)id), "remote.forward");
+			rc = cover_touch(db, "fed_forwarded_events", arena_printf(a, "%lld:0", (long long)*id), "remote.forward");
 	}
 	if (!rc)
-		rc = cover_touch(w->db, "fed_forwarded", f->number, "remote.forward");
+		rc = cover_touch(db, "fed_forwarded", *number, "remote.forward");
 	/* The message goes iff the record commits. */
 	if (!rc)
-		rc = fed_outbox_add(w->db, fed_self(), f->dest, f->number, "application.forward", f->msg);
-	return cover_tx_end(w->db, own, rc);
+		rc = fed_outbox_add(db, fed_self(), f->dest, *number, "application.forward", f->msg);
+	return cover_tx_end(db, own, rc);
+}
+
+json_t *remote_file_json(struct arena *a, int slot, const char *filename, const char *sha256, const void *data, size_t len)
+{
+	size_t b64n = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
+	char *b64 = arena_alloc(a, b64n);
+	sodium_bin2base64(b64, b64n, data, len, sodium_base64_VARIANT_ORIGINAL);
+	return json_pack("{s:i,s:s,s:s,s:s}", "slot", slot, "filename", filename, "sha256", sha256, "data", b64);
+}
+
+static int fwd_write(struct req *w, void *arg)
+{
+	struct fwd *f = arg;
+	int rc;
+	int64_t applicant = f->applicant_id, id;
+	if (!applicant) {
+		bool created;
+		if ((rc = identity_external_person(w, f->id_number, f->name, &applicant, &created)))
+			return rc;
+	}
+	struct remote_forward rf = { .dest = f->dest, .item_code = f->item_code, .channel = f->channel, .delivery = f->delivery,
+				     .applicant_id = applicant, .filed_by = f->filed_by, .consent_at = f->now, .now = f->now,
+				     .msg = f->msg };
+	return remote_forward_record(w->db, w->arena, &rf, &f->number, &id);
 }
 
 static int fwd_done(struct req *r, void *arg, int rc)
@@ -171,7 +189,7 @@ static int fwd_start(struct req *r, const struct fwd_ask *q, int (*done)(struct 
 	int rc;
 	if (!*fed_self())
 		return refuse(r, GH_ENOTFOUND, M(r, "remote_not_federated"));
-	if (!f->dest || !f->item_code || !word_ok(f->item_code, 64) || (form && !json_is_object(form)) ||
+	if (!f->dest || !f->item_code || !remote_word_ok(f->item_code, 64) || (form && !json_is_object(form)) ||
 	    (mats && !json_is_array(mats)))
 		return refuse(r, GH_EINVAL, M(r, "remote_request_malformed"));
 	if (!fed_hall_known(f->dest))
@@ -223,11 +241,7 @@ static int fwd_start(struct req *r, const struct fwd_ask *q, int (*done)(struct 
 				return refuse(r, GH_EVALIDATION, M(r, "cases_attached_file_unknown_yours"));
 			if ((total += len) > FILES_BYTES)
 				return refuse(r, GH_ETOOBIG, M(r, "remote_files_too_large"));
-			size_t b64n = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
-			char *b64 = arena_alloc(r->arena, b64n);
-			sodium_bin2base64(b64, b64n, data, len, sodium_base64_VARIANT_ORIGINAL);
-			json_array_append_new(files, json_pack("{s:I,s:s,s:s,s:s}", "slot", json_integer_value(slot), "filename", fn,
-							       "sha256", sha, "data", b64));
+			json_array_append_new(files, remote_file_json(r->arena, (int)json_integer_value(slot), fn, sha, data, len));
 		}
 	}
 	json_t *empty = json_object();
@@ -272,24 +286,25 @@ DB_SQL(q_fwd_get, "SELECT id, number, dest, item_code, COALESCE(item_name, ''), 
 		  "FROM fed_forwarded WHERE number = ?");
 DB_SQL(q_fwd_mine, "SELECT id, number, dest, item_code, COALESCE(item_name, ''), applicant_id, COALESCE(filed_by, 0), "
 		   "channel, COALESCE(delivery, ''), remote_number, state, COALESCE(reason, ''), created_at, updated_at "
-		   "FROM fed_forwarded WHERE applicant_id = ? OR filed_by = ? ORDER BY id DESC LIMIT 100");
+		   "FROM fed_forwarded WHERE (applicant_id = ? OR filed_by = ?) AND id NOT IN (SELECT forwarded_id FROM fed_joint) "
+		   "ORDER BY id DESC LIMIT 100");
 DB_SQL(q_events, "SELECT seq, action, state, COALESCE(reason, ''), at FROM fed_forwarded_events WHERE forwarded_id = ? "
 		 "ORDER BY seq");
 
-static const char *state_label(const struct req *r, const char *state)
+const char *remote_state_label(const struct req *r, const char *state)
 {
 	const char *key = arena_printf(r->arena, "case_state_%s", state);
 	const char *s = M(r, key);
 	return strcmp(s, key) ? s : state;
 }
 
-static json_t *fwd_json(struct req *r, const struct db_rows *rows, size_t i)
+json_t *remote_fwd_json(struct req *r, const struct db_rows *rows, size_t i)
 {
 	const char *state = db_cell(rows, i, 10), *dl = db_cell(rows, i, 8), *name = db_cell(rows, i, 4);
 	return json_pack("{s:s,s:s,s:s,s:s*,s:s,s:s*,s:s*,s:s,s:s,s:s*,s:I,s:I}", "number", db_cell(rows, i, 1), "hall",
 			 db_cell(rows, i, 2), "item_code", db_cell(rows, i, 3), "item_name", *name ? name : NULL, "channel",
 			 db_cell(rows, i, 7), "delivery", *dl ? dl : NULL, "remote_number", db_cell(rows, i, 9), "state", state,
-			 "state_label", state_label(r, state), "reason", *db_cell(rows, i, 11) ? db_cell(rows, i, 11) : NULL,
+			 "state_label", remote_state_label(r, state), "reason", *db_cell(rows, i, 11) ? db_cell(rows, i, 11) : NULL,
 			 "created_at", (json_int_t)db_cell_int(rows, i, 12), "updated_at", (json_int_t)db_cell_int(rows, i, 13));
 }
 
@@ -308,7 +323,39 @@ static int fwd_load(struct req *r, json_t **app, struct db_rows *ev)
 		return GH_ENOTFOUND;
 	if ((rc = db_query(r->db, r->arena, &q_events, DB_ARGS(DB_INT(db_cell_int(&rows, 0, 0))), ev)))
 		return rc;
-	*app = fwd_json(r, &rows, 0);
+	*app = remote_fwd_json(r, &rows, 0);
+	return 0;
+}
+
+json_t *remote_events_json(struct req *r, const struct db_rows *ev)
+{
+	json_t *events = json_array();
+	for (size_t i = 0; i < ev->nrows; i++) {
+		const char *st = db_cell(ev, i, 2), *why = db_cell(ev, i, 3);
+		json_array_append_new(events, json_pack("{s:I,s:s,s:s,s:s,s:s*,s:I}", "seq", (json_int_t)db_cell_int(ev, i, 0),
+							"action", db_cell(ev, i, 1), "state", st, "state_label",
+							remote_state_label(r, st), "reason", *why ? why : NULL, "at",
+							(json_int_t)db_cell_int(ev, i, 4)));
+	}
+	return events;
+}
+
+DB_SQL(q_fwd_by_id, "SELECT id, number, dest, item_code, COALESCE(item_name, ''), applicant_id, COALESCE(filed_by, 0), "
+		    "channel, COALESCE(delivery, ''), remote_number, state, COALESCE(reason, ''), created_at, updated_at "
+		    "FROM fed_forwarded WHERE id = ?");
+
+int remote_forwarded_get(struct req *r, int64_t id, json_t **out)
+{
+	struct db_rows rows, ev;
+	int rc = db_query(r->db, r->arena, &q_fwd_by_id, DB_ARGS(DB_INT(id)), &rows);
+	if (!rc && rows.nrows != 1)
+		rc = GH_ENOTFOUND;
+	if (!rc)
+		rc = db_query(r->db, r->arena, &q_events, DB_ARGS(DB_INT(id)), &ev);
+	if (rc)
+		return rc;
+	*out = remote_fwd_json(r, &rows, 0);
+	json_object_set_new(*out, "events", remote_events_json(r, &ev));
 	return 0;
 }
 
@@ -321,15 +368,7 @@ static int api_forwarded(struct req *r)
 	int rc = fwd_load(r, &j, &ev);
 	if (rc)
 		return rc;
-	json_t *events = json_array();
-	for (size_t i = 0; i < ev.nrows; i++) {
-		const char *st = db_cell(&ev, i, 2), *why = db_cell(&ev, i, 3);
-		json_array_append_new(events, json_pack("{s:I,s:s,s:s,s:s,s:s*,s:I}", "seq", (json_int_t)db_cell_int(&ev, i, 0),
-							"action", db_cell(&ev, i, 1), "state", st, "state_label",
-							state_label(r, st), "reason", *why ? why : NULL, "at",
-							(json_int_t)db_cell_int(&ev, i, 4)));
-	}
-	json_object_set_new(j, "events", events);
+	json_object_set_new(j, "events", remote_events_json(r, &ev));
 	resp_header(r, "Cache-Control", "no-store");
 	return resp_json(r, 200, j);
 }
@@ -343,7 +382,7 @@ static int api_forwarded_mine(struct req *r)
 		return rc;
 	json_t *items = json_array();
 	for (size_t i = 0; i < rows.nrows; i++)
-		json_array_append_new(items, fwd_json(r, &rows, i));
+		json_array_append_new(items, remote_fwd_json(r, &rows, i));
 	resp_header(r, "Cache-Control", "no-store");
 	return resp_json(r, 200, json_pack("{s:o}", "applications", items));
 }
@@ -414,7 +453,7 @@ static int lookup_done(struct req *r, void *arg)
 	{
 		const char *type = json_string_value(json_object_get(f, "type"));
 		const char *key = json_string_value(json_object_get(f, "key"));
-		if (!type || !key || !word_ok(key, 64) || !strcmp(type, "file"))
+		if (!type || !key || !remote_word_ok(key, 64) || !strcmp(type, "file"))
 			continue;
 		json_t *opts = json_array();
 		json_array_foreach(json_object_get(f, "options"), k, o)
@@ -450,7 +489,7 @@ static int apply_page(struct req *r)
 	l->code = req_param(r, "code");
 	if (!*fed_self() || !fed_hall_known(l->hall))
 		return refuse(r, GH_ENOTFOUND, M(r, "remote_hall_unknown"));
-	if (!word_ok(l->code, 64))
+	if (!remote_word_ok(l->code, 64))
 		return refuse(r, GH_ENOTFOUND, M(r, "remote_item_unknown"));
 	l->a = r->arena;
 	l->path = arena_printf(r->arena, "/federation/items/%s", l->code);
@@ -477,7 +516,7 @@ static int apply_post(struct req *r)
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, form);
 	for (size_t i = 0; i < in.n; i++) {
 		const char *k = in.v[i].key, *v = in.v[i].val;
-		if (!strncmp(k, "field_", 6) && word_ok(k + 6, 64) && v && *v && json_object_size(form) < 100)
+		if (!strncmp(k, "field_", 6) && remote_word_ok(k + 6, 64) && v && *v && json_object_size(form) < 100)
 			json_object_set_new(form, k + 6, json_string(v));
 	}
 	const char *consent = kv_get(&in, "consent");
@@ -501,7 +540,7 @@ static int status_page(struct req *r)
 		calendar_format_minute(db_cell_int(&ev, i, 4), at);
 		calendar_format_iso(db_cell_int(&ev, i, 4), iso);
 		json_array_append_new(events, json_pack("{s:s,s:s,s:s*,s:s,s:s}", "state", db_cell(&ev, i, 2), "state_label",
-							state_label(r, db_cell(&ev, i, 2)), "reason", *why ? why : NULL, "at", at,
+							remote_state_label(r, db_cell(&ev, i, 2)), "reason", *why ? why : NULL, "at", at,
 							"at_iso", iso));
 	}
 	json_object_set_new(app, "events", events);
@@ -523,7 +562,7 @@ static int mine_forwarded(struct req *r, const void *subject, json_t *ctx)
 		return rc;
 	json_t *list = json_array();
 	for (size_t i = 0; i < rows.nrows; i++) {
-		json_t *j = fwd_json(r, &rows, i);
+		json_t *j = remote_fwd_json(r, &rows, i);
 		json_object_set_new(j, "href", json_sprintf("/federation/applications/%s", db_cell(&rows, i, 1)));
 		json_array_append_new(list, j);
 	}
@@ -539,6 +578,7 @@ struct fwd_in {
 	struct case_apply_prep *prep;
 	const char *refused; /* B's reason when it cannot file it (then nothing is filed) */
 	const char *item_code;
+	const json_t *prior; /* the first step's decision at the sending hall (多地联办), or NULL */
 };
 
 static int forward_prepare(struct req *r, const struct fed_message *m, void **ctx, const char **why)
@@ -554,7 +594,7 @@ static int forward_prepare(struct req *r, const struct fed_message *m, void **ct
 	const char *channel = json_string_value(json_object_get(b, "channel"));
 	json_t *form = json_object_get(b, "form"), *files = json_object_get(b, "files");
 	const char *num = json_string_value(json_object_get(b, "number"));
-	if (!x->item_code || !word_ok(x->item_code, 64) || !x->name || !x->id_number || !json_is_object(form) ||
+	if (!x->item_code || !remote_word_ok(x->item_code, 64) || !x->name || !x->id_number || !json_is_object(form) ||
 	    !json_is_array(files) || json_array_size(files) > FILES_MAX || !num || strcmp(num, m->subject) || !channel ||
 	    (strcmp(channel, "web") && strcmp(channel, "counter")) ||
 	    (x->delivery && strcmp(x->delivery, "post") && strcmp(x->delivery, "online"))) {
@@ -568,6 +608,9 @@ static int forward_prepare(struct req *r, const struct fed_message *m, void **ct
 		return GH_EVALIDATION;
 	}
 	x->channel = channel;
+	x->prior = json_object_get(b, "prior");
+	if (x->prior && (*why = remote_joint_prior_check(x->prior, m->from)))
+		return GH_EVALIDATION;
 	/* The files: each must hash to the SHA-256 it names (content addressed). */
 	struct cases_file_upload *ups = arena_array(r->arena, json_array_size(files) + 1, sizeof(*ups));
 	size_t i, n = 0;
@@ -651,6 +694,8 @@ static int forward_write(struct req *w, const struct fed_message *m, void *ctx)
 		return rc;
 	if ((rc = cover_touch_id(w->db, "fed_received", id, "remote.receive")))
 		return rc;
+	if (x->prior && (rc = remote_joint_prior_record(w->db, w->arena, id, m->from, x->prior)))
+		return rc;
 	/* Its state after the filing (steps the hall took at once included); later steps follow
 	 * through the observer below. */
 	return state_back(w->db, m->from, x->number, number, NULL, "submit", state, NULL, now);
@@ -665,7 +710,9 @@ DB_SQL(q_recv_get, "SELECT origin, origin_number FROM fed_received WHERE applica
 static int on_transition(struct db *db, struct arena *a, const struct case_change *c)
 {
 	struct db_rows rows;
-	int rc = db_query(db, a, &q_recv_get, DB_ARGS(DB_INT(c->application_id)), &rows);
+	int rc = remote_joint_transition(db, a, c);
+	if (!rc)
+		rc = db_query(db, a, &q_recv_get, DB_ARGS(DB_INT(c->application_id)), &rows);
 	if (rc || rows.nrows != 1)
 		return rc;
 	return state_back(db, db_cell(&rows, 0, 0), db_cell(&rows, 0, 1), c->number, c->item_name_zh, c->action, c->to_state,
@@ -694,8 +741,8 @@ static int state_prepare(struct req *r, const struct fed_message *m, void **ctx,
 	x->state = json_string_value(json_object_get(b, "state"));
 	x->reason = json_string_value(json_object_get(b, "reason"));
 	json_t *at = json_object_get(b, "at");
-	if (!x->number || strcmp(x->number, m->subject) || !word_ok(x->action, 64) || !word_ok(x->state, 64) ||
-	    !json_is_integer(at) || (x->remote_number && !word_ok(x->remote_number, 64)) ||
+	if (!x->number || strcmp(x->number, m->subject) || !remote_word_ok(x->action, 64) || !remote_word_ok(x->state, 64) ||
+	    !json_is_integer(at) || (x->remote_number && !remote_word_ok(x->remote_number, 64)) ||
 	    (x->item_name && strlen(x->item_name) > TEXT_MAX) || (x->reason && strlen(x->reason) > 4 * TEXT_MAX)) {
 		*why = "application.state takes {number (= the subject), remote_number, item_name, action, state, reason, at}";
 		return GH_EVALIDATION;
@@ -736,6 +783,8 @@ static int state_write(struct req *w, const struct fed_message *m, void *ctx)
 	if (!rc)
 		rc = cover_touch(w->db, "fed_forwarded_events", arena_printf(w->arena, "%lld:%lld", (long long)x->id, (long long)m->seq),
 				 "remote.state");
+	if (!rc)
+		rc = remote_joint_state(w, x->id, x->state, x->reason);
 	if (rc)
 		return rc;
 	/* The person hears of it as of any application of theirs. */
@@ -760,6 +809,7 @@ void remote_init(struct app *app)
 	fed_kind_register(&kind_forward);
 	fed_kind_register(&kind_state);
 	cases_observe(on_transition);
+	remote_joint_init(app);
 	cases_observe_commits(notify_nudge);
 	page_section_add(CASES_PAGE_MINE, 20, mine_forwarded);
 }
@@ -781,5 +831,7 @@ static const struct route remote_routes[] = {
 
 int remote_add_routes(struct router *rt)
 {
-	return router_add(rt, remote_routes, sizeof(remote_routes) / sizeof(remote_routes[0])) ? GH_EINVAL : 0;
+	return router_add(rt, remote_routes, sizeof(remote_routes) / sizeof(remote_routes[0])) || remote_joint_add_routes(rt)
+		       ? GH_EINVAL
+		       : 0;
 }

@@ -85,7 +85,10 @@ static void test_workflow_file(void **state)
 		"{\"code\":\"submit\",\"from\":[\"draft\"],\"to\":\"submitted\",\"actors\":[\"applicant\"]},"
 		"{\"code\":\"instant_approve\",\"from\":[\"submitted\"],\"to\":\"approved\",\"actors\":[\"system\"]},"
 		"{\"code\":\"request_payment\",\"from\":[\"approved\"],\"to\":\"done\",\"actors\":[\"system\"]},"
-		"{\"code\":\"payment_received\",\"from\":[\"approved\"],\"to\":\"done\",\"actors\":[\"system\"]}";
+		"{\"code\":\"payment_received\",\"from\":[\"approved\"],\"to\":\"done\",\"actors\":[\"system\"]},"
+		"{\"code\":\"joint_forward\",\"from\":[\"approved\"],\"to\":\"done\",\"actors\":[\"system\"]},"
+		"{\"code\":\"joint_approve\",\"from\":[\"approved\"],\"to\":\"done\",\"actors\":[\"system\"]},"
+		"{\"code\":\"joint_deny\",\"from\":[\"approved\"],\"to\":\"done\",\"actors\":[\"system\"]}";
 	static const struct {
 		const char *states, *actions, *extra, *says;
 	} bad[] = {
@@ -101,7 +104,7 @@ static void test_workflow_file(void **state)
 		{ NULL, "{\"code\":\"look\",\"from\":[\"submitted\"],\"to\":\"done\",\"actors\":[\"head\"],\"colour\":1}", "",
 		  "action look: unknown member \"colour\"" },
 		{ NULL, "{\"code\":\"Look!\",\"from\":[\"submitted\"],\"to\":\"done\",\"actors\":[\"head\"]}", "",
-		  "actions[4]: \"code\" must be a code" },
+		  "actions[7]: \"code\" must be a code" },
 		{ NULL, "{\"code\":\"submit\",\"from\":[\"submitted\"],\"to\":\"done\",\"actors\":[\"head\"]}", "",
 		  "action submit is defined twice" },
 		{ NULL, "{\"code\":\"claim\",\"from\":[\"submitted\"],\"to\":\"done\",\"actors\":[\"head\"]}", "",
@@ -147,14 +150,14 @@ static void test_workflow_file(void **state)
 	if (workflow_parse(text, strlen(text), "wf.json", &w, err, sizeof(err)))
 		fail_msg("%s", err);
 	assert_int_equal(w->ns, 5);
-	assert_int_equal(w->na, 6);
-	const struct wf_action *a = &w->actions[4];
+	assert_int_equal(w->na, 9);
+	const struct wf_action *a = &w->actions[7];
 	assert_string_equal(a->code, "inspect");
 	assert_int_equal(a->actors, WF_REVIEWER | WF_HEAD);
 	assert_string_equal(a->counts, "inspections");
 	assert_true(a->logged && a->asks_applicant && !a->needs_reason);
 	assert_string_equal(a->button, "secondary");
-	assert_int_equal(w->actions[5].clock, WF_CLOCK_STOP);
+	assert_int_equal(w->actions[8].clock, WF_CLOCK_STOP);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(w->words, "en"), "case_event_inspect")),
 			    "Field inspection");
 	workflow_free(w);

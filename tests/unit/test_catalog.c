@@ -153,14 +153,14 @@ static void test_demo_import(void **state)
 	struct catalog_import_report rep;
 	NEED_DB(f);
 	import_demo(f, &rep);
-	assert_int_equal(rep.items_new, 172);
+	assert_int_equal(rep.items_new, 173);
 	assert_int_equal(rep.items_changed, 0);
 	assert_int_equal(rep.items_unchanged, 0);
 	assert_int_equal(rep.departments, 22);
 	assert_int_equal(rep.regions, 4);
 	assert_int_equal(rep.bundles, 10);
 	assert_int_equal(rep.errors, 0);
-	assert_int_equal(count(f, "service_items"), 172);
+	assert_int_equal(count(f, "service_items"), 173);
 	assert_int_equal(count(f, "departments"), 22);
 	assert_int_equal(count(f, "bundles"), 10);
 	assert_int_equal(count(f, "regions"), 4);
@@ -195,8 +195,8 @@ static void test_reimport_idempotent(void **state)
 	import_demo(f, &rep);
 	assert_int_equal(rep.items_new, 0);
 	assert_int_equal(rep.items_changed, 0);
-	assert_int_equal(rep.items_unchanged, 172);
-	assert_int_equal(count(f, "service_items"), 172);
+	assert_int_equal(rep.items_unchanged, 173);
+	assert_int_equal(count(f, "service_items"), 173);
 	assert_int_equal(count(f, "bundle_items"), bundle_items); /* replaced, not doubled */
 	assert_int_equal(generation(f), gen + 1);
 	struct catalog_item *v;
@@ -233,10 +233,10 @@ static void test_change_creates_version(void **state)
 	const char *path = write_tmp(f, services);
 	assert_int_equal(catalog_import_file(f->t.db, path, false, f->errors, &rep), 0);
 	assert_int_equal(rep.items_changed, 1);
-	assert_int_equal(rep.items_unchanged, 171);
+	assert_int_equal(rep.items_unchanged, 172);
 	assert_int_equal(rep.items_new, 0);
 	assert_int_equal(rep.departments, 0);
-	assert_int_equal(count(f, "service_items"), 173);
+	assert_int_equal(count(f, "service_items"), 174);
 	assert_int_equal(count(f, "bundle_items"), bundle_items);
 
 	struct catalog_item cur, old;
@@ -341,6 +341,80 @@ static void test_bad_records(void **state)
 	assert_int_equal(generation(f), 0);
 }
 
+/* An item with a step at another hall (多地联办): the import refuses one that is not for
+ * individuals only or does not ask the consent (a required select joint_consent = "yes"), or
+ * whose "joint" is malformed; a good one is stored with its version, one without has none. */
+static json_t *joint_item(const char *code)
+{
+	json_t *it = good_item(code, "dx");
+	json_array_append_new(json_object_get(it, "form"),
+			      json_pack("{s:s,s:s,s:s,s:s,s:b,s:[{s:s,s:s,s:s}]}", "key", "joint_consent", "label_zh", "同意",
+					"label_en", "I agree", "type", "select", "required", 1, "options", "value", "yes",
+					"label_zh", "同意", "label_en", "I agree"));
+	json_object_set_new(it, "joint", json_pack("{s:s,s:s}", "hall", "lanshan", "item_code", "psb-0007"));
+	return it;
+}
+
+static void test_joint_records(void **state)
+{
+	struct fx *f = *state;
+	struct catalog_import_report rep;
+	NEED_DB(f);
+	json_t *items = json_array(), *it;
+	json_array_append_new(items, joint_item("dx-0001")); /* fine */
+	it = joint_item("dx-0002"); /* no consent field */
+	json_array_remove(json_object_get(it, "form"), 1);
+	json_array_append_new(items, it);
+	it = joint_item("dx-0003"); /* consent not required */
+	json_object_set_new(json_array_get(json_object_get(it, "form"), 1), "required", json_false());
+	json_array_append_new(items, it);
+	it = joint_item("dx-0004"); /* consent of another value */
+	json_object_set_new(json_array_get(json_object_get(json_array_get(json_object_get(it, "form"), 1), "options"), 0),
+			    "value", json_string("ok"));
+	json_array_append_new(items, it);
+	it = joint_item("dx-0005"); /* enterprises too */
+	json_array_append_new(json_object_get(it, "audience"), json_string("enterprise"));
+	json_array_append_new(items, it);
+	it = joint_item("dx-0006"); /* no item code there, an unknown member */
+	json_object_del(json_object_get(it, "joint"), "item_code");
+	json_object_set_new(json_object_get(it, "joint"), "when", json_string("later"));
+	json_array_append_new(items, it);
+	it = joint_item("dx-0007"); /* not an object */
+	json_object_set_new(it, "joint", json_string("lanshan"));
+	json_array_append_new(items, it);
+	json_t *root = json_pack("{s:[{s:s,s:s,s:s}],s:o}", "departments", "code", "dx", "name_zh", "部门", "name_en",
+				 "Department X", "services", items);
+	assert_int_equal(catalog_import_file(f->t.db, write_tmp(f, root), false, f->errors, &rep), GH_EVALIDATION);
+	const char *e = errors_text(f);
+	static const char *const expect[] = {
+		"services[1].form: an item with a step at another hall needs a required select field \"joint_consent\"",
+		"services[2].form: an item with a step at another hall needs",
+		"services[3].form: an item with a step at another hall needs",
+		"services[4].joint: an item with a step at another hall is for individuals only",
+		"services[5].joint.item_code: required",
+		"services[5].joint.when: unknown field",
+		"services[6].joint: expected an object {hall, item_code}",
+	};
+	for (size_t i = 0; i < ARRAY_LEN(expect); i++)
+		if (!strstr(e, expect[i]))
+			fail_msg("missing error: %s\nin:\n%s", expect[i], e);
+	assert_null(strstr(e, "services[0]"));
+	assert_int_equal(count(f, "service_items"), 0);
+
+	/* The good one alone, and an item without a second step. */
+	items = json_pack("[o,o]", joint_item("dx-0001"), good_item("dx-0008", "dx"));
+	root = json_pack("{s:[{s:s,s:s,s:s}],s:o}", "departments", "code", "dx", "name_zh", "部门", "name_en", "Department X",
+			 "services", items);
+	assert_int_equal(catalog_import_file(f->t.db, write_tmp(f, root), false, f->errors, &rep), 0);
+	const char *hall, *code;
+	assert_int_equal(catalog_item_joint(f->t.db, f->a, "dx-0001", 1, &hall, &code), 0);
+	assert_string_equal(hall, "lanshan");
+	assert_string_equal(code, "psb-0007");
+	assert_int_equal(catalog_item_joint(f->t.db, f->a, "dx-0008", 1, &hall, &code), 0);
+	assert_null(hall);
+	assert_null(code);
+}
+
 /* A file that only adds items to departments already in the database is fine. */
 static void test_dept_from_db(void **state)
 {
@@ -353,7 +427,7 @@ static void test_dept_from_db(void **state)
 	assert_int_equal(catalog_import_file(f->t.db, path, false, f->errors, &rep), 0);
 	assert_int_equal(rep.items_new, 1);
 	assert_int_equal(rep.items_unchanged, 0);
-	assert_int_equal(count(f, "service_items"), 173);
+	assert_int_equal(count(f, "service_items"), 174);
 }
 
 static void test_not_json(void **state)
@@ -391,13 +465,13 @@ static void test_queries(void **state)
 
 	struct catalog_filter all = { 0 };
 	assert_int_equal(catalog_items_list(f->t.db, f->a, &all, 1, 20, &items, &n, &total), 0);
-	assert_int_equal(total, 172);
+	assert_int_equal(total, 173);
 	assert_int_equal(n, 20);
 	assert_int_equal(catalog_items_list(f->t.db, f->a, &all, 9, 20, &items, &n, &total), 0);
-	assert_int_equal(n, 12);
+	assert_int_equal(n, 13);
 	assert_int_equal(catalog_items_list(f->t.db, f->a, &all, 10, 20, &items, &n, &total), 0);
 	assert_int_equal(n, 0);
-	assert_int_equal(total, 172);
+	assert_int_equal(total, 173);
 
 	struct catalog_filter th = { .theme = "household", .department = "psb" };
 	assert_int_equal(catalog_items_list(f->t.db, f->a, &th, 1, 100, &items, &n, &total), 0);
@@ -410,7 +484,7 @@ static void test_queries(void **state)
 	struct catalog_filter a1 = { .audience = "individual" }, a2 = { .audience = "enterprise" };
 	assert_int_equal(catalog_items_list(f->t.db, f->a, &a1, 1, 1, &items, &n, &ind), 0);
 	assert_int_equal(catalog_items_list(f->t.db, f->a, &a2, 1, 1, &items, &n, &ent), 0);
-	assert_true(ind > 0 && ent > 0 && ind + ent >= 172);
+	assert_true(ind > 0 && ent > 0 && ind + ent >= 173);
 
 	/* case-insensitive substring on the English name; LIKE wildcards are literal */
 	struct catalog_filter q1 = { .q = "RESIDENT IDENTITY" }, q2 = { .q = "%" }, q3 = { .q = "身份证" };
@@ -428,7 +502,7 @@ static void test_queries(void **state)
 	long sum = 0;
 	for (size_t i = 0; i < n; i++)
 		sum += d[i].items;
-	assert_int_equal(sum, 172);
+	assert_int_equal(sum, 173);
 	bool exists;
 	assert_int_equal(catalog_dept_exists(f->t.db, f->a, "psb", &exists), 0);
 	assert_true(exists);
@@ -818,6 +892,7 @@ int main(void)
 		BOTH(test_reimport_idempotent),
 		BOTH(test_change_creates_version),
 		BOTH(test_bad_records),
+		BOTH(test_joint_records),
 		BOTH(test_dept_from_db),
 		BOTH(test_not_json),
 		BOTH(test_queries),

@@ -694,7 +694,7 @@ static void test_catalog_forms(void **state)
 	json_t *items = json_load_file("data/catalog/services.json", 0, &je);
 	if (!items)
 		fail_msg("data/catalog/services.json: %s (run from the project root)", je.text);
-	assert_int_equal(json_array_size(items), 172);
+	assert_int_equal(json_array_size(items), 173);
 	size_t i, j, nrequired = 0;
 	json_t *it, *field;
 	json_array_foreach(items, i, it) {
