@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import {
-  DEMO, actOn, apiLogin, bearer, demoCatalog, demoForm, demoMaterials, get, newIdNumber, newPhone, pageLogin, waitFor,
+  DEMO, actOn, apiLogin, bearer, demoCatalog, demoForm, demoMaterials, get, govhall, newIdNumber, newPhone, pageLogin, waitFor,
 } from './helpers.mjs';
 import * as fixtures from './federation-fixtures.mjs';
 import { signedHeaders } from './federation-fixtures.mjs';
@@ -59,6 +59,11 @@ describe('applying at the hub for a hall\'s item', () => {
     assert.equal(claims.hub.base_url, f.hubUrl);
     assert.equal(claims.hub.keys.length, 1);
     assert.ok(!claims.halls.some((h) => h.id === 'hub'));
+    // No hall may take the hub's name: neither as a client nor by a registration.
+    const add = await govhall(['federation', 'client', 'add', 'hub', '--name', 'x', '--redirect', 'http://127.0.0.1:9/cb', '--db', f.hub.db]);
+    assert.equal(add.code, 2);
+    assert.match(add.stderr, /not "hub"/);
+    await assert.rejects(fixtures.registerHall(f.hubUrl, 'hub'), /registration of hub: 422/);
   });
 
   test('refused without consent; nothing is queued', async () => {
