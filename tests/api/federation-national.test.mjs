@@ -281,6 +281,13 @@ describe('the national search', () => {
     assert.equal(p.status, 200);
     assert.match(p.body, /data-code="ctb-0101"/);
     assert.match(p.body, new RegExp(`href="${lanshanUrl}/services/ctb-0101"`));
+    // At the hub an item applied for online is applied for right there (全程网办 at the hub).
+    assert.match(p.body, /href="\/federation\/apply\/lanshan\/ctb-0101"/);
+    // A hall showing the hub's answer links to the guides only.
+    const atHall = await get(`${qingheUrl}/national/search?q=${encodeURIComponent('兰山 民宿')}`);
+    assert.equal(atHall.status, 200);
+    assert.match(atHall.body, /data-code="ctb-0101"/);
+    assert.doesNotMatch(atHall.body, /\/federation\/apply\//);
     assert.equal((await getJson(`${hubUrl}/api/v1/national/search?q=x&limit=0`)).status, 400);
     assert.equal((await getJson(`${hubUrl}/api/v1/national/search?q=${'x'.repeat(1001)}`)).status, 400);
     assert.equal((await getJson(`${hubUrl}/api/v1/national/search?q=x&region=`)).status, 400);
