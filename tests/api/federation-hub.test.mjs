@@ -118,6 +118,12 @@ describe('applying at the hub for a hall\'s item', () => {
     assert.equal((await fetch(`${f.hubUrl}/api/v1/accounts/individual`, { method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify(other) })).status, 202);
     assert.equal((await atHub(r.json.number, (await apiLogin(f.hubUrl, other.phone, other.password)).token)).status, 404);
+    // The hub's transparency log holds the forwarded application and both sides' messages.
+    const audit = await govhall(['audit', '--db', f.hub.db], { keyFile: f.hub.keyFile });
+    assert.equal(audit.code, 0, audit.stdout + audit.stderr);
+    const out = await fixtures.outboxOf(f.hub.db, f.hub.keyFile);
+    assert.deepEqual(out.filter((m) => m.subject === r.json.number).map((m) => [m.dest, m.kind, m.state]),
+      [['lanshan', 'application.forward', 'delivered']]);
   });
 });
 
