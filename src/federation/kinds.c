@@ -43,6 +43,11 @@ const char *fed_self(void)
 	return id ? id : "";
 }
 
+bool fed_is_hub(void)
+{
+	return fed_cfg.hub;
+}
+
 bool fed_hall_known(const char *id)
 {
 	char url[512];

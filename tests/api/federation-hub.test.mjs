@@ -13,7 +13,7 @@ import {
   DEMO, actOn, apiLogin, bearer, demoCatalog, demoForm, demoMaterials, get, govhall, newIdNumber, newPhone, pageLogin, waitFor,
 } from './helpers.mjs';
 import * as fixtures from './federation-fixtures.mjs';
-import { signedHeaders } from './federation-fixtures.mjs';
+import { now, signedHeaders } from './federation-fixtures.mjs';
 
 let f; // the federation (fixtures.federation)
 const tok = {};
@@ -155,6 +155,12 @@ describe('the hub\'s inbox', () => {
       const r = await post(body, headers);
       assert.equal(r.status, status, `${what}: ${r.status}`);
     }
+    // The hub works no items: a forward to it is refused, unrecorded.
+    const fwd = msg(2, { kind: 'application.forward', body: { number: 'hub-probe', item_code: 'psb-0001', channel: 'web', consent_at: now(),
+      applicant: { name: '某人', id_number: '110105195001010011' }, form: {}, files: [] } });
+    const refused = await post(fwd, signedHeaders(url(), fwd, f.probe.privateKey, f.probe.kid));
+    assert.equal(refused.status, 422);
+    assert.equal((await refused.json()).error, 'invalid_message');
     // None of them was recorded: the second number is still free.
     const ok = await post(second, signedHeaders(url(), second, f.probe.privateKey, f.probe.kid));
     assert.equal(ok.status, 200, await ok.text());
