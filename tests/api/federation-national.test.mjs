@@ -11,7 +11,7 @@ import http from 'node:http';
 import { createPublicKey, generateKeyPairSync, sign as edSign, verify as edVerify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { get, getJson, govhall, htmlText, root, startServer, tempDir, waitFor, writeJsonFile } from './helpers.mjs';
+import { get, getJson, govhall, htmlText, root, sql, startServer, tempDir, waitFor, writeJsonFile } from './helpers.mjs';
 import { freePort } from './pay-fixtures.mjs';
 import { b64url, now, registerHall } from './federation-fixtures.mjs';
 
@@ -231,6 +231,9 @@ describe('documents the hub refuses', () => {
     assert.equal((await govhall(['federation', 'hall', 'refuse', 'probe', '--db', hub.db])).code, 0);
     const probeItems = async () => (await getJson(q)).json.services.filter((x) => x.variants.some((v) => v.hall === 'probe')).length;
     await waitFor(async () => (await probeItems()) === 0 && !(await probeRow()), { what: 'the refused hall out of the national pages' });
+    // Its items dropped from the hub's copy, and its feed to be read again from its start.
+    await waitFor(async () => (await sql(hub.db, "SELECT count(*) FROM fed_nat_items WHERE hall_id = 'probe'")) === '0'
+      && (await sql(hub.db, "SELECT feed_cursor FROM fed_nat_sources WHERE hall_id = 'probe'")) === '', { what: 'the refused hall\'s items dropped' });
     assert.equal((await govhall(['federation', 'hall', 'approve', 'probe', '--db', hub.db])).code, 0);
     await waitFor(async () => (await probeItems()) === 1 && (await probeRow()), { what: 'the probe back' });
   });
