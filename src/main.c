@@ -197,9 +197,10 @@ static int open_db(struct config *cfg, struct db **db)
 
 static void print_report(const struct catalog_import_report *rep)
 {
-	printf("imported: %zu departments, %zu regions, %zu items new, %zu changed, %zu unchanged, %zu bundles\n",
+	printf("imported: %zu departments, %zu regions, %zu items new, %zu changed, %zu unchanged, %zu withdrawn, %zu "
+	       "bundles\n",
 	       rep->departments, rep->regions, rep->items_new, rep->items_changed, rep->items_unchanged,
-	       rep->bundles);
+	       rep->items_withdrawn, rep->bundles);
 }
 
 /* Loads what identity needs (keys, password list) for commands that touch accounts. */

@@ -21,12 +21,15 @@ struct db;
 
 struct catalog_import_report {
 	size_t departments, regions, items_new, items_changed, items_unchanged, bundles;
+	size_t items_withdrawn; /* current items the file's "withdrawn" took out of the catalog */
 	size_t errors; /* records rejected (nothing imported when > 0) */
 };
 
 /* Imports a catalog file. The file is either a JSON object with any of the keys
  * "departments", "regions", "services", "bundles" (arrays in the formats of
- * data/catalog/ files), or a bare array of service items. Every record is validated; each bad
+ * data/catalog/ files) and "withdrawn" (codes of current items the hall no longer offers: their
+ * current version is retired with no newer one and the withdrawal recorded; a later import of
+ * the item makes it current again as a new version), or a bare array of service items. Every record is validated; each bad
  * one is reported on `errors` as "PATH: reason" (e.g. "services[3].materials[0].required:
  * expected true or false"). progress: print a progress line on stderr (for terminals).
  * Returns 0, GH_EVALIDATION when any record is bad (nothing written), GH_EINVAL for a file

@@ -70,10 +70,11 @@ struct catalog_known {
  * catalog_set_release(). */
 struct catalog_set {
 	json_t *departments, *regions, *services, *bundles;
+	json_t *withdrawn; /* codes of items withdrawn (array of strings) */
 };
 
 /* Validates a parsed catalog file (object with optional "departments", "regions",
- * "services", "bundles" arrays, or a bare array of services). Each problem is printed on
+ * "services", "bundles", "withdrawn" arrays, or a bare array of services). Each problem is printed on
  * errors (may be NULL) as "PATH: reason\n" and counted in *nerrors; *nrecords gets the number
  * of bad records. Returns 0 when nothing is wrong (and fills *out, which the caller
  * releases), else GH_EVALIDATION (*out untouched). Never touches a database. */

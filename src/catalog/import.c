@@ -43,6 +43,8 @@ DB_SQL(q_insert_item,
        "online_depth, visits_required, conditions_zh, conditions_en, legal_basis_zh, materials, "
        "form, outcome_ecert, keywords_zh, content_hash, created_at, aliases_zh, aliases_en) "
        "VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+DB_SQL(q_withdrawn_version, "SELECT version FROM service_items WHERE code = ? AND is_current = 1");
+DB_SQL(q_insert_withdrawal, "INSERT INTO service_withdrawals (code, version, withdrawn_at) VALUES (?, ?, ?)");
 DB_SQL(q_insert_fee, "INSERT INTO item_fees (code, version, rule) VALUES (?, ?, ?)");
 DB_SQL(q_item_fee, "SELECT rule FROM item_fees WHERE code = ? AND version = ?");
 DB_SQL(q_item_joint, "SELECT hall, item_code FROM item_joint WHERE code = ? AND version = ?");
@@ -125,9 +127,15 @@ static const struct cover_table cover_joint = {
 	.table = "item_joint", .key = "code, version", .cols = "hall, item_code",
 };
 
+/* A withdrawal: the version that was current and when it stopped being offered. */
+static const struct cover_table cover_withdrawals = {
+	.table = "service_withdrawals", .key = "code, version", .cols = "withdrawn_at",
+};
+
 void catalog_register(void)
 {
 	cover_declare(&cover_items);
+	cover_declare(&cover_withdrawals);
 	cover_declare(&cover_fees);
 	cover_declare(&cover_joint);
 	catalog_rules_register();
@@ -241,6 +249,23 @@ static int write_item(struct db *db, struct arena *a, json_t *it, json_t *curren
 	return 0;
 }
 
+/* Withdraws the current version of code (validated: there is one): no version is current
+ * any more, and the withdrawal is recorded; both rows committed to the log. */
+static int withdraw_item(struct db *db, struct arena *a, const char *code, const char *now)
+{
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_withdrawn_version, DB_ARGS(DB_TEXT(code)), &rows);
+	if (rc || !rows.nrows)
+		return rc ? rc : GH_ENOTFOUND;
+	long version = (long)db_cell_int(&rows, 0, 0);
+	const char *key = arena_printf(a, "%s:%ld", code, version);
+	if (!(rc = db_exec(db, &q_retire_item, DB_ARGS(DB_TEXT(code)), NULL)) &&
+	    !(rc = db_exec(db, &q_insert_withdrawal, DB_ARGS(DB_TEXT(code), DB_INT(version), DB_TEXT(now)), NULL)) &&
+	    !(rc = cover_touch(db, "service_items", key, NULL)))
+		rc = cover_touch(db, "service_withdrawals", key, "catalog.withdraw");
+	return rc;
+}
+
 static int write_all(struct db *db, struct arena *a, const struct catalog_set *set, bool progress,
 		     struct catalog_import_report *rep)
 {
@@ -293,6 +318,11 @@ static int write_all(struct db *db, struct arena *a, const struct catalog_set *s
 	if (progress && n)
 		fputc('\n', stderr);
 	json_decref(current);
+	json_array_foreach(set->withdrawn, i, e) {
+		if ((rc = withdraw_item(db, a, json_string_value(e), now)))
+			return rc;
+		rep->items_withdrawn++;
+	}
 
 	json_array_foreach(set->bundles, i, e) {
 		const char *code = sget(e, "code");

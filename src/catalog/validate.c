@@ -638,6 +638,46 @@ static void check_bundle(struct vctx *v, json_t *rec, const char *path, json_t *
 	json_decref(dup);
 }
 
+/* The file's "withdrawn": codes of items the hall no longer offers. Each must be an item the
+ * database has a current version of (known), not one the same file also imports, and listed
+ * once. */
+static void check_withdrawn(struct vctx *v, json_t *list, json_t *services, const struct catalog_known *known)
+{
+	char q[80];
+	if (!json_is_array(list) || json_array_size(list) > CATALOG_MAX_RECORDS) {
+		verr(v, "withdrawn", "expected an array of at most %d service item codes", CATALOG_MAX_RECORDS);
+		return;
+	}
+	json_t *dup = json_object(), *imported = json_object();
+	size_t i;
+	json_t *e;
+	json_array_foreach(services, i, e)
+	{
+		const char *c = json_string_value(json_object_get(e, "code"));
+		if (c)
+			json_object_set_new(imported, c, json_true());
+	}
+	json_array_foreach(list, i, e)
+	{
+		char ip[64];
+		idx(ip, sizeof(ip), "withdrawn", i);
+		const char *s = json_string_value(e);
+		if (!s || !*s || !str_utf8_valid(s, json_string_length(e)))
+			verr(v, ip, "expected a service item code");
+		else if (!known || !json_object_get(known->items, s))
+			verr(v, ip, "unknown service item \"%s\" (or withdrawn already)", quote(s, q, sizeof(q)));
+		else if (json_object_get(imported, s))
+			verr(v, ip, "\"%s\" is also among this file's services: withdraw it or import it, not both",
+			     quote(s, q, sizeof(q)));
+		else if (json_object_get(dup, s))
+			verr(v, ip, "listed twice");
+		else
+			json_object_set_new(dup, s, json_true());
+	}
+	json_decref(dup);
+	json_decref(imported);
+}
+
 typedef void (*check_fn)(struct vctx *v, json_t *rec, const char *path, json_t *seen);
 
 /* Checks every record of arr (a member of the file, or NULL) under the name base. */
@@ -676,6 +716,7 @@ void catalog_set_release(struct catalog_set *set)
 	json_decref(set->regions);
 	json_decref(set->services);
 	json_decref(set->bundles);
+	json_decref(set->withdrawn);
 	memset(set, 0, sizeof(*set));
 }
 
@@ -707,8 +748,9 @@ int catalog_validate(json_t *root, const struct catalog_known *known, FILE *erro
 		set.regions = json_array();
 		set.services = check_list(&v, root, "services", check_item, &nbad);
 		set.bundles = json_array();
+		set.withdrawn = json_array();
 	} else if (json_is_object(root)) {
-		static const char *const keys[] = { "departments", "regions", "services", "bundles", NULL };
+		static const char *const keys[] = { "departments", "regions", "services", "bundles", "withdrawn", NULL };
 		check_keys(&v, root, "$", keys);
 		if (v.bad)
 			nbad++;
@@ -720,6 +762,14 @@ int catalog_validate(json_t *root, const struct catalog_known *known, FILE *erro
 					  &nbad);
 		set.bundles = check_list(&v, json_object_get(root, "bundles"), "bundles", check_bundle,
 					 &nbad);
+		json_t *wd = json_object_get(root, "withdrawn");
+		set.withdrawn = wd ? json_incref(wd) : json_array();
+		if (wd) {
+			v.bad = false;
+			check_withdrawn(&v, wd, set.services, known);
+			if (v.bad)
+				nbad++;
+		}
 	} else {
 		verr(&v, "$", "expected an object with departments, regions, services and bundles, or an "
 		     "array of service items; got %s", root ? type_name(root) : "nothing");

@@ -129,6 +129,28 @@ int fed_dir_parse(const char *text, size_t len, const struct jwk *keys, size_t n
 	int vrc = jwt_verify(text, len, keys, nkeys, &c, why);
 	if (vrc)
 		return vrc == GH_ENOTFOUND ? GH_ENOTFOUND : GH_EINVAL;
+	int rc = fed_dir_from_claims(c, issuer, now, out, why);
+	json_decref(c);
+	return rc;
+}
+
+/* Whether hall h shares an id or a key id with one of the n halls of hs. */
+static bool clash(const struct fed_dir_hall *h, const struct fed_dir_hall *hs, size_t n)
+{
+	unsigned char pk[32];
+	for (size_t k = 0; k < n; k++) {
+		if (!strcmp(hs[k].id, h->id))
+			return true;
+		for (size_t q = 0; q < h->nkeys; q++)
+			if (fed_dir_key(&(struct fed_dir){ .n = 1, .halls = (struct fed_dir_hall *)&hs[k] }, h->keys[q].kid, pk))
+				return true;
+	}
+	return false;
+}
+
+int fed_dir_from_claims(const json_t *c, const char *issuer, int64_t now, struct fed_dir **out, const char **why)
+{
+	*out = NULL;
 	int rc = GH_EINVAL;
 	struct arena *a = arena_new(0);
 	struct fed_dir *d = calloc(1, sizeof(*d));
@@ -162,17 +184,11 @@ int fed_dir_parse(const char *text, size_t len, const struct jwk *keys, size_t n
 	for (size_t i = 0; i < d->n; i++) {
 		if ((*why = fed_dir_hall_from_json(a, json_array_get(halls, i), &d->halls[i])))
 			goto out;
+		if (clash(&d->halls[i], d->halls, i)) {
+			*why = "two halls share an id or a key id";
+			goto out;
+		}
 		for (size_t k = 0; k < i; k++) {
-			if (!strcmp(d->halls[k].id, d->halls[i].id)) {
-				*why = "a hall is in the directory twice";
-				goto out;
-			}
-			unsigned char pk[32];
-			for (size_t q = 0; q < d->halls[i].nkeys; q++)
-				if (fed_dir_key(&(struct fed_dir){ .n = 1, .halls = &d->halls[k] }, d->halls[i].keys[q].kid, pk)) {
-					*why = "two halls share a key id";
-					goto out;
-				}
 			if (d->halls[i].nlog && d->halls[k].nlog && !strcmp(d->halls[i].log_origin, d->halls[k].log_origin)) {
 				*why = "two halls name logs of one origin";
 				goto out;
@@ -187,13 +203,22 @@ int fed_dir_parse(const char *text, size_t len, const struct jwk *keys, size_t n
 		if (kd)
 			json_object_set(d->docs, d->halls[i].log_origin, kd);
 	}
+	const json_t *hub = json_object_get(c, "hub");
+	if (hub) {
+		if ((*why = fed_dir_hall_from_json(a, hub, &d->hub)))
+			goto out;
+		if (d->hub.nlog || clash(&d->hub, d->halls, d->n)) {
+			*why = "the hub's entry has a log, or an id or key id of a hall";
+			goto out;
+		}
+		d->has_hub = true;
+	}
 	*out = d;
 	d = NULL;
 	*why = NULL;
 	rc = 0;
 out:
 	fed_dir_free(d);
-	json_decref(c);
 	arena_free(a);
 	return rc;
 }
@@ -206,6 +231,11 @@ const struct fed_dir_hall *fed_dir_key(const struct fed_dir *d, const char *kid,
 				memcpy(pk, d->halls[i].keys[k].pk, 32);
 				return &d->halls[i];
 			}
+	for (size_t k = 0; d && d->has_hub && k < d->hub.nkeys; k++)
+		if (!strcmp(d->hub.keys[k].kid, kid)) {
+			memcpy(pk, d->hub.keys[k].pk, 32);
+			return &d->hub;
+		}
 	return NULL;
 }
 
@@ -214,7 +244,7 @@ const struct fed_dir_hall *fed_dir_hall(const struct fed_dir *d, const char *id)
 	for (size_t i = 0; d && i < d->n; i++)
 		if (!strcmp(d->halls[i].id, id))
 			return &d->halls[i];
-	return NULL;
+	return d && d->has_hub && !strcmp(d->hub.id, id) ? &d->hub : NULL;
 }
 
 json_t *fed_dir_hall_json(const struct fed_dir_hall *h)

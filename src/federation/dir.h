@@ -5,8 +5,12 @@
  * the hub's OpenID Connect signing key, so a hall checks it against the hub's JWKS it already
  * trusts) whose claims are
  *   {"iss": hub, "iat": t, "exp": t + FED_DIR_TTL,
- *    "halls": [{"id", "name", "region", "base_url", "keys": [{"kid", "x"}]}]}
- * with only the halls the hub's administrator approved.
+ *    "halls": [{"id", "name", "region", "base_url", "keys": [{"kid", "x"}]}],
+ *    "hub": {"id", "name", "region", "base_url", "keys"}}
+ * with only the halls the hub's administrator approved, and the hub itself (its id, address
+ * and message key: messages from the hub to a hall, and to the hub's inbox, are checked and
+ * addressed by it as a hall's are; it is no hall: no catalog, no log, no place to forward an
+ * item to).
  *
  * Invariants:
  * - fed_dir_parse accepts only a directory signed by a key of the set, of this issuer, not
@@ -45,10 +49,14 @@ struct fed_dir_hall {
 	unsigned char log_keys[FED_DIR_KEYS_MAX][32];
 };
 
+#define FED_HUB_ID "hub" /* the hub's identifier in messages; no hall is called so */
+
 struct fed_dir {
 	int64_t iat, exp;
 	size_t n;
 	struct fed_dir_hall *halls; /* n of them; fed_dir_free */
+	bool has_hub;
+	struct fed_dir_hall hub;    /* the hub's entry (has_hub), not among halls */
 	json_t *docs;               /* log origin -> the hall's keys document ("keys_document") */
 };
 
@@ -58,10 +66,13 @@ struct fed_dir {
 int fed_dir_parse(const char *text, size_t len, const struct jwk *keys, size_t nkeys, const char *issuer, int64_t now,
 		  struct fed_dir **out, const char **why);
 void fed_dir_free(struct fed_dir *d);
+/* The same checks of claims already verified (or built by the hub itself, of its own registry):
+ * issuer, times and halls; c is not stolen. */
+int fed_dir_from_claims(const json_t *c, const char *issuer, int64_t now, struct fed_dir **out, const char **why);
 
-/* The hall of d whose message key is kid (its key in *pk), or NULL. */
+/* The hall of d whose message key is kid (its key in *pk), or NULL; the hub's entry too. */
 const struct fed_dir_hall *fed_dir_key(const struct fed_dir *d, const char *kid, unsigned char pk[32]);
-/* The hall of d called id, or NULL. */
+/* The hall of d called id (or the hub's entry), or NULL. */
 const struct fed_dir_hall *fed_dir_hall(const struct fed_dir *d, const char *id);
 
 /* Whether s is a hall identifier: 2-64 characters of a-z, 0-9, '-', '_' and '.' (the same as

@@ -43,9 +43,18 @@ int fed_init(struct app *app, char *err, size_t errlen)
 			return GH_EINVAL;
 		}
 		issuer_of(c->public_url);
+		snprintf(fed_cfg.self_url, sizeof(fed_cfg.self_url), "%s", fed_cfg.issuer);
 		fed_cfg.hub = true;
 		ledger_foreign_keys_set(fed_registry_keys_doc);
-		return fed_hub_init(app, err, errlen);
+		/* The hub takes part in messages as a hall does (its inbox, its outbox, signed look-ups
+		 * at halls), with a message key of its own that its directory publishes. */
+		int rc = fed_hub_init(app, err, errlen);
+		if (!rc)
+			rc = fed_msg_init(c->fed_retry, err, errlen);
+		if (!rc)
+			rc = fed_member_init(app, err, errlen);
+		fed_cfg.member = rc == 0;
+		return rc;
 	}
 	if (!c->fed_hub_url || !*c->fed_hub_url)
 		return 0;
@@ -63,7 +72,7 @@ int fed_init(struct app *app, char *err, size_t errlen)
 		rc = fed_msg_init(c->fed_retry, err, errlen);
 	if (!rc)
 		rc = fed_member_init(app, err, errlen);
-	fed_cfg.rp = rc == 0;
+	fed_cfg.rp = fed_cfg.member = rc == 0;
 	if (fed_cfg.rp)
 		ledger_foreign_keys_set(fed_member_keys_doc);
 	return rc;
@@ -161,8 +170,9 @@ static int client_add(struct db *db, int argc, char **argv)
 			goto out;
 		}
 	}
-	if (!fed_dir_id_ok(id)) {
-		fprintf(stderr, "govhall: a client id is 2-64 characters of a-z, 0-9, '-', '_' and '.'\n");
+	if (!fed_dir_id_ok(id) || !strcmp(id, FED_HUB_ID)) {
+		fprintf(stderr, "govhall: a client id is 2-64 characters of a-z, 0-9, '-', '_' and '.', and not \"" FED_HUB_ID
+				"\" (the hub's own)\n");
 		goto out;
 	}
 	if (!name || !*name || json_array_size(redirects) == 0) {

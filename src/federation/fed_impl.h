@@ -21,8 +21,9 @@ struct fed_settings {
 	struct app *app;
 	bool hub;            /* role = hub */
 	bool rp;             /* a hall with fed-hub-url */
+	bool member;         /* sends and takes messages: such a hall, or the hub (its own message key) */
 	char issuer[512];    /* hub: its public address without a final '/'; hall: the hub's */
-	char self_url[512];  /* a hall: its own public address without a final '/' */
+	char self_url[512];  /* its own public address without a final '/' (the hub: its issuer) */
 };
 extern struct fed_settings fed_cfg;
 
@@ -74,6 +75,11 @@ const struct fed_kind *fed_kind_find(const char *kind);
  * of msg into sig, its public key into pk; GH_EUNAVAILABLE without a key. */
 int fed_member_cosign(const unsigned char *msg, size_t len, unsigned char sig[64]);
 int fed_member_own_key(unsigned char pk[32]);
+int fed_member_own_kid(char *kid, size_t n);
+/* registry.c: the claims of the hub's directory at now (the approved halls and the hub's own
+ * entry), in a new reference; NULL when the registry cannot be read. The hub serves them signed
+ * and uses them as its own directory (member.c). */
+json_t *fed_registry_claims(struct db *db, struct arena *a, int64_t now);
 /* A copy of the halls of the directory in use (free it): GH_ENOTFOUND when none. */
 struct fed_dir_hall;
 int fed_member_halls(struct fed_dir_hall **out, size_t *n);

@@ -73,6 +73,8 @@ struct fed_kind {
 void fed_kind_register(const struct fed_kind *k);
 /* This hall's identifier in the federation (fed-client-id), "" when it has none. */
 const char *fed_self(void);
+/* Whether this node is the hub (role = hub): it files no applications of its own. */
+bool fed_is_hub(void);
 /* Whether hall id is another hall of the directory this hall holds (valid, not expired). */
 bool fed_hall_known(const char *id);
 /* The name hall id (this hall's own included) has in the directory held, in a; NULL when the

@@ -39,14 +39,22 @@ const struct fed_kind *fed_kind_find(const char *kind)
 
 const char *fed_self(void)
 {
+	if (fed_cfg.hub)
+		return FED_HUB_ID;
 	const char *id = fed_cfg.app ? fed_cfg.app->cfg.fed_client_id : NULL;
 	return id ? id : "";
+}
+
+bool fed_is_hub(void)
+{
+	return fed_cfg.hub;
 }
 
 bool fed_hall_known(const char *id)
 {
 	char url[512];
-	return id && fed_dir_id_ok(id) && strcmp(id, fed_self()) && fed_member_peer_url(id, url, sizeof(url)) == 0;
+	return id && fed_dir_id_ok(id) && strcmp(id, fed_self()) && strcmp(id, FED_HUB_ID) &&
+	       fed_member_peer_url(id, url, sizeof(url)) == 0;
 }
 
 const char *fed_hall_name(struct arena *a, const char *id)

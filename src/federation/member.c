@@ -1,4 +1,5 @@
-/* member.c: a hall as a member of the federation (role = hall with fed-hub-url).
+/* member.c: a hall as a member of the federation (role = hall with fed-hub-url), and the hub as
+ * a party to messages (its own message key; its own registry as its directory).
  *
  * - Its message-signing key: an Ed25519 key made at the first start, the secret sealed under
  *   the key file (field "fed_key"), in fed_keys; its key id is the first 16 bytes of the
@@ -10,7 +11,11 @@
  *   not know), kept in fed_directory with the keys it was checked with, and in memory. A
  *   directory refused (expired, unsigned, wrongly signed, of another issuer, malformed) or out
  *   of reach leaves the last good copy in use, which still expires when its time comes.
- * GET /federation/directory shows the copy in use. */
+ * GET /federation/directory shows the copy in use.
+ * - The hub: the same key, made at its first start, and as the directory in use the claims of
+ *   its own registry (registry.c: approved halls and its own entry), read again by the same duty
+ *   every HUB_DIR_PERIOD seconds (or fed-directory-period when shorter) and checked by the same code (fed_dir_from_claims), so
+ *   its inbox and signed look-ups know the halls exactly as a hall knows them. */
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -33,6 +38,7 @@
 #include "store/db.h"
 
 #define DIR_RESP_MAX (FED_DIR_MAX + 1)
+#define HUB_DIR_PERIOD 5 /* seconds between the hub's reads of its own registry (a local query) */
 
 /* This hall's message key (read-only after init). */
 static struct {
@@ -187,8 +193,29 @@ struct member_run {
 };
 static struct member_run run;
 
+/* The hub: its own registry as the directory in use. */
+static int refresh_hub(struct member_run *m)
+{
+	int64_t now = time(NULL);
+	struct arena *a = arena_new(0);
+	json_t *c = fed_registry_claims(m->db, a, now);
+	struct fed_dir *d = NULL;
+	const char *why = "the registry cannot be read";
+	int rc = c ? fed_dir_from_claims(c, fed_cfg.issuer, now, &d, &why) : GH_EUNAVAILABLE;
+	json_decref(c);
+	arena_free(a);
+	if (rc) {
+		log_warn("federation: the hub's own directory is refused (%s); the last copy stays in use", why);
+		return rc;
+	}
+	use_dir(d, now);
+	return 0;
+}
+
 static int refresh(struct member_run *m)
 {
+	if (fed_cfg.hub)
+		return refresh_hub(m);
 	int64_t now = time(NULL);
 	struct arena *a = arena_new(0);
 	pthread_mutex_lock(&cur.lock);
@@ -250,13 +277,16 @@ static int pass(void *arg, bool *more)
 
 int fed_member_start(struct app *app, char *err, size_t errlen)
 {
-	if (!fed_cfg.rp || run.duty)
+	if (!fed_cfg.member || run.duty)
 		return 0;
 	run.app = app;
 	/* Its own thread and connection: a pass waits on the hub. */
 	if (db_open_named(app->cfg.db, "govhall federation", &run.db, err, errlen))
 		return GH_EUNAVAILABLE;
-	if (!(run.duty = duty_start_alone("federation", pass, &run, (int)app->cfg.fed_directory_period))) {
+	int period = (int)app->cfg.fed_directory_period;
+	if (fed_cfg.hub && period > HUB_DIR_PERIOD)
+		period = HUB_DIR_PERIOD;
+	if (!(run.duty = duty_start_alone("federation", pass, &run, period))) {
 		db_close(run.db);
 		run.db = NULL;
 		snprintf(err, errlen, "federation: cannot start the directory's duty");
@@ -396,6 +426,14 @@ int fed_member_cosign(const unsigned char *msg, size_t len, unsigned char sig[64
 	if (!own.sk)
 		return GH_EUNAVAILABLE;
 	crypto_sign_detached(sig, NULL, msg, len, own.sk);
+	return 0;
+}
+
+int fed_member_own_kid(char *kid, size_t n)
+{
+	if (!own.sk)
+		return GH_EUNAVAILABLE;
+	snprintf(kid, n, "%s", own.kid);
 	return 0;
 }
 

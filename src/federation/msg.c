@@ -293,10 +293,10 @@ static int outbox_pass(void *arg, bool *more)
 
 int fed_msg_start(struct app *app, char *err, size_t errlen)
 {
-	if (!fed_cfg.rp || outbox_duty)
+	if (!fed_cfg.member || outbox_duty)
 		return 0;
 	orun.app = app;
-	orun.self = app->cfg.fed_client_id;
+	orun.self = fed_self();
 	if (db_open_named(app->cfg.db, "govhall federation outbox", &orun.db, err, errlen))
 		return GH_EUNAVAILABLE;
 	if (!(outbox_duty = duty_start_alone("federation outbox", outbox_pass, &orun, (int)backoff.s[0]))) {
@@ -428,7 +428,7 @@ static int peer_key(void *ctx, const char *kid, unsigned char pk[32])
 
 static int inbox(struct req *r)
 {
-	if (!fed_cfg.rp)
+	if (!fed_cfg.member)
 		return GH_ENOTFOUND;
 	size_t len;
 	const char *body = req_body(r, &len);

@@ -3,13 +3,17 @@
  * - A hall publishes its catalog's item versions as a signed feed, GET /federation/catalog
  *   ?after=CURSOR&limit=N: every item version created after the cursor, in the order
  *   (created_at, code, version), at most NAT_PAGE_MAX a page, signed (nat.h) with the claims
- *   {"iss", "kind": "catalog", "iat", "exp", "after", "next", "more", "items": [...]}. An item
- *   version is never changed once written, so a cursor stays valid: the hub asks only for
- *   what is new.
+ *   {"iss", "kind": "catalog", "iat", "exp", "after", "next", "more", "items": [...],
+ *   "withdrawn": [{"code", "version"}]}: the withdrawals (the import file's "withdrawn") are
+ *   entries of the same order, after the versions of their instant. Neither a version nor a
+ *   withdrawal is changed once written, so a cursor stays valid: the hub asks only for what
+ *   is new.
  * - The hub's duty "federation national" reads the feed of every approved hall from where it
  *   stopped, and the halls' statistics (natstats.c), every fed-directory-period seconds; it
- *   keeps the newest version of each (hall, item) in fed_nat_items and rebuilds the national
- *   index (search_set_build: the catalog search's own ranking) when they changed.
+ *   keeps the newest version of each (hall, item) in fed_nat_items, drops an item withdrawn
+ *   (a withdrawal of the version it holds or a newer one) and every item of a hall no longer
+ *   approved (whose feed it then reads again from the start if it returns), and rebuilds the
+ *   national index (search_set_build: the catalog search's own ranking) when they changed.
  * - The hub serves GET /api/v1/national/search and the page /national/search: items sharing a
  *   national item code (the item code) are one service with a variant per hall, each linking
  *   to its hall's guide; a query naming a region of the directory ("兰山 户口迁移", "in
@@ -65,11 +69,16 @@ DB_SQL(q_feed, "SELECT s.code, s.version, s.department, d.name_zh, d.name_en, s.
 	       "WHERE s.created_at > ? OR (s.created_at = ? AND (s.code > ? OR (s.code = ? AND s.version > ?))) "
 	       "ORDER BY s.created_at, s.code, s.version LIMIT ?");
 
-int nat_cursor_parse(struct arena *a, const char *c, const char **at, const char **code, long *version)
+DB_SQL(q_feed_withdrawn, "SELECT code, version, withdrawn_at FROM service_withdrawals "
+			 "WHERE withdrawn_at > ? OR (withdrawn_at = ? AND (code > ? OR (code = ? AND (version > ? OR "
+			 "(version = ? AND ? = 0))))) ORDER BY withdrawn_at, code, version LIMIT ?");
+
+int nat_cursor_parse(struct arena *a, const char *c, const char **at, const char **code, long *version, int *withdrawal)
 {
 	*at = "";
 	*code = "";
 	*version = 0;
+	*withdrawal = 0;
 	if (!c || !*c)
 		return 0;
 	unsigned char *raw;
@@ -80,6 +89,14 @@ int nat_cursor_parse(struct arena *a, const char *c, const char **at, const char
 	if (!nl2)
 		return GH_EINVAL;
 	*nl1 = *nl2 = 0;
+	/* A fourth line "w": the cursor stands on a withdrawal (after the version of its key). */
+	char *nl3 = strchr(nl2 + 1, '\n');
+	if (nl3) {
+		if (strcmp(nl3 + 1, "w"))
+			return GH_EINVAL;
+		*nl3 = 0;
+		*withdrawal = 1;
+	}
 	char *end;
 	*version = strtol(nl2 + 1, &end, 10);
 	if (!nl2[1] || *end || *version < 1)
@@ -108,6 +125,16 @@ static void add_words(struct sb *sb, const char *json, const char *key)
 	json_decref(j);
 }
 
+/* Whether version row i (q_feed) comes before withdrawal row j (q_feed_withdrawn) in the
+ * feed's order (time, code, version; a version before the withdrawal of the same key). */
+static bool version_first(const struct db_rows *v, size_t i, const struct db_rows *w, size_t j)
+{
+	int c = strcmp(db_cell(v, i, 12), db_cell(w, j, 2));
+	if (!c)
+		c = strcmp(db_cell(v, i, 0), db_cell(w, j, 0));
+	return c ? c < 0 : db_cell_int(v, i, 1) <= db_cell_int(w, j, 1);
+}
+
 /* GET /federation/catalog: a page of this hall's signed catalog feed. */
 static int feed(struct req *r)
 {
@@ -116,22 +143,39 @@ static int feed(struct req *r)
 	long limit;
 	const char *after = req_query(r, "after"), *at, *code;
 	long version;
+	int wd;
 	if (req_query_long(r, "limit", 100, 1, NAT_PAGE_MAX, &limit))
 		return GH_EINVAL;
-	if (nat_cursor_parse(r->arena, after, &at, &code, &version)) {
+	if (nat_cursor_parse(r->arena, after, &at, &code, &version, &wd)) {
 		req_error_detail(r, "%s", M(r, "nat_feed_bad_cursor"));
 		return GH_EINVAL;
 	}
-	struct db_rows rows;
+	/* Versions and withdrawals after the cursor, merged in the order (time, code, version,
+	 * version before withdrawal); a version equal to a withdrawal cursor's key is before it. */
+	struct db_rows rows, wrows;
 	int rc = db_query(r->db, r->arena, &q_feed,
 			  DB_ARGS(DB_TEXT(at), DB_TEXT(at), DB_TEXT(code), DB_TEXT(code), DB_INT(version), DB_INT(limit + 1)),
 			  &rows);
+	if (!rc)
+		rc = db_query(r->db, r->arena, &q_feed_withdrawn,
+			      DB_ARGS(DB_TEXT(at), DB_TEXT(at), DB_TEXT(code), DB_TEXT(code), DB_INT(version), DB_INT(version),
+				      DB_INT(wd), DB_INT(limit + 1)),
+			      &wrows);
 	if (rc)
 		return rc;
-	bool more = rows.nrows > (size_t)limit;
-	size_t n = more ? (size_t)limit : rows.nrows;
-	json_t *items = json_array();
+	size_t n = 0, nw = 0;
+	while (n + nw < (size_t)limit && (n < rows.nrows || nw < wrows.nrows)) {
+		if (n < rows.nrows && (nw == wrows.nrows || version_first(&rows, n, &wrows, nw)))
+			n++;
+		else
+			nw++;
+	}
+	bool more = n < rows.nrows || nw < wrows.nrows;
+	json_t *items = json_array(), *withdrawn = json_array();
 	const char *base = fed_cfg.self_url;
+	for (size_t i = 0; i < nw; i++)
+		json_array_append_new(withdrawn, json_pack("{s:s,s:I}", "code", db_cell(&wrows, i, 0), "version",
+							   (json_int_t)db_cell_int(&wrows, i, 1)));
 	for (size_t i = 0; i < n; i++) {
 		struct sb kw = SB_INIT, mat = SB_INIT;
 		add_words(&kw, db_cell(&rows, i, 7), NULL);
@@ -149,14 +193,19 @@ static int feed(struct req *r)
 		sb_release(&kw);
 		sb_release(&mat);
 	}
-	const char *next = after ? after : "";
-	if (n) {
-		const char *raw = arena_printf(r->arena, "%s\n%s\n%lld", db_cell(&rows, n - 1, 12), db_cell(&rows, n - 1, 0),
-					       (long long)db_cell_int(&rows, n - 1, 1));
+	/* The cursor after the page's last entry: the later of the last version and the last
+	 * withdrawal taken. */
+	const char *next = after ? after : "", *raw = NULL;
+	if (n && (!nw || !version_first(&rows, n - 1, &wrows, nw - 1)))
+		raw = arena_printf(r->arena, "%s\n%s\n%lld", db_cell(&rows, n - 1, 12), db_cell(&rows, n - 1, 0),
+				   (long long)db_cell_int(&rows, n - 1, 1));
+	else if (nw)
+		raw = arena_printf(r->arena, "%s\n%s\n%lld\nw", db_cell(&wrows, nw - 1, 2), db_cell(&wrows, nw - 1, 0),
+				   (long long)db_cell_int(&wrows, nw - 1, 1));
+	if (raw)
 		next = jwt_b64url(r->arena, raw, strlen(raw));
-	}
-	return nat_doc_answer(r, json_pack("{s:s,s:s,s:s,s:b,s:o}", "kind", "catalog", "after", after ? after : "", "next",
-					   next, "more", more, "items", items));
+	return nat_doc_answer(r, json_pack("{s:s,s:s,s:s,s:b,s:o,s:o}", "kind", "catalog", "after", after ? after : "",
+					   "next", next, "more", more, "items", items, "withdrawn", withdrawn));
 }
 
 /* ---- a signed document: the hub's side ---------------------------------------------------------- */
@@ -254,6 +303,15 @@ DB_SQL(q_item_put, "INSERT INTO fed_nat_items (hall_id, code, version, departmen
 		   "summary_zh = excluded.summary_zh, "
 		   "summary_en = excluded.summary_en, online_depth = excluded.online_depth, url = excluded.url "
 		   "WHERE fed_nat_items.version <= excluded.version");
+/* A withdrawal drops the version it names or an older one, never a newer one (an item brought
+ * back by a new version after its withdrawal stays). */
+DB_SQL(q_item_drop, "DELETE FROM fed_nat_items WHERE hall_id = ? AND code = ? AND version <= ?");
+/* Halls no longer in the directory (refused, or changed and waiting): their items leave the
+ * national catalog, and their feed is read from its start if they come back. */
+DB_SQL(q_gone_items, "DELETE FROM fed_nat_items WHERE hall_id NOT IN (SELECT hall_id FROM fed_halls "
+		     "WHERE state = 'approved')");
+DB_SQL(q_gone_sources, "UPDATE fed_nat_sources SET feed_cursor = '' WHERE feed_cursor <> '' AND hall_id NOT IN "
+		       "(SELECT hall_id FROM fed_halls WHERE state = 'approved')");
 
 static const char *str_of(const json_t *o, const char *k)
 {
@@ -269,16 +327,23 @@ static bool under(const char *url, const char *base)
 
 const char *nat_feed_check(const json_t *c, const char *asked, const char *base)
 {
-	const json_t *items = json_object_get(c, "items");
+	const json_t *items = json_object_get(c, "items"), *wd = json_object_get(c, "withdrawn");
 	const char *after = str_of(c, "after"), *next = str_of(c, "next");
 	bool more = json_is_true(json_object_get(c, "more"));
 	if (!after || strcmp(after, asked))
 		return "the feed's page is not the one asked for";
-	if (!next || !json_is_array(items) || json_array_size(items) > NAT_PAGE_MAX || strlen(next) > 512 ||
-	    (more && !json_array_size(items)))
+	size_t entries = json_array_size(items) + json_array_size(wd);
+	if (!next || !json_is_array(items) || (wd && !json_is_array(wd)) || entries > NAT_PAGE_MAX || strlen(next) > 512 ||
+	    (more && !entries))
 		return "the feed's page is malformed";
 	size_t i;
 	const json_t *it;
+	json_array_foreach(wd, i, it)
+	{
+		const char *code = str_of(it, "code");
+		if (!code || !*code || strlen(code) > 40 || json_integer_value(json_object_get(it, "version")) < 1)
+			return "a withdrawal of the feed is malformed";
+	}
 	json_array_foreach(items, i, it)
 	{
 		const char *code = str_of(it, "code"), *url = str_of(it, "url");
@@ -319,6 +384,15 @@ static int take_page(struct db *db, const char *hall, const char *base, const js
 				     DB_TEXT(str_of(it, "summary_zh")), DB_TEXT(str_of(it, "summary_en")),
 				     DB_INT(json_integer_value(json_object_get(it, "online_depth"))),
 				     DB_TEXT(str_of(it, "url"))),
+			     NULL);
+	}
+	json_array_foreach(json_object_get(c, "withdrawn"), i, it)
+	{
+		if (rc)
+			break;
+		rc = db_exec(db, &q_item_drop,
+			     DB_ARGS(DB_TEXT(hall), DB_TEXT(str_of(it, "code")),
+				     DB_INT(json_integer_value(json_object_get(it, "version")))),
 			     NULL);
 	}
 	if (!rc)
@@ -494,7 +568,11 @@ static int pass(void *arg, bool *more)
 	*more = false;
 	struct arena *a = arena_new(0);
 	struct db_rows rows;
-	int rc = db_query(hub_run.db, a, &q_halls, DB_NOARGS, &rows);
+	int rc = db_exec(hub_run.db, &q_gone_items, DB_NOARGS, NULL);
+	if (!rc)
+		rc = db_exec(hub_run.db, &q_gone_sources, DB_NOARGS, NULL);
+	if (!rc)
+		rc = db_query(hub_run.db, a, &q_halls, DB_NOARGS, &rows);
 	for (size_t i = 0; !rc && i < rows.nrows; i++) {
 		const char *hall = db_cell(&rows, i, 0), *base = db_cell(&rows, i, 1), *keys = db_cell(&rows, i, 2);
 		/* One hall's failure holds up no other. */
@@ -625,6 +703,16 @@ static int nat_query(struct req *r, struct nat_answer *out)
 /* The search page from an answer (the hub's own, or the one a hall fetched from the hub). */
 static int search_page_of(struct req *r, const char *q, const char *region, json_t *services, size_t total)
 {
+	/* At the hub a person applies for an item applied for online (online_depth 3 or 4) right
+	 * there: the application goes to the item's hall (src/remote, 全程网办). */
+	size_t i, k;
+	json_t *s, *v;
+	json_array_foreach(services, i, s) json_array_foreach(json_object_get(s, "variants"), k, v)
+	{
+		const char *hall = json_string_value(json_object_get(v, "hall")), *code = json_string_value(json_object_get(v, "code"));
+		if (fed_cfg.hub && hall && code && json_integer_value(json_object_get(v, "online_depth")) >= 3)
+			json_object_set_new(v, "apply_href", json_sprintf("/federation/apply/%s/%s", hall, code));
+	}
 	json_t *ctx = json_pack("{s:s,s:s,s:o,s:b,s:b}", "title", M(r, "nat_search_title"), "q", q, "services", services,
 				"asked", *q != 0, "found", total > 0);
 	jset(ctx, "region", region);

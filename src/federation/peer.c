@@ -16,7 +16,7 @@ int fed_peer_get(struct arena *a, const char *hall, const char *path, size_t max
 		 size_t *len)
 {
 	char base[500];
-	if (!fed_cfg.rp || !fed_cfg.app || fed_member_peer_url(hall, base, sizeof(base)))
+	if (!fed_cfg.member || !fed_cfg.app || fed_member_peer_url(hall, base, sizeof(base)))
 		return GH_ENOTFOUND;
 	const char *url = arena_printf(a, "%s%s", base, path);
 	const char *rpath = strstr(strstr(url, "://") + 3, path);
@@ -53,7 +53,7 @@ static int peer_key(void *ctx, const char *kid, unsigned char pk[32])
 
 int fed_request_sender(struct req *r, const char *method, char hall[65], const char **why)
 {
-	if (!fed_cfg.rp) {
+	if (!fed_cfg.member) {
 		*why = "this hall is not joined to a hub";
 		return GH_ENOTFOUND;
 	}

@@ -166,6 +166,8 @@ static int registration(struct req *r)
 	struct reg *g = arena_zalloc(r->arena, sizeof(*g));
 	const char *why = fed_dir_hall_from_json(r->arena, j, &g->h);
 	json_decref(j);
+	if (!why && !strcmp(g->h.id, FED_HUB_ID))
+		why = "\"" FED_HUB_ID "\" is the hub's own identifier";
 	if (why)
 		return refuse_reg(r, GH_EVALIDATION, why);
 	struct hsig_msg m = { .method = "POST",
@@ -201,14 +203,11 @@ static int registration(struct req *r)
 DB_SQL(q_halls_approved, "SELECT hall_id, name, region, base_url, keys, registration FROM fed_halls WHERE state = 'approved' "
 			 "ORDER BY hall_id");
 
-static int directory(struct req *r)
+json_t *fed_registry_claims(struct db *db, struct arena *a, int64_t now)
 {
-	if (!fed_cfg.hub)
-		return GH_ENOTFOUND;
 	struct db_rows rows;
-	int rc = db_query(r->db, r->arena, &q_halls_approved, DB_NOARGS, &rows);
-	if (rc)
-		return rc;
+	if (db_query(db, a, &q_halls_approved, DB_NOARGS, &rows))
+		return NULL;
 	json_t *halls = json_array();
 	for (size_t i = 0; i < rows.nrows; i++) {
 		json_t *keys = json_loads(db_cell(&rows, i, 4), 0, NULL);
@@ -224,11 +223,29 @@ static int directory(struct req *r)
 			json_object_set(json_array_get(halls, i), "keys_document", kd);
 		json_decref(reg);
 	}
-	int64_t now = time(NULL);
 	json_t *claims = json_pack("{s:s,s:I,s:I,s:o}", "iss", fed_cfg.issuer, "iat", (json_int_t)now, "exp",
 				   (json_int_t)(now + FED_DIR_TTL), "halls", halls);
+	/* The hub itself: its address and message key, so that halls check its messages and
+	 * address theirs to it (dir.h). */
+	unsigned char pk[32];
+	char kid[JWT_KID_MAX + 1];
+	if (claims && !fed_member_own_key(pk) && !fed_member_own_kid(kid, sizeof(kid)))
+		json_object_set_new(claims, "hub",
+				    json_pack("{s:s,s:s,s:s,s:s,s:[{s:s,s:s}]}", "id", FED_HUB_ID, "name", FED_HUB_ID, "region",
+					      FED_HUB_ID, "base_url", fed_cfg.issuer, "keys", "kid", kid, "x",
+					      jwt_b64url(a, pk, 32)));
+	return claims;
+}
+
+static int directory(struct req *r)
+{
+	if (!fed_cfg.hub)
+		return GH_ENOTFOUND;
+	json_t *claims = fed_registry_claims(r->db, r->arena, time(NULL));
+	if (!claims)
+		return GH_EUNAVAILABLE;
 	char *tok;
-	rc = fed_hub_sign(r->arena, claims, &tok);
+	int rc = fed_hub_sign(r->arena, claims, &tok);
 	json_decref(claims);
 	if (rc)
 		return rc;

@@ -585,6 +585,10 @@ static int forward_prepare(struct req *r, const struct fed_message *m, void **ct
 {
 	struct fwd_in *x = arena_zalloc(r->arena, sizeof(*x));
 	*ctx = x;
+	if (fed_is_hub()) {
+		*why = "the hub works no items: forward the application to the hall that owns the item";
+		return GH_EVALIDATION;
+	}
 	const json_t *b = m->body, *p = json_object_get(b, "applicant");
 	x->number = m->subject;
 	x->item_code = json_string_value(json_object_get(b, "item_code"));

@@ -36,6 +36,7 @@ DB_SQL2(q_has_table,
 	"SELECT CASE WHEN to_regclass('schema_migrations') IS NULL THEN 0 ELSE 1 END");
 DB_SQL(q_max_version, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
 DB_SQL(q_record, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)");
+DB_SQL(q_recorded, "SELECT version FROM schema_migrations WHERE version = ?");
 
 int db_schema_version(struct db *db)
 {
@@ -119,9 +120,17 @@ int db_migrate(struct db *db, char *err, size_t errlen)
 		ret = GH_EUNAVAILABLE;
 		goto out;
 	}
-	for (size_t i = 0; i < n && !ret; i++)
-		if (ms[i].version > have)
+	/* Every migration not recorded yet, in order: those above the version held, and one whose
+	 * row is missing below it (a database put back to the form before that migration). */
+	struct arena *a = arena_new(1024);
+	for (size_t i = 0; i < n && !ret; i++) {
+		struct db_rows rows;
+		if (ms[i].version <= have && (ret = db_query(db, a, &q_recorded, DB_ARGS(DB_INT(ms[i].version)), &rows)))
+			break;
+		if (ms[i].version > have || rows.nrows == 0)
 			ret = apply(db, &ms[i], err, errlen);
+	}
+	arena_free(a);
 out:
 	if (pg)
 		db_exec_script(db, "SELECT pg_advisory_unlock(" MIGRATE_LOCK ")");

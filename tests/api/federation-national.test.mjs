@@ -11,7 +11,7 @@ import http from 'node:http';
 import { createPublicKey, generateKeyPairSync, sign as edSign, verify as edVerify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { get, getJson, govhall, htmlText, root, startServer, tempDir, waitFor, writeJsonFile } from './helpers.mjs';
+import { get, getJson, govhall, htmlText, root, sql, startServer, tempDir, waitFor, writeJsonFile } from './helpers.mjs';
 import { freePort } from './pay-fixtures.mjs';
 import { b64url, now, registerHall } from './federation-fixtures.mjs';
 
@@ -88,6 +88,11 @@ function probeAnswer(kind, url) {
         : { ...claims, departments: [{ ...probeDepts[0], submitted: 1 }] };
       return `${h}.${b64url(JSON.stringify(changed))}.${s}`;
     }
+    case 'tamperedwithdrawal': { // signed with its item, then the item turned into a withdrawal
+      const [h, , s] = jws(claims, probe.privateKey, probe.kid).split('.');
+      return `${h}.${b64url(JSON.stringify({ ...claims, items: [], withdrawn: [{ code: 'probe-0001', version: 1 }] }))}.${s}`;
+    }
+    case 'withdrawn': return jws({ ...claims, items: [], withdrawn: [{ code: 'probe-0001', version: 1 }] }, probe.privateKey, probe.kid);
     case 'wrongkey': return jws(claims, other.privateKey, probe.kid);
     case 'unsigned': return jws(claims, probe.privateKey, probe.kid, 'none');
     case 'plain': return JSON.stringify(claims);
@@ -226,6 +231,9 @@ describe('documents the hub refuses', () => {
     assert.equal((await govhall(['federation', 'hall', 'refuse', 'probe', '--db', hub.db])).code, 0);
     const probeItems = async () => (await getJson(q)).json.services.filter((x) => x.variants.some((v) => v.hall === 'probe')).length;
     await waitFor(async () => (await probeItems()) === 0 && !(await probeRow()), { what: 'the refused hall out of the national pages' });
+    // Its items dropped from the hub's copy, and its feed to be read again from its start.
+    await waitFor(async () => (await sql(hub.db, "SELECT count(*) FROM fed_nat_items WHERE hall_id = 'probe'")) === '0'
+      && (await sql(hub.db, "SELECT feed_cursor FROM fed_nat_sources WHERE hall_id = 'probe'")) === '', { what: 'the refused hall\'s items dropped' });
     assert.equal((await govhall(['federation', 'hall', 'approve', 'probe', '--db', hub.db])).code, 0);
     await waitFor(async () => (await probeItems()) === 1 && (await probeRow()), { what: 'the probe back' });
   });
@@ -276,6 +284,13 @@ describe('the national search', () => {
     assert.equal(p.status, 200);
     assert.match(p.body, /data-code="ctb-0101"/);
     assert.match(p.body, new RegExp(`href="${lanshanUrl}/services/ctb-0101"`));
+    // At the hub an item applied for online is applied for right there (全程网办 at the hub).
+    assert.match(p.body, /href="\/federation\/apply\/lanshan\/ctb-0101"/);
+    // A hall showing the hub's answer links to the guides only.
+    const atHall = await get(`${qingheUrl}/national/search?q=${encodeURIComponent('兰山 民宿')}`);
+    assert.equal(atHall.status, 200);
+    assert.match(atHall.body, /data-code="ctb-0101"/);
+    assert.doesNotMatch(atHall.body, /\/federation\/apply\//);
     assert.equal((await getJson(`${hubUrl}/api/v1/national/search?q=x&limit=0`)).status, 400);
     assert.equal((await getJson(`${hubUrl}/api/v1/national/search?q=${'x'.repeat(1001)}`)).status, 400);
     assert.equal((await getJson(`${hubUrl}/api/v1/national/search?q=x&region=`)).status, 400);
@@ -381,5 +396,85 @@ describe('national supervision', () => {
     assert.equal((await getJson(`${hubUrl}/api/v1/national/statistics?by=city`)).status, 400);
     assert.equal((await getJson(`${hubUrl}/api/v1/national/statistics?sort=average`)).status, 400);
     assert.equal((await get(`${hubUrl}/national/statistics/export?format=pdf`)).status, 400);
+  });
+});
+
+describe('withdrawals', () => {
+  const lanshanServices = () => JSON.parse(readFileSync(path.join(root, 'data/regions/lanshan/catalog/services.json'), 'utf8'));
+  const hubSearch = async (q) => (await getJson(`${hubUrl}/api/v1/national/search?q=${encodeURIComponent(q)}`)).json;
+  const variantsOf = (ans, code) => ans.services.find((x) => x.code === code)?.variants ?? [];
+  const importAt = async (srv, doc) => {
+    const dir = await tempDir('govhall-fnat-wd-');
+    const file = await writeJsonFile(dir.path, 'catalog.json', doc);
+    const r = await govhall(['import', 'catalog', file, '--db', srv.db], { keyFile: srv.keyFile });
+    await dir.remove();
+    return r;
+  };
+
+  test('an item withdrawn at Lanshan leaves the national catalog, its search and the places offered; a new version brings it back', async () => {
+    // Lanshan's own item and one it shares with Qinghe.
+    const own = 'ctb-0101';
+    const shared = 'psb-0001';
+    await waitFor(async () => variantsOf(await hubSearch('乡村民宿经营登记备案'), own).length === 1, { what: 'Lanshan\'s own item at the hub' });
+    assert.deepEqual(variantsOf(await hubSearch('居民身份证首次申领'), shared).map((v) => v.hall).sort(), ['lanshan', 'qinghe']);
+    // Where the feed stands now.
+    let cursor = '';
+    for (let more = true; more;) {
+      const c = await verified((await get(`${lanshanUrl}/federation/catalog?limit=200&after=${encodeURIComponent(cursor)}`)).body, 'lanshan');
+      cursor = c.next;
+      more = c.more;
+    }
+    // Refused with the fix named: an unknown code, one imported by the same file, one listed twice.
+    const bad = await importAt(lanshan, { services: [lanshanServices().find((x) => x.code === own)], withdrawn: ['no-such-item', own, shared, shared] });
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /withdrawn\[0\]: unknown service item "no-such-item"/);
+    assert.match(bad.stderr, /withdrawn\[1\]: "ctb-0101" is also among this file's services/);
+    assert.match(bad.stderr, /withdrawn\[3\]: listed twice/);
+    const r = await importAt(lanshan, { withdrawn: [own, shared] });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /2 withdrawn/);
+    assert.equal((await get(`${lanshanUrl}/services/${own}`)).status, 404, 'no longer offered at Lanshan');
+    // The feed says so, signed, after the cursor: the two withdrawals and nothing else.
+    const c = await verified((await get(`${lanshanUrl}/federation/catalog?after=${encodeURIComponent(cursor)}`)).body, 'lanshan');
+    assert.deepEqual(c.items, []);
+    assert.deepEqual(c.withdrawn.map((w) => w.code).sort(), [own, shared]);
+    assert.ok(c.withdrawn.every((w) => w.version === 1));
+    const rest = await verified((await get(`${lanshanUrl}/federation/catalog?after=${encodeURIComponent(c.next)}`)).body, 'lanshan');
+    assert.deepEqual([rest.items.length, rest.withdrawn.length, rest.next], [0, 0, c.next], 'nothing after a withdrawal cursor');
+    // The hub drops them: its search, a place named, and a hall's offer through the hub.
+    await waitFor(async () => variantsOf(await hubSearch('乡村民宿经营登记备案'), own).length === 0, { what: 'the withdrawn item out of the hub' });
+    assert.deepEqual(variantsOf(await hubSearch('居民身份证首次申领'), shared).map((v) => v.hall), ['qinghe']);
+    assert.equal(variantsOf(await hubSearch('在兰山办民宿登记'), own).length, 0);
+    assert.ok(!(await hubSearch('在兰山办')).services.some((x) => x.code === own || x.code === shared));
+    const offered = await getJson(`${qingheUrl}/api/v1/national/search?q=${encodeURIComponent('在兰山办民宿登记')}`);
+    assert.equal(offered.status, 200);
+    assert.equal(variantsOf(offered.json, own).length, 0);
+    // Withdrawn once: again is refused.
+    assert.match((await importAt(lanshan, { withdrawn: [own] })).stderr, /unknown service item "ctb-0101" \(or withdrawn already\)/);
+    // A new version brings it back, as version 2.
+    const back = await importAt(lanshan, { services: lanshanServices().filter((x) => x.code === own) });
+    assert.equal(back.code, 0, back.stderr);
+    const v = await waitFor(async () => variantsOf(await hubSearch('乡村民宿经营登记备案'), own)[0], { what: 'the item back at the hub' });
+    assert.deepEqual([v.hall, v.version], ['lanshan', 2]);
+    assert.equal((await get(`${lanshanUrl}/services/${own}`)).status, 200);
+    // The log covers the withdrawal: the audit passes.
+    const audit = await govhall(['audit', '--db', lanshan.db], { keyFile: lanshan.keyFile });
+    assert.equal(audit.code, 0, audit.stdout + audit.stderr);
+  });
+
+  test('a withdrawal is taken only well signed: a tampered one changes nothing', async () => {
+    const q = `${hubUrl}/api/v1/national/search?q=${encodeURIComponent('试点专属登记事项')}`;
+    const probeItems = async () => (await getJson(q)).json.services.filter((x) => x.variants.some((v) => v.hall === 'probe')).length;
+    probeMode.catalog = 'good';
+    await waitFor(async () => (await probeItems()) === 1, { what: 'the probe\'s item at the hub' });
+    probeMode.catalog = 'tamperedwithdrawal';
+    const from = hub.stderr.length;
+    await waitFor(() => hub.stderr.slice(from).some((l) => l.includes('the catalog feed of probe is refused')),
+      { what: 'the hub to refuse the tampered withdrawal' });
+    assert.equal(await probeItems(), 1, 'the item stays');
+    probeMode.catalog = 'withdrawn';
+    await waitFor(async () => (await probeItems()) === 0, { what: 'the well-signed withdrawal taken' });
+    probeMode.catalog = 'good';
+    await waitFor(async () => (await probeItems()) === 1, { what: 'the item again' });
   });
 });

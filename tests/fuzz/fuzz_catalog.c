@@ -49,6 +49,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				json_decref(facts);
 			}
 		}
+		/* a valid withdrawal names each known item once */
+		json_t *w, *seen = json_object();
+		json_array_foreach(set.withdrawn, i, w) {
+			const char *code = json_string_value(w);
+			if (!code || !json_object_get(items, code) || json_object_get(seen, code))
+				__builtin_trap();
+			json_object_set_new(seen, code, json_true());
+		}
+		json_decref(seen);
 		catalog_set_release(&set);
 	} else if (nerr == 0 || nrec == 0) {
 		__builtin_trap(); /* a rejection must say why */

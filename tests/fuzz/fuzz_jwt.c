@@ -6,7 +6,8 @@
  *      change of one byte of it must not;
  *   4: the claims of a directory of halls (src/federation/dir.h), signed with the fixed key:
  *      what it accepts has halls with identifiers, addresses and keys, each found by its key
- *      id, and gives the same directory again when signed again from what was read.
+ *      id, and gives the same directory again when signed again from what was read; the
+ *      hub's entry, when there is one, is found by its key id and its id, and is no hall.
  * Invariants: a refusal always says why; what verifies gives a JSON object; keys parsed are
  * Ed25519 keys with a key id. */
 #include <sodium.h>
@@ -114,10 +115,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				}
 				json_t *again = json_pack("{s:s,s:I,s:I,s:o}", "iss", "https://hub.example", "iat", (json_int_t)dir->iat,
 							  "exp", (json_int_t)dir->exp, "halls", halls);
+				/* The hub's entry: found by its key and id, and no hall's. */
+				if (dir->has_hub) {
+					unsigned char k[32];
+					check(fed_dir_key(dir, dir->hub.keys[0].kid, k) == &dir->hub);
+					check(fed_dir_hall(dir, dir->hub.id) == &dir->hub);
+					json_object_set_new(again, "hub", fed_dir_hall_json(&dir->hub));
+				}
 				struct fed_dir *d2 = NULL;
 				check(jwt_sign(a, "k1", again, sk, &tok) == 0 &&
 				      fed_dir_parse(tok, strlen(tok), set, 1, "https://hub.example", 1000, &d2, &why) == 0 &&
-				      d2->n == dir->n);
+				      d2->n == dir->n && d2->has_hub == dir->has_hub);
 				fed_dir_free(d2);
 				json_decref(again);
 			} else

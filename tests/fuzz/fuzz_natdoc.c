@@ -1,9 +1,10 @@
 /* Fuzzes what the national catalog and national supervision read from a hall and a citizen
  * (src/federation/nat.h, src/search/search.h). The first byte chooses:
  *   0: a feed cursor: what parses has a code and a version of at least 1, and the cursor made
- *      again from its parts parses to the same parts;
- *   1: a feed page's claims (JSON): accepted only with at most NAT_PAGE_MAX items, each with a
- *      code and a guide under the hall's address; refused always with a reason;
+ *      again from its parts (a withdrawal's too) parses to the same parts;
+ *   1: a feed page's claims (JSON): accepted only with at most NAT_PAGE_MAX items and
+ *      withdrawals, each item with a code and a guide under the hall's address, each withdrawal
+ *      with a code and a version; refused always with a reason;
  *   2: a statistics document (JSON): accepted only when no part exceeds its whole;
  *   3: a search query naming a place: the place found is one of the names and is in the query,
  *      and the rest is shorter than the query by at least the name. */
@@ -28,17 +29,19 @@ static void cursor(struct arena *a, const char *s)
 {
 	const char *at, *code;
 	long version;
-	if (nat_cursor_parse(a, s, &at, &code, &version))
+	int wd;
+	if (nat_cursor_parse(a, s, &at, &code, &version, &wd))
 		return;
 	check(at && code);
 	if (!*s)
 		return;
 	check(version >= 1);
-	const char *raw = arena_printf(a, "%s\n%s\n%ld", at, code, version);
+	const char *raw = arena_printf(a, "%s\n%s\n%ld%s", at, code, version, wd ? "\nw" : "");
 	const char *again = jwt_b64url(a, raw, strlen(raw)), *at2, *code2;
 	long v2;
-	check(!nat_cursor_parse(a, again, &at2, &code2, &v2));
-	check(!strcmp(at, at2) && !strcmp(code, code2) && version == v2);
+	int wd2;
+	check(!nat_cursor_parse(a, again, &at2, &code2, &v2, &wd2));
+	check(!strcmp(at, at2) && !strcmp(code, code2) && version == v2 && wd == wd2);
 }
 
 static void feed(const char *s, size_t n)
@@ -48,8 +51,15 @@ static void feed(const char *s, size_t n)
 		return;
 	const char *why = nat_feed_check(j, "c0", "http://hall.example");
 	if (!why) {
-		const json_t *items = json_object_get(j, "items");
-		check(json_array_size(items) <= NAT_PAGE_MAX);
+		const json_t *items = json_object_get(j, "items"), *wd = json_object_get(j, "withdrawn");
+		check(json_array_size(items) + json_array_size(wd) <= NAT_PAGE_MAX);
+		size_t k;
+		const json_t *w;
+		json_array_foreach(wd, k, w)
+		{
+			const char *code = json_string_value(json_object_get(w, "code"));
+			check(code && *code && json_integer_value(json_object_get(w, "version")) >= 1);
+		}
 		size_t i;
 		const json_t *it;
 		json_array_foreach(items, i, it)

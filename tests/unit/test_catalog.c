@@ -266,6 +266,46 @@ static void test_change_creates_version(void **state)
 	assert_int_equal(items[0].version, 2);
 }
 
+/* A catalog file's "withdrawn": the item has no current version (its versions stay), the
+ * withdrawal is recorded; withdrawn again, unknown, imported by the same file or listed twice is
+ * refused with nothing written; importing it again makes a new current version. */
+static void test_withdraw(void **state)
+{
+	struct fx *f = *state;
+	struct catalog_import_report rep;
+	NEED_DB(f);
+	import_demo(f, &rep);
+	json_t *doc = json_pack("{s:[s,s]}", "withdrawn", "psb-0001", "hrss-0001");
+	assert_int_equal(catalog_import_file(f->t.db, write_tmp(f, doc), false, f->errors, &rep), 0);
+	assert_int_equal(rep.items_withdrawn, 2);
+	struct catalog_item cur;
+	assert_int_equal(catalog_item_get(f->t.db, f->a, "psb-0001", 0, &cur), GH_ENOTFOUND);
+	assert_int_equal(catalog_item_get(f->t.db, f->a, "psb-0001", 1, &cur), 0);
+	assert_false(cur.is_current);
+	long items = count(f, "service_items");
+	static const char *const bad[] = {
+		"{\"withdrawn\": [\"psb-0001\"]}",                        /* withdrawn already */
+		"{\"withdrawn\": [\"no-such-item\"]}",                    /* unknown */
+		"{\"withdrawn\": [\"psb-0002\", \"psb-0002\"]}",          /* twice */
+		"{\"withdrawn\": \"psb-0002\"}",                          /* not a list */
+		"{\"withdrawn\": [\"psb-0002\"], \"services\": [{\"code\": \"psb-0002\"}]}", /* imported too */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_t *j = json_loads(bad[i], 0, NULL);
+		assert_non_null(j);
+		assert_int_equal(catalog_import_file(f->t.db, write_tmp(f, j), false, f->errors, &rep), GH_EVALIDATION);
+	}
+	assert_int_equal(count(f, "service_items"), items);
+	assert_int_equal(catalog_item_get(f->t.db, f->a, "psb-0002", 0, &cur), 0);
+	/* Imported again: version 2, current. */
+	json_t *services = json_load_file("data/catalog/services.json", 0, NULL);
+	assert_int_equal(catalog_import_file(f->t.db, write_tmp(f, services), false, f->errors, &rep), 0);
+	assert_int_equal(rep.items_new, 2);
+	assert_int_equal(catalog_item_get(f->t.db, f->a, "psb-0001", 0, &cur), 0);
+	assert_int_equal(cur.version, 2);
+	assert_true(cur.is_current);
+}
+
 static json_t *good_item(const char *code, const char *dept)
 {
 	return json_pack(
@@ -891,6 +931,7 @@ int main(void)
 		BOTH(test_demo_import),
 		BOTH(test_reimport_idempotent),
 		BOTH(test_change_creates_version),
+		BOTH(test_withdraw),
 		BOTH(test_bad_records),
 		BOTH(test_joint_records),
 		BOTH(test_dept_from_db),
