@@ -75,6 +75,12 @@ void fed_kind_register(const struct fed_kind *k);
 const char *fed_self(void);
 /* Whether hall id is another hall of the directory this hall holds (valid, not expired). */
 bool fed_hall_known(const char *id);
+/* The name the directory this hall holds gives hall id (in a), or NULL when it lists none. */
+struct arena;
+const char *fed_hall_name(struct arena *a, const char *id);
+/* The other hall whose region text names (search_place's matching: as written or as toneless
+ * pinyin, any case), its id in a; NULL when text names none, or names this hall's own region. */
+const char *fed_hall_of_place(struct arena *a, const char *text);
 
 /* ---- Signed reads between halls (peer.c) -------------------------------------------------
  * Blocking (a job or a duty, never a loop): GETs path at hall's address in the directory,

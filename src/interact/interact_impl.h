@@ -312,6 +312,37 @@ int ia_complaint_answer(struct req *r, int64_t id, const char *text, ia_answer a
 /* mine: the caller's; staff: the department's; administrators: those escalated to them. */
 int ia_complaint_list(struct req *r, bool mine, const char *state, json_t **out);
 
+/* Files a checked thread (in: department resolved, texts checked) for person with due day
+ * and channel, inside a change on the writer: the row, its first event ("ask" / "file", with
+ * detail's members added; detail is stolen, may be NULL), the department's staff told. *id gets
+ * it. The API's and the forms' change and a thread forwarded from another hall (forward.c). */
+int ia_consult_file(struct req *r, const struct ia_thread_in *in, int64_t asker, int32_t due, const char *channel,
+		    json_t *detail, int64_t *id);
+int ia_complaint_file(struct req *r, const struct ia_thread_in *in, int64_t complainant, int32_t due, const char *channel,
+		      json_t *detail, int64_t *id);
+
+/* ---- forward.c: threads forwarded to the hall they belong to (docs/federation.md) ----------
+ * Staff of thread (kind "consultation" | "complaint", id)'s department (administrators for a
+ * complaint escalated to them) forward it, open, to hall (another hall of the directory) with
+ * reason (for the person; 1..500 characters), optionally naming item_code, the other hall's
+ * item (default: the thread's). 422 for a hall not in the directory or no reason; 409 when
+ * not open, away already, come from another hall, or an enterprise's; 403 for other staff. */
+int ia_forward(struct req *r, const char *kind, int64_t id, const char *hall, const char *reason, const char *item_code,
+	       ia_answer answer, const void *ctx);
+/* Whether the thread is away at another hall now (its answer comes from there). */
+int ia_forward_pending(struct req *r, const char *kind, int64_t id, bool *pending);
+/* Inside an answer's change: when the thread came from another hall, queues the answer back
+ * to it and sets *received (the person is told there, not here). */
+int ia_forward_answered(struct req *r, const char *kind, const struct ia_thread *t, const char *text, bool *received);
+/* Whether thread (kind, id) came from another hall. */
+bool ia_forward_received(struct req *r, const char *kind, int64_t id);
+/* What a thread's JSON adds: forwarded {hall, hall_name, reason, at, state, state_name,
+ * due_day, note}, received_from (staff), can_forward, forward_suggested {hall, hall_name}
+ * (staff: its words name another hall's region), can_answer false while away. */
+void ia_forward_json(struct req *r, const char *kind, const struct ia_thread *t, json_t *j);
+/* Registers the kinds of message "interact.forward" and "interact.state" (interact_init). */
+void ia_forward_init(void);
+
 /* ---- dupes.c: duplicate reports ------------------------------------------------------------
  * Before a complaint is filed, open reports of the same department (and item, when one is
  * named) whose text is alike (base/similar.h) are offered; "this is my problem too" makes the
