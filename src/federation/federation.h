@@ -81,6 +81,9 @@ const char *fed_hall_name(struct arena *a, const char *id);
 /* The other hall whose region text names (search_place's matching: as written or as toneless
  * pinyin, any case), its id in a; NULL when text names none, or names this hall's own region. */
 const char *fed_hall_of_place(struct arena *a, const char *text);
+/* The other halls of the directory this hall holds: their number, ids and names in *ids and
+ * *names (in a); 0 without a valid directory. */
+size_t fed_halls(struct arena *a, const char ***ids, const char ***names);
 
 /* ---- Signed reads between halls (peer.c) -------------------------------------------------
  * Blocking (a job or a duty, never a loop): GETs path at hall's address in the directory,

@@ -352,6 +352,25 @@ const char *fed_hall_of_place(struct arena *a, const char *text)
 	return k >= 0 ? ids[k] : NULL;
 }
 
+size_t fed_halls(struct arena *a, const char ***ids, const char ***names)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&cur.lock);
+	if (cur.dir && cur.dir->exp > time(NULL)) {
+		const char *self = fed_cfg.app ? fed_cfg.app->cfg.fed_client_id : "";
+		*ids = arena_array(a, cur.dir->n + 1, sizeof(**ids));
+		*names = arena_array(a, cur.dir->n + 1, sizeof(**names));
+		for (size_t i = 0; i < cur.dir->n; i++) {
+			if (self && !strcmp(cur.dir->halls[i].id, self))
+				continue;
+			(*ids)[n] = arena_strdup(a, cur.dir->halls[i].id);
+			(*names)[n++] = arena_strdup(a, cur.dir->halls[i].name);
+		}
+	}
+	pthread_mutex_unlock(&cur.lock);
+	return n;
+}
+
 static int directory_page(struct req *r)
 {
 	if (!fed_cfg.rp)

@@ -109,10 +109,8 @@ void ia_forward_json(struct req *r, const char *kind, const struct ia_thread *t,
 		const char *hall = db_cell(&rows, 0, 1), *state = db_cell(&rows, 0, 3);
 		const char *name = fed_hall_name(r->arena, hall);
 		pending = active_state(state);
-		char key[64];
-		snprintf(key, sizeof(key), "interact_forward_state_%s", state);
 		json_t *f = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s?}", "hall", hall, "hall_name", name ? name : hall, "reason",
-				      db_cell(&rows, 0, 2), "state", state, "state_name", ia_msg(r, key, state), "at",
+				      db_cell(&rows, 0, 2), "state", state, "state_name", MC(r, "interact_forward_state_", state), "at",
 				      ia_when(r->arena, db_cell_int(&rows, 0, 7)));
 		ia_set(f, "due_day", db_cell(&rows, 0, 5));
 		ia_set(f, "note", db_cell(&rows, 0, 6));

@@ -8,7 +8,7 @@
 // forwarding arrives once. Lanshan's rules refusing it (an item it lacks) send it back.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEMO, apiLogin, bearer, serve, sql, waitFor } from './helpers.mjs';
+import { DEMO, apiLogin, bearer, csrfOf, pageLogin, serve, sql, waitFor } from './helpers.mjs';
 import * as fixtures from './federation-fixtures.mjs';
 
 let hub;
@@ -177,6 +177,26 @@ describe('consultations and complaints forwarded between halls', () => {
     assert.equal(done.answer, answer);
     assert.ok((await inbox()).some((x) => x.kind === 'complaint_answered' && x.body_zh.includes(subject)));
     assert.ok((await inbox(tok.other)).some((x) => x.kind === 'complaint_answered'), 'the follower told the answer');
+  });
+
+  test('on the pages: staff see the suggestion and forward with the form (its CSRF token required); the person reads where and why', async () => {
+    const c = await ask('consultations', '兰山市居住证', '我在兰山市租房，居住证怎么办？');
+    const staff = await pageLogin(qingheUrl, DEMO.staffA.phone);
+    const page = await staff.get(`/consultations/${c.id}`);
+    assert.equal(page.status, 200);
+    assert.match(page.body, /id="forward-suggested"[^>]*>[^<]*兰山市/);
+    assert.match(page.body, /<option value="lanshan" selected>兰山市<\/option>/);
+    const action = `/consultations/${c.id}/forward`;
+    const reason = '居住证由居住地兰山市公安局办理';
+    assert.equal((await staff.post(action, { hall: 'lanshan', reason, _csrf: '' })).status, 403, 'no CSRF token');
+    const r = await staff.post(action, { hall: 'lanshan', reason, _csrf: csrfOf(page.body, action) });
+    assert.equal(r.status, 303, r.body);
+    assert.match(r.location, /done=forwarded/);
+    const citizen = await pageLogin(qingheUrl, DEMO.citizen.phone);
+    const mine = await citizen.get(`/consultations/${c.id}`);
+    assert.match(mine.body, /id="forwarded"[\s\S]*兰山市/);
+    assert.match(mine.body, new RegExp(`id="forwarded-reason">${reason}<`));
+    assert.doesNotMatch(mine.body, /form-forward/, 'no form for the person');
   });
 
   test('Lanshan refusing it (an item it does not have) sends it back to Qinghe\'s staff with the reason', async () => {
