@@ -8,7 +8,7 @@
 // forwarding arrives once. Lanshan's rules refusing it (an item it lacks) send it back.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEMO, apiLogin, bearer, csrfOf, pageLogin, serve, sql, waitFor } from './helpers.mjs';
+import { DEMO, apiLogin, bearer, csrfOf, govhall, pageLogin, serve, sql, waitFor } from './helpers.mjs';
 import * as fixtures from './federation-fixtures.mjs';
 
 let hub;
@@ -235,5 +235,20 @@ describe('consultations and complaints forwarded between halls', () => {
     const done = await untilAtA('consultations', c.id, (j) => j.state === 'answered', 'the answer at Qinghe');
     assert.equal(done.events.filter((e) => e.action === 'answer').length, 1);
     assert.equal(done.events.filter((e) => e.action === 'forward_received').length, 1);
+  });
+
+  test('both halls\' audits pass, and find a forwarding (Qinghe) and a received thread\'s origin (Lanshan) altered behind the log', async () => {
+    for (const [db, keyFile] of [[qinghe.db, qinghe.keyFile], [lanshanDb.url, lanshanDb.keyFile]]) {
+      const r = await govhall(['audit', '--db', db], { keyFile });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+    }
+    await sql(qinghe.db, "UPDATE interact_forwards SET reason = '另一个原因' WHERE id = (SELECT MIN(id) FROM interact_forwards)");
+    await sql(lanshanDb.url, "UPDATE interact_received SET origin_number = 'ZX0' WHERE kind = 'consultation' AND thread_id = (SELECT MIN(thread_id) FROM interact_received WHERE kind = 'consultation')");
+    let r = await govhall(['audit', '--db', qinghe.db], { keyFile: qinghe.keyFile });
+    assert.notEqual(r.code, 0, 'the altered forwarding is found');
+    assert.match(r.stdout + r.stderr, /interact_forwards/);
+    r = await govhall(['audit', '--db', lanshanDb.url], { keyFile: lanshanDb.keyFile });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stdout + r.stderr, /interact_received/);
   });
 });
