@@ -42,24 +42,15 @@ int ia_complaint_file(struct req *r, const struct ia_thread_in *in, int64_t comp
 				  DB_TEXT(in->subject), DB_TEXT(in->text), DB_TEXT(channel), DB_INT(due), DB_INT(clock_now()),
 				  r->who.enterprise && complainant == r->who.account ? DB_INT(r->who.enterprise) : DB_NULL),
 			  &rows);
-	if (rc) {
-		json_decref(detail);
-		return rc;
-	}
-	*id = db_cell_int(&rows, 0, 0);
-	if (!detail)
-		detail = json_object();
-	json_object_set_new(detail, "kind", json_string(kind));
-	json_object_set_new(detail, "channel", json_string(channel));
-	rc = ia_event(r->db, "complaint", *id, complainant, "file", detail);
-	if (!rc) {
-		struct ia_message m = IA_MESSAGE(r->app->view, r->arena,
-						 !strcmp(kind, "complaint") ? N_("interact_new_complaint") : N_("interact_new_suggestion"),
-						 N_("interact_answer_complaint_by"), MA("due", ia_day_str(r->arena, due)),
-						 MA("id", (long long)*id));
-		rc = ia_tell_department(r->db, r->arena, in->department, false, "complaint_new", &m, NULL);
-	}
-	return rc;
+	if (!rc)
+		*id = db_cell_int(&rows, 0, 0);
+	json_t *d = json_pack("{s:s,s:s}", "kind", kind, "channel", channel);
+	json_object_update(d, detail);
+	json_decref(detail);
+	return rc ? (json_decref(d), rc)
+		  : ia_thread_opened(r, "complaint", *id, complainant, "file", d, in->department, due,
+				     !strcmp(kind, "complaint") ? N_("interact_new_complaint") : N_("interact_new_suggestion"),
+				     N_("interact_answer_complaint_by"), "complaint_new");
 }
 
 /* On the writer (r is its copy of the request): a new complaint or suggestion, told to the

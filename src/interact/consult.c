@@ -50,23 +50,14 @@ int ia_consult_file(struct req *r, const struct ia_thread_in *in, int64_t asker,
 				  DB_TEXT(in->text), DB_INT(in->consent_public ? 1 : 0), DB_TEXT(channel), DB_INT(due),
 				  DB_INT(clock_now()), r->who.enterprise && asker == r->who.account ? DB_INT(r->who.enterprise) : DB_NULL),
 			  &rows);
-	if (rc) {
-		json_decref(detail);
-		return rc;
-	}
-	*id = db_cell_int(&rows, 0, 0);
-	if (!detail)
-		detail = json_object();
-	json_object_set_new(detail, "public", json_boolean(in->consent_public));
-	json_object_set_new(detail, "channel", json_string(channel));
-	rc = ia_event(r->db, "consultation", *id, asker, "ask", detail);
-	if (!rc) {
-		struct ia_message m = IA_MESSAGE(r->app->view, r->arena, N_("interact_new_consultation"),
-						 N_("interact_answer_consultation_by"), MA("due", ia_day_str(r->arena, due)),
-						 MA("id", (long long)*id));
-		rc = ia_tell_department(r->db, r->arena, in->department, false, "consult_new", &m, NULL);
-	}
-	return rc;
+	if (!rc)
+		*id = db_cell_int(&rows, 0, 0);
+	json_t *d = json_pack("{s:b,s:s}", "public", in->consent_public, "channel", channel);
+	json_object_update(d, detail);
+	json_decref(detail);
+	return rc ? (json_decref(d), rc)
+		  : ia_thread_opened(r, "consultation", *id, asker, "ask", d, in->department, due,
+				     N_("interact_new_consultation"), N_("interact_answer_consultation_by"), "consult_new");
 }
 
 /* On the writer (r is its copy of the request): a new consultation, told to the department. */

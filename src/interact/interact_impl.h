@@ -271,6 +271,10 @@ int ia_thread_open(struct req *r, struct ia_thread_in *in, const char *budget, l
  * follow_kind names a kind that has them: t->following). */
 int ia_thread_get(struct req *r, struct db_sql *q, int64_t id, const char *missing, const char *follow_kind,
 		  struct ia_thread *t, struct db_rows *rows);
+/* After a new thread's row, in its change: its first event (action with detail, stolen) and
+ * the department's staff told (title_key, body_key with {due} and {id}; inbox kind tell_kind). */
+int ia_thread_opened(struct req *r, const char *kind, int64_t id, int64_t person, const char *action, json_t *detail,
+		     const char *department, int32_t due, const char *title_key, const char *body_key, const char *tell_kind);
 /* The checks of a new thread's texts, department and item, without the budget (for the
  * candidates offered before one is filed): 0, or GH_EVALIDATION / GH_EINVAL with a detail. */
 int ia_thread_check(struct req *r, struct ia_thread_in *in);
