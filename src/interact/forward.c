@@ -276,35 +276,46 @@ static bool str_ok(const char *s, size_t max)
 	return s && *s && strlen(s) <= max;
 }
 
+const char *ia_forward_msg_check(const json_t *b, const char *subject, struct ia_forward_msg *out)
+{
+	const json_t *p = json_object_get(b, "person");
+	const char *num = json_string_value(json_object_get(b, "number"));
+	const char *kind = json_string_value(json_object_get(b, "kind"));
+	memset(out, 0, sizeof(*out));
+	out->complaint = kind && !strcmp(kind, "complaint");
+	out->name = json_string_value(json_object_get(p, "name"));
+	out->id_number = json_string_value(json_object_get(p, "id_number"));
+	out->type = json_string_value(json_object_get(b, "type"));
+	out->item_code = json_string_value(json_object_get(b, "item_code"));
+	out->department = json_string_value(json_object_get(b, "department"));
+	out->subject = json_string_value(json_object_get(b, "subject"));
+	out->text = json_string_value(json_object_get(b, "text"));
+	out->consent_public = json_is_true(json_object_get(b, "consent_public"));
+	bool typed = out->complaint ? out->type && (!strcmp(out->type, "complaint") || !strcmp(out->type, "suggestion"))
+				    : kind && !strcmp(kind, "consultation");
+	if (!typed || !num || !subject || strcmp(num, subject) || !str_ok(out->name, 100) || !str_ok(out->id_number, 32) ||
+	    !str_ok(out->subject, 4 * INTERACT_SUBJECT_MAX) || !str_ok(out->text, 4 * INTERACT_TEXT_MAX) ||
+	    (out->item_code && !str_ok(out->item_code, 64)) || (out->department && !str_ok(out->department, 64)) ||
+	    (!out->item_code && !out->department) || !json_is_boolean(json_object_get(b, "consent_public")))
+		return "interact.forward takes {number (= the subject), kind (consultation|complaint), type (complaint|"
+		       "suggestion for a complaint), item_code or department, subject, text, consent_public, reason, asked_at, "
+		       "person: {name, id_number}}";
+	return NULL;
+}
+
 static int forward_prepare(struct req *r, const struct fed_message *m, void **ctx, const char **why)
 {
 	struct fwd_in *x = arena_zalloc(r->arena, sizeof(*x));
 	*ctx = x;
-	const json_t *b = m->body, *p = json_object_get(b, "person");
-	const char *num = json_string_value(json_object_get(b, "number"));
-	x->k = fkind_of(json_string_value(json_object_get(b, "kind")));
-	x->number = m->subject;
-	x->name = json_string_value(json_object_get(p, "name"));
-	x->id_number = json_string_value(json_object_get(p, "id_number"));
-	const char *type = json_string_value(json_object_get(b, "type"));
-	x->in = (struct ia_thread_in){
-		.kind = x->k && !strcmp(x->k->kind, "complaint") ? type : NULL,
-		.item_code = json_string_value(json_object_get(b, "item_code")),
-		.department = json_string_value(json_object_get(b, "department")),
-		.subject = json_string_value(json_object_get(b, "subject")),
-		.text = json_string_value(json_object_get(b, "text")),
-		.consent_public = json_is_true(json_object_get(b, "consent_public")),
-	};
-	if (!x->k || !num || strcmp(num, m->subject) || !str_ok(x->name, 100) || !str_ok(x->id_number, 32) ||
-	    !str_ok(x->in.subject, 4 * INTERACT_SUBJECT_MAX) || !str_ok(x->in.text, 4 * INTERACT_TEXT_MAX) ||
-	    (x->in.item_code && strlen(x->in.item_code) > 64) || (x->in.department && strlen(x->in.department) > 64) ||
-	    (!x->in.item_code && !x->in.department) || !json_is_boolean(json_object_get(b, "consent_public")) ||
-	    (x->in.kind && strcmp(x->in.kind, "complaint") && strcmp(x->in.kind, "suggestion")) ||
-	    (!strcmp(x->k->kind, "complaint") && !x->in.kind)) {
-		*why = "interact.forward takes {number (= the subject), kind (consultation|complaint), type, item_code or "
-		       "department, subject, text, consent_public, reason, asked_at, person: {name, id_number}}";
+	struct ia_forward_msg f;
+	if ((*why = ia_forward_msg_check(m->body, m->subject, &f)))
 		return GH_EVALIDATION;
-	}
+	x->k = fkind_of(f.complaint ? "complaint" : "consultation");
+	x->number = m->subject;
+	x->name = f.name;
+	x->id_number = f.id_number;
+	x->in = (struct ia_thread_in){ .kind = f.complaint ? f.type : NULL, .item_code = f.item_code, .department = f.department,
+				       .subject = f.subject, .text = f.text, .consent_public = f.consent_public };
 	/* B's own rules: its catalog, its departments, the texts' sizes. What they refuse goes back
 	 * with B's reason, so A's staff can answer or forward it elsewhere. */
 	const char *before = r->error_detail;
@@ -385,39 +396,44 @@ bool ia_forward_received(struct req *r, const char *kind, int64_t id)
 struct state_in {
 	const struct fkind *k;
 	int64_t fwd_id, thread_id;
-	const char *action, *answer, *note, *due_day;
-	int64_t remote_id, answered_at;
+	struct ia_forward_state s;
 };
 
 DB_SQL(q_forward_get, "SELECT id, kind, thread_id, dest FROM interact_forwards WHERE number = ?");
+
+const char *ia_forward_state_check(const json_t *b, const char *subject, struct ia_forward_state *out)
+{
+	const char *num = json_string_value(json_object_get(b, "number"));
+	memset(out, 0, sizeof(*out));
+	out->action = json_string_value(json_object_get(b, "action"));
+	out->answer = json_string_value(json_object_get(b, "answer"));
+	out->note = json_string_value(json_object_get(b, "note"));
+	out->due_day = json_string_value(json_object_get(b, "due_day"));
+	const json_t *rid = json_object_get(b, "remote_id"), *at = json_object_get(b, "answered_at");
+	bool ok = num && subject && !strcmp(num, subject) && out->action;
+	if (ok && !strcmp(out->action, "received"))
+		ok = json_is_integer(rid) && json_integer_value(rid) > 0 && out->due_day && strlen(out->due_day) == 10;
+	else if (ok && !strcmp(out->action, "answered"))
+		ok = ia_text_ok(out->answer, INTERACT_ANSWER_MAX, true) && json_is_integer(at);
+	else if (ok && !strcmp(out->action, "returned"))
+		ok = ia_text_ok(out->note, INTERACT_TEXT_MAX, false);
+	else
+		ok = false;
+	if (!ok)
+		return "interact.state takes {number (= the subject), action: received {remote_id, due_day} | answered "
+		       "{answer, answered_at} | returned {note}, at}";
+	out->remote_id = json_integer_value(rid);
+	out->answered_at = json_integer_value(at);
+	return NULL;
+}
 
 static int state_prepare(struct req *r, const struct fed_message *m, void **ctx, const char **why)
 {
 	struct state_in *x = arena_zalloc(r->arena, sizeof(*x));
 	*ctx = x;
-	const json_t *b = m->body;
-	const char *num = json_string_value(json_object_get(b, "number"));
-	x->action = json_string_value(json_object_get(b, "action"));
-	x->answer = json_string_value(json_object_get(b, "answer"));
-	x->note = json_string_value(json_object_get(b, "note"));
-	x->due_day = json_string_value(json_object_get(b, "due_day"));
-	json_t *rid = json_object_get(b, "remote_id"), *at = json_object_get(b, "answered_at");
-	bool ok = num && !strcmp(num, m->subject) && x->action;
-	if (ok && !strcmp(x->action, "received"))
-		ok = json_is_integer(rid) && x->due_day && strlen(x->due_day) == 10;
-	else if (ok && !strcmp(x->action, "answered"))
-		ok = ia_text_ok(x->answer, INTERACT_ANSWER_MAX, true) && json_is_integer(at);
-	else if (ok && !strcmp(x->action, "returned"))
-		ok = ia_text_ok(x->note, INTERACT_TEXT_MAX, false);
-	else
-		ok = false;
-	if (!ok) {
-		*why = "interact.state takes {number (= the subject), action: received {remote_id, due_day} | answered "
-		       "{answer, answered_at} | returned {note}, at}";
+	if ((*why = ia_forward_state_check(m->body, m->subject, &x->s)))
 		return GH_EVALIDATION;
-	}
-	x->remote_id = json_integer_value(rid);
-	x->answered_at = json_integer_value(at);
+	const char *num = m->subject;
 	struct db_rows rows;
 	int rc = db_query(r->db, r->arena, &q_forward_get, DB_ARGS(DB_TEXT(num)), &rows);
 	if (rc)
@@ -441,11 +457,11 @@ static int state_write(struct req *w, const struct fed_message *m, void *ctx)
 {
 	struct state_in *x = ctx;
 	const struct fkind *k = x->k;
-	bool received = !strcmp(x->action, "received"), answered = !strcmp(x->action, "answered");
+	bool received = !strcmp(x->s.action, "received"), answered = !strcmp(x->s.action, "answered");
 	const char *state = received ? "received" : answered ? "answered" : "returned";
 	struct db_rows rows;
 	int rc = db_query(w->db, w->arena, &q_forward_state,
-			  DB_ARGS(DB_TEXT(state), received ? DB_INT(x->remote_id) : DB_NULL, DB_TEXT(x->due_day), DB_TEXT(x->note),
+			  DB_ARGS(DB_TEXT(state), received ? DB_INT(x->s.remote_id) : DB_NULL, DB_TEXT(x->s.due_day), DB_TEXT(x->s.note),
 				  DB_INT(m->seq), DB_INT(clock_now()), DB_INT(x->fwd_id)),
 			  &rows);
 	if (!rc)
@@ -471,21 +487,21 @@ static int state_write(struct req *w, const struct fed_message *m, void *ctx)
 	t.person_name = db_cell(&trows, 0, 16);
 	if (received)
 		return ia_event(w->db, k->kind, t.id, 0, "forward_received",
-				json_pack("{s:s,s:s,s:s}", "hall", m->from, "hall_name", hall_name, "due_day", x->due_day));
+				json_pack("{s:s,s:s,s:s}", "hall", m->from, "hall_name", hall_name, "due_day", x->s.due_day));
 	if (!answered) {
 		/* Not taken there: back in this hall's staff's hands, with the other hall's reason. */
 		if ((rc = ia_event(w->db, k->kind, t.id, 0, "forward_returned",
-				   json_pack("{s:s,s:s,s:s}", "hall", m->from, "hall_name", hall_name, "note", x->note ? x->note : ""))))
+				   json_pack("{s:s,s:s,s:s}", "hall", m->from, "hall_name", hall_name, "note", x->s.note ? x->s.note : ""))))
 			return rc;
 		struct ia_message msg = IA_MESSAGE(w->app->view, w->arena, N_("interact_forward_returned_title"),
 						   N_("interact_forward_returned_body"), MA("hall", hall_name),
-						   MA("note", x->note ? x->note : ""),
+						   MA("note", x->s.note ? x->s.note : ""),
 						   MA("path", arena_printf(w->arena, "%s/%lld", k->base, (long long)t.id)));
 		return ia_tell_department(w->db, w->arena, t.department, false, "forward_returned", &msg, NULL);
 	}
 	/* The other hall's answer is the thread's answer: the person reads and rates it as any. */
 	int64_t changes = 0;
-	if ((rc = db_exec(w->db, k->answer, DB_ARGS(DB_TEXT(x->answer), DB_INT(x->answered_at), DB_INT(t.id)), &changes)))
+	if ((rc = db_exec(w->db, k->answer, DB_ARGS(DB_TEXT(x->s.answer), DB_INT(x->s.answered_at), DB_INT(t.id)), &changes)))
 		return rc;
 	if (changes != 1)
 		return GH_ECONFLICT; /* answered here meanwhile: cannot be, as answering waits for it */

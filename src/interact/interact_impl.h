@@ -344,6 +344,18 @@ bool ia_forward_received(struct req *r, const char *kind, int64_t id);
  * due_day, note}, received_from (staff), can_forward, forward_suggested {hall, hall_name}
  * (staff: its words name another hall's region), can_answer false while away. */
 void ia_forward_json(struct req *r, const char *kind, const struct ia_thread *t, json_t *j);
+/* The shapes of the two messages (pure; fuzzed by tests/fuzz/fuzz_fedask.c): NULL when body
+ * is one of subject (its "number"), its parts in out (borrowed from body); else why not. */
+struct ia_forward_msg {
+	bool complaint, consent_public;
+	const char *type, *item_code, *department, *subject, *text, *name, *id_number;
+};
+const char *ia_forward_msg_check(const json_t *body, const char *subject, struct ia_forward_msg *out);
+struct ia_forward_state {
+	const char *action, *answer, *note, *due_day; /* action: received | answered | returned */
+	int64_t remote_id, answered_at;
+};
+const char *ia_forward_state_check(const json_t *body, const char *subject, struct ia_forward_state *out);
 /* Registers the kinds of message "interact.forward" and "interact.state" (interact_init). */
 void ia_forward_init(void);
 
