@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEMO, apiLogin, bearer, csrfOf, govhall, pageLogin, serve, sql, waitFor } from './helpers.mjs';
 import * as fixtures from './federation-fixtures.mjs';
+import { signedHeaders } from './federation-fixtures.mjs';
 
 let hub;
 let qinghe;
@@ -19,6 +20,7 @@ let lanshanUrl;
 let qingheDb;
 let lanshanDb;
 let lanshanArgs;
+let probe;
 const tok = {};
 const ITEM = 'psb-0001'; // a national item both halls offer (the police, 公安局, at each)
 
@@ -50,7 +52,8 @@ async function atB(kind, subject) {
 const inbox = async (token = tok.citizen) => (await bearer(`${qingheUrl}/api/v1/me/inbox`, token)).json.messages;
 
 before(async () => {
-  ({ hub, qinghe, qingheUrl, qingheDb, lanshan, lanshanUrl, lanshanDb, lanshanArgs } = await fixtures.federation('fask', { demo: true }));
+  ({ hub, qinghe, qingheUrl, qingheDb, lanshan, lanshanUrl, lanshanDb, lanshanArgs, probe } = await fixtures.federation('fask',
+    { demo: true }));
   tok.citizen = (await apiLogin(qingheUrl, DEMO.citizen.phone)).token;
   tok.other = (await apiLogin(qingheUrl, DEMO.agent.phone)).token;
   tok.staffA = (await apiLogin(qingheUrl, DEMO.staffA.phone)).token;
@@ -197,6 +200,38 @@ describe('consultations and complaints forwarded between halls', () => {
     assert.match(mine.body, /id="forwarded"[\s\S]*兰山市/);
     assert.match(mine.body, new RegExp(`id="forwarded-reason">${reason}<`));
     assert.doesNotMatch(mine.body, /form-forward/, 'no form for the person');
+  });
+
+  test('a hall it did not go to cannot answer it; a malformed forward is refused and nothing filed', async () => {
+    // The probe: a hall of the directory whose key the test holds.
+    const send = (base, subject, kind, body) => {
+      const url = `${base}/federation/inbox`;
+      const text = JSON.stringify({ from: 'probe', subject, seq: 1, kind, body });
+      return fetch(url, { method: 'POST', body: text, headers: signedHeaders(url, text, probe.privateKey, probe.kid) });
+    };
+    const c = await ask('consultations', '户口簿补办', '户口簿丢了怎么补办？');
+    const f = await forward('consultations', c.id, { hall: 'lanshan', reason: '由兰山市办理' });
+    assert.equal(f.status, 200, f.body);
+    const got = await untilAtA('consultations', c.id, (j) => j.forwarded.state === 'received', 'Lanshan to take it');
+    const number = got.forwarded.number;
+    let r = await send(qingheUrl, number, 'interact.state', { number, action: 'answered', answer: '伪造的答复', answered_at: 1, at: 1 });
+    assert.equal(r.status, 422);
+    assert.equal((await r.json()).error, 'invalid_message');
+    const still = (await at(qingheUrl, 'consultations', c.id, tok.staffA)).json;
+    assert.equal(still.state, 'open');
+    assert.equal(still.forwarded.state, 'received');
+
+    const body = { number: 'PX1', kind: 'consultation', type: 'consultation', item_code: ITEM, subject: '探针咨询', text: '探针的问题',
+      consent_public: false, reason: 'x', asked_at: 1, person: { name: DEMO.agent.name, id_number: DEMO.agent.id_number } };
+    for (const bad of [{ ...body, person: undefined }, { ...body, number: 'PX2' }, { ...body, kind: 'note' }, { ...body, item_code: undefined }]) {
+      r = await send(lanshanUrl, 'PX1', 'interact.forward', bad);
+      assert.equal(r.status, 422, JSON.stringify(bad));
+      assert.equal((await r.json()).error, 'invalid_message');
+    }
+    assert.equal((await atB('consultations', '探针咨询')).length, 0, 'nothing filed');
+    r = await send(lanshanUrl, 'PX1', 'interact.forward', body);
+    assert.equal(r.status, 200, await r.text());
+    assert.equal((await atB('consultations', '探针咨询')).length, 1, 'the same number then taken by the right message');
   });
 
   test('Lanshan refusing it (an item it does not have) sends it back to Qinghe\'s staff with the reason', async () => {
