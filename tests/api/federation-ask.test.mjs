@@ -272,6 +272,19 @@ describe('consultations and complaints forwarded between halls', () => {
     assert.equal(done.events.filter((e) => e.action === 'forward_received').length, 1);
   });
 
+  test('Qinghe\'s duties leave a consultation away at Lanshan alone, and warn of a local one overdue', async () => {
+    const away = await ask('consultations', '兰山落户咨询', '在兰山落户有什么条件？');
+    assert.equal((await forward('consultations', away.id, { hall: 'lanshan', reason: '由兰山市办理' })).status, 200);
+    await untilAtA('consultations', away.id, (j) => j.forwarded.state === 'received', 'Lanshan to take it');
+    const local = await ask('consultations', '清河户籍证明', '户籍证明在哪里开？');
+    const day = new Date(Date.now() + 90 * 86400_000).toISOString().slice(0, 10);
+    const r = await govhall(['interact-duties', '--db', qinghe.db, day], { keyFile: qinghe.keyFile });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const events = async (id) => (await at(qingheUrl, 'consultations', id, tok.staffA)).json.events.map((e) => e.action);
+    assert.ok((await events(local.id)).includes('overdue_warning'), 'the local one is warned of');
+    assert.ok(!(await events(away.id)).includes('overdue_warning'), 'the one away is Lanshan\'s to answer');
+  });
+
   test('both halls\' audits pass, and find a forwarding (Qinghe) and a received thread\'s origin (Lanshan) altered behind the log', async () => {
     for (const [db, keyFile] of [[qinghe.db, qinghe.keyFile], [lanshanDb.url, lanshanDb.keyFile]]) {
       const r = await govhall(['audit', '--db', db], { keyFile });
