@@ -121,8 +121,10 @@ void ia_forward_json(struct req *r, const char *kind, const struct ia_thread *t,
 		}
 		json_object_set_new(j, "forwarded", f);
 	}
-	if (pending)
+	if (pending) { /* the other hall's to answer, by its own due day */
 		json_object_set_new(j, "can_answer", json_false());
+		json_object_set_new(j, "overdue", json_false());
+	}
 	struct db_rows rec;
 	bool received = !db_query(r->db, r->arena, &q_received, DB_ARGS(DB_TEXT(kind), DB_INT(t->id)), &rec) && rec.nrows == 1;
 	if (received && (t->staff || r->role == ROLE_ADMIN)) {
