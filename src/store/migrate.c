@@ -36,7 +36,6 @@ DB_SQL2(q_has_table,
 	"SELECT CASE WHEN to_regclass('schema_migrations') IS NULL THEN 0 ELSE 1 END");
 DB_SQL(q_max_version, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
 DB_SQL(q_record, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)");
-DB_SQL(q_versions, "SELECT version FROM schema_migrations");
 
 int db_schema_version(struct db *db)
 {
@@ -120,19 +119,9 @@ int db_migrate(struct db *db, char *err, size_t errlen)
 		ret = GH_EUNAVAILABLE;
 		goto out;
 	}
-	/* Every migration not recorded, in order: a database whose record has a hole (a version
-	 * taken back by hand, to run it again) gets it, whatever came after. */
-	struct arena *a = arena_new(1024);
-	struct db_rows done;
-	ret = db_query(db, a, &q_versions, DB_NOARGS, &done);
-	for (size_t i = 0; i < n && !ret; i++) {
-		bool recorded = false;
-		for (size_t k = 0; k < done.nrows && !recorded; k++)
-			recorded = db_cell_int(&done, k, 0) == ms[i].version;
-		if (!recorded)
+	for (size_t i = 0; i < n && !ret; i++)
+		if (ms[i].version > have)
 			ret = apply(db, &ms[i], err, errlen);
-	}
-	arena_free(a);
 out:
 	if (pg)
 		db_exec_script(db, "SELECT pg_advisory_unlock(" MIGRATE_LOCK ")");

@@ -291,8 +291,8 @@ async function insider(url, statements) {
 
 const FEDERATED = { fed_halls: 'federation.test.mjs', fed_inbox: 'federation-messages.test.mjs', fed_forwarded: 'federation-apply.test.mjs',
   fed_forwarded_events: 'federation-apply.test.mjs', fed_received: 'federation-apply.test.mjs', witness_logs: 'federation-witness.test.mjs',
-  witness_splits: 'federation-witness.test.mjs', interact_forwards: 'federation-ask.test.mjs',
-  interact_received: 'federation-ask.test.mjs' };
+  witness_splits: 'federation-witness.test.mjs', fed_joint: 'federation-joint.test.mjs', fed_joint_prior: 'federation-joint.test.mjs',
+  interact_forwards: 'federation-ask.test.mjs', interact_received: 'federation-ask.test.mjs' };
 const keyExpr = (t) => t.key.map((k) => `CAST(${k} AS TEXT)`).join(" || ':' || ");
 
 /** A different value of the same type for column c (value v, SQL type type). */
@@ -593,7 +593,8 @@ describe('leaves stored as text, from before migration leaf_bytes', () => {
     const copy = await copyDb('oldleaves');
     try {
       // The copy made into the old form: leaf a TEXT column holding the canonical text, and
-      // the schema version before the migration (found by its name, whatever its number).
+      // the schema version before the migration (found by its name, whatever its number; the
+      // migrations after it run again, and make what is missing).
       const n = Number(await sql(copy.url, 'SELECT COUNT(*) FROM ledger_leaves'));
       const texts = [];
       for (let i = 0; i < n; i += 500) {
@@ -606,13 +607,13 @@ describe('leaves stored as text, from before migration leaf_bytes', () => {
       const version = Number(readdirSync(path.join(root, 'src/store/migrations', backend === 'postgres' ? 'postgres' : 'sqlite'))
         .find((f) => f.endsWith('_leaf_bytes.sql')).slice(0, 4));
       await sql(copy.url, backend === 'postgres'
-        ? `ALTER TABLE ledger_leaves ALTER COLUMN leaf TYPE TEXT USING ''; DELETE FROM schema_migrations WHERE version = ${version}`
+        ? `ALTER TABLE ledger_leaves ALTER COLUMN leaf TYPE TEXT USING ''; DELETE FROM schema_migrations WHERE version >= ${version}`
         : `CREATE TABLE ledger_leaves_text (idx INTEGER NOT NULL PRIMARY KEY, kind TEXT NOT NULL, ref TEXT, salt TEXT,
              leaf TEXT NOT NULL, hash BLOB NOT NULL, created_at INTEGER NOT NULL) STRICT;
            INSERT INTO ledger_leaves_text SELECT idx, kind, ref, salt, '', hash, created_at FROM ledger_leaves;
            DROP TABLE ledger_leaves; ALTER TABLE ledger_leaves_text RENAME TO ledger_leaves;
            CREATE INDEX ledger_leaves_ref ON ledger_leaves(ref) WHERE ref IS NOT NULL;
-           DELETE FROM schema_migrations WHERE version = ${version}`);
+           DELETE FROM schema_migrations WHERE version >= ${version}`);
       for (let i = 0; i < n;) {
         const values = [];
         let size = 0;

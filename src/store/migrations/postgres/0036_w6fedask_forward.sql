@@ -1,11 +1,13 @@
 -- 0036_w6fedask_forward (PostgreSQL): consultations and complaints forwarded to the hall they belong
 -- to (src/interact/forward.c). Keep the same logical shape as
 -- migrations/sqlite/0036_w6fedask_forward.sql. Times are Unix seconds.
+-- Its tables are made only when missing: a database put back to an older schema version (the
+-- audit test's old leaves) runs it again.
 
 -- At the hall where the person wrote (A): a consultation or complaint its staff forwarded to
 -- another hall (B), which answers it; B's steps come back as messages and are kept here. The
 -- thread itself stays in its own table, open until B's answer is written into it.
-CREATE TABLE interact_forwards (
+CREATE TABLE IF NOT EXISTS interact_forwards (
   id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   number TEXT NOT NULL UNIQUE,       -- the messages' subject
   kind TEXT NOT NULL CHECK (kind IN ('consultation', 'complaint')),
@@ -21,11 +23,11 @@ CREATE TABLE interact_forwards (
   created_at BIGINT NOT NULL,
   updated_at BIGINT NOT NULL
 );
-CREATE INDEX interact_forwards_thread ON interact_forwards(kind, thread_id, id);
+CREATE INDEX IF NOT EXISTS interact_forwards_thread ON interact_forwards(kind, thread_id, id);
 
 -- At the hall that answers it (B): which of its consultations and complaints came from another
 -- hall, and under which subject the answer goes back.
-CREATE TABLE interact_received (
+CREATE TABLE IF NOT EXISTS interact_received (
   kind TEXT NOT NULL CHECK (kind IN ('consultation', 'complaint')),
   thread_id BIGINT NOT NULL,
   origin TEXT NOT NULL,
