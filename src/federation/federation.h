@@ -75,7 +75,8 @@ void fed_kind_register(const struct fed_kind *k);
 const char *fed_self(void);
 /* Whether hall id is another hall of the directory this hall holds (valid, not expired). */
 bool fed_hall_known(const char *id);
-/* The name the directory this hall holds gives hall id (in a), or NULL when it lists none. */
+/* The name hall id (this hall's own included) has in the directory held, in a; NULL when the
+ * directory does not list it. */
 struct arena;
 const char *fed_hall_name(struct arena *a, const char *id);
 /* The other hall whose region text names (search_place's matching: as written or as toneless
