@@ -75,16 +75,6 @@ void fed_kind_register(const struct fed_kind *k);
 const char *fed_self(void);
 /* Whether hall id is another hall of the directory this hall holds (valid, not expired). */
 bool fed_hall_known(const char *id);
-/* The name hall id (this hall's own included) has in the directory held, in a; NULL when the
- * directory does not list it. */
-struct arena;
-const char *fed_hall_name(struct arena *a, const char *id);
-/* The other hall whose region text names (search_place's matching: as written or as toneless
- * pinyin, any case), its id in a; NULL when text names none, or names this hall's own region. */
-const char *fed_hall_of_place(struct arena *a, const char *text);
-/* The other halls of the directory this hall holds: their number, ids and names in *ids and
- * *names (in a); 0 without a valid directory. */
-size_t fed_halls(struct arena *a, const char ***ids, const char ***names);
 
 /* ---- Signed reads between halls (peer.c) -------------------------------------------------
  * Blocking (a job or a duty, never a loop): GETs path at hall's address in the directory,
@@ -99,6 +89,14 @@ int fed_peer_get(struct arena *a, const char *hall, const char *path, size_t max
  * for this hall's address: 0 with its id in hall; GH_EUNAUTH with *why, GH_ENOTFOUND on a hall
  * not joined to a hub. */
 int fed_request_sender(struct req *r, const char *method, char hall[65], const char **why);
+
+/* ---- The directory held, for other domains -------------------------------------------------
+ * The other halls of the directory this hall holds: their number, ids and names in *ids and
+ * *names (in a); 0 without a valid directory. */
+size_t fed_halls(struct arena *a, const char ***ids, const char ***names);
+/* The other hall whose region text names (search_place's matching: as written or as toneless
+ * pinyin, any case), its id in a; NULL when text names none, or names this hall's own region. */
+const char *fed_hall_of_place(struct arena *a, const char *text);
 
 /* The tables the transparency log covers (store/cover.h). */
 void fed_register(void);

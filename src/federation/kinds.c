@@ -1,13 +1,10 @@
 /* kinds.c: the kinds of messages a receiving hall acts on (federation.h: fed_kind_register).
  * The registry is filled at start, before any thread, and only read afterwards. */
-#include <stdlib.h>
 #include <string.h>
 
-#include "base/arena.h"
 #include "base/err.h"
 #include "federation/dir.h"
 #include "federation/fed_impl.h"
-#include "search/search.h"
 
 #define KINDS_MAX 16
 
@@ -48,57 +45,4 @@ bool fed_hall_known(const char *id)
 {
 	char url[512];
 	return id && fed_dir_id_ok(id) && strcmp(id, fed_self()) && fed_member_peer_url(id, url, sizeof(url)) == 0;
-}
-
-const char *fed_hall_name(struct arena *a, const char *id)
-{
-	struct fed_dir_hall *h;
-	size_t n;
-	const char *name = NULL;
-	if (!id || fed_member_halls(&h, &n))
-		return NULL;
-	for (size_t i = 0; i < n && !name; i++)
-		if (!strcmp(h[i].id, id) && h[i].name[0])
-			name = arena_strdup(a, h[i].name);
-	free(h);
-	return name;
-}
-
-size_t fed_halls(struct arena *a, const char ***ids, const char ***names)
-{
-	struct fed_dir_hall *h;
-	size_t n, k = 0;
-	if (fed_member_halls(&h, &n))
-		return 0;
-	*ids = arena_array(a, n, sizeof(**ids));
-	*names = arena_array(a, n, sizeof(**names));
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(h[i].id, fed_self())) {
-			(*ids)[k] = arena_strdup(a, h[i].id);
-			(*names)[k++] = arena_strdup(a, h[i].name);
-		}
-	free(h);
-	return k;
-}
-
-const char *fed_hall_of_place(struct arena *a, const char *text)
-{
-	struct fed_dir_hall *h;
-	size_t n, k = 0;
-	if (!text || fed_member_halls(&h, &n))
-		return NULL;
-	const char *own = NULL;
-	for (size_t i = 0; i < n && !own; i++)
-		if (!strcmp(h[i].id, fed_self()))
-			own = arena_strdup(a, h[i].region);
-	const char **regions = arena_array(a, n, sizeof(*regions)), **ids = arena_array(a, n, sizeof(*ids));
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(h[i].id, fed_self()) && (!own || strcmp(own, h[i].region))) {
-			regions[k] = arena_strdup(a, h[i].region);
-			ids[k++] = arena_strdup(a, h[i].id);
-		}
-	free(h);
-	const char *rest;
-	int hit = k ? search_place(a, text, regions, k, &rest) : -1;
-	return hit >= 0 ? ids[hit] : NULL;
 }

@@ -70,6 +70,17 @@ static const struct fkind *fkind_of(const char *kind)
 	return NULL;
 }
 
+/* The name the directory held gives another hall (its id when it lists none), in a. */
+static const char *name_of_hall(struct arena *a, const char *id)
+{
+	const char **ids, **names;
+	size_t n = fed_halls(a, &ids, &names);
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(ids[i], id))
+			return names[i];
+	return id;
+}
+
 static int refuse(struct req *r, int code, const char *key)
 {
 	req_error_detail(r, "%s", M(r, key));
@@ -107,7 +118,7 @@ void ia_forward_json(struct req *r, const char *kind, const struct ia_thread *t,
 	bool pending = false;
 	if (!latest(r->db, r->arena, kind, t->id, &rows) && rows.nrows == 1) {
 		const char *hall = db_cell(&rows, 0, 1), *state = db_cell(&rows, 0, 3);
-		const char *name = fed_hall_name(r->arena, hall);
+		const char *name = name_of_hall(r->arena, hall);
 		pending = active_state(state);
 		json_t *f = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s?}", "hall", hall, "hall_name", name ? name : hall, "reason",
 				      db_cell(&rows, 0, 2), "state", state, "state_name", MC(r, "interact_forward_state_", state), "at",
@@ -128,7 +139,7 @@ void ia_forward_json(struct req *r, const char *kind, const struct ia_thread *t,
 	struct db_rows rec;
 	bool received = !db_query(r->db, r->arena, &q_received, DB_ARGS(DB_TEXT(kind), DB_INT(t->id)), &rec) && rec.nrows == 1;
 	if (received && (t->staff || r->role == ROLE_ADMIN)) {
-		const char *name = fed_hall_name(r->arena, db_cell(&rec, 0, 0));
+		const char *name = name_of_hall(r->arena, db_cell(&rec, 0, 0));
 		json_object_set_new(j, "received_from", json_pack("{s:s,s:s}", "hall", db_cell(&rec, 0, 0), "hall_name",
 								  name ? name : db_cell(&rec, 0, 0)));
 	}
@@ -138,7 +149,7 @@ void ia_forward_json(struct req *r, const char *kind, const struct ia_thread *t,
 	json_object_set_new(j, "can_forward", json_boolean(can));
 	if (can) {
 		const char *hall = fed_hall_of_place(r->arena, arena_printf(r->arena, "%s %s", t->subject, t->text));
-		const char *name = hall ? fed_hall_name(r->arena, hall) : NULL;
+		const char *name = hall ? name_of_hall(r->arena, hall) : NULL;
 		if (hall)
 			json_object_set_new(j, "forward_suggested", json_pack("{s:s,s:s}", "hall", hall, "hall_name", name ? name : hall));
 	}
@@ -205,9 +216,7 @@ static int forward_write(struct req *r, struct ia_write *x)
 	gmtime_r(&tt, &tm);
 	const char *number = arena_printf(r->arena, "%s%04d%02d%02d%02X%02X%02X%02X%02X", k->prefix, tm.tm_year + 1900,
 					  tm.tm_mon + 1, tm.tm_mday, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4]);
-	const char *hall_name = fed_hall_name(r->arena, a->hall);
-	if (!hall_name)
-		hall_name = a->hall;
+	const char *hall_name = name_of_hall(r->arena, a->hall);
 	/* What B needs to file it and nothing more: the person (to find B's own account of them),
 	 * the place (the item, else the department), the texts. A complaint's followers stay here. */
 	json_t *body = json_pack("{s:s,s:s,s:s*,s:s*,s:s,s:s,s:b,s:s,s:s,s:I,s:{s:s,s:s}}", "number", number, "kind", k->kind,
@@ -470,9 +479,7 @@ static int state_write(struct req *w, const struct fed_message *m, void *ctx)
 		rc = cover_touch(w->db, "interact_forwards", db_cell(&rows, 0, 0), "interact.forward_state");
 	if (rc)
 		return rc;
-	const char *hall_name = fed_hall_name(w->arena, m->from);
-	if (!hall_name)
-		hall_name = m->from;
+	const char *hall_name = name_of_hall(w->arena, m->from);
 	struct ia_thread t;
 	struct db_rows trows;
 	/* The thread as its staff would read it (the writer's copy has no caller): its person. */
