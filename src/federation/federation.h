@@ -96,6 +96,14 @@ int fed_peer_get(struct arena *a, const char *hall, const char *path, size_t max
  * not joined to a hub. */
 int fed_request_sender(struct req *r, const char *method, char hall[65], const char **why);
 
+/* ---- The directory held, for other domains -------------------------------------------------
+ * The other halls of the directory this hall holds: their number, ids and names in *ids and
+ * *names (in a); 0 without a valid directory. */
+size_t fed_halls(struct arena *a, const char ***ids, const char ***names);
+/* The other hall whose region text names (search_place's matching: as written or as toneless
+ * pinyin, any case), its id in a; NULL when text names none, or names this hall's own region. */
+const char *fed_hall_of_place(struct arena *a, const char *text);
+
 /* The tables the transparency log covers (store/cover.h). */
 void fed_register(void);
 /* A hall's duties "federation" (the hub's directory, refreshed) and "federation outbox" (the

@@ -35,6 +35,7 @@
 #include "identity/crypto.h"
 #include "identity/identity.h"
 #include "ledger/witness.h"
+#include "search/search.h"
 #include "store/db.h"
 
 #define DIR_RESP_MAX (FED_DIR_MAX + 1)
@@ -344,6 +345,49 @@ size_t fed_member_regions(struct arena *a, const char ***out)
 	}
 	pthread_mutex_unlock(&cur.lock);
 	return n;
+}
+
+size_t fed_halls(struct arena *a, const char ***ids, const char ***names)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&cur.lock);
+	if (cur.dir && cur.dir->exp > time(NULL)) {
+		const char *self = fed_cfg.app ? fed_cfg.app->cfg.fed_client_id : NULL;
+		*ids = arena_array(a, cur.dir->n + 1, sizeof(**ids));
+		*names = arena_array(a, cur.dir->n + 1, sizeof(**names));
+		for (size_t i = 0; i < cur.dir->n; i++) {
+			if (self && !strcmp(cur.dir->halls[i].id, self))
+				continue;
+			(*ids)[n] = arena_strdup(a, cur.dir->halls[i].id);
+			(*names)[n++] = arena_strdup(a, cur.dir->halls[i].name);
+		}
+	}
+	pthread_mutex_unlock(&cur.lock);
+	return n;
+}
+
+const char *fed_hall_of_place(struct arena *a, const char *text)
+{
+	const char **regions = NULL, **ids = NULL;
+	size_t n = 0;
+	pthread_mutex_lock(&cur.lock);
+	if (text && cur.dir && cur.dir->exp > time(NULL)) {
+		const char *self = fed_cfg.app ? fed_cfg.app->cfg.fed_client_id : NULL;
+		const struct fed_dir_hall *me = self ? fed_dir_hall(cur.dir, self) : NULL;
+		regions = arena_array(a, cur.dir->n + 1, sizeof(*regions));
+		ids = arena_array(a, cur.dir->n + 1, sizeof(*ids));
+		for (size_t i = 0; i < cur.dir->n; i++) {
+			const struct fed_dir_hall *h = &cur.dir->halls[i];
+			if (h == me || (me && !strcmp(me->region, h->region)))
+				continue;
+			regions[n] = arena_strdup(a, h->region);
+			ids[n++] = arena_strdup(a, h->id);
+		}
+	}
+	pthread_mutex_unlock(&cur.lock);
+	const char *rest;
+	int k = n ? search_place(a, text, regions, n, &rest) : -1;
+	return k >= 0 ? ids[k] : NULL;
 }
 
 static int directory_page(struct req *r)

@@ -445,6 +445,28 @@ static int api_complaint_answer(struct req *r)
 	return rc;
 }
 
+/* POST .../{id}/forward {"hall", "reason", "item_code"}: to the hall it belongs to (forward.c). */
+static int api_forward(struct req *r, const char *kind, ia_answer changed)
+{
+	json_t *in;
+	const char *hall, *reason, *item;
+	int rc = body_object(r, &in, NULL, NULL);
+	if (!rc && !(rc = member_str(r, in, "hall", &hall)) && !(rc = member_str(r, in, "reason", &reason)) &&
+	    !(rc = member_str(r, in, "item_code", &item)))
+		return ia_forward(r, kind, ia_param_id(r), hall, reason, item, changed, NULL);
+	return rc;
+}
+
+static int api_consult_forward(struct req *r)
+{
+	return api_forward(r, "consultation", consult_changed);
+}
+
+static int api_complaint_forward(struct req *r)
+{
+	return api_forward(r, "complaint", complaint_changed);
+}
+
 /* Open complaints like the one about to be filed (nothing is written). */
 static int api_complaint_candidates(struct req *r)
 {
@@ -518,5 +540,9 @@ const struct route interact_api_routes[] = {
 	  "interact.api_complaint_answer", NULL, SCOPE_APPLY },
 	{ HTTP_GET, "/api/v1/staff/complaints", api_staff_complaints, ROLE_STAFF | ROLE_ADMIN, 0, "interact.api_staff_complaints",
 	  NULL, SCOPE_APPLY },
+	{ HTTP_POST, "/api/v1/consultations/{id}/forward", api_consult_forward, ROLE_STAFF, 0, "interact.api_consult_forward",
+	  NULL, SCOPE_APPLY },
+	{ HTTP_POST, "/api/v1/complaints/{id}/forward", api_complaint_forward, ROLE_STAFF | ROLE_ADMIN, 0,
+	  "interact.api_complaint_forward", NULL, SCOPE_APPLY },
 };
 const size_t interact_api_routes_n = ARRAY_LEN(interact_api_routes);

@@ -203,6 +203,10 @@ static const struct cover_table cover_tables[] = {
 	/* who has the same problem as a report's reporter (dupes.c) */
 	{ .table = "report_followers", .key = "id",
 	  .cols = "subject_kind, subject_id, account_id, enterprise_id, via, created_at" },
+	/* consultations and complaints forwarded to another hall, and received from one (forward.c) */
+	{ .table = "interact_forwards", .key = "number",
+	  .cols = "kind, thread_id, dest, reason, forwarded_by, state, remote_id, remote_due, note, last_seq, created_at" },
+	{ .table = "interact_received", .key = "kind, thread_id", .cols = "origin, origin_number, received_at" },
 };
 
 void interact_register(void)

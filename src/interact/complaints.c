@@ -32,6 +32,27 @@ DB_SQL(q_list, "SELECT c.id, c.subject, CASE WHEN c.merged_into IS NULL THEN c.s
 	       "AND (? = '' OR c.state = ?) ORDER BY CASE WHEN c.state = 'open' THEN 0 ELSE 1 END, c.due_day, c.id DESC "
 	       "LIMIT 200");
 
+int ia_complaint_file(struct req *r, const struct ia_thread_in *in, int64_t complainant, int32_t due, const char *channel,
+		      json_t *detail, int64_t *id)
+{
+	const char *kind = in->kind && *in->kind ? in->kind : "complaint";
+	struct db_rows rows;
+	int rc = db_query(r->db, r->arena, &q_add,
+			  DB_ARGS(DB_INT(complainant), DB_TEXT(kind), DB_TEXT(in->department), DB_TEXT(in->item_code),
+				  DB_TEXT(in->subject), DB_TEXT(in->text), DB_TEXT(channel), DB_INT(due), DB_INT(clock_now()),
+				  r->who.enterprise && complainant == r->who.account ? DB_INT(r->who.enterprise) : DB_NULL),
+			  &rows);
+	if (!rc)
+		*id = db_cell_int(&rows, 0, 0);
+	json_t *d = json_pack("{s:s,s:s}", "kind", kind, "channel", channel);
+	json_object_update(d, detail);
+	json_decref(detail);
+	return rc ? (json_decref(d), rc)
+		  : ia_thread_opened(r, "complaint", *id, complainant, "file", d, in->department, due,
+				     !strcmp(kind, "complaint") ? N_("interact_new_complaint") : N_("interact_new_suggestion"),
+				     N_("interact_answer_complaint_by"), "complaint_new");
+}
+
 /* On the writer (r is its copy of the request): a new complaint or suggestion, told to the
  * department. */
 static int create_write(struct req *r, struct ia_write *x)
@@ -44,28 +65,8 @@ static int create_write(struct req *r, struct ia_write *x)
 	}
 	int32_t due;
 	const char *channel;
-	int64_t now = clock_now();
 	int rc = ia_thread_open(r, &in, "complaint", r->app->cfg.complaint_days, &due, &channel);
-	if (rc)
-		return rc;
-	struct db_rows rows;
-	rc = db_query(r->db, r->arena, &q_add,
-		      DB_ARGS(DB_INT(r->who.account), DB_TEXT(kind), DB_TEXT(in.department), DB_TEXT(in.item_code),
-			      DB_TEXT(in.subject), DB_TEXT(in.text), DB_TEXT(channel), DB_INT(due), DB_INT(now),
-			      r->who.enterprise ? DB_INT(r->who.enterprise) : DB_NULL),
-		      &rows);
-	if (!rc) {
-		x->id = db_cell_int(&rows, 0, 0);
-		rc = ia_event(r->db, "complaint", x->id, r->who.account, "file", json_pack("{s:s,s:s}", "kind", kind, "channel", channel));
-	}
-	if (!rc) {
-		struct ia_message m = IA_MESSAGE(r->app->view, r->arena,
-						 !strcmp(kind, "complaint") ? N_("interact_new_complaint") : N_("interact_new_suggestion"),
-						 N_("interact_answer_complaint_by"), MA("due", ia_day_str(r->arena, due)),
-						 MA("id", (long long)x->id));
-		rc = ia_tell_department(r->db, r->arena, in.department, false, "complaint_new", &m, NULL);
-	}
-	return rc;
+	return rc ? rc : ia_complaint_file(r, &in, r->who.account, due, channel, NULL, &x->id);
 }
 
 int ia_complaint_create(struct req *r, const struct ia_thread_in *in, ia_answer answer, const void *ctx)
@@ -124,6 +125,7 @@ int ia_complaint_json(struct req *r, int64_t id, json_t **out)
 		ia_set(j, "complainant", c.t.person_name);
 	json_object_set_new(j, "can_answer", json_boolean(c.t.open && may_answer(r, &c)));
 	ia_complaint_dupes_json(r, &c.t, c.merged_into, j);
+	ia_forward_json(r, "complaint", &c.t, j);
 	*out = j;
 	return 0;
 }
@@ -145,11 +147,21 @@ static int answer_write(struct req *r, struct ia_write *x)
 		req_error_detail(r, "%s", M(r, "interact_only_staff_department_administrators_once"));
 		return GH_EFORBIDDEN;
 	}
-	if ((rc = ia_thread_answer(r, &q_answer, "complaint", &c.t, ((const struct answer_args *)x)->text,
-				   N_("interact_complaint_answered_already"))))
+	bool away, received;
+	if ((rc = ia_forward_pending(r, "complaint", x->id, &away)))
 		return rc;
-	if ((rc = ia_thread_tell(r, &c.t, "complaint_answered", N_("interact_complaint_answered_title"),
-				 N_("interact_complaint_answered_body"))))
+	if (away) {
+		req_error_detail(r, "%s", M(r, "interact_forward_pending"));
+		return GH_ECONFLICT;
+	}
+	const char *text = ((const struct answer_args *)x)->text;
+	if ((rc = ia_thread_answer(r, &q_answer, "complaint", &c.t, text, N_("interact_complaint_answered_already"))))
+		return rc;
+	/* One that came from another hall: the answer goes back there, where the person is told. */
+	if ((rc = ia_forward_answered(r, "complaint", &c.t, text, &received)))
+		return rc;
+	if (!received && (rc = ia_thread_tell(r, &c.t, "complaint_answered", N_("interact_complaint_answered_title"),
+					       N_("interact_complaint_answered_body"))))
 		return rc;
 	/* the same words to those who have the same problem (dupes.c), the subject masked */
 	struct ia_message m = IA_MESSAGE(r->app->view, r->arena, N_("interact_complaint_answered_title"),

@@ -41,34 +41,33 @@ DB_SQL(q_consult_list, "SELECT c.id, c.subject, c.state, c.due_day, c.created_at
 		       "AND (? = '' OR c.state = ?) ORDER BY CASE WHEN c.state = 'open' THEN 0 ELSE 1 END, c.due_day, c.id DESC "
 		       "LIMIT 200");
 
+int ia_consult_file(struct req *r, const struct ia_thread_in *in, int64_t asker, int32_t due, const char *channel,
+		    json_t *detail, int64_t *id)
+{
+	struct db_rows rows;
+	int rc = db_query(r->db, r->arena, &q_consult_add,
+			  DB_ARGS(DB_INT(asker), DB_TEXT(in->department), DB_TEXT(in->item_code), DB_TEXT(in->subject),
+				  DB_TEXT(in->text), DB_INT(in->consent_public ? 1 : 0), DB_TEXT(channel), DB_INT(due),
+				  DB_INT(clock_now()), r->who.enterprise && asker == r->who.account ? DB_INT(r->who.enterprise) : DB_NULL),
+			  &rows);
+	if (!rc)
+		*id = db_cell_int(&rows, 0, 0);
+	json_t *d = json_pack("{s:b,s:s}", "public", in->consent_public, "channel", channel);
+	json_object_update(d, detail);
+	json_decref(detail);
+	return rc ? (json_decref(d), rc)
+		  : ia_thread_opened(r, "consultation", *id, asker, "ask", d, in->department, due,
+				     N_("interact_new_consultation"), N_("interact_answer_consultation_by"), "consult_new");
+}
+
 /* On the writer (r is its copy of the request): a new consultation, told to the department. */
 static int create_write(struct req *r, struct ia_write *x)
 {
 	struct ia_thread_in in = ((const struct ia_thread_args *)x)->in;
 	int32_t due;
 	const char *channel;
-	int64_t now = clock_now();
 	int rc = ia_thread_open(r, &in, "consult", r->app->cfg.consult_days, &due, &channel);
-	if (rc)
-		return rc;
-	struct db_rows rows;
-	rc = db_query(r->db, r->arena, &q_consult_add,
-		      DB_ARGS(DB_INT(r->who.account), DB_TEXT(in.department), DB_TEXT(in.item_code), DB_TEXT(in.subject),
-			      DB_TEXT(in.text), DB_INT(in.consent_public ? 1 : 0), DB_TEXT(channel), DB_INT(due), DB_INT(now),
-			      r->who.enterprise ? DB_INT(r->who.enterprise) : DB_NULL),
-		      &rows);
-	if (!rc) {
-		x->id = db_cell_int(&rows, 0, 0);
-		rc = ia_event(r->db, "consultation", x->id, r->who.account, "ask",
-			      json_pack("{s:b,s:s}", "public", in.consent_public, "channel", channel));
-	}
-	if (!rc) {
-		struct ia_message m = IA_MESSAGE(r->app->view, r->arena, N_("interact_new_consultation"),
-						 N_("interact_answer_consultation_by"), MA("due", ia_day_str(r->arena, due)),
-						 MA("id", (long long)x->id));
-		rc = ia_tell_department(r->db, r->arena, in.department, false, "consult_new", &m, NULL);
-	}
-	return rc;
+	return rc ? rc : ia_consult_file(r, &in, r->who.account, due, channel, NULL, &x->id);
 }
 
 int ia_consult_create(struct req *r, const struct ia_thread_in *in, ia_answer answer, const void *ctx)
@@ -116,6 +115,7 @@ int ia_consult_json(struct req *r, int64_t id, json_t **out)
 		ia_set(j, "asker", t->person_name);
 	json_object_set_new(j, "can_answer", json_boolean(t->staff && t->open));
 	json_object_set_new(j, "can_publish", json_boolean(t->staff && !t->open && c.consent && t->item_code));
+	ia_forward_json(r, "consultation", t, j);
 	*out = j;
 	return 0;
 }
@@ -176,14 +176,24 @@ static int answer_write(struct req *r, struct ia_write *x)
 	const struct answer_args *a = (const struct answer_args *)x;
 	struct consult c;
 	int rc = consult_of_staff(r, x->id, N_("interact_only_staff_department_answer"), &c);
+	bool away, received;
+	if (!rc)
+		rc = ia_forward_pending(r, "consultation", x->id, &away);
 	if (rc)
 		return rc;
+	if (away) {
+		req_error_detail(r, "%s", M(r, "interact_forward_pending"));
+		return GH_ECONFLICT;
+	}
 	if ((rc = ia_thread_answer(r, &q_consult_answer, "consultation", &c.t, a->text,
 				   N_("interact_consultation_answered_already"))))
 		return rc;
 	if (a->publish)
 		rc = publish_in_tx(r, &c, true, a->pub_q, a->pub_a);
+	/* One that came from another hall: the answer goes back there, where the person is told. */
 	if (!rc)
+		rc = ia_forward_answered(r, "consultation", &c.t, a->text, &received);
+	if (!rc && !received)
 		rc = ia_thread_tell(r, &c.t, "consult_answered", N_("interact_consultation_answered_title"),
 				    N_("interact_consultation_answered_body"));
 	return rc;

@@ -263,6 +263,14 @@ static int merge_write(struct req *r, struct ia_write *x)
 		req_error_detail(r, "%s", M(r, "interact_merge_same_department"));
 		return strcmp(d.state, "open") || d.merged_into ? GH_ECONFLICT : GH_EVALIDATION;
 	}
+	/* One away at another hall, or come from one, is answered there, on its own. */
+	bool away;
+	if ((rc = ia_forward_pending(r, "complaint", d.id, &away)))
+		return rc;
+	if (away || ia_forward_received(r, "complaint", d.id)) {
+		req_error_detail(r, "%s", M(r, "interact_forward_no_merge"));
+		return GH_ECONFLICT;
+	}
 	int64_t now = clock_now(), changes = 0;
 	if ((rc = db_exec(r->db, &q_close, DB_ARGS(DB_INT(p.id), DB_INT(r->who.account), DB_INT(now), DB_INT(d.id)), &changes)))
 		return rc;

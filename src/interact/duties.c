@@ -38,12 +38,17 @@ DB_SQL(q_rect_due, "SELECT t.id, t.evaluation_id, t.department, t.due_day FROM r
 DB_SQL(q_rect_claim, "UPDATE rectifications SET warned_at = ? WHERE id = ? AND warned_at IS NULL "
 		     "AND state IN ('open', 'visited', 'rectified')");
 
+/* A thread away at another hall (forward.c) is that hall's to answer, on its own clock. */
+#define NOT_AWAY(kind, table)                                                                                       \
+	"NOT EXISTS (SELECT 1 FROM interact_forwards f WHERE f.kind = '" kind "' AND f.thread_id = " table ".id "   \
+	"AND f.state IN ('forwarded', 'received') AND f.id = (SELECT MAX(g.id) FROM interact_forwards g "            \
+	"WHERE g.kind = f.kind AND g.thread_id = f.thread_id))"
 DB_SQL(q_consult_due, "SELECT id, department, due_day, subject FROM consultations WHERE state = 'open' AND due_day < ? "
-		      "AND warned_at IS NULL ORDER BY due_day, id LIMIT ?");
+		      "AND warned_at IS NULL AND " NOT_AWAY("consultation", "consultations") " ORDER BY due_day, id LIMIT ?");
 DB_SQL(q_consult_claim, "UPDATE consultations SET warned_at = ? WHERE id = ? AND warned_at IS NULL AND state = 'open'");
 
 DB_SQL(q_complaint_due, "SELECT id, department, due_day, escalation, subject FROM complaints WHERE state = 'open' "
-			"AND due_day < ? AND escalation < 2 ORDER BY due_day, id LIMIT ?");
+			"AND due_day < ? AND escalation < 2 AND " NOT_AWAY("complaint", "complaints") " ORDER BY due_day, id LIMIT ?");
 DB_SQL(q_complaint_claim, "UPDATE complaints SET escalation = ?, escalated_at = ? WHERE id = ? AND escalation = ? "
 			  "AND state = 'open'");
 

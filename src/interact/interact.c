@@ -11,6 +11,7 @@ int interact_init(struct app *app, char *err, size_t errlen)
 	(void)err;
 	(void)errlen;
 	ia_evaluations_init();
+	ia_forward_init();
 	page_section_add(CATALOG_PAGE_GUIDE, 30, ia_faq_section);
 	return 0;
 }

@@ -271,6 +271,10 @@ int ia_thread_open(struct req *r, struct ia_thread_in *in, const char *budget, l
  * follow_kind names a kind that has them: t->following). */
 int ia_thread_get(struct req *r, struct db_sql *q, int64_t id, const char *missing, const char *follow_kind,
 		  struct ia_thread *t, struct db_rows *rows);
+/* After a new thread's row, in its change: its first event (action with detail, stolen) and
+ * the department's staff told (title_key, body_key with {due} and {id}; inbox kind tell_kind). */
+int ia_thread_opened(struct req *r, const char *kind, int64_t id, int64_t person, const char *action, json_t *detail,
+		     const char *department, int32_t due, const char *title_key, const char *body_key, const char *tell_kind);
 /* The checks of a new thread's texts, department and item, without the budget (for the
  * candidates offered before one is filed): 0, or GH_EVALIDATION / GH_EINVAL with a detail. */
 int ia_thread_check(struct req *r, struct ia_thread_in *in);
@@ -311,6 +315,49 @@ int ia_complaint_json(struct req *r, int64_t id, json_t **out);
 int ia_complaint_answer(struct req *r, int64_t id, const char *text, ia_answer answer, const void *ctx);
 /* mine: the caller's; staff: the department's; administrators: those escalated to them. */
 int ia_complaint_list(struct req *r, bool mine, const char *state, json_t **out);
+
+/* Files a checked thread (in: department resolved, texts checked) for person with due day
+ * and channel, inside a change on the writer: the row, its first event ("ask" / "file", with
+ * detail's members added; detail is stolen, may be NULL), the department's staff told. *id gets
+ * it. The API's and the forms' change and a thread forwarded from another hall (forward.c). */
+int ia_consult_file(struct req *r, const struct ia_thread_in *in, int64_t asker, int32_t due, const char *channel,
+		    json_t *detail, int64_t *id);
+int ia_complaint_file(struct req *r, const struct ia_thread_in *in, int64_t complainant, int32_t due, const char *channel,
+		      json_t *detail, int64_t *id);
+
+/* ---- forward.c: threads forwarded to the hall they belong to (docs/federation.md) ----------
+ * Staff of thread (kind "consultation" | "complaint", id)'s department (administrators for a
+ * complaint escalated to them) forward it, open, to hall (another hall of the directory) with
+ * reason (for the person; 1..500 characters), optionally naming item_code, the other hall's
+ * item (default: the thread's). 422 for a hall not in the directory or no reason; 409 when
+ * not open, away already, come from another hall, or an enterprise's; 403 for other staff. */
+int ia_forward(struct req *r, const char *kind, int64_t id, const char *hall, const char *reason, const char *item_code,
+	       ia_answer answer, const void *ctx);
+/* Whether the thread is away at another hall now (its answer comes from there). */
+int ia_forward_pending(struct req *r, const char *kind, int64_t id, bool *pending);
+/* Inside an answer's change: when the thread came from another hall, queues the answer back
+ * to it and sets *received (the person is told there, not here). */
+int ia_forward_answered(struct req *r, const char *kind, const struct ia_thread *t, const char *text, bool *received);
+/* Whether thread (kind, id) came from another hall. */
+bool ia_forward_received(struct req *r, const char *kind, int64_t id);
+/* What a thread's JSON adds: forwarded {hall, hall_name, reason, at, state, state_name,
+ * due_day, note}, received_from (staff), can_forward, forward_suggested {hall, hall_name}
+ * (staff: its words name another hall's region), can_answer false while away. */
+void ia_forward_json(struct req *r, const char *kind, const struct ia_thread *t, json_t *j);
+/* The shapes of the two messages (pure; fuzzed by tests/fuzz/fuzz_fedask.c): NULL when body
+ * is one of subject (its "number"), its parts in out (borrowed from body); else why not. */
+struct ia_forward_msg {
+	bool complaint, consent_public;
+	const char *type, *item_code, *department, *subject, *text, *name, *id_number;
+};
+const char *ia_forward_msg_check(const json_t *body, const char *subject, struct ia_forward_msg *out);
+struct ia_forward_state {
+	const char *action, *answer, *note, *due_day; /* action: received | answered | returned */
+	int64_t remote_id, answered_at;
+};
+const char *ia_forward_state_check(const json_t *body, const char *subject, struct ia_forward_state *out);
+/* Registers the kinds of message "interact.forward" and "interact.state" (interact_init). */
+void ia_forward_init(void);
 
 /* ---- dupes.c: duplicate reports ------------------------------------------------------------
  * Before a complaint is filed, open reports of the same department (and item, when one is

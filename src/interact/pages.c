@@ -11,6 +11,7 @@
 #include "base/err.h"
 #include "base/str.h"
 #include "base/util.h"
+#include "federation/federation.h"
 #include "http/msg.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -514,6 +515,30 @@ static int thread_new_post(struct req *r)
 	return is_consult(r) ? ia_consult_create(r, &in, thread_sent, typed) : ia_complaint_create(r, &in, thread_sent, typed);
 }
 
+/* The forwarding form's halls (the directory's others, the suggested one first and chosen)
+ * and the suggestion in words. */
+static void forward_ctx(struct req *r, json_t *j, json_t *ctx)
+{
+	const char **ids, **names;
+	size_t n = fed_halls(r->arena, &ids, &names);
+	json_t *sug = json_object_get(j, "forward_suggested");
+	const char *pick = json_string_value(json_object_get(sug, "hall"));
+	json_t *halls = json_array();
+	for (size_t i = 0; i < n; i++) {
+		bool chosen = pick && !strcmp(pick, ids[i]);
+		json_t *h = json_pack("{s:s,s:s,s:b}", "id", ids[i], "name", names[i], "selected", chosen);
+		if (chosen)
+			json_array_insert_new(halls, 0, h);
+		else
+			json_array_append_new(halls, h);
+	}
+	json_object_set_new(ctx, "forward_halls", halls);
+	json_object_set_new(ctx, "can_forward", json_boolean(n > 0));
+	if (sug)
+		ia_set(ctx, "forward_suggested_text",
+		       MF(r, "interact_forward_suggested", MA("hall", json_string_value(json_object_get(sug, "hall_name")))));
+}
+
 static int thread_render(struct req *r, int status, const char *error)
 {
 	json_t *j;
@@ -536,6 +561,8 @@ static int thread_render(struct req *r, int status, const char *error)
 		ia_set(ctx, "evaluation_href",
 		       arena_printf(r->arena, "/evaluations/%lld", (long long)json_integer_value(json_object_get(j, "evaluation"))));
 	ia_set(ctx, "rate_href", arena_printf(r->arena, "/evaluate/%s/%lld", is_consult(r) ? "consultation" : "complaint", (long long)id));
+	if (json_is_true(json_object_get(j, "can_forward")))
+		forward_ctx(r, j, ctx);
 	ia_set(ctx, "notice", done_notice(r));
 	ia_set(ctx, "error", error);
 	return page(r, status, "interact/thread", ctx);
@@ -568,6 +595,18 @@ static int answer_post(struct req *r)
 		return ia_consult_answer(r, id, field(&f, "answer"), pub && !strcmp(pub, "1"), field(&f, "public_question"),
 					 field(&f, "public_answer"), thread_changed, "answered");
 	return ia_complaint_answer(r, id, field(&f, "answer"), thread_changed, "answered");
+}
+
+/* Staff forward the thread of the page to the hall it belongs to (forward.c). */
+static int forward_post(struct req *r)
+{
+	struct kvlist f;
+	int rc = req_form(r, &f);
+	if (rc)
+		return rc;
+	const char *item = field(&f, "item_code");
+	return ia_forward(r, is_consult(r) ? "consultation" : "complaint", ia_param_id(r), field(&f, "hall"),
+			  field(&f, "reason"), item && *item ? item : NULL, thread_changed, "forwarded");
 }
 
 /* "This is my problem too" (the offer before filing, or the report's page). */
@@ -624,6 +663,7 @@ const struct route interact_page_routes[] = {
 	{ HTTP_GET, "/consultations/{id}", thread_page, VIEWERS, 0, "interact.consultation" },
 	{ HTTP_POST, "/consultations/{id}/answer", answer_post, ROLE_STAFF, ROUTE_CSRF, "interact.consult_answer" },
 	{ HTTP_POST, "/consultations/{id}/publish", publish_post, ROLE_STAFF, ROUTE_CSRF, "interact.consult_publish" },
+	{ HTTP_POST, "/consultations/{id}/forward", forward_post, ROLE_STAFF, ROUTE_CSRF, "interact.consult_forward" },
 	{ HTTP_GET, "/staff/consultations", staff_threads_page, ROLE_STAFF | ROLE_ADMIN, 0, "interact.staff_consultations" },
 	{ HTTP_GET, "/complaints", my_threads_page, APPLICANTS, 0, "interact.complaints" },
 	{ HTTP_GET, "/complaints/new", thread_new_get, APPLICANTS, 0, "interact.complaint_new" },
@@ -632,6 +672,7 @@ const struct route interact_page_routes[] = {
 	{ HTTP_POST, "/complaints/{id}/answer", answer_post, ROLE_STAFF | ROLE_ADMIN, ROUTE_CSRF, "interact.complaint_answer" },
 	{ HTTP_POST, "/complaints/{id}/follow", follow_post, APPLICANTS, ROUTE_CSRF, "interact.complaint_follow" },
 	{ HTTP_POST, "/complaints/{id}/merge", merge_post, ROLE_STAFF, ROUTE_CSRF, "interact.complaint_merge" },
+	{ HTTP_POST, "/complaints/{id}/forward", forward_post, ROLE_STAFF | ROLE_ADMIN, ROUTE_CSRF, "interact.complaint_forward" },
 	{ HTTP_GET, "/staff/complaints", staff_threads_page, ROLE_STAFF | ROLE_ADMIN, 0, "interact.staff_complaints" },
 };
 const size_t interact_page_routes_n = ARRAY_LEN(interact_page_routes);

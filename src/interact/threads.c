@@ -98,6 +98,17 @@ int ia_thread_open(struct req *r, struct ia_thread_in *in, const char *budget, l
 	return 0;
 }
 
+int ia_thread_opened(struct req *r, const char *kind, int64_t id, int64_t person, const char *action, json_t *detail,
+		     const char *department, int32_t due, const char *title_key, const char *body_key, const char *tell_kind)
+{
+	int rc = ia_event(r->db, kind, id, person, action, detail);
+	if (rc)
+		return rc;
+	struct ia_message m = IA_MESSAGE(r->app->view, r->arena, title_key, body_key, MA("due", ia_day_str(r->arena, due)),
+					 MA("id", (long long)id));
+	return ia_tell_department(r->db, r->arena, department, false, tell_kind, &m, NULL);
+}
+
 int ia_thread_get(struct req *r, struct db_sql *q, int64_t id, const char *missing, const char *follow_kind,
 		  struct ia_thread *t, struct db_rows *rows)
 {

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEMO, DEMO_PASSWORD, actOn, apiLogin, bearer, getJson, govhall, startServer, tempDir, waitFor } from '../api/helpers.mjs';
 import { freePort } from '../api/pay-fixtures.mjs';
-import { haveChromium, skip, axeCheck, submit, launchProfile, watchProblems } from './browser.mjs';
+import { haveChromium, skip, axeCheck, submit, launchProfile, logIn, watchProblems } from './browser.mjs';
 
 const ITEM = 'gsa-0001'; // online, no required file: the page takes the form and the consent
 let hub;
@@ -113,6 +113,33 @@ describe('跨省通办: applying at Qinghe for a Lanshan item', { skip }, () => 
       const card = page.locator(`a[href="/federation/applications/${number}"]`);
       assert.equal(await card.count(), 1);
       assert.deepEqual(await axeCheck(page, 'my applications'), []);
+      assert.deepEqual(problems, []);
+    } finally {
+      await page.close();
+    }
+  });
+});
+
+describe('a consultation forwarded from Qinghe to Lanshan on the staff\'s page', { skip }, () => {
+  test('the suggestion and the form (axe-core), then the page says where it went and why', async () => {
+    const citizen = (await apiLogin(qinghe.url, DEMO.citizen.phone)).token;
+    const c = await bearer(`${qinghe.url}/api/v1/consultations`, citizen, { method: 'POST',
+      json: { item_code: 'psb-0001', subject: '在兰山市办理户口迁入', question: '需要带哪些材料？', public: false } });
+    assert.equal(c.status, 201, c.body);
+    await browser.clearCookies(); // the citizen of the test before logged out: Qinghe's staff log in
+    const page = await browser.newPage();
+    try {
+      await logIn(page, qinghe.publicUrl, DEMO.staffA.phone);
+      await page.goto(`${qinghe.publicUrl}/consultations/${c.json.id}`);
+      assert.match(await page.locator('#forward-suggested').innerText(), /兰山市/);
+      assert.equal(await page.locator('#hall').inputValue(), 'lanshan', 'the hall its words name, chosen');
+      assert.deepEqual(await axeCheck(page, 'the consultation with the forwarding form'), []);
+      await page.locator('#reason').fill('户口迁入兰山由兰山市公安局办理');
+      await submit(page, page.locator('#form-forward button[type="submit"]'));
+      assert.match(await page.locator('#forwarded').innerText(), /兰山市/);
+      assert.equal(await page.locator('#form-forward').count(), 0);
+      assert.equal(await page.locator('#form-answer').count(), 0, 'Lanshan answers it now');
+      assert.deepEqual(await axeCheck(page, 'the consultation forwarded'), []);
       assert.deepEqual(problems, []);
     } finally {
       await page.close();

@@ -1,0 +1,38 @@
+-- 0038_w6fedask_forward (PostgreSQL): consultations and complaints forwarded to the hall they belong
+-- to (src/interact/forward.c). Keep the same logical shape as
+-- migrations/sqlite/0038_w6fedask_forward.sql. Times are Unix seconds.
+-- Its tables are made only when missing: a database put back to an older schema version (the
+-- audit test's old leaves) runs it again.
+
+-- At the hall where the person wrote (A): a consultation or complaint its staff forwarded to
+-- another hall (B), which answers it; B's steps come back as messages and are kept here. The
+-- thread itself stays in its own table, open until B's answer is written into it.
+CREATE TABLE IF NOT EXISTS interact_forwards (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  number TEXT NOT NULL UNIQUE,       -- the messages' subject
+  kind TEXT NOT NULL CHECK (kind IN ('consultation', 'complaint')),
+  thread_id BIGINT NOT NULL,        -- consultations.id or complaints.id
+  dest TEXT NOT NULL,                -- the hall it went to (directory id)
+  reason TEXT NOT NULL,              -- why, in words for the person
+  forwarded_by BIGINT NOT NULL REFERENCES accounts(id),
+  state TEXT NOT NULL CHECK (state IN ('forwarded', 'received', 'answered', 'returned')),
+  remote_id BIGINT,                 -- B's id of it, once filed there
+  remote_due TEXT,                   -- B's due day (YYYY-MM-DD), once filed there
+  note TEXT,                         -- B's reason when it did not take it
+  last_seq BIGINT NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS interact_forwards_thread ON interact_forwards(kind, thread_id, id);
+
+-- At the hall that answers it (B): which of its consultations and complaints came from another
+-- hall, and under which subject the answer goes back.
+CREATE TABLE IF NOT EXISTS interact_received (
+  kind TEXT NOT NULL CHECK (kind IN ('consultation', 'complaint')),
+  thread_id BIGINT NOT NULL,
+  origin TEXT NOT NULL,
+  origin_number TEXT NOT NULL,
+  received_at BIGINT NOT NULL,
+  PRIMARY KEY (kind, thread_id),
+  UNIQUE (origin, origin_number)
+);
