@@ -49,6 +49,10 @@ extern const size_t fed_rp_routes_n;
 struct jwk;
 int fed_rp_hub_keys(bool force, struct jwk *keys, size_t *n);
 
+/* wallet.c: the hub's relay of a person's certificates at other halls */
+extern const struct route fed_wallet_routes[];
+extern const size_t fed_wallet_routes_n;
+
 /* registry.c: the hub's registry of halls and its signed directory */
 void fed_registry_register(void);
 extern const struct route fed_registry_routes[];

@@ -90,6 +90,33 @@ int fed_peer_get(struct arena *a, const char *hall, const char *path, size_t max
  * not joined to a hub. */
 int fed_request_sender(struct req *r, const char *method, char hall[65], const char **why);
 
+/* ---- A person's certificates at other halls, through the hub (wallet.c) -------------------
+ * The hub relays (POST /federation/wallet): a hall's request, a JWT signed with its message
+ * key {iss: hall, aud: hub, sub, iat, exp}, for the national subject sub, who must have logged
+ * in at that hall; the hub asks each other hall at which sub logged in with a JWT signed by the
+ * hub's key {iss: hub, aud: hall, sub, for: the asking hall, iat, exp} (POST
+ * /federation/wallet/holdings) and answers {"halls": [{"hall", "document"} | {"hall", "error"}]}
+ * with each hall's signed answer as it came. Blocking calls: a job, never a loop. */
+/* Asks the hub for the documents of subject's certificates at other halls: 0 with the hub's
+ * *status and *body (in a); GH_ENOTFOUND on a hall not joined, GH_EUNAVAILABLE when the hub
+ * cannot be reached. */
+int fed_hub_wallet_ask(struct arena *a, const char *subject, long *status, const char **body, size_t *len);
+/* Checks a request the hub signed for this hall (the hub's keys fetched when needed:
+ * blocking): 0 with its claims (json_decref them); GH_EINVAL with *why, GH_EUNAVAILABLE when
+ * the hub's keys cannot be had. */
+int fed_hub_request_check(const char *tok, size_t len, json_t **claims, const char **why);
+/* Checks a document (a JWT of at most max bytes) signed by hall with a key of the directory
+ * this hall holds, issued by hall for this hall, not expired: 0 with its claims (json_decref
+ * them), or GH_EINVAL with *why. Does not block. */
+int fed_peer_doc_check(struct arena *a, const char *hall, const char *tok, size_t len, size_t max, json_t **claims,
+		       const char **why);
+/* A JWT of claims signed with this hall's message key (as its feeds are), in a. */
+int fed_sign_doc(struct arena *a, const json_t *claims, char **out);
+/* The national subject of a local account (its link to the hub, fed_links), and the local
+ * account of a national subject: 0, or GH_ENOTFOUND when there is no such link. */
+int fed_link_subject(struct db *db, struct arena *a, int64_t account, const char **subject);
+int fed_link_account(struct db *db, struct arena *a, const char *subject, int64_t *account);
+
 /* The tables the transparency log covers (store/cover.h). */
 void fed_register(void);
 /* A hall's duties "federation" (the hub's directory, refreshed) and "federation outbox" (the
