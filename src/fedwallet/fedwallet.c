@@ -18,7 +18,9 @@
 #include "http/write.h"
 #include "identity/crypto.h"
 #include "identity/identity.h"
+#include "store/cover.h"
 #include "store/db.h"
+#include "store/personal.h"
 
 #define ASK_MAX 8192              /* the hub's signed request */
 #define DOC_MAX (1024 * 1024)     /* a hall's signed answer */
@@ -177,10 +179,17 @@ struct consent {
 static int consent_write(struct req *w, void *arg)
 {
 	struct consent *c = arg;
-	if (c->grant)
-		return db_exec(w->db, &q_grant, DB_ARGS(DB_INT(c->account), DB_INT(c->at)), NULL);
-	int rc = db_exec(w->db, &q_revoke, DB_ARGS(DB_INT(c->at), DB_INT(c->account)), NULL);
-	return rc ? rc : db_exec(w->db, &q_drop_all, DB_ARGS(DB_INT(c->account)), NULL);
+	bool own;
+	int rc = cover_tx_begin(w->db, &own);
+	if (rc)
+		return rc;
+	rc = c->grant ? db_exec(w->db, &q_grant, DB_ARGS(DB_INT(c->account), DB_INT(c->at)), NULL)
+		      : db_exec(w->db, &q_revoke, DB_ARGS(DB_INT(c->at), DB_INT(c->account)), NULL);
+	if (!rc && !c->grant)
+		rc = db_exec(w->db, &q_drop_all, DB_ARGS(DB_INT(c->account)), NULL);
+	if (!rc)
+		rc = cover_touch_id(w->db, "wallet_fed_consents", c->account, c->grant ? "wallet.consent" : "wallet.withdraw");
+	return cover_tx_end(w->db, own, rc);
 }
 
 static int consent_done(struct req *r, void *arg, int rc)
@@ -429,6 +438,34 @@ static int wallet(struct req *r)
 	resp_header(r, "Cache-Control", "no-store");
 	return resp_json(r, 200, json_pack("{s:b,s:o,s:b,s:o}", "consent", consent, "consent_at",
 					   consent ? json_integer(at) : json_null(), "national", lrc == 0, "certificates", items));
+}
+
+/* A person's consents are covered by the transparency log; the copies are what other halls
+ * signed (each verifiable on its own) and are fetched again at will. */
+static const struct cover_table cover_consents = {
+	.table = "wallet_fed_consents", .key = "account_id", .cols = "granted_at, revoked_at",
+};
+
+void fedwallet_register(void)
+{
+	cover_declare(&cover_consents);
+}
+
+/* What the wallet holds of a person (store/personal.h): their consent (kept: a record of what
+ * they allowed) and the copies of other halls' certificates (erased at closure: the halls that
+ * issued them keep them). */
+DB_SQL(q_personal_consent, "SELECT granted_at, revoked_at FROM wallet_fed_consents WHERE account_id = ?");
+DB_SQL(q_personal_copies, "SELECT hall, number, cert_type, status, fetched_at, checked_at, check_status FROM wallet_fed_certs "
+			  "WHERE account_id = ? ORDER BY fetched_at DESC, number LIMIT 2000");
+static const struct personal_part part_consent = { .name = "wallet_consent", .kept = true, .query = &q_personal_consent };
+static const struct personal_part part_copies = {
+	.name = "wallet_other_halls", .kept = false, .query = &q_personal_copies, .erase_sql = { &q_drop_all },
+};
+
+void fedwallet_personal_declare(void)
+{
+	personal_declare(&part_consent);
+	personal_declare(&part_copies);
 }
 
 void fedwallet_init(struct app *app)

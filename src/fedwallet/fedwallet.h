@@ -26,5 +26,9 @@ struct router;
 /* Installs the e-certificate source for materials; call once at start, before serving. */
 void fedwallet_init(struct app *app);
 int fedwallet_add_routes(struct router *rt);
+/* The table this module covers with the transparency log (store/cover.h): the consents. */
+void fedwallet_register(void);
+/* The person's consent and copies, for the my-data pages (store/personal.h). */
+void fedwallet_personal_declare(void);
 
 #endif

@@ -168,10 +168,21 @@ describe('the wallet shows the certificates of other halls, with consent', () =>
     assert.equal(s.status, 401);
   });
 
-  test('consent taken back: the copies go and nothing more is fetched', async () => {
+  test('consent taken back: the copies go and nothing more is fetched; the consents are in the log and the person\'s data', async () => {
     assert.equal((await consent('li', 'DELETE')).json.consent, false);
     assert.equal((await fetchCerts('li')).status, 409);
     assert.equal((await wallet('li')).json.consent, false);
+
+    const data = await bearer(`${f.qingheUrl}/api/v1/me/data`, tok.zhang);
+    assert.equal(data.json.parts.find((p) => p.name === 'wallet_consent')?.count, 1);
+    assert.equal(data.json.parts.find((p) => p.name === 'wallet_other_halls')?.count, 2);
+    let r = await govhall(['audit', '--db', f.qingheDb.url], { keyFile: f.qingheDb.keyFile });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    // A consent planted behind the application's back is found.
+    await sql(f.qingheDb.url, 'UPDATE wallet_fed_consents SET revoked_at = NULL WHERE revoked_at IS NOT NULL');
+    r = await govhall(['audit', '--db', f.qingheDb.url], { keyFile: f.qingheDb.keyFile });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stdout + r.stderr, /wallet_fed_consents/);
   });
 });
 

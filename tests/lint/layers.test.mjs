@@ -30,7 +30,7 @@ export const LAYERS = {
 /** The domains, lowest first: each may include the public headers of those before it. */
 export const DOMAINS = [
   'identity', 'catalog', 'cases', 'notify', 'ledger', 'stats', 'certs', 'open311', 'ops', 'search',
-  'publish', 'interact', 'booking', 'pay', 'federation', 'remote', 'scale', 'help', 'privacy', 'demo',
+  'publish', 'interact', 'booking', 'pay', 'federation', 'remote', 'fedwallet', 'scale', 'help', 'privacy', 'demo',
 ];
 
 /** Files at the top of src/: what each may include ('*': anything). */
