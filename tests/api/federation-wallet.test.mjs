@@ -210,6 +210,10 @@ describe('a certificate of another hall replaces an upload', () => {
     assert.equal(m.json.check_status, 'valid');
     assert.equal(m.json.document.certificate.number, issued[0]);
     assert.equal(m.json.verification.status, 'valid');
+    const page = await (await pageLogin(f.qingheUrl, DEMO.staffA.phone)).get(`/applications/${number}`);
+    assert.equal(page.status, 200);
+    assert.ok(page.body.includes(`/api/v1/applications/${number}/materials/${SLOT}/certificate`) && /由lanshan签发/.test(page.body),
+      'the application\'s page names the issuing hall and links to the certificate');
     // Someone else: as if there were no such application.
     assert.equal((await bearer(`${f.qingheUrl}/api/v1/applications/${number}/materials/${SLOT}/certificate`, tok.li)).status, 404);
     // A certificate not in the wallet, or of another hall than named: refused.
