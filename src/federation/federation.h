@@ -110,6 +110,8 @@ int fed_hub_request_check(const char *tok, size_t len, json_t **claims, const ch
  * them), or GH_EINVAL with *why. Does not block. */
 int fed_peer_doc_check(struct arena *a, const char *hall, const char *tok, size_t len, size_t max, json_t **claims,
 		       const char **why);
+/* The name the directory gives hall id (in a), or id itself when it has none. */
+const char *fed_hall_name(struct arena *a, const char *id);
 /* A JWT of claims signed with this hall's message key (as its feeds are), in a. */
 int fed_sign_doc(struct arena *a, const json_t *claims, char **out);
 /* The national subject of a local account (its link to the hub, fed_links), and the local

@@ -14,6 +14,7 @@
 #include "http/handler.h"
 #include "http/msg.h"
 #include "http/router.h"
+#include "http/sections.h"
 #include "http/server.h"
 #include "http/write.h"
 #include "identity/crypto.h"
@@ -173,7 +174,7 @@ int fw_consent(struct db *db, struct arena *a, int64_t account, int64_t *at)
 
 struct consent {
 	int64_t account, at;
-	bool grant;
+	bool grant, page;
 };
 
 static int consent_write(struct req *w, void *arg)
@@ -197,6 +198,8 @@ static int consent_done(struct req *r, void *arg, int rc)
 	struct consent *c = arg;
 	if (rc)
 		return rc;
+	if (c->page)
+		return resp_redirect(r, 303, "/wallet");
 	resp_header(r, "Cache-Control", "no-store");
 	return resp_json(r, 200, c->grant ? json_pack("{s:b,s:I}", "consent", 1, "consent_at", (json_int_t)c->at)
 					  : json_pack("{s:b,s:n}", "consent", 0, "consent_at"));
@@ -210,6 +213,16 @@ static int consent_set(struct req *r)
 	c->account = r->who.account;
 	c->at = time(NULL);
 	c->grant = r->method == HTTP_PUT;
+	if (r->method == HTTP_POST) {
+		/* The wallet's page: consent=yes|no. */
+		struct kvlist in;
+		int rc = req_form(r, &in);
+		if (rc)
+			return rc;
+		const char *v = kv_get(&in, "consent");
+		c->page = true;
+		c->grant = v && !strcmp(v, "yes");
+	}
 	if (!*fed_self())
 		return fw_refuse(r, GH_ENOTFOUND, M(r, "fedwallet_not_joined"));
 	return req_write(r, consent_write, consent_done, c);
@@ -234,7 +247,7 @@ struct fetch {
 	size_t nanswered;
 	struct copy *copies;
 	size_t ncopies;
-	bool no_consent;
+	bool no_consent, page;
 };
 
 static void fetch_work(void *arg)
@@ -324,6 +337,8 @@ static int fetch_stored(struct req *r, void *arg, int rc)
 		return rc;
 	if (f->no_consent)
 		return fw_refuse(r, GH_ECONFLICT, M(r, "fedwallet_consent_first"));
+	if (f->page)
+		return resp_redirect(r, 303, "/wallet");
 	resp_header(r, "Cache-Control", "no-store");
 	return resp_json(r, 200, json_pack("{s:O,s:I}", "halls", f->summary, "fetched_at", (json_int_t)f->now));
 }
@@ -371,6 +386,7 @@ static int fetch(struct req *r)
 	f->a = r->arena;
 	f->account = r->who.account;
 	f->now = time(NULL);
+	f->page = r->method == HTTP_POST && strncmp(r->path, "/api/", 5) != 0;
 	if (!*fed_self())
 		return fw_refuse(r, GH_ENOTFOUND, M(r, "fedwallet_not_joined"));
 	int64_t at;
@@ -468,10 +484,55 @@ void fedwallet_personal_declare(void)
 	personal_declare(&part_copies);
 }
 
+/* The wallet's page (certs' section "certs.wallet"): other halls' certificates, the consent
+ * and the fetch, for a person at a hall joined to a hub. */
+static int wallet_section(struct req *r, const void *subject, json_t *ctx)
+{
+	(void)subject;
+	if (!*fed_self() || !r->who.kind || strcmp(r->who.kind, "individual") || r->who.enterprise)
+		return 0;
+	int64_t at = 0;
+	int rc = fw_consent(r->db, r->arena, r->who.account, &at);
+	if (rc && rc != GH_ENOTFOUND)
+		return rc;
+	bool consent = rc == 0;
+	const char *sub;
+	int lrc = fed_link_subject(r->db, r->arena, r->who.account, &sub);
+	if (lrc && lrc != GH_ENOTFOUND)
+		return lrc;
+	struct db_rows rows;
+	if ((rc = db_query(r->db, r->arena, &q_copies, DB_ARGS(DB_INT(r->who.account)), &rows)))
+		return rc;
+	json_t *copies = json_array();
+	for (size_t i = 0; i < rows.nrows; i++) {
+		json_t *doc;
+		if (fw_copy_open(r->arena, db_cell(&rows, i, 5), &doc))
+			continue;
+		json_t *cert = json_object_get(doc, "certificate");
+		const char *hall = db_cell(&rows, i, 0);
+		json_t *o = json_pack("{s:s,s:s,s:b}", "hall", hall, "number", db_cell(&rows, i, 1), "is_revoked",
+				      !strcmp(db_cell(&rows, i, 4), "revoked"));
+		jset(o, "hall_name", fed_hall_name(r->arena, hall));
+		jset(o, "cert_type_name", json_string_value(json_object_get(cert, "cert_type_name")));
+		jset(o, "issued_on", json_string_value(json_object_get(cert, "issued_on")));
+		jset(o, "issuer_name",
+		     json_string_value(json_object_get(json_object_get(cert, "issuer"), en(r) ? "name_en" : "name_zh")));
+		json_decref(doc);
+		json_array_append_new(copies, o);
+	}
+	json_t *fed = json_pack("{s:b,s:b,s:b,s:o}", "consent", consent, "national", lrc == 0, "has_copies",
+				json_array_size(copies) > 0, "copies", copies);
+	if (consent)
+		jset(fed, "consent_at", req_when(r, at));
+	json_object_set_new(ctx, "fed", fed);
+	return 0;
+}
+
 void fedwallet_init(struct app *app)
 {
 	(void)app;
 	fw_materials_init();
+	page_section_add("certs.wallet", 10, wallet_section);
 }
 
 static const struct route fedwallet_routes[] = {
@@ -481,6 +542,8 @@ static const struct route fedwallet_routes[] = {
 	{ HTTP_PUT | HTTP_DELETE, "/api/v1/wallet/federation/consent", consent_set, ROLE_CITIZEN, 0, "fedwallet.api_consent",
 	  NULL, SCOPE_APPLY },
 	{ HTTP_POST, "/api/v1/wallet/federation/fetch", fetch, ROLE_CITIZEN, 0, "fedwallet.api_fetch", NULL, SCOPE_APPLY },
+	{ HTTP_POST, "/wallet/federation/consent", consent_set, ROLE_CITIZEN, ROUTE_CSRF, "fedwallet.consent" },
+	{ HTTP_POST, "/wallet/federation/fetch", fetch, ROLE_CITIZEN, ROUTE_CSRF, "fedwallet.fetch" },
 };
 
 int fedwallet_add_routes(struct router *rt)

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign as edSign } from 'node:crypto';
 import {
-  Client, DEMO, actOn, apiLogin, applyOnline, bearer, demoCatalog, demoForm, demoMaterials, getJson, govhall, pageLogin, sql,
+  Client, DEMO, actOn, apiLogin, applyOnline, bearer, csrfOf, demoCatalog, demoMaterials, getJson, govhall, pageLogin, sql,
   waitFor,
 } from './helpers.mjs';
 import * as fixtures from './federation-fixtures.mjs';
@@ -129,13 +129,28 @@ describe('the wallet shows the certificates of other halls, with consent', () =>
       const v = await bearer(`${f.qingheUrl}/api/v1/verify`, null, { method: 'POST', json: x.document });
       assert.equal(v.json.status, 'valid', v.body);
     }
+    // The wallet's page shows them with the issuing hall's name.
+    const page = await (await pageLogin(f.qingheUrl, DEMO.citizen.phone)).get('/wallet');
+    assert.equal(page.status, 200);
+    assert.ok(issued.every((n) => page.body.includes(n)), 'both numbers on the wallet\'s page');
+    assert.match(page.body, /class="fed-hall">兰山市</);
     // Nothing readable at rest.
     const stored = await sql(f.qingheDb.url, 'SELECT document FROM wallet_fed_certs');
     assert.ok(stored && !stored.includes(DEMO.citizen.name) && !stored.includes(issued[0]), 'the copies are sealed');
   });
 
   test('another person never sees them, at Qinghe or by asking the hub or Lanshan directly', async () => {
-    assert.equal((await consent('li', 'PUT')).status, 200);
+    // 李四 agrees and fetches on the wallet's page (forms with the session's CSRF token).
+    const li = await pageLogin(f.qingheUrl, DEMO.agent.phone);
+    let page = await li.get('/wallet');
+    assert.ok(csrfOf(page.body, '/wallet/federation/consent'), 'the consent form');
+    assert.equal((await li.post('/wallet/federation/consent', { consent: 'yes', _csrf: 'wrong' })).status, 403);
+    assert.equal((await li.post('/wallet/federation/consent', { consent: 'yes', _csrf: csrfOf(page.body, '/wallet/federation/consent') })).location, '/wallet');
+    page = await li.get('/wallet');
+    const fetched = await li.post('/wallet/federation/fetch', { _csrf: csrfOf(page.body, '/wallet/federation/fetch') });
+    assert.equal(fetched.status, 303, fetched.body.slice(0, 300));
+    page = await li.get('/wallet');
+    assert.ok(!issued.some((n) => page.body.includes(n)));
     const r = await fetchCerts('li');
     assert.equal(r.status, 200, r.body);
     assert.deepEqual(r.json.halls, [{ hall: 'lanshan', certificates: 0, refused: 0 }]);
