@@ -159,30 +159,29 @@ int fed_hub_wallet_ask(struct arena *a, const char *subject, long *status, const
 DB_SQL(q_link_subject, "SELECT subject FROM fed_links WHERE issuer = ? AND account_id = ? ORDER BY last_login DESC LIMIT 1");
 DB_SQL(q_link_account, "SELECT account_id FROM fed_links WHERE issuer = ? AND subject = ?");
 
+/* The one row of a link query with the hub's issuer and a key: 0, or GH_ENOTFOUND. */
+static int link_row(struct db *db, struct arena *a, struct db_sql *q, struct db_val key, struct db_rows *rows)
+{
+	int rc = fed_cfg.rp ? db_query(db, a, q, DB_ARGS(DB_TEXT(fed_cfg.issuer), key), rows) : GH_ENOTFOUND;
+	return rc ? rc : rows->nrows == 1 ? 0 : GH_ENOTFOUND;
+}
+
 int fed_link_subject(struct db *db, struct arena *a, int64_t account, const char **subject)
 {
 	struct db_rows rows;
-	int rc = fed_cfg.rp ? db_query(db, a, &q_link_subject, DB_ARGS(DB_TEXT(fed_cfg.issuer), DB_INT(account)), &rows)
-			    : GH_ENOTFOUND;
-	if (rc)
-		return rc;
-	if (rows.nrows != 1)
-		return GH_ENOTFOUND;
-	*subject = db_cell(&rows, 0, 0);
-	return 0;
+	int rc = link_row(db, a, &q_link_subject, DB_INT(account), &rows);
+	if (!rc)
+		*subject = db_cell(&rows, 0, 0);
+	return rc;
 }
 
 int fed_link_account(struct db *db, struct arena *a, const char *subject, int64_t *account)
 {
 	struct db_rows rows;
-	int rc = fed_cfg.rp ? db_query(db, a, &q_link_account, DB_ARGS(DB_TEXT(fed_cfg.issuer), DB_TEXT(subject)), &rows)
-			    : GH_ENOTFOUND;
-	if (rc)
-		return rc;
-	if (rows.nrows != 1)
-		return GH_ENOTFOUND;
-	*account = db_cell_int(&rows, 0, 0);
-	return 0;
+	int rc = link_row(db, a, &q_link_account, DB_TEXT(subject), &rows);
+	if (!rc)
+		*account = db_cell_int(&rows, 0, 0);
+	return rc;
 }
 
 /* ---- the hub: POST /federation/wallet ------------------------------------------------------- */

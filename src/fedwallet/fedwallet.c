@@ -414,8 +414,9 @@ int fw_copy_open(struct arena *a, const char *sealed, json_t **doc)
 	return *doc ? 0 : GH_EINTERNAL;
 }
 
-/* GET /api/v1/wallet/federation: the consent and the copies kept, each with its hall. */
-static int wallet(struct req *r)
+/* The consent and the copies kept, each with its hall: GET /api/v1/wallet/federation's
+ * answer (a new object into *out). */
+static int wallet_state(struct req *r, json_t **out)
 {
 	int64_t at = 0;
 	int rc = fw_consent(r->db, r->arena, r->who.account, &at);
@@ -451,9 +452,20 @@ static int wallet(struct req *r)
 		json_decref(doc);
 		json_array_append_new(items, o);
 	}
+	*out = json_pack("{s:b,s:o,s:b,s:o}", "consent", consent, "consent_at", consent ? json_integer(at) : json_null(),
+			 "national", lrc == 0, "certificates", items);
+	return 0;
+}
+
+/* GET /api/v1/wallet/federation */
+static int wallet(struct req *r)
+{
+	json_t *out;
+	int rc = wallet_state(r, &out);
+	if (rc)
+		return rc;
 	resp_header(r, "Cache-Control", "no-store");
-	return resp_json(r, 200, json_pack("{s:b,s:o,s:b,s:o}", "consent", consent, "consent_at",
-					   consent ? json_integer(at) : json_null(), "national", lrc == 0, "certificates", items));
+	return resp_json(r, 200, out);
 }
 
 /* A person's consents are covered by the transparency log; the copies are what other halls
@@ -491,39 +503,20 @@ static int wallet_section(struct req *r, const void *subject, json_t *ctx)
 	(void)subject;
 	if (!*fed_self() || !r->who.kind || strcmp(r->who.kind, "individual") || r->who.enterprise)
 		return 0;
-	int64_t at = 0;
-	int rc = fw_consent(r->db, r->arena, r->who.account, &at);
-	if (rc && rc != GH_ENOTFOUND)
+	json_t *fed;
+	int rc = wallet_state(r, &fed);
+	if (rc)
 		return rc;
-	bool consent = rc == 0;
-	const char *sub;
-	int lrc = fed_link_subject(r->db, r->arena, r->who.account, &sub);
-	if (lrc && lrc != GH_ENOTFOUND)
-		return lrc;
-	struct db_rows rows;
-	if ((rc = db_query(r->db, r->arena, &q_copies, DB_ARGS(DB_INT(r->who.account)), &rows)))
-		return rc;
-	json_t *copies = json_array();
-	for (size_t i = 0; i < rows.nrows; i++) {
-		json_t *doc;
-		if (fw_copy_open(r->arena, db_cell(&rows, i, 5), &doc))
-			continue;
-		json_t *cert = json_object_get(doc, "certificate");
-		const char *hall = db_cell(&rows, i, 0);
-		json_t *o = json_pack("{s:s,s:s,s:b}", "hall", hall, "number", db_cell(&rows, i, 1), "is_revoked",
-				      !strcmp(db_cell(&rows, i, 4), "revoked"));
-		jset(o, "hall_name", fed_hall_name(r->arena, hall));
-		jset(o, "cert_type_name", json_string_value(json_object_get(cert, "cert_type_name")));
-		jset(o, "issued_on", json_string_value(json_object_get(cert, "issued_on")));
-		jset(o, "issuer_name",
-		     json_string_value(json_object_get(json_object_get(cert, "issuer"), en(r) ? "name_en" : "name_zh")));
-		json_decref(doc);
-		json_array_append_new(copies, o);
+	json_t *copies = json_object_get(fed, "certificates"), *o;
+	size_t i;
+	json_array_foreach(copies, i, o)
+	{
+		jset(o, "hall_name", fed_hall_name(r->arena, json_string_value(json_object_get(o, "hall"))));
+		json_object_set_new(o, "is_revoked", json_boolean(!strcmp(json_string_value(json_object_get(o, "status")), "revoked")));
 	}
-	json_t *fed = json_pack("{s:b,s:b,s:b,s:o}", "consent", consent, "national", lrc == 0, "has_copies",
-				json_array_size(copies) > 0, "copies", copies);
-	if (consent)
-		jset(fed, "consent_at", req_when(r, at));
+	json_object_set_new(fed, "has_copies", json_boolean(json_array_size(copies) > 0));
+	if (json_is_true(json_object_get(fed, "consent")))
+		jset(fed, "consent_when", req_when(r, json_integer_value(json_object_get(fed, "consent_at"))));
 	json_object_set_new(ctx, "fed", fed);
 	return 0;
 }
