@@ -19,6 +19,7 @@
 #include "http/write.h"
 #include "identity/crypto.h"
 #include "identity/identity.h"
+#include "ledger/ledger.h"
 #include "store/cover.h"
 #include "store/db.h"
 #include "store/personal.h"
@@ -71,7 +72,8 @@ struct hold {
 	const char *tok;
 	size_t len;
 	json_t *claims;
-	const char *why;
+	const char *why, *sub, *asker;
+	int64_t account;
 	int rc;
 };
 
@@ -79,6 +81,18 @@ static void hold_work(void *arg)
 {
 	struct hold *h = arg;
 	h->rc = fed_hub_request_check(h->tok, h->len, &h->claims, &h->why);
+}
+
+static int hold_answer(struct req *r, void *arg)
+{
+	struct hold *h = arg;
+	json_t *docs;
+	int rc = certs_held_documents(r->db, r->arena, h->account, &docs);
+	if (rc)
+		return rc;
+	int64_t now = time(NULL);
+	return answer_signed(r, json_pack("{s:s,s:s,s:s,s:I,s:I,s:o}", "iss", fed_self(), "aud", h->asker, "sub", h->sub, "iat",
+					  (json_int_t)now, "exp", (json_int_t)(now + ANSWER_TTL), "certificates", docs));
 }
 
 static int hold_done(struct req *r, void *arg)
@@ -93,16 +107,15 @@ static int hold_done(struct req *r, void *arg)
 	const char *asker = json_string_value(json_object_get(h->claims, "for"));
 	if (!asker || !fed_hall_known(asker))
 		return peer_refuse(r, 401, "invalid_signature", "the request names no hall of the directory to answer");
-	int64_t account;
-	int rc = fed_link_account(r->db, r->arena, sub, &account);
+	int rc = fed_link_account(r->db, r->arena, sub, &h->account);
 	if (rc == GH_ENOTFOUND)
 		return peer_refuse(r, 404, "not_linked", "no account of this hall is linked to that subject");
-	json_t *docs;
-	if (rc || (rc = certs_held_documents(r->db, r->arena, account, &docs)))
+	if (rc)
 		return rc;
-	int64_t now = time(NULL);
-	return answer_signed(r, json_pack("{s:s,s:s,s:s,s:I,s:I,s:o}", "iss", fed_self(), "aud", asker, "sub", sub, "iat",
-					  (json_int_t)now, "exp", (json_int_t)(now + ANSWER_TTL), "certificates", docs));
+	h->sub = sub;
+	h->asker = asker;
+	/* The documents carry their log proofs: under a checkpoint that covers them all. */
+	return ledger_signed_then(r, LEDGER_HEAD, hold_answer, h);
 }
 
 /* POST /federation/wallet/holdings: the hub's signed request (fed_hub_request_check) for the
