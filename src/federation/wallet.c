@@ -67,28 +67,13 @@ static int claims_ok(const json_t *c, const char *iss, const char *aud, const ch
 	return GH_EINVAL;
 }
 
-/* The "kid" of a JWS's header (unverified, to find the key), in a; NULL when there is none. */
-static const char *kid_of(struct arena *a, const char *tok, size_t len)
-{
-	const char *dot = memchr(tok, '.', len);
-	unsigned char *h;
-	size_t hl;
-	if (!dot || dot - tok > 512 || jwt_b64url_decode(a, tok, (size_t)(dot - tok), &h, &hl))
-		return NULL;
-	json_t *j = json_loadb((const char *)h, hl, 0, NULL);
-	const char *kid = json_string_value(json_object_get(j, "kid"));
-	const char *out = kid && strlen(kid) <= JWT_KID_MAX ? arena_strdup(a, kid) : NULL;
-	json_decref(j);
-	return out;
-}
-
 int fed_peer_doc_check(struct arena *a, const char *hall, const char *tok, size_t len, size_t max, json_t **claims,
 		       const char **why)
 {
 	*claims = NULL;
 	struct jwk k;
 	char owner[65];
-	const char *kid = kid_of(a, tok, len);
+	const char *kid = jwt_kid(a, tok, len);
 	if (!kid || fed_member_peer_key(kid, k.pk, owner) || strcmp(owner, hall)) {
 		*why = "not signed by a key of that hall in the directory";
 		return GH_EINVAL;

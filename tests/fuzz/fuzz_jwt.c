@@ -6,7 +6,9 @@
  *      change of one byte of it must not;
  *   4: the claims of a directory of halls (src/federation/dir.h), signed with the fixed key:
  *      what it accepts has halls with identifiers, addresses and keys, each found by its key
- *      id, and gives the same directory again when signed again from what was read.
+ *      id, and gives the same directory again when signed again from what was read;
+ *   5: the key id of a token's header (jwt_kid), unverified: none, or a short one, and for a
+ *      token signed from the input's claims the key id it was signed with.
  * Invariants: a refusal always says why; what verifies gives a JSON object; keys parsed are
  * Ed25519 keys with a key id. */
 #include <sodium.h>
@@ -52,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct arena *a = arena_new(0);
 	const char *why = NULL;
 	json_t *claims = NULL;
-	switch (data[0] % 5) {
+	switch (data[0] % 6) {
 	case 0:
 		if (jwt_verify(d, n, set, 1, &claims, &why) == 0)
 			check(json_is_object(claims) && why == NULL);
@@ -124,6 +126,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				check(why != NULL && dir == NULL);
 			fed_dir_free(dir);
 		}
+		json_decref(c);
+		break;
+	}
+	case 5: {
+		const char *kid = jwt_kid(a, d, n);
+		check(!kid || (*kid && strlen(kid) <= JWT_KID_MAX));
+		json_t *c = json_loadb(d, n, JSON_REJECT_DUPLICATES, NULL);
+		char *tok;
+		if (json_is_object(c) && jwt_sign(a, "k1", c, sk, &tok) == 0)
+			check((kid = jwt_kid(a, tok, strlen(tok))) && !strcmp(kid, "k1"));
 		json_decref(c);
 		break;
 	}
