@@ -257,10 +257,15 @@ describe('a certificate of another hall replaces an upload', () => {
     assert.equal((await check('zhang', issued[0])).status, 404);
   });
 
-  test('Lanshan down: "cannot check now", never taken unchecked', async () => {
+  test('Lanshan down: "cannot check now", never taken unchecked; a fetch keeps its copies', async () => {
     await f.lanshan.stop();
     const c = await check('zhang', issued[1]);
     assert.equal(c.status, 503, c.body);
     assert.match(c.body, /上传|upload/);
+    // A fetch names Lanshan unavailable and keeps what Lanshan gave before.
+    const r = await fetchCerts('zhang');
+    assert.equal(r.status, 200, r.body);
+    assert.deepEqual(r.json.halls, [{ hall: 'lanshan', error: 'unavailable' }]);
+    assert.deepEqual((await wallet('zhang')).json.certificates.map((x) => x.number), [issued[1]]);
   });
 });
