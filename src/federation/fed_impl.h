@@ -77,6 +77,9 @@ const struct fed_kind *fed_kind_find(const char *kind);
 /* This hall's message key, which its witness also cosigns with (witness.c): an Ed25519 signature
  * of msg into sig, its public key into pk; GH_EUNAVAILABLE without a key. */
 int fed_member_cosign(const unsigned char *msg, size_t len, unsigned char sig[64]);
+/* fed_seal_for and fed_open_sealed (federation.h), with the directory and this hall's key. */
+int fed_member_seal_for(struct arena *a, const char *hall, const char *msg, size_t len, char **out);
+int fed_member_open_sealed(struct arena *a, const char *text, size_t len, char **out, size_t *outlen);
 int fed_member_own_key(unsigned char pk[32]);
 /* A copy of the halls of the directory in use (free it): GH_ENOTFOUND when none. */
 struct fed_dir_hall;

@@ -112,6 +112,11 @@ int fed_peer_doc_check(struct arena *a, const char *hall, const char *tok, size_
 		       const char **why);
 /* The name the directory gives hall id (in a), or id itself when it has none. */
 const char *fed_hall_name(struct arena *a, const char *id);
+/* Seals msg (len bytes) so that only hall can read it (an anonymous crypto_box_seal to the
+ * X25519 form of its first message key in the directory): base64url in a. GH_ENOTFOUND for a
+ * hall not in the directory. The other side: fed_open_sealed, with this hall's own key. */
+int fed_seal_for(struct arena *a, const char *hall, const char *msg, size_t len, char **out);
+int fed_open_sealed(struct arena *a, const char *text, size_t len, char **out, size_t *outlen);
 /* A JWT of claims signed with this hall's message key (as its feeds are), in a. */
 int fed_sign_doc(struct arena *a, const json_t *claims, char **out);
 /* The national subject of a local account (its link to the hub, fed_links), and the local

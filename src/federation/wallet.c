@@ -40,6 +40,16 @@ const char *fed_hall_name(struct arena *a, const char *id)
 	return name;
 }
 
+int fed_seal_for(struct arena *a, const char *hall, const char *msg, size_t len, char **out)
+{
+	return fed_member_seal_for(a, hall, msg, len, out);
+}
+
+int fed_open_sealed(struct arena *a, const char *text, size_t len, char **out, size_t *outlen)
+{
+	return fed_member_open_sealed(a, text, len, out, outlen);
+}
+
 int fed_sign_doc(struct arena *a, const json_t *claims, char **out)
 {
 	return fed_member_sign_doc(a, claims, out);

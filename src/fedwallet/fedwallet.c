@@ -91,8 +91,17 @@ static int hold_answer(struct req *r, void *arg)
 	if (rc)
 		return rc;
 	int64_t now = time(NULL);
-	return answer_signed(r, json_pack("{s:s,s:s,s:s,s:I,s:I,s:o}", "iss", fed_self(), "aud", h->asker, "sub", h->sub, "iat",
-					  (json_int_t)now, "exp", (json_int_t)(now + ANSWER_TTL), "certificates", docs));
+	json_t *claims = json_pack("{s:s,s:s,s:s,s:I,s:I,s:o}", "iss", fed_self(), "aud", h->asker, "sub", h->sub, "iat",
+				   (json_int_t)now, "exp", (json_int_t)(now + ANSWER_TTL), "certificates", docs);
+	char *tok, *sealed;
+	rc = claims ? fed_sign_doc(r->arena, claims, &tok) : GH_EINTERNAL;
+	json_decref(claims);
+	/* Sealed to the asking hall's key: the hub relays it, and neither it nor anyone who
+	 * replays the request can read it. */
+	if (rc || (rc = fed_seal_for(r->arena, h->asker, tok, strlen(tok), &sealed)))
+		return rc;
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_body(r, 200, "text/plain", sealed, strlen(sealed));
 }
 
 static int hold_done(struct req *r, void *arg)
@@ -273,8 +282,11 @@ static void fetch_work(void *arg)
 static json_t *take_hall(struct req *r, struct fetch *f, const char *hall, const char *doc, size_t cap)
 {
 	json_t *claims;
-	const char *why;
-	if (!fw_text_ok(hall) || !doc || fed_peer_doc_check(r->arena, hall, doc, strlen(doc), DOC_MAX, &claims, &why)) {
+	const char *why = "not sealed for this hall";
+	char *tok = NULL;
+	size_t tl = 0;
+	if (!fw_text_ok(hall) || !doc || fed_open_sealed(r->arena, doc, strlen(doc), &tok, &tl) ||
+	    fed_peer_doc_check(r->arena, hall, tok, tl, DOC_MAX, &claims, &why)) {
 		log_warn("wallet: the answer of %s for a person's certificates is refused (%s)", fw_text_ok(hall) ? hall : "?",
 			 doc ? why : "no document");
 		return json_pack("{s:s,s:s}", "hall", fw_text_ok(hall) ? hall : "?", "error", "invalid_signature");
