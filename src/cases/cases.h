@@ -231,7 +231,7 @@ case_ecert_held_fn cases_ecert_held(void);
  * another domain installs at start (NULL: such a slot is refused), which checks that the
  * applicant holds that copy, of that type, checked with its issuing hall as valid and theirs
  * a short while ago: 0 with what the department sees added to entry ("ecert_hall",
- * "ecert_number", "ecert_hash", "ecert_checked_at"), or GH_EVALIDATION with *why (a message
+ * "ecert_hall_name", "ecert_number", "ecert_hash", "ecert_checked_at"), or GH_EVALIDATION with *why (a message
  * for the applicant, in r's language). Reads only. */
 typedef int (*case_ecert_remote_fn)(struct req *r, int64_t applicant_id, const char *type, const char *hall,
 				    const char *number, json_t *entry, const char **why);

@@ -351,7 +351,8 @@ static int detail_render_shown(struct req *r, struct application *app, const cha
 					jset(o, "ecert_href", arena_printf(r->arena, "/api/v1/applications/%s/materials/%zu/certificate",
 									   app->number, i));
 					jset(o, "ecert_hall",
-					     MF(r, "cases_ecert_other_hall", MA("hall", hall),
+					     MF(r, "cases_ecert_other_hall",
+						MA("hall", json_string_value(json_object_get(ge, "ecert_hall_name")) ?: hall),
 						MA("at", req_when(r, json_integer_value(json_object_get(ge, "ecert_checked_at"))))));
 				} else if (no)
 					jset(o, "ecert_href", arena_printf(r->arena, "/certs/%s?application=%s", no, app->number));

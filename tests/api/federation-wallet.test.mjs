@@ -217,7 +217,7 @@ describe('a certificate of another hall replaces an upload', () => {
     number = a.json.number;
     assert.equal(a.json.state, 'submitted');
     assert.deepEqual(a.json.materials.find((m) => m.slot === SLOT), { slot: SLOT, ecert: 'marriage_cert', ecert_hall: 'lanshan',
-      ecert_number: issued[0], ecert_hash: a.json.materials.find((m) => m.slot === SLOT).ecert_hash, ecert_checked_at: c.json.checked_at });
+      ecert_hall_name: '兰山市', ecert_number: issued[0], ecert_hash: a.json.materials.find((m) => m.slot === SLOT).ecert_hash, ecert_checked_at: c.json.checked_at });
     const m = await bearer(`${f.qingheUrl}/api/v1/applications/${number}/materials/${SLOT}/certificate`, tok.staffA);
     assert.equal(m.status, 200, m.body);
     assert.equal(m.json.hall, 'lanshan');
@@ -227,7 +227,7 @@ describe('a certificate of another hall replaces an upload', () => {
     assert.equal(m.json.verification.status, 'valid');
     const page = await (await pageLogin(f.qingheUrl, DEMO.staffA.phone)).get(`/applications/${number}`);
     assert.equal(page.status, 200);
-    assert.ok(page.body.includes(`/api/v1/applications/${number}/materials/${SLOT}/certificate`) && /由lanshan签发/.test(page.body),
+    assert.ok(page.body.includes(`/api/v1/applications/${number}/materials/${SLOT}/certificate`) && /由兰山市签发/.test(page.body),
       'the application\'s page names the issuing hall and links to the certificate');
     // Someone else: as if there were no such application.
     assert.equal((await bearer(`${f.qingheUrl}/api/v1/applications/${number}/materials/${SLOT}/certificate`, tok.li)).status, 404);
