@@ -7,11 +7,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Client, DEMO, DEMO_PASSWORD, actOn, apiLogin, applyOnline, bearer, demoCatalog, getJson, govhall, pageLogin, startServer,
+  Client, DEMO, actOn, apiLogin, applyOnline, bearer, demoCatalog, getJson, govhall, pageLogin, startServer,
   tempDir, waitFor,
 } from '../api/helpers.mjs';
 import { freePort } from '../api/pay-fixtures.mjs';
-import { haveChromium, skip, axeCheck, submit, launchProfile, watchProblems } from './browser.mjs';
+import { haveChromium, skip, axeCheck, submit, launchProfile, nationalLogIn, watchProblems } from './browser.mjs';
 
 let hub;
 let qinghe;
@@ -81,12 +81,7 @@ describe('the wallet across halls', { skip }, () => {
   test('national log-in at Qinghe, consent on the wallet\'s page, Lanshan\'s certificate shown with Lanshan\'s name', async () => {
     const page = await browser.newPage();
     try {
-      await page.goto(`${qinghe.publicUrl}/login`);
-      await submit(page, page.getByRole('link', { name: '使用全国统一身份认证登录' }));
-      await page.locator('#login').fill(DEMO.citizen.phone);
-      await page.locator('#password').fill(DEMO_PASSWORD);
-      await submit(page, page.locator('form[action="/login"] button[type="submit"]'));
-      await page.waitForURL((u) => u.origin === qinghe.publicUrl && u.pathname === '/account', { waitUntil: 'load' });
+      await nationalLogIn(page, qinghe.publicUrl, DEMO.citizen.phone);
 
       await page.goto(`${qinghe.publicUrl}/wallet`);
       const section = page.locator('section.fed-wallet');
