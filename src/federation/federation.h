@@ -75,6 +75,10 @@ void fed_kind_register(const struct fed_kind *k);
 const char *fed_self(void);
 /* Whether hall id is another hall of the directory this hall holds (valid, not expired). */
 bool fed_hall_known(const char *id);
+/* The name hall id (this hall's own included) has in the directory held, in a; NULL when the
+ * directory does not list it. */
+struct arena;
+const char *fed_hall_name(struct arena *a, const char *id);
 
 /* ---- Signed reads between halls (peer.c) -------------------------------------------------
  * Blocking (a job or a duty, never a loop): GETs path at hall's address in the directory,
@@ -110,8 +114,6 @@ int fed_hub_request_check(const char *tok, size_t len, json_t **claims, const ch
  * them), or GH_EINVAL with *why. Does not block. */
 int fed_peer_doc_check(struct arena *a, const char *hall, const char *tok, size_t len, size_t max, json_t **claims,
 		       const char **why);
-/* The name the directory gives hall id (in a), or id itself when it has none. */
-const char *fed_hall_name(struct arena *a, const char *id);
 /* Seals msg (len bytes) so that only hall can read it (an anonymous crypto_box_seal to the
  * X25519 form of its first message key in the directory): base64url in a. GH_ENOTFOUND for a
  * hall not in the directory. The other side: fed_open_sealed, with this hall's own key. */

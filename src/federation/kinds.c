@@ -1,7 +1,9 @@
 /* kinds.c: the kinds of messages a receiving hall acts on (federation.h: fed_kind_register).
  * The registry is filled at start, before any thread, and only read afterwards. */
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/arena.h"
 #include "base/err.h"
 #include "federation/dir.h"
 #include "federation/fed_impl.h"
@@ -45,4 +47,18 @@ bool fed_hall_known(const char *id)
 {
 	char url[512];
 	return id && fed_dir_id_ok(id) && strcmp(id, fed_self()) && fed_member_peer_url(id, url, sizeof(url)) == 0;
+}
+
+const char *fed_hall_name(struct arena *a, const char *id)
+{
+	struct fed_dir_hall *h;
+	size_t n;
+	const char *name = NULL;
+	if (!id || fed_member_halls(&h, &n))
+		return NULL;
+	for (size_t i = 0; i < n && !name; i++)
+		if (!strcmp(h[i].id, id) && h[i].name[0])
+			name = arena_strdup(a, h[i].name);
+	free(h);
+	return name;
 }

@@ -5,13 +5,11 @@
  * The hub neither reads nor keeps the certificates; what a hall answers is the domain's
  * (src/fedwallet), which checks what it receives with the helpers here. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "base/err.h"
 #include "base/log.h"
-#include "federation/dir.h"
 #include "federation/fed_impl.h"
 #include "federation/jwt.h"
 #include "http/client.h"
@@ -25,20 +23,6 @@
 #define ASK_TTL 120                    /* seconds a request is valid */
 
 /* ---- a hall: its own signed documents, and other halls' -------------------------------------- */
-
-const char *fed_hall_name(struct arena *a, const char *id)
-{
-	struct fed_dir_hall *h;
-	size_t n;
-	const char *name = id;
-	if (fed_member_halls(&h, &n))
-		return name;
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(h[i].id, id) && h[i].name[0])
-			name = arena_strdup(a, h[i].name);
-	free(h);
-	return name;
-}
 
 int fed_seal_for(struct arena *a, const char *hall, const char *msg, size_t len, char **out)
 {

@@ -536,7 +536,8 @@ static int wallet_section(struct req *r, const void *subject, json_t *ctx)
 	size_t i;
 	json_array_foreach(copies, i, o)
 	{
-		jset(o, "hall_name", fed_hall_name(r->arena, json_string_value(json_object_get(o, "hall"))));
+		const char *hall = json_string_value(json_object_get(o, "hall"));
+		jset(o, "hall_name", fed_hall_name(r->arena, hall) ?: hall);
 		json_object_set_new(o, "is_revoked", json_boolean(!strcmp(json_string_value(json_object_get(o, "status")), "revoked")));
 	}
 	json_object_set_new(fed, "has_copies", json_boolean(json_array_size(copies) > 0));

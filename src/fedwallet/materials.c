@@ -209,7 +209,7 @@ static int use_copy(struct req *r, int64_t applicant, const char *type, const ch
 		return GH_EVALIDATION;
 	}
 	json_object_set_new(entry, "ecert_hall", json_string(hall));
-	json_object_set_new(entry, "ecert_hall_name", json_string(fed_hall_name(r->arena, hall)));
+	json_object_set_new(entry, "ecert_hall_name", json_string(fed_hall_name(r->arena, hall) ?: hall));
 	json_object_set_new(entry, "ecert_number", json_string(number));
 	json_object_set_new(entry, "ecert_hash", json_string(c.hash));
 	json_object_set_new(entry, "ecert_checked_at", json_integer(c.checked_at));

@@ -5,9 +5,9 @@
 // API; axe-core finds no serious or critical violation on the two pages.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEMO, actOn, apiLogin, bearer, getJson, govhall, startServer, tempDir, waitFor } from '../api/helpers.mjs';
+import { DEMO, DEMO_PASSWORD, actOn, apiLogin, bearer, getJson, govhall, startServer, tempDir, waitFor } from '../api/helpers.mjs';
 import { freePort } from '../api/pay-fixtures.mjs';
-import { haveChromium, skip, axeCheck, submit, launchProfile, nationalLogIn, watchProblems } from './browser.mjs';
+import { haveChromium, skip, axeCheck, submit, launchProfile, watchProblems } from './browser.mjs';
 
 const ITEM = 'gsa-0001'; // online, no required file: the page takes the form and the consent
 let hub;
@@ -73,7 +73,12 @@ describe('跨省通办: applying at Qinghe for a Lanshan item', { skip }, () => 
   test('national log-in at Qinghe, the form with consent, Lanshan\'s decision shown at Qinghe', async () => {
     const page = await browser.newPage();
     try {
-      await nationalLogIn(page, qinghe.publicUrl, DEMO.citizen.phone);
+      await page.goto(`${qinghe.publicUrl}/login`);
+      await submit(page, page.getByRole('link', { name: '使用全国统一身份认证登录' }));
+      await page.locator('#login').fill(DEMO.citizen.phone);
+      await page.locator('#password').fill(DEMO_PASSWORD);
+      await submit(page, page.locator('form[action="/login"] button[type="submit"]'));
+      await page.waitForURL((u) => u.origin === qinghe.publicUrl && u.pathname === '/account', { waitUntil: 'load' });
 
       const res = await page.goto(`${qinghe.publicUrl}/federation/apply/lanshan/${ITEM}`);
       assert.equal(res.status(), 200);

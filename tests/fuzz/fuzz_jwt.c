@@ -6,9 +6,7 @@
  *      change of one byte of it must not;
  *   4: the claims of a directory of halls (src/federation/dir.h), signed with the fixed key:
  *      what it accepts has halls with identifiers, addresses and keys, each found by its key
- *      id, and gives the same directory again when signed again from what was read;
- *   5: the key id of a token's header (jwt_kid), unverified: none, or a short one, and for a
- *      token signed from the input's claims the key id it was signed with.
+ *      id, and gives the same directory again when signed again from what was read.
  * Invariants: a refusal always says why; what verifies gives a JSON object; keys parsed are
  * Ed25519 keys with a key id. */
 #include <sodium.h>
@@ -130,6 +128,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	case 5: {
+		/* The key id of a token's header (jwt_kid), unverified: none, or a short one; for a
+		 * token signed from the input's claims, the key id it was signed with. */
 		const char *kid = jwt_kid(a, d, n);
 		check(!kid || (*kid && strlen(kid) <= JWT_KID_MAX));
 		json_t *c = json_loadb(d, n, JSON_REJECT_DUPLICATES, NULL);
