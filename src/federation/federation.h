@@ -94,6 +94,18 @@ int fed_peer_get(struct arena *a, const char *hall, const char *path, size_t max
  * not joined to a hub. */
 int fed_request_sender(struct req *r, const char *method, char hall[65], const char **why);
 
+/* The tables the transparency log covers (store/cover.h). */
+void fed_register(void);
+/* A hall's duties "federation" (the hub's directory, refreshed) and "federation outbox" (the
+ * messages to other halls, delivered); nothing on the hub. */
+int fed_start(struct app *app, char *err, size_t errlen);
+void fed_stop(void);
+
+/* `govhall federation client add|list|key rotate|hall list|approve|refuse|join ...` (argv after
+ * "federation"). */
+int fed_cli(struct app *app, struct db *db, int argc, char **argv);
+void fed_cli_usage(FILE *f);
+
 /* ---- A person's certificates at other halls, through the hub (wallet.c) -------------------
  * The hub relays (POST /federation/wallet): a hall's request, a JWT signed with its message
  * key {iss: hall, aud: hub, sub, iat, exp}, for the national subject sub, who must have logged
@@ -125,17 +137,5 @@ int fed_sign_doc(struct arena *a, const json_t *claims, char **out);
  * account of a national subject: 0, or GH_ENOTFOUND when there is no such link. */
 int fed_link_subject(struct db *db, struct arena *a, int64_t account, const char **subject);
 int fed_link_account(struct db *db, struct arena *a, const char *subject, int64_t *account);
-
-/* The tables the transparency log covers (store/cover.h). */
-void fed_register(void);
-/* A hall's duties "federation" (the hub's directory, refreshed) and "federation outbox" (the
- * messages to other halls, delivered); nothing on the hub. */
-int fed_start(struct app *app, char *err, size_t errlen);
-void fed_stop(void);
-
-/* `govhall federation client add|list|key rotate|hall list|approve|refuse|join ...` (argv after
- * "federation"). */
-int fed_cli(struct app *app, struct db *db, int argc, char **argv);
-void fed_cli_usage(FILE *f);
 
 #endif
