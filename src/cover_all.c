@@ -7,6 +7,7 @@
 #include "catalog/catalog.h"
 #include "certs/certs.h"
 #include "federation/federation.h"
+#include "fedwallet/fedwallet.h"
 #include "identity/identity.h"
 #include "interact/interact.h"
 #include "notify/notify.h"
@@ -28,6 +29,7 @@ void app_cover_declare(void)
 	pay_cover_declare();
 	fed_register();
 	remote_register();
+	fedwallet_register();
 
 	identity_personal_declare();
 	cases_personal_declare();
@@ -37,4 +39,5 @@ void app_cover_declare(void)
 	certs_personal_declare();
 	notify_personal_declare();
 	remote_personal_declare();
+	fedwallet_personal_declare();
 }

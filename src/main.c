@@ -38,6 +38,7 @@
 #include "pay/pay.h"
 #include "federation/federation.h"
 #include "remote/remote.h"
+#include "fedwallet/fedwallet.h"
 #include "ops/ops.h"
 #include "scale/scale.h"
 #include "demo/demo.h"
@@ -418,7 +419,7 @@ static int build_router(struct router *rt)
 	    router_add(rt, catalog_routes, catalog_routes_n) || identity_add_routes(rt) || cases_add_routes(rt) ||
 	    notify_add_routes(rt) || open311_add_routes(rt) || ledger_add_routes(rt) || stats_add_routes(rt) ||
 	    publish_add_routes(rt) || certs_add_routes(rt) || search_add_routes(rt) || interact_add_routes(rt) ||
-	    booking_add_routes(rt) || pay_add_routes(rt) || fed_add_routes(rt) || remote_add_routes(rt) || help_add_routes(rt) ||
+	    booking_add_routes(rt) || pay_add_routes(rt) || fed_add_routes(rt) || remote_add_routes(rt) || fedwallet_add_routes(rt) || help_add_routes(rt) ||
 	    privacy_add_routes(rt))
 		return -1;
 	return 0;
@@ -664,6 +665,7 @@ static int cmd_serve(struct config *cfg)
 	certs_init(&app);
 	booking_init(&app);
 	remote_init(&app);
+	fedwallet_init(&app);
 	identity_set_messenger(&(struct identity_messenger){ notify_inbox_message, notify_sms_sealed });
 	app.router = router_new();
 	if (build_router(app.router)) {

@@ -177,7 +177,7 @@ int cases_brief(struct req *r, const char *number, struct case_brief *out)
 				    .state_zh = view_msg(r->app->view, "zh", sk), .state_en = view_msg(r->app->view, "en", sk),
 				    .item_code = app.item_code, .item_name_zh = app.item_name_zh,
 				    .item_name_en = app.item_name_en, .department = app.department, .channel = app.channel,
-				    .applicant_id = app.applicant_id, .enterprise_id = app.enterprise_id,
+				    .applicant_id = app.applicant_id, .enterprise_id = app.enterprise_id, .materials = app.materials,
 				    .applicant = case_is_applicant(r, &app), .staff = case_is_department_staff(r, &app) };
 	return 0;
 }
@@ -480,6 +480,7 @@ static json_t *check_materials(struct req *r, const struct case_apply_in *in, js
 			       json_t *errors, bool submit)
 {
 	case_ecert_held_fn held = cases_ecert_held();
+	case_ecert_remote_fn ecert_remote = cases_ecert_remote();
 	bool en = strcmp(r->lang, "en") == 0;
 	size_t nd = json_array_size(defs);
 	json_t *out = json_array();
@@ -503,6 +504,18 @@ static json_t *check_materials(struct req *r, const struct case_apply_in *in, js
 			if (!allowed || strcmp(allowed, ecert) != 0) {
 				json_object_set_new(errors, "materials",
 						    json_string(M(r, "cases_e_certificate_given_material_does")));
+			} else if (json_object_get(slot, "ecert_hall")) {
+				/* Another hall's certificate, from the wallet, checked with that hall. */
+				const char *hall = json_string_value(json_object_get(slot, "ecert_hall"));
+				const char *no = json_string_value(json_object_get(slot, "ecert_number"));
+				const char *why = M(r, "cases_do_hold_valid_e_certificate");
+				if (!ecert_remote || !hall || !no || in->enterprise_id ||
+				    ecert_remote(r, in->applicant_id, ecert, hall, no, entry, &why))
+					json_object_set_new(errors, "materials", json_string(why));
+				else {
+					json_object_set_new(entry, "ecert", json_string(ecert));
+					given_any = true;
+				}
 			} else {
 				/* The wallet is the source: the applicant must hold one (its number goes
 				 * with the slot, and the department sees that certificate). */

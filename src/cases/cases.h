@@ -144,6 +144,7 @@ struct case_brief {
 	int64_t id, applicant_id, enterprise_id;
 	const char *number, *state, *state_zh, *state_en, *item_code, *item_name_zh, *item_name_en, *department,
 		*channel;
+	const char *materials; /* JSON array text, as struct application's */
 	bool applicant; /* the caller is its applicant (or acts for its enterprise) */
 	bool staff;     /* the caller is staff of its department */
 };
@@ -228,6 +229,17 @@ typedef int (*case_ecert_held_fn)(struct db *db, struct arena *a, int64_t applic
 void cases_ecert_source(case_ecert_held_fn held);
 /* The installed function, or NULL. */
 case_ecert_held_fn cases_ecert_held(void);
+/* A certificate another hall issued, from the applicant's wallet, for a material: a slot
+ * {"slot", "ecert": type, "ecert_hall": hall, "ecert_number": number} goes to the function
+ * another domain installs at start (NULL: such a slot is refused), which checks that the
+ * applicant holds that copy, of that type, checked with its issuing hall as valid and theirs
+ * a short while ago: 0 with what the department sees added to entry ("ecert_hall",
+ * "ecert_hall_name", "ecert_number", "ecert_hash", "ecert_checked_at"), or GH_EVALIDATION with *why (a message
+ * for the applicant, in r's language). Reads only. */
+typedef int (*case_ecert_remote_fn)(struct req *r, int64_t applicant_id, const char *type, const char *hall,
+				    const char *number, json_t *entry, const char **why);
+void cases_ecert_remote_source(case_ecert_remote_fn fn);
+case_ecert_remote_fn cases_ecert_remote(void);
 
 /* ---- The demo hall's history (`govhall init --demo`, src/demo) ----------------------------
  * r is a request of a command (http/server.h: server_offline_worker, with a direct group), so

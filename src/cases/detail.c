@@ -345,7 +345,16 @@ static int detail_render_shown(struct req *r, struct application *app, const cha
 				jset(o, "ecert", cases_ecert_name(r, ec));
 				/* The certificate itself, verified, on the wallet's page. */
 				const char *no = json_string_value(json_object_get(ge, "ecert_number"));
-				if (no)
+				const char *hall = json_string_value(json_object_get(ge, "ecert_hall"));
+				if (no && hall) {
+					/* Another hall's: the copy and its checks, for whoever sees the application. */
+					jset(o, "ecert_href", arena_printf(r->arena, "/api/v1/applications/%s/materials/%zu/certificate",
+									   app->number, i));
+					jset(o, "ecert_hall",
+					     MF(r, "cases_ecert_other_hall",
+						MA("hall", json_string_value(json_object_get(ge, "ecert_hall_name")) ?: hall),
+						MA("at", req_when(r, json_integer_value(json_object_get(ge, "ecert_checked_at"))))));
+				} else if (no)
 					jset(o, "ecert_href", arena_printf(r->arena, "/certs/%s?application=%s", no, app->number));
 				jset(o, "ecert_number", no);
 			}

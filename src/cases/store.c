@@ -416,6 +416,18 @@ case_ecert_held_fn cases_ecert_held(void)
 	return ecert_held;
 }
 
+static case_ecert_remote_fn ecert_remote_fn;
+
+void cases_ecert_remote_source(case_ecert_remote_fn fn)
+{
+	ecert_remote_fn = fn;
+}
+
+case_ecert_remote_fn cases_ecert_remote(void)
+{
+	return ecert_remote_fn;
+}
+
 static int tell_observers(struct db *db, struct arena *a, const struct application *app,
 			  const struct application *next, const struct wf_action *action,
 			  const struct wf_state *target, int64_t actor, const char *reason,

@@ -427,7 +427,8 @@ static int share(struct db *db, struct arena *a, const struct case_change *c)
 	{
 		const char *no = json_string_value(json_object_get(m, "ecert_number"));
 		json_t *slot = json_object_get(m, "slot");
-		if (!no || !json_is_integer(slot))
+		/* Another hall's certificate (ecert_hall) is that hall's to share: not one of these. */
+		if (!no || !json_is_integer(slot) || json_object_get(m, "ecert_hall"))
 			continue;
 		struct cert cert;
 		int rc = cert_get(db, a, no, &cert);

@@ -20,6 +20,7 @@
 #include "http/handler.h"
 #include "http/msg.h"
 #include "http/multipart.h"
+#include "http/sections.h"
 #include "http/server.h"
 #include "http/write.h"
 #include "identity/identity.h"
@@ -159,6 +160,11 @@ static int wallet_page(struct req *r)
 	json_object_set_new(ctx, "nav_wallet", json_true());
 	json_object_set(ctx, "rows", rows);
 	json_object_set_new(ctx, "has_rows", json_boolean(json_array_size(rows) > 0));
+	/* Other domains' parts of the wallet (src/fedwallet: other halls' certificates). */
+	if ((rc = page_sections_run(r, "certs.wallet", NULL, ctx))) {
+		json_decref(ctx);
+		return rc;
+	}
 	return resp_page(r, 200, "certs/wallet", ctx);
 }
 

@@ -15,6 +15,7 @@
  */
 #ifndef GH_CERTS_H
 #define GH_CERTS_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,6 +55,22 @@ int certs_cli(struct app *app, struct db *db, int nargs, char **args);
  * then hands it to the log's verify), otherwise 0 (printed "valid") or 2 (invalid, reasons
  * printed). *status gets the exit status. */
 int certs_verify_pdf_cli(const struct config *cfg, int nargs, char **args, int *status);
+
+/* ---- certificates across halls (cert_fed.c; src/fedwallet) ------------------------------- */
+
+/* The certificates held by holder as documents as issued (with their log proofs), newest
+ * first: *out a new array of {status, document}. */
+int certs_held_documents(struct db *db, struct arena *a, int64_t holder, json_t **out);
+/* What this hall says of its certificate number whose content hashes to hash (hex): *status
+ * "valid", "revoked" or "unknown" (no such certificate, or another content), *held whether
+ * holder holds it. */
+int certs_status_for(struct db *db, struct arena *a, const char *number, const char *hash, int64_t holder,
+		     const char **status, bool *held);
+/* The verdict of POST /api/v1/verify on a copy doc (a whole document): a new object with
+ * status "valid" (this hall's own, or another hall's checked against the directory's keys:
+ * whether that hall revoked it is its to tell), "revoked" or "unknown", and the certificate
+ * ("certificate", "hash", "number", "issuer_log" for another hall's). */
+json_t *certs_verify_copy(struct req *r, const json_t *doc);
 
 /* ---- documents other domains sign like certificates (payment receipts) ------------------ */
 

@@ -121,7 +121,8 @@ int fed_add_routes(struct router *rt)
 	return router_add(rt, fed_hub_routes, fed_hub_routes_n) || router_add(rt, fed_rp_routes, fed_rp_routes_n) ||
 	       router_add(rt, fed_registry_routes, fed_registry_routes_n) || router_add(rt, fed_member_routes, fed_member_routes_n) ||
 	       router_add(rt, fed_msg_routes, fed_msg_routes_n) || router_add(rt, nat_cat_routes, nat_cat_routes_n) ||
-	       router_add(rt, nat_stats_routes, nat_stats_routes_n) || router_add(rt, fed_witness_routes, fed_witness_routes_n);
+	       router_add(rt, nat_stats_routes, nat_stats_routes_n) || router_add(rt, fed_witness_routes, fed_witness_routes_n) ||
+	       router_add(rt, fed_wallet_routes, fed_wallet_routes_n);
 }
 
 /* ---- `govhall federation client ...` ------------------------------------------------------- */

@@ -50,6 +50,10 @@ extern const size_t fed_rp_routes_n;
 struct jwk;
 int fed_rp_hub_keys(bool force, struct jwk *keys, size_t *n);
 
+/* wallet.c: the hub's relay of a person's certificates at other halls */
+extern const struct route fed_wallet_routes[];
+extern const size_t fed_wallet_routes_n;
+
 /* registry.c: the hub's registry of halls and its signed directory */
 void fed_registry_register(void);
 extern const struct route fed_registry_routes[];
@@ -74,6 +78,9 @@ const struct fed_kind *fed_kind_find(const char *kind);
 /* This hall's message key, which its witness also cosigns with (witness.c): an Ed25519 signature
  * of msg into sig, its public key into pk; GH_EUNAVAILABLE without a key. */
 int fed_member_cosign(const unsigned char *msg, size_t len, unsigned char sig[64]);
+/* fed_seal_for and fed_open_sealed (federation.h), with the directory and this hall's key. */
+int fed_member_seal_for(struct arena *a, const char *hall, const char *msg, size_t len, char **out);
+int fed_member_open_sealed(struct arena *a, const char *text, size_t len, char **out, size_t *outlen);
 int fed_member_own_key(unsigned char pk[32]);
 int fed_member_own_kid(char *kid, size_t n);
 /* registry.c: the claims of the hub's directory at now (the approved halls and the hub's own

@@ -116,4 +116,36 @@ void fed_stop(void);
 int fed_cli(struct app *app, struct db *db, int argc, char **argv);
 void fed_cli_usage(FILE *f);
 
+/* ---- A person's certificates at other halls, through the hub (wallet.c) -------------------
+ * The hub relays (POST /federation/wallet): a hall's request, a JWT signed with its message
+ * key {iss: hall, aud: hub, sub, iat, exp}, for the national subject sub, who must have logged
+ * in at that hall; the hub asks each other hall at which sub logged in with a JWT signed by the
+ * hub's key {iss: hub, aud: hall, sub, for: the asking hall, iat, exp} (POST
+ * /federation/wallet/holdings) and answers {"halls": [{"hall", "document"} | {"hall", "error"}]}
+ * with each hall's signed answer as it came. Blocking calls: a job, never a loop. */
+/* Asks the hub for the documents of subject's certificates at other halls: 0 with the hub's
+ * *status and *body (in a); GH_ENOTFOUND on a hall not joined, GH_EUNAVAILABLE when the hub
+ * cannot be reached. */
+int fed_hub_wallet_ask(struct arena *a, const char *subject, long *status, const char **body, size_t *len);
+/* Checks a request the hub signed for this hall (the hub's keys fetched when needed:
+ * blocking): 0 with its claims (json_decref them); GH_EINVAL with *why, GH_EUNAVAILABLE when
+ * the hub's keys cannot be had. */
+int fed_hub_request_check(const char *tok, size_t len, json_t **claims, const char **why);
+/* Checks a document (a JWT of at most max bytes) signed by hall with a key of the directory
+ * this hall holds, issued by hall for this hall, not expired: 0 with its claims (json_decref
+ * them), or GH_EINVAL with *why. Does not block. */
+int fed_peer_doc_check(struct arena *a, const char *hall, const char *tok, size_t len, size_t max, json_t **claims,
+		       const char **why);
+/* Seals msg (len bytes) so that only hall can read it (an anonymous crypto_box_seal to the
+ * X25519 form of its first message key in the directory): base64url in a. GH_ENOTFOUND for a
+ * hall not in the directory. The other side: fed_open_sealed, with this hall's own key. */
+int fed_seal_for(struct arena *a, const char *hall, const char *msg, size_t len, char **out);
+int fed_open_sealed(struct arena *a, const char *text, size_t len, char **out, size_t *outlen);
+/* A JWT of claims signed with this hall's message key (as its feeds are), in a. */
+int fed_sign_doc(struct arena *a, const json_t *claims, char **out);
+/* The national subject of a local account (its link to the hub, fed_links), and the local
+ * account of a national subject: 0, or GH_ENOTFOUND when there is no such link. */
+int fed_link_subject(struct db *db, struct arena *a, int64_t account, const char **subject);
+int fed_link_account(struct db *db, struct arena *a, const char *subject, int64_t *account);
+
 #endif

@@ -159,6 +159,20 @@ int jwt_verify_max(const char *token, size_t len, size_t max, const struct jwk *
 	return rc;
 }
 
+const char *jwt_kid(struct arena *a, const char *token, size_t len)
+{
+	const char *dot = token ? memchr(token, '.', len) : NULL;
+	unsigned char *h;
+	size_t hl;
+	if (!dot || dot - token > 512 || jwt_b64url_decode(a, token, (size_t)(dot - token), &h, &hl))
+		return NULL;
+	json_t *j = json_loadb((const char *)h, hl, JSON_REJECT_DUPLICATES, NULL);
+	const char *kid = json_string_value(json_object_get(j, "kid"));
+	const char *out = kid && *kid && strlen(kid) <= JWT_KID_MAX ? arena_strdup(a, kid) : NULL;
+	json_decref(j);
+	return out;
+}
+
 int jwks_parse(const char *text, size_t len, struct jwk *keys, size_t max, size_t *n, const char **why)
 {
 	*n = 0;

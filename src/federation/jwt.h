@@ -48,6 +48,10 @@ int jwt_verify(const char *token, size_t len, const struct jwk *keys, size_t nke
 int jwt_verify_max(const char *token, size_t len, size_t max, const struct jwk *keys, size_t nkeys, json_t **claims,
 		   const char **why);
 
+/* The "kid" of a JWS's protected header, unverified (to find the key a caller then verifies
+ * with): in a, at most JWT_KID_MAX bytes; NULL when the token has no readable header or no
+ * such member. Never a reason to trust the token. */
+const char *jwt_kid(struct arena *a, const char *token, size_t len);
 /* Reads a JWKS document (RFC 7517): keys of kty "OKP", crv "Ed25519" with a "kid" (others,
  * and keys with "use" other than "sig", are skipped). GH_EINVAL with *why when the document
  * is no key set or holds no usable key. */

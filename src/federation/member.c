@@ -465,6 +465,52 @@ int fed_member_sign_doc(struct arena *a, const json_t *claims, char **out)
 	return own.sk ? jwt_sign(a, own.kid, claims, own.sk, out) : GH_EUNAVAILABLE;
 }
 
+int fed_member_seal_for(struct arena *a, const char *hall, const char *msg, size_t len, char **out)
+{
+	unsigned char pk[32], x[32];
+	bool found = false;
+	pthread_mutex_lock(&cur.lock);
+	const struct fed_dir_hall *h = cur.dir && cur.dir->exp > time(NULL) ? fed_dir_hall(cur.dir, hall) : NULL;
+	if (h && h->nkeys) {
+		memcpy(pk, h->keys[0].pk, 32);
+		found = true;
+	}
+	pthread_mutex_unlock(&cur.lock);
+	if (!found)
+		return GH_ENOTFOUND;
+	if (crypto_sign_ed25519_pk_to_curve25519(x, pk))
+		return GH_EINVAL;
+	unsigned char *c = arena_alloc(a, len + crypto_box_SEALBYTES);
+	if (crypto_box_seal(c, (const unsigned char *)msg, len, x))
+		return GH_EINTERNAL;
+	*out = jwt_b64url(a, c, len + crypto_box_SEALBYTES);
+	return 0;
+}
+
+int fed_member_open_sealed(struct arena *a, const char *text, size_t len, char **out, size_t *outlen)
+{
+	unsigned char *c;
+	size_t cl;
+	if (!own.sk)
+		return GH_EUNAVAILABLE;
+	if (jwt_b64url_decode(a, text, len, &c, &cl) || cl <= crypto_box_SEALBYTES)
+		return GH_EINVAL;
+	unsigned char edpk[32], xpk[32], xsk[32];
+	crypto_sign_ed25519_sk_to_pk(edpk, own.sk);
+	if (crypto_sign_ed25519_pk_to_curve25519(xpk, edpk) || crypto_sign_ed25519_sk_to_curve25519(xsk, own.sk))
+		return GH_EINTERNAL;
+	size_t ml = cl - crypto_box_SEALBYTES;
+	unsigned char *m = arena_alloc(a, ml + 1);
+	int rc = crypto_box_seal_open(m, c, cl, xpk, xsk);
+	sodium_memzero(xsk, sizeof(xsk));
+	if (rc)
+		return GH_EINVAL;
+	m[ml] = 0;
+	*out = (char *)m;
+	*outlen = ml;
+	return 0;
+}
+
 int fed_member_cosign(const unsigned char *msg, size_t len, unsigned char sig[64])
 {
 	if (!own.sk)

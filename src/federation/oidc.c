@@ -481,6 +481,9 @@ DB_SQL(q_code_take, "UPDATE oidc_codes SET used_at = ? WHERE code_hash = ? AND u
 		    "RETURNING client_id, account_id, redirect_uri, challenge, nonce, auth_time");
 DB_SQL(q_code_seen, "SELECT used_at FROM oidc_codes WHERE code_hash = ? AND used_at IS NOT NULL");
 DB_SQL(q_code_revoke, "UPDATE oidc_tokens SET revoked_at = ? WHERE code_hash = ? AND revoked_at IS NULL");
+DB_SQL(q_subject_hall, "INSERT INTO oidc_subject_halls (subject, client_id, account_id, first_at, last_at) "
+			"VALUES (?, ?, ?, ?, ?) ON CONFLICT (subject, client_id) DO UPDATE SET account_id = excluded.account_id, "
+			"last_at = excluded.last_at");
 DB_SQL(q_token_insert, "INSERT INTO oidc_tokens (token_hash, client_id, account_id, code_hash, expires_at) "
 		       "VALUES (?, ?, ?, ?, ?)");
 
@@ -543,8 +546,14 @@ static int token_write(struct req *w, void *arg)
 	crypto_new_token(j->token);
 	char th[65];
 	fed_hash(j->token, th);
-	return db_exec(w->db, &q_token_insert,
-		       DB_ARGS(DB_TEXT(th), DB_TEXT(j->client), DB_INT(j->account), DB_TEXT(h), DB_INT(now + FED_TOKEN_TTL)),
+	if ((rc = db_exec(w->db, &q_token_insert,
+			  DB_ARGS(DB_TEXT(th), DB_TEXT(j->client), DB_INT(j->account), DB_TEXT(h), DB_INT(now + FED_TOKEN_TTL)),
+			  NULL)))
+		return rc;
+	/* The halls a person logged in at: the only ones the hub asks for their certificates. */
+	return db_exec(w->db, &q_subject_hall,
+		       DB_ARGS(DB_TEXT(subject_of(w->arena, j->account)), DB_TEXT(j->client), DB_INT(j->account), DB_INT(now),
+			       DB_INT(now)),
 		       NULL);
 }
 

@@ -60,7 +60,9 @@ int fed_request_sender(struct req *r, const char *method, char hall[65], const c
 	size_t len = 0;
 	const char *body = req_body(r, &len);
 	struct hsig_msg hm = { .method = method,
-			       .target_uri = arena_printf(r->arena, "%s%s", fed_cfg.self_url, r->path),
+			       /* The whole target, its query included (RFC 9421 §2.2.2). */
+			       .target_uri = arena_printf(r->arena, "%s%s%s%s", fed_cfg.self_url, r->path,
+							  r->raw_query ? "?" : "", r->raw_query ? r->raw_query : ""),
 			       .path = r->path,
 			       .header = hdr_of,
 			       .ctx = r };

@@ -293,7 +293,8 @@ async function insider(url, statements) {
 const FEDERATED = { fed_halls: 'federation.test.mjs', fed_inbox: 'federation-messages.test.mjs', fed_forwarded: 'federation-apply.test.mjs',
   fed_forwarded_events: 'federation-apply.test.mjs', fed_received: 'federation-apply.test.mjs', witness_logs: 'federation-witness.test.mjs',
   witness_splits: 'federation-witness.test.mjs', fed_joint: 'federation-joint.test.mjs', fed_joint_prior: 'federation-joint.test.mjs',
-  interact_forwards: 'federation-ask.test.mjs', interact_received: 'federation-ask.test.mjs' };
+  interact_forwards: 'federation-ask.test.mjs', interact_received: 'federation-ask.test.mjs',
+  wallet_fed_consents: 'federation-wallet.test.mjs' };
 const keyExpr = (t) => t.key.map((k) => `CAST(${k} AS TEXT)`).join(" || ':' || ");
 
 /** A different value of the same type for column c (value v, SQL type type). */

@@ -69,14 +69,15 @@ export async function outboxOf(db, keyFile) {
  * hall "probe" whose key the caller holds (registered with its address probeUrl); each hall
  * holds the directory of the three. Lanshan runs on a database of the caller's (lanshanDb, with
  * lanshanArgs), so that it can be stopped and served again. Names of databases start with
- * prefix; demo: the halls' demo catalog and people. Resolves {hub, hubUrl, qinghe, qingheUrl,
+ * prefix; demo: the halls' demo catalog and people (hubDemo: the hub's demo people); ownLogs:
+ * each hall's log named by its own address (so another hall takes its certificates). Resolves {hub, hubUrl, qinghe, qingheUrl,
  * lanshan, lanshanUrl, lanshanDb, lanshanArgs, qingheDb, serveQinghe, probe}.
  */
-export async function federation(prefix, { demo = false, probeUrl = 'http://127.0.0.1:9' } = {}) {
+export async function federation(prefix, { demo = false, hubDemo = false, ownLogs = false, probeUrl = 'http://127.0.0.1:9' } = {}) {
   const f = {};
   const hubPort = await freePort();
   f.hubUrl = `http://127.0.0.1:${hubPort}`;
-  f.hub = await startServer({ name: `${prefix}_hub`, demo: false, extraArgs: ['--listen', `127.0.0.1:${hubPort}`, '--public-url', f.hubUrl, '--role', 'hub'] });
+  f.hub = await startServer({ name: `${prefix}_hub`, demo: hubDemo, extraArgs: ['--listen', `127.0.0.1:${hubPort}`, '--public-url', f.hubUrl, '--role', 'hub'] });
   const hub = { url: f.hubUrl, db: f.hub.db };
   const qs = await addClient(hub.db, 'qinghe');
   const ls = await addClient(hub.db, 'lanshan');
@@ -86,7 +87,7 @@ export async function federation(prefix, { demo = false, probeUrl = 'http://127.
   // Qinghe and Lanshan each on a database of the caller's (qingheDb, lanshanDb: the caller
   // drops them), so that either can be stopped and served again.
   f.qingheDb = await freshDb(`${prefix}_qinghe`);
-  await initDb(f.qingheDb.url, { demo, keyFile: f.qingheDb.keyFile });
+  await initDb(f.qingheDb.url, { demo, keyFile: f.qingheDb.keyFile, args: ownLogs ? ['--public-url', f.qingheUrl] : [] });
   const qingheArgs = hallArgs(f.hubUrl, qPort, f.qingheUrl, 'qinghe', qs);
   f.serveQinghe = async () => Object.assign(await serve(f.qingheDb.url, { keyFile: f.qingheDb.keyFile, extraArgs: qingheArgs }),
     { db: f.qingheDb.url, keyFile: f.qingheDb.keyFile });
@@ -95,7 +96,7 @@ export async function federation(prefix, { demo = false, probeUrl = 'http://127.
   const lPort = await freePort();
   f.lanshanUrl = `http://127.0.0.1:${lPort}`;
   f.lanshanDb = await freshDb(`${prefix}_lanshan`);
-  await initDb(f.lanshanDb.url, { demo, keyFile: f.lanshanDb.keyFile });
+  await initDb(f.lanshanDb.url, { demo, keyFile: f.lanshanDb.keyFile, args: ownLogs ? ['--public-url', f.lanshanUrl] : [] });
   f.lanshanArgs = hallArgs(f.hubUrl, lPort, f.lanshanUrl, 'lanshan', ls);
   f.lanshan = await serve(f.lanshanDb.url, { keyFile: f.lanshanDb.keyFile, extraArgs: f.lanshanArgs });
   await joinHall(hub, f.lanshanDb.url, f.lanshanDb.keyFile, 'lanshan', '兰山市', f.lanshanUrl);

@@ -23,8 +23,9 @@ const PASSWORD = 'My data test password 42';
 const STAFF_NAME = '赵六'; // the demo clerk of psb
 const PARTS = ['account', 'contact', 'sessions', 'api_tokens', 'agents', 'security_events', 'applications',
   'application_events', 'attachments', 'access_events', 'drafts', 'bundle_drafts', 'evaluations', 'consultations',
-  'complaints', 'payments', 'receipts', 'bookings', 'certificates', 'inbox', 'notify_prefs', 'name_corrections', 'forwarded'];
-const ERASED = ['contact', 'sessions', 'api_tokens', 'agents', 'drafts', 'bundle_drafts', 'inbox', 'notify_prefs'];
+  'complaints', 'payments', 'receipts', 'bookings', 'certificates', 'inbox', 'notify_prefs', 'name_corrections', 'forwarded', 'wallet_consent',
+  'wallet_other_halls'];
+const ERASED = ['contact', 'sessions', 'api_tokens', 'agents', 'drafts', 'bundle_drafts', 'inbox', 'notify_prefs', 'wallet_other_halls'];
 
 const ITEM = {
   code: 'psb-9901', name_zh: '数据测试事项', name_en: 'My data test item', department: 'psb', audience: ['individual'],

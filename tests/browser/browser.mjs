@@ -62,6 +62,18 @@ export async function logIn(page, baseUrl, login, password = DEMO_PASSWORD) {
   return page;
 }
 
+/** Logs in at the hall at hallUrl with the national account: the hall's link, the hub's
+ * log-in form (demo password), and back at the hall's /account. */
+export async function nationalLogIn(page, hallUrl, login, password = DEMO_PASSWORD) {
+  await page.goto(`${hallUrl}/login`);
+  await submit(page, page.getByRole('link', { name: '使用全国统一身份认证登录' }));
+  await page.locator('#login').fill(login);
+  await page.locator('#password').fill(password);
+  await submit(page, page.locator('form[action="/login"] button[type="submit"]'));
+  await page.waitForURL((u) => u.origin === hallUrl && u.pathname === '/account', { waitUntil: 'load' });
+  return page;
+}
+
 /**
  * Records what goes wrong on a page into problems: console errors, uncaught exceptions and,
  * with network (the default), failed requests and 4xx/5xx answers to subresources. A request

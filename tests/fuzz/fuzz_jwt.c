@@ -53,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct arena *a = arena_new(0);
 	const char *why = NULL;
 	json_t *claims = NULL;
-	switch (data[0] % 5) {
+	switch (data[0] % 6) {
 	case 0:
 		if (jwt_verify(d, n, set, 1, &claims, &why) == 0)
 			check(json_is_object(claims) && why == NULL);
@@ -132,6 +132,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				check(why != NULL && dir == NULL);
 			fed_dir_free(dir);
 		}
+		json_decref(c);
+		break;
+	}
+	case 5: {
+		/* The key id of a token's header (jwt_kid), unverified: none, or a short one; for a
+		 * token signed from the input's claims, the key id it was signed with. */
+		const char *kid = jwt_kid(a, d, n);
+		check(!kid || (*kid && strlen(kid) <= JWT_KID_MAX));
+		json_t *c = json_loadb(d, n, JSON_REJECT_DUPLICATES, NULL);
+		char *tok;
+		if (json_is_object(c) && jwt_sign(a, "k1", c, sk, &tok) == 0)
+			check((kid = jwt_kid(a, tok, strlen(tok))) && !strcmp(kid, "k1"));
 		json_decref(c);
 		break;
 	}

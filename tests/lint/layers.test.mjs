@@ -30,7 +30,7 @@ export const LAYERS = {
 /** The domains, lowest first: each may include the public headers of those before it. */
 export const DOMAINS = [
   'identity', 'catalog', 'cases', 'notify', 'ledger', 'stats', 'certs', 'open311', 'ops', 'search',
-  'publish', 'booking', 'pay', 'federation', 'interact', 'remote', 'scale', 'help', 'privacy', 'demo',
+  'publish', 'booking', 'pay', 'federation', 'interact', 'remote', 'fedwallet', 'scale', 'help', 'privacy', 'demo',
 ];
 
 /** Files at the top of src/: what each may include ('*': anything). */

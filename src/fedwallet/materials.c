@@ -1,0 +1,278 @@
+/* materials.c: a certificate of another hall, from the wallet, used for a material of an
+ * application at this hall (fedwallet.h). Two steps, as the application's check reads only:
+ * the person has the copy checked (its signature and log proof here, then a signed status
+ * request to the issuing hall, which answers, signed, whether it stands and whether the person
+ * holds it); an application may then name the copy for a material within CHECK_TTL of a check
+ * that found it valid and theirs. The department sees the copy and its checks. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/err.h"
+#include "base/log.h"
+#include "cases/cases.h"
+#include "certs/certs.h"
+#include "federation/federation.h"
+#include "fedwallet/fedwallet_impl.h"
+#include "http/handler.h"
+#include "http/msg.h"
+#include "http/server.h"
+#include "http/write.h"
+#include "store/db.h"
+
+#define CHECK_TTL 600              /* seconds a check at the issuing hall stands for a material */
+#define STATUS_MAX (16 * 1024)     /* the issuing hall's signed answer */
+
+DB_SQL(q_copy, "SELECT cert_type, hash, status, document, checked_at, check_status FROM wallet_fed_certs "
+	       "WHERE account_id = ? AND hall = ? AND number = ?");
+DB_SQL(q_checked, "UPDATE wallet_fed_certs SET checked_at = ?, check_status = ?, status = ? "
+		  "WHERE account_id = ? AND hall = ? AND number = ?");
+
+struct copy {
+	const char *type, *hash, *status, *sealed, *check_status;
+	int64_t checked_at;
+};
+
+static int copy_get(struct db *db, struct arena *a, int64_t account, const char *hall, const char *number, struct copy *c)
+{
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_copy, DB_ARGS(DB_INT(account), DB_TEXT(hall), DB_TEXT(number)), &rows);
+	if (rc)
+		return rc;
+	if (rows.nrows != 1)
+		return GH_ENOTFOUND;
+	*c = (struct copy){ .type = db_cell(&rows, 0, 0),
+			    .hash = db_cell(&rows, 0, 1),
+			    .status = db_cell(&rows, 0, 2),
+			    .sealed = db_cell(&rows, 0, 3),
+			    .checked_at = db_cell(&rows, 0, 4) ? db_cell_int(&rows, 0, 4) : 0,
+			    .check_status = db_cell(&rows, 0, 5) };
+	return 0;
+}
+
+/* The copy's document checked here again (signature and log proof under the issuing hall's
+ * keys from the directory): the verdict (new), or NULL with the copy's document unreadable. */
+static json_t *copy_verdict(struct req *r, const struct copy *c, json_t **doc)
+{
+	if (fw_copy_open(r->arena, c->sealed, doc))
+		return NULL;
+	arena_cleanup(r->arena, (void (*)(void *))json_decref, *doc);
+	json_t *v = certs_verify_copy(r, *doc);
+	arena_cleanup(r->arena, (void (*)(void *))json_decref, v);
+	return v;
+}
+
+static bool verdict_valid(const json_t *v)
+{
+	const char *s = json_string_value(json_object_get(v, "status"));
+	return s && !strcmp(s, "valid") && json_string_value(json_object_get(v, "issuer_log"));
+}
+
+/* The message for a check's result other than "valid". */
+static const char *result_why(struct req *r, const char *result)
+{
+	return !strcmp(result, "revoked")    ? M(r, "fedwallet_copy_revoked")
+	       : !strcmp(result, "not_held") ? M(r, "fedwallet_copy_not_yours")
+					     : M(r, "fedwallet_copy_not_known");
+}
+
+/* ---- the check at the issuing hall ------------------------------------------------------------ */
+
+struct check {
+	struct arena *a;
+	int64_t account, now;
+	const char *hall, *number, *hash, *subject, *path;
+	json_t *verdict;
+	int rc;
+	long status;
+	const char *body;
+	size_t len;
+	const char *result, *copy_status;
+};
+
+static void check_work(void *arg)
+{
+	struct check *k = arg;
+	k->rc = fed_peer_get(k->a, k->hall, k->path, STATUS_MAX, &k->status, &k->body, &k->len);
+}
+
+static int check_write(struct req *w, void *arg)
+{
+	struct check *k = arg;
+	return db_exec(w->db, &q_checked,
+		       DB_ARGS(DB_INT(k->now), DB_TEXT(k->result), DB_TEXT(k->copy_status), DB_INT(k->account), DB_TEXT(k->hall),
+			       DB_TEXT(k->number)),
+		       NULL);
+}
+
+static int check_stored(struct req *r, void *arg, int rc)
+{
+	struct check *k = arg;
+	if (rc)
+		return rc;
+	if (strcmp(k->result, "valid"))
+		return fw_refuse(r, GH_EVALIDATION, result_why(r, k->result));
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_json(r, 200, json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:O,s:O}", "hall", k->hall, "number", k->number, "hash",
+					   k->hash, "status", "valid", "checked_at", (json_int_t)k->now, "valid_for",
+					   (json_int_t)CHECK_TTL, "checks", json_object_get(k->verdict, "checks"), "issuer_log",
+					   json_object_get(k->verdict, "issuer_log")));
+}
+
+static int check_done(struct req *r, void *arg)
+{
+	struct check *k = arg;
+	json_t *claims = NULL;
+	const char *why = "no answer";
+	if (k->rc || k->status != 200 ||
+	    fed_peer_doc_check(r->arena, k->hall, k->body, k->len, STATUS_MAX, &claims, &why)) {
+		if (!k->rc)
+			log_warn("wallet: the status of a certificate of %s cannot be had (%ld, %s)", k->hall, k->status, why);
+		return fw_refuse(r, GH_EUNAVAILABLE, M(r, "fedwallet_issuer_unreachable"));
+	}
+	arena_cleanup(r->arena, (void (*)(void *))json_decref, claims);
+	const char *st = json_string_value(json_object_get(claims, "status"));
+	const char *no = json_string_value(json_object_get(claims, "number"));
+	const char *hash = json_string_value(json_object_get(claims, "hash"));
+	const char *sub = json_string_value(json_object_get(claims, "sub"));
+	if (!st || !no || !hash || !sub || strcmp(no, k->number) || strcmp(hash, k->hash) || strcmp(sub, k->subject)) {
+		log_warn("wallet: %s answered about another certificate or person than asked", k->hall);
+		return fw_refuse(r, GH_EUNAVAILABLE, M(r, "fedwallet_issuer_unreachable"));
+	}
+	bool held = json_is_true(json_object_get(claims, "held"));
+	k->result = !strcmp(st, "valid") ? (held ? "valid" : "not_held") : !strcmp(st, "revoked") ? "revoked" : "unknown";
+	k->copy_status = !strcmp(st, "revoked") ? "revoked" : "valid";
+	return req_write(r, check_write, check_stored, k);
+}
+
+/* POST /api/v1/wallet/federation/certificates/{hall}/{number}/check: the copy checked here and
+ * at its issuing hall, so that it may stand for a material. */
+static int check(struct req *r)
+{
+	struct check *k = arena_zalloc(r->arena, sizeof(*k));
+	k->a = r->arena;
+	k->account = r->who.account;
+	k->now = time(NULL);
+	k->hall = req_param(r, "hall");
+	k->number = req_param(r, "number");
+	struct copy c;
+	int rc = fw_text_ok(k->hall) && fw_text_ok(k->number) ? copy_get(r->db, r->arena, k->account, k->hall, k->number, &c)
+							       : GH_ENOTFOUND;
+	if (rc == GH_ENOTFOUND)
+		return fw_refuse(r, GH_ENOTFOUND, M(r, "fedwallet_copy_unknown"));
+	if (rc)
+		return rc;
+	json_t *doc;
+	k->verdict = copy_verdict(r, &c, &doc);
+	if (!k->verdict)
+		return GH_EINTERNAL;
+	if (!verdict_valid(k->verdict))
+		return fw_refuse(r, GH_EVALIDATION, M(r, "fedwallet_copy_invalid"));
+	/* Issued to this person by name (the issuing hall answers for the account behind the link). */
+	const char *holder = json_string_value(json_object_get(json_object_get(json_object_get(doc, "certificate"), "holder"), "name"));
+	if (!holder || !r->who.name || strcmp(holder, r->who.name))
+		return fw_refuse(r, GH_EVALIDATION, M(r, "fedwallet_copy_not_yours"));
+	if ((rc = fed_link_subject(r->db, r->arena, k->account, &k->subject)) == GH_ENOTFOUND)
+		return fw_refuse(r, GH_ECONFLICT, M(r, "fedwallet_national_first"));
+	if (rc)
+		return rc;
+	k->hash = c.hash;
+	if (!fw_text_ok(k->subject) || !fw_text_ok(k->hash))
+		return GH_EINTERNAL;
+	k->path = arena_printf(r->arena, "/federation/certificates/%s/status?hash=%s&subject=%s", k->number, k->hash, k->subject);
+	return req_job(r, check_work, check_done, k);
+}
+
+/* ---- in an application ------------------------------------------------------------------------ */
+
+/* cases' e-certificate source for another hall's copy (case_ecert_remote_fn). */
+static int use_copy(struct req *r, int64_t applicant, const char *type, const char *hall, const char *number, json_t *entry,
+		    const char **why)
+{
+	struct copy c;
+	int rc = fw_text_ok(hall) && fw_text_ok(number) ? copy_get(r->db, r->arena, applicant, hall, number, &c) : GH_ENOTFOUND;
+	if (rc) {
+		*why = M(r, rc == GH_ENOTFOUND ? "fedwallet_copy_unknown" : "cases_do_hold_valid_e_certificate");
+		return GH_EVALIDATION;
+	}
+	if (strcmp(c.type, type)) {
+		*why = M(r, "cases_e_certificate_given_material_does");
+		return GH_EVALIDATION;
+	}
+	if (!c.check_status || c.checked_at + CHECK_TTL < time(NULL)) {
+		*why = M(r, "fedwallet_check_first");
+		return GH_EVALIDATION;
+	}
+	if (strcmp(c.check_status, "valid")) {
+		*why = result_why(r, c.check_status);
+		return GH_EVALIDATION;
+	}
+	json_object_set_new(entry, "ecert_hall", json_string(hall));
+	json_object_set_new(entry, "ecert_hall_name", json_string(fed_hall_name(r->arena, hall) ?: hall));
+	json_object_set_new(entry, "ecert_number", json_string(number));
+	json_object_set_new(entry, "ecert_hash", json_string(c.hash));
+	json_object_set_new(entry, "ecert_checked_at", json_integer(c.checked_at));
+	return 0;
+}
+
+void fw_materials_init(void)
+{
+	cases_ecert_remote_source(use_copy);
+}
+
+/* GET /api/v1/applications/{number}/materials/{slot}/certificate: another hall's certificate
+ * given for a material, for whoever sees the application (its applicant, its department):
+ * the copy, checked here again now, and the check at the issuing hall when it was given. */
+static int material(struct req *r)
+{
+	struct case_brief b;
+	int rc = cases_brief(r, req_param(r, "number"), &b);
+	if (rc)
+		return rc;
+	int64_t slot;
+	if (req_param_id(r, "slot", &slot))
+		return GH_ENOTFOUND;
+	json_t *mats = json_loads(b.materials ? b.materials : "[]", 0, NULL);
+	arena_cleanup(r->arena, (void (*)(void *))json_decref, mats);
+	json_t *entry = NULL, *e;
+	size_t i;
+	json_array_foreach(mats, i, e)
+	{
+		json_t *s = json_object_get(e, "slot");
+		if (json_is_integer(s) && json_integer_value(s) == slot && json_string_value(json_object_get(e, "ecert_hall")))
+			entry = e;
+	}
+	if (!entry)
+		return GH_ENOTFOUND;
+	const char *hall = json_string_value(json_object_get(entry, "ecert_hall"));
+	const char *number = json_string_value(json_object_get(entry, "ecert_number"));
+	const char *hash = json_string_value(json_object_get(entry, "ecert_hash"));
+	json_t *out = json_pack("{s:s,s:s?,s:s?,s:s?,s:I,s:s,s:n,s:n}", "hall", hall, "number", number, "hash", hash, "cert_type",
+				json_string_value(json_object_get(entry, "ecert")), "checked_at",
+				json_integer_value(json_object_get(entry, "ecert_checked_at")), "check_status", "valid", "document",
+				"verification");
+	struct copy c;
+	if (number && (rc = copy_get(r->db, r->arena, b.applicant_id, hall, number, &c)) == 0 && hash && !strcmp(c.hash, hash)) {
+		json_t *doc, *v = copy_verdict(r, &c, &doc);
+		if (v) {
+			json_object_set(out, "document", doc);
+			json_object_set(out, "verification", v);
+		}
+	} else if (rc && rc != GH_ENOTFOUND) {
+		json_decref(out);
+		return rc;
+	}
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_json(r, 200, out);
+}
+
+#define APPLICANTS (ROLE_CITIZEN | ROLE_AGENT | ROLE_ENTERPRISE)
+
+const struct route fw_material_routes[] = {
+	{ HTTP_POST, "/api/v1/wallet/federation/certificates/{hall}/{number}/check", check, ROLE_CITIZEN, 0,
+	  "fedwallet.api_check", NULL, SCOPE_APPLY },
+	{ HTTP_GET, "/api/v1/applications/{number}/materials/{slot}/certificate", material, APPLICANTS | ROLE_STAFF | ROLE_ADMIN,
+	  0, "fedwallet.api_material", NULL, SCOPE_APPLY },
+};
+const size_t fw_material_routes_n = sizeof(fw_material_routes) / sizeof(fw_material_routes[0]);
