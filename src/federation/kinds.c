@@ -70,17 +70,3 @@ const char *fed_hall_name(struct arena *a, const char *id)
 	free(h);
 	return name;
 }
-
-const char *fed_hall_name(struct arena *a, const char *id)
-{
-	struct fed_dir_hall *h;
-	size_t n;
-	const char *name = NULL;
-	if (!id || fed_member_halls(&h, &n))
-		return NULL;
-	for (size_t i = 0; i < n && !name; i++)
-		if (!strcmp(h[i].id, id) && h[i].name[0])
-			name = arena_strdup(a, h[i].name);
-	free(h);
-	return name;
-}
