@@ -139,7 +139,7 @@ struct ledger_bulk_sink {
 	void *ctx;
 	/* stored: the leaf's stored form (ledger_leaves.leaf, bytes: see src/ledger/pack.c) */
 	int (*leaf)(void *ctx, int64_t idx, const char *kind, const char *ref, const char *salt,
-		    const unsigned char *stored, size_t len, const unsigned char hash[LEDGER_HASH_LEN], int64_t created_at);
+		    const unsigned char *stored, size_t len, int64_t created_at);
 	int (*ref)(void *ctx, int64_t idx, const char *table, const char *key);
 };
 struct ledger_bulk;

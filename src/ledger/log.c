@@ -24,15 +24,17 @@ DB_SQL2(q_head_lock, "SELECT size, frontier, root FROM ledger_head WHERE id = 1"
 	"SELECT size, frontier, root FROM ledger_head WHERE id = 1 FOR UPDATE");
 DB_SQL(q_head, "SELECT size, frontier, root FROM ledger_head WHERE id = 1");
 DB_SQL(q_head_set, "UPDATE ledger_head SET size = ?, frontier = ?, root = ? WHERE id = 1");
-DB_SQL(q_leaf_ins, "INSERT INTO ledger_leaves (idx, kind, ref, salt, leaf, hash, created_at) "
-		   "VALUES (?, ?, ?, ?, ?, ?, ?)");
-DB_SQL(q_leaf_get, "SELECT idx, kind, ref, salt, leaf, hash, created_at FROM ledger_leaves WHERE idx = ?");
+DB_SQL(q_leaf_ins, "INSERT INTO ledger_leaves (idx, kind, ref, salt, leaf, created_at) "
+		   "VALUES (?, ?, ?, ?, ?, ?)");
+/* A leaf's hash is kept once, in the tile of leaf hashes (tiles.c); read with a leaf, it is
+ * computed from its text. */
+DB_SQL(q_leaf_get, "SELECT idx, kind, ref, salt, leaf, created_at FROM ledger_leaves WHERE idx = ?");
 DB_SQL(q_leaf_ref, "SELECT idx FROM ledger_leaves WHERE ref = ? ORDER BY idx LIMIT 1000");
 DB_SQL(q_ref_ins, "INSERT INTO ledger_refs (idx, tbl, rkey) VALUES (?, ?, ?)");
 DB_SQL(q_ref_ins2, "INSERT INTO ledger_refs (idx, tbl, rkey) VALUES (?, ?, ?), (?, ?, ?)");
 /* PostgreSQL: the leaf and its rows in one statement (one round trip, as before rows). */
-DB_SQL(q_leaf_refs_pg, "WITH l AS (INSERT INTO ledger_leaves (idx, kind, ref, salt, leaf, hash, created_at) "
-		       "VALUES (?, ?, ?, ?, ?, ?, ?)) INSERT INTO ledger_refs (tbl, rkey, idx) "
+DB_SQL(q_leaf_refs_pg, "WITH l AS (INSERT INTO ledger_leaves (idx, kind, ref, salt, leaf, created_at) "
+		       "VALUES (?, ?, ?, ?, ?, ?)) INSERT INTO ledger_refs (tbl, rkey, idx) "
 		       "SELECT e->>0, e->>1, CAST(? AS BIGINT) FROM jsonb_array_elements(CAST(? AS jsonb)) AS e");
 
 /* Whether this process appended a leaf (commands sign a checkpoint before they exit). */
@@ -328,12 +330,12 @@ int ledger_append_text(struct db *db, struct arena *a, const char *kind, const c
 	if (db_kind(db) == DB_POSTGRES)
 		rc = db_exec(db, &q_leaf_refs_pg,
 			     DB_ARGS(DB_INT(idx), DB_TEXT(kind), DB_TEXT(ref), DB_TEXT(salt), DB_BLOB(packed, plen),
-				     DB_BLOB(h, H32), DB_INT(now), DB_INT(idx), DB_TEXT(nrefs ? rows->json : "[]")),
+				     DB_INT(now), DB_INT(idx), DB_TEXT(nrefs ? rows->json : "[]")),
 			     NULL);
 	else
 		rc = db_exec(db, &q_leaf_ins,
 			     DB_ARGS(DB_INT(idx), DB_TEXT(kind), DB_TEXT(ref), DB_TEXT(salt), DB_BLOB(packed, plen),
-				     DB_BLOB(h, H32), DB_INT(now)),
+				     DB_INT(now)),
 			     NULL);
 	/* SQLite runs in this process: prepared inserts, two rows at a time (a step's two rows). */
 	const struct ledger_row *v = nrefs ? rows->v : NULL;
@@ -524,10 +526,10 @@ int ledger_leaf_read(struct db *db, struct arena *a, int64_t index, struct ledge
 	out->ref = db_cell(&rows, 0, 2);
 	out->salt = db_cell(&rows, 0, 3);
 	out->leaf = ledger_leaf_cell(a, &rows, 0, 4);
-	if (!out->leaf || rows.lens[5] != H32)
+	if (!out->leaf)
 		return GH_EINTERNAL;
-	memcpy(out->hash, rows.cells[5], H32);
-	out->created_at = db_cell_int(&rows, 0, 6);
+	ledger_leaf_hash(out->leaf, strlen(out->leaf), out->hash);
+	out->created_at = db_cell_int(&rows, 0, 5);
 	return 0;
 }
 
