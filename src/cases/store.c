@@ -798,8 +798,9 @@ int case_events(struct db *db, struct arena *a, int64_t id, struct app_event **o
  * applications_queue and applications_running indexes, so a page of a department with a
  * million applications is read without sorting them. Without a state filter the queue is the
  * department's running applications (its work; the concluded ones, nearly all of them after
- * years, are found by their state), and a department's overdue list is a range of the same
- * index: both are bounded by the work in hand, not by the history (docs/performance.md). */
+ * years, are found by their state); it, a running state's list and a department's overdue list
+ * are ranges of applications_running: bounded by the work in hand, not by the history
+ * (docs/performance.md). */
 #define NO_DUE "2147483647"
 #define LIST_DEPT "AND (CAST(? AS TEXT) IS NULL OR a.department = ?) "
 #define LIST_FILTERS                                                                                \
@@ -852,7 +853,11 @@ static int list_or_count(struct db *db, struct arena *a, const struct case_filte
 	struct db_val first;
 	struct db_val second = DB_NULL; /* LIST_DEPT's pair: the first condition picks the department */
 	if (f->department && !f->overdue) {
-		list = f->state ? &q_queue : &q_running, count = f->state ? &q_queue_count : &q_running_count;
+		/* A state still running (completed_at is set with a terminal state) is among the
+		 * running ones; only a concluded state reads the department's history. */
+		const struct wf_state *st = f->state ? wf_state(f->state) : NULL;
+		bool running = !f->state || (st && !st->terminal);
+		list = running ? &q_running : &q_queue, count = running ? &q_running_count : &q_queue_count;
 		first = DB_TEXT(f->department);
 	} else if (f->overdue && f->department) {
 		list = &q_dept_overdue, count = &q_dept_overdue_count, first = DB_TEXT(f->department);

@@ -30,7 +30,9 @@
 
 #define PAGE 1000
 
-DB_SQL(q_page, "SELECT idx, kind, ref, salt, leaf, created_at FROM ledger_leaves WHERE idx >= ? ORDER BY idx LIMIT 1000");
+DB_SQL2(q_page, "SELECT idx, kind, ref, salt, leaf, created_at FROM ledger_leaves WHERE idx >= ? ORDER BY idx LIMIT 1000",
+	"SELECT idx, kind, ref, " LEDGER_SALT_PG("salt") ", leaf, created_at FROM ledger_leaves WHERE idx >= ? ORDER BY idx "
+	"LIMIT 1000");
 DB_SQL(q_page_refs, "SELECT idx, tbl, rkey FROM ledger_refs WHERE idx >= ? AND idx <= ? ORDER BY idx");
 DB_SQL(q_refs_after, "SELECT idx, tbl, rkey FROM ledger_refs WHERE idx >= ? ORDER BY idx LIMIT 100");
 DB_SQL(q_cps, "SELECT size, root, note FROM ledger_checkpoints ORDER BY size");

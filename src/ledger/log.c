@@ -27,14 +27,16 @@ DB_SQL(q_head_set, "UPDATE ledger_head SET size = ?, frontier = ?, root = ? WHER
 DB_SQL(q_leaf_ins, "INSERT INTO ledger_leaves (idx, kind, ref, salt, leaf, created_at) "
 		   "VALUES (?, ?, ?, ?, ?, ?)");
 /* A leaf's hash is kept once, in the tile of leaf hashes (tiles.c); read with a leaf, it is
- * computed from its text. */
-DB_SQL(q_leaf_get, "SELECT idx, kind, ref, salt, leaf, created_at FROM ledger_leaves WHERE idx = ?");
+ * computed from its text. The salt is its 32 hex characters everywhere but in PostgreSQL's
+ * column, which holds its 16 bytes (LEDGER_SALT_PG). */
+DB_SQL2(q_leaf_get, "SELECT idx, kind, ref, salt, leaf, created_at FROM ledger_leaves WHERE idx = ?",
+	"SELECT idx, kind, ref, " LEDGER_SALT_PG("salt") ", leaf, created_at FROM ledger_leaves WHERE idx = ?");
 DB_SQL(q_leaf_ref, "SELECT idx FROM ledger_leaves WHERE ref = ? ORDER BY idx LIMIT 1000");
 DB_SQL(q_ref_ins, "INSERT INTO ledger_refs (idx, tbl, rkey) VALUES (?, ?, ?)");
 DB_SQL(q_ref_ins2, "INSERT INTO ledger_refs (idx, tbl, rkey) VALUES (?, ?, ?), (?, ?, ?)");
 /* PostgreSQL: the leaf and its rows in one statement (one round trip, as before rows). */
 DB_SQL(q_leaf_refs_pg, "WITH l AS (INSERT INTO ledger_leaves (idx, kind, ref, salt, leaf, created_at) "
-		       "VALUES (?, ?, ?, ?, ?, ?)) INSERT INTO ledger_refs (tbl, rkey, idx) "
+		       "VALUES (?, ?, ?, decode(?, 'hex'), ?, ?)) INSERT INTO ledger_refs (tbl, rkey, idx) "
 		       "SELECT e->>0, e->>1, CAST(? AS BIGINT) FROM jsonb_array_elements(CAST(? AS jsonb)) AS e");
 
 /* Whether this process appended a leaf (commands sign a checkpoint before they exit). */
@@ -55,6 +57,12 @@ void ledger_salt_new(char out[LEDGER_SALT_HEX + 1])
 	unsigned char b[LEDGER_SALT_HEX / 2];
 	randombytes_buf(b, sizeof(b));
 	sodium_bin2hex(out, LEDGER_SALT_HEX + 1, b, sizeof(b));
+}
+
+bool ledger_salt_ok(const char *salt)
+{
+	size_t n = strspn(salt, "0123456789abcdef");
+	return n == LEDGER_SALT_HEX && salt[n] == 0;
 }
 
 void ledger_personal_hash(const char *salt, const char *field, const char *value, char out[65])
@@ -297,7 +305,7 @@ int ledger_append_text(struct db *db, struct arena *a, const char *kind, const c
 {
 	size_t nrefs = rows ? rows->n : 0;
 	int rc;
-	if ((ref && (strlen(ref) == 0 || strlen(ref) > 200)) || (salt && strlen(salt) != LEDGER_SALT_HEX))
+	if ((ref && (strlen(ref) == 0 || strlen(ref) > 200)) || (salt && !ledger_salt_ok(salt)))
 		return GH_EINVAL;
 	/* The frontier: the one kept for this transaction, or the head row's (locked). Pushed on
 	 * a copy, which becomes the kept one once every row of the leaf is written. */
@@ -487,7 +495,7 @@ int ledger_append_ref(struct db *db, struct arena *a, const char *kind, const ch
 	int rc = check_leaf(a, kind, canonical_json);
 	if (rc)
 		return rc;
-	if ((salt && strlen(salt) != LEDGER_SALT_HEX) || (ref && (strlen(ref) == 0 || strlen(ref) > 200)))
+	if ((salt && !ledger_salt_ok(salt)) || (ref && (strlen(ref) == 0 || strlen(ref) > 200)))
 		return GH_EINVAL;
 	/* The covered rows this transaction changed go into this leaf. */
 	struct cover_entry *rows;

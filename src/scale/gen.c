@@ -377,7 +377,12 @@ static int sink_leaf(void *ctx, int64_t idx, const char *kind, const char *ref, 
 		     const unsigned char *stored, size_t len, int64_t created_at)
 {
 	struct sb *b = &((struct gen *)ctx)->b[B_LEAVES];
-	cp_int(b, idx), TAB(b), cp_text(b, kind), TAB(b), cp_text(b, ref), TAB(b), cp_text(b, salt), TAB(b);
+	cp_int(b, idx), TAB(b), cp_text(b, kind), TAB(b), cp_text(b, ref), TAB(b);
+	if (salt) /* the column holds the salt's bytes (bytea's hex input) */
+		sb_add(b, "\\\\x", 3), sb_add(b, salt, strlen(salt));
+	else
+		sb_add(b, "\\N", 2);
+	TAB(b);
 	cp_bytea(b, stored, len), TAB(b), cp_int(b, created_at), EOL(b);
 	return 0;
 }

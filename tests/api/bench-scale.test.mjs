@@ -103,11 +103,33 @@ describe('bench-scale generate', { skip: backend !== 'postgres' && 'needs Postgr
         `running ${wantRunning.length}, concluded ${concluded.length}: a history mostly concluded`);
       assert.deepEqual(running.map((x) => x.number), wantRunning, 'the queue: the running ones, in due-day order');
       assert.deepEqual(concluded.map((x) => x.number), await numbers("state = 'completed'"), 'by their state: the concluded');
-      const wantOverdue = await numbers(`completed_at IS NULL AND due_day < ${today}`);
-      assert.ok(wantOverdue.length > 0, 'some applications are overdue');
-      const overdue = await all('/api/v1/overdue');
-      assert.deepEqual(overdue.map((x) => x.number), wantOverdue, 'the overdue list, in due-day order');
-      assert.ok(overdue.every((x) => x.light === 'red'));
+      for (const state of new Set(running.map((x) => x.state))) {
+        assert.deepEqual((await all(`/api/v1/staff/queue?state=${state}`)).map((x) => x.number), await numbers(`state = '${state}'`),
+          `a running state (${state}): all of them`);
+      }
+      // The overdue: one more made late (a tiny history may have none): a running application
+      // with its clock running (one submitted is accepted first), its due day moved back as days
+      // passing would, and put back after.
+      const lateOf = (where) => sql(db.url, `SELECT number FROM applications WHERE department = '${dept}'
+        AND completed_at IS NULL AND ${where} ORDER BY id LIMIT 1`);
+      let lateNo = await lateOf('accepted_day IS NOT NULL AND paused_since IS NULL');
+      if (!lateNo) {
+        lateNo = await lateOf("state = 'submitted'");
+        assert.ok(lateNo, 'the department has a running application');
+        const r = await bearer(`${node.url}/api/v1/applications/${lateNo}/actions/accept`, token, { method: 'POST', json: {} });
+        assert.equal(r.status, 200, r.body);
+      }
+      const late = (await sql(db.url, `SELECT id || '|' || due_day FROM applications WHERE number = '${lateNo}'`)).split('|');
+      await sql(db.url, `UPDATE applications SET due_day = ${today - 3} WHERE id = ${late[0]}`);
+      try {
+        const wantOverdue = await numbers(`completed_at IS NULL AND due_day < ${today}`);
+        assert.ok(wantOverdue.length > 0, 'some applications are overdue');
+        const overdue = await all('/api/v1/overdue');
+        assert.deepEqual(overdue.map((x) => x.number), wantOverdue, 'the overdue list, in due-day order');
+        assert.ok(overdue.every((x) => x.light === 'red'));
+      } finally {
+        await sql(db.url, `UPDATE applications SET due_day = ${late[1]} WHERE id = ${late[0]}`);
+      }
     } finally {
       await node.stop();
     }

@@ -416,6 +416,16 @@ describe('govhall audit', () => {
       () => sql(srv.db, `UPDATE ledger_leaves SET leaf = ${blob(stored)} WHERE idx = ${leafIdx};
         UPDATE ledger_tiles SET hashes = ${blob(leafTileHex)} WHERE level = 0 AND idx = ${leafTile}`),
       /checkpoint \d+: its root is not the root of the first \d+ leaves/);
+    // ... and its salt (16 bytes on PostgreSQL, its hex text on SQLite): the rows it logs no
+    // longer match it
+    const saltOf = backend === 'postgres' ? hex('salt') : 'salt';
+    const saltLit = backend === 'postgres' ? blob : (h) => `'${h}'`;
+    const leafSalt = await sql(srv.db, `SELECT ${saltOf} FROM ledger_leaves WHERE idx = ${leafIdx}`);
+    assert.match(leafSalt, /^[0-9a-f]{32}$/);
+    await detects('leaf salt altered',
+      () => sql(srv.db, `UPDATE ledger_leaves SET salt = ${saltLit(leafSalt.replace(/^./, (c) => (c === '0' ? '1' : '0')))} WHERE idx = ${leafIdx}`),
+      () => sql(srv.db, `UPDATE ledger_leaves SET salt = ${saltLit(leafSalt)} WHERE idx = ${leafIdx}`),
+      new RegExp(`its latest leaf ${leafIdx} \\(by ledger_refs\\) does not log it`));
     // 6. a stored tree hash changed (proofs through it would be wrong): the second leaf hash of
     // the first tile, then the tile cut short
     const tileHex = await sql(srv.db, `SELECT ${hex('hashes')} FROM ledger_tiles WHERE level = 0 AND idx = 0`);

@@ -7,6 +7,11 @@
 -- tile, and a leaf read alone is hashed again from its text (32 bytes a leaf fewer).
 ALTER TABLE ledger_leaves DROP COLUMN hash;
 
+-- A leaf's salt is 16 random bytes, stored as those bytes instead of 32 hex characters (the log
+-- reads it back as its hex text, which is what the leaf's hashes take: LEDGER_SALT_PG in
+-- src/ledger/ledger.h; SQLite keeps the text).
+ALTER TABLE ledger_leaves ALTER COLUMN salt TYPE BYTEA USING decode(salt, 'hex');
+
 -- ledger_refs is written in the log's order and read by ranges of idx (the audit's pages): a
 -- block-range index (a few bytes per 16 pages) instead of a B-tree entry per row (about 20
 -- bytes a row, 220 an application).

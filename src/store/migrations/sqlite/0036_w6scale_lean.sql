@@ -1,8 +1,8 @@
 -- 0036_w6scale_lean (SQLite): the log and the queue sized for a national hall
 -- (docs/performance.md, "Where the bytes go"). Keep the same logical shape as
 -- migrations/postgres/0036_w6scale_lean.sql (where ledger_refs' index is a block-range index,
--- the leaves' ref index a hash index and the steps' index on application_id alone: kinds
--- SQLite does not have, or no gain here, so those stay as they are).
+-- the leaves' ref index a hash index, the steps' index on application_id alone and a leaf's
+-- salt its 16 bytes: kinds SQLite does not have, or no gain here, so those stay as they are).
 
 -- A leaf's hash is kept once, in the tree's tile of leaf hashes (ledger_tiles level 0): the
 -- log reads it there, the audit recomputes it from the leaf's text and compares it with the
