@@ -15,6 +15,7 @@ const DAYS = 20;
 describe('bench-scale generate', { skip: backend !== 'postgres' && 'needs PostgreSQL', concurrency: 1 }, () => {
   let db;
   let first;
+  let node; // one hall over the generated database, for the log-in and the lists
   before(async () => {
     db = await freshDb('scale');
     await initDb(db.url, { keyFile: db.keyFile });
@@ -22,6 +23,7 @@ describe('bench-scale generate', { skip: backend !== 'postgres' && 'needs Postgr
       { keyFile: db.keyFile, timeout: 300_000 });
   });
   after(async () => {
+    await node?.stop();
     if (db) await db.drop();
   });
 
@@ -58,15 +60,11 @@ describe('bench-scale generate', { skip: backend !== 'postgres' && 'needs Postgr
 
   test('the bench accounts log in with the published password', async () => {
     const accounts = JSON.parse((await govhall(['bench-scale', 'accounts'], { keyFile: false })).stdout);
-    const node = await serve(db.url, { keyFile: db.keyFile });
-    try {
-      const { token } = await apiLogin(node.url, accounts.citizens[0], accounts.password);
-      assert.ok(token);
-      const mine = await fetch(`${node.url}/api/v1/applications`, { headers: { authorization: `Bearer ${token}` } });
-      assert.equal(mine.status, 200);
-    } finally {
-      await node.stop();
-    }
+    node = await serve(db.url, { keyFile: db.keyFile });
+    const { token } = await apiLogin(node.url, accounts.citizens[0], accounts.password);
+    assert.ok(token);
+    const mine = await fetch(`${node.url}/api/v1/applications`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(mine.status, 200);
   });
 
   test("a department's queue is its running applications and its overdue list those past their due day, as the database holds them", async () => {
@@ -74,7 +72,7 @@ describe('bench-scale generate', { skip: backend !== 'postgres' && 'needs Postgr
     // lists the running ones (the concluded are found by their state), the overdue list the
     // running ones past their due day, both in due-day order, every page and count agreeing.
     const accounts = JSON.parse((await govhall(['bench-scale', 'accounts'], { keyFile: false })).stdout);
-    const node = await serve(db.url, { keyFile: db.keyFile });
+    assert.ok(node, 'the hall of the log-in test');
     try {
       const { token } = await apiLogin(node.url, accounts.staff, accounts.password, { scopes: 'profile apply' });
       const all = async (path) => {
@@ -132,6 +130,7 @@ describe('bench-scale generate', { skip: backend !== 'postgres' && 'needs Postgr
       }
     } finally {
       await node.stop();
+      node = undefined;
     }
   });
 
