@@ -15,8 +15,8 @@
 #   BENCH_SCALE_MAX_GB=50     refuse a large database estimated beyond this (or beyond the free
 #                             disk); the estimate is the large database's own bytes per
 #                             application once it holds 100,000, else BENCH_SCALE_GB_PER_M
-#   BENCH_SCALE_GB_PER_M=7.0  GB per million applications (measured at 1,000,000 with the
-#                             leaves packed; see docs/performance.md)
+#   BENCH_SCALE_GB_PER_M=6.2  GB per million applications (measured at 1,000,000 with the
+#                             lean log, 6.13; see docs/performance.md)
 #   BENCH_SCALE_GENERATE_ONLY=1   generate and stop (no measurement)
 #   BENCH_SCALE_SECONDS=10    each measurement; BENCH_SCALE_ROUNDS=3 rounds, alternating the two
 #                             databases, the median round of each is printed
@@ -39,7 +39,7 @@ SMALL=${BENCH_SCALE_SMALL:-10000}
 DAYS=${BENCH_SCALE_DAYS:-730}
 DIR=${BENCH_SCALE_DIR:-build/bench-scale}
 MAXGB=${BENCH_SCALE_MAX_GB:-50}
-GB_PER_M=${BENCH_SCALE_GB_PER_M:-7.0}
+GB_PER_M=${BENCH_SCALE_GB_PER_M:-6.2}
 SECS=${BENCH_SCALE_SECONDS:-10}
 ROUNDS=${BENCH_SCALE_ROUNDS:-3}
 CONNS=${BENCH_SCALE_CONNS:-8}

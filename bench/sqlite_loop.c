@@ -90,9 +90,8 @@ int main(int argc, char **argv)
 
 	/* The log: a leaf of the size govhall writes for a submission, and the head rewritten. */
 	sqlite3_stmt *leaf, *head, *stat;
-	check(db, sqlite3_prepare_v2(db, "INSERT INTO ledger_leaves (idx, kind, ref, salt, leaf, hash, created_at) "
-				     "VALUES ((SELECT size FROM ledger_head WHERE id = 1), 'transition', ?, ?, ?, "
-				     "randomblob(32), ?)", -1, &leaf, NULL),
+	check(db, sqlite3_prepare_v2(db, "INSERT INTO ledger_leaves (idx, kind, ref, salt, leaf, created_at) "
+				     "VALUES ((SELECT size FROM ledger_head WHERE id = 1), 'transition', ?, ?, ?, ?)", -1, &leaf, NULL),
 	      "prepare leaf");
 	check(db, sqlite3_prepare_v2(db, "UPDATE ledger_head SET size = size + 1, frontier = randomblob(640), "
 				     "root = randomblob(32) WHERE id = 1", -1, &head, NULL),

@@ -166,7 +166,8 @@ static int check_assigned(struct req *r, struct case_filter *f)
 	return 0;
 }
 
-/* GET /api/v1/staff/queue: the department's applications (not drafts), by due day. */
+/* GET /api/v1/staff/queue: the department's running applications by due day; with ?state=, those of
+ * that state (concluded ones too). */
 static int api_queue(struct req *r)
 {
 	struct case_filter f = { .department = r->who.department, .state = req_query(r, "state"),

@@ -99,7 +99,7 @@ struct case_filter {
 	int64_t applicant_id;  /* with enterprise_id 0: the applicant's own */
 	int64_t enterprise_id; /* an enterprise's applications (by it or its agents) */
 	const char *department;
-	const char *state;     /* NULL = any (drafts excluded from queues) */
+	const char *state;     /* NULL = any (drafts excluded; a department queue: the running ones) */
 	const char *light;     /* "green", "yellow", "red" or NULL */
 	const char *item_code;
 	bool overdue;          /* red only, any department when department is NULL */

@@ -173,10 +173,11 @@ static int touch_event(struct db *db, const char *id, int64_t application, int64
 	"a.updated_at, a.limit_days, a.legal_limit_days, a.accepted_day, a.paused_since, "             \
 	"a.paused_workdays, a.due_day, a.legal_due_day, a.yellow_day, a.version, s.name_zh, s.name_en, " \
 	"acc.name, d.name_zh, d.name_en, asg.name "
-#define APP_FROM                                                                                   \
-	"FROM applications a JOIN service_items s ON s.code = a.item_code AND s.version = a.item_version " \
+#define APP_JOINS                                                                                  \
+	"JOIN service_items s ON s.code = a.item_code AND s.version = a.item_version "                \
 	"JOIN accounts acc ON acc.id = a.applicant_id JOIN departments d ON d.code = a.department "       \
 	"LEFT JOIN accounts asg ON asg.id = a.assigned_to "
+#define APP_FROM "FROM applications a " APP_JOINS
 
 DB_SQL(q_insert,
        "INSERT INTO applications (item_code, item_version, department, applicant_id, enterprise_id, filed_by, "
@@ -807,15 +808,20 @@ int case_events(struct db *db, struct arena *a, int64_t id, struct app_event **o
 	return db_query_array(db, a, &q_events, DB_ARGS(DB_INT(id)), sizeof(**out), event_row, out, n);
 }
 
-/* Lists. The first condition picks the rows by an index (the department's queue, the
- * applicant's or the enterprise's own, or every overdue one); the optional filters after it
- * are "? IS NULL OR column = ?", so one prepared statement per kind of list serves every
+/* Lists. The first condition picks the rows by an index (the department's running
+ * applications, the department's whole queue when a state is asked for, the applicant's or the
+ * enterprise's own, or every overdue one); the optional filters after it are
+ * "? IS NULL OR column = ?", so one prepared statement per kind of list serves every
  * combination. The queue's order, COALESCE(due_day, ...), id, is the order of the
- * applications_queue index, so a page of a department with a million applications is read
- * without sorting them. */
+ * applications_queue and applications_running indexes, so a page of a department with a
+ * million applications is read without sorting them. Without a state filter the queue is the
+ * department's running applications (its work; the concluded ones, nearly all of them after
+ * years, are found by their state); it, a running state's list and a department's overdue list
+ * are ranges of applications_running: bounded by the work in hand, not by the history
+ * (docs/performance.md). */
 #define NO_DUE "2147483647"
+#define LIST_DEPT "AND (CAST(? AS TEXT) IS NULL OR a.department = ?) "
 #define LIST_FILTERS                                                                                \
-	"AND (CAST(? AS TEXT) IS NULL OR a.department = ?) "                                          \
 	"AND (CAST(? AS BIGINT) IS NULL OR a.assigned_to = ?) "                                       \
 	"AND (CAST(? AS BIGINT) IS NULL OR a.assigned_to IS NULL) "                                   \
 	"AND (CAST(? AS TEXT) IS NULL OR a.state = ?) "                                               \
@@ -824,16 +830,33 @@ int case_events(struct db *db, struct arena *a, int64_t id, struct app_event **o
 	"  OR (? = 'red' AND a.due_day < ? AND a.completed_at IS NULL) "                            \
 	"  OR (? = 'yellow' AND a.yellow_day <= ? AND a.due_day >= ? AND a.completed_at IS NULL) "  \
 	"  OR (? = 'green' AND a.yellow_day > ? AND a.completed_at IS NULL)) "
-#define QUEUE_WHERE "WHERE a.department = ? AND a.state <> 'draft' " LIST_FILTERS
+#define QUEUE_WHERE "WHERE a.department = ? AND a.state <> 'draft' " LIST_DEPT LIST_FILTERS
+#define RUNNING_COND "a.completed_at IS NULL AND a.state <> 'draft' "
+#define RUNNING_WHERE "WHERE a.department = ? AND " RUNNING_COND LIST_DEPT LIST_FILTERS
+/* A department's overdue: its two bound values (in LIST_DEPT's place) are both today. */
+#define DEPT_OVERDUE_WHERE                                                                          \
+	"WHERE a.department = ? AND " RUNNING_COND "AND COALESCE(a.due_day, " NO_DUE ") < ? "       \
+	"AND COALESCE(a.due_day, " NO_DUE ") < ? " LIST_FILTERS
 #define QUEUE_ORDER "ORDER BY COALESCE(a.due_day, " NO_DUE "), a.id LIMIT ? OFFSET ?"
-#define OVERDUE_WHERE "WHERE a.due_day < ? AND a.completed_at IS NULL AND a.state <> 'draft' " LIST_FILTERS
-#define MINE_WHERE "WHERE a.applicant_id = ? AND a.enterprise_id IS NULL " LIST_FILTERS
-#define ENTERPRISE_WHERE "WHERE a.enterprise_id = ? " LIST_FILTERS
+#define OVERDUE_WHERE "WHERE a.due_day < ? AND a.completed_at IS NULL AND a.state <> 'draft' " LIST_DEPT LIST_FILTERS
+#define MINE_WHERE "WHERE a.applicant_id = ? AND a.enterprise_id IS NULL " LIST_DEPT LIST_FILTERS
+#define ENTERPRISE_WHERE "WHERE a.enterprise_id = ? " LIST_DEPT LIST_FILTERS
 #define OWN_ORDER "ORDER BY a.id DESC LIMIT ? OFFSET ?"
 DB_SQL(q_queue, "SELECT " APP_COLS APP_FROM QUEUE_WHERE QUEUE_ORDER);
 DB_SQL(q_queue_count, "SELECT COUNT(*) FROM applications a " QUEUE_WHERE);
+/* A page of the running ones: its ids from the applications_running index alone (it holds
+ * every column the filters read), then their rows. As one plan for every filter (a prepared
+ * statement's generic plan), the index's own order and LIMIT are taken only so. */
+#define RUNNING_PAGE(where)                                                                          \
+	"SELECT " APP_COLS "FROM (SELECT a.id, COALESCE(a.due_day, " NO_DUE ") AS gh_due FROM applications a " \
+	where "ORDER BY 2, 1 LIMIT ? OFFSET ?) p JOIN applications a ON a.id = p.id " APP_JOINS        \
+	"ORDER BY p.gh_due, p.id"
+DB_SQL(q_running, RUNNING_PAGE(RUNNING_WHERE));
+DB_SQL(q_running_count, "SELECT COUNT(*) FROM applications a " RUNNING_WHERE);
 DB_SQL(q_overdue, "SELECT " APP_COLS APP_FROM OVERDUE_WHERE QUEUE_ORDER);
 DB_SQL(q_overdue_count, "SELECT COUNT(*) FROM applications a " OVERDUE_WHERE);
+DB_SQL(q_dept_overdue, RUNNING_PAGE(DEPT_OVERDUE_WHERE));
+DB_SQL(q_dept_overdue_count, "SELECT COUNT(*) FROM applications a " DEPT_OVERDUE_WHERE);
 DB_SQL(q_mine, "SELECT " APP_COLS APP_FROM MINE_WHERE OWN_ORDER);
 DB_SQL(q_mine_count, "SELECT COUNT(*) FROM applications a " MINE_WHERE);
 DB_SQL(q_ent, "SELECT " APP_COLS APP_FROM ENTERPRISE_WHERE OWN_ORDER);
@@ -846,20 +869,28 @@ static int list_or_count(struct db *db, struct arena *a, const struct case_filte
 	const char *light = f->light;
 	struct db_sql *list, *count;
 	struct db_val first;
+	struct db_val second = DB_NULL; /* LIST_DEPT's pair: the first condition picks the department */
 	if (f->department && !f->overdue) {
-		list = &q_queue, count = &q_queue_count, first = DB_TEXT(f->department);
+		/* A state still running (completed_at is set with a terminal state) is among the
+		 * running ones; only a concluded state reads the department's history. */
+		const struct wf_state *st = f->state ? wf_state(f->state) : NULL;
+		bool running = !f->state || (st && !st->terminal);
+		list = running ? &q_running : &q_queue, count = running ? &q_running_count : &q_queue_count;
+		first = DB_TEXT(f->department);
+	} else if (f->overdue && f->department) {
+		list = &q_dept_overdue, count = &q_dept_overdue_count, first = DB_TEXT(f->department);
+		second = DB_INT(f->today);
 	} else if (f->overdue) {
-		/* Every department's overdue applications, or one department's. */
+		/* Every department's overdue applications. */
 		list = &q_overdue, count = &q_overdue_count, first = DB_INT(f->today);
 	} else if (f->enterprise_id) {
 		list = &q_ent, count = &q_ent_count, first = DB_INT(f->enterprise_id);
 	} else {
 		list = &q_mine, count = &q_mine_count, first = DB_INT(f->applicant_id);
 	}
-	const char *dept = f->overdue ? f->department : NULL; /* the queue picks it already */
 	struct db_val args[] = {
 		first,
-		DB_TEXT(dept), DB_TEXT(dept),
+		second, second,
 		f->assigned_to ? DB_INT(f->assigned_to) : DB_NULL, DB_INT(f->assigned_to),
 		f->unassigned ? DB_INT(1) : DB_NULL,
 		DB_TEXT(f->state), DB_TEXT(f->state),
@@ -894,7 +925,7 @@ DB_SQL(q_queue_lights,
        "SELECT COALESCE(SUM(CASE WHEN a.completed_at IS NULL AND a.yellow_day > ? THEN 1 ELSE 0 END), 0), "
        "COALESCE(SUM(CASE WHEN a.completed_at IS NULL AND a.yellow_day <= ? AND a.due_day >= ? THEN 1 ELSE 0 END), 0), "
        "COALESCE(SUM(CASE WHEN a.completed_at IS NULL AND a.due_day < ? THEN 1 ELSE 0 END), 0) "
-       "FROM applications a " QUEUE_WHERE "AND a.completed_at IS NULL");
+       "FROM applications a " RUNNING_WHERE);
 
 int case_queue_lights(struct db *db, struct arena *a, const struct case_filter *f, long counts[3])
 {

@@ -1,8 +1,8 @@
 /* audit.c: `govhall audit` — recomputes the whole tree from the stored leaves and checks,
  * reporting one line per problem:
- * - every leaf's text against its stored hash, its kind column against its text, the index
- *   sequence (missing leaves), every hash of the stored tiles (leaf hashes and subtrees at the
- *   tile levels), the log head;
+ * - every leaf's text against its hash in the tree (the tile of leaf hashes), its kind column
+ *   against its text, the index sequence (missing leaves), every hash of the stored tiles
+ *   (leaf hashes and subtrees at the tile levels), the log head;
  * - every tree head: each stored checkpoint (its signature by a published log key, its origin
  *   being the log's, its root being the root of that many leaves), checkpoints deleted (the
  *   head records the largest ever signed; leaves older than the signing period plus a grace
@@ -30,7 +30,9 @@
 
 #define PAGE 1000
 
-DB_SQL(q_page, "SELECT idx, kind, ref, salt, leaf, hash, created_at FROM ledger_leaves WHERE idx >= ? ORDER BY idx LIMIT 1000");
+DB_SQL2(q_page, "SELECT idx, kind, ref, salt, leaf, created_at FROM ledger_leaves WHERE idx >= ? ORDER BY idx LIMIT 1000",
+	"SELECT idx, kind, ref, " LEDGER_SALT_PG("salt") ", leaf, created_at FROM ledger_leaves WHERE idx >= ? ORDER BY idx "
+	"LIMIT 1000");
 DB_SQL(q_page_refs, "SELECT idx, tbl, rkey FROM ledger_refs WHERE idx >= ? AND idx <= ? ORDER BY idx");
 DB_SQL(q_refs_after, "SELECT idx, tbl, rkey FROM ledger_refs WHERE idx >= ? ORDER BY idx LIMIT 100");
 DB_SQL(q_cps, "SELECT size, root, note FROM ledger_checkpoints ORDER BY size");
@@ -72,13 +74,9 @@ static void report(void *ctx, const char *fmt, ...)
 	au->problems++;
 }
 
-/* The recomputed hash of the node (level, idx) against its tile, at the tile levels. */
-static int check_node(void *ctx, unsigned level, uint64_t idx, const unsigned char h[H32])
+/* The stored hash of node idx of tile level tl (*out NULL when its tile holds none). */
+static int tile_hash(struct audit *au, unsigned tl, uint64_t idx, const unsigned char **out)
 {
-	struct audit *au = ctx;
-	if (level % LEDGER_TILE_H)
-		return 0;
-	unsigned tl = level / LEDGER_TILE_H;
 	uint64_t ti = idx / LEDGER_TILE_W, off = idx % LEDGER_TILE_W;
 	if (tl >= AUDIT_TILE_LEVELS)
 		return GH_EINTERNAL;
@@ -97,13 +95,29 @@ static int check_node(void *ctx, unsigned level, uint64_t idx, const unsigned ch
 		t->loaded = true;
 		t->idx = ti;
 	}
-	if (off >= t->n)
-		report(au, "tile %u/%llu: holds no hash of node %u/%llu (proofs through it fail)", tl, (unsigned long long)ti,
-		       level, (unsigned long long)idx);
-	else if (memcmp(t->h[off], h, H32) != 0)
+	*out = off < t->n ? t->h[off] : NULL;
+	return 0;
+}
+
+/* The recomputed hash of the node (level, idx) against its tile, at the tile levels above the
+ * leaves (a leaf's hash is checked with its leaf, where its name is known). */
+static int check_node(void *ctx, unsigned level, uint64_t idx, const unsigned char h[H32])
+{
+	struct audit *au = ctx;
+	if (level == 0 || level % LEDGER_TILE_H)
+		return 0;
+	unsigned tl = level / LEDGER_TILE_H;
+	const unsigned char *th;
+	int rc = tile_hash(au, tl, idx, &th);
+	if (rc)
+		return rc;
+	if (!th)
+		report(au, "tile %u/%llu: holds no hash of node %u/%llu (proofs through it fail)", tl,
+		       (unsigned long long)(idx / LEDGER_TILE_W), level, (unsigned long long)idx);
+	else if (memcmp(th, h, H32) != 0)
 		report(au, "tile %u/%llu: its hash of node %u/%llu differs from the recomputed tree (proofs through it are "
 			   "wrong)",
-		       tl, (unsigned long long)ti, level, (unsigned long long)idx);
+		       tl, (unsigned long long)(idx / LEDGER_TILE_W), level, (unsigned long long)idx);
 	return 0;
 }
 
@@ -266,7 +280,7 @@ int ledger_audit(struct db *db, const struct ledger_audit_opts *o, FILE *out, si
 		if (rows.nrows == 0)
 			break;
 		for (size_t i = 0; i < rows.nrows; i++) {
-			int64_t idx = db_cell_int(&rows, i, 0), at = db_cell_int(&rows, i, 6);
+			int64_t idx = db_cell_int(&rows, i, 0), at = db_cell_int(&rows, i, 5);
 			const char *kind = db_cell(&rows, i, 1), *ref = db_cell(&rows, i, 2), *salt = db_cell(&rows, i, 3);
 			const char *leaf = ledger_leaf_cell(a, &rows, i, 4), *name = ref ? ref : kind;
 			leaves++;
@@ -279,10 +293,19 @@ int ledger_audit(struct db *db, const struct ledger_audit_opts *o, FILE *out, si
 				report(&au, "leaf %lld (%s): its stored form is not a leaf (src/ledger/pack.c)", (long long)idx, name);
 				leaf = "";
 			}
+			/* A leaf's hash is stored once, in the tree's tile of leaf hashes (level 0). */
 			unsigned char h[H32];
 			ledger_leaf_hash(leaf, strlen(leaf), h);
-			if (rows.lens[i * rows.ncols + 5] != H32 || memcmp(rows.cells[i * rows.ncols + 5], h, H32) != 0)
-				report(&au, "leaf %lld (%s): its text no longer hashes to its stored hash", (long long)idx, name);
+			const unsigned char *th;
+			if ((rc = tile_hash(&au, 0, (uint64_t)idx, &th)))
+				goto out;
+			unsigned long long t0 = (unsigned long long)((uint64_t)idx / LEDGER_TILE_W);
+			if (!th)
+				report(&au, "tile 0/%llu: holds no hash of node 0/%lld (proofs through it fail)", t0, (long long)idx);
+			else if (memcmp(th, h, H32) != 0)
+				report(&au, "tile 0/%llu: its hash of node 0/%lld differs from the recomputed tree: the text of leaf "
+					    "%lld (%s) no longer hashes to it (the leaf or the tile altered)",
+				       t0, (long long)idx, (long long)idx, name);
 			json_t *v = json_loads(leaf, JSON_REJECT_DUPLICATES, NULL);
 			const char *vk = json_string_value(json_object_get(v, "kind"));
 			json_t *vrows = json_object_get(v, "rows");

@@ -134,7 +134,7 @@ int ledger_bulk_emit(struct ledger_bulk *b, struct arena *a, const char *kind, c
 	const unsigned char *stored;
 	size_t slen;
 	ledger_leaf_pack(a, text, len, &stored, &slen);
-	int rc = b->sink.leaf(b->sink.ctx, idx, kind, ref, salt, stored, slen, h, at);
+	int rc = b->sink.leaf(b->sink.ctx, idx, kind, ref, salt, stored, slen, at);
 	for (size_t i = 0; !rc && rows && i < rows->n; i++)
 		rc = b->sink.ref(b->sink.ctx, idx, rows->v[i].table, rows->v[i].key);
 	if (!rc)

@@ -142,7 +142,7 @@ static int leaf_cmd(const struct config *cfg, int nargs, char **args)
 /* Appends n synthetic leaves quickly (benchmarks only): one transaction per 500,000 leaves. */
 static int bench_seed(const struct config *cfg, long long n)
 {
-	DB_SQL(q_leaf, "INSERT INTO ledger_leaves (idx, kind, ref, salt, leaf, hash, created_at) VALUES (?, 'bench', NULL, NULL, ?, ?, ?)");
+	DB_SQL(q_leaf, "INSERT INTO ledger_leaves (idx, kind, ref, salt, leaf, created_at) VALUES (?, 'bench', NULL, NULL, ?, ?)");
 	DB_SQL(q_head, "UPDATE ledger_head SET size = ?, frontier = ?, root = ? WHERE id = 1");
 	db_sqlite_set_synchronous(false); /* a benchmark's throwaway database */
 	struct db *db;
@@ -164,7 +164,7 @@ static int bench_seed(const struct config *cfg, long long n)
 		size_t slen;
 		arena_reset(pa);
 		ledger_leaf_pack(pa, leaf, (size_t)len, &stored, &slen);
-		rc = db_exec(db, &q_leaf, DB_ARGS(DB_INT((int64_t)f->size), DB_BLOB(stored, slen), DB_BLOB(h, H32), DB_INT(now)),
+		rc = db_exec(db, &q_leaf, DB_ARGS(DB_INT((int64_t)f->size), DB_BLOB(stored, slen), DB_INT(now)),
 			     NULL);
 		/* its hash and the perfect subtrees it completes, into their tiles */
 		if (!rc)

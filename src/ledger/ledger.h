@@ -118,6 +118,11 @@ char *ledger_canonical(struct arena *a, const json_t *v);
 
 /* A new random salt: LEDGER_SALT_HEX hex characters and a NUL into out. */
 void ledger_salt_new(char out[LEDGER_SALT_HEX + 1]);
+/* Whether salt is LEDGER_SALT_HEX lowercase hex characters (what ledger_salt_new makes; the
+ * only salts the log stores: PostgreSQL keeps them as their 16 bytes). */
+bool ledger_salt_ok(const char *salt);
+/* The SQL giving a stored salt column col as its hex text on PostgreSQL (BYTEA there). */
+#define LEDGER_SALT_PG(col) "encode(" col ", 'hex')"
 /* Salted hash of one personal field: hex SHA-256 of (salt hex text, 0x00, field, 0x00,
  * value), 64 characters and a NUL into out. */
 void ledger_personal_hash(const char *salt, const char *field, const char *value, char out[65]);
@@ -139,7 +144,7 @@ struct ledger_bulk_sink {
 	void *ctx;
 	/* stored: the leaf's stored form (ledger_leaves.leaf, bytes: see src/ledger/pack.c) */
 	int (*leaf)(void *ctx, int64_t idx, const char *kind, const char *ref, const char *salt,
-		    const unsigned char *stored, size_t len, const unsigned char hash[LEDGER_HASH_LEN], int64_t created_at);
+		    const unsigned char *stored, size_t len, int64_t created_at);
 	int (*ref)(void *ctx, int64_t idx, const char *table, const char *key);
 };
 struct ledger_bulk;

@@ -24,15 +24,19 @@ DB_SQL2(q_head_lock, "SELECT size, frontier, root FROM ledger_head WHERE id = 1"
 	"SELECT size, frontier, root FROM ledger_head WHERE id = 1 FOR UPDATE");
 DB_SQL(q_head, "SELECT size, frontier, root FROM ledger_head WHERE id = 1");
 DB_SQL(q_head_set, "UPDATE ledger_head SET size = ?, frontier = ?, root = ? WHERE id = 1");
-DB_SQL(q_leaf_ins, "INSERT INTO ledger_leaves (idx, kind, ref, salt, leaf, hash, created_at) "
-		   "VALUES (?, ?, ?, ?, ?, ?, ?)");
-DB_SQL(q_leaf_get, "SELECT idx, kind, ref, salt, leaf, hash, created_at FROM ledger_leaves WHERE idx = ?");
+DB_SQL(q_leaf_ins, "INSERT INTO ledger_leaves (idx, kind, ref, salt, leaf, created_at) "
+		   "VALUES (?, ?, ?, ?, ?, ?)");
+/* A leaf's hash is kept once, in the tile of leaf hashes (tiles.c); read with a leaf, it is
+ * computed from its text. The salt is its 32 hex characters everywhere but in PostgreSQL's
+ * column, which holds its 16 bytes (LEDGER_SALT_PG). */
+DB_SQL2(q_leaf_get, "SELECT idx, kind, ref, salt, leaf, created_at FROM ledger_leaves WHERE idx = ?",
+	"SELECT idx, kind, ref, " LEDGER_SALT_PG("salt") ", leaf, created_at FROM ledger_leaves WHERE idx = ?");
 DB_SQL(q_leaf_ref, "SELECT idx FROM ledger_leaves WHERE ref = ? ORDER BY idx LIMIT 1000");
 DB_SQL(q_ref_ins, "INSERT INTO ledger_refs (idx, tbl, rkey) VALUES (?, ?, ?)");
 DB_SQL(q_ref_ins2, "INSERT INTO ledger_refs (idx, tbl, rkey) VALUES (?, ?, ?), (?, ?, ?)");
 /* PostgreSQL: the leaf and its rows in one statement (one round trip, as before rows). */
-DB_SQL(q_leaf_refs_pg, "WITH l AS (INSERT INTO ledger_leaves (idx, kind, ref, salt, leaf, hash, created_at) "
-		       "VALUES (?, ?, ?, ?, ?, ?, ?)) INSERT INTO ledger_refs (tbl, rkey, idx) "
+DB_SQL(q_leaf_refs_pg, "WITH l AS (INSERT INTO ledger_leaves (idx, kind, ref, salt, leaf, created_at) "
+		       "VALUES (?, ?, ?, decode(?, 'hex'), ?, ?)) INSERT INTO ledger_refs (tbl, rkey, idx) "
 		       "SELECT e->>0, e->>1, CAST(? AS BIGINT) FROM jsonb_array_elements(CAST(? AS jsonb)) AS e");
 
 /* Whether this process appended a leaf (commands sign a checkpoint before they exit). */
@@ -53,6 +57,12 @@ void ledger_salt_new(char out[LEDGER_SALT_HEX + 1])
 	unsigned char b[LEDGER_SALT_HEX / 2];
 	randombytes_buf(b, sizeof(b));
 	sodium_bin2hex(out, LEDGER_SALT_HEX + 1, b, sizeof(b));
+}
+
+bool ledger_salt_ok(const char *salt)
+{
+	size_t n = strspn(salt, "0123456789abcdef");
+	return n == LEDGER_SALT_HEX && salt[n] == 0;
 }
 
 void ledger_personal_hash(const char *salt, const char *field, const char *value, char out[65])
@@ -295,7 +305,7 @@ int ledger_append_text(struct db *db, struct arena *a, const char *kind, const c
 {
 	size_t nrefs = rows ? rows->n : 0;
 	int rc;
-	if ((ref && (strlen(ref) == 0 || strlen(ref) > 200)) || (salt && strlen(salt) != LEDGER_SALT_HEX))
+	if ((ref && (strlen(ref) == 0 || strlen(ref) > 200)) || (salt && !ledger_salt_ok(salt)))
 		return GH_EINVAL;
 	/* The frontier: the one kept for this transaction, or the head row's (locked). Pushed on
 	 * a copy, which becomes the kept one once every row of the leaf is written. */
@@ -328,12 +338,12 @@ int ledger_append_text(struct db *db, struct arena *a, const char *kind, const c
 	if (db_kind(db) == DB_POSTGRES)
 		rc = db_exec(db, &q_leaf_refs_pg,
 			     DB_ARGS(DB_INT(idx), DB_TEXT(kind), DB_TEXT(ref), DB_TEXT(salt), DB_BLOB(packed, plen),
-				     DB_BLOB(h, H32), DB_INT(now), DB_INT(idx), DB_TEXT(nrefs ? rows->json : "[]")),
+				     DB_INT(now), DB_INT(idx), DB_TEXT(nrefs ? rows->json : "[]")),
 			     NULL);
 	else
 		rc = db_exec(db, &q_leaf_ins,
 			     DB_ARGS(DB_INT(idx), DB_TEXT(kind), DB_TEXT(ref), DB_TEXT(salt), DB_BLOB(packed, plen),
-				     DB_BLOB(h, H32), DB_INT(now)),
+				     DB_INT(now)),
 			     NULL);
 	/* SQLite runs in this process: prepared inserts, two rows at a time (a step's two rows). */
 	const struct ledger_row *v = nrefs ? rows->v : NULL;
@@ -485,7 +495,7 @@ int ledger_append_ref(struct db *db, struct arena *a, const char *kind, const ch
 	int rc = check_leaf(a, kind, canonical_json);
 	if (rc)
 		return rc;
-	if ((salt && strlen(salt) != LEDGER_SALT_HEX) || (ref && (strlen(ref) == 0 || strlen(ref) > 200)))
+	if ((salt && !ledger_salt_ok(salt)) || (ref && (strlen(ref) == 0 || strlen(ref) > 200)))
 		return GH_EINVAL;
 	/* The covered rows this transaction changed go into this leaf. */
 	struct cover_entry *rows;
@@ -524,10 +534,10 @@ int ledger_leaf_read(struct db *db, struct arena *a, int64_t index, struct ledge
 	out->ref = db_cell(&rows, 0, 2);
 	out->salt = db_cell(&rows, 0, 3);
 	out->leaf = ledger_leaf_cell(a, &rows, 0, 4);
-	if (!out->leaf || rows.lens[5] != H32)
+	if (!out->leaf)
 		return GH_EINTERNAL;
-	memcpy(out->hash, rows.cells[5], H32);
-	out->created_at = db_cell_int(&rows, 0, 6);
+	ledger_leaf_hash(out->leaf, strlen(out->leaf), out->hash);
+	out->created_at = db_cell_int(&rows, 0, 5);
 	return 0;
 }
 

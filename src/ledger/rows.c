@@ -31,6 +31,20 @@ static char *sql_text(struct sb *sb)
 	return sb_detach(sb, NULL);
 }
 
+/* text with every "l.salt" read as its hex text, for PostgreSQL (the column holds its bytes). */
+static char *salt_pg(const char *text)
+{
+	struct sb sb = SB_INIT;
+	const char *p = text, *at;
+	while ((at = strstr(p, "l.salt"))) {
+		sb_add(&sb, p, (size_t)(at - p));
+		sb_addf(&sb, "%s", LEDGER_SALT_PG("l.salt"));
+		p = at + strlen("l.salt");
+	}
+	sb_addf(&sb, "%s", p);
+	return sql_text(&sb);
+}
+
 /* The statements of declared table i (built at the first use; commands are single-threaded). */
 static struct tsql *sql_of(size_t i)
 {
@@ -56,12 +70,14 @@ static struct tsql *sql_of(size_t i)
 	sb_addf(&sb, ") ORDER BY %s%s%s LIMIT %d) t LEFT JOIN ledger_leaves l ON l.idx = t.gh_li ORDER BY t.gh_k1%s",
 		ci->keys[0], two ? ", " : "", two ? ci->keys[1] : "", PAGE_ROWS, two ? ", t.gh_k2" : "");
 	q->walk.sql = sql_text(&sb);
+	q->walk.pg_sql = salt_pg(q->walk.sql);
 	/* orphans: rows whose latest leaf exists but the row does not (or left the condition) */
 	sb_addf(&sb, "SELECT x.rkey, x.idx, l.salt, l.leaf FROM gh_latest x JOIN ledger_leaves l ON l.idx = x.idx "
 		     "LEFT JOIN (SELECT %s AS k FROM %s WHERE (%s)) t ON t.k = x.rkey WHERE x.tbl = '%s' AND t.k IS NULL "
 		     "ORDER BY x.idx",
 		k, ci->table, w, ci->table);
 	q->orphans.sql = sql_text(&sb);
+	q->orphans.pg_sql = salt_pg(q->orphans.sql);
 	sb_addf(&sb, "SELECT %s FROM %s WHERE (%s) AND NOT EXISTS (SELECT 1 FROM gh_latest g WHERE g.tbl = '%s' "
 		     "AND g.rkey = %s) ORDER BY %s%s%s",
 		k, ci->table, w, ci->table, k, ci->keys[0], two ? ", " : "", two ? ci->keys[1] : "");

@@ -148,7 +148,7 @@ static const char *const copy_sql[B_N] = {
 	"COPY rateable_cases (application_id, number, applicant_id, enterprise_id, department, item_code, channel, "
 	"state, closed_at, closed_day, invited_at) FROM STDIN",
 	"COPY warnings (application_id, colour, at) FROM STDIN",
-	"COPY ledger_leaves (idx, kind, ref, salt, leaf, hash, created_at) FROM STDIN",
+	"COPY ledger_leaves (idx, kind, ref, salt, leaf, created_at) FROM STDIN",
 	"COPY ledger_refs (idx, tbl, rkey) FROM STDIN",
 	"COPY scale_stats (day, department, item_code, channel, metric, value) FROM STDIN",
 };
@@ -374,11 +374,16 @@ static void stats_to_copy(struct gen *g)
 /* ---- the log's sink ------------------------------------------------------------------------- */
 
 static int sink_leaf(void *ctx, int64_t idx, const char *kind, const char *ref, const char *salt,
-		     const unsigned char *stored, size_t len, const unsigned char hash[LEDGER_HASH_LEN], int64_t created_at)
+		     const unsigned char *stored, size_t len, int64_t created_at)
 {
 	struct sb *b = &((struct gen *)ctx)->b[B_LEAVES];
-	cp_int(b, idx), TAB(b), cp_text(b, kind), TAB(b), cp_text(b, ref), TAB(b), cp_text(b, salt), TAB(b);
-	cp_bytea(b, stored, len), TAB(b), cp_bytea(b, hash, LEDGER_HASH_LEN), TAB(b), cp_int(b, created_at), EOL(b);
+	cp_int(b, idx), TAB(b), cp_text(b, kind), TAB(b), cp_text(b, ref), TAB(b);
+	if (salt) /* the column holds the salt's bytes (bytea's hex input) */
+		sb_add(b, "\\\\x", 3), sb_add(b, salt, strlen(salt));
+	else
+		sb_add(b, "\\N", 2);
+	TAB(b);
+	cp_bytea(b, stored, len), TAB(b), cp_int(b, created_at), EOL(b);
 	return 0;
 }
 

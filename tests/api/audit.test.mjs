@@ -606,16 +606,22 @@ describe('leaves stored as text, from before migration leaf_bytes', () => {
       }
       assert.equal(texts.length, n);
       assert.equal(texts[receipt.leaf_index], receipt.leaf);
-      const version = Number(readdirSync(path.join(root, 'src/store/migrations', backend === 'postgres' ? 'postgres' : 'sqlite'))
-        .find((f) => f.endsWith('_leaf_bytes.sql')).slice(0, 4));
+      const migration = (suffix) => Number(readdirSync(path.join(root, 'src/store/migrations', backend === 'postgres' ? 'postgres' : 'sqlite'))
+        .find((f) => f.endsWith(suffix)).slice(0, 4));
+      const version = migration('_leaf_bytes.sql');
+      // The form before also kept each leaf's hash beside the leaf, and its salt as hex text (what
+      // the later lean migration changes, run again with it).
+      const lean = migration('_w6scale_lean.sql');
       await sql(copy.url, backend === 'postgres'
-        ? `ALTER TABLE ledger_leaves ALTER COLUMN leaf TYPE TEXT USING ''; DELETE FROM schema_migrations WHERE version >= ${version}`
+        ? `ALTER TABLE ledger_leaves ALTER COLUMN leaf TYPE TEXT USING ''; ALTER TABLE ledger_leaves ADD COLUMN hash BYTEA;
+           ALTER TABLE ledger_leaves ALTER COLUMN salt TYPE TEXT USING encode(salt, 'hex');
+           DELETE FROM schema_migrations WHERE version IN (${version}, ${lean})`
         : `CREATE TABLE ledger_leaves_text (idx INTEGER NOT NULL PRIMARY KEY, kind TEXT NOT NULL, ref TEXT, salt TEXT,
              leaf TEXT NOT NULL, hash BLOB NOT NULL, created_at INTEGER NOT NULL) STRICT;
-           INSERT INTO ledger_leaves_text SELECT idx, kind, ref, salt, '', hash, created_at FROM ledger_leaves;
+           INSERT INTO ledger_leaves_text SELECT idx, kind, ref, salt, '', zeroblob(32), created_at FROM ledger_leaves;
            DROP TABLE ledger_leaves; ALTER TABLE ledger_leaves_text RENAME TO ledger_leaves;
            CREATE INDEX ledger_leaves_ref ON ledger_leaves(ref) WHERE ref IS NOT NULL;
-           DELETE FROM schema_migrations WHERE version >= ${version}`);
+           DELETE FROM schema_migrations WHERE version IN (${version}, ${lean})`);
       for (let i = 0; i < n;) {
         const values = [];
         let size = 0;

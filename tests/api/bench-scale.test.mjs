@@ -2,11 +2,12 @@
 // generated hall is one the hall itself could have written — `govhall audit` passes on it (every
 // generated application, event and account committed to the transparency log), a generated row
 // changed afterwards is caught, the bench accounts log in, a second run resumes and adds nothing,
+// a department's queue and overdue list over the generated history are what the database holds,
 // and a run with other parameters is refused. On SQLite the command says it needs PostgreSQL.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { apiLogin, backend, freshDb, govhall, initDb, serve, sql } from './helpers.mjs';
+import { apiLogin, backend, bearer, freshDb, govhall, initDb, serve, sql } from './helpers.mjs';
 
 const SCALE = 120;
 const DAYS = 20;
@@ -14,6 +15,7 @@ const DAYS = 20;
 describe('bench-scale generate', { skip: backend !== 'postgres' && 'needs PostgreSQL', concurrency: 1 }, () => {
   let db;
   let first;
+  let node; // one hall over the generated database, for the log-in and the lists
   before(async () => {
     db = await freshDb('scale');
     await initDb(db.url, { keyFile: db.keyFile });
@@ -21,6 +23,7 @@ describe('bench-scale generate', { skip: backend !== 'postgres' && 'needs Postgr
       { keyFile: db.keyFile, timeout: 300_000 });
   });
   after(async () => {
+    await node?.stop();
     if (db) await db.drop();
   });
 
@@ -57,14 +60,77 @@ describe('bench-scale generate', { skip: backend !== 'postgres' && 'needs Postgr
 
   test('the bench accounts log in with the published password', async () => {
     const accounts = JSON.parse((await govhall(['bench-scale', 'accounts'], { keyFile: false })).stdout);
-    const node = await serve(db.url, { keyFile: db.keyFile });
+    node = await serve(db.url, { keyFile: db.keyFile });
+    const { token } = await apiLogin(node.url, accounts.citizens[0], accounts.password);
+    assert.ok(token);
+    const mine = await fetch(`${node.url}/api/v1/applications`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(mine.status, 200);
+  });
+
+  test("a department's queue is its running applications and its overdue list those past their due day, as the database holds them", async () => {
+    // Two years of a department hold mostly concluded applications: the queue without a state
+    // lists the running ones (the concluded are found by their state), the overdue list the
+    // running ones past their due day, both in due-day order, every page and count agreeing.
+    const accounts = JSON.parse((await govhall(['bench-scale', 'accounts'], { keyFile: false })).stdout);
+    assert.ok(node, 'the hall of the log-in test');
     try {
-      const { token } = await apiLogin(node.url, accounts.citizens[0], accounts.password);
-      assert.ok(token);
-      const mine = await fetch(`${node.url}/api/v1/applications`, { headers: { authorization: `Bearer ${token}` } });
-      assert.equal(mine.status, 200);
+      const { token } = await apiLogin(node.url, accounts.staff, accounts.password, { scopes: 'profile apply' });
+      const all = async (path) => {
+        const items = [];
+        let total = -1;
+        for (let page = 1; total < 0 || items.length < total; page++) {
+          const r = await bearer(`${node.url}${path}${path.includes('?') ? '&' : '?'}per_page=7&page=${page}`, token);
+          assert.equal(r.status, 200, r.body);
+          if (total >= 0) assert.equal(r.json.total, total, 'the same count on every page');
+          total = r.json.total;
+          if (r.json.items.length === 0) break;
+          items.push(...r.json.items);
+        }
+        assert.equal(items.length, total, `${path}: the pages hold the count`);
+        return items;
+      };
+      const concluded = await all('/api/v1/staff/queue?state=completed');
+      const running = await all('/api/v1/staff/queue');
+      const dept = (running[0] ?? concluded[0])?.department;
+      assert.ok(dept, 'the bench staff member has applications');
+      const today = Number(await sql(db.url, 'SELECT CAST(FLOOR((EXTRACT(EPOCH FROM now()) + 28800) / 86400) AS INTEGER)'));
+      const numbers = async (where) => (await sql(db.url, `SELECT number FROM applications WHERE department = '${dept}'
+        AND state <> 'draft' AND ${where} ORDER BY COALESCE(due_day, 2147483647), id`)).split('\n').filter(Boolean);
+      const wantRunning = await numbers('completed_at IS NULL');
+      assert.ok(wantRunning.length > 0 && concluded.length > wantRunning.length,
+        `running ${wantRunning.length}, concluded ${concluded.length}: a history mostly concluded`);
+      assert.deepEqual(running.map((x) => x.number), wantRunning, 'the queue: the running ones, in due-day order');
+      assert.deepEqual(concluded.map((x) => x.number), await numbers("state = 'completed'"), 'by their state: the concluded');
+      for (const state of new Set(running.map((x) => x.state))) {
+        assert.deepEqual((await all(`/api/v1/staff/queue?state=${state}`)).map((x) => x.number), await numbers(`state = '${state}'`),
+          `a running state (${state}): all of them`);
+      }
+      // The overdue: one more made late (a tiny history may have none): a running application
+      // with its clock running (one submitted is accepted first), its due day moved back as days
+      // passing would, and put back after.
+      const lateOf = (where) => sql(db.url, `SELECT number FROM applications WHERE department = '${dept}'
+        AND completed_at IS NULL AND ${where} ORDER BY id LIMIT 1`);
+      let lateNo = await lateOf('accepted_day IS NOT NULL AND paused_since IS NULL');
+      if (!lateNo) {
+        lateNo = await lateOf("state = 'submitted'");
+        assert.ok(lateNo, 'the department has a running application');
+        const r = await bearer(`${node.url}/api/v1/applications/${lateNo}/actions/accept`, token, { method: 'POST', json: {} });
+        assert.equal(r.status, 200, r.body);
+      }
+      const late = (await sql(db.url, `SELECT id || '|' || due_day FROM applications WHERE number = '${lateNo}'`)).split('|');
+      await sql(db.url, `UPDATE applications SET due_day = ${today - 3} WHERE id = ${late[0]}`);
+      try {
+        const wantOverdue = await numbers(`completed_at IS NULL AND due_day < ${today}`);
+        assert.ok(wantOverdue.length > 0, 'some applications are overdue');
+        const overdue = await all('/api/v1/overdue');
+        assert.deepEqual(overdue.map((x) => x.number), wantOverdue, 'the overdue list, in due-day order');
+        assert.ok(overdue.every((x) => x.light === 'red'));
+      } finally {
+        await sql(db.url, `UPDATE applications SET due_day = ${late[1]} WHERE id = ${late[0]}`);
+      }
     } finally {
       await node.stop();
+      node = undefined;
     }
   });
 

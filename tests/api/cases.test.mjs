@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   DEMO, Client, apiLogin, bearer, csrfOf, demoCatalog, demoForm, demoMaterials, freshIp, htmlText, pageLogin,
-  samplePdf, startServer, uploadAttachment,
+  backend, samplePdf, sql, startServer, uploadAttachment,
 } from './helpers.mjs';
 
 const MAX_UPLOAD = 4096;
@@ -319,6 +319,37 @@ describe('queue', () => {
     }
     const completed = (await bearer(`${srv.url}/api/v1/staff/queue?per_page=100&state=completed`, tok.psb)).json;
     assert.ok(completed.items.some((x) => x.number === done.number), 'the concluded application is in the queue');
+  });
+
+  test("the queue without a state is the department's running work; its overdue list the running ones past their due day", async () => {
+    const late = await applied();
+    await ok(tok.psb, late.number, 'accept');
+    const done = await applied();
+    for (const a of ['accept', 'start_review', 'approve', 'complete']) await ok(tok.psb, done.number, a);
+    // Both past their due day (as days passing would leave them); only the running one is late.
+    await sql(srv.db, `UPDATE applications SET due_day = due_day - 400, yellow_day = yellow_day - 400
+      WHERE number IN ('${late.number}', '${done.number}')`);
+    const today = Number(await sql(srv.db, backend === 'postgres'
+      ? 'SELECT CAST(FLOOR((EXTRACT(EPOCH FROM now()) + 28800) / 86400) AS INTEGER)'
+      : "SELECT CAST((CAST(strftime('%s', 'now') AS INTEGER) + 28800) / 86400 AS INTEGER)"));
+    const want = async (where) => (await sql(srv.db, `SELECT number FROM applications WHERE department = 'psb'
+      AND state <> 'draft' AND ${where} ORDER BY COALESCE(due_day, 2147483647), id`)).split('\n').filter(Boolean);
+    const list = async (path) => {
+      const r = await bearer(`${srv.url}${path}${path.includes('?') ? '&' : '?'}per_page=100`, tok.psb);
+      assert.equal(r.status, 200, r.body);
+      assert.ok(r.json.total <= 100 && r.json.items.length === r.json.total, `${path}: one page holds all ${r.json.total}`);
+      return r.json.items.map((x) => x.number);
+    };
+    const queue = await list('/api/v1/staff/queue');
+    assert.deepEqual(queue, await want('completed_at IS NULL'), 'the running ones, in due-day order');
+    assert.ok(queue.includes(late.number) && !queue.includes(done.number));
+    assert.ok((await list('/api/v1/staff/queue?state=completed')).includes(done.number), 'the concluded, by their state');
+    const overdue = await list('/api/v1/overdue');
+    assert.deepEqual(overdue, await want(`completed_at IS NULL AND due_day < ${today}`), 'the running ones past their due day');
+    assert.ok(overdue.includes(late.number) && !overdue.includes(done.number));
+    const page = await (await pageLogin(srv.url, DEMO.staffA.phone)).get('/overdue');
+    assert.equal(page.status, 200);
+    assert.ok(page.body.includes(late.number) && !page.body.includes(done.number), 'the overdue page lists the same');
   });
 
   test('the overdue list shows staff their own department only', async () => {

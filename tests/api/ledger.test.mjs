@@ -394,7 +394,7 @@ describe('govhall audit', () => {
     await detects('leaf text altered',
       () => sql(srv.db, `UPDATE ledger_leaves SET leaf = ${asText(leafText.replace('"approve"', '"deny"'))} WHERE idx = ${leafIdx}`),
       restoreLeaf,
-      new RegExp(`leaf ${leafIdx} \\(decision:${evId}\\): its text no longer hashes to its stored hash`));
+      new RegExp(`the text of leaf ${leafIdx} \\(decision:${evId}\\) no longer hashes to it`));
     await detects('leaf stored form broken',
       () => sql(srv.db, `UPDATE ledger_leaves SET leaf = ${blob(`07${stored.slice(2)}`)} WHERE idx = ${leafIdx}`),
       restoreLeaf,
@@ -403,13 +403,29 @@ describe('govhall audit', () => {
     await sql(srv.db, `UPDATE ledger_leaves SET leaf = ${asText(leafText)} WHERE idx = ${leafIdx}`);
     await expectClean();
     await restoreLeaf();
-    // 5. a leaf rewritten together with its hash: the tree no longer matches the signed heads
-    const leafHex = await sql(srv.db, `SELECT ${hex('hash')} FROM ledger_leaves WHERE idx = ${leafIdx}`);
+    // 5. a leaf rewritten together with its hash (kept once, in the tile of leaf hashes): the
+    // tree no longer matches the signed heads
+    const leafTile = Math.floor(Number(leafIdx) / 256);
+    const leafTileHex = await sql(srv.db, `SELECT ${hex('hashes')} FROM ledger_tiles WHERE level = 0 AND idx = ${leafTile}`);
     const forged = leafText.replace('"approve"', '"deny"');
+    const at = (Number(leafIdx) % 256) * 64;
+    const forgedLeafTile = leafTileHex.slice(0, at) + leafHash(forged).toString('hex') + leafTileHex.slice(at + 64);
     await detects('leaf and hash rewritten',
-      () => sql(srv.db, `UPDATE ledger_leaves SET leaf = ${asText(forged)}, hash = ${blob(leafHash(forged).toString('hex'))} WHERE idx = ${leafIdx}`),
-      () => sql(srv.db, `UPDATE ledger_leaves SET leaf = ${blob(stored)}, hash = ${blob(leafHex)} WHERE idx = ${leafIdx}`),
+      () => sql(srv.db, `UPDATE ledger_leaves SET leaf = ${asText(forged)} WHERE idx = ${leafIdx};
+        UPDATE ledger_tiles SET hashes = ${blob(forgedLeafTile)} WHERE level = 0 AND idx = ${leafTile}`),
+      () => sql(srv.db, `UPDATE ledger_leaves SET leaf = ${blob(stored)} WHERE idx = ${leafIdx};
+        UPDATE ledger_tiles SET hashes = ${blob(leafTileHex)} WHERE level = 0 AND idx = ${leafTile}`),
       /checkpoint \d+: its root is not the root of the first \d+ leaves/);
+    // ... and its salt (16 bytes on PostgreSQL, its hex text on SQLite): the rows it logs no
+    // longer match it
+    const saltOf = backend === 'postgres' ? hex('salt') : 'salt';
+    const saltLit = backend === 'postgres' ? blob : (h) => `'${h}'`;
+    const leafSalt = await sql(srv.db, `SELECT ${saltOf} FROM ledger_leaves WHERE idx = ${leafIdx}`);
+    assert.match(leafSalt, /^[0-9a-f]{32}$/);
+    await detects('leaf salt altered',
+      () => sql(srv.db, `UPDATE ledger_leaves SET salt = ${saltLit(leafSalt.replace(/^./, (c) => (c === '0' ? '1' : '0')))} WHERE idx = ${leafIdx}`),
+      () => sql(srv.db, `UPDATE ledger_leaves SET salt = ${saltLit(leafSalt)} WHERE idx = ${leafIdx}`),
+      new RegExp(`its latest leaf ${leafIdx} \\(by ledger_refs\\) does not log it`));
     // 6. a stored tree hash changed (proofs through it would be wrong): the second leaf hash of
     // the first tile, then the tile cut short
     const tileHex = await sql(srv.db, `SELECT ${hex('hashes')} FROM ledger_tiles WHERE level = 0 AND idx = 0`);
@@ -465,8 +481,8 @@ describe('govhall audit', () => {
     const [kind, ref, salt, created] = row.split('|');
     await detects('leaf deleted',
       () => sql(srv.db, `DELETE FROM ledger_leaves WHERE idx = ${leafIdx}`),
-      () => sql(srv.db, `INSERT INTO ledger_leaves (idx, kind, ref, salt, leaf, hash, created_at) VALUES (${leafIdx}, '${kind}', '${ref}',
-        '${salt}', ${blob(stored)}, ${blob(leafHex)}, ${created})`),
+      () => sql(srv.db, `INSERT INTO ledger_leaves (idx, kind, ref, salt, leaf, created_at) VALUES (${leafIdx}, '${kind}', '${ref}',
+        '${salt}', ${blob(stored)}, ${created})`),
       new RegExp(`leaves ${leafIdx}\\.\\.${leafIdx}: missing from ledger_leaves`));
   });
 });

@@ -476,18 +476,20 @@ static void stored_log(enum db_kind kind)
 
 /* ---- tiles: the tree stored as tiles of 256 hashes (tiles.c) ---- */
 
-/* The bulk writer hands over the stored form: it unpacks to the text of the leaf's hash. */
+/* The bulk writer hands over the stored form: it unpacks to the text of the leaf's hash (ctx:
+ * the hashes of the leaves by index). */
 static int tile_sink_leaf(void *ctx, int64_t idx, const char *kind, const char *ref, const char *salt,
-			  const unsigned char *stored, size_t len, const unsigned char hash[LEDGER_HASH_LEN], int64_t created_at)
+			  const unsigned char *stored, size_t len, int64_t created_at)
 {
-	(void)ctx, (void)idx, (void)kind, (void)ref, (void)salt, (void)created_at;
+	(void)kind, (void)ref, (void)salt, (void)created_at;
+	const unsigned char(*hashes)[LEDGER_HASH_LEN] = ctx;
 	struct arena *a = arena_new(1 << 12);
 	const char *text;
 	size_t tl;
 	unsigned char h[LEDGER_HASH_LEN];
 	assert_int_equal(ledger_leaf_unpack(a, stored, len, &text, &tl), 0);
 	ledger_leaf_hash(text, tl, h);
-	assert_memory_equal(h, hash, LEDGER_HASH_LEN);
+	assert_memory_equal(h, hashes[idx], LEDGER_HASH_LEN);
 	arena_free(a);
 	return 0;
 }
@@ -536,7 +538,7 @@ static void tiled_log(enum db_kind kind)
 	struct arena *a = arena_new(1 << 16);
 	enum { N = 2000 };
 	unsigned char(*hashes)[H32] = calloc(N, H32);
-	struct ledger_bulk_sink sink = { NULL, tile_sink_leaf, tile_sink_ref };
+	struct ledger_bulk_sink sink = { hashes, tile_sink_leaf, tile_sink_ref };
 	struct ledger_bulk *b;
 	assert_int_equal(ledger_bulk_open(u.db, &sink, &b), 0);
 	assert_int_equal(db_begin(t.db), 0);
