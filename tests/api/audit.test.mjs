@@ -611,7 +611,7 @@ describe('leaves stored as text, from before migration leaf_bytes', () => {
       const version = migration('_leaf_bytes.sql');
       // The form before also kept each leaf's hash beside the leaf, and its salt as hex text (what
       // the later lean migration changes, run again with it).
-      const lean = migration('_w6scale_lean.sql');
+      const lean = migration('_ledger_lean.sql');
       await sql(copy.url, backend === 'postgres'
         ? `ALTER TABLE ledger_leaves ALTER COLUMN leaf TYPE TEXT USING ''; ALTER TABLE ledger_leaves ADD COLUMN hash BYTEA;
            ALTER TABLE ledger_leaves ALTER COLUMN salt TYPE TEXT USING encode(salt, 'hex');

@@ -1,6 +1,6 @@
--- 0037_w6fedhub_withdrawals (sqlite): items a hall no longer offers (src/catalog/import.c, the
+-- 0037_catalog_withdrawals (sqlite): items a hall no longer offers (src/catalog/import.c, the
 -- import file's "withdrawn"). Keep the same logical shape as the other backend's
--- 0037_w6fedhub_withdrawals.sql. A withdrawal retires the item's current version without a
+-- 0037_catalog_withdrawals.sql. A withdrawal retires the item's current version without a
 -- newer one; a later import of the item makes a new version, current again. The catalog feed
 -- (src/federation/natcat.c) carries withdrawals beside the versions, so the hub drops them.
 

@@ -1,6 +1,6 @@
--- 0040_w6scale_lean (SQLite): the log and the queue sized for a national hall
+-- 0040_ledger_lean (SQLite): the log and the queue sized for a national hall
 -- (docs/performance.md, "Where the bytes go"). Keep the same logical shape as
--- migrations/postgres/0040_w6scale_lean.sql (where ledger_refs' index is a block-range index,
+-- migrations/postgres/0040_ledger_lean.sql (where ledger_refs' index is a block-range index,
 -- the leaves' ref index a hash index, the steps' index on application_id alone and a leaf's
 -- salt its 16 bytes: kinds SQLite does not have, or no gain here, so those stay as they are).
 

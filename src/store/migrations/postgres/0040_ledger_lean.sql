@@ -1,6 +1,6 @@
--- 0040_w6scale_lean (PostgreSQL): the log and the queue sized for a national hall
+-- 0040_ledger_lean (PostgreSQL): the log and the queue sized for a national hall
 -- (docs/performance.md, "Where the bytes go"). Keep the same logical shape as
--- migrations/sqlite/0040_w6scale_lean.sql.
+-- migrations/sqlite/0040_ledger_lean.sql.
 
 -- A leaf's hash is kept once, in the tree's tile of leaf hashes (ledger_tiles level 0): the
 -- log reads it there, the audit recomputes it from the leaf's text and compares it with the

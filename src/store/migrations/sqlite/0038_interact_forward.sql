@@ -1,6 +1,6 @@
--- 0038_w6fedask_forward (SQLite): consultations and complaints forwarded to the hall they belong
+-- 0038_interact_forward (SQLite): consultations and complaints forwarded to the hall they belong
 -- to (src/interact/forward.c). Keep the same logical shape as
--- migrations/postgres/0038_w6fedask_forward.sql. Times are Unix seconds.
+-- migrations/postgres/0038_interact_forward.sql. Times are Unix seconds.
 -- Its tables are made only when missing: a database put back to an older schema version (the
 -- audit test's old leaves) runs it again.
 

@@ -1,5 +1,5 @@
--- 0036_w6fedjoint_joint (SQLite): 多地联办, an item whose steps belong to two halls (src/remote/joint.c).
--- Keep the same logical shape as migrations/postgres/0036_w6fedjoint_joint.sql. Times are Unix seconds.
+-- 0036_remote_joint (SQLite): 多地联办, an item whose steps belong to two halls (src/remote/joint.c).
+-- Keep the same logical shape as migrations/postgres/0036_remote_joint.sql. Times are Unix seconds.
 -- Its tables are made only when missing: a database put back to an older schema version (the
 -- audit test's old leaves) runs it again.
 

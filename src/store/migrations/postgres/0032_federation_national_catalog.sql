@@ -1,6 +1,6 @@
--- 0032_w5fedcat_national (postgres): the hub's national catalog and national supervision
+-- 0032_federation_national_catalog (postgres): the hub's national catalog and national supervision
 -- (src/federation/natcat.c, natstats.c). Keep the same logical shape as the other backend's
--- 0032_w5fedcat_national.sql. Every row is a copy of what a hall published in a document it
+-- 0032_federation_national_catalog.sql. Every row is a copy of what a hall published in a document it
 -- signed; the hub fetches them again (docs/federation.md). Times are Unix seconds.
 
 -- One row per (hall, item): the newest version of the item the hall's catalog feed gave.
