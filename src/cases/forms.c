@@ -89,22 +89,19 @@ int forms_def_check(json_t *def)
 {
 	if (!json_is_array(def) || json_array_size(def) > FORMS_MAX_FIELDS)
 		return GH_EINVAL;
-	json_t *seen = json_object();
-	int rc = 0;
+	const char *keys[FORMS_MAX_FIELDS];
 	size_t i;
 	json_t *f;
 	json_array_foreach(def, i, f) {
 		struct field fd;
-		if ((rc = field_get(f, &fd)) != 0)
-			break;
-		if (json_object_get(seen, fd.key)) {
-			rc = GH_EINVAL;
-			break;
-		}
-		json_object_set_new(seen, fd.key, json_true());
+		if (field_get(f, &fd) != 0)
+			return GH_EINVAL;
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(keys[k], fd.key) == 0)
+				return GH_EINVAL; /* a key twice */
+		keys[i] = fd.key;
 	}
-	json_decref(seen);
-	return rc;
+	return 0;
 }
 
 /* A label in lang, falling back to Chinese, then to the key. Never NULL. */

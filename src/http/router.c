@@ -10,8 +10,10 @@
 #include "base/err.h"
 #include "base/util.h"
 
-/* A route with what most paths can be told apart by cheaply: its first two segments and its
- * number of segments, so most routes are passed over without matching the whole pattern. */
+/* A route with what most paths can be told apart by cheaply: its first four segments and its
+ * number of segments, so most routes are passed over without matching the whole pattern (the
+ * API's paths share their first two, /api/v1). */
+#define PREFIX_SEGMENTS 4
 struct segment {
 	const char *p; /* into the pattern */
 	size_t len;
@@ -19,7 +21,7 @@ struct segment {
 };
 
 struct entry {
-	struct segment seg[2]; /* the first two segments (len 0 and !param when absent) */
+	struct segment seg[PREFIX_SEGMENTS]; /* the first segments (len 0 and !param when absent) */
 	unsigned nseg;         /* segments: '/' in the pattern */
 	bool rest;             /* ends in "{name*}": the path may have more segments */
 };
@@ -288,11 +290,11 @@ enum router_result router_match(const struct router *rt, struct arena *a, unsign
 	const struct route *best = NULL;
 	int best_score = -1;
 	unsigned allow = 0;
-	/* The path's first two segments and its number of segments. */
+	/* The path's first segments and its number of segments. */
 	unsigned nseg = 0;
 	for (const char *s = path; *s; s++)
 		nseg += *s == '/';
-	struct segment ps[2] = { { 0 } };
+	struct segment ps[PREFIX_SEGMENTS] = { { 0 } };
 	const char *s = path[0] == '/' ? path + 1 : path;
 	for (size_t k = 0; k < ARRAY_LEN(ps) && k < nseg; k++) {
 		ps[k].p = s;
