@@ -441,7 +441,9 @@ json_t *case_json(const struct application *app, const struct calendar *cal, int
 		json_object_set_new(j, "form", case_form_masked(app->form, &masked));
 		json_object_set_new(j, "masked_fields", masked);
 	}
-	json_t *mats = app->materials ? json_loads(app->materials, 0, NULL) : NULL;
+	json_t *mats = app->materials_shown ? json_incref(app->materials_shown)
+		       : app->materials       ? json_loads(app->materials, 0, NULL)
+					      : NULL;
 	json_object_set_new(j, "materials", mats ? mats : json_array());
 	return j;
 }
@@ -705,7 +707,8 @@ static int apply_write_new(struct db *db, struct case_apply_prep *w)
 				       .updated_at = now, .item_name_zh = p->svc.name_zh, .item_name_en = p->svc.name_en,
 				       .dept_name_zh = p->dept_name_zh, .dept_name_en = p->dept_name_en,
 				       .applicant_name = p->applicant_name, .idempotency_key = n.idempotency_key,
-				       .form_shown = p->form_shown, .form_masked_keys = p->masked_keys };
+				       .form_shown = p->form_shown, .form_masked_keys = p->masked_keys,
+				       .materials_shown = in->nups ? NULL : p->mats };
 	w->app.clock.limit_days = n.limit_days;
 	w->app.clock.legal_limit_days = n.legal_limit_days;
 	int64_t ev = 0;

@@ -40,8 +40,9 @@ struct application {
 	int64_t form_key_id;      /* the key form's personal fields are sealed under (0: none) */
 	const char *form_plain;   /* when the caller has it: form's plaintext, for the observers */
 	/* When the write that made it has them: what case_json shows of form (masks for sealed
-	 * values) and the keys masked, borrowed (case_form_seal_shown); else read from form. */
-	json_t *form_shown, *form_masked_keys;
+	 * values) and the keys masked (case_form_seal_shown), and materials as JSON, borrowed;
+	 * else read from the texts. */
+	json_t *form_shown, *form_masked_keys, *materials_shown;
 	int64_t submitted_at, accepted_at, decided_at, completed_at, created_at, updated_at;
 	struct clock_state clock;
 	int32_t due_day, legal_due_day, yellow_day;
