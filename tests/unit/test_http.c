@@ -107,6 +107,8 @@ static void test_router_deep(void **state)
 		{ HTTP_GET, "/api/{ver}/applications/{id}/files", h_dummy, ROLE_CITIZEN, 0, "files" },
 		{ HTTP_GET, "/api/v1/docs/{path*}", h_dummy, ROLE_PUBLIC, 0, "docs" },
 		{ HTTP_GET, "/{any*}", h_dummy, ROLE_PUBLIC, 0, "fallback" },
+		{ HTTP_GET, "/1/2/3/4/5/6/7/8/9/10/11/12/{n}", h_dummy, ROLE_PUBLIC, 0, "long" },
+		{ HTTP_GET, "/1/2/3/4/5/6/7/8/9/10/11/12/13/{n}", h_dummy, ROLE_PUBLIC, 0, "longer" },
 	};
 	static const struct {
 		unsigned method;
@@ -124,6 +126,9 @@ static void test_router_deep(void **state)
 		{ HTTP_GET, "/api/v1/services/gsa-0001/applications", "fallback" },
 		{ HTTP_GET, "/api/v1/applications/7/other", "fallback" },
 		{ HTTP_POST, "/api/v1/services/gsa-0001", NULL },
+		{ HTTP_GET, "/1/2/3/4/5/6/7/8/9/10/11/12/x", "long" },
+		{ HTTP_GET, "/1/2/3/4/5/6/7/8/9/10/11/12/13/x", "longer" },
+		{ HTTP_GET, "/1/2/3/4/5/6/7/8/9/10/11/12/13/14/x", "fallback" },
 	};
 	struct router *rt = router_new();
 	assert_int_equal(router_add(rt, deep, ARRAY_LEN(deep)), 0);
