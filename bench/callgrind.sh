@@ -40,37 +40,8 @@ for _ in $(seq 600); do
 done
 [ -n "$url" ] || { echo "callgrind.sh: the server did not start" >&2; exit 1; }
 # The demo citizen's API token, and its session and form token for the web form.
-BENCH_TOKEN=$(python3 - "$url" <<'PY'
-import json, sys, urllib.request
-req = urllib.request.Request(sys.argv[1] + "/api/v1/auth/token", method="POST",
-    data=json.dumps({"login": "13800000001", "password": "Qinghe-demo-2026", "channel": "other", "name": "callgrind", "scopes": "apply"}).encode(),
-    headers={"Content-Type": "application/json"})
-print(json.load(urllib.request.urlopen(req))["token"])
-PY
-)
-read -r BENCH_COOKIE BENCH_CSRF < <(python3 - "$url" "$ITEM" <<'PY'
-import re, sys, urllib.parse, urllib.request
-base, item = sys.argv[1], sys.argv[2]
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *a): return None
-op = urllib.request.build_opener(NoRedirect)
-jar = {}
-def call(path, data=None):
-    req = urllib.request.Request(base + path, data=data)
-    req.add_header("Cookie", "; ".join(f"{k}={v}" for k, v in jar.items()))
-    if data: req.add_header("Content-Type", "application/x-www-form-urlencoded")
-    try: res = op.open(req)
-    except urllib.error.HTTPError as e: res = e
-    for h in res.headers.get_all("Set-Cookie") or []:
-        k, v = h.split(";", 1)[0].split("=", 1)
-        jar[k] = v
-    return res.read().decode()
-csrf = lambda html: re.search(r'name="_csrf" value="([^"]+)"', html).group(1)
-t = csrf(call("/login"))
-call("/login", urllib.parse.urlencode({"login": "13800000001", "password": "Qinghe-demo-2026", "next": "", "_csrf": t}).encode())
-print("gh_sid=" + jar["gh_sid"], csrf(call("/services/" + item + "/apply")))
-PY
-)
+BENCH_TOKEN=$(python3 bench/citizen.py token "$url")
+read -r BENCH_COOKIE BENCH_CSRF < <(python3 bench/citizen.py web "$url" "$ITEM")
 export BENCH_TOKEN BENCH_COOKIE BENCH_CSRF BENCH_KIOSK=0
 submitted() { sqlite3 "$OUT/db" "SELECT count(*) FROM applications WHERE state = 'submitted'"; }
 BENCH_TAG=warm$$ wrk -t1 -c8 -d5s -s "$lua" "$url$path" >"$OUT/warm.wrk" 2>&1
