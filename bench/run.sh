@@ -571,39 +571,10 @@ if [ "$SUBMIT_SECONDS" != 0 ]; then
     --log-level "$LOG_LEVEL" >"$tmp/durable.out" 2>"$tmp/durable.err" &
   ds_pid=$!
   ds_url=$(listening "govhall (submissions)" "$ds_pid" "$tmp/durable.out" "$tmp/durable.err")
-  token=$(python3 - "$ds_url" <<'PY'
-import json, sys, urllib.request
-req = urllib.request.Request(sys.argv[1] + "/api/v1/auth/token", method="POST",
-    data=json.dumps({"login": "13800000001", "password": "Qinghe-demo-2026", "channel": "other", "name": "bench", "scopes": "apply"}).encode(),
-    headers={"Content-Type": "application/json"})
-print(json.load(urllib.request.urlopen(req))["token"])
-PY
-) || die "cannot get an API token for the demo citizen"
+  token=$(python3 bench/citizen.py token "$ds_url") || die "cannot get an API token for the demo citizen"
   # The web form (and the kiosk, the same form with the kiosk cookie): a citizen's session and
   # its form token, as a browser has them after logging in.
-  read -r web_cookie web_csrf < <(python3 - "$ds_url" <<'PY'
-import re, sys, urllib.parse, urllib.request
-base = sys.argv[1]
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *a): return None
-op = urllib.request.build_opener(NoRedirect)
-jar = {}
-def call(path, data=None):
-    req = urllib.request.Request(base + path, data=data)
-    req.add_header("Cookie", "; ".join(f"{k}={v}" for k, v in jar.items()))
-    if data: req.add_header("Content-Type", "application/x-www-form-urlencoded")
-    try: res = op.open(req)
-    except urllib.error.HTTPError as e: res = e
-    for h in res.headers.get_all("Set-Cookie") or []:
-        k, v = h.split(";", 1)[0].split("=", 1)
-        jar[k] = v
-    return res.read().decode()
-csrf = lambda html: re.search(r'name="_csrf" value="([^"]+)"', html).group(1)
-t = csrf(call("/login"))
-call("/login", urllib.parse.urlencode({"login": "13800000001", "password": "Qinghe-demo-2026", "next": "", "_csrf": t}).encode())
-print("gh_sid=" + jar["gh_sid"], csrf(call("/services/gsa-0001/apply")))
-PY
-) || die "cannot log the demo citizen in through the pages"
+  read -r web_cookie web_csrf < <(python3 bench/citizen.py web "$ds_url" "$SUBMIT_ITEM") || die "cannot log the demo citizen in through the pages"
   export BENCH_TOKEN=$token BENCH_TAG=bench$$ BENCH_COOKIE=$web_cookie BENCH_CSRF=$web_csrf
   if [ "$WARMUP" != 0 ]; then
     BENCH_TAG=warm$$ wrk -t1 -c8 -d"$WARMUP"s -s bench/submit.lua "$ds_url/api/v1/services/$SUBMIT_ITEM/applications" >/dev/null 2>&1 || true

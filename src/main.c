@@ -626,6 +626,18 @@ static void libevent_log(int severity, const char *msg)
 	log_msg(l, "libevent: %s", msg);
 }
 
+/* What cmd_serve loaded, released (each release is safe on what was not loaded). */
+static void serve_unload(struct app *app)
+{
+	search_release(app);
+	ledger_release(app);
+	fed_release();
+	cases_release(app);
+	identity_release(app);
+	view_free(app->view);
+	app->view = NULL;
+}
+
 static int cmd_serve(struct config *cfg)
 {
 	struct app app = { .cfg = *cfg, .started = time(NULL) };
@@ -642,6 +654,11 @@ static int cmd_serve(struct config *cfg)
 	/* Everything serve says goes to the JSON log, its failures too (docs/operations.md, Logs);
 	 * libevent's own messages as well. */
 	event_set_log_callback(libevent_log);
+	/* The settings first: a wrong one is refused before seconds of loading. */
+	if (fed_config_check(cfg, err, sizeof(err))) {
+		log_error("%s", err);
+		return 1;
+	}
 	struct db *db;
 	char kerr[2048];
 	if (ops_open_db(cfg, OPS_NODE, &db, kerr, sizeof(kerr))) {
@@ -660,6 +677,7 @@ static int cmd_serve(struct config *cfg)
 	    search_init(&app, err, sizeof(err)) || interact_init(&app, err, sizeof(err)) ||
 	    pay_init(&app, err, sizeof(err)) || fed_init(&app, err, sizeof(err))) {
 		log_error("%s", err);
+		serve_unload(&app);
 		return 1;
 	}
 	certs_init(&app);
@@ -713,12 +731,7 @@ static int cmd_serve(struct config *cfg)
 	metrics_free(app.metrics);
 	nav_free(app.nav);
 	router_free(app.router);
-	search_release(&app);
-	ledger_release(&app);
-	fed_release();
-	cases_release(&app);
-	identity_release(&app);
-	view_free(app.view);
+	serve_unload(&app);
 	return rc ? 1 : 0;
 }
 

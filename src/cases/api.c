@@ -5,6 +5,7 @@
 
 #include "base/calendar.h"
 #include "base/err.h"
+#include "base/jsonout.h"
 #include "base/util.h"
 #include "cases/attach.h"
 #include "cases/cases_impl.h"
@@ -262,7 +263,7 @@ static int api_act(struct req *r)
 			req_error_detail(r, "%s", M(r, "cases_detail_must_object"));
 			return GH_EINVAL;
 		}
-		detail_s = json_dumps(detail, JSON_COMPACT);
+		detail_s = jsonout_dumps(detail, JSON_COMPACT);
 		arena_cleanup(r->arena, free, detail_s);
 		if (strlen(detail_s) > 8000)
 			return GH_ETOOBIG;

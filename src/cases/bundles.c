@@ -28,6 +28,7 @@
 
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/jsonout.h"
 #include "base/util.h"
 #include "cases/cases_impl.h"
 #include "cases/pages_impl.h"
@@ -347,7 +348,7 @@ static int seal_draft(struct req *r, const struct bundle_form *b, const struct b
 				&d->form, &d->key_id);
 	if (rc)
 		return rc;
-	char *mats = json_dumps(in->global ? in->global : json_array(), JSON_COMPACT);
+	char *mats = jsonout_dumps(in->global ? in->global : json_array(), JSON_COMPACT);
 	if (!mats)
 		return GH_EINTERNAL;
 	d->mats = arena_strdup(r->arena, mats);
@@ -479,7 +480,7 @@ static int bundle_write(struct req *w, void *arg)
 			/* The draft names the files uploaded with it by the ids they were written under. */
 			json_t *global = in->global ? json_deep_copy(in->global) : json_array();
 			cases_uploads_resolve(global, in->ups, in->nups);
-			char *mats = json_dumps(global, JSON_COMPACT);
+			char *mats = jsonout_dumps(global, JSON_COMPACT);
 			json_decref(global);
 			if (!mats)
 				return GH_EINTERNAL;

@@ -7,6 +7,7 @@
 #include "base/calendar.h"
 #include "base/config.h"
 #include "base/err.h"
+#include "base/jsonout.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "cases/calendar_admin.h"
@@ -432,10 +433,17 @@ json_t *case_json(const struct application *app, const struct calendar *cal, int
 		/* No clock runs (not accepted yet, or ended): the light is "none", never null. */
 		json_object_set_new(j, "light", json_string(deadline_light_name(LIGHT_NONE)));
 	}
-	json_t *masked;
-	json_object_set_new(j, "form", case_form_masked(app->form, &masked));
-	json_object_set_new(j, "masked_fields", masked);
-	json_t *mats = app->materials ? json_loads(app->materials, 0, NULL) : NULL;
+	if (app->form_shown && app->form_masked_keys) {
+		json_object_set(j, "form", app->form_shown);
+		json_object_set(j, "masked_fields", app->form_masked_keys);
+	} else {
+		json_t *masked;
+		json_object_set_new(j, "form", case_form_masked(app->form, &masked));
+		json_object_set_new(j, "masked_fields", masked);
+	}
+	json_t *mats = app->materials_shown ? json_incref(app->materials_shown)
+		       : app->materials       ? json_loads(app->materials, 0, NULL)
+					      : NULL;
 	json_object_set_new(j, "materials", mats ? mats : json_array());
 	return j;
 }
@@ -580,6 +588,7 @@ struct apply_ready {
 	const char *applicant_name; /* NULL when the caller files for someone else */
 	char *form_s, *mats_s;    /* JSON text of the form (plaintext) and the materials */
 	const char *form_stored;  /* the form as stored: personal fields sealed */
+	json_t *form_shown, *masked_keys; /* what is shown of it (case_form_seal_shown; the arena's) */
 	int64_t form_key_id;
 	json_t *mats;             /* the materials (owned by the arena), uploads by provisional id */
 	struct apply_link {
@@ -630,13 +639,17 @@ static int apply_prepare(struct req *r, const struct case_apply_in *in, struct a
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, mats);
 	if (json_object_size(*errors))
 		return GH_EVALIDATION;
-	p->form_s = json_dumps(values, JSON_COMPACT | JSON_SORT_KEYS);
-	p->mats_s = json_dumps(mats, JSON_COMPACT);
+	p->form_s = jsonout_dumps(values, JSON_COMPACT | JSON_SORT_KEYS);
+	p->mats_s = jsonout_dumps(mats, JSON_COMPACT);
 	p->mats = mats;
 	arena_cleanup(r->arena, free, p->form_s);
 	arena_cleanup(r->arena, free, p->mats_s);
-	if ((rc = case_form_seal(r->app->keys, r->arena, def, values, &p->form_stored, &p->form_key_id)))
+	rc = case_form_seal_shown(r->app->keys, r->arena, def, values, &p->form_stored, &p->form_key_id, &p->form_shown,
+				  &p->masked_keys);
+	if (rc)
 		return rc;
+	arena_cleanup(r->arena, (void (*)(void *))json_decref, p->form_shown);
+	arena_cleanup(r->arena, (void (*)(void *))json_decref, p->masked_keys);
 	if (in->submit && (rc = case_rules_judge(r, p->svc.code, p->svc.version, item->rules, values, in->applicant_id,
 						 in->enterprise_id, &p->rules)))
 		return rc;
@@ -706,7 +719,9 @@ static int apply_write_new(struct db *db, struct case_apply_prep *w)
 				       .materials = n.materials, .created_at = now,
 				       .updated_at = now, .item_name_zh = p->svc.name_zh, .item_name_en = p->svc.name_en,
 				       .dept_name_zh = p->dept_name_zh, .dept_name_en = p->dept_name_en,
-				       .applicant_name = p->applicant_name, .idempotency_key = n.idempotency_key };
+				       .applicant_name = p->applicant_name, .idempotency_key = n.idempotency_key,
+				       .form_shown = p->form_shown, .form_masked_keys = p->masked_keys,
+				       .materials_shown = in->nups ? NULL : p->mats };
 	w->app.clock.limit_days = n.limit_days;
 	w->app.clock.legal_limit_days = n.legal_limit_days;
 	int64_t ev = 0;
@@ -788,7 +803,7 @@ int case_apply_write(struct req *w, struct case_apply_prep *p, const char *key, 
 		 * materials name them by their ids. */
 		json_t *mats = json_deep_copy(p->p.mats);
 		cases_uploads_resolve(mats, p->in.ups, p->in.nups);
-		p->p.mats_s = json_dumps(mats, JSON_COMPACT);
+		p->p.mats_s = jsonout_dumps(mats, JSON_COMPACT);
 		json_decref(mats);
 		if (!p->p.mats_s)
 			return GH_EINTERNAL;

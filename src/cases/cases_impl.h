@@ -39,6 +39,10 @@ struct application {
 	const char *materials;    /* JSON array text */
 	int64_t form_key_id;      /* the key form's personal fields are sealed under (0: none) */
 	const char *form_plain;   /* when the caller has it: form's plaintext, for the observers */
+	/* When the write that made it has them: what case_json shows of form (masks for sealed
+	 * values) and the keys masked (case_form_seal_shown), and materials as JSON, borrowed;
+	 * else read from the texts. */
+	json_t *form_shown, *form_masked_keys, *materials_shown;
 	int64_t submitted_at, accepted_at, decided_at, completed_at, created_at, updated_at;
 	struct clock_state clock;
 	int32_t due_day, legal_due_day, yellow_day;
@@ -253,6 +257,10 @@ json_t *case_progress_json(struct req *r, const struct application *app);
 /* A stored form's values with masks for personal fields (new reference; {} for a malformed
  * text); *masked_keys (may be NULL) gets the array of their keys (new reference). */
 json_t *case_form_masked(const char *stored, json_t **masked_keys);
+/* case_form_seal, and what case_form_masked would show of *stored (new references, in the
+ * order of the stored text), made from the values without reading the text back. */
+int case_form_seal_shown(const struct keyring *k, struct arena *a, json_t *def, json_t *values, const char **stored,
+			 int64_t *key_id, json_t **shown, json_t **masked_keys);
 /* The full value of field key of a stored form, in a; GH_ENOTFOUND when it has none, GH_EINVAL
  * when its seal cannot be opened. */
 int case_form_reveal(const struct keyring *k, struct arena *a, const char *stored, const char *key, const char **value);

@@ -7,6 +7,7 @@
 
 #include "base/arena.h"
 #include "base/err.h"
+#include "base/jsonout.h"
 #include "base/util.h"
 #include "cases/attach.h"
 #include "cases/cases.h"
@@ -69,7 +70,7 @@ static int applied(struct req *r, const struct case_apply_in *in, struct applica
 {
 	struct apply_out *o = in->ctx;
 	if (rc && errors) {
-		char *s = json_dumps(errors, JSON_COMPACT);
+		char *s = jsonout_dumps(errors, JSON_COMPACT);
 		req_error_detail(r, "%s", s ? s : "invalid");
 		free(s);
 	}

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "base/err.h"
+#include "base/jsonout.h"
 #include "base/util.h"
 #include "cases/attach.h"
 #include "cases/cases_impl.h"
@@ -734,7 +735,7 @@ static int act_post(struct req *r)
 
 	char *detail_s = NULL;
 	if (json_object_size(detail)) {
-		detail_s = json_dumps(detail, JSON_COMPACT);
+		detail_s = jsonout_dumps(detail, JSON_COMPACT);
 		arena_cleanup(r->arena, free, detail_s);
 		if (!detail_s || strlen(detail_s) > DETAIL_MAX)
 			return GH_ETOOBIG;

@@ -85,26 +85,29 @@ bool forms_field_personal(json_t *f)
 	return json_is_true(json_object_get(f, "personal")) || (t && t->personal);
 }
 
+/* Field i of def checked (field_get) into *fd, its key not one of keys[0..i) (the keys of
+ * the fields before it, which the caller keeps); 0 or GH_EINVAL. */
+static int field_at(json_t *def, size_t i, const char **keys, struct field *fd)
+{
+	if (i >= FORMS_MAX_FIELDS || field_get(json_array_get(def, i), fd) != 0)
+		return GH_EINVAL;
+	for (size_t k = 0; k < i; k++)
+		if (strcmp(keys[k], fd->key) == 0)
+			return GH_EINVAL; /* a key twice */
+	keys[i] = fd->key;
+	return 0;
+}
+
 int forms_def_check(json_t *def)
 {
 	if (!json_is_array(def) || json_array_size(def) > FORMS_MAX_FIELDS)
 		return GH_EINVAL;
-	json_t *seen = json_object();
-	int rc = 0;
-	size_t i;
-	json_t *f;
-	json_array_foreach(def, i, f) {
-		struct field fd;
-		if ((rc = field_get(f, &fd)) != 0)
-			break;
-		if (json_object_get(seen, fd.key)) {
-			rc = GH_EINVAL;
-			break;
-		}
-		json_object_set_new(seen, fd.key, json_true());
-	}
-	json_decref(seen);
-	return rc;
+	const char *keys[FORMS_MAX_FIELDS];
+	struct field fd;
+	for (size_t i = 0; i < json_array_size(def); i++)
+		if (field_at(def, i, keys, &fd))
+			return GH_EINVAL;
+	return 0;
 }
 
 /* A label in lang, falling back to Chinese, then to the key. Never NULL. */
@@ -214,14 +217,18 @@ int forms_validate(json_t *def, json_t *input, const struct view *v, const char 
 	const struct words w = { v, lang };
 	*values = NULL;
 	*errors = NULL;
-	if (forms_def_check(def) != 0)
+	if (!json_is_array(def) || json_array_size(def) > FORMS_MAX_FIELDS)
 		return GH_EINVAL;
+	/* The definition is checked as it is read (forms_def_check's checks, one pass). */
+	const char *keys[FORMS_MAX_FIELDS];
 	json_t *vals = json_object(), *errs = json_object();
-	size_t i;
-	json_t *f;
-	json_array_foreach(def, i, f) {
+	for (size_t i = 0; i < json_array_size(def); i++) {
 		struct field fd;
-		field_get(f, &fd); /* checked above */
+		if (field_at(def, i, keys, &fd)) {
+			json_decref(vals);
+			json_decref(errs);
+			return GH_EINVAL;
+		}
 		json_t *in = json_is_object(input) ? json_object_get(input, fd.key) : NULL;
 		field_validate(&fd, in, &w, vals, errs);
 	}

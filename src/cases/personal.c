@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/jsonout.h"
 #include "base/util.h"
 #include "cases/cases_impl.h"
 #include "store/db.h"
@@ -44,7 +45,7 @@ static int form_masks(struct arena *a, struct db_rows *rows)
 	for (size_t i = 0; c < rows->ncols && i < rows->nrows; i++) {
 		char **cell = &rows->cells[i * rows->ncols + c];
 		json_t *m = case_form_masked(*cell ? *cell : "{}", NULL);
-		char *text = json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
+		char *text = jsonout_dumps(m, JSON_COMPACT | JSON_SORT_KEYS);
 		json_decref(m);
 		if (!text)
 			return GH_EINTERNAL;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/jsonout.h"
 #include "base/util.h"
 #include "cases/cases_impl.h"
 #include "http/msg.h"
@@ -47,7 +48,7 @@ int case_rules_judge(struct req *r, const char *code, long version, json_t *rule
 	json_t *d = json_pack("{s:{s:s,s:I,s:s,s:b,s:o}}", "rules", "item", code, "version", (json_int_t)version,
 			      "outcome", catalog_rule_status_name(s), "instant",
 			      json_is_true(json_object_get(rules, "instant")), "failed", failed);
-	char *text = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
+	char *text = jsonout_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(d);
 	if (!text)
 		return GH_EINTERNAL;

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/jsonout.h"
 #include "base/log.h"
 #include "base/str.h"
 #include "base/util.h"
@@ -103,7 +104,7 @@ static char *seal_b64(const struct keyring *k, struct arena *a, const char *key,
 /* j as stored text (sorted keys, compact) in a; j is released. */
 static int dump(struct arena *a, json_t *j, const char **out)
 {
-	char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	char *text = jsonout_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(j);
 	if (!text)
 		return GH_EINTERNAL;
@@ -112,16 +113,47 @@ static int dump(struct arena *a, json_t *j, const char **out)
 	return 0;
 }
 
-int case_form_seal(const struct keyring *k, struct arena *a, json_t *def, json_t *values, const char **stored,
-		   int64_t *key_id)
+static int key_order(const void *a, const void *b)
 {
-	json_t *out = json_object();
-	int rc = 0;
-	bool any = false;
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The masks in place of a stored form object's sealed values (what case_form_masked shows). */
+static void mask_in_place(json_t *j, json_t **masked_keys)
+{
+	if (masked_keys)
+		*masked_keys = json_array();
+	const char *key;
+	json_t *v;
+	json_object_foreach(j, key, v)
+	{
+		if (!json_is_object(v))
+			continue;
+		const char *m = json_string_value(json_object_get(v, "masked"));
+		json_object_set_new(j, key, json_string(m ? m : "****"));
+		if (masked_keys)
+			json_array_append_new(*masked_keys, json_string(key));
+	}
+}
+
+int case_form_seal_shown(const struct keyring *k, struct arena *a, json_t *def, json_t *values, const char **stored,
+			 int64_t *key_id, json_t **shown, json_t **masked_keys)
+{
+	/* Built in the stored text's order (sorted keys), so that what is shown from it is what
+	 * case_form_masked shows of the text. */
+	size_t n = json_object_size(values), i = 0;
+	const char **keys = arena_array(a, n ? n : 1, sizeof(*keys));
 	const char *key;
 	json_t *v;
 	json_object_foreach(values, key, v)
-	{
+		keys[i++] = key;
+	qsort(keys, n, sizeof(*keys), key_order);
+	json_t *out = json_object();
+	int rc = 0;
+	bool any = false;
+	for (i = 0; i < n; i++) {
+		key = keys[i];
+		v = json_object_get(values, key);
 		json_t *f = field_of(def, key);
 		const char *s = json_string_value(v);
 		if (!f || !s || !*s || !forms_field_personal(f)) {
@@ -141,7 +173,17 @@ int case_form_seal(const struct keyring *k, struct arena *a, json_t *def, json_t
 		return rc;
 	}
 	*key_id = any ? keyring_current_id(k) : 0;
+	if (shown) {
+		*shown = json_copy(out);
+		mask_in_place(*shown, masked_keys);
+	}
 	return dump(a, out, stored);
+}
+
+int case_form_seal(const struct keyring *k, struct arena *a, json_t *def, json_t *values, const char **stored,
+		   int64_t *key_id)
+{
+	return case_form_seal_shown(k, a, def, values, stored, key_id, NULL, NULL);
 }
 
 /* Opens one sealed value of field key. GH_EINVAL when it cannot be opened. */
@@ -203,21 +245,12 @@ int case_form_plain(const struct keyring *k, struct arena *a, const char *stored
 json_t *case_form_masked(const char *stored, json_t **masked_keys)
 {
 	json_t *j = load(stored);
-	if (masked_keys)
-		*masked_keys = json_array();
-	if (!j)
-		return json_object();
-	const char *key;
-	json_t *v;
-	json_object_foreach(j, key, v)
-	{
-		if (!json_is_object(v))
-			continue;
-		const char *m = json_string_value(json_object_get(v, "masked"));
-		json_object_set_new(j, key, json_string(m ? m : "****"));
+	if (!j) {
 		if (masked_keys)
-			json_array_append_new(*masked_keys, json_string(key));
+			*masked_keys = json_array();
+		return json_object();
 	}
+	mask_in_place(j, masked_keys);
 	return j;
 }
 

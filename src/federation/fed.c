@@ -28,20 +28,32 @@ static bool http_url(const char *s)
 	return s && (!strncmp(s, "http://", 7) || !strncmp(s, "https://", 8)) && strlen(s) < 500;
 }
 
-int fed_init(struct app *app, char *err, size_t errlen)
+int fed_config_check(const struct config *c, char *err, size_t errlen)
 {
-	const struct config *c = &app->cfg;
-	fed_cfg = (struct fed_settings){ .app = app };
 	const char *role = c->role ? c->role : "hall";
 	if (strcmp(role, "hall") && strcmp(role, "hub")) {
 		snprintf(err, errlen, "role must be hall or hub, not \"%s\"", role);
 		return GH_EINVAL;
 	}
-	if (!strcmp(role, "hub")) {
-		if (!http_url(c->public_url)) {
-			snprintf(err, errlen, "role = hub needs public-url, the hub's address (its OpenID Connect issuer)");
-			return GH_EINVAL;
-		}
+	if (!strcmp(role, "hub") && !http_url(c->public_url)) {
+		snprintf(err, errlen, "role = hub needs public-url, the hub's address (its OpenID Connect issuer)");
+		return GH_EINVAL;
+	}
+	if (strcmp(role, "hub") && c->fed_hub_url && *c->fed_hub_url && !http_url(c->fed_hub_url)) {
+		snprintf(err, errlen, "fed-hub-url must be the hub's http(s) address");
+		return GH_EINVAL;
+	}
+	return 0;
+}
+
+int fed_init(struct app *app, char *err, size_t errlen)
+{
+	const struct config *c = &app->cfg;
+	fed_cfg = (struct fed_settings){ .app = app };
+	int rc = fed_config_check(c, err, errlen);
+	if (rc)
+		return rc;
+	if (c->role && !strcmp(c->role, "hub")) {
 		issuer_of(c->public_url);
 		snprintf(fed_cfg.self_url, sizeof(fed_cfg.self_url), "%s", fed_cfg.issuer);
 		fed_cfg.hub = true;
@@ -58,16 +70,12 @@ int fed_init(struct app *app, char *err, size_t errlen)
 	}
 	if (!c->fed_hub_url || !*c->fed_hub_url)
 		return 0;
-	if (!http_url(c->fed_hub_url)) {
-		snprintf(err, errlen, "fed-hub-url must be the hub's http(s) address");
-		return GH_EINVAL;
-	}
 	issuer_of(c->fed_hub_url);
 	size_t ul = c->public_url ? strlen(c->public_url) : 0;
 	while (ul && c->public_url[ul - 1] == '/')
 		ul--;
 	snprintf(fed_cfg.self_url, sizeof(fed_cfg.self_url), "%.*s", (int)ul, ul ? c->public_url : "");
-	int rc = fed_rp_init(app, err, errlen);
+	rc = fed_rp_init(app, err, errlen);
 	if (!rc)
 		rc = fed_msg_init(c->fed_retry, err, errlen);
 	if (!rc)

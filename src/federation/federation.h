@@ -34,6 +34,9 @@ struct db;
  * inconsistent); on the hub, makes its first signing key when there is none and loads the
  * current one. */
 int fed_init(struct app *app, char *err, size_t errlen);
+/* The federation's settings (role, public-url for a hub, fed-hub-url) checked alone, before
+ * anything is loaded: GH_EINVAL with the setting to fix in err. fed_init checks them too. */
+int fed_config_check(const struct config *c, char *err, size_t errlen);
 void fed_release(void);
 int fed_add_routes(struct router *rt);
 /* Queues a message from hall self to hall dest about subject (one application: messages of a

@@ -10,8 +10,10 @@
 #include "base/err.h"
 #include "base/util.h"
 
-/* A route with what most paths can be told apart by cheaply: its first two segments and its
- * number of segments, so most routes are passed over without matching the whole pattern. */
+/* A route with what most paths can be told apart by cheaply: its first four segments and its
+ * number of segments, so most routes are passed over without matching the whole pattern (the
+ * API's paths share their first two, /api/v1). */
+#define PREFIX_SEGMENTS 4
 struct segment {
 	const char *p; /* into the pattern */
 	size_t len;
@@ -19,7 +21,7 @@ struct segment {
 };
 
 struct entry {
-	struct segment seg[2]; /* the first two segments (len 0 and !param when absent) */
+	struct segment seg[PREFIX_SEGMENTS]; /* the first segments (len 0 and !param when absent) */
 	unsigned nseg;         /* segments: '/' in the pattern */
 	bool rest;             /* ends in "{name*}": the path may have more segments */
 };
@@ -29,10 +31,19 @@ struct entry {
 #define CAN_DUTIES 8
 #define CAN_SLOTS (CAN_ROLES + CAN_DUTIES)
 
+/* Routes by their number of segments (the last bucket: that many or more), and the routes
+ * ending in a rest parameter, each list in table order: a path is looked at against its own
+ * bucket and the rest routes only. */
+#define NSEG_BUCKETS 12
+struct bucket {
+	size_t *idx, n;
+};
+
 struct router {
 	const struct route **routes;
 	struct entry *entries;
 	size_t n, alloc;
+	struct bucket by_nseg[NSEG_BUCKETS], rest;
 	const struct route **slots; /* pointer -> index, open addressing, for router_index */
 	size_t *slot_index;
 	size_t nslots;
@@ -68,6 +79,22 @@ static void index_rebuild(struct router *rt)
 	}
 }
 
+static void buckets_rebuild(struct router *rt)
+{
+	for (size_t b = 0; b < NSEG_BUCKETS; b++) {
+		free(rt->by_nseg[b].idx);
+		rt->by_nseg[b] = (struct bucket){ 0 };
+	}
+	free(rt->rest.idx);
+	rt->rest = (struct bucket){ 0 };
+	for (size_t i = 0; i < rt->n; i++) {
+		const struct entry *e = &rt->entries[i];
+		struct bucket *b = e->rest ? &rt->rest : &rt->by_nseg[e->nseg < NSEG_BUCKETS ? e->nseg : NSEG_BUCKETS - 1];
+		b->idx = xrealloc(b->idx, (b->n + 1) * sizeof(*b->idx));
+		b->idx[b->n++] = i;
+	}
+}
+
 size_t router_index(const struct router *rt, const struct route *r)
 {
 	if (!r || !rt->nslots)
@@ -97,6 +124,9 @@ void router_free(struct router *rt)
 		return;
 	can_drop(rt);
 	pthread_mutex_destroy(&rt->can_lock);
+	for (size_t b = 0; b < NSEG_BUCKETS; b++)
+		free(rt->by_nseg[b].idx);
+	free(rt->rest.idx);
 	free(rt->routes);
 	free(rt->entries);
 	free(rt->slots);
@@ -157,6 +187,7 @@ int router_add(struct router *rt, const struct route *routes, size_t n)
 		rt->routes[rt->n++] = r;
 	}
 	index_rebuild(rt);
+	buckets_rebuild(rt);
 	can_drop(rt); /* tables are added before anyone asks; a late table must show up too */
 	return 0;
 }
@@ -288,18 +319,23 @@ enum router_result router_match(const struct router *rt, struct arena *a, unsign
 	const struct route *best = NULL;
 	int best_score = -1;
 	unsigned allow = 0;
-	/* The path's first two segments and its number of segments. */
+	/* The path's first segments and its number of segments. */
 	unsigned nseg = 0;
 	for (const char *s = path; *s; s++)
 		nseg += *s == '/';
-	struct segment ps[2] = { { 0 } };
+	struct segment ps[PREFIX_SEGMENTS] = { { 0 } };
 	const char *s = path[0] == '/' ? path + 1 : path;
 	for (size_t k = 0; k < ARRAY_LEN(ps) && k < nseg; k++) {
 		ps[k].p = s;
 		ps[k].len = strcspn(s, "/");
 		s += ps[k].len + (s[ps[k].len] == '/');
 	}
-	for (size_t i = 0; i < rt->n; i++) {
+	/* The path's bucket and the rest routes, merged in table order (the first of equally
+	 * specific matches wins). */
+	const struct bucket *b = &rt->by_nseg[nseg < NSEG_BUCKETS ? nseg : NSEG_BUCKETS - 1], *rb = &rt->rest;
+	size_t x = 0, y = 0;
+	while (x < b->n || y < rb->n) {
+		size_t i = y >= rb->n || (x < b->n && b->idx[x] < rb->idx[y]) ? b->idx[x++] : rb->idx[y++];
 		const struct route *r = rt->routes[i];
 		const struct entry *e = &rt->entries[i];
 		if (e->rest ? nseg < e->nseg : nseg != e->nseg)

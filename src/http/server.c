@@ -53,6 +53,7 @@
 
 #include "base/err.h"
 #include "base/jobs.h"
+#include "base/jsonout.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "http/cache.h"
@@ -500,12 +501,14 @@ static void free_json(void *p)
 	json_decref(p);
 }
 
-static int dump_to_evbuffer(const char *buf, size_t len, void *p)
+static void free_text(const void *data, size_t len, void *extra)
 {
-	return evbuffer_add(p, buf, len);
+	(void)len, (void)extra;
+	free((void *)data);
 }
 
-/* Serialised straight into the response body: no string of its own to copy and free. */
+/* Written by base/jsonout.h (jansson's text, without its cost), then handed to the response
+ * body as it is: no copy. */
 int resp_json(struct req *r, int status, json_t *j)
 {
 	if (!j)
@@ -513,8 +516,16 @@ int resp_json(struct req *r, int status, json_t *j)
 	arena_cleanup(r->arena, free_json, j);
 	on_loop_only(r, "resp_json");
 	struct evbuffer *body = x_of(r)->c->body;
-	if (json_dump_callback(j, dump_to_evbuffer, body, JSON_COMPACT)) {
-		evbuffer_drain(body, evbuffer_get_length(body)); /* what was dumped is not an answer */
+	struct sb sb = SB_INIT;
+	sb_grow(&sb, 1000); /* 1 KiB with its NUL: most answers, and glibc's per-thread cache has it */
+	if (jsonout_sb(&sb, j, JSON_COMPACT)) {
+		sb_release(&sb);
+		return GH_EINTERNAL;
+	}
+	size_t len;
+	char *text = sb_detach(&sb, &len);
+	if (evbuffer_add_reference(body, text, len, free_text, NULL)) {
+		free(text);
 		return GH_EINTERNAL;
 	}
 	return resp_body(r, status, "application/json; charset=utf-8", NULL, 0);

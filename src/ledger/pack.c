@@ -19,6 +19,7 @@
  *   The words are fixed by this version; a new word needs a version 2.
  * A leaf's five salted hashes take 33 bytes instead of 66, its rows' hashes 17 instead of 24,
  * its member names one or two bytes. */
+#include <pthread.h>
 #include <string.h>
 
 #include "base/arena.h"
@@ -52,6 +53,22 @@ static const struct word pack_words[] = {
 	W("\"account\":"), W("\"correction\""), W("\"erasure\""), W("\"ref\":\"catalog_item:"), W("\"ref\":\"certificate:"),
 };
 #define NWORDS (sizeof(pack_words) / sizeof(pack_words[0]))
+_Static_assert(NWORDS < 255, "word indexes are bytes");
+
+/* The words by their second byte (each starts with a quote), each list in table order, so
+ * that packing looks only at the words that can match where it stands. */
+static unsigned char word_first[256], word_next[NWORDS];
+static pthread_once_t words_once = PTHREAD_ONCE_INIT;
+
+static void words_index(void)
+{
+	memset(word_first, NWORDS, sizeof(word_first));
+	for (size_t w = NWORDS; w-- > 0;) {
+		unsigned char b = (unsigned char)pack_words[w].s[1];
+		word_next[w] = word_first[b];
+		word_first[b] = (unsigned char)w;
+	}
+}
 
 /* The value of a lowercase hex digit, or -1. */
 static int hex_val(char c)
@@ -154,6 +171,7 @@ static void put1(struct out *o, unsigned char c)
 
 static size_t pack_v1(const char *t, size_t len, struct out *o)
 {
+	pthread_once(&words_once, words_index);
 	put1(o, 1);
 	for (size_t i = 0; i < len;) {
 		unsigned char c = (unsigned char)t[i];
@@ -174,8 +192,9 @@ static size_t pack_v1(const char *t, size_t len, struct out *o)
 		}
 		/* every word starts with a quote: compare its second byte first */
 		size_t best = NWORDS, blen = 0;
-		for (size_t w = 0; c == '"' && i + 1 < len && w < NWORDS; w++)
-			if (pack_words[w].s[1] == t[i + 1] && pack_words[w].n > blen && pack_words[w].n <= len - i &&
+		size_t w0 = c == '"' && i + 1 < len ? word_first[(unsigned char)t[i + 1]] : NWORDS;
+		for (size_t w = w0; w < NWORDS; w = word_next[w])
+			if (pack_words[w].n > blen && pack_words[w].n <= len - i &&
 			    memcmp(pack_words[w].s, t + i, pack_words[w].n) == 0)
 				best = w, blen = pack_words[w].n;
 		if (best < NWORDS && blen > (best < WORD1_N ? 1u : 2u)) {

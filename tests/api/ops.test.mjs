@@ -1,7 +1,7 @@
 // Operations: /healthz, /readyz, /metrics, JSON logs, graceful shutdown on SIGTERM/SIGINT.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backend, freshDb, get, initDb, mapLimit, serve, startServer } from './helpers.mjs';
+import { backend, freshDb, get, govhall, initDb, mapLimit, serve, startServer } from './helpers.mjs';
 
 let srv;
 before(async () => { srv = await startServer({ name: 'ops' }); });
@@ -150,6 +150,27 @@ describe('shutdown', () => {
       assert.equal(code, 0, s.stderr.slice(-20).join('\n'));
     } finally {
       await s?.stop().catch(() => {});
+      await db.drop();
+    }
+  });
+
+  test('a wrong setting stops serve with its message before anything is loaded', async () => {
+    const db = await freshDb('ops_badset');
+    try {
+      await initDb(db.url, { demo: false });
+      for (const [args, message] of [
+        [['--role', 'bogus'], /role must be hall or hub, not \\"bogus\\"/],
+        [['--fed-hub-url', 'ftp://hub.example'], /fed-hub-url must be the hub's http\(s\) address/],
+      ]) {
+        const r = await govhall(['serve', '--db', db.url, '--listen', '127.0.0.1:0', ...args]);
+        assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+        assert.match(r.stderr, message);
+        // Whatever was loaded is freed on the way out (the test build's LeakSanitizer).
+        assert.doesNotMatch(r.stderr, /LeakSanitizer|leaked in/);
+        // Refused before the templates, the keys, the calendar and the search index.
+        assert.doesNotMatch(r.stderr, /search: index/);
+      }
+    } finally {
       await db.drop();
     }
   });

@@ -20,6 +20,7 @@
 #include "base/duty.h"
 #include "base/err.h"
 #include "base/jobs.h"
+#include "base/jsonout.h"
 #include "base/sb.h"
 #include "base/similar.h"
 #include "base/str.h"
@@ -608,6 +609,87 @@ static void test_similar(void **state)
 	arena_free(a);
 }
 
+/* jsonout writes jansson's compact text byte for byte, sorted or not, and fails where
+ * jansson fails. */
+static void same_as_jansson(json_t *j, size_t flags)
+{
+	char *want = json_dumps(j, JSON_COMPACT | flags);
+	char *got = jsonout_dumps(j, JSON_COMPACT | flags);
+	assert_non_null(want);
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(want);
+	free(got);
+}
+
+static void test_jsonout(void **state)
+{
+	(void)state;
+	static const char *const texts[] = {
+		"{}", "[]", "[[],{},[{}]]", "{\"a\":1,\"b\":[true,false,null],\"c\":{\"d\":\"e\"}}",
+		"[0,-1,9223372036854775807,-9223372036854775808,42]",
+		"[0.5,1.0,-2.25e-7,1e300,3.141592653589793,100000000000000000000.0]",
+		"[\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u0001\\u001f\\u007f\"]",
+		"{\"名\":\"张三\",\"emoji\":\"\\ud83d\\ude00 ok\",\"mixed\":\"a<b>&'c\"}",
+		"{\"b\":1,\"a\":2,\"ab\":3,\"A\":4,\"\":5,\"a b\":6,\"a\\u00e9\":7,\"aa\":{\"z\":1,\"y\":2}}",
+		"[\"\\u0000in the middle\\u0000\",\"é\",\"\\u2028\\u2029\",\"\\uffff\",\"\\udbff\\udfff\"]",
+	};
+	for (size_t i = 0; i < ARRAY_LEN(texts); i++) {
+		json_error_t err;
+		json_t *j = json_loads(texts[i], JSON_ALLOW_NUL, &err);
+		if (!j)
+			fail_msg("%s: %s", texts[i], err.text);
+		same_as_jansson(j, 0);
+		same_as_jansson(j, JSON_SORT_KEYS);
+		json_decref(j);
+	}
+	/* A large object (its keys beyond the stack's room) in insertion and sorted order. */
+	json_t *big = json_object();
+	char key[16];
+	for (int i = 40; i > 0; i--) {
+		snprintf(key, sizeof(key), "k%02d", i * 7 % 41);
+		json_object_set_new(big, key, json_integer(i));
+	}
+	same_as_jansson(big, 0);
+	same_as_jansson(big, JSON_SORT_KEYS);
+	json_decref(big);
+	/* Scalars only with JSON_ENCODE_ANY, as jansson. */
+	json_t *s = json_string("x");
+	assert_null(jsonout_dumps(s, JSON_COMPACT));
+	same_as_jansson(s, JSON_ENCODE_ANY);
+	json_decref(s);
+	/* Not UTF-8 (made without jansson's check): no text, and nothing left in the builder. */
+	static const char *const bad[] = { "\xff", "a\xc0\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe4\xb8", "\x80" };
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+		json_t *a = json_pack("[s]", "ok");
+		json_array_append_new(a, json_stringn_nocheck(bad[i], strlen(bad[i])));
+		assert_null(json_dumps(a, JSON_COMPACT));
+		struct sb sb = SB_INIT;
+		sb_adds(&sb, "kept");
+		assert_int_equal(jsonout_sb(&sb, a, JSON_COMPACT), GH_EINTERNAL);
+		assert_string_equal(sb.buf, "kept");
+		sb_release(&sb);
+		json_decref(a);
+	}
+	/* Nested past the limit (as a cycle would be): an error, not a crash. */
+	json_t *deep = json_array(), *cur = deep;
+	for (int i = 0; i < JSONOUT_MAX_DEPTH + 2; i++) {
+		json_t *next = json_array();
+		json_array_append_new(cur, next);
+		cur = next;
+	}
+	assert_null(jsonout_dumps(deep, JSON_COMPACT));
+	json_decref(deep);
+	/* A flag it does not write itself: jansson's text. */
+	json_t *o = json_pack("{s:s,s:i}", "url", "a/b", "n", 1);
+	char *want = json_dumps(o, JSON_ESCAPE_SLASH | JSON_INDENT(2));
+	char *got = jsonout_dumps(o, JSON_ESCAPE_SLASH | JSON_INDENT(2));
+	assert_string_equal(got, want);
+	free(want);
+	free(got);
+	json_decref(o);
+}
+
 int main(void)
 {
 	evthread_use_pthreads(); /* the pool hands completions to a loop from its threads */
@@ -628,6 +710,7 @@ int main(void)
 		cmocka_unit_test(test_jobs_measured_mean),
 		cmocka_unit_test(test_duty),
 		cmocka_unit_test(test_similar),
+		cmocka_unit_test(test_jsonout),
 	};
 	return cmocka_run_group_tests_name("base", tests, NULL, NULL);
 }

@@ -92,6 +92,69 @@ static void test_router(void **state)
 	router_free(rt);
 }
 
+/* Paths told apart only past their first two segments (the API's /api/v1/...): the quick
+ * look at the first four segments passes over no route that matches, whether a parameter or
+ * a rest stands in any of them. */
+static void test_router_deep(void **state)
+{
+	(void)state;
+	static const struct route deep[] = {
+		{ HTTP_GET, "/api/v1/services", h_dummy, ROLE_PUBLIC, 0, "services" },
+		{ HTTP_GET, "/api/v1/services/{code}", h_dummy, ROLE_PUBLIC, 0, "service" },
+		{ HTTP_POST, "/api/v1/services/{code}/applications", h_dummy, ROLE_CITIZEN, 0, "apply" },
+		{ HTTP_GET, "/api/v1/applications/{id}/events", h_dummy, ROLE_CITIZEN, 0, "events" },
+		{ HTTP_GET, "/api/v1/applications/mine/events", h_dummy, ROLE_CITIZEN, 0, "mine" },
+		{ HTTP_GET, "/api/{ver}/applications/{id}/files", h_dummy, ROLE_CITIZEN, 0, "files" },
+		{ HTTP_GET, "/api/v1/docs/{path*}", h_dummy, ROLE_PUBLIC, 0, "docs" },
+		{ HTTP_GET, "/{any*}", h_dummy, ROLE_PUBLIC, 0, "fallback" },
+		{ HTTP_GET, "/1/2/3/4/5/6/7/8/9/10/11/12/{n}", h_dummy, ROLE_PUBLIC, 0, "long" },
+		{ HTTP_GET, "/1/2/3/4/5/6/7/8/9/10/11/12/13/{n}", h_dummy, ROLE_PUBLIC, 0, "longer" },
+	};
+	static const struct {
+		unsigned method;
+		const char *path, *want; /* NULL: no route for the method */
+	} cases[] = {
+		{ HTTP_GET, "/api/v1/services", "services" },
+		{ HTTP_GET, "/api/v1/services/gsa-0001", "service" },
+		{ HTTP_POST, "/api/v1/services/gsa-0001/applications", "apply" },
+		{ HTTP_GET, "/api/v1/applications/7/events", "events" },
+		{ HTTP_GET, "/api/v1/applications/mine/events", "mine" },
+		{ HTTP_GET, "/api/v2/applications/7/files", "files" },
+		{ HTTP_GET, "/api/v1/applications/7/files", "files" },
+		{ HTTP_GET, "/api/v1/docs/a", "docs" },
+		{ HTTP_GET, "/api/v1/docs/a/b/c/d/e", "docs" },
+		{ HTTP_GET, "/api/v1/services/gsa-0001/applications", "fallback" },
+		{ HTTP_GET, "/api/v1/applications/7/other", "fallback" },
+		{ HTTP_POST, "/api/v1/services/gsa-0001", NULL },
+		{ HTTP_GET, "/1/2/3/4/5/6/7/8/9/10/11/12/x", "long" },
+		{ HTTP_GET, "/1/2/3/4/5/6/7/8/9/10/11/12/13/x", "longer" },
+		{ HTTP_GET, "/1/2/3/4/5/6/7/8/9/10/11/12/13/14/x", "fallback" },
+	};
+	struct router *rt = router_new();
+	assert_int_equal(router_add(rt, deep, ARRAY_LEN(deep)), 0);
+	struct arena *a = arena_new(4096);
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		const struct route *r = NULL;
+		struct kvlist p;
+		unsigned allowed = 0;
+		enum router_result res = router_match(rt, a, cases[i].method, cases[i].path, &r, &p, &allowed);
+		if (!cases[i].want) {
+			assert_int_not_equal(res, ROUTER_FOUND);
+			continue;
+		}
+		if (res != ROUTER_FOUND || strcmp(r->name, cases[i].want) != 0)
+			fail_msg("%s: %s, not %s", cases[i].path, res == ROUTER_FOUND ? r->name : "no route", cases[i].want);
+	}
+	const struct route *r;
+	struct kvlist p;
+	unsigned allowed;
+	assert_int_equal(router_match(rt, a, HTTP_GET, "/api/v2/applications/9/files", &r, &p, &allowed), ROUTER_FOUND);
+	assert_string_equal(kv_get(&p, "ver"), "v2");
+	assert_string_equal(kv_get(&p, "id"), "9");
+	arena_free(a);
+	router_free(rt);
+}
+
 /* What a caller may follow (navigation, links in pages): the route's roles, and for staff one
  * of the route's duties; anonymous visitors are offered what a log-in opens to citizens. */
 static void test_router_can(void **state)
@@ -285,6 +348,7 @@ int main(void)
 		cmocka_unit_test(test_sections_order),
 		cmocka_unit_test(test_sections_none),
 		cmocka_unit_test(test_router),
+		cmocka_unit_test(test_router_deep),
 		cmocka_unit_test(test_router_can),
 		cmocka_unit_test(test_form_decode),
 		cmocka_unit_test(test_path_decode),
