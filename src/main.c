@@ -17,6 +17,7 @@
 #include "base/jobs.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "base/jsonout.h"
 #include "booking/booking.h"
 #include "cases/calendar_admin.h"
 #include "cases/cases.h"
@@ -462,7 +463,7 @@ static int routes_json(struct router *rt)
 						     (r->flags & ROUTE_CSRF) != 0, "noauth", (r->flags & ROUTE_NOAUTH) != 0,
 						     "scopes", (int)r->scopes, "duties", duties));
 	}
-	char *s = json_dumps(arr, JSON_INDENT(1));
+	char *s = jsonout_dumps(arr, JSON_INDENT(1));
 	json_decref(arr);
 	if (!s)
 		return 1;

@@ -254,7 +254,7 @@ int jsonout_sb(struct sb *sb, const json_t *j, size_t flags)
 	}
 	size_t mark = sb->len;
 	int rc;
-	if (flags & ~(size_t)SUPPORTED) {
+	if ((flags & ~(size_t)SUPPORTED) || !(flags & JSON_COMPACT)) {
 		char *t = json_dumps(j, flags);
 		rc = t ? 0 : GH_EINTERNAL;
 		if (t)

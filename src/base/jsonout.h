@@ -6,9 +6,10 @@
  * every piece, decodes every character of every string and records every object it enters
  * to detect cycles. Answers (resp_json) and the texts a submission stores go through here.
  *
- * Flags: JSON_SORT_KEYS and JSON_ENCODE_ANY are honoured, JSON_COMPACT is implied; any other
- * flag (indentation, ASCII only, escaped slashes, a real precision) makes it jansson's
- * output, through json_dumps. Fails (GH_EINTERNAL, nothing appended) where jansson fails: a
+ * Flags as json_dumps takes them, with the same result for every flag: JSON_COMPACT with
+ * JSON_SORT_KEYS and JSON_ENCODE_ANY is written here; any other flag (indentation, ASCII only,
+ * escaped slashes, a real precision), or no JSON_COMPACT, is jansson's own output, through
+ * json_dumps. This is the one way the code writes JSON text (tests/lint/one-way.test.mjs). Fails (GH_EINTERNAL, nothing appended) where jansson fails: a
  * string that is not UTF-8, a non-container top value without JSON_ENCODE_ANY, a structure
  * nested deeper than JSONOUT_MAX_DEPTH (which a cycle would be). */
 #ifndef GH_JSONOUT_H

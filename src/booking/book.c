@@ -26,6 +26,7 @@
 #include "base/log.h"
 #include "base/str.h"
 #include "base/util.h"
+#include "base/jsonout.h"
 #include "booking/booking_impl.h"
 #include "http/msg.h"
 #include "cases/cases.h"
@@ -149,7 +150,7 @@ DB_SQL(q_event, "INSERT INTO booking_events (booking_id, ticket_id, action, acto
 
 int bk_event(struct db *db, int64_t booking_id, int64_t ticket_id, const char *action, int64_t actor, json_t *detail)
 {
-	char *d = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	char *d = detail ? jsonout_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(detail);
 	struct arena *a = arena_new(1024);
 	struct db_rows rows;

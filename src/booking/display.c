@@ -17,6 +17,7 @@
 #include "base/err.h"
 #include "base/sb.h"
 #include "base/util.h"
+#include "base/jsonout.h"
 #include "booking/booking_impl.h"
 #include "http/server.h"
 #include "store/db.h"
@@ -149,7 +150,7 @@ static int screen_poll(struct stream *s, void *arg)
 	json_t *state;
 	if (bk_centre_get(db, a, sc->centre, &c) || display_json(db, a, sc->lang, &c, &state))
 		return 0;
-	char *data = json_dumps(state, JSON_COMPACT);
+	char *data = jsonout_dumps(state, JSON_COMPACT);
 	json_decref(state);
 	if (!data)
 		return 0;

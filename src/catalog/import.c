@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "base/sb.h"
 #include "base/util.h"
+#include "base/jsonout.h"
 #include "store/cover.h"
 #include "store/db.h"
 
@@ -88,7 +89,7 @@ static int load_set(struct db *db, struct arena *a, struct db_sql *q, json_t **o
 static void item_hash(json_t *item, char hex[65])
 {
 	unsigned char h[32];
-	char *canon = json_dumps(item, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
+	char *canon = jsonout_dumps(item, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
 	if (!canon)
 		die("catalog: out of memory");
 	crypto_generichash(h, sizeof(h), (const unsigned char *)canon, strlen(canon), NULL, 0);
@@ -100,7 +101,7 @@ static char *dump(struct arena *a, json_t *j)
 {
 	if (!j)
 		return arena_strdup(a, "[]");
-	char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+	char *s = jsonout_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
 	if (!s)
 		die("catalog: out of memory");
 	char *r = arena_strdup(a, s);
@@ -220,7 +221,7 @@ static int write_item(struct db *db, struct arena *a, json_t *it, json_t *curren
 		     NULL);
 	json_t *fee_rule = json_object_get(it, "fee");
 	if (!rc && fee_rule) {
-		char *rule = json_dumps(fee_rule, JSON_COMPACT | JSON_SORT_KEYS);
+		char *rule = jsonout_dumps(fee_rule, JSON_COMPACT | JSON_SORT_KEYS);
 		if (!rule)
 			die("catalog: out of memory");
 		rc = db_exec(db, &q_insert_fee, DB_ARGS(DB_TEXT(code), DB_INT(version), DB_TEXT(rule)), NULL);

@@ -19,6 +19,7 @@
 #include "base/err.h"
 #include "base/str.h"
 #include "base/util.h"
+#include "base/jsonout.h"
 #include "store/cover.h"
 #include "store/db.h"
 
@@ -338,7 +339,7 @@ int catalog_rules_write(struct db *db, struct arena *a, const char *code, long v
 {
 	if (!rules)
 		return 0;
-	char *text = json_dumps(rules, JSON_COMPACT | JSON_SORT_KEYS);
+	char *text = jsonout_dumps(rules, JSON_COMPACT | JSON_SORT_KEYS);
 	if (!text)
 		die("catalog: out of memory");
 	int rc = db_exec(db, &q_insert_rules,

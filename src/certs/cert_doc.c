@@ -8,6 +8,7 @@
 
 #include "base/err.h"
 #include "base/util.h"
+#include "base/jsonout.h"
 #include "certs/certs_impl.h"
 #include "http/msg.h"
 #include "identity/crypto.h"
@@ -153,7 +154,7 @@ int cert_doc_parse(struct arena *a, const char *buf, size_t len, struct cert_doc
 	    json_integer_value(at) <= 0)
 		FAIL(N_("certs_doc_incomplete"));
 	out->issued_at = json_integer_value(at);
-	char *canon = json_dumps(cert, JSON_COMPACT | JSON_SORT_KEYS);
+	char *canon = jsonout_dumps(cert, JSON_COMPACT | JSON_SORT_KEYS);
 	if (!canon)
 		FAIL(N_("certs_doc_bad_values"));
 	arena_cleanup(a, free, canon);
@@ -300,7 +301,7 @@ int cert_doc_check_log(struct arena *a, const struct cert_doc *d, const json_t *
 
 int cert_verify_offline(struct arena *a, const json_t *doc, const json_t *keys, const struct view *words, FILE *out)
 {
-	char *text = json_dumps(doc, JSON_COMPACT);
+	char *text = jsonout_dumps(doc, JSON_COMPACT);
 	if (!text) {
 		fprintf(out, "certificate: cannot be read\n");
 		return 1;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/jsonout.h"
 #include "certs/certs_impl.h"
 
 int certs_held_documents(struct db *db, struct arena *a, int64_t holder, json_t **out)
@@ -40,7 +41,7 @@ int certs_status_for(struct db *db, struct arena *a, const char *number, const c
 
 json_t *certs_verify_copy(struct req *r, const json_t *doc)
 {
-	char *text = json_dumps(doc, JSON_COMPACT);
+	char *text = jsonout_dumps(doc, JSON_COMPACT);
 	struct cert_doc d;
 	struct cert_why why;
 	int rc = text ? cert_doc_parse(r->arena, text, strlen(text), &d, &why) : GH_EINVAL;

@@ -13,6 +13,7 @@
 
 #include "base/err.h"
 #include "base/util.h"
+#include "base/jsonout.h"
 #include "cases/cases.h"
 #include "catalog/catalog.h"
 #include "certs/certs.h"
@@ -359,7 +360,7 @@ static int json_download(struct req *r)
 
 int certs_json_download(struct req *r, json_t *doc, const char *filename)
 {
-	char *s = json_dumps(doc, JSON_INDENT(2));
+	char *s = jsonout_dumps(doc, JSON_INDENT(2));
 	json_decref(doc);
 	if (!s)
 		return GH_EINTERNAL;
@@ -401,7 +402,7 @@ static int pdf_done(struct req *r, void *arg)
 int certs_pdf_download(struct req *r, json_t *doc, certs_render_fn render, const char *filename)
 {
 	struct pdf_job *j = arena_zalloc(r->arena, sizeof(*j));
-	j->doc = json_dumps(doc, JSON_COMPACT);
+	j->doc = jsonout_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
 	if (!j->doc)
 		return GH_EINTERNAL;

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "base/err.h"
+#include "base/jsonout.h"
 #include "federation/dir.h"
 #include "federation/fed_impl.h"
 #include "federation/nat.h"
@@ -191,7 +192,7 @@ static int client_add(struct db *db, int argc, char **argv)
 	char secret[CRYPTO_TOKEN_LEN + 1], h[65];
 	crypto_new_token(secret);
 	fed_hash(secret, h);
-	char *r = json_dumps(redirects, JSON_COMPACT), *l = json_dumps(logouts, JSON_COMPACT);
+	char *r = jsonout_dumps(redirects, JSON_COMPACT), *l = jsonout_dumps(logouts, JSON_COMPACT);
 	int drc = db_exec(db, &q_client_add,
 			  DB_ARGS(DB_TEXT(id), DB_TEXT(name), DB_TEXT(h), DB_TEXT(r), DB_TEXT(l), DB_INT(time(NULL))), NULL);
 	free(r);

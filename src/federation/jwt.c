@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/jsonout.h"
 
 char *jwt_b64url(struct arena *a, const void *p, size_t n)
 {
@@ -42,7 +43,7 @@ int jwt_b64url_decode(struct arena *a, const char *s, size_t n, unsigned char **
 
 static char *dump_b64(struct arena *a, const json_t *j)
 {
-	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	char *s = jsonout_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 	if (!s)
 		return NULL;
 	char *b = jwt_b64url(a, s, strlen(s));

@@ -26,6 +26,7 @@
 #include "base/duty.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "base/jsonout.h"
 #include "federation/dir.h"
 #include "federation/fed_impl.h"
 #include "federation/httpsig.h"
@@ -253,7 +254,7 @@ static int refresh(struct member_run *m)
 		goto out;
 	}
 	json_t *kj = keys_json(keys, n);
-	char *kt = json_dumps(kj, JSON_COMPACT);
+	char *kt = jsonout_dumps(kj, JSON_COMPACT);
 	json_decref(kj);
 	char *tok = arena_strndup(a, resp.body, resp.len);
 	http_client_resp_free(&resp);
@@ -608,7 +609,7 @@ int fed_member_join(struct app *app, struct db *db, int argc, char **argv)
 	json_t *kd = lg ? ledger_keys_document(db, a, c) : NULL;
 	if (body && kd)
 		json_object_set_new(body, "keys_document", kd);
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	char *text = body ? jsonout_dumps(body, JSON_COMPACT) : NULL;
 	int rc = 1;
 	struct fed_dir_hall check;
 	json_t *again = text ? json_loads(text, 0, NULL) : NULL;
@@ -645,7 +646,7 @@ int fed_member_join(struct app *app, struct db *db, int argc, char **argv)
 		json_object_del(body, "log");
 		json_object_del(body, "keys_document");
 		free(text);
-		text = json_dumps(body, JSON_COMPACT);
+		text = jsonout_dumps(body, JSON_COMPACT);
 		crypto_new_token(idem);
 		bool sig_ok = text && !fed_member_sign(a, "POST", url, path, text, strlen(text), idem, time(NULL), sig);
 		for (int i = 0; sig_ok && i < 5; i++)

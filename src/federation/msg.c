@@ -28,6 +28,7 @@
 #include "base/duty.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "base/jsonout.h"
 #include "federation/dir.h"
 #include "federation/fed_impl.h"
 #include "federation/httpsig.h"
@@ -131,7 +132,7 @@ int fed_outbox_add(struct db *db, const char *self, const char *dest, const char
 		crypto_new_token(idem);
 		json_t *msg = json_pack("{s:s,s:s,s:I,s:s,s:O}", "from", self, "subject", subject, "seq", (json_int_t)seq, "kind",
 					kind, "body", body);
-		char *text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+		char *text = msg ? jsonout_dumps(msg, JSON_COMPACT) : NULL;
 		json_decref(msg);
 		if (!text || strlen(text) > MSG_MAX)
 			rc = GH_ETOOBIG;

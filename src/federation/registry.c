@@ -17,6 +17,7 @@
 
 #include "base/err.h"
 #include "base/log.h"
+#include "base/jsonout.h"
 #include "federation/dir.h"
 #include "federation/fed_impl.h"
 #include "federation/httpsig.h"
@@ -75,7 +76,7 @@ static const char *hdr_of(void *ctx, const char *name)
 static const char *reg_log(struct arena *a, const char *body)
 {
 	json_t *j = body ? json_loads(body, 0, NULL) : NULL, *lg = json_object_get(j, "log");
-	char *t = lg ? json_dumps(lg, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	char *t = lg ? jsonout_dumps(lg, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	const char *out = t ? arena_strdup(a, t) : "";
 	free(t);
 	json_decref(j);
@@ -187,7 +188,7 @@ static int registration(struct req *r)
 	if (rows.nrows != 1)
 		return refuse_reg(r, GH_EFORBIDDEN, "the hub's operator has not registered this hall (federation client add)");
 	json_t *hj = fed_dir_hall_json(&g->h);
-	char *keys = json_dumps(json_object_get(hj, "keys"), JSON_COMPACT);
+	char *keys = jsonout_dumps(json_object_get(hj, "keys"), JSON_COMPACT);
 	g->keys = arena_strdup(r->arena, keys);
 	free(keys);
 	json_decref(hj);

@@ -20,6 +20,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "base/sb.h"
+#include "base/jsonout.h"
 #include "federation/fed_impl.h"
 #include "federation/jwt.h"
 #include "http/msg.h"
@@ -154,7 +155,7 @@ static enum rp_fail meta_refresh(bool force)
 		f = RP_UNREACHABLE;
 		goto out;
 	}
-	char *text = json_dumps(keys, JSON_COMPACT);
+	char *text = jsonout_dumps(keys, JSON_COMPACT);
 	json_decref(keys);
 	const char *why;
 	size_t n = 0;

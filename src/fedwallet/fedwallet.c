@@ -7,6 +7,7 @@
 
 #include "base/err.h"
 #include "base/log.h"
+#include "base/jsonout.h"
 #include "certs/certs.h"
 #include "federation/federation.h"
 #include "fedwallet/fedwallet.h"
@@ -313,7 +314,7 @@ static json_t *take_hall(struct req *r, struct fetch *f, const char *hall, const
 		bool ok = v && vs && !strcmp(vs, "valid") && json_string_value(json_object_get(v, "issuer_log")) && st &&
 			  (!strcmp(st, "valid") || !strcmp(st, "revoked")) && fw_text_ok(number) && fw_text_ok(hash) &&
 			  fw_text_ok(type) && k && kept < COPIES_MAX && f->ncopies < cap;
-		char *text = ok ? json_dumps(doc_j, JSON_COMPACT) : NULL;
+		char *text = ok ? jsonout_dumps(doc_j, JSON_COMPACT) : NULL;
 		if (text) {
 			f->copies[f->ncopies++] = (struct copy){ .hall = hall,
 								 .number = arena_strdup(r->arena, number),

@@ -14,6 +14,7 @@
 #include "app.h"
 #include "base/err.h"
 #include "base/util.h"
+#include "base/jsonout.h"
 #include "http/compress.h"
 #include "http/http.h"
 #include "http/server.h"
@@ -204,7 +205,7 @@ static int web_manifest(struct req *r)
 			      "description", view_msg(v, r->lang, "site_tagline"), "lang",
 			      view_msg(v, r->lang, "html_lang"), "start_url", "/", "scope", "/", "display", "standalone",
 			      "background_color", "#f4f6f9", "theme_color", "#0b4f9c", "icons", icons);
-	char *body = json_dumps(m, JSON_COMPACT);
+	char *body = jsonout_dumps(m, JSON_COMPACT);
 	json_decref(m);
 	if (!body)
 		return GH_EINTERNAL;

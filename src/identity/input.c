@@ -7,6 +7,7 @@
 
 #include "base/err.h"
 #include "base/sb.h"
+#include "base/jsonout.h"
 #include "http/handler.h"
 #include "http/msg.h"
 #include "http/server.h"
@@ -63,7 +64,7 @@ int identity_input_from_json(const char *body, size_t len, json_t *o, struct inp
 			json_object_set(o, k, v);
 		} else if (json_is_integer(v) || json_is_boolean(v) || json_is_null(v)) {
 			/* Numbers and booleans become text, so forms and JSON validate the same way. */
-			char *s = json_dumps(v, JSON_ENCODE_ANY);
+			char *s = jsonout_dumps(v, JSON_ENCODE_ANY);
 			if (s)
 				json_object_set_new(o, k, json_string(json_is_null(v) ? "" : s));
 			free(s);

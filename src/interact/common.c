@@ -14,6 +14,7 @@
 #include "base/err.h"
 #include "base/str.h"
 #include "base/util.h"
+#include "base/jsonout.h"
 #include "http/handler.h"
 #include "http/msg.h"
 #include "http/write.h"
@@ -230,7 +231,7 @@ static const char *subject_table(const char *kind)
 
 int ia_event(struct db *db, const char *kind, int64_t id, int64_t actor, const char *action, json_t *detail)
 {
-	char *d = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	char *d = detail ? jsonout_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	struct arena *a = arena_new(1024);
 	struct db_rows rows;
 	int rc = db_query(db, a, &q_event,

@@ -15,6 +15,7 @@
 #include "base/err.h"
 #include "base/str.h"
 #include "base/util.h"
+#include "base/jsonout.h"
 #include "cases/cases.h"
 #include "identity/identity.h"
 #include "ledger/ledger.h"
@@ -285,7 +286,7 @@ static const char *tags_json(const struct ia_rating *in)
 	json_t *arr = json_array();
 	for (size_t i = 0; i < in->ntags; i++)
 		json_array_append_new(arr, json_string(in->tags[i]));
-	char *s = json_dumps(arr, JSON_COMPACT);
+	char *s = jsonout_dumps(arr, JSON_COMPACT);
 	json_decref(arr);
 	return s;
 }

@@ -11,6 +11,7 @@
 #include "base/arena.h"
 #include "base/config.h"
 #include "base/err.h"
+#include "base/jsonout.h"
 #include "ledger/ledger_ext.h"
 #include "ledger/witness.h"
 #include "store/db.h"
@@ -562,7 +563,7 @@ static int audit_cmd(const struct config *cfg, int nargs, char **args)
 		const char *v = i + 1 < nargs ? args[i + 1] : NULL;
 		if (!strcmp(args[i], "--coverage")) {
 			json_t *j = ledger_coverage_json();
-			char *s = json_dumps(j, JSON_INDENT(1));
+			char *s = jsonout_dumps(j, JSON_INDENT(1));
 			json_decref(j);
 			puts(s ? s : "[]");
 			free(s);

@@ -17,6 +17,7 @@
 #include "ledger/ledger_impl.h"
 #include "ledger/log_impl.h"
 #include "base/sb.h"
+#include "base/jsonout.h"
 #include "store/cover.h"
 #include "store/db.h"
 
@@ -100,20 +101,16 @@ static bool has_real(const json_t *v)
 
 #define CANON_FLAGS (JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY)
 
-/* Canonical text of v, written straight into the arena (one pass for the usual leaf). */
+/* Canonical text of v, copied into the arena. */
 static char *canonical_text(struct arena *a, const json_t *v, size_t *len)
 {
-	size_t cap = 2048;
-	char *buf = arena_alloc(a, cap);
-	size_t n = json_dumpb(v, buf, cap - 1, CANON_FLAGS);
-	if (n == 0)
+	char *t = jsonout_dumps(v, CANON_FLAGS);
+	if (!t)
 		return NULL;
-	if (n > cap - 1) {
-		buf = arena_alloc(a, n + 1);
-		if (json_dumpb(v, buf, n, CANON_FLAGS) != n)
-			return NULL;
-	}
-	buf[n] = 0;
+	size_t n = strlen(t);
+	char *buf = arena_alloc(a, n + 1);
+	memcpy(buf, t, n + 1);
+	free(t);
 	if (len)
 		*len = n;
 	return buf;

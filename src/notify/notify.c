@@ -34,6 +34,7 @@
 #include "base/log.h"
 #include "base/sb.h"
 #include "base/util.h"
+#include "base/jsonout.h"
 #include "cases/cases.h"
 #include "cases/workflow.h"
 #include "http/msg.h"
@@ -181,7 +182,7 @@ static int queue_message(struct db *db, struct arena *a, int64_t account, int64_
 	if (!p)
 		return GH_EINTERNAL;
 	json_object_set_new(p, "application_id", application_id > 0 ? json_integer(application_id) : json_null());
-	char *payload = json_dumps(p, JSON_COMPACT);
+	char *payload = jsonout_dumps(p, JSON_COMPACT);
 	json_decref(p);
 	if (!payload)
 		return GH_EINTERNAL;
@@ -262,7 +263,7 @@ int notify_sms_sealed(struct db *db, struct arena *a, const char *kind, const ch
 	int64_t now = clock_now();
 	json_t *p = json_pack("{s:s,s:s,s:s,s:I}", "kind", kind ? kind : "sms", "sealed_to", sealed_to ? sealed_to : "",
 			      "sealed_text", sealed_text ? sealed_text : "", "created_at", (json_int_t)now);
-	char *payload = p ? json_dumps(p, JSON_COMPACT) : NULL;
+	char *payload = p ? jsonout_dumps(p, JSON_COMPACT) : NULL;
 	json_decref(p);
 	if (!payload)
 		return GH_EINTERNAL;
@@ -661,7 +662,7 @@ static enum outcome deliver(struct app *app, struct db *db, struct arena *a, CUR
 		snprintf(err, errlen, "channel %s is not configured", o->channel);
 		return FAILED;
 	}
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	char *text = body ? jsonout_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
 	if (!text) {
 		snprintf(err, errlen, "cannot encode the request");

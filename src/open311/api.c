@@ -18,6 +18,7 @@
 #include "base/similar.h"
 #include "base/str.h"
 #include "base/util.h"
+#include "base/jsonout.h"
 #include "cases/cases.h"
 #include "cases/workflow.h"
 #include "catalog/catalog.h"
@@ -822,7 +823,7 @@ static int post_request(struct req *r, enum open311_fmt fmt)
 	/* The reporter's contact details are personal data: sealed, never returned. */
 	json_t *contact = json_pack("{s:s?,s:s?,s:s?,s:s?}", "first_name", first, "last_name", last, "email", email,
 				    "phone", phone);
-	char *contact_s = json_dumps(contact, JSON_COMPACT);
+	char *contact_s = jsonout_dumps(contact, JSON_COMPACT);
 	json_decref(contact);
 	unsigned char *sealed = NULL;
 	size_t sealed_len = 0;

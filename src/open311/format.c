@@ -8,6 +8,7 @@
 #include "base/calendar.h"
 #include "base/err.h"
 #include "base/util.h"
+#include "base/jsonout.h"
 #include "open311/open311_impl.h"
 
 #define XML_DEPTH_MAX 16
@@ -343,7 +344,7 @@ void open311_render(struct sb *sb, enum open311_fmt fmt, const char *root, json_
 		sb_addch(sb, '\n');
 		return;
 	}
-	char *s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+	char *s = jsonout_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
 	if (s) {
 		sb_adds(sb, s);
 		free(s);

@@ -9,6 +9,7 @@
 
 #include "base/err.h"
 #include "base/log.h"
+#include "base/jsonout.h"
 #include "http/client.h"
 #include "pay/pay_impl.h"
 
@@ -21,7 +22,7 @@ static int call(struct arena *a, const char *method, const char *path, const cha
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", pay_cfg.api_key ? pay_cfg.api_key : "");
 	snprintf(key, sizeof(key), "Idempotency-Key: %s", idem ? idem : "");
 	const char *headers[] = { "Content-Type: application/json", "Accept: application/json", auth, idem ? key : NULL, NULL };
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	char *text = body ? jsonout_dumps(body, JSON_COMPACT) : NULL;
 	const char *url = arena_printf(a, "%s%s", pay_cfg.gateway_url, path);
 	struct http_client_resp r;
 	int rc = http_client(method, url, headers, text, text ? strlen(text) : 0, pay_cfg.timeout_ms, max, PAY_SIG_HEADER, &r,

@@ -30,6 +30,7 @@
 #include "base/log.h"
 #include "base/sb.h"
 #include "base/util.h"
+#include "base/jsonout.h"
 #include "http/metrics.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -238,7 +239,7 @@ static int event_add(struct db *db, struct arena *a, const struct sim_payment *p
 				 "seq", (json_int_t)p->seq, "payment", payment_json(db, a, p, false, NULL));
 	if (refund)
 		json_object_set(body, "refund", refund);
-	char *text = json_dumps(body, JSON_COMPACT);
+	char *text = jsonout_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	if (!text)
 		return GH_EINTERNAL;
@@ -290,7 +291,7 @@ static int api_create(struct req *r)
 		return fail(r, 400, "url", "return_url and notify_url: http(s) addresses");
 	if (ttl && (!json_is_integer(ttl) || json_integer_value(ttl) < 1 || json_integer_value(ttl) > 86400))
 		return fail(r, 400, "expires_in", "expires_in: 1 to 86400 seconds");
-	char *canon = json_dumps(in, JSON_COMPACT | JSON_SORT_KEYS);
+	char *canon = jsonout_dumps(in, JSON_COMPACT | JSON_SORT_KEYS);
 	char hash[65];
 	crypto_sha256_hex(canon, strlen(canon), hash);
 	free(canon);
@@ -405,7 +406,7 @@ static int api_refund(struct req *r)
 	const char *reason = json_string_value(json_object_get(in, "reason"));
 	if (reason && strlen(reason) > 400)
 		return fail(r, 400, "reason", "reason: at most 400 bytes");
-	char *canon = json_dumps(in, JSON_COMPACT | JSON_SORT_KEYS);
+	char *canon = jsonout_dumps(in, JSON_COMPACT | JSON_SORT_KEYS);
 	char hash[65];
 	crypto_sha256_hex(canon, strlen(canon), hash);
 	free(canon);

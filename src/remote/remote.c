@@ -7,6 +7,7 @@
 
 #include "base/calendar.h"
 #include "base/err.h"
+#include "base/jsonout.h"
 #include "catalog/catalog.h"
 #include "cases/cases.h"
 #include "federation/federation.h"
@@ -246,7 +247,7 @@ static int fwd_start(struct req *r, const struct fwd_ask *q, int (*done)(struct 
 	}
 	json_t *empty = json_object();
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, empty);
-	char *form_s = json_dumps(form ? form : empty, JSON_COMPACT);
+	char *form_s = jsonout_dumps(form ? form : empty, JSON_COMPACT);
 	size_t form_n = form_s ? strlen(form_s) : 0;
 	free(form_s);
 	if (!form_n || form_n > FORM_MAX)

@@ -32,6 +32,7 @@
 #include "base/err.h"
 #include "base/sb.h"
 #include "base/util.h"
+#include "base/jsonout.h"
 #include "cases/cases.h"
 #include "cases/forms.h"
 #include "identity/crypto.h"
@@ -677,7 +678,7 @@ static char *form_stored(struct gen *g, const struct item *it, json_t *input, in
 {
 	json_t *values = NULL, *errors = NULL;
 	if (forms_validate(it->def, input, NULL, "zh", &values, &errors) || json_object_size(errors)) {
-		char *e = errors ? json_dumps(errors, JSON_COMPACT) : NULL;
+		char *e = errors ? jsonout_dumps(errors, JSON_COMPACT) : NULL;
 		die("bench-scale: the generated form of %s is refused: %s", it->code, e ? e : "(malformed definition)");
 	}
 	json_decref(errors);

@@ -20,6 +20,7 @@
 
 #include "base/err.h"
 #include "base/util.h"
+#include "base/jsonout.h"
 #include "catalog/catalog.h"
 #include "search/search.h"
 #include "search/search_eval.h"
@@ -198,7 +199,12 @@ static int generate(const char *data_dir, const char *path, long n)
 		json_array_append_new(out, s);
 	}
 	json_t *root = json_pack("{s:O,s:o}", "departments", dep, "services", out);
-	int rc = json_dump_file(root, path, JSON_COMPACT) ? GH_EIO : 0;
+	char *text = jsonout_dumps(root, JSON_COMPACT);
+	FILE *f = text ? fopen(path, "w") : NULL;
+	int rc = f && fputs(text, f) >= 0 ? 0 : GH_EIO;
+	if (f && fclose(f))
+		rc = GH_EIO;
+	free(text);
 	json_decref(root);
 	json_decref(depts);
 	json_decref(svc);

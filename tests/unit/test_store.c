@@ -138,7 +138,7 @@ static void test_migrate_fills_gap(void **state)
 	migrate_ok(f);
 	int version = 0;
 	for (size_t i = 0; i < db_migrations_sqlite_count; i++)
-		if (strstr(db_migrations_sqlite[i].name, "_national.sql")) /* three tables, nothing else */
+		if (strstr(db_migrations_sqlite[i].name, "_national_catalog.sql")) /* three tables, nothing else */
 			version = db_migrations_sqlite[i].version;
 	assert_true(version > 0 && version < db_schema_version_known());
 	static const char drop[] = "DROP TABLE fed_nat_items; DROP TABLE fed_nat_sources; DROP TABLE fed_nat_stats";
