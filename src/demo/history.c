@@ -75,7 +75,7 @@ enum kind { K_APPLY, K_ACT, K_RATE, K_RECT, K_ASK, K_ANSWER, K_DOC_WRITE, K_DOC_
 enum thread_kind { T_APP, T_CONSULT, T_COMPLAINT, T_DOC };
 /* How an application goes: at random, or one of the courses still open today that the demo
  * shows whatever the dice say (waiting for material, a special procedure, overdue, a draft). */
-enum shape { SH_RANDOM, SH_SUPPLEMENT, SH_SPECIAL, SH_OVERDUE, SH_DRAFT };
+enum shape { SH_RANDOM, SH_ACCEPTED, SH_SUPPLEMENT, SH_SPECIAL, SH_APPROVED, SH_OVERDUE, SH_DRAFT };
 
 struct step {
 	int64_t at;
@@ -237,9 +237,13 @@ static void plan_application(struct hist *h, int64_t t, enum shape shape)
 	if (shape != SH_RANDOM) {
 		step_add(h, th, at, K_ACT, A_CLERK, "accept", NULL, 0);
 		step_add(h, th, at + 60, K_ACT, A_CLERK, "claim", NULL, 0);
+		if (shape == SH_ACCEPTED)
+			return; /* its review not begun yet */
 		at = office(cal, at, 1);
 		step_add(h, th, at, K_ACT, A_CLERK, "start_review", NULL, 0);
-		if (shape == SH_SUPPLEMENT)
+		if (shape == SH_APPROVED)
+			step_add(h, th, office(cal, at, 1), K_ACT, A_CLERK, "approve", NULL, 0); /* not handed over yet */
+		else if (shape == SH_SUPPLEMENT)
 			step_add(h, th, office(cal, at, 1), K_ACT, A_CLERK, "request_supplement",
 				 word(h, "reasons", "request_supplement"), 0);
 		else if (shape == SH_SPECIAL)
@@ -373,15 +377,20 @@ static void plan(struct hist *h, int days)
 		if (d < today)
 			plan_document(h, at_day(d, 9, 16), k);
 	}
-	/* The courses still open today, whatever the dice said: waiting for material, in a special
-	 * procedure, overdue (filed twice the longest promised limit ago, never decided), drafts. */
+	/* The courses still open today, whatever the dice said and whatever day today is: accepted
+	 * and not yet in review, waiting for material, in a special procedure, approved and not yet
+	 * handed over, overdue (filed twice the longest promised limit ago, never decided), drafts. */
 	int longest = 1;
 	for (size_t i = 0; i < h->nitems; i++)
 		if (h->items[i].limit > longest)
 			longest = h->items[i].limit;
 	int32_t last = calendar_add_workdays(h->app.calendar, today - 8, 1);
+	for (int i = 0; i < 2; i++)
+		plan_application(h, at_day(last - 1 - i, 8, 20), SH_ACCEPTED);
 	for (int i = 0; i < 3; i++)
 		plan_application(h, at_day(last - 3 - i, 8, 20), SH_SUPPLEMENT);
+	for (int i = 0; i < 2; i++)
+		plan_application(h, at_day(last - 6 - i, 8, 20), SH_APPROVED);
 	for (int i = 0; i < 2; i++)
 		plan_application(h, at_day(last - 10 - i, 8, 20), SH_SPECIAL);
 	int32_t long_ago = today - 2 * longest * 7 / 5 - 7;
