@@ -280,6 +280,90 @@ static void test_unique_conflict(void **state)
 	assert_int_equal(db_query(f->t.db, f->a, &q_bad, DB_NOARGS, &r), GH_EDB);
 }
 
+/* INSERT ... RETURNING id answers the same on both backends, whichever way the backend
+ * makes the answer (SQLite: the rowid of the row inserted, where that is the id). */
+static void test_returning_id(void **state)
+{
+	FX();
+	assert_int_equal(db_exec_script(f->t.db, f->kind == DB_POSTGRES
+							 ? "CREATE TABLE t (id BIGSERIAL PRIMARY KEY, i BIGINT, u TEXT UNIQUE)"
+							 : "CREATE TABLE t (id INTEGER PRIMARY KEY, i BIGINT, u TEXT UNIQUE)"),
+			 0);
+	assert_int_equal(db_exec_script(f->t.db, "CREATE TABLE k (id TEXT PRIMARY KEY, v TEXT)"), 0);
+	DB_SQL(q_one, "INSERT INTO t (i, u) VALUES (?, ?) RETURNING id");
+	DB_SQL(q_given, "INSERT INTO t (id, u) VALUES (?, ?)\n RETURNING id ");
+	DB_SQL(q_nothing, "INSERT INTO t (i, u) VALUES (?, ?) ON CONFLICT (u) DO NOTHING RETURNING id");
+	DB_SQL(q_update, "INSERT INTO t (i, u) VALUES (?, ?) ON CONFLICT (u) DO UPDATE SET i = excluded.i RETURNING id");
+	DB_SQL(q_two, "INSERT INTO t (i, u) VALUES (?, 'x,y'), (?, '(z') RETURNING id");
+	DB_SQL(q_text, "INSERT INTO k (id, v) VALUES (?, ?) RETURNING id");
+	DB_SQL(q_ids, "SELECT id FROM t ORDER BY id");
+	struct db_rows r;
+	assert_int_equal(db_query(f->t.db, f->a, &q_one, DB_ARGS(DB_INT(1), DB_TEXT("a")), &r), 0);
+	assert_int_equal(r.nrows, 1);
+	assert_int_equal(r.ncols, 1);
+	assert_string_equal(r.names[0], "id");
+	int64_t first = db_cell_int(&r, 0, 0);
+	assert_true(first > 0);
+	assert_int_equal(db_query(f->t.db, f->a, &q_given, DB_ARGS(DB_INT(42), DB_TEXT("b")), &r), 0);
+	assert_int_equal(r.nrows, 1);
+	assert_string_equal(db_cell(&r, 0, 0), "42");
+	/* A conflict that inserts nothing answers no row, not the rowid of the insert before. */
+	assert_int_equal(db_query(f->t.db, f->a, &q_nothing, DB_ARGS(DB_INT(2), DB_TEXT("a")), &r), 0);
+	assert_int_equal(r.nrows, 0);
+	assert_int_equal(db_query(f->t.db, f->a, &q_nothing, DB_ARGS(DB_INT(2), DB_TEXT("c")), &r), 0);
+	assert_int_equal(r.nrows, 1);
+	int64_t third = db_cell_int(&r, 0, 0);
+	assert_true(third > first && third != 42);
+	/* An upsert's update answers the row it updated (SQLite sets no rowid for it). */
+	assert_int_equal(db_query(f->t.db, f->a, &q_update, DB_ARGS(DB_INT(3), DB_TEXT("a")), &r), 0);
+	assert_int_equal(r.nrows, 1);
+	assert_int_equal(db_cell_int(&r, 0, 0), first);
+	/* Two rows answer two ids; an id that is not the rowid answers itself. */
+	assert_int_equal(db_query(f->t.db, f->a, &q_two, DB_ARGS(DB_INT(4), DB_INT(5)), &r), 0);
+	assert_int_equal(r.nrows, 2);
+	assert_true(db_cell_int(&r, 0, 0) > third && db_cell_int(&r, 1, 0) > db_cell_int(&r, 0, 0));
+	assert_int_equal(db_query(f->t.db, f->a, &q_text, DB_ARGS(DB_TEXT("k-1"), DB_TEXT("v")), &r), 0);
+	assert_int_equal(r.nrows, 1);
+	assert_string_equal(db_cell(&r, 0, 0), "k-1");
+	assert_int_equal(db_query(f->t.db, f->a, &q_ids, DB_NOARGS, &r), 0);
+	assert_int_equal(r.nrows, 5);
+}
+
+/* An application's channel is one of six names on both backends (SQLite writes the check as
+ * comparisons since migration 0041, PostgreSQL as a list): the same accepted, the same refused. */
+static void test_channel_check(void **state)
+{
+	FX();
+	migrate_ok(f);
+	DB_SQL(q_dep, "INSERT INTO departments (code, name_zh, name_en) VALUES ('gov', 'g', 'g')");
+	DB_SQL(q_item,
+	       "INSERT INTO service_items (code, version, is_current, department, audience, theme,"
+	       " item_type, level, name_zh, name_en, legal_limit_days, promised_limit_days,"
+	       " fee_yuan, online_depth, visits_required, materials, form, keywords_zh,"
+	       " content_hash, created_at)"
+	       " VALUES ('A1', 1, 1, 'gov', 'individual', 'birth', 'admin_permit', 'city', 'i', 'Item',"
+	       " 20, 5, 0, 4, 0, '[]', '[]', '[]', 'h', '2024-01-01T00:00:00Z')");
+	DB_SQL(q_acc, "INSERT INTO accounts (kind, name, password_hash, key_id, created_at, password_changed_at) "
+		      "VALUES ('individual', 'p', 'x', 1, 1, 1) RETURNING id");
+	DB_SQL(q_app, "INSERT INTO applications (item_code, item_version, department, applicant_id, channel, state, "
+		      "form, materials, limit_days, legal_limit_days, created_at, updated_at) "
+		      "VALUES ('A1', 1, 'gov', ?, ?, 'draft', '{}', '[]', 5, 20, 1, 1) RETURNING id");
+	struct db_rows r;
+	assert_int_equal(db_exec(f->t.db, &q_dep, DB_NOARGS, NULL), 0);
+	assert_int_equal(db_exec(f->t.db, &q_item, DB_NOARGS, NULL), 0);
+	assert_int_equal(db_query(f->t.db, f->a, &q_acc, DB_NOARGS, &r), 0);
+	int64_t acc = db_cell_int(&r, 0, 0);
+	const char *ok[] = { "web", "app", "miniprogram", "kiosk", "counter", "open311" };
+	for (size_t i = 0; i < ARRAY_LEN(ok); i++) {
+		assert_int_equal(db_query(f->t.db, f->a, &q_app, DB_ARGS(DB_INT(acc), DB_TEXT(ok[i])), &r), 0);
+		assert_int_equal(r.nrows, 1);
+	}
+	const char *bad[] = { "fax", "Web", "", "web " };
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++)
+		assert_int_equal(db_query(f->t.db, f->a, &q_app, DB_ARGS(DB_INT(acc), DB_TEXT(bad[i])), &r), GH_EDB);
+	assert_int_equal(db_query(f->t.db, f->a, &q_app, DB_ARGS(DB_INT(acc), DB_NULL), &r), GH_EDB);
+}
+
 static void test_catalog_schema(void **state)
 {
 	FX();
@@ -1177,6 +1261,8 @@ int main(void)
 		BOTH(test_refuses_newer_schema),
 		BOTH(test_param_types),
 		BOTH(test_unique_conflict),
+		BOTH(test_returning_id),
+		BOTH(test_channel_check),
 		BOTH(test_catalog_schema),
 		BOTH(test_transactions),
 		BOTH(test_statement_cache),
