@@ -540,7 +540,16 @@ static int wallet_section(struct req *r, const void *subject, json_t *ctx)
 		const char *hall = json_string_value(json_object_get(o, "hall"));
 		jset(o, "hall_name", fed_hall_name(r->arena, hall) ?: hall);
 		json_object_set_new(o, "is_revoked", json_boolean(!strcmp(json_string_value(json_object_get(o, "status")), "revoked")));
+		json_object_set_new(o, "check_href", json_sprintf("/wallet/federation/certificates/%s/%s/check", hall,
+								  json_string_value(json_object_get(o, "number"))));
+		const char *cs = json_string_value(json_object_get(o, "check_status"));
+		if (cs) {
+			jset(o, "check_result", fw_check_message(r, cs));
+			jset(o, "check_when", req_when(r, json_integer_value(json_object_get(o, "checked_at"))));
+		}
 	}
+	jset(fed, "check_message", fw_check_message(r, req_query(r, "check")));
+	json_object_set_new(fed, "check_ok", json_boolean(req_query(r, "check") && !strcmp(req_query(r, "check"), "valid")));
 	json_object_set_new(fed, "has_copies", json_boolean(json_array_size(copies) > 0));
 	if (json_is_true(json_object_get(fed, "consent")))
 		jset(fed, "consent_when", req_when(r, json_integer_value(json_object_get(fed, "consent_at"))));
