@@ -246,15 +246,20 @@ static int check_page(struct req *r)
 /* The wallet page's message for ?check=CODE (NULL for a code it does not know). */
 const char *fw_check_message(struct req *r, const char *code)
 {
-	static const char *const codes[][2] = {
-		{ "valid", "fedwallet_checked_valid" },	    { "revoked", "fedwallet_copy_revoked" },
-		{ "not_held", "fedwallet_copy_not_yours" }, { "unknown", "fedwallet_copy_not_known" },
-		{ "unavailable", "fedwallet_issuer_unreachable" }, { "missing", "fedwallet_copy_unknown" },
-		{ "national", "fedwallet_national_first" }, { "invalid", "fedwallet_copy_invalid" },
-	};
-	for (size_t i = 0; code && i < sizeof(codes) / sizeof(codes[0]); i++)
-		if (!strcmp(code, codes[i][0]))
-			return M(r, codes[i][1]);
+	if (!code)
+		return NULL;
+	if (!strcmp(code, "valid"))
+		return M(r, "fedwallet_checked_valid");
+	if (!strcmp(code, "unavailable"))
+		return M(r, "fedwallet_issuer_unreachable");
+	if (!strcmp(code, "missing"))
+		return M(r, "fedwallet_copy_unknown");
+	if (!strcmp(code, "national"))
+		return M(r, "fedwallet_national_first");
+	if (!strcmp(code, "invalid"))
+		return M(r, "fedwallet_copy_invalid");
+	if (!strcmp(code, "revoked") || !strcmp(code, "not_held") || !strcmp(code, "unknown"))
+		return result_why(r, code);
 	return NULL;
 }
 

@@ -134,6 +134,14 @@ describe('the wallet across halls', { skip }, () => {
       assert.equal(await page.getByRole('radio', { name: label }).count(), 1);
       assert.ok(await page.getByRole('radio', { name: '不使用电子证照，上传材料文件' }).isChecked());
       assert.deepEqual(await axeCheck(page, 'the form offering another hall\'s certificate'), []);
+      // On a phone (360 px) the form and the wallet's cards fit the screen.
+      await page.setViewportSize({ width: 360, height: 800 });
+      for (const path of [`/services/${BIRTH.code}/apply`, '/wallet']) {
+        await page.goto(`${qinghe.publicUrl}${path}`);
+        const over = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+        assert.ok(over <= 0, `${path} is ${over}px wider than a phone`);
+      }
+      await page.setViewportSize({ width: 1280, height: 900 });
       await birthForm(page, label);
       const filed = /\/applications\/([^?]+)\?done=submitted/.exec(page.url())?.[1];
       assert.ok(filed, page.url());
