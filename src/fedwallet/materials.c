@@ -197,6 +197,16 @@ static int check_start(struct req *r, struct check *k)
 	return rc;
 }
 
+/* A check of the copy the route names ({hall}, {number}), answered by then. */
+static int check_route(struct req *r, check_then then)
+{
+	struct check *k = arena_zalloc(r->arena, sizeof(*k));
+	k->hall = req_param(r, "hall");
+	k->number = req_param(r, "number");
+	k->then = then;
+	return check_start(r, k);
+}
+
 /* The API's answer to a check. */
 static int check_answer(struct req *r, struct check *k, int rc, const char *why)
 {
@@ -213,11 +223,7 @@ static int check_answer(struct req *r, struct check *k, int rc, const char *why)
  * at its issuing hall, so that it may stand for a material. */
 static int check(struct req *r)
 {
-	struct check *k = arena_zalloc(r->arena, sizeof(*k));
-	k->hall = req_param(r, "hall");
-	k->number = req_param(r, "number");
-	k->then = check_answer;
-	return check_start(r, k);
+	return check_route(r, check_answer);
 }
 
 /* The wallet page's answer: back to the page, which says how the check went. */
@@ -236,11 +242,7 @@ static int check_page_answer(struct req *r, struct check *k, int rc, const char 
 /* POST /wallet/federation/certificates/{hall}/{number}/check: the wallet page's button. */
 static int check_page(struct req *r)
 {
-	struct check *k = arena_zalloc(r->arena, sizeof(*k));
-	k->hall = req_param(r, "hall");
-	k->number = req_param(r, "number");
-	k->then = check_page_answer;
-	return check_start(r, k);
+	return check_route(r, check_page_answer);
 }
 
 /* The wallet page's message for ?check=CODE (NULL for a code it does not know). */

@@ -4,13 +4,13 @@
 // asks for consent, the citizen agrees and fetches, and Lanshan's certificate shows with
 // Lanshan's name; the wallet's button checks it with Lanshan; on an application form it stands
 // for a material instead of a file (checked with Lanshan when the form is sent) and Qinghe's
-// staff see it; revoked at Lanshan, the form says so; Lanshan down, the check says "cannot
-// check now"; taking the consent back removes it. axe-core finds no serious or critical
+// staff see it; revoked at Lanshan, the form says so; Lanshan down, the form and the wallet's
+// check say "cannot check now"; taking the consent back removes it. axe-core finds no serious or critical
 // violation on the pages in each state.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Client, DEMO, actOn, apiLogin, applyOnline, bearer, demoCatalog, getJson, govhall, pageLogin, startServer,
+  Client, DEMO, actOn, apiLogin, applyOnline, bearer, demoCatalog, getJson, govhall, pageLogin, sql, startServer,
   tempDir, waitFor,
 } from '../api/helpers.mjs';
 import { freePort } from '../api/pay-fixtures.mjs';
@@ -161,9 +161,15 @@ describe('the wallet across halls', { skip }, () => {
       // The refusal's 422 is the one problem the console reports.
       assert.deepEqual(problems.splice(0).filter((p) => !/status of 422/.test(p)), []);
 
-      // Lanshan down: the wallet's check cannot be made now, and says what to do.
+      // Lanshan down: neither the form nor the wallet's check can check the copy now, and both
+      // say what to do (the copy as fetched before the revocation, so that the form offers it).
       await lanshan.stop();
       lanshan = null;
+      await sql(qinghe.db, 'UPDATE wallet_fed_certs SET status = \'valid\', check_status = NULL, checked_at = NULL');
+      const down = await birthForm(page, label);
+      assert.equal(down.status(), 422);
+      assert.match(await page.locator(`#material_${SLOT}-error`).innerText(), /暂时无法向签发地核实这份证照，请上传材料文件或稍后再试/);
+      assert.deepEqual(problems.splice(0).filter((p) => !/status of 422/.test(p)), []);
       await page.goto(`${qinghe.publicUrl}/wallet`);
       await submit(page, page.getByRole('button', { name: `向签发地核验 ${number}` }));
       await page.waitForURL((u) => u.searchParams.get('check') === 'unavailable', { waitUntil: 'load' });
