@@ -121,6 +121,9 @@ describe('the wallet across halls', { skip }, () => {
       assert.match(await section.innerText(), new RegExp(number));
       assert.deepEqual(await axeCheck(page, 'the wallet with another hall\'s certificate'), []);
 
+      // A link cannot claim a check that was not made.
+      await page.goto(`${qinghe.publicUrl}/wallet?check=valid`);
+      assert.equal(await section.locator('.fed-check-message').count(), 0);
       // The wallet's button: checked with Lanshan, and the page says so.
       await submit(page, page.getByRole('button', { name: `向签发地核验 ${number}` }));
       await page.waitForURL((u) => u.searchParams.get('check') === 'valid', { waitUntil: 'load' });
