@@ -256,20 +256,49 @@ int cases_apply_render(struct req *r, int status, const struct apply_view *v)
 		json_object_set_new(o, "required", json_boolean(json_is_true(json_object_get(m, "required"))));
 		jset(o, "form_label", material_form_label(r, json_string_value(json_object_get(m, "form"))));
 		const char *ec = json_string_value(json_object_get(m, "ecert"));
+		/* Other halls' copies of that type, from the wallet across halls: offered on the
+		 * citizen's own form (not at the counter, not in a bundle), each checked with its
+		 * issuing hall when the form is sent. */
+		case_ecert_copies_fn copies_fn = cases_ecert_copies();
+		json_t *copies = ec && *ec && copies_fn && !v->intake && !v->bundle && !r->who.enterprise
+					 ? arena_json(r, copies_fn(r, r->who.account, ec))
+					 : NULL;
 		/* With a wallet, offered only when the applicant holds one (intake: checked on
 		 * submission, for the citizen at the counter). */
 		const char *held_no = NULL;
 		case_ecert_held_fn held = cases_ecert_held();
+		const char *type = ec;
 		if (ec && *ec && held && !v->intake &&
 		    held(r->db, r->arena, r->who.account, r->who.enterprise, ec, &held_no))
 			ec = NULL;
+		const char *chosen = json_string_value(json_array_get(v->ecerts, i));
 		if (ec && *ec) {
 			jset(o, "ecert", ec);
 			const char *en_ = cases_ecert_name(r, ec);
 			jset(o, "ecert_label", held_no ? MF(r, "cases_ecert_use_number", MA("name", en_), MA("number", held_no))
 						       : MF(r, "cases_ecert_use", MA("name", en_)));
-			const char *chosen = json_string_value(json_array_get(v->ecerts, i));
 			json_object_set_new(o, "ecert_checked", json_boolean(chosen && strcmp(chosen, ec) == 0));
+		}
+		if (json_array_size(copies)) {
+			bool any = ec && *ec && chosen && strcmp(chosen, ec) == 0;
+			size_t ci;
+			json_t *c;
+			json_array_foreach(copies, ci, c)
+			{
+				const char *value = arena_printf(r->arena, "%s/%s", json_string_value(json_object_get(c, "hall")),
+								 json_string_value(json_object_get(c, "number")));
+				bool on = chosen && strcmp(chosen, value) == 0;
+				any = any || on;
+				jset(c, "value", value);
+				jset(c, "id", arena_printf(r->arena, "ecert_%zu_%zu", i, ci));
+				jset(c, "label", MF(r, "cases_ecert_use_copy", MA("name", cases_ecert_name(r, type)),
+						    MA("hall", json_string_value(json_object_get(c, "hall_name"))),
+						    MA("number", json_string_value(json_object_get(c, "number")))));
+				json_object_set_new(c, "checked", json_boolean(on));
+			}
+			json_object_set(o, "copies", copies);
+			json_object_set_new(o, "has_copies", json_true());
+			json_object_set_new(o, "none_checked", json_boolean(!any));
 		}
 		json_t *kept = json_array_get(v->kept, i);
 		if (json_array_size(kept)) {
@@ -333,7 +362,11 @@ static void materials_view(struct req *r, json_t *materials, size_t nslots, json
 			continue;
 		size_t slot = (size_t)json_integer_value(s);
 		const char *ec = json_string_value(json_object_get(m, "ecert"));
-		if (ec)
+		const char *hall = json_string_value(json_object_get(m, "ecert_hall"));
+		const char *no = json_string_value(json_object_get(m, "ecert_number"));
+		if (ec && hall && no)
+			json_array_set_new(*ecerts, slot, json_sprintf("%s/%s", hall, no));
+		else if (ec)
 			json_array_set_new(*ecerts, slot, json_string(ec));
 		size_t k;
 		json_t *a;
@@ -485,7 +518,14 @@ int cases_apply_read(struct req *r, struct apply_view *v, json_t **materials, bo
 		if (json_array_size(ids))
 			json_object_set(entry, "attachments", ids);
 		const char *ec = json_string_value(json_array_get(ecerts, s));
-		if (ec && *ec)
+		const char *sep = ec ? strchr(ec, '/') : NULL;
+		const char *type = json_string_value(json_object_get(json_array_get(v->mdefs, s), "ecert"));
+		if (sep && type && sep > ec && sep[1]) {
+			/* Another hall's copy from the wallet: "hall/number", of the type the material names. */
+			json_object_set_new(entry, "ecert", json_string(type));
+			json_object_set_new(entry, "ecert_hall", json_stringn(ec, (size_t)(sep - ec)));
+			json_object_set_new(entry, "ecert_number", json_string(sep + 1));
+		} else if (ec && *ec && !sep)
 			json_object_set_new(entry, "ecert", json_string(ec));
 		json_decref(ids);
 		if (json_object_size(entry) > 1)
@@ -543,6 +583,23 @@ static int apply_post_done(struct req *r, const struct case_apply_in *ai, struct
 											     : "/applications/%s?done=submitted", app->number));
 }
 
+struct apply_post {
+	struct apply_view v;
+	struct case_apply_in ai;
+};
+
+/* After the check of the copies the form names (case_ecert_then_fn): the form again with why
+ * at the material refused (the files sent with it kept), or on to the application. */
+static int apply_confirmed(struct req *r, void *arg, long slot, const char *why)
+{
+	struct apply_post *p = arg;
+	if (slot < 0)
+		return case_apply_async(r, &p->ai, apply_post_done);
+	p->v.errors = arena_json(r, json_object());
+	json_object_set_new(p->v.errors, arena_printf(r->arena, "material_%ld", slot), json_string(why));
+	return cases_apply_render_refused(r, &p->v);
+}
+
 /* POST /services/{code}/apply (multipart/form-data). In kiosk mode the application is filed
  * through the kiosk channel and a submission ends on the printable receipt. */
 static int apply_post(struct req *r)
@@ -567,10 +624,18 @@ static int apply_post(struct req *r)
 				    .idempotency_key = v.draft_id ? NULL : v.key, .channel = kiosk ? "kiosk" : "web",
 				    .applicant_id = r->who.account, .enterprise_id = r->who.enterprise,
 				    .draft_id = v.draft_id, .ups = v.ups, .nups = v.nups };
-	struct apply_view *keep = arena_alloc(r->arena, sizeof(*keep));
-	*keep = v;
-	ai.ctx = keep;
-	return case_apply_async(r, &ai, apply_post_done);
+	struct apply_post *keep = arena_alloc(r->arena, sizeof(*keep));
+	keep->v = v;
+	keep->ai = ai;
+	keep->ai.ctx = &keep->v;
+	/* Another hall's copy chosen for a material: checked with its issuing hall first. */
+	case_ecert_confirm_fn confirm = cases_ecert_confirm();
+	size_t i;
+	json_t *e;
+	json_array_foreach(materials, i, e)
+		if (confirm && json_object_get(e, "ecert_hall"))
+			return confirm(r, materials, apply_confirmed, keep);
+	return case_apply_async(r, &keep->ai, apply_post_done);
 }
 
 const struct route cases_apply_routes[] = {

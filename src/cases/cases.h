@@ -240,6 +240,19 @@ typedef int (*case_ecert_remote_fn)(struct req *r, int64_t applicant_id, const c
 				    const char *number, json_t *entry, const char **why);
 void cases_ecert_remote_source(case_ecert_remote_fn fn);
 case_ecert_remote_fn cases_ecert_remote(void);
+/* The web form's side of those copies, installed by the same domain (NULL: none). copies: the
+ * applicant's copies of `type` from other halls, a new array of {hall, hall_name, number}
+ * (NULL when none), offered beside the upload. confirm: has each copy that materials name
+ * ({"slot", "ecert_hall", "ecert_number"}) checked with its issuing hall now, one after
+ * another, then calls then(r, arg, slot, why): slot -1 and why NULL when every one stands,
+ * else the first slot refused and a message for the applicant (revoked, unknown, not theirs,
+ * or the issuing hall out of reach: upload the file or try later). */
+typedef json_t *(*case_ecert_copies_fn)(struct req *r, int64_t applicant_id, const char *type);
+typedef int (*case_ecert_then_fn)(struct req *r, void *arg, long slot, const char *why);
+typedef int (*case_ecert_confirm_fn)(struct req *r, json_t *materials, case_ecert_then_fn then, void *arg);
+void cases_ecert_web_source(case_ecert_copies_fn copies, case_ecert_confirm_fn confirm);
+case_ecert_copies_fn cases_ecert_copies(void);
+case_ecert_confirm_fn cases_ecert_confirm(void);
 
 /* ---- The demo hall's history (`govhall init --demo`, src/demo) ----------------------------
  * r is a request of a command (http/server.h: server_offline_worker, with a direct group), so

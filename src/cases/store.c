@@ -439,6 +439,25 @@ case_ecert_remote_fn cases_ecert_remote(void)
 	return ecert_remote_fn;
 }
 
+static case_ecert_copies_fn ecert_copies_fn;
+static case_ecert_confirm_fn ecert_confirm_fn;
+
+void cases_ecert_web_source(case_ecert_copies_fn copies, case_ecert_confirm_fn confirm)
+{
+	ecert_copies_fn = copies;
+	ecert_confirm_fn = confirm;
+}
+
+case_ecert_copies_fn cases_ecert_copies(void)
+{
+	return ecert_copies_fn;
+}
+
+case_ecert_confirm_fn cases_ecert_confirm(void)
+{
+	return ecert_confirm_fn;
+}
+
 static int tell_observers(struct db *db, struct arena *a, const struct application *app,
 			  const struct application *next, const struct wf_action *action,
 			  const struct wf_state *target, int64_t actor, const char *reason,

@@ -540,6 +540,28 @@ static int wallet_section(struct req *r, const void *subject, json_t *ctx)
 		const char *hall = json_string_value(json_object_get(o, "hall"));
 		jset(o, "hall_name", fed_hall_name(r->arena, hall) ?: hall);
 		json_object_set_new(o, "is_revoked", json_boolean(!strcmp(json_string_value(json_object_get(o, "status")), "revoked")));
+		json_object_set_new(o, "check_href", json_sprintf("/wallet/federation/certificates/%s/%s/check", hall,
+								  json_string_value(json_object_get(o, "number"))));
+		const char *cs = json_string_value(json_object_get(o, "check_status"));
+		if (cs) {
+			jset(o, "check_result", fw_check_message(r, cs));
+			jset(o, "check_when", req_when(r, json_integer_value(json_object_get(o, "checked_at"))));
+		}
+	}
+	/* How the check just made went (the page's button comes back with ?check=CODE): a result
+	 * the issuing hall gave is shown only when a copy holds it, so a link cannot claim one. */
+	const char *code = req_query(r, "check");
+	bool stored = code && (!strcmp(code, "valid") || !strcmp(code, "revoked") || !strcmp(code, "not_held") ||
+			       !strcmp(code, "unknown"));
+	bool held = false;
+	json_array_foreach(copies, i, o)
+	{
+		const char *cs = json_string_value(json_object_get(o, "check_status"));
+		held = held || (cs && code && !strcmp(cs, code));
+	}
+	if (!stored || held) {
+		jset(fed, "check_message", fw_check_message(r, code));
+		json_object_set_new(fed, "check_ok", json_boolean(code && !strcmp(code, "valid")));
 	}
 	json_object_set_new(fed, "has_copies", json_boolean(json_array_size(copies) > 0));
 	if (json_is_true(json_object_get(fed, "consent")))

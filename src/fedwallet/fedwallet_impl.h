@@ -26,5 +26,7 @@ int fw_copy_open(struct arena *a, const char *sealed, json_t **doc);
 void fw_materials_init(void);
 extern const struct route fw_material_routes[];
 extern const size_t fw_material_routes_n;
+/* The wallet page's message for a check's result (?check=CODE; NULL for an unknown code). */
+const char *fw_check_message(struct req *r, const char *code);
 
 #endif

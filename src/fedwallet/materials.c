@@ -26,6 +26,8 @@
 
 DB_SQL(q_copy, "SELECT cert_type, hash, status, document, checked_at, check_status FROM wallet_fed_certs "
 	       "WHERE account_id = ? AND hall = ? AND number = ?");
+DB_SQL(q_copies_of, "SELECT hall, number FROM wallet_fed_certs WHERE account_id = ? AND cert_type = ? AND status <> 'revoked' "
+		    "ORDER BY hall, number LIMIT 20");
 DB_SQL(q_checked, "UPDATE wallet_fed_certs SET checked_at = ?, check_status = ?, status = ? "
 		  "WHERE account_id = ? AND hall = ? AND number = ?");
 
@@ -79,6 +81,12 @@ static const char *result_why(struct req *r, const char *result)
 
 /* ---- the check at the issuing hall ------------------------------------------------------------ */
 
+struct check;
+/* What follows a check: rc 0 when the issuing hall found the copy valid and the person's, else
+ * GH_EVALIDATION, GH_ENOTFOUND, GH_ECONFLICT or GH_EUNAVAILABLE with why (and k->result, when
+ * the issuing hall answered). */
+typedef int (*check_then)(struct req *r, struct check *k, int rc, const char *why);
+
 struct check {
 	struct arena *a;
 	int64_t account, now;
@@ -89,6 +97,13 @@ struct check {
 	const char *body;
 	size_t len;
 	const char *result, *copy_status;
+	check_then then;
+	void *arg;
+	json_t *materials; /* the web form's: the copies it names, checked one after another */
+	size_t next;
+	long slot;
+	case_ecert_then_fn form_then;
+	void *form_arg;
 };
 
 static void check_work(void *arg)
@@ -112,12 +127,8 @@ static int check_stored(struct req *r, void *arg, int rc)
 	if (rc)
 		return rc;
 	if (strcmp(k->result, "valid"))
-		return fw_refuse(r, GH_EVALIDATION, result_why(r, k->result));
-	resp_header(r, "Cache-Control", "no-store");
-	return resp_json(r, 200, json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:O,s:O}", "hall", k->hall, "number", k->number, "hash",
-					   k->hash, "status", "valid", "checked_at", (json_int_t)k->now, "valid_for",
-					   (json_int_t)CHECK_TTL, "checks", json_object_get(k->verdict, "checks"), "issuer_log",
-					   json_object_get(k->verdict, "issuer_log")));
+		return k->then(r, k, GH_EVALIDATION, result_why(r, k->result));
+	return k->then(r, k, 0, NULL);
 }
 
 static int check_done(struct req *r, void *arg)
@@ -129,7 +140,7 @@ static int check_done(struct req *r, void *arg)
 	    fed_peer_doc_check(r->arena, k->hall, k->body, k->len, STATUS_MAX, &claims, &why)) {
 		if (!k->rc)
 			log_warn("wallet: the status of a certificate of %s cannot be had (%ld, %s)", k->hall, k->status, why);
-		return fw_refuse(r, GH_EUNAVAILABLE, M(r, "fedwallet_issuer_unreachable"));
+		return k->then(r, k, GH_EUNAVAILABLE, M(r, "fedwallet_issuer_unreachable"));
 	}
 	arena_cleanup(r->arena, (void (*)(void *))json_decref, claims);
 	const char *st = json_string_value(json_object_get(claims, "status"));
@@ -138,7 +149,7 @@ static int check_done(struct req *r, void *arg)
 	const char *sub = json_string_value(json_object_get(claims, "sub"));
 	if (!st || !no || !hash || !sub || strcmp(no, k->number) || strcmp(hash, k->hash) || strcmp(sub, k->subject)) {
 		log_warn("wallet: %s answered about another certificate or person than asked", k->hall);
-		return fw_refuse(r, GH_EUNAVAILABLE, M(r, "fedwallet_issuer_unreachable"));
+		return k->then(r, k, GH_EUNAVAILABLE, M(r, "fedwallet_issuer_unreachable"));
 	}
 	bool held = json_is_true(json_object_get(claims, "held"));
 	k->result = !strcmp(st, "valid") ? (held ? "valid" : "not_held") : !strcmp(st, "revoked") ? "revoked" : "unknown";
@@ -146,21 +157,20 @@ static int check_done(struct req *r, void *arg)
 	return req_write(r, check_write, check_stored, k);
 }
 
-/* POST /api/v1/wallet/federation/certificates/{hall}/{number}/check: the copy checked here and
- * at its issuing hall, so that it may stand for a material. */
-static int check(struct req *r)
+/* The copy k->hall / k->number of the person checked here (signature, log proof, their name)
+ * and then, by a signed request, at its issuing hall; the result stored with the copy. Ends in
+ * k->then whatever happens, or returns an internal error. */
+static int check_start(struct req *r, struct check *k)
 {
-	struct check *k = arena_zalloc(r->arena, sizeof(*k));
 	k->a = r->arena;
 	k->account = r->who.account;
 	k->now = time(NULL);
-	k->hall = req_param(r, "hall");
-	k->number = req_param(r, "number");
+	k->result = NULL;
 	struct copy c;
 	int rc = fw_text_ok(k->hall) && fw_text_ok(k->number) ? copy_get(r->db, r->arena, k->account, k->hall, k->number, &c)
 							       : GH_ENOTFOUND;
 	if (rc == GH_ENOTFOUND)
-		return fw_refuse(r, GH_ENOTFOUND, M(r, "fedwallet_copy_unknown"));
+		return k->then(r, k, GH_ENOTFOUND, M(r, "fedwallet_copy_unknown"));
 	if (rc)
 		return rc;
 	json_t *doc;
@@ -168,20 +178,142 @@ static int check(struct req *r)
 	if (!k->verdict)
 		return GH_EINTERNAL;
 	if (!verdict_valid(k->verdict))
-		return fw_refuse(r, GH_EVALIDATION, M(r, "fedwallet_copy_invalid"));
+		return k->then(r, k, GH_EVALIDATION, M(r, "fedwallet_copy_invalid"));
 	/* Issued to this person by name (the issuing hall answers for the account behind the link). */
 	const char *holder = json_string_value(json_object_get(json_object_get(json_object_get(doc, "certificate"), "holder"), "name"));
 	if (!holder || !r->who.name || strcmp(holder, r->who.name))
-		return fw_refuse(r, GH_EVALIDATION, M(r, "fedwallet_copy_not_yours"));
+		return k->then(r, k, GH_EVALIDATION, M(r, "fedwallet_copy_not_yours"));
 	if ((rc = fed_link_subject(r->db, r->arena, k->account, &k->subject)) == GH_ENOTFOUND)
-		return fw_refuse(r, GH_ECONFLICT, M(r, "fedwallet_national_first"));
+		return k->then(r, k, GH_ECONFLICT, M(r, "fedwallet_national_first"));
 	if (rc)
 		return rc;
 	k->hash = c.hash;
 	if (!fw_text_ok(k->subject) || !fw_text_ok(k->hash))
 		return GH_EINTERNAL;
 	k->path = arena_printf(r->arena, "/federation/certificates/%s/status?hash=%s&subject=%s", k->number, k->hash, k->subject);
-	return req_job(r, check_work, check_done, k);
+	rc = req_job(r, check_work, check_done, k);
+	if (rc == GH_EBUSY)
+		return k->then(r, k, GH_EUNAVAILABLE, M(r, "fedwallet_issuer_unreachable"));
+	return rc;
+}
+
+/* A check of the copy the route names ({hall}, {number}), answered by then. */
+static int check_route(struct req *r, check_then then)
+{
+	struct check *k = arena_zalloc(r->arena, sizeof(*k));
+	k->hall = req_param(r, "hall");
+	k->number = req_param(r, "number");
+	k->then = then;
+	return check_start(r, k);
+}
+
+/* The API's answer to a check. */
+static int check_answer(struct req *r, struct check *k, int rc, const char *why)
+{
+	if (rc)
+		return fw_refuse(r, rc, why);
+	resp_header(r, "Cache-Control", "no-store");
+	return resp_json(r, 200, json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:O,s:O}", "hall", k->hall, "number", k->number, "hash",
+					   k->hash, "status", "valid", "checked_at", (json_int_t)k->now, "valid_for",
+					   (json_int_t)CHECK_TTL, "checks", json_object_get(k->verdict, "checks"), "issuer_log",
+					   json_object_get(k->verdict, "issuer_log")));
+}
+
+/* POST /api/v1/wallet/federation/certificates/{hall}/{number}/check: the copy checked here and
+ * at its issuing hall, so that it may stand for a material. */
+static int check(struct req *r)
+{
+	return check_route(r, check_answer);
+}
+
+/* The wallet page's answer: back to the page, which says how the check went. */
+static int check_page_answer(struct req *r, struct check *k, int rc, const char *why)
+{
+	(void)why;
+	const char *code = !rc				? "valid"
+			   : k->result			? k->result
+			   : rc == GH_EUNAVAILABLE	? "unavailable"
+			   : rc == GH_ENOTFOUND		? "missing"
+			   : rc == GH_ECONFLICT		? "national"
+							: "invalid";
+	return resp_redirect(r, 303, arena_printf(r->arena, "/wallet?check=%s#fed-wallet-title", code));
+}
+
+/* POST /wallet/federation/certificates/{hall}/{number}/check: the wallet page's button. */
+static int check_page(struct req *r)
+{
+	return check_route(r, check_page_answer);
+}
+
+/* The wallet page's message for ?check=CODE (NULL for a code it does not know). */
+const char *fw_check_message(struct req *r, const char *code)
+{
+	if (!code)
+		return NULL;
+	if (!strcmp(code, "valid"))
+		return M(r, "fedwallet_checked_valid");
+	if (!strcmp(code, "unavailable"))
+		return M(r, "fedwallet_issuer_unreachable");
+	if (!strcmp(code, "missing"))
+		return M(r, "fedwallet_copy_unknown");
+	if (!strcmp(code, "national"))
+		return M(r, "fedwallet_national_first");
+	if (!strcmp(code, "invalid"))
+		return M(r, "fedwallet_copy_invalid");
+	if (!strcmp(code, "revoked") || !strcmp(code, "not_held") || !strcmp(code, "unknown"))
+		return result_why(r, code);
+	return NULL;
+}
+
+/* ---- the web application form ----------------------------------------------------------------- */
+
+/* cases' list of copies for a material on the web form (case_ecert_copies_fn). */
+static json_t *copies_of(struct req *r, int64_t applicant, const char *type)
+{
+	struct db_rows rows;
+	if (db_query(r->db, r->arena, &q_copies_of, DB_ARGS(DB_INT(applicant), DB_TEXT(type)), &rows) || !rows.nrows)
+		return NULL;
+	json_t *out = json_array();
+	for (size_t i = 0; i < rows.nrows; i++) {
+		const char *hall = db_cell(&rows, i, 0);
+		json_array_append_new(out, json_pack("{s:s,s:s,s:s}", "hall", hall, "hall_name", fed_hall_name(r->arena, hall) ?: hall,
+						     "number", db_cell(&rows, i, 1)));
+	}
+	return out;
+}
+
+/* The next copy the form names, checked; then the form goes on. */
+static int confirm_next(struct req *r, struct check *k)
+{
+	json_t *e;
+	while ((e = json_array_get(k->materials, k->next++))) {
+		const char *hall = json_string_value(json_object_get(e, "ecert_hall"));
+		if (!hall)
+			continue;
+		k->slot = json_integer_value(json_object_get(e, "slot"));
+		k->hall = hall;
+		k->number = json_string_value(json_object_get(e, "ecert_number"));
+		return check_start(r, k);
+	}
+	return k->form_then(r, k->form_arg, -1, NULL);
+}
+
+static int confirm_then(struct req *r, struct check *k, int rc, const char *why)
+{
+	if (rc)
+		return k->form_then(r, k->form_arg, k->slot, why);
+	return confirm_next(r, k);
+}
+
+/* cases' check of the copies a web form names (case_ecert_confirm_fn). */
+static int confirm(struct req *r, json_t *materials, case_ecert_then_fn then, void *arg)
+{
+	struct check *k = arena_zalloc(r->arena, sizeof(*k));
+	k->materials = materials;
+	k->form_then = then;
+	k->form_arg = arg;
+	k->then = confirm_then;
+	return confirm_next(r, k);
 }
 
 /* ---- in an application ------------------------------------------------------------------------ */
@@ -219,6 +351,7 @@ static int use_copy(struct req *r, int64_t applicant, const char *type, const ch
 void fw_materials_init(void)
 {
 	cases_ecert_remote_source(use_copy);
+	cases_ecert_web_source(copies_of, confirm);
 }
 
 /* GET /api/v1/applications/{number}/materials/{slot}/certificate: another hall's certificate
@@ -272,6 +405,8 @@ static int material(struct req *r)
 const struct route fw_material_routes[] = {
 	{ HTTP_POST, "/api/v1/wallet/federation/certificates/{hall}/{number}/check", check, ROLE_CITIZEN, 0,
 	  "fedwallet.api_check", NULL, SCOPE_APPLY },
+	{ HTTP_POST, "/wallet/federation/certificates/{hall}/{number}/check", check_page, ROLE_CITIZEN, ROUTE_CSRF,
+	  "fedwallet.check" },
 	{ HTTP_GET, "/api/v1/applications/{number}/materials/{slot}/certificate", material, APPLICANTS | ROLE_STAFF | ROLE_ADMIN,
 	  0, "fedwallet.api_material", NULL, SCOPE_APPLY },
 };
