@@ -229,11 +229,12 @@ static int check(struct req *r)
 /* The wallet page's answer: back to the page, which says how the check went. */
 static int check_page_answer(struct req *r, struct check *k, int rc, const char *why)
 {
-	(void)why;
+	/* Not a copy of this person's: not found, as any other person's resource (no redirect). */
+	if (rc == GH_ENOTFOUND && !k->result)
+		return fw_refuse(r, rc, why);
 	const char *code = !rc				? "valid"
 			   : k->result			? k->result
 			   : rc == GH_EUNAVAILABLE	? "unavailable"
-			   : rc == GH_ENOTFOUND		? "missing"
 			   : rc == GH_ECONFLICT		? "national"
 							: "invalid";
 	return resp_redirect(r, 303, arena_printf(r->arena, "/wallet?check=%s#fed-wallet-title", code));
