@@ -255,8 +255,6 @@ const char *fw_check_message(struct req *r, const char *code)
 		return M(r, "fedwallet_checked_valid");
 	if (!strcmp(code, "unavailable"))
 		return M(r, "fedwallet_issuer_unreachable");
-	if (!strcmp(code, "missing"))
-		return M(r, "fedwallet_copy_unknown");
 	if (!strcmp(code, "national"))
 		return M(r, "fedwallet_national_first");
 	if (!strcmp(code, "invalid"))

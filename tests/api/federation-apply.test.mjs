@@ -65,10 +65,7 @@ before(async () => {
   tok.staffB = (await apiLogin(lanshanUrl, DEMO.staffA.phone)).token;
 });
 
-after(async () => {
-  await Promise.allSettled([hub?.stop(), qinghe?.stop(), lanshan?.stop()]);
-  await Promise.allSettled([lanshanDb?.drop(), qingheDb?.drop()]);
-});
+after(() => fixtures.stopFederation({ hub, qinghe, lanshan, qingheDb, lanshanDb }));
 
 describe('全程网办: applying at Qinghe for an item of Lanshan', () => {
   test('refused without consent or for a hall not in the directory; nothing is sent', async () => {

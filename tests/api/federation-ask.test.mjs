@@ -61,10 +61,7 @@ before(async () => {
   tok.staffB = (await apiLogin(lanshanUrl, DEMO.staffA.phone)).token;
 });
 
-after(async () => {
-  await Promise.allSettled([hub?.stop(), qinghe?.stop(), lanshan?.stop()]);
-  await Promise.allSettled([lanshanDb?.drop(), qingheDb?.drop()]);
-});
+after(() => fixtures.stopFederation({ hub, qinghe, lanshan, qingheDb, lanshanDb }));
 
 describe('consultations and complaints forwarded between halls', () => {
   test('refused for citizens, other departments, a hall not in the directory, and without a reason; nothing sent', async () => {

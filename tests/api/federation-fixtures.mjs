@@ -111,3 +111,10 @@ export async function federation(prefix, { demo = false, hubDemo = false, ownLog
   }
   return f;
 }
+
+// Stops the three processes of federation() as the test holds them now (a hall it stopped and
+// served again is the one passed) and drops the halls' databases.
+export async function stopFederation({ hub, qinghe, lanshan, qingheDb, lanshanDb } = {}) {
+  await Promise.allSettled([hub?.stop(), qinghe?.stop(), lanshan?.stop()]);
+  await Promise.allSettled([lanshanDb?.drop(), qingheDb?.drop()]);
+}

@@ -46,10 +46,7 @@ before(async () => {
   tok.staffB = (await apiLogin(f.lanshanUrl, DEMO.staffA.phone)).token;
 });
 
-after(async () => {
-  await Promise.allSettled([f?.hub?.stop(), f?.qinghe?.stop(), f?.lanshan?.stop()]);
-  await Promise.allSettled([f?.lanshanDb?.drop(), f?.qingheDb?.drop()]);
-});
+after(() => fixtures.stopFederation(f));
 
 describe('applying at the hub for a hall\'s item', () => {
   test('the hub\'s directory names the hub with its message key, apart from the halls', async () => {

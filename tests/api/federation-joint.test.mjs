@@ -66,10 +66,7 @@ before(async () => {
   tok.staffB = (await apiLogin(lanshanUrl, DEMO.staffA.phone)).token;
 });
 
-after(async () => {
-  await Promise.allSettled([hub?.stop(), qinghe?.stop(), lanshan?.stop()]);
-  await Promise.allSettled([lanshanDb?.drop(), qingheDb?.drop()]);
-});
+after(() => fixtures.stopFederation({ hub, qinghe, lanshan, qingheDb, lanshanDb }));
 
 describe('多地联办: one application, a step at Qinghe and a step at Lanshan', () => {
   test('the guide names the hall of each step; applying without consent is refused', async () => {

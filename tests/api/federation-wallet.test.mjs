@@ -97,10 +97,7 @@ before(async () => {
   }, { what: 'Qinghe to hold a directory with Lanshan\'s certificate key' });
 });
 
-after(async () => {
-  await Promise.allSettled([f?.hub?.stop(), f?.qinghe?.stop(), f?.lanshan?.stop()]);
-  await Promise.allSettled([f?.lanshanDb?.drop(), f?.qingheDb?.drop()]);
-});
+after(() => fixtures.stopFederation(f));
 
 describe('the wallet shows the certificates of other halls, with consent', () => {
   test('nothing is fetched before consent; after it, Lanshan\'s certificates show at Qinghe marked with Lanshan', async () => {
