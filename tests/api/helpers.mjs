@@ -553,11 +553,14 @@ export async function freshTotp(secret) {
     // The server takes the step before its own, its own and the next. The step before is
     // used only early in a step, so that a slow answer does not reach the server after the
     // step has moved on (then the code would be two steps old).
+    // The next step counts as begun only two seconds into it: the server reads a coarse,
+    // truncated clock (time()), which can still be in the step before when this one has
+    // just moved on, and then a code two steps ahead of it would be refused.
     const t = Date.now() / 1000;
     const now = Math.floor(t / 30);
     const oldest = t - now * 30 < 15 ? now - 1 : now;
     const next = Math.max(oldest, (lastStep.get(secret) ?? -Infinity) + 1);
-    return next <= now + 1 ? next : null;
+    return next <= Math.floor((t - 2) / 30) + 1 ? next : null;
   }, { what: 'a TOTP step the server has not seen', timeout: 120_000 });
   lastStep.set(secret, step);
   return totp(secret, step * 30_000 + 1000);
