@@ -46,6 +46,12 @@ DB_SQL(q_insert_item,
        "VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 DB_SQL(q_withdrawn_version, "SELECT version FROM service_items WHERE code = ? AND is_current = 1");
 DB_SQL(q_insert_withdrawal, "INSERT INTO service_withdrawals (code, version, withdrawn_at) VALUES (?, ?, ?)");
+/* The feed's order (src/federation/natcat.c): each version and withdrawal takes the next
+ * number in the transaction that writes it. On PostgreSQL the import holds the table's lock
+ * until it commits, so a number is visible only after every smaller one (a reader never passes
+ * a number that commits later). */
+DB_SQL2(q_feed_lock, "SELECT 1", "LOCK TABLE catalog_feed IN EXCLUSIVE MODE");
+DB_SQL(q_feed_add, "INSERT INTO catalog_feed (code, version, withdrawal) VALUES (?, ?, ?)");
 DB_SQL(q_insert_fee, "INSERT INTO item_fees (code, version, rule) VALUES (?, ?, ?)");
 DB_SQL(q_item_fee, "SELECT rule FROM item_fees WHERE code = ? AND version = ?");
 DB_SQL(q_item_joint, "SELECT hall, item_code FROM item_joint WHERE code = ? AND version = ?");
@@ -239,6 +245,8 @@ static int write_item(struct db *db, struct arena *a, json_t *it, json_t *curren
 	}
 	if (!rc)
 		rc = catalog_rules_write(db, a, code, version, json_object_get(it, "rules"));
+	if (!rc)
+		rc = db_exec(db, &q_feed_add, DB_ARGS(DB_TEXT(code), DB_INT(version), DB_INT(0)), NULL);
 	if (!rc && version_observer)
 		rc = version_observer(db, a, code, version);
 	if (rc)
@@ -262,6 +270,7 @@ static int withdraw_item(struct db *db, struct arena *a, const char *code, const
 	const char *key = arena_printf(a, "%s:%ld", code, version);
 	if (!(rc = db_exec(db, &q_retire_item, DB_ARGS(DB_TEXT(code)), NULL)) &&
 	    !(rc = db_exec(db, &q_insert_withdrawal, DB_ARGS(DB_TEXT(code), DB_INT(version), DB_TEXT(now)), NULL)) &&
+	    !(rc = db_exec(db, &q_feed_add, DB_ARGS(DB_TEXT(code), DB_INT(version), DB_INT(1)), NULL)) &&
 	    !(rc = cover_touch(db, "service_items", key, NULL)))
 		rc = cover_touch(db, "service_withdrawals", key, "catalog.withdraw");
 	return rc;
@@ -275,6 +284,8 @@ static int write_all(struct db *db, struct arena *a, const struct catalog_set *s
 	int rc;
 	char now[32];
 	db_now_iso(now, sizeof(now));
+	if ((rc = db_exec(db, &q_feed_lock, DB_NOARGS, NULL)))
+		return rc;
 
 	json_array_foreach(set->departments, i, e) {
 		rc = db_exec(db, &q_upsert_dept,

@@ -61,7 +61,7 @@ int fed_init(struct app *app, char *err, size_t errlen)
 		ledger_foreign_keys_set(fed_registry_keys_doc);
 		/* The hub takes part in messages as a hall does (its inbox, its outbox, signed look-ups
 		 * at halls), with a message key of its own that its directory publishes. */
-		int rc = fed_hub_init(app, err, errlen);
+		rc = fed_hub_init(app, err, errlen);
 		if (!rc)
 			rc = fed_msg_init(c->fed_retry, err, errlen);
 		if (!rc)

@@ -40,14 +40,13 @@ int nat_doc_fetch(struct app *app, const char *url, const char *hall, const char
 void nat_source_error(struct db *db, const char *hall, const char *why);
 
 /* Pure checks (fuzzed by tests/fuzz/fuzz_natdoc.c):
- * - a feed cursor: "" (the start) or base64url of "created_at\ncode\nversion", or of
- *   "withdrawn_at\ncode\nversion\nw" when it stands on a withdrawal (*withdrawal 1); 0 with
- *   its parts (in a), or GH_EINVAL;
+ * - a feed cursor: "" (the start, *seq 0) or the number of the last entry taken, in decimal
+ *   without a leading zero (at most 18 digits); 0 with *seq, or GH_EINVAL;
  * - a feed page's claims: NULL when it answers the cursor asked and its items and withdrawals
  *   are well formed (at most NAT_PAGE_MAX together, guides under base), else why not;
  * - a statistics document: NULL when its range and departments are well formed (whole counts
  *   of at least 0, no part above its whole), else why not. */
-int nat_cursor_parse(struct arena *a, const char *c, const char **at, const char **code, long *version, int *withdrawal);
+int nat_cursor_parse(const char *c, int64_t *seq);
 const char *nat_feed_check(const json_t *claims, const char *asked, const char *base);
 const char *nat_stats_check(const json_t *doc);
 

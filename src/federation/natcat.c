@@ -1,13 +1,13 @@
 /* natcat.c: the national catalog (一体化: one catalog).
  *
  * - A hall publishes its catalog's item versions as a signed feed, GET /federation/catalog
- *   ?after=CURSOR&limit=N: every item version created after the cursor, in the order
- *   (created_at, code, version), at most NAT_PAGE_MAX a page, signed (nat.h) with the claims
- *   {"iss", "kind": "catalog", "iat", "exp", "after", "next", "more", "items": [...],
- *   "withdrawn": [{"code", "version"}]}: the withdrawals (the import file's "withdrawn") are
- *   entries of the same order, after the versions of their instant. Neither a version nor a
- *   withdrawal is changed once written, so a cursor stays valid: the hub asks only for what
- *   is new.
+ *   ?after=CURSOR&limit=N: every item version and withdrawal (the import file's "withdrawn")
+ *   written after the cursor, in the order the catalog wrote them (catalog_feed's numbers), at
+ *   most NAT_PAGE_MAX a page, signed (nat.h) with the claims {"iss", "kind": "catalog", "iat",
+ *   "exp", "after", "next", "more", "items": [...], "withdrawn": [{"code", "version"}]}. The
+ *   cursor is the number of the last entry taken; neither a version nor a withdrawal is
+ *   changed once written and a number is visible only after every smaller one, so the hub
+ *   asks only for what is new and misses nothing.
  * - The hub's duty "federation national" reads the feed of every approved hall from where it
  *   stopped, and the halls' statistics (natstats.c), every fed-directory-period seconds; it
  *   keeps the newest version of each (hall, item) in fed_nat_items, drops an item withdrawn
@@ -62,47 +62,25 @@ int nat_doc_answer(struct req *r, json_t *claims)
 
 /* ---- the hall's feed ------------------------------------------------------------------------------ */
 
-DB_SQL(q_feed, "SELECT s.code, s.version, s.department, d.name_zh, d.name_en, s.name_zh, s.name_en, s.keywords_zh, "
-	       "s.aliases_zh, COALESCE(s.conditions_zh, ''), COALESCE(s.conditions_en, ''), s.online_depth, s.created_at, "
-	       "s.materials "
-	       "FROM service_items s JOIN departments d ON d.code = s.department "
-	       "WHERE s.created_at > ? OR (s.created_at = ? AND (s.code > ? OR (s.code = ? AND s.version > ?))) "
-	       "ORDER BY s.created_at, s.code, s.version LIMIT ?");
+/* Entries after a cursor in the feed's order (catalog_feed, written by the catalog's import
+ * in the transaction of the version or withdrawal it numbers); a withdrawal has no item
+ * columns. */
+DB_SQL(q_feed, "SELECT f.seq, f.withdrawal, f.code, f.version, s.department, d.name_zh, d.name_en, s.name_zh, "
+	       "s.name_en, s.keywords_zh, s.aliases_zh, COALESCE(s.conditions_zh, ''), COALESCE(s.conditions_en, ''), "
+	       "s.online_depth, s.materials "
+	       "FROM catalog_feed f LEFT JOIN service_items s ON f.withdrawal = 0 AND s.code = f.code AND "
+	       "s.version = f.version LEFT JOIN departments d ON d.code = s.department "
+	       "WHERE f.seq > ? ORDER BY f.seq LIMIT ?");
 
-DB_SQL(q_feed_withdrawn, "SELECT code, version, withdrawn_at FROM service_withdrawals "
-			 "WHERE withdrawn_at > ? OR (withdrawn_at = ? AND (code > ? OR (code = ? AND (version > ? OR "
-			 "(version = ? AND ? = 0))))) ORDER BY withdrawn_at, code, version LIMIT ?");
-
-int nat_cursor_parse(struct arena *a, const char *c, const char **at, const char **code, long *version, int *withdrawal)
+int nat_cursor_parse(const char *c, int64_t *seq)
 {
-	*at = "";
-	*code = "";
-	*version = 0;
-	*withdrawal = 0;
+	*seq = 0;
 	if (!c || !*c)
 		return 0;
-	unsigned char *raw;
-	size_t n;
-	if (strlen(c) > 512 || jwt_b64url_decode(a, c, strlen(c), &raw, &n) || memchr(raw, 0, n))
+	size_t n = strlen(c);
+	if (n > 18 || strspn(c, "0123456789") != n || (c[0] == '0' && n > 1))
 		return GH_EINVAL;
-	char *s = arena_strndup(a, (const char *)raw, n), *nl1 = strchr(s, '\n'), *nl2 = nl1 ? strchr(nl1 + 1, '\n') : NULL;
-	if (!nl2)
-		return GH_EINVAL;
-	*nl1 = *nl2 = 0;
-	/* A fourth line "w": the cursor stands on a withdrawal (after the version of its key). */
-	char *nl3 = strchr(nl2 + 1, '\n');
-	if (nl3) {
-		if (strcmp(nl3 + 1, "w"))
-			return GH_EINVAL;
-		*nl3 = 0;
-		*withdrawal = 1;
-	}
-	char *end;
-	*version = strtol(nl2 + 1, &end, 10);
-	if (!nl2[1] || *end || *version < 1)
-		return GH_EINVAL;
-	*at = s;
-	*code = nl1 + 1;
+	*seq = strtoll(c, NULL, 10);
 	return 0;
 }
 
@@ -125,14 +103,23 @@ static void add_words(struct sb *sb, const char *json, const char *key)
 	json_decref(j);
 }
 
-/* Whether version row i (q_feed) comes before withdrawal row j (q_feed_withdrawn) in the
- * feed's order (time, code, version; a version before the withdrawal of the same key). */
-static bool version_first(const struct db_rows *v, size_t i, const struct db_rows *w, size_t j)
+/* Entry i of q_feed as the feed's item. */
+static json_t *feed_item(struct req *r, const struct db_rows *rows, size_t i)
 {
-	int c = strcmp(db_cell(v, i, 12), db_cell(w, j, 2));
-	if (!c)
-		c = strcmp(db_cell(v, i, 0), db_cell(w, j, 0));
-	return c ? c < 0 : db_cell_int(v, i, 1) <= db_cell_int(w, j, 1);
+	struct sb kw = SB_INIT, mat = SB_INIT;
+	add_words(&kw, db_cell(rows, i, 9), NULL);
+	add_words(&kw, db_cell(rows, i, 10), NULL);
+	add_words(&mat, db_cell(rows, i, 14), "name_zh");
+	json_t *it = json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:s%,s:s%,s:s,s:s,s:I,s:s}", "code", db_cell(rows, i, 2),
+			       "version", (json_int_t)db_cell_int(rows, i, 3), "department", db_cell(rows, i, 4),
+			       "dept_zh", db_cell(rows, i, 5), "dept_en", db_cell(rows, i, 6), "name_zh",
+			       db_cell(rows, i, 7), "name_en", db_cell(rows, i, 8), "keywords", kw.buf ? kw.buf : "",
+			       kw.len, "materials", mat.buf ? mat.buf : "", mat.len, "summary_zh", db_cell(rows, i, 11),
+			       "summary_en", db_cell(rows, i, 12), "online_depth", (json_int_t)db_cell_int(rows, i, 13),
+			       "url", arena_printf(r->arena, "%s/services/%s", fed_cfg.self_url, db_cell(rows, i, 2)));
+	sb_release(&kw);
+	sb_release(&mat);
+	return it;
 }
 
 /* GET /federation/catalog: a page of this hall's signed catalog feed. */
@@ -141,71 +128,30 @@ static int feed(struct req *r)
 	if (!fed_cfg.rp)
 		return GH_ENOTFOUND;
 	long limit;
-	const char *after = req_query(r, "after"), *at, *code;
-	long version;
-	int wd;
+	const char *after = req_query(r, "after");
+	int64_t seq;
 	if (req_query_long(r, "limit", 100, 1, NAT_PAGE_MAX, &limit))
 		return GH_EINVAL;
-	if (nat_cursor_parse(r->arena, after, &at, &code, &version, &wd)) {
+	if (nat_cursor_parse(after, &seq)) {
 		req_error_detail(r, "%s", M(r, "nat_feed_bad_cursor"));
 		return GH_EINVAL;
 	}
-	/* Versions and withdrawals after the cursor, merged in the order (time, code, version,
-	 * version before withdrawal); a version equal to a withdrawal cursor's key is before it. */
-	struct db_rows rows, wrows;
-	int rc = db_query(r->db, r->arena, &q_feed,
-			  DB_ARGS(DB_TEXT(at), DB_TEXT(at), DB_TEXT(code), DB_TEXT(code), DB_INT(version), DB_INT(limit + 1)),
-			  &rows);
-	if (!rc)
-		rc = db_query(r->db, r->arena, &q_feed_withdrawn,
-			      DB_ARGS(DB_TEXT(at), DB_TEXT(at), DB_TEXT(code), DB_TEXT(code), DB_INT(version), DB_INT(version),
-				      DB_INT(wd), DB_INT(limit + 1)),
-			      &wrows);
+	struct db_rows rows;
+	int rc = db_query(r->db, r->arena, &q_feed, DB_ARGS(DB_INT(seq), DB_INT(limit + 1)), &rows);
 	if (rc)
 		return rc;
-	size_t n = 0, nw = 0;
-	while (n + nw < (size_t)limit && (n < rows.nrows || nw < wrows.nrows)) {
-		if (n < rows.nrows && (nw == wrows.nrows || version_first(&rows, n, &wrows, nw)))
-			n++;
-		else
-			nw++;
-	}
-	bool more = n < rows.nrows || nw < wrows.nrows;
+	size_t n = rows.nrows < (size_t)limit ? rows.nrows : (size_t)limit;
 	json_t *items = json_array(), *withdrawn = json_array();
-	const char *base = fed_cfg.self_url;
-	for (size_t i = 0; i < nw; i++)
-		json_array_append_new(withdrawn, json_pack("{s:s,s:I}", "code", db_cell(&wrows, i, 0), "version",
-							   (json_int_t)db_cell_int(&wrows, i, 1)));
 	for (size_t i = 0; i < n; i++) {
-		struct sb kw = SB_INIT, mat = SB_INIT;
-		add_words(&kw, db_cell(&rows, i, 7), NULL);
-		add_words(&kw, db_cell(&rows, i, 8), NULL);
-		add_words(&mat, db_cell(&rows, i, 13), "name_zh");
-		json_array_append_new(
-			items, json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:s,s:s%,s:s%,s:s,s:s,s:I,s:s}", "code", db_cell(&rows, i, 0),
-					 "version", (json_int_t)db_cell_int(&rows, i, 1), "department", db_cell(&rows, i, 2),
-					 "dept_zh", db_cell(&rows, i, 3), "dept_en", db_cell(&rows, i, 4), "name_zh",
-					 db_cell(&rows, i, 5), "name_en", db_cell(&rows, i, 6), "keywords", kw.buf ? kw.buf : "",
-					 kw.len, "materials", mat.buf ? mat.buf : "", mat.len, "summary_zh",
-					 db_cell(&rows, i, 9), "summary_en", db_cell(&rows, i, 10),
-					 "online_depth", (json_int_t)db_cell_int(&rows, i, 11), "url",
-					 arena_printf(r->arena, "%s/services/%s", base, db_cell(&rows, i, 0))));
-		sb_release(&kw);
-		sb_release(&mat);
+		if (db_cell_int(&rows, i, 1))
+			json_array_append_new(withdrawn, json_pack("{s:s,s:I}", "code", db_cell(&rows, i, 2), "version",
+								   (json_int_t)db_cell_int(&rows, i, 3)));
+		else if (db_cell(&rows, i, 4)) /* a version row is never deleted; skipped if it were */
+			json_array_append_new(items, feed_item(r, &rows, i));
 	}
-	/* The cursor after the page's last entry: the later of the last version and the last
-	 * withdrawal taken. */
-	const char *next = after ? after : "", *raw = NULL;
-	if (n && (!nw || !version_first(&rows, n - 1, &wrows, nw - 1)))
-		raw = arena_printf(r->arena, "%s\n%s\n%lld", db_cell(&rows, n - 1, 12), db_cell(&rows, n - 1, 0),
-				   (long long)db_cell_int(&rows, n - 1, 1));
-	else if (nw)
-		raw = arena_printf(r->arena, "%s\n%s\n%lld\nw", db_cell(&wrows, nw - 1, 2), db_cell(&wrows, nw - 1, 0),
-				   (long long)db_cell_int(&wrows, nw - 1, 1));
-	if (raw)
-		next = jwt_b64url(r->arena, raw, strlen(raw));
+	const char *next = n ? db_cell(&rows, n - 1, 0) : after ? after : "";
 	return nat_doc_answer(r, json_pack("{s:s,s:s,s:s,s:b,s:o,s:o}", "kind", "catalog", "after", after ? after : "",
-					   "next", next, "more", more, "items", items, "withdrawn", withdrawn));
+					   "next", next, "more", rows.nrows > n, "items", items, "withdrawn", withdrawn));
 }
 
 /* ---- a signed document: the hub's side ---------------------------------------------------------- */

@@ -192,8 +192,43 @@ describe('a hall\'s signed catalog feed', () => {
     assert.equal(v.name, '无犯罪记录证明开具（新版）');
   });
 
+  test('each entry written after a cursor is after it, whatever its code and however soon after the last', async () => {
+    // Imports one after another, each code lower than the one before (a cursor that ordered by
+    // the second written, then the code, passed over a lower code written in the same second).
+    const services = JSON.parse(readFileSync(path.join(root, 'data/catalog/services.json'), 'utf8'));
+    const codes = ['jus-0005', 'jus-0004', 'jus-0003', 'gsa-0004', 'gsa-0003', 'gsa-0002'];
+    const dir = await tempDir('govhall-fnat-order-');
+    const end = async (after) => {
+      for (let more = true; more;) {
+        const c = await verified((await get(`${qingheUrl}/federation/catalog?limit=200&after=${encodeURIComponent(after)}`)).body, 'qinghe');
+        after = c.next;
+        more = c.more;
+      }
+      return after;
+    };
+    let cursor = await end('');
+    for (const code of codes) {
+      const item = { ...services.find((x) => x.code === code), conditions_en: `Revised conditions of ${code}.` };
+      const r = await govhall(['import', 'catalog', await writeJsonFile(dir.path, `${code}.json`, { services: [item] }), '--db', qinghe.db],
+        { keyFile: qinghe.keyFile });
+      assert.equal(r.code, 0, r.stderr);
+      const c = await verified((await get(`${qingheUrl}/federation/catalog?after=${encodeURIComponent(cursor)}`)).body, 'qinghe');
+      assert.deepEqual([c.items.map((i) => `${i.code}@${i.version}`), c.withdrawn], [[`${code}@2`], []], `after importing ${code}`);
+      cursor = c.next;
+    }
+    await dir.remove();
+    // And the hub has every one of them.
+    await waitFor(async () => {
+      const held = await sql(hub.db, `SELECT code || '@' || version FROM fed_nat_items WHERE hall_id = 'qinghe' AND code IN (${codes.map((x) => `'${x}'`).join(', ')}) ORDER BY 1`);
+      return held.split('\n').filter(Boolean).every((x) => x.endsWith('@2')) && held.split('\n').filter(Boolean).length === codes.length;
+    }, { what: 'every new version at the hub' });
+  });
+
   test('bad paging is refused; the feed is a hall\'s, not the hub\'s', async () => {
     assert.equal((await get(`${qingheUrl}/federation/catalog?after=not-a-cursor!`)).status, 400);
+    for (const bad of ['-1', '01', '1.5', '1234567890123456789', '12 ']) {
+      assert.equal((await get(`${qingheUrl}/federation/catalog?after=${encodeURIComponent(bad)}`)).status, 400, bad);
+    }
     assert.equal((await get(`${qingheUrl}/federation/catalog?limit=0`)).status, 400);
     assert.equal((await get(`${qingheUrl}/federation/catalog?limit=201`)).status, 400);
     assert.equal((await get(`${hubUrl}/federation/catalog`)).status, 404);
