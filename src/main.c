@@ -411,7 +411,7 @@ static const struct {
 	{ ops_start, ops_stop },         { cases_start, cases_stop },     { notify_start, notify_stop },
 	{ warnings_start, warnings_stop }, { ledger_start, ledger_stop },   { interact_start, interact_stop },
 	{ booking_start, booking_stop }, { pay_start, pay_stop },         { notify_offers_start, notify_offers_stop },
-	{ fed_start, fed_stop },
+	{ stats_start, stats_stop },     { fed_start, fed_stop },
 };
 
 static int build_router(struct router *rt)

@@ -126,14 +126,10 @@ double stats_rate(int64_t num, int64_t den, bool *ok)
 	return den > 0 ? (double)num / (double)den : 0.0;
 }
 
-DB_SQL(q_by_dims, "SELECT item_code, department, channel, metric, SUM(value) FROM stats_daily WHERE day >= ? AND "
-		  "day <= ? GROUP BY item_code, department, channel, metric ORDER BY item_code, department");
-DB_SQL(q_by_day, "SELECT day, metric, SUM(value) FROM stats_daily WHERE day >= ? AND day <= ? GROUP BY day, metric "
-		 "ORDER BY day");
 /* Registered users as of a day: the registration rollups from the first day on (one row per
- * day and kind, so this stays small). */
+ * day and kind, read by the partial index stats_daily_plain). */
 DB_SQL(q_registered, "SELECT metric, SUM(value) FROM stats_daily WHERE day <= ? AND metric IN ('reg_individual', "
-		     "'reg_enterprise') GROUP BY metric");
+		     "'reg_enterprise') AND department = '' AND item_code = '' AND channel = '' GROUP BY metric");
 DB_SQL(q_departments, "SELECT code, name_zh, name_en FROM departments ORDER BY code");
 DB_SQL(q_items, "SELECT code, name_zh, name_en, department FROM service_items WHERE is_current = 1 ORDER BY code");
 
@@ -217,6 +213,11 @@ static int cmp_rows(const void *pa, const void *pb)
 	return strcmp(a->code, b->code);
 }
 
+static int cmp_code(const void *pa, const void *pb)
+{
+	return strcmp(((const struct stats_row *)pa)->code, ((const struct stats_row *)pb)->code);
+}
+
 static struct stats_row *find_row(struct stats_row *v, size_t n, const char *code)
 {
 	for (size_t i = 0; i < n; i++)
@@ -229,10 +230,11 @@ int stats_figures(struct db *db, struct arena *a, const struct stats_range *rang
 {
 	memset(out, 0, sizeof(*out));
 	out->range = *range;
-	struct db_rows dims, days, depts, items;
-	int rc = db_query(db, a, &q_by_dims, DB_ARGS(DB_INT(range->from), DB_INT(range->to)), &dims);
-	if (!rc)
-		rc = db_query(db, a, &q_by_day, DB_ARGS(DB_INT(range->from), DB_INT(range->to)), &days);
+	struct db_rows depts, items;
+	struct stats_dim_sum *dims;
+	struct stats_day_sum *days;
+	size_t ndims, ndays;
+	int rc = stats_sums(db, a, range->from, range->to, &dims, &ndims, &days, &ndays);
 	if (!rc)
 		rc = db_query(db, a, &q_departments, DB_NOARGS, &depts);
 	if (!rc)
@@ -254,19 +256,25 @@ int stats_figures(struct db *db, struct arena *a, const struct stats_range *rang
 	for (size_t i = 0; i < out->nchannels; i++)
 		out->channels[i].code = channel_order[i];
 	/* Departments: every department of the catalog, plus any the rollups name. */
-	out->departments = arena_array(a, depts.nrows + dims.nrows + 1, sizeof(struct stats_row));
+	out->departments = arena_array(a, depts.nrows + ndims + 1, sizeof(struct stats_row));
 	for (size_t i = 0; i < depts.nrows; i++) {
 		struct stats_row *d = &out->departments[out->ndepartments++];
 		d->code = db_cell(&depts, i, 0);
 		d->name_zh = db_cell(&depts, i, 1);
 		d->name_en = db_cell(&depts, i, 2);
 	}
-	out->items = arena_array(a, dims.nrows + 1, sizeof(struct stats_row));
-	size_t k = 0; /* cursor in items (both sorted by code) */
-	for (size_t i = 0; i < dims.nrows; i++) {
-		const char *item = db_cell(&dims, i, 0), *dept = db_cell(&dims, i, 1), *ch = db_cell(&dims, i, 2);
-		const char *m = db_cell(&dims, i, 3);
-		int64_t v = db_cell_int(&dims, i, 4);
+	out->items = arena_array(a, ndims + 1, sizeof(struct stats_row));
+	/* The catalog's items by code in strcmp's order (the sums' order, whatever the database's
+	 * collation). */
+	struct stats_row *names = arena_array(a, items.nrows + 1, sizeof(*names));
+	for (size_t i = 0; i < items.nrows; i++)
+		names[i] = (struct stats_row){ .code = db_cell(&items, i, 0), .name_zh = db_cell(&items, i, 1),
+					       .name_en = db_cell(&items, i, 2) };
+	qsort(names, items.nrows, sizeof(*names), cmp_code);
+	for (size_t i = 0; i < ndims; i++) {
+		const char *item = dims[i].item, *dept = dims[i].department, *ch = dims[i].channel;
+		const char *m = dims[i].metric;
+		int64_t v = dims[i].value;
 		add_metric(&out->total, m, v);
 		add_counted(out, m, v);
 		if (*dept) {
@@ -288,11 +296,11 @@ int stats_figures(struct db *db, struct arena *a, const struct stats_range *rang
 				it = &out->items[out->nitems++];
 				it->code = item;
 				it->department = dept;
-				while (k < items.nrows && strcmp(db_cell(&items, k, 0), item) < 0)
-					k++;
-				if (k < items.nrows && !strcmp(db_cell(&items, k, 0), item)) {
-					it->name_zh = db_cell(&items, k, 1);
-					it->name_en = db_cell(&items, k, 2);
+				const struct stats_row key = { .code = item },
+							*named = bsearch(&key, names, items.nrows, sizeof(*names), cmp_code);
+				if (named) {
+					it->name_zh = named->name_zh;
+					it->name_en = named->name_en;
 				}
 			}
 			add_metric(&it->c, m, v);
@@ -322,13 +330,13 @@ int stats_figures(struct db *db, struct arena *a, const struct stats_range *rang
 		memcpy(b->label, day, strlen(day) + 1);
 	}
 	size_t bi = 0;
-	for (size_t i = 0; i < days.nrows; i++) {
-		int32_t day = (int32_t)db_cell_int(&days, i, 0);
+	for (size_t i = 0; i < ndays; i++) {
+		int32_t day = days[i].day;
 		while (bi < out->nseries && out->series[bi].to < day)
 			bi++;
 		if (bi == out->nseries)
 			break;
-		add_metric(&out->series[bi].c, db_cell(&days, i, 1), db_cell_int(&days, i, 2));
+		add_metric(&out->series[bi].c, days[i].metric, days[i].value);
 	}
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "base/calendar.h"
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -23,6 +24,10 @@ DB_SQL(q_add, "INSERT INTO stats_daily (day, department, item_code, channel, met
 int stats_add(struct db *db, int32_t day, const char *department, const char *item_code, const char *channel,
 	      const char *metric, int64_t value)
 {
+	int32_t today = calendar_day_of((time_t)clock_now());
+	int rc = day < today ? stats_months_touch(db, day, today) : 0; /* a day past: its month may be summed */
+	if (rc)
+		return rc;
 	return db_exec(db, &q_add,
 		       DB_ARGS(DB_INT(day), DB_TEXT(department ? department : ""), DB_TEXT(item_code ? item_code : ""),
 			       DB_TEXT(channel ? channel : ""), DB_TEXT(metric), DB_INT(value)),
@@ -203,6 +208,8 @@ int stats_rebuild(struct db *db, const struct calendar *cal, FILE *out)
 		rc = db_exec(db, &q_lock, DB_NOARGS, NULL);
 	if (!rc)
 		rc = db_exec(db, &q_clear, DB_NOARGS, NULL);
+	if (!rc)
+		rc = stats_months_clear(db);
 	for (int64_t last = 0; !rc;) {
 		struct db_rows rows;
 		arena_reset(a);

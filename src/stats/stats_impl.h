@@ -95,8 +95,28 @@ struct stats_figures {
 	int64_t counted[64];
 };
 
-/* Reads the figures of range from the rollups (two grouped queries over stats_daily and the
- * names of departments and items). Everything lives in a. */
+/* The rollups of the days from..to summed (months.c): by dimensions (sorted by item, department,
+ * channel, metric: strcmp) and by day and metric (sorted by day, metric). The months summed
+ * whole inside the range are read from stats_monthly and stats_day_totals, the other days from
+ * stats_daily. Everything lives in a. */
+struct stats_dim_sum {
+	const char *item, *department, *channel, *metric;
+	int64_t value;
+};
+struct stats_day_sum {
+	int32_t day;
+	const char *metric;
+	int64_t value;
+};
+int stats_sums(struct db *db, struct arena *a, int32_t from, int32_t to, struct stats_dim_sum **dims, size_t *ndims,
+	       struct stats_day_sum **days, size_t *ndays);
+/* Before a rollup is written for day: unmarks day's month when it is summed (a month before
+ * today's), so figures read it from stats_daily until it is summed again. Inside the writer's
+ * transaction. */
+int stats_months_touch(struct db *db, int32_t day, int32_t today);
+
+/* Reads the figures of range from the rollups (stats_sums, the registrations up to its end,
+ * and the names of departments and items). Everything lives in a. */
 int stats_figures(struct db *db, struct arena *a, const struct stats_range *range, struct stats_figures *out);
 /* The figures as the JSON of /api/v1/stats (documented in docs/api.md). lang picks names. */
 json_t *stats_figures_json(const struct stats_figures *f, const char *lang);

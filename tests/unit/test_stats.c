@@ -2,7 +2,9 @@
  * the cases observer, the accounts trigger and the evaluation entry points; every figure of
  * the JSON checked against counts computed independently by SQL over applications,
  * application_events and accounts; `stats rebuild` giving the same figures; a transition that
- * rolls back leaving the rollups untouched; CSV and XLSX exports; SVG charts. */
+ * rolls back leaving the rollups untouched; the months summed giving the figures of the daily
+ * rows for random ranges, also after rollups written into a summed month; CSV and XLSX
+ * exports; SVG charts. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -589,6 +591,114 @@ static void test_evaluation_contract(void **state)
 	assert_int_equal(fig.total.evals, 5);
 }
 
+
+/* ---- months summed -------------------------------------------------------------------- */
+
+/* The figures of range as JSON. */
+static json_t *figures_of(struct fx *f, int32_t from, int32_t to, enum stats_period p)
+{
+	struct stats_range range = { from, to, p };
+	struct stats_figures fig;
+	assert_int_equal(stats_figures(f->t.db, f->a, &range, &fig), 0);
+	return stats_figures_json(&fig, "zh");
+}
+
+static int64_t marked_months(struct fx *f)
+{
+	DB_SQL(q_marked, "SELECT COUNT(*) FROM stats_months");
+	struct db_rows rows;
+	assert_int_equal(db_query(f->t.db, f->a, &q_marked, DB_NOARGS, &rows), 0);
+	return db_cell_int(&rows, 0, 0);
+}
+
+static void sum_all(struct fx *f, int32_t today)
+{
+	for (bool more = true; more;) {
+		int n;
+		assert_int_equal(stats_months_sum(f->t.db, today, 5, &n, &more), 0);
+	}
+}
+
+#define NRANGES 40
+
+/* Every figure of a range is the same read from the months summed, from stats_daily alone, and
+ * with months unmarked by a rollup written into them later (holes), whatever the range: random
+ * rollups over fifteen months and random ranges across month ends. */
+static void test_months_summed_match_daily(void **state)
+{
+	struct fx *f = *state;
+	if (!f->t.db)
+		skip();
+	int32_t today = calendar_day_of(time(NULL));
+	static const char *const depts[] = { "psb", "tax", "" }, *const items[] = { "psb-0001", "psb-0002", "tax-0001", "" },
+				 *const chans[] = { "web", "kiosk", "counter", "" },
+				 *const metrics[] = { M_SUBMITTED, M_CONCLUDED, M_ON_TIME, M_EVAL, M_EVAL_BAD, M_WORKDAYS };
+	unsigned seed = 20261207;
+	assert_int_equal(db_begin(f->t.db), 0);
+	for (int i = 0; i < 2500; i++) {
+		int32_t day = today - (int32_t)(rand_r(&seed) % 460);
+		assert_int_equal(stats_add(f->t.db, day, depts[rand_r(&seed) % 3], items[rand_r(&seed) % 4],
+					   chans[rand_r(&seed) % 4], metrics[rand_r(&seed) % 6], 1 + rand_r(&seed) % 5),
+				 0);
+	}
+	assert_int_equal(db_commit(f->t.db), 0);
+	struct stats_range ranges[NRANGES];
+	for (int i = 0; i < NRANGES; i++) {
+		int32_t from = today - 470 + (int32_t)(rand_r(&seed) % 470), to = from + (int32_t)(rand_r(&seed) % 420);
+		ranges[i] = (struct stats_range){ from, to > today ? today : to,
+						  to - from <= 90 ? PERIOD_DAY : (i % 2 ? PERIOD_WEEK : PERIOD_MONTH) };
+	}
+	ranges[0] = (struct stats_range){ today - 460, today, PERIOD_MONTH }; /* everything */
+	json_t *daily[NRANGES];
+	assert_int_equal(marked_months(f), 0);
+	for (int i = 0; i < NRANGES; i++)
+		daily[i] = figures_of(f, ranges[i].from, ranges[i].to, ranges[i].period);
+	assert_true(json_integer_value(json_object_get(json_object_get(daily[0], "totals"), "submitted")) > 100);
+
+	sum_all(f, today);
+	int64_t marked = marked_months(f);
+	assert_true(marked >= 14);
+	for (int i = 0; i < NRANGES; i++) {
+		json_t *j = figures_of(f, ranges[i].from, ranges[i].to, ranges[i].period);
+		assert_true(json_equal(j, daily[i]));
+		json_decref(j);
+	}
+
+	/* Rollups written later into three summed months (an evaluation taken out, by its day)
+	 * unmark them; the figures are read around the holes, then summed again. */
+	assert_int_equal(db_begin(f->t.db), 0);
+	for (int k = 1; k <= 3; k++)
+		assert_int_equal(stats_add(f->t.db, today - 95 * k, "psb", "psb-0001", "web", M_EVAL, -1), 0);
+	assert_int_equal(db_commit(f->t.db), 0);
+	assert_int_equal(marked_months(f), marked - 3);
+	json_t *holes[NRANGES];
+	for (int i = 0; i < NRANGES; i++)
+		holes[i] = figures_of(f, ranges[i].from, ranges[i].to, ranges[i].period);
+	assert_int_equal(db_begin(f->t.db), 0);
+	assert_int_equal(stats_months_clear(f->t.db), 0);
+	assert_int_equal(db_commit(f->t.db), 0);
+	assert_int_equal(marked_months(f), 0);
+	for (int i = 0; i < NRANGES; i++) {
+		json_t *j = figures_of(f, ranges[i].from, ranges[i].to, ranges[i].period);
+		assert_true(json_equal(j, holes[i]));
+		json_decref(j);
+	}
+	sum_all(f, today);
+	assert_int_equal(marked_months(f), marked);
+	for (int i = 0; i < NRANGES; i++) {
+		json_t *j = figures_of(f, ranges[i].from, ranges[i].to, ranges[i].period);
+		assert_true(json_equal(j, holes[i]));
+		json_decref(j);
+	}
+	/* The later rollups are in the figures of a range holding them. */
+	int64_t before = json_integer_value(json_object_get(json_object_get(daily[0], "totals"), "evaluations"));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(holes[0], "totals"), "evaluations")), before - 3);
+	for (int i = 0; i < NRANGES; i++) {
+		json_decref(daily[i]);
+		json_decref(holes[i]);
+	}
+}
+
 int main(void)
 {
 	char err[256];
@@ -604,6 +714,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_figures_match_raw_rows, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_evaluation_contract, setup_sqlite, teardown),
 		cmocka_unit_test_setup_teardown(test_evaluation_contract, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_months_summed_match_daily, setup_sqlite, teardown),
+		cmocka_unit_test_setup_teardown(test_months_summed_match_daily, setup_pg, teardown),
 	};
 	int rc = cmocka_run_group_tests_name("stats", tests, NULL, NULL);
 	calendar_free(cal);
