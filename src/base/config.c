@@ -66,6 +66,8 @@ static const struct setting settings[] = {
 	{ "notify-smtp-user", "notify", "", "SMTP user name (empty = no authentication)", K_STR, S(notify_smtp_user), 0, 0 },
 	{ "notify-smtp-password", "notify", "", "SMTP password; prefer the GOVHALL_NOTIFY_SMTP_PASSWORD environment variable", K_STR, S(notify_smtp_password), 0, 0 },
 	{ "notify-sms-url", "notify", "", "SMS gateway: POST {phone, text} as signed JSON to this http(s) URL for every notification (empty = off)", K_STR, S(notify_sms_url), 0, 0 },
+	{ "offers-period", "notify", "600", "seconds between two looks of the 免申即享 duty at what is new (accounts registered, certificates issued), whose accounts it judges against the proactive rules", K_LONG, S(offers_period), 1, 86400 },
+	{ "offers-sweep", "notify", "86400", "seconds between two sweeps of the 免申即享 duty over every active individual (facts that change by the day, such as age); a new rule version starts one at once", K_LONG, S(offers_sweep), 60, 31536000 },
 	{ "rectify-days", "interact", "5", "working days a department has to rectify a bad review (return visit, rectification, feedback)", K_LONG, S(rectify_days), 1, 365 },
 	{ "consult-days", "interact", "3", "working days staff have to answer a consultation", K_LONG, S(consult_days), 1, 365 },
 	{ "complaint-days", "interact", "5", "working days a department has to answer a complaint or suggestion; when overdue it goes to the department heads", K_LONG, S(complaint_days), 1, 365 },

@@ -90,6 +90,8 @@ struct config {
 	char *fed_client_id;     /* hall: its client id at the hub */
 	char *fed_client_secret; /* hall: its client secret at the hub */
 	long fed_timeout;        /* milliseconds a call to the hub may take */
+	long offers_period; /* seconds between the 免申即享 duty's looks at the news */
+	long offers_sweep;  /* seconds between its sweeps over every active individual */
 	long fed_directory_period; /* hall: seconds between fetches of the hub's directory */
 	char *fed_retry;         /* hall: the outbox's back-off, seconds per attempt, "5,15,60" */
 	long fed_witness_period; /* hall: seconds between rounds of collecting cosignatures */

@@ -142,6 +142,16 @@ enum catalog_rule_status catalog_rules_eval(const json_t *rules, const json_t *f
  * catalog register theirs at start (not thread-safe; again is a no-op; at most 4). */
 typedef int (*catalog_fact_fn)(struct db *db, struct arena *a, int64_t account, int64_t enterprise, json_t *facts);
 void catalog_rules_source(catalog_fact_fn fn);
+/* A source of news about facts: the accounts whose facts may have changed by its entries
+ * numbered after `after` (a new account, a certificate issued), at most limit entries in their
+ * order; *last the number of the last entry read (after when none). after < 0: nothing read,
+ * *last the number of the newest entry. Accounts in a (active individuals only). The 免申即享
+ * duty judges them again between its sweeps. Registered as catalog_rules_source (at most 4). */
+typedef int (*catalog_news_fn)(struct db *db, struct arena *a, int64_t after, long limit, int64_t *last,
+			       int64_t **accounts, size_t *n);
+void catalog_rules_news(catalog_news_fn fn);
+/* The sources of news registered, in the order of registration. */
+size_t catalog_rules_news_sources(const catalog_news_fn **v);
 /* Every registered source's facts about account, in a new object owned by a. */
 int catalog_rules_facts(struct db *db, struct arena *a, int64_t account, int64_t enterprise, json_t **facts);
 /* The current item versions whose rules are proactive (免申即享), by code; in a. */

@@ -400,6 +400,25 @@ void catalog_rules_source(catalog_fact_fn fn)
 	sources[n_sources++] = fn;
 }
 
+static catalog_news_fn news[MAX_SOURCES];
+static size_t n_news;
+
+void catalog_rules_news(catalog_news_fn fn)
+{
+	for (size_t i = 0; i < n_news; i++)
+		if (news[i] == fn)
+			return;
+	if (n_news == MAX_SOURCES)
+		die("catalog: more than %d sources of news", MAX_SOURCES);
+	news[n_news++] = fn;
+}
+
+size_t catalog_rules_news_sources(const catalog_news_fn **v)
+{
+	*v = news;
+	return n_news;
+}
+
 int catalog_rules_facts(struct db *db, struct arena *a, int64_t account, int64_t enterprise, json_t **out)
 {
 	json_t *f = json_object();

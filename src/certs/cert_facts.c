@@ -21,7 +21,34 @@ static int wallet_facts(struct db *db, struct arena *a, int64_t account, int64_t
 	return 0;
 }
 
+DB_SQL(q_issued_after, "SELECT c.id, c.holder_id FROM certificates c JOIN accounts a ON a.id = c.holder_id "
+		       "WHERE c.id > ? AND a.kind = 'individual' AND a.status = 'active' ORDER BY c.id LIMIT ?");
+DB_SQL(q_newest, "SELECT COALESCE(MAX(id), 0) FROM certificates");
+
+/* News (catalog_news_fn): the holders of the certificates issued after number after. */
+static int wallet_news(struct db *db, struct arena *a, int64_t after, long limit, int64_t *last, int64_t **accounts,
+		       size_t *n)
+{
+	struct db_rows rows;
+	*n = 0;
+	*last = after;
+	int rc = after < 0 ? db_query(db, a, &q_newest, DB_NOARGS, &rows)
+			   : db_query(db, a, &q_issued_after, DB_ARGS(DB_INT(after), DB_INT(limit)), &rows);
+	if (rc || after < 0) {
+		if (!rc)
+			*last = db_cell_int(&rows, 0, 0);
+		return rc;
+	}
+	*accounts = arena_array(a, rows.nrows + 1, sizeof(**accounts));
+	for (size_t i = 0; i < rows.nrows; i++) {
+		(*accounts)[(*n)++] = db_cell_int(&rows, i, 1);
+		*last = db_cell_int(&rows, i, 0);
+	}
+	return 0;
+}
+
 void certs_register_facts(void)
 {
 	catalog_rules_source(wallet_facts);
+	catalog_rules_news(wallet_news);
 }

@@ -82,3 +82,23 @@ int identity_individuals_after(struct db *db, struct arena *a, int64_t after, lo
 	*n = rows.nrows;
 	return 0;
 }
+
+DB_SQL(q_newest_account, "SELECT COALESCE(MAX(id), 0) FROM accounts");
+
+int identity_individuals_news(struct db *db, struct arena *a, int64_t after, long limit, int64_t *last, int64_t **ids,
+			      size_t *n)
+{
+	*n = 0;
+	*last = after;
+	if (after < 0) {
+		struct db_rows rows;
+		int rc = db_query(db, a, &q_newest_account, DB_NOARGS, &rows);
+		if (!rc)
+			*last = db_cell_int(&rows, 0, 0);
+		return rc;
+	}
+	int rc = identity_individuals_after(db, a, after, limit, ids, n);
+	if (!rc && *n)
+		*last = (*ids)[*n - 1];
+	return rc;
+}

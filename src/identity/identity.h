@@ -116,6 +116,10 @@ int identity_account_facts(struct db *db, struct arena *a, int64_t account, int6
 /* The ids of active individual accounts after `after`, in order, at most limit, in a: for
  * duties that go through everyone in batches. */
 int identity_individuals_after(struct db *db, struct arena *a, int64_t after, long limit, int64_t **ids, size_t *n);
+/* News for the 免申即享 duty (catalog_news_fn): active individuals registered after account
+ * number after. */
+int identity_individuals_news(struct db *db, struct arena *a, int64_t after, long limit, int64_t *last, int64_t **ids,
+			      size_t *n);
 
 /* The active staff accounts of a department (id and name), for assigning work. */
 struct identity_staff {
