@@ -394,7 +394,7 @@ static json_t *day_json(int32_t day)
 	return json_string(buf);
 }
 
-json_t *case_json(const struct application *app, const struct calendar *cal, int32_t today, struct req *r)
+json_t *case_json_summary(const struct application *app, const struct calendar *cal, int32_t today, struct req *r)
 {
 	bool en = strcmp(r->lang, "en") == 0;
 	const struct wf_state *st = wf_state(app->state);
@@ -433,6 +433,12 @@ json_t *case_json(const struct application *app, const struct calendar *cal, int
 		/* No clock runs (not accepted yet, or ended): the light is "none", never null. */
 		json_object_set_new(j, "light", json_string(deadline_light_name(LIGHT_NONE)));
 	}
+	return j;
+}
+
+json_t *case_json(const struct application *app, const struct calendar *cal, int32_t today, struct req *r)
+{
+	json_t *j = case_json_summary(app, cal, today, r);
 	if (app->form_shown && app->form_masked_keys) {
 		json_object_set(j, "form", app->form_shown);
 		json_object_set(j, "masked_fields", app->form_masked_keys);

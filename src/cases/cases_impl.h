@@ -247,6 +247,8 @@ int cases_progress_lookup(struct req *r, const char *number, const char *code, s
 /* JSON of an application for pages and the API (lang picks names; today for the light). Its
  * form shows personal fields masked ("masked_fields" lists their keys). */
 json_t *case_json(const struct application *app, const struct calendar *cal, int32_t today, struct req *r);
+/* case_json without the form and the materials (a row of a list: nothing parsed or masked). */
+json_t *case_json_summary(const struct application *app, const struct calendar *cal, int32_t today, struct req *r);
 /* The progress an anonymous holder of the number and query code sees: the item, the
  * department, states and dates; no names, reasons, details nor form content. */
 json_t *case_progress_json(struct req *r, const struct application *app);

@@ -96,7 +96,7 @@ void cases_light_view(struct req *r, json_t *cj, json_t *out)
 /* One application as a row of a list (mine, queue, overdue). */
 static json_t *row_json(struct req *r, const struct application *app, int32_t today)
 {
-	json_t *cj = arena_json(r, case_json(app, r->app->calendar, today, r));
+	json_t *cj = arena_json(r, case_json_summary(app, r->app->calendar, today, r));
 	json_t *o = json_object();
 	jset(o, "number", app->number);
 	jset(o, "item_name", json_string_value(json_object_get(cj, "item_name")));
