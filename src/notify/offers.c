@@ -10,13 +10,15 @@
  * proactive rules change (an import of a new rule version); between sweeps, every
  * offers-period seconds, only the accounts that the facts' news sources name are judged: accounts
  * registered and certificates issued since (catalog_rules_news). One node runs the duty at a
- * time (a PostgreSQL advisory lock). A sweep over every account every ten minutes on every node
+ * time (a PostgreSQL advisory lock), and where it stands is kept in offers_schedule, so the
+ * nodes share one schedule and a node that starts goes on from there. A sweep over every account every ten minutes on every node
  * made three queries an account: at a million accounts, 18 s of a database's every ten
  * minutes, per node. */
 #include "notify/offers.h"
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -155,28 +157,75 @@ int notify_offers_news(const struct app *app, struct db *db, int64_t *cursors, s
 
 static struct duty *duty;
 static struct app *duty_app;
-static struct {
+
+/* Where the duty stands (offers_schedule, one row shared by the nodes; read and written under
+ * the duty's lock). */
+struct schedule {
 	bool sweeping;     /* a sweep is under way: cursor is where it stands */
 	int64_t cursor;
-	time_t swept_at;   /* when the last sweep began */
+	int64_t swept_at;  /* when the last sweep began */
 	uint64_t mark;     /* the proactive rules it judged (rules_mark) */
 	int64_t news[OFFERS_NEWS_MAX]; /* each news source's last entry judged (-1: not read yet) */
-} st;
+};
 
-/* A sweep over every active individual once a day (age is a fact that changes by the day) and
- * at once when the proactive rules change; between sweeps only the accounts the news sources
- * name (accounts registered, certificates issued since). One node at a time. */
+DB_SQL(q_schedule, "SELECT sweeping, sweep_cursor, swept_at, rules_mark, news FROM offers_schedule WHERE id = 1");
+DB_SQL(q_schedule_put, "INSERT INTO offers_schedule (id, sweeping, sweep_cursor, swept_at, rules_mark, news) "
+		       "VALUES (1, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET sweeping = excluded.sweeping, "
+		       "sweep_cursor = excluded.sweep_cursor, swept_at = excluded.swept_at, "
+		       "rules_mark = excluded.rules_mark, news = excluded.news");
+
+/* None stored yet: no sweep made, nothing read of the news. */
+static int schedule_get(struct db *db, struct arena *a, struct schedule *s)
+{
+	*s = (struct schedule){ 0 };
+	for (size_t i = 0; i < OFFERS_NEWS_MAX; i++)
+		s->news[i] = -1;
+	struct db_rows rows;
+	int rc = db_query(db, a, &q_schedule, DB_NOARGS, &rows);
+	if (rc || !rows.nrows)
+		return rc;
+	s->sweeping = db_cell_int(&rows, 0, 0) != 0;
+	s->cursor = db_cell_int(&rows, 0, 1);
+	s->swept_at = db_cell_int(&rows, 0, 2);
+	s->mark = strtoull(db_cell(&rows, 0, 3), NULL, 16);
+	const char *p = db_cell(&rows, 0, 4);
+	for (size_t i = 0; i < OFFERS_NEWS_MAX && p && *p; i++) {
+		char *end;
+		s->news[i] = strtoll(p, &end, 10);
+		p = *end == ',' ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+static int schedule_put(struct db *db, const struct schedule *s)
+{
+	char mark[17], news[OFFERS_NEWS_MAX * 21 + 1];
+	snprintf(mark, sizeof(mark), "%016llx", (unsigned long long)s->mark);
+	size_t n = 0;
+	for (size_t i = 0; i < OFFERS_NEWS_MAX; i++)
+		n += (size_t)snprintf(news + n, sizeof(news) - n, "%s%lld", i ? "," : "", (long long)s->news[i]);
+	return db_exec(db, &q_schedule_put,
+		       DB_ARGS(DB_INT(s->sweeping), DB_INT(s->cursor), DB_INT(s->swept_at), DB_TEXT(mark), DB_TEXT(news)),
+		       NULL);
+}
+
+/* A sweep over every active individual every offers-sweep seconds (age is a fact that changes
+ * by the day) and at once when the proactive rules change; between sweeps only the accounts
+ * the news sources name (accounts registered, certificates issued since). */
 static int offers_step(struct db *db, size_t *offered, bool *more)
 {
 	struct arena *a = arena_new(4096);
 	struct catalog_rules_item *items;
 	size_t nitems;
+	struct schedule st;
 	int rc = catalog_rules_proactive(db, a, &items, &nitems);
 	uint64_t mark = rc ? 0 : rules_mark(items, nitems);
+	if (!rc)
+		rc = schedule_get(db, a, &st);
 	arena_free(a);
 	if (rc)
 		return rc;
-	time_t now = time(NULL);
+	int64_t now = (int64_t)time(NULL);
 	if (!st.sweeping && nitems && (mark != st.mark || now - st.swept_at >= duty_app->cfg.offers_sweep)) {
 		log_info("offers: a sweep over every account begins (%s)",
 			 mark != st.mark ? "the proactive rules changed" : "its period came");
@@ -186,16 +235,17 @@ static int offers_step(struct db *db, size_t *offered, bool *more)
 		st.swept_at = now;
 		for (size_t i = 0; i < OFFERS_NEWS_MAX; i++)
 			st.news[i] = -1; /* what comes after this moment is news; the sweep sees the rest */
-		if ((rc = notify_offers_news(duty_app, db, st.news, offered, more)))
-			return rc;
-	}
-	if (st.sweeping) {
+		rc = notify_offers_news(duty_app, db, st.news, offered, more);
+	} else if (st.sweeping) {
 		rc = notify_offers_pass(duty_app, db, &st.cursor, offered, more);
 		if (!rc && !*more)
 			st.sweeping = false;
-		return rc;
+	} else {
+		rc = notify_offers_news(duty_app, db, st.news, offered, more);
 	}
-	return notify_offers_news(duty_app, db, st.news, offered, more);
+	if (!rc && st.sweeping)
+		*more = true; /* the sweep goes on at once */
+	return rc ? rc : schedule_put(db, &st);
 }
 
 static int offers_pass(void *arg, bool *more)
@@ -224,7 +274,6 @@ int notify_offers_start(struct app *app, char *err, size_t errlen)
 		return GH_EINTERNAL;
 	}
 	duty_app = app;
-	memset(&st, 0, sizeof(st));
 	if (!(duty = duty_start("offers", offers_pass, NULL, (int)app->cfg.offers_period))) {
 		duty_app = NULL;
 		snprintf(err, errlen, "offers: cannot start the duties thread");

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   DEMO, apiLogin, applyOnline, bearer, demoCatalog, demoForm, freshIp, govhall, htmlText, newIdNumber, newPhone,
-  pageLogin, sql, startServer, tempDir, waitFor, writeJsonFile,
+  pageLogin, serve, sql, startServer, tempDir, waitFor, writeJsonFile,
 } from './helpers.mjs';
 
 const catalog = demoCatalog();
@@ -302,6 +302,20 @@ describe('benefits offered without applying (免申即享)', () => {
     assert.match(got[0].title_zh, /老年人公共交通优待卡办理/);
     assert.equal((await offers(young)).length, 0, 'born 1995: not 60');
     assert.equal(Number(await sql(srv.db, `SELECT COUNT(*) FROM rule_offers WHERE account_id = ${p.id}`)), 1);
+  });
+
+  test('a node that starts goes on with the schedule the nodes share: no sweep of its own', async () => {
+    const swept = await sql(srv.db, 'SELECT swept_at FROM offers_schedule');
+    assert.ok(Number(swept) > 0, 'the first node swept at its start');
+    const other = await serve(srv.db, { keyFile: srv.keyFile, extraArgs: ['--offers-period', '1'] });
+    try {
+      const q = await citizen(8, '钱爷爷'); // born 1958
+      await waitFor(async () => (await offers(q)).length === 1, { what: 'the offer to a citizen registered after the second node started' });
+      assert.equal(await sql(srv.db, 'SELECT swept_at FROM offers_schedule'), swept);
+      assert.deepEqual(other.stderr.filter((l) => l.includes('a sweep over every account begins')), []);
+    } finally {
+      await other.stop();
+    }
   });
 
   test('the hall finds eligible citizens and offers the benefit in their inbox, once per rule version', async () => {
