@@ -100,6 +100,13 @@ ensure_db() {
   "$BIN" bench-scale generate --scale "$n" --days "$DAYS" --db "$base/$name" --key-file "$key" ||
     die "generating $name failed (run again to resume)"
   echo "$((SECONDS - start))" >"$tmp/gen-$name.secs"
+  # The benefits a hall's 免申即享 duty would have offered over the two years: one sweep over
+  # every account (`govhall offers`), recorded in the schedule the nodes share, so the nodes
+  # measured below do not make it again at their start.
+  start=$SECONDS
+  "$BIN" offers --db "$base/$name" --key-file "$key" >"$tmp/offers-$name.log" 2>&1 ||
+    { cat "$tmp/offers-$name.log" >&2; die "govhall offers ($name) failed"; }
+  echo "$((SECONDS - start)) s: $(cat "$tmp/offers-$name.log")" >"$tmp/offers-$name.secs"
 }
 
 small=gh_scale_$SMALL
@@ -286,6 +293,7 @@ psql_at "$large" "SELECT c.relname, pg_total_relation_size(c.oid), c.reltuples::
 echo "node resident memory after the run: small $s_rss, large $l_rss"
 for db in "$small" "$large"; do
   [ -f "$tmp/gen-$db.secs" ] && echo "generation of $db in this run: $(cat "$tmp/gen-$db.secs") s"
+  [ -f "$tmp/offers-$db.secs" ] && echo "the 免申即享 sweep of $db (govhall offers) in this run: $(cat "$tmp/offers-$db.secs")"
   if grep -q '"level":"error"' "$tmp/$db.err" 2>/dev/null; then
     say "govhall on $db logged errors:"
     grep '"level":"error"' "$tmp/$db.err" | head -5 >&2

@@ -291,12 +291,27 @@ void notify_offers_stop(void)
 
 int notify_offers_cli(struct app *app, struct db *db)
 {
-	int64_t cursor = 0;
-	size_t offered = 0;
+	/* A sweep as the duty makes one, recorded in the schedule the nodes share (so they do not
+	 * make it again): the news read from this moment on, the rules it judged. */
+	struct arena *a = arena_new(4096);
+	struct catalog_rules_item *items;
+	size_t nitems, offered = 0;
 	bool more = true;
-	int rc = 0;
+	struct schedule st = { .swept_at = (int64_t)time(NULL) };
+	for (size_t i = 0; i < OFFERS_NEWS_MAX; i++)
+		st.news[i] = -1;
+	int rc = catalog_rules_proactive(db, a, &items, &nitems);
+	if (!rc) {
+		st.mark = rules_mark(items, nitems);
+		rc = notify_offers_news(app, db, st.news, &offered, &more); /* the newest entries, judged by nothing */
+		more = true;
+	}
+	arena_free(a);
+	int64_t cursor = 0;
 	while (!rc && more)
 		rc = notify_offers_pass(app, db, &cursor, &offered, &more);
+	if (!rc)
+		rc = schedule_put(db, &st);
 	if (rc) {
 		fprintf(stderr, "govhall: offers: %s (%s)\n", err_name(rc), db_last_error(db));
 		return 1;

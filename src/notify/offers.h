@@ -28,7 +28,9 @@ int notify_offers_news(const struct app *app, struct db *db, int64_t *cursors, s
 /* Starts / stops the duty on the duties thread (app->duty_db). GH_E code with a message in err. */
 int notify_offers_start(struct app *app, char *err, size_t errlen);
 void notify_offers_stop(void);
-/* `govhall offers`: one full sweep now; prints how many were offered. 0 or 1. */
+/* `govhall offers`: one full sweep now, recorded in the schedule the nodes share (they sweep
+ * again only when its period has passed or the rules change); prints how many were offered.
+ * 0 or 1. */
 int notify_offers_cli(struct app *app, struct db *db);
 
 #endif
