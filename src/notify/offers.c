@@ -209,6 +209,14 @@ static int schedule_put(struct db *db, const struct schedule *s)
 		       NULL);
 }
 
+static bool schedule_same(const struct schedule *x, const struct schedule *y)
+{
+	bool same = x->sweeping == y->sweeping && x->cursor == y->cursor && x->swept_at == y->swept_at && x->mark == y->mark;
+	for (size_t i = 0; same && i < OFFERS_NEWS_MAX; i++)
+		same = x->news[i] == y->news[i];
+	return same;
+}
+
 /* A sweep over every active individual every offers-sweep seconds (age is a fact that changes
  * by the day) and at once when the proactive rules change; between sweeps only the accounts
  * the news sources name (accounts registered, certificates issued since). */
@@ -217,11 +225,12 @@ static int offers_step(struct db *db, size_t *offered, bool *more)
 	struct arena *a = arena_new(4096);
 	struct catalog_rules_item *items;
 	size_t nitems;
-	struct schedule st;
+	struct schedule st, was;
 	int rc = catalog_rules_proactive(db, a, &items, &nitems);
 	uint64_t mark = rc ? 0 : rules_mark(items, nitems);
 	if (!rc)
 		rc = schedule_get(db, a, &st);
+	was = st;
 	arena_free(a);
 	if (rc)
 		return rc;
@@ -245,7 +254,9 @@ static int offers_step(struct db *db, size_t *offered, bool *more)
 	}
 	if (!rc && st.sweeping)
 		*more = true; /* the sweep goes on at once */
-	return rc ? rc : schedule_put(db, &st);
+	if (rc || schedule_same(&st, &was))
+		return rc; /* nothing new: nothing written */
+	return schedule_put(db, &st);
 }
 
 static int offers_pass(void *arg, bool *more)

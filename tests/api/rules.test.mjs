@@ -273,15 +273,18 @@ describe('benefits offered without applying (免申即享)', () => {
 
   test('a serving node\'s duty offers the benefit by itself', async () => {
     // the demo citizen (born 1949, division 110105) qualifies for the senior card; no sweep
-    // was asked for: the duty's first pass at start found them
+    // was asked for: the duty's first pass at start found them (rule version 1, the demo's),
+    // and its sweep after the import of a later version above offered that one too
     const demo = { token: (await apiLogin(base, DEMO.citizen.phone)).token };
     const got = await waitFor(async () => {
       const o = await offers(demo);
-      return o.length ? o : null;
+      return o.some((m) => m.body_en.includes('(rule version 1)')) ? o : null;
     }, { what: 'the offer of the duty at start' });
-    assert.equal(got.length, 1);
-    assert.match(got[0].title_zh, /老年人公共交通优待卡办理/);
-    assert.match(got[0].title_en, /Senior citizen public transport concession card/);
+    assert.equal(got.filter((m) => m.body_en.includes('(rule version 1)')).length, 1);
+    for (const m of got) {
+      assert.match(m.title_zh, /老年人公共交通优待卡办理/);
+      assert.match(m.title_en, /Senior citizen public transport concession card/);
+    }
   });
 
   test('a citizen who registers while the hall serves is offered the benefit at the duty\'s next look, without a sweep', async () => {
@@ -316,6 +319,38 @@ describe('benefits offered without applying (免申即享)', () => {
     } finally {
       await other.stop();
     }
+  });
+
+  test('a citizen who comes to hold a certificate a proactive rule asks for is offered the benefit at the duty\'s next look', async () => {
+    // A proactive item asking for a marriage certificate in the wallet (a new version of an item
+    // without rules); the sweep its import starts is over once the schedule names it.
+    const before = await sql(srv.db, 'SELECT rules_mark FROM offers_schedule');
+    const wed = { ...item('psb-0009'), rules: { proactive: true, conditions: [
+      { code: 'married', fact: 'ecert', holds: 'marriage_cert', text_zh: '卡包中有有效的结婚证', text_en: 'A valid marriage certificate in the wallet' }] } };
+    const file = await writeJsonFile(tmp.path, 'rules-wed.json', { services: [wed] });
+    const imp = await govhall(['import', 'catalog', file, '--db', srv.db], { keyFile: srv.keyFile });
+    assert.equal(imp.code, 0, imp.stdout + imp.stderr);
+    await waitFor(async () => (await sql(srv.db, "SELECT rules_mark || ':' || sweeping FROM offers_schedule")) !== `${before}:0`
+      && (await sql(srv.db, 'SELECT sweeping FROM offers_schedule')) === '0', { what: 'the sweep after the import' });
+    const p = await citizen(30, '吴新郎'); // born 1980: no senior card
+    // The duty has judged the new account (its news of accounts stands on it): nothing to offer.
+    await waitFor(async () => (await sql(srv.db, 'SELECT news FROM offers_schedule')).split(',').map(Number).includes(p.id),
+      { what: 'the duty to judge the new account' });
+    assert.deepEqual(await offers(p), []);
+    // Married through the hall: the certificate is issued at completion.
+    const marriage = item('civ-0001');
+    const app = await applyOnline(base, p.token, marriage, { key: `wed-${process.pid}` });
+    assert.equal(app.status, 201, app.body);
+    for (const action of ['accept', 'start_review', 'approve', 'complete']) {
+      const r = await api(`/api/v1/applications/${app.json.number}/actions/${action}`, civ, { method: 'POST', json: {} });
+      assert.equal(r.status, 200, `${action}: ${r.body}`);
+    }
+    const got = await waitFor(async () => {
+      const o = await offers(p);
+      return o.length ? o : null;
+    }, { what: 'the offer to the citizen who now holds a marriage certificate' });
+    assert.deepEqual(got.map((m) => m.title_en), [`You may be entitled to: ${wed.name_en}`]);
+    assert.equal(await sql(srv.db, 'SELECT sweeping FROM offers_schedule'), '0', 'no sweep found it');
   });
 
   test('the hall finds eligible citizens and offers the benefit in their inbox, once per rule version', async () => {
