@@ -61,6 +61,9 @@ BUILD=${BENCH_BUILD:-build/release}
 LOG_LEVEL=${BENCH_LOG_LEVEL:-warn}
 
 say() { echo "bench: $*" >&2; }
+# Submissions per second by channel (the submissions section fills it; read by the later
+# sections and the table of writes, also when that section is skipped).
+declare -A c_rps=()
 die() { say "error: $*"; exit 1; }
 
 # The npm packages from the lockfile (the payment and recovery runs are node scripts that share
@@ -588,7 +591,7 @@ if [ "$SUBMIT_SECONDS" != 0 ]; then
   # measurements by more than the target's margin (as in the login flood). The median round
   # of each channel decides; every round is printed.
   SUBMIT_ROUNDS=${BENCH_SUBMIT_ROUNDS:-3}
-  declare -A c_rps c_n c_errs c_p50 c_p99 c_rows c_cpu c_ratio c_loop c_line
+  declare -A c_n c_errs c_p50 c_p99 c_rows c_cpu c_ratio c_loop c_line
   loops=()
   for round in $(seq "$SUBMIT_ROUNDS"); do
     for ch in "${CHANNELS[@]}"; do
