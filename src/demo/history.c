@@ -725,11 +725,11 @@ int demo_history(const struct config *cfg, struct db *db, int days, FILE *out, F
 				h.threads[s->thread].dead = true;
 		}
 		clock_set(0);
-		/* Registrations were counted on the days they were made: months summed before (a
+		/* Registrations were counted on the days they were made: weeks summed before (a
 		 * hall served from this database already) are summed again by its duty. */
-		if ((rc = db_begin(h.db)) || (rc = stats_months_clear(h.db)) || (rc = db_commit(h.db))) {
+		if ((rc = db_begin(h.db)) || (rc = stats_running_clear(h.db)) || (rc = db_commit(h.db))) {
 			db_rollback(h.db);
-			fprintf(errf, "govhall: history: the statistics' summed months could not be cleared: %s\n",
+			fprintf(errf, "govhall: history: the statistics' summed weeks could not be cleared: %s\n",
 				db_last_error(h.db));
 		}
 		log_set_level(cfg->log_level);

@@ -1205,14 +1205,14 @@ static int generate(struct app *app, struct db *db, struct params *want)
 	for (int di = 0; di < g.p.days && !rc; di++)
 		rc = run_day(&g, di, cumw);
 	free(cumw);
-	/* The months that have ended summed, as the hall's duty keeps them. */
-	if (!rc && !(rc = db_begin(db)) && !(rc = stats_months_clear(db)))
+	/* The weeks that have ended summed, as the hall's duty keeps them. */
+	if (!rc && !(rc = db_begin(db)) && !(rc = stats_running_clear(db)))
 		rc = db_commit(db);
 	if (rc)
 		db_rollback(db);
 	for (bool more = true; !rc && more;) {
 		int summed;
-		rc = stats_months_sum(db, calendar_day_of(time(NULL)), 12, &summed, &more);
+		rc = stats_running_sum(db, calendar_day_of(time(NULL)), 52, &summed, &more);
 	}
 	if (!rc) {
 		DB_SQL(q_analyze, "ANALYZE");

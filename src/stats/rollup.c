@@ -25,7 +25,7 @@ int stats_add(struct db *db, int32_t day, const char *department, const char *it
 	      const char *metric, int64_t value)
 {
 	int32_t today = calendar_day_of((time_t)clock_now());
-	int rc = day < today ? stats_months_touch(db, day, today) : 0; /* a day past: its month may be summed */
+	int rc = day < today ? stats_running_touch(db, day, today) : 0; /* a day past: its week may be summed */
 	if (rc)
 		return rc;
 	return db_exec(db, &q_add,
@@ -209,7 +209,7 @@ int stats_rebuild(struct db *db, const struct calendar *cal, FILE *out)
 	if (!rc)
 		rc = db_exec(db, &q_clear, DB_NOARGS, NULL);
 	if (!rc)
-		rc = stats_months_clear(db);
+		rc = stats_running_clear(db);
 	for (int64_t last = 0; !rc;) {
 		struct db_rows rows;
 		arena_reset(a);

@@ -3,11 +3,11 @@
  *
  * Invariants:
  * - Figures are read from the table stats_daily (one row per day, department, item, channel
- *   and metric) and, for months that have ended, from their sums (months.c), never by
- *   scanning applications or accounts per page view. Every write of stats_daily goes
- *   through stats_add (which unmarks a summed month it writes into), is of the day it
- *   happens (the registration trigger), or is followed by stats_months_clear (a rebuild,
- *   the generators of past days).
+ *   and metric) and, for weeks that have ended, from their running totals (running.c), never
+ *   by scanning applications or accounts per page view. Every write of stats_daily goes
+ *   through stats_add (which drops a summed week it writes into, and every later one), is of
+ *   the day it happens (the registration trigger), or is followed by stats_running_clear (a
+ *   rebuild, the generators of past days).
  * - Every rollup row changes in the same transaction as the event it counts: application
  *   transitions through the cases observer (stats_init registers it), registrations through a
  *   database trigger on accounts (migration 0009), evaluations and rectifications through
@@ -34,17 +34,17 @@ struct calendar;
 /* Registers the transition observer (cases_observe) and keeps app for its calendar. Call
  * once at start, before any transition. */
 int stats_init(struct app *app);
-/* The duty "statistics" of a serving node: sums the months that have ended (months.c), an
+/* The duty "statistics" of a serving node: sums the weeks that have ended (running.c), an
  * hour apart and at start. */
 int stats_start(struct app *app, char *err, size_t errlen);
 void stats_stop(void);
-/* Forgets every month summed (a rebuild of stats_daily, or a generator that wrote rollups of
+/* Forgets every week summed (a rebuild of stats_daily, or a generator that wrote rollups of
  * past days directly): the duty sums them again. Inside the caller's transaction. */
-int stats_months_clear(struct db *db);
-/* Sums up to max months that have ended (before today's month) and are not summed yet, the
- * oldest first, each in a transaction of its own (not inside the caller's): *summed of them;
- * *more when others wait. What the duty runs; the generators run it to the end. */
-int stats_months_sum(struct db *db, int32_t today, int max, int *summed, bool *more);
+int stats_running_clear(struct db *db);
+/* Sums up to max weeks that have ended (before today's week) and are not summed yet, in order
+ * from the first not summed, each in a transaction of its own (not inside the caller's):
+ * *summed of them; *more when others wait. What the duty runs; the generators run it to the end. */
+int stats_running_sum(struct db *db, int32_t today, int max, int *summed, bool *more);
 int stats_add_routes(struct router *rt);
 
 /* One evaluation (好差评) of a case handled by department for item_code (either may be "" when

@@ -95,10 +95,10 @@ struct stats_figures {
 	int64_t counted[64];
 };
 
-/* The rollups of the days from..to summed (months.c): by dimensions (sorted by item, department,
- * channel, metric: strcmp) and by day and metric (sorted by day, metric). The months summed
- * whole inside the range are read from stats_monthly and stats_day_totals, the other days from
- * stats_daily. Everything lives in a. */
+/* The rollups of the days from..to summed (running.c): by dimensions (sorted by item,
+ * department, channel, metric: strcmp; none whose sum is zero) and by day and metric (sorted by
+ * day, metric). The days between two ends of summed weeks are read as the difference of their
+ * running totals (stats_running) and from stats_day_totals, the other days from stats_daily. Everything lives in a. */
 struct stats_dim_sum {
 	const char *item, *department, *channel, *metric;
 	int64_t value;
@@ -110,10 +110,11 @@ struct stats_day_sum {
 };
 int stats_sums(struct db *db, struct arena *a, int32_t from, int32_t to, struct stats_dim_sum **dims, size_t *ndims,
 	       struct stats_day_sum **days, size_t *ndays);
-/* Before a rollup is written for day: unmarks day's month when it is summed (a month before
- * today's), so figures read it from stats_daily until it is summed again. Inside the writer's
+/* Before a rollup is written for day: when day's week (one before today's) or a later one is
+ * summed, drops that week and every later one (their running totals include day), so figures
+ * read those days from stats_daily until they are summed again. Inside the writer's
  * transaction. */
-int stats_months_touch(struct db *db, int32_t day, int32_t today);
+int stats_running_touch(struct db *db, int32_t day, int32_t today);
 
 /* Reads the figures of range from the rollups (stats_sums, the registrations up to its end,
  * and the names of departments and items). Everything lives in a. */

@@ -2,8 +2,8 @@
  * the cases observer, the accounts trigger and the evaluation entry points; every figure of
  * the JSON checked against counts computed independently by SQL over applications,
  * application_events and accounts; `stats rebuild` giving the same figures; a transition that
- * rolls back leaving the rollups untouched; the months summed giving the figures of the daily
- * rows for random ranges, also after rollups written into a summed month; CSV and XLSX
+ * rolls back leaving the rollups untouched; the weeks' running totals giving the figures of
+ * the daily rows for random ranges, also after rollups written into a summed week; CSV and XLSX
  * exports; SVG charts. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -592,7 +592,7 @@ static void test_evaluation_contract(void **state)
 }
 
 
-/* ---- months summed -------------------------------------------------------------------- */
+/* ---- weeks summed as running totals ---------------------------------------------------- */
 
 /* The figures of range as JSON. */
 static json_t *figures_of(struct fx *f, int32_t from, int32_t to, enum stats_period p)
@@ -603,9 +603,9 @@ static json_t *figures_of(struct fx *f, int32_t from, int32_t to, enum stats_per
 	return stats_figures_json(&fig, "zh");
 }
 
-static int64_t marked_months(struct fx *f)
+static int64_t marked_weeks(struct fx *f)
 {
-	DB_SQL(q_marked, "SELECT COUNT(*) FROM stats_months");
+	DB_SQL(q_marked, "SELECT COUNT(*) FROM stats_weeks");
 	struct db_rows rows;
 	assert_int_equal(db_query(f->t.db, f->a, &q_marked, DB_NOARGS, &rows), 0);
 	return db_cell_int(&rows, 0, 0);
@@ -615,16 +615,33 @@ static void sum_all(struct fx *f, int32_t today)
 {
 	for (bool more = true; more;) {
 		int n;
-		assert_int_equal(stats_months_sum(f->t.db, today, 5, &n, &more), 0);
+		assert_int_equal(stats_running_sum(f->t.db, today, 5, &n, &more), 0);
 	}
 }
 
 #define NRANGES 40
 
-/* Every figure of a range is the same read from the months summed, from stats_daily alone, and
- * with months unmarked by a rollup written into them later (holes), whatever the range: random
- * rollups over fifteen months and random ranges across month ends. */
-static void test_months_summed_match_daily(void **state)
+/* Every range's figures now equal want's. */
+static void same_figures(struct fx *f, const struct stats_range *ranges, json_t *const *want)
+{
+	for (int i = 0; i < NRANGES; i++) {
+		json_t *j = figures_of(f, ranges[i].from, ranges[i].to, ranges[i].period);
+		if (!json_equal(j, want[i])) {
+			char *got = json_dumps(j, JSON_COMPACT), *exp = json_dumps(want[i], JSON_COMPACT);
+			fprintf(stderr, "range %d (%d..%d): got %.400s\nwant %.400s\n", i, ranges[i].from, ranges[i].to, got,
+				exp);
+			free(got);
+			free(exp);
+		}
+		assert_true(json_equal(j, want[i]));
+		json_decref(j);
+	}
+}
+
+/* Every figure of a range is the same read from the weeks' running totals, from stats_daily
+ * alone, and after rollups written later into summed weeks dropped them and every later one,
+ * whatever the range: random rollups over fifteen months, random ranges across week ends. */
+static void test_weeks_summed_match_daily(void **state)
 {
 	struct fx *f = *state;
 	if (!f->t.db)
@@ -650,52 +667,62 @@ static void test_months_summed_match_daily(void **state)
 	}
 	ranges[0] = (struct stats_range){ today - 460, today, PERIOD_MONTH }; /* everything */
 	json_t *daily[NRANGES];
-	assert_int_equal(marked_months(f), 0);
+	assert_int_equal(marked_weeks(f), 0);
 	for (int i = 0; i < NRANGES; i++)
 		daily[i] = figures_of(f, ranges[i].from, ranges[i].to, ranges[i].period);
 	assert_true(json_integer_value(json_object_get(json_object_get(daily[0], "totals"), "submitted")) > 100);
 
 	sum_all(f, today);
-	int64_t marked = marked_months(f);
-	assert_true(marked >= 14);
-	for (int i = 0; i < NRANGES; i++) {
-		json_t *j = figures_of(f, ranges[i].from, ranges[i].to, ranges[i].period);
-		assert_true(json_equal(j, daily[i]));
-		json_decref(j);
-	}
+	int64_t marked = marked_weeks(f);
+	int32_t week_now = stats_period_start(PERIOD_WEEK, today);
+	assert_true(marked >= 60); /* every week of the 460 days but the one under way */
+	same_figures(f, ranges, daily);
 
-	/* Rollups written later into three summed months (an evaluation taken out, by its day)
-	 * unmark them; the figures are read around the holes, then summed again. */
+	/* Rollups written later into three summed weeks (an evaluation taken out, by its day)
+	 * drop the earliest of them and every later week; the figures are read around them. */
 	assert_int_equal(db_begin(f->t.db), 0);
 	for (int k = 1; k <= 3; k++)
 		assert_int_equal(stats_add(f->t.db, today - 95 * k, "psb", "psb-0001", "web", M_EVAL, -1), 0);
 	assert_int_equal(db_commit(f->t.db), 0);
-	assert_int_equal(marked_months(f), marked - 3);
-	json_t *holes[NRANGES];
+	assert_int_equal(marked_weeks(f), marked - (week_now - stats_period_start(PERIOD_WEEK, today - 285)) / 7);
+	json_t *later[NRANGES];
 	for (int i = 0; i < NRANGES; i++)
-		holes[i] = figures_of(f, ranges[i].from, ranges[i].to, ranges[i].period);
+		later[i] = figures_of(f, ranges[i].from, ranges[i].to, ranges[i].period);
 	assert_int_equal(db_begin(f->t.db), 0);
-	assert_int_equal(stats_months_clear(f->t.db), 0);
+	assert_int_equal(stats_running_clear(f->t.db), 0);
 	assert_int_equal(db_commit(f->t.db), 0);
-	assert_int_equal(marked_months(f), 0);
-	for (int i = 0; i < NRANGES; i++) {
-		json_t *j = figures_of(f, ranges[i].from, ranges[i].to, ranges[i].period);
-		assert_true(json_equal(j, holes[i]));
-		json_decref(j);
-	}
+	assert_int_equal(marked_weeks(f), 0);
+	same_figures(f, ranges, later);
+	/* Summed part of the way (ten weeks), then to the end. */
+	int n;
+	bool more;
+	assert_int_equal(stats_running_sum(f->t.db, today, 10, &n, &more), 0);
+	assert_true(n == 10 && more);
+	same_figures(f, ranges, later);
 	sum_all(f, today);
-	assert_int_equal(marked_months(f), marked);
-	for (int i = 0; i < NRANGES; i++) {
-		json_t *j = figures_of(f, ranges[i].from, ranges[i].to, ranges[i].period);
-		assert_true(json_equal(j, holes[i]));
-		json_decref(j);
-	}
+	assert_int_equal(marked_weeks(f), marked);
+	same_figures(f, ranges, later);
 	/* The later rollups are in the figures of a range holding them. */
 	int64_t before = json_integer_value(json_object_get(json_object_get(daily[0], "totals"), "evaluations"));
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(holes[0], "totals"), "evaluations")), before - 3);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(later[0], "totals"), "evaluations")), before - 3);
+
+	/* A rollup on a day before every other one (the first week moves earlier) drops every
+	 * week; summed again from there, a range from that day on still matches. */
+	assert_int_equal(db_begin(f->t.db), 0);
+	assert_int_equal(stats_add(f->t.db, today - 500, "tax", "tax-0001", "counter", M_SUBMITTED, 7), 0);
+	assert_int_equal(db_commit(f->t.db), 0);
+	assert_int_equal(marked_weeks(f), 0);
+	ranges[1] = (struct stats_range){ today - 503, today - 100, PERIOD_MONTH };
+	json_t *early[NRANGES];
+	for (int i = 0; i < NRANGES; i++)
+		early[i] = figures_of(f, ranges[i].from, ranges[i].to, ranges[i].period);
+	sum_all(f, today);
+	assert_true(marked_weeks(f) > marked);
+	same_figures(f, ranges, early);
 	for (int i = 0; i < NRANGES; i++) {
 		json_decref(daily[i]);
-		json_decref(holes[i]);
+		json_decref(later[i]);
+		json_decref(early[i]);
 	}
 }
 
@@ -714,8 +741,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_figures_match_raw_rows, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_evaluation_contract, setup_sqlite, teardown),
 		cmocka_unit_test_setup_teardown(test_evaluation_contract, setup_pg, teardown),
-		cmocka_unit_test_setup_teardown(test_months_summed_match_daily, setup_sqlite, teardown),
-		cmocka_unit_test_setup_teardown(test_months_summed_match_daily, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_weeks_summed_match_daily, setup_sqlite, teardown),
+		cmocka_unit_test_setup_teardown(test_weeks_summed_match_daily, setup_pg, teardown),
 	};
 	int rc = cmocka_run_group_tests_name("stats", tests, NULL, NULL);
 	calendar_free(cal);
