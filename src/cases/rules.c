@@ -24,7 +24,7 @@ static int rules_section(struct req *r, const void *item_code, json_t *ctx);
 void cases_rules_register(void)
 {
 	catalog_rules_source(identity_account_facts);
-	catalog_rules_news(identity_individuals_news);
+	catalog_rules_news("accounts", identity_individuals_news);
 	page_section_add(CATALOG_PAGE_GUIDE, 10, rules_section);
 }
 

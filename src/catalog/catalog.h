@@ -149,9 +149,14 @@ void catalog_rules_source(catalog_fact_fn fn);
  * duty judges them again between its sweeps. Registered as catalog_rules_source (at most 4). */
 typedef int (*catalog_news_fn)(struct db *db, struct arena *a, int64_t after, long limit, int64_t *last,
 			       int64_t **accounts, size_t *n);
-void catalog_rules_news(catalog_news_fn fn);
+/* name: what readers keep their place in it by (letters, digits, '_'; unique). */
+struct catalog_news_source {
+	const char *name;
+	catalog_news_fn fn;
+};
+void catalog_rules_news(const char *name, catalog_news_fn fn);
 /* The sources of news registered, in the order of registration. */
-size_t catalog_rules_news_sources(const catalog_news_fn **v);
+size_t catalog_rules_news_sources(const struct catalog_news_source **v);
 /* Every registered source's facts about account, in a new object owned by a. */
 int catalog_rules_facts(struct db *db, struct arena *a, int64_t account, int64_t enterprise, json_t **facts);
 /* The current item versions whose rules are proactive (免申即享), by code; in a. */

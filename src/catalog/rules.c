@@ -400,20 +400,23 @@ void catalog_rules_source(catalog_fact_fn fn)
 	sources[n_sources++] = fn;
 }
 
-static catalog_news_fn news[MAX_SOURCES];
+static struct catalog_news_source news[MAX_SOURCES];
 static size_t n_news;
 
-void catalog_rules_news(catalog_news_fn fn)
+void catalog_rules_news(const char *name, catalog_news_fn fn)
 {
-	for (size_t i = 0; i < n_news; i++)
-		if (news[i] == fn)
+	for (size_t i = 0; i < n_news; i++) {
+		if (news[i].fn == fn)
 			return;
+		if (!strcmp(news[i].name, name))
+			die("catalog: two sources of news named %s", name);
+	}
 	if (n_news == MAX_SOURCES)
 		die("catalog: more than %d sources of news", MAX_SOURCES);
-	news[n_news++] = fn;
+	news[n_news++] = (struct catalog_news_source){ name, fn };
 }
 
-size_t catalog_rules_news_sources(const catalog_news_fn **v)
+size_t catalog_rules_news_sources(const struct catalog_news_source **v)
 {
 	*v = news;
 	return n_news;

@@ -50,5 +50,5 @@ static int wallet_news(struct db *db, struct arena *a, int64_t after, long limit
 void certs_register_facts(void)
 {
 	catalog_rules_source(wallet_facts);
-	catalog_rules_news(wallet_news);
+	catalog_rules_news("wallet", wallet_news);
 }

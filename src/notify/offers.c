@@ -124,7 +124,7 @@ static uint64_t rules_mark(const struct catalog_rules_item *items, size_t n)
 
 int notify_offers_news(const struct app *app, struct db *db, int64_t *cursors, size_t *offered, bool *more)
 {
-	const catalog_news_fn *src;
+	const struct catalog_news_source *src;
 	size_t nsrc = catalog_rules_news_sources(&src);
 	struct arena *a = arena_new(64 * 1024);
 	struct catalog_rules_item *items;
@@ -135,12 +135,12 @@ int notify_offers_news(const struct app *app, struct db *db, int64_t *cursors, s
 		int64_t last, *ids = NULL;
 		size_t n = 0;
 		if (cursors[i] < 0 || !nitems) { /* not begun, or nothing to offer: from the newest on */
-			rc = src[i](db, a, -1, 0, &last, &ids, &n);
+			rc = src[i].fn(db, a, -1, 0, &last, &ids, &n);
 			if (!rc)
 				cursors[i] = last;
 			continue;
 		}
-		if ((rc = src[i](db, a, cursors[i], OFFERS_BATCH, &last, &ids, &n)) || !n)
+		if ((rc = src[i].fn(db, a, cursors[i], OFFERS_BATCH, &last, &ids, &n)) || !n)
 			continue;
 		if (!(rc = judge(app, db, a, items, nitems, ids, n, offered))) {
 			cursors[i] = last;
@@ -174,6 +174,30 @@ DB_SQL(q_schedule_put, "INSERT INTO offers_schedule (id, sweeping, sweep_cursor,
 		       "sweep_cursor = excluded.sweep_cursor, swept_at = excluded.swept_at, "
 		       "rules_mark = excluded.rules_mark, news = excluded.news");
 
+#define NEWS_NAME_MAX 32
+
+/* The news sources' places as stored: "name=number" for each source, comma-separated, into
+ * cursors (by the sources' order now). A source not named stays -1 (read from its newest entry
+ * on: the next sweep judges what came before), a name no longer registered is passed over. */
+static void news_parse(const char *p, int64_t *cursors)
+{
+	const struct catalog_news_source *src;
+	size_t nsrc = catalog_rules_news_sources(&src);
+	while (p && *p) {
+		const char *eq = strchr(p, '='), *comma = strchr(p, ',');
+		if (eq && (!comma || eq < comma)) {
+			size_t i = 0, len = (size_t)(eq - p);
+			while (i < nsrc && !(strlen(src[i].name) == len && !memcmp(src[i].name, p, len)))
+				i++;
+			char *end;
+			long long v = strtoll(eq + 1, &end, 10);
+			if (i < nsrc && i < OFFERS_NEWS_MAX && end != eq + 1 && (*end == ',' || !*end))
+				cursors[i] = v;
+		}
+		p = comma ? comma + 1 : NULL;
+	}
+}
+
 /* None stored yet: no sweep made, nothing read of the news. */
 static int schedule_get(struct db *db, struct arena *a, struct schedule *s)
 {
@@ -188,22 +212,20 @@ static int schedule_get(struct db *db, struct arena *a, struct schedule *s)
 	s->cursor = db_cell_int(&rows, 0, 1);
 	s->swept_at = db_cell_int(&rows, 0, 2);
 	s->mark = strtoull(db_cell(&rows, 0, 3), NULL, 16);
-	const char *p = db_cell(&rows, 0, 4);
-	for (size_t i = 0; i < OFFERS_NEWS_MAX && p && *p; i++) {
-		char *end;
-		s->news[i] = strtoll(p, &end, 10);
-		p = *end == ',' ? end + 1 : NULL;
-	}
+	news_parse(db_cell(&rows, 0, 4), s->news);
 	return 0;
 }
 
 static int schedule_put(struct db *db, const struct schedule *s)
 {
-	char mark[17], news[OFFERS_NEWS_MAX * 21 + 1];
+	char mark[17], news[OFFERS_NEWS_MAX * (NEWS_NAME_MAX + 22) + 1];
 	snprintf(mark, sizeof(mark), "%016llx", (unsigned long long)s->mark);
-	size_t n = 0;
-	for (size_t i = 0; i < OFFERS_NEWS_MAX; i++)
-		n += (size_t)snprintf(news + n, sizeof(news) - n, "%s%lld", i ? "," : "", (long long)s->news[i]);
+	const struct catalog_news_source *src;
+	size_t nsrc = catalog_rules_news_sources(&src), n = 0;
+	news[0] = 0;
+	for (size_t i = 0; i < nsrc && i < OFFERS_NEWS_MAX; i++)
+		n += (size_t)snprintf(news + n, sizeof(news) - n, "%s%.*s=%lld", i ? "," : "", NEWS_NAME_MAX, src[i].name,
+				      (long long)s->news[i]);
 	return db_exec(db, &q_schedule_put,
 		       DB_ARGS(DB_INT(s->sweeping), DB_INT(s->cursor), DB_INT(s->swept_at), DB_TEXT(mark), DB_TEXT(news)),
 		       NULL);
@@ -311,7 +333,16 @@ int notify_offers_cli(struct app *app, struct db *db)
 	struct schedule st = { .swept_at = (int64_t)time(NULL) };
 	for (size_t i = 0; i < OFFERS_NEWS_MAX; i++)
 		st.news[i] = -1;
-	int rc = catalog_rules_proactive(db, a, &items, &nitems);
+	bool run = false;
+	int rc = db_duty_lock(db, LOCK_KEY, &run); /* not beside a node's duty (PostgreSQL) */
+	if (!rc && !run) {
+		arena_free(a);
+		fprintf(stderr, "govhall: offers: a node is running the offers duty on this database now; run this "
+				"again when it has finished, or leave the sweep to the nodes (offers-sweep)\n");
+		return 1;
+	}
+	if (!rc)
+		rc = catalog_rules_proactive(db, a, &items, &nitems);
 	if (!rc) {
 		st.mark = rules_mark(items, nitems);
 		rc = notify_offers_news(app, db, st.news, &offered, &more); /* the newest entries, judged by nothing */
@@ -323,6 +354,10 @@ int notify_offers_cli(struct app *app, struct db *db)
 		rc = notify_offers_pass(app, db, &cursor, &offered, &more);
 	if (!rc)
 		rc = schedule_put(db, &st);
+	if (run) {
+		int rc2 = db_duty_unlock(db, LOCK_KEY);
+		rc = rc ? rc : rc2;
+	}
 	if (rc) {
 		fprintf(stderr, "govhall: offers: %s (%s)\n", err_name(rc), db_last_error(db));
 		return 1;
