@@ -22,6 +22,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "base/duty.h"
 #include "base/err.h"
 #include "base/log.h"
@@ -174,28 +176,21 @@ DB_SQL(q_schedule_put, "INSERT INTO offers_schedule (id, sweeping, sweep_cursor,
 		       "sweep_cursor = excluded.sweep_cursor, swept_at = excluded.swept_at, "
 		       "rules_mark = excluded.rules_mark, news = excluded.news");
 
-#define NEWS_NAME_MAX 32
-
-/* The news sources' places as stored: "name=number" for each source, comma-separated, into
- * cursors (by the sources' order now). A source not named stays -1 (read from its newest entry
- * on: the next sweep judges what came before), a name no longer registered is passed over. */
-static void news_parse(const char *p, int64_t *cursors)
+/* The news sources' places as stored: a JSON object, each source's name to its number, into
+ * cursors (by the sources' order now). A source not named (or a value that is no such object)
+ * stays -1: read from its newest entry on, the next sweep judges what came before; a name no
+ * longer registered is passed over. */
+static void news_parse(const char *text, int64_t *cursors)
 {
 	const struct catalog_news_source *src;
 	size_t nsrc = catalog_rules_news_sources(&src);
-	while (p && *p) {
-		const char *eq = strchr(p, '='), *comma = strchr(p, ',');
-		if (eq && (!comma || eq < comma)) {
-			size_t i = 0, len = (size_t)(eq - p);
-			while (i < nsrc && !(strlen(src[i].name) == len && !memcmp(src[i].name, p, len)))
-				i++;
-			char *end;
-			long long v = strtoll(eq + 1, &end, 10);
-			if (i < nsrc && i < OFFERS_NEWS_MAX && end != eq + 1 && (*end == ',' || !*end))
-				cursors[i] = v;
-		}
-		p = comma ? comma + 1 : NULL;
+	json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+	for (size_t i = 0; i < nsrc && i < OFFERS_NEWS_MAX; i++) {
+		json_t *v = json_object_get(o, src[i].name); /* NULL unless o is an object naming it */
+		if (json_is_integer(v))
+			cursors[i] = json_integer_value(v);
 	}
+	json_decref(o);
 }
 
 /* None stored yet: no sweep made, nothing read of the news. */
@@ -218,17 +213,22 @@ static int schedule_get(struct db *db, struct arena *a, struct schedule *s)
 
 static int schedule_put(struct db *db, const struct schedule *s)
 {
-	char mark[17], news[OFFERS_NEWS_MAX * (NEWS_NAME_MAX + 22) + 1];
+	char mark[17];
 	snprintf(mark, sizeof(mark), "%016llx", (unsigned long long)s->mark);
 	const struct catalog_news_source *src;
-	size_t nsrc = catalog_rules_news_sources(&src), n = 0;
-	news[0] = 0;
+	size_t nsrc = catalog_rules_news_sources(&src);
+	json_t *o = json_object();
 	for (size_t i = 0; i < nsrc && i < OFFERS_NEWS_MAX; i++)
-		n += (size_t)snprintf(news + n, sizeof(news) - n, "%s%.*s=%lld", i ? "," : "", NEWS_NAME_MAX, src[i].name,
-				      (long long)s->news[i]);
-	return db_exec(db, &q_schedule_put,
-		       DB_ARGS(DB_INT(s->sweeping), DB_INT(s->cursor), DB_INT(s->swept_at), DB_TEXT(mark), DB_TEXT(news)),
-		       NULL);
+		json_object_set_new(o, src[i].name, json_integer(s->news[i]));
+	char *news = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	int rc = news ? db_exec(db, &q_schedule_put,
+				DB_ARGS(DB_INT(s->sweeping), DB_INT(s->cursor), DB_INT(s->swept_at), DB_TEXT(mark),
+					DB_TEXT(news)),
+				NULL)
+		      : GH_EINTERNAL;
+	free(news);
+	return rc;
 }
 
 static bool schedule_same(const struct schedule *x, const struct schedule *y)

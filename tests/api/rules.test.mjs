@@ -334,8 +334,8 @@ describe('benefits offered without applying (免申即享)', () => {
       && (await sql(srv.db, 'SELECT sweeping FROM offers_schedule')) === '0', { what: 'the sweep after the import' });
     const p = await citizen(30, '吴新郎'); // born 1980: no senior card
     // The duty has judged the new account (its news of accounts stands on it): nothing to offer.
-    // (each source's place by its name: "accounts=N,wallet=M")
-    const news = async () => Object.fromEntries((await sql(srv.db, 'SELECT news FROM offers_schedule')).split(',').map((kv) => kv.split('=')));
+    // (each source's place by its name: {"accounts":N,"wallet":M})
+    const news = async () => JSON.parse(await sql(srv.db, 'SELECT news FROM offers_schedule'));
     await waitFor(async () => Number((await news()).accounts) === p.id,
       { what: 'the duty to judge the new account' });
     assert.deepEqual(await offers(p), []);
