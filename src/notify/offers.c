@@ -26,6 +26,7 @@
 
 #include "base/duty.h"
 #include "base/err.h"
+#include "base/jsonout.h"
 #include "base/log.h"
 #include "catalog/catalog.h"
 #include "http/msg.h"
@@ -220,7 +221,7 @@ static int schedule_put(struct db *db, const struct schedule *s)
 	json_t *o = json_object();
 	for (size_t i = 0; i < nsrc && i < OFFERS_NEWS_MAX; i++)
 		json_object_set_new(o, src[i].name, json_integer(s->news[i]));
-	char *news = json_dumps(o, JSON_COMPACT);
+	char *news = jsonout_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	int rc = news ? db_exec(db, &q_schedule_put,
 				DB_ARGS(DB_INT(s->sweeping), DB_INT(s->cursor), DB_INT(s->swept_at), DB_TEXT(mark),
